@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { GitbusError } from './errors.js';
+import { withRule, type Violation } from './rule.js';
+
+// Digits are capped so the number part is still exact as a JS number before the unit multiplies it.
+export const DURATION_RE = /^(0|[1-9][0-9]{0,14})(ms|s|m|h|d)$/;
+export const DURATION_RULE = 'a duration: a whole number followed by ms, s, m, h or d, for example 500ms, 90s, 5m, 2h, 1d';
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+type Unit = keyof typeof UNIT_MS;
+// Largest first, so formatDuration picks the shortest spelling.
+const UNITS_DESCENDING: readonly Unit[] = ['d', 'h', 'm', 's'];
+
+export class InvalidDurationError extends GitbusError {
+  readonly code = 'INVALID_DURATION';
+}
+
+/** Milliseconds, or undefined when `text` is not a duration. */
+export function tryParseDuration(text: string): number | undefined {
+  const match = DURATION_RE.exec(text);
+  if (!match) return undefined;
+  const ms = Number(match[1]) * UNIT_MS[match[2] as Unit];
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+export function parseDuration(text: string): number {
+  const ms = tryParseDuration(text);
+  if (ms === undefined) {
+    const violation = durationViolation(text, false);
+    throw new InvalidDurationError(violation?.reason ?? `${JSON.stringify(text)} is not a duration`, `write ${DURATION_RULE}`, { text });
+  }
+  return ms;
+}
+
+export function formatDuration(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms < 0) {
+    throw new InvalidDurationError(`${ms} is not a whole, non-negative number of milliseconds`, 'pass a whole number ≥ 0', { ms });
+  }
+  if (ms === 0) return '0s';
+  for (const unit of UNITS_DESCENDING) {
+    if (ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+function durationViolation(text: string, positive: boolean): Violation | undefined {
+  const ms = tryParseDuration(text);
+  if (ms === undefined) {
+    const why = DURATION_RE.test(text) ? ' (too long)' : /^\s|\s$/.test(text) ? ' (it has surrounding spaces)' : /[A-Z]/.test(text) ? ' (units are lower case)' : '';
+    return { reason: `${JSON.stringify(text)} is not a duration${why}`, fix: `write ${DURATION_RULE}` };
+  }
+  if (positive && ms === 0) return { reason: 'the duration must be greater than zero', fix: 'use a duration such as 30s or 5m' };
+  return undefined;
+}
+
+// The pattern is metadata for the JSON Schema only: the rule gives a better message than a pattern mismatch.
+const PATTERN = { pattern: DURATION_RE.source };
+
+/** A duration as written in a file; kept as text so rendering reproduces the file exactly. */
+export const durationSchema = withRule(z.string(), (text) => durationViolation(text, false))
+  .meta(PATTERN)
+  .describe(DURATION_RULE);
+
+/** For intervals a watcher sleeps or waits on, where zero would mean a busy loop or an instant expiry. */
+export const positiveDurationSchema = withRule(z.string(), (text) => durationViolation(text, true))
+  .meta(PATTERN)
+  .describe(`${DURATION_RULE}; greater than zero`);

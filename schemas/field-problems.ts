@@ -1,0 +1,104 @@
+import type { z } from 'zod';
+import type { FileProblem } from './errors.js';
+import type { FieldViolation } from './kind-rules.js';
+import { describeSchema, knownKeysAt, schemaAt } from './schema-walk.js';
+import { nearestName } from './suggest.js';
+
+/** A value as a person would describe it in one short phrase. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null (an empty value)';
+  if (typeof value === 'string') {
+    if (value === '') return 'empty text';
+    const chars = [...value];
+    return chars.length > 60 ? `text of ${chars.length} characters starting ${JSON.stringify(chars.slice(0, 30).join(''))}` : `the text ${JSON.stringify(value)}`;
+  }
+  if (typeof value === 'number') return `the number ${value}`;
+  if (typeof value === 'boolean') return `the value ${value}`;
+  if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value;
+}
+
+function joinPath(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.');
+}
+
+export function unknownFieldProblem(path: string, parent: readonly PropertyKey[], key: string, known: readonly string[]): FileProblem {
+  const suggestion = nearestName(key, known);
+  const field = joinPath([...parent, key]);
+  const own = parent.length === 0 ? `, or rename it to "x-${key}" to keep it as your own field` : '';
+  return {
+    path,
+    field,
+    reason: `unknown field "${key}"`,
+    fix:
+      suggestion !== undefined
+        ? `remove it or rename it to "${suggestion}"`
+        : `remove it${own} (known fields: ${known.join(', ')})`,
+    severity: 'error',
+  };
+}
+
+function patternOf(issue: z.core.$ZodIssue): RegExp | undefined {
+  if (issue.code !== 'invalid_format' || issue.format !== 'regex') return undefined;
+  const m = /^\/(.*)\/([a-z]*)$/s.exec(issue.pattern ?? '');
+  return m ? new RegExp(m[1] ?? '', m[2]) : undefined;
+}
+
+function fixFor(issue: z.core.$ZodIssue, key: string, expected: string, input: unknown): string {
+  if (issue.code === 'invalid_type' && issue.expected === 'array' && (typeof input === 'string' || typeof input === 'number')) {
+    return `write it as a list, for example ${key}: [${String(input)}]`;
+  }
+  if (issue.code === 'invalid_type' && issue.expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')) {
+    return `put the value in quotes so YAML reads it as text, for example ${key}: "${String(input)}"`;
+  }
+  if (typeof input === 'string') {
+    const pattern = patternOf(issue);
+    const lower = input.trim().toLowerCase();
+    if (pattern && lower !== input && pattern.test(lower)) return `write it as "${lower}" (lower case, no spaces around it)`;
+    if (issue.code === 'invalid_value') {
+      const options = issue.values.filter((v): v is string => typeof v === 'string');
+      const near = nearestName(input, options);
+      if (near !== undefined) return `did you mean "${near}"? Use ${expected}`;
+    }
+  }
+  return `use ${expected}`;
+}
+
+/** Zod issues as FileProblems: the field's dotted path, what was expected (the schema's description) and what was found. */
+export function problemsFromIssues(path: string, schema: z.ZodType, issues: readonly z.core.$ZodIssue[]): FileProblem[] {
+  const problems: FileProblem[] = [];
+  // One problem per field: zod may report a value twice (not a safe integer, and too big), which says nothing more.
+  const reported = new Set<string>();
+  for (const issue of issues) {
+    const field = joinPath(issue.path);
+    if (issue.code !== 'unrecognized_keys') {
+      if (reported.has(field)) continue;
+      reported.add(field);
+    }
+    const key = String(issue.path[issue.path.length - 1] ?? 'value');
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(schema, issue.path);
+      for (const k of issue.keys) problems.push(unknownFieldProblem(path, issue.path, k, known));
+      continue;
+    }
+    const expected = describeSchema(schemaAt(schema, issue.path));
+    if (issue.code === 'custom') {
+      const fix = (issue.params as { fix?: unknown } | undefined)?.fix;
+      problems.push({ path, field, reason: issue.message, fix: typeof fix === 'string' ? fix : `use ${expected}`, severity: 'error' });
+      continue;
+    }
+    const input = issue.input;
+    if (issue.code === 'invalid_type' && input === undefined) {
+      problems.push({ path, field, reason: `the required field "${key}" is missing`, fix: `add "${key}": ${expected}`, severity: 'error' });
+      continue;
+    }
+    problems.push({ path, field, reason: `expected ${expected}, got ${describeValue(input)}`, fix: fixFor(issue, key, expected, input), severity: 'error' });
+  }
+  return problems;
+}
+
+export function problemsFromViolations(path: string, violations: readonly FieldViolation[]): FileProblem[] {
+  return violations.map((v) => ({ path, field: v.field, reason: v.reason, fix: v.fix, severity: v.severity }));
+}

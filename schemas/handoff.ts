@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { cronSchema } from './cron.js';
+import { positiveDurationSchema } from './duration.js';
+import {
+  COMMAND_RUNNERS,
+  MAX_COMMAND_BYTES,
+  MAX_TITLE_CHARS,
+  labelSchema,
+  nodeNameSchema,
+  personSchema,
+  protocolSchema,
+  runnerSchema,
+  taskIdSchema,
+  text,
+  type RunnerName,
+} from './fields.js';
+import { withRule } from './rule.js';
+import type { FieldViolation } from './kind-rules.js';
+import { timestampSchema } from './timestamp.js';
+
+const WORKDIR_RULE =
+  'a relative path inside one of the worker\'s work roots: no leading "/" or "~", no ".." part, no backslashes';
+
+/**
+ * `workdir` becomes a path on the worker, so it is checked here like an id: content from the repository must never
+ * name a place outside the work roots (PROTOCOL.md §8).
+ */
+const workdirSchema = withRule(text({ what: 'a relative directory', maxChars: 1000, oneLine: true }), (dir) => {
+  const escapes =
+    dir.startsWith('/') || dir.startsWith('~') || dir.includes('\\') || /^[A-Za-z]:/.test(dir) || dir.split('/').includes('..');
+  return escapes ? { reason: `${JSON.stringify(dir)} leaves the work root`, fix: `write ${WORKDIR_RULE}` } : undefined;
+}).meta({ description: WORKDIR_RULE });
+
+const oneLine = (what: string, maxChars = 200): z.ZodString => text({ what, maxChars, oneLine: true });
+
+export const claudeRequestSchema = z
+  .strictObject({
+    model: oneLine('a model name, such as sonnet').optional(),
+    permissionMode: oneLine('a permission mode, such as acceptEdits').optional(),
+    allowedTools: z.array(oneLine('a tool pattern, such as Bash(git *)')).optional().describe('a list of tool patterns'),
+    maxBudgetUsd: z.number().min(0).optional().describe('a budget in US dollars, a number ≥ 0'),
+    resume: oneLine('a session id to resume').optional(),
+  })
+  .describe('requests for the claude runner; a node grants less, never more, than its own settings');
+
+/** Field order here is the order gitbus writes them. */
+export const handoffSchema = z
+  .strictObject({
+    protocol: protocolSchema.optional(),
+    id: taskIdSchema.optional(),
+    title: text({ what: 'one line saying what to do', maxChars: MAX_TITLE_CHARS, oneLine: true }),
+    from: personSchema.optional(),
+    created: timestampSchema.optional(),
+    to: nodeNameSchema.optional(),
+    labels: z.array(labelSchema).optional().describe('a list of labels'),
+    runner: runnerSchema.optional(),
+    command: text({ what: 'a command line for sh -c', maxBytes: MAX_COMMAND_BYTES }).optional(),
+    workdir: workdirSchema.optional(),
+    after: z.array(taskIdSchema).optional().describe('a list of task ids'),
+    priority: z.int().min(-1000).max(1000).optional().describe('a whole number from -1000 to 1000'),
+    timeout: positiveDurationSchema.optional(),
+    schedule: cronSchema.optional(),
+    keep: z.boolean().optional().describe('true or false'),
+    claude: claudeRequestSchema.optional(),
+  })
+  .describe('a task: handoffs/<id>.md');
+
+export type Handoff = z.infer<typeof handoffSchema>;
+export type ClaudeRequest = z.infer<typeof claudeRequestSchema>;
+
+/** `shell` when there is a command to run, else `manual` (PROTOCOL.md §3). */
+export function effectiveRunner(handoff: Pick<Handoff, 'runner' | 'command'>): RunnerName {
+  return handoff.runner ?? (handoff.command !== undefined ? 'shell' : 'manual');
+}
+
+/** Rules that span fields, which a per-field schema cannot express. `fileId` is the id the file name gives. */
+export function handoffRules(h: Handoff, fileId: string | undefined = h.id): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  const runner = effectiveRunner(h);
+  if (COMMAND_RUNNERS.includes(runner) && h.command === undefined) {
+    out.push({
+      field: 'command',
+      reason: `the ${runner} runner needs a command, and there is none`,
+      fix: `add "command: <command line>", or set "runner: manual" for a task people or agents claim by hand`,
+      severity: 'error',
+    });
+  }
+  if (h.keep !== undefined && runner !== 'tmux') {
+    out.push({ field: 'keep', reason: `"keep" only matters for the tmux runner, and this task runs with ${runner}`, fix: 'remove "keep", or set "runner: tmux"', severity: 'warning' });
+  }
+  if (h.claude !== undefined && runner !== 'claude') {
+    out.push({ field: 'claude', reason: `"claude" only matters for the claude runner, and this task runs with ${runner}`, fix: 'remove "claude", or set "runner: claude"', severity: 'warning' });
+  }
+  const seen = new Set<string>();
+  h.after?.forEach((dep, i) => {
+    if (dep === fileId) {
+      out.push({ field: `after.${i}`, reason: 'the task waits for itself, so it could never run', fix: `remove "${dep}" from "after"`, severity: 'error' });
+    } else if (seen.has(dep)) {
+      out.push({ field: `after.${i}`, reason: `"${dep}" is listed twice`, fix: 'remove the repeated id', severity: 'warning' });
+    }
+    seen.add(dep);
+  });
+  return out;
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { durationSchema, parseDuration, positiveDurationSchema } from './duration.js';
+import { PROTOCOL_VERSION, protocolSchema, text } from './fields.js';
+import type { FieldViolation } from './kind-rules.js';
+
+/**
+ * gitbus.yaml as written. Defaults are not applied here but by `resolveSettings`, so that parsing and rendering a
+ * file gives back exactly the file.
+ */
+export const settingsSchema = z
+  .strictObject({
+    protocol: protocolSchema,
+    name: text({ what: 'a display name', maxChars: 100, oneLine: true }).optional(),
+    lease: positiveDurationSchema.optional(),
+    heartbeat: positiveDurationSchema.optional(),
+    poll: positiveDurationSchema.optional(),
+    archiveAfter: durationSchema.optional(),
+    maxAttempts: z.int().min(1).max(100).optional().describe('a whole number from 1 to 100'),
+  })
+  .describe('bus settings: gitbus.yaml');
+
+export type BusSettings = z.infer<typeof settingsSchema>;
+
+/** What `gitbus init` writes. */
+export const DEFAULT_SETTINGS = {
+  protocol: PROTOCOL_VERSION,
+  lease: '5m',
+  heartbeat: '30s',
+  poll: '30s',
+  archiveAfter: '1d',
+  maxAttempts: 3,
+} as const satisfies BusSettings;
+
+/** Settings with every default filled in and durations in milliseconds, for code that acts on them. */
+export interface ResolvedSettings {
+  protocol: number;
+  name?: string;
+  leaseMs: number;
+  heartbeatMs: number;
+  pollMs: number;
+  archiveAfterMs: number;
+  maxAttempts: number;
+}
+
+/** Expects settings that passed `settingsSchema`; a malformed duration throws InvalidDurationError. */
+export function resolveSettings(s: BusSettings): ResolvedSettings {
+  const resolved: ResolvedSettings = {
+    protocol: s.protocol,
+    leaseMs: parseDuration(s.lease ?? DEFAULT_SETTINGS.lease),
+    heartbeatMs: parseDuration(s.heartbeat ?? DEFAULT_SETTINGS.heartbeat),
+    pollMs: parseDuration(s.poll ?? DEFAULT_SETTINGS.poll),
+    archiveAfterMs: parseDuration(s.archiveAfter ?? DEFAULT_SETTINGS.archiveAfter),
+    maxAttempts: s.maxAttempts ?? DEFAULT_SETTINGS.maxAttempts,
+  };
+  if (s.name !== undefined) resolved.name = s.name;
+  return resolved;
+}
+
+export function settingsRules(s: BusSettings): FieldViolation[] {
+  const r = resolveSettings(s);
+  if (r.heartbeatMs >= r.leaseMs) {
+    return [
+      {
+        field: s.heartbeat !== undefined ? 'heartbeat' : 'lease',
+        reason: `the heartbeat (${s.heartbeat ?? DEFAULT_SETTINGS.heartbeat}) is not shorter than the lease (${s.lease ?? DEFAULT_SETTINGS.lease}), so live claims would expire between heartbeats`,
+        fix: 'make the heartbeat a fraction of the lease, for example lease 5m and heartbeat 30s',
+        severity: 'warning',
+      },
+    ];
+  }
+  return [];
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { withRule } from './rule.js';
+
+// RFC 3339 `date-time` (section 5.6): a zone is mandatory; `T`/`Z` may be lower case per the RFC's ABNF.
+export const TIMESTAMP_RE =
+  /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$/;
+export const TIMESTAMP_RULE = 'an RFC 3339 timestamp with a zone, for example 2026-11-21T04:29:33Z or 2026-11-21T05:29:33.412+01:00';
+
+/** Epoch milliseconds of an RFC 3339 timestamp, or undefined when it is not one (including impossible dates). */
+export function timestampMs(text: string): number | undefined {
+  const m = TIMESTAMP_RE.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  // 60 is a leap second, which the RFC allows.
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60) return undefined;
+  let offsetMinutes = 0;
+  const zone = m[8] ?? 'Z';
+  if (zone !== 'Z' && zone !== 'z') {
+    const oh = Number(zone.slice(1, 3));
+    const om = Number(zone.slice(4, 6));
+    if (oh > 23 || om > 59) return undefined;
+    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (oh * 60 + om);
+  }
+  const ms = Math.floor(Number(`0${m[7] ?? ''}`) * 1000);
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day); // setUTCFullYear, unlike Date.UTC, does not map years 0–99 to 1900–1999
+  utc.setUTCHours(hour, minute, second, ms);
+  return utc.getTime() - offsetMinutes * 60_000;
+}
+
+export function isTimestamp(value: unknown): value is string {
+  return typeof value === 'string' && timestampMs(value) !== undefined;
+}
+
+/** The timestamp gitbus writes: UTC with milliseconds. */
+export function formatTimestamp(date: Date): string {
+  return date.toISOString();
+}
+
+function timestampHint(text: string): string {
+  if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(text)) return ' (a date without a time)';
+  if (/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]/.test(text)) return ' (use "T", not a space, between date and time)';
+  if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9:.]+$/.test(text)) return ' (it has no zone; add Z for UTC)';
+  if (TIMESTAMP_RE.test(text)) return ' (no such date or time)';
+  return '';
+}
+
+/** Kept as the original text so rendering reproduces the file byte for byte; validated, not converted. */
+export const timestampSchema = withRule(z.string(), (text) =>
+  timestampMs(text) === undefined
+    ? { reason: `${JSON.stringify(text)} is not a timestamp${timestampHint(text)}`, fix: `write ${TIMESTAMP_RULE}` }
+    : undefined,
+)
+  .meta({ format: 'date-time', pattern: TIMESTAMP_RE.source })
+  .describe(TIMESTAMP_RULE);

@@ -1,0 +1,128 @@
+import { describe, it, expect } from 'vitest';
+import { isCronExpression } from '../../schemas/cron.js';
+import { formatDuration, InvalidDurationError, parseDuration, tryParseDuration } from '../../schemas/duration.js';
+import { editDistance, nearestName } from '../../schemas/suggest.js';
+import { formatTimestamp, isTimestamp, timestampMs } from '../../schemas/timestamp.js';
+
+describe('durations', () => {
+  it.each([
+    ['500ms', 500],
+    ['0s', 0],
+    ['0ms', 0],
+    ['90s', 90_000],
+    ['5m', 300_000],
+    ['2h', 7_200_000],
+    ['1d', 86_400_000],
+    ['36500d', 36_500 * 86_400_000],
+  ])('%s is %d ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(['', '5', 'm', '5 m', ' 5m', '5m ', '-5m', '+5m', '1.5h', '5M', '5min', '1w', '05m', '0x10s', '1e3ms', '5m30s', '999999999999999d'])(
+    'rejects %j with a clear error',
+    (text) => {
+      expect(tryParseDuration(text)).toBeUndefined();
+      expect(() => parseDuration(text)).toThrow(InvalidDurationError);
+      expect(() => parseDuration(text)).toThrow(/is not a duration[\s\S]*fix: write a duration: a whole number followed by ms, s, m, h or d/);
+    },
+  );
+
+  it('says why when it can', () => {
+    expect(() => parseDuration('5M')).toThrow(/units are lower case/);
+    expect(() => parseDuration(' 5m')).toThrow(/surrounding spaces/);
+    expect(() => parseDuration('999999999999999d')).toThrow(/too long/);
+    try {
+      parseDuration('x');
+    } catch (err) {
+      expect((err as InvalidDurationError).code).toBe('INVALID_DURATION');
+      expect((err as InvalidDurationError).data).toEqual({ text: 'x' });
+    }
+  });
+
+  it('formats with the largest exact unit, and round-trips', () => {
+    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(500)).toBe('500ms');
+    expect(formatDuration(1500)).toBe('1500ms');
+    expect(formatDuration(90_000)).toBe('90s');
+    expect(formatDuration(300_000)).toBe('5m');
+    expect(formatDuration(7_200_000)).toBe('2h');
+    expect(formatDuration(86_400_000)).toBe('1d');
+    for (const ms of [1, 999, 1000, 61_000, 3_600_000, 90_000_000, 172_800_000]) expect(parseDuration(formatDuration(ms))).toBe(ms);
+    expect(() => formatDuration(-1)).toThrow(InvalidDurationError);
+    expect(() => formatDuration(1.5)).toThrow(InvalidDurationError);
+    expect(() => formatDuration(Number.NaN)).toThrow(InvalidDurationError);
+  });
+});
+
+describe('timestamps', () => {
+  it.each([
+    '2026-11-21T04:29:33Z',
+    '2026-11-21T04:29:33.412Z',
+    '2026-11-21T04:29:33.123456789Z',
+    '2026-11-21T05:29:33+01:00',
+    '2026-11-20T23:29:33-05:00',
+    '2026-11-21t04:29:33z',
+    '2024-02-29T00:00:00Z',
+    '2016-12-31T23:59:60Z',
+  ])('accepts %s', (t) => {
+    expect(isTimestamp(t)).toBe(true);
+  });
+
+  it.each([
+    '2026-11-21',
+    '2026-11-21T04:29:33',
+    '2026-11-21 04:29:33Z',
+    '2026-13-01T00:00:00Z',
+    '2026-02-29T00:00:00Z',
+    '2026-04-31T00:00:00Z',
+    '2026-11-21T24:00:00Z',
+    '2026-11-21T04:60:00Z',
+    '2026-11-21T04:29:33+24:00',
+    '2026-11-21T04:29:33+0100',
+    '26-11-21T04:29:33Z',
+    'yesterday',
+    '',
+    '2026-11-21T04:29:33.Z',
+  ])('rejects %j', (t) => {
+    expect(isTimestamp(t)).toBe(false);
+  });
+
+  it('converts to epoch milliseconds with the zone applied', () => {
+    expect(timestampMs('2026-11-21T05:29:33.412+01:00')).toBe(Date.parse('2026-11-21T04:29:33.412Z'));
+    expect(timestampMs('2026-11-21T04:29:33.4129Z')).toBe(Date.parse('2026-11-21T04:29:33.412Z'));
+    expect(timestampMs('0099-01-01T00:00:00Z')).toBe(Date.parse('0099-01-01T00:00:00Z'));
+    expect(formatTimestamp(new Date(0))).toBe('1970-01-01T00:00:00.000Z');
+    expect(isTimestamp(formatTimestamp(new Date()))).toBe(true);
+  });
+});
+
+describe('cron expressions', () => {
+  it.each(['* * * * *', '0 3 * * mon-fri', '*/15 0-6,22-23 1 jan,JUL sun', '0 0 3 * * *', '30 2 1-31/2 * *'])('accepts %j', (c) => {
+    expect(isCronExpression(c)).toBe(true);
+  });
+
+  it.each(['* * *', '* * * * * * *', '@daily', '0 3 * * funday', '0 3 * * mon;rm -rf /', '0 3 * * $(id)', '', '* * * * ?', ' * * * * *', 'x'.repeat(300)])(
+    'rejects %j',
+    (c) => {
+      expect(isCronExpression(c)).toBe(false);
+    },
+  );
+});
+
+describe('suggestions', () => {
+  it('counts a swap of neighbours as one edit', () => {
+    expect(editDistance('lables', 'labels')).toBe(1);
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+  });
+
+  it('suggests the nearest known name, or none', () => {
+    const known = ['title', 'labels', 'priority', 'timeout', 'to'];
+    expect(nearestName('lables', known)).toBe('labels');
+    expect(nearestName('Title', known)).toBe('title');
+    expect(nearestName('tittle', known)).toBe('title');
+    expect(nearestName('prio', known)).toBe('priority');
+    expect(nearestName('zzzzzz', known)).toBeUndefined();
+    expect(nearestName('x', known)).toBeUndefined();
+  });
+});
