@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import type * as NodeFs from 'node:fs';
+import { join } from 'node:path';
+import { indexPack, readObject } from 'isomorphic-git';
+import { GitbusError } from '../../schemas/errors.js';
+import { GitServiceError } from '../transport/errors.js';
+import type { Transport } from '../transport/transport.js';
+import { GITBUS_AGENT } from './agent.js';
+import { PktLineError } from './errors.js';
+import { FetchFailedError, FetchWantGoneError } from './fetch-errors.js';
+import { EXPLODE_BELOW_OBJECTS, explodePack } from './explode-pack.js';
+import { assertOid } from './oid.js';
+import { FLUSH_PKT, PktLineReader, concatBytes, encodePktLine, pktText } from './pkt-line.js';
+import { readShallow, writeShallow } from './shallow.js';
+
+export interface FetchObjectsOptions {
+  fs: typeof NodeFs;
+  gitdir: string;
+  cache: object;
+  transport: Transport;
+  /** The commit to fetch (the remote ref's current value from listRefs). */
+  want: string;
+  /** Commits we already have (typically our current tip); the remote leaves out everything they reach. */
+  haves: readonly string[];
+  /** Fetch only this many commits of history from `want` (shallow), like `git fetch --depth`. */
+  depth?: number;
+  /** Packs with fewer objects than this become loose objects. Default EXPLODE_BELOW_OBJECTS (1000). */
+  explodeBelow?: number;
+}
+
+export interface FetchObjectsResult {
+  /** Objects received. 0 when we already had everything. */
+  objectCount: number;
+  packBytes: number;
+  /** Set when the pack was kept (too big to explode): `objects/pack/pack-<sha>.pack` relative to gitdir. */
+  packfile: string | undefined;
+  /** Whether the pack was turned into loose objects. */
+  exploded: boolean;
+  /** `gitdir/shallow` after the fetch (empty: not shallow). */
+  shallow: string[];
+}
+
+function wantGone(err: GitServiceError | string): boolean {
+  const text = typeof err === 'string' ? err : `${err.stderr}\n${Buffer.from(err.stdout).toString('utf8')}`;
+  return /not our ref/.test(text);
+}
+
+interface Negotiation {
+  shallow: string[];
+  unshallow: string[];
+  pack: Uint8Array;
+}
+
+/**
+ * Response without side-band: [shallow/unshallow lines, flush] (only when deepening), then `NAK` or one
+ * `ACK <oid>` (no multi_ack requested), then the raw pack. An `ERR` packet replaces all of it on failure.
+ */
+function parseResponse(buf: Uint8Array, want: string, remote: string): Negotiation {
+  const reader = new PktLineReader(buf);
+  const out: Negotiation = { shallow: [], unshallow: [], pack: new Uint8Array(0) };
+  for (;;) {
+    const pkt = reader.next();
+    if (pkt.type !== 'data') continue; // the flush closing the shallow section
+    const line = pktText(pkt.data);
+    const m = /^(shallow|unshallow) ([0-9a-f]{40})$/.exec(line);
+    if (m?.[1] && m[2]) {
+      (m[1] === 'shallow' ? out.shallow : out.unshallow).push(m[2]);
+    } else if (line === 'NAK' || line.startsWith('ACK ')) {
+      out.pack = reader.rest();
+      return out;
+    } else if (line.startsWith('ERR ')) {
+      if (wantGone(line)) throw new FetchWantGoneError(want, remote);
+      throw new FetchFailedError(`${remote} refused the fetch: ${line.slice(4)}`, { want, remote });
+    } else {
+      throw new FetchFailedError(`${remote} sent an unexpected line while fetching: ${JSON.stringify(line)}`, { want, remote });
+    }
+  }
+}
+
+/** Header and trailing checksum; returns the object count. A torn pack must never reach objects/pack. */
+function checkPack(pack: Uint8Array, remote: string): { count: number; sha: string } {
+  const fail = (why: string): never => {
+    throw new FetchFailedError(`the pack from ${remote} is invalid: ${why}`, { remote, bytes: pack.length });
+  };
+  if (pack.length < 32) fail(`only ${pack.length} bytes`);
+  const b = Buffer.from(pack.buffer, pack.byteOffset, pack.byteLength);
+  if (b.toString('latin1', 0, 4) !== 'PACK') fail('no PACK signature');
+  const version = b.readUInt32BE(4);
+  if (version !== 2 && version !== 3) fail(`unsupported pack version ${version}`);
+  const sha = b.subarray(b.length - 20).toString('hex');
+  const actual = createHash('sha1').update(b.subarray(0, b.length - 20)).digest('hex');
+  if (actual !== sha) fail('checksum mismatch (truncated or corrupted in transit)');
+  return { count: b.readUInt32BE(8), sha };
+}
+
+/** Whether we hold every parent of `oid` (read from the objects just written). */
+async function hasAllParents(fs: typeof NodeFs, gitdir: string, cache: object, oid: string): Promise<boolean> {
+  try {
+    const obj = await readObject({ fs, gitdir, oid, format: 'content', cache });
+    if (obj.format !== 'content') return false;
+    const text = Buffer.from(obj.object).toString('utf8');
+    const headerEnd = text.indexOf('\n\n');
+    const parents = [...(headerEnd < 0 ? text : text.slice(0, headerEnd)).matchAll(/^parent ([0-9a-f]{40})$/gm)].map((m) => m[1] ?? '');
+    for (const p of parents) {
+      try {
+        await readObject({ fs, gitdir, oid: p, format: 'deflated', cache });
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Fetch the objects for one commit with a single stateless upload-pack exchange (protocol v0/v1), without
+ * asking for the ref advertisement first: the caller has just read the remote's refs (Transport.listRefs) and
+ * knows what it wants. Refs are not touched; the caller moves its own refs afterwards.
+ *
+ * No side-band is requested: the pack then follows the last pkt-line directly and is used as it arrives,
+ * without copying it out of 64k frames; remote errors arrive as an `ERR` packet before any pack data or as a
+ * failed service (and for other transports a truncated pack fails the checksum).
+ *
+ * Throws FetchWantGoneError when the remote no longer has `want` reachable from a ref (re-read refs, retry).
+ * Not safe to run concurrently with another fetch into, or reads from, the same gitdir (small packs are
+ * deleted after being exploded).
+ */
+export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObjectsResult> {
+  const { fs, gitdir, cache, transport, want } = opts;
+  const remote = transport.display;
+  assertOid(want, 'wanted object id');
+  for (const h of opts.haves) assertOid(h, 'have object id');
+  if (opts.depth !== undefined && !(Number.isInteger(opts.depth) && opts.depth > 0)) {
+    throw new FetchFailedError(`depth must be a positive integer, got ${opts.depth}`, { depth: opts.depth });
+  }
+  const shallow = await readShallow(fs, gitdir);
+
+  // Tell the remote our shallow boundaries (it must not assume we have their parents), like git does when the
+  // repository is shallow; the `shallow` capability announces that we understand shallow lines in the reply.
+  const caps = ['ofs-delta', 'no-progress'];
+  if (opts.depth !== undefined || shallow.size > 0) caps.push('shallow');
+  caps.push(`agent=${GITBUS_AGENT}`);
+  const lines: Uint8Array[] = [encodePktLine(`want ${want} ${caps.join(' ')}\n`)];
+  for (const oid of shallow) lines.push(encodePktLine(`shallow ${oid}\n`));
+  if (opts.depth !== undefined) lines.push(encodePktLine(`deepen ${opts.depth}\n`));
+  lines.push(FLUSH_PKT);
+  for (const h of new Set(opts.haves)) lines.push(encodePktLine(`have ${h}\n`));
+  lines.push(encodePktLine('done\n'));
+
+  let response: Uint8Array;
+  try {
+    response = await transport.rpc('git-upload-pack', concatBytes(lines));
+  } catch (err) {
+    if (err instanceof GitServiceError && wantGone(err)) throw new FetchWantGoneError(want, remote, err);
+    if (err instanceof GitbusError && !(err instanceof GitServiceError)) throw err; // CLI missing, timeout
+    throw new FetchFailedError(`fetch of ${want} from ${remote} failed: ${err instanceof Error ? err.message : String(err)}`, { want, remote }, err);
+  }
+
+  let negotiation: Negotiation;
+  try {
+    negotiation = parseResponse(response, want, remote);
+  } catch (err) {
+    if (err instanceof PktLineError) {
+      throw new FetchFailedError(`${remote} sent a malformed response to a fetch`, { want, remote }, err);
+    }
+    throw err;
+  }
+  const { count, sha } = checkPack(negotiation.pack, remote);
+  const packName = `pack-${sha}`;
+  let packfile: string | undefined;
+  let exploded = false;
+  if (count > 0) {
+    packfile = `objects/pack/${packName}.pack`;
+    await fs.promises.mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
+    await fs.promises.writeFile(join(gitdir, packfile), negotiation.pack);
+    await indexPack({ fs, dir: gitdir, gitdir, filepath: packfile, cache });
+  }
+
+  // Like isomorphic-git: a commit the remote calls shallow becomes a boundary only if we lack some parent (we may
+  // hold more history than the remote assumed); `unshallow` means its parents came in this pack.
+  const nextShallow = new Set(shallow);
+  for (const oid of negotiation.shallow) {
+    if (!nextShallow.has(oid) && !(await hasAllParents(fs, gitdir, {}, oid))) nextShallow.add(oid);
+  }
+  for (const oid of negotiation.unshallow) nextShallow.delete(oid);
+  if (nextShallow.size !== shallow.size || [...nextShallow].some((o) => !shallow.has(o))) {
+    await writeShallow(fs, gitdir, nextShallow);
+  }
+
+  if (count > 0 && count < (opts.explodeBelow ?? EXPLODE_BELOW_OBJECTS)) {
+    await explodePack({ fs, gitdir, packName });
+    exploded = true;
+    packfile = undefined;
+  }
+  return { objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...nextShallow].sort() };
+}

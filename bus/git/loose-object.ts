@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import type * as NodeFs from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+
+export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag';
+
+/**
+ * Write one loose object (`objects/xx/yyyy…`, zlib of "<type> <size>\0<content>") and return its oid.
+ *
+ * Used instead of isomorphic-git's writeObject for exploding fetched packs, for two measured reasons:
+ * - speed: on Node 20 isomorphic-git deflates through the web CompressionStream, ~2-3 ms per object; node:zlib
+ *   takes microseconds. Exploding a 4-object fetch went from ~12 ms to well under 1 ms of writing.
+ * - crash safety: isomorphic-git writes the final path in place and never overwrites an existing object, so a
+ *   process killed mid-write leaves a truncated object that stays corrupt forever. Here the bytes go to a temp
+ *   file in the same directory and are renamed into place, as git does.
+ */
+export async function writeLooseObject(fs: typeof NodeFs, gitdir: string, type: GitObjectType, content: Uint8Array): Promise<string> {
+  const header = Buffer.from(`${type} ${content.length}\0`, 'latin1');
+  const oid = createHash('sha1').update(header).update(content).digest('hex');
+  const dir = join(gitdir, 'objects', oid.slice(0, 2));
+  const path = join(dir, oid.slice(2));
+  try {
+    await fs.promises.access(path);
+    return oid; // objects are immutable: same name, same content
+  } catch {
+    // not there yet
+  }
+  await fs.promises.mkdir(dir, { recursive: true });
+  const tmp = join(dir, `tmp_obj_gitbus_${process.pid}_${Math.random().toString(36).slice(2)}`);
+  await fs.promises.writeFile(tmp, deflateSync(Buffer.concat([header, content])), { mode: 0o444 });
+  await fs.promises.rename(tmp, path);
+  return oid;
+}

@@ -1,0 +1,196 @@
+import type { ChildProcess } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  GitServiceError,
+  LocalRemoteInvalidError,
+  RemoteNotAGitRepositoryError,
+  RemoteNotBareError,
+  RemoteNotFoundError,
+  TransportClosedError,
+} from './errors.js';
+import { readRefsFromDisk } from './read-refs.js';
+import { runGit } from './run-git.js';
+import type { GitService, Transport } from './transport.js';
+
+export interface LocalTransportOptions {
+  /** The git executable; default `git` from PATH. */
+  gitPath?: string;
+  /** Upper bound for one service process; it is killed after this. Default 120 s. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+/** An absolute path or a `file://` URL (host empty or localhost) -> the absolute path, without a trailing slash. */
+export function parseLocalRemote(remote: string): string {
+  let path: string;
+  if (remote.startsWith('file:')) {
+    let url: URL;
+    try {
+      url = new URL(remote);
+    } catch {
+      throw new LocalRemoteInvalidError(remote, 'not a valid URL');
+    }
+    if (url.hostname !== '' && url.hostname !== 'localhost') {
+      throw new LocalRemoteInvalidError(remote, `file URLs on another host (${url.hostname}) are not supported`);
+    }
+    url.hostname = '';
+    try {
+      path = fileURLToPath(url);
+    } catch (err) {
+      throw new LocalRemoteInvalidError(remote, (err as Error).message);
+    }
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(remote)) {
+    throw new LocalRemoteInvalidError(remote, 'this is a URL for another transport, not a local path');
+  } else {
+    // Relative paths would silently depend on the working directory of whichever process runs gitbus.
+    if (!isAbsolute(remote)) throw new LocalRemoteInvalidError(remote, 'the path is relative');
+    path = remote;
+  }
+  path = resolvePath(path);
+  return path.length > 1 ? path.replace(/\/+$/, '') : path;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await fsp.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Throws one of the transport errors unless `path` looks like a bare repository to git. */
+async function checkBareRepo(path: string): Promise<void> {
+  let st;
+  try {
+    st = await fsp.stat(path);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ENOENT') throw new RemoteNotFoundError(path);
+    throw err;
+  }
+  if (!st.isDirectory()) throw new RemoteNotAGitRepositoryError(path, 'not a directory');
+  if (await exists(join(path, '.git'))) throw new RemoteNotBareError(path);
+  for (const required of ['HEAD', 'objects', 'refs']) {
+    if (!(await exists(join(path, required)))) throw new RemoteNotAGitRepositoryError(path, `no ${required}`);
+  }
+  let config = '';
+  try {
+    config = await fsp.readFile(join(path, 'config'), 'utf8');
+  } catch {
+    // git tolerates a missing config; so do we.
+  }
+  if (/^\s*bare\s*=\s*false\s*$/im.test(config)) throw new RemoteNotBareError(path);
+}
+
+/** A bare repository on this machine or a shared mount, served by spawning git's own pack services. */
+export class LocalTransport implements Transport {
+  readonly display: string;
+  private readonly gitPath: string;
+  private readonly timeoutMs: number;
+  private readonly running = new Set<ChildProcess>();
+  private closed = false;
+  /** The bare-repo check, done once on first use; forgotten if it fails so a remounted disk is seen. */
+  private checked: Promise<void> | undefined;
+  readonly path: string;
+
+  /** `remote`: an absolute path or file:// URL. Checked (exists, git repository, bare) on first use. */
+  constructor(remote: string, options: LocalTransportOptions = {}) {
+    this.path = parseLocalRemote(remote);
+    this.display = this.path;
+    this.gitPath = options.gitPath ?? 'git';
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** Like the constructor, but checks the remote now. */
+  static async open(remote: string, options: LocalTransportOptions = {}): Promise<LocalTransport> {
+    const t = new LocalTransport(remote, options);
+    await t.ready();
+    return t;
+  }
+
+  /** Resolves once the remote is known to be a bare repository; throws the transport error saying why not. */
+  ready(): Promise<void> {
+    this.assertOpen();
+    if (!this.checked) {
+      const p = checkBareRepo(this.path);
+      this.checked = p;
+      p.catch(() => {
+        if (this.checked === p) this.checked = undefined;
+      });
+    }
+    return this.checked;
+  }
+
+  async listRefs(): Promise<Map<string, string>> {
+    await this.ready();
+    return readRefsFromDisk(this.path);
+  }
+
+  advertise(service: GitService): Promise<Uint8Array> {
+    return this.service(service, ['--stateless-rpc', '--advertise-refs'], undefined);
+  }
+
+  rpc(service: GitService, body: Uint8Array): Promise<Uint8Array> {
+    return this.service(service, ['--stateless-rpc'], body);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const child of this.running) child.kill('SIGKILL');
+    this.running.clear();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new TransportClosedError(this.display);
+  }
+
+  private async service(service: GitService, flags: string[], input: Uint8Array | undefined): Promise<Uint8Array> {
+    await this.ready();
+    const sub = service === 'git-upload-pack' ? 'upload-pack' : 'receive-pack';
+    const run = await runGit({
+      gitPath: this.gitPath,
+      // `--` is not accepted by these commands; the path is absolute, so it can never be taken for an option.
+      args: [sub, ...flags, this.path],
+      input,
+      timeoutMs: this.timeoutMs,
+      what: `git ${sub}`,
+      remote: this.display,
+      track: (child, running) => (running ? this.running.add(child) : this.running.delete(child)),
+    });
+    if (run.exitCode !== 0) {
+      throw new GitServiceError({
+        service,
+        remote: this.display,
+        exitCode: run.exitCode,
+        signal: run.signal,
+        stderr: run.stderr,
+        stdout: run.stdout,
+      });
+    }
+    return run.stdout;
+  }
+}
+
+/**
+ * Create a bare repository whose default branch is main, for use as a shared remote. Uses the git CLI so the
+ * config is the one git writes for itself (isomorphic-git's init writes `ignorecase = true`, `filemode = false`
+ * whatever the file system, which would mislead people who later use the repo with plain git).
+ */
+export async function createBareRepo(path: string, options: LocalTransportOptions = {}): Promise<string> {
+  const abs = parseLocalRemote(path);
+  const gitPath = options.gitPath ?? 'git';
+  const run = await runGit({
+    gitPath,
+    args: ['init', '--quiet', '--bare', '--initial-branch=main', abs],
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    what: 'git init --bare',
+    remote: abs,
+  });
+  if (run.exitCode !== 0) {
+    throw new GitServiceError({ service: 'git-init', remote: abs, exitCode: run.exitCode, signal: run.signal, stderr: run.stderr, stdout: run.stdout });
+  }
+  return abs;
+}

@@ -1,0 +1,23 @@
+/**
+ * How gitbus talks to the shared repository. isomorphic-git only speaks smart HTTP, so every remote is reached
+ * through this interface: clone goes through an http-plugin adapter (http-plugin.ts), the hot path (fetch one
+ * ref, push one ref) speaks the pack protocol over `rpc` directly (bus/git/fetch.ts, bus/git/push.ts).
+ */
+
+export type GitService = 'git-upload-pack' | 'git-receive-pack';
+
+export interface Transport {
+  /** For messages; never contains credentials. */
+  readonly display: string;
+  /**
+   * Remote refs (full ref name -> oid), plus `HEAD` when it resolves. Peeled tag entries (`^{}`) are not
+   * included. Must be cheap: the local transport reads the bare repo's refs from the file system.
+   */
+  listRefs(): Promise<Map<string, string>>;
+  /** The service's ref advertisement exactly as `git <service> --stateless-rpc --advertise-refs` prints it
+   * (pkt-lines, no smart-http `# service=` header). */
+  advertise(service: GitService): Promise<Uint8Array>;
+  /** One stateless request/response exchange (`git <service> --stateless-rpc`). */
+  rpc(service: GitService, body: Uint8Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}

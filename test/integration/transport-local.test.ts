@@ -1,0 +1,189 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  GitCliMissingError,
+  LocalRemoteInvalidError,
+  RemoteNotAGitRepositoryError,
+  RemoteNotBareError,
+  RemoteNotFoundError,
+  TransportClosedError,
+} from '../../bus/transport/errors.js';
+import { LocalTransport, createBareRepo, parseLocalRemote } from '../../bus/transport/local.js';
+import { GIT_ENV, TempDirs, cliClone, cliCommit, gitSync, lsRemote } from './transport-fixtures.js';
+
+const dirs = new TempDirs();
+afterEach(() => dirs.cleanup());
+
+async function remoteWithHistory(): Promise<{ remote: string; work: string }> {
+  const remote = await createBareRepo(join(await dirs.make(), 'bus.git'));
+  const work = await cliClone(dirs, remote);
+  cliCommit(work, { 'a.md': 'one' }, 'first');
+  cliCommit(work, { 'b.md': 'two' }, 'second');
+  gitSync(work, ['push', '--quiet', 'origin', 'main']);
+  gitSync(work, ['push', '--quiet', 'origin', 'main:refs/heads/archive']);
+  gitSync(work, ['tag', 'v1', 'HEAD~1']);
+  gitSync(work, ['tag', '-a', '-m', 'annotated', 'v2']);
+  gitSync(work, ['push', '--quiet', '--tags', 'origin']);
+  return { remote, work };
+}
+
+describe('parseLocalRemote', () => {
+  it('accepts absolute paths and file:// URLs', () => {
+    expect(parseLocalRemote('/srv/bus.git')).toBe('/srv/bus.git');
+    expect(parseLocalRemote('/srv/bus.git/')).toBe('/srv/bus.git');
+    expect(parseLocalRemote('file:///srv/bus.git')).toBe('/srv/bus.git');
+    expect(parseLocalRemote('file://localhost/srv/my%20bus.git')).toBe('/srv/my bus.git');
+  });
+  it('rejects relative paths, other hosts and other schemes with a code', () => {
+    for (const bad of ['bus.git', './bus.git', 'file://server/srv/bus.git', 'ssh://host/bus.git', 'https://h/x.git']) {
+      expect(() => parseLocalRemote(bad), bad).toThrow(LocalRemoteInvalidError);
+    }
+    try {
+      parseLocalRemote('bus.git');
+    } catch (err) {
+      expect((err as LocalRemoteInvalidError).code).toBe('LOCAL_REMOTE_INVALID');
+      expect((err as LocalRemoteInvalidError).fix).toMatch(/absolute path/);
+    }
+  });
+});
+
+describe('LocalTransport.listRefs', () => {
+  it('matches git ls-remote for an empty repository', async () => {
+    const remote = await createBareRepo(join(await dirs.make(), 'empty.git'));
+    const t = await LocalTransport.open(remote);
+    expect(await t.listRefs()).toEqual(lsRemote(remote));
+    expect((await t.listRefs()).size).toBe(0);
+    await t.close();
+  });
+
+  it('matches git ls-remote for loose refs, then for packed refs, then for a mix', async () => {
+    const { remote, work } = await remoteWithHistory();
+    const t = new LocalTransport(`file://${remote}`);
+    const loose = await t.listRefs();
+    expect(loose).toEqual(lsRemote(remote));
+    expect([...loose.keys()]).toEqual(['HEAD', 'refs/heads/archive', 'refs/heads/main', 'refs/tags/v1', 'refs/tags/v2']);
+
+    gitSync(remote, ['pack-refs', '--all']);
+    expect(await t.listRefs()).toEqual(lsRemote(remote));
+    expect(await t.listRefs()).toEqual(loose);
+
+    // A loose ref overrides its stale packed entry.
+    cliCommit(work, { 'c.md': 'three' }, 'third');
+    gitSync(work, ['push', '--quiet', 'origin', 'main']);
+    const mixed = await t.listRefs();
+    expect(mixed).toEqual(lsRemote(remote));
+    expect(mixed.get('refs/heads/main')).toBe(gitSync(work, ['rev-parse', 'HEAD']));
+    expect(mixed.get('HEAD')).toBe(mixed.get('refs/heads/main'));
+    await t.close();
+  });
+
+  it('follows HEAD to another branch and leaves it out while that branch is unborn', async () => {
+    const { remote } = await remoteWithHistory();
+    const t = new LocalTransport(remote);
+    gitSync(remote, ['symbolic-ref', 'HEAD', 'refs/heads/archive']);
+    expect(await t.listRefs()).toEqual(lsRemote(remote));
+    gitSync(remote, ['symbolic-ref', 'HEAD', 'refs/heads/nothing-yet']);
+    const refs = await t.listRefs();
+    expect(refs.has('HEAD')).toBe(false);
+    expect(refs).toEqual(lsRemote(remote));
+  });
+
+  it('ignores ref lock files (an update in progress)', async () => {
+    const { remote } = await remoteWithHistory();
+    const before = lsRemote(remote);
+    writeFileSync(join(remote, 'refs/heads/main.lock'), '1111111111111111111111111111111111111111\n');
+    expect(await new LocalTransport(remote).listRefs()).toEqual(before);
+  });
+});
+
+describe('LocalTransport services', () => {
+  it('advertise() prints exactly what git prints', async () => {
+    const { remote } = await remoteWithHistory();
+    const t = new LocalTransport(remote);
+    for (const service of ['git-upload-pack', 'git-receive-pack'] as const) {
+      const expected = execFileSync('git', [service.slice(4), '--stateless-rpc', '--advertise-refs', remote], { env: GIT_ENV });
+      expect(Buffer.from(await t.advertise(service)).toString('latin1')).toBe(expected.toString('latin1'));
+    }
+  });
+
+  it('ignores GIT_DIR and GIT_PROTOCOL from the environment (gitbus runs inside git hooks)', async () => {
+    const { remote } = await remoteWithHistory();
+    const other = await createBareRepo(join(await dirs.make(), 'other.git'));
+    const saved = { dir: process.env['GIT_DIR'], proto: process.env['GIT_PROTOCOL'] };
+    process.env['GIT_DIR'] = other;
+    process.env['GIT_PROTOCOL'] = 'version=2';
+    try {
+      const adv = Buffer.from(await new LocalTransport(remote).advertise('git-upload-pack')).toString('latin1');
+      expect(adv).not.toContain('version 2');
+      expect(adv).toContain('refs/heads/main');
+    } finally {
+      if (saved.dir === undefined) delete process.env['GIT_DIR'];
+      else process.env['GIT_DIR'] = saved.dir;
+      if (saved.proto === undefined) delete process.env['GIT_PROTOCOL'];
+      else process.env['GIT_PROTOCOL'] = saved.proto;
+    }
+  });
+
+  it('createBareRepo makes a bare repo on main that receive-pack accepts pushes into', async () => {
+    const remote = await createBareRepo(join(await dirs.make(), 'new.git'));
+    expect(gitSync(remote, ['rev-parse', '--is-bare-repository'])).toBe('true');
+    expect(gitSync(remote, ['symbolic-ref', 'HEAD'])).toBe('refs/heads/main');
+    const work = await cliClone(dirs, remote);
+    const head = cliCommit(work, { 'x.md': 'x' });
+    gitSync(work, ['push', '--quiet', 'origin', 'main']);
+    expect(lsRemote(remote).get('refs/heads/main')).toBe(head);
+  });
+});
+
+describe('LocalTransport errors', () => {
+  it('says when the path does not exist', async () => {
+    const missing = join(await dirs.make(), 'nope.git');
+    await expect(LocalTransport.open(missing)).rejects.toBeInstanceOf(RemoteNotFoundError);
+    // Lazily too, on first use.
+    await expect(new LocalTransport(missing).listRefs()).rejects.toMatchObject({ code: 'REMOTE_NOT_FOUND' });
+  });
+
+  it('says when the path is not a git repository', async () => {
+    const dir = await dirs.make();
+    await expect(LocalTransport.open(dir)).rejects.toBeInstanceOf(RemoteNotAGitRepositoryError);
+    const file = join(dir, 'file');
+    writeFileSync(file, 'x');
+    await expect(LocalTransport.open(file)).rejects.toMatchObject({ code: 'REMOTE_NOT_A_REPOSITORY' });
+  });
+
+  it('says when the repository is not bare (work tree or its .git)', async () => {
+    const dir = join(await dirs.make(), 'wt');
+    mkdirSync(dir);
+    gitSync(dir, ['init', '--quiet']);
+    await expect(LocalTransport.open(dir)).rejects.toBeInstanceOf(RemoteNotBareError);
+    await expect(LocalTransport.open(join(dir, '.git'))).rejects.toMatchObject({ code: 'REMOTE_NOT_BARE' });
+  });
+
+  it('says to install git when the git CLI is missing', async () => {
+    const remote = await createBareRepo(join(await dirs.make(), 'r.git'));
+    const t = new LocalTransport(remote, { gitPath: '/nonexistent/bin/git' });
+    const err = await t.advertise('git-upload-pack').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GitCliMissingError);
+    expect((err as GitCliMissingError).code).toBe('GIT_CLI_MISSING');
+    expect((err as GitCliMissingError).fix).toMatch(/install git/);
+    // listRefs needs no git at all.
+    expect((await t.listRefs()).size).toBe(0);
+  });
+
+  it('reports a failing service with its stderr', async () => {
+    const remote = await createBareRepo(join(await dirs.make(), 'r.git'));
+    const t = new LocalTransport(remote);
+    const err = await t.rpc('git-upload-pack', new TextEncoder().encode('garbage')).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'GIT_SERVICE_FAILED' });
+    expect((err as Error).message).toMatch(/upload-pack/);
+  });
+
+  it('refuses use after close()', async () => {
+    const remote = await createBareRepo(join(await dirs.make(), 'r.git'));
+    const t = new LocalTransport(remote);
+    await t.close();
+    await expect(t.listRefs()).rejects.toBeInstanceOf(TransportClosedError);
+  });
+});
