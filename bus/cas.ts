@@ -1,0 +1,77 @@
+import { PushRejectedError } from './git/push-errors.js';
+import { ContentionError, UnsupportedProtocolError } from './errors.js';
+import { withLock } from './lock.js';
+import { Snapshot } from './model/snapshot.js';
+import { KNOWN_PROTOCOL } from './model/task-view.js';
+import { buildCommit, type FileChange } from './store/objects.js';
+import { MAIN } from './repo.js';
+import type { BusContext } from './context.js';
+
+/** What an operation decided from one snapshot: a result, and the commit that makes it true (if any). */
+export interface Decision<T> {
+  result: T;
+  commit?: { changes: FileChange[]; message: string };
+}
+
+export interface TransactOptions {
+  ref?: string;
+  /** Give up after this long of losing races. */
+  deadlineMs?: number;
+  /** Called after every lost race (for benchmarks and logs). */
+  onRetry?: (attempt: number) => void;
+}
+
+export interface TransactStats {
+  attempts: number;
+  /** The commit that made the change, or null when the decision needed none. */
+  commit: string | null;
+}
+
+/**
+ * The compare-and-swap loop every state change goes through (docs/PROTOCOL.md §5): sync, decide from that
+ * exact snapshot, commit on top of it, push without force. A rejected push means main moved: back off with
+ * jitter and decide again from the new state. Never a rebase, never a force push.
+ */
+export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Snapshot, attempt: number) => Promise<Decision<T>>, opts: TransactOptions = {}): Promise<T & TransactStats> {
+  const ref = opts.ref ?? MAIN;
+  const deadline = Date.now() + (opts.deadlineMs ?? 120_000);
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await withLock(ctx.paths.lock, async () => {
+      const head = await ctx.repo.sync(ref);
+      const snap = await Snapshot.read(ctx.repo.store, head);
+      if (ref === MAIN && head && snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
+      const decision = await decide(snap, attempt);
+      if (!decision.commit) return { done: true as const, result: decision.result, commit: null };
+      const built = await buildCommit(ctx.repo.store, {
+        parent: head,
+        changes: decision.commit.changes,
+        message: decision.commit.message,
+        author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` },
+      });
+      // Nothing changed (an idempotent step repeated): there is nothing to push.
+      if (head && built.tree === (await ctx.repo.store.readCommitTree(head))) return { done: true as const, result: decision.result, commit: null };
+      try {
+        await ctx.repo.push(head, built, ref);
+        return { done: true as const, result: decision.result, commit: built.oid };
+      } catch (err) {
+        if (err instanceof PushRejectedError && err.data['kind'] === 'stale') return { done: false as const };
+        throw err;
+      }
+    });
+    if (outcome.done) return { ...outcome.result, attempts: attempt, commit: outcome.commit };
+    opts.onRetry?.(attempt);
+    if (Date.now() >= deadline) throw new ContentionError(op, attempt, Date.now() - started);
+    await sleep(backoff(attempt));
+  }
+}
+
+/** Full jitter: uniform in [0, min(1 s, 10 ms * 2^attempt)], so racing nodes spread out instead of colliding again. */
+export function backoff(attempt: number): number {
+  const cap = Math.min(1000, 10 * 2 ** Math.min(attempt, 10));
+  return Math.random() * cap;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,23 @@
+import { homePaths, loadNodeConfig, type HomePaths, type NodeConfig } from './home.js';
+import { BusRepo } from './repo.js';
+import { openTransport } from './remote.js';
+
+/** Everything an operation needs about this node and its clone. */
+export interface BusContext {
+  paths: HomePaths;
+  config: NodeConfig;
+  repo: BusRepo;
+  /** Who is acting on this node, recorded in claims and cancels (`by`). */
+  actor: string;
+}
+
+export async function openBus(home: string, actor = actorFromEnv()): Promise<BusContext> {
+  const paths = homePaths(home);
+  const config = await loadNodeConfig(home);
+  const transport = await openTransport(config.remote);
+  return { paths, config, repo: new BusRepo(paths.clone, transport), actor };
+}
+
+export function actorFromEnv(): string {
+  return process.env['GITBUS_ACTOR'] ?? process.env['USER'] ?? 'cli';
+}

@@ -1,0 +1,118 @@
+import { GitbusError } from '../schemas/errors.js';
+
+export class NoBusError extends GitbusError {
+  readonly code = 'NO_BUS';
+  constructor(home: string) {
+    super(`no bus at ${home}`, 'run "gitbus init" to create a bus or "gitbus join URL" to join one (or pass --home / GITBUS_HOME)', { home });
+  }
+}
+
+export class HomeInUseError extends GitbusError {
+  readonly code = 'HOME_IN_USE';
+  constructor(home: string, node: string) {
+    super(`${home} already belongs to node "${node}"`, `use another bus home for another node (--home DIR or GITBUS_HOME), or remove ${home} first`, { home, node });
+  }
+}
+
+export class BusExistsError extends GitbusError {
+  readonly code = 'BUS_EXISTS';
+  constructor(remote: string) {
+    super(`${remote} already holds a gitbus bus`, `run "gitbus join ${remote}" to add this node to it`, { remote });
+  }
+}
+
+export class NotABusError extends GitbusError {
+  readonly code = 'NOT_A_BUS';
+  constructor(remote: string, why: string) {
+    super(`${remote} is not a gitbus bus: ${why}`, `check the URL, or create a bus there with "gitbus init --remote ${remote}"`, { remote, why });
+  }
+}
+
+export class UnsupportedProtocolError extends GitbusError {
+  readonly code = 'UNSUPPORTED_PROTOCOL';
+  constructor(found: number, known: number) {
+    super(`the bus uses protocol ${found}; this gitbus knows protocol ${known} and will not write to it`, 'upgrade gitbus on this node', { found, known });
+  }
+}
+
+export class BadSettingsError extends GitbusError {
+  readonly code = 'BAD_SETTINGS';
+  constructor(where: string, reason: string, fix: string) {
+    super(`${where}: ${reason}`, fix, { where, reason });
+  }
+}
+
+export class NodeNameTakenError extends GitbusError {
+  readonly code = 'NODE_NAME_TAKEN';
+  constructor(node: string) {
+    super(`a node named "${node}" is already on this bus`, 'pick another name with --node NAME', { node });
+  }
+}
+
+export class InvalidNameError extends GitbusError {
+  readonly code = 'INVALID_NAME';
+  constructor(what: string, value: string, rule: string) {
+    super(`"${value}" is not a valid ${what}`, `use ${rule}`, { what, value, rule });
+  }
+}
+
+export class UnknownTaskError extends GitbusError {
+  readonly code = 'UNKNOWN_TASK';
+  constructor(ref: string, candidates: string[] = []) {
+    const ambiguous = candidates.length > 1;
+    super(
+      ambiguous ? `"${ref}" matches ${candidates.length} tasks: ${candidates.slice(0, 5).join(', ')}` : `no task "${ref}" on this bus`,
+      ambiguous ? 'give more characters of the id' : 'list tasks with "gitbus status"; archived tasks are found by their full id',
+      { ref, candidates },
+    );
+  }
+}
+
+export class TaskStateError extends GitbusError {
+  readonly code = 'TASK_STATE';
+  constructor(id: string, state: string, wanted: string, fix: string, extra: Record<string, unknown> = {}) {
+    super(`task ${id} is ${state}; cannot ${wanted}`, fix, { id, state, wanted, ...extra });
+  }
+}
+
+export class NotClaimableError extends GitbusError {
+  readonly code = 'NOT_CLAIMABLE';
+  constructor(id: string, reason: string, fix: string) {
+    super(`task ${id} cannot be claimed by this node: ${reason}`, fix, { id, reason });
+  }
+}
+
+export class NothingClaimableError extends GitbusError {
+  readonly code = 'NOTHING_CLAIMABLE';
+  constructor(node: string, pending: number) {
+    super(`nothing this node (${node}) may claim${pending ? ` (${pending} pending task(s) are for other nodes, labels or blocked)` : ''}`, 'dispatch work with "gitbus dispatch", or see why tasks wait with "gitbus status"', { node, pending });
+  }
+}
+
+export class InvalidTaskError extends GitbusError {
+  readonly code = 'INVALID_TASK';
+  constructor(id: string, reasons: string[]) {
+    super(`task ${id} is invalid and will never run: ${reasons.join('; ')}`, `fix its handoff file (see "gitbus lint"), or cancel it with "gitbus cancel ${id}"`, { id, reasons });
+  }
+}
+
+export class ContentionError extends GitbusError {
+  readonly code = 'CONTENTION';
+  constructor(op: string, attempts: number, ms: number) {
+    super(`${op}: the remote kept moving; gave up after ${attempts} attempts in ${ms} ms`, 'try again; if this persists, something is pushing to main in a loop', { op, attempts, ms });
+  }
+}
+
+export class LockTimeoutError extends GitbusError {
+  readonly code = 'LOCK_TIMEOUT';
+  constructor(path: string, holder: string, ms: number) {
+    super(`the node's clone is locked by ${holder} (waited ${ms} ms)`, `wait for that process to finish; if it is gone, delete ${path}`, { path, holder, ms });
+  }
+}
+
+export class InputError extends GitbusError {
+  readonly code = 'BAD_INPUT';
+  constructor(message: string, fix: string, data: Record<string, unknown> = {}) {
+    super(message, fix, data);
+  }
+}

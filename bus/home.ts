@@ -1,0 +1,78 @@
+import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { z } from 'zod';
+import { NODE_NAME_RE, LABEL_RE } from '../schemas/ids.js';
+import { BadSettingsError, NoBusError } from './errors.js';
+
+/**
+ * The bus home (default ~/.gitbus) holds one node: its settings, its clone of the bus and, for the embedded
+ * default, the bus remote itself. Several homes on one machine are several nodes.
+ */
+export interface HomePaths {
+  home: string;
+  config: string;
+  clone: string;
+  lock: string;
+  embeddedRemote: string;
+}
+
+export function resolveHome(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = explicit ?? env['GITBUS_HOME'];
+  return resolve(chosen && chosen.length > 0 ? chosen : join(homedir(), '.gitbus'));
+}
+
+export function homePaths(home: string): HomePaths {
+  return {
+    home,
+    config: join(home, 'node.yaml'),
+    clone: join(home, 'clone.git'),
+    lock: join(home, 'clone.lock'),
+    embeddedRemote: join(home, 'remote.git'),
+  };
+}
+
+export const nodeConfigSchema = z.strictObject({
+  node: z.string().regex(NODE_NAME_RE),
+  remote: z.string().min(1),
+  labels: z.array(z.string().regex(LABEL_RE)).default([]),
+});
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+
+export async function loadNodeConfig(home: string): Promise<NodeConfig> {
+  const paths = homePaths(home);
+  let text: string;
+  try {
+    text = await readFile(paths.config, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NoBusError(home);
+    throw err;
+  }
+  let raw: unknown;
+  try {
+    raw = parse(text, { uniqueKeys: true, maxAliasCount: 10 });
+  } catch (err) {
+    throw new BadSettingsError(paths.config, `not valid YAML: ${(err as Error).message.split('\n')[0]}`, `fix the file or run "gitbus init" in a fresh --home`);
+  }
+  const parsed = nodeConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') ?? '';
+    throw new BadSettingsError(paths.config, `field "${field}": ${issue?.message ?? 'invalid'}`, `correct "${field}" in ${paths.config}`);
+  }
+  return parsed.data;
+}
+
+export async function saveNodeConfig(home: string, config: NodeConfig): Promise<void> {
+  const paths = homePaths(home);
+  await mkdir(home, { recursive: true });
+  const tmp = `${paths.config}.${process.pid}.tmp`;
+  await writeFile(tmp, `# gitbus node settings (this machine only; see README)\n${stringify(config)}`);
+  await rename(tmp, paths.config);
+}
+
+export function homeHasNode(home: string): boolean {
+  return existsSync(homePaths(home).config);
+}

@@ -1,0 +1,81 @@
+import { open, readFile, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { LockTimeoutError } from './errors.js';
+
+/**
+ * isomorphic-git takes no on-disk locks, so two processes writing one clone (the CLI and the watcher, or two
+ * CLI commands) could interleave ref and object writes. Every operation on a node's clone holds this lock.
+ * O_EXCL creation is atomic on local file systems; a lock whose process is gone (same host) is broken.
+ */
+export interface LockHandle {
+  release(): Promise<void>;
+}
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+export async function acquireLock(path: string, timeoutMs = 30_000): Promise<LockHandle> {
+  const started = Date.now();
+  let delay = 2;
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx');
+      const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+      await fh.writeFile(JSON.stringify(owner));
+      await fh.close();
+      let released = false;
+      return {
+        async release() {
+          if (released) return;
+          released = true;
+          await unlink(path).catch(() => undefined);
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = await readOwner(path);
+    if (owner && owner.host === hostname() && !isAlive(owner.pid)) {
+      // The holder died without releasing; its work is either fully written or not referenced by any ref.
+      await unlink(path).catch(() => undefined);
+      continue;
+    }
+    const waited = Date.now() - started;
+    if (waited >= timeoutMs) {
+      throw new LockTimeoutError(path, owner ? `pid ${owner.pid} on ${owner.host} since ${owner.since}` : 'another process', waited);
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+async function readOwner(path: string): Promise<LockOwner | null> {
+  try {
+    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+    if (parsed && typeof parsed === 'object' && 'pid' in parsed && 'host' in parsed) return parsed as LockOwner;
+  } catch {
+    // Being written right now, or removed: treat as held by someone unknown and poll again.
+  }
+  return null;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+  const lock = await acquireLock(path, timeoutMs);
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,86 @@
+import type { Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/handoff.js';
+import type { TaskView } from './task-view.js';
+
+/** What the planner needs to know about the node that wants work. */
+export interface NodeFacts {
+  node: string;
+  labels: readonly string[];
+  /** Runners this claimer accepts; undefined accepts all (a person claiming by hand). */
+  runners?: readonly string[];
+}
+
+export interface Eligibility {
+  ok: boolean;
+  reason: string;
+  fix: string;
+}
+
+const OK: Eligibility = { ok: true, reason: '', fix: '' };
+
+/**
+ * May `who` claim this task now? Pure; `view` must already have dependencies applied. The reasons are shown to
+ * people, so they say what would make the task claimable.
+ */
+export function eligibility(view: TaskView, who: NodeFacts, maxAttempts: number): Eligibility {
+  const h = view.handoff;
+  switch (view.state) {
+    case 'pending':
+      break;
+    case 'blocked':
+      return { ok: false, reason: `waiting for ${view.waitingFor.join(', ')} to succeed`, fix: 'claim it after its dependencies have succeeded' };
+    case 'claimed':
+    case 'cancelling':
+      return { ok: false, reason: `already claimed by ${view.claim?.node ?? 'an unknown node'} (attempt ${view.claim?.attempt ?? '?'})`, fix: 'pick another task; the holder may release it' };
+    case 'invalid':
+      return { ok: false, reason: 'its handoff is invalid', fix: 'run "gitbus lint" and fix the handoff' };
+    case 'unsupported':
+      return { ok: false, reason: `it needs protocol ${h?.protocol ?? '?'}, newer than this gitbus`, fix: 'upgrade gitbus on this node' };
+    default:
+      return { ok: false, reason: `it has already ended (${view.state})`, fix: 'dispatch a new task to run it again' };
+  }
+  if (!h) return { ok: false, reason: 'its handoff is unreadable', fix: 'run "gitbus lint"' };
+  if (h.to && h.to !== who.node) return { ok: false, reason: `it is addressed to node ${h.to}`, fix: `claim it on ${h.to}, or dispatch a copy without --to` };
+  const missing = (h.labels ?? []).filter((l) => !who.labels.includes(l));
+  if (missing.length > 0) return { ok: false, reason: `this node lacks label(s) ${missing.join(', ')}`, fix: 'claim it on a node with those labels, or add them to this node (node.yaml labels)' };
+  if (who.runners && !who.runners.includes(effectiveRunner(h))) return { ok: false, reason: `this node does not run "${effectiveRunner(h)}" tasks`, fix: 'enable that runner in the node settings' };
+  if (view.attempts >= maxAttempts) return { ok: false, reason: `it has used all ${maxAttempts} attempts`, fix: 'dispatch a new task, or raise maxAttempts in gitbus.yaml' };
+  return OK;
+}
+
+/** Queue order: priority (highest first), then creation time (oldest first, unknown last), then id. */
+export function compareQueue(a: TaskView, b: TaskView): number {
+  const pa = a.handoff?.priority ?? 0;
+  const pb = b.handoff?.priority ?? 0;
+  if (pa !== pb) return pb - pa;
+  const ca = createdMs(a.handoff);
+  const cb = createdMs(b.handoff);
+  if (ca !== cb) return ca - cb;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function createdMs(h: Handoff | undefined): number {
+  const t = h?.created ? Date.parse(h.created) : NaN;
+  return Number.isFinite(t) ? t : Number.MAX_SAFE_INTEGER;
+}
+
+/** Claimable tasks for `who`, best first. */
+export function claimQueue(views: TaskView[], who: NodeFacts, maxAttempts: number): TaskView[] {
+  return views.filter((v) => eligibility(v, who, maxAttempts).ok).sort(compareQueue);
+}
+
+/**
+ * Which queued task to try. The first try takes the head of the queue. After a lost race the head is most likely
+ * what the other racers want too, so a retry picks at random among the first few tasks of the head's priority:
+ * racing nodes spread out instead of colliding round after round, and priority order still holds.
+ */
+export function pickFromQueue(queue: readonly TaskView[], attempt: number, random: () => number = Math.random): TaskView | undefined {
+  const head = queue[0];
+  if (!head || attempt <= 1) return head;
+  const prio = head.handoff?.priority ?? 0;
+  let n = 0;
+  while (n < Math.min(queue.length, SPREAD) && (queue[n]?.handoff?.priority ?? 0) === prio) n++;
+  return queue[Math.floor(random() * n)] ?? head;
+}
+
+const SPREAD = 8;

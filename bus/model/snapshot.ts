@@ -1,0 +1,158 @@
+import type { FileProblem } from '../../schemas/errors.js';
+import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
+import { LIVE_FOLDERS } from '../../schemas/layout.js';
+import { DEFAULT_SETTINGS, resolveSettings, type ResolvedSettings } from '../../schemas/settings.js';
+import type { NodeCard } from '../../schemas/node-card.js';
+import { listFolder, type ObjectStore } from '../store/objects.js';
+import { indexTree, type LiveTree } from './index-tree.js';
+import { applyDependencies, baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type TaskView } from './task-view.js';
+import type { FileRef, TaskState, TreeIndex } from './types.js';
+
+/** Parse results by path and blob oid; bus files are immutable, so an entry never goes stale. */
+const parseCache = new Map<string, Parsed<unknown>>();
+const PARSE_CACHE_LIMIT = 50_000;
+
+export interface NodeView {
+  node: string;
+  card?: NodeCard;
+  problems: FileProblem[];
+}
+
+/**
+ * One commit of main, read lazily: names are indexed at once, file contents are parsed on demand and cached by
+ * oid. Every decision of an operation is taken from one Snapshot, which is what makes compare-and-swap sound.
+ */
+export class Snapshot {
+  private views = new Map<string, TaskView>();
+  settings: ResolvedSettings = resolveSettings(DEFAULT_SETTINGS);
+  settingsProblems: FileProblem[] = [];
+
+  private constructor(
+    readonly store: ObjectStore,
+    readonly commit: string | null,
+    readonly index: TreeIndex,
+  ) {}
+
+  static async read(store: ObjectStore, commit: string | null): Promise<Snapshot> {
+    const live: LiveTree = { commit: commit ?? '', root: [], folders: new Map() };
+    if (commit) {
+      const tree = await store.readCommitTree(commit);
+      live.root = await store.readTree(tree);
+      for (const folder of LIVE_FOLDERS) {
+        if (live.root.some((e) => e.path === folder && e.type === 'tree')) live.folders.set(folder, await listFolder(store, tree, folder));
+      }
+    }
+    const snap = new Snapshot(store, commit, indexTree(live));
+    await snap.loadSettings();
+    return snap;
+  }
+
+  private async loadSettings(): Promise<void> {
+    const ref = this.index.settings;
+    if (!ref) {
+      if (this.commit) this.settingsProblems.push({ path: 'gitbus.yaml', field: '', reason: 'missing', fix: 'restore gitbus.yaml (see docs/PROTOCOL.md §3); defaults are used until then', severity: 'error' });
+      return;
+    }
+    const text = await this.store.readBlob(ref.oid);
+    const r = parseSettingsFile(text);
+    if (r.ok) this.settings = r.settings;
+    else this.settingsProblems.push(...r.problems);
+  }
+
+  async parse<T>(ref: FileRef): Promise<Parsed<T>> {
+    const key = `${ref.path}\0${ref.oid}`;
+    const hit = parseCache.get(key);
+    if (hit) return hit as Parsed<T>;
+    const content = await this.store.readBlob(ref.oid);
+    const r = parseBusFile(ref.path, content);
+    const parsed: Parsed<unknown> = r.ok
+      ? { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings }
+      : { ok: false, problems: r.problems, ...(r.unsupportedProtocol !== undefined ? { unsupportedProtocol: r.unsupportedProtocol } : {}) };
+    if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.clear();
+    parseCache.set(key, parsed);
+    return parsed as Parsed<T>;
+  }
+
+  ids(): string[] {
+    return [...this.index.tasks.keys()];
+  }
+
+  has(id: string): boolean {
+    return this.index.tasks.has(id);
+  }
+
+  /** The task's state before dependencies are applied; undefined when the id is not live. */
+  async baseView(id: string): Promise<TaskView | undefined> {
+    const cached = this.views.get(id);
+    if (cached) return cached;
+    const files = this.index.tasks.get(id);
+    if (!files?.handoff) return undefined;
+    const parsed: Partial<ParsedTaskFiles> = {};
+    for (const ref of refsToParse(files)) {
+      const p = await this.parse(ref);
+      if (ref === files.handoff) parsed.handoff = p as ParsedTaskFiles['handoff'];
+      else if (ref === files.response) parsed.response = p as ParsedTaskFiles['response'];
+      else if (ref === files.cancel) parsed.cancel = p as ParsedTaskFiles['cancel'];
+      else parsed.claim = p as ParsedTaskFiles['claim'];
+    }
+    const view = baseTaskView(files, parsed as ParsedTaskFiles);
+    this.views.set(id, view);
+    return view;
+  }
+
+  /**
+   * The full view of one task, dependencies applied. `external` answers for dependencies that are not live
+   * (archived tasks); without it they count as not succeeded.
+   */
+  async view(id: string, external?: (id: string) => TaskState | undefined): Promise<TaskView | undefined> {
+    const base = await this.baseView(id);
+    if (!base) return undefined;
+    const deps = base.handoff?.after ?? [];
+    const states = new Map<string, TaskState | 'unknown'>();
+    for (const dep of deps) states.set(dep, (await this.baseView(dep))?.state ?? external?.(dep) ?? 'unknown');
+    return applyDependencies(base, (d) => states.get(d) ?? 'unknown');
+  }
+
+  async allViews(external?: (id: string) => TaskState | undefined): Promise<TaskView[]> {
+    const out: TaskView[] = [];
+    for (const id of this.index.tasks.keys()) {
+      const v = await this.view(id, external);
+      if (v) out.push(v);
+    }
+    return out;
+  }
+
+  /** Dependencies named by live tasks that are not live themselves (to be looked up in the archive). */
+  async missingDependencies(ids: Iterable<string>): Promise<string[]> {
+    const missing = new Set<string>();
+    for (const id of ids) {
+      const base = await this.baseView(id);
+      for (const dep of base?.handoff?.after ?? []) if (!this.index.tasks.has(dep)) missing.add(dep);
+    }
+    return [...missing];
+  }
+
+  async nodes(): Promise<NodeView[]> {
+    const out: NodeView[] = [];
+    for (const [node, ref] of this.index.nodes) {
+      const p = await this.parse<NodeCard>(ref);
+      out.push(p.ok ? { node, card: p.data, problems: p.warnings } : { node, problems: p.problems });
+    }
+    return out.sort((a, b) => (a.node < b.node ? -1 : 1));
+  }
+
+  /** Every problem in this commit: names, settings, and the contents of every live file. */
+  async allProblems(): Promise<FileProblem[]> {
+    const problems = [...this.index.problems, ...this.settingsProblems];
+    for (const files of this.index.tasks.values()) {
+      const refs = [files.handoff, ...files.claims.values(), ...files.releases.values(), files.cancel, files.response];
+      for (const ref of refs) {
+        if (!ref) continue;
+        const p = await this.parse(ref);
+        problems.push(...(p.ok ? p.warnings : p.problems));
+      }
+    }
+    for (const n of await this.nodes()) problems.push(...n.problems);
+    return problems;
+  }
+}

@@ -1,0 +1,102 @@
+import type { FileProblem } from '../../schemas/errors.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import type { Claim } from '../../schemas/claim.js';
+import type { TaskResponse as Response } from '../../schemas/response.js';
+import type { Cancel } from '../../schemas/cancel.js';
+import { openAttempt, highestAttempt } from './index-tree.js';
+import type { FileRef, TaskFiles, TaskState } from './types.js';
+
+export const KNOWN_PROTOCOL = 1;
+
+/** What a parsed file contributes, as the model needs it (the raw ParseResult shape stays in schemas/). */
+export type Parsed<T> = { ok: true; data: T; body: string; warnings: FileProblem[] } | { ok: false; problems: FileProblem[]; unsupportedProtocol?: number };
+
+export interface ParsedTaskFiles {
+  handoff: Parsed<Handoff>;
+  claim?: Parsed<Claim>;
+  response?: Parsed<Response>;
+  cancel?: Parsed<Cancel>;
+}
+
+export interface TaskView {
+  id: string;
+  state: TaskState;
+  /** Present when the handoff parsed. */
+  handoff?: Handoff;
+  handoffBody?: string;
+  /** The open claim's attempt and node (node null when the claim file is unreadable). */
+  claim?: { attempt: number; node: string | null; data?: Claim };
+  attempts: number;
+  response?: Response;
+  responseBody?: string;
+  cancel?: Cancel;
+  /** Dependencies that have not succeeded (state blocked). */
+  waitingFor: string[];
+  problems: FileProblem[];
+  files: TaskFiles;
+}
+
+/**
+ * The state of one task from its files in one commit (docs/PROTOCOL.md §4), before dependencies are
+ * considered. Pure.
+ */
+export function baseTaskView(files: TaskFiles, parsed: ParsedTaskFiles): TaskView {
+  const problems: FileProblem[] = [];
+  const view: TaskView = { id: files.id, state: 'pending', attempts: highestAttempt(files), waitingFor: [], problems, files };
+  if (parsed.handoff.ok) {
+    view.handoff = parsed.handoff.data;
+    view.handoffBody = parsed.handoff.body;
+    problems.push(...parsed.handoff.warnings);
+  } else {
+    problems.push(...parsed.handoff.problems);
+  }
+  for (const p of [parsed.claim, parsed.response, parsed.cancel]) if (p && !p.ok) problems.push(...p.problems);
+  if (parsed.cancel?.ok) view.cancel = parsed.cancel.data;
+  const open = openAttempt(files);
+  if (open !== null) {
+    const c = parsed.claim;
+    view.claim = c?.ok ? { attempt: open, node: c.data.node, data: c.data } : { attempt: open, node: null };
+  }
+
+  if (files.response) {
+    const r = parsed.response;
+    if (r?.ok) {
+      view.response = r.data;
+      view.responseBody = r.body;
+      view.state = r.data.status;
+    } else {
+      // The one response slot is taken by an unreadable file: the task has ended, and must never run again.
+      view.state = 'failed';
+    }
+    return view;
+  }
+  // A cancel ends even an invalid task, so that it can be archived away.
+  if (files.cancel && open === null) view.state = 'cancelled';
+  else if (open !== null) view.state = files.cancel ? 'cancelling' : 'claimed';
+  else if (!parsed.handoff.ok) view.state = parsed.handoff.unsupportedProtocol !== undefined ? 'unsupported' : 'invalid';
+  else if ((parsed.handoff.data.protocol ?? 1) > KNOWN_PROTOCOL) view.state = 'unsupported';
+  else view.state = 'pending';
+  return view;
+}
+
+/** Turns `pending` into `blocked` while a dependency has not succeeded. `stateOf` answers for any task id. */
+export function applyDependencies(view: TaskView, stateOf: (id: string) => TaskState | 'unknown'): TaskView {
+  if (view.state !== 'pending') return view;
+  const waiting = (view.handoff?.after ?? []).filter((dep) => stateOf(dep) !== 'succeeded');
+  if (waiting.length > 0) return { ...view, state: 'blocked', waitingFor: waiting };
+  return view;
+}
+
+/** The file refs a full view of a task needs parsed. */
+export function refsToParse(files: TaskFiles): FileRef[] {
+  const refs: FileRef[] = [];
+  if (files.handoff) refs.push(files.handoff);
+  const open = openAttempt(files);
+  if (open !== null) {
+    const c = files.claims.get(open);
+    if (c) refs.push(c);
+  }
+  if (files.response) refs.push(files.response);
+  if (files.cancel) refs.push(files.cancel);
+  return refs;
+}

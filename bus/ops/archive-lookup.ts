@@ -1,0 +1,51 @@
+import { parseArchivedFile } from '../../schemas/bus-file.js';
+import type { TaskResponse as Response } from '../../schemas/response.js';
+import type { BusContext } from '../context.js';
+import type { TaskState } from '../model/types.js';
+import { ARCHIVE } from '../repo.js';
+
+/**
+ * Final states of archived tasks, for dependencies (`after`) on tasks that have left main. Fetches the archive
+ * branch only when asked about an id that is not live, so normal work never reads the archive. Call with the
+ * clone lock held.
+ */
+export async function archivedStates(ctx: BusContext, ids: string[]): Promise<Map<string, TaskState>> {
+  const out = new Map<string, TaskState>();
+  if (ids.length === 0) return out;
+  const found = await findArchived(ctx, ids);
+  for (const [id, entry] of found) out.set(id, entry.state);
+  return out;
+}
+
+export interface ArchivedTask {
+  month: string;
+  state: TaskState;
+  /** File name inside the task's archive folder -> blob oid. */
+  files: Map<string, string>;
+}
+
+export async function findArchived(ctx: BusContext, ids: string[]): Promise<Map<string, ArchivedTask>> {
+  const out = new Map<string, ArchivedTask>();
+  const head = await ctx.repo.sync(ARCHIVE);
+  if (!head) return out;
+  const store = ctx.repo.store;
+  const root = await store.readTree(await store.readCommitTree(head));
+  const months = root.filter((e) => e.type === 'tree' && /^\d{4}-\d{2}$/.test(e.path)).sort((a, b) => (a.path < b.path ? 1 : -1));
+  const wanted = new Set(ids);
+  for (const month of months) {
+    if (wanted.size === 0) break;
+    for (const entry of await store.readTree(month.oid)) {
+      if (!wanted.has(entry.path) || entry.type !== 'tree') continue;
+      wanted.delete(entry.path);
+      const files = new Map((await store.readTree(entry.oid)).filter((f) => f.type === 'blob').map((f) => [f.path, f.oid] as const));
+      let state: TaskState = 'cancelled';
+      const resp = files.get('response.md');
+      if (resp) {
+        const r = parseArchivedFile(`${month.path}/${entry.path}/response.md`, await store.readBlob(resp));
+        state = r.ok ? (r.file.data as Response).status : 'failed';
+      }
+      out.set(entry.path, { month: month.path, state, files });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,94 @@
+import { archivePathFor } from '../../schemas/layout.js';
+import type { BusPath } from '../../schemas/layout.js';
+import { transact } from '../cas.js';
+import type { BusContext } from '../context.js';
+import { withLock } from '../lock.js';
+import { Snapshot } from '../model/snapshot.js';
+import type { TaskView } from '../model/task-view.js';
+import { isFinal } from '../model/types.js';
+import type { FileChange } from '../store/objects.js';
+import { ARCHIVE, MAIN } from '../repo.js';
+
+export interface ArchiveOptions {
+  /** Archive every finished task regardless of age. */
+  all?: boolean;
+  /** Overrides the bus setting archiveAfter. */
+  olderThanMs?: number;
+  now?: Date;
+}
+
+export interface ArchiveResult {
+  archived: string[];
+  /** Commits made on the archive branch and on main (null when nothing needed doing). */
+  archiveCommit: string | null;
+  mainCommit: string | null;
+}
+
+/** When a finished task ended: its response's time, or its cancel's. */
+export function endedAt(view: TaskView): number | null {
+  const t = view.response?.finished ?? view.cancel?.cancelled;
+  const ms = t ? Date.parse(t) : NaN;
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** The archive-side copy of every live file of one task. Pure. */
+export function archiveChanges(view: TaskView, month: string): { add: FileChange[]; remove: FileChange[] } {
+  const add: FileChange[] = [];
+  const remove: FileChange[] = [];
+  const f = view.files;
+  const put = (p: BusPath, ref: { path: string; oid: string } | undefined) => {
+    if (!ref) return;
+    add.push({ path: archivePathFor(month, p), content: { oid: ref.oid } });
+    remove.push({ path: ref.path, content: null });
+  };
+  put({ kind: 'handoff', id: f.id }, f.handoff);
+  for (const [attempt, ref] of f.claims) put({ kind: 'claim', id: f.id, attempt }, ref);
+  for (const [attempt, ref] of f.releases) put({ kind: 'release', id: f.id, attempt }, ref);
+  put({ kind: 'cancel', id: f.id }, f.cancel);
+  put({ kind: 'response', id: f.id }, f.response);
+  return { add, remove };
+}
+
+/**
+ * Moves finished tasks from main to the archive branch (docs/PROTOCOL.md §7): first add them to archive, then
+ * remove them from main; each step is a compare-and-swap commit and idempotent, so an interrupted run is
+ * completed by the next one.
+ */
+export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
+  const now = (opts.now ?? new Date()).getTime();
+  const snap = await withLock(ctx.paths.lock, async () => Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN)));
+  const cutoff = now - (opts.all ? 0 : (opts.olderThanMs ?? snap.settings.archiveAfterMs));
+  const chosen: { view: TaskView; month: string }[] = [];
+  for (const view of await snap.allViews()) {
+    if (!isFinal(view.state)) continue;
+    const ended = endedAt(view) ?? now;
+    if (ended > cutoff) continue;
+    chosen.push({ view, month: new Date(ended).toISOString().slice(0, 7) });
+  }
+  if (chosen.length === 0) return { archived: [], archiveCommit: null, mainCommit: null };
+  const add = chosen.flatMap(({ view, month }) => archiveChanges(view, month).add);
+  const remove = chosen.flatMap(({ view, month }) => archiveChanges(view, month).remove);
+  const ids = chosen.map((c) => c.view.id);
+  const message = `gitbus: archive ${ids.length} task${ids.length === 1 ? '' : 's'}\n\n${ids.join('\n')}`;
+  const a = await transact(ctx, 'archive', async () => ({ result: {}, commit: { changes: add, message } }), { ref: ARCHIVE });
+  const m = await transact(
+    ctx,
+    'archive',
+    async (latest) => {
+      // Remove only what is still there unchanged; another node may have archived some of them already.
+      const live = livePaths(latest);
+      const present = remove.filter((r) => live.has(r.path));
+      return present.length ? { result: {}, commit: { changes: present, message } } : { result: {} };
+    },
+    { ref: MAIN },
+  );
+  return { archived: ids, archiveCommit: a.commit, mainCommit: m.commit };
+}
+
+function livePaths(snap: Snapshot): Set<string> {
+  const out = new Set<string>();
+  for (const t of snap.index.tasks.values()) {
+    for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response]) if (r) out.add(r.path);
+  }
+  return out;
+}

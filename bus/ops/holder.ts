@@ -1,0 +1,19 @@
+import { TaskStateError } from '../errors.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { resolveTaskId } from '../model/resolve-id.js';
+import type { TaskView } from '../model/task-view.js';
+
+/** The task's view, checked to be claimed by `node` (for release and respond, which only the holder may do). */
+export async function heldTask(snap: Snapshot, ref: string, node: string, wanted: string): Promise<TaskView & { claim: NonNullable<TaskView['claim']> }> {
+  const id = resolveTaskId(snap.ids(), ref);
+  const view = await snap.view(id);
+  if (!view) throw new Error(`unreachable: ${id} resolved but has no view`);
+  if (view.state !== 'claimed' && view.state !== 'cancelling') {
+    const fix = view.state === 'pending' || view.state === 'blocked' ? `claim it first: gitbus claim ${id}` : 'nothing to do: the task is no longer running';
+    throw new TaskStateError(id, view.state, wanted, fix);
+  }
+  if (!view.claim || view.claim.node !== node) {
+    throw new TaskStateError(id, `claimed by ${view.claim?.node ?? 'an unknown node'}`, wanted, `only the holder may ${wanted}; run it on that node`, { holder: view.claim?.node ?? null });
+  }
+  return view as TaskView & { claim: NonNullable<TaskView['claim']> };
+}

@@ -1,0 +1,106 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+import { renderBusFile, renderSettings } from '../../schemas/bus-file.js';
+import { isLabel, isNodeName, LABEL_RE, NODE_NAME_RE } from '../../schemas/ids.js';
+import { jsonSchemaFiles } from '../../schemas/json-schema.js';
+import { pathFor } from '../../schemas/layout.js';
+import { DEFAULT_SETTINGS } from '../../schemas/settings.js';
+import { parseDuration } from '../../schemas/duration.js';
+import { PushRejectedError } from '../git/push-errors.js';
+import { BusExistsError, HomeInUseError, InputError, InvalidNameError, NotABusError } from '../errors.js';
+import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
+import { nodeCard, defaultNodeName } from '../node-card.js';
+import { localPathOf, openTransport } from '../remote.js';
+import { BusRepo } from '../repo.js';
+import { buildCommit, type FileChange } from '../store/objects.js';
+import { createBareRepo } from '../transport/local.js';
+import { busReadme } from './bus-readme.js';
+
+export interface InitOptions {
+  /** The shared remote; absent = the embedded default, a bare repo inside the bus home. */
+  remote?: string;
+  node?: string;
+  labels?: string[];
+  lease?: string;
+  name?: string;
+  now?: Date;
+}
+
+export interface InitResult {
+  home: string;
+  node: string;
+  remote: string;
+  embedded: boolean;
+  commit: string;
+}
+
+export function checkNodeOptions(node: string, labels: string[]): void {
+  if (!isNodeName(node)) throw new InvalidNameError('node name', node, `lower-case letters, digits, "-" and "_", at most 40 characters (${NODE_NAME_RE.source})`);
+  for (const l of labels) if (!isLabel(l)) throw new InvalidNameError('label', l, `lower-case letters, digits and "_.:-", at most 40 characters (${LABEL_RE.source})`);
+}
+
+/** Creates a new bus: the remote (if it is a local path that does not exist yet), its first commit, and this node. */
+export async function initBus(home: string, opts: InitOptions = {}): Promise<InitResult> {
+  const paths = homePaths(home);
+  if (homeHasNode(home)) throw new HomeInUseError(home, (await loadNodeConfig(home).catch(() => ({ node: '?' }))).node);
+  const node = opts.node ?? defaultNodeName();
+  const labels = opts.labels ?? [];
+  checkNodeOptions(node, labels);
+  if (opts.lease !== undefined) {
+    try {
+      parseDuration(opts.lease);
+    } catch {
+      throw new InputError(`--lease "${opts.lease}" is not a duration`, 'write it like 30s, 5m or 2h');
+    }
+  }
+  const embedded = opts.remote === undefined;
+  const remote = embedded ? paths.embeddedRemote : (localPathOf(opts.remote as string) ?? (opts.remote as string));
+  const created: string[] = [];
+  try {
+    await mkdir(home, { recursive: true });
+    const local = localPathOf(remote);
+    if (local && !existsSync(local)) {
+      await createBareRepo(local);
+      created.push(local);
+    }
+    const transport = await openTransport(remote);
+    const repo = new BusRepo(paths.clone, transport);
+    try {
+      await git.init({ fs, gitdir: paths.clone, bare: true, defaultBranch: 'main' });
+      created.push(paths.clone);
+      const head = await repo.remoteHead();
+      if (head) {
+        await repo.sync();
+        const rootTree = await repo.store.readTree(await repo.store.readCommitTree(head));
+        if (rootTree.some((e) => e.path === 'gitbus.yaml')) throw new BusExistsError(remote);
+        throw new NotABusError(remote, 'its main branch already has commits that are not a bus');
+      }
+      const now = opts.now ?? new Date();
+      const config: NodeConfig = { node, remote, labels };
+      const settings = { ...DEFAULT_SETTINGS, ...(opts.name ? { name: opts.name } : {}), ...(opts.lease ? { lease: opts.lease } : {}) };
+      const changes: FileChange[] = [
+        { path: 'gitbus.yaml', content: renderSettings(settings) },
+        { path: 'README.md', content: busReadme(opts.name ?? 'gitbus') },
+        { path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(config, now.toISOString(), now), '') },
+      ];
+      for (const [file, text] of jsonSchemaFiles()) changes.push({ path: `schemas/${file}`, content: text });
+      const built = await buildCommit(repo.store, { parent: null, changes, message: `gitbus: init bus${opts.name ? ` ${opts.name}` : ''}, node ${node}`, author: { name: node, email: `${node}@gitbus.invalid` }, now });
+      try {
+        await repo.push(null, built);
+      } catch (err) {
+        if (err instanceof PushRejectedError && err.data['kind'] === 'stale') throw new BusExistsError(remote);
+        throw err;
+      }
+      await saveNodeConfig(home, config);
+      return { home, node, remote, embedded, commit: built.oid };
+    } finally {
+      await repo.close();
+    }
+  } catch (err) {
+    // Leave nothing half-made behind: a failed init can simply be run again.
+    for (const dir of created.reverse()) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,77 @@
+import { mkdir, rm } from 'node:fs/promises';
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+import { renderBusFile } from '../../schemas/bus-file.js';
+import { pathFor } from '../../schemas/layout.js';
+import { HomeInUseError, NodeNameTakenError, NotABusError, UnsupportedProtocolError } from '../errors.js';
+import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
+import { nodeCard, defaultNodeName } from '../node-card.js';
+import { localPathOf, openTransport } from '../remote.js';
+import { BusRepo, MAIN } from '../repo.js';
+import { Snapshot } from '../model/snapshot.js';
+import { KNOWN_PROTOCOL } from '../model/task-view.js';
+import { httpPluginFor, TRANSPORT_URL } from '../transport/http-plugin.js';
+import { transact } from '../cas.js';
+import { actorFromEnv } from '../context.js';
+import { checkNodeOptions } from './init.js';
+
+export interface JoinOptions {
+  node?: string;
+  labels?: string[];
+  now?: Date;
+}
+
+export interface JoinResult {
+  home: string;
+  node: string;
+  remote: string;
+  commit: string | null;
+}
+
+/**
+ * Adds this machine to an existing bus: a shallow clone of main (a node needs the current state, never the
+ * history) and this node's card, published with compare-and-swap so two nodes cannot take one name.
+ */
+export async function joinBus(home: string, url: string, opts: JoinOptions = {}): Promise<JoinResult> {
+  const paths = homePaths(home);
+  if (homeHasNode(home)) throw new HomeInUseError(home, (await loadNodeConfig(home).catch(() => ({ node: '?' }))).node);
+  const node = opts.node ?? defaultNodeName();
+  const labels = opts.labels ?? [];
+  checkNodeOptions(node, labels);
+  const remote = localPathOf(url) ?? url;
+  const transport = await openTransport(remote);
+  let cloned = false;
+  try {
+    await mkdir(home, { recursive: true });
+    await git.init({ fs, gitdir: paths.clone, bare: true, defaultBranch: 'main' });
+    cloned = true;
+    const repo = new BusRepo(paths.clone, transport);
+    const head = await repo.remoteHead();
+    if (!head) throw new NotABusError(remote, 'it has no main branch');
+    // The clone goes through isomorphic-git and the transport's http plugin; later updates use the lean fetch.
+    // isomorphic-git records fetched refs under a named remote; the URL is the plugin's placeholder.
+    await git.addRemote({ fs, gitdir: paths.clone, remote: 'origin', url: TRANSPORT_URL, force: true });
+    const fetched = await git.fetch({ fs, http: httpPluginFor(transport), gitdir: paths.clone, remote: 'origin', ref: 'main', singleBranch: true, depth: 1, tags: false, cache: repo.store.cache });
+    await git.writeRef({ fs, gitdir: paths.clone, ref: MAIN, value: fetched.fetchHead ?? head, force: true });
+    const snap = await Snapshot.read(repo.store, fetched.fetchHead ?? head);
+    if (!snap.index.settings) throw new NotABusError(remote, 'main has no gitbus.yaml');
+    if (snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
+    const config: NodeConfig = { node, remote, labels };
+    const now = opts.now ?? new Date();
+    const ctx = { paths, config, repo, actor: actorFromEnv() };
+    const r = await transact(ctx, 'join', async (latest) => {
+      if (latest.index.nodes.has(node)) throw new NodeNameTakenError(node);
+      return {
+        result: {},
+        commit: { changes: [{ path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(config, now.toISOString(), now), '') }], message: `gitbus: join node ${node}` },
+      };
+    });
+    await saveNodeConfig(home, config);
+    return { home, node, remote, commit: r.commit };
+  } catch (err) {
+    if (cloned) await rm(paths.clone, { recursive: true, force: true });
+    throw err;
+  } finally {
+    await transport.close();
+  }
+}

@@ -1,0 +1,121 @@
+import type { FileProblem } from '../../schemas/errors.js';
+import type { ResolvedSettings } from '../../schemas/settings.js';
+import { UnknownTaskError } from '../errors.js';
+import type { BusContext } from '../context.js';
+import { withLock } from '../lock.js';
+import { Snapshot, type NodeView } from '../model/snapshot.js';
+import { resolveTaskId } from '../model/resolve-id.js';
+import { compareQueue } from '../model/planner.js';
+import type { TaskView } from '../model/task-view.js';
+import type { TaskState } from '../model/types.js';
+import { MAIN } from '../repo.js';
+import { findArchived } from './archive-lookup.js';
+
+/** A task as scripts see it in --json output: plain data, no Maps. */
+export interface TaskSummary {
+  id: string;
+  state: TaskState;
+  title: string | null;
+  from: string | null;
+  created: string | null;
+  to: string | null;
+  labels: string[];
+  runner: string | null;
+  priority: number;
+  attempts: number;
+  claim: { attempt: number; node: string | null } | null;
+  response: { status: string; node: string; finished: string } | null;
+  waitingFor: string[];
+  problems: FileProblem[];
+}
+
+export function summarize(v: TaskView): TaskSummary {
+  const h = v.handoff;
+  return {
+    id: v.id,
+    state: v.state,
+    title: h?.title ?? null,
+    from: h?.from ?? null,
+    created: h?.created ?? null,
+    to: h?.to ?? null,
+    labels: h?.labels ?? [],
+    runner: h ? (h.runner ?? (h.command ? 'shell' : 'manual')) : null,
+    priority: h?.priority ?? 0,
+    attempts: v.attempts,
+    claim: v.claim ? { attempt: v.claim.attempt, node: v.claim.node } : null,
+    response: v.response ? { status: v.response.status, node: v.response.node, finished: v.response.finished } : null,
+    waitingFor: v.waitingFor,
+    problems: v.problems,
+  };
+}
+
+/** Reads the current state of main (fetching only if the remote moved) under the clone lock. */
+export async function currentSnapshot(ctx: BusContext): Promise<Snapshot> {
+  return withLock(ctx.paths.lock, async () => Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN)));
+}
+
+export interface BusStatus {
+  node: string;
+  remote: string;
+  head: string | null;
+  settings: ResolvedSettings;
+  nodes: NodeView[];
+  tasks: TaskSummary[];
+  counts: Partial<Record<TaskState, number>>;
+  problems: FileProblem[];
+}
+
+export async function busStatus(ctx: BusContext): Promise<BusStatus> {
+  const snap = await currentSnapshot(ctx);
+  const views = (await snap.allViews()).sort(compareQueue);
+  const counts: Partial<Record<TaskState, number>> = {};
+  for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
+  return {
+    node: ctx.config.node,
+    remote: ctx.repo.transport.display,
+    head: snap.commit,
+    settings: snap.settings,
+    nodes: await snap.nodes(),
+    tasks: views.map(summarize),
+    counts,
+    problems: await snap.allProblems(),
+  };
+}
+
+export interface ShownTask {
+  id: string;
+  state: TaskState;
+  /** The archive month (yyyy-mm) when the task has left main. */
+  archived: string | null;
+  summary: TaskSummary | null;
+  files: { path: string; text: string }[];
+}
+
+/** One task's handoff, claims, releases, cancel and response, live or archived. */
+export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask> {
+  const snap = await currentSnapshot(ctx);
+  let id: string | null = null;
+  try {
+    id = resolveTaskId(snap.ids(), ref);
+  } catch (err) {
+    if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1) throw err;
+  }
+  const decoder = new TextDecoder();
+  if (id) {
+    const view = await snap.view(id);
+    if (!view) throw new UnknownTaskError(ref);
+    const f = view.files;
+    const refs = [f.handoff, ...[...f.claims.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, c]) => [c, f.releases.get(n)]), f.cancel, f.response];
+    const files: ShownTask['files'] = [];
+    for (const r of refs) if (r) files.push({ path: r.path, text: decoder.decode(await snap.store.readBlob(r.oid)) });
+    return { id, state: view.state, archived: null, summary: summarize(view), files };
+  }
+  const found = await withLock(ctx.paths.lock, () => findArchived(ctx, [ref]));
+  const entry = found.get(ref);
+  if (!entry) throw new UnknownTaskError(ref);
+  const order = (name: string) => (name === 'handoff.md' ? 0 : name === 'cancel.md' ? 2 : name === 'response.md' ? 3 : 1);
+  const names = [...entry.files.keys()].sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1));
+  const files: ShownTask['files'] = [];
+  for (const name of names) files.push({ path: `archive:${entry.month}/${ref}/${name}`, text: decoder.decode(await snap.store.readBlob(entry.files.get(name) as string)) });
+  return { id: ref, state: entry.state, archived: entry.month, summary: null, files };
+}

@@ -1,0 +1,25 @@
+import { renderBusFile } from '../../schemas/bus-file.js';
+import { pathFor } from '../../schemas/layout.js';
+import type { Release } from '../../schemas/release.js';
+import { transact, type TransactStats } from '../cas.js';
+import type { BusContext } from '../context.js';
+import { heldTask } from './holder.js';
+
+export interface ReleaseResult {
+  id: string;
+  attempt: number;
+}
+
+/** Gives a claim back: the task is pending again and its next claim takes the next attempt number. */
+export async function release(ctx: BusContext, ref: string, reason?: string, now = () => new Date()): Promise<ReleaseResult & TransactStats> {
+  return transact(ctx, 'release', async (snap) => {
+    const view = await heldTask(snap, ref, ctx.config.node, 'release');
+    const data: Release = { id: view.id, attempt: view.claim.attempt, node: ctx.config.node, released: now().toISOString() };
+    if (reason) data.reason = reason;
+    const path = pathFor({ kind: 'release', id: view.id, attempt: view.claim.attempt });
+    return {
+      result: { id: view.id, attempt: view.claim.attempt },
+      commit: { changes: [{ path, content: renderBusFile('release', data, '') }], message: `gitbus: release ${view.id} attempt ${view.claim.attempt} by ${ctx.config.node}` },
+    };
+  });
+}

@@ -1,0 +1,85 @@
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+import { fetchObjects } from './git/fetch.js';
+import { pushRef } from './git/push.js';
+import type { Transport } from './transport/transport.js';
+import { openStore, type BuiltCommit, type ObjectStore } from './store/objects.js';
+
+export const MAIN = 'refs/heads/main';
+export const ARCHIVE = 'refs/heads/archive';
+
+/**
+ * A node's clone of the bus: a gitdir without a work tree whose refs/heads/main mirrors the remote's main as
+ * last seen. Nothing is ever committed to it that the remote has not accepted, so it needs no merging.
+ */
+export class BusRepo {
+  readonly store: ObjectStore;
+
+  constructor(
+    readonly gitdir: string,
+    readonly transport: Transport,
+  ) {
+    this.store = openStore(gitdir);
+  }
+
+  async localHead(ref = MAIN): Promise<string | null> {
+    try {
+      return await git.resolveRef({ fs, gitdir: this.gitdir, ref });
+    } catch {
+      return null;
+    }
+  }
+
+  async remoteHead(ref = MAIN): Promise<string | null> {
+    return (await this.transport.listRefs()).get(ref) ?? null;
+  }
+
+  /**
+   * Brings the local copy of `ref` up to the remote's. Compares heads first and fetches only when the remote
+   * moved, so an idle check costs one ref listing (for a local remote: a file read).
+   */
+  async sync(ref = MAIN): Promise<string | null> {
+    const [remote, local] = await Promise.all([this.remoteHead(ref), this.localHead(ref)]);
+    if (remote === local) return remote;
+    if (remote === null) {
+      // The remote lost the ref (or never had it): mirror that rather than invent state.
+      await git.deleteRef({ fs, gitdir: this.gitdir, ref }).catch(() => undefined);
+      return null;
+    }
+    if (!(await this.hasObject(remote))) {
+      const haves = [await this.localHead(MAIN), await this.localHead(ARCHIVE)].filter((o): o is string => o !== null);
+      await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, haves });
+    }
+    await git.writeRef({ fs, gitdir: this.gitdir, ref, value: remote, force: true });
+    return remote;
+  }
+
+  /** Compare-and-swap: the remote's `ref` becomes `built` only if it still is `parent`. Throws PushRejectedError. */
+  async push(parent: string | null, built: BuiltCommit, ref = MAIN): Promise<void> {
+    await pushRef({
+      fs,
+      gitdir: this.gitdir,
+      cache: this.store.cache,
+      transport: this.transport,
+      ref,
+      oldOid: parent ?? '0'.repeat(40),
+      newOid: built.oid,
+      oids: built.newOids,
+      objects: built.objects,
+    });
+    await git.writeRef({ fs, gitdir: this.gitdir, ref, value: built.oid, force: true });
+  }
+
+  private async hasObject(oid: string): Promise<boolean> {
+    try {
+      await git.readObject({ fs, gitdir: this.gitdir, oid, cache: this.store.cache, format: 'deflated' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+}

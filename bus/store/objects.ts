@@ -1,0 +1,164 @@
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+import { writeLooseObject } from '../git/loose-object.js';
+import { decodeTree, encodeCommit, encodeTree, type GitObject } from './encode.js';
+import { readLoose } from './loose-read.js';
+
+/**
+ * Reads and writes git objects in a node's clone through isomorphic-git, without an index or work tree:
+ * commits are built from trees directly (writeBlob/writeTree/writeCommit), which keeps the status scan that
+ * makes isomorphic-git slow on big trees off every path.
+ */
+export interface TreeEntry {
+  mode: string;
+  path: string;
+  oid: string;
+  type: 'blob' | 'tree' | 'commit';
+}
+
+export interface ObjectStore {
+  readonly gitdir: string;
+  /** isomorphic-git's cache of parsed pack indexes; shared by every call in this process. */
+  readonly cache: object;
+  readTree(oid: string): Promise<TreeEntry[]>;
+  readBlob(oid: string): Promise<Uint8Array>;
+  readCommitTree(oid: string): Promise<string>;
+}
+
+export function openStore(gitdir: string): ObjectStore {
+  const cache = {};
+  // Trees and commits are immutable; memoising them by oid makes repeated snapshots of an unchanged repo cheap.
+  const trees = new Map<string, TreeEntry[]>();
+  const commitTrees = new Map<string, string>();
+  return {
+    gitdir,
+    cache,
+    // Loose objects (everything a node writes or fetches in small packs) are read with node:zlib; packed ones
+    // (a clone's pack) through isomorphic-git.
+    async readTree(oid) {
+      const hit = trees.get(oid);
+      if (hit) return hit;
+      const loose = await readLoose(gitdir, oid);
+      const entries = loose ? decodeTree(loose.content) : ((await git.readTree({ fs, gitdir, oid, cache })).tree as TreeEntry[]);
+      trees.set(oid, entries);
+      return entries;
+    },
+    async readBlob(oid) {
+      const loose = await readLoose(gitdir, oid);
+      if (loose) return loose.content;
+      const { blob } = await git.readBlob({ fs, gitdir, oid, cache });
+      return blob;
+    },
+    async readCommitTree(oid) {
+      const hit = commitTrees.get(oid);
+      if (hit) return hit;
+      const loose = await readLoose(gitdir, oid);
+      const tree = loose ? /^tree ([0-9a-f]{40})/.exec(loose.content.toString('latin1', 0, 46))?.[1] : (await git.readCommit({ fs, gitdir, oid, cache })).commit.tree;
+      if (!tree) throw new Error(`commit ${oid} has no tree line`);
+      commitTrees.set(oid, tree);
+      return tree;
+    },
+  };
+}
+
+/** A change to one file path: new content, an existing blob (by oid, e.g. when archiving), or null to delete it. */
+export interface FileChange {
+  path: string;
+  content: Uint8Array | string | { oid: string } | null;
+}
+
+export interface Identity {
+  name: string;
+  email: string;
+}
+
+export interface BuiltCommit {
+  oid: string;
+  tree: string;
+  /** Every object this commit introduced: exactly what a push must send. */
+  newOids: string[];
+  /** Their contents, in the same order, for packing without reading them back. */
+  objects: GitObject[];
+}
+
+/** Collects the objects one commit writes. */
+class Writer {
+  readonly oids: string[] = [];
+  readonly objects: GitObject[] = [];
+  constructor(private readonly gitdir: string) {}
+  async write(obj: GitObject): Promise<string> {
+    const oid = await writeLooseObject(fs, this.gitdir, obj.type, obj.content);
+    this.oids.push(oid);
+    this.objects.push(obj);
+    return oid;
+  }
+}
+
+/**
+ * Writes a commit whose tree is `baseTree` with `changes` applied, rewriting only the trees on changed paths.
+ */
+export async function buildCommit(
+  store: ObjectStore,
+  opts: { parent: string | null; changes: FileChange[]; message: string; author: Identity; now?: Date },
+): Promise<BuiltCommit> {
+  const w = new Writer(store.gitdir);
+  const baseTree = opts.parent ? await store.readCommitTree(opts.parent) : null;
+  const root = await applyChanges(store, baseTree, opts.changes.map((c) => ({ parts: c.path.split('/'), content: c.content })), w);
+  const treeOid = root ?? (await w.write({ type: 'tree', content: encodeTree([]) }));
+  const when = opts.now ?? new Date();
+  const message = opts.message.endsWith('\n') ? opts.message : `${opts.message}\n`;
+  const content = encodeCommit({ tree: treeOid, parents: opts.parent ? [opts.parent] : [], author: { ...opts.author, timestamp: Math.floor(when.getTime() / 1000) }, message });
+  const oid = await w.write({ type: 'commit', content });
+  return { oid, tree: treeOid, newOids: w.oids, objects: w.objects };
+}
+
+interface PendingChange {
+  parts: string[];
+  content: FileChange['content'];
+}
+
+/** Returns the new tree oid, or null when the tree ends up empty (git has no empty subtrees). */
+async function applyChanges(store: ObjectStore, treeOid: string | null, changes: PendingChange[], w: Writer): Promise<string | null> {
+  const entries = new Map<string, TreeEntry>();
+  if (treeOid) for (const e of await store.readTree(treeOid)) entries.set(e.path, e);
+  const byChild = new Map<string, PendingChange[]>();
+  for (const change of changes) {
+    const [head, ...rest] = change.parts;
+    if (head === undefined) continue;
+    if (rest.length === 0) {
+      if (change.content === null) {
+        entries.delete(head);
+      } else if (typeof change.content === 'object' && 'oid' in change.content) {
+        // The remote already has this blob (it is in main's history), so it is not sent again.
+        entries.set(head, { mode: '100644', path: head, oid: change.content.oid, type: 'blob' });
+      } else {
+        const content = typeof change.content === 'string' ? Buffer.from(change.content, 'utf8') : change.content;
+        const oid = await w.write({ type: 'blob', content });
+        entries.set(head, { mode: '100644', path: head, oid, type: 'blob' });
+      }
+    } else {
+      const list = byChild.get(head) ?? [];
+      list.push({ parts: rest, content: change.content });
+      byChild.set(head, list);
+    }
+  }
+  for (const [name, childChanges] of byChild) {
+    const existing = entries.get(name);
+    const childOid = await applyChanges(store, existing?.type === 'tree' ? existing.oid : null, childChanges, w);
+    if (childOid === null) entries.delete(name);
+    else entries.set(name, { mode: '040000', path: name, oid: childOid, type: 'tree' });
+  }
+  if (entries.size === 0) return null;
+  return w.write({ type: 'tree', content: encodeTree([...entries.values()]) });
+}
+
+/** Lists a folder of a commit's tree; an absent folder is empty. */
+export async function listFolder(store: ObjectStore, rootTree: string, folder: string): Promise<TreeEntry[]> {
+  let entries = await store.readTree(rootTree);
+  for (const part of folder.split('/')) {
+    const next = entries.find((e) => e.path === part);
+    if (!next || next.type !== 'tree') return [];
+    entries = await store.readTree(next.oid);
+  }
+  return entries;
+}

@@ -1,0 +1,43 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { openStore, buildCommit, listFolder } from '../../bus/store/objects.js';
+import { decodeTree, encodeTree } from '../../bus/store/encode.js';
+import { gitCli, tempDir } from '../helpers/cli.js';
+
+describe('object encoding agrees with git', () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => cleanup?.());
+
+  it('trees sort like git (a.b before a/), and commits built in memory pass git fsck', async () => {
+    const dir = await tempDir();
+    cleanup = dir.cleanup;
+    const gitdir = join(dir.path, 'repo.git');
+    gitCli(['init', '-q', '--bare', gitdir]);
+    const store = openStore(gitdir);
+    const first = await buildCommit(store, {
+      parent: null,
+      changes: [
+        { path: 'a/x.md', content: 'x' },
+        { path: 'a.b', content: 'dot' },
+        { path: 'a-c', content: 'dash' },
+        { path: 'handoffs/t1.md', content: '---\ntitle: t\n---\n' },
+      ],
+      message: 'first',
+      author: { name: 'n', email: 'n@x.invalid' },
+    });
+    const second = await buildCommit(store, { parent: first.oid, changes: [{ path: 'a/x.md', content: null }, { path: 'claims/t1.1.md', content: 'c' }], message: 'second', author: { name: 'n', email: 'n@x.invalid' } });
+    gitCli(['--git-dir', gitdir, 'update-ref', 'refs/heads/main', second.oid]);
+    expect(() => gitCli(['--git-dir', gitdir, 'fsck', '--strict', '--no-progress'])).not.toThrow();
+    expect(gitCli(['--git-dir', gitdir, 'ls-tree', '--name-only', 'main']).trim().split('\n')).toEqual(['a-c', 'a.b', 'claims', 'handoffs']);
+    expect(gitCli(['--git-dir', gitdir, 'show', 'main:claims/t1.1.md'])).toBe('c');
+    // The tree git computes for the same entries has the same oid.
+    const root = await store.readTree(second.tree);
+    const mktree = execFileSync('git', ['--git-dir', gitdir, 'mktree'], { input: root.map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.path}`).join('\n') + '\n', encoding: 'utf8' }).trim();
+    expect(mktree).toBe(second.tree);
+    expect(decodeTree(encodeTree(root))).toEqual(root);
+    expect((await listFolder(store, second.tree, 'handoffs')).map((e) => e.path)).toEqual(['t1.md']);
+    // Only the objects this commit made are listed for the push: new blob, two trees, the commit.
+    expect(second.newOids.length).toBe(4);
+  });
+});

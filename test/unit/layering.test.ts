@@ -1,0 +1,37 @@
+import { describe, it, expect } from 'vitest';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ROOT } from '../helpers/cli.js';
+
+const LAYERS = ['schemas', 'bus', 'watcher', 'cli'] as const;
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return name === 'json' ? [] : files(p);
+    return p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** schemas <- bus <- watcher <- cli: a layer imports only from layers before it (docs/ARCHITECTURE.md). */
+describe('import direction', () => {
+  it('no layer imports from a later one, and schemas/ does no I/O', () => {
+    const bad: string[] = [];
+    for (const [i, layer] of LAYERS.entries()) {
+      const later = LAYERS.slice(i + 1);
+      for (const file of files(join(ROOT, layer))) {
+        const text = readFileSync(file, 'utf8');
+        for (const m of text.matchAll(/from\s+'([^']+)'/g)) {
+          const spec = m[1] ?? '';
+          if (!spec.startsWith('.')) {
+            if (layer === 'schemas' && /^node:(fs|child_process|net|http|os)/.test(spec) && !file.endsWith('generate-json-schema.ts')) bad.push(`${relative(ROOT, file)} does I/O (${spec})`);
+            continue;
+          }
+          const target = relative(ROOT, join(file, '..', spec)).split('/')[0];
+          if (later.includes(target as (typeof LAYERS)[number])) bad.push(`${relative(ROOT, file)} imports ${spec}`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+});
