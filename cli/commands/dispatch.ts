@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { dispatch } from '../../bus/ops/dispatch.js';
+import { handoffBody } from '../../bus/ops/handoff-body.js';
+import { gitContext } from '../../bus/git-context.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import { choice, collect, intOption, readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
+import { emit } from '../output.js';
+
+interface Opts extends CommonOptions {
+  to?: string;
+  label?: string[];
+  runner?: Handoff['runner'];
+  command?: string;
+  bodyFile?: string;
+  after?: string[];
+  priority?: number;
+  timeout?: string;
+  id?: string;
+  context?: string;
+  instructions?: string;
+  git: boolean;
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('dispatch')
+      .argument('<title>', 'one line saying what to do')
+      .description('put a new task (a handoff) on the bus; prints its id')
+      .option('--to <node>', 'only this node may claim it')
+      .option('--label <label>', 'a label the claiming node must have (repeatable)', collect)
+      .addOption(choice('--runner <runner>', 'how to run it (default: shell with --command, else manual)', ['shell', 'tmux', 'claude', 'icecc', 'manual']))
+      .option('--command <cmd>', 'the command line to run')
+      .option('--body-file <file>', 'the task description (Markdown); - reads standard input')
+      .option('--context <text>', 'background the worker needs')
+      .option('--instructions <text>', 'how to do it and how to report back')
+      .option('--after <id>', 'run only after this task succeeded (repeatable)', collect)
+      .option('--priority <n>', 'higher runs first (-1000..1000, default 0)', intOption('--priority'))
+      .option('--timeout <duration>', 'stop the run after this long, e.g. 30m')
+      .option('--id <id>', 'choose the id instead of generating one')
+      .option('--no-git', 'do not record the git state of the current directory'),
+  ).action(async (title: string, opts: Opts) =>
+    withBus(opts, async (ctx) => {
+      const task = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : title;
+      const git = opts.git ? await gitContext(process.cwd()) : null;
+      const body = handoffBody({ task, ...(opts.context ? { context: opts.context } : {}), ...(opts.instructions ? { instructions: opts.instructions } : {}), git });
+      const handoff: Omit<Handoff, 'id' | 'from' | 'created'> = { title };
+      if (opts.to) handoff.to = opts.to;
+      if (opts.label?.length) handoff.labels = opts.label;
+      if (opts.runner) handoff.runner = opts.runner;
+      if (opts.command) handoff.command = opts.command;
+      if (opts.after?.length) handoff.after = opts.after;
+      if (opts.priority !== undefined) handoff.priority = opts.priority;
+      if (opts.timeout) handoff.timeout = opts.timeout;
+      const r = await dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) });
+      emit(opts, r, () => r.id);
+    }),
+  );
+}

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { respond } from '../../bus/ops/respond.js';
+import type { TaskResponse as Response } from '../../schemas/response.js';
+import { choice, intOption, readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
+import { emit } from '../output.js';
+
+interface Opts extends CommonOptions {
+  status: Response['status'];
+  summary?: string;
+  bodyFile?: string;
+  exitCode?: number;
+  reason?: string;
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('respond')
+      .argument('<id>', 'a task this node holds')
+      .description('report the result of a claimed task (like the seed\'s report-back)')
+      .addOption(choice('--status <status>', 'how it ended', ['succeeded', 'failed', 'cancelled', 'timed-out']).makeOptionMandatory())
+      .option('--summary <text>', 'one paragraph for the Summary section')
+      .option('--body-file <file>', 'the Results section (Markdown); - reads standard input')
+      .option('--exit-code <n>', 'exit code of what ran', intOption('--exit-code'))
+      .option('--reason <text>', 'why it failed or was cancelled'),
+  ).action(async (id: string, opts: Opts) =>
+    withBus(opts, async (ctx) => {
+      const results = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : undefined;
+      const r = await respond(ctx, {
+        id,
+        status: opts.status,
+        ...(opts.summary !== undefined ? { summary: opts.summary } : results === undefined ? { summary: opts.status } : {}),
+        ...(results !== undefined ? { results } : {}),
+        ...(opts.exitCode !== undefined ? { exitCode: opts.exitCode } : {}),
+        ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+      });
+      emit(opts, r, () => `responded ${r.id}: ${r.status} (${r.path})`);
+    }),
+  );
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { busStatus } from '../../bus/ops/query.js';
+import { withBus, withCommon, type CommonOptions } from '../common.js';
+import { emit } from '../output.js';
+import { ago, problemLine, taskLine } from '../format.js';
+
+const ORDER = ['claimed', 'cancelling', 'pending', 'blocked', 'invalid', 'unsupported', 'succeeded', 'failed', 'timed-out', 'cancelled'] as const;
+
+export function register(program: Command): void {
+  withCommon(program.command('status').description('nodes, tasks by state, and problems in the bus')).action(async (opts: CommonOptions) =>
+    withBus(opts, async (ctx) => {
+      const s = await busStatus(ctx);
+      emit(opts, s, () => {
+        const lines = [`bus ${s.remote}${s.settings.name ? ` (${s.settings.name})` : ''}, this node: ${s.node}`, '', `nodes (${s.nodes.length}):`];
+        for (const n of s.nodes) {
+          const c = n.card;
+          lines.push(`  ${n.node.padEnd(16)} ${c ? `${[c.labels?.length ? `[${c.labels.join(',')}]` : '', c.host ? `${c.host.os}/${c.host.arch}` : '', c.version ? `v${c.version}` : '', c.updated ? `updated ${ago(c.updated)}` : ''].filter(Boolean).join('  ')}` : '(unreadable card)'}`);
+        }
+        const counts = ORDER.filter((st) => s.counts[st]).map((st) => `${s.counts[st]} ${st}`);
+        lines.push('', `tasks: ${counts.length ? counts.join(', ') : 'none'}`);
+        for (const st of ORDER) {
+          const group = s.tasks.filter((t) => t.state === st);
+          if (group.length === 0) continue;
+          lines.push(`${st}:`);
+          for (const t of group.slice(0, 50)) lines.push(taskLine(t));
+          if (group.length > 50) lines.push(`  ... and ${group.length - 50} more (gitbus status --json lists all)`);
+        }
+        if (s.problems.length) {
+          lines.push('', `problems (${s.problems.length}):`);
+          for (const p of s.problems) lines.push(`  ${problemLine(p)}`);
+        }
+        return lines.join('\n');
+      });
+    }),
+  );
+}

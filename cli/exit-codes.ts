@@ -1,0 +1,43 @@
+import { GitbusError } from '../schemas/errors.js';
+
+/** Exit codes are part of the CLI's contract (README "Exit codes"); scripts branch on them. */
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  nothing: 3,
+  notFound: 4,
+  conflict: 5,
+  remote: 6,
+  setup: 7,
+  invalid: 8,
+} as const;
+
+const BY_CODE: Record<string, number> = {
+  NOTHING_CLAIMABLE: EXIT.nothing,
+  UNKNOWN_TASK: EXIT.notFound,
+  TASK_STATE: EXIT.conflict,
+  NOT_CLAIMABLE: EXIT.conflict,
+  INVALID_TASK: EXIT.conflict,
+  NODE_NAME_TAKEN: EXIT.conflict,
+  BUS_EXISTS: EXIT.conflict,
+  HOME_IN_USE: EXIT.conflict,
+  CONTENTION: EXIT.remote,
+  LOCK_TIMEOUT: EXIT.remote,
+  NO_BUS: EXIT.setup,
+  BAD_SETTINGS: EXIT.setup,
+  NOT_A_BUS: EXIT.setup,
+  UNSUPPORTED_PROTOCOL: EXIT.setup,
+  BAD_INPUT: EXIT.usage,
+  INVALID_NAME: EXIT.usage,
+  INVALID_BUS_FILE: EXIT.invalid,
+};
+
+export function exitCodeFor(err: unknown): number {
+  if (!(err instanceof GitbusError)) return EXIT.error;
+  const direct = BY_CODE[err.code];
+  if (direct !== undefined) return direct;
+  // Transport and remote failures share prefixes; see bus/transport/errors.ts and bus/git/errors.ts.
+  if (/^(REMOTE|TRANSPORT|PUSH|FETCH|GIT|LOCAL|PKT|PACK)_/.test(err.code)) return EXIT.remote;
+  return EXIT.error;
+}

@@ -1,0 +1,25 @@
+import type { FileProblem } from '../schemas/errors.js';
+import type { TaskSummary } from '../bus/ops/query.js';
+
+export function problemLine(p: FileProblem): string {
+  return `${p.severity === 'error' ? 'error' : 'warning'}: ${p.path}${p.field ? ` (${p.field})` : ''}: ${p.reason}\n    fix: ${p.fix}`;
+}
+
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '';
+  const ms = now - Date.parse(iso);
+  if (!Number.isFinite(ms)) return '';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${Math.max(s, 0)}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  if (s < 86400) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
+
+export function taskLine(t: TaskSummary): string {
+  const where = t.claim ? ` on ${t.claim.node ?? '?'}` : t.to ? ` for ${t.to}` : '';
+  const labels = t.labels.length ? ` [${t.labels.join(',')}]` : '';
+  const prio = t.priority ? ` p${t.priority}` : '';
+  const waiting = t.waitingFor.length ? ` (after ${t.waitingFor.join(', ')})` : '';
+  return `  ${t.id}  ${t.state.padEnd(10)} ${t.title ?? '(unreadable handoff)'}${where}${labels}${prio}${waiting}`;
+}

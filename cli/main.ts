@@ -1,0 +1,34 @@
+import { Command, CommanderError } from 'commander';
+import { GITBUS_VERSION } from '../bus/node-card.js';
+import { EXIT } from './exit-codes.js';
+import { register as init } from './commands/init.js';
+import { register as join } from './commands/join.js';
+import { register as dispatch } from './commands/dispatch.js';
+import { register as status } from './commands/status.js';
+import { register as show } from './commands/show.js';
+import { register as claim } from './commands/claim.js';
+import { register as release } from './commands/release.js';
+import { register as respond } from './commands/respond.js';
+import { register as cancel } from './commands/cancel.js';
+import { register as lint } from './commands/lint.js';
+import { register as archive } from './commands/archive.js';
+
+const program = new Command('gitbus')
+  .description('a message bus for a fleet of machines, on one shared git repository')
+  .version(GITBUS_VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const register of [init, join, dispatch, status, show, claim, release, respond, cancel, lint, archive]) register(program);
+for (const cmd of program.commands) cmd.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version exit 0 through here; everything else commander rejects is a usage error.
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else {
+    throw err;
+  }
+}

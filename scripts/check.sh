@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need on a fresh machine, builds, and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v git >/dev/null 2>&1 || need_apt+=(git)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  else
+    echo "missing: ${need_apt[*]} (install them, or run as root on Debian/Ubuntu)" >&2; exit 1
+  fi
+fi
+# Tests make commits with the git CLI; a fresh machine has no identity.
+git config --global user.email >/dev/null 2>&1 || git config --global user.email "ci@gitbus.invalid"
+git config --global user.name >/dev/null 2>&1 || git config --global user.name "gitbus ci"
+
+npm ci --no-audit --no-fund
+npm run build
+npx vitest run

@@ -1,0 +1,70 @@
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
+import { join } from 'node:path';
+import { writeFile, mkdir } from 'node:fs/promises';
+import { CLI, gitCli, spawnBounded } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+const NODES = 6;
+const TASKS = 300;
+
+/**
+ * Exactly-once claims: several OS processes, each a node with its own home and clone, run `gitbus claim --next`
+ * in a loop against one local bare remote until nothing is left. Every task must be claimed by exactly one.
+ */
+describe('claim race', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  const ids: string[] = [];
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'dispatcher' });
+    // Seed the pool in one plain-git commit: fast, and exercises handoffs written without gitbus.
+    const work = join(bus.dir, 'work');
+    gitCli(['clone', '-q', bus.remote, work]);
+    await mkdir(join(work, 'handoffs'), { recursive: true });
+    for (let i = 0; i < TASKS; i++) {
+      const id = `race-${String(i).padStart(4, '0')}`;
+      ids.push(id);
+      await writeFile(join(work, 'handoffs', `${id}.md`), `---\ntitle: race task ${i}\npriority: ${i % 7}\n---\n## Task\n\nnothing\n`);
+    }
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'seed race pool'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    for (let n = 0; n < NODES; n++) await bus.addNode(`racer${n}`);
+  }, 120_000);
+
+  afterAll(async () => bus?.cleanup());
+
+  it('claims every task exactly once across six processes', async () => {
+    // One JSON document per line per claim; the loop ends when claim --next exits non-zero.
+    const loop = `while :; do out=$("${process.execPath}" "${CLI}" claim --next --json); rc=$?; [ $rc -ne 0 ] && break; printf '%s\\n' "$out" | tr -d '\\n'; echo; done; echo "EXIT $rc"`;
+    const runs = await Promise.all(
+      Array.from({ length: NODES }, (_, n) => spawnBounded('bash', ['-c', loop], { env: { ...process.env, GITBUS_HOME: bus.home(`racer${n}`) }, timeoutMs: 240_000 })),
+    );
+    const claimedBy = new Map<string, string[]>();
+    runs.forEach((r, n) => {
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.at(-1), r.stderr).toBe('EXIT 3');
+      for (const line of lines.slice(0, -1)) {
+        const c = JSON.parse(line) as { id: string; attempt: number; node: string };
+        expect(c.node).toBe(`racer${n}`);
+        expect(c.attempt).toBe(1);
+        claimedBy.set(c.id, [...(claimedBy.get(c.id) ?? []), c.node]);
+      }
+    });
+    const doubles = [...claimedBy].filter(([, nodes]) => nodes.length > 1);
+    expect(doubles).toEqual([]);
+    expect([...claimedBy.keys()].sort()).toEqual([...ids].sort());
+    // Work was shared: no process took everything.
+    for (const r of runs) expect(r.stdout.trim().split('\n').length - 1).toBeLessThan(TASKS);
+
+    // The remote agrees: one claim file per task, attempt 1, naming the node that reported it.
+    const files = gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'claims/']).trim().split('\n');
+    expect(files.length).toBe(TASKS);
+    expect(new Set(files)).toEqual(new Set(ids.map((id) => `claims/${id}.1.md`)));
+    for (const id of ids.slice(0, 40)) {
+      const text = gitCli(['--git-dir', bus.remote, 'show', `main:claims/${id}.1.md`]);
+      expect(text).toContain(`node: ${claimedBy.get(id)?.[0]}`);
+    }
+    expect(() => gitCli(['--git-dir', bus.remote, 'fsck', '--no-progress'])).not.toThrow();
+  }, 300_000);
+});

@@ -1,0 +1,199 @@
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { gitbus, gitCli, json, tempDir } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+type Json = Record<string, unknown>;
+
+describe('CLI lifecycle on a local bus', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let a: string;
+  let b: string;
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha', labels: ['gpu'] });
+    a = bus.home('alpha');
+    b = await bus.addNode('beta');
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('dispatch, show, claim, respond, show the response', async () => {
+    const id = await bus.dispatch('beta', ['Run the suite', '--command', 'make test', '--label', 'gpu', '--priority', '3']);
+    expect(id).toMatch(/^\d{8}-\d{6}-[0-9a-z]{6}$/);
+    const shown = json<{ state: string; files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home: a }));
+    expect(shown.state).toBe('pending');
+    expect(shown.files[0]?.path).toBe(`handoffs/${id}.md`);
+    expect(shown.files[0]?.text).toContain('command: make test');
+
+    const wrong = await gitbus(['claim', id], { home: b });
+    expect(wrong.code).toBe(5);
+    expect(wrong.stderr).toContain('gpu');
+
+    const c = await gitbus(['claim', id.slice(-6), '--json'], { home: a });
+    expect(c.code, c.stderr).toBe(0);
+    expect(json(c)).toMatchObject({ id, attempt: 1, node: 'alpha' });
+
+    const again = await gitbus(['claim', id, '--json'], { home: b });
+    expect(again.code).toBe(5);
+    expect(json<{ error: { code: string; data: Json } }>(again).error).toMatchObject({ code: 'TASK_STATE', data: { holder: 'alpha' } });
+
+    const notMine = await gitbus(['respond', id, '--status', 'succeeded'], { home: b });
+    expect(notMine.code).toBe(5);
+
+    const r = await gitbus(['respond', id, '--status', 'failed', '--summary', 'two tests failed', '--body-file', '-', '--exit-code', '2', '--json'], { home: a, input: 'test_a: FAIL\ntest_b: FAIL\n' });
+    expect(r.code, r.stderr).toBe(0);
+    const done = json<{ state: string; files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home: b }));
+    expect(done.state).toBe('failed');
+    const response = done.files.find((f) => f.path === `responses/${id}.md`)?.text ?? '';
+    expect(response).toContain('exitCode: 2');
+    expect(response).toContain('## Summary\n\ntwo tests failed');
+    expect(response).toContain('test_b: FAIL');
+    const human = await gitbus(['show', id], { home: b });
+    expect(human.stdout).toContain(`==> responses/${id}.md <==`);
+  });
+
+  it('release puts a task back; the next claim takes the next attempt', async () => {
+    const id = await bus.dispatch('alpha', ['give it back']);
+    expect((await gitbus(['claim', id], { home: b })).code).toBe(0);
+    const rel = await gitbus(['release', id, '--reason', 'wrong machine', '--json'], { home: b });
+    expect(rel.code, rel.stderr).toBe(0);
+    expect(json(rel)).toMatchObject({ id, attempt: 1 });
+    const c = json(await gitbus(['claim', id, '--json'], { home: a }));
+    expect(c).toMatchObject({ id, attempt: 2, node: 'alpha' });
+  });
+
+  it('cancel: a pending task at once, a claimed one via its holder', async () => {
+    const p = await bus.dispatch('alpha', ['never mind']);
+    expect(json(await gitbus(['cancel', p, '--json'], { home: b }))).toMatchObject({ id: p, state: 'cancelled', changed: true });
+    expect(json(await gitbus(['cancel', p, '--json'], { home: b }))).toMatchObject({ changed: false });
+    expect((await gitbus(['claim', p], { home: a })).code).toBe(5);
+
+    const running = await bus.dispatch('alpha', ['stop me']);
+    expect((await gitbus(['claim', running], { home: a })).code).toBe(0);
+    expect(json(await gitbus(['cancel', running, '--json'], { home: b }))).toMatchObject({ state: 'cancelling' });
+    expect((await gitbus(['respond', running, '--status', 'cancelled'], { home: a })).code).toBe(0);
+    expect(json<{ state: string }>(await gitbus(['show', running, '--json'], { home: b })).state).toBe('cancelled');
+    expect(json(await gitbus(['cancel', running, '--json'], { home: b }))).toMatchObject({ state: 'cancelled', changed: false });
+    const done = await bus.dispatch('alpha', ['already done']);
+    expect((await gitbus(['claim', done], { home: a })).code).toBe(0);
+    expect((await gitbus(['respond', done, '--status', 'succeeded'], { home: a })).code).toBe(0);
+    const finished = await gitbus(['cancel', done], { home: b });
+    expect(finished.code).toBe(5);
+    expect(finished.stderr).toContain('succeeded');
+  });
+
+  it('claim --next follows priority, labels, --to and dependencies (also on archived tasks)', async () => {
+    const bus2 = await makeBus({ node: 'solo', labels: ['linux'] });
+    try {
+      const h = bus2.home('solo');
+      const first = await bus2.dispatch('solo', ['first step']);
+      const second = await bus2.dispatch('solo', ['second step', '--after', first, '--priority', '100']);
+      await bus2.dispatch('solo', ['for another node', '--to', 'other', '--priority', '500']);
+      await bus2.dispatch('solo', ['needs a gpu', '--label', 'gpu', '--priority', '400']);
+      const low = await bus2.dispatch('solo', ['low', '--priority', '-5']);
+      const mid = await bus2.dispatch('solo', ['mid', '--label', 'linux']);
+      const order: string[] = [];
+      for (;;) {
+        const c = await gitbus(['claim', '--next', '--json'], { home: h });
+        if (c.code !== 0) {
+          expect(c.code).toBe(3);
+          break;
+        }
+        const id = json<{ id: string }>(c).id;
+        order.push(id);
+        expect((await gitbus(['respond', id, '--status', 'succeeded'], { home: h })).code).toBe(0);
+        // Archive as soon as the first step ends: its dependant must find it in the archive.
+        if (id === first) expect(json<{ archived: string[] }>(await gitbus(['archive', '--all', '--json'], { home: h })).archived).toContain(first);
+      }
+      expect(order).toEqual([first, second, mid, low]);
+      const s = json<{ tasks: { title: string; state: string }[] }>(await gitbus(['status', '--json'], { home: h }));
+      expect(s.tasks.filter((t) => t.state === 'pending').map((t) => t.title).sort()).toEqual(['for another node', 'needs a gpu']);
+      const shown = json<{ archived: string; state: string }>(await gitbus(['show', first, '--json'], { home: h }));
+      expect(shown).toMatchObject({ state: 'succeeded' });
+      expect(shown.archived).toMatch(/^\d{4}-\d{2}$/);
+    } finally {
+      await bus2.cleanup();
+    }
+  });
+
+  it('dispatch records the git state of the directory it runs in', async () => {
+    const repo = join(bus.dir, 'project');
+    gitCli(['init', '-q', '-b', 'feature-x', repo]);
+    gitCli(['commit', '-q', '--allow-empty', '-m', 'initial work'], repo);
+    const d = await gitbus(['dispatch', 'with context', '--json'], { home: a, cwd: repo });
+    expect(d.code, d.stderr).toBe(0);
+    const id = json<{ id: string }>(d).id;
+    const text = json<{ files: { text: string }[] }>(await gitbus(['show', id, '--json'], { home: a })).files[0]?.text ?? '';
+    expect(text).toContain('## Git state');
+    expect(text).toContain('**Branch:** feature-x');
+    expect(text).toContain('initial work');
+  });
+
+  it('two commands at once on one node never corrupt its clone', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => gitbus(['dispatch', `parallel ${i}`, '--no-git', '--json'], { home: a })));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const ids = results.map((r) => json<{ id: string }>(r).id);
+    expect(new Set(ids).size).toBe(8);
+    const s = json<{ tasks: { id: string }[] }>(await gitbus(['status', '--json'], { home: a }));
+    for (const id of ids) expect(s.tasks.map((t) => t.id)).toContain(id);
+    expect(() => gitCli(['--git-dir', join(a, 'clone.git'), 'fsck', '--no-progress'])).not.toThrow();
+  });
+});
+
+describe('CLI errors and exit codes', () => {
+  it('every command has --help', async () => {
+    for (const cmd of ['init', 'join', 'dispatch', 'status', 'show', 'claim', 'release', 'respond', 'cancel', 'lint', 'archive']) {
+      const r = await gitbus([cmd, '--help']);
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout, cmd).toContain(`Usage: gitbus ${cmd}`);
+      expect(r.stdout, cmd).toContain('--json');
+    }
+  });
+
+  it('no bus at the home: exit 7 and says how to make one', async () => {
+    const dir = await tempDir();
+    try {
+      const r = await gitbus(['status', '--json'], { home: join(dir.path, 'nothing') });
+      expect(r.code).toBe(7);
+      expect(json<{ error: { code: string; fix: string } }>(r).error).toMatchObject({ code: 'NO_BUS' });
+      expect(r.stderr).toContain('gitbus init');
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it('unknown id exit 4, usage errors exit 2, init twice and a taken node name exit 5', async () => {
+    const bus = await makeBus({ node: 'one' });
+    try {
+      const unknown = await gitbus(['show', 'no-such-task', '--json'], { home: bus.home('one') });
+      expect(unknown.code).toBe(4);
+      expect(json<{ error: { code: string } }>(unknown).error.code).toBe('UNKNOWN_TASK');
+      expect((await gitbus(['claim'], { home: bus.home('one') })).code).toBe(2);
+      expect((await gitbus(['respond', 'x', '--status', 'maybe'], { home: bus.home('one') })).code).toBe(2);
+      expect((await gitbus(['init', '--node', 'Bad Name'], { home: join(bus.dir, 'h2') })).code).toBe(2);
+      const twice = await gitbus(['init'], { home: bus.home('one') });
+      expect(twice.code).toBe(5);
+      const taken = await gitbus(['join', bus.remote, '--node', 'one'], { home: join(bus.dir, 'h3') });
+      expect(taken.code).toBe(5);
+      expect(taken.stderr).toContain('--node');
+      const onto = await gitbus(['init', '--remote', bus.remote], { home: join(bus.dir, 'h4') });
+      expect(onto.code).toBe(5);
+      expect(onto.stderr).toContain('gitbus join');
+    } finally {
+      await bus.cleanup();
+    }
+  });
+
+  it('an unreachable remote: exit 6 with the path', async () => {
+    const bus = await makeBus({ node: 'lonely' });
+    try {
+      await rm(bus.remote, { recursive: true, force: true });
+      const r = await gitbus(['dispatch', 'anything', '--no-git'], { home: bus.home('lonely') });
+      expect(r.code).toBe(6);
+      expect(r.stderr).toContain(bus.remote);
+    } finally {
+      await bus.cleanup();
+    }
+  });
+});
