@@ -1,0 +1,136 @@
+import { cpus, totalmem, platform, release as osRelease } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderBusFile, renderSettings } from '../schemas/bus-file.js';
+import { DEFAULT_SETTINGS } from '../schemas/settings.js';
+import { openBus, type BusContext } from '../bus/context.js';
+import { saveNodeConfig } from '../bus/home.js';
+import { initBus } from '../bus/ops/init.js';
+import { joinBus } from '../bus/ops/join.js';
+import { dispatch } from '../bus/ops/dispatch.js';
+import { claim } from '../bus/ops/claim.js';
+import { busStatus } from '../bus/ops/query.js';
+import { git, historyRemote, tmp } from './fixtures.js';
+import { fmt, row, summarize, time, type Sample } from './stats.js';
+
+const CYCLES = Number(process.env['BENCH_CYCLES'] ?? 40);
+const FINISHED = Number(process.env['BENCH_FINISHED'] ?? 20_000);
+
+function machine(): string {
+  const c = cpus();
+  return `${c[0]?.model ?? 'unknown cpu'} x${c.length}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${osRelease()}, node ${process.version}, ${execFileSync('git', ['--version'], { encoding: 'utf8' }).trim()}`;
+}
+
+async function dispatchMany(ctx: BusContext, n: number, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) ids.push((await dispatch(ctx, { handoff: { title: `${prefix} ${i}` }, body: '## Task\n\nbench\n' })).id);
+  return ids;
+}
+
+/** The claim cycle with the git CLI, as a shell script would do it: fetch, fast-forward, write, add, commit, push. */
+async function cliCycle(work: string, id: string): Promise<void> {
+  git(['fetch', '-q', 'origin', 'main'], work);
+  git(['merge', '-q', '--ff-only', 'FETCH_HEAD'], work);
+  const path = `claims/${id}.1.md`;
+  writeFileSync(join(work, path), renderBusFile('claim', { id, attempt: 1, node: 'cli', claimed: new Date().toISOString() }, ''));
+  git(['add', path], work);
+  git(['commit', '-q', '-m', `gitbus: claim ${id} attempt 1 by cli`], work);
+  git(['push', '-q', 'origin', 'HEAD:main'], work);
+}
+
+async function claimCycle(lines: string[]): Promise<void> {
+  const dir = tmp('gitbus-bench-cycle-');
+  const remote = join(dir, 'remote.git');
+  await initBus(join(dir, 'a'), { remote, node: 'claimer' });
+  await joinBus(join(dir, 'b'), remote, { node: 'other' });
+  const a = await openBus(join(dir, 'a'));
+  const b = await openBus(join(dir, 'b'));
+  const ids = await dispatchMany(b, CYCLES * 4 + 10, 'cycle');
+  const work = join(dir, 'work');
+  git(['clone', '-q', remote, work]);
+  const take = () => ids.shift() as string;
+
+  // Warm up both paths (module loading, page cache).
+  for (let i = 0; i < 3; i++) await claim(a, { id: take() });
+  for (let i = 0; i < 3; i++) await cliCycle(work, take());
+
+  const oursSteady: number[] = [];
+  const cliSteady: number[] = [];
+  const oursMoved: number[] = [];
+  const cliMoved: number[] = [];
+  for (let i = 0; i < CYCLES; i++) {
+    // Alternate so that both see the same machine state over time.
+    const ida = take();
+    await a.repo.sync();
+    oursSteady.push(await time(() => claim(a, { id: ida })));
+    const idc = take();
+    git(['fetch', '-q', 'origin', 'main'], work);
+    git(['merge', '-q', '--ff-only', 'FETCH_HEAD'], work);
+    cliSteady.push(await time(() => cliCycle(work, idc)));
+  }
+  for (let i = 0; i < CYCLES; i++) {
+    await dispatch(b, { handoff: { title: 'moves main' }, body: '' });
+    const ida = take();
+    oursMoved.push(await time(() => claim(a, { id: ida })));
+    await dispatch(b, { handoff: { title: 'moves main' }, body: '' });
+    const idc = take();
+    cliMoved.push(await time(() => cliCycle(work, idc)));
+  }
+  const s = (x: number[]): Sample => summarize(x);
+  lines.push('## Claim cycle on a local bare remote (fetch, decide, commit, push)', '');
+  lines.push(row('gitbus claim, remote unchanged since last sync', s(oursSteady), s(cliSteady), 1.2));
+  lines.push(row('gitbus claim, remote moved (fetch needed)', s(oursMoved), s(cliMoved), 1.2));
+  lines.push('', 'baseline: git CLI fetch + merge --ff-only + write + add + commit + push in a clone of the same remote', '');
+  await a.repo.close();
+  await b.repo.close();
+}
+
+async function historyCost(lines: string[]): Promise<void> {
+  const settings = renderSettings(DEFAULT_SETTINGS);
+  const card = renderBusFile('node', { node: 'bench' }, '');
+  const measure = async (home: string, label: string) => {
+    const ctx = await openBus(home);
+    const ids = await dispatchMany(ctx, CYCLES + 3, label);
+    for (let i = 0; i < 3; i++) await busStatus(ctx);
+    const status: number[] = [];
+    const claims: number[] = [];
+    for (let i = 0; i < CYCLES; i++) status.push(await time(() => busStatus(ctx)));
+    for (const id of ids.slice(0, CYCLES)) claims.push(await time(() => claim(ctx, { id })));
+    await ctx.repo.close();
+    return { status: summarize(status), claim: summarize(claims) };
+  };
+
+  const emptyDir = tmp('gitbus-bench-empty-');
+  await initBus(join(emptyDir, 'home'), { remote: join(emptyDir, 'remote.git'), node: 'empty' });
+  const empty = await measure(join(emptyDir, 'home'), 'empty');
+
+  const histDir = tmp('gitbus-bench-history-');
+  const t0 = Date.now();
+  const remote = historyRemote(histDir, FINISHED, settings, card);
+  const built = Date.now() - t0;
+  const commits = git(['--git-dir', remote, 'rev-list', '--count', 'main']).trim();
+  const t1 = Date.now();
+  await joinBus(join(histDir, 'joined'), remote, { node: 'joined' });
+  const joinMs = Date.now() - t1;
+  const shallow = await measure(join(histDir, 'joined'), 'shallow');
+
+  // A node that has the whole history (cloned with git, one big pack): the worst case for object lookups.
+  const full = join(histDir, 'full');
+  git(['clone', '-q', '--bare', remote, join(full, 'clone.git')]);
+  await saveNodeConfig(full, { node: 'bench', remote, labels: [] });
+  const deep = await measure(full, 'full');
+
+  lines.push(`## ${FINISHED} finished tasks behind the bus, against an empty bus`, '');
+  lines.push(`history: ${commits} commits on main, ${FINISHED} tasks on the archive branch (built in ${built} ms); join (shallow clone) took ${joinMs} ms`, '');
+  lines.push(row('status, joined node (shallow clone)', shallow.status, empty.status, 1.3));
+  lines.push(row('claim, joined node (shallow clone)', shallow.claim, empty.claim, 1.3));
+  lines.push(row('status, node with full history (one big pack)', deep.status, empty.status, 1.3));
+  lines.push(row('claim, node with full history (one big pack)', deep.claim, empty.claim, 1.3));
+  lines.push('', `baseline: the same operation on an empty bus (status median ${fmt(empty.status.median)} ms, claim median ${fmt(empty.claim.median)} ms)`, '');
+}
+
+const lines: string[] = [`# gitbus benchmark — ${new Date().toISOString()}`, '', `machine: ${machine()}`, `cycles per measurement: ${CYCLES}`, ''];
+await claimCycle(lines);
+await historyCost(lines);
+process.stdout.write(`${lines.join('\n')}\n`);
