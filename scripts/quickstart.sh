@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules/isomorphic-git ] || npm ci --no-audit --no-fund
-npm run --silent build
+# The test suite runs this script while other tests use the built CLI, so it must not rebuild under them.
+[ -n "${GITBUS_SKIP_BUILD:-}" ] || npm run --silent build
 
 # A scratch home, so the quick start never touches a real ~/.gitbus; set GITBUS_HOME to keep one.
 if [ -z "${GITBUS_HOME:-}" ]; then

@@ -63,4 +63,23 @@ describe('interoperability with the git CLI', () => {
     expect(log).toContain('another by hand');
     expect(log).toContain(`gitbus: dispatch ${id}`);
   });
+
+  it('lint checks a checkout and single files on disk, as a pre-commit hook would', async () => {
+    gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);
+    const clean = await gitbus(['lint', work, '--json'], { home: bus.home('alpha') });
+    expect(clean.code, clean.stdout).toBe(0);
+    expect(json<{ checked: number; errors: number }>(clean)).toMatchObject({ errors: 0 });
+    expect(json<{ checked: number }>(clean).checked).toBeGreaterThan(3);
+
+    await writeFile(join(work, 'handoffs', 'draft.md'), '---\ntitle: draft\nrunner: tmux\n---\n');
+    const one = await gitbus(['lint', join(work, 'handoffs', 'draft.md')]);
+    expect(one.code).toBe(8);
+    expect(one.stdout).toContain('handoffs/draft.md');
+    expect(one.stdout).toContain('command');
+    const all = await gitbus(['lint', work, '--json']);
+    expect(all.code).toBe(8);
+    expect(json<{ problems: { path: string }[] }>(all).problems.map((p) => p.path)).toEqual(['handoffs/draft.md']);
+    const missing = await gitbus(['lint', join(work, 'nope.md')]);
+    expect(missing.code).toBe(2);
+  });
 });

@@ -1,0 +1,63 @@
+import { describe, it, expect } from 'vitest';
+import { GitbusError } from '../../schemas/errors.js';
+import * as busErrors from '../../bus/errors.js';
+import * as transportErrors from '../../bus/transport/errors.js';
+import * as gitErrors from '../../bus/git/errors.js';
+import * as pushErrors from '../../bus/git/push-errors.js';
+import * as fetchErrors from '../../bus/git/fetch-errors.js';
+import * as schemaErrors from '../../schemas/errors.js';
+import { InvalidIdError } from '../../schemas/ids.js';
+import { InvalidDurationError } from '../../schemas/duration.js';
+import { exitCodeFor, EXIT } from '../../cli/exit-codes.js';
+
+type Ctor = new (...args: unknown[]) => GitbusError;
+
+/** Arguments that satisfy every constructor's shape well enough to build an instance. */
+const OBJ = { service: 'git-upload-pack', remote: '/r', exitCode: 1, signal: null, stderr: 'e', stdout: new Uint8Array(), ref: 'refs/heads/main', kind: 'stale', reason: 'r', messages: '' };
+const ARGS: unknown[][] = [['a', 'b', 'c', 'd'], ['a', ['b']], [OBJ], ['a', 1, 2], ['m', {}, undefined], [[{ path: 'p', field: 'f', reason: 'r', fix: 'x', severity: 'error' }]]];
+
+function instances(): GitbusError[] {
+  const out: GitbusError[] = [];
+  const modules = [busErrors, transportErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }];
+  for (const mod of modules) {
+    for (const value of Object.values(mod)) {
+      if (typeof value !== 'function' || !(value.prototype instanceof GitbusError)) continue;
+      let made: GitbusError | undefined;
+      for (const args of ARGS) {
+        try {
+          made = new (value as Ctor)(...args);
+          if (made.code) break;
+        } catch {
+          // try the next argument shape
+        }
+      }
+      if (!made) throw new Error(`could not construct ${value.name}`);
+      out.push(made);
+    }
+  }
+  return out;
+}
+
+describe('error classes', () => {
+  const all = instances();
+  it('exist in every layer', () => {
+    expect(all.length).toBeGreaterThan(25);
+  });
+  it('each has a stable UPPER_SNAKE code, equal to its name, and a fix', () => {
+    for (const e of all) {
+      expect(e.code, e.constructor.name).toMatch(/^[A-Z][A-Z0-9_]+$/);
+      expect(e.name).toBe(e.code);
+      expect(e.fix.length, e.code).toBeGreaterThan(0);
+      expect(e.message).toContain('fix:');
+    }
+  });
+  it('codes are unique', () => {
+    const codes = all.map((e) => e.code);
+    expect(new Set(codes).size).toBe(codes.length);
+  });
+  it('map to documented exit codes; remote failures exit 6', () => {
+    for (const e of all) expect(Object.values(EXIT)).toContain(exitCodeFor(e));
+    for (const e of all.filter((x) => /^(REMOTE|TRANSPORT|PUSH|FETCH|GIT_SERVICE|LOCAL_REMOTE)/.test(x.code))) expect(exitCodeFor(e), e.code).toBe(EXIT.remote);
+    expect(exitCodeFor(new Error('plain'))).toBe(EXIT.error);
+  });
+});
