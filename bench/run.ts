@@ -39,7 +39,10 @@ async function cliCycle(work: string, id: string): Promise<void> {
   git(['push', '-q', 'origin', 'HEAD:main'], work);
 }
 
-async function claimCycle(lines: string[]): Promise<void> {
+async function claimCycle(lines: string[], direct: boolean): Promise<void> {
+  // BusRepo decides once per repository whether it may write the remote directly.
+  if (direct) delete process.env['GITBUS_DIRECT'];
+  else process.env['GITBUS_DIRECT'] = '0';
   const dir = tmp('gitbus-bench-cycle-');
   const remote = join(dir, 'remote.git');
   await initBus(join(dir, 'a'), { remote, node: 'claimer' });
@@ -78,12 +81,14 @@ async function claimCycle(lines: string[]): Promise<void> {
     cliMoved.push(await time(() => cliCycle(work, idc)));
   }
   const s = (x: number[]): Sample => summarize(x);
-  lines.push('## Claim cycle on a local bare remote (fetch, decide, commit, push)', '');
+  const how = direct ? 'direct file access, no git process' : 'through git receive-pack/upload-pack (GITBUS_DIRECT=0)';
+  lines.push(`## Claim cycle on a local bare remote (fetch, decide, commit, push): ${how}`, '');
   lines.push(row('gitbus claim, remote unchanged since last sync', s(oursSteady), s(cliSteady), 1.2));
   lines.push(row('gitbus claim, remote moved (fetch needed)', s(oursMoved), s(cliMoved), 1.2));
   lines.push('', 'baseline: git CLI fetch + merge --ff-only + write + add + commit + push in a clone of the same remote', '');
   await a.repo.close();
   await b.repo.close();
+  delete process.env['GITBUS_DIRECT'];
 }
 
 async function historyCost(lines: string[]): Promise<void> {
@@ -131,6 +136,7 @@ async function historyCost(lines: string[]): Promise<void> {
 }
 
 const lines: string[] = [`# gitbus benchmark — ${new Date().toISOString()}`, '', `machine: ${machine()}`, `cycles per measurement: ${CYCLES}`, ''];
-await claimCycle(lines);
+await claimCycle(lines, true);
+await claimCycle(lines, false);
 await historyCost(lines);
 process.stdout.write(`${lines.join('\n')}\n`);

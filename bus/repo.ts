@@ -3,6 +3,10 @@ import git from 'isomorphic-git';
 import { fetchObjects } from './git/fetch.js';
 import { pushRef } from './git/push.js';
 import type { Transport } from './transport/transport.js';
+import { LocalTransport } from './transport/local.js';
+import { directAccessBlocker, directFetch, directPush } from './transport/local-direct.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { openStore, type BuiltCommit, type ObjectStore } from './store/objects.js';
 
 export const MAIN = 'refs/heads/main';
@@ -14,6 +18,7 @@ export const ARCHIVE = 'refs/heads/archive';
  */
 export class BusRepo {
   readonly store: ObjectStore;
+  private directCheck: Promise<string | null> | undefined;
 
   constructor(
     readonly gitdir: string,
@@ -47,8 +52,12 @@ export class BusRepo {
       return null;
     }
     if (!(await this.hasObject(remote))) {
-      const haves = [await this.localHead(MAIN), await this.localHead(ARCHIVE)].filter((o): o is string => o !== null);
-      await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, haves });
+      const direct = await this.directRemote();
+      const copied = direct !== null && (await directFetch(direct, this.gitdir, remote, (oid) => this.hasObject(oid)));
+      if (!copied) {
+        const haves = [await this.localHead(MAIN), await this.localHead(ARCHIVE)].filter((o): o is string => o !== null);
+        await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, haves });
+      }
     }
     await git.writeRef({ fs, gitdir: this.gitdir, ref, value: remote, force: true });
     return remote;
@@ -56,6 +65,12 @@ export class BusRepo {
 
   /** Compare-and-swap: the remote's `ref` becomes `built` only if it still is `parent`. Throws PushRejectedError. */
   async push(parent: string | null, built: BuiltCommit, ref = MAIN): Promise<void> {
+    const direct = await this.directRemote();
+    if (direct !== null) {
+      await directPush(direct, { ref, oldOid: parent ?? '0'.repeat(40), newOid: built.oid, objects: built.objects });
+      await git.writeRef({ fs, gitdir: this.gitdir, ref, value: built.oid, force: true });
+      return;
+    }
     await pushRef({
       fs,
       gitdir: this.gitdir,
@@ -70,7 +85,19 @@ export class BusRepo {
     await git.writeRef({ fs, gitdir: this.gitdir, ref, value: built.oid, force: true });
   }
 
+  /**
+   * The remote's path when it is a local bare repo that may be written directly (transport/local-direct.ts):
+   * no process is spawned on the hot path then. Checked once per process.
+   */
+  directRemote(): Promise<string | null> {
+    const t = this.transport;
+    if (!(t instanceof LocalTransport)) return Promise.resolve(null);
+    this.directCheck ??= directAccessBlocker(t.path).then((blocker) => (blocker === null ? t.path : null));
+    return this.directCheck;
+  }
+
   private async hasObject(oid: string): Promise<boolean> {
+    if (existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) return true;
     try {
       await git.readObject({ fs, gitdir: this.gitdir, oid, cache: this.store.cache, format: 'deflated' });
       return true;

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OID_RE = /^[0-9a-f]{40}$/;
@@ -48,7 +48,8 @@ function resolve(value: string, values: Map<string, string>): string | undefined
 
 async function readRefFile(path: string): Promise<string | undefined> {
   try {
-    return (await fsp.readFile(path, 'utf8')).trim();
+    // Synchronous: a ref file is a few bytes, and sync reads are several times cheaper than the thread pool here.
+    return readFileSync(path, 'utf8').trim();
   } catch (err) {
     // Deleted between readdir and read (a ref being removed or packed): it is simply not there.
     if (isCode(err, 'ENOENT') || isCode(err, 'EISDIR')) return undefined;
@@ -59,7 +60,7 @@ async function readRefFile(path: string): Promise<string | undefined> {
 async function walkLooseRefs(gitdir: string, rel: string, into: Map<string, string>): Promise<void> {
   let entries;
   try {
-    entries = await fsp.readdir(join(gitdir, rel), { withFileTypes: true });
+    entries = readdirSync(join(gitdir, rel), { withFileTypes: true });
   } catch (err) {
     if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return;
     throw err;

@@ -1,0 +1,155 @@
+import * as fs from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { PushRejectedError } from '../git/push-errors.js';
+import { writeLooseObject, type GitObjectType } from '../git/loose-object.js';
+import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
+import { readRefsFromDisk } from './read-refs.js';
+
+/**
+ * The spawn-free path for a bare remote on a local or shared file system: objects are copied as loose files and
+ * the ref is moved with git's own lock protocol (`<ref>.lock` created exclusively, old value checked under the
+ * lock, renamed into place), so it is the same compare-and-swap git's receive-pack performs, and it interleaves
+ * safely with git processes pushing to the same repository.
+ *
+ * It is used only where nothing is lost by skipping receive-pack: no server-side hooks, no receive.* policy,
+ * no shared-repository permissions, no repository extensions. Anything else goes through git's services.
+ */
+
+const HOOKS = ['pre-receive', 'update', 'post-receive', 'post-update', 'reference-transaction', 'proc-receive', 'push-to-checkout'];
+
+/** Why direct access is not used for this remote, or null when it is safe. */
+export async function directAccessBlocker(remote: string): Promise<string | null> {
+  if (process.env['GITBUS_DIRECT'] === '0') return 'disabled by GITBUS_DIRECT=0';
+  for (const hook of HOOKS) {
+    if (fs.existsSync(join(remote, 'hooks', hook))) return `the remote has a ${hook} hook`;
+  }
+  let config: string;
+  try {
+    config = (await readFile(join(remote, 'config'), 'utf8')).toLowerCase();
+  } catch {
+    return 'the remote has no readable config';
+  }
+  if (/^\s*\[(receive|extensions)\b/m.test(config)) return 'the remote sets receive.* or extensions.* options';
+  if (/^\s*(sharedrepository|hookspath|fsckobjects)\s*=/m.test(config)) return 'the remote sets sharedRepository, hooksPath or fsckObjects';
+  try {
+    fs.accessSync(join(remote, 'objects'), fs.constants.W_OK);
+    fs.accessSync(join(remote, 'refs', 'heads'), fs.constants.W_OK);
+  } catch {
+    return 'the remote is not writable by this user';
+  }
+  return null;
+}
+
+/** A lock older than this was left by a process that died mid-update (a ref update holds it for microseconds). */
+const STALE_LOCK_MS = 30_000;
+
+export async function directPush(remote: string, args: { ref: string; oldOid: string; newOid: string; objects: readonly { type: GitObjectType; content: Uint8Array }[] }): Promise<void> {
+  const { ref, oldOid, newOid } = args;
+  assertFullRef(ref);
+  assertOid(oldOid, 'old object id');
+  assertOid(newOid, 'new object id');
+  // Objects first: once the ref moves, everything it names must already be there.
+  for (const o of args.objects) await writeLooseObject(fs, remote, o.type, o.content);
+  const refPath = join(remote, ...ref.split('/'));
+  const lockPath = `${refPath}.lock`;
+  // Synchronous: the lock is held for a few file operations, and sync calls are several times faster here.
+  fs.mkdirSync(join(refPath, '..'), { recursive: true });
+  let fd: number;
+  try {
+    fd = fs.openSync(lockPath, 'wx', 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    let mtime = Date.now();
+    try {
+      mtime = fs.statSync(lockPath).mtimeMs;
+    } catch {
+      // released in the meantime
+    }
+    if (Date.now() - mtime > STALE_LOCK_MS) fs.rmSync(lockPath, { force: true });
+    throw stale(ref, remote, `${ref} is being updated by another process (lock ${lockPath})`);
+  }
+  let renamed = false;
+  try {
+    const current = (await readRefsFromDisk(remote)).get(ref) ?? ZERO_OID;
+    if (current !== oldOid) throw stale(ref, remote, `${ref} is at ${current} but expected ${oldOid}`);
+    fs.writeSync(fd, `${newOid}\n`);
+    fs.closeSync(fd);
+    fd = -1;
+    fs.renameSync(lockPath, refPath);
+    renamed = true;
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+    if (!renamed) fs.rmSync(lockPath, { force: true });
+  }
+}
+
+function stale(ref: string, remote: string, reason: string): PushRejectedError {
+  return new PushRejectedError({ ref, kind: 'stale', reason, remote, messages: '' });
+}
+
+/**
+ * Copies the objects of `want` and its new ancestors from the remote's loose objects. Returns false, having
+ * changed nothing that matters, when an object is not loose there (the remote was repacked): the caller then
+ * fetches through upload-pack. Objects are written children first, so an object present locally is complete.
+ */
+export async function directFetch(remote: string, local: string, want: string, has: (oid: string) => Promise<boolean>): Promise<boolean> {
+  // The new commits, found newest first by following parents until known ones; written oldest first, so a
+  // commit is only ever present together with its history.
+  const chain: { oid: string; type: GitObjectType; content: Buffer; tree: string }[] = [];
+  const seen = new Set<string>();
+  const stack = [want];
+  while (stack.length > 0) {
+    const oid = stack.pop() as string;
+    if (seen.has(oid) || (await has(oid))) continue;
+    seen.add(oid);
+    const obj = readObject(remote, oid);
+    if (!obj || obj.type !== 'commit') return false;
+    const head = obj.content.toString('latin1', 0, Math.min(obj.content.length, 4096));
+    const tree = /^tree ([0-9a-f]{40})/m.exec(head)?.[1];
+    if (!tree) return false;
+    chain.push({ oid, type: 'commit', content: obj.content, tree });
+    for (const m of head.matchAll(/^parent ([0-9a-f]{40})/gm)) if (m[1]) stack.push(m[1]);
+  }
+  const done = new Set<string>();
+  const copyTree = async (oid: string): Promise<boolean> => {
+    if (done.has(oid) || (await has(oid))) return true;
+    const obj = readObject(remote, oid);
+    if (!obj) return false;
+    if (obj.type === 'tree') {
+      const c = obj.content;
+      for (let i = 0; i < c.length; ) {
+        const nulAt = c.indexOf(0, i);
+        const mode = c.toString('latin1', i, c.indexOf(0x20, i));
+        // Submodule entries name commits of other repositories; there is nothing to copy.
+        if (mode !== '160000' && !(await copyTree(c.toString('hex', nulAt + 1, nulAt + 21)))) return false;
+        i = nulAt + 21;
+      }
+    }
+    await writeLooseObject(fs, local, obj.type, obj.content);
+    done.add(oid);
+    return true;
+  };
+  for (const commit of chain.reverse()) {
+    if (!(await copyTree(commit.tree))) return false;
+    await writeLooseObject(fs, local, 'commit', commit.content);
+  }
+  return true;
+}
+
+function readObject(gitdir: string, oid: string): { type: GitObjectType; content: Buffer } | null {
+  const raw = readRaw(gitdir, oid);
+  if (!raw) return null;
+  const data = inflateSync(raw);
+  const nul = data.indexOf(0);
+  return { type: data.toString('latin1', 0, data.indexOf(0x20)) as GitObjectType, content: data.subarray(nul + 1) };
+}
+
+function readRaw(gitdir: string, oid: string): Buffer | null {
+  try {
+    return fs.readFileSync(join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
+  } catch {
+    return null;
+  }
+}

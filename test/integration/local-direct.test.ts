@@ -1,0 +1,116 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { directAccessBlocker, directFetch, directPush } from '../../bus/transport/local-direct.js';
+import { PushRejectedError } from '../../bus/git/push-errors.js';
+import { buildCommit, openStore } from '../../bus/store/objects.js';
+import { gitCli, tempDir } from '../helpers/cli.js';
+
+const ZERO = '0'.repeat(40);
+const author = { name: 't', email: 't@x.invalid' };
+
+describe('direct access to a local bare remote (no git process)', () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => cleanup?.());
+
+  async function setup() {
+    const dir = await tempDir();
+    cleanup = dir.cleanup;
+    const remote = join(dir.path, 'remote.git');
+    const local = join(dir.path, 'local.git');
+    gitCli(['init', '-q', '--bare', '-b', 'main', remote]);
+    gitCli(['init', '-q', '--bare', '-b', 'main', local]);
+    return { dir: dir.path, remote, local, store: openStore(local) };
+  }
+
+  it('is used only when nothing would be skipped: hooks, receive policy or a switch turn it off', async () => {
+    const { remote } = await setup();
+    expect(await directAccessBlocker(remote)).toBeNull();
+    writeFileSync(join(remote, 'hooks', 'pre-receive'), '#!/bin/sh\nexit 0\n');
+    expect(await directAccessBlocker(remote)).toContain('pre-receive');
+    gitCli(['init', '-q', '--bare', join(remote, '..', 'r2.git')]);
+    gitCli(['--git-dir', join(remote, '..', 'r2.git'), 'config', 'receive.denyNonFastForwards', 'true']);
+    expect(await directAccessBlocker(join(remote, '..', 'r2.git'))).toContain('receive');
+    process.env['GITBUS_DIRECT'] = '0';
+    try {
+      expect(await directAccessBlocker(join(remote, '..', 'r2.git'))).toContain('GITBUS_DIRECT');
+    } finally {
+      delete process.env['GITBUS_DIRECT'];
+    }
+  });
+
+  it('creates and fast-forwards the ref, rejects a stale old value, and leaves a repo git fsck accepts', async () => {
+    const { remote, store } = await setup();
+    const c1 = await buildCommit(store, { parent: null, changes: [{ path: 'a.md', content: 'a' }], message: 'one', author });
+    await directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c1.oid, objects: c1.objects });
+    const c2 = await buildCommit(store, { parent: c1.oid, changes: [{ path: 'b.md', content: 'b' }], message: 'two', author });
+    await directPush(remote, { ref: 'refs/heads/main', oldOid: c1.oid, newOid: c2.oid, objects: c2.objects });
+    const late = await buildCommit(store, { parent: c1.oid, changes: [{ path: 'c.md', content: 'c' }], message: 'late', author });
+    const err = await directPush(remote, { ref: 'refs/heads/main', oldOid: c1.oid, newOid: late.oid, objects: late.objects }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PushRejectedError);
+    expect((err as PushRejectedError).data['kind']).toBe('stale');
+    expect(gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim()).toBe(c2.oid);
+    expect(() => gitCli(['--git-dir', remote, 'fsck', '--strict', '--no-progress'])).not.toThrow();
+    expect(gitCli(['--git-dir', remote, 'log', '--format=%s', 'main'])).toBe('two\none\n');
+  });
+
+  it('lets exactly one of many concurrent pushes from the same parent win', async () => {
+    const { remote, store } = await setup();
+    const base = await buildCommit(store, { parent: null, changes: [{ path: 'a.md', content: 'a' }], message: 'base', author });
+    await directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: base.oid, objects: base.objects });
+    for (let round = 0; round < 5; round++) {
+      const parent = gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim();
+      const commits = await Promise.all(Array.from({ length: 12 }, (_, i) => buildCommit(store, { parent, changes: [{ path: `r${round}-${i}.md`, content: `${i}` }], message: `r${round} ${i}`, author })));
+      const results = await Promise.allSettled(commits.map((c) => directPush(remote, { ref: 'refs/heads/main', oldOid: parent, newOid: c.oid, objects: c.objects })));
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
+      for (const r of results) if (r.status === 'rejected') expect((r.reason as PushRejectedError).data['kind']).toBe('stale');
+    }
+    expect(() => gitCli(['--git-dir', remote, 'fsck', '--no-progress'])).not.toThrow();
+  });
+
+  it('treats a held lock as a lost race and clears a lock left behind by a dead process', async () => {
+    const { remote, store } = await setup();
+    const c1 = await buildCommit(store, { parent: null, changes: [{ path: 'a.md', content: 'a' }], message: 'one', author });
+    mkdirSync(join(remote, 'refs', 'heads'), { recursive: true });
+    const lock = join(remote, 'refs', 'heads', 'main.lock');
+    writeFileSync(lock, '');
+    await expect(directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c1.oid, objects: c1.objects })).rejects.toThrow(/being updated/);
+    utimesSync(lock, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    await expect(directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c1.oid, objects: c1.objects })).rejects.toThrow(/being updated/);
+    await directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c1.oid, objects: c1.objects });
+    expect(gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim()).toBe(c1.oid);
+  });
+
+  it('copies commits pushed by git, and declines (for upload-pack to take over) once the remote is repacked', async () => {
+    const { dir, remote, local } = await setup();
+    const work = join(dir, 'work');
+    gitCli(['clone', '-q', remote, work]);
+    for (let i = 0; i < 3; i++) {
+      writeFileSync(join(work, `f${i}.md`), `${i}`);
+      gitCli(['add', '-A'], work);
+      gitCli(['commit', '-q', '-m', `c${i}`], work);
+      gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    }
+    const tip = gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim();
+    const has = async (oid: string) => {
+      try {
+        gitCli(['--git-dir', local, 'cat-file', '-e', oid]);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(await directFetch(remote, local, tip, has)).toBe(true);
+    gitCli(['--git-dir', local, 'update-ref', 'refs/heads/main', tip]);
+    expect(() => gitCli(['--git-dir', local, 'fsck', '--strict', '--no-progress'])).not.toThrow();
+    expect(gitCli(['--git-dir', local, 'log', '--format=%s', 'main'])).toBe('c2\nc1\nc0\n');
+
+    writeFileSync(join(work, 'late.md'), 'late');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'late'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    gitCli(['--git-dir', remote, 'gc', '-q']);
+    const packed = gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim();
+    expect(await directFetch(remote, local, packed, has)).toBe(false);
+  });
+});
