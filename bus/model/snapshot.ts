@@ -11,6 +11,8 @@ import type { FileRef, TaskState, TreeIndex } from './types.js';
 /** Parse results by path and blob oid; bus files are immutable, so an entry never goes stale. */
 const parseCache = new Map<string, Parsed<unknown>>();
 const PARSE_CACHE_LIMIT = 50_000;
+/** gitbus.yaml by blob oid: read by every snapshot, changed almost never. */
+const settingsCache = new Map<string, ReturnType<typeof parseSettingsFile>>();
 
 export interface NodeView {
   node: string;
@@ -53,10 +55,17 @@ export class Snapshot {
       if (this.commit) this.settingsProblems.push({ path: 'gitbus.yaml', field: '', reason: 'missing', fix: 'restore gitbus.yaml (see docs/PROTOCOL.md §3); defaults are used until then', severity: 'error' });
       return;
     }
-    const text = await this.store.readBlob(ref.oid);
-    const r = parseSettingsFile(text);
+    let r = settingsCache.get(ref.oid);
+    if (!r) {
+      r = parseSettingsFile(await this.store.readBlob(ref.oid));
+      settingsCache.set(ref.oid, r);
+    }
     if (r.ok) this.settings = r.settings;
-    else this.settingsProblems.push(...r.problems);
+    else {
+      this.settingsProblems.push(...r.problems);
+      // A newer bus must never be written with this version's rules: carry its protocol so writers refuse.
+      if (r.unsupportedProtocol !== undefined) this.settings = { ...this.settings, protocol: r.unsupportedProtocol };
+    }
   }
 
   async parse<T>(ref: FileRef): Promise<Parsed<T>> {

@@ -66,8 +66,9 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
     chosen.push({ view, month: new Date(ended).toISOString().slice(0, 7) });
   }
   if (chosen.length === 0) return { archived: [], archiveCommit: null, mainCommit: null };
-  const add = chosen.flatMap(({ view, month }) => archiveChanges(view, month).add);
-  const remove = chosen.flatMap(({ view, month }) => archiveChanges(view, month).remove);
+  const moves = chosen.map(({ view, month }) => archiveChanges(view, month));
+  const add = moves.flatMap((m) => m.add);
+  const remove = moves.flatMap((m) => m.remove);
   const ids = chosen.map((c) => c.view.id);
   const message = `gitbus: archive ${ids.length} task${ids.length === 1 ? '' : 's'}\n\n${ids.join('\n')}`;
   const a = await transact(ctx, 'archive', async () => ({ result: {}, commit: { changes: add, message } }), { ref: ARCHIVE });

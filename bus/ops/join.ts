@@ -14,21 +14,19 @@ import { httpPluginFor, TRANSPORT_URL } from '../transport/http-plugin.js';
 import { transact } from '../cas.js';
 import { actorFromEnv } from '../context.js';
 import { checkNodeOptions } from './init.js';
-import { EXPLODE_BELOW_OBJECTS, explodePack } from '../git/explode-pack.js';
-import { readPackIndexOids } from '../git/pack-index.js';
-import { readdir, readFile } from 'node:fs/promises';
+import { explodePack } from '../git/explode-pack.js';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * The shallow clone holds only the live tree, so it is small: keep its objects loose, where the node reads them
- * with node:zlib, instead of in a pack read through isomorphic-git (several times slower on Node 20).
+ * The shallow clone holds only the live tree, whose size follows live work: keep its objects loose, where the
+ * node reads them with node:zlib, instead of in a pack read through isomorphic-git (several times slower on
+ * Node 20).
  */
-async function explodeSmallPacks(gitdir: string): Promise<void> {
+async function explodePacks(gitdir: string): Promise<void> {
   const dir = join(gitdir, 'objects', 'pack');
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (!name.endsWith('.idx')) continue;
-    const count = readPackIndexOids(new Uint8Array(await readFile(join(dir, name))), name).length;
-    if (count < EXPLODE_BELOW_OBJECTS) await explodePack({ fs, gitdir, packName: name.slice(0, -'.idx'.length) });
+    if (name.endsWith('.idx')) await explodePack({ fs, gitdir, packName: name.slice(0, -'.idx'.length) });
   }
 }
 
@@ -70,7 +68,7 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     await git.addRemote({ fs, gitdir: paths.clone, remote: 'origin', url: TRANSPORT_URL, force: true });
     const fetched = await git.fetch({ fs, http: httpPluginFor(transport), gitdir: paths.clone, remote: 'origin', ref: 'main', singleBranch: true, depth: 1, tags: false, cache: repo.store.cache });
     await git.writeRef({ fs, gitdir: paths.clone, ref: MAIN, value: fetched.fetchHead ?? head, force: true });
-    await explodeSmallPacks(paths.clone);
+    await explodePacks(paths.clone);
     const snap = await Snapshot.read(repo.store, fetched.fetchHead ?? head);
     if (!snap.index.settings) throw new NotABusError(remote, 'main has no gitbus.yaml');
     if (snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);

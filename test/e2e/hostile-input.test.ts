@@ -42,6 +42,7 @@ describe('hostile input in the coordination repo', () => {
     await put(h('laughs.md'), `---\na: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ntitle: laughs\n---\n`);
     await put(h('proto.md'), '---\ntitle: proto\n__proto__: {polluted: true}\n---\n');
     await put(h('notes.txt'), 'not a bus file\n');
+    await put(h('from-the-future.md'), '---\nprotocol: 2\ntitle: written by a newer gitbus\nwarp: 9\n---\n');
     await put('claims/orphan-task.1.md', '---\nid: orphan-task\nattempt: 1\nnode: alpha\nclaimed: 2026-11-21T00:00:00Z\n---\n');
     await put('claims/good-1.01.md', '---\nid: good-1\nattempt: 1\nnode: alpha\nclaimed: 2026-11-21T00:00:00Z\n---\n');
     await symlink('/etc/passwd', join(work, 'handoffs', 'link.md'));
@@ -62,6 +63,7 @@ describe('hostile input in the coordination repo', () => {
       expect(byPath(h(`${bad}.md`)).length, bad).toBeGreaterThan(0);
     }
     expect(byPath(h('conflict.md'))[0]?.reason).toMatch(/conflict/i);
+    expect(s.tasks.find((t) => t.id === 'from-the-future')?.state).toBe('unsupported');
     expect(byPath(h('typo.md'))).toContainEqual(expect.objectContaining({ field: 'lables' }));
     expect(byPath(h('typo.md'))[0]?.fix).toContain('labels');
     expect(byPath(h('mismatch.md'))).toContainEqual(expect.objectContaining({ field: 'id' }));
@@ -108,5 +110,20 @@ describe('hostile input in the coordination repo', () => {
     expect(json<{ archived: string[] }>(a).archived).toContain('typo');
     const s = json<{ tasks: { id: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('alpha') }));
     expect(s.tasks.map((t) => t.id)).not.toContain('typo');
+  });
+
+  it('a bus whose gitbus.yaml has a newer protocol is read but never written', async () => {
+    const work = join(bus.dir, 'attacker');
+    gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);
+    await writeFile(join(work, 'gitbus.yaml'), 'protocol: 2\nlease: 5m\n');
+    gitCli(['commit', '-q', '-am', 'bus upgraded by a newer gitbus'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const before = gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']);
+    const d = await gitbus(['dispatch', 'should not land', '--no-git', '--json'], { home: bus.home('alpha') });
+    expect(d.code).toBe(7);
+    expect(json<{ error: { code: string; fix: string } }>(d).error).toMatchObject({ code: 'UNSUPPORTED_PROTOCOL', fix: 'upgrade gitbus on this node' });
+    expect(gitCli(['--git-dir', bus.remote, 'rev-parse', 'main'])).toBe(before);
+    const s = await gitbus(['status', '--json'], { home: bus.home('alpha') });
+    expect(s.code).toBe(0);
   });
 });
