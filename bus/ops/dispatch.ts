@@ -7,6 +7,19 @@ import type { Handoff } from '../../schemas/handoff.js';
 import { InputError } from '../errors.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
+import type { Snapshot } from '../model/snapshot.js';
+
+/** Problems that do not make a handoff invalid but would leave it waiting: said at once, not discovered later. */
+async function dispatchWarnings(snap: Snapshot, h: Handoff): Promise<string[]> {
+  const warnings: string[] = [];
+  const nodes = await snap.nodes();
+  if (h.to && !nodes.some((n) => n.node === h.to)) warnings.push(`no node named "${h.to}" is on this bus yet; the task waits until one joins`);
+  const candidates = nodes.filter((n) => !h.to || n.node === h.to);
+  const missing = (h.labels ?? []).filter((l) => !candidates.some((n) => n.card?.labels?.includes(l)));
+  if (missing.length > 0 && candidates.length > 0) warnings.push(`no ${h.to ? `node ${h.to}` : 'node'} has label(s) ${missing.join(', ')}; the task waits until one does`);
+  for (const dep of h.after ?? []) if (!snap.has(dep)) warnings.push(`dependency ${dep} is not a live task (if it was archived, its archived result counts)`);
+  return warnings;
+}
 
 export interface DispatchInput {
   /** Everything that goes into the handoff's frontmatter except id, from and created. */
@@ -21,6 +34,8 @@ export interface DispatchResult {
   id: string;
   path: string;
   title: string;
+  /** Why the task may wait longer than expected (an unknown node, labels no node has, missing dependencies). */
+  warnings: string[];
 }
 
 export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<DispatchResult & TransactStats> {
@@ -39,7 +54,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
     const check = parseBusFile(path, text);
     if (!check.ok) throw new InvalidBusFileError(check.problems);
     return {
-      result: { id, path, title: data.title },
+      result: { id, path, title: data.title, warnings: await dispatchWarnings(snap, data) },
       commit: { changes: [{ path, content: text }], message: `gitbus: dispatch ${id}\n\n${data.title}` },
     };
   });

@@ -4,7 +4,7 @@ import { handoffBody } from '../../bus/ops/handoff-body.js';
 import { gitContext } from '../../bus/git-context.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { choice, collect, intOption, readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
-import { emit } from '../output.js';
+import { emit, note } from '../output.js';
 
 interface Opts extends CommonOptions {
   to?: string;
@@ -53,6 +53,7 @@ export function register(program: Command): void {
       if (opts.priority !== undefined) handoff.priority = opts.priority;
       if (opts.timeout) handoff.timeout = opts.timeout;
       const r = await dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) });
+      if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
       emit(opts, r, () => r.id);
     }),
   );

@@ -117,6 +117,16 @@ describe('CLI lifecycle on a local bus', () => {
     }
   });
 
+  it('dispatch warns when a task would wait for a node or label that does not exist', async () => {
+    const r = await gitbus(['dispatch', 'for nobody', '--to', 'gamma', '--no-git'], { home: a });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('no node named "gamma"');
+    const j = json<{ warnings: string[] }>(await gitbus(['dispatch', 'needs tpu', '--label', 'tpu', '--no-git', '--json'], { home: a }));
+    expect(j.warnings).toEqual([expect.stringContaining('label(s) tpu')]);
+    const ok = json<{ warnings: string[] }>(await gitbus(['dispatch', 'needs gpu', '--label', 'gpu', '--no-git', '--json'], { home: a }));
+    expect(ok.warnings).toEqual([]);
+  });
+
   it('dispatch records the git state of the directory it runs in', async () => {
     const repo = join(bus.dir, 'project');
     gitCli(['init', '-q', '-b', 'feature-x', repo]);
