@@ -129,7 +129,7 @@ async function historyCost(lines: string[]): Promise<void> {
   // worst case for object lookups, since packed objects are read through isomorphic-git.
   const full = join(histDir, 'full');
   git(['clone', '-q', '--bare', remote, join(full, 'clone.git')]);
-  await saveNodeConfig(full, { node: 'bench', remote, labels: [] });
+  await saveNodeConfig(full, { node: 'bench', remote, labels: [], runners: [], parallel: 1 });
   const deep = await measure(full, 'full');
 
   lines.push(`## ${FINISHED} finished tasks behind the bus, against an empty bus`, '');

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { NODE_NAME_RE, LABEL_RE } from '../schemas/ids.js';
+import { runnerSchema } from '../schemas/fields.js';
 import { BadSettingsError, NoBusError } from './errors.js';
 
 /**
@@ -17,6 +18,7 @@ export interface HomePaths {
   clone: string;
   lock: string;
   embeddedRemote: string;
+  logs: string;
 }
 
 export function resolveHome(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -31,6 +33,7 @@ export function homePaths(home: string): HomePaths {
     clone: join(home, 'clone.git'),
     lock: join(home, 'clone.lock'),
     embeddedRemote: join(home, 'remote.git'),
+    logs: join(home, 'logs'),
   };
 }
 
@@ -38,6 +41,12 @@ export const nodeConfigSchema = z.strictObject({
   node: z.string().regex(NODE_NAME_RE),
   remote: z.string().min(1),
   labels: z.array(z.string().regex(LABEL_RE)).default([]),
+  /** Runners the watcher may use. Empty by default: running commands from a shared repo is opted into. */
+  runners: z.array(runnerSchema).default([]),
+  /** How many tasks the watcher runs at once. */
+  parallel: z.int().min(1).max(1000).default(1),
+  /** Where tasks run; a handoff's workdir is relative to it. Default: <home>/work. */
+  workRoot: z.string().min(1).optional(),
 });
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
@@ -71,6 +80,10 @@ export async function saveNodeConfig(home: string, config: NodeConfig): Promise<
   const tmp = `${paths.config}.${process.pid}.tmp`;
   await writeFile(tmp, `# gitbus node settings (this machine only; see README)\n${stringify(config)}`);
   await rename(tmp, paths.config);
+}
+
+export function workRootOf(home: string, config: NodeConfig): string {
+  return resolve(home, config.workRoot ?? 'work');
 }
 
 export function homeHasNode(home: string): boolean {

@@ -20,8 +20,8 @@ export function nodeCard(config: NodeConfig, joined: string, now: Date): NodeCar
   return {
     node: config.node,
     labels: config.labels,
-    runners: ['manual'],
-    parallel: 1,
+    runners: ['manual', ...config.runners.filter((r) => r !== 'manual')],
+    parallel: config.parallel,
     version: GITBUS_VERSION,
     host: { os: platform(), arch: arch(), cpus: cpus().length, memoryMb: Math.round(totalmem() / 2 ** 20), hostname: hostname() },
     joined,

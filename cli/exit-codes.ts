@@ -28,6 +28,7 @@ const BY_CODE: Record<string, number> = {
   BAD_SETTINGS: EXIT.setup,
   NOT_A_BUS: EXIT.setup,
   UNSUPPORTED_PROTOCOL: EXIT.setup,
+  NO_RUNNERS: EXIT.setup,
   BAD_INPUT: EXIT.usage,
   INVALID_NAME: EXIT.usage,
   INVALID_BUS_FILE: EXIT.invalid,

@@ -1,6 +1,7 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { Claim } from '../../schemas/claim.js';
+import type { Handoff } from '../../schemas/handoff.js';
 import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateError } from '../errors.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -18,6 +19,9 @@ export interface ClaimResult {
   attempt: number;
   node: string;
   title: string;
+  /** The claimed task's handoff, so that whoever claimed can run it without another read. */
+  handoff: Handoff;
+  body: string;
 }
 
 export async function claim(ctx: BusContext, target: ClaimTarget, now = () => new Date()): Promise<ClaimResult & TransactStats> {
@@ -51,7 +55,7 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
     const data: Claim = { id: view.id, attempt, node: ctx.config.node, claimed: now().toISOString(), by: ctx.actor };
     const path = pathFor({ kind: 'claim', id: view.id, attempt });
     return {
-      result: { id: view.id, attempt, node: ctx.config.node, title: view.handoff?.title ?? '' },
+      result: { id: view.id, attempt, node: ctx.config.node, title: view.handoff?.title ?? '', handoff: view.handoff as Handoff, body: view.handoffBody ?? '' },
       commit: { changes: [{ path, content: renderBusFile('claim', data, '') }], message: `gitbus: claim ${view.id} attempt ${attempt} by ${ctx.config.node}` },
     };
   });

@@ -7,6 +7,7 @@ import { isLabel, isNodeName, LABEL_RE, NODE_NAME_RE } from '../../schemas/ids.j
 import { jsonSchemaFiles } from '../../schemas/json-schema.js';
 import { pathFor } from '../../schemas/layout.js';
 import { DEFAULT_SETTINGS } from '../../schemas/settings.js';
+import { RUNNERS } from '../../schemas/fields.js';
 import { parseDuration } from '../../schemas/duration.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import { BusExistsError, HomeInUseError, InputError, InvalidNameError, NotABusError } from '../errors.js';
@@ -23,6 +24,9 @@ export interface InitOptions {
   remote?: string;
   node?: string;
   labels?: string[];
+  /** Runners this node's watcher may use (none by default). */
+  runners?: NodeConfig['runners'];
+  parallel?: number;
   lease?: string;
   name?: string;
   now?: Date;
@@ -36,7 +40,8 @@ export interface InitResult {
   commit: string;
 }
 
-export function checkNodeOptions(node: string, labels: string[]): void {
+export function checkNodeOptions(node: string, labels: string[], runners: readonly string[] = []): void {
+  for (const r of runners) if (!(RUNNERS as readonly string[]).includes(r)) throw new InvalidNameError('runner', r, `one of ${RUNNERS.join(', ')}`);
   if (!isNodeName(node)) throw new InvalidNameError('node name', node, `lower-case letters, digits, "-" and "_", at most 40 characters (${NODE_NAME_RE.source})`);
   for (const l of labels) if (!isLabel(l)) throw new InvalidNameError('label', l, `lower-case letters, digits and "_.:-", at most 40 characters (${LABEL_RE.source})`);
 }
@@ -47,7 +52,7 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
   if (homeHasNode(home)) throw new HomeInUseError(home, (await loadNodeConfig(home).catch(() => ({ node: '?' }))).node);
   const node = opts.node ?? defaultNodeName();
   const labels = opts.labels ?? [];
-  checkNodeOptions(node, labels);
+  checkNodeOptions(node, labels, opts.runners);
   if (opts.lease !== undefined) {
     try {
       parseDuration(opts.lease);
@@ -78,7 +83,7 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
         throw new NotABusError(remote, 'its main branch already has commits that are not a bus');
       }
       const now = opts.now ?? new Date();
-      const config: NodeConfig = { node, remote, labels };
+      const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };
       const settings = { ...DEFAULT_SETTINGS, ...(opts.name ? { name: opts.name } : {}), ...(opts.lease ? { lease: opts.lease } : {}) };
       const changes: FileChange[] = [
         { path: 'gitbus.yaml', content: renderSettings(settings) },

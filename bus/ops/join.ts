@@ -33,6 +33,9 @@ async function explodePacks(gitdir: string): Promise<void> {
 export interface JoinOptions {
   node?: string;
   labels?: string[];
+  /** Runners this node's watcher may use (none by default). */
+  runners?: NodeConfig['runners'];
+  parallel?: number;
   now?: Date;
 }
 
@@ -52,7 +55,7 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
   if (homeHasNode(home)) throw new HomeInUseError(home, (await loadNodeConfig(home).catch(() => ({ node: '?' }))).node);
   const node = opts.node ?? defaultNodeName();
   const labels = opts.labels ?? [];
-  checkNodeOptions(node, labels);
+  checkNodeOptions(node, labels, opts.runners);
   const remote = localPathOf(url) ?? url;
   const transport = await openTransport(remote);
   let cloned = false;
@@ -72,7 +75,7 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     const snap = await Snapshot.read(repo.store, fetched.fetchHead ?? head);
     if (!snap.index.settings) throw new NotABusError(remote, 'main has no gitbus.yaml');
     if (snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
-    const config: NodeConfig = { node, remote, labels };
+    const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };
     const now = opts.now ?? new Date();
     const ctx = { paths, config, repo, actor: actorFromEnv() };
     const r = await transact(ctx, 'join', async (latest) => {

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { initBus } from '../../bus/ops/init.js';
-import { collect, run, withCommon, type CommonOptions } from '../common.js';
+import { collect, intOption, run, withCommon, type CommonOptions } from '../common.js';
+import type { NodeConfig } from '../../bus/home.js';
 import { emit } from '../output.js';
 
 interface Opts extends CommonOptions {
   remote?: string;
   node?: string;
   label?: string[];
+  runner?: string[];
+  parallel?: number;
   lease?: string;
   name?: string;
 }
@@ -19,11 +22,13 @@ export function register(program: Command): void {
       .option('--remote <url>', 'shared remote: a path to a bare repo (created if missing) or file:// URL; default: embedded, inside the bus home')
       .option('--node <name>', 'this node\'s name (default: the host name)')
       .option('--label <label>', 'a label of this node (repeatable)', collect)
+      .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', collect)
+      .option('--parallel <n>', 'how many tasks the watcher runs at once (default 1)', intOption('--parallel'))
       .option('--lease <duration>', 'how long a claim survives its node\'s silence, e.g. 5m')
       .option('--name <name>', 'a display name for the bus'),
   ).action(async (opts: Opts) =>
     run(opts, async (home) => {
-      const r = await initBus(home, { ...(opts.remote ? { remote: opts.remote } : {}), ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.lease ? { lease: opts.lease } : {}), ...(opts.name ? { name: opts.name } : {}) });
+      const r = await initBus(home, { ...(opts.remote ? { remote: opts.remote } : {}), ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.lease ? { lease: opts.lease } : {}), ...(opts.name ? { name: opts.name } : {}) });
       emit(opts, r, () => `created bus at ${r.remote}${r.embedded ? ' (embedded)' : ''}\nnode ${r.node}, home ${r.home}\nnext: gitbus dispatch "what to do"`);
     }),
   );

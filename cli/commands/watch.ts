@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../schemas/duration.js';
+import { InputError } from '../../bus/errors.js';
+import { currentSnapshot } from '../../bus/ops/query.js';
+import { watch, type WatchEvent } from '../../watcher/watch.js';
+import { withBus, withCommon, type CommonOptions } from '../common.js';
+import { emit } from '../output.js';
+
+interface Opts extends CommonOptions {
+  once?: boolean;
+  poll?: string;
+  grace?: string;
+}
+
+function duration(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseDuration(value);
+  } catch {
+    throw new InputError(`${flag} "${value}" is not a duration`, 'write it like 5s, 30s or 2m');
+  }
+}
+
+function eventLine(e: WatchEvent): string {
+  switch (e.type) {
+    case 'started':
+      return `watching as ${e.node}: runners ${e.runners.join(', ')}, ${e.parallel} at a time${e.pollMs ? `, checking every ${e.pollMs / 1000}s` : ''}`;
+    case 'claimed':
+      return `claimed ${e.id} (attempt ${e.attempt}): ${e.title}`;
+    case 'finished':
+      return `${e.id}: ${e.status}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''} in ${(e.durationMs / 1000).toFixed(1)}s`;
+    case 'released':
+      return `${e.id}: released (${e.reason})`;
+    case 'error':
+      return `error: ${e.message}`;
+    case 'stopped':
+      return 'stopped';
+  }
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('watch')
+      .description('run the watcher in the foreground: claim tasks this node may run, run them, push the responses')
+      .option('--once', 'claim what may be claimed now, run it to completion, push the responses and exit')
+      .option('--poll <duration>', 'how often to check the remote (default: the bus setting poll)')
+      .option('--grace <duration>', 'on SIGTERM, how long running tasks may take before they are stopped and released (default 30s)'),
+  ).action(async (opts: Opts) =>
+    withBus(opts, async (ctx) => {
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      try {
+        const pollMs = duration('--poll', opts.poll) ?? (await currentSnapshot(ctx)).settings.pollMs;
+        const graceMs = duration('--grace', opts.grace);
+        // --once prints one JSON document at the end; the daemon prints one JSON event per line as it goes.
+        const onEvent = (e: WatchEvent) => {
+          if (opts.json && opts.once) return;
+          process.stdout.write(opts.json ? `${JSON.stringify(e)}\n` : `${eventLine(e)}\n`);
+        };
+        const ran = await watch(ctx, { once: Boolean(opts.once), pollMs, stop: stop.signal, ...(graceMs !== undefined ? { graceMs } : {}), onEvent });
+        if (opts.once) emit(opts, { ran }, () => `ran ${ran.length} task(s)`);
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+    }),
+  );
+}

@@ -1,0 +1,143 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+type Shown = { state: string; files: { path: string; text: string }[] };
+
+/** Polls `check` until it returns true or the deadline passes; every wait in these tests is bounded. */
+async function until(what: string, check: () => Promise<boolean>, deadlineMs = 60_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function startWatcher(home: string, args: string[] = []): { child: ChildProcess; lines: () => string[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, lines: () => out.split('\n').filter(Boolean), exited };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+const children: ChildProcess[] = [];
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const c of cleanups) await c();
+});
+
+describe('gitbus watch', () => {
+  it('--once runs shell tasks and reports success, failure and timeout; a node without runners refuses', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker');
+    const ok = await bus.dispatch('boss', ['say hi', '--command', 'echo "hello from $GITBUS_TASK_ID"; echo to-stderr >&2']);
+    const bad = await bus.dispatch('boss', ['fail', '--command', 'exit 3']);
+    const slow = await bus.dispatch('boss', ['too slow', '--command', 'sleep 30', '--timeout', '1s']);
+
+    const refused = await gitbus(['watch', '--once'], { home: w });
+    expect(refused.code).toBe(7);
+    expect(refused.stderr).toContain('runners: [shell]');
+
+    const worker = await bus.addNode('runner', []);
+    // Enable the shell runner the way a person would: in node.yaml.
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    writeFileSync(join(worker, 'node.yaml'), readFileSync(join(worker, 'node.yaml'), 'utf8').replace('runners: []', 'runners: [shell]'));
+    const r = await gitbus(['watch', '--once', '--json'], { home: worker, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const ran = json<{ ran: { id: string; status: string; exitCode: number | null }[] }>(r).ran;
+    expect(ran.map((t) => t.id).sort()).toEqual([ok, bad, slow].sort());
+
+    const show = async (id: string) => json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
+    const okShown = await show(ok);
+    expect(okShown.state).toBe('succeeded');
+    const okResponse = okShown.files.find((f) => f.path.startsWith('responses/'))?.text ?? '';
+    expect(okResponse).toContain('exitCode: 0');
+    expect(okResponse).toContain(`hello from ${ok}`);
+    expect(okResponse).toContain('to-stderr');
+    expect(okResponse).toContain('runner: shell');
+    const badShown = await show(bad);
+    expect(badShown.state).toBe('failed');
+    expect(badShown.files.find((f) => f.path.startsWith('responses/'))?.text).toContain('exitCode: 3');
+    const slowShown = await show(slow);
+    expect(slowShown.state).toBe('timed-out');
+    expect(ran.find((t) => t.id === slow)?.status).toBe('timed-out');
+  });
+
+  it('a workdir that does not exist on the node fails with the reason instead of stalling', async () => {
+    const bus = await makeBus({ node: 'solo' });
+    cleanups.push(bus.cleanup);
+    const home = bus.home('solo');
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    writeFileSync(join(home, 'node.yaml'), readFileSync(join(home, 'node.yaml'), 'utf8').replace('runners: []', 'runners: [shell]'));
+    const work = join(bus.dir, 'person');
+    gitCli(['clone', '-q', bus.remote, work]);
+    mkdirSync(join(work, 'handoffs'));
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(work, 'handoffs', 'in-missing-dir.md'), '---\ntitle: runs in a folder this node lacks\ncommand: pwd\nworkdir: projects/absent\n---\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'task with workdir'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const r = await gitbus(['watch', '--once', '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    const shown = json<Shown>(await gitbus(['show', 'in-missing-dir', '--json'], { home }));
+    expect(shown.state).toBe('failed');
+    expect(shown.files.find((f) => f.path.startsWith('responses/'))?.text).toContain('projects/absent');
+  });
+
+  it('three watchers share the queue; every task is answered exactly once; SIGTERM stops them cleanly', async () => {
+    const bus = await makeBus({ node: 'dispatcher' });
+    cleanups.push(bus.cleanup);
+    const homes: string[] = [];
+    for (const n of ['w1', 'w2', 'w3']) {
+      const { readFileSync, writeFileSync } = await import('node:fs');
+      const h = await bus.addNode(n);
+      writeFileSync(join(h, 'node.yaml'), readFileSync(join(h, 'node.yaml'), 'utf8').replace('runners: []', 'runners: [shell]'));
+      homes.push(h);
+    }
+    const watchers = homes.map((h) => startWatcher(h));
+    children.push(...watchers.map((w) => w.child));
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await bus.dispatch('dispatcher', [`task ${i}`, '--command', `echo task ${i} on $(basename "$GITBUS_HOME")`]));
+    await until('every task to be answered', async () => {
+      const s = json<{ tasks: { id: string; state: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('dispatcher') }));
+      return ids.every((id) => s.tasks.find((t) => t.id === id)?.state === 'succeeded');
+    });
+    for (const w of watchers) w.child.kill('SIGTERM');
+    const codes = await Promise.all(watchers.map((w) => w.exited));
+    expect(codes).toEqual([0, 0, 0]);
+    const finishedBy = new Map<string, number>();
+    for (const w of watchers) {
+      const events = w.lines().map((l) => JSON.parse(l) as { type: string; id?: string });
+      expect(events.at(-1)?.type).toBe('stopped');
+      for (const e of events) if (e.type === 'finished' && e.id) finishedBy.set(e.id, (finishedBy.get(e.id) ?? 0) + 1);
+    }
+    expect([...finishedBy.keys()].sort()).toEqual([...ids].sort());
+    expect([...finishedBy.values()].every((n) => n === 1)).toBe(true);
+    const claims = gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'claims/']).trim().split('\n');
+    expect(claims.sort()).toEqual(ids.map((id) => `claims/${id}.1.md`).sort());
+  });
+
+  it('on SIGTERM a task still running after the grace period is stopped and released for another node', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const h = await bus.addNode('leaver');
+    writeFileSync(join(h, 'node.yaml'), readFileSync(join(h, 'node.yaml'), 'utf8').replace('runners: []', 'runners: [shell]'));
+    const id = await bus.dispatch('boss', ['long', '--command', 'sleep 60']);
+    const w = startWatcher(h, ['--grace', '1s']);
+    children.push(w.child);
+    await until('the task to be claimed', async () => w.lines().some((l) => l.includes('"claimed"')));
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    expect(w.lines().some((l) => l.includes('"released"'))).toBe(true);
+    const shown = json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
+    expect(shown.state).toBe('pending');
+    expect(shown.files.map((f) => f.path)).toContain(`releases/${id}.1.md`);
+  });
+});

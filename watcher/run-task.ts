@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+import { effectiveRunner } from '../schemas/handoff.js';
+import { parseDuration } from '../schemas/duration.js';
+import type { BusContext } from '../bus/context.js';
+import { workRootOf } from '../bus/home.js';
+import type { ClaimResult } from '../bus/ops/claim.js';
+import type { RunOutcome, Runner } from './runners/runner.js';
+import { shellRunner } from './runners/shell.js';
+import { taskDir } from './task-dir.js';
+
+/** Runners this version can run; a node's settings choose among them. */
+export const RUNNERS: Partial<Record<string, Runner>> = { shell: shellRunner };
+
+export function logPathOf(ctx: BusContext, id: string, attempt: number): string {
+  return join(ctx.paths.logs, `${id}.${attempt}.log`);
+}
+
+/** Runs one claimed task to its end. Never throws: a task that cannot run is a failed outcome with the reason. */
+export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSignal): Promise<RunOutcome> {
+  const started = new Date();
+  const fail = (reason: string): RunOutcome => ({ status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason });
+  const runnerName = effectiveRunner(task.handoff);
+  const runner = RUNNERS[runnerName];
+  if (!runner) return fail(`runner "${runnerName}" is not available on node ${ctx.config.node}`);
+  const dir = taskDir(workRootOf(ctx.paths.home, ctx.config), task.handoff.workdir);
+  if ('reason' in dir) return fail(dir.reason);
+  const timeoutMs = task.handoff.timeout ? parseDuration(task.handoff.timeout) : undefined;
+  return runner.run({ id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: dir.cwd, logPath: logPathOf(ctx, task.id, task.attempt), ...(timeoutMs ? { timeoutMs } : {}) }, abort);
+}
+
+/** The response's summary line, for people skimming results. Pure. */
+export function outcomeSummary(task: ClaimResult, o: RunOutcome): string {
+  const secs = ((o.finished.getTime() - o.started.getTime()) / 1000).toFixed(1);
+  const what = task.handoff.command ? `\`${task.handoff.command.split('\n')[0]}\`` : task.title;
+  switch (o.status) {
+    case 'succeeded':
+      return `${what} succeeded in ${secs} s.`;
+    case 'timed-out':
+      return `${what} timed out after ${secs} s.`;
+    case 'cancelled':
+      return `${what} was cancelled after ${secs} s.`;
+    default:
+      return `${what} failed${o.reason ? `: ${o.reason}` : ''}.`;
+  }
+}

@@ -1,0 +1,22 @@
+import { open } from 'node:fs/promises';
+
+/** The last `maxBytes` of a log, cut to whole lines: enough of the output for a response, never all of it. */
+export async function readTail(path: string, maxBytes = 8 * 1024): Promise<string> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const { size } = await fh.stat();
+    const start = Math.max(0, size - maxBytes);
+    const buf = Buffer.alloc(size - start);
+    await fh.read(buf, 0, buf.length, start);
+    let text = buf.toString('utf8');
+    if (start > 0) text = text.slice(text.indexOf('\n') + 1);
+    return text;
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,33 @@
+import type { Handoff } from '../../schemas/handoff.js';
+
+/** What a runner needs to run one claimed task. */
+export interface RunRequest {
+  id: string;
+  attempt: number;
+  handoff: Handoff;
+  body: string;
+  /** Absolute working directory, already checked to lie inside the node's work root. */
+  cwd: string;
+  /** Where the run's output goes; `gitbus logs` reads it. */
+  logPath: string;
+  timeoutMs?: number;
+}
+
+export type RunStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
+
+/** How a run ended, for the response. */
+export interface RunOutcome {
+  status: RunStatus;
+  exitCode: number | null;
+  started: Date;
+  finished: Date;
+  /** The last lines of the output. */
+  outputTail: string;
+  /** Why it failed, timed out or was cancelled, in words. */
+  reason?: string;
+}
+
+export interface Runner {
+  /** Resolves when the run has ended; never rejects (a run that cannot start is a failed outcome). */
+  run(req: RunRequest, abort: AbortSignal): Promise<RunOutcome>;
+}
