@@ -19,6 +19,8 @@ export const ARCHIVE = 'refs/heads/archive';
 export class BusRepo {
   readonly store: ObjectStore;
   private directCheck: Promise<string | null> | undefined;
+  /** Every remote ref as of the last sync (heartbeat refs among them), read in the same listing. */
+  lastRefs: ReadonlyMap<string, string> = new Map();
 
   constructor(
     readonly gitdir: string,
@@ -36,7 +38,8 @@ export class BusRepo {
   }
 
   async remoteHead(ref = MAIN): Promise<string | null> {
-    return (await this.transport.listRefs()).get(ref) ?? null;
+    this.lastRefs = await this.transport.listRefs();
+    return this.lastRefs.get(ref) ?? null;
   }
 
   /**
@@ -65,11 +68,14 @@ export class BusRepo {
     return remote;
   }
 
-  /** Compare-and-swap: the remote's `ref` becomes `built` only if it still is `parent`. Throws PushRejectedError. */
-  async push(parent: string | null, built: BuiltCommit, ref = MAIN): Promise<void> {
+  /**
+   * Compare-and-swap: the remote's `ref` becomes `built` only if it still is `expected` (normally the commit's
+   * parent; a heartbeat is a parentless commit replacing the previous one). Throws PushRejectedError.
+   */
+  async push(parent: string | null, built: BuiltCommit, ref = MAIN, expected: string | null = parent): Promise<void> {
     const direct = await this.directRemote();
     if (direct !== null) {
-      await directPush(direct, { ref, oldOid: parent ?? '0'.repeat(40), newOid: built.oid, objects: built.objects });
+      await directPush(direct, { ref, oldOid: expected ?? '0'.repeat(40), newOid: built.oid, objects: built.objects });
       await git.writeRef({ fs, gitdir: this.gitdir, ref, value: built.oid, force: true });
       return;
     }
@@ -79,7 +85,7 @@ export class BusRepo {
       cache: this.store.cache,
       transport: this.transport,
       ref,
-      oldOid: parent ?? '0'.repeat(40),
+      oldOid: expected ?? '0'.repeat(40),
       newOid: built.oid,
       oids: built.newOids,
       objects: built.objects,

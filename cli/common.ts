@@ -50,9 +50,9 @@ export async function run(opts: CommonOptions, body: (home: string) => Promise<v
   }
 }
 
-export async function withBus(opts: CommonOptions, body: (ctx: BusContext) => Promise<void>): Promise<void> {
+export async function withBus(opts: CommonOptions, body: (ctx: BusContext) => Promise<void>, actor?: string): Promise<void> {
   await run(opts, async (home) => {
-    const ctx = await openBus(home);
+    const ctx = await openBus(home, actor);
     try {
       await body(ctx);
     } finally {

@@ -16,7 +16,7 @@ export function logPathOf(ctx: BusContext, id: string, attempt: number): string 
 }
 
 /** Runs one claimed task to its end. Never throws: a task that cannot run is a failed outcome with the reason. */
-export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSignal): Promise<RunOutcome> {
+export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSignal, onStart?: (pid: number) => void): Promise<RunOutcome> {
   const started = new Date();
   const fail = (reason: string): RunOutcome => ({ status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason });
   const runnerName = effectiveRunner(task.handoff);
@@ -25,7 +25,7 @@ export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSi
   const dir = taskDir(workRootOf(ctx.paths.home, ctx.config), task.handoff.workdir);
   if ('reason' in dir) return fail(dir.reason);
   const timeoutMs = task.handoff.timeout ? parseDuration(task.handoff.timeout) : undefined;
-  return runner.run({ id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: dir.cwd, logPath: logPathOf(ctx, task.id, task.attempt), ...(timeoutMs ? { timeoutMs } : {}) }, abort);
+  return runner.run({ id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: dir.cwd, logPath: logPathOf(ctx, task.id, task.attempt), ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}) }, abort);
 }
 
 /** The response's summary line, for people skimming results. Pure. */

@@ -11,6 +11,8 @@ import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
 import { archivedStates } from './archive-lookup.js';
+import { updateObservations } from '../liveness-store.js';
+import { livenessOf } from '../model/liveness.js';
 
 export type ClaimTarget = { id: string } | { next: true; runners?: readonly string[] };
 
@@ -22,15 +24,18 @@ export interface ClaimResult {
   /** The claimed task's handoff, so that whoever claimed can run it without another read. */
   handoff: Handoff;
   body: string;
+  /** The attempt this claim took over from a node that went silent, if it did. */
+  reclaimed: { attempt: number; node: string } | null;
 }
 
 export async function claim(ctx: BusContext, target: ClaimTarget, now = () => new Date()): Promise<ClaimResult & TransactStats> {
   return transact(ctx, 'claim', async (snap, round) => {
     const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels };
+    const expired = expiredHolders(ctx, snap);
     let view: TaskView;
     if ('id' in target) {
       const id = resolveTaskId(snap.ids(), target.id);
-      view = await viewWithDeps(ctx, snap, id);
+      view = reclaimable(await viewWithDeps(ctx, snap, id), expired);
       const e = eligibility(view, who, snap.settings.maxAttempts);
       if (!e.ok) {
         if (view.state === 'invalid') throw new InvalidTaskError(id, view.problems.map((p) => `${p.path}${p.field ? ` ${p.field}` : ''}: ${p.reason}`));
@@ -39,12 +44,12 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
       }
     } else {
       // Names alone rule out most tasks; parse only the handoffs that could be claimable.
-      const candidates = [...snap.index.tasks.values()].filter((f) => !f.response && !f.cancel && openAttempt(f) === null).map((f) => f.id);
+      const candidates = [...snap.index.tasks.values()].filter((f) => !f.response && !f.cancel && (openAttempt(f) === null || expired.size > 0)).map((f) => f.id);
       const external = await archivedStates(ctx, await snap.missingDependencies(candidates));
       const views: TaskView[] = [];
       for (const id of candidates) {
         const v = await snap.view(id, (d) => external.get(d));
-        if (v) views.push(v);
+        if (v) views.push(reclaimable(v, expired));
       }
       const queue = claimQueue(views, target.runners ? { ...who, runners: target.runners } : who, snap.settings.maxAttempts);
       const first = pickFromQueue(queue, round);
@@ -53,12 +58,34 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
     }
     const attempt = view.attempts + 1;
     const data: Claim = { id: view.id, attempt, node: ctx.config.node, claimed: now().toISOString(), by: ctx.actor };
+    const previous = view.claim;
+    if (previous?.node && expired.has(previous.node)) {
+      data.reclaims = { attempt: previous.attempt, node: previous.node, reason: `node ${previous.node} was silent for longer than the lease (${snap.settings.leaseMs / 1000}s)` };
+    }
     const path = pathFor({ kind: 'claim', id: view.id, attempt });
     return {
-      result: { id: view.id, attempt, node: ctx.config.node, title: view.handoff?.title ?? '', handoff: view.handoff as Handoff, body: view.handoffBody ?? '' },
+      result: { id: view.id, attempt, node: ctx.config.node, title: view.handoff?.title ?? '', handoff: view.handoff as Handoff, body: view.handoffBody ?? '', reclaimed: data.reclaims ? { attempt: data.reclaims.attempt, node: data.reclaims.node } : null },
       commit: { changes: [{ path, content: renderBusFile('claim', data, '') }], message: `gitbus: claim ${view.id} attempt ${attempt} by ${ctx.config.node}` },
     };
   });
+}
+
+/**
+ * Nodes whose claims have expired: they published heartbeats, and this node has not seen their heartbeat move
+ * for longer than the lease, by its own clock. Updates what this node has observed (the clone lock is held).
+ */
+export function expiredHolders(ctx: BusContext, snap: Snapshot): Set<string> {
+  const now = Date.now();
+  const obs = updateObservations(ctx.paths.home, ctx.repo.lastRefs, now);
+  const out = new Set<string>();
+  for (const node of Object.keys(obs)) if (node !== ctx.config.node && livenessOf(obs, node, snap.settings.leaseMs, now) === 'silent') out.add(node);
+  return out;
+}
+
+/** A claimed task whose holder has expired counts as pending for the planner; its next claim reclaims it. */
+function reclaimable(view: TaskView, expired: ReadonlySet<string>): TaskView {
+  if (view.state === 'claimed' && view.claim?.node && expired.has(view.claim.node)) return { ...view, state: 'pending' };
+  return view;
 }
 
 async function viewWithDeps(ctx: BusContext, snap: Snapshot, id: string): Promise<TaskView> {

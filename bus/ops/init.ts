@@ -8,7 +8,7 @@ import { jsonSchemaFiles } from '../../schemas/json-schema.js';
 import { pathFor } from '../../schemas/layout.js';
 import { DEFAULT_SETTINGS } from '../../schemas/settings.js';
 import { RUNNERS } from '../../schemas/fields.js';
-import { parseDuration } from '../../schemas/duration.js';
+import { formatDuration, parseDuration } from '../../schemas/duration.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import { BusExistsError, HomeInUseError, InputError, InvalidNameError, NotABusError } from '../errors.js';
 import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
@@ -28,6 +28,9 @@ export interface InitOptions {
   runners?: NodeConfig['runners'];
   parallel?: number;
   lease?: string;
+  heartbeat?: string;
+  poll?: string;
+  maxAttempts?: number;
   name?: string;
   now?: Date;
 }
@@ -46,6 +49,11 @@ export function checkNodeOptions(node: string, labels: string[], runners: readon
   for (const l of labels) if (!isLabel(l)) throw new InvalidNameError('label', l, `lower-case letters, digits and "_.:-", at most 40 characters (${LABEL_RE.source})`);
 }
 
+/** A heartbeat a third of the lease (at most the default 30 s), so that two beats can be missed before expiry. */
+export function defaultHeartbeat(lease: string): string {
+  return formatDuration(Math.max(1000, Math.min(parseDuration(DEFAULT_SETTINGS.heartbeat), Math.floor(parseDuration(lease) / 3))));
+}
+
 /** Creates a new bus: the remote (if it is a local path that does not exist yet), its first commit, and this node. */
 export async function initBus(home: string, opts: InitOptions = {}): Promise<InitResult> {
   const paths = homePaths(home);
@@ -53,13 +61,15 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
   const node = opts.node ?? defaultNodeName();
   const labels = opts.labels ?? [];
   checkNodeOptions(node, labels, opts.runners);
-  if (opts.lease !== undefined) {
+  for (const [flag, value] of [['--lease', opts.lease], ['--heartbeat', opts.heartbeat], ['--poll', opts.poll]] as const) {
+    if (value === undefined) continue;
     try {
-      parseDuration(opts.lease);
+      if (parseDuration(value) <= 0) throw new Error('zero');
     } catch {
-      throw new InputError(`--lease "${opts.lease}" is not a duration`, 'write it like 30s, 5m or 2h');
+      throw new InputError(`${flag} "${value}" is not a positive duration`, 'write it like 30s, 5m or 2h');
     }
   }
+  if (opts.maxAttempts !== undefined && (opts.maxAttempts < 1 || opts.maxAttempts > 100)) throw new InputError(`--max-attempts ${opts.maxAttempts} is out of range`, 'give a whole number from 1 to 100');
   const embedded = opts.remote === undefined;
   const remote = embedded ? paths.embeddedRemote : (localPathOf(opts.remote as string) ?? (opts.remote as string));
   const created: string[] = [];
@@ -84,7 +94,14 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
       }
       const now = opts.now ?? new Date();
       const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };
-      const settings = { ...DEFAULT_SETTINGS, ...(opts.name ? { name: opts.name } : {}), ...(opts.lease ? { lease: opts.lease } : {}) };
+      const settings = {
+        ...DEFAULT_SETTINGS,
+        ...(opts.name ? { name: opts.name } : {}),
+        ...(opts.lease ? { lease: opts.lease, heartbeat: opts.heartbeat ?? defaultHeartbeat(opts.lease) } : {}),
+        ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}),
+        ...(opts.poll ? { poll: opts.poll } : {}),
+        ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+      };
       const changes: FileChange[] = [
         { path: 'gitbus.yaml', content: renderSettings(settings) },
         { path: 'README.md', content: busReadme(opts.name ?? 'gitbus') },

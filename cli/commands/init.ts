@@ -11,6 +11,9 @@ interface Opts extends CommonOptions {
   runner?: string[];
   parallel?: number;
   lease?: string;
+  heartbeat?: string;
+  poll?: string;
+  maxAttempts?: number;
   name?: string;
 }
 
@@ -24,11 +27,14 @@ export function register(program: Command): void {
       .option('--label <label>', 'a label of this node (repeatable)', collect)
       .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', collect)
       .option('--parallel <n>', 'how many tasks the watcher runs at once (default 1)', intOption('--parallel'))
-      .option('--lease <duration>', 'how long a claim survives its node\'s silence, e.g. 5m')
+      .option('--lease <duration>', 'how long a claim survives its node\'s silence (default 5m)')
+      .option('--heartbeat <duration>', 'how often watchers prove they are alive (default 30s, or a third of --lease)')
+      .option('--poll <duration>', 'how often watchers check the remote when nothing wakes them (default 30s)')
+      .option('--max-attempts <n>', 'claims a task may have before it fails (default 3)', intOption('--max-attempts'))
       .option('--name <name>', 'a display name for the bus'),
   ).action(async (opts: Opts) =>
     run(opts, async (home) => {
-      const r = await initBus(home, { ...(opts.remote ? { remote: opts.remote } : {}), ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.lease ? { lease: opts.lease } : {}), ...(opts.name ? { name: opts.name } : {}) });
+      const r = await initBus(home, { ...(opts.remote ? { remote: opts.remote } : {}), ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.lease ? { lease: opts.lease } : {}), ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}), ...(opts.poll ? { poll: opts.poll } : {}), ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}), ...(opts.name ? { name: opts.name } : {}) });
       emit(opts, r, () => `created bus at ${r.remote}${r.embedded ? ' (embedded)' : ''}\nnode ${r.node}, home ${r.home}\nnext: gitbus dispatch "what to do"`);
     }),
   );

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../schemas/duration.js';
 import { InputError } from '../../bus/errors.js';
 import { currentSnapshot } from '../../bus/ops/query.js';
-import { watch, type WatchEvent } from '../../watcher/watch.js';
+import { watch, WATCHER_ACTOR, type WatchEvent } from '../../watcher/watch.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 
@@ -24,15 +24,17 @@ function duration(flag: string, value: string | undefined): number | undefined {
 function eventLine(e: WatchEvent): string {
   switch (e.type) {
     case 'started':
-      return `watching as ${e.node}: runners ${e.runners.join(', ')}, ${e.parallel} at a time${e.pollMs ? `, checking every ${e.pollMs / 1000}s` : ''}`;
+      return `watching as ${e.node}: runners ${e.runners.join(', ')}, ${e.parallel} at a time${e.pollMs ? `, checking every ${e.pollMs / 1000}s` : ''}, heartbeat every ${e.heartbeatMs / 1000}s`;
     case 'claimed':
-      return `claimed ${e.id} (attempt ${e.attempt}): ${e.title}`;
+      return `claimed ${e.id} (attempt ${e.attempt}${e.reclaimed ? ', reclaimed' : ''}): ${e.title}`;
     case 'finished':
       return `${e.id}: ${e.status}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''} in ${(e.durationMs / 1000).toFixed(1)}s`;
     case 'released':
       return `${e.id}: released (${e.reason})`;
     case 'error':
       return `error: ${e.message}`;
+    case 'reaped':
+      return `${e.id}: ${e.status} (${e.reason})`;
     case 'stopped':
       return 'stopped';
   }
@@ -66,6 +68,6 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
       }
-    }),
+    }, WATCHER_ACTOR),
   );
 }

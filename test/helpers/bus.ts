@@ -2,20 +2,20 @@ import { join } from 'node:path';
 import { gitbus, json, tempDir } from './cli.js';
 
 /** A bus on a local bare remote with a first node; more nodes join with `addNode`. */
-export async function makeBus(opts: { node?: string; labels?: string[] } = {}) {
+export async function makeBus(opts: { node?: string; labels?: string[]; initArgs?: string[] } = {}) {
   const dir = await tempDir('gitbus-bus-');
   const remote = join(dir.path, 'remote.git');
   const home = (name: string) => join(dir.path, `home-${name}`);
   const first = opts.node ?? 'alpha';
-  const r = await gitbus(['init', '--remote', remote, '--node', first, ...(opts.labels ?? []).flatMap((l) => ['--label', l]), '--json'], { home: home(first) });
+  const r = await gitbus(['init', '--remote', remote, '--node', first, ...(opts.labels ?? []).flatMap((l) => ['--label', l]), ...(opts.initArgs ?? []), '--json'], { home: home(first) });
   if (r.code !== 0) throw new Error(`init failed: ${r.stderr}`);
   return {
     dir: dir.path,
     remote,
     home,
     first,
-    async addNode(name: string, labels: string[] = []) {
-      const j = await gitbus(['join', remote, '--node', name, ...labels.flatMap((l) => ['--label', l]), '--json'], { home: home(name) });
+    async addNode(name: string, labels: string[] = [], extra: string[] = []) {
+      const j = await gitbus(['join', remote, '--node', name, ...labels.flatMap((l) => ['--label', l]), ...extra, '--json'], { home: home(name) });
       if (j.code !== 0) throw new Error(`join ${name} failed: ${j.stderr}`);
       return home(name);
     },

@@ -11,6 +11,8 @@ export interface RunRequest {
   /** Where the run's output goes; `gitbus logs` reads it. */
   logPath: string;
   timeoutMs?: number;
+  /** Told the process (group) id once the run has started, so that a restarted watcher can stop leftovers. */
+  onStart?: (pid: number) => void;
 }
 
 export type RunStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';

@@ -31,6 +31,7 @@ export const shellRunner: Runner = {
       return failedToStart(started, `could not start sh: ${(err as Error).message}`);
     }
     closeSync(log);
+    if (child.pid !== undefined) req.onStart?.(child.pid);
     let ended: 'timed-out' | 'cancelled' | null = null;
     const stop = (why: 'timed-out' | 'cancelled') => {
       if (ended || child.exitCode !== null || child.pid === undefined) return;

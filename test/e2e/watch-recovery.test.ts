@@ -1,0 +1,136 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { CLI, gitbus, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+type Shown = { state: string; files: { path: string; text: string }[] };
+
+async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 60_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const children: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const c of cleanups) await c();
+});
+
+function startWatcher(home: string, args: string[] = []): { child: ChildProcess; lines: () => string[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, lines: () => out.split('\n').filter(Boolean), exited };
+}
+
+const events = (w: { lines: () => string[] }) => w.lines().map((l) => JSON.parse(l) as { type: string; id?: string; attempt?: number; status?: string });
+const show = async (home: string, id: string) => json<Shown>(await gitbus(['show', id, '--json'], { home }));
+
+/** Leases: a node silent past the lease loses its claims, by the observer's own clock. */
+describe('watcher recovery', () => {
+  it('kill -9 of a watcher mid-task: another node reclaims it with the next attempt and finishes it', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '3s', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const a = await bus.addNode('a', [], ['--runner', 'shell']);
+    const b = await bus.addNode('b', [], ['--runner', 'shell']);
+    const id = await bus.dispatch('boss', ['outlives its first node', '--command', 'sleep 2; echo finished']);
+    const wa = startWatcher(a);
+    await until('a to claim', () => events(wa).some((e) => e.type === 'claimed' && e.id === id));
+    wa.child.kill('SIGKILL');
+    const wb = startWatcher(b);
+    await until('b to finish the task', () => events(wb).some((e) => e.type === 'finished' && e.id === id), 90_000);
+    const shown = await show(bus.home('boss'), id);
+    expect(shown.state).toBe('succeeded');
+    const claim2 = shown.files.find((f) => f.path === `claims/${id}.2.md`)?.text ?? '';
+    expect(claim2).toContain('node: b');
+    expect(claim2).toMatch(/reclaims:\n\s+attempt: 1\n\s+node: a/);
+    expect(events(wb).find((e) => e.type === 'claimed' && e.id === id)).toMatchObject({ attempt: 2, reclaimed: true });
+    const response = shown.files.find((f) => f.path === `responses/${id}.md`)?.text ?? '';
+    expect(response).toContain('node: b');
+    expect(response).toContain('attempt: 2');
+    wb.child.kill('SIGTERM');
+    expect(await wb.exited).toBe(0);
+  }, 120_000);
+
+  it('a task whose last attempt dies with its node fails, with a response that says why', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '2s', '--heartbeat', '1s', '--max-attempts', '1'] });
+    cleanups.push(bus.cleanup);
+    const a = await bus.addNode('a', [], ['--runner', 'shell']);
+    const b = await bus.addNode('b', [], ['--runner', 'shell']);
+    const id = await bus.dispatch('boss', ['only one try', '--command', 'sleep 30']);
+    const wa = startWatcher(a);
+    await until('a to claim', () => events(wa).some((e) => e.type === 'claimed' && e.id === id));
+    wa.child.kill('SIGKILL');
+    const wb = startWatcher(b);
+    await until('b to reap the task', () => events(wb).some((e) => e.type === 'reaped' && e.id === id), 90_000);
+    const shown = await show(bus.home('boss'), id);
+    expect(shown.state).toBe('failed');
+    const response = shown.files.find((f) => f.path === `responses/${id}.md`)?.text ?? '';
+    expect(response).toMatch(/reason: .*node a went silent/);
+    expect(response).toContain('node: b');
+    wb.child.kill('SIGTERM');
+    expect(await wb.exited).toBe(0);
+  }, 120_000);
+
+  it('cancel stops a running task on whichever node runs it, and the response says cancelled', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '10s', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const id = await bus.dispatch('boss', ['runs until cancelled', '--command', 'sleep 60']);
+    const ww = startWatcher(w);
+    await until('the worker to claim', () => events(ww).some((e) => e.type === 'claimed' && e.id === id));
+    const c = await gitbus(['cancel', id, '--json'], { home: bus.home('boss') });
+    expect(json(c)).toMatchObject({ state: 'cancelling' });
+    await until('the run to stop', () => events(ww).some((e) => e.type === 'finished' && e.id === id), 30_000);
+    expect(events(ww).find((e) => e.type === 'finished' && e.id === id)?.status).toBe('cancelled');
+    expect((await show(bus.home('boss'), id)).state).toBe('cancelled');
+    ww.child.kill('SIGTERM');
+    expect(await ww.exited).toBe(0);
+  }, 90_000);
+
+  it('a watcher restarted after kill -9 stops the run it left behind and gives the claim back at once', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const id = await bus.dispatch('boss', ['left behind', '--command', 'sleep 120']);
+    const first = startWatcher(w);
+    await until('the claim', () => events(first).some((e) => e.type === 'claimed' && e.id === id));
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    await until('the run record', () => {
+      try {
+        return readdirSync(join(w, 'running')).length > 0;
+      } catch {
+        return false;
+      }
+    });
+    const record = JSON.parse(readFileSync(join(w, 'running', readdirSync(join(w, 'running'))[0] as string), 'utf8')) as { pid: number };
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const alive = (pid: number) => {
+      try {
+        process.kill(-pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive(record.pid)).toBe(true);
+    const second = startWatcher(w, ['--grace', '1s']);
+    await until('the release', () => events(second).some((e) => e.type === 'released' && e.id === id));
+    await until('the leftover run to be stopped', () => !alive(record.pid), 10_000);
+    // The task went back to the queue and this node took it again, as attempt 2.
+    await until('attempt 2', () => events(second).some((e) => e.type === 'claimed' && e.id === id && e.attempt === 2));
+    const shown = await show(bus.home('boss'), id);
+    expect(shown.files.find((f) => f.path === `releases/${id}.1.md`)?.text).toContain('restarted');
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(events(second).some((e) => e.type === 'released' && e.id === id && e.attempt === 2)).toBe(true);
+  }, 90_000);
+});

@@ -1,0 +1,51 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * A file per running task in `<home>/running/`, naming its process group: what a watcher restarted after a
+ * crash needs to stop the runs its predecessor left behind before it gives their claims back.
+ */
+export interface RunningRecord {
+  id: string;
+  attempt: number;
+  pid: number;
+}
+
+const dirOf = (home: string) => join(home, 'running');
+
+export function recordRunning(home: string, r: RunningRecord): void {
+  mkdirSync(dirOf(home), { recursive: true });
+  writeFileSync(join(dirOf(home), `${r.id}.${r.attempt}.json`), JSON.stringify(r));
+}
+
+export function forgetRunning(home: string, id: string, attempt: number): void {
+  rmSync(join(dirOf(home), `${id}.${attempt}.json`), { force: true });
+}
+
+export function listRunning(home: string): RunningRecord[] {
+  let names: string[];
+  try {
+    names = readdirSync(dirOf(home));
+  } catch {
+    return [];
+  }
+  const out: RunningRecord[] = [];
+  for (const name of names) {
+    try {
+      const r = JSON.parse(readFileSync(join(dirOf(home), name), 'utf8')) as RunningRecord;
+      if (typeof r.pid === 'number' && typeof r.id === 'string' && typeof r.attempt === 'number') out.push(r);
+    } catch {
+      // A record cut short by the crash: nothing to stop.
+    }
+  }
+  return out;
+}
+
+/** Stops a leftover process group (SIGKILL: its watcher is gone, nobody is waiting for a clean exit). */
+export function killLeftover(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
