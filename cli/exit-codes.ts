@@ -11,6 +11,8 @@ export const EXIT = {
   remote: 6,
   setup: 7,
   invalid: 8,
+  /** `dispatch --wait`: the task ended, but not with success. */
+  taskEnded: 9,
 } as const;
 
 const BY_CODE: Record<string, number> = {

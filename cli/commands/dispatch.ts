@@ -5,6 +5,8 @@ import { gitContext } from '../../bus/git-context.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { choice, collect, intOption, readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
+import { EXIT } from '../exit-codes.js';
+import { waitForEnd } from '../wait.js';
 
 interface Opts extends CommonOptions {
   to?: string;
@@ -19,6 +21,7 @@ interface Opts extends CommonOptions {
   context?: string;
   instructions?: string;
   git: boolean;
+  wait?: boolean;
 }
 
 export function register(program: Command): void {
@@ -38,7 +41,8 @@ export function register(program: Command): void {
       .option('--priority <n>', 'higher runs first (-1000..1000, default 0)', intOption('--priority'))
       .option('--timeout <duration>', 'stop the run after this long, e.g. 30m')
       .option('--id <id>', 'choose the id instead of generating one')
-      .option('--no-git', 'do not record the git state of the current directory'),
+      .option('--no-git', 'do not record the git state of the current directory')
+      .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise'),
   ).action(async (title: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
       const task = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : title;
@@ -54,7 +58,14 @@ export function register(program: Command): void {
       if (opts.timeout) handoff.timeout = opts.timeout;
       const r = await dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) });
       if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
-      emit(opts, r, () => r.id);
+      if (!opts.wait) {
+        emit(opts, r, () => r.id);
+        return;
+      }
+      note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
+      const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
+      emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text }, () => '');
+      if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
     }),
   );
 }

@@ -134,3 +134,32 @@ describe('watcher recovery', () => {
     expect(events(second).some((e) => e.type === 'released' && e.id === id && e.attempt === 2)).toBe(true);
   }, 90_000);
 });
+
+describe('following work', () => {
+  it('logs shows a running task\'s output from another node, and dispatch --wait shows progress and the result', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '10s', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const ww = startWatcher(w, ['--grace', '1s']);
+    const id = await bus.dispatch('boss', ['talks, then waits', '--command', 'echo first line; sleep 60']);
+    await until('the first line to reach the heartbeat', async () => {
+      const r = await gitbus(['logs', id, '--json'], { home: bus.home('boss') });
+      const out = json<{ source: string; text: string; node: string }>(r);
+      return out.source === 'heartbeat' && out.text.includes('first line') && out.node === 'worker';
+    });
+    const local = json<{ source: string; text: string }>(await gitbus(['logs', id, '--json'], { home: w }));
+    expect(local).toMatchObject({ source: 'local', text: 'first line\n' });
+    await gitbus(['cancel', id], { home: bus.home('boss') });
+
+    const ok = await gitbus(['dispatch', 'quick', '--command', 'echo all good', '--wait', '--no-git'], { home: bus.home('boss'), timeoutMs: 60_000 });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/: pending/);
+    expect(ok.stderr).toMatch(/: succeeded on worker \(attempt 1\)/);
+    expect(ok.stdout).toContain('all good');
+    const bad = await gitbus(['dispatch', 'fails', '--command', 'echo nope; exit 4', '--wait', '--no-git', '--json'], { home: bus.home('boss'), timeoutMs: 60_000 });
+    expect(bad.code).toBe(9);
+    expect(json(bad)).toMatchObject({ state: 'failed', node: 'worker', output: 'nope\n' });
+    ww.child.kill('SIGTERM');
+    expect(await ww.exited).toBe(0);
+  }, 120_000);
+});

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BusContext } from '../context.js';
+import { UnknownTaskError } from '../errors.js';
+import { withLock } from '../lock.js';
+import { heartbeatRef } from '../model/liveness.js';
+import { resolveTaskId } from '../model/resolve-id.js';
+import { Snapshot } from '../model/snapshot.js';
+import type { TaskState } from '../model/types.js';
+import { MAIN } from '../repo.js';
+
+export interface TaskOutput {
+  id: string;
+  state: TaskState;
+  node: string | null;
+  attempt: number | null;
+  /** Where the text came from: this node's log file, the holder's heartbeat, the response, or nothing yet. */
+  source: 'local' | 'heartbeat' | 'response' | 'none';
+  text: string;
+}
+
+/**
+ * The output of a task, from wherever it is best known: this node's own log while it runs the task here, the
+ * holder's heartbeat (the last 4 KiB, refreshed every beat) while another node runs it, the response's output
+ * section once it has ended.
+ */
+export async function taskOutput(ctx: BusContext, ref: string): Promise<TaskOutput> {
+  return withLock(ctx.paths.lock, async () => {
+    const snap = await Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN));
+    const id = resolveTaskId(snap.ids(), ref);
+    const view = await snap.view(id);
+    if (!view) throw new UnknownTaskError(ref);
+    const node = view.claim?.node ?? view.response?.node ?? null;
+    const attempt = view.claim?.attempt ?? view.response?.attempt ?? null;
+    const base = { id, state: view.state, node, attempt };
+    if (view.responseBody !== undefined) {
+      const m = /## Output\n\n```\n([\s\S]*?)\n```/.exec(view.responseBody);
+      return { ...base, source: 'response', text: m?.[1] ? `${m[1]}\n` : '' };
+    }
+    if (!node || attempt === null) return { ...base, source: 'none', text: '' };
+    if (node === ctx.config.node) {
+      try {
+        return { ...base, source: 'local', text: readFileSync(join(ctx.paths.logs, `${id}.${attempt}.log`), 'utf8') };
+      } catch {
+        // Claimed here but not run by a watcher (a person's claim): fall through to the heartbeat.
+      }
+    }
+    const beat = await ctx.repo.sync(heartbeatRef(node));
+    if (!beat) return { ...base, source: 'none', text: '' };
+    const tree = await ctx.repo.store.readTree(await ctx.repo.store.readCommitTree(beat));
+    const logs = tree.find((e) => e.path === 'logs' && e.type === 'tree');
+    const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;
+    if (!entry) return { ...base, source: 'none', text: '' };
+    return { ...base, source: 'heartbeat', text: new TextDecoder().decode(await ctx.repo.store.readBlob(entry.oid)) };
+  });
+}
+
+/**
+ * What `next` adds after `prev` when both are windows onto the same growing output (a heartbeat carries only
+ * the last few KiB): the part of `next` after its overlap with the end of `prev`. Pure.
+ */
+export function newOutput(prev: string, next: string): string {
+  if (!prev) return next;
+  if (next.startsWith(prev)) return next.slice(prev.length);
+  // A wider window (the response keeps more than a heartbeat) that contains everything shown so far.
+  const at = next.lastIndexOf(prev);
+  if (at >= 0) return next.slice(at + prev.length);
+  if (prev.includes(next)) return '';
+  for (let k = Math.min(prev.length, next.length); k > 0; k--) {
+    if (prev.endsWith(next.slice(0, k))) return next.slice(k);
+  }
+  return next;
+}
