@@ -13,6 +13,7 @@ import { dispatch } from '../bus/ops/dispatch.js';
 import { claim } from '../bus/ops/claim.js';
 import { busStatus } from '../bus/ops/query.js';
 import { git, historyRemote, tmp } from './fixtures.js';
+import { watcherBench } from './watcher.js';
 import { fmt, row, summarize, time, type Sample } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../cli/gitbus.mjs', import.meta.url));
@@ -145,7 +146,11 @@ async function historyCost(lines: string[]): Promise<void> {
 }
 
 const lines: string[] = [`# gitbus benchmark — ${new Date().toISOString()}`, '', `machine: ${machine()}`, `cycles per measurement: ${CYCLES}`, ''];
-await claimCycle(lines, true);
-await claimCycle(lines, false);
-await historyCost(lines);
+const only = process.env['BENCH_ONLY'];
+if (!only || only === 'cycle') {
+  await claimCycle(lines, true);
+  await claimCycle(lines, false);
+}
+if (!only || only === 'history') await historyCost(lines);
+if (!only || only === 'watcher') await watcherBench(lines, Math.min(CYCLES, 20));
 process.stdout.write(`${lines.join('\n')}\n`);

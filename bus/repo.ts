@@ -93,6 +93,11 @@ export class BusRepo {
     await git.writeRef({ fs, gitdir: this.gitdir, ref, value: built.oid, force: true });
   }
 
+  /** The remote's path when it is on this machine's file system (to watch its refs), else null. */
+  localRemotePath(): string | null {
+    return this.transport instanceof LocalTransport ? this.transport.path : null;
+  }
+
   /**
    * The remote's path when it is a local bare repo that may be written directly (transport/local-direct.ts):
    * no process is spawned on the hot path then. Checked once per process.

@@ -9,6 +9,7 @@ import { release } from '../bus/ops/release.js';
 import { respond } from '../bus/ops/respond.js';
 import { NoRunnersError } from './errors.js';
 import { pollCron } from './poll-schedule.js';
+import { wakeOnChange } from './wake-on-change.js';
 import { logPathOf, outcomeSummary, RUNNERS, runTask } from './run-task.js';
 import { readTail } from './runners/output-tail.js';
 import type { RunOutcome } from './runners/runner.js';
@@ -32,6 +33,8 @@ export interface WatchOptions {
   heartbeatMs?: number;
   /** Aborted to shut down: no new claims; running tasks get `graceMs` to finish, then are stopped and released. */
   stop: AbortSignal;
+  /** Wake at once on local changes (a push to a local remote, a commit in this node's clone). Default true. */
+  watchFiles?: boolean;
   graceMs?: number;
   onEvent: (e: WatchEvent) => void;
 }
@@ -139,10 +142,19 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       await Promise.race([...[...running.values()].map((r) => r.done), stopped]);
     }
   };
-  const wake = () => {
-    draining ??= (async () => {
-      await housekeeping().catch(report);
-      await drain(false);
+  // A wake that arrives while a drain runs is remembered and served when it ends, so no change is missed.
+  let wakeAgain = false;
+  const wake = (): Promise<void> => {
+    if (draining) {
+      wakeAgain = true;
+      return draining;
+    }
+    draining = (async () => {
+      do {
+        wakeAgain = false;
+        await housekeeping().catch(report);
+        await drain(false);
+      } while (wakeAgain && !opts.stop.aborted);
     })().finally(() => (draining = null));
     return draining;
   };
@@ -162,9 +174,11 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       return finished;
     }
     const job = CronJob.from({ cronTime: pollCron(opts.pollMs ?? 30_000), onTick: wake, waitForCompletion: true, start: true, errorHandler: report });
+    const files = opts.watchFiles === false ? null : wakeOnChange({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake());
     await wake();
     await stopped;
     await job.stop();
+    await files?.close();
     await draining;
     if (running.size > 0) {
       const all = Promise.all([...running.values()].map((r) => r.done)).then(() => 'done' as const);

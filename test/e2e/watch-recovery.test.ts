@@ -163,3 +163,21 @@ describe('following work', () => {
     expect(await ww.exited).toBe(0);
   }, 120_000);
 });
+
+describe('wake-ups', () => {
+  it('a push to a local remote wakes an idle watcher at once, long before its next poll', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '10m'], { env: { ...process.env, GITBUS_HOME: w }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await until('the watcher to start', () => out.includes('"started"'));
+    const id = await bus.dispatch('boss', ['wake up', '--command', 'true']);
+    // The poll is 10 minutes away: only the file-system event can explain a claim within seconds.
+    await until('the claim', () => out.includes(`"claimed","id":"${id}"`), 15_000);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+  }, 60_000);
+});

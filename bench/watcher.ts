@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openBus } from '../bus/context.js';
+import { initBus } from '../bus/ops/init.js';
+import { joinBus } from '../bus/ops/join.js';
+import { dispatch } from '../bus/ops/dispatch.js';
+import { watch, type WatchEvent } from '../watcher/watch.js';
+import { git, tmp } from './fixtures.js';
+import { fmt, summarize, type Sample } from './stats.js';
+
+const CLI = fileURLToPath(new URL('../cli/gitbus.mjs', import.meta.url));
+
+/** Dispatch-to-claim latency with the watcher idle: the time from a dispatch's accepted push to the claim. */
+async function latency(watchFilesOn: boolean, samples: number): Promise<Sample> {
+  const dir = tmp('gitbus-bench-latency-');
+  const remote = join(dir, 'remote.git');
+  await initBus(join(dir, 'boss'), { remote, node: 'boss' });
+  await joinBus(join(dir, 'w'), remote, { node: 'w', runners: ['shell'] });
+  const boss = await openBus(join(dir, 'boss'));
+  const w = await openBus(join(dir, 'w'), 'watcher');
+  const stop = new AbortController();
+  let onClaim: ((id: string) => void) | null = null;
+  const finishedIds = new Set<string>();
+  const onEvent = (e: WatchEvent) => {
+    if (e.type === 'claimed') onClaim?.(e.id);
+    if (e.type === 'finished') finishedIds.add(e.id);
+  };
+  const running = watch(w, { once: false, pollMs: watchFilesOn ? 60_000 : 1_000, watchFiles: watchFilesOn, stop: stop.signal, onEvent });
+  await new Promise((r) => setTimeout(r, 500));
+  const ms: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    let t0 = 0;
+    const claimed = new Promise<number>((resolve) => {
+      onClaim = () => resolve(performance.now() - t0);
+    });
+    const d = await dispatch(boss, { handoff: { title: `latency ${i}`, command: 'true' }, body: '' });
+    t0 = performance.now();
+    ms.push(await claimed);
+    while (!finishedIds.has(d.id)) await new Promise((r) => setTimeout(r, 5));
+    // Let the watcher settle, so that every sample starts from idle.
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+  }
+  stop.abort();
+  await running;
+  await boss.repo.close();
+  await w.repo.close();
+  return summarize(ms);
+}
+
+function startWatcher(home: string, args: string[]): ChildProcess {
+  return spawn(process.execPath, [CLI, 'watch', '--json', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Throughput: 4 watcher processes and a pool of no-op tasks pushed in one commit. */
+async function throughput(tasks: number, watchers: number): Promise<{ seconds: number; perSecond: number }> {
+  const dir = tmp('gitbus-bench-throughput-');
+  const remote = join(dir, 'remote.git');
+  await initBus(join(dir, 'boss'), { remote, node: 'boss' });
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < watchers; i++) {
+    await joinBus(join(dir, `w${i}`), remote, { node: `w${i}`, runners: ['shell'] });
+    children.push(startWatcher(join(dir, `w${i}`), ['--poll', '5s']));
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  const work = join(dir, 'work');
+  git(['clone', '-q', remote, work]);
+  mkdirSync(join(work, 'handoffs'), { recursive: true });
+  for (let i = 0; i < tasks; i++) writeFileSync(join(work, 'handoffs', `noop-${String(i).padStart(4, '0')}.md`), `---\ntitle: no-op ${i}\ncommand: "true"\n---\n`);
+  git(['add', '-A'], work);
+  git(['commit', '-q', '-m', 'pool'], work);
+  const t0 = performance.now();
+  git(['push', '-q', 'origin', 'HEAD:main'], work);
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const n = git(['--git-dir', remote, 'ls-tree', '--name-only', 'main', 'responses/']).split('\n').filter(Boolean).length;
+    if (n >= tasks || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => new Promise((r) => c.on('exit', r))));
+  return { seconds, perSecond: tasks / seconds };
+}
+
+/** Idle watcher: resident memory and CPU over a quiet window (default poll and heartbeat). */
+async function idle(windowMs: number): Promise<{ rssMb: number; cpuPercent: number }> {
+  const dir = tmp('gitbus-bench-idle-');
+  const remote = join(dir, 'remote.git');
+  await initBus(join(dir, 'w'), { remote, node: 'w', runners: ['shell'] });
+  const child = startWatcher(join(dir, 'w'), []);
+  await new Promise((r) => setTimeout(r, 3000));
+  const ticks = () => {
+    const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(f[11]) + Number(f[12]);
+  };
+  const before = ticks();
+  await new Promise((r) => setTimeout(r, windowMs));
+  const cpu = ticks() - before;
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('exit', r));
+  // Linux reports CPU in clock ticks of 1/100 s.
+  return { rssMb: rssKb / 1024, cpuPercent: (cpu / 100 / (windowMs / 1000)) * 100 };
+}
+
+export async function watcherBench(lines: string[], samples: number): Promise<void> {
+  const files = await latency(true, samples);
+  const polling = await latency(false, samples);
+  lines.push('## Watcher', '');
+  lines.push(`dispatch-to-claim, woken by file watching      median ${fmt(files.median).padStart(7)} ms  p95 ${fmt(files.p95).padStart(7)} ms  (target median <= 150 ms: ${files.median <= 150 ? 'met' : 'MISSED'})`);
+  lines.push(`dispatch-to-claim, polling every 1 s (baseline) median ${fmt(polling.median).padStart(7)} ms  p95 ${fmt(polling.p95).padStart(7)} ms  ratio ${(files.median / polling.median).toFixed(2)}x`);
+  const t = await throughput(Number(process.env['BENCH_TASKS'] ?? 500), 4);
+  lines.push(`throughput, 4 watcher processes, ${process.env['BENCH_TASKS'] ?? 500} no-op tasks: ${t.seconds.toFixed(1)} s, ${t.perSecond.toFixed(1)} tasks/s (target >= 15: ${t.perSecond >= 15 ? 'met' : 'MISSED'})`);
+  const i = await idle(10_000);
+  lines.push(`idle watcher over 10 s: RSS ${i.rssMb.toFixed(0)} MB (target <= 100: ${i.rssMb <= 100 ? 'met' : 'MISSED'}), CPU ${i.cpuPercent.toFixed(2)} % (target <= 1 %: ${i.cpuPercent <= 1 ? 'met' : 'MISSED'})`, '');
+}

@@ -1,0 +1,24 @@
+import { watch as watchFiles, type FSWatcher } from 'chokidar';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Wakes the watcher the moment something changes locally, instead of at the next poll: a push to a local bare
+ * remote (its branch refs or packed-refs), or a commit any gitbus command on this node made in the node's
+ * clone. Lock files are ignored; git renames them into place, which is the event that matters.
+ */
+export function wakeOnChange(paths: { clone: string; remote: string | null }, wake: () => void): FSWatcher {
+  const targets = [join(paths.clone, 'refs', 'heads')];
+  if (paths.remote) {
+    for (const p of [join(paths.remote, 'refs', 'heads'), join(paths.remote, 'packed-refs')]) if (existsSync(p)) targets.push(p);
+  }
+  const w = watchFiles(targets, {
+    ignoreInitial: true,
+    depth: 2,
+    ignored: (path: string) => path.endsWith('.lock'),
+    // Network mounts deliver no inotify events: poll them (GITBUS_WATCH_POLL=1 forces it).
+    usePolling: process.env['GITBUS_WATCH_POLL'] === '1',
+  });
+  for (const event of ['add', 'change', 'unlink'] as const) w.on(event, () => wake());
+  return w;
+}
