@@ -4,6 +4,7 @@ import { fetchObjects } from './git/fetch.js';
 import { pushRef } from './git/push.js';
 import type { Transport } from './transport/transport.js';
 import { LocalTransport } from './transport/local.js';
+import { NotABusError } from './errors.js';
 import { directAccessBlocker, directFetch, directPush } from './transport/local-direct.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,7 +51,9 @@ export class BusRepo {
     const [remote, local] = await Promise.all([this.remoteHead(ref), this.localHead(ref)]);
     if (remote === local) return remote;
     if (remote === null) {
-      // The remote lost the ref (or never had it): mirror that rather than invent state.
+      // main never disappears from a bus; a remote without it is the wrong repository or a broken one, and
+      // mirroring that would make every task look gone. Other refs (archive, heartbeats) may be absent.
+      if (ref === MAIN) throw new NotABusError(this.transport.display, `it has no ${MAIN} (this node last saw ${local})`);
       await git.deleteRef({ fs, gitdir: this.gitdir, ref }).catch(() => undefined);
       return null;
     }

@@ -14,6 +14,7 @@ import { logPathOf, outcomeSummary, RUNNERS, runTask } from './run-task.js';
 import { readTail } from './runners/output-tail.js';
 import type { RunOutcome } from './runners/runner.js';
 import { forgetRunning, killLeftover, listRunning, recordRunning } from './running-record.js';
+import { listOutbox, putOutbox, rejectOutbox, removeOutbox, type OutboxEntry } from './outbox.js';
 
 export type WatchEvent =
   | { type: 'started'; node: string; runners: string[]; parallel: number; pollMs: number | null; heartbeatMs: number }
@@ -21,6 +22,9 @@ export type WatchEvent =
   | { type: 'finished'; id: string; attempt: number; status: RunOutcome['status']; exitCode: number | null; durationMs: number }
   | { type: 'released'; id: string; attempt: number; reason: string }
   | { type: 'reaped'; id: string; status: string; reason: string }
+  | { type: 'queued'; id: string; attempt: number; reason: string }
+  | { type: 'delivered'; id: string; attempt: number; status: string }
+  | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
   | { type: 'error'; message: string; code: string | null }
   | { type: 'stopped' };
 
@@ -76,8 +80,41 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     await publishHeartbeat(ctx, tasks);
   };
 
+  /** Pushes one queued result; keeps it queued while the remote is unreachable. */
+  const deliver = async (entry: OutboxEntry): Promise<void> => {
+    try {
+      await respond(ctx, entry.input);
+      removeOutbox(home, entry.id, entry.attempt);
+      opts.onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (code === 'TASK_STATE' && (await alreadyDelivered(entry))) {
+        // Pushed before a crash kept us from removing it from the outbox: delivered, not doubled.
+        removeOutbox(home, entry.id, entry.attempt);
+        opts.onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
+      } else if (code === 'TASK_STATE' || code === 'UNKNOWN_TASK') {
+        const path = rejectOutbox(home, entry, (err as Error).message.split('\n')[0] ?? code);
+        opts.onEvent({ type: 'rejected', id: entry.id, attempt: entry.attempt, reason: (err as Error).message.split('\n')[0] ?? code, path });
+      } else {
+        opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: (err as Error).message.split('\n')[0] ?? String(err) });
+      }
+    }
+  };
+  const alreadyDelivered = async (entry: OutboxEntry): Promise<boolean> => {
+    const v = await (await currentSnapshot(ctx)).view(entry.id);
+    return v?.response?.node === ctx.config.node && v.response.attempt === entry.attempt;
+  };
+  let flushing: Promise<void> | null = null;
+  const flushOutbox = () => {
+    flushing ??= (async () => {
+      for (const entry of listOutbox(home)) if (!running.has(entry.id)) await deliver(entry);
+    })().finally(() => (flushing = null));
+    return flushing;
+  };
+
   /** Stops the runs whose task was cancelled, and ends tasks of silent nodes that nobody may take over. */
   const housekeeping = async () => {
+    await flushOutbox();
     if (running.size > 0) {
       const snap = await currentSnapshot(ctx);
       for (const r of running.values()) if (snap.index.tasks.get(r.task.id)?.cancel) r.cancel.abort();
@@ -99,16 +136,24 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
           opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: 'shutdown' });
           return;
         }
-        await respond(ctx, {
+        const entry: OutboxEntry = {
           id: task.id,
-          status: outcome.status,
-          summary: outcomeSummary(task, outcome),
-          output: outcome.outputTail,
-          exitCode: outcome.exitCode,
-          started: outcome.started.toISOString(),
-          durationMs,
-          ...(outcome.reason ? { reason: outcome.reason } : {}),
-        });
+          attempt: task.attempt,
+          queuedAt: new Date().toISOString(),
+          input: {
+            id: task.id,
+            status: outcome.status,
+            summary: outcomeSummary(task, outcome),
+            output: outcome.outputTail,
+            exitCode: outcome.exitCode,
+            started: outcome.started.toISOString(),
+            durationMs,
+            ...(outcome.reason ? { reason: outcome.reason } : {}),
+          },
+        };
+        // The result is safe on disk before the push is tried; `deliver` removes it once the remote has it.
+        putOutbox(home, entry);
+        await deliver(entry);
         finished.push({ id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode });
         opts.onEvent({ type: 'finished', id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode, durationMs });
       } catch (err) {
@@ -159,11 +204,15 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     return draining;
   };
 
+  // Results queued before a crash or while the remote was down go first: recovery must not release claims
+  // whose results are only waiting to be pushed.
+  await flushOutbox().catch(report);
   await recoverLeftovers(ctx, opts);
   await beat().catch(report);
   const heartbeat = setInterval(() => {
     void beat().catch(report);
     if (running.size > 0) void housekeeping().catch(report);
+    else void flushOutbox().catch(report);
   }, heartbeatMs);
   opts.onEvent({ type: 'started', node: ctx.config.node, runners, parallel: ctx.config.parallel, pollMs: opts.once ? null : (opts.pollMs ?? 30_000), heartbeatMs });
   try {
@@ -208,6 +257,7 @@ async function recoverLeftovers(ctx: BusContext, opts: WatchOptions): Promise<vo
   for (const id of snap.ids()) {
     const v = await snap.view(id);
     if ((v?.state !== 'claimed' && v?.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
+    if (listOutbox(ctx.paths.home).some((e) => e.id === id)) continue;
     try {
       await release(ctx, id, 'the watcher restarted; the earlier run was lost');
       opts.onEvent({ type: 'released', id, attempt: v.claim.attempt, reason: 'restart' });

@@ -6,6 +6,7 @@ import { PushRejectedError } from '../git/push-errors.js';
 import { writeLooseObject, type GitObjectType } from '../git/loose-object.js';
 import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
 import { readRefsFromDisk } from './read-refs.js';
+import { RemoteNotFoundError } from './errors.js';
 
 /**
  * The spawn-free path for a bare remote on a local or shared file system: objects are copied as loose files and
@@ -50,6 +51,8 @@ export async function directPush(remote: string, args: { ref: string; oldOid: st
   assertFullRef(ref);
   assertOid(oldOid, 'old object id');
   assertOid(newOid, 'new object id');
+  // Never create a repository by accident: a remote that vanished (unmounted, renamed) is an error.
+  if (!fs.existsSync(join(remote, 'objects')) || !fs.existsSync(join(remote, 'HEAD'))) throw new RemoteNotFoundError(remote);
   // Objects first: once the ref moves, everything it names must already be there.
   for (const o of args.objects) await writeLooseObject(fs, remote, o.type, o.content);
   const refPath = join(remote, ...ref.split('/'));

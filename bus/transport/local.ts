@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
@@ -126,6 +127,12 @@ export class LocalTransport implements Transport {
 
   async listRefs(): Promise<Map<string, string>> {
     await this.ready();
+    // A remote that vanished after the first check (an unmounted disk, a renamed folder) must not read as an
+    // empty repository: that would look like a bus whose main branch was deleted.
+    if (!existsSync(join(this.path, 'objects')) || !existsSync(join(this.path, 'HEAD'))) {
+      this.checked = undefined;
+      throw new RemoteNotFoundError(this.path);
+    }
     return readRefsFromDisk(this.path);
   }
 

@@ -33,6 +33,12 @@ function eventLine(e: WatchEvent): string {
       return `${e.id}: released (${e.reason})`;
     case 'error':
       return `error: ${e.message}`;
+    case 'queued':
+      return `${e.id}: result kept in the outbox until the remote is back (${e.reason})`;
+    case 'delivered':
+      return `${e.id}: result delivered (${e.status})`;
+    case 'rejected':
+      return `${e.id}: the bus no longer accepts this result (${e.reason}); kept in ${e.path}`;
     case 'reaped':
       return `${e.id}: ${e.status} (${e.reason})`;
     case 'stopped':

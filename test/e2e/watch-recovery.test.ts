@@ -181,3 +181,35 @@ describe('wake-ups', () => {
     await new Promise((r) => child.on('exit', r));
   }, 60_000);
 });
+
+describe('offline', () => {
+  it('results made while the remote is unreachable are kept and all arrive once it is back: none lost, none doubled', async () => {
+    const { renameSync } = await import('node:fs');
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '5m', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell', '--parallel', '3']);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await bus.dispatch('boss', [`offline ${i}`, '--command', `sleep 2; echo result ${i}`]));
+    const ww = startWatcher(w);
+    await until('all three claimed', () => ids.every((id) => events(ww).some((e) => e.type === 'claimed' && e.id === id)));
+    // The remote goes away while the runs are in flight (a laptop leaving the VPN, a mount dropping).
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    await until('the results to be queued', () => ids.every((id) => events(ww).some((e) => e.type === 'queued' && e.id === id)), 30_000);
+    const { readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    expect(readdirSync(join(w, 'outbox')).filter((n) => n.endsWith('.json')).length).toBe(3);
+    renameSync(away, bus.remote);
+    await until('the results to be delivered', () => ids.every((id) => events(ww).some((e) => e.type === 'delivered' && e.id === id)), 30_000);
+    for (const [i, id] of ids.entries()) {
+      const shown = await show(bus.home('boss'), id);
+      expect(shown.state).toBe('succeeded');
+      expect(shown.files.filter((f) => f.path.startsWith('responses/')).length).toBe(1);
+      expect(shown.files.find((f) => f.path.startsWith('responses/'))?.text).toContain(`result ${i}`);
+    }
+    expect(events(ww).filter((e) => e.type === 'delivered').length).toBe(3);
+    expect(readdirSync(join(w, 'outbox')).filter((n) => n.endsWith('.json'))).toEqual([]);
+    ww.child.kill('SIGTERM');
+    expect(await ww.exited).toBe(0);
+  }, 90_000);
+});

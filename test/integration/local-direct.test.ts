@@ -113,4 +113,20 @@ describe('direct access to a local bare remote (no git process)', () => {
     const packed = gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim();
     expect(await directFetch(remote, local, packed, has)).toBe(false);
   });
+
+  it('a remote that vanishes after first use is an error, never an empty repository, and is never recreated', async () => {
+    const { remote, store } = await setup();
+    const { LocalTransport } = await import('../../bus/transport/local.js');
+    const { existsSync, renameSync } = await import('node:fs');
+    const t = new LocalTransport(remote);
+    expect((await t.listRefs()).size).toBeGreaterThanOrEqual(0);
+    renameSync(remote, `${remote}.away`);
+    await expect(t.listRefs()).rejects.toMatchObject({ code: 'REMOTE_NOT_FOUND' });
+    const c = await buildCommit(store, { parent: null, changes: [{ path: 'a.md', content: 'a' }], message: 'one', author });
+    await expect(directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c.oid, objects: c.objects })).rejects.toMatchObject({ code: 'REMOTE_NOT_FOUND' });
+    expect(existsSync(remote)).toBe(false);
+    renameSync(`${remote}.away`, remote);
+    expect(await t.listRefs()).toBeInstanceOf(Map);
+    await t.close();
+  });
 });
