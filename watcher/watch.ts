@@ -5,6 +5,7 @@ import { claim, type ClaimResult } from '../bus/ops/claim.js';
 import { publishHeartbeat } from '../bus/ops/heartbeat.js';
 import { currentSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
+import { dispatchDue } from '../bus/ops/schedule.js';
 import { release } from '../bus/ops/release.js';
 import { respond } from '../bus/ops/respond.js';
 import { NoRunnersError } from './errors.js';
@@ -22,6 +23,7 @@ export type WatchEvent =
   | { type: 'finished'; id: string; attempt: number; status: RunOutcome['status']; exitCode: number | null; durationMs: number }
   | { type: 'released'; id: string; attempt: number; reason: string }
   | { type: 'reaped'; id: string; status: string; reason: string }
+  | { type: 'scheduled'; id: string; template: string; due: string }
   | { type: 'queued'; id: string; attempt: number; reason: string }
   | { type: 'delivered'; id: string; attempt: number; status: string }
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
@@ -120,6 +122,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       for (const r of running.values()) if (snap.index.tasks.get(r.task.id)?.cancel) r.cancel.abort();
     }
     for (const x of await reapExpired(ctx)) opts.onEvent({ type: 'reaped', id: x.id, status: x.status, reason: x.reason });
+    for (const x of await dispatchDue(ctx)) opts.onEvent({ type: 'scheduled', id: x.id, template: x.template, due: x.due });
   };
 
   const start = (task: ClaimResult) => {

@@ -34,6 +34,8 @@ export function eligibility(view: TaskView, who: NodeFacts, maxAttempts: number)
       return { ok: false, reason: `already claimed by ${view.claim?.node ?? 'an unknown node'} (attempt ${view.claim?.attempt ?? '?'})`, fix: 'pick another task; the holder may release it' };
     case 'invalid':
       return { ok: false, reason: 'its handoff is invalid', fix: 'run "gitbus lint" and fix the handoff' };
+    case 'scheduled':
+      return { ok: false, reason: 'it is a schedule; watchers dispatch an instance of it at each due time', fix: 'claim one of its instances, or cancel it to stop the schedule' };
     case 'unsupported':
       return { ok: false, reason: `it needs protocol ${h?.protocol ?? '?'}, newer than this gitbus`, fix: 'upgrade gitbus on this node' };
     default:

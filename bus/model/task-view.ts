@@ -75,6 +75,7 @@ export function baseTaskView(files: TaskFiles, parsed: ParsedTaskFiles): TaskVie
   else if (open !== null) view.state = files.cancel ? 'cancelling' : 'claimed';
   else if (!parsed.handoff.ok) view.state = parsed.handoff.unsupportedProtocol !== undefined ? 'unsupported' : 'invalid';
   else if ((parsed.handoff.data.protocol ?? 1) > KNOWN_PROTOCOL) view.state = 'unsupported';
+  else if (parsed.handoff.data.schedule) view.state = 'scheduled';
   else view.state = 'pending';
   return view;
 }

@@ -26,7 +26,7 @@ export interface TreeIndex {
 }
 
 export type FinalState = 'succeeded' | 'failed' | 'cancelled' | 'timed-out';
-export type TaskState = 'pending' | 'blocked' | 'claimed' | 'cancelling' | FinalState | 'invalid' | 'unsupported';
+export type TaskState = 'pending' | 'blocked' | 'claimed' | 'cancelling' | FinalState | 'invalid' | 'unsupported' | 'scheduled';
 
 export const FINAL_STATES: readonly TaskState[] = ['succeeded', 'failed', 'cancelled', 'timed-out'];
 

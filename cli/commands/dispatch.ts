@@ -22,6 +22,7 @@ interface Opts extends CommonOptions {
   instructions?: string;
   git: boolean;
   wait?: boolean;
+  schedule?: string;
 }
 
 export function register(program: Command): void {
@@ -41,6 +42,7 @@ export function register(program: Command): void {
       .option('--priority <n>', 'higher runs first (-1000..1000, default 0)', intOption('--priority'))
       .option('--timeout <duration>', 'stop the run after this long, e.g. 30m')
       .option('--id <id>', 'choose the id instead of generating one')
+      .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, or 6 with seconds)')
       .option('--no-git', 'do not record the git state of the current directory')
       .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise'),
   ).action(async (title: string, opts: Opts) =>
@@ -56,6 +58,7 @@ export function register(program: Command): void {
       if (opts.after?.length) handoff.after = opts.after;
       if (opts.priority !== undefined) handoff.priority = opts.priority;
       if (opts.timeout) handoff.timeout = opts.timeout;
+      if (opts.schedule) handoff.schedule = opts.schedule;
       const r = await dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) });
       if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
       if (!opts.wait) {

@@ -4,7 +4,7 @@ import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { ago, problemLine, taskLine } from '../format.js';
 
-const ORDER = ['claimed', 'cancelling', 'pending', 'blocked', 'invalid', 'unsupported', 'succeeded', 'failed', 'timed-out', 'cancelled'] as const;
+const ORDER = ['claimed', 'cancelling', 'pending', 'blocked', 'scheduled', 'invalid', 'unsupported', 'succeeded', 'failed', 'timed-out', 'cancelled'] as const;
 
 export function register(program: Command): void {
   withCommon(program.command('status').description('nodes, tasks by state, and problems in the bus')).action(async (opts: CommonOptions) =>

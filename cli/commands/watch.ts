@@ -39,6 +39,8 @@ function eventLine(e: WatchEvent): string {
       return `${e.id}: result delivered (${e.status})`;
     case 'rejected':
       return `${e.id}: the bus no longer accepts this result (${e.reason}); kept in ${e.path}`;
+    case 'scheduled':
+      return `${e.id}: dispatched for ${e.due} by the schedule of ${e.template}`;
     case 'reaped':
       return `${e.id}: ${e.status} (${e.reason})`;
     case 'stopped':

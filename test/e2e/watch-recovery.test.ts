@@ -213,3 +213,38 @@ describe('offline', () => {
     expect(await ww.exited).toBe(0);
   }, 90_000);
 });
+
+describe('recurring work', () => {
+  it('a schedule yields exactly one instance per due time with three watchers and no leader', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const homes = [];
+    for (const n of ['r1', 'r2', 'r3']) homes.push(await bus.addNode(n, [], ['--runner', 'shell']));
+    const template = await bus.dispatch('boss', ['every two seconds', '--command', 'echo tick', '--schedule', '*/2 * * * * *', '--id', 'tick']);
+    expect(template).toBe('tick');
+    const ws = homes.map((h) => startWatcher(h));
+    const started = Date.now();
+    const instances = () => {
+      const seen = new Map<string, number>();
+      for (const w of ws) for (const e of events(w) as { type: string; id?: string }[]) if (e.type === 'scheduled' && e.id) seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
+      return seen;
+    };
+    await until('three instances', () => instances().size >= 3, 30_000);
+    for (const w of ws) w.child.kill('SIGTERM');
+    await Promise.all(ws.map((w) => w.exited));
+    const elapsed = (Date.now() - started) / 1000;
+    const seen = instances();
+    // Each instance was dispatched by exactly one watcher, and no due time has two instances.
+    expect([...seen.values()].every((n) => n === 1)).toBe(true);
+    const stamps = [...seen.keys()].map((id) => id.slice('tick-'.length));
+    expect(new Set(stamps).size).toBe(stamps.length);
+    for (const s of stamps) expect(Number(s.slice(-2)) % 2).toBe(0);
+    expect(seen.size).toBeLessThanOrEqual(Math.ceil(elapsed / 2) + 1);
+    const s = json<{ tasks: { id: string; state: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('boss') }));
+    expect(s.tasks.find((t) => t.id === 'tick')?.state).toBe('scheduled');
+    const { gitCli } = await import('../helpers/cli.js');
+    const handoffs = gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'handoffs/']).trim().split('\n');
+    expect(handoffs.filter((h) => h.startsWith('handoffs/tick-')).sort()).toEqual([...seen.keys()].map((id) => `handoffs/${id}.md`).sort());
+    expect(gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'claims/'])).not.toContain('claims/tick.');
+  }, 60_000);
+});

@@ -1,0 +1,68 @@
+import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
+import { pathFor } from '../../schemas/layout.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import { transact } from '../cas.js';
+import type { BusContext } from '../context.js';
+import { instanceId, latestDue } from '../model/schedule.js';
+import type { FileChange } from '../store/objects.js';
+import { findArchived } from './archive-lookup.js';
+
+/** Instances known to exist (live or archived), so that a wake does not look them up in the archive again. */
+const known = new Set<string>();
+
+export interface ScheduledInstance {
+  id: string;
+  template: string;
+  due: string;
+}
+
+/**
+ * Dispatches the instance of every schedule that is due and not yet dispatched. Every watcher runs this; the
+ * instance id is the same on all of them (template id + due time), so the compare-and-swap lets exactly one
+ * create it and the others find it there. Cancelling the template stops the schedule.
+ */
+export async function dispatchDue(ctx: BusContext, now = new Date()): Promise<ScheduledInstance[]> {
+  const r = await transact(ctx, 'schedule', async (snap) => {
+    const created: ScheduledInstance[] = [];
+    const changes: FileChange[] = [];
+    const wanted: { id: string; template: string; due: Date; h: Handoff; body: string }[] = [];
+    for (const id of snap.ids()) {
+      const view = await snap.view(id);
+      const h = view?.handoff;
+      if (view?.state !== 'scheduled' || !h?.schedule) continue;
+      let due: Date | null;
+      try {
+        due = latestDue(h.schedule, now, h.created ? new Date(h.created) : undefined);
+      } catch {
+        continue; // an expression the schema accepted but cron cannot evaluate: lint reports the handoff
+      }
+      if (!due) continue;
+      const instance = instanceId(id, due);
+      if (known.has(instance) || snap.has(instance)) {
+        known.add(instance);
+        continue;
+      }
+      wanted.push({ id: instance, template: id, due, h, body: view.handoffBody ?? '' });
+    }
+    if (wanted.length > 0) {
+      const archived = await findArchived(ctx, wanted.map((w) => w.id));
+      for (const w of wanted) {
+        if (archived.has(w.id)) {
+          known.add(w.id);
+          continue;
+        }
+        const { schedule: _schedule, id: _id, created: _created, ...rest } = w.h;
+        const data: Handoff = { ...rest, id: w.id, from: `schedule:${w.template}`, created: w.due.toISOString() };
+        const path = pathFor({ kind: 'handoff', id: w.id });
+        const text = renderBusFile('handoff', data, `${w.body.trimEnd()}\n\n_Dispatched by the schedule \`${w.h.schedule}\` of task ${w.template} for ${w.due.toISOString()}._\n`);
+        if (!parseBusFile(path, text).ok) continue;
+        changes.push({ path, content: text });
+        created.push({ id: w.id, template: w.template, due: w.due.toISOString() });
+      }
+    }
+    if (changes.length === 0) return { result: { created } };
+    return { result: { created }, commit: { changes, message: `gitbus: schedule ${created.map((c) => c.id).join(', ')}` } };
+  });
+  for (const c of r.created) known.add(c.id);
+  return r.created;
+}

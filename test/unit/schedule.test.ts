@@ -1,0 +1,29 @@
+import { describe, it, expect } from 'vitest';
+import { instanceId, latestDue } from '../../bus/model/schedule.js';
+
+describe('schedules', () => {
+  it('finds the latest due time at or before now, in UTC', () => {
+    const now = new Date('2026-11-21T10:17:42Z');
+    expect(latestDue('*/5 * * * *', now)?.toISOString()).toBe('2026-11-21T10:15:00.000Z');
+    expect(latestDue('0 9 * * *', now)?.toISOString()).toBe('2026-11-21T09:00:00.000Z');
+    expect(latestDue('0 11 * * *', now)?.toISOString()).toBe('2026-11-20T11:00:00.000Z');
+    expect(latestDue('*/2 * * * * *', now)?.toISOString()).toBe('2026-11-21T10:17:42.000Z');
+    expect(latestDue('0 0 1 1 *', now)?.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+  });
+
+  it('is due at most once per tick, and never before the schedule existed', () => {
+    const created = new Date('2026-11-21T10:16:00Z');
+    expect(latestDue('*/5 * * * *', new Date('2026-11-21T10:17:00Z'), created)).toBeNull();
+    expect(latestDue('*/5 * * * *', new Date('2026-11-21T10:20:00Z'), created)?.toISOString()).toBe('2026-11-21T10:20:00.000Z');
+  });
+
+  it('names instances the same way on every node, within the id rules', () => {
+    const due = new Date('2026-11-21T10:15:00Z');
+    expect(instanceId('nightly-build', due)).toBe('nightly-build-20261121101500');
+    const long = 'x'.repeat(60);
+    const id = instanceId(long, due);
+    expect(id.length).toBeLessThanOrEqual(64);
+    expect(id).toMatch(/^x{42}-[0-9a-f]{6}-20261121101500$/);
+    expect(instanceId(long, due)).toBe(id);
+  });
+});
