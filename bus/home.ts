@@ -47,6 +47,26 @@ export const nodeConfigSchema = z.strictObject({
   parallel: z.int().min(1).max(1000).default(1),
   /** Where tasks run; a handoff's workdir is relative to it. Default: <home>/work. */
   workRoot: z.string().min(1).optional(),
+  /** The claude runner: what this node grants; a handoff may ask for less, never more. */
+  claude: z
+    .strictObject({
+      binary: z.string().min(1).optional(),
+      model: z.string().min(1).optional(),
+      permissionMode: z.string().min(1).optional(),
+      allowedTools: z.array(z.string().min(1)).optional(),
+      /** Per-task budget cap in US dollars (`--max-budget-usd`), as the seed fleet's dollar caps. */
+      maxBudgetUsd: z.number().min(0).optional(),
+    })
+    .optional(),
+  /** The icecc runner: the icecream scheduler and build parallelism. */
+  icecc: z
+    .strictObject({
+      scheduler: z.string().min(1).optional(),
+      jobs: z.int().min(1).max(1024).optional(),
+      cc: z.string().min(1).optional(),
+      cxx: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
