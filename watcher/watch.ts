@@ -5,6 +5,7 @@ import { claim, type ClaimResult } from '../bus/ops/claim.js';
 import { publishHeartbeat } from '../bus/ops/heartbeat.js';
 import { currentSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
+import { publishNodeCard } from '../bus/ops/node-card-publish.js';
 import { dispatchDue } from '../bus/ops/schedule.js';
 import { release } from '../bus/ops/release.js';
 import { respond } from '../bus/ops/respond.js';
@@ -211,6 +212,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   // whose results are only waiting to be pushed.
   await flushOutbox().catch(report);
   await recoverLeftovers(ctx, opts);
+  await publishNodeCard(ctx).catch(report);
   await beat().catch(report);
   const heartbeat = setInterval(() => {
     void beat().catch(report);

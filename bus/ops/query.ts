@@ -10,6 +10,8 @@ import type { TaskView } from '../model/task-view.js';
 import type { TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
 import { findArchived } from './archive-lookup.js';
+import { updateObservations } from '../liveness-store.js';
+import { livenessOf, type Liveness } from '../model/liveness.js';
 
 /** A task as scripts see it in --json output: plain data, no Maps. */
 export interface TaskSummary {
@@ -59,7 +61,8 @@ export interface BusStatus {
   remote: string;
   head: string | null;
   settings: ResolvedSettings;
-  nodes: NodeView[];
+  /** Each node with its liveness as this node observes it (docs/PROTOCOL.md §5a). */
+  nodes: (NodeView & { liveness: Liveness })[];
   tasks: TaskSummary[];
   counts: Partial<Record<TaskState, number>>;
   problems: FileProblem[];
@@ -67,6 +70,8 @@ export interface BusStatus {
 
 export async function busStatus(ctx: BusContext): Promise<BusStatus> {
   const snap = await currentSnapshot(ctx);
+  const obs = await withLock(ctx.paths.lock, async () => updateObservations(ctx.paths.home, ctx.repo.lastRefs));
+  const now = Date.now();
   const views = (await snap.allViews()).sort(compareQueue);
   const counts: Partial<Record<TaskState, number>> = {};
   for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
@@ -75,7 +80,7 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     remote: ctx.repo.transport.display,
     head: snap.commit,
     settings: snap.settings,
-    nodes: await snap.nodes(),
+    nodes: (await snap.nodes()).map((n) => ({ ...n, liveness: livenessOf(obs, n.node, snap.settings.leaseMs, now) })),
     tasks: views.map(summarize),
     counts,
     problems: await snap.allProblems(),

@@ -14,7 +14,8 @@ export function register(program: Command): void {
         const lines = [`bus ${s.remote}${s.settings.name ? ` (${s.settings.name})` : ''}, this node: ${s.node}`, '', `nodes (${s.nodes.length}):`];
         for (const n of s.nodes) {
           const c = n.card;
-          lines.push(`  ${n.node.padEnd(16)} ${c ? `${[c.labels?.length ? `[${c.labels.join(',')}]` : '', c.host ? `${c.host.os}/${c.host.arch}` : '', c.version ? `v${c.version}` : '', c.updated ? `updated ${ago(c.updated)}` : ''].filter(Boolean).join('  ')}` : '(unreadable card)'}`);
+          const live = n.liveness === 'alive' ? 'live' : n.liveness === 'silent' ? 'SILENT' : 'no watcher';
+          lines.push(`  ${n.node.padEnd(16)} ${live.padEnd(10)} ${c ? `${[c.labels?.length ? `[${c.labels.join(',')}]` : '', c.host ? `${c.host.os}/${c.host.arch}` : '', c.version ? `v${c.version}` : '', c.updated ? `updated ${ago(c.updated)}` : ''].filter(Boolean).join('  ')}` : '(unreadable card)'}`);
         }
         const counts = ORDER.filter((st) => s.counts[st]).map((st) => `${s.counts[st]} ${st}`);
         lines.push('', `tasks: ${counts.length ? counts.join(', ') : 'none'}`);

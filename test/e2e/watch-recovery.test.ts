@@ -42,9 +42,18 @@ describe('watcher recovery', () => {
     const id = await bus.dispatch('boss', ['outlives its first node', '--command', 'sleep 2; echo finished']);
     const wa = startWatcher(a);
     await until('a to claim', () => events(wa).some((e) => e.type === 'claimed' && e.id === id));
+    // The boss starts observing heartbeats now; by its own clock, a is alive.
+    type StatusNodes = { nodes: { node: string; liveness: string }[] };
+    const first = json<StatusNodes>(await gitbus(['status', '--json'], { home: bus.home('boss') }));
+    expect(first.nodes.find((n) => n.node === 'a')?.liveness).toBe('alive');
+    expect(first.nodes.find((n) => n.node === 'boss')?.liveness).toBe('unleased');
     wa.child.kill('SIGKILL');
     const wb = startWatcher(b);
     await until('b to finish the task', () => events(wb).some((e) => e.type === 'finished' && e.id === id), 90_000);
+    await until('the boss to see a as silent', async () => {
+      const s = json<StatusNodes>(await gitbus(['status', '--json'], { home: bus.home('boss') }));
+      return s.nodes.find((n) => n.node === 'a')?.liveness === 'silent' && s.nodes.find((n) => n.node === 'b')?.liveness === 'alive';
+    }, 20_000);
     const shown = await show(bus.home('boss'), id);
     expect(shown.state).toBe('succeeded');
     const claim2 = shown.files.find((f) => f.path === `claims/${id}.2.md`)?.text ?? '';

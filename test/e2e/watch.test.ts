@@ -51,6 +51,8 @@ describe('gitbus watch', () => {
     const r = await gitbus(['watch', '--once', '--json'], { home: worker, timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     const ran = json<{ ran: { id: string; status: string; exitCode: number | null }[] }>(r).ran;
+    // The watcher republished the node card to match the edited node.yaml.
+    expect(gitCli(['--git-dir', bus.remote, 'show', 'main:nodes/runner.md'])).toContain('runners: [manual, shell]');
     expect(ran.map((t) => t.id).sort()).toEqual([ok, bad, slow].sort());
 
     const show = async (id: string) => json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
