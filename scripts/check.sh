@@ -5,6 +5,15 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+# The tmux runner's tests drive a real tmux server.
+command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+# The icecc runner's tests start a real icecream scheduler and daemon (sbin: not always on a user's PATH) and
+# build a small C project with make and gcc.
+for bin in icecc iceccd icecc-scheduler; do
+  command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || { need_apt+=(icecc); break; }
+done
+command -v make >/dev/null 2>&1 || need_apt+=(make)
+command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

@@ -5,11 +5,14 @@ import type { BusContext } from '../bus/context.js';
 import { workRootOf } from '../bus/home.js';
 import type { ClaimResult } from '../bus/ops/claim.js';
 import type { RunOutcome, Runner } from './runners/runner.js';
+import { claudeRunner } from './runners/claude.js';
+import { iceccRunner } from './runners/icecc.js';
 import { shellRunner } from './runners/shell.js';
+import { tmuxRunner } from './runners/tmux.js';
 import { taskDir } from './task-dir.js';
 
 /** Runners this version can run; a node's settings choose among them. */
-export const RUNNERS: Partial<Record<string, Runner>> = { shell: shellRunner };
+export const RUNNERS: Partial<Record<string, Runner>> = { shell: shellRunner, tmux: tmuxRunner, claude: claudeRunner, icecc: iceccRunner };
 
 export function logPathOf(ctx: BusContext, id: string, attempt: number): string {
   return join(ctx.paths.logs, `${id}.${attempt}.log`);
@@ -25,7 +28,7 @@ export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSi
   const dir = taskDir(workRootOf(ctx.paths.home, ctx.config), task.handoff.workdir);
   if ('reason' in dir) return fail(dir.reason);
   const timeoutMs = task.handoff.timeout ? parseDuration(task.handoff.timeout) : undefined;
-  return runner.run({ id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: dir.cwd, logPath: logPathOf(ctx, task.id, task.attempt), ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}) }, abort);
+  return runner.run({ id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: dir.cwd, logPath: logPathOf(ctx, task.id, task.attempt), node: ctx.config, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}) }, abort);
 }
 
 /** The response's summary line, for people skimming results. Pure. */

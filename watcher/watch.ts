@@ -153,6 +153,9 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
             started: outcome.started.toISOString(),
             durationMs,
             ...(outcome.reason ? { reason: outcome.reason } : {}),
+            ...(outcome.resultText !== undefined ? { results: outcome.resultText } : {}),
+            ...(outcome.claude ? { claude: outcome.claude } : {}),
+            ...(outcome.icecc ? { icecc: outcome.icecc } : {}),
           },
         };
         // The result is safe on disk before the push is tried; `deliver` removes it once the remote has it.
@@ -191,9 +194,14 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       await Promise.race([...[...running.values()].map((r) => r.done), stopped]);
     }
   };
+  // Housekeeping (cancels above all) runs on every wake, even while all slots are busy and the drain is
+  // waiting for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat.
+  let keeping: Promise<void> | null = null;
+  const keepHouse = () => (keeping ??= housekeeping().catch(report).finally(() => (keeping = null)));
   // A wake that arrives while a drain runs is remembered and served when it ends, so no change is missed.
   let wakeAgain = false;
   const wake = (): Promise<void> => {
+    void keepHouse();
     if (draining) {
       wakeAgain = true;
       return draining;
@@ -201,7 +209,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     draining = (async () => {
       do {
         wakeAgain = false;
-        await housekeeping().catch(report);
+        await keepHouse();
         await drain(false);
       } while (wakeAgain && !opts.stop.aborted);
     })().finally(() => (draining = null));
@@ -227,7 +235,8 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       opts.onEvent({ type: 'stopped' });
       return finished;
     }
-    const job = CronJob.from({ cronTime: pollCron(opts.pollMs ?? 30_000), onTick: wake, waitForCompletion: true, start: true, errorHandler: report });
+    // Not waitForCompletion: a tick during a long drain must still reach wake(), which only queues the drain.
+    const job = CronJob.from({ cronTime: pollCron(opts.pollMs ?? 30_000), onTick: () => void wake(), start: true, errorHandler: report });
     const files = opts.watchFiles === false ? null : wakeOnChange({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake());
     await wake();
     await stopped;

@@ -88,7 +88,8 @@ describe('watcher recovery', () => {
   }, 120_000);
 
   it('cancel stops a running task on whichever node runs it, and the response says cancelled', async () => {
-    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '10s', '--heartbeat', '1s'] });
+    // A 30 s heartbeat: the cancel must be noticed through the wake-up, not at the next beat.
+    const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
     const w = await bus.addNode('worker', [], ['--runner', 'shell']);
     const id = await bus.dispatch('boss', ['runs until cancelled', '--command', 'sleep 60']);
@@ -96,7 +97,7 @@ describe('watcher recovery', () => {
     await until('the worker to claim', () => events(ww).some((e) => e.type === 'claimed' && e.id === id));
     const c = await gitbus(['cancel', id, '--json'], { home: bus.home('boss') });
     expect(json(c)).toMatchObject({ state: 'cancelling' });
-    await until('the run to stop', () => events(ww).some((e) => e.type === 'finished' && e.id === id), 30_000);
+    await until('the run to stop', () => events(ww).some((e) => e.type === 'finished' && e.id === id), 10_000);
     expect(events(ww).find((e) => e.type === 'finished' && e.id === id)?.status).toBe('cancelled');
     expect((await show(bus.home('boss'), id)).state).toBe('cancelled');
     ww.child.kill('SIGTERM');

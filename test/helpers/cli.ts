@@ -40,6 +40,8 @@ export function spawnBounded(cmd: string, args: string[], opts: { cwd?: string; 
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    // A child that exits without reading its input (a refused command) closes the pipe: not an error here.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

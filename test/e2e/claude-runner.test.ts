@@ -1,0 +1,250 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+/**
+ * The claude runner through the real gitbus CLI. The API is unreachable in tests, so a successful run uses the
+ * stand-in (test/fixtures/claude-standin.mjs), which takes the real CLI's flags and prints its output format;
+ * test/e2e/claude-cli.test.ts holds the runner's command line and parser to the real CLI.
+ */
+const STANDIN = join(ROOT, 'test/fixtures/claude-standin.mjs');
+
+/** The real CLI: npm's bin link, or the platform package's native binary when npm skipped the postinstall that copies it. */
+function realClaude(): string {
+  const bin = join(ROOT, 'node_modules/.bin/claude');
+  if (spawnSync(bin, ['--version'], { timeout: 30_000 }).status === 0) return bin;
+  return join(ROOT, `node_modules/@anthropic-ai/claude-code-${process.platform}-${process.arch}/claude`);
+}
+
+type Shown = { state: string; files: { path: string; text: string }[] };
+type Recorded = { argv: string[]; prompt: string; cwd: string; taskId: string | null };
+type ResponseData = { status: string; runner?: string; reason?: string; claude?: { sessionId?: string; costUsd?: number; turns?: number; model?: string } };
+
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let worker: string;
+let record: string;
+let sessions: string;
+let person: string;
+
+/** Sets `claude:` (and the claude runner) in a node's node.yaml, as a person would edit it. */
+function grant(home: string, claude: Record<string, unknown>): void {
+  const path = join(home, 'node.yaml');
+  const config = parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  writeFileSync(path, stringify({ ...config, runners: ['claude'], claude }));
+}
+
+async function dispatch(args: string[], body: string): Promise<string> {
+  const d = await gitbus(['dispatch', ...args, '--runner', 'claude', '--body-file', '-', '--json', '--no-git'], { home: bus.home('boss'), input: body });
+  expect(d.code, d.stderr).toBe(0);
+  return json<{ id: string }>(d).id;
+}
+
+/** A handoff with `claude:` requests, written and pushed with plain git (dispatch has no flags for them). */
+function dispatchByHand(id: string, frontmatter: Record<string, unknown>, body: string): string {
+  mkdirSync(join(person, 'handoffs'), { recursive: true });
+  writeFileSync(join(person, 'handoffs', `${id}.md`), `---\n${stringify(frontmatter)}---\n${body}`);
+  gitCli(['add', 'handoffs'], person);
+  gitCli(['commit', '-q', '-m', `dispatch ${id}`], person);
+  gitCli(['pull', '-q', '--rebase', 'origin', 'main'], person);
+  gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
+  return id;
+}
+
+async function watchOnce(home: string, env: NodeJS.ProcessEnv = {}): Promise<{ id: string; status: string }[]> {
+  const r = await gitbus(['watch', '--once', '--json'], { home, env: { CLAUDE_STANDIN_RECORD: record, CLAUDE_STANDIN_SESSIONS: sessions, ...env }, timeoutMs: 60_000 });
+  expect(r.code, r.stderr).toBe(0);
+  return json<{ ran: { id: string; status: string }[] }>(r).ran;
+}
+
+async function response(id: string): Promise<{ data: ResponseData; text: string }> {
+  const shown = json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
+  const text = shown.files.find((f) => f.path === `responses/${id}.md`)?.text;
+  if (text === undefined) throw new Error(`no response for ${id}: ${JSON.stringify(shown)}`);
+  const front = /^---\n([\s\S]*?)\n---\n/.exec(text)?.[1] ?? '';
+  return { data: parse(front) as ResponseData, text };
+}
+
+function recorded(id: string): Recorded {
+  const calls = readFileSync(record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Recorded).filter((c) => c.taskId === id);
+  expect(calls, `the stand-in ran once for ${id}`).toHaveLength(1);
+  return calls[0] as Recorded;
+}
+
+/** The value after a flag in an argv, and for --allowedTools every value up to the next flag. */
+function flag(argv: string[], name: string): string[] | undefined {
+  const i = argv.indexOf(name);
+  if (i < 0) return undefined;
+  const rest = argv.slice(i + 1);
+  const end = rest.findIndex((a) => a.startsWith('-'));
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+beforeAll(async () => {
+  bus = await makeBus({ node: 'boss' });
+  worker = await bus.addNode('worker', [], ['--runner', 'claude']);
+  grant(worker, { binary: STANDIN, permissionMode: 'acceptEdits', allowedTools: ['Read', 'Bash'], maxBudgetUsd: 0.5 });
+  record = join(bus.dir, 'standin-calls.jsonl');
+  sessions = join(bus.dir, 'standin-sessions');
+  person = join(bus.dir, 'person');
+  gitCli(['clone', '-q', bus.remote, person]);
+});
+afterAll(async () => bus?.cleanup());
+
+describe('the claude runner', () => {
+  let firstSession = '';
+
+  it('runs claude -p with the body on stdin and records the result, session, cost and turns in the response', async () => {
+    const body = 'Count the TODO comments in this repository.\n\nReport the number and the files.\n';
+    const id = await dispatch(['Count the TODOs', '--to', 'worker'], body);
+    const ran = await watchOnce(worker);
+    expect(ran).toEqual([expect.objectContaining({ id, status: 'succeeded' })]);
+
+    const call = recorded(id);
+    expect(call.prompt).toContain('Count the TODO comments in this repository.');
+    expect(call.prompt).toContain('Report the number and the files.');
+    expect(call.argv).toContain('--print');
+    expect(flag(call.argv, '--output-format')).toEqual(['stream-json']);
+    expect(call.argv).toContain('--verbose');
+    expect(flag(call.argv, '--permission-mode')).toEqual(['acceptEdits']);
+    expect(flag(call.argv, '--max-budget-usd')).toEqual(['0.5']);
+    expect(flag(call.argv, '--allowedTools')).toEqual(['Read', 'Bash']);
+    expect(call.argv).not.toContain('--model');
+    expect(call.argv).not.toContain('--resume');
+    // The prompt is on stdin, never in argv.
+    expect(call.argv.join(' ')).not.toContain('TODO');
+    expect(call.cwd).toBe(join(worker, 'work'));
+
+    const { data, text } = await response(id);
+    expect(data.status).toBe('succeeded');
+    expect(data.runner).toBe('claude');
+    expect(data.claude).toEqual({ sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/), costUsd: 0.0123, turns: 1, model: 'claude-sonnet-4-5' });
+    expect(text).toContain('## Results\n\nStand-in answer to: Count the TODO comments in this repository.');
+    firstSession = data.claude?.sessionId ?? '';
+
+    // The log has the command line and claude's stream, as `gitbus logs` shows it.
+    const log = readFileSync(join(worker, 'logs', `${id}.1.log`), 'utf8');
+    expect(log).toMatch(/^gitbus: .*claude-standin\.mjs --print --output-format stream-json --verbose/);
+    expect(log).toContain('"type":"system","subtype":"init"');
+    expect(log).toContain('"type":"result"');
+  });
+
+  it('grants a handoff less, never more: the node caps budget, mode and tools; model and resume pass through', async () => {
+    expect(firstSession).not.toBe('');
+    const id = dispatchByHand(
+      'claude-asks-for-more',
+      {
+        title: 'Carry on with the TODOs',
+        to: 'worker',
+        runner: 'claude',
+        claude: { model: 'opus', permissionMode: 'bypassPermissions', allowedTools: ['Bash(git *)', 'Write'], maxBudgetUsd: 5, resume: firstSession },
+      },
+      '## Task\n\nNow fix the first one.\n',
+    );
+    const ran = await watchOnce(worker);
+    expect(ran).toEqual([expect.objectContaining({ id, status: 'succeeded' })]);
+
+    const call = recorded(id);
+    expect(flag(call.argv, '--max-budget-usd')).toEqual(['0.5']);
+    expect(flag(call.argv, '--permission-mode')).toEqual(['acceptEdits']);
+    // Bash(git *) is a narrower use of Bash, which the node grants; Write is not granted.
+    expect(flag(call.argv, '--allowedTools')).toEqual(['Bash(git *)']);
+    expect(flag(call.argv, '--model')).toEqual(['opus']);
+    expect(flag(call.argv, '--resume')).toEqual([firstSession]);
+    expect(call.prompt).toContain('Now fix the first one.');
+
+    const { data } = await response(id);
+    expect(data.claude).toMatchObject({ sessionId: firstSession, model: 'opus' });
+    const log = readFileSync(join(worker, 'logs', `${id}.1.log`), 'utf8');
+    expect(log).toContain('gitbus: budget $5 asked; this node caps it at $0.5');
+    expect(log).toContain('gitbus: permission mode bypassPermissions asked; this node grants acceptEdits at most');
+    expect(log).toContain('gitbus: tools not granted by this node: Write');
+  });
+
+  it('uses the title as the prompt when the body is empty, and GITBUS_CLAUDE_BIN when node.yaml names no binary', async () => {
+    const envNode = await bus.addNode('envbin');
+    grant(envNode, {});
+    const id = dispatchByHand('claude-title-only', { title: 'Say hello in French', to: 'envbin', runner: 'claude' }, '');
+    const ran = await watchOnce(envNode, { GITBUS_CLAUDE_BIN: STANDIN });
+    expect(ran).toEqual([expect.objectContaining({ id, status: 'succeeded' })]);
+    const call = recorded(id);
+    expect(call.prompt.trim()).toBe('Say hello in French');
+    // Nothing granted or asked: no flags beyond the output format.
+    expect(call.argv).toEqual(['--print', '--output-format', 'stream-json', '--verbose']);
+  });
+
+  it('a binary that cannot start fails with the reason and the fix, instead of stalling', async () => {
+    const home = await bus.addNode('nobin');
+    const missing = join(bus.dir, 'no-such-dir', 'claude');
+    grant(home, { binary: missing });
+    const id = await dispatch(['Anything', '--to', 'nobin'], 'Do something.\n');
+    const ran = await watchOnce(home);
+    expect(ran).toEqual([expect.objectContaining({ id, status: 'failed' })]);
+    const { data } = await response(id);
+    expect(data.reason).toContain(`the claude binary "${missing}" could not be started on node nobin (not found)`);
+    expect(data.reason).toContain('npm install -g @anthropic-ai/claude-code');
+    expect(data.reason).toContain('log in once with `claude`');
+    expect(data.reason).toContain('claude.binary');
+    expect(existsSync(record) ? readFileSync(record, 'utf8') : '').not.toContain(id);
+  });
+
+  it('claude not logged in fails with the fix: log in on that node, or set ANTHROPIC_API_KEY', async () => {
+    const id = await dispatch(['Needs the API', '--to', 'worker'], 'Do something.\n');
+    const ran = await watchOnce(worker, { CLAUDE_STANDIN_MODE: 'not-logged-in' });
+    expect(ran).toEqual([expect.objectContaining({ id, status: 'failed' })]);
+    const { data, text } = await response(id);
+    expect(data.reason).toContain('claude is not logged in on node worker (it said: Not logged in · Please run /login)');
+    expect(data.reason).toContain('log in once with `claude` on worker');
+    expect(data.reason).toContain('ANTHROPIC_API_KEY');
+    expect(data.claude?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(data.claude?.costUsd).toBe(0);
+    expect(text).toContain('## Results\n\nNot logged in · Please run /login');
+  });
+
+  it('with the real claude CLI and no credentials, the task fails with the same fix', async () => {
+    const home = await bus.addNode('realcli');
+    grant(home, { binary: realClaude(), permissionMode: 'plan', maxBudgetUsd: 0.01 });
+    const claudeHome = join(bus.dir, 'realcli-user-home');
+    mkdirSync(claudeHome, { recursive: true });
+    const id = await dispatch(['Needs the API', '--to', 'realcli'], 'Say hello.\n');
+    const noCredentials = { ANTHROPIC_API_KEY: undefined, ANTHROPIC_AUTH_TOKEN: undefined, CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_BASE_URL: undefined, CLAUDE_CODE_USE_BEDROCK: undefined, CLAUDE_CODE_USE_VERTEX: undefined };
+    const ran = await watchOnce(home, { HOME: claudeHome, CLAUDE_CONFIG_DIR: join(claudeHome, '.claude'), ...noCredentials });
+    expect(ran).toEqual([expect.objectContaining({ id, status: 'failed' })]);
+    const { data } = await response(id);
+    expect(data.reason).toMatch(/^claude is not logged in on node realcli \(it said: Not logged in/);
+    expect(data.reason).toContain('ANTHROPIC_API_KEY');
+    expect(data.claude?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('output that is not claude JSON fails with the reason and the raw tail', async () => {
+    const id = await dispatch(['Garbled', '--to', 'worker'], 'Do something.\n');
+    const ran = await watchOnce(worker, { CLAUDE_STANDIN_MODE: 'garbled' });
+    expect(ran).toEqual([expect.objectContaining({ id, status: 'failed' })]);
+    const { data, text } = await response(id);
+    expect(data.reason).toContain('claude exited with code 0 without a result');
+    expect(data.reason).toContain('is claude.binary really Claude Code?');
+    expect(text).toContain('## Output');
+    expect(text).toContain('this is not the JSON you asked for');
+  });
+
+  it('a run past its timeout is stopped, and the response keeps the session to resume', async () => {
+    const id = await dispatch(['Never ends', '--to', 'worker', '--timeout', '2s'], 'Think forever.\n');
+    const ran = await watchOnce(worker, { CLAUDE_STANDIN_MODE: 'hang' });
+    expect(ran).toEqual([expect.objectContaining({ id, status: 'timed-out' })]);
+    const { data } = await response(id);
+    expect(data.claude?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(data.reason).toContain(`stopped after the timeout of 2s; resume it with claude.resume: ${data.claude?.sessionId}`);
+  });
+
+  it('a permission mode claude does not know is refused with the reason, without running claude', async () => {
+    const id = dispatchByHand('claude-odd-mode', { title: 'Odd mode', to: 'worker', runner: 'claude', claude: { permissionMode: 'yolo' } }, 'Do something.\n');
+    const ran = await watchOnce(worker);
+    expect(ran).toEqual([expect.objectContaining({ id, status: 'failed' })]);
+    const { data } = await response(id);
+    expect(data.reason).toContain('the handoff asks for permission mode "yolo", which is not one claude knows');
+    expect(readFileSync(record, 'utf8')).not.toContain(id);
+  });
+});

@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { claudeBinary, claudeInvocation, claudePrompt } from './claude-args.js';
+import { ClaudeStream, claudeReport, claudeVerdict } from './claude-result.js';
+import { readTail } from './output-tail.js';
+import type { RunOutcome, RunRequest, Runner } from './runner.js';
+import { KILL_GRACE_MS } from './shell.js';
+
+/**
+ * Claude Code headless: `claude -p` with the handoff's body on standard input, in its own process group (a timeout
+ * or cancel stops it and every tool it started), with what the handoff asks narrowed to what the node grants
+ * (`claude-args.ts`). Its stream-json output and its stderr go to the log as they come, so `gitbus logs` and the
+ * heartbeat show progress; the final result line gives the response its result text, session, cost and turns.
+ */
+export const claudeRunner: Runner = {
+  async run(req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
+    const started = new Date();
+    const node = req.node?.node ?? 'this node';
+    const grants = req.node?.claude ?? {};
+    const invocation = claudeInvocation(req.handoff.claude ?? {}, grants);
+    if ('refusal' in invocation) return failedToStart(started, invocation.refusal);
+    const binary = claudeBinary(grants);
+
+    mkdirSync(dirname(req.logPath), { recursive: true });
+    const log = openSync(req.logPath, 'a');
+    const note = (line: string) => writeSync(log, `gitbus: ${line}\n`);
+    note(`${binary} ${invocation.argv.map(quote).join(' ')} < prompt`);
+    for (const n of invocation.notes) note(n);
+
+    let child;
+    try {
+      child = spawn(binary, invocation.argv, {
+        cwd: req.cwd,
+        detached: true,
+        stdio: ['pipe', 'pipe', log],
+        env: { ...process.env, GITBUS_TASK_ID: req.id, GITBUS_ATTEMPT: String(req.attempt) },
+      });
+    } catch (err) {
+      closeSync(log);
+      return failedToStart(started, cannotStart(binary, err as NodeJS.ErrnoException, node));
+    }
+    if (child.pid !== undefined) req.onStart?.(child.pid);
+
+    const stream = new ClaudeStream();
+    let logOpen = true;
+    // stdio is ['pipe', 'pipe', fd], so both pipes exist.
+    const stdout = child.stdout as Readable;
+    const stdin = child.stdin as Writable;
+    stdout.setEncoding('utf8');
+    stdout.on('data', (chunk: string) => {
+      if (logOpen) writeSync(log, chunk);
+      stream.push(chunk);
+    });
+    // A claude that exits before reading its prompt closes the pipe; its exit says why.
+    stdin.on('error', () => {});
+    stdin.end(claudePrompt(req.handoff.title, req.body));
+
+    let ended: 'timed-out' | 'cancelled' | null = null;
+    const stop = (why: 'timed-out' | 'cancelled') => {
+      if (ended || child.exitCode !== null || child.pid === undefined) return;
+      ended = why;
+      killGroup(child.pid, 'SIGTERM');
+      setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+    };
+    const timer = req.timeoutMs ? setTimeout(() => stop('timed-out'), req.timeoutMs) : undefined;
+    const onAbort = () => stop('cancelled');
+    abort.addEventListener('abort', onAbort, { once: true });
+    if (abort.aborted) onAbort();
+    const result = await new Promise<{ code: number | null; error?: NodeJS.ErrnoException }>((resolve) => {
+      child.once('error', (error) => resolve({ code: null, error }));
+      child.once('close', (code) => resolve({ code }));
+    });
+    if (timer) clearTimeout(timer);
+    abort.removeEventListener('abort', onAbort);
+    stream.end();
+    logOpen = false;
+    closeSync(log);
+    const finished = new Date();
+    const outputTail = await readTail(req.logPath);
+    const base = { exitCode: result.code, started, finished, outputTail };
+    if (result.error) return { status: 'failed', ...base, exitCode: null, reason: cannotStart(binary, result.error, node) };
+    const claude = claudeReport(stream);
+    const report = Object.keys(claude).length > 0 ? { claude } : {};
+    if (ended) {
+      const retrying = stream.retry ? `; claude was still retrying the API (attempt ${stream.retry.attempt ?? '?'} of ${stream.retry.max_retries ?? '?'}, error ${stream.retry.error ?? 'unknown'}): check that node ${node} reaches it` : '';
+      const resume = claude.sessionId ? `; resume it with claude.resume: ${claude.sessionId}` : '';
+      return ended === 'timed-out'
+        ? { status: 'timed-out', ...base, ...report, reason: `stopped after the timeout of ${req.handoff.timeout}${retrying}${resume}` }
+        : { status: 'cancelled', ...base, ...report, reason: `stopped on request${resume}` };
+    }
+    const verdict = claudeVerdict(stream, result.code, node, outputTail);
+    return {
+      status: verdict.status,
+      ...base,
+      ...report,
+      ...(verdict.resultText !== undefined ? { resultText: verdict.resultText } : {}),
+      ...(verdict.reason !== undefined ? { reason: verdict.reason } : {}),
+    };
+  },
+};
+
+function cannotStart(binary: string, err: NodeJS.ErrnoException, node: string): string {
+  const why = err.code === 'ENOENT' ? 'not found' : err.code === 'EACCES' ? 'not executable' : err.message;
+  return (
+    `the claude binary "${binary}" could not be started on node ${node} (${why}): install Claude Code there ` +
+    '(npm install -g @anthropic-ai/claude-code) and log in once with `claude`, or set ANTHROPIC_API_KEY; ' +
+    "point claude.binary in the node's node.yaml (or GITBUS_CLAUDE_BIN) at it if it is not on the watcher's PATH"
+  );
+}
+
+function quote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+function failedToStart(started: Date, reason: string): RunOutcome {
+  return { status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason };
+}
