@@ -14,6 +14,8 @@ import { register as lint } from './commands/lint.js';
 import { register as archive } from './commands/archive.js';
 import { register as watch } from './commands/watch.js';
 import { register as logs } from './commands/logs.js';
+import { register as hooks } from './commands/hooks.js';
+import { register as service } from './commands/service.js';
 
 const program = new Command('gitbus')
   .description('a message bus for a fleet of machines, on one shared git repository')
@@ -21,7 +23,7 @@ const program = new Command('gitbus')
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [init, join, dispatch, status, show, claim, release, respond, cancel, lint, archive, watch, logs]) register(program);
+for (const register of [init, join, dispatch, status, show, claim, release, respond, cancel, lint, archive, watch, logs, service, hooks]) register(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {

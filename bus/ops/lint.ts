@@ -2,7 +2,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
-import { LIVE_FOLDERS } from '../../schemas/layout.js';
+import { classifyPath, isFileProblem, isLiveFolder, LIVE_FOLDERS } from '../../schemas/layout.js';
 import { InputError } from '../errors.js';
 import { indexTree, type LiveTree } from '../model/index-tree.js';
 import type { TreeEntry } from '../store/objects.js';
@@ -32,15 +32,92 @@ export async function lintPath(path: string): Promise<LintReport> {
   return { checked: 1, problems };
 }
 
-async function lintFile(abs: string, rel: string, size: number): Promise<FileProblem[]> {
-  if (size > MAX_FILE) return [{ path: rel, field: '', reason: `file is ${size} bytes; the limit is ${MAX_FILE}`, fix: 'shorten it; put large material in the repository the task works on', severity: 'error' }];
-  const content = await readFile(abs);
+function tooBig(rel: string, size: number): FileProblem[] {
+  return [{ path: rel, field: '', reason: `file is ${size} bytes; the limit is ${MAX_FILE}`, fix: 'shorten it; put large material in the repository the task works on', severity: 'error' }];
+}
+
+/** The problems of one bus file's content, given its repo-relative path. */
+function lintContent(rel: string, content: Uint8Array): FileProblem[] {
+  if (content.byteLength > MAX_FILE) return tooBig(rel, content.byteLength);
   if (rel === 'gitbus.yaml') {
     const r = parseSettingsFile(content);
     return r.ok ? [] : r.problems;
   }
   const r = parseBusFile(rel, content);
   return r.ok ? r.warnings : r.problems;
+}
+
+async function lintFile(abs: string, rel: string, size: number): Promise<FileProblem[]> {
+  if (size > MAX_FILE) return tooBig(rel, size);
+  return lintContent(rel, await readFile(abs));
+}
+
+/** One file of a tree given as a flat listing, as `git ls-files --stage` prints it. */
+export interface ListedFile {
+  /** Repo-relative path, `/`-separated. */
+  path: string;
+  /** git's mode string: `100644`, `100755`, `120000`, `160000`. */
+  mode: string;
+  oid: string;
+  /** Size in bytes when known: larger files than a bus file may be are reported without being read. */
+  size?: number;
+}
+
+/**
+ * Lints a tree given as a flat listing of its files — for the pre-commit hook, the index being committed — but
+ * reports only the problems of the paths in `changed`, so that a commit is judged by what it adds or modifies,
+ * not by older problems in the bus. Checks names, modes and folder structure (with the whole listing, so that a
+ * response without its handoff is caught) and the content of every changed bus file. `read` returns the
+ * contents of the given object ids. Paths outside the bus folders are ignored.
+ */
+export async function lintListing(files: readonly ListedFile[], changed: ReadonlySet<string>, read: (oids: string[]) => Promise<Map<string, Uint8Array>>): Promise<LintReport> {
+  const live: LiveTree = { commit: '', root: [], folders: new Map() };
+  const rootNames = new Set<string>();
+  const addRoot = (entry: TreeEntry): void => {
+    if (rootNames.has(entry.path)) return;
+    rootNames.add(entry.path);
+    live.root.push(entry);
+  };
+  for (const f of files) {
+    if (f.path === 'gitbus.yaml') {
+      addRoot({ path: f.path, oid: f.oid, mode: f.mode, type: f.mode === '160000' ? 'commit' : 'blob' });
+      continue;
+    }
+    const slash = f.path.indexOf('/');
+    if (slash < 0) {
+      if (isLiveFolder(f.path)) addRoot({ path: f.path, oid: f.oid, mode: f.mode, type: f.mode === '160000' ? 'commit' : 'blob' });
+      continue;
+    }
+    const folder = f.path.slice(0, slash);
+    if (!isLiveFolder(folder)) continue;
+    addRoot({ path: folder, oid: '', mode: '040000', type: 'tree' });
+    const rest = f.path.slice(slash + 1);
+    const inner = rest.indexOf('/');
+    let entries = live.folders.get(folder);
+    if (!entries) live.folders.set(folder, (entries = []));
+    if (inner < 0) entries.push({ path: rest, oid: f.oid, mode: f.mode, type: f.mode === '160000' ? 'commit' : 'blob' });
+    else if (!entries.some((e) => e.path === rest.slice(0, inner))) entries.push({ path: rest.slice(0, inner), oid: '', mode: '040000', type: 'tree' });
+  }
+  // A problem's path is a changed file, or a folder (`handoffs/sub`) that holds one.
+  const concerns = (path: string): boolean => changed.has(path) || [...changed].some((c) => c.startsWith(`${path}/`));
+  const problems = indexTree(live).problems.filter((p) => concerns(p.path));
+  const toRead: ListedFile[] = [];
+  let checked = 0;
+  for (const f of files) {
+    if (!changed.has(f.path)) continue;
+    const where = classifyPath(f.path, f.mode);
+    if (where === undefined || isFileProblem(where)) continue; // ignored, or already reported by indexTree
+    checked++;
+    if (f.size !== undefined && f.size > MAX_FILE) problems.push(...tooBig(f.path, f.size));
+    else toRead.push(f);
+  }
+  const contents = toRead.length ? await read([...new Set(toRead.map((f) => f.oid))]) : new Map<string, Uint8Array>();
+  for (const f of toRead) {
+    const content = contents.get(f.oid);
+    if (content === undefined) problems.push({ path: f.path, field: '', reason: `its content (object ${f.oid}) cannot be read`, fix: 'stage the file again with git add', severity: 'error' });
+    else problems.push(...lintContent(f.path, content));
+  }
+  return { checked, problems };
 }
 
 async function lintCheckout(root: string): Promise<LintReport> {

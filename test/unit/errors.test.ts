@@ -8,6 +8,8 @@ import * as fetchErrors from '../../bus/git/fetch-errors.js';
 import * as schemaErrors from '../../schemas/errors.js';
 import { InvalidIdError } from '../../schemas/ids.js';
 import { InvalidDurationError } from '../../schemas/duration.js';
+import * as hookErrors from '../../hooks/errors.js';
+import { GitCommandError } from '../../hooks/git.js';
 import { exitCodeFor, EXIT } from '../../cli/exit-codes.js';
 
 type Ctor = new (...args: unknown[]) => GitbusError;
@@ -18,7 +20,7 @@ const ARGS: unknown[][] = [['a', 'b', 'c', 'd'], ['a', ['b']], [OBJ], ['a', 1, 2
 
 function instances(): GitbusError[] {
   const out: GitbusError[] = [];
-  const modules = [busErrors, transportErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }];
+  const modules = [busErrors, transportErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }];
   for (const mod of modules) {
     for (const value of Object.values(mod)) {
       if (typeof value !== 'function' || !(value.prototype instanceof GitbusError)) continue;

@@ -1,0 +1,172 @@
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../bus/errors.js';
+import { HookExistsError, NotABusCheckoutError, NotARepoError } from './errors.js';
+import { git } from './git.js';
+import { HOOK_NAMES, HOOK_PURPOSE, hookScript, isGitbusHook, PREVIOUS_SUFFIX, type CliLocation, type HookName } from './templates.js';
+
+/** A clone of the bus as the hooks see it. */
+export interface Checkout {
+  /** The top of the work tree. */
+  top: string;
+  /** Where git looks for hooks here: `git rev-parse --git-path hooks`, which honours core.hooksPath and worktrees. */
+  hooksDir: string;
+}
+
+/**
+ * The work tree containing `dir` and its hooks folder. Throws when `dir` is not in a git work tree, or, with
+ * `requireBus`, when the top of that work tree has no gitbus.yaml.
+ */
+export async function findCheckout(dir: string, requireBus: boolean): Promise<Checkout> {
+  const abs = resolve(dir);
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new InputError(`${abs} is not a folder`, 'give --dir the folder of your clone of the bus');
+  const inside = await git(['rev-parse', '--is-inside-work-tree', '--is-bare-repository'], { cwd: abs });
+  if (inside.code !== 0) throw new NotARepoError(abs, 'is not inside a git repository');
+  const [work, bare] = inside.stdout.toString('utf8').trim().split('\n');
+  if (bare === 'true' || work !== 'true') throw new NotARepoError(abs, 'is a bare repository or a git folder, not a clone with a work tree where people commit');
+  const topOut = await git(['rev-parse', '--show-toplevel'], { cwd: abs });
+  const top = topOut.stdout.toString('utf8').trim();
+  if (topOut.code !== 0 || !top) throw new NotARepoError(abs, 'is not inside a git work tree');
+  if (requireBus && !existsSync(join(top, 'gitbus.yaml'))) throw new NotABusCheckoutError(top);
+  const hooks = await git(['rev-parse', '--git-path', 'hooks'], { cwd: top });
+  if (hooks.code !== 0) throw new NotARepoError(top, `has no hooks folder git will tell (${hooks.stderr.trim()})`);
+  return { top, hooksDir: resolve(top, hooks.stdout.toString('utf8').trim()) };
+}
+
+/**
+ * The node and CLI that the hooks run: this node (`process.execPath`) and the `bin/gitbus.js` of the gitbus
+ * package this code belongs to, found by walking up to its package.json (the code runs bundled in
+ * dist/cli/gitbus.mjs, or unbundled from dist/). Falls back to the script this process was started with.
+ */
+export function locateCli(): CliLocation {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    const bin = join(dir, 'bin', 'gitbus.js');
+    if (existsSync(pkg) && existsSync(bin)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'gitbus') return { node: process.execPath, script: realpathSync(bin) };
+      } catch {
+        // not our package.json; keep looking
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return { node: process.execPath, script: realpathSync(process.argv[1] ?? '') };
+}
+
+export type InstallAction = 'installed' | 'updated' | 'unchanged' | 'chained';
+
+export interface InstalledHook {
+  name: HookName;
+  path: string;
+  action: InstallAction;
+  purpose: string;
+  /** `chained`: where the hook that was there before now lives; the gitbus hook runs it first. */
+  previous?: string;
+}
+
+export interface InstallReport {
+  top: string;
+  hooksDir: string;
+  cli: CliLocation;
+  hooks: InstalledHook[];
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  const st = await lstat(path).catch(() => undefined);
+  if (!st) return undefined;
+  // A dangling link or a folder is someone else's hook all the same.
+  return readFile(path, 'utf8').catch(() => '');
+}
+
+async function writeExecutable(path: string, text: string): Promise<void> {
+  const tmp = `${path}.gitbus-${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o755 });
+  await chmod(tmp, 0o755);
+  await rename(tmp, path);
+}
+
+/**
+ * Writes gitbus's hooks into the checkout containing `dir`. A hook gitbus did not write (no marker line) stops
+ * the install — nothing is written — unless `force`, which keeps it as `<name>.pre-gitbus` for the new hook to
+ * run first. gitbus's own hooks are rewritten (to pick up a new gitbus or node path).
+ */
+export async function installHooks(dir: string, opts: { force?: boolean; cli?: CliLocation } = {}): Promise<InstallReport> {
+  const checkout = await findCheckout(dir, true);
+  const cli = opts.cli ?? locateCli();
+  const plan: { name: HookName; path: string; previous: string; current: string | undefined; text: string }[] = [];
+  for (const name of HOOK_NAMES) {
+    const path = join(checkout.hooksDir, name);
+    plan.push({ name, path, previous: `${path}${PREVIOUS_SUFFIX}`, current: await readText(path), text: hookScript(name, cli) });
+  }
+  const foreign = plan.filter((p) => p.current !== undefined && !isGitbusHook(p.current));
+  if (foreign.length > 0 && !opts.force) {
+    throw new HookExistsError(
+      foreign.map((p) => p.path),
+      'rerun with --force to keep each as <name>.pre-gitbus and run it before gitbus\'s hook (uninstall puts it back), or remove it',
+    );
+  }
+  const clash = foreign.filter((p) => existsSync(p.previous));
+  if (clash.length > 0) {
+    throw new HookExistsError(
+      clash.map((p) => p.path),
+      `merge each into its ${PREVIOUS_SUFFIX} file (or delete one of the two) by hand, then install again`,
+      `a ${PREVIOUS_SUFFIX} copy of an earlier hook is already there too, so gitbus cannot keep`,
+    );
+  }
+  await mkdir(checkout.hooksDir, { recursive: true });
+  const hooks: InstalledHook[] = [];
+  for (const p of plan) {
+    const hook: InstalledHook = { name: p.name, path: p.path, action: 'installed', purpose: HOOK_PURPOSE[p.name] };
+    if (p.current === undefined) hook.action = 'installed';
+    else if (!isGitbusHook(p.current)) {
+      await rename(p.path, p.previous);
+      hook.action = 'chained';
+    } else hook.action = p.current === p.text ? 'unchanged' : 'updated';
+    if (hook.action !== 'unchanged') await writeExecutable(p.path, p.text);
+    if (existsSync(p.previous)) hook.previous = p.previous;
+    hooks.push(hook);
+  }
+  return { top: checkout.top, hooksDir: checkout.hooksDir, cli, hooks };
+}
+
+export type UninstallAction = 'removed' | 'restored' | 'absent' | 'foreign';
+
+export interface UninstalledHook {
+  name: HookName;
+  path: string;
+  /** removed: gitbus's hook is gone; restored: and the hook it replaced is back; foreign: not gitbus's, left alone. */
+  action: UninstallAction;
+}
+
+export interface UninstallReport {
+  top: string;
+  hooksDir: string;
+  hooks: UninstalledHook[];
+}
+
+/** Removes gitbus's hooks (only files with the marker) and puts back the hooks `install --force` kept. */
+export async function uninstallHooks(dir: string): Promise<UninstallReport> {
+  const checkout = await findCheckout(dir, false);
+  const hooks: UninstalledHook[] = [];
+  for (const name of HOOK_NAMES) {
+    const path = join(checkout.hooksDir, name);
+    const previous = `${path}${PREVIOUS_SUFFIX}`;
+    const current = await readText(path);
+    if (current !== undefined && !isGitbusHook(current)) {
+      hooks.push({ name, path, action: 'foreign' });
+      continue;
+    }
+    if (current !== undefined) await rm(path, { force: true });
+    if (existsSync(previous)) {
+      await rename(previous, path);
+      hooks.push({ name, path, action: 'restored' });
+    } else hooks.push({ name, path, action: current === undefined ? 'absent' : 'removed' });
+  }
+  return { top: checkout.top, hooksDir: checkout.hooksDir, hooks };
+}

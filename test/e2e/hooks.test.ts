@@ -1,0 +1,251 @@
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gitbus, json, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+const IDENTITY = { GIT_AUTHOR_NAME: 'person', GIT_AUTHOR_EMAIL: 'p@example.invalid', GIT_COMMITTER_NAME: 'person', GIT_COMMITTER_EMAIL: 'p@example.invalid' };
+
+/** Plain git as a person runs it, bounded; the hooks it starts run the real CLI. */
+async function git(args: string[], cwd?: string): Promise<RunResult & { out: string }> {
+  const env = { ...process.env, ...IDENTITY };
+  delete env['GITBUS_HOME'];
+  const r = await spawnBounded('git', args, { cwd, env, timeoutMs: 60_000 });
+  return { ...r, out: r.stdout + r.stderr };
+}
+
+async function gitOk(args: string[], cwd?: string): Promise<string> {
+  const r = await git(args, cwd);
+  if (r.code !== 0) throw new Error(`git ${args.join(' ')} failed (${r.code}):\n${r.out}`);
+  return r.stdout.trim();
+}
+
+const VALID = '---\n# yaml-language-server: $schema=../schemas/handoff.schema.json\ntitle: Written in an editor\nlabels: []\n---\n## Task\n\nCheck the thing.\n';
+const NO_COMMAND = '---\ntitle: Shell without a command\nrunner: shell\n---\n';
+
+interface InstallJson {
+  top: string;
+  hooksDir: string;
+  cli: { node: string; script: string };
+  hooks: { name: string; path: string; action: string; previous?: string }[];
+}
+interface UninstallJson {
+  hooksDir: string;
+  hooks: { name: string; path: string; action: string }[];
+}
+
+describe('git hooks in a person\'s clone of the bus', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let work: string;
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    work = join(bus.dir, 'person');
+    await gitOk(['clone', '-q', bus.remote, work]);
+    await gitOk(['config', 'pull.rebase', 'false'], work);
+    const r = await gitbus(['hooks', 'install'], { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('pre-commit');
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('pre-commit refuses invalid staged bus files with path, field and fix, and lints the index, not the work tree', async () => {
+    const before = await gitOk(['rev-parse', 'HEAD'], work);
+    await mkdir(join(work, 'handoffs'), { recursive: true });
+    await writeFile(join(work, 'handoffs', 'by-hand-1.md'), NO_COMMAND);
+    await gitOk(['add', 'handoffs/by-hand-1.md'], work);
+    const refused = await git(['commit', '-m', 'dispatch by hand'], work);
+    expect(refused.code).not.toBe(0);
+    expect(refused.out).toContain('error: handoffs/by-hand-1.md (command):');
+    expect(refused.out).toContain('fix:');
+    expect(refused.out).toContain('commit refused');
+    expect(await gitOk(['rev-parse', 'HEAD'], work)).toBe(before);
+
+    // Fixed in the work tree but not staged: what would be committed is still invalid.
+    await writeFile(join(work, 'handoffs', 'by-hand-1.md'), VALID);
+    const unstaged = await git(['commit', '-m', 'dispatch by hand'], work);
+    expect(unstaged.code).not.toBe(0);
+    expect(unstaged.out).toContain('handoffs/by-hand-1.md (command)');
+
+    // `git commit -a` hands the hook a temporary index: that one is linted, and files outside the bus are ignored.
+    await writeFile(join(work, 'notes.md'), '---\nnot: [a bus file\n');
+    await gitOk(['add', 'notes.md'], work);
+    await gitOk(['add', 'handoffs/by-hand-1.md'], work);
+    await writeFile(join(work, 'handoffs', 'by-hand-1.md'), NO_COMMAND.replace('Shell', 'Unstaged shell'));
+    const viaAll = await git(['commit', '-a', '-m', 'all of it'], work);
+    expect(viaAll.code).not.toBe(0);
+    expect(viaAll.out).toContain('handoffs/by-hand-1.md (command)');
+    await writeFile(join(work, 'handoffs', 'by-hand-1.md'), VALID);
+  });
+
+  it('a valid commit goes through, post-commit pushes it, and a node sees the task', async () => {
+    const ok = await git(['commit', '-a', '-m', 'dispatch by hand'], work);
+    expect(ok.code, ok.out).toBe(0);
+    expect(ok.out).toContain('gitbus: pushed main to origin/main');
+    expect(ok.out).not.toContain('error:');
+    expect(await gitOk(['--git-dir', bus.remote, 'rev-parse', 'main'])).toBe(await gitOk(['rev-parse', 'HEAD'], work));
+
+    const status = json<{ tasks: { id: string; state: string; title: string }[]; problems: unknown[] }>(await gitbus(['status', '--json'], { home: bus.home('alpha') }));
+    expect(status.tasks).toContainEqual(expect.objectContaining({ id: 'by-hand-1', state: 'pending', title: 'Written in an editor' }));
+    expect(status.problems).toEqual([]);
+  });
+
+  it('when the remote moved, the commit stays and post-commit says how to fix it; it never force-pushes', async () => {
+    const moved = await bus.dispatch('alpha', ['pushed by a node in between']);
+    const remoteBefore = await gitOk(['--git-dir', bus.remote, 'rev-parse', 'main']);
+    await writeFile(join(work, 'handoffs', 'by-hand-2.md'), '---\ntitle: second by hand\n---\n');
+    await gitOk(['add', 'handoffs/by-hand-2.md'], work);
+    const r = await git(['commit', '-m', 'another by hand'], work);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('rejected');
+    expect(r.out).toContain('git pull --rebase && git push');
+    expect(await gitOk(['log', '-1', '--format=%s'], work)).toBe('another by hand');
+    expect(await gitOk(['--git-dir', bus.remote, 'rev-parse', 'main'])).toBe(remoteBefore);
+
+    const rebase = await git(['pull', '--rebase'], work);
+    expect(rebase.code, rebase.out).toBe(0);
+    expect(rebase.out).not.toContain('not pushed'); // post-commit keeps quiet while the rebase replays commits
+    await gitOk(['push', '-q'], work);
+    const status = json<{ tasks: { id: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('alpha') }));
+    expect(status.tasks.map((t) => t.id)).toEqual(expect.arrayContaining([moved, 'by-hand-1', 'by-hand-2']));
+  });
+
+  it('post-merge: git pull prints the responses that arrived, with status, node and title', async () => {
+    const quiet = await git(['pull'], work);
+    expect(quiet.code, quiet.out).toBe(0);
+    expect(quiet.out).not.toContain('new response');
+
+    expect((await gitbus(['claim', 'by-hand-1'], { home: bus.home('alpha') })).code).toBe(0);
+    const resp = await gitbus(['respond', 'by-hand-1', '--status', 'succeeded', '--summary', 'all good'], { home: bus.home('alpha') });
+    expect(resp.code, resp.stderr).toBe(0);
+    const pull = await git(['pull'], work);
+    expect(pull.code, pull.out).toBe(0);
+    expect(pull.out).toContain('gitbus: 1 new response(s):');
+    expect(pull.out).toMatch(/by-hand-1 +succeeded +by alpha +Written in an editor/);
+    expect(existsSync(join(work, 'responses', 'by-hand-1.md'))).toBe(true);
+  });
+
+  it('install honours core.hooksPath and worktrees; reinstalling changes nothing', async () => {
+    const again = json<InstallJson>(await gitbus(['hooks', 'install', '--json'], { cwd: work }));
+    expect(again.hooks.map((h) => h.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+
+    const tree = join(bus.dir, 'tree');
+    await gitOk(['worktree', 'add', '-q', '-b', 'side', tree], work);
+    const viaTree = json<InstallJson>(await gitbus(['hooks', 'install', '--json', '--dir', tree]));
+    expect(viaTree.hooksDir).toBe(await realpath(join(work, '.git', 'hooks')));
+
+    const other = join(bus.dir, 'hooks-path');
+    await gitOk(['clone', '-q', bus.remote, other]);
+    await gitOk(['config', 'core.hooksPath', '.githooks'], other);
+    const r = await gitbus(['hooks', 'install', '--json', '--dir', other]);
+    expect(r.code, r.stderr).toBe(0);
+    const installed = json<InstallJson>(r);
+    expect(installed.hooksDir).toBe(join(await realpath(other), '.githooks'));
+    expect(existsSync(join(other, '.githooks', 'pre-commit'))).toBe(true);
+    expect(existsSync(join(other, '.git', 'hooks', 'pre-commit'))).toBe(false);
+  });
+});
+
+describe('hooks install and uninstall', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let clone: string;
+  let hooksDir: string;
+  const FOREIGN = '#!/bin/sh\necho "foreign pre-commit ran" >&2\nexit 0\n';
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    clone = join(bus.dir, 'other');
+    await gitOk(['clone', '-q', bus.remote, clone]);
+    hooksDir = join(clone, '.git', 'hooks');
+    await writeFile(join(hooksDir, 'pre-commit'), FOREIGN);
+    await chmod(join(hooksDir, 'pre-commit'), 0o755);
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('refuses to replace a hook gitbus did not write, and writes nothing', async () => {
+    const r = await gitbus(['hooks', 'install', '--dir', clone]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain(join(hooksDir, 'pre-commit'));
+    expect(r.stderr).toContain('--force');
+    const j = json<{ error: { code: string; fix: string; data: { paths: string[] } } }>(await gitbus(['hooks', 'install', '--dir', clone, '--json']));
+    expect(j.error).toMatchObject({ code: 'HOOK_EXISTS', data: { paths: [join(hooksDir, 'pre-commit')] } });
+    expect(existsSync(join(hooksDir, 'post-commit'))).toBe(false);
+    expect(await readFile(join(hooksDir, 'pre-commit'), 'utf8')).toBe(FOREIGN);
+  });
+
+  it('--force keeps the old hook as <name>.pre-gitbus and runs it first (--json)', async () => {
+    const r = await gitbus(['hooks', 'install', '--dir', clone, '--force', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = json<InstallJson>(r);
+    expect(j.top).toBe(await realpath(clone));
+    expect(j.cli.node).toBe(process.execPath);
+    expect(j.cli.script).toMatch(/bin\/gitbus\.js$/);
+    expect(j.hooks.map((h) => [h.name, h.action])).toEqual([
+      ['pre-commit', 'chained'],
+      ['post-commit', 'installed'],
+      ['post-merge', 'installed'],
+    ]);
+    expect(j.hooks[0]?.previous).toBe(join(j.hooksDir, 'pre-commit.pre-gitbus'));
+    expect(await readFile(join(hooksDir, 'pre-commit.pre-gitbus'), 'utf8')).toBe(FOREIGN);
+    const script = await readFile(join(hooksDir, 'pre-commit'), 'utf8');
+    expect(script).toMatch(/^#!\/bin\/sh\n# gitbus-hook: pre-commit\n/);
+    expect(script).toContain(`gitbus_cli='${j.cli.script}'`);
+
+    await mkdir(join(clone, 'handoffs'), { recursive: true });
+    await writeFile(join(clone, 'handoffs', 'chained.md'), NO_COMMAND);
+    await gitOk(['add', 'handoffs/chained.md'], clone);
+    const refused = await git(['commit', '-m', 'chained'], clone);
+    expect(refused.code).not.toBe(0);
+    expect(refused.out).toContain('foreign pre-commit ran');
+    expect(refused.out).toContain('handoffs/chained.md (command)');
+
+    // A second --force leaves the kept hook alone: gitbus's own hooks are simply rewritten.
+    const twice = json<InstallJson>(await gitbus(['hooks', 'install', '--dir', clone, '--force', '--json']));
+    expect(twice.hooks.map((h) => h.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(await readFile(join(hooksDir, 'pre-commit.pre-gitbus'), 'utf8')).toBe(FOREIGN);
+  });
+
+  it('uninstall removes only gitbus\'s hooks and puts the old one back (--json)', async () => {
+    const r = await gitbus(['hooks', 'uninstall', '--dir', clone, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = json<UninstallJson>(r);
+    expect(j.hooks.map((h) => [h.name, h.action])).toEqual([
+      ['pre-commit', 'restored'],
+      ['post-commit', 'removed'],
+      ['post-merge', 'removed'],
+    ]);
+    expect(await readFile(join(hooksDir, 'pre-commit'), 'utf8')).toBe(FOREIGN);
+    expect(existsSync(join(hooksDir, 'pre-commit.pre-gitbus'))).toBe(false);
+    expect(existsSync(join(hooksDir, 'post-commit'))).toBe(false);
+
+    const again = await gitbus(['hooks', 'uninstall', '--dir', clone]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/pre-commit +not gitbus's hook: left alone/);
+    expect(again.stdout).toMatch(/post-commit +not installed/);
+    expect(await readFile(join(hooksDir, 'pre-commit'), 'utf8')).toBe(FOREIGN);
+  });
+
+  it('says what is wrong outside a git repository or a bus checkout', async () => {
+    const dir = await tempDir();
+    try {
+      const none = await gitbus(['hooks', 'install', '--dir', dir.path, '--json']);
+      expect(none.code).toBe(7);
+      expect(json<{ error: { code: string; fix: string } }>(none).error).toMatchObject({ code: 'NOT_A_REPO', fix: expect.stringContaining('git clone') });
+      expect((await gitbus(['hooks', 'uninstall', '--dir', dir.path])).code).toBe(7);
+
+      await gitOk(['init', '-q', dir.path]);
+      const plain = await gitbus(['hooks', 'install'], { cwd: dir.path });
+      expect(plain.code).toBe(7);
+      expect(plain.stderr).toContain('no gitbus.yaml at its top');
+      expect(plain.stderr).toContain('fix:');
+      expect(json<{ error: { code: string } }>(await gitbus(['hooks', 'install', '--json'], { cwd: dir.path })).error.code).toBe('NOT_A_BUS_CHECKOUT');
+      expect(existsSync(join(dir.path, '.git', 'hooks', 'pre-commit'))).toBe(false);
+
+      const missing = await gitbus(['hooks', 'install', '--dir', join(dir.path, 'nope')]);
+      expect(missing.code).toBe(2);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});

@@ -1,0 +1,206 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitbus, json, ROOT, tempDir, type RunResult } from '../helpers/cli.js';
+import { setting, systemdWords } from '../helpers/systemd-unit.js';
+
+/**
+ * `gitbus service` through the real CLI and the real systemctl. Where `systemctl --user` works the unit is
+ * installed, started and removed for real; where it does not (containers, SSH sessions without lingering) the
+ * documented fallback is checked: the unit file is written and the command exits 7 saying what to run. Either
+ * way the unit's own ExecStart line is run as a process to prove it starts the watcher.
+ */
+
+function userSystemdWorks(): boolean {
+  const env = { ...process.env };
+  const runtime = `/run/user/${process.getuid?.() ?? 0}`;
+  if (!env['XDG_RUNTIME_DIR'] && existsSync(runtime)) env['XDG_RUNTIME_DIR'] = runtime;
+  const r = spawnSync('systemctl', ['--user', 'show-environment'], { env, timeout: 15_000, stdio: 'ignore' });
+  return r.status === 0;
+}
+
+const SYSTEMD = process.platform === 'linux' && userSystemdWorks();
+
+type ErrorOut = { error: { code: string; message: string; fix: string; data: Record<string, unknown> } };
+type Status = { installed: boolean; managerAvailable: boolean; name: string; file: string; loaded: boolean | null; active: boolean | null; logs: { command: string; file: string | null } };
+
+const cleanups: (() => Promise<void>)[] = [];
+const children: ChildProcess[] = [];
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const c of cleanups) await c();
+});
+
+async function until(what: string, check: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A node in a home whose path has spaces and characters systemd, XML and shells care about. */
+async function oddNode(node: string, runners: boolean) {
+  const dir = await tempDir('gitbus-svc-');
+  cleanups.push(dir.cleanup);
+  const home = join(dir.path, `${node} home & <co> $x 50%`);
+  const r = await gitbus(['init', '--node', node, '--json'], { home });
+  expect(r.code, r.stderr).toBe(0);
+  if (runners) writeFileSync(join(home, 'node.yaml'), readFileSync(join(home, 'node.yaml'), 'utf8').replace('runners: []', 'runners: [shell]'));
+  return { dir: dir.path, home };
+}
+
+function expectNoStack(r: RunResult): void {
+  expect(r.stderr).not.toContain('internal error');
+  expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
+}
+
+/** Runs the unit's ExecStart with its Environment and WorkingDirectory, as systemd would; resolves when "watching as" is printed. */
+function runExecStart(unit: string): { child: ChildProcess; started: Promise<string>; exited: Promise<number | null> } {
+  const argv = systemdWords(setting(unit, 'ExecStart')[0] ?? '', true);
+  const env: NodeJS.ProcessEnv = { HOME: process.env['HOME'] };
+  for (const e of setting(unit, 'Environment')) {
+    for (const word of systemdWords(e, false)) env[word.slice(0, word.indexOf('='))] = word.slice(word.indexOf('=') + 1);
+  }
+  const cwd = (setting(unit, 'WorkingDirectory')[0] ?? '').replaceAll('%%', '%');
+  const [cmd, ...args] = argv;
+  const child = spawn(cmd ?? 'missing', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  const started = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the unit's ExecStart did not print "watching as" within 30 s\nstdout: ${out}\nstderr: ${err}`)), 30_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.startsWith('watching as'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the unit's ExecStart exited (${code}) before "watching as"\nstdout: ${out}\nstderr: ${err}`));
+    });
+  });
+  started.catch(() => undefined);
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('exit', (code) => resolve(code));
+    child.on('error', reject);
+  });
+  return { child, started, exited };
+}
+
+async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)));
+  try {
+    return await Promise.race([p, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe.runIf(process.platform === 'linux')('gitbus service (systemd user unit)', () => {
+  it('refuses a home without a node and a node without runners, and writes nothing', async () => {
+    const units = await tempDir('gitbus-units-');
+    cleanups.push(units.cleanup);
+    const env = { GITBUS_SERVICE_DIR: units.path };
+    const none = await gitbus(['service', 'install', '--json'], { home: join(units.path, 'no-home'), env });
+    expect(none.code).toBe(7);
+    expect(json<ErrorOut>(none).error.code).toBe('NO_BUS');
+    const { home } = await oddNode('idle', false);
+    const idle = await gitbus(['service', 'install', '--home', home], { env });
+    expect(idle.code).toBe(7);
+    expect(idle.stderr).toContain('no runners enabled');
+    expect(idle.stderr).toContain('runners: [shell]');
+    expectNoStack(idle);
+    expect(readdirSync(units.path)).toEqual([]);
+  });
+
+  it(`install writes a unit for that home (${SYSTEMD ? 'and systemd runs it' : 'and, without a user systemd, says what to run'}); its ExecStart starts the watcher; uninstall removes it`, async () => {
+    const units = await tempDir('gitbus-units-');
+    cleanups.push(units.cleanup);
+    const env = { GITBUS_SERVICE_DIR: units.path };
+    const { home } = await oddNode('alpha', true);
+    const file = join(units.path, 'gitbus-watch-alpha.service');
+
+    const install = await gitbus(['service', 'install', '--json', '--home', home], { env });
+    expectNoStack(install);
+    if (SYSTEMD) {
+      expect(install.code, install.stderr).toBe(0);
+      expect(json<{ name: string; file: string }>(install)).toMatchObject({ name: 'gitbus-watch-alpha.service', file });
+      await until('systemd to run the watcher', async () => json<Status>(await gitbus(['service', 'status', '--json', '--home', home], { env })).active === true);
+    } else {
+      expect(install.code, install.stderr).toBe(7);
+      const { error } = json<ErrorOut>(install);
+      expect(error.code).toBe('SERVICE_MANAGER_UNAVAILABLE');
+      expect(error.data).toMatchObject({ written: true, file, name: 'gitbus-watch-alpha.service' });
+      expect(error.message).toContain(`wrote ${file}`);
+      for (const text of [install.stderr, error.fix]) {
+        expect(text).toContain('loginctl enable-linger $USER');
+        expect(text).toContain('systemctl --user daemon-reload');
+        expect(text).toContain(`systemctl --user enable --now ${file}`);
+      }
+      const human = await gitbus(['service', 'install', '--home', home], { env });
+      expect(human.code).toBe(7);
+      expect(human.stdout).toBe('');
+      expect(human.stderr).toMatch(/^gitbus: wrote .*gitbus-watch-alpha\.service, but systemctl --user is not available here/);
+      expectNoStack(human);
+    }
+
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    const unit = readFileSync(file, 'utf8');
+    expect(systemdWords(setting(unit, 'ExecStart')[0] ?? '', true)).toEqual([process.execPath, join(ROOT, 'bin', 'gitbus.js'), 'watch', '--home', home]);
+    expect(unit).toContain('journalctl --user -u gitbus-watch-alpha.service');
+
+    const status = await gitbus(['service', 'status', '--json', '--home', home], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(json<Status>(status)).toMatchObject({ installed: true, managerAvailable: SYSTEMD, name: 'gitbus-watch-alpha.service', file, logs: { command: 'journalctl --user -u gitbus-watch-alpha.service -f' } });
+    const statusText = await gitbus(['service', 'status', '--home', home], { env });
+    expect(statusText.stdout).toContain('journalctl --user -u gitbus-watch-alpha.service');
+
+    // A second node on this machine (another home) gets its own unit next to the first.
+    const beta = await oddNode('beta', true);
+    const second = await gitbus(['service', 'install', '--json', '--home', beta.home], { env });
+    expect(second.code, second.stderr).toBe(SYSTEMD ? 0 : 7);
+    expect(readdirSync(units.path).sort()).toEqual(['gitbus-watch-alpha.service', 'gitbus-watch-beta.service']);
+    expect(setting(readFileSync(join(units.path, 'gitbus-watch-beta.service'), 'utf8'), 'Environment')[0]).toBe(`"GITBUS_HOME=${beta.home.replaceAll('%', '%%')}"`);
+    const offBeta = await gitbus(['service', 'uninstall', '--json', '--home', beta.home], { env });
+    expect(offBeta.code, offBeta.stderr).toBe(0);
+
+    const off = await gitbus(['service', 'uninstall', '--json', '--home', home], { env });
+    expect(off.code, off.stderr).toBe(0);
+    expect(json<{ removed: boolean; unloaded: boolean | null }>(off)).toMatchObject({ removed: true, unloaded: SYSTEMD ? true : null });
+    expect(existsSync(file)).toBe(false);
+    expect(readdirSync(units.path)).toEqual([]);
+    const after = await gitbus(['service', 'status', '--json', '--home', home], { env });
+    expect(after.code, after.stderr).toBe(0);
+    expect(json<Status>(after)).toMatchObject({ installed: false, ...(SYSTEMD ? { active: false } : {}) });
+    const again = await gitbus(['service', 'uninstall', '--json', '--home', home], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(json<{ removed: boolean }>(again).removed).toBe(false);
+
+    // The unit's command line, with its environment and working directory, starts this home's watcher, and
+    // SIGTERM (what systemd sends on stop) ends it cleanly.
+    const w = runExecStart(unit);
+    const line = await w.started;
+    expect(line).toMatch(/^watching as alpha: runners shell/);
+    w.child.kill('SIGTERM');
+    expect(await bounded(w.exited, 45_000, 'the watcher to exit after SIGTERM')).toBe(0);
+  });
+
+  it('every subcommand has --help and --json', async () => {
+    for (const sub of ['install', 'uninstall', 'status']) {
+      const r = await gitbus(['service', sub, '--help']);
+      expect(r.code, sub).toBe(0);
+      expect(r.stdout, sub).toContain(`Usage: gitbus service ${sub}`);
+      expect(r.stdout, sub).toContain('--json');
+      expect(r.stdout, sub).toContain('--home');
+    }
+    const bare = await gitbus(['service', 'bogus']);
+    expect(bare.code).toBe(2);
+  });
+});

@@ -1,0 +1,59 @@
+import { GitbusError } from '../../schemas/errors.js';
+
+/** `gitbus service` knows systemd (Linux) and launchd (macOS) only. */
+export class ServiceUnsupportedPlatformError extends GitbusError {
+  readonly code = 'SERVICE_UNSUPPORTED_PLATFORM';
+  constructor(platform: string, home: string) {
+    super(
+      `gitbus service installs the watcher with systemd (Linux) or launchd (macOS); this machine runs ${platform}`,
+      `run "gitbus watch --home ${home}" under this system's own supervisor instead (on Windows: inside WSL with systemd enabled, or from Task Scheduler)`,
+      { platform, home },
+    );
+  }
+}
+
+/** A path that a unit file or a plist cannot hold (control characters, a newline). */
+export class ServicePathError extends GitbusError {
+  readonly code = 'SERVICE_BAD_PATH';
+  constructor(what: string, value: string, reason: string) {
+    super(`the ${what} ${JSON.stringify(value)} cannot be written into a service file: ${reason}`, `use a ${what} without newlines, control characters or trailing spaces`, { what, value, reason });
+  }
+}
+
+/**
+ * The service file was written, but the service manager could not be reached (no user systemd: a container,
+ * an SSH session without lingering; no GUI session for launchd), so nothing was started.
+ */
+export class ServiceManagerUnavailableError extends GitbusError {
+  readonly code = 'SERVICE_MANAGER_UNAVAILABLE';
+  constructor(opts: { manager: string; file: string; name: string; reason: string; commands: string[]; fix: string }) {
+    super(`wrote ${opts.file}, but ${opts.manager} is not available here (${opts.reason}), so the watcher was not started`, opts.fix, {
+      manager: opts.manager,
+      file: opts.file,
+      name: opts.name,
+      reason: opts.reason,
+      written: true,
+      commands: opts.commands,
+    });
+  }
+}
+
+/** A service manager command failed (or did not finish in time). */
+export class ServiceCommandError extends GitbusError {
+  readonly code = 'SERVICE_COMMAND_FAILED';
+  constructor(opts: { command: string; output: string; file: string; written: boolean; fix: string }) {
+    super(
+      `"${opts.command}" failed: ${opts.output || 'no output'}${opts.written ? ` (${opts.file} was written)` : ''}`,
+      opts.fix,
+      { command: opts.command, output: opts.output, file: opts.file, written: opts.written },
+    );
+  }
+}
+
+/** The path of bin/gitbus.js could not be found (gitbus runs from an unusual layout). */
+export class ServiceEntryNotFoundError extends GitbusError {
+  readonly code = 'SERVICE_NO_ENTRY';
+  constructor(searched: string) {
+    super(`cannot find gitbus's bin/gitbus.js (searched from ${searched})`, 'run gitbus from its package (bin/gitbus.js next to dist/), e.g. after "npm link" or "npm install -g"', { searched });
+  }
+}
