@@ -40,6 +40,7 @@ export const claudeRequestSchema = z
     allowedTools: z.array(oneLine('a tool pattern, such as Bash(git *)')).optional().describe('a list of tool patterns'),
     maxBudgetUsd: z.number().min(0).optional().describe('a budget in US dollars, a number ≥ 0'),
     resume: oneLine('a session id to resume').optional(),
+    interactive: z.boolean().optional().describe('run claude interactively in a tmux session that a person attaches to, watches and steers (true or false)'),
   })
   .describe('requests for the claude runner; a node grants less, never more, than its own settings');
 

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { tmuxRunner } from './tmux.js';
 import type { Readable, Writable } from 'node:stream';
 import { claudeBinary, claudeInvocation, claudePrompt } from './claude-args.js';
 import { ClaudeStream, claudeReport, claudeVerdict } from './claude-result.js';
@@ -22,6 +23,7 @@ export const claudeRunner: Runner = {
     const invocation = claudeInvocation(req.handoff.claude ?? {}, grants);
     if ('refusal' in invocation) return failedToStart(started, invocation.refusal);
     const binary = claudeBinary(grants);
+    if (req.handoff.claude?.interactive) return runInteractive(req, abort, binary, invocation.argv, invocation.notes);
 
     mkdirSync(dirname(req.logPath), { recursive: true });
     const log = openSync(req.logPath, 'a');
@@ -125,3 +127,36 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 function failedToStart(started: Date, reason: string): RunOutcome {
   return { status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason };
 }
+
+/**
+ * Interactive mode: claude as a person would start it, in a tmux session (`tmux attach -t gitbus-<id>`) where a
+ * person watches and steers it, trust and permission dialogs included; the task ends when claude exits. The
+ * node's grants apply as in headless runs. The response carries the exit status and the end of the screen
+ * output; claude prints no result object in this mode, so there is no session id or cost to record.
+ */
+async function runInteractive(req: RunRequest, abort: AbortSignal, binary: string, headlessArgv: string[], notes: string[]): Promise<RunOutcome> {
+  // The headless flags lead the argv; everything after them is what the node granted.
+  const granted = headlessArgv.slice(HEADLESS_FLAGS.length);
+  const promptFile = `${req.logPath}.prompt`;
+  mkdirSync(dirname(req.logPath), { recursive: true });
+  writeFileSync(promptFile, claudePrompt(req.handoff.title, req.body));
+  const log = openSync(req.logPath, 'a');
+  writeSync(log, `gitbus: interactive: ${binary} <prompt> ${granted.map(quote).join(' ')}\n`);
+  for (const n of notes) writeSync(log, `gitbus: ${n}\n`);
+  closeSync(log);
+  // The prompt comes first: --allowedTools takes every argument after it.
+  const command = `exec ${shq(binary)} "$(cat ${shq(promptFile)})" ${granted.map(shq).join(' ')}`;
+  try {
+    return await tmuxRunner.run({ ...req, handoff: { ...req.handoff, runner: 'tmux', command } }, abort);
+  } finally {
+    rmSync(promptFile, { force: true });
+  }
+}
+
+/** POSIX shell single-quoting. */
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const HEADLESS_FLAGS = ['--print', '--output-format', 'stream-json', '--verbose'];
+
