@@ -7,7 +7,7 @@ import { claudeBinary, claudeInvocation, claudePrompt } from './claude-args.js';
 import { ClaudeStream, claudeReport, claudeVerdict } from './claude-result.js';
 import { readTail } from './output-tail.js';
 import type { RunOutcome, RunRequest, Runner } from './runner.js';
-import { KILL_GRACE_MS } from './shell.js';
+import { failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
 
 /**
  * Claude Code headless: `claude -p` with the handoff's body on standard input, in its own process group (a timeout
@@ -59,23 +59,12 @@ export const claudeRunner: Runner = {
     stdin.on('error', () => {});
     stdin.end(claudePrompt(req.handoff.title, req.body));
 
-    let ended: 'timed-out' | 'cancelled' | null = null;
-    const stop = (why: 'timed-out' | 'cancelled') => {
-      if (ended || child.exitCode !== null || child.pid === undefined) return;
-      ended = why;
-      killGroup(child.pid, 'SIGTERM');
-      setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
-    };
-    const timer = req.timeoutMs ? setTimeout(() => stop('timed-out'), req.timeoutMs) : undefined;
-    const onAbort = () => stop('cancelled');
-    abort.addEventListener('abort', onAbort, { once: true });
-    if (abort.aborted) onAbort();
+    const stopper = stopOnTimeoutOrAbort(child, req.timeoutMs, abort);
     const result = await new Promise<{ code: number | null; error?: NodeJS.ErrnoException }>((resolve) => {
       child.once('error', (error) => resolve({ code: null, error }));
       child.once('close', (code) => resolve({ code }));
     });
-    if (timer) clearTimeout(timer);
-    abort.removeEventListener('abort', onAbort);
+    stopper.dispose();
     stream.end();
     logOpen = false;
     closeSync(log);
@@ -85,10 +74,10 @@ export const claudeRunner: Runner = {
     if (result.error) return { status: 'failed', ...base, exitCode: null, reason: cannotStart(binary, result.error, node) };
     const claude = claudeReport(stream);
     const report = Object.keys(claude).length > 0 ? { claude } : {};
-    if (ended) {
+    if (stopper.reason()) {
       const retrying = stream.retry ? `; claude was still retrying the API (attempt ${stream.retry.attempt ?? '?'} of ${stream.retry.max_retries ?? '?'}, error ${stream.retry.error ?? 'unknown'}): check that node ${node} reaches it` : '';
       const resume = claude.sessionId ? `; resume it with claude.resume: ${claude.sessionId}` : '';
-      return ended === 'timed-out'
+      return stopper.reason() === 'timed-out'
         ? { status: 'timed-out', ...base, ...report, reason: `stopped after the timeout of ${req.handoff.timeout}${retrying}${resume}` }
         : { status: 'cancelled', ...base, ...report, reason: `stopped on request${resume}` };
     }
@@ -114,18 +103,6 @@ function cannotStart(binary: string, err: NodeJS.ErrnoException, node: string): 
 
 function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-function failedToStart(started: Date, reason: string): RunOutcome {
-  return { status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason };
 }
 
 /**

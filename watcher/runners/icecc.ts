@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import type { NodeConfig } from '../../bus/home.js';
 import { readTail } from './output-tail.js';
 import type { RunOutcome, RunRequest, Runner } from './runner.js';
-import { KILL_GRACE_MS } from './shell.js';
+import { failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
 
 /** The icecream scheduler's port when `icecc.scheduler` names none (what iceccd and icecc-scheduler use). */
 export const DEFAULT_SCHEDULER_PORT = 8765;
@@ -82,29 +82,18 @@ export const iceccRunner: Runner = {
     }
     closeSync(log);
     if (child.pid !== undefined) req.onStart?.(child.pid);
-    let ended: 'timed-out' | 'cancelled' | null = null;
-    const stop = (why: 'timed-out' | 'cancelled') => {
-      if (ended || child.exitCode !== null || child.pid === undefined) return;
-      ended = why;
-      killGroup(child.pid, 'SIGTERM');
-      setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
-    };
-    const timer = req.timeoutMs ? setTimeout(() => stop('timed-out'), req.timeoutMs) : undefined;
-    const onAbort = () => stop('cancelled');
-    abort.addEventListener('abort', onAbort, { once: true });
-    if (abort.aborted) onAbort();
+    const stopper = stopOnTimeoutOrAbort(child, req.timeoutMs, abort);
     const result = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
       child.once('error', (error) => resolve({ code: null, error }));
       child.once('close', (code) => resolve({ code }));
     });
-    if (timer) clearTimeout(timer);
-    abort.removeEventListener('abort', onAbort);
+    stopper.dispose();
     const finished = new Date();
     const outputTail = await readTail(req.logPath);
     const icecc = { ...(await countIceccLogFile(iceccLog)), scheduler };
     if (result.error) return { status: 'failed', exitCode: null, started, finished, outputTail, reason: `could not start sh: ${result.error.message}`, icecc };
-    if (ended === 'timed-out') return { status: 'timed-out', exitCode: result.code, started, finished, outputTail, reason: `stopped after the timeout of ${req.handoff.timeout}`, icecc };
-    if (ended === 'cancelled') return { status: 'cancelled', exitCode: result.code, started, finished, outputTail, reason: 'stopped on request', icecc };
+    if (stopper.reason() === 'timed-out') return { status: 'timed-out', exitCode: result.code, started, finished, outputTail, reason: `stopped after the timeout of ${req.handoff.timeout}`, icecc };
+    if (stopper.reason() === 'cancelled') return { status: 'cancelled', exitCode: result.code, started, finished, outputTail, reason: 'stopped on request', icecc };
     return result.code === 0
       ? { status: 'succeeded', exitCode: 0, started, finished, outputTail, icecc }
       : { status: 'failed', exitCode: result.code, started, finished, outputTail, reason: result.code === null ? 'killed by a signal' : `exit code ${result.code}`, icecc };
@@ -245,16 +234,4 @@ async function countIceccLogFile(path: string): Promise<IceccCounts> {
   } catch {
     return { compiles: 0, remote: 0, local: 0 }; // no log: nothing went through icecc
   }
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-function failedToStart(started: Date, reason: string): RunOutcome {
-  return { status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason };
 }

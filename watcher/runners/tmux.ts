@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { dirname } from 'node:path';
 import { readTail } from './output-tail.js';
 import type { RunOutcome, RunRequest, Runner } from './runner.js';
-import { KILL_GRACE_MS } from './shell.js';
+import { failedToStart, KILL_GRACE_MS, killGroup } from './process-group.js';
 import { exactSession, formatLiteral, shellQuote, tmux, waitFor } from './tmux-client.js';
 
 /** The fallback when no signal comes: a session killed from outside, or a wrapper that could not reach tmux. */
@@ -192,16 +192,4 @@ function sizeOf(path: string): number {
   } catch {
     return 0;
   }
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-function failedToStart(started: Date, reason: string): RunOutcome {
-  return { status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason };
 }
