@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT, gitCli, gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { until } from '../helpers/wait.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux && process.env['CI'] === 'true') throw new Error('tmux is missing, and CI must run the interactive claude test: install tmux');
@@ -14,13 +15,6 @@ const SOCKET = join(tmpdir(), `gitbus-test-claude-tmux-${process.pid}.sock`);
 const tmux = (args: string[]) => spawnSync('tmux', ['-S', SOCKET, ...args], { encoding: 'utf8', timeout: 10_000 });
 const STANDIN = join(ROOT, 'test/fixtures/claude-standin.mjs');
 
-async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 30_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 const children: ChildProcess[] = [];

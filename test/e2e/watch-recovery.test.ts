@@ -2,16 +2,10 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI, gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { until } from '../helpers/wait.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
 
-async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 60_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];

@@ -4,17 +4,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { until } from '../helpers/wait.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
 
-/** Polls `check` until it returns true or the deadline passes; every wait in these tests is bounded. */
-async function until(what: string, check: () => Promise<boolean>, deadlineMs = 60_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function startWatcher(home: string, args: string[] = []): { child: ChildProcess; lines: () => string[]; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
