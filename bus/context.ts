@@ -14,7 +14,7 @@ export interface BusContext {
 export async function openBus(home: string, actor = actorFromEnv()): Promise<BusContext> {
   const paths = homePaths(home);
   const config = await loadNodeConfig(home);
-  const transport = await openTransport(config.remote);
+  const transport = await openTransport(config.remote, home);
   return { paths, config, repo: new BusRepo(paths.clone, transport), actor };
 }
 

@@ -13,7 +13,7 @@ import { PushRejectedError } from '../git/push-errors.js';
 import { BusExistsError, HomeInUseError, InputError, InvalidNameError, NotABusError } from '../errors.js';
 import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
 import { nodeCard, defaultNodeName } from '../node-card.js';
-import { localPathOf, openTransport } from '../remote.js';
+import { localPathOf, normalizeRemote, openTransport } from '../remote.js';
 import { BusRepo } from '../repo.js';
 import { buildCommit, type FileChange } from '../store/objects.js';
 import { createBareRepo } from '../transport/local.js';
@@ -71,7 +71,7 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
   }
   if (opts.maxAttempts !== undefined && (opts.maxAttempts < 1 || opts.maxAttempts > 100)) throw new InputError(`--max-attempts ${opts.maxAttempts} is out of range`, 'give a whole number from 1 to 100');
   const embedded = opts.remote === undefined;
-  const remote = embedded ? paths.embeddedRemote : (localPathOf(opts.remote as string) ?? (opts.remote as string));
+  const remote = embedded ? paths.embeddedRemote : normalizeRemote(opts.remote as string);
   const created: string[] = [];
   try {
     await mkdir(home, { recursive: true });
@@ -80,7 +80,7 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
       await createBareRepo(local);
       created.push(local);
     }
-    const transport = await openTransport(remote);
+    const transport = await openTransport(remote, home);
     const repo = new BusRepo(paths.clone, transport);
     try {
       await git.init({ fs, gitdir: paths.clone, bare: true, defaultBranch: 'main' });

@@ -6,7 +6,7 @@ import { pathFor } from '../../schemas/layout.js';
 import { HomeInUseError, NodeNameTakenError, NotABusError, UnsupportedProtocolError } from '../errors.js';
 import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
 import { nodeCard, defaultNodeName } from '../node-card.js';
-import { localPathOf, openTransport } from '../remote.js';
+import { normalizeRemote, openTransport } from '../remote.js';
 import { BusRepo, MAIN } from '../repo.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
@@ -56,8 +56,8 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
   const node = opts.node ?? defaultNodeName();
   const labels = opts.labels ?? [];
   checkNodeOptions(node, labels, opts.runners);
-  const remote = localPathOf(url) ?? url;
-  const transport = await openTransport(remote);
+  const remote = normalizeRemote(url);
+  const transport = await openTransport(remote, home);
   let cloned = false;
   try {
     await mkdir(home, { recursive: true });

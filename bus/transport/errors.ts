@@ -12,13 +12,16 @@ export class LocalRemoteInvalidError extends GitbusError {
   }
 }
 
+/** A local remote path that does not exist, or (`http`) an http(s) remote answering 404. */
 export class RemoteNotFoundError extends GitbusError {
   readonly code = 'REMOTE_NOT_FOUND';
-  constructor(path: string) {
+  constructor(path: string, http = false) {
     super(
-      `the remote repository ${path} does not exist`,
-      `check the path (is the shared disk mounted?), or create the repository with \`git init --bare --initial-branch=main ${path}\``,
-      { path },
+      http ? `there is no git repository at ${path} (HTTP 404)` : `the remote repository ${path} does not exist`,
+      http
+        ? 'check the URL (it usually ends in .git); some hosts answer 404 instead of 401 for private repositories, so also check the token (GITBUS_TOKEN or credentials.yaml in the bus home)'
+        : `check the path (is the shared disk mounted?), or create the repository with \`git init --bare --initial-branch=main ${path}\``,
+      http ? { path, status: 404 } : { path },
     );
   }
 }
@@ -94,5 +97,74 @@ export class TransportClosedError extends GitbusError {
   readonly code = 'TRANSPORT_CLOSED';
   constructor(remote: string) {
     super(`the transport to ${remote} was used after it was closed`, 'this is a bug in gitbus: report it with the command you ran', { remote });
+  }
+}
+
+/** An http(s) remote URL that cannot be used as given (a password in it, a malformed URL). */
+export class RemoteUrlInvalidError extends GitbusError {
+  readonly code = 'REMOTE_URL_INVALID';
+  constructor(display: string, reason: string, fix: string) {
+    super(`the remote URL ${display} cannot be used: ${reason}`, fix, { url: display, reason });
+  }
+}
+
+/** The host could not be reached at all (DNS, connection refused or reset, TLS failure). */
+export class RemoteUnreachableError extends GitbusError {
+  readonly code = 'REMOTE_UNREACHABLE';
+  constructor(display: string, reason: string, cause?: unknown) {
+    super(
+      `could not reach the remote ${display}: ${reason}`,
+      'check the URL, the network and that the git server is running; for https check the server certificate (NODE_EXTRA_CA_CERTS for a private CA)',
+      { url: display, reason },
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+/** 401 or 403 from an http(s) remote. */
+export class RemoteAuthError extends GitbusError {
+  readonly code = 'REMOTE_AUTH_FAILED';
+  constructor(display: string, status: number, sentToken: boolean, credentialsFile: string | undefined) {
+    const where = `set GITBUS_TOKEN=<token> in the environment, or add \`- {host: <host>, token: <token>}\` to ${credentialsFile ?? '<bus home>/credentials.yaml'} (mode 0600)`;
+    super(
+      status === 401
+        ? `the remote ${display} asks for authentication (HTTP 401)${sentToken ? ' and refused the token gitbus sent' : ' and no token is configured for its host'}`
+        : `the remote ${display} refused access (HTTP 403)${sentToken ? '' : '; no token is configured for its host'}`,
+      sentToken ? `check that the token is valid and grants read and write access to the repository; ${where}` : where,
+      { url: display, status, sentToken },
+    );
+  }
+}
+
+/** The server answered, but not with git's smart HTTP protocol (a web page, the dumb protocol). */
+export class RemoteNotSmartHttpError extends GitbusError {
+  readonly code = 'REMOTE_NOT_SMART_HTTP';
+  constructor(display: string, contentType: string) {
+    super(
+      `${display} does not speak git's smart HTTP protocol (content type ${JSON.stringify(contentType)})`,
+      'point the remote at a git server with smart HTTP (git http-backend, GitHub, GitLab, Gitea); the dumb HTTP protocol cannot push',
+      { url: display, contentType },
+    );
+  }
+}
+
+/** Any other unexpected HTTP answer (5xx, an unexpected redirect). */
+export class RemoteHttpError extends GitbusError {
+  readonly code = 'REMOTE_HTTP_ERROR';
+  constructor(display: string, what: string, status: number, detail: string) {
+    super(`${what} on ${display} failed with HTTP ${status}${detail ? `: ${detail}` : ''}`, 'check the git server (its logs, disk, permissions) and try again', {
+      url: display,
+      what,
+      status,
+      detail,
+    });
+  }
+}
+
+/** The credentials file is unusable: readable by others, or not a list of {host, username?, token}. */
+export class CredentialsFileError extends GitbusError {
+  readonly code = 'REMOTE_CREDENTIALS_INVALID';
+  constructor(path: string, reason: string, fix: string) {
+    super(`${path} cannot be used: ${reason}`, fix, { path, reason });
   }
 }

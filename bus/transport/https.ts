@@ -1,0 +1,284 @@
+import { PktLineReader, pktText } from '../git/pkt-line.js';
+import { resolveCredential, credentialsFilePath, type Credential } from './credentials.js';
+import {
+  RemoteAuthError,
+  RemoteHttpError,
+  RemoteNotFoundError,
+  RemoteNotSmartHttpError,
+  RemoteUnreachableError,
+  RemoteUrlInvalidError,
+  TransportClosedError,
+  TransportTimeoutError,
+} from './errors.js';
+import type { GitService, Transport } from './transport.js';
+
+export interface HttpTransportOptions {
+  /** The bus home, for `<home>/credentials.yaml`. Without it only GITBUS_TOKEN is used. */
+  home?: string;
+  /** Where GITBUS_TOKEN is read; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Upper bound for one request including its body. Default 120 s. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const USER_AGENT = 'git/2.0 (gitbus)';
+const OID_RE = /^[0-9a-f]{40}$/;
+
+/** True for remotes this transport serves. */
+export function isHttpRemote(remote: string): boolean {
+  return /^https?:\/\//i.test(remote);
+}
+
+/**
+ * An http(s) remote URL -> the URL without user name, query, fragment or trailing slash. A password in the URL
+ * is refused: it would end up in node.yaml and in messages.
+ */
+export function parseHttpRemote(remote: string): URL {
+  let url: URL;
+  try {
+    url = new URL(remote);
+  } catch {
+    throw new RemoteUrlInvalidError(JSON.stringify(remote.replace(/\/\/[^/@]*@/, '//***@')), 'not a valid URL', 'give the remote as https://host/path/repo.git');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RemoteUrlInvalidError(redact(url), `unsupported scheme ${url.protocol}`, 'use an https:// or http:// URL');
+  if (url.password !== '') {
+    throw new RemoteUrlInvalidError(
+      redact(url),
+      'it contains a password or token',
+      'remove it from the URL and give the token with the GITBUS_TOKEN environment variable or in credentials.yaml in the bus home ({host, username?, token}, mode 0600)',
+    );
+  }
+  if (url.search !== '') throw new RemoteUrlInvalidError(redact(url), 'it has a query string', 'give the repository URL without ?…');
+  url.username = '';
+  url.hash = '';
+  url.pathname = url.pathname.replace(/\/+$/, '');
+  return url;
+}
+
+/** The remote as stored in node.yaml and shown in messages: no user info, no trailing slash. */
+export function normalizeHttpRemote(remote: string): string {
+  return displayOf(parseHttpRemote(remote));
+}
+
+function displayOf(url: URL): string {
+  return url.href.replace(/\/+$/, '');
+}
+
+function redact(url: URL): string {
+  const u = new URL(url.href);
+  u.username = '';
+  u.password = '';
+  return displayOf(u);
+}
+
+function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+function errorMessage(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const m = (e as { message?: unknown }).message;
+    if (typeof m === 'string' && m && m !== 'fetch failed') parts.push(m);
+  }
+  return parts.join(': ') || String(err);
+}
+
+/**
+ * A repository behind git's smart HTTP protocol (v0/v1, as `git http-backend`, GitHub, GitLab and Gitea
+ * serve it), reached with Node's built-in fetch (undici: pooled keep-alive connections).
+ *
+ * - `advertise(s)`: GET `<url>/info/refs?service=s`; redirects are followed and, like git, the final URL
+ *   becomes the base for later requests;
+ * - `rpc(s, body)`: POST `<url>/s`, not following redirects (a POST body cannot be replayed safely); a
+ *   redirect before the base is known triggers one advertisement to learn it, then one retry;
+ * - a token (GITBUS_TOKEN or `<home>/credentials.yaml`) is sent as HTTP Basic to the remote's host only.
+ */
+export class HttpTransport implements Transport {
+  readonly display: string;
+  private readonly origin: URL;
+  private base: URL;
+  private baseKnown = false;
+  private readonly home: string | undefined;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly timeoutMs: number;
+  private readonly credentials = new Map<string, Promise<Credential | undefined>>();
+  private readonly aborter = new AbortController();
+  private closed = false;
+
+  constructor(remote: string, options: HttpTransportOptions = {}) {
+    this.origin = parseHttpRemote(remote);
+    this.base = this.origin;
+    this.display = displayOf(this.origin);
+    this.home = options.home;
+    this.env = options.env ?? process.env;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  async listRefs(): Promise<Map<string, string>> {
+    const adv = await this.advertise('git-upload-pack');
+    const refs = new Map<string, string>();
+    const reader = new PktLineReader(adv);
+    let first = true;
+    while (!reader.atEnd()) {
+      const pkt = reader.next();
+      if (pkt.type === 'flush') break;
+      if (pkt.type !== 'data') continue;
+      let line = pktText(pkt.data);
+      if (first && line.startsWith('version ')) continue;
+      if (first) {
+        const nul = line.indexOf('\0');
+        if (nul >= 0) line = line.slice(0, nul);
+        first = false;
+      }
+      const sp = line.indexOf(' ');
+      const oid = line.slice(0, sp);
+      const name = line.slice(sp + 1);
+      if (sp !== 40 || !OID_RE.test(oid)) continue;
+      // An empty repository advertises `capabilities^{}` with the zero id; peeled tags end in ^{}.
+      if (name.endsWith('^{}')) continue;
+      refs.set(name, oid);
+    }
+    return refs;
+  }
+
+  async advertise(service: GitService): Promise<Uint8Array> {
+    const url = this.urlFor(`info/refs?service=${service}`);
+    const res = await this.request('GET', url, service, undefined);
+    if (res.redirected && res.url !== url.href) {
+      const suffix = `/info/refs?service=${service}`;
+      if (!res.url.endsWith(suffix)) {
+        throw new RemoteHttpError(this.display, 'the ref advertisement', res.status, `redirected to ${safeUrl(res.url)}, which does not end in ${suffix}`);
+      }
+      const next = new URL(res.url.slice(0, -suffix.length));
+      if (this.origin.protocol === 'https:' && next.protocol !== 'https:') {
+        throw new RemoteHttpError(this.display, 'the ref advertisement', res.status, `redirected from https to ${safeUrl(res.url)}; refusing to continue without TLS`);
+      }
+      this.base = next;
+    }
+    this.baseKnown = true;
+    const contentType = res.headers.get('content-type') ?? '';
+    const body = new Uint8Array(await this.body(res, 'the ref advertisement'));
+    if (mediaType(contentType) !== `application/x-${service}-advertisement`) throw new RemoteNotSmartHttpError(this.display, contentType);
+    // Smart HTTP prefixes the advertisement with `# service=<service>` and a flush; git itself does not.
+    const reader = new PktLineReader(body);
+    const head = reader.atEnd() ? undefined : reader.next();
+    if (!head || head.type !== 'data' || pktText(head.data) !== `# service=${service}`) throw new RemoteNotSmartHttpError(this.display, contentType);
+    if (reader.startsWith('0000')) reader.next();
+    return reader.rest();
+  }
+
+  async rpc(service: GitService, body: Uint8Array): Promise<Uint8Array> {
+    let res = await this.request('POST', this.urlFor(service), service, body);
+    if (res.status >= 300 && res.status < 400 && !this.baseKnown) {
+      await res.body?.cancel();
+      await this.advertise(service);
+      res = await this.request('POST', this.urlFor(service), service, body);
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel();
+      throw new RemoteHttpError(this.display, service, res.status, `unexpected redirect to ${safeUrl(res.headers.get('location') ?? '')}`);
+    }
+    const contentType = res.headers.get('content-type') ?? '';
+    const out = new Uint8Array(await this.body(res, service));
+    if (mediaType(contentType) !== `application/x-${service}-result`) throw new RemoteNotSmartHttpError(this.display, contentType);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.aborter.abort();
+  }
+
+  private urlFor(rel: string): URL {
+    return new URL(`${this.base.href.replace(/\/+$/, '')}/${rel}`);
+  }
+
+  private credentialFor(url: URL): Promise<Credential | undefined> {
+    // Only the remote's own host gets the token (a redirect to another host does not).
+    if (url.host !== this.origin.host || url.protocol !== this.origin.protocol) return Promise.resolve(undefined);
+    let c = this.credentials.get(url.host);
+    if (!c) {
+      c = resolveCredential(this.origin, this.home, this.env);
+      this.credentials.set(url.host, c);
+      c.catch(() => this.credentials.delete(url.host));
+    }
+    return c;
+  }
+
+  private async request(method: 'GET' | 'POST', url: URL, service: GitService, body: Uint8Array | undefined): Promise<Response> {
+    if (this.closed) throw new TransportClosedError(this.display);
+    const cred = await this.credentialFor(url);
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity' };
+    if (cred) headers['authorization'] = `Basic ${Buffer.from(`${cred.username}:${cred.token}`).toString('base64')}`;
+    if (method === 'POST') {
+      headers['content-type'] = `application/x-${service}-request`;
+      headers['accept'] = `application/x-${service}-result`;
+    } else {
+      headers['accept'] = '*/*';
+    }
+    const what = method === 'GET' ? 'the ref advertisement' : service;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : new Uint8Array(body),
+        redirect: method === 'GET' ? 'follow' : 'manual',
+        signal: AbortSignal.any([this.aborter.signal, AbortSignal.timeout(this.timeoutMs)]),
+      });
+    } catch (err) {
+      throw this.networkError(err, what);
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw new RemoteAuthError(this.display, res.status, cred !== undefined, this.home === undefined ? undefined : credentialsFilePath(this.home));
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      throw new RemoteNotFoundError(this.display, true);
+    }
+    if (res.status >= 400 || (res.status < 200 && res.status !== 0)) {
+      const detail = (await this.body(res, what).then((b) => new TextDecoder().decode(b.slice(0, 300)), () => '')).trim();
+      throw new RemoteHttpError(this.display, what, res.status, detail);
+    }
+    return res;
+  }
+
+  private async body(res: Response, what: string): Promise<ArrayBuffer> {
+    try {
+      return await res.arrayBuffer();
+    } catch (err) {
+      throw this.networkError(err, what);
+    }
+  }
+
+  private networkError(err: unknown, what: string): Error {
+    if (this.closed) return new TransportClosedError(this.display);
+    const name = (err as { name?: unknown }).name;
+    if (name === 'TimeoutError' || name === 'AbortError') return new TransportTimeoutError(what, this.display, this.timeoutMs);
+    const code = errorCode(err);
+    return new RemoteUnreachableError(this.display, code ? `${code} (${errorMessage(err)})` : errorMessage(err), err);
+  }
+}
+
+function mediaType(contentType: string): string {
+  return (contentType.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+/** A URL from a server (Location) without user info, for messages. */
+function safeUrl(s: string): string {
+  try {
+    const u = new URL(s);
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return s.slice(0, 200);
+  }
+}

@@ -1,0 +1,138 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { CLI, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
+import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
+
+/**
+ * A bus whose shared repository is served over plain HTTP by `git http-backend` with Basic auth: node A uses
+ * the bare repository directly, the others join with an http:// URL and a token from GITBUS_TOKEN.
+ */
+const TOKEN = 'gbt-e2e-9f8e7d6c5b4a';
+const cleanups: (() => Promise<void>)[] = [];
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function httpBus() {
+  const dir = await tempDir('gitbus-https-');
+  cleanups.push(dir.cleanup);
+  const remote = join(dir.path, 'srv', 'bus.git');
+  const home = (name: string) => join(dir.path, `home-${name}`);
+  const init = await gitbus(['init', '--remote', remote, '--node', 'alpha', '--json'], { home: home('alpha') });
+  expect(init.code, init.stderr).toBe(0);
+  const server: GitHttpServer = await startGitHttpServer({ projectRoot: dirname(remote), token: TOKEN });
+  cleanups.push(() => server.close());
+  return { dir: dir.path, remote, home, server, url: `${server.url}/bus.git` };
+}
+
+/** Every file under `dir` (text or not) as one string, to look for a leaked token. */
+async function allFiles(dir: string): Promise<string> {
+  let out = '';
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) out += (await readFile(join(e.parentPath, e.name))).toString('latin1');
+  }
+  return out;
+}
+
+describe('an http(s) remote', () => {
+  it('joins with a token, claims and responds over HTTP, and never stores or prints the token', async () => {
+    const bus = await httpBus();
+    const noToken = { ...process.env };
+    delete noToken['GITBUS_TOKEN'];
+    const withToken = { ...noToken, GITBUS_TOKEN: TOKEN };
+    const outputs: string[] = [];
+
+    const denied = await gitbus(['join', bus.url, '--node', 'beta'], { home: bus.home('beta'), env: noToken });
+    outputs.push(denied.stdout, denied.stderr);
+    expect(denied.code, denied.stderr).toBe(6);
+    expect(denied.stderr).toMatch(/GITBUS_TOKEN/);
+    expect(denied.stderr).toMatch(/credentials\.yaml/);
+
+    // A password in the URL is refused (and not echoed).
+    const inUrl = await gitbus(['join', bus.url.replace('http://', `http://bot:${TOKEN}@`), '--node', 'beta'], { home: bus.home('beta'), env: noToken });
+    outputs.push(inUrl.stdout, inUrl.stderr);
+    expect(inUrl.code).toBe(6);
+    expect(inUrl.stderr).toMatch(/GITBUS_TOKEN/);
+
+    // A user name in the URL is dropped from the stored remote.
+    const joined = await gitbus(['join', bus.url.replace('http://', 'http://bot@'), '--node', 'beta', '--json'], { home: bus.home('beta'), env: withToken });
+    outputs.push(joined.stdout, joined.stderr);
+    expect(joined.code, joined.stderr).toBe(0);
+    expect(json(joined)).toMatchObject({ node: 'beta', remote: bus.url });
+    expect(await readFile(join(bus.home('beta'), 'node.yaml'), 'utf8')).toContain(`remote: ${bus.url}`);
+
+    const d = await gitbus(['dispatch', 'over http', '--to', 'beta', '--no-git', '--json'], { home: bus.home('alpha') });
+    expect(d.code, d.stderr).toBe(0);
+    const id = json<{ id: string }>(d).id;
+
+    const c = await gitbus(['claim', '--next', '--json'], { home: bus.home('beta'), env: withToken });
+    outputs.push(c.stdout, c.stderr);
+    expect(c.code, c.stderr).toBe(0);
+    expect(json(c)).toMatchObject({ id, node: 'beta' });
+    const r = await gitbus(['respond', id, '--status', 'succeeded', '--summary', 'done over http', '--json'], { home: bus.home('beta'), env: withToken });
+    outputs.push(r.stdout, r.stderr);
+    expect(r.code, r.stderr).toBe(0);
+    const s = await gitbus(['status', '--json'], { home: bus.home('beta'), env: withToken });
+    outputs.push(s.stdout, s.stderr);
+
+    const shown = json<{ state: string; files: { text: string }[] }>(await gitbus(['show', id, '--json'], { home: bus.home('alpha') }));
+    expect(shown.state).toBe('succeeded');
+    expect(shown.files.map((f) => f.text).join('\n')).toContain('done over http');
+
+    // Without the token the stored settings still do not work, and say why.
+    const later = await gitbus(['status'], { home: bus.home('beta'), env: noToken });
+    outputs.push(later.stdout, later.stderr);
+    expect(later.code).toBe(6);
+
+    // The token was sent, and only where it belongs.
+    expect(bus.server.requests.some((q) => q.authorized)).toBe(true);
+    for (const o of outputs) expect(o).not.toContain(TOKEN);
+    expect(await allFiles(bus.home('beta'))).not.toContain(TOKEN);
+    expect(gitCli(['--git-dir', bus.remote, 'log', '-p', '--all'])).not.toContain(TOKEN);
+    expect(gitCli(['--git-dir', bus.remote, 'log', '-p', '--all'])).toContain('beta');
+  });
+
+  it('three processes claim 30 tasks over HTTP, each exactly once', async () => {
+    const bus = await httpBus();
+    const env = { ...process.env, GITBUS_TOKEN: TOKEN };
+    const tasks = 30;
+    const ids: string[] = [];
+    const work = join(bus.dir, 'work');
+    gitCli(['clone', '-q', bus.remote, work]);
+    await mkdir(join(work, 'handoffs'), { recursive: true });
+    for (let i = 0; i < tasks; i++) {
+      const id = `race-${String(i).padStart(4, '0')}`;
+      ids.push(id);
+      await writeFile(join(work, 'handoffs', `${id}.md`), `---\ntitle: race task ${i}\npriority: ${i % 7}\n---\n## Task\n\nnothing\n`);
+    }
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'seed race pool'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const nodes = 3;
+    for (let n = 0; n < nodes; n++) {
+      const j = await gitbus(['join', bus.url, '--node', `racer${n}`, '--json'], { home: bus.home(`racer${n}`), env });
+      expect(j.code, j.stderr).toBe(0);
+    }
+
+    const loop = `while :; do out=$("${process.execPath}" "${CLI}" claim --next --json); rc=$?; [ $rc -ne 0 ] && break; printf '%s\\n' "$out" | tr -d '\\n'; echo; done; echo "EXIT $rc"`;
+    const runs = await Promise.all(Array.from({ length: nodes }, (_, n) => spawnBounded('bash', ['-c', loop], { env: { ...env, GITBUS_HOME: bus.home(`racer${n}`) }, timeoutMs: 180_000 })));
+    const claimedBy = new Map<string, string[]>();
+    runs.forEach((r, n) => {
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.at(-1), r.stderr).toBe('EXIT 3');
+      for (const line of lines.slice(0, -1)) {
+        const c = JSON.parse(line) as { id: string; attempt: number; node: string };
+        expect(c.node).toBe(`racer${n}`);
+        expect(c.attempt).toBe(1);
+        claimedBy.set(c.id, [...(claimedBy.get(c.id) ?? []), c.node]);
+      }
+    });
+    expect([...claimedBy].filter(([, owners]) => owners.length > 1)).toEqual([]);
+    expect([...claimedBy.keys()].sort()).toEqual(ids);
+    const files = gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'claims/']).trim().split('\n');
+    expect(new Set(files)).toEqual(new Set(ids.map((id) => `claims/${id}.1.md`)));
+    expect(() => gitCli(['--git-dir', bus.remote, 'fsck', '--no-progress'])).not.toThrow();
+  }, 240_000);
+});

@@ -1,0 +1,124 @@
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface GitHttpServer {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  /** Authorization headers seen, for tests that check where a token went. */
+  requests: { method: string; path: string; authorized: boolean; authorization: string | undefined }[];
+  close(): Promise<void>;
+}
+
+export interface GitHttpServerOptions {
+  /** Directory whose bare repositories are served: `<url>/<name>.git` is `<projectRoot>/<name>.git`. */
+  projectRoot: string;
+  /** When set, every request needs HTTP Basic auth with this password (any user); otherwise 401. */
+  token?: string;
+  /** Extra routes answered before git (e.g. redirects, a non-git page); return true when handled. */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Upper bound for one http-backend process. Default 60 s. */
+  cgiTimeoutMs?: number;
+}
+
+function checkAuth(header: string | undefined, token: string): string | undefined {
+  if (!header?.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return decoded.slice(colon + 1) === token ? decoded.slice(0, colon) || 'user' : undefined;
+}
+
+/** `git http-backend` run as a CGI program per request behind a Node HTTP server on 127.0.0.1. */
+export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<GitHttpServer> {
+  const requests: GitHttpServer['requests'] = [];
+  const children = new Set<ReturnType<typeof spawn>>();
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handle(req, res, Buffer.concat(chunks)));
+  });
+
+  function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    let user: string | undefined;
+    if (opts.token !== undefined) user = checkAuth(req.headers.authorization, opts.token);
+    requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, authorized: user !== undefined, authorization: req.headers.authorization });
+    if (opts.intercept?.(req, res)) return;
+    if (opts.token !== undefined && user === undefined) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="git"', 'content-type': 'text/plain' });
+      res.end('authentication required\n');
+      return;
+    }
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      GIT_PROJECT_ROOT: opts.projectRoot,
+      GIT_HTTP_EXPORT_ALL: '1',
+      GATEWAY_INTERFACE: 'CGI/1.1',
+      REQUEST_METHOD: req.method ?? 'GET',
+      QUERY_STRING: url.search.replace(/^\?/, ''),
+      PATH_INFO: decodeURIComponent(url.pathname),
+      CONTENT_TYPE: req.headers['content-type'] ?? '',
+      CONTENT_LENGTH: String(body.length),
+      REMOTE_ADDR: '127.0.0.1',
+      // Without REMOTE_USER http-backend refuses receive-pack unless http.receivepack is set in the repo.
+      REMOTE_USER: user ?? 'anonymous',
+    };
+    const child = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    children.add(child);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.cgiTimeoutMs ?? 60_000);
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(body);
+    child.on('close', () => {
+      clearTimeout(timer);
+      children.delete(child);
+      const all = Buffer.concat(out);
+      let sep = all.indexOf('\r\n\r\n');
+      let sepLen = 4;
+      if (sep < 0) {
+        sep = all.indexOf('\n\n');
+        sepLen = 2;
+      }
+      if (sep < 0) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`http-backend failed: ${err}`);
+        return;
+      }
+      let status = 200;
+      const headers: Record<string, string> = {};
+      for (const line of all.subarray(0, sep).toString('latin1').split(/\r?\n/)) {
+        const colon = line.indexOf(':');
+        if (colon < 0) continue;
+        const name = line.slice(0, colon).trim().toLowerCase();
+        const value = line.slice(colon + 1).trim();
+        if (name === 'status') status = Number.parseInt(value, 10);
+        else headers[name] = value;
+      }
+      res.writeHead(status, headers);
+      res.end(all.subarray(sep + sepLen));
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of children) c.kill('SIGKILL');
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,161 @@
+import * as fs from 'node:fs';
+import { chmod, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fetchObjects } from '../../bus/git/fetch.js';
+import { PushRejectedError } from '../../bus/git/push-errors.js';
+import { pushRef } from '../../bus/git/push.js';
+import { openTransport, normalizeRemote } from '../../bus/remote.js';
+import { HttpTransport } from '../../bus/transport/https.js';
+import { LocalTransport, createBareRepo } from '../../bus/transport/local.js';
+import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
+import { TempDirs, cliClone, cliCommit, gitSync, isoCommit, isoInit } from './transport-fixtures.js';
+
+const dirs = new TempDirs();
+const servers: GitHttpServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+  await dirs.cleanup();
+});
+
+const MAIN = 'refs/heads/main';
+const TOKEN = 'tok-s3cret-123';
+
+async function setup(opts: { token?: string } = {}) {
+  const root = await dirs.make();
+  const remote = await createBareRepo(join(root, 'bus.git'));
+  const work = await cliClone(dirs, remote);
+  const base = cliCommit(work, { 'README.md': 'bus\n' }, 'init');
+  gitSync(work, ['push', '--quiet', 'origin', 'main']);
+  const server = await startGitHttpServer({ projectRoot: dirname(remote), ...(opts.token ? { token: opts.token } : {}) });
+  servers.push(server);
+  return { remote, work, base, server, url: `${server.url}/bus.git`, local: new LocalTransport(remote) };
+}
+
+describe('HttpTransport against git http-backend', () => {
+  it('lists refs and advertises exactly like the local transport', async () => {
+    const { url, local, work } = await setup();
+    gitSync(work, ['tag', 'v1']);
+    gitSync(work, ['tag', '-a', '-m', 'annotated', 'v2']);
+    gitSync(work, ['push', '--quiet', 'origin', '--tags']);
+    const t = new HttpTransport(url);
+    expect(t.display).toBe(url);
+    expect(await t.listRefs()).toEqual(await local.listRefs());
+    for (const service of ['git-upload-pack', 'git-receive-pack'] as const) {
+      const [h, l] = [await t.advertise(service), await local.advertise(service)];
+      // Capabilities differ in agent/session details only when git versions differ; here both are the same git.
+      expect(new TextDecoder().decode(h)).toEqual(new TextDecoder().decode(l));
+    }
+    await t.close();
+  });
+
+  it('lists an empty repository as empty', async () => {
+    const root = await dirs.make();
+    await createBareRepo(join(root, 'empty.git'));
+    const server = await startGitHttpServer({ projectRoot: root });
+    servers.push(server);
+    const t = new HttpTransport(`${server.url}/empty.git/`);
+    expect([...(await t.listRefs())]).toEqual([]);
+  });
+
+  it('pushes with compare-and-swap and fetches through http', async () => {
+    const { remote, url, base, work } = await setup();
+    const t = new HttpTransport(url);
+    const gitdir = await isoInit(dirs);
+    const cache = {};
+    await fetchObjects({ fs, gitdir, cache, transport: t, want: base, haves: [] });
+    const a = await isoCommit(gitdir, base, { 'a.md': 'A\n' });
+    await pushRef({ fs, gitdir, cache, transport: t, ref: MAIN, oldOid: base, newOid: a.oid, oids: a.newOids });
+    expect(gitSync(remote, ['rev-parse', MAIN]).trim()).toBe(a.oid);
+    // Someone else moves main; a push from the old value is rejected as stale and changes nothing.
+    gitSync(work, ['pull', '--quiet', 'origin', 'main']);
+    const theirs = cliCommit(work, { 'theirs.md': 'x' }, 'theirs');
+    gitSync(work, ['push', '--quiet', 'origin', 'main']);
+    const mine = await isoCommit(gitdir, a.oid, { 'mine.md': 'y' });
+    const err = await pushRef({ fs, gitdir, cache, transport: t, ref: MAIN, oldOid: a.oid, newOid: mine.oid, oids: mine.newOids }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PushRejectedError);
+    expect(err).toMatchObject({ code: 'PUSH_REJECTED', kind: 'stale' });
+    expect(gitSync(remote, ['rev-parse', MAIN]).trim()).toBe(theirs);
+    // The new commit comes over with haves.
+    expect((await t.listRefs()).get(MAIN)).toBe(theirs);
+    const res = await fetchObjects({ fs, gitdir, cache, transport: t, want: theirs, haves: [a.oid] });
+    expect(res.objectCount).toBeLessThan(5);
+    await t.close();
+  });
+
+  it('sends the token only when configured, and says where to put one on 401', async () => {
+    const { url, server, local } = await setup({ token: TOKEN });
+    const home = await dirs.make();
+    const none = new HttpTransport(url, { home, env: {} });
+    const err = await none.listRefs().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'REMOTE_AUTH_FAILED' });
+    expect((err as Error & { fix: string }).fix).toMatch(/GITBUS_TOKEN/);
+    expect((err as Error & { fix: string }).fix).toContain(join(home, 'credentials.yaml'));
+
+    const wrong = new HttpTransport(url, { env: { GITBUS_TOKEN: 'nope' } });
+    await expect(wrong.listRefs()).rejects.toMatchObject({ code: 'REMOTE_AUTH_FAILED', data: { sentToken: true } });
+
+    const viaEnv = new HttpTransport(url, { env: { GITBUS_TOKEN: TOKEN } });
+    expect(await viaEnv.listRefs()).toEqual(await local.listRefs());
+    expect(server.requests.at(-1)?.authorization).toBe(`Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`);
+
+    // credentials.yaml: only the matching host; refused while others can read it.
+    const file = join(home, 'credentials.yaml');
+    await writeFile(file, `- {host: other.example, token: wrong}\n- {host: "127.0.0.1:${server.port}", username: bot, token: ${TOKEN}}\n`, { mode: 0o644 });
+    await chmod(file, 0o644);
+    await expect(new HttpTransport(url, { home, env: {} }).listRefs()).rejects.toMatchObject({ code: 'REMOTE_CREDENTIALS_INVALID' });
+    await chmod(file, 0o600);
+    expect(await new HttpTransport(url, { home, env: {} }).listRefs()).toEqual(await local.listRefs());
+    expect(server.requests.at(-1)?.authorization).toBe(`Basic ${Buffer.from(`bot:${TOKEN}`).toString('base64')}`);
+    for (const e of [err, await wrong.listRefs().catch((e: unknown) => e)]) expect(JSON.stringify({ m: (e as Error).message, d: (e as { data: unknown }).data })).not.toContain(TOKEN);
+  });
+
+  it('maps 404, a dead port, a non-git server and a redirect', async () => {
+    const { server, local } = await setup();
+    await expect(new HttpTransport(`${server.url}/nope.git`).listRefs()).rejects.toMatchObject({ code: 'REMOTE_NOT_FOUND' });
+
+    const web = await startGitHttpServer({
+      projectRoot: '/nonexistent',
+      intercept: (req, res) => {
+        if (req.url?.startsWith('/moved/')) {
+          res.writeHead(301, { location: `${server.url}/bus.git${req.url.slice('/moved'.length)}` });
+          res.end();
+          return true;
+        }
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html>hello</html>');
+        return true;
+      },
+    });
+    servers.push(web);
+    await expect(new HttpTransport(`${web.url}/bus.git`).listRefs()).rejects.toMatchObject({ code: 'REMOTE_NOT_SMART_HTTP' });
+    // A redirect on the advertisement moves the base: later POSTs go to the final URL.
+    const moved = new HttpTransport(`${web.url}/moved`);
+    expect(await moved.listRefs()).toEqual(await local.listRefs());
+    const head = (await local.listRefs()).get(MAIN) ?? '';
+    const gitdir = await isoInit(dirs);
+    await fetchObjects({ fs, gitdir, cache: {}, transport: moved, want: head, haves: [] });
+    // A redirected POST before any advertisement learns the base first.
+    const movedFirst = new HttpTransport(`${web.url}/moved`);
+    await fetchObjects({ fs, gitdir: await isoInit(dirs), cache: {}, transport: movedFirst, want: head, haves: [] });
+
+    const port = web.port;
+    await web.close();
+    servers.splice(servers.indexOf(web), 1);
+    await expect(new HttpTransport(`http://127.0.0.1:${port}/bus.git`, { timeoutMs: 10_000 }).listRefs()).rejects.toMatchObject({ code: 'REMOTE_UNREACHABLE' });
+  });
+
+  it('strips user names from URLs and refuses passwords', async () => {
+    expect(normalizeRemote('https://bot@git.example.com/team/bus.git/')).toBe('https://git.example.com/team/bus.git');
+    expect(() => normalizeRemote('https://bot:hunter2@git.example.com/bus.git')).toThrow(/GITBUS_TOKEN/);
+    try {
+      normalizeRemote('https://bot:hunter2@git.example.com/bus.git');
+    } catch (e) {
+      expect(JSON.stringify({ m: (e as Error).message, d: (e as { data: unknown }).data })).not.toContain('hunter2');
+      expect(e).toMatchObject({ code: 'REMOTE_URL_INVALID' });
+    }
+    const t = await openTransport('https://bot@git.example.com/bus.git');
+    expect(t).toBeInstanceOf(HttpTransport);
+    expect(t.display).toBe('https://git.example.com/bus.git');
+  });
+});
