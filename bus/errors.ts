@@ -116,3 +116,19 @@ export class InputError extends GitbusError {
     super(message, fix, data);
   }
 }
+
+/** `gitbus attach`: the task has no holder running it now. */
+export class TaskNotRunningError extends GitbusError {
+  readonly code = 'TASK_NOT_RUNNING';
+  constructor(id: string, state: string) {
+    super(`task ${id} is ${state}, not running: there is no session to attach to`, state === 'pending' || state === 'blocked' ? `wait until a node claims it ("gitbus status" shows the holder), then attach again` : `see its output with "gitbus logs ${id}"`, { id, state });
+  }
+}
+
+/** `gitbus attach`: the task's runner has no tmux session. */
+export class NotATmuxTaskError extends GitbusError {
+  readonly code = 'NOT_A_TMUX_TASK';
+  constructor(id: string, runner: string) {
+    super(`task ${id} runs with the ${runner} runner, which has no tmux session to attach to`, `follow its output with "gitbus logs ${id} --follow"; only tasks with runner tmux (or claude with claude.interactive: true) can be attached to`, { id, runner });
+  }
+}

@@ -20,6 +20,8 @@ const BY_CODE: Record<string, number> = {
   UNKNOWN_TASK: EXIT.notFound,
   TASK_STATE: EXIT.conflict,
   NOT_CLAIMABLE: EXIT.conflict,
+  TASK_NOT_RUNNING: EXIT.conflict,
+  NOT_A_TMUX_TASK: EXIT.conflict,
   INVALID_TASK: EXIT.conflict,
   NODE_NAME_TAKEN: EXIT.conflict,
   BUS_EXISTS: EXIT.conflict,

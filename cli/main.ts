@@ -16,6 +16,9 @@ import { register as watch } from './commands/watch.js';
 import { register as logs } from './commands/logs.js';
 import { register as hooks } from './commands/hooks.js';
 import { register as service } from './commands/service.js';
+import { register as doctor } from './commands/doctor.js';
+import { register as runCmd } from './commands/run.js';
+import { register as attach } from './commands/attach.js';
 
 const program = new Command('gitbus')
   .description('a message bus for a fleet of machines, on one shared git repository')
@@ -23,7 +26,7 @@ const program = new Command('gitbus')
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [init, join, dispatch, status, show, claim, release, respond, cancel, lint, archive, watch, logs, service, hooks]) register(program);
+for (const register of [init, join, dispatch, status, show, claim, release, respond, cancel, lint, archive, watch, logs, runCmd, attach, service, hooks, doctor]) register(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 try {

@@ -153,7 +153,7 @@ describe('CLI lifecycle on a local bus', () => {
 
 describe('CLI errors and exit codes', () => {
   it('every command has --help', async () => {
-    for (const cmd of ['init', 'join', 'dispatch', 'status', 'show', 'claim', 'release', 'respond', 'cancel', 'lint', 'archive', 'watch', 'logs', 'service', 'hooks']) {
+    for (const cmd of ['init', 'join', 'dispatch', 'status', 'show', 'claim', 'release', 'respond', 'cancel', 'lint', 'archive', 'watch', 'logs', 'run', 'attach', 'service', 'hooks', 'doctor']) {
       const r = await gitbus([cmd, '--help']);
       expect(r.code, cmd).toBe(0);
       expect(r.stdout, cmd).toContain(`Usage: gitbus ${cmd}`);

@@ -123,7 +123,7 @@ async function preflight(env: NodeJS.ProcessEnv, scheduler: string | null): Prom
 }
 
 /** `icecc --version`, bounded: tells an install that is missing or broken from one that works. */
-function iceccVersion(env: NodeJS.ProcessEnv): Promise<{ text: string } | { reason: string }> {
+export function iceccVersion(env: NodeJS.ProcessEnv): Promise<{ text: string } | { reason: string }> {
   const fix = 'install icecream on this node (Debian/Ubuntu: "apt-get install icecc"; Fedora/Arch/openSUSE: the "icecream" package; macOS: "brew install icecream") or remove icecc from its runners in node.yaml';
   return new Promise((resolve) => {
     let out = '';
@@ -163,7 +163,7 @@ export function parseScheduler(value: string): { host: string; port: number } | 
  * The iceccd the icecc client will use, looked for exactly as the client does (icecc 1.4 client/main.cpp):
  * `$ICECC_TEST_SOCKET` alone when set, else three Unix sockets, then TCP 127.0.0.1:10245.
  */
-async function findLocalDaemon(env: NodeJS.ProcessEnv): Promise<{ where: string } | { reason: string }> {
+export async function findLocalDaemon(env: NodeJS.ProcessEnv): Promise<{ where: string } | { reason: string }> {
   const testSocket = env['ICECC_TEST_SOCKET'];
   const places: ({ path: string } | { host: string; port: number })[] = testSocket
     ? [{ path: testSocket }]
@@ -178,7 +178,7 @@ async function findLocalDaemon(env: NodeJS.ProcessEnv): Promise<{ where: string 
 }
 
 /** Connects and hangs up; null when something answered, else why not. */
-function probe(to: { path: string } | { host: string; port: number }): Promise<string | null> {
+export function probe(to: { path: string } | { host: string; port: number }): Promise<string | null> {
   return new Promise((resolve) => {
     let socket: Socket;
     const done = (why: string | null) => {

@@ -1,0 +1,325 @@
+import * as fs from 'node:fs';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import { GitbusError } from '../../schemas/errors.js';
+import { PROTOCOL_VERSION } from '../../schemas/fields.js';
+import { homePaths, loadNodeConfig, type NodeConfig } from '../home.js';
+import { BusRepo, MAIN } from '../repo.js';
+import { localPathOf, openTransport } from '../remote.js';
+import { withLock } from '../lock.js';
+import { Snapshot } from '../model/snapshot.js';
+import { KNOWN_PROTOCOL } from '../model/task-view.js';
+import { heartbeatRef, livenessOf } from '../model/liveness.js';
+import { updateObservations } from '../liveness-store.js';
+import { directAccessBlocker } from '../transport/local-direct.js';
+import { LocalTransport } from '../transport/local.js';
+import { pushRef } from '../git/push.js';
+import { PushRejectedError } from '../git/push-errors.js';
+import { ZERO_OID } from '../git/oid.js';
+import type { Transport } from '../transport/transport.js';
+
+/**
+ * `gitbus doctor`: what can be known about this node's setup without changing anything anyone else sees. Every
+ * check is a value, never an exception, so one broken part never hides the others.
+ */
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do about a warn or fail; null when there is nothing to do. */
+  fix: string | null;
+}
+
+export interface DoctorReport {
+  home: string;
+  node: string | null;
+  remote: string | null;
+  checks: Check[];
+  failed: number;
+  warned: number;
+}
+
+export interface DoctorOptions {
+  /** The checks of this node's runners (watcher/doctor-runners.ts; bus/ does not know the runners). */
+  runnerChecks?: (config: NodeConfig) => Promise<Check[]>;
+  /** A ref listing slower than this is a warning. */
+  slowListMs?: number;
+  /** A clock difference with the remote larger than this is a warning. */
+  maxSkewMs?: number;
+}
+
+const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail, fix: null });
+const warn = (name: string, detail: string, fix: string): Check => ({ name, status: 'warn', detail, fix });
+const fail = (name: string, detail: string, fix: string): Check => ({ name, status: 'fail', detail, fix });
+const skip = (name: string, detail: string): Check => ({ name, status: 'skip', detail, fix: null });
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
+
+function fixOf(err: unknown, fallback: string): string {
+  return err instanceof GitbusError ? err.fix : fallback;
+}
+
+/** Names of the checks that need a reachable remote, skipped together when it is not. */
+const REMOTE_CHECKS = ['remote.bus', 'remote.protocol', 'remote.push', 'remote.latency', 'clock', 'heartbeat.self', 'heartbeat.others'];
+
+export async function runDoctor(home: string, options: DoctorOptions = {}): Promise<DoctorReport> {
+  const slowListMs = options.slowListMs ?? 2_000;
+  const maxSkewMs = options.maxSkewMs ?? 60_000;
+  const paths = homePaths(home);
+  const checks: Check[] = [];
+  let config: NodeConfig | undefined;
+  const report = (): DoctorReport => ({
+    home,
+    node: config?.node ?? null,
+    remote: config?.remote ?? null,
+    checks,
+    failed: checks.filter((c) => c.status === 'fail').length,
+    warned: checks.filter((c) => c.status === 'warn').length,
+  });
+
+  // The home.
+  try {
+    config = await loadNodeConfig(home);
+    checks.push(ok('home.config', `${paths.config}: node ${config.node}, remote ${config.remote}, runners [${config.runners.join(', ')}]`));
+  } catch (err) {
+    checks.push(fail('home.config', firstLine(err), fixOf(err, `fix ${paths.config}`)));
+  }
+  const gitCheck = await checkGitCli(config);
+  if (!config) {
+    for (const name of ['home.clone', 'remote.reachable', ...REMOTE_CHECKS, 'runners']) checks.push(skip(name, 'no usable node.yaml'));
+    checks.push(gitCheck);
+    return report();
+  }
+  const cloneOk = fs.existsSync(join(paths.clone, 'HEAD')) && fs.existsSync(join(paths.clone, 'objects'));
+  let localMain: string | null = null;
+  if (cloneOk) {
+    try {
+      localMain = await git.resolveRef({ fs, gitdir: paths.clone, ref: MAIN });
+    } catch {
+      localMain = null;
+    }
+  }
+  checks.push(
+    cloneOk
+      ? ok('home.clone', `${paths.clone}${localMain ? ` (main at ${localMain.slice(0, 12)})` : ' (no main yet)'}`)
+      : fail('home.clone', `the clone ${paths.clone} is missing or not a git directory`, `move ${home} aside and run "gitbus join ${config.remote} --node ${config.node} --home ${home}"`),
+  );
+
+  // The remote.
+  let transport: Transport | undefined;
+  let refs: Map<string, string> | undefined;
+  let listMs = 0;
+  try {
+    transport = await openTransport(config.remote, home);
+    const t0 = performance.now();
+    refs = await transport.listRefs();
+    listMs = performance.now() - t0;
+    checks.push(ok('remote.reachable', `${transport.display}: ${refs.size} ref(s)`));
+  } catch (err) {
+    checks.push(fail('remote.reachable', firstLine(err).includes(config.remote) ? firstLine(err) : `${config.remote}: ${firstLine(err)}`, fixOf(err, `check remote in ${paths.config}`)));
+  }
+  if (!transport || !refs) {
+    for (const name of REMOTE_CHECKS) checks.push(skip(name, 'the remote is not reachable'));
+    checks.push(...(await runnerChecks(options, config)), gitCheck);
+    await transport?.close();
+    return report();
+  }
+  const repo = new BusRepo(paths.clone, transport);
+  try {
+    const main = refs.get(MAIN) ?? null;
+    let snap: Snapshot | null = null;
+    if (!main) {
+      checks.push(fail('remote.bus', `${transport.display} has no ${MAIN}: it is not a gitbus bus`, `check remote in ${paths.config}, or create a bus there with "gitbus init --remote ${config.remote}"`));
+    } else if (!cloneOk) {
+      checks.push(skip('remote.bus', 'no clone to read the bus with'));
+    } else {
+      try {
+        snap = await withLock(paths.lock, async () => Snapshot.read(repo.store, await repo.sync(MAIN)), 10_000);
+        const missing = snap.settingsProblems.find((p) => p.path === 'gitbus.yaml' && p.reason === 'missing');
+        checks.push(
+          missing
+            ? fail('remote.bus', `${MAIN} at ${main.slice(0, 12)} has no gitbus.yaml: not a gitbus bus`, `check remote in ${paths.config}; ${missing.fix}`)
+            : ok('remote.bus', `${MAIN} at ${main.slice(0, 12)} with gitbus.yaml${snap.settings.name ? ` (${snap.settings.name})` : ''}`),
+        );
+      } catch (err) {
+        checks.push(fail('remote.bus', `could not read ${MAIN}: ${firstLine(err)}`, fixOf(err, 'run "gitbus status" for details')));
+      }
+    }
+    if (!snap) checks.push(skip('remote.protocol', 'the bus could not be read'));
+    else if (snap.settings.protocol > KNOWN_PROTOCOL)
+      checks.push(fail('remote.protocol', `the bus uses protocol ${snap.settings.protocol}; this gitbus knows ${KNOWN_PROTOCOL}`, 'upgrade gitbus on this node'));
+    else {
+      const other = snap.settingsProblems.filter((p) => p.severity === 'error');
+      checks.push(
+        other.length
+          ? warn('remote.protocol', `protocol ${snap.settings.protocol}, but gitbus.yaml has problems: ${other.map((p) => `${p.field || p.path}: ${p.reason}`).join('; ')}`, other[0]?.fix ?? 'run "gitbus lint"')
+          : ok('remote.protocol', `protocol ${snap.settings.protocol} (this gitbus writes ${PROTOCOL_VERSION})`),
+      );
+    }
+
+    checks.push(await checkPush(repo, config.node, main));
+    checks.push(listMs > slowListMs ? warn('remote.latency', `a ref listing took ${Math.round(listMs)} ms`, 'every claim and poll lists refs: check the network or mount to the remote') : ok('remote.latency', `a ref listing took ${listMs < 10 ? listMs.toFixed(1) : Math.round(listMs)} ms`));
+    checks.push(checkClock(transport, config.node, maxSkewMs));
+    checks.push(...(await checkHeartbeats(repo, paths.home, paths.lock, config, refs, snap)));
+  } finally {
+    await repo.close();
+  }
+  checks.push(...(await runnerChecks(options, config)), gitCheck);
+  return report();
+}
+
+async function runnerChecks(options: DoctorOptions, config: NodeConfig): Promise<Check[]> {
+  if (!options.runnerChecks) return [];
+  try {
+    return await options.runnerChecks(config);
+  } catch (err) {
+    return [fail('runners', `the runner checks failed: ${firstLine(err)}`, 'this is a bug in gitbus; please report it')];
+  }
+}
+
+/**
+ * Whether this node may change the remote, proven without changing anything another node sees: for a remote
+ * written directly, the direct-access check and a temporary file in its objects folder; otherwise a push through
+ * the remote's own receive-pack of main's commit to the scratch ref refs/gitbus/doctor/<node>, deleted at once
+ * (it needs no objects, and hooks and permissions judge it as they judge any push).
+ */
+async function checkPush(repo: BusRepo, node: string, main: string | null): Promise<Check> {
+  const name = 'remote.push';
+  const t = repo.transport;
+  if (t instanceof LocalTransport) {
+    const blocker = await directAccessBlocker(t.path);
+    if (blocker === null) {
+      const probe = join(t.path, 'objects', `.gitbus-doctor-${node}-${process.pid}.tmp`);
+      try {
+        fs.writeFileSync(probe, 'gitbus doctor write probe\n');
+        fs.rmSync(probe, { force: true });
+        return ok(name, `direct access: ${t.path} is writable (wrote and removed a file in objects/)`);
+      } catch (err) {
+        return fail(name, `cannot write in ${join(t.path, 'objects')}: ${firstLine(err)}`, `give this user write access to ${t.path} (owner, group, or the mount's options)`);
+      }
+    }
+    if (!main) return skip(name, `direct access is off (${blocker}) and the remote has no ${MAIN} to push`);
+    return pushProbe(repo, node, main, `direct access is off (${blocker}); `);
+  }
+  if (!main) return skip(name, `the remote has no ${MAIN} to push`);
+  return pushProbe(repo, node, main, '');
+}
+
+async function pushProbe(repo: BusRepo, node: string, main: string, prefix: string): Promise<Check> {
+  const name = 'remote.push';
+  const ref = `refs/gitbus/doctor/${node}`;
+  const push = (oldOid: string, newOid: string) => pushRef({ fs, gitdir: repo.gitdir, cache: repo.store.cache, transport: repo.transport, ref, oldOid, newOid, oids: [], objects: [] });
+  try {
+    await push(ZERO_OID, main);
+  } catch (err) {
+    if (err instanceof PushRejectedError) {
+      const messages = String(err.data['messages'] ?? '').trim();
+      return fail(name, `${prefix}the remote refused a push (${err.kind}): ${err.reason}${messages ? `; remote says: ${messages.split('\n').join(' | ')}` : ''}`, err.kind === 'hook' ? 'a hook on the remote refuses pushes: change the hook, or ask whoever runs the remote to allow this node' : err.fix);
+    }
+    return fail(name, `${prefix}a test push failed: ${firstLine(err)}`, fixOf(err, 'check that the remote is reachable and writable'));
+  }
+  try {
+    await push(main, ZERO_OID);
+  } catch (err) {
+    return warn(name, `${prefix}a test push to ${ref} worked, but deleting it failed: ${firstLine(err)}`, `delete the ref by hand: git push ${repo.transport.display} :${ref}`);
+  }
+  return ok(name, `${prefix}a test push to ${ref} was accepted (and deleted)`);
+}
+
+/**
+ * This machine's clock against the remote's: for a local remote the mtime of a file just written there (the file
+ * server's clock on a network mount). Leases never depend on it (liveness is judged by each observer's own clock);
+ * timestamps written into files do.
+ */
+function checkClock(transport: Transport, node: string, maxSkewMs: number): Check {
+  const name = 'clock';
+  if (!(transport instanceof LocalTransport)) return skip(name, `not measurable over ${transport.display}'s transport`);
+  const probe = join(transport.path, 'objects', `.gitbus-doctor-clock-${node}-${process.pid}.tmp`);
+  try {
+    const before = Date.now();
+    fs.writeFileSync(probe, '');
+    const after = Date.now();
+    const mtime = fs.statSync(probe).mtimeMs;
+    fs.rmSync(probe, { force: true });
+    // Within [before, after] (plus the file system's timestamp granularity) is no skew at all.
+    const skew = mtime < before - 1_000 ? mtime - before : mtime > after + 1_000 ? mtime - after : 0;
+    const text = `the remote's clock is ${skew === 0 ? 'in step with this one' : `${Math.abs(Math.round(skew / 1000))} s ${skew > 0 ? 'ahead of' : 'behind'} this machine's`}`;
+    return Math.abs(skew) > maxSkewMs ? warn(name, text, 'run NTP (chrony, systemd-timesyncd) on this machine and the file server: leases do not depend on clocks, but timestamps in bus files do') : ok(name, text);
+  } catch (err) {
+    fs.rmSync(probe, { force: true });
+    return skip(name, `could not write a file in the remote to compare clocks: ${firstLine(err)}`);
+  }
+}
+
+async function checkHeartbeats(repo: BusRepo, home: string, lock: string, config: NodeConfig, refs: ReadonlyMap<string, string>, snap: Snapshot | null): Promise<Check[]> {
+  const out: Check[] = [];
+  const leaseMs = snap?.settings.leaseMs ?? 5 * 60_000;
+  const beat = refs.get(heartbeatRef(config.node));
+  if (!beat) {
+    out.push(
+      config.runners.length === 0
+        ? skip('heartbeat.self', 'no heartbeat: this node enables no runners, so it runs no watcher')
+        : warn('heartbeat.self', `no heartbeat ref ${heartbeatRef(config.node)}: this node's watcher has not run`, 'start the watcher: "gitbus watch", or "gitbus service install" to run it as a service'),
+    );
+  } else {
+    const time = await commitTime(repo, beat);
+    if (time === null) out.push(ok('heartbeat.self', `heartbeat at ${beat.slice(0, 12)} (its commit is not readable here, so its age is unknown)`));
+    else {
+      const age = Date.now() - time;
+      const text = `last heartbeat ${Math.round(age / 1000)} s ago (by its commit time; lease ${Math.round(leaseMs / 1000)} s)`;
+      out.push(age > leaseMs ? warn('heartbeat.self', `${text}: this node's watcher looks stopped`, 'start the watcher: "gitbus watch", or "gitbus service status" to see why the service stopped') : ok('heartbeat.self', text));
+    }
+  }
+  if (!snap) {
+    out.push(skip('heartbeat.others', 'the bus could not be read'));
+    return out;
+  }
+  const obs = await withLock(lock, async () => updateObservations(home, refs), 10_000);
+  const now = Date.now();
+  const others = (await snap.nodes()).map((n) => n.node).filter((n) => n !== config.node);
+  if (others.length === 0) {
+    out.push(ok('heartbeat.others', 'no other nodes on the bus'));
+    return out;
+  }
+  const by = { alive: [] as string[], silent: [] as string[], unleased: [] as string[] };
+  for (const n of others) by[livenessOf(obs, n, leaseMs, now)].push(n);
+  const text = [`${by.alive.length} alive${by.alive.length ? ` (${by.alive.join(', ')})` : ''}`, `${by.silent.length} silent${by.silent.length ? ` (${by.silent.join(', ')})` : ''}`, `${by.unleased.length} without a watcher${by.unleased.length ? ` (${by.unleased.join(', ')})` : ''}`].join(', ');
+  out.push(by.silent.length ? warn('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`, 'start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease') : ok('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`));
+  return out;
+}
+
+/** A commit's committer time in ms, read from the clone (a node's own heartbeats are built there) or a local remote. */
+async function commitTime(repo: BusRepo, oid: string): Promise<number | null> {
+  const places = [repo.gitdir, repo.localRemotePath()].filter((p): p is string => p !== null);
+  for (const gitdir of places) {
+    try {
+      const { commit } = await git.readCommit({ fs, gitdir, oid, cache: repo.store.cache });
+      return commit.committer.timestamp * 1000;
+    } catch {
+      // not there: try the next place
+    }
+  }
+  return null;
+}
+
+function checkGitCli(config: NodeConfig | undefined): Promise<Check> {
+  let needed = true;
+  try {
+    needed = config === undefined || localPathOf(config.remote) !== null;
+  } catch {
+    // an unusable remote is reported by remote.reachable
+  }
+  return new Promise((resolve) => {
+    execFile('git', ['--version'], { timeout: 10_000, encoding: 'utf8' }, (err, stdout) => {
+      if (!err) return resolve(ok('git', stdout.trim()));
+      const detail = `git --version failed: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no "git" on PATH' : firstLine(err)}`;
+      const fix = 'install git (e.g. "apt install git", "brew install git", or the Xcode command line tools) and make sure it is on PATH';
+      resolve(needed ? fail('git', `${detail}; gitbus needs it for local remotes and hooks`, fix) : warn('git', `${detail}; gitbus needs it for hooks`, fix));
+    });
+  });
+}

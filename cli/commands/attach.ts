@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import { currentSnapshot } from '../../bus/ops/query.js';
+import { NotATmuxTaskError, TaskNotRunningError, UnknownTaskError } from '../../bus/errors.js';
+import { resolveTaskId } from '../../bus/model/resolve-id.js';
+import { sessionName } from '../../watcher/runners/tmux.js';
+import { withBus, withCommon, type CommonOptions } from '../common.js';
+import { emit, note } from '../output.js';
+
+interface Opts extends CommonOptions {
+  exec?: boolean;
+}
+
+export interface AttachTarget {
+  id: string;
+  node: string;
+  local: boolean;
+  /** The argv that attaches: tmux on this node, or ssh -t to the holder's host. */
+  argv: string[];
+  command: string;
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('attach')
+      .argument('<id>', 'a running tmux task (or interactive claude task)')
+      .description("print the command that attaches to a running tmux task's session on its node (ssh -t HOST tmux attach ...); --exec runs it")
+      .option('--exec', 'run the command (attach now) instead of printing it; exits with its exit code'),
+  ).action(async (ref: string, opts: Opts) => {
+    let target: AttachTarget | undefined;
+    await withBus(opts, async (ctx) => {
+      const snap = await currentSnapshot(ctx);
+      const id = resolveTaskId(snap.ids(), ref);
+      const view = await snap.view(id);
+      if (!view) throw new UnknownTaskError(ref);
+      const h = view.handoff;
+      const runner = h ? (h.runner ?? (h.command ? 'shell' : 'manual')) : 'unknown';
+      if (!(runner === 'tmux' || (runner === 'claude' && h?.claude?.interactive === true))) throw new NotATmuxTaskError(id, runner === 'claude' ? 'claude (not interactive)' : runner);
+      const holder = view.response ? null : (view.claim?.node ?? null);
+      if (!holder || (view.state !== 'claimed' && view.state !== 'cancelling')) throw new TaskNotRunningError(id, view.state);
+      const local = holder === ctx.config.node;
+      const socket = process.env['GITBUS_TMUX_SOCKET'];
+      const tmuxArgv = ['tmux', ...(local && socket ? ['-S', socket] : []), 'attach', '-t', `=${sessionName(id)}:`];
+      const host = (await snap.nodes()).find((n) => n.node === holder)?.card?.host?.hostname ?? holder;
+      const argv = local ? tmuxArgv : ['ssh', '-t', host, ...tmuxArgv];
+      target = { id, node: holder, local, argv, command: argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ') };
+      if (!opts.exec) emit(opts, { id, node: holder, local, command: target.command }, () => target?.command ?? '');
+    });
+    if (!opts.exec || !target || process.exitCode) return;
+    const [cmd, ...args] = target.argv as [string, ...string[]];
+    note(`gitbus: ${target.command}`);
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(cmd, args, { stdio: 'inherit' });
+      child.on('error', (err) => {
+        note(`gitbus: cannot run ${cmd}: ${err.message}`);
+        resolve(1);
+      });
+      child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+    });
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { runDoctor } from '../../bus/ops/doctor.js';
+import { checkRunners } from '../../watcher/doctor-runners.js';
+import { EXIT } from '../exit-codes.js';
+import { run, withCommon, type CommonOptions } from '../common.js';
+import { emit } from '../output.js';
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('doctor')
+      .description("check this node's setup: its home, the remote (reachable, a bus, writable), the clock, heartbeats, runners and git; exits 7 when a check fails"),
+  ).action(async (opts: CommonOptions) =>
+    run(opts, async (home) => {
+      const r = await runDoctor(home, { runnerChecks: checkRunners });
+      emit(opts, r, () => {
+        const width = Math.max(...r.checks.map((c) => c.name.length));
+        const lines = [`gitbus doctor: home ${r.home}${r.node ? `, node ${r.node}` : ''}`];
+        for (const c of r.checks) {
+          lines.push(`${c.status.toUpperCase().padEnd(4)}  ${c.name.padEnd(width)}  ${c.detail}`);
+          if (c.fix && (c.status === 'fail' || c.status === 'warn')) lines.push(`      ${' '.repeat(width)}  fix: ${c.fix}`);
+        }
+        lines.push('', r.failed ? `${r.failed} check(s) failed, ${r.warned} warning(s)` : `nothing failed${r.warned ? `; ${r.warned} warning(s)` : ''}`);
+        return lines.join('\n');
+      });
+      if (r.failed > 0) process.exitCode = EXIT.setup;
+    }),
+  );
+}

@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { dispatch } from '../../bus/ops/dispatch.js';
+import { handoffBody } from '../../bus/ops/handoff-body.js';
+import { currentSnapshot } from '../../bus/ops/query.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import { MAX_TITLE_CHARS } from '../../schemas/fields.js';
+import { collect, withBus, withCommon, type CommonOptions } from '../common.js';
+import { emit, note } from '../output.js';
+import { EXIT } from '../exit-codes.js';
+import { waitForEnd } from '../wait.js';
+
+interface Opts extends CommonOptions {
+  label?: string[];
+  timeout?: string;
+}
+
+/** Quotes one argument for `sh -c`; words made only of safe characters stay as they are, for readable titles. Pure. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command line `sh -c` runs to get exactly `argv`. Pure. */
+export function commandLine(argv: string[]): string {
+  return argv.map(shellWord).join(' ');
+}
+
+/** `run: <cmd>` on one line, within the title limit (in characters, not UTF-16 units). Pure. */
+export function runTitle(cmd: string): string {
+  const chars = Array.from(`run: ${cmd.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')}`);
+  return chars.length <= MAX_TITLE_CHARS ? chars.join('') : `${chars.slice(0, MAX_TITLE_CHARS - 1).join('')}…`;
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('run')
+      .argument('<node>', 'the node that runs the command')
+      .argument('<cmd...>', 'the command and its arguments, after --')
+      .usage('[options] NODE -- CMD [ARG...]')
+      .description("run a command on a node and wait for it (the seed's tw run): prints its output, exits with its exit code (9 when it ended without one)")
+      .option('--label <label>', 'a label the node must have (repeatable)', collect)
+      .option('--timeout <duration>', 'stop the run after this long, e.g. 30m'),
+  ).action(async (node: string, argv: string[], opts: Opts) =>
+    withBus(opts, async (ctx) => {
+      const command = commandLine(argv);
+      const handoff: Omit<Handoff, 'id' | 'from' | 'created'> = { title: runTitle(command), to: node, runner: 'shell', command };
+      if (opts.label?.length) handoff.labels = opts.label;
+      if (opts.timeout) handoff.timeout = opts.timeout;
+      const body = handoffBody({ task: `Run on ${node}:\n\n\`\`\`sh\n${command.replace(/```/g, "'''")}\n\`\`\``, git: null });
+      const r = await dispatch(ctx, { handoff, body });
+      const warnings = [...r.warnings];
+      const card = (await (await currentSnapshot(ctx)).nodes()).find((n) => n.node === node)?.card;
+      if (card && !(card.runners ?? []).includes('shell')) warnings.push(`node ${node} does not offer the shell runner (its runners: [${(card.runners ?? []).join(', ')}]); the task waits until it does (gitbus join/init --runner shell, or runners: [shell] in its node.yaml)`);
+      for (const w of warnings) note(`gitbus: warning: ${w}`);
+      note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
+      const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
+      const view = await (await currentSnapshot(ctx)).view(r.id);
+      const response = view?.response;
+      const exitCode = response?.exitCode ?? null;
+      const reason = response?.reason ?? null;
+      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text }, () => '');
+      if (exitCode !== null && exitCode >= 0 && exitCode <= 255) {
+        process.exitCode = exitCode;
+        return;
+      }
+      note(`gitbus: ${r.id} ended ${done.state} without an exit code${reason ? `: ${reason}` : exitCode !== null ? ` (it reported ${exitCode})` : ''}`);
+      process.exitCode = EXIT.taskEnded;
+    }),
+  );
+}

@@ -1,0 +1,138 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, gitbus, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+type Ran = { id: string; node: string | null; status: string; exitCode: number | null; output: string };
+type Attach = { id: string; node: string; local: boolean; command: string };
+type Status = { tasks: { id: string; state: string }[] };
+type Card = { nodes: { node: string; card?: { host?: { hostname?: string } } }[] };
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+if (!hasTmux && process.env['CI'] === 'true') throw new Error('tmux is missing, and CI must run the attach tests: install tmux');
+
+// Its own tmux server, so the tests never see or touch the sessions of a person using this machine.
+const SOCKET = join(tmpdir(), `gitbus-test-attach-${process.pid}.sock`);
+
+/** Polls `check` until it returns true or the deadline passes; every wait in these tests is bounded. */
+async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 30_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+const children: ChildProcess[] = [];
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  if (hasTmux) spawnSync('tmux', ['-S', SOCKET, 'kill-server'], { timeout: 10_000 });
+  rmSync(SOCKET, { force: true });
+  for (const c of cleanups) await c();
+});
+
+function startWatcher(home: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, ...env, GITBUS_HOME: home }, stdio: ['ignore', 'ignore', 'ignore'] });
+  children.push(child);
+  return child;
+}
+
+/** Runs gitbus in the background until its standard error contains `text`, then stops it; bounded. */
+async function stderrOf(args: string[], home: string, text: string): Promise<string> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  try {
+    await until(`"${text}" on stderr of gitbus ${args.join(' ')}`, () => err.includes(text));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  return err;
+}
+
+describe('gitbus run', () => {
+  it('runs a command on a node: its output, its exit code, exact arguments, --json, and exit 9 on a timeout', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const worker = await bus.addNode('worker', ['fast'], ['--runner', 'shell']);
+    startWatcher(worker);
+    const home = bus.home('boss');
+
+    const r = await gitbus(['run', 'worker', '--', 'sh', '-c', 'echo out; exit 7'], { home });
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toContain('waiting for its response');
+    expect(r.stderr).not.toContain('warning');
+
+    const odd = `a b  "c" 'd' $HOME \\ * ; $(echo no) \`echo no\``;
+    const p = await gitbus(['run', 'worker', '--', 'printf', '[%s]\\n', odd, ''], { home });
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toBe(`[${odd}]\n[]\n`);
+
+    const j = await gitbus(['run', 'worker', '--json', '--label', 'fast', '--', 'echo', 'hi there'], { home });
+    expect(j.code, j.stderr).toBe(0);
+    const ran = json<Ran>(j);
+    expect(ran).toMatchObject({ node: 'worker', status: 'succeeded', exitCode: 0, output: 'hi there\n' });
+    const shown = json<{ summary: { title: string; to: string; runner: string; labels: string[] } }>(await gitbus(['show', ran.id, '--json'], { home }));
+    expect(shown.summary).toMatchObject({ title: "run: echo 'hi there'", to: 'worker', runner: 'shell', labels: ['fast'] });
+
+    const t = await gitbus(['run', 'worker', '--timeout', '1s', '--', 'sleep', '30'], { home });
+    expect(t.code, t.stderr).toBe(9);
+    expect(t.stderr).toMatch(/ended timed-out without an exit code/);
+  }, 120_000);
+
+  it('warns when the node is not on the bus, or does not offer the shell runner', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    await bus.addNode('plain');
+    const home = bus.home('boss');
+    const ghost = await stderrOf(['run', 'ghost', '--', 'true'], home, 'waiting for its response');
+    expect(ghost).toContain('no node named "ghost"');
+    const plain = await stderrOf(['run', 'plain', '--', 'true'], home, 'waiting for its response');
+    expect(plain).toContain('node plain does not offer the shell runner');
+  }, 60_000);
+});
+
+describe.skipIf(!hasTmux)('gitbus attach', () => {
+  it('prints the command that attaches to a running tmux task, from another node and from the holder; refuses pending and non-tmux tasks', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const worker = await bus.addNode('worker', [], ['--runner', 'tmux']);
+    const home = bus.home('boss');
+    const id = await bus.dispatch('boss', ['long', '--to', 'worker', '--runner', 'tmux', '--command', 'sleep 60']);
+    const waiting = await bus.dispatch('boss', ['nobody takes it', '--to', 'nobody', '--runner', 'tmux', '--command', 'true']);
+    const shell = await bus.dispatch('boss', ['plain shell', '--to', 'nobody', '--command', 'true']);
+
+    const pending = await gitbus(['attach', waiting, '--json'], { home });
+    expect(pending.code).toBe(5);
+    const err = json<{ error: { code: string; fix: string } }>(pending).error;
+    expect(err.code).toBe('TASK_NOT_RUNNING');
+    expect(err.fix).toContain('claims it');
+    const notTmux = await gitbus(['attach', shell], { home });
+    expect(notTmux.code).toBe(5);
+    expect(notTmux.stderr).toContain('shell runner');
+    expect(notTmux.stderr).toContain('fix:');
+
+    startWatcher(worker, { GITBUS_TMUX_SOCKET: SOCKET });
+    await until('the tmux task to be claimed', async () => json<Status>(await gitbus(['status', '--json'], { home })).tasks.find((x) => x.id === id)?.state === 'claimed');
+    await until('its session', () => spawnSync('tmux', ['-S', SOCKET, 'has-session', '-t', `=gitbus-${id}`], { timeout: 10_000 }).status === 0);
+
+    const nodes = json<Card>(await gitbus(['status', '--json'], { home })).nodes;
+    const host = nodes.find((n) => n.node === 'worker')?.card?.host?.hostname ?? 'worker';
+    const remote = await gitbus(['attach', id, '--json'], { home });
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(json<Attach>(remote)).toEqual({ id, node: 'worker', local: false, command: `ssh -t ${host} tmux attach -t =gitbus-${id}:` });
+    const human = await gitbus(['attach', id], { home });
+    expect(human.stdout).toBe(`ssh -t ${host} tmux attach -t =gitbus-${id}:\n`);
+    const local = await gitbus(['attach', id, '--json'], { home: worker });
+    expect(local.code, local.stderr).toBe(0);
+    expect(json<Attach>(local)).toEqual({ id, node: 'worker', local: true, command: `tmux attach -t =gitbus-${id}:` });
+
+    expect((await gitbus(['cancel', id], { home })).code).toBe(0);
+  }, 120_000);
+});
