@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, createReadStream, mkdirSync, openSync, rmSync } from 'node:fs';
+import { appendFileSync, createReadStream, mkdirSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { NodeConfig } from '../../bus/home.js';
-import { readTail } from './output-tail.js';
 import type { RunOutcome, RunRequest, Runner } from './runner.js';
-import { failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
+import { failedToStart } from './process-group.js';
+import { runShellCommand } from './shell.js';
 
 /** The icecream scheduler's port when `icecc.scheduler` names none (what iceccd and icecc-scheduler use). */
 export const DEFAULT_SCHEDULER_PORT = 8765;
@@ -72,31 +72,9 @@ export const iceccRunner: Runner = {
       `[gitbus icecc] ${found.version}; CC="${env['CC']}" CXX="${env['CXX']}" MAKEFLAGS=${env['MAKEFLAGS']}; ` +
         `scheduler ${scheduler ?? '(found by iceccd)'}; local iceccd at ${found.daemon}; compile log ${iceccLog}\n`,
     );
-    const log = openSync(req.logPath, 'a');
-    let child;
-    try {
-      child = spawn('sh', ['-c', command], { cwd: req.cwd, detached: true, stdio: ['ignore', log, log], env });
-    } catch (err) {
-      closeSync(log);
-      return failedToStart(started, `could not start sh: ${(err as Error).message}`);
-    }
-    closeSync(log);
-    if (child.pid !== undefined) req.onStart?.(child.pid);
-    const stopper = stopOnTimeoutOrAbort(child, req.timeoutMs, abort);
-    const result = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
-      child.once('error', (error) => resolve({ code: null, error }));
-      child.once('close', (code) => resolve({ code }));
-    });
-    stopper.dispose();
-    const finished = new Date();
-    const outputTail = await readTail(req.logPath);
-    const icecc = { ...(await countIceccLogFile(iceccLog)), scheduler };
-    if (result.error) return { status: 'failed', exitCode: null, started, finished, outputTail, reason: `could not start sh: ${result.error.message}`, icecc };
-    if (stopper.reason() === 'timed-out') return { status: 'timed-out', exitCode: result.code, started, finished, outputTail, reason: `stopped after the timeout of ${req.handoff.timeout}`, icecc };
-    if (stopper.reason() === 'cancelled') return { status: 'cancelled', exitCode: result.code, started, finished, outputTail, reason: 'stopped on request', icecc };
-    return result.code === 0
-      ? { status: 'succeeded', exitCode: 0, started, finished, outputTail, icecc }
-      : { status: 'failed', exitCode: result.code, started, finished, outputTail, reason: result.code === null ? 'killed by a signal' : `exit code ${result.code}`, icecc };
+    const outcome = await runShellCommand(req, command, env, abort);
+    // The run's own start, not the pre-flight's: timings describe the build.
+    return { ...outcome, icecc: { ...(await countIceccLogFile(iceccLog)), scheduler } };
   },
 };
 

@@ -12,38 +12,40 @@ import { failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
  */
 export const shellRunner: Runner = {
   async run(req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
-    const started = new Date();
-    const command = req.handoff.command;
-    if (!command) return failedToStart(started, 'the handoff has no command');
-    mkdirSync(dirname(req.logPath), { recursive: true });
-    const log = openSync(req.logPath, 'a');
-    let child;
-    try {
-      child = spawn('sh', ['-c', command], {
-        cwd: req.cwd,
-        detached: true,
-        stdio: ['ignore', log, log],
-        env: { ...process.env, GITBUS_TASK_ID: req.id, GITBUS_ATTEMPT: String(req.attempt) },
-      });
-    } catch (err) {
-      closeSync(log);
-      return failedToStart(started, `could not start sh: ${(err as Error).message}`);
-    }
-    closeSync(log);
-    if (child.pid !== undefined) req.onStart?.(child.pid);
-    const stopper = stopOnTimeoutOrAbort(child, req.timeoutMs, abort);
-    const result = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
-      child.once('error', (error) => resolve({ code: null, error }));
-      child.once('close', (code) => resolve({ code }));
-    });
-    stopper.dispose();
-    const finished = new Date();
-    const outputTail = await readTail(req.logPath);
-    if (result.error) return { status: 'failed', exitCode: null, started, finished, outputTail, reason: `could not start sh: ${result.error.message}` };
-    if (stopper.reason() === 'timed-out') return { status: 'timed-out', exitCode: result.code, started, finished, outputTail, reason: `stopped after the timeout of ${req.handoff.timeout}` };
-    if (stopper.reason() === 'cancelled') return { status: 'cancelled', exitCode: result.code, started, finished, outputTail, reason: 'stopped on request' };
-    return result.code === 0
-      ? { status: 'succeeded', exitCode: 0, started, finished, outputTail }
-      : { status: 'failed', exitCode: result.code, started, finished, outputTail, reason: result.code === null ? 'killed by a signal' : `exit code ${result.code}` };
+    if (!req.handoff.command) return failedToStart(new Date(), 'the handoff has no command');
+    return runShellCommand(req, req.handoff.command, { ...process.env, GITBUS_TASK_ID: req.id, GITBUS_ATTEMPT: String(req.attempt) }, abort);
   },
 };
+
+/**
+ * `sh -c <command>` with `env`, in its own process group, output appended to the log, stopped on timeout or
+ * abort: the run every command runner shares (the icecc runner adds only its environment and its counts).
+ */
+export async function runShellCommand(req: RunRequest, command: string, env: NodeJS.ProcessEnv, abort: AbortSignal): Promise<RunOutcome> {
+  const started = new Date();
+  mkdirSync(dirname(req.logPath), { recursive: true });
+  const log = openSync(req.logPath, 'a');
+  let child;
+  try {
+    child = spawn('sh', ['-c', command], { cwd: req.cwd, detached: true, stdio: ['ignore', log, log], env });
+  } catch (err) {
+    closeSync(log);
+    return failedToStart(started, `could not start sh: ${(err as Error).message}`);
+  }
+  closeSync(log);
+  if (child.pid !== undefined) req.onStart?.(child.pid);
+  const stopper = stopOnTimeoutOrAbort(child, req.timeoutMs, abort);
+  const result = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, error }));
+    child.once('close', (code) => resolve({ code }));
+  });
+  stopper.dispose();
+  const finished = new Date();
+  const outputTail = await readTail(req.logPath);
+  if (result.error) return { status: 'failed', exitCode: null, started, finished, outputTail, reason: `could not start sh: ${result.error.message}` };
+  if (stopper.reason() === 'timed-out') return { status: 'timed-out', exitCode: result.code, started, finished, outputTail, reason: `stopped after the timeout of ${req.handoff.timeout}` };
+  if (stopper.reason() === 'cancelled') return { status: 'cancelled', exitCode: result.code, started, finished, outputTail, reason: 'stopped on request' };
+  return result.code === 0
+    ? { status: 'succeeded', exitCode: 0, started, finished, outputTail }
+    : { status: 'failed', exitCode: result.code, started, finished, outputTail, reason: result.code === null ? 'killed by a signal' : `exit code ${result.code}` };
+}
