@@ -1,8 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
-import { writeFile, mkdir } from 'node:fs/promises';
 import { CLI, gitCli, spawnBounded } from '../helpers/cli.js';
-import { makeBus } from '../helpers/bus.js';
+import { makeBus, seedPool } from '../helpers/bus.js';
 
 /**
  * Exactly-once claims: several OS processes, each a node with its own home and clone, run `gitbus claim --next`
@@ -12,19 +11,7 @@ import { makeBus } from '../helpers/bus.js';
 async function race(nodes: number, tasks: number, env: NodeJS.ProcessEnv) {
   const bus = await makeBus({ node: 'dispatcher' });
   cleanups.push(bus.cleanup);
-  const ids: string[] = [];
-  // Seed the pool in one plain-git commit: fast, and exercises handoffs written without gitbus.
-  const work = join(bus.dir, 'work');
-  gitCli(['clone', '-q', bus.remote, work]);
-  await mkdir(join(work, 'handoffs'), { recursive: true });
-  for (let i = 0; i < tasks; i++) {
-    const id = `race-${String(i).padStart(4, '0')}`;
-    ids.push(id);
-    await writeFile(join(work, 'handoffs', `${id}.md`), `---\ntitle: race task ${i}\npriority: ${i % 7}\n---\n## Task\n\nnothing\n`);
-  }
-  gitCli(['add', '-A'], work);
-  gitCli(['commit', '-q', '-m', 'seed race pool'], work);
-  gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+  const ids = await seedPool(bus.remote, join(bus.dir, 'work'), tasks);
   for (let n = 0; n < nodes; n++) await bus.addNode(`racer${n}`);
 
   // One JSON document per line per claim; the loop ends when claim --next exits non-zero.

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CLI, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
+import { seedPool } from '../helpers/bus.js';
 
 /**
  * A bus whose shared repository is served over plain HTTP by `git http-backend` with Basic auth: node A uses
@@ -98,18 +99,7 @@ describe('an http(s) remote', () => {
     const bus = await httpBus();
     const env = { ...process.env, GITBUS_TOKEN: TOKEN };
     const tasks = 30;
-    const ids: string[] = [];
-    const work = join(bus.dir, 'work');
-    gitCli(['clone', '-q', bus.remote, work]);
-    await mkdir(join(work, 'handoffs'), { recursive: true });
-    for (let i = 0; i < tasks; i++) {
-      const id = `race-${String(i).padStart(4, '0')}`;
-      ids.push(id);
-      await writeFile(join(work, 'handoffs', `${id}.md`), `---\ntitle: race task ${i}\npriority: ${i % 7}\n---\n## Task\n\nnothing\n`);
-    }
-    gitCli(['add', '-A'], work);
-    gitCli(['commit', '-q', '-m', 'seed race pool'], work);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const ids = await seedPool(bus.remote, join(bus.dir, 'work'), tasks);
     const nodes = 3;
     for (let n = 0; n < nodes; n++) {
       const j = await gitbus(['join', bus.url, '--node', `racer${n}`, '--json'], { home: bus.home(`racer${n}`), env });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { gitbus, json, tempDir } from './cli.js';
+import { gitCli, gitbus, json, tempDir } from './cli.js';
 
 /** A bus on a local bare remote with a first node; more nodes join with `addNode`. */
 export async function makeBus(opts: { node?: string; labels?: string[]; initArgs?: string[] } = {}) {
@@ -26,4 +26,24 @@ export async function makeBus(opts: { node?: string; labels?: string[]; initArgs
     },
     cleanup: dir.cleanup,
   };
+}
+
+/**
+ * Pushes handoffs written as plain files in one plain-git commit (as a person with an editor would): fast, and
+ * it exercises handoffs gitbus did not write. Returns the ids.
+ */
+export async function seedPool(remote: string, work: string, tasks: number, prefix = 'race'): Promise<string[]> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const ids: string[] = [];
+  gitCli(['clone', '-q', remote, work]);
+  await mkdir(join(work, 'handoffs'), { recursive: true });
+  for (let i = 0; i < tasks; i++) {
+    const id = `${prefix}-${String(i).padStart(4, '0')}`;
+    ids.push(id);
+    await writeFile(join(work, 'handoffs', `${id}.md`), `---\ntitle: ${prefix} task ${i}\npriority: ${i % 7}\n---\n## Task\n\nnothing\n`);
+  }
+  gitCli(['add', '-A'], work);
+  gitCli(['commit', '-q', '-m', `seed ${prefix} pool`], work);
+  gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+  return ids;
 }
