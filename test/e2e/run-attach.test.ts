@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { until } from '../helpers/wait.js';
 
 type Ran = { id: string; node: string | null; status: string; exitCode: number | null; output: string };
 type Attach = { id: string; node: string; local: boolean; command: string };
@@ -17,14 +18,6 @@ if (!hasTmux && process.env['CI'] === 'true') throw new Error('tmux is missing, 
 // Its own tmux server, so the tests never see or touch the sessions of a person using this machine.
 const SOCKET = join(tmpdir(), `gitbus-test-attach-${process.pid}.sock`);
 
-/** Polls `check` until it returns true or the deadline passes; every wait in these tests is bounded. */
-async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 30_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 const children: ChildProcess[] = [];

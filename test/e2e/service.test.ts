@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { gitbus, json, ROOT, tempDir, type RunResult } from '../helpers/cli.js';
 import { setting, systemdWords } from '../helpers/systemd-unit.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * `gitbus service` through the real CLI and the real systemctl. Where `systemctl --user` works the unit is
@@ -32,13 +33,6 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
-async function until(what: string, check: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A node in a home whose path has spaces and characters systemd, XML and shells care about. */
 async function oddNode(node: string, runners: boolean) {

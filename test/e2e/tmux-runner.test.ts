@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, gitbus, gitCli, json, spawnBounded } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { until } from '../helpers/wait.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
 type Ran = { ran: { id: string; status: string; exitCode: number | null }[] };
@@ -21,14 +22,6 @@ const env = { GITBUS_TMUX_SOCKET: SOCKET };
 const tmux = (args: string[]) => spawnSync('tmux', ['-S', SOCKET, ...args], { encoding: 'utf8', timeout: 10_000 });
 const hasSession = (id: string) => tmux(['has-session', '-t', `=gitbus-${id}`]).status === 0;
 
-/** Polls `check` until it returns true or the deadline passes; every wait in these tests is bounded. */
-async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 30_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 const children: ChildProcess[] = [];
