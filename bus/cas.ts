@@ -19,9 +19,17 @@ export interface TransactOptions {
   deadlineMs?: number;
   /** Called after every lost race (for benchmarks and logs). */
   onRetry?: (attempt: number) => void;
+  /**
+   * A snapshot of `ref` already read (the watcher reads one per wake). The operation first decides from it, under
+   * the clone lock and without asking the remote; when that decision writes nothing, its result is the answer (or
+   * its error is thrown) and no transaction runs. A decision with something to write runs the full loop below,
+   * which syncs and decides again from the remote's current state, so writes keep their compare-and-swap.
+   */
+  peek?: Snapshot;
 }
 
 export interface TransactStats {
+  /** Rounds of the compare-and-swap loop; 0 when a peek (TransactOptions.peek) showed nothing to write. */
   attempts: number;
   /** The commit that made the change, or null when the decision needed none. */
   commit: string | null;
@@ -34,13 +42,21 @@ export interface TransactStats {
  */
 export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Snapshot, attempt: number) => Promise<Decision<T>>, opts: TransactOptions = {}): Promise<T & TransactStats> {
   const ref = opts.ref ?? MAIN;
+  if (opts.peek) {
+    const peek = opts.peek;
+    const looked = await withLock(ctx.paths.lock, async () => {
+      checkProtocol(ref, peek);
+      return decide(peek, 1);
+    });
+    if (!looked.commit) return { ...looked.result, attempts: 0, commit: null };
+  }
   const deadline = Date.now() + (opts.deadlineMs ?? 120_000);
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     const outcome = await withLock(ctx.paths.lock, async () => {
       const head = await ctx.repo.sync(ref);
       const snap = await Snapshot.read(ctx.repo.store, head);
-      if (ref === MAIN && head && snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
+      checkProtocol(ref, snap);
       const decision = await decide(snap, attempt);
       if (!decision.commit) return { done: true as const, result: decision.result, commit: null };
       const built = await buildCommit(ctx.repo.store, {
@@ -64,6 +80,10 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
     if (Date.now() >= deadline) throw new ContentionError(op, attempt, Date.now() - started);
     await sleep(backoff(attempt));
   }
+}
+
+function checkProtocol(ref: string, snap: Snapshot): void {
+  if (ref === MAIN && snap.commit && snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
 }
 
 /** Full jitter: uniform in [0, min(1 s, 10 ms * 2^attempt)], so racing nodes spread out instead of colliding again. */

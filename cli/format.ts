@@ -16,6 +16,15 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   return `${Math.round(s / 86400)}d ago`;
 }
 
+/** A length of time for people: 0.4s, 4s, 1m30s, 5m, 2h. */
+export function span(ms: number): string {
+  if (ms < 10_000) return `${Math.round(ms / 100) / 10}s`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
+}
+
 export function taskLine(t: TaskSummary): string {
   const where = t.claim ? ` on ${t.claim.node ?? '?'}` : t.to ? ` for ${t.to}` : '';
   const labels = t.labels.length ? ` [${t.labels.join(',')}]` : '';

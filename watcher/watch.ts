@@ -3,12 +3,15 @@ import type { BusContext } from '../bus/context.js';
 import { NothingClaimableError } from '../bus/errors.js';
 import { claim, type ClaimResult } from '../bus/ops/claim.js';
 import { publishHeartbeat } from '../bus/ops/heartbeat.js';
-import { currentSnapshot } from '../bus/ops/query.js';
+import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
 import { dispatchDue } from '../bus/ops/schedule.js';
 import { release } from '../bus/ops/release.js';
 import { respond } from '../bus/ops/respond.js';
+import type { Snapshot } from '../bus/model/snapshot.js';
+import { remoteFailureCode } from '../bus/remote-failure.js';
+import { retryDelay, retryPolicy } from './backoff.js';
 import { NoRunnersError } from './errors.js';
 import { pollCron } from './poll-schedule.js';
 import { wakeOnChange } from './wake-on-change.js';
@@ -29,6 +32,14 @@ export type WatchEvent =
   | { type: 'delivered'; id: string; attempt: number; status: string }
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
   | { type: 'error'; message: string; code: string | null }
+  /**
+   * The remote failed (a wake, a heartbeat or a delivery; `remoteFailureCode` says which errors count). Emitted
+   * once per outage: until a wake gets through, wakes are skipped and retried after `retryInMs`, doubling up to
+   * `maxRetryMs`. Running tasks go on; their results wait in the outbox.
+   */
+  | { type: 'remote-down'; remote: string; code: string; message: string; fix: string | null; retryInMs: number; maxRetryMs: number }
+  /** The first wake that got through after `remote-down`; `attempts` counts the failed ones. */
+  | { type: 'remote-up'; remote: string; downForMs: number; attempts: number }
   | { type: 'stopped' };
 
 export interface WatchOptions {
@@ -43,6 +54,10 @@ export interface WatchOptions {
   /** Wake at once on local changes (a push to a local remote, a commit in this node's clone). Default true. */
   watchFiles?: boolean;
   graceMs?: number;
+  /** While the remote is down: the first wait before trying again (default: the poll interval, at least 1 s). It doubles per failed attempt. */
+  retryMs?: number;
+  /** While the remote is down: the longest wait between attempts (default: ten poll intervals, at most 5 minutes). */
+  retryMaxMs?: number;
   onEvent: (e: WatchEvent) => void;
 }
 
@@ -63,6 +78,10 @@ interface Running {
  * The watcher: claims tasks this node may run (runner enabled, labels, addressed to it or to any, dependencies
  * met, or reclaimed from a node that went silent) by priority then age, up to its parallel limit, runs them and
  * pushes the responses. It heartbeats on its own ref while it lives and stops runs that are cancelled.
+ *
+ * Each wake looks at the remote once: one ref listing (and a fetch only if main moved), then reaping, schedules
+ * and claims decide from that state and sync again only when they have something to write. While the remote is
+ * down, wakes back off (watcher/backoff.ts) and the outage is reported once, not once per attempt.
  */
 export async function watch(ctx: BusContext, opts: WatchOptions): Promise<FinishedTask[]> {
   const runners = ctx.config.runners.filter((r) => RUNNERS[r]);
@@ -73,18 +92,100 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   const kill = new AbortController();
   const stopped = new Promise<void>((resolve) => (opts.stop.aborted ? resolve() : opts.stop.addEventListener('abort', () => resolve(), { once: true })));
   let draining: Promise<void> | null = null;
-  const report = (err: unknown) => opts.onEvent({ type: 'error', message: (err as Error).message?.split('\n')[0] ?? String(err), code: (err as { code?: string }).code ?? null });
+  const report = (err: unknown) => opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null });
 
   const settings = (await currentSnapshot(ctx)).settings;
   const heartbeatMs = opts.heartbeatMs ?? settings.heartbeatMs;
+  const pollMs = opts.pollMs ?? 30_000;
 
-  const beat = async () => {
-    const tasks = await Promise.all([...running.values()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, tail: await readTail(logPathOf(ctx, r.task.id, r.task.attempt), 4 * 1024) })));
-    await publishHeartbeat(ctx, tasks);
+  // ---- The remote's health: one report per outage, wakes backed off until one gets through. ----
+  const remote = ctx.repo.transport.display;
+  const policy = retryPolicy(pollMs, opts.retryMs, opts.retryMaxMs);
+  interface Down {
+    since: number;
+    code: string;
+    message: string;
+    /** Failed attempts so far (the failure that found the remote down is the first). */
+    failures: number;
+    retry: NodeJS.Timeout | null;
+    /** A sign of life (a file change) already ended the current wait early once: the next must wait for the timer. */
+    earlyUsed: boolean;
+  }
+  let down = null as Down | null;
+  const scheduleRetry = (d: Down): number => {
+    if (d.retry) clearTimeout(d.retry);
+    const ms = retryDelay(policy, d.failures);
+    d.retry = setTimeout(() => {
+      d.retry = null;
+      d.earlyUsed = false;
+      void wake('retry');
+    }, ms);
+    return ms;
+  };
+  /**
+   * Any remote failure (a wake, a heartbeat, a delivery): the first starts the outage and reports it, later ones
+   * are part of it. False when `err` is not a remote failure (or with --once, which reports errors and exits).
+   */
+  const remoteFailed = (err: unknown): boolean => {
+    const code = remoteFailureCode(err);
+    if (code === null || opts.once) return false;
+    if (down) return true;
+    const d: Down = { since: Date.now(), code, message: firstLine(err), failures: 1, retry: null, earlyUsed: false };
+    down = d;
+    const retryInMs = scheduleRetry(d);
+    const fix = (err as { fix?: unknown }).fix;
+    opts.onEvent({ type: 'remote-down', remote, code, message: d.message, fix: typeof fix === 'string' && fix ? fix : null, retryInMs, maxRetryMs: policy.maxMs });
+    return true;
+  };
+  /** A wake's own look at the remote failed: during an outage that is one more failure and a longer wait. */
+  const attemptFailed = (err: unknown): void => {
+    if (!down) return fail(err);
+    down.failures++;
+    scheduleRetry(down);
+    if (remoteFailureCode(err) === null) report(err);
+  };
+  const fail = (err: unknown): void => {
+    if (!remoteFailed(err)) report(err);
+  };
+  const remoteUp = (): void => {
+    const d = down;
+    if (!d) return;
+    if (d.retry) clearTimeout(d.retry);
+    down = null;
+    opts.onEvent({ type: 'remote-up', remote, downForMs: Date.now() - d.since, attempts: d.failures });
   };
 
-  /** Pushes one queued result; keeps it queued while the remote is unreachable. */
-  const deliver = async (entry: OutboxEntry): Promise<void> => {
+  /** One look at the remote: a ref listing, a fetch only if main moved. Null (and the failure noted) when it fails. */
+  const look = async (): Promise<Snapshot | null> => {
+    try {
+      const snap = await currentSnapshot(ctx);
+      remoteUp();
+      return snap;
+    } catch (err) {
+      attemptFailed(err);
+      return null;
+    }
+  };
+  // main as this node last saw it: the state this wake's decisions peek at (bus/cas.ts, TransactOptions.peek).
+  let peeked: Snapshot | null = null;
+  const peek = async (): Promise<Snapshot> => (peeked = await localSnapshot(ctx, peeked));
+
+  let beating: Promise<void> | null = null;
+  const beat = () =>
+    (beating ??= (async () => {
+      const tasks = await Promise.all([...running.values()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, tail: await readTail(logPathOf(ctx, r.task.id, r.task.attempt), 4 * 1024) })));
+      await publishHeartbeat(ctx, tasks);
+    })().finally(() => (beating = null)));
+
+  /**
+   * Pushes one queued result; keeps it queued while the remote is unreachable. `fresh`: the result of a run that
+   * just ended, reported as `queued` when it cannot be pushed now (a retried one is not reported again).
+   */
+  const deliver = async (entry: OutboxEntry, fresh = false): Promise<void> => {
+    if (down) {
+      if (fresh) opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: down.message });
+      return;
+    }
     try {
       await respond(ctx, entry.input);
       removeOutbox(home, entry.id, entry.attempt);
@@ -96,10 +197,12 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
         removeOutbox(home, entry.id, entry.attempt);
         opts.onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
       } else if (code === 'TASK_STATE' || code === 'UNKNOWN_TASK') {
-        const path = rejectOutbox(home, entry, (err as Error).message.split('\n')[0] ?? code);
-        opts.onEvent({ type: 'rejected', id: entry.id, attempt: entry.attempt, reason: (err as Error).message.split('\n')[0] ?? code, path });
+        const path = rejectOutbox(home, entry, firstLine(err) || code);
+        opts.onEvent({ type: 'rejected', id: entry.id, attempt: entry.attempt, reason: firstLine(err) || code, path });
+      } else if (remoteFailed(err)) {
+        if (fresh) opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(err) });
       } else {
-        opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: (err as Error).message.split('\n')[0] ?? String(err) });
+        opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(err) });
       }
     }
   };
@@ -115,15 +218,24 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     return flushing;
   };
 
-  /** Stops the runs whose task was cancelled, and ends tasks of silent nodes that nobody may take over. */
-  const housekeeping = async () => {
-    await flushOutbox();
-    if (running.size > 0) {
-      const snap = await currentSnapshot(ctx);
+  /**
+   * The start of every wake: one look at the remote, then, from that state, deliver queued results, stop the
+   * runs whose task was cancelled, and end tasks of silent nodes that nobody may take over. True when the
+   * remote answered (the wake may go on to claim).
+   */
+  const housekeeping = async (): Promise<boolean> => {
+    const snap = await look();
+    if (!snap) return false;
+    peeked = snap;
+    try {
+      await flushOutbox();
       for (const r of running.values()) if (snap.index.tasks.get(r.task.id)?.cancel) r.cancel.abort();
+      for (const x of await reapExpired(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'reaped', id: x.id, status: x.status, reason: x.reason });
+      for (const x of await dispatchDue(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'scheduled', id: x.id, template: x.template, due: x.due });
+    } catch (err) {
+      fail(err);
     }
-    for (const x of await reapExpired(ctx)) opts.onEvent({ type: 'reaped', id: x.id, status: x.status, reason: x.reason });
-    for (const x of await dispatchDue(ctx)) opts.onEvent({ type: 'scheduled', id: x.id, template: x.template, due: x.due });
+    return down === null;
   };
 
   const start = (task: ClaimResult) => {
@@ -160,7 +272,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
         };
         // The result is safe on disk before the push is tried; `deliver` removes it once the remote has it.
         putOutbox(home, entry);
-        await deliver(entry);
+        await deliver(entry, true);
         finished.push({ id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode });
         opts.onEvent({ type: 'finished', id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode, durationMs });
       } catch (err) {
@@ -171,22 +283,25 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     })().finally(() => {
       running.delete(task.id);
       // A free slot is a reason to look for more work now rather than at the next tick.
-      if (!opts.once && !opts.stop.aborted) void wake();
+      if (!opts.once && !opts.stop.aborted) void wake('slot');
     });
     running.set(task.id, { task, cancel, done });
   };
 
-  /** Fills free slots with claims until nothing is claimable, and (with `untilIdle`) waits for the runs. */
+  /**
+   * Fills free slots with claims until nothing is claimable, and (with `untilIdle`) waits for the runs. Each
+   * claim decides from the state the wake already has (peek) and syncs only to take a task; after waiting for a
+   * run the remote is looked at once more.
+   */
   const drain = async (untilIdle: boolean): Promise<void> => {
-    for (;;) {
-      let claimable = true;
-      while (!opts.stop.aborted && running.size < ctx.config.parallel) {
+    for (let round = 0; ; round++) {
+      let claimable = down === null && (round === 0 || (await look()) !== null);
+      while (claimable && !opts.stop.aborted && running.size < ctx.config.parallel) {
         try {
-          start(await claim(ctx, { next: true, runners }));
+          start(await claim(ctx, { next: true, runners }, undefined, { peek: await peek() }));
         } catch (err) {
           claimable = false;
-          if (!(err instanceof NothingClaimableError)) report(err);
-          break;
+          if (!(err instanceof NothingClaimableError)) fail(err);
         }
       }
       if (running.size === 0 || opts.stop.aborted || (!untilIdle && !claimable)) return;
@@ -196,11 +311,30 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   };
   // Housekeeping (cancels above all) runs on every wake, even while all slots are busy and the drain is
   // waiting for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat.
-  let keeping: Promise<void> | null = null;
-  const keepHouse = () => (keeping ??= housekeeping().catch(report).finally(() => (keeping = null)));
+  let keeping: Promise<boolean> | null = null;
+  const keepHouse = () =>
+    (keeping ??= housekeeping()
+      .catch((err: unknown) => {
+        report(err);
+        return false;
+      })
+      .finally(() => (keeping = null)));
+  /**
+   * Whether a wake may look at the remote now. While it is down only the retry timer may, plus one early look
+   * per wait when there is a sign of life (a file changed; a heartbeat got through), so that file events cannot
+   * turn the backoff into a busy loop.
+   */
+  const mayLook = (why: WakeReason): boolean => {
+    if (opts.stop.aborted) return false;
+    if (!down || why === 'retry' || why === 'beat') return true;
+    if (why !== 'change' || down.earlyUsed) return false;
+    down.earlyUsed = true;
+    return true;
+  };
   // A wake that arrives while a drain runs is remembered and served when it ends, so no change is missed.
   let wakeAgain = false;
-  const wake = (): Promise<void> => {
+  const wake = (why: WakeReason): Promise<void> => {
+    if (!mayLook(why)) return draining ?? Promise.resolve();
     void keepHouse();
     if (draining) {
       wakeAgain = true;
@@ -209,9 +343,9 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     draining = (async () => {
       do {
         wakeAgain = false;
-        await keepHouse();
+        if (!(await keepHouse())) break;
         await drain(false);
-      } while (wakeAgain && !opts.stop.aborted);
+      } while (wakeAgain && !opts.stop.aborted && !down);
     })().finally(() => (draining = null));
     return draining;
   };
@@ -223,23 +357,27 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   await publishNodeCard(ctx).catch(report);
   await beat().catch(report);
   const heartbeat = setInterval(() => {
-    void beat().catch(report);
-    if (running.size > 0) void housekeeping().catch(report);
-    else void flushOutbox().catch(report);
+    // A heartbeat that gets through during an outage is a reason to look again now.
+    void beat().then(() => {
+      if (down) void wake('beat');
+    }, fail);
+    if (down) return;
+    if (running.size > 0) void keepHouse();
+    else void flushOutbox().catch(fail);
   }, heartbeatMs);
-  opts.onEvent({ type: 'started', node: ctx.config.node, runners, parallel: ctx.config.parallel, pollMs: opts.once ? null : (opts.pollMs ?? 30_000), heartbeatMs });
+  opts.onEvent({ type: 'started', node: ctx.config.node, runners, parallel: ctx.config.parallel, pollMs: opts.once ? null : pollMs, heartbeatMs });
   try {
     if (opts.once) {
-      await housekeeping().catch(report);
-      await drain(true);
+      if (await keepHouse()) await drain(true);
       opts.onEvent({ type: 'stopped' });
       return finished;
     }
     // Not waitForCompletion: a tick during a long drain must still reach wake(), which only queues the drain.
-    const job = CronJob.from({ cronTime: pollCron(opts.pollMs ?? 30_000), onTick: () => void wake(), start: true, errorHandler: report });
-    const files = opts.watchFiles === false ? null : wakeOnChange({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake());
-    await wake();
+    const job = CronJob.from({ cronTime: pollCron(pollMs), onTick: () => void wake('tick'), start: true, errorHandler: report });
+    const files = opts.watchFiles === false ? null : wakeOnChange({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake('change'));
+    await wake('tick');
     await stopped;
+    if (down?.retry) clearTimeout(down.retry);
     await job.stop();
     await files?.close();
     await draining;
@@ -253,7 +391,16 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     return finished;
   } finally {
     clearInterval(heartbeat);
+    if (down?.retry) clearTimeout(down.retry);
   }
+}
+
+/** Why the watcher woke: the poll tick, a file change, a freed slot, the retry timer, a heartbeat that got through. */
+type WakeReason = 'tick' | 'change' | 'slot' | 'retry' | 'beat';
+
+function firstLine(err: unknown): string {
+  const message = (err as Error | undefined)?.message;
+  return typeof message === 'string' ? (message.split('\n')[0] ?? '') : String(err);
 }
 
 /**

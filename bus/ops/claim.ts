@@ -3,7 +3,7 @@ import { pathFor } from '../../schemas/layout.js';
 import type { Claim } from '../../schemas/claim.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateError } from '../errors.js';
-import { transact, type TransactStats } from '../cas.js';
+import { transact, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { openAttempt } from '../model/index-tree.js';
 import { claimQueue, eligibility, pickFromQueue, type NodeFacts } from '../model/planner.js';
@@ -28,7 +28,8 @@ export interface ClaimResult {
   reclaimed: { attempt: number; node: string } | null;
 }
 
-export async function claim(ctx: BusContext, target: ClaimTarget, now = () => new Date()): Promise<ClaimResult & TransactStats> {
+/** `opts.peek`: decide from a snapshot already read first; only a claim that would be made syncs (bus/cas.ts). */
+export async function claim(ctx: BusContext, target: ClaimTarget, now = () => new Date(), opts: Pick<TransactOptions, 'peek'> = {}): Promise<ClaimResult & TransactStats> {
   return transact(ctx, 'claim', async (snap, round) => {
     const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels };
     const expired = expiredHolders(ctx, snap);
@@ -67,7 +68,7 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
       result: { id: view.id, attempt, node: ctx.config.node, title: view.handoff?.title ?? '', handoff: view.handoff as Handoff, body: view.handoffBody ?? '', reclaimed: data.reclaims ? { attempt: data.reclaims.attempt, node: data.reclaims.node } : null },
       commit: { changes: [{ path, content: renderBusFile('claim', data, '') }], message: `gitbus: claim ${view.id} attempt ${attempt} by ${ctx.config.node}` },
     };
-  });
+  }, opts);
 }
 
 /**

@@ -56,6 +56,17 @@ export async function currentSnapshot(ctx: BusContext): Promise<Snapshot> {
   return withLock(ctx.paths.lock, async () => Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN)));
 }
 
+/**
+ * main as this node last synced or pushed it, without asking the remote (the clone lock is held while reading
+ * it). `reuse` is returned when it is of that commit. For decisions that only peek (bus/cas.ts, TransactOptions.peek).
+ */
+export async function localSnapshot(ctx: BusContext, reuse?: Snapshot | null): Promise<Snapshot> {
+  return withLock(ctx.paths.lock, async () => {
+    const head = await ctx.repo.localHead(MAIN);
+    return reuse && reuse.commit === head ? reuse : Snapshot.read(ctx.repo.store, head);
+  });
+}
+
 export interface BusStatus {
   node: string;
   remote: string;

@@ -1,7 +1,7 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { TaskResponse } from '../../schemas/response.js';
-import { transact } from '../cas.js';
+import { transact, type TransactOptions } from '../cas.js';
 import type { BusContext } from '../context.js';
 import type { FileChange } from '../store/objects.js';
 import { expiredHolders } from './claim.js';
@@ -16,8 +16,9 @@ export interface Reaped {
  * Ends tasks whose holder went silent past the lease when nobody may take them over: a task being cancelled
  * becomes `cancelled`, a task that used all its attempts becomes `failed`, each with a response that says why.
  * (Tasks with attempts left are reclaimed by `claim` instead.) Written by whichever node notices first.
+ * `opts.peek`: decide from a snapshot already read first; only a reap that has something to write syncs.
  */
-export async function reapExpired(ctx: BusContext, now = () => new Date()): Promise<Reaped[]> {
+export async function reapExpired(ctx: BusContext, now = () => new Date(), opts: Pick<TransactOptions, 'peek'> = {}): Promise<Reaped[]> {
   const r = await transact(ctx, 'reap', async (snap) => {
     const expired = expiredHolders(ctx, snap);
     const reaped: Reaped[] = [];
@@ -43,6 +44,6 @@ export async function reapExpired(ctx: BusContext, now = () => new Date()): Prom
     }
     if (changes.length === 0) return { result: { reaped } };
     return { result: { reaped }, commit: { changes, message: `gitbus: reap ${reaped.length} task(s) whose node went silent\n\n${reaped.map((x) => `${x.id} ${x.status}`).join('\n')}` } };
-  });
+  }, opts);
   return r.reaped;
 }

@@ -1,7 +1,7 @@
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { Handoff } from '../../schemas/handoff.js';
-import { transact } from '../cas.js';
+import { transact, type TransactOptions } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { instanceId, latestDue } from '../model/schedule.js';
 import type { FileChange } from '../store/objects.js';
@@ -19,9 +19,10 @@ export interface ScheduledInstance {
 /**
  * Dispatches the instance of every schedule that is due and not yet dispatched. Every watcher runs this; the
  * instance id is the same on all of them (template id + due time), so the compare-and-swap lets exactly one
- * create it and the others find it there. Cancelling the template stops the schedule.
+ * create it and the others find it there. Cancelling the template stops the schedule. `opts.peek`: decide from a
+ * snapshot already read first; only an instance to create syncs.
  */
-export async function dispatchDue(ctx: BusContext, now = new Date()): Promise<ScheduledInstance[]> {
+export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<TransactOptions, 'peek'> = {}): Promise<ScheduledInstance[]> {
   const r = await transact(ctx, 'schedule', async (snap) => {
     const created: ScheduledInstance[] = [];
     const changes: FileChange[] = [];
@@ -62,7 +63,7 @@ export async function dispatchDue(ctx: BusContext, now = new Date()): Promise<Sc
     }
     if (changes.length === 0) return { result: { created } };
     return { result: { created }, commit: { changes, message: `gitbus: schedule ${created.map((c) => c.id).join(', ')}` } };
-  });
+  }, opts);
   for (const c of r.created) known.add(c.id);
   return r.created;
 }

@@ -5,11 +5,14 @@ import { currentSnapshot } from '../../bus/ops/query.js';
 import { watch, WATCHER_ACTOR, type WatchEvent } from '../../watcher/watch.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
+import { span } from '../format.js';
 
 interface Opts extends CommonOptions {
   once?: boolean;
   poll?: string;
   grace?: string;
+  retry?: string;
+  retryMax?: string;
 }
 
 function duration(flag: string, value: string | undefined): number | undefined {
@@ -43,6 +46,10 @@ function eventLine(e: WatchEvent): string {
       return `${e.id}: dispatched for ${e.due} by the schedule of ${e.template}`;
     case 'reaped':
       return `${e.id}: ${e.status} (${e.reason})`;
+    case 'remote-down':
+      return `remote ${e.remote} is down: ${e.message} (${e.code}); retrying in ${span(e.retryInMs)}, then backing off up to ${span(e.maxRetryMs)}; running tasks go on and their results are kept in the outbox${e.fix ? `\n  fix: ${e.fix}` : ''}`;
+    case 'remote-up':
+      return `remote ${e.remote} is back after ${span(e.downForMs)} (${e.attempts} failed attempt${e.attempts === 1 ? '' : 's'})`;
     case 'stopped':
       return 'stopped';
   }
@@ -55,7 +62,9 @@ export function register(program: Command): void {
       .description('run the watcher in the foreground: claim tasks this node may run, run them, push the responses')
       .option('--once', 'claim what may be claimed now, run it to completion, push the responses and exit')
       .option('--poll <duration>', 'how often to check the remote (default: the bus setting poll)')
-      .option('--grace <duration>', 'on SIGTERM, how long running tasks may take before they are stopped and released (default 30s)'),
+      .option('--grace <duration>', 'on SIGTERM, how long running tasks may take before they are stopped and released (default 30s)')
+      .option('--retry <duration>', 'while the remote is down, the first wait before trying again; it doubles per failure (default: the poll interval, at least 1s)')
+      .option('--retry-max <duration>', 'while the remote is down, the longest wait between attempts (default: 10 poll intervals, at most 5m)'),
   ).action(async (opts: Opts) =>
     withBus(opts, async (ctx) => {
       const stop = new AbortController();
@@ -65,12 +74,22 @@ export function register(program: Command): void {
       try {
         const pollMs = duration('--poll', opts.poll) ?? (await currentSnapshot(ctx)).settings.pollMs;
         const graceMs = duration('--grace', opts.grace);
+        const retryMs = duration('--retry', opts.retry);
+        const retryMaxMs = duration('--retry-max', opts.retryMax);
         // --once prints one JSON document at the end; the daemon prints one JSON event per line as it goes.
         const onEvent = (e: WatchEvent) => {
           if (opts.json && opts.once) return;
           process.stdout.write(opts.json ? `${JSON.stringify(e)}\n` : `${eventLine(e)}\n`);
         };
-        const ran = await watch(ctx, { once: Boolean(opts.once), pollMs, stop: stop.signal, ...(graceMs !== undefined ? { graceMs } : {}), onEvent });
+        const ran = await watch(ctx, {
+          once: Boolean(opts.once),
+          pollMs,
+          stop: stop.signal,
+          ...(graceMs !== undefined ? { graceMs } : {}),
+          ...(retryMs !== undefined ? { retryMs } : {}),
+          ...(retryMaxMs !== undefined ? { retryMaxMs } : {}),
+          onEvent,
+        });
         if (opts.once) emit(opts, { ran }, () => `ran ${ran.length} task(s)`);
       } finally {
         process.off('SIGTERM', onSignal);

@@ -6,8 +6,8 @@ export interface GitHttpServer {
   /** http://127.0.0.1:<port> */
   url: string;
   port: number;
-  /** Authorization headers seen, for tests that check where a token went. */
-  requests: { method: string; path: string; authorized: boolean; authorization: string | undefined }[];
+  /** Authorization headers seen, for tests that check where a token went; `at` is Date.now() on arrival. */
+  requests: { method: string; path: string; authorized: boolean; authorization: string | undefined; at: number }[];
   close(): Promise<void>;
 }
 
@@ -44,7 +44,7 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     let user: string | undefined;
     if (opts.token !== undefined) user = checkAuth(req.headers.authorization, opts.token);
-    requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, authorized: user !== undefined, authorization: req.headers.authorization });
+    requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search, authorized: user !== undefined, authorization: req.headers.authorization, at: Date.now() });
     if (opts.intercept?.(req, res)) return;
     if (opts.token !== undefined && user === undefined) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="git"', 'content-type': 'text/plain' });

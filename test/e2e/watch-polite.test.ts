@@ -1,0 +1,190 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CLI, gitbus, json, tempDir } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * Polite polling (issue #4): an idle watcher costs its remote one ref listing per wake, and a remote that is
+ * down gets one report and attempts that back off, not an error per tick. Measured where a real remote sees it:
+ * requests to `git http-backend` behind a local HTTP server.
+ */
+type Event = { type: string; id?: string; code?: string; message?: string; retryInMs?: number; maxRetryMs?: number; downForMs?: number; attempts?: number; status?: string };
+
+const children: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const c of cleanups.reverse()) await c();
+});
+
+function startWatcher(home: string, args: string[]): { child: ChildProcess; events: () => Event[]; stderr: () => string; exited: Promise<number | null> } {
+  const env = { ...process.env, GITBUS_HOME: home };
+  delete env['GITBUS_TOKEN'];
+  const child = spawn(process.execPath, [CLI, 'watch', '--json', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, events: () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event), stderr: () => err, exited };
+}
+
+/** A bus on a bare repository that node `boss` uses by path and node `worker` (runner shell) over HTTP. */
+async function httpBus(initArgs: string[], answer?: (path: string) => number | null) {
+  const dir = await tempDir('gitbus-polite-');
+  cleanups.push(dir.cleanup);
+  const remote = join(dir.path, 'srv', 'bus.git');
+  const home = (name: string) => join(dir.path, `home-${name}`);
+  const init = await gitbus(['init', '--remote', remote, '--node', 'boss', ...initArgs, '--json'], { home: home('boss') });
+  expect(init.code, init.stderr).toBe(0);
+  const server: GitHttpServer = await startGitHttpServer({
+    projectRoot: dirname(remote),
+    // A stand-in for a git server that is down behind its proxy: every request answered with this status.
+    intercept: (req, res) => {
+      const status = answer?.(req.url ?? '') ?? null;
+      if (status === null) return false;
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.end('the git server is down for maintenance\n');
+      return true;
+    },
+  });
+  cleanups.push(() => server.close());
+  const joined = await gitbus(['join', `${server.url}/bus.git`, '--node', 'worker', '--runner', 'shell', '--json'], { home: home('worker') });
+  expect(joined.code, joined.stderr).toBe(0);
+  const dispatch = async (args: string[]) => {
+    const d = await gitbus(['dispatch', ...args, '--no-git', '--json'], { home: home('boss') });
+    expect(d.code, d.stderr).toBe(0);
+    return json<{ id: string }>(d).id;
+  };
+  return { remote, home, server, dispatch };
+}
+
+const isListing = (r: { method: string; path: string }) => r.method === 'GET' && r.path.endsWith('/info/refs?service=git-upload-pack');
+
+describe('polite polling', () => {
+  it('an idle watcher lists the remote refs once per wake and fetches nothing; work still gets claimed', async () => {
+    // A long heartbeat keeps heartbeats (a listing and a push each) out of the count.
+    const bus = await httpBus(['--heartbeat', '10m', '--lease', '30m']);
+    // Not empty, but nothing for this node: a task for another node and a schedule due next year.
+    await bus.dispatch(['for the boss only', '--to', 'boss', '--command', 'true']);
+    await bus.dispatch(['yearly', '--command', 'true', '--schedule', '0 0 1 1 *']);
+    const w = startWatcher(bus.home('worker'), ['--poll', '1s']);
+    await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 30_000);
+    const from = bus.server.requests.length;
+    // Skip the wake at start-up (it may fall right before the first tick); then watch six ticks.
+    await until('seven listings after start-up', () => bus.server.requests.slice(from).filter(isListing).length >= 7, 30_000);
+    const seen = bus.server.requests.slice(from);
+    const listings = seen.filter(isListing);
+    const first = listings[1]?.at ?? 0;
+    const last = listings[6]?.at ?? 0;
+    const window = seen.filter((r) => r.at >= first && r.at <= last);
+    // Only listings: nothing fetched (main did not move), nothing pushed.
+    expect(window.map((r) => `${r.method} ${r.path}`).filter((r) => !r.startsWith('GET ') || !r.endsWith('/info/refs?service=git-upload-pack'))).toEqual([]);
+    // One per wake: ticks are a second apart, and before this change a wake listed three or four times within
+    // milliseconds (reap, schedule and claim each synced, and housekeeping read the state once more).
+    const times = window.map((r) => r.at);
+    const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
+    expect(gaps.length).toBe(5);
+    for (const gap of gaps) expect(gap, `gaps ${gaps.join(', ')} ms`).toBeGreaterThan(300);
+    expect(w.events().filter((e) => e.type === 'error')).toEqual([]);
+
+    // The peek does not keep work from being claimed: a task for this node is taken and done.
+    const id = await bus.dispatch(['for the worker', '--command', 'echo polite']);
+    await until('the task to be done', () => w.events().some((e) => e.type === 'finished' && e.id === id), 30_000);
+    expect(w.events().find((e) => e.type === 'finished' && e.id === id)?.status).toBe('succeeded');
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  }, 90_000);
+
+  it('a remote that is down is reported once, tried with growing gaps, and work dispatched meanwhile is done when it is back', async () => {
+    let broken = false;
+    const bus = await httpBus(['--heartbeat', '10m', '--lease', '30m'], () => (broken ? 503 : null));
+    const w = startWatcher(bus.home('worker'), ['--poll', '1s', '--retry', '500ms', '--retry-max', '4s']);
+    await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 30_000);
+    await until('a first listing', () => bus.server.requests.some(isListing), 10_000);
+    const from = bus.server.requests.length;
+    broken = true;
+    await until('the remote-down event', () => w.events().some((e) => e.type === 'remote-down'), 10_000);
+    // The rest of the bus goes on without this node: the boss reaches the repository by path.
+    const id = await bus.dispatch(['dispatched while the worker was cut off', '--command', 'echo caught up']);
+    // The failed wake and four retries: 0.5 s, 1 s, 2 s and 4 s later (each drawn from the upper quarter below).
+    await until('five attempts on the broken remote', () => bus.server.requests.slice(from).filter(isListing).length >= 5, 30_000);
+    const attempts = bus.server.requests.slice(from).filter(isListing).map((r) => r.at);
+    broken = false;
+
+    const gaps = attempts.slice(1, 5).map((t, i) => t - (attempts[i] ?? 0));
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i], `gaps ${gaps.join(', ')} ms`).toBeGreaterThan((gaps[i - 1] ?? 0) * 1.3);
+    expect(gaps[0]).toBeGreaterThanOrEqual(350);
+    expect(gaps[3]).toBeLessThanOrEqual(4_500);
+    // Meanwhile the one-second ticks did not reach the remote (they would have made gaps of a second or less).
+    const down = w.events().filter((e) => e.type === 'remote-down');
+    expect(down).toHaveLength(1);
+    expect(down[0]).toMatchObject({ code: 'REMOTE_HTTP_ERROR', maxRetryMs: 4_000 });
+    expect(down[0]?.message).toContain('503');
+    expect(down[0]?.retryInMs).toBeGreaterThanOrEqual(375);
+    expect(down[0]?.retryInMs).toBeLessThanOrEqual(500);
+    expect(w.events().filter((e) => e.type === 'error')).toEqual([]);
+
+    await until('the remote-up event', () => w.events().some((e) => e.type === 'remote-up'), 15_000);
+    const up = w.events().find((e) => e.type === 'remote-up');
+    expect(up?.attempts).toBeGreaterThanOrEqual(5);
+    expect(up?.downForMs).toBeGreaterThan(3_000);
+    await until('the task dispatched meanwhile to be done', () => w.events().some((e) => e.type === 'finished' && e.id === id), 30_000);
+    const shown = json<{ state: string }>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
+    expect(shown.state).toBe('succeeded');
+    expect(w.events().filter((e) => e.type === 'remote-down')).toHaveLength(1);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  }, 90_000);
+
+  it('a local remote that vanishes: one report while heartbeats and wakes fail, no errors, and work resumes when it is back', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '5m', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const watcher = startWatcher(w, ['--poll', '1s', '--retry', '500ms', '--retry-max', '2s']);
+    await until('the watcher to start', () => watcher.events().some((e) => e.type === 'started'), 30_000);
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    await until('the remote-down event', () => watcher.events().some((e) => e.type === 'remote-down'), 10_000);
+    const downAt = Date.now();
+    // Several heartbeats (every second) and retries fail meanwhile; none of them is reported again.
+    await until('four seconds of outage', () => Date.now() - downAt > 4_000, 10_000);
+    expect(watcher.events().filter((e) => e.type === 'remote-down')).toEqual([expect.objectContaining({ code: 'REMOTE_NOT_FOUND' })]);
+    expect(watcher.events().filter((e) => e.type === 'error')).toEqual([]);
+    renameSync(away, bus.remote);
+    await until('the remote-up event', () => watcher.events().some((e) => e.type === 'remote-up'), 10_000);
+    const id = await bus.dispatch('boss', ['after the outage', '--command', 'echo back']);
+    await until('the task to be done', () => watcher.events().some((e) => e.type === 'finished' && e.id === id), 30_000);
+    expect(watcher.events().filter((e) => e.type === 'error')).toEqual([]);
+    watcher.child.kill('SIGTERM');
+    expect(await watcher.exited).toBe(0);
+  }, 60_000);
+
+  it('prints the outage for people: what is wrong, that it keeps retrying, and where results wait', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '5m', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const child = spawn(process.execPath, [CLI, 'watch', '--poll', '1s', '--retry', '1s', '--retry-max', '5m'], { env: { ...process.env, GITBUS_HOME: w }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await until('the watcher to start', () => out.includes('watching as worker'), 30_000);
+    renameSync(bus.remote, `${bus.remote}.away`);
+    await until('the outage message', () => out.includes('is down'), 10_000);
+    const line = out.split('\n').find((l) => l.includes('is down')) ?? '';
+    expect(line).toContain(`remote ${bus.remote} is down: the remote repository ${bus.remote} does not exist (REMOTE_NOT_FOUND)`);
+    expect(line).toMatch(/retrying in 0\.\d+s|retrying in 1s/);
+    expect(line).toContain('then backing off up to 5m');
+    expect(line).toContain('kept in the outbox');
+    expect(out).toContain('fix: check the path');
+    renameSync(`${bus.remote}.away`, bus.remote);
+    await until('the recovery message', () => /remote .* is back after \S+ \(\d+ failed attempts?\)/.test(out), 10_000);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+  }, 60_000);
+});
