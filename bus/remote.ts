@@ -2,26 +2,41 @@ import { isAbsolute, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { HttpTransport, isHttpRemote, normalizeHttpRemote } from './transport/https.js';
 import { LocalTransport, parseLocalRemote } from './transport/local.js';
+import { SshTransport } from './transport/ssh.js';
+import { isSshRemote, parseSshRemote } from './transport/ssh-url.js';
 import type { Transport } from './transport/transport.js';
 
 /**
  * Turns a remote URL from node settings or the command line into a transport. `home` (the bus home) is where
- * http(s) remotes look for credentials.yaml; GITBUS_TOKEN works without it.
+ * http(s) remotes look for credentials.yaml; GITBUS_TOKEN works without it. SSH remotes use ~/.ssh/config,
+ * known_hosts, ssh-agent and key files like OpenSSH does.
  */
 export async function openTransport(url: string, home?: string): Promise<Transport> {
   if (isHttpRemote(url)) return new HttpTransport(url, home === undefined ? {} : { home });
   const local = localPathOf(url);
   if (local) return new LocalTransport(local);
-  throw new InputError(`remote "${url}" uses a transport this version does not support`, 'use a local path or file:// URL to a bare repository, or an https:// URL (SSH remotes come with issue #4)', { url });
+  if (isSshRemote(url)) return new SshTransport(url, sshPrompt ? { prompt: sshPrompt } : {});
+  throw new InputError(`remote "${url}" uses a transport gitbus does not support`, 'use a local path or file:// URL to a bare repository, an ssh:// URL or host:path, or an https:// URL', { url });
+}
+
+type Prompt = (keyFile: string) => Promise<string | undefined>;
+let sshPrompt: Prompt | undefined;
+
+/** Lets the CLI ask for an SSH key's passphrase on its terminal (bus/ never talks to a person itself). */
+export function setSshPassphrasePrompt(prompt: Prompt | undefined): void {
+  sshPrompt = prompt;
 }
 
 /**
  * The remote as it is stored in node.yaml: the absolute path of a local remote; an http(s) URL without user
- * info (a URL with a password is refused); anything else unchanged.
+ * info (a URL with a password is refused); an SSH remote without a trailing slash.
  */
 export function normalizeRemote(url: string): string {
   if (isHttpRemote(url)) return normalizeHttpRemote(url);
-  return localPathOf(url) ?? url;
+  const local = localPathOf(url);
+  if (local) return local;
+  if (isSshRemote(url)) return parseSshRemote(url).display;
+  return url;
 }
 
 /** The absolute path of a local remote (a plain path or file:// URL), or null for other URLs. */
@@ -29,6 +44,6 @@ export function localPathOf(url: string): string | null {
   if (url.startsWith('file://')) return parseLocalRemote(url);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return null;
   // scp-like "host:path" is SSH; a Windows drive letter is not handled here.
-  if (/^[^/]*:/.test(url) && !isAbsolute(url)) return null;
+  if (isSshRemote(url) && !isAbsolute(url)) return null;
   return resolve(url);
 }

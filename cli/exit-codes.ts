@@ -45,6 +45,7 @@ const BY_CODE: Record<string, number> = {
   BAD_INPUT: EXIT.usage,
   INVALID_NAME: EXIT.usage,
   INVALID_BUS_FILE: EXIT.invalid,
+  SSH_CONFIG_INVALID: EXIT.setup,
 };
 
 export function exitCodeFor(err: unknown): number {
@@ -52,6 +53,6 @@ export function exitCodeFor(err: unknown): number {
   const direct = BY_CODE[err.code];
   if (direct !== undefined) return direct;
   // Transport and remote failures share prefixes; see bus/transport/errors.ts and bus/git/errors.ts.
-  if (/^(REMOTE|TRANSPORT|PUSH|FETCH|GIT|LOCAL|PKT|PACK)_/.test(err.code)) return EXIT.remote;
+  if (/^(REMOTE|TRANSPORT|PUSH|FETCH|GIT|LOCAL|PKT|PACK|SSH)_/.test(err.code)) return EXIT.remote;
   return EXIT.error;
 }

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { GITBUS_VERSION } from '../bus/node-card.js';
+import { setSshPassphrasePrompt } from '../bus/remote.js';
 import { EXIT } from './exit-codes.js';
+import { terminalPassphrasePrompt } from './passphrase-prompt.js';
 import { register as init } from './commands/init.js';
 import { register as join } from './commands/join.js';
 import { register as dispatch } from './commands/dispatch.js';
@@ -28,6 +30,7 @@ const program = new Command('gitbus')
 
 for (const register of [init, join, dispatch, status, show, claim, release, respond, cancel, lint, archive, watch, logs, runCmd, attach, service, hooks, doctor]) register(program);
 for (const cmd of program.commands) cmd.exitOverride();
+setSshPassphrasePrompt(terminalPassphrasePrompt());
 
 try {
   await program.parseAsync(process.argv);

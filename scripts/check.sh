@@ -12,6 +12,10 @@ command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 for bin in icecc iceccd icecc-scheduler; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || { need_apt+=(icecc); break; }
 done
+# The SSH remote tests start a real OpenSSH sshd on a loopback port and use ssh-keygen, ssh-agent and ssh-add.
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v ssh-agent >/dev/null 2>&1 || need_apt+=(openssh-client)
+command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 if [ ${#need_apt[@]} -gt 0 ]; then

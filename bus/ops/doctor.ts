@@ -14,6 +14,7 @@ import { heartbeatRef, livenessOf } from '../model/liveness.js';
 import { updateObservations } from '../liveness-store.js';
 import { directAccessBlocker } from '../transport/local-direct.js';
 import { LocalTransport } from '../transport/local.js';
+import { SshTransport } from '../transport/ssh.js';
 import { pushRef } from '../git/push.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import { ZERO_OID } from '../git/oid.js';
@@ -120,6 +121,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     refs = await transport.listRefs();
     listMs = performance.now() - t0;
     checks.push(ok('remote.reachable', `${transport.display}: ${refs.size} ref(s)`));
+    if (transport instanceof SshTransport) checks.push(...sshChecks(transport));
   } catch (err) {
     checks.push(fail('remote.reachable', firstLine(err).includes(config.remote) ? firstLine(err) : `${config.remote}: ${firstLine(err)}`, fixOf(err, `check remote in ${paths.config}`)));
   }
@@ -164,7 +166,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
 
     checks.push(await checkPush(repo, config.node, main));
     checks.push(listMs > slowListMs ? warn('remote.latency', `a ref listing took ${Math.round(listMs)} ms`, 'every claim and poll lists refs: check the network or mount to the remote') : ok('remote.latency', `a ref listing took ${listMs < 10 ? listMs.toFixed(1) : Math.round(listMs)} ms`));
-    checks.push(checkClock(transport, config.node, maxSkewMs));
+    checks.push(await checkClock(transport, config.node, maxSkewMs));
     checks.push(...(await checkHeartbeats(repo, paths.home, paths.lock, config, refs, snap)));
   } finally {
     await repo.close();
@@ -236,8 +238,9 @@ async function pushProbe(repo: BusRepo, node: string, main: string, prefix: stri
  * server's clock on a network mount). Leases never depend on it (liveness is judged by each observer's own clock);
  * timestamps written into files do.
  */
-function checkClock(transport: Transport, node: string, maxSkewMs: number): Check {
+async function checkClock(transport: Transport, node: string, maxSkewMs: number): Promise<Check> {
   const name = 'clock';
+  if (transport instanceof SshTransport) return checkSshClock(transport, maxSkewMs);
   if (!(transport instanceof LocalTransport)) return skip(name, `not measurable over ${transport.display}'s transport`);
   const probe = join(transport.path, 'objects', `.gitbus-doctor-clock-${node}-${process.pid}.tmp`);
   try {
@@ -254,6 +257,41 @@ function checkClock(transport: Transport, node: string, maxSkewMs: number): Chec
     fs.rmSync(probe, { force: true });
     return skip(name, `could not write a file in the remote to compare clocks: ${firstLine(err)}`);
   }
+}
+
+const CLOCK_FIX = 'run NTP (chrony, systemd-timesyncd) on this machine and the remote host: leases do not depend on clocks, but timestamps in bus files do';
+
+/** The SSH host's clock, from `date` run over the connection (a host that only allows git commands is skipped). */
+async function checkSshClock(transport: SshTransport, maxSkewMs: number): Promise<Check> {
+  const name = 'clock';
+  const before = Date.now();
+  const remote = await transport.remoteTime().catch(() => null);
+  const after = Date.now();
+  if (remote === null) return skip(name, `${transport.display} does not run \`date\` for this user (a git-only account), so its clock cannot be compared`);
+  // `date +%s` has 1 s granularity: within [before - 1 s, after + 1 s] is no measurable skew.
+  const skew = remote < before - 1_000 ? remote - before : remote > after + 1_000 ? remote - after : 0;
+  const text = `the SSH host's clock is ${skew === 0 ? 'in step with this one (±1 s)' : `${Math.abs(Math.round(skew / 1000))} s ${skew > 0 ? 'ahead of' : 'behind'} this machine's`}`;
+  return Math.abs(skew) > maxSkewMs ? warn(name, text, CLOCK_FIX) : ok(name, text);
+}
+
+/** How the SSH connection was made: where the alias led, the host key and where it is trusted, the login. */
+function sshChecks(transport: SshTransport): Check[] {
+  const t = transport.target;
+  const info = transport.connectionInfo();
+  const out: Check[] = [];
+  const via = t.config.proxyJump ? ` via ProxyJump ${t.config.proxyJump}` : t.config.proxyCommand ? ' via ProxyCommand' : '';
+  const keys = t.config.identityFiles.length ? `IdentityFile ${t.config.identityFiles.join(', ')}` : 'default keys';
+  const detail = `${t.remote.host}${t.where.alias ? ` -> ${t.where.endpoint}` : ` = ${t.where.endpoint}`}${via}; ${keys}; known_hosts ${t.config.userKnownHostsFiles.join(', ') || 'none'}`;
+  out.push(
+    t.config.ignored.length > 0
+      ? warn('ssh.config', `${detail}; not supported and ignored: ${t.config.ignored.map((i) => `${i.keyword} (${i.file}:${i.line})`).join(', ')}`, 'gitbus reads ~/.ssh/config like OpenSSH but without these keywords: check that the host is reached as you expect, or set HostName/Port/User explicitly')
+      : ok('ssh.config', detail),
+  );
+  if (info) {
+    out.push(ok('ssh.hostkey', info.hostKey ? `${info.hostKey.keyType} ${info.hostKey.fingerprint} (${info.hostKey.how})` : 'accepted'));
+    out.push(ok('ssh.auth', `logged in as ${t.user} with ${info.auth ?? 'no key (the server asked for none)'}; connecting took ${Math.round(info.connectMs)} ms${info.connections > 1 ? `, ${info.connections - 1} reconnect(s)` : ''}`));
+  }
+  return out;
 }
 
 async function checkHeartbeats(repo: BusRepo, home: string, lock: string, config: NodeConfig, refs: ReadonlyMap<string, string>, snap: Snapshot | null): Promise<Check[]> {

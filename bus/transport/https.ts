@@ -1,4 +1,5 @@
 import { PktLineReader, pktText } from '../git/pkt-line.js';
+import { parseAdvertisedRefs } from './advertised-refs.js';
 import { resolveCredential, credentialsFilePath, type Credential } from './credentials.js';
 import {
   RemoteAuthError,
@@ -23,7 +24,6 @@ export interface HttpTransportOptions {
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 const USER_AGENT = 'git/2.0 (gitbus)';
-const OID_RE = /^[0-9a-f]{40}$/;
 
 /** True for remotes this transport serves. */
 export function isHttpRemote(remote: string): boolean {
@@ -121,30 +121,7 @@ export class HttpTransport implements Transport {
   }
 
   async listRefs(): Promise<Map<string, string>> {
-    const adv = await this.advertise('git-upload-pack');
-    const refs = new Map<string, string>();
-    const reader = new PktLineReader(adv);
-    let first = true;
-    while (!reader.atEnd()) {
-      const pkt = reader.next();
-      if (pkt.type === 'flush') break;
-      if (pkt.type !== 'data') continue;
-      let line = pktText(pkt.data);
-      if (first && line.startsWith('version ')) continue;
-      if (first) {
-        const nul = line.indexOf('\0');
-        if (nul >= 0) line = line.slice(0, nul);
-        first = false;
-      }
-      const sp = line.indexOf(' ');
-      const oid = line.slice(0, sp);
-      const name = line.slice(sp + 1);
-      if (sp !== 40 || !OID_RE.test(oid)) continue;
-      // An empty repository advertises `capabilities^{}` with the zero id; peeled tags end in ^{}.
-      if (name.endsWith('^{}')) continue;
-      refs.set(name, oid);
-    }
-    return refs;
+    return parseAdvertisedRefs(await this.advertise('git-upload-pack'));
   }
 
   async advertise(service: GitService): Promise<Uint8Array> {

@@ -15,7 +15,7 @@ export interface Transport {
    */
   listRefs(): Promise<Map<string, string>>;
   /** The service's ref advertisement exactly as `git <service> --stateless-rpc --advertise-refs` prints it
-   * (pkt-lines, no smart-http `# service=` header). */
+   * (pkt-lines, no smart-http `# service=` header). Over SSH it is the stateful one, which lacks `no-done`. */
   advertise(service: GitService): Promise<Uint8Array>;
   /** One stateless request/response exchange (`git <service> --stateless-rpc`). */
   rpc(service: GitService, body: Uint8Array): Promise<Uint8Array>;

@@ -2,6 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { GitbusError } from '../../schemas/errors.js';
 import * as busErrors from '../../bus/errors.js';
 import * as transportErrors from '../../bus/transport/errors.js';
+import * as sshErrors from '../../bus/transport/ssh-errors.js';
+import * as sshConnectErrors from '../../bus/transport/ssh-connect-errors.js';
 import * as gitErrors from '../../bus/git/errors.js';
 import * as pushErrors from '../../bus/git/push-errors.js';
 import * as fetchErrors from '../../bus/git/fetch-errors.js';
@@ -16,11 +18,12 @@ type Ctor = new (...args: unknown[]) => GitbusError;
 
 /** Arguments that satisfy every constructor's shape well enough to build an instance. */
 const OBJ = { service: 'git-upload-pack', remote: '/r', exitCode: 1, signal: null, stderr: 'e', stdout: new Uint8Array(), ref: 'refs/heads/main', kind: 'stale', reason: 'r', messages: '' };
-const ARGS: unknown[][] = [['a', 'b', 'c', 'd'], ['a', ['b']], [OBJ], ['a', 1, 2], ['m', {}, undefined], [[{ path: 'p', field: 'f', reason: 'r', fix: 'x', severity: 'error' }]]];
+const SSH_WHERE = { remote: 'gpu:bus.git', endpoint: 'me@gpu.lan:22', alias: 'gpu', user: 'me', tried: [], serverAccepts: [], knownHostsName: 'gpu.lan', keyType: 'ssh-ed25519', knownKeyType: 'ssh-ed25519', fingerprint: 'SHA256:x', knownHostsFile: '~/.ssh/known_hosts', port: 22, hostName: 'gpu.lan', file: 'f', line: 1 };
+const ARGS: unknown[][] = [[SSH_WHERE, 'reason'], [SSH_WHERE], ['file', 3, 'Port', 'is not a number', 'write Port 22'],['a', 'b', 'c', 'd'], ['a', ['b']], [OBJ], ['a', 1, 2], ['m', {}, undefined], [[{ path: 'p', field: 'f', reason: 'r', fix: 'x', severity: 'error' }]]];
 
 function instances(): GitbusError[] {
   const out: GitbusError[] = [];
-  const modules = [busErrors, transportErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }];
+  const modules = [busErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }];
   for (const mod of modules) {
     for (const value of Object.values(mod)) {
       if (typeof value !== 'function' || !(value.prototype instanceof GitbusError)) continue;
@@ -28,7 +31,7 @@ function instances(): GitbusError[] {
       for (const args of ARGS) {
         try {
           made = new (value as Ctor)(...args);
-          if (made.code) break;
+          if (made.code && typeof made.fix === 'string' && made.fix !== '') break;
         } catch {
           // try the next argument shape
         }
@@ -60,6 +63,8 @@ describe('error classes', () => {
   it('map to documented exit codes; remote failures exit 6', () => {
     for (const e of all) expect(Object.values(EXIT)).toContain(exitCodeFor(e));
     for (const e of all.filter((x) => /^(REMOTE|TRANSPORT|PUSH|FETCH|GIT_SERVICE|LOCAL_REMOTE)/.test(x.code))) expect(exitCodeFor(e), e.code).toBe(EXIT.remote);
+    for (const e of all.filter((x) => x.code.startsWith('SSH_') && x.code !== 'SSH_CONFIG_INVALID')) expect(exitCodeFor(e), e.code).toBe(EXIT.remote);
+    expect(all.filter((x) => x.code.startsWith('SSH_')).length).toBeGreaterThanOrEqual(9);
     expect(exitCodeFor(new Error('plain'))).toBe(EXIT.error);
   });
 });

@@ -1,0 +1,199 @@
+import { GitbusError } from '../../schemas/errors.js';
+import { parseAdvertisedRefs } from './advertised-refs.js';
+import { GitServiceError, RemoteNotFoundError, TransportClosedError, TransportTimeoutError } from './errors.js';
+import { ChannelReader } from './ssh-channel.js';
+import { SshConnectionError, SshRemoteCommandError } from './ssh-connect-errors.js';
+import { acquireConnection, releaseConnection, resolveTarget, type SshConnection, type SshConnectionInfo, type SshOptions, type SshTarget } from './ssh-connection.js';
+import { parseSshRemote, remoteGitCommand } from './ssh-url.js';
+import type { GitService, Transport } from './transport.js';
+
+export interface SshTransportOptions extends SshOptions {
+  /** Upper bound for one exchange. Default 120 s. */
+  timeoutMs?: number;
+  /** How long a channel whose advertisement was read waits for the request that follows. Default 2 s. */
+  parkMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+const FLUSH = new TextEncoder().encode('0000');
+
+interface Parked {
+  reader: ChannelReader;
+  done: () => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A repository reached over SSH, through ssh2 inside this process (no ssh binary). Git over SSH is stateful:
+ * `git-upload-pack '<path>'` prints its advertisement, then reads the request on the same channel. The
+ * Transport interface is stateless (advertise, then rpc), so:
+ *
+ * - `listRefs`/`advertise` open a channel, read the advertisement and keep the channel "parked" for a moment;
+ * - `rpc` continues a parked channel of the same service when there is one (so a fetch wants exactly the refs
+ *   it was shown, and costs no second round trip), else opens one and skips its advertisement;
+ * - a parked channel nobody continues is ended politely with a flush (the service exits 0).
+ *
+ * The compare-and-swap is receive-pack's own: the update names the old id, and git refuses it if the ref moved.
+ */
+export class SshTransport implements Transport {
+  readonly display: string;
+  readonly target: SshTarget;
+  private readonly conn: SshConnection;
+  private readonly timeoutMs: number;
+  private readonly parkMs: number;
+  private readonly parked = new Map<GitService, Parked>();
+  private readonly live = new Set<ChannelReader>();
+  private closed = false;
+
+  constructor(remote: string, options: SshTransportOptions = {}) {
+    const parsed = parseSshRemote(remote);
+    this.target = resolveTarget(parsed, options);
+    this.display = parsed.display;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.parkMs = options.parkMs ?? 2000;
+    this.conn = acquireConnection(this.target, options);
+  }
+
+  async listRefs(): Promise<Map<string, string>> {
+    return parseAdvertisedRefs(await this.advertise('git-upload-pack'));
+  }
+
+  async advertise(service: GitService): Promise<Uint8Array> {
+    const { reader, done, adv } = await this.start(service);
+    this.park(service, reader, done);
+    return adv;
+  }
+
+  async rpc(service: GitService, body: Uint8Array): Promise<Uint8Array> {
+    let session = this.unpark(service);
+    if (!session) {
+      const started = await this.start(service);
+      session = { reader: started.reader, done: started.done };
+    }
+    const { reader, done } = session;
+    const command = remoteGitCommand(service, this.target.remote.path);
+    try {
+      return await this.bounded(`${service} on ${this.display}`, reader, async () => {
+        reader.channel.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+        const out = await reader.readToEnd();
+        const end = reader.end;
+        if (end.exitCode !== 0) {
+          // Like the local transport: push and fetch read git's report and ERR lines from stdout.
+          throw new GitServiceError({ service, remote: this.display, exitCode: end.exitCode, signal: end.signal, stderr: end.stderr, stdout: out });
+        }
+        return out;
+      });
+    } catch (err) {
+      if (err instanceof GitServiceError || err instanceof TransportTimeoutError) throw err;
+      throw new SshConnectionError(this.target.where, `\`${command}\` broke off: ${(err as Error).message}`, err);
+    } finally {
+      this.finish(reader, done);
+    }
+  }
+
+  /** How the connection was made (host key, login, time to connect), once it is open. */
+  connectionInfo(): SshConnectionInfo | undefined {
+    return this.conn.info;
+  }
+
+  /**
+   * The host's clock (ms since the epoch, 1 s granularity) from `date -u +%s`, for `gitbus doctor`; null when the
+   * account may only run git (git-shell, GitHub, a forced command).
+   */
+  async remoteTime(): Promise<number | null> {
+    const { channel, done } = await this.conn.exec('date -u +%s');
+    const reader = new ChannelReader(channel);
+    try {
+      channel.end();
+      const out = new TextDecoder().decode(await this.bounded(`date on ${this.display}`, reader, () => reader.readToEnd())).trim();
+      return reader.end.exitCode === 0 && /^\d{9,11}$/.test(out) ? Number(out) * 1000 : null;
+    } finally {
+      this.finish(reader, done);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const service of [...this.parked.keys()]) this.unpark(service, true);
+    for (const r of this.live) r.channel.close();
+    releaseConnection(this.conn);
+  }
+
+  /** Opens a channel running the service and reads its advertisement. */
+  private async start(service: GitService): Promise<{ reader: ChannelReader; done: () => void; adv: Uint8Array }> {
+    if (this.closed) throw new TransportClosedError(this.display);
+    // Only one parked channel per service: a newer listing replaces the older one.
+    this.unpark(service, true);
+    const command = remoteGitCommand(service, this.target.remote.path);
+    const { channel, done } = await this.conn.exec(command);
+    const reader = new ChannelReader(channel);
+    this.live.add(reader);
+    try {
+      const adv = await this.bounded(`the ref advertisement of ${this.display}`, reader, () => reader.readAdvertisement());
+      if (adv === null) throw this.startFailure(command, reader);
+      return { reader, done, adv };
+    } catch (err) {
+      this.finish(reader, done);
+      if (err instanceof GitbusError) throw err;
+      throw new SshConnectionError(this.target.where, `\`${command}\` broke off: ${(err as Error).message}`, err);
+    }
+  }
+
+  /** The service exited before advertising: a missing repository, no git, or a shell that refuses commands. */
+  private startFailure(command: string, reader: ChannelReader): Error {
+    const end = reader.end;
+    if (/does not appear to be a git repository|not a git repository|No such file or directory|repository .* not found/i.test(end.stderr)) {
+      return new RemoteNotFoundError(`${this.display} (${end.stderr.trim().split('\n').pop() ?? ''})`);
+    }
+    return new SshRemoteCommandError(this.target.where, command, end.exitCode, end.stderr);
+  }
+
+  private park(service: GitService, reader: ChannelReader, done: () => void): void {
+    const timer = setTimeout(() => this.unpark(service, true), this.parkMs);
+    timer.unref();
+    this.parked.set(service, { reader, done, timer });
+  }
+
+  /** Takes the parked channel for a request, or (`end`) ends it with a flush so the service exits cleanly. */
+  private unpark(service: GitService, end = false): { reader: ChannelReader; done: () => void } | undefined {
+    const p = this.parked.get(service);
+    if (!p) return undefined;
+    this.parked.delete(service);
+    clearTimeout(p.timer);
+    if (end || p.reader.isClosed) {
+      if (!p.reader.isClosed) p.reader.channel.end(Buffer.from(FLUSH));
+      this.finish(p.reader, p.done);
+      return undefined;
+    }
+    return { reader: p.reader, done: p.done };
+  }
+
+  private finish(reader: ChannelReader, done: () => void): void {
+    this.live.delete(reader);
+    if (reader.isClosed) return done();
+    // The slot is freed when the server closes the channel (after a flush it exits at once); one that does not
+    // is closed from our side.
+    const force = setTimeout(() => reader.channel.close(), 5000);
+    force.unref();
+    reader.channel.once('close', () => {
+      clearTimeout(force);
+      done();
+    });
+  }
+
+  private async bounded<T>(what: string, reader: ChannelReader, work: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reader.channel.close();
+        reject(new TransportTimeoutError(what, this.display, this.timeoutMs));
+      }, this.timeoutMs);
+    });
+    try {
+      return await Promise.race([work(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
