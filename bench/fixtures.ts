@@ -6,8 +6,8 @@ import { renderBusFile } from '../schemas/bus-file.js';
 
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@x.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@x.invalid' };
 
-export function git(args: string[], cwd?: string, input?: string | Buffer): string {
-  return execFileSync('git', args, { cwd, env: GIT_ENV, input, encoding: 'utf8', maxBuffer: 1 << 30 });
+export function git(args: string[], cwd?: string, input?: string | Buffer, env?: NodeJS.ProcessEnv): string {
+  return execFileSync('git', args, { cwd, env: env ? { ...GIT_ENV, ...env } : GIT_ENV, input, encoding: 'utf8', maxBuffer: 1 << 30 });
 }
 
 export function tmp(prefix: string): string {

@@ -12,7 +12,9 @@ import { joinBus } from '../bus/ops/join.js';
 import { dispatch } from '../bus/ops/dispatch.js';
 import { claim } from '../bus/ops/claim.js';
 import { busStatus } from '../bus/ops/query.js';
+import { cliCycle } from './cli-cycle.js';
 import { git, historyRemote, tmp } from './fixtures.js';
+import { sshBench } from './ssh.js';
 import { watcherBench } from './watcher.js';
 import { fmt, row, summarize, time, type Sample } from './stats.js';
 
@@ -29,17 +31,6 @@ async function dispatchMany(ctx: BusContext, n: number, prefix: string): Promise
   const ids: string[] = [];
   for (let i = 0; i < n; i++) ids.push((await dispatch(ctx, { handoff: { title: `${prefix} ${i}` }, body: '## Task\n\nbench\n' })).id);
   return ids;
-}
-
-/** The claim cycle with the git CLI, as a shell script would do it: fetch, fast-forward, write, add, commit, push. */
-async function cliCycle(work: string, id: string): Promise<void> {
-  git(['fetch', '-q', 'origin', 'main'], work);
-  git(['merge', '-q', '--ff-only', 'FETCH_HEAD'], work);
-  const path = `claims/${id}.1.md`;
-  writeFileSync(join(work, path), renderBusFile('claim', { id, attempt: 1, node: 'cli', claimed: new Date().toISOString() }, ''));
-  git(['add', path], work);
-  git(['commit', '-q', '-m', `gitbus: claim ${id} attempt 1 by cli`], work);
-  git(['push', '-q', 'origin', 'HEAD:main'], work);
 }
 
 async function claimCycle(lines: string[], direct: boolean): Promise<void> {
@@ -153,4 +144,5 @@ if (!only || only === 'cycle') {
 }
 if (!only || only === 'history') await historyCost(lines);
 if (!only || only === 'watcher') await watcherBench(lines, Math.min(CYCLES, 20));
+if (!only || only === 'ssh') await sshBench(lines, Math.min(CYCLES, 25));
 process.stdout.write(`${lines.join('\n')}\n`);
