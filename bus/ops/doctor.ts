@@ -50,6 +50,8 @@ export interface DoctorOptions {
   slowListMs?: number;
   /** A clock difference with the remote larger than this is a warning. */
   maxSkewMs?: number;
+  /** An SSH command taking longer than this on the host (the login shell's start-up) is a warning. */
+  slowCommandMs?: number;
 }
 
 const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail, fix: null });
@@ -166,7 +168,8 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
 
     checks.push(await checkPush(repo, config.node, main));
     checks.push(listMs > slowListMs ? warn('remote.latency', `a ref listing took ${Math.round(listMs)} ms`, 'every claim and poll lists refs: check the network or mount to the remote') : ok('remote.latency', `a ref listing took ${listMs < 10 ? listMs.toFixed(1) : Math.round(listMs)} ms`));
-    checks.push(await checkClock(transport, config.node, maxSkewMs));
+    if (transport instanceof SshTransport) checks.push(...(await checkSshHost(transport, maxSkewMs, options.slowCommandMs ?? 50)));
+    else checks.push(await checkClock(transport, config.node, maxSkewMs));
     checks.push(...(await checkHeartbeats(repo, paths.home, paths.lock, config, refs, snap)));
   } finally {
     await repo.close();
@@ -238,9 +241,8 @@ async function pushProbe(repo: BusRepo, node: string, main: string, prefix: stri
  * server's clock on a network mount). Leases never depend on it (liveness is judged by each observer's own clock);
  * timestamps written into files do.
  */
-async function checkClock(transport: Transport, node: string, maxSkewMs: number): Promise<Check> {
+function checkClock(transport: Transport, node: string, maxSkewMs: number): Check {
   const name = 'clock';
-  if (transport instanceof SshTransport) return checkSshClock(transport, maxSkewMs);
   if (!(transport instanceof LocalTransport)) return skip(name, `not measurable over ${transport.display}'s transport`);
   const probe = join(transport.path, 'objects', `.gitbus-doctor-clock-${node}-${process.pid}.tmp`);
   try {
@@ -261,17 +263,34 @@ async function checkClock(transport: Transport, node: string, maxSkewMs: number)
 
 const CLOCK_FIX = 'run NTP (chrony, systemd-timesyncd) on this machine and the remote host: leases do not depend on clocks, but timestamps in bus files do';
 
-/** The SSH host's clock, from `date` run over the connection (a host that only allows git commands is skipped). */
-async function checkSshClock(transport: SshTransport, maxSkewMs: number): Promise<Check> {
-  const name = 'clock';
+/**
+ * The SSH host's clock, from `date` run over the connection (a host that only allows git commands is skipped),
+ * and how long a command takes to start there: every git exchange pays it.
+ */
+async function checkSshHost(transport: SshTransport, maxSkewMs: number, slowCommandMs: number): Promise<Check[]> {
   const before = Date.now();
-  const remote = await transport.remoteTime().catch(() => null);
+  const probe = await transport.probeHost().catch(() => null);
   const after = Date.now();
-  if (remote === null) return skip(name, `${transport.display} does not run \`date\` for this user (a git-only account), so its clock cannot be compared`);
+  const out: Check[] = [];
+  if (probe && probe.commandMs > slowCommandMs) {
+    out.push(
+      warn(
+        'ssh.shell',
+        `a command on the host takes ${Math.round(probe.commandMs)} ms from start to exit, and every git exchange (each claim, each poll) pays it`,
+        "the host's login shell is slow to start: bash reads ~/.bashrc even for commands run over ssh, so make it return early when not interactive (put `case $- in *i*) ;; *) return;; esac` at its top) or move slow setup (pyenv, nvm, conda init) into ~/.bash_profile",
+      ),
+    );
+  } else if (probe) out.push(ok('ssh.shell', `a command on the host starts and exits in ${Math.round(probe.commandMs)} ms`));
+  const remote = probe?.clockMs ?? null;
+  if (remote === null) {
+    out.push(skip('clock', `${transport.display} does not run \`date\` for this user (a git-only account), so its clock cannot be compared`));
+    return out;
+  }
   // `date +%s` has 1 s granularity: within [before - 1 s, after + 1 s] is no measurable skew.
   const skew = remote < before - 1_000 ? remote - before : remote > after + 1_000 ? remote - after : 0;
   const text = `the SSH host's clock is ${skew === 0 ? 'in step with this one (±1 s)' : `${Math.abs(Math.round(skew / 1000))} s ${skew > 0 ? 'ahead of' : 'behind'} this machine's`}`;
-  return Math.abs(skew) > maxSkewMs ? warn(name, text, CLOCK_FIX) : ok(name, text);
+  out.push(Math.abs(skew) > maxSkewMs ? warn('clock', text, CLOCK_FIX) : ok('clock', text));
+  return out;
 }
 
 /** How the SSH connection was made: where the alias led, the host key and where it is trusted, the login. */

@@ -97,16 +97,20 @@ export class SshTransport implements Transport {
   }
 
   /**
-   * The host's clock (ms since the epoch, 1 s granularity) from `date -u +%s`, for `gitbus doctor`; null when the
-   * account may only run git (git-shell, GitHub, a forced command).
+   * Runs `date -u +%s` on the host, for `gitbus doctor`: the host's clock (ms since the epoch, 1 s granularity;
+   * null when the account may only run git: git-shell, GitHub, a forced command), and how long the command took
+   * from the exec request to its exit. Every git exchange pays that start-up (the login shell runs it, and bash
+   * reads ~/.bashrc for commands run over ssh), so a slow one is worth a warning.
    */
-  async remoteTime(): Promise<number | null> {
+  async probeHost(): Promise<{ clockMs: number | null; commandMs: number }> {
     const { channel, done } = await this.conn.exec('date -u +%s');
+    const started = performance.now();
     const reader = new ChannelReader(channel);
     try {
       channel.end();
       const out = new TextDecoder().decode(await this.bounded(`date on ${this.display}`, reader, () => reader.readToEnd())).trim();
-      return reader.end.exitCode === 0 && /^\d{9,11}$/.test(out) ? Number(out) * 1000 : null;
+      const commandMs = performance.now() - started;
+      return { clockMs: reader.end.exitCode === 0 && /^\d{9,11}$/.test(out) ? Number(out) * 1000 : null, commandMs };
     } finally {
       this.finish(reader, done);
     }

@@ -147,6 +147,17 @@ describe.skipIf(!available)('gitbus doctor over SSH', () => {
     expect(check('clock').detail).toContain('in step');
     expect(check('remote.push')).toMatchObject({ status: 'ok' });
     expect(gitCli(['--git-dir', bus.bare, 'for-each-ref', 'refs/gitbus/doctor'])).toBe('');
+    expect(check('ssh.shell').detail).toMatch(/\d+ ms/);
+
+    // A host whose shell start-up is slow (bash sources $BASH_ENV for every command): a warning with the fix.
+    const slowEnv = join(bus.dir, 'slow-start.sh');
+    writeFileSync(slowEnv, 'sleep 0.15\n');
+    const slow = await startSshd({ extraConfig: [`SetEnv BASH_ENV=${slowEnv}`] });
+    cleanups.push(() => slow.cleanup());
+    const viaSlow = json<{ checks: { name: string; status: string; detail: string; fix: string | null }[] }>(await gitbus(['doctor', '--json'], { home: bus.home('alpha'), env: slow.env }));
+    const shell = viaSlow.checks.find((c) => c.name === 'ssh.shell');
+    expect(shell?.status, JSON.stringify(viaSlow.checks)).toBe('warn');
+    expect(shell?.fix).toContain('~/.bashrc');
 
     // An unknown host key makes the remote check fail with the way to trust it; the rest is skipped, not hidden.
     const bad = await tempDir('gitbus-sshdoc-');
