@@ -11,6 +11,7 @@ import { release } from '../bus/ops/release.js';
 import { respond } from '../bus/ops/respond.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { remoteFailureCode } from '../bus/remote-failure.js';
+import { MAIN } from '../bus/repo.js';
 import { retryDelay, retryPolicy } from './backoff.js';
 import { NoRunnersError } from './errors.js';
 import { pollCron } from './poll-schedule.js';
@@ -94,7 +95,17 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   let draining: Promise<void> | null = null;
   const report = (err: unknown) => opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null });
 
-  const settings = (await currentSnapshot(ctx)).settings;
+  // A watcher started while the remote is down (a laptop off the VPN) starts from its clone and waits for the
+  // remote like one that lost it later; `--once` has nothing to wait for and fails.
+  let unreachableAtStart: unknown = null;
+  let settings: Snapshot['settings'];
+  try {
+    settings = (await currentSnapshot(ctx)).settings;
+  } catch (err) {
+    if (opts.once || remoteFailureCode(err) === null || (await ctx.repo.localHead(MAIN)) === null) throw err;
+    unreachableAtStart = err;
+    settings = (await localSnapshot(ctx)).settings;
+  }
   const heartbeatMs = opts.heartbeatMs ?? settings.heartbeatMs;
   const pollMs = opts.pollMs ?? 30_000;
 
@@ -227,6 +238,10 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     const snap = await look();
     if (!snap) return false;
     peeked = snap;
+    if (!recovered) {
+      await recoverClaims(ctx, opts).catch(fail);
+      recovered = true;
+    }
     try {
       await flushOutbox();
       for (const r of running.values()) if (snap.index.tasks.get(r.task.id)?.cancel) r.cancel.abort();
@@ -352,10 +367,15 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
 
   // Results queued before a crash or while the remote was down go first: recovery must not release claims
   // whose results are only waiting to be pushed.
-  await flushOutbox().catch(report);
-  await recoverLeftovers(ctx, opts);
-  await publishNodeCard(ctx).catch(report);
-  await beat().catch(report);
+  stopLeftovers(ctx);
+  let recovered = false;
+  if (unreachableAtStart === null) {
+    await flushOutbox().catch(fail);
+    await recoverClaims(ctx, opts);
+    recovered = true;
+    await publishNodeCard(ctx).catch(fail);
+    await beat().catch(fail);
+  }
   const heartbeat = setInterval(() => {
     // A heartbeat that gets through during an outage is a reason to look again now.
     void beat().then(() => {
@@ -366,6 +386,11 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     else void flushOutbox().catch(fail);
   }, heartbeatMs);
   opts.onEvent({ type: 'started', node: ctx.config.node, runners, parallel: ctx.config.parallel, pollMs: opts.once ? null : pollMs, heartbeatMs });
+  // Recovery, the node card and the first heartbeat then wait for the first wake that reaches the remote.
+  if (unreachableAtStart !== null) {
+    remoteFailed(unreachableAtStart);
+    void publishNodeCard(ctx).catch(() => undefined);
+  }
   try {
     if (opts.once) {
       if (await keepHouse()) await drain(true);
@@ -403,17 +428,21 @@ function firstLine(err: unknown): string {
   return typeof message === 'string' ? (message.split('\n')[0] ?? '') : String(err);
 }
 
-/**
- * After a crash: runs recorded in the home whose watcher is gone are stopped, and every claim this node's
- * watcher holds is released (at start-up this process runs nothing), so those tasks go back to the queue at
- * once; waiting for the lease would not help, since this node's heartbeat is alive again. Claims a person made
- * on this node (`by` is their name, not `watcher`) are theirs to keep.
- */
-async function recoverLeftovers(ctx: BusContext, opts: WatchOptions): Promise<void> {
+/** After a crash: runs recorded in the home whose watcher is gone are stopped (before anything else runs). */
+function stopLeftovers(ctx: BusContext): void {
   for (const r of listRunning(ctx.paths.home)) {
     killLeftover(r.pid);
     forgetRunning(ctx.paths.home, r.id, r.attempt);
   }
+}
+
+/**
+ * After a crash, once the remote is reachable: every claim this node's watcher holds is released (this process
+ * has claimed nothing yet), so those tasks go back to the queue at once; waiting for the lease would not help,
+ * since this node's heartbeat is alive again. Claims a person made on this node (`by` is their name, not
+ * `watcher`) are theirs to keep.
+ */
+async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promise<void> {
   const snap = await currentSnapshot(ctx);
   for (const id of snap.ids()) {
     const v = await snap.view(id);

@@ -165,6 +165,29 @@ describe('polite polling', () => {
     expect(await watcher.exited).toBe(0);
   }, 60_000);
 
+  it('a watcher started while the remote is away waits for it, then releases its old claims and works', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '5m', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    // A claim the worker's watcher held when it died: released at start-up, here once the remote is back.
+    const held = await bus.dispatch('boss', ['held before the crash', '--command', 'true', '--to', 'worker']);
+    const c = await gitbus(['claim', held, '--json'], { home: w, env: { GITBUS_ACTOR: 'watcher' } });
+    expect(c.code, c.stderr).toBe(0);
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    const watcher = startWatcher(w, ['--poll', '1s', '--retry', '500ms', '--retry-max', '1s']);
+    await until('the remote-down event', () => watcher.events().some((e) => e.type === 'remote-down'), 30_000);
+    expect(watcher.events().map((e) => e.type).slice(0, 2)).toEqual(['started', 'remote-down']);
+    renameSync(away, bus.remote);
+    await until('the remote-up event', () => watcher.events().some((e) => e.type === 'remote-up'), 15_000);
+    await until('the old claim released', () => watcher.events().some((e) => e.type === 'released' && e.id === held), 15_000);
+    // Released, then claimed again and run by this very watcher (it is addressed to it).
+    await until('the held task done', () => watcher.events().some((e) => e.type === 'finished' && e.id === held), 30_000);
+    expect(watcher.events().filter((e) => e.type === 'error')).toEqual([]);
+    watcher.child.kill('SIGTERM');
+    expect(await watcher.exited).toBe(0);
+  }, 90_000);
+
   it('prints the outage for people: what is wrong, that it keeps retrying, and where results wait', async () => {
     const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '5m', '--heartbeat', '1s'] });
     cleanups.push(bus.cleanup);
