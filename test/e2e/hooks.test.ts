@@ -9,7 +9,7 @@ const IDENTITY = { GIT_AUTHOR_NAME: 'person', GIT_AUTHOR_EMAIL: 'p@example.inval
 
 /** Plain git as a person runs it, bounded; the hooks it starts run the real CLI. */
 async function git(args: string[], cwd?: string): Promise<RunResult & { out: string }> {
-  const env = { ...process.env, ...IDENTITY };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...IDENTITY };
   delete env['GITBUS_HOME'];
   const r = await spawnBounded('git', args, { cwd, env, timeoutMs: 60_000 });
   return { ...r, out: r.stdout + r.stderr };

@@ -83,7 +83,7 @@ describe.skipIf(!available)('an SSH remote', () => {
 
   it('runs tasks on three watchers over SSH, and keeps going after the server restarts', { timeout: 240_000 }, async () => {
     const bus = await sshBus();
-    const watchers = [];
+    const watchers: { child: ReturnType<typeof spawn>; out: () => string }[] = [];
     for (const n of ['w1', 'w2', 'w3']) {
       const j = await run(['join', `busbox:${bus.bare}`, '--node', n, '--runner', 'shell', '--json'], bus.home(n));
       expect(j.code, j.stderr).toBe(0);

@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 function startWatcher(home: string, args: string[]): { child: ChildProcess; events: () => Event[]; stderr: () => string; exited: Promise<number | null> } {
-  const env = { ...process.env, GITBUS_HOME: home };
+  const env: NodeJS.ProcessEnv = { ...process.env, GITBUS_HOME: home };
   delete env['GITBUS_TOKEN'];
   const child = spawn(process.execPath, [CLI, 'watch', '--json', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);

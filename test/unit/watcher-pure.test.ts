@@ -34,7 +34,7 @@ describe('taskDir', () => {
 
 describe('outcomeSummary', () => {
   it('says what ran and how it ended', () => {
-    const task = { id: 't', attempt: 1, node: 'n', title: 'T', handoff: { title: 'T', command: 'make test\nmore' }, body: '' };
+    const task = { id: 't', attempt: 1, node: 'n', title: 'T', handoff: { title: 'T', command: 'make test\nmore' }, body: '', reclaimed: null };
     const t0 = new Date(0);
     const t1 = new Date(1500);
     expect(outcomeSummary(task, { status: 'succeeded', exitCode: 0, started: t0, finished: t1, outputTail: '' })).toBe('`make test` succeeded in 1.5 s.');
