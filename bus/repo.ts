@@ -6,6 +6,7 @@ import type { Transport } from './transport/transport.js';
 import { LocalTransport } from './transport/local.js';
 import { NotABusError } from './errors.js';
 import { directAccessBlocker, directFetch, directPush } from './transport/local-direct.js';
+import { afterDirectPush } from './transport/local-gc.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type BuiltCommit, type ObjectStore } from './store/objects.js';
@@ -23,11 +24,16 @@ export class BusRepo {
   /** Every remote ref as of the last sync (heartbeat refs among them), read in the same listing. */
   lastRefs: ReadonlyMap<string, string> = new Map();
 
+  /** A direct push every this many starts `git gc --auto` in a local remote (transport/local-gc.ts). */
+  private readonly gcEvery: number;
+
   constructor(
     readonly gitdir: string,
     readonly transport: Transport,
+    options: { gcEvery?: number } = {},
   ) {
     this.store = openStore(gitdir);
+    this.gcEvery = options.gcEvery ?? 100;
   }
 
   async localHead(ref = MAIN): Promise<string | null> {
@@ -80,6 +86,7 @@ export class BusRepo {
     if (direct !== null) {
       await directPush(direct, { ref, oldOid: expected ?? '0'.repeat(40), newOid: built.oid, objects: built.objects });
       await git.writeRef({ fs, gitdir: this.gitdir, ref, value: built.oid, force: true });
+      afterDirectPush(direct, this.gcEvery);
       return;
     }
     await pushRef({
