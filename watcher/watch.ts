@@ -15,6 +15,7 @@ import { MAIN } from '../bus/repo.js';
 import { retryDelay, retryPolicy } from './backoff.js';
 import { NoRunnersError } from './errors.js';
 import { pollCron } from './poll-schedule.js';
+import { pruneTaskLogs } from './prune-logs.js';
 import { wakeOnChange } from './wake-on-change.js';
 import { logPathOf, outcomeSummary, RUNNERS, runTask } from './run-task.js';
 import { readTail } from './runners/output-tail.js';
@@ -55,6 +56,8 @@ export interface WatchOptions {
   /** Wake at once on local changes (a push to a local remote, a commit in this node's clone). Default true. */
   watchFiles?: boolean;
   graceMs?: number;
+  /** Task logs in <home>/logs older than this are removed (at start and daily). Default 14 days; 0 keeps them. */
+  keepLogsMs?: number;
   /** While the remote is down: the first wait before trying again (default: the poll interval, at least 1 s). It doubles per failed attempt. */
   retryMs?: number;
   /** While the remote is down: the longest wait between attempts (default: ten poll intervals, at most 5 minutes). */
@@ -107,7 +110,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     settings = (await localSnapshot(ctx)).settings;
   }
   const heartbeatMs = opts.heartbeatMs ?? settings.heartbeatMs;
-  const pollMs = opts.pollMs ?? 30_000;
+  const pollMs = opts.pollMs ?? settings.pollMs;
 
   // ---- The remote's health: one report per outage, wakes backed off until one gets through. ----
   const remote = ctx.repo.transport.display;
@@ -368,6 +371,11 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   // Results queued before a crash or while the remote was down go first: recovery must not release claims
   // whose results are only waiting to be pushed.
   stopLeftovers(ctx);
+  const keepLogsMs = opts.keepLogsMs ?? 14 * 24 * 3600_000;
+  const pruneLogs = () => pruneTaskLogs(ctx.paths.logs, keepLogsMs, new Set([...running.values()].map((r) => `${r.task.id}.${r.task.attempt}`)));
+  pruneLogs();
+  const logPruning = setInterval(pruneLogs, 24 * 3600_000);
+  logPruning.unref();
   let recovered = false;
   if (unreachableAtStart === null) {
     await flushOutbox().catch(fail);
@@ -416,6 +424,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     return finished;
   } finally {
     clearInterval(heartbeat);
+    clearInterval(logPruning);
     if (down?.retry) clearTimeout(down.retry);
   }
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../schemas/duration.js';
 import { InputError } from '../../bus/errors.js';
-import { currentSnapshot } from '../../bus/ops/query.js';
 import { watch, WATCHER_ACTOR, type WatchEvent } from '../../watcher/watch.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
@@ -13,10 +12,13 @@ interface Opts extends CommonOptions {
   grace?: string;
   retry?: string;
   retryMax?: string;
+  keepLogs?: string;
 }
 
-function duration(flag: string, value: string | undefined): number | undefined {
+/** `zeroMeansOff`: a bare `0` is accepted too (as 0 ms). */
+function duration(flag: string, value: string | undefined, zeroMeansOff = false): number | undefined {
   if (value === undefined) return undefined;
+  if (zeroMeansOff && value.trim() === '0') return 0;
   try {
     return parseDuration(value);
   } catch {
@@ -64,7 +66,8 @@ export function register(program: Command): void {
       .option('--poll <duration>', 'how often to check the remote (default: the bus setting poll)')
       .option('--grace <duration>', 'on SIGTERM, how long running tasks may take before they are stopped and released (default 30s)')
       .option('--retry <duration>', 'while the remote is down, the first wait before trying again; it doubles per failure (default: the poll interval, at least 1s)')
-      .option('--retry-max <duration>', 'while the remote is down, the longest wait between attempts (default: 10 poll intervals, at most 5m)'),
+      .option('--retry-max <duration>', 'while the remote is down, the longest wait between attempts (default: 10 poll intervals, at most 5m)')
+      .option('--keep-logs <duration>', 'remove task logs in <home>/logs older than this, at start and daily (default 14d; 0 keeps them all)'),
   ).action(async (opts: Opts) =>
     withBus(opts, async (ctx) => {
       const stop = new AbortController();
@@ -72,7 +75,9 @@ export function register(program: Command): void {
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
       try {
-        const pollMs = duration('--poll', opts.poll) ?? (await currentSnapshot(ctx)).settings.pollMs;
+        // Without --poll the watcher takes the bus setting (from its clone when the remote is down at start).
+        const pollMs = duration('--poll', opts.poll);
+        const keepLogsMs = duration('--keep-logs', opts.keepLogs, true);
         const graceMs = duration('--grace', opts.grace);
         const retryMs = duration('--retry', opts.retry);
         const retryMaxMs = duration('--retry-max', opts.retryMax);
@@ -83,7 +88,8 @@ export function register(program: Command): void {
         };
         const ran = await watch(ctx, {
           once: Boolean(opts.once),
-          pollMs,
+          ...(pollMs !== undefined ? { pollMs } : {}),
+          ...(keepLogsMs !== undefined ? { keepLogsMs } : {}),
           stop: stop.signal,
           ...(graceMs !== undefined ? { graceMs } : {}),
           ...(retryMs !== undefined ? { retryMs } : {}),

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -25,6 +25,24 @@ afterAll(async () => {
 });
 
 describe('gitbus watch', () => {
+  it('removes task logs older than --keep-logs (default 14 days) when it starts', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const logs = join(w, 'logs');
+    mkdirSync(logs, { recursive: true });
+    const old = (Date.now() - 20 * 24 * 3600_000) / 1000;
+    for (const name of ['20261001-000000-oldold.1.log', '20261101-000000-newnew.1.log']) writeFileSync(join(logs, name), 'x\n');
+    utimesSync(join(logs, '20261001-000000-oldold.1.log'), old, old);
+    utimesSync(join(logs, '20261101-000000-newnew.1.log'), old + 10 * 24 * 3600, old + 10 * 24 * 3600);
+    const kept = await gitbus(['watch', '--once', '--keep-logs', '0', '--json'], { home: w });
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(readdirSync(logs).sort()).toEqual(['20261001-000000-oldold.1.log', '20261101-000000-newnew.1.log']);
+    const pruned = await gitbus(['watch', '--once', '--json'], { home: w });
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(readdirSync(logs)).toEqual(['20261101-000000-newnew.1.log']);
+  });
+
   it('--once runs shell tasks and reports success, failure and timeout; a node without runners refuses', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
