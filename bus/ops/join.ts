@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import * as fs from 'node:fs';
+import { existsSync } from 'node:fs';
 import git from 'isomorphic-git';
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
@@ -59,6 +60,8 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
   const remote = normalizeRemote(url);
   const transport = await openTransport(remote, home);
   let cloned = false;
+  // A home this join made is removed again if it fails, so that trying again starts clean.
+  const madeHome = !existsSync(home);
   try {
     await mkdir(home, { recursive: true });
     await git.init({ fs, gitdir: paths.clone, bare: true, defaultBranch: 'main' });
@@ -89,6 +92,7 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     return { home, node, remote, commit: r.commit };
   } catch (err) {
     if (cloned) await rm(paths.clone, { recursive: true, force: true });
+    if (madeHome) await rm(home, { recursive: true, force: true });
     throw err;
   } finally {
     await transport.close();

@@ -215,6 +215,8 @@ describe.skipIf(!available)('SSH failures that must be clear', () => {
     expect(fp).toMatch(/^ssh-ed25519 /);
     expect(r.stderr).toMatch(/SHA256:[A-Za-z0-9+/]{43}/);
     expect(r.stderr).toContain(`ssh-keyscan -p ${sshd.port} -t ssh-ed25519 127.0.0.1 >> ${join(c.home, '.ssh', 'known_hosts')}`);
+    // The failed join leaves no half-made home behind: running it again starts clean.
+    expect(existsSync(join(b.dir, 'h'))).toBe(false);
   });
 
   it('accepts and records a new host key with StrictHostKeyChecking accept-new', async () => {
