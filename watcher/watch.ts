@@ -25,6 +25,8 @@ import { listOutbox, putOutbox, rejectOutbox, removeOutbox, type OutboxEntry } f
 
 export type WatchEvent =
   | { type: 'started'; node: string; runners: string[]; parallel: number; pollMs: number | null; heartbeatMs: number }
+  /** gitbus.yaml changed `poll` or `heartbeat` (and the command line did not fix them): the new intervals apply. */
+  | { type: 'settings'; pollMs: number | null; heartbeatMs: number }
   | { type: 'claimed'; id: string; attempt: number; title: string; reclaimed: boolean }
   | { type: 'finished'; id: string; attempt: number; status: RunOutcome['status']; exitCode: number | null; durationMs: number }
   | { type: 'released'; id: string; attempt: number; reason: string }
@@ -109,12 +111,13 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     unreachableAtStart = err;
     settings = (await localSnapshot(ctx)).settings;
   }
-  const heartbeatMs = opts.heartbeatMs ?? settings.heartbeatMs;
-  const pollMs = opts.pollMs ?? settings.pollMs;
+  // From the bus settings unless given: a change to gitbus.yaml takes effect at the next wake (applySettings).
+  let heartbeatMs = opts.heartbeatMs ?? settings.heartbeatMs;
+  let pollMs = opts.pollMs ?? settings.pollMs;
 
   // ---- The remote's health: one report per outage, wakes backed off until one gets through. ----
   const remote = ctx.repo.transport.display;
-  const policy = retryPolicy(pollMs, opts.retryMs, opts.retryMaxMs);
+  let policy = retryPolicy(pollMs, opts.retryMs, opts.retryMaxMs);
   interface Down {
     since: number;
     code: string;
@@ -169,11 +172,14 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     opts.onEvent({ type: 'remote-up', remote, downForMs: Date.now() - d.since, attempts: d.failures });
   };
 
+  /** Set once the timers exist (below); before that a look has nothing to reschedule. */
+  let applySettings: (next: Snapshot['settings']) => void = () => undefined;
   /** One look at the remote: a ref listing, a fetch only if main moved. Null (and the failure noted) when it fails. */
   const look = async (): Promise<Snapshot | null> => {
     try {
       const snap = await currentSnapshot(ctx);
       remoteUp();
+      applySettings(snap.settings);
       return snap;
     } catch (err) {
       attemptFailed(err);
@@ -384,7 +390,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     await publishNodeCard(ctx).catch(fail);
     await beat().catch(fail);
   }
-  const heartbeat = setInterval(() => {
+  const onBeat = () => {
     // A heartbeat that gets through during an outage is a reason to look again now.
     void beat().then(() => {
       if (down) void wake('beat');
@@ -392,7 +398,29 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     if (down) return;
     if (running.size > 0) void keepHouse();
     else void flushOutbox().catch(fail);
-  }, heartbeatMs);
+  };
+  let heartbeat = setInterval(onBeat, heartbeatMs);
+  // Not waitForCompletion: a tick during a long drain must still reach wake(), which only queues the drain.
+  const pollJob = () => CronJob.from({ cronTime: pollCron(pollMs), onTick: () => void wake('tick'), start: !opts.once, errorHandler: report });
+  let job = pollJob();
+  /** A changed `heartbeat` or `poll` in gitbus.yaml (and not fixed on the command line) applies from now on. */
+  applySettings = (next) => {
+    const hb = opts.heartbeatMs ?? next.heartbeatMs;
+    const poll = opts.pollMs ?? next.pollMs;
+    if (hb === heartbeatMs && poll === pollMs) return;
+    if (hb !== heartbeatMs) {
+      heartbeatMs = hb;
+      clearInterval(heartbeat);
+      heartbeat = setInterval(onBeat, heartbeatMs);
+    }
+    if (poll !== pollMs) {
+      pollMs = poll;
+      policy = retryPolicy(pollMs, opts.retryMs, opts.retryMaxMs);
+      void job.stop();
+      job = pollJob();
+    }
+    opts.onEvent({ type: 'settings', pollMs: opts.once ? null : pollMs, heartbeatMs });
+  };
   opts.onEvent({ type: 'started', node: ctx.config.node, runners, parallel: ctx.config.parallel, pollMs: opts.once ? null : pollMs, heartbeatMs });
   // Recovery, the node card and the first heartbeat then wait for the first wake that reaches the remote.
   if (unreachableAtStart !== null) {
@@ -405,8 +433,6 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       opts.onEvent({ type: 'stopped' });
       return finished;
     }
-    // Not waitForCompletion: a tick during a long drain must still reach wake(), which only queues the drain.
-    const job = CronJob.from({ cronTime: pollCron(pollMs), onTick: () => void wake('tick'), start: true, errorHandler: report });
     const files = opts.watchFiles === false ? null : wakeOnChange({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake('change'));
     await wake('tick');
     await stopped;
@@ -424,6 +450,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     return finished;
   } finally {
     clearInterval(heartbeat);
+    void job.stop();
     clearInterval(logPruning);
     if (down?.retry) clearTimeout(down.retry);
   }

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -25,6 +25,33 @@ afterAll(async () => {
 });
 
 describe('gitbus watch', () => {
+  it('applies a changed heartbeat and poll from gitbus.yaml without a restart', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const watcher = startWatcher(w);
+    await until('the watcher to start', () => watcher.lines().some((l) => l.includes('"type":"started"')), 30_000);
+    expect(watcher.lines().find((l) => l.includes('"type":"started"'))).toContain('"heartbeatMs":30000');
+    // A person edits the settings with plain git, as with any bus file.
+    const work = join(bus.dir, 'settings-edit');
+    gitCli(['clone', '-q', bus.remote, work]);
+    const yaml = readFileSync(join(work, 'gitbus.yaml'), 'utf8');
+    writeFileSync(join(work, 'gitbus.yaml'), yaml.replace('heartbeat: 30s', 'heartbeat: 1s').replace('poll: 30s', 'poll: 2s'));
+    gitCli(['commit', '-q', '-am', 'faster heartbeats'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    await until('the settings event', () => watcher.lines().some((l) => l.includes('"type":"settings"')), 30_000);
+    // --poll 1s on the command line wins over the file's poll; the heartbeat follows the file.
+    expect(JSON.parse(watcher.lines().find((l) => l.includes('"type":"settings"')) ?? '{}')).toEqual({ type: 'settings', pollMs: 1000, heartbeatMs: 1000 });
+    // The heartbeat ref now moves about every second.
+    const beats = new Set<string>();
+    await until('three new heartbeats', () => {
+      beats.add(gitCli(['--git-dir', bus.remote, 'rev-parse', 'refs/gitbus/heartbeats/worker']).trim());
+      return beats.size >= 4;
+    }, 15_000);
+    watcher.child.kill('SIGTERM');
+    expect(await watcher.exited).toBe(0);
+  });
+
   it('removes task logs older than --keep-logs (default 14 days) when it starts', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
