@@ -45,8 +45,9 @@ async function gitLine(args: string[], cwd: string): Promise<string | null> {
  * forced), so that committing a handoff dispatches it. Never throws for a failed push: the report says what
  * happened and how to fix it.
  */
-export async function pushAfterCommit(cwd: string, timeoutMs = PUSH_TIMEOUT_MS): Promise<PushReport> {
-  for (const name of REBASING) {
+export async function pushAfterCommit(cwd: string, timeoutMs = PUSH_TIMEOUT_MS, opts: { afterRebase?: boolean } = {}): Promise<PushReport> {
+  // post-rewrite runs when the rebase has put the branch back, but before it removes its state folder.
+  for (const name of opts.afterRebase ? [] : REBASING) {
     const p = await gitLine(['rev-parse', '--git-path', name], cwd);
     if (p && existsSync(resolve(cwd, p))) return { outcome: 'rebasing', branch: null, upstream: null, output: '', reason: 'a rebase is in progress', fix: 'push when it is done: git push' };
   }
@@ -71,7 +72,7 @@ export async function pushAfterCommit(cwd: string, timeoutMs = PUSH_TIMEOUT_MS):
       upstream,
       output,
       reason: `the push was rejected: ${upstream} has commits this clone does not have (someone else pushed since your last pull)`,
-      fix: 'your commit is safe in this clone; run: git pull --rebase && git push (never force-push a bus: that would drop what others wrote)',
+      fix: 'your commit is safe in this clone; run: git pull --rebase (with the gitbus hooks it pushes when done; else git push after it) and never force-push a bus: that would drop what others wrote',
     };
   }
   return { outcome: 'failed', branch, upstream, output, reason: `git push failed (exit code ${r.code})`, fix: 'your commit is safe in this clone; fix what git says above, then run: git push' };

@@ -4,7 +4,7 @@
  * hook they replaced (`<name>.pre-gitbus`, kept by `install --force`) and pass git's arguments on.
  */
 
-export const HOOK_NAMES = ['pre-commit', 'post-commit', 'post-merge'] as const;
+export const HOOK_NAMES = ['pre-commit', 'post-commit', 'post-merge', 'post-rewrite'] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
 
 /** The line that marks a hook as gitbus's: install overwrites and uninstall removes only files that carry it. */
@@ -17,6 +17,7 @@ export const HOOK_PURPOSE: Record<HookName, string> = {
   'pre-commit': 'refuses a commit whose staged bus files break the protocol (the checks of gitbus lint)',
   'post-commit': 'pushes the branch after each commit, so committing a handoff dispatches it',
   'post-merge': 'after a pull, lists the responses that arrived',
+  'post-rewrite': 'after git pull --rebase, lists the responses that arrived and pushes the rebased commits',
 };
 
 /** How the scripts find gitbus: this node and CLI, recorded at install time; `gitbus` on PATH if they are gone. */
@@ -49,6 +50,14 @@ exit 0
   "$previous" "$@"
 fi
 run_gitbus hooks run post-merge -- "$@"
+exit 0
+`,
+  // git gives post-rewrite the rewritten commits on standard input: the hook it replaced gets them unchanged.
+  'post-rewrite': `input=$(cat)
+if [ -x "$previous" ]; then
+  printf '%s\\n' "$input" | "$previous" "$@"
+fi
+run_gitbus hooks run post-rewrite -- "$@" </dev/null
 exit 0
 `,
 };

@@ -35,7 +35,23 @@ function uninstallText(r: UninstallReport): string {
   return [`gitbus hooks in ${r.hooksDir}:`, ...r.hooks.map((h) => `  ${h.name.padEnd(12)} ${UNINSTALL_WORDS[h.action]}`)].join('\n');
 }
 
-async function runHook(name: HookName, opts: CommonOptions): Promise<void> {
+function arrivedText(arrived: Awaited<ReturnType<typeof arrivedResponses>>): string {
+  if (arrived.length === 0) return '';
+  const lines = arrived.map((a) =>
+    a.problem !== undefined
+      ? `  ${a.id}  unreadable response (${a.problem}); see ${a.path}`
+      : `  ${a.id}  ${(a.status ?? '').padEnd(10)} by ${a.node ?? '?'}${a.title !== null ? `  ${a.title}` : ''}`,
+  );
+  return [`gitbus: ${arrived.length} new response(s):`, ...lines, '  read one in responses/<id>.md'].join('\n');
+}
+
+function pushText(r: Awaited<ReturnType<typeof pushAfterCommit>>): string {
+  if (r.outcome === 'pushed') return `gitbus: pushed ${r.branch ?? 'HEAD'} to ${r.upstream ?? 'its upstream'}`;
+  if (r.outcome === 'rebasing') return ''; // every replayed commit would say it; post-rewrite pushes at the end
+  return [r.output, `gitbus: not pushed: ${r.reason ?? r.outcome}`, `  fix: ${r.fix ?? 'git push'}`].filter(Boolean).join('\n');
+}
+
+async function runHook(name: HookName, args: string[], opts: CommonOptions): Promise<void> {
   // git runs hooks at the top of the work tree, with the environment (GIT_INDEX_FILE, …) they must honour.
   const cwd = process.cwd();
   switch (name) {
@@ -54,25 +70,25 @@ async function runHook(name: HookName, opts: CommonOptions): Promise<void> {
     }
     case 'post-commit': {
       const r = await pushAfterCommit(cwd);
-      emit(opts, r, () => {
-        if (r.outcome === 'pushed') return `gitbus: pushed ${r.branch ?? 'HEAD'} to ${r.upstream ?? 'its upstream'}`;
-        if (r.outcome === 'rebasing') return ''; // every replayed commit would say it; the person pushes after `git pull --rebase`
-        return [r.output, `gitbus: not pushed: ${r.reason ?? r.outcome}`, `  fix: ${r.fix ?? 'git push'}`].filter(Boolean).join('\n');
-      });
+      emit(opts, r, () => pushText(r));
       if (r.outcome === 'behind' || r.outcome === 'failed') process.exitCode = EXIT.remote;
       return;
     }
     case 'post-merge': {
       const arrived = await arrivedResponses(cwd);
-      emit(opts, { responses: arrived }, () => {
-        if (arrived.length === 0) return '';
-        const lines = arrived.map((a) =>
-          a.problem !== undefined
-            ? `  ${a.id}  unreadable response (${a.problem}); see ${a.path}`
-            : `  ${a.id}  ${(a.status ?? '').padEnd(10)} by ${a.node ?? '?'}${a.title !== null ? `  ${a.title}` : ''}`,
-        );
-        return [`gitbus: ${arrived.length} new response(s):`, ...lines, '  read one in responses/<id>.md'].join('\n');
-      });
+      emit(opts, { responses: arrived }, () => arrivedText(arrived));
+      return;
+    }
+    case 'post-rewrite': {
+      // `git commit --amend` rewrites too; only the end of a rebase (git pull --rebase) brings others' work.
+      if (args[0] !== 'rebase') {
+        emit(opts, { responses: [], push: null }, () => '');
+        return;
+      }
+      const arrived = await arrivedResponses(cwd);
+      const pushed = await pushAfterCommit(cwd, undefined, { afterRebase: true });
+      emit(opts, { responses: arrived, push: pushed }, () => [arrivedText(arrived), pushText(pushed)].filter(Boolean).join('\n'));
+      if (pushed.outcome === 'behind' || pushed.outcome === 'failed') process.exitCode = EXIT.remote;
       return;
     }
   }
@@ -90,7 +106,7 @@ export function register(program: Command): void {
   withCommon(
     hooks
       .command('install')
-      .description('install the pre-commit, post-commit and post-merge hooks into a clone of the bus')
+      .description('install the pre-commit, post-commit, post-merge and post-rewrite hooks into a clone of the bus')
       .option('--dir <path>', 'the clone of the bus (default: the current folder)')
       .option('--force', `replace hooks gitbus did not write: each is kept as <name>${PREVIOUS_SUFFIX} and run before gitbus's hook`),
   ).action(async (opts: DirOpts) =>
@@ -119,5 +135,5 @@ export function register(program: Command): void {
       .description('run one hook (called by the installed hook scripts)')
       .addArgument(new Argument('<hook>', 'the hook git runs').choices(HOOK_NAMES))
       .argument('[args...]', 'the arguments git gave the hook'),
-  ).action(async (name: HookName, _args: string[], opts: CommonOptions) => run(opts, async () => runHook(name, opts)));
+  ).action(async (name: HookName, args: string[], opts: CommonOptions) => run(opts, async () => runHook(name, args, opts)));
 }

@@ -91,24 +91,37 @@ describe('git hooks in a person\'s clone of the bus', () => {
     expect(status.problems).toEqual([]);
   });
 
-  it('when the remote moved, the commit stays and post-commit says how to fix it; it never force-pushes', async () => {
+  it('when the remote moved, the commit stays and post-commit says how to fix it; git pull --rebase then lists the responses and pushes (post-rewrite)', async () => {
     const moved = await bus.dispatch('alpha', ['pushed by a node in between']);
+    // A response arrives in the same pull, to be listed by post-rewrite (a rebase runs no post-merge).
+    expect((await gitbus(['claim', moved], { home: bus.home('alpha') })).code).toBe(0);
+    expect((await gitbus(['respond', moved, '--status', 'failed', '--summary', 'no'], { home: bus.home('alpha') })).code).toBe(0);
     const remoteBefore = await gitOk(['--git-dir', bus.remote, 'rev-parse', 'main']);
     await writeFile(join(work, 'handoffs', 'by-hand-2.md'), '---\ntitle: second by hand\n---\n');
     await gitOk(['add', 'handoffs/by-hand-2.md'], work);
     const r = await git(['commit', '-m', 'another by hand'], work);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('rejected');
-    expect(r.out).toContain('git pull --rebase && git push');
+    expect(r.out).toContain('git pull --rebase');
+    expect(r.out).toContain('never force-push');
     expect(await gitOk(['log', '-1', '--format=%s'], work)).toBe('another by hand');
     expect(await gitOk(['--git-dir', bus.remote, 'rev-parse', 'main'])).toBe(remoteBefore);
 
     const rebase = await git(['pull', '--rebase'], work);
     expect(rebase.code, rebase.out).toBe(0);
     expect(rebase.out).not.toContain('not pushed'); // post-commit keeps quiet while the rebase replays commits
-    await gitOk(['push', '-q'], work);
+    expect(rebase.out).toContain('gitbus: 1 new response(s):');
+    expect(rebase.out).toMatch(new RegExp(`${moved} +failed +by alpha +pushed by a node in between`));
+    expect(rebase.out).toContain('gitbus: pushed main to origin/main');
+    expect(await gitOk(['--git-dir', bus.remote, 'rev-parse', 'main'])).toBe(await gitOk(['rev-parse', 'HEAD'], work));
     const status = json<{ tasks: { id: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('alpha') }));
     expect(status.tasks.map((t) => t.id)).toEqual(expect.arrayContaining([moved, 'by-hand-1', 'by-hand-2']));
+
+    // An amend rewrites too, but brings nothing and pushes nothing by itself (post-commit does, and is refused).
+    const amend = await git(['commit', '--amend', '-m', 'another by hand, amended'], work);
+    expect(amend.code, amend.out).toBe(0);
+    expect(amend.out).not.toContain('new response');
+    await gitOk(['reset', '-q', '--hard', 'origin/main'], work);
   });
 
   it('post-merge: git pull prints the responses that arrived, with status, node and title', async () => {
@@ -128,7 +141,7 @@ describe('git hooks in a person\'s clone of the bus', () => {
 
   it('install honours core.hooksPath and worktrees; reinstalling changes nothing', async () => {
     const again = json<InstallJson>(await gitbus(['hooks', 'install', '--json'], { cwd: work }));
-    expect(again.hooks.map((h) => h.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(again.hooks.map((h) => h.action)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
 
     const tree = join(bus.dir, 'tree');
     await gitOk(['worktree', 'add', '-q', '-b', 'side', tree], work);
@@ -185,6 +198,7 @@ describe('hooks install and uninstall', () => {
       ['pre-commit', 'chained'],
       ['post-commit', 'installed'],
       ['post-merge', 'installed'],
+      ['post-rewrite', 'installed'],
     ]);
     expect(j.hooks[0]?.previous).toBe(join(j.hooksDir, 'pre-commit.pre-gitbus'));
     expect(await readFile(join(hooksDir, 'pre-commit.pre-gitbus'), 'utf8')).toBe(FOREIGN);
@@ -202,7 +216,7 @@ describe('hooks install and uninstall', () => {
 
     // A second --force leaves the kept hook alone: gitbus's own hooks are simply rewritten.
     const twice = json<InstallJson>(await gitbus(['hooks', 'install', '--dir', clone, '--force', '--json']));
-    expect(twice.hooks.map((h) => h.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(twice.hooks.map((h) => h.action)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
     expect(await readFile(join(hooksDir, 'pre-commit.pre-gitbus'), 'utf8')).toBe(FOREIGN);
   });
 
@@ -214,6 +228,7 @@ describe('hooks install and uninstall', () => {
       ['pre-commit', 'restored'],
       ['post-commit', 'removed'],
       ['post-merge', 'removed'],
+      ['post-rewrite', 'removed'],
     ]);
     expect(await readFile(join(hooksDir, 'pre-commit'), 'utf8')).toBe(FOREIGN);
     expect(existsSync(join(hooksDir, 'pre-commit.pre-gitbus'))).toBe(false);
