@@ -37,6 +37,8 @@ export interface Sshd {
   url(path: string): string;
   /** Appends lines to sshd_config and makes sshd re-read it (SIGHUP restarts the listener in place). */
   reconfigure(extra: string[]): Promise<void>;
+  /** The per-connection sshd processes (one per open SSH connection), to stall or kill a connection. */
+  sessions(): number[];
   /** Stops the server (connections drop). */
   stop(): Promise<void>;
   /** Starts it again on the same port after stop(). */
@@ -175,6 +177,15 @@ export async function startSshd(opts: { extraConfig?: string[] } = {}): Promise<
     },
     stop,
     start,
+    sessions: () => {
+      const c = child;
+      if (!c?.pid) return [];
+      try {
+        return execFileSync('pgrep', ['-P', String(c.pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    },
     cleanup: async () => {
       await stop();
       rmSync(dir, { recursive: true, force: true });

@@ -81,6 +81,48 @@ describe.skipIf(!available)('an SSH remote', () => {
     expect(new Set(won).size).toBe(ids.length);
   });
 
+  it('notices a connection that went silent (keepalive), reconnects, and goes on working', { timeout: 120_000 }, async () => {
+    // Its own server, so that stalling its connections touches no other test.
+    const own = await startSshd();
+    cleanups.push(() => own.cleanup());
+    const cfg = join(own.home, '.ssh', 'config');
+    writeFileSync(cfg, `${readFileSync(cfg, 'utf8')}  ServerAliveInterval 1\n  ServerAliveCountMax 2\n`);
+    const dir = await tempDir('gitbus-sshalive-');
+    cleanups.push(dir.cleanup);
+    const bare = join(dir.path, 'bus.git');
+    gitCli(['init', '-q', '--bare', '--initial-branch=main', bare]);
+    const home = (n: string) => join(dir.path, n);
+    expect((await gitbus(['init', '--remote', `busbox:${bare}`, '--node', 'boss', '--json'], { home: home('boss'), env: own.env })).code).toBe(0);
+    expect((await gitbus(['join', `busbox:${bare}`, '--node', 'w', '--runner', 'shell', '--json'], { home: home('w'), env: own.env })).code).toBe(0);
+    const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s', '--retry', '500ms', '--retry-max', '1s'], { env: { ...own.env, GITBUS_HOME: home('w') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanups.push(async () => void child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const events = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; id?: string });
+    await until('the watcher to start', () => events().some((e) => e.type === 'started'), 30_000);
+    await until('its connection', () => own.sessions().length > 0, 10_000);
+
+    // The peer stops answering without closing anything (a sleeping laptop, a dropped NAT entry).
+    const stalled = own.sessions();
+    for (const pid of stalled) process.kill(pid, 'SIGSTOP');
+    cleanups.push(async () => {
+      for (const pid of stalled) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    });
+    await until('the outage to be noticed', () => events().some((e) => e.type === 'remote-down'), 30_000);
+    await until('a new connection', () => events().some((e) => e.type === 'remote-up'), 30_000);
+    const d = await gitbus(['dispatch', 'after the stall', '--command', 'echo alive', '--json', '--no-git'], { home: home('boss'), env: own.env });
+    expect(d.code, d.stderr).toBe(0);
+    const id = json<{ id: string }>(d).id;
+    await until('the task done on the new connection', () => events().some((e) => e.type === 'finished' && e.id === id), 30_000);
+    child.kill('SIGTERM');
+  });
+
   it('runs tasks on three watchers over SSH, and keeps going after the server restarts', { timeout: 240_000 }, async () => {
     const bus = await sshBus();
     const watchers: { child: ReturnType<typeof spawn>; out: () => string }[] = [];
