@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { until } from '../helpers/wait.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
 type Ran = { ran: { id: string; status: string; exitCode: number | null }[] };
@@ -27,15 +28,6 @@ if (CI && missing.length > 0) throw new Error(`the icecc runner tests need ${mis
 if (CI && !isRoot) throw new Error('the icecc runner tests must run as root in CI: iceccd takes remote jobs only as root (it chroots into compile environments)');
 const canRun = missing.length === 0 && isRoot;
 if (!canRun) console.warn(`icecc-runner cluster tests skipped: ${missing.length ? `missing ${missing.join(', ')} (apt-get install icecc make gcc)` : 'not root (iceccd takes remote jobs only as root)'}`);
-
-/** Polls `check` until it returns true or the deadline passes; every wait in these tests is bounded. */
-async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs: number, onTimeout: () => string = () => ''): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs / 1000} s waiting for ${what}\n${onTimeout()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,8 +1,14 @@
-/** Polls `check` until it holds or the deadline passes: every wait in the tests is bounded. */
-export async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 60_000): Promise<void> {
+/**
+ * Polls `check` until it holds or the deadline passes: every wait in the tests is bounded. `explain` adds what
+ * the test knows about the state (a log, a process list) to the timeout message.
+ */
+export async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 60_000, explain: () => string = () => ''): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) {
+      const more = explain();
+      throw new Error(`timed out after ${deadlineMs / 1000} s waiting for ${what}${more ? `\n${more}` : ''}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }
