@@ -15,6 +15,7 @@ import { updateObservations } from '../liveness-store.js';
 import { directAccessBlocker } from '../transport/local-direct.js';
 import { LocalTransport } from '../transport/local.js';
 import { SshTransport } from '../transport/ssh.js';
+import { HttpTransport } from '../transport/https.js';
 import { pushRef } from '../git/push.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import { ZERO_OID } from '../git/oid.js';
@@ -243,6 +244,7 @@ async function pushProbe(repo: BusRepo, node: string, main: string, prefix: stri
  */
 function checkClock(transport: Transport, node: string, maxSkewMs: number): Check {
   const name = 'clock';
+  if (transport instanceof HttpTransport) return checkHttpClock(transport, maxSkewMs);
   if (!(transport instanceof LocalTransport)) return skip(name, `not measurable over ${transport.display}'s transport`);
   const probe = join(transport.path, 'objects', `.gitbus-doctor-clock-${node}-${process.pid}.tmp`);
   try {
@@ -259,6 +261,23 @@ function checkClock(transport: Transport, node: string, maxSkewMs: number): Chec
     fs.rmSync(probe, { force: true });
     return skip(name, `could not write a file in the remote to compare clocks: ${firstLine(err)}`);
   }
+}
+
+/** An HTTP server's clock, from the `Date` header of its last answer (1 s granularity, like `date +%s`). */
+function checkHttpClock(transport: HttpTransport, maxSkewMs: number): Check {
+  const c = transport.serverClock();
+  if (!c) return skip('clock', `${transport.display} sends no Date header, so its clock cannot be compared`);
+  const text = `the server's clock is ${describeSkew(skewOf(c.serverMs, c.sentMs, c.receivedMs), 'in step with this one (±1 s, from its Date header)')}`;
+  return Math.abs(skewOf(c.serverMs, c.sentMs, c.receivedMs)) > maxSkewMs ? warn('clock', text, CLOCK_FIX) : ok('clock', text);
+}
+
+/** How far a remote time with 1 s granularity lies outside [before - 1 s, after + 1 s]; 0 inside. */
+function skewOf(remote: number, before: number, after: number): number {
+  return remote < before - 1_000 ? remote - before : remote > after + 1_000 ? remote - after : 0;
+}
+
+function describeSkew(skew: number, inStep: string): string {
+  return skew === 0 ? inStep : `${Math.abs(Math.round(skew / 1000))} s ${skew > 0 ? 'ahead of' : 'behind'} this machine's`;
 }
 
 const CLOCK_FIX = 'run NTP (chrony, systemd-timesyncd) on this machine and the remote host: leases do not depend on clocks, but timestamps in bus files do';
@@ -286,9 +305,8 @@ async function checkSshHost(transport: SshTransport, maxSkewMs: number, slowComm
     out.push(skip('clock', `${transport.display} does not run \`date\` for this user (a git-only account), so its clock cannot be compared`));
     return out;
   }
-  // `date +%s` has 1 s granularity: within [before - 1 s, after + 1 s] is no measurable skew.
-  const skew = remote < before - 1_000 ? remote - before : remote > after + 1_000 ? remote - after : 0;
-  const text = `the SSH host's clock is ${skew === 0 ? 'in step with this one (±1 s)' : `${Math.abs(Math.round(skew / 1000))} s ${skew > 0 ? 'ahead of' : 'behind'} this machine's`}`;
+  const skew = skewOf(remote, before, after);
+  const text = `the SSH host's clock is ${describeSkew(skew, 'in step with this one (±1 s)')}`;
   out.push(Math.abs(skew) > maxSkewMs ? warn('clock', text, CLOCK_FIX) : ok('clock', text));
   return out;
 }

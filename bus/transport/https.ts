@@ -110,6 +110,7 @@ export class HttpTransport implements Transport {
   private readonly credentials = new Map<string, Promise<Credential | undefined>>();
   private readonly aborter = new AbortController();
   private closed = false;
+  private lastDate: { serverMs: number; sentMs: number; receivedMs: number } | undefined;
 
   constructor(remote: string, options: HttpTransportOptions = {}) {
     this.origin = parseHttpRemote(remote);
@@ -172,6 +173,14 @@ export class HttpTransport implements Transport {
     this.aborter.abort();
   }
 
+  /**
+   * The server's clock as its last response's `Date` header gave it (1 s granularity), with this machine's
+   * clock before the request and after the answer, for `gitbus doctor`; undefined before any answer with one.
+   */
+  serverClock(): { serverMs: number; sentMs: number; receivedMs: number } | undefined {
+    return this.lastDate;
+  }
+
   private urlFor(rel: string): URL {
     return new URL(`${this.base.href.replace(/\/+$/, '')}/${rel}`);
   }
@@ -201,6 +210,7 @@ export class HttpTransport implements Transport {
     }
     const what = method === 'GET' ? 'the ref advertisement' : service;
     let res: Response;
+    const sentMs = Date.now();
     try {
       res = await fetch(url, {
         method,
@@ -212,6 +222,8 @@ export class HttpTransport implements Transport {
     } catch (err) {
       throw this.networkError(err, what);
     }
+    const date = Date.parse(res.headers.get('date') ?? '');
+    if (Number.isFinite(date)) this.lastDate = { serverMs: date, sentMs, receivedMs: Date.now() };
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
       throw new RemoteAuthError(this.display, res.status, cred !== undefined, this.home === undefined ? undefined : credentialsFilePath(this.home));

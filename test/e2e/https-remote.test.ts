@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CLI, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
@@ -36,6 +36,28 @@ async function allFiles(dir: string): Promise<string> {
   }
   return out;
 }
+
+describe('gitbus doctor over http', () => {
+  it('compares clocks through the server\'s Date header and warns about a skewed one', async () => {
+    const bus = await httpBus();
+    const joined = await gitbus(['join', bus.url, '--node', 'beta', '--json'], { home: bus.home('beta'), env: { ...process.env, GITBUS_TOKEN: TOKEN } });
+    expect(joined.code, joined.stderr).toBe(0);
+    type Report = { checks: { name: string; status: string; detail: string; fix: string | null }[] };
+    const clock = (r: Report) => r.checks.find((c) => c.name === 'clock');
+    const inStep = json<Report>(await gitbus(['doctor', '--json'], { home: bus.home('beta'), env: { ...process.env, GITBUS_TOKEN: TOKEN } }));
+    expect(clock(inStep)).toMatchObject({ status: 'ok', detail: expect.stringContaining('in step') });
+
+    const skewed = await startGitHttpServer({ projectRoot: dirname(bus.remote), token: TOKEN, dateOffsetMs: 10 * 60_000 });
+    cleanups.push(() => skewed.close());
+    const home = bus.home('beta');
+    const yaml = await readFile(join(home, 'node.yaml'), 'utf8');
+    await writeFile(join(home, 'node.yaml'), yaml.replace(bus.url, `${skewed.url}/bus.git`));
+    const ahead = json<Report>(await gitbus(['doctor', '--json'], { home, env: { ...process.env, GITBUS_TOKEN: TOKEN } }));
+    expect(clock(ahead)?.status).toBe('warn');
+    expect(clock(ahead)?.detail).toMatch(/clock is (59[89]|60[0-2]) s ahead of this machine's/);
+    expect(clock(ahead)?.fix).toContain('NTP');
+  });
+});
 
 describe('an http(s) remote', () => {
   it('joins with a token, claims and responds over HTTP, and never stores or prints the token', async () => {

@@ -18,6 +18,8 @@ export interface GitHttpServerOptions {
   token?: string;
   /** Extra routes answered before git (e.g. redirects, a non-git page); return true when handled. */
   intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Shifts the server's clock as its `Date` header shows it (for clock checks). */
+  dateOffsetMs?: number;
   /** Upper bound for one http-backend process. Default 60 s. */
   cgiTimeoutMs?: number;
 }
@@ -100,6 +102,7 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
         if (name === 'status') status = Number.parseInt(value, 10);
         else headers[name] = value;
       }
+      if (opts.dateOffsetMs) headers['date'] = new Date(Date.now() + opts.dateOffsetMs).toUTCString();
       res.writeHead(status, headers);
       res.end(all.subarray(sep + sepLen));
     });
