@@ -4,12 +4,15 @@
  * transport acts on are resolved. Unknown keywords are skipped (OpenSSH would refuse them, but a newer OpenSSH
  * keyword must not break gitbus); the few that would change where or how OpenSSH connects are listed in `ignored`.
  */
-import { readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import os from 'node:os';
-import { isAbsolute } from 'node:path';
-import { SshConfigError } from './ssh-errors.js';
+import { expandTilde, includePaths, readConfigText } from './ssh-config-files.js';
+import { FLAGS, invalid, parsePort, parseSeconds, parseSshConfig, RULES, STRICT, type SshConfigEntry, type StrictHostKeyChecking } from './ssh-config-parse.js';
+
+// The parser and the file helpers were part of this module; importers of these names need not know that.
+export { expandTilde } from './ssh-config-files.js';
+export { parseSshConfig, type SshConfigEntry } from './ssh-config-parse.js';
 
 export interface SshHostConfig {
   /** The name as given (alias). */
@@ -30,7 +33,7 @@ export interface SshHostConfig {
   /** Default ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']; 'none' -> []. */
   globalKnownHostsFiles: string[];
   /** Default 'ask'; 'off'/'false' -> 'no', 'true' -> 'yes' like OpenSSH. */
-  strictHostKeyChecking: 'yes' | 'ask' | 'accept-new' | 'no';
+  strictHostKeyChecking: StrictHostKeyChecking;
   hashKnownHosts: boolean;
   /** Lower-cased, as OpenSSH uses it for known_hosts lookups. */
   hostKeyAlias: string | undefined;
@@ -59,173 +62,7 @@ export interface SshConfigOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** One `Keyword arguments` line of a config file. */
-export interface SshConfigEntry {
-  file: string;
-  line: number;
-  /** Lower case, with Debian's aliases folded in (SetupTimeOut -> serveraliveinterval). */
-  keyword: string;
-  /** The keyword as written, for messages. */
-  name: string;
-  /** Arguments split and unquoted like OpenSSH's argv_split: '…' "…" and \-escapes; a `#` word ends the line. */
-  args: string[];
-  /** Everything after the keyword and its separator, verbatim: ProxyCommand and ProxyJump take the whole rest. */
-  rest: string;
-}
-
 const MAX_INCLUDE_DEPTH = 16;
-const FLAGS: Record<string, boolean> = { yes: true, true: true, no: false, false: false };
-const STRICT: Record<string, SshHostConfig['strictHostKeyChecking']> = { yes: 'yes', true: 'yes', no: 'no', false: 'no', off: 'no', ask: 'ask', 'accept-new': 'accept-new' };
-const ALIASES: Record<string, string> = { setuptimeout: 'serveraliveinterval', protocolkeepalives: 'serveraliveinterval', pubkeyacceptedkeytypes: 'pubkeyacceptedalgorithms' };
-
-interface Rule {
-  /** 'one': exactly one argument; 'many': one or more; 'rest': takes the raw rest of the line. */
-  arity: 'one' | 'many' | 'rest';
-  /** Returns what is wrong with one argument, if anything. */
-  check?: (arg: string) => string | undefined;
-  example: string;
-  /** Recorded in `ignored` when it takes effect with this value (it would change how OpenSSH connects). */
-  ignoredWhen?: (arg: string) => boolean;
-}
-
-const oneOf = (table: Record<string, unknown>) => (arg: string) =>
-  Object.hasOwn(table, arg.toLowerCase()) ? undefined : `must be one of ${Object.keys(table).join(', ')}`;
-const always = () => true;
-const checkPort = (arg: string) => (parsePort(arg) === undefined ? 'is not a port number (1-65535)' : undefined);
-const checkTime = (arg: string) => (arg === 'none' || parseSeconds(arg) !== undefined ? undefined : 'is not a time (seconds, or e.g. 1m30s)');
-const checkCount = (arg: string) => (/^\d{1,9}$/.test(arg) ? undefined : 'is not a whole number');
-const checkNoneAlone = (arg: string) => (arg.toLowerCase() === 'none' ? 'none must be the only value' : undefined);
-const checkAgent = (arg: string) => (/^\$(?!\{)(?![A-Za-z_]\w*$)/.test(arg) ? 'names an invalid environment variable' : undefined);
-
-const RULES: Record<string, Rule> = {
-  host: { arity: 'many', example: 'Host myserver *.example.com' },
-  match: { arity: 'many', example: 'Match host *.example.com' },
-  include: { arity: 'many', example: 'Include config.d/*' },
-  hostname: { arity: 'one', example: 'HostName server.example.com' },
-  user: { arity: 'one', example: 'User git' },
-  port: { arity: 'one', check: checkPort, example: 'Port 2222' },
-  identityfile: { arity: 'one', example: 'IdentityFile ~/.ssh/id_ed25519' },
-  identitiesonly: { arity: 'one', check: oneOf(FLAGS), example: 'IdentitiesOnly yes' },
-  identityagent: { arity: 'one', check: checkAgent, example: 'IdentityAgent ~/.ssh/agent.sock' },
-  userknownhostsfile: { arity: 'many', example: 'UserKnownHostsFile ~/.ssh/known_hosts' },
-  globalknownhostsfile: { arity: 'many', example: 'GlobalKnownHostsFile /etc/ssh/ssh_known_hosts' },
-  stricthostkeychecking: { arity: 'one', check: oneOf(STRICT), example: 'StrictHostKeyChecking accept-new' },
-  hashknownhosts: { arity: 'one', check: oneOf(FLAGS), example: 'HashKnownHosts yes' },
-  hostkeyalias: { arity: 'one', example: 'HostKeyAlias myserver' },
-  connecttimeout: { arity: 'one', check: checkTime, example: 'ConnectTimeout 10' },
-  serveraliveinterval: { arity: 'one', check: checkTime, example: 'ServerAliveInterval 30' },
-  serveralivecountmax: { arity: 'one', check: checkCount, example: 'ServerAliveCountMax 3' },
-  proxyjump: { arity: 'rest', example: 'ProxyJump user@bastion.example.com' },
-  proxycommand: { arity: 'rest', example: 'ProxyCommand nc -X connect -x proxy:8080 %h %p' },
-  // Below: settings that would change where or how OpenSSH connects, which the ssh2 transport does not do.
-  canonicalizehostname: { arity: 'one', check: oneOf({ ...FLAGS, always: 1 }), example: 'CanonicalizeHostname no', ignoredWhen: (a) => FLAGS[a.toLowerCase()] !== false },
-  addressfamily: { arity: 'one', check: oneOf({ any: 1, inet: 1, inet6: 1 }), example: 'AddressFamily any', ignoredWhen: (a) => a.toLowerCase() !== 'any' },
-  certificatefile: { arity: 'one', example: 'CertificateFile ~/.ssh/id_ed25519-cert.pub', ignoredWhen: always },
-  bindaddress: { arity: 'one', example: 'BindAddress 192.0.2.1', ignoredWhen: always },
-  bindinterface: { arity: 'one', example: 'BindInterface eth0', ignoredWhen: always },
-  pkcs11provider: { arity: 'one', example: 'PKCS11Provider none', ignoredWhen: (a) => a !== 'none' },
-  securitykeyprovider: { arity: 'one', example: 'SecurityKeyProvider internal', ignoredWhen: always },
-  knownhostscommand: { arity: 'rest', example: 'KnownHostsCommand none', ignoredWhen: (a) => a !== 'none' },
-  hostkeyalgorithms: { arity: 'one', example: 'HostKeyAlgorithms ssh-ed25519', ignoredWhen: always },
-  kexalgorithms: { arity: 'one', example: 'KexAlgorithms curve25519-sha256', ignoredWhen: always },
-  ciphers: { arity: 'one', example: 'Ciphers aes128-ctr', ignoredWhen: always },
-  macs: { arity: 'one', example: 'MACs hmac-sha2-256', ignoredWhen: always },
-  pubkeyacceptedalgorithms: { arity: 'one', example: 'PubkeyAcceptedAlgorithms ssh-ed25519', ignoredWhen: always },
-};
-
-/** `~` and `~/x` -> the home directory (like OpenSSH's tilde_expand; `~user` is left alone). */
-export function expandTilde(path: string, homeDir: string = os.homedir()): string {
-  if (path === '~') return homeDir;
-  if (!path.startsWith('~/')) return path;
-  return `${homeDir.endsWith('/') ? homeDir : `${homeDir}/`}${path.slice(2).replace(/^\/+/, '')}`;
-}
-
-/** Parses config text into entries for the keywords gitbus knows; throws SshConfigError on a line OpenSSH would refuse. */
-export function parseSshConfig(text: string, file: string): SshConfigEntry[] {
-  const entries: SshConfigEntry[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const entry = parseLine(raw, file, i + 1);
-    if (entry) entries.push(entry);
-  });
-  return entries;
-}
-
-function parseLine(raw: string, file: string, line: number): SshConfigEntry | undefined {
-  // Like strdelim(): the keyword ends at whitespace, a quote or '='; one '=' may separate it from the value.
-  const m = /^[ \t]*([^ \t"=]*)[ \t]*(?:=[ \t]*)?(.*)$/s.exec(raw.replace(/[ \t\r\n\f]+$/, ''));
-  const name = m?.[1] ?? '';
-  if (name === '' || name.startsWith('#')) return undefined;
-  const keyword = ALIASES[name.toLowerCase()] ?? name.toLowerCase();
-  const rule = RULES[keyword];
-  if (!rule) return undefined;
-  const rest = m?.[2] ?? '';
-  const entry: SshConfigEntry = { file, line, keyword, name, args: [], rest };
-  const fix = `write it like \`${rule.example}\`, or delete the line`;
-  const args = splitArgs(rest);
-  if (!args) throw invalid(entry, `${name} has an unclosed quote`, 'close the quote (") or remove it');
-  entry.args = args;
-  if (args.length === 0) throw invalid(entry, `${name} has no value`, fix);
-  if (rule.arity === 'one' && args.length > 1) throw invalid(entry, `${name} takes one value, got ${args.length}: ${rest}`, `${fix}; quote a value that contains spaces`);
-  if (rule.arity !== 'rest' && args.includes('')) throw invalid(entry, `${name} has an empty value`, fix);
-  if (keyword === 'userknownhostsfile' || keyword === 'globalknownhostsfile') {
-    if (args.length > 1 && args.some((a) => checkNoneAlone(a))) throw invalid(entry, `${name}: none must be the only value`, fix);
-  }
-  if (keyword === 'match') checkMatchSyntax(entry);
-  for (const arg of rule.arity === 'one' ? args : []) {
-    const problem = rule.check?.(arg);
-    if (problem) throw invalid(entry, `${name} ${JSON.stringify(arg)} ${problem}`, fix);
-  }
-  return entry;
-}
-
-/** OpenSSH's argv_split(): words split on space/tab, '…' and "…" quote, \' \" \\ and \<space> escape, `#` starts a comment. */
-function splitArgs(s: string): string[] | undefined {
-  const args: string[] = [];
-  let i = 0;
-  while (i < s.length) {
-    if (s[i] === ' ' || s[i] === '\t') {
-      i++;
-      continue;
-    }
-    if (s[i] === '#') break;
-    let arg = '';
-    let quote = '';
-    for (; i < s.length; i++) {
-      const c = s[i] ?? '';
-      const next = s[i + 1] ?? '';
-      if (c === '\\' && (next === "'" || next === '"' || next === '\\' || (!quote && next === ' '))) {
-        arg += next;
-        i++;
-      } else if (!quote && (c === ' ' || c === '\t')) break;
-      else if (!quote && (c === '"' || c === "'")) quote = c;
-      else if (quote && c === quote) quote = '';
-      else arg += c;
-    }
-    if (quote) return undefined;
-    args.push(arg);
-  }
-  return args;
-}
-
-function checkMatchSyntax(e: SshConfigEntry): void {
-  let attributes = 0;
-  for (let i = 0; i < e.args.length; ) {
-    const attr = e.args[i++] ?? '';
-    const criterion = attr.replace(/^!/, '').toLowerCase();
-    if (criterion === 'all') {
-      if (attributes > 1 || i < e.args.length) throw invalid(e, `Match ${attr} cannot be combined with other criteria`, 'write `Match all` alone (or after canonical/final)');
-      return;
-    }
-    attributes++;
-    if (criterion === 'canonical' || criterion === 'final') continue;
-    if (i >= e.args.length) throw invalid(e, `Match ${attr} needs a value`, `write it like \`Match ${criterion} <pattern>\``);
-    i++;
-  }
-}
-
-function invalid(e: SshConfigEntry, problem: string, fix: string): SshConfigError {
-  return new SshConfigError(e.file, e.line, e.name, problem, fix);
-}
 
 /** OpenSSH's match_pattern(): `*` any run, `?` one character, everything else literal. */
 export function matchPattern(s: string, pattern: string): boolean {
@@ -256,20 +93,6 @@ function hostLineMatches(host: string, patterns: string[]): boolean {
     hit = true;
   }
   return hit;
-}
-
-function parsePort(arg: string): number | undefined {
-  const n = /^\d{1,5}$/.test(arg) ? Number(arg) : 0;
-  return n >= 1 && n <= 65535 ? n : undefined;
-}
-
-/** OpenSSH's convtime(): `90`, `1m30s`, `2h` ... (s m h d w, any case). */
-function parseSeconds(arg: string): number | undefined {
-  if (!/^(\d+[smhdwSMHDW]?)+$/.test(arg)) return undefined;
-  const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-  let total = 0;
-  for (const [, n, u] of arg.matchAll(/(\d+)([a-zA-Z]?)/g)) total += Number(n) * (unit[(u || 's').toLowerCase()] ?? 1);
-  return total <= 2147483647 ? total : undefined;
 }
 
 interface Resolution {
@@ -347,82 +170,6 @@ function walkFile(r: Resolution, file: string, flags: FileFlags, state: { active
         state.active = outer;
       }
     } else if (state.active) apply(r, e);
-  }
-}
-
-function readConfigText(file: string, checkPerm: boolean): string | undefined {
-  let st: Stats | undefined;
-  try {
-    st = statSync(file, { throwIfNoEntry: false });
-    if (!st || st.isDirectory()) return undefined;
-    if (checkPerm) checkPermissions(file, st);
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    if (err instanceof SshConfigError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw new SshConfigError(file, 0, '', `cannot be read (${code ?? String(err)})`, `make ${file} readable by you (chmod 600 ${file}), or remove it`, { cause: err });
-  }
-}
-
-/** OpenSSH refuses a user config that others could write (it could set ProxyCommand): so do we. */
-function checkPermissions(file: string, st: Stats): void {
-  const uid = process.getuid?.();
-  if (uid === undefined) return;
-  if ((st.uid !== 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-    throw new SshConfigError(
-      file,
-      0,
-      '',
-      `has bad owner or permissions (mode ${(st.mode & 0o777).toString(8)}, owner uid ${st.uid}); OpenSSH refuses to use it`,
-      `make it yours and writable only by you: chown $(id -u) ${file} && chmod 600 ${file}`,
-    );
-  }
-}
-
-function includePaths(r: Resolution, e: SshConfigEntry, system: boolean): string[] {
-  return e.args.flatMap((arg) => {
-    if (arg.startsWith('~') && system) throw invalid(e, `Include ${arg}: ~ is not allowed in the system-wide config`, 'give an absolute path');
-    const path = arg.startsWith('~') ? expandTilde(arg, r.home) : isAbsolute(arg) ? arg : `${system ? r.systemDir : `${r.home}/.ssh`}/${arg}`;
-    return globPaths(path);
-  });
-}
-
-/** glob(3) for absolute paths: `*` `?` `[…]` in any component, dotfiles only when the pattern starts with '.', sorted. */
-function globPaths(pattern: string): string[] {
-  if (!/[*?[]/.test(pattern)) return [pattern];
-  let found = [''];
-  for (const part of pattern.split('/').slice(1)) {
-    if (!/[*?[]/.test(part)) {
-      found = found.map((dir) => `${dir}/${part}`);
-      continue;
-    }
-    const re = globComponent(part);
-    found = found.flatMap((dir) => listDir(dir || '/').filter((name) => re.test(name) && (part.startsWith('.') || !name.startsWith('.'))).map((name) => `${dir}/${name}`));
-  }
-  return found.sort();
-}
-
-function globComponent(part: string): RegExp {
-  let source = '';
-  for (let i = 0; i < part.length; i++) {
-    const c = part[i] ?? '';
-    const close = c === '[' ? part.indexOf(']', i + 2) : -1;
-    if (c === '*') source += '.*';
-    else if (c === '?') source += '.';
-    else if (close > 0) {
-      source += `[${part.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
-      i = close;
-    } else source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`, 's');
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
   }
 }
 
