@@ -12,10 +12,10 @@ import { respond } from '../bus/ops/respond.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { remoteFailureCode } from '../bus/remote-failure.js';
 import { MAIN } from '../bus/repo.js';
-import { retryDelay, retryPolicy } from './backoff.js';
 import { NoRunnersError } from './errors.js';
 import { pollCron } from './poll-schedule.js';
 import { pruneTaskLogs } from './prune-logs.js';
+import { remoteHealth, type RemoteDownEvent, type RemoteUpEvent } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
 import { logPathOf, outcomeSummary, RUNNERS, runTask } from './run-task.js';
 import { readTail } from './runners/output-tail.js';
@@ -36,14 +36,8 @@ export type WatchEvent =
   | { type: 'delivered'; id: string; attempt: number; status: string }
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
   | { type: 'error'; message: string; code: string | null }
-  /**
-   * The remote failed (a wake, a heartbeat or a delivery; `remoteFailureCode` says which errors count). Emitted
-   * once per outage: until a wake gets through, wakes are skipped and retried after `retryInMs`, doubling up to
-   * `maxRetryMs`. Running tasks go on; their results wait in the outbox.
-   */
-  | { type: 'remote-down'; remote: string; code: string; message: string; fix: string | null; retryInMs: number; maxRetryMs: number }
-  /** The first wake that got through after `remote-down`; `attempts` counts the failed ones. */
-  | { type: 'remote-up'; remote: string; downForMs: number; attempts: number }
+  | RemoteDownEvent
+  | RemoteUpEvent
   | { type: 'stopped' };
 
 export interface WatchOptions {
@@ -87,7 +81,8 @@ interface Running {
  *
  * Each wake looks at the remote once: one ref listing (and a fetch only if main moved), then reaping, schedules
  * and claims decide from that state and sync again only when they have something to write. While the remote is
- * down, wakes back off (watcher/backoff.ts) and the outage is reported once, not once per attempt.
+ * down, wakes back off (watcher/remote-health.ts, watcher/backoff.ts) and the outage is reported once, not once
+ * per attempt.
  */
 export async function watch(ctx: BusContext, opts: WatchOptions): Promise<FinishedTask[]> {
   const runners = ctx.config.runners.filter((r) => RUNNERS[r]);
@@ -115,62 +110,18 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   let heartbeatMs = opts.heartbeatMs ?? settings.heartbeatMs;
   let pollMs = opts.pollMs ?? settings.pollMs;
 
-  // ---- The remote's health: one report per outage, wakes backed off until one gets through. ----
-  const remote = ctx.repo.transport.display;
-  let policy = retryPolicy(pollMs, opts.retryMs, opts.retryMaxMs);
-  interface Down {
-    since: number;
-    code: string;
-    message: string;
-    /** Failed attempts so far (the failure that found the remote down is the first). */
-    failures: number;
-    retry: NodeJS.Timeout | null;
-    /** A sign of life (a file change) already ended the current wait early once: the next must wait for the timer. */
-    earlyUsed: boolean;
-  }
-  let down = null as Down | null;
-  const scheduleRetry = (d: Down): number => {
-    if (d.retry) clearTimeout(d.retry);
-    const ms = retryDelay(policy, d.failures);
-    d.retry = setTimeout(() => {
-      d.retry = null;
-      d.earlyUsed = false;
-      void wake('retry');
-    }, ms);
-    return ms;
-  };
-  /**
-   * Any remote failure (a wake, a heartbeat, a delivery): the first starts the outage and reports it, later ones
-   * are part of it. False when `err` is not a remote failure (or with --once, which reports errors and exits).
-   */
-  const remoteFailed = (err: unknown): boolean => {
-    const code = remoteFailureCode(err);
-    if (code === null || opts.once) return false;
-    if (down) return true;
-    const d: Down = { since: Date.now(), code, message: firstLine(err), failures: 1, retry: null, earlyUsed: false };
-    down = d;
-    const retryInMs = scheduleRetry(d);
-    const fix = (err as { fix?: unknown }).fix;
-    opts.onEvent({ type: 'remote-down', remote, code, message: d.message, fix: typeof fix === 'string' && fix ? fix : null, retryInMs, maxRetryMs: policy.maxMs });
-    return true;
-  };
-  /** A wake's own look at the remote failed: during an outage that is one more failure and a longer wait. */
-  const attemptFailed = (err: unknown): void => {
-    if (!down) return fail(err);
-    down.failures++;
-    scheduleRetry(down);
-    if (remoteFailureCode(err) === null) report(err);
-  };
-  const fail = (err: unknown): void => {
-    if (!remoteFailed(err)) report(err);
-  };
-  const remoteUp = (): void => {
-    const d = down;
-    if (!d) return;
-    if (d.retry) clearTimeout(d.retry);
-    down = null;
-    opts.onEvent({ type: 'remote-up', remote, downForMs: Date.now() - d.since, attempts: d.failures });
-  };
+  // The remote's health (watcher/remote-health.ts): one report per outage, wakes backed off until one gets through.
+  const health = remoteHealth({
+    remote: ctx.repo.transport.display,
+    pollMs,
+    retryMs: opts.retryMs,
+    retryMaxMs: opts.retryMaxMs,
+    once: opts.once,
+    onEvent: opts.onEvent,
+    report,
+    retry: () => void wake('retry'),
+  });
+  const { remoteFailed, attemptFailed, fail, remoteUp } = health;
 
   /** Set once the timers exist (below); before that a look has nothing to reschedule. */
   let applySettings: (next: Snapshot['settings']) => void = () => undefined;
@@ -202,8 +153,9 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
    * just ended, reported as `queued` when it cannot be pushed now (a retried one is not reported again).
    */
   const deliver = async (entry: OutboxEntry, fresh = false): Promise<void> => {
-    if (down) {
-      if (fresh) opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: down.message });
+    const downReason = health.reason;
+    if (downReason !== null) {
+      if (fresh) opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: downReason });
       return;
     }
     try {
@@ -259,7 +211,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     } catch (err) {
       fail(err);
     }
-    return down === null;
+    return !health.isDown;
   };
 
   const start = (task: ClaimResult) => {
@@ -319,7 +271,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
    */
   const drain = async (untilIdle: boolean): Promise<void> => {
     for (let round = 0; ; round++) {
-      let claimable = down === null && (round === 0 || (await look()) !== null);
+      let claimable = !health.isDown && (round === 0 || (await look()) !== null);
       while (claimable && !opts.stop.aborted && running.size < ctx.config.parallel) {
         try {
           start(await claim(ctx, { next: true, runners }, undefined, { peek: await peek() }));
@@ -350,10 +302,8 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
    */
   const mayLook = (why: WakeReason): boolean => {
     if (opts.stop.aborted) return false;
-    if (!down || why === 'retry' || why === 'beat') return true;
-    if (why !== 'change' || down.earlyUsed) return false;
-    down.earlyUsed = true;
-    return true;
+    if (!health.isDown || why === 'retry' || why === 'beat') return true;
+    return why === 'change' && health.earlyLook();
   };
   // A wake that arrives while a drain runs is remembered and served when it ends, so no change is missed.
   let wakeAgain = false;
@@ -369,7 +319,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
         wakeAgain = false;
         if (!(await keepHouse())) break;
         await drain(false);
-      } while (wakeAgain && !opts.stop.aborted && !down);
+      } while (wakeAgain && !opts.stop.aborted && !health.isDown);
     })().finally(() => (draining = null));
     return draining;
   };
@@ -393,9 +343,9 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   const onBeat = () => {
     // A heartbeat that gets through during an outage is a reason to look again now.
     void beat().then(() => {
-      if (down) void wake('beat');
+      if (health.isDown) void wake('beat');
     }, fail);
-    if (down) return;
+    if (health.isDown) return;
     if (running.size > 0) void keepHouse();
     else void flushOutbox().catch(fail);
   };
@@ -415,7 +365,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     }
     if (poll !== pollMs) {
       pollMs = poll;
-      policy = retryPolicy(pollMs, opts.retryMs, opts.retryMaxMs);
+      health.pollChanged(pollMs);
       void job.stop();
       job = pollJob();
     }
@@ -436,7 +386,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     const files = opts.watchFiles === false ? null : wakeOnChange({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake('change'));
     await wake('tick');
     await stopped;
-    if (down?.retry) clearTimeout(down.retry);
+    health.cancelRetry();
     await job.stop();
     await files?.close();
     await draining;
@@ -452,7 +402,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     clearInterval(heartbeat);
     void job.stop();
     clearInterval(logPruning);
-    if (down?.retry) clearTimeout(down.retry);
+    health.cancelRetry();
   }
 }
 
