@@ -18,6 +18,12 @@ export abstract class GitbusError extends Error {
   }
 }
 
+/** The first line of an error's message (a GitbusError's message goes on with its fix), for one-line reports. */
+export function firstLine(err: unknown): string {
+  const message = (err as Error | undefined)?.message;
+  return typeof message === 'string' ? (message.split('\n')[0] ?? '') : String(err);
+}
+
 /** A problem found in one file of the coordination repo. Never thrown for control flow in the daemon: collected. */
 export interface FileProblem {
   /** Repo-relative path, e.g. `handoffs/20261121-042933-k3f9qx.md`. */

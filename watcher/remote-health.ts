@@ -1,5 +1,6 @@
 import { remoteFailureCode } from '../bus/remote-failure.js';
 import { retryDelay, retryPolicy } from './backoff.js';
+import { firstLine } from '../schemas/errors.js';
 
 /**
  * The remote failed (a wake, a heartbeat or a delivery; `remoteFailureCode` says which errors count). Emitted
@@ -135,7 +136,3 @@ export function remoteHealth(o: RemoteHealthOptions): RemoteHealth {
   };
 }
 
-function firstLine(err: unknown): string {
-  const message = (err as Error | undefined)?.message;
-  return typeof message === 'string' ? (message.split('\n')[0] ?? '') : String(err);
-}

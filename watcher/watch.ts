@@ -22,6 +22,7 @@ import { readTail } from './runners/output-tail.js';
 import type { RunOutcome } from './runners/runner.js';
 import { forgetRunning, killLeftover, listRunning, recordRunning } from './running-record.js';
 import { listOutbox, putOutbox, rejectOutbox, removeOutbox, type OutboxEntry } from './outbox.js';
+import { firstLine } from '../schemas/errors.js';
 
 export type WatchEvent =
   | { type: 'started'; node: string; runners: string[]; parallel: number; pollMs: number | null; heartbeatMs: number }
@@ -409,10 +410,6 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
 /** Why the watcher woke: the poll tick, a file change, a freed slot, the retry timer, a heartbeat that got through. */
 type WakeReason = 'tick' | 'change' | 'slot' | 'retry' | 'beat';
 
-function firstLine(err: unknown): string {
-  const message = (err as Error | undefined)?.message;
-  return typeof message === 'string' ? (message.split('\n')[0] ?? '') : String(err);
-}
 
 /** After a crash: runs recorded in the home whose watcher is gone are stopped (before anything else runs). */
 function stopLeftovers(ctx: BusContext): void {
@@ -438,7 +435,7 @@ async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promise<void>
       await release(ctx, id, 'the watcher restarted; the earlier run was lost');
       opts.onEvent({ type: 'released', id, attempt: v.claim.attempt, reason: 'restart' });
     } catch (err) {
-      opts.onEvent({ type: 'error', message: String((err as Error).message).split('\n')[0] ?? '', code: (err as { code?: string }).code ?? null });
+      opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null });
     }
   }
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
-import { GitbusError } from '../../schemas/errors.js';
+import { firstLine, GitbusError } from '../../schemas/errors.js';
 import { PROTOCOL_VERSION } from '../../schemas/fields.js';
 import { homePaths, loadNodeConfig, type NodeConfig } from '../home.js';
 import { BusRepo, MAIN } from '../repo.js';
@@ -59,10 +59,6 @@ const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detai
 const warn = (name: string, detail: string, fix: string): Check => ({ name, status: 'warn', detail, fix });
 const fail = (name: string, detail: string, fix: string): Check => ({ name, status: 'fail', detail, fix });
 const skip = (name: string, detail: string): Check => ({ name, status: 'skip', detail, fix: null });
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
-}
 
 function fixOf(err: unknown, fallback: string): string {
   return err instanceof GitbusError ? err.fix : fallback;
