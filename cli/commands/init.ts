@@ -22,7 +22,7 @@ export function register(program: Command): void {
     program
       .command('init')
       .description('create a new bus and make this machine its first node')
-      .option('--remote <url>', 'shared remote: a path to a bare repo (created if missing) or file:// URL; default: embedded, inside the bus home')
+      .option('--remote <url>', 'shared remote: a path or file:// URL to a bare repo (created if missing), an SSH remote (host:path, ssh://user@host/path; it must exist) or an https:// URL; default: embedded, inside the bus home')
       .option('--node <name>', 'this node\'s name (default: the host name)')
       .option('--label <label>', 'a label of this node (repeatable)', collect)
       .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', collect)

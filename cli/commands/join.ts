@@ -15,7 +15,7 @@ export function register(program: Command): void {
   withCommon(
     program
       .command('join')
-      .argument('<url>', 'the bus remote: a path to its bare repo or a file:// URL')
+      .argument('<url>', 'the bus remote: a path or file:// URL, an SSH remote (host:path or ssh://user@host[:port]/path, host may be an ~/.ssh/config alias) or an https:// URL')
       .description('add this machine to an existing bus as a new node')
       .option('--node <name>', 'this node\'s name (default: the host name)')
       .option('--label <label>', 'a label of this node (repeatable)', collect)
