@@ -23,6 +23,7 @@ export class BusRepo {
   private directCheck: Promise<string | null> | undefined;
   /** Every remote ref as of the last sync (heartbeat refs among them), read in the same listing. */
   lastRefs: ReadonlyMap<string, string> = new Map();
+  private listedAt = 0;
 
   /** A direct push every this many starts `git gc --auto` in a local remote (transport/local-gc.ts). */
   private readonly gcEvery: number;
@@ -44,8 +45,15 @@ export class BusRepo {
     }
   }
 
-  async remoteHead(ref = MAIN): Promise<string | null> {
+  /**
+   * The remote's `ref` from a fresh listing, or (`maxAgeMs`) from the last listing when it is at most that old:
+   * a second question within one decision (the archive branch, asked about a dependency) costs no second round
+   * trip to the remote.
+   */
+  async remoteHead(ref = MAIN, maxAgeMs = 0): Promise<string | null> {
+    if (maxAgeMs > 0 && Date.now() - this.listedAt <= maxAgeMs) return this.lastRefs.get(ref) ?? null;
     this.lastRefs = await this.transport.listRefs();
+    this.listedAt = Date.now();
     return this.lastRefs.get(ref) ?? null;
   }
 
@@ -53,8 +61,8 @@ export class BusRepo {
    * Brings the local copy of `ref` up to the remote's. Compares heads first and fetches only when the remote
    * moved, so an idle check costs one ref listing (for a local remote: a file read).
    */
-  async sync(ref = MAIN): Promise<string | null> {
-    const [remote, local] = await Promise.all([this.remoteHead(ref), this.localHead(ref)]);
+  async sync(ref = MAIN, opts: { maxAgeMs?: number } = {}): Promise<string | null> {
+    const [remote, local] = await Promise.all([this.remoteHead(ref, opts.maxAgeMs ?? 0), this.localHead(ref)]);
     if (remote === local) return remote;
     if (remote === null) {
       // main never disappears from a bus; a remote without it is the wrong repository or a broken one, and

@@ -26,7 +26,9 @@ export interface ArchivedTask {
 
 export async function findArchived(ctx: BusContext, ids: string[]): Promise<Map<string, ArchivedTask>> {
   const out = new Map<string, ArchivedTask>();
-  const head = await ctx.repo.sync(ARCHIVE);
+  // The archive moves about once a day; the listing this decision (or this watcher wake) just made is recent
+  // enough, so a dependency on a task that is nowhere costs no extra round trip per wake.
+  const head = await ctx.repo.sync(ARCHIVE, { maxAgeMs: 2_000 });
   if (!head) return out;
   const store = ctx.repo.store;
   const root = await store.readTree(await store.readCommitTree(head));
