@@ -5,7 +5,7 @@ import { pushRef } from './git/push.js';
 import type { Transport } from './transport/transport.js';
 import { LocalTransport } from './transport/local.js';
 import { NotABusError } from './errors.js';
-import { directAccessBlocker, directFetch, directPush } from './transport/local-direct.js';
+import { directAccessBlocker, directFetch, directPush, whileRemoteExists } from './transport/local-direct.js';
 import { afterDirectPush } from './transport/local-gc.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -73,7 +73,7 @@ export class BusRepo {
     }
     if (!(await this.hasObject(remote))) {
       const direct = await this.directRemote();
-      const copied = direct !== null && (await directFetch(direct, this.gitdir, remote, (oid) => this.hasObject(oid)));
+      const copied = direct !== null && (await whileRemoteExists(direct, () => directFetch(direct, this.gitdir, remote, (oid) => this.hasObject(oid))));
       if (!copied) {
         const haves = [await this.localHead(MAIN), await this.localHead(ARCHIVE)].filter((o): o is string => o !== null);
         // Every fetched pack becomes loose objects: the live tree is small, and loose objects are what this
@@ -92,7 +92,7 @@ export class BusRepo {
   async push(parent: string | null, built: BuiltCommit, ref = MAIN, expected: string | null = parent): Promise<void> {
     const direct = await this.directRemote();
     if (direct !== null) {
-      await directPush(direct, { ref, oldOid: expected ?? '0'.repeat(40), newOid: built.oid, objects: built.objects });
+      await whileRemoteExists(direct, () => directPush(direct, { ref, oldOid: expected ?? '0'.repeat(40), newOid: built.oid, objects: built.objects }));
       await git.writeRef({ fs, gitdir: this.gitdir, ref, value: built.oid, force: true });
       afterDirectPush(direct, this.gcEvery);
       return;
@@ -141,3 +141,4 @@ export class BusRepo {
     await this.transport.close();
   }
 }
+

@@ -43,6 +43,20 @@ export async function directAccessBlocker(remote: string): Promise<string | null
   return null;
 }
 
+/**
+ * Runs a direct fetch or push. A remote that disappears in the middle of one (unmounted, renamed) fails deep in a
+ * file operation with ENOENT; that is reported as the remote being gone, as every transport reports it, so the
+ * watcher treats it as an outage rather than a bug. Other errors pass through.
+ */
+export async function whileRemoteExists<T>(remote: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(join(remote, 'objects'))) throw new RemoteNotFoundError(remote);
+    throw err;
+  }
+}
+
 /** A lock older than this was left by a process that died mid-update (a ref update holds it for microseconds). */
 const STALE_LOCK_MS = 30_000;
 

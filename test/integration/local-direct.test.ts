@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { directAccessBlocker, directFetch, directPush } from '../../bus/transport/local-direct.js';
+import { directAccessBlocker, directFetch, directPush, whileRemoteExists } from '../../bus/transport/local-direct.js';
 import { PushRejectedError } from '../../bus/git/push-errors.js';
 import { buildCommit, openStore } from '../../bus/store/objects.js';
 import { gitCli, tempDir } from '../helpers/cli.js';
@@ -128,5 +128,22 @@ describe('direct access to a local bare remote (no git process)', () => {
     renameSync(`${remote}.away`, remote);
     expect(await t.listRefs()).toBeInstanceOf(Map);
     await t.close();
+  });
+
+  it('an ENOENT in the middle of a direct operation is REMOTE_NOT_FOUND when the remote is gone, else passes through', async () => {
+    const { remote } = await setup();
+    const { readFile } = await import('node:fs/promises');
+    const { renameSync } = await import('node:fs');
+    // The remote is there, the file is not: a plain ENOENT, not a vanished remote.
+    await expect(whileRemoteExists(remote, () => readFile(join(remote, 'objects', 'no-such-file')))).rejects.toMatchObject({ code: 'ENOENT' });
+    // The remote went away while the operation ran.
+    await expect(
+      whileRemoteExists(remote, async () => {
+        renameSync(remote, `${remote}.away`);
+        return readFile(join(remote, 'objects', 'info', 'packs'));
+      }),
+    ).rejects.toMatchObject({ code: 'REMOTE_NOT_FOUND' });
+    renameSync(`${remote}.away`, remote);
+    await expect(whileRemoteExists(remote, async () => 'done')).resolves.toBe('done');
   });
 });
