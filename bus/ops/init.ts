@@ -14,6 +14,8 @@ import { BusExistsError, HomeInUseError, InputError, InvalidNameError, NotABusEr
 import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
 import { nodeCard, defaultNodeName } from '../node-card.js';
 import { localPathOf, normalizeRemote, openTransport } from '../remote.js';
+import { RemoteNotFoundError } from '../transport/errors.js';
+import { SshTransport } from '../transport/ssh.js';
 import { BusRepo } from '../repo.js';
 import { buildCommit, type FileChange } from '../store/objects.js';
 import { createBareRepo } from '../transport/local.js';
@@ -40,6 +42,8 @@ export interface InitResult {
   node: string;
   remote: string;
   embedded: boolean;
+  /** Whether init made the remote repository (a missing local path, or over SSH with `git init` on the host). */
+  remoteCreated: boolean;
   commit: string;
 }
 
@@ -76,16 +80,27 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
   try {
     await mkdir(home, { recursive: true });
     const local = localPathOf(remote);
+    let remoteCreated = false;
     if (local && !existsSync(local)) {
       await createBareRepo(local);
       created.push(local);
+      remoteCreated = true;
     }
     const transport = await openTransport(remote, home);
     const repo = new BusRepo(paths.clone, transport);
     try {
       await git.init({ fs, gitdir: paths.clone, bare: true, defaultBranch: 'main' });
       created.push(paths.clone);
-      const head = await repo.remoteHead();
+      let head: string | null;
+      try {
+        head = await repo.remoteHead();
+      } catch (err) {
+        // A missing repository over SSH is made like a missing local one, when the account may run git there.
+        if (!(transport instanceof SshTransport && err instanceof RemoteNotFoundError)) throw err;
+        await transport.createBareRepo();
+        remoteCreated = true;
+        head = await repo.remoteHead();
+      }
       if (head) {
         await repo.sync();
         const rootTree = await repo.store.readTree(await repo.store.readCommitTree(head));
@@ -116,7 +131,7 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
         throw err;
       }
       await saveNodeConfig(home, config);
-      return { home, node, remote, embedded, commit: built.oid };
+      return { home, node, remote, embedded, remoteCreated, commit: built.oid };
     } finally {
       await repo.close();
     }

@@ -82,6 +82,11 @@ export function remoteGitCommand(service: 'git-upload-pack' | 'git-receive-pack'
   return `${service} ${quote(path)}`;
 }
 
+/** Quotes one argument for the remote's POSIX shell, as git quotes paths. */
+export function shellQuote(s: string): string {
+  return quote(s);
+}
+
 function quote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`).replace(/!/g, `'\\!'`)}'`;
 }

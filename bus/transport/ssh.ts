@@ -4,7 +4,7 @@ import { GitServiceError, RemoteNotFoundError, TransportClosedError, TransportTi
 import { ChannelReader } from './ssh-channel.js';
 import { SshConnectionError, SshRemoteCommandError } from './ssh-connect-errors.js';
 import { acquireConnection, releaseConnection, resolveTarget, type SshConnection, type SshConnectionInfo, type SshOptions, type SshTarget } from './ssh-connection.js';
-import { parseSshRemote, remoteGitCommand } from './ssh-url.js';
+import { parseSshRemote, remoteGitCommand, shellQuote } from './ssh-url.js';
 import type { GitService, Transport } from './transport.js';
 
 export interface SshTransportOptions extends SshOptions {
@@ -111,6 +111,28 @@ export class SshTransport implements Transport {
       const out = new TextDecoder().decode(await this.bounded(`date on ${this.display}`, reader, () => reader.readToEnd())).trim();
       const commandMs = performance.now() - started;
       return { clockMs: reader.end.exitCode === 0 && /^\d{9,11}$/.test(out) ? Number(out) * 1000 : null, commandMs };
+    } finally {
+      this.finish(reader, done);
+    }
+  }
+
+  /**
+   * Creates an empty bare repository at the remote's path on the host, with main as its default branch (what
+   * `gitbus init` does for a local path), through `git init` over the connection. Works for any account that may
+   * run git commands; a git-only account (git-shell, a git host) refuses, and the error says to create it there.
+   */
+  async createBareRepo(): Promise<void> {
+    const path = this.target.remote.path;
+    // `git init` does not expand ~ (upload-pack does): let the remote shell expand ~/ instead.
+    const home = /^~\//.exec(path) ? `"$HOME"/${shellQuote(path.slice(2))}` : /^~/.test(path) ? null : shellQuote(path);
+    const command = home === null ? null : `git init --quiet --bare ${home} && git --git-dir=${home} symbolic-ref HEAD refs/heads/main`;
+    if (command === null) throw new SshRemoteCommandError(this.target.where, `git init --bare ${path}`, null, 'a ~user/ path cannot be created by gitbus; create the repository on the host, or give a path from /');
+    const { channel, done } = await this.conn.exec(command);
+    const reader = new ChannelReader(channel);
+    try {
+      channel.end();
+      await this.bounded(`git init on ${this.display}`, reader, () => reader.readToEnd());
+      if (reader.end.exitCode !== 0) throw new SshRemoteCommandError(this.target.where, command, reader.end.exitCode, reader.end.stderr || 'create the bare repository on the host yourself: git init --bare --initial-branch=main <path>');
     } finally {
       this.finish(reader, done);
     }

@@ -22,7 +22,7 @@ export function register(program: Command): void {
     program
       .command('init')
       .description('create a new bus and make this machine its first node')
-      .option('--remote <url>', 'shared remote: a path or file:// URL to a bare repo (created if missing), an SSH remote (host:path, ssh://user@host/path; it must exist) or an https:// URL; default: embedded, inside the bus home')
+      .option('--remote <url>', 'shared remote: a path or file:// URL to a bare repo (created if missing), an SSH remote (host:path, ssh://user@host/path; created with git init on the host if missing) or an https:// URL (must exist); default: embedded, inside the bus home')
       .option('--node <name>', 'this node\'s name (default: the host name)')
       .option('--label <label>', 'a label of this node (repeatable)', collect)
       .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', collect)
@@ -35,7 +35,7 @@ export function register(program: Command): void {
   ).action(async (opts: Opts) =>
     run(opts, async (home) => {
       const r = await initBus(home, { ...(opts.remote ? { remote: opts.remote } : {}), ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.lease ? { lease: opts.lease } : {}), ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}), ...(opts.poll ? { poll: opts.poll } : {}), ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}), ...(opts.name ? { name: opts.name } : {}) });
-      emit(opts, r, () => `created bus at ${r.remote}${r.embedded ? ' (embedded)' : ''}\nnode ${r.node}, home ${r.home}\nnext: gitbus dispatch "what to do"`);
+      emit(opts, r, () => `created bus at ${r.remote}${r.embedded ? ' (embedded)' : r.remoteCreated ? ' (a new bare repository)' : ''}\nnode ${r.node}, home ${r.home}\nnext: gitbus dispatch "what to do"`);
     }),
   );
 }

@@ -63,6 +63,21 @@ describe.skipIf(!available)('an SSH remote', () => {
     expect(gitCli(['--git-dir', bus.bare, 'ls-tree', '-r', '--name-only', 'main'])).toContain(`responses/${id}.md`);
   });
 
+  it('init creates a missing repository on the host with git init, like it does for a local path', async () => {
+    const dir = await tempDir('gitbus-sshinit-');
+    cleanups.push(dir.cleanup);
+    const path = join(dir.path, 'srv', 'fresh.git');
+    const r = await gitbus(['init', '--remote', `busbox:${path}`, '--node', 'first', '--json'], { home: join(dir.path, 'home'), env: sshd.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ remoteCreated: boolean }>(r).remoteCreated).toBe(true);
+    expect(gitCli(['--git-dir', path, 'rev-parse', '--is-bare-repository']).trim()).toBe('true');
+    expect(gitCli(['--git-dir', path, 'symbolic-ref', 'HEAD']).trim()).toBe('refs/heads/main');
+    expect(gitCli(['--git-dir', path, 'ls-tree', '--name-only', 'main'])).toContain('gitbus.yaml');
+    // An existing bus is not made again; a second init says so.
+    const again = await gitbus(['init', '--remote', `busbox:${path}`, '--node', 'second', '--json'], { home: join(dir.path, 'home2'), env: sshd.env });
+    expect(again.code).toBe(5);
+  });
+
   it('lets exactly one of three processes win each claim race over SSH', { timeout: 180_000 }, async () => {
     const bus = await sshBus();
     for (const n of ['n1', 'n2', 'n3']) {
