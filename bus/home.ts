@@ -47,6 +47,11 @@ export const nodeConfigSchema = z.strictObject({
   parallel: z.int().min(1).max(1000).default(1),
   /** Where tasks run; a handoff's workdir is relative to it. Default: <home>/work. */
   workRoot: z.string().min(1).optional(),
+  /**
+   * More roots, by name: a handoff whose workdir starts with a name (`src/gitbus`) runs under that root
+   * (`~/src/gitbus`). Paths are absolute, `~/…`, or relative to the home. They must exist; gitbus never makes them.
+   */
+  workRoots: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'a root name: lower-case letters, digits, "-" and "_"'), z.string().min(1)).optional(),
   /** The claude runner: what this node grants; a handoff may ask for less, never more. */
   claude: z
     .strictObject({
@@ -103,7 +108,17 @@ export async function saveNodeConfig(home: string, config: NodeConfig): Promise<
 }
 
 export function workRootOf(home: string, config: NodeConfig): string {
-  return resolve(home, config.workRoot ?? 'work');
+  return resolve(home, expandHome(config.workRoot ?? 'work'));
+}
+
+/** The named work roots of node.yaml (`workRoots`), as absolute paths. */
+export function namedRootsOf(home: string, config: NodeConfig): Map<string, string> {
+  return new Map(Object.entries(config.workRoots ?? {}).map(([name, path]) => [name, resolve(home, expandHome(path))]));
+}
+
+/** `~` and `~/…` are the user's home directory, as a person writing node.yaml means them. */
+function expandHome(path: string): string {
+  return path === '~' ? homedir() : path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
 }
 
 export function homeHasNode(home: string): boolean {

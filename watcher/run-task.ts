@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { effectiveRunner } from '../schemas/handoff.js';
 import { parseDuration } from '../schemas/duration.js';
 import type { BusContext } from '../bus/context.js';
-import { workRootOf } from '../bus/home.js';
+import { namedRootsOf, workRootOf } from '../bus/home.js';
 import type { ClaimResult } from '../bus/ops/claim.js';
 import type { RunOutcome, Runner } from './runners/runner.js';
 import { claudeRunner } from './runners/claude.js';
@@ -25,7 +25,7 @@ export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSi
   const runnerName = effectiveRunner(task.handoff);
   const runner = RUNNERS[runnerName];
   if (!runner) return fail(`runner "${runnerName}" is not available on node ${ctx.config.node}`);
-  const dir = taskDir(workRootOf(ctx.paths.home, ctx.config), task.handoff.workdir);
+  const dir = taskDir(workRootOf(ctx.paths.home, ctx.config), task.handoff.workdir, namedRootsOf(ctx.paths.home, ctx.config));
   if ('reason' in dir) return fail(dir.reason);
   const timeoutMs = task.handoff.timeout ? parseDuration(task.handoff.timeout) : undefined;
   return runner.run({ id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: dir.cwd, logPath: logPathOf(ctx, task.id, task.attempt), node: ctx.config, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}) }, abort);

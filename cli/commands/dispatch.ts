@@ -17,6 +17,7 @@ interface Opts extends CommonOptions {
   after?: string[];
   priority?: number;
   timeout?: string;
+  workdir?: string;
   id?: string;
   context?: string;
   instructions?: string;
@@ -41,6 +42,7 @@ export function register(program: Command): void {
       .option('--after <id>', 'run only after this task succeeded (repeatable)', collect)
       .option('--priority <n>', 'higher runs first (-1000..1000, default 0)', intOption('--priority'))
       .option('--timeout <duration>', 'stop the run after this long, e.g. 30m')
+      .option('--workdir <dir>', 'where it runs on the worker, relative to its work root, or under a named root of its node.yaml (src/project)')
       .option('--id <id>', 'choose the id instead of generating one')
       .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, or 6 with seconds)')
       .option('--no-git', 'do not record the git state of the current directory')
@@ -58,6 +60,7 @@ export function register(program: Command): void {
       if (opts.after?.length) handoff.after = opts.after;
       if (opts.priority !== undefined) handoff.priority = opts.priority;
       if (opts.timeout) handoff.timeout = opts.timeout;
+      if (opts.workdir) handoff.workdir = opts.workdir;
       if (opts.schedule) handoff.schedule = opts.schedule;
       const r = await dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) });
       if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);

@@ -52,6 +52,26 @@ describe('gitbus watch', () => {
     expect(await watcher.exited).toBe(0);
   });
 
+  it('runs a task under a named work root of node.yaml when its workdir starts with the root\'s name', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const projects = join(bus.dir, 'projects');
+    mkdirSync(join(projects, 'gitbus'), { recursive: true });
+    writeFileSync(join(w, 'node.yaml'), `${readFileSync(join(w, 'node.yaml'), 'utf8')}workRoots:\n  src: ${projects}\n`);
+    const named = await bus.dispatch('boss', ['where am I', '--command', 'pwd', '--workdir', 'src/gitbus']);
+    const plain = await bus.dispatch('boss', ['and here', '--command', 'pwd']);
+    const bad = await bus.dispatch('boss', ['not there', '--command', 'pwd', '--workdir', 'src/missing']);
+    const r = await gitbus(['watch', '--once', '--json'], { home: w });
+    expect(r.code, r.stderr).toBe(0);
+    const output = async (id: string) => json<{ state: string; files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
+    expect((await output(named)).files.find((f) => f.path.startsWith('responses/'))?.text).toContain(join(projects, 'gitbus'));
+    expect((await output(plain)).files.find((f) => f.path.startsWith('responses/'))?.text).toContain(join(w, 'work'));
+    const refused = await output(bad);
+    expect(refused.state).toBe('failed');
+    expect(refused.files.find((f) => f.path.startsWith('responses/'))?.text).toContain(`workdir "src/missing" does not exist on this node (under ${projects})`);
+  });
+
   it('removes task logs older than --keep-logs (default 14 days) when it starts', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);

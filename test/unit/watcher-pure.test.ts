@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pollCron } from '../../watcher/poll-schedule.js';
 import { taskDir } from '../../watcher/task-dir.js';
@@ -29,6 +29,27 @@ describe('taskDir', () => {
     expect(taskDir(root, 'proj')).toEqual({ cwd: join(root, 'proj') });
     expect(taskDir(root, '../outside')).toEqual({ reason: expect.stringContaining('outside') });
     expect(taskDir(root, 'missing')).toEqual({ reason: expect.stringContaining('does not exist') });
+  });
+
+  it('runs a workdir that starts with a root name under that root, and never creates or leaves it', async () => {
+    const dir = await tempDir();
+    cleanup = dir.cleanup;
+    const root = join(dir.path, 'work');
+    const src = join(dir.path, 'src');
+    mkdirSync(join(src, 'gitbus'), { recursive: true });
+    mkdirSync(join(root, 'other'), { recursive: true });
+    const named = new Map([
+      ['src', src],
+      ['gone', join(dir.path, 'not-there')],
+    ]);
+    expect(taskDir(root, 'src/gitbus', named)).toEqual({ cwd: join(src, 'gitbus') });
+    expect(taskDir(root, 'src', named)).toEqual({ cwd: src });
+    // Not a root name: the default root, as before.
+    expect(taskDir(root, 'other', named)).toEqual({ cwd: join(root, 'other') });
+    expect(taskDir(root, 'src/../../work', named)).toEqual({ reason: expect.stringContaining('outside this node\'s work root "src"') });
+    expect(taskDir(root, 'src/missing', named)).toEqual({ reason: expect.stringContaining(`does not exist on this node (under ${src})`) });
+    expect(taskDir(root, 'gone/x', named)).toEqual({ reason: `work root "gone" (${join(dir.path, 'not-there')}) does not exist on this node` });
+    expect(existsSync(join(dir.path, 'not-there'))).toBe(false);
   });
 });
 
