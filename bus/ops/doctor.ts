@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
 import { PROTOCOL_VERSION } from '../../schemas/fields.js';
-import { homePaths, loadNodeConfig, type NodeConfig } from '../home.js';
+import { homePaths, loadNodeConfig, namedRootsOf, workRootOf, type NodeConfig } from '../home.js';
 import { BusRepo, MAIN } from '../repo.js';
 import { localPathOf, openTransport } from '../remote.js';
 import { withLock } from '../lock.js';
@@ -126,7 +126,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   }
   if (!transport || !refs) {
     for (const name of REMOTE_CHECKS) checks.push(skip(name, 'the remote is not reachable'));
-    checks.push(...(await runnerChecks(options, config)), gitCheck);
+    checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), gitCheck);
     await transport?.close();
     return report();
   }
@@ -171,8 +171,20 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   } finally {
     await repo.close();
   }
-  checks.push(...(await runnerChecks(options, config)), gitCheck);
+  checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), gitCheck);
   return report();
+}
+
+/** The named work roots of node.yaml must exist: gitbus never creates them, and a task sent to a missing one fails. */
+function checkWorkRoots(home: string, config: NodeConfig): Check {
+  const name = 'work.roots';
+  const roots = namedRootsOf(home, config);
+  const base = `default ${workRootOf(home, config)}`;
+  if (roots.size === 0) return ok(name, `${base} (made when first used); no named roots`);
+  const missing = [...roots].filter(([, path]) => !fs.existsSync(path) || !fs.statSync(path).isDirectory());
+  const all = [...roots].map(([n, path]) => `${n} = ${path}`).join(', ');
+  if (missing.length === 0) return ok(name, `${base}; ${all}`);
+  return warn(name, `${base}; missing: ${missing.map(([n, path]) => `${n} (${path})`).join(', ')}`, `create ${missing.length === 1 ? 'that folder' : 'those folders'}, or correct workRoots in ${homePaths(home).config}: tasks whose workdir starts with ${missing.map(([n]) => `"${n}/"`).join(', ')} fail here`);
 }
 
 async function runnerChecks(options: DoctorOptions, config: NodeConfig): Promise<Check[]> {

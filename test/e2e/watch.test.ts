@@ -70,6 +70,13 @@ describe('gitbus watch', () => {
     const refused = await output(bad);
     expect(refused.state).toBe('failed');
     expect(refused.files.find((f) => f.path.startsWith('responses/'))?.text).toContain(`workdir "src/missing" does not exist on this node (under ${projects})`);
+
+    // doctor lists the roots, and warns about one that is missing.
+    type Report = { checks: { name: string; status: string; detail: string; fix: string | null }[] };
+    const roots = (r: Report) => r.checks.find((c) => c.name === 'work.roots');
+    expect(roots(json<Report>(await gitbus(['doctor', '--json'], { home: w })))).toMatchObject({ status: 'ok', detail: expect.stringContaining(`src = ${projects}`) });
+    writeFileSync(join(w, 'node.yaml'), `${readFileSync(join(w, 'node.yaml'), 'utf8')}  data: ${join(bus.dir, 'no-data')}\n`);
+    expect(roots(json<Report>(await gitbus(['doctor', '--json'], { home: w })))).toMatchObject({ status: 'warn', detail: expect.stringContaining(`missing: data (${join(bus.dir, 'no-data')})`) });
   });
 
   it('removes task logs older than --keep-logs (default 14 days) when it starts', async () => {
