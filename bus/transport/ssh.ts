@@ -1,7 +1,7 @@
 import { GitbusError } from '../../schemas/errors.js';
 import { parseAdvertisedRefs } from './advertised-refs.js';
 import { GitServiceError, RemoteNotFoundError, TransportClosedError, TransportTimeoutError } from './errors.js';
-import { ChannelReader } from './ssh-channel.js';
+import { ChannelReader, type ChannelEnd } from './ssh-channel.js';
 import { SshConnectionError, SshRemoteCommandError } from './ssh-connect-errors.js';
 import { acquireConnection, releaseConnection, resolveTarget, type SshConnection, type SshConnectionInfo, type SshOptions, type SshTarget } from './ssh-connection.js';
 import { parseSshRemote, remoteGitCommand, shellQuote } from './ssh-url.js';
@@ -103,17 +103,9 @@ export class SshTransport implements Transport {
    * reads ~/.bashrc for commands run over ssh), so a slow one is worth a warning.
    */
   async probeHost(): Promise<{ clockMs: number | null; commandMs: number }> {
-    const { channel, done } = await this.conn.exec('date -u +%s');
-    const started = performance.now();
-    const reader = new ChannelReader(channel);
-    try {
-      channel.end();
-      const out = new TextDecoder().decode(await this.bounded(`date on ${this.display}`, reader, () => reader.readToEnd())).trim();
-      const commandMs = performance.now() - started;
-      return { clockMs: reader.end.exitCode === 0 && /^\d{9,11}$/.test(out) ? Number(out) * 1000 : null, commandMs };
-    } finally {
-      this.finish(reader, done);
-    }
+    const r = await this.runCommand('date -u +%s', `date on ${this.display}`);
+    const out = r.out.trim();
+    return { clockMs: r.end.exitCode === 0 && /^\d{9,11}$/.test(out) ? Number(out) * 1000 : null, commandMs: r.ms };
   }
 
   /**
@@ -123,16 +115,24 @@ export class SshTransport implements Transport {
    */
   async createBareRepo(): Promise<void> {
     const path = this.target.remote.path;
-    // `git init` does not expand ~ (upload-pack does): let the remote shell expand ~/ instead.
-    const home = /^~\//.exec(path) ? `"$HOME"/${shellQuote(path.slice(2))}` : /^~/.test(path) ? null : shellQuote(path);
-    const command = home === null ? null : `git init --quiet --bare ${home} && git --git-dir=${home} symbolic-ref HEAD refs/heads/main`;
-    if (command === null) throw new SshRemoteCommandError(this.target.where, `git init --bare ${path}`, null, 'a ~user/ path cannot be created by gitbus; create the repository on the host, or give a path from /');
+    if (/^~[^/]/.test(path)) throw new SshRemoteCommandError(this.target.where, `git init --bare ${path}`, null, 'a ~user/ path cannot be created by gitbus; create the repository on the host, or give a path from /');
+    // `git init` does not expand ~ (upload-pack does): the remote shell expands ~/ instead.
+    const dir = path.startsWith('~/') ? `"$HOME"/${shellQuote(path.slice(2))}` : shellQuote(path);
+    const command = `git init --quiet --bare ${dir} && git --git-dir=${dir} symbolic-ref HEAD refs/heads/main`;
+    const r = await this.runCommand(command, `git init on ${this.display}`);
+    if (r.end.exitCode !== 0) throw new SshRemoteCommandError(this.target.where, command, r.end.exitCode, r.end.stderr || 'create the bare repository on the host yourself: git init --bare --initial-branch=main <path>');
+  }
+
+  /** Runs a command that reads nothing on the host, to its end: its output, how it ended, how long it took. */
+  private async runCommand(command: string, what: string): Promise<{ out: string; end: ChannelEnd; ms: number }> {
+    if (this.closed) throw new TransportClosedError(this.display);
     const { channel, done } = await this.conn.exec(command);
+    const started = performance.now();
     const reader = new ChannelReader(channel);
     try {
       channel.end();
-      await this.bounded(`git init on ${this.display}`, reader, () => reader.readToEnd());
-      if (reader.end.exitCode !== 0) throw new SshRemoteCommandError(this.target.where, command, reader.end.exitCode, reader.end.stderr || 'create the bare repository on the host yourself: git init --bare --initial-branch=main <path>');
+      const out = new TextDecoder().decode(await this.bounded(what, reader, () => reader.readToEnd()));
+      return { out, end: reader.end, ms: performance.now() - started };
     } finally {
       this.finish(reader, done);
     }
