@@ -15,26 +15,19 @@ import { updateObservations } from '../liveness-store.js';
 import { directAccessBlocker } from '../transport/local-direct.js';
 import { LocalTransport } from '../transport/local.js';
 import { SshTransport } from '../transport/ssh.js';
-import { HttpTransport } from '../transport/https.js';
 import { pushRef } from '../git/push.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import { ZERO_OID } from '../git/oid.js';
 import type { Transport } from '../transport/transport.js';
+import { fail, ok, skip, warn, type Check } from './doctor-check.js';
+import { checkClock } from './doctor-clock.js';
+import { checkSshHost, sshChecks } from './doctor-ssh.js';
 
 /**
  * `gitbus doctor`: what can be known about this node's setup without changing anything anyone else sees. Every
  * check is a value, never an exception, so one broken part never hides the others.
  */
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
-
-export interface Check {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-  /** What to do about a warn or fail; null when there is nothing to do. */
-  fix: string | null;
-}
-
+export type { Check, CheckStatus } from './doctor-check.js';
 export interface DoctorReport {
   home: string;
   node: string | null;
@@ -54,11 +47,6 @@ export interface DoctorOptions {
   /** An SSH command taking longer than this on the host (the login shell's start-up) is a warning. */
   slowCommandMs?: number;
 }
-
-const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail, fix: null });
-const warn = (name: string, detail: string, fix: string): Check => ({ name, status: 'warn', detail, fix });
-const fail = (name: string, detail: string, fix: string): Check => ({ name, status: 'fail', detail, fix });
-const skip = (name: string, detail: string): Check => ({ name, status: 'skip', detail, fix: null });
 
 function fixOf(err: unknown, fallback: string): string {
   return err instanceof GitbusError ? err.fix : fallback;
@@ -243,100 +231,6 @@ async function pushProbe(repo: BusRepo, node: string, main: string, prefix: stri
     return warn(name, `${prefix}a test push to ${ref} worked, but deleting it failed: ${firstLine(err)}`, `delete the ref by hand: git push ${repo.transport.display} :${ref}`);
   }
   return ok(name, `${prefix}a test push to ${ref} was accepted (and deleted)`);
-}
-
-/**
- * This machine's clock against the remote's: for a local remote the mtime of a file just written there (the file
- * server's clock on a network mount). Leases never depend on it (liveness is judged by each observer's own clock);
- * timestamps written into files do.
- */
-function checkClock(transport: Transport, node: string, maxSkewMs: number): Check {
-  const name = 'clock';
-  if (transport instanceof HttpTransport) return checkHttpClock(transport, maxSkewMs);
-  if (!(transport instanceof LocalTransport)) return skip(name, `not measurable over ${transport.display}'s transport`);
-  const probe = join(transport.path, 'objects', `.gitbus-doctor-clock-${node}-${process.pid}.tmp`);
-  try {
-    const before = Date.now();
-    fs.writeFileSync(probe, '');
-    const after = Date.now();
-    const mtime = fs.statSync(probe).mtimeMs;
-    fs.rmSync(probe, { force: true });
-    // Within [before, after] (plus the file system's timestamp granularity) is no skew at all.
-    const skew = mtime < before - 1_000 ? mtime - before : mtime > after + 1_000 ? mtime - after : 0;
-    const text = `the remote's clock is ${skew === 0 ? 'in step with this one' : `${Math.abs(Math.round(skew / 1000))} s ${skew > 0 ? 'ahead of' : 'behind'} this machine's`}`;
-    return Math.abs(skew) > maxSkewMs ? warn(name, text, 'run NTP (chrony, systemd-timesyncd) on this machine and the file server: leases do not depend on clocks, but timestamps in bus files do') : ok(name, text);
-  } catch (err) {
-    fs.rmSync(probe, { force: true });
-    return skip(name, `could not write a file in the remote to compare clocks: ${firstLine(err)}`);
-  }
-}
-
-/** An HTTP server's clock, from the `Date` header of its last answer (1 s granularity, like `date +%s`). */
-function checkHttpClock(transport: HttpTransport, maxSkewMs: number): Check {
-  const c = transport.serverClock();
-  if (!c) return skip('clock', `${transport.display} sends no Date header, so its clock cannot be compared`);
-  const text = `the server's clock is ${describeSkew(skewOf(c.serverMs, c.sentMs, c.receivedMs), 'in step with this one (±1 s, from its Date header)')}`;
-  return Math.abs(skewOf(c.serverMs, c.sentMs, c.receivedMs)) > maxSkewMs ? warn('clock', text, CLOCK_FIX) : ok('clock', text);
-}
-
-/** How far a remote time with 1 s granularity lies outside [before - 1 s, after + 1 s]; 0 inside. */
-function skewOf(remote: number, before: number, after: number): number {
-  return remote < before - 1_000 ? remote - before : remote > after + 1_000 ? remote - after : 0;
-}
-
-function describeSkew(skew: number, inStep: string): string {
-  return skew === 0 ? inStep : `${Math.abs(Math.round(skew / 1000))} s ${skew > 0 ? 'ahead of' : 'behind'} this machine's`;
-}
-
-const CLOCK_FIX = 'run NTP (chrony, systemd-timesyncd) on this machine and the remote host: leases do not depend on clocks, but timestamps in bus files do';
-
-/**
- * The SSH host's clock, from `date` run over the connection (a host that only allows git commands is skipped),
- * and how long a command takes to start there: every git exchange pays it.
- */
-async function checkSshHost(transport: SshTransport, maxSkewMs: number, slowCommandMs: number): Promise<Check[]> {
-  const before = Date.now();
-  const probe = await transport.probeHost().catch(() => null);
-  const after = Date.now();
-  const out: Check[] = [];
-  if (probe && probe.commandMs > slowCommandMs) {
-    out.push(
-      warn(
-        'ssh.shell',
-        `a command on the host takes ${Math.round(probe.commandMs)} ms from start to exit, and every git exchange (each claim, each poll) pays it`,
-        "the host's login shell is slow to start: bash reads ~/.bashrc even for commands run over ssh, so make it return early when not interactive (put `case $- in *i*) ;; *) return;; esac` at its top) or move slow setup (pyenv, nvm, conda init) into ~/.bash_profile",
-      ),
-    );
-  } else if (probe) out.push(ok('ssh.shell', `a command on the host starts and exits in ${Math.round(probe.commandMs)} ms`));
-  const remote = probe?.clockMs ?? null;
-  if (remote === null) {
-    out.push(skip('clock', `${transport.display} does not run \`date\` for this user (a git-only account), so its clock cannot be compared`));
-    return out;
-  }
-  const skew = skewOf(remote, before, after);
-  const text = `the SSH host's clock is ${describeSkew(skew, 'in step with this one (±1 s)')}`;
-  out.push(Math.abs(skew) > maxSkewMs ? warn('clock', text, CLOCK_FIX) : ok('clock', text));
-  return out;
-}
-
-/** How the SSH connection was made: where the alias led, the host key and where it is trusted, the login. */
-function sshChecks(transport: SshTransport): Check[] {
-  const t = transport.target;
-  const info = transport.connectionInfo();
-  const out: Check[] = [];
-  const via = t.config.proxyJump ? ` via ProxyJump ${t.config.proxyJump}` : t.config.proxyCommand ? ' via ProxyCommand' : '';
-  const keys = t.config.identityFiles.length ? `IdentityFile ${t.config.identityFiles.join(', ')}` : 'default keys';
-  const detail = `${t.remote.host}${t.where.alias ? ` -> ${t.where.endpoint}` : ` = ${t.where.endpoint}`}${via}; ${keys}; known_hosts ${t.config.userKnownHostsFiles.join(', ') || 'none'}`;
-  out.push(
-    t.config.ignored.length > 0
-      ? warn('ssh.config', `${detail}; not supported and ignored: ${t.config.ignored.map((i) => `${i.keyword} (${i.file}:${i.line})`).join(', ')}`, 'gitbus reads ~/.ssh/config like OpenSSH but without these keywords: check that the host is reached as you expect, or set HostName/Port/User explicitly')
-      : ok('ssh.config', detail),
-  );
-  if (info) {
-    out.push(ok('ssh.hostkey', info.hostKey ? `${info.hostKey.keyType} ${info.hostKey.fingerprint} (${info.hostKey.how})` : 'accepted'));
-    out.push(ok('ssh.auth', `logged in as ${t.user} with ${info.auth ?? 'no key (the server asked for none)'}; connecting took ${Math.round(info.connectMs)} ms${info.connections > 1 ? `, ${info.connections - 1} reconnect(s)` : ''}`));
-  }
-  return out;
 }
 
 async function checkHeartbeats(repo: BusRepo, home: string, lock: string, config: NodeConfig, refs: ReadonlyMap<string, string>, snap: Snapshot | null): Promise<Check[]> {
