@@ -1,6 +1,5 @@
 import { cpus, totalmem, platform, release as osRelease } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderBusFile, renderSettings } from '../schemas/bus-file.js';

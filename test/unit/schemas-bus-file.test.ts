@@ -1,21 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import {
-  checkBusData,
-  parseArchivedFile,
-  parseBusFile,
-  parseSettingsFile,
-  renderBusFile,
-  renderSettings,
-  type Extras,
-  type ParseResult,
-} from '../../schemas/bus-file.js';
-import { InvalidBusFileError, type FileProblem } from '../../schemas/errors.js';
+import { checkBusData, parseArchivedFile, parseBusFile, parseSettingsFile, renderBusFile, renderSettings, type Extras } from '../../schemas/bus-file.js';
+import { InvalidBusFileError } from '../../schemas/errors.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import type { KindData } from '../../schemas/kinds.js';
 import { archivePathFor, pathFor, type BusKind, type BusPath } from '../../schemas/layout.js';
 import { DEFAULT_SETTINGS, resolveSettings } from '../../schemas/settings.js';
-
-import { expectProblem, fm, handoffYaml, HPATH, ID, parseHandoff, problemAt, problems } from './schemas-bus-file-helpers.js';
+import { expectProblem, fm, HPATH, ID } from './schemas-bus-file-helpers.js';
 
 // ----- a full example of every kind, every field set -----
 
