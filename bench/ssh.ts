@@ -6,10 +6,10 @@ import { dispatch } from '../bus/ops/dispatch.js';
 import { initBus } from '../bus/ops/init.js';
 import { joinBus } from '../bus/ops/join.js';
 import { SshTransport } from '../bus/transport/ssh.js';
-import { watch, type WatchEvent } from '../watcher/watch.js';
 import { cliCycle } from './cli-cycle.js';
 import { git, tmp } from './fixtures.js';
 import { sshdInstalled, startSshd } from './sshd-server.js';
+import { dispatchToClaim } from './watcher.js';
 import { fmt, row, summarize, time } from './stats.js';
 
 /**
@@ -92,31 +92,7 @@ export async function sshBench(lines: string[], cycles: number): Promise<void> {
 async function pollLatency(remote: string, dir: string, samples: number) {
   const pollMs = 1000;
   await joinBus(join(dir, 'w'), remote, { node: 'w', runners: ['shell'] });
-  const boss = await openBus(join(dir, 'b'));
-  const w = await openBus(join(dir, 'w'), 'watcher');
-  const stop = new AbortController();
-  let onClaim: (() => void) | null = null;
-  const finished = new Set<string>();
-  const onEvent = (e: WatchEvent) => {
-    if (e.type === 'claimed') onClaim?.();
-    if (e.type === 'finished') finished.add(e.id);
-  };
-  const running = watch(w, { once: false, pollMs, watchFiles: false, stop: stop.signal, onEvent });
-  await new Promise((r) => setTimeout(r, 1500));
-  const ms: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    let t0 = 0;
-    const claimed = new Promise<number>((resolve) => (onClaim = () => resolve(performance.now() - t0)));
-    const d = await dispatch(boss, { handoff: { title: `latency ${i}`, command: 'true' }, body: '' });
-    t0 = performance.now();
-    ms.push(await claimed);
-    while (!finished.has(d.id)) await new Promise((r) => setTimeout(r, 5));
-    // Start each sample at a random point of the poll cycle.
-    await new Promise((r) => setTimeout(r, Math.random() * pollMs));
-  }
-  stop.abort();
-  await running;
-  await boss.repo.close();
-  await w.repo.close();
-  return { pollMs, sample: summarize(ms) };
+  // Start each sample at a random point of the poll cycle.
+  const sample = await dispatchToClaim(join(dir, 'b'), join(dir, 'w'), { pollMs, watchFiles: false, samples, settleMs: () => Math.random() * pollMs });
+  return { pollMs, sample };
 }

@@ -18,8 +18,17 @@ async function latency(watchFilesOn: boolean, samples: number): Promise<Sample> 
   const remote = join(dir, 'remote.git');
   await initBus(join(dir, 'boss'), { remote, node: 'boss' });
   await joinBus(join(dir, 'w'), remote, { node: 'w', runners: ['shell'] });
-  const boss = await openBus(join(dir, 'boss'));
-  const w = await openBus(join(dir, 'w'), 'watcher');
+  // Let the watcher settle after each task, so that every sample starts from idle.
+  return dispatchToClaim(join(dir, 'boss'), join(dir, 'w'), { pollMs: watchFilesOn ? 60_000 : 1_000, watchFiles: watchFilesOn, samples, settleMs: () => 50 + Math.random() * 100 });
+}
+
+/**
+ * Runs a watcher in this process for the node at `workerHome` and dispatches `samples` no-op tasks from
+ * `bossHome`, one at a time: the time from each dispatch's accepted push to the watcher's claim.
+ */
+export async function dispatchToClaim(bossHome: string, workerHome: string, opts: { pollMs: number; watchFiles: boolean; samples: number; settleMs: () => number }): Promise<Sample> {
+  const boss = await openBus(bossHome);
+  const w = await openBus(workerHome, 'watcher');
   const stop = new AbortController();
   let onClaim: ((id: string) => void) | null = null;
   const finishedIds = new Set<string>();
@@ -27,10 +36,10 @@ async function latency(watchFilesOn: boolean, samples: number): Promise<Sample> 
     if (e.type === 'claimed') onClaim?.(e.id);
     if (e.type === 'finished') finishedIds.add(e.id);
   };
-  const running = watch(w, { once: false, pollMs: watchFilesOn ? 60_000 : 1_000, watchFiles: watchFilesOn, stop: stop.signal, onEvent });
-  await new Promise((r) => setTimeout(r, 500));
+  const running = watch(w, { once: false, pollMs: opts.pollMs, watchFiles: opts.watchFiles, stop: stop.signal, onEvent });
+  await new Promise((r) => setTimeout(r, 500 + Math.min(opts.pollMs, 1000)));
   const ms: number[] = [];
-  for (let i = 0; i < samples; i++) {
+  for (let i = 0; i < opts.samples; i++) {
     let t0 = 0;
     const claimed = new Promise<number>((resolve) => {
       onClaim = () => resolve(performance.now() - t0);
@@ -39,8 +48,7 @@ async function latency(watchFilesOn: boolean, samples: number): Promise<Sample> 
     t0 = performance.now();
     ms.push(await claimed);
     while (!finishedIds.has(d.id)) await new Promise((r) => setTimeout(r, 5));
-    // Let the watcher settle, so that every sample starts from idle.
-    await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    await new Promise((r) => setTimeout(r, opts.settleMs()));
   }
   stop.abort();
   await running;
