@@ -101,8 +101,8 @@ export class SshConnection {
   private closed = false;
   /** How the current connection was made, for `gitbus doctor`. */
   info: SshConnectionInfo | undefined;
-  /** Jump-host connections this one holds (released on close). */
-  private readonly hops: SshConnection[] = [];
+  /** The jump host's connection (ProxyJump), taken from the pool once and reused by every reconnect. */
+  private hop: SshConnection | undefined;
 
   constructor(
     readonly target: SshTarget,
@@ -159,7 +159,8 @@ export class SshConnection {
     this.closed = true;
     this.client?.end();
     this.client = null;
-    for (const hop of this.hops.splice(0)) releaseConnection(hop);
+    if (this.hop) releaseConnection(this.hop);
+    this.hop = undefined;
   }
 
   private slot(): Promise<void> {
@@ -201,8 +202,9 @@ export class SshConnection {
     const hopOptions: SshOptions = hops.length > 0 ? { ...base, proxyJump: hops.join(',') } : base;
     const hop = resolveTarget(remote, hopOptions);
     if (hop.key === this.target.key) throw new SshConnectionError(this.target.where, `ProxyJump ${JSON.stringify(spec)} points at the host itself`);
-    const conn = acquireConnection(hop, hopOptions);
-    this.hops.push(conn);
+    // The jump host's own connection reconnects by itself when it drops.
+    this.hop ??= acquireConnection(hop, hopOptions);
+    const conn = this.hop;
     try {
       return await conn.forward(this.target.config.hostName, this.target.port);
     } catch (err) {
