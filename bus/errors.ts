@@ -99,7 +99,7 @@ export class InvalidTaskError extends GitbusError {
 export class ContentionError extends GitbusError {
   readonly code = 'CONTENTION';
   constructor(op: string, attempts: number, ms: number) {
-    super(`${op}: the remote kept moving; gave up after ${attempts} attempts in ${ms} ms`, 'try again; if this persists, something is pushing to main in a loop', { op, attempts, ms });
+    super(`${op}: lost the race for main ${attempts} times in a row (${ms} ms): other writers kept moving it`, 'try again; if this persists, something is pushing to main in a loop (look at `git log` of the remote)', { op, attempts, ms });
   }
 }
 

@@ -4,20 +4,26 @@ import { observe, type Observations } from './model/liveness.js';
 
 /**
  * What this node has observed of others' heartbeats, kept in its home so that the lease clock survives between
- * CLI invocations and watcher restarts. Call with the clone lock held.
+ * CLI invocations and watcher restarts. Replaced by atomic rename and read without a lock: when two processes of
+ * a node update it at once one update is lost, which only ever restarts a clock later (the safe direction:
+ * a node is judged silent later, never sooner).
  */
 export function updateObservations(home: string, refs: ReadonlyMap<string, string>, now = Date.now()): Observations {
   const path = join(home, 'liveness.json');
-  let prev: Observations = {};
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    if (parsed && typeof parsed === 'object') prev = parsed as Observations;
-  } catch {
-    // First observation, or an unreadable file: start the clocks now (the safe direction: later expiry).
-  }
-  const next = observe(prev, refs, now);
+  const next = observe(readObservations(home), refs, now);
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(next));
   renameSync(tmp, path);
   return next;
+}
+
+/** What this node observed last, unchanged: for showing while the remote cannot be reached. */
+export function readObservations(home: string): Observations {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(join(home, 'liveness.json'), 'utf8'));
+    if (parsed && typeof parsed === 'object') return parsed as Observations;
+  } catch {
+    // First observation, or an unreadable file: start the clocks now (the safe direction: later expiry).
+  }
+  return {};
 }

@@ -1,11 +1,14 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { LockTimeoutError } from './errors.js';
+import { StaleLockJudge } from './stale-lock.js';
 
 /**
- * isomorphic-git takes no on-disk locks, so two processes writing one clone (the CLI and the watcher, or two
- * CLI commands) could interleave ref and object writes. Every operation on a node's clone holds this lock.
- * O_EXCL creation is atomic on local file systems; a lock whose process is gone (same host) is broken.
+ * The clone lock guards only short read-modify-write steps on local files of a node's home (the shallow list,
+ * liveness.json): never network I/O. Objects are content-addressed and written by atomic rename, refs are
+ * replaced by atomic rename, so fetches and pushes of several processes of one node run side by side
+ * (docs/ARCHITECTURE.md "Concurrency on one node"). A holder keeps it for microseconds, so a lock that stays
+ * unchanged for seconds was left by a crash and is broken, judged by this process's own clock only.
  */
 export interface LockHandle {
   release(): Promise<void>;
@@ -17,12 +20,16 @@ interface LockOwner {
   since: string;
 }
 
+/** A lock unchanged for this long (by this process's monotonic clock) was left by a process that died. */
+export const CLONE_LOCK_STALE_MS = 10_000;
+
 export async function acquireLock(path: string, timeoutMs = 30_000): Promise<LockHandle> {
   const started = Date.now();
-  let delay = 2;
+  const judge = new StaleLockJudge(CLONE_LOCK_STALE_MS);
+  let delay = 1;
   for (;;) {
     try {
-      // Synchronous: taken and released around every operation, and sync file calls are much cheaper here.
+      // Synchronous: taken and released around a few file operations, and sync file calls are much cheaper here.
       const fd = openSync(path, 'wx');
       const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
       writeSync(fd, JSON.stringify(owner));
@@ -38,9 +45,15 @@ export async function acquireLock(path: string, timeoutMs = 30_000): Promise<Loc
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const owner = await readOwner(path);
+    const owner = readOwner(path);
     if (owner && owner.host === hostname() && !isAlive(owner.pid)) {
       // The holder died without releasing; its work is either fully written or not referenced by any ref.
+      rmSync(path, { force: true });
+      continue;
+    }
+    // An empty or unreadable lock (a crash between create and write), or one whose holder we cannot ask: broken
+    // once it has stayed exactly as it is for longer than any holder keeps it.
+    if (judge.isStale(path)) {
       rmSync(path, { force: true });
       continue;
     }
@@ -53,12 +66,12 @@ export async function acquireLock(path: string, timeoutMs = 30_000): Promise<Loc
   }
 }
 
-async function readOwner(path: string): Promise<LockOwner | null> {
+function readOwner(path: string): LockOwner | null {
   try {
     const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
     if (parsed && typeof parsed === 'object' && 'pid' in parsed && 'host' in parsed) return parsed as LockOwner;
   } catch {
-    // Being written right now, or removed: treat as held by someone unknown and poll again.
+    // Being written right now, removed, or left empty by a crash: the stale-lock judge decides.
   }
   return null;
 }

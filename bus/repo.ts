@@ -10,13 +10,19 @@ import { afterDirectPush } from './transport/local-gc.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type BuiltCommit, type ObjectStore } from './store/objects.js';
+import { deleteLocalRef, writeLocalRef } from './store/local-ref.js';
 
 export const MAIN = 'refs/heads/main';
 export const ARCHIVE = 'refs/heads/archive';
+const CONTACT_FILE = 'gitbus-last-contact';
 
 /**
  * A node's clone of the bus: a gitdir without a work tree whose refs/heads/main mirrors the remote's main as
  * last seen. Nothing is ever committed to it that the remote has not accepted, so it needs no merging.
+ *
+ * Several processes of one node (the watcher, CLI commands) use one clone at the same time without a lock
+ * around network I/O: fetched and built objects are written by atomic rename under their content's name, a
+ * fetched pack is indexed in a private folder, and refs are replaced by atomic rename.
  */
 export class BusRepo {
   readonly store: ObjectStore;
@@ -54,6 +60,7 @@ export class BusRepo {
     if (maxAgeMs > 0 && Date.now() - this.listedAt <= maxAgeMs) return this.lastRefs.get(ref) ?? null;
     this.lastRefs = await this.transport.listRefs();
     this.listedAt = Date.now();
+    this.recordContact();
     return this.lastRefs.get(ref) ?? null;
   }
 
@@ -68,7 +75,7 @@ export class BusRepo {
       // main never disappears from a bus; a remote without it is the wrong repository or a broken one, and
       // mirroring that would make every task look gone. Other refs (archive, heartbeats) may be absent.
       if (ref === MAIN) throw new NotABusError(this.transport.display, `it has no ${MAIN} (this node last saw ${local})`);
-      await git.deleteRef({ fs, gitdir: this.gitdir, ref }).catch(() => undefined);
+      deleteLocalRef(this.gitdir, ref);
       return null;
     }
     if (!(await this.hasObject(remote))) {
@@ -81,7 +88,7 @@ export class BusRepo {
         await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, haves, explodeBelow: Number.POSITIVE_INFINITY });
       }
     }
-    await git.writeRef({ fs, gitdir: this.gitdir, ref, value: remote, force: true });
+    writeLocalRef(this.gitdir, ref, remote);
     return remote;
   }
 
@@ -93,7 +100,7 @@ export class BusRepo {
     const direct = await this.directRemote();
     if (direct !== null) {
       await whileRemoteExists(direct, () => directPush(direct, { ref, oldOid: expected ?? '0'.repeat(40), newOid: built.oid, objects: built.objects }));
-      await git.writeRef({ fs, gitdir: this.gitdir, ref, value: built.oid, force: true });
+      writeLocalRef(this.gitdir, ref, built.oid);
       afterDirectPush(direct, this.gcEvery);
       return;
     }
@@ -108,7 +115,33 @@ export class BusRepo {
       oids: built.newOids,
       objects: built.objects,
     });
-    await git.writeRef({ fs, gitdir: this.gitdir, ref, value: built.oid, force: true });
+    writeLocalRef(this.gitdir, ref, built.oid);
+  }
+
+  /**
+   * When this node last heard from the remote (any process of it), for showing the age of what it knows while
+   * the remote cannot be reached. Kept as a file's mtime: one utimes call per listing, no clock but this machine's.
+   */
+  lastContact(): Date | null {
+    try {
+      return fs.statSync(join(this.gitdir, CONTACT_FILE)).mtime;
+    } catch {
+      return null;
+    }
+  }
+
+  private recordContact(): void {
+    const path = join(this.gitdir, CONTACT_FILE);
+    const now = new Date();
+    try {
+      fs.utimesSync(path, now, now);
+    } catch {
+      try {
+        fs.writeFileSync(path, '');
+      } catch {
+        // A clone that cannot be written is reported by the operation that writes it; this is only a hint.
+      }
+    }
   }
 
   /** The remote's path when it is on this machine's file system (to watch its refs), else null. */

@@ -9,7 +9,8 @@ import { readPackIndexOids } from './pack-index.js';
 export const EXPLODE_BELOW_OBJECTS = 1000;
 
 /**
- * Turn `objects/pack/<name>.pack` (with its .idx) into loose objects and delete the pack.
+ * Turn `objects/pack/<name>.pack` (with its .idx) into loose objects (in `into`, default the same gitdir) and
+ * delete the pack.
  *
  * Why: isomorphic-git looks an object up by listing objects/pack and consulting every .idx it finds, and keeps
  * every index it ever loaded in the cache. A node that fetches every few seconds would collect thousands of tiny
@@ -20,8 +21,9 @@ export const EXPLODE_BELOW_OBJECTS = 1000;
  * with writeLooseObject (atomic, node:zlib; see there why not isomorphic-git's writeObject). All loose objects
  * are written before the .idx, then the .pack, are removed: a crash in between leaves both copies, never neither.
  */
-export async function explodePack(args: { fs: typeof NodeFs; gitdir: string; packName: string }): Promise<string[]> {
+export async function explodePack(args: { fs: typeof NodeFs; gitdir: string; packName: string; into?: string }): Promise<string[]> {
   const { fs, gitdir, packName } = args;
+  const into = args.into ?? gitdir;
   const base = join(gitdir, 'objects', 'pack', packName);
   const idxPath = `${base}.idx`;
   const oids = readPackIndexOids(new Uint8Array(await fs.promises.readFile(idxPath)), idxPath);
@@ -29,7 +31,7 @@ export async function explodePack(args: { fs: typeof NodeFs; gitdir: string; pac
   for (const oid of oids) {
     const obj = await readObject({ fs, gitdir, oid, format: 'content', cache: privateCache });
     if (obj.format !== 'content') throw new FetchFailedError(`could not read ${oid} from ${packName}`, { oid, packName });
-    const written = await writeLooseObject(fs, gitdir, obj.type, obj.object);
+    const written = await writeLooseObject(fs, into, obj.type, obj.object);
     if (written !== oid) {
       throw new FetchFailedError(`object ${oid} from ${packName} hashed to ${written} when written loose`, { oid, written, packName });
     }

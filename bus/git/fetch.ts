@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type * as NodeFs from 'node:fs';
 import { join } from 'node:path';
 import { indexPack, readObject } from 'isomorphic-git';
@@ -12,6 +12,7 @@ import { EXPLODE_BELOW_OBJECTS, explodePack } from './explode-pack.js';
 import { assertOid } from './oid.js';
 import { FLUSH_PKT, PktLineReader, concatBytes, encodePktLine, pktText } from './pkt-line.js';
 import { readShallow, writeShallow } from './shallow.js';
+import { withLock } from '../lock.js';
 
 export interface FetchObjectsOptions {
   fs: typeof NodeFs;
@@ -124,8 +125,7 @@ async function hasAllParents(fs: typeof NodeFs, gitdir: string, cache: object, o
  * failed service (and for other transports a truncated pack fails the checksum).
  *
  * Throws FetchWantGoneError when the remote no longer has `want` reachable from a ref (re-read refs, retry).
- * Not safe to run concurrently with another fetch into, or reads from, the same gitdir (small packs are
- * deleted after being exploded).
+ * Safe to run concurrently with other fetches into, and reads from, the same gitdir.
  */
 export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObjectsResult> {
   const { fs, gitdir, cache, transport, want } = opts;
@@ -172,27 +172,43 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   let packfile: string | undefined;
   let exploded = false;
   if (count > 0) {
-    packfile = `objects/pack/${packName}.pack`;
-    await fs.promises.mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
-    await fs.promises.writeFile(join(gitdir, packfile), negotiation.pack);
-    await indexPack({ fs, dir: gitdir, gitdir, filepath: packfile, cache });
+    // Indexed in a folder of this fetch's own: other processes of the node fetch into the same clone at the same
+    // time (nothing holds a lock across network I/O), and must never see a half-written pack or have one deleted
+    // under them. The pack is self-contained (no thin-pack asked for), so it indexes on its own.
+    const incoming = join(gitdir, 'gitbus-incoming', `${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      await fs.promises.mkdir(join(incoming, 'objects', 'pack'), { recursive: true });
+      const tmpPack = `objects/pack/${packName}.pack`;
+      await fs.promises.writeFile(join(incoming, tmpPack), negotiation.pack);
+      await indexPack({ fs, dir: incoming, gitdir: incoming, filepath: tmpPack, cache: {} });
+      if (count < (opts.explodeBelow ?? EXPLODE_BELOW_OBJECTS)) {
+        await explodePack({ fs, gitdir: incoming, packName, into: gitdir });
+        exploded = true;
+      } else {
+        // Pack before index: isomorphic-git finds packs by their .idx, so a pack is never seen without its data.
+        packfile = `objects/pack/${packName}.pack`;
+        await fs.promises.mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
+        await fs.promises.rename(join(incoming, packfile), join(gitdir, packfile));
+        await fs.promises.rename(join(incoming, 'objects', 'pack', `${packName}.idx`), join(gitdir, 'objects', 'pack', `${packName}.idx`));
+      }
+    } finally {
+      await fs.promises.rm(incoming, { recursive: true, force: true });
+    }
   }
 
   // Like isomorphic-git: a commit the remote calls shallow becomes a boundary only if we lack some parent (we may
-  // hold more history than the remote assumed); `unshallow` means its parents came in this pack.
-  const nextShallow = new Set(shallow);
-  for (const oid of negotiation.shallow) {
-    if (!nextShallow.has(oid) && !(await hasAllParents(fs, gitdir, {}, oid))) nextShallow.add(oid);
-  }
-  for (const oid of negotiation.unshallow) nextShallow.delete(oid);
-  if (nextShallow.size !== shallow.size || [...nextShallow].some((o) => !shallow.has(o))) {
-    await writeShallow(fs, gitdir, nextShallow);
-  }
+  // hold more history than the remote assumed); `unshallow` means its parents came in this pack. Read again and
+  // written under a short lock of its own (git's name for it), since other fetches of this node may change it.
+  const nextShallow = await withLock(join(gitdir, 'shallow.lock'), async () => {
+    const current = await readShallow(fs, gitdir);
+    const next = new Set(current);
+    for (const oid of negotiation.shallow) {
+      if (!next.has(oid) && !(await hasAllParents(fs, gitdir, cache, oid))) next.add(oid);
+    }
+    for (const oid of negotiation.unshallow) next.delete(oid);
+    if (next.size !== current.size || [...next].some((o) => !current.has(o))) await writeShallow(fs, gitdir, next);
+    return next;
+  });
 
-  if (count > 0 && count < (opts.explodeBelow ?? EXPLODE_BELOW_OBJECTS)) {
-    await explodePack({ fs, gitdir, packName });
-    exploded = true;
-    packfile = undefined;
-  }
   return { objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...nextShallow].sort() };
 }

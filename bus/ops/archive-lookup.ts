@@ -6,8 +6,7 @@ import { ARCHIVE } from '../repo.js';
 
 /**
  * Final states of archived tasks, for dependencies (`after`) on tasks that have left main. Fetches the archive
- * branch only when asked about an id that is not live, so normal work never reads the archive. Call with the
- * clone lock held.
+ * branch only when asked about an id that is not live, so normal work never reads the archive.
  */
 export async function archivedStates(ctx: BusContext, ids: string[]): Promise<Map<string, TaskState>> {
   const out = new Map<string, TaskState>();

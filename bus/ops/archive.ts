@@ -2,7 +2,6 @@ import { archivePathFor } from '../../schemas/layout.js';
 import type { BusPath } from '../../schemas/layout.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
-import { withLock } from '../lock.js';
 import { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
 import { isFinal } from '../model/types.js';
@@ -56,7 +55,7 @@ export function archiveChanges(view: TaskView, month: string): { add: FileChange
  */
 export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
   const now = (opts.now ?? new Date()).getTime();
-  const snap = await withLock(ctx.paths.lock, async () => Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN)));
+  const snap = await Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN));
   const cutoff = now - (opts.all ? 0 : (opts.olderThanMs ?? snap.settings.archiveAfterMs));
   const chosen: { view: TaskView; month: string }[] = [];
   for (const view of await snap.allViews()) {

@@ -73,7 +73,7 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
 
 /**
  * Nodes whose claims have expired: they published heartbeats, and this node has not seen their heartbeat move
- * for longer than the lease, by its own clock. Updates what this node has observed (the clone lock is held).
+ * for longer than the lease, by its own clock. Updates what this node has observed.
  */
 export function expiredHolders(ctx: BusContext, snap: Snapshot): Set<string> {
   const now = Date.now();

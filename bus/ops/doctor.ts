@@ -7,7 +7,6 @@ import { PROTOCOL_VERSION } from '../../schemas/fields.js';
 import { homePaths, loadNodeConfig, namedRootsOf, workRootOf, type NodeConfig } from '../home.js';
 import { BusRepo, MAIN } from '../repo.js';
 import { localPathOf, openTransport } from '../remote.js';
-import { withLock } from '../lock.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
 import { heartbeatRef, livenessOf } from '../model/liveness.js';
@@ -128,7 +127,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
       checks.push(skip('remote.bus', 'no clone to read the bus with'));
     } else {
       try {
-        snap = await withLock(paths.lock, async () => Snapshot.read(repo.store, await repo.sync(MAIN)), 10_000);
+        snap = await Snapshot.read(repo.store, await repo.sync(MAIN));
         const missing = snap.settingsProblems.find((p) => p.path === 'gitbus.yaml' && p.reason === 'missing');
         checks.push(
           missing
@@ -155,7 +154,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     checks.push(listMs > slowListMs ? warn('remote.latency', `a ref listing took ${Math.round(listMs)} ms`, 'every claim and poll lists refs: check the network or mount to the remote') : ok('remote.latency', `a ref listing took ${listMs < 10 ? listMs.toFixed(1) : Math.round(listMs)} ms`));
     if (transport instanceof SshTransport) checks.push(...(await checkSshHost(transport, maxSkewMs, options.slowCommandMs ?? 50)));
     else checks.push(await checkClock(transport, config.node, maxSkewMs));
-    checks.push(...(await checkHeartbeats(repo, paths.home, paths.lock, config, refs, snap)));
+    checks.push(...(await checkHeartbeats(repo, paths.home, config, refs, snap)));
   } finally {
     await repo.close();
   }
@@ -233,7 +232,7 @@ async function pushProbe(repo: BusRepo, node: string, main: string, prefix: stri
   return ok(name, `${prefix}a test push to ${ref} was accepted (and deleted)`);
 }
 
-async function checkHeartbeats(repo: BusRepo, home: string, lock: string, config: NodeConfig, refs: ReadonlyMap<string, string>, snap: Snapshot | null): Promise<Check[]> {
+async function checkHeartbeats(repo: BusRepo, home: string, config: NodeConfig, refs: ReadonlyMap<string, string>, snap: Snapshot | null): Promise<Check[]> {
   const out: Check[] = [];
   const leaseMs = snap?.settings.leaseMs ?? 5 * 60_000;
   const beat = refs.get(heartbeatRef(config.node));
@@ -256,7 +255,7 @@ async function checkHeartbeats(repo: BusRepo, home: string, lock: string, config
     out.push(skip('heartbeat.others', 'the bus could not be read'));
     return out;
   }
-  const obs = await withLock(lock, async () => updateObservations(home, refs), 10_000);
+  const obs = updateObservations(home, refs);
   const now = Date.now();
   const others = (await snap.nodes()).map((n) => n.node).filter((n) => n !== config.node);
   if (others.length === 0) {

@@ -1,7 +1,6 @@
 import { stringify } from 'yaml';
 import { PushRejectedError } from '../git/push-errors.js';
 import type { BusContext } from '../context.js';
-import { withLock } from '../lock.js';
 import { heartbeatRef } from '../model/liveness.js';
 import { buildCommit, type FileChange } from '../store/objects.js';
 
@@ -20,18 +19,17 @@ export interface RunningTask {
  */
 export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], now = new Date()): Promise<boolean> {
   const ref = heartbeatRef(ctx.config.node);
-  return withLock(ctx.paths.lock, async () => {
-    const current = (await ctx.repo.transport.listRefs()).get(ref) ?? null;
-    const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, running: running.map(({ id, attempt }) => ({ id, attempt })) };
-    const changes: FileChange[] = [{ path: 'heartbeat.yaml', content: `# gitbus heartbeat: rewritten by its node every beat\n${stringify(state)}` }];
-    for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: t.tail });
-    const built = await buildCommit(ctx.repo.store, { parent: null, changes, message: `gitbus: heartbeat ${ctx.config.node}`, author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` }, now });
-    try {
-      await ctx.repo.push(null, built, ref, current);
-      return true;
-    } catch (err) {
-      if (err instanceof PushRejectedError && err.data['kind'] === 'stale') return false;
-      throw err;
-    }
-  });
+  // No clone lock: this node is the only writer of its heartbeat ref, and the push is its own compare-and-swap.
+  const current = (await ctx.repo.transport.listRefs()).get(ref) ?? null;
+  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, running: running.map(({ id, attempt }) => ({ id, attempt })) };
+  const changes: FileChange[] = [{ path: 'heartbeat.yaml', content: `# gitbus heartbeat: rewritten by its node every beat\n${stringify(state)}` }];
+  for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: t.tail });
+  const built = await buildCommit(ctx.repo.store, { parent: null, changes, message: `gitbus: heartbeat ${ctx.config.node}`, author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` }, now });
+  try {
+    await ctx.repo.push(null, built, ref, current);
+    return true;
+  } catch (err) {
+    if (err instanceof PushRejectedError && err.data['kind'] === 'stale') return false;
+    throw err;
+  }
 }

@@ -2,12 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
-import { withLock } from '../lock.js';
 import { heartbeatRef } from '../model/liveness.js';
 import { resolveTaskId } from '../model/resolve-id.js';
-import { Snapshot } from '../model/snapshot.js';
 import type { TaskState } from '../model/types.js';
-import { MAIN } from '../repo.js';
+import { snapshotOrLast, type Offline } from './query.js';
 
 export interface TaskOutput {
   id: string;
@@ -17,6 +15,8 @@ export interface TaskOutput {
   /** Where the text came from: this node's log file, the holder's heartbeat, the response, or nothing yet. */
   source: 'local' | 'heartbeat' | 'response' | 'none';
   text: string;
+  /** Set when the remote could not be reached: what this node last knew. */
+  offline: Offline | null;
 }
 
 /**
@@ -25,34 +25,32 @@ export interface TaskOutput {
  * section once it has ended.
  */
 export async function taskOutput(ctx: BusContext, ref: string): Promise<TaskOutput> {
-  return withLock(ctx.paths.lock, async () => {
-    const snap = await Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN));
-    const id = resolveTaskId(snap.ids(), ref);
-    const view = await snap.view(id);
-    if (!view) throw new UnknownTaskError(ref);
-    const node = view.claim?.node ?? view.response?.node ?? null;
-    const attempt = view.claim?.attempt ?? view.response?.attempt ?? null;
-    const base = { id, state: view.state, node, attempt };
-    if (view.responseBody !== undefined) {
-      const m = /## Output\n\n```\n([\s\S]*?)\n```/.exec(view.responseBody);
-      return { ...base, source: 'response', text: m?.[1] ? `${m[1]}\n` : '' };
+  const { snap, offline } = await snapshotOrLast(ctx);
+  const id = resolveTaskId(snap.ids(), ref);
+  const view = await snap.view(id);
+  if (!view) throw new UnknownTaskError(ref);
+  const node = view.claim?.node ?? view.response?.node ?? null;
+  const attempt = view.claim?.attempt ?? view.response?.attempt ?? null;
+  const base = { id, state: view.state, node, attempt, offline };
+  if (view.responseBody !== undefined) {
+    const m = /## Output\n\n```\n([\s\S]*?)\n```/.exec(view.responseBody);
+    return { ...base, source: 'response', text: m?.[1] ? `${m[1]}\n` : '' };
+  }
+  if (!node || attempt === null) return { ...base, source: 'none', text: '' };
+  if (node === ctx.config.node) {
+    try {
+      return { ...base, source: 'local', text: readFileSync(join(ctx.paths.logs, `${id}.${attempt}.log`), 'utf8') };
+    } catch {
+      // Claimed here but not run by a watcher (a person's claim): fall through to the heartbeat.
     }
-    if (!node || attempt === null) return { ...base, source: 'none', text: '' };
-    if (node === ctx.config.node) {
-      try {
-        return { ...base, source: 'local', text: readFileSync(join(ctx.paths.logs, `${id}.${attempt}.log`), 'utf8') };
-      } catch {
-        // Claimed here but not run by a watcher (a person's claim): fall through to the heartbeat.
-      }
-    }
-    const beat = await ctx.repo.sync(heartbeatRef(node));
-    if (!beat) return { ...base, source: 'none', text: '' };
-    const tree = await ctx.repo.store.readTree(await ctx.repo.store.readCommitTree(beat));
-    const logs = tree.find((e) => e.path === 'logs' && e.type === 'tree');
-    const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;
-    if (!entry) return { ...base, source: 'none', text: '' };
-    return { ...base, source: 'heartbeat', text: new TextDecoder().decode(await ctx.repo.store.readBlob(entry.oid)) };
-  });
+  }
+  const beat = offline ? await ctx.repo.localHead(heartbeatRef(node)) : await ctx.repo.sync(heartbeatRef(node));
+  if (!beat) return { ...base, source: 'none', text: '' };
+  const tree = await ctx.repo.store.readTree(await ctx.repo.store.readCommitTree(beat));
+  const logs = tree.find((e) => e.path === 'logs' && e.type === 'tree');
+  const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;
+  if (!entry) return { ...base, source: 'none', text: '' };
+  return { ...base, source: 'heartbeat', text: new TextDecoder().decode(await ctx.repo.store.readBlob(entry.oid)) };
 }
 
 /**

@@ -7,6 +7,7 @@ import { writeLooseObject, type GitObjectType } from '../git/loose-object.js';
 import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
 import { readRefsFromDisk } from './read-refs.js';
 import { RemoteNotFoundError } from './errors.js';
+import { StaleLockJudge } from '../stale-lock.js';
 
 /**
  * The spawn-free path for a bare remote on a local or shared file system: objects are copied as loose files and
@@ -57,10 +58,19 @@ export async function whileRemoteExists<T>(remote: string, work: () => Promise<T
   }
 }
 
-/** A lock older than this was left by a process that died mid-update (a ref update holds it for microseconds). */
-const STALE_LOCK_MS = 30_000;
+/**
+ * A ref lock that stays exactly as it is for this long, by this process's own clock, was left by a process that
+ * died mid-update: a direct push holds it for microseconds, git's receive-pack and pack-refs for milliseconds.
+ * The file's mtime is never compared with this machine's clock (on a shared mount it is the server's).
+ */
+const STALE_LOCK_MS = 10_000;
+const staleLocks = new StaleLockJudge(STALE_LOCK_MS);
 
-export async function directPush(remote: string, args: { ref: string; oldOid: string; newOid: string; objects: readonly { type: GitObjectType; content: Uint8Array }[] }): Promise<void> {
+export async function directPush(
+  remote: string,
+  args: { ref: string; oldOid: string; newOid: string; objects: readonly { type: GitObjectType; content: Uint8Array }[] },
+  judge: StaleLockJudge = staleLocks,
+): Promise<void> {
   const { ref, oldOid, newOid } = args;
   assertFullRef(ref);
   assertOid(oldOid, 'old object id');
@@ -78,13 +88,8 @@ export async function directPush(remote: string, args: { ref: string; oldOid: st
     fd = fs.openSync(lockPath, 'wx', 0o644);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    let mtime = Date.now();
-    try {
-      mtime = fs.statSync(lockPath).mtimeMs;
-    } catch {
-      // released in the meantime
-    }
-    if (Date.now() - mtime > STALE_LOCK_MS) fs.rmSync(lockPath, { force: true });
+    // The compare-and-swap loop retries; each retry looks again, so a dead lock is broken after STALE_LOCK_MS.
+    if (judge.isStale(lockPath)) fs.rmSync(lockPath, { force: true });
     throw stale(ref, remote, `${ref} is being updated by another process (lock ${lockPath})`);
   }
   let renamed = false;

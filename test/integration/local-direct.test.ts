@@ -1,10 +1,12 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { directAccessBlocker, directFetch, directPush, whileRemoteExists } from '../../bus/transport/local-direct.js';
 import { PushRejectedError } from '../../bus/git/push-errors.js';
 import { buildCommit, openStore } from '../../bus/store/objects.js';
 import { gitCli, tempDir } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
+import { StaleLockJudge } from '../../bus/stale-lock.js';
 
 const ZERO = '0'.repeat(40);
 const author = { name: 't', email: 't@x.invalid' };
@@ -74,11 +76,34 @@ describe('direct access to a local bare remote (no git process)', () => {
     mkdirSync(join(remote, 'refs', 'heads'), { recursive: true });
     const lock = join(remote, 'refs', 'heads', 'main.lock');
     writeFileSync(lock, '');
-    await expect(directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c1.oid, objects: c1.objects })).rejects.toThrow(/being updated/);
-    utimesSync(lock, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
-    await expect(directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c1.oid, objects: c1.objects })).rejects.toThrow(/being updated/);
-    await directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c1.oid, objects: c1.objects });
+    const judge = new StaleLockJudge(300);
+    const push = () => directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c1.oid, objects: c1.objects }, judge);
+    await expect(push()).rejects.toThrow(/being updated/);
+    // An old mtime proves nothing (on a shared mount it is the file server's clock): still a live lock to us.
+    utimesSync(lock, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    await expect(push()).rejects.toThrow(/being updated/);
+    expect(existsSync(lock)).toBe(true);
+    // Unchanged for longer than the judge's time, by this process's clock: left by a dead process, broken.
+    await until('the dead lock to be broken', () => push().then(() => true, () => false), 10_000);
     expect(gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim()).toBe(c1.oid);
+  });
+
+  it('never breaks a lock that keeps changing, however old its time stamp looks', async () => {
+    const judge = new StaleLockJudge(50);
+    const { dir } = await setup();
+    const lock = join(dir, 'x.lock');
+    writeFileSync(lock, 'a');
+    let t = 0;
+    expect(judge.isStale(lock, (t += 0))).toBe(false);
+    expect(judge.isStale(lock, (t += 40))).toBe(false);
+    // Re-created by another holder (new inode or time): the clock starts again.
+    rmSync(lock);
+    writeFileSync(lock, 'bb');
+    expect(judge.isStale(lock, (t += 40))).toBe(false);
+    expect(judge.isStale(lock, (t += 40))).toBe(false);
+    expect(judge.isStale(lock, (t += 40))).toBe(true);
+    rmSync(lock);
+    expect(judge.isStale(lock, (t += 100))).toBe(false);
   });
 
   it('copies commits pushed by git, and declines (for upload-pack to take over) once the remote is repacked', async () => {

@@ -1,0 +1,34 @@
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { assertFullRef, assertOid } from '../git/oid.js';
+
+/**
+ * Replaces one ref of a node's clone by an atomic rename, so that several processes of one node may update it
+ * without a lock: a reader sees the old value or the new one, never a half-written file (isomorphic-git's
+ * writeRef writes in place). The clone's refs mirror the remote as last seen; the last writer wins, and a value
+ * that is a moment old is harmless, since every write to the bus is decided again from a fresh listing.
+ */
+export function writeLocalRef(gitdir: string, ref: string, oid: string): void {
+  assertFullRef(ref);
+  assertOid(oid, 'ref value');
+  const path = join(gitdir, ...ref.split('/'));
+  // The temp file lives outside refs/, so a crash never leaves something that looks like a branch.
+  const tmp = join(gitdir, `gitbus-ref-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  writeFileSync(tmp, `${oid}\n`);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    mkdirSync(join(path, '..'), { recursive: true });
+    renameSync(tmp, path);
+  }
+}
+
+export function deleteLocalRef(gitdir: string, ref: string): void {
+  assertFullRef(ref);
+  rmSync(join(gitdir, ...ref.split('/')), { force: true });
+}
