@@ -3,7 +3,12 @@ import { Command, Option } from 'commander';
 import { openBus, type BusContext } from '../bus/context.js';
 import { resolveHome } from '../bus/home.js';
 import { InputError } from '../bus/errors.js';
-import { reportError } from './output.js';
+import { note, reportError } from './output.js';
+import { ago } from './format.js';
+import { deliverQueued } from '../bus/ops/deliver.js';
+import { listQueue } from '../bus/queue.js';
+import { remoteFailureCode } from '../bus/remote-failure.js';
+import type { Offline } from '../bus/ops/query.js';
 
 export interface CommonOptions {
   home?: string;
@@ -40,6 +45,28 @@ export function readBodyFile(file: string): string {
 }
 
 /**
+ * Every command is a contact with the remote: changes queued while it could not be reached go out first
+ * (bus/queue.ts). Said on stderr only when something happened; an outage here is the command's to report.
+ */
+async function deliverQueuedQuietly(ctx: BusContext): Promise<void> {
+  if (listQueue(ctx.paths.home).length === 0) return;
+  try {
+    const d = await deliverQueued(ctx);
+    if (d.delivered.length > 0) note(`gitbus: delivered ${d.delivered.length} queued change${d.delivered.length === 1 ? '' : 's'} (${d.delivered.map((e) => `${e.kind} ${e.id}`).join(', ')})`);
+    for (const r of d.rejected) note(`gitbus: warning: queued ${r.entry.kind} ${r.entry.id} was refused: ${r.reason} (kept in ${r.path})`);
+  } catch (err) {
+    if (remoteFailureCode(err) === null) throw err;
+  }
+}
+
+/** The warning shown above what a reading command prints while the remote cannot be reached. */
+export function offlineNote(offline: Offline | null): void {
+  if (!offline) return;
+  const age = offline.lastContact ? `as this node last saw it ${ago(offline.lastContact)}` : 'as this node last saw it';
+  note(`gitbus: warning: the remote cannot be reached (${offline.reason}); showing the bus ${age}`);
+}
+
+/**
  * Runs a command body with the node's bus open and turns errors into exit codes; the only place commands exit.
  */
 export async function run(opts: CommonOptions, body: (home: string) => Promise<void>): Promise<void> {
@@ -50,10 +77,12 @@ export async function run(opts: CommonOptions, body: (home: string) => Promise<v
   }
 }
 
-export async function withBus(opts: CommonOptions, body: (ctx: BusContext) => Promise<void>, actor?: string): Promise<void> {
+export async function withBus(opts: CommonOptions, body: (ctx: BusContext) => Promise<void>, actor?: string, deliver = true): Promise<void> {
   await run(opts, async (home) => {
     const ctx = await openBus(home, actor);
     try {
+      // `deliver` false: the command sends the queue itself (dispatch), so a second round trip is saved.
+      if (deliver) await deliverQueuedQuietly(ctx);
       await body(ctx);
     } finally {
       await ctx.repo.close();

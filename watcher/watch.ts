@@ -22,6 +22,8 @@ import { readTail } from './runners/output-tail.js';
 import type { RunOutcome } from './runners/runner.js';
 import { forgetRunning, killLeftover, listRunning, recordRunning } from './running-record.js';
 import { listOutbox, putOutbox, rejectOutbox, removeOutbox, type OutboxEntry } from './outbox.js';
+import { listQueue } from '../bus/queue.js';
+import { deliverQueued } from '../bus/ops/deliver.js';
 import { firstLine } from '../schemas/errors.js';
 
 export type WatchEvent =
@@ -36,6 +38,8 @@ export type WatchEvent =
   | { type: 'queued'; id: string; attempt: number; reason: string }
   | { type: 'delivered'; id: string; attempt: number; status: string }
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
+  /** Dispatches and cancels queued on this node while the remote was unreachable (bus/queue.ts) reached the bus. */
+  | { type: 'sent'; changes: { kind: string; id: string }[]; refused: { kind: string; id: string; reason: string; path: string }[] }
   | { type: 'error'; message: string; code: string | null }
   | RemoteDownEvent
   | RemoteUpEvent
@@ -187,6 +191,16 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   const flushOutbox = () => {
     flushing ??= (async () => {
       for (const entry of listOutbox(home)) if (!running.has(entry.id)) await deliver(entry);
+      if (health.reason === null && listQueue(home).length > 0) {
+        try {
+          const d = await deliverQueued(ctx);
+          if (d.delivered.length + d.rejected.length > 0) {
+            opts.onEvent({ type: 'sent', changes: d.delivered.map((e) => ({ kind: e.kind, id: e.id })), refused: d.rejected.map((r) => ({ kind: r.entry.kind, id: r.entry.id, reason: r.reason, path: r.path })) });
+          }
+        } catch (err) {
+          if (!remoteFailed(err)) fail(err);
+        }
+      }
     })().finally(() => (flushing = null));
     return flushing;
   };

@@ -2,10 +2,15 @@ import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { Cancel } from '../../schemas/cancel.js';
 import { TaskStateError } from '../errors.js';
-import { transact, type TransactStats } from '../cas.js';
+import { transact, type Decision, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { resolveTaskId } from '../model/resolve-id.js';
+import type { Snapshot } from '../model/snapshot.js';
 import { isFinal, type TaskState } from '../model/types.js';
+import { putQueue } from '../queue.js';
+import { remoteFailureCode } from '../remote-failure.js';
+import { firstLine } from '../../schemas/errors.js';
+import { localSnapshot } from './query.js';
 
 export interface CancelResult {
   id: string;
@@ -13,22 +18,41 @@ export interface CancelResult {
   state: TaskState;
   /** False when a cancel was already recorded (nothing was written). */
   changed: boolean;
+  /** Set when the remote could not be reached: the cancel waits in this node's queue (bus/queue.ts). */
+  queued?: { reason: string };
 }
 
+/** What a cancel of `id` does to the bus as `snap` has it. Also how a queued cancel is delivered later. */
+export async function decideCancel(snap: Snapshot, ref: string, data: Omit<Cancel, 'id'>): Promise<Decision<CancelResult>> {
+  const id = resolveTaskId(snap.ids(), ref);
+  const view = await snap.view(id);
+  if (!view) throw new Error(`unreachable: ${id} resolved but has no view`);
+  if (view.state === 'cancelled' || view.state === 'cancelling') return { result: { id, state: view.state, changed: false } };
+  if (isFinal(view.state)) throw new TaskStateError(id, view.state, 'cancel it', 'nothing to do: it has already ended');
+  const full: Cancel = { id, ...data };
+  const path = pathFor({ kind: 'cancel', id });
+  const state: TaskState = view.state === 'claimed' ? 'cancelling' : 'cancelled';
+  return {
+    result: { id, state, changed: true },
+    commit: { changes: [{ path, content: renderBusFile('cancel', full, '') }], message: `gitbus: cancel ${id} by ${full.by}` },
+  };
+}
+
+/**
+ * Cancels a task. When the remote cannot be reached, the cancel is decided against this node's last view of the
+ * bus and queued: it is delivered (and decided again) at the next contact.
+ */
 export async function cancel(ctx: BusContext, ref: string, reason?: string, now = () => new Date()): Promise<CancelResult & TransactStats> {
-  return transact<CancelResult>(ctx, 'cancel', async (snap) => {
-    const id = resolveTaskId(snap.ids(), ref);
-    const view = await snap.view(id);
-    if (!view) throw new Error(`unreachable: ${id} resolved but has no view`);
-    if (view.state === 'cancelled' || view.state === 'cancelling') return { result: { id, state: view.state, changed: false } };
-    if (isFinal(view.state)) throw new TaskStateError(id, view.state, 'cancel it', 'nothing to do: it has already ended');
-    const data: Cancel = { id, by: `${ctx.actor}@${ctx.config.node}`, cancelled: now().toISOString() };
-    if (reason) data.reason = reason;
-    const path = pathFor({ kind: 'cancel', id });
-    const state: TaskState = view.state === 'claimed' ? 'cancelling' : 'cancelled';
-    return {
-      result: { id, state, changed: true },
-      commit: { changes: [{ path, content: renderBusFile('cancel', data, '') }], message: `gitbus: cancel ${id} by ${data.by}` },
-    };
-  });
+  const data = (): Omit<Cancel, 'id'> => ({ by: `${ctx.actor}@${ctx.config.node}`, cancelled: now().toISOString(), ...(reason ? { reason } : {}) });
+  try {
+    return await transact<CancelResult>(ctx, 'cancel', async (snap) => decideCancel(snap, ref, data()));
+  } catch (err) {
+    if (remoteFailureCode(err) === null) throw err;
+    const d = data();
+    const local = await decideCancel(await localSnapshot(ctx), ref, d);
+    if (!local.commit) return { ...local.result, attempts: 0, commit: null };
+    const at = new Date().toISOString();
+    putQueue(ctx.paths.home, { kind: 'cancel', id: local.result.id, by: d.by, ...(reason ? { reason } : {}), at: d.cancelled, queuedAt: at });
+    return { ...local.result, queued: { reason: firstLine(err) }, attempts: 0, commit: null };
+  }
 }

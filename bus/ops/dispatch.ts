@@ -5,9 +5,13 @@ import { pathFor } from '../../schemas/layout.js';
 import { InvalidBusFileError } from '../../schemas/errors.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { InputError } from '../errors.js';
-import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
+import { firstLine } from '../../schemas/errors.js';
+import { isQueued, putQueue, removeQueue, type QueueEntry } from '../queue.js';
+import { remoteFailureCode } from '../remote-failure.js';
+import { deliverQueued } from './deliver.js';
+import { localSnapshot } from './query.js';
 
 /** Problems that do not make a handoff invalid but would leave it waiting: said at once, not discovered later. */
 async function dispatchWarnings(snap: Snapshot, h: Handoff): Promise<string[]> {
@@ -36,26 +40,53 @@ export interface DispatchResult {
   title: string;
   /** Why the task may wait longer than expected (an unknown node, labels no node has, missing dependencies). */
   warnings: string[];
+  /**
+   * Set when the remote could not be reached: the handoff waits in this node's queue (bus/queue.ts) and is
+   * delivered at the next contact — any later gitbus command of this node, or its watcher.
+   */
+  queued?: { reason: string };
 }
 
-export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<DispatchResult & TransactStats> {
+/**
+ * Puts a handoff on the bus. It is queued in the home first and then delivered together with whatever else
+ * this node has queued (bus/ops/deliver.ts): parallel dispatches from one home share commits instead of racing
+ * each other for main, and a dispatch made while the remote is unreachable is kept and sent later.
+ */
+export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<DispatchResult & { attempts: number; commit: string | null }> {
   const now = input.now ?? new Date();
-  return transact(ctx, 'dispatch', async (snap) => {
-    let id = input.id ?? newTaskId(now, randomBytes);
-    if (snap.has(id)) {
-      if (input.id) throw new InputError(`a task with id ${id} already exists`, 'choose another id, or leave it out to get a generated one', { id });
-      // Two generated ids collided (30 random bits within one second): draw again.
-      while (snap.has(id)) id = newTaskId(now, randomBytes);
-    }
-    const data = { id, ...input.handoff, from: ctx.config.node, created: now.toISOString() } as Handoff;
-    const path = pathFor({ kind: 'handoff', id });
-    const text = renderBusFile('handoff', data, input.body);
-    // Validate exactly what will be committed, with the same parser every reader uses.
-    const check = parseBusFile(path, text);
-    if (!check.ok) throw new InvalidBusFileError(check.problems);
-    return {
-      result: { id, path, title: data.title, warnings: await dispatchWarnings(snap, data) },
-      commit: { changes: [{ path, content: text }], message: `gitbus: dispatch ${id}\n\n${data.title}` },
-    };
-  });
+  const known = await localSnapshot(ctx);
+  if (input.id && known.has(input.id)) throw idTaken(input.id);
+  let id = input.id ?? newTaskId(now, randomBytes);
+  // Two generated ids colliding (30 random bits within one second) with a task this node knows: draw again.
+  while (!input.id && (known.has(id) || isQueued(ctx.paths.home, { kind: 'dispatch', id }))) id = newTaskId(now, randomBytes);
+  const data = { id, ...input.handoff, from: ctx.config.node, created: now.toISOString() } as Handoff;
+  const path = pathFor({ kind: 'handoff', id });
+  const text = renderBusFile('handoff', data, input.body);
+  // Validate exactly what will be committed, with the same parser every reader uses.
+  const check = parseBusFile(path, text);
+  if (!check.ok) throw new InvalidBusFileError(check.problems);
+  const entry: QueueEntry = { kind: 'dispatch', id, path, text, title: data.title, queuedAt: now.toISOString(), chosenId: input.id !== undefined };
+  putQueue(ctx.paths.home, entry);
+  let delivery: Awaited<ReturnType<typeof deliverQueued>>;
+  try {
+    delivery = await deliverQueued(ctx);
+  } catch (err) {
+    if (remoteFailureCode(err) !== null) return { id, path, title: data.title, warnings: await dispatchWarnings(known, data), queued: { reason: firstLine(err) }, attempts: 0, commit: null };
+    // Not an outage: this handoff would fail the same way at every later try, so it is not left queued.
+    removeQueue(ctx.paths.home, entry);
+    throw err;
+  }
+  const refused = delivery.rejected.find((r) => r.entry.kind === 'dispatch' && r.entry.id === id);
+  if (refused) {
+    removeQueue(ctx.paths.home, entry);
+    throw idTaken(id);
+  }
+  const mine = delivery.delivered.some((e) => e.kind === 'dispatch' && e.id === id);
+  // Not in this delivery: another process of this node sent it between our queueing and our look.
+  const commit = mine ? delivery.commit : null;
+  return { id, path, title: data.title, warnings: await dispatchWarnings(await localSnapshot(ctx), data), attempts: 1, commit };
+}
+
+function idTaken(id: string): InputError {
+  return new InputError(`a task with id ${id} already exists`, 'choose another id, or leave --id out to get a generated one', { id, flag: '--id' });
 }

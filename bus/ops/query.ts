@@ -2,15 +2,17 @@ import type { FileProblem } from '../../schemas/errors.js';
 import type { ResolvedSettings } from '../../schemas/settings.js';
 import { UnknownTaskError } from '../errors.js';
 import type { BusContext } from '../context.js';
-import { withLock } from '../lock.js';
 import { Snapshot, type NodeView } from '../model/snapshot.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import { compareQueue } from '../model/planner.js';
 import type { TaskView } from '../model/task-view.js';
 import type { TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
+import { remoteFailureCode } from '../remote-failure.js';
+import { firstLine } from '../../schemas/errors.js';
+import { listQueue, type QueueEntry } from '../queue.js';
 import { findArchived } from './archive-lookup.js';
-import { updateObservations } from '../liveness-store.js';
+import { readObservations, updateObservations } from '../liveness-store.js';
 import { livenessOf, type Liveness } from '../model/liveness.js';
 
 /** A task as scripts see it in --json output: plain data, no Maps. */
@@ -51,20 +53,44 @@ export function summarize(v: TaskView): TaskSummary {
   };
 }
 
-/** Reads the current state of main (fetching only if the remote moved) under the clone lock. */
+/** Reads the current state of main (fetching only if the remote moved). */
 export async function currentSnapshot(ctx: BusContext): Promise<Snapshot> {
-  return withLock(ctx.paths.lock, async () => Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN)));
+  return Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN));
+}
+
+/** Why what is shown may be old: the remote could not be reached, and when this node last heard from it. */
+export interface Offline {
+  code: string;
+  reason: string;
+  /** When any process of this node last listed the remote; null if never. */
+  lastContact: string | null;
 }
 
 /**
- * main as this node last synced or pushed it, without asking the remote (the clone lock is held while reading
- * it). `reuse` is returned when it is of that commit. For decisions that only peek (bus/cas.ts, TransactOptions.peek).
+ * The current state of main, or, when the remote cannot be reached, the last state this node knew with the
+ * reason and its age: reading commands show that with a warning instead of failing (seed 001's laptop off the VPN).
+ */
+export async function snapshotOrLast(ctx: BusContext): Promise<{ snap: Snapshot; offline: Offline | null }> {
+  try {
+    return { snap: await currentSnapshot(ctx), offline: null };
+  } catch (err) {
+    const code = remoteFailureCode(err);
+    if (code === null) throw err;
+    return { snap: await localSnapshot(ctx), offline: offlineFrom(ctx, code, err) };
+  }
+}
+
+export function offlineFrom(ctx: BusContext, code: string, err: unknown): Offline {
+  return { code, reason: firstLine(err), lastContact: ctx.repo.lastContact()?.toISOString() ?? null };
+}
+
+/**
+ * main as this node last synced or pushed it, without asking the remote. `reuse` is returned when it is of that
+ * commit. For decisions that only peek (bus/cas.ts, TransactOptions.peek).
  */
 export async function localSnapshot(ctx: BusContext, reuse?: Snapshot | null): Promise<Snapshot> {
-  return withLock(ctx.paths.lock, async () => {
-    const head = await ctx.repo.localHead(MAIN);
-    return reuse && reuse.commit === head ? reuse : Snapshot.read(ctx.repo.store, head);
-  });
+  const head = await ctx.repo.localHead(MAIN);
+  return reuse && reuse.commit === head ? reuse : Snapshot.read(ctx.repo.store, head);
 }
 
 export interface BusStatus {
@@ -77,11 +103,15 @@ export interface BusStatus {
   tasks: TaskSummary[];
   counts: Partial<Record<TaskState, number>>;
   problems: FileProblem[];
+  /** Set when the remote could not be reached and this is what the node last knew. */
+  offline: Offline | null;
+  /** Dispatches and cancels made on this node that the remote has not accepted yet (bus/queue.ts). */
+  queued: { kind: QueueEntry['kind']; id: string; title?: string; queuedAt: string }[];
 }
 
 export async function busStatus(ctx: BusContext): Promise<BusStatus> {
-  const snap = await currentSnapshot(ctx);
-  const obs = await withLock(ctx.paths.lock, async () => updateObservations(ctx.paths.home, ctx.repo.lastRefs));
+  const { snap, offline } = await snapshotOrLast(ctx);
+  const obs = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs);
   const now = Date.now();
   const views = (await snap.allViews()).sort(compareQueue);
   const counts: Partial<Record<TaskState, number>> = {};
@@ -95,6 +125,8 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     tasks: views.map(summarize),
     counts,
     problems: await snap.allProblems(),
+    offline,
+    queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),
   };
 }
 
@@ -105,11 +137,13 @@ export interface ShownTask {
   archived: string | null;
   summary: TaskSummary | null;
   files: { path: string; text: string }[];
+  /** Set when the remote could not be reached and this is what the node last knew. */
+  offline: Offline | null;
 }
 
 /** One task's handoff, claims, releases, cancel and response, live or archived. */
 export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask> {
-  const snap = await currentSnapshot(ctx);
+  const { snap, offline } = await snapshotOrLast(ctx);
   let id: string | null = null;
   try {
     id = resolveTaskId(snap.ids(), ref);
@@ -124,14 +158,14 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     const refs = [f.handoff, ...[...f.claims.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, c]) => [c, f.releases.get(n)]), f.cancel, f.response];
     const files: ShownTask['files'] = [];
     for (const r of refs) if (r) files.push({ path: r.path, text: decoder.decode(await snap.store.readBlob(r.oid)) });
-    return { id, state: view.state, archived: null, summary: summarize(view), files };
+    return { id, state: view.state, archived: null, summary: summarize(view), files, offline };
   }
-  const found = await withLock(ctx.paths.lock, () => findArchived(ctx, [ref]));
+  const found = await findArchived(ctx, [ref]);
   const entry = found.get(ref);
   if (!entry) throw new UnknownTaskError(ref);
   const order = (name: string) => (name === 'handoff.md' ? 0 : name === 'cancel.md' ? 2 : name === 'response.md' ? 3 : 1);
   const names = [...entry.files.keys()].sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1));
   const files: ShownTask['files'] = [];
   for (const name of names) files.push({ path: `archive:${entry.month}/${ref}/${name}`, text: decoder.decode(await snap.store.readBlob(entry.files.get(name) as string)) });
-  return { id: ref, state: entry.state, archived: entry.month, summary: null, files };
+  return { id: ref, state: entry.state, archived: entry.month, summary: null, files, offline: null };
 }

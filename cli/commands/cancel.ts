@@ -8,6 +8,10 @@ export function register(program: Command): void {
     async (id: string, opts: CommonOptions & { reason?: string }) =>
       withBus(opts, async (ctx) => {
         const r = await cancel(ctx, id, opts.reason);
+        if (r.queued) {
+          emit(opts, r, () => `${r.id}: cancel queued on this node: the remote cannot be reached (${r.queued?.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
+          return;
+        }
         emit(opts, r, () => (r.changed ? `${r.id}: ${r.state}${r.state === 'cancelling' ? ' (its node stops the work and reports)' : ''}` : `${r.id}: already ${r.state}`));
       }),
   );

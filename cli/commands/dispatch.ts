@@ -64,6 +64,13 @@ export function register(program: Command): void {
       if (opts.schedule) handoff.schedule = opts.schedule;
       const r = await dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) });
       if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
+      if (r.queued) {
+        note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
+        emit(opts, r, () => r.id);
+        // Waiting needs the remote: say so with the remote's exit code; the task stays queued.
+        if (opts.wait) process.exitCode = EXIT.remote;
+        return;
+      }
       if (!opts.wait) {
         emit(opts, r, () => r.id);
         return;
@@ -72,6 +79,6 @@ export function register(program: Command): void {
       const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
       emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text }, () => '');
       if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
-    }),
+    }, undefined, false),
   );
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { newOutput, taskOutput } from '../../bus/ops/task-output.js';
 import { isFinal } from '../../bus/model/types.js';
-import { withBus, withCommon, type CommonOptions } from '../common.js';
+import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 
 interface Opts extends CommonOptions {
@@ -18,6 +18,7 @@ export function register(program: Command): void {
   ).action(async (id: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
       let out = await taskOutput(ctx, id);
+      if (!opts.json) offlineNote(out.offline);
       if (!opts.follow || opts.json) {
         emit(opts, out, () => out.text);
         return;

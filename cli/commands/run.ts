@@ -48,6 +48,12 @@ export function register(program: Command): void {
       if (opts.timeout) handoff.timeout = opts.timeout;
       const body = handoffBody({ task: `Run on ${node}:\n\n\`\`\`sh\n${command.replace(/```/g, "'''")}\n\`\`\``, git: null });
       const r = await dispatch(ctx, { handoff, body });
+      if (r.queued) {
+        note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
+        emit(opts, { id: r.id, node, queued: r.queued }, () => '');
+        process.exitCode = EXIT.remote;
+        return;
+      }
       const warnings = [...r.warnings];
       const card = (await (await currentSnapshot(ctx)).nodes()).find((n) => n.node === node)?.card;
       if (card && !(card.runners ?? []).includes('shell')) warnings.push(`node ${node} does not offer the shell runner (its runners: [${(card.runners ?? []).join(', ')}]); the task waits until it does (gitbus join/init --runner shell, or runners: [shell] in its node.yaml)`);

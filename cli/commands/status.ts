@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { busStatus } from '../../bus/ops/query.js';
-import { withBus, withCommon, type CommonOptions } from '../common.js';
+import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { ago, problemLine, taskLine } from '../format.js';
 
@@ -10,6 +10,7 @@ export function register(program: Command): void {
   withCommon(program.command('status').description('nodes, tasks by state, and problems in the bus')).action(async (opts: CommonOptions) =>
     withBus(opts, async (ctx) => {
       const s = await busStatus(ctx);
+      if (!opts.json) offlineNote(s.offline);
       emit(opts, s, () => {
         const lines = [`bus ${s.remote}${s.settings.name ? ` (${s.settings.name})` : ''}, this node: ${s.node}`, '', `nodes (${s.nodes.length}):`];
         for (const n of s.nodes) {
@@ -25,6 +26,10 @@ export function register(program: Command): void {
           lines.push(`${st}:`);
           for (const t of group.slice(0, 50)) lines.push(taskLine(t));
           if (group.length > 50) lines.push(`  ... and ${group.length - 50} more (gitbus status --json lists all)`);
+        }
+        if (s.queued.length) {
+          lines.push('', `queued here, not yet on the bus (${s.queued.length}; sent at the next contact):`);
+          for (const q of s.queued) lines.push(`  ${q.id}  ${q.kind}${q.title ? `  ${q.title}` : ''}  queued ${ago(q.queuedAt)}`);
         }
         if (s.problems.length) {
           lines.push('', `problems (${s.problems.length}):`);

@@ -46,6 +46,11 @@ function eventLine(e: WatchEvent): string {
       return `${e.id}: result delivered (${e.status})`;
     case 'rejected':
       return `${e.id}: the bus no longer accepts this result (${e.reason}); kept in ${e.path}`;
+    case 'sent':
+      return [
+        ...(e.changes.length ? [`sent ${e.changes.length} change${e.changes.length === 1 ? '' : 's'} queued on this node: ${e.changes.map((c) => `${c.kind} ${c.id}`).join(', ')}`] : []),
+        ...e.refused.map((r) => `queued ${r.kind} ${r.id} refused by the bus (${r.reason}); kept in ${r.path}`),
+      ].join('\n');
     case 'scheduled':
       return `${e.id}: dispatched for ${e.due} by the schedule of ${e.template}`;
     case 'reaped':

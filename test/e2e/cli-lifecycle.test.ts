@@ -199,7 +199,7 @@ describe('CLI errors and exit codes', () => {
     const bus = await makeBus({ node: 'lonely' });
     try {
       await rm(bus.remote, { recursive: true, force: true });
-      const r = await gitbus(['dispatch', 'anything', '--no-git'], { home: bus.home('lonely') });
+      const r = await gitbus(['claim', '--next'], { home: bus.home('lonely') });
       expect(r.code).toBe(6);
       expect(r.stderr).toContain(bus.remote);
     } finally {

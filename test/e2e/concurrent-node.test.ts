@@ -1,0 +1,127 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, gitbus, gitCli, json, tempDir, type RunResult } from '../helpers/cli.js';
+import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * Many processes of one node at once — a script or an agent fanning out dispatches while the node's own watcher
+ * runs — never wait on each other's network I/O (docs/ARCHITECTURE.md "Concurrency on one node"): nothing holds
+ * the clone lock across a round trip, and dispatches queued in one home ride in shared commits.
+ */
+const available = sshdAvailable();
+if (!available) console.warn('skipping the slow-SSH part of the concurrency tests: /usr/sbin/sshd is not installed (apt-get install openssh-server)');
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+interface Fleet {
+  home: (n: string) => string;
+  env: NodeJS.ProcessEnv;
+  runs: string;
+  watchers: { name: string; child: ChildProcess; out: () => string }[];
+}
+
+async function fleet(remote: string, dir: string, env: NodeJS.ProcessEnv, workers: string[], dispatcher: string): Promise<Fleet> {
+  const home = (n: string) => join(dir, `home-${n}`);
+  const init = await gitbus(['init', '--remote', remote, '--node', dispatcher, '--runner', 'shell', '--lease', '2m', '--json'], { home: home(dispatcher), env, timeoutMs: 120_000 });
+  expect(init.code, init.stderr).toBe(0);
+  const joins = await Promise.all(workers.map((n) => gitbus(['join', remote, '--node', n, '--runner', 'shell', '--label', 'worker', '--json'], { home: home(n), env, timeoutMs: 120_000 })));
+  for (const j of joins) expect(j.code, j.stderr).toBe(0);
+  const f: Fleet = { home, env, runs: join(dir, 'runs.log'), watchers: [] };
+  cleanups.push(async () => {
+    for (const w of f.watchers) w.child.kill('SIGKILL');
+  });
+  return f;
+}
+
+function startWatcher(f: Fleet, name: string): Fleet['watchers'][number] {
+  const child = spawn(process.execPath, [CLI, 'watch', '--poll', '500ms', '--json'], { env: { ...process.env, ...f.env, GITBUS_HOME: f.home(name) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const w = { name, child, out: () => out };
+  f.watchers.push(w);
+  return w;
+}
+
+/** Dispatches `n` tasks at once from one home; each task appends its number to the runs file. */
+async function fanOut(f: Fleet, from: string, n: number, first = 0, extra: string[] = []): Promise<{ results: RunResult[]; ids: string[] }> {
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, k) => first + k).map((i) => gitbus(['dispatch', `task ${i}`, '--command', `echo ran-${i} >> ${f.runs}; echo out-${i}`, '--json', '--no-git', ...extra], { home: f.home(from), env: f.env, timeoutMs: 240_000 })),
+  );
+  for (const r of results) expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+  const ids = results.map((r) => json<{ id: string; queued?: unknown }>(r)).map((d) => {
+    expect(d.queued, 'delivered, not left queued').toBeUndefined();
+    return d.id;
+  });
+  return { results, ids };
+}
+
+async function expectAllDone(f: Fleet, from: string, ids: string[], deadlineMs: number): Promise<void> {
+  const states = async () => json<{ tasks: { id: string; state: string }[] }>(await gitbus(['status', '--json'], { home: f.home(from), env: f.env, timeoutMs: 60_000 })).tasks;
+  await until(`all ${ids.length} tasks succeeded`, async () => {
+    const tasks = await states();
+    return ids.every((id) => tasks.find((t) => t.id === id)?.state === 'succeeded');
+  }, deadlineMs, () => [...f.watchers.map((w) => `--- ${w.name}\n${w.out().slice(-3000)}`), `--- runs\n${existsSync(f.runs) ? readFileSync(f.runs, 'utf8') : ''}`].join('\n'));
+  // Each task ran exactly once.
+  const runs = readFileSync(f.runs, 'utf8').trim().split('\n').sort();
+  expect(runs).toEqual(ids.map((_, i) => `ran-${i}`).sort());
+  const everything = f.watchers.map((w) => w.out()).join('\n');
+  expect(everything).not.toContain('LOCK_TIMEOUT');
+  expect(everything).not.toMatch(/"type":"error"/);
+}
+
+describe('concurrent use of one node', () => {
+  it('ten dispatches at once from one home while its watcher runs, on a local remote: all delivered, distinct ids', { timeout: 180_000 }, async () => {
+    const dir = await tempDir('gitbus-conc-');
+    cleanups.push(dir.cleanup);
+    const remote = join(dir.path, 'bus.git');
+    const f = await fleet(remote, dir.path, {}, ['w1'], 'alpha');
+    startWatcher(f, 'alpha');
+    startWatcher(f, 'w1');
+    const { ids, results } = await fanOut(f, 'alpha', 10);
+    expect(new Set(ids).size).toBe(10);
+    for (const r of results) expect(r.stderr).not.toContain('LOCK_TIMEOUT');
+    // Fewer commits than dispatches: queued handoffs ride together.
+    const commits = gitCli(['--git-dir', remote, 'log', '--format=%s', 'main']).split('\n').filter((s) => s.startsWith('gitbus: deliver'));
+    expect(commits.length).toBeGreaterThan(0);
+    expect(commits.length).toBeLessThanOrEqual(10);
+    await expectAllDone(f, 'alpha', ids, 90_000);
+  });
+
+  describe.skipIf(!available)('over an SSH remote whose every command takes 2 s to start', () => {
+    let sshd: Sshd;
+    it('ten parallel dispatches from one home all succeed; three watchers finish a dozen tasks with no lock timeout', { timeout: 420_000 }, async () => {
+      const dir = await tempDir('gitbus-conc-ssh-');
+      cleanups.push(dir.cleanup);
+      // A slow login shell, as on a host whose ~/.bashrc runs `pyenv init`: every command waits 2 s, then runs.
+      // (Not $BASH_ENV: every bash that .bashrc starts would read it again and multiply the delay.)
+      const slow = join(dir.path, 'slow-start.sh');
+      writeFileSync(slow, '#!/bin/sh\nsleep 2\nexec sh -c "$SSH_ORIGINAL_COMMAND"\n', { mode: 0o755 });
+      sshd = await startSshd({ extraConfig: [`ForceCommand ${slow}`] });
+      cleanups.push(() => sshd.cleanup());
+      const bare = join(dir.path, 'srv', 'bus.git');
+      gitCli(['init', '-q', '--bare', '--initial-branch=main', bare]);
+      const T = Date.now();
+      const f = await fleet(`busbox:${bare}`, dir.path, sshd.env, ['w1', 'w2', 'w3'], 'alpha');
+      console.log('TIMING setup', Date.now() - T);
+      // Ten dispatches at once from alpha's home while alpha's own watcher runs (and claims some of them).
+      const own = startWatcher(f, 'alpha');
+      await until('alpha\'s watcher started', () => own.out().includes('"type":"started"'), 60_000, own.out);
+      const first = await fanOut(f, 'alpha', 10, 0, ['--label', 'worker']);
+      expect(new Set(first.ids).size).toBe(10);
+      console.log('TIMING fanout', Date.now() - T);
+      // Then three watchers work through a dozen tasks (alpha, without the label, runs none of them).
+      for (const n of ['w1', 'w2', 'w3']) startWatcher(f, n);
+      const more = await fanOut(f, 'alpha', 2, 10, ['--label', 'worker']);
+      const ids = [...first.ids, ...more.ids];
+      await expectAllDone(f, 'alpha', ids, 240_000);
+      console.log('TIMING done', Date.now() - T);
+    });
+  });
+});
