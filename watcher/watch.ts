@@ -17,7 +17,7 @@ import { pollCron } from './poll-schedule.js';
 import { pruneTaskLogs } from './prune-logs.js';
 import { remoteHealth, type RemoteDownEvent, type RemoteUpEvent } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
-import { logPathOf, outcomeSummary, RUNNERS, runTask } from './run-task.js';
+import { cancelReason, logPathOf, outcomeSummary, RUNNERS, runTask, type CancelledBy } from './run-task.js';
 import { readTail } from './runners/output-tail.js';
 import type { RunOutcome } from './runners/runner.js';
 import { forgetRunning, killLeftover, listRunning, recordRunning } from './running-record.js';
@@ -72,6 +72,8 @@ export interface FinishedTask {
 interface Running {
   task: ClaimResult;
   cancel: AbortController;
+  /** Set when a cancel file stopped the run: its author and reason go into the response. */
+  cancelledBy: CancelledBy | null;
   done: Promise<void>;
 }
 
@@ -206,7 +208,13 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     }
     try {
       await flushOutbox();
-      for (const r of running.values()) if (snap.index.tasks.get(r.task.id)?.cancel) r.cancel.abort();
+      for (const r of running.values()) {
+        if (r.cancel.signal.aborted || !snap.index.tasks.get(r.task.id)?.cancel) continue;
+        const c = (await snap.view(r.task.id))?.cancel;
+        // An unreadable cancel file still cancels (the task's state says so); it just cannot say by whom.
+        r.cancelledBy = c ? { by: c.by, ...(c.reason ? { reason: c.reason } : {}) } : { by: 'an unreadable cancel file' };
+        r.cancel.abort();
+      }
       for (const x of await reapExpired(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'reaped', id: x.id, status: x.status, reason: x.reason });
       for (const x of await dispatchDue(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'scheduled', id: x.id, template: x.template, due: x.due });
     } catch (err) {
@@ -219,6 +227,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     opts.onEvent({ type: 'claimed', id: task.id, attempt: task.attempt, title: task.title, reclaimed: task.reclaimed !== null });
     const cancel = new AbortController();
     const abort = AbortSignal.any([cancel.signal, kill.signal]);
+    const self: Running = { task, cancel, cancelledBy: null, done: Promise.resolve() };
     const done = (async () => {
       const outcome = await runTask(ctx, task, abort, (pid) => recordRunning(home, { id: task.id, attempt: task.attempt, pid }));
       const durationMs = outcome.finished.getTime() - outcome.started.getTime();
@@ -229,6 +238,8 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
           opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: 'shutdown' });
           return;
         }
+        const by = outcome.status === 'cancelled' ? self.cancelledBy : null;
+        const reason = by ? cancelReason(by, outcome.reason) : outcome.reason;
         const entry: OutboxEntry = {
           id: task.id,
           attempt: task.attempt,
@@ -236,12 +247,12 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
           input: {
             id: task.id,
             status: outcome.status,
-            summary: outcomeSummary(task, outcome),
+            summary: outcomeSummary(task, outcome, by ?? undefined),
             output: outcome.outputTail,
             exitCode: outcome.exitCode,
             started: outcome.started.toISOString(),
             durationMs,
-            ...(outcome.reason ? { reason: outcome.reason } : {}),
+            ...(reason ? { reason } : {}),
             ...(outcome.resultText !== undefined ? { results: outcome.resultText } : {}),
             ...(outcome.claude ? { claude: outcome.claude } : {}),
             ...(outcome.icecc ? { icecc: outcome.icecc } : {}),
@@ -262,7 +273,8 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       // A free slot is a reason to look for more work now rather than at the next tick.
       if (!opts.once && !opts.stop.aborted) void wake('slot');
     });
-    running.set(task.id, { task, cancel, done });
+    self.done = done;
+    running.set(task.id, self);
   };
 
   /**
