@@ -7,6 +7,7 @@ import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
 import { dispatchDue } from '../bus/ops/schedule.js';
+import { archivable, archive } from '../bus/ops/archive.js';
 import { release } from '../bus/ops/release.js';
 import { respond } from '../bus/ops/respond.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
@@ -33,6 +34,8 @@ export type WatchEvent =
   | { type: 'released'; id: string; attempt: number; reason: string }
   | { type: 'reaped'; id: string; status: string; reason: string }
   | { type: 'scheduled'; id: string; template: string; due: string }
+  /** This watcher moved finished tasks past `archiveAfter` to the archive branch (another watcher may have done part). */
+  | { type: 'archived'; ids: string[] }
   | { type: 'queued'; id: string; attempt: number; reason: string }
   | { type: 'delivered'; id: string; attempt: number; status: string }
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
@@ -59,6 +62,8 @@ export interface WatchOptions {
   retryMs?: number;
   /** While the remote is down: the longest wait between attempts (default: ten poll intervals, at most 5 minutes). */
   retryMaxMs?: number;
+  /** How often at most this watcher looks for finished tasks to archive (default: archiveAfter, at most 5 minutes). */
+  archiveEveryMs?: number;
   onEvent: (e: WatchEvent) => void;
 }
 
@@ -217,10 +222,29 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       }
       for (const x of await reapExpired(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'reaped', id: x.id, status: x.status, reason: x.reason });
       for (const x of await dispatchDue(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'scheduled', id: x.id, template: x.template, due: x.due });
+      await archiveFinished();
     } catch (err) {
       fail(err);
     }
     return !health.isDown;
+  };
+
+  /**
+   * Finished tasks past `archiveAfter` go to the archive branch without anyone running `gitbus archive`, so
+   * `status` does not grow without bound. Every watcher may try; archiving is idempotent compare-and-swap (an
+   * entry already in the archive changes nothing, a file already gone from main is not removed twice), so each
+   * task moves exactly once. Cheap: at most every few minutes, and only when the peeked state has such tasks.
+   */
+  let archiveLooked = 0;
+  const archiveFinished = async (): Promise<void> => {
+    const snap = await peek();
+    const now = Date.now();
+    const every = opts.archiveEveryMs ?? Math.min(ARCHIVE_EVERY_MS, snap.settings.archiveAfterMs);
+    if (now - archiveLooked < every) return;
+    archiveLooked = now;
+    if ((await archivable(snap, now)).length === 0) return;
+    const r = await archive(ctx);
+    if (r.archiveCommit !== null || r.mainCommit !== null) opts.onEvent({ type: 'archived', ids: r.archived });
   };
 
   const start = (task: ClaimResult) => {
@@ -451,6 +475,9 @@ async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promise<void>
     }
   }
 }
+
+/** The longest a watcher waits between two looks for tasks to archive. */
+const ARCHIVE_EVERY_MS = 5 * 60_000;
 
 /** The `by` of claims a watcher makes (BusContext.actor when the CLI opens the bus for `gitbus watch`). */
 export const WATCHER_ACTOR = 'watcher';

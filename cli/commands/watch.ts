@@ -48,6 +48,8 @@ function eventLine(e: WatchEvent): string {
       return `${e.id}: the bus no longer accepts this result (${e.reason}); kept in ${e.path}`;
     case 'scheduled':
       return `${e.id}: dispatched for ${e.due} by the schedule of ${e.template}`;
+    case 'archived':
+      return `archived ${e.ids.length} finished task${e.ids.length === 1 ? '' : 's'}: ${e.ids.join(', ')}`;
     case 'reaped':
       return `${e.id}: ${e.status} (${e.reason})`;
     case 'remote-down':
