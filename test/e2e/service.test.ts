@@ -239,6 +239,15 @@ describe.runIf(process.platform === 'linux')('gitbus service (systemd user unit)
     await gitbus(['service', 'install', '--json', '--home', home], { env });
     const fixed = await gitbus(['doctor', '--service', '--json', '--home', home], { env });
     expect(check(fixed, 'service.runner.claude')).toMatchObject({ status: 'ok' });
+    // Another install first on the service's PATH (an older nvm node's claude): found, but not the same program.
+    const other = join(dir, 'old bin');
+    mkdirSync(other);
+    writeFileSync(join(other, 'gitbus-test-claude'), '#!/bin/sh\necho "1.0.0 (Claude Code)"\n', { mode: 0o755 });
+    const fresh = readFileSync(file, 'utf8');
+    writeFileSync(file, fresh.replace(`${bin}:`, `${other}:${bin}:`));
+    const shadowed = await gitbus(['doctor', '--service', '--json', '--home', home], { env });
+    expect(check(shadowed, 'service.runner.claude')).toMatchObject({ status: 'warn', detail: expect.stringContaining(`the service runs ${join(other, 'gitbus-test-claude')}, this shell ${join(bin, 'gitbus-test-claude')}`) });
+    expect(check(shadowed, 'service.runner.shell')).toMatchObject({ status: 'ok' });
     await gitbus(['service', 'uninstall', '--json', '--home', home], { env });
     const none = await gitbus(['doctor', '--service', '--json', '--home', home], { env });
     expect(none.code).toBe(7);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { NodeConfig } from '../../bus/home.js';
 import { fail, ok, skip, type Check } from '../../bus/ops/doctor-check.js';
@@ -22,6 +22,15 @@ function managerBase(t: ServiceTarget, env: NodeJS.ProcessEnv): NodeJS.ProcessEn
   for (const k of ['HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'XDG_RUNTIME_DIR']) if (env[k] !== undefined) base[k] = env[k];
   base['PATH'] = t.manager === 'systemd' ? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin' : '/usr/bin:/bin:/usr/sbin:/sbin';
   return base;
+}
+
+/** The same program reached through a symbolic link (/bin -> /usr/bin) is the same program. */
+function realpathOr(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 function runnerOf(checkName: string): RunnerName | null {
@@ -63,12 +72,26 @@ export async function checkService(home: string, config: NodeConfig, opts: Servi
   for (const c of checks) {
     const name = `service.${c.name}`;
     const runner = runnerOf(c.name);
-    if (c.status !== 'fail' || runner === null || c.name !== `runner.${runner}`) {
+    if (runner === null || c.name !== `runner.${runner}` || (c.status !== 'fail' && c.status !== 'ok')) {
       out.push({ ...c, name });
       continue;
     }
     const binary = runnerBinary(runner, config, env);
     const mine = binary === null ? null : whichOn(binary, env['PATH'] ?? '');
+    if (c.status === 'ok') {
+      // Found, but maybe another install than this shell's (an older node version's claude, a second tmux).
+      const svcBinary = runnerBinary(runner, config, svcEnv);
+      const theirs = svcBinary === null ? null : whichOn(svcBinary, svcEnv['PATH'] ?? '');
+      if (mine !== null && theirs !== null && realpathOr(mine) !== realpathOr(theirs)) {
+        out.push({
+          name,
+          status: 'warn',
+          detail: `${c.detail}; the service runs ${theirs}, this shell ${mine}`,
+          fix: `run "${install}" again from this shell to give the service this shell's PATH, or put ${dirname(mine)} first on the PATH in ${t.file}${reloadHint(t)}`,
+        });
+      } else out.push({ ...c, name });
+      continue;
+    }
     if (mine === null) {
       out.push({ ...c, name, detail: `${c.detail} (under the service's environment)` });
       continue;
