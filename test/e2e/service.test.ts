@@ -199,6 +199,13 @@ describe.runIf(process.platform === 'linux')('gitbus service (systemd user unit)
     const env: NodeJS.ProcessEnv = { GITBUS_SERVICE_DIR: units.path, PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, GITBUS_CLAUDE_BIN: 'gitbus-test-claude' };
     const file = join(units.path, 'gitbus-watch-gamma.service');
 
+    // Installed from a shell that does not find it: install says so (the service would not find it either).
+    const blind = await gitbus(['service', 'install', '--json', '--home', home], { env: { ...env, PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+    expectNoStack(blind);
+    const blindNotes = SYSTEMD ? json<{ notes: string[] }>(blind).notes : (json<ErrorOut>(blind).error.data['notes'] as string[]);
+    expect(blindNotes.join('\n')).toContain('runner claude: "gitbus-test-claude" is not on this shell\'s PATH');
+    if (!SYSTEMD) expect(json<ErrorOut>(blind).error.fix).toContain('note: runner claude');
+
     const install = await gitbus(['service', 'install', '--json', '--home', home], { env });
     expectNoStack(install);
     expect(install.code, install.stderr).toBe(SYSTEMD ? 0 : 7);

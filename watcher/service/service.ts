@@ -160,8 +160,8 @@ function managerOf(t: ServiceTarget, opts: ServiceOptions): Systemd | Launchd {
   return new Launchd(commands, opts.uid ?? (typeof process.getuid === 'function' ? process.getuid() : 0));
 }
 
-function unavailable(m: Manager, t: ServiceTarget, reason: string, commands: string[]): ServiceManagerUnavailableError {
-  return new ServiceManagerUnavailableError({ manager: m.label, file: t.file, name: t.name, reason, commands, fix: m.unavailableFix(t) });
+function unavailable(m: Manager, t: ServiceTarget, reason: string, commands: string[], notes: string[] = []): ServiceManagerUnavailableError {
+  return new ServiceManagerUnavailableError({ manager: m.label, file: t.file, name: t.name, reason, commands, fix: m.unavailableFix(t), notes });
 }
 
 function specOf(t: ServiceTarget, config: NodeConfig, opts: ServiceOptions): { spec: WatcherServiceSpec; runners: ResolvedRunner[] } {
@@ -204,11 +204,11 @@ export async function installService(home: string, opts: ServiceOptions = {}): P
   await mkdir(homePaths(home).logs, { recursive: true });
   await writeServiceFile(t.file, text);
   const reason = await m.probe();
-  if (reason !== null) throw unavailable(m, t, reason, m instanceof Systemd ? ['sudo loginctl enable-linger $USER', ...m.loadCommands(t)] : m.loadCommands(t));
+  const notes = missingRunnerNotes(runners);
+  if (reason !== null) throw unavailable(m, t, reason, m instanceof Systemd ? ['sudo loginctl enable-linger $USER', ...m.loadCommands(t)] : m.loadCommands(t), notes);
   const before = await m.state(t);
   await m.load(t, before);
   const state = await m.state(t);
-  const notes = missingRunnerNotes(runners);
   if (m instanceof Systemd) {
     const linger = await m.lingerNote();
     if (linger) notes.push(linger);
