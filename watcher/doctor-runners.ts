@@ -33,14 +33,14 @@ const ICECC_FIX = 'install icecream on this node (Debian/Ubuntu: "apt-get instal
 const SHELL_FIX = 'install a POSIX shell as "sh" on PATH (every Unix has one at /bin/sh: check the watcher\'s PATH)';
 
 /** Whether the runner could run here at all, as one check named runner.<name> (before the enabled/disabled verdict). */
-async function probeRunner(runner: RunnerName, config: NodeConfig): Promise<{ found: Found; fix: string; extra?: (c: Check) => Check }> {
+async function probeRunner(runner: RunnerName, config: NodeConfig, env: NodeJS.ProcessEnv): Promise<{ found: Found; fix: string }> {
   switch (runner) {
     case 'shell': {
-      const found = await version('sh', ['-c', 'echo sh works']);
+      const found = await version('sh', ['-c', 'echo sh works'], env);
       return { found, fix: SHELL_FIX };
     }
     case 'tmux': {
-      const found = await version('tmux', ['-V']);
+      const found = await version('tmux', ['-V'], env);
       if (found.ok) {
         const m = /(\d+)\.(\d+)/.exec(found.text);
         if (m && Number(m[1]) < 3) return { found: { ok: false, text: `${found.text} is older than 3.0, which the tmux runner needs`, missing: false }, fix: TMUX_FIX };
@@ -48,12 +48,12 @@ async function probeRunner(runner: RunnerName, config: NodeConfig): Promise<{ fo
       return { found, fix: TMUX_FIX };
     }
     case 'claude': {
-      const binary = claudeBinary(config.claude);
-      const found = await version(binary, ['--version']);
+      const binary = claudeBinary(config.claude, env);
+      const found = await version(binary, ['--version'], env);
       return { found, fix: CLAUDE_FIX };
     }
     case 'icecc': {
-      const v = await iceccVersion(process.env);
+      const v = await iceccVersion(env);
       return 'text' in v ? { found: { ok: true, text: v.text, missing: false }, fix: ICECC_FIX } : { found: { ok: false, text: v.reason.split(': install')[0] ?? v.reason, missing: /not installed/.test(v.reason) }, fix: ICECC_FIX };
     }
     default:
@@ -61,15 +61,18 @@ async function probeRunner(runner: RunnerName, config: NodeConfig): Promise<{ fo
   }
 }
 
-/** The checks of each runner: those enabled in node.yaml must work; others found on the machine are hints. */
-export async function checkRunners(config: NodeConfig): Promise<Check[]> {
+/**
+ * The checks of each runner: those enabled in node.yaml must work; others found on the machine are hints. `env`
+ * is the environment the watcher would have (this process's; a service's for `doctor --service`).
+ */
+export async function checkRunners(config: NodeConfig, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
   const out: Check[] = [];
   if (config.runners.length === 0) out.push({ name: 'runners', status: 'skip', detail: 'no runners enabled in node.yaml: the watcher runs nothing on this node', fix: null });
   for (const runner of RUNNERS) {
     if (runner === 'manual' && !config.runners.includes(runner)) continue;
     const name = `runner.${runner}`;
     const enabled = config.runners.includes(runner);
-    const { found, fix } = await probeRunner(runner, config);
+    const { found, fix } = await probeRunner(runner, config, env);
     if (!enabled) {
       out.push({ name, status: 'skip', detail: found.ok ? `not enabled, but available here (${found.text}): add "${runner}" to runners in node.yaml (or --runner ${runner} at join) to let this node run ${runner} tasks` : `not enabled (${found.text})`, fix: null });
       continue;
@@ -78,14 +81,14 @@ export async function checkRunners(config: NodeConfig): Promise<Check[]> {
       out.push({ name, status: 'fail', detail: found.text, fix: `${fix}, or remove ${runner} from runners in node.yaml` });
       continue;
     }
-    if (runner === 'claude') out.push({ name, status: 'ok', detail: `${found.text} (${claudeBinary(config.claude)}); whether it is logged in cannot be checked offline: run "claude" once as the watcher's user, or set ANTHROPIC_API_KEY`, fix: null });
+    if (runner === 'claude') out.push({ name, status: 'ok', detail: `${found.text} (${claudeBinary(config.claude, env)}); whether it is logged in cannot be checked offline: run "claude" once as the watcher's user, or set ANTHROPIC_API_KEY`, fix: null });
     else out.push({ name, status: 'ok', detail: found.text, fix: null });
-    if (runner === 'icecc') out.push(...(await iceccExtras(config)));
+    if (runner === 'icecc') out.push(...(await iceccExtras(config, env)));
   }
   return out;
 }
 
-async function iceccExtras(config: NodeConfig): Promise<Check[]> {
+async function iceccExtras(config: NodeConfig, env: NodeJS.ProcessEnv): Promise<Check[]> {
   const out: Check[] = [];
   const scheduler = config.icecc?.scheduler;
   if (!scheduler) out.push({ name: 'runner.icecc.scheduler', status: 'skip', detail: 'no icecc.scheduler in node.yaml: the local iceccd finds one', fix: null });
@@ -101,7 +104,7 @@ async function iceccExtras(config: NodeConfig): Promise<Check[]> {
       );
     }
   }
-  const daemon = await findLocalDaemon(process.env);
+  const daemon = await findLocalDaemon(env);
   out.push(
     'where' in daemon
       ? { name: 'runner.icecc.daemon', status: 'ok', detail: `a local iceccd answers at ${daemon.where}`, fix: null }

@@ -31,8 +31,19 @@ export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSi
   return runner.run({ id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: dir.cwd, logPath: logPathOf(ctx, task.id, task.attempt), node: ctx.config, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}) }, abort);
 }
 
+/** Who cancelled a run and why, from the task's cancel file. */
+export interface CancelledBy {
+  by: string;
+  reason?: string;
+}
+
+/** The response's reason for a run stopped by a cancel: who cancelled it and why, then how the runner stopped. Pure. */
+export function cancelReason(c: CancelledBy, runnerReason: string | undefined): string {
+  return `cancelled by ${c.by}${c.reason ? `: ${c.reason}` : ''}${runnerReason ? ` (${runnerReason})` : ''}`;
+}
+
 /** The response's summary line, for people skimming results. Pure. */
-export function outcomeSummary(task: ClaimResult, o: RunOutcome): string {
+export function outcomeSummary(task: ClaimResult, o: RunOutcome, cancelledBy?: CancelledBy): string {
   const secs = ((o.finished.getTime() - o.started.getTime()) / 1000).toFixed(1);
   const what = task.handoff.command ? `\`${task.handoff.command.split('\n')[0]}\`` : task.title;
   switch (o.status) {
@@ -41,7 +52,7 @@ export function outcomeSummary(task: ClaimResult, o: RunOutcome): string {
     case 'timed-out':
       return `${what} timed out after ${secs} s.`;
     case 'cancelled':
-      return `${what} was cancelled after ${secs} s.`;
+      return `${what} was cancelled after ${secs} s${cancelledBy ? ` by ${cancelledBy.by}${cancelledBy.reason ? `: ${cancelledBy.reason}` : ''}` : ''}.`;
     default:
       return `${what} failed${o.reason ? `: ${o.reason}` : ''}.`;
   }

@@ -7,6 +7,7 @@ import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
 import { dispatchDue } from '../bus/ops/schedule.js';
+import { archivable, archive } from '../bus/ops/archive.js';
 import { release } from '../bus/ops/release.js';
 import { respond } from '../bus/ops/respond.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
@@ -17,7 +18,7 @@ import { pollCron } from './poll-schedule.js';
 import { pruneTaskLogs } from './prune-logs.js';
 import { remoteHealth, type RemoteDownEvent, type RemoteUpEvent } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
-import { logPathOf, outcomeSummary, RUNNERS, runTask } from './run-task.js';
+import { cancelReason, logPathOf, outcomeSummary, RUNNERS, runTask, type CancelledBy } from './run-task.js';
 import { readTail } from './runners/output-tail.js';
 import type { RunOutcome } from './runners/runner.js';
 import { forgetRunning, killLeftover, listRunning, recordRunning } from './running-record.js';
@@ -35,6 +36,8 @@ export type WatchEvent =
   | { type: 'released'; id: string; attempt: number; reason: string }
   | { type: 'reaped'; id: string; status: string; reason: string }
   | { type: 'scheduled'; id: string; template: string; due: string }
+  /** This watcher moved finished tasks past `archiveAfter` to the archive branch (another watcher may have done part). */
+  | { type: 'archived'; ids: string[] }
   | { type: 'queued'; id: string; attempt: number; reason: string }
   | { type: 'delivered'; id: string; attempt: number; status: string }
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
@@ -63,6 +66,8 @@ export interface WatchOptions {
   retryMs?: number;
   /** While the remote is down: the longest wait between attempts (default: ten poll intervals, at most 5 minutes). */
   retryMaxMs?: number;
+  /** How often at most this watcher looks for finished tasks to archive (default: archiveAfter, at most 5 minutes). */
+  archiveEveryMs?: number;
   onEvent: (e: WatchEvent) => void;
 }
 
@@ -76,6 +81,8 @@ export interface FinishedTask {
 interface Running {
   task: ClaimResult;
   cancel: AbortController;
+  /** Set when a cancel file stopped the run: its author and reason go into the response. */
+  cancelledBy: CancelledBy | null;
   done: Promise<void>;
 }
 
@@ -220,19 +227,45 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     }
     try {
       await flushOutbox();
-      for (const r of running.values()) if (snap.index.tasks.get(r.task.id)?.cancel) r.cancel.abort();
+      for (const r of running.values()) {
+        if (r.cancel.signal.aborted || !snap.index.tasks.get(r.task.id)?.cancel) continue;
+        const c = (await snap.view(r.task.id))?.cancel;
+        // An unreadable cancel file still cancels (the task's state says so); it just cannot say by whom.
+        r.cancelledBy = c ? { by: c.by, ...(c.reason ? { reason: c.reason } : {}) } : { by: 'an unreadable cancel file' };
+        r.cancel.abort();
+      }
       for (const x of await reapExpired(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'reaped', id: x.id, status: x.status, reason: x.reason });
       for (const x of await dispatchDue(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'scheduled', id: x.id, template: x.template, due: x.due });
+      await archiveFinished();
     } catch (err) {
       fail(err);
     }
     return !health.isDown;
   };
 
+  /**
+   * Finished tasks past `archiveAfter` go to the archive branch without anyone running `gitbus archive`, so
+   * `status` does not grow without bound. Every watcher may try; archiving is idempotent compare-and-swap (an
+   * entry already in the archive changes nothing, a file already gone from main is not removed twice), so each
+   * task moves exactly once. Cheap: at most every few minutes, and only when the peeked state has such tasks.
+   */
+  let archiveLooked = 0;
+  const archiveFinished = async (): Promise<void> => {
+    const snap = await peek();
+    const now = Date.now();
+    const every = opts.archiveEveryMs ?? Math.min(ARCHIVE_EVERY_MS, snap.settings.archiveAfterMs);
+    if (now - archiveLooked < every) return;
+    archiveLooked = now;
+    if ((await archivable(snap, now)).length === 0) return;
+    const r = await archive(ctx);
+    if (r.archiveCommit !== null || r.mainCommit !== null) opts.onEvent({ type: 'archived', ids: r.archived });
+  };
+
   const start = (task: ClaimResult) => {
     opts.onEvent({ type: 'claimed', id: task.id, attempt: task.attempt, title: task.title, reclaimed: task.reclaimed !== null });
     const cancel = new AbortController();
     const abort = AbortSignal.any([cancel.signal, kill.signal]);
+    const self: Running = { task, cancel, cancelledBy: null, done: Promise.resolve() };
     const done = (async () => {
       const outcome = await runTask(ctx, task, abort, (pid) => recordRunning(home, { id: task.id, attempt: task.attempt, pid }));
       const durationMs = outcome.finished.getTime() - outcome.started.getTime();
@@ -243,6 +276,8 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
           opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: 'shutdown' });
           return;
         }
+        const by = outcome.status === 'cancelled' ? self.cancelledBy : null;
+        const reason = by ? cancelReason(by, outcome.reason) : outcome.reason;
         const entry: OutboxEntry = {
           id: task.id,
           attempt: task.attempt,
@@ -250,12 +285,12 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
           input: {
             id: task.id,
             status: outcome.status,
-            summary: outcomeSummary(task, outcome),
+            summary: outcomeSummary(task, outcome, by ?? undefined),
             output: outcome.outputTail,
             exitCode: outcome.exitCode,
             started: outcome.started.toISOString(),
             durationMs,
-            ...(outcome.reason ? { reason: outcome.reason } : {}),
+            ...(reason ? { reason } : {}),
             ...(outcome.resultText !== undefined ? { results: outcome.resultText } : {}),
             ...(outcome.claude ? { claude: outcome.claude } : {}),
             ...(outcome.icecc ? { icecc: outcome.icecc } : {}),
@@ -276,7 +311,8 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       // A free slot is a reason to look for more work now rather than at the next tick.
       if (!opts.once && !opts.stop.aborted) void wake('slot');
     });
-    running.set(task.id, { task, cancel, done });
+    self.done = done;
+    running.set(task.id, self);
   };
 
   /**
@@ -453,6 +489,9 @@ async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promise<void>
     }
   }
 }
+
+/** The longest a watcher waits between two looks for tasks to archive. */
+const ARCHIVE_EVERY_MS = 5 * 60_000;
 
 /** The `by` of claims a watcher makes (BusContext.actor when the CLI opens the bus for `gitbus watch`). */
 export const WATCHER_ACTOR = 'watcher';

@@ -49,6 +49,25 @@ export function archiveChanges(view: TaskView, month: string): { add: FileChange
 }
 
 /**
+ * The finished tasks of a snapshot that ended at least `olderThanMs` (default: the bus setting archiveAfter)
+ * before `now`, with the month they ended in. Only a task with a response or a cancel can have finished, so only
+ * those are read: a watcher can ask this of every snapshot it peeks at without parsing the whole bus.
+ */
+export async function archivable(snap: Snapshot, now: number, olderThanMs?: number): Promise<{ view: TaskView; month: string }[]> {
+  const cutoff = now - (olderThanMs ?? snap.settings.archiveAfterMs);
+  const chosen: { view: TaskView; month: string }[] = [];
+  for (const [id, files] of snap.index.tasks) {
+    if (!files.response && !files.cancel) continue;
+    const view = await snap.view(id);
+    if (!view || !isFinal(view.state)) continue;
+    const ended = endedAt(view) ?? now;
+    if (ended > cutoff) continue;
+    chosen.push({ view, month: new Date(ended).toISOString().slice(0, 7) });
+  }
+  return chosen;
+}
+
+/**
  * Moves finished tasks from main to the archive branch (docs/PROTOCOL.md §7): first add them to archive, then
  * remove them from main; each step is a compare-and-swap commit and idempotent, so an interrupted run is
  * completed by the next one.
@@ -56,14 +75,7 @@ export function archiveChanges(view: TaskView, month: string): { add: FileChange
 export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
   const now = (opts.now ?? new Date()).getTime();
   const snap = await Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN));
-  const cutoff = now - (opts.all ? 0 : (opts.olderThanMs ?? snap.settings.archiveAfterMs));
-  const chosen: { view: TaskView; month: string }[] = [];
-  for (const view of await snap.allViews()) {
-    if (!isFinal(view.state)) continue;
-    const ended = endedAt(view) ?? now;
-    if (ended > cutoff) continue;
-    chosen.push({ view, month: new Date(ended).toISOString().slice(0, 7) });
-  }
+  const chosen = await archivable(snap, now, opts.all ? 0 : opts.olderThanMs);
   if (chosen.length === 0) return { archived: [], archiveCommit: null, mainCommit: null };
   const moves = chosen.map(({ view, month }) => archiveChanges(view, month));
   const add = moves.flatMap((m) => m.add);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runDoctor } from '../../bus/ops/doctor.js';
 import { checkRunners } from '../../watcher/doctor-runners.js';
+import { checkService } from '../../watcher/service/doctor-service.js';
 import { EXIT } from '../exit-codes.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
@@ -9,10 +10,12 @@ export function register(program: Command): void {
   withCommon(
     program
       .command('doctor')
-      .description("check this node's setup: its home, the remote (reachable, a bus, writable), the clock, heartbeats, runners and git; exits 7 when a check fails"),
-  ).action(async (opts: CommonOptions) =>
+      .description("check this node's setup: its home, the remote (reachable, a bus, writable), the clock, heartbeats, runners and git; exits 7 when a check fails")
+      .option('--service', "also check the runners under the environment of this node's installed service (gitbus service install): a runner this shell finds but the service does not fails"),
+  ).action(async (opts: CommonOptions & { service?: boolean }) =>
     run(opts, async (home) => {
-      const r = await runDoctor(home, { runnerChecks: checkRunners });
+      const runnerChecks = opts.service ? async (config: Parameters<typeof checkRunners>[0]) => [...(await checkRunners(config)), ...(await checkService(home, config))] : checkRunners;
+      const r = await runDoctor(home, { runnerChecks });
       emit(opts, r, () => {
         const width = Math.max(...r.checks.map((c) => c.name.length));
         const lines = [`gitbus doctor: home ${r.home}${r.node ? `, node ${r.node}` : ''}`];

@@ -17,7 +17,7 @@ export function register(program: Command): void {
     program
       .command('respond')
       .argument('<id>', 'a task this node holds')
-      .description('report the result of a claimed task (like the seed\'s report-back)')
+      .description('report the result of a claimed task (like report-back)')
       .addOption(choice('--status <status>', 'how it ended', ['succeeded', 'failed', 'cancelled', 'timed-out']).makeOptionMandatory())
       .option('--summary <text>', 'one paragraph for the Summary section')
       .option('--body-file <file>', 'the Results section (Markdown); - reads standard input')

@@ -37,7 +37,7 @@ export function register(program: Command): void {
       .argument('<node>', 'the node that runs the command')
       .argument('<cmd...>', 'the command and its arguments, after --')
       .usage('[options] NODE -- CMD [ARG...]')
-      .description("run a command on a node and wait for it (the seed's tw run): prints its output, exits with its exit code (9 when it ended without one)")
+      .description("run a command on a node and wait for it (like tw run): prints its output, exits with its exit code (9 when it ended without one)")
       .option('--label <label>', 'a label the node must have (repeatable)', collect)
       .option('--timeout <duration>', 'stop the run after this long, e.g. 30m'),
   ).action(async (node: string, argv: string[], opts: Opts) =>

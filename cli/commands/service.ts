@@ -53,6 +53,7 @@ export function register(program: Command): void {
           `${r.action} ${r.name} (${kindOf(r)}) for node ${r.node}: it runs "gitbus watch --home ${r.home}", restarts it when it fails and starts it at login`,
           `  file: ${r.file}`,
           `  state: ${stateText(r.state)}`,
+          `  runners: ${r.runners.map((x) => `${x.runner} (${x.found ?? `"${x.binary}" not found`})`).join(', ') || 'none'}; the service's PATH is this shell's (check it with "gitbus doctor --service")`,
           `  ${logsLine(r)}`,
         ].join('\n'),
       );

@@ -53,6 +53,8 @@ function eventLine(e: WatchEvent): string {
       ].join('\n');
     case 'scheduled':
       return `${e.id}: dispatched for ${e.due} by the schedule of ${e.template}`;
+    case 'archived':
+      return `archived ${e.ids.length} finished task${e.ids.length === 1 ? '' : 's'}: ${e.ids.join(', ')}`;
     case 'reaped':
       return `${e.id}: ${e.status} (${e.reason})`;
     case 'remote-down':

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { gitbus, json, ROOT, tempDir, type RunResult } from '../helpers/cli.js';
 import { setting, systemdWords } from '../helpers/systemd-unit.js';
 import { until } from '../helpers/wait.js';
@@ -184,6 +184,81 @@ describe.runIf(process.platform === 'linux')('gitbus service (systemd user unit)
     expect(line).toMatch(/^watching as alpha: runners shell/);
     w.child.kill('SIGTERM');
     expect(await bounded(w.exited, 45_000, 'the watcher to exit after SIGTERM')).toBe(0);
+  });
+
+  it('the unit gets the installing PATH, so the service finds the runners this shell finds; doctor --service fails naming a runner the unit\'s PATH lacks', async () => {
+    const units = await tempDir('gitbus-units-');
+    cleanups.push(units.cleanup);
+    const { dir, home } = await oddNode('gamma', true);
+    writeFileSync(join(home, 'node.yaml'), readFileSync(join(home, 'node.yaml'), 'utf8').replace('runners: [shell]', 'runners: [shell, claude]'));
+    // A claude only this shell finds, as in ~/.local/bin or an nvm folder (under a name no real install has;
+    // $GITBUS_CLAUDE_BIN names it, and the unit must carry that too).
+    const bin = join(dir, 'user bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'gitbus-test-claude'), '#!/bin/sh\necho "9.9.9 (Claude Code)"\n', { mode: 0o755 });
+    const env: NodeJS.ProcessEnv = { GITBUS_SERVICE_DIR: units.path, PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, GITBUS_CLAUDE_BIN: 'gitbus-test-claude' };
+    const file = join(units.path, 'gitbus-watch-gamma.service');
+
+    // Installed from a shell that does not find it: install says so (the service would not find it either).
+    const blind = await gitbus(['service', 'install', '--json', '--home', home], { env: { ...env, PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+    expectNoStack(blind);
+    const blindNotes = SYSTEMD ? json<{ notes: string[] }>(blind).notes : (json<ErrorOut>(blind).error.data['notes'] as string[]);
+    expect(blindNotes.join('\n')).toContain('runner claude: "gitbus-test-claude" is not on this shell\'s PATH');
+    if (!SYSTEMD) expect(json<ErrorOut>(blind).error.fix).toContain('note: runner claude');
+
+    const install = await gitbus(['service', 'install', '--json', '--home', home], { env });
+    expectNoStack(install);
+    expect(install.code, install.stderr).toBe(SYSTEMD ? 0 : 7);
+    const unit = readFileSync(file, 'utf8');
+    const unitPath = setting(unit, 'Environment').map((e) => systemdWords(e, false)[0] ?? '').find((w) => w.startsWith('PATH='))?.slice(5) ?? '';
+    expect(unitPath.split(':')).toContain(bin);
+    expect(unitPath.split(':')[0]).toBe(dirname(process.execPath));
+    expect(setting(unit, 'Environment')).toContain('"GITBUS_CLAUDE_BIN=gitbus-test-claude"');
+
+    const found = await gitbus(['doctor', '--service', '--json', '--home', home], { env });
+    type Report = { checks: { name: string; status: string; detail: string; fix: string | null }[] };
+    const check = (r: RunResult, name: string) => json<Report>(r).checks.find((c) => c.name === name);
+    expect(check(found, 'service.file')).toMatchObject({ status: 'ok' });
+    expect(check(found, 'service.runner.shell')).toMatchObject({ status: 'ok' });
+    expect(check(found, 'service.runner.claude')).toMatchObject({ status: 'ok', detail: expect.stringContaining('9.9.9 (Claude Code)') });
+
+    // A unit written from a shell without that folder (or by an older gitbus): the service would not find claude.
+    writeFileSync(file, unit.replace(`${bin}:`, ''));
+    const lacking = await gitbus(['doctor', '--service', '--json', '--home', home], { env });
+    expect(lacking.code, lacking.stderr).toBe(7);
+    const claude = check(lacking, 'service.runner.claude');
+    expect(claude).toMatchObject({ status: 'fail' });
+    expect(claude?.detail).toContain('the service does not find claude');
+    expect(claude?.detail).toContain(join(bin, 'gitbus-test-claude'));
+    expect(claude?.fix).toContain(`gitbus service install --home`);
+    expect(claude?.fix).toContain(`add ${bin} to the PATH in ${file}`);
+    expect(check(lacking, 'service.runner.shell')).toMatchObject({ status: 'ok' });
+    // The plain doctor (this shell's PATH) does not see the problem: that is what --service is for.
+    const plain = await gitbus(['doctor', '--json', '--home', home], { env });
+    expect(check(plain, 'runner.claude')).toMatchObject({ status: 'ok' });
+    expect(check(plain, 'service.runner.claude')).toBeUndefined();
+    const human = await gitbus(['doctor', '--service', '--home', home], { env });
+    expect(human.code).toBe(7);
+    expect(human.stdout).toMatch(/FAIL\s+service\.runner\.claude\s+the service does not find claude/);
+    expect(human.stdout).toContain('fix: run "gitbus service install --home');
+
+    // Installing again from this shell puts the folder back.
+    await gitbus(['service', 'install', '--json', '--home', home], { env });
+    const fixed = await gitbus(['doctor', '--service', '--json', '--home', home], { env });
+    expect(check(fixed, 'service.runner.claude')).toMatchObject({ status: 'ok' });
+    // Another install first on the service's PATH (an older nvm node's claude): found, but not the same program.
+    const other = join(dir, 'old bin');
+    mkdirSync(other);
+    writeFileSync(join(other, 'gitbus-test-claude'), '#!/bin/sh\necho "1.0.0 (Claude Code)"\n', { mode: 0o755 });
+    const fresh = readFileSync(file, 'utf8');
+    writeFileSync(file, fresh.replace(`${bin}:`, `${other}:${bin}:`));
+    const shadowed = await gitbus(['doctor', '--service', '--json', '--home', home], { env });
+    expect(check(shadowed, 'service.runner.claude')).toMatchObject({ status: 'warn', detail: expect.stringContaining(`the service runs ${join(other, 'gitbus-test-claude')}, this shell ${join(bin, 'gitbus-test-claude')}`) });
+    expect(check(shadowed, 'service.runner.shell')).toMatchObject({ status: 'ok' });
+    await gitbus(['service', 'uninstall', '--json', '--home', home], { env });
+    const none = await gitbus(['doctor', '--service', '--json', '--home', home], { env });
+    expect(none.code).toBe(7);
+    expect(check(none, 'service.file')).toMatchObject({ status: 'fail', fix: expect.stringContaining('gitbus service install --home') });
   });
 
   it('every subcommand has --help and --json', async () => {

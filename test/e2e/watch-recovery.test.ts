@@ -81,7 +81,7 @@ describe('watcher recovery', () => {
     expect(await wb.exited).toBe(0);
   }, 120_000);
 
-  it('cancel stops a running task on whichever node runs it, and the response says cancelled', async () => {
+  it('cancel stops a running task on whichever node runs it, and the response says cancelled, by whom and why', async () => {
     // A 30 s heartbeat: the cancel must be noticed through the wake-up, not at the next beat.
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
@@ -89,11 +89,22 @@ describe('watcher recovery', () => {
     const id = await bus.dispatch('boss', ['runs until cancelled', '--command', 'sleep 60']);
     const ww = startWatcher(w);
     await until('the worker to claim', () => events(ww).some((e) => e.type === 'claimed' && e.id === id));
-    const c = await gitbus(['cancel', id, '--json'], { home: bus.home('boss') });
+    const c = await gitbus(['cancel', id, '--json', '--reason', 'wrong branch: use release/2.1'], { home: bus.home('boss') });
     expect(json(c)).toMatchObject({ state: 'cancelling' });
-    await until('the run to stop', () => events(ww).some((e) => e.type === 'finished' && e.id === id), 10_000);
+    await until('the run to stop', () => events(ww).some((e) => e.type === 'finished' && e.id === id), 30_000);
     expect(events(ww).find((e) => e.type === 'finished' && e.id === id)?.status).toBe('cancelled');
-    expect((await show(bus.home('boss'), id)).state).toBe('cancelled');
+    const shown = await show(bus.home('boss'), id);
+    expect(shown.state).toBe('cancelled');
+    const by = /by: (.+)/.exec(shown.files.find((f) => f.path === `cancels/${id}.md`)?.text ?? '')?.[1]?.trim() ?? '';
+    expect(by).toMatch(/@boss$/);
+    const response = shown.files.find((f) => f.path === `responses/${id}.md`)?.text ?? '';
+    expect(response).toContain('status: cancelled');
+    expect(response).toMatch(new RegExp(`reason: .*cancelled by ${by}: wrong branch: use release/2\\.1 \\(stopped on request\\)`));
+    expect(response).toContain(`was cancelled after`);
+    expect(response).toContain(`by ${by}: wrong branch: use release/2.1.`);
+    // The person reading it with show (text) sees the reason too.
+    const text = await gitbus(['show', id], { home: bus.home('boss') });
+    expect(text.stdout).toContain(`cancelled by ${by}: wrong branch: use release/2.1`);
     ww.child.kill('SIGTERM');
     expect(await ww.exited).toBe(0);
   }, 90_000);

@@ -1,12 +1,15 @@
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderSystemdUnit, systemdUnitName, journalCommand, stopTimeoutSeconds } from '../../watcher/service/systemd-unit.js';
 import { renderLaunchdPlist, launchdLabel, launchdPlistName, launchdLogPath, xmlEscape } from '../../watcher/service/launchd-plist.js';
 import { serviceTarget } from '../../watcher/service/service.js';
 import { setting, systemdWords } from '../helpers/systemd-unit.js';
+import { pathDirs, planServicePath, whichOn } from '../../watcher/service/service-path.js';
+import { launchdEnvironment, serviceEnvironment, systemdEnvironment } from '../../watcher/service/read-service.js';
+import type { NodeConfig } from '../../bus/home.js';
 
 const NODE = process.execPath;
 const ENTRY = '/opt/gitbus/bin/gitbus.js';
@@ -141,5 +144,52 @@ describe('names per node', () => {
     const mac = serviceTarget('/Users/ada/.gitbus', 'mini', { platform: 'darwin', env: {}, userHome: '/Users/ada' });
     expect(mac).toMatchObject({ manager: 'launchd', name: 'dev.gitbus.watch.mini', file: '/Users/ada/Library/LaunchAgents/dev.gitbus.watch.mini.plist', logs: { file: '/Users/ada/.gitbus/logs/watcher.log' } });
     expect(() => serviceTarget('/h', 'alpha', { platform: 'win32', env: {} })).toThrow(expect.objectContaining({ code: 'SERVICE_UNSUPPORTED_PLATFORM' }));
+  });
+});
+
+describe('the service PATH', () => {
+  const config = (runners: NodeConfig['runners'], claude?: NodeConfig['claude']) => ({ node: 'alpha', remote: '/r', labels: [], runners, parallel: 1, ...(claude ? { claude } : {}) }) as NodeConfig;
+
+  it("is the node binary's folder, the installing PATH in order (absolute folders only), each runner's folder, then the system folders", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gitbus-path-'));
+    try {
+      const bin = join(dir, 'bin');
+      const tools = join(dir, 'tools');
+      mkdirSync(bin);
+      mkdirSync(tools);
+      writeFileSync(join(bin, 'claude'), '#!/bin/sh\necho 1.0\n', { mode: 0o755 });
+      writeFileSync(join(tools, 'my-claude'), '#!/bin/sh\necho 1.0\n', { mode: 0o755 });
+      const plan = planServicePath('/opt/node/bin/node', config(['shell', 'claude']), { PATH: `.::relative:${bin}:/usr/bin:${bin}:/bin` });
+      expect(plan.path).toBe(`/opt/node/bin:${bin}:/usr/bin:/bin:/usr/local/bin`);
+      expect(plan.runners).toEqual([
+        { runner: 'shell', binary: 'sh', found: expect.stringMatching(/\/sh$/) },
+        { runner: 'claude', binary: 'claude', found: join(bin, 'claude') },
+      ]);
+      // An absolute claude.binary outside PATH: its folder is added.
+      const abs = planServicePath('/opt/node/bin/node', config(['claude'], { binary: join(tools, 'my-claude') }), { PATH: '/usr/bin:/bin' });
+      expect(abs.path.split(':')).toContain(tools);
+      // $GITBUS_CLAUDE_BIN names the binary when node.yaml does not; a runner not found is reported, not invented.
+      const missing = planServicePath('/opt/node/bin/node', config(['claude']), { PATH: '/usr/bin:/bin', GITBUS_CLAUDE_BIN: 'no-such-claude' });
+      expect(missing.runners).toEqual([{ runner: 'claude', binary: 'no-such-claude', found: null }]);
+      expect(whichOn('claude', `/nonexistent:${bin}`)).toBe(join(bin, 'claude'));
+      expect(whichOn('claude', '/nonexistent')).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('drops PATH folders a unit or plist cannot hold', () => {
+    expect(pathDirs('/a:/b\n:/c :/d:/a')).toEqual(['/a', '/d']);
+  });
+
+  it('is written into the unit and the plist and read back the same (odd folders included)', () => {
+    const path = `/opt/node/bin:${ODD}/bin:/usr/bin:/bin`;
+    const spec = { node: 'alpha', home: ODD, nodePath: NODE, entry: ENTRY, path, env: { GITBUS_CLAUDE_BIN: `${ODD}/claude` } };
+    const unitEnv = systemdEnvironment(renderSystemdUnit(spec));
+    expect(unitEnv).toEqual({ GITBUS_HOME: ODD, PATH: path, GITBUS_CLAUDE_BIN: `${ODD}/claude` });
+    expect(launchdEnvironment(renderLaunchdPlist(spec))).toEqual({ GITBUS_HOME: ODD, PATH: path, GITBUS_CLAUDE_BIN: `${ODD}/claude` });
+    expect(serviceEnvironment('systemd', '[Service]\nEnvironment=A=1 "B=two words"\nEnvironment=\nEnvironment=C=3\n')).toEqual({ C: '3' });
+    expect(systemdEnvironment('[Service]\nEnvironment="A=unterminated\n')).toBeNull();
+    expect(launchdEnvironment('<plist><dict><key>Label</key><string>x</string></dict></plist>')).toEqual({});
   });
 });

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pollCron } from '../../watcher/poll-schedule.js';
 import { taskDir } from '../../watcher/task-dir.js';
-import { outcomeSummary } from '../../watcher/run-task.js';
+import { cancelReason, outcomeSummary } from '../../watcher/run-task.js';
 import { tempDir } from '../helpers/cli.js';
 
 describe('pollCron', () => {
@@ -60,5 +60,15 @@ describe('outcomeSummary', () => {
     const t1 = new Date(1500);
     expect(outcomeSummary(task, { status: 'succeeded', exitCode: 0, started: t0, finished: t1, outputTail: '' })).toBe('`make test` succeeded in 1.5 s.');
     expect(outcomeSummary(task, { status: 'failed', exitCode: 2, started: t0, finished: t1, outputTail: '', reason: 'exit code 2' })).toBe('`make test` failed: exit code 2.');
+  });
+
+  it('a cancelled run says who cancelled it and why', () => {
+    const task = { id: 't', attempt: 1, node: 'n', title: 'T', handoff: { title: 'T', command: 'make test' }, body: '', reclaimed: null };
+    const o = { status: 'cancelled' as const, exitCode: null, started: new Date(0), finished: new Date(2000), outputTail: '', reason: 'stopped on request' };
+    expect(outcomeSummary(task, o, { by: 'ada@laptop', reason: 'wrong branch' })).toBe('`make test` was cancelled after 2.0 s by ada@laptop: wrong branch.');
+    expect(outcomeSummary(task, o, { by: 'ada@laptop' })).toBe('`make test` was cancelled after 2.0 s by ada@laptop.');
+    expect(outcomeSummary(task, o)).toBe('`make test` was cancelled after 2.0 s.');
+    expect(cancelReason({ by: 'ada@laptop', reason: 'wrong branch' }, 'stopped on request')).toBe('cancelled by ada@laptop: wrong branch (stopped on request)');
+    expect(cancelReason({ by: 'ada@laptop' }, undefined)).toBe('cancelled by ada@laptop');
   });
 });

@@ -26,14 +26,16 @@ export class ServicePathError extends GitbusError {
  */
 export class ServiceManagerUnavailableError extends GitbusError {
   readonly code = 'SERVICE_MANAGER_UNAVAILABLE';
-  constructor(opts: { manager: string; file: string; name: string; reason: string; commands: string[]; fix: string }) {
-    super(`wrote ${opts.file}, but ${opts.manager} is not available here (${opts.reason}), so the watcher was not started`, opts.fix, {
+  constructor(opts: { manager: string; file: string; name: string; reason: string; commands: string[]; fix: string; notes?: string[] }) {
+    const notes = opts.notes ?? [];
+    super(`wrote ${opts.file}, but ${opts.manager} is not available here (${opts.reason}), so the watcher was not started`, [opts.fix, ...notes.map((n) => `  note: ${n}`)].join('\n'), {
       manager: opts.manager,
       file: opts.file,
       name: opts.name,
       reason: opts.reason,
       written: true,
       commands: opts.commands,
+      notes,
     });
   }
 }

@@ -3,7 +3,7 @@ import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { homePaths, loadNodeConfig } from '../../bus/home.js';
+import { homePaths, loadNodeConfig, type NodeConfig } from '../../bus/home.js';
 import { NoRunnersError } from '../errors.js';
 import { RUNNERS } from '../run-task.js';
 import { ServiceEntryNotFoundError, ServiceManagerUnavailableError, ServiceUnsupportedPlatformError } from './errors.js';
@@ -11,6 +11,7 @@ import { launchdLabel, launchdLogPath, launchdPlistName, renderLaunchdPlist } fr
 import { assertNodeName, journalCommand, renderSystemdUnit, systemdUnitName, type WatcherServiceSpec } from './systemd-unit.js';
 import { type ServiceCommands, SpawnServiceCommands, type ServiceManagerKind } from './commands.js';
 import { shellQuote, type Manager } from './manager.js';
+import { planServicePath, type ResolvedRunner } from './service-path.js';
 import { Systemd } from './manager-systemd.js';
 import { Launchd } from './manager-launchd.js';
 export * from './commands.js';
@@ -71,6 +72,8 @@ export interface ServiceState {
 
 export interface InstallResult extends ServiceTarget {
   action: 'installed' | 'updated';
+  /** Each enabled runner's binary and where the installing environment (whose PATH the service gets) finds it. */
+  runners: ResolvedRunner[];
   state: ServiceState;
   /** Things the user should know (lingering off, ...). */
   notes: string[];
@@ -157,18 +160,24 @@ function managerOf(t: ServiceTarget, opts: ServiceOptions): Systemd | Launchd {
   return new Launchd(commands, opts.uid ?? (typeof process.getuid === 'function' ? process.getuid() : 0));
 }
 
-function unavailable(m: Manager, t: ServiceTarget, reason: string, commands: string[]): ServiceManagerUnavailableError {
-  return new ServiceManagerUnavailableError({ manager: m.label, file: t.file, name: t.name, reason, commands, fix: m.unavailableFix(t) });
+function unavailable(m: Manager, t: ServiceTarget, reason: string, commands: string[], notes: string[] = []): ServiceManagerUnavailableError {
+  return new ServiceManagerUnavailableError({ manager: m.label, file: t.file, name: t.name, reason, commands, fix: m.unavailableFix(t), notes });
 }
 
-function specOf(t: ServiceTarget, opts: ServiceOptions): WatcherServiceSpec {
-  return { node: t.node, home: t.home, nodePath: opts.nodePath ?? process.execPath, entry: opts.entry ?? gitbusEntry() };
+function specOf(t: ServiceTarget, config: NodeConfig, opts: ServiceOptions): { spec: WatcherServiceSpec; runners: ResolvedRunner[] } {
+  const nodePath = opts.nodePath ?? process.execPath;
+  const env = opts.env ?? process.env;
+  const plan = planServicePath(nodePath, config, env);
+  // claude.binary may come from the installing shell's $GITBUS_CLAUDE_BIN; the service would not have it.
+  const claudeBin = config.runners.includes('claude') && !config.claude?.binary ? env['GITBUS_CLAUDE_BIN'] : undefined;
+  const spec: WatcherServiceSpec = { node: t.node, home: t.home, nodePath, entry: opts.entry ?? gitbusEntry(), path: plan.path, ...(claudeBin ? { env: { GITBUS_CLAUDE_BIN: claudeBin } } : {}) };
+  return { spec, runners: plan.runners };
 }
 
-/** The text of the service file for this node, without writing anything. */
-export function renderService(t: ServiceTarget, opts: ServiceOptions = {}): string {
-  const spec = specOf(t, opts);
-  return t.manager === 'systemd' ? renderSystemdUnit(spec) : renderLaunchdPlist(spec);
+/** The text of the service file for this node, without writing anything, and where the installing environment finds each runner. */
+export function renderService(t: ServiceTarget, config: NodeConfig, opts: ServiceOptions = {}): { text: string; runners: ResolvedRunner[] } {
+  const { spec, runners } = specOf(t, config, opts);
+  return { text: t.manager === 'systemd' ? renderSystemdUnit(spec) : renderLaunchdPlist(spec), runners };
 }
 
 async function writeServiceFile(file: string, text: string): Promise<void> {
@@ -188,23 +197,30 @@ export async function installService(home: string, opts: ServiceOptions = {}): P
   const config = await loadNodeConfig(home);
   if (!config.runners.some((r) => RUNNERS[r])) throw new NoRunnersError(config.node, home);
   const t = serviceTarget(home, config.node, opts);
-  const text = renderService(t, opts);
+  const { text, runners } = renderService(t, config, opts);
   const m = managerOf(t, opts);
   const existed = existsSync(t.file);
   // launchd opens the log file itself but does not create its folder.
   await mkdir(homePaths(home).logs, { recursive: true });
   await writeServiceFile(t.file, text);
   const reason = await m.probe();
-  if (reason !== null) throw unavailable(m, t, reason, m instanceof Systemd ? ['sudo loginctl enable-linger $USER', ...m.loadCommands(t)] : m.loadCommands(t));
+  const notes = missingRunnerNotes(runners);
+  if (reason !== null) throw unavailable(m, t, reason, m instanceof Systemd ? ['sudo loginctl enable-linger $USER', ...m.loadCommands(t)] : m.loadCommands(t), notes);
   const before = await m.state(t);
   await m.load(t, before);
   const state = await m.state(t);
-  const notes: string[] = [];
   if (m instanceof Systemd) {
     const linger = await m.lingerNote();
     if (linger) notes.push(linger);
   }
-  return { ...t, action: existed ? 'updated' : 'installed', state, notes };
+  return { ...t, action: existed ? 'updated' : 'installed', runners, state, notes };
+}
+
+/** An enabled runner this shell does not find is not found by the service either. */
+function missingRunnerNotes(runners: ResolvedRunner[]): string[] {
+  return runners
+    .filter((r) => r.found === null)
+    .map((r) => `runner ${r.runner}: "${r.binary}" is not on this shell's PATH, so the service will not find it either; install it (or put its folder on PATH) and run "gitbus service install" again, or remove ${r.runner} from runners in node.yaml`);
 }
 
 async function nodeOf(home: string, node: string | undefined): Promise<string> {

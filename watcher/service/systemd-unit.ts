@@ -16,6 +16,10 @@ export interface WatcherServiceSpec {
   entry: string;
   /** The watcher's grace period on SIGTERM (it is given none on the command line, so its default: 30 s). */
   graceMs?: number;
+  /** The service's PATH (service-path.ts: the installing PATH and the runners' folders); default servicePath(nodePath). */
+  path?: string;
+  /** More variables the watcher needs to find its runners as the installing shell did (GITBUS_CLAUDE_BIN). */
+  env?: Record<string, string>;
 }
 
 export const DEFAULT_GRACE_MS = 30_000;
@@ -53,7 +57,9 @@ export function watcherArgv(spec: WatcherServiceSpec): string[] {
 }
 
 export function watcherEnv(spec: WatcherServiceSpec): Record<string, string> {
-  return { GITBUS_HOME: spec.home, PATH: servicePath(spec.nodePath) };
+  const env: Record<string, string> = { GITBUS_HOME: spec.home, PATH: spec.path ?? servicePath(spec.nodePath), ...spec.env };
+  for (const [name, value] of Object.entries(env)) assertRepresentable(`value of ${name}`, value);
+  return env;
 }
 
 // eslint-disable-next-line no-control-regex
