@@ -23,8 +23,8 @@ export class BusExistsError extends GitbusError {
 
 export class NotABusError extends GitbusError {
   readonly code = 'NOT_A_BUS';
-  constructor(remote: string, why: string) {
-    super(`${remote} is not a gitbus bus: ${why}`, `check the URL, or create a bus there with "gitbus init --remote ${remote}"`, { remote, why });
+  constructor(remote: string, why: string, fix = `check the URL, or create a bus there with "gitbus init --remote ${remote}"`) {
+    super(`${remote} is not a gitbus bus: ${why}`, fix, { remote, why });
   }
 }
 

@@ -11,7 +11,7 @@ import { normalizeRemote, openTransport } from '../remote.js';
 import { BusRepo, MAIN } from '../repo.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
-import { httpPluginFor, TRANSPORT_URL } from '../transport/http-plugin.js';
+import { fetchObjects } from '../git/fetch.js';
 import { transact } from '../cas.js';
 import { actorFromEnv } from '../context.js';
 import { checkNodeOptions } from './init.js';
@@ -29,6 +29,18 @@ async function explodePacks(gitdir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     if (name.endsWith('.idx')) await explodePack({ fs, gitdir, packName: name.slice(0, -'.idx'.length) });
   }
+}
+
+/** A bus is refs/heads/main and nothing else: other branches (and HEAD) are someone else's, and say nothing. */
+function noMainError(remote: string, refs: ReadonlyMap<string, string>): NotABusError {
+  const branches = [...refs.keys()].filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice('refs/heads/'.length));
+  if (branches.length === 0) return new NotABusError(remote, 'the repository is empty', `create the bus there first with "gitbus init --remote ${remote}", then join it`);
+  const shown = branches.slice(0, 5).join(', ') + (branches.length > 5 ? `, +${branches.length - 5} more` : '');
+  return new NotABusError(
+    remote,
+    `it has no main branch (a bus lives on main; this repository has ${shown})`,
+    `check the URL; to make a bus in this repository, run "gitbus init --remote ${remote}": it adds a main branch and leaves the others alone`,
+  );
 }
 
 export interface JoinOptions {
@@ -68,14 +80,14 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     cloned = true;
     const repo = new BusRepo(paths.clone, transport);
     const head = await repo.remoteHead();
-    if (!head) throw new NotABusError(remote, 'it has no main branch');
-    // The clone goes through isomorphic-git and the transport's http plugin; later updates use the lean fetch.
-    // isomorphic-git records fetched refs under a named remote; the URL is the plugin's placeholder.
-    await git.addRemote({ fs, gitdir: paths.clone, remote: 'origin', url: TRANSPORT_URL, force: true });
-    const fetched = await git.fetch({ fs, http: httpPluginFor(transport), gitdir: paths.clone, remote: 'origin', ref: 'main', singleBranch: true, depth: 1, tags: false, cache: repo.store.cache });
-    await git.writeRef({ fs, gitdir: paths.clone, ref: MAIN, value: fetched.fetchHead ?? head, force: true });
+    if (!head) throw noMainError(remote, repo.lastRefs);
+    // One want for main's tip, depth 1, through the same lean fetch later updates use. isomorphic-git's fetch is
+    // not used: it resolves the remote's HEAD, which a bus never needs and which a plain `git init --bare`
+    // leaves pointing at an unborn master.
+    await fetchObjects({ fs, gitdir: paths.clone, cache: repo.store.cache, transport, want: head, haves: [], depth: 1, explodeBelow: Number.POSITIVE_INFINITY });
+    await git.writeRef({ fs, gitdir: paths.clone, ref: MAIN, value: head, force: true });
     await explodePacks(paths.clone);
-    const snap = await Snapshot.read(repo.store, fetched.fetchHead ?? head);
+    const snap = await Snapshot.read(repo.store, head);
     if (!snap.index.settings) throw new NotABusError(remote, 'main has no gitbus.yaml');
     if (snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
     const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };
