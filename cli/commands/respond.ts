@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { intFlag, oneOfFlag } from '../flags.js';
+import { RESPONSE_STATUSES } from '../../schemas/response.js';
 import { respond } from '../../bus/ops/respond.js';
 import type { TaskResponse as Response } from '../../schemas/response.js';
-import { choice, intOption, readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
+import { readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 
 interface Opts extends CommonOptions {
@@ -18,10 +20,10 @@ export function register(program: Command): void {
       .command('respond')
       .argument('<id>', 'a task this node holds')
       .description('report the result of a claimed task (like the seed\'s report-back)')
-      .addOption(choice('--status <status>', 'how it ended', ['succeeded', 'failed', 'cancelled', 'timed-out']).makeOptionMandatory())
+      .requiredOption('--status <status>', `how it ended: ${RESPONSE_STATUSES.join(', ')}`, oneOfFlag('--status', RESPONSE_STATUSES))
       .option('--summary <text>', 'one paragraph for the Summary section')
       .option('--body-file <file>', 'the Results section (Markdown); - reads standard input')
-      .option('--exit-code <n>', 'exit code of what ran', intOption('--exit-code'))
+      .option('--exit-code <n>', 'exit code of what ran', intFlag('--exit-code', -2147483648, 2147483647))
       .option('--reason <text>', 'why it failed or was cancelled'),
   ).action(async (id: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
