@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import git from 'isomorphic-git';
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
-import { HomeInUseError, NodeNameTakenError, NotABusError, UnsupportedProtocolError } from '../errors.js';
+import { HomeInUseError, NodeLiveError, NodeNameTakenError, NotABusError, UnsupportedProtocolError } from '../errors.js';
 import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
 import { nodeCard, defaultNodeName } from '../node-card.js';
 import { normalizeRemote, openTransport } from '../remote.js';
@@ -12,6 +12,8 @@ import { BusRepo, MAIN } from '../repo.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
 import { fetchObjects } from '../git/fetch.js';
+import { heartbeatRef } from '../model/liveness.js';
+import { formatDuration } from '../../schemas/duration.js';
 import { transact } from '../cas.js';
 import { actorFromEnv } from '../context.js';
 import { checkNodeOptions } from './init.js';
@@ -49,6 +51,11 @@ export interface JoinOptions {
   /** Runners this node's watcher may use (none by default). */
   runners?: NodeConfig['runners'];
   parallel?: number;
+  /**
+   * Take over the name of a node already on the bus (this machine replaces it: rebuilt, reinstalled); refused
+   * while that node's heartbeat is fresh within the lease.
+   */
+  force?: boolean;
   now?: Date;
 }
 
@@ -57,6 +64,22 @@ export interface JoinResult {
   node: string;
   remote: string;
   commit: string | null;
+  /** Whether an existing node of that name was taken over (`force`). */
+  replaced: boolean;
+}
+
+/**
+ * How old `node`'s last heartbeat is by its commit time, in ms (negative when dated ahead of this clock), or null
+ * when it never beat. A joining machine has observed nothing yet (PROTOCOL.md §5a judges silence by the
+ * observer's clock), and waiting a lease to observe would make replacing a machine that slow; the beat's own
+ * time is what there is. A beat dated in the future counts as fresh, so a fast clock errs towards refusing.
+ */
+async function heartbeatAgeMs(repo: BusRepo, node: string, main: string, now: Date): Promise<number | null> {
+  const oid = repo.lastRefs.get(heartbeatRef(node));
+  if (!oid) return null;
+  await fetchObjects({ fs, gitdir: repo.gitdir, cache: repo.store.cache, transport: repo.transport, want: oid, haves: [main], explodeBelow: Number.POSITIVE_INFINITY });
+  const { commit } = await git.readCommit({ fs, gitdir: repo.gitdir, oid, cache: repo.store.cache });
+  return now.getTime() - commit.committer.timestamp * 1000;
 }
 
 /**
@@ -92,16 +115,27 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     if (snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
     const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };
     const now = opts.now ?? new Date();
+    let replaced = false;
+    if (opts.force && snap.index.nodes.has(node)) {
+      const age = await heartbeatAgeMs(repo, node, head, now);
+      if (age !== null && age <= snap.settings.leaseMs) throw new NodeLiveError(node, age, snap.settings.leaseMs, formatDuration(snap.settings.leaseMs));
+    }
     const ctx = { paths, config, repo, actor: actorFromEnv() };
     const r = await transact(ctx, 'join', async (latest) => {
-      if (latest.index.nodes.has(node)) throw new NodeNameTakenError(node);
+      if (latest.index.nodes.has(node)) {
+        // Taken while this join ran: that node is evidently alive, and its liveness was not checked.
+        if (!opts.force || !snap.index.nodes.has(node)) throw new NodeNameTakenError(node);
+        // The card is replaced; the old machine's claims are released by this node's watcher when it starts
+        // (watcher/watch.ts recoverClaims), as after any restart.
+        replaced = true;
+      }
       return {
         result: {},
-        commit: { changes: [{ path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(config, now.toISOString(), now), '') }], message: `gitbus: join node ${node}` },
+        commit: { changes: [{ path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(config, now.toISOString(), now), '') }], message: `gitbus: ${replaced ? 'replace' : 'join'} node ${node}` },
       };
     });
     await saveNodeConfig(home, config);
-    return { home, node, remote, commit: r.commit };
+    return { home, node, remote, commit: r.commit, replaced };
   } catch (err) {
     if (cloned) await rm(paths.clone, { recursive: true, force: true });
     if (madeHome) await rm(home, { recursive: true, force: true });

@@ -14,6 +14,7 @@ interface Opts extends CommonOptions {
   label?: string[];
   runner?: string[];
   parallel?: number;
+  force?: boolean;
 }
 
 export function register(program: Command): void {
@@ -25,11 +26,12 @@ export function register(program: Command): void {
       .option('--node <name>', 'this node\'s name (default: the host name)', schemaFlag('--node', nodeNameSchema))
       .option('--label <label>', 'a label of this node (repeatable)', repeatableFlag('--label', labelSchema))
       .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', repeatableOneOf('--runner', NODE_RUNNERS))
-      .option('--parallel <n>', 'how many tasks the watcher runs at once (default 1)', intFlag('--parallel', 1, 1000)),
+      .option('--parallel <n>', 'how many tasks the watcher runs at once (default 1)', intFlag('--parallel', 1, 1000))
+      .option('--force', 'take over the name of a node already on the bus, when this machine replaces it (refused while that node\'s heartbeat is within the lease)'),
   ).action(async (url: string, opts: Opts) =>
     run(opts, async (home) => {
-      const r = await joinBus(home, url, { ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}) });
-      emit(opts, r, () => `joined ${r.remote} as node ${r.node} (home ${r.home})`);
+      const r = await joinBus(home, url, { ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.force ? { force: true } : {}) });
+      emit(opts, r, () => `joined ${r.remote} as node ${r.node}${r.replaced ? ', replacing the node of that name' : ''} (home ${r.home})`);
     }),
   );
 }

@@ -79,15 +79,22 @@ describe('gitbus run', () => {
     expect(t.stderr).toMatch(/ended timed-out without an exit code/);
   }, 120_000);
 
-  it('warns when the node is not on the bus, or does not offer the shell runner', async () => {
+  it('refuses a node that is not on the bus, or does not offer the shell runner, with a fix; --force dispatches with a warning', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
     await bus.addNode('plain');
     const home = bus.home('boss');
-    const ghost = await stderrOf(['run', 'ghost', '--', 'true'], home, 'waiting for its response');
-    expect(ghost).toContain('no node named "ghost"');
-    const plain = await stderrOf(['run', 'plain', '--', 'true'], home, 'waiting for its response');
-    expect(plain).toContain('node plain does not offer the shell runner');
+    const ghost = await gitbus(['run', 'ghost', '--', 'true'], { home });
+    expect(ghost.code, ghost.stderr).toBe(4);
+    expect(ghost.stderr).toContain('no node named "ghost"');
+    expect(ghost.stderr).toContain('--force');
+    const plain = await gitbus(['run', 'plain', '--', 'true'], { home });
+    expect(plain.code, plain.stderr).toBe(5);
+    expect(plain.stderr).toContain('node plain cannot run this task: it does not offer the shell runner');
+    // Nothing was dispatched by the refusals.
+    expect(json<{ tasks: unknown[] }>(await gitbus(['status', '--json'], { home })).tasks).toEqual([]);
+    const forced = await stderrOf(['run', '--force', 'plain', '--', 'true'], home, 'waiting for its response');
+    expect(forced).toContain('warning: node plain cannot run this task');
   }, 60_000);
 });
 
