@@ -105,8 +105,8 @@ describe.skipIf(!hasTmux)('gitbus attach', () => {
     const worker = await bus.addNode('worker', [], ['--runner', 'tmux']);
     const home = bus.home('boss');
     const id = await bus.dispatch('boss', ['long', '--to', 'worker', '--runner', 'tmux', '--command', 'sleep 60']);
-    const waiting = await bus.dispatch('boss', ['nobody takes it', '--to', 'nobody', '--runner', 'tmux', '--command', 'true']);
-    const shell = await bus.dispatch('boss', ['plain shell', '--to', 'nobody', '--command', 'true']);
+    const waiting = await bus.dispatch('boss', ['nobody takes it', '--to', 'nobody', '--runner', 'tmux', '--command', 'true', '--force']);
+    const shell = await bus.dispatch('boss', ['plain shell', '--to', 'nobody', '--command', 'true', '--force']);
 
     const pending = await gitbus(['attach', waiting, '--json'], { home });
     expect(pending.code).toBe(5);
