@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { InputError } from '../bus/errors.js';
 import { DURATION_RULE, tryParseDuration } from '../schemas/duration.js';
+import { InvalidBusFileError, type FileProblem } from '../schemas/errors.js';
 import { problemsFromIssues } from '../schemas/field-problems.js';
 
 /**
@@ -74,4 +75,45 @@ export function oneOfFlag<T extends string>(flag: string, values: readonly T[]):
 export function repeatableOneOf<T extends string>(flag: string, values: readonly T[]): (v: string, previous?: T[]) => T[] {
   const one = oneOfFlag(flag, values);
   return (v, previous = []) => [...previous, one(v)];
+}
+
+/** The flag (or argument) of `gitbus dispatch` / `gitbus run` that sets each handoff field. */
+const HANDOFF_FLAGS: Record<string, string> = {
+  id: '--id',
+  title: 'TITLE',
+  to: '--to',
+  labels: '--label',
+  runner: '--runner',
+  command: '--command',
+  workdir: '--workdir',
+  after: '--after',
+  priority: '--priority',
+  timeout: '--timeout',
+  schedule: '--schedule',
+};
+
+/**
+ * A problem with the handoff a command is about to write, as BAD_INPUT naming the flag that set the field: the
+ * user typed flags, not the generated file, so the file's path and field mean nothing to them. `whole`: the
+ * flag to name for a problem with the file as a whole (its size: the body).
+ */
+export function handoffFlagError(problem: FileProblem, whole: string): InputError {
+  const top = problem.field.split('.')[0] ?? '';
+  const flag = HANDOFF_FLAGS[top] ?? whole;
+  const fix = top === 'command' && /needs a command/.test(problem.reason) ? 'give --command CMD, or --runner manual for a task people or agents claim by hand' : `${flag}: ${problem.fix}`;
+  return new InputError(`${flag}: ${problem.reason}`, fix, { flag, field: problem.field });
+}
+
+/**
+ * Runs a dispatch built from flags; a handoff that fails validation (rules across fields, such as a shell task
+ * without --command, or a body over the size limit) becomes BAD_INPUT naming the flag, not the generated path.
+ */
+export async function dispatchFromFlags<T>(run: () => Promise<T>, whole: string): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const first = err instanceof InvalidBusFileError ? err.problems.find((p) => p.severity === 'error') : undefined;
+    if (first && first.path.startsWith('handoffs/')) throw handoffFlagError(first, whole);
+    throw err;
+  }
 }

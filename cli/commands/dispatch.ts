@@ -7,7 +7,7 @@ import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { gitContext } from '../../bus/git-context.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
-import { durationFlag, intFlag, oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
+import { dispatchFromFlags, durationFlag, intFlag, oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
 import { handoffSchema } from '../../schemas/handoff.js';
 import { labelSchema, nodeNameSchema, RUNNERS, taskIdSchema } from '../../schemas/fields.js';
 import { cronSchema } from '../../schemas/cron.js';
@@ -75,7 +75,7 @@ export function register(program: Command): void {
       if (target && !opts.force) throw target;
       // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.
       if (target instanceof NodeCannotRunError && !opts.json) note(`gitbus: warning: ${firstLine(target)}; the task waits until it can`);
-      const r = await dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) });
+      const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) }), opts.bodyFile !== undefined ? '--body-file' : 'TITLE');
       if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
       if (!opts.wait) {
         emit(opts, r, () => r.id);

@@ -7,7 +7,7 @@ import { currentSnapshot } from '../../bus/ops/query.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { MAX_TITLE_CHARS } from '../../schemas/fields.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
-import { durationFlag, repeatableFlag, schemaFlag } from '../flags.js';
+import { dispatchFromFlags, durationFlag, repeatableFlag, schemaFlag } from '../flags.js';
 import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
 import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { emit, note } from '../output.js';
@@ -58,7 +58,7 @@ export function register(program: Command): void {
       if (target && !opts.force) throw target;
       // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.
       if (target instanceof NodeCannotRunError) note(`gitbus: warning: ${firstLine(target)}; the task waits until it can`);
-      const r = await dispatch(ctx, { handoff, body });
+      const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body }), 'CMD');
       for (const w of r.warnings) note(`gitbus: warning: ${w}`);
       note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
       const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));

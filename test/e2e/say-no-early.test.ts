@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { CLI, gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
@@ -21,10 +22,14 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   await bus?.cleanup();
+  rmSync(dirname(BIG_BODY), { recursive: true, force: true });
 });
 
 const home = () => bus.home('alpha');
 const tasks = async () => json<{ tasks: { id: string }[] }>(await gitbus(['status', '--json'], { home: home() })).tasks;
+
+const BIG_BODY = join(mkdtempSync(join(tmpdir(), 'gitbus-bigbody-')), 'big.md');
+writeFileSync(BIG_BODY, 'x'.repeat(300 * 1024));
 
 /** [flag named in the error, the command line]. Each value breaks the flag's rule. */
 const BAD: [string, string[]][] = [
@@ -43,6 +48,10 @@ const BAD: [string, string[]][] = [
   ['--workdir', ['dispatch', 'x', '--workdir', '../outside']],
   ['--command', ['dispatch', 'x', '--command', 'x'.repeat(17 * 1024)]],
   ['TITLE', ['dispatch', 'two\nlines']],
+  // Rules across flags, and a body over the file size limit: checked on the handoff, reported against the flag.
+  ['--command', ['dispatch', 'x', '--runner', 'shell']],
+  ['--after', ['dispatch', 'x', '--id', 'selfish', '--after', 'selfish']],
+  ['--body-file', ['dispatch', 'x', '--body-file', BIG_BODY]],
   ['NODE', ['run', 'Bad_Node', '--', 'true']],
   ['--label', ['run', 'worker', '--label', 'UPPER', '--', 'true']],
   ['--timeout', ['run', 'worker', '--timeout', 'soon', '--', 'true']],
