@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { intFlag, oneOfFlag } from '../flags.js';
+import { intFlag, oneOfFlag, schemaFlag } from '../flags.js';
+import { reasonSchema } from '../../schemas/fields.js';
 import { RESPONSE_STATUSES } from '../../schemas/response.js';
 import { respond } from '../../bus/ops/respond.js';
 import type { TaskResponse as Response } from '../../schemas/response.js';
@@ -24,7 +25,7 @@ export function register(program: Command): void {
       .option('--summary <text>', 'one paragraph for the Summary section')
       .option('--body-file <file>', 'the Results section (Markdown); - reads standard input')
       .option('--exit-code <n>', 'exit code of what ran', intFlag('--exit-code', -2147483648, 2147483647))
-      .option('--reason <text>', 'why it failed or was cancelled'),
+      .option('--reason <text>', 'why it failed or was cancelled', schemaFlag('--reason', reasonSchema)),
   ).action(async (id: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
       const results = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : undefined;
