@@ -78,6 +78,8 @@ const BAD: [string, string[]][] = [
   ['--max-attempts', ['init', '--max-attempts', '0']],
   ['--name', ['init', '--name', 'two\nlines']],
   ['--node', ['service', 'status', '--node', 'UPPER']],
+  ['--home', ['status', '--home', BIG_BODY]],
+  ['--home', ['init', '--home', BIG_BODY]],
 ];
 
 describe('bad flag values', () => {
