@@ -34,22 +34,25 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-type Shape = 'an unborn master' | 'a trunk with commits';
+type Shape = 'an unborn master' | 'a master with commits' | 'a trunk with commits';
 type Via = 'local' | 'ssh' | 'http';
 
 let seq = 0;
+
+const branchOf = (shape: Shape) => (shape === 'a trunk with commits' ? 'trunk' : 'master');
 
 /** A bare repository as plain git makes it, in the folder the HTTP server and sshd serve. */
 function foreignRepo(shape: Shape): { path: string; name: string } {
   const name = `r${++seq}.git`;
   const path = join(root, 'srv', name);
   gitCli(['-c', 'init.defaultBranch=master', 'init', '-q', '--bare', path]);
-  if (shape === 'a trunk with commits') {
+  const branch = branchOf(shape);
+  if (shape !== 'an unborn master') {
     const work = join(root, `work-${seq}`);
-    gitCli(['init', '-q', '-b', 'trunk', work]);
+    gitCli(['init', '-q', '-b', branch, work]);
     gitCli(['commit', '-q', '--allow-empty', '-m', 'someone else\'s project'], work);
-    gitCli(['push', '-q', path, 'trunk'], work);
-    gitCli(['--git-dir', path, 'symbolic-ref', 'HEAD', 'refs/heads/trunk']);
+    gitCli(['push', '-q', path, branch], work);
+    gitCli(['--git-dir', path, 'symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
   }
   return { path, name };
 }
@@ -71,26 +74,31 @@ function ok(r: RunResult): RunResult {
 }
 
 const cases: [Via, Shape][] = [];
-for (const via of ['local', 'ssh', 'http'] as const) if (via !== 'ssh' || sshOk) for (const shape of ['an unborn master', 'a trunk with commits'] as const) cases.push([via, shape]);
+for (const via of ['local', 'ssh', 'http'] as const) if (via !== 'ssh' || sshOk) for (const shape of ['an unborn master', 'a master with commits', 'a trunk with commits'] as const) cases.push([via, shape]);
 
 describe('a bus in a repository made with plain git init --bare', () => {
-  it.each(cases)('over %s with HEAD at %s: init, join, dispatch, claim, respond, status', { timeout: 240_000 }, async (via, shape) => {
+  it.each(cases)('over %s with HEAD at %s: init, join, dispatch, claim, respond, status, watch, archive', { timeout: 240_000 }, async (via, shape) => {
     const repo = foreignRepo(shape);
     const url = urlOf(repo, via);
     const home = (n: string) => join(root, `home-${seq}-${n}`);
     ok(await cli(['init', '--remote', url, '--node', 'alpha', '--json'], home('alpha')));
-    ok(await cli(['join', url, '--node', 'beta', '--json'], home('beta')));
+    ok(await cli(['join', url, '--node', 'beta', '--runner', 'shell', '--json'], home('beta')));
     const id = json<{ id: string }>(ok(await cli(['dispatch', 'echo foreign', '--to', 'beta', '--json'], home('alpha')))).id;
     expect(json<{ id: string }>(ok(await cli(['claim', '--next', '--json'], home('beta')))).id).toBe(id);
     ok(await cli(['respond', id, '--status', 'succeeded', '--summary', 'done', '--json'], home('beta')));
     const status = json<{ tasks: { id: string; state: string }[] }>(ok(await cli(['status', '--json'], home('alpha'))));
     expect(status.tasks.find((t) => t.id === id)?.state).toBe('succeeded');
+    // The watcher (heartbeat ref, claim, response) and the archive branch work there too.
+    const ran = json<{ id: string }>(ok(await cli(['dispatch', 'echo by the watcher', '--to', 'beta', '--command', 'echo watched', '--json'], home('alpha')))).id;
+    expect(json<{ ran: { id: string; status: string }[] }>(ok(await cli(['watch', '--once', '--json'], home('beta')))).ran).toEqual([expect.objectContaining({ id: ran, status: 'succeeded' })]);
+    ok(await cli(['archive', '--all', '--json'], home('alpha')));
+    expect(gitCli(['--git-dir', repo.path, 'ls-tree', '-r', '--name-only', 'archive'])).toContain(`${id}`);
 
     // The bus went to main; HEAD and the other branch are as their owner left them.
-    expect(gitCli(['--git-dir', repo.path, 'ls-tree', '-r', '--name-only', 'main'])).toContain(`responses/${id}.md`);
+    expect(gitCli(['--git-dir', repo.path, 'ls-tree', '-r', '--name-only', 'main'])).toContain('gitbus.yaml');
     const head = gitCli(['--git-dir', repo.path, 'symbolic-ref', 'HEAD']).trim();
-    expect(head).toBe(shape === 'an unborn master' ? 'refs/heads/master' : 'refs/heads/trunk');
-    if (shape === 'a trunk with commits') expect(gitCli(['--git-dir', repo.path, 'log', '--format=%s', 'trunk']).trim()).toBe('someone else\'s project');
+    expect(head).toBe(`refs/heads/${branchOf(shape)}`);
+    if (shape !== 'an unborn master') expect(gitCli(['--git-dir', repo.path, 'log', '--format=%s', branchOf(shape)]).trim()).toBe('someone else\'s project');
     else expect(gitCli(['--git-dir', repo.path, 'for-each-ref', '--format=%(refname)', 'refs/heads/master'])).toBe('');
   });
 
