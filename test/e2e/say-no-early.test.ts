@@ -102,6 +102,14 @@ describe('bad flag values', () => {
     }
     expect(gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim()).toBe(before);
   });
+
+  it('an unknown option or a missing value is a usage error too, and --json gets it as a document', async () => {
+    for (const args of [['dispatch', 'x', '--bogus'], ['respond', 'abc'], ['dispatch', 'x', '--to']]) {
+      const r = await gitbus([...args, '--json'], { home: home() });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(json<{ error: { code: string; message: string } }>(r).error.code).toBe('BAD_INPUT');
+    }
+  });
 });
 
 describe('dispatch and run to a node that could never claim the task', () => {
