@@ -115,6 +115,21 @@ describe('a bus in a repository made with plain git init --bare', () => {
     }
   });
 
+  it('init over a main that holds someone else\'s commits is refused as NOT_A_BUS, and does not suggest init again', async () => {
+    const repo = foreignRepo('an unborn master');
+    const work = join(root, `work-main-${seq}`);
+    gitCli(['init', '-q', '-b', 'main', work]);
+    gitCli(['commit', '-q', '--allow-empty', '-m', 'a project on main'], work);
+    gitCli(['push', '-q', repo.path, 'main'], work);
+    const r = await cli(['init', '--remote', urlOf(repo, 'http'), '--node', 'alpha', '--json'], join(root, `home-taken-${seq}`));
+    expect(r.code, r.stderr).toBe(7);
+    const err = json<{ error: { code: string; fix: string } }>(r).error;
+    expect(err.code).toBe('NOT_A_BUS');
+    expect(err.fix).toContain('main branch to itself');
+    expect(err.fix).not.toContain('gitbus init');
+    expect(gitCli(['--git-dir', repo.path, 'log', '--format=%s', 'main']).trim()).toBe('a project on main');
+  });
+
   it('join of an empty repository says it is empty and to init it first, over every transport', async () => {
     const repo = foreignRepo('an unborn master');
     for (const via of ['local', 'http', ...(sshd ? (['ssh'] as const) : [])] as const) {
