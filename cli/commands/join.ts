@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import { intFlag, repeatableFlag, repeatableOneOf, schemaFlag } from '../flags.js';
 import { labelSchema, nodeNameSchema, RUNNERS } from '../../schemas/fields.js';
 
-/** What a node's watcher may be given (manual tasks are claimed by hand, by anyone). */
-const NODE_RUNNERS = RUNNERS.filter((r) => r !== 'manual');
 import { joinBus } from '../../bus/ops/join.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import type { NodeConfig } from '../../bus/home.js';
@@ -25,7 +23,7 @@ export function register(program: Command): void {
       .description('add this machine to an existing bus as a new node')
       .option('--node <name>', 'this node\'s name (default: the host name)', schemaFlag('--node', nodeNameSchema))
       .option('--label <label>', 'a label of this node (repeatable)', repeatableFlag('--label', labelSchema))
-      .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', repeatableOneOf('--runner', NODE_RUNNERS))
+      .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', repeatableOneOf('--runner', RUNNERS))
       .option('--parallel <n>', 'how many tasks the watcher runs at once (default 1)', intFlag('--parallel', 1, 1000))
       .option('--force', 'take over the name of a node already on the bus, when this machine replaces it (refused while that node\'s heartbeat is within the lease)'),
   ).action(async (url: string, opts: Opts) =>
