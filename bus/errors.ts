@@ -23,8 +23,8 @@ export class BusExistsError extends GitbusError {
 
 export class NotABusError extends GitbusError {
   readonly code = 'NOT_A_BUS';
-  constructor(remote: string, why: string) {
-    super(`${remote} is not a gitbus bus: ${why}`, `check the URL, or create a bus there with "gitbus init --remote ${remote}"`, { remote, why });
+  constructor(remote: string, why: string, fix = `check the URL, or create a bus there with "gitbus init --remote ${remote}"`) {
+    super(`${remote} is not a gitbus bus: ${why}`, fix, { remote, why });
   }
 }
 
@@ -45,7 +45,40 @@ export class BadSettingsError extends GitbusError {
 export class NodeNameTakenError extends GitbusError {
   readonly code = 'NODE_NAME_TAKEN';
   constructor(node: string) {
-    super(`a node named "${node}" is already on this bus`, 'pick another name with --node NAME', { node });
+    super(`a node named "${node}" is already on this bus`, `pick another name with --node NAME; if this machine replaces that node (rebuilt, reinstalled), take the name over with "gitbus join URL --node ${node} --force"`, { node });
+  }
+}
+
+/** `join --force` over a node that still proves it is alive: two machines would run as one node. */
+export class NodeLiveError extends GitbusError {
+  readonly code = 'NODE_LIVE';
+  constructor(node: string, beatAgeMs: number, leaseMs: number, lease: string) {
+    const age = beatAgeMs < 0 ? 'is dated in the future' : `is ${Math.round(beatAgeMs / 1000)}s old`;
+    super(
+      `node "${node}" is live: its heartbeat ${age}, within the lease (${lease}); taking its name over would make two machines one node`,
+      `stop the watcher on the old machine (or make sure it is gone), wait until its heartbeat is older than ${lease}, then run join --force again; or pick another name with --node NAME`,
+      { node, beatAgeMs, leaseMs },
+    );
+  }
+}
+
+/** `dispatch --to` / `run` naming a node that is not on the bus: the task would wait forever. */
+export class UnknownNodeError extends GitbusError {
+  readonly code = 'UNKNOWN_NODE';
+  constructor(node: string, known: string[]) {
+    super(
+      `no node named "${node}" is on this bus${known.length ? ` (nodes: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''})` : ''}`,
+      `check the name ("gitbus status" lists the nodes), join that machine first ("gitbus join URL --node ${node}" on it), or add --force to dispatch anyway (the task waits until such a node joins)`,
+      { node, known },
+    );
+  }
+}
+
+/** `dispatch --to` / `run` naming a node whose card says it cannot run the task: it would wait forever. */
+export class NodeCannotRunError extends GitbusError {
+  readonly code = 'NODE_CANNOT_RUN';
+  constructor(node: string, reasons: string[], fix: string) {
+    super(`node ${node} cannot run this task: ${reasons.join('; ')}`, `${fix}, or add --force to dispatch anyway (the task waits until the node can run it)`, { node, reasons });
   }
 }
 

@@ -1,12 +1,12 @@
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { NODE_NAME_RE, LABEL_RE } from '../schemas/ids.js';
 import { runnerSchema } from '../schemas/fields.js';
-import { BadSettingsError, NoBusError } from './errors.js';
+import { BadSettingsError, InputError, NoBusError } from './errors.js';
 
 /**
  * The bus home (default ~/.gitbus) holds one node: its settings, its clone of the bus and, for the embedded
@@ -23,7 +23,13 @@ export interface HomePaths {
 
 export function resolveHome(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
   const chosen = explicit ?? env['GITBUS_HOME'];
-  return resolve(chosen && chosen.length > 0 ? chosen : join(homedir(), '.gitbus'));
+  const home = resolve(chosen && chosen.length > 0 ? chosen : join(homedir(), '.gitbus'));
+  // A file where the home should be would surface later as a bare ENOTDIR/EEXIST from deep inside a command.
+  if (existsSync(home) && !statSync(home).isDirectory()) {
+    const source = explicit !== undefined ? '--home' : env['GITBUS_HOME'] ? 'GITBUS_HOME' : 'the default bus home';
+    throw new InputError(`${source}: ${home} is not a folder`, 'give --home (or GITBUS_HOME) a folder for the bus home, or one that does not exist yet', { flag: source, value: home });
+  }
+  return home;
 }
 
 export function homePaths(home: string): HomePaths {
@@ -81,8 +87,9 @@ export async function loadNodeConfig(home: string): Promise<NodeConfig> {
   try {
     text = await readFile(paths.config, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NoBusError(home);
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new NoBusError(home);
+    throw new BadSettingsError(paths.config, `cannot be read (${code ?? (err as Error).message})`, `check that this user may read ${paths.config} and its folder`);
   }
   let raw: unknown;
   try {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { openBus, type BusContext } from '../bus/context.js';
 import { resolveHome } from '../bus/home.js';
 import { InputError } from '../bus/errors.js';
@@ -18,21 +18,6 @@ export interface CommonOptions {
 /** Adds the options every command has. */
 export function withCommon(cmd: Command): Command {
   return cmd.option('--home <dir>', 'bus home of this node (default: $GITBUS_HOME or ~/.gitbus)').option('--json', 'print one JSON document on stdout, for scripts');
-}
-
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-export function intOption(name: string): (v: string) => number {
-  return (v) => {
-    if (!/^-?\d+$/.test(v)) throw new InputError(`${name} "${v}" is not a whole number`, `give ${name} as an integer`);
-    return Number(v);
-  };
-}
-
-export function choice(flags: string, description: string, choices: string[]): Option {
-  return new Option(flags, description).choices(choices);
 }
 
 /** Reads `--body-file F`, where `-` is standard input. */

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { GITBUS_VERSION } from '../bus/node-card.js';
 import { setSshPassphrasePrompt } from '../bus/remote.js';
+import { GitbusError } from '../schemas/errors.js';
 import { EXIT } from './exit-codes.js';
+import { reportError } from './output.js';
 import { terminalPassphrasePrompt } from './passphrase-prompt.js';
 import { register as init } from './commands/init.js';
 import { register as join } from './commands/join.js';
@@ -38,6 +40,14 @@ try {
   if (err instanceof CommanderError) {
     // --help and --version exit 0 through here; everything else commander rejects is a usage error.
     process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // commander printed its message on stderr; a script asking for --json gets the same error as a document.
+    if (err.exitCode !== 0 && process.argv.includes('--json')) {
+      const error = { code: 'BAD_INPUT', message: err.message.replace(/^error: /, ''), fix: 'see the accepted options and values with --help', data: { commander: err.code } };
+      process.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
+    }
+  } else if (err instanceof GitbusError) {
+    // A flag parser (cli/flags.ts) refused a value while commander read the command line, before any action ran.
+    process.exitCode = reportError(err, process.argv.includes('--json'));
   } else {
     throw err;
   }

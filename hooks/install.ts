@@ -29,10 +29,23 @@ export async function findCheckout(dir: string, requireBus: boolean): Promise<Ch
   const topOut = await git(['rev-parse', '--show-toplevel'], { cwd: abs });
   const top = topOut.stdout.toString('utf8').trim();
   if (topOut.code !== 0 || !top) throw new NotARepoError(abs, 'is not inside a git work tree');
-  if (requireBus && !existsSync(join(top, 'gitbus.yaml'))) throw new NotABusCheckoutError(top);
+  if (requireBus && !existsSync(join(top, 'gitbus.yaml'))) throw new NotABusCheckoutError(top, await trackedMain(top));
   const hooks = await git(['rev-parse', '--git-path', 'hooks'], { cwd: top });
   if (hooks.code !== 0) throw new NotARepoError(top, `has no hooks folder git will tell (${hooks.stderr.trim()})`);
   return { top, hooksDir: resolve(top, hooks.stdout.toString('utf8').trim()) };
+}
+
+/**
+ * A remote-tracking main branch of this clone (`origin/main`), when main is not what is checked out: a plain
+ * `git clone` checks out the remote's HEAD, which on a bus made in someone else's repository may be master or
+ * trunk while the bus is main.
+ */
+async function trackedMain(top: string): Promise<string | null> {
+  const current = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: top });
+  if (current.code === 0 && current.stdout.toString('utf8').trim() === 'main') return null;
+  const refs = await git(['for-each-ref', '--format=%(refname:short)', 'refs/remotes/*/main'], { cwd: top });
+  if (refs.code !== 0) return null;
+  return refs.stdout.toString('utf8').split('\n').find((l) => l.trim() !== '') ?? null;
 }
 
 /**

@@ -105,7 +105,7 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
         await repo.sync();
         const rootTree = await repo.store.readTree(await repo.store.readCommitTree(head));
         if (rootTree.some((e) => e.path === 'gitbus.yaml')) throw new BusExistsError(remote);
-        throw new NotABusError(remote, 'its main branch already has commits that are not a bus');
+        throw new NotABusError(remote, 'its main branch already has commits that are not a bus', 'a bus needs the main branch to itself (other branches may stay): use another repository, or move that work to another branch and delete main there first (git push URL main:old-main && git push URL :main, from a clone)');
       }
       const now = opts.now ?? new Date();
       const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };

@@ -4,14 +4,16 @@ import { existsSync } from 'node:fs';
 import git from 'isomorphic-git';
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
-import { HomeInUseError, NodeNameTakenError, NotABusError, UnsupportedProtocolError } from '../errors.js';
+import { HomeInUseError, NodeLiveError, NodeNameTakenError, NotABusError, UnsupportedProtocolError } from '../errors.js';
 import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
 import { nodeCard, defaultNodeName } from '../node-card.js';
 import { normalizeRemote, openTransport } from '../remote.js';
 import { BusRepo, MAIN } from '../repo.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
-import { httpPluginFor, TRANSPORT_URL } from '../transport/http-plugin.js';
+import { fetchObjects } from '../git/fetch.js';
+import { heartbeatRef } from '../model/liveness.js';
+import { formatDuration } from '../../schemas/duration.js';
 import { transact } from '../cas.js';
 import { actorFromEnv } from '../context.js';
 import { checkNodeOptions } from './init.js';
@@ -31,12 +33,29 @@ async function explodePacks(gitdir: string): Promise<void> {
   }
 }
 
+/** A bus is refs/heads/main and nothing else: other branches (and HEAD) are someone else's, and say nothing. */
+function noMainError(remote: string, refs: ReadonlyMap<string, string>): NotABusError {
+  const branches = [...refs.keys()].filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice('refs/heads/'.length));
+  if (branches.length === 0) return new NotABusError(remote, 'the repository is empty', `create the bus there first with "gitbus init --remote ${remote}", then join it`);
+  const shown = branches.slice(0, 5).join(', ') + (branches.length > 5 ? `, +${branches.length - 5} more` : '');
+  return new NotABusError(
+    remote,
+    `it has no main branch (a bus lives on main; this repository has ${shown})`,
+    `check the URL; to make a bus in this repository, run "gitbus init --remote ${remote}": it adds a main branch and leaves the others alone`,
+  );
+}
+
 export interface JoinOptions {
   node?: string;
   labels?: string[];
   /** Runners this node's watcher may use (none by default). */
   runners?: NodeConfig['runners'];
   parallel?: number;
+  /**
+   * Take over the name of a node already on the bus (this machine replaces it: rebuilt, reinstalled); refused
+   * while that node's heartbeat is fresh within the lease.
+   */
+  force?: boolean;
   now?: Date;
 }
 
@@ -45,6 +64,22 @@ export interface JoinResult {
   node: string;
   remote: string;
   commit: string | null;
+  /** Whether an existing node of that name was taken over (`force`). */
+  replaced: boolean;
+}
+
+/**
+ * How old `node`'s last heartbeat is by its commit time, in ms (negative when dated ahead of this clock), or null
+ * when it never beat. A joining machine has observed nothing yet (PROTOCOL.md §5a judges silence by the
+ * observer's clock), and waiting a lease to observe would make replacing a machine that slow; the beat's own
+ * time is what there is. A beat dated in the future counts as fresh, so a fast clock errs towards refusing.
+ */
+async function heartbeatAgeMs(repo: BusRepo, node: string, main: string, now: Date): Promise<number | null> {
+  const oid = repo.lastRefs.get(heartbeatRef(node));
+  if (!oid) return null;
+  await fetchObjects({ fs, gitdir: repo.gitdir, cache: repo.store.cache, transport: repo.transport, want: oid, haves: [main], explodeBelow: Number.POSITIVE_INFINITY });
+  const { commit } = await git.readCommit({ fs, gitdir: repo.gitdir, oid, cache: repo.store.cache });
+  return now.getTime() - commit.committer.timestamp * 1000;
 }
 
 /**
@@ -68,28 +103,39 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     cloned = true;
     const repo = new BusRepo(paths.clone, transport);
     const head = await repo.remoteHead();
-    if (!head) throw new NotABusError(remote, 'it has no main branch');
-    // The clone goes through isomorphic-git and the transport's http plugin; later updates use the lean fetch.
-    // isomorphic-git records fetched refs under a named remote; the URL is the plugin's placeholder.
-    await git.addRemote({ fs, gitdir: paths.clone, remote: 'origin', url: TRANSPORT_URL, force: true });
-    const fetched = await git.fetch({ fs, http: httpPluginFor(transport), gitdir: paths.clone, remote: 'origin', ref: 'main', singleBranch: true, depth: 1, tags: false, cache: repo.store.cache });
-    await git.writeRef({ fs, gitdir: paths.clone, ref: MAIN, value: fetched.fetchHead ?? head, force: true });
+    if (!head) throw noMainError(remote, repo.lastRefs);
+    // One want for main's tip, depth 1, through the same lean fetch later updates use. isomorphic-git's fetch is
+    // not used: it resolves the remote's HEAD, which a bus never needs and which a plain `git init --bare`
+    // leaves pointing at an unborn master.
+    await fetchObjects({ fs, gitdir: paths.clone, cache: repo.store.cache, transport, want: head, haves: [], depth: 1, explodeBelow: Number.POSITIVE_INFINITY });
+    await git.writeRef({ fs, gitdir: paths.clone, ref: MAIN, value: head, force: true });
     await explodePacks(paths.clone);
-    const snap = await Snapshot.read(repo.store, fetched.fetchHead ?? head);
+    const snap = await Snapshot.read(repo.store, head);
     if (!snap.index.settings) throw new NotABusError(remote, 'main has no gitbus.yaml');
     if (snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
     const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };
     const now = opts.now ?? new Date();
+    let replaced = false;
+    if (opts.force && snap.index.nodes.has(node)) {
+      const age = await heartbeatAgeMs(repo, node, head, now);
+      if (age !== null && age <= snap.settings.leaseMs) throw new NodeLiveError(node, age, snap.settings.leaseMs, formatDuration(snap.settings.leaseMs));
+    }
     const ctx = { paths, config, repo, actor: actorFromEnv() };
     const r = await transact(ctx, 'join', async (latest) => {
-      if (latest.index.nodes.has(node)) throw new NodeNameTakenError(node);
+      if (latest.index.nodes.has(node)) {
+        // Taken while this join ran: that node is evidently alive, and its liveness was not checked.
+        if (!opts.force || !snap.index.nodes.has(node)) throw new NodeNameTakenError(node);
+        // The card is replaced; the old machine's claims are released by this node's watcher when it starts
+        // (watcher/watch.ts recoverClaims), as after any restart.
+        replaced = true;
+      }
       return {
         result: {},
-        commit: { changes: [{ path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(config, now.toISOString(), now), '') }], message: `gitbus: join node ${node}` },
+        commit: { changes: [{ path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(config, now.toISOString(), now), '') }], message: `gitbus: ${replaced ? 'replace' : 'join'} node ${node}` },
       };
     });
     await saveNodeConfig(home, config);
-    return { home, node, remote, commit: r.commit };
+    return { home, node, remote, commit: r.commit, replaced };
   } catch (err) {
     if (cloned) await rm(paths.clone, { recursive: true, force: true });
     if (madeHome) await rm(home, { recursive: true, force: true });

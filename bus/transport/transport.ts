@@ -1,7 +1,8 @@
 /**
- * How gitbus talks to the shared repository. isomorphic-git only speaks smart HTTP, so every remote is reached
- * through this interface: clone goes through an http-plugin adapter (http-plugin.ts), the hot path (fetch one
- * ref, push one ref) speaks the pack protocol over `rpc` directly (bus/git/fetch.ts, bus/git/push.ts).
+ * How gitbus talks to the shared repository. Every remote is reached through this interface: join's shallow
+ * clone and the hot path (fetch one ref, push one ref) speak the pack protocol over `rpc` directly
+ * (bus/git/fetch.ts, bus/git/push.ts). http-plugin.ts adapts it to isomorphic-git's HTTP client, which join no
+ * longer uses: isomorphic-git's fetch resolves the remote's HEAD, and a bus must not depend on it.
  */
 
 export type GitService = 'git-upload-pack' | 'git-receive-pack';

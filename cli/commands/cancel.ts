@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { cancel } from '../../bus/ops/cancel.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
+import { schemaFlag } from '../flags.js';
+import { reasonSchema } from '../../schemas/fields.js';
 
 export function register(program: Command): void {
-  withCommon(program.command('cancel').argument('<id>', 'task id, or a unique prefix or suffix of it').option('--reason <text>', 'why').description('cancel a task: at once if nobody runs it, else its node stops it')).action(
+  withCommon(program.command('cancel').argument('<id>', 'task id, or a unique prefix or suffix of it').option('--reason <text>', 'why', schemaFlag('--reason', reasonSchema)).description('cancel a task: at once if nobody runs it, else its node stops it')).action(
     async (id: string, opts: CommonOptions & { reason?: string }) =>
       withBus(opts, async (ctx) => {
         const r = await cancel(ctx, id, opts.reason);

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { repeatableOneOf } from '../flags.js';
+import { RUNNERS } from '../../schemas/fields.js';
 import { claim } from '../../bus/ops/claim.js';
 import { InputError } from '../../bus/errors.js';
-import { collect, withBus, withCommon, type CommonOptions } from '../common.js';
+import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 
 interface Opts extends CommonOptions {
@@ -16,7 +18,7 @@ export function register(program: Command): void {
       .argument('[id]', 'task id, or a unique prefix or suffix of it')
       .description('claim a task for this node (for a person, or an agent working without the daemon)')
       .option('--next', 'claim the best task this node may run; exits 3 when there is none')
-      .option('--runner <runner>', 'with --next: only tasks for this runner (repeatable)', collect),
+      .option('--runner <runner>', `with --next: only tasks for this runner: ${RUNNERS.join(', ')} (repeatable)`, repeatableOneOf('--runner', RUNNERS)),
   ).action(async (id: string | undefined, opts: Opts) =>
     withBus(opts, async (ctx) => {
       if ((id === undefined) === !opts.next) throw new InputError('give a task id or --next (not both)', 'run "gitbus claim ID" or "gitbus claim --next"');

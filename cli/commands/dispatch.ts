@@ -1,9 +1,16 @@
 import type { Command } from 'commander';
+import { NodeCannotRunError } from '../../bus/errors.js';
+import { firstLine } from '../../schemas/errors.js';
 import { dispatch } from '../../bus/ops/dispatch.js';
 import { handoffBody } from '../../bus/ops/handoff-body.js';
+import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { gitContext } from '../../bus/git-context.js';
 import type { Handoff } from '../../schemas/handoff.js';
-import { choice, collect, intOption, readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
+import { readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
+import { dispatchFromFlags, durationFlag, intFlag, oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
+import { handoffSchema } from '../../schemas/handoff.js';
+import { labelSchema, nodeNameSchema, RUNNERS, taskIdSchema } from '../../schemas/fields.js';
+import { cronSchema } from '../../schemas/cron.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { waitForEnd } from '../wait.js';
@@ -24,27 +31,29 @@ interface Opts extends CommonOptions {
   git: boolean;
   wait?: boolean;
   schedule?: string;
+  force?: boolean;
 }
 
 export function register(program: Command): void {
   withCommon(
     program
       .command('dispatch')
-      .argument('<title>', 'one line saying what to do')
+      .argument('<title>', 'one line saying what to do', schemaFlag('TITLE', handoffSchema.shape.title))
       .description('put a new task (a handoff) on the bus; prints its id')
-      .option('--to <node>', 'only this node may claim it')
-      .option('--label <label>', 'a label the claiming node must have (repeatable)', collect)
-      .addOption(choice('--runner <runner>', 'how to run it (default: shell with --command, else manual)', ['shell', 'tmux', 'claude', 'icecc', 'manual']))
-      .option('--command <cmd>', 'the command line to run')
+      .option('--to <node>', 'only this node may claim it', schemaFlag('--to', nodeNameSchema))
+      .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', labelSchema))
+      .option('--runner <runner>', `how to run it: ${RUNNERS.join(', ')} (default: shell with --command, else manual)`, oneOfFlag('--runner', RUNNERS))
+      .option('--command <cmd>', 'the command line to run', schemaFlag('--command', handoffSchema.shape.command.unwrap()))
       .option('--body-file <file>', 'the task description (Markdown); - reads standard input')
       .option('--context <text>', 'background the worker needs')
       .option('--instructions <text>', 'how to do it and how to report back')
-      .option('--after <id>', 'run only after this task succeeded (repeatable)', collect)
-      .option('--priority <n>', 'higher runs first (-1000..1000, default 0)', intOption('--priority'))
-      .option('--timeout <duration>', 'stop the run after this long, e.g. 30m')
-      .option('--workdir <dir>', 'where it runs on the worker, relative to its work root, or under a named root of its node.yaml (src/project)')
-      .option('--id <id>', 'choose the id instead of generating one')
-      .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, or 6 with seconds)')
+      .option('--after <id>', 'run only after this task succeeded (repeatable)', repeatableFlag('--after', taskIdSchema))
+      .option('--priority <n>', 'higher runs first (-1000..1000, default 0)', intFlag('--priority', -1000, 1000))
+      .option('--timeout <duration>', 'stop the run after this long, e.g. 30m', durationFlag('--timeout', { positive: true }))
+      .option('--workdir <dir>', 'where it runs on the worker, relative to its work root, or under a named root of its node.yaml (src/project)', schemaFlag('--workdir', handoffSchema.shape.workdir.unwrap()))
+      .option('--id <id>', 'choose the id instead of generating one', schemaFlag('--id', taskIdSchema))
+      .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, or 6 with seconds)', schemaFlag('--schedule', cronSchema))
+      .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run the task (it waits until one can)')
       .option('--no-git', 'do not record the git state of the current directory')
       .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise'),
   ).action(async (title: string, opts: Opts) =>
@@ -62,7 +71,11 @@ export function register(program: Command): void {
       if (opts.timeout) handoff.timeout = opts.timeout;
       if (opts.workdir) handoff.workdir = opts.workdir;
       if (opts.schedule) handoff.schedule = opts.schedule;
-      const r = await dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) });
+      const target = handoff.to ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
+      if (target && !opts.force) throw target;
+      // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.
+      if (target instanceof NodeCannotRunError && !opts.json) note(`gitbus: warning: ${firstLine(target)}; the task waits until it can`);
+      const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) }), opts.bodyFile !== undefined ? '--body-file' : 'TITLE');
       if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
       if (r.queued) {
         note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);

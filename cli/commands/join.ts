@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { intFlag, repeatableFlag, repeatableOneOf, schemaFlag } from '../flags.js';
+import { labelSchema, nodeNameSchema, RUNNERS } from '../../schemas/fields.js';
+
 import { joinBus } from '../../bus/ops/join.js';
-import { collect, intOption, run, withCommon, type CommonOptions } from '../common.js';
+import { run, withCommon, type CommonOptions } from '../common.js';
 import type { NodeConfig } from '../../bus/home.js';
 import { emit } from '../output.js';
 
@@ -9,6 +12,7 @@ interface Opts extends CommonOptions {
   label?: string[];
   runner?: string[];
   parallel?: number;
+  force?: boolean;
 }
 
 export function register(program: Command): void {
@@ -17,14 +21,15 @@ export function register(program: Command): void {
       .command('join')
       .argument('<url>', 'the bus remote: a path or file:// URL, an SSH remote (host:path or ssh://user@host[:port]/path, host may be an ~/.ssh/config alias) or an https:// URL')
       .description('add this machine to an existing bus as a new node')
-      .option('--node <name>', 'this node\'s name (default: the host name)')
-      .option('--label <label>', 'a label of this node (repeatable)', collect)
-      .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', collect)
-      .option('--parallel <n>', 'how many tasks the watcher runs at once (default 1)', intOption('--parallel')),
+      .option('--node <name>', 'this node\'s name (default: the host name)', schemaFlag('--node', nodeNameSchema))
+      .option('--label <label>', 'a label of this node (repeatable)', repeatableFlag('--label', labelSchema))
+      .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', repeatableOneOf('--runner', RUNNERS))
+      .option('--parallel <n>', 'how many tasks the watcher runs at once (default 1)', intFlag('--parallel', 1, 1000))
+      .option('--force', 'take over the name of a node already on the bus, when this machine replaces it (refused while that node\'s heartbeat is within the lease)'),
   ).action(async (url: string, opts: Opts) =>
     run(opts, async (home) => {
-      const r = await joinBus(home, url, { ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}) });
-      emit(opts, r, () => `joined ${r.remote} as node ${r.node} (home ${r.home})`);
+      const r = await joinBus(home, url, { ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.force ? { force: true } : {}) });
+      emit(opts, r, () => `joined ${r.remote} as node ${r.node}${r.replaced ? ', replacing the node of that name' : ''} (home ${r.home})`);
     }),
   );
 }

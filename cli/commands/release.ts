@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { release } from '../../bus/ops/release.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
+import { schemaFlag } from '../flags.js';
+import { reasonSchema } from '../../schemas/fields.js';
 
 export function register(program: Command): void {
-  withCommon(program.command('release').argument('<id>', 'a task this node holds').option('--reason <text>', 'why it is given back').description('give a claimed task back to the queue')).action(
+  withCommon(program.command('release').argument('<id>', 'a task this node holds').option('--reason <text>', 'why it is given back', schemaFlag('--reason', reasonSchema)).description('give a claimed task back to the queue')).action(
     async (id: string, opts: CommonOptions & { reason?: string }) =>
       withBus(opts, async (ctx) => {
         const r = await release(ctx, id, opts.reason);

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
+import { intFlag, oneOfFlag, schemaFlag } from '../flags.js';
+import { reasonSchema } from '../../schemas/fields.js';
+import { RESPONSE_STATUSES } from '../../schemas/response.js';
 import { respond } from '../../bus/ops/respond.js';
 import type { TaskResponse as Response } from '../../schemas/response.js';
-import { choice, intOption, readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
+import { readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 
 interface Opts extends CommonOptions {
@@ -18,11 +21,11 @@ export function register(program: Command): void {
       .command('respond')
       .argument('<id>', 'a task this node holds')
       .description('report the result of a claimed task (like report-back)')
-      .addOption(choice('--status <status>', 'how it ended', ['succeeded', 'failed', 'cancelled', 'timed-out']).makeOptionMandatory())
+      .requiredOption('--status <status>', `how it ended: ${RESPONSE_STATUSES.join(', ')}`, oneOfFlag('--status', RESPONSE_STATUSES))
       .option('--summary <text>', 'one paragraph for the Summary section')
       .option('--body-file <file>', 'the Results section (Markdown); - reads standard input')
-      .option('--exit-code <n>', 'exit code of what ran', intOption('--exit-code'))
-      .option('--reason <text>', 'why it failed or was cancelled'),
+      .option('--exit-code <n>', 'exit code of what ran', intFlag('--exit-code', -2147483648, 2147483647))
+      .option('--reason <text>', 'why it failed or was cancelled', schemaFlag('--reason', reasonSchema)),
   ).action(async (id: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
       const results = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : undefined;

@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
+import { NodeCannotRunError } from '../../bus/errors.js';
+import { firstLine } from '../../schemas/errors.js';
 import { dispatch } from '../../bus/ops/dispatch.js';
 import { handoffBody } from '../../bus/ops/handoff-body.js';
 import { currentSnapshot } from '../../bus/ops/query.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { MAX_TITLE_CHARS } from '../../schemas/fields.js';
-import { collect, withBus, withCommon, type CommonOptions } from '../common.js';
+import { withBus, withCommon, type CommonOptions } from '../common.js';
+import { dispatchFromFlags, durationFlag, repeatableFlag, schemaFlag } from '../flags.js';
+import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
+import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { waitForEnd } from '../wait.js';
@@ -12,6 +17,7 @@ import { waitForEnd } from '../wait.js';
 interface Opts extends CommonOptions {
   label?: string[];
   timeout?: string;
+  force?: boolean;
 }
 
 /** Quotes one argument for `sh -c`; words made only of safe characters stay as they are, for readable titles. Pure. */
@@ -34,12 +40,13 @@ export function register(program: Command): void {
   withCommon(
     program
       .command('run')
-      .argument('<node>', 'the node that runs the command')
+      .argument('<node>', 'the node that runs the command', schemaFlag('NODE', nodeNameSchema))
       .argument('<cmd...>', 'the command and its arguments, after --')
       .usage('[options] NODE -- CMD [ARG...]')
       .description("run a command on a node and wait for it (like tw run): prints its output, exits with its exit code (9 when it ended without one)")
-      .option('--label <label>', 'a label the node must have (repeatable)', collect)
-      .option('--timeout <duration>', 'stop the run after this long, e.g. 30m'),
+      .option('--label <label>', 'a label the node must have (repeatable)', repeatableFlag('--label', labelSchema))
+      .option('--timeout <duration>', 'stop the run after this long, e.g. 30m', durationFlag('--timeout', { positive: true }))
+      .option('--force', 'dispatch even when the node is not on the bus or cannot run it (then it waits until it can)'),
   ).action(async (node: string, argv: string[], opts: Opts) =>
     withBus(opts, async (ctx) => {
       const command = commandLine(argv);
@@ -47,17 +54,18 @@ export function register(program: Command): void {
       if (opts.label?.length) handoff.labels = opts.label;
       if (opts.timeout) handoff.timeout = opts.timeout;
       const body = handoffBody({ task: `Run on ${node}:\n\n\`\`\`sh\n${command.replace(/```/g, "'''")}\n\`\`\``, git: null });
-      const r = await dispatch(ctx, { handoff, body });
+      const target = await dispatchTargetProblem(ctx, node, handoff);
+      if (target && !opts.force) throw target;
+      // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.
+      if (target instanceof NodeCannotRunError) note(`gitbus: warning: ${firstLine(target)}; the task waits until it can`);
+      const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body }), 'CMD');
+      for (const w of r.warnings) note(`gitbus: warning: ${w}`);
       if (r.queued) {
         note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
         emit(opts, { id: r.id, node, queued: r.queued }, () => '');
         process.exitCode = EXIT.remote;
         return;
       }
-      const warnings = [...r.warnings];
-      const card = (await (await currentSnapshot(ctx)).nodes()).find((n) => n.node === node)?.card;
-      if (card && !(card.runners ?? []).includes('shell')) warnings.push(`node ${node} does not offer the shell runner (its runners: [${(card.runners ?? []).join(', ')}]); the task waits until it does (gitbus join/init --runner shell, or runners: [shell] in its node.yaml)`);
-      for (const w of warnings) note(`gitbus: warning: ${w}`);
       note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
       const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
       const view = await (await currentSnapshot(ctx)).view(r.id);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { schemaFlag } from '../flags.js';
+import { nodeNameSchema } from '../../schemas/fields.js';
 import { installService, serviceStatus, uninstallService, type ServiceTarget, type StatusResult } from '../../watcher/service/service.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
@@ -65,7 +67,7 @@ export function register(program: Command): void {
     service
       .command('uninstall')
       .description("stop this node's watcher service, unload it and remove its file")
-      .option('--node <name>', 'the node whose service to remove, when its home is gone'),
+      .option('--node <name>', 'the node whose service to remove, when its home is gone', schemaFlag('--node', nodeNameSchema)),
   ).action(async (opts: Opts) =>
     run(opts, async (home) => {
       const r = await uninstallService(home, opts.node !== undefined ? { node: opts.node } : {});
@@ -78,7 +80,7 @@ export function register(program: Command): void {
     service
       .command('status')
       .description("whether this node's watcher service is installed, loaded and running, and where its logs are")
-      .option('--node <name>', 'the node whose service to show, when its home is gone'),
+      .option('--node <name>', 'the node whose service to show, when its home is gone', schemaFlag('--node', nodeNameSchema)),
   ).action(async (opts: Opts) =>
     run(opts, async (home) => {
       const r = await serviceStatus(home, opts.node !== undefined ? { node: opts.node } : {});

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { parseDuration } from '../../schemas/duration.js';
-import { InputError } from '../../bus/errors.js';
+import { durationFlag, durationMs } from '../flags.js';
 import { watch, WATCHER_ACTOR, type WatchEvent } from '../../watcher/watch.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
@@ -13,17 +12,6 @@ interface Opts extends CommonOptions {
   retry?: string;
   retryMax?: string;
   keepLogs?: string;
-}
-
-/** `zeroMeansOff`: a bare `0` is accepted too (as 0 ms). */
-function duration(flag: string, value: string | undefined, zeroMeansOff = false): number | undefined {
-  if (value === undefined) return undefined;
-  if (zeroMeansOff && value.trim() === '0') return 0;
-  try {
-    return parseDuration(value);
-  } catch {
-    throw new InputError(`${flag} "${value}" is not a duration`, 'write it like 5s, 30s or 2m');
-  }
 }
 
 function eventLine(e: WatchEvent): string {
@@ -72,11 +60,11 @@ export function register(program: Command): void {
       .command('watch')
       .description('run the watcher in the foreground: claim tasks this node may run, run them, push the responses')
       .option('--once', 'claim what may be claimed now, run it to completion, push the responses and exit')
-      .option('--poll <duration>', 'how often to check the remote (default: the bus setting poll)')
-      .option('--grace <duration>', 'on SIGTERM, how long running tasks may take before they are stopped and released (default 30s)')
-      .option('--retry <duration>', 'while the remote is down, the first wait before trying again; it doubles per failure (default: the poll interval, at least 1s)')
-      .option('--retry-max <duration>', 'while the remote is down, the longest wait between attempts (default: 10 poll intervals, at most 5m)')
-      .option('--keep-logs <duration>', 'remove task logs in <home>/logs older than this, at start and daily (default 14d; 0 keeps them all)'),
+      .option('--poll <duration>', 'how often to check the remote (default: the bus setting poll)', durationFlag('--poll', { positive: true }))
+      .option('--grace <duration>', 'on SIGTERM, how long running tasks may take before they are stopped and released (default 30s)', durationFlag('--grace'))
+      .option('--retry <duration>', 'while the remote is down, the first wait before trying again; it doubles per failure (default: the poll interval, at least 1s)', durationFlag('--retry', { positive: true }))
+      .option('--retry-max <duration>', 'while the remote is down, the longest wait between attempts (default: 10 poll intervals, at most 5m)', durationFlag('--retry-max', { positive: true }))
+      .option('--keep-logs <duration>', 'remove task logs in <home>/logs older than this, at start and daily (default 14d; 0 keeps them all)', durationFlag('--keep-logs', { zeroOff: true })),
   ).action(async (opts: Opts) =>
     withBus(opts, async (ctx) => {
       const stop = new AbortController();
@@ -85,11 +73,11 @@ export function register(program: Command): void {
       process.once('SIGINT', onSignal);
       try {
         // Without --poll the watcher takes the bus setting (from its clone when the remote is down at start).
-        const pollMs = duration('--poll', opts.poll);
-        const keepLogsMs = duration('--keep-logs', opts.keepLogs, true);
-        const graceMs = duration('--grace', opts.grace);
-        const retryMs = duration('--retry', opts.retry);
-        const retryMaxMs = duration('--retry-max', opts.retryMax);
+        const pollMs = durationMs(opts.poll);
+        const keepLogsMs = durationMs(opts.keepLogs);
+        const graceMs = durationMs(opts.grace);
+        const retryMs = durationMs(opts.retry);
+        const retryMaxMs = durationMs(opts.retryMax);
         // --once prints one JSON document at the end; the daemon prints one JSON event per line as it goes.
         const onEvent = (e: WatchEvent) => {
           if (opts.json && opts.once) return;

@@ -180,7 +180,8 @@ describe('the claude runner', () => {
     const home = await bus.addNode('nobin');
     const missing = join(bus.dir, 'no-such-dir', 'claude');
     grant(home, { binary: missing });
-    const id = await dispatch(['Anything', '--to', 'nobin'], 'Do something.\n');
+    // --force: the card still says what nobin offered at join; its watcher publishes the claude runner at start.
+    const id = await dispatch(['Anything', '--to', 'nobin', '--force'], 'Do something.\n');
     const ran = await watchOnce(home);
     expect(ran).toEqual([expect.objectContaining({ id, status: 'failed' })]);
     const { data } = await response(id);
@@ -209,7 +210,7 @@ describe('the claude runner', () => {
     grant(home, { binary: realClaude(), permissionMode: 'plan', maxBudgetUsd: 0.01 });
     const claudeHome = join(bus.dir, 'realcli-user-home');
     mkdirSync(claudeHome, { recursive: true });
-    const id = await dispatch(['Needs the API', '--to', 'realcli'], 'Say hello.\n');
+    const id = await dispatch(['Needs the API', '--to', 'realcli', '--force'], 'Say hello.\n');
     const noCredentials = { ANTHROPIC_API_KEY: undefined, ANTHROPIC_AUTH_TOKEN: undefined, CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_BASE_URL: undefined, CLAUDE_CODE_USE_BEDROCK: undefined, CLAUDE_CODE_USE_VERTEX: undefined };
     const ran = await watchOnce(home, { HOME: claudeHome, CLAUDE_CONFIG_DIR: join(claudeHome, '.claude'), ...noCredentials });
     expect(ran).toEqual([expect.objectContaining({ id, status: 'failed' })]);

@@ -89,7 +89,7 @@ describe('CLI lifecycle on a local bus', () => {
       const h = bus2.home('solo');
       const first = await bus2.dispatch('solo', ['first step']);
       const second = await bus2.dispatch('solo', ['second step', '--after', first, '--priority', '100']);
-      await bus2.dispatch('solo', ['for another node', '--to', 'other', '--priority', '500']);
+      await bus2.dispatch('solo', ['for another node', '--to', 'other', '--priority', '500', '--force']);
       await bus2.dispatch('solo', ['needs a gpu', '--label', 'gpu', '--priority', '400']);
       const low = await bus2.dispatch('solo', ['low', '--priority', '-5']);
       const mid = await bus2.dispatch('solo', ['mid', '--label', 'linux']);
@@ -117,8 +117,11 @@ describe('CLI lifecycle on a local bus', () => {
     }
   });
 
-  it('dispatch warns when a task would wait for a node or label that does not exist', async () => {
-    const r = await gitbus(['dispatch', 'for nobody', '--to', 'gamma', '--no-git'], { home: a });
+  it('dispatch refuses a node that does not exist unless --force, and warns about labels no node has', async () => {
+    const refused = await gitbus(['dispatch', 'for nobody', '--to', 'gamma', '--no-git'], { home: a });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('no node named "gamma"');
+    const r = await gitbus(['dispatch', 'for nobody', '--to', 'gamma', '--no-git', '--force'], { home: a });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('no node named "gamma"');
     const j = json<{ warnings: string[] }>(await gitbus(['dispatch', 'needs tpu', '--label', 'tpu', '--no-git', '--json'], { home: a }));

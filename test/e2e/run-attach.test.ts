@@ -79,15 +79,22 @@ describe('gitbus run', () => {
     expect(t.stderr).toMatch(/ended timed-out without an exit code/);
   }, 120_000);
 
-  it('warns when the node is not on the bus, or does not offer the shell runner', async () => {
+  it('refuses a node that is not on the bus, or does not offer the shell runner, with a fix; --force dispatches with a warning', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
     await bus.addNode('plain');
     const home = bus.home('boss');
-    const ghost = await stderrOf(['run', 'ghost', '--', 'true'], home, 'waiting for its response');
-    expect(ghost).toContain('no node named "ghost"');
-    const plain = await stderrOf(['run', 'plain', '--', 'true'], home, 'waiting for its response');
-    expect(plain).toContain('node plain does not offer the shell runner');
+    const ghost = await gitbus(['run', 'ghost', '--', 'true'], { home });
+    expect(ghost.code, ghost.stderr).toBe(4);
+    expect(ghost.stderr).toContain('no node named "ghost"');
+    expect(ghost.stderr).toContain('--force');
+    const plain = await gitbus(['run', 'plain', '--', 'true'], { home });
+    expect(plain.code, plain.stderr).toBe(5);
+    expect(plain.stderr).toContain('node plain cannot run this task: it does not offer the shell runner');
+    // Nothing was dispatched by the refusals.
+    expect(json<{ tasks: unknown[] }>(await gitbus(['status', '--json'], { home })).tasks).toEqual([]);
+    const forced = await stderrOf(['run', '--force', 'plain', '--', 'true'], home, 'waiting for its response');
+    expect(forced).toContain('warning: node plain cannot run this task');
   }, 60_000);
 });
 
@@ -98,8 +105,8 @@ describe.skipIf(!hasTmux)('gitbus attach', () => {
     const worker = await bus.addNode('worker', [], ['--runner', 'tmux']);
     const home = bus.home('boss');
     const id = await bus.dispatch('boss', ['long', '--to', 'worker', '--runner', 'tmux', '--command', 'sleep 60']);
-    const waiting = await bus.dispatch('boss', ['nobody takes it', '--to', 'nobody', '--runner', 'tmux', '--command', 'true']);
-    const shell = await bus.dispatch('boss', ['plain shell', '--to', 'nobody', '--command', 'true']);
+    const waiting = await bus.dispatch('boss', ['nobody takes it', '--to', 'nobody', '--runner', 'tmux', '--command', 'true', '--force']);
+    const shell = await bus.dispatch('boss', ['plain shell', '--to', 'nobody', '--command', 'true', '--force']);
 
     const pending = await gitbus(['attach', waiting, '--json'], { home });
     expect(pending.code).toBe(5);

@@ -72,7 +72,7 @@ describe('polite polling', () => {
     const bus = await httpBus(['--heartbeat', '10m', '--lease', '30m']);
     // Not empty, but nothing for this node: a task for another node, a schedule due next year, and a task waiting
     // for one that is neither live nor archived (each wake asks the archive about it).
-    await bus.dispatch(['for the boss only', '--to', 'boss', '--command', 'true']);
+    await bus.dispatch(['for the boss only', '--to', 'boss', '--command', 'true', '--force']);
     await bus.dispatch(['yearly', '--command', 'true', '--schedule', '0 0 1 1 *']);
     await bus.dispatch(['waits for a task nobody dispatched', '--command', 'true', '--after', '20260101-000000-nobody']);
     const w = startWatcher(bus.home('worker'), ['--poll', '1s']);
