@@ -1,4 +1,5 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { isDiskFull, writeFileAtomicSync } from './local-io.js';
 import { join } from 'node:path';
 import { observe, type Observations } from './model/liveness.js';
 
@@ -16,8 +17,12 @@ export function updateObservations(home: string, refs: ReadonlyMap<string, strin
     // First observation, or an unreadable file: start the clocks now (the safe direction: later expiry).
   }
   const next = observe(prev, refs, now);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(next));
-  renameSync(tmp, path);
+  try {
+    writeFileAtomicSync(path, JSON.stringify(next));
+  } catch (err) {
+    // A full disk must not stop a node from reading the bus; unsaved first sightings are simply made again
+    // later, which only delays an expiry (the safe direction).
+    if (!isDiskFull(err)) throw err;
+  }
   return next;
 }

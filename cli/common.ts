@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { openBus, type BusContext } from '../bus/context.js';
 import { resolveHome } from '../bus/home.js';
 import { InputError } from '../bus/errors.js';
+import { asLocalFailure } from '../bus/local-io.js';
 import { reportError } from './output.js';
 
 export interface CommonOptions {
@@ -46,7 +47,8 @@ export async function run(opts: CommonOptions, body: (home: string) => Promise<v
   try {
     await body(resolveHome(opts.home));
   } catch (err) {
-    process.exitCode = reportError(err, Boolean(opts.json));
+    // A full disk or a failing file system is the machine's failure, not a bug: say so, with the path.
+    process.exitCode = reportError(asLocalFailure(err), Boolean(opts.json));
   }
 }
 

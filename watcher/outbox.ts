@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../bus/local-io.js';
 import { join } from 'node:path';
 import type { RespondInput } from '../bus/ops/respond.js';
 
@@ -20,8 +21,7 @@ const fileOf = (home: string, id: string, attempt: number) => join(dirOf(home), 
 export function putOutbox(home: string, entry: OutboxEntry): void {
   mkdirSync(dirOf(home), { recursive: true });
   const path = fileOf(home, entry.id, entry.attempt);
-  writeFileSync(`${path}.tmp`, JSON.stringify(entry, null, 2));
-  renameSync(`${path}.tmp`, path);
+  writeFileAtomicSync(path, JSON.stringify(entry, null, 2), `${path}.tmp`);
 }
 
 export function listOutbox(home: string): OutboxEntry[] {

@@ -174,8 +174,14 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   if (count > 0) {
     packfile = `objects/pack/${packName}.pack`;
     await fs.promises.mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
-    await fs.promises.writeFile(join(gitdir, packfile), negotiation.pack);
-    await indexPack({ fs, dir: gitdir, gitdir, filepath: packfile, cache });
+    try {
+      await fs.promises.writeFile(join(gitdir, packfile), negotiation.pack);
+      await indexPack({ fs, dir: gitdir, gitdir, filepath: packfile, cache });
+    } catch (err) {
+      // A pack or index cut short by a full disk would break every later object lookup: leave neither behind.
+      for (const f of [packfile, packfile.replace(/\.pack$/, '.idx')]) await fs.promises.rm(join(gitdir, f), { force: true }).catch(() => undefined);
+      throw err;
+    }
   }
 
   // Like isomorphic-git: a commit the remote calls shallow becomes a boundary only if we lack some parent (we may

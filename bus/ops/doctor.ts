@@ -8,6 +8,7 @@ import { homePaths, loadNodeConfig, namedRootsOf, workRootOf, type NodeConfig } 
 import { BusRepo, MAIN } from '../repo.js';
 import { localPathOf, openTransport } from '../remote.js';
 import { withLock } from '../lock.js';
+import { findDamage, repairClone } from '../clone-repair.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
 import { heartbeatRef, livenessOf } from '../model/liveness.js';
@@ -113,6 +114,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     checks.push(fail('remote.reachable', firstLine(err).includes(config.remote) ? firstLine(err) : `${config.remote}: ${firstLine(err)}`, fixOf(err, `check remote in ${paths.config}`)));
   }
   if (!transport || !refs) {
+    checks.push(await checkObjects(paths.clone, localMain, null));
     for (const name of REMOTE_CHECKS) checks.push(skip(name, 'the remote is not reachable'));
     checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), gitCheck);
     await transport?.close();
@@ -120,6 +122,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   }
   const repo = new BusRepo(paths.clone, transport);
   try {
+    if (cloneOk) checks.push(await withLock(paths.lock, () => checkObjects(paths.clone, localMain, repo), 10_000).catch((err: unknown) => fail('home.objects', firstLine(err), fixOf(err, 'run "gitbus doctor" again'))));
     const main = refs.get(MAIN) ?? null;
     let snap: Snapshot | null = null;
     if (!main) {
@@ -161,6 +164,28 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   }
   checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), gitCheck);
   return report();
+}
+
+/**
+ * The clone's objects for main's tree must be readable, as every command reads them. Damaged ones are fetched
+ * again here as any command would (bus/clone-repair.ts), so doctor and the commands agree.
+ */
+async function checkObjects(gitdir: string, localMain: string | null, repo: BusRepo | null): Promise<Check> {
+  const name = 'home.objects';
+  if (!localMain) return skip(name, 'the clone has no main yet (the next command fetches it)');
+  const damage = await findDamage(gitdir, localMain);
+  if (damage.length === 0) return ok(name, `main's tree at ${localMain.slice(0, 12)} is readable`);
+  const listed = `${damage.length} damaged object(s) in ${gitdir}: ${damage.slice(0, 3).map((d) => `${d.oid.slice(0, 12)} (${d.problem})`).join(', ')}`;
+  if (!repo) return fail(name, listed, 'make the remote reachable: the next command (or doctor) fetches them again');
+  try {
+    await repairClone(repo, null);
+    const head = (await repo.localHead(MAIN)) ?? localMain;
+    const left = await findDamage(gitdir, head);
+    if (left.length === 0) return warn(name, `${listed}; fetched again from the remote`, 'nothing left to do; if this recurs, check the disk holding the bus home');
+    return fail(name, `${listed}; ${left.length} still damaged after fetching again`, `move ${gitdir} aside and join the bus again in a fresh home`);
+  } catch (err) {
+    return fail(name, `${listed}; fetching them again failed: ${firstLine(err)}`, fixOf(err, 'make the remote reachable and run doctor again'));
+  }
 }
 
 /** The named work roots of node.yaml must exist: gitbus never creates them, and a task sent to a missing one fails. */
