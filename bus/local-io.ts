@@ -55,14 +55,16 @@ const LOCAL = new Set(['EIO', 'EROFS', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'E
  * The GitbusError for a failed file-system call (walking `cause` chains, as libraries wrap them), or null when
  * `err` is not one. Only system errors with a path count: a network EACCES has none.
  */
-export function localFailure(err: unknown): GitbusError | null {
+export function localFailure(err: unknown, where = 'the bus home'): GitbusError | null {
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof GitbusError) return null;
-    const { code, path, syscall, message } = e as { code?: unknown; path?: unknown; syscall?: unknown; message?: unknown };
+    const { code, syscall, message } = e as { code?: unknown; syscall?: unknown; message?: unknown };
+    // A write through a file descriptor (most of them) reports no path: then the caller's `where` stands in.
+    const p = (e as { path?: unknown }).path;
+    const path = typeof p === 'string' ? p : null;
     if (typeof code !== 'string') continue;
-    const where = typeof path === 'string' ? path : null;
-    if (DISK_FULL.has(code)) return new DiskFullError(where ?? 'the bus home', typeof syscall === 'string' ? syscall : 'write');
-    if (where && LOCAL.has(code)) return new LocalIoError(where, typeof syscall === 'string' ? syscall : 'access', code, typeof message === 'string' ? message.split(':')[0] ?? code : code);
+    if (DISK_FULL.has(code)) return new DiskFullError(path ?? where, typeof syscall === 'string' ? syscall : 'write');
+    if (path && LOCAL.has(code)) return new LocalIoError(path, typeof syscall === 'string' ? syscall : 'access', code, typeof message === 'string' ? message.split(':')[0] ?? code : code);
   }
   return null;
 }
@@ -72,9 +74,9 @@ export function isDiskFull(err: unknown): boolean {
   return localFailure(err)?.code === 'DISK_FULL';
 }
 
-/** `err` as the GitbusError of a local failure when it is one, else unchanged. */
-export function asLocalFailure(err: unknown): unknown {
-  return localFailure(err) ?? err;
+/** `err` as the GitbusError of a local failure when it is one, else unchanged. `where`: the path to name when the error has none. */
+export function asLocalFailure(err: unknown, where?: string): unknown {
+  return localFailure(err, where) ?? err;
 }
 
 /**

@@ -44,11 +44,12 @@ export function readBodyFile(file: string): string {
  * Runs a command body with the node's bus open and turns errors into exit codes; the only place commands exit.
  */
 export async function run(opts: CommonOptions, body: (home: string) => Promise<void>): Promise<void> {
+  const home = resolveHome(opts.home);
   try {
-    await body(resolveHome(opts.home));
+    await body(home);
   } catch (err) {
     // A full disk or a failing file system is the machine's failure, not a bug: say so, with the path.
-    process.exitCode = reportError(asLocalFailure(err), Boolean(opts.json));
+    process.exitCode = reportError(asLocalFailure(err, home), Boolean(opts.json));
   }
 }
 
