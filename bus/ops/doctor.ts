@@ -99,6 +99,8 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
       : fail('home.clone', `the clone ${paths.clone} is missing or not a git directory`, `move ${home} aside and run "gitbus join ${config.remote} --node ${config.node} --home ${home}"`),
   );
 
+  checks.push(checkSpace(home));
+
   // The remote.
   let transport: Transport | undefined;
   let refs: Map<string, string> | undefined;
@@ -164,6 +166,21 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   }
   checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), gitCheck);
   return report();
+}
+
+/** Free space under the home: on a full disk every command that writes fails with DISK_FULL. */
+function checkSpace(home: string, lowBytes = 16 * 1024 * 1024): Check {
+  const name = 'home.space';
+  let free: number;
+  try {
+    const s = fs.statfsSync(home);
+    free = s.bavail * s.bsize;
+  } catch (err) {
+    return skip(name, `could not measure the free space under ${home}: ${firstLine(err)}`);
+  }
+  const mb = (free / 1024 / 1024).toFixed(1);
+  if (free < lowBytes) return fail(name, `${mb} MiB free on the file system holding ${home}`, `free space there (df -h ${home}): gitbus needs room for its clone, task logs and results`);
+  return ok(name, `${mb} MiB free under ${home}`);
 }
 
 /**

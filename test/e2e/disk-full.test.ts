@@ -83,6 +83,9 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
     expect(e.message).toContain(home);
     expect(e.fix).toContain('free space');
     expect(leftovers(home)).toEqual([]);
+    // doctor agrees with the command.
+    const doctor = json<{ checks: { name: string; status: string }[] }>(await gitbus(['doctor', '--json'], { home }));
+    expect(doctor.checks.find((c) => c.name === 'home.space')?.status).toBe('fail');
     free();
     const again = await gitbus(['dispatch', 'after freeing space', '--command', 'true', '--no-git', '--json'], { home });
     expect(again.code, again.stderr).toBe(0);
