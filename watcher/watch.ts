@@ -359,6 +359,13 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     return draining;
   };
 
+  /** Before exiting: results held in memory (a full disk) get one more try; any left are named, since they die with this process. */
+  const lastChance = async (): Promise<void> => {
+    if (held.size === 0) return;
+    await flushOutbox().catch(report);
+    for (const e of held.values()) opts.onEvent({ type: 'error', message: `the result of ${e.id} (attempt ${e.attempt}, ${e.input.status}) could be neither stored nor pushed and is lost with this watcher; the task will run again`, code: 'DISK_FULL' });
+  };
+
   // Results queued before a crash or while the remote was down go first: recovery must not release claims
   // whose results are only waiting to be pushed.
   stopLeftovers(ctx);
@@ -415,6 +422,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   try {
     if (opts.once) {
       if (await keepHouse()) await drain(true);
+      await lastChance();
       opts.onEvent({ type: 'stopped' });
       return finished;
     }
@@ -431,6 +439,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       if ((await Promise.race([grace, all])) === 'grace') kill.abort();
       await all;
     }
+    await lastChance();
     opts.onEvent({ type: 'stopped' });
     return finished;
   } finally {

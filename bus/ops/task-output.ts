@@ -22,9 +22,9 @@ export interface TaskOutput {
 }
 
 /**
- * The output of a task, as terminal text (schemas/output-text.ts: any node's bytes are made safe to print), from wherever it is best known: this node's own log while it runs the task here, the
+ * The output of a task, from wherever it is best known: this node's own log while it runs the task here, the
  * holder's heartbeat (the last 4 KiB, refreshed every beat) while another node runs it, the response's output
- * section once it has ended.
+ * section once it has ended. Always as terminal text (schemas/output-text.ts): any node's bytes are safe to print.
  */
 export async function taskOutput(ctx: BusContext, ref: string): Promise<TaskOutput> {
   return withLock(ctx.paths.lock, async () => {
