@@ -89,7 +89,7 @@ export async function loadNodeConfig(home: string): Promise<NodeConfig> {
   try {
     raw = parse(text, { uniqueKeys: true, maxAliasCount: 10 });
   } catch (err) {
-    throw new BadSettingsError(paths.config, `not valid YAML: ${(err as Error).message.split('\n')[0]}`, `fix the file or run "gitbus init" in a fresh --home`);
+    throw new BadSettingsError(paths.config, `not valid YAML: ${(err as Error).message.split('\n')[0]}`, `fix the file (it needs at least "node: NAME" and "remote: URL"), or move ${home} aside and run "gitbus join URL --node NAME --home ${home}"`);
   }
   if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new BadSettingsError(
