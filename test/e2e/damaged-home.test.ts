@@ -90,6 +90,20 @@ describe('a damaged bus home', () => {
     expect(again.code, again.stderr).toBe(0);
   });
 
+  it('a watcher whose clone has a damaged object repairs it and runs the task', async () => {
+    const { bus, id } = await damagedBus();
+    const worker = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const clone = join(worker, 'clone.git');
+    const oid = gitCli(['--git-dir', clone, 'rev-parse', `main:handoffs/${id}.md`]).trim();
+    const path = join(clone, 'objects', oid.slice(0, 2), oid.slice(2));
+    chmodSync(path, 0o644);
+    truncateSync(path, 5);
+    const r = await gitbus(['watch', '--once', '--json'], { home: worker });
+    expect(r.code, r.stderr).toBe(0);
+    const shown = json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
+    expect(shown.state).toBe('succeeded');
+  });
+
   it('an empty node.yaml names the file and what to write', async () => {
     const { home } = await damagedBus();
     writeFileSync(join(home, 'node.yaml'), '');
