@@ -23,28 +23,53 @@ function isControl(c: number): boolean {
   return c < 0x20 || (c >= 0x7f && c <= 0x9f);
 }
 
-/** One line as a terminal holds it: cells (code points) and a cursor that CR, backspace and CSI moves place. */
+/**
+ * One line as a terminal holds it: cells (code points) and a cursor that CR, backspace and CSI moves place. A line
+ * nothing has moved the cursor in (nearly all of them) stays a plain string, which keeps big logs cheap.
+ */
 class Line {
-  cells: string[] = [];
-  col = 0;
+  private plain = '';
+  private cells: string[] | null = null;
+  private col = 0;
+
+  private grid(): string[] {
+    if (!this.cells) {
+      this.cells = [...this.plain];
+      this.col = this.cells.length;
+    }
+    return this.cells;
+  }
 
   write(run: string): void {
-    if (this.col === this.cells.length) {
-      for (const ch of run) this.cells.push(ch);
-      this.col = this.cells.length;
+    if (!this.cells) {
+      this.plain += run;
       return;
     }
-    while (this.cells.length < this.col) this.cells.push(' ');
-    for (const ch of run) this.cells[this.col++] = ch;
+    const cells = this.cells;
+    while (cells.length < this.col) cells.push(' ');
+    for (const ch of run) cells[this.col++] = ch;
+  }
+
+  /** Carriage return: back to the first column. */
+  home(): void {
+    this.grid();
+    this.col = 0;
+  }
+
+  back(): void {
+    this.grid();
+    this.col = Math.max(0, this.col - 1);
   }
 
   csi(params: string, final: string): void {
+    if (!'KGCD'.includes(final)) return; // colours (m), other cursor moves, screen erases, modes: nothing a line shows
+    const cells = this.grid();
     const n = Number.parseInt(params.split(';')[0] ?? '', 10);
     switch (final) {
       case 'K': // erase in line: 0 (default) to the end, 1 to the cursor, 2 all; the cursor stays
-        if (n === 1) for (let i = 0; i <= this.col && i < this.cells.length; i++) this.cells[i] = ' ';
-        else if (n === 2) this.cells = [];
-        else this.cells.length = Math.min(this.cells.length, this.col);
+        if (n === 1) for (let i = 0; i <= this.col && i < cells.length; i++) cells[i] = ' ';
+        else if (n === 2) cells.length = 0;
+        else cells.length = Math.min(cells.length, this.col);
         return;
       case 'G': // cursor to column n (1-based)
         this.col = Math.max(0, (Number.isNaN(n) ? 1 : n) - 1);
@@ -52,15 +77,13 @@ class Line {
       case 'C': // cursor forward
         this.col += Number.isNaN(n) || n < 1 ? 1 : n;
         return;
-      case 'D': // cursor back
+      default: // D: cursor back
         this.col = Math.max(0, this.col - (Number.isNaN(n) || n < 1 ? 1 : n));
-        return;
-      default: // colours (m), other cursor moves, screen erases, modes: nothing a line of text can show
     }
   }
 
   text(): string {
-    return this.cells.join('');
+    return this.cells ? this.cells.join('') : this.plain;
   }
 }
 
@@ -120,8 +143,9 @@ export function terminalText(raw: string | Uint8Array): string {
     if (c === 0x0a) {
       out.push(line.text());
       line = new Line();
-    } else if (c === 0x0d) line.col = 0;
-    else if (c === 0x08) line.col = Math.max(0, line.col - 1);
+    } else if (c === 0x0d) {
+      if (s.charCodeAt(i) !== 0x0a) line.home(); // CR LF is just a line end
+    } else if (c === 0x08) line.back();
     else if (c === 0x09) line.write('\t');
     else if (c === C1_CSI) i = readCsi(s, i, line);
     else if (C1_STRING.has(c)) i = skipControlString(s, i);
