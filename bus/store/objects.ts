@@ -79,11 +79,16 @@ export function openStore(gitdir: string): ObjectStore {
   /** One read; a damaged object is repaired (when the store can) and read once more. */
   const repairing = async <T>(oid: string, read: () => Promise<T>): Promise<T> => {
     try {
-      return await read().catch((err: unknown) => Promise.reject(asDamage(gitdir, oid, err)));
-    } catch (err) {
+      return await read();
+    } catch (first) {
+      const err = asDamage(gitdir, oid, first);
       if (!(err instanceof CloneDamagedError) || !store.repair) throw err;
       await store.repair(oid, err);
-      return read().catch((again: unknown) => Promise.reject(asDamage(gitdir, oid, again)));
+      try {
+        return await read();
+      } catch (again) {
+        throw asDamage(gitdir, oid, again);
+      }
     }
   };
   return store;
