@@ -7,6 +7,7 @@ import { CloneDamagedError } from './local-io.js';
 import type { BusRepo } from './repo.js';
 import { decodeTree } from './store/encode.js';
 import { readLoose } from './store/loose-read.js';
+import { reclone } from './shallow-clone.js';
 
 export interface Damage {
   oid: string;
@@ -96,6 +97,8 @@ export async function repairClone(repo: BusRepo, oid: string | null, damage?: Cl
     try {
       await fetchObjects({ fs, gitdir, cache: repo.store.cache, transport: repo.transport, want: remote, haves: [], depth: 1, explodeBelow: Number.POSITIVE_INFINITY });
       if (local === null) await git.writeRef({ fs, gitdir, ref: MAIN, value: remote, force: true });
+      // Damage that fetching main again did not mend (a broken pack, a broken git directory): clone afresh.
+      if ((await findDamage(gitdir, remote, {})).length > 0) await reclone(gitdir, repo.transport);
     } catch (err) {
       throw new CloneDamagedError(gitdir, oid ?? remote, problem, firstLine(err));
     }
@@ -111,4 +114,17 @@ export async function repairClone(repo: BusRepo, oid: string | null, damage?: Cl
     if ('problem' in after) throw new CloneDamagedError(gitdir, oid, problem, `the remote's main (${remote?.slice(0, 12) ?? 'none'}) does not hold it (any more); the next command reads the current main`);
   }
   return found;
+}
+
+/**
+ * A home whose clone is gone or is no git directory (deleted by hand, a failed disk) gets a fresh clone before
+ * any command uses it; node.yaml, logs and the outbox are left as they are.
+ */
+export async function ensureClone(gitdir: string, transport: BusRepo['transport']): Promise<void> {
+  if (fs.existsSync(join(gitdir, 'HEAD')) && fs.existsSync(join(gitdir, 'objects'))) return;
+  try {
+    await reclone(gitdir, transport);
+  } catch (err) {
+    throw new CloneDamagedError(gitdir, '(none)', 'the clone is missing or not a git directory', firstLine(err));
+  }
 }

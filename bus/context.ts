@@ -1,7 +1,7 @@
 import { homePaths, loadNodeConfig, type HomePaths, type NodeConfig } from './home.js';
 import { BusRepo } from './repo.js';
 import { openTransport } from './remote.js';
-import { repairClone } from './clone-repair.js';
+import { ensureClone, repairClone } from './clone-repair.js';
 
 /** Everything an operation needs about this node and its clone. */
 export interface BusContext {
@@ -16,6 +16,12 @@ export async function openBus(home: string, actor = actorFromEnv()): Promise<Bus
   const paths = homePaths(home);
   const config = await loadNodeConfig(home);
   const transport = await openTransport(config.remote, home);
+  try {
+    await ensureClone(paths.clone, transport);
+  } catch (err) {
+    await transport.close();
+    throw err;
+  }
   return { paths, config, repo: selfRepairing(new BusRepo(paths.clone, transport)), actor };
 }
 

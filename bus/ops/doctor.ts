@@ -96,7 +96,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   checks.push(
     cloneOk
       ? ok('home.clone', `${paths.clone}${localMain ? ` (main at ${localMain.slice(0, 12)})` : ' (no main yet)'}`)
-      : fail('home.clone', `the clone ${paths.clone} is missing or not a git directory`, `move ${home} aside and run "gitbus join ${config.remote} --node ${config.node} --home ${home}"`),
+      : fail('home.clone', `the clone ${paths.clone} is missing or not a git directory`, `run any gitbus command (gitbus status) with the remote reachable: it clones the bus again, keeping node.yaml and logs`),
   );
 
   checks.push(checkSpace(home));

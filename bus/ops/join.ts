@@ -1,35 +1,18 @@
 import { mkdir, rm } from 'node:fs/promises';
-import * as fs from 'node:fs';
 import { existsSync } from 'node:fs';
-import git from 'isomorphic-git';
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import { HomeInUseError, NodeNameTakenError, NotABusError, UnsupportedProtocolError } from '../errors.js';
 import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
 import { nodeCard, defaultNodeName } from '../node-card.js';
 import { normalizeRemote, openTransport } from '../remote.js';
-import { BusRepo, MAIN } from '../repo.js';
+import { BusRepo } from '../repo.js';
+import { shallowClone } from '../shallow-clone.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
-import { httpPluginFor, TRANSPORT_URL } from '../transport/http-plugin.js';
 import { transact } from '../cas.js';
 import { actorFromEnv } from '../context.js';
 import { checkNodeOptions } from './init.js';
-import { explodePack } from '../git/explode-pack.js';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-
-/**
- * The shallow clone holds only the live tree, whose size follows live work: keep its objects loose, where the
- * node reads them with node:zlib, instead of in a pack read through isomorphic-git (several times slower on
- * Node 20).
- */
-async function explodePacks(gitdir: string): Promise<void> {
-  const dir = join(gitdir, 'objects', 'pack');
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (name.endsWith('.idx')) await explodePack({ fs, gitdir, packName: name.slice(0, -'.idx'.length) });
-  }
-}
 
 export interface JoinOptions {
   node?: string;
@@ -64,18 +47,11 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
   const madeHome = !existsSync(home);
   try {
     await mkdir(home, { recursive: true });
-    await git.init({ fs, gitdir: paths.clone, bare: true, defaultBranch: 'main' });
     cloned = true;
     const repo = new BusRepo(paths.clone, transport);
     const head = await repo.remoteHead();
     if (!head) throw new NotABusError(remote, 'it has no main branch');
-    // The clone goes through isomorphic-git and the transport's http plugin; later updates use the lean fetch.
-    // isomorphic-git records fetched refs under a named remote; the URL is the plugin's placeholder.
-    await git.addRemote({ fs, gitdir: paths.clone, remote: 'origin', url: TRANSPORT_URL, force: true });
-    const fetched = await git.fetch({ fs, http: httpPluginFor(transport), gitdir: paths.clone, remote: 'origin', ref: 'main', singleBranch: true, depth: 1, tags: false, cache: repo.store.cache });
-    await git.writeRef({ fs, gitdir: paths.clone, ref: MAIN, value: fetched.fetchHead ?? head, force: true });
-    await explodePacks(paths.clone);
-    const snap = await Snapshot.read(repo.store, fetched.fetchHead ?? head);
+    const snap = await Snapshot.read(repo.store, await shallowClone(paths.clone, transport, head, repo.store.cache));
     if (!snap.index.settings) throw new NotABusError(remote, 'main has no gitbus.yaml');
     if (snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
     const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { chmodSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -136,6 +136,23 @@ describe('a damaged bus home', () => {
     rmSync(join(clone, 'refs', 'heads', 'main'), { force: true });
     const r = await gitbus(['show', id, '--json'], { home });
     expect(r.code, r.stderr).toBe(0);
+    expect((await doctor()).failed).toBe(0);
+  });
+
+  it('a missing clone is cloned again, keeping node.yaml and logs; doctor agrees before and after', async () => {
+    const { home, clone, id, doctor } = await damagedBus();
+    mkdirSync(join(home, 'logs'), { recursive: true });
+    writeFileSync(join(home, 'logs', 'kept.log'), 'a log\n');
+    const config = readFileSync(join(home, 'node.yaml'), 'utf8');
+    rmSync(clone, { recursive: true, force: true });
+    const before = (await doctor()).checks.find((c) => c.name === 'home.clone');
+    expect(before?.status).toBe('fail');
+    expect(before?.fix).toContain('clones the bus again');
+    const r = await gitbus(['show', id, '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<Shown>(r).state).toBe('pending');
+    expect(readFileSync(join(home, 'node.yaml'), 'utf8')).toBe(config);
+    expect(readFileSync(join(home, 'logs', 'kept.log'), 'utf8')).toBe('a log\n');
     expect((await doctor()).failed).toBe(0);
   });
 
