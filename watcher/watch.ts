@@ -21,7 +21,7 @@ import { logPathOf, outcomeSummary, RUNNERS, runTask } from './run-task.js';
 import { readTail } from './runners/output-tail.js';
 import type { RunOutcome } from './runners/runner.js';
 import { forgetRunning, killLeftover, listRunning, recordRunning } from './running-record.js';
-import { listOutbox, putOutbox, rejectOutbox, removeOutbox, type OutboxEntry } from './outbox.js';
+import { dropAllReservations, dropReservation, listOutbox, putOutbox, rejectOutbox, removeOutbox, reserveOutbox, type OutboxEntry } from './outbox.js';
 import { firstLine } from '../schemas/errors.js';
 import { asLocalFailure } from '../bus/local-io.js';
 
@@ -245,6 +245,8 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     opts.onEvent({ type: 'claimed', id: task.id, attempt: task.attempt, title: task.title, reclaimed: task.reclaimed !== null });
     const cancel = new AbortController();
     const abort = AbortSignal.any([cancel.signal, kill.signal]);
+    // Room for the result, kept before the run can fill the disk (given up when the result is stored).
+    reserveOutbox(home, task.id, task.attempt);
     const done = (async () => {
       const outcome = await runTask(ctx, task, abort, (pid) => {
         try {
@@ -290,6 +292,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
         report(err);
       } finally {
         forgetRunning(home, task.id, task.attempt);
+        dropReservation(home, task.id, task.attempt);
       }
     })().finally(() => {
       running.delete(task.id);
@@ -369,6 +372,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   // Results queued before a crash or while the remote was down go first: recovery must not release claims
   // whose results are only waiting to be pushed.
   stopLeftovers(ctx);
+  dropAllReservations(home);
   const keepLogsMs = opts.keepLogsMs ?? 14 * 24 * 3600_000;
   const pruneLogs = () => pruneTaskLogs(ctx.paths.logs, keepLogsMs, new Set([...running.values()].map((r) => `${r.task.id}.${r.task.attempt}`)));
   pruneLogs();

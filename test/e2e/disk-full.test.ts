@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -108,25 +108,45 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
     expect(json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') })).state).toBe('succeeded');
   });
 
-  it('a watcher task that fills the disk: its result reaches the bus once space is freed, and the watcher lives on', async () => {
+  const startWatcher = (home: string) => {
+    const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const events = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; id?: string; code?: string | null });
+    return { child, out: () => out, events };
+  };
+  const stateOf = async (home: string, id: string) => json<Shown>(await gitbus(['show', id, '--json'], { home })).state;
+
+  it('a watcher task that fills the disk: the room kept for its result gets the result to the bus, and the watcher lives on', async () => {
     const { bus, home } = await smallDiskBus(['--runner', 'shell']);
     const id = await bus.dispatch('boss', ['fills the disk', '--to', 'worker', '--command', 'head -c 100000000 /dev/zero > fill.bin 2>/dev/null; exit 0']);
-    const watcher = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(watcher);
-    let out = '';
-    watcher.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    const events = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; id?: string; code?: string | null });
-    await until('the run to end on a full disk', () => events().some((e) => e.type === 'finished' && e.id === id), 90_000, () => out);
-    // The disk is still full: nothing could be written, so the task is still claimed on the bus.
-    expect(json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') })).state).toBe('claimed');
-    expect(events().some((e) => e.type === 'error' && e.code === 'DISK_FULL') || events().some((e) => e.type === 'queued' && e.id === id)).toBe(true);
-    expect(watcher.exitCode).toBeNull();
+    const w = startWatcher(home);
+    await until('the result to reach the bus while the disk is still full', async () => (await stateOf(bus.home('boss'), id)) === 'succeeded', 90_000, w.out);
+    expect(statSync(join(home, 'work', 'fill.bin')).size).toBeGreaterThan(0);
+    expect(existsSync(join(home, 'outbox', `${id}.1.reserved`))).toBe(false);
+    expect(existsSync(join(home, 'outbox', `${id}.1.json`))).toBe(false);
+    expect(w.child.exitCode).toBeNull();
+    w.child.kill('SIGTERM');
+  }, 240_000);
+
+  it('with no room kept (it was taken), the result is held in memory and reaches the bus once space is freed', async () => {
+    const { bus, home } = await smallDiskBus(['--runner', 'shell']);
+    // The task takes its own reservation away first, as another process filling the disk could.
+    const id = await bus.dispatch('boss', ['fills the disk, room taken', '--to', 'worker', '--command', 'rm -f "$GITBUS_HOME"/outbox/*.reserved; head -c 100000000 /dev/zero > fill.bin 2>/dev/null; exit 0']);
+    const w = startWatcher(home);
+    await until('the run to end on a full disk', () => w.events().some((e) => e.type === 'finished' && e.id === id), 90_000, w.out);
+    // Nothing could be written: the task is still claimed on the bus, and the watcher said why.
+    expect(await stateOf(bus.home('boss'), id)).toBe('claimed');
+    expect(w.events().some((e) => e.type === 'error' && e.code === 'DISK_FULL'), w.out()).toBe(true);
+    expect(w.child.exitCode).toBeNull();
 
     rmSync(join(home, 'work', 'fill.bin'), { force: true });
-    await until('the result to reach the bus', async () => json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') })).state === 'succeeded', 90_000, () => out);
+    await until('the result to reach the bus', async () => (await stateOf(bus.home('boss'), id)) === 'succeeded', 90_000, w.out);
     const shown = json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
     expect(shown.files.find((f) => f.path.startsWith('responses/'))?.text).toContain('exitCode: 0');
-    expect(watcher.exitCode).toBeNull();
-    watcher.kill('SIGTERM');
+    expect(leftovers(home)).toEqual([]);
+    expect(w.child.exitCode).toBeNull();
+    w.child.kill('SIGTERM');
   }, 240_000);
 });
