@@ -9,6 +9,7 @@ import { BusRepo, MAIN } from '../repo.js';
 import { localPathOf, openTransport } from '../remote.js';
 import { withLock } from '../lock.js';
 import { findDamage, repairClone } from '../clone-repair.js';
+import { asLocalFailure } from '../local-io.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
 import { heartbeatRef, livenessOf } from '../model/liveness.js';
@@ -124,7 +125,13 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   }
   const repo = new BusRepo(paths.clone, transport);
   try {
-    if (cloneOk) checks.push(await withLock(paths.lock, () => checkObjects(paths.clone, localMain, repo), 10_000).catch((err: unknown) => fail('home.objects', firstLine(err), fixOf(err, 'run "gitbus doctor" again'))));
+    if (cloneOk) {
+      const objects = await withLock(paths.lock, () => checkObjects(paths.clone, localMain, repo), 10_000).catch((raw: unknown) => {
+        const err = asLocalFailure(raw, home);
+        return fail('home.objects', firstLine(err), fixOf(err, 'run "gitbus doctor" again'));
+      });
+      checks.push(objects);
+    }
     const main = refs.get(MAIN) ?? null;
     let snap: Snapshot | null = null;
     if (!main) {
