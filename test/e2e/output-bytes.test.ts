@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, gitbus, json } from '../helpers/cli.js';
+import { CLI, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
@@ -108,6 +108,24 @@ describe('task output with any bytes', () => {
     watcher.kill('SIGTERM');
     const lint = await gitbus(['lint', '--json'], { home: b.home('boss') });
     expect(lint.code, lint.stdout).toBe(0);
+  });
+});
+
+describe('bus text a person wrote', () => {
+  it('show prints a handoff whose body holds escape sequences as readable text', async () => {
+    const b = await makeBus({ node: 'boss' });
+    cleanups.push(b.cleanup);
+    const work = join(b.dir, 'person');
+    gitCli(['clone', '-q', b.remote, work]);
+    mkdirSync(join(work, 'handoffs'), { recursive: true });
+    writeFileSync(join(work, 'handoffs', 'hostile-body.md'), '---\ntitle: a hostile body\n---\n## Task\n\n\u001b]0;pwned\u0007\u001b[2Jclear the screen\u001b[31m red\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'hostile body'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const human = await gitbus(['show', 'hostile-body'], { home: b.home('boss') });
+    expect(human.code, human.stderr).toBe(0);
+    expectReadable(human.stdout);
+    expect(human.stdout).toContain('clear the screen red');
   });
 });
 
