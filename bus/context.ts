@@ -1,6 +1,7 @@
 import { homePaths, loadNodeConfig, type HomePaths, type NodeConfig } from './home.js';
 import { BusRepo } from './repo.js';
 import { openTransport } from './remote.js';
+import { ensureClone, repairClone } from './clone-repair.js';
 
 /** Everything an operation needs about this node and its clone. */
 export interface BusContext {
@@ -15,9 +16,23 @@ export async function openBus(home: string, actor = actorFromEnv()): Promise<Bus
   const paths = homePaths(home);
   const config = await loadNodeConfig(home);
   const transport = await openTransport(config.remote, home);
-  return { paths, config, repo: new BusRepo(paths.clone, transport), actor };
+  try {
+    await ensureClone(paths.clone, transport);
+  } catch (err) {
+    await transport.close();
+    throw err;
+  }
+  return { paths, config, repo: selfRepairing(new BusRepo(paths.clone, transport)), actor };
 }
 
 export function actorFromEnv(): string {
   return process.env['GITBUS_ACTOR'] ?? process.env['USER'] ?? 'cli';
+}
+
+/** A damaged object in the clone is fetched again from the remote instead of failing every command (bus/clone-repair.ts). */
+export function selfRepairing(repo: BusRepo): BusRepo {
+  repo.store.repair = async (oid, damage) => {
+    await repairClone(repo, oid, damage);
+  };
+  return repo;
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { NODE_NAME_RE, LABEL_RE } from '../schemas/ids.js';
 import { runnerSchema } from '../schemas/fields.js';
 import { BadSettingsError, InputError, NoBusError } from './errors.js';
+import { writeFileAtomic } from './local-io.js';
 
 /**
  * The bus home (default ~/.gitbus) holds one node: its settings, its clone of the bus and, for the embedded
@@ -95,13 +96,25 @@ export async function loadNodeConfig(home: string): Promise<NodeConfig> {
   try {
     raw = parse(text, { uniqueKeys: true, maxAliasCount: 10 });
   } catch (err) {
-    throw new BadSettingsError(paths.config, `not valid YAML: ${(err as Error).message.split('\n')[0]}`, `fix the file or run "gitbus init" in a fresh --home`);
+    throw new BadSettingsError(paths.config, `not valid YAML: ${(err as Error).message.split('\n')[0]}`, `fix the file (it needs at least "node: NAME" and "remote: URL"), or move ${home} aside and run "gitbus join URL --node NAME --home ${home}"`);
+  }
+  if (raw === null || raw === undefined || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new BadSettingsError(
+      paths.config,
+      raw === null || raw === undefined ? 'the file is empty (cut short, perhaps by a full disk or a crash)' : 'not a mapping of settings',
+      `write the node's settings into it, at least "node: NAME" and "remote: URL" (another node's node.yaml shows the rest), or move ${home} aside and run "gitbus join URL --node NAME --home ${home}"`,
+    );
   }
   const parsed = nodeConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') ?? '';
-    throw new BadSettingsError(paths.config, `field "${field}": ${issue?.message ?? 'invalid'}`, `correct "${field}" in ${paths.config}`);
+    const missing = issue?.code === 'invalid_type' && / received undefined$/.test(issue.message);
+    throw new BadSettingsError(
+      paths.config,
+      missing ? `field "${field}" is missing (the file may have been cut short)` : `field "${field}": ${issue?.message ?? 'invalid'}`,
+      missing ? `add "${field}: ..." to ${paths.config} (node: this node's name, remote: the bus URL)` : `correct "${field}" in ${paths.config}`,
+    );
   }
   return parsed.data;
 }
@@ -109,9 +122,7 @@ export async function loadNodeConfig(home: string): Promise<NodeConfig> {
 export async function saveNodeConfig(home: string, config: NodeConfig): Promise<void> {
   const paths = homePaths(home);
   await mkdir(home, { recursive: true });
-  const tmp = `${paths.config}.${process.pid}.tmp`;
-  await writeFile(tmp, `# gitbus node settings (this machine only; see README)\n${stringify(config)}`);
-  await rename(tmp, paths.config);
+  await writeFileAtomic(paths.config, `# gitbus node settings (this machine only; see README)\n${stringify(config)}`);
 }
 
 export function workRootOf(home: string, config: NodeConfig): string {

@@ -1,4 +1,5 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { isDiskFull, writeFileAtomicSync } from './local-io.js';
 import { join } from 'node:path';
 import { observe, type Observations } from './model/liveness.js';
 
@@ -11,9 +12,13 @@ import { observe, type Observations } from './model/liveness.js';
 export function updateObservations(home: string, refs: ReadonlyMap<string, string>, now = Date.now()): Observations {
   const path = join(home, 'liveness.json');
   const next = observe(readObservations(home), refs, now);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(next));
-  renameSync(tmp, path);
+  try {
+    writeFileAtomicSync(path, JSON.stringify(next));
+  } catch (err) {
+    // A full disk must not stop a node from reading the bus; unsaved first sightings are simply made again
+    // later, which only delays an expiry (the safe direction).
+    if (!isDiskFull(err)) throw err;
+  }
   return next;
 }
 

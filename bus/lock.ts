@@ -32,7 +32,14 @@ export async function acquireLock(path: string, timeoutMs = 30_000): Promise<Loc
       // Synchronous: taken and released around a few file operations, and sync file calls are much cheaper here.
       const fd = openSync(path, 'wx');
       const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-      writeSync(fd, JSON.stringify(owner));
+      try {
+        writeSync(fd, JSON.stringify(owner));
+      } catch (err) {
+        // A full disk: an empty lock file left behind would hold every later command up.
+        closeSync(fd);
+        rmSync(path, { force: true });
+        throw err;
+      }
       closeSync(fd);
       let released = false;
       return {

@@ -9,6 +9,7 @@ import { deliverQueued } from '../bus/ops/deliver.js';
 import { listQueue } from '../bus/queue.js';
 import { remoteFailureCode } from '../bus/remote-failure.js';
 import type { Offline } from '../bus/ops/query.js';
+import { asLocalFailure } from '../bus/local-io.js';
 
 export interface CommonOptions {
   home?: string;
@@ -55,10 +56,12 @@ export function offlineNote(offline: Offline | null): void {
  * Runs a command body with the node's bus open and turns errors into exit codes; the only place commands exit.
  */
 export async function run(opts: CommonOptions, body: (home: string) => Promise<void>): Promise<void> {
+  const home = resolveHome(opts.home);
   try {
-    await body(resolveHome(opts.home));
+    await body(home);
   } catch (err) {
-    process.exitCode = reportError(err, Boolean(opts.json));
+    // A full disk or a failing file system is the machine's failure, not a bug: say so, with the path.
+    process.exitCode = reportError(asLocalFailure(err, home), Boolean(opts.json));
   }
 }
 

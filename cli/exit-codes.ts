@@ -13,6 +13,8 @@ export const EXIT = {
   invalid: 8,
   /** `dispatch --wait`: the task ended, but not with success. */
   taskEnded: 9,
+  /** This machine: a full disk, a file system that refuses a write, a damaged clone that could not be repaired. */
+  local: 10,
 } as const;
 
 const BY_CODE: Record<string, number> = {
@@ -49,6 +51,9 @@ const BY_CODE: Record<string, number> = {
   INVALID_NAME: EXIT.usage,
   INVALID_BUS_FILE: EXIT.invalid,
   SSH_CONFIG_INVALID: EXIT.setup,
+  DISK_FULL: EXIT.local,
+  LOCAL_IO: EXIT.local,
+  CLONE_DAMAGED: EXIT.local,
 };
 
 export function exitCodeFor(err: unknown): number {

@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isDiskFull, writeFileAtomicSync } from '../bus/local-io.js';
 import { join } from 'node:path';
 import type { RespondInput } from '../bus/ops/respond.js';
 
@@ -17,11 +18,57 @@ export interface OutboxEntry {
 const dirOf = (home: string) => join(home, 'outbox');
 const fileOf = (home: string, id: string, attempt: number) => join(dirOf(home), `${id}.${attempt}.json`);
 
+const reservationOf = (home: string, id: string, attempt: number) => join(dirOf(home), `${id}.${attempt}.reserved`);
+
+/** Room kept for one result: more than a response can hold (its sections are capped, bus/ops/respond.ts). */
+export const RESERVED_BYTES = 256 * 1024;
+
+/**
+ * Keeps room for a run's result before the run starts: a run that fills the disk (its output, its files) would
+ * otherwise leave no room to store what it ended with. Best effort: false when even this did not fit.
+ */
+export function reserveOutbox(home: string, id: string, attempt: number): boolean {
+  try {
+    mkdirSync(dirOf(home), { recursive: true });
+    writeFileSync(reservationOf(home, id, attempt), Buffer.alloc(RESERVED_BYTES));
+    return true;
+  } catch {
+    try {
+      rmSync(reservationOf(home, id, attempt), { force: true });
+    } catch {
+      // nothing more to do: the result will be held in memory if it cannot be stored
+    }
+    return false;
+  }
+}
+
+export function dropReservation(home: string, id: string, attempt: number): void {
+  rmSync(reservationOf(home, id, attempt), { force: true });
+}
+
+/** Reservations of runs a crashed watcher left behind. */
+export function dropAllReservations(home: string): void {
+  try {
+    for (const n of readdirSync(dirOf(home))) if (n.endsWith('.reserved')) rmSync(join(dirOf(home), n), { force: true });
+  } catch {
+    // no outbox yet
+  }
+}
+
+/** Stores a result; on a full disk the run's reservation is given up to make the room. Throws when even that fails. */
 export function putOutbox(home: string, entry: OutboxEntry): void {
   mkdirSync(dirOf(home), { recursive: true });
   const path = fileOf(home, entry.id, entry.attempt);
-  writeFileSync(`${path}.tmp`, JSON.stringify(entry, null, 2));
-  renameSync(`${path}.tmp`, path);
+  const text = JSON.stringify(entry, null, 2);
+  try {
+    writeFileAtomicSync(path, text, `${path}.tmp`);
+  } catch (err) {
+    const reserved = reservationOf(home, entry.id, entry.attempt);
+    if (!isDiskFull(err) || !existsSync(reserved)) throw err;
+    rmSync(reserved, { force: true });
+    writeFileAtomicSync(path, text, `${path}.tmp`);
+  }
+  dropReservation(home, entry.id, entry.attempt);
 }
 
 export function listOutbox(home: string): OutboxEntry[] {

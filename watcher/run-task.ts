@@ -10,6 +10,8 @@ import { iceccRunner } from './runners/icecc.js';
 import { shellRunner } from './runners/shell.js';
 import { tmuxRunner } from './runners/tmux.js';
 import { taskDir } from './task-dir.js';
+import { asLocalFailure } from '../bus/local-io.js';
+import { firstLine } from '../schemas/errors.js';
 
 /** Runners this version can run; a node's settings choose among them. */
 export const RUNNERS: Partial<Record<string, Runner>> = { shell: shellRunner, tmux: tmuxRunner, claude: claudeRunner, icecc: iceccRunner };
@@ -28,7 +30,12 @@ export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSi
   const dir = taskDir(workRootOf(ctx.paths.home, ctx.config), task.handoff.workdir, namedRootsOf(ctx.paths.home, ctx.config));
   if ('reason' in dir) return fail(dir.reason);
   const timeoutMs = task.handoff.timeout ? parseDuration(task.handoff.timeout) : undefined;
-  return runner.run({ id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: dir.cwd, logPath: logPathOf(ctx, task.id, task.attempt), node: ctx.config, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}) }, abort);
+  try {
+    return await runner.run({ id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: dir.cwd, logPath: logPathOf(ctx, task.id, task.attempt), node: ctx.config, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}) }, abort);
+  } catch (err) {
+    // A runner's own file work (the log, a wrapper script) failing on a full disk fails the task, not the watcher.
+    return fail(`could not run the task on ${ctx.config.node}: ${firstLine(asLocalFailure(err, ctx.paths.home))}`);
+  }
 }
 
 /** Who cancelled a run and why, from the task's cancel file. */

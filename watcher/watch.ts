@@ -22,10 +22,11 @@ import { cancelReason, logPathOf, outcomeSummary, RUNNERS, runTask, type Cancell
 import { readTail } from './runners/output-tail.js';
 import type { RunOutcome } from './runners/runner.js';
 import { forgetRunning, killLeftover, listRunning, recordRunning } from './running-record.js';
-import { listOutbox, putOutbox, rejectOutbox, removeOutbox, type OutboxEntry } from './outbox.js';
+import { dropAllReservations, dropReservation, listOutbox, putOutbox, rejectOutbox, removeOutbox, reserveOutbox, type OutboxEntry } from './outbox.js';
 import { listQueue } from '../bus/queue.js';
 import { deliverQueued } from '../bus/ops/deliver.js';
 import { firstLine } from '../schemas/errors.js';
+import { asLocalFailure } from '../bus/local-io.js';
 
 export type WatchEvent =
   | { type: 'started'; node: string; runners: string[]; parallel: number; pollMs: number | null; heartbeatMs: number }
@@ -105,7 +106,26 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   const kill = new AbortController();
   const stopped = new Promise<void>((resolve) => (opts.stop.aborted ? resolve() : opts.stop.addEventListener('abort', () => resolve(), { once: true })));
   let draining: Promise<void> | null = null;
-  const report = (err: unknown) => opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null });
+  const report = (raw: unknown) => {
+    // A full disk or a failing file system is named as such (DISK_FULL, LOCAL_IO), with the path.
+    const err = asLocalFailure(raw, ctx.paths.home);
+    opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null });
+  };
+  /**
+   * Results the outbox could not store (a full disk): kept here and delivered or stored like queued ones, so a
+   * run's result is not lost while this process lives. Keyed `<id>.<attempt>`.
+   */
+  const held = new Map<string, OutboxEntry>();
+  const keyOf = (e: { id: string; attempt: number }) => `${e.id}.${e.attempt}`;
+  const queue = (entry: OutboxEntry): void => {
+    try {
+      putOutbox(home, entry);
+      held.delete(keyOf(entry));
+    } catch (err) {
+      if (!held.has(keyOf(entry))) report(err);
+      held.set(keyOf(entry), entry);
+    }
+  };
 
   // A watcher started while the remote is down (a laptop off the VPN) starts from its clone and waits for the
   // remote like one that lost it later; `--once` has nothing to wait for and fails.
@@ -172,21 +192,24 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     }
     try {
       await respond(ctx, entry.input);
+      held.delete(keyOf(entry));
       removeOutbox(home, entry.id, entry.attempt);
       opts.onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       if (code === 'TASK_STATE' && (await alreadyDelivered(entry))) {
         // Pushed before a crash kept us from removing it from the outbox: delivered, not doubled.
+        held.delete(keyOf(entry));
         removeOutbox(home, entry.id, entry.attempt);
         opts.onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
       } else if (code === 'TASK_STATE' || code === 'UNKNOWN_TASK') {
         const path = rejectOutbox(home, entry, firstLine(err) || code);
+        held.delete(keyOf(entry));
         opts.onEvent({ type: 'rejected', id: entry.id, attempt: entry.attempt, reason: firstLine(err) || code, path });
       } else if (remoteFailed(err)) {
         if (fresh) opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(err) });
       } else {
-        opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(err) });
+        opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(asLocalFailure(err, home)) });
       }
     }
   };
@@ -197,7 +220,10 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   let flushing: Promise<void> | null = null;
   const flushOutbox = () => {
     flushing ??= (async () => {
-      for (const entry of listOutbox(home)) if (!running.has(entry.id)) await deliver(entry);
+      // Held results first try to reach the disk again (space may be back), then everything queued is pushed.
+      for (const entry of [...held.values()]) queue(entry);
+      const queued = listOutbox(home).filter((e) => !held.has(keyOf(e)));
+      for (const entry of [...queued, ...held.values()]) if (!running.has(entry.id)) await deliver(entry);
       if (health.reason === null && listQueue(home).length > 0) {
         try {
           const d = await deliverQueued(ctx);
@@ -266,8 +292,17 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     const cancel = new AbortController();
     const abort = AbortSignal.any([cancel.signal, kill.signal]);
     const self: Running = { task, cancel, cancelledBy: null, done: Promise.resolve() };
+    // Room for the result, kept before the run can fill the disk (given up when the result is stored).
+    reserveOutbox(home, task.id, task.attempt);
     const done = (async () => {
-      const outcome = await runTask(ctx, task, abort, (pid) => recordRunning(home, { id: task.id, attempt: task.attempt, pid }));
+      const outcome = await runTask(ctx, task, abort, (pid) => {
+        try {
+          recordRunning(home, { id: task.id, attempt: task.attempt, pid });
+        } catch (err) {
+          // Only restart recovery needs the record; the run itself goes on.
+          report(err);
+        }
+      });
       const durationMs = outcome.finished.getTime() - outcome.started.getTime();
       try {
         if (outcome.status === 'cancelled' && kill.signal.aborted && !cancel.signal.aborted) {
@@ -296,8 +331,9 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
             ...(outcome.icecc ? { icecc: outcome.icecc } : {}),
           },
         };
-        // The result is safe on disk before the push is tried; `deliver` removes it once the remote has it.
-        putOutbox(home, entry);
+        // The result is safe on disk before the push is tried (or, on a full disk, held in memory and retried);
+        // `deliver` removes it once the remote has it.
+        queue(entry);
         await deliver(entry, true);
         finished.push({ id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode });
         opts.onEvent({ type: 'finished', id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode, durationMs });
@@ -305,6 +341,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
         report(err);
       } finally {
         forgetRunning(home, task.id, task.attempt);
+        dropReservation(home, task.id, task.attempt);
       }
     })().finally(() => {
       running.delete(task.id);
@@ -375,9 +412,17 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     return draining;
   };
 
+  /** Before exiting: results held in memory (a full disk) get one more try; any left are named, since they die with this process. */
+  const lastChance = async (): Promise<void> => {
+    if (held.size === 0) return;
+    await flushOutbox().catch(report);
+    for (const e of held.values()) opts.onEvent({ type: 'error', message: `the result of ${e.id} (attempt ${e.attempt}, ${e.input.status}) could be neither stored nor pushed and is lost with this watcher; the task will run again`, code: 'DISK_FULL' });
+  };
+
   // Results queued before a crash or while the remote was down go first: recovery must not release claims
   // whose results are only waiting to be pushed.
   stopLeftovers(ctx);
+  dropAllReservations(home);
   const keepLogsMs = opts.keepLogsMs ?? 14 * 24 * 3600_000;
   const pruneLogs = () => pruneTaskLogs(ctx.paths.logs, keepLogsMs, new Set([...running.values()].map((r) => `${r.task.id}.${r.task.attempt}`)));
   pruneLogs();
@@ -431,6 +476,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   try {
     if (opts.once) {
       if (await keepHouse()) await drain(true);
+      await lastChance();
       opts.onEvent({ type: 'stopped' });
       return finished;
     }
@@ -447,6 +493,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       if ((await Promise.race([grace, all])) === 'grace') kill.abort();
       await all;
     }
+    await lastChance();
     opts.onEvent({ type: 'stopped' });
     return finished;
   } finally {

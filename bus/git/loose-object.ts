@@ -26,13 +26,23 @@ export async function writeLooseObject(fs: typeof NodeFs, gitdir: string, type: 
   const tmp = join(dir, `tmp_obj_gitbus_${process.pid}_${Math.random().toString(36).slice(2)}`);
   const bytes = deflateSync(Buffer.concat([header, content]));
   try {
-    fs.writeFileSync(tmp, bytes, { mode: 0o444 });
+    try {
+      fs.writeFileSync(tmp, bytes, { mode: 0o444 });
+    } catch (err) {
+      // The fan-out directory usually exists; creating it only when missing saves a system call per object.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(tmp, bytes, { mode: 0o444 });
+    }
+    fs.renameSync(tmp, path);
   } catch (err) {
-    // The fan-out directory usually exists; creating it only when missing saves a system call per object.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(tmp, bytes, { mode: 0o444 });
+    // A full disk leaves a partial temp file: remove it rather than leave garbage behind.
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // The write's error is the one to report.
+    }
+    throw err;
   }
-  fs.renameSync(tmp, path);
   return oid;
 }

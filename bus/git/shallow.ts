@@ -29,6 +29,11 @@ export async function writeShallow(fs: typeof NodeFs, gitdir: string, oids: Read
     return;
   }
   const tmp = `${path}.gitbus-${process.pid}-${Date.now().toString(36)}`;
-  await fs.promises.writeFile(tmp, [...oids].sort().join('\n') + '\n');
-  await fs.promises.rename(tmp, path);
+  try {
+    await fs.promises.writeFile(tmp, [...oids].sort().join('\n') + '\n');
+    await fs.promises.rename(tmp, path);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }

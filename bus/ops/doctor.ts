@@ -7,6 +7,8 @@ import { PROTOCOL_VERSION } from '../../schemas/fields.js';
 import { homePaths, loadNodeConfig, namedRootsOf, workRootOf, type NodeConfig } from '../home.js';
 import { BusRepo, MAIN } from '../repo.js';
 import { localPathOf, openTransport } from '../remote.js';
+import { findDamage, repairClone } from '../clone-repair.js';
+import { asLocalFailure } from '../local-io.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
 import { heartbeatRef, livenessOf } from '../model/liveness.js';
@@ -94,8 +96,10 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   checks.push(
     cloneOk
       ? ok('home.clone', `${paths.clone}${localMain ? ` (main at ${localMain.slice(0, 12)})` : ' (no main yet)'}`)
-      : fail('home.clone', `the clone ${paths.clone} is missing or not a git directory`, `move ${home} aside and run "gitbus join ${config.remote} --node ${config.node} --home ${home}"`),
+      : fail('home.clone', `the clone ${paths.clone} is missing or not a git directory`, `run any gitbus command (gitbus status) with the remote reachable: it clones the bus again, keeping node.yaml and logs`),
   );
+
+  checks.push(checkSpace(home));
 
   // The remote.
   let transport: Transport | undefined;
@@ -112,6 +116,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     checks.push(fail('remote.reachable', firstLine(err).includes(config.remote) ? firstLine(err) : `${config.remote}: ${firstLine(err)}`, fixOf(err, `check remote in ${paths.config}`)));
   }
   if (!transport || !refs) {
+    checks.push(await checkObjects(paths.clone, localMain, null));
     for (const name of REMOTE_CHECKS) checks.push(skip(name, 'the remote is not reachable'));
     checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), gitCheck);
     await transport?.close();
@@ -119,6 +124,13 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   }
   const repo = new BusRepo(paths.clone, transport);
   try {
+    if (cloneOk) {
+      const objects = await checkObjects(paths.clone, localMain, repo).catch((raw: unknown) => {
+        const err = asLocalFailure(raw, home);
+        return fail('home.objects', firstLine(err), fixOf(err, 'run "gitbus doctor" again'));
+      });
+      checks.push(objects);
+    }
     const main = refs.get(MAIN) ?? null;
     let snap: Snapshot | null = null;
     if (!main) {
@@ -160,6 +172,43 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   }
   checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), gitCheck);
   return report();
+}
+
+/** Free space under the home: on a full disk every command that writes fails with DISK_FULL. */
+function checkSpace(home: string, lowBytes = 16 * 1024 * 1024): Check {
+  const name = 'home.space';
+  let free: number;
+  try {
+    const s = fs.statfsSync(home);
+    free = s.bavail * s.bsize;
+  } catch (err) {
+    return skip(name, `could not measure the free space under ${home}: ${firstLine(err)}`);
+  }
+  const mb = (free / 1024 / 1024).toFixed(1);
+  if (free < lowBytes) return fail(name, `${mb} MiB free on the file system holding ${home}`, `free space there (df -h ${home}): gitbus needs room for its clone, task logs and results`);
+  return ok(name, `${mb} MiB free under ${home}`);
+}
+
+/**
+ * The clone's objects for main's tree must be readable, as every command reads them. Damaged ones are fetched
+ * again here as any command would (bus/clone-repair.ts), so doctor and the commands agree.
+ */
+async function checkObjects(gitdir: string, localMain: string | null, repo: BusRepo | null): Promise<Check> {
+  const name = 'home.objects';
+  if (!localMain) return skip(name, 'the clone has no main yet (the next command fetches it)');
+  const damage = await findDamage(gitdir, localMain);
+  if (damage.length === 0) return ok(name, `main's tree at ${localMain.slice(0, 12)} is readable`);
+  const listed = `${damage.length} damaged object(s) in ${gitdir}: ${damage.slice(0, 3).map((d) => `${d.oid.slice(0, 12)} (${d.problem})`).join(', ')}`;
+  if (!repo) return fail(name, listed, 'make the remote reachable: the next command (or doctor) fetches them again');
+  try {
+    await repairClone(repo, null);
+    const head = (await repo.localHead(MAIN)) ?? localMain;
+    const left = await findDamage(gitdir, head);
+    if (left.length === 0) return warn(name, `${listed}; fetched again from the remote`, 'nothing left to do; if this recurs, check the disk holding the bus home');
+    return fail(name, `${listed}; ${left.length} still damaged after fetching again`, `move ${gitdir} aside and join the bus again in a fresh home`);
+  } catch (err) {
+    return fail(name, `${listed}; fetching them again failed: ${firstLine(err)}`, fixOf(err, 'make the remote reachable and run doctor again'));
+  }
 }
 
 /** The named work roots of node.yaml must exist: gitbus never creates them, and a task sent to a missing one fails. */

@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { terminalText } from '../../schemas/output-text.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import type { BusContext } from '../context.js';
 import { heartbeatRef } from '../model/liveness.js';
@@ -23,7 +24,7 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
   const current = (await ctx.repo.transport.listRefs()).get(ref) ?? null;
   const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, running: running.map(({ id, attempt }) => ({ id, attempt })) };
   const changes: FileChange[] = [{ path: 'heartbeat.yaml', content: `# gitbus heartbeat: rewritten by its node every beat\n${stringify(state)}` }];
-  for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: t.tail });
+  for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: terminalText(t.tail) });
   const built = await buildCommit(ctx.repo.store, { parent: null, changes, message: `gitbus: heartbeat ${ctx.config.node}`, author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` }, now });
   try {
     await ctx.repo.push(null, built, ref, current);

@@ -2,36 +2,22 @@ import { mkdir, rm } from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { existsSync } from 'node:fs';
 import git from 'isomorphic-git';
+import { fetchObjects } from '../git/fetch.js';
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import { HomeInUseError, NodeLiveError, NodeNameTakenError, NotABusError, UnsupportedProtocolError } from '../errors.js';
 import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
 import { nodeCard, defaultNodeName } from '../node-card.js';
 import { normalizeRemote, openTransport } from '../remote.js';
-import { BusRepo, MAIN } from '../repo.js';
+import { BusRepo } from '../repo.js';
+import { shallowClone } from '../shallow-clone.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
-import { fetchObjects } from '../git/fetch.js';
 import { heartbeatRef } from '../model/liveness.js';
 import { formatDuration } from '../../schemas/duration.js';
 import { transact } from '../cas.js';
 import { actorFromEnv } from '../context.js';
 import { checkNodeOptions } from './init.js';
-import { explodePack } from '../git/explode-pack.js';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-
-/**
- * The shallow clone holds only the live tree, whose size follows live work: keep its objects loose, where the
- * node reads them with node:zlib, instead of in a pack read through isomorphic-git (several times slower on
- * Node 20).
- */
-async function explodePacks(gitdir: string): Promise<void> {
-  const dir = join(gitdir, 'objects', 'pack');
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (name.endsWith('.idx')) await explodePack({ fs, gitdir, packName: name.slice(0, -'.idx'.length) });
-  }
-}
 
 /** A bus is refs/heads/main and nothing else: other branches (and HEAD) are someone else's, and say nothing. */
 function noMainError(remote: string, refs: ReadonlyMap<string, string>): NotABusError {
@@ -99,18 +85,13 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
   const madeHome = !existsSync(home);
   try {
     await mkdir(home, { recursive: true });
-    await git.init({ fs, gitdir: paths.clone, bare: true, defaultBranch: 'main' });
     cloned = true;
     const repo = new BusRepo(paths.clone, transport);
     const head = await repo.remoteHead();
     if (!head) throw noMainError(remote, repo.lastRefs);
-    // One want for main's tip, depth 1, through the same lean fetch later updates use. isomorphic-git's fetch is
-    // not used: it resolves the remote's HEAD, which a bus never needs and which a plain `git init --bare`
-    // leaves pointing at an unborn master.
-    await fetchObjects({ fs, gitdir: paths.clone, cache: repo.store.cache, transport, want: head, haves: [], depth: 1, explodeBelow: Number.POSITIVE_INFINITY });
-    await git.writeRef({ fs, gitdir: paths.clone, ref: MAIN, value: head, force: true });
-    await explodePacks(paths.clone);
-    const snap = await Snapshot.read(repo.store, head);
+    // Not isomorphic-git's fetch: it resolves the remote's HEAD, which a bus never needs and which a plain
+    // `git init --bare` leaves pointing at an unborn master (bus/shallow-clone.ts).
+    const snap = await Snapshot.read(repo.store, await shallowClone(paths.clone, transport, head, repo.store.cache));
     if (!snap.index.settings) throw new NotABusError(remote, 'main has no gitbus.yaml');
     if (snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
     const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };

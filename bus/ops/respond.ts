@@ -1,6 +1,7 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { ClaudeReport, TaskResponse as Response } from '../../schemas/response.js';
+import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText } from '../../schemas/output-text.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { heldTask } from './holder.js';
@@ -28,14 +29,42 @@ export interface RespondResult {
   path: string;
 }
 
-/** The response body, in the shape of the seed's report-back: summary, results, output tail. Pure. */
+/** Caps per section, so that a response stays far below the 256 KiB file limit whatever a run printed. */
+export const BODY_LIMITS = { summary: 16 * 1024, results: 128 * 1024, output: 64 * 1024, reason: 4 * 1024 } as const;
+
+/**
+ * The response body, in the shape of the seed's report-back: summary, results, output tail. Every section is
+ * terminal text (docs/PROTOCOL.md, responses): no escape sequence or control character but tab and newline,
+ * valid UTF-8, no line that reads as a conflict marker, capped in size; the output sits in a backtick fence
+ * longer than any backtick run inside it, so no output can end the block early. Pure.
+ */
 export function responseBody(input: Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc'>): string {
   const parts: string[] = [];
-  const results = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
-  if (input.summary !== undefined) parts.push(`## Summary\n\n${input.summary.trim()}\n`);
-  if (results !== undefined) parts.push(`## Results\n\n${results.trim()}\n`);
-  if (input.output !== undefined) parts.push(`## Output\n\n\`\`\`\n${input.output.replace(/```/g, "'''").trimEnd()}\n\`\`\`\n`);
+  const clean = (text: string, max: number) => bodySafeText(clipHead(terminalText(text), max)).trim();
+  const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
+  if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
+  if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
+  if (input.output !== undefined) {
+    const output = bodySafeText(clipTail(terminalText(input.output), BODY_LIMITS.output)).replace(/^\n+/, '').trimEnd();
+    const fence = fenceFor(output);
+    parts.push(`## Output\n\n${fence}\n${output}\n${fence}\n`);
+  }
   return parts.join('\n');
+}
+
+/** The output section of a response body (as responseBody writes it, with any fence length), or undefined. Pure. */
+export function outputOfBody(body: string): string | undefined {
+  const at = body.lastIndexOf('\n## Output\n\n');
+  const section = at >= 0 ? body.slice(at + 1) : body.startsWith('## Output\n\n') ? body : undefined;
+  if (section === undefined) return undefined;
+  const m = /^## Output\n\n(`{3,})\n([\s\S]*?)\n?\1[ \t]*(?:\n|$)/.exec(section);
+  return m ? (m[2] ?? '') : undefined;
+}
+
+/** The reason field: terminal text, capped; undefined when nothing readable is left. Pure. */
+export function reasonText(reason: string): string | undefined {
+  const text = clipHead(terminalText(reason), BODY_LIMITS.reason).trim();
+  return text === '' ? undefined : text;
 }
 
 /** "icecc: 12 compiles, 9 remote, 3 local via scheduler 10.0.0.5" — whether a build was distributed, in words. Pure. */
@@ -63,13 +92,27 @@ export async function respond(ctx: BusContext, input: RespondInput): Promise<Res
     if (input.started ?? view.claim.data?.claimed) data.started = input.started ?? view.claim.data?.claimed;
     if (input.exitCode !== undefined) data.exitCode = input.exitCode;
     if (input.durationMs !== undefined) data.durationMs = input.durationMs;
-    if (input.reason !== undefined) data.reason = input.reason;
+    const reason = input.reason === undefined ? undefined : reasonText(input.reason);
+    if (reason !== undefined) data.reason = reason;
     if (view.handoff) data.runner = view.handoff.runner ?? (view.handoff.command ? 'shell' : 'manual');
-    if (input.claude !== undefined && Object.keys(input.claude).length > 0) data.claude = input.claude;
+    const claude = input.claude === undefined ? undefined : claudeFields(input.claude);
+    if (claude !== undefined && Object.keys(claude).length > 0) data.claude = claude;
     const path = pathFor({ kind: 'response', id: view.id });
     return {
       result: { id: view.id, status: input.status, path },
       commit: { changes: [{ path, content: renderBusFile('response', data, responseBody(input)) }], message: `gitbus: respond ${view.id} ${input.status} by ${ctx.config.node}` },
     };
   });
+}
+
+/** What the claude runner reported, as the schema's one-line fields allow (its stream is output like any other). */
+function claudeFields(c: ClaudeReport): ClaudeReport {
+  const out: ClaudeReport = {};
+  const sessionId = c.sessionId === undefined ? '' : oneLineText(c.sessionId, 200);
+  const model = c.model === undefined ? '' : oneLineText(c.model, 200);
+  if (sessionId) out.sessionId = sessionId;
+  if (model) out.model = model;
+  if (c.costUsd !== undefined && Number.isFinite(c.costUsd) && c.costUsd >= 0) out.costUsd = c.costUsd;
+  if (c.turns !== undefined && Number.isInteger(c.turns) && c.turns >= 0) out.turns = c.turns;
+  return out;
 }

@@ -6,6 +6,8 @@ import { heartbeatRef } from '../model/liveness.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { TaskState } from '../model/types.js';
 import { snapshotOrLast, type Offline } from './query.js';
+import { terminalText } from '../../schemas/output-text.js';
+import { outputOfBody } from './respond.js';
 
 export interface TaskOutput {
   id: string;
@@ -22,7 +24,7 @@ export interface TaskOutput {
 /**
  * The output of a task, from wherever it is best known: this node's own log while it runs the task here, the
  * holder's heartbeat (the last 4 KiB, refreshed every beat) while another node runs it, the response's output
- * section once it has ended.
+ * section once it has ended. Always as terminal text (schemas/output-text.ts): any node's bytes are safe to print.
  */
 export async function taskOutput(ctx: BusContext, ref: string): Promise<TaskOutput> {
   const { snap, offline } = await snapshotOrLast(ctx);
@@ -33,13 +35,13 @@ export async function taskOutput(ctx: BusContext, ref: string): Promise<TaskOutp
   const attempt = view.claim?.attempt ?? view.response?.attempt ?? null;
   const base = { id, state: view.state, node, attempt, offline };
   if (view.responseBody !== undefined) {
-    const m = /## Output\n\n```\n([\s\S]*?)\n```/.exec(view.responseBody);
-    return { ...base, source: 'response', text: m?.[1] ? `${m[1]}\n` : '' };
+    const text = outputOfBody(view.responseBody);
+    return { ...base, source: 'response', text: text ? `${terminalText(text)}\n` : '' };
   }
   if (!node || attempt === null) return { ...base, source: 'none', text: '' };
   if (node === ctx.config.node) {
     try {
-      return { ...base, source: 'local', text: readFileSync(join(ctx.paths.logs, `${id}.${attempt}.log`), 'utf8') };
+      return { ...base, source: 'local', text: terminalText(readFileSync(join(ctx.paths.logs, `${id}.${attempt}.log`))) };
     } catch {
       // Claimed here but not run by a watcher (a person's claim): fall through to the heartbeat.
     }
@@ -50,7 +52,7 @@ export async function taskOutput(ctx: BusContext, ref: string): Promise<TaskOutp
   const logs = tree.find((e) => e.path === 'logs' && e.type === 'tree');
   const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;
   if (!entry) return { ...base, source: 'none', text: '' };
-  return { ...base, source: 'heartbeat', text: new TextDecoder().decode(await ctx.repo.store.readBlob(entry.oid)) };
+  return { ...base, source: 'heartbeat', text: terminalText(await ctx.repo.store.readBlob(entry.oid)) };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
+import { CloneDamagedError } from '../local-io.js';
 
 /**
  * Reads a loose object with node:zlib (fast on Node 20, unlike isomorphic-git's DecompressionStream). Returns
@@ -15,12 +16,18 @@ export async function readLoose(gitdir: string, oid: string): Promise<{ type: st
   } catch {
     return null;
   }
-  const data = inflateSync(raw);
+  let data: Buffer;
+  try {
+    data = inflateSync(raw);
+  } catch (err) {
+    // Cut short or overwritten (a full disk, a crash of another tool): the object must be fetched again.
+    throw new CloneDamagedError(gitdir, oid, `corrupt: ${(err as Error).message}`);
+  }
   const nul = data.indexOf(0);
   const header = data.toString('latin1', 0, nul);
   const space = header.indexOf(' ');
   const size = Number(header.slice(space + 1));
   const content = data.subarray(nul + 1);
-  if (space < 0 || content.length !== size) throw new Error(`corrupt loose object ${oid} in ${gitdir}`);
+  if (nul < 0 || space < 0 || content.length !== size) throw new CloneDamagedError(gitdir, oid, 'corrupt: its size does not match its header');
   return { type: header.slice(0, space), content };
 }

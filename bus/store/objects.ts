@@ -3,6 +3,7 @@ import git from 'isomorphic-git';
 import { writeLooseObject } from '../git/loose-object.js';
 import { decodeTree, encodeCommit, encodeTree, type GitObject } from './encode.js';
 import { readLoose } from './loose-read.js';
+import { CloneDamagedError } from '../local-io.js';
 
 /**
  * Reads and writes git objects in a node's clone through isomorphic-git, without an index or work tree:
@@ -23,6 +24,16 @@ export interface ObjectStore {
   readTree(oid: string): Promise<TreeEntry[]>;
   readBlob(oid: string): Promise<Uint8Array>;
   readCommitTree(oid: string): Promise<string>;
+  /**
+   * Called when an object is damaged or missing: fetch it again (bus/clone-repair.ts, set by whoever holds the
+   * transport), after which the read is tried once more. Throws when it cannot.
+   */
+  repair?: (oid: string, damage: CloneDamagedError) => Promise<void>;
+}
+
+/** isomorphic-git's "not found" for an object, as the damage it is (the clone should have it). */
+function asDamage(gitdir: string, oid: string, err: unknown): unknown {
+  return (err as { code?: unknown }).code === 'NotFoundError' ? new CloneDamagedError(gitdir, oid, 'missing') : err;
 }
 
 export function openStore(gitdir: string): ObjectStore {
@@ -30,7 +41,7 @@ export function openStore(gitdir: string): ObjectStore {
   // Trees and commits are immutable; memoising them by oid makes repeated snapshots of an unchanged repo cheap.
   const trees = new Map<string, TreeEntry[]>();
   const commitTrees = new Map<string, string>();
-  return {
+  const store: ObjectStore = {
     gitdir,
     cache,
     // Loose objects (everything a node writes or fetches in small packs) are read with node:zlib; packed ones
@@ -38,27 +49,49 @@ export function openStore(gitdir: string): ObjectStore {
     async readTree(oid) {
       const hit = trees.get(oid);
       if (hit) return hit;
-      const loose = await readLoose(gitdir, oid);
-      const entries = loose ? decodeTree(loose.content) : ((await git.readTree({ fs, gitdir, oid, cache })).tree as TreeEntry[]);
+      const entries = await repairing(oid, async () => {
+        const loose = await readLoose(gitdir, oid);
+        return loose ? decodeTree(loose.content) : ((await git.readTree({ fs, gitdir, oid, cache })).tree as TreeEntry[]);
+      });
       trees.set(oid, entries);
       return entries;
     },
     async readBlob(oid) {
-      const loose = await readLoose(gitdir, oid);
-      if (loose) return loose.content;
-      const { blob } = await git.readBlob({ fs, gitdir, oid, cache });
-      return blob;
+      return repairing(oid, async () => {
+        const loose = await readLoose(gitdir, oid);
+        if (loose) return loose.content;
+        const { blob } = await git.readBlob({ fs, gitdir, oid, cache });
+        return blob;
+      });
     },
     async readCommitTree(oid) {
       const hit = commitTrees.get(oid);
       if (hit) return hit;
-      const loose = await readLoose(gitdir, oid);
-      const tree = loose ? /^tree ([0-9a-f]{40})/.exec(loose.content.toString('latin1', 0, 46))?.[1] : (await git.readCommit({ fs, gitdir, oid, cache })).commit.tree;
+      const tree = await repairing(oid, async () => {
+        const loose = await readLoose(gitdir, oid);
+        return loose ? /^tree ([0-9a-f]{40})/.exec(loose.content.toString('latin1', 0, 46))?.[1] : (await git.readCommit({ fs, gitdir, oid, cache })).commit.tree;
+      });
       if (!tree) throw new Error(`commit ${oid} has no tree line`);
       commitTrees.set(oid, tree);
       return tree;
     },
   };
+  /** One read; a damaged object is repaired (when the store can) and read once more. */
+  const repairing = async <T>(oid: string, read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (first) {
+      const err = asDamage(gitdir, oid, first);
+      if (!(err instanceof CloneDamagedError) || !store.repair) throw err;
+      await store.repair(oid, err);
+      try {
+        return await read();
+      } catch (again) {
+        throw asDamage(gitdir, oid, again);
+      }
+    }
+  };
+  return store;
 }
 
 /** A change to one file path: new content, an existing blob (by oid, e.g. when archiving), or null to delete it. */

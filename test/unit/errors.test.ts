@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { GitbusError } from '../../schemas/errors.js';
 import * as busErrors from '../../bus/errors.js';
+import * as localErrors from '../../bus/local-io.js';
 import * as transportErrors from '../../bus/transport/errors.js';
 import * as sshErrors from '../../bus/transport/ssh-errors.js';
 import * as sshConnectErrors from '../../bus/transport/ssh-connect-errors.js';
@@ -23,7 +24,7 @@ const ARGS: unknown[][] = [[SSH_WHERE, 'reason'], [SSH_WHERE], ['file', 3, 'Port
 
 function instances(): GitbusError[] {
   const out: GitbusError[] = [];
-  const modules = [busErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }];
+  const modules = [busErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }];
   for (const mod of modules) {
     for (const value of Object.values(mod)) {
       if (typeof value !== 'function' || !(value.prototype instanceof GitbusError)) continue;
@@ -66,5 +67,24 @@ describe('error classes', () => {
     for (const e of all.filter((x) => x.code.startsWith('SSH_') && x.code !== 'SSH_CONFIG_INVALID')) expect(exitCodeFor(e), e.code).toBe(EXIT.remote);
     expect(all.filter((x) => x.code.startsWith('SSH_')).length).toBeGreaterThanOrEqual(9);
     expect(exitCodeFor(new Error('plain'))).toBe(EXIT.error);
+    for (const e of all.filter((x) => ['DISK_FULL', 'LOCAL_IO', 'CLONE_DAMAGED'].includes(x.code))) expect(exitCodeFor(e), e.code).toBe(EXIT.local);
+  });
+});
+
+describe('failures of the machine', () => {
+  const sysError = (code: string, path?: string) => Object.assign(new Error(`${code}: something, write`), { code, syscall: 'write', ...(path ? { path } : {}) });
+  it('a full disk or quota is DISK_FULL naming the path (or the home when the call had none), exit 10', () => {
+    const e = localErrors.localFailure(sysError('ENOSPC', '/h/clone.git/objects/ab/tmp'), '/h');
+    expect(e?.code).toBe('DISK_FULL');
+    expect(e?.message).toContain('/h/clone.git/objects/ab/tmp');
+    expect(localErrors.localFailure(sysError('EDQUOT'), '/h')?.message).toContain('/h');
+    expect(exitCodeFor(e)).toBe(10);
+  });
+  it('EIO, EROFS and EACCES on a path are LOCAL_IO; wrapped causes count; other errors are left alone', () => {
+    expect(localErrors.localFailure(sysError('EROFS', '/h/node.yaml'))?.code).toBe('LOCAL_IO');
+    expect(localErrors.localFailure(new Error('wrapped', { cause: sysError('EIO', '/h/x') }))?.code).toBe('LOCAL_IO');
+    // A network EACCES has no path: not a local failure.
+    expect(localErrors.localFailure(sysError('EACCES'))).toBeNull();
+    expect(localErrors.localFailure(new Error('plain'))).toBeNull();
   });
 });

@@ -52,7 +52,14 @@ export const claudeRunner: Runner = {
     const stdin = child.stdin as Writable;
     stdout.setEncoding('utf8');
     stdout.on('data', (chunk: string) => {
-      if (logOpen) writeSync(log, chunk);
+      if (logOpen) {
+        try {
+          writeSync(log, chunk);
+        } catch {
+          // A full disk: the log stops here, the run goes on (its result is read from the stream, not the log).
+          logOpen = false;
+        }
+      }
       stream.push(chunk);
     });
     // A claude that exits before reading its prompt closes the pipe; its exit says why.

@@ -1,6 +1,9 @@
 import { open } from 'node:fs/promises';
 
-/** The last `maxBytes` of a log, cut to whole lines: enough of the output for a response, never all of it. */
+/**
+ * The last `maxBytes` of a log, cut to whole lines: enough of the output for a response, never all of it. The
+ * bytes are raw output: they become readable text (schemas/output-text.ts) where they reach the bus.
+ */
 export async function readTail(path: string, maxBytes = 8 * 1024): Promise<string> {
   let fh;
   try {
@@ -13,7 +16,10 @@ export async function readTail(path: string, maxBytes = 8 * 1024): Promise<strin
     const start = Math.max(0, size - maxBytes);
     const buf = Buffer.alloc(size - start);
     await fh.read(buf, 0, buf.length, start);
-    let text = buf.toString('utf8');
+    let from = 0;
+    // A cut inside a multi-byte character (one long line) starts at the next whole character instead.
+    if (start > 0) while (from < buf.length && ((buf[from] ?? 0) & 0xc0) === 0x80) from++;
+    let text = buf.subarray(from).toString('utf8');
     if (start > 0) text = text.slice(text.indexOf('\n') + 1);
     return text;
   } finally {

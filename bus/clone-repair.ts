@@ -1,0 +1,130 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import { firstLine } from '../schemas/errors.js';
+import { fetchObjects } from './git/fetch.js';
+import { CloneDamagedError } from './local-io.js';
+import type { BusRepo } from './repo.js';
+import { decodeTree } from './store/encode.js';
+import { readLoose } from './store/loose-read.js';
+import { reclone } from './shallow-clone.js';
+
+export interface Damage {
+  oid: string;
+  /** `missing`, or `corrupt: <why>`. */
+  problem: string;
+}
+
+const MAIN = 'refs/heads/main';
+const ARCHIVE = 'refs/heads/archive';
+
+/** Reads one object without repairing it: its content and type, or the damage. */
+async function probe(gitdir: string, oid: string, cache: object): Promise<{ type: string; content: Uint8Array } | Damage> {
+  try {
+    const loose = await readLoose(gitdir, oid);
+    if (loose) return loose;
+    const o = await git.readObject({ fs, gitdir, oid, cache, format: 'content' });
+    return { type: o.type, content: o.object as Uint8Array };
+  } catch (err) {
+    if (err instanceof CloneDamagedError) return { oid, problem: String(err.data['problem']) };
+    if ((err as { code?: unknown }).code === 'NotFoundError') return { oid, problem: 'missing' };
+    return { oid, problem: `unreadable: ${firstLine(err)}` };
+  }
+}
+
+/**
+ * Every object of `commit` and its tree that cannot be read (the commit, trees, blobs; not its history, which a
+ * depth-1 clone does not have). What `gitbus doctor` checks and what a repair removes before fetching again.
+ */
+export async function findDamage(gitdir: string, commit: string, cache: object = {}): Promise<Damage[]> {
+  const damage: Damage[] = [];
+  const c = await probe(gitdir, commit, cache);
+  if ('problem' in c) return [c];
+  const root = /^tree ([0-9a-f]{40})/.exec(Buffer.from(c.content).toString('latin1', 0, 46))?.[1];
+  if (!root) return [{ oid: commit, problem: 'corrupt: the commit has no tree' }];
+  const seen = new Set<string>();
+  const walk = async (tree: string): Promise<void> => {
+    if (seen.has(tree)) return;
+    seen.add(tree);
+    const t = await probe(gitdir, tree, cache);
+    if ('problem' in t) {
+      damage.push(t);
+      return;
+    }
+    for (const e of decodeTree(t.content)) {
+      if (e.type === 'tree') await walk(e.oid);
+      else if (e.type === 'blob' && !seen.has(e.oid)) {
+        seen.add(e.oid);
+        const b = await probe(gitdir, e.oid, cache);
+        if ('problem' in b) damage.push(b);
+      }
+    }
+  };
+  await walk(root);
+  return damage;
+}
+
+function removeLoose(gitdir: string, oid: string): void {
+  fs.rmSync(join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)), { force: true });
+}
+
+/**
+ * The clone is a cache of the remote, so a damaged object is removed and fetched again: every damaged object of
+ * main's tree (the clone's and the remote's main) is removed, then the remote's main is fetched whole at depth 1
+ * (objects already present and sound are kept). Throws CloneDamagedError when `oid` is still unreadable after it
+ * (the remote is unreachable, or no longer has that object in main). Returns what was repaired.
+ */
+export async function repairClone(repo: BusRepo, oid: string | null, damage?: CloneDamagedError): Promise<Damage[]> {
+  const gitdir = repo.gitdir;
+  const cache = {};
+  const problem = String(damage?.data['problem'] ?? 'missing');
+  if (oid && problem.startsWith('corrupt')) removeLoose(gitdir, oid);
+  let remote: string | null;
+  try {
+    remote = (await repo.transport.listRefs()).get(MAIN) ?? null;
+  } catch (err) {
+    throw new CloneDamagedError(gitdir, oid ?? '(main)', problem, `the remote is not reachable: ${firstLine(err)}`);
+  }
+  const local = await repo.localHead(MAIN);
+  const found: Damage[] = [];
+  for (const head of new Set([local, remote].filter((o): o is string => o !== null))) {
+    for (const d of await findDamage(gitdir, head, cache)) {
+      if (d.problem !== 'missing') removeLoose(gitdir, d.oid);
+      found.push(d);
+    }
+  }
+  if (remote) {
+    try {
+      await fetchObjects({ fs, gitdir, cache: repo.store.cache, transport: repo.transport, want: remote, haves: [], depth: 1, explodeBelow: Number.POSITIVE_INFINITY });
+      if (local === null) await git.writeRef({ fs, gitdir, ref: MAIN, value: remote, force: true });
+      // Damage that fetching main again did not mend (a broken pack, a broken git directory): clone afresh.
+      if ((await findDamage(gitdir, remote, {})).length > 0) await reclone(gitdir, repo.transport);
+    } catch (err) {
+      throw new CloneDamagedError(gitdir, oid ?? remote, problem, firstLine(err));
+    }
+  }
+  if (oid && 'problem' in (await probe(gitdir, oid, cache))) {
+    // Not in main's tree: perhaps in the archive branch (a dependency or `show` of an archived task).
+    const archive = await repo.localHead(ARCHIVE);
+    const remoteArchive = archive === null ? null : ((await repo.transport.listRefs().catch(() => new Map<string, string>())).get(ARCHIVE) ?? null);
+    if (remoteArchive) await fetchObjects({ fs, gitdir, cache: repo.store.cache, transport: repo.transport, want: remoteArchive, haves: [], depth: 1, explodeBelow: Number.POSITIVE_INFINITY }).catch(() => undefined);
+  }
+  if (oid) {
+    const after = await probe(gitdir, oid, cache);
+    if ('problem' in after) throw new CloneDamagedError(gitdir, oid, problem, `the remote's main (${remote?.slice(0, 12) ?? 'none'}) does not hold it (any more); the next command reads the current main`);
+  }
+  return found;
+}
+
+/**
+ * A home whose clone is gone or is no git directory (deleted by hand, a failed disk) gets a fresh clone before
+ * any command uses it; node.yaml, logs and the outbox are left as they are.
+ */
+export async function ensureClone(gitdir: string, transport: BusRepo['transport']): Promise<void> {
+  if (fs.existsSync(join(gitdir, 'HEAD')) && fs.existsSync(join(gitdir, 'objects'))) return;
+  try {
+    await reclone(gitdir, transport);
+  } catch (err) {
+    throw new CloneDamagedError(gitdir, '(none)', 'the clone is missing or not a git directory', firstLine(err));
+  }
+}

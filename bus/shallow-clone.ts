@@ -1,0 +1,60 @@
+import * as fs from 'node:fs';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import { explodePack } from './git/explode-pack.js';
+import { MAIN } from './repo.js';
+import { fetchObjects } from './git/fetch.js';
+import { writeLocalRef } from './store/local-ref.js';
+import type { Transport } from './transport/transport.js';
+
+/**
+ * The shallow clone holds only the live tree, whose size follows live work: keep its objects loose, where the
+ * node reads them with node:zlib, instead of in a pack read through isomorphic-git (several times slower on
+ * Node 20).
+ */
+async function explodePacks(gitdir: string): Promise<void> {
+  const dir = join(gitdir, 'objects', 'pack');
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (name.endsWith('.idx')) await explodePack({ fs, gitdir, packName: name.slice(0, -'.idx'.length) });
+  }
+}
+
+/**
+ * A depth-1 clone of the remote's main (`head`, from a listing just made) into a new bare `gitdir` (what `join`
+ * makes): one want for that commit through the same lean fetch later updates use. Not isomorphic-git's fetch:
+ * it resolves the remote's HEAD, which a bus never needs and which a plain `git init --bare` leaves pointing at
+ * an unborn master. Returns the commit of main.
+ */
+export async function shallowClone(gitdir: string, transport: Transport, head: string, cache: object): Promise<string> {
+  await git.init({ fs, gitdir, bare: true, defaultBranch: 'main' });
+  await fetchObjects({ fs, gitdir, cache, transport, want: head, haves: [], depth: 1, explodeBelow: Number.POSITIVE_INFINITY });
+  writeLocalRef(gitdir, MAIN, head);
+  await explodePacks(gitdir);
+  return head;
+}
+
+/**
+ * Replaces a node's clone that cannot be repaired object by object (missing, or damaged beyond what fetching
+ * main again fixes) with a fresh depth-1 clone. Only the clone changes: node.yaml, logs, the outbox stay. The
+ * old clone is kept beside it as `clone.git.damaged-<time>` for a person to look at (or delete).
+ */
+export async function reclone(gitdir: string, transport: Transport): Promise<{ commit: string; kept: string | null }> {
+  const head = (await transport.listRefs()).get(MAIN);
+  if (!head) throw new Error(`${transport.display} has no ${MAIN}`);
+  const fresh = `${gitdir}.new-${process.pid}`;
+  await rm(fresh, { recursive: true, force: true });
+  try {
+    const commit = await shallowClone(fresh, transport, head, {});
+    let kept: string | null = null;
+    if (fs.existsSync(gitdir)) {
+      kept = `${gitdir}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      await rename(gitdir, kept);
+    }
+    await rename(fresh, gitdir);
+    return { commit, kept };
+  } catch (err) {
+    await rm(fresh, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Task output is arbitrary bytes: NUL, invalid UTF-8, colours, cursor moves, progress bars redrawn with CR,
+ * terminal titles (OSC), tmux passthrough (DCS). What reaches the bus (responses, heartbeats) or a person's
+ * terminal (`gitbus logs`, `show`) is the text a terminal would have shown, as plain UTF-8 text with only tab
+ * and newline as control characters. The raw bytes stay in the node's log file. Everything here is pure.
+ */
+
+const ESC = 0x1b;
+const BEL = 0x07;
+/** The 8-bit forms of the introducers (after UTF-8 decoding they are U+0080..U+009F). */
+const C1_CSI = 0x9b;
+const C1_ST = 0x9c;
+const C1_STRING = new Set([0x90, 0x98, 0x9d, 0x9e, 0x9f]); // DCS, SOS, OSC, PM, APC
+/** ESC followed by these starts a control string (DCS P, SOS X, OSC ], PM ^, APC _) that runs to its terminator. */
+const STRING_INTRODUCERS = new Set(['P', 'X', ']', '^', '_'].map((c) => c.charCodeAt(0)));
+
+// Bidirectional overrides and isolates reorder what is shown ("trojan source"); zero-width no-break space (BOM)
+// is invisible. None of them is output a person means to read.
+const INVISIBLE_RE = /[\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function isControl(c: number): boolean {
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+}
+
+/**
+ * One line as a terminal holds it: cells (code points) and a cursor that CR, backspace and CSI moves place. A line
+ * nothing has moved the cursor in (nearly all of them) stays a plain string, which keeps big logs cheap.
+ */
+class Line {
+  private plain = '';
+  private cells: string[] | null = null;
+  private col = 0;
+
+  private grid(): string[] {
+    if (!this.cells) {
+      this.cells = [...this.plain];
+      this.col = this.cells.length;
+    }
+    return this.cells;
+  }
+
+  write(run: string): void {
+    if (!this.cells) {
+      this.plain += run;
+      return;
+    }
+    const cells = this.cells;
+    while (cells.length < this.col) cells.push(' ');
+    for (const ch of run) cells[this.col++] = ch;
+  }
+
+  /** Carriage return: back to the first column. */
+  home(): void {
+    this.grid();
+    this.col = 0;
+  }
+
+  back(): void {
+    this.grid();
+    this.col = Math.max(0, this.col - 1);
+  }
+
+  csi(params: string, final: string): void {
+    if (!'KGCD'.includes(final)) return; // colours (m), other cursor moves, screen erases, modes: nothing a line shows
+    const cells = this.grid();
+    const n = Number.parseInt(params.split(';')[0] ?? '', 10);
+    switch (final) {
+      case 'K': // erase in line: 0 (default) to the end, 1 to the cursor, 2 all; the cursor stays
+        if (n === 1) for (let i = 0; i <= this.col && i < cells.length; i++) cells[i] = ' ';
+        else if (n === 2) cells.length = 0;
+        else cells.length = Math.min(cells.length, this.col);
+        return;
+      case 'G': // cursor to column n (1-based)
+        this.col = Math.max(0, (Number.isNaN(n) ? 1 : n) - 1);
+        return;
+      case 'C': // cursor forward
+        this.col += Number.isNaN(n) || n < 1 ? 1 : n;
+        return;
+      default: // D: cursor back
+        this.col = Math.max(0, this.col - (Number.isNaN(n) || n < 1 ? 1 : n));
+    }
+  }
+
+  text(): string {
+    return this.cells ? this.cells.join('') : this.plain;
+  }
+}
+
+/**
+ * Skips a control string (OSC, DCS, …) starting at `i` (its first content character): up to BEL, ST (ESC \ or
+ * U+009C), or the end of the line, so that an unterminated one cannot swallow the rest of the output.
+ */
+function skipControlString(s: string, i: number): number {
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === BEL || c === C1_ST) return i + 1;
+    if (c === 0x0a) return i;
+    if (c === ESC && s.charCodeAt(i + 1) === 0x5c) return i + 2;
+  }
+  return i;
+}
+
+/** Reads a CSI (parameters 0x30-0x3f, intermediates 0x20-0x2f, a final 0x40-0x7e) from `i`; applies it to the line. */
+function readCsi(s: string, i: number, line: Line): number {
+  const start = i;
+  while (i < s.length && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x3f) i++;
+  const params = s.slice(start, i);
+  while (i < s.length && s.charCodeAt(i) >= 0x20 && s.charCodeAt(i) <= 0x2f) i++;
+  const f = s.charCodeAt(i);
+  if (f >= 0x40 && f <= 0x7e) {
+    if (!/[<=>?]/.test(params)) line.csi(params, s[i] ?? '');
+    return i + 1;
+  }
+  return i; // malformed: drop what was read, keep the character that broke it
+}
+
+/** Decodes bytes as UTF-8, each invalid sequence becoming U+FFFD (as a terminal shows it). */
+export function decodeOutput(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes);
+}
+
+/**
+ * The text a terminal would show for this output: escape sequences (colours, cursor moves, OSC titles and links,
+ * DCS) removed, CR and backspace overwriting the line as they would on screen (the last state of a progress
+ * bar), CR LF as LF, every other control character (NUL, BEL, …) removed, invalid UTF-8 and lone surrogates as
+ * U+FFFD, bidirectional overrides removed. The result has no control character except tab and newline.
+ */
+export function terminalText(raw: string | Uint8Array): string {
+  const s = typeof raw === 'string' ? raw.replace(LONE_SURROGATE_RE, '\ufffd') : decodeOutput(raw);
+  const out: string[] = [];
+  let line = new Line();
+  for (let i = 0; i < s.length; ) {
+    const c = s.charCodeAt(i);
+    if (!isControl(c)) {
+      let j = i + 1;
+      while (j < s.length && !isControl(s.charCodeAt(j))) j++;
+      line.write(s.slice(i, j));
+      i = j;
+      continue;
+    }
+    i++;
+    if (c === 0x0a) {
+      out.push(line.text());
+      line = new Line();
+    } else if (c === 0x0d) {
+      if (s.charCodeAt(i) !== 0x0a) line.home(); // CR LF is just a line end
+    } else if (c === 0x08) line.back();
+    else if (c === 0x09) line.write('\t');
+    else if (c === C1_CSI) i = readCsi(s, i, line);
+    else if (C1_STRING.has(c)) i = skipControlString(s, i);
+    else if (c === ESC && i < s.length) {
+      const next = s.charCodeAt(i);
+      if (next === 0x5b) i = readCsi(s, i + 1, line);
+      else if (STRING_INTRODUCERS.has(next)) i = skipControlString(s, i + 1);
+      else {
+        // ESC, intermediates, a final character (charset selection, keypad modes, save/restore cursor, …).
+        while (i < s.length && s.charCodeAt(i) >= 0x20 && s.charCodeAt(i) <= 0x2f) i++;
+        if (i < s.length && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x7e) i++;
+      }
+    }
+    // Any other control character (NUL, BEL, form feed, …) shows nothing.
+  }
+  out.push(line.text());
+  return out.join('\n').replace(INVISIBLE_RE, '');
+}
+
+/** One line of plain text at most `maxChars` code points long (for one-line fields such as a model name). */
+export function oneLineText(raw: string, maxChars: number): string {
+  const flat = terminalText(raw).replace(/[\t\n\u2028\u2029]+/g, ' ').trim();
+  const chars = [...flat];
+  return chars.length <= maxChars ? flat : `${chars.slice(0, maxChars - 1).join('')}…`;
+}
+
+/** Cuts a string at a code point boundary so that its UTF-8 form is at most `maxBytes` (from the start or the end). */
+function cutBytes(text: string, maxBytes: number, keep: 'start' | 'end'): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  let at = keep === 'start' ? maxBytes : bytes.length - maxBytes;
+  // Never inside a UTF-8 sequence: continuation bytes are 10xxxxxx.
+  if (keep === 'start') while (at > 0 && ((bytes[at] ?? 0) & 0xc0) === 0x80) at--;
+  else while (at < bytes.length && ((bytes[at] ?? 0) & 0xc0) === 0x80) at++;
+  return (keep === 'start' ? bytes.subarray(0, at) : bytes.subarray(at)).toString('utf8');
+}
+
+/** The first `maxBytes` of `text` (UTF-8), with a line saying how much was cut. */
+export function clipHead(text: string, maxBytes: number): string {
+  const head = cutBytes(text, maxBytes, 'start');
+  if (head.length === text.length) return text;
+  return `${head}\n… (${Buffer.byteLength(text, 'utf8') - Buffer.byteLength(head, 'utf8')} more bytes cut)`;
+}
+
+/** The last `maxBytes` of `text` (UTF-8), starting at a whole line when there is one in it. */
+export function clipTail(text: string, maxBytes: number): string {
+  const tail = cutBytes(text, maxBytes, 'end');
+  if (tail.length === text.length) return text;
+  const nl = tail.indexOf('\n');
+  return nl >= 0 && nl < tail.length - 1 ? tail.slice(nl + 1) : tail;
+}
+
+// A line git would read as a conflict marker; bus files with one are reported as unresolved merges.
+const CONFLICT_LINE_RE = /^(?=<{7}|>{7}|\|{7}|={7})/gm;
+
+/** Markdown text that is safe in a bus file's body: no line that reads as a git conflict marker (it gets a leading space). */
+export function bodySafeText(text: string): string {
+  return text.replace(CONFLICT_LINE_RE, ' ');
+}
+
+/** A backtick fence longer than any backtick run in `text`, so that the text cannot close the block it sits in. */
+export function fenceFor(text: string): string {
+  let longest = 0;
+  for (const m of text.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
+  return '`'.repeat(Math.max(3, longest + 1));
+}

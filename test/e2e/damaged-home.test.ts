@@ -1,0 +1,167 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { chmodSync, mkdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+type Check = { name: string; status: string; detail: string; fix: string | null };
+type Doctor = { checks: Check[]; failed: number };
+type Shown = { state: string; files: { path: string; text: string }[] };
+type ErrorJson = { error: { code: string; message: string; fix: string } };
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+
+/** A bus with one task whose handoff blob, trees and commit sit as loose objects in node boss's clone. */
+async function damagedBus() {
+  const bus = await makeBus({ node: 'boss' });
+  cleanups.push(bus.cleanup);
+  const home = bus.home('boss');
+  const id = await bus.dispatch('boss', ['a task to read back', '--command', 'true']);
+  const clone = join(home, 'clone.git');
+  const oidOf = (rev: string) => gitCli(['--git-dir', clone, 'rev-parse', rev]).trim();
+  const objectPath = (oid: string) => join(clone, 'objects', oid.slice(0, 2), oid.slice(2));
+  const damage = (oid: string, how: (path: string) => void) => {
+    const path = objectPath(oid);
+    expect(existsSync(path), `object ${oid} is loose`).toBe(true);
+    chmodSync(path, 0o644);
+    how(path);
+  };
+  const doctor = async () => json<Doctor>(await gitbus(['doctor', '--json'], { home, timeoutMs: 60_000 }));
+  const objectsCheck = async () => (await doctor()).checks.find((c) => c.name === 'home.objects');
+  const show = (r: RunResult) => json<Shown>(r);
+  return { bus, home, id, clone, oidOf, damage, doctor, objectsCheck, show };
+}
+
+describe('a damaged bus home', () => {
+  it('a corrupt loose object in the clone is fetched again: show works, and doctor finds nothing left', async () => {
+    const { home, id, oidOf, damage, objectsCheck, show } = await damagedBus();
+    damage(oidOf(`main:handoffs/${id}.md`), (p) => writeFileSync(p, 'this is not zlib data'));
+    const r = await gitbus(['show', id, '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    expect(show(r).files.some((f) => f.path === `handoffs/${id}.md` && f.text.includes('a task to read back'))).toBe(true);
+    expect((await objectsCheck())?.status).toBe('ok');
+  });
+
+  it('a truncated loose object (the root tree) is fetched again: status works', async () => {
+    const { home, oidOf, damage, objectsCheck } = await damagedBus();
+    damage(oidOf('main^{tree}'), (p) => truncateSync(p, Math.floor(statSync(p).size / 2)));
+    const r = await gitbus(['status', '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await objectsCheck())?.status).toBe('ok');
+  });
+
+  it('a missing loose object is fetched again: show works', async () => {
+    const { home, id, oidOf, damage, show } = await damagedBus();
+    damage(oidOf('main:handoffs'), (p) => rmSync(p));
+    const r = await gitbus(['show', id, '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    expect(show(r).state).toBe('pending');
+  });
+
+  it('doctor finds a damaged object the commands would meet, and repairs it as they would', async () => {
+    const { id, oidOf, damage, objectsCheck } = await damagedBus();
+    damage(oidOf(`main:handoffs/${id}.md`), (p) => writeFileSync(p, 'garbage'));
+    const check = await objectsCheck();
+    expect(check?.status, JSON.stringify(check)).toBe('warn');
+    expect(check?.detail).toContain('damaged');
+    expect((await objectsCheck())?.status).toBe('ok');
+  });
+
+  it('with the remote gone, a corrupt object is a CLONE_DAMAGED error (exit 10) naming the fix, and doctor fails the same check', async () => {
+    const { bus, home, id, oidOf, damage, doctor } = await damagedBus();
+    damage(oidOf(`main:handoffs/${id}.md`), (p) => writeFileSync(p, 'garbage'));
+    renameSync(bus.remote, `${bus.remote}.away`);
+    try {
+      const r = await gitbus(['show', id, '--json'], { home });
+      expect(r.stderr).not.toContain('internal error');
+      // show syncs first: with the remote gone that is the error, and it is not a bug either.
+      expect([6, 10]).toContain(r.code);
+      const d = await doctor();
+      const objects = d.checks.find((c) => c.name === 'home.objects');
+      expect(objects?.status, JSON.stringify(d.checks)).toBe('fail');
+      expect(objects?.detail).toContain('damaged');
+    } finally {
+      renameSync(`${bus.remote}.away`, bus.remote);
+    }
+    const again = await gitbus(['show', id, '--json'], { home });
+    expect(again.code, again.stderr).toBe(0);
+  });
+
+  it('a watcher whose clone has a damaged object repairs it and runs the task', async () => {
+    const { bus, id } = await damagedBus();
+    const worker = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const clone = join(worker, 'clone.git');
+    const oid = gitCli(['--git-dir', clone, 'rev-parse', `main:handoffs/${id}.md`]).trim();
+    const path = join(clone, 'objects', oid.slice(0, 2), oid.slice(2));
+    chmodSync(path, 0o644);
+    truncateSync(path, 5);
+    const r = await gitbus(['watch', '--once', '--json'], { home: worker });
+    expect(r.code, r.stderr).toBe(0);
+    const shown = json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
+    expect(shown.state).toBe('succeeded');
+  });
+
+  it('an empty node.yaml names the file and what to write', async () => {
+    const { home } = await damagedBus();
+    writeFileSync(join(home, 'node.yaml'), '');
+    const r = await gitbus(['status', '--json'], { home });
+    expect(r.code).toBe(7);
+    const e = json<ErrorJson>(r).error;
+    expect(e.code).toBe('BAD_SETTINGS');
+    expect(e.message).toContain(join(home, 'node.yaml'));
+    expect(e.message).toContain('empty');
+    expect(e.fix).toContain('remote:');
+    const d = await gitbus(['doctor', '--json'], { home });
+    expect(json<Doctor>(d).checks.find((c) => c.name === 'home.config')?.status).toBe('fail');
+  });
+
+  it('a truncated node.yaml names the file and the missing field', async () => {
+    const { home } = await damagedBus();
+    const path = join(home, 'node.yaml');
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.slice(0, text.indexOf('remote:')));
+    const r = await gitbus(['status', '--json'], { home });
+    expect(r.code).toBe(7);
+    const e = json<ErrorJson>(r).error;
+    expect(e.code).toBe('BAD_SETTINGS');
+    expect(e.message).toContain(path);
+    expect(e.message).toContain('"remote" is missing');
+  });
+
+  it('a clone without refs/heads/main fetches it again: status works and doctor agrees', async () => {
+    const { home, clone, id, doctor } = await damagedBus();
+    rmSync(join(clone, 'refs', 'heads', 'main'), { force: true });
+    const r = await gitbus(['show', id, '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await doctor()).failed).toBe(0);
+  });
+
+  it('a missing clone is cloned again, keeping node.yaml and logs; doctor agrees before and after', async () => {
+    const { home, clone, id, doctor } = await damagedBus();
+    mkdirSync(join(home, 'logs'), { recursive: true });
+    writeFileSync(join(home, 'logs', 'kept.log'), 'a log\n');
+    const config = readFileSync(join(home, 'node.yaml'), 'utf8');
+    rmSync(clone, { recursive: true, force: true });
+    const before = (await doctor()).checks.find((c) => c.name === 'home.clone');
+    expect(before?.status).toBe('fail');
+    expect(before?.fix).toContain('clones the bus again');
+    const r = await gitbus(['show', id, '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<Shown>(r).state).toBe('pending');
+    expect(readFileSync(join(home, 'node.yaml'), 'utf8')).toBe(config);
+    expect(readFileSync(join(home, 'logs', 'kept.log'), 'utf8')).toBe('a log\n');
+    expect((await doctor()).failed).toBe(0);
+  });
+
+  it('an empty clone.lock (left by a crash) does not stop the next command for long', async () => {
+    const { home } = await damagedBus();
+    writeFileSync(join(home, 'clone.lock'), '');
+    const started = Date.now();
+    const r = await gitbus(['status', '--json'], { home, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});

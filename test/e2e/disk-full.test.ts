@@ -1,0 +1,152 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, gitbus, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { until } from '../helpers/wait.js';
+
+type Shown = { state: string; files: { path: string; text: string }[] };
+type ErrorJson = { error: { code: string; message: string; fix: string } };
+
+/** Mounting a small tmpfs needs root (or CAP_SYS_ADMIN): try it once. */
+function mountWorks(): boolean {
+  const probe = join('/tmp', `gitbus-mount-probe-${process.pid}`);
+  mkdirSync(probe, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore', timeout: 10_000 });
+    execFileSync('umount', [probe], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+}
+const canMount = mountWorks();
+if (!canMount && process.env['CI'] === 'true') throw new Error('cannot mount a tmpfs, and CI must run the full-disk tests: run them as root');
+if (!canMount) console.warn('full-disk tests skipped: mounting a tmpfs is not permitted here (run as root)');
+
+const mounts: string[] = [];
+const children: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const m of mounts) spawnSync('umount', ['-l', m], { timeout: 10_000 });
+  for (const c of cleanups) await c();
+});
+
+/** A bus whose node `worker` has its home on a small tmpfs of its own; `fill()` fills it, `free()` frees it. */
+async function smallDiskBus(runnerArgs: string[] = []) {
+  const bus = await makeBus({ node: 'boss', initArgs: ['--heartbeat', '1s'] });
+  cleanups.push(bus.cleanup);
+  const disk = join(bus.dir, 'disk');
+  mkdirSync(disk);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', disk], { timeout: 10_000 });
+  mounts.push(disk);
+  const home = join(disk, 'home');
+  const j = await gitbus(['join', bus.remote, '--node', 'worker', ...runnerArgs, '--json'], { home });
+  expect(j.code, j.stderr).toBe(0);
+  const filler = join(disk, 'filler');
+  const fill = () => {
+    // head stops at ENOSPC: the file system is then full to the last page.
+    spawnSync('sh', ['-c', `head -c 100000000 /dev/zero > '${filler}'`], { timeout: 30_000 });
+    expect(statSync(filler).size).toBeGreaterThan(0);
+  };
+  const free = () => rmSync(filler, { force: true });
+  return { bus, home, fill, free };
+}
+
+/** Temp files a failed write could leave behind in the home: git's object temp files and gitbus's *.tmp. */
+function leftovers(dir: string): string[] {
+  const found: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/^tmp_obj_|\.tmp$|^tmp_pack_|\.lock$/.test(e.name)) found.push(p);
+    }
+  };
+  walk(dir);
+  return found;
+}
+
+describe.skipIf(!canMount)('a full disk under the home', () => {
+  it('dispatch fails with DISK_FULL (exit 10) naming the path, leaves no temp files, and works once space is freed', async () => {
+    const { home, fill, free } = await smallDiskBus();
+    fill();
+    const r = await gitbus(['dispatch', 'on a full disk', '--command', 'true', '--no-git', '--json'], { home });
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.code, r.stderr).toBe(10);
+    const e = json<ErrorJson>(r).error;
+    expect(e.code).toBe('DISK_FULL');
+    expect(e.message).toContain(home);
+    expect(e.fix).toContain('free space');
+    expect(leftovers(home)).toEqual([]);
+    // doctor agrees with the command.
+    const doctor = json<{ checks: { name: string; status: string }[] }>(await gitbus(['doctor', '--json'], { home }));
+    expect(doctor.checks.find((c) => c.name === 'home.space')?.status).toBe('fail');
+    free();
+    const again = await gitbus(['dispatch', 'after freeing space', '--command', 'true', '--no-git', '--json'], { home });
+    expect(again.code, again.stderr).toBe(0);
+  });
+
+  it('respond fails with DISK_FULL, leaves no temp files, and succeeds once space is freed', async () => {
+    const { bus, home, fill, free } = await smallDiskBus();
+    const id = await bus.dispatch('boss', ['to answer by hand', '--to', 'worker']);
+    const c = await gitbus(['claim', id, '--json'], { home });
+    expect(c.code, c.stderr).toBe(0);
+    fill();
+    const r = await gitbus(['respond', id, '--status', 'succeeded', '--summary', 'done', '--json'], { home });
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.code, r.stderr).toBe(10);
+    expect(json<ErrorJson>(r).error.code).toBe('DISK_FULL');
+    expect(leftovers(home)).toEqual([]);
+    free();
+    const again = await gitbus(['respond', id, '--status', 'succeeded', '--summary', 'done', '--json'], { home });
+    expect(again.code, again.stderr).toBe(0);
+    expect(json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') })).state).toBe('succeeded');
+  });
+
+  const startWatcher = (home: string) => {
+    const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const events = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; id?: string; code?: string | null });
+    return { child, out: () => out, events };
+  };
+  const stateOf = async (home: string, id: string) => json<Shown>(await gitbus(['show', id, '--json'], { home })).state;
+
+  it('a watcher task that fills the disk: the room kept for its result gets the result to the bus, and the watcher lives on', async () => {
+    const { bus, home } = await smallDiskBus(['--runner', 'shell']);
+    const id = await bus.dispatch('boss', ['fills the disk', '--to', 'worker', '--command', 'head -c 100000000 /dev/zero > fill.bin 2>/dev/null; exit 0']);
+    const w = startWatcher(home);
+    await until('the result to reach the bus while the disk is still full', async () => (await stateOf(bus.home('boss'), id)) === 'succeeded', 90_000, w.out);
+    expect(statSync(join(home, 'work', 'fill.bin')).size).toBeGreaterThan(0);
+    expect(existsSync(join(home, 'outbox', `${id}.1.reserved`))).toBe(false);
+    expect(existsSync(join(home, 'outbox', `${id}.1.json`))).toBe(false);
+    expect(w.child.exitCode).toBeNull();
+    w.child.kill('SIGTERM');
+  }, 240_000);
+
+  it('with no room kept (it was taken), the result is held in memory and reaches the bus once space is freed', async () => {
+    const { bus, home } = await smallDiskBus(['--runner', 'shell']);
+    // The task takes its own reservation away first, as another process filling the disk could.
+    const id = await bus.dispatch('boss', ['fills the disk, room taken', '--to', 'worker', '--command', 'rm -f "$GITBUS_HOME"/outbox/*.reserved; head -c 100000000 /dev/zero > fill.bin 2>/dev/null; exit 0']);
+    const w = startWatcher(home);
+    await until('the run to end on a full disk', () => w.events().some((e) => e.type === 'finished' && e.id === id), 90_000, w.out);
+    // Nothing could be written: the task is still claimed on the bus, and the watcher said why.
+    expect(await stateOf(bus.home('boss'), id)).toBe('claimed');
+    expect(w.events().some((e) => e.type === 'error' && e.code === 'DISK_FULL'), w.out()).toBe(true);
+    expect(w.child.exitCode).toBeNull();
+
+    rmSync(join(home, 'work', 'fill.bin'), { force: true });
+    await until('the result to reach the bus', async () => (await stateOf(bus.home('boss'), id)) === 'succeeded', 90_000, w.out);
+    const shown = json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
+    expect(shown.files.find((f) => f.path.startsWith('responses/'))?.text).toContain('exitCode: 0');
+    expect(leftovers(home)).toEqual([]);
+    expect(w.child.exitCode).toBeNull();
+    w.child.kill('SIGTERM');
+  }, 240_000);
+});

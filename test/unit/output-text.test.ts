@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText } from '../../schemas/output-text.js';
+import { outputOfBody, reasonText, responseBody } from '../../bus/ops/respond.js';
+import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
+
+const CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+describe('terminalText', () => {
+  it('removes NUL and other control characters, keeps tab and newline', () => {
+    expect(terminalText('a\u0000b\u0007c\fd\te\n')).toBe('abcd\te\n');
+    expect(terminalText(Buffer.from('a\u0000b\n'))).toBe('ab\n');
+  });
+
+  it('replaces invalid UTF-8 and lone surrogates with U+FFFD', () => {
+    expect(terminalText(Buffer.from([0x61, 0xff, 0xfe, 0x62, 0xc3]))).toBe('a\ufffd\ufffdb\ufffd');
+    expect(terminalText('x\ud800y')).toBe('x\ufffdy');
+    expect(terminalText('é😀')).toBe('é😀');
+  });
+
+  it('strips colours, cursor moves, charset selections and 8-bit CSI', () => {
+    expect(terminalText('\u001b[1;31mred\u001b[0m plain\u001b(B\u001b=\u001b[?25l\n')).toBe('red plain\n');
+    expect(terminalText('a\u009b1mb')).toBe('ab');
+  });
+
+  it('strips OSC titles and hyperlinks (BEL or ST), DCS passthrough, and an unterminated OSC only to the end of its line', () => {
+    expect(terminalText('\u001b]0;title\u0007text\n')).toBe('text\n');
+    expect(terminalText('\u001b]8;;https://x.invalid\u001b\\link\u001b]8;;\u001b\\\n')).toBe('link\n');
+    expect(terminalText('\u001bPtmux;\u001b\u001b[1mx\u001b\\after')).toBe('after');
+    expect(terminalText('a\u001b]0;never ends\nnext line\n')).toBe('a\nnext line\n');
+  });
+
+  it('handles CR like a terminal: a progress bar shows its last state, CR LF is a newline', () => {
+    expect(terminalText('10%\r20%\r100%\ndone\n')).toBe('100%\ndone\n');
+    expect(terminalText('abcdef\rXY\n')).toBe('XYcdef\n');
+    expect(terminalText('line one\r\nline two\r\n')).toBe('line one\nline two\n');
+    expect(terminalText('Downloading 50%\r\u001b[KDone\n')).toBe('Done\n');
+    expect(terminalText('Downloading 50%\u001b[2K\u001b[1GDone\n')).toBe('Done\n');
+    expect(terminalText('abc\b\bX\n')).toBe('aXc\n');
+  });
+
+  it('leaves text without controls as it is, and never leaves a control character in any input', () => {
+    const text = '---\ntitle: x\n```\n<<<<<<< HEAD\n';
+    expect(terminalText(text)).toBe(text);
+    const noise = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
+    expect(CONTROL_RE.test(terminalText(noise))).toBe(false);
+  });
+});
+
+describe('clipping and one-line text', () => {
+  it('clips at character boundaries and says how much of the head was cut', () => {
+    expect(clipHead('ééé', 3)).toBe('é\n… (4 more bytes cut)');
+    expect(clipTail('one\ntwo\nthree', 9)).toBe('three');
+    expect(clipTail('short', 100)).toBe('short');
+    expect(Buffer.byteLength(clipTail('x'.repeat(100_000), 1000))).toBe(1000);
+  });
+
+  it('makes one line of at most the given length', () => {
+    expect(oneLineText('model\nname\u001b[1m', 200)).toBe('model name');
+    expect(oneLineText('abcdef', 4)).toBe('abc…');
+  });
+});
+
+describe('response bodies', () => {
+  it('neutralises conflict-marker lines and picks a fence the output cannot close', () => {
+    expect(bodySafeText('<<<<<<< HEAD\nok\n=======\n>>>>>>> b\n')).toBe(' <<<<<<< HEAD\nok\n =======\n >>>>>>> b\n');
+    expect(fenceFor('a ``` b')).toBe('````');
+    expect(fenceFor('plain')).toBe('```');
+  });
+
+  const hostile = [
+    'NUL\u0000here',
+    'bad \udc00 surrogate',
+    '\u001b[31mred\u001b[0m \u001b]0;title\u0007',
+    '```\nnot the end\n```',
+    '---\nstatus: failed\n---',
+    '<<<<<<< HEAD\n=======\n>>>>>>> theirs',
+    'x'.repeat(300 * 1024),
+  ].join('\n');
+
+  it('renders a valid response file whatever the output, summary, results and reason hold', () => {
+    const body = responseBody({ summary: hostile, results: hostile, output: hostile });
+    const data = { id: '20261121-042933-k3f9qx', status: 'succeeded' as const, node: 'n1', finished: '2026-11-21T04:29:33.000Z', reason: reasonText(hostile) ?? '' };
+    const text = renderBusFile('response', data, body);
+    const parsed = parseBusFile('responses/20261121-042933-k3f9qx.md', text);
+    expect(parsed.ok ? [] : parsed.problems).toEqual([]);
+    expect(Buffer.byteLength(text)).toBeLessThan(256 * 1024);
+  });
+
+  it('gives back the output it wrote, fences and all', () => {
+    const output = 'a\n```\nb\n````\nc';
+    expect(outputOfBody(responseBody({ summary: 's', output }))).toBe(output);
+    expect(outputOfBody(responseBody({ output: '' }))).toBe('');
+    // Responses written before variable fences (``` replaced by ''') read as before.
+    expect(outputOfBody("## Summary\n\nx\n\n## Output\n\n```\nold '''\n```\n")).toBe("old '''");
+    // A results section that mentions an output heading does not hide the real one.
+    expect(outputOfBody(responseBody({ results: '## Output\n\n```\nfake\n```', output: 'real' }))).toBe('real');
+  });
+});
