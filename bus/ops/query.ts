@@ -11,7 +11,8 @@ import type { TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
 import { findArchived } from './archive-lookup.js';
 import { updateObservations } from '../liveness-store.js';
-import { livenessOf, type Liveness } from '../model/liveness.js';
+import { shownLiveness, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
+import { readBeat } from './heartbeat.js';
 
 /** A task as scripts see it in --json output: plain data, no Maps. */
 export interface TaskSummary {
@@ -73,16 +74,34 @@ export interface BusStatus {
   head: string | null;
   settings: ResolvedSettings;
   /** Each node with its liveness as this node observes it (docs/PROTOCOL.md §5a). */
-  nodes: (NodeView & { liveness: Liveness })[];
+  nodes: (NodeView & NodeLiveness)[];
   tasks: TaskSummary[];
   counts: Partial<Record<TaskState, number>>;
   problems: FileProblem[];
 }
 
+export interface NodeLiveness {
+  /** `stopped`: its watcher shut down cleanly; `silent`: its heartbeat is older than the lease; `unleased`: no watcher ever ran. */
+  liveness: ShownLiveness;
+  /** Its last heartbeat, as this node knows it (null when it has none). */
+  heartbeat: { at: string; ageMs: number; stopped: boolean } | null;
+}
+
 export async function busStatus(ctx: BusContext): Promise<BusStatus> {
   const snap = await currentSnapshot(ctx);
-  const obs = await withLock(ctx.paths.lock, async () => updateObservations(ctx.paths.home, ctx.repo.lastRefs));
+  const nodeViews = await snap.nodes();
+  const leaseMs = snap.settings.leaseMs;
+  const { obs, beats } = await withLock(ctx.paths.lock, async () => {
+    const o = updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs);
+    const b = new Map<string, BeatFacts | null>();
+    for (const n of nodeViews) if (o.nodes[n.node]) b.set(n.node, await readBeat(ctx, n.node));
+    return { obs: o, beats: b };
+  });
   const now = Date.now();
+  const liveness = (node: string): NodeLiveness => {
+    const { liveness: l, beatAt } = shownLiveness(obs, node, beats.get(node) ?? null, leaseMs, now);
+    return { liveness: l, heartbeat: beatAt === null ? null : { at: new Date(beatAt).toISOString(), ageMs: Math.max(0, now - beatAt), stopped: l === 'stopped' } };
+  };
   const views = (await snap.allViews()).sort(compareQueue);
   const counts: Partial<Record<TaskState, number>> = {};
   for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
@@ -91,7 +110,7 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     remote: ctx.repo.transport.display,
     head: snap.commit,
     settings: snap.settings,
-    nodes: (await snap.nodes()).map((n) => ({ ...n, liveness: livenessOf(obs, n.node, snap.settings.leaseMs, now) })),
+    nodes: nodeViews.map((n) => ({ ...n, ...liveness(n.node) })),
     tasks: views.map(summarize),
     counts,
     problems: await snap.allProblems(),
