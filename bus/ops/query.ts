@@ -9,7 +9,7 @@ import { compareQueue } from '../model/planner.js';
 import type { TaskView } from '../model/task-view.js';
 import type { TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
-import { findArchived } from './archive-lookup.js';
+import { archivedStates, findArchived } from './archive-lookup.js';
 import { updateObservations } from '../liveness-store.js';
 import { shownLiveness, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
 import { readBeat } from './heartbeat.js';
@@ -29,6 +29,8 @@ export interface TaskSummary {
   claim: { attempt: number; node: string | null } | null;
   response: { status: string; node: string; finished: string } | null;
   waitingFor: string[];
+  /** The dependencies it waits for and their states; one that ended without success dooms it (PROTOCOL.md §4). */
+  waitingOn: { id: string; state: string }[];
   problems: FileProblem[];
 }
 
@@ -48,6 +50,7 @@ export function summarize(v: TaskView): TaskSummary {
     claim: v.claim ? { attempt: v.claim.attempt, node: v.claim.node } : null,
     response: v.response ? { status: v.response.status, node: v.response.node, finished: v.response.finished } : null,
     waitingFor: v.waitingFor,
+    waitingOn: v.waitingOn,
     problems: v.problems,
   };
 }
@@ -91,18 +94,19 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
   const snap = await currentSnapshot(ctx);
   const nodeViews = await snap.nodes();
   const leaseMs = snap.settings.leaseMs;
-  const { obs, beats } = await withLock(ctx.paths.lock, async () => {
+  const { obs, beats, archived } = await withLock(ctx.paths.lock, async () => {
     const o = updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs);
     const b = new Map<string, BeatFacts | null>();
     for (const n of nodeViews) if (o.nodes[n.node]) b.set(n.node, await readBeat(ctx, n.node));
-    return { obs: o, beats: b };
+    // Dependencies that left main count with their archived state, as they do for claims.
+    return { obs: o, beats: b, archived: await archivedStates(ctx, await snap.missingDependencies(snap.ids())) };
   });
   const now = Date.now();
   const liveness = (node: string): NodeLiveness => {
     const { liveness: l, beatAt } = shownLiveness(obs, node, beats.get(node) ?? null, leaseMs, now);
     return { liveness: l, heartbeat: beatAt === null ? null : { at: new Date(beatAt).toISOString(), ageMs: Math.max(0, now - beatAt), stopped: l === 'stopped' } };
   };
-  const views = (await snap.allViews()).sort(compareQueue);
+  const views = (await snap.allViews((d) => archived.get(d))).sort(compareQueue);
   const counts: Partial<Record<TaskState, number>> = {};
   for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
   return {
