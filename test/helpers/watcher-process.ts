@@ -22,7 +22,15 @@ export function startWatcher(home: string, args: string[], children: ChildProces
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const t0 = Date.now();
+  // Each complete line is stamped with when it arrived (ms after start, `_at`), for explaining failures.
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    partial += d.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) out += l.startsWith('{') && l.endsWith('}') ? `${l.slice(0, -1)},"_at":${Date.now() - t0}}\n` : `${l}\n`;
+  });
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const events = () =>
