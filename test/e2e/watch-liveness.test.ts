@@ -103,6 +103,23 @@ describe('status tells the truth', () => {
     expect((await gitbus(['status'], { home: bus.home('boss') })).stdout).toMatch(/a\s+stopped .*stopped \d+s ago/);
   }, 60_000);
 
+  it('a task blocked by a cancelled dependency says why while no watcher runs, and the first watcher ends it', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '1m', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const a = await bus.addNode('a', [], ['--runner', 'shell']);
+    const idA = await bus.dispatch('boss', ['never runs', '--command', 'true', '--to', 'boss']);
+    const idB = await bus.dispatch('boss', ['after A', '--command', 'echo never', '--after', idA]);
+    expect((await gitbus(['cancel', idA, '--json'], { home: bus.home('boss') })).code).toBe(0);
+    const text = (await gitbus(['status'], { home: bus.home('boss') })).stdout;
+    expect(text).toContain(`${idB}  blocked`);
+    expect(text).toContain(`(after ${idA}, which was cancelled: it will be cancelled)`);
+    const w = startWatcher(a, ['--poll', '1s'], children);
+    await until('the watcher to cancel B', () => w.events().some((e) => e.type === 'cancelled' && e.id === idB));
+    expect((await show(bus.home('boss'), idB)).files.find((f) => f.path === `cancels/${idB}.md`)?.text).toMatch(new RegExp(`by: watcher@a\\nc[\\s\\S]*reason: dependency ${idA} was cancelled`));
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  }, 60_000);
+
   it('a chain A <- B <- C where A fails: B and C end cancelled with the reason, one cancel each, with two watchers', async () => {
     const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '1m', '--heartbeat', '1s'] });
     cleanups.push(bus.cleanup);
