@@ -1,4 +1,8 @@
 import { describe, it, expect } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readObservations, updateObservations } from '../../bus/liveness-store.js';
 import { beatFacts } from '../../bus/ops/heartbeat.js';
 import { heartbeatRef, livenessOf, NO_OBSERVATIONS, observe, observationGapMs, shownLiveness, type Observations } from '../../bus/model/liveness.js';
 
@@ -63,6 +67,21 @@ describe('an outage is not a death', () => {
     const obs = observe(NO_OBSERVATIONS, refs({ a: 'x1' }), 5_000, LEASE);
     expect(obs.nodes['a']).toMatchObject({ counted: 5_000, after: null });
     expect(livenessOf(obs, 'a', LEASE)).toBe('alive');
+  });
+
+  it('liveness.json of an older gitbus (no listing times) counts as no observations: every clock starts afresh', () => {
+    const home = mkdtempSync(join(tmpdir(), 'gitbus-liveness-'));
+    try {
+      writeFileSync(join(home, 'liveness.json'), JSON.stringify({ a: { oid: 'x1', since: 1 } }));
+      expect(readObservations(home)).toEqual(NO_OBSERVATIONS);
+      const obs = updateObservations(home, refs({ a: 'x1' }), 50_000, LEASE);
+      expect(obs.nodes['a']).toMatchObject({ since: 50_000, counted: 50_000 });
+      expect(readObservations(home)).toEqual(obs);
+      // No listing yet (time 0): nothing changes.
+      expect(updateObservations(home, new Map(), 0, LEASE)).toEqual(obs);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('a listing older than the last one folded in changes nothing (another process listed meanwhile)', () => {
