@@ -100,3 +100,37 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs?
     await lock.release();
   }
 }
+
+/**
+ * For a read-modify-write of one small local file that synchronous code does (liveness.json): taken for
+ * microseconds, so a holder is waited for briefly; one that holds it longer is dead or stuck, and the work then
+ * goes ahead without it, since the file is replaced atomically and a lost update only delays a judgement.
+ */
+export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000): T {
+  const end = Date.now() + waitMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') return fn(); // a full disk or a read-only home: the lock is an optimisation here
+      const owner = readOwner(path);
+      if (owner && owner.host === hostname() && !isAlive(owner.pid)) rmSync(path, { force: true });
+      else if (Date.now() >= end) return fn();
+      else Atomics.wait(pause, 0, 0, 1);
+      continue;
+    }
+    try {
+      try {
+        writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+      } finally {
+        closeSync(fd);
+      }
+      return fn();
+    } finally {
+      rmSync(path, { force: true });
+    }
+  }
+}

@@ -29,7 +29,8 @@ export class BusRepo {
   private directCheck: Promise<string | null> | undefined;
   /** Every remote ref as of the last sync (heartbeat refs among them), read in the same listing. */
   lastRefs: ReadonlyMap<string, string> = new Map();
-  private listedAt = 0;
+  /** When `lastRefs` was listed (this node's clock; 0 before the first listing): liveness counts from it. */
+  listedAt = 0;
 
   /** A direct push every this many starts `git gc --auto` in a local remote (transport/local-gc.ts). */
   private readonly gcEvery: number;

@@ -31,6 +31,7 @@ const BY_CODE: Record<string, number> = {
   NODE_CANNOT_RUN: EXIT.conflict,
   BUS_EXISTS: EXIT.conflict,
   HOME_IN_USE: EXIT.conflict,
+  WATCHER_RUNNING: EXIT.conflict,
   CONTENTION: EXIT.remote,
   LOCK_TIMEOUT: EXIT.remote,
   NO_BUS: EXIT.setup,

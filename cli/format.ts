@@ -25,10 +25,17 @@ export function span(ms: number): string {
   return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
 }
 
+/** A dependency a blocked task waits for, and what is wrong with it when it is more than "not done yet". */
+function dependencyText(d: { id: string; state: string }): string {
+  if (d.state === 'failed' || d.state === 'cancelled' || d.state === 'timed-out') return `${d.id}, which ${d.state === 'cancelled' ? 'was cancelled' : d.state === 'timed-out' ? 'timed out' : 'failed'}: it will be cancelled`;
+  if (d.state === 'unknown' || d.state === 'invalid' || d.state === 'unsupported') return `${d.id}, which is ${d.state}`;
+  return d.id;
+}
+
 export function taskLine(t: TaskSummary): string {
   const where = t.claim ? ` on ${t.claim.node ?? '?'}` : t.to ? ` for ${t.to}` : '';
   const labels = t.labels.length ? ` [${t.labels.join(',')}]` : '';
   const prio = t.priority ? ` p${t.priority}` : '';
-  const waiting = t.waitingFor.length ? ` (after ${t.waitingFor.join(', ')})` : '';
+  const waiting = t.waitingFor.length ? ` (after ${t.waitingOn.map(dependencyText).join(', ')})` : '';
   return `  ${t.id}  ${t.state.padEnd(10)} ${t.title ?? '(unreadable handoff)'}${where}${labels}${prio}${waiting}`;
 }

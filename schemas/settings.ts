@@ -68,5 +68,17 @@ export function settingsRules(s: BusSettings): FieldViolation[] {
       },
     ];
   }
+  // A watcher lists the remote at every poll and heartbeat; a pause in its listings longer than half the lease
+  // restarts every silence clock (docs/PROTOCOL.md §5a), so with both slower than that nobody is ever expired.
+  if (Math.min(r.heartbeatMs, r.pollMs) > r.leaseMs / 2) {
+    return [
+      {
+        field: s.heartbeat !== undefined ? 'heartbeat' : s.poll !== undefined ? 'poll' : 'lease',
+        reason: `both the heartbeat (${s.heartbeat ?? DEFAULT_SETTINGS.heartbeat}) and the poll (${s.poll ?? DEFAULT_SETTINGS.poll}) are longer than half the lease (${s.lease ?? DEFAULT_SETTINGS.lease}), so watchers never watch a silence long enough to expire a dead node's claims`,
+        fix: 'make the heartbeat a third of the lease or less, for example lease 5m and heartbeat 30s',
+        severity: 'warning',
+      },
+    ];
+  }
   return [];
 }

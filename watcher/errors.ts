@@ -10,3 +10,19 @@ export class NoRunnersError extends GitbusError {
     );
   }
 }
+
+/** `gitbus watch` on a home whose watcher is already running (watcher/watcher-lock.ts). */
+export class WatcherRunningError extends GitbusError {
+  readonly code = 'WATCHER_RUNNING';
+  constructor(home: string, lock: string, owner: { pid: number; host: string; since: string; how: string } | null) {
+    super(
+      owner
+        ? `a watcher is already running for ${home}: pid ${owner.pid} on ${owner.host}, since ${owner.since} (${owner.how})`
+        : `a watcher is already running for ${home} (${lock} is held, but unreadable)`,
+      owner
+        ? `one watcher per home: stop that one first (kill ${owner.pid}; a service with its service manager, or "gitbus service uninstall"); if it is gone, delete ${lock}`
+        : `one watcher per home: stop the other watcher first; if there is none, delete ${lock}`,
+      owner ? { home, lock, ...owner } : { home, lock },
+    );
+  }
+}

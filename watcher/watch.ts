@@ -8,12 +8,15 @@ import { reapExpired } from '../bus/ops/reap.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
 import { dispatchDue } from '../bus/ops/schedule.js';
 import { archivable, archive } from '../bus/ops/archive.js';
+import { cancelDoomed } from '../bus/ops/dependency-cancel.js';
 import { release } from '../bus/ops/release.js';
 import { respond } from '../bus/ops/respond.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { remoteFailureCode } from '../bus/remote-failure.js';
 import { MAIN } from '../bus/repo.js';
 import { NoRunnersError } from './errors.js';
+import { acquireWatcherLock } from './watcher-lock.js';
+import type { NodeConfig } from '../bus/home.js';
 import { pollCron } from './poll-schedule.js';
 import { pruneTaskLogs } from './prune-logs.js';
 import { remoteHealth, type RemoteDownEvent, type RemoteUpEvent } from './remote-health.js';
@@ -39,6 +42,8 @@ export type WatchEvent =
   | { type: 'scheduled'; id: string; template: string; due: string }
   /** This watcher moved finished tasks past `archiveAfter` to the archive branch (another watcher may have done part). */
   | { type: 'archived'; ids: string[] }
+  /** A blocked task this watcher cancelled because a dependency ended without success. */
+  | { type: 'cancelled'; id: string; reason: string }
   | { type: 'queued'; id: string; attempt: number; reason: string }
   | { type: 'delivered'; id: string; attempt: number; status: string }
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
@@ -100,6 +105,16 @@ interface Running {
 export async function watch(ctx: BusContext, opts: WatchOptions): Promise<FinishedTask[]> {
   const runners = ctx.config.runners.filter((r) => RUNNERS[r]);
   if (runners.length === 0) throw new NoRunnersError(ctx.config.node, ctx.paths.home);
+  // Before anything else, above all before restart recovery, which would stop a live watcher's runs.
+  const lock = acquireWatcherLock(ctx.paths.home);
+  try {
+    return await watchLocked(ctx, opts, runners);
+  } finally {
+    lock.release();
+  }
+}
+
+async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeConfig['runners']): Promise<FinishedTask[]> {
   const home = ctx.paths.home;
   const finished: FinishedTask[] = [];
   const running = new Map<string, Running>();
@@ -141,6 +156,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   // From the bus settings unless given: a change to gitbus.yaml takes effect at the next wake (applySettings).
   let heartbeatMs = opts.heartbeatMs ?? settings.heartbeatMs;
   let pollMs = opts.pollMs ?? settings.pollMs;
+  let leaseMs = settings.leaseMs;
 
   // The remote's health (watcher/remote-health.ts): one report per outage, wakes backed off until one gets through.
   const health = remoteHealth({
@@ -162,6 +178,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     try {
       const snap = await currentSnapshot(ctx);
       remoteUp();
+      leaseMs = snap.settings.leaseMs;
       applySettings(snap.settings);
       return snap;
     } catch (err) {
@@ -177,7 +194,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
   const beat = () =>
     (beating ??= (async () => {
       const tasks = await Promise.all([...running.values()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, tail: await readTail(logPathOf(ctx, r.task.id, r.task.attempt), 4 * 1024) })));
-      await publishHeartbeat(ctx, tasks);
+      await publishHeartbeat(ctx, tasks, { leaseMs });
     })().finally(() => (beating = null)));
 
   /**
@@ -240,8 +257,9 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
 
   /**
    * The start of every wake: one look at the remote, then, from that state, deliver queued results, stop the
-   * runs whose task was cancelled, and end tasks of silent nodes that nobody may take over. True when the
-   * remote answered (the wake may go on to claim).
+   * runs whose task was cancelled, end tasks of silent nodes that nobody may take over, dispatch due schedules
+   * and cancel tasks whose dependency ended without success. True when the remote answered (the wake may go on
+   * to claim).
    */
   const housekeeping = async (): Promise<boolean> => {
     const snap = await look();
@@ -262,6 +280,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       }
       for (const x of await reapExpired(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'reaped', id: x.id, status: x.status, reason: x.reason });
       for (const x of await dispatchDue(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'scheduled', id: x.id, template: x.template, due: x.due });
+      for (const x of await cancelDoomed(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'cancelled', id: x.id, reason: x.reason });
       await archiveFinished();
     } catch (err) {
       fail(err);
@@ -473,10 +492,22 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
     remoteFailed(unreachableAtStart);
     void publishNodeCard(ctx).catch(() => undefined);
   }
+  /**
+   * The last heartbeat says the watcher stopped (others show the node `stopped`, not silent). Best effort and
+   * bounded: with the remote away, the last ordinary beat simply ages into silence.
+   */
+  const sayGoodbye = async () => {
+    clearInterval(heartbeat);
+    await beating?.catch(() => undefined);
+    if (health.isDown || (unreachableAtStart !== null && !recovered)) return;
+    const last = publishHeartbeat(ctx, [], { stopped: true }).catch(() => false);
+    await Promise.race([last, new Promise((r) => setTimeout(r, 10_000).unref())]);
+  };
   try {
     if (opts.once) {
       if (await keepHouse()) await drain(true);
       await lastChance();
+      await sayGoodbye();
       opts.onEvent({ type: 'stopped' });
       return finished;
     }
@@ -494,6 +525,7 @@ export async function watch(ctx: BusContext, opts: WatchOptions): Promise<Finish
       await all;
     }
     await lastChance();
+    await sayGoodbye();
     opts.onEvent({ type: 'stopped' });
     return finished;
   } finally {

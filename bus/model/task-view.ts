@@ -32,6 +32,8 @@ export interface TaskView {
   cancel?: Cancel;
   /** Dependencies that have not succeeded (state blocked). */
   waitingFor: string[];
+  /** The same, with the state each one is in (`unknown`: neither live nor archived), so people see why. */
+  waitingOn: { id: string; state: TaskState | 'unknown' }[];
   problems: FileProblem[];
   files: TaskFiles;
 }
@@ -42,7 +44,7 @@ export interface TaskView {
  */
 export function baseTaskView(files: TaskFiles, parsed: ParsedTaskFiles): TaskView {
   const problems: FileProblem[] = [];
-  const view: TaskView = { id: files.id, state: 'pending', attempts: highestAttempt(files), waitingFor: [], problems, files };
+  const view: TaskView = { id: files.id, state: 'pending', attempts: highestAttempt(files), waitingFor: [], waitingOn: [], problems, files };
   if (parsed.handoff.ok) {
     view.handoff = parsed.handoff.data;
     view.handoffBody = parsed.handoff.body;
@@ -83,8 +85,8 @@ export function baseTaskView(files: TaskFiles, parsed: ParsedTaskFiles): TaskVie
 /** Turns `pending` into `blocked` while a dependency has not succeeded. `stateOf` answers for any task id. */
 export function applyDependencies(view: TaskView, stateOf: (id: string) => TaskState | 'unknown'): TaskView {
   if (view.state !== 'pending') return view;
-  const waiting = (view.handoff?.after ?? []).filter((dep) => stateOf(dep) !== 'succeeded');
-  if (waiting.length > 0) return { ...view, state: 'blocked', waitingFor: waiting };
+  const waiting = (view.handoff?.after ?? []).map((id) => ({ id, state: stateOf(id) })).filter((d) => d.state !== 'succeeded');
+  if (waiting.length > 0) return { ...view, state: 'blocked', waitingFor: waiting.map((d) => d.id), waitingOn: waiting };
   return view;
 }
 

@@ -72,14 +72,15 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
 }
 
 /**
- * Nodes whose claims have expired: they published heartbeats, and this node has not seen their heartbeat move
- * for longer than the lease, by its own clock. Updates what this node has observed.
+ * Nodes whose claims have expired: they published heartbeats, and this node has watched their heartbeat stand
+ * still for longer than the lease, by its own clock (a gap in its own listings restarts that clock). Updates
+ * what this node has observed.
  */
 export function expiredHolders(ctx: BusContext, snap: Snapshot): Set<string> {
-  const now = Date.now();
-  const obs = updateObservations(ctx.paths.home, ctx.repo.lastRefs, now);
+  const leaseMs = snap.settings.leaseMs;
+  const obs = updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs);
   const out = new Set<string>();
-  for (const node of Object.keys(obs)) if (node !== ctx.config.node && livenessOf(obs, node, snap.settings.leaseMs, now) === 'silent') out.add(node);
+  for (const node of Object.keys(obs.nodes)) if (node !== ctx.config.node && livenessOf(obs, node, leaseMs) === 'silent') out.add(node);
   return out;
 }
 

@@ -105,11 +105,13 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   let transport: Transport | undefined;
   let refs: Map<string, string> | undefined;
   let listMs = 0;
+  let listedAt = 0;
   try {
     transport = await openTransport(config.remote, home);
     const t0 = performance.now();
     refs = await transport.listRefs();
     listMs = performance.now() - t0;
+    listedAt = Date.now();
     checks.push(ok('remote.reachable', `${transport.display}: ${refs.size} ref(s)`));
     if (transport instanceof SshTransport) checks.push(...sshChecks(transport));
   } catch (err) {
@@ -166,7 +168,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     checks.push(listMs > slowListMs ? warn('remote.latency', `a ref listing took ${Math.round(listMs)} ms`, 'every claim and poll lists refs: check the network or mount to the remote') : ok('remote.latency', `a ref listing took ${listMs < 10 ? listMs.toFixed(1) : Math.round(listMs)} ms`));
     if (transport instanceof SshTransport) checks.push(...(await checkSshHost(transport, maxSkewMs, options.slowCommandMs ?? 50)));
     else checks.push(await checkClock(transport, config.node, maxSkewMs));
-    checks.push(...(await checkHeartbeats(repo, paths.home, config, refs, snap)));
+    checks.push(...(await checkHeartbeats(repo, paths.home, config, refs, listedAt, snap)));
   } finally {
     await repo.close();
   }
@@ -281,7 +283,7 @@ async function pushProbe(repo: BusRepo, node: string, main: string, prefix: stri
   return ok(name, `${prefix}a test push to ${ref} was accepted (and deleted)`);
 }
 
-async function checkHeartbeats(repo: BusRepo, home: string, config: NodeConfig, refs: ReadonlyMap<string, string>, snap: Snapshot | null): Promise<Check[]> {
+async function checkHeartbeats(repo: BusRepo, home: string, config: NodeConfig, refs: ReadonlyMap<string, string>, listedAt: number, snap: Snapshot | null): Promise<Check[]> {
   const out: Check[] = [];
   const leaseMs = snap?.settings.leaseMs ?? 5 * 60_000;
   const beat = refs.get(heartbeatRef(config.node));
@@ -304,15 +306,14 @@ async function checkHeartbeats(repo: BusRepo, home: string, config: NodeConfig, 
     out.push(skip('heartbeat.others', 'the bus could not be read'));
     return out;
   }
-  const obs = updateObservations(home, refs);
-  const now = Date.now();
+  const obs = updateObservations(home, refs, listedAt, leaseMs);
   const others = (await snap.nodes()).map((n) => n.node).filter((n) => n !== config.node);
   if (others.length === 0) {
     out.push(ok('heartbeat.others', 'no other nodes on the bus'));
     return out;
   }
   const by = { alive: [] as string[], silent: [] as string[], unleased: [] as string[] };
-  for (const n of others) by[livenessOf(obs, n, leaseMs, now)].push(n);
+  for (const n of others) by[livenessOf(obs, n, leaseMs)].push(n);
   const text = [`${by.alive.length} alive${by.alive.length ? ` (${by.alive.join(', ')})` : ''}`, `${by.silent.length} silent${by.silent.length ? ` (${by.silent.join(', ')})` : ''}`, `${by.unleased.length} without a watcher${by.unleased.length ? ` (${by.unleased.join(', ')})` : ''}`].join(', ');
   out.push(by.silent.length ? warn('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`, 'start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease') : ok('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`));
   return out;

@@ -1,9 +1,18 @@
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { terminalText } from '../../schemas/output-text.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import type { BusContext } from '../context.js';
-import { heartbeatRef } from '../model/liveness.js';
+import { updateObservations } from '../liveness-store.js';
+import { heartbeatRef, type BeatFacts } from '../model/liveness.js';
 import { buildCommit, type FileChange } from '../store/objects.js';
+
+export interface HeartbeatOptions {
+  now?: Date;
+  /** The last heartbeat of a watcher that is shutting down cleanly: others show the node as `stopped`. */
+  stopped?: boolean;
+  /** The bus lease: when given, the listing this beat makes also updates this node's observations of others. */
+  leaseMs?: number;
+}
 
 export interface RunningTask {
   id: string;
@@ -18,11 +27,16 @@ export interface RunningTask {
  * commits become garbage instead of history. Returns false when the push lost a race (another process of the
  * same node beat at the same moment), which the next beat repairs.
  */
-export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], now = new Date()): Promise<boolean> {
+export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], opts: HeartbeatOptions = {}): Promise<boolean> {
   const ref = heartbeatRef(ctx.config.node);
+  const now = opts.now ?? new Date();
   // No clone lock: this node is the only writer of its heartbeat ref, and the push is its own compare-and-swap.
-  const current = (await ctx.repo.transport.listRefs()).get(ref) ?? null;
-  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, running: running.map(({ id, attempt }) => ({ id, attempt })) };
+  const refs = await ctx.repo.transport.listRefs();
+  // The listing is one more look at the others' heartbeats: it keeps this observer's listings dense enough
+  // that a slow poll is not taken for a gap (bus/model/liveness.ts).
+  if (opts.leaseMs !== undefined) updateObservations(ctx.paths.home, refs, Date.now(), opts.leaseMs);
+  const current = refs.get(ref) ?? null;
+  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), running: running.map(({ id, attempt }) => ({ id, attempt })) };
   const changes: FileChange[] = [{ path: 'heartbeat.yaml', content: `# gitbus heartbeat: rewritten by its node every beat\n${stringify(state)}` }];
   for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: terminalText(t.tail) });
   const built = await buildCommit(ctx.repo.store, { parent: null, changes, message: `gitbus: heartbeat ${ctx.config.node}`, author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` }, now });
@@ -33,4 +47,31 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
     if (err instanceof PushRejectedError && err.data['kind'] === 'stale') return false;
     throw err;
   }
+}
+
+/**
+ * What `node`'s current heartbeat says of itself (its time, whether its watcher stopped), fetched into the clone
+ * from the listing just made. Null when it has none or it cannot be read: heartbeats are untrusted input like
+ * every bus file, so anything unexpected reads as "unknown", never as an error. Call with the clone lock held.
+ */
+export async function readBeat(ctx: BusContext, node: string): Promise<BeatFacts | null> {
+  try {
+    const oid = await ctx.repo.sync(heartbeatRef(node), { maxAgeMs: 10_000 });
+    if (!oid) return null;
+    const tree = await ctx.repo.store.readTree(await ctx.repo.store.readCommitTree(oid));
+    const entry = tree.find((e) => e.path === 'heartbeat.yaml' && e.type === 'blob');
+    if (!entry) return null;
+    const bytes = await ctx.repo.store.readBlob(entry.oid);
+    if (bytes.length > 64 * 1024) return null;
+    return beatFacts(parse(new TextDecoder().decode(bytes), { schema: 'core', maxAliasCount: 10, uniqueKeys: true }));
+  } catch {
+    return null;
+  }
+}
+
+/** The fields of a parsed heartbeat.yaml that liveness uses. Pure. */
+export function beatFacts(doc: unknown): BeatFacts {
+  const o = doc && typeof doc === 'object' ? (doc as Record<string, unknown>) : {};
+  const time = typeof o['time'] === 'string' ? Date.parse(o['time']) : Number.NaN;
+  return { time: Number.isFinite(time) ? time : null, stopped: o['stopped'] === true };
 }

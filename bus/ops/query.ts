@@ -11,9 +11,10 @@ import { MAIN } from '../repo.js';
 import { remoteFailureCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
 import { listQueue, type QueueEntry } from '../queue.js';
-import { findArchived } from './archive-lookup.js';
+import { archivedStates, findArchived } from './archive-lookup.js';
 import { readObservations, updateObservations } from '../liveness-store.js';
-import { livenessOf, type Liveness } from '../model/liveness.js';
+import { shownLiveness, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
+import { readBeat } from './heartbeat.js';
 
 /** A task as scripts see it in --json output: plain data, no Maps. */
 export interface TaskSummary {
@@ -30,6 +31,8 @@ export interface TaskSummary {
   claim: { attempt: number; node: string | null } | null;
   response: { status: string; node: string; finished: string } | null;
   waitingFor: string[];
+  /** The dependencies it waits for and their states; one that ended without success dooms it (PROTOCOL.md §4). */
+  waitingOn: { id: string; state: string }[];
   problems: FileProblem[];
 }
 
@@ -49,6 +52,7 @@ export function summarize(v: TaskView): TaskSummary {
     claim: v.claim ? { attempt: v.claim.attempt, node: v.claim.node } : null,
     response: v.response ? { status: v.response.status, node: v.response.node, finished: v.response.finished } : null,
     waitingFor: v.waitingFor,
+    waitingOn: v.waitingOn,
     problems: v.problems,
   };
 }
@@ -99,7 +103,7 @@ export interface BusStatus {
   head: string | null;
   settings: ResolvedSettings;
   /** Each node with its liveness as this node observes it (docs/PROTOCOL.md §5a). */
-  nodes: (NodeView & { liveness: Liveness })[];
+  nodes: (NodeView & NodeLiveness)[];
   tasks: TaskSummary[];
   counts: Partial<Record<TaskState, number>>;
   problems: FileProblem[];
@@ -109,11 +113,29 @@ export interface BusStatus {
   queued: { kind: QueueEntry['kind']; id: string; title?: string; queuedAt: string }[];
 }
 
+export interface NodeLiveness {
+  /** `stopped`: its watcher shut down cleanly; `silent`: its heartbeat is older than the lease; `unleased`: no watcher ever ran. */
+  liveness: ShownLiveness;
+  /** Its last heartbeat, as this node knows it (null when it has none). */
+  heartbeat: { at: string; ageMs: number; stopped: boolean } | null;
+}
+
 export async function busStatus(ctx: BusContext): Promise<BusStatus> {
   const { snap, offline } = await snapshotOrLast(ctx);
-  const obs = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs);
+  const nodeViews = await snap.nodes();
+  const leaseMs = snap.settings.leaseMs;
+  // While the remote cannot be reached, what this node saw last is shown as it was; nothing more is asked of it.
+  const obs = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs);
+  const beats = new Map<string, BeatFacts | null>();
+  if (!offline) for (const n of nodeViews) if (obs.nodes[n.node]) beats.set(n.node, await readBeat(ctx, n.node));
+  // Dependencies that left main count with their archived state, as they do for claims.
+  const archived = offline ? new Map<string, TaskState>() : await archivedStates(ctx, await snap.missingDependencies(snap.ids()));
   const now = Date.now();
-  const views = (await snap.allViews()).sort(compareQueue);
+  const liveness = (node: string): NodeLiveness => {
+    const { liveness: l, beatAt } = shownLiveness(obs, node, beats.get(node) ?? null, leaseMs, now);
+    return { liveness: l, heartbeat: beatAt === null ? null : { at: new Date(beatAt).toISOString(), ageMs: Math.max(0, now - beatAt), stopped: l === 'stopped' } };
+  };
+  const views = (await snap.allViews((d) => archived.get(d))).sort(compareQueue);
   const counts: Partial<Record<TaskState, number>> = {};
   for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
   return {
@@ -121,7 +143,7 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     remote: ctx.repo.transport.display,
     head: snap.commit,
     settings: snap.settings,
-    nodes: (await snap.nodes()).map((n) => ({ ...n, liveness: livenessOf(obs, n.node, snap.settings.leaseMs, now) })),
+    nodes: nodeViews.map((n) => ({ ...n, ...liveness(n.node) })),
     tasks: views.map(summarize),
     counts,
     problems: await snap.allProblems(),

@@ -45,6 +45,8 @@ function eventLine(e: WatchEvent): string {
       return `archived ${e.ids.length} finished task${e.ids.length === 1 ? '' : 's'}: ${e.ids.join(', ')}`;
     case 'reaped':
       return `${e.id}: ${e.status} (${e.reason})`;
+    case 'cancelled':
+      return `${e.id}: cancelled (${e.reason})`;
     case 'remote-down':
       return `remote ${e.remote} is down: ${e.message} (${e.code}); retrying in ${span(e.retryInMs)}, then backing off up to ${span(e.maxRetryMs)}; running tasks go on and their results are kept in the outbox${e.fix ? `\n  fix: ${e.fix}` : ''}`;
     case 'remote-up':

@@ -275,6 +275,9 @@ describe('settings', () => {
     expect(parseBusFile('gitbus.yaml', 'protocol: 1\narchiveAfter: 0s\n').ok).toBe(true);
     const w = parseSettingsFile('protocol: 1\nlease: 30s\nheartbeat: 1m\n');
     expect(w.ok && w.warnings[0]).toMatchObject({ field: 'heartbeat', severity: 'warning', reason: expect.stringMatching(/not shorter than the lease/) });
+    const slow = parseSettingsFile('protocol: 1\nlease: 1m\nheartbeat: 40s\npoll: 45s\n');
+    expect(slow.ok && slow.warnings[0]).toMatchObject({ field: 'heartbeat', severity: 'warning', reason: expect.stringMatching(/longer than half the lease/) });
+    expect(parseSettingsFile('protocol: 1\nlease: 1m\nheartbeat: 40s\npoll: 20s\n')).toMatchObject({ ok: true, warnings: [] });
   });
 
   it('gitbus.yaml is YAML, not frontmatter: a body after a second document is an error', () => {

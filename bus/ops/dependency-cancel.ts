@@ -1,0 +1,47 @@
+import { renderBusFile } from '../../schemas/bus-file.js';
+import { pathFor } from '../../schemas/layout.js';
+import type { Cancel } from '../../schemas/cancel.js';
+import { transact, type TransactOptions } from '../cas.js';
+import type { BusContext } from '../context.js';
+import { doomedByDependencies, type BlockedTask, type DependencyState } from '../model/dependencies.js';
+import { openAttempt } from '../model/index-tree.js';
+import type { FileChange } from '../store/objects.js';
+import { archivedStates } from './archive-lookup.js';
+
+export interface DependencyCancel {
+  id: string;
+  reason: string;
+}
+
+/**
+ * Cancels every blocked task whose dependency ended without success (docs/PROTOCOL.md §4): a cancel file with the
+ * reason, so that the task ends `cancelled` instead of waiting forever. Every watcher runs this at housekeeping;
+ * the compare-and-swap lets exactly one write each cancel, and the others find it there. `opts.peek`: decide
+ * from a snapshot already read first; only a cancel to write syncs.
+ */
+export async function cancelDoomed(ctx: BusContext, now = () => new Date(), opts: Pick<TransactOptions, 'peek'> = {}): Promise<DependencyCancel[]> {
+  const r = await transact(ctx, 'cancel-doomed', async (snap) => {
+    const candidates: string[] = [];
+    for (const [id, f] of snap.index.tasks) if (f.handoff && !f.response && !f.cancel && openAttempt(f) === null) candidates.push(id);
+    const external = await archivedStates(ctx, await snap.missingDependencies(candidates));
+    const blocked: BlockedTask[] = [];
+    const states = new Map<string, DependencyState>();
+    for (const id of candidates) {
+      const v = await snap.view(id, (d) => external.get(d));
+      if (v?.state !== 'blocked') continue;
+      blocked.push({ id, after: v.waitingFor });
+      for (const d of v.waitingOn) states.set(d.id, d.state);
+    }
+    const doomed = doomedByDependencies(blocked, (d) => states.get(d) ?? 'unknown');
+    const cancelled: DependencyCancel[] = [];
+    const changes: FileChange[] = [];
+    for (const [id, reason] of doomed) {
+      const data: Cancel = { id, by: `${ctx.actor}@${ctx.config.node}`, cancelled: now().toISOString(), reason };
+      changes.push({ path: pathFor({ kind: 'cancel', id }), content: renderBusFile('cancel', data, '') });
+      cancelled.push({ id, reason });
+    }
+    if (changes.length === 0) return { result: { cancelled } };
+    return { result: { cancelled }, commit: { changes, message: `gitbus: cancel ${cancelled.length} task(s) whose dependency ended without success\n\n${cancelled.map((c) => `${c.id}: ${c.reason}`).join('\n')}` } };
+  }, opts);
+  return r.cancelled;
+}

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitbus, gitCli, json, tempDir } from '../helpers/cli.js';
+import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
+import { until } from '../helpers/wait.js';
+import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
+
+/**
+ * An outage is not a death (docs/PROTOCOL.md §5a): three watchers, each its own OS process with its own home,
+ * lose the remote for longer than the lease while they run a dozen short tasks. Nobody could beat, so nobody
+ * was seen to be silent: afterwards every task ran exactly once and has exactly one response, nothing was
+ * reclaimed or rejected, and every watcher is back to work promptly.
+ */
+const TASKS = 12;
+
+const children: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const c of cleanups.reverse()) await c();
+});
+
+type Shown = { state: string; files: { path: string; text: string }[] };
+
+interface Scenario {
+  /** The bus lease; the heartbeat is 3 s, the outage lasts `outageMs`, well beyond the lease. */
+  leaseMs: number;
+  outageMs: number;
+  /** Where the bus lives, as nodes name it. */
+  remote: string;
+  /** The bare repository on disk (for plain-git checks). */
+  bare: string;
+  env: NodeJS.ProcessEnv;
+  cut: () => Promise<void>;
+  restore: () => Promise<void>;
+}
+
+async function outageRun(s: Scenario, dir: string): Promise<void> {
+  const home = (n: string) => join(dir, `home-${n}`);
+  const run = (args: string[], n: string) => gitbus(args, { home: home(n), env: s.env });
+  const init = await run(['init', '--remote', s.remote, '--node', 'boss', '--lease', `${s.leaseMs / 1000}s`, '--heartbeat', '3s', '--json'], 'boss');
+  expect(init.code, init.stderr).toBe(0);
+  const nodes = ['n1', 'n2', 'n3'];
+  for (const n of nodes) {
+    const j = await run(['join', s.remote, '--node', n, '--runner', 'shell', '--parallel', '2', '--json'], n);
+    expect(j.code, j.stderr).toBe(0);
+  }
+  const markers = join(dir, 'markers');
+  mkdirSync(markers);
+  const ids: string[] = [];
+  for (let i = 0; i < TASKS; i++) {
+    // Each run appends a line to its task's marker file: the number of lines is the number of runs.
+    const d = await run(['dispatch', `short task ${i}`, '--command', `echo "$GITBUS_ATTEMPT" >> '${markers}'/"$GITBUS_TASK_ID"; sleep 2`, '--json', '--no-git'], 'boss');
+    expect(d.code, d.stderr).toBe(0);
+    ids.push(json<{ id: string }>(d).id);
+  }
+  const startedAt = Date.now();
+  let cutAt = 0;
+  let restoredAt = 0;
+  // When each node's heartbeat moved, as seen on the remote's disk: explains a failure (who could not beat when).
+  const beats = new Map<string, number[]>();
+  let lastBeat = new Map<string, string>();
+  const beatWatch = setInterval(() => {
+    try {
+      const now = new Map(gitCli(['--git-dir', s.bare, 'for-each-ref', '--format=%(refname:lstrip=3) %(objectname)', 'refs/gitbus/heartbeats']).trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+      for (const [n, oid] of now) if (lastBeat.get(n) !== oid) beats.set(n, [...(beats.get(n) ?? []), Date.now() - startedAt]);
+      lastBeat = now;
+    } catch {
+      // the remote is away
+    }
+  }, 250);
+  const watchers: WatcherProcess[] = nodes.map((n) => startWatcher(home(n), ['--poll', '1s', '--retry', '1s', '--retry-max', '2s'], children, s.env));
+  const all = () => watchers.flatMap((w) => w.events());
+  const explain = () => `cut at ${cutAt - startedAt} ms, restored at ${restoredAt - startedAt} ms\nbeats: ${JSON.stringify(Object.fromEntries(beats))}\n${watchers.map((w, i) => `${nodes[i]}: ${w.events().map((e) => `${String(e['_at'])} ${e.type}${e.id ? ` ${e.id}` : ''}${e['attempt'] ? `.${String(e['attempt'])}` : ''}`).join(', ')}\n${w.stderr()}`).join('\n')}`;
+  await until('each watcher to be running tasks', () => watchers.every((w) => w.events().some((e) => e.type === 'claimed')), 60_000, explain);
+
+  // The remote goes away for longer than the lease while runs are in flight.
+  await s.cut();
+  cutAt = Date.now();
+  await until('every watcher to notice the outage', () => watchers.every((w) => w.events().some((e) => e.type === 'remote-down')), 30_000, explain);
+  // The outage itself is the scenario: it lasts well beyond the lease, whatever the machine's load.
+  await until(`the outage to last ${s.outageMs / 1000} s`, () => Date.now() - cutAt >= s.outageMs, s.outageMs + 5_000);
+  await s.restore();
+  restoredAt = Date.now();
+  await until('every watcher to be back', () => watchers.every((w) => w.events().some((e) => e.type === 'remote-up')), 30_000, explain);
+  const backWithin = Date.now() - restoredAt;
+
+  // Read straight from the bare repository: a CLI process per poll would load the machine the watchers run on.
+  const responses = () => gitCli(['--git-dir', s.bare, 'ls-tree', '--name-only', 'main', 'responses/']).trim().split('\n').filter(Boolean);
+  await until('every task to end', () => responses().length === TASKS, 120_000, explain);
+
+  for (const id of ids) {
+    const shown = json<Shown>(await run(['show', id, '--json'], 'boss'));
+    expect(shown.state, `${id}\n${explain()}`).toBe('succeeded');
+    expect(shown.files.filter((f) => f.path.startsWith('responses/')), id).toHaveLength(1);
+    // Claimed once, never reclaimed from a node that was only cut off.
+    expect(shown.files.filter((f) => f.path.startsWith('claims/')).map((f) => f.path), `${id}\n${explain()}`).toEqual([`claims/${id}.1.md`]);
+    expect(readFileSync(join(markers, id), 'utf8').trim().split('\n'), `${id} ran more than once`).toEqual(['1']);
+  }
+  expect(readdirSync(markers).sort()).toEqual([...ids].sort());
+  expect(all().filter((e) => e.type === 'rejected' || e.type === 'released' || e.type === 'reaped')).toEqual([]);
+  expect(all().filter((e) => e.type === 'claimed' && e['reclaimed'] === true)).toEqual([]);
+  expect(responses().sort()).toEqual(ids.map((id) => `responses/${id}.md`).sort());
+  // Promptly: the retry waits are at most 2 s here; generous for a loaded machine.
+  expect(backWithin).toBeLessThan(20_000);
+
+  clearInterval(beatWatch);
+  for (const w of watchers) w.child.kill('SIGTERM');
+  for (const w of watchers) expect(await w.exited).toBe(0);
+}
+
+describe('an outage is not a death', () => {
+  it('over a local remote renamed away for longer than the lease: every task runs once, one response each, nothing lost', async () => {
+    const dir = await tempDir('gitbus-outage-');
+    cleanups.push(dir.cleanup);
+    const bare = join(dir.path, 'remote.git');
+    await outageRun(
+      {
+        leaseMs: 6_000,
+        outageMs: 15_000,
+        remote: bare,
+        bare,
+        env: {},
+        cut: async () => renameSync(bare, `${bare}.away`),
+        restore: async () => renameSync(`${bare}.away`, bare),
+      },
+      dir.path,
+    );
+  }, 240_000);
+});
+
+const sshd_ = sshdAvailable();
+if (!sshd_) console.warn('skipping the SSH outage test: /usr/sbin/sshd is not installed (apt-get install openssh-server)');
+
+describe.skipIf(!sshd_)('an outage is not a death, over SSH', () => {
+  let sshd: Sshd;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  });
+  afterAll(async () => {
+    await sshd?.cleanup();
+  });
+
+  it('with the sshd stopped for longer than the lease: every task runs once, one response each, nothing lost', async () => {
+    const dir = await tempDir('gitbus-sshoutage-');
+    cleanups.push(dir.cleanup);
+    const bare = join(dir.path, 'srv', 'bus.git');
+    gitCli(['init', '-q', '--bare', '--initial-branch=main', bare]);
+    // A longer lease than over a local path: every SSH exchange costs more on a loaded machine, and a heartbeat
+    // waits for the clone lock behind them (a real silence the observers would rightly act on).
+    await outageRun({ leaseMs: 10_000, outageMs: 20_000, remote: `busbox:${bare}`, bare, env: sshd.env, cut: () => sshd.stop(), restore: () => sshd.start() }, dir.path);
+  }, 240_000);
+});

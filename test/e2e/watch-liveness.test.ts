@@ -1,0 +1,153 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { until } from '../helpers/wait.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+
+type Shown = { state: string; files: { path: string; text: string }[] };
+type StatusNodes = { nodes: { node: string; liveness: string; heartbeat: { at: string; ageMs: number; stopped: boolean } | null }[]; tasks: { id: string; state: string; waitingOn: { id: string; state: string }[] }[] };
+
+const children: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const c of cleanups) await c();
+});
+
+const show = async (home: string, id: string) => json<Shown>(await gitbus(['show', id, '--json'], { home }));
+const status = async (home: string) => json<StatusNodes>(await gitbus(['status', '--json'], { home }));
+
+/** Writes a heartbeat for `node` straight into the bare remote, as its watcher would have written it `ageMs` ago. */
+function oldHeartbeat(remote: string, node: string, ageMs: number): void {
+  const time = new Date(Date.now() - ageMs).toISOString();
+  const blob = gitCli(['--git-dir', remote, 'hash-object', '-w', '--stdin'], undefined, `# gitbus heartbeat: rewritten by its node every beat\nnode: ${node}\ntime: ${time}\npid: 4242\nrunning: []\n`).trim();
+  const tree = gitCli(['--git-dir', remote, 'mktree'], undefined, `100644 blob ${blob}\theartbeat.yaml\n`).trim();
+  const commit = gitCli(['--git-dir', remote, 'commit-tree', tree, '-m', `gitbus: heartbeat ${node}`]).trim();
+  gitCli(['--git-dir', remote, 'update-ref', `refs/gitbus/heartbeats/${node}`, commit]);
+}
+
+describe('one watcher per home', () => {
+  it('a second watch on the same home is refused, naming the first; the first one\'s running task survives; after it stops a new one starts', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '30s', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const a = await bus.addNode('a', [], ['--runner', 'shell']);
+    const id = await bus.dispatch('boss', ['outlives a second watcher', '--command', 'sleep 3; echo finished']);
+    const first = startWatcher(a, ['--poll', '1s'], children);
+    await until('the first watcher to claim', () => first.events().some((e) => e.type === 'claimed' && e.id === id));
+
+    const second = await gitbus(['watch', '--json', '--poll', '1s'], { home: a, timeoutMs: 30_000 });
+    expect(second.code).toBe(5);
+    const err = json<{ error: { code: string; message: string; data: { pid: number; since: string; how: string } } }>(second).error;
+    expect(err.code).toBe('WATCHER_RUNNING');
+    expect(err.data.pid).toBe(first.child.pid);
+    expect(err.message).toContain(`pid ${first.child.pid}`);
+    expect(err.message).toMatch(/since \d{4}-\d\d-\d\dT/);
+    expect(second.stderr).toContain('a watcher is already running');
+    expect(second.stderr).toContain(err.data.how);
+
+    await until('the first watcher to finish its task', () => first.events().some((e) => e.type === 'finished' && e.id === id), 60_000);
+    expect(first.events().find((e) => e.type === 'finished' && e.id === id)?.status).toBe('succeeded');
+    expect(first.events().some((e) => e.type === 'released')).toBe(false);
+    const shown = await show(bus.home('boss'), id);
+    expect(shown.state).toBe('succeeded');
+    expect(shown.files.filter((f) => f.path.startsWith('claims/'))).toHaveLength(1);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(existsSync(join(a, 'watcher.lock'))).toBe(false);
+    const third = startWatcher(a, ['--poll', '1s'], children);
+    await until('a new watcher to start once the first stopped', () => third.events().some((e) => e.type === 'started'), 30_000, () => third.stderr());
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+  }, 120_000);
+});
+
+describe('status tells the truth', () => {
+  it('a node whose watcher stopped long ago is silent on the first look, with its heartbeat\'s age; a live one is live', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '1m', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    await bus.addNode('ghost');
+    const live = await bus.addNode('live', [], ['--runner', 'shell']);
+    oldHeartbeat(bus.remote, 'ghost', 86_400_000);
+    const w = startWatcher(live, ['--poll', '1s'], children);
+    await until('the live watcher to start', () => w.events().some((e) => e.type === 'started'));
+
+    // The boss has never looked at heartbeats before: this is its first look.
+    expect(existsSync(join(bus.home('boss'), 'liveness.json'))).toBe(false);
+    const s = await status(bus.home('boss'));
+    const ghost = s.nodes.find((n) => n.node === 'ghost');
+    expect(ghost?.liveness).toBe('silent');
+    expect(ghost?.heartbeat?.ageMs).toBeGreaterThan(86_000_000);
+    expect(s.nodes.find((n) => n.node === 'live')?.liveness).toBe('alive');
+    const text = await gitbus(['status'], { home: bus.home('boss') });
+    expect(text.stdout).toMatch(/ghost\s+SILENT .*beat 1d ago/);
+    expect(text.stdout).toMatch(/live\s+live .*beat \d+s ago/);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  }, 60_000);
+
+  it('a watcher that stopped cleanly says so: its node is stopped, not live or silent', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '1m', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const a = await bus.addNode('a', [], ['--runner', 'shell']);
+    const w = startWatcher(a, ['--poll', '1s'], children);
+    await until('the watcher to start', () => w.events().some((e) => e.type === 'started'));
+    expect((await status(bus.home('boss'))).nodes.find((n) => n.node === 'a')?.liveness).toBe('alive');
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    const s = await status(bus.home('boss'));
+    expect(s.nodes.find((n) => n.node === 'a')).toMatchObject({ liveness: 'stopped', heartbeat: { stopped: true } });
+    expect((await gitbus(['status'], { home: bus.home('boss') })).stdout).toMatch(/a\s+stopped .*stopped \d+s ago/);
+  }, 60_000);
+
+  it('a task blocked by a cancelled dependency says why while no watcher runs, and the first watcher ends it', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '1m', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const a = await bus.addNode('a', [], ['--runner', 'shell']);
+    const idA = await bus.dispatch('boss', ['never runs', '--command', 'true', '--to', 'boss']);
+    const idB = await bus.dispatch('boss', ['after A', '--command', 'echo never', '--after', idA]);
+    expect((await gitbus(['cancel', idA, '--json'], { home: bus.home('boss') })).code).toBe(0);
+    const text = (await gitbus(['status'], { home: bus.home('boss') })).stdout;
+    expect(text).toContain(`${idB}  blocked`);
+    expect(text).toContain(`(after ${idA}, which was cancelled: it will be cancelled)`);
+    const w = startWatcher(a, ['--poll', '1s'], children);
+    await until('the watcher to cancel B', () => w.events().some((e) => e.type === 'cancelled' && e.id === idB));
+    expect((await show(bus.home('boss'), idB)).files.find((f) => f.path === `cancels/${idB}.md`)?.text).toMatch(new RegExp(`by: watcher@a\\nc[\\s\\S]*reason: dependency ${idA} was cancelled`));
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  }, 60_000);
+
+  it('a chain A <- B <- C where A fails: B and C end cancelled with the reason, one cancel each, with two watchers', async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '1m', '--heartbeat', '1s'] });
+    cleanups.push(bus.cleanup);
+    const homes = [await bus.addNode('a', [], ['--runner', 'shell']), await bus.addNode('b', [], ['--runner', 'shell'])];
+    const idA = await bus.dispatch('boss', ['fails', '--command', 'exit 3']);
+    const idB = await bus.dispatch('boss', ['after A', '--command', 'echo never', '--after', idA]);
+    const idC = await bus.dispatch('boss', ['after B', '--command', 'echo never', '--after', idB]);
+    const before = await status(bus.home('boss'));
+    expect(before.tasks.find((t) => t.id === idC)).toMatchObject({ state: 'blocked', waitingOn: [{ id: idB }] });
+    const watchers = homes.map((h) => startWatcher(h, ['--poll', '1s'], children));
+    const explain = () => watchers.map((w) => JSON.stringify(w.events())).join('\n');
+    await until('B and C to end', async () => {
+      const s = await status(bus.home('boss'));
+      return [idB, idC].every((id) => s.tasks.find((t) => t.id === id)?.state === 'cancelled');
+    }, 60_000, explain);
+    expect((await show(bus.home('boss'), idA)).state).toBe('failed');
+    const b = await show(bus.home('boss'), idB);
+    expect(b.files.find((f) => f.path === `cancels/${idB}.md`)?.text).toContain(`reason: dependency ${idA} failed`);
+    const c = await show(bus.home('boss'), idC);
+    expect(c.files.find((f) => f.path === `cancels/${idC}.md`)?.text).toContain(`reason: "dependency ${idB} was cancelled: dependency ${idA} failed"`);
+    // Exactly one cancel each: one commit ever wrote each file, and one watcher reported each.
+    for (const id of [idB, idC]) {
+      expect(gitCli(['--git-dir', bus.remote, 'log', '--format=%H', 'main', '--', `cancels/${id}.md`]).trim().split('\n')).toHaveLength(1);
+      expect(watchers.flatMap((w) => w.events()).filter((e) => e.type === 'cancelled' && e.id === id)).toHaveLength(1);
+    }
+    // Neither ever ran.
+    expect(watchers.flatMap((w) => w.events()).some((e) => e.type === 'claimed' && (e.id === idB || e.id === idC))).toBe(false);
+    for (const w of watchers) w.child.kill('SIGTERM');
+    for (const w of watchers) expect(await w.exited).toBe(0);
+  }, 90_000);
+});

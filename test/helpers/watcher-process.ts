@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { CLI } from './cli.js';
+
+export interface WatchEventLine {
+  type: string;
+  id?: string;
+  attempt?: number;
+  status?: string;
+  [k: string]: unknown;
+}
+
+export interface WatcherProcess {
+  child: ChildProcess;
+  events: () => WatchEventLine[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `gitbus watch --json` as its own OS process; `children` collects it so the suite can kill leftovers. */
+export function startWatcher(home: string, args: string[], children: ChildProcess[], env: NodeJS.ProcessEnv = {}): WatcherProcess {
+  const child = spawn(process.execPath, [CLI, 'watch', '--json', ...args], { env: { ...process.env, ...env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  const t0 = Date.now();
+  // Each complete line is stamped with when it arrived (ms after start, `_at`), for explaining failures.
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    partial += d.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) out += l.startsWith('{') && l.endsWith('}') ? `${l.slice(0, -1)},"_at":${Date.now() - t0}}\n` : `${l}\n`;
+  });
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const events = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as WatchEventLine];
+        } catch {
+          return []; // a line still being written
+        }
+      });
+  return { child, events, stderr: () => err, exited };
+}

@@ -1,0 +1,114 @@
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { WatcherRunningError } from './errors.js';
+
+/**
+ * One watcher per home: `<home>/watcher.lock` names the watcher that owns the home. A second one would "recover"
+ * the first one's runs (kill them and release their claims), so it is refused instead. Created with O_EXCL;
+ * broken only when its owner is provably gone: same host, and that pid is dead or is now another process (its
+ * start time differs, where the system tells it: Linux /proc).
+ */
+export interface WatcherOwner {
+  pid: number;
+  host: string;
+  /** When the watcher started (ISO time). */
+  since: string;
+  /** How it was started: `systemd service`, `launchd service` or `foreground`. */
+  how: string;
+  /** The process's start time as the kernel counts it (Linux: clock ticks after boot), to survive pid reuse. */
+  startTicks: number | null;
+}
+
+export interface WatcherLock {
+  release(): void;
+}
+
+export function watcherLockPath(home: string): string {
+  return join(home, 'watcher.lock');
+}
+
+export function acquireWatcherLock(home: string, env: NodeJS.ProcessEnv = process.env): WatcherLock {
+  const path = watcherLockPath(home);
+  const me: WatcherOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), how: howStarted(env), startTicks: processStartTicks(process.pid) };
+  for (let tries = 0; ; tries++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, JSON.stringify(me));
+      closeSync(fd);
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          // Only our own lock: never remove one a successor took after ours was (wrongly) broken.
+          if (readOwner(path)?.pid === me.pid) rmSync(path, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = readOwner(path);
+    // Unreadable: being written by a watcher starting this instant (or garbage); one retry tells which.
+    if (owner === null && tries === 0) continue;
+    if (owner !== null && ownerGone(owner)) {
+      rmSync(path, { force: true });
+      if (tries < 3) continue;
+    }
+    throw new WatcherRunningError(home, path, owner);
+  }
+}
+
+function ownerGone(owner: WatcherOwner): boolean {
+  if (owner.host !== hostname()) return false;
+  if (owner.pid === process.pid) return false;
+  if (!isAlive(owner.pid)) return true;
+  const ticks = processStartTicks(owner.pid);
+  return owner.startTicks !== null && ticks !== null && ticks !== owner.startTicks;
+}
+
+export function readOwner(path: string): WatcherOwner | null {
+  try {
+    const o: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (o && typeof o === 'object' && typeof (o as WatcherOwner).pid === 'number' && typeof (o as WatcherOwner).host === 'string') {
+      const w = o as Partial<WatcherOwner> & { pid: number; host: string };
+      return { pid: w.pid, host: w.host, since: typeof w.since === 'string' ? w.since : '?', how: typeof w.how === 'string' ? w.how : '?', startTicks: typeof w.startTicks === 'number' ? w.startTicks : null };
+    }
+  } catch {
+    // missing, or being written
+  }
+  return null;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat (after the parenthesised name, which may itself hold spaces). Null elsewhere. */
+export function processStartTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const v = Number(fields[19]);
+    return Number.isFinite(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * systemd sets INVOCATION_ID for the processes of a unit, launchd sets XPC_SERVICE_NAME to the job's label; a
+ * terminal started by either passes them on to its shells, so a process with a terminal is in the foreground.
+ */
+export function howStarted(env: NodeJS.ProcessEnv, tty = Boolean(process.stdout.isTTY || process.stdin.isTTY)): string {
+  if (tty) return 'foreground, in a terminal';
+  if (env['INVOCATION_ID']) return 'systemd service';
+  const xpc = env['XPC_SERVICE_NAME'];
+  if (xpc && xpc !== '0') return `launchd service ${xpc}`;
+  return 'foreground';
+}
