@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+/**
+ * The dispatching side off the network (a laptop off the VPN): changes are queued in the home and delivered at
+ * the next contact; reading commands show the last known state with a warning instead of failing.
+ */
+describe('offline on the dispatching side', () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => cleanup?.());
+
+  it('queues dispatch and cancel while the remote is unreachable, shows the last known state, and delivers at the next contact', async () => {
+    const bus = await makeBus({ node: 'laptop' });
+    cleanup = bus.cleanup;
+    const home = bus.home('laptop');
+    const before = await bus.dispatch('laptop', ['known before going offline']);
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+
+    const d = await gitbus(['dispatch', 'validate the branch', '--no-git', '--json'], { home });
+    expect(d.code, d.stderr).toBe(0);
+    const queued = json<{ id: string; queued?: { reason: string } }>(d);
+    expect(queued.queued?.reason).toContain(bus.remote);
+    const human = await gitbus(['dispatch', 'a second one', '--no-git'], { home });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stderr).toMatch(/queued .* the remote cannot be reached.*next contact/);
+    const second = human.stdout.trim();
+    const c = await gitbus(['cancel', before, '--reason', 'not needed', '--json'], { home });
+    expect(c.code, c.stderr).toBe(0);
+    expect(json<{ queued?: unknown }>(c).queued).toBeDefined();
+    expect(readdirSync(join(home, 'queue')).filter((n) => n.endsWith('.json')).sort()).toEqual([`${before}.cancel.json`, `${queued.id}.dispatch.json`, `${second}.dispatch.json`].sort());
+
+    // Reading commands: the last known state, with a warning and its age, not a failure.
+    const st = await gitbus(['status'], { home });
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stderr).toMatch(/warning: the remote cannot be reached .*as this node last saw it \d+s ago/);
+    expect(st.stdout).toContain('known before going offline');
+    expect(st.stdout).toMatch(/queued here, not yet on the bus \(3/);
+    const sj = json<{ offline: { code: string; lastContact: string | null } | null; queued: { id: string }[] }>(await gitbus(['status', '--json'], { home }));
+    expect(sj.offline?.code).toBe('REMOTE_NOT_FOUND');
+    expect(sj.offline?.lastContact).not.toBeNull();
+    expect(sj.queued.map((q) => q.id).sort()).toEqual([before, queued.id, second].sort());
+    const show = await gitbus(['show', before], { home });
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stderr).toContain('cannot be reached');
+    const logs = await gitbus(['logs', before], { home });
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stderr).toContain('cannot be reached');
+    // What cannot be queued still says the remote is down.
+    expect((await gitbus(['claim', '--next'], { home })).code).toBe(6);
+
+    // Back on the network: the next command delivers everything, once.
+    renameSync(away, bus.remote);
+    const back = await gitbus(['status', '--json'], { home });
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).toMatch(/delivered 3 queued changes/);
+    const now = json<{ offline: unknown; queued: unknown[]; tasks: { id: string; state: string }[] }>(back);
+    expect(now.offline).toBeNull();
+    expect(now.queued).toEqual([]);
+    expect(now.tasks.find((t) => t.id === queued.id)?.state).toBe('pending');
+    expect(now.tasks.find((t) => t.id === second)?.state).toBe('pending');
+    expect(now.tasks.find((t) => t.id === before)?.state).toBe('cancelled');
+    const files = gitCli(['--git-dir', bus.remote, 'ls-tree', '-r', '--name-only', 'main']);
+    expect(files).toContain(`handoffs/${queued.id}.md`);
+    expect(files).toContain(`cancels/${before}.md`);
+    // One commit carried all three.
+    expect(gitCli(['--git-dir', bus.remote, 'log', '-1', '--format=%s', 'main']).trim()).toBe('gitbus: deliver 3 queued changes from laptop');
+    expect((await gitbus(['lint'], { home })).code).toBe(0);
+  });
+
+  it("a node's watcher delivers what was queued in its home", async () => {
+    const bus = await makeBus({ node: 'laptop', initArgs: ['--runner', 'shell'] });
+    cleanup = bus.cleanup;
+    const home = bus.home('laptop');
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    const d = await gitbus(['dispatch', 'echo from the train', '--command', 'echo hi', '--to', 'laptop', '--no-git', '--json'], { home });
+    expect(d.code, d.stderr).toBe(0);
+    const id = json<{ id: string }>(d).id;
+    renameSync(away, bus.remote);
+    const w = await gitbus(['watch', '--once', '--json'], { home, timeoutMs: 60_000 });
+    expect(w.code, w.stderr).toBe(0);
+    const shown = json<{ state: string }>(await gitbus(['show', id, '--json'], { home }));
+    expect(shown.state).toBe('succeeded');
+    expect(existsSync(join(home, 'queue', `${id}.dispatch.json`))).toBe(false);
+  });
+
+  it('a queued handoff whose id another task took meanwhile is kept aside with the reason, not lost', async () => {
+    const bus = await makeBus({ node: 'laptop' });
+    cleanup = bus.cleanup;
+    const home = bus.home('laptop');
+    await bus.addNode('desk');
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    const d = await gitbus(['dispatch', 'mine', '--id', 'shared-id', '--no-git', '--json'], { home });
+    expect(d.code, d.stderr).toBe(0);
+    renameSync(away, bus.remote);
+    await bus.dispatch('desk', ['theirs', '--id', 'shared-id']);
+    const st = await gitbus(['status'], { home });
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stderr).toMatch(/queued dispatch shared-id was refused: a different task with id shared-id reached the bus first \(kept in .*rejected/);
+    expect(existsSync(join(home, 'queue', 'rejected', 'shared-id.dispatch.json'))).toBe(true);
+  });
+});
