@@ -15,3 +15,32 @@ export function remoteFailureCode(err: unknown): string | null {
 }
 
 const GENERIC_TRANSPORT_FAILURES: ReadonlySet<string> = new Set(['TRANSPORT_TIMEOUT', 'GIT_SERVICE_FAILED']);
+
+/**
+ * Remote failures that a person must fix — a refused login or token, a host key to check, a URL or config that
+ * cannot work — as opposed to an outage that ends by itself (the network, the host, a mount coming back).
+ */
+const NEEDS_A_PERSON: ReadonlySet<string> = new Set([
+  'REMOTE_AUTH_FAILED',
+  'REMOTE_CREDENTIALS_INVALID',
+  'REMOTE_URL_INVALID',
+  'REMOTE_NOT_SMART_HTTP',
+  'REMOTE_NOT_A_REPOSITORY',
+  'REMOTE_NOT_BARE',
+  'SSH_AUTH_FAILED',
+  'SSH_KEY_PASSPHRASE',
+  'SSH_HOST_KEY_CHANGED',
+  'SSH_HOST_KEY_UNKNOWN',
+  'SSH_KNOWN_HOSTS_LINE_INVALID',
+  'SSH_CONFIG_INVALID',
+]);
+
+/**
+ * The code of an error that means the remote cannot be reached right now (a laptop off the VPN): a
+ * change is then queued and a reading command shows the last known state. A failure that needs a person is
+ * reported instead, even though the watcher backs off on it too. Null for any other error.
+ */
+export function outageCode(err: unknown): string | null {
+  const code = remoteFailureCode(err);
+  return code !== null && !NEEDS_A_PERSON.has(code) ? code : null;
+}

@@ -7,7 +7,7 @@ import { note, reportError } from './output.js';
 import { ago } from './format.js';
 import { deliverQueued } from '../bus/ops/deliver.js';
 import { listQueue } from '../bus/queue.js';
-import { remoteFailureCode } from '../bus/remote-failure.js';
+import { outageCode } from '../bus/remote-failure.js';
 import type { Offline } from '../bus/ops/query.js';
 import { asLocalFailure } from '../bus/local-io.js';
 
@@ -41,7 +41,7 @@ async function deliverQueuedQuietly(ctx: BusContext): Promise<void> {
     if (d.delivered.length > 0) note(`gitbus: delivered ${d.delivered.length} queued change${d.delivered.length === 1 ? '' : 's'} (${d.delivered.map((e) => `${e.kind} ${e.id}`).join(', ')})`);
     for (const r of d.rejected) note(`gitbus: warning: queued ${r.entry.kind} ${r.entry.id} was refused: ${r.reason} (kept in ${r.path})`);
   } catch (err) {
-    if (remoteFailureCode(err) === null) throw err;
+    if (outageCode(err) === null) throw err;
   }
 }
 

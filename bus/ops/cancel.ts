@@ -8,7 +8,7 @@ import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isFinal, type TaskState } from '../model/types.js';
 import { putQueue } from '../queue.js';
-import { remoteFailureCode } from '../remote-failure.js';
+import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
 import { localSnapshot } from './query.js';
 
@@ -47,7 +47,7 @@ export async function cancel(ctx: BusContext, ref: string, reason?: string, now 
   try {
     return await transact<CancelResult>(ctx, 'cancel', async (snap) => decideCancel(snap, ref, data()));
   } catch (err) {
-    if (remoteFailureCode(err) === null) throw err;
+    if (outageCode(err) === null) throw err;
     const d = data();
     const local = await decideCancel(await localSnapshot(ctx), ref, d);
     if (!local.commit) return { ...local.result, attempts: 0, commit: null };

@@ -9,7 +9,7 @@ import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { firstLine } from '../../schemas/errors.js';
 import { isQueued, putQueue, removeQueue, type QueueEntry } from '../queue.js';
-import { remoteFailureCode } from '../remote-failure.js';
+import { outageCode } from '../remote-failure.js';
 import { deliverQueued } from './deliver.js';
 import { localSnapshot } from './query.js';
 
@@ -71,7 +71,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   try {
     delivery = await deliverQueued(ctx);
   } catch (err) {
-    if (remoteFailureCode(err) !== null) return { id, path, title: data.title, warnings: await dispatchWarnings(known, data), queued: { reason: firstLine(err) }, attempts: 0, commit: null };
+    if (outageCode(err) !== null) return { id, path, title: data.title, warnings: await dispatchWarnings(known, data), queued: { reason: firstLine(err) }, attempts: 0, commit: null };
     // Not an outage: this handoff would fail the same way at every later try, so it is not left queued.
     removeQueue(ctx.paths.home, entry);
     throw err;

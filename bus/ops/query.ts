@@ -8,7 +8,7 @@ import { compareQueue } from '../model/planner.js';
 import type { TaskView } from '../model/task-view.js';
 import type { TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
-import { remoteFailureCode } from '../remote-failure.js';
+import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
 import { listQueue, type QueueEntry } from '../queue.js';
 import { archivedStates, findArchived } from './archive-lookup.js';
@@ -78,7 +78,7 @@ export async function snapshotOrLast(ctx: BusContext): Promise<{ snap: Snapshot;
   try {
     return { snap: await currentSnapshot(ctx), offline: null };
   } catch (err) {
-    const code = remoteFailureCode(err);
+    const code = outageCode(err);
     if (code === null) throw err;
     return { snap: await localSnapshot(ctx), offline: offlineFrom(ctx, code, err) };
   }
