@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
 import { fetchObjects } from './git/fetch.js';
+import { FetchWantGoneError } from './git/fetch-errors.js';
 import { pushRef } from './git/push.js';
 import type { Transport } from './transport/transport.js';
 import { LocalTransport } from './transport/local.js';
@@ -70,7 +71,19 @@ export class BusRepo {
    * moved, so an idle check costs one ref listing (for a local remote: a file read).
    */
   async sync(ref = MAIN, opts: { maxAgeMs?: number } = {}): Promise<string | null> {
-    const [remote, local] = await Promise.all([this.remoteHead(ref, opts.maxAgeMs ?? 0), this.localHead(ref)]);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.syncOnce(ref, attempt === 1 ? (opts.maxAgeMs ?? 0) : 0);
+      } catch (err) {
+        // The ref moved between the listing and the fetch (another process of this node, or another node, pushed):
+        // list again and fetch what it is now.
+        if (!(err instanceof FetchWantGoneError) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  private async syncOnce(ref: string, maxAgeMs: number): Promise<string | null> {
+    const [remote, local] = await Promise.all([this.remoteHead(ref, maxAgeMs), this.localHead(ref)]);
     if (remote === local) return remote;
     if (remote === null) {
       // main never disappears from a bus; a remote without it is the wrong repository or a broken one, and

@@ -176,9 +176,12 @@ export class SshTransport implements Transport {
   }
 
   private park(service: GitService, reader: ChannelReader, done: () => void): void {
-    const timer = setTimeout(() => this.unpark(service, true), this.parkMs);
-    timer.unref();
-    this.parked.set(service, { reader, done, timer });
+    // Several operations of one process list refs at once (nothing serialises them): a channel parked by another
+    // one meanwhile is ended here, never dropped from the map with its slot still taken.
+    this.unpark(service, true);
+    const entry: Parked = { reader, done, timer: setTimeout(() => this.parked.get(service) === entry && this.unpark(service, true), this.parkMs) };
+    entry.timer.unref();
+    this.parked.set(service, entry);
   }
 
   /** Takes the parked channel for a request, or (`end`) ends it with a flush so the service exits cleanly. */

@@ -107,21 +107,17 @@ describe('concurrent use of one node', () => {
       cleanups.push(() => sshd.cleanup());
       const bare = join(dir.path, 'srv', 'bus.git');
       gitCli(['init', '-q', '--bare', '--initial-branch=main', bare]);
-      const T = Date.now();
       const f = await fleet(`busbox:${bare}`, dir.path, sshd.env, ['w1', 'w2', 'w3'], 'alpha');
-      console.log('TIMING setup', Date.now() - T);
       // Ten dispatches at once from alpha's home while alpha's own watcher runs (and claims some of them).
       const own = startWatcher(f, 'alpha');
       await until('alpha\'s watcher started', () => own.out().includes('"type":"started"'), 60_000, own.out);
       const first = await fanOut(f, 'alpha', 10, 0, ['--label', 'worker']);
       expect(new Set(first.ids).size).toBe(10);
-      console.log('TIMING fanout', Date.now() - T);
       // Then three watchers work through a dozen tasks (alpha, without the label, runs none of them).
       for (const n of ['w1', 'w2', 'w3']) startWatcher(f, n);
       const more = await fanOut(f, 'alpha', 2, 10, ['--label', 'worker']);
       const ids = [...first.ids, ...more.ids];
       await expectAllDone(f, 'alpha', ids, 240_000);
-      console.log('TIMING done', Date.now() - T);
     });
   });
 });
