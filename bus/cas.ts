@@ -47,8 +47,8 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
     const looked = await decide(peek, 1);
     if (!looked.commit) return { ...looked.result, attempts: 0, commit: null };
   }
-  const deadline = Date.now() + (opts.deadlineMs ?? 120_000);
-  const started = Date.now();
+  const deadline = performance.now() + (opts.deadlineMs ?? 120_000);
+  const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     // No lock: objects are content-addressed, refs are replaced atomically, and the remote's compare-and-swap
     // decides between this node's own processes just as it does between nodes (docs/ARCHITECTURE.md).
@@ -77,7 +77,7 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
     if (outcome.done) return { ...outcome.result, attempts: attempt, commit: outcome.commit };
     opts.onRetry?.(attempt);
     // Time alone never gives up: over a slow link a few rounds may take a minute. Only losing again and again does.
-    if (Date.now() >= deadline && attempt >= MIN_LOST_RACES) throw new ContentionError(op, attempt, Date.now() - started);
+    if (performance.now() >= deadline && attempt >= MIN_LOST_RACES) throw new ContentionError(op, attempt, Math.round(performance.now() - started));
     await sleep(backoff(attempt));
   }
 }

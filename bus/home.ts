@@ -17,7 +17,6 @@ export interface HomePaths {
   home: string;
   config: string;
   clone: string;
-  lock: string;
   embeddedRemote: string;
   logs: string;
 }
@@ -38,7 +37,6 @@ export function homePaths(home: string): HomePaths {
     home,
     config: join(home, 'node.yaml'),
     clone: join(home, 'clone.git'),
-    lock: join(home, 'clone.lock'),
     embeddedRemote: join(home, 'remote.git'),
     logs: join(home, 'logs'),
   };

@@ -24,7 +24,7 @@ interface LockOwner {
 export const CLONE_LOCK_STALE_MS = 10_000;
 
 export async function acquireLock(path: string, timeoutMs = 30_000): Promise<LockHandle> {
-  const started = Date.now();
+  const started = performance.now();
   const judge = new StaleLockJudge(CLONE_LOCK_STALE_MS);
   let delay = 1;
   for (;;) {
@@ -64,9 +64,9 @@ export async function acquireLock(path: string, timeoutMs = 30_000): Promise<Loc
       rmSync(path, { force: true });
       continue;
     }
-    const waited = Date.now() - started;
+    const waited = performance.now() - started;
     if (waited >= timeoutMs) {
-      throw new LockTimeoutError(path, owner ? `pid ${owner.pid} on ${owner.host} since ${owner.since}` : 'another process', waited);
+      throw new LockTimeoutError(path, owner ? `pid ${owner.pid} on ${owner.host} since ${owner.since}` : 'another process', Math.round(waited));
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 50);
@@ -83,7 +83,8 @@ function readOwner(path: string): LockOwner | null {
   return null;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this machine is alive (EPERM: alive, just not ours). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -107,7 +108,7 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs?
  * goes ahead without it, since the file is replaced atomically and a lost update only delays a judgement.
  */
 export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000): T {
-  const end = Date.now() + waitMs;
+  const end = performance.now() + waitMs;
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
     let fd: number;
@@ -118,13 +119,15 @@ export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000):
       if (code !== 'EEXIST') return fn(); // a full disk or a read-only home: the lock is an optimisation here
       const owner = readOwner(path);
       if (owner && owner.host === hostname() && !isAlive(owner.pid)) rmSync(path, { force: true });
-      else if (Date.now() >= end) return fn();
+      else if (performance.now() >= end) return fn();
       else Atomics.wait(pause, 0, 0, 1);
       continue;
     }
     try {
       try {
         writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+      } catch {
+        // A full disk: the lock holds without its owner for the microseconds it is kept.
       } finally {
         closeSync(fd);
       }

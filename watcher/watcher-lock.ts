@@ -1,3 +1,4 @@
+import { isAlive } from '../bus/lock.js';
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -78,15 +79,6 @@ export function readOwner(path: string): WatcherOwner | null {
     // missing, or being written
   }
   return null;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Field 22 of /proc/<pid>/stat (after the parenthesised name, which may itself hold spaces). Null elsewhere. */

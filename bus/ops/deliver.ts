@@ -28,10 +28,9 @@ export async function deliverQueued(ctx: BusContext): Promise<Delivery> {
     const plan = await planDelivery(snap, listQueue(ctx.paths.home));
     const changes = plan.send.flatMap((s) => s.changes);
     const ids = plan.send.map((s) => `${s.entry.kind} ${s.entry.id}`);
-    return {
-      result: plan,
-      ...(changes.length > 0 ? { commit: { changes, message: `gitbus: deliver ${ids.length} queued change${ids.length === 1 ? '' : 's'} from ${ctx.config.node}\n\n${ids.join('\n')}` } } : {}),
-    };
+    // One change keeps the message it would have had on its own, so the remote's log reads as before.
+    const message = plan.send.length === 1 ? (plan.send[0]?.message ?? '') : `gitbus: deliver ${ids.length} queued changes from ${ctx.config.node}\n\n${ids.join('\n')}`;
+    return { result: plan, ...(changes.length > 0 ? { commit: { changes, message } } : {}) };
   });
   const home = ctx.paths.home;
   const delivered = [...r.present, ...r.send.map((s) => s.entry)];
@@ -41,7 +40,7 @@ export async function deliverQueued(ctx: BusContext): Promise<Delivery> {
 }
 
 interface Plan {
-  send: { entry: QueueEntry; changes: FileChange[] }[];
+  send: { entry: QueueEntry; changes: FileChange[]; message: string }[];
   present: QueueEntry[];
   refused: { entry: QueueEntry; reason: string }[];
 }
@@ -54,12 +53,12 @@ async function planDelivery(snap: Snapshot, entries: QueueEntry[]): Promise<Plan
       const there = snap.index.tasks.get(entry.id)?.handoff;
       if (there?.oid === blobOid(entry.text)) plan.present.push(entry);
       else if (snap.has(entry.id)) plan.refused.push({ entry, reason: `a different task with id ${entry.id} reached the bus first` });
-      else plan.send.push({ entry, changes: [{ path: entry.path, content: entry.text }] });
+      else plan.send.push({ entry, changes: [{ path: entry.path, content: entry.text }], message: `gitbus: dispatch ${entry.id}\n\n${entry.title}` });
       continue;
     }
     try {
       const d = await decideCancel(snap, entry.id, { by: entry.by, cancelled: entry.at, ...(entry.reason ? { reason: entry.reason } : {}) });
-      if (d.commit) plan.send.push({ entry, changes: d.commit.changes });
+      if (d.commit) plan.send.push({ entry, changes: d.commit.changes, message: d.commit.message });
       else plan.present.push(entry);
     } catch (err) {
       // Ended, or archived, while the cancel waited: nothing left to cancel.

@@ -57,14 +57,18 @@ async function smallDiskBus(runnerArgs: string[] = []) {
   return { bus, home, fill, free };
 }
 
-/** Temp files a failed write could leave behind in the home: git's object temp files and gitbus's *.tmp. */
+/**
+ * Temp files a failed write could leave behind in the home: git's object temp files, gitbus's *.tmp, locks and
+ * fetch folders. The running watcher's own watcher.lock is not one of them.
+ */
 function leftovers(dir: string): string[] {
   const found: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/^tmp_obj_|\.tmp$|^tmp_pack_|\.lock$/.test(e.name)) found.push(p);
+      if (e.isDirectory() && e.name === 'gitbus-incoming' && readdirSync(p).length > 0) found.push(p);
+      else if (e.isDirectory()) walk(p);
+      else if (/^tmp_obj_|\.tmp$|^tmp_pack_|\.lock$/.test(e.name) && e.name !== 'watcher.lock') found.push(p);
     }
   };
   walk(dir);
@@ -84,7 +88,9 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
     expect(e.fix).toContain('free space');
     expect(leftovers(home)).toEqual([]);
     // doctor agrees with the command.
-    const doctor = json<{ checks: { name: string; status: string }[] }>(await gitbus(['doctor', '--json'], { home }));
+    const d = await gitbus(['doctor', '--json'], { home });
+    const doctor = json<{ checks: { name: string; status: string }[] }>(d);
+    expect(doctor.checks, d.stdout).toBeDefined();
     expect(doctor.checks.find((c) => c.name === 'home.space')?.status).toBe('fail');
     free();
     const again = await gitbus(['dispatch', 'after freeing space', '--command', 'true', '--no-git', '--json'], { home });

@@ -107,7 +107,7 @@ describe('status tells the truth', () => {
     const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '1m', '--heartbeat', '1s'] });
     cleanups.push(bus.cleanup);
     const a = await bus.addNode('a', [], ['--runner', 'shell']);
-    const idA = await bus.dispatch('boss', ['never runs', '--command', 'true', '--to', 'boss']);
+    const idA = await bus.dispatch('boss', ['never runs', '--command', 'true', '--to', 'boss', '--force']);
     const idB = await bus.dispatch('boss', ['after A', '--command', 'echo never', '--after', idA]);
     expect((await gitbus(['cancel', idA, '--json'], { home: bus.home('boss') })).code).toBe(0);
     const text = (await gitbus(['status'], { home: bus.home('boss') })).stdout;
