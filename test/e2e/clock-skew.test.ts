@@ -169,7 +169,7 @@ describe.skipIf(!available)('nodes whose clocks are ten minutes fast and slow', 
     for (const [n, w] of watchers) expect(await w.exited, `${n} exits cleanly`).toBe(0);
   });
 
-  it('a live holder of the remote\'s refs/heads/main.lock is waited for by a node ten minutes fast, never broken', { timeout: 120_000 }, async () => {
+  it.concurrent('a live holder of the remote\'s refs/heads/main.lock is waited for by a node ten minutes fast, never broken', { timeout: 120_000 }, async () => {
     const bus = await oneNodeBus('fast', '+10m');
     const lock = join(bus.remote, 'refs', 'heads', 'main.lock');
     const head = gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim();
@@ -210,7 +210,7 @@ describe.skipIf(!available)('nodes whose clocks are ten minutes fast and slow', 
     expect(ls(bus.remote, 'handoffs')).toContain(`${out.id}.md`);
   });
 
-  it('a dead refs/heads/main.lock dated far in the past or far in the future is broken after ~10 s by nodes ten minutes fast and slow', { timeout: 150_000 }, async () => {
+  it.concurrent('a dead refs/heads/main.lock dated far in the past or far in the future is broken after ~10 s by nodes ten minutes fast and slow', { timeout: 150_000 }, async () => {
     const cases = (['+10m', '-10m'] as const).flatMap((skew) => (['2000-01-01 00:00:00 UTC', '2100-01-01 00:00:00 UTC'] as const).map((dated) => ({ skew, dated })));
     // Each on its own bus, so that no process breaks the lock for another.
     const outcomes = await Promise.allSettled(
@@ -236,7 +236,7 @@ describe.skipIf(!available)('nodes whose clocks are ten minutes fast and slow', 
     expect(outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []))).toEqual([]);
   });
 
-  it('an empty lock left in a node\'s home by a crash (clone.lock, and the clone\'s shallow.lock) holds up a node ten minutes slow or fast for ~10 s at most', { timeout: 150_000 }, async () => {
+  it.concurrent('an empty lock left in a node\'s home by a crash (clone.lock, and the clone\'s shallow.lock) holds up a node ten minutes slow or fast for ~10 s at most', { timeout: 150_000 }, async () => {
     const bus = await oneNodeBus('exact', null);
     const skewed = [
       { name: 'slow', skew: '-10m' as const },
