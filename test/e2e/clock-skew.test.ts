@@ -169,6 +169,18 @@ describe.skipIf(!available)('nodes whose clocks are ten minutes fast and slow', 
     for (const [n, w] of watchers) expect(await w.exited, `${n} exits cleanly`).toBe(0);
   });
 
+  it.concurrent('doctor on a node ten minutes fast or slow names the 600 s between its clock and the remote\'s, and says leases do not depend on it', { timeout: 120_000 }, async () => {
+    for (const [skew, side] of [['+10m', 'behind'], ['-10m', 'ahead of']] as const) {
+      const bus = await oneNodeBus('n', skew);
+      const r = await run(bus.home, skew, ['doctor', '--json'], 90_000);
+      const clock = json<{ checks: { name: string; status: string; detail: string; fix: string }[] }>(r).checks.find((c) => c.name === 'clock');
+      expect(clock?.status, skew).toBe('warn');
+      // The file system stamps the probe file with the true time; this node's clock is ten minutes off it.
+      expect(clock?.detail, skew).toMatch(new RegExp(`the remote's clock is (59\\d|60\\d) s ${side} this machine's`));
+      expect(clock?.fix, skew).toContain('leases do not depend on clocks');
+    }
+  });
+
   it.concurrent('a live holder of the remote\'s refs/heads/main.lock is waited for by a node ten minutes fast, never broken', { timeout: 120_000 }, async () => {
     const bus = await oneNodeBus('fast', '+10m');
     const lock = join(bus.remote, 'refs', 'heads', 'main.lock');
