@@ -7,6 +7,8 @@ need_apt=()
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 # The tmux runner's tests drive a real tmux server.
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+# The clock-skew tests run nodes ten minutes fast and slow under libfaketime.
+command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
 # The icecc runner's tests start a real icecream scheduler and daemon (sbin: not always on a user's PATH) and
 # build a small C project with make and gcc.
 for bin in icecc iceccd icecc-scheduler; do
