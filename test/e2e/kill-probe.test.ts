@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, watch as fsWatch } from 'node:fs';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, rmSync, watch as fsWatch } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, gitbus, gitCli, json, ROOT, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Kill -9 probe (issue #8 point 10): `gitbus dispatch`, `claim --next` and `respond`, each its own OS process, are
@@ -217,4 +218,53 @@ describe('kill -9 probe', () => {
     const lint = await gitbus(['lint', '--json'], { home: boss, timeoutMs: 30_000 });
     expect(lint.code, `${lint.stdout}\n${lint.stderr}`).toBe(0);
   }, 180_000);
+
+  it('a dispatch killed while it holds the remote\'s ref lock does not hold up the next push', async () => {
+    // The lock of a direct push is held for a few file operations: to kill a process exactly there, the remote's
+    // packed-refs is a FIFO that this test feeds (empty) until the process has taken refs/heads/main.lock and
+    // reads packed-refs under it; it then blocks there and is killed.
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const boss = bus.home('boss');
+    const lock = join(bus.remote, 'refs', 'heads', 'main.lock');
+    const fifo = join(bus.remote, 'packed-refs');
+    // main stays a loose ref; the (empty) packed-refs is read after the loose refs, under the lock too.
+    rmSync(fifo, { force: true });
+    execFileSync('mkfifo', [fifo]);
+    const child = spawn(process.execPath, [CLI, 'dispatch', 'held the lock', '--json', '--no-git'], { cwd: ROOT, env: { ...process.env, GITBUS_HOME: boss }, stdio: 'ignore' });
+    const exited = new Promise<void>((r) => child.on('close', () => r()));
+    try {
+      await until('the dispatch to take the ref lock', async () => {
+        if (existsSync(lock)) return true;
+        // Non-blocking: opening fails (ENXIO) while nobody reads; opened and closed at once, the reader gets an
+        // empty file.
+        for (let i = 0; i < 20 && !existsSync(lock); i++) {
+          try {
+            closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        return existsSync(lock);
+      }, 20_000);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(fifo);
+    expect(existsSync(lock), 'the killed dispatch left the lock').toBe(true);
+    const marks = () => readdirSync(bus.remote).filter((n) => n.startsWith('gitbus-reflock.'));
+    // The lock's other name says whose it was (bus/transport/local-direct.ts).
+    expect(marks()).toHaveLength(1);
+    // The queued handoff is delivered by the next command, and that command is not held up by the dead lock.
+    const started = Date.now();
+    const status = await gitbus(['status', '--json'], { home: boss, timeoutMs: 30_000 });
+    expect(status.code, status.stderr).toBe(0);
+    expect(Date.now() - started, 'the next command waited for a dead lock').toBeLessThan(5_000);
+    expect(json<Status>(status).tasks.map((t) => t.id)).toHaveLength(1);
+    expect(existsSync(lock)).toBe(false);
+    expect(marks()).toEqual([]);
+    expect((await fsck(bus.remote)).ok).toBe(true);
+  }, 60_000);
 });
