@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, execFile, execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, rmSync, watch as fsWatch } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, rmSync, utimesSync, watch as fsWatch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, gitbus, gitCli, json, ROOT, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -100,7 +100,7 @@ function leftovers(home: string): string[] {
     }
     for (const e of entries) {
       const p = join(dir, e.name);
-      if (/^tmp_obj_|\.tmp$|\.lock$/.test(e.name) || (dir.endsWith('gitbus-incoming') && depth > 0)) out.push(p);
+      if (/^tmp_obj_|^gitbus-reflock\.|^shallow\.gitbus-|\.tmp$|\.lock$/.test(e.name) || (dir.endsWith('gitbus-incoming') && depth > 0)) out.push(p);
       else if (e.isDirectory() && depth < 3) walk(p, depth + 1);
     }
   };
@@ -155,6 +155,7 @@ describe('kill -9 probe', () => {
     const succeeded: string[] = [json<{ id: string }>(d0).id];
     const log: string[] = [];
     const maxLeftovers = { boss: 0, worker: 0, remote: 0 };
+    const seenLeftovers = new Set<string>();
     let pending = 0;
     let held: string[] = [];
     let queuedSeen = 0;
@@ -180,10 +181,12 @@ describe('kill -9 probe', () => {
       // A dispatch the kill left queued is delivered by the next command of its home, once.
       const queued = readdirSync(join(boss, 'queue')).filter((n) => n.endsWith('.dispatch.json')).map((n) => n.slice(0, -'.dispatch.json'.length));
       queuedSeen += queued.length;
+      const statusAt = performance.now();
       const [sb, sw] = await Promise.all([
         gitbus(['status', '--json'], { home: boss, timeoutMs: NEXT_COMMAND_MS }),
         gitbus(['status', '--json'], { home: worker, timeoutMs: NEXT_COMMAND_MS }),
       ]);
+      log.push(`   statuses took ${Math.round(performance.now() - statusAt)} ms`);
       expect(sb.code, `boss status after ${what}\n${sb.stderr}`).toBe(0);
       expect(sw.code, `worker status after ${what}\n${sw.stderr}`).toBe(0);
       const tree = remoteTree(bus.remote);
@@ -196,8 +199,9 @@ describe('kill -9 probe', () => {
       maxLeftovers.boss = Math.max(maxLeftovers.boss, leftovers(boss).length);
       maxLeftovers.worker = Math.max(maxLeftovers.worker, leftovers(worker).length);
       maxLeftovers.remote = Math.max(maxLeftovers.remote, leftovers(bus.remote).length);
+      for (const p of [...leftovers(boss), ...leftovers(worker), ...leftovers(bus.remote)]) seenLeftovers.add(p);
     }
-    console.log(`kill probe: ${log.filter((l) => l.includes(': killed')).length} killed, ${queuedSeen} queued handoffs delivered by status; typical ${JSON.stringify(typical)}; most leftovers ${JSON.stringify(maxLeftovers)}\n${log.join('\n')}`);
+    console.log(`kill probe: ${log.filter((l) => l.includes(': killed')).length} killed, ${queuedSeen} queued handoffs delivered by status; typical ${JSON.stringify(typical)}; most leftovers ${JSON.stringify(maxLeftovers)}: ${[...seenLeftovers].join(', ')}\n${log.join('\n')}`);
 
     // Every dispatch that said it succeeded is on the bus.
     const tree = remoteTree(bus.remote);
@@ -215,6 +219,35 @@ describe('kill -9 probe', () => {
     expect([...added].filter(([, n]) => n > 1)).toEqual([]);
     // Every claim is the task's first attempt: no task was claimed twice.
     for (const p of tree) if (p.startsWith('claims/')) expect(p, 'a second claim of one task').toMatch(/\.1\.md$/);
+
+    // What kills leave does not pile up: leftovers of dead processes older than a minute go at the next command
+    // (bus/leftovers.ts); a fresh one, or one whose process still runs, stays.
+    const dead = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const old = new Date(Date.now() - 120_000);
+    const plant = (path: string, age: Date | null) => {
+      writeFileSync(path, 'x');
+      if (age) utimesSync(path, age, age);
+      return path;
+    };
+    mkdirSync(join(worker, 'queue'), { recursive: true });
+    const gone = [
+      plant(join(clone(worker), `gitbus-ref-${dead}-0badf00d.tmp`), old),
+      plant(join(clone(worker), `shallow.gitbus-${dead}-k3x9`), old),
+      plant(join(worker, 'queue', `x.dispatch.json.${dead}-abcdef.tmp`), old),
+      plant(join(worker, `liveness.json.${dead}.tmp`), old),
+    ];
+    // A lock killed between its creation and writing its owner: empty, and held up every command by 2 s.
+    writeFileSync(join(worker, 'liveness.json.lock'), '');
+    utimesSync(join(worker, 'liveness.json.lock'), old, old);
+    gone.push(join(worker, 'liveness.json.lock'));
+    mkdirSync(join(clone(worker), 'gitbus-incoming', `${dead}-12345678`, 'objects'), { recursive: true });
+    utimesSync(join(clone(worker), 'gitbus-incoming', `${dead}-12345678`), old, old);
+    gone.push(join(clone(worker), 'gitbus-incoming', `${dead}-12345678`));
+    const kept = [plant(join(clone(worker), `gitbus-ref-${dead}-0000beef.tmp`), null), plant(join(clone(worker), `gitbus-ref-${process.pid}-1111beef.tmp`), old)];
+    const st = await gitbus(['status', '--json'], { home: worker, timeoutMs: NEXT_COMMAND_MS });
+    expect(st.code, st.stderr).toBe(0);
+    for (const p of gone) expect(existsSync(p), `${p} was swept`).toBe(false);
+    for (const p of kept) expect(existsSync(p), `${p} was kept`).toBe(true);
     const lint = await gitbus(['lint', '--json'], { home: boss, timeoutMs: 30_000 });
     expect(lint.code, `${lint.stdout}\n${lint.stderr}`).toBe(0);
   }, 180_000);
