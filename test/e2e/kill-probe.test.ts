@@ -119,6 +119,38 @@ interface Status {
   queued: unknown[];
 }
 
+/**
+ * Makes the remote's packed-refs a FIFO (main stays a loose ref, so an empty packed-refs is the truth) and starts a
+ * CLI process that reads it at every listing of the remote and under the ref lock. The returned `feed` lets it read
+ * (an empty file) until `until` holds; the process then blocks at its next read and is killed.
+ */
+async function killAtRead(remote: string, home: string, args: string[], until_: () => boolean): Promise<void> {
+  const fifo = join(remote, 'packed-refs');
+  rmSync(fifo, { force: true });
+  execFileSync('mkfifo', [fifo]);
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, GITBUS_HOME: home }, stdio: 'ignore' });
+  const exited = new Promise<void>((r) => child.on('close', () => r()));
+  try {
+    await until(`gitbus ${args[0] ?? ''} to reach the point to kill it at`, async () => {
+      // Non-blocking: opening fails (ENXIO) while nobody reads; opened and closed at once, the reader gets an
+      // empty file.
+      for (let i = 0; i < 20 && !until_(); i++) {
+        try {
+          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return until_();
+    }, 20_000);
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(fifo, { force: true });
+  }
+}
+
 describe('kill -9 probe', () => {
   it('50 SIGKILLs of dispatch, claim and respond leave every repository sound and the next command working', async () => {
     const seed = Number(process.env['GITBUS_KILL_SEED'] ?? Date.now() % 2 ** 31);
@@ -253,39 +285,13 @@ describe('kill -9 probe', () => {
   }, 180_000);
 
   it('a dispatch killed while it holds the remote\'s ref lock does not hold up the next push', async () => {
-    // The lock of a direct push is held for a few file operations: to kill a process exactly there, the remote's
-    // packed-refs is a FIFO that this test feeds (empty) until the process has taken refs/heads/main.lock and
-    // reads packed-refs under it; it then blocks there and is killed.
+    // The lock of a direct push is held for a few file operations: to kill a process exactly there, it is fed
+    // the remote's packed-refs until it has taken refs/heads/main.lock and reads packed-refs under it.
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
     const boss = bus.home('boss');
     const lock = join(bus.remote, 'refs', 'heads', 'main.lock');
-    const fifo = join(bus.remote, 'packed-refs');
-    // main stays a loose ref; the (empty) packed-refs is read after the loose refs, under the lock too.
-    rmSync(fifo, { force: true });
-    execFileSync('mkfifo', [fifo]);
-    const child = spawn(process.execPath, [CLI, 'dispatch', 'held the lock', '--json', '--no-git'], { cwd: ROOT, env: { ...process.env, GITBUS_HOME: boss }, stdio: 'ignore' });
-    const exited = new Promise<void>((r) => child.on('close', () => r()));
-    try {
-      await until('the dispatch to take the ref lock', async () => {
-        if (existsSync(lock)) return true;
-        // Non-blocking: opening fails (ENXIO) while nobody reads; opened and closed at once, the reader gets an
-        // empty file.
-        for (let i = 0; i < 20 && !existsSync(lock); i++) {
-          try {
-            closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
-          }
-          await new Promise((r) => setTimeout(r, 5));
-        }
-        return existsSync(lock);
-      }, 20_000);
-    } finally {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    rmSync(fifo);
+    await killAtRead(bus.remote, boss, ['dispatch', 'held the lock', '--json', '--no-git'], () => existsSync(lock));
     expect(existsSync(lock), 'the killed dispatch left the lock').toBe(true);
     const marks = () => readdirSync(bus.remote).filter((n) => n.startsWith('gitbus-reflock.'));
     // The lock's other name says whose it was (bus/transport/local-direct.ts).
@@ -298,6 +304,29 @@ describe('kill -9 probe', () => {
     expect(json<Status>(status).tasks.map((t) => t.id)).toHaveLength(1);
     expect(existsSync(lock)).toBe(false);
     expect(marks()).toEqual([]);
+    expect((await fsck(bus.remote)).ok).toBe(true);
+  }, 60_000);
+
+  it('a dispatch killed after queueing its handoff, before delivering it, is delivered once by the next status', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const boss = bus.home('boss');
+    const queued = () => readdirSync(join(boss, 'queue')).filter((n) => n.endsWith('.dispatch.json'));
+    mkdirSync(join(boss, 'queue'), { recursive: true });
+    // Fed until its queue entry exists, it blocks at its first listing of the remote for the delivery.
+    await killAtRead(bus.remote, boss, ['dispatch', 'queued then killed', '--json', '--no-git'], () => queued().length > 0);
+    const [entry] = queued();
+    expect(entry, 'the killed dispatch left its queue entry').toBeDefined();
+    const id = (entry ?? '').slice(0, -'.dispatch.json'.length);
+    expect(remoteTree(bus.remote).has(`handoffs/${id}.md`), 'not delivered before the kill').toBe(false);
+    const status = await gitbus(['status', '--json'], { home: boss, timeoutMs: NEXT_COMMAND_MS });
+    expect(status.code, status.stderr).toBe(0);
+    expect(json<Status>(status).tasks.map((t) => t.id)).toEqual([id]);
+    expect(queued()).toEqual([]);
+    const again = await gitbus(['status', '--json'], { home: boss, timeoutMs: NEXT_COMMAND_MS });
+    expect(again.code, again.stderr).toBe(0);
+    const adds = gitCli(['--git-dir', bus.remote, 'log', '--format=', '--name-status', 'main', '--', `handoffs/${id}.md`]).trim().split('\n');
+    expect(adds).toEqual([`A\thandoffs/${id}.md`]);
     expect((await fsck(bus.remote)).ok).toBe(true);
   }, 60_000);
 });
