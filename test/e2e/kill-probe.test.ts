@@ -221,7 +221,7 @@ describe('kill -9 probe', () => {
       log.push(`   statuses took ${Math.round(performance.now() - statusAt)} ms`);
       expect(sb.code, `boss status after ${what}\n${sb.stderr}`).toBe(0);
       expect(sw.code, `worker status after ${what}\n${sw.stderr}`).toBe(0);
-      const tree = remoteTree(bus.remote);
+      const tree = queued.length > 0 ? remoteTree(bus.remote) : new Set<string>();
       for (const id of queued) expect(tree.has(`handoffs/${id}.md`), `queued ${id} delivered after ${what}`).toBe(true);
       expect(readdirSync(join(boss, 'queue')).filter((n) => n.endsWith('.json')), `queue empty after ${what}`).toEqual([]);
 
