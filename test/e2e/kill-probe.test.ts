@@ -200,7 +200,7 @@ describe('kill -9 probe', () => {
       const target = held[Math.floor(rand() * held.length)] ?? '';
       const args = op === 'dispatch' ? dispatchArgs(i) : op === 'claim' ? ['claim', '--next', '--json'] : respondArgs(target);
       const r = await runAndKill(args, home, plan.delay, plan.watch);
-      const what = `#${i} ${op}${op === 'respond' ? ` ${target}` : ''} killed ${plan.delay} ms after ${plan.watch ? 'its first file change' : 'start'} (seed ${seed}): ${r.killed ? "killed" : `exit ${r.code}`} (${Math.round(r.ms)} ms)`;
+      const what = `#${i} ${op}${op === 'respond' ? ` ${target}` : ''} killed ${plan.delay} ms after ${plan.watch ? 'its first file change' : 'start'} (seed ${seed}): ${r.killed ? 'killed' : `exit ${r.code}`} (${Math.round(r.ms)} ms)`;
       log.push(what);
       if (!r.killed) expect(r.code, `${what}\n${r.stderr}`).toBe(0);
       if (op === 'dispatch' && r.code === 0) succeeded.push(json<{ id: string }>(r).id);
