@@ -2,6 +2,7 @@ import { homePaths, loadNodeConfig, type HomePaths, type NodeConfig } from './ho
 import { BusRepo } from './repo.js';
 import { openTransport } from './remote.js';
 import { ensureClone, repairClone } from './clone-repair.js';
+import { sweepLeftovers } from './leftovers.js';
 
 /** Everything an operation needs about this node and its clone. */
 export interface BusContext {
@@ -22,6 +23,8 @@ export async function openBus(home: string, actor = actorFromEnv()): Promise<Bus
     await transport.close();
     throw err;
   }
+  // A command is a cheap moment to remove what killed processes of this node left (two short listings).
+  sweepLeftovers(paths);
   return { paths, config, repo: selfRepairing(new BusRepo(paths.clone, transport)), actor };
 }
 

@@ -19,6 +19,7 @@ import { acquireWatcherLock } from './watcher-lock.js';
 import type { NodeConfig } from '../bus/home.js';
 import { pollCron } from './poll-schedule.js';
 import { pruneTaskLogs } from './prune-logs.js';
+import { sweepLeftovers } from '../bus/leftovers.js';
 import { remoteHealth, type RemoteDownEvent, type RemoteUpEvent } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
 import { cancelReason, logPathOf, outcomeSummary, RUNNERS, runTask, type CancelledBy } from './run-task.js';
@@ -443,7 +444,11 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   stopLeftovers(ctx);
   dropAllReservations(home);
   const keepLogsMs = opts.keepLogsMs ?? 14 * 24 * 3600_000;
-  const pruneLogs = () => pruneTaskLogs(ctx.paths.logs, keepLogsMs, new Set([...running.values()].map((r) => `${r.task.id}.${r.task.attempt}`)));
+  const pruneLogs = () => {
+    pruneTaskLogs(ctx.paths.logs, keepLogsMs, new Set([...running.values()].map((r) => `${r.task.id}.${r.task.attempt}`)));
+    // Temp objects of killed processes sit in the clone's 256 object folders: listed here, not at every command.
+    sweepLeftovers(ctx.paths, { objects: true });
+  };
   pruneLogs();
   const logPruning = setInterval(pruneLogs, 24 * 3600_000);
   logPruning.unref();

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { PushRejectedError } from '../git/push-errors.js';
@@ -83,27 +85,120 @@ export async function directPush(
   const lockPath = `${refPath}.lock`;
   // Synchronous: the lock is held for a few file operations, and sync calls are several times faster here.
   fs.mkdirSync(join(refPath, '..'), { recursive: true });
-  let fd: number;
-  try {
-    fd = fs.openSync(lockPath, 'wx', 0o644);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    // The compare-and-swap loop retries; each retry looks again, so a dead lock is broken after STALE_LOCK_MS.
-    if (judge.isStale(lockPath)) fs.rmSync(lockPath, { force: true });
+  const mark = takeRefLock(remote, lockPath, `${newOid}\n`);
+  if (mark === null) {
+    // The compare-and-swap loop retries; each retry looks again. A lock whose holder is known dead is broken at
+    // once; any other is broken after it stayed unchanged for STALE_LOCK_MS.
+    if (deadHolder(remote, lockPath) || judge.isStale(lockPath)) fs.rmSync(lockPath, { force: true });
     throw stale(ref, remote, `${ref} is being updated by another process (lock ${lockPath})`);
   }
   let renamed = false;
   try {
     const current = (await readRefsFromDisk(remote)).get(ref) ?? ZERO_OID;
     if (current !== oldOid) throw stale(ref, remote, `${ref} is at ${current} but expected ${oldOid}`);
-    fs.writeSync(fd, `${newOid}\n`);
-    fs.closeSync(fd);
-    fd = -1;
     fs.renameSync(lockPath, refPath);
     renamed = true;
   } finally {
-    if (fd >= 0) fs.closeSync(fd);
     if (!renamed) fs.rmSync(lockPath, { force: true });
+    if (mark) fs.rmSync(mark, { force: true });
+  }
+}
+
+/**
+ * A ref lock's holder must be known when it is killed while holding it (kill -9, a crash, a power cut): else every
+ * later push waits STALE_LOCK_MS for it. The lock's content cannot name it (git reads it as the ref's new value),
+ * so the lock is made as a hard link to a mark file in the remote's top folder, written first, whose name holds
+ * this host and pid: linking is as exclusive as git's O_EXCL create, and the lock has its full content from the
+ * moment it exists. Returns the mark's path (to remove after), '' when the file system has no hard links and
+ * a plain exclusive create was used, or null when the lock is held.
+ */
+function takeRefLock(remote: string, lockPath: string, content: string): string | null {
+  const mark = join(remote, `${MARK_PREFIX}${process.pid}.${randomBytes(4).toString('hex')}.${HOST_HEX}`);
+  try {
+    fs.writeFileSync(mark, content, { mode: 0o644 });
+    fs.linkSync(mark, lockPath);
+    return mark;
+  } catch (err) {
+    fs.rmSync(mark, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    // No hard links here (some network file systems) or the top folder is not writable: git's plain protocol.
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(lockPath, 'wx', 0o644);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw err;
+  }
+  try {
+    fs.writeSync(fd, content);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(lockPath, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  return '';
+}
+
+const MARK_PREFIX = 'gitbus-reflock.';
+const MARK_RE = /^gitbus-reflock\.(\d+)\.[0-9a-f]+\.([0-9a-f]+)$/;
+const HOST_HEX = Buffer.from(hostname()).toString('hex');
+
+/**
+ * Whether `lockPath` was taken by a gitbus process of this host that is no longer running (its mark, the lock's
+ * other name, says which). Marks of this host's dead processes are removed on the way: a process killed between
+ * writing its mark and removing it leaves one behind.
+ */
+function deadHolder(remote: string, lockPath: string): boolean {
+  let lock: fs.Stats;
+  try {
+    lock = fs.statSync(lockPath);
+  } catch {
+    return false;
+  }
+  let dead = false;
+  for (const m of deadMarks(remote)) {
+    if (m.ino === lock.ino && m.dev === lock.dev && lock.nlink >= 2) dead = true;
+    fs.rmSync(m.path, { force: true });
+  }
+  return dead;
+}
+
+function deadMarks(remote: string): { path: string; ino: number; dev: number }[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(remote).filter((n) => n.startsWith(MARK_PREFIX));
+  } catch {
+    return [];
+  }
+  const out: { path: string; ino: number; dev: number }[] = [];
+  for (const name of names) {
+    const m = MARK_RE.exec(name);
+    if (!m || m[2] !== HOST_HEX || isAlive(Number(m[1]))) continue;
+    try {
+      const st = fs.statSync(join(remote, name));
+      out.push({ path: join(remote, name), ino: st.ino, dev: st.dev });
+    } catch {
+      // Removed meanwhile by its owner or another process.
+    }
+  }
+  return out;
+}
+
+/** Removes the marks of this host's dead processes (a cheap moment: transport/local-gc.ts). */
+export function sweepRefLockMarks(remote: string): number {
+  const dead = deadMarks(remote);
+  for (const m of dead) fs.rmSync(m.path, { force: true });
+  return dead.length;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { sweepRefLockMarks } from './local-direct.js';
 
 /** Direct pushes per remote path in this process. */
 const pushes = new Map<string, number>();
@@ -17,6 +18,8 @@ export function afterDirectPush(remote: string, every: number, gitPath = 'git'):
   const n = (pushes.get(remote) ?? 0) + 1;
   pushes.set(remote, n);
   if (every <= 0 || n % every !== 0) return false;
+  // Ref-lock marks left by this host's processes killed mid-push (local-direct.ts) go at the same moment.
+  sweepRefLockMarks(remote);
   try {
     const child = spawn(gitPath, ['-C', remote, 'gc', '--auto', '--quiet'], { stdio: 'ignore', detached: true });
     child.on('error', () => undefined);

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -79,7 +79,7 @@ describe('gitbus watch', () => {
     expect(roots(json<Report>(await gitbus(['doctor', '--json'], { home: w })))).toMatchObject({ status: 'warn', detail: expect.stringContaining(`missing: data (${join(bus.dir, 'no-data')})`) });
   });
 
-  it('removes task logs older than --keep-logs (default 14 days) when it starts', async () => {
+  it('removes task logs older than --keep-logs (default 14 days), and temp objects killed processes left, when it starts', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
     const w = await bus.addNode('worker', [], ['--runner', 'shell']);
@@ -92,9 +92,16 @@ describe('gitbus watch', () => {
     const kept = await gitbus(['watch', '--once', '--keep-logs', '0', '--json'], { home: w });
     expect(kept.code, kept.stderr).toBe(0);
     expect(readdirSync(logs).sort()).toEqual(['20261001-000000-oldold.1.log', '20261101-000000-newnew.1.log']);
+    // A temp object of a process killed mid-write (bus/leftovers.ts): its pid is gone, and it is old.
+    const dead = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    mkdirSync(join(w, 'clone.git', 'objects', '0f'), { recursive: true });
+    const tmpObj = join(w, 'clone.git', 'objects', '0f', `tmp_obj_gitbus_${dead}_abc123`);
+    writeFileSync(tmpObj, 'x');
+    utimesSync(tmpObj, old, old);
     const pruned = await gitbus(['watch', '--once', '--json'], { home: w });
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(readdirSync(logs)).toEqual(['20261101-000000-newnew.1.log']);
+    expect(existsSync(tmpObj)).toBe(false);
   });
 
   it('--once runs shell tasks and reports success, failure and timeout; a node without runners refuses', async () => {

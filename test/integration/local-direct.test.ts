@@ -1,7 +1,9 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { directAccessBlocker, directFetch, directPush, whileRemoteExists } from '../../bus/transport/local-direct.js';
+import { directAccessBlocker, directFetch, directPush, sweepRefLockMarks, whileRemoteExists } from '../../bus/transport/local-direct.js';
 import { PushRejectedError } from '../../bus/git/push-errors.js';
 import { buildCommit, openStore } from '../../bus/store/objects.js';
 import { gitCli, tempDir } from '../helpers/cli.js';
@@ -86,6 +88,37 @@ describe('direct access to a local bare remote (no git process)', () => {
     // Unchanged for longer than the judge's time, by this process's clock: left by a dead process, broken.
     await until('the dead lock to be broken', () => push().then(() => true, () => false), 10_000);
     expect(gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim()).toBe(c1.oid);
+  });
+
+  it('breaks at once a lock whose holder on this host is dead, never one whose holder lives, and sweeps dead marks', async () => {
+    const { remote, store } = await setup();
+    const c1 = await buildCommit(store, { parent: null, changes: [{ path: 'a.md', content: 'a' }], message: 'one', author });
+    const lock = join(remote, 'refs', 'heads', 'main.lock');
+    const host = Buffer.from(hostname()).toString('hex');
+    const dead = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    // What a push killed while holding the lock leaves: the lock, and its mark (the same file) naming the holder.
+    const liveMark = join(remote, `gitbus-reflock.${process.pid}.aa.${host}`);
+    writeFileSync(liveMark, `${c1.oid}\n`);
+    linkSync(liveMark, lock);
+    const judge = new StaleLockJudge(60_000);
+    const push = () => directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c1.oid, objects: c1.objects }, judge);
+    await expect(push()).rejects.toThrow(/being updated/);
+    expect(existsSync(lock), 'a living holder keeps its lock').toBe(true);
+    rmSync(lock);
+    rmSync(liveMark);
+    const deadMark = join(remote, `gitbus-reflock.${dead}.bb.${host}`);
+    writeFileSync(deadMark, `${c1.oid}\n`);
+    linkSync(deadMark, lock);
+    await expect(push()).rejects.toThrow(/being updated/);
+    expect(existsSync(lock), 'a dead holder\'s lock is broken at once').toBe(false);
+    await push();
+    expect(gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim()).toBe(c1.oid);
+    expect(readdirSync(remote).filter((n) => n.startsWith('gitbus-reflock.'))).toEqual([]);
+    // A mark left without a lock (killed after its rename) goes at the next sweep; a living process's stays.
+    writeFileSync(deadMark, 'x');
+    writeFileSync(liveMark, 'x');
+    expect(sweepRefLockMarks(remote)).toBe(1);
+    expect(readdirSync(remote).filter((n) => n.startsWith('gitbus-reflock.'))).toEqual([`gitbus-reflock.${process.pid}.aa.${host}`]);
   });
 
   it('never breaks a lock that keeps changing, however old its time stamp looks', async () => {
