@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { LockTimeoutError } from './errors.js';
 import { StaleLockJudge } from './stale-lock.js';
@@ -28,19 +29,8 @@ export async function acquireLock(path: string, timeoutMs = 30_000): Promise<Loc
   const judge = new StaleLockJudge(CLONE_LOCK_STALE_MS);
   let delay = 1;
   for (;;) {
-    try {
-      // Synchronous: taken and released around a few file operations, and sync file calls are much cheaper here.
-      const fd = openSync(path, 'wx');
-      const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-      try {
-        writeSync(fd, JSON.stringify(owner));
-      } catch (err) {
-        // A full disk: an empty lock file left behind would hold every later command up.
-        closeSync(fd);
-        rmSync(path, { force: true });
-        throw err;
-      }
-      closeSync(fd);
+    // Synchronous: taken and released around a few file operations, and sync file calls are much cheaper here.
+    if (createLockFile(path)) {
       let released = false;
       return {
         async release() {
@@ -49,8 +39,6 @@ export async function acquireLock(path: string, timeoutMs = 30_000): Promise<Loc
           rmSync(path, { force: true });
         },
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = readOwner(path);
     if (owner && owner.host === hostname() && !isAlive(owner.pid)) {
@@ -111,29 +99,66 @@ export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000):
   const end = performance.now() + waitMs;
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
-    let fd: number;
+    let got: boolean;
     try {
-      fd = openSync(path, 'wx');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') return fn(); // a full disk or a read-only home: the lock is an optimisation here
-      const owner = readOwner(path);
-      if (owner && owner.host === hostname() && !isAlive(owner.pid)) rmSync(path, { force: true });
-      else if (performance.now() >= end) return fn();
-      else Atomics.wait(pause, 0, 0, 1);
-      continue;
+      got = createLockFile(path);
+    } catch {
+      return fn(); // a full disk or a read-only home: the lock is an optimisation here
     }
-    try {
+    if (got) {
       try {
-        writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
-      } catch {
-        // A full disk: the lock holds without its owner for the microseconds it is kept.
+        return fn();
       } finally {
-        closeSync(fd);
+        rmSync(path, { force: true });
       }
-      return fn();
-    } finally {
+    }
+    const owner = readOwner(path);
+    if (owner && owner.host === hostname() && !isAlive(owner.pid)) {
       rmSync(path, { force: true });
+    } else if (performance.now() >= end) {
+      // Nobody holds a lock this long: an empty one (left by an older gitbus) goes, and the work goes ahead.
+      if (!owner) rmSync(path, { force: true });
+      return fn();
+    } else {
+      Atomics.wait(pause, 0, 0, 1);
     }
   }
+}
+
+/**
+ * Creates the lock file exclusively with its owner already in it, so that a process killed at any moment never
+ * leaves an empty lock behind: the owner goes to a temp file first, which is then hard-linked to the lock's
+ * name (as exclusive as an O_EXCL create). Where the file system has no hard links: an exclusive create, then
+ * the write. False when the lock is held; a full disk is thrown.
+ */
+function createLockFile(path: string): boolean {
+  const owner = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+  const tmp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, owner);
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    writeSync(fd, owner);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(path, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  return true;
 }

@@ -6,6 +6,7 @@ import type { FileChange } from '../store/objects.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { listQueue, rejectQueue, removeQueue, type QueueEntry } from '../queue.js';
 import { decideCancel } from './cancel.js';
+import { archivedStates } from './archive-lookup.js';
 
 export interface Delivery {
   /** Queued changes the bus now holds (sent now, or found already there: another process of this node sent them). */
@@ -25,7 +26,12 @@ export interface Delivery {
 export async function deliverQueued(ctx: BusContext): Promise<Delivery> {
   if (listQueue(ctx.paths.home).length === 0) return { delivered: [], rejected: [], commit: null };
   const r = await transact(ctx, 'deliver', async (snap) => {
-    const plan = await planDelivery(snap, listQueue(ctx.paths.home));
+    const entries = listQueue(ctx.paths.home);
+    // A handoff sent by a process killed before it could remove its queue entry, and archived since, is not on
+    // main any more: it must not come back as a new task. Asked of the archive only for such ids (rare).
+    const gone = entries.filter((e) => e.kind === 'dispatch' && !snap.has(e.id)).map((e) => e.id);
+    const archived = gone.length > 0 ? await archivedStates(ctx, gone) : new Map<string, unknown>();
+    const plan = await planDelivery(snap, entries, (id) => archived.has(id));
     const changes = plan.send.flatMap((s) => s.changes);
     const ids = plan.send.map((s) => `${s.entry.kind} ${s.entry.id}`);
     // One change keeps the message it would have had on its own, so the remote's log reads as before.
@@ -46,12 +52,12 @@ interface Plan {
 }
 
 /** What each queued change does to the bus as `snap` has it. Pure but for reading the snapshot. */
-async function planDelivery(snap: Snapshot, entries: QueueEntry[]): Promise<Plan> {
+async function planDelivery(snap: Snapshot, entries: QueueEntry[], archived: (id: string) => boolean): Promise<Plan> {
   const plan: Plan = { send: [], present: [], refused: [] };
   for (const entry of entries) {
     if (entry.kind === 'dispatch') {
       const there = snap.index.tasks.get(entry.id)?.handoff;
-      if (there?.oid === blobOid(entry.text)) plan.present.push(entry);
+      if (there?.oid === blobOid(entry.text) || archived(entry.id)) plan.present.push(entry);
       else if (snap.has(entry.id)) plan.refused.push({ entry, reason: `a different task with id ${entry.id} reached the bus first` });
       else plan.send.push({ entry, changes: [{ path: entry.path, content: entry.text }], message: `gitbus: dispatch ${entry.id}\n\n${entry.title}` });
       continue;

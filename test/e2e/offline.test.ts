@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -103,5 +103,23 @@ describe('offline on the dispatching side', () => {
     expect(st.code, st.stderr).toBe(0);
     expect(st.stderr).toMatch(/queued dispatch shared-id was refused: a different task with id shared-id reached the bus first \(kept in .*rejected/);
     expect(existsSync(join(home, 'queue', 'rejected', 'shared-id.dispatch.json'))).toBe(true);
+  });
+
+  it('a queue entry left by a dispatch killed after its push is not sent again once the task was archived', async () => {
+    const bus = await makeBus({ node: 'laptop' });
+    cleanup = bus.cleanup;
+    const home = bus.home('laptop');
+    const id = await bus.dispatch('laptop', ['done long ago']);
+    const text = gitCli(['--git-dir', bus.remote, 'show', `main:handoffs/${id}.md`]);
+    expect((await gitbus(['cancel', id], { home })).code).toBe(0);
+    expect((await gitbus(['archive', '--all'], { home })).code).toBe(0);
+    // What the killed process left: its entry, for a handoff the bus has had (and archived) since.
+    mkdirSync(join(home, 'queue'), { recursive: true });
+    writeFileSync(join(home, 'queue', `${id}.dispatch.json`), JSON.stringify({ kind: 'dispatch', id, path: `handoffs/${id}.md`, text, title: 'done long ago', queuedAt: new Date().toISOString(), chosenId: false }));
+    const st = await gitbus(['status', '--json'], { home });
+    expect(st.code, st.stderr).toBe(0);
+    expect(json<{ tasks: { id: string }[] }>(st).tasks.map((t) => t.id)).not.toContain(id);
+    expect(existsSync(join(home, 'queue', `${id}.dispatch.json`))).toBe(false);
+    expect(gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'handoffs/'])).not.toContain(id);
   });
 });
