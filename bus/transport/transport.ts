@@ -1,8 +1,8 @@
 /**
  * How gitbus talks to the shared repository. Every remote is reached through this interface: join's shallow
  * clone and the hot path (fetch one ref, push one ref) speak the pack protocol over `rpc` directly
- * (bus/git/fetch.ts, bus/git/push.ts). http-plugin.ts adapts it to isomorphic-git's HTTP client, which join no
- * longer uses: isomorphic-git's fetch resolves the remote's HEAD, and a bus must not depend on it.
+ * (bus/git/fetch.ts, bus/git/push.ts). isomorphic-git's own fetch is not used: it resolves the remote's HEAD,
+ * and a bus must not depend on it.
  */
 
 export type GitService = 'git-upload-pack' | 'git-receive-pack';
