@@ -1,7 +1,7 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HomePaths } from './home.js';
-import { CLONE_LOCK_STALE_MS } from './lock.js';
+import { CLONE_LOCK_STALE_MS, isAlive } from './lock.js';
 
 /**
  * Files a process killed mid-write (kill -9, OOM, power cut) leaves in a node's home: every write here goes to a
@@ -72,11 +72,3 @@ function list(dir: string): string[] {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { isAlive } from '../lock.js';
 import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -193,14 +194,6 @@ export function sweepRefLockMarks(remote: string): number {
   return dead.length;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function stale(ref: string, remote: string, reason: string): PushRejectedError {
   return new PushRejectedError({ ref, kind: 'stale', reason, remote, messages: '' });
