@@ -20,70 +20,21 @@ import type { NodeConfig } from '../bus/home.js';
 import { pollCron } from './poll-schedule.js';
 import { pruneTaskLogs } from './prune-logs.js';
 import { sweepLeftovers } from '../bus/leftovers.js';
-import { remoteHealth, type RemoteDownEvent, type RemoteUpEvent } from './remote-health.js';
+import { remoteHealth } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
 import { cancelReason, logPathOf, outcomeSummary, RUNNERS, runTask, type CancelledBy } from './run-task.js';
 import { readTail } from './runners/output-tail.js';
-import type { RunOutcome } from './runners/runner.js';
-import { forgetRunning, killLeftover, listRunning, recordRunning } from './running-record.js';
+import { forgetRunning, recordRunning } from './running-record.js';
 import { dropAllReservations, dropReservation, listOutbox, putOutbox, rejectOutbox, removeOutbox, reserveOutbox, type OutboxEntry } from './outbox.js';
 import { listQueue } from '../bus/queue.js';
 import { deliverQueued } from '../bus/ops/deliver.js';
 import { firstLine } from '../schemas/errors.js';
+import { recoverClaims, stopLeftovers } from './restart-recovery.js';
+import type { FinishedTask, WatchOptions } from './watch-events.js';
+
+export type { FinishedTask, WatchEvent, WatchOptions } from './watch-events.js';
+export { WATCHER_ACTOR } from './restart-recovery.js';
 import { asLocalFailure } from '../bus/local-io.js';
-
-export type WatchEvent =
-  | { type: 'started'; node: string; runners: string[]; parallel: number; pollMs: number | null; heartbeatMs: number }
-  /** gitbus.yaml changed `poll` or `heartbeat` (and the command line did not fix them): the new intervals apply. */
-  | { type: 'settings'; pollMs: number | null; heartbeatMs: number }
-  | { type: 'claimed'; id: string; attempt: number; title: string; reclaimed: boolean }
-  | { type: 'finished'; id: string; attempt: number; status: RunOutcome['status']; exitCode: number | null; durationMs: number }
-  | { type: 'released'; id: string; attempt: number; reason: string }
-  | { type: 'reaped'; id: string; status: string; reason: string }
-  | { type: 'scheduled'; id: string; template: string; due: string }
-  /** This watcher moved finished tasks past `archiveAfter` to the archive branch (another watcher may have done part). */
-  | { type: 'archived'; ids: string[] }
-  /** A blocked task this watcher cancelled because a dependency ended without success. */
-  | { type: 'cancelled'; id: string; reason: string }
-  | { type: 'queued'; id: string; attempt: number; reason: string }
-  | { type: 'delivered'; id: string; attempt: number; status: string }
-  | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
-  /** Dispatches and cancels queued on this node while the remote was unreachable (bus/queue.ts) reached the bus. */
-  | { type: 'sent'; changes: { kind: string; id: string }[]; refused: { kind: string; id: string; reason: string; path: string }[] }
-  | { type: 'error'; message: string; code: string | null }
-  | RemoteDownEvent
-  | RemoteUpEvent
-  | { type: 'stopped' };
-
-export interface WatchOptions {
-  /** Claim what may be claimed, run it to the end, report, and return. */
-  once: boolean;
-  /** How often to check the remote when nothing else wakes the watcher (default 30 s; the CLI passes the bus setting). */
-  pollMs?: number;
-  /** How often to prove this node is alive (default: the bus setting `heartbeat`). */
-  heartbeatMs?: number;
-  /** Aborted to shut down: no new claims; running tasks get `graceMs` to finish, then are stopped and released. */
-  stop: AbortSignal;
-  /** Wake at once on local changes (a push to a local remote, a commit in this node's clone). Default true. */
-  watchFiles?: boolean;
-  graceMs?: number;
-  /** Task logs in <home>/logs older than this are removed (at start and daily). Default 14 days; 0 keeps them. */
-  keepLogsMs?: number;
-  /** While the remote is down: the first wait before trying again (default: the poll interval, at least 1 s). It doubles per failed attempt. */
-  retryMs?: number;
-  /** While the remote is down: the longest wait between attempts (default: ten poll intervals, at most 5 minutes). */
-  retryMaxMs?: number;
-  /** How often at most this watcher looks for finished tasks to archive (default: archiveAfter, at most 5 minutes). */
-  archiveEveryMs?: number;
-  onEvent: (e: WatchEvent) => void;
-}
-
-export interface FinishedTask {
-  id: string;
-  attempt: number;
-  status: RunOutcome['status'];
-  exitCode: number | null;
-}
 
 interface Running {
   task: ClaimResult;
@@ -545,37 +496,5 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
 type WakeReason = 'tick' | 'change' | 'slot' | 'retry' | 'beat';
 
 
-/** After a crash: runs recorded in the home whose watcher is gone are stopped (before anything else runs). */
-function stopLeftovers(ctx: BusContext): void {
-  for (const r of listRunning(ctx.paths.home)) {
-    killLeftover(r.pid);
-    forgetRunning(ctx.paths.home, r.id, r.attempt);
-  }
-}
-
-/**
- * After a crash, once the remote is reachable: every claim this node's watcher holds is released (this process
- * has claimed nothing yet), so those tasks go back to the queue at once; waiting for the lease would not help,
- * since this node's heartbeat is alive again. Claims a person made on this node (`by` is their name, not
- * `watcher`) are theirs to keep.
- */
-async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promise<void> {
-  const snap = await currentSnapshot(ctx);
-  for (const id of snap.ids()) {
-    const v = await snap.view(id);
-    if ((v?.state !== 'claimed' && v?.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
-    if (listOutbox(ctx.paths.home).some((e) => e.id === id)) continue;
-    try {
-      await release(ctx, id, 'the watcher restarted; the earlier run was lost');
-      opts.onEvent({ type: 'released', id, attempt: v.claim.attempt, reason: 'restart' });
-    } catch (err) {
-      opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null });
-    }
-  }
-}
-
 /** The longest a watcher waits between two looks for tasks to archive. */
 const ARCHIVE_EVERY_MS = 5 * 60_000;
-
-/** The `by` of claims a watcher makes (BusContext.actor when the CLI opens the bus for `gitbus watch`). */
-export const WATCHER_ACTOR = 'watcher';

@@ -1,0 +1,39 @@
+import type { BusContext } from '../bus/context.js';
+import { currentSnapshot } from '../bus/ops/query.js';
+import { release } from '../bus/ops/release.js';
+import { firstLine } from '../schemas/errors.js';
+import { listOutbox } from './outbox.js';
+import { forgetRunning, killLeftover, listRunning } from './running-record.js';
+import type { WatchOptions } from './watch-events.js';
+
+/** The `by` of claims a watcher makes (BusContext.actor when the CLI opens the bus for `gitbus watch`). */
+export const WATCHER_ACTOR = 'watcher';
+
+/** After a crash: runs recorded in the home whose watcher is gone are stopped (before anything else runs). */
+export function stopLeftovers(ctx: BusContext): void {
+  for (const r of listRunning(ctx.paths.home)) {
+    killLeftover(r.pid);
+    forgetRunning(ctx.paths.home, r.id, r.attempt);
+  }
+}
+
+/**
+ * After a crash, once the remote is reachable: every claim this node's watcher holds is released (this process
+ * has claimed nothing yet), so those tasks go back to the queue at once; waiting for the lease would not help,
+ * since this node's heartbeat is alive again. Claims a person made on this node (`by` is their name, not
+ * `watcher`) are theirs to keep.
+ */
+export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promise<void> {
+  const snap = await currentSnapshot(ctx);
+  for (const id of snap.ids()) {
+    const v = await snap.view(id);
+    if ((v?.state !== 'claimed' && v?.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
+    if (listOutbox(ctx.paths.home).some((e) => e.id === id)) continue;
+    try {
+      await release(ctx, id, 'the watcher restarted; the earlier run was lost');
+      opts.onEvent({ type: 'released', id, attempt: v.claim.attempt, reason: 'restart' });
+    } catch (err) {
+      opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null });
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import type { RemoteDownEvent, RemoteUpEvent } from './remote-health.js';
+import type { RunOutcome } from './runners/runner.js';
+
+/** What the watcher reports (one JSON line each under `gitbus watch --json`), how it is driven, what it ran. */
+export type WatchEvent =
+  | { type: 'started'; node: string; runners: string[]; parallel: number; pollMs: number | null; heartbeatMs: number }
+  /** gitbus.yaml changed `poll` or `heartbeat` (and the command line did not fix them): the new intervals apply. */
+  | { type: 'settings'; pollMs: number | null; heartbeatMs: number }
+  | { type: 'claimed'; id: string; attempt: number; title: string; reclaimed: boolean }
+  | { type: 'finished'; id: string; attempt: number; status: RunOutcome['status']; exitCode: number | null; durationMs: number }
+  | { type: 'released'; id: string; attempt: number; reason: string }
+  | { type: 'reaped'; id: string; status: string; reason: string }
+  | { type: 'scheduled'; id: string; template: string; due: string }
+  /** This watcher moved finished tasks past `archiveAfter` to the archive branch (another watcher may have done part). */
+  | { type: 'archived'; ids: string[] }
+  /** A blocked task this watcher cancelled because a dependency ended without success. */
+  | { type: 'cancelled'; id: string; reason: string }
+  | { type: 'queued'; id: string; attempt: number; reason: string }
+  | { type: 'delivered'; id: string; attempt: number; status: string }
+  | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
+  /** Dispatches and cancels queued on this node while the remote was unreachable (bus/queue.ts) reached the bus. */
+  | { type: 'sent'; changes: { kind: string; id: string }[]; refused: { kind: string; id: string; reason: string; path: string }[] }
+  | { type: 'error'; message: string; code: string | null }
+  | RemoteDownEvent
+  | RemoteUpEvent
+  | { type: 'stopped' };
+
+export interface WatchOptions {
+  /** Claim what may be claimed, run it to the end, report, and return. */
+  once: boolean;
+  /** How often to check the remote when nothing else wakes the watcher (default 30 s; the CLI passes the bus setting). */
+  pollMs?: number;
+  /** How often to prove this node is alive (default: the bus setting `heartbeat`). */
+  heartbeatMs?: number;
+  /** Aborted to shut down: no new claims; running tasks get `graceMs` to finish, then are stopped and released. */
+  stop: AbortSignal;
+  /** Wake at once on local changes (a push to a local remote, a commit in this node's clone). Default true. */
+  watchFiles?: boolean;
+  graceMs?: number;
+  /** Task logs in <home>/logs older than this are removed (at start and daily). Default 14 days; 0 keeps them. */
+  keepLogsMs?: number;
+  /** While the remote is down: the first wait before trying again (default: the poll interval, at least 1 s). It doubles per failed attempt. */
+  retryMs?: number;
+  /** While the remote is down: the longest wait between attempts (default: ten poll intervals, at most 5 minutes). */
+  retryMaxMs?: number;
+  /** How often at most this watcher looks for finished tasks to archive (default: archiveAfter, at most 5 minutes). */
+  archiveEveryMs?: number;
+  onEvent: (e: WatchEvent) => void;
+}
+
+export interface FinishedTask {
+  id: string;
+  attempt: number;
+  status: RunOutcome['status'];
+  exitCode: number | null;
+}
