@@ -68,6 +68,30 @@ export const nodeConfigSchema = z.strictObject({
       maxBudgetUsd: z.number().min(0).optional(),
     })
     .optional(),
+  /**
+   * Project repositories this node works on, by short name (docs/PROTOCOL.md §3a): a handoff's `repo` may give the
+   * name instead of the URL, and whichever it gives, the entry whose name or URL matches says how to prepare the
+   * task's worktree.
+   */
+  projects: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'a project name: lower-case letters, digits, ".", "-" and "_"'),
+      z.strictObject({
+        /** The project's remote as this node reaches it. */
+        url: z.string().min(1),
+        /** A checkout of the project on this node that `include` copies from (absolute, `~/…`, or relative to the home). */
+        checkout: z.string().min(1).optional(),
+        /** Files git ignores that a task needs (`.env`, `config/*.local`): globs copied from `checkout` into each worktree. */
+        include: z.array(z.string().min(1)).optional(),
+        /** A command run in each new worktree before the task (`npm ci`, `uv sync`). */
+        setup: z.string().min(1).optional(),
+        /** Environment for the task; `{index}`, `{id}`, `{workstream}`, `{group}`, `{branch}` and `{N+index}` are filled in. */
+        env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string()).optional(),
+        /** Commit what a run left uncommitted before pushing the branch (default true; a handoff's autoCommit wins). */
+        autoCommit: z.boolean().optional(),
+      }),
+    )
+    .optional(),
   /** The icecc runner: the icecream scheduler and build parallelism. */
   icecc: z
     .strictObject({
@@ -121,6 +145,11 @@ export async function saveNodeConfig(home: string, config: NodeConfig): Promise<
   const paths = homePaths(home);
   await mkdir(home, { recursive: true });
   await writeFileAtomic(paths.config, `# gitbus node settings (this machine only; see README)\n${stringify(config)}`);
+}
+
+/** Where this node keeps its cached clones of project repositories and the worktrees of tasks (docs/ARCHITECTURE.md). */
+export function projectPaths(home: string): { cache: string; worktrees: string } {
+  return { cache: join(home, 'projects'), worktrees: join(home, 'worktrees') };
 }
 
 export function workRootOf(home: string, config: NodeConfig): string {

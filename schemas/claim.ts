@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { attemptSchema, nodeNameSchema, personSchema, protocolSchema, reasonSchema, taskIdSchema } from './fields.js';
+import { attemptSchema, nodeNameSchema, personSchema, protocolSchema, reasonSchema, taskIdSchema, text } from './fields.js';
 import type { FieldViolation } from './kind-rules.js';
 import { timestampSchema } from './timestamp.js';
 
@@ -21,6 +21,7 @@ export const claimSchema = z
     claimed: timestampSchema,
     by: personSchema.optional(),
     reclaims: reclaimSchema.optional(),
+    session: text({ what: 'the claude session id this attempt runs in', maxChars: 200, oneLine: true }).optional(),
   })
   .describe('a claim: claims/<id>.<attempt>.md, "node N runs attempt A"');
 

@@ -20,7 +20,7 @@ export const MAX_COMMAND_BYTES = 16 * 1024;
 /** `from`, `by` and other short names of people or tools. */
 export const MAX_NAME_CHARS = 100;
 
-export const RUNNERS = ['shell', 'tmux', 'claude', 'icecc', 'manual'] as const;
+export const RUNNERS = ['shell', 'tmux', 'claude', 'icecc', 'merge', 'manual'] as const;
 export type RunnerName = (typeof RUNNERS)[number];
 /** Runners that run `command` and so cannot do without one. */
 export const COMMAND_RUNNERS: readonly RunnerName[] = ['shell', 'tmux', 'icecc'];

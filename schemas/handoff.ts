@@ -17,6 +17,7 @@ import {
 import { withRule } from './rule.js';
 import type { FieldViolation } from './kind-rules.js';
 import { timestampSchema } from './timestamp.js';
+import { baseSchema, branchSchema, commitSchema, groupNameSchema, repoSchema } from './project.js';
 
 const WORKDIR_RULE =
   'a relative path inside one of the worker\'s work roots: no leading "/" or "~", no ".." part, no backslashes';
@@ -57,6 +58,15 @@ export const handoffSchema = z
     runner: runnerSchema.optional(),
     command: text({ what: 'a command line for sh -c', maxBytes: MAX_COMMAND_BYTES }).optional(),
     workdir: workdirSchema.optional(),
+    repo: repoSchema.optional(),
+    base: baseSchema.optional(),
+    baseCommit: commitSchema.optional(),
+    branch: branchSchema.optional(),
+    autoCommit: z.boolean().optional().describe('commit what the run left uncommitted before pushing the branch (true or false; default true)'),
+    group: groupNameSchema.optional(),
+    workstream: groupNameSchema.optional(),
+    merge: z.array(branchSchema).max(100).optional().describe('branches to merge, in order, into the task branch'),
+    resumes: taskIdSchema.optional(),
     after: z.array(taskIdSchema).optional().describe('a list of task ids'),
     priority: z.int().min(-1000).max(1000).optional().describe('a whole number from -1000 to 1000'),
     timeout: positiveDurationSchema.optional(),
@@ -92,6 +102,7 @@ export function handoffRules(h: Handoff, fileId: string | undefined = h.id): Fie
   if (h.claude !== undefined && runner !== 'claude') {
     out.push({ field: 'claude', reason: `"claude" only matters for the claude runner, and this task runs with ${runner}`, fix: 'remove "claude", or set "runner: claude"', severity: 'warning' });
   }
+  out.push(...projectRules(h, runner));
   const seen = new Set<string>();
   h.after?.forEach((dep, i) => {
     if (dep === fileId) {
@@ -101,5 +112,27 @@ export function handoffRules(h: Handoff, fileId: string | undefined = h.id): Fie
     }
     seen.add(dep);
   });
+  return out;
+}
+
+const PROJECT_ONLY = ['base', 'baseCommit', 'branch', 'autoCommit', 'merge'] as const;
+
+/** Project work's fields need a `repo`, and the merge runner needs branches to merge (PROTOCOL.md §3a). Pure. */
+function projectRules(h: Handoff, runner: RunnerName): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  if (h.repo === undefined) {
+    for (const f of PROJECT_ONLY) {
+      if (h[f] !== undefined) out.push({ field: f, reason: `"${f}" only matters for project work, and the task names no "repo"`, fix: 'add "repo: <the project\'s remote>", or remove the field', severity: 'error' });
+    }
+  }
+  if (runner === 'merge') {
+    if (h.repo === undefined) out.push({ field: 'repo', reason: 'the merge runner merges branches of a project, and the task names no "repo"', fix: 'add "repo: <the project\'s remote>"', severity: 'error' });
+    if (!h.merge?.length) out.push({ field: 'merge', reason: 'the merge runner needs the branches to merge, and there are none', fix: 'add "merge: [branch, ...]"', severity: 'error' });
+    if (h.command !== undefined) out.push({ field: 'command', reason: 'the merge runner runs no command', fix: 'remove "command"', severity: 'warning' });
+  }
+  if (h.workstream !== undefined && h.group === undefined) out.push({ field: 'workstream', reason: '"workstream" names a part of a fan-out, and the task names no "group"', fix: 'add "group: <the fan-out\'s name>", or remove "workstream"', severity: 'warning' });
+  if (h.resumes !== undefined && h.repo === undefined && runner !== 'claude') {
+    out.push({ field: 'resumes', reason: '"resumes" continues a project task\'s worktree or a claude session, and this task has neither "repo" nor runner claude', fix: 'add the "repo" of the task it resumes, or remove "resumes"', severity: 'error' });
+  }
   return out;
 }

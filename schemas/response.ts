@@ -10,6 +10,7 @@ import {
 } from './fields.js';
 import type { FieldViolation } from './kind-rules.js';
 import { timestampMs, timestampSchema } from './timestamp.js';
+import { projectReportSchema } from './project.js';
 
 export const RESPONSE_STATUSES = ['succeeded', 'failed', 'cancelled', 'timed-out'] as const;
 export type ResponseStatus = (typeof RESPONSE_STATUSES)[number];
@@ -38,6 +39,7 @@ export const responseSchema = z
     durationMs: z.int().min(0).optional().describe('a whole number of milliseconds ≥ 0'),
     reason: reasonSchema.optional(),
     claude: claudeReportSchema.optional(),
+    project: projectReportSchema.optional(),
   })
   .describe('a response: responses/<id>.md, how the task ended');
 

@@ -30,6 +30,7 @@ function version(binary: string, args: string[], env: NodeJS.ProcessEnv = proces
 const TMUX_FIX = 'install tmux 3.0 or later on this node (Debian/Ubuntu: "apt-get install tmux"; Fedora: "dnf install tmux"; macOS: "brew install tmux")';
 const CLAUDE_FIX = 'install Claude Code ("npm install -g @anthropic-ai/claude-code"), or set claude.binary in node.yaml or $GITBUS_CLAUDE_BIN to where it is';
 const ICECC_FIX = 'install icecream on this node (Debian/Ubuntu: "apt-get install icecc"; Fedora/Arch/openSUSE: the "icecream" package; macOS: "brew install icecream")';
+const GIT_FIX = 'install git 2.38 or later on this node (Debian/Ubuntu: "apt-get install git"; macOS: "brew install git")';
 const SHELL_FIX = 'install a POSIX shell as "sh" on PATH (every Unix has one at /bin/sh: check the watcher\'s PATH)';
 
 /** Whether the runner could run here at all, as one check named runner.<name> (before the enabled/disabled verdict). */
@@ -55,6 +56,14 @@ async function probeRunner(runner: RunnerName, config: NodeConfig, env: NodeJS.P
     case 'icecc': {
       const v = await iceccVersion(env);
       return 'text' in v ? { found: { ok: true, text: v.text, missing: false }, fix: ICECC_FIX } : { found: { ok: false, text: v.reason.split(': install')[0] ?? v.reason, missing: /not installed/.test(v.reason) }, fix: ICECC_FIX };
+    }
+    case 'merge': {
+      const found = await version('git', ['--version'], env);
+      if (found.ok) {
+        const m = /(\d+)\.(\d+)/.exec(found.text);
+        if (m && (Number(m[1]) < 2 || (Number(m[1]) === 2 && Number(m[2]) < 38))) return { found: { ok: false, text: `${found.text} is older than 2.38, whose "git merge-tree --write-tree" the merge runner needs`, missing: false }, fix: GIT_FIX };
+      }
+      return { found, fix: GIT_FIX };
     }
     default:
       return { found: { ok: true, text: 'a person runs these tasks; nothing to check', missing: false }, fix: '' };

@@ -37,7 +37,7 @@ describe('JSON Schemas', () => {
     expect(props['title']).toMatchObject({ type: 'string', maxLength: 200, minLength: 1 });
     expect(props['command']).toMatchObject({ maxLength: 16384 });
     expect(props['priority']).toMatchObject({ type: 'integer', minimum: -1000, maximum: 1000 });
-    expect(props['runner']?.['enum']).toEqual(['shell', 'tmux', 'claude', 'icecc', 'manual']);
+    expect(props['runner']?.['enum']).toEqual(['shell', 'tmux', 'claude', 'icecc', 'merge', 'manual']);
     expect(props['created']).toMatchObject({ format: 'date-time' });
     expect(props['timeout']).toMatchObject({ pattern: expect.stringContaining('ms|s|m|h|d') });
     expect(props['labels']).toMatchObject({ type: 'array', items: { pattern: '^[a-z0-9][a-z0-9_.:-]{0,39}$' } });

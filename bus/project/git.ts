@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { GitbusError } from '../../schemas/errors.js';
+
+/**
+ * The git CLI, for project repositories (the bus itself keeps its in-process git). Every call is bounded in time,
+ * never asks on a terminal, and refuses transports that run commands, because URLs and refs come from the shared
+ * repository. Network calls get a longer bound than local ones.
+ */
+export interface GitRun {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface GitOptions {
+  cwd?: string;
+  /** A bare repository or `.git` folder to act on (`git --git-dir`). */
+  gitDir?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  input?: string;
+  /** Exit codes that are answers, not failures (`merge-base --is-ancestor` says no with 1). */
+  okCodes?: readonly number[];
+  /** Bytes of output kept; more is an error (a listing of a huge repository is cut, not held whole). */
+  maxBuffer?: number;
+}
+
+/** Local operations (commit, worktree add, log): generous, but a hung git is not waited for forever. */
+export const LOCAL_GIT_MS = 120_000;
+/** Fetches and pushes over a network: the first fetch of a big project takes a while. */
+export const NETWORK_GIT_MS = 30 * 60_000;
+
+/** Settings that make a git run safe with values from the bus, whatever the user's git configuration says. */
+export const SAFE_CONFIG = ['-c', 'protocol.ext.allow=never', '-c', 'protocol.fd.allow=never', '-c', 'core.askPass=', '-c', 'credential.interactive=false'];
+
+export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    // Never stop to ask for a password or a host key: a watcher has nobody to answer.
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: 'echo',
+    SSH_ASKPASS: 'echo',
+    GCM_INTERACTIVE: 'never',
+    GIT_SSH_COMMAND: process.env['GIT_SSH_COMMAND'] ?? 'ssh -o BatchMode=yes',
+    // Messages are matched in English (outageOf) whatever the node's locale.
+    LC_ALL: 'C',
+    LANG: 'C',
+    ...extra,
+  };
+}
+
+export class ProjectGitError extends GitbusError {
+  readonly code = 'PROJECT_GIT';
+  readonly stderr: string;
+  readonly exitCode: number | null;
+  constructor(what: string, args: string[], stderr: string, exitCode: number | null, fix: string) {
+    const detail = lastLines(stderr) || (exitCode === null ? 'it did not finish in time' : `exit code ${exitCode}`);
+    super(`${what}: git ${args.filter((a) => a !== '-c' && !a.startsWith('protocol.') && !a.startsWith('core.askPass') && !a.startsWith('credential.')).join(' ')}: ${detail}`, fix, { args, stderr, exitCode });
+    this.stderr = stderr;
+    this.exitCode = exitCode;
+  }
+}
+
+/** The last meaningful lines of git's stderr, on one line. Pure. */
+export function lastLines(stderr: string, n = 3): string {
+  return stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^hint:/.test(l))
+    .slice(-n)
+    .join(' / ')
+    .slice(0, 600);
+}
+
+/** Runs git; rejects with ProjectGitError (carrying `what` and `fix`) unless the exit code is 0 or in `okCodes`. */
+export function git(args: string[], o: GitOptions & { what?: string; fix?: string } = {}): Promise<GitRun> {
+  const full = [...SAFE_CONFIG, ...(o.gitDir ? ['--git-dir', o.gitDir] : []), ...args];
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      'git',
+      full,
+      { cwd: o.cwd, env: gitEnv(o.env), timeout: o.timeoutMs ?? LOCAL_GIT_MS, maxBuffer: o.maxBuffer ?? 64 * 1024 * 1024, encoding: 'utf8', killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { code?: number | string; killed?: boolean }) | null;
+        const code = e === null ? 0 : typeof e.code === 'number' ? e.code : null;
+        if (e && e.code === 'ENOENT') {
+          reject(new ProjectGitError(o.what ?? 'git is not installed', args, '', null, 'install git on this node (Debian/Ubuntu: "apt-get install git")'));
+          return;
+        }
+        if (code !== null && (code === 0 || o.okCodes?.includes(code))) {
+          resolve({ stdout, stderr, code });
+          return;
+        }
+        reject(new ProjectGitError(o.what ?? 'git failed', args, stderr || (e?.killed ? 'it did not finish in time and was stopped' : (e?.message ?? '')), code, o.fix ?? 'see the message from git'));
+      },
+    );
+    if (o.input !== undefined) child.stdin?.end(o.input);
+  });
+}
+
+/** Why a git network command failed, when it is an outage (retry later) rather than a refusal. Pure. */
+export function outageOf(stderr: string): string | null {
+  const s = stderr.toLowerCase();
+  const outage = [
+    'could not resolve host',
+    'connection refused',
+    'connection timed out',
+    'operation timed out',
+    'network is unreachable',
+    'no route to host',
+    'connection reset',
+    'could not read from remote repository',
+    'the remote end hung up unexpectedly',
+    'early eof',
+    'failed to connect',
+    'temporary failure in name resolution',
+    'ssh: connect to host',
+    'did not finish in time',
+  ];
+  // An SSH refusal also prints "could not read from remote repository": not an outage.
+  if (/permission denied|host key verification failed|authentication failed|403|401/.test(s)) return null;
+  return outage.some((o) => s.includes(o)) ? (lastLines(stderr, 1) || 'the project remote cannot be reached') : null;
+}

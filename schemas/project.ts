@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { text } from './fields.js';
+import { withRule, type Violation } from './rule.js';
+
+/**
+ * The fields of project work (docs/PROTOCOL.md §3a): which code a task changes and where its results go. Every
+ * value becomes an argument of the git CLI on a worker, and comes from the shared repository, so each is checked
+ * here to be what it says and nothing a git command could read as an option or a command.
+ */
+
+export const REPO_RULE =
+  'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport';
+
+/** `ext::` runs a command and `fd::` reads a descriptor: no URL from the bus may name either. */
+const FORBIDDEN_TRANSPORT_RE = /^(ext|fd)::/i;
+
+function repoViolation(repo: string): Violation | undefined {
+  if (repo.startsWith('-')) return { reason: `${JSON.stringify(repo)} starts with "-", which git would read as an option`, fix: 'write the remote URL or path itself' };
+  if (FORBIDDEN_TRANSPORT_RE.test(repo)) return { reason: `${JSON.stringify(repo)} uses a transport that runs a command`, fix: 'use a path, an SSH or an HTTPS URL' };
+  if (/\s/.test(repo)) return { reason: `${JSON.stringify(repo)} contains white space`, fix: 'write the URL without spaces (percent-encode them in a URL)' };
+  return undefined;
+}
+
+export const repoSchema = withRule(text({ what: 'a git remote or a project name', maxChars: 1000, oneLine: true }), repoViolation).meta({ description: REPO_RULE });
+
+export const BRANCH_RULE =
+  'a branch name as git accepts it: parts separated by "/", none empty or starting with "." or ending with ".lock", no "..", "@{", space, "~", "^", ":", "?", "*", "[" or "\\", not starting with "-"';
+
+/** git check-ref-format's rules for a branch name, without running git. Pure. */
+export function branchViolation(name: string): Violation | undefined {
+  const bad = (why: string): Violation => ({ reason: `${JSON.stringify(name)} is not a branch name git accepts: ${why}`, fix: `write ${BRANCH_RULE}` });
+  if (name.startsWith('-')) return bad('it starts with "-"');
+  if (name === '@' || name === 'HEAD') return bad(`"${name}" is reserved`);
+  if (/[\s~^:?*[\\\u0000-\u001f\u007f]/.test(name)) return bad('it contains a character git forbids');
+  if (name.includes('..') || name.includes('@{')) return bad('it contains ".." or "@{"');
+  if (name.endsWith('/') || name.endsWith('.')) return bad('it ends with "/" or "."');
+  for (const part of name.split('/')) {
+    if (part === '') return bad('it has an empty part ("//" or a leading "/")');
+    if (part.startsWith('.')) return bad('a part starts with "."');
+    if (part.endsWith('.lock')) return bad('a part ends with ".lock"');
+  }
+  return undefined;
+}
+
+export const branchSchema = withRule(text({ what: 'a branch name', maxChars: 250, oneLine: true }), branchViolation).meta({ description: BRANCH_RULE });
+
+export const BASE_RULE = 'the ref to start from as written (a branch, a tag or a commit): one word, not starting with "-"';
+
+export const baseSchema = withRule(text({ what: 'a branch, tag or commit', maxChars: 250, oneLine: true }), (base) =>
+  base.startsWith('-') || /\s/.test(base) ? { reason: `${JSON.stringify(base)} is not a ref: it starts with "-" or contains white space`, fix: `write ${BASE_RULE}` } : undefined,
+).meta({ description: BASE_RULE });
+
+export const COMMIT_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+export const commitSchema = z.string().regex(COMMIT_RE).describe('a full commit id: 40 (SHA-1) or 64 (SHA-256) lower-case hex digits');
+
+export const GROUP_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const GROUP_NAME_RULE = 'a name: 1–63 characters of lower-case letters a–z, digits, ".", "-" and "_", starting with a letter or digit';
+export const groupNameSchema = z.string().regex(GROUP_NAME_RE).describe(GROUP_NAME_RULE);
+
+/** The default result branch of a task that names none. Pure. */
+export function defaultBranch(id: string): string {
+  return `gitbus/${id}`;
+}
+
+/** The branch of a fan-out's workstream, and of its integration. Pure. */
+export function workstreamBranch(group: string, workstream: string): string {
+  return `${group}/${workstream}`;
+}
+
+export const MAX_SUBJECTS = 50;
+
+/** What a project task left on its branch, as the response records it (docs/PROTOCOL.md §3a). */
+export const projectReportSchema = z
+  .strictObject({
+    repo: repoSchema,
+    branch: branchSchema,
+    baseCommit: commitSchema,
+    headCommit: commitSchema,
+    pushed: z.boolean().describe('whether the branch is on the project remote (true or false)'),
+    pushError: text({ what: 'why the branch is not on the remote yet', maxChars: 1000, oneLine: true }).optional(),
+    commits: z.int().min(0).optional().describe('how many commits the branch has over the base, a whole number ≥ 0'),
+    subjects: z.array(text({ what: 'a commit subject', maxChars: 200, oneLine: true })).max(MAX_SUBJECTS).optional().describe(`the newest commits' subjects, at most ${MAX_SUBJECTS}`),
+    files: z.int().min(0).optional().describe('files changed from the base, a whole number ≥ 0'),
+    insertions: z.int().min(0).optional().describe('lines added, a whole number ≥ 0'),
+    deletions: z.int().min(0).optional().describe('lines removed, a whole number ≥ 0'),
+    merged: z.array(branchSchema).optional().describe('branches merged into the branch (the merge runner)'),
+    conflicts: z
+      .array(z.strictObject({ branch: branchSchema, files: z.array(text({ what: 'a file path', maxChars: 1000, oneLine: true })).max(1000) }))
+      .optional()
+      .describe('merges that conflict, by branch and file (the merge runner); the branch was left untouched'),
+  })
+  .describe('project work: {repo, branch, baseCommit, headCommit, pushed, commits, subjects, files, insertions, deletions}');
+
+export type ProjectReport = z.infer<typeof projectReportSchema>;
