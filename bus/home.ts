@@ -85,7 +85,7 @@ export const nodeConfigSchema = z.strictObject({
         include: z.array(z.string().min(1)).optional(),
         /** A command run in each new worktree before the task (`npm ci`, `uv sync`). */
         setup: z.string().min(1).optional(),
-        /** Environment for the task; `{index}`, `{id}`, `{workstream}`, `{group}`, `{branch}` and `{N+index}` are filled in. */
+        /** Environment for the task; `{slot}`, `{N+slot}` (the run's slot on this node), `{id}`, `{workstream}`, `{group}` and `{branch}` are filled in. */
         env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string()).optional(),
         /** Commit what a run left uncommitted before pushing the branch (default true; a handoff's autoCommit wins). */
         autoCommit: z.boolean().optional(),

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { isDiskFull, writeFileAtomicSync } from '../bus/local-io.js';
 import { join } from 'node:path';
 import type { RespondInput } from '../bus/ops/respond.js';
+import type { PendingPush } from './workspace/push.js';
 
 /**
  * Results waiting to be pushed: each is written here before the push is tried, and removed only once the
@@ -13,6 +14,8 @@ export interface OutboxEntry {
   attempt: number;
   queuedAt: string;
   input: Omit<RespondInput, 'now'>;
+  /** A project task's branch, pushed before the response (watcher/workspace/deliver-branch.ts). */
+  push?: PendingPush;
 }
 
 const dirOf = (home: string) => join(home, 'outbox');

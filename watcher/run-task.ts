@@ -4,14 +4,13 @@ import { parseDuration } from '../schemas/duration.js';
 import type { BusContext } from '../bus/context.js';
 import { namedRootsOf, workRootOf } from '../bus/home.js';
 import type { ClaimResult } from '../bus/ops/claim.js';
-import type { RunOutcome, Runner } from './runners/runner.js';
+import type { RunOutcome, RunRequest, Runner } from './runners/runner.js';
+import { runGuarded, runProjectTask } from './workspace/run-project-task.js';
 import { claudeRunner } from './runners/claude.js';
 import { iceccRunner } from './runners/icecc.js';
 import { shellRunner } from './runners/shell.js';
 import { tmuxRunner } from './runners/tmux.js';
 import { taskDir } from './task-dir.js';
-import { asLocalFailure } from '../bus/local-io.js';
-import { firstLine } from '../schemas/errors.js';
 
 /** Runners this version can run; a node's settings choose among them. */
 export const RUNNERS: Partial<Record<string, Runner>> = { shell: shellRunner, tmux: tmuxRunner, claude: claudeRunner, icecc: iceccRunner };
@@ -20,22 +19,26 @@ export function logPathOf(ctx: BusContext, id: string, attempt: number): string 
   return join(ctx.paths.logs, `${id}.${attempt}.log`);
 }
 
+/** Where a run sits among the node's runs, for a project's `{slot}` (ports per run). */
+export interface RunPlace {
+  slot: number;
+}
+
 /** Runs one claimed task to its end. Never throws: a task that cannot run is a failed outcome with the reason. */
-export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSignal, onStart?: (pid: number) => void): Promise<RunOutcome> {
+export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSignal, onStart?: (pid: number) => void, place: RunPlace = { slot: 0 }): Promise<RunOutcome> {
   const started = new Date();
   const fail = (reason: string): RunOutcome => ({ status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason });
   const runnerName = effectiveRunner(task.handoff);
   const runner = RUNNERS[runnerName];
   if (!runner) return fail(`runner "${runnerName}" is not available on node ${ctx.config.node}`);
+  const timeoutMs = task.handoff.timeout ? parseDuration(task.handoff.timeout) : undefined;
+  const env = { GITBUS_HOME: ctx.paths.home, GITBUS_NODE: ctx.config.node };
+  const session = task.session ? { id: task.session, resume: task.handoff.claude?.resume === task.session } : undefined;
+  const req: RunRequest = { id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: '', logPath: logPathOf(ctx, task.id, task.attempt), node: ctx.config, env, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}), ...(session ? { session } : {}) };
+  if (task.handoff.repo !== undefined) return runProjectTask(ctx, task, runner, req, abort, place);
   const dir = taskDir(workRootOf(ctx.paths.home, ctx.config), task.handoff.workdir, namedRootsOf(ctx.paths.home, ctx.config));
   if ('reason' in dir) return fail(dir.reason);
-  const timeoutMs = task.handoff.timeout ? parseDuration(task.handoff.timeout) : undefined;
-  try {
-    return await runner.run({ id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: dir.cwd, logPath: logPathOf(ctx, task.id, task.attempt), node: ctx.config, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}) }, abort);
-  } catch (err) {
-    // A runner's own file work (the log, a wrapper script) failing on a full disk fails the task, not the watcher.
-    return fail(`could not run the task on ${ctx.config.node}: ${firstLine(asLocalFailure(err, ctx.paths.home))}`);
-  }
+  return runGuarded(ctx, runner, { ...req, cwd: dir.cwd }, abort);
 }
 
 /** Who cancelled a run and why, from the task's cancel file. */

@@ -17,6 +17,8 @@ export type WatchEvent =
   | { type: 'cancelled'; id: string; reason: string }
   | { type: 'queued'; id: string; attempt: number; reason: string }
   | { type: 'delivered'; id: string; attempt: number; status: string }
+  /** A project task's branch reached the project remote (`moved`: the branch it was meant for, which had moved, so it went beside it). */
+  | { type: 'pushed'; id: string; attempt: number; branch: string; moved?: string }
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
   /** Dispatches and cancels queued on this node while the remote was unreachable (bus/queue.ts) reached the bus. */
   | { type: 'sent'; changes: { kind: string; id: string }[]; refused: { kind: string; id: string; reason: string; path: string }[] }

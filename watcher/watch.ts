@@ -35,6 +35,7 @@ import type { FinishedTask, WatchOptions } from './watch-events.js';
 export type { FinishedTask, WatchEvent, WatchOptions } from './watch-events.js';
 export { WATCHER_ACTOR } from './restart-recovery.js';
 import { asLocalFailure } from '../bus/local-io.js';
+import { pushBeforeResponse, retryPendingPushes } from './workspace/deliver-branch.js';
 
 interface Running {
   task: ClaimResult;
@@ -42,6 +43,8 @@ interface Running {
   /** Set when a cancel file stopped the run: its author and reason go into the response. */
   cancelledBy: CancelledBy | null;
   done: Promise<void>;
+  /** Its place among this node's runs (0 to parallel-1), for a project's per-run ports. */
+  slot: number;
 }
 
 /**
@@ -160,6 +163,14 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       return;
     }
     try {
+      const branch = await pushBeforeResponse(home, entry);
+      if (branch.go && branch.pushed) opts.onEvent({ type: 'pushed', id: entry.id, attempt: entry.attempt, branch: branch.pushed.branch, ...(branch.pushed.moved ? { moved: branch.pushed.moved } : {}) });
+      // Stored again: the push's outcome must survive a crash between here and the response.
+      if (entry.input.project) queue(entry);
+      if (!branch.go) {
+        if (fresh) opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: branch.reason });
+        return;
+      }
       await respond(ctx, entry.input);
       held.delete(keyOf(entry));
       removeOutbox(home, entry.id, entry.attempt);
@@ -193,6 +204,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       for (const entry of [...held.values()]) queue(entry);
       const queued = listOutbox(home).filter((e) => !held.has(keyOf(e)));
       for (const entry of [...queued, ...held.values()]) if (!running.has(entry.id)) await deliver(entry);
+      for (const p of await retryPendingPushes(home).catch((err: unknown) => (report(err), []))) opts.onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch });
       if (health.reason === null && listQueue(home).length > 0) {
         try {
           const d = await deliverQueued(ctx);
@@ -262,7 +274,10 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     opts.onEvent({ type: 'claimed', id: task.id, attempt: task.attempt, title: task.title, reclaimed: task.reclaimed !== null });
     const cancel = new AbortController();
     const abort = AbortSignal.any([cancel.signal, kill.signal]);
-    const self: Running = { task, cancel, cancelledBy: null, done: Promise.resolve() };
+    const taken = new Set([...running.values()].map((r) => r.slot));
+    let slot = 0;
+    while (taken.has(slot)) slot++;
+    const self: Running = { task, cancel, cancelledBy: null, done: Promise.resolve(), slot };
     // Room for the result, kept before the run can fill the disk (given up when the result is stored).
     reserveOutbox(home, task.id, task.attempt);
     const done = (async () => {
@@ -273,7 +288,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
           // Only restart recovery needs the record; the run itself goes on.
           report(err);
         }
-      });
+      }, { slot });
       const durationMs = outcome.finished.getTime() - outcome.started.getTime();
       try {
         if (outcome.status === 'cancelled' && kill.signal.aborted && !cancel.signal.aborted) {
@@ -300,7 +315,11 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
             ...(outcome.resultText !== undefined ? { results: outcome.resultText } : {}),
             ...(outcome.claude ? { claude: outcome.claude } : {}),
             ...(outcome.icecc ? { icecc: outcome.icecc } : {}),
+            ...(outcome.project ? { project: outcome.project } : {}),
+            ...(outcome.projectStat !== undefined ? { projectStat: outcome.projectStat } : {}),
+            ...(outcome.uncommitted ? { uncommitted: outcome.uncommitted } : {}),
           },
+          ...(outcome.push ? { push: outcome.push } : {}),
         };
         // The result is safe on disk before the push is tried (or, on a full disk, held in memory and retried);
         // `deliver` removes it once the remote has it.

@@ -1,7 +1,8 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { Claim } from '../../schemas/claim.js';
-import type { Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { randomUUID } from 'node:crypto';
 import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateError } from '../errors.js';
 import { transact, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -26,6 +27,8 @@ export interface ClaimResult {
   body: string;
   /** The attempt this claim took over from a node that went silent, if it did. */
   reclaimed: { attempt: number; node: string } | null;
+  /** The claude session this attempt runs in, recorded in the claim before the run starts. */
+  session?: string;
 }
 
 /** `opts.peek`: decide from a snapshot already read first; only a claim that would be made syncs (bus/cas.ts). */
@@ -63,12 +66,23 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
     if (previous?.node && expired.has(previous.node)) {
       data.reclaims = { attempt: previous.attempt, node: previous.node, reason: `node ${previous.node} was silent for longer than the lease (${snap.settings.leaseMs / 1000}s)` };
     }
+    const session = sessionFor(view.handoff);
+    if (session !== undefined) data.session = session;
     const path = pathFor({ kind: 'claim', id: view.id, attempt });
     return {
-      result: { id: view.id, attempt, node: ctx.config.node, title: view.handoff?.title ?? '', handoff: view.handoff as Handoff, body: view.handoffBody ?? '', reclaimed: data.reclaims ? { attempt: data.reclaims.attempt, node: data.reclaims.node } : null },
+      result: { id: view.id, attempt, node: ctx.config.node, title: view.handoff?.title ?? '', handoff: view.handoff as Handoff, body: view.handoffBody ?? '', reclaimed: data.reclaims ? { attempt: data.reclaims.attempt, node: data.reclaims.node } : null, ...(session !== undefined ? { session } : {}) },
       commit: { changes: [{ path, content: renderBusFile('claim', data, '') }], message: `gitbus: claim ${view.id} attempt ${attempt} by ${ctx.config.node}` },
     };
   }, opts);
+}
+
+/**
+ * A headless claude task's session, chosen before it runs so that the bus knows it from the claim on: the session
+ * the handoff resumes, else a new one (claude's --session-id takes a UUID).
+ */
+function sessionFor(h: Handoff | undefined): string | undefined {
+  if (!h || effectiveRunner(h) !== 'claude' || h.claude?.interactive) return undefined;
+  return h.claude?.resume ?? randomUUID();
 }
 
 /**

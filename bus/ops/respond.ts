@@ -1,6 +1,7 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { ClaudeReport, TaskResponse as Response } from '../../schemas/response.js';
+import type { ProjectReport } from '../../schemas/project.js';
 import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText } from '../../schemas/output-text.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -20,6 +21,14 @@ export interface RespondInput {
   claude?: ClaudeReport;
   /** The icecc runner's counts: a line in the Results section (the response schema has no field for them). */
   icecc?: { compiles: number; remote: number; local: number; scheduler: string | null };
+  /** A project task's branch: the response's `project` field and its Branch section. */
+  project?: ProjectReport;
+  /** `git diff --stat` of the branch from its base. */
+  projectStat?: string;
+  /** The branch the results were meant for, when it had moved on the remote and they went beside it. */
+  branchMoved?: string;
+  /** Files the run left uncommitted in its worktree (autoCommit off). */
+  uncommitted?: number;
   now?: () => Date;
 }
 
@@ -38,18 +47,36 @@ export const BODY_LIMITS = { summary: 16 * 1024, results: 128 * 1024, output: 64
  * valid UTF-8, no line that reads as a conflict marker, capped in size; the output sits in a backtick fence
  * longer than any backtick run inside it, so no output can end the block early. Pure.
  */
-export function responseBody(input: Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc'>): string {
+export function responseBody(input: Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'uncommitted'>): string {
   const parts: string[] = [];
   const clean = (text: string, max: number) => bodySafeText(clipHead(terminalText(text), max)).trim();
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
+  if (input.project) parts.push(branchSection(input.project, input.projectStat, input.branchMoved, input.uncommitted));
   if (input.output !== undefined) {
     const output = bodySafeText(clipTail(terminalText(input.output), BODY_LIMITS.output)).replace(/^\n+/, '').trimEnd();
     const fence = fenceFor(output);
     parts.push(`## Output\n\n${fence}\n${output}\n${fence}\n`);
   }
   return parts.join('\n');
+}
+
+/** The Branch section: where the results are, how to fetch them, what the commits say, the diffstat. Pure. */
+export function branchSection(p: ProjectReport, stat: string | undefined, moved: string | undefined, uncommitted: number | undefined): string {
+  const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
+  const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
+  if (moved) lines.push(`${moved} had moved on the remote since the task started, so the results went beside it, to ${p.branch}.`, '');
+  if (p.pushed) lines.push('Fetch it:', '', '```', `git fetch ${p.repo} ${p.branch}`, '```', '');
+  else lines.push(`Not on the project remote yet: ${oneLineText(p.pushError ?? 'the push has not been tried', 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');
+  if (uncommitted) lines.push(`${uncommitted} changed file${uncommitted === 1 ? ' was' : 's were'} left uncommitted in the worktree (autoCommit is off).`, '');
+  if (p.subjects?.length) lines.push('Commits:', '', ...p.subjects.map((s) => `- ${s}`), '');
+  const cleanStat = stat === undefined ? '' : bodySafeText(clipTail(terminalText(stat), 16 * 1024)).trimEnd();
+  if (cleanStat !== '') {
+    const fence = fenceFor(cleanStat);
+    lines.push(fence, cleanStat, fence, '');
+  }
+  return lines.join('\n');
 }
 
 /** The output section of a response body (as responseBody writes it, with any fence length), or undefined. Pure. */
@@ -97,6 +124,7 @@ export async function respond(ctx: BusContext, input: RespondInput): Promise<Res
     if (view.handoff) data.runner = view.handoff.runner ?? (view.handoff.command ? 'shell' : 'manual');
     const claude = input.claude === undefined ? undefined : claudeFields(input.claude);
     if (claude !== undefined && Object.keys(claude).length > 0) data.claude = claude;
+    if (input.project !== undefined) data.project = input.project;
     const path = pathFor({ kind: 'response', id: view.id });
     return {
       result: { id: view.id, status: input.status, path },

@@ -32,6 +32,8 @@ function eventLine(e: WatchEvent): string {
       return `${e.id}: result kept in the outbox until the remote is back (${e.reason})`;
     case 'delivered':
       return `${e.id}: result delivered (${e.status})`;
+    case 'pushed':
+      return `${e.id}: branch ${e.branch} pushed to the project remote${e.moved ? ` (${e.moved} had moved, so beside it)` : ''}`;
     case 'rejected':
       return `${e.id}: the bus no longer accepts this result (${e.reason}); kept in ${e.path}`;
     case 'sent':

@@ -172,8 +172,11 @@ describe('the claude runner', () => {
     expect(ran).toEqual([expect.objectContaining({ id, status: 'succeeded' })]);
     const call = recorded(id);
     expect(call.prompt.trim()).toBe('Say hello in French');
-    // Nothing granted or asked: no flags beyond the output format.
-    expect(call.argv).toEqual(['--print', '--output-format', 'stream-json', '--verbose']);
+    // Nothing granted or asked: no flags beyond the output format and the session its claim recorded.
+    expect(call.argv).toEqual(['--print', '--output-format', 'stream-json', '--verbose', '--session-id', expect.stringMatching(/^[0-9a-f-]{36}$/)]);
+    const sessionArg = call.argv[5];
+    const shown = json<{ files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home: envNode }));
+    expect(shown.files.find((f) => f.path.startsWith('claims/'))?.text).toContain(`session: ${sessionArg}`);
   });
 
   it('a binary that cannot start fails with the reason and the fix, instead of stalling', async () => {

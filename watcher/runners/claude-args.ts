@@ -19,7 +19,7 @@ export const DEFAULT_GRANTED_MODE: PermissionMode = 'default';
  * Every flag the runner may pass. `test/e2e/claude-cli.test.ts` checks each against the installed CLI's
  * `--help`, so a Claude Code release that renames one fails the tests rather than every task.
  */
-export const CLAUDE_FLAGS = ['--print', '--output-format', '--verbose', '--model', '--permission-mode', '--max-budget-usd', '--resume', '--allowedTools'] as const;
+export const CLAUDE_FLAGS = ['--print', '--output-format', '--verbose', '--model', '--permission-mode', '--max-budget-usd', '--resume', '--session-id', '--allowedTools'] as const;
 
 export interface ClaudeInvocation {
   /** Arguments after the binary; the prompt goes on standard input. */
@@ -41,7 +41,7 @@ export interface ClaudeRefusal {
  * Output is stream-json (which needs --verbose with -p): each message lands in the log as it happens, and the
  * last line is the same result object `--output-format json` prints.
  */
-export function claudeInvocation(asked: ClaudeRequest = {}, granted: ClaudeGrants = {}): ClaudeInvocation | ClaudeRefusal {
+export function claudeInvocation(asked: ClaudeRequest = {}, granted: ClaudeGrants = {}, session?: string): ClaudeInvocation | ClaudeRefusal {
   const argv = ['--print', '--output-format', 'stream-json', '--verbose'];
   const notes: string[] = [];
 
@@ -80,6 +80,8 @@ export function claudeInvocation(asked: ClaudeRequest = {}, granted: ClaudeGrant
   }
 
   if (asked.resume !== undefined) argv.push('--resume', asked.resume);
+  // A new session gets the id its claim recorded, so the bus knows it before the run starts.
+  else if (session !== undefined && UUID_RE.test(session)) argv.push('--session-id', session);
 
   // Last: the flag takes every following argument up to the next option.
   const badTool = [...(asked.allowedTools ?? []), ...(granted.allowedTools ?? [])].find((t) => !safeValue(t));
@@ -126,6 +128,8 @@ export function claudeBinary(granted: ClaudeGrants = {}, env: NodeJS.ProcessEnv 
 function unknownMode(value: string, who: string, fix: string): string {
   return `${who} permission mode ${JSON.stringify(value)}, which is not one claude knows (${PERMISSION_MODES.join(', ')}): ${fix}`;
 }
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function safeValue(v: string): boolean {
   return v.length > 0 && !v.startsWith('-') && v.trim() === v;

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { claudeBinary, claudeInvocation, claudePrompt } from './claude-args.js';
 import { ClaudeStream, claudeReport, claudeVerdict } from './claude-result.js';
 import { readTail } from './output-tail.js';
-import type { RunOutcome, RunRequest, Runner } from './runner.js';
+import { taskEnv, type RunOutcome, type RunRequest, type Runner } from './runner.js';
 import { failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
 
 /**
@@ -20,7 +20,7 @@ export const claudeRunner: Runner = {
     const started = new Date();
     const node = req.node?.node ?? 'this node';
     const grants = req.node?.claude ?? {};
-    const invocation = claudeInvocation(req.handoff.claude ?? {}, grants);
+    const invocation = claudeInvocation(req.handoff.claude ?? {}, grants, req.session?.id);
     if ('refusal' in invocation) return failedToStart(started, invocation.refusal);
     const binary = claudeBinary(grants);
     if (req.handoff.claude?.interactive) return runInteractive(req, abort, binary, invocation.argv, invocation.notes);
@@ -37,7 +37,7 @@ export const claudeRunner: Runner = {
         cwd: req.cwd,
         detached: true,
         stdio: ['pipe', 'pipe', log],
-        env: { ...process.env, GITBUS_TASK_ID: req.id, GITBUS_ATTEMPT: String(req.attempt) },
+        env: taskEnv(req),
       });
     } catch (err) {
       closeSync(log);

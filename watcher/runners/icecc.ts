@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { NodeConfig } from '../../bus/home.js';
-import type { RunOutcome, RunRequest, Runner } from './runner.js';
+import { taskEnv, type RunOutcome, type RunRequest, type Runner } from './runner.js';
 import { failedToStart } from './process-group.js';
 import { runShellCommand } from './shell.js';
 
@@ -46,9 +46,7 @@ export const iceccRunner: Runner = {
     const jobs = settings.jobs ?? 2 * availableParallelism();
     const iceccLog = req.logPath.replace(/(\.log)?$/, '.icecc.log');
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      GITBUS_TASK_ID: req.id,
-      GITBUS_ATTEMPT: String(req.attempt),
+      ...taskEnv(req),
       CC: `icecc ${cc}`,
       CXX: `icecc ${cxx}`,
       MAKEFLAGS: `-j${jobs}`,

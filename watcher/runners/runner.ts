@@ -1,6 +1,8 @@
 import type { NodeConfig } from '../../bus/home.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import type { ClaudeReport } from '../../schemas/response.js';
+import type { ProjectReport } from '../../schemas/project.js';
+import type { PendingPush } from '../workspace/push.js';
 
 /** What a runner needs to run one claimed task. */
 export interface RunRequest {
@@ -17,6 +19,18 @@ export interface RunRequest {
   onStart?: (pid: number) => void;
   /** This node's settings (node.yaml): what it grants runners such as claude. */
   node?: NodeConfig;
+  /**
+   * What the task is told about itself beyond GITBUS_TASK_ID and GITBUS_ATTEMPT (the home, the node, a project
+   * task's worktree and branch, a project's own variables): added to the runner's environment.
+   */
+  env?: Record<string, string>;
+  /** The claude session this attempt runs in, recorded in its claim (`--session-id`, or `--resume` to continue one). */
+  session?: { id: string; resume: boolean };
+}
+
+/** The environment every runner gives its task: the watcher's, then the task's own variables. */
+export function taskEnv(req: RunRequest, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, GITBUS_TASK_ID: req.id, GITBUS_ATTEMPT: String(req.attempt), ...req.env };
 }
 
 export type RunStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
@@ -37,6 +51,14 @@ export interface RunOutcome {
   resultText?: string;
   /** The icecc runner: how many compiles went through icecc, and where they ran (a line in the response's Results). */
   icecc?: { compiles: number; remote: number; local: number; scheduler: string | null };
+  /** A project task's branch after the run (watcher/workspace/): pushed by the outbox, recorded in the response. */
+  project?: ProjectReport;
+  /** Where the project's branch is pushed from: the node's cached clone (watcher/workspace/). */
+  push?: PendingPush;
+  /** `git diff --stat` of the branch from its base, for the response. */
+  projectStat?: string;
+  /** Files the run left uncommitted in its worktree (autoCommit off). */
+  uncommitted?: number;
 }
 
 export interface Runner {

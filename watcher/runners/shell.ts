@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readTail } from './output-tail.js';
-import type { RunOutcome, RunRequest, Runner } from './runner.js';
+import { taskEnv, type RunOutcome, type RunRequest, type Runner } from './runner.js';
 import { failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
 
 
@@ -13,7 +13,7 @@ import { failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
 export const shellRunner: Runner = {
   async run(req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
     if (!req.handoff.command) return failedToStart(new Date(), 'the handoff has no command');
-    return runShellCommand(req, req.handoff.command, { ...process.env, GITBUS_TASK_ID: req.id, GITBUS_ATTEMPT: String(req.attempt) }, abort);
+    return runShellCommand(req, req.handoff.command, taskEnv(req), abort);
   },
 };
 

@@ -115,7 +115,7 @@ function wrapperScript(req: RunRequest, command: string, exitPath: string, chann
     // the terminal's hangup reaches the command too.
     'trap : INT TERM',
     // In the script rather than `new-session -e`, which older tmux lacks.
-    `export GITBUS_TASK_ID=${shellQuote(req.id)} GITBUS_ATTEMPT=${req.attempt}`,
+    `export GITBUS_TASK_ID=${shellQuote(req.id)} GITBUS_ATTEMPT=${req.attempt}${Object.entries(req.env ?? {}).map(([k, v]) => ` ${k}=${shellQuote(v)}`).join('')}`,
     `sh -c ${shellQuote(command)}`,
     // Renamed into place so the watcher never reads half a number.
     `echo $? > ${shellQuote(tmp)} && mv -f ${shellQuote(tmp)} ${shellQuote(exitPath)}`,

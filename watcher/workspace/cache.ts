@@ -1,0 +1,125 @@
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { projectPaths } from '../../bus/home.js';
+import { git, NETWORK_GIT_MS, outageOf, ProjectGitError } from '../../bus/project/git.js';
+import { GitbusError } from '../../schemas/errors.js';
+import { cacheName } from './project-config.js';
+
+/**
+ * One cached clone per project repository in the node's home (`<home>/projects/<name>-<hash>.git`, bare): every
+ * task's worktree is made from it, so a project is cloned once per node and only fetched after that. Its branches
+ * are the tasks' result branches; the remote's branches are under refs/remotes/origin/.
+ */
+export interface ProjectCache {
+  gitDir: string;
+  url: string;
+}
+
+/** Per cached clone, one git operation that moves refs at a time within this process (two tasks of one project). */
+const queues = new Map<string, Promise<unknown>>();
+
+export function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const before = queues.get(key) ?? Promise.resolve();
+  const next = before.catch(() => undefined).then(work);
+  queues.set(key, next);
+  void next.finally(() => {
+    if (queues.get(key) === next) queues.delete(key);
+  }).catch(() => undefined);
+  return next;
+}
+
+/** The cached clone of `url`, made (empty, with `origin` set) when missing; made in a temporary folder and renamed, so a crash leaves none half-made. */
+export async function ensureCache(home: string, url: string): Promise<ProjectCache> {
+  const dir = projectPaths(home).cache;
+  const gitDir = join(dir, cacheName(url));
+  if (existsSync(join(gitDir, 'HEAD'))) return { gitDir, url };
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.new-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await git(['init', '--bare', '--quiet', tmp], { what: 'could not make the project cache' });
+    await git(['config', 'remote.origin.url', url], { gitDir: tmp });
+    await git(['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*'], { gitDir: tmp });
+    // Worktrees of tasks share this clone; git's own gc must not prune what a worktree still needs.
+    await git(['config', 'gc.worktreePruneExpire', 'never'], { gitDir: tmp });
+    try {
+      renameSync(tmp, gitDir);
+    } catch (err) {
+      // Another process made it first.
+      if (!existsSync(join(gitDir, 'HEAD'))) throw err;
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return { gitDir, url };
+}
+
+/** Fetches every branch of the project (and `extra` refspecs); `isProjectOutage` tells an outage from a refusal. */
+export async function fetchProject(cache: ProjectCache, extra: string[] = []): Promise<void> {
+  await serialized(cache.gitDir, async () => {
+    await git(['fetch', '--quiet', '--prune', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*', ...extra], {
+        gitDir: cache.gitDir,
+        timeoutMs: NETWORK_GIT_MS,
+        what: `could not fetch the project ${cache.url}`,
+        fix: 'check that this node reaches the project remote and may read it (git fetch works there by hand), or correct the repo',
+    });
+  });
+}
+
+/** Whether the cached clone has this commit. */
+export async function hasCommit(gitDir: string, commit: string): Promise<boolean> {
+  const r = await git(['cat-file', '-e', `${commit}^{commit}`], { gitDir, okCodes: [1, 128] });
+  return r.code === 0;
+}
+
+/** The commit a ref of the cached clone points at, or null. */
+export async function refCommit(gitDir: string, ref: string): Promise<string | null> {
+  const r = await git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { gitDir, okCodes: [1, 128] });
+  return r.code === 0 ? r.stdout.trim() : null;
+}
+
+export async function isAncestor(gitDir: string, ancestor: string, of: string): Promise<boolean> {
+  const r = await git(['merge-base', '--is-ancestor', ancestor, of], { gitDir, okCodes: [1] });
+  return r.code === 0;
+}
+
+export class BaseMissingError extends GitbusError {
+  readonly code = 'BASE_MISSING';
+}
+
+/** Whether a project git failure is an outage (retry later) rather than a refusal. */
+export function isProjectOutage(err: unknown): boolean {
+  return err instanceof ProjectGitError && outageOf(err.stderr) !== null;
+}
+
+/**
+ * The commit a task starts from: `baseCommit` as the dispatcher saw it (fetched by id if no branch has it any
+ * more), else `base` as a branch, tag or commit of the remote, else the remote's default branch.
+ */
+export async function resolveBase(cache: ProjectCache, h: { base?: string; baseCommit?: string }): Promise<{ commit: string; base: string }> {
+  const missing = (what: string, fix: string) => new BaseMissingError(`${what} is not on the project remote ${cache.url}`, fix, { url: cache.url });
+  if (h.baseCommit) {
+    if (!(await hasCommit(cache.gitDir, h.baseCommit))) {
+      await git(['fetch', '--quiet', '--no-tags', 'origin', h.baseCommit], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] });
+    }
+    if (!(await hasCommit(cache.gitDir, h.baseCommit))) {
+      throw missing(`the base commit ${h.baseCommit}${h.base ? ` (${h.base})` : ''}`, `push it from the dispatching checkout (git push origin ${h.base ?? 'HEAD'}) and dispatch again`);
+    }
+    return { commit: h.baseCommit, base: h.base ?? h.baseCommit };
+  }
+  if (h.base) {
+    for (const ref of [`refs/remotes/origin/${h.base}`, ...(/^[0-9a-f]{7,64}$/.test(h.base) ? [h.base] : [])]) {
+      const c = await refCommit(cache.gitDir, ref);
+      if (c) return { commit: c, base: h.base };
+    }
+    await git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/tags/${h.base}:refs/tags/${h.base}`], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] });
+    const tag = await refCommit(cache.gitDir, `refs/tags/${h.base}`);
+    if (tag) return { commit: tag, base: h.base };
+    throw missing(`base "${h.base}"`, 'name a branch, tag or commit the project remote has, or push it first');
+  }
+  const head = await git(['ls-remote', '--symref', 'origin', 'HEAD'], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [2] });
+  const branch = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(head.stdout)?.[1];
+  const c = branch ? await refCommit(cache.gitDir, `refs/remotes/origin/${branch}`) : null;
+  if (!branch || !c) throw missing('a default branch', 'give the task a base (dispatch --base BRANCH, or "base:" in the handoff)');
+  return { commit: c, base: branch };
+}

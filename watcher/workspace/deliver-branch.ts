@@ -1,0 +1,60 @@
+import type { OutboxEntry } from '../outbox.js';
+import { listPendingPushes, putPendingPush, removePendingPush } from './pending-pushes.js';
+import { pushResult } from './push.js';
+import { updateRecord } from './registry.js';
+
+/** How long an outage of the project remote holds a response back before it goes out saying the branch is not pushed yet. */
+export const PUSH_HOLD_MS = 10 * 60_000;
+/** How often a branch whose push was refused is tried again. */
+export const PUSH_RETRY_MS = 60_000;
+
+export type BranchStep =
+  | { go: true; pushed?: { branch: string; moved?: string } }
+  /** Held back by an outage of the project remote: the entry stays queued and is tried at the next delivery. */
+  | { go: false; reason: string };
+
+/**
+ * The first half of delivering a project task's result: its branch goes to the project remote before its response
+ * goes to the bus, so that a response never names a branch nobody can fetch while the node could still push it.
+ * An outage holds the response back (for PUSH_HOLD_MS at most); a refusal, or a longer outage, lets the response
+ * go saying why the branch is not there yet, and the push continues from `<home>/pushes/`. Updates `entry` in
+ * place; the caller stores it again.
+ */
+export async function pushBeforeResponse(home: string, entry: OutboxEntry, now = Date.now()): Promise<BranchStep> {
+  const project = entry.input.project;
+  const push = entry.push;
+  if (!push || !project || project.pushed) return { go: true };
+  const r = await pushResult(push);
+  push.lastTriedAt = new Date(now).toISOString();
+  if (r.kind === 'pushed') {
+    entry.input.project = { ...project, pushed: true, branch: r.branch };
+    delete entry.input.project.pushError;
+    if (r.moved) entry.input.branchMoved = r.moved;
+    delete entry.push;
+    if (push.worktree) updateRecord(home, push.worktree, (w) => ({ ...w, pushedCommit: push.commit, pushedBranch: r.branch }));
+    return { go: true, pushed: { branch: r.branch, ...(r.moved ? { moved: r.moved } : {}) } };
+  }
+  push.firstFailedAt ??= new Date(now).toISOString();
+  if (r.kind === 'outage' && now - Date.parse(push.firstFailedAt) < PUSH_HOLD_MS) return { go: false, reason: r.reason };
+  entry.input.project = { ...project, pushed: false, pushError: r.reason.slice(0, 1000) };
+  putPendingPush(home, { id: entry.id, attempt: entry.attempt, push });
+  delete entry.push;
+  return { go: true };
+}
+
+/** Tries the branches whose responses went out without them, each at most every PUSH_RETRY_MS. Returns those now pushed. */
+export async function retryPendingPushes(home: string, now = Date.now()): Promise<{ id: string; attempt: number; branch: string; url: string }[]> {
+  const done: { id: string; attempt: number; branch: string; url: string }[] = [];
+  for (const e of listPendingPushes(home)) {
+    if (e.push.lastTriedAt && now - Date.parse(e.push.lastTriedAt) < PUSH_RETRY_MS) continue;
+    const r = await pushResult(e.push);
+    if (r.kind === 'pushed') {
+      removePendingPush(home, e.id, e.attempt);
+      if (e.push.worktree) updateRecord(home, e.push.worktree, (w) => ({ ...w, pushedCommit: e.push.commit, pushedBranch: r.branch }));
+      done.push({ id: e.id, attempt: e.attempt, branch: r.branch, url: e.push.url });
+    } else {
+      putPendingPush(home, { ...e, push: { ...e.push, lastTriedAt: new Date(now).toISOString() } });
+    }
+  }
+  return done;
+}

@@ -1,0 +1,56 @@
+import { git, lastLines, NETWORK_GIT_MS, outageOf, ProjectGitError } from '../../bus/project/git.js';
+
+/** A result branch waiting to be pushed: kept in the outbox entry (and in `<home>/pushes/` once the response went out) until the remote has it. */
+export interface PendingPush {
+  /** The node's cached clone of the project, which holds the commit (worktrees share its objects). */
+  gitDir: string;
+  url: string;
+  commit: string;
+  branch: string;
+  /** The worktree's key in the registry (watcher/workspace/registry.ts), where a successful push is recorded. */
+  worktree?: string;
+  /** When the first try failed, for how long a response is held back by an outage. */
+  firstFailedAt?: string;
+  lastTriedAt?: string;
+}
+
+export type PushResult =
+  | { kind: 'pushed'; branch: string; moved?: string }
+  | { kind: 'outage'; reason: string }
+  | { kind: 'refused'; reason: string };
+
+/** Where results go when the branch moved on the remote meanwhile: next to it, never over it. Pure. */
+export function movedBranch(branch: string, commit: string): string {
+  return `${branch}-moved-${commit.slice(0, 8)}`;
+}
+
+/** Whether git's push output says the ref moved (non-fast-forward, or newer work there to fetch first). Pure. */
+export function isMoved(output: string): boolean {
+  return /\[rejected\].*(non-fast-forward|fetch first)|\(non-fast-forward\)|\(fetch first\)|stale info/.test(output);
+}
+
+async function pushOnce(p: PendingPush, branch: string): Promise<PushResult | { kind: 'moved' }> {
+  try {
+    await git(['push', 'origin', `${p.commit}:refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs: NETWORK_GIT_MS, what: `could not push ${branch} to ${p.url}` });
+    return { kind: 'pushed', branch };
+  } catch (err) {
+    if (!(err instanceof ProjectGitError)) return { kind: 'refused', reason: (err as Error).message.split('\n')[0] ?? 'push failed' };
+    if (isMoved(err.stderr)) return { kind: 'moved' };
+    const outage = outageOf(err.stderr);
+    if (outage !== null) return { kind: 'outage', reason: `the project remote ${p.url} cannot be reached (${outage})` };
+    return { kind: 'refused', reason: `the project remote ${p.url} refused the push of ${branch}: ${lastLines(err.stderr, 2) || `exit code ${err.exitCode ?? '?'}`}` };
+  }
+}
+
+/**
+ * Pushes a result branch without ever forcing: a fast-forward, or, when the branch moved on the remote, to
+ * `<branch>-moved-<commit>` beside it, so that neither the remote's work nor the task's is lost.
+ */
+export async function pushResult(p: PendingPush): Promise<PushResult> {
+  const first = await pushOnce(p, p.branch);
+  if (first.kind !== 'moved') return first;
+  const beside = movedBranch(p.branch, p.commit);
+  const second = await pushOnce(p, beside);
+  if (second.kind === 'moved') return { kind: 'refused', reason: `both ${p.branch} and ${beside} moved on ${p.url}` };
+  return second.kind === 'pushed' ? { kind: 'pushed', branch: beside, moved: p.branch } : second;
+}

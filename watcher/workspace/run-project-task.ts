@@ -1,0 +1,53 @@
+import type { BusContext } from '../../bus/context.js';
+import type { ClaimResult } from '../../bus/ops/claim.js';
+import { asLocalFailure } from '../../bus/local-io.js';
+import { firstLine } from '../../schemas/errors.js';
+import { taskEnv, type RunOutcome, type RunRequest, type Runner } from '../runners/runner.js';
+import { runShellCommand } from '../runners/shell.js';
+import { finishWorktree } from './results.js';
+import { prepareWorktree } from './worktree.js';
+import { updateRecord } from './registry.js';
+
+/** Runs a runner, turning anything it throws (a full disk under its log) into a failed outcome. */
+export async function runGuarded(ctx: BusContext, runner: Runner, req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
+  try {
+    return await runner.run(req, abort);
+  } catch (err) {
+    const now = new Date();
+    return { status: 'failed', exitCode: null, started: now, finished: now, outputTail: '', reason: `could not run the task on ${ctx.config.node}: ${firstLine(asLocalFailure(err, ctx.paths.home))}` };
+  }
+}
+
+/**
+ * A task that names a project (docs/PROTOCOL.md §3a): its worktree is prepared (fetch, worktree on the result
+ * branch, the project's files and setup), the runner runs inside it, and what it left is committed and described
+ * for the response; the branch is pushed by the outbox. The merge runner works on the cached clone alone.
+ */
+export async function runProjectTask(ctx: BusContext, task: ClaimResult, runner: Runner, req: RunRequest, abort: AbortSignal, place: { slot: number }): Promise<RunOutcome> {
+  const started = new Date();
+  const fail = (reason: string): RunOutcome => ({ status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason });
+  if (task.handoff.runner === 'merge') return fail('the merge runner is not wired yet');
+  let ws;
+  try {
+    ws = await prepareWorktree({ home: ctx.paths.home, config: ctx.config, id: task.id, attempt: task.attempt, handoff: task.handoff, slot: place.slot, ...(task.session ? { session: task.session } : {}) });
+  } catch (err) {
+    return fail(`could not prepare the project's worktree on ${ctx.config.node}: ${firstLine(err)}`);
+  }
+  const inTree: RunRequest = { ...req, cwd: ws.cwd, env: { ...req.env, ...ws.env } };
+  let outcome: RunOutcome;
+  const setup = ws.settings?.setup;
+  if (ws.created && setup) {
+    const s = await runShellCommand({ ...inTree, cwd: ws.record.path }, setup, taskEnv(inTree), abort);
+    outcome = s.status === 'succeeded' ? await runGuarded(ctx, runner, inTree, abort) : { ...s, status: s.status === 'cancelled' ? 'cancelled' : 'failed', reason: `the project's setup command \`${setup}\` ${s.reason ?? 'failed'}; the worktree is kept at ${ws.record.path}` };
+  } else {
+    outcome = await runGuarded(ctx, runner, inTree, abort);
+  }
+  try {
+    const f = await finishWorktree({ ws, id: task.id, attempt: task.attempt, node: ctx.config.node, title: task.title, status: outcome.status, autoCommit: task.handoff.autoCommit ?? ws.settings?.autoCommit });
+    updateRecord(ctx.paths.home, ws.record.key, (r) => ({ ...r, headCommit: f.report.headCommit }));
+    return { ...outcome, project: f.report, push: f.push, projectStat: f.stat, ...(f.uncommitted > 0 ? { uncommitted: f.uncommitted } : {}) };
+  } catch (err) {
+    const why = `could not record the branch of the run: ${firstLine(err)}; the work is kept in ${ws.record.path} on ${ctx.config.node}`;
+    return { ...outcome, status: outcome.status === 'succeeded' ? 'failed' : outcome.status, reason: outcome.reason ? `${outcome.reason}; ${why}` : why };
+  }
+}
