@@ -1,0 +1,152 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { branchFiles, editNode, makeProject, pushHandoffs, showFile } from '../helpers/project.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * Project work (issue 9): tasks that name a project repository run in a worktree of the node's cached clone, on
+ * their result branch, and the branch reaches the project remote before the response reaches the bus. Real git
+ * everywhere: a bus on a bare remote, a project on another, nodes as separate processes.
+ */
+const STANDIN = join(ROOT, 'test/fixtures/claude-standin.mjs');
+
+type Shown = { state: string; files: { path: string; text: string }[] };
+type Report = { repo: string; branch: string; baseCommit: string; headCommit: string; pushed: boolean; pushError?: string; commits?: number; subjects?: string[]; files?: number; insertions?: number; deletions?: number };
+
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let project: ReturnType<typeof makeProject>;
+let person: string;
+const children: ChildProcess[] = [];
+
+async function shown(id: string, home = bus.home('alpha')): Promise<Shown> {
+  const r = await gitbus(['show', id, '--json'], { home });
+  expect(r.code, r.stderr).toBe(0);
+  return json<Shown>(r);
+}
+
+function frontmatter(text: string): Record<string, unknown> {
+  return parse(text.split('---\n')[1] ?? '') as Record<string, unknown>;
+}
+
+async function response(id: string): Promise<{ data: Record<string, unknown> & { project?: Report; status: string; reason?: string }; body: string }> {
+  const file = (await shown(id)).files.find((f) => f.path.startsWith('responses/'));
+  if (!file) throw new Error(`${id} has no response`);
+  return { data: frontmatter(file.text) as never, body: file.text };
+}
+
+async function watchOnce(home: string, env: NodeJS.ProcessEnv = {}): Promise<{ id: string; status: string }[]> {
+  const r = await gitbus(['watch', '--once', '--json'], { home, env, timeoutMs: 90_000 });
+  expect(r.code, r.stderr).toBe(0);
+  return json<{ ran: { id: string; status: string }[] }>(r).ran;
+}
+
+beforeAll(async () => {
+  bus = await makeBus();
+  project = makeProject(bus.dir);
+  person = join(bus.dir, 'person');
+  for (const n of ['w1', 'w2']) {
+    const home = await bus.addNode(n, [], ['--runner', 'shell', '--runner', 'claude']);
+    editNode(home, (c) => ({ ...c, projects: { proj: { url: project.remote, checkout: project.checkout, include: ['.env'], setup: 'touch .setup-ran', env: { PORT: '{8000+slot}', WHICH: '{id}' } } } }));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await bus?.cleanup();
+});
+
+describe('project tasks', () => {
+  it('run on two nodes in worktrees at the base commit, and their branches reach the project remote with the facts in the response', async () => {
+    const base = project.main();
+    pushHandoffs(person, bus.remote, [
+      // Commits by itself, then leaves a change for gitbus to commit; reads what the node's project settings gave it.
+      { id: 'pw-one', frontmatter: { to: 'w1', repo: 'proj', base: 'main', baseCommit: base, command: 'echo one >> app.txt && git -c user.name=t -c user.email=t@x commit -qam "task one edits app" && cat .env > seen-env.txt && echo "$PORT $WHICH $GITBUS_BRANCH" > env.txt && test -f .setup-ran && pwd > where.txt' } },
+      { id: 'pw-two', frontmatter: { to: 'w2', repo: project.remote, base: 'main', branch: 'feature/two', command: 'echo two > two.txt' } },
+    ]);
+    const [one, two] = await Promise.all([watchOnce(bus.home('w1')), watchOnce(bus.home('w2'))]);
+    expect(one).toEqual([expect.objectContaining({ id: 'pw-one', status: 'succeeded' })]);
+    expect(two).toEqual([expect.objectContaining({ id: 'pw-two', status: 'succeeded' })]);
+
+    const r1 = await response('pw-one');
+    const p1 = r1.data.project as Report;
+    expect(p1).toMatchObject({ repo: 'proj', branch: 'gitbus/pw-one', baseCommit: base, pushed: true, commits: 2, files: 4 });
+    expect(p1.subjects).toEqual(['pw-one', 'task one edits app']);
+    expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'gitbus/pw-one']).trim()).toBe(p1.headCommit);
+    // The copied-in .env reached the task but never the branch; the setup ran; env was filled per run.
+    const files = branchFiles(project.remote, 'gitbus/pw-one') ?? [];
+    expect(files).toEqual(expect.arrayContaining(['app.txt', 'seen-env.txt', 'env.txt', 'where.txt']));
+    expect(files).not.toContain('.env');
+    expect(showFile(project.remote, 'gitbus/pw-one', 'seen-env.txt')).toBe('SECRET=from-the-checkout\n');
+    expect(showFile(project.remote, 'gitbus/pw-one', 'env.txt')).toBe('8000 pw-one gitbus/pw-one\n');
+    // Outside any checkout of the person's: in the node's home.
+    expect(showFile(project.remote, 'gitbus/pw-one', 'where.txt').trim()).toBe(join(bus.home('w1'), 'worktrees', 'pw-one'));
+    expect(r1.body).toContain(`git fetch proj gitbus/pw-one`);
+    expect(r1.body).toContain('- task one edits app');
+
+    const p2 = (await response('pw-two')).data.project as Report;
+    expect(p2).toMatchObject({ branch: 'feature/two', baseCommit: base, pushed: true, commits: 1, files: 1, insertions: 1 });
+    expect(showFile(project.remote, 'feature/two', 'two.txt')).toBe('two\n');
+    // The person's checkout was never touched.
+    expect(gitCli(['status', '--porcelain'], project.checkout)).toBe('');
+  }, 120_000);
+
+  it('a claude task runs in its worktree: the stand-in edits and commits, gitbus pushes the branch', async () => {
+    pushHandoffs(person, bus.remote, [
+      { id: 'pw-claude', frontmatter: { to: 'w1', repo: 'proj', runner: 'claude', branch: 'agent/notes' }, body: 'Write the notes.\n@write notes.md hello from the agent\n@commit agent adds notes\n@write scratch.txt left over\n' },
+    ]);
+    const ran = await watchOnce(bus.home('w1'), { GITBUS_CLAUDE_BIN: STANDIN, CLAUDE_STANDIN_SESSIONS: join(bus.dir, 'sessions') });
+    expect(ran).toEqual([expect.objectContaining({ id: 'pw-claude', status: 'succeeded' })]);
+    const r = await response('pw-claude');
+    expect(r.data.project).toMatchObject({ branch: 'agent/notes', pushed: true, commits: 2 });
+    expect((r.data.project as Report).subjects).toEqual(['pw-claude', 'agent adds notes']);
+    expect(showFile(project.remote, 'agent/notes', 'notes.md')).toBe('hello from the agent\n');
+    expect(branchFiles(project.remote, 'agent/notes')).toContain('scratch.txt');
+    // No base given: the remote's default branch.
+    expect((r.data.project as Report).baseCommit).toBe(project.main());
+  }, 120_000);
+
+  it('a base commit the project remote does not have fails the task with the reason, and nothing is pushed', async () => {
+    pushHandoffs(person, bus.remote, [{ id: 'pw-nobase', frontmatter: { to: 'w2', repo: 'proj', base: 'main', baseCommit: 'a'.repeat(40), command: 'true' } }]);
+    const ran = await watchOnce(bus.home('w2'));
+    expect(ran).toEqual([expect.objectContaining({ id: 'pw-nobase', status: 'failed' })]);
+    const r = await response('pw-nobase');
+    expect(r.data.reason).toContain(`the base commit ${'a'.repeat(40)} (main) is not on the project remote ${project.remote}`);
+    expect(branchFiles(project.remote, 'gitbus/pw-nobase')).toBeNull();
+  }, 60_000);
+
+  it('a push that fails because the project remote is away keeps the result in the outbox and delivers both once it is back', async () => {
+    const away = `${project.remote}.away`;
+    pushHandoffs(person, bus.remote, [{ id: 'pw-away', frontmatter: { to: 'w2', repo: 'proj', command: `echo kept > kept.txt && mv ${project.remote} ${away}` } }]);
+    const w = startWatcher(bus.home('w2'), ['--poll', '1s'], children);
+    try {
+      await until('the result to be held back', () => w.events().some((e) => e.type === 'queued' && e.id === 'pw-away'), 60_000, w.stderr);
+      // Held: no response on the bus, the worktree kept with the commit.
+      expect((await shown('pw-away')).state).toBe('claimed');
+      expect(existsSync(join(bus.home('w2'), 'worktrees', 'pw-away', 'kept.txt'))).toBe(true);
+      renameSync(away, project.remote);
+      await until('the branch and the response to go out', () => w.events().some((e) => e.type === 'delivered' && e.id === 'pw-away'), 60_000, w.stderr);
+      expect(w.events().find((e) => e.type === 'pushed' && e.id === 'pw-away')).toMatchObject({ branch: 'gitbus/pw-away' });
+      const r = await response('pw-away');
+      expect(r.data.project).toMatchObject({ pushed: true, branch: 'gitbus/pw-away' });
+      expect(showFile(project.remote, 'gitbus/pw-away', 'kept.txt')).toBe('kept\n');
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.exited;
+    }
+  }, 150_000);
+
+  it('a node that joins after the task was dispatched to it fetches the project, runs it and pushes the branch', async () => {
+    pushHandoffs(person, bus.remote, [{ id: 'pw-late', frontmatter: { to: 'gpu', repo: project.remote, base: 'main', command: 'echo validated > gpu.txt' } }]);
+    const gpu = await bus.addNode('gpu', ['cuda'], ['--runner', 'shell']);
+    const ran = await watchOnce(gpu);
+    expect(ran).toEqual([expect.objectContaining({ id: 'pw-late', status: 'succeeded' })]);
+    expect(showFile(project.remote, 'gitbus/pw-late', 'gpu.txt')).toBe('validated\n');
+    expect(readFileSync(join(gpu, 'worktrees', 'pw-late.json'), 'utf8')).toContain('"pushedCommit"');
+  }, 90_000);
+});

@@ -1,0 +1,56 @@
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parse, stringify } from 'yaml';
+import { gitCli } from './cli.js';
+
+/**
+ * A project repository for project-work tests: a bare remote (`remote`) with `main` holding a few files, and a
+ * person's checkout of it (`checkout`) with an ignored `.env`.
+ */
+export function makeProject(dir: string, name = 'proj'): { remote: string; checkout: string; main: () => string } {
+  const remote = join(dir, `${name}.git`);
+  const checkout = join(dir, `${name}-checkout`);
+  gitCli(['init', '-q', '--bare', '--initial-branch=main', remote]);
+  gitCli(['init', '-q', '--initial-branch=main', checkout]);
+  writeFileSync(join(checkout, 'README.md'), `# ${name}\n`);
+  writeFileSync(join(checkout, 'app.txt'), 'line 1\nline 2\nline 3\n');
+  writeFileSync(join(checkout, '.gitignore'), '.env\n.setup-ran\n');
+  writeFileSync(join(checkout, '.env'), 'SECRET=from-the-checkout\n');
+  gitCli(['add', '.'], checkout);
+  gitCli(['commit', '-q', '-m', 'first'], checkout);
+  gitCli(['remote', 'add', 'origin', remote], checkout);
+  gitCli(['push', '-q', 'origin', 'main'], checkout);
+  return { remote, checkout, main: () => gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim() };
+}
+
+/** Edits a node's node.yaml as a person would. */
+export function editNode(home: string, change: (c: Record<string, unknown>) => Record<string, unknown>): void {
+  const path = join(home, 'node.yaml');
+  writeFileSync(path, stringify(change(parse(readFileSync(path, 'utf8')) as Record<string, unknown>)));
+}
+
+/** Pushes handoff files written by hand (`frontmatter` + `body`) to the bus in one plain-git commit, from a person's clone. */
+export function pushHandoffs(person: string, busRemote: string, handoffs: { id: string; frontmatter: Record<string, unknown>; body?: string }[]): void {
+  try {
+    gitCli(['rev-parse', '--git-dir'], person);
+  } catch {
+    gitCli(['clone', '-q', busRemote, person]);
+  }
+  gitCli(['pull', '-q', '--rebase', 'origin', 'main'], person);
+  mkdirSync(join(person, 'handoffs'), { recursive: true });
+  for (const h of handoffs) writeFileSync(join(person, 'handoffs', `${h.id}.md`), `---\n${stringify({ title: h.id, ...h.frontmatter })}---\n${h.body ?? ''}`);
+  gitCli(['add', 'handoffs'], person);
+  gitCli(['commit', '-q', '-m', `dispatch ${handoffs.map((h) => h.id).join(' ')}`], person);
+  gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
+}
+
+/** The files of a branch on the project remote, or null when it has no such branch. */
+export function branchFiles(remote: string, branch: string): string[] | null {
+  const r = spawnSync('git', ['--git-dir', remote, 'ls-tree', '-r', '--name-only', `refs/heads/${branch}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : null;
+}
+
+export function showFile(remote: string, branch: string, path: string): string {
+  return gitCli(['--git-dir', remote, 'show', `refs/heads/${branch}:${path}`]);
+}
