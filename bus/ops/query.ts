@@ -15,6 +15,7 @@ import { archivedStates, findArchived } from './archive-lookup.js';
 import { readObservations, updateObservations } from '../liveness-store.js';
 import { shownLiveness, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
 import { readBeat } from './heartbeat.js';
+import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 
 /** A task as scripts see it in --json output: plain data, no Maps. */
 export interface TaskSummary {
@@ -161,6 +162,27 @@ export interface ShownTask {
   files: { path: string; text: string }[];
   /** Set when the remote could not be reached and this is what the node last knew. */
   offline: Offline | null;
+  /** A project task's branch: where its results are (or will be) and how to fetch them. */
+  branch?: ShownBranch;
+}
+
+export interface ShownBranch {
+  repo: string;
+  branch: string;
+  /** null while the task has not ended. */
+  pushed: boolean | null;
+  report?: ProjectReport;
+  /** The command that fetches the results. */
+  fetch: string;
+}
+
+/** Where a project task's results are, from its response, or, before it ends, from its handoff. Pure. */
+export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response'>): ShownBranch | undefined {
+  const report = view.response?.project;
+  const repo = report?.repo ?? view.handoff?.repo;
+  if (repo === undefined) return undefined;
+  const branch = report?.branch ?? view.handoff?.branch ?? defaultBranch(view.id);
+  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), fetch: `git fetch ${repo} ${branch}` };
 }
 
 /** One task's handoff, claims, releases, cancel and response, live or archived. */
@@ -180,7 +202,8 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     const refs = [f.handoff, ...[...f.claims.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, c]) => [c, f.releases.get(n)]), f.cancel, f.response];
     const files: ShownTask['files'] = [];
     for (const r of refs) if (r) files.push({ path: r.path, text: decoder.decode(await snap.store.readBlob(r.oid)) });
-    return { id, state: view.state, archived: null, summary: summarize(view), files, offline };
+    const branch = shownBranch(view);
+    return { id, state: view.state, archived: null, summary: summarize(view), files, offline, ...(branch ? { branch } : {}) };
   }
   const found = await findArchived(ctx, [ref]);
   const entry = found.get(ref);
