@@ -204,7 +204,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       for (const entry of [...held.values()]) queue(entry);
       const queued = listOutbox(home).filter((e) => !held.has(keyOf(e)));
       for (const entry of [...queued, ...held.values()]) if (!running.has(entry.id)) await deliver(entry);
-      for (const p of await retryPendingPushes(home).catch((err: unknown) => (report(err), []))) opts.onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch });
+      for (const p of await retryPendingPushes(home, opts.retryMs).catch((err: unknown) => (report(err), []))) opts.onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch });
       if (health.reason === null && listQueue(home).length > 0) {
         try {
           const d = await deliverQueued(ctx);

@@ -66,7 +66,7 @@ export function register(program: Command): void {
       .option('--once', 'claim what may be claimed now, run it to completion, push the responses and exit')
       .option('--poll <duration>', 'how often to check the remote (default: the bus setting poll)', durationFlag('--poll', { positive: true }))
       .option('--grace <duration>', 'on SIGTERM, how long running tasks may take before they are stopped and released (default 30s)', durationFlag('--grace'))
-      .option('--retry <duration>', 'while the remote is down, the first wait before trying again; it doubles per failure (default: the poll interval, at least 1s)', durationFlag('--retry', { positive: true }))
+      .option('--retry <duration>', 'while the remote is down, the first wait before trying again; it doubles per failure (default: the poll interval, at least 1s); also how often a refused project branch push is tried again (default 1m)', durationFlag('--retry', { positive: true }))
       .option('--retry-max <duration>', 'while the remote is down, the longest wait between attempts (default: 10 poll intervals, at most 5m)', durationFlag('--retry-max', { positive: true }))
       .option('--keep-logs <duration>', 'remove task logs in <home>/logs older than this, at start and daily (default 14d; 0 keeps them all)', durationFlag('--keep-logs', { zeroOff: true })),
   ).action(async (opts: Opts) =>

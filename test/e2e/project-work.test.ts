@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
@@ -143,6 +143,53 @@ describe('project tasks', () => {
       await w.exited;
     }
   }, 150_000);
+
+  it('a push the project remote refuses lets the response go out saying why, and the node pushes again until it is taken', async () => {
+    const hook = join(project.remote, 'hooks', 'pre-receive');
+    const gate = join(bus.dir, 'refuse-pushes');
+    writeFileSync(gate, '');
+    writeFileSync(hook, `#!/bin/sh\nif [ -e ${gate} ]; then echo "pushes are closed today" >&2; exit 1; fi\n`);
+    chmodSync(hook, 0o755);
+    pushHandoffs(person, bus.remote, [{ id: 'pw-refused', frontmatter: { to: 'w1', repo: 'proj', command: 'echo later > later.txt' } }]);
+    const w = startWatcher(bus.home('w1'), ['--poll', '1s', '--retry', '1s'], children);
+    try {
+      await until('the response', () => w.events().some((e) => e.type === 'delivered' && e.id === 'pw-refused'), 60_000, w.stderr);
+      const r = await response('pw-refused');
+      expect(r.data.status).toBe('succeeded');
+      expect(r.data.project).toMatchObject({ pushed: false, branch: 'gitbus/pw-refused' });
+      expect((r.data.project as Report).pushError).toContain('pushes are closed today');
+      expect(r.body).toContain('Not on the project remote yet');
+      expect(branchFiles(project.remote, 'gitbus/pw-refused')).toBeNull();
+      rmSync(gate);
+      await until('the branch to be pushed after all', () => w.events().some((e) => e.type === 'pushed' && e.id === 'pw-refused'), 60_000, w.stderr);
+      expect(showFile(project.remote, 'gitbus/pw-refused', 'later.txt')).toBe('later\n');
+      expect(existsSync(join(bus.home('w1'), 'pushes', 'pw-refused.1.json'))).toBe(false);
+    } finally {
+      rmSync(hook, { force: true });
+      w.child.kill('SIGTERM');
+      await w.exited;
+    }
+  }, 150_000);
+
+  it('a branch that moved on the remote is never overwritten: the results go beside it', async () => {
+    // Someone else's unrelated work is already on the branch the task asks for.
+    const other = join(bus.dir, 'other');
+    gitCli(['init', '-q', '--initial-branch=elsewhere', other]);
+    writeFileSync(join(other, 'theirs.txt'), 'theirs\n');
+    gitCli(['add', '.'], other);
+    gitCli(['commit', '-q', '-m', 'their work'], other);
+    gitCli(['push', '-q', project.remote, 'elsewhere:refs/heads/shared/branch'], other);
+    const theirs = gitCli(['--git-dir', project.remote, 'rev-parse', 'shared/branch']).trim();
+    pushHandoffs(person, bus.remote, [{ id: 'pw-moved', frontmatter: { to: 'w2', repo: 'proj', base: 'main', branch: 'shared/branch', command: 'echo mine > mine.txt' } }]);
+    expect(await watchOnce(bus.home('w2'))).toEqual([expect.objectContaining({ id: 'pw-moved', status: 'succeeded' })]);
+    const r = await response('pw-moved');
+    const p = r.data.project as Report;
+    expect(p.branch).toBe(`shared/branch-moved-${p.headCommit.slice(0, 8)}`);
+    expect(p.pushed).toBe(true);
+    expect(r.body).toContain('shared/branch had moved on the remote');
+    expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'shared/branch']).trim()).toBe(theirs);
+    expect(showFile(project.remote, p.branch, 'mine.txt')).toBe('mine\n');
+  }, 90_000);
 
   it('a node that joins after the task was dispatched to it fetches the project, runs it and pushes the branch', async () => {
     pushHandoffs(person, bus.remote, [{ id: 'pw-late', frontmatter: { to: 'gpu', repo: project.remote, base: 'main', command: 'echo validated > gpu.txt' } }]);

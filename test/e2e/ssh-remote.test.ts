@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
-import { seedPool } from '../helpers/bus.js';
+import { makeBus, seedPool } from '../helpers/bus.js';
+import { makeProject, pushHandoffs, showFile } from '../helpers/project.js';
 import { sshBus as sshBus_ } from '../helpers/ssh-bus.js';
 import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { until } from '../helpers/wait.js';
@@ -33,6 +34,21 @@ function run(args: string[], home: string, env: NodeJS.ProcessEnv = sshd.env) {
 }
 
 describe.skipIf(!available)('an SSH remote', () => {
+  it('a project task fetches its project over SSH and pushes its branch back over SSH (the git CLI with the ssh config)', async () => {
+    const bus = await makeBus();
+    cleanups.push(bus.cleanup);
+    const project = makeProject(bus.dir);
+    const worker = await bus.addNode('sshworker', [], ['--runner', 'shell']);
+    pushHandoffs(join(bus.dir, 'person'), bus.remote, [{ id: 'over-ssh', frontmatter: { to: 'sshworker', repo: `busbox:${project.remote}`, base: 'main', command: 'echo via ssh > ssh.txt' } }]);
+    const env = { ...process.env, GIT_SSH_COMMAND: `ssh -F ${sshd.configFile} -o BatchMode=yes` };
+    const w = await gitbus(['watch', '--once', '--json'], { home: worker, env, timeoutMs: 60_000 });
+    expect(w.code, w.stderr).toBe(0);
+    expect(json<{ ran: { id: string; status: string }[] }>(w).ran).toEqual([expect.objectContaining({ id: 'over-ssh', status: 'succeeded' })]);
+    expect(showFile(project.remote, 'gitbus/over-ssh', 'ssh.txt')).toBe('via ssh\n');
+    const shown = json<{ branch: { pushed: boolean; fetch: string } }>(await gitbus(['show', 'over-ssh', '--json'], { home: worker }));
+    expect(shown.branch).toMatchObject({ pushed: true, fetch: `git fetch busbox:${project.remote} gitbus/over-ssh` });
+  });
+
   it('inits, joins, dispatches, claims and responds through an ssh config alias and an ssh:// URL', async () => {
     const bus = await sshBus();
     const beta = await run(['join', sshd.url(bus.bare), '--node', 'beta', '--json'], bus.home('beta'));

@@ -42,11 +42,11 @@ export async function pushBeforeResponse(home: string, entry: OutboxEntry, now =
   return { go: true };
 }
 
-/** Tries the branches whose responses went out without them, each at most every PUSH_RETRY_MS. Returns those now pushed. */
-export async function retryPendingPushes(home: string, now = Date.now()): Promise<{ id: string; attempt: number; branch: string; url: string }[]> {
+/** Tries the branches whose responses went out without them, each at most every `everyMs`. Returns those now pushed. */
+export async function retryPendingPushes(home: string, everyMs = PUSH_RETRY_MS, now = Date.now()): Promise<{ id: string; attempt: number; branch: string; url: string }[]> {
   const done: { id: string; attempt: number; branch: string; url: string }[] = [];
   for (const e of listPendingPushes(home)) {
-    if (e.push.lastTriedAt && now - Date.parse(e.push.lastTriedAt) < PUSH_RETRY_MS) continue;
+    if (e.push.lastTriedAt && now - Date.parse(e.push.lastTriedAt) < everyMs) continue;
     const r = await pushResult(e.push);
     if (r.kind === 'pushed') {
       removePendingPush(home, e.id, e.attempt);

@@ -29,6 +29,15 @@ export function isMoved(output: string): boolean {
   return /\[rejected\].*(non-fast-forward|fetch first)|\(non-fast-forward\)|\(fetch first\)|stale info/.test(output);
 }
 
+/** What the remote said when it refused (its hook's `remote:` lines) and the refusal itself, on one line. Pure. */
+export function refusalText(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim());
+  const remote = lines.filter((l) => l.startsWith('remote:')).map((l) => l.slice('remote:'.length).trim()).filter(Boolean);
+  const rejected = lines.filter((l) => /^! \[/.test(l));
+  const said = [...remote.slice(-5), ...rejected.slice(0, 2)].join(' / ');
+  return (said || lastLines(stderr, 2)).slice(0, 800);
+}
+
 async function pushOnce(p: PendingPush, branch: string): Promise<PushResult | { kind: 'moved' }> {
   try {
     await git(['push', 'origin', `${p.commit}:refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs: NETWORK_GIT_MS, what: `could not push ${branch} to ${p.url}` });
@@ -38,7 +47,7 @@ async function pushOnce(p: PendingPush, branch: string): Promise<PushResult | { 
     if (isMoved(err.stderr)) return { kind: 'moved' };
     const outage = outageOf(err.stderr);
     if (outage !== null) return { kind: 'outage', reason: `the project remote ${p.url} cannot be reached (${outage})` };
-    return { kind: 'refused', reason: `the project remote ${p.url} refused the push of ${branch}: ${lastLines(err.stderr, 2) || `exit code ${err.exitCode ?? '?'}`}` };
+    return { kind: 'refused', reason: `the project remote ${p.url} refused the push of ${branch}: ${refusalText(err.stderr) || `exit code ${err.exitCode ?? '?'}`}` };
   }
 }
 
