@@ -22,6 +22,7 @@ import { ZERO_OID } from '../git/oid.js';
 import type { Transport } from '../transport/transport.js';
 import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { checkClock } from './doctor-clock.js';
+import { checkProjects } from './doctor-projects.js';
 import { checkSshHost, sshChecks } from './doctor-ssh.js';
 
 /**
@@ -120,7 +121,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   if (!transport || !refs) {
     checks.push(await checkObjects(paths.clone, localMain, null));
     for (const name of REMOTE_CHECKS) checks.push(skip(name, 'the remote is not reachable'));
-    checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), gitCheck);
+    checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), ...(await checkProjects(home, config)), gitCheck);
     await transport?.close();
     return report();
   }
@@ -172,7 +173,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   } finally {
     await repo.close();
   }
-  checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), gitCheck);
+  checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), ...(await checkProjects(home, config)), gitCheck);
   return report();
 }
 

@@ -191,6 +191,17 @@ describe('project tasks', () => {
     expect(showFile(project.remote, p.branch, 'mine.txt')).toBe('mine\n');
   }, 90_000);
 
+  it('doctor checks each project of node.yaml: its remote answers with this node\'s credentials, its checkout exists', async () => {
+    const home = await bus.addNode('doc', [], ['--runner', 'shell']);
+    editNode(home, (c) => ({ ...c, projects: { good: { url: project.remote, checkout: project.checkout }, gone: { url: join(bus.dir, 'nowhere.git') }, nocheckout: { url: project.remote, checkout: join(bus.dir, 'no-such-dir') } } }));
+    const r = await gitbus(['doctor', '--json'], { home });
+    const checks = json<{ checks: { name: string; status: string; detail: string; fix: string | null }[] }>(r).checks;
+    const byName = (n: string) => checks.find((c) => c.name === n);
+    expect(byName('project.good')).toMatchObject({ status: 'ok', detail: expect.stringContaining('answers (') });
+    expect(byName('project.gone')).toMatchObject({ status: 'fail', fix: expect.stringContaining(`git ls-remote ${join(bus.dir, 'nowhere.git')}`) });
+    expect(byName('project.nocheckout')).toMatchObject({ status: 'warn', detail: expect.stringContaining('does not exist') });
+  }, 60_000);
+
   it('a node that joins after the task was dispatched to it fetches the project, runs it and pushes the branch', async () => {
     pushHandoffs(person, bus.remote, [{ id: 'pw-late', frontmatter: { to: 'gpu', repo: project.remote, base: 'main', command: 'echo validated > gpu.txt' } }]);
     const gpu = await bus.addNode('gpu', ['cuda'], ['--runner', 'shell']);
