@@ -40,12 +40,15 @@ export async function projectFrom(cwd: string): Promise<Partial<FanoutProject> &
   const branch = await optional(['symbolic-ref', '-q', '--short', 'HEAD'], top);
   const upstream = branch ? await optional(['config', '--get', `branch.${branch}.remote`], top) : null;
   const remote = upstream && upstream !== '.' ? upstream : 'origin';
+  // The base as the remote calls it: a local branch may track one of another name.
+  const merge = upstream && upstream !== '.' ? await optional(['config', '--get', `branch.${branch}.merge`], top) : null;
+  const remoteBranch = merge?.startsWith('refs/heads/') ? merge.slice('refs/heads/'.length) : branch;
   const url = await optional(['remote', 'get-url', remote], top);
   const head = await optional(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], top);
   return {
     top,
     ...(url ? { repo: absoluteRepo(url, top) } : {}),
-    ...(branch ? { base: branch } : head ? { base: head } : {}),
+    ...(remoteBranch ? { base: remoteBranch } : head ? { base: head } : {}),
     ...(head ? { baseCommit: head } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -79,6 +79,20 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     expect(busLog().length).toBe(before + 1);
   });
   afterAll(async () => bus?.cleanup());
+
+  it('fanout, group and resolve have --help and --json; a bad group name is a usage error', async () => {
+    for (const cmd of ['fanout', 'group', 'resolve']) {
+      const r = await gitbus([cmd, '--help']);
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout, cmd).toContain(`Usage: gitbus ${cmd}`);
+      expect(r.stdout, cmd).toContain('--json');
+    }
+    const bad = await gitbus(['group', 'Not A Name', '--json'], { home });
+    expect(bad.code).toBe(2);
+    const unknown = await gitbus(['group', 'no-such-group', '--json'], { home });
+    expect(unknown.code).toBe(4);
+    expect(json<{ error: { code: string } }>(unknown).error.code).toBe('UNKNOWN_GROUP');
+  });
 
   it('puts four workstreams and the integration task on the bus in exactly one commit', async () => {
     expect(busLog()[0]).toBe(`gitbus: fanout ${GROUP} (5 tasks)`);
@@ -172,6 +186,24 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     );
     const text = await gitbus(['fanout', bad], { home, cwd: work });
     expect(text.stderr).toContain(`${bad} (field workstreams.1.tasks): the required field "tasks" is missing`);
+  });
+
+  it('offline, the whole fan-out waits in the queue and later reaches the bus in one commit', async () => {
+    const before = busLog().length;
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    let r;
+    try {
+      r = await gitbus(['fanout', planFile, '--group', 'offline-run', '--json'], { home, cwd: work });
+    } finally {
+      renameSync(away, bus.remote);
+    }
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ queued: { reason: string }; commit: null }>(r)).toMatchObject({ queued: expect.any(Object), commit: null });
+    // Any later command of the node delivers it.
+    expect((await gitbus(['status'], { home })).code).toBe(0);
+    expect(busLog().length).toBe(before + 1);
+    expect(busLog()[0]).toBe('gitbus: fanout offline-run (5 tasks)');
   });
 
   it('group shows sessions, costs and diffstats from claims and responses; resolve follows up on conflicts', async () => {
