@@ -165,3 +165,24 @@ export class NotATmuxTaskError extends GitbusError {
     super(`task ${id} runs with the ${runner} runner, which has no tmux session to attach to`, `follow its output with "gitbus logs ${id} --follow"; only tasks with runner tmux (or claude with claude.interactive: true) can be attached to`, { id, runner });
   }
 }
+
+/** `gitbus fanout` with a group that already has tasks on the bus: their branches `<group>/*` would be shared. */
+export class GroupLiveError extends GitbusError {
+  readonly code = 'GROUP_LIVE';
+  constructor(group: string, ids: string[], queued = false) {
+    const shown = `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''}`;
+    super(
+      queued ? `group "${group}" is already queued on this node (${shown}), waiting for the remote` : `group "${group}" already has live tasks on the bus (${shown})`,
+      `pick another name with --group NAME (or "group:" in the plan), for example --group ${group}-2; "gitbus group ${group}" shows the fan-out that has it`,
+      { group, ids, queued },
+    );
+  }
+}
+
+/** `gitbus group NAME` for a name no live task has. */
+export class UnknownGroupError extends GitbusError {
+  readonly code = 'UNKNOWN_GROUP';
+  constructor(group: string) {
+    super(`no live task has group "${group}"`, 'check the name ("gitbus status" lists the tasks); a fan-out whose tasks were all archived is no longer a group: "gitbus show ID" still shows each task', { group });
+  }
+}

@@ -11,8 +11,21 @@ import { randomBytes } from 'node:crypto';
  * the bus with the same content counts as delivered).
  */
 export type QueueEntry =
-  | { kind: 'dispatch'; id: string; path: string; text: string; title: string; queuedAt: string; chosenId: boolean }
+  | { kind: 'dispatch'; id: string; path: string; text: string; title: string; queuedAt: string; chosenId: boolean; batch?: QueueBatch }
   | { kind: 'cancel'; id: string; by: string; reason?: string; at: string; queuedAt: string };
+
+/**
+ * Handoffs that must reach the bus together, in one commit (a fan-out: its integration task waits for all the
+ * others). Each member names the batch; delivery sends a batch only when all `size` members are queued, and all
+ * of them or none (bus/ops/deliver.ts). `group`: refuse the batch when other live tasks already have that group.
+ */
+export interface QueueBatch {
+  key: string;
+  size: number;
+  /** The commit's subject when the batch is delivered on its own. */
+  subject: string;
+  group?: string;
+}
 
 export const queueDir = (home: string) => join(home, 'queue');
 const fileOf = (home: string, e: Pick<QueueEntry, 'kind' | 'id'>) => join(queueDir(home), `${e.id}.${e.kind}.json`);

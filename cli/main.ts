@@ -23,6 +23,9 @@ import { register as service } from './commands/service.js';
 import { register as doctor } from './commands/doctor.js';
 import { register as runCmd } from './commands/run.js';
 import { register as attach } from './commands/attach.js';
+import { register as fanout } from './commands/fanout.js';
+import { register as group } from './commands/group.js';
+import { register as resolve } from './commands/resolve.js';
 
 const program = new Command('gitbus')
   .description('a message bus for a fleet of machines, on one shared git repository')
@@ -31,6 +34,7 @@ const program = new Command('gitbus')
   .exitOverride();
 
 for (const register of [init, join, dispatch, status, show, claim, release, respond, cancel, lint, archive, watch, logs, runCmd, attach, service, hooks, doctor]) register(program);
+for (const register of [fanout, group, resolve]) register(program);
 for (const cmd of program.commands) cmd.exitOverride();
 setSshPassphrasePrompt(terminalPassphrasePrompt());
 

@@ -4,9 +4,13 @@ import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
 import type { FileChange } from '../store/objects.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { listQueue, rejectQueue, removeQueue, type QueueEntry } from '../queue.js';
+import { listQueue, rejectQueue, removeQueue, type QueueBatch, type QueueEntry } from '../queue.js';
 import { decideCancel } from './cancel.js';
 import { archivedStates } from './archive-lookup.js';
+import { groupTaskIds } from './group-members.js';
+
+/** A batch still incomplete this long after it was queued was left by a process that stopped while queueing it. */
+export const INCOMPLETE_BATCH_MS = 60_000;
 
 export interface Delivery {
   /** Queued changes the bus now holds (sent now, or found already there: another process of this node sent them). */
@@ -34,8 +38,14 @@ export async function deliverQueued(ctx: BusContext): Promise<Delivery> {
     const plan = await planDelivery(snap, entries, (id) => archived.has(id));
     const changes = plan.send.flatMap((s) => s.changes);
     const ids = plan.send.map((s) => `${s.entry.kind} ${s.entry.id}`);
-    // One change keeps the message it would have had on its own, so the remote's log reads as before.
-    const message = plan.send.length === 1 ? (plan.send[0]?.message ?? '') : `gitbus: deliver ${ids.length} queued changes from ${ctx.config.node}\n\n${ids.join('\n')}`;
+    const batch = soleBatch(plan.send.map((s) => s.entry));
+    // One change keeps the message it would have had on its own, so the remote's log reads as before; a batch
+    // alone (a fan-out) says what it is.
+    const message = batch
+      ? `${batch.subject}\n\n${plan.send.map((s) => `${s.entry.id} ${s.entry.kind === 'dispatch' ? s.entry.title : ''}`.trimEnd()).join('\n')}`
+      : plan.send.length === 1
+        ? (plan.send[0]?.message ?? '')
+        : `gitbus: deliver ${ids.length} queued changes from ${ctx.config.node}\n\n${ids.join('\n')}`;
     return { result: plan, ...(changes.length > 0 ? { commit: { changes, message } } : {}) };
   });
   const home = ctx.paths.home;
@@ -51,10 +61,51 @@ interface Plan {
   refused: { entry: QueueEntry; reason: string }[];
 }
 
+function batchOf(e: QueueEntry): QueueBatch | undefined {
+  return e.kind === 'dispatch' ? e.batch : undefined;
+}
+
+/** The batch every entry belongs to, when they all belong to one and it is whole. */
+function soleBatch(entries: QueueEntry[]): QueueBatch | undefined {
+  const first = entries[0] ? batchOf(entries[0]) : undefined;
+  return first && entries.length === first.size && entries.every((e) => batchOf(e)?.key === first.key) ? first : undefined;
+}
+
 /** What each queued change does to the bus as `snap` has it. Pure but for reading the snapshot. */
-async function planDelivery(snap: Snapshot, entries: QueueEntry[], archived: (id: string) => boolean): Promise<Plan> {
+async function planDelivery(snap: Snapshot, entries: QueueEntry[], archived: (id: string) => boolean, now = Date.now()): Promise<Plan> {
   const plan: Plan = { send: [], present: [], refused: [] };
+  const batches = new Map<string, QueueEntry[]>();
+  for (const e of entries) {
+    const b = batchOf(e);
+    if (b) batches.set(b.key, [...(batches.get(b.key) ?? []), e]);
+  }
+  for (const members of batches.values()) {
+    const sub = await planDelivery(snap, members.map(withoutBatch), archived, now);
+    const b = batchOf(members[0] as QueueEntry) as QueueBatch;
+    const refuse = (reason: string) => plan.refused.push(...members.map((entry) => ({ entry, reason })));
+    const original = new Map(members.map((e) => [e.id, e]));
+    if (sub.send.length === 0 && sub.refused.length === 0) {
+      // Already on the bus: sent by a process that stopped before it emptied the queue.
+      plan.present.push(...members);
+      continue;
+    }
+    if (members.length < b.size) {
+      // Still being queued by its process (wait), or left half-queued by one that stopped (give up on it).
+      if (now - Date.parse(members[0]?.queuedAt ?? '') > INCOMPLETE_BATCH_MS) refuse(`only ${members.length} of the ${b.size} tasks of "${b.subject}" were queued; the process queueing them stopped`);
+      continue;
+    }
+    const ids = new Set(members.map((e) => e.id));
+    const others = b.group !== undefined ? await groupTaskIds(snap, b.group, ids) : [];
+    if (others.length > 0) refuse(`group "${b.group}" already has live tasks (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''})`);
+    else if (sub.refused.length > 0) refuse(sub.refused[0]?.reason ?? 'refused');
+    else {
+      // All of them or none: sent and present keep their batch, so the commit message can say what it is.
+      plan.send.push(...sub.send.map((s) => ({ ...s, entry: original.get(s.entry.id) as QueueEntry })));
+      plan.present.push(...sub.present.map((e) => original.get(e.id) as QueueEntry));
+    }
+  }
   for (const entry of entries) {
+    if (batchOf(entry)) continue;
     if (entry.kind === 'dispatch') {
       const there = snap.index.tasks.get(entry.id)?.handoff;
       if (there?.oid === blobOid(entry.text) || archived(entry.id)) plan.present.push(entry);
@@ -72,6 +123,12 @@ async function planDelivery(snap: Snapshot, entries: QueueEntry[], archived: (id
     }
   }
   return plan;
+}
+
+function withoutBatch(e: QueueEntry): QueueEntry {
+  if (e.kind !== 'dispatch' || !e.batch) return e;
+  const { batch: _batch, ...rest } = e;
+  return rest;
 }
 
 function blobOid(text: string): string {

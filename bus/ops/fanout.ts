@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
+import { firstLine, InvalidBusFileError, type FileProblem } from '../../schemas/errors.js';
+import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { newTaskId } from '../../schemas/ids.js';
+import { pathFor } from '../../schemas/layout.js';
+import { InvalidPlanError, type Plan } from '../../schemas/plan.js';
+import { branchViolation, workstreamBranch } from '../../schemas/project.js';
+import type { BusContext } from '../context.js';
+import { GroupLiveError, InputError } from '../errors.js';
+import { buildFanout, type FanoutBuild, type FanoutDefaults, type FanoutProject, type FanoutTask } from '../model/fanout.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { isQueued, listQueue, putQueue, removeQueue, type QueueEntry } from '../queue.js';
+import { outageCode } from '../remote-failure.js';
+import { deliverQueued } from './deliver.js';
+import { targetProblem } from './dispatch-target.js';
+import { groupTaskIds } from './group-members.js';
+import { localSnapshot, snapshotOrLast } from './query.js';
+
+export interface FanoutInput {
+  plan: Plan;
+  /** The plan file as given, for messages. */
+  planPath: string;
+  project: FanoutProject;
+  defaults?: FanoutDefaults;
+  /** Build and check everything, write nothing. */
+  dryRun?: boolean;
+  now?: Date;
+}
+
+export interface FanoutTaskResult {
+  id: string;
+  path: string;
+  workstream: string | null;
+  title: string;
+  branch: string;
+  runner: string;
+  to: string | null;
+  labels: string[];
+  /** The handoff as it is (or would be) committed. */
+  text: string;
+}
+
+export interface FanoutResult {
+  group: string;
+  title: string;
+  repo: string;
+  base: string;
+  baseCommit: string;
+  /** Every task, workstreams in plan order, then the integration task. */
+  tasks: FanoutTaskResult[];
+  /** The integration task's id, or null with `integrate: false`. */
+  integration: string | null;
+  /** The commit that carried them all; null on a dry run, when queued, or when another process sent them. */
+  commit: string | null;
+  dryRun: boolean;
+  warnings: string[];
+  /** Set when the remote could not be reached: all of them wait in this node's queue and go in one commit later. */
+  queued?: { reason: string };
+}
+
+export const fanoutSubject = (group: string, n: number) => `gitbus: fanout ${group} (${n} task${n === 1 ? '' : 's'})`;
+
+/** Branch names git would refuse, as plan problems on the field that made them. Pure. */
+function branchProblems(planPath: string, plan: Plan, group: string, groupField: string): FileProblem[] {
+  const groupBad = branchViolation(workstreamBranch(group, 'x'));
+  if (groupBad) return [{ path: planPath, field: groupField, reason: `the group "${group}" cannot start a branch name: ${groupBad.reason}`, fix: 'choose a group without "..", a part ending in ".lock" or a trailing "."', severity: 'error' }];
+  const out: FileProblem[] = [];
+  plan.workstreams.forEach((ws, i) => {
+    const bad = branchViolation(workstreamBranch(group, ws.name));
+    if (bad) out.push({ path: planPath, field: `workstreams.${i}.name`, reason: `"${ws.name}" cannot end a branch name: ${bad.reason}`, fix: 'choose a name without "..", a trailing ".lock" or a trailing "."', severity: 'error' });
+  });
+  return out;
+}
+
+/** A handoff problem said against the plan: the field of the workstream (or the plan) that set it. Pure. */
+function asPlanProblem(planPath: string, task: FanoutTask, index: number, p: FileProblem): FileProblem {
+  const at = task.workstream === null ? 'integrate' : `workstreams.${index}`;
+  const field = p.field === '' ? (task.workstream === null ? at : `${at}.tasks`) : `${at}.${p.field}`;
+  return { ...p, path: planPath, field, reason: `${p.reason} (in the handoff of ${task.workstream === null ? 'the integration task' : `workstream ${task.workstream}`})` };
+}
+
+/** Why some tasks may wait longer than expected: said at once, not discovered later. */
+async function fanoutWarnings(snap: Snapshot, handoffs: Handoff[]): Promise<string[]> {
+  const out = new Set<string>();
+  const nodes = await snap.nodes();
+  for (const h of handoffs) {
+    const runner = effectiveRunner(h);
+    if (h.to) {
+      const problem = await targetProblem(snap, h.to, h);
+      if (problem) out.add(`${firstLine(problem)}; its tasks wait until it can`);
+      continue;
+    }
+    const cards = nodes.flatMap((n) => (n.card ? [n.card] : []));
+    if (cards.length === 0) continue;
+    if (!cards.some((c) => !c.runners || c.runners.includes(runner))) out.add(`no node offers the ${runner} runner; its tasks wait until one does (runners: [${runner}] in a node's node.yaml)`);
+    const missing = (h.labels ?? []).filter((l) => !cards.some((c) => c.labels?.includes(l)));
+    if (missing.length > 0) out.add(`no node has label(s) ${missing.join(', ')}; tasks that need them wait until one does`);
+  }
+  return [...out];
+}
+
+function freshIds(n: number, now: Date, taken: (id: string) => boolean): string[] {
+  const ids: string[] = [];
+  while (ids.length < n) {
+    const id = newTaskId(now, randomBytes);
+    if (!taken(id) && !ids.includes(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * Puts a fan-out on the bus: a handoff per workstream and the integration task, queued as one batch and
+ * delivered in ONE commit (bus/ops/deliver.ts), so no node ever sees part of a fan-out, and the integration
+ * task's `after` never names a task that is not there. Refused when live tasks already have the group, here and
+ * again inside the delivery's compare-and-swap.
+ */
+export async function fanout(ctx: BusContext, input: FanoutInput): Promise<FanoutResult> {
+  const { plan, project } = input;
+  const defaults = input.defaults ?? {};
+  const now = input.now ?? new Date();
+  const group = defaults.group ?? plan.group;
+  const branchBad = branchProblems(input.planPath, plan, group, defaults.group !== undefined ? '--group' : 'group');
+  if (branchBad.length > 0) throw new InvalidPlanError(branchBad);
+
+  const { snap } = await snapshotOrLast(ctx);
+  const live = await groupTaskIds(snap, group);
+  if (live.length > 0) throw new GroupLiveError(group, live);
+  const queuedSame = listQueue(ctx.paths.home).filter((e) => e.kind === 'dispatch' && e.batch?.group === group);
+  if (queuedSame.length > 0) throw new GroupLiveError(group, queuedSame.map((e) => e.id), true);
+
+  const count = plan.workstreams.length + (plan.integrate === false ? 0 : 1);
+  const ids = freshIds(count, now, (id) => snap.has(id) || isQueued(ctx.paths.home, { kind: 'dispatch', id }));
+  const built: FanoutBuild = buildFanout(plan, project, defaults, ids);
+
+  const created = now.toISOString();
+  const problems: FileProblem[] = [];
+  const rendered = built.tasks.map((task, i) => {
+    const data = { id: task.id, ...task.handoff, from: ctx.config.node, created } as Handoff;
+    const path = pathFor({ kind: 'handoff', id: task.id });
+    let text = '';
+    try {
+      text = renderBusFile('handoff', data, task.body);
+      const check = parseBusFile(path, text);
+      if (!check.ok) problems.push(...check.problems.filter((p) => p.severity === 'error').map((p) => asPlanProblem(input.planPath, task, i, p)));
+    } catch (err) {
+      if (!(err instanceof InvalidBusFileError)) throw err;
+      problems.push(...err.problems.map((p) => asPlanProblem(input.planPath, task, i, p)));
+    }
+    return { task, data, path, text };
+  });
+  if (problems.length > 0) throw new InvalidPlanError(problems);
+
+  const result: FanoutResult = {
+    group,
+    title: plan.title,
+    repo: project.repo,
+    base: project.base,
+    baseCommit: project.baseCommit,
+    tasks: rendered.map(({ task, data, path, text }) => ({
+      id: task.id,
+      path,
+      workstream: task.workstream,
+      title: data.title,
+      branch: data.branch as string,
+      runner: effectiveRunner(data),
+      to: data.to ?? null,
+      labels: data.labels ?? [],
+      text,
+    })),
+    integration: built.integration?.id ?? null,
+    commit: null,
+    dryRun: input.dryRun === true,
+    warnings: await fanoutWarnings(snap, rendered.map((r) => r.data)),
+  };
+  if (input.dryRun) return result;
+
+  const batch = { key: `${group}-${ids[0] ?? ''}`, size: rendered.length, subject: fanoutSubject(group, rendered.length), group };
+  const entries: QueueEntry[] = rendered.map(({ data, path, text }) => ({ kind: 'dispatch', id: data.id as string, path, text, title: data.title, queuedAt: created, chosenId: true, batch }));
+  const forget = () => entries.forEach((e) => removeQueue(ctx.paths.home, e));
+  try {
+    for (const e of entries) putQueue(ctx.paths.home, e);
+  } catch (err) {
+    forget();
+    throw err;
+  }
+  let delivery: Awaited<ReturnType<typeof deliverQueued>>;
+  try {
+    delivery = await deliverQueued(ctx);
+  } catch (err) {
+    if (outageCode(err) !== null) return { ...result, queued: { reason: firstLine(err) } };
+    // Not an outage: it would fail the same way at every later try, so the fan-out is not left queued.
+    forget();
+    throw err;
+  }
+  const mine = new Set(entries.map((e) => e.id));
+  const refused = delivery.rejected.find((r) => mine.has(r.entry.id));
+  if (refused) {
+    forget();
+    const others = await groupTaskIds(await localSnapshot(ctx), group, mine);
+    if (others.length > 0) throw new GroupLiveError(group, others);
+    throw new InputError(`the fan-out was refused: ${refused.reason}`, 'run gitbus fanout again: it draws new ids', { reason: refused.reason });
+  }
+  if (delivery.delivered.some((e) => mine.has(e.id))) return { ...result, commit: delivery.commit };
+  // Not in this delivery: another process of this node sent it meanwhile, or is still sending it.
+  const waiting = entries.some((e) => isQueued(ctx.paths.home, e));
+  return waiting ? { ...result, queued: { reason: 'another gitbus process of this node is delivering it' } } : result;
+}

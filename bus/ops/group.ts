@@ -1,0 +1,177 @@
+import { parseArchivedFile } from '../../schemas/bus-file.js';
+import type { Claim } from '../../schemas/claim.js';
+import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import type { ProjectReport } from '../../schemas/project.js';
+import type { TaskResponse } from '../../schemas/response.js';
+import type { BusContext } from '../context.js';
+import { UnknownGroupError } from '../errors.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { TaskState } from '../model/types.js';
+import { archivedStates, findArchived } from './archive-lookup.js';
+import { groupTaskIds } from './group-members.js';
+import { snapshotOrLast, type Offline } from './query.js';
+
+/**
+ * A fan-out at a glance (`gitbus group NAME`), what seed 003 kept by hand in sessions.json: per workstream its
+ * state, node, attempt, claude session, cost and what it left on its branch; the integration task with its merges
+ * and conflicts; and other tasks of the group (a `gitbus resolve` follow-up). Reads main; workstreams the archive
+ * already took are found through the live integration task's `after` (by id, which is cheap), never by scanning
+ * the archive.
+ */
+
+export interface GroupTask {
+  id: string;
+  state: TaskState | 'unknown';
+  title: string | null;
+  /** The workstream's name; null for the integration task and other tasks of the group. */
+  workstream: string | null;
+  runner: string | null;
+  branch: string | null;
+  /** The node running it (open claim), or that ended it. */
+  node: string | null;
+  attempt: number | null;
+  /** The claude session: the claim's `session`, else the response's `claude.sessionId`. */
+  session: string | null;
+  costUsd: number | null;
+  /** What the run left on its branch (the response's `project`), once it ended. */
+  project: ProjectReport | null;
+  /** Dependencies it still waits for (the integration task). */
+  waitingFor: string[];
+  /** The response's reason, when it ended without success. */
+  reason: string | null;
+  /** The archive month, when the task has left main. */
+  archived: string | null;
+}
+
+export interface GroupView {
+  group: string;
+  /** The fan-out's title, from the integration task's (`<title>: integration`). */
+  title: string | null;
+  repo: string | null;
+  base: string | null;
+  baseCommit: string | null;
+  /** In merge order (the integration task's), then any others by name. */
+  workstreams: GroupTask[];
+  integration: GroupTask | null;
+  /** Tasks of the group that are neither: follow-ups such as `gitbus resolve`. */
+  others: GroupTask[];
+  /** Sum of the known costs, US dollars. */
+  costUsd: number;
+  offline: Offline | null;
+}
+
+interface Parts {
+  id: string;
+  state: TaskState | 'unknown';
+  handoff?: Handoff;
+  claim?: Claim;
+  response?: TaskResponse;
+  attempts: number;
+  waitingFor: string[];
+  archived: string | null;
+}
+
+function groupTask(p: Parts): GroupTask {
+  const h = p.handoff;
+  const r = p.response;
+  return {
+    id: p.id,
+    state: p.state,
+    title: h?.title ?? null,
+    workstream: h?.workstream ?? null,
+    runner: h ? effectiveRunner(h) : null,
+    branch: h?.branch ?? r?.project?.branch ?? null,
+    node: p.claim?.node ?? r?.node ?? null,
+    attempt: p.claim?.attempt ?? r?.attempt ?? (p.attempts || null),
+    session: p.claim?.session ?? r?.claude?.sessionId ?? null,
+    costUsd: r?.claude?.costUsd ?? null,
+    project: r?.project ?? null,
+    waitingFor: p.waitingFor,
+    reason: r && r.status !== 'succeeded' ? (r.reason ?? null) : null,
+    archived: p.archived,
+  };
+}
+
+async function liveParts(snap: Snapshot, id: string, external: (id: string) => TaskState | undefined): Promise<Parts | null> {
+  const v = await snap.view(id, external);
+  if (!v) return null;
+  return {
+    id,
+    state: v.state,
+    ...(v.handoff ? { handoff: v.handoff } : {}),
+    ...(v.claim?.data ? { claim: v.claim.data } : {}),
+    ...(v.response ? { response: v.response } : {}),
+    attempts: v.attempts,
+    waitingFor: v.waitingFor,
+    archived: null,
+  };
+}
+
+async function archivedParts(ctx: BusContext, ids: string[]): Promise<Parts[]> {
+  if (ids.length === 0) return [];
+  const found = await findArchived(ctx, ids);
+  const out: Parts[] = [];
+  for (const [id, entry] of found) {
+    const read = async <T>(name: string): Promise<T | undefined> => {
+      const oid = entry.files.get(name);
+      if (!oid) return undefined;
+      const r = parseArchivedFile(`${entry.month}/${id}/${name}`, await ctx.repo.store.readBlob(oid));
+      return r.ok ? (r.file.data as T) : undefined;
+    };
+    const claims = [...entry.files.keys()].map((n) => /^claim\.(\d+)\.md$/.exec(n)?.[1]).filter((a): a is string => a !== undefined).map(Number);
+    const last = claims.length ? Math.max(...claims) : 0;
+    const handoff = await read<Handoff>('handoff.md');
+    const claim = last ? await read<Claim>(`claim.${last}.md`) : undefined;
+    const response = await read<TaskResponse>('response.md');
+    out.push({ id, state: entry.state, ...(handoff ? { handoff } : {}), ...(claim ? { claim } : {}), ...(response ? { response } : {}), attempts: last, waitingFor: [], archived: entry.month });
+  }
+  return out;
+}
+
+const INTEGRATION_SUFFIX = ': integration';
+
+export async function groupView(ctx: BusContext, group: string): Promise<GroupView> {
+  const { snap, offline } = await snapshotOrLast(ctx);
+  const ids = await groupTaskIds(snap, group);
+  if (ids.length === 0) throw new UnknownGroupError(group);
+  const missing = await snap.missingDependencies(ids);
+  const archivedState = offline || missing.length === 0 ? new Map<string, TaskState>() : await archivedStates(ctx, missing);
+  const parts: Parts[] = [];
+  for (const id of ids) {
+    const p = await liveParts(snap, id, (d) => archivedState.get(d));
+    if (p) parts.push(p);
+  }
+  // The integration task: the merge runner's; the newest when there are several.
+  const merges = parts.filter((p) => p.handoff && effectiveRunner(p.handoff) === 'merge').sort((a, b) => ((a.handoff?.created ?? '') < (b.handoff?.created ?? '') ? 1 : -1));
+  const integration = merges[0] ?? null;
+  // Workstreams already archived: the integration task still names them.
+  if (integration && !offline) {
+    const gone = (integration.handoff?.after ?? []).filter((d) => !snap.has(d));
+    parts.push(...(await archivedParts(ctx, gone)).filter((p) => p.handoff?.group === group));
+  }
+  const order = integration?.handoff?.merge ?? [];
+  const rank = (p: Parts) => {
+    const i = order.indexOf(p.handoff?.branch ?? '');
+    return i < 0 ? order.length : i;
+  };
+  const workstreams = parts
+    .filter((p) => p.handoff?.workstream !== undefined)
+    .sort((a, b) => rank(a) - rank(b) || ((a.handoff?.workstream ?? '') < (b.handoff?.workstream ?? '') ? -1 : 1))
+    .map(groupTask);
+  const others = parts.filter((p) => p.handoff?.workstream === undefined && p !== integration).map(groupTask);
+  const all = [...workstreams, ...(integration ? [groupTask(integration)] : []), ...others];
+  const first = integration?.handoff ?? parts.find((p) => p.handoff)?.handoff;
+  const title = integration?.handoff?.title;
+  return {
+    group,
+    title: title?.endsWith(INTEGRATION_SUFFIX) ? title.slice(0, -INTEGRATION_SUFFIX.length) : null,
+    repo: first?.repo ?? null,
+    base: first?.base ?? null,
+    baseCommit: first?.baseCommit ?? null,
+    workstreams,
+    integration: integration ? groupTask(integration) : null,
+    others,
+    costUsd: Math.round(all.reduce((sum, t) => sum + (t.costUsd ?? 0), 0) * 1e6) / 1e6,
+    offline,
+  };
+}

@@ -1,0 +1,128 @@
+import { parseArchivedFile } from '../../schemas/bus-file.js';
+import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import type { RunnerName } from '../../schemas/fields.js';
+import type { TaskResponse } from '../../schemas/response.js';
+import type { BusContext } from '../context.js';
+import { TaskStateError, UnknownTaskError } from '../errors.js';
+import { resultsFile, suffixedTitle, type NewHandoff } from '../model/fanout.js';
+import { resolveTaskId } from '../model/resolve-id.js';
+import { isFinal, type TaskState } from '../model/types.js';
+import { findArchived } from './archive-lookup.js';
+import { dispatch, type DispatchResult } from './dispatch.js';
+import { snapshotOrLast } from './query.js';
+
+/**
+ * The follow-up to an integration that ended with conflicts (`gitbus resolve ID`): one task that asks an agent
+ * to do the merges by hand on the integration branch — the same repo, base and branches in the same order — with
+ * the conflicts the merge runner found listed by branch and file.
+ */
+
+/** Who resolves: an agent (claude), or a person or agent who claims it by hand (manual). */
+export const RESOLVE_RUNNERS = ['claude', 'manual'] as const satisfies readonly RunnerName[];
+
+export interface ResolveOptions {
+  to?: string;
+  labels?: string[];
+  runner?: (typeof RESOLVE_RUNNERS)[number];
+}
+
+export interface ResolveResult extends DispatchResult {
+  /** The integration task it follows up. */
+  integration: string;
+  group: string | null;
+  branch: string;
+  merge: string[];
+  conflicts: { branch: string; files: string[] }[];
+  commit: string | null;
+}
+
+interface Integration {
+  id: string;
+  state: TaskState;
+  handoff?: Handoff;
+  response?: TaskResponse;
+}
+
+async function findIntegration(ctx: BusContext, ref: string): Promise<Integration> {
+  const { snap } = await snapshotOrLast(ctx);
+  let id: string | null = null;
+  try {
+    id = resolveTaskId(snap.ids(), ref);
+  } catch (err) {
+    if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1) throw err;
+  }
+  if (id) {
+    const v = await snap.view(id);
+    if (!v) throw new UnknownTaskError(ref);
+    return { id, state: v.state, ...(v.handoff ? { handoff: v.handoff } : {}), ...(v.response ? { response: v.response } : {}) };
+  }
+  // An integration archived since it ended is still resolvable: asked by its full id, as `show` does.
+  const entry = (await findArchived(ctx, [ref])).get(ref);
+  if (!entry) throw new UnknownTaskError(ref);
+  const read = async <T>(name: string): Promise<T | undefined> => {
+    const oid = entry.files.get(name);
+    if (!oid) return undefined;
+    const r = parseArchivedFile(`${entry.month}/${ref}/${name}`, await ctx.repo.store.readBlob(oid));
+    return r.ok ? (r.file.data as T) : undefined;
+  };
+  const handoff = await read<Handoff>('handoff.md');
+  const response = await read<TaskResponse>('response.md');
+  return { id: ref, state: entry.state, ...(handoff ? { handoff } : {}), ...(response ? { response } : {}) };
+}
+
+/** The follow-up's body: the conflicts, then how to merge in order, resolve, test and commit. Pure. */
+export function resolveBody(x: { integration: string; group: string | null; branch: string; base: string | null; baseCommit: string | null; merge: string[]; merged: string[]; conflicts: { branch: string; files: string[] }[] }): string {
+  const base = x.base ? `\`${x.base}\`${x.baseCommit ? ` (${x.baseCommit.slice(0, 12)})` : ''}` : x.baseCommit ? x.baseCommit.slice(0, 12) : 'the base';
+  const conflicts = x.conflicts.map((c) => `- \`${c.branch}\`: ${c.files.length ? c.files.map((f) => `\`${f}\``).join(', ') : '(no file named)'}`).join('\n');
+  const merges = x.merge.map((b) => `git merge --no-ff origin/${b} -m "Merge ${b} into ${x.branch}"`).join('\n');
+  const clean = x.merged.length ? `\nThese merged cleanly when the others were skipped: ${x.merged.map((b) => `\`${b}\``).join(', ')}. Once the conflicts above are resolved, a later branch may meet new ones.\n` : '';
+  return [
+    '## Task\n',
+    `Integrate${x.group ? ` the fan-out \`${x.group}\`` : ''}: merge its branches into \`${x.branch}\` in order, resolve the conflicts that stopped the automatic merge (task ${x.integration}), run the tests, and commit.\n`,
+    '## Conflicts the merge runner found\n',
+    `${conflicts}\n${clean}`,
+    '## How\n',
+    `Your worktree is on branch \`${x.branch}\`, at ${base}. The branches to merge are fetched as \`origin/<branch>\`. Merge them one at a time, in this order:\n`,
+    '```sh',
+    merges,
+    '```\n',
+    '- When a merge stops on conflicts, resolve each conflicted file keeping the intent of both sides (the workstreams\' notes in `RESULTS/` say what each meant), `git add` the files and conclude it with `git commit --no-edit` before the next merge. Do not drop either side\'s change without saying why.',
+    '- After the last merge, run the project\'s tests and fix what the integration broke, in commits of their own.',
+    `- Write what you decided for each conflict in \`${resultsFile('integration')}\` and commit it. What is left uncommitted when the run ends is committed for you, and \`${x.branch}\` is pushed.`,
+    '',
+  ].join('\n');
+}
+
+export async function resolveConflicts(ctx: BusContext, ref: string, opts: ResolveOptions = {}): Promise<ResolveResult> {
+  const t = await findIntegration(ctx, ref);
+  const h = t.handoff;
+  const wanted = 'resolve its merge conflicts';
+  if (!h) throw new TaskStateError(t.id, 'unreadable', wanted, `see the problems with "gitbus show ${t.id}"`);
+  const runner = effectiveRunner(h);
+  if (runner !== 'merge' || !h.repo || !h.branch || !h.merge?.length) {
+    throw new TaskStateError(t.id, `a ${runner} task, not an integration (merge) task`, wanted, 'give the id of the integration task of a fan-out ("gitbus group NAME" shows it)', { runner });
+  }
+  const conflicts = t.response?.project?.conflicts ?? [];
+  if (!isFinal(t.state)) throw new TaskStateError(t.id, t.state, wanted, `wait until it ends; ${h.group ? `"gitbus group ${h.group}"` : `"gitbus show ${t.id}"`} shows its progress`);
+  if (conflicts.length === 0) {
+    const fix = t.state === 'succeeded' ? `nothing to resolve: ${h.branch} merged cleanly` : `it ended without reporting conflicts${t.response?.reason ? ` (${t.response.reason})` : ''}; see "gitbus show ${t.id}"`;
+    throw new TaskStateError(t.id, `${t.state} with no conflicts`, wanted, fix);
+  }
+  const group = h.group ?? null;
+  const fanTitle = h.title.endsWith(': integration') ? h.title.slice(0, -': integration'.length) : h.title;
+  const handoff: NewHandoff = {
+    title: suffixedTitle(fanTitle, 'resolve merge conflicts'),
+    ...(opts.to ? { to: opts.to } : {}),
+    ...(opts.labels?.length ? { labels: opts.labels } : {}),
+    runner: opts.runner ?? 'claude',
+    repo: h.repo,
+    ...(h.base ? { base: h.base } : {}),
+    ...(h.baseCommit ? { baseCommit: h.baseCommit } : {}),
+    branch: h.branch,
+    ...(group ? { group } : {}),
+    merge: h.merge,
+  };
+  const body = resolveBody({ integration: t.id, group, branch: h.branch, base: h.base ?? null, baseCommit: h.baseCommit ?? null, merge: h.merge, merged: t.response?.project?.merged ?? [], conflicts });
+  const r = await dispatch(ctx, { handoff, body });
+  return { ...r, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts };
+}

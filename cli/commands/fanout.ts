@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InputError } from '../../bus/errors.js';
+import { fanout, type FanoutResult } from '../../bus/ops/fanout.js';
+import { fanoutProject } from '../../bus/ops/fanout-project.js';
+import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
+import { InvalidPlanError, parsePlan } from '../../schemas/plan.js';
+import { baseSchema, commitSchema, groupNameSchema, repoSchema } from '../../schemas/project.js';
+import { withBus, withCommon, type CommonOptions } from '../common.js';
+import { repeatableFlag, schemaFlag } from '../flags.js';
+import { emit, note } from '../output.js';
+import { problemLine } from '../format.js';
+
+interface Opts extends CommonOptions {
+  repo?: string;
+  base?: string;
+  baseCommit?: string;
+  to?: string;
+  label?: string[];
+  group?: string;
+  dryRun?: boolean;
+}
+
+function readPlan(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new InputError(`cannot read the plan ${file}: ${(err as Error).message}`, 'give the path of a plan file (Markdown with frontmatter; see "Plan files" in docs/PROTOCOL.md)', { flag: 'PLAN' });
+  }
+}
+
+function human(r: FanoutResult): string {
+  const short = r.baseCommit.slice(0, 12);
+  const head = r.dryRun
+    ? `fanout ${r.group} (dry run, nothing written): ${r.tasks.length} tasks`
+    : r.queued
+      ? `fanout ${r.group}: ${r.tasks.length} tasks queued on this node`
+      : `fanout ${r.group}: ${r.tasks.length} tasks${r.commit ? ` in commit ${r.commit.slice(0, 12)}` : ''}`;
+  const width = Math.max(...r.tasks.map((t) => (t.workstream ?? 'integration').length));
+  const lines = r.tasks.map((t) => {
+    const where = t.to ? ` for ${t.to}` : '';
+    const labels = t.labels.length ? ` [${t.labels.join(',')}]` : '';
+    const after = t.workstream === null ? `  after ${r.tasks.length - 1} workstream${r.tasks.length === 2 ? '' : 's'}` : '';
+    return `  ${(t.workstream ?? 'integration').padEnd(width)}  ${t.id}  ${t.runner.padEnd(6)} ${t.branch}${where}${labels}${after}`;
+  });
+  const tail = r.dryRun ? r.tasks.map((t) => `\n==> ${t.path} <==\n${t.text.trimEnd()}`) : [`follow it with: gitbus group ${r.group}`];
+  return [`${head} (${r.repo}, base ${r.base} at ${short})`, ...lines, ...tail].join('\n');
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('fanout')
+      .argument('<plan>', 'the plan file: Markdown with frontmatter (title, workstreams, ...); the body is the brief every workstream shares')
+      .description('put a fan-out on the bus in one commit: a task per workstream on branch <group>/<name>, all from one base, and an integration task that merges their branches into <group>/integration once all have ended')
+      .option('--repo <url>', "the project's remote (default: the remote of the checkout you are in)", schemaFlag('--repo', repoSchema))
+      .option('--base <ref>', 'the branch, tag or commit to start from (default: the checkout\'s branch)', schemaFlag('--base', baseSchema))
+      .option('--base-commit <sha>', 'the full commit id the base is at (default: resolved in the checkout)', schemaFlag('--base-commit', commitSchema))
+      .option('--group <name>', "the fan-out's name, instead of the plan's group (or its file name)", schemaFlag('--group', groupNameSchema))
+      .option('--to <node>', 'run every task on this node, unless the plan says otherwise', schemaFlag('--to', nodeNameSchema))
+      .option('--label <label>', 'a label every task needs, unless the plan says otherwise (repeatable)', repeatableFlag('--label', labelSchema))
+      .option('--dry-run', 'check the plan and show the handoffs it makes; write nothing'),
+  ).action(async (planFile: string, opts: Opts) =>
+    withBus(
+      opts,
+      async (ctx) => {
+        const parsed = parsePlan(planFile, readPlan(planFile));
+        if (!parsed.ok) {
+          // The error names the first problem; a person fixing the plan wants them all at once.
+          if (!opts.json) for (const p of parsed.problems.slice(1)) note(`gitbus: also ${problemLine(p)}`);
+          throw new InvalidPlanError(parsed.problems);
+        }
+        const project = await fanoutProject(process.cwd(), { ...(opts.repo ? { repo: opts.repo } : {}), ...(opts.base ? { base: opts.base } : {}), ...(opts.baseCommit ? { baseCommit: opts.baseCommit } : {}) });
+        const r = await fanout(ctx, {
+          plan: parsed.plan,
+          planPath: planFile,
+          project,
+          defaults: { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.group ? { group: opts.group } : {}) },
+          dryRun: opts.dryRun === true,
+        });
+        if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
+        if (r.queued) note(`gitbus: queued the fan-out on this node: ${r.queued.reason}; it is sent in one commit at the next contact (any gitbus command, or the watcher)`);
+        emit(opts, r, () => human(r));
+      },
+      // What was queued before goes out first (withBus), so the fan-out's commit holds the fan-out alone.
+    ),
+  );
+}

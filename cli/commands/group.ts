@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { groupView, type GroupTask, type GroupView } from '../../bus/ops/group.js';
+import { groupNameSchema } from '../../schemas/project.js';
+import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
+import { schemaFlag } from '../flags.js';
+import { emit } from '../output.js';
+
+function changes(t: GroupTask): string {
+  const p = t.project;
+  if (!p) return t.waitingFor.length ? `waiting for ${t.waitingFor.length} task${t.waitingFor.length === 1 ? '' : 's'}` : '';
+  const parts: string[] = [];
+  if (p.commits !== undefined) parts.push(`${p.commits} commit${p.commits === 1 ? '' : 's'}`);
+  if (p.files !== undefined) parts.push(`${p.files} file${p.files === 1 ? '' : 's'} +${p.insertions ?? 0} -${p.deletions ?? 0}`);
+  if (p.merged) parts.push(`merged ${p.merged.length}`);
+  parts.push(p.pushed ? 'pushed' : `NOT pushed${p.pushError ? ` (${p.pushError})` : ''}`);
+  return parts.join(', ');
+}
+
+function table(rows: GroupTask[], name: (t: GroupTask) => string): string[] {
+  const cells = rows.map((t) => [
+    name(t),
+    t.id,
+    t.state + (t.archived ? ` (archived ${t.archived})` : ''),
+    t.node ?? '-',
+    t.attempt === null ? '-' : String(t.attempt),
+    t.session ?? '-',
+    t.costUsd === null ? '-' : `$${t.costUsd.toFixed(2)}`,
+    t.branch ?? '-',
+    changes(t),
+  ]);
+  const head = ['WORKSTREAM', 'ID', 'STATE', 'NODE', 'ATT', 'SESSION', 'COST', 'BRANCH', 'CHANGES'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (c: string[]) => `  ${c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('  ')}`.trimEnd();
+  return [line(head), ...cells.map(line)];
+}
+
+function human(g: GroupView): string {
+  const out = [`group ${g.group}${g.title ? `: ${g.title}` : ''}`];
+  if (g.repo) out.push(`  ${g.repo}, base ${g.base ?? '?'}${g.baseCommit ? ` at ${g.baseCommit.slice(0, 12)}` : ''}`);
+  const rows = [...g.workstreams, ...(g.integration ? [g.integration] : []), ...g.others];
+  out.push('', ...table(rows, (t) => t.workstream ?? (t === g.integration ? 'integration' : t.runner === 'claude' ? 'resolve' : 'other')));
+  for (const t of rows) if (t.reason) out.push(`  ${t.workstream ?? t.id}: ${t.reason}`);
+  const c = g.integration?.project?.conflicts;
+  if (c?.length) {
+    out.push('', `conflicts (${g.integration?.branch ?? 'integration'} left untouched):`);
+    for (const x of c) out.push(`  ${x.branch}: ${x.files.join(', ')}`);
+    out.push(`ask an agent to resolve them: gitbus resolve ${g.integration?.id}`);
+  } else if (g.integration?.state === 'succeeded' && g.integration.branch) {
+    out.push('', `integrated: git fetch origin ${g.integration.branch}`);
+  }
+  if (g.costUsd > 0) out.push('', `cost so far: $${g.costUsd.toFixed(2)}`);
+  return out.join('\n');
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('group')
+      .argument('<name>', "the fan-out's group name", schemaFlag('NAME', groupNameSchema))
+      .description("a fan-out at a glance: each workstream's state, node, attempt, claude session, cost and changes, and the integration with its conflicts"),
+  ).action(async (name: string, opts: CommonOptions) =>
+    withBus(opts, async (ctx) => {
+      const g = await groupView(ctx, name);
+      if (!opts.json) offlineNote(g.offline);
+      emit(opts, g, () => human(g));
+    }),
+  );
+}

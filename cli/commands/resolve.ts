@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { RESOLVE_RUNNERS, resolveConflicts, type ResolveOptions } from '../../bus/ops/resolve.js';
+import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
+import { withBus, withCommon, type CommonOptions } from '../common.js';
+import { oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
+import { emit, note } from '../output.js';
+
+interface Opts extends CommonOptions {
+  to?: string;
+  label?: string[];
+  runner?: ResolveOptions['runner'];
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('resolve')
+      .argument('<id>', 'the integration task that ended with conflicts (a unique prefix or suffix will do)')
+      .description('ask an agent to resolve an integration\'s merge conflicts: dispatches a task on the integration branch that merges the same branches in order, lists the conflicts by branch and file, and asks to resolve, test and commit')
+      .option('--to <node>', 'only this node may claim it', schemaFlag('--to', nodeNameSchema))
+      .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', labelSchema))
+      .option('--runner <runner>', `who resolves: ${RESOLVE_RUNNERS.join(' or ')} (default claude)`, oneOfFlag('--runner', RESOLVE_RUNNERS)),
+  ).action(async (id: string, opts: Opts) =>
+    withBus(
+      opts,
+      async (ctx) => {
+        const r = await resolveConflicts(ctx, id, { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.runner ? { runner: opts.runner } : {}) });
+        if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
+        if (r.queued) note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact`);
+        const files = r.conflicts.reduce((n, c) => n + c.files.length, 0);
+        emit(opts, r, () => `${r.id}\n  resolves ${files} conflicted file${files === 1 ? '' : 's'} in ${r.conflicts.length} branch${r.conflicts.length === 1 ? '' : 'es'} of ${r.integration} on ${r.branch}${r.group ? `; follow it with: gitbus group ${r.group}` : ''}`);
+      },
+      undefined,
+      // dispatch() sends the queue itself.
+      false,
+    ),
+  );
+}

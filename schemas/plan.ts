@@ -1,0 +1,160 @@
+import { z } from 'zod';
+import { GitbusError, type FileProblem } from './errors.js';
+import { problemsFromIssues } from './field-problems.js';
+import { COMMAND_RUNNERS, MAX_COMMAND_BYTES, MAX_TITLE_CHARS, labelSchema, nodeNameSchema, runnerSchema, text } from './fields.js';
+import { parseFrontmatter } from './frontmatter.js';
+import { claudeRequestSchema } from './handoff.js';
+import { positiveDurationSchema } from './duration.js';
+import { GROUP_NAME_RE, GROUP_NAME_RULE, groupNameSchema } from './project.js';
+
+/**
+ * A fan-out plan (docs/PROTOCOL.md "Plan files"): one feature split into workstreams that run in parallel, each on
+ * its own branch, then merged by an integration task. Markdown with YAML frontmatter like a bus file; the body is
+ * the brief every workstream shares. Plans are the user's own files, not bus files, but they become handoffs, so
+ * they are held to the same rules and reported the same way: file, field, reason, fix.
+ */
+
+export const MAX_WORKSTREAMS = 32;
+/** The name of the integration branch's last part: a workstream of that name would share its branch. */
+export const INTEGRATION = 'integration';
+
+const oneLine = (what: string, maxChars = MAX_TITLE_CHARS) => text({ what, maxChars, oneLine: true });
+
+/** What any workstream may set, and the plan may set as the default for all. */
+const sharedFields = {
+  to: nodeNameSchema.optional(),
+  labels: z.array(labelSchema).optional().describe('a list of labels'),
+  runner: runnerSchema.optional(),
+  command: text({ what: 'a command line for sh -c', maxBytes: MAX_COMMAND_BYTES }).optional(),
+  claude: claudeRequestSchema.optional(),
+  timeout: positiveDurationSchema.optional(),
+};
+
+export const workstreamSchema = z
+  .strictObject({
+    name: groupNameSchema,
+    title: oneLine('one line saying what this workstream does').optional(),
+    tasks: text({ what: "the workstream's tasks in Markdown (mission, key files, checklist, tests, success criteria)" }),
+    ...sharedFields,
+  })
+  .describe('a workstream: {name, title, tasks, to, labels, runner, command, claude, timeout}');
+
+export const integrateSchema = z
+  .strictObject({
+    to: nodeNameSchema.optional(),
+    labels: z.array(labelSchema).optional().describe('a list of labels'),
+  })
+  .describe('where the integration task runs: {to, labels}, or false for no integration task');
+
+/** Field order here is the order of the documentation. */
+export const planSchema = z
+  .strictObject({
+    group: groupNameSchema.optional(),
+    title: oneLine('one line naming the feature'),
+    ...sharedFields,
+    workstreams: z.array(workstreamSchema).min(1).max(MAX_WORKSTREAMS).describe(`a list of 1 to ${MAX_WORKSTREAMS} workstreams`),
+    integrate: integrateSchema.optional(),
+  })
+  .describe('a fan-out plan');
+
+export type PlanData = z.infer<typeof planSchema>;
+export type Workstream = z.infer<typeof workstreamSchema>;
+
+/** A plan that passed every rule; `group` filled from the file name when the plan names none. */
+export interface Plan extends Omit<PlanData, 'group' | 'integrate'> {
+  group: string;
+  /** false: no integration task. */
+  integrate: z.infer<typeof integrateSchema> | false;
+  /** The Markdown body: the brief every workstream gets. */
+  brief: string;
+}
+
+export class InvalidPlanError extends GitbusError {
+  readonly code = 'INVALID_PLAN';
+  readonly problems: FileProblem[];
+  constructor(problems: FileProblem[]) {
+    const first = problems[0];
+    const head = first ? `${first.path}${first.field ? ` (field ${first.field})` : ''}: ${first.reason}` : 'invalid plan';
+    const more = problems.length > 1 ? ` (+${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+    super(head + more, first?.fix ?? 'correct the plan', { problems });
+    this.problems = problems;
+  }
+}
+
+const DATE_PREFIX_RE = /^\d{4}[-_]\d{2}[-_]\d{2}(?:[-_T]\d{2}){0,3}[-_]+/;
+
+/**
+ * The group a plan file's name gives (`specs/2025_06_07_14_35_00_conversation_system.md` → `conversation_system`,
+ * as seed 003 named its features): the base name without extension and leading date, lower case, other
+ * characters as "-". Undefined when nothing usable is left. Pure.
+ */
+export function groupFromFileName(path: string): string | undefined {
+  const base = (path.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
+  const slug = base
+    .replace(DATE_PREFIX_RE, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63)
+    .replace(/[-.]+$/, '');
+  return GROUP_NAME_RE.test(slug) ? slug : undefined;
+}
+
+const FROM_DISPATCH: Record<string, string> = {
+  repo: 'give --repo URL to gitbus fanout, or run it inside a checkout of the project',
+  base: 'give --base REF to gitbus fanout, or run it on the branch to start from',
+  baseCommit: 'give --base-commit SHA to gitbus fanout, or run it inside a checkout of the project',
+  branch: 'remove it: each workstream works on <group>/<name>, the integration on <group>/integration',
+};
+
+/** Rules across fields and workstreams, after the schema accepted each field. Pure. */
+function planRules(path: string, p: PlanData): FileProblem[] {
+  const out: FileProblem[] = [];
+  const err = (field: string, reason: string, fix: string) => out.push({ path, field, reason, fix, severity: 'error' });
+  const seen = new Map<string, number>();
+  p.workstreams.forEach((ws, i) => {
+    const at = `workstreams.${i}`;
+    const first = seen.get(ws.name);
+    if (first !== undefined) err(`${at}.name`, `the workstream name "${ws.name}" is used twice (also workstreams.${first})`, 'give every workstream its own name: it becomes its branch');
+    else seen.set(ws.name, i);
+    if (ws.name === INTEGRATION) err(`${at}.name`, `"${INTEGRATION}" is the integration task's branch`, 'choose another name for this workstream');
+    const runner = ws.runner ?? p.runner;
+    const command = ws.command ?? p.command;
+    if (runner === 'merge' || runner === 'manual') {
+      err(`${at}.runner`, `a workstream cannot use the ${runner} runner`, 'use claude (the default), shell, tmux or icecc; the integration task is the merge');
+    } else if (runner !== undefined && COMMAND_RUNNERS.includes(runner) && command === undefined) {
+      err(`${at}.command`, `the ${runner} runner needs a command, and the workstream has none`, `add "command: <command line>" to the workstream or the plan, or use "runner: claude"`);
+    }
+  });
+  if (p.runner === 'merge' || p.runner === 'manual') err('runner', `workstreams cannot use the ${p.runner} runner`, 'use claude (the default), shell, tmux or icecc');
+  return out;
+}
+
+/**
+ * Reads and validates a plan file. Never throws for bad content: every problem comes back, each naming the file,
+ * the field and the fix. Pure.
+ */
+export function parsePlan(path: string, content: string | Uint8Array): { ok: true; plan: Plan } | { ok: false; problems: FileProblem[] } {
+  const read = parseFrontmatter(path, content);
+  if (!read.ok) return read;
+  const raw = { ...read.data };
+  const problems: FileProblem[] = [];
+  for (const [key, fix] of Object.entries(FROM_DISPATCH)) {
+    if (Object.hasOwn(raw, key)) {
+      problems.push({ path, field: key, reason: `a plan does not name "${key}": it comes from where the fan-out is dispatched`, fix, severity: 'error' });
+      delete raw[key];
+    }
+  }
+  const noIntegration = raw['integrate'] === false;
+  if (noIntegration) delete raw['integrate'];
+  const parsed = planSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) problems.push(...problemsFromIssues(path, planSchema, parsed.error.issues));
+  else problems.push(...planRules(path, parsed.data));
+  const group = parsed.success ? (parsed.data.group ?? groupFromFileName(path)) : undefined;
+  if (parsed.success && group === undefined) {
+    problems.push({ path, field: 'group', reason: 'the plan names no group, and its file name gives none', fix: `add "group: <name>" (${GROUP_NAME_RULE})`, severity: 'error' });
+  }
+  if (!parsed.success || group === undefined || problems.length > 0) return { ok: false, problems };
+  const { group: _named, integrate, ...rest } = parsed.data;
+  return { ok: true, plan: { ...rest, group, integrate: noIntegration ? false : (integrate ?? {}), brief: read.body } };
+}

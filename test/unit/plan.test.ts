@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { groupFromFileName, parsePlan } from '../../schemas/plan.js';
+import { buildFanout, suffixedTitle } from '../../bus/model/fanout.js';
+
+const project = { repo: '/srv/app.git', base: 'main', baseCommit: 'c'.repeat(40) };
+
+function plan(yaml: string, path = 'specs/feature.md') {
+  return parsePlan(path, `---\n${yaml}---\nThe brief.\n`);
+}
+
+describe('plan files', () => {
+  it('take the group from the file name, as seed 003 named its features', () => {
+    expect(groupFromFileName('specs/2025_06_07_14_35_00_conversation_system.md')).toBe('conversation_system');
+    expect(groupFromFileName('/x/My Feature!.md')).toBe('my-feature');
+    expect(groupFromFileName('---.md')).toBeUndefined();
+    const p = plan('title: T\nworkstreams:\n  - {name: a, tasks: do a}\n', 'specs/2025-06-07-auth.md');
+    expect(p.ok && p.plan.group).toBe('auth');
+  });
+
+  it('report each problem with its field and fix: repeated names, the integration name, runners that cannot be workstreams', () => {
+    const p = plan('title: T\nrunner: shell\nworkstreams:\n  - {name: a, tasks: x}\n  - {name: a, tasks: y, command: make}\n  - {name: integration, tasks: z, runner: merge}\nbranch: x\n');
+    expect(p.ok).toBe(false);
+    if (p.ok) return;
+    const fields = p.problems.map((x) => x.field);
+    expect(fields).toEqual(expect.arrayContaining(['branch', 'workstreams.0.command', 'workstreams.1.name', 'workstreams.2.name', 'workstreams.2.runner']));
+    expect(p.problems.every((x) => x.path === 'specs/feature.md' && x.fix !== '')).toBe(true);
+  });
+
+  it('build handoffs with defaults below the workstream, claude by default, and integrate: false for none', () => {
+    const p = plan('title: T\nlabels: [gpu]\ntimeout: 1h\nworkstreams:\n  - {name: a, tasks: do a, labels: [cpu]}\n  - {name: b, tasks: do b, command: make, to: box}\nintegrate: false\n');
+    expect(p.ok).toBe(true);
+    if (!p.ok) return;
+    const b = buildFanout(p.plan, project, { to: 'fallback' }, ['id-a', 'id-b']);
+    expect(b.integration).toBeNull();
+    expect(b.tasks.map((t) => t.handoff)).toEqual([
+      expect.objectContaining({ title: 'T: a', runner: 'claude', labels: ['cpu'], to: 'fallback', timeout: '1h', branch: 'feature/a', workstream: 'a', group: 'feature' }),
+      expect.objectContaining({ runner: 'shell', command: 'make', labels: ['gpu'], to: 'box', branch: 'feature/b' }),
+    ]);
+    expect(b.tasks[0]?.body).toContain('The brief.');
+  });
+
+  it('keep titles within the limit', () => {
+    const t = suffixedTitle('x'.repeat(300), 'integration');
+    expect([...t].length).toBe(200);
+    expect(t.endsWith('…: integration')).toBe(true);
+  });
+});
