@@ -11,9 +11,13 @@ import { iceccRunner } from './runners/icecc.js';
 import { shellRunner } from './runners/shell.js';
 import { tmuxRunner } from './runners/tmux.js';
 import { taskDir } from './task-dir.js';
+import { failedToStart } from './runners/process-group.js';
+
+/** The merge runner works on a project (watcher/workspace/merge-task.ts); a merge task without one cannot run. */
+const mergeOnlyWithRepo: Runner = { run: async () => failedToStart(new Date(), 'the merge runner merges branches of a project, and the task names no "repo"') };
 
 /** Runners this version can run; a node's settings choose among them. */
-export const RUNNERS: Partial<Record<string, Runner>> = { shell: shellRunner, tmux: tmuxRunner, claude: claudeRunner, icecc: iceccRunner };
+export const RUNNERS: Partial<Record<string, Runner>> = { shell: shellRunner, tmux: tmuxRunner, claude: claudeRunner, icecc: iceccRunner, merge: mergeOnlyWithRepo };
 
 export function logPathOf(ctx: BusContext, id: string, attempt: number): string {
   return join(ctx.paths.logs, `${id}.${attempt}.log`);

@@ -65,24 +65,21 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
   }
   const head = (await git(['rev-parse', 'HEAD'], { cwd })).stdout.trim();
   const base = f.ws.record.baseCommit;
+  const facts = await branchFacts({ cwd }, base, head);
+  const report: ProjectReport = { repo: f.ws.record.repo, branch: f.ws.record.branch, baseCommit: base, headCommit: head, pushed: false, ...facts.counts };
+  const stat = facts.stat;
+  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key }, stat, uncommitted };
+}
+
+/** What a branch holds over its base, for the response: counts, the newest subjects, the diffstat. */
+export async function branchFacts(where: { cwd?: string; gitDir?: string }, base: string, head: string): Promise<{ counts: Pick<ProjectReport, 'commits' | 'subjects' | 'files' | 'insertions' | 'deletions'>; stat: string }> {
   const range = `${base}..${head}`;
   const [count, log, short, stat] = await Promise.all([
-    git(['rev-list', '--count', range], { cwd }),
-    git(['log', `--max-count=${MAX_SUBJECTS}`, '--format=%s', range], { cwd }),
-    git(['diff', '--shortstat', base, head], { cwd }),
-    git(['diff', '--stat=120', '--stat-count=60', base, head], { cwd }),
+    git(['rev-list', '--count', range], where),
+    git(['log', `--max-count=${MAX_SUBJECTS}`, '--format=%s', range], where),
+    git(['diff', '--shortstat', base, head], where),
+    git(['diff', '--stat=120', '--stat-count=60', base, head], where),
   ]);
   const subjects = log.stdout.split('\n').map((s) => oneLineText(s, 200)).filter((s) => s !== '');
-  const numbers = parseShortstat(short.stdout);
-  const report: ProjectReport = {
-    repo: f.ws.record.repo,
-    branch: f.ws.record.branch,
-    baseCommit: base,
-    headCommit: head,
-    pushed: false,
-    commits: Number(count.stdout.trim()) || 0,
-    ...(subjects.length > 0 ? { subjects } : {}),
-    ...numbers,
-  };
-  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key }, stat: stat.stdout.trimEnd(), uncommitted };
+  return { counts: { commits: Number(count.stdout.trim()) || 0, ...(subjects.length > 0 ? { subjects } : {}), ...parseShortstat(short.stdout) }, stat: stat.stdout.trimEnd() };
 }

@@ -7,6 +7,7 @@ import { runShellCommand } from '../runners/shell.js';
 import { finishWorktree } from './results.js';
 import { prepareWorktree } from './worktree.js';
 import { updateRecord } from './registry.js';
+import { mergeTask } from './merge-task.js';
 
 /** Runs a runner, turning anything it throws (a full disk under its log) into a failed outcome. */
 export async function runGuarded(ctx: BusContext, runner: Runner, req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
@@ -26,7 +27,7 @@ export async function runGuarded(ctx: BusContext, runner: Runner, req: RunReques
 export async function runProjectTask(ctx: BusContext, task: ClaimResult, runner: Runner, req: RunRequest, abort: AbortSignal, place: { slot: number }): Promise<RunOutcome> {
   const started = new Date();
   const fail = (reason: string): RunOutcome => ({ status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason });
-  if (task.handoff.runner === 'merge') return fail('the merge runner is not wired yet');
+  if (task.handoff.runner === 'merge') return mergeTask(ctx, task, req.logPath, abort);
   let ws;
   try {
     ws = await prepareWorktree({ home: ctx.paths.home, config: ctx.config, id: task.id, attempt: task.attempt, handoff: task.handoff, slot: place.slot, ...(task.session ? { session: task.session } : {}) });

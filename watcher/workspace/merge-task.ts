@@ -1,0 +1,76 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { BusContext } from '../../bus/context.js';
+import type { ClaimResult } from '../../bus/ops/claim.js';
+import { firstLine } from '../../schemas/errors.js';
+import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
+import { integrate } from '../runners/merge.js';
+import { readTail } from '../runners/output-tail.js';
+import type { RunOutcome } from '../runners/runner.js';
+import { ensureCache, fetchProject, isAncestor, refCommit, resolveBase } from './cache.js';
+import { resolveProject } from './project-config.js';
+import { branchFacts } from './results.js';
+
+/** Why the integration stopped: each conflicting branch with its files, on one line. Pure. */
+export function conflictReason(conflicts: { branch: string; files: string[] }[], total: number): string {
+  const list = conflicts.map((c) => `${c.branch} (${c.files.slice(0, 10).join(', ')}${c.files.length > 10 ? `, +${c.files.length - 10} more` : ''})`).join('; ');
+  return `${conflicts.length} of ${total} branch${total === 1 ? '' : 'es'} conflict: ${list}; the branch was left untouched`;
+}
+
+/**
+ * The merge runner (a fan-out's integration): the branches of `merge` are merged in order onto the base — or onto
+ * the result branch as the remote has it, when that already contains the base (a second run after conflicts were
+ * resolved there) — in the node's cached clone, without a worktree. Every merge is dry-run first; only when all
+ * are clean is the result pushed (by the outbox, as any project task's branch); otherwise the conflicts are
+ * reported by branch and file and nothing is pushed.
+ */
+export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: string, abort: AbortSignal): Promise<RunOutcome> {
+  const started = new Date();
+  const h = task.handoff;
+  mkdirSync(dirname(logPath), { recursive: true });
+  const log = (line: string) => appendFileSync(logPath, `${line}\n`);
+  const end = async (o: Omit<RunOutcome, 'started' | 'finished' | 'outputTail' | 'exitCode'> & { exitCode?: number | null }): Promise<RunOutcome> => ({ exitCode: null, started, finished: new Date(), outputTail: await readTail(logPath), ...o });
+  if (!h.repo || !h.merge?.length) return end({ status: 'failed', reason: 'the merge runner needs "repo" and "merge"' });
+  const project = resolveProject(ctx.config, h.repo);
+  if ('reason' in project) return end({ status: 'failed', reason: project.reason });
+  const branch = h.branch ?? defaultBranch(task.id);
+  try {
+    const cache = await ensureCache(ctx.paths.home, project.url);
+    log(`gitbus: fetching ${project.url}`);
+    await fetchProject(cache);
+    if (abort.aborted) return end({ status: 'cancelled', reason: 'stopped on request' });
+    const base = await resolveBase(cache, h);
+    const branches: { name: string; commit: string }[] = [];
+    const missing: string[] = [];
+    for (const name of h.merge) {
+      const c = await refCommit(cache.gitDir, `refs/remotes/origin/${name}`);
+      if (c) branches.push({ name, commit: c });
+      else missing.push(name);
+    }
+    if (missing.length > 0) return end({ status: 'failed', reason: `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not on the project remote ${project.url}: nothing was merged` });
+    const existing = await refCommit(cache.gitDir, `refs/remotes/origin/${branch}`);
+    const start = existing !== null && (await isAncestor(cache.gitDir, base.commit, existing)) ? existing : base.commit;
+    log(`gitbus: merging ${branches.map((b) => b.name).join(', ')} onto ${start === base.commit ? `${base.base} (${base.commit.slice(0, 12)})` : `${branch} (${start.slice(0, 12)})`}`);
+    const r = await integrate({ gitDir: cache.gitDir, baseCommit: start, branches, into: branch, node: ctx.config.node });
+    for (const name of r.merged) log(`gitbus: ${name}: ${r.upToDate.includes(name) ? 'already merged' : 'merges cleanly'}`);
+    for (const c of r.conflicts) log(`gitbus: ${c.branch}: conflicts in ${c.files.join(', ')}`);
+    const report: ProjectReport = { repo: h.repo, branch, baseCommit: base.commit, headCommit: r.head ?? start, pushed: false, merged: r.merged };
+    if (!r.ok || r.head === null) {
+      log(`gitbus: nothing pushed; ${branch} is untouched`);
+      return end({ status: 'failed', reason: conflictReason(r.conflicts, branches.length), project: { ...report, conflicts: r.conflicts.map((c) => ({ branch: c.branch, files: c.files.slice(0, 1000) })) } });
+    }
+    const facts = await branchFacts({ gitDir: cache.gitDir }, base.commit, r.head);
+    log(`gitbus: all ${branches.length} merged into ${branch} at ${r.head.slice(0, 12)}`);
+    return end({
+      status: 'succeeded',
+      exitCode: 0,
+      project: { ...report, ...facts.counts },
+      projectStat: facts.stat,
+      push: { gitDir: cache.gitDir, url: project.url, commit: r.head, branch },
+      resultText: `Merged ${r.merged.join(', ')} into ${branch}.`,
+    });
+  } catch (err) {
+    log(`gitbus: ${firstLine(err)}`);
+    return end({ status: 'failed', reason: `could not integrate on ${ctx.config.node}: ${firstLine(err)}` });
+  }
+}
