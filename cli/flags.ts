@@ -90,6 +90,10 @@ const HANDOFF_FLAGS: Record<string, string> = {
   priority: '--priority',
   timeout: '--timeout',
   schedule: '--schedule',
+  repo: '--repo',
+  base: '--base',
+  baseCommit: '--base',
+  branch: '--branch',
 };
 
 /**

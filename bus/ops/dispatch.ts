@@ -4,6 +4,7 @@ import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import { InvalidBusFileError } from '../../schemas/errors.js';
 import type { Handoff } from '../../schemas/handoff.js';
+import { defaultBranch } from '../../schemas/project.js';
 import { InputError } from '../errors.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
@@ -26,7 +27,7 @@ async function dispatchWarnings(snap: Snapshot, h: Handoff): Promise<string[]> {
 }
 
 export interface DispatchInput {
-  /** Everything that goes into the handoff's frontmatter except id, from and created. */
+  /** Everything that goes into the handoff's frontmatter except id, from and created (and `branch` of project work: `gitbus/<id>` when absent). */
   handoff: Omit<Handoff, 'id' | 'from' | 'created'>;
   body: string;
   /** A chosen id; generated when absent. */
@@ -59,7 +60,10 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   let id = input.id ?? newTaskId(now, randomBytes);
   // Two generated ids colliding (30 random bits within one second) with a task this node knows: draw again.
   while (!input.id && (known.has(id) || isQueued(ctx.paths.home, { kind: 'dispatch', id }))) id = newTaskId(now, randomBytes);
-  const data = { id, ...input.handoff, from: ctx.config.node, created: now.toISOString() } as Handoff;
+  // Project work names where its results go; the default names the task, so it is known only now (PROTOCOL.md §3a).
+  // A schedule's template gets none: each instance is a task of its own, with a branch of its own.
+  const branch = input.handoff.repo !== undefined && input.handoff.branch === undefined && input.handoff.schedule === undefined ? { branch: defaultBranch(id) } : {};
+  const data = { id, ...input.handoff, ...branch, from: ctx.config.node, created: now.toISOString() } as Handoff;
   const path = pathFor({ kind: 'handoff', id });
   const text = renderBusFile('handoff', data, input.body);
   // Validate exactly what will be committed, with the same parser every reader uses.

@@ -14,8 +14,9 @@ import { cronSchema } from '../../schemas/cron.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { waitForEnd } from '../wait.js';
+import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 
-interface Opts extends CommonOptions {
+interface Opts extends CommonOptions, ProjectOpts {
   to?: string;
   label?: string[];
   runner?: Handoff['runner'];
@@ -35,28 +36,27 @@ interface Opts extends CommonOptions {
 }
 
 export function register(program: Command): void {
-  withCommon(
-    program
-      .command('dispatch')
-      .argument('<title>', 'one line saying what to do', schemaFlag('TITLE', handoffSchema.shape.title))
-      .description('put a new task (a handoff) on the bus; prints its id')
-      .option('--to <node>', 'only this node may claim it', schemaFlag('--to', nodeNameSchema))
-      .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', labelSchema))
-      .option('--runner <runner>', `how to run it: ${RUNNERS.join(', ')} (default: shell with --command, else manual)`, oneOfFlag('--runner', RUNNERS))
-      .option('--command <cmd>', 'the command line to run', schemaFlag('--command', handoffSchema.shape.command.unwrap()))
-      .option('--body-file <file>', 'the task description (Markdown); - reads standard input')
-      .option('--context <text>', 'background the worker needs')
-      .option('--instructions <text>', 'how to do it and how to report back')
-      .option('--after <id>', 'run only after this task succeeded (repeatable)', repeatableFlag('--after', taskIdSchema))
-      .option('--priority <n>', 'higher runs first (-1000..1000, default 0)', intFlag('--priority', -1000, 1000))
-      .option('--timeout <duration>', 'stop the run after this long, e.g. 30m', durationFlag('--timeout', { positive: true }))
-      .option('--workdir <dir>', 'where it runs on the worker, relative to its work root, or under a named root of its node.yaml (src/project)', schemaFlag('--workdir', handoffSchema.shape.workdir.unwrap()))
-      .option('--id <id>', 'choose the id instead of generating one', schemaFlag('--id', taskIdSchema))
-      .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, or 6 with seconds)', schemaFlag('--schedule', cronSchema))
-      .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run the task (it waits until one can)')
-      .option('--no-git', 'do not record the git state of the current directory')
-      .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise'),
-  ).action(async (title: string, opts: Opts) =>
+  const cmd = program
+    .command('dispatch')
+    .argument('<title>', 'one line saying what to do', schemaFlag('TITLE', handoffSchema.shape.title))
+    .description('put a new task (a handoff) on the bus; prints its id')
+    .option('--to <node>', 'only this node may claim it', schemaFlag('--to', nodeNameSchema))
+    .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', labelSchema))
+    .option('--runner <runner>', `how to run it: ${RUNNERS.join(', ')} (default: shell with --command, else manual)`, oneOfFlag('--runner', RUNNERS))
+    .option('--command <cmd>', 'the command line to run', schemaFlag('--command', handoffSchema.shape.command.unwrap()))
+    .option('--body-file <file>', 'the task description (Markdown); - reads standard input')
+    .option('--context <text>', 'background the worker needs')
+    .option('--instructions <text>', 'how to do it and how to report back')
+    .option('--after <id>', 'run only after this task succeeded (repeatable)', repeatableFlag('--after', taskIdSchema))
+    .option('--priority <n>', 'higher runs first (-1000..1000, default 0)', intFlag('--priority', -1000, 1000))
+    .option('--timeout <duration>', 'stop the run after this long, e.g. 30m', durationFlag('--timeout', { positive: true }))
+    .option('--workdir <dir>', 'where it runs on the worker, relative to its work root, or under a named root of its node.yaml (src/project)', schemaFlag('--workdir', handoffSchema.shape.workdir.unwrap()))
+    .option('--id <id>', 'choose the id instead of generating one', schemaFlag('--id', taskIdSchema))
+    .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, or 6 with seconds)', schemaFlag('--schedule', cronSchema))
+    .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run the task (it waits until one can)')
+    .option('--no-git', "do not read the current directory's git: no git state in the body, and no project work unless --repo")
+    .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise');
+  withCommon(withProjectFlags(cmd, true)).action(async (title: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
       const task = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : title;
       const git = opts.git ? await gitContext(process.cwd()) : null;
@@ -71,26 +71,34 @@ export function register(program: Command): void {
       if (opts.timeout) handoff.timeout = opts.timeout;
       if (opts.workdir) handoff.workdir = opts.workdir;
       if (opts.schedule) handoff.schedule = opts.schedule;
+      // Before anything is queued: a base that is not on the project remote refuses the dispatch.
+      const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git });
+      const fields = projectFieldsFor(project, opts.schedule !== undefined);
+      if (fields) Object.assign(handoff, fields);
+      reportProject(project, Boolean(opts.json));
       const target = handoff.to ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
       if (target && !opts.force) throw target;
       // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.
       if (target instanceof NodeCannotRunError && !opts.json) note(`gitbus: warning: ${firstLine(target)}; the task waits until it can`);
       const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) }), opts.bodyFile !== undefined ? '--body-file' : 'TITLE');
       if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
+      const summary = projectSummary(fields, r.id, opts.schedule !== undefined);
+      if (summary && !opts.json) note(projectLine(summary));
+      const out = { ...r, ...(summary ? { project: summary } : {}), ...(project.notes.length ? { notes: project.notes } : {}), ...(project.warnings.length ? { warnings: [...project.warnings, ...r.warnings] } : {}) };
       if (r.queued) {
         note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
-        emit(opts, r, () => r.id);
+        emit(opts, out, () => r.id);
         // Waiting needs the remote: say so with the remote's exit code; the task stays queued.
         if (opts.wait) process.exitCode = EXIT.remote;
         return;
       }
       if (!opts.wait) {
-        emit(opts, r, () => r.id);
+        emit(opts, out, () => r.id);
         return;
       }
       note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
       const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
-      emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text }, () => '');
+      emit(opts, { ...out, state: done.state, node: done.node, attempt: done.attempt, output: done.text }, () => '');
       if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
     }, undefined, false),
   );

@@ -13,8 +13,9 @@ import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { waitForEnd } from '../wait.js';
+import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 
-interface Opts extends CommonOptions {
+interface Opts extends CommonOptions, ProjectOpts {
   label?: string[];
   timeout?: string;
   force?: boolean;
@@ -37,22 +38,28 @@ export function runTitle(cmd: string): string {
 }
 
 export function register(program: Command): void {
-  withCommon(
-    program
-      .command('run')
-      .argument('<node>', 'the node that runs the command', schemaFlag('NODE', nodeNameSchema))
-      .argument('<cmd...>', 'the command and its arguments, after --')
-      .usage('[options] NODE -- CMD [ARG...]')
-      .description("run a command on a node and wait for it (like tw run): prints its output, exits with its exit code (9 when it ended without one)")
-      .option('--label <label>', 'a label the node must have (repeatable)', repeatableFlag('--label', labelSchema))
-      .option('--timeout <duration>', 'stop the run after this long, e.g. 30m', durationFlag('--timeout', { positive: true }))
-      .option('--force', 'dispatch even when the node is not on the bus or cannot run it (then it waits until it can)'),
-  ).action(async (node: string, argv: string[], opts: Opts) =>
+  const cmd = program
+    .command('run')
+    .argument('<node>', 'the node that runs the command', schemaFlag('NODE', nodeNameSchema))
+    .argument('<cmd...>', 'the command and its arguments, after --')
+    .usage('[options] NODE -- CMD [ARG...]')
+    .description("run a command on a node and wait for it (like tw run): prints its output, exits with its exit code (9 when it ended without one)")
+    .option('--label <label>', 'a label the node must have (repeatable)', repeatableFlag('--label', labelSchema))
+    .option('--timeout <duration>', 'stop the run after this long, e.g. 30m', durationFlag('--timeout', { positive: true }))
+    .option('--force', 'dispatch even when the node is not on the bus or cannot run it (then it waits until it can)');
+  // Never project work by itself: `run` runs a command on a node from wherever the user is (the quick start runs
+  // it inside a clone of gitbus). --repo, --base or --branch make it project work, read from this checkout as
+  // dispatch reads it.
+  withCommon(withProjectFlags(cmd, false)).action(async (node: string, argv: string[], opts: Opts) =>
     withBus(opts, async (ctx) => {
       const command = commandLine(argv);
       const handoff: Omit<Handoff, 'id' | 'from' | 'created'> = { title: runTitle(command), to: node, runner: 'shell', command };
       if (opts.label?.length) handoff.labels = opts.label;
       if (opts.timeout) handoff.timeout = opts.timeout;
+      const project = await projectFromFlags(ctx, opts, { implicit: false, readCheckout: true });
+      const fields = projectFieldsFor(project, false);
+      if (fields) Object.assign(handoff, fields);
+      reportProject(project, Boolean(opts.json));
       const body = handoffBody({ task: `Run on ${node}:\n\n\`\`\`sh\n${command.replace(/```/g, "'''")}\n\`\`\``, git: null });
       const target = await dispatchTargetProblem(ctx, node, handoff);
       if (target && !opts.force) throw target;
@@ -60,6 +67,8 @@ export function register(program: Command): void {
       if (target instanceof NodeCannotRunError) note(`gitbus: warning: ${firstLine(target)}; the task waits until it can`);
       const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body }), 'CMD');
       for (const w of r.warnings) note(`gitbus: warning: ${w}`);
+      const summary = projectSummary(fields, r.id, false);
+      if (summary) note(projectLine(summary));
       if (r.queued) {
         note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
         emit(opts, { id: r.id, node, queued: r.queued }, () => '');
@@ -72,7 +81,7 @@ export function register(program: Command): void {
       const response = view?.response;
       const exitCode = response?.exitCode ?? null;
       const reason = response?.reason ?? null;
-      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text }, () => '');
+      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, ...(summary ? { project: summary } : {}) }, () => '');
       if (exitCode !== null && exitCode >= 0 && exitCode <= 255) {
         process.exitCode = exitCode;
         return;

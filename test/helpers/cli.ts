@@ -7,18 +7,38 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'dist/cli/gitbus.mjs');
 
+let neutral: string | undefined;
+/**
+ * Where the CLI runs unless a test says otherwise: a directory inside no git checkout. `gitbus dispatch` inside
+ * a checkout with a remote makes project work (PROTOCOL.md §3a), and the gitbus repository is one in CI, so
+ * running from ROOT would turn every test's dispatch into project work on gitbus itself.
+ */
+export function neutralCwd(): string {
+  if (neutral !== undefined) return neutral;
+  const dir = tmpdir();
+  let top: string | null = null;
+  try {
+    top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // Not in a checkout: what the tests need.
+  }
+  if (top !== null) throw new Error(`the temp directory ${dir} is inside the git checkout ${top}: set TMPDIR to a directory outside any checkout to run the tests`);
+  neutral = dir;
+  return dir;
+}
+
 export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-/** Runs the compiled gitbus CLI as its own OS process, with a bounded wait. */
+/** Runs the compiled gitbus CLI as its own OS process, with a bounded wait, in `cwd` (default: neutralCwd()). */
 export function gitbus(args: string[], opts: { home?: string; cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
   const env = { ...process.env, ...opts.env };
   delete env['GITBUS_HOME'];
   if (opts.home) env['GITBUS_HOME'] = opts.home;
-  return spawnBounded(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env, input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
+  return spawnBounded(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? neutralCwd(), env, input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
 }
 
 export function spawnBounded(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | undefined; timeoutMs: number }): Promise<RunResult> {

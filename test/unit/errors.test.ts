@@ -12,6 +12,7 @@ import * as schemaErrors from '../../schemas/errors.js';
 import { InvalidIdError } from '../../schemas/ids.js';
 import { InvalidDurationError } from '../../schemas/duration.js';
 import * as hookErrors from '../../hooks/errors.js';
+import * as projectErrors from '../../bus/project/base-errors.js';
 import { GitCommandError } from '../../hooks/git.js';
 import { exitCodeFor, EXIT } from '../../cli/exit-codes.js';
 
@@ -24,7 +25,7 @@ const ARGS: unknown[][] = [[SSH_WHERE, 'reason'], [SSH_WHERE], ['file', 3, 'Port
 
 function instances(): GitbusError[] {
   const out: GitbusError[] = [];
-  const modules = [busErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }];
+  const modules = [busErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }, projectErrors];
   for (const mod of modules) {
     for (const value of Object.values(mod)) {
       if (typeof value !== 'function' || !(value.prototype instanceof GitbusError)) continue;
@@ -68,6 +69,8 @@ describe('error classes', () => {
     expect(all.filter((x) => x.code.startsWith('SSH_')).length).toBeGreaterThanOrEqual(9);
     expect(exitCodeFor(new Error('plain'))).toBe(EXIT.error);
     for (const e of all.filter((x) => ['DISK_FULL', 'LOCAL_IO', 'CLONE_DAMAGED'].includes(x.code))) expect(exitCodeFor(e), e.code).toBe(EXIT.local);
+    const byCode = (code: string) => all.find((x) => x.code === code);
+    expect([exitCodeFor(byCode('BASE_NOT_PUSHED')), exitCodeFor(byCode('BASE_NOT_FOUND')), exitCodeFor(byCode('PROJECT_REMOTE_UNREACHABLE'))]).toEqual([EXIT.conflict, EXIT.notFound, EXIT.remote]);
   });
 });
 

@@ -1,0 +1,84 @@
+import { git } from './git.js';
+import type { RemoteListing } from './ls-remote.js';
+
+/**
+ * Is a commit on the project remote? The worker fetches the task's base commit from there, so a commit only the
+ * dispatcher has would fail the task on the worker, late and far away; dispatch asks first. One network call
+ * (`git ls-remote`, ls-remote.ts) and local git: the commit is on the remote when some advertised ref points at
+ * it, or when it is an ancestor of an advertised commit this checkout has (`git rev-list`, the one-process form
+ * of `git merge-base --is-ancestor` against every advertised tip at once).
+ */
+
+/** Whether `commit` is one of `tips` or, in the repository at `dir`, an ancestor of one of those it has. */
+export async function reachableFrom(commit: string, tips: Iterable<string>, dir: string | null): Promise<boolean> {
+  const all = new Set(tips);
+  if (all.has(commit)) return true;
+  if (dir === null || all.size === 0) return false;
+  // Tips this repository lacks cannot contain the commit as far as it can tell, and would make rev-list fail.
+  const check = await git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { cwd: dir, input: [...all].join('\n') + '\n' });
+  const have = check.stdout
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter(([sha, type]) => sha !== undefined && (type === 'commit' || type === 'tag'))
+    .map(([sha]) => sha as string);
+  if (have.length === 0) return false;
+  // Prints the commit unless a tip reaches it: empty output means it is an ancestor of one of them.
+  const r = await git(['rev-list', '--max-count=1', '--stdin'], { cwd: dir, input: [commit, ...have.map((s) => `^${s}`)].join('\n') + '\n' });
+  return r.stdout.trim() === '';
+}
+
+/** Whether `commit` is on the remote that advertised `listing`, judged with the checkout at `dir`. */
+export function onRemote(commit: string, listing: RemoteListing, dir: string | null): Promise<boolean> {
+  return reachableFrom(commit, listing.refs.values(), dir);
+}
+
+/** The commit `base` names in the checkout at `dir`, or null when it names none there. */
+export async function resolveLocally(base: string, dir: string): Promise<string | null> {
+  const r = await git(['rev-parse', '-q', '--verify', `${base}^{commit}`], { cwd: dir, okCodes: [1, 128] });
+  const sha = r.stdout.trim();
+  return r.code === 0 && sha !== '' ? sha : null;
+}
+
+/** What kind of ref `base` is in the checkout: the full name (`refs/heads/x`, `refs/tags/v1`), or null for a commit expression. */
+export async function fullRefName(base: string, dir: string): Promise<string | null> {
+  const r = await git(['rev-parse', '--symbolic-full-name', base], { cwd: dir, okCodes: [1, 128] });
+  const name = r.stdout.trim().split('\n')[0] ?? '';
+  return r.code === 0 && name.startsWith('refs/') ? name : null;
+}
+
+/** The remote-tracking tips of `remote` in the checkout: where the remote's branches were when last seen. */
+export async function trackingTips(remote: string, dir: string): Promise<string[]> {
+  const r = await git(['for-each-ref', '--format=%(objectname)', `refs/remotes/${remote}/`], { cwd: dir });
+  return r.stdout.split('\n').filter((l) => l !== '');
+}
+
+/** What the base is in the dispatcher's checkout, for the command that pushes it. */
+export type BaseSource =
+  | { kind: 'current-branch'; branch: string; upstream: { remote: string; branch: string } | null }
+  | { kind: 'branch'; branch: string }
+  | { kind: 'tag'; tag: string }
+  | { kind: 'commit' };
+
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+function word(s: string): string {
+  return SAFE_WORD.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The one command that puts the base commit on the remote `remote` (a remote name, or its URL). Pure. */
+export function pushCommand(remote: string, commit: string, source: BaseSource): string {
+  const r = word(remote);
+  switch (source.kind) {
+    case 'current-branch': {
+      const up = source.upstream;
+      if (up && up.remote === remote) return up.branch === source.branch ? `git push ${r} ${word(source.branch)}` : `git push ${r} ${word(`${source.branch}:${up.branch}`)}`;
+      return `git push -u ${r} ${word(`HEAD:${source.branch}`)}`;
+    }
+    case 'branch':
+      return `git push ${r} ${word(source.branch)}`;
+    case 'tag':
+      return `git push ${r} ${word(`refs/tags/${source.tag}`)}`;
+    case 'commit':
+      // A commit on no branch needs one on the remote: a name of its own, which nothing else uses.
+      return `git push ${r} ${commit}:refs/heads/gitbus/base-${commit.slice(0, 12)}`;
+  }
+}

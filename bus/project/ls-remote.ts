@@ -1,0 +1,52 @@
+import { git, lastLines, outageOf, ProjectGitError } from './git.js';
+import { ProjectRemoteError } from './base-errors.js';
+
+/** What a project remote advertises: its refs (tags also peeled, as `refs/tags/v1^{}`) and its default branch. */
+export interface RemoteListing {
+  refs: Map<string, string>;
+  /** The branch the remote's HEAD points at (`refs/heads/main`), when it says. */
+  head: string | null;
+}
+
+/** One network round trip, bounded: a listing that takes longer than this means the remote is not answering. */
+export const LS_REMOTE_MS = 60_000;
+
+/** Parses `git ls-remote --symref`. Pure. */
+export function parseLsRemote(out: string): RemoteListing {
+  const refs = new Map<string, string>();
+  let head: string | null = null;
+  for (const line of out.split('\n')) {
+    const sym = /^ref: (\S+)\tHEAD$/.exec(line);
+    if (sym?.[1]) {
+      head = sym[1];
+      continue;
+    }
+    const m = /^([0-9a-f]{40}(?:[0-9a-f]{24})?)\t(\S+)$/.exec(line);
+    if (m?.[1] && m[2]) refs.set(m[2], m[1]);
+  }
+  return { refs, head };
+}
+
+/** `git ls-remote --symref URL`; a failure is ProjectRemoteError, saying whether it is an outage. */
+export async function lsRemote(url: string, cwd?: string): Promise<RemoteListing> {
+  try {
+    const r = await git(['ls-remote', '--symref', url], { ...(cwd !== undefined ? { cwd } : {}), timeoutMs: LS_REMOTE_MS, what: `listing ${url}` });
+    return parseLsRemote(r.stdout);
+  } catch (err) {
+    if (!(err instanceof ProjectGitError)) throw err;
+    // git adds "Could not read from remote repository" (an outage to outageOf) to "no repository there": a wrong
+    // URL is not an outage, and no remote-tracking ref may stand in for it.
+    const outage = /does not appear to be a git repository|repository .*not found/i.test(err.stderr) ? null : outageOf(err.stderr);
+    throw new ProjectRemoteError(url, lastLines(err.stderr) || outage || `git ls-remote exited with ${err.exitCode ?? 'a timeout'}`, outage !== null);
+  }
+}
+
+/** The sha a ref name given as `--base` has on the remote: a branch, a tag (peeled to its commit), or a full ref. Pure. */
+export function remoteRef(base: string, listing: RemoteListing): { ref: string; sha: string } | null {
+  const candidates = base === 'HEAD' ? ['HEAD'] : base.startsWith('refs/') ? [base] : [`refs/heads/${base}`, `refs/tags/${base}`];
+  for (const ref of candidates) {
+    const sha = listing.refs.get(`${ref}^{}`) ?? listing.refs.get(ref);
+    if (sha !== undefined) return { ref, sha };
+  }
+  return null;
+}

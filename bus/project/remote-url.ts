@@ -1,0 +1,35 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/**
+ * Remote URLs as git reads them (git's connect.c): `scheme://…` is a URL, `host:path` with the colon before any
+ * slash is scp-like SSH, and anything else is a path on this machine. A relative path means something only where
+ * it was written, so what goes into a handoff is made absolute first.
+ */
+
+/** Whether git reads `url` as a path on this machine (a `file://` URL is one too, already absolute). Pure. */
+const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
+export function isLocalPath(url: string): boolean {
+  if (SCHEME_RE.test(url)) return /^file:\/\//i.test(url);
+  const colon = url.indexOf(':');
+  const slash = url.indexOf('/');
+  // `[::1]:repo` (a bracketed IPv6 host) is scp-like too: its colon comes after the closing bracket.
+  if (url.startsWith('[') && url.includes(']:')) return false;
+  return colon === -1 || (slash !== -1 && slash < colon);
+}
+
+/** `url` with a relative path made absolute against `base` (where git would resolve it). Pure. */
+export function absoluteRemoteUrl(url: string, base: string): string {
+  return !SCHEME_RE.test(url) && isLocalPath(url) && !isAbsolute(url) ? resolve(base, url) : url;
+}
+
+/** One spelling per remote, for comparing two (paths resolved, `file://` dropped, no trailing slash). Pure. */
+export function remoteKey(url: string): string {
+  const path = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;
+  const local = !SCHEME_RE.test(path) && isAbsolute(path) ? resolve(path) : path;
+  return local.length > 1 ? local.replace(/\/+$/, '') : local;
+}
+
+export function sameRemote(a: string, b: string): boolean {
+  return remoteKey(a) === remoteKey(b);
+}

@@ -1,0 +1,112 @@
+import { COMMIT_RE } from '../../schemas/project.js';
+import { BaseNotFoundError, BaseNotPushedError, ProjectRemoteError } from './base-errors.js';
+import { fullRefName, onRemote, pushCommand, reachableFrom, resolveLocally, trackingTips, type BaseSource } from './base-check.js';
+import { readCheckout } from './checkout.js';
+import { planProject, type PlanInput, type ProjectFlags, type ProjectPlan } from './fields.js';
+import { lsRemote, remoteRef, type RemoteListing } from './ls-remote.js';
+
+/** The handoff's project fields, as dispatch writes them (`branch` absent: dispatch fills in `gitbus/<id>`). */
+export interface ProjectFields {
+  repo: string;
+  base: string;
+  baseCommit: string;
+  branch?: string;
+}
+
+export interface ProjectOutcome {
+  /** Null: a plain task. */
+  fields: ProjectFields | null;
+  /** Said to the user, not errors: uncommitted changes, a check made against what the checkout last saw. */
+  warnings: string[];
+  /** Why a task that could have been project work is not (a checkout without a remote). */
+  notes: string[];
+}
+
+/**
+ * Resolves a plan into fields: the base commit, checked to be on the project remote. One `git ls-remote`; when
+ * the remote cannot be reached, a checkout of the project answers from its remote-tracking refs (what it last saw
+ * of the remote, updated by every push and fetch) with a warning, and otherwise the outage is the answer.
+ */
+export async function resolveProject(plan: ProjectPlan): Promise<{ fields: ProjectFields; warnings: string[] }> {
+  const warnings = [...plan.warnings];
+  const dir = plan.local?.top ?? null;
+  let listing: RemoteListing | null = null;
+  let outage: ProjectRemoteError | null = null;
+  try {
+    listing = await lsRemote(plan.url, dir ?? undefined);
+  } catch (err) {
+    if (!(err instanceof ProjectRemoteError && err.data['outage'] === true && dir !== null && plan.remoteName !== null)) throw err;
+    outage = err;
+  }
+
+  let base = plan.base;
+  let commit: string | null = plan.head ? plan.local?.head ?? null : null;
+  if (commit === null && base !== null && dir !== null) commit = await resolveLocally(base, dir);
+  let known = false;
+  if (commit === null) {
+    if (listing === null) throw outage ?? new BaseNotFoundError(base, plan.url, 'here');
+    if (base === null) {
+      const sha = listing.head !== null ? listing.refs.get(listing.head) : undefined;
+      if (listing.head === null || sha === undefined) throw new BaseNotFoundError(null, plan.url, '');
+      base = listing.head.replace(/^refs\/heads\//, '');
+      commit = sha;
+      known = true;
+    } else {
+      const hit = remoteRef(base, listing);
+      if (hit) {
+        commit = hit.sha;
+        known = true;
+      } else if (COMMIT_RE.test(base)) {
+        commit = base;
+        known = true;
+        if (![...listing.refs.values()].includes(base)) warnings.push(`${base} is no branch or tag tip of ${plan.url}, and no checkout here has it to tell whether it is on the remote: the task fails on the worker if it is not`);
+      } else {
+        throw new BaseNotFoundError(base, plan.url, dir !== null ? `in ${dir}, nor a branch or tag of ${plan.url}` : `of ${plan.url}: no branch or tag has that name (a short commit id needs a checkout of the project)`);
+      }
+    }
+  }
+  if (base === null) base = commit;
+
+  if (!known) {
+    const remote = plan.remoteName ?? plan.url;
+    if (listing !== null) {
+      if (!(await onRemote(commit, listing, dir))) throw await notPushed(plan, base, commit, remote);
+    } else if (dir !== null && plan.remoteName !== null && (await reachableFrom(commit, await trackingTips(plan.remoteName, dir), dir))) {
+      warnings.push(`the project remote cannot be reached (${String(outage?.data['message'] ?? '')}); ${commit.slice(0, 12)} is on ${plan.remoteName} as ${dir} last saw it`);
+    } else {
+      throw outage ?? new BaseNotFoundError(base, plan.url, 'here');
+    }
+  }
+  return { fields: { repo: plan.repo, base, baseCommit: commit, ...(plan.branch !== undefined ? { branch: plan.branch } : {}) }, warnings };
+}
+
+async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string): Promise<BaseNotPushedError> {
+  const local = plan.local;
+  let source: BaseSource = { kind: 'commit' };
+  if (local !== null) {
+    const ref = plan.head ? (local.branch !== null ? `refs/heads/${local.branch}` : null) : await fullRefName(base, local.top);
+    if (ref?.startsWith('refs/heads/')) {
+      const branch = ref.slice('refs/heads/'.length);
+      source = branch === local.branch ? { kind: 'current-branch', branch, upstream: local.upstream } : { kind: 'branch', branch };
+    } else if (ref?.startsWith('refs/tags/')) {
+      source = { kind: 'tag', tag: ref.slice('refs/tags/'.length) };
+    }
+  }
+  return new BaseNotPushedError({ commit, base, remote, url: plan.url, command: pushCommand(remote, commit, source), dir: local?.top ?? '' });
+}
+
+/**
+ * The project fields of a task dispatched from `cwd`: reads the checkout (unless `readCheckout` is false, or the
+ * flags make reading it pointless), plans (fields.ts) and resolves. Errors: BAD_INPUT, BASE_NOT_PUSHED,
+ * BASE_NOT_FOUND, PROJECT_REMOTE_UNREACHABLE.
+ */
+export async function projectForTask(o: Omit<PlanInput, 'checkout' | 'noCheckout'> & { readCheckout: boolean }): Promise<ProjectOutcome> {
+  const f: ProjectFlags = o.flags;
+  const wanted = f.repo !== false && (o.implicit || f.repo !== undefined || f.base !== undefined || f.branch !== undefined);
+  const checkout = o.readCheckout && wanted ? await readCheckout(o.cwd) : null;
+  const { readCheckout: read, ...input } = o;
+  const plan = planProject({ ...input, checkout, noCheckout: read ? 'this directory is not inside a git checkout' : '--no-git leaves the checkout unread' });
+  if (plan.project === null) return { fields: null, warnings: [], notes: plan.note !== undefined ? [plan.note] : [] };
+  const r = await resolveProject(plan.project);
+  return { fields: r.fields, warnings: r.warnings, notes: [] };
+}

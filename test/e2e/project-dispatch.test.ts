@@ -1,0 +1,199 @@
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitbus, gitCli, json, neutralCwd, tempDir, type RunResult } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { parseBusFile } from '../../schemas/bus-file.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import { openBus } from '../../bus/context.js';
+import { dispatchDue } from '../../bus/ops/schedule.js';
+
+/**
+ * Issue 9 point 1, the dispatch side: `gitbus dispatch` inside a checkout of a project names its code (repo, base
+ * as written and as a commit, result branch), and refuses a base the project remote does not have, with the
+ * command that pushes it. A real project repository with a bare remote, in temp dirs.
+ */
+describe('dispatch names the code of a project', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let home: string;
+  let dir: string;
+  let remote: string;
+  let work: string;
+
+  const sh = (command: string, cwd: string) =>
+    execFileSync('sh', ['-c', command], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+  const head = (cwd: string) => gitCli(['rev-parse', 'HEAD'], cwd).trim();
+  const commit = (cwd: string, message: string) => gitCli(['commit', '-q', '--allow-empty', '-m', message], cwd);
+  const dispatchIn = (cwd: string, args: string[]): Promise<RunResult> => gitbus(['dispatch', ...args, '--json'], { home, cwd });
+
+  async function handoffOf(r: RunResult): Promise<Handoff> {
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const id = json<{ id: string }>(r).id;
+    const shown = json<{ files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home }));
+    const file = shown.files.find((f) => f.path === `handoffs/${id}.md`);
+    const parsed = parseBusFile(file?.path ?? '', file?.text ?? '');
+    if (!parsed.ok) throw new Error(`the handoff does not parse: ${JSON.stringify(parsed.problems)}`);
+    return parsed.file.data as Handoff;
+  }
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'laptop' });
+    home = bus.home('laptop');
+    dir = bus.dir;
+    remote = join(dir, 'proj.git');
+    work = join(dir, 'proj');
+    gitCli(['init', '-q', '--bare', '-b', 'main', remote]);
+    gitCli(['init', '-q', '-b', 'main', work]);
+    gitCli(['remote', 'add', 'origin', remote], work);
+    commit(work, 'first');
+    gitCli(['push', '-q', '-u', 'origin', 'main'], work);
+    // A remote written as a relative path, as people often add them: it must reach the handoff absolute.
+    gitCli(['remote', 'set-url', 'origin', '../proj.git'], work);
+    mkdirSync(join(work, 'sub'));
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('inside a checkout: repo is its remote (absolute), base its branch, baseCommit HEAD, branch gitbus/<id>', async () => {
+    const r = await dispatchIn(join(work, 'sub'), ['validate it']);
+    const h = await handoffOf(r);
+    expect(h).toMatchObject({ repo: remote, base: 'main', baseCommit: head(work), branch: `gitbus/${h.id ?? ''}` });
+    expect(json<{ project: unknown }>(r).project).toEqual({ repo: remote, base: 'main', baseCommit: head(work), branch: `gitbus/${h.id ?? ''}` });
+    // Said on stderr in human mode.
+    const human = await gitbus(['dispatch', 'again'], { home, cwd: work });
+    expect(human.stderr).toContain(`gitbus: project work on ${remote} from main (${head(work).slice(0, 12)}); results go to branch gitbus/${human.stdout.trim()}`);
+  });
+
+  it('--repo, --base and --branch override the checkout; outside one, --repo alone starts from the remote default branch', async () => {
+    commit(work, 'tagged');
+    gitCli(['tag', '-a', '-m', 'release', 'v1', 'HEAD'], work);
+    gitCli(['push', '-q', 'origin', 'main', 'v1'], work);
+    const tagged = head(work);
+    commit(work, 'later');
+    gitCli(['push', '-q', 'origin', 'main'], work);
+
+    const inside = await handoffOf(await dispatchIn(work, ['from the tag', '--base', 'v1', '--branch', 'results/gpu-run']));
+    expect(inside).toMatchObject({ repo: remote, base: 'v1', baseCommit: tagged, branch: 'results/gpu-run' });
+
+    const outside = await handoffOf(await dispatchIn(neutralCwd(), ['elsewhere', '--repo', remote]));
+    expect(outside).toMatchObject({ repo: remote, base: 'main', baseCommit: head(work), branch: `gitbus/${outside.id ?? ''}` });
+    // Without a checkout the base resolves on the remote: a tag, peeled to its commit.
+    const byTag = await handoffOf(await dispatchIn(neutralCwd(), ['by tag', '--repo', remote, '--base', 'v1']));
+    expect(byTag).toMatchObject({ base: 'v1', baseCommit: tagged });
+
+    const bad = await dispatchIn(work, ['bad branch', '--branch', 'a..b']);
+    expect(bad.code).toBe(2);
+    expect(json<{ error: { data: { flag: string } } }>(bad).error.data.flag).toBe('--branch');
+    const missing = await dispatchIn(neutralCwd(), ['no such base', '--repo', remote, '--base', 'nope']);
+    expect(missing.code).toBe(4);
+    expect(json<{ error: { code: string } }>(missing).error.code).toBe('BASE_NOT_FOUND');
+  });
+
+  it('--no-repo inside a checkout: a plain task (the git state is still in the body)', async () => {
+    const r = await dispatchIn(work, ['plain', '--no-repo']);
+    const h = await handoffOf(r);
+    for (const f of ['repo', 'base', 'baseCommit', 'branch'] as const) expect(h[f], f).toBeUndefined();
+    const text = json<{ files: { text: string }[] }>(await gitbus(['show', h.id ?? '', '--json'], { home })).files[0]?.text ?? '';
+    expect(text).toContain('## Git state');
+    expect((await dispatchIn(work, ['contradiction', '--no-repo', '--base', 'main'])).code).toBe(2);
+  });
+
+  it('an unpushed base is refused with BASE_NOT_PUSHED and the git push that fixes it; after that push the dispatch succeeds', async () => {
+    const cases: { setup: () => void; command: (sha: string) => string }[] = [
+      // The branch has an upstream: push it.
+      { setup: () => commit(work, 'not pushed yet'), command: () => 'git push origin main' },
+      // A new branch without an upstream: push it and set the upstream.
+      { setup: () => (gitCli(['switch', '-q', '-c', 'topic'], work), commit(work, 'on topic')), command: () => 'git push -u origin HEAD:topic' },
+      // A detached HEAD: the commit needs a branch on the remote.
+      { setup: () => (gitCli(['switch', '-q', '--detach'], work), commit(work, 'detached')), command: (sha) => `git push origin ${sha}:refs/heads/gitbus/base-${sha.slice(0, 12)}` },
+    ];
+    for (const c of cases) {
+      c.setup();
+      const sha = head(work);
+      const refused = await dispatchIn(work, ['needs my commit']);
+      expect(refused.code, refused.stderr).toBe(5);
+      const error = json<{ error: { code: string; message: string; fix: string; data: { command: string; commit: string; remote: string } } }>(refused).error;
+      expect(error).toMatchObject({ code: 'BASE_NOT_PUSHED', data: { command: c.command(sha), commit: sha, remote: 'origin' } });
+      expect(error.message).toContain(sha);
+      expect(error.fix).toContain(`run "${c.command(sha)}"`);
+      sh(error.data.command, work);
+      expect((await handoffOf(await dispatchIn(work, ['needs my commit']))).baseCommit).toBe(sha);
+    }
+    gitCli(['switch', '-q', 'main'], work);
+  });
+
+  it('a schedule keeps base as written, not its commit, and each instance gets a branch of its own', async () => {
+    const r = await dispatchIn(work, ['nightly', '--command', 'make validate', '--schedule', '* * * * * *', '--id', 'nightly']);
+    const template = await handoffOf(r);
+    expect(template).toMatchObject({ repo: remote, base: 'main' });
+    expect(template.baseCommit).toBeUndefined();
+    expect(template.branch).toBeUndefined();
+    const ctx = await openBus(home);
+    try {
+      const [instance] = await dispatchDue(ctx, new Date(Date.now() + 2_000));
+      expect(instance).toBeDefined();
+      const h = await handoffOf({ code: 0, stdout: JSON.stringify({ id: instance?.id }), stderr: '' });
+      expect(h).toMatchObject({ repo: remote, base: 'main', branch: `gitbus/${instance?.id ?? ''}` });
+    } finally {
+      await ctx.repo.close();
+    }
+    expect((await gitbus(['cancel', 'nightly'], { home })).code).toBe(0);
+  });
+
+  it('uncommitted changes are a warning, not an error', async () => {
+    writeFileSync(join(work, 'scratch.txt'), 'not committed\n');
+    try {
+      const human = await gitbus(['dispatch', 'with scratch'], { home, cwd: work });
+      expect(human.code, human.stderr).toBe(0);
+      expect(human.stderr).toContain('gitbus: warning: 1 uncommitted change in');
+      expect(human.stderr).toContain('is not part of the task: commit and push it');
+    } finally {
+      sh('rm -f scratch.txt', work);
+    }
+  });
+
+  it('a checkout without a remote dispatches a plain task, with a note saying why', async () => {
+    const lone = join(dir, 'lone');
+    gitCli(['init', '-q', '-b', 'main', lone]);
+    commit(lone, 'local only');
+    const r = await dispatchIn(lone, ['local work']);
+    const h = await handoffOf(r);
+    expect(h.repo).toBeUndefined();
+    expect(json<{ notes: string[] }>(r).notes).toEqual([expect.stringContaining('the checkout has no remote')]);
+    const human = await gitbus(['dispatch', 'local work'], { home, cwd: lone });
+    expect(human.stderr).toContain('gitbus: note: not project work: the checkout has no remote');
+    // A flag that needs project work is an error there, not a silent plain task.
+    expect((await dispatchIn(lone, ['x', '--base', 'main'])).code).toBe(2);
+  });
+
+  it('a project remote that cannot be reached is its own error; a checkout answers from what it last saw of it', async () => {
+    const refusedRemote = 'ssh://127.0.0.1:1/proj.git';
+    const down = await dispatchIn(neutralCwd(), ['down', '--repo', refusedRemote]);
+    expect(down.code).toBe(6);
+    expect(json<{ error: { code: string; data: { outage: boolean } } }>(down).error).toMatchObject({ code: 'PROJECT_REMOTE_UNREACHABLE', data: { outage: true } });
+    const notRepo = await dispatchIn(neutralCwd(), ['not a repo', '--repo', join(dir, 'nothing-here.git')]);
+    expect(json<{ error: { code: string; data: { outage: boolean } } }>(notRepo).error).toMatchObject({ code: 'PROJECT_REMOTE_UNREACHABLE', data: { outage: false } });
+
+    // A clone whose remote went away after it pushed: its remote-tracking refs still say what is there.
+    const away = join(dir, 'away');
+    gitCli(['clone', '-q', remote, away]);
+    gitCli(['remote', 'set-url', 'origin', refusedRemote], away);
+    const offline = await dispatchIn(away, ['offline']);
+    expect((await handoffOf(offline)).baseCommit).toBe(head(away));
+    expect(json<{ warnings: string[] }>(offline).warnings).toEqual([expect.stringContaining('the project remote cannot be reached')]);
+    commit(away, 'never pushed');
+    const unknown = await dispatchIn(away, ['offline, unpushed']);
+    expect(json<{ error: { code: string } }>(unknown).error.code).toBe('PROJECT_REMOTE_UNREACHABLE');
+  });
+
+  it('a temp dir for the suite is inside no checkout, so plain test dispatches stay plain', async () => {
+    const t = await tempDir();
+    try {
+      expect(() => execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: neutralCwd(), stdio: 'ignore' })).toThrow();
+      const h = await handoffOf(await dispatchIn(t.path, ['plain']));
+      expect(h.repo).toBeUndefined();
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

@@ -1,0 +1,180 @@
+import { describe, it, expect } from 'vitest';
+import { planProject, headBase, type PlanInput, type ProjectPlan } from '../../bus/project/fields.js';
+import { chooseRemote, parseRemotes, type Checkout } from '../../bus/project/checkout.js';
+import { absoluteRemoteUrl, isLocalPath, sameRemote } from '../../bus/project/remote-url.js';
+import { pushCommand } from '../../bus/project/base-check.js';
+import { parseLsRemote, remoteRef } from '../../bus/project/ls-remote.js';
+import { GitbusError } from '../../schemas/errors.js';
+
+const HEAD = 'a'.repeat(40);
+
+function checkout(over: Partial<Checkout> = {}): Checkout {
+  const remotes = over.remotes ?? [{ name: 'origin', url: '/srv/proj.git' }];
+  return { top: '/home/ada/proj', isBus: false, remotes, remote: remotes[0] ?? null, branch: 'feature', upstream: { remote: 'origin', branch: 'feature' }, head: HEAD, changes: 0, ...over };
+}
+
+function plan(over: Partial<PlanInput> = {}): ReturnType<typeof planProject> {
+  return planProject({ flags: {}, implicit: true, checkout: checkout(), projects: {}, cwd: '/home/ada/proj/sub', ...over });
+}
+
+function project(over: Partial<PlanInput> = {}): ProjectPlan {
+  const r = plan(over);
+  if (r.project === null) throw new Error(`expected project work, got a plain task (${r.note ?? 'no note'})`);
+  return r.project;
+}
+
+function refusal(over: Partial<PlanInput>): GitbusError {
+  try {
+    plan(over);
+  } catch (err) {
+    if (err instanceof GitbusError) return err;
+    throw err;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('remote URLs', () => {
+  it('tells paths from URLs the way git does', () => {
+    for (const path of ['/srv/p.git', '../p.git', 'p.git', 'dir/with:colon', 'file:///srv/p.git']) expect(isLocalPath(path), path).toBe(true);
+    for (const url of ['https://h/p.git', 'ssh://h/p', 'host:p.git', 'git@github.com:o/p.git', '[::1]:p']) expect(isLocalPath(url), url).toBe(false);
+  });
+
+  it('makes relative paths absolute and leaves URLs alone', () => {
+    expect(absoluteRemoteUrl('../r.git', '/home/ada/proj')).toBe('/home/ada/r.git');
+    expect(absoluteRemoteUrl('/srv/r.git', '/home/ada/proj')).toBe('/srv/r.git');
+    expect(absoluteRemoteUrl('gpu:r.git', '/home/ada/proj')).toBe('gpu:r.git');
+    expect(absoluteRemoteUrl('https://h/r.git', '/x')).toBe('https://h/r.git');
+    expect(absoluteRemoteUrl('file:///srv/r.git', '/x')).toBe('file:///srv/r.git');
+  });
+
+  it('compares remotes across spellings of one path', () => {
+    expect(sameRemote('/srv/r.git/', 'file:///srv/r.git')).toBe(true);
+    expect(sameRemote('/srv/x/../r.git', '/srv/r.git')).toBe(true);
+    expect(sameRemote('/srv/r.git', '/srv/r')).toBe(false);
+  });
+});
+
+describe('the checkout facts', () => {
+  it('reads fetch URLs from git remote -v, absolute', () => {
+    const out = 'origin\t../r.git (fetch)\norigin\t../r.git (push)\ngh\tgit@github.com:o/p.git (fetch)\ngh\tgit@github.com:o/p.git (push)\n';
+    expect(parseRemotes(out, '/home/ada/proj')).toEqual([
+      { name: 'origin', url: '/home/ada/r.git' },
+      { name: 'gh', url: 'git@github.com:o/p.git' },
+    ]);
+  });
+
+  it("chooses the branch's upstream remote, else origin, else the only remote", () => {
+    const a = { name: 'a', url: '/a' };
+    const origin = { name: 'origin', url: '/o' };
+    expect(chooseRemote([origin, a], { remote: 'a', branch: 'x' }).remote).toBe(a);
+    expect(chooseRemote([a, origin], null).remote).toBe(origin);
+    expect(chooseRemote([a], null).remote).toBe(a);
+    expect(chooseRemote([], null)).toEqual({ remote: null, why: 'the checkout has no remote' });
+    expect(chooseRemote([a, { name: 'b', url: '/b' }], null).why).toMatch(/2 remotes \(a, b\), none named origin/);
+  });
+
+  it('the base from HEAD is the branch as the remote names it, or the commit when detached', () => {
+    expect(headBase(checkout(), 'origin')).toBe('feature');
+    expect(headBase(checkout({ branch: 'local-name', upstream: { remote: 'origin', branch: 'their-name' } }), 'origin')).toBe('their-name');
+    expect(headBase(checkout({ upstream: { remote: 'fork', branch: 'x' } }), 'origin')).toBe('feature');
+    expect(headBase(checkout({ branch: null, upstream: null }), 'origin')).toBe(HEAD);
+    expect(headBase(checkout({ head: null }), 'origin')).toBeNull();
+  });
+});
+
+describe('planProject: which code a task works on', () => {
+  it('inside a checkout, no flags: its remote, its branch at HEAD', () => {
+    expect(project()).toEqual({ repo: '/srv/proj.git', url: '/srv/proj.git', remoteName: 'origin', local: checkout(), base: 'feature', head: true, warnings: [] });
+  });
+
+  it('a detached HEAD: the base is the commit', () => {
+    expect(project({ checkout: checkout({ branch: null, upstream: null }) })).toMatchObject({ base: HEAD, head: true });
+  });
+
+  it('uncommitted changes are a warning, not an error', () => {
+    expect(project({ checkout: checkout({ changes: 3 }) }).warnings).toEqual([expect.stringMatching(/^3 uncommitted changes in \/home\/ada\/proj are not part of the task: commit and push them/)]);
+    expect(project({ checkout: checkout({ changes: 3 }), flags: { base: 'main' } }).warnings).toEqual([]);
+  });
+
+  it('--base and --branch override; the checkout still resolves the base', () => {
+    expect(project({ flags: { base: 'v1.2', branch: 'results/x' } })).toMatchObject({ base: 'v1.2', head: false, branch: 'results/x', local: checkout(), remoteName: 'origin' });
+  });
+
+  it('--no-repo: a plain task, and --base or --branch with it is a usage error', () => {
+    expect(plan({ flags: { repo: false } })).toEqual({ project: null });
+    expect(refusal({ flags: { repo: false, base: 'main' } })).toMatchObject({ code: 'BAD_INPUT', data: { flag: '--no-repo' } });
+  });
+
+  it('outside a checkout: a plain task, silently; --base alone is a usage error', () => {
+    expect(plan({ checkout: null })).toEqual({ project: null });
+    expect(refusal({ checkout: null, flags: { base: 'main' } })).toMatchObject({ code: 'BAD_INPUT', data: { flag: '--base' } });
+    expect(refusal({ checkout: null, flags: { branch: 'x' }, noCheckout: '--no-git leaves the checkout unread' }).message).toContain('--no-git leaves the checkout unread');
+  });
+
+  it('a checkout without a usable remote, with no commit, or of the bus: a plain task with a note saying why', () => {
+    expect(plan({ checkout: checkout({ remotes: [], remote: null, remoteWhy: 'the checkout has no remote' }) })).toEqual({ project: null, note: expect.stringContaining('the checkout has no remote') });
+    expect(plan({ checkout: checkout({ head: null }) })).toEqual({ project: null, note: expect.stringContaining('has no commit yet') });
+    expect(plan({ checkout: checkout({ isBus: true }) })).toEqual({ project: null, note: expect.stringContaining('checkout of the bus') });
+    expect(plan({ busRemote: 'file:///srv/proj.git' })).toEqual({ project: null, note: expect.stringContaining('checkout of the bus') });
+    expect(refusal({ checkout: checkout({ remotes: [], remote: null }), flags: { branch: 'x' } }).code).toBe('BAD_INPUT');
+  });
+
+  it('run (not implicit): plain without flags, project work with --repo', () => {
+    expect(plan({ implicit: false })).toEqual({ project: null });
+    expect(project({ implicit: false, flags: { repo: 'origin' } })).toMatchObject({ repo: '/srv/proj.git', base: 'feature', head: true });
+  });
+
+  it('--repo NAME of node.yaml is recorded as the name, checked at its URL, and uses a checkout of it', () => {
+    expect(project({ flags: { repo: 'proj' }, projects: { proj: '/srv/proj.git' } })).toMatchObject({ repo: 'proj', url: '/srv/proj.git', remoteName: 'origin', base: 'feature' });
+  });
+
+  it('--repo of another project: no checkout of it here, so the base is the remote default branch', () => {
+    expect(project({ flags: { repo: 'https://example.com/other.git' } })).toEqual({ repo: 'https://example.com/other.git', url: 'https://example.com/other.git', remoteName: null, local: null, base: null, head: false, warnings: [] });
+  });
+
+  it('--repo as a relative path is made absolute against where the command runs', () => {
+    expect(project({ flags: { repo: '../../other.git' }, checkout: null })).toMatchObject({ repo: '/home/ada/other.git', local: null });
+    // The same remote as the checkout's, written as a path: the checkout is used.
+    expect(project({ flags: { repo: '../../../../srv/proj.git' } })).toMatchObject({ repo: '/srv/proj.git', remoteName: 'origin', head: true });
+  });
+
+  it('a remote that git would read as an option or a command transport is refused', () => {
+    expect(refusal({ checkout: checkout({ remotes: [{ name: 'origin', url: 'ext::sh -c evil' }] }) })).toMatchObject({ code: 'BAD_INPUT' });
+    expect(refusal({ flags: { repo: 'origin' }, checkout: checkout({ remotes: [{ name: 'origin', url: '/path with space' }] }) }).message).toContain('--repo');
+  });
+});
+
+describe('the command that pushes a base', () => {
+  const sha = 'b'.repeat(40);
+  it('names the branch, its upstream, or a new branch for a bare commit', () => {
+    expect(pushCommand('origin', sha, { kind: 'current-branch', branch: 'feature', upstream: { remote: 'origin', branch: 'feature' } })).toBe('git push origin feature');
+    expect(pushCommand('origin', sha, { kind: 'current-branch', branch: 'feature', upstream: { remote: 'origin', branch: 'feat' } })).toBe('git push origin feature:feat');
+    expect(pushCommand('origin', sha, { kind: 'current-branch', branch: 'feature', upstream: null })).toBe('git push -u origin HEAD:feature');
+    expect(pushCommand('origin', sha, { kind: 'current-branch', branch: 'feature', upstream: { remote: 'fork', branch: 'feature' } })).toBe('git push -u origin HEAD:feature');
+    expect(pushCommand('origin', sha, { kind: 'branch', branch: 'main' })).toBe('git push origin main');
+    expect(pushCommand('origin', sha, { kind: 'tag', tag: 'v1' })).toBe('git push origin refs/tags/v1');
+    expect(pushCommand('origin', sha, { kind: 'commit' })).toBe(`git push origin ${sha}:refs/heads/gitbus/base-bbbbbbbbbbbb`);
+    expect(pushCommand('/path with space/r.git', sha, { kind: 'branch', branch: 'main' })).toBe(`git push '/path with space/r.git' main`);
+  });
+});
+
+describe('git ls-remote', () => {
+  const c1 = '1'.repeat(40);
+  const c2 = '2'.repeat(40);
+  const tag = '3'.repeat(40);
+  const listing = parseLsRemote(`ref: refs/heads/main\tHEAD\n${c1}\tHEAD\n${c1}\trefs/heads/main\n${c2}\trefs/heads/dev\n${tag}\trefs/tags/v1\n${c2}\trefs/tags/v1^{}\n`);
+
+  it('parses refs and the default branch', () => {
+    expect(listing.head).toBe('refs/heads/main');
+    expect(listing.refs.get('refs/heads/dev')).toBe(c2);
+    expect(listing.refs.size).toBe(5);
+  });
+
+  it('resolves a base by branch, then tag (peeled to its commit), or a full ref name', () => {
+    expect(remoteRef('main', listing)).toEqual({ ref: 'refs/heads/main', sha: c1 });
+    expect(remoteRef('v1', listing)).toEqual({ ref: 'refs/tags/v1', sha: c2 });
+    expect(remoteRef('refs/heads/dev', listing)).toEqual({ ref: 'refs/heads/dev', sha: c2 });
+    expect(remoteRef('HEAD', listing)).toEqual({ ref: 'HEAD', sha: c1 });
+    expect(remoteRef('nope', listing)).toBeNull();
+  });
+});
