@@ -70,7 +70,8 @@ export function register(program: Command): void {
           if (!opts.json) for (const p of parsed.problems.slice(1)) note(`gitbus: also ${problemLine(p)}`);
           throw new InvalidPlanError(parsed.problems);
         }
-        const project = await fanoutProject(process.cwd(), { ...(opts.repo ? { repo: opts.repo } : {}), ...(opts.base ? { base: opts.base } : {}), ...(opts.baseCommit ? { baseCommit: opts.baseCommit } : {}) });
+        const { project, warnings } = await fanoutProject(ctx, process.cwd(), { ...(opts.repo ? { repo: opts.repo } : {}), ...(opts.base ? { base: opts.base } : {}), ...(opts.baseCommit ? { baseCommit: opts.baseCommit } : {}) });
+        if (!opts.json) for (const w of warnings) note(`gitbus: warning: ${w}`);
         const r = await fanout(ctx, {
           plan: parsed.plan,
           planPath: planFile,
