@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { branchFiles, makeProject, showFile } from '../helpers/project.js';
+
+/**
+ * Seed 003's workflow run for real: `gitbus fanout` puts four workstreams and an integration task on the bus in one
+ * commit; two worker nodes do the workstreams in worktrees and push their branches; the merge runner merges them
+ * into `<group>/integration` when they all succeeded. A second fan-out whose branches conflict is reported by
+ * branch and file, with the integration branch left untouched, and `gitbus resolve` turns that into an agent's task.
+ */
+type Fanned = { group: string; integration: string; tasks: { id: string; workstream: string | null; branch: string }[] };
+
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let project: ReturnType<typeof makeProject>;
+
+function plan(name: string, workstreams: { name: string; command: string }[]): string {
+  const file = join(bus.dir, `${name}.md`);
+  const list = workstreams.map((w) => `  - name: ${w.name}\n    tasks: Do the ${w.name} part.\n    command: ${JSON.stringify(w.command)}\n`).join('');
+  writeFileSync(file, `---\ngroup: ${name}\ntitle: ${name}\nrunner: shell\nworkstreams:\n${list}---\nThe shared brief.\n`);
+  return file;
+}
+
+async function fanout(file: string): Promise<Fanned> {
+  const r = await gitbus(['fanout', file, '--json'], { home: bus.home('alpha'), cwd: project.checkout });
+  expect(r.code, r.stderr).toBe(0);
+  return json<Fanned>(r);
+}
+
+/** Both workers take what they may until nothing is left; the integration becomes claimable once all four succeeded. */
+async function workUntilDone(): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    const runs = await Promise.all(['w1', 'w2'].map((n) => gitbus(['watch', '--once', '--json'], { home: bus.home(n), timeoutMs: 120_000 })));
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    if (runs.every((r) => json<{ ran: unknown[] }>(r).ran.length === 0)) return;
+  }
+}
+
+async function response(id: string): Promise<Record<string, unknown>> {
+  const shown = json<{ state: string; files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home: bus.home('alpha') }));
+  const file = shown.files.find((f) => f.path.startsWith('responses/'));
+  if (!file) throw new Error(`${id} has no response (state ${shown.state})`);
+  return parse(file.text.split('---\n')[1] ?? '') as Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  bus = await makeBus();
+  project = makeProject(bus.dir);
+  for (const n of ['w1', 'w2']) await bus.addNode(n, [], ['--runner', 'shell', '--runner', 'merge', '--parallel', '2']);
+}, 60_000);
+afterAll(async () => bus?.cleanup());
+
+describe('a fan-out run by watchers', () => {
+  it('four workstreams on two nodes push their branches, and the integration merges them all into <group>/integration', async () => {
+    const names = ['core-pipeline', 'robustness', 'architecture', 'testing'];
+    const f = await fanout(plan('convo', names.map((n) => ({ name: n, command: `mkdir -p src && echo ${n} > src/${n}.txt` }))));
+    await workUntilDone();
+    for (const t of f.tasks.filter((x) => x.workstream !== null)) {
+      expect((await response(t.id))['status'], t.workstream ?? '').toBe('succeeded');
+      expect(showFile(project.remote, t.branch, `src/${t.workstream}.txt`)).toBe(`${t.workstream}\n`);
+    }
+    const integration = await response(f.integration);
+    expect(integration).toMatchObject({ status: 'succeeded', runner: 'merge', project: { branch: 'convo/integration', pushed: true, merged: names.map((n) => `convo/${n}`) } });
+    expect(branchFiles(project.remote, 'convo/integration')).toEqual(expect.arrayContaining(names.map((n) => `src/${n}.txt`)));
+    // Merged in plan order, one merge commit each.
+    const merges = gitCli(['--git-dir', project.remote, 'log', '--merges', '--format=%s', 'convo/integration']).trim().split('\n').reverse();
+    expect(merges).toEqual(names.map((n) => `Merge convo/${n} into convo/integration`));
+    const group = json<{ workstreams: { state: string; branch: string | null }[]; integration: { state: string } }>(await gitbus(['group', 'convo', '--json'], { home: bus.home('alpha') }));
+    expect(group.workstreams.map((w) => w.state)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(group.integration.state).toBe('succeeded');
+  }, 240_000);
+
+  it('branches that conflict are reported by branch and file, the integration branch is left untouched, and resolve hands it to an agent', async () => {
+    const f = await fanout(
+      plan('clash', [
+        { name: 'left', command: 'echo left > app.txt' },
+        { name: 'right', command: 'echo right > app.txt' },
+        { name: 'other', command: 'echo other > other.txt' },
+      ]),
+    );
+    await workUntilDone();
+    const r = await response(f.integration);
+    expect(r['status']).toBe('failed');
+    expect(r['reason']).toContain('1 of 3 branches conflict: clash/right (app.txt)');
+    expect(r['project']).toMatchObject({ pushed: false, merged: ['clash/left', 'clash/other'], conflicts: [{ branch: 'clash/right', files: ['app.txt'] }] });
+    expect(branchFiles(project.remote, 'clash/integration')).toBeNull();
+    const fix = await gitbus(['resolve', f.integration, '--json'], { home: bus.home('alpha') });
+    expect(fix.code, fix.stderr).toBe(0);
+    const handoff = json<{ files: { text: string }[] }>(await gitbus(['show', json<{ id: string }>(fix).id, '--json'], { home: bus.home('alpha') })).files[0]?.text ?? '';
+    expect(handoff).toContain('runner: claude');
+    expect(handoff).toContain('branch: clash/integration');
+    expect(handoff).toContain('app.txt');
+  }, 240_000);
+});
