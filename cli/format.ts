@@ -37,5 +37,6 @@ export function taskLine(t: TaskSummary): string {
   const labels = t.labels.length ? ` [${t.labels.join(',')}]` : '';
   const prio = t.priority ? ` p${t.priority}` : '';
   const waiting = t.waitingFor.length ? ` (after ${t.waitingOn.map(dependencyText).join(', ')})` : '';
-  return `  ${t.id}  ${t.state.padEnd(10)} ${t.title ?? '(unreadable handoff)'}${where}${labels}${prio}${waiting}`;
+  const branch = t.branch ? ` -> ${t.branch}` : '';
+  return `  ${t.id}  ${t.state.padEnd(10)} ${t.title ?? '(unreadable handoff)'}${where}${labels}${prio}${branch}${waiting}`;
 }

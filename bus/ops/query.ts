@@ -35,6 +35,9 @@ export interface TaskSummary {
   /** The dependencies it waits for and their states; one that ended without success dooms it (PROTOCOL.md §4). */
   waitingOn: { id: string; state: string }[];
   problems: FileProblem[];
+  /** A project task's result branch (the response's, else the handoff's), and its fan-out. */
+  branch: string | null;
+  group: string | null;
 }
 
 export function summarize(v: TaskView): TaskSummary {
@@ -55,6 +58,8 @@ export function summarize(v: TaskView): TaskSummary {
     waitingFor: v.waitingFor,
     waitingOn: v.waitingOn,
     problems: v.problems,
+    branch: v.response?.project?.branch ?? (h?.repo !== undefined ? (h.branch ?? defaultBranch(v.id)) : null),
+    group: h?.group ?? null,
   };
 }
 

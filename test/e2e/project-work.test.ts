@@ -87,6 +87,8 @@ describe('project tasks', () => {
     // Outside any checkout of the person's: in the node's home.
     expect(showFile(project.remote, 'gitbus/pw-one', 'where.txt').trim()).toBe(join(bus.home('w1'), 'worktrees', 'pw-one'));
     expect(r1.body).toContain(`git fetch proj gitbus/pw-one`);
+    const status = await gitbus(['status'], { home: bus.home('alpha') });
+    expect(status.stdout).toMatch(/pw-two\s+succeeded\s+pw-two.* -> feature\/two/);
     const text = await gitbus(['show', 'pw-one'], { home: bus.home('alpha') });
     expect(text.stdout).toContain('branch gitbus/pw-one of proj (2 commits, 4 files, ');
     expect(text.stdout).toContain('  fetch: git fetch proj gitbus/pw-one');
