@@ -14,6 +14,7 @@ import { cronSchema } from '../../schemas/cron.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { waitForEnd } from '../wait.js';
+import { resumeInto } from '../../bus/ops/resume.js';
 
 interface Opts extends CommonOptions {
   to?: string;
@@ -32,6 +33,7 @@ interface Opts extends CommonOptions {
   wait?: boolean;
   schedule?: string;
   force?: boolean;
+  resume?: string;
 }
 
 export function register(program: Command): void {
@@ -53,6 +55,7 @@ export function register(program: Command): void {
       .option('--workdir <dir>', 'where it runs on the worker, relative to its work root, or under a named root of its node.yaml (src/project)', schemaFlag('--workdir', handoffSchema.shape.workdir.unwrap()))
       .option('--id <id>', 'choose the id instead of generating one', schemaFlag('--id', taskIdSchema))
       .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, or 6 with seconds)', schemaFlag('--schedule', cronSchema))
+      .option('--resume <id>', "continue that claude task's session on the node that ran it, in its worktree (its repo, branch and node are used)", schemaFlag('--resume', taskIdSchema))
       .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run the task (it waits until one can)')
       .option('--no-git', 'do not record the git state of the current directory')
       .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise'),
@@ -71,6 +74,7 @@ export function register(program: Command): void {
       if (opts.timeout) handoff.timeout = opts.timeout;
       if (opts.workdir) handoff.workdir = opts.workdir;
       if (opts.schedule) handoff.schedule = opts.schedule;
+      if (opts.resume) await resumeInto(ctx, opts.resume, handoff);
       const target = handoff.to ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
       if (target && !opts.force) throw target;
       // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.
