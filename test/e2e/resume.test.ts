@@ -229,7 +229,7 @@ describe('sessions with node affinity', () => {
     expect(text.stdout).toContain('1 commit(s) not pushed');
   }, 30_000);
 
-  it('prune removes only archived, pushed, clean worktrees without a session, logs it, and refuses unpushed or uncommitted work even when named', async () => {
+  it('prune removes only archived, pushed, clean worktrees without a session, logs it, and refuses unpushed or uncommitted work, or one a pending resume will run in, even when named', async () => {
     expect((await prune(w1, [])).out.removed).toEqual([]);
     expect((await gitbus(['archive', '--all'], { home: bus.home('alpha') })).code).toBe(0);
 
@@ -259,6 +259,16 @@ describe('sessions with node affinity', () => {
     expect(why('rs-dirty')[0]).toMatchObject({ reason: '1 uncommitted file(s)', fix: expect.stringContaining('add --all'), overridable: false });
     expect(existsSync(join(w1, 'worktrees', 'rs-unpushed', 'y.txt'))).toBe(true);
     expect(existsSync(join(w1, 'worktrees', 'rs-dirty', 'z.txt'))).toBe(true);
+
+    // An archived task resumes like a live one; while that resume waits to run, its worktree stays even when named.
+    const again = await gitbus(['resume', 'rs-first', 'one more thing', '--json'], { home: bus.home('alpha') });
+    expect(again.code, again.stderr).toBe(0);
+    const againId = json<{ id: string; node: string; session: string }>(again);
+    expect(againId).toMatchObject({ node: 'w1', session });
+    const blocked = await prune(w1, ['rs-first']);
+    expect(blocked.code).toBe(5);
+    expect(blocked.out.kept[0]?.blockers).toContainEqual(expect.objectContaining({ reason: `task ${againId.id} resumes it and is pending`, overridable: false }));
+    expect((await gitbus(['cancel', againId.id], { home: bus.home('alpha') })).code).toBe(0);
 
     const named = await prune(w1, ['rs-first']);
     expect(named.code, named.stderr).toBe(0);
