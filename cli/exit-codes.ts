@@ -64,6 +64,9 @@ const BY_CODE: Record<string, number> = {
   DISK_FULL: EXIT.local,
   LOCAL_IO: EXIT.local,
   CLONE_DAMAGED: EXIT.local,
+  NEVER_RAN: EXIT.conflict,
+  NO_SESSION: EXIT.conflict,
+  STILL_RUNNING: EXIT.conflict,
 };
 
 export function exitCodeFor(err: unknown): number {

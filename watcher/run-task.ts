@@ -5,7 +5,8 @@ import type { BusContext } from '../bus/context.js';
 import { namedRootsOf, workRootOf } from '../bus/home.js';
 import type { ClaimResult } from '../bus/ops/claim.js';
 import type { RunOutcome, RunRequest, Runner } from './runners/runner.js';
-import { runGuarded, runProjectTask } from './workspace/run-project-task.js';
+import { runGuarded, runLocked, runProjectTask } from './workspace/run-project-task.js';
+import { sessionLockKey } from './workspace/run-lock.js';
 import { claudeRunner } from './runners/claude.js';
 import { iceccRunner } from './runners/icecc.js';
 import { shellRunner } from './runners/shell.js';
@@ -42,7 +43,10 @@ export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSi
   if (task.handoff.repo !== undefined) return runProjectTask(ctx, task, runner, req, abort, place);
   const dir = taskDir(workRootOf(ctx.paths.home, ctx.config), task.handoff.workdir, namedRootsOf(ctx.paths.home, ctx.config));
   if ('reason' in dir) return fail(dir.reason);
-  return runGuarded(ctx, runner, { ...req, cwd: dir.cwd }, abort);
+  const inDir = { ...req, cwd: dir.cwd };
+  // A claude session outside a project lives in its folder: one run per session at a time (run-lock.ts).
+  if (task.session && runnerName === 'claude') return runLocked(sessionLockKey(ctx.paths.home, task.session), inDir, abort, `claude session ${task.session}`, () => runGuarded(ctx, runner, inDir, abort));
+  return runGuarded(ctx, runner, inDir, abort);
 }
 
 /** Who cancelled a run and why, from the task's cancel file. */

@@ -15,6 +15,8 @@ import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { waitForEnd } from '../wait.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
+import { resumeInto } from '../../bus/ops/resume.js';
+import { InputError } from '../../bus/errors.js';
 
 interface Opts extends CommonOptions, ProjectOpts {
   to?: string;
@@ -33,6 +35,7 @@ interface Opts extends CommonOptions, ProjectOpts {
   wait?: boolean;
   schedule?: string;
   force?: boolean;
+  resume?: string;
 }
 
 export function register(program: Command): void {
@@ -53,6 +56,7 @@ export function register(program: Command): void {
     .option('--workdir <dir>', 'where it runs on the worker, relative to its work root, or under a named root of its node.yaml (src/project)', schemaFlag('--workdir', handoffSchema.shape.workdir.unwrap()))
     .option('--id <id>', 'choose the id instead of generating one', schemaFlag('--id', taskIdSchema))
     .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, or 6 with seconds)', schemaFlag('--schedule', cronSchema))
+    .option('--resume <id>', "continue that claude task's session on the node that ran it, in its worktree (its repo, branch and node are used)", schemaFlag('--resume', taskIdSchema))
     .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run the task (it waits until one can)')
     .option('--no-git', "do not read the current directory's git: no git state in the body, and no project work unless --repo")
     .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise');
@@ -71,11 +75,15 @@ export function register(program: Command): void {
       if (opts.timeout) handoff.timeout = opts.timeout;
       if (opts.workdir) handoff.workdir = opts.workdir;
       if (opts.schedule) handoff.schedule = opts.schedule;
+      if (opts.resume && (typeof opts.repo === 'string' || opts.base !== undefined || opts.branch !== undefined)) {
+        throw new InputError('--resume takes the project, base and branch of the task it resumes', 'leave out --repo, --base and --branch', { flag: '--resume' });
+      }
       // Before anything is queued: a base that is not on the project remote refuses the dispatch.
-      const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git });
+      const project = opts.resume ? { fields: null, warnings: [], notes: [] } : await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git });
       const fields = projectFieldsFor(project, opts.schedule !== undefined);
       if (fields) Object.assign(handoff, fields);
       reportProject(project, Boolean(opts.json));
+      if (opts.resume) await resumeInto(ctx, opts.resume, handoff);
       const target = handoff.to ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
       if (target && !opts.force) throw target;
       // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { GitbusError } from '../../schemas/errors.js';
 import * as busErrors from '../../bus/errors.js';
+import * as resumeErrors from '../../bus/resume-errors.js';
 import * as localErrors from '../../bus/local-io.js';
 import * as transportErrors from '../../bus/transport/errors.js';
 import * as sshErrors from '../../bus/transport/ssh-errors.js';
@@ -25,7 +26,7 @@ const ARGS: unknown[][] = [[SSH_WHERE, 'reason'], [SSH_WHERE], ['file', 3, 'Port
 
 function instances(): GitbusError[] {
   const out: GitbusError[] = [];
-  const modules = [busErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }, projectErrors];
+  const modules = [busErrors, resumeErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }, projectErrors];
   for (const mod of modules) {
     for (const value of Object.values(mod)) {
       if (typeof value !== 'function' || !(value.prototype instanceof GitbusError)) continue;

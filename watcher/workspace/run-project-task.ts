@@ -1,3 +1,5 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { BusContext } from '../../bus/context.js';
 import type { ClaimResult } from '../../bus/ops/claim.js';
 import { asLocalFailure } from '../../bus/local-io.js';
@@ -6,7 +8,8 @@ import { taskEnv, type RunOutcome, type RunRequest, type Runner } from '../runne
 import { runShellCommand } from '../runners/shell.js';
 import { finishWorktree } from './results.js';
 import { prepareWorktree } from './worktree.js';
-import { updateRecord } from './registry.js';
+import { updateRecord, worktreeKeyFor } from './registry.js';
+import { acquireRunLock, worktreeLockKey } from './run-lock.js';
 import { mergeTask } from './merge-task.js';
 
 /** Runs a runner, turning anything it throws (a full disk under its log) into a failed outcome. */
@@ -20,14 +23,42 @@ export async function runGuarded(ctx: BusContext, runner: Runner, req: RunReques
 }
 
 /**
+ * Runs `work` once no other run of this node holds `lockKey` (run-lock.ts): the wait is noted in the task's log,
+ * and a cancel or shutdown while waiting is a cancelled outcome without a run.
+ */
+export async function runLocked(lockKey: string, req: RunRequest, abort: AbortSignal, where: string, work: () => Promise<RunOutcome>): Promise<RunOutcome> {
+  const started = new Date();
+  const release = await acquireRunLock(lockKey, req.id, abort, (holder) => {
+    try {
+      mkdirSync(dirname(req.logPath), { recursive: true });
+      appendFileSync(req.logPath, `gitbus: waiting for task ${holder} to end: it runs in ${where}, and two runs there at once would share a claude session\n`);
+    } catch {
+      // The log is for people; the wait goes on without it.
+    }
+  });
+  if (!release) return { status: 'cancelled', exitCode: null, started, finished: new Date(), outputTail: '', reason: `stopped while waiting for another run in ${where} to end` };
+  try {
+    return await work();
+  } finally {
+    release();
+  }
+}
+
+/**
  * A task that names a project (docs/PROTOCOL.md §3a): its worktree is prepared (fetch, worktree on the result
  * branch, the project's files and setup), the runner runs inside it, and what it left is committed and described
  * for the response; the branch is pushed by the outbox. The merge runner works on the cached clone alone.
  */
 export async function runProjectTask(ctx: BusContext, task: ClaimResult, runner: Runner, req: RunRequest, abort: AbortSignal, place: { slot: number }): Promise<RunOutcome> {
+  if (task.handoff.runner === 'merge') return mergeTask(ctx, task, req.logPath, abort);
+  // One run per worktree: a resume waits for the run (or a retried attempt) of the task it resumes.
+  const key = worktreeKeyFor(ctx.paths.home, task.id, task.handoff.resumes);
+  return runLocked(worktreeLockKey(ctx.paths.home, key), req, abort, `the worktree ${key}`, () => runInWorktree(ctx, task, runner, req, abort, place));
+}
+
+async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner, req: RunRequest, abort: AbortSignal, place: { slot: number }): Promise<RunOutcome> {
   const started = new Date();
   const fail = (reason: string): RunOutcome => ({ status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason });
-  if (task.handoff.runner === 'merge') return mergeTask(ctx, task, req.logPath, abort);
   let ws;
   try {
     ws = await prepareWorktree({ home: ctx.paths.home, config: ctx.config, id: task.id, attempt: task.attempt, handoff: task.handoff, slot: place.slot, ...(task.session ? { session: task.session } : {}) });

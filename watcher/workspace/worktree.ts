@@ -76,7 +76,7 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
     created = true;
     record = { ...existing, tasks: existing.tasks.includes(input.id) ? existing.tasks : [...existing.tasks, input.id] };
   } else {
-    if (h.resumes) throw new WorkspaceError(`task ${h.resumes}, which this task resumes, has no worktree on node ${input.config.node}`, `resume it on the node that ran it (gitbus show ${h.resumes} names it), or dispatch a new task`);
+    if (h.resumes) throw new WorkspaceError(`task ${h.resumes}, which this task resumes, has no worktree on node ${input.config.node}`, `resume it on the node that ran it (gitbus show ${h.resumes} names it); if its worktree was pruned there (logs/worktrees.log), dispatch a new task on its branch`);
     const base = await resolveBase(cache, h);
     const branch = h.branch ?? defaultBranch(input.id);
     // Left by a crash between making the worktree and recording it: nothing ran there yet.

@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { resume } from '../../bus/ops/resume.js';
+import { withBus, withCommon, type CommonOptions } from '../common.js';
+import { emit, note } from '../output.js';
+import { EXIT } from '../exit-codes.js';
+import { waitForEnd } from '../wait.js';
+
+interface Opts extends CommonOptions {
+  wait?: boolean;
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('resume')
+      .argument('<id>', 'the task whose claude session to continue (live or archived)')
+      .argument('<prompt>', 'what the session should do next')
+      .description("continue a claude task's session on the node that ran it, in the same worktree or folder; prints the new task's id")
+      .addHelpText('after', '\nThe new task goes to that node with claude.resume set to the session and "resumes: ID", on the same repo and branch.\nFor other dispatch options (--priority, --timeout, --label) use: gitbus dispatch TITLE --resume ID')
+      .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise'),
+  ).action(async (id: string, prompt: string, opts: Opts) =>
+    withBus(opts, async (ctx) => {
+      const r = await resume(ctx, id, prompt);
+      if (r.queued) {
+        note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
+        emit(opts, r, () => r.id);
+        if (opts.wait) process.exitCode = EXIT.remote;
+        return;
+      }
+      if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
+      if (!opts.wait) {
+        emit(opts, r, () => r.id);
+        return;
+      }
+      note(`dispatched ${r.id}, resuming ${r.resumes} (session ${r.session}) on ${r.node}; waiting for its response (Ctrl-C stops waiting, not the task)`);
+      const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
+      emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text }, () => '');
+      if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
+    }, undefined, false),
+  );
+}

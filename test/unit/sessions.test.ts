@@ -1,0 +1,168 @@
+import { describe, it, expect } from 'vitest';
+import { applyResume, resumePlan, resumeTitle, type RanTask } from '../../bus/model/resume-plan.js';
+import { NeverRanError, NoSessionError, StillRunningError } from '../../bus/resume-errors.js';
+import { exitCodeFor, EXIT } from '../../cli/exit-codes.js';
+import { mayPrune, pruneBlockers, pruneReason, pushCommand, type PruneFacts } from '../../watcher/workspace/prune-rules.js';
+import type { WorktreeRecord } from '../../watcher/workspace/registry.js';
+import { acquireRunLock } from '../../watcher/workspace/run-lock.js';
+
+const S = '0b7e9c1a-3c2d-4e5f-8a9b-0c1d2e3f4a5b';
+const ran = (more: Partial<RanTask> = {}): RanTask => ({
+  id: 't1',
+  state: 'succeeded',
+  handoff: { title: 'do it', runner: 'claude', repo: 'proj', base: 'main', baseCommit: 'a'.repeat(40), workdir: 'src', claude: { model: 'sonnet', resume: 'old', interactive: false } },
+  response: { id: 't1', status: 'succeeded', node: 'gpu', attempt: 2, finished: '2026-01-01T00:00:00Z', claude: { sessionId: S } },
+  claims: [
+    { id: 't1', attempt: 1, node: 'laptop', claimed: '2026-01-01T00:00:00Z', session: 'first' },
+    { id: 't1', attempt: 2, node: 'gpu', claimed: '2026-01-01T00:00:00Z', session: S },
+  ],
+  ...more,
+});
+
+describe('resumePlan', () => {
+  it('continues the session on the node that ran it, on the same project, branch and workdir, with its claude settings', () => {
+    const p = resumePlan(ran());
+    expect(p).toEqual({
+      node: 'gpu',
+      session: S,
+      fields: { to: 'gpu', runner: 'claude', claude: { model: 'sonnet', resume: S }, resumes: 't1', repo: 'proj', base: 'main', baseCommit: 'a'.repeat(40), branch: 'gitbus/t1', workdir: 'src' },
+    });
+  });
+
+  it("falls back to the claim of the response's attempt when the response reports no session, and to the last claim without a response", () => {
+    expect(resumePlan(ran({ response: { id: 't1', status: 'failed', node: 'gpu', attempt: 1, finished: '2026-01-01T00:00:00Z' } })).session).toBe('first');
+    const cancelled = resumePlan(ran({ state: 'cancelled', response: null }));
+    expect(cancelled).toMatchObject({ node: 'gpu', session: S });
+  });
+
+  it('a task without a repo resumes without project fields', () => {
+    const p = resumePlan(ran({ handoff: { title: 'x', runner: 'claude' } }));
+    expect(p.fields).toEqual({ to: 'gpu', runner: 'claude', claude: { resume: S }, resumes: 't1' });
+  });
+
+  it('refuses a task that never ran, has no session, or is running or will run again', () => {
+    expect(() => resumePlan(ran({ state: 'pending', response: null, claims: [] }))).toThrow(NeverRanError);
+    expect(() => resumePlan(ran({ state: 'cancelled', response: null, claims: [] }))).toThrow(NeverRanError);
+    expect(() => resumePlan(ran({ handoff: { title: 'x', command: 'make' } }))).toThrow(/shell runner/);
+    expect(() => resumePlan(ran({ handoff: { title: 'x', runner: 'claude', claude: { interactive: true } } }))).toThrow(NoSessionError);
+    expect(() => resumePlan(ran({ response: { id: 't1', status: 'failed', node: 'gpu', finished: '2026-01-01T00:00:00Z' }, claims: [] }))).toThrow(/neither its response nor its claim/);
+    expect(() => resumePlan(ran({ state: 'claimed', response: null }))).toThrow(StillRunningError);
+    expect(() => resumePlan(ran({ state: 'claimed', response: null }))).toThrow(/on node gpu/);
+    expect(() => resumePlan(ran({ state: 'pending', response: null }))).toThrow(/pending and will run again/);
+  });
+
+  it('its refusals exit 5 with a fix', () => {
+    for (const e of [new NeverRanError('t', 'pending'), new NoSessionError('t', 'why', 'fix'), new StillRunningError('t', 'claimed', 'n')]) {
+      expect(exitCodeFor(e)).toBe(EXIT.conflict);
+      expect(e.fix).not.toBe('');
+    }
+  });
+
+  it('titles a resume by the first line of its prompt, within the title limit', () => {
+    expect(resumeTitle('t1', '\n  continue please\nmore')).toBe('resume t1: continue please');
+    expect(resumeTitle('t1', 'x'.repeat(400)).length).toBe(200);
+  });
+});
+
+describe('applyResume', () => {
+  const plan = resumePlan(ran());
+  it("replaces the project fields the checkout filled in and keeps dispatch's others", () => {
+    const h = applyResume({ title: 'check', repo: 'other', base: 'dev', branch: 'mine', priority: 3, timeout: '5m', labels: ['x'] }, plan);
+    expect(h).toEqual({ title: 'check', priority: 3, timeout: '5m', labels: ['x'], ...plan.fields });
+  });
+  it('refuses a node, runner, command or workdir the session cannot have', () => {
+    expect(applyResume({ title: 'x', to: 'laptop' }, plan)).toMatchObject({ conflict: expect.stringContaining('lives on node gpu') });
+    expect(applyResume({ title: 'x', runner: 'shell' }, plan)).toHaveProperty('conflict');
+    expect(applyResume({ title: 'x', command: 'make' }, plan)).toHaveProperty('conflict');
+    expect(applyResume({ title: 'x', workdir: 'elsewhere' }, plan)).toHaveProperty('conflict');
+    expect(applyResume({ title: 'x', to: 'gpu', runner: 'claude', workdir: 'src' }, plan)).not.toHaveProperty('conflict');
+  });
+});
+
+describe('pruneBlockers', () => {
+  const record: WorktreeRecord = { key: 'k', path: '/h/worktrees/k', repo: 'proj', url: '/p.git', gitDir: '/h/projects/p.git', branch: 'gitbus/k', baseCommit: 'b', tasks: ['k', 'r'], created: '', updated: '' };
+  const facts = (more: Partial<PruneFacts> = {}): PruneFacts => ({
+    record,
+    git: { exists: true, head: 'h', unpushed: 0, uncommitted: 0 },
+    tasks: [{ id: 'k', state: 'succeeded', archived: true }, { id: 'r', state: 'failed', archived: true }],
+    resumers: [],
+    pendingPush: false,
+    ...more,
+  });
+
+  it('lets an archived, pushed, clean worktree without a session go', () => {
+    expect(pruneBlockers(facts())).toEqual([]);
+    expect(mayPrune([], false)).toBe(true);
+    expect(pruneReason(facts(), false)).toContain('ended and archived');
+  });
+
+  it('keeps a session or tasks not archived unless named', () => {
+    const b = pruneBlockers(facts({ record: { ...record, session: 's' }, tasks: [{ id: 'k', state: 'succeeded', archived: false }] }));
+    expect(b.map((x) => x.overridable)).toEqual([true, true]);
+    expect(b[1]?.reason).toContain('gitbus resume r');
+    expect(mayPrune(b, false)).toBe(false);
+    expect(mayPrune(b, true)).toBe(true);
+  });
+
+  it('never lets unpushed commits, uncommitted files, open tasks, pending pushes or unknowns go, and says how to save the work', () => {
+    const cases: Partial<PruneFacts>[] = [
+      { git: { exists: true, head: 'h', unpushed: 2, uncommitted: 0 } },
+      { git: { exists: true, head: 'h', unpushed: 0, uncommitted: 3 } },
+      { git: { exists: true, head: null, unpushed: null, uncommitted: null, problem: 'the project remote could not be fetched' } },
+      { tasks: [{ id: 'k', state: 'claimed', archived: false }] },
+      { tasks: [{ id: 'k', state: 'unknown', archived: false }] },
+      { resumers: [{ id: 'z', state: 'pending', archived: false }] },
+      { pendingPush: true },
+    ];
+    for (const c of cases) {
+      const b = pruneBlockers(facts(c));
+      expect(b.some((x) => !x.overridable), JSON.stringify(c)).toBe(true);
+      expect(mayPrune(b, true)).toBe(false);
+    }
+    expect(pruneBlockers(facts(cases[0]))[0]?.fix).toBe(`push them: ${pushCommand(record)}`);
+    expect(pushCommand({ path: "/a b/it's", branch: 'x' })).toBe(`git -C '/a b/it'\\''s' push origin HEAD:refs/heads/x`);
+    expect(pruneBlockers(facts(cases[3]))[0]?.fix).toContain('gitbus cancel k');
+  });
+});
+
+describe('acquireRunLock', () => {
+  it('runs one holder at a time per key, in order, and lets other keys through', async () => {
+    const never = new AbortController().signal;
+    const waitedOn: string[] = [];
+    const a = await acquireRunLock('k', 'a', never);
+    const other = await acquireRunLock('other', 'x', never);
+    expect(other).not.toBeNull();
+    const order: string[] = [];
+    const b = acquireRunLock('k', 'b', never, (h) => waitedOn.push(h)).then((r) => (order.push('b'), r));
+    const c = acquireRunLock('k', 'c', never, (h) => waitedOn.push(h)).then((r) => (order.push('c'), r));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(order).toEqual([]);
+    expect(waitedOn).toEqual(['a', 'a']);
+    a?.();
+    a?.(); // a second release does nothing
+    const rb = await b;
+    await new Promise((r) => setTimeout(r, 10));
+    expect(order).toEqual(['b']);
+    rb?.();
+    (await c)?.();
+    other?.();
+    // All released: the key is free again.
+    const d = await acquireRunLock('k', 'd', never);
+    expect(d).not.toBeNull();
+    d?.();
+  });
+
+  it('a wait ended by a cancel holds nothing and skips its turn', async () => {
+    const never = new AbortController().signal;
+    const a = await acquireRunLock('q', 'a', never);
+    const stop = new AbortController();
+    const b = acquireRunLock('q', 'b', stop.signal);
+    const c = acquireRunLock('q', 'c', never);
+    stop.abort();
+    expect(await b).toBeNull();
+    a?.();
+    const rc = await c;
+    expect(rc).not.toBeNull();
+    rc?.();
+  });
+});

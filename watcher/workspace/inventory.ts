@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BusContext } from '../../bus/context.js';
+import { git } from '../../bus/project/git.js';
+import { statesOnBus, type StatesOnBus } from '../../bus/ops/task-states.js';
+import type { Offline } from '../../bus/ops/query.js';
+import { firstLine } from '../../schemas/errors.js';
+import { refCommit } from './cache.js';
+import { listPendingPushes } from './pending-pushes.js';
+import { mayPrune, pruneBlockers, type Blocker, type PruneFacts, type TaskOnBus, type WorktreeGitFacts } from './prune-rules.js';
+import { listRecords, type WorktreeRecord } from './registry.js';
+
+/** One worktree of this node, as `gitbus worktrees` shows it. */
+export interface WorktreeRow {
+  key: string;
+  path: string;
+  repo: string;
+  url: string;
+  branch: string;
+  baseCommit: string;
+  session: string | null;
+  tasks: TaskOnBus[];
+  resumers: TaskOnBus[];
+  exists: boolean;
+  head: string | null;
+  pushedCommit: string | null;
+  pushedBranch: string | null;
+  unpushed: number | null;
+  uncommitted: number | null;
+  pendingPush: boolean;
+  /** `gitbus worktrees prune` (no names) would remove it. */
+  prunable: boolean;
+  /** Why it is kept; `overridable` ones go when the worktree is named. */
+  blockers: Blocker[];
+  created: string;
+  updated: string;
+}
+
+export interface Inventory {
+  node: string;
+  worktrees: WorktreeRow[];
+  offline: Offline | null;
+}
+
+/** What git says about one worktree: head, commits the project remote lacks (as last fetched), uncommitted files. */
+export async function worktreeGitFacts(r: WorktreeRecord): Promise<WorktreeGitFacts> {
+  const exists = existsSync(join(r.path, '.git'));
+  try {
+    const head = exists ? (await git(['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: r.path, okCodes: [1] })).stdout.trim() || null : await refCommit(r.gitDir, `refs/heads/${r.branch}`);
+    let uncommitted = 0;
+    if (exists) {
+      const status = await git(['status', '--porcelain', '-z', '--untracked-files=all'], { cwd: r.path });
+      const included = r.included ?? [];
+      uncommitted = status.stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3))).length;
+    }
+    if (!head) return { exists, head: null, unpushed: exists ? null : 0, uncommitted, ...(exists ? { problem: 'its HEAD cannot be read' } : {}) };
+    const count = await git(['rev-list', '--count', head, '--not', '--remotes=origin'], { gitDir: r.gitDir });
+    return { exists, head, unpushed: Number(count.stdout.trim()), uncommitted };
+  } catch (err) {
+    return { exists, head: null, unpushed: null, uncommitted: null, problem: firstLine(err) };
+  }
+}
+
+/** Rows from facts already gathered. Pure. */
+export function inventoryRows(records: WorktreeRecord[], facts: Map<string, WorktreeGitFacts>, bus: Pick<StatesOnBus, 'states' | 'resumers'>, pendingKeys: ReadonlySet<string>): (WorktreeRow & { facts: PruneFacts })[] {
+  return records.map((r) => {
+    const g = facts.get(r.key) ?? { exists: false, head: null, unpushed: null, uncommitted: null, problem: 'not looked at' };
+    const tasks = r.tasks.map((id) => ({ id, ...(bus.states.get(id) ?? { state: 'unknown' as const, archived: false }) }));
+    const resumers = bus.resumers.filter((x) => r.tasks.includes(x.resumes) && !r.tasks.includes(x.id)).map((x) => ({ id: x.id, state: x.state, archived: false }));
+    const pf: PruneFacts = { record: r, git: g, tasks, resumers, pendingPush: pendingKeys.has(r.key) };
+    const blockers = pruneBlockers(pf);
+    return {
+      key: r.key,
+      path: r.path,
+      repo: r.repo,
+      url: r.url,
+      branch: r.branch,
+      baseCommit: r.baseCommit,
+      session: r.session ?? null,
+      tasks,
+      resumers,
+      exists: g.exists,
+      head: g.head,
+      pushedCommit: r.pushedCommit ?? null,
+      pushedBranch: r.pushedBranch ?? null,
+      unpushed: g.unpushed,
+      uncommitted: g.uncommitted,
+      pendingPush: pf.pendingPush,
+      prunable: mayPrune(blockers, false),
+      blockers,
+      created: r.created,
+      updated: r.updated,
+      facts: pf,
+    };
+  });
+}
+
+/**
+ * This node's worktrees with their tasks' states on the bus and what git says of each. `beforeFacts` runs once per
+ * cached clone before git is asked (prune fetches there, so that "on the project remote" is current); a failure
+ * it returns becomes that project's worktrees' problem.
+ */
+export async function readInventory(ctx: BusContext, beforeFacts?: (gitDir: string, url: string) => Promise<string | null>): Promise<{ inventory: Inventory; rows: (WorktreeRow & { facts: PruneFacts })[] }> {
+  const home = ctx.paths.home;
+  const records = listRecords(home).sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : a.key < b.key ? -1 : 1));
+  const problems = new Map<string, string | null>();
+  if (beforeFacts) {
+    for (const r of records) if (!problems.has(r.gitDir)) problems.set(r.gitDir, await beforeFacts(r.gitDir, r.url));
+  }
+  const facts = new Map<string, WorktreeGitFacts>();
+  for (const r of records) {
+    const f = await worktreeGitFacts(r);
+    const problem = problems.get(r.gitDir);
+    facts.set(r.key, problem ? { ...f, problem } : f);
+  }
+  const bus = await statesOnBus(ctx, [...new Set(records.flatMap((r) => r.tasks))]);
+  const pending = new Set(listPendingPushes(home).flatMap((p) => (p.push.worktree ? [p.push.worktree] : [])));
+  const rows = inventoryRows(records, facts, bus, pending);
+  return { inventory: { node: ctx.config.node, worktrees: rows.map(({ facts: _f, ...row }) => row), offline: bus.offline }, rows };
+}
