@@ -155,13 +155,19 @@ describe('CLI lifecycle on a local bus', () => {
 });
 
 describe('CLI errors and exit codes', () => {
-  it('every command has --help', async () => {
-    for (const cmd of ['init', 'join', 'dispatch', 'status', 'show', 'claim', 'release', 'respond', 'cancel', 'lint', 'archive', 'watch', 'logs', 'run', 'attach', 'service', 'hooks', 'doctor']) {
-      const r = await gitbus([cmd, '--help']);
+  it('every command has --help and --json', async () => {
+    // The commands as the program lists them, so that a new command cannot be left out of this test.
+    const top = await gitbus(['--help']);
+    const listed = [...(top.stdout.split('Commands:')[1] ?? '').matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1] as string).filter((c) => c !== 'help');
+    expect(listed).toEqual(expect.arrayContaining(['init', 'join', 'dispatch', 'status', 'show', 'claim', 'release', 'respond', 'cancel', 'lint', 'archive', 'watch', 'logs', 'run', 'attach', 'resume', 'worktrees', 'fanout', 'group', 'resolve', 'service', 'hooks', 'doctor']));
+    const helps = await Promise.all(listed.map((cmd) => gitbus([cmd, '--help'])));
+    listed.forEach((cmd, i) => {
+      const r = helps[i] as Awaited<ReturnType<typeof gitbus>>;
       expect(r.code, cmd).toBe(0);
       expect(r.stdout, cmd).toContain(`Usage: gitbus ${cmd}`);
-      expect(r.stdout, cmd).toContain('--json');
-    }
+      // A command with subcommands (service, hooks, worktrees) has --json on each of them.
+      if (!/\nCommands:/.test(r.stdout)) expect(r.stdout, cmd).toContain('--json');
+    });
   });
 
   it('no bus at the home: exit 7 and says how to make one', async () => {
