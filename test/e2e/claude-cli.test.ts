@@ -45,7 +45,8 @@ describe('the real claude CLI', () => {
     const help = r.stdout.replace(/\s+/g, ' ');
     for (const flag of CLAUDE_FLAGS) expect(help, `claude --help no longer documents ${flag}`).toMatch(new RegExp(`(^|[\\s,])${flag.replace(/[-]/g, '\\-')}([\\s,=<[]|$)`));
     const modes = /--permission-mode <mode>.*?\(choices: ([^)]*)\)/.exec(help)?.[1] ?? '';
-    for (const mode of PERMISSION_MODES) expect(modes, `--permission-mode no longer accepts ${mode}`).toContain(`"${mode}"`);
+    // 2.1.3xx documents `default` as `manual` (and still takes `default`, which older releases need).
+    for (const mode of PERMISSION_MODES) expect(modes, `--permission-mode no longer accepts ${mode}`).toMatch(mode === 'default' ? /"(default|manual)"/ : new RegExp(`"${mode}"`));
     const formats = /--output-format <format>.*?\(choices: ([^)]*)\)/.exec(help)?.[1] ?? '';
     expect(formats).toContain('"stream-json"');
   });
@@ -78,6 +79,14 @@ describe('the real claude CLI', () => {
     expect(verdict.reason).toContain('not logged in on node gpu-box');
     expect(verdict.reason).toContain('ANTHROPIC_API_KEY');
     expect(verdict.claude.sessionId).toBe(stream.result?.session_id);
+  });
+
+  it('takes --session-id with a UUID, and the permission mode "default" the runner passes by that name', async () => {
+    const r = await claude(['--print', '--output-format', 'json', '--permission-mode', 'default', '--session-id', '6f1f7b1e-3c6a-4d3e-9c1a-2b4c5d6e7f80'], 'hi');
+    expect(r.stderr).not.toMatch(/unknown option|invalid/i);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}')).toMatchObject({ type: 'result', session_id: '6f1f7b1e-3c6a-4d3e-9c1a-2b4c5d6e7f80' });
+    const bad = await claude(['--print', '--output-format', 'json', '--session-id', 'not-a-uuid'], 'hi');
+    expect(bad.code).not.toBe(0);
   });
 
   it('without --verbose refuses stream-json in print mode (why the runner passes it)', async () => {
