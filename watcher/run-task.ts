@@ -12,6 +12,8 @@ import { iceccRunner } from './runners/icecc.js';
 import { shellRunner } from './runners/shell.js';
 import { tmuxRunner } from './runners/tmux.js';
 import { taskDir } from './task-dir.js';
+import { asLocalFailure } from '../bus/local-io.js';
+import { firstLine } from '../schemas/errors.js';
 import { failedToStart } from './runners/process-group.js';
 
 /** The merge runner works on a project (watcher/workspace/merge-task.ts); a merge task without one cannot run. */
@@ -40,7 +42,15 @@ export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSi
   const env = { GITBUS_HOME: ctx.paths.home, GITBUS_NODE: ctx.config.node };
   const session = task.session ? { id: task.session, resume: task.handoff.claude?.resume === task.session } : undefined;
   const req: RunRequest = { id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: '', logPath: logPathOf(ctx, task.id, task.attempt), node: ctx.config, env, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}), ...(session ? { session } : {}) };
-  if (task.handoff.repo !== undefined) return runProjectTask(ctx, task, runner, req, abort, place);
+  if (task.handoff.repo !== undefined) {
+    try {
+      return await runProjectTask(ctx, task, runner, req, abort, place);
+    } catch (err) {
+      // Its own file work failing (a full disk under the log): the task fails, the watcher goes on.
+      const now = new Date();
+      return { status: 'failed', exitCode: null, started: now, finished: now, outputTail: '', reason: `could not run the project task on ${ctx.config.node}: ${firstLine(asLocalFailure(err, ctx.paths.home))}` };
+    }
+  }
   const dir = taskDir(workRootOf(ctx.paths.home, ctx.config), task.handoff.workdir, namedRootsOf(ctx.paths.home, ctx.config));
   if ('reason' in dir) return fail(dir.reason);
   const inDir = { ...req, cwd: dir.cwd };

@@ -36,6 +36,7 @@ export type { FinishedTask, WatchEvent, WatchOptions } from './watch-events.js';
 export { WATCHER_ACTOR } from './restart-recovery.js';
 import { asLocalFailure } from '../bus/local-io.js';
 import { pushBeforeResponse, retryPendingPushes } from './workspace/deliver-branch.js';
+import { pushResult } from './workspace/push.js';
 
 interface Running {
   task: ClaimResult;
@@ -182,7 +183,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
         held.delete(keyOf(entry));
         removeOutbox(home, entry.id, entry.attempt);
         opts.onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
-      } else if (code === 'TASK_STATE' || code === 'UNKNOWN_TASK') {
+      } else if (code === 'TASK_STATE' || code === 'UNKNOWN_TASK' || code === 'INVALID_BUS_FILE') {
+        // INVALID_BUS_FILE: a result that can never be written as it is (a bug in what made it) is set aside for a
+        // person rather than retried at every wake while the task stays claimed.
         const path = rejectOutbox(home, entry, firstLine(err) || code);
         held.delete(keyOf(entry));
         opts.onEvent({ type: 'rejected', id: entry.id, attempt: entry.attempt, reason: firstLine(err) || code, path });
@@ -198,13 +201,31 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     return v?.response?.node === ctx.config.node && v.response.attempt === entry.attempt;
   };
   let flushing: Promise<void> | null = null;
+  /** Outbox entries whose project branch is being pushed, and the background retry of refused pushes. */
+  const pushing = new Set<string>();
+  let retryingPushes: Promise<void> | null = null;
   const flushOutbox = () => {
     flushing ??= (async () => {
       // Held results first try to reach the disk again (space may be back), then everything queued is pushed.
       for (const entry of [...held.values()]) queue(entry);
       const queued = listOutbox(home).filter((e) => !held.has(keyOf(e)));
-      for (const entry of [...queued, ...held.values()]) if (!running.has(entry.id)) await deliver(entry);
-      for (const p of await retryPendingPushes(home, opts.retryMs).catch((err: unknown) => (report(err), []))) opts.onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch });
+      for (const entry of [...queued, ...held.values()]) {
+        if (running.has(entry.id)) continue;
+        // A project branch's push may take long on a slow link: it goes on beside housekeeping (cancels, claims).
+        if (entry.push && !entry.input.project?.pushed) {
+          if (!pushing.has(keyOf(entry))) {
+            pushing.add(keyOf(entry));
+            void deliver(entry).finally(() => pushing.delete(keyOf(entry)));
+          }
+          continue;
+        }
+        await deliver(entry);
+      }
+      retryingPushes ??= retryPendingPushes(home, opts.retryMs)
+        .then((done) => {
+          for (const p of done) opts.onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch });
+        }, report)
+        .finally(() => (retryingPushes = null));
       if (health.reason === null && listQueue(home).length > 0) {
         try {
           const d = await deliverQueued(ctx);
@@ -292,7 +313,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       const durationMs = outcome.finished.getTime() - outcome.started.getTime();
       try {
         if (outcome.status === 'cancelled' && kill.signal.aborted && !cancel.signal.aborted) {
-          // Stopped by our own shutdown, not by a cancel: give it back for another node.
+          // Stopped by our own shutdown, not by a cancel: give it back for another node — with the work so far on
+          // its branch when the project remote takes it quickly, so that the next attempt continues from there.
+          if (outcome.push) await pushResult(outcome.push, SHUTDOWN_PUSH_MS).catch(() => undefined);
           await release(ctx, task.id, 'the watcher shut down before the task finished');
           opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: 'shutdown' });
           return;
@@ -514,6 +537,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
 /** Why the watcher woke: the poll tick, a file change, a freed slot, the retry timer, a heartbeat that got through. */
 type WakeReason = 'tick' | 'change' | 'slot' | 'retry' | 'beat';
 
+
+/** How long a shutdown waits for a stopped project task's branch to reach its remote. */
+const SHUTDOWN_PUSH_MS = 20_000;
 
 /** The longest a watcher waits between two looks for tasks to archive. */
 const ARCHIVE_EVERY_MS = 5 * 60_000;

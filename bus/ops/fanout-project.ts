@@ -18,7 +18,9 @@ export interface FanoutProjectFlags {
 
 export async function fanoutProject(ctx: BusContext, cwd: string, flags: FanoutProjectFlags): Promise<{ project: FanoutProject; warnings: string[] }> {
   if (flags.repo !== undefined && flags.base !== undefined && flags.baseCommit !== undefined) {
-    return { project: { repo: absoluteRemoteUrl(flags.repo, cwd), base: flags.base, baseCommit: flags.baseCommit }, warnings: [] };
+    // A project name of node.yaml is written as the name (each node maps it to its own URL); a path is made absolute.
+    const named = Object.hasOwn(ctx.config.projects ?? {}, flags.repo);
+    return { project: { repo: named ? flags.repo : absoluteRemoteUrl(flags.repo, cwd), base: flags.base, baseCommit: flags.baseCommit }, warnings: [] };
   }
   const projects = Object.fromEntries(Object.entries(ctx.config.projects ?? {}).map(([name, p]) => [name, absoluteRemoteUrl(p.url, ctx.paths.home)]));
   const r = await projectForTask({

@@ -1,7 +1,7 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { ClaudeReport, TaskResponse as Response } from '../../schemas/response.js';
-import type { ProjectReport } from '../../schemas/project.js';
+import { branchViolation, MAX_SUBJECTS, projectReportSchema, type ProjectReport } from '../../schemas/project.js';
 import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText } from '../../schemas/output-text.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -129,13 +129,30 @@ export async function respond(ctx: BusContext, input: RespondInput): Promise<Res
     if (view.handoff) data.runner = view.handoff.runner ?? (view.handoff.command ? 'shell' : 'manual');
     const claude = input.claude === undefined ? undefined : claudeFields(input.claude);
     if (claude !== undefined && Object.keys(claude).length > 0) data.claude = claude;
-    if (input.project !== undefined) data.project = input.project;
+    const project = input.project === undefined ? undefined : projectFields(input.project);
+    if (project !== undefined) data.project = project;
     const path = pathFor({ kind: 'response', id: view.id });
     return {
       result: { id: view.id, status: input.status, path },
       commit: { changes: [{ path, content: renderBusFile('response', data, responseBody(input)) }], message: `gitbus: respond ${view.id} ${input.status} by ${ctx.config.node}` },
     };
   });
+}
+
+/**
+ * A project task's report as the schema allows it: commit subjects, file names and git's messages come from the
+ * run and the remote, so they are made one-line terminal text; a report that still breaks a rule is left out
+ * (the Branch section of the body still says what happened) rather than making the response unwritable. Pure.
+ */
+export function projectFields(p: ProjectReport): ProjectReport | undefined {
+  const out: ProjectReport = { ...p };
+  if (p.pushError !== undefined) out.pushError = oneLineText(p.pushError, 1000) || 'the push failed';
+  if (p.subjects !== undefined) out.subjects = p.subjects.map((s) => oneLineText(s, 200)).filter((s) => s !== '').slice(0, MAX_SUBJECTS);
+  if (p.merged !== undefined) out.merged = p.merged.filter((b) => branchViolation(b) === undefined);
+  if (p.conflicts !== undefined) {
+    out.conflicts = p.conflicts.filter((c) => branchViolation(c.branch) === undefined).map((c) => ({ branch: c.branch, files: c.files.map((f) => oneLineText(f, 1000)).filter((f) => f !== '').slice(0, 1000) }));
+  }
+  return projectReportSchema.safeParse(out).success ? out : undefined;
 }
 
 /** What the claude runner reported, as the schema's one-line fields allow (its stream is output like any other). */

@@ -21,7 +21,9 @@ export type PushResult =
 
 /** Where results go when the branch moved on the remote meanwhile: next to it, never over it. Pure. */
 export function movedBranch(branch: string, commit: string): string {
-  return `${branch}-moved-${commit.slice(0, 8)}`;
+  // Within the 250 characters a branch may have; a cut that ends a part badly ("." or ".lock") is trimmed back.
+  const stem = branch.slice(0, 250 - '-moved-'.length - 8).replace(/[./]+$/, '').replace(/\.lock$/, '');
+  return `${stem}-moved-${commit.slice(0, 8)}`;
 }
 
 /** Whether git's push output says the ref moved (non-fast-forward, or newer work there to fetch first). Pure. */
@@ -38,9 +40,9 @@ export function refusalText(stderr: string): string {
   return (said || lastLines(stderr, 2)).slice(0, 800);
 }
 
-async function pushOnce(p: PendingPush, branch: string): Promise<PushResult | { kind: 'moved' }> {
+async function pushOnce(p: PendingPush, branch: string, timeoutMs: number): Promise<PushResult | { kind: 'moved' }> {
   try {
-    await git(['push', 'origin', `${p.commit}:refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs: NETWORK_GIT_MS, what: `could not push ${branch} to ${p.url}` });
+    await git(['push', 'origin', `${p.commit}:refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs, what: `could not push ${branch} to ${p.url}` });
     return { kind: 'pushed', branch };
   } catch (err) {
     if (!(err instanceof ProjectGitError)) return { kind: 'refused', reason: (err as Error).message.split('\n')[0] ?? 'push failed' };
@@ -55,11 +57,11 @@ async function pushOnce(p: PendingPush, branch: string): Promise<PushResult | { 
  * Pushes a result branch without ever forcing: a fast-forward, or, when the branch moved on the remote, to
  * `<branch>-moved-<commit>` beside it, so that neither the remote's work nor the task's is lost.
  */
-export async function pushResult(p: PendingPush): Promise<PushResult> {
-  const first = await pushOnce(p, p.branch);
+export async function pushResult(p: PendingPush, timeoutMs = NETWORK_GIT_MS): Promise<PushResult> {
+  const first = await pushOnce(p, p.branch, timeoutMs);
   if (first.kind !== 'moved') return first;
   const beside = movedBranch(p.branch, p.commit);
-  const second = await pushOnce(p, beside);
+  const second = await pushOnce(p, beside, timeoutMs);
   if (second.kind === 'moved') return { kind: 'refused', reason: `both ${p.branch} and ${beside} moved on ${p.url}` };
   return second.kind === 'pushed' ? { kind: 'pushed', branch: beside, moved: p.branch } : second;
 }
