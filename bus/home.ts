@@ -92,6 +92,11 @@ export const nodeConfigSchema = z.strictObject({
       }),
     )
     .optional(),
+  /**
+   * Accept project tasks only for the projects listed above (by name or URL): a handoff from the bus cannot make
+   * this node fetch from, and push to, any other repository its SSH keys or credentials reach.
+   */
+  projectsOnly: z.boolean().optional(),
   /** The icecc runner: the icecream scheduler and build parallelism. */
   icecc: z
     .strictObject({

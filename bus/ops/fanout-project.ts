@@ -1,6 +1,7 @@
 import type { BusContext } from '../context.js';
 import { InputError } from '../errors.js';
-import { absoluteRemoteUrl } from '../project/remote-url.js';
+import { absoluteRemoteUrl, nodeRemoteUrl } from '../project/remote-url.js';
+import { homedir } from 'node:os';
 import { projectForTask } from '../project/resolve.js';
 import type { FanoutProject } from '../model/fanout.js';
 
@@ -22,7 +23,7 @@ export async function fanoutProject(ctx: BusContext, cwd: string, flags: FanoutP
     const named = Object.hasOwn(ctx.config.projects ?? {}, flags.repo);
     return { project: { repo: named ? flags.repo : absoluteRemoteUrl(flags.repo, cwd), base: flags.base, baseCommit: flags.baseCommit }, warnings: [] };
   }
-  const projects = Object.fromEntries(Object.entries(ctx.config.projects ?? {}).map(([name, p]) => [name, absoluteRemoteUrl(p.url, ctx.paths.home)]));
+  const projects = Object.fromEntries(Object.entries(ctx.config.projects ?? {}).map(([name, p]) => [name, nodeRemoteUrl(p.url, ctx.paths.home, homedir())]));
   const r = await projectForTask({
     flags: { ...(flags.repo !== undefined ? { repo: flags.repo } : {}), ...(flags.base !== undefined ? { base: flags.base } : {}) },
     implicit: true,

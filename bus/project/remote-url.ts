@@ -23,6 +23,15 @@ export function absoluteRemoteUrl(url: string, base: string): string {
   return !SCHEME_RE.test(url) && isLocalPath(url) && !isAbsolute(url) ? resolve(base, url) : url;
 }
 
+/**
+ * A remote URL written in node.yaml, as git on this node needs it: `~/…` in the user's home directory (git does not
+ * expand it), and a relative path relative to the bus home, like node.yaml's other paths. Pure.
+ */
+export function nodeRemoteUrl(url: string, home: string, userHome: string): string {
+  if (url === '~' || url.startsWith('~/')) return resolve(userHome, url.slice(2));
+  return absoluteRemoteUrl(url, home);
+}
+
 /** One spelling per remote, for comparing two (paths resolved, `file://` dropped, no trailing slash). Pure. */
 export function remoteKey(url: string): string {
   const path = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;

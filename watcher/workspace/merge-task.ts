@@ -1,4 +1,5 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import type { BusContext } from '../../bus/context.js';
 import type { ClaimResult } from '../../bus/ops/claim.js';
@@ -31,7 +32,7 @@ export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: str
   const log = (line: string) => appendFileSync(logPath, `${line}\n`);
   const end = async (o: Omit<RunOutcome, 'started' | 'finished' | 'outputTail' | 'exitCode'> & { exitCode?: number | null }): Promise<RunOutcome> => ({ exitCode: null, started, finished: new Date(), outputTail: await readTail(logPath), ...o });
   if (!h.repo || !h.merge?.length) return end({ status: 'failed', reason: 'the merge runner needs "repo" and "merge"' });
-  const project = resolveProject(ctx.config, h.repo);
+  const project = resolveProject(ctx.config, h.repo, { home: ctx.paths.home, userHome: homedir() });
   if ('reason' in project) return end({ status: 'failed', reason: project.reason });
   const branch = h.branch ?? defaultBranch(task.id);
   try {

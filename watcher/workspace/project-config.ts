@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { nodeRemoteUrl } from '../../bus/project/remote-url.js';
 import type { NodeConfig } from '../../bus/home.js';
 
 export type ProjectSettings = NonNullable<NodeConfig['projects']>[string];
@@ -13,19 +14,22 @@ export interface ResolvedProject {
 
 /** Where a URL or path is a remote git can reach from anywhere; a bare relative path is not (relative to what?). Pure. */
 export function isReachableForm(url: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || url.startsWith('/') || url.startsWith('~/') || /^[^/\s:]+:/.test(url);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) || url.startsWith('/') || /^[^/\s:]+:/.test(url);
 }
 
 /**
  * The remote a handoff's `repo` means on this node: the URL of the node.yaml project of that name, or the value
  * itself; the project's settings come from the entry whose name or URL matches. Pure.
  */
-export function resolveProject(config: Pick<NodeConfig, 'projects'>, repo: string): ResolvedProject | { reason: string } {
-  const projects = Object.entries(config.projects ?? {});
+export function resolveProject(config: Pick<NodeConfig, 'projects' | 'projectsOnly'>, repo: string, paths: { home: string; userHome: string } = { home: '/', userHome: '/' }): ResolvedProject | { reason: string } {
+  const projects = Object.entries(config.projects ?? {}).map(([name, p]) => [name, { ...p, url: nodeRemoteUrl(p.url, paths.home, paths.userHome) }] as const);
   const byName = projects.find(([name]) => name === repo);
   if (byName) return { url: byName[1].url, name: byName[0], settings: byName[1] };
   const byUrl = projects.find(([, p]) => sameRemote(p.url, repo));
   if (byUrl) return { url: byUrl[1].url, name: byUrl[0], settings: byUrl[1] };
+  if (config.projectsOnly) {
+    return { reason: `repo "${repo}" is not one of the projects this node works on (node.yaml projectsOnly: ${projects.map(([n]) => n).join(', ') || 'none listed'}): dispatch to a node that lists it, or add it under "projects" in this node's node.yaml` };
+  }
   if (!isReachableForm(repo)) {
     return { reason: `repo "${repo}" is neither a project named in this node's node.yaml (projects: ${projects.map(([n]) => n).join(', ') || 'none'}) nor a URL or absolute path git can reach: add it under "projects" in node.yaml with its url, or dispatch with the full URL` };
   }
