@@ -11,6 +11,7 @@ import type { RunOutcome } from '../runners/runner.js';
 import { ensureCache, fetchProject, isAncestor, refCommit, resolveBase } from './cache.js';
 import { resolveProject } from './project-config.js';
 import { branchFacts } from './results.js';
+import { git } from '../../bus/project/git.js';
 
 /** Why the integration stopped: each conflicting branch with its files, on one line. Pure. */
 export function conflictReason(conflicts: { branch: string; files: string[] }[], total: number): string {
@@ -60,6 +61,8 @@ export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: str
       log(`gitbus: nothing pushed; ${branch} is untouched`);
       return end({ status: 'failed', reason: conflictReason(r.conflicts, branches.length), project: { ...report, conflicts: r.conflicts.map((c) => ({ branch: c.branch, files: c.files.slice(0, 1000) })) } });
     }
+    // Made by commit-tree, the result has no ref until it is pushed: one keeps it from git's gc meanwhile.
+    await git(['update-ref', `refs/gitbus/results/${task.id}`, r.head], { gitDir: cache.gitDir });
     const facts = await branchFacts({ gitDir: cache.gitDir }, base.commit, r.head);
     log(`gitbus: all ${branches.length} merged into ${branch} at ${r.head.slice(0, 12)}`);
     return end({
