@@ -101,9 +101,7 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
   if (h.baseCommit) {
     if (!(await hasCommit(cache.gitDir, h.baseCommit))) {
       await git(['fetch', '--quiet', '--no-tags', 'origin', h.baseCommit], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] });
-    }
-    if (!(await hasCommit(cache.gitDir, h.baseCommit))) {
-      throw missing(`the base commit ${h.baseCommit}${h.base ? ` (${h.base})` : ''}`, `push it from the dispatching checkout (git push origin ${h.base ?? 'HEAD'}) and dispatch again`);
+      if (!(await hasCommit(cache.gitDir, h.baseCommit))) throw missing(`the base commit ${h.baseCommit}${h.base ? ` (${h.base})` : ''}`, `push it from the dispatching checkout (git push origin ${h.base ?? 'HEAD'}) and dispatch again`);
     }
     return { commit: h.baseCommit, base: h.base ?? h.baseCommit };
   }

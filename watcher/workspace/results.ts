@@ -48,41 +48,47 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
   const cwd = f.ws.record.path;
   const included = f.ws.record.included ?? [];
   let uncommitted = 0;
-  const dirty = async () => (await git(['status', '--porcelain', '-z', '--untracked-files=all'], { cwd })).stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3)));
   if (f.autoCommit !== false) {
-    if ((await dirty()).length > 0) {
-      await git(['add', '--all'], { cwd });
-      if (included.length > 0) await git(['reset', '--quiet', '--', ...included], { cwd, okCodes: [1] });
-      const staged = await git(['diff', '--cached', '--quiet'], { cwd, okCodes: [1] });
-      if (staged.code === 1) {
-        const who = (await hasIdentity(cwd)) ? [] : nodeIdentity(f.node);
-        const message = `${f.title}\n\ngitbus task ${f.id}, attempt ${f.attempt}, on ${f.node} (${f.status}): what the run left uncommitted`;
-        await git([...who, 'commit', '--quiet', '--no-verify', '-F', '-'], { cwd, input: message, what: 'could not commit the run\'s changes' });
-      }
+    // No status pass first: `add --all` on a clean tree stages nothing, and `diff --cached` says whether there is
+    // anything to commit (the run may also have staged without committing). The identity check needs no index.
+    const [, identity] = await Promise.all([git(['add', '--all'], { cwd }), hasIdentity(cwd)]);
+    if (included.length > 0) await git(['reset', '--quiet', '--', ...included], { cwd, okCodes: [1] });
+    const staged = await git(['diff', '--cached', '--quiet'], { cwd, okCodes: [1] });
+    if (staged.code === 1) {
+      const who = identity ? [] : nodeIdentity(f.node);
+      const message = `${f.title}\n\ngitbus task ${f.id}, attempt ${f.attempt}, on ${f.node} (${f.status}): what the run left uncommitted`;
+      await git([...who, 'commit', '--quiet', '--no-verify', '-F', '-'], { cwd, input: message, what: 'could not commit the run\'s changes' });
     }
   } else {
-    uncommitted = (await dirty()).length;
+    const status = await git(['status', '--porcelain', '-z', '--untracked-files=all'], { cwd });
+    uncommitted = status.stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3))).length;
   }
-  const head = (await git(['rev-parse', 'HEAD'], { cwd })).stdout.trim();
   const base = f.ws.record.baseCommit;
-  const range = `${base}..${head}`;
-  const [count, log, short, stat] = await Promise.all([
-    git(['rev-list', '--count', range], { cwd }),
-    git(['log', `--max-count=${MAX_SUBJECTS}`, '--format=%s', range], { cwd }),
-    git(['diff', '--shortstat', base, head], { cwd }),
-    git(['diff', '--stat=120', '--stat-count=60', base, head], { cwd }),
+  // HEAD stays put now that the run is over, so the facts are read at once, in two processes: the range's newest
+  // commits (the first is HEAD; one more than the subjects kept, to know whether counting is needed) and the
+  // stat, whose last line is the shortstat of all its files, listed or not. A range with more commits is counted,
+  // and an empty one (nothing done) asks for HEAD, each with a process of its own.
+  const range = `${base}..HEAD`;
+  const [log, stat] = await Promise.all([
+    git(['log', '--no-show-signature', '--no-color', `--max-count=${MAX_SUBJECTS + 1}`, '--format=%H %s', range], { cwd }),
+    git(['diff', '--stat=120', '--stat-count=60', base, 'HEAD'], { cwd }),
   ]);
-  const subjects = log.stdout.split('\n').map((s) => oneLineText(s, 200)).filter((s) => s !== '');
-  const numbers = parseShortstat(short.stdout);
+  const newest = log.stdout.split('\n').filter((l) => l !== '');
+  const first = newest[0]?.split(' ')[0] ?? '';
+  const head = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(first) ? first : (await git(['rev-parse', 'HEAD'], { cwd })).stdout.trim();
+  const count = newest.length <= MAX_SUBJECTS ? newest.length : Number((await git(['rev-list', '--count', range], { cwd })).stdout.trim()) || 0;
+  const subjects = newest.slice(0, MAX_SUBJECTS).map((l) => oneLineText(l.slice(l.indexOf(' ') + 1), 200)).filter((s) => s !== '');
+  const statText = stat.stdout.trimEnd();
+  const numbers = parseShortstat(statText.split('\n').pop() ?? '');
   const report: ProjectReport = {
     repo: f.ws.record.repo,
     branch: f.ws.record.branch,
     baseCommit: base,
     headCommit: head,
     pushed: false,
-    commits: Number(count.stdout.trim()) || 0,
+    commits: count,
     ...(subjects.length > 0 ? { subjects } : {}),
     ...numbers,
   };
-  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key }, stat: stat.stdout.trimEnd(), uncommitted };
+  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key }, stat: statText, uncommitted };
 }

@@ -77,14 +77,14 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
     record = { ...existing, tasks: existing.tasks.includes(input.id) ? existing.tasks : [...existing.tasks, input.id] };
   } else {
     if (h.resumes) throw new WorkspaceError(`task ${h.resumes}, which this task resumes, has no worktree on node ${input.config.node}`, `resume it on the node that ran it (gitbus show ${h.resumes} names it), or dispatch a new task`);
-    const base = await resolveBase(cache, h);
     const branch = h.branch ?? defaultBranch(input.id);
+    // Two lookups in the cache that do not depend on each other (resolveBase fetches no remote branch): at once.
+    const [base, remoteHead] = await Promise.all([resolveBase(cache, h), refCommit(cache.gitDir, `refs/remotes/origin/${branch}`)]);
     // Left by a crash between making the worktree and recording it: nothing ran there yet.
     if (existsSync(path)) {
       await git(['worktree', 'remove', '--force', path], { gitDir: cache.gitDir, okCodes: [128] });
       rmSync(path, { recursive: true, force: true });
     }
-    const remoteHead = await refCommit(cache.gitDir, `refs/remotes/origin/${branch}`);
     const start = remoteHead !== null && remoteHead !== base.commit && (await isAncestor(cache.gitDir, base.commit, remoteHead)) ? remoteHead : base.commit;
     await addWorktree(cache, branch, path, start);
     created = true;
@@ -114,13 +114,21 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
 }
 
 async function addWorktree(cache: ProjectCache, branch: string, path: string, start: string): Promise<void> {
-  await serialized(cache.gitDir, async () => {
-    // A folder left by a crash between `worktree add` and the record: git knows it as prunable.
-    await git(['worktree', 'prune'], { gitDir: cache.gitDir });
-    await git(['worktree', 'add', '--quiet', '-B', branch, path, start], {
+  const add = () =>
+    git(['worktree', 'add', '--quiet', '-B', branch, path, start], {
       gitDir: cache.gitDir,
       what: `could not make the worktree ${path} on ${branch}`,
       fix: `the branch may be checked out by another task's worktree on this node ("gitbus worktrees" lists them); give the task another --branch`,
     });
+  await serialized(cache.gitDir, async () => {
+    try {
+      await add();
+    } catch {
+      // A folder removed by hand, or left by a crash between `worktree add` and the record, is still registered
+      // (it holds its path and branch): git knows it as prunable. Pruned only when it is in the way, since a
+      // failed add changes nothing, and most adds need no prune.
+      await git(['worktree', 'prune'], { gitDir: cache.gitDir });
+      await add();
+    }
   });
 }
