@@ -13,6 +13,7 @@ import { claim } from '../bus/ops/claim.js';
 import { busStatus } from '../bus/ops/query.js';
 import { cliCycle } from './cli-cycle.js';
 import { git, historyRemote, tmp } from './fixtures.js';
+import { projectBench } from './project.js';
 import { sshBench } from './ssh.js';
 import { watcherBench } from './watcher.js';
 import { fmt, row, summarize, time, type Sample } from './stats.js';
@@ -144,4 +145,5 @@ if (!only || only === 'cycle') {
 if (!only || only === 'history') await historyCost(lines);
 if (!only || only === 'watcher') await watcherBench(lines, Math.min(CYCLES, 20));
 if (!only || only === 'ssh') await sshBench(lines, Math.min(CYCLES, 25));
+if (!only || only === 'project') await projectBench(lines, Math.min(CYCLES, Number(process.env['BENCH_PROJECT_CYCLES'] ?? 30)));
 process.stdout.write(`${lines.join('\n')}\n`);

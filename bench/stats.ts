@@ -1,6 +1,7 @@
 /** Timing helpers for the benchmarks: medians and tails, printed as ratios against a baseline from the same run. */
 export interface Sample {
   median: number;
+  p90: number;
   p95: number;
   n: number;
 }
@@ -8,7 +9,7 @@ export interface Sample {
 export function summarize(ms: number[]): Sample {
   const s = [...ms].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-  return { median: at(0.5), p95: at(0.95), n: s.length };
+  return { median: at(0.5), p90: at(0.9), p95: at(0.95), n: s.length };
 }
 
 export async function time(fn: () => Promise<unknown>): Promise<number> {

@@ -340,7 +340,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
             ...(outcome.icecc ? { icecc: outcome.icecc } : {}),
             ...(outcome.project ? { project: outcome.project } : {}),
             ...(outcome.projectStat !== undefined ? { projectStat: outcome.projectStat } : {}),
-            ...(outcome.uncommitted ? { uncommitted: outcome.uncommitted } : {}),
+            ...(outcome.uncommitted ? { uncommitted: outcome.uncommitted, ...(outcome.uncommittedWhy ? { uncommittedWhy: outcome.uncommittedWhy } : {}) } : {}),
           },
           ...(outcome.push ? { push: outcome.push } : {}),
         };

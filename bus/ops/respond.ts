@@ -27,8 +27,9 @@ export interface RespondInput {
   projectStat?: string;
   /** The branch the results were meant for, when it had moved on the remote and they went beside it. */
   branchMoved?: string;
-  /** Files the run left uncommitted in its worktree (autoCommit off). */
+  /** Files the run left uncommitted in its worktree, and why (autoCommit off, a merge left unresolved). */
   uncommitted?: number;
+  uncommittedWhy?: string;
   now?: () => Date;
 }
 
@@ -47,13 +48,13 @@ export const BODY_LIMITS = { summary: 16 * 1024, results: 128 * 1024, output: 64
  * valid UTF-8, no line that reads as a conflict marker, capped in size; the output sits in a backtick fence
  * longer than any backtick run inside it, so no output can end the block early. Pure.
  */
-export function responseBody(input: Partial<Pick<RespondInput, 'id'>> & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'uncommitted'>): string {
+export function responseBody(input: Partial<Pick<RespondInput, 'id'>> & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'uncommitted' | 'uncommittedWhy'>): string {
   const parts: string[] = [];
   const clean = (text: string, max: number) => bodySafeText(clipHead(terminalText(text), max)).trim();
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
-  if (input.project) parts.push(branchSection(input.project, input.projectStat, input.branchMoved, input.uncommitted, input.id));
+  if (input.project) parts.push(branchSection(input.project, input.projectStat, input.branchMoved, input.uncommitted, input.id, input.uncommittedWhy));
   if (input.output !== undefined) {
     const output = bodySafeText(clipTail(terminalText(input.output), BODY_LIMITS.output)).replace(/^\n+/, '').trimEnd();
     const fence = fenceFor(output);
@@ -63,7 +64,7 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id'>> & Pick<Res
 }
 
 /** The Branch section: where the results are, how to fetch them, what the commits say, the diffstat. Pure. */
-export function branchSection(p: ProjectReport, stat: string | undefined, moved: string | undefined, uncommitted: number | undefined, id = 'ID'): string {
+export function branchSection(p: ProjectReport, stat: string | undefined, moved: string | undefined, uncommitted: number | undefined, id = 'ID', uncommittedWhy = 'autoCommit is off'): string {
   const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
   const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
   if (moved) lines.push(`${moved} had moved on the remote since the task started, so the results went beside it, to ${p.branch}.`, '');
@@ -74,7 +75,7 @@ export function branchSection(p: ProjectReport, stat: string | undefined, moved:
     lines.push('', `Ask an agent to resolve them: \`gitbus resolve ${id}\`.`, '');
   } else if (p.pushed) lines.push('Fetch it:', '', '```', `git fetch ${p.repo} ${p.branch}`, '```', '');
   else lines.push(`Not on the project remote yet: ${oneLineText(p.pushError ?? 'the push has not been tried', 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');
-  if (uncommitted) lines.push(`${uncommitted} changed file${uncommitted === 1 ? ' was' : 's were'} left uncommitted in the worktree (autoCommit is off).`, '');
+  if (uncommitted) lines.push(`${uncommitted} changed file${uncommitted === 1 ? ' was' : 's were'} left uncommitted in the worktree: ${uncommittedWhy}.`, '');
   if (p.subjects?.length) lines.push('Commits:', '', ...p.subjects.map((s) => `- ${s}`), '');
   const cleanStat = stat === undefined ? '' : bodySafeText(clipTail(terminalText(stat), 16 * 1024)).trimEnd();
   if (cleanStat !== '') {

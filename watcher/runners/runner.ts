@@ -57,8 +57,9 @@ export interface RunOutcome {
   push?: PendingPush;
   /** `git diff --stat` of the branch from its base, for the response. */
   projectStat?: string;
-  /** Files the run left uncommitted in its worktree (autoCommit off). */
+  /** Files the run left uncommitted in its worktree (autoCommit off, or a merge left unresolved), and why. */
   uncommitted?: number;
+  uncommittedWhy?: string;
 }
 
 export interface Runner {

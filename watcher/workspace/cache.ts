@@ -100,10 +100,11 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
   const missing = (what: string, fix: string) => new BaseMissingError(`${what} is not on the project remote ${cache.url}`, fix, { url: cache.url });
   if (h.baseCommit) {
     if (!(await hasCommit(cache.gitDir, h.baseCommit))) {
-      await git(['fetch', '--quiet', '--no-tags', 'origin', h.baseCommit], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] });
-    }
-    if (!(await hasCommit(cache.gitDir, h.baseCommit))) {
-      throw missing(`the base commit ${h.baseCommit}${h.base ? ` (${h.base})` : ''}`, `push it from the dispatching checkout (git push origin ${h.base ?? 'HEAD'}) and dispatch again`);
+      const byId = h.baseCommit;
+      const r = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', byId], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
+      // An outage is not "not on the remote": the caller tells it apart and may try again.
+      if (r.code !== 0 && outageOf(r.stderr) !== null) throw new ProjectGitError(`could not fetch ${byId} from ${cache.url}`, ['fetch', 'origin', byId], r.stderr, r.code, 'check that this node reaches the project remote');
+      if (!(await hasCommit(cache.gitDir, h.baseCommit))) throw missing(`the base commit ${h.baseCommit}${h.base ? ` (${h.base})` : ''}`, `push it from the dispatching checkout (git push origin ${h.base ?? 'HEAD'}) and dispatch again`);
     }
     return { commit: h.baseCommit, base: h.base ?? h.baseCommit };
   }
@@ -112,7 +113,8 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
       const c = await refCommit(cache.gitDir, ref);
       if (c) return { commit: c, base: h.base };
     }
-    await git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/tags/${h.base}:refs/tags/${h.base}`], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] });
+    const tagBase = h.base;
+    await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/tags/${tagBase}:refs/tags/${tagBase}`], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
     const tag = await refCommit(cache.gitDir, `refs/tags/${h.base}`);
     if (tag) return { commit: tag, base: h.base };
     throw missing(`base "${h.base}"`, 'name a branch, tag or commit the project remote has, or push it first');

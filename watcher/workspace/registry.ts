@@ -26,6 +26,8 @@ export interface WorktreeRecord {
   /** The commit the project remote last accepted, and on which branch. */
   pushedCommit?: string;
   pushedBranch?: string;
+  /** The project's setup command has succeeded here. */
+  setupDone?: boolean;
   /** Files copied in from the node's checkout (`include`): never committed by gitbus. */
   included?: string[];
   created: string;

@@ -20,8 +20,10 @@ export interface Finished {
   push: PendingPush;
   /** `git diff --stat` from the base, capped: the response's Changes section. */
   stat: string;
-  /** Changes left uncommitted (autoCommit off): said in the response, kept in the worktree. */
+  /** Changes left uncommitted (autoCommit off, or a merge left unresolved): said in the response, kept in the worktree. */
   uncommitted: number;
+  /** Why they were left: autoCommit is off, or a merge is in progress. */
+  uncommittedWhy?: string;
 }
 
 /** Who gitbus commits as when the node's git has no identity: the node, at an address that cannot receive mail. */
@@ -48,27 +50,53 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
   const cwd = f.ws.record.path;
   const included = f.ws.record.included ?? [];
   let uncommitted = 0;
-  const dirty = async () => (await git(['status', '--porcelain', '-z', '--untracked-files=all'], { cwd })).stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3)));
-  if (f.autoCommit !== false) {
-    if ((await dirty()).length > 0) {
-      await git(['add', '--all'], { cwd });
-      if (included.length > 0) await git(['reset', '--quiet', '--', ...included], { cwd, okCodes: [1] });
-      const staged = await git(['diff', '--cached', '--quiet'], { cwd, okCodes: [1] });
-      if (staged.code === 1) {
-        const who = (await hasIdentity(cwd)) ? [] : nodeIdentity(f.node);
-        const message = `${f.title}\n\ngitbus task ${f.id}, attempt ${f.attempt}, on ${f.node} (${f.status}): what the run left uncommitted`;
-        await git([...who, 'commit', '--quiet', '--no-verify', '-F', '-'], { cwd, input: message, what: 'could not commit the run\'s changes' });
-      }
+  // A merge the run left half done (a resolve that timed out) must not be committed with its conflict markers.
+  const [mergeHead, unmerged] = await Promise.all([git(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], { cwd, okCodes: [1] }), git(['ls-files', '--unmerged'], { cwd })]);
+  const midMerge = mergeHead.code === 0 || unmerged.stdout.trim() !== '';
+  if (f.autoCommit !== false && !midMerge) {
+    // No status pass first: `add --all` on a clean tree stages nothing, and `diff --cached` says whether there is
+    // anything to commit (the run may also have staged without committing). The identity check needs no index.
+    const [, identity] = await Promise.all([git(['add', '--all'], { cwd }), hasIdentity(cwd)]);
+    if (included.length > 0) await git(['reset', '--quiet', '--', ...included], { cwd, okCodes: [1] });
+    const staged = await git(['diff', '--cached', '--quiet'], { cwd, okCodes: [1] });
+    if (staged.code === 1) {
+      const who = identity ? [] : nodeIdentity(f.node);
+      const message = `${f.title}\n\ngitbus task ${f.id}, attempt ${f.attempt}, on ${f.node} (${f.status}): what the run left uncommitted`;
+      await git([...who, 'commit', '--quiet', '--no-verify', '-F', '-'], { cwd, input: message, what: 'could not commit the run\'s changes' });
     }
   } else {
-    uncommitted = (await dirty()).length;
+    // Left as it is: counted for the response (a status line of an unmerged path is counted like any other).
+    const status = await git(['status', '--porcelain', '-z', '--untracked-files=all'], { cwd });
+    uncommitted = status.stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3))).length;
   }
-  const head = (await git(['rev-parse', 'HEAD'], { cwd })).stdout.trim();
   const base = f.ws.record.baseCommit;
-  const facts = await branchFacts({ cwd }, base, head);
-  const report: ProjectReport = { repo: f.ws.record.repo, branch: f.ws.record.branch, baseCommit: base, headCommit: head, pushed: false, ...facts.counts };
-  const stat = facts.stat;
-  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key }, stat, uncommitted };
+  // HEAD stays put now that the run is over, so the facts are read at once, in two processes: the range's newest
+  // commits (the first is HEAD; one more than the subjects kept, to know whether counting is needed) and the
+  // stat, whose last line is the shortstat of all its files, listed or not. A range with more commits is counted,
+  // and an empty one (nothing done) asks for HEAD, each with a process of its own.
+  const range = `${base}..HEAD`;
+  const [log, stat] = await Promise.all([
+    git(['log', '--no-show-signature', '--no-color', '--topo-order', `--max-count=${MAX_SUBJECTS + 1}`, '--format=%H %s', range], { cwd }),
+    git(['diff', '--stat=120', '--stat-count=60', base, 'HEAD'], { cwd }),
+  ]);
+  const newest = log.stdout.split('\n').filter((l) => l !== '');
+  const first = newest[0]?.split(' ')[0] ?? '';
+  const head = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(first) ? first : (await git(['rev-parse', 'HEAD'], { cwd })).stdout.trim();
+  const count = newest.length <= MAX_SUBJECTS ? newest.length : Number((await git(['rev-list', '--count', range], { cwd })).stdout.trim()) || 0;
+  const subjects = newest.slice(0, MAX_SUBJECTS).map((l) => oneLineText(l.slice(l.indexOf(' ') + 1), 200)).filter((s) => s !== '');
+  const statText = stat.stdout.trimEnd();
+  const numbers = parseShortstat(statText.split('\n').pop() ?? '');
+  const report: ProjectReport = {
+    repo: f.ws.record.repo,
+    branch: f.ws.record.branch,
+    baseCommit: base,
+    headCommit: head,
+    pushed: false,
+    commits: count,
+    ...(subjects.length > 0 ? { subjects } : {}),
+    ...numbers,
+  };
+  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key }, stat: statText, uncommitted, ...(uncommitted > 0 ? { uncommittedWhy: midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off' } : {}) };
 }
 
 /** What a branch holds over its base, for the response: counts, the newest subjects, the diffstat. */

@@ -61,15 +61,22 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
   const fail = (reason: string): RunOutcome => ({ status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason });
   let ws;
   try {
-    ws = await prepareWorktree({ home: ctx.paths.home, config: ctx.config, id: task.id, attempt: task.attempt, handoff: task.handoff, slot: place.slot, ...(task.session ? { session: task.session } : {}) });
+    ws = await prepareWorktree({ home: ctx.paths.home, config: ctx.config, id: task.id, attempt: task.attempt, handoff: task.handoff, slot: place.slot, abort, ...(task.session ? { session: task.session } : {}) });
   } catch (err) {
     return fail(`could not prepare the project's worktree on ${ctx.config.node}: ${firstLine(err)}`);
   }
   const inTree: RunRequest = { ...req, cwd: ws.cwd, env: { ...req.env, ...ws.env } };
   let outcome: RunOutcome;
   const setup = ws.settings?.setup;
-  if (ws.created && setup) {
-    const s = await runShellCommand({ ...inTree, cwd: ws.record.path }, setup, taskEnv(inTree), abort);
+  // Once per worktree, until it succeeds: a worktree whose setup failed gets it again at the next run there.
+  if (setup && (ws.created || ws.record.setupDone !== true)) {
+    let s: RunOutcome;
+    try {
+      s = await runShellCommand({ ...inTree, cwd: ws.record.path }, setup, taskEnv(inTree), abort);
+    } catch (err) {
+      s = fail(firstLine(asLocalFailure(err, ctx.paths.home)));
+    }
+    if (s.status === 'succeeded') updateRecord(ctx.paths.home, ws.record.key, (r) => ({ ...r, setupDone: true }));
     outcome = s.status === 'succeeded' ? await runGuarded(ctx, runner, inTree, abort) : { ...s, status: s.status === 'cancelled' ? 'cancelled' : 'failed', reason: `the project's setup command \`${setup}\` ${s.reason ?? 'failed'}; the worktree is kept at ${ws.record.path}` };
   } else {
     outcome = await runGuarded(ctx, runner, inTree, abort);
@@ -77,7 +84,7 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
   try {
     const f = await finishWorktree({ ws, id: task.id, attempt: task.attempt, node: ctx.config.node, title: task.title, status: outcome.status, autoCommit: task.handoff.autoCommit ?? ws.settings?.autoCommit });
     updateRecord(ctx.paths.home, ws.record.key, (r) => ({ ...r, headCommit: f.report.headCommit }));
-    return { ...outcome, project: f.report, push: f.push, projectStat: f.stat, ...(f.uncommitted > 0 ? { uncommitted: f.uncommitted } : {}) };
+    return { ...outcome, project: f.report, push: f.push, projectStat: f.stat, ...(f.uncommitted > 0 ? { uncommitted: f.uncommitted, ...(f.uncommittedWhy ? { uncommittedWhy: f.uncommittedWhy } : {}) } : {}) };
   } catch (err) {
     const why = `could not record the branch of the run: ${firstLine(err)}; the work is kept in ${ws.record.path} on ${ctx.config.node}`;
     return { ...outcome, status: outcome.status === 'succeeded' ? 'failed' : outcome.status, reason: outcome.reason ? `${outcome.reason}; ${why}` : why };

@@ -1,12 +1,12 @@
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, renameSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { NodeConfig } from '../../bus/home.js';
-import { git } from '../../bus/project/git.js';
+import { git, ProjectGitError } from '../../bus/project/git.js';
 import { defaultBranch } from '../../schemas/project.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { GitbusError } from '../../schemas/errors.js';
-import { ensureCache, fetchProject, isAncestor, refCommit, resolveBase, serialized, type ProjectCache } from './cache.js';
+import { ensureCache, fetchProject, isAncestor, isProjectOutage, refCommit, resolveBase, serialized, type ProjectCache } from './cache.js';
 import { copyIncluded } from './include.js';
 import { fillEnv, resolveProject, type ProjectSettings } from './project-config.js';
 import { readRecord, worktreeKeyFor, worktreePathOf, writeRecord, type WorktreeRecord } from './registry.js';
@@ -37,6 +37,8 @@ export interface PrepareInput {
   slot: number;
   /** The claude session this run has, recorded with the worktree so that it is resumed there. */
   session?: string;
+  /** Stops the waits between fetch retries when the task is cancelled. */
+  abort?: AbortSignal;
 }
 
 function expand(home: string, path: string): string {
@@ -53,10 +55,10 @@ function expand(home: string, path: string): string {
 export async function prepareWorktree(input: PrepareInput): Promise<PreparedWorkspace> {
   const h = input.handoff;
   if (!h.repo) throw new WorkspaceError('the task names no repo', 'add "repo:" to the handoff');
-  const project = resolveProject(input.config, h.repo);
+  const project = resolveProject(input.config, h.repo, { home: input.home, userHome: homedir() });
   if ('reason' in project) throw new WorkspaceError(project.reason, 'see above');
   const cache = await ensureCache(input.home, project.url);
-  await fetchProject(cache);
+  await fetchRetrying(cache, input.abort);
   const key = worktreeKeyFor(input.home, input.id, h.resumes);
   const path = worktreePathOf(input.home, key);
   const existing = readRecord(input.home, key);
@@ -72,21 +74,23 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
     // The folder went (removed by hand): made again at the same path, from what reached the remote, so a claude
     // session keyed by this folder resumes.
     const start = (await refCommit(cache.gitDir, `refs/remotes/origin/${existing.pushedBranch ?? existing.branch}`)) ?? existing.pushedCommit ?? existing.baseCommit;
-    await addWorktree(cache, existing.branch, path, start);
+    await addWorktree(cache, existing.branch, path, await keepLocalWork(cache, existing.branch, start, existing.baseCommit));
     created = true;
     record = { ...existing, tasks: existing.tasks.includes(input.id) ? existing.tasks : [...existing.tasks, input.id] };
   } else {
     if (h.resumes) throw new WorkspaceError(`task ${h.resumes}, which this task resumes, has no worktree on node ${input.config.node}`, `resume it on the node that ran it (gitbus show ${h.resumes} names it); if its worktree was pruned there (logs/worktrees.log), dispatch a new task on its branch`);
-    const base = await resolveBase(cache, h);
     const branch = h.branch ?? defaultBranch(input.id);
-    // Left by a crash between making the worktree and recording it: nothing ran there yet.
+    // Two lookups in the cache that do not depend on each other (resolveBase fetches no remote branch): at once.
+    const [base, remoteHead] = await Promise.all([resolveBase(cache, h), refCommit(cache.gitDir, `refs/remotes/origin/${branch}`)]);
+    // A folder without a record: left by a crash between making the worktree and recording it, or a record that
+    // could not be read. Moved aside, never deleted: whatever is in it stays for a person to look at.
     if (existsSync(path)) {
-      await git(['worktree', 'remove', '--force', path], { gitDir: cache.gitDir, okCodes: [128] });
-      rmSync(path, { recursive: true, force: true });
+      const aside = `${path}.orphan-${Date.now()}`;
+      renameSync(path, aside);
+      await git(['worktree', 'prune'], { gitDir: cache.gitDir });
     }
-    const remoteHead = await refCommit(cache.gitDir, `refs/remotes/origin/${branch}`);
-    const start = remoteHead !== null && remoteHead !== base.commit && (await isAncestor(cache.gitDir, base.commit, remoteHead)) ? remoteHead : base.commit;
-    await addWorktree(cache, branch, path, start);
+    const fromRemote = remoteHead !== null && remoteHead !== base.commit && (await isAncestor(cache.gitDir, base.commit, remoteHead)) ? remoteHead : base.commit;
+    await addWorktree(cache, branch, path, await keepLocalWork(cache, branch, fromRemote, base.commit));
     created = true;
     record = { key, path, repo: h.repo, url: project.url, gitDir: cache.gitDir, branch, baseCommit: base.commit, tasks: [input.id], created: now, updated: now };
   }
@@ -100,7 +104,8 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
   }
   writeRecord(input.home, record);
   const cwd = h.workdir ? resolve(path, h.workdir) : path;
-  const rel = relative(path, cwd);
+  // Checked on the real path too: the project (from the bus) may hold a symlink that leads out of the worktree.
+  const rel = relative(realpathSync(path), existsSync(cwd) ? realpathSync(cwd) : cwd);
   if (rel.startsWith('..') || isAbsolute(rel)) throw new WorkspaceError(`workdir "${h.workdir}" is outside the worktree`, 'give a path inside the project');
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) throw new WorkspaceError(`workdir "${h.workdir}" does not exist in the project at ${record.branch}`, 'give a folder the project has');
   const env = {
@@ -114,13 +119,64 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
 }
 
 async function addWorktree(cache: ProjectCache, branch: string, path: string, start: string): Promise<void> {
-  await serialized(cache.gitDir, async () => {
-    // A folder left by a crash between `worktree add` and the record: git knows it as prunable.
-    await git(['worktree', 'prune'], { gitDir: cache.gitDir });
-    await git(['worktree', 'add', '--quiet', '-B', branch, path, start], {
+  const add = (args: string[]) =>
+    git(['worktree', 'add', '--quiet', ...args], {
       gitDir: cache.gitDir,
       what: `could not make the worktree ${path} on ${branch}`,
-      fix: `the branch may be checked out by another task's worktree on this node ("gitbus worktrees" lists them); give the task another --branch`,
+      fix: 'check the project cache with "gitbus worktrees"; the task can be dispatched again',
     });
+  await serialized(cache.gitDir, async () => {
+    try {
+      await add(['-B', branch, path, start]);
+    } catch (first) {
+      // A folder removed by hand, or left by a crash between `worktree add` and the record, is still registered
+      // (it holds its path and branch): git knows it as prunable. Pruned only when it is in the way, since a
+      // failed add changes nothing, and most adds need no prune.
+      await git(['worktree', 'prune'], { gitDir: cache.gitDir });
+      try {
+        await add(['-B', branch, path, start]);
+      } catch {
+        // The branch is checked out by another task's worktree on this node (an earlier task on the same branch):
+        // this run works on a detached HEAD at the same start; its commits are pushed to the branch all the same.
+        if (!/already checked out|is already used by worktree/.test(first instanceof ProjectGitError ? first.stderr : '')) throw first;
+        await add(['--detach', path, start]);
+      }
+    }
   });
+}
+
+/**
+ * Where to start so that no commit of this node is dropped: the local branch in the cache may hold commits the
+ * remote has not got yet (a push refused, a worktree removed by hand); `worktree add -B` would reset it. When it
+ * has such commits and builds on the base, work continues from it; when it does not build on the base, the task
+ * fails rather than lose them.
+ */
+async function keepLocalWork(cache: ProjectCache, branch: string, start: string, base: string): Promise<string> {
+  const local = await refCommit(cache.gitDir, `refs/heads/${branch}`);
+  if (local === null || local === start || (await isAncestor(cache.gitDir, local, start))) return start;
+  // Every commit of it is on the remote already (an earlier task's branch, pushed): nothing to lose.
+  const unpushed = await git(['rev-list', '--count', local, '--not', '--remotes=origin'], { gitDir: cache.gitDir });
+  if (Number(unpushed.stdout.trim()) === 0) return start;
+  if (await isAncestor(cache.gitDir, start, local)) return local;
+  if (await isAncestor(cache.gitDir, base, local)) return local;
+  throw new WorkspaceError(
+    `the branch ${branch} on this node holds commits that are neither on the project remote nor built on this task's base`,
+    `push them first (git --git-dir ${cache.gitDir} push origin ${branch}:refs/heads/${branch}-kept), or give the task another --branch`,
+  );
+}
+
+/** The fetch at a task's start, tried a few times over a minute when the project remote is out of reach. */
+async function fetchRetrying(cache: ProjectCache, abort: AbortSignal | undefined): Promise<void> {
+  for (const waitMs of [5_000, 15_000, 40_000, -1]) {
+    try {
+      await fetchProject(cache);
+      return;
+    } catch (err) {
+      if (waitMs < 0 || !isProjectOutage(err) || abort?.aborted) throw err;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, waitMs);
+        abort?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      });
+    }
+  }
 }

@@ -1,0 +1,103 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodeConfig } from '../../bus/home.js';
+import { handoffSchema } from '../../schemas/handoff.js';
+import { finishWorktree } from '../../watcher/workspace/results.js';
+import { pushResult } from '../../watcher/workspace/push.js';
+import { prepareWorktree, type PreparedWorkspace } from '../../watcher/workspace/worktree.js';
+import { gitCli, tempDir } from '../helpers/cli.js';
+import { makeProject } from '../helpers/project.js';
+
+/**
+ * The worker's git steps for a project task, in-process on real repositories: the fewer-processes paths of
+ * watcher/workspace/ (worktree prune only when an add fails; no status pass before committing; the facts read at
+ * once, the shortstat taken from the stat) give the same results as the long way round.
+ */
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let project: ReturnType<typeof makeProject>;
+let home: string;
+const config: NodeConfig = { node: 'wsnode', remote: '/nonexistent-bus.git', labels: [], runners: ['shell'], parallel: 1 };
+
+function prepare(id: string, extra: Record<string, unknown> = {}): Promise<PreparedWorkspace> {
+  const handoff = handoffSchema.parse({ id, title: `task ${id}`, repo: project.remote, base: 'main', baseCommit: project.main(), ...extra });
+  return prepareWorktree({ home, config, id, attempt: 1, handoff, slot: 0 });
+}
+
+function finish(ws: PreparedWorkspace, id: string, autoCommit?: boolean) {
+  return finishWorktree({ ws, id, attempt: 1, node: config.node, title: `task ${id}`, status: 'succeeded', autoCommit });
+}
+
+const commitIn = (cwd: string, msg: string) => gitCli(['-c', 'user.name=t', '-c', 'user.email=t@x.invalid', 'commit', '-qam', msg], cwd);
+
+beforeAll(async () => {
+  dir = await tempDir('gitbus-workspace-');
+  project = makeProject(dir.path);
+  home = join(dir.path, 'home');
+});
+
+afterAll(async () => {
+  await dir?.cleanup();
+});
+
+describe('project workspace steps', () => {
+  it('count every commit and changed file of the run, past the 60 files the stat lists, and commit what was left without the included files', async () => {
+    const ws = await prepare('ws-many');
+    writeFileSync(join(ws.cwd, 'app.txt'), 'changed\n');
+    commitIn(ws.cwd, 'first by the run');
+    writeFileSync(join(ws.cwd, 'README.md'), 'changed too\n');
+    commitIn(ws.cwd, 'second by the run');
+    mkdirSync(join(ws.cwd, 'many'));
+    for (let i = 0; i < 70; i++) writeFileSync(join(ws.cwd, 'many', `f${i}.txt`), `${i}\n`);
+    // A file the node copied in (include): never committed.
+    writeFileSync(join(ws.cwd, 'copied.txt'), 'from the checkout\n');
+    ws.record.included = ['copied.txt'];
+    const f = await finish(ws, 'ws-many');
+    expect(f.report).toMatchObject({ commits: 3, files: 72, insertions: 72, deletions: 4, subjects: ['task ws-many', 'second by the run', 'first by the run'] });
+    expect(f.stat).toContain('...');
+    expect(f.stat.split('\n').pop()).toMatch(/72 files changed, 72 insertions\(\+\), 4 deletions\(-\)/);
+    expect(f.report.headCommit).toBe(gitCli(['rev-parse', 'HEAD'], ws.cwd).trim());
+    expect(gitCli(['status', '--porcelain'], ws.cwd).trim()).toBe('?? copied.txt');
+  });
+
+  it('a run that left nothing commits nothing, and with autoCommit off what it left is counted, not committed', async () => {
+    const clean = await prepare('ws-clean');
+    const c = await finish(clean, 'ws-clean');
+    expect(c.report).toMatchObject({ commits: 0, files: 0, insertions: 0, deletions: 0, headCommit: project.main() });
+    expect(c.report.subjects).toBeUndefined();
+
+    const off = await prepare('ws-off');
+    writeFileSync(join(off.cwd, 'app.txt'), 'left\n');
+    writeFileSync(join(off.cwd, 'new.txt'), 'left\n');
+    const o = await finish(off, 'ws-off', false);
+    expect(o.uncommitted).toBe(2);
+    expect(o.report).toMatchObject({ commits: 0, headCommit: project.main() });
+  });
+
+  it('a run of more commits than the response lists is counted whole, with the newest 50 subjects', async () => {
+    const ws = await prepare('ws-long');
+    execFileSync('sh', ['-c', 'for i in $(seq 1 55); do git -c user.name=t -c user.email=t@x.invalid commit -q --allow-empty -m "commit $i"; done'], { cwd: ws.cwd });
+    const f = await finish(ws, 'ws-long');
+    expect(f.report.commits).toBe(55);
+    expect(f.report.subjects).toHaveLength(50);
+    expect(f.report.subjects?.[0]).toBe('commit 55');
+    expect(f.report.subjects?.[49]).toBe('commit 6');
+    expect(f.report.headCommit).toBe(gitCli(['rev-parse', 'HEAD'], ws.cwd).trim());
+  });
+
+  it('a worktree folder removed by hand is made again at the same path, on its branch at what reached the remote', async () => {
+    const ws = await prepare('ws-gone');
+    writeFileSync(join(ws.cwd, 'work.txt'), 'work\n');
+    const f = await finish(ws, 'ws-gone');
+    expect(await pushResult(f.push)).toEqual({ kind: 'pushed', branch: 'gitbus/ws-gone' });
+    // Removed by hand: git still has it registered (prunable), holding its path and its branch.
+    rmSync(ws.record.path, { recursive: true, force: true });
+    const again = await prepare('ws-gone-resume', { resumes: 'ws-gone' });
+    expect(again.record.path).toBe(ws.record.path);
+    expect(again.created).toBe(true);
+    expect(existsSync(join(again.cwd, 'work.txt'))).toBe(true);
+    expect(gitCli(['rev-parse', '--abbrev-ref', 'HEAD'], again.cwd).trim()).toBe('gitbus/ws-gone');
+    expect(gitCli(['rev-parse', 'HEAD'], again.cwd).trim()).toBe(f.report.headCommit);
+  });
+});
