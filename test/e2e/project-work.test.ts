@@ -193,6 +193,24 @@ describe('project tasks', () => {
     expect(showFile(project.remote, p.branch, 'mine.txt')).toBe('mine\n');
   }, 90_000);
 
+  it('a second task on the same branch continues it on the same node, and a merge left half done is never committed', async () => {
+    pushHandoffs(person, bus.remote, [{ id: 'pw-first', frontmatter: { to: 'w1', repo: 'proj', branch: 'topic/shared', command: 'echo first > first.txt' } }]);
+    expect(await watchOnce(bus.home('w1'))).toEqual([expect.objectContaining({ id: 'pw-first', status: 'succeeded' })]);
+    // The first task's worktree still holds topic/shared on w1: the second works beside it and continues the branch.
+    pushHandoffs(person, bus.remote, [{ id: 'pw-second', frontmatter: { to: 'w1', repo: 'proj', branch: 'topic/shared', command: 'test -f first.txt && echo second > second.txt' } }]);
+    expect(await watchOnce(bus.home('w1'))).toEqual([expect.objectContaining({ id: 'pw-second', status: 'succeeded' })]);
+    expect(branchFiles(project.remote, 'topic/shared')).toEqual(expect.arrayContaining(['first.txt', 'second.txt']));
+    expect(((await response('pw-second')).data.project as Report).branch).toBe('topic/shared');
+
+    // A run that stops in the middle of a conflicting merge: its markers must not reach the branch.
+    const conflicting = 'git -c user.name=t -c user.email=t@x checkout -q -b side && echo side > app.txt && git -c user.name=t -c user.email=t@x commit -qam side && git checkout -q - && echo mine > app.txt && git -c user.name=t -c user.email=t@x commit -qam mine && git -c user.name=t -c user.email=t@x merge side; exit 0';
+    pushHandoffs(person, bus.remote, [{ id: 'pw-midmerge', frontmatter: { to: 'w2', repo: 'proj', command: conflicting } }]);
+    expect(await watchOnce(bus.home('w2'))).toEqual([expect.objectContaining({ id: 'pw-midmerge' })]);
+    const r = await response('pw-midmerge');
+    expect(r.body).toContain('a merge was left unresolved, so nothing was committed');
+    expect(showFile(project.remote, 'gitbus/pw-midmerge', 'app.txt')).toBe('mine\n');
+  }, 120_000);
+
   it('doctor checks each project of node.yaml: its remote answers with this node\'s credentials, its checkout exists', async () => {
     const home = await bus.addNode('doc', [], ['--runner', 'shell']);
     editNode(home, (c) => ({ ...c, projects: { good: { url: project.remote, checkout: project.checkout }, gone: { url: join(bus.dir, 'nowhere.git') }, nocheckout: { url: project.remote, checkout: join(bus.dir, 'no-such-dir') } } }));

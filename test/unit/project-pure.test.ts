@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { branchViolation, defaultBranch, projectReportSchema } from '../../schemas/project.js';
+import { projectFields } from '../../bus/ops/respond.js';
 import { handoffRules, handoffSchema } from '../../schemas/handoff.js';
 import { cacheName, fillEnv, resolveProject, sameRemote } from '../../watcher/workspace/project-config.js';
 import { globRegExp, parseIncludeFile } from '../../watcher/workspace/include.js';
@@ -70,6 +71,18 @@ describe('project settings on a node', () => {
     expect(globRegExp('config/*.local').test('config/x/db.local')).toBe(false);
     expect(globRegExp('**/secrets.json').test('a/b/secrets.json')).toBe(true);
     expect(parseIncludeFile('# c\n.env\n\n!x\nconf/*.local\n')).toEqual(['.env', 'conf/*.local']);
+  });
+});
+
+describe('the response\'s project report', () => {
+  it('is cleaned of what git or the run put in it, and a moved branch stays a branch name', () => {
+    const base = { repo: 'p', branch: 'b', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: false };
+    const cleaned = projectFields({ ...base, pushError: '\u001b[31mclosed\u001b[0m\tnow', subjects: ['x\u0007y'], conflicts: [{ branch: 'g/ws', files: ['a\tb.txt', ''] }] });
+    expect(cleaned).toMatchObject({ pushError: 'closed now', subjects: ['xy'], conflicts: [{ branch: 'g/ws', files: ['a b.txt'] }] });
+    expect(projectReportSchema.safeParse(cleaned).success).toBe(true);
+    const long = movedBranch(`${'x'.repeat(240)}.lock`, 'c'.repeat(40));
+    expect(long.length).toBeLessThanOrEqual(250);
+    expect(branchViolation(long)).toBeUndefined();
   });
 });
 
