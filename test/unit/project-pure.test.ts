@@ -52,6 +52,12 @@ describe('project settings on a node', () => {
     expect(resolveProject(config, '/srv/other.git')).toMatchObject({ url: '/srv/other.git', name: null });
     expect(resolveProject(config, 'other')).toMatchObject({ reason: expect.stringContaining('neither a project named') });
     expect(sameRemote('https://h/o/r.git/', 'https://h/o/r')).toBe(true);
+    // projectsOnly: only what node.yaml lists, by name or URL.
+    expect(resolveProject({ ...config, projectsOnly: true }, '/srv/other.git')).toMatchObject({ reason: expect.stringContaining('not one of the projects this node works on') });
+    expect(resolveProject({ ...config, projectsOnly: true }, 'git@host:o/app.git')).toMatchObject({ name: 'app' });
+    // node.yaml's ~ and relative paths: the user's home and the bus home.
+    expect(resolveProject({ projects: { a: { url: '~/src/a.git' }, b: { url: 'repos/b.git' } } }, 'a', { home: '/h/.gitbus', userHome: '/h' })).toMatchObject({ url: '/h/src/a.git' });
+    expect(resolveProject({ projects: { a: { url: '~/src/a.git' }, b: { url: 'repos/b.git' } } }, 'b', { home: '/h/.gitbus', userHome: '/h' })).toMatchObject({ url: '/h/.gitbus/repos/b.git' });
   });
 
   it('names caches readably and distinctly', () => {
