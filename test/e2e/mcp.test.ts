@@ -206,10 +206,13 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
   it('the real `claude mcp add` registers it, and `claude mcp list` connects to it', async () => {
     const home = await tempDir('gitbus-mcp-claude-home-');
     cleanups.push(home.cleanup);
-    const claude = (args: string[]): Promise<RunResult> => {
+    const claude = async (args: string[]): Promise<RunResult> => {
       const env: NodeJS.ProcessEnv = { ...process.env, HOME: home.path, CLAUDE_CONFIG_DIR: join(home.path, '.claude'), DISABLE_TELEMETRY: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' };
       for (const k of ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_BASE_URL']) delete env[k];
-      return spawnBounded(join(ROOT, 'node_modules/.bin/claude'), args, { cwd: home.path, env, timeoutMs: 60_000 });
+      // As in claude-cli.test.ts: npm may skip the package's postinstall (the native binary); its wrapper works either way.
+      const direct = await spawnBounded(join(ROOT, 'node_modules/.bin/claude'), args, { cwd: home.path, env, timeoutMs: 60_000 }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+      if (direct.code !== -1 && !/postinstall|placeholder/i.test(direct.stderr)) return direct;
+      return spawnBounded(process.execPath, [join(ROOT, 'node_modules/@anthropic-ai/claude-code/cli-wrapper.cjs'), ...args], { cwd: home.path, env, timeoutMs: 60_000 });
     };
     const add = await claude(['mcp', 'add', 'gitbus', '-e', `GITBUS_HOME=${bus.home('alpha')}`, '--', process.execPath, CLI, 'mcp']);
     expect(add.code, add.stderr).toBe(0);
