@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import type { Tool } from './tool.js';
+
+/** A tool as tools/list describes it (structurally the SDK's Tool). */
+export interface ToolListing {
+  [key: string]: unknown;
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: { type: 'object'; [key: string]: unknown };
+  outputSchema: { type: 'object'; [key: string]: unknown };
+  annotations: Tool['hints'] & { title: string };
+}
+
+/**
+ * A tool's JSON Schemas, generated from its zod schemas as schemas/json is. Draft 7, which the MCP SDK's client
+ * validates results with (Ajv's default); rules zod checks in code (a branch name git accepts, a duration) are
+ * only in the descriptions. Both are rendered as zod renders an input: strict objects (the arguments, the fields
+ * of bus files) refuse other properties, plain ones (an op's result) leave them open, so that a field an op gains
+ * later does not fail a client's check. No schema here has a default or a transform, the only other difference. Pure.
+ */
+export function listing(tool: Tool): ToolListing {
+  return {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: jsonSchema(tool.input),
+    outputSchema: jsonSchema(tool.output),
+    annotations: { title: tool.title, ...tool.hints },
+  };
+}
+
+function jsonSchema(schema: z.ZodObject): { type: 'object'; [key: string]: unknown } {
+  const { $schema: _draft, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'throw' }) as Record<string, unknown>;
+  return { ...rest, type: 'object' };
+}

@@ -1,0 +1,103 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { openBus, type BusContext } from '../bus/context.js';
+import { GITBUS_VERSION } from '../bus/node-card.js';
+import { deliverQueued } from '../bus/ops/deliver.js';
+import { listQueue } from '../bus/queue.js';
+import { outageCode } from '../bus/remote-failure.js';
+import { callTool } from './call.js';
+import { listing } from './listing.js';
+import { TOOLS } from './tools/index.js';
+
+/** Said to the client at initialization: what the server is for, so a model knows when to reach for it. */
+const INSTRUCTIONS =
+  'gitbus: a message bus for a fleet of machines over one shared git repository. `dispatch` puts a task on the bus for a node (a shell command, a claude prompt, or project work on a git repository); `wait` waits for its response with progress; `show`, `logs` and `status` read the bus. As a worker of this node: `claim_next`, do the work, `respond`. Errors say how to fix them.';
+
+export interface ServeOptions {
+  home: string;
+  /** Lines for a person reading the server's log: standard error, never standard output (the protocol). */
+  log: (line: string) => void;
+}
+
+/**
+ * Serves the gitbus tools over MCP on standard input and output until the client closes standard input or the
+ * process is told to stop. The node's bus is opened at the first tool call, not at start, so that a client can
+ * list the tools (and a person can register the server) before the home has a bus; a failure to open is that
+ * call's error and the next call tries again.
+ */
+export async function serveMcp(o: ServeOptions): Promise<void> {
+  // Only cli/ prints, but a stray console.log anywhere would corrupt the protocol: send it to the log instead.
+  console.log = (...args: unknown[]) => o.log(args.map(String).join(' '));
+  const open: { bus: Promise<BusContext> | null } = { bus: null };
+  const stopping = new AbortController();
+  const bus = async (): Promise<BusContext> => {
+    open.bus ??= openBus(o.home).catch((err: unknown) => {
+      open.bus = null;
+      throw err;
+    });
+    const ctx = await open.bus;
+    await deliverQueuedQuietly(ctx, o.log);
+    return ctx;
+  };
+
+  const server = new Server({ name: 'gitbus', title: 'gitbus', version: GITBUS_VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  const byName = new Map(TOOLS.map((t) => [t.name, t]));
+  const inflight = new Set<Promise<unknown>>();
+  const listed = TOOLS.map(listing);
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+    const tool = byName.get(req.params.name);
+    // An unknown tool is a protocol error (the MCP specification's example of one), not a tool result.
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `no tool "${req.params.name}": the tools are ${TOOLS.map((t) => t.name).join(', ')}`);
+    const token = extra._meta?.progressToken;
+    let step = 0;
+    const progress = async (message: string): Promise<void> => {
+      if (token === undefined) return;
+      try {
+        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++step, message } });
+      } catch {
+        // The client went away; the call's own answer will not reach it either.
+      }
+    };
+    const call = callTool(tool, req.params.arguments, { bus, progress, signal: AbortSignal.any([extra.signal, stopping.signal]), cwd: process.cwd(), home: o.home }, o.log);
+    inflight.add(call);
+    return call.finally(() => inflight.delete(call));
+  });
+
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => {
+    server.onclose = () => resolve();
+    // Calls under way are answered before the server closes: a client may write its last request and close
+    // standard input at once. A `wait` stops waiting and answers with the state it has.
+    const stop = async () => {
+      stopping.abort();
+      await Promise.allSettled([...inflight]);
+      // The SDK sends each answer a few promise steps after the handler settles; closing cancels unsent ones.
+      await new Promise((r) => setImmediate(r));
+      await server.close();
+    };
+    // The transport leaves the end of standard input (the client closed it) to its owner.
+    process.stdin.once('end', () => void stop());
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => void stop());
+  });
+  server.onerror = (err) => o.log(`gitbus mcp: ${err.message}`);
+  await server.connect(transport);
+  o.log(`gitbus mcp: serving ${TOOLS.length} tools for the bus home ${o.home} on standard input and output`);
+  await closed;
+  stopping.abort();
+  const ctx = await open.bus?.catch(() => null);
+  await ctx?.repo.close();
+}
+
+/** Changes queued on this node while the remote could not be reached go out first, as every CLI command does. */
+async function deliverQueuedQuietly(ctx: BusContext, log: (line: string) => void): Promise<void> {
+  if (listQueue(ctx.paths.home).length === 0) return;
+  try {
+    const d = await deliverQueued(ctx);
+    if (d.delivered.length > 0) log(`gitbus mcp: delivered ${d.delivered.length} queued change(s): ${d.delivered.map((e) => `${e.kind} ${e.id}`).join(', ')}`);
+    for (const r of d.rejected) log(`gitbus mcp: warning: queued ${r.entry.kind} ${r.entry.id} was refused: ${r.reason} (kept in ${r.path})`);
+  } catch (err) {
+    if (outageCode(err) === null) throw err;
+  }
+}

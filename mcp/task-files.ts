@@ -1,0 +1,38 @@
+import type { ShownTask } from '../bus/ops/query.js';
+import { parseArchivedFile, parseBusFile, type ParseResult } from '../schemas/bus-file.js';
+import type { Handoff } from '../schemas/handoff.js';
+import type { TaskResponse } from '../schemas/response.js';
+
+/** A task's handoff and response as fields and body, and its other files (claims, releases, cancel) as text. Pure. */
+export interface TaskFiles {
+  handoff: { fields: Handoff; body: string } | null;
+  response: { fields: TaskResponse; body: string } | null;
+  others: { path: string; text: string }[];
+}
+
+export function taskFiles(files: ShownTask['files']): TaskFiles {
+  const out: TaskFiles = { handoff: null, response: null, others: [] };
+  for (const f of files) {
+    const p = parse(f.path, f.text);
+    if (p.ok && p.kind === 'handoff' && !out.handoff) out.handoff = { fields: p.file.data, body: p.file.body };
+    else if (p.ok && p.kind === 'response' && !out.response) out.response = { fields: p.file.data, body: p.file.body };
+    else out.others.push(f);
+  }
+  return out;
+}
+
+/** showTask names archived files `archive:<month>/<id>/<name>`. */
+function parse(path: string, text: string): ParseResult {
+  return path.startsWith('archive:') ? parseArchivedFile(path.slice('archive:'.length), text) : parseBusFile(path, text);
+}
+
+/** The text of a `## Name` section of a body written by responseBody (bus/ops/respond.ts), or null. Pure. */
+export function bodySection(body: string, name: string): string | null {
+  const lines = body.split('\n');
+  const start = lines.indexOf(`## ${name}`);
+  if (start < 0) return null;
+  const rest = lines.slice(start + 1);
+  const end = rest.findIndex((l) => /^## /.test(l));
+  const text = (end < 0 ? rest : rest.slice(0, end)).join('\n').trim();
+  return text === '' ? null : text;
+}

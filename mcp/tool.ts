@@ -1,0 +1,50 @@
+import type { z } from 'zod';
+import type { BusContext } from '../bus/context.js';
+
+/** What a tool's handler gets besides its arguments: the node's bus, a way to report progress, and cancellation. */
+export interface ToolEnv {
+  /** The node's bus, opened on first use and kept for the server's life; queued changes are delivered first. */
+  bus(): Promise<BusContext>;
+  /** Tells the client how a long call is going; does nothing when the client asked for no progress. */
+  progress(message: string): Promise<void>;
+  /** Aborted when the client cancels the call or the server shuts down. */
+  signal: AbortSignal;
+  /** The server's working directory: where the MCP client started it (for Claude Code, the project). */
+  cwd: string;
+}
+
+/** Hints for the client (MCP tool annotations). */
+export interface ToolHints {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  hints: ToolHints;
+  /** A thin handler over bus/ops: no printing; errors are thrown (mcp/call.ts turns them into tool errors). */
+  run(args: z.output<I>, env: ToolEnv): Promise<z.input<O>>;
+}
+
+/** A tool with its types erased, so that tools of different shapes fit in one list. */
+export interface Tool {
+  name: string;
+  title: string;
+  description: string;
+  input: z.ZodObject;
+  output: z.ZodObject;
+  hints: ToolHints;
+  /** `args` has passed `input`. */
+  run(args: unknown, env: ToolEnv): Promise<Record<string, unknown>>;
+}
+
+/** Checks a tool's handler against its schemas at compile time, then erases the types. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: ToolSpec<I, O>): Tool {
+  return { ...spec, run: async (args, env) => (await spec.run(args as z.output<I>, env)) as Record<string, unknown> };
+}

@@ -1,0 +1,128 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { InputError, NodeCannotRunError } from '../../bus/errors.js';
+import { gitContext } from '../../bus/git-context.js';
+import { dispatch } from '../../bus/ops/dispatch.js';
+import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
+import { handoffBody } from '../../bus/ops/handoff-body.js';
+import { resumeInto } from '../../bus/ops/resume.js';
+import { absoluteRemoteUrl } from '../../bus/project/remote-url.js';
+import { projectForTask } from '../../bus/project/resolve.js';
+import type { BusContext } from '../../bus/context.js';
+import { InvalidBusFileError, firstLine } from '../../schemas/errors.js';
+import { taskIdSchema } from '../../schemas/fields.js';
+import { handoffSchema, type Handoff } from '../../schemas/handoff.js';
+import { baseSchema, branchSchema, commitSchema, defaultBranch, repoSchema } from '../../schemas/project.js';
+import { defineTool } from '../tool.js';
+
+const h = handoffSchema.shape;
+
+const input = z.strictObject({
+  title: h.title,
+  body: z.string().optional().describe('the task description (Markdown); default: the title'),
+  context: z.string().optional().describe('background the worker needs (a Context section of the body)'),
+  instructions: z.string().optional().describe('how to do it and how to report back (an Instructions section)'),
+  to: h.to,
+  labels: h.labels,
+  runner: h.runner,
+  command: h.command,
+  workdir: h.workdir,
+  after: h.after,
+  priority: h.priority,
+  timeout: h.timeout,
+  repo: h.repo,
+  base: h.base,
+  branch: h.branch,
+  cwd: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("a directory inside a git checkout of the project: the task works on it as `gitbus dispatch` run there would (repo: the branch's upstream remote, else origin; base: the checkout's HEAD, which must be pushed), and the body gets its git state. A relative path is taken from the server's working directory"),
+  claude: h.claude,
+  resume: taskIdSchema.optional().describe("continue that claude task's session on the node that ran it, in its worktree (its repo, branch and node are used)"),
+  force: z.boolean().optional().describe('dispatch even when `to` names a node that is not on the bus or cannot run the task (it waits until one can)'),
+});
+
+const output = z.object({
+  id: taskIdSchema,
+  path: z.string().describe('the handoff file on the bus'),
+  title: z.string(),
+  warnings: z.array(z.string()).describe('why the task may wait longer than expected'),
+  queued: z.object({ reason: z.string() }).optional().describe('set when the remote could not be reached: the task waits in this node\'s queue and is sent at the next contact'),
+  project: z.object({ repo: repoSchema, base: baseSchema, baseCommit: commitSchema.optional(), branch: branchSchema.optional() }).optional().describe('project work: where the task starts and where its results go'),
+  notes: z.array(z.string()).optional(),
+});
+
+export const dispatchTool = defineTool({
+  name: 'dispatch',
+  title: 'Dispatch a task',
+  description: [
+    'Put a new task (a handoff) on the bus for a node of the fleet; returns its id at once. Follow it with `wait` (its response, with progress), `show` or `logs`.',
+    'Who runs it: `to` names the one node that may claim it, `labels` are what the claiming node must all have. How: `runner` shell (or tmux, icecc) runs `command` in `workdir`; claude runs the body as a prompt (`claude` holds its model, budget, permissions); manual is claimed by a person or an agent (default: shell with a command, else manual). When: `after` the listed tasks succeeded, `priority` higher first, `timeout` stops the run.',
+    'Project work (a task that changes code in a git repository and pushes its results to a branch): `repo`, `base` (refused unless its commit is on the project remote) and `branch` (default gitbus/<id>), or `cwd` to take them from a checkout as `gitbus dispatch` run there would.',
+  ].join(' '),
+  input,
+  output,
+  hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async run(a, env) {
+    const ctx = await env.bus();
+    if (a.resume !== undefined && (a.repo !== undefined || a.base !== undefined || a.branch !== undefined || a.cwd !== undefined)) {
+      throw new InputError('resume takes the project, base and branch of the task it resumes', 'leave out repo, base, branch and cwd', { field: 'resume' });
+    }
+    const cwd = a.cwd === undefined ? null : resolve(env.cwd, a.cwd);
+    if (cwd !== null && !isDirectory(cwd)) throw new InputError(`cwd: ${cwd} is not a directory`, 'give a directory inside a git checkout of the project, or leave cwd out for a plain task', { field: 'cwd', value: cwd });
+    const git = cwd === null ? null : await gitContext(cwd);
+    const body = handoffBody({ task: a.body ?? a.title, ...(a.context ? { context: a.context } : {}), ...(a.instructions ? { instructions: a.instructions } : {}), git });
+    const handoff: Omit<Handoff, 'id' | 'from' | 'created'> = { title: a.title };
+    for (const k of ['to', 'labels', 'runner', 'command', 'workdir', 'after', 'priority', 'timeout', 'claude'] as const) {
+      if (a[k] !== undefined) Object.assign(handoff, { [k]: a[k] });
+    }
+    // Before anything is queued: a base that is not on the project remote refuses the dispatch.
+    const project = a.resume === undefined ? await projectFor(ctx, a, cwd ?? env.cwd, cwd !== null) : null;
+    if (project?.fields) Object.assign(handoff, project.fields);
+    if (a.resume !== undefined) await resumeInto(ctx, a.resume, handoff);
+    const target = handoff.to ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
+    if (target && !a.force) throw target;
+    const warnings = [...(project?.warnings ?? []), ...(target instanceof NodeCannotRunError ? [`${firstLine(target)}; the task waits until it can`] : [])];
+    const r = await handoffErrorsAsInput(() => dispatch(ctx, { handoff, body }));
+    const fields = project?.fields;
+    return {
+      id: r.id,
+      path: r.path,
+      title: r.title,
+      warnings: [...warnings, ...r.warnings],
+      ...(r.queued ? { queued: r.queued } : {}),
+      ...(fields ? { project: { ...fields, branch: fields.branch ?? defaultBranch(r.id) } } : {}),
+      ...(project?.notes.length ? { notes: project.notes } : {}),
+    };
+  },
+});
+
+/** The project fields, as cli/project-flags.ts decides them for `dispatch`: from the arguments, and the checkout when `cwd` is given. */
+function projectFor(ctx: BusContext, a: { repo?: string; base?: string; branch?: string }, cwd: string, fromCheckout: boolean) {
+  // node.yaml's URLs are this node's; a relative path there is relative to the home, like its other paths.
+  const projects = Object.fromEntries(Object.entries(ctx.config.projects ?? {}).map(([name, p]) => [name, absoluteRemoteUrl(p.url, ctx.paths.home)]));
+  const flags = { ...(a.repo !== undefined ? { repo: a.repo } : {}), ...(a.base !== undefined ? { base: a.base } : {}), ...(a.branch !== undefined ? { branch: a.branch } : {}) };
+  return projectForTask({ flags, implicit: fromCheckout, readCheckout: fromCheckout, cwd, projects, busRemote: ctx.config.remote });
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A handoff that fails a rule across fields (a shell task without a command) is a bad argument, named by its field. */
+async function handoffErrorsAsInput<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const first = err instanceof InvalidBusFileError ? err.problems.find((p) => p.severity === 'error') : undefined;
+    if (!first || !first.path.startsWith('handoffs/')) throw err;
+    const field = first.field.split('.')[0] || 'body';
+    throw new InputError(`${field}: ${first.reason}`, first.fix, { field: first.field });
+  }
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { taskOutput } from '../../bus/ops/task-output.js';
+import { maxCharsSchema, offlineSchema, tail, taskRefSchema, taskStateSchema } from '../schemas.js';
+import { defineTool } from '../tool.js';
+
+const DEFAULT_MAX = 16_000;
+
+export const outputSourceSchema = z
+  .enum(['local', 'heartbeat', 'response', 'none'])
+  .describe("where the output comes from: this node's log (it runs the task), the holder's heartbeat (the last few KiB, refreshed every beat), the response (the task ended), or none yet");
+
+const output = z.object({
+  id: z.string(),
+  state: taskStateSchema,
+  node: z.string().nullable().describe('the node that runs or ran it'),
+  attempt: z.number().nullable(),
+  source: outputSourceSchema,
+  text: z.string().describe('the output, as terminal text (no escape sequences)'),
+  truncated: z.boolean().describe('whether only the end of the output is given'),
+  offline: offlineSchema,
+});
+
+export const logsTool = defineTool({
+  name: 'logs',
+  title: 'Task output',
+  description: 'The output of a task: live from the node that runs it (any node can ask), or from its response once it ended. For output as it comes, use `wait` with a progress token.',
+  input: z.strictObject({ id: taskRefSchema, maxChars: maxCharsSchema(DEFAULT_MAX) }),
+  output,
+  hints: { readOnlyHint: true, openWorldHint: true },
+  async run(a, env) {
+    const out = await taskOutput(await env.bus(), a.id);
+    const t = tail(out.text, a.maxChars ?? DEFAULT_MAX);
+    return { ...out, text: t.text, truncated: t.truncated };
+  },
+});

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { showTask } from '../../bus/ops/query.js';
+import { handoffSchema } from '../../schemas/handoff.js';
+import { projectReportSchema, repoSchema, branchSchema } from '../../schemas/project.js';
+import { responseSchema } from '../../schemas/response.js';
+import { offlineSchema, taskRefSchema, taskStateSchema, taskSummarySchema } from '../schemas.js';
+import { taskFiles } from '../task-files.js';
+import { defineTool } from '../tool.js';
+
+export const handoffOut = z.object({ fields: handoffSchema, body: z.string() }).nullable().describe('the task as dispatched: its fields and its body (Markdown); null when it cannot be read');
+export const responseOut = z.object({ fields: responseSchema, body: z.string() }).nullable().describe('how the task ended: its fields and its body (Summary, Results, Branch, Output); null until it ends');
+
+const output = z.object({
+  id: z.string(),
+  state: taskStateSchema,
+  archived: z.string().nullable().describe('the archive month (yyyy-mm) when the task has left the live bus'),
+  summary: taskSummarySchema.nullable().describe('the task as `status` lists it (null for an archived task)'),
+  handoff: handoffOut,
+  response: responseOut,
+  files: z.array(z.object({ path: z.string(), text: z.string() })).describe('its claims, releases and cancel as the files on the bus'),
+  branch: z
+    .object({ repo: repoSchema, branch: branchSchema, pushed: z.boolean().nullable(), report: projectReportSchema.optional(), fetch: z.string().describe('the command that fetches the results') })
+    .optional()
+    .describe("project work: the task's result branch (pushed is null until it ends)"),
+  offline: offlineSchema,
+});
+
+export const showTool = defineTool({
+  name: 'show',
+  title: 'Show a task',
+  description: "One task, live or archived: its state, its handoff, claims and response, and for project work where its result branch is.",
+  input: z.strictObject({ id: taskRefSchema }),
+  output,
+  hints: { readOnlyHint: true, openWorldHint: true },
+  async run(a, env) {
+    const t = await showTask(await env.bus(), a.id);
+    const f = taskFiles(t.files);
+    return { id: t.id, state: t.state, archived: t.archived, summary: t.summary, handoff: f.handoff, response: f.response, files: f.others, ...(t.branch ? { branch: t.branch } : {}), offline: t.offline };
+  },
+});

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { busStatus } from '../../bus/ops/query.js';
+import { nodeCardSchema } from '../../schemas/node-card.js';
+import { fileProblemSchema, offlineSchema, taskStateSchema, taskSummarySchema } from '../schemas.js';
+import { defineTool } from '../tool.js';
+
+const DEFAULT_LIMIT = 100;
+
+const input = z.strictObject({
+  states: z.array(taskStateSchema).optional().describe('list only tasks in these states (default: all)'),
+  limit: z.int().min(0).max(100_000).optional().describe(`list at most this many tasks, live work first (default ${DEFAULT_LIMIT}); counts cover all`),
+});
+
+const output = z.object({
+  node: z.string().describe('this node'),
+  remote: z.string(),
+  nodes: z.array(
+    z.object({
+      node: z.string(),
+      card: nodeCardSchema.optional().describe("the node's card: labels, runners, host, version"),
+      liveness: z.enum(['alive', 'silent', 'unleased', 'stopped']).describe('alive: its watcher beats; silent: its heartbeat is older than the lease; stopped: its watcher shut down; unleased: no watcher ever ran'),
+      heartbeat: z.object({ at: z.string(), ageMs: z.number(), stopped: z.boolean() }).nullable(),
+      problems: z.array(fileProblemSchema),
+    }),
+  ),
+  counts: z.record(z.string(), z.number()).describe('how many tasks are in each state'),
+  tasks: z.array(taskSummarySchema),
+  more: z.int().describe('tasks left out by `limit`'),
+  problems: z.array(fileProblemSchema).describe('files of the bus that are not valid'),
+  queued: z.array(z.object({ kind: z.string(), id: z.string(), title: z.string().optional(), queuedAt: z.string() })).describe('changes made on this node that the remote has not taken yet'),
+  offline: offlineSchema,
+});
+
+export const statusTool = defineTool({
+  name: 'status',
+  title: 'Bus status',
+  description: "The fleet at a glance: each node with its liveness and card, tasks by state (claimed and pending first), changes queued on this node, and problems in the bus.",
+  input,
+  output,
+  hints: { readOnlyHint: true, openWorldHint: true },
+  async run(a, env) {
+    const s = await busStatus(await env.bus());
+    const wanted = a.states === undefined ? s.tasks : s.tasks.filter((t) => a.states?.includes(t.state));
+    const limit = a.limit ?? DEFAULT_LIMIT;
+    // The bus settings are left out: a client asking for the fleet's state has no use for the lease and poll.
+    const { settings: _settings, ...rest } = s;
+    return { ...rest, tasks: wanted.slice(0, limit), more: Math.max(0, wanted.length - limit) };
+  },
+});

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { showTask } from '../../bus/ops/query.js';
+import { durationSchema, parseDuration } from '../../schemas/duration.js';
+import { maxCharsSchema, offlineSchema, tail, taskRefSchema, taskStateSchema } from '../schemas.js';
+import { bodySection, taskFiles } from '../task-files.js';
+import { defineTool } from '../tool.js';
+import { waitForTask } from '../wait-for-task.js';
+import { responseOut } from './show.js';
+import { outputSourceSchema } from './output.js';
+
+/** Under the 60 s after which a client of the MCP SDK gives up on a call by default, so a plain call returns. */
+const DEFAULT_TIMEOUT = '50s';
+const DEFAULT_MAX = 4000;
+/** A progress message is a line in a client's display, not a log: the end of a long burst of output is enough. */
+const PROGRESS_CHARS = 2000;
+
+const input = z.strictObject({
+  id: taskRefSchema,
+  timeout: durationSchema.optional().describe(`how long to wait at most: a whole number followed by ms, s, m, h or d (default ${DEFAULT_TIMEOUT}; 0s looks once). A call that runs out returns ended: false; call again to wait on`),
+  maxChars: maxCharsSchema(DEFAULT_MAX),
+});
+
+const output = z.object({
+  id: z.string(),
+  ended: z.boolean().describe('whether the task has ended; false when the timeout came first'),
+  state: taskStateSchema,
+  node: z.string().nullable(),
+  attempt: z.number().nullable(),
+  summary: z.string().nullable().describe("the response's Summary section"),
+  response: responseOut,
+  output: z.string().describe('the end of its output'),
+  outputTruncated: z.boolean(),
+  source: outputSourceSchema,
+  offline: offlineSchema,
+});
+
+export const waitTool = defineTool({
+  name: 'wait',
+  title: 'Wait for a task',
+  description:
+    'Wait until a task ends (succeeded, failed, cancelled, timed-out) or the timeout passes, then return its state, summary, response and the end of its output. With a progress token, each change of state and new output is sent as a progress notification on the way.',
+  input,
+  output,
+  hints: { readOnlyHint: true, openWorldHint: true },
+  async run(a, env) {
+    const ctx = await env.bus();
+    const { out, ended } = await waitForTask(ctx, a.id, {
+      timeoutMs: parseDuration(a.timeout ?? DEFAULT_TIMEOUT),
+      signal: env.signal,
+      onState: (line) => env.progress(line),
+      onOutput: (text) => env.progress(tail(text.trimEnd(), PROGRESS_CHARS).text),
+    });
+    const response = ended ? taskFiles((await showTask(ctx, out.id)).files).response : null;
+    const o = tail(out.text, a.maxChars ?? DEFAULT_MAX);
+    return {
+      id: out.id,
+      ended,
+      state: out.state,
+      node: out.node,
+      attempt: out.attempt,
+      summary: response ? bodySection(response.body, 'Summary') : null,
+      response,
+      output: o.text,
+      outputTruncated: o.truncated,
+      source: out.source,
+      offline: out.offline,
+    };
+  },
+});

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { NothingClaimableError } from '../../bus/errors.js';
+import { claim } from '../../bus/ops/claim.js';
+import { respond } from '../../bus/ops/respond.js';
+import { firstLine } from '../../schemas/errors.js';
+import { reasonSchema, runnerSchema, taskIdSchema } from '../../schemas/fields.js';
+import { handoffSchema } from '../../schemas/handoff.js';
+import { RESPONSE_STATUSES, responseSchema } from '../../schemas/response.js';
+import { taskRefSchema } from '../schemas.js';
+import { defineTool } from '../tool.js';
+
+/**
+ * The two tools of an agent acting as a worker of this node: take the next task meant for it, do it, report back.
+ * By default only `manual` tasks, the ones dispatched for a person or an agent to do by hand: the node's watcher
+ * runs the others, and a task claimed here is this agent's to finish.
+ */
+const DEFAULT_RUNNERS = ['manual'] as const;
+
+const claimOutput = z.object({
+  claimed: z.boolean().describe('false: nothing this node may take now (not an error)'),
+  message: z.string().optional().describe('why nothing was claimed'),
+  id: taskIdSchema.optional(),
+  attempt: z.number().optional(),
+  node: z.string().optional(),
+  title: z.string().optional(),
+  handoff: handoffSchema.optional().describe("the claimed task's fields"),
+  body: z.string().optional().describe('the task description (Markdown): what to do'),
+  reclaimed: z.object({ attempt: z.number(), node: z.string() }).nullable().optional().describe('the attempt this claim took over from a node that went silent'),
+  session: z.string().optional(),
+});
+
+export const claimNextTool = defineTool({
+  name: 'claim_next',
+  title: 'Claim the next task',
+  description:
+    "For an agent acting as a worker of this node: claim the best task this node may take (its labels, `to`, dependencies, priority) and return what to do. Do the work, then report with `respond`. Returns claimed: false when there is nothing to take.",
+  input: z.strictObject({
+    runners: z.array(runnerSchema).min(1).optional().describe(`only tasks for these runners (default: ${DEFAULT_RUNNERS.join(', ')}, the tasks meant for a person or an agent; the node's watcher runs the others)`),
+  }),
+  output: claimOutput,
+  hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async run(a, env) {
+    try {
+      const r = await claim(await env.bus(), { next: true, runners: a.runners ?? DEFAULT_RUNNERS });
+      return { claimed: true, id: r.id, attempt: r.attempt, node: r.node, title: r.title, handoff: r.handoff, body: r.body, reclaimed: r.reclaimed, ...(r.session !== undefined ? { session: r.session } : {}) };
+    } catch (err) {
+      if (err instanceof NothingClaimableError) return { claimed: false, message: firstLine(err) };
+      throw err;
+    }
+  },
+});
+
+export const respondTool = defineTool({
+  name: 'respond',
+  title: 'Respond to a claimed task',
+  description: 'Report how a task this node holds ended (claimed with `claim_next`): its `status` (succeeded, failed, cancelled, timed-out), a summary and the results. The dispatcher sees it with `wait`, `show` or `status`.',
+  input: z.strictObject({
+    id: taskRefSchema,
+    status: responseSchema.shape.status,
+    summary: z.string().optional().describe('one paragraph for the Summary section (default: the status, when no results are given)'),
+    results: z.string().optional().describe('the Results section (Markdown): what was done, what was found'),
+    exitCode: z.int().min(-2147483648).max(2147483647).optional().describe('the exit code of what ran, if anything did'),
+    reason: reasonSchema.optional().describe('why it failed or was cancelled'),
+  }),
+  output: z.object({ id: taskIdSchema, status: z.enum(RESPONSE_STATUSES), path: z.string().describe('the response file on the bus') }),
+  hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async run(a, env) {
+    const r = await respond(await env.bus(), {
+      id: a.id,
+      status: a.status,
+      ...(a.summary !== undefined ? { summary: a.summary } : a.results === undefined ? { summary: a.status } : {}),
+      ...(a.results !== undefined ? { results: a.results } : {}),
+      ...(a.exitCode !== undefined ? { exitCode: a.exitCode } : {}),
+      ...(a.reason !== undefined ? { reason: a.reason } : {}),
+    });
+    return { id: r.id, status: r.status, path: r.path };
+  },
+});

@@ -1,0 +1,53 @@
+import type { BusContext } from '../bus/context.js';
+import { isFinal } from '../bus/model/types.js';
+import { newOutput, taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
+
+export interface WaitOptions {
+  /** How long to wait at most; 0 looks once. */
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** Each change of state, as a line (`ID: claimed on beta (attempt 1)`), as `dispatch --wait` says it. */
+  onState(line: string): Promise<void>;
+  /** Output the task printed since the last call. */
+  onOutput(text: string): Promise<void>;
+  pollMs?: number;
+}
+
+/**
+ * Polls a task until it ends, the time is up or the call is cancelled, reporting changes of state and new
+ * output on the way (cli/wait.ts does the same for `dispatch --wait`, which this layer cannot import). Once a
+ * second: a local remote answers from a file read, a remote one from a ref listing, until something changes.
+ */
+export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions): Promise<{ out: TaskOutput; ended: boolean }> {
+  const end = Date.now() + o.timeoutMs;
+  let id = ref;
+  let last = '';
+  let shown = '';
+  for (;;) {
+    const out = await taskOutput(ctx, id);
+    id = out.id;
+    const where = out.node ? ` on ${out.node}${out.attempt ? ` (attempt ${out.attempt})` : ''}` : '';
+    const line = `${out.id}: ${out.state}${where}`;
+    if (line !== last) await o.onState(line);
+    last = line;
+    const more = newOutput(shown, out.text);
+    if (more) await o.onOutput(more);
+    shown = out.text;
+    if (isFinal(out.state)) return { out, ended: true };
+    const left = end - Date.now();
+    if (left <= 0 || o.signal.aborted) return { out, ended: false };
+    await sleep(Math.min(o.pollMs ?? 1000, left), o.signal);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,224 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import { CLI, ROOT, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { makeProject } from '../helpers/project.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * `gitbus mcp` driven by the MCP SDK's own client over stdio, as Claude Code drives it: the server is the compiled
+ * CLI as a process, on node alpha's home; node beta runs a watcher as another process. The client checks every
+ * structured result against the tool's output schema (it does so itself), and any line on the server's standard
+ * output that is not the protocol would reach `onerror`.
+ */
+
+type Json = Record<string, unknown>;
+
+const children: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let client: Client;
+const protocolErrors: Error[] = [];
+let serverLog = '';
+
+function serverEnv(home: string): Record<string, string> {
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  return { ...env, GITBUS_HOME: home };
+}
+
+beforeAll(async () => {
+  bus = await makeBus({ node: 'alpha' });
+  cleanups.push(bus.cleanup);
+  const beta = await bus.addNode('beta', [], ['--runner', 'shell']);
+  const watcher = startWatcher(beta, ['--poll', '1s'], children);
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: serverEnv(bus.home('alpha')), cwd: neutralCwd(), stderr: 'pipe' });
+  transport.stderr?.on('data', (d: Buffer) => (serverLog += d.toString()));
+  client = new Client({ name: 'gitbus-test', version: '1.0.0' });
+  client.onerror = (e) => protocolErrors.push(e);
+  await client.connect(transport);
+  await until('the watcher on beta to start', () => watcher.events().some((e) => e.type === 'started'), 30_000, watcher.stderr);
+});
+
+afterAll(async () => {
+  await client?.close();
+  for (const c of children) c.kill('SIGKILL');
+  for (const c of cleanups) await c();
+});
+
+async function call(name: string, args: Json, onprogress?: (p: Progress) => void): Promise<CallToolResult> {
+  return (await client.callTool({ name, arguments: args }, undefined, { timeout: 45_000, ...(onprogress ? { onprogress } : {}) })) as CallToolResult;
+}
+
+/** A successful call's structured result. */
+async function ok<T = Json>(name: string, args: Json, onprogress?: (p: Progress) => void): Promise<T> {
+  const r = await call(name, args, onprogress);
+  expect(r.isError, `${name}: ${JSON.stringify(r.content)}\nserver log:\n${serverLog}`).toBeFalsy();
+  // The text is the same result as JSON, for clients that read only text.
+  expect(JSON.parse((r.content[0] as { text: string }).text)).toEqual(r.structuredContent);
+  return r.structuredContent as T;
+}
+
+function errorText(r: CallToolResult): string {
+  expect(r.isError).toBe(true);
+  expect(r.structuredContent).toBeUndefined();
+  return (r.content[0] as { text: string }).text;
+}
+
+describe('gitbus mcp over stdio, with the MCP SDK client', () => {
+  it('lists its tools, each with typed input and output schemas', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(['dispatch', 'status', 'show', 'wait', 'logs', 'claim_next', 'respond']);
+    for (const t of tools) {
+      expect(t.description, t.name).toBeTruthy();
+      expect(t.inputSchema.type, t.name).toBe('object');
+      expect(t.outputSchema?.type, t.name).toBe('object');
+      // Arguments are closed: a misspelt one is refused, not ignored.
+      expect((t.inputSchema as Json)['additionalProperties'], t.name).toBe(false);
+    }
+    const dispatch = tools.find((t) => t.name === 'dispatch');
+    // Fields of the handoff schema, with its rules as JSON Schema.
+    expect(dispatch?.inputSchema.required).toEqual(['title']);
+    expect(dispatch?.inputSchema.properties?.['to']).toMatchObject({ type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,39}$' });
+    expect(dispatch?.inputSchema.properties?.['runner']).toMatchObject({ enum: ['shell', 'tmux', 'claude', 'icecc', 'merge', 'manual'] });
+    expect(dispatch?.inputSchema.properties).toHaveProperty('claude.properties.maxBudgetUsd');
+    expect(dispatch?.inputSchema.properties).toHaveProperty('cwd');
+    expect(tools.find((t) => t.name === 'wait')?.outputSchema?.properties).toHaveProperty('ended');
+    expect(tools.find((t) => t.name === 'status')?.annotations?.readOnlyHint).toBe(true);
+  });
+
+  it('dispatch, a watcher on another node runs it, wait (with progress) returns the response, show gives the state and response', async () => {
+    const d = await ok<{ id: string; warnings: string[] }>('dispatch', { title: 'say hello', command: 'echo hello from beta; sleep 1; echo done', to: 'beta' });
+    expect(d.id).toMatch(/^[a-z0-9]/);
+    expect(d.warnings).toEqual([]);
+
+    const progress: Progress[] = [];
+    const w = await ok<Json>('wait', { id: d.id, timeout: '40s' }, (p) => progress.push(p));
+    expect(w).toMatchObject({ id: d.id, ended: true, state: 'succeeded', node: 'beta', attempt: 1, source: 'response' });
+    expect(w['output']).toContain('hello from beta');
+    expect(w['response']).toMatchObject({ fields: { id: d.id, status: 'succeeded', node: 'beta', exitCode: 0 } });
+    // Progress as `dispatch --wait` shows it: the state when the wait began, and the end.
+    const messages = progress.map((p) => p.message ?? '');
+    expect(messages[0]).toMatch(new RegExp(`^${d.id}: (pending|claimed on beta)`));
+    expect(messages).toContain(`${d.id}: succeeded on beta (attempt 1)`);
+    expect(progress.map((p) => p.progress)).toEqual([...progress.map((p) => p.progress)].sort((a, b) => a - b));
+
+    const s = await ok<Json>('show', { id: d.id.slice(-6) });
+    expect(s).toMatchObject({ id: d.id, state: 'succeeded', archived: null, summary: { state: 'succeeded', to: 'beta', runner: 'shell' } });
+    expect(s['handoff']).toMatchObject({ fields: { title: 'say hello', to: 'beta', command: 'echo hello from beta; sleep 1; echo done', from: 'alpha' } });
+    expect((s['handoff'] as { body: string }).body).toContain('say hello');
+    expect(s['response']).toMatchObject({ fields: { status: 'succeeded', node: 'beta' } });
+    expect(s['files']).toEqual([expect.objectContaining({ path: `claims/${d.id}.1.md` })]);
+
+    const logs = await ok<Json>('logs', { id: d.id });
+    expect(logs).toMatchObject({ id: d.id, source: 'response', truncated: false });
+    expect(logs['text']).toContain('hello from beta');
+    expect((await ok<Json>('logs', { id: d.id, maxChars: 5 }))['truncated']).toBe(true);
+
+    const status = await ok<{ node: string; nodes: { node: string; liveness: string }[]; tasks: { id: string; state: string }[]; counts: Json }>('status', {});
+    expect(status.node).toBe('alpha');
+    expect(status.nodes).toEqual(expect.arrayContaining([expect.objectContaining({ node: 'beta', liveness: 'alive' }), expect.objectContaining({ node: 'alpha' })]));
+    expect(status.tasks).toContainEqual(expect.objectContaining({ id: d.id, state: 'succeeded' }));
+    expect((await ok<{ tasks: unknown[]; more: number }>('status', { states: ['pending'] })).tasks).toEqual([]);
+  });
+
+  it('a wait that runs out returns ended: false with the state', async () => {
+    const d = await ok<{ id: string }>('dispatch', { title: 'nobody takes this', to: 'alpha', runner: 'manual', labels: ['nobody-has-this'], force: true });
+    const w = await ok<Json>('wait', { id: d.id, timeout: '0s' });
+    expect(w).toMatchObject({ id: d.id, ended: false, state: 'pending', response: null, summary: null, source: 'none' });
+  });
+
+  it('claim_next and respond: an agent works a manual task as a worker of its node', async () => {
+    const d = await ok<{ id: string }>('dispatch', { title: 'review the notes', body: 'Read NOTES.md and list what is missing.', to: 'alpha' });
+    const c = await ok<Json>('claim_next', {});
+    expect(c).toMatchObject({ claimed: true, id: d.id, attempt: 1, node: 'alpha', title: 'review the notes', handoff: { to: 'alpha' } });
+    expect(c['body']).toContain('Read NOTES.md and list what is missing.');
+    expect(await ok('claim_next', {})).toMatchObject({ claimed: false, message: expect.stringContaining('nothing') });
+
+    const r = await ok<Json>('respond', { id: d.id, status: 'succeeded', summary: 'two sections are missing', results: '- install\n- upgrade' });
+    expect(r).toEqual({ id: d.id, status: 'succeeded', path: `responses/${d.id}.md` });
+    const w = await ok<Json>('wait', { id: d.id, timeout: '5s' });
+    expect(w).toMatchObject({ ended: true, state: 'succeeded', node: 'alpha', summary: 'two sections are missing' });
+    expect((w['response'] as { body: string }).body).toContain('- upgrade');
+  });
+
+  it('project work from a checkout given as cwd: repo, base and branch as `gitbus dispatch` run there takes them', async () => {
+    const dir = await tempDir('gitbus-mcp-project-');
+    cleanups.push(dir.cleanup);
+    const p = makeProject(dir.path);
+    const d = await ok<{ id: string; project: Json }>('dispatch', { title: 'fix the readme', runner: 'manual', to: 'alpha', cwd: p.checkout });
+    expect(d.project).toEqual({ repo: p.remote, base: 'main', baseCommit: p.main(), branch: `gitbus/${d.id}` });
+    const s = await ok<Json>('show', { id: d.id });
+    expect(s['branch']).toMatchObject({ repo: p.remote, branch: `gitbus/${d.id}`, pushed: null });
+    expect((s['handoff'] as { body: string }).body).toContain('## Git state');
+    expect(errorText(await call('dispatch', { title: 'x', cwd: join(dir.path, 'missing') }))).toMatch(/^BAD_INPUT: cwd: .*missing is not a directory\nfix: /);
+  });
+
+  it('a GitbusError and bad arguments come back as tool errors with the fix, and the server keeps serving', async () => {
+    const unknown = errorText(await call('show', { id: 'no-such-task' }));
+    expect(unknown).toContain('UNKNOWN_TASK: no task "no-such-task" on this bus');
+    expect(unknown).toMatch(/\nfix: list tasks with/);
+
+    const bad = await call('dispatch', { title: 'x', to: 'Bad Name', priority: 'high', runnr: 'shell' });
+    const text = errorText(bad);
+    expect(text).toMatch(/^BAD_INPUT: invalid arguments for dispatch:/);
+    expect(text).toContain('- runnr: unknown argument "runnr" (fix: did you mean "runner"?)');
+    expect(text).toContain('- to: expected a node name');
+    expect(text).toContain('got the text "Bad Name"');
+    expect(text).toContain('- priority: expected a whole number from -1000 to 1000, got the text "high"');
+    expect(text).toContain('\nfix: ');
+    expect((bad._meta?.['gitbus/error'] as Json)['code']).toBe('BAD_INPUT');
+
+    // A rule of the handoff across fields, named by the argument.
+    expect(errorText(await call('dispatch', { title: 'x', runner: 'shell' }))).toMatch(/^BAD_INPUT: command: the shell runner needs a command[^]*\nfix: add "command/);
+    expect(errorText(await call('wait', { id: 'x', timeout: '5 minutes' }))).toContain('fix: write a duration');
+    expect(errorText(await call('respond', { id: 'no-such-task', status: 'done' }))).toMatch(/^BAD_INPUT: invalid arguments for respond: status: expected one of succeeded, failed, cancelled, timed-out, got the text "done"\nfix: use one of/);
+    await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toThrow(/no tool "no_such_tool"/);
+
+    expect((await ok<{ node: string }>('status', {})).node).toBe('alpha');
+    expect(protocolErrors).toEqual([]);
+  });
+
+  it('answers the calls under way when the client closes its input (a wait stops waiting), and writes nothing but the protocol on standard output', async () => {
+    const d = await ok<{ id: string }>('dispatch', { title: 'waits forever', runner: 'manual', labels: ['nobody-has-this'], force: true });
+    const rpc = (id: number | null, method: string, params: Json) => JSON.stringify({ jsonrpc: '2.0', ...(id === null ? {} : { id }), method, params });
+    const input = [
+      rpc(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } }),
+      rpc(null, 'notifications/initialized', {}),
+      rpc(2, 'tools/call', { name: 'wait', arguments: { id: d.id, timeout: '1h' } }),
+      rpc(3, 'tools/call', { name: 'status', arguments: {} }),
+    ];
+    const t0 = Date.now();
+    const r = await spawnBounded(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(bus.home('alpha')), input: `${input.join('\n')}\n`, timeoutMs: 20_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const answers = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { jsonrpc: string; id: number; result: { structuredContent?: Json } });
+    expect(answers.every((a) => a.jsonrpc === '2.0')).toBe(true);
+    expect(answers.map((a) => a.id).sort()).toEqual([1, 2, 3]);
+    expect(answers.find((a) => a.id === 2)?.result.structuredContent).toMatchObject({ id: d.id, ended: false, state: 'pending' });
+    expect(r.stderr).toContain('gitbus mcp: serving 7 tools');
+  });
+
+  it('the real `claude mcp add` registers it, and `claude mcp list` connects to it', async () => {
+    const home = await tempDir('gitbus-mcp-claude-home-');
+    cleanups.push(home.cleanup);
+    const claude = async (args: string[]): Promise<RunResult> => {
+      const env: NodeJS.ProcessEnv = { ...process.env, HOME: home.path, CLAUDE_CONFIG_DIR: join(home.path, '.claude'), DISABLE_TELEMETRY: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' };
+      for (const k of ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_BASE_URL']) delete env[k];
+      // As in claude-cli.test.ts: npm may skip the package's postinstall (the native binary); its wrapper works either way.
+      const direct = await spawnBounded(join(ROOT, 'node_modules/.bin/claude'), args, { cwd: home.path, env, timeoutMs: 60_000 }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+      if (direct.code !== -1 && !/postinstall|placeholder/i.test(direct.stderr)) return direct;
+      return spawnBounded(process.execPath, [join(ROOT, 'node_modules/@anthropic-ai/claude-code/cli-wrapper.cjs'), ...args], { cwd: home.path, env, timeoutMs: 60_000 });
+    };
+    const add = await claude(['mcp', 'add', 'gitbus', '-e', `GITBUS_HOME=${bus.home('alpha')}`, '--', process.execPath, CLI, 'mcp']);
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toContain('Added stdio MCP server gitbus');
+    const list = await claude(['mcp', 'list']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/gitbus: .* mcp - ✔ Connected/);
+  });
+});

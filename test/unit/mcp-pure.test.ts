@@ -1,0 +1,68 @@
+import { describe, it, expect } from 'vitest';
+import { z } from 'zod';
+import { UnknownTaskError } from '../../bus/errors.js';
+import { callTool } from '../../mcp/call.js';
+import { listing } from '../../mcp/listing.js';
+import { tail } from '../../mcp/schemas.js';
+import { bodySection } from '../../mcp/task-files.js';
+import { defineTool, type ToolEnv } from '../../mcp/tool.js';
+import { TOOLS } from '../../mcp/tools/index.js';
+
+const env: ToolEnv & { home: string } = {
+  bus: () => Promise.reject(new Error('no bus in a unit test')),
+  progress: async () => {},
+  signal: new AbortController().signal,
+  cwd: '/',
+  home: '/nowhere',
+};
+
+function failing(err: unknown) {
+  return defineTool({ name: 'boom', title: 'Boom', description: 'fails', input: z.strictObject({ n: z.int().optional() }), output: z.object({}), hints: {}, run: () => Promise.reject(err) });
+}
+
+describe('mcp tool calls', () => {
+  it('a bug in a handler is a tool error that says it is a bug, with the stack in the log; the call does not throw', async () => {
+    const log: string[] = [];
+    const r = await callTool(failing(new TypeError('x is undefined')), {}, env, (l) => log.push(l));
+    expect(r.isError).toBe(true);
+    expect(r.content[0]?.text).toBe('INTERNAL: internal error: x is undefined\nfix: this is a bug in gitbus; please report it with the tool call that caused it (the server logged the stack on its standard error)');
+    expect(log.join('\n')).toMatch(/internal error in boom: TypeError: x is undefined\n\s+at /);
+  });
+
+  it('a GitbusError is a tool error with its code, first line and fix, and its data in _meta', async () => {
+    const r = await callTool(failing(new UnknownTaskError('abc')), { n: 1 }, env, () => {});
+    expect(r.content[0]?.text).toBe('UNKNOWN_TASK: no task "abc" on this bus\nfix: list tasks with "gitbus status"; archived tasks are found by their full id');
+    expect(r._meta?.['gitbus/error']).toMatchObject({ code: 'UNKNOWN_TASK', data: { ref: 'abc' } });
+  });
+
+  it('arguments that are not an object at all are refused as bad input', async () => {
+    const r = await callTool(failing(new Error('not reached')), 'text', env, () => {});
+    expect(r.content[0]?.text).toBe('BAD_INPUT: invalid arguments for boom: the arguments: expected a mapping, got the text "text"\nfix: use a mapping');
+  });
+
+  it("every tool's schemas render as JSON Schema draft 7, objects at the top", () => {
+    for (const t of TOOLS) {
+      const l = listing(t);
+      expect(l.inputSchema).toMatchObject({ type: 'object', additionalProperties: false });
+      expect(l.outputSchema.type).toBe('object');
+      expect(l.inputSchema).not.toHaveProperty('$schema');
+      // An op's result stays open for fields added later; the fields of bus files stay closed.
+      expect(l.outputSchema).not.toHaveProperty('additionalProperties');
+    }
+  });
+});
+
+describe('mcp helpers', () => {
+  it('tail keeps the end of the output, from a line start when one is near', () => {
+    expect(tail('abc', 5)).toEqual({ text: 'abc', truncated: false });
+    expect(tail('line one\nline two\n', 12)).toEqual({ text: 'line two\n', truncated: true });
+    expect(tail('x'.repeat(1000), 10)).toEqual({ text: 'x'.repeat(10), truncated: true });
+  });
+
+  it('bodySection reads one section of a response body', () => {
+    const body = '## Summary\n\nall good\n\n## Results\n\n- one\n\n## Output\n\n```\nhi\n```\n';
+    expect(bodySection(body, 'Summary')).toBe('all good');
+    expect(bodySection(body, 'Results')).toBe('- one');
+    expect(bodySection(body, 'Branch')).toBeNull();
+  });
+});
