@@ -245,6 +245,28 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
     expect(idle.code, 'nothing left to wait for').toBe(0);
   });
 
+  it('after /clear (a new session id in the same Claude process) SessionStart carries the tasks over; the waiter ends with that process', async () => {
+    const claudeProc = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const pid = String(claudeProc.pid);
+    const old = 'c1c1c1c1-0000-4000-8000-000000000001';
+    const fresh = 'c2c2c2c2-0000-4000-8000-000000000002';
+    const id = json<{ id: string }>(await gitbus(['dispatch', 'Sweep the caches', '--to', 'gpu-box', '--no-git', '--json'], { home: laptop, env: { CLAUDE_CODE_SESSION_ID: old, CLAUDE_PID: pid } })).id;
+    const start = await gitbus(['hook', 'claude', 'session-start'], { home: laptop, env: { CLAUDE_PID: pid }, input: await hookInput('SessionStart', fresh, { source: 'clear' }) });
+    const ctx = hookOut(start)?.hookSpecificOutput?.additionalContext ?? '';
+    expect(ctx).toContain(`this session is waiting for a task it dispatched: ${id} "Sweep the caches" (pending)`);
+    expect(ctx).toContain('this machine is node "laptop"');
+    const waiter = spawn(process.execPath, [CLI, 'hook', 'claude', 'wait'], { cwd: neutralCwd(), env: { ...process.env, GITBUS_HOME: laptop, CLAUDE_PID: pid }, stdio: ['pipe', 'ignore', 'ignore'] });
+    let code: number | null = null;
+    waiter.on('close', (c) => (code = c ?? -1));
+    waiter.stdin.end(await hookInput('Stop', fresh));
+    await until('the waiter to take its mark', () => existsSync(join(laptop, 'claude/sessions', `${fresh}.waiter`)), 20_000);
+    claudeProc.kill('SIGKILL');
+    await until('the waiter to leave with the Claude process', () => code !== null, 20_000);
+    expect(code).toBe(0);
+    expect(existsSync(join(laptop, 'claude/sessions', `${fresh}.waiter`))).toBe(false);
+    expect((await gitbus(['cancel', id], { home: laptop })).code).toBe(0);
+  });
+
   it('gitbus collect: the session\'s results since last time, and per node outside a session', async () => {
     const none = json<{ scope: string; ended: unknown[] }>(await gitbus(['collect', '--json'], { home: laptop, env: { CLAUDE_CODE_SESSION_ID: session } }));
     expect(none).toMatchObject({ scope: 'session', ended: [] });
