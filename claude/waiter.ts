@@ -16,6 +16,12 @@ import { factsOf } from './session-facts.js';
 import { readLedger, sessionsDir, validSession } from './session-ledger.js';
 
 export interface WaitOptions {
+  /**
+   * Whether a person attends the session (Claude Code's CLAUDE_CODE_SESSION_ATTENDED). Claude Code runs an
+   * asyncRewake hook in the background only in interactive sessions (or with streaming input); under `claude -p`
+   * it would run in the foreground and hold the stop, so there the waiter leaves at once.
+   */
+  attended: boolean;
   /** Give up after this long (the hook's own timeout in hooks.json is longer). */
   maxMs: number;
   /** The Claude Code process: when it is gone, so is the session this waiter would wake. */
@@ -39,7 +45,7 @@ const SILENT: HookResult = { output: null, exitCode: 0 };
  * wait for. Tasks that had already ended when it started are the synchronous Stop hook's to tell.
  */
 export async function waitForNews(input: HookInput | null, home: string, opts: WaitOptions): Promise<HookResult> {
-  if (!input || !validSession(input.session_id)) return SILENT;
+  if (!input || !validSession(input.session_id) || !opts.attended) return SILENT;
   const session = input.session_id;
   const first = readLedger(home, session);
   if (!first || !first.tasks.some((t) => t.told === undefined)) return SILENT;

@@ -44,7 +44,7 @@ export function register(program: Command): void {
       const pid = Number(process.env['CLAUDE_PID']);
       const r =
         event === 'wait'
-          ? await waitForNews(input, home, { maxMs: tryParseDuration(process.env['GITBUS_CLAUDE_WAIT'] ?? '') ?? WAIT_MAX_MS, ...(Number.isSafeInteger(pid) && pid > 0 ? { claudePid: pid } : {}) })
+          ? await waitForNews(input, home, { attended: process.env['CLAUDE_CODE_SESSION_ATTENDED'] !== '0', maxMs: tryParseDuration(process.env['GITBUS_CLAUDE_WAIT'] ?? '') ?? WAIT_MAX_MS, ...(Number.isSafeInteger(pid) && pid > 0 ? { claudePid: pid } : {}) })
           : await runHook(event, input, home);
       if (r.output) process.stdout.write(`${JSON.stringify(r.output)}\n`);
       if (r.stderr) process.stderr.write(`${r.stderr}\n`);

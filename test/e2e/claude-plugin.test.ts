@@ -225,13 +225,13 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
   it('the asyncRewake waiter sleeps until a task ends, then exits 2 with the news; one waiter per session', async () => {
     const id = json<{ id: string }>(await gitbus(['dispatch', 'Bake the lightmaps', '--to', 'gpu-box', '--no-git', '--json'], { home: laptop, env: { CLAUDE_CODE_SESSION_ID: session } })).id;
     const input = await hookInput('Stop', session);
-    const child = spawn(process.execPath, [CLI, 'hook', 'claude', 'wait'], { cwd: neutralCwd(), env: { ...process.env, GITBUS_HOME: laptop, GITBUS_CLAUDE_WAIT: '2m' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'hook', 'claude', 'wait'], { cwd: neutralCwd(), env: { ...process.env, GITBUS_HOME: laptop, GITBUS_CLAUDE_WAIT: '2m', CLAUDE_CODE_SESSION_ATTENDED: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
     child.stdin.end(input);
     await until('the waiter to take its mark', () => existsSync(join(laptop, 'claude/sessions', `${session}.waiter`)), 20_000);
-    const second = await gitbus(['hook', 'claude', 'wait'], { home: laptop, input });
+    const second = await gitbus(['hook', 'claude', 'wait'], { home: laptop, input, env: { CLAUDE_CODE_SESSION_ATTENDED: '1' } });
     expect(second.code, 'a second waiter of the session leaves at once').toBe(0);
     let code: number | null = null;
     void exited.then((c) => (code = c));
@@ -241,11 +241,11 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
     expect(stderr).toContain(`- ${id} "Bake the lightmaps": succeeded on gpu-box`);
     expect(stderr).toContain(`gitbus show ${id}`);
     expect(hookOut(await hook('user-prompt-submit', await hookInput('UserPromptSubmit', session))), 'told once').toBeNull();
-    const idle = await gitbus(['hook', 'claude', 'wait'], { home: laptop, input, timeoutMs: 10_000 });
+    const idle = await gitbus(['hook', 'claude', 'wait'], { home: laptop, input, env: { CLAUDE_CODE_SESSION_ATTENDED: '1' }, timeoutMs: 10_000 });
     expect(idle.code, 'nothing left to wait for').toBe(0);
   });
 
-  it('after /clear (a new session id in the same Claude process) SessionStart carries the tasks over; the waiter ends with that process', async () => {
+  it('after /clear (a new session id in the same Claude process) SessionStart carries the tasks over; the waiter ends with that process, and does not wait under claude -p', async () => {
     const claudeProc = spawn('sleep', ['60'], { stdio: 'ignore' });
     const pid = String(claudeProc.pid);
     const old = 'c1c1c1c1-0000-4000-8000-000000000001';
@@ -255,7 +255,10 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
     const ctx = hookOut(start)?.hookSpecificOutput?.additionalContext ?? '';
     expect(ctx).toContain(`this session is waiting for a task it dispatched: ${id} "Sweep the caches" (pending)`);
     expect(ctx).toContain('this machine is node "laptop"');
-    const waiter = spawn(process.execPath, [CLI, 'hook', 'claude', 'wait'], { cwd: neutralCwd(), env: { ...process.env, GITBUS_HOME: laptop, CLAUDE_PID: pid }, stdio: ['pipe', 'ignore', 'ignore'] });
+    // Under claude -p (nobody attends) Claude Code would run the waiter in the foreground: it leaves at once.
+    const headless = await gitbus(['hook', 'claude', 'wait'], { home: laptop, env: { CLAUDE_PID: pid, CLAUDE_CODE_SESSION_ATTENDED: '0' }, input: await hookInput('Stop', fresh), timeoutMs: 10_000 });
+    expect(headless.code).toBe(0);
+    const waiter = spawn(process.execPath, [CLI, 'hook', 'claude', 'wait'], { cwd: neutralCwd(), env: { ...process.env, GITBUS_HOME: laptop, CLAUDE_PID: pid, CLAUDE_CODE_SESSION_ATTENDED: '1' }, stdio: ['pipe', 'ignore', 'ignore'] });
     let code: number | null = null;
     waiter.on('close', (c) => (code = c ?? -1));
     waiter.stdin.end(await hookInput('Stop', fresh));
@@ -272,11 +275,11 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
     expect(none).toMatchObject({ scope: 'session', ended: [] });
     const all = json<{ ended: { id: string; state: string; summary: string }[] }>(await gitbus(['collect', '--all', '--peek', '--json'], { home: laptop, env: { CLAUDE_CODE_SESSION_ID: session } }));
     expect(all.ended.map((f) => [f.id, f.state])).toEqual(expect.arrayContaining([[early, 'succeeded'], [late, 'failed']]));
-    const node = await gitbus(['collect'], { home: laptop });
+    const node = await gitbus(['collect', '--node'], { home: laptop });
     expect(node.code, node.stderr).toBe(0);
     expect(node.stdout).toContain(`${late}  failed  gpu-box`);
     expect(node.stdout).toContain('renderer crashed at frame 12');
-    expect((await gitbus(['collect'], { home: laptop })).stdout).toContain('nothing new');
+    expect((await gitbus(['collect', '--node'], { home: laptop })).stdout).toContain('nothing new');
   });
 
   it('gitbus prime prints the guide with this node and the others; --brief the CLAUDE.md rules', async () => {
