@@ -8,7 +8,7 @@ import type { HookEvent, HookInput } from './hook-input.js';
 import { blockInstalled, busFacts, rulesText, workerFacts } from './primer.js';
 import { factsOf } from './session-facts.js';
 import { currentEnough } from './freshness.js';
-import { adoptFromProcess, markTold, pruneLedgers, readLedger, validSession, type Ledger } from './session-ledger.js';
+import { adoptFromProcess, markTold, pruneLedgers, readLedger, validSession } from './session-ledger.js';
 
 /** What one run of a hook prints: a JSON document on stdout (or nothing), and its exit code. */
 export interface HookResult {
@@ -104,4 +104,3 @@ export async function withClone<T>(home: string, fn: (ctx: BusContext) => Promis
   }
 }
 
-export type { Ledger };
