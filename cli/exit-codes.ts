@@ -67,6 +67,9 @@ const BY_CODE: Record<string, number> = {
   NEVER_RAN: EXIT.conflict,
   NO_SESSION: EXIT.conflict,
   STILL_RUNNING: EXIT.conflict,
+  CLAUDE_SETTINGS_INVALID: EXIT.setup,
+  CLAUDE_MD_MARKERS: EXIT.setup,
+  CLAUDE_PLUGIN_MISSING: EXIT.setup,
 };
 
 export function exitCodeFor(err: unknown): number {

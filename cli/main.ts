@@ -29,6 +29,10 @@ import { register as resolve } from './commands/resolve.js';
 import { register as resume } from './commands/resume.js';
 import { register as worktrees } from './commands/worktrees.js';
 import { register as mcp } from './commands/mcp.js';
+import { register as setup } from './commands/setup.js';
+import { register as prime } from './commands/prime.js';
+import { register as collect } from './commands/collect.js';
+import { register as hookCmd } from './commands/hook.js';
 
 const program = new Command('gitbus')
   .description('a message bus for a fleet of machines, on one shared git repository')
@@ -39,6 +43,8 @@ const program = new Command('gitbus')
 for (const register of [init, join, dispatch, status, show, claim, release, respond, cancel, lint, archive, watch, logs, runCmd, attach, resume, worktrees, service, hooks, doctor]) register(program);
 for (const register of [fanout, group, resolve]) register(program);
 mcp(program);
+// Claude Code: the plugin's installer, the agent primer, hear-back (docs: README "Using gitbus from Claude Code").
+for (const register of [collect, prime, setup, hookCmd]) register(program);
 for (const cmd of program.commands) cmd.exitOverride();
 setSshPassphrasePrompt(terminalPassphrasePrompt());
 

@@ -17,6 +17,7 @@ import { waitForEnd } from '../wait.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 import { resumeInto } from '../../bus/ops/resume.js';
 import { InputError } from '../../bus/errors.js';
+import { recordForClaudeSession } from '../claude-session.js';
 
 interface Opts extends CommonOptions, ProjectOpts {
   to?: string;
@@ -90,6 +91,7 @@ export function register(program: Command): void {
       if (target instanceof NodeCannotRunError && !opts.json) note(`gitbus: warning: ${firstLine(target)}; the task waits until it can`);
       const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) }), opts.bodyFile !== undefined ? '--body-file' : 'TITLE');
       if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
+      if (!opts.schedule) recordForClaudeSession(ctx.paths.home, [{ id: r.id, title }]);
       const summary = projectSummary(fields, r.id, opts.schedule !== undefined);
       if (summary && !opts.json) note(projectLine(summary));
       const out = { ...r, ...(summary ? { project: summary } : {}), ...(project.notes.length ? { notes: project.notes } : {}), ...(project.warnings.length ? { warnings: [...project.warnings, ...r.warnings] } : {}) };
@@ -107,6 +109,7 @@ export function register(program: Command): void {
       note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
       const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
       emit(opts, { ...out, state: done.state, node: done.node, attempt: done.attempt, output: done.text }, () => '');
+      recordForClaudeSession(ctx.paths.home, [{ id: r.id, title, told: done.state }]);
       if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
     }, undefined, false),
   );

@@ -10,6 +10,7 @@ import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { repeatableFlag, schemaFlag } from '../flags.js';
 import { emit, note } from '../output.js';
 import { problemLine } from '../format.js';
+import { recordForClaudeSession } from '../claude-session.js';
 
 interface Opts extends CommonOptions {
   repo?: string;
@@ -80,6 +81,7 @@ export function register(program: Command): void {
           dryRun: opts.dryRun === true,
         });
         if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
+        if (!r.dryRun) recordForClaudeSession(ctx.paths.home, r.tasks.map((t) => ({ id: t.id, title: t.title })));
         if (r.queued) note(`gitbus: queued the fan-out on this node: ${r.queued.reason}; it is sent in one commit at the next contact (any gitbus command, or the watcher)`);
         emit(opts, r, () => human(r));
       },

@@ -4,6 +4,7 @@ import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
 import { emit, note } from '../output.js';
+import { recordForClaudeSession } from '../claude-session.js';
 
 interface Opts extends CommonOptions {
   to?: string;
@@ -26,6 +27,7 @@ export function register(program: Command): void {
       async (ctx) => {
         const r = await resolveConflicts(ctx, id, { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.runner ? { runner: opts.runner } : {}) });
         if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
+        recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title }]);
         if (r.queued) note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact`);
         const files = r.conflicts.reduce((n, c) => n + c.files.length, 0);
         emit(opts, r, () => `${r.id}\n  resolves ${files} conflicted file${files === 1 ? '' : 's'} in ${r.conflicts.length} branch${r.conflicts.length === 1 ? '' : 'es'} of ${r.integration} on ${r.branch}${r.group ? `; follow it with: gitbus group ${r.group}` : ''}`);

@@ -4,6 +4,7 @@ import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { waitForEnd } from '../wait.js';
+import { recordForClaudeSession } from '../claude-session.js';
 
 interface Opts extends CommonOptions {
   wait?: boolean;
@@ -21,6 +22,7 @@ export function register(program: Command): void {
   ).action(async (id: string, prompt: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
       const r = await resume(ctx, id, prompt);
+      recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title }]);
       if (r.queued) {
         note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
         emit(opts, r, () => r.id);
@@ -35,6 +37,7 @@ export function register(program: Command): void {
       note(`dispatched ${r.id}, resuming ${r.resumes} (session ${r.session}) on ${r.node}; waiting for its response (Ctrl-C stops waiting, not the task)`);
       const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
       emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text }, () => '');
+      recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title, told: done.state }]);
       if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
     }, undefined, false),
   );

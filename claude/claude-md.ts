@@ -1,0 +1,105 @@
+/**
+ * gitbus's block in a CLAUDE.md: the lines between a begin marker that carries the version that wrote them and an
+ * end marker. Everything outside the markers is the user's and is never changed. Pure.
+ */
+
+const BEGIN_RE = /^<!-- gitbus:begin v?(\S+?)(?:\s[^>]*)? -->$/;
+const END_RE = /^<!-- gitbus:end -->$/;
+
+export const END_MARKER = '<!-- gitbus:end -->';
+
+export function beginMarker(version: string): string {
+  return `<!-- gitbus:begin v${version} (written by "gitbus setup claude": edits between these markers are replaced on upgrade) -->`;
+}
+
+/** The whole block as setup writes it, markers included, without a trailing newline. */
+export function renderBlock(version: string, body: string): string {
+  return [beginMarker(version), body.trim(), END_MARKER].join('\n');
+}
+
+export interface FoundBlock {
+  /** Index of the begin marker's line and of the end marker's line (0-based). */
+  begin: number;
+  end: number;
+  version: string;
+  /** The block's text, markers included. */
+  text: string;
+}
+
+export type BlockScan = { ok: true; blocks: FoundBlock[] } | { ok: false; line: number; reason: string };
+
+/** Every gitbus block in `text`, or the first marker that does not pair up (1-based line). */
+export function scanBlocks(text: string): BlockScan {
+  const lines = text.split('\n');
+  const blocks: FoundBlock[] = [];
+  let open: { begin: number; version: string } | null = null;
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trimEnd();
+    const b = BEGIN_RE.exec(line);
+    if (b) {
+      if (open) return { ok: false, line: open.begin + 1, reason: 'a gitbus:begin marker has no gitbus:end before the next gitbus:begin' };
+      open = { begin: i, version: b[1] ?? '' };
+      continue;
+    }
+    if (END_RE.test(line)) {
+      if (!open) return { ok: false, line: i + 1, reason: 'a gitbus:end marker has no gitbus:begin before it' };
+      blocks.push({ begin: open.begin, end: i, version: open.version, text: lines.slice(open.begin, i + 1).join('\n') });
+      open = null;
+    }
+  }
+  if (open) return { ok: false, line: open.begin + 1, reason: 'a gitbus:begin marker has no gitbus:end after it' };
+  return { ok: true, blocks };
+}
+
+export type BlockState = { state: 'absent' } | { state: 'current'; version: string } | { state: 'outdated'; version: string } | { state: 'duplicated'; versions: string[] };
+
+/** Whether `text` holds exactly `block` once. */
+export function blockState(blocks: FoundBlock[], block: string): BlockState {
+  if (blocks.length === 0) return { state: 'absent' };
+  if (blocks.length > 1) return { state: 'duplicated', versions: blocks.map((b) => b.version) };
+  const only = blocks[0] as FoundBlock;
+  return only.text.trimEnd() === block ? { state: 'current', version: only.version } : { state: 'outdated', version: only.version };
+}
+
+/**
+ * `text` with `block` in place of its gitbus block (the first; any further copies go), or appended after a blank
+ * line when it has none. Only the lines between markers change.
+ */
+export function upsertBlock(text: string, blocks: FoundBlock[], block: string): string {
+  if (blocks.length === 0) {
+    if (text.trim() === '') return `${block}\n`;
+    const sep = text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';
+    return `${text}${sep}${block}\n`;
+  }
+  return splice(text, blocks, block);
+}
+
+/** `text` without its gitbus blocks and the blank line setup put before each; null when nothing else is left. */
+export function removeBlocks(text: string, blocks: FoundBlock[]): string | null {
+  if (blocks.length === 0) return text;
+  const result = splice(text, blocks, null);
+  return result.trim() === '' ? null : result;
+}
+
+/**
+ * Cuts every block out of `text`, putting `first` where the first one was. Where a block is cut, the blank line
+ * on either side of it becomes one, so an appended block leaves the file as it was before.
+ */
+function splice(text: string, blocks: FoundBlock[], first: string | null): string {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  let i = 0;
+  for (const [n, b] of blocks.entries()) {
+    out.push(...lines.slice(i, b.begin));
+    i = b.end + 1;
+    if (n === 0 && first !== null) out.push(first);
+    else if (out.length > 0 && out[out.length - 1] === '' && lines[i] === '') i++;
+  }
+  out.push(...lines.slice(i));
+  return out.join('\n');
+}
+
+/** A rough token count (about four characters per token for English prose), for the block's size budget. */
+export function approxTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}

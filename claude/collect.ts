@@ -1,0 +1,104 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BusContext } from '../bus/context.js';
+import { withLocalLockSync } from '../bus/lock.js';
+import { writeFileAtomicSync } from '../bus/local-io.js';
+import { findArchived } from '../bus/ops/archive-lookup.js';
+import { snapshotOrLast, type Offline } from '../bus/ops/query.js';
+import { isQueued } from '../bus/queue.js';
+import type { TaskState } from '../bus/model/types.js';
+import { outageCode } from '../bus/remote-failure.js';
+import { factOf, hasEnded, isWaiting, type TaskFact } from './hear-back.js';
+import { markTold, readLedger, type LedgerTask } from './session-ledger.js';
+
+export interface CollectOptions {
+  /** The Claude Code session whose dispatches to collect; without one, every task this node dispatched. */
+  session?: string;
+  /** Show every ended task of the scope, also those collected before. */
+  all?: boolean;
+  /** Look without moving the "since last time" mark. */
+  peek?: boolean;
+}
+
+export interface CollectResult {
+  scope: 'session' | 'node';
+  session: string | null;
+  /** Ended since the last collect (or the session's hooks last told it): each with its status and summary. */
+  ended: TaskFact[];
+  /** Dispatched and not ended yet. */
+  waiting: TaskFact[];
+  offline: Offline | null;
+}
+
+/**
+ * `gitbus collect`: the responses that arrived since last time. In a Claude Code session, "last time" is what the
+ * session was last told (by a hook or a collect: the session ledger); elsewhere it is this node's own mark, the
+ * ids already collected (`<home>/claude/collected.json`), since the responders' clocks cannot be compared with
+ * ours. Reads main from the remote (fetching only if it moved), or what this node last knew when it is down.
+ */
+export async function collect(ctx: BusContext, opts: CollectOptions): Promise<CollectResult> {
+  const { snap, offline } = await snapshotOrLast(ctx);
+  if (opts.session !== undefined) {
+    const session = opts.session;
+    const ledger = readLedger(ctx.paths.home, session);
+    const tasks = (ledger?.tasks ?? []).filter((t) => opts.all || t.told === undefined);
+    const facts: TaskFact[] = [];
+    const missing: LedgerTask[] = [];
+    for (const t of tasks) {
+      if (snap.has(t.id)) facts.push(factOf(t, await snap.view(t.id), false));
+      else if (isQueued(ctx.paths.home, { kind: 'dispatch', id: t.id })) facts.push(factOf(t, undefined, true));
+      else missing.push(t);
+    }
+    facts.push(...(await archivedFacts(ctx, missing, offline !== null)));
+    const ended = facts.filter((f) => hasEnded(f.state));
+    if (!opts.peek) markTold(ctx.paths.home, session, new Map(ended.map((f) => [f.id, f.state as TaskState])));
+    return { scope: 'session', session, ended, waiting: facts.filter((f) => isWaiting(f.state)), offline };
+  }
+  const mine: TaskFact[] = [];
+  for (const id of snap.ids()) {
+    const view = await snap.view(id);
+    if (view?.handoff?.from !== ctx.config.node) continue;
+    mine.push(factOf({ id, title: view.handoff.title, at: view.handoff.created ?? '' }, view, false));
+  }
+  const file = join(ctx.paths.home, 'claude', 'collected.json');
+  const seen = readCollected(file);
+  const ended = mine.filter((f) => hasEnded(f.state) && (opts.all || !seen.has(f.id)));
+  if (!opts.peek) {
+    mkdirSync(join(ctx.paths.home, 'claude'), { recursive: true });
+    withLocalLockSync(`${file}.lock`, () => {
+      // Ids that left main (archived) are dropped: the mark stays as small as the live bus.
+      const onMain = new Set(snap.ids());
+      const next = [...new Set([...readCollected(file), ...ended.map((f) => f.id)])].filter((id) => onMain.has(id));
+      writeFileAtomicSync(file, `${JSON.stringify({ collected: next }, null, 2)}\n`);
+    });
+  }
+  return { scope: 'node', session: null, ended, waiting: mine.filter((f) => isWaiting(f.state)), offline };
+}
+
+function readCollected(file: string): Set<string> {
+  if (!existsSync(file)) return new Set();
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as { collected?: unknown };
+    return new Set(Array.isArray(raw.collected) ? raw.collected.filter((x): x is string => typeof x === 'string') : []);
+  } catch {
+    return new Set();
+  }
+}
+
+/** Session tasks that left main: their final state from the archive branch (`gitbus show ID` has the rest). */
+async function archivedFacts(ctx: BusContext, tasks: LedgerTask[], offline: boolean): Promise<TaskFact[]> {
+  if (tasks.length === 0) return [];
+  let found = new Map<string, { state: TaskState }>();
+  if (!offline) {
+    try {
+      found = await findArchived(ctx, tasks.map((t) => t.id));
+    } catch (err) {
+      if (outageCode(err) === null) throw err;
+    }
+  }
+  return tasks.map((t) => {
+    const f = factOf(t, undefined, false);
+    const a = found.get(t.id);
+    return a ? { ...f, state: a.state, summary: 'archived: gitbus show shows its response' } : f;
+  });
+}

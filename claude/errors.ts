@@ -1,0 +1,33 @@
+import { GitbusError } from '../schemas/errors.js';
+
+/** A Claude Code settings file gitbus must change but cannot read as a JSON object: it is never overwritten. */
+export class ClaudeSettingsInvalidError extends GitbusError {
+  readonly code = 'CLAUDE_SETTINGS_INVALID';
+  constructor(file: string, reason: string) {
+    super(
+      `${file} is not a settings file gitbus can change: ${reason}`,
+      `correct it (Claude Code reads it as one JSON object) and run "gitbus setup claude" again; gitbus leaves a file it cannot read untouched`,
+      { file, reason },
+    );
+  }
+}
+
+/** A CLAUDE.md whose gitbus markers do not pair up: which lines are gitbus's cannot be told, so nothing is changed. */
+export class ClaudeMdMarkersError extends GitbusError {
+  readonly code = 'CLAUDE_MD_MARKERS';
+  constructor(file: string, line: number, reason: string) {
+    super(
+      `${file}:${line}: ${reason}`,
+      'put back the missing "<!-- gitbus:end -->" line after the gitbus block, or delete the unmatched marker line, then run the command again',
+      { file, line, reason },
+    );
+  }
+}
+
+/** The package's claude-plugin/ folder is not where this gitbus expects it (a broken install). */
+export class ClaudePluginMissingError extends GitbusError {
+  readonly code = 'CLAUDE_PLUGIN_MISSING';
+  constructor(where: string) {
+    super(`the Claude Code plugin that ships with gitbus is not at ${where}`, 'reinstall gitbus (its package includes claude-plugin/)', { where });
+  }
+}

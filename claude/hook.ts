@@ -1,0 +1,106 @@
+import { existsSync } from 'node:fs';
+import { openBus, type BusContext } from '../bus/context.js';
+import { homeHasNode, homePaths } from '../bus/home.js';
+import { localSnapshot } from '../bus/ops/query.js';
+import type { TaskState } from '../bus/model/types.js';
+import { endedLine, endedText, newsOf, waitingLine, waitingText, type News, type TaskFact } from './hear-back.js';
+import type { HookEvent, HookInput } from './hook-input.js';
+import { blockInstalled, busFacts, rulesText, workerFacts } from './primer.js';
+import { factsOf } from './session-facts.js';
+import { currentEnough } from './freshness.js';
+import { adoptFromProcess, markTold, pruneLedgers, readLedger, validSession } from './session-ledger.js';
+
+/** What one run of a hook prints: a JSON document on stdout (or nothing), and its exit code. */
+export interface HookResult {
+  output: Record<string, unknown> | null;
+  exitCode: number;
+  stderr?: string;
+}
+
+const SILENT: HookResult = { output: null, exitCode: 0 };
+
+/**
+ * The hooks of a Claude Code session (claude-plugin/hooks/hooks.json). They read this node's clone, which the
+ * node's watcher (or any gitbus command) keeps current; only when the session still waits for tasks and no
+ * watcher runs for this home do they list the remote, once, within a few seconds (claude/freshness.ts). A session
+ * that never dispatched costs one missing-file check.
+ *
+ * - SessionStart: the bus in a few lines (who this node is, what the others offer), the rules when no CLAUDE.md
+ *   holds gitbus's block, what the session still waits for (after a resume, /clear or a compaction).
+ * - UserPromptSubmit: the tasks the session dispatched that ended since it last heard, as additionalContext.
+ * - Stop: the same, as Stop's additionalContext, which lets Claude go on to act on them once; when the session
+ *   already goes on because of a Stop hook (stop_hook_active) it only tells the person, and Claude hears at the
+ *   next prompt, so a stop is never held twice. Tasks still running: a line for the person, nothing that holds
+ *   the stop.
+ */
+export async function runHook(event: Exclude<HookEvent, 'wait'>, input: HookInput | null, home: string, env: NodeJS.ProcessEnv = process.env): Promise<HookResult> {
+  if (!input || !validSession(input.session_id)) return SILENT;
+  const session = input.session_id;
+  if (event === 'session-start') return sessionStart(input, home, env);
+  const ledger = readLedger(home, session);
+  if (!ledger || !ledger.tasks.some((t) => t.told === undefined)) return SILENT;
+  const news = await withClone(home, async (ctx) => {
+    const local = newsOf(ledger, await factsOf(ctx, await localSnapshot(ctx), ledger));
+    // Tasks still out there: the clone may be behind when no watcher keeps it current, so look once.
+    if (local.waiting.length === 0) return local;
+    return newsOf(ledger, await factsOf(ctx, await currentEnough(ctx, true), ledger));
+  });
+  if (!news) return SILENT;
+  if (event === 'user-prompt-submit') {
+    if (news.ended.length === 0) return SILENT;
+    tell(home, session, news.ended);
+    return { output: { systemMessage: endedLine(news.ended), hookSpecificOutput: { hookEventName: 'UserPromptSubmit', additionalContext: endedText(news.ended, news.waiting) } }, exitCode: 0 };
+  }
+  if (news.ended.length > 0) {
+    if (input.stop_hook_active === true) return { output: { systemMessage: `${endedLine(news.ended)}; Claude hears of it at your next prompt` }, exitCode: 0 };
+    tell(home, session, news.ended);
+    return { output: { systemMessage: endedLine(news.ended), hookSpecificOutput: { hookEventName: 'Stop', additionalContext: endedText(news.ended, news.waiting) } }, exitCode: 0 };
+  }
+  if (news.waiting.length > 0) return { output: { systemMessage: waitingLine(news.waiting) }, exitCode: 0 };
+  return SILENT;
+}
+
+async function sessionStart(input: HookInput, home: string, env: NodeJS.ProcessEnv): Promise<HookResult> {
+  const session = input.session_id;
+  const worker = workerFacts(env);
+  const parts: string[] = [];
+  const facts = await withClone(home, async (ctx) => {
+    pruneLedgers(home);
+    const pid = Number(env['CLAUDE_PID']);
+    if (input.source === 'clear' && Number.isSafeInteger(pid) && pid > 0) adoptFromProcess(home, session, pid);
+    const ledger = readLedger(home, session);
+    const snap = await currentEnough(ctx, Boolean(ledger?.tasks.some((t) => t.told === undefined)));
+    const news: News = ledger ? newsOf(ledger, await factsOf(ctx, snap, ledger)) : { ended: [], waiting: [] };
+    return { bus: busFacts(ctx.config.node, ctx.repo.transport.display, await snap.nodes()), news };
+  });
+  if (!facts) return SILENT;
+  parts.push(facts.bus);
+  if (!blockInstalled(input.cwd, env)) parts.push(rulesText().trim());
+  if (worker) parts.push(worker);
+  if (facts.news.ended.length > 0) {
+    parts.push(endedText(facts.news.ended, facts.news.waiting));
+    tell(home, session, facts.news.ended);
+  } else if (facts.news.waiting.length > 0) {
+    parts.push(waitingText(facts.news.waiting));
+  }
+  return { output: { hookSpecificOutput: { hookEventName: 'SessionStart', additionalContext: parts.join('\n\n') } }, exitCode: 0 };
+}
+
+export function tell(home: string, session: string, ended: TaskFact[]): void {
+  markTold(home, session, new Map(ended.map((f) => [f.id, f.state as TaskState])));
+}
+
+/**
+ * Runs `fn` on this node's bus, or returns null when this home has no node or no clone yet: a hook says nothing
+ * rather than clone or fail. Only local files are read: opening a bus does not contact the remote.
+ */
+export async function withClone<T>(home: string, fn: (ctx: BusContext) => Promise<T>): Promise<T | null> {
+  if (!homeHasNode(home) || !existsSync(homePaths(home).clone)) return null;
+  const ctx = await openBus(home);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.repo.close();
+  }
+}
+

@@ -1,0 +1,151 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { withLocalLockSync } from '../bus/lock.js';
+import { writeFileAtomicSync } from '../bus/local-io.js';
+import type { TaskState } from '../bus/model/types.js';
+
+/**
+ * Which tasks a Claude Code session dispatched, and which of their ends it has been told. Claude Code gives every
+ * command its Bash tool runs the session's id (CLAUDE_CODE_SESSION_ID, since 2.1.132) and gives every hook the
+ * same id in its input (`session_id`), so `gitbus dispatch` run by Claude records the task under the session, and
+ * the hooks of that session read it back. One small JSON file per session in the node's home:
+ * `<home>/claude/sessions/<session>.json`.
+ */
+export interface LedgerTask {
+  id: string;
+  title: string;
+  /** When it was dispatched (this machine's clock). */
+  at: string;
+  /** Where `gitbus dispatch` ran. */
+  cwd?: string;
+  /** The final state the session was told of; absent until then. */
+  told?: TaskState;
+}
+
+export interface Ledger {
+  session: string;
+  /** The Claude Code process that ran the session (CLAUDE_PID), so that `/clear`, which starts a new session id in the same process, keeps its tasks. */
+  claudePid?: number;
+  tasks: LedgerTask[];
+}
+
+/** Claude Code's session ids are UUIDs; anything else (a remote call's `served:...`) is not recorded. */
+const SESSION_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{7,127}$/;
+/** A session that dispatched more keeps its newest tasks; the oldest already told go first. */
+const MAX_TASKS = 500;
+/** Ledgers of sessions not heard from for this long are removed when a session starts. */
+const KEEP_MS = 30 * 24 * 3600 * 1000;
+
+export function validSession(id: string | undefined | null): id is string {
+  return typeof id === 'string' && SESSION_RE.test(id);
+}
+
+export function sessionsDir(home: string): string {
+  return join(home, 'claude', 'sessions');
+}
+
+export function ledgerPath(home: string, session: string): string {
+  return join(sessionsDir(home), `${session}.json`);
+}
+
+/** The session's ledger, or null when it has none (a session that never dispatched: the common, cheap case). */
+export function readLedger(home: string, session: string): Ledger | null {
+  const file = ledgerPath(home, session);
+  if (!existsSync(file)) return null;
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as Partial<Ledger>;
+    const tasks = Array.isArray(raw.tasks) ? raw.tasks.filter((t): t is LedgerTask => typeof t?.id === 'string' && typeof t.title === 'string' && typeof t.at === 'string') : [];
+    return { session, ...(typeof raw.claudePid === 'number' ? { claudePid: raw.claudePid } : {}), tasks };
+  } catch {
+    // Half-written by a crash (it is replaced atomically, so only by a crash before the rename): start again.
+    return { session, tasks: [] };
+  }
+}
+
+/**
+ * Read-modify-write of one session's ledger under a short lock: a hook of the session and a `dispatch` of the same
+ * session may run at once.
+ */
+export function updateLedger(home: string, session: string, change: (l: Ledger) => Ledger): Ledger {
+  mkdirSync(sessionsDir(home), { recursive: true });
+  const file = ledgerPath(home, session);
+  return withLocalLockSync(`${file}.lock`, () => {
+    const next = change(readLedger(home, session) ?? { session, tasks: [] });
+    writeFileAtomicSync(file, `${JSON.stringify(trim(next), null, 2)}\n`);
+    return next;
+  });
+}
+
+function trim(l: Ledger): Ledger {
+  if (l.tasks.length <= MAX_TASKS) return l;
+  const drop = new Set(l.tasks.filter((t) => t.told !== undefined).slice(0, l.tasks.length - MAX_TASKS).map((t) => t.id));
+  const kept = l.tasks.filter((t) => !drop.has(t.id));
+  return { ...l, tasks: kept.slice(-MAX_TASKS) };
+}
+
+/** Records tasks dispatched by the session; `told` marks those whose end the dispatch itself already showed. */
+export function recordDispatch(home: string, session: string, tasks: { id: string; title: string; told?: TaskState }[], cwd: string, claudePid?: number, now: Date = new Date()): void {
+  if (!validSession(session) || tasks.length === 0) return;
+  updateLedger(home, session, (l) => {
+    if (claudePid !== undefined) l = { ...l, claudePid };
+    const known = new Map(l.tasks.map((t) => [t.id, t]));
+    for (const t of tasks) {
+      const entry: LedgerTask = { id: t.id, title: t.title, at: now.toISOString(), cwd, ...(t.told ? { told: t.told } : {}) };
+      known.set(t.id, { ...known.get(t.id), ...entry });
+    }
+    return { ...l, tasks: [...known.values()] };
+  });
+}
+
+/** Marks tasks as told with their final state. */
+export function markTold(home: string, session: string, told: Map<string, TaskState>): void {
+  if (told.size === 0) return;
+  updateLedger(home, session, (l) => ({ ...l, tasks: l.tasks.map((t) => (told.has(t.id) ? { ...t, told: told.get(t.id) as TaskState } : t)) }));
+}
+
+/**
+ * After `/clear` Claude Code goes on in the same process under a new session id: the tasks the old session
+ * dispatched and was not told of yet move to the new one, found by the Claude process id the ledgers record.
+ */
+export function adoptFromProcess(home: string, session: string, claudePid: number): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(sessionsDir(home)).filter((n) => n.endsWith('.json') && n !== `${session}.json`);
+  } catch {
+    return [];
+  }
+  const adopted: string[] = [];
+  for (const name of names) {
+    const old = name.slice(0, -'.json'.length);
+    const l = readLedger(home, old);
+    if (!l || l.claudePid !== claudePid) continue;
+    const open = l.tasks.filter((t) => t.told === undefined);
+    if (open.length === 0) continue;
+    updateLedger(home, session, (mine) => {
+      const have = new Set(mine.tasks.map((t) => t.id));
+      return { ...mine, claudePid, tasks: [...mine.tasks, ...open.filter((t) => !have.has(t.id))] };
+    });
+    updateLedger(home, old, (theirs) => ({ ...theirs, tasks: theirs.tasks.filter((t) => t.told !== undefined) }));
+    adopted.push(...open.map((t) => t.id));
+  }
+  return adopted;
+}
+
+/** Removes ledgers (and waiter marks) of sessions untouched for a month. Cheap: one listing. */
+export function pruneLedgers(home: string, now: number = Date.now()): void {
+  const dir = sessionsDir(home);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      if (now - statSync(file).mtimeMs > KEEP_MS) rmSync(file, { force: true });
+    } catch {
+      // Removed by another process meanwhile.
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeFileAtomicSync } from '../bus/local-io.js';
+import { ClaudeSettingsInvalidError } from './errors.js';
+import { MARKETPLACE_NAME, PLUGIN_ID } from './plugin-files.js';
+
+/** A Claude Code settings file as JSON: gitbus touches two keys of it and keeps every other as it was. */
+export type Settings = Record<string, unknown>;
+
+/**
+ * Claude Code reads `additionalMarketplaces` as an alias of `extraKnownMarketplaces` and ignores it when both are
+ * in one file, so gitbus writes to whichever of the two the file already uses.
+ */
+function marketplacesKey(s: Settings): 'extraKnownMarketplaces' | 'additionalMarketplaces' {
+  return 'additionalMarketplaces' in s && !('extraKnownMarketplaces' in s) ? 'additionalMarketplaces' : 'extraKnownMarketplaces';
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Why `s` cannot be changed safely, or null. Pure. */
+export function settingsProblem(s: unknown): string | null {
+  if (!isObject(s)) return 'it is not a JSON object';
+  for (const key of ['extraKnownMarketplaces', 'additionalMarketplaces', 'enabledPlugins']) {
+    if (key in s && !isObject(s[key])) return `"${key}" is not an object`;
+  }
+  return null;
+}
+
+/** The marketplace entry that points Claude Code at the plugin folder of this gitbus. */
+export function marketplaceEntry(pluginDir: string): Record<string, unknown> {
+  return { source: { source: 'directory', path: pluginDir } };
+}
+
+export interface PluginSettingsState {
+  /** Where the settings' `gitbus` marketplace points, or null when there is none. */
+  marketplacePath: string | null;
+  /** `enabledPlugins["gitbus@gitbus"]` is true. */
+  enabled: boolean;
+}
+
+export function pluginSettingsState(s: Settings): PluginSettingsState {
+  const markets = s[marketplacesKey(s)];
+  const entry = isObject(markets) ? markets[MARKETPLACE_NAME] : undefined;
+  const source = isObject(entry) && isObject(entry['source']) ? entry['source'] : undefined;
+  const path = source && source['source'] === 'directory' && typeof source['path'] === 'string' ? source['path'] : null;
+  const enabled = isObject(s['enabledPlugins']) && s['enabledPlugins'][PLUGIN_ID] === true;
+  return { marketplacePath: path, enabled };
+}
+
+/** `s` with the gitbus marketplace and the plugin enabled; every other key as it was, in its place. Pure. */
+export function withPlugin(s: Settings, pluginDir: string): Settings {
+  const key = marketplacesKey(s);
+  const markets = isObject(s[key]) ? s[key] : {};
+  const enabled = isObject(s['enabledPlugins']) ? s['enabledPlugins'] : {};
+  return { ...s, [key]: { ...markets, [MARKETPLACE_NAME]: marketplaceEntry(pluginDir) }, enabledPlugins: { ...enabled, [PLUGIN_ID]: true } };
+}
+
+/** `s` without what withPlugin added; a key left empty by that goes too. Pure. */
+export function withoutPlugin(s: Settings): Settings {
+  const out: Settings = { ...s };
+  for (const key of ['extraKnownMarketplaces', 'additionalMarketplaces'] as const) {
+    const markets = out[key];
+    if (!isObject(markets) || !(MARKETPLACE_NAME in markets)) continue;
+    const { [MARKETPLACE_NAME]: _gone, ...rest } = markets;
+    if (Object.keys(rest).length === 0) delete out[key];
+    else out[key] = rest;
+  }
+  const enabled = out['enabledPlugins'];
+  if (isObject(enabled) && PLUGIN_ID in enabled) {
+    const { [PLUGIN_ID]: _gone, ...rest } = enabled;
+    if (Object.keys(rest).length === 0) delete out['enabledPlugins'];
+    else out['enabledPlugins'] = rest;
+  }
+  return out;
+}
+
+/** A settings file as read: its object, or none yet. Refuses (never overwrites) a file that is not a JSON object. */
+export function readSettings(file: string): { settings: Settings; exists: boolean; text: string } {
+  if (!existsSync(file)) return { settings: {}, exists: false, text: '' };
+  const text = readFileSync(file, 'utf8');
+  if (text.trim() === '') return { settings: {}, exists: true, text };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ClaudeSettingsInvalidError(file, `not valid JSON (${(err as Error).message})`);
+  }
+  const problem = settingsProblem(parsed);
+  if (problem) throw new ClaudeSettingsInvalidError(file, problem);
+  return { settings: parsed as Settings, exists: true, text };
+}
+
+export function renderSettings(s: Settings): string {
+  return `${JSON.stringify(s, null, 2)}\n`;
+}
+
+/**
+ * Writes `text` to `file` atomically, keeping the file's mode; an existing file is first copied to
+ * `<file>.gitbus-backup-<time>`, which is returned.
+ */
+export function writeWithBackup(file: string, text: string, now: Date = new Date()): string | null {
+  mkdirSync(dirname(file), { recursive: true });
+  let backup: string | null = null;
+  let mode: number | undefined;
+  if (existsSync(file)) {
+    mode = statSync(file).mode & 0o777;
+    backup = `${file}.gitbus-backup-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+    copyFileSync(file, backup);
+  }
+  writeFileAtomicSync(file, text, undefined, mode === undefined ? undefined : { mode });
+  return backup;
+}

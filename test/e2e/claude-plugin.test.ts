@@ -1,0 +1,325 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn } from 'node:child_process';
+import { chmod, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, ROOT, gitbus, json, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * The Claude Code plugin that ships in the package (claude-plugin/), checked by the real Claude Code CLI
+ * (devDependency, offline: no login, so it never reaches the API), `gitbus setup claude`, and the hear-back
+ * hooks fed the hook input Claude Code sends (test/fixtures/claude-hooks/, recorded from 2.1.332).
+ */
+const PLUGIN = join(ROOT, 'claude-plugin');
+const CLAUDE = join(ROOT, 'node_modules/.bin/claude');
+const FIXTURES = join(ROOT, 'test/fixtures/claude-hooks');
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+async function temp(prefix: string): Promise<string> {
+  const d = await tempDir(prefix);
+  cleanups.push(d.cleanup);
+  return d.path;
+}
+
+/** Claude Code with its own empty config dir and no credentials: it neither reads nor writes anyone's settings. */
+function claudeEnv(configHome: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: configHome, CLAUDE_CONFIG_DIR: join(configHome, '.claude'), DISABLE_TELEMETRY: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', ...extra };
+  for (const k of ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'CLAUDE_CODE_USE_BEDROCK', 'CLAUDE_CODE_USE_VERTEX', 'CLAUDE_CODE_SESSION_ID', 'CLAUDECODE']) delete env[k];
+  return env;
+}
+
+function validate(dir: string, home: string): Promise<RunResult> {
+  return spawnBounded(CLAUDE, ['plugin', 'validate', '--strict', dir], { cwd: home, env: claudeEnv(home), timeoutMs: 60_000 });
+}
+
+/** A recorded hook input with this test's session and folder. */
+async function hookInput(event: 'SessionStart' | 'UserPromptSubmit' | 'Stop', session: string, over: Record<string, unknown> = {}): Promise<string> {
+  const recorded = JSON.parse(await readFile(join(FIXTURES, `${event}.json`), 'utf8')) as Record<string, unknown>;
+  return JSON.stringify({ ...recorded, session_id: session, cwd: neutralCwd(), ...over });
+}
+
+interface HookOutput {
+  systemMessage?: string;
+  hookSpecificOutput?: { hookEventName: string; additionalContext?: string };
+}
+
+function hookOut(r: RunResult): HookOutput | null {
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.trim() === '' ? null : (JSON.parse(r.stdout) as HookOutput);
+}
+
+describe('the plugin passes the real claude plugin validate', () => {
+  it('validates claude-plugin/ (plugin and marketplace manifests, commands, hooks, MCP server) with --strict', async () => {
+    const home = await temp('gitbus-cc-validate-');
+    const r = await validate(PLUGIN, home);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('Validation passed');
+    for (const what of ['commands: gitbus:dispatch', 'commands: gitbus:status', 'commands: gitbus:collect', 'commands: gitbus:fanout', 'UserPromptSubmit command "gitbus hook claude user-prompt-submit || exit 1"', 'Stop command "gitbus hook claude wait"', 'mcpServers: gitbus stdio gitbus ["mcp"]']) {
+      expect(r.stdout).toContain(what);
+    }
+    const hooks = JSON.parse(await readFile(join(PLUGIN, 'hooks/hooks.json'), 'utf8')) as { hooks: { Stop: { hooks: { asyncRewake?: boolean; command: string }[] }[] } };
+    expect(hooks.hooks.Stop[0]?.hooks.find((h) => h.command.endsWith(' wait'))?.asyncRewake).toBe(true);
+    for (const cmd of await readdir(join(PLUGIN, 'commands'))) {
+      expect(await readFile(join(PLUGIN, 'commands', cmd), 'utf8'), cmd).toMatch(/^allowed-tools: Bash\(gitbus:\*\)$/m);
+    }
+  });
+
+  it('fails a broken copy, so the check above can fail', async () => {
+    const home = await temp('gitbus-cc-broken-');
+    const badName = join(home, 'bad-name');
+    await cp(PLUGIN, badName, { recursive: true });
+    const manifest = JSON.parse(await readFile(join(badName, '.claude-plugin/plugin.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(badName, '.claude-plugin/plugin.json'), JSON.stringify({ ...manifest, name: 'Git Bus' }));
+    const r1 = await validate(badName, home);
+    expect(r1.code).toBe(1);
+    expect(r1.stdout + r1.stderr).toContain('Plugin name cannot contain spaces');
+    const badHook = join(home, 'bad-hook');
+    await cp(PLUGIN, badHook, { recursive: true });
+    await writeFile(join(badHook, 'hooks/hooks.json'), (await readFile(join(PLUGIN, 'hooks/hooks.json'), 'utf8')).replace('"UserPromptSubmit"', '"UserPromptSubmitted"'));
+    const r2 = await validate(badHook, home);
+    expect(r2.code).toBe(1);
+    expect(r2.stdout + r2.stderr).toContain('unknown hook event');
+  });
+});
+
+describe('gitbus setup claude', () => {
+  let project: string;
+  let bin: string;
+  const env = () => ({ PATH: `${bin}:${process.env['PATH'] ?? ''}` });
+
+  beforeAll(async () => {
+    project = await temp('gitbus-cc-project-');
+    bin = await temp('gitbus-cc-bin-');
+    // The plugin's commands and hooks run `gitbus` from PATH, as an npm install puts it there.
+    await writeFile(join(bin, 'gitbus'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
+    await chmod(join(bin, 'gitbus'), 0o755);
+  });
+
+  const settingsFile = () => join(project, '.claude/settings.json');
+  const mdFile = () => join(project, 'CLAUDE.md');
+  const OTHER = { model: 'opus', enabledPlugins: { 'formatter@team': true }, extraKnownMarketplaces: { team: { source: { source: 'github', repo: 'team/plugins' } } }, permissions: { allow: ['Bash(npm test:*)'] } };
+  const MINE = '# Project rules\n\nUse tabs. Never push to main.\n';
+
+  it('--project merges the settings (every other key kept, a backup made) and inserts the block; --check says current', async () => {
+    await mkdir(join(project, '.claude'), { recursive: true });
+    await writeFile(settingsFile(), JSON.stringify(OTHER, null, 2));
+    await writeFile(mdFile(), MINE);
+    const r = await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    const rep = json<{ settings: { action: string; backup: string }; claudeMd: { action: string; version: string }; current: boolean }>(r);
+    expect(rep).toMatchObject({ settings: { action: 'updated' }, claudeMd: { action: 'inserted' }, current: true });
+    const s = JSON.parse(await readFile(settingsFile(), 'utf8')) as Record<string, Record<string, unknown>>;
+    expect(s).toMatchObject({ model: 'opus', permissions: OTHER.permissions, enabledPlugins: { 'formatter@team': true, 'gitbus@gitbus': true } });
+    expect(s['extraKnownMarketplaces']).toEqual({ ...OTHER.extraKnownMarketplaces, gitbus: { source: { source: 'directory', path: PLUGIN } } });
+    expect(JSON.parse(await readFile(rep.settings.backup, 'utf8'))).toEqual(OTHER);
+    const md = await readFile(mdFile(), 'utf8');
+    expect(md.startsWith(MINE)).toBe(true);
+    expect(md).toContain(`<!-- gitbus:begin v${rep.claudeMd.version} `);
+    const check = await gitbus(['setup', 'claude', '--project', '--check'], { cwd: project, env: env() });
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toContain('current');
+  });
+
+  it('a second setup changes nothing and keeps one block; an older version\'s block is replaced', async () => {
+    const before = await readFile(mdFile(), 'utf8');
+    const again = json<{ settings: { action: string }; claudeMd: { action: string } }>(await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() }));
+    expect(again).toMatchObject({ settings: { action: 'unchanged' }, claudeMd: { action: 'unchanged' } });
+    expect(await readFile(mdFile(), 'utf8')).toBe(before);
+    const old = before.replace(/<!-- gitbus:begin v[^ ]+ /, '<!-- gitbus:begin v0.0.1 ').replace('Rules:', 'Old rules:');
+    await writeFile(mdFile(), old);
+    const stale = await gitbus(['setup', 'claude', '--project', '--check'], { cwd: project, env: env() });
+    expect(stale.code).toBe(7);
+    expect(stale.stdout).toContain('has the gitbus block of v0.0.1');
+    const up = json<{ claudeMd: { action: string; previousVersion: string } }>(await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() }));
+    expect(up.claudeMd).toMatchObject({ action: 'replaced', previousVersion: '0.0.1' });
+    const md = await readFile(mdFile(), 'utf8');
+    expect(md).toBe(before);
+    expect(md.match(/gitbus:begin/g)).toHaveLength(1);
+  });
+
+  it('--remove takes out exactly what setup added', async () => {
+    const r = await gitbus(['setup', 'claude', '--project', '--remove'], { cwd: project, env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(mdFile(), 'utf8')).toBe(MINE);
+    expect(JSON.parse(await readFile(settingsFile(), 'utf8'))).toEqual(OTHER);
+    const check = await gitbus(['setup', 'claude', '--project', '--check', '--json'], { cwd: project, env: env() });
+    expect(check.code).toBe(7);
+    expect(json<{ current: boolean; problems: string[] }>(check).problems.join('\n')).toContain('has no gitbus block');
+  });
+
+  it('refuses a malformed settings.json and changes nothing', async () => {
+    const broken = '{ "model": "opus", // a comment Claude Code does not allow\n}';
+    await writeFile(settingsFile(), broken);
+    const r = await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() });
+    expect(r.code).toBe(7);
+    expect(json<{ error: { code: string; fix: string } }>(r).error).toMatchObject({ code: 'CLAUDE_SETTINGS_INVALID', fix: expect.stringContaining('correct it') });
+    expect(await readFile(settingsFile(), 'utf8')).toBe(broken);
+    expect(await readFile(mdFile(), 'utf8')).toBe(MINE);
+  });
+});
+
+describe('hear back: the hooks, fed the input Claude Code sends', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let laptop: string;
+  let gpu: string;
+  const session = '0f5e2d1c-8a7b-4c6d-9e0f-1a2b3c4d5e6f';
+  let early: string;
+  let late: string;
+
+  const hook = async (event: string, input: string) => gitbus(['hook', 'claude', event], { home: laptop, input });
+  /** The worker's side: claim and respond, as a watcher or a person on gpu-box would. */
+  const finish = async (id: string, status: string, summary: string) => {
+    expect((await gitbus(['claim', id], { home: gpu })).code).toBe(0);
+    const r = await gitbus(['respond', id, '--status', status, '--summary', summary], { home: gpu });
+    expect(r.code, r.stderr).toBe(0);
+  };
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'laptop' });
+    cleanups.push(bus.cleanup);
+    laptop = bus.home('laptop');
+    gpu = await bus.addNode('gpu-box', ['gpu']);
+    // As Claude Code's Bash tool runs it: the session's id in the environment.
+    const d = async (title: string) => json<{ id: string }>(await gitbus(['dispatch', title, '--label', 'gpu', '--no-git', '--json'], { home: laptop, env: { CLAUDE_CODE_SESSION_ID: session, CLAUDE_PID: String(process.pid) } })).id;
+    early = await d('Run the GPU validation suite');
+    late = await d('Profile the renderer');
+  });
+
+  it('Stop while the tasks run: a line for the person, nothing that holds the stop', async () => {
+    const out = hookOut(await hook('stop', await hookInput('Stop', session)));
+    expect(out?.hookSpecificOutput).toBeUndefined();
+    expect(out?.systemMessage).toContain(`${early} "Run the GPU validation suite" (pending)`);
+    expect(out?.systemMessage).toContain('You will hear when they end');
+  });
+
+  it('UserPromptSubmit after a response arrived: the task, its status, summary and gitbus show ID; then nothing new', async () => {
+    await finish(early, 'succeeded', 'all 42 GPU tests pass');
+    const out = hookOut(await hook('user-prompt-submit', await hookInput('UserPromptSubmit', session)));
+    expect(out?.hookSpecificOutput?.hookEventName).toBe('UserPromptSubmit');
+    const ctx = out?.hookSpecificOutput?.additionalContext ?? '';
+    expect(ctx).toContain(`- ${early} "Run the GPU validation suite": succeeded on gpu-box`);
+    expect(ctx).toContain('Summary: all 42 GPU tests pass');
+    expect(ctx).toContain(`Read more: gitbus show ${early}`);
+    expect(ctx).toContain(`Still waiting for: ${late} "Profile the renderer" (pending)`);
+    expect(out?.systemMessage).toContain(`${early} succeeded on gpu-box`);
+    expect(hookOut(await hook('user-prompt-submit', await hookInput('UserPromptSubmit', session)))).toBeNull();
+  });
+
+  it('Stop after a response: once as Stop context, never while a Stop hook already holds the session; another session hears nothing', async () => {
+    await finish(late, 'failed', 'renderer crashed at frame 12');
+    const held = hookOut(await hook('stop', await hookInput('Stop', session, { stop_hook_active: true })));
+    expect(held?.hookSpecificOutput).toBeUndefined();
+    expect(held?.systemMessage).toContain(`${late} failed on gpu-box`);
+    expect(hookOut(await hook('stop', await hookInput('Stop', 'a1b2c3d4-0000-4000-8000-000000000000')))).toBeNull();
+    const out = hookOut(await hook('stop', await hookInput('Stop', session)));
+    expect(out?.hookSpecificOutput).toEqual({ hookEventName: 'Stop', additionalContext: expect.stringContaining(`- ${late} "Profile the renderer": failed on gpu-box`) });
+    expect(out?.hookSpecificOutput?.additionalContext).toContain(`gitbus show ${late}`);
+    expect(hookOut(await hook('stop', await hookInput('Stop', session)))).toBeNull();
+  });
+
+  it('the asyncRewake waiter sleeps until a task ends, then exits 2 with the news; one waiter per session', async () => {
+    const id = json<{ id: string }>(await gitbus(['dispatch', 'Bake the lightmaps', '--to', 'gpu-box', '--no-git', '--json'], { home: laptop, env: { CLAUDE_CODE_SESSION_ID: session } })).id;
+    const input = await hookInput('Stop', session);
+    const child = spawn(process.execPath, [CLI, 'hook', 'claude', 'wait'], { cwd: neutralCwd(), env: { ...process.env, GITBUS_HOME: laptop, GITBUS_CLAUDE_WAIT: '2m', CLAUDE_CODE_SESSION_ATTENDED: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+    child.stdin.end(input);
+    await until('the waiter to take its mark', () => existsSync(join(laptop, 'claude/sessions', `${session}.waiter`)), 20_000);
+    const second = await gitbus(['hook', 'claude', 'wait'], { home: laptop, input, env: { CLAUDE_CODE_SESSION_ATTENDED: '1' } });
+    expect(second.code, 'a second waiter of the session leaves at once').toBe(0);
+    let code: number | null = null;
+    void exited.then((c) => (code = c));
+    await finish(id, 'succeeded', 'lightmaps baked');
+    await until('the waiter to wake', () => code !== null, 20_000, () => stderr);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`- ${id} "Bake the lightmaps": succeeded on gpu-box`);
+    expect(stderr).toContain(`gitbus show ${id}`);
+    expect(hookOut(await hook('user-prompt-submit', await hookInput('UserPromptSubmit', session))), 'told once').toBeNull();
+    const idle = await gitbus(['hook', 'claude', 'wait'], { home: laptop, input, env: { CLAUDE_CODE_SESSION_ATTENDED: '1' }, timeoutMs: 10_000 });
+    expect(idle.code, 'nothing left to wait for').toBe(0);
+  });
+
+  it('after /clear (a new session id in the same Claude process) SessionStart carries the tasks over; the waiter ends with that process, and does not wait under claude -p', async () => {
+    const claudeProc = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const pid = String(claudeProc.pid);
+    const old = 'c1c1c1c1-0000-4000-8000-000000000001';
+    const fresh = 'c2c2c2c2-0000-4000-8000-000000000002';
+    const id = json<{ id: string }>(await gitbus(['dispatch', 'Sweep the caches', '--to', 'gpu-box', '--no-git', '--json'], { home: laptop, env: { CLAUDE_CODE_SESSION_ID: old, CLAUDE_PID: pid } })).id;
+    const start = await gitbus(['hook', 'claude', 'session-start'], { home: laptop, env: { CLAUDE_PID: pid }, input: await hookInput('SessionStart', fresh, { source: 'clear' }) });
+    const ctx = hookOut(start)?.hookSpecificOutput?.additionalContext ?? '';
+    expect(ctx).toContain(`this session is waiting for a task it dispatched: ${id} "Sweep the caches" (pending)`);
+    expect(ctx).toContain('this machine is node "laptop"');
+    // Under claude -p (nobody attends) Claude Code would run the waiter in the foreground: it leaves at once.
+    const headless = await gitbus(['hook', 'claude', 'wait'], { home: laptop, env: { CLAUDE_PID: pid, CLAUDE_CODE_SESSION_ATTENDED: '0' }, input: await hookInput('Stop', fresh), timeoutMs: 10_000 });
+    expect(headless.code).toBe(0);
+    const waiter = spawn(process.execPath, [CLI, 'hook', 'claude', 'wait'], { cwd: neutralCwd(), env: { ...process.env, GITBUS_HOME: laptop, CLAUDE_PID: pid, CLAUDE_CODE_SESSION_ATTENDED: '1' }, stdio: ['pipe', 'ignore', 'ignore'] });
+    let code: number | null = null;
+    waiter.on('close', (c) => (code = c ?? -1));
+    waiter.stdin.end(await hookInput('Stop', fresh));
+    await until('the waiter to take its mark', () => existsSync(join(laptop, 'claude/sessions', `${fresh}.waiter`)), 20_000);
+    claudeProc.kill('SIGKILL');
+    await until('the waiter to leave with the Claude process', () => code !== null, 20_000);
+    expect(code).toBe(0);
+    expect(existsSync(join(laptop, 'claude/sessions', `${fresh}.waiter`))).toBe(false);
+    expect((await gitbus(['cancel', id], { home: laptop })).code).toBe(0);
+  });
+
+  it('gitbus collect: the session\'s results since last time, and per node outside a session', async () => {
+    const none = json<{ scope: string; ended: unknown[] }>(await gitbus(['collect', '--json'], { home: laptop, env: { CLAUDE_CODE_SESSION_ID: session } }));
+    expect(none).toMatchObject({ scope: 'session', ended: [] });
+    const all = json<{ ended: { id: string; state: string; summary: string }[] }>(await gitbus(['collect', '--all', '--peek', '--json'], { home: laptop, env: { CLAUDE_CODE_SESSION_ID: session } }));
+    expect(all.ended.map((f) => [f.id, f.state])).toEqual(expect.arrayContaining([[early, 'succeeded'], [late, 'failed']]));
+    const node = await gitbus(['collect', '--node'], { home: laptop });
+    expect(node.code, node.stderr).toBe(0);
+    expect(node.stdout).toContain(`${late}  failed  gpu-box`);
+    expect(node.stdout).toContain('renderer crashed at frame 12');
+    expect((await gitbus(['collect', '--node'], { home: laptop })).stdout).toContain('nothing new');
+  });
+
+  it('gitbus prime prints the guide with this node and the others; --brief the CLAUDE.md rules', async () => {
+    const r = await gitbus(['prime'], { home: laptop });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('this machine is node "laptop"');
+    expect(r.stdout).toContain('gpu-box (labels gpu');
+    expect(r.stdout).toContain('## When you hand work to another machine (controller)');
+    expect(r.stdout).toContain('## When you run inside a task (worker)');
+    const brief = await gitbus(['prime', '--brief'], { home: laptop, env: { GITBUS_TASK_ID: early } });
+    expect(brief.stdout).toContain(`you run inside gitbus task ${early}`);
+    expect(brief.stdout).not.toContain('## When you hand work');
+  });
+
+  it('real Claude Code loads the plugin from the settings setup writes, and its SessionStart hook tells the session', async () => {
+    const home = await temp('gitbus-cc-user-');
+    const bin = await temp('gitbus-cc-bin2-');
+    await writeFile(join(bin, 'gitbus'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
+    await chmod(join(bin, 'gitbus'), 0o755);
+    const env = claudeEnv(home, { PATH: `${bin}:${process.env['PATH'] ?? ''}`, GITBUS_HOME: laptop });
+    const setup = await spawnBounded(process.execPath, [CLI, 'setup', 'claude', '--user', '--json'], { cwd: home, env, timeoutMs: 30_000 });
+    expect(setup.code, setup.stderr).toBe(0);
+    const s2 = '7d3f9a2b-1c4e-4f5a-8b6c-9d0e1f2a3b4c';
+    const id = json<{ id: string }>(await gitbus(['dispatch', 'Render the trailer', '--to', 'gpu-box', '--no-git', '--json'], { home: laptop, env: { CLAUDE_CODE_SESSION_ID: s2 } })).id;
+    await finish(id, 'succeeded', 'trailer.mp4 rendered');
+    // Without a login the turn ends before the API is asked, after SessionStart and UserPromptSubmit hooks ran.
+    const run = await spawnBounded(CLAUDE, ['-p', 'what came back?', '--session-id', s2], { cwd: home, env, timeoutMs: 60_000 });
+    expect(run.stdout + run.stderr).toMatch(/Not logged in|login/i);
+    const projects = join(home, '.claude/projects');
+    const dirs = await readdir(projects);
+    const transcript = (await Promise.all(dirs.map(async (d) => (existsSync(join(projects, d, `${s2}.jsonl`)) ? readFile(join(projects, d, `${s2}.jsonl`), 'utf8') : '')))).join('');
+    const attachments = transcript.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { attachment?: { type: string; hookEvent?: string; content?: unknown; command?: string; stderr?: string } }).attachment).filter((a) => a !== undefined);
+    const context = attachments.find((a) => a.type === 'hook_additional_context' && a.hookEvent === 'SessionStart');
+    expect(context, JSON.stringify(attachments.map((a) => a.type))).toBeDefined();
+    const text = JSON.stringify(context?.content);
+    expect(text).toContain('this machine is node \\"laptop\\"');
+    expect(text).toContain(`${id} \\"Render the trailer\\": succeeded on gpu-box`);
+    expect(text).toContain(`gitbus show ${id}`);
+    // No hook of the plugin failed (a missing gitbus, a bad exit code would be recorded as an error).
+    expect(attachments.filter((a) => /error/.test(a.type) && a.command?.startsWith('gitbus ')).map((a) => `${a.command}: ${a.stderr}`)).toEqual([]);
+    expect(transcript).toContain('gitbus hook claude session-start');
+  });
+});
