@@ -1,3 +1,4 @@
+import { recordDispatch, validSession } from '../../claude/session-ledger.js';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -86,6 +87,17 @@ export const dispatchTool = defineTool({
     if (target && !a.force) throw target;
     const warnings = [...(project?.warnings ?? []), ...(target instanceof NodeCannotRunError ? [`${firstLine(target)}; the task waits until it can`] : [])];
     const r = await handoffErrorsAsInput(() => dispatch(ctx, { handoff, body }));
+    // Claude Code gives its MCP servers the session's id as it gives its Bash tool: the session's hooks then tell it
+    // when this task ends, as for a `gitbus dispatch` it ran (claude/session-ledger.ts).
+    const session = process.env['CLAUDE_CODE_SESSION_ID'];
+    if (validSession(session)) {
+      try {
+        const pid = Number(process.env['CLAUDE_PID']);
+        recordDispatch(ctx.paths.home, session, [{ id: r.id, title: r.title }], cwd ?? process.cwd(), Number.isSafeInteger(pid) && pid > 0 ? pid : undefined);
+      } catch {
+        // The task is on the bus; only this session's hear-back for it is lost (gitbus collect --node still lists it).
+      }
+    }
     const fields = project?.fields;
     return {
       id: r.id,

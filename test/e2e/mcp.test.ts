@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
@@ -28,8 +29,11 @@ let serverLog = '';
 
 function serverEnv(home: string): Record<string, string> {
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  return { ...env, GITBUS_HOME: home };
+  // As Claude Code starts its MCP servers: with the session's id, so the session hears back about what it dispatched.
+  return { ...env, GITBUS_HOME: home, CLAUDE_CODE_SESSION_ID: SESSION };
 }
+
+const SESSION = '0b6f1b8e-6a4c-4e7e-9a51-7c1d2e3f4a5b';
 
 beforeAll(async () => {
   bus = await makeBus({ node: 'alpha' });
@@ -95,6 +99,7 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     const d = await ok<{ id: string; warnings: string[] }>('dispatch', { title: 'say hello', command: 'echo hello from beta; sleep 1; echo done', to: 'beta' });
     expect(d.id).toMatch(/^[a-z0-9]/);
     expect(d.warnings).toEqual([]);
+    expect(readFileSync(join(bus.home('alpha'), 'claude', 'sessions', `${SESSION}.json`), 'utf8')).toContain(d.id);
 
     const progress: Progress[] = [];
     const w = await ok<Json>('wait', { id: d.id, timeout: '40s' }, (p) => progress.push(p));
