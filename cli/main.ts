@@ -28,6 +28,8 @@ import { register as group } from './commands/group.js';
 import { register as resolve } from './commands/resolve.js';
 import { register as resume } from './commands/resume.js';
 import { register as worktrees } from './commands/worktrees.js';
+import { register as progress } from './commands/progress.js';
+import { register as task } from './commands/task.js';
 
 const program = new Command('gitbus')
   .description('a message bus for a fleet of machines, on one shared git repository')
@@ -37,6 +39,7 @@ const program = new Command('gitbus')
 
 for (const register of [init, join, dispatch, status, show, claim, release, respond, cancel, lint, archive, watch, logs, runCmd, attach, resume, worktrees, service, hooks, doctor]) register(program);
 for (const register of [fanout, group, resolve]) register(program);
+for (const register of [progress, task]) register(program);
 for (const cmd of program.commands) cmd.exitOverride();
 setSshPassphrasePrompt(terminalPassphrasePrompt());
 
