@@ -172,12 +172,13 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   /**
    * Progress posted from inside a task (`gitbus progress`, a file in the home) is looked for each second while
    * tasks run, and sent with an early heartbeat: at most one per `progressBeatMs`, so a chatty agent costs the
-   * remote a push every few seconds at most; later lines of the same window go with that beat or the next.
+   * remote a push every few seconds at most; later lines of the same window go with that beat or the next. A
+   * claude run that spent money also beats early, so other nodes see the node's spend.
    */
   const progressBeatMs = opts.progressBeatMs ?? PROGRESS_BEAT_MS;
   const progressSeen = new Map<string, string>();
   let promptBeat: NodeJS.Timeout | null = null;
-  const onProgress = () => {
+  const beatSoon = () => {
     if (progressBeatMs <= 0 || promptBeat !== null || health.isDown) return;
     const wait = Math.max(0, lastBeatAt + progressBeatMs - Date.now());
     promptBeat = setTimeout(() => {
@@ -192,7 +193,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       const p = readProgress(home, r.task.id, r.task.attempt);
       if (p && progressSeen.get(key) !== p.at) {
         progressSeen.set(key, p.at);
-        onProgress();
+        beatSoon();
       }
     }
   }, PROGRESS_LOOK_MS);
@@ -356,6 +357,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       }, { slot }, spend);
       try {
         spendCap.settle(runKey, { id: task.id, attempt: task.attempt, costUsd: outcome.claude?.costUsd });
+        // What the node spent today is in its heartbeat: status elsewhere sees it soon, not a beat interval later.
+        if (showsSpend && (outcome.claude?.costUsd ?? 0) > 0) beatSoon();
       } catch (err) {
         report(err);
       }

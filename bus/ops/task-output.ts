@@ -36,7 +36,7 @@ export interface TaskOutput {
  * holder's heartbeat (the last 4 KiB, refreshed every beat) while another node runs it, the response's output
  * section once it has ended. Always as terminal text (schemas/output-text.ts): any node's bytes are safe to print.
  */
-export async function taskOutput(ctx: BusContext, ref: string): Promise<TaskOutput> {
+export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boolean } = {}): Promise<TaskOutput> {
   const { snap, offline } = await snapshotOrLast(ctx);
   const id = resolveTaskId(snap.ids(), ref);
   const view = await snap.view(id);
@@ -45,18 +45,20 @@ export async function taskOutput(ctx: BusContext, ref: string): Promise<TaskOutp
   const attempt = view.claim?.attempt ?? view.response?.attempt ?? null;
   const h = view.handoff;
   const base = { id, state: view.state, node, attempt, offline, runner: h ? (h.runner ?? (h.command ? 'shell' : 'manual')) : null, progress: null, claude: view.response?.claude ?? null };
+  // The raw log, when this node has it, even after the response (whose output is what the runner made of it).
+  if (opts.raw && node === ctx.config.node && attempt !== null) {
+    const local = readLog(ctx, id, attempt);
+    if (local !== null) return { ...base, source: 'local', text: local, progress: view.responseBody === undefined ? readProgress(ctx.paths.home, id, attempt) : null };
+  }
   if (view.responseBody !== undefined) {
     const text = outputOfBody(view.responseBody);
     return { ...base, source: 'response', text: text ? `${terminalText(text)}\n` : '' };
   }
   if (!node || attempt === null) return { ...base, source: 'none', text: '' };
   if (node === ctx.config.node) {
-    try {
-      const text = terminalText(readFileSync(join(ctx.paths.logs, `${id}.${attempt}.log`)));
-      return { ...base, source: 'local', text, progress: readProgress(ctx.paths.home, id, attempt) };
-    } catch {
-      // Claimed here but not run by a watcher (a person's claim): fall through to the heartbeat.
-    }
+    const text = readLog(ctx, id, attempt);
+    // Null when claimed here but not run by a watcher (a person's claim): the heartbeat is asked then.
+    if (text !== null) return { ...base, source: 'local', text, progress: readProgress(ctx.paths.home, id, attempt) };
   }
   const beat = offline ? await ctx.repo.localHead(heartbeatRef(node)) : await ctx.repo.sync(heartbeatRef(node));
   if (!beat) return { ...base, source: 'none', text: '' };
@@ -66,6 +68,14 @@ export async function taskOutput(ctx: BusContext, ref: string): Promise<TaskOutp
   const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;
   if (!entry) return { ...base, source: 'none', text: '', progress };
   return { ...base, source: 'heartbeat', text: terminalText(await ctx.repo.store.readBlob(entry.oid)), progress };
+}
+
+function readLog(ctx: BusContext, id: string, attempt: number): string | null {
+  try {
+    return terminalText(readFileSync(join(ctx.paths.logs, `${id}.${attempt}.log`)));
+  } catch {
+    return null;
+  }
 }
 
 /** The progress a heartbeat's heartbeat.yaml carries for one run, or null. */

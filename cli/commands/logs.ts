@@ -17,10 +17,10 @@ export function register(program: Command): void {
       .argument('<id>', 'task id, or a unique prefix or suffix of it')
       .description('the output of a task: live from the node that runs it (any node can ask), or from its response; a claude run as readable lines')
       .option('-f, --follow', 'keep printing new output until the task ends')
-      .option('--raw', "the output as the node logged it (a claude run's stream-json as claude wrote it; from another node while it runs, its heartbeat carries the readable view only)"),
+      .option('--raw', "the output as it was logged: on the node that ran it, its whole log (a claude run's stream-json as claude wrote it); elsewhere what the heartbeat or response holds, unformatted"),
   ).action(async (id: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
-      let out = await taskOutput(ctx, id);
+      let out = await taskOutput(ctx, id, { raw: Boolean(opts.raw) });
       if (!opts.json) offlineNote(out.offline);
       if (!opts.follow || opts.json) {
         emit(opts, out, () => outputView(out, opts.raw));
@@ -30,7 +30,7 @@ export function register(program: Command): void {
       process.stdout.write(shown);
       while (!isFinal(out.state)) {
         await new Promise((r) => setTimeout(r, 1000));
-        out = await taskOutput(ctx, out.id);
+        out = await taskOutput(ctx, out.id, { raw: Boolean(opts.raw) });
         // A local log only grows; a heartbeat or response is a window on the end of the output.
         const view = outputView(out, opts.raw);
         const more = newOutput(shown, view);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { busStatus, type BusStatus } from '../../bus/ops/query.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
+import { MIN_RUN_BUDGET_USD } from '../../watcher/runners/claude-args.js';
 import { ago, problemLine, taskLine } from '../format.js';
 
 const ORDER = ['claimed', 'cancelling', 'pending', 'blocked', 'scheduled', 'invalid', 'unsupported', 'succeeded', 'failed', 'timed-out', 'cancelled'] as const;
@@ -46,12 +47,12 @@ export function register(program: Command): void {
   );
 }
 
-/** "claude $1.23 of $20 today" for a node's status line; CAP REACHED when nothing is left. */
+/** "claude $1.23 of $20 today" for a node's status line, and when what is left is too little to start a run. */
 function spendText(s: BusStatus['nodes'][number]['spend']): string {
   if (!s) return '';
   const usd = (n: number) => `$${Math.round(n * 100) / 100}`;
   if (s.capUsd === null) return `claude ${usd(s.spentUsd)} today`;
-  return `claude ${usd(s.spentUsd)} of ${usd(s.capUsd)} today${s.spentUsd >= s.capUsd ? ' (CAP REACHED)' : ''}`;
+  return `claude ${usd(s.spentUsd)} of ${usd(s.capUsd)} today${s.capUsd - s.spentUsd < MIN_RUN_BUDGET_USD ? ' (cap reached: no claude tasks until 00:00 UTC)' : ''}`;
 }
 
 /** " (claude: success, 3 turns, $0.0123)" after a claude task that ended. */
