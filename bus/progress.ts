@@ -61,13 +61,11 @@ export function progressOf(v: unknown): Progress | null {
   return text === '' ? null : { text, at: o['at'] };
 }
 
-/** Removes the progress of runs that are over (all but `keep`, keyed `<id>.<attempt>`). */
+/** Removes the progress of runs that are over (all but `keep`, keyed `<id>.<attempt>`). Best effort: never throws. */
 export function pruneProgress(home: string, keep: Set<string>): void {
-  let names: string[];
   try {
-    names = readdirSync(progressDir(home));
+    for (const n of readdirSync(progressDir(home))) if (n.endsWith('.json') && !keep.has(n.slice(0, -'.json'.length))) rmSync(join(progressDir(home), n), { force: true });
   } catch {
-    return;
+    // A file left behind is read by no one: the watcher only reads the progress of its running tasks.
   }
-  for (const n of names) if (n.endsWith('.json') && !keep.has(n.slice(0, -'.json'.length))) rmSync(join(progressDir(home), n), { force: true });
 }

@@ -114,7 +114,7 @@ function cannotStart(binary: string, err: NodeJS.ErrnoException, node: string): 
 /** How much of the log the readable output is made from: stream-json lines are long, the readable ones short. */
 const READABLE_WINDOW = 512 * 1024;
 
-export function quote(arg: string): string {
+function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
