@@ -186,3 +186,14 @@ export class UnknownGroupError extends GitbusError {
     super(`no live task has group "${group}"`, 'check the name ("gitbus status" lists the tasks); a fan-out whose tasks were all archived is no longer a group: "gitbus show ID" still shows each task', { group });
   }
 }
+
+/**
+ * `gitbus progress` / `gitbus task` outside a task: the runners tell a task who it is in its environment
+ * (GITBUS_TASK_ID, GITBUS_ATTEMPT, GITBUS_HOME), and this process has none, or names a run that is not on.
+ */
+export class NotInTaskError extends GitbusError {
+  readonly code = 'NOT_IN_TASK';
+  constructor(why: string, fix: string, data: Record<string, unknown> = {}) {
+    super(why, fix, data);
+  }
+}

@@ -66,6 +66,13 @@ export const nodeConfigSchema = z.strictObject({
       allowedTools: z.array(z.string().min(1)).optional(),
       /** Per-task budget cap in US dollars (`--max-budget-usd`), as the seed fleet's dollar caps. */
       maxBudgetUsd: z.number().min(0).optional(),
+      /** Per-task cap on agentic turns (`--max-turns`); a handoff may ask for fewer. */
+      maxTurns: z.int().min(1).optional(),
+      /**
+       * What this node's claude runs may spend per UTC day, in US dollars (seed 002's per-machine caps): a claude
+       * task is not taken once the day's runs have spent it, and each run's budget is at most what is left.
+       */
+      maxSpendUsdPerDay: z.number().min(0).optional(),
     })
     .optional(),
   /**

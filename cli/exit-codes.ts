@@ -23,6 +23,7 @@ const BY_CODE: Record<string, number> = {
   TASK_STATE: EXIT.conflict,
   NOT_CLAIMABLE: EXIT.conflict,
   TASK_NOT_RUNNING: EXIT.conflict,
+  NOT_IN_TASK: EXIT.usage,
   NOT_A_TMUX_TASK: EXIT.conflict,
   INVALID_TASK: EXIT.conflict,
   NODE_NAME_TAKEN: EXIT.conflict,

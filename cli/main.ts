@@ -33,6 +33,8 @@ import { register as setup } from './commands/setup.js';
 import { register as prime } from './commands/prime.js';
 import { register as collect } from './commands/collect.js';
 import { register as hookCmd } from './commands/hook.js';
+import { register as progress } from './commands/progress.js';
+import { register as task } from './commands/task.js';
 
 const program = new Command('gitbus')
   .description('a message bus for a fleet of machines, on one shared git repository')
@@ -45,6 +47,7 @@ for (const register of [fanout, group, resolve]) register(program);
 mcp(program);
 // Claude Code: the plugin's installer, the agent primer, hear-back (docs: README "Using gitbus from Claude Code").
 for (const register of [collect, prime, setup, hookCmd]) register(program);
+for (const register of [progress, task]) register(program);
 for (const cmd of program.commands) cmd.exitOverride();
 setSshPassphrasePrompt(terminalPassphrasePrompt());
 

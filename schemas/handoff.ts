@@ -40,6 +40,7 @@ export const claudeRequestSchema = z
     permissionMode: oneLine('a permission mode, such as acceptEdits').optional(),
     allowedTools: z.array(oneLine('a tool pattern, such as Bash(git *)')).optional().describe('a list of tool patterns'),
     maxBudgetUsd: z.number().min(0).optional().describe('a budget in US dollars, a number ≥ 0'),
+    maxTurns: z.int().min(1).max(10_000).optional().describe('the most agentic turns claude may take, a whole number from 1 to 10000'),
     resume: oneLine('a session id to resume').optional(),
     interactive: z.boolean().optional().describe('run claude interactively in a tmux session that a person attaches to, watches and steers (true or false)'),
   })

@@ -21,8 +21,13 @@ export const claudeReportSchema = z
     costUsd: z.number().min(0).optional().describe('the cost in US dollars, a number ≥ 0'),
     turns: z.int().min(0).optional().describe('a whole number ≥ 0'),
     model: text({ what: 'a model name', maxChars: 200, oneLine: true }).optional(),
+    subtype: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,99}$/)
+      .optional()
+      .describe('how claude ended, as its result line says: success, error_max_turns, error_max_budget_usd, error_during_execution, ... (lower-case letters, digits and "_")'),
   })
-  .describe('what the claude runner reports: {sessionId, costUsd, turns, model}');
+  .describe('what the claude runner reports: {sessionId, costUsd, turns, model, subtype}');
 
 /** Field order here is the order gitbus writes them. */
 export const responseSchema = z

@@ -8,6 +8,7 @@ import type { RunOutcome, RunRequest, Runner } from './runners/runner.js';
 import { runGuarded, runLocked, runProjectTask } from './workspace/run-project-task.js';
 import { sessionLockKey } from './workspace/run-lock.js';
 import { claudeRunner } from './runners/claude.js';
+import type { SpendLimit } from './runners/claude-args.js';
 import { iceccRunner } from './runners/icecc.js';
 import { shellRunner } from './runners/shell.js';
 import { tmuxRunner } from './runners/tmux.js';
@@ -32,7 +33,7 @@ export interface RunPlace {
 }
 
 /** Runs one claimed task to its end. Never throws: a task that cannot run is a failed outcome with the reason. */
-export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSignal, onStart?: (pid: number) => void, place: RunPlace = { slot: 0 }): Promise<RunOutcome> {
+export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSignal, onStart?: (pid: number) => void, place: RunPlace = { slot: 0 }, spend?: SpendLimit): Promise<RunOutcome> {
   const started = new Date();
   const fail = (reason: string): RunOutcome => ({ status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason });
   const runnerName = effectiveRunner(task.handoff);
@@ -41,7 +42,7 @@ export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSi
   const timeoutMs = task.handoff.timeout ? parseDuration(task.handoff.timeout) : undefined;
   const env = { GITBUS_HOME: ctx.paths.home, GITBUS_NODE: ctx.config.node };
   const session = task.session ? { id: task.session, resume: task.handoff.claude?.resume === task.session } : undefined;
-  const req: RunRequest = { id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: '', logPath: logPathOf(ctx, task.id, task.attempt), node: ctx.config, env, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}), ...(session ? { session } : {}) };
+  const req: RunRequest = { id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: '', logPath: logPathOf(ctx, task.id, task.attempt), node: ctx.config, env, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}), ...(session ? { session } : {}), ...(spend ? { spend } : {}) };
   if (task.handoff.repo !== undefined) {
     try {
       return await runProjectTask(ctx, task, runner, req, abort, place);

@@ -23,6 +23,12 @@ export type WatchEvent =
   /** Dispatches and cancels queued on this node while the remote was unreachable (bus/queue.ts) reached the bus. */
   | { type: 'sent'; changes: { kind: string; id: string }[]; refused: { kind: string; id: string; reason: string; path: string }[] }
   | { type: 'error'; message: string; code: string | null }
+  /**
+   * The node's daily claude cap (node.yaml claude.maxSpendUsdPerDay) is spent, or reserved by running claude
+   * tasks: claude tasks are left for other nodes until midnight UTC or until running ones end under budget.
+   * Reported once each time it starts to hold.
+   */
+  | { type: 'spend-cap'; day: string; capUsd: number; spentUsd: number; reason: string }
   | RemoteDownEvent
   | RemoteUpEvent
   | { type: 'stopped' };
@@ -47,6 +53,12 @@ export interface WatchOptions {
   retryMaxMs?: number;
   /** How often at most this watcher looks for finished tasks to archive (default: archiveAfter, at most 5 minutes). */
   archiveEveryMs?: number;
+  /**
+   * Progress posted from inside a task (`gitbus progress`) goes out with an early heartbeat, at most one such extra
+   * beat per this long (default 10 s), so that chatty agents do not push more than the git host allows. 0: only
+   * the regular heartbeats carry it.
+   */
+  progressBeatMs?: number;
   onEvent: (e: WatchEvent) => void;
 }
 

@@ -37,6 +37,12 @@ export { WATCHER_ACTOR } from './restart-recovery.js';
 import { asLocalFailure } from '../bus/local-io.js';
 import { pushBeforeResponse, retryPendingPushes } from './workspace/deliver-branch.js';
 import { pushResult } from './workspace/push.js';
+import { effectiveRunner } from '../schemas/handoff.js';
+import { clipTail } from '../schemas/output-text.js';
+import { pruneProgress, readProgress } from '../bus/progress.js';
+import { readableClaudeLog } from './runners/claude-format.js';
+import { spendRefusal } from './runners/claude-args.js';
+import { SpendCap } from './spend-cap.js';
 
 interface Running {
   task: ClaimResult;
@@ -146,12 +152,69 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   let peeked: Snapshot | null = null;
   const peek = async (): Promise<Snapshot> => (peeked = await localSnapshot(ctx, peeked));
 
+  // The daily claude cap and the ledger of what runs spent (watcher/spend-cap.ts).
+  const spendCap = new SpendCap(home, ctx.config.claude);
+  const showsSpend = runners.includes('claude');
+  /** A run's output for its heartbeat: the last 4 KiB, for claude the readable view (its JSON lines are longer than that). */
+  const beatTail = async (r: Running): Promise<string> => {
+    const path = logPathOf(ctx, r.task.id, r.task.attempt);
+    if (effectiveRunner(r.task.handoff) !== 'claude') return readTail(path, BEAT_TAIL);
+    return clipTail(readableClaudeLog(await readTail(path, 512 * 1024)), BEAT_TAIL);
+  };
   let beating: Promise<void> | null = null;
+  let lastBeatAt = 0;
   const beat = () =>
     (beating ??= (async () => {
-      const tasks = await Promise.all([...running.values()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, tail: await readTail(logPathOf(ctx, r.task.id, r.task.attempt), 4 * 1024) })));
-      await publishHeartbeat(ctx, tasks, { leaseMs });
+      lastBeatAt = Date.now();
+      const tasks = await Promise.all([...running.values()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, tail: await beatTail(r), progress: readProgress(home, r.task.id, r.task.attempt) })));
+      await publishHeartbeat(ctx, tasks, { leaseMs, ...(showsSpend ? { claude: spendCap.today() } : {}) });
     })().finally(() => (beating = null)));
+
+  /**
+   * Progress posted from inside a task (`gitbus progress`, a file in the home) is looked for each second while
+   * tasks run, and sent with an early heartbeat: at most one per `progressBeatMs`, so a chatty agent costs the
+   * remote a push every few seconds at most; later lines of the same window go with that beat or the next. A
+   * claude run that spent money also beats early, so other nodes see the node's spend.
+   */
+  const progressBeatMs = opts.progressBeatMs ?? PROGRESS_BEAT_MS;
+  const progressSeen = new Map<string, string>();
+  let promptBeat: NodeJS.Timeout | null = null;
+  const beatSoon = () => {
+    if (progressBeatMs <= 0 || promptBeat !== null || health.isDown) return;
+    const wait = Math.max(0, lastBeatAt + progressBeatMs - Date.now());
+    promptBeat = setTimeout(() => {
+      promptBeat = null;
+      if (!health.isDown) void beat().catch(() => undefined);
+    }, wait);
+    promptBeat.unref();
+  };
+  const progressWatch = setInterval(() => {
+    for (const r of running.values()) {
+      const key = `${r.task.id}.${r.task.attempt}`;
+      const p = readProgress(home, r.task.id, r.task.attempt);
+      if (p && progressSeen.get(key) !== p.at) {
+        progressSeen.set(key, p.at);
+        beatSoon();
+      }
+    }
+  }, PROGRESS_LOOK_MS);
+  progressWatch.unref();
+
+  /** Claude tasks are claimed only while the day's cap leaves something to spend; the first refusal is reported. */
+  let capHeld = false;
+  const claimRunners = (): NodeConfig['runners'] => {
+    if (!runners.includes('claude') || spendCap.mayClaim()) {
+      capHeld = false;
+      return runners;
+    }
+    if (!capHeld) {
+      const today = spendCap.today();
+      const limit = spendCap.limit();
+      opts.onEvent({ type: 'spend-cap', day: today.day, capUsd: spendCap.capUsd ?? 0, spentUsd: today.spentUsd, reason: spendRefusal(limit ?? { capUsd: 0, spentUsd: 0 }) });
+    }
+    capHeld = true;
+    return runners.filter((r) => r !== 'claude');
+  };
 
   /**
    * Pushes one queued result; keeps it queued while the remote is unreachable. `fresh`: the result of a run that
@@ -301,6 +364,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     const self: Running = { task, cancel, cancelledBy: null, done: Promise.resolve(), slot };
     // Room for the result, kept before the run can fill the disk (given up when the result is stored).
     reserveOutbox(home, task.id, task.attempt);
+    const runKey = `${task.id}.${task.attempt}`;
+    // Synchronously, before the next claim of this drain: what this run may spend is held against the day's cap.
+    const spend = effectiveRunner(task.handoff) === 'claude' ? spendCap.reserve(runKey, task.handoff) : undefined;
     const done = (async () => {
       const outcome = await runTask(ctx, task, abort, (pid) => {
         try {
@@ -309,7 +375,14 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
           // Only restart recovery needs the record; the run itself goes on.
           report(err);
         }
-      }, { slot });
+      }, { slot }, spend);
+      try {
+        spendCap.settle(runKey, { id: task.id, attempt: task.attempt, costUsd: outcome.claude?.costUsd });
+        // What the node spent today is in its heartbeat: status elsewhere sees it soon, not a beat interval later.
+        if (showsSpend && (outcome.claude?.costUsd ?? 0) > 0) beatSoon();
+      } catch (err) {
+        report(err);
+      }
       const durationMs = outcome.finished.getTime() - outcome.started.getTime();
       try {
         if (outcome.status === 'cancelled' && kill.signal.aborted && !cancel.signal.aborted) {
@@ -355,6 +428,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       } finally {
         forgetRunning(home, task.id, task.attempt);
         dropReservation(home, task.id, task.attempt);
+        progressSeen.delete(runKey);
+        pruneProgress(home, new Set([...running.values()].filter((r) => r !== self).map((r) => `${r.task.id}.${r.task.attempt}`)));
       }
     })().finally(() => {
       running.delete(task.id);
@@ -375,7 +450,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       let claimable = !health.isDown && (round === 0 || (await look()) !== null);
       while (claimable && !opts.stop.aborted && running.size < ctx.config.parallel) {
         try {
-          start(await claim(ctx, { next: true, runners }, undefined, { peek: await peek() }));
+          start(await claim(ctx, { next: true, runners: claimRunners() }, undefined, { peek: await peek() }));
         } catch (err) {
           claimable = false;
           if (!(err instanceof NothingClaimableError)) fail(err);
@@ -443,6 +518,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     sweepLeftovers(ctx.paths, { objects: true });
   };
   pruneLogs();
+  pruneProgress(home, new Set());
   const logPruning = setInterval(pruneLogs, 24 * 3600_000);
   logPruning.unref();
   let recovered = false;
@@ -528,6 +604,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     return finished;
   } finally {
     clearInterval(heartbeat);
+    clearInterval(progressWatch);
+    if (promptBeat) clearTimeout(promptBeat);
     void job.stop();
     clearInterval(logPruning);
     health.cancelRetry();
@@ -540,6 +618,12 @@ type WakeReason = 'tick' | 'change' | 'slot' | 'retry' | 'beat';
 
 /** How long a shutdown waits for a stopped project task's branch to reach its remote. */
 const SHUTDOWN_PUSH_MS = 20_000;
+/** The output a heartbeat carries per running task. */
+const BEAT_TAIL = 4 * 1024;
+/** How often the watcher looks for progress posted by its running tasks. */
+const PROGRESS_LOOK_MS = 1_000;
+/** At most one early heartbeat per this long carries posted progress (WatchOptions.progressBeatMs). */
+const PROGRESS_BEAT_MS = 10_000;
 
 /** The longest a watcher waits between two looks for tasks to archive. */
 const ARCHIVE_EVERY_MS = 5 * 60_000;

@@ -49,15 +49,12 @@ export function resumePlan(t: RanTask): ResumePlan {
   if (runner !== 'claude') {
     throw new NoSessionError(t.id, `it ran with the ${runner} runner, and only a claude task has a session`, `dispatch a new task instead${h.repo ? ` (with --repo ${h.repo} --branch ${h.branch ?? defaultBranch(t.id)} it continues the same branch)` : ''}`);
   }
-  if (h.claude?.interactive) {
-    throw new NoSessionError(t.id, 'it ran interactively, and claude reports no session id in that mode', `attach to a fresh interactive session instead, or dispatch a new task`);
-  }
   const attempt = t.response?.attempt ?? lastClaim?.attempt;
   const claimOfRun = t.claims.find((c) => c.attempt === attempt) ?? lastClaim;
   const session = t.response?.claude?.sessionId ?? claimOfRun?.session;
   const node = t.response?.node ?? claimOfRun?.node;
   if (!session || !node) {
-    throw new NoSessionError(t.id, 'neither its response nor its claim records one (it ran with a gitbus that did not record sessions)', 'dispatch a new task instead');
+    throw new NoSessionError(t.id, 'neither its response nor its claim records one (it ran with a gitbus that did not record sessions, or interactively before gitbus recorded theirs)', 'dispatch a new task instead');
   }
   const { interactive: _interactive, resume: _resume, ...kept } = h.claude ?? {};
   const fields: ResumeFields = { to: node, runner: 'claude', claude: { ...kept, resume: session }, resumes: t.id };

@@ -77,11 +77,11 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
 }
 
 /**
- * A headless claude task's session, chosen before it runs so that the bus knows it from the claim on: the session
- * the handoff resumes, else a new one (claude's --session-id takes a UUID).
+ * A claude task's session (headless or interactive), chosen before it runs so that the bus knows it from the claim
+ * on: the session the handoff resumes, else a new one (claude's --session-id takes a UUID).
  */
 function sessionFor(h: Handoff | undefined): string | undefined {
-  if (!h || effectiveRunner(h) !== 'claude' || h.claude?.interactive) return undefined;
+  if (!h || effectiveRunner(h) !== 'claude') return undefined;
   return h.claude?.resume ?? randomUUID();
 }
 

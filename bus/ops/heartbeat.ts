@@ -5,8 +5,12 @@ import type { BusContext } from '../context.js';
 import { updateObservations } from '../liveness-store.js';
 import { heartbeatRef, type BeatFacts } from '../model/liveness.js';
 import { buildCommit, type FileChange } from '../store/objects.js';
+import { progressOf, progressText, type Progress } from '../progress.js';
+import type { NodeSpend } from '../spend-ledger.js';
 
 export interface HeartbeatOptions {
+  /** What this node's claude runs spent today (UTC) and its daily cap: shown per node by `status` elsewhere. */
+  claude?: NodeSpend;
   now?: Date;
   /** The last heartbeat of a watcher that is shutting down cleanly: others show the node as `stopped`. */
   stopped?: boolean;
@@ -19,6 +23,8 @@ export interface RunningTask {
   attempt: number;
   /** The end of its output so far, so that `gitbus logs` works from any node. */
   tail: string;
+  /** The latest progress posted from inside the task (`gitbus progress`). */
+  progress?: Progress | null;
 }
 
 /**
@@ -36,7 +42,7 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
   // that a slow poll is not taken for a gap (bus/model/liveness.ts).
   if (opts.leaseMs !== undefined) updateObservations(ctx.paths.home, refs, Date.now(), opts.leaseMs);
   const current = refs.get(ref) ?? null;
-  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), running: running.map(({ id, attempt }) => ({ id, attempt })) };
+  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), running: running.map(({ id, attempt, progress }) => ({ id, attempt, ...(progress ? { progress: { text: progressText(progress.text), at: progress.at } } : {}) })), ...(opts.claude ? { claude: opts.claude } : {}) };
   const changes: FileChange[] = [{ path: 'heartbeat.yaml', content: `# gitbus heartbeat: rewritten by its node every beat\n${stringify(state)}` }];
   for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: terminalText(t.tail) });
   const built = await buildCommit(ctx.repo.store, { parent: null, changes, message: `gitbus: heartbeat ${ctx.config.node}`, author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` }, now });
@@ -50,11 +56,12 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
 }
 
 /**
- * What `node`'s current heartbeat says of itself (its time, whether its watcher stopped), fetched into the clone
- * from the listing just made. Null when it has none or it cannot be read: heartbeats are untrusted input like
- * every bus file, so anything unexpected reads as "unknown", never as an error. Call with the clone lock held.
+ * What `node`'s current heartbeat says of itself (its time, whether its watcher stopped; the progress of its runs
+ * and its claude spend), fetched into the clone from the listing just made. Null when it has none or it cannot be
+ * read: heartbeats are untrusted input like every bus file, so anything unexpected reads as "unknown", never as an
+ * error. Call with the clone lock held.
  */
-export async function readBeat(ctx: BusContext, node: string): Promise<BeatFacts | null> {
+export async function readBeat(ctx: BusContext, node: string): Promise<(BeatFacts & BeatDetails) | null> {
   try {
     const oid = await ctx.repo.sync(heartbeatRef(node), { maxAgeMs: 10_000 });
     if (!oid) return null;
@@ -63,7 +70,8 @@ export async function readBeat(ctx: BusContext, node: string): Promise<BeatFacts
     if (!entry) return null;
     const bytes = await ctx.repo.store.readBlob(entry.oid);
     if (bytes.length > 64 * 1024) return null;
-    return beatFacts(parse(new TextDecoder().decode(bytes), { schema: 'core', maxAliasCount: 10, uniqueKeys: true }));
+    const doc: unknown = parse(new TextDecoder().decode(bytes), { schema: 'core', maxAliasCount: 10, uniqueKeys: true });
+    return { ...beatFacts(doc), ...beatDetails(doc) };
   } catch {
     return null;
   }
@@ -74,4 +82,27 @@ export function beatFacts(doc: unknown): BeatFacts {
   const o = doc && typeof doc === 'object' ? (doc as Record<string, unknown>) : {};
   const time = typeof o['time'] === 'string' ? Date.parse(o['time']) : Number.NaN;
   return { time: Number.isFinite(time) ? time : null, stopped: o['stopped'] === true };
+}
+
+/** What a heartbeat tells beyond liveness: the latest progress of each run (keyed `<id>.<attempt>`), the node's spend. */
+export interface BeatDetails {
+  progress: Record<string, Progress>;
+  spend: NodeSpend | null;
+}
+
+/** The progress and spend of a parsed heartbeat.yaml; whatever does not fit is left out. Pure. */
+export function beatDetails(doc: unknown): BeatDetails {
+  const o = doc && typeof doc === 'object' ? (doc as Record<string, unknown>) : {};
+  const progress: Record<string, Progress> = {};
+  for (const r of Array.isArray(o['running']) ? (o['running'] as unknown[]).slice(0, 1000) : []) {
+    const run = r && typeof r === 'object' ? (r as Record<string, unknown>) : {};
+    const p = progressOf(run['progress']);
+    if (typeof run['id'] === 'string' && Number.isInteger(run['attempt']) && p) progress[`${run['id']}.${String(run['attempt'])}`] = p;
+  }
+  const c = o['claude'] && typeof o['claude'] === 'object' ? (o['claude'] as Record<string, unknown>) : null;
+  const usd = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
+  const day = c && typeof c['day'] === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(c['day']) ? c['day'] : null;
+  const spent = c ? usd(c['spentUsd']) : null;
+  const spend = day !== null && spent !== null ? { day, spentUsd: spent, capUsd: c ? usd(c['capUsd']) : null } : null;
+  return { progress, spend };
 }

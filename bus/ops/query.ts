@@ -16,6 +16,10 @@ import { readObservations, updateObservations } from '../liveness-store.js';
 import { shownLiveness, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
 import { readBeat } from './heartbeat.js';
 import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
+import type { ClaudeReport } from '../../schemas/response.js';
+import { readProgress, type Progress } from '../progress.js';
+import { spendToday, type NodeSpend } from '../spend-ledger.js';
+import type { BeatDetails } from './heartbeat.js';
 
 /** A task as scripts see it in --json output: plain data, no Maps. */
 export interface TaskSummary {
@@ -38,6 +42,10 @@ export interface TaskSummary {
   /** A project task's result branch (the response's, else the handoff's), and its fan-out. */
   branch: string | null;
   group: string | null;
+  /** A claude task's facts from its response: session, cost, turns, model, how it ended (null before it ends, or for other runners). */
+  claude: ClaudeReport | null;
+  /** The latest progress its agent posted (`gitbus progress`), while it runs: from this node's home or the holder's heartbeat. */
+  progress: Progress | null;
 }
 
 export function summarize(v: TaskView): TaskSummary {
@@ -60,6 +68,8 @@ export function summarize(v: TaskView): TaskSummary {
     problems: v.problems,
     branch: v.response?.project?.branch ?? (h?.repo !== undefined ? (h.branch ?? defaultBranch(v.id)) : null),
     group: h?.group ?? null,
+    claude: v.response?.claude ?? null,
+    progress: null,
   };
 }
 
@@ -124,6 +134,11 @@ export interface NodeLiveness {
   liveness: ShownLiveness;
   /** Its last heartbeat, as this node knows it (null when it has none). */
   heartbeat: { at: string; ageMs: number; stopped: boolean } | null;
+  /**
+   * What its claude runs spent today (UTC) against its daily cap: this node's from its own ledger, another's from
+   * its heartbeat (null when it runs no claude tasks, or its heartbeat is of another day or says nothing).
+   */
+  spend: NodeSpend | null;
 }
 
 export async function busStatus(ctx: BusContext): Promise<BusStatus> {
@@ -132,14 +147,27 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
   const leaseMs = snap.settings.leaseMs;
   // While the remote cannot be reached, what this node saw last is shown as it was; nothing more is asked of it.
   const obs = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs);
-  const beats = new Map<string, BeatFacts | null>();
+  const beats = new Map<string, (BeatFacts & Partial<BeatDetails>) | null>();
   if (!offline) for (const n of nodeViews) if (obs.nodes[n.node]) beats.set(n.node, await readBeat(ctx, n.node));
   // Dependencies that left main count with their archived state, as they do for claims.
   const archived = offline ? new Map<string, TaskState>() : await archivedStates(ctx, await snap.missingDependencies(snap.ids()));
   const now = Date.now();
   const liveness = (node: string): NodeLiveness => {
     const { liveness: l, beatAt } = shownLiveness(obs, node, beats.get(node) ?? null, leaseMs, now);
-    return { liveness: l, heartbeat: beatAt === null ? null : { at: new Date(beatAt).toISOString(), ageMs: Math.max(0, now - beatAt), stopped: l === 'stopped' } };
+    return { liveness: l, heartbeat: beatAt === null ? null : { at: new Date(beatAt).toISOString(), ageMs: Math.max(0, now - beatAt), stopped: l === 'stopped' }, spend: nodeSpend(node) };
+  };
+  const today = new Date(now).toISOString().slice(0, 10);
+  const nodeSpend = (node: string): NodeSpend | null => {
+    if (node === ctx.config.node) return ctx.config.runners.includes('claude') || ctx.config.claude?.maxSpendUsdPerDay !== undefined ? spendToday(ctx.paths.home, ctx.config.claude?.maxSpendUsdPerDay, new Date(now)) : null;
+    const s = beats.get(node)?.spend ?? null;
+    // A beat from an earlier day says nothing of today: what it spent then does not count against today's cap.
+    return s && s.day === today ? s : s ? { ...s, day: today, spentUsd: 0 } : null;
+  };
+  /** A claimed task's latest progress: this node's own file, else what the holder's heartbeat carries. */
+  const progressOf = (t: TaskSummary): Progress | null => {
+    if (!t.claim?.node || (t.state !== 'claimed' && t.state !== 'cancelling')) return null;
+    if (t.claim.node === ctx.config.node) return readProgress(ctx.paths.home, t.id, t.claim.attempt);
+    return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
   };
   const views = (await snap.allViews((d) => archived.get(d))).sort(compareQueue);
   const counts: Partial<Record<TaskState, number>> = {};
@@ -150,7 +178,10 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     head: snap.commit,
     settings: snap.settings,
     nodes: nodeViews.map((n) => ({ ...n, ...liveness(n.node) })),
-    tasks: views.map(summarize),
+    tasks: views.map((v) => {
+      const t = summarize(v);
+      return { ...t, progress: progressOf(t) };
+    }),
     counts,
     problems: await snap.allProblems(),
     offline,

@@ -165,5 +165,6 @@ function claudeFields(c: ClaudeReport): ClaudeReport {
   if (model) out.model = model;
   if (c.costUsd !== undefined && Number.isFinite(c.costUsd) && c.costUsd >= 0) out.costUsd = c.costUsd;
   if (c.turns !== undefined && Number.isInteger(c.turns) && c.turns >= 0) out.turns = c.turns;
+  if (c.subtype !== undefined && /^[a-z][a-z0-9_]{0,99}$/.test(c.subtype)) out.subtype = c.subtype;
   return out;
 }

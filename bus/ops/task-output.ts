@@ -8,6 +8,10 @@ import type { TaskState } from '../model/types.js';
 import { snapshotOrLast, type Offline } from './query.js';
 import { terminalText } from '../../schemas/output-text.js';
 import { outputOfBody } from './respond.js';
+import { parse } from 'yaml';
+import { beatDetails } from './heartbeat.js';
+import { readProgress, type Progress } from '../progress.js';
+import type { ClaudeReport } from '../../schemas/response.js';
 
 export interface TaskOutput {
   id: string;
@@ -19,6 +23,12 @@ export interface TaskOutput {
   text: string;
   /** Set when the remote could not be reached: what this node last knew. */
   offline: Offline | null;
+  /** The task's runner (claude output is shown readable: watcher/runners/claude-format.ts). */
+  runner: string | null;
+  /** The latest progress its agent posted (`gitbus progress`) while it runs. */
+  progress: Progress | null;
+  /** A claude task's facts from its response (session, cost, turns, model, how it ended). */
+  claude: ClaudeReport | null;
 }
 
 /**
@@ -26,33 +36,59 @@ export interface TaskOutput {
  * holder's heartbeat (the last 4 KiB, refreshed every beat) while another node runs it, the response's output
  * section once it has ended. Always as terminal text (schemas/output-text.ts): any node's bytes are safe to print.
  */
-export async function taskOutput(ctx: BusContext, ref: string): Promise<TaskOutput> {
+export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boolean } = {}): Promise<TaskOutput> {
   const { snap, offline } = await snapshotOrLast(ctx);
   const id = resolveTaskId(snap.ids(), ref);
   const view = await snap.view(id);
   if (!view) throw new UnknownTaskError(ref);
   const node = view.claim?.node ?? view.response?.node ?? null;
   const attempt = view.claim?.attempt ?? view.response?.attempt ?? null;
-  const base = { id, state: view.state, node, attempt, offline };
+  const h = view.handoff;
+  const base = { id, state: view.state, node, attempt, offline, runner: h ? (h.runner ?? (h.command ? 'shell' : 'manual')) : null, progress: null, claude: view.response?.claude ?? null };
+  // The raw log, when this node has it, even after the response (whose output is what the runner made of it).
+  if (opts.raw && node === ctx.config.node && attempt !== null) {
+    const local = readLog(ctx, id, attempt);
+    if (local !== null) return { ...base, source: 'local', text: local, progress: view.responseBody === undefined ? readProgress(ctx.paths.home, id, attempt) : null };
+  }
   if (view.responseBody !== undefined) {
     const text = outputOfBody(view.responseBody);
     return { ...base, source: 'response', text: text ? `${terminalText(text)}\n` : '' };
   }
   if (!node || attempt === null) return { ...base, source: 'none', text: '' };
   if (node === ctx.config.node) {
-    try {
-      return { ...base, source: 'local', text: terminalText(readFileSync(join(ctx.paths.logs, `${id}.${attempt}.log`))) };
-    } catch {
-      // Claimed here but not run by a watcher (a person's claim): fall through to the heartbeat.
-    }
+    const text = readLog(ctx, id, attempt);
+    // Null when claimed here but not run by a watcher (a person's claim): the heartbeat is asked then.
+    if (text !== null) return { ...base, source: 'local', text, progress: readProgress(ctx.paths.home, id, attempt) };
   }
   const beat = offline ? await ctx.repo.localHead(heartbeatRef(node)) : await ctx.repo.sync(heartbeatRef(node));
   if (!beat) return { ...base, source: 'none', text: '' };
   const tree = await ctx.repo.store.readTree(await ctx.repo.store.readCommitTree(beat));
+  const progress = await beatProgress(ctx, tree, `${id}.${attempt}`);
   const logs = tree.find((e) => e.path === 'logs' && e.type === 'tree');
   const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;
-  if (!entry) return { ...base, source: 'none', text: '' };
-  return { ...base, source: 'heartbeat', text: terminalText(await ctx.repo.store.readBlob(entry.oid)) };
+  if (!entry) return { ...base, source: 'none', text: '', progress };
+  return { ...base, source: 'heartbeat', text: terminalText(await ctx.repo.store.readBlob(entry.oid)), progress };
+}
+
+function readLog(ctx: BusContext, id: string, attempt: number): string | null {
+  try {
+    return terminalText(readFileSync(join(ctx.paths.logs, `${id}.${attempt}.log`)));
+  } catch {
+    return null;
+  }
+}
+
+/** The progress a heartbeat's heartbeat.yaml carries for one run, or null. */
+async function beatProgress(ctx: BusContext, tree: { path: string; type: string; oid: string }[], key: string): Promise<Progress | null> {
+  const entry = tree.find((e) => e.path === 'heartbeat.yaml' && e.type === 'blob');
+  if (!entry) return null;
+  try {
+    const bytes = await ctx.repo.store.readBlob(entry.oid);
+    if (bytes.length > 64 * 1024) return null;
+    return beatDetails(parse(new TextDecoder().decode(bytes), { schema: 'core', maxAliasCount: 10, uniqueKeys: true })).progress[key] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /**

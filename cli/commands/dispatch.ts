@@ -18,8 +18,9 @@ import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, report
 import { resumeInto } from '../../bus/ops/resume.js';
 import { InputError } from '../../bus/errors.js';
 import { recordForClaudeSession } from '../claude-session.js';
+import { applyClaudeFlags, withClaudeFlags, type ClaudeOpts } from '../claude-flags.js';
 
-interface Opts extends CommonOptions, ProjectOpts {
+interface Opts extends CommonOptions, ProjectOpts, ClaudeOpts {
   to?: string;
   label?: string[];
   runner?: Handoff['runner'];
@@ -61,7 +62,7 @@ export function register(program: Command): void {
     .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run the task (it waits until one can)')
     .option('--no-git', "do not read the current directory's git: no git state in the body, and no project work unless --repo")
     .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise');
-  withCommon(withProjectFlags(cmd, true)).action(async (title: string, opts: Opts) =>
+  withCommon(withClaudeFlags(withProjectFlags(cmd, true))).action(async (title: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
       const task = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : title;
       const git = opts.git ? await gitContext(process.cwd()) : null;
@@ -85,6 +86,7 @@ export function register(program: Command): void {
       if (fields) Object.assign(handoff, fields);
       reportProject(project, Boolean(opts.json));
       if (opts.resume) await resumeInto(ctx, opts.resume, handoff);
+      applyClaudeFlags(handoff, opts);
       const target = handoff.to ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
       if (target && !opts.force) throw target;
       // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.
@@ -108,7 +110,7 @@ export function register(program: Command): void {
       }
       note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
       const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
-      emit(opts, { ...out, state: done.state, node: done.node, attempt: done.attempt, output: done.text }, () => '');
+      emit(opts, { ...out, state: done.state, node: done.node, attempt: done.attempt, output: done.text, claude: done.claude }, () => '');
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title, told: done.state }]);
       if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
     }, undefined, false),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { runDoctor } from '../../bus/ops/doctor.js';
 import { checkRunners } from '../../watcher/doctor-runners.js';
 import { checkService } from '../../watcher/service/doctor-service.js';
+import { spendCheck } from '../../watcher/spend-cap.js';
 import { EXIT } from '../exit-codes.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
@@ -14,7 +15,7 @@ export function register(program: Command): void {
       .option('--service', "also check the runners under the environment of this node's installed service (gitbus service install): a runner this shell finds but the service does not fails"),
   ).action(async (opts: CommonOptions & { service?: boolean }) =>
     run(opts, async (home) => {
-      const runnerChecks = opts.service ? async (config: Parameters<typeof checkRunners>[0]) => [...(await checkRunners(config)), ...(await checkService(home, config))] : checkRunners;
+      const runnerChecks = async (config: Parameters<typeof checkRunners>[0]) => [...(await checkRunners(config)), spendCheck(home, config), ...(opts.service ? await checkService(home, config) : [])];
       const r = await runDoctor(home, { runnerChecks });
       emit(opts, r, () => {
         const width = Math.max(...r.checks.map((c) => c.name.length));

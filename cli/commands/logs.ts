@@ -3,9 +3,11 @@ import { newOutput, taskOutput } from '../../bus/ops/task-output.js';
 import { isFinal } from '../../bus/model/types.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
+import { outputView } from '../output-view.js';
 
 interface Opts extends CommonOptions {
   follow?: boolean;
+  raw?: boolean;
 }
 
 export function register(program: Command): void {
@@ -13,25 +15,27 @@ export function register(program: Command): void {
     program
       .command('logs')
       .argument('<id>', 'task id, or a unique prefix or suffix of it')
-      .description('the output of a task: live from the node that runs it (any node can ask), or from its response')
-      .option('-f, --follow', 'keep printing new output until the task ends'),
+      .description('the output of a task: live from the node that runs it (any node can ask), or from its response; a claude run as readable lines')
+      .option('-f, --follow', 'keep printing new output until the task ends')
+      .option('--raw', "the output as it was logged: on the node that ran it, its whole log (a claude run's stream-json as claude wrote it); elsewhere what the heartbeat or response holds, unformatted"),
   ).action(async (id: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
-      let out = await taskOutput(ctx, id);
+      let out = await taskOutput(ctx, id, { raw: Boolean(opts.raw) });
       if (!opts.json) offlineNote(out.offline);
       if (!opts.follow || opts.json) {
-        emit(opts, out, () => out.text);
+        emit(opts, out, () => outputView(out, opts.raw));
         return;
       }
-      process.stdout.write(out.text);
-      let shown = out.text;
+      let shown = outputView(out, opts.raw);
+      process.stdout.write(shown);
       while (!isFinal(out.state)) {
         await new Promise((r) => setTimeout(r, 1000));
-        out = await taskOutput(ctx, out.id);
+        out = await taskOutput(ctx, out.id, { raw: Boolean(opts.raw) });
         // A local log only grows; a heartbeat or response is a window on the end of the output.
-        const more = out.source === 'local' && out.text.startsWith(shown) ? out.text.slice(shown.length) : newOutput(shown, out.text);
+        const view = outputView(out, opts.raw);
+        const more = newOutput(shown, view);
         if (more) process.stdout.write(more);
-        shown = out.text;
+        shown = view;
       }
     }),
   );

@@ -81,7 +81,7 @@ export function register(program: Command): void {
       const response = view?.response;
       const exitCode = response?.exitCode ?? null;
       const reason = response?.reason ?? null;
-      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, ...(summary ? { project: summary } : {}) }, () => '');
+      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, claude: done.claude, ...(summary ? { project: summary } : {}) }, () => '');
       if (exitCode !== null && exitCode >= 0 && exitCode <= 255) {
         process.exitCode = exitCode;
         return;

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { busStatus } from '../../bus/ops/query.js';
+import { busStatus, type BusStatus } from '../../bus/ops/query.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
+import { MIN_RUN_BUDGET_USD } from '../../watcher/runners/claude-args.js';
 import { ago, problemLine, taskLine } from '../format.js';
 
 const ORDER = ['claimed', 'cancelling', 'pending', 'blocked', 'scheduled', 'invalid', 'unsupported', 'succeeded', 'failed', 'timed-out', 'cancelled'] as const;
@@ -18,7 +19,7 @@ export function register(program: Command): void {
           const live = n.liveness === 'alive' ? 'live' : n.liveness === 'silent' ? 'SILENT' : n.liveness === 'stopped' ? 'stopped' : 'no watcher';
           // The age is the heartbeat's (what liveness is judged by), not the card's.
           const beat = n.heartbeat ? `${n.liveness === 'stopped' ? 'stopped' : 'beat'} ${ago(n.heartbeat.at)}` : '';
-          lines.push(`  ${n.node.padEnd(16)} ${live.padEnd(10)} ${c ? [c.labels?.length ? `[${c.labels.join(',')}]` : '', c.host ? `${c.host.os}/${c.host.arch}` : '', c.version ? `v${c.version}` : '', beat].filter(Boolean).join('  ') : `(unreadable card)${beat ? `  ${beat}` : ''}`}`);
+          lines.push(`  ${n.node.padEnd(16)} ${live.padEnd(10)} ${c ? [c.labels?.length ? `[${c.labels.join(',')}]` : '', c.host ? `${c.host.os}/${c.host.arch}` : '', c.version ? `v${c.version}` : '', beat, spendText(n.spend)].filter(Boolean).join('  ') : `(unreadable card)${beat ? `  ${beat}` : ''}`}`);
         }
         const counts = ORDER.filter((st) => s.counts[st]).map((st) => `${s.counts[st]} ${st}`);
         lines.push('', `tasks: ${counts.length ? counts.join(', ') : 'none'}`);
@@ -26,7 +27,10 @@ export function register(program: Command): void {
           const group = s.tasks.filter((t) => t.state === st);
           if (group.length === 0) continue;
           lines.push(`${st}:`);
-          for (const t of group.slice(0, 50)) lines.push(taskLine(t));
+          for (const t of group.slice(0, 50)) {
+            lines.push(`${taskLine(t)}${claudeFacts(t.claude)}`);
+            if (t.progress) lines.push(`      progress: ${t.progress.text} (${ago(t.progress.at)})`);
+          }
           if (group.length > 50) lines.push(`  ... and ${group.length - 50} more (gitbus status --json lists all)`);
         }
         if (s.queued.length) {
@@ -41,4 +45,19 @@ export function register(program: Command): void {
       });
     }),
   );
+}
+
+/** "claude $1.23 of $20 today" for a node's status line, and when what is left is too little to start a run. */
+function spendText(s: BusStatus['nodes'][number]['spend']): string {
+  if (!s) return '';
+  const usd = (n: number) => `$${Math.round(n * 100) / 100}`;
+  if (s.capUsd === null) return `claude ${usd(s.spentUsd)} today`;
+  return `claude ${usd(s.spentUsd)} of ${usd(s.capUsd)} today${s.capUsd - s.spentUsd < MIN_RUN_BUDGET_USD ? ' (cap reached: no claude tasks until 00:00 UTC)' : ''}`;
+}
+
+/** " (claude: success, 3 turns, $0.0123)" after a claude task that ended. */
+function claudeFacts(c: BusStatus['tasks'][number]['claude']): string {
+  if (!c) return '';
+  const facts = [c.subtype, c.turns !== undefined ? `${c.turns} turn${c.turns === 1 ? '' : 's'}` : undefined, c.costUsd !== undefined ? `$${c.costUsd}` : undefined].filter(Boolean);
+  return facts.length ? ` (claude: ${facts.join(', ')})` : '';
 }

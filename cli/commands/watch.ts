@@ -12,6 +12,7 @@ interface Opts extends CommonOptions {
   retry?: string;
   retryMax?: string;
   keepLogs?: string;
+  progressBeat?: string;
 }
 
 function eventLine(e: WatchEvent): string {
@@ -53,6 +54,8 @@ function eventLine(e: WatchEvent): string {
       return `remote ${e.remote} is down: ${e.message} (${e.code}); retrying in ${span(e.retryInMs)}, then backing off up to ${span(e.maxRetryMs)}; running tasks go on and their results are kept in the outbox${e.fix ? `\n  fix: ${e.fix}` : ''}`;
     case 'remote-up':
       return `remote ${e.remote} is back after ${span(e.downForMs)} (${e.attempts} failed attempt${e.attempts === 1 ? '' : 's'})`;
+    case 'spend-cap':
+      return `claude tasks left for other nodes: ${e.reason}`;
     case 'stopped':
       return 'stopped';
   }
@@ -68,7 +71,8 @@ export function register(program: Command): void {
       .option('--grace <duration>', 'on SIGTERM, how long running tasks may take before they are stopped and released (default 30s)', durationFlag('--grace'))
       .option('--retry <duration>', 'while the remote is down, the first wait before trying again; it doubles per failure (default: the poll interval, at least 1s); also how often a refused project branch push is tried again (default 1m)', durationFlag('--retry', { positive: true }))
       .option('--retry-max <duration>', 'while the remote is down, the longest wait between attempts (default: 10 poll intervals, at most 5m)', durationFlag('--retry-max', { positive: true }))
-      .option('--keep-logs <duration>', 'remove task logs in <home>/logs older than this, at start and daily (default 14d; 0 keeps them all)', durationFlag('--keep-logs', { zeroOff: true })),
+      .option('--keep-logs <duration>', 'remove task logs in <home>/logs older than this, at start and daily (default 14d; 0 keeps them all)', durationFlag('--keep-logs', { zeroOff: true }))
+      .option('--progress-beat <duration>', 'progress posted by a task (gitbus progress) goes out with an early heartbeat, at most one per this long (default 10s; 0: with the regular heartbeats only)', durationFlag('--progress-beat', { zeroOff: true })),
   ).action(async (opts: Opts) =>
     withBus(opts, async (ctx) => {
       const stop = new AbortController();
@@ -82,6 +86,7 @@ export function register(program: Command): void {
         const graceMs = durationMs(opts.grace);
         const retryMs = durationMs(opts.retry);
         const retryMaxMs = durationMs(opts.retryMax);
+        const progressBeatMs = durationMs(opts.progressBeat);
         // --once prints one JSON document at the end; the daemon prints one JSON event per line as it goes.
         const onEvent = (e: WatchEvent) => {
           if (opts.json && opts.once) return;
@@ -95,6 +100,7 @@ export function register(program: Command): void {
           ...(graceMs !== undefined ? { graceMs } : {}),
           ...(retryMs !== undefined ? { retryMs } : {}),
           ...(retryMaxMs !== undefined ? { retryMaxMs } : {}),
+          ...(progressBeatMs !== undefined ? { progressBeatMs } : {}),
           onEvent,
         });
         if (opts.once) emit(opts, { ran }, () => `ran ${ran.length} task(s)`);

@@ -2,7 +2,8 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
-import { CLAUDE_FLAGS, PERMISSION_MODES, claudeInvocation } from '../../watcher/runners/claude-args.js';
+import { CLAUDE_FLAGS, CLAUDE_HIDDEN_FLAGS, PERMISSION_MODES, claudeInvocation } from '../../watcher/runners/claude-args.js';
+import { interactiveArgs } from '../../watcher/runners/claude-interactive.js';
 import { ClaudeStream, claudeVerdict } from '../../watcher/runners/claude-result.js';
 
 /**
@@ -87,6 +88,29 @@ describe('the real claude CLI', () => {
     expect(JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}')).toMatchObject({ type: 'result', session_id: '6f1f7b1e-3c6a-4d3e-9c1a-2b4c5d6e7f80' });
     const bad = await claude(['--print', '--output-format', 'json', '--session-id', 'not-a-uuid'], 'hi');
     expect(bad.code).not.toBe(0);
+  });
+
+  it('takes --max-turns, which --help does not list (an unknown flag is refused, so this is not silence)', async () => {
+    const help = (await claude(['--help'])).stdout;
+    for (const flag of CLAUDE_HIDDEN_FLAGS) {
+      expect(help, `${flag} is documented now: move it to CLAUDE_FLAGS`).not.toContain(flag);
+      const r = await claude(['--print', '--output-format', 'stream-json', '--verbose', flag, '2'], 'hi');
+      expect(r.stderr).not.toMatch(/unknown option/i);
+      expect(r.stdout).toContain('"type":"result"');
+    }
+    expect((await claude(['--print', '--max-turnz', '2'], 'hi')).stderr).toContain("unknown option '--max-turnz'");
+  });
+
+  it('accepts the interactive command line the runner builds: the prompt first, --session-id and a status line in --settings', async () => {
+    const inv = claudeInvocation({ model: 'sonnet', maxBudgetUsd: 1, maxTurns: 3, allowedTools: ['Read'] }, {}, '6f1f7b1e-3c6a-4d3e-9c1a-2b4c5d6e7f81');
+    if ('refusal' in inv) throw new Error(inv.refusal);
+    const { args, budgetUsd } = interactiveArgs(inv.argv, 'sh /nonexistent/statusline.sh');
+    expect(budgetUsd).toBe(1);
+    expect(args).not.toContain('--max-budget-usd');
+    // Without a terminal the CLI answers as with -p: enough to show it takes every flag, without credentials.
+    const r = await claude(['Say hello.', ...args]);
+    expect(r.stderr).not.toMatch(/unknown option|invalid|error:/i);
+    expect(r.stdout + r.stderr).toMatch(/not logged in/i);
   });
 
   it('without --verbose refuses stream-json in print mode (why the runner passes it)', async () => {

@@ -22,7 +22,7 @@ function realClaude(): string {
 
 type Shown = { state: string; files: { path: string; text: string }[] };
 type Recorded = { argv: string[]; prompt: string; cwd: string; taskId: string | null };
-type ResponseData = { status: string; runner?: string; reason?: string; claude?: { sessionId?: string; costUsd?: number; turns?: number; model?: string } };
+type ResponseData = { status: string; runner?: string; reason?: string; claude?: { sessionId?: string; costUsd?: number; turns?: number; model?: string; subtype?: string } };
 
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let worker: string;
@@ -121,7 +121,7 @@ describe('the claude runner', () => {
     const { data, text } = await response(id);
     expect(data.status).toBe('succeeded');
     expect(data.runner).toBe('claude');
-    expect(data.claude).toEqual({ sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/), costUsd: 0.0123, turns: 1, model: 'claude-sonnet-4-5' });
+    expect(data.claude).toEqual({ sessionId: expect.stringMatching(/^[0-9a-f-]{36}$/), costUsd: 0.0123, turns: 1, model: 'claude-sonnet-4-5', subtype: 'success' });
     expect(text).toContain('## Results\n\nStand-in answer to: Count the TODO comments in this repository.');
     firstSession = data.claude?.sessionId ?? '';
 

@@ -46,6 +46,22 @@ describe('claude command line: the handoff asks, the node grants', () => {
     expect(refusal({ maxBudgetUsd: 0 }, { maxBudgetUsd: 1 })).toContain('the budget is $0');
   });
 
+  it('turns: the lower of the two, as --max-turns (which 2.1.332 takes but hides from --help)', () => {
+    expect(argv({ maxTurns: 30 }, { maxTurns: 10 })).toEqual([...BASE, '--max-turns', '10']);
+    expect(argv({ maxTurns: 3 }, {})).toEqual([...BASE, '--max-turns', '3']);
+    const r = claudeInvocation({ maxTurns: 30 }, { maxTurns: 10 });
+    expect('notes' in r && r.notes).toEqual(['30 turns asked; this node caps them at 10']);
+  });
+
+  it("the node's daily cap: the budget is at most what is left of it; nothing left is refused", () => {
+    expect(argv({}, {}, undefined, { capUsd: 20, spentUsd: 18.5 })).toEqual([...BASE, '--max-budget-usd', '1.5']);
+    expect(argv({ maxBudgetUsd: 0.5 }, {}, undefined, { capUsd: 20, spentUsd: 18.5 })).toEqual([...BASE, '--max-budget-usd', '0.5']);
+    const r = claudeInvocation({ maxBudgetUsd: 5 }, { maxBudgetUsd: 3 }, undefined, { capUsd: 20, spentUsd: 19 });
+    expect('argv' in r && r.argv).toEqual([...BASE, '--max-budget-usd', '1']);
+    expect('notes' in r && r.notes).toEqual(["budget $5 asked; $1 is left of this node's daily cap of $20"]);
+    expect(refusal({}, {}, undefined, { capUsd: 20, spentUsd: 19.995 })).toContain("have spent $19.99 of its daily cap of $20 (claude.maxSpendUsdPerDay in node.yaml) since 00:00 UTC");
+  });
+
   it('tools: what the node also grants, a narrower use of a tool it grants whole included; last on the line', () => {
     expect(allowedTools(['Bash(git *)', 'Write', 'Read'], ['Bash', 'Read'])).toEqual(['Bash(git *)', 'Read']);
     expect(allowedTools(['Bash'], ['Bash(git *)'])).toEqual([]);
@@ -89,12 +105,13 @@ describe('claude result', () => {
 
   it('a success result gives the text, session, cost, turns and the model from init', () => {
     const s = stream(JSON.stringify({ type: 'system', subtype: 'init', session_id: 'abc', model: 'claude-x' }), result({ result: 'héllo ✓' }));
-    expect(claudeVerdict(s, 0, 'n')).toEqual({ status: 'succeeded', resultText: 'héllo ✓', claude: { sessionId: 'abc', costUsd: 0.5, turns: 3, model: 'claude-x' } });
+    expect(claudeVerdict(s, 0, 'n')).toEqual({ status: 'succeeded', resultText: 'héllo ✓', claude: { sessionId: 'abc', costUsd: 0.5, turns: 3, model: 'claude-x', subtype: 'success' } });
   });
 
   it('error results and non-zero exits fail with the reason', () => {
     expect(claudeVerdict(stream(result({ subtype: 'error_max_budget_usd', is_error: true, result: undefined })), 1, 'n').reason).toContain('budget limit after spending $0.5');
     expect(claudeVerdict(stream(result({ subtype: 'error_max_turns', is_error: true })), 1, 'n').reason).toContain('turn limit after 3 turns');
+    expect(claudeVerdict(stream(result({ subtype: 'error_max_turns', is_error: true })), 1, 'n').claude.subtype).toBe('error_max_turns');
     expect(claudeVerdict(stream(result({ is_error: true, result: 'API Error: Unable to connect to API (ConnectionRefused)' })), 1, 'n').reason).toContain('could not reach the Anthropic API from node n');
     expect(claudeVerdict(stream(result({ is_error: true, result: 'Invalid API key · Please run /login' })), 1, 'n').reason).toContain('not logged in on node n');
     expect(claudeVerdict(stream(result({})), 2, 'n')).toMatchObject({ status: 'failed', reason: 'claude exited with code 2 after a successful result' });
@@ -109,7 +126,7 @@ describe('claude result', () => {
   });
 
   it('keeps only values the response schema accepts, and caps a huge result', () => {
-    const s = stream(result({ session_id: 'x\ny', total_cost_usd: -1, num_turns: 1.5, result: 'é'.repeat(MAX_RESULT_BYTES) }));
+    const s = stream(result({ session_id: 'x\ny', total_cost_usd: -1, num_turns: 1.5, subtype: 'Not A Subtype', result: 'é'.repeat(MAX_RESULT_BYTES) }));
     const v = claudeVerdict(s, 0, 'n');
     expect(v.claude).toEqual({});
     expect(Buffer.byteLength(v.resultText ?? '', 'utf8')).toBeLessThan(MAX_RESULT_BYTES + 200);

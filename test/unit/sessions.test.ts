@@ -35,6 +35,11 @@ describe('resumePlan', () => {
     expect(cancelled).toMatchObject({ node: 'gpu', session: S });
   });
 
+  it('an interactive task resumes its recorded session headless (interactive is not kept)', () => {
+    const p = resumePlan(ran({ handoff: { title: 'x', runner: 'claude', claude: { interactive: true, model: 'opus' } } }));
+    expect(p.fields).toEqual({ to: 'gpu', runner: 'claude', claude: { model: 'opus', resume: S }, resumes: 't1' });
+  });
+
   it('a task without a repo resumes without project fields', () => {
     const p = resumePlan(ran({ handoff: { title: 'x', runner: 'claude' } }));
     expect(p.fields).toEqual({ to: 'gpu', runner: 'claude', claude: { resume: S }, resumes: 't1' });
@@ -44,7 +49,7 @@ describe('resumePlan', () => {
     expect(() => resumePlan(ran({ state: 'pending', response: null, claims: [] }))).toThrow(NeverRanError);
     expect(() => resumePlan(ran({ state: 'cancelled', response: null, claims: [] }))).toThrow(NeverRanError);
     expect(() => resumePlan(ran({ handoff: { title: 'x', command: 'make' } }))).toThrow(/shell runner/);
-    expect(() => resumePlan(ran({ handoff: { title: 'x', runner: 'claude', claude: { interactive: true } } }))).toThrow(NoSessionError);
+    expect(() => resumePlan(ran({ handoff: { title: 'x', runner: 'claude', claude: { interactive: true } }, response: { id: 't1', status: 'failed', node: 'gpu', finished: '2026-01-01T00:00:00Z' }, claims: [] }))).toThrow(NoSessionError);
     expect(() => resumePlan(ran({ response: { id: 't1', status: 'failed', node: 'gpu', finished: '2026-01-01T00:00:00Z' }, claims: [] }))).toThrow(/neither its response nor its claim/);
     expect(() => resumePlan(ran({ state: 'claimed', response: null }))).toThrow(StillRunningError);
     expect(() => resumePlan(ran({ state: 'claimed', response: null }))).toThrow(/on node gpu/);

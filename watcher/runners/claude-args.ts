@@ -19,7 +19,17 @@ export const DEFAULT_GRANTED_MODE: PermissionMode = 'default';
  * Every flag the runner may pass. `test/e2e/claude-cli.test.ts` checks each against the installed CLI's
  * `--help`, so a Claude Code release that renames one fails the tests rather than every task.
  */
-export const CLAUDE_FLAGS = ['--print', '--output-format', '--verbose', '--model', '--permission-mode', '--max-budget-usd', '--resume', '--session-id', '--allowedTools'] as const;
+export const CLAUDE_FLAGS = ['--print', '--output-format', '--verbose', '--model', '--permission-mode', '--max-budget-usd', '--resume', '--session-id', '--settings', '--allowedTools'] as const;
+
+/**
+ * Flags the runner passes that `claude --help` (2.1.332) does not list but the CLI takes: `--max-turns` (print mode
+ * only; documented in Claude Code's CLI reference, hidden from --help). `test/e2e/claude-cli.test.ts` checks that the
+ * installed CLI accepts each (no "unknown option").
+ */
+export const CLAUDE_HIDDEN_FLAGS = ['--max-turns'] as const;
+
+/** Below this, what is left of a node's daily cap is not worth starting a run for. */
+export const MIN_RUN_BUDGET_USD = 0.01;
 
 export interface ClaudeInvocation {
   /** Arguments after the binary; the prompt goes on standard input. */
@@ -41,7 +51,7 @@ export interface ClaudeRefusal {
  * Output is stream-json (which needs --verbose with -p): each message lands in the log as it happens, and the
  * last line is the same result object `--output-format json` prints.
  */
-export function claudeInvocation(asked: ClaudeRequest = {}, granted: ClaudeGrants = {}, session?: string): ClaudeInvocation | ClaudeRefusal {
+export function claudeInvocation(asked: ClaudeRequest = {}, granted: ClaudeGrants = {}, session?: string, spend?: SpendLimit): ClaudeInvocation | ClaudeRefusal {
   const argv = ['--print', '--output-format', 'stream-json', '--verbose'];
   const notes: string[] = [];
 
@@ -72,11 +82,24 @@ export function claudeInvocation(asked: ClaudeRequest = {}, granted: ClaudeGrant
   }
 
   const budgets = [asked.maxBudgetUsd, granted.maxBudgetUsd].filter((b): b is number => b !== undefined);
-  if (budgets.length > 0) {
-    const budget = Math.min(...budgets);
-    if (!(budget > 0)) return { refusal: `the budget is $0 (${granted.maxBudgetUsd === 0 ? "node.yaml's claude.maxBudgetUsd" : "the handoff's claude.maxBudgetUsd"}), so nothing may be spent and claude would refuse to start: give a budget above 0` };
-    if (asked.maxBudgetUsd !== undefined && budget < asked.maxBudgetUsd) notes.push(`budget $${asked.maxBudgetUsd} asked; this node caps it at $${budget}`);
+  if (budgets.length > 0 || spend !== undefined) {
+    const own = budgets.length > 0 ? Math.min(...budgets) : Number.POSITIVE_INFINITY;
+    if (!(own > 0)) return { refusal: `the budget is $0 (${granted.maxBudgetUsd === 0 ? "node.yaml's claude.maxBudgetUsd" : "the handoff's claude.maxBudgetUsd"}), so nothing may be spent and claude would refuse to start: give a budget above 0` };
+    const left = spend === undefined ? Number.POSITIVE_INFINITY : roundCents(spend.capUsd - spend.spentUsd);
+    if (spend !== undefined && left < MIN_RUN_BUDGET_USD) return { refusal: spendRefusal(spend) };
+    const budget = Math.min(own, left);
+    // The daily cap decides when what is left of it is below the task's own budget.
+    const byCap = left < own ? `$${left} is left of this node's daily cap of $${spend?.capUsd}` : null;
+    if (asked.maxBudgetUsd !== undefined && budget < asked.maxBudgetUsd) notes.push(`budget $${asked.maxBudgetUsd} asked; ${byCap ?? `this node caps it at $${budget}`}`);
+    else if (byCap) notes.push(`budget $${budget}: ${byCap}`);
     argv.push('--max-budget-usd', String(budget));
+  }
+
+  const turnLimits = [asked.maxTurns, granted.maxTurns].filter((t): t is number => t !== undefined);
+  if (turnLimits.length > 0) {
+    const turns = Math.min(...turnLimits);
+    if (asked.maxTurns !== undefined && turns < asked.maxTurns) notes.push(`${asked.maxTurns} turns asked; this node caps them at ${turns}`);
+    argv.push('--max-turns', String(turns));
   }
 
   if (asked.resume !== undefined) argv.push('--resume', asked.resume);
@@ -92,6 +115,22 @@ export function claudeInvocation(asked: ClaudeRequest = {}, granted: ClaudeGrant
   if (tools.length > 0) argv.push('--allowedTools', ...tools);
 
   return { argv, notes };
+}
+
+/** A node's daily cap and what its claude runs spent today (UTC), including what running tasks may still spend. */
+export interface SpendLimit {
+  capUsd: number;
+  spentUsd: number;
+}
+
+/** Why a claude task cannot start on a node whose daily cap is spent. Pure. */
+export function spendRefusal(spend: SpendLimit): string {
+  return `this node's claude runs have spent $${roundCents(spend.spentUsd)} of its daily cap of $${spend.capUsd} (claude.maxSpendUsdPerDay in node.yaml) since 00:00 UTC: the task can run on another node, here after midnight UTC, or after the cap is raised`;
+}
+
+/** Dollars to the cent, for budgets and messages (claude takes any positive amount). Pure. */
+export function roundCents(usd: number): number {
+  return Math.floor(usd * 100 + 1e-9) / 100;
 }
 
 /** A known mode, `manual` (newer releases' name for `default`) as `default`; null when unknown. Pure. */

@@ -22,11 +22,17 @@ export interface ClaudeResultEvent {
 /** At most this much of the result text goes into the response (a bus file is at most 256 KiB). */
 export const MAX_RESULT_BYTES = 96 * 1024;
 
+/** One line of claude's output as the stream reads it: a JSON event, or a line that is not one (stderr, notes). */
+export type StreamLine = { event: Record<string, unknown> } | { text: string };
+
 /**
  * Reads claude's stream-json output as it arrives (chunks cut anywhere) and keeps what the response needs: the
- * session and model from the `system/init` line, the last API retry, and the final `result`. Pure.
+ * session and model from the `system/init` line, the last API retry, and the final `result`. `onLine` sees every
+ * non-empty line as it is read (the readable view, claude-format.ts, is built on it). Pure.
  */
 export class ClaudeStream {
+  constructor(private readonly onLine?: (line: StreamLine) => void) {}
+
   result: ClaudeResultEvent | undefined;
   sessionId: string | undefined;
   model: string | undefined;
@@ -55,16 +61,17 @@ export class ClaudeStream {
     this.lastLine = line;
     let event: unknown;
     try {
-      event = JSON.parse(line);
+      event = line.startsWith('{') ? JSON.parse(line) : undefined;
     } catch {
-      this.garbled++;
-      return;
+      event = undefined;
     }
     if (typeof event !== 'object' || event === null || Array.isArray(event)) {
       this.garbled++;
+      this.onLine?.({ text: raw.replace(/\r$/, '') });
       return;
     }
     const e = event as Record<string, unknown>;
+    this.onLine?.({ event: e });
     if (typeof e['session_id'] === 'string') this.sessionId ??= e['session_id'];
     if (e['type'] === 'system' && e['subtype'] === 'init' && typeof e['model'] === 'string') this.model = e['model'];
     if (e['type'] === 'system' && e['subtype'] === 'api_retry') this.retry = e as NonNullable<ClaudeStream['retry']>;
@@ -121,6 +128,7 @@ export function claudeReport(stream: ClaudeStream): ClaudeReport {
     costUsd: r?.total_cost_usd,
     turns: r?.num_turns,
     model,
+    subtype: r?.subtype,
   };
   const out: Record<string, unknown> = {};
   const shape = claudeReportSchema.shape;
@@ -150,7 +158,7 @@ function errorReason(r: ClaudeResultEvent, text: string | undefined): string {
     case 'error_max_budget_usd':
       return `claude stopped at the budget limit after spending $${r.total_cost_usd ?? '?'}: raise claude.maxBudgetUsd (the node's cap bounds it), or resume the session`;
     case 'error_max_turns':
-      return `claude stopped at the turn limit after ${r.num_turns ?? '?'} turns`;
+      return `claude stopped at the turn limit after ${r.num_turns ?? '?'} turns${r.total_cost_usd !== undefined ? ` ($${r.total_cost_usd} spent)` : ''}: raise claude.maxTurns (the node's cap bounds it), or resume the session`;
     case 'error_during_execution':
       return `claude failed during the run${text ? `: ${excerpt(text)}` : ''}`;
     default:

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { tmuxRunner } from './tmux.js';
 import type { Readable, Writable } from 'node:stream';
 import { claudeBinary, claudeInvocation, claudePrompt } from './claude-args.js';
 import { ClaudeStream, claudeReport, claudeVerdict } from './claude-result.js';
+import { readableClaudeLog } from './claude-format.js';
+import { runInteractive } from './claude-interactive.js';
 import { readTail } from './output-tail.js';
 import { taskEnv, type RunOutcome, type RunRequest, type Runner } from './runner.js';
 import { failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
@@ -20,10 +21,10 @@ export const claudeRunner: Runner = {
     const started = new Date();
     const node = req.node?.node ?? 'this node';
     const grants = req.node?.claude ?? {};
-    const invocation = claudeInvocation(req.handoff.claude ?? {}, grants, req.session?.id);
+    const invocation = claudeInvocation(req.handoff.claude ?? {}, grants, req.session?.id, req.spend);
     if ('refusal' in invocation) return failedToStart(started, invocation.refusal);
     const binary = claudeBinary(grants);
-    if (req.handoff.claude?.interactive) return runInteractive(req, abort, binary, invocation.argv, invocation.notes);
+    if (req.handoff.claude?.interactive) return runInteractive(req, abort, binary, invocation);
 
     mkdirSync(dirname(req.logPath), { recursive: true });
     const log = openSync(req.logPath, 'a');
@@ -76,7 +77,9 @@ export const claudeRunner: Runner = {
     logOpen = false;
     closeSync(log);
     const finished = new Date();
-    const outputTail = await readTail(req.logPath);
+    const rawTail = await readTail(req.logPath);
+    // The response shows the run as a person reads it; the raw stream stays in the log on this node.
+    const outputTail = readableClaudeLog(await readTail(req.logPath, READABLE_WINDOW));
     const base = { exitCode: result.code, started, finished, outputTail };
     if (result.error) return { status: 'failed', ...base, exitCode: null, reason: cannotStart(binary, result.error, node) };
     const claude = claudeReport(stream);
@@ -88,7 +91,7 @@ export const claudeRunner: Runner = {
         ? { status: 'timed-out', ...base, ...report, reason: `stopped after the timeout of ${req.handoff.timeout}${retrying}${resume}` }
         : { status: 'cancelled', ...base, ...report, reason: `stopped on request${resume}` };
     }
-    const verdict = claudeVerdict(stream, result.code, node, outputTail);
+    const verdict = claudeVerdict(stream, result.code, node, rawTail);
     return {
       status: verdict.status,
       ...base,
@@ -108,39 +111,10 @@ function cannotStart(binary: string, err: NodeJS.ErrnoException, node: string): 
   );
 }
 
+/** How much of the log the readable output is made from: stream-json lines are long, the readable ones short. */
+const READABLE_WINDOW = 512 * 1024;
+
 function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
-
-/**
- * Interactive mode: claude as a person would start it, in a tmux session (`tmux attach -t gitbus-<id>`) where a
- * person watches and steers it, trust and permission dialogs included; the task ends when claude exits. The
- * node's grants apply as in headless runs. The response carries the exit status and the end of the screen
- * output; claude prints no result object in this mode, so there is no session id or cost to record.
- */
-async function runInteractive(req: RunRequest, abort: AbortSignal, binary: string, headlessArgv: string[], notes: string[]): Promise<RunOutcome> {
-  // The headless flags lead the argv; everything after them is what the node granted.
-  const granted = headlessArgv.slice(HEADLESS_FLAGS.length);
-  const promptFile = `${req.logPath}.prompt`;
-  mkdirSync(dirname(req.logPath), { recursive: true });
-  writeFileSync(promptFile, claudePrompt(req.handoff.title, req.body));
-  const log = openSync(req.logPath, 'a');
-  writeSync(log, `gitbus: interactive: ${binary} <prompt> ${granted.map(quote).join(' ')}\n`);
-  for (const n of notes) writeSync(log, `gitbus: ${n}\n`);
-  closeSync(log);
-  // The prompt comes first: --allowedTools takes every argument after it.
-  const command = `exec ${shq(binary)} "$(cat ${shq(promptFile)})" ${granted.map(shq).join(' ')}`;
-  try {
-    return await tmuxRunner.run({ ...req, handoff: { ...req.handoff, runner: 'tmux', command } }, abort);
-  } finally {
-    rmSync(promptFile, { force: true });
-  }
-}
-
-/** POSIX shell single-quoting. */
-function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-const HEADLESS_FLAGS = ['--print', '--output-format', 'stream-json', '--verbose'];
 

@@ -3,6 +3,7 @@ import type { Handoff } from '../../schemas/handoff.js';
 import type { ClaudeReport } from '../../schemas/response.js';
 import type { ProjectReport } from '../../schemas/project.js';
 import type { PendingPush } from '../workspace/push.js';
+import type { SpendLimit } from './claude-args.js';
 
 /** What a runner needs to run one claimed task. */
 export interface RunRequest {
@@ -26,6 +27,8 @@ export interface RunRequest {
   env?: Record<string, string>;
   /** The claude session this attempt runs in, recorded in its claim (`--session-id`, or `--resume` to continue one). */
   session?: { id: string; resume: boolean };
+  /** A node with a daily claude cap: the cap and what was spent or reserved today; the run's budget is at most the rest. */
+  spend?: SpendLimit;
 }
 
 /** The environment every runner gives its task: the watcher's, then the task's own variables. */
