@@ -1,7 +1,7 @@
 import type { BusContext } from '../bus/context.js';
 import { newOutput, taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
 import { isFinal } from '../bus/model/types.js';
-import { outputView } from './output-view.js';
+import { outputView } from '../watcher/output-view.js';
 
 /**
  * Polls a task until it ends, reporting each change of state and each progress line its agent posts (and, with

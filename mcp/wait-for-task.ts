@@ -1,6 +1,7 @@
 import type { BusContext } from '../bus/context.js';
 import { isFinal } from '../bus/model/types.js';
 import { newOutput, taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
+import { outputView } from '../watcher/output-view.js';
 
 export interface WaitOptions {
   /** How long to wait at most; 0 looks once. */
@@ -23,6 +24,7 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
   let id = ref;
   let last = '';
   let shown = '';
+  let progressAt: string | undefined;
   for (;;) {
     const out = await taskOutput(ctx, id);
     id = out.id;
@@ -30,9 +32,13 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
     const line = `${out.id}: ${out.state}${where}`;
     if (line !== last) await o.onState(line);
     last = line;
-    const more = newOutput(shown, out.text);
+    // What the task's agent posted with `gitbus progress`, as `dispatch --wait` shows it.
+    if (out.progress && out.progress.at !== progressAt) await o.onState(`${out.id}: progress: ${out.progress.text}`);
+    progressAt = out.progress?.at ?? progressAt;
+    const view = outputView(out);
+    const more = newOutput(shown, view);
     if (more) await o.onOutput(more);
-    shown = out.text;
+    shown = view;
     if (isFinal(out.state)) return { out, ended: true };
     const left = end - Date.now();
     if (left <= 0 || o.signal.aborted) return { out, ended: false };

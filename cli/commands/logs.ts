@@ -3,7 +3,7 @@ import { newOutput, taskOutput } from '../../bus/ops/task-output.js';
 import { isFinal } from '../../bus/model/types.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
-import { outputView } from '../output-view.js';
+import { outputView } from '../../watcher/output-view.js';
 
 interface Opts extends CommonOptions {
   follow?: boolean;

@@ -1,3 +1,4 @@
+import { outputView } from '../../watcher/output-view.js';
 import { z } from 'zod';
 import { taskOutput } from '../../bus/ops/task-output.js';
 import { maxCharsSchema, offlineSchema, tail, taskRefSchema, taskStateSchema } from '../schemas.js';
@@ -29,7 +30,7 @@ export const logsTool = defineTool({
   hints: { readOnlyHint: true, openWorldHint: true },
   async run(a, env) {
     const out = await taskOutput(await env.bus(), a.id);
-    const t = tail(out.text, a.maxChars ?? DEFAULT_MAX);
+    const t = tail(outputView(out), a.maxChars ?? DEFAULT_MAX);
     return { ...out, text: t.text, truncated: t.truncated };
   },
 });

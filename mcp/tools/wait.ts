@@ -1,3 +1,4 @@
+import { outputView } from '../../watcher/output-view.js';
 import { z } from 'zod';
 import { showTask } from '../../bus/ops/query.js';
 import { durationSchema, parseDuration } from '../../schemas/duration.js';
@@ -51,7 +52,8 @@ export const waitTool = defineTool({
       onOutput: (text) => env.progress(tail(text.trimEnd(), PROGRESS_CHARS).text),
     });
     const response = ended ? taskFiles((await showTask(ctx, out.id)).files).response : null;
-    const o = tail(out.text, a.maxChars ?? DEFAULT_MAX);
+    // A claude run's stream-json as readable lines, as `dispatch --wait` shows it (watcher/output-view.ts).
+    const o = tail(outputView(out), a.maxChars ?? DEFAULT_MAX);
     return {
       id: out.id,
       ended,

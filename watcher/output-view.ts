@@ -1,6 +1,6 @@
 import type { TaskOutput } from '../bus/ops/task-output.js';
 import { isFinal } from '../bus/model/types.js';
-import { readableClaudeLog } from '../watcher/runners/claude-format.js';
+import { readableClaudeLog } from './runners/claude-format.js';
 
 /**
  * A task's output as `logs` and `dispatch --wait` show it: a claude run's stream-json as readable lines
