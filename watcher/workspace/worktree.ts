@@ -6,7 +6,7 @@ import { git } from '../../bus/project/git.js';
 import { defaultBranch } from '../../schemas/project.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { GitbusError } from '../../schemas/errors.js';
-import { ensureCache, fetchProject, isAncestor, refCommit, resolveBase, serialized, type ProjectCache } from './cache.js';
+import { commitsOf, ensureCache, fetchProject, isAncestor, refCommit, resolveBase, serialized, type ProjectCache } from './cache.js';
 import { copyIncluded } from './include.js';
 import { fillEnv, resolveProject, type ProjectSettings } from './project-config.js';
 import { readRecord, worktreeKeyFor, worktreePathOf, writeRecord, type WorktreeRecord } from './registry.js';
@@ -78,8 +78,19 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
   } else {
     if (h.resumes) throw new WorkspaceError(`task ${h.resumes}, which this task resumes, has no worktree on node ${input.config.node}`, `resume it on the node that ran it (gitbus show ${h.resumes} names it), or dispatch a new task`);
     const branch = h.branch ?? defaultBranch(input.id);
-    // Two lookups in the cache that do not depend on each other (resolveBase fetches no remote branch): at once.
-    const [base, remoteHead] = await Promise.all([resolveBase(cache, h), refCommit(cache.gitDir, `refs/remotes/origin/${branch}`)]);
+    const remoteRef = `refs/remotes/origin/${branch}`;
+    let base: { commit: string; base: string };
+    let remoteHead: string | null;
+    if (h.baseCommit) {
+      // The usual case (dispatch records the commit): one git process says whether the cache has the base commit
+      // and where the result branch is on the remote.
+      const [known, head] = await commitsOf(cache.gitDir, [h.baseCommit, remoteRef]);
+      remoteHead = head ?? null;
+      base = await resolveBase(cache, h, typeof known === 'string');
+    } else {
+      // Lookups that do not depend on each other (resolveBase fetches no remote branch): at once.
+      [base, remoteHead] = await Promise.all([resolveBase(cache, h), refCommit(cache.gitDir, remoteRef)]);
+    }
     // Left by a crash between making the worktree and recording it: nothing ran there yet.
     if (existsSync(path)) {
       await git(['worktree', 'remove', '--force', path], { gitDir: cache.gitDir, okCodes: [128] });
