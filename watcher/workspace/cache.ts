@@ -83,7 +83,9 @@ export async function refCommit(gitDir: string, ref: string): Promise<string | n
  * lookups in one git process. The names come validated (commitSchema, branchSchema): one line each.
  */
 export async function commitsOf(gitDir: string, names: string[]): Promise<(string | null)[]> {
-  const r = await git(['cat-file', '--batch-check=%(objectname)'], { gitDir, input: names.map((n) => `${n}^{commit}\n`).join('') });
+  const r = await git(['cat-file', '--batch-check=%(objectname)'], { gitDir, input: names.map((n) => `${n}^{commit}\n`).join(''), okCodes: [128] });
+  // A clone git cannot read answers nothing here; the callers' own checks then say why.
+  if (r.code !== 0) return names.map(() => null);
   const lines = r.stdout.split('\n');
   // A name git cannot resolve comes back as "<name> missing" (or "ambiguous"), never as a bare object id.
   return names.map((_, i) => (/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(lines[i] ?? '') ? (lines[i] ?? null) : null));

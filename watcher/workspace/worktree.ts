@@ -136,8 +136,9 @@ async function addWorktree(cache: ProjectCache, branch: string, path: string, st
       await add();
     } catch {
       // A folder removed by hand, or left by a crash between `worktree add` and the record, is still registered
-      // (it holds its path and branch): git knows it as prunable. Pruned only when it is in the way, since a
-      // failed add changes nothing, and most adds need no prune.
+      // (it holds its path and branch): git knows it as prunable. Pruned only when it is in the way, since most
+      // adds need no prune and a failed add leaves nothing the retry does not redo (at most `-B` moved the branch
+      // to `start`, which it does again).
       await git(['worktree', 'prune'], { gitDir: cache.gitDir });
       await add();
     }
