@@ -206,7 +206,7 @@ async function steps(lines: string[], dir: string, cycles: number): Promise<void
   const handCalls = await traced(dir, () => handOnce(handGitDir, handTrees, src.main, next()));
   const sum = (c: { ms: number }[]) => c.reduce((x, y) => x + y.ms, 0);
   lines.push(`git processes per task (one traced task, times include the tracing wrapper): gitbus ${ourCalls.length} (${fmt(sum(ourCalls))} ms), by hand ${handCalls.length} (${fmt(sum(handCalls))} ms)`, '');
-  for (const c of ourCalls) lines.push(`    ${fmt(c.ms).padStart(6)} ms  git ${c.args.replace(dir, '<dir>').replace(dir, '<dir>')}`);
+  for (const c of ourCalls) lines.push(`    ${fmt(c.ms).padStart(6)} ms  git ${c.args.replaceAll(dir, '<dir>')}`);
   lines.push('');
 }
 
