@@ -86,6 +86,18 @@ describe('project workspace steps', () => {
     expect(f.report.headCommit).toBe(gitCli(['rev-parse', 'HEAD'], ws.cwd).trim());
   });
 
+  it('a task on a branch the remote already has ahead of the base continues that branch; one whose base is gone fails', async () => {
+    const first = await prepare('ws-first', { branch: 'feature/cont' });
+    writeFileSync(join(first.cwd, 'first.txt'), 'first\n');
+    const f = await finish(first, 'ws-first');
+    expect((await pushResult(f.push)).kind).toBe('pushed');
+    gitCli(['--git-dir', first.cache.gitDir, 'worktree', 'remove', '--force', first.record.path]);
+    const second = await prepare('ws-second', { branch: 'feature/cont' });
+    expect(gitCli(['rev-parse', 'HEAD'], second.cwd).trim()).toBe(f.report.headCommit);
+    expect(second.record.baseCommit).toBe(project.main());
+    await expect(prepare('ws-nobase', { baseCommit: 'f'.repeat(40) })).rejects.toThrow(/is not on the project remote/);
+  });
+
   it('a worktree folder removed by hand is made again at the same path, on its branch at what reached the remote', async () => {
     const ws = await prepare('ws-gone');
     writeFileSync(join(ws.cwd, 'work.txt'), 'work\n');

@@ -78,6 +78,19 @@ export async function refCommit(gitDir: string, ref: string): Promise<string | n
   return r.code === 0 ? r.stdout.trim() : null;
 }
 
+/**
+ * The commits these names (full refs or commit ids) point at in the cached clone, null where none: several
+ * lookups in one git process. The names come validated (commitSchema, branchSchema): one line each.
+ */
+export async function commitsOf(gitDir: string, names: string[]): Promise<(string | null)[]> {
+  const r = await git(['cat-file', '--batch-check=%(objectname)'], { gitDir, input: names.map((n) => `${n}^{commit}\n`).join(''), okCodes: [128] });
+  // A clone git cannot read answers nothing here; the callers' own checks then say why.
+  if (r.code !== 0) return names.map(() => null);
+  const lines = r.stdout.split('\n');
+  // A name git cannot resolve comes back as "<name> missing" (or "ambiguous"), never as a bare object id.
+  return names.map((_, i) => (/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(lines[i] ?? '') ? (lines[i] ?? null) : null));
+}
+
 export async function isAncestor(gitDir: string, ancestor: string, of: string): Promise<boolean> {
   const r = await git(['merge-base', '--is-ancestor', ancestor, of], { gitDir, okCodes: [1] });
   return r.code === 0;
@@ -95,11 +108,12 @@ export function isProjectOutage(err: unknown): boolean {
 /**
  * The commit a task starts from: `baseCommit` as the dispatcher saw it (fetched by id if no branch has it any
  * more), else `base` as a branch, tag or commit of the remote, else the remote's default branch.
+ * `baseCommitKnown`: the caller already saw the cached clone has `baseCommit`.
  */
-export async function resolveBase(cache: ProjectCache, h: { base?: string; baseCommit?: string }): Promise<{ commit: string; base: string }> {
+export async function resolveBase(cache: ProjectCache, h: { base?: string; baseCommit?: string }, baseCommitKnown = false): Promise<{ commit: string; base: string }> {
   const missing = (what: string, fix: string) => new BaseMissingError(`${what} is not on the project remote ${cache.url}`, fix, { url: cache.url });
   if (h.baseCommit) {
-    if (!(await hasCommit(cache.gitDir, h.baseCommit))) {
+    if (!baseCommitKnown && !(await hasCommit(cache.gitDir, h.baseCommit))) {
       const byId = h.baseCommit;
       const r = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', byId], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
       // An outage is not "not on the remote": the caller tells it apart and may try again.

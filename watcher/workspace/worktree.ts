@@ -6,7 +6,7 @@ import { git, ProjectGitError } from '../../bus/project/git.js';
 import { defaultBranch } from '../../schemas/project.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { GitbusError } from '../../schemas/errors.js';
-import { ensureCache, fetchProject, isAncestor, isProjectOutage, refCommit, resolveBase, serialized, type ProjectCache } from './cache.js';
+import { commitsOf, ensureCache, fetchProject, isAncestor, isProjectOutage, refCommit, resolveBase, serialized, type ProjectCache } from './cache.js';
 import { copyIncluded } from './include.js';
 import { fillEnv, resolveProject, type ProjectSettings } from './project-config.js';
 import { readRecord, worktreeKeyFor, worktreePathOf, writeRecord, type WorktreeRecord } from './registry.js';
@@ -80,8 +80,21 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
   } else {
     if (h.resumes) throw new WorkspaceError(`task ${h.resumes}, which this task resumes, has no worktree on node ${input.config.node}`, `resume it on the node that ran it (gitbus show ${h.resumes} names it); if its worktree was pruned there (logs/worktrees.log), dispatch a new task on its branch`);
     const branch = h.branch ?? defaultBranch(input.id);
-    // Two lookups in the cache that do not depend on each other (resolveBase fetches no remote branch): at once.
-    const [base, remoteHead] = await Promise.all([resolveBase(cache, h), refCommit(cache.gitDir, `refs/remotes/origin/${branch}`)]);
+    const remoteRef = `refs/remotes/origin/${branch}`;
+    let base: { commit: string; base: string };
+    let remoteHead: string | null;
+    let localHead: string | null | undefined;
+    if (h.baseCommit) {
+      // The usual case (dispatch records the commit): one git process says whether the cache has the base commit
+      // and where the result branch is on the remote.
+      const [known, head, local] = await commitsOf(cache.gitDir, [h.baseCommit, remoteRef, `refs/heads/${branch}`]);
+      remoteHead = head ?? null;
+      localHead = local ?? null;
+      base = await resolveBase(cache, h, typeof known === 'string');
+    } else {
+      // Lookups that do not depend on each other (resolveBase fetches no remote branch): at once.
+      [base, remoteHead] = await Promise.all([resolveBase(cache, h), refCommit(cache.gitDir, remoteRef)]);
+    }
     // A folder without a record: left by a crash between making the worktree and recording it, or a record that
     // could not be read. Moved aside, never deleted: whatever is in it stays for a person to look at.
     if (existsSync(path)) {
@@ -90,7 +103,7 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
       await git(['worktree', 'prune'], { gitDir: cache.gitDir });
     }
     const fromRemote = remoteHead !== null && remoteHead !== base.commit && (await isAncestor(cache.gitDir, base.commit, remoteHead)) ? remoteHead : base.commit;
-    await addWorktree(cache, branch, path, await keepLocalWork(cache, branch, fromRemote, base.commit));
+    await addWorktree(cache, branch, path, await keepLocalWork(cache, branch, fromRemote, base.commit, localHead));
     created = true;
     record = { key, path, repo: h.repo, url: project.url, gitDir: cache.gitDir, branch, baseCommit: base.commit, tasks: [input.id], created: now, updated: now };
   }
@@ -130,8 +143,9 @@ async function addWorktree(cache: ProjectCache, branch: string, path: string, st
       await add(['-B', branch, path, start]);
     } catch (first) {
       // A folder removed by hand, or left by a crash between `worktree add` and the record, is still registered
-      // (it holds its path and branch): git knows it as prunable. Pruned only when it is in the way, since a
-      // failed add changes nothing, and most adds need no prune.
+      // (it holds its path and branch): git knows it as prunable. Pruned only when it is in the way, since most
+      // adds need no prune and a failed add leaves nothing the retry does not redo (at most `-B` moved the branch
+      // to `start`, which it does again).
       await git(['worktree', 'prune'], { gitDir: cache.gitDir });
       try {
         await add(['-B', branch, path, start]);
@@ -151,8 +165,8 @@ async function addWorktree(cache: ProjectCache, branch: string, path: string, st
  * has such commits and builds on the base, work continues from it; when it does not build on the base, the task
  * fails rather than lose them.
  */
-async function keepLocalWork(cache: ProjectCache, branch: string, start: string, base: string): Promise<string> {
-  const local = await refCommit(cache.gitDir, `refs/heads/${branch}`);
+async function keepLocalWork(cache: ProjectCache, branch: string, start: string, base: string, known?: string | null): Promise<string> {
+  const local = known !== undefined ? known : await refCommit(cache.gitDir, `refs/heads/${branch}`);
   if (local === null || local === start || (await isAncestor(cache.gitDir, local, start))) return start;
   // Every commit of it is on the remote already (an earlier task's branch, pushed): nothing to lose.
   const unpushed = await git(['rev-list', '--count', local, '--not', '--remotes=origin'], { gitDir: cache.gitDir });
