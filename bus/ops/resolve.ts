@@ -1,15 +1,12 @@
-import { parseArchivedFile } from '../../schemas/bus-file.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import type { RunnerName } from '../../schemas/fields.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';
-import { TaskStateError, UnknownTaskError } from '../errors.js';
+import { TaskStateError } from '../errors.js';
 import { resultsFile, suffixedTitle, type NewHandoff } from '../model/fanout.js';
-import { resolveTaskId } from '../model/resolve-id.js';
 import { isFinal, type TaskState } from '../model/types.js';
-import { findArchived } from './archive-lookup.js';
+import { readRanTask } from './read-task.js';
 import { dispatch, type DispatchResult } from './dispatch.js';
-import { snapshotOrLast } from './query.js';
 
 /**
  * The follow-up to an integration that ended with conflicts (`gitbus resolve ID`): one task that asks an agent
@@ -44,30 +41,9 @@ interface Integration {
 }
 
 async function findIntegration(ctx: BusContext, ref: string): Promise<Integration> {
-  const { snap } = await snapshotOrLast(ctx);
-  let id: string | null = null;
-  try {
-    id = resolveTaskId(snap.ids(), ref);
-  } catch (err) {
-    if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1) throw err;
-  }
-  if (id) {
-    const v = await snap.view(id);
-    if (!v) throw new UnknownTaskError(ref);
-    return { id, state: v.state, ...(v.handoff ? { handoff: v.handoff } : {}), ...(v.response ? { response: v.response } : {}) };
-  }
-  // An integration archived since it ended is still resolvable: asked by its full id, as `show` does.
-  const entry = (await findArchived(ctx, [ref])).get(ref);
-  if (!entry) throw new UnknownTaskError(ref);
-  const read = async <T>(name: string): Promise<T | undefined> => {
-    const oid = entry.files.get(name);
-    if (!oid) return undefined;
-    const r = parseArchivedFile(`${entry.month}/${ref}/${name}`, await ctx.repo.store.readBlob(oid));
-    return r.ok ? (r.file.data as T) : undefined;
-  };
-  const handoff = await read<Handoff>('handoff.md');
-  const response = await read<TaskResponse>('response.md');
-  return { id: ref, state: entry.state, ...(handoff ? { handoff } : {}), ...(response ? { response } : {}) };
+  // Live or archived (an integration archived since it ended is still resolvable, asked by its full id).
+  const t = await readRanTask(ctx, ref);
+  return { id: t.id, state: t.state, ...(t.handoff ? { handoff: t.handoff } : {}), ...(t.response ? { response: t.response } : {}) };
 }
 
 /** The follow-up's body: the conflicts, then how to merge in order, resolve, test and commit. Pure. */
