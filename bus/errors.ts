@@ -77,8 +77,9 @@ export class UnknownNodeError extends GitbusError {
 /** `dispatch --to` / `run` naming a node whose card says it cannot run the task: it would wait forever. */
 export class NodeCannotRunError extends GitbusError {
   readonly code = 'NODE_CANNOT_RUN';
-  constructor(node: string, reasons: string[], fix: string) {
-    super(`node ${node} cannot run this task: ${reasons.join('; ')}`, `${fix}, or add --force to dispatch anyway (the task waits until the node can run it)`, { node, reasons });
+  /** `refuses`: only the node's policy stands in the way, so a forced task is answered `failed` rather than left waiting. */
+  constructor(node: string, reasons: string[], fix: string, refuses = false) {
+    super(`node ${node} cannot run this task: ${reasons.join('; ')}`, `${fix}, or add --force to dispatch anyway (${refuses ? 'the node then answers it failed with the reason' : 'the task waits until the node can run it'})`, { node, reasons, refuses });
   }
 }
 
@@ -117,8 +118,11 @@ export class NotClaimableError extends GitbusError {
 
 export class NothingClaimableError extends GitbusError {
   readonly code = 'NOTHING_CLAIMABLE';
-  constructor(node: string, pending: number) {
-    super(`nothing this node (${node}) may claim${pending ? ` (${pending} pending task(s) are for other nodes, labels or blocked)` : ''}`, 'dispatch work with "gitbus dispatch", or see why tasks wait with "gitbus status"', { node, pending });
+  /** `refused`: tasks this node's policy (node.yaml `policy:`) keeps it from claiming, with the reason. */
+  constructor(node: string, pending: number, refused: { id: string; reason: string; fix: string }[] = []) {
+    const others = pending - refused.length;
+    const why = [others > 0 ? `${others} pending task(s) are for other nodes, labels or blocked` : '', refused.length ? `${refused.length} refused by this node's policy: ${refused.slice(0, 3).map((r) => `${r.id} (${r.reason.replace(/^this node's policy refuses it: /, '')})`).join('; ')}${refused.length > 3 ? '; …' : ''}` : ''].filter(Boolean);
+    super(`nothing this node (${node}) may claim${why.length ? ` (${why.join('; ')})` : ''}`, refused.length ? 'dispatch such tasks to a node whose policy allows them, or widen "policy" in this node\'s node.yaml; "gitbus status" shows why each task waits' : 'dispatch work with "gitbus dispatch", or see why tasks wait with "gitbus status"', { node, pending, refused });
   }
 }
 

@@ -6,6 +6,8 @@ import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { NODE_NAME_RE, LABEL_RE } from '../schemas/ids.js';
 import { runnerSchema } from '../schemas/fields.js';
+import { positiveDurationSchema } from '../schemas/duration.js';
+import { withRule } from '../schemas/rule.js';
 import { BadSettingsError, InputError, NoBusError } from './errors.js';
 import { writeFileAtomic } from './local-io.js';
 
@@ -42,6 +44,39 @@ export function homePaths(home: string): HomePaths {
   };
 }
 
+const ROOT_NAME = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'a root name: lower-case letters, digits, "-" and "_"');
+
+/** A regular expression of `policy.commands`: it must compile, or the node would refuse (or allow) by accident. */
+const regexSource = withRule(z.string().min(1).max(1000), (source) => {
+  try {
+    new RegExp(source);
+    return undefined;
+  } catch (err) {
+    return { reason: `not a regular expression: ${(err as Error).message}`, fix: 'write a JavaScript regular expression, such as "make( [a-z-]+)*"' };
+  }
+});
+
+/**
+ * `policy:`, what this machine accepts at most, whatever the bus asks (bus/model/node-policy.ts judges a task
+ * by it; README "Node policy"). Every field is optional; one that is left out does not limit.
+ */
+export const nodePolicySchema = z.strictObject({
+  /** Runners tasks may use, on top of `runners` (a task for another is refused). `manual` tasks run nothing and are never refused. */
+  runners: z.array(runnerSchema).optional(),
+  /** Principals (globs, `*@example.com`) or key fingerprints (`SHA256:…`) whose signature a task needs: a task with no verified signer is refused. */
+  signers: z.array(z.string().min(1).max(500)).max(100).optional(),
+  /** Project repositories tasks may name: globs over the URL or the node.yaml project name (`*` stays within a `/` part, `**` does not). */
+  repos: z.array(z.string().min(1).max(1000)).max(100).optional(),
+  /** Named work roots (`workRoots`) a workdir may use; the default work root is always allowed. */
+  workRoots: z.array(ROOT_NAME).max(100).optional(),
+  /** shell, tmux and icecc commands: each must match one `allow` pattern whole (anchored) and contain no `deny` match. */
+  commands: z.strictObject({ allow: z.array(regexSource).max(100).optional(), deny: z.array(regexSource).max(100).optional() }).optional(),
+  /** The longest timeout a task may ask for; a task without one gets this one. */
+  maxTimeout: positiveDurationSchema.optional(),
+  /** The largest budget a claude task may ask for, in US dollars; a claude task without one gets this one. */
+  maxBudgetUsd: z.number().min(0).optional(),
+});
+
 export const nodeConfigSchema = z.strictObject({
   node: z.string().regex(NODE_NAME_RE),
   remote: z.string().min(1),
@@ -56,7 +91,7 @@ export const nodeConfigSchema = z.strictObject({
    * More roots, by name: a handoff whose workdir starts with a name (`src/gitbus`) runs under that root
    * (`~/src/gitbus`). Paths are absolute, `~/…`, or relative to the home. They must exist; gitbus never makes them.
    */
-  workRoots: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'a root name: lower-case letters, digits, "-" and "_"'), z.string().min(1)).optional(),
+  workRoots: z.record(ROOT_NAME, z.string().min(1)).optional(),
   /** The claude runner: what this node grants; a handoff may ask for less, never more. */
   claude: z
     .strictObject({
@@ -113,6 +148,8 @@ export const nodeConfigSchema = z.strictObject({
       cxx: z.string().min(1).optional(),
     })
     .optional(),
+  /** What this machine accepts at most: anything beyond it is refused with the reason before anything runs. */
+  policy: nodePolicySchema.optional(),
 });
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 

@@ -2,6 +2,7 @@ import { cpus, hostname, platform, arch, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { NodeCard } from '../schemas/node-card.js';
 import type { NodeConfig } from './home.js';
+import { cardPolicy, offeredRunners } from './node-policy.js';
 
 export const GITBUS_VERSION: string = readVersion();
 
@@ -15,13 +16,18 @@ function readVersion(): string {
   return '0.0.0';
 }
 
-/** The node card this node publishes: what others need to know to address work to it. */
-export function nodeCard(config: NodeConfig, joined: string, now: Date): NodeCard {
+/**
+ * The node card this node publishes: what others need to know to address work to it. `home` resolves the
+ * relative project URLs its policy summary names.
+ */
+export function nodeCard(config: NodeConfig, joined: string, now: Date, home = '/'): NodeCard {
+  const policy = cardPolicy(home, config);
   return {
     node: config.node,
     labels: config.labels,
-    runners: ['manual', ...config.runners.filter((r) => r !== 'manual')],
+    runners: offeredRunners(config),
     parallel: config.parallel,
+    ...(policy ? { policy } : {}),
     version: GITBUS_VERSION,
     host: { os: platform(), arch: arch(), cpus: cpus().length, memoryMb: Math.round(totalmem() / 2 ** 20), hostname: hostname() },
     joined,

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { effectiveRunner } from '../schemas/handoff.js';
-import { parseDuration } from '../schemas/duration.js';
+import { formatDuration, parseDuration } from '../schemas/duration.js';
 import type { BusContext } from '../bus/context.js';
-import { namedRootsOf, workRootOf } from '../bus/home.js';
+import { namedRootsOf, workRootOf, type NodeConfig } from '../bus/home.js';
+import type { PolicyCaps, PolicyRefusal } from '../bus/model/node-policy.js';
 import type { ClaimResult } from '../bus/ops/claim.js';
 import type { RunOutcome, RunRequest, Runner } from './runners/runner.js';
 import { runGuarded, runLocked, runProjectTask } from './workspace/run-project-task.js';
@@ -34,15 +35,26 @@ export interface RunPlace {
 
 /** Runs one claimed task to its end. Never throws: a task that cannot run is a failed outcome with the reason. */
 export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSignal, onStart?: (pid: number) => void, place: RunPlace = { slot: 0 }, spend?: SpendLimit): Promise<RunOutcome> {
+  const outcome = await runClaimed(ctx, task, abort, onStart, place, spend);
+  const capMs = task.handoff.timeout === undefined && task.policy?.ok ? task.policy.caps.timeoutMs : undefined;
+  // A task that gave no timeout and ran out of the node's: say whose limit it was.
+  if (outcome.status === 'timed-out' && capMs !== undefined) return { ...outcome, reason: `${outcome.reason ? `${outcome.reason}: ` : ''}the task gave no timeout, and node ${ctx.config.node}'s policy.maxTimeout is ${formatDuration(capMs)}` };
+  return outcome;
+}
+
+async function runClaimed(ctx: BusContext, task: ClaimResult, abort: AbortSignal, onStart: ((pid: number) => void) | undefined, place: RunPlace, spend: SpendLimit | undefined): Promise<RunOutcome> {
   const started = new Date();
   const fail = (reason: string): RunOutcome => ({ status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason });
+  // The node's policy refused it (a task addressed to this node is claimed only to say so): nothing runs.
+  if (task.policy && !task.policy.ok) return fail(policyRefusal(ctx.config.node, task.policy));
+  const caps = task.policy?.caps ?? {};
   const runnerName = effectiveRunner(task.handoff);
   const runner = RUNNERS[runnerName];
   if (!runner) return fail(`runner "${runnerName}" is not available on node ${ctx.config.node}`);
-  const timeoutMs = task.handoff.timeout ? parseDuration(task.handoff.timeout) : undefined;
+  const timeoutMs = task.handoff.timeout ? parseDuration(task.handoff.timeout) : caps.timeoutMs;
   const env = { GITBUS_HOME: ctx.paths.home, GITBUS_NODE: ctx.config.node };
   const session = task.session ? { id: task.session, resume: task.handoff.claude?.resume === task.session } : undefined;
-  const req: RunRequest = { id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: '', logPath: logPathOf(ctx, task.id, task.attempt), node: ctx.config, env, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}), ...(session ? { session } : {}), ...(spend ? { spend } : {}) };
+  const req: RunRequest = { id: task.id, attempt: task.attempt, handoff: task.handoff, body: task.body, cwd: '', logPath: logPathOf(ctx, task.id, task.attempt), node: cappedConfig(ctx.config, caps), env, ...(timeoutMs ? { timeoutMs } : {}), ...(onStart ? { onStart } : {}), ...(session ? { session } : {}), ...(spend ? { spend } : {}) };
   if (task.handoff.repo !== undefined) {
     try {
       return await runProjectTask(ctx, task, runner, req, abort, place);
@@ -58,6 +70,21 @@ export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSi
   // A claude session outside a project lives in its folder: one run per session at a time (run-lock.ts).
   if (task.session && runnerName === 'claude') return runLocked(sessionLockKey(ctx.paths.home, task.session), inDir, abort, `claude session ${task.session}`, () => runGuarded(ctx, runner, inDir, abort));
   return runGuarded(ctx, runner, inDir, abort);
+}
+
+/** The response's reason for a task the node's policy refused. Pure. */
+export function policyRefusal(node: string, refusal: PolicyRefusal): string {
+  return `refused by node ${node}'s policy, nothing was run: ${refusal.reason} (${refusal.fix})`;
+}
+
+/**
+ * The node's settings as a run sees them: a policy's budget cap (a claude task that asked for none) lowers what the
+ * node grants claude, so the runner passes it as --max-budget-usd and the daily cap reserves it. Pure.
+ */
+export function cappedConfig(config: NodeConfig, caps: PolicyCaps): NodeConfig {
+  if (caps.budgetUsd === undefined) return config;
+  const granted = config.claude?.maxBudgetUsd;
+  return { ...config, claude: { ...config.claude, maxBudgetUsd: granted === undefined ? caps.budgetUsd : Math.min(granted, caps.budgetUsd) } };
 }
 
 /** Who cancelled a run and why, from the task's cancel file. */

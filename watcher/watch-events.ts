@@ -29,6 +29,12 @@ export type WatchEvent =
    * Reported once each time it starts to hold.
    */
   | { type: 'spend-cap'; day: string; capUsd: number; spentUsd: number; reason: string }
+  /**
+   * This node's policy (node.yaml `policy:`) refuses the task. `answered`: it was addressed to this node, which
+   * claimed it and answers it `failed` with the reason, running nothing (attempt is that claim's); otherwise it is
+   * left for other nodes, reported once per task while this watcher runs.
+   */
+  | { type: 'refused'; id: string; attempt: number | null; answered: boolean; reason: string }
   | RemoteDownEvent
   | RemoteUpEvent
   | { type: 'stopped' };

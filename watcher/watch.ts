@@ -365,8 +365,10 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     // Room for the result, kept before the run can fill the disk (given up when the result is stored).
     reserveOutbox(home, task.id, task.attempt);
     const runKey = `${task.id}.${task.attempt}`;
+    const refusal = task.policy && !task.policy.ok ? task.policy : null;
+    if (refusal) opts.onEvent({ type: 'refused', id: task.id, attempt: task.attempt, answered: true, reason: refusal.reason });
     // Synchronously, before the next claim of this drain: what this run may spend is held against the day's cap.
-    const spend = effectiveRunner(task.handoff) === 'claude' ? spendCap.reserve(runKey, task.handoff) : undefined;
+    const spend = effectiveRunner(task.handoff) === 'claude' && !refusal ? spendCap.reserve(runKey, budgeted(task)) : undefined;
     const done = (async () => {
       const outcome = await runTask(ctx, task, abort, (pid) => {
         try {
@@ -440,6 +442,18 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     running.set(task.id, self);
   };
 
+  /** Tasks this node's policy leaves for other nodes: each reported once, while it is still on the bus. */
+  const skipped = new Set<string>();
+  const reportSkipped = (err: NothingClaimableError) => {
+    const refused = (err.data['refused'] ?? []) as { id: string; reason: string }[];
+    for (const id of [...skipped]) if (!refused.some((r) => r.id === id)) skipped.delete(id);
+    for (const r of refused) {
+      if (skipped.has(r.id)) continue;
+      skipped.add(r.id);
+      opts.onEvent({ type: 'refused', id: r.id, attempt: null, answered: false, reason: r.reason });
+    }
+  };
+
   /**
    * Fills free slots with claims until nothing is claimable, and (with `untilIdle`) waits for the runs. Each
    * claim decides from the state the wake already has (peek) and syncs only to take a task; after waiting for a
@@ -450,10 +464,11 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       let claimable = !health.isDown && (round === 0 || (await look()) !== null);
       while (claimable && !opts.stop.aborted && running.size < ctx.config.parallel) {
         try {
-          start(await claim(ctx, { next: true, runners: claimRunners() }, undefined, { peek: await peek() }));
+          start(await claim(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, undefined, { peek: await peek() }));
         } catch (err) {
           claimable = false;
-          if (!(err instanceof NothingClaimableError)) fail(err);
+          if (err instanceof NothingClaimableError) reportSkipped(err);
+          else fail(err);
         }
       }
       if (running.size === 0 || opts.stop.aborted || (!untilIdle && !claimable)) return;
@@ -610,6 +625,13 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     clearInterval(logPruning);
     health.cancelRetry();
   }
+}
+
+/** The handoff as the daily cap reserves it: with the policy's budget when the task asked for none. Pure. */
+function budgeted(task: ClaimResult): ClaimResult['handoff'] {
+  const cap = task.policy?.ok ? task.policy.caps.budgetUsd : undefined;
+  if (cap === undefined) return task.handoff;
+  return { ...task.handoff, claude: { ...task.handoff.claude, maxBudgetUsd: cap } };
 }
 
 /** Why the watcher woke: the poll tick, a file change, a freed slot, the retry timer, a heartbeat that got through. */

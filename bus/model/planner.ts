@@ -1,6 +1,7 @@
 import type { Handoff } from '../../schemas/handoff.js';
 import { effectiveRunner } from '../../schemas/handoff.js';
 import type { TaskView } from './task-view.js';
+import type { PolicyVerdict } from './node-policy.js';
 
 /** What the planner needs to know about the node that wants work. */
 export interface NodeFacts {
@@ -8,12 +9,21 @@ export interface NodeFacts {
   labels: readonly string[];
   /** Runners this claimer accepts; undefined accepts all (a person claiming by hand). */
   runners?: readonly string[];
+  /** The node's policy on a task (node.yaml `policy:`, bus/model/node-policy.ts); undefined accepts all. */
+  policy?: (handoff: Handoff, id: string) => PolicyVerdict;
+  /**
+   * A task addressed to this node that its policy refuses is claimable, so that the claimer (the watcher) answers
+   * it `failed` with the reason, running nothing; otherwise it is skipped like any other task it may not claim.
+   */
+  answerRefusals?: boolean;
 }
 
 export interface Eligibility {
   ok: boolean;
   reason: string;
   fix: string;
+  /** Set when the node's policy is what keeps it from claiming the task. */
+  refusedByPolicy?: boolean;
 }
 
 const OK: Eligibility = { ok: true, reason: '', fix: '' };
@@ -47,6 +57,8 @@ export function eligibility(view: TaskView, who: NodeFacts, maxAttempts: number)
   if (missing.length > 0) return { ok: false, reason: `this node lacks label(s) ${missing.join(', ')}`, fix: 'claim it on a node with those labels, or add them to this node (node.yaml labels)' };
   if (who.runners && !who.runners.includes(effectiveRunner(h))) return { ok: false, reason: `this node does not run "${effectiveRunner(h)}" tasks`, fix: 'enable that runner in the node settings' };
   if (view.attempts >= maxAttempts) return { ok: false, reason: `it has used all ${maxAttempts} attempts`, fix: 'dispatch a new task, or raise maxAttempts in gitbus.yaml' };
+  const verdict = who.policy?.(h, view.id);
+  if (verdict && !verdict.ok && !(who.answerRefusals && h.to === who.node)) return { ok: false, reason: `this node's policy refuses it: ${verdict.reason}`, fix: verdict.fix, refusedByPolicy: true };
   return OK;
 }
 

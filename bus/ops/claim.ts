@@ -8,6 +8,8 @@ import { transact, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { openAttempt } from '../model/index-tree.js';
 import { claimQueue, eligibility, pickFromQueue, type NodeFacts } from '../model/planner.js';
+import type { PolicyVerdict } from '../model/node-policy.js';
+import { policyJudge, type SignerOf } from '../node-policy.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
@@ -15,7 +17,16 @@ import { archivedStates } from './archive-lookup.js';
 import { updateObservations } from '../liveness-store.js';
 import { livenessOf } from '../model/liveness.js';
 
-export type ClaimTarget = { id: string } | { next: true; runners?: readonly string[] };
+/**
+ * `answerRefusals` (the watcher): a task addressed to this node that its policy refuses is claimed, to be answered
+ * `failed` with the reason (ClaimResult.policy); without it such a task is skipped, or refused when named by id.
+ */
+export type ClaimTarget = { id: string } | { next: true; runners?: readonly string[]; answerRefusals?: boolean };
+
+export interface ClaimOptions extends Pick<TransactOptions, 'peek'> {
+  /** Who signed a task (signature verification); by default none did, so a policy naming `signers` refuses every task. */
+  signerOf?: SignerOf;
+}
 
 export interface ClaimResult {
   id: string;
@@ -29,12 +40,18 @@ export interface ClaimResult {
   reclaimed: { attempt: number; node: string } | null;
   /** The claude session this attempt runs in, recorded in the claim before the run starts. */
   session?: string;
+  /**
+   * This node's policy on the task (node.yaml `policy:`), when it has one: the caps to apply to the run, or, for a
+   * task addressed to it that the policy refuses (claimed with `answerRefusals`), why nothing may run.
+   */
+  policy?: PolicyVerdict;
 }
 
 /** `opts.peek`: decide from a snapshot already read first; only a claim that would be made syncs (bus/cas.ts). */
-export async function claim(ctx: BusContext, target: ClaimTarget, now = () => new Date(), opts: Pick<TransactOptions, 'peek'> = {}): Promise<ClaimResult & TransactStats> {
+export async function claim(ctx: BusContext, target: ClaimTarget, now = () => new Date(), opts: ClaimOptions = {}): Promise<ClaimResult & TransactStats> {
+  const judge = policyJudge(ctx.paths.home, ctx.config, opts.signerOf);
   return transact(ctx, 'claim', async (snap, round) => {
-    const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels };
+    const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
     const expired = expiredHolders(ctx, snap);
     let view: TaskView;
     if ('id' in target) {
@@ -55,9 +72,16 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
         const v = await snap.view(id, (d) => external.get(d));
         if (v) views.push(reclaimable(v, expired));
       }
-      const queue = claimQueue(views, target.runners ? { ...who, runners: target.runners } : who, snap.settings.maxAttempts);
+      const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals ? { answerRefusals: true } : {}) };
+      const queue = claimQueue(views, facts, snap.settings.maxAttempts);
       const first = pickFromQueue(queue, round);
-      if (!first) throw new NothingClaimableError(ctx.config.node, views.length);
+      if (!first) {
+        const refused = judge ? views.flatMap((v) => {
+          const e = eligibility(v, facts, snap.settings.maxAttempts);
+          return e.refusedByPolicy ? [{ id: v.id, reason: e.reason, fix: e.fix }] : [];
+        }) : [];
+        throw new NothingClaimableError(ctx.config.node, views.length, refused);
+      }
       view = first;
     }
     const attempt = view.attempts + 1;
@@ -69,8 +93,9 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
     const session = sessionFor(view.handoff);
     if (session !== undefined) data.session = session;
     const path = pathFor({ kind: 'claim', id: view.id, attempt });
+    const policy = judge && view.handoff ? judge(view.handoff, view.id) : undefined;
     return {
-      result: { id: view.id, attempt, node: ctx.config.node, title: view.handoff?.title ?? '', handoff: view.handoff as Handoff, body: view.handoffBody ?? '', reclaimed: data.reclaims ? { attempt: data.reclaims.attempt, node: data.reclaims.node } : null, ...(session !== undefined ? { session } : {}) },
+      result: { id: view.id, attempt, node: ctx.config.node, title: view.handoff?.title ?? '', handoff: view.handoff as Handoff, body: view.handoffBody ?? '', reclaimed: data.reclaims ? { attempt: data.reclaims.attempt, node: data.reclaims.node } : null, ...(session !== undefined ? { session } : {}), ...(policy ? { policy } : {}) },
       commit: { changes: [{ path, content: renderBusFile('claim', data, '') }], message: `gitbus: claim ${view.id} attempt ${attempt} by ${ctx.config.node}` },
     };
   }, opts);

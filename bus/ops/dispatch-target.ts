@@ -3,9 +3,14 @@ import type { BusContext } from '../context.js';
 import { NodeCannotRunError, UnknownNodeError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { currentSnapshot, localSnapshot } from './query.js';
+import { nodePolicyVerdict, type PolicyTask } from '../model/node-policy.js';
+import { policyOfCard } from '../node-policy.js';
+
+/** What of a task decides whether a node's card says it can run it. */
+export type TargetTask = Pick<Handoff, 'runner' | 'command' | 'labels'> & PolicyTask;
 
 /** Why `snap`'s node `to` could never claim `h`, as an error; null when it can (or its card cannot tell). Pure. */
-export async function targetProblem(snap: Snapshot, to: string, h: Pick<Handoff, 'runner' | 'command' | 'labels'>): Promise<UnknownNodeError | NodeCannotRunError | null> {
+export async function targetProblem(snap: Snapshot, to: string, h: TargetTask): Promise<UnknownNodeError | NodeCannotRunError | null> {
   const nodes = await snap.nodes();
   const node = nodes.find((n) => n.node === to);
   if (!node) return new UnknownNodeError(to, nodes.map((n) => n.node));
@@ -24,7 +29,16 @@ export async function targetProblem(snap: Snapshot, to: string, h: Pick<Handoff,
     reasons.push(`it lacks the label(s) ${missing.join(', ')}`);
     fixes.push(`drop those labels, or add them to ${to} (labels in its node.yaml)`);
   }
-  return reasons.length ? new NodeCannotRunError(to, reasons, fixes.join('; ')) : null;
+  const waits = reasons.length > 0;
+  // The policy its card publishes (not its command patterns, nor what only the node knows: its roots, signers).
+  if (card.policy && runner !== 'manual') {
+    const v = nodePolicyVerdict(policyOfCard(card.policy), h, { node: to });
+    if (!v.ok) {
+      reasons.push(`its policy refuses it (${v.reason})`);
+      fixes.push(v.fix);
+    }
+  }
+  return reasons.length ? new NodeCannotRunError(to, reasons, fixes.join('; '), !waits) : null;
 }
 
 /**
@@ -33,7 +47,7 @@ export async function targetProblem(snap: Snapshot, to: string, h: Pick<Handoff,
  * offline); a problem is confirmed against the remote's current main, since the node may have joined or changed
  * its card since the last sync.
  */
-export async function dispatchTargetProblem(ctx: BusContext, to: string, h: Pick<Handoff, 'runner' | 'command' | 'labels'>): Promise<UnknownNodeError | NodeCannotRunError | null> {
+export async function dispatchTargetProblem(ctx: BusContext, to: string, h: TargetTask): Promise<UnknownNodeError | NodeCannotRunError | null> {
   if ((await targetProblem(await localSnapshot(ctx), to, h)) === null) return null;
   let fresh: Snapshot;
   try {

@@ -88,7 +88,7 @@ async function fanoutWarnings(snap: Snapshot, handoffs: Handoff[]): Promise<stri
     const runner = effectiveRunner(h);
     if (h.to) {
       const problem = await targetProblem(snap, h.to, h);
-      if (problem) out.add(`${firstLine(problem)}; its tasks wait until it can`);
+      if (problem) out.add(`${firstLine(problem)}; ${problem.data['refuses'] === true ? 'its policy makes it answer them failed' : 'its tasks wait until it can'}`);
       continue;
     }
     const cards = nodes.flatMap((n) => (n.card ? [n.card] : []));

@@ -6,13 +6,13 @@ import type { BusContext } from '../context.js';
 import { nodeCard } from '../node-card.js';
 
 /**
- * Rewrites this node's card when what it publishes (labels, runners, parallel, version, host) no longer
+ * Rewrites this node's card when what it publishes (labels, runners, parallel, policy, version, host) no longer
  * matches its settings, e.g. after node.yaml was edited. Only this node writes its card.
  */
 export async function publishNodeCard(ctx: BusContext, now = new Date()): Promise<boolean> {
   const r = await transact(ctx, 'node card', async (snap) => {
     const current = (await snap.nodes()).find((n) => n.node === ctx.config.node)?.card;
-    const next = nodeCard(ctx.config, current?.joined ?? now.toISOString(), now);
+    const next = nodeCard(ctx.config, current?.joined ?? now.toISOString(), now, ctx.paths.home);
     if (current && same(current, next)) return { result: { changed: false } };
     return {
       result: { changed: true },

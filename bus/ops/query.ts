@@ -4,7 +4,7 @@ import { UnknownTaskError } from '../errors.js';
 import type { BusContext } from '../context.js';
 import { Snapshot, type NodeView } from '../model/snapshot.js';
 import { resolveTaskId } from '../model/resolve-id.js';
-import { compareQueue } from '../model/planner.js';
+import { compareQueue, eligibility } from '../model/planner.js';
 import type { TaskView } from '../model/task-view.js';
 import type { TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
@@ -20,6 +20,7 @@ import type { ClaudeReport } from '../../schemas/response.js';
 import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
 import type { BeatDetails } from './heartbeat.js';
+import { policyJudge } from '../node-policy.js';
 
 /** A task as scripts see it in --json output: plain data, no Maps. */
 export interface TaskSummary {
@@ -120,7 +121,8 @@ export interface BusStatus {
   settings: ResolvedSettings;
   /** Each node with its liveness as this node observes it (docs/PROTOCOL.md §5a). */
   nodes: (NodeView & NodeLiveness)[];
-  tasks: TaskSummary[];
+  /** `refusedHere`: why this node's policy (node.yaml `policy:`) refuses a pending or blocked task it could otherwise take. */
+  tasks: (TaskSummary & { refusedHere?: string })[];
   counts: Partial<Record<TaskState, number>>;
   problems: FileProblem[];
   /** Set when the remote could not be reached and this is what the node last knew. */
@@ -169,6 +171,18 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     if (t.claim.node === ctx.config.node) return readProgress(ctx.paths.home, t.id, t.claim.attempt);
     return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
   };
+  const judge = policyJudge(ctx.paths.home, ctx.config);
+  // What keeps this node's watcher from a pending task it could otherwise take (runner, labels, address).
+  const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners, ...(judge ? { policy: judge } : {}) };
+  const refusedHere = (v: TaskView): string | undefined => {
+    if (!judge || v.state !== 'pending' || !v.handoff) return undefined;
+    if (v.handoff.to === ctx.config.node) {
+      const verdict = judge(v.handoff, v.id);
+      return verdict.ok ? undefined : `${verdict.reason} (addressed to this node: its watcher answers it failed)`;
+    }
+    const e = eligibility(v, me, snap.settings.maxAttempts);
+    return e.refusedByPolicy ? e.reason.replace(/^this node's policy refuses it: /, '') : undefined;
+  };
   const views = (await snap.allViews((d) => archived.get(d))).sort(compareQueue);
   const counts: Partial<Record<TaskState, number>> = {};
   for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
@@ -180,7 +194,8 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     nodes: nodeViews.map((n) => ({ ...n, ...liveness(n.node) })),
     tasks: views.map((v) => {
       const t = summarize(v);
-      return { ...t, progress: progressOf(t) };
+      const refused = refusedHere(v);
+      return { ...t, progress: progressOf(t), ...(refused ? { refusedHere: refused } : {}) };
     }),
     counts,
     problems: await snap.allProblems(),

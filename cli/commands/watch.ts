@@ -56,6 +56,8 @@ function eventLine(e: WatchEvent): string {
       return `remote ${e.remote} is back after ${span(e.downForMs)} (${e.attempts} failed attempt${e.attempts === 1 ? '' : 's'})`;
     case 'spend-cap':
       return `claude tasks left for other nodes: ${e.reason}`;
+    case 'refused':
+      return e.answered ? `${e.id}: refused, answering failed (nothing run): ${e.reason}` : `${e.id}: left for other nodes: ${e.reason}`;
     case 'stopped':
       return 'stopped';
   }

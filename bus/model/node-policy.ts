@@ -1,0 +1,181 @@
+import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { COMMAND_RUNNERS, type RunnerName } from '../../schemas/fields.js';
+import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
+import { globMatch } from './glob.js';
+
+/**
+ * A node's policy (node.yaml `policy:`, validated by bus/home.ts): what this machine accepts at most, whatever
+ * the bus asks. A field left out does not limit.
+ */
+export interface NodePolicy {
+  runners?: readonly RunnerName[];
+  signers?: readonly string[];
+  repos?: readonly string[];
+  workRoots?: readonly string[];
+  commands?: { allow?: readonly string[]; deny?: readonly string[] };
+  maxTimeout?: string;
+  maxBudgetUsd?: number;
+}
+
+/** Who signed a task, once its signature is verified (the trust work plugs the verification in). */
+export interface Signer {
+  principals: readonly string[];
+  /** The key's fingerprint as ssh-keygen prints it: `SHA256:…`. */
+  fingerprint: string;
+}
+
+/** What a verdict needs to know besides the policy and the task. A fact left undefined is not known here: its check is skipped. */
+export interface PolicyFacts {
+  /** The node whose policy it is, for the messages. */
+  node: string;
+  /** The node's named work roots (node.yaml `workRoots`); unknown when judging from a node card. */
+  rootNames?: readonly string[];
+  /** The node's projects, name → URL as git on the node reaches it; unknown when judging from a node card. */
+  projects?: Readonly<Record<string, string>>;
+  /** The task's verified signer; null: it has none that verifies; undefined: not known here. */
+  signer?: Signer | null;
+}
+
+/** Limits applied to what runs: the node's `maxTimeout` for a task that gives none, `maxBudgetUsd` for a claude task that asks none. */
+export interface PolicyCaps {
+  timeoutMs?: number;
+  budgetUsd?: number;
+}
+
+export interface PolicyRefusal {
+  ok: false;
+  /** The policy fields that refuse it (`policy.commands.allow`, …). */
+  fields: string[];
+  /** Each refusing field with the limit and what the task asks, `; `-separated. */
+  reason: string;
+  fix: string;
+}
+
+export type PolicyVerdict = { ok: true; caps: PolicyCaps } | PolicyRefusal;
+
+export type PolicyTask = Pick<Handoff, 'runner' | 'command' | 'repo' | 'workdir' | 'timeout' | 'claude'>;
+
+/**
+ * Whether a node whose policy is `policy` accepts `task`, and with which caps. Pure. Every refusing field is
+ * named with its limit. A `manual` task runs nothing on the node, so no policy refuses it.
+ */
+export function nodePolicyVerdict(policy: NodePolicy | undefined, task: PolicyTask, facts: PolicyFacts): PolicyVerdict {
+  const runner = effectiveRunner(task);
+  if (!policy || runner === 'manual') return { ok: true, caps: {} };
+  const node = facts.node;
+  const refusals: { field: string; reason: string; fix: string }[] = [];
+  const refuse = (field: string, reason: string, fix: string) => refusals.push({ field, reason: `${field}: ${reason}`, fix });
+
+  if (policy.runners && !policy.runners.includes(runner)) {
+    refuse('policy.runners', `node ${node} runs ${list(policy.runners.filter((r) => r !== 'manual')) || 'no'} tasks at most, and this is a ${runner} task`, `dispatch it to a node that runs ${runner} tasks, or add ${runner} to policy.runners in ${node}'s node.yaml`);
+  }
+
+  if (policy.signers && facts.signer !== undefined) {
+    const wanted = list(policy.signers) || 'nobody';
+    const s = facts.signer;
+    if (s === null) {
+      refuse('policy.signers', `node ${node} runs only tasks signed by ${wanted}, and this task has no signature that verifies`, `sign the task with a key of one of them, or dispatch it to another node`);
+    } else if (!policy.signers.some((entry) => signerMatches(entry, s))) {
+      refuse('policy.signers', `the task is signed by ${list(s.principals) || 'a key with no principal'} (${s.fingerprint}), and node ${node} runs only tasks signed by ${wanted}`, `have one of them sign it, or add the signer to policy.signers in ${node}'s node.yaml`);
+    }
+  }
+
+  if (policy.repos && task.repo !== undefined) {
+    const names = repoNames(task.repo, facts.projects);
+    // Judged from a node card, a project name means what only the node knows: the node decides.
+    const decidable = facts.projects !== undefined || /[:/]/.test(task.repo);
+    if (decidable && !policy.repos.some((glob) => names.some((name) => globMatch(glob, name) || globMatch(normalRemote(glob), normalRemote(name))))) {
+      refuse('policy.repos', `node ${node} works only on ${list(policy.repos) || 'no project repositories'}, and the task's repo is "${task.repo}"`, `dispatch it to a node that works on that repository, or add a pattern for it to policy.repos in ${node}'s node.yaml`);
+    }
+  }
+
+  if (policy.workRoots && task.repo === undefined && task.workdir !== undefined) {
+    const first = task.workdir.split('/')[0] ?? '';
+    // A workdir that names no root of the node runs under its default work root, which is always allowed.
+    if (facts.rootNames?.includes(first) && !policy.workRoots.includes(first)) {
+      refuse('policy.workRoots', `node ${node} lets tasks use ${policy.workRoots.length ? `the work root(s) ${list(policy.workRoots)} and ` : ''}its default work root, and workdir "${task.workdir}" is in its root "${first}"`, `use a workdir under an allowed root, or add "${first}" to policy.workRoots in ${node}'s node.yaml`);
+    }
+  }
+
+  if (policy.commands && COMMAND_RUNNERS.includes(runner) && task.command !== undefined) {
+    const cmd = task.command;
+    const denied = (policy.commands.deny ?? []).find((p) => regexOf(p, false)?.test(cmd) ?? true);
+    if (denied !== undefined) {
+      refuse('policy.commands.deny', `the command ${shown(cmd)} contains what /${denied}/ forbids on node ${node}`, `change the command, or dispatch it to another node`);
+    }
+    const allow = policy.commands.allow;
+    // A trailing newline (a YAML block scalar leaves one) changes nothing `sh -c` runs.
+    const whole = cmd.replace(/\n+$/, '');
+    if (allow && !allow.some((p) => regexOf(p, true)?.test(whole) ?? false)) {
+      refuse('policy.commands.allow', `the command ${shown(cmd)} matches none of the patterns node ${node} allows (${allow.length ? allow.map((p) => `/^(?:${p})$/`).join(', ') : 'none'})`, `write the command so that one pattern matches it whole, or dispatch it to another node`);
+    }
+  }
+
+  const caps: PolicyCaps = {};
+  const maxMs = policy.maxTimeout === undefined ? undefined : tryParseDuration(policy.maxTimeout);
+  if (maxMs !== undefined && policy.maxTimeout !== undefined) {
+    const asked = task.timeout === undefined ? undefined : tryParseDuration(task.timeout);
+    if (asked === undefined) caps.timeoutMs = maxMs;
+    else if (asked > maxMs) refuse('policy.maxTimeout', `the task's timeout ${task.timeout} is longer than node ${node}'s limit of ${formatDuration(maxMs)}`, `dispatch it with --timeout ${formatDuration(maxMs)} or less`);
+  }
+
+  if (policy.maxBudgetUsd !== undefined && runner === 'claude') {
+    const asked = task.claude?.maxBudgetUsd;
+    if (asked === undefined) caps.budgetUsd = policy.maxBudgetUsd;
+    else if (asked > policy.maxBudgetUsd) refuse('policy.maxBudgetUsd', `the task asks for a budget of $${asked}, more than node ${node}'s limit of $${policy.maxBudgetUsd}`, `dispatch it with --max-budget-usd ${policy.maxBudgetUsd} or less`);
+  }
+
+  if (refusals.length === 0) return { ok: true, caps };
+  return { ok: false, fields: refusals.map((r) => r.field), reason: refusals.map((r) => r.reason).join('; '), fix: [...new Set(refusals.map((r) => r.fix))].join('; ') };
+}
+
+/** A `signers` entry: a key fingerprint (`SHA256:…`, exact) or a principal (a glob, `*@example.com`). Pure. */
+export function signerMatches(entry: string, s: Signer): boolean {
+  if (/^[A-Z0-9]+:/.test(entry) && !entry.includes('@')) return entry === s.fingerprint;
+  return s.principals.some((p) => globMatch(entry, p));
+}
+
+/** The names a task's `repo` goes by on the node: as written, and the name and URL of the node.yaml project it means. */
+function repoNames(repo: string, projects: Readonly<Record<string, string>> | undefined): string[] {
+  const out = [repo];
+  for (const [name, url] of Object.entries(projects ?? {})) {
+    if (name === repo || normalRemote(url) === normalRemote(repo)) out.push(name, url);
+  }
+  return out;
+}
+
+/** Two spellings of one remote compare equal: trailing slashes and `.git` do not matter. */
+function normalRemote(url: string): string {
+  return url.replace(/\/+$/, '').replace(/\.git$/, '');
+}
+
+const compiled = new Map<string, RegExp | null>();
+
+/** A policy pattern as a RegExp (anchored for `allow`: the whole command must match); null if it does not compile. */
+function regexOf(source: string, anchored: boolean): RegExp | null {
+  const key = `${anchored ? 'a' : 'd'}${source}`;
+  let re = compiled.get(key);
+  if (re === undefined) {
+    try {
+      re = new RegExp(anchored ? `^(?:${source})$` : source);
+    } catch {
+      // node.yaml's schema refuses these; a deny that cannot be read refuses (above), an allow allows nothing.
+      re = null;
+    }
+    if (compiled.size > 1000) compiled.clear();
+    compiled.set(key, re);
+  }
+  return re;
+}
+
+/** A command for a message: its first line, cut at 100 characters, quoted. */
+function shown(command: string): string {
+  const lines = command.split('\n');
+  const first = lines[0] ?? '';
+  const cut = first.length > 100 ? `${first.slice(0, 100)}…` : first;
+  return `${JSON.stringify(cut)}${lines.length > 1 ? ` (and ${lines.length - 1} more line(s))` : ''}`;
+}
+
+function list(xs: readonly string[]): string {
+  return xs.join(', ');
+}
