@@ -6,6 +6,7 @@ import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { NODE_NAME_RE, LABEL_RE } from '../schemas/ids.js';
 import { runnerSchema } from '../schemas/fields.js';
+import { nodeTrustSchema } from '../schemas/trust-root.js';
 import { BadSettingsError, InputError, NoBusError } from './errors.js';
 import { writeFileAtomic } from './local-io.js';
 
@@ -104,6 +105,8 @@ export const nodeConfigSchema = z.strictObject({
    * this node fetch from, and push to, any other repository its SSH keys or credentials reach.
    */
   projectsOnly: z.boolean().optional(),
+  /** Trust (docs/PROTOCOL.md §12): keys and principals this node refuses whatever the bus says, a higher threshold. */
+  trust: nodeTrustSchema.optional(),
   /** The icecc runner: the icecream scheduler and build parallelism. */
   icecc: z
     .strictObject({

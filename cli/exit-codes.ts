@@ -71,6 +71,19 @@ const BY_CODE: Record<string, number> = {
   CLAUDE_SETTINGS_INVALID: EXIT.setup,
   CLAUDE_MD_MARKERS: EXIT.setup,
   CLAUDE_PLUGIN_MISSING: EXIT.setup,
+  // The trust root (bus/trust/root-errors.ts).
+  TRUST_PIN_INVALID: EXIT.setup,
+  TRUST_PIN_REQUIRED: EXIT.setup,
+  TRUST_PIN_MISMATCH: EXIT.conflict,
+  TRUST_DECLINED: EXIT.conflict,
+  TRUST_ROOT_REFUSED: EXIT.invalid,
+  NO_TRUST_ROOT: EXIT.notFound,
+  TRUST_ROOT_EXISTS: EXIT.conflict,
+  TRUST_NOT_PINNED: EXIT.setup,
+  NOT_TRUST_ADMIN: EXIT.conflict,
+  TRUST_VERSION_TAKEN: EXIT.conflict,
+  TRUST_CHANGE_INVALID: EXIT.usage,
+  TRUST_NOTHING_TO_SIGN: EXIT.conflict,
 };
 
 export function exitCodeFor(err: unknown): number {

@@ -35,6 +35,7 @@ import { register as collect } from './commands/collect.js';
 import { register as hookCmd } from './commands/hook.js';
 import { register as progress } from './commands/progress.js';
 import { register as task } from './commands/task.js';
+import { register as trust } from './commands/trust.js';
 
 const program = new Command('gitbus')
   .description('a message bus for a fleet of machines, on one shared git repository')
@@ -48,6 +49,8 @@ mcp(program);
 // Claude Code: the plugin's installer, the agent primer, hear-back (docs: README "Using gitbus from Claude Code").
 for (const register of [collect, prime, setup, hookCmd]) register(program);
 for (const register of [progress, task]) register(program);
+// Trust (docs/PROTOCOL.md §12): the trust root, its chain, and this node's pin.
+trust(program);
 for (const cmd of program.commands) cmd.exitOverride();
 setSshPassphrasePrompt(terminalPassphrasePrompt());
 
