@@ -105,6 +105,12 @@ export const nodeConfigSchema = z.strictObject({
    * this node fetch from, and push to, any other repository its SSH keys or credentials reach.
    */
   projectsOnly: z.boolean().optional(),
+  /**
+   * The SSH key that signs what this person or node writes (docs/PROTOCOL.md §11): a private key, or a public key
+   * whose private half is in ssh-agent (absolute, `~/…`, or relative to the home). Unset: git's user.signingkey
+   * when gpg.format is ssh.
+   */
+  signingKey: z.string().min(1).optional(),
   /** Trust (docs/PROTOCOL.md §12): keys and principals this node refuses whatever the bus says, a higher threshold. */
   trust: nodeTrustSchema.optional(),
   /** The icecc runner: the icecream scheduler and build parallelism. */

@@ -84,6 +84,16 @@ const BY_CODE: Record<string, number> = {
   TRUST_VERSION_TAKEN: EXIT.conflict,
   TRUST_CHANGE_INVALID: EXIT.usage,
   TRUST_NOTHING_TO_SIGN: EXIT.conflict,
+  // Signatures (docs/PROTOCOL.md §11): a signature that cannot count is invalid input; a key that cannot sign is setup.
+  SIGNATURE_MALFORMED: EXIT.invalid,
+  SIGNATURE_UNSUPPORTED: EXIT.invalid,
+  SIGNATURE_INVALID: EXIT.invalid,
+  NOT_SIGNABLE: EXIT.usage,
+  ALREADY_SIGNED: EXIT.conflict,
+  SIGNING_KEY_MISSING: EXIT.setup,
+  SIGNING_KEY_LOCKED: EXIT.setup,
+  SIGNING_KEY_INVALID: EXIT.setup,
+  SIGNING_FAILED: EXIT.setup,
 };
 
 export function exitCodeFor(err: unknown): number {

@@ -1,0 +1,111 @@
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { SETTINGS_PATH } from '../../schemas/layout.js';
+import { InputError } from '../errors.js';
+import { writeFileAtomic } from '../local-io.js';
+import { git } from '../project/git.js';
+import { AlreadySignedError, NotSignableError } from './errors.js';
+import { checkFileSignatures } from './file-signatures.js';
+import { sidecarPathFor, signedKindOf, signedMessage, type SignedKind } from './messages.js';
+import { signBusFile, type SignOptions } from './sign.js';
+import { resolveSigningKey, type SigningKeyOptions } from './signing-key.js';
+
+/** Bus files are at most this big (docs/PROTOCOL.md §2). */
+const MAX_FILE = 256 * 1024;
+
+export interface SignPathResult {
+  /** The checkout's top folder (where gitbus.yaml is). */
+  root: string;
+  /** The signed file's path in the bus, as the message names it. */
+  path: string;
+  kind: SignedKind;
+  namespace: string;
+  /** The sidecar's path in the bus, and on disk. */
+  sidecar: string;
+  sidecarFile: string;
+  signer: { key: string; fingerprint: string };
+  /** `signed`: a new sidecar; `already-signed`: a sidecar by this key already verifies, left as it is; `replaced`: a stale one (the file changed since) was replaced. */
+  outcome: 'signed' | 'already-signed' | 'replaced';
+  /** Where the key was configured. */
+  keySource: string;
+}
+
+/** The top of the bus checkout holding `file`: the nearest folder above it with gitbus.yaml. */
+export function checkoutRootOf(file: string): string {
+  let dir = dirname(resolve(file));
+  for (;;) {
+    if (existsSync(join(dir, SETTINGS_PATH))) return dir;
+    const up = dirname(dir);
+    if (up === dir) {
+      throw new InputError(`${file} is not inside a checkout of a bus (no ${SETTINGS_PATH} in any folder above it)`, 'sign a file in your clone of the bus (git clone -b main URL), e.g. gitbus sign handoffs/<id>.md');
+    }
+    dir = up;
+  }
+}
+
+/**
+ * git may commit other bytes than the work tree holds (core.autocrlf, eol or filter attributes): then a
+ * signature of the file would not verify on the bus. Outside a git work tree there is nothing to compare.
+ */
+async function checkNoConversion(root: string, rel: string): Promise<void> {
+  const hash = async (args: string[]): Promise<string | null> => {
+    const r = await git(['hash-object', ...args, '--', rel], { cwd: root, okCodes: [128], timeoutMs: 10_000 }).catch(() => null);
+    return r && r.code === 0 ? r.stdout.trim() : null;
+  };
+  const raw = await hash(['--no-filters']);
+  const committed = await hash([]);
+  if (raw !== null && committed !== null && raw !== committed) {
+    throw new InputError(
+      `git would commit ${rel} with other bytes than the file holds (line-ending conversion or a filter for this path), so its signature would not verify on the bus`,
+      'turn conversion off in the bus: add the line "* -text" to .gitattributes at its top (or run "git config core.autocrlf false" in it), then sign again',
+      { path: rel },
+    );
+  }
+}
+
+/**
+ * `gitbus sign PATH`: signs a file of a bus checkout and writes its sidecar under signatures/ (docs/PROTOCOL.md
+ * §11). The message names the file's path relative to the checkout's top. A sidecar by the same key that still
+ * verifies is left alone; one that no longer verifies (the file was edited after signing) is replaced.
+ */
+export async function signPath(file: string, opts: SigningKeyOptions & SignOptions = {}): Promise<SignPathResult> {
+  const abs = resolve(file);
+  const root = checkoutRootOf(abs);
+  const rel = relative(root, abs).split(sep).join('/');
+  const st = await lstat(abs).catch(() => null);
+  if (!st) throw new InputError(`${file} does not exist`, 'give the path of a bus file, e.g. handoffs/<id>.md');
+  if (!st.isFile()) throw new NotSignableError(rel, st.isSymbolicLink() ? 'it is a symbolic link; gitbus never follows links' : 'it is not a regular file');
+  if (st.size > MAX_FILE) throw new NotSignableError(rel, `it is ${st.size} bytes; bus files are at most ${MAX_FILE}`);
+  const kind = signedKindOf(rel);
+  if (kind === undefined) signedMessage(rel, new Uint8Array()); // throws NotSignableError with the reason
+  await checkNoConversion(root, rel);
+  const bytes = await readFile(abs);
+  const key = await resolveSigningKey({ ...opts, cwd: opts.cwd ?? root });
+  const sidecar = sidecarPathFor(rel, key.parsed.key);
+  const sidecarFile = join(root, ...sidecar.split('/'));
+  let outcome: SignPathResult['outcome'] = 'signed';
+  if (existsSync(sidecarFile)) {
+    const existing = checkFileSignatures(rel, bytes, [{ path: sidecar, content: await readFile(sidecarFile) }], null).signatures[0];
+    if (existing?.ok && existing.signer) {
+      const base = { root, path: rel, kind: kind as SignedKind, namespace: signedMessage(rel, bytes).namespace, sidecar, sidecarFile, keySource: key.source };
+      if (existing.signer.key === key.parsed.key.line) return { ...base, signer: existing.signer, outcome: 'already-signed' };
+      throw new AlreadySignedError(rel, sidecar, existing.signer.fingerprint);
+    }
+    outcome = 'replaced';
+  }
+  const signed = await signBusFile(rel, bytes, key, opts);
+  await mkdir(dirname(sidecarFile), { recursive: true });
+  await writeFileAtomic(sidecarFile, signed.armored);
+  return {
+    root,
+    path: rel,
+    kind: signed.kind,
+    namespace: signed.namespace,
+    sidecar: signed.sidecar,
+    sidecarFile,
+    signer: { key: signed.signer.line, fingerprint: signed.signer.fingerprint },
+    outcome,
+    keySource: key.source,
+  };
+}

@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { homePaths, loadNodeConfig } from '../home.js';
+import { git } from '../project/git.js';
+import { SigningKeyInvalidError, SigningKeyMissingError } from './errors.js';
+import { readKeyFile, type KeyFile } from './key-file.js';
+
+/**
+ * Which key signs, found as git finds its SSH signing key (gpg.format=ssh): `--key FILE`, else `signingKey` in
+ * node.yaml, else git's `user.signingkey` when `gpg.format` is `ssh`. The file is a private key, or a public key
+ * whose private half ssh-agent holds — what `ssh-keygen -Y sign -f` accepts.
+ */
+export interface SigningKey {
+  /** The file given to `ssh-keygen -f` (absolute). For a literal key from git config: a temporary .pub file. */
+  file: string;
+  /** Where it was configured, for messages: `--key`, `node.yaml signingKey`, `git user.signingkey`, `node key`. */
+  source: string;
+  parsed: KeyFile;
+  /** A literal key from git config was written to `file`, which the signer removes afterwards. */
+  literal?: string;
+}
+
+export interface SigningKeyOptions {
+  /** `--key FILE`: wins over everything configured. */
+  key?: string;
+  /** The bus home, when there is one: its node.yaml may set `signingKey`. */
+  home?: string;
+  /** Where git config is read (a checkout of the bus); default: the process's working directory. */
+  cwd?: string;
+}
+
+/** `~/x` and relative paths, as git (interpolate_path) and node.yaml (relative to the home) mean them. */
+export function expandKeyPath(path: string, base: string): string {
+  if (path === '~' || path.startsWith('~/')) return join(homedir(), path.slice(1));
+  return isAbsolute(path) ? path : resolve(base, path);
+}
+
+/** Reads a key file (never prompting) and, for a PEM key, the `.pub` beside it. */
+export async function loadSigningKey(file: string, source: string): Promise<SigningKey> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SigningKeyInvalidError(file, code === 'ENOENT' ? `the file does not exist (from ${source})` : `it cannot be read (${code ?? (err as Error).message})`, `correct ${source}, or pass --key FILE`);
+  }
+  const pub = existsSync(`${file}.pub`) ? await readFile(`${file}.pub`, 'utf8').catch(() => undefined) : undefined;
+  return { file, source, parsed: readKeyFile(text, file, pub) };
+}
+
+async function gitConfig(name: string, cwd: string): Promise<string | null> {
+  const r = await git(['config', '--get', name], { cwd, okCodes: [1], timeoutMs: 10_000, what: `reading git's ${name}`, fix: 'check that git works here' }).catch(() => null);
+  if (!r || r.code !== 0) return null;
+  const v = r.stdout.trim();
+  return v === '' ? null : v;
+}
+
+/** Finds the signing key; SigningKeyMissingError names every place looked at. */
+export async function resolveSigningKey(opts: SigningKeyOptions = {}): Promise<SigningKey> {
+  const cwd = opts.cwd ?? process.cwd();
+  if (opts.key !== undefined) return loadSigningKey(expandKeyPath(opts.key, process.cwd()), '--key');
+  const looked: string[] = ['--key'];
+  if (opts.home !== undefined && existsSync(homePaths(opts.home).config)) {
+    const config = await loadNodeConfig(opts.home);
+    if (config.signingKey !== undefined) return loadSigningKey(expandKeyPath(config.signingKey, opts.home), `node.yaml signingKey (${homePaths(opts.home).config})`);
+    looked.push(`signingKey in ${homePaths(opts.home).config}`);
+  }
+  const format = await gitConfig('gpg.format', cwd);
+  const gitKey = await gitConfig('user.signingkey', cwd);
+  if (format === 'ssh' && gitKey !== null) {
+    // git: `key::<line>` (or a line starting with `ssh-`) is the key itself; anything else a path.
+    const literal = gitKey.startsWith('key::') ? gitKey.slice('key::'.length) : gitKey.startsWith('ssh-') ? gitKey : null;
+    if (literal !== null) {
+      const parsed = readKeyFile(literal, 'git user.signingkey');
+      return { file: '', source: 'git user.signingkey', parsed, literal };
+    }
+    return loadSigningKey(expandKeyPath(gitKey, cwd), 'git user.signingkey');
+  }
+  looked.push(format === 'ssh' ? 'git user.signingkey (not set)' : `git user.signingkey (gpg.format is ${format ?? 'not set'}, not ssh)`);
+  throw new SigningKeyMissingError(looked);
+}

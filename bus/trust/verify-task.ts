@@ -1,0 +1,81 @@
+import type { FileProblem } from '../../schemas/errors.js';
+import { parseArchivePath, pathFor } from '../../schemas/layout.js';
+import { UnknownTaskError } from '../errors.js';
+import type { BusContext } from '../context.js';
+import { resolveTaskId } from '../model/resolve-id.js';
+import type { FileRef } from '../model/types.js';
+import { listFolder, type ObjectStore } from '../store/objects.js';
+import { findArchived } from '../ops/archive-lookup.js';
+import { snapshotOrLast, type Offline } from '../ops/query.js';
+import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
+import { checkFileSignatures, readSidecars, type FileSignatures } from './file-signatures.js';
+
+/** Where the allowed signers live in the bus (docs/PROTOCOL.md §11). */
+export const ALLOWED_SIGNERS_PATH = 'trust/allowed_signers';
+
+export interface TaskSignatures {
+  id: string;
+  /** The month folder when the task was found on the archive branch, else null. */
+  archived: string | null;
+  /** trust/allowed_signers as read from the same commit: how many keys, and the lines that could not be used. */
+  allowedSigners: { path: string; entries: number; problems: FileProblem[] } | null;
+  /** Each file of the task in order: handoff, claims and releases by attempt, cancel, response. */
+  files: FileSignatures[];
+  offline: Offline | null;
+}
+
+/** trust/allowed_signers of the commit with root tree `rootTree`, or null when the bus has none. */
+export async function readAllowedSigners(store: ObjectStore, rootTree: string): Promise<AllowedSigners | null> {
+  const entry = (await listFolder(store, rootTree, 'trust')).find((e) => e.path === 'allowed_signers' && e.type === 'blob');
+  if (!entry) return null;
+  return parseAllowedSigners(new TextDecoder().decode(await store.readBlob(entry.oid)), ALLOWED_SIGNERS_PATH);
+}
+
+/** The path a file of an archived task had in main, from its name in the archive folder. */
+function livePathOf(month: string, id: string, name: string): string | null {
+  const p = parseArchivePath(`${month}/${id}/${name}`);
+  return 'location' in p ? pathFor(p.location) : null;
+}
+
+/**
+ * Checks the signatures of every file of one task — read-only: it reports, it decides nothing. A task that left
+ * main is read from the archive branch, its sidecars from main (archiving does not move them yet).
+ */
+export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Date } = {}): Promise<TaskSignatures> {
+  const { snap, offline } = await snapshotOrLast(ctx);
+  const store = snap.store;
+  const rootTree = snap.commit ? await store.readCommitTree(snap.commit) : null;
+  const allowed = rootTree ? await readAllowedSigners(store, rootTree) : null;
+  const now = opts.now ?? new Date();
+  const check = async (path: string, oid: string): Promise<FileSignatures> => {
+    const sidecars = rootTree ? await readSidecars(store, rootTree, path) : [];
+    return checkFileSignatures(path, await store.readBlob(oid), sidecars, allowed, now);
+  };
+  const allowedSigners = allowed ? { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems } : null;
+  let id: string | null = null;
+  try {
+    id = resolveTaskId(snap.ids(), ref);
+  } catch (err) {
+    if (!(err instanceof UnknownTaskError) || ((err.data['candidates'] as string[] | undefined)?.length ?? 0) > 1) throw err;
+  }
+  if (id) {
+    const f = snap.index.tasks.get(id);
+    if (!f) throw new UnknownTaskError(ref);
+    const refs: (FileRef | undefined)[] = [f.handoff, ...[...f.claims.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, c]) => [c, f.releases.get(n)]), f.cancel, f.response];
+    const files: FileSignatures[] = [];
+    for (const r of refs) if (r) files.push(await check(r.path, r.oid));
+    return { id, archived: null, allowedSigners, files, offline };
+  }
+  if (offline) throw new UnknownTaskError(ref);
+  const entry = (await findArchived(ctx, [ref])).get(ref);
+  if (!entry) throw new UnknownTaskError(ref);
+  const files: FileSignatures[] = [];
+  const order = (p: string): number => (p.startsWith('handoffs/') ? 0 : p.startsWith('cancels/') ? 2 : p.startsWith('responses/') ? 3 : 1);
+  const live = [...entry.files].flatMap(([name, oid]) => {
+    const path = livePathOf(entry.month, ref, name);
+    return path ? [{ path, oid }] : [];
+  });
+  live.sort((a, b) => order(a.path) - order(b.path) || (a.path < b.path ? -1 : 1));
+  for (const f of live) files.push(await check(f.path, f.oid));
+  return { id: ref, archived: entry.month, allowedSigners, files, offline: null };
+}
