@@ -2,7 +2,11 @@ import { parseYaml } from '../../schemas/safe-yaml.js';
 import { trustLinkSchema, type NodeTrust, type TrustLink } from '../../schemas/trust-root.js';
 import { linkPath } from './chain-files.js';
 import { parseVersion, type TrustVersion } from './version-content.js';
-import { signedMessage, TRUST_NAMESPACE, verifySignature, type SignerEntry } from './root-sig.js';
+import { principalsFor } from './allowed-signers.js';
+import { checkFileSignatures, type Sidecar } from './file-signatures.js';
+import { NAMESPACES } from './messages.js';
+import type { SshPublicKey } from './ssh-key.js';
+import { parseSshsig } from './sshsig.js';
 
 /**
  * The trust chain's rules, pure (docs/PROTOCOL.md §12): version n counts only when its link names version n-1's
@@ -16,7 +20,7 @@ export interface VersionFiles {
   link?: Uint8Array;
   allowedSigners?: Uint8Array;
   policy?: Uint8Array;
-  signatures: { path: string; text: string }[];
+  signatures: Sidecar[];
 }
 
 export interface SignedBy {
@@ -58,25 +62,11 @@ export function isRevoked(node: NodeTrust, fingerprint: string, principal?: stri
   return revoke.includes(fingerprint) || (principal !== undefined && revoke.includes(principal));
 }
 
-/** An entry usable for `namespace` now; git's allowed_signers semantics, with time read from this node's clock. */
-export function entryUsable(e: SignerEntry, namespace: string, now: Date): boolean {
-  if (e.namespaces && !e.namespaces.includes(namespace)) return false;
-  const t = now.getTime();
-  if (e.validAfter !== undefined && t < e.validAfter) return false;
-  if (e.validBefore !== undefined && t > e.validBefore) return false;
-  return true;
-}
-
-/** The admin principals a key speaks for in `prev`, after this node's revocations. */
-export function adminPrincipalsOf(prev: TrustVersion, fingerprint: string, env: VerifyEnv): string[] {
-  if (isRevoked(env.node, fingerprint)) return [];
+/** The admin principals `key` speaks for in `prev` (for trust signatures, now), after this node's revocations. */
+export function adminPrincipalsOf(prev: TrustVersion, key: SshPublicKey, env: VerifyEnv): string[] {
+  if (isRevoked(env.node, key.fingerprint)) return [];
   const admins = new Set(prev.policy.admins);
-  const out = new Set<string>();
-  for (const e of prev.signers) {
-    if (e.fingerprint !== fingerprint || !entryUsable(e, TRUST_NAMESPACE, env.now)) continue;
-    for (const p of e.principals) if (admins.has(p) && !isRevoked(env.node, fingerprint, p)) out.add(p);
-  }
-  return [...out];
+  return principalsFor(prev.signers, key, NAMESPACES.trust, env.now).principals.filter((p) => admins.has(p) && !isRevoked(env.node, key.fingerprint, p));
 }
 
 /** Admin signatures a change needs: the version's threshold, raised (never lowered) by this node's own. */
@@ -104,30 +94,41 @@ export function parseLink(bytes: Uint8Array, path: string): TrustLink | string {
 }
 
 /** Which admins of `prev` signed the link at `path`, and which signatures do not count and why. */
-export function linkSignatures(prev: TrustVersion, path: string, link: Uint8Array, signatures: VersionFiles['signatures'], env: VerifyEnv): { signedBy: SignedBy[]; rejected: RejectedSignature[] } {
-  const message = signedMessage('trust', path, link);
+export function linkSignatures(prev: TrustVersion, path: string, link: Uint8Array, signatures: readonly Sidecar[], env: VerifyEnv): { signedBy: SignedBy[]; rejected: RejectedSignature[] } {
   const signedBy: SignedBy[] = [];
   const rejected: RejectedSignature[] = [];
-  for (const s of signatures) {
-    const v = verifySignature(s.text, message, TRUST_NAMESPACE);
-    if (!v.ok) {
-      rejected.push({ path: s.path, reason: `the signature does not verify (${v.reason})` });
+  // Verified against `prev`'s allowed signers: who may sign version n is decided by version n-1 alone.
+  const checked = checkFileSignatures(path, link, signatures, prev.signers, env.now);
+  for (const [i, r] of checked.signatures.entries()) {
+    const fingerprint = r.signer?.fingerprint;
+    if (!r.ok || !fingerprint) {
+      rejected.push({ path: r.sidecar, ...(fingerprint ? { fingerprint } : {}), reason: `the signature does not count (${r.reason ?? 'invalid'}): ${r.message ?? ''}` });
       continue;
     }
-    if (isRevoked(env.node, v.fingerprint)) {
-      rejected.push({ path: s.path, fingerprint: v.fingerprint, reason: `the key ${v.fingerprint} is revoked in this node's node.yaml` });
+    if (isRevoked(env.node, fingerprint)) {
+      rejected.push({ path: r.sidecar, fingerprint, reason: `the key ${fingerprint} is revoked in this node's node.yaml` });
       continue;
     }
-    const principals = adminPrincipalsOf(prev, v.fingerprint, env);
+    const key = signatures[i] ? parseSshsig(signatures[i].content).key : undefined;
+    const principals = key ? adminPrincipalsOf(prev, key, env) : [];
     if (principals.length === 0) {
-      const named = prev.signers.filter((e) => e.fingerprint === v.fingerprint).flatMap((e) => e.principals);
-      const who = named.length > 0 ? `${named.join(', ')} (${v.fingerprint})` : `the key ${v.fingerprint}`;
-      const revokedAdmin = named.some((p) => prev.policy.admins.includes(p) && isRevoked(env.node, v.fingerprint, p));
-      rejected.push({ path: s.path, fingerprint: v.fingerprint, reason: revokedAdmin ? `${who} is revoked in this node's node.yaml` : `signed by ${who}, which is not an admin key of version ${prev.version}` });
+      const named = prev.signers.entries.filter((e) => e.key.fingerprint === fingerprint).flatMap((e) => e.principals);
+      const who = named.length > 0 ? `${named.join(', ')} (${fingerprint})` : `the key ${fingerprint}`;
+      const revokedAdmin = named.some((p) => prev.policy.admins.includes(p) && isRevoked(env.node, fingerprint, p));
+      const refusedLine = r.refused[0];
+      rejected.push({
+        path: r.sidecar,
+        fingerprint,
+        reason: revokedAdmin
+          ? `${who} is revoked in this node's node.yaml`
+          : refusedLine && named.some((p) => prev.policy.admins.includes(p))
+            ? `${who} may not sign trust changes now: ${refusedLine.reason}`
+            : `signed by ${who}, which is not an admin key of version ${prev.version}`,
+      });
       continue;
     }
-    if (signedBy.some((b) => b.fingerprint === v.fingerprint)) continue;
-    signedBy.push({ fingerprint: v.fingerprint, principals, path: s.path });
+    if (signedBy.some((b) => b.fingerprint === fingerprint)) continue;
+    signedBy.push({ fingerprint, principals, path: r.sidecar });
   }
   return { signedBy, rejected };
 }

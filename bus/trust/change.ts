@@ -2,6 +2,7 @@ import { renderYaml } from '../../schemas/safe-yaml.js';
 import { FINGERPRINT_RE, type TrustPolicy, type TrustRule } from '../../schemas/trust-root.js';
 import { contentDigest } from './chain-files.js';
 import { TrustChangeInvalidError } from './root-errors.js';
+import type { SshPublicKey } from './ssh-key.js';
 import { parseVersion, renderPolicy, type TrustVersion } from './version-content.js';
 
 /**
@@ -9,11 +10,7 @@ import { parseVersion, renderPolicy, type TrustVersion } from './version-content
  * a change does not touch are kept byte for byte, so a diff of two versions shows exactly the change.
  */
 
-export interface PublicKey {
-  keyType: string;
-  key: string;
-  fingerprint: string;
-}
+export type PublicKey = SshPublicKey;
 
 export type TrustEdit =
   | { kind: 'add-signer'; principal: string; key: PublicKey; namespaces?: string[] }
@@ -31,14 +28,14 @@ export interface VersionContent {
   policy: TrustPolicy;
 }
 
-/** The namespace of a kind's signatures; a full namespace is kept as given. */
+/** The namespace of a kind's signatures (`handoff` is gitbus-handoff@v1); a full namespace is kept as given. */
 export function namespaceOf(name: string): string {
   return name.includes('@') ? name : `gitbus-${name}@v1`;
 }
 
 export function signerLine(principal: string, key: PublicKey, namespaces?: string[]): string {
   const options = namespaces && namespaces.length > 0 ? ` namespaces="${namespaces.map(namespaceOf).join(',')}"` : '';
-  return `${principal}${options} ${key.keyType} ${key.key}`;
+  return `${principal}${options} ${key.line}`;
 }
 
 function appendLine(text: string, line: string): string {
@@ -61,7 +58,7 @@ function withoutPrincipal(text: string, principal: string): { text: string; chan
 }
 
 function withoutKey(version: TrustVersion, fingerprint: string): { text: string; changed: boolean } {
-  const drop = new Set(version.signers.filter((e) => e.fingerprint === fingerprint).map((e) => e.line));
+  const drop = new Set(version.signers.entries.filter((e) => e.key.fingerprint === fingerprint).map((e) => e.line));
   const lines = version.allowedSigners.split('\n').filter((_, i) => !drop.has(i + 1));
   return { text: lines.join('\n'), changed: drop.size > 0 };
 }
@@ -77,7 +74,7 @@ export function applyEdit(prev: TrustVersion, edit: TrustEdit): VersionContent {
   let allowedSigners = prev.allowedSigners;
   switch (edit.kind) {
     case 'add-signer': {
-      const same = prev.signers.find((e) => e.fingerprint === edit.key.fingerprint && e.principals.includes(edit.principal));
+      const same = prev.signers.entries.find((e) => e.key.fingerprint === edit.key.fingerprint && e.principals.includes(edit.principal));
       if (same) invalid(`${edit.principal} already has the key ${edit.key.fingerprint} (line ${same.line})`, 'remove it first to change its options, or add another key');
       allowedSigners = appendLine(allowedSigners, signerLine(edit.principal, edit.key, edit.namespaces));
       break;

@@ -1,7 +1,8 @@
 import { parseDuration } from '../../schemas/duration.js';
 import type { NodeTrust, TrustRule } from '../../schemas/trust-root.js';
-import { entryUsable, isRevoked } from './chain.js';
-import type { SignerEntry } from './root-sig.js';
+import { principalsFor, type AllowedSigner } from './allowed-signers.js';
+import { isRevoked } from './chain.js';
+import type { SshPublicKey } from './ssh-key.js';
 import type { TrustVersion } from './version-content.js';
 
 /**
@@ -11,21 +12,16 @@ import type { TrustVersion } from './version-content.js';
  */
 
 /** The principals `fingerprint` speaks for in `namespace`: allowed_signers entries of that key, minus revocations. */
-export function principalsOf(v: TrustVersion, fingerprint: string, namespace: string, node: NodeTrust, now: Date): string[] {
-  if (isRevoked(node, fingerprint)) return [];
-  const out = new Set<string>();
-  for (const e of v.signers) {
-    if (e.fingerprint !== fingerprint || !entryUsable(e, namespace, now)) continue;
-    for (const p of e.principals) if (!isRevoked(node, fingerprint, p)) out.add(p);
-  }
-  return [...out];
+export function principalsOf(v: TrustVersion, key: SshPublicKey, namespace: string, node: NodeTrust, now: Date): string[] {
+  if (isRevoked(node, key.fingerprint)) return [];
+  return principalsFor(v.signers, key, namespace, now).principals.filter((p) => !isRevoked(node, key.fingerprint, p));
 }
 
 /** allowed_signers with this node's revocations applied: revoked keys dropped, revoked principals taken off. */
-export function effectiveSigners(v: TrustVersion, node: NodeTrust): SignerEntry[] {
-  return v.signers.flatMap((e) => {
-    if (isRevoked(node, e.fingerprint)) return [];
-    const principals = e.principals.filter((p) => !isRevoked(node, e.fingerprint, p));
+export function effectiveSigners(v: TrustVersion, node: NodeTrust): AllowedSigner[] {
+  return v.signers.entries.flatMap((e) => {
+    if (isRevoked(node, e.key.fingerprint)) return [];
+    const principals = e.principals.filter((p) => !isRevoked(node, e.key.fingerprint, p));
     return principals.length > 0 ? [{ ...e, principals }] : [];
   });
 }

@@ -67,13 +67,13 @@ export async function readChain(snap: Snapshot): Promise<ChainOnBus> {
     versionOf(c.version)[c.kind] = bytes;
   }
   for (const e of await listFolder(snap.store, tree, SIGNATURES_OF_CHAIN)) {
-    const m = /^([1-9][0-9]{0,8})\.yaml\.[^/]+\.sig$/.exec(e.path);
+    const m = /^([1-9][0-9]{0,8})\.yaml\.[0-9a-f]{16}\.sig$/.exec(e.path);
     const path = `${SIGNATURES_OF_CHAIN}/${e.path}`;
     if (!m) continue;
     if (!usableBlob(path, e, out.problems)) continue;
     const bytes = await readCapped(snap, path, e.oid, out.problems);
     if (!bytes) continue;
-    versionOf(Number(m[1])).signatures.push({ path, text: Buffer.from(bytes).toString('utf8') });
+    versionOf(Number(m[1])).signatures.push({ path, content: bytes });
   }
   // Signatures without a link say nothing; a version is what its link and files make it.
   for (const [n, v] of out.versions) if (!v.link && !v.allowedSigners && !v.policy) out.versions.delete(n);

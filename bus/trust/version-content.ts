@@ -3,7 +3,7 @@ import { problemsFromIssues, problemsFromViolations } from '../../schemas/field-
 import { parseYaml, renderYaml } from '../../schemas/safe-yaml.js';
 import { PRINCIPAL_RE, PRINCIPAL_RULE, policyRules, trustPolicySchema, type TrustPolicy } from '../../schemas/trust-root.js';
 import { allowedSignersPath, contentDigest, policyPath } from './chain-files.js';
-import { parseSigners, type SignerEntry } from './root-sig.js';
+import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
 
 /** One version of the trust root, read and checked: who may sign, and what they may do. */
 export interface TrustVersion {
@@ -13,7 +13,7 @@ export interface TrustVersion {
   allowedSigners: string;
   policyText: string;
   policy: TrustPolicy;
-  signers: SignerEntry[];
+  signers: AllowedSigners;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -33,8 +33,9 @@ export function parseVersion(version: number, allowedSignersBytes: Uint8Array, p
   const signersText = text(paths.allowedSigners, allowedSignersBytes, problems);
   const policyText = text(paths.policy, policyBytes, problems);
   if (signersText === undefined || policyText === undefined) return { ok: false, problems };
-  const parsed = parseSigners(signersText);
-  for (const p of parsed.problems) problems.push({ path: paths.allowedSigners, field: `line ${p.line}`, reason: p.reason, fix: 'write the line in git\'s allowed_signers format: principals, options, key type, key', severity: 'error' });
+  const parsed = parseAllowedSigners(signersText, paths.allowedSigners);
+  // A line ssh-keygen would skip is refused, not skipped: gitbus writes these files, so one is a sign of tampering.
+  problems.push(...parsed.problems.filter((p) => p.severity === 'error'));
   for (const e of parsed.entries) {
     for (const principal of e.principals) {
       if (!PRINCIPAL_RE.test(principal)) problems.push({ path: paths.allowedSigners, field: `line ${e.line}`, reason: `${JSON.stringify(principal)} is not a principal gitbus accepts (patterns are not used)`, fix: `use ${PRINCIPAL_RULE}`, severity: 'error' });
@@ -50,7 +51,7 @@ export function parseVersion(version: number, allowedSignersBytes: Uint8Array, p
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    value: { version, digest: contentDigest(allowedSignersBytes, policyBytes), allowedSigners: signersText, policyText, policy: r.data, signers: parsed.entries },
+    value: { version, digest: contentDigest(allowedSignersBytes, policyBytes), allowedSigners: signersText, policyText, policy: r.data, signers: parsed },
   };
 }
 
@@ -62,7 +63,7 @@ export interface AdminKey {
 /** Every key of every admin of `v`, as shown when a node pins it. */
 export function adminKeysOf(v: TrustVersion): AdminKey[] {
   const admins = new Set(v.policy.admins);
-  return v.signers.flatMap((e) => e.principals.filter((p) => admins.has(p)).map((principal) => ({ principal, fingerprint: e.fingerprint })));
+  return v.signers.entries.flatMap((e) => e.principals.filter((p) => admins.has(p)).map((principal) => ({ principal, fingerprint: e.key.fingerprint })));
 }
 
 /** policy.yaml as gitbus writes it. */

@@ -18,7 +18,7 @@ export interface TrustVersionView {
   admins: string[];
   adminKeys: AdminKey[];
   threshold: number;
-  signers: { principals: string[]; fingerprint: string; keyType: string; namespaces: string[] | null }[];
+  signers: { principals: string[]; fingerprint: string; keyType: string; namespaces: string | null }[];
   rules: TrustRule[];
 }
 
@@ -44,7 +44,7 @@ export function versionView(v: TrustVersion): TrustVersionView {
     admins: v.policy.admins,
     adminKeys: adminKeysOf(v),
     threshold: v.policy.threshold ?? 1,
-    signers: v.signers.map((e) => ({ principals: e.principals, fingerprint: e.fingerprint, keyType: e.keyType, namespaces: e.namespaces ?? null })),
+    signers: v.signers.entries.map((e) => ({ principals: e.principals, fingerprint: e.key.fingerprint, keyType: e.key.type, namespaces: e.namespaces })),
     rules: v.policy.rules ?? [],
   };
 }

@@ -16,7 +16,9 @@ import {
   TrustRootExistsError,
   TrustVersionTakenError,
 } from './root-errors.js';
-import { coSignaturePath, publicKeyOfKeyFile, signedMessage, signMessage, TRUST_NAMESPACE } from './root-sig.js';
+import type { Sidecar } from './file-signatures.js';
+import { signBusFile } from './sign.js';
+import type { SigningKey } from './signing-key.js';
 import { parseVersion, type TrustVersion } from './version-content.js';
 
 /**
@@ -46,18 +48,18 @@ async function currentSnapshot(ctx: BusContext): Promise<Snapshot> {
   return Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN));
 }
 
-function versionFiles(r: ReturnType<typeof renderVersion>, signature: { path: string; text: string }[]): VersionFiles {
+function versionFiles(r: ReturnType<typeof renderVersion>, signature: Sidecar[]): VersionFiles {
   return { version: r.version.version, link: Buffer.from(r.link), allowedSigners: Buffer.from(r.allowedSigners), policy: Buffer.from(r.policy), signatures: signature };
 }
 
 /** The files of one version, its signature, and the copies when the version is complete. */
-function versionChanges(r: ReturnType<typeof renderVersion>, signature: { path: string; text: string }, complete: boolean): FileChange[] {
+function versionChanges(r: ReturnType<typeof renderVersion>, signature: Sidecar, complete: boolean): FileChange[] {
   const n = r.version.version;
   const changes: FileChange[] = [
     { path: allowedSignersPath(n), content: r.allowedSigners },
     { path: policyPath(n), content: r.policy },
     { path: linkPath(n), content: r.link },
-    { path: signature.path, content: signature.text },
+    { path: signature.path, content: signature.content },
   ];
   if (complete) changes.push(...copyChanges(r.version));
   return changes;
@@ -77,17 +79,16 @@ function resultOf(step: ReturnType<typeof verifyNext>['step'], commit: string | 
   throw new Error(`trust version ${step.version} written but refused: ${step.reason}`);
 }
 
-async function signLink(keyFile: string, version: number, link: string, key: PublicKey): Promise<{ path: string; text: string }> {
-  const path = linkPath(version);
-  const text = await signMessage(keyFile, TRUST_NAMESPACE, signedMessage('trust', path, Buffer.from(link, 'utf8')));
-  return { path: coSignaturePath(path, key.fingerprint), text };
+async function signLink(key: SigningKey, version: number, link: Uint8Array): Promise<Sidecar> {
+  const signed = await signBusFile(linkPath(version), link, key);
+  return { path: signed.sidecar, content: Buffer.from(signed.armored, 'utf8') };
 }
 
 export interface InitOptions {
   admins: { principal: string; key: PublicKey }[];
   threshold?: number;
   /** The key that signs version 1: one of the admins'. */
-  keyFile: string;
+  key: SigningKey;
   now?: Date;
 }
 
@@ -95,9 +96,9 @@ export interface InitOptions {
 export async function trustInit(ctx: BusContext, opts: InitOptions): Promise<TrustWriteResult> {
   const now = opts.now ?? new Date();
   const rendered = renderVersion(firstVersion(opts.admins, opts.threshold), undefined);
-  const key = await publicKeyOfKeyFile(opts.keyFile);
-  if (adminPrincipalsOf(rendered.version, key.fingerprint, { node: {}, now }).length === 0) throw new NotTrustAdminError(key.fingerprint, 1, rendered.version.policy.admins);
-  const signature = await signLink(opts.keyFile, 1, rendered.link, key);
+  const key = opts.key.parsed.key;
+  if (adminPrincipalsOf(rendered.version, key, { node: {}, now }).length === 0) throw new NotTrustAdminError(key.fingerprint, 1, rendered.version.policy.admins);
+  const signature = await signLink(opts.key, 1, Buffer.from(rendered.link, 'utf8'));
   const { step } = verifyNext(null, versionFiles(rendered, [signature]), { node: {}, now });
   const r = await transact(ctx, 'trust init', async (snap) => {
     const chain = await readChain(snap);
@@ -109,7 +110,7 @@ export async function trustInit(ctx: BusContext, opts: InitOptions): Promise<Tru
 }
 
 export interface ChangeOptions {
-  keyFile: string;
+  key: SigningKey;
   /** Withdraw what sits after the accepted version (a proposal, a refused or skipped version) and write this instead. */
   replace?: boolean;
   now?: Date;
@@ -148,10 +149,10 @@ export async function trustChange(ctx: BusContext, edit: TrustEdit, opts: Change
     const state = stop?.status === 'pending' ? `a proposal with ${stop.signedBy.length} of ${stop.needed} signatures` : stop?.status === 'refused' ? `not accepted: ${stop.reason}` : 'on the bus';
     throw new TrustVersionTakenError(n, state, stop?.status === 'pending' ? `sign it with "gitbus trust sign ${n} --key KEY", or withdraw it and write this change instead with --replace` : `write this change in its place with --replace (it removes versions after ${seen.accepted.version})`);
   }
-  const key = await publicKeyOfKeyFile(opts.keyFile);
-  if (adminPrincipalsOf(seen.accepted, key.fingerprint, env).length === 0) throw new NotTrustAdminError(key.fingerprint, seen.accepted.version, seen.accepted.policy.admins);
+  const key = opts.key.parsed.key;
+  if (adminPrincipalsOf(seen.accepted, key, env).length === 0) throw new NotTrustAdminError(key.fingerprint, seen.accepted.version, seen.accepted.policy.admins);
   const rendered = renderVersion(applyEdit(seen.accepted, edit), seen.accepted.digest);
-  const signature = await signLink(opts.keyFile, n, rendered.link, key);
+  const signature = await signLink(opts.key, n, Buffer.from(rendered.link, 'utf8'));
   const { step } = verifyNext(seen.accepted, versionFiles(rendered, [signature]), env);
   const r = await transact(ctx, 'trust change', async (snap) => {
     const latest = await standing(ctx, snap, now);
@@ -188,10 +189,10 @@ function describeEdit(edit: TrustEdit): string {
  * Adds this admin's signature to version `version`, the one after this node's accepted version (or version 1
  * while the root itself still waits for its admins). The version's copies are written once it is complete.
  */
-export async function trustSign(ctx: BusContext, version: number, opts: { keyFile: string; now?: Date }): Promise<TrustWriteResult> {
+export async function trustSign(ctx: BusContext, version: number, opts: { key: SigningKey; now?: Date }): Promise<TrustWriteResult> {
   const now = opts.now ?? new Date();
   const env = envOf(ctx, now);
-  const key = await publicKeyOfKeyFile(opts.keyFile);
+  const key = opts.key.parsed.key;
   const judge = async (snap: Snapshot) => {
     const chain = await readChain(snap);
     if (!chain.present) throw new NoTrustRootError();
@@ -217,17 +218,16 @@ export async function trustSign(ctx: BusContext, version: number, opts: { keyFil
   };
   const before = await judge(await currentSnapshot(ctx));
   const signer = before.prev ?? parsedOwnVersion(before.files);
-  if (adminPrincipalsOf(signer, key.fingerprint, env).length === 0) throw new NotTrustAdminError(key.fingerprint, signer.version, signer.policy.admins);
+  if (adminPrincipalsOf(signer, key, env).length === 0) throw new NotTrustAdminError(key.fingerprint, signer.version, signer.policy.admins);
   const link = Buffer.from(before.files.link ?? new Uint8Array());
-  const text = await signMessage(opts.keyFile, TRUST_NAMESPACE, signedMessage('trust', linkPath(version), link));
-  const signature = { path: coSignaturePath(linkPath(version), key.fingerprint), text };
+  const signature = await signLink(opts.key, version, link);
   let after: ReturnType<typeof verifyNext> | undefined;
   const r = await transact(ctx, 'trust sign', async (snap) => {
     const now2 = await judge(snap);
     if (!Buffer.from(now2.files.link ?? new Uint8Array()).equals(link)) throw new TrustNothingToSignError(version, 'its link changed while it was being signed', 'run the command again');
     after = verifyNext(now2.prev, { ...now2.files, signatures: [...now2.files.signatures, signature] }, env);
     const complete = after.step.status === 'accepted' && after.next ? copyChanges(after.next) : [];
-    return { result: {}, commit: { changes: [{ path: signature.path, content: signature.text }, ...complete], message: `gitbus: trust version ${version} signed by ${key.fingerprint}${complete.length ? ', complete' : ''}` } };
+    return { result: {}, commit: { changes: [{ path: signature.path, content: signature.content }, ...complete], message: `gitbus: trust version ${version} signed by ${key.fingerprint}${complete.length ? ', complete' : ''}` } };
   });
   const done = after ?? verifyNext(before.prev, { ...before.files, signatures: [...before.files.signatures, signature] }, env);
   if (done.next && version > 1) advancePin(ctx.paths.home, done.next, now);

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../../bus/errors.js';
 import type { TrustEdit, PublicKey } from '../../bus/trust/change.js';
-import { parsePublicKey } from '../../bus/trust/root-sig.js';
+import { readKeyFile } from '../../bus/trust/key-file.js';
+import { resolveSigningKey, type SigningKey } from '../../bus/trust/signing-key.js';
 import { trustChange, trustInit, trustSign, type TrustWriteResult } from '../../bus/trust/write.js';
 import { pinTrust, trustList, type TrustListView } from '../../bus/trust/view.js';
 import { LABEL_RE, NODE_NAME_RE } from '../../schemas/ids.js';
@@ -30,9 +31,8 @@ function readPublicKey(file: string): PublicKey {
   } catch (err) {
     throw new InputError(`cannot read the public key ${file}: ${(err as Error).message}`, 'give the path of an SSH public key file (such as ~/.ssh/id_ed25519.pub)', { file });
   }
-  const key = parsePublicKey(text);
-  if (!key) throw new InputError(`${file} is not an SSH public key`, 'give a public key file as ssh-keygen writes it (ssh-ed25519 AAAA... comment)', { file });
-  return key;
+  // A private key file is read for its public half only (never decrypted).
+  return readKeyFile(text, file).key;
 }
 
 /** `--admin NAME=PUBKEYFILE` (repeatable). */
@@ -54,10 +54,9 @@ function listFlag(flag: string, re: RegExp | null, allowed?: readonly string[]):
       });
 }
 
-function keyOf(opts: KeyOpts): string {
-  if (opts.key) return opts.key;
-  if (process.env['GITBUS_SIGNING_KEY']) return process.env['GITBUS_SIGNING_KEY'];
-  throw new InputError('no key to sign the trust change with', 'pass --key ~/.ssh/id_ed25519 (an admin\'s key: a private key, or a public key whose private half is in ssh-agent)');
+/** The admin's key, found as every signing command finds it: --key, node.yaml signingKey, git's user.signingkey. */
+function keyOf(opts: KeyOpts, home: string): Promise<SigningKey> {
+  return resolveSigningKey({ ...(opts.key !== undefined ? { key: opts.key } : {}), home });
 }
 
 function writeText(r: TrustWriteResult, verb: string): string {
@@ -83,7 +82,7 @@ function listText(v: TrustListView): string {
     lines.push(`trust root: version ${a.version} accepted${v.newest ? ` (the bus has ${v.newest})` : ''}, ${a.digest}`);
     lines.push(`admins: ${a.admins.join(', ')} (threshold ${a.threshold})`);
     lines.push('signers:');
-    for (const s of a.signers) lines.push(`  ${s.principals.join(',')}  ${s.fingerprint}${s.namespaces ? `  namespaces ${s.namespaces.join(',')}` : ''}`);
+    for (const s of a.signers) lines.push(`  ${s.principals.join(',')}  ${s.fingerprint}${s.namespaces ? `  namespaces ${s.namespaces}` : ''}`);
     lines.push(a.rules.length ? 'rules:' : 'rules: none (nobody may dispatch)');
     a.rules.forEach((r, i) => lines.push(ruleText(r, i)));
   } else lines.push('no version of the trust root is accepted');
@@ -101,13 +100,13 @@ function listText(v: TrustListView): string {
 /** Runs a change with the caller's key; one function for add/remove/threshold so they all read alike. */
 function changeAction(opts: KeyOpts, edit: () => TrustEdit, verb: string): Promise<void> {
   return withBus(opts, async (ctx) => {
-    const r = await trustChange(ctx, edit(), { keyFile: keyOf(opts), ...(opts.replace ? { replace: true } : {}) });
+    const r = await trustChange(ctx, edit(), { key: await keyOf(opts, ctx.paths.home), ...(opts.replace ? { replace: true } : {}) });
     emit(opts, r, () => writeText(r, verb));
   });
 }
 
 function keyed(cmd: Command): Command {
-  return withCommon(cmd.option('--key <file>', 'the admin key to sign with: a private key file, or a public key whose private half is in ssh-agent (default: $GITBUS_SIGNING_KEY)').option('--replace', 'withdraw what sits after the accepted version (a proposal, a refused version) and write this change in its place'));
+  return withCommon(cmd.option('--key <file>', 'the admin key to sign with: a private key file, or a public key whose private half is in ssh-agent (default: signingKey in node.yaml, else git\'s user.signingkey)').option('--replace', 'withdraw what sits after the accepted version (a proposal, a refused version) and write this change in its place'));
 }
 
 export function register(program: Command): void {
@@ -122,10 +121,10 @@ export function register(program: Command): void {
       .description('start the trust root: version 1 with these admins, signed with your key (one of theirs), pinned on this node')
       .requiredOption('--admin <name=pubkeyfile>', 'an admin and their SSH public key file (repeatable)', adminFlag)
       .option('--threshold <n>', 'how many admins must sign each later change (default 1)', intFlag('--threshold', 1, 100))
-      .option('--key <file>', 'your key, one of the admins\' (a private key, or a public key whose private half is in ssh-agent; default: $GITBUS_SIGNING_KEY)'),
+      .option('--key <file>', 'your key, one of the admins\' (a private key, or a public key whose private half is in ssh-agent; default: signingKey in node.yaml, else git\'s user.signingkey)'),
   ).action(async (opts: KeyOpts & { admin: { principal: string; key: PublicKey }[]; threshold?: number }) =>
     withBus(opts, async (ctx) => {
-      const r = await trustInit(ctx, { admins: opts.admin, ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}), keyFile: keyOf(opts) });
+      const r = await trustInit(ctx, { admins: opts.admin, ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}), key: await keyOf(opts, ctx.paths.home) });
       emit(opts, r, () => `${writeText(r, 'wrote')}\nthis node pinned it; other nodes pin it when they join (gitbus join URL --trust FINGERPRINT,...)`);
     }),
   );
@@ -200,10 +199,10 @@ export function register(program: Command): void {
       .command('sign')
       .argument('<version>', 'the proposed version')
       .description('add your admin signature to a proposed version (with a threshold above 1, each change waits for this)')
-      .option('--key <file>', 'your admin key (default: $GITBUS_SIGNING_KEY)'),
+      .option('--key <file>', 'your admin key (default: signingKey in node.yaml, else git\'s user.signingkey)'),
   ).action(async (version: string, opts: KeyOpts) =>
     withBus(opts, async (ctx) => {
-      const r = await trustSign(ctx, intFlag('VERSION', 1, MAX_TRUST_VERSION)(version), { keyFile: keyOf(opts) });
+      const r = await trustSign(ctx, intFlag('VERSION', 1, MAX_TRUST_VERSION)(version), { key: await keyOf(opts, ctx.paths.home) });
       emit(opts, r, () => writeText(r, 'signed'));
     }),
   );
