@@ -14,6 +14,7 @@ import {
   TrustNothingToSignError,
   TrustNotPinnedError,
   TrustRootExistsError,
+  TrustRootRefusedError,
   TrustVersionTakenError,
 } from './root-errors.js';
 import type { Sidecar } from './file-signatures.js';
@@ -124,6 +125,8 @@ async function standing(ctx: BusContext, snap: Snapshot, now: Date): Promise<{ c
   if (!pin) throw new TrustNotPinnedError();
   const report = evaluateTrust(chain, pin, acceptedOf(pin, ctx.paths.home), envOf(ctx, now));
   if (!report.accepted) throw new TrustNotPinnedError();
+  // A fork at or below the version this node stands on: a change on top of it would fork the chain further.
+  if (report.stop?.status === 'refused' && report.stop.version <= report.accepted.version) throw new TrustRootRefusedError(report.stop.reason, report.stop.fix);
   return { chain, accepted: report.accepted, report };
 }
 
