@@ -24,8 +24,9 @@ function terminalConfirm(): TrustChoice['confirm'] {
       process.stderr.write(`${describeOffer(offer)}\nCompare these fingerprints with your admins'. Trust these admin keys (yes/no)? `);
       const rl = createInterface({ input: process.stdin, terminal: false });
       rl.once('line', (answer) => {
-        rl.close();
+        // Before close(): it emits 'close' at once, whose "no" would otherwise win.
         resolve(/^y(es)?$/i.test(answer.trim()));
+        rl.close();
       });
       rl.once('close', () => resolve(false));
     });
