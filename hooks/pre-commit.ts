@@ -1,13 +1,18 @@
-import { lintListing, type LintReport, type ListedFile } from '../bus/ops/lint.js';
-import { LIVE_FOLDERS, SETTINGS_PATH } from '../schemas/layout.js';
+import { hasSidecarIn, lintListing, type LintReport, type ListedFile } from '../bus/ops/lint.js';
+import { classifyPath, isFileProblem, LIVE_FOLDERS, SETTINGS_PATH, SIGNATURES_FOLDER, TRUST_FOLDER } from '../schemas/layout.js';
 import { gitOut, objectSizes, readObjects, splitZ } from './git.js';
 
 /** Pathspecs of everything gitbus reads in `main`: literal, so that no name is taken as a pattern. */
-const BUS_PATHSPECS = [SETTINGS_PATH, ...LIVE_FOLDERS].map((p) => `:(literal)${p}`);
+const BUS_PATHSPECS = [SETTINGS_PATH, ...LIVE_FOLDERS, SIGNATURES_FOLDER, TRUST_FOLDER].map((p) => `:(literal)${p}`);
 
 export interface StagedLint extends LintReport {
   /** Bus paths the commit adds or modifies. */
   changed: string[];
+  /**
+   * Handoffs the commit adds or modifies without a signature staged beside them, on a bus with a trust root
+   * (trust/): the hook names the `gitbus sign` command for each, and does not refuse the commit.
+   */
+  unsigned: string[];
 }
 
 /**
@@ -19,7 +24,7 @@ export async function lintStaged(cwd: string): Promise<StagedLint> {
   const opts = { cwd, hookEnv: true };
   // Against HEAD, or against nothing on an unborn branch; deletions are never a problem.
   const changed = splitZ(await gitOut(['diff', '--cached', '--name-only', '-z', '--no-renames', '--no-ext-diff', '--diff-filter=d', '--', ...BUS_PATHSPECS], opts));
-  if (changed.length === 0) return { changed, checked: 0, problems: [] };
+  if (changed.length === 0) return { changed, checked: 0, problems: [], unsigned: [] };
   const files: ListedFile[] = [];
   for (const record of splitZ(await gitOut(['ls-files', '--stage', '-z', '--', ...BUS_PATHSPECS], opts))) {
     // <mode> SP <oid> SP <stage> TAB <path>
@@ -33,5 +38,15 @@ export async function lintStaged(cwd: string): Promise<StagedLint> {
     if (size !== undefined) f.size = size;
   }
   const report = await lintListing(files, changedSet, (oids) => readObjects(oids, opts));
-  return { changed, ...report };
+  return { changed, ...report, unsigned: unsignedHandoffs(files, changed) };
+}
+
+/** Staged handoffs without a staged sidecar, when the bus has trust/ (docs/PROTOCOL.md §11). */
+function unsignedHandoffs(files: readonly ListedFile[], changed: readonly string[]): string[] {
+  if (!files.some((f) => f.path.startsWith(`${TRUST_FOLDER}/`))) return [];
+  const paths = new Set(files.map((f) => f.path));
+  return changed.filter((p) => {
+    const where = classifyPath(p);
+    return where !== undefined && !isFileProblem(where) && where.kind === 'handoff' && !hasSidecarIn(paths, p);
+  });
 }

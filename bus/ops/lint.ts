@@ -1,11 +1,14 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
-import { classifyPath, isFileProblem, isLiveFolder, LIVE_FOLDERS } from '../../schemas/layout.js';
+import { classifyPath, classifySignaturePath, isFileProblem, isLiveFolder, LIVE_FOLDERS, SIGNATURES_FOLDER, signaturePathFor, takesCoSignatures } from '../../schemas/layout.js';
 import { InputError } from '../errors.js';
 import { indexTree, type LiveTree } from '../model/index-tree.js';
 import type { TreeEntry } from '../store/objects.js';
+import { checkoutRootOf } from '../trust/sign-checkout.js';
+import { sidecarProblems } from '../trust/lint-signatures.js';
+import { signedKindOf } from '../trust/messages.js';
 
 /** Bus files are at most this big (docs/PROTOCOL.md §2); larger ones are reported without being read. */
 const MAX_FILE = 256 * 1024;
@@ -27,6 +30,7 @@ export async function lintPath(path: string): Promise<LintReport> {
     throw new InputError(`${path} does not exist`, 'give a bus file or the folder of a bus checkout');
   }
   if (st.isDirectory()) return lintCheckout(path);
+  if (path.endsWith('.sig') && /(^|[\\/])signatures[\\/]/.test(path)) return lintSidecarFile(path);
   const rel = `${basename(dirname(path))}/${basename(path)}`;
   const problems = await lintFile(path, basename(path) === 'gitbus.yaml' ? 'gitbus.yaml' : rel, st.size);
   return { checked: 1, problems };
@@ -117,7 +121,87 @@ export async function lintListing(files: readonly ListedFile[], changed: Readonl
     if (content === undefined) problems.push({ path: f.path, field: '', reason: `its content (object ${f.oid}) cannot be read`, fix: 'stage the file again with git add', severity: 'error' });
     else problems.push(...lintContent(f.path, content));
   }
+  const sigs = await lintListedSignatures(files, changed, read);
+  return { checked: checked + sigs.checked, problems: [...problems, ...sigs.problems] };
+}
+
+/**
+ * Sidecars under signatures/ (docs/PROTOCOL.md §11) that the commit adds or modifies, or whose signed file it
+ * modifies: names, and whether each still verifies for its file.
+ */
+async function lintListedSignatures(files: readonly ListedFile[], changed: ReadonlySet<string>, read: (oids: string[]) => Promise<Map<string, Uint8Array>>): Promise<LintReport> {
+  const byPath = new Map(files.map((f) => [f.path, f] as const));
+  const pairs: { sidecar: ListedFile; signed: ListedFile | undefined }[] = [];
+  for (const f of files) {
+    if (!f.path.startsWith(`${SIGNATURES_FOLDER}/`) && f.path !== SIGNATURES_FOLDER) continue;
+    const where = classifySignaturePath(f.path, f.mode);
+    const signedPath = where && !isFileProblem(where) ? where.signed : undefined;
+    if (!changed.has(f.path) && !(signedPath !== undefined && changed.has(signedPath))) continue;
+    pairs.push({ sidecar: f, signed: signedPath === undefined ? undefined : byPath.get(signedPath) });
+  }
+  if (pairs.length === 0) return { checked: 0, problems: [] };
+  const oids = pairs.flatMap((p) => [p.sidecar.oid, ...(p.signed ? [p.signed.oid] : [])]);
+  const contents = await read([...new Set(oids)]);
+  const problems: FileProblem[] = [];
+  for (const { sidecar, signed } of pairs) {
+    const content = contents.get(sidecar.oid) ?? null;
+    const signedContent = signed ? contents.get(signed.oid) : undefined;
+    problems.push(...sidecarProblems(sidecar.path, sidecar.mode, content, signedContent, changed.has(sidecar.path)));
+  }
+  return { checked: pairs.length, problems };
+}
+
+/** `gitbus lint signatures/<path>.sig`: the one sidecar, against its file in the same checkout. */
+async function lintSidecarFile(path: string): Promise<LintReport> {
+  const root = checkoutRootOf(path);
+  const rel = relative(root, resolve(path)).split(sep).join('/');
+  const st = await lstat(path);
+  const where = classifySignaturePath(rel, modeOf(st));
+  const signed = where && !isFileProblem(where) ? await readFile(join(root, ...where.signed.split('/'))).catch(() => undefined) : undefined;
+  return { checked: 1, problems: sidecarProblems(rel, modeOf(st), st.isFile() ? await readFile(path) : null, signed, true) };
+}
+
+/** Every path under `<root>/signatures`, with its mode, walked on disk without following links. */
+async function walkSignatures(root: string): Promise<{ rel: string; mode: string }[]> {
+  const out: { rel: string; mode: string }[] = [];
+  const visit = async (rel: string, depth: number): Promise<void> => {
+    for (const d of await readdir(join(root, ...rel.split('/')), { withFileTypes: true })) {
+      const child = `${rel}/${d.name}`;
+      if (d.isDirectory() && depth < 6) await visit(child, depth + 1);
+      else out.push({ rel: child, mode: modeOf(await lstat(join(root, ...child.split('/')))) });
+    }
+  };
+  const st = await lstat(join(root, SIGNATURES_FOLDER)).catch(() => null);
+  if (st?.isDirectory()) await visit(SIGNATURES_FOLDER, 1);
+  else if (st) out.push({ rel: SIGNATURES_FOLDER, mode: modeOf(st) });
+  return out;
+}
+
+/** The sidecars of a checkout: names, and each against the file it signs. */
+async function lintCheckoutSignatures(root: string): Promise<LintReport> {
+  const problems: FileProblem[] = [];
+  let checked = 0;
+  for (const { rel, mode } of await walkSignatures(root)) {
+    checked++;
+    if (mode === '040000') {
+      problems.push({ path: rel, field: '', reason: 'signatures/ is nested deeper than any signed file', fix: 'remove the folder', severity: 'error' });
+      continue;
+    }
+    const where = classifySignaturePath(rel, mode);
+    const isSidecar = where !== undefined && !isFileProblem(where);
+    const content = isSidecar ? await readFile(join(root, ...rel.split('/'))) : null;
+    const signed = isSidecar ? await readFile(join(root, ...where.signed.split('/'))).catch(() => undefined) : undefined;
+    problems.push(...sidecarProblems(rel, mode, content, signed));
+  }
   return { checked, problems };
+}
+
+/** Whether a signable path's sidecar exists in `paths` (for the pre-commit hook's reminder). */
+export function hasSidecarIn(paths: ReadonlySet<string>, signed: string): boolean {
+  if (signedKindOf(signed) === undefined) return false;
+  if (!takesCoSignatures(signed)) return paths.has(signaturePathFor(signed));
+  const prefix = `${SIGNATURES_FOLDER}/${signed}.`;
+  return [...paths].some((p) => p.startsWith(prefix) && p.endsWith('.sig'));
 }
 
 async function lintCheckout(root: string): Promise<LintReport> {
@@ -152,7 +236,8 @@ async function lintCheckout(root: string): Promise<LintReport> {
     checked++;
     problems.push(...(await lintFile(join(root, rel), rel, sizes.get(rel) ?? 0)));
   }
-  return { checked, problems };
+  const sigs = await lintCheckoutSignatures(root);
+  return { checked: checked + sigs.checked, problems: [...problems, ...sigs.problems] };
 }
 
 function modeOf(st: { isSymbolicLink(): boolean; isDirectory(): boolean; mode: number }): string {

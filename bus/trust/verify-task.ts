@@ -13,6 +13,20 @@ import { checkFileSignatures, readSidecars, type FileSignatures } from './file-s
 /** Where the allowed signers live in the bus (docs/PROTOCOL.md §11). */
 export const ALLOWED_SIGNERS_PATH = 'trust/allowed_signers';
 
+/**
+ * The seam for trust policy (issue 11, point 2): given a file's checked signatures, whether the policy trusts it.
+ * `gitbus verify` passes none yet, and every file's verdict is then null.
+ */
+export type TrustJudge = (file: FileSignatures) => TrustVerdict | null;
+export interface TrustVerdict {
+  trusted: boolean;
+  reason: string;
+}
+
+export interface VerifiedFile extends FileSignatures {
+  verdict: TrustVerdict | null;
+}
+
 export interface TaskSignatures {
   id: string;
   /** The month folder when the task was found on the archive branch, else null. */
@@ -20,7 +34,7 @@ export interface TaskSignatures {
   /** trust/allowed_signers as read from the same commit: how many keys, and the lines that could not be used. */
   allowedSigners: { path: string; entries: number; problems: FileProblem[] } | null;
   /** Each file of the task in order: handoff, claims and releases by attempt, cancel, response. */
-  files: FileSignatures[];
+  files: VerifiedFile[];
   offline: Offline | null;
 }
 
@@ -41,15 +55,16 @@ function livePathOf(month: string, id: string, name: string): string | null {
  * Checks the signatures of every file of one task — read-only: it reports, it decides nothing. A task that left
  * main is read from the archive branch, its sidecars from main (archiving does not move them yet).
  */
-export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Date } = {}): Promise<TaskSignatures> {
+export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Date; judge?: TrustJudge } = {}): Promise<TaskSignatures> {
   const { snap, offline } = await snapshotOrLast(ctx);
   const store = snap.store;
   const rootTree = snap.commit ? await store.readCommitTree(snap.commit) : null;
   const allowed = rootTree ? await readAllowedSigners(store, rootTree) : null;
   const now = opts.now ?? new Date();
-  const check = async (path: string, oid: string): Promise<FileSignatures> => {
+  const check = async (path: string, oid: string): Promise<VerifiedFile> => {
     const sidecars = rootTree ? await readSidecars(store, rootTree, path) : [];
-    return checkFileSignatures(path, await store.readBlob(oid), sidecars, allowed, now);
+    const file = checkFileSignatures(path, await store.readBlob(oid), sidecars, allowed, now);
+    return { ...file, verdict: opts.judge?.(file) ?? null };
   };
   const allowedSigners = allowed ? { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems } : null;
   let id: string | null = null;
@@ -62,14 +77,14 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
     const f = snap.index.tasks.get(id);
     if (!f) throw new UnknownTaskError(ref);
     const refs: (FileRef | undefined)[] = [f.handoff, ...[...f.claims.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, c]) => [c, f.releases.get(n)]), f.cancel, f.response];
-    const files: FileSignatures[] = [];
+    const files: VerifiedFile[] = [];
     for (const r of refs) if (r) files.push(await check(r.path, r.oid));
     return { id, archived: null, allowedSigners, files, offline };
   }
   if (offline) throw new UnknownTaskError(ref);
   const entry = (await findArchived(ctx, [ref])).get(ref);
   if (!entry) throw new UnknownTaskError(ref);
-  const files: FileSignatures[] = [];
+  const files: VerifiedFile[] = [];
   const order = (p: string): number => (p.startsWith('handoffs/') ? 0 : p.startsWith('cancels/') ? 2 : p.startsWith('responses/') ? 3 : 1);
   const live = [...entry.files].flatMap(([name, oid]) => {
     const path = livePathOf(entry.month, ref, name);

@@ -51,6 +51,15 @@ function pushText(r: Awaited<ReturnType<typeof pushAfterCommit>>): string {
   return [r.output, `gitbus: not pushed: ${r.reason ?? r.outcome}`, `  fix: ${r.fix ?? 'git push'}`].filter(Boolean).join('\n');
 }
 
+/** The reminder for staged handoffs without a signature on a bus with trust/ (it never refuses the commit). */
+function unsignedText(unsigned: readonly string[], refused: boolean): string {
+  if (unsigned.length === 0) return '';
+  const lines = [`gitbus: ${unsigned.length} handoff(s) without a signature, on a bus with a trust root (trust/)${refused ? '' : '; committing anyway'}:`];
+  for (const p of unsigned) lines.push(`  ${p}: sign it with: gitbus sign ${p} && git add signatures/${p}.sig`);
+  lines.push(refused ? '  sign them before you commit again' : '  then commit the signature: until it is on the bus, nodes that require signed handoffs will not run it');
+  return lines.join('\n');
+}
+
 async function runHook(name: HookName, args: string[], opts: CommonOptions): Promise<void> {
   // git runs hooks at the top of the work tree, with the environment (GIT_INDEX_FILE, …) they must honour.
   const cwd = process.cwd();
@@ -59,11 +68,12 @@ async function runHook(name: HookName, args: string[], opts: CommonOptions): Pro
       const r = await lintStaged(cwd);
       const errors = r.problems.filter((p) => p.severity === 'error').length;
       emit(opts, { ...r, errors }, () => {
-        if (r.problems.length === 0) return '';
+        const sign = unsignedText(r.unsigned, errors > 0);
+        if (r.problems.length === 0) return sign;
         const tail = errors
           ? `gitbus: commit refused: ${errors} error(s) in the staged bus files\n  fix: correct them, stage them again (git add) and commit; "git commit --no-verify" skips this check`
           : `gitbus: ${r.problems.length} warning(s) in the staged bus files; committing anyway`;
-        return [...r.problems.map(problemLine), tail].join('\n');
+        return [...r.problems.map(problemLine), tail, sign].filter(Boolean).join('\n');
       });
       if (errors > 0) process.exitCode = EXIT.invalid;
       return;

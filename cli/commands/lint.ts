@@ -6,6 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { problemLine } from '../format.js';
+import { signatureProblemsInTree } from '../../bus/trust/lint-signatures.js';
 
 export function register(program: Command): void {
   withCommon(
@@ -22,6 +23,8 @@ export function register(program: Command): void {
         try {
           const snap = await currentSnapshot(ctx);
           report = { checked: snap.ids().length, problems: await snap.allProblems() };
+          // The sidecars of signatures/ (docs/PROTOCOL.md §11): names, and each against the file it signs.
+          if (snap.commit) report.problems.push(...(await signatureProblemsInTree(snap.store, await snap.store.readCommitTree(snap.commit))));
         } finally {
           await ctx.repo.close();
         }
