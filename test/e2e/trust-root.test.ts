@@ -201,4 +201,9 @@ describe('the trust root', () => {
     expect(v.next).toMatchObject({ status: 'pending', version: 6 });
     expect(v.next?.rejected[0]?.reason).toContain(`the key ${fp('carol')} is revoked in this node's node.yaml`);
   });
+
+  it('what gitbus trust wrote passes gitbus lint (signatures included)', async () => {
+    const r = await gitbus(['lint', '--json'], { home: alpha });
+    expect(r.code, r.stdout).toBe(0);
+  });
 });
