@@ -2,10 +2,7 @@ import { firstLine, GitbusError } from '../../schemas/errors.js';
 import type { NodeConfig } from '../home.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { fail, ok, skip, warn, type Check } from '../ops/doctor-check.js';
-import { readChain } from './root.js';
 import { loadTrust } from './root.js';
-import { parseLink } from './chain.js';
-import { linkPath } from './chain-files.js';
 import { adminKeysOf } from './version-content.js';
 
 const NAME = 'trust.root';
@@ -33,14 +30,11 @@ export async function checkTrustRoot(home: string, config: NodeConfig, snap: Sna
     return warn(NAME, `the bus has a trust root, ${offer}, but this node has not pinned it`, `check the fingerprints with your admins, then "gitbus trust pin --trust ${fps}"`);
   }
   if (!accepted) return fail(NAME, 'this node has no accepted trust version', 'run "gitbus trust list" for details');
-  const chain = await readChain(snap);
-  const pinnedLink = chain.versions.get(pin.pinned.version)?.link;
-  const pinnedOnBus = pinnedLink ? parseLink(pinnedLink, linkPath(pin.pinned.version)) : undefined;
-  const pinNote = pinnedOnBus === undefined || typeof pinnedOnBus === 'string' ? `pinned version ${pin.pinned.version} is not on the bus` : pinnedOnBus.digest === pin.pinned.digest ? `pinned version ${pin.pinned.version} matches` : `pinned version ${pin.pinned.version} differs on the bus`;
+  const pinNote = report.pinMatches === null ? `pinned version ${pin.pinned.version} is not on the bus` : report.pinMatches ? `pinned version ${pin.pinned.version} matches the bus` : `pinned version ${pin.pinned.version} differs on the bus`;
   const head = `accepts version ${accepted.version} of ${report.newest} (${accepted.digest}; admins ${accepted.policy.admins.join(', ')}, threshold ${accepted.policy.threshold ?? 1}); ${pinNote}`;
   if (report.behind) return fail(NAME, `${head}; the bus's chain ends at version ${report.behind.bus}: versions this node accepted were removed`, 'find out who rewrote trust/; this node keeps the version it accepted');
   if (stop?.status === 'refused') return fail(NAME, `${head}; version ${stop.version} is refused: ${stop.reason}`, stop.fix);
-  if (pinNote.endsWith('differs on the bus')) return fail(NAME, `${head}: the trust chain was rewritten since this node pinned it`, 'find out who rewrote trust/chain/; this node keeps the version it accepted');
+  if (report.pinMatches === false) return fail(NAME, `${head}: the trust chain was rewritten since this node pinned it`, 'find out who rewrote trust/chain/; this node keeps the version it accepted');
   if (report.copies === 'differ' || report.copies === 'missing') return warn(NAME, `${head}; trust/allowed_signers and trust/policy.yaml ${report.copies === 'differ' ? 'differ from' : 'are missing for'} that version (nodes read the chain, never these copies)`, 'the next trust change or signature rewrites them; do not edit them by hand');
   if (stop?.status === 'pending') return ok(NAME, `${head}; version ${stop.version} is proposed and waits for ${stop.needed - stop.signedBy.length} more admin signature(s) (${stop.waitingFor.join(', ')})`);
   return ok(NAME, head);

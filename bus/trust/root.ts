@@ -104,6 +104,8 @@ export interface TrustReport {
   newest: number;
   /** The bus's chain lost versions this node accepted (rolled back or deleted): the node keeps its own. */
   behind?: { bus: number; accepted: number };
+  /** Whether the bus still has the version this node pinned, as pinned (null: no pin, or that version is gone). */
+  pinMatches: boolean | null;
   /** Whether trust/allowed_signers and trust/policy.yaml are copies of the accepted version. */
   copies: 'match' | 'differ' | 'missing' | 'none';
   problems: FileProblem[];
@@ -115,7 +117,7 @@ export interface TrustReport {
  * admins and the walk starts there (what join offers to pin).
  */
 export function evaluateTrust(chain: ChainOnBus, pin: TrustPin | null, start: TrustVersion | null, env: VerifyEnv): TrustReport {
-  const report: TrustReport = { present: chain.present, pin, accepted: start, steps: [], newest: chain.newest, copies: 'none', problems: [...chain.problems] };
+  const report: TrustReport = { present: chain.present, pin, accepted: start, steps: [], newest: chain.newest, pinMatches: pinMatches(chain, pin), copies: 'none', problems: [...chain.problems] };
   if (start) {
     const own = chain.versions.get(start.version);
     if (own?.link) {
@@ -151,6 +153,13 @@ export function evaluateTrust(chain: ChainOnBus, pin: TrustPin | null, start: Tr
   }
   report.copies = report.accepted ? copiesState(chain, report.accepted) : 'none';
   return report;
+}
+
+function pinMatches(chain: ChainOnBus, pin: TrustPin | null): boolean | null {
+  const link = pin ? chain.versions.get(pin.pinned.version)?.link : undefined;
+  if (!pin || !link) return null;
+  const parsed = parseLink(link, linkPath(pin.pinned.version));
+  return typeof parsed !== 'string' && parsed.digest === pin.pinned.digest;
 }
 
 function copiesState(chain: ChainOnBus, v: TrustVersion): TrustReport['copies'] {

@@ -33,6 +33,8 @@ export interface TrustListView {
   /** What this node pinned. */
   pin: { version: number; digest: string; admins: AdminKey[]; how: TrustPin['pinned']['how']; at: string; accepted: number } | null;
   behind: { bus: number; accepted: number } | null;
+  /** Whether the bus still has the version this node pinned, as pinned (null: no pin, or it is gone). */
+  pinMatches: boolean | null;
   copies: 'match' | 'differ' | 'missing' | 'none';
   problems: FileProblem[];
 }
@@ -63,6 +65,7 @@ export async function trustList(ctx: BusContext, now = new Date()): Promise<Trus
     next: report.stop ?? null,
     pin: pin ? { version: pin.pinned.version, digest: pin.pinned.digest, admins: pin.pinned.admins, how: pin.pinned.how, at: pin.pinned.at, accepted: pin.accepted.version } : null,
     behind: report.behind ?? null,
+    pinMatches: report.pinMatches,
     copies: report.copies,
     problems: report.problems,
   };

@@ -125,6 +125,7 @@ describe('the trust root', () => {
     const c = await trustCheck(bus.home('beta'));
     expect(c.status).toBe('ok');
     expect(c.detail).toContain('accepts version 2 of 2');
+    expect(c.detail).toContain('pinned version 1 matches the bus');
   });
 
   it('a trust change signed by a non-admin is refused: by the CLI, and pushed by hand the node stays at version 2 and says why', async () => {

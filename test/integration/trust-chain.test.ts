@@ -183,6 +183,9 @@ describe('the trust chain', () => {
     expect(report.accepted?.digest).toBe(mine.version.digest);
     expect(report.stop).toMatchObject({ status: 'refused', version: 2 });
     if (report.stop?.status === 'refused') expect(report.stop.reason).toContain('a fork of the trust chain');
+    expect(report.pinMatches).toBe(true);
+    // Had this node pinned its version 2 itself, the pin would no longer match the bus.
+    expect(evaluateTrust(chainOf(v1, other), newPin(mine.version, 'digest', NOW), mine.version, env()).pinMatches).toBe(false);
     // A version 3 built on the other version 2 does not follow this node's version 2.
     const v3 = await next(other, { kind: 'add-admin', principal: 'carol' }, ['alice']);
     const walk = walkChain(mine.version, chainOf(v1, mine, v3).versions, env());
