@@ -6,7 +6,7 @@ import { listFolder, type TreeEntry } from '../store/objects.js';
 import { ALLOWED_SIGNERS_COPY, CHAIN_DIR, classifyChainName, linkPath, POLICY_COPY } from './chain-files.js';
 import { parseLink, verifyRoot, walkChain, type Step, type VerifyEnv, type VersionFiles, type WalkResult } from './chain.js';
 import { acceptedOf, advancePin, loadPin, type TrustPin } from './pin.js';
-import type { TrustVersion } from './version-content.js';
+import { parseVersion, type TrustVersion } from './version-content.js';
 
 /**
  * The trust root as this node sees it (docs/PROTOCOL.md §12): the chain read from one snapshot of the bus
@@ -100,6 +100,8 @@ export interface TrustReport {
   steps: WalkResult['steps'];
   /** Where the chain stops short of the newest version on the bus: a proposal, or a refusal with its reason. */
   stop?: Extract<Step, { status: 'pending' | 'refused' }>;
+  /** The content of the version `stop` names when admins may still sign it (a proposal), for them to read first. */
+  proposed?: TrustVersion;
   /** The newest version on the bus (0: none). */
   newest: number;
   /** The bus's chain lost versions this node accepted (rolled back or deleted): the node keeps its own. */
@@ -152,6 +154,10 @@ export function evaluateTrust(chain: ChainOnBus, pin: TrustPin | null, start: Tr
     Object.assign(report, { accepted: walk.accepted, steps: [root.step as Extract<Step, { status: 'accepted' }>, ...walk.steps] }, walk.stop ? { stop: walk.stop } : {});
   }
   report.copies = report.accepted ? copiesState(chain, report.accepted) : 'none';
+  const stop = report.stop;
+  const files = stop && (stop.status === 'pending' || stop.unsigned) ? chain.versions.get(stop.version) : undefined;
+  const proposed = files?.allowedSigners && files.policy ? parseVersion(files.version, files.allowedSigners, files.policy) : undefined;
+  if (proposed?.ok) report.proposed = proposed.value;
   return report;
 }
 

@@ -30,6 +30,8 @@ export interface TrustListView {
   accepted: TrustVersionView | null;
   /** The version after it, when there is one: a proposal waiting for signatures, or a refused version with the reason. */
   next: Extract<Step, { status: 'pending' | 'refused' }> | null;
+  /** What that version would be, when admins may still sign it: read it before signing. */
+  proposed: TrustVersionView | null;
   /** What this node pinned. */
   pin: { version: number; digest: string; admins: AdminKey[]; how: TrustPin['pinned']['how']; at: string; accepted: number } | null;
   behind: { bus: number; accepted: number } | null;
@@ -63,6 +65,7 @@ export async function trustList(ctx: BusContext, now = new Date()): Promise<Trus
     newest: report.newest,
     accepted: report.accepted ? versionView(report.accepted) : null,
     next: report.stop ?? null,
+    proposed: report.proposed ? versionView(report.proposed) : null,
     pin: pin ? { version: pin.pinned.version, digest: pin.pinned.digest, admins: pin.pinned.admins, how: pin.pinned.how, at: pin.pinned.at, accepted: pin.accepted.version } : null,
     behind: report.behind ?? null,
     pinMatches: report.pinMatches,

@@ -89,6 +89,11 @@ function listText(v: TrustListView): string {
   const n = v.next;
   if (n?.status === 'pending') lines.push(`proposed: version ${n.version} (${n.digest}), signed by ${n.signedBy.map((s) => s.principals.join(',')).join(', ')}; waits for ${n.needed - n.signedBy.length} more of ${n.waitingFor.join(', ')} ("gitbus trust sign ${n.version} --key KEY")`);
   if (n?.status === 'refused') lines.push(`refused: version ${n.version}: ${n.reason}\n  fix: ${n.fix}`);
+  const p = v.proposed;
+  if (p) {
+    lines.push(`  version ${p.version} would have: admins ${p.admins.join(', ')} (threshold ${p.threshold}); signers ${p.signers.map((s) => `${s.principals.join(',')} ${s.fingerprint}`).join(', ')}`);
+    p.rules.forEach((r, i) => lines.push(`  ${ruleText(r, i)}`));
+  }
   if (v.behind) lines.push(`the bus's chain ends at version ${v.behind.bus}, behind the version ${v.behind.accepted} this node accepted: this node keeps its own`);
   if (v.pin) lines.push(`this node pinned version ${v.pin.version} (${v.pin.digest}) on ${v.pin.at} (${v.pin.how}) and accepts version ${v.pin.accepted}`);
   else lines.push('this node has not pinned the trust root: "gitbus trust pin" shows the admin keys to check');

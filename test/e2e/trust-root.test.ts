@@ -26,6 +26,7 @@ interface ListView {
   accepted: { version: number; digest: string; admins: string[]; rules: unknown[]; signers: { principals: string[] }[] } | null;
   next: { status: string; version: number; reason?: string; waitingFor?: string[]; rejected: { reason: string }[] } | null;
   pin: { version: number; accepted: number; how: string } | null;
+  proposed: { version: number; rules: unknown[] } | null;
 }
 
 const errorOf = (r: RunResult) => json<{ error: { code: string; message: string; fix: string } }>(r).error;
@@ -178,6 +179,11 @@ describe('the trust root', () => {
     const waiting = await list(bus.home('beta'));
     expect(waiting.accepted?.version).toBe(4);
     expect(waiting.next).toMatchObject({ status: 'pending', version: 5, waitingFor: ['carol'] });
+    // What carol is asked to sign, shown before she signs it.
+    expect(waiting.proposed?.rules).toEqual([
+      { signers: ['alice'], runners: ['*'], nodes: ['*'] },
+      { signers: ['bob'], runners: ['shell'], labels: ['gpu'], maxTimeout: '1h' },
+    ]);
     expect((await trustCheck(bus.home('beta'))).detail).toContain('waits for 1 more admin signature(s) (carol)');
 
     const signed = await ok(['trust', 'sign', '5', '--key', key('carol')], bus.home('gamma'));
