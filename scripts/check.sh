@@ -14,7 +14,8 @@ command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
 for bin in icecc iceccd icecc-scheduler; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || { need_apt+=(icecc); break; }
 done
-# The SSH remote tests start a real OpenSSH sshd on a loopback port and use ssh-keygen, ssh-agent and ssh-add.
+# The SSH remote tests start a real OpenSSH sshd on a loopback port and use ssh-keygen, ssh-agent and ssh-add;
+# the signature tests check gitbus against ssh-keygen -Y sign/verify and sign through a real ssh-agent.
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ssh-agent >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)

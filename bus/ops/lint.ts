@@ -6,7 +6,7 @@ import { classifyPath, classifySignaturePath, isFileProblem, isLiveFolder, LIVE_
 import { InputError } from '../errors.js';
 import { indexTree, type LiveTree } from '../model/index-tree.js';
 import type { TreeEntry } from '../store/objects.js';
-import { checkoutRootOf } from '../trust/sign-checkout.js';
+import { checkoutRootOf } from '../trust/checkout-root.js';
 import { sidecarProblems } from '../trust/lint-signatures.js';
 import { signedKindOf } from '../trust/messages.js';
 

@@ -23,5 +23,6 @@ export * from './key-file.js';
 export * from './signing-key.js';
 export * from './sign.js';
 export * from './node-key.js';
+export * from './checkout-root.js';
 export * from './sign-checkout.js';
 export * from './verify-task.js';

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { SETTINGS_PATH } from '../../schemas/layout.js';
 import { InputError } from '../errors.js';
 import { writeFileAtomic } from '../local-io.js';
 import { git } from '../project/git.js';
@@ -10,6 +9,7 @@ import { checkFileSignatures } from './file-signatures.js';
 import { sidecarPathFor, signedKindOf, signedMessage, type SignedKind } from './messages.js';
 import { signBusFile, type SignOptions } from './sign.js';
 import { resolveSigningKey, type SigningKeyOptions } from './signing-key.js';
+import { checkoutRootOf } from './checkout-root.js';
 
 /** Bus files are at most this big (docs/PROTOCOL.md §2). */
 const MAX_FILE = 256 * 1024;
@@ -29,19 +29,6 @@ export interface SignPathResult {
   outcome: 'signed' | 'already-signed' | 'replaced';
   /** Where the key was configured. */
   keySource: string;
-}
-
-/** The top of the bus checkout holding `file`: the nearest folder above it with gitbus.yaml. */
-export function checkoutRootOf(file: string): string {
-  let dir = dirname(resolve(file));
-  for (;;) {
-    if (existsSync(join(dir, SETTINGS_PATH))) return dir;
-    const up = dirname(dir);
-    if (up === dir) {
-      throw new InputError(`${file} is not inside a checkout of a bus (no ${SETTINGS_PATH} in any folder above it)`, 'sign a file in your clone of the bus (git clone -b main URL), e.g. gitbus sign handoffs/<id>.md');
-    }
-    dir = up;
-  }
 }
 
 /**
