@@ -8,6 +8,7 @@ import { NODE_NAME_RE, LABEL_RE } from '../schemas/ids.js';
 import { runnerSchema } from '../schemas/fields.js';
 import { positiveDurationSchema } from '../schemas/duration.js';
 import { withRule } from '../schemas/rule.js';
+import { nodeTrustSchema } from '../schemas/trust-root.js';
 import { BadSettingsError, InputError, NoBusError } from './errors.js';
 import { writeFileAtomic } from './local-io.js';
 
@@ -145,6 +146,8 @@ export const nodeConfigSchema = z.strictObject({
    * when gpg.format is ssh.
    */
   signingKey: z.string().min(1).optional(),
+  /** Trust (docs/PROTOCOL.md §12): keys and principals this node refuses whatever the bus says, a higher threshold. */
+  trust: nodeTrustSchema.optional(),
   /** The icecc runner: the icecream scheduler and build parallelism. */
   icecc: z
     .strictObject({

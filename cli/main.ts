@@ -37,6 +37,7 @@ import { register as progress } from './commands/progress.js';
 import { register as task } from './commands/task.js';
 import { register as sign } from './commands/sign.js';
 import { register as verify } from './commands/verify.js';
+import { register as trust } from './commands/trust.js';
 
 const program = new Command('gitbus')
   .description('a message bus for a fleet of machines, on one shared git repository')
@@ -52,6 +53,8 @@ for (const register of [collect, prime, setup, hookCmd]) register(program);
 for (const register of [progress, task]) register(program);
 // Signatures (docs/PROTOCOL.md §11).
 for (const register of [sign, verify]) register(program);
+// Trust (docs/PROTOCOL.md §12): the trust root, its chain, and this node's pin.
+trust(program);
 for (const cmd of program.commands) cmd.exitOverride();
 setSshPassphrasePrompt(terminalPassphrasePrompt());
 

@@ -24,6 +24,7 @@ import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { checkClock } from './doctor-clock.js';
 import { checkProjects } from './doctor-projects.js';
 import { checkSshHost, sshChecks } from './doctor-ssh.js';
+import { checkTrustRoot } from '../trust/doctor-trust.js';
 
 /**
  * `gitbus doctor`: what can be known about this node's setup without changing anything anyone else sees. Every
@@ -55,7 +56,7 @@ function fixOf(err: unknown, fallback: string): string {
 }
 
 /** Names of the checks that need a reachable remote, skipped together when it is not. */
-const REMOTE_CHECKS = ['remote.bus', 'remote.protocol', 'remote.push', 'remote.latency', 'clock', 'heartbeat.self', 'heartbeat.others'];
+const REMOTE_CHECKS = ['remote.bus', 'remote.protocol', 'remote.push', 'remote.latency', 'clock', 'heartbeat.self', 'heartbeat.others', 'trust.root'];
 
 export async function runDoctor(home: string, options: DoctorOptions = {}): Promise<DoctorReport> {
   const slowListMs = options.slowListMs ?? 2_000;
@@ -170,6 +171,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     if (transport instanceof SshTransport) checks.push(...(await checkSshHost(transport, maxSkewMs, options.slowCommandMs ?? 50)));
     else checks.push(await checkClock(transport, config.node, maxSkewMs));
     checks.push(...(await checkHeartbeats(repo, paths.home, config, refs, listedAt, snap)));
+    checks.push(await checkTrustRoot(paths.home, config, snap));
   } finally {
     await repo.close();
   }

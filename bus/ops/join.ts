@@ -18,6 +18,8 @@ import { formatDuration } from '../../schemas/duration.js';
 import { transact } from '../cas.js';
 import { actorFromEnv } from '../context.js';
 import { checkNodeOptions } from './init.js';
+import { choosePin, type TrustChoice } from '../trust/pin-choice.js';
+import { savePin } from '../trust/pin.js';
 
 /** A bus is refs/heads/main and nothing else: other branches (and HEAD) are someone else's, and say nothing. */
 function noMainError(remote: string, refs: ReadonlyMap<string, string>): NotABusError {
@@ -43,6 +45,8 @@ export interface JoinOptions {
    */
   force?: boolean;
   now?: Date;
+  /** How to pin the bus's trust root, when it has one (docs/PROTOCOL.md §12). */
+  trust?: TrustChoice;
 }
 
 export interface JoinResult {
@@ -52,6 +56,8 @@ export interface JoinResult {
   commit: string | null;
   /** Whether an existing node of that name was taken over (`force`). */
   replaced: boolean;
+  /** The trust root version this node pinned; null when the bus has none. */
+  trust: { version: number; digest: string; admins: { principal: string; fingerprint: string }[] } | null;
 }
 
 /**
@@ -96,6 +102,8 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     if (snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
     const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };
     const now = opts.now ?? new Date();
+    // Before anything is written: a root this person does not accept leaves no trace of the join.
+    const pin = await choosePin(snap, opts.trust ?? {}, now);
     let replaced = false;
     if (opts.force && snap.index.nodes.has(node)) {
       const age = await heartbeatAgeMs(repo, node, head, now);
@@ -116,7 +124,8 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
       };
     });
     await saveNodeConfig(home, config);
-    return { home, node, remote, commit: r.commit, replaced };
+    if (pin) savePin(home, pin);
+    return { home, node, remote, commit: r.commit, replaced, trust: pin ? { version: pin.pinned.version, digest: pin.pinned.digest, admins: pin.pinned.admins } : null };
   } catch (err) {
     if (cloned) await rm(paths.clone, { recursive: true, force: true });
     if (madeHome) await rm(home, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { joinBus } from '../../bus/ops/join.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import type { NodeConfig } from '../../bus/home.js';
 import { emit } from '../output.js';
+import { digestFlag, fingerprintsFlag, trustChoiceOf } from '../trust-prompt.js';
 
 interface Opts extends CommonOptions {
   node?: string;
@@ -13,6 +14,8 @@ interface Opts extends CommonOptions {
   runner?: string[];
   parallel?: number;
   force?: boolean;
+  trust?: string[];
+  trustRoot?: string;
 }
 
 export function register(program: Command): void {
@@ -25,11 +28,13 @@ export function register(program: Command): void {
       .option('--label <label>', 'a label of this node (repeatable)', repeatableFlag('--label', labelSchema))
       .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', repeatableOneOf('--runner', RUNNERS))
       .option('--parallel <n>', 'how many tasks the watcher runs at once (default 1)', intFlag('--parallel', 1, 1000))
-      .option('--force', 'take over the name of a node already on the bus, when this machine replaces it (refused while that node\'s heartbeat is within the lease)'),
+      .option('--force', 'take over the name of a node already on the bus, when this machine replaces it (refused while that node\'s heartbeat is within the lease)')
+      .option('--trust <fingerprints>', 'on a bus with a trust root: the admin key fingerprints you checked (SHA256:..., comma-separated); without it a terminal asks', fingerprintsFlag)
+      .option('--trust-root <digest>', 'on a bus with a trust root: pin the version with this digest (sha256:..., from "gitbus trust list" on an admin\'s node)', digestFlag),
   ).action(async (url: string, opts: Opts) =>
     run(opts, async (home) => {
-      const r = await joinBus(home, url, { ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.force ? { force: true } : {}) });
-      emit(opts, r, () => `joined ${r.remote} as node ${r.node}${r.replaced ? ', replacing the node of that name' : ''} (home ${r.home})`);
+      const r = await joinBus(home, url, { ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.force ? { force: true } : {}), trust: trustChoiceOf(opts) });
+      emit(opts, r, () => `joined ${r.remote} as node ${r.node}${r.replaced ? ', replacing the node of that name' : ''} (home ${r.home})${r.trust ? `\npinned trust root version ${r.trust.version} (${r.trust.digest}); admins ${r.trust.admins.map((a) => `${a.principal} ${a.fingerprint}`).join(', ')}` : ''}`);
     }),
   );
 }

@@ -14,6 +14,7 @@ import { InvalidIdError } from '../../schemas/ids.js';
 import { InvalidDurationError } from '../../schemas/duration.js';
 import * as hookErrors from '../../hooks/errors.js';
 import * as projectErrors from '../../bus/project/base-errors.js';
+import * as trustRootErrors from '../../bus/trust/root-errors.js';
 import { GitCommandError } from '../../hooks/git.js';
 import { exitCodeFor, EXIT } from '../../cli/exit-codes.js';
 
@@ -22,11 +23,11 @@ type Ctor = new (...args: unknown[]) => GitbusError;
 /** Arguments that satisfy every constructor's shape well enough to build an instance. */
 const OBJ = { service: 'git-upload-pack', remote: '/r', exitCode: 1, signal: null, stderr: 'e', stdout: new Uint8Array(), ref: 'refs/heads/main', kind: 'stale', reason: 'r', messages: '' };
 const SSH_WHERE = { remote: 'gpu:bus.git', endpoint: 'me@gpu.lan:22', alias: 'gpu', user: 'me', tried: [], serverAccepts: [], knownHostsName: 'gpu.lan', keyType: 'ssh-ed25519', knownKeyType: 'ssh-ed25519', fingerprint: 'SHA256:x', knownHostsFile: '~/.ssh/known_hosts', port: 22, hostName: 'gpu.lan', file: 'f', line: 1 };
-const ARGS: unknown[][] = [[SSH_WHERE, 'reason'], [SSH_WHERE], ['file', 3, 'Port', 'is not a number', 'write Port 22'],['a', 'b', 'c', 'd'], ['a', ['b']], [OBJ], ['a', 1, 2], ['m', {}, undefined], [[{ path: 'p', field: 'f', reason: 'r', fix: 'x', severity: 'error' }]]];
+const ARGS: unknown[][] = [[SSH_WHERE, 'reason'], [SSH_WHERE], ['file', 3, 'Port', 'is not a number', 'write Port 22'],['a', 'b', 'c', 'd'], ['a', ['b']], [OBJ], ['a', 1, 2], ['m', {}, undefined], [[{ path: 'p', field: 'f', reason: 'r', fix: 'x', severity: 'error' }]], [1, 'sha256:x', [{ principal: 'a', fingerprint: 'SHA256:x' }]]];
 
 function instances(): GitbusError[] {
   const out: GitbusError[] = [];
-  const modules = [busErrors, resumeErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }, projectErrors];
+  const modules = [busErrors, resumeErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }, projectErrors, trustRootErrors];
   for (const mod of modules) {
     for (const value of Object.values(mod)) {
       if (typeof value !== 'function' || !(value.prototype instanceof GitbusError)) continue;

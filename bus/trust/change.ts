@@ -1,0 +1,135 @@
+import { renderYaml } from '../../schemas/safe-yaml.js';
+import { FINGERPRINT_RE, type TrustPolicy, type TrustRule } from '../../schemas/trust-root.js';
+import { contentDigest } from './chain-files.js';
+import { TrustChangeInvalidError } from './root-errors.js';
+import type { SshPublicKey } from './ssh-key.js';
+import { parseVersion, renderPolicy, type TrustVersion } from './version-content.js';
+
+/**
+ * Trust changes as pure edits of one version into the next (docs/PROTOCOL.md §12). Lines of allowed_signers that
+ * a change does not touch are kept byte for byte, so a diff of two versions shows exactly the change.
+ */
+
+export type PublicKey = SshPublicKey;
+
+export type TrustEdit =
+  | { kind: 'add-signer'; principal: string; key: PublicKey; namespaces?: string[] }
+  | { kind: 'remove-signer'; match: string }
+  | { kind: 'add-admin'; principal: string; key?: PublicKey }
+  | { kind: 'remove-admin'; principal: string }
+  | { kind: 'add-rule'; rule: TrustRule }
+  /** 1-based, as `gitbus trust list` numbers them. */
+  | { kind: 'remove-rule'; index: number }
+  | { kind: 'threshold'; threshold: number };
+
+export interface VersionContent {
+  version: number;
+  allowedSigners: string;
+  policy: TrustPolicy;
+}
+
+/** The namespace of a kind's signatures (`handoff` is gitbus-handoff@v1); a full namespace is kept as given. */
+export function namespaceOf(name: string): string {
+  return name.includes('@') ? name : `gitbus-${name}@v1`;
+}
+
+export function signerLine(principal: string, key: PublicKey, namespaces?: string[]): string {
+  const options = namespaces && namespaces.length > 0 ? ` namespaces="${namespaces.map(namespaceOf).join(',')}"` : '';
+  return `${principal}${options} ${key.line}`;
+}
+
+function appendLine(text: string, line: string): string {
+  return `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${line}\n`;
+}
+
+/** Drops `principal` from every line; a line left without principals goes. Returns the text and whether it changed. */
+function withoutPrincipal(text: string, principal: string): { text: string; changed: boolean } {
+  let changed = false;
+  const lines = text.split('\n').flatMap((line) => {
+    const m = /^(\s*)(\S+)(\s.*)$/.exec(line);
+    if (!m || line.trim().startsWith('#')) return [line];
+    const principals = (m[2] ?? '').split(',');
+    if (!principals.includes(principal)) return [line];
+    changed = true;
+    const rest = principals.filter((p) => p !== principal);
+    return rest.length === 0 ? [] : [`${m[1] ?? ''}${rest.join(',')}${m[3] ?? ''}`];
+  });
+  return { text: lines.join('\n'), changed };
+}
+
+function withoutKey(version: TrustVersion, fingerprint: string): { text: string; changed: boolean } {
+  const drop = new Set(version.signers.entries.filter((e) => e.key.fingerprint === fingerprint).map((e) => e.line));
+  const lines = version.allowedSigners.split('\n').filter((_, i) => !drop.has(i + 1));
+  return { text: lines.join('\n'), changed: drop.size > 0 };
+}
+
+function invalid(reason: string, fix: string): never {
+  throw new TrustChangeInvalidError(reason, fix);
+}
+
+/** The content of the version after `prev` with `edit` applied; throws TrustChangeInvalidError for a change that makes no sense. */
+export function applyEdit(prev: TrustVersion, edit: TrustEdit): VersionContent {
+  const policy: TrustPolicy = structuredClone(prev.policy);
+  policy.version = prev.version + 1;
+  let allowedSigners = prev.allowedSigners;
+  switch (edit.kind) {
+    case 'add-signer': {
+      const same = prev.signers.entries.find((e) => e.key.fingerprint === edit.key.fingerprint && e.principals.includes(edit.principal));
+      if (same) invalid(`${edit.principal} already has the key ${edit.key.fingerprint} (line ${same.line})`, 'remove it first to change its options, or add another key');
+      allowedSigners = appendLine(allowedSigners, signerLine(edit.principal, edit.key, edit.namespaces));
+      break;
+    }
+    case 'remove-signer': {
+      const r = FINGERPRINT_RE.test(edit.match) ? withoutKey(prev, edit.match) : withoutPrincipal(allowedSigners, edit.match);
+      if (!r.changed) invalid(`no signer ${edit.match} in version ${prev.version}`, 'name a principal or a key fingerprint that "gitbus trust list" shows');
+      allowedSigners = r.text;
+      break;
+    }
+    case 'add-admin':
+      if (policy.admins.includes(edit.principal)) invalid(`${edit.principal} is already an admin`, 'nothing to do');
+      policy.admins.push(edit.principal);
+      if (edit.key) allowedSigners = appendLine(allowedSigners, signerLine(edit.principal, edit.key));
+      break;
+    case 'remove-admin':
+      if (!policy.admins.includes(edit.principal)) invalid(`${edit.principal} is not an admin`, `the admins are ${policy.admins.join(', ')}`);
+      policy.admins = policy.admins.filter((a) => a !== edit.principal);
+      if (policy.admins.length === 0) invalid('the last admin cannot be removed: nobody could change the trust root again', 'add another admin first');
+      break;
+    case 'add-rule':
+      policy.rules = [...(policy.rules ?? []), edit.rule];
+      break;
+    case 'remove-rule': {
+      const rules = policy.rules ?? [];
+      if (!Number.isInteger(edit.index) || edit.index < 1 || edit.index > rules.length) invalid(`there is no rule ${edit.index} (version ${prev.version} has ${rules.length})`, 'name a rule by the number "gitbus trust list" shows');
+      policy.rules = rules.filter((_, i) => i !== edit.index - 1);
+      if (policy.rules.length === 0) delete policy.rules;
+      break;
+    }
+    case 'threshold':
+      if (edit.threshold === (prev.policy.threshold ?? 1)) invalid(`the threshold is already ${edit.threshold}`, 'nothing to do');
+      if (edit.threshold === 1) delete policy.threshold;
+      else policy.threshold = edit.threshold;
+      break;
+  }
+  return { version: prev.version + 1, allowedSigners, policy };
+}
+
+/** Version 1: the admins with their keys, a threshold, and one rule letting the admins run anything anywhere. */
+export function firstVersion(admins: { principal: string; key: PublicKey }[], threshold?: number): VersionContent {
+  const principals = [...new Set(admins.map((a) => a.principal))];
+  const policy: TrustPolicy = { version: 1, admins: principals, ...(threshold && threshold > 1 ? { threshold } : {}), rules: [{ signers: principals, runners: ['*'], nodes: ['*'] }] };
+  return { version: 1, allowedSigners: admins.map((a) => `${signerLine(a.principal, a.key)}\n`).join(''), policy };
+}
+
+/** The files of a version and its link, ready to commit; checked as a node would read them. */
+export function renderVersion(content: VersionContent, previous: string | undefined): { allowedSigners: string; policy: string; link: string; version: TrustVersion } {
+  const policy = renderPolicy(content.policy);
+  const parsed = parseVersion(content.version, Buffer.from(content.allowedSigners, 'utf8'), Buffer.from(policy, 'utf8'));
+  if (!parsed.ok) {
+    const p = parsed.problems[0];
+    invalid(p ? `${p.field ? `${p.field}: ` : ''}${p.reason}` : 'the new version does not parse', p?.fix ?? 'change it differently');
+  }
+  const digest = contentDigest(Buffer.from(content.allowedSigners, 'utf8'), Buffer.from(policy, 'utf8'));
+  const link = `# gitbus trust chain link; see docs/PROTOCOL.md §12. Admins of the previous version sign this file.\n${renderYaml({ version: content.version, digest, ...(previous ? { previous } : {}) })}`;
+  return { allowedSigners: content.allowedSigners, policy, link, version: parsed.value };
+}

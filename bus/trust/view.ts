@@ -1,0 +1,88 @@
+import type { FileProblem } from '../../schemas/errors.js';
+import type { TrustRule } from '../../schemas/trust-root.js';
+import type { BusContext } from '../context.js';
+import { Snapshot } from '../model/snapshot.js';
+import { MAIN } from '../repo.js';
+import type { Step } from './chain.js';
+import { choosePin, type TrustChoice } from './pin-choice.js';
+import { loadPin, savePin, type TrustPin } from './pin.js';
+import { loadTrust } from './root.js';
+import { NoTrustRootError, TrustPinMismatchError } from './root-errors.js';
+import { adminKeysOf, type AdminKey, type TrustVersion } from './version-content.js';
+
+/** `gitbus trust list` and `gitbus trust pin`: the trust root as this node sees it, and pinning it. */
+
+export interface TrustVersionView {
+  version: number;
+  digest: string;
+  admins: string[];
+  adminKeys: AdminKey[];
+  threshold: number;
+  signers: { principals: string[]; fingerprint: string; keyType: string; namespaces: string | null }[];
+  rules: TrustRule[];
+}
+
+export interface TrustListView {
+  /** Whether the bus has a trust root. */
+  present: boolean;
+  newest: number;
+  /** The version this node acts on (null: none). */
+  accepted: TrustVersionView | null;
+  /** The version after it, when there is one: a proposal waiting for signatures, or a refused version with the reason. */
+  next: Extract<Step, { status: 'pending' | 'refused' }> | null;
+  /** What that version would be, when admins may still sign it: read it before signing. */
+  proposed: TrustVersionView | null;
+  /** What this node pinned. */
+  pin: { version: number; digest: string; admins: AdminKey[]; how: TrustPin['pinned']['how']; at: string; accepted: number } | null;
+  behind: { bus: number; accepted: number } | null;
+  /** Whether the bus still has the version this node pinned, as pinned (null: no pin, or it is gone). */
+  pinMatches: boolean | null;
+  copies: 'match' | 'differ' | 'missing' | 'none';
+  problems: FileProblem[];
+}
+
+export function versionView(v: TrustVersion): TrustVersionView {
+  return {
+    version: v.version,
+    digest: v.digest,
+    admins: v.policy.admins,
+    adminKeys: adminKeysOf(v),
+    threshold: v.policy.threshold ?? 1,
+    signers: v.signers.entries.map((e) => ({ principals: e.principals, fingerprint: e.key.fingerprint, keyType: e.key.type, namespaces: e.namespaces })),
+    rules: v.policy.rules ?? [],
+  };
+}
+
+async function snapshotOf(ctx: BusContext): Promise<Snapshot> {
+  return Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN));
+}
+
+export async function trustList(ctx: BusContext, now = new Date()): Promise<TrustListView> {
+  const report = await loadTrust(await snapshotOf(ctx), ctx.paths.home, ctx.config.trust ?? {}, now);
+  const pin = report.pin;
+  return {
+    present: report.present,
+    newest: report.newest,
+    accepted: report.accepted ? versionView(report.accepted) : null,
+    next: report.stop ?? null,
+    proposed: report.proposed ? versionView(report.proposed) : null,
+    pin: pin ? { version: pin.pinned.version, digest: pin.pinned.digest, admins: pin.pinned.admins, how: pin.pinned.how, at: pin.pinned.at, accepted: pin.accepted.version } : null,
+    behind: report.behind ?? null,
+    pinMatches: report.pinMatches,
+    copies: report.copies,
+    problems: report.problems,
+  };
+}
+
+/**
+ * Pins the bus's trust root on a node that has none pinned (it joined before the root existed). A node that has
+ * a pin keeps it: moving it is a person's deliberate act (remove trust-pin.json first), never a command's side effect.
+ */
+export async function pinTrust(ctx: BusContext, choice: TrustChoice, now = new Date()): Promise<TrustPin> {
+  const existing = loadPin(ctx.paths.home);
+  if (existing) throw new TrustPinMismatchError(`this node already pinned trust version ${existing.pinned.version} (${existing.pinned.digest}) and accepts version ${existing.accepted.version}`, `nothing to do; to pin again from scratch, move ${ctx.paths.home}/trust-pin.json aside first`, { pinned: existing.pinned });
+  const pin = await choosePin(await snapshotOf(ctx), choice, now);
+  if (!pin) throw new NoTrustRootError();
+  savePin(ctx.paths.home, pin);
+  return pin;
+}

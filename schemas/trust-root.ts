@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { positiveDurationSchema } from './duration.js';
+import { RUNNERS } from './fields.js';
+import { LABEL_RE, NODE_NAME_RE } from './ids.js';
+import type { FieldViolation } from './kind-rules.js';
+
+/**
+ * The trust root's files (docs/PROTOCOL.md §12): `trust/policy.yaml` of each version and the chain link
+ * `trust/chain/<version>.yaml` that binds a version's content to the version before it. Pure: no I/O.
+ */
+
+/** A principal as gitbus writes it in allowed_signers: one word, no wildcard (git's patterns are not used). */
+export const PRINCIPAL_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
+export const PRINCIPAL_RULE = 'a principal: a letter or digit, then letters, digits, ".", "_", "@", "+" or "-" (at most 100), for example alice@example.com';
+/** An SSH key fingerprint as `ssh-keygen -l` prints it. */
+export const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}$/;
+export const FINGERPRINT_RULE = 'an SSH key fingerprint as "ssh-keygen -lf KEY" prints it: SHA256: and 43 base64 characters';
+/** The digest of one version's content (contentDigest in bus/trust/digest.ts). */
+export const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+export const DIGEST_RULE = 'a trust root digest: sha256: and 64 lower-case hex digits, as "gitbus trust list" prints it';
+/** Versions are small integers; the cap keeps them exact and their file names short. */
+export const MAX_TRUST_VERSION = 999_999_999;
+
+export const principalSchema = z.string().regex(PRINCIPAL_RE).describe(PRINCIPAL_RULE);
+const principalOrAny = z.union([z.literal('*'), principalSchema]).describe(`"*" (any allowed signer) or ${PRINCIPAL_RULE}`);
+const runnerOrAny = z.union([z.literal('*'), z.enum(RUNNERS)]).describe(`"*" or a runner: one of ${RUNNERS.join(', ')}`);
+const nodeOrAny = z.union([z.literal('*'), z.string().regex(NODE_NAME_RE)]).describe('"*" or a node name');
+const versionSchema = z.int().min(1).max(MAX_TRUST_VERSION).describe(`a version: a whole number from 1 to ${MAX_TRUST_VERSION}`);
+
+/**
+ * Who may make which nodes run what. A rule covers a handoff signed by one of `signers`, for one of `runners`,
+ * run by a node named in `nodes` or carrying one of `labels`, within its limits.
+ */
+export const trustRuleSchema = z
+  .strictObject({
+    signers: z.array(principalOrAny).min(1),
+    runners: z.array(runnerOrAny).min(1),
+    nodes: z.array(nodeOrAny).min(1).optional(),
+    labels: z.array(z.string().regex(LABEL_RE).describe('a label')).min(1).optional(),
+    maxTimeout: positiveDurationSchema.optional(),
+    maxBudgetUsd: z.number().min(0).optional().describe('a number of US dollars ≥ 0'),
+  })
+  .describe('a rule: signers, runners, and nodes and/or labels');
+
+export const trustPolicySchema = z
+  .strictObject({
+    version: versionSchema,
+    admins: z.array(principalSchema).min(1),
+    threshold: z.int().min(1).max(100).optional().describe('a whole number from 1 to 100'),
+    rules: z.array(trustRuleSchema).optional(),
+  })
+  .describe('trust policy: trust/policy.yaml');
+
+export type TrustRule = z.infer<typeof trustRuleSchema>;
+export type TrustPolicy = z.infer<typeof trustPolicySchema>;
+
+/** Rules across fields; `principals` are those allowed_signers names, so admins without a key are caught. */
+export function policyRules(p: TrustPolicy, principals: ReadonlySet<string>): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  const threshold = p.threshold ?? 1;
+  if (new Set(p.admins).size !== p.admins.length) out.push({ field: 'admins', reason: 'an admin is listed twice', fix: 'list each admin once', severity: 'error' });
+  if (threshold > new Set(p.admins).size)
+    out.push({ field: 'threshold', reason: `the threshold (${threshold}) is more than the number of admins (${new Set(p.admins).size}), so no change could ever be signed`, fix: 'lower the threshold or add admins', severity: 'error' });
+  p.admins.forEach((a, i) => {
+    if (!principals.has(a)) out.push({ field: `admins.${i}`, reason: `the admin ${a} has no key in allowed_signers, so they could never sign a change`, fix: `add a key for ${a} to allowed_signers, or remove ${a} from admins`, severity: 'error' });
+  });
+  (p.rules ?? []).forEach((r, i) => {
+    if (!r.nodes && !r.labels) out.push({ field: `rules.${i}`, reason: 'the rule names neither nodes nor labels, so it covers no node', fix: 'add nodes: ["*"] for every node, or the nodes or labels it is for', severity: 'error' });
+    r.signers.forEach((s, j) => {
+      if (s !== '*' && !principals.has(s)) out.push({ field: `rules.${i}.signers.${j}`, reason: `${s} has no key in allowed_signers`, fix: `add a key for ${s}, or remove it from the rule`, severity: 'warning' });
+    });
+  });
+  return out;
+}
+
+/** `trust/chain/<version>.yaml`: what admins sign. Binds a version's content (`digest`) to the one before it. */
+export const trustLinkSchema = z
+  .strictObject({
+    version: versionSchema,
+    /** contentDigest of `<version>.allowed_signers` and `<version>.policy.yaml`. */
+    digest: z.string().regex(DIGEST_RE).describe(DIGEST_RULE),
+    /** The previous version's `digest`; absent in version 1. */
+    previous: z.string().regex(DIGEST_RE).describe(DIGEST_RULE).optional(),
+  })
+  .describe('trust chain link: trust/chain/<version>.yaml');
+
+export type TrustLink = z.infer<typeof trustLinkSchema>;
+
+/**
+ * What a node's own node.yaml says about trust: keys and principals it never accepts whatever the bus says,
+ * and a higher threshold for trust changes. It can only take away, never add.
+ */
+export const nodeTrustSchema = z.strictObject({
+  revoke: z.array(z.union([z.string().regex(FINGERPRINT_RE), principalSchema]).describe(`${FINGERPRINT_RULE}, or ${PRINCIPAL_RULE}`)).optional(),
+  threshold: z.int().min(1).max(100).optional(),
+});
+
+export type NodeTrust = z.infer<typeof nodeTrustSchema>;

@@ -1,0 +1,216 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { applyEdit, renderVersion } from '../../bus/trust/change.js';
+import { parseVersion } from '../../bus/trust/version-content.js';
+import { parsePublicKeyLine } from '../../bus/trust/ssh-key.js';
+
+/**
+ * The trust root end to end, with real ssh-keygen keys and the CLI as processes: `gitbus trust init` by an admin,
+ * nodes pinning it at join (and one that joined before), changes by admins accepted, a change signed by a
+ * non-admin refused with its reason, threshold 2, and a key revoked in one node's node.yaml.
+ */
+
+interface Check {
+  name: string;
+  status: string;
+  detail: string;
+  fix: string | null;
+}
+interface ListView {
+  present: boolean;
+  accepted: { version: number; digest: string; admins: string[]; rules: unknown[]; signers: { principals: string[] }[] } | null;
+  next: { status: string; version: number; reason?: string; waitingFor?: string[]; rejected: { reason: string }[] } | null;
+  pin: { version: number; accepted: number; how: string } | null;
+  proposed: { version: number; rules: unknown[] } | null;
+}
+
+const errorOf = (r: RunResult) => json<{ error: { code: string; message: string; fix: string } }>(r).error;
+
+describe('the trust root', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let keys: string;
+  const key = (name: string) => join(keys, name);
+  const fp = (name: string) => execFileSync('ssh-keygen', ['-lf', `${key(name)}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+  let alpha: string;
+  let delta: string;
+  const trustCheck = async (home: string): Promise<Check> => {
+    const r = await gitbus(['doctor', '--json'], { home });
+    const c = json<{ checks: Check[] }>(r).checks.find((x) => x.name === 'trust.root');
+    if (!c) throw new Error(`no trust.root check: ${r.stdout}`);
+    return c;
+  };
+  const list = async (home: string): Promise<ListView> => {
+    const r = await gitbus(['trust', 'list', '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    return json<ListView>(r);
+  };
+  const ok = async (args: string[], home: string) => {
+    const r = await gitbus([...args, '--json'], { home });
+    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    return json<{ version: number; status: string; digest: string; waitingFor: string[] }>(r);
+  };
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    alpha = bus.home('alpha');
+    // Joined before the bus had a trust root: it has nothing pinned.
+    delta = await bus.addNode('delta');
+    keys = join(bus.dir, 'keys');
+    mkdirSync(keys);
+    for (const name of ['alice', 'bob', 'carol', 'mallory']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key(name)]);
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('without a trust root, doctor skips trust.root and says how to start one', async () => {
+    const c = await trustCheck(alpha);
+    expect(c.status).toBe('skip');
+    expect(c.detail).toContain('gitbus trust init');
+  });
+
+  it('an admin starts it: version 1, signed and pinned on their node; a node that joined before is told to pin, and pins', async () => {
+    const r = await ok(['trust', 'init', '--admin', `alice=${key('alice')}.pub`, '--key', key('alice')], alpha);
+    expect(r).toMatchObject({ version: 1, status: 'accepted' });
+    expect((await list(alpha)).pin).toMatchObject({ version: 1, accepted: 1, how: 'init' });
+    const files = gitCli(['ls-tree', '-r', '--name-only', 'main'], bus.remote);
+    expect(files).toContain('trust/chain/1.yaml');
+    expect(files).toMatch(/signatures\/trust\/chain\/1\.yaml\.[0-9a-f]{16}\.sig/);
+    const again = await gitbus(['trust', 'init', '--admin', `alice=${key('alice')}.pub`, '--key', key('alice'), '--json'], { home: alpha });
+    expect(again.code).toBe(5);
+    expect(errorOf(again).code).toBe('TRUST_ROOT_EXISTS');
+
+    const c = await trustCheck(delta);
+    expect(c.status).toBe('warn');
+    expect(c.detail).toContain('has not pinned it');
+    expect(c.fix).toContain(`gitbus trust pin --trust ${fp('alice')}`);
+    const pinned = await gitbus(['trust', 'pin', '--trust', fp('alice'), '--json'], { home: delta });
+    expect(pinned.code, pinned.stderr).toBe(0);
+    expect((await list(delta)).pin).toMatchObject({ version: 1, how: 'fingerprints' });
+  });
+
+  it('joining a bus with a trust root: refused without a terminal or a flag (nothing written), refused with another fingerprint, pinned with --trust or --trust-root', async () => {
+    const beta = bus.home('beta');
+    const none = await gitbus(['join', bus.remote, '--node', 'beta', '--json'], { home: beta });
+    expect(none.code).toBe(7);
+    expect(errorOf(none).code).toBe('TRUST_PIN_REQUIRED');
+    expect(errorOf(none).message).toContain(`alice ${fp('alice')}`);
+    expect(errorOf(none).fix).toContain(`--trust ${fp('alice')}`);
+    expect(existsSync(beta)).toBe(false);
+    expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'nodes'], bus.remote)).not.toContain('beta');
+
+    const wrong = await gitbus(['join', bus.remote, '--node', 'beta', '--trust', fp('bob'), '--json'], { home: beta });
+    expect(wrong.code).toBe(5);
+    expect(errorOf(wrong).code).toBe('TRUST_PIN_MISMATCH');
+    expect(errorOf(wrong).message).toContain(`alice ${fp('alice')} is missing`);
+
+    const joined = await gitbus(['join', bus.remote, '--node', 'beta', '--trust', fp('alice'), '--json'], { home: beta });
+    expect(joined.code, joined.stderr).toBe(0);
+    expect(json<{ trust: { version: number; admins: { principal: string; fingerprint: string }[] } }>(joined).trust).toMatchObject({ version: 1, admins: [{ principal: 'alice', fingerprint: fp('alice') }] });
+
+    const digest = (await list(alpha)).accepted?.digest ?? '';
+    const gamma = await gitbus(['join', bus.remote, '--node', 'gamma', '--trust-root', digest, '--json'], { home: bus.home('gamma') });
+    expect(gamma.code, gamma.stderr).toBe(0);
+    expect((await list(bus.home('gamma'))).pin).toMatchObject({ version: 1, how: 'digest' });
+  });
+
+  it('an admin adds a signer: the node accepts version 2', async () => {
+    expect(await ok(['trust', 'add', 'signer', 'bob', `${key('bob')}.pub`, '--key', key('alice')], alpha)).toMatchObject({ version: 2, status: 'accepted' });
+    const v = await list(bus.home('beta'));
+    expect(v.accepted?.version).toBe(2);
+    expect(v.accepted?.signers.map((s) => s.principals[0])).toEqual(['alice', 'bob']);
+    expect(v.pin).toMatchObject({ version: 1, accepted: 2 });
+    const c = await trustCheck(bus.home('beta'));
+    expect(c.status).toBe('ok');
+    expect(c.detail).toContain('accepts version 2 of 2');
+    expect(c.detail).toContain('pinned version 1 matches the bus');
+  });
+
+  it('a trust change signed by a non-admin is refused: by the CLI, and pushed by hand the node stays at version 2 and says why', async () => {
+    const cli = await gitbus(['trust', 'add', 'signer', 'mallory', `${key('mallory')}.pub`, '--key', key('bob'), '--json'], { home: bus.home('beta') });
+    expect(cli.code).toBe(5);
+    expect(errorOf(cli).code).toBe('NOT_TRUST_ADMIN');
+
+    // Someone with push access writes version 3 themselves, signed with bob's key (a signer, not an admin).
+    const work = join(bus.dir, 'forger');
+    gitCli(['clone', '-q', '-b', 'main', bus.remote, work]);
+    const read = (p: string) => readFileSync(join(work, p));
+    const v2 = parseVersion(2, read('trust/chain/2.allowed_signers'), read('trust/chain/2.policy.yaml'));
+    if (!v2.ok) throw new Error('version 2 does not parse');
+    const mallory = parsePublicKeyLine(readFileSync(`${key('mallory')}.pub`, 'utf8')).key;
+    const r = renderVersion(applyEdit(v2.value, { kind: 'add-admin', principal: 'mallory', key: mallory }), v2.value.digest);
+    writeFileSync(join(work, 'trust/chain/3.allowed_signers'), r.allowedSigners);
+    writeFileSync(join(work, 'trust/chain/3.policy.yaml'), r.policy);
+    writeFileSync(join(work, 'trust/chain/3.yaml'), r.link);
+    const message = join(bus.dir, 'message');
+    writeFileSync(message, Buffer.concat([Buffer.from('gitbus trust v1\ntrust/chain/3.yaml\n'), Buffer.from(r.link)]));
+    execFileSync('ssh-keygen', ['-q', '-Y', 'sign', '-n', 'gitbus-trust@v1', '-f', key('bob'), message]);
+    const bob = parsePublicKeyLine(readFileSync(`${key('bob')}.pub`, 'utf8')).key;
+    writeFileSync(join(work, `signatures/trust/chain/3.yaml.${bob.tag}.sig`), readFileSync(`${message}.sig`));
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'make mallory an admin'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+
+    const v = await list(bus.home('beta'));
+    expect(v.accepted?.version).toBe(2);
+    expect(v.accepted?.admins).toEqual(['alice']);
+    expect(v.next).toMatchObject({ status: 'refused', version: 3 });
+    expect(v.next?.reason).toContain(`signed by bob (${fp('bob')}), which is not an admin key of version 2`);
+    const pin = JSON.parse(readFileSync(join(bus.home('beta'), 'trust-pin.json'), 'utf8')) as { accepted: { version: number } };
+    expect(pin.accepted.version).toBe(2);
+    const c = await trustCheck(bus.home('beta'));
+    expect(c.status).toBe('fail');
+    expect(c.detail).toContain('version 3 is refused');
+    expect(c.detail).toContain('not an admin key of version 2');
+  });
+
+  it('an admin writes the next version in place of the refused one; with threshold 2 a change waits for a second admin', async () => {
+    const taken = await gitbus(['trust', 'add', 'admin', 'carol', `${key('carol')}.pub`, '--key', key('alice'), '--json'], { home: alpha });
+    expect(taken.code).toBe(5);
+    expect(errorOf(taken).code).toBe('TRUST_VERSION_TAKEN');
+    expect(await ok(['trust', 'add', 'admin', 'carol', `${key('carol')}.pub`, '--key', key('alice'), '--replace'], alpha)).toMatchObject({ version: 3, status: 'accepted' });
+    expect(await ok(['trust', 'threshold', '2', '--key', key('alice')], alpha)).toMatchObject({ version: 4, status: 'accepted' });
+
+    const proposal = await ok(['trust', 'add', 'rule', '--signers', 'bob', '--runners', 'shell', '--labels', 'gpu', '--max-timeout', '1h', '--key', key('alice')], alpha);
+    expect(proposal).toMatchObject({ version: 5, status: 'pending', waitingFor: ['carol'] });
+    const waiting = await list(bus.home('beta'));
+    expect(waiting.accepted?.version).toBe(4);
+    expect(waiting.next).toMatchObject({ status: 'pending', version: 5, waitingFor: ['carol'] });
+    // What carol is asked to sign, shown before she signs it.
+    expect(waiting.proposed?.rules).toEqual([
+      { signers: ['alice'], runners: ['*'], nodes: ['*'] },
+      { signers: ['bob'], runners: ['shell'], labels: ['gpu'], maxTimeout: '1h' },
+    ]);
+    expect((await trustCheck(bus.home('beta'))).detail).toContain('waits for 1 more admin signature(s) (carol)');
+
+    const signed = await ok(['trust', 'sign', '5', '--key', key('carol')], bus.home('gamma'));
+    expect(signed).toMatchObject({ version: 5, status: 'accepted' });
+    const now = await list(bus.home('beta'));
+    expect(now.accepted?.version).toBe(5);
+    expect(now.accepted?.rules).toHaveLength(2);
+    expect(now.next).toBeNull();
+  });
+
+  it('a key revoked in node.yaml is refused even though the bus allows it', async () => {
+    const beta = bus.home('beta');
+    const config = parse(readFileSync(join(beta, 'node.yaml'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(beta, 'node.yaml'), stringify({ ...config, trust: { revoke: [fp('carol')] } }));
+
+    expect(await ok(['trust', 'remove', 'rule', '2', '--key', key('alice')], alpha)).toMatchObject({ version: 6, status: 'pending' });
+    expect(await ok(['trust', 'sign', '6', '--key', key('carol')], bus.home('gamma'))).toMatchObject({ version: 6, status: 'accepted' });
+    expect((await list(alpha)).accepted?.version).toBe(6);
+
+    const v = await list(beta);
+    expect(v.accepted?.version).toBe(5);
+    expect(v.next).toMatchObject({ status: 'pending', version: 6 });
+    expect(v.next?.rejected[0]?.reason).toContain(`the key ${fp('carol')} is revoked in this node's node.yaml`);
+  });
+
+  it('what gitbus trust wrote passes gitbus lint (signatures included)', async () => {
+    const r = await gitbus(['lint', '--json'], { home: alpha });
+    expect(r.code, r.stdout).toBe(0);
+  });
+});
