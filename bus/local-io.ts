@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync, type WriteFileOptions } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -97,7 +98,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, tmp
   }
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, tmp = `${path}.${process.pid}.tmp`): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, tmp = `${path}.${randomBytes(4).toString('hex')}.${process.pid}.tmp`): Promise<void> {
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);
