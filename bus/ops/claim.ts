@@ -10,7 +10,7 @@ import { openAttempt } from '../model/index-tree.js';
 import { claimQueue, eligibility, pickFromQueue, type NodeFacts } from '../model/planner.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
-import { enforcedTrust, handoffVerdicts, trustedJudge } from '../trust/enforce.js';
+import { enforcedTrust, handoffVerdicts, replayed, trustedJudge } from '../trust/enforce.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
@@ -55,7 +55,14 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
     // On a bus whose trust root this node pinned, only handoffs signed by an allowed signer are acted on.
     const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
     const target_ = { name: ctx.config.node, labels: ctx.config.labels };
-    const judgeFor = async (ids: string[]) => (trust ? trustedJudge(ctx.paths.home, ctx.config, await handoffVerdicts(snap, trust, ids, target_)) : untrustedJudge);
+    const judgeFor = async (ids: string[]) => {
+      if (!trust) return untrustedJudge;
+      const verdicts = await handoffVerdicts(snap, trust, ids, target_);
+      // Replay: a signed handoff of a task that already ended and left main, pushed back under its own id.
+      const trusted = ids.filter((id) => verdicts.get(id)?.trusted);
+      for (const [id, state] of await archivedStates(ctx, trusted)) verdicts.set(id, replayed(id, state));
+      return trustedJudge(ctx.paths.home, ctx.config, verdicts);
+    };
     let judge = untrustedJudge;
     const expired = expiredHolders(ctx, snap);
     let view: TaskView;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
@@ -15,7 +15,8 @@ import { until } from '../helpers/wait.js';
  * tasks, bob only claude tasks); worker w pinned it and revoked carol's key. Only alice's signed task runs: an
  * unsigned one, one signed by a key not in trust, one with a signature of the wrong namespace, one signed by a
  * signer not allowed for the shell runner, one carrying a signature copied from another task and one signed by a
- * revoked key are each refused with their reason, and nothing runs.
+ * revoked key are each refused with their reason, and nothing runs; so is alice's handoff pushed back after its task
+ * was archived (a replay).
  */
 const FINAL = ['succeeded', 'failed', 'timed-out', 'cancelled'];
 const NO_GIT_KEY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
@@ -219,5 +220,19 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
     expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'signatures/cancels'], bus.remote)).toContain(`${ids['anyone']}.md.sig`);
     const v = json<{ files: { path: string; status: string }[] }>(await gitbus(['verify', ids['anyone'] ?? '', '--json'], { home: boss }));
     expect(v.files.find((f) => f.path.startsWith('cancels/'))?.status).toBe('verified');
+  });
+  it('a signed handoff pushed back after its task ended and was archived is refused as replayed, and does not run again', async () => {
+    const id = ids['signed'] ?? '';
+    const handoff = gitCli(['show', `main:handoffs/${id}.md`], bus.remote);
+    const a = await gitbus(['archive', '--all', '--json'], { home: boss });
+    expect(a.code, a.stderr).toBe(0);
+    expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'handoffs'], bus.remote)).not.toContain(id);
+    rmSync(marker('signed'));
+    // Its signature stays in main; the handoff comes back under its own id, as anyone with push access could do.
+    push({ [`handoffs/${id}.md`]: handoff }, 'replay');
+    const r = await ended(id);
+    expect(r.state).toBe('failed');
+    expect(r.reason).toMatch(/^refused: untrusted: replayed: task .* already ended \(succeeded\) and was archived/);
+    expect(existsSync(marker('signed'))).toBe(false);
   });
 });
