@@ -213,6 +213,16 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
     expect(existsSync(marker('anyone'))).toBe(false);
   });
 
+  it('run signs its handoff, and the node runs it', async () => {
+    signWith('alice');
+    const r = await gitbus(['run', 'w', '--json', '--', 'echo', 'signed-run'], { home: boss, env: NO_GIT_KEY });
+    expect(r.code, r.stderr).toBe(0);
+    const out = json<{ id: string; status: string; output: string }>(r);
+    expect(out.status).toBe('succeeded');
+    expect(out.output).toContain('signed-run');
+    expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'signatures/handoffs'], bus.remote)).toContain(`${out.id}.md.sig`);
+  });
+
   it('cancel signs the cancel it writes', async () => {
     signWith('alice');
     const r = await gitbus(['cancel', ids['anyone'] ?? '', '--json'], { home: boss });
