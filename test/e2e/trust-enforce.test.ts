@@ -16,7 +16,8 @@ import { until } from '../helpers/wait.js';
  * unsigned one, one signed by a key not in trust, one with a signature of the wrong namespace, one signed by a
  * signer not allowed for the shell runner, one carrying a signature copied from another task and one signed by a
  * revoked key are each refused with their reason, and nothing runs; so is alice's handoff pushed back after its task
- * was archived (a replay).
+ * was archived (a replay). dispatch, run, fanout and cancel sign what they write, in the same commit; without a
+ * key, dispatch on such a bus is refused unless --unsigned.
  */
 const FINAL = ['succeeded', 'failed', 'timed-out', 'cancelled'];
 const NO_GIT_KEY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
@@ -221,6 +222,29 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
     expect(out.status).toBe('succeeded');
     expect(out.output).toContain('signed-run');
     expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'signatures/handoffs'], bus.remote)).toContain(`${out.id}.md.sig`);
+  });
+
+  it('fanout signs every handoff, each sidecar in the fan-out\'s one commit', async () => {
+    signWith('alice');
+    const project = join(bus.dir, 'project.git');
+    const work = join(bus.dir, 'work');
+    gitCli(['init', '-q', '--bare', '-b', 'main', project]);
+    gitCli(['init', '-q', '-b', 'main', work]);
+    gitCli(['remote', 'add', 'origin', project], work);
+    writeFileSync(join(work, 'README'), 'app\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'base'], work);
+    gitCli(['push', '-q', '-u', 'origin', 'main'], work);
+    const plan = join(bus.dir, 'plan.md');
+    writeFileSync(plan, '---\ntitle: Two parts\nworkstreams:\n  - name: one\n    tasks: One.\n  - name: two\n    tasks: Two.\n---\nBrief.\n');
+    const r = await gitbus(['fanout', plan, '--group', 'signed-fan', '--json'], { home: boss, cwd: work, env: NO_GIT_KEY });
+    expect(r.code, r.stderr).toBe(0);
+    const tasks = json<{ tasks: { id: string }[] }>(r).tasks;
+    expect(tasks.length).toBe(3);
+    const changed = gitCli(['show', '--name-only', '--format=', 'main'], bus.remote).split('\n').filter(Boolean).sort();
+    expect(changed).toEqual(tasks.flatMap((t) => [`handoffs/${t.id}.md`, `signatures/handoffs/${t.id}.md.sig`]).sort());
+    const v = json<{ files: { path: string; status: string }[] }>(await gitbus(['verify', tasks[0]?.id ?? '', '--json'], { home: boss }));
+    expect(v.files[0]?.status).toBe('verified');
   });
 
   it('cancel signs the cancel it writes', async () => {
