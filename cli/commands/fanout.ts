@@ -53,17 +53,17 @@ function human(r: FanoutResult): string {
 export function register(program: Command): void {
   withCommon(
     withUnsignedFlag(
-    program
-      .command('fanout')
-      .argument('<plan>', 'the plan file: Markdown with frontmatter (title, workstreams, ...); the body is the brief every workstream shares')
-      .description('put a fan-out on the bus in one commit: a task per workstream on branch <group>/<name>, all from one base, and an integration task that merges their branches into <group>/integration once all have ended')
-      .option('--repo <url>', "the project's remote (default: the remote of the checkout you are in)", schemaFlag('--repo', repoSchema))
-      .option('--base <ref>', 'the branch, tag or commit to start from (default: the checkout\'s branch)', schemaFlag('--base', baseSchema))
-      .option('--base-commit <sha>', 'the full commit id the base is at (default: resolved in the checkout)', schemaFlag('--base-commit', commitSchema))
-      .option('--group <name>', "the fan-out's name, instead of the plan's group (or its file name)", schemaFlag('--group', groupNameSchema))
-      .option('--to <node>', 'run every task on this node, unless the plan says otherwise', schemaFlag('--to', nodeNameSchema))
-      .option('--label <label>', 'a label every task needs, unless the plan says otherwise (repeatable)', repeatableFlag('--label', labelSchema))
-      .option('--dry-run', 'check the plan and show the handoffs it makes; write nothing'),
+      program
+        .command('fanout')
+        .argument('<plan>', 'the plan file: Markdown with frontmatter (title, workstreams, ...); the body is the brief every workstream shares')
+        .description('put a fan-out on the bus in one commit: a task per workstream on branch <group>/<name>, all from one base, and an integration task that merges their branches into <group>/integration once all have ended')
+        .option('--repo <url>', "the project's remote (default: the remote of the checkout you are in)", schemaFlag('--repo', repoSchema))
+        .option('--base <ref>', 'the branch, tag or commit to start from (default: the checkout\'s branch)', schemaFlag('--base', baseSchema))
+        .option('--base-commit <sha>', 'the full commit id the base is at (default: resolved in the checkout)', schemaFlag('--base-commit', commitSchema))
+        .option('--group <name>', "the fan-out's name, instead of the plan's group (or its file name)", schemaFlag('--group', groupNameSchema))
+        .option('--to <node>', 'run every task on this node, unless the plan says otherwise', schemaFlag('--to', nodeNameSchema))
+        .option('--label <label>', 'a label every task needs, unless the plan says otherwise (repeatable)', repeatableFlag('--label', labelSchema))
+        .option('--dry-run', 'check the plan and show the handoffs it makes; write nothing'),
     ),
   ).action(async (planFile: string, opts: Opts) =>
     withBus(

@@ -15,13 +15,13 @@ interface Opts extends CommonOptions {
 export function register(program: Command): void {
   withCommon(
     withUnsignedFlag(
-    program
-      .command('resume')
-      .argument('<id>', 'the task whose claude session to continue (live or archived)')
-      .argument('<prompt>', 'what the session should do next')
-      .description("continue a claude task's session on the node that ran it, in the same worktree or folder; prints the new task's id")
-      .addHelpText('after', '\nThe new task goes to that node with claude.resume set to the session and "resumes: ID", on the same repo and branch.\nFor other dispatch options (--priority, --timeout, --label) use: gitbus dispatch TITLE --resume ID')
-      .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise'),
+      program
+        .command('resume')
+        .argument('<id>', 'the task whose claude session to continue (live or archived)')
+        .argument('<prompt>', 'what the session should do next')
+        .description("continue a claude task's session on the node that ran it, in the same worktree or folder; prints the new task's id")
+        .addHelpText('after', '\nThe new task goes to that node with claude.resume set to the session and "resumes: ID", on the same repo and branch.\nFor other dispatch options (--priority, --timeout, --label) use: gitbus dispatch TITLE --resume ID')
+        .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise'),
     ),
   ).action(async (id: string, prompt: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
