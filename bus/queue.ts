@@ -11,8 +11,14 @@ import { randomBytes } from 'node:crypto';
  * the bus with the same content counts as delivered).
  */
 export type QueueEntry =
-  | { kind: 'dispatch'; id: string; path: string; text: string; title: string; queuedAt: string; chosenId: boolean; batch?: QueueBatch }
-  | { kind: 'cancel'; id: string; by: string; reason?: string; at: string; queuedAt: string };
+  | { kind: 'dispatch'; id: string; path: string; text: string; title: string; queuedAt: string; chosenId: boolean; batch?: QueueBatch; signature?: QueuedSignature }
+  | { kind: 'cancel'; id: string; by: string; reason?: string; at: string; queuedAt: string; signature?: QueuedSignature };
+
+/** The signature of the queued file (its sidecar, `signatures/<path>.sig`), delivered in the same commit. */
+export interface QueuedSignature {
+  path: string;
+  content: string;
+}
 
 /**
  * Handoffs that must reach the bus together, in one commit (a fan-out: its integration task waits for all the

@@ -94,6 +94,7 @@ const BY_CODE: Record<string, number> = {
   SIGNING_KEY_LOCKED: EXIT.setup,
   SIGNING_KEY_INVALID: EXIT.setup,
   SIGNING_FAILED: EXIT.setup,
+  SIGNING_REQUIRED: EXIT.setup,
 };
 
 export function exitCodeFor(err: unknown): number {

@@ -74,6 +74,8 @@ async function runClaimed(ctx: BusContext, task: ClaimResult, abort: AbortSignal
 
 /** The response's reason for a task the node's policy refused. Pure. */
 export function policyRefusal(node: string, refusal: PolicyRefusal): string {
+  // An untrusted handoff (bus/trust/enforce.ts): its reason already starts with `untrusted:`.
+  if (refusal.fields.includes('trust')) return `refused: ${refusal.reason}; nothing was run (${refusal.fix})`;
   return `refused by node ${node}'s policy, nothing was run: ${refusal.reason} (${refusal.fix})`;
 }
 

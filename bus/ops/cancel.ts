@@ -8,6 +8,7 @@ import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isFinal, type TaskState } from '../model/types.js';
 import { putQueue } from '../queue.js';
+import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
 import { localSnapshot } from './query.js';
@@ -23,7 +24,7 @@ export interface CancelResult {
 }
 
 /** What a cancel of `id` does to the bus as `snap` has it. Also how a queued cancel is delivered later. */
-export async function decideCancel(snap: Snapshot, ref: string, data: Omit<Cancel, 'id'>): Promise<Decision<CancelResult>> {
+export async function decideCancel(snap: Snapshot, ref: string, data: Omit<Cancel, 'id'>, sign?: BusFileSigner): Promise<Decision<CancelResult>> {
   const id = resolveTaskId(snap.ids(), ref);
   const view = await snap.view(id);
   if (!view) throw new Error(`unreachable: ${id} resolved but has no view`);
@@ -32,9 +33,11 @@ export async function decideCancel(snap: Snapshot, ref: string, data: Omit<Cance
   const full: Cancel = { id, ...data };
   const path = pathFor({ kind: 'cancel', id });
   const state: TaskState = view.state === 'claimed' ? 'cancelling' : 'cancelled';
+  const content = renderBusFile('cancel', full, '');
+  const signature = sign ? await sign(path, content) : undefined;
   return {
     result: { id, state, changed: true },
-    commit: { changes: [{ path, content: renderBusFile('cancel', full, '') }], message: `gitbus: cancel ${id} by ${full.by}` },
+    commit: { changes: [{ path, content }, ...(signature ? [signature] : [])], message: `gitbus: cancel ${id} by ${full.by}` },
   };
 }
 
@@ -42,17 +45,20 @@ export async function decideCancel(snap: Snapshot, ref: string, data: Omit<Cance
  * Cancels a task. When the remote cannot be reached, the cancel is decided against this node's last view of the
  * bus and queued: it is delivered (and decided again) at the next contact.
  */
-export async function cancel(ctx: BusContext, ref: string, reason?: string, now = () => new Date()): Promise<CancelResult & TransactStats> {
+export async function cancel(ctx: BusContext, ref: string, reason?: string, now = () => new Date(), sign?: BusFileSigner): Promise<CancelResult & TransactStats> {
   const data = (): Omit<Cancel, 'id'> => ({ by: `${ctx.actor}@${ctx.config.node}`, cancelled: now().toISOString(), ...(reason ? { reason } : {}) });
   try {
-    return await transact<CancelResult>(ctx, 'cancel', async (snap) => decideCancel(snap, ref, data()));
+    return await transact<CancelResult>(ctx, 'cancel', async (snap) => decideCancel(snap, ref, data(), sign));
   } catch (err) {
     if (outageCode(err) === null) throw err;
     const d = data();
-    const local = await decideCancel(await localSnapshot(ctx), ref, d);
+    const local = await decideCancel(await localSnapshot(ctx), ref, d, sign);
     if (!local.commit) return { ...local.result, attempts: 0, commit: null };
     const at = new Date().toISOString();
-    putQueue(ctx.paths.home, { kind: 'cancel', id: local.result.id, by: d.by, ...(reason ? { reason } : {}), at: d.cancelled, queuedAt: at });
+    // The cancel's bytes depend only on its data, so the signature made now fits the file delivered later.
+    const signature = local.commit.changes[1];
+    const queued = signature && typeof signature.content === 'string' ? { signature: { path: signature.path, content: signature.content } } : {};
+    putQueue(ctx.paths.home, { kind: 'cancel', id: local.result.id, by: d.by, ...(reason ? { reason } : {}), at: d.cancelled, queuedAt: at, ...queued });
     return { ...local.result, queued: { reason: firstLine(err) }, attempts: 0, commit: null };
   }
 }

@@ -10,6 +10,7 @@ import { openAttempt } from '../model/index-tree.js';
 import { claimQueue, eligibility, pickFromQueue, type NodeFacts } from '../model/planner.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
+import { enforcedTrust, handoffVerdicts, replayed, trustedJudge } from '../trust/enforce.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
@@ -49,13 +50,26 @@ export interface ClaimResult {
 
 /** `opts.peek`: decide from a snapshot already read first; only a claim that would be made syncs (bus/cas.ts). */
 export async function claim(ctx: BusContext, target: ClaimTarget, now = () => new Date(), opts: ClaimOptions = {}): Promise<ClaimResult & TransactStats> {
-  const judge = policyJudge(ctx.paths.home, ctx.config, opts.signerOf);
+  const untrustedJudge = policyJudge(ctx.paths.home, ctx.config, opts.signerOf);
   return transact(ctx, 'claim', async (snap, round) => {
-    const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
+    // On a bus whose trust root this node pinned, only handoffs signed by an allowed signer are acted on.
+    const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
+    const target_ = { name: ctx.config.node, labels: ctx.config.labels };
+    const judgeFor = async (ids: string[]) => {
+      if (!trust) return untrustedJudge;
+      const verdicts = await handoffVerdicts(snap, trust, ids, target_);
+      // Replay: a signed handoff of a task that already ended and left main, pushed back under its own id.
+      const trusted = ids.filter((id) => verdicts.get(id)?.trusted);
+      for (const [id, state] of await archivedStates(ctx, trusted)) verdicts.set(id, replayed(id, state));
+      return trustedJudge(ctx.paths.home, ctx.config, verdicts);
+    };
+    let judge = untrustedJudge;
     const expired = expiredHolders(ctx, snap);
     let view: TaskView;
     if ('id' in target) {
       const id = resolveTaskId(snap.ids(), target.id);
+      judge = await judgeFor([id]);
+      const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
       view = reclaimable(await viewWithDeps(ctx, snap, id), expired);
       const e = eligibility(view, who, snap.settings.maxAttempts);
       if (!e.ok) {
@@ -72,6 +86,8 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
         const v = await snap.view(id, (d) => external.get(d));
         if (v) views.push(reclaimable(v, expired));
       }
+      judge = await judgeFor(views.map((v) => v.id));
+      const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
       const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals ? { answerRefusals: true } : {}) };
       const queue = claimQueue(views, facts, snap.settings.maxAttempts);
       const first = pickFromQueue(queue, round);

@@ -110,11 +110,12 @@ async function planDelivery(snap: Snapshot, entries: QueueEntry[], archived: (id
       const there = snap.index.tasks.get(entry.id)?.handoff;
       if (there?.oid === blobOid(entry.text) || archived(entry.id)) plan.present.push(entry);
       else if (snap.has(entry.id)) plan.refused.push({ entry, reason: `a different task with id ${entry.id} reached the bus first` });
-      else plan.send.push({ entry, changes: [{ path: entry.path, content: entry.text }], message: `gitbus: dispatch ${entry.id}\n\n${entry.title}` });
+      else plan.send.push({ entry, changes: [{ path: entry.path, content: entry.text }, ...(entry.signature ? [entry.signature] : [])], message: `gitbus: dispatch ${entry.id}\n\n${entry.title}` });
       continue;
     }
     try {
-      const d = await decideCancel(snap, entry.id, { by: entry.by, cancelled: entry.at, ...(entry.reason ? { reason: entry.reason } : {}) });
+      const signature = entry.signature;
+      const d = await decideCancel(snap, entry.id, { by: entry.by, cancelled: entry.at, ...(entry.reason ? { reason: entry.reason } : {}) }, signature ? async () => signature : undefined);
       if (d.commit) plan.send.push({ entry, changes: d.commit.changes, message: d.commit.message });
       else plan.present.push(entry);
     } catch (err) {

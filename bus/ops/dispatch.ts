@@ -13,6 +13,7 @@ import { isQueued, putQueue, removeQueue, type QueueEntry } from '../queue.js';
 import { outageCode } from '../remote-failure.js';
 import { deliverQueued } from './deliver.js';
 import { localSnapshot } from './query.js';
+import type { BusFileSigner } from '../trust/dispatch-signing.js';
 
 /** Problems that do not make a handoff invalid but would leave it waiting: said at once, not discovered later. */
 async function dispatchWarnings(snap: Snapshot, h: Handoff): Promise<string[]> {
@@ -33,6 +34,8 @@ export interface DispatchInput {
   /** A chosen id; generated when absent. */
   id?: string;
   now?: Date;
+  /** Signs the handoff (bus/trust/dispatch-signing.ts); its sidecar goes into the same commit. */
+  sign?: BusFileSigner;
 }
 
 export interface DispatchResult {
@@ -69,7 +72,8 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   // Validate exactly what will be committed, with the same parser every reader uses.
   const check = parseBusFile(path, text);
   if (!check.ok) throw new InvalidBusFileError(check.problems);
-  const entry: QueueEntry = { kind: 'dispatch', id, path, text, title: data.title, queuedAt: now.toISOString(), chosenId: input.id !== undefined };
+  const signature = input.sign ? await input.sign(path, text) : undefined;
+  const entry: QueueEntry = { kind: 'dispatch', id, path, text, title: data.title, queuedAt: now.toISOString(), chosenId: input.id !== undefined, ...(signature ? { signature } : {}) };
   putQueue(ctx.paths.home, entry);
   let delivery: Awaited<ReturnType<typeof deliverQueued>>;
   try {

@@ -10,7 +10,8 @@ import type { BusContext } from '../context.js';
 import { GroupLiveError, InputError } from '../errors.js';
 import { buildFanout, type FanoutBuild, type FanoutDefaults, type FanoutProject, type FanoutTask } from '../model/fanout.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { isQueued, listQueue, putQueue, removeQueue, type QueueEntry } from '../queue.js';
+import { isQueued, listQueue, putQueue, removeQueue, type QueueEntry, type QueuedSignature } from '../queue.js';
+import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { outageCode } from '../remote-failure.js';
 import { deliverQueued } from './deliver.js';
 import { targetProblem } from './dispatch-target.js';
@@ -26,6 +27,8 @@ export interface FanoutInput {
   /** Build and check everything, write nothing. */
   dryRun?: boolean;
   now?: Date;
+  /** Signs each handoff (bus/trust/dispatch-signing.ts); each sidecar goes into the batch's commit. */
+  sign?: BusFileSigner;
 }
 
 export interface FanoutTaskResult {
@@ -176,7 +179,12 @@ export async function fanout(ctx: BusContext, input: FanoutInput): Promise<Fanou
   if (input.dryRun) return result;
 
   const batch = { key: `${group}-${ids[0] ?? ''}`, size: rendered.length, subject: fanoutSubject(group, rendered.length), group };
-  const entries: QueueEntry[] = rendered.map(({ data, path, text }) => ({ kind: 'dispatch', id: data.id as string, path, text, title: data.title, queuedAt: created, chosenId: true, batch }));
+  const signatures: (QueuedSignature | undefined)[] = [];
+  for (const r of rendered) signatures.push(input.sign ? await input.sign(r.path, r.text) : undefined);
+  const entries: QueueEntry[] = rendered.map(({ data, path, text }, i) => {
+    const signature = signatures[i];
+    return { kind: 'dispatch', id: data.id as string, path, text, title: data.title, queuedAt: created, chosenId: true, batch, ...(signature ? { signature } : {}) };
+  });
   const forget = () => entries.forEach((e) => removeQueue(ctx.paths.home, e));
   try {
     for (const e of entries) putQueue(ctx.paths.home, e);

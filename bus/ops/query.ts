@@ -6,7 +6,7 @@ import { Snapshot, type NodeView } from '../model/snapshot.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import { compareQueue, eligibility } from '../model/planner.js';
 import type { TaskView } from '../model/task-view.js';
-import type { TaskState } from '../model/types.js';
+import { isFinal, type TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -20,7 +20,7 @@ import type { ClaudeReport } from '../../schemas/response.js';
 import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
 import type { BeatDetails } from './heartbeat.js';
-import { policyJudge } from '../node-policy.js';
+import { enforcedTrust, handoffVerdicts, trustedJudge } from '../trust/enforce.js';
 
 /** A task as scripts see it in --json output: plain data, no Maps. */
 export interface TaskSummary {
@@ -122,7 +122,9 @@ export interface BusStatus {
   /** Each node with its liveness as this node observes it (docs/PROTOCOL.md §5a). */
   nodes: (NodeView & NodeLiveness)[];
   /** `refusedHere`: why this node's policy (node.yaml `policy:`) refuses a pending or blocked task it could otherwise take. */
-  tasks: (TaskSummary & { refusedHere?: string })[];
+  tasks: (TaskSummary & { refusedHere?: string; untrusted?: string })[];
+  /** The trust version this node enforces on handoffs (it pinned the bus's trust root), or null: it acts on any handoff. */
+  trust: { version: number } | null;
   counts: Partial<Record<TaskState, number>>;
   problems: FileProblem[];
   /** Set when the remote could not be reached and this is what the node last knew. */
@@ -171,7 +173,15 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     if (t.claim.node === ctx.config.node) return readProgress(ctx.paths.home, t.id, t.claim.attempt);
     return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
   };
-  const judge = policyJudge(ctx.paths.home, ctx.config);
+  const views = (await snap.allViews((d) => archived.get(d))).sort(compareQueue);
+  // On a bus whose trust root this node pinned: which live tasks it would refuse as untrusted, and why.
+  const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
+  const verdicts = trust ? await handoffVerdicts(snap, trust, views.filter((v) => !isFinal(v.state)).map((v) => v.id), { name: ctx.config.node, labels: ctx.config.labels }) : null;
+  const untrusted = (v: TaskView): string | undefined => {
+    const t = verdicts?.get(v.id);
+    return t && !t.trusted ? t.reason : undefined;
+  };
+  const judge = trustedJudge(ctx.paths.home, ctx.config, verdicts);
   // What keeps this node's watcher from a pending task it could otherwise take (runner, labels, address).
   const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners, ...(judge ? { policy: judge } : {}) };
   const refusedHere = (v: TaskView): string | undefined => {
@@ -183,7 +193,6 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     const e = eligibility(v, me, snap.settings.maxAttempts);
     return e.refusedByPolicy ? e.reason.replace(/^this node's policy refuses it: /, '') : undefined;
   };
-  const views = (await snap.allViews((d) => archived.get(d))).sort(compareQueue);
   const counts: Partial<Record<TaskState, number>> = {};
   for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
   return {
@@ -194,10 +203,12 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     nodes: nodeViews.map((n) => ({ ...n, ...liveness(n.node) })),
     tasks: views.map((v) => {
       const t = summarize(v);
-      const refused = refusedHere(v);
-      return { ...t, progress: progressOf(t), ...(refused ? { refusedHere: refused } : {}) };
+      const distrust = untrusted(v);
+      const refused = distrust ? undefined : refusedHere(v);
+      return { ...t, progress: progressOf(t), ...(refused ? { refusedHere: refused } : {}), ...(distrust ? { untrusted: distrust } : {}) };
     }),
     counts,
+    trust: trust ? { version: trust.accepted.version } : null,
     problems: await snap.allProblems(),
     offline,
     queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),

@@ -3,6 +3,7 @@ import type { BusContext } from '../context.js';
 import { InputError } from '../errors.js';
 import { applyResume, resumePlan, resumeTitle, type ResumePlan } from '../model/resume-plan.js';
 import { readRanTask } from './read-task.js';
+import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { dispatch, type DispatchResult } from './dispatch.js';
 
 /** Where and how task `ref`'s claude session continues (bus/model/resume-plan.ts), or why it cannot. */
@@ -29,9 +30,9 @@ export interface ResumeResult extends DispatchResult {
 }
 
 /** `gitbus resume ID "prompt"`: a claude task for the node that ran ID, continuing its session in the same folder. */
-export async function resume(ctx: BusContext, ref: string, prompt: string): Promise<ResumeResult & { attempts: number; commit: string | null }> {
+export async function resume(ctx: BusContext, ref: string, prompt: string, sign?: BusFileSigner): Promise<ResumeResult & { attempts: number; commit: string | null }> {
   if (prompt.trim() === '') throw new InputError('the prompt is empty', 'say what the session should do next, e.g. gitbus resume ID "continue"', { flag: 'PROMPT' });
   const plan = await planResume(ctx, ref);
-  const r = await dispatch(ctx, { handoff: { title: resumeTitle(plan.fields.resumes, prompt), ...plan.fields }, body: prompt.endsWith('\n') ? prompt : `${prompt}\n` });
+  const r = await dispatch(ctx, { handoff: { title: resumeTitle(plan.fields.resumes, prompt), ...plan.fields }, body: prompt.endsWith('\n') ? prompt : `${prompt}\n`, ...(sign ? { sign } : {}) });
   return { ...r, resumes: plan.fields.resumes, node: plan.node, session: plan.session };
 }

@@ -109,3 +109,15 @@ export class AlreadySignedError extends GitbusError {
     );
   }
 }
+
+/** A bus with a trust root this node pinned, and no key to sign with: what would be written, no node would run. */
+export class SigningRequiredError extends GitbusError {
+  readonly code = 'SIGNING_REQUIRED';
+  constructor(version: number, missing: string) {
+    super(
+      `this bus has a trust root (version ${version}): nodes act only on signed handoffs, and ${missing.replace(/^no SSH key/, 'there is no SSH key')}`,
+      'configure a key an allowed signer holds: signingKey: ~/.ssh/id_ed25519 in node.yaml, or git\'s SSH signing ("git config --global gpg.format ssh" and "git config --global user.signingkey ~/.ssh/id_ed25519.pub"); or, while the bus migrates to signed handoffs, pass --unsigned to write it unsigned anyway (nodes that enforce trust will refuse it)',
+      { version },
+    );
+  }
+}

@@ -18,9 +18,11 @@ import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, report
 import { resumeInto } from '../../bus/ops/resume.js';
 import { InputError } from '../../bus/errors.js';
 import { recordForClaudeSession } from '../claude-session.js';
+import { signerFor, withUnsignedFlag } from '../signing.js';
 import { applyClaudeFlags, withClaudeFlags, type ClaudeOpts } from '../claude-flags.js';
 
 interface Opts extends CommonOptions, ProjectOpts, ClaudeOpts {
+  unsigned?: boolean;
   to?: string;
   label?: string[];
   runner?: Handoff['runner'];
@@ -62,7 +64,7 @@ export function register(program: Command): void {
     .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run the task (it waits until one can)')
     .option('--no-git', "do not read the current directory's git: no git state in the body, and no project work unless --repo")
     .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise');
-  withCommon(withClaudeFlags(withProjectFlags(cmd, true))).action(async (title: string, opts: Opts) =>
+  withCommon(withUnsignedFlag(withClaudeFlags(withProjectFlags(cmd, true)))).action(async (title: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
       const task = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : title;
       const git = opts.git ? await gitContext(process.cwd()) : null;
@@ -91,7 +93,8 @@ export function register(program: Command): void {
       if (target && !opts.force) throw target;
       // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.
       if (target instanceof NodeCannotRunError && !opts.json) note(`gitbus: warning: ${firstLine(target)}; the task waits until it can`);
-      const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}) }), opts.bodyFile !== undefined ? '--body-file' : 'TITLE');
+      const sign = await signerFor(ctx, opts);
+      const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}), ...(sign ? { sign } : {}) }), opts.bodyFile !== undefined ? '--body-file' : 'TITLE');
       if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
       if (!opts.schedule) recordForClaudeSession(ctx.paths.home, [{ id: r.id, title }]);
       const summary = projectSummary(fields, r.id, opts.schedule !== undefined);

@@ -10,9 +10,11 @@ import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { repeatableFlag, schemaFlag } from '../flags.js';
 import { emit, note } from '../output.js';
 import { problemLine } from '../format.js';
+import { signerFor, withUnsignedFlag } from '../signing.js';
 import { recordForClaudeSession } from '../claude-session.js';
 
 interface Opts extends CommonOptions {
+  unsigned?: boolean;
   repo?: string;
   base?: string;
   baseCommit?: string;
@@ -50,17 +52,19 @@ function human(r: FanoutResult): string {
 
 export function register(program: Command): void {
   withCommon(
-    program
-      .command('fanout')
-      .argument('<plan>', 'the plan file: Markdown with frontmatter (title, workstreams, ...); the body is the brief every workstream shares')
-      .description('put a fan-out on the bus in one commit: a task per workstream on branch <group>/<name>, all from one base, and an integration task that merges their branches into <group>/integration once all have ended')
-      .option('--repo <url>', "the project's remote (default: the remote of the checkout you are in)", schemaFlag('--repo', repoSchema))
-      .option('--base <ref>', 'the branch, tag or commit to start from (default: the checkout\'s branch)', schemaFlag('--base', baseSchema))
-      .option('--base-commit <sha>', 'the full commit id the base is at (default: resolved in the checkout)', schemaFlag('--base-commit', commitSchema))
-      .option('--group <name>', "the fan-out's name, instead of the plan's group (or its file name)", schemaFlag('--group', groupNameSchema))
-      .option('--to <node>', 'run every task on this node, unless the plan says otherwise', schemaFlag('--to', nodeNameSchema))
-      .option('--label <label>', 'a label every task needs, unless the plan says otherwise (repeatable)', repeatableFlag('--label', labelSchema))
-      .option('--dry-run', 'check the plan and show the handoffs it makes; write nothing'),
+    withUnsignedFlag(
+      program
+        .command('fanout')
+        .argument('<plan>', 'the plan file: Markdown with frontmatter (title, workstreams, ...); the body is the brief every workstream shares')
+        .description('put a fan-out on the bus in one commit: a task per workstream on branch <group>/<name>, all from one base, and an integration task that merges their branches into <group>/integration once all have ended')
+        .option('--repo <url>', "the project's remote (default: the remote of the checkout you are in)", schemaFlag('--repo', repoSchema))
+        .option('--base <ref>', 'the branch, tag or commit to start from (default: the checkout\'s branch)', schemaFlag('--base', baseSchema))
+        .option('--base-commit <sha>', 'the full commit id the base is at (default: resolved in the checkout)', schemaFlag('--base-commit', commitSchema))
+        .option('--group <name>', "the fan-out's name, instead of the plan's group (or its file name)", schemaFlag('--group', groupNameSchema))
+        .option('--to <node>', 'run every task on this node, unless the plan says otherwise', schemaFlag('--to', nodeNameSchema))
+        .option('--label <label>', 'a label every task needs, unless the plan says otherwise (repeatable)', repeatableFlag('--label', labelSchema))
+        .option('--dry-run', 'check the plan and show the handoffs it makes; write nothing'),
+    ),
   ).action(async (planFile: string, opts: Opts) =>
     withBus(
       opts,
@@ -73,7 +77,9 @@ export function register(program: Command): void {
         }
         const { project, warnings } = await fanoutProject(ctx, process.cwd(), { ...(opts.repo ? { repo: opts.repo } : {}), ...(opts.base ? { base: opts.base } : {}), ...(opts.baseCommit ? { baseCommit: opts.baseCommit } : {}) });
         if (!opts.json) for (const w of warnings) note(`gitbus: warning: ${w}`);
+        const sign = opts.dryRun ? undefined : await signerFor(ctx, opts);
         const r = await fanout(ctx, {
+          ...(sign ? { sign } : {}),
           plan: parsed.plan,
           planPath: planFile,
           project,

@@ -5,23 +5,27 @@ import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { waitForEnd } from '../wait.js';
 import { recordForClaudeSession } from '../claude-session.js';
+import { signerFor, withUnsignedFlag } from '../signing.js';
 
 interface Opts extends CommonOptions {
   wait?: boolean;
+  unsigned?: boolean;
 }
 
 export function register(program: Command): void {
   withCommon(
-    program
-      .command('resume')
-      .argument('<id>', 'the task whose claude session to continue (live or archived)')
-      .argument('<prompt>', 'what the session should do next')
-      .description("continue a claude task's session on the node that ran it, in the same worktree or folder; prints the new task's id")
-      .addHelpText('after', '\nThe new task goes to that node with claude.resume set to the session and "resumes: ID", on the same repo and branch.\nFor other dispatch options (--priority, --timeout, --label) use: gitbus dispatch TITLE --resume ID')
-      .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise'),
+    withUnsignedFlag(
+      program
+        .command('resume')
+        .argument('<id>', 'the task whose claude session to continue (live or archived)')
+        .argument('<prompt>', 'what the session should do next')
+        .description("continue a claude task's session on the node that ran it, in the same worktree or folder; prints the new task's id")
+        .addHelpText('after', '\nThe new task goes to that node with claude.resume set to the session and "resumes: ID", on the same repo and branch.\nFor other dispatch options (--priority, --timeout, --label) use: gitbus dispatch TITLE --resume ID')
+        .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise'),
+    ),
   ).action(async (id: string, prompt: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
-      const r = await resume(ctx, id, prompt);
+      const r = await resume(ctx, id, prompt, await signerFor(ctx, opts));
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title }]);
       if (r.queued) {
         note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);

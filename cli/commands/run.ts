@@ -13,9 +13,11 @@ import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { waitForEnd } from '../wait.js';
+import { signerFor, withUnsignedFlag } from '../signing.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 
 interface Opts extends CommonOptions, ProjectOpts {
+  unsigned?: boolean;
   label?: string[];
   timeout?: string;
   force?: boolean;
@@ -50,7 +52,7 @@ export function register(program: Command): void {
   // Never project work by itself: `run` runs a command on a node from wherever the user is (the quick start runs
   // it inside a clone of gitbus). --repo, --base or --branch make it project work, read from this checkout as
   // dispatch reads it.
-  withCommon(withProjectFlags(cmd, false)).action(async (node: string, argv: string[], opts: Opts) =>
+  withCommon(withUnsignedFlag(withProjectFlags(cmd, false))).action(async (node: string, argv: string[], opts: Opts) =>
     withBus(opts, async (ctx) => {
       const command = commandLine(argv);
       const handoff: Omit<Handoff, 'id' | 'from' | 'created'> = { title: runTitle(command), to: node, runner: 'shell', command };
@@ -65,7 +67,8 @@ export function register(program: Command): void {
       if (target && !opts.force) throw target;
       // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.
       if (target instanceof NodeCannotRunError) note(`gitbus: warning: ${firstLine(target)}; the task waits until it can`);
-      const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body }), 'CMD');
+      const sign = await signerFor(ctx, opts);
+      const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body, ...(sign ? { sign } : {}) }), 'CMD');
       for (const w of r.warnings) note(`gitbus: warning: ${w}`);
       const summary = projectSummary(fields, r.id, false);
       if (summary) note(projectLine(summary));

@@ -31,6 +31,7 @@ export function register(program: Command): void {
             lines.push(`${taskLine(t)}${claudeFacts(t.claude)}`);
             if (t.progress) lines.push(`      progress: ${t.progress.text} (${ago(t.progress.at)})`);
             if (t.refusedHere) lines.push(`      refused by this node's policy: ${t.refusedHere}`);
+            if (t.untrusted) lines.push(`      untrusted (this node will not run it): ${t.untrusted}`);
           }
           if (group.length > 50) lines.push(`  ... and ${group.length - 50} more (gitbus status --json lists all)`);
         }

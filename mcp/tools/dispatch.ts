@@ -15,6 +15,7 @@ import { InvalidBusFileError, firstLine } from '../../schemas/errors.js';
 import { taskIdSchema } from '../../schemas/fields.js';
 import { handoffSchema, type Handoff } from '../../schemas/handoff.js';
 import { baseSchema, branchSchema, commitSchema, defaultBranch, repoSchema } from '../../schemas/project.js';
+import { commandSigner } from '../../bus/trust/dispatch-signing.js';
 import { defineTool } from '../tool.js';
 
 const h = handoffSchema.shape;
@@ -86,7 +87,9 @@ export const dispatchTool = defineTool({
     const target = handoff.to ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
     if (target && !a.force) throw target;
     const warnings = [...(project?.warnings ?? []), ...(target instanceof NodeCannotRunError ? [`${firstLine(target)}; the task waits until it can`] : [])];
-    const r = await handoffErrorsAsInput(() => dispatch(ctx, { handoff, body }));
+    // Signed as `gitbus dispatch` signs (bus/trust/dispatch-signing.ts); without a key on a bus this node enforces trust on, refused.
+    const sign = await commandSigner(ctx);
+    const r = await handoffErrorsAsInput(() => dispatch(ctx, { handoff, body, ...(sign ? { sign } : {}) }));
     // Claude Code gives its MCP servers the session's id as it gives its Bash tool: the session's hooks then tell it
     // when this task ends, as for a `gitbus dispatch` it ran (claude/session-ledger.ts).
     const session = process.env['CLAUDE_CODE_SESSION_ID'];

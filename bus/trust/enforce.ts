@@ -1,0 +1,90 @@
+import type { FileProblem } from '../../schemas/errors.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import { isFinal } from '../model/types.js';
+import type { NodeConfig } from '../home.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { PolicyVerdict } from '../model/node-policy.js';
+import { policyJudge, type PolicyJudge } from '../node-policy.js';
+import { readSidecars } from './file-signatures.js';
+import { handoffTrust, type EnforcedTrust, type HandoffTrust, type TrustTarget } from './handoff-trust.js';
+import { loadTrust } from './root.js';
+
+/**
+ * Enforcement of signed handoffs (docs/PROTOCOL.md §12), thin I/O around handoff-trust.ts: which trust state this
+ * node enforces, and the verdict on each task of a snapshot. Only a node that pinned a trust root enforces; a bus
+ * without one, or a node that never pinned it, behaves as before.
+ */
+
+/** The trust this node enforces on `snap`, or null: no pin, or nothing accepted. Moves the pin forward (loadTrust). */
+export async function enforcedTrust(snap: Snapshot, home: string, config: Pick<NodeConfig, 'trust'>): Promise<EnforcedTrust | null> {
+  const node = config.trust ?? {};
+  const report = await loadTrust(snap, home, node);
+  if (!report.pin || !report.accepted) return null;
+  return { accepted: report.accepted, node };
+}
+
+/** The trust verdict on each of `ids` (tasks whose handoff is on `snap`), for this node as the target. */
+export async function handoffVerdicts(snap: Snapshot, trust: EnforcedTrust, ids: Iterable<string>, target: TrustTarget, now = new Date()): Promise<Map<string, HandoffTrust>> {
+  const out = new Map<string, HandoffTrust>();
+  const rootTree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
+  if (!rootTree) return out;
+  for (const id of ids) {
+    const ref = snap.index.tasks.get(id)?.handoff;
+    if (!ref) continue;
+    const view = await snap.view(id);
+    const bytes = await snap.store.readBlob(ref.oid);
+    const sidecars = await readSidecars(snap.store, rootTree, ref.path);
+    out.set(id, handoffTrust(ref.path, bytes, sidecars, view?.handoff, trust, target, now));
+  }
+  return out;
+}
+
+/** The verdict on a signed handoff whose task already ended and was archived: it ran once, it does not run again. */
+export function replayed(id: string, state: string): HandoffTrust {
+  return { trusted: false, reason: `replayed: task ${id} already ended (${state}) and was archived; a signed handoff runs once`, fix: 'dispatch it again as a new task' };
+}
+
+/** The refusal a judge returns for an untrusted task: the field `trust`, so the refusal path can word it. */
+export function untrustedVerdict(t: Extract<HandoffTrust, { trusted: false }>): PolicyVerdict {
+  return { ok: false, fields: ['trust'], reason: `untrusted: ${t.reason}`, fix: t.fix };
+}
+
+/**
+ * This node's judge of a task: the trust verdict first (when it enforces trust), then its node.yaml policy, whose
+ * `signers` see the verified signer. A task with no verdict (none was computed) is untrusted.
+ */
+export function trustedJudge(home: string, config: NodeConfig, verdicts: ReadonlyMap<string, HandoffTrust> | null): PolicyJudge | undefined {
+  if (!verdicts) return policyJudge(home, config);
+  const signerOf = (_h: Handoff, id: string) => {
+    const t = verdicts.get(id);
+    return t?.trusted ? t.signer : null;
+  };
+  const policy = policyJudge(home, config, signerOf);
+  return (h, id) => {
+    const t = verdicts.get(id) ?? { trusted: false as const, reason: 'its signature was not checked', fix: 'try again' };
+    if (!t.trusted) return untrustedVerdict(t);
+    return policy ? policy(h, id) : { ok: true, caps: {} };
+  };
+}
+
+/**
+ * `gitbus lint` on a bus this node enforces trust on: each live task whose handoff it would refuse, with the
+ * reason (a warning: during a migration unsigned tasks are expected, and the bus itself is well-formed).
+ */
+export async function untrustedProblems(snap: Snapshot, home: string, config: NodeConfig): Promise<FileProblem[]> {
+  const trust = await enforcedTrust(snap, home, config);
+  if (!trust) return [];
+  const live: string[] = [];
+  for (const id of snap.ids()) {
+    const v = await snap.view(id);
+    if (v && !isFinal(v.state)) live.push(id);
+  }
+  const verdicts = await handoffVerdicts(snap, trust, live, { name: config.node, labels: config.labels });
+  const out: FileProblem[] = [];
+  for (const [id, t] of verdicts) {
+    if (t.trusted) continue;
+    const path = snap.index.tasks.get(id)?.handoff?.path ?? id;
+    out.push({ path, field: '', reason: `untrusted on node ${config.node} (trust version ${trust.accepted.version}): ${t.reason}`, fix: t.fix, severity: 'warning' });
+  }
+  return out;
+}

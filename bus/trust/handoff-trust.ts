@@ -1,0 +1,68 @@
+import { tryParseDuration } from '../../schemas/duration.js';
+import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import type { NodeTrust } from '../../schemas/trust-root.js';
+import type { Signer } from '../model/node-policy.js';
+import type { Sidecar } from './file-signatures.js';
+import { isRevoked } from './chain.js';
+import { signedMessage } from './messages.js';
+import { principalsOf, ruleAllows } from './policy-rules.js';
+import { checkSshsig } from './sshsig.js';
+import type { TrustVersion } from './version-content.js';
+
+/**
+ * Whether a node may act on a handoff (docs/PROTOCOL.md §12, "What a node verifies before acting"), pure: its
+ * signature must verify for these exact bytes at this path in the handoff namespace, by a key the accepted trust
+ * version lists for handoffs and this node has not revoked, and a rule of that version must let the signer make
+ * this node run the handoff's runner within the rule's limits. Anything else is untrusted, with the reason.
+ */
+
+export type HandoffTrust =
+  | { trusted: true; signer: Signer; rule: number }
+  | { trusted: false; reason: string; fix: string };
+
+/** The trust state a node enforces: the version it accepted from its pin forward, and its own revocations. */
+export interface EnforcedTrust {
+  accepted: TrustVersion;
+  node: NodeTrust;
+}
+
+/** The node that would run the handoff, as the trust rules name nodes. */
+export interface TrustTarget {
+  name: string;
+  labels: readonly string[];
+}
+
+const SIGN_FIX = 'dispatch it again from a node with a signing key an allowed signer holds (node.yaml signingKey, or git\'s SSH signing key), or sign it with "gitbus sign"';
+
+export function handoffTrust(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], handoff: Handoff | undefined, trust: EnforcedTrust, target: TrustTarget, now: Date): HandoffTrust {
+  const v = trust.accepted;
+  const sidecar = sidecars[0];
+  if (!sidecar) return { trusted: false, reason: `unsigned: ${path} has no signature (signatures/${path}.sig), and this bus has a trust root (version ${v.version})`, fix: SIGN_FIX };
+  const m = signedMessage(path, bytes);
+  const check = checkSshsig(sidecar.content, m.message, m.namespace);
+  if (!check.ok) {
+    const why = check.error.message.split('\n')[0] ?? check.reason;
+    return { trusted: false, reason: `bad signature (${check.reason}): ${why}`, fix: check.reason === 'mismatch' ? `a signature is bound to its file's path and bytes: ${SIGN_FIX}` : SIGN_FIX };
+  }
+  const key = check.signer;
+  if (isRevoked(trust.node, key.fingerprint)) {
+    return { trusted: false, reason: `signed by ${key.fingerprint}, a key this node revoked (node.yaml trust.revoke)`, fix: 'have someone whose key is not revoked dispatch it again' };
+  }
+  const principals = principalsOf(v, key, m.namespace, trust.node, now);
+  if (principals.length === 0) {
+    return { trusted: false, reason: `signed by ${key.fingerprint}, which trust version ${v.version} does not list as a signer of handoffs${isRevokedPrincipalOnly(v, key.fingerprint, trust.node) ? ' (its principals are revoked on this node)' : ''}`, fix: `an admin adds the key ("gitbus trust add signer"), or dispatch it with a listed key` };
+  }
+  if (!handoff) return { trusted: false, reason: 'the handoff does not parse', fix: 'dispatch it again' };
+  const runner = effectiveRunner(handoff);
+  const timeoutMs = handoff.timeout === undefined ? undefined : tryParseDuration(handoff.timeout);
+  const budgetUsd = handoff.claude?.maxBudgetUsd;
+  const verdict = ruleAllows(v, { principals, runner, node: { name: target.name, labels: target.labels }, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(budgetUsd !== undefined ? { budgetUsd } : {}) });
+  if (!verdict.allowed) {
+    return { trusted: false, reason: `signed by ${principals.join(', ')} (${key.fingerprint}), who may not make node ${target.name} run this ${runner} task: ${verdict.reason}`, fix: 'an admin adds a rule for it ("gitbus trust add rule"), or dispatch it to a node the signer may use' };
+  }
+  return { trusted: true, signer: { principals, fingerprint: key.fingerprint }, rule: verdict.rule };
+}
+
+function isRevokedPrincipalOnly(v: TrustVersion, fingerprint: string, node: NodeTrust): boolean {
+  return v.signers.entries.some((e) => e.key.fingerprint === fingerprint && e.principals.some((p) => isRevoked(node, fingerprint, p)));
+}

@@ -1,0 +1,272 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * Signed handoffs enforced (issue 11 point 3, first half), with real ssh-keygen keys and the CLI and a watcher as
+ * processes. The bus has a trust root (admin alice; signers bob and carol; alice and carol may dispatch shell
+ * tasks, bob only claude tasks); worker w pinned it and revoked carol's key. Only alice's signed task runs: an
+ * unsigned one, one signed by a key not in trust, one with a signature of the wrong namespace, one signed by a
+ * signer not allowed for the shell runner, one carrying a signature copied from another task and one signed by a
+ * revoked key are each refused with their reason, and nothing runs; so is alice's handoff pushed back after its task
+ * was archived (a replay). dispatch, run, fanout and cancel sign what they write, in the same commit; without a
+ * key, dispatch on such a bus is refused unless --unsigned.
+ */
+const FINAL = ['succeeded', 'failed', 'timed-out', 'cancelled'];
+const NO_GIT_KEY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
+
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let boss: string;
+let w: string;
+let keys: string;
+let person: string;
+let watcher: WatcherProcess;
+const children: ChildProcess[] = [];
+const key = (name: string) => join(keys, name);
+const fp = (name: string) => execFileSync('ssh-keygen', ['-lf', `${key(name)}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+const marker = (name: string) => join(bus.dir, `ran-${name}`);
+const ids: Record<string, string> = {};
+
+function editYaml(home: string, change: (c: Record<string, unknown>) => void): void {
+  const path = join(home, 'node.yaml');
+  const c = parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  change(c);
+  writeFileSync(path, stringify(c));
+}
+
+/** Sets (or, with null, removes) the boss's signing key. */
+function signWith(name: string | null): void {
+  editYaml(boss, (c) => {
+    if (name === null) delete c['signingKey'];
+    else c['signingKey'] = key(name);
+  });
+}
+
+async function dispatchAs(signer: string | null, name: string, extra: string[] = ['--to', 'w']): Promise<RunResult> {
+  signWith(signer);
+  return gitbus(['dispatch', name, '--command', `touch ${marker(name)}`, ...extra, '--json', '--no-git'], { home: boss, env: NO_GIT_KEY });
+}
+
+async function dispatchOk(signer: string | null, name: string, extra?: string[]): Promise<string> {
+  const r = await dispatchAs(signer, name, extra);
+  expect(r.code, r.stderr + r.stdout).toBe(0);
+  const id = json<{ id: string }>(r).id;
+  ids[name] = id;
+  return id;
+}
+
+/** Writes files into main as anyone with push access could, with plain git. */
+function push(files: Record<string, string>, message: string): void {
+  gitCli(['pull', '-q', '--ff-only'], person);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(person, path, '..'), { recursive: true });
+    writeFileSync(join(person, path), content);
+  }
+  gitCli(['add', '-A'], person);
+  gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', message], person);
+  gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
+}
+
+/** An SSHSIG of the handoff of `id` by `name`'s key in `namespace`, over gitbus's message for that path. */
+function sshSign(id: string, name: string, namespace: string): string {
+  const path = `handoffs/${id}.md`;
+  const bytes = Buffer.from(gitCli(['show', `main:${path}`], bus.remote), 'utf8');
+  return execFileSync('ssh-keygen', ['-Y', 'sign', '-n', namespace, '-f', key(name)], { input: Buffer.concat([Buffer.from(`gitbus handoff v1\n${path}\n`), bytes]), encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
+}
+
+async function ended(id: string): Promise<{ state: string; reason: string }> {
+  let shown: { state: string; files: { path: string; text: string }[] } = { state: '', files: [] };
+  await until(`${id} to end`, async () => {
+    shown = json<typeof shown>(await gitbus(['show', id, '--json'], { home: boss }));
+    return FINAL.includes(shown.state);
+  }, 20_000, () => `${JSON.stringify(shown)}\n${watcher.stderr()}`);
+  const text = shown.files.find((f) => f.path === `responses/${id}.md`)?.text ?? '';
+  return { state: shown.state, reason: String((parse(/^---\n([\s\S]*?)\n---\n/.exec(text)?.[1] ?? '') as { reason?: string }).reason ?? '') };
+}
+
+beforeAll(async () => {
+  bus = await makeBus({ node: 'boss' });
+  boss = bus.home('boss');
+  keys = join(bus.dir, 'keys');
+  mkdirSync(keys);
+  for (const name of ['alice', 'bob', 'carol', 'mallory']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key(name)]);
+  const admin = async (args: string[]) => {
+    const r = await gitbus([...args, '--key', key('alice'), '--json'], { home: boss });
+    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+  };
+  await admin(['trust', 'init', '--admin', `alice=${key('alice')}.pub`]);
+  await admin(['trust', 'add', 'signer', 'bob', `${key('bob')}.pub`]);
+  await admin(['trust', 'add', 'signer', 'carol', `${key('carol')}.pub`]);
+  await admin(['trust', 'add', 'rule', '--signers', 'alice,carol', '--runners', 'shell', '--nodes', '*']);
+  await admin(['trust', 'add', 'rule', '--signers', 'bob', '--runners', 'claude', '--nodes', '*']);
+  w = await bus.addNode('w', [], ['--runner', 'shell', '--trust', fp('alice')]);
+  editYaml(w, (c) => {
+    c['trust'] = { revoke: [fp('carol')] };
+  });
+  person = join(bus.dir, 'person');
+  gitCli(['clone', '-q', bus.remote, person]);
+
+  await dispatchOk('alice', 'signed');
+  await dispatchOk('mallory', 'forged');
+  await dispatchOk('bob', 'wrong-runner');
+  await dispatchOk('carol', 'revoked');
+  await dispatchOk(null, 'unsigned', ['--to', 'w', '--unsigned']);
+  await dispatchOk(null, 'namespace', ['--to', 'w', '--unsigned']);
+  await dispatchOk(null, 'copied', ['--to', 'w', '--unsigned']);
+  await dispatchOk(null, 'anyone', ['--unsigned']);
+  const signedSig = gitCli(['show', `main:signatures/handoffs/${ids['signed']}.md.sig`], bus.remote);
+  push({
+    [`signatures/handoffs/${ids['namespace']}.md.sig`]: sshSign(ids['namespace'] ?? '', 'alice', 'gitbus-claim@v1'),
+    [`signatures/handoffs/${ids['copied']}.md.sig`]: signedSig,
+  }, 'signatures by hand');
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await bus?.cleanup();
+});
+
+const REFUSED: Record<string, RegExp> = {
+  unsigned: /unsigned: handoffs\/.* has no signature/,
+  forged: /does not list as a signer of handoffs/,
+  namespace: /bad signature \(wrong-namespace\)/,
+  'wrong-runner': /signed by bob .*may not make node w run this shell task/,
+  copied: /bad signature \(mismatch\)/,
+  revoked: /a key this node revoked/,
+};
+
+describe('signed handoffs, enforced by a node that pinned the trust root', () => {
+  it('dispatch signs with the configured key, in the same commit, and ssh-keygen -Y verify accepts it', () => {
+    const id = ids['signed'] ?? '';
+    const commit = gitCli(['log', '-1', '--format=%H', 'main', '--', `handoffs/${id}.md`], bus.remote).trim();
+    const changed = gitCli(['show', '--name-only', '--format=', commit], bus.remote).split('\n').filter(Boolean);
+    expect(changed.sort()).toEqual([`handoffs/${id}.md`, `signatures/handoffs/${id}.md.sig`]);
+    const dir = join(bus.dir, 'verify');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'allowed'), `alice ${readFileSync(`${key('alice')}.pub`, 'utf8')}`);
+    writeFileSync(join(dir, 'sig'), gitCli(['show', `main:signatures/handoffs/${id}.md.sig`], bus.remote));
+    const bytes = gitCli(['show', `main:handoffs/${id}.md`], bus.remote);
+    const out = execFileSync('ssh-keygen', ['-Y', 'verify', '-f', join(dir, 'allowed'), '-I', 'alice', '-n', 'gitbus-handoff@v1', '-s', join(dir, 'sig')], { input: `gitbus handoff v1\nhandoffs/${id}.md\n${bytes}`, encoding: 'utf8' });
+    expect(out).toContain('Good "gitbus-handoff@v1" signature for alice');
+  });
+
+  it('without a key, dispatch on a bus whose trust root this node pinned is refused with the fix; --unsigned writes it anyway', async () => {
+    const r = await dispatchAs(null, 'nokey');
+    expect(r.code).not.toBe(0);
+    const err = json<{ error: { code: string; message: string; fix: string } }>(r).error;
+    expect(err.code).toBe('SIGNING_REQUIRED');
+    expect(err.fix).toContain('signingKey');
+    expect(err.fix).toContain('--unsigned');
+    // The unsigned ones of beforeAll went through with --unsigned, with no sidecar.
+    expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'signatures/handoffs'], bus.remote)).not.toContain(`${ids['unsigned']}.md.sig`);
+  });
+
+  it('status and lint on the worker say untrusted, with the reason, before anything runs', async () => {
+    const s = json<{ trust: { version: number } | null; tasks: { id: string; untrusted?: string }[] }>(await gitbus(['status', '--json'], { home: w }));
+    expect(s.trust?.version).toBe(5);
+    const untrusted = new Map(s.tasks.map((t) => [t.id, t.untrusted]));
+    expect(untrusted.get(ids['signed'] ?? '')).toBeUndefined();
+    for (const [name, re] of Object.entries(REFUSED)) expect(untrusted.get(ids[name] ?? ''), name).toMatch(re);
+    expect(untrusted.get(ids['anyone'] ?? '')).toMatch(/unsigned/);
+    const human = await gitbus(['status'], { home: w });
+    expect(human.stdout).toContain('untrusted (this node will not run it): unsigned');
+    const lint = json<{ problems: { path: string; reason: string }[] }>(await gitbus(['lint', '--json'], { home: w }));
+    for (const [name, re] of Object.entries(REFUSED)) {
+      const p = lint.problems.find((x) => x.path === `handoffs/${ids[name]}.md`);
+      expect(p?.reason, name).toMatch(/^untrusted on node w/);
+      expect(p?.reason, name).toMatch(re);
+    }
+    expect(lint.problems.some((x) => x.path === `handoffs/${ids['signed']}.md`)).toBe(false);
+  });
+
+  it('claim --next takes the signed task only', async () => {
+    // Every other task addressed to w is untrusted: claim --next skips them. Released again for the watcher to run.
+    const r = await gitbus(['claim', '--next', '--json'], { home: w });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ id: string }>(r).id).toBe(ids['signed']);
+    const rel = await gitbus(['release', ids['signed'] ?? '', '--json'], { home: w });
+    expect(rel.code, rel.stderr).toBe(0);
+  });
+
+  it('the watcher runs the signed task and answers each untrusted one addressed to it "refused", running nothing', async () => {
+    watcher = startWatcher(w, ['--poll', '1s'], children);
+    const ok = await ended(ids['signed'] ?? '');
+    expect(ok.state).toBe('succeeded');
+    expect(existsSync(marker('signed'))).toBe(true);
+    for (const [name, re] of Object.entries(REFUSED)) {
+      const r = await ended(ids[name] ?? '');
+      expect(r.state, name).toBe('failed');
+      expect(r.reason, name).toMatch(/^refused: untrusted: /);
+      expect(r.reason, name).toMatch(re);
+      expect(r.reason, name).toContain('nothing was run');
+      expect(existsSync(marker(name)), name).toBe(false);
+    }
+    // Not addressed to w: skipped, not answered.
+    const anyone = json<{ state: string }>(await gitbus(['show', ids['anyone'] ?? '', '--json'], { home: boss }));
+    expect(anyone.state).toBe('pending');
+    expect(existsSync(marker('anyone'))).toBe(false);
+  });
+
+  it('run signs its handoff, and the node runs it', async () => {
+    signWith('alice');
+    const r = await gitbus(['run', 'w', '--json', '--', 'echo', 'signed-run'], { home: boss, env: NO_GIT_KEY });
+    expect(r.code, r.stderr).toBe(0);
+    const out = json<{ id: string; status: string; output: string }>(r);
+    expect(out.status).toBe('succeeded');
+    expect(out.output).toContain('signed-run');
+    expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'signatures/handoffs'], bus.remote)).toContain(`${out.id}.md.sig`);
+  });
+
+  it('fanout signs every handoff, each sidecar in the fan-out\'s one commit', async () => {
+    signWith('alice');
+    const project = join(bus.dir, 'project.git');
+    const work = join(bus.dir, 'work');
+    gitCli(['init', '-q', '--bare', '-b', 'main', project]);
+    gitCli(['init', '-q', '-b', 'main', work]);
+    gitCli(['remote', 'add', 'origin', project], work);
+    writeFileSync(join(work, 'README'), 'app\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'base'], work);
+    gitCli(['push', '-q', '-u', 'origin', 'main'], work);
+    const plan = join(bus.dir, 'plan.md');
+    writeFileSync(plan, '---\ntitle: Two parts\nworkstreams:\n  - name: one\n    tasks: One.\n  - name: two\n    tasks: Two.\n---\nBrief.\n');
+    const r = await gitbus(['fanout', plan, '--group', 'signed-fan', '--json'], { home: boss, cwd: work, env: NO_GIT_KEY });
+    expect(r.code, r.stderr).toBe(0);
+    const tasks = json<{ tasks: { id: string }[] }>(r).tasks;
+    expect(tasks.length).toBe(3);
+    const changed = gitCli(['show', '--name-only', '--format=', 'main'], bus.remote).split('\n').filter(Boolean).sort();
+    expect(changed).toEqual(tasks.flatMap((t) => [`handoffs/${t.id}.md`, `signatures/handoffs/${t.id}.md.sig`]).sort());
+    const v = json<{ files: { path: string; status: string }[] }>(await gitbus(['verify', tasks[0]?.id ?? '', '--json'], { home: boss }));
+    expect(v.files[0]?.status).toBe('verified');
+  });
+
+  it('cancel signs the cancel it writes', async () => {
+    signWith('alice');
+    const r = await gitbus(['cancel', ids['anyone'] ?? '', '--json'], { home: boss });
+    expect(r.code, r.stderr).toBe(0);
+    expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'signatures/cancels'], bus.remote)).toContain(`${ids['anyone']}.md.sig`);
+    const v = json<{ files: { path: string; status: string }[] }>(await gitbus(['verify', ids['anyone'] ?? '', '--json'], { home: boss }));
+    expect(v.files.find((f) => f.path.startsWith('cancels/'))?.status).toBe('verified');
+  });
+  it('a signed handoff pushed back after its task ended and was archived is refused as replayed, and does not run again', async () => {
+    const id = ids['signed'] ?? '';
+    const handoff = gitCli(['show', `main:handoffs/${id}.md`], bus.remote);
+    const a = await gitbus(['archive', '--all', '--json'], { home: boss });
+    expect(a.code, a.stderr).toBe(0);
+    expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'handoffs'], bus.remote)).not.toContain(id);
+    rmSync(marker('signed'));
+    // Its signature stays in main; the handoff comes back under its own id, as anyone with push access could do.
+    push({ [`handoffs/${id}.md`]: handoff }, 'replay');
+    const r = await ended(id);
+    expect(r.state).toBe('failed');
+    expect(r.reason).toMatch(/^refused: untrusted: replayed: task .* already ended \(succeeded\) and was archived/);
+    expect(existsSync(marker('signed'))).toBe(false);
+  });
+});
