@@ -29,8 +29,9 @@ export function signerWith(key: SigningKey): BusFileSigner {
 }
 
 /**
- * The signer for a command of this node, or undefined to write unsigned: `--unsigned`, or no key on a bus this
- * node does not enforce trust on. A key that is configured but unusable is an error, never a silent unsigned write.
+ * The signer for a command of this node, or undefined to write unsigned: `--unsigned`, no key, or only git's
+ * commit-signing key, on a bus this node does not enforce trust on. A key configured for gitbus (`--key`, node.yaml
+ * `signingKey`) that is unusable is an error, never a silent unsigned write.
  */
 export async function commandSigner(ctx: BusContext, opts: { unsigned?: boolean } = {}): Promise<BusFileSigner | undefined> {
   if (opts.unsigned) return undefined;
@@ -43,5 +44,8 @@ export async function commandSigner(ctx: BusContext, opts: { unsigned?: boolean 
     if (trust) throw new SigningRequiredError(trust.accepted.version, err.message);
     return undefined;
   }
+  // git's own signing key (gpg.format=ssh) is borrowed only where a signature is asked for: on a bus whose trust
+  // this node enforces. Elsewhere a key git keeps for commits (locked, on a security key) must not make dispatch fail.
+  if (key.source === 'git user.signingkey' && !(await enforcedTrust(await localSnapshot(ctx), ctx.paths.home, ctx.config))) return undefined;
   return signerWith(key);
 }
