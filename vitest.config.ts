@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './test/helpers/slow-first-sequencer.js';
 
 export default defineConfig({
   test: {
@@ -10,6 +11,7 @@ export default defineConfig({
     // the suite was kept green with two whole suites of three running at once, more load than this
     // (docs/PERFORMANCE.md).
     maxWorkers: 4,
+    sequence: { sequencer: SlowFirstSequencer },
     globalSetup: ['test/helpers/global-setup.ts'],
   },
 });

@@ -1,0 +1,20 @@
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * The files that wait longest on purpose (leases, delayed SSH commands, races of several processes) start first,
+ * so that they run beside the many short files rather than after them: on a fresh CI machine vitest has no timings
+ * to order by, and one of them starting last makes the whole run wait for it. Longest first (docs/PERFORMANCE.md).
+ */
+const SLOW_FIRST = ['concurrent-node', 'outage-probe', 'claim-race', 'foreign-remotes', 'ssh-remote', 'kill-probe', 'watch-recovery', 'clock-skew', 'watch-polite', 'icecc-runner', 'cli-lifecycle', 'resume', 'claude-plugin'];
+
+function rank(file: TestSpecification): number {
+  const i = SLOW_FIRST.findIndex((name) => file.moduleId.endsWith(`/${name}.test.ts`));
+  return i < 0 ? SLOW_FIRST.length : i;
+}
+
+export default class SlowFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    // Array.prototype.sort is stable: the rest keep vitest's own order.
+    return [...(await super.sort(files))].sort((a, b) => rank(a) - rank(b));
+  }
+}
