@@ -56,8 +56,8 @@ describe('claim race', () => {
     for (const c of cleanups) await c();
   });
 
-  it('six processes claim 300 tasks, each exactly once (direct file access to the remote)', async () => {
-    const { retries } = await race(6, 300, {});
+  it('six processes claim 200 tasks, each exactly once (direct file access to the remote)', async () => {
+    const { retries } = await race(6, 200, {});
     console.log(`direct: ${retries} lost races retried`);
   }, 300_000);
 

@@ -93,15 +93,16 @@ describe('concurrent use of one node', () => {
     await expectAllDone(f, 'alpha', ids, 90_000);
   });
 
-  describe.skipIf(!available)('over an SSH remote whose every command takes 2 s to start', () => {
+  describe.skipIf(!available)('over an SSH remote whose every command takes 1 s to start', () => {
     let sshd: Sshd;
     it('ten parallel dispatches from one home all succeed; three watchers finish a dozen tasks with no lock timeout', { timeout: 420_000 }, async () => {
       const dir = await tempDir('gitbus-conc-ssh-');
       cleanups.push(dir.cleanup);
-      // A slow login shell, as on a host whose ~/.bashrc runs `pyenv init`: every command waits 2 s, then runs.
+      // A slow login shell, as on a host whose ~/.bashrc runs `pyenv init`: every command waits 1 s (some 30 times a
+      // normal start here), then runs.
       // (Not $BASH_ENV: every bash that .bashrc starts would read it again and multiply the delay.)
       const slow = join(dir.path, 'slow-start.sh');
-      writeFileSync(slow, '#!/bin/sh\nsleep 2\nexec sh -c "$SSH_ORIGINAL_COMMAND"\n', { mode: 0o755 });
+      writeFileSync(slow, '#!/bin/sh\nsleep 1\nexec sh -c "$SSH_ORIGINAL_COMMAND"\n', { mode: 0o755 });
       sshd = await startSshd({ extraConfig: [`ForceCommand ${slow}`] });
       cleanups.push(() => sshd.cleanup());
       const bare = join(dir.path, 'srv', 'bus.git');

@@ -5,7 +5,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * so that they run beside the many short files rather than after them: on a fresh CI machine vitest has no timings
  * to order by, and one of them starting last makes the whole run wait for it. Longest first (docs/PERFORMANCE.md).
  */
-const SLOW_FIRST = ['concurrent-node', 'outage-probe', 'claim-race', 'foreign-remotes', 'ssh-remote', 'kill-probe', 'watch-recovery', 'clock-skew', 'watch-polite', 'icecc-runner', 'cli-lifecycle', 'resume', 'claude-plugin'];
+// Only those that wait (leases, delayed SSH starts): the ones that keep the cores busy (the claim race) would
+// crowd each other out if they all started together.
+const SLOW_FIRST = ['outage-probe', 'concurrent-node', 'foreign-remotes', 'ssh-remote'];
 
 function rank(file: TestSpecification): number {
   const i = SLOW_FIRST.findIndex((name) => file.moduleId.endsWith(`/${name}.test.ts`));
