@@ -22,7 +22,7 @@ import { pruneTaskLogs } from './prune-logs.js';
 import { sweepLeftovers } from '../bus/leftovers.js';
 import { remoteHealth } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
-import { cancelReason, logPathOf, outcomeSummary, RUNNERS, runTask, type CancelledBy } from './run-task.js';
+import { logPathOf, RUNNERS, runTask, type CancelledBy } from './run-task.js';
 import { readTail } from './runners/output-tail.js';
 import { forgetRunning, recordRunning } from './running-record.js';
 import { dropAllReservations, dropReservation, listOutbox, putOutbox, rejectOutbox, removeOutbox, reserveOutbox, type OutboxEntry } from './outbox.js';
@@ -37,6 +37,8 @@ export { WATCHER_ACTOR } from './restart-recovery.js';
 import { asLocalFailure } from '../bus/local-io.js';
 import { pushBeforeResponse, retryPendingPushes } from './workspace/deliver-branch.js';
 import { pushResult } from './workspace/push.js';
+import { outboxEntryFor } from './outbox-entry.js';
+import { progressBeats } from './progress-beats.js';
 import { effectiveRunner } from '../schemas/handoff.js';
 import { clipTail } from '../schemas/output-text.js';
 import { pruneProgress, readProgress } from '../bus/progress.js';
@@ -170,35 +172,14 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       await publishHeartbeat(ctx, tasks, { leaseMs, ...(showsSpend ? { claude: spendCap.today() } : {}) });
     })().finally(() => (beating = null)));
 
-  /**
-   * Progress posted from inside a task (`gitbus progress`, a file in the home) is looked for each second while
-   * tasks run, and sent with an early heartbeat: at most one per `progressBeatMs`, so a chatty agent costs the
-   * remote a push every few seconds at most; later lines of the same window go with that beat or the next. A
-   * claude run that spent money also beats early, so other nodes see the node's spend.
-   */
-  const progressBeatMs = opts.progressBeatMs ?? PROGRESS_BEAT_MS;
-  const progressSeen = new Map<string, string>();
-  let promptBeat: NodeJS.Timeout | null = null;
-  const beatSoon = () => {
-    if (progressBeatMs <= 0 || promptBeat !== null || health.isDown) return;
-    const wait = Math.max(0, lastBeatAt + progressBeatMs - Date.now());
-    promptBeat = setTimeout(() => {
-      promptBeat = null;
-      if (!health.isDown) void beat().catch(() => undefined);
-    }, wait);
-    promptBeat.unref();
-  };
-  const progressWatch = setInterval(() => {
-    for (const r of running.values()) {
-      const key = `${r.task.id}.${r.task.attempt}`;
-      const p = readProgress(home, r.task.id, r.task.attempt);
-      if (p && progressSeen.get(key) !== p.at) {
-        progressSeen.set(key, p.at);
-        beatSoon();
-      }
-    }
-  }, PROGRESS_LOOK_MS);
-  progressWatch.unref();
+  const early = progressBeats({
+    home,
+    everyMs: opts.progressBeatMs ?? PROGRESS_BEAT_MS,
+    running: () => [...running.values()].map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
+    lastBeatAt: () => lastBeatAt,
+    beat,
+    isDown: () => health.isDown,
+  });
 
   /** Claude tasks are claimed only while the day's cap leaves something to spend; the first refusal is reported. */
   let capHeld = false;
@@ -381,7 +362,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       try {
         spendCap.settle(runKey, { id: task.id, attempt: task.attempt, costUsd: outcome.claude?.costUsd });
         // What the node spent today is in its heartbeat: status elsewhere sees it soon, not a beat interval later.
-        if (showsSpend && (outcome.claude?.costUsd ?? 0) > 0) beatSoon();
+        if (showsSpend && (outcome.claude?.costUsd ?? 0) > 0) early.soon();
       } catch (err) {
         report(err);
       }
@@ -395,30 +376,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
           opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: 'shutdown' });
           return;
         }
-        const by = outcome.status === 'cancelled' ? self.cancelledBy : null;
-        const reason = by ? cancelReason(by, outcome.reason) : outcome.reason;
-        const entry: OutboxEntry = {
-          id: task.id,
-          attempt: task.attempt,
-          queuedAt: new Date().toISOString(),
-          input: {
-            id: task.id,
-            status: outcome.status,
-            summary: outcomeSummary(task, outcome, by ?? undefined),
-            output: outcome.outputTail,
-            exitCode: outcome.exitCode,
-            started: outcome.started.toISOString(),
-            durationMs,
-            ...(reason ? { reason } : {}),
-            ...(outcome.resultText !== undefined ? { results: outcome.resultText } : {}),
-            ...(outcome.claude ? { claude: outcome.claude } : {}),
-            ...(outcome.icecc ? { icecc: outcome.icecc } : {}),
-            ...(outcome.project ? { project: outcome.project } : {}),
-            ...(outcome.projectStat !== undefined ? { projectStat: outcome.projectStat } : {}),
-            ...(outcome.uncommitted ? { uncommitted: outcome.uncommitted, ...(outcome.uncommittedWhy ? { uncommittedWhy: outcome.uncommittedWhy } : {}) } : {}),
-          },
-          ...(outcome.push ? { push: outcome.push } : {}),
-        };
+        const entry = outboxEntryFor(task, outcome, self.cancelledBy);
         // The result is safe on disk before the push is tried (or, on a full disk, held in memory and retried);
         // `deliver` removes it once the remote has it.
         queue(entry);
@@ -430,7 +388,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       } finally {
         forgetRunning(home, task.id, task.attempt);
         dropReservation(home, task.id, task.attempt);
-        progressSeen.delete(runKey);
+        early.forget(task.id, task.attempt);
         pruneProgress(home, new Set([...running.values()].filter((r) => r !== self).map((r) => `${r.task.id}.${r.task.attempt}`)));
       }
     })().finally(() => {
@@ -619,8 +577,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     return finished;
   } finally {
     clearInterval(heartbeat);
-    clearInterval(progressWatch);
-    if (promptBeat) clearTimeout(promptBeat);
+    early.stop();
     void job.stop();
     clearInterval(logPruning);
     health.cancelRetry();
@@ -642,8 +599,6 @@ type WakeReason = 'tick' | 'change' | 'slot' | 'retry' | 'beat';
 const SHUTDOWN_PUSH_MS = 20_000;
 /** The output a heartbeat carries per running task. */
 const BEAT_TAIL = 4 * 1024;
-/** How often the watcher looks for progress posted by its running tasks. */
-const PROGRESS_LOOK_MS = 1_000;
 /** At most one early heartbeat per this long carries posted progress (WatchOptions.progressBeatMs). */
 const PROGRESS_BEAT_MS = 10_000;
 
