@@ -140,13 +140,14 @@ describe('acquireRunLock', () => {
     const order: string[] = [];
     const b = acquireRunLock('k', 'b', never, (h) => waitedOn.push(h)).then((r) => (order.push('b'), r));
     const c = acquireRunLock('k', 'c', never, (h) => waitedOn.push(h)).then((r) => (order.push('c'), r));
-    await new Promise((r) => setTimeout(r, 10));
+    // Every promise chain that could run has run once the next macrotask comes: b and c are still waiting.
+    await new Promise((r) => setImmediate(r));
     expect(order).toEqual([]);
     expect(waitedOn).toEqual(['a', 'a']);
     a?.();
     a?.(); // a second release does nothing
     const rb = await b;
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setImmediate(r));
     expect(order).toEqual(['b']);
     rb?.();
     (await c)?.();
