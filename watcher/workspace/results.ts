@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { git } from '../../bus/project/git.js';
 import { MAX_SUBJECTS, type ProjectReport } from '../../schemas/project.js';
 import { oneLineText } from '../../schemas/output-text.js';
@@ -26,6 +28,18 @@ export interface Finished {
   uncommittedWhy?: string;
 }
 
+/** A worktree's own git folder: the path its `.git` file names (`gitdir: ...`), or `.git` itself in a plain clone. */
+export function worktreeGitDir(worktree: string): string {
+  const dotGit = join(worktree, '.git');
+  try {
+    const m = /^gitdir: (.+)$/m.exec(readFileSync(dotGit, 'utf8'));
+    if (m?.[1]) return resolve(worktree, m[1].trim());
+  } catch {
+    // a folder, not a file: a plain clone
+  }
+  return dotGit;
+}
+
 /** Who gitbus commits as when the node's git has no identity: the node, at an address that cannot receive mail. */
 export function nodeIdentity(node: string): string[] {
   return ['-c', `user.name=gitbus (${node})`, '-c', `user.email=${node}@gitbus.invalid`];
@@ -51,8 +65,9 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
   const included = f.ws.record.included ?? [];
   let uncommitted = 0;
   // A merge the run left half done (a resolve that timed out) must not be committed with its conflict markers.
-  const [mergeHead, unmerged] = await Promise.all([git(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], { cwd, okCodes: [1] }), git(['ls-files', '--unmerged'], { cwd })]);
-  const midMerge = mergeHead.code === 0 || unmerged.stdout.trim() !== '';
+  // MERGE_HEAD is read from the worktree's own git folder (named in its .git file) rather than with one more git process.
+  const unmerged = await git(['ls-files', '--unmerged'], { cwd });
+  const midMerge = existsSync(join(worktreeGitDir(cwd), 'MERGE_HEAD')) || unmerged.stdout.trim() !== '';
   if (f.autoCommit !== false && !midMerge) {
     // No status pass first: `add --all` on a clean tree stages nothing, and `diff --cached` says whether there is
     // anything to commit (the run may also have staged without committing). The identity check needs no index.
