@@ -85,44 +85,37 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
     uncommitted = status.stdout.split('\0').filter(Boolean).filter((l) => !included.includes(l.slice(3))).length;
   }
   const base = f.ws.record.baseCommit;
-  // HEAD stays put now that the run is over, so the facts are read at once, in two processes: the range's newest
-  // commits (the first is HEAD; one more than the subjects kept, to know whether counting is needed) and the
-  // stat, whose last line is the shortstat of all its files, listed or not. A range with more commits is counted,
-  // and an empty one (nothing done) asks for HEAD, each with a process of its own.
-  const range = `${base}..HEAD`;
-  const [log, stat] = await Promise.all([
-    git(['log', '--no-show-signature', '--no-color', '--topo-order', `--max-count=${MAX_SUBJECTS + 1}`, '--format=%H %s', range], { cwd }),
-    git(['diff', '--stat=120', '--stat-count=60', base, 'HEAD'], { cwd }),
-  ]);
-  const newest = log.stdout.split('\n').filter((l) => l !== '');
-  const first = newest[0]?.split(' ')[0] ?? '';
-  const head = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(first) ? first : (await git(['rev-parse', 'HEAD'], { cwd })).stdout.trim();
-  const count = newest.length <= MAX_SUBJECTS ? newest.length : Number((await git(['rev-list', '--count', range], { cwd })).stdout.trim()) || 0;
-  const subjects = newest.slice(0, MAX_SUBJECTS).map((l) => oneLineText(l.slice(l.indexOf(' ') + 1), 200)).filter((s) => s !== '');
-  const statText = stat.stdout.trimEnd();
-  const numbers = parseShortstat(statText.split('\n').pop() ?? '');
+  const facts = await branchFacts({ cwd }, base, 'HEAD');
+  const { head, stat: statText } = facts;
   const report: ProjectReport = {
     repo: f.ws.record.repo,
     branch: f.ws.record.branch,
     baseCommit: base,
     headCommit: head,
     pushed: false,
-    commits: count,
-    ...(subjects.length > 0 ? { subjects } : {}),
-    ...numbers,
+    ...facts.counts,
   };
   return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key }, stat: statText, uncommitted, ...(uncommitted > 0 ? { uncommittedWhy: midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off' } : {}) };
 }
 
-/** What a branch holds over its base, for the response: counts, the newest subjects, the diffstat. */
-export async function branchFacts(where: { cwd?: string; gitDir?: string }, base: string, head: string): Promise<{ counts: Pick<ProjectReport, 'commits' | 'subjects' | 'files' | 'insertions' | 'deletions'>; stat: string }> {
+/**
+ * What a branch holds over its base, for the response: its head, counts, the newest subjects, the diffstat. `head`
+ * stays put while this reads (the run is over), so the facts come from two processes at once: the range's newest
+ * commits (the first is the head; one more than the subjects kept, to know whether counting is needed) and the
+ * stat, whose last line is the shortstat of all its files, listed or not. A longer range is counted, and an empty
+ * one (nothing done) resolves `head`, each with a process of its own.
+ */
+export async function branchFacts(where: { cwd?: string; gitDir?: string }, base: string, head: string): Promise<{ head: string; counts: Pick<ProjectReport, 'commits' | 'subjects' | 'files' | 'insertions' | 'deletions'>; stat: string }> {
   const range = `${base}..${head}`;
-  const [count, log, short, stat] = await Promise.all([
-    git(['rev-list', '--count', range], where),
-    git(['log', `--max-count=${MAX_SUBJECTS}`, '--format=%s', range], where),
-    git(['diff', '--shortstat', base, head], where),
+  const [log, stat] = await Promise.all([
+    git(['log', '--no-show-signature', '--no-color', '--topo-order', `--max-count=${MAX_SUBJECTS + 1}`, '--format=%H %s', range], where),
     git(['diff', '--stat=120', '--stat-count=60', base, head], where),
   ]);
-  const subjects = log.stdout.split('\n').map((s) => oneLineText(s, 200)).filter((s) => s !== '');
-  return { counts: { commits: Number(count.stdout.trim()) || 0, ...(subjects.length > 0 ? { subjects } : {}), ...parseShortstat(short.stdout) }, stat: stat.stdout.trimEnd() };
+  const newest = log.stdout.split('\n').filter((l) => l !== '');
+  const first = newest[0]?.split(' ')[0] ?? '';
+  const commit = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(first) ? first : (await git(['rev-parse', head], where)).stdout.trim();
+  const count = newest.length <= MAX_SUBJECTS ? newest.length : Number((await git(['rev-list', '--count', range], where)).stdout.trim()) || 0;
+  const subjects = newest.slice(0, MAX_SUBJECTS).map((l) => oneLineText(l.slice(l.indexOf(' ') + 1), 200)).filter((s) => s !== '');
+  const text = stat.stdout.trimEnd();
+  return { head: commit, counts: { commits: count, ...(subjects.length > 0 ? { subjects } : {}), ...parseShortstat(text.split('\n').pop() ?? '') }, stat: text };
 }
