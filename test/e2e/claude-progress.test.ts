@@ -2,9 +2,10 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { CLI, ROOT, gitbus, json, neutralCwd } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { flag, grant } from '../helpers/claude.js';
 import { until } from '../helpers/wait.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 
@@ -29,23 +30,9 @@ let record: string;
 let watcher: WatcherProcess;
 const children: ChildProcess[] = [];
 
-function grant(home: string, claude: Record<string, unknown>): void {
-  const path = join(home, 'node.yaml');
-  const config = parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  writeFileSync(path, stringify({ ...config, runners: ['claude'], claude }));
-}
-
 const boss = (args: string[], input?: string) => gitbus(args, { home: bus.home('boss'), ...(input !== undefined ? { input } : {}), timeoutMs: 60_000 });
 const status = async () => json<Status>(await boss(['status', '--json']));
 const calls = () => (existsSync(record) ? readFileSync(record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { argv: string[]; taskId: string | null }) : []);
-const flag = (argv: string[], name: string) => {
-  const i = argv.indexOf(name);
-  if (i < 0) return undefined;
-  const rest = argv.slice(i + 1);
-  const end = rest.findIndex((a) => a.startsWith('-'));
-  return end < 0 ? rest : rest.slice(0, end);
-};
-
 beforeAll(async () => {
   bus = await makeBus({ node: 'boss' });
   worker = await bus.addNode('worker', [], ['--runner', 'claude']);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { flag, grant } from '../helpers/claude.js';
 
 /**
  * The claude runner through the real gitbus CLI. The API is unreachable in tests, so a successful run uses the
@@ -29,13 +30,6 @@ let worker: string;
 let record: string;
 let sessions: string;
 let person: string;
-
-/** Sets `claude:` (and the claude runner) in a node's node.yaml, as a person would edit it. */
-function grant(home: string, claude: Record<string, unknown>): void {
-  const path = join(home, 'node.yaml');
-  const config = parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  writeFileSync(path, stringify({ ...config, runners: ['claude'], claude }));
-}
 
 async function dispatch(args: string[], body: string): Promise<string> {
   const d = await gitbus(['dispatch', ...args, '--runner', 'claude', '--body-file', '-', '--json', '--no-git'], { home: bus.home('boss'), input: body });
@@ -72,15 +66,6 @@ function recorded(id: string): Recorded {
   const calls = readFileSync(record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Recorded).filter((c) => c.taskId === id);
   expect(calls, `the stand-in ran once for ${id}`).toHaveLength(1);
   return calls[0] as Recorded;
-}
-
-/** The value after a flag in an argv, and for --allowedTools every value up to the next flag. */
-function flag(argv: string[], name: string): string[] | undefined {
-  const i = argv.indexOf(name);
-  if (i < 0) return undefined;
-  const rest = argv.slice(i + 1);
-  const end = rest.findIndex((a) => a.startsWith('-'));
-  return end < 0 ? rest : rest.slice(0, end);
 }
 
 beforeAll(async () => {
