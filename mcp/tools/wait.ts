@@ -5,7 +5,7 @@ import { durationSchema, parseDuration } from '../../schemas/duration.js';
 import { maxCharsSchema, offlineSchema, tail, taskRefSchema, taskStateSchema } from '../schemas.js';
 import { bodySection, taskFiles } from '../task-files.js';
 import { defineTool } from '../tool.js';
-import { waitForTask } from '../wait-for-task.js';
+import { waitForTask } from '../../watcher/wait-for-task.js';
 import { responseOut } from './show.js';
 import { outputSourceSchema } from './output.js';
 

@@ -1,7 +1,7 @@
 import type { BusContext } from '../bus/context.js';
 import { isFinal } from '../bus/model/types.js';
 import { newOutput, taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
-import { outputView } from '../watcher/output-view.js';
+import { outputView } from './output-view.js';
 
 export interface WaitOptions {
   /** How long to wait at most; 0 looks once. */
@@ -15,9 +15,9 @@ export interface WaitOptions {
 }
 
 /**
- * Polls a task until it ends, the time is up or the call is cancelled, reporting changes of state and new
- * output on the way (cli/wait.ts does the same for `dispatch --wait`, which this layer cannot import). Once a
- * second: a local remote answers from a file read, a remote one from a ref listing, until something changes.
+ * Polls a task until it ends, the time is up or the call is cancelled, reporting changes of state, progress its
+ * agent posts and new output (a claude run as readable lines) on the way: `dispatch --wait` (cli/wait.ts) and the
+ * MCP `wait` tool. Once a second: a local remote answers from a file read, a remote one from a ref listing.
  */
 export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions): Promise<{ out: TaskOutput; ended: boolean }> {
   const end = Date.now() + o.timeoutMs;
