@@ -12,6 +12,36 @@ import type { FieldViolation } from './kind-rules.js';
 /** A principal as gitbus writes it in allowed_signers: one word, no wildcard (git's patterns are not used). */
 export const PRINCIPAL_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
 export const PRINCIPAL_RULE = 'a principal: a letter or digit, then letters, digits, ".", "_", "@", "+" or "-" (at most 100), for example alice@example.com';
+/**
+ * A node's principal in allowed_signers: `node:<node name>` (docs/PROTOCOL.md §12, "Node keys"). The colon keeps it
+ * apart from every person's principal (PRINCIPAL_RE has none), so no person can be listed as a node or the reverse.
+ */
+export const NODE_PRINCIPAL_PREFIX = 'node:';
+export const NODE_PRINCIPAL_RE = new RegExp(`^${NODE_PRINCIPAL_PREFIX}${NODE_NAME_RE.source.slice(1)}`);
+/** The namespaces a node's key signs in: its claims, releases, responses and card, nothing else. */
+export const NODE_KEY_NAMESPACES = ['gitbus-claim@v1', 'gitbus-release@v1', 'gitbus-response@v1', 'gitbus-node@v1'] as const;
+
+export function nodePrincipal(node: string): string {
+  return `${NODE_PRINCIPAL_PREFIX}${node}`;
+}
+
+/** The node a `node:<name>` principal names, or undefined for a person's principal. */
+export function nodeOfPrincipal(principal: string): string | undefined {
+  return NODE_PRINCIPAL_RE.test(principal) ? principal.slice(NODE_PRINCIPAL_PREFIX.length) : undefined;
+}
+
+/** A principal allowed on an allowed_signers line of a trust version: a person's, or a node's. */
+export function isTrustPrincipal(principal: string): boolean {
+  return PRINCIPAL_RE.test(principal) || NODE_PRINCIPAL_RE.test(principal);
+}
+
+/**
+ * What a trust version says of claims, releases, responses and node cards written in the name of a node it lists no
+ * key for: `accept` them (a bus migrating, whose nodes' keys are not all listed yet) or `refuse` them (every node
+ * must be listed; an unlisted node claims nothing). Absent: accept.
+ */
+export const UNLISTED_NODES = ['accept', 'refuse'] as const;
+export type UnlistedNodes = (typeof UNLISTED_NODES)[number];
 /** An SSH key fingerprint as `ssh-keygen -l` prints it. */
 export const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}$/;
 export const FINGERPRINT_RULE = 'an SSH key fingerprint as "ssh-keygen -lf KEY" prints it: SHA256: and 43 base64 characters';
@@ -48,6 +78,7 @@ export const trustPolicySchema = z
     admins: z.array(principalSchema).min(1),
     threshold: z.int().min(1).max(100).optional().describe('a whole number from 1 to 100'),
     rules: z.array(trustRuleSchema).optional(),
+    unlistedNodes: z.enum(UNLISTED_NODES).optional().describe('accept or refuse: what counts of files written in the name of a node with no key listed'),
   })
   .describe('trust policy: trust/policy.yaml');
 

@@ -1,5 +1,5 @@
 import { parseDuration } from '../../schemas/duration.js';
-import type { NodeTrust, TrustRule } from '../../schemas/trust-root.js';
+import { nodeOfPrincipal, type NodeTrust, type TrustRule } from '../../schemas/trust-root.js';
 import { principalsFor, type AllowedSigner } from './allowed-signers.js';
 import { isRevoked } from './chain.js';
 import type { SshPublicKey } from './ssh-key.js';
@@ -14,7 +14,8 @@ import type { TrustVersion } from './version-content.js';
 /** The principals `fingerprint` speaks for in `namespace`: allowed_signers entries of that key, minus revocations. */
 export function principalsOf(v: TrustVersion, key: SshPublicKey, namespace: string, node: NodeTrust, now: Date): string[] {
   if (isRevoked(node, key.fingerprint)) return [];
-  return principalsFor(v.signers, key, namespace, now).principals.filter((p) => !isRevoked(node, key.fingerprint, p));
+  // A node's key (`node:<name>`) speaks for its node's own files only (node-keys.ts), never as a person.
+  return principalsFor(v.signers, key, namespace, now).principals.filter((p) => !isRevoked(node, key.fingerprint, p) && nodeOfPrincipal(p) === undefined);
 }
 
 /** allowed_signers with this node's revocations applied: revoked keys dropped, revoked principals taken off. */

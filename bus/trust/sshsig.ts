@@ -53,7 +53,8 @@ export function dearmor(text: string | Uint8Array): Buffer {
 /** The armored form, as ssh-keygen writes it (76-character lines, a newline after the footer). */
 export function armor(blob: Uint8Array): string {
   const b64 = Buffer.from(blob).toString('base64');
-  const lines = b64.match(/.{1,76}/g) ?? [];
+  // 70 columns, as ssh-keygen writes them (sshbuf_dtob64 with line wrapping), so equal signatures are equal files.
+  const lines = b64.match(/.{1,70}/g) ?? [];
   return `${SSHSIG_BEGIN}\n${lines.join('\n')}\n${SSHSIG_END}\n`;
 }
 

@@ -1,7 +1,7 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { problemsFromIssues, problemsFromViolations } from '../../schemas/field-problems.js';
 import { parseYaml, renderYaml } from '../../schemas/safe-yaml.js';
-import { PRINCIPAL_RE, PRINCIPAL_RULE, policyRules, trustPolicySchema, type TrustPolicy } from '../../schemas/trust-root.js';
+import { isTrustPrincipal, PRINCIPAL_RULE, policyRules, trustPolicySchema, type TrustPolicy } from '../../schemas/trust-root.js';
 import { allowedSignersPath, contentDigest, policyPath } from './chain-files.js';
 import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
 
@@ -38,7 +38,7 @@ export function parseVersion(version: number, allowedSignersBytes: Uint8Array, p
   problems.push(...parsed.problems.filter((p) => p.severity === 'error'));
   for (const e of parsed.entries) {
     for (const principal of e.principals) {
-      if (!PRINCIPAL_RE.test(principal)) problems.push({ path: paths.allowedSigners, field: `line ${e.line}`, reason: `${JSON.stringify(principal)} is not a principal gitbus accepts (patterns are not used)`, fix: `use ${PRINCIPAL_RULE}`, severity: 'error' });
+      if (!isTrustPrincipal(principal)) problems.push({ path: paths.allowedSigners, field: `line ${e.line}`, reason: `${JSON.stringify(principal)} is not a principal gitbus accepts (patterns are not used)`, fix: `use ${PRINCIPAL_RULE}, or node:<node name> for a node's key`, severity: 'error' });
     }
   }
   const yaml = parseYaml(paths.policy, policyText);
