@@ -105,7 +105,7 @@ export function forgeBlob(o: ForgeOptions): Buffer {
 }
 
 export function armorBlob(blob: Buffer): string {
-  return `-----BEGIN SSH SIGNATURE-----\n${(blob.toString('base64').match(/.{1,76}/g) ?? []).join('\n')}\n-----END SSH SIGNATURE-----\n`;
+  return `-----BEGIN SSH SIGNATURE-----\n${(blob.toString('base64').match(/.{1,70}/g) ?? []).join('\n')}\n-----END SSH SIGNATURE-----\n`;
 }
 
 export function forge(o: ForgeOptions): string {
