@@ -9,6 +9,7 @@ import { runnerSchema } from '../schemas/fields.js';
 import { positiveDurationSchema } from '../schemas/duration.js';
 import { withRule } from '../schemas/rule.js';
 import { nodeTrustSchema } from '../schemas/trust-root.js';
+import { ENV_PROFILE_RE } from '../schemas/env-paths.js';
 import { BadSettingsError, InputError, NoBusError } from './errors.js';
 import { writeFileAtomic } from './local-io.js';
 
@@ -159,6 +160,15 @@ export const nodeConfigSchema = z.strictObject({
     .optional(),
   /** What this machine accepts at most: anything beyond it is refused with the reason before anything runs. */
   policy: nodePolicySchema.optional(),
+  /**
+   * Environment profiles this node keeps in step with the bus (env/<profile>/, README "Keeping every node's setup
+   * in step"): `auto` lets the watcher apply a profile's changes (never over a file changed here), `manual` (the
+   * default) only reports drift until someone runs `gitbus env apply`.
+   */
+  env: z
+    .array(z.strictObject({ profile: z.string().regex(ENV_PROFILE_RE, 'a profile name: lower-case letters, digits, "-" and "_"'), apply: z.enum(['auto', 'manual']).default('manual') }))
+    .max(50)
+    .optional(),
 });
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 

@@ -13,6 +13,7 @@ import {
   TASK_ID_RULE,
 } from './ids.js';
 import { timestampMs } from './timestamp.js';
+import { ENV_PROFILE_RE, ENV_PROFILE_RULE } from './env-paths.js';
 
 /** Where one bus file lives; the file name is the file's identity (PROTOCOL.md §2). */
 export type BusPath =
@@ -335,9 +336,32 @@ export function takesCoSignatures(signedPath: string): boolean {
   return isTrustPath(signedPath);
 }
 
-/** Why `signed` cannot carry a signature, or undefined when it can: a live bus file other than gitbus.yaml, or a trust file. */
+// ----- environment profiles (PROTOCOL.md "env/ profiles") -----
+
+/**
+ * A known folder that is not a task folder: `env/<profile>/manifest.yaml` and `env/<profile>/files/…`, read by
+ * `gitbus env` (bus/env/), never by the task model, so lint leaves it to `gitbus env`.
+ */
+export const ENV_FOLDER = 'env';
+export const ENV_MANIFEST_NAME = 'manifest.yaml';
+
+/** `env/<profile>/manifest.yaml`; throws InvalidIdError for a name that is not a profile name. */
+export function envManifestPath(profile: string): string {
+  if (!ENV_PROFILE_RE.test(profile)) throw new InvalidIdError(`${JSON.stringify(profile)} is not a profile name`, `use ${ENV_PROFILE_RULE}`, { profile });
+  return `${ENV_FOLDER}/${profile}/${ENV_MANIFEST_NAME}`;
+}
+
+/** The profile whose manifest `path` is, or undefined. */
+export function envProfileOfManifest(path: string): string | undefined {
+  const parts = path.split('/');
+  return parts.length === 3 && parts[0] === ENV_FOLDER && parts[2] === ENV_MANIFEST_NAME && ENV_PROFILE_RE.test(parts[1] ?? '') ? parts[1] : undefined;
+}
+
+/** Why `signed` cannot carry a signature, or undefined when it can: a live bus file other than gitbus.yaml, a trust file, or a profile's manifest. */
 export function whyNotSignable(signed: string): string | undefined {
   if (isTrustPath(signed)) return undefined;
+  if (envProfileOfManifest(signed) !== undefined) return undefined;
+  if (signed.startsWith(`${ENV_FOLDER}/`)) return `in ${ENV_FOLDER}/ only a profile's manifest is signed: ${ENV_FOLDER}/<profile>/${ENV_MANIFEST_NAME} (it names the SHA-256 of every file)`;
   if (signed.startsWith(`${TRUST_FOLDER}/`)) return `trust files are named trust/<name> with up to ${TRUST_MAX_DEPTH} lower-case segments of letters, digits, ".", "_" and "-"`;
   const where = classifyPath(signed);
   if (where === undefined) return 'it is not in a bus folder';
@@ -373,7 +397,7 @@ export function classifySignaturePath(path: string, mode = '100644'): SignatureP
   const wrongMode = modeProblem(path, `${SIGNATURES_FOLDER}/`, mode);
   if (wrongMode) return wrongMode;
   const rest = path.slice(SIGNATURES_FOLDER.length + 1);
-  const expected = 'signatures/<path of a bus file>.sig, e.g. signatures/handoffs/<id>.md.sig (trust files: signatures/trust/<name>.<signer tag>.sig)';
+  const expected = 'signatures/<path of a bus file>.sig, e.g. signatures/handoffs/<id>.md.sig or signatures/env/<profile>/manifest.yaml.sig (trust files: signatures/trust/<name>.<signer tag>.sig)';
   if (!rest.endsWith(SIGNATURE_EXT)) return problem(path, `"${path}" is not a .sig file; signatures/ holds only signatures`, `move it out of signatures/; sidecars are named ${expected}`);
   const stem = rest.slice(0, -SIGNATURE_EXT.length);
   if (stem.startsWith(`${TRUST_FOLDER}/`)) {

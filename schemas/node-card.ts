@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { labelSchema, nodeNameSchema, protocolSchema, runnerSchema, text } from './fields.js';
 import { timestampSchema } from './timestamp.js';
 import { positiveDurationSchema } from './duration.js';
+import { cardEnvSchema } from './env-drift.js';
 
 const oneLine = (what: string, maxChars: number): z.ZodString => text({ what, maxChars, oneLine: true });
 
@@ -41,6 +42,7 @@ export const nodeCardSchema = z
     runners: z.array(runnerSchema).optional().describe('a list of runner names'),
     parallel: z.int().min(1).max(10_000).optional().describe('a whole number from 1 to 10000'),
     policy: cardPolicySchema.optional(),
+    env: z.array(cardEnvSchema).max(50).optional().describe('drift of the environment profiles the node subscribes to (env/)'),
     version: oneLine('a gitbus version', 100).optional(),
     host: hostSchema.optional(),
     joined: timestampSchema.optional(),

@@ -56,7 +56,7 @@ export class NotSignableError extends GitbusError {
   constructor(path: string, why: string) {
     super(
       `${path} is not a file gitbus signs: ${why}`,
-      'sign a bus file by its path in the bus: handoffs/<id>.md, claims/<id>.<n>.md, releases/<id>.<n>.md, cancels/<id>.md, responses/<id>.md, nodes/<node>.md, or a file under trust/',
+      'sign a bus file by its path in the bus: handoffs/<id>.md, claims/<id>.<n>.md, releases/<id>.<n>.md, cancels/<id>.md, responses/<id>.md, nodes/<node>.md, env/<profile>/manifest.yaml, or a file under trust/',
       { path, why },
     );
   }

@@ -1,4 +1,4 @@
-import { classifyPath, isFileProblem, isTrustPath, signaturePathFor, takesCoSignatures, whyNotSignable } from '../../schemas/layout.js';
+import { classifyPath, envProfileOfManifest, isFileProblem, isTrustPath, signaturePathFor, takesCoSignatures, whyNotSignable } from '../../schemas/layout.js';
 import { NotSignableError } from './errors.js';
 import type { SshPublicKey } from './ssh-key.js';
 
@@ -7,7 +7,7 @@ import type { SshPublicKey } from './ssh-key.js';
  * kind never verifies as another, over a domain-separated message that names the file's path, so that a signature
  * copied onto another path (another task id, attempt or node) fails. The id, target and runner are in the bytes.
  */
-export const SIGNED_KINDS = ['handoff', 'claim', 'release', 'cancel', 'response', 'node', 'trust'] as const;
+export const SIGNED_KINDS = ['handoff', 'claim', 'release', 'cancel', 'response', 'node', 'trust', 'env'] as const;
 export type SignedKind = (typeof SIGNED_KINDS)[number];
 
 /** The SSHSIG namespace of each kind (`ssh-keygen -Y sign -n <namespace>`). */
@@ -19,6 +19,8 @@ export const NAMESPACES: Readonly<Record<SignedKind, string>> = {
   response: 'gitbus-response@v1',
   node: 'gitbus-node@v1',
   trust: 'gitbus-trust@v1',
+  // An environment profile's manifest (env/<profile>/manifest.yaml): it installs hooks that run as the node's user.
+  env: 'gitbus-env@v1',
 };
 
 export function namespaceOf(kind: SignedKind): string {
@@ -28,6 +30,7 @@ export function namespaceOf(kind: SignedKind): string {
 /** The kind of a signable path, or undefined (gitbus.yaml, paths outside the bus folders, bad names). */
 export function signedKindOf(path: string): SignedKind | undefined {
   if (isTrustPath(path)) return 'trust';
+  if (envProfileOfManifest(path) !== undefined) return 'env';
   const where = classifyPath(path);
   if (where === undefined || isFileProblem(where) || where.kind === 'settings') return undefined;
   return where.kind;

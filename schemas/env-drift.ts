@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { text } from './fields.js';
+import { ENV_PROFILE_RE, ENV_PROFILE_RULE } from './env-paths.js';
+
+/**
+ * The state of one synced file on a node, by content hash (docs/PROTOCOL.md "env/ profiles"), as chezmoi judges it:
+ * the node's file, the bus's, and what this node last wrote or read. `missing-here`: the bus has it, the node not.
+ */
+export const ENV_STATES = ['in-sync', 'changed-here', 'changed-in-bus', 'conflict', 'missing-here'] as const;
+export type EnvState = (typeof ENV_STATES)[number];
+
+const oneLine = (what: string, maxChars: number): z.ZodString => text({ what, maxChars, oneLine: true });
+
+/** At most this many drifting files are named per profile on a node card; `more` counts the rest. */
+export const CARD_DRIFT_LIMIT = 10;
+
+/** One profile's drift on a node, as its card publishes it (`gitbus status` shows the fleet's). */
+export const cardEnvSchema = z
+  .strictObject({
+    profile: z.string().regex(ENV_PROFILE_RE).describe(ENV_PROFILE_RULE),
+    apply: z.enum(['auto', 'manual']).optional().describe('whether the node\'s watcher applies changes of the profile (auto) or a person does (manual)'),
+    counts: z.partialRecord(z.enum(ENV_STATES), z.int().min(0).max(1_000_000)).describe(`files per state: ${ENV_STATES.join(', ')}`),
+    drift: z
+      .array(z.strictObject({ target: oneLine('a path in the home, ~/…', 1100), state: z.enum(ENV_STATES) }))
+      .max(CARD_DRIFT_LIMIT)
+      .optional()
+      .describe('the files not in sync, as {target, state}'),
+    more: z.int().min(1).optional().describe('drifting files not named in drift'),
+    problem: oneLine('why the profile cannot be applied here', 500).optional(),
+  })
+  .describe("a profile's drift on this node: {profile, apply, counts, drift, more, problem}");
+
+export type CardEnv = z.infer<typeof cardEnvSchema>;

@@ -1,0 +1,108 @@
+/**
+ * Paths of environment profiles (docs/PROTOCOL.md "env/ profiles"), pure: where a profile's file may go on a node
+ * (`~/…` only, no `..`), where it is kept in the profile, and what is never synced whatever a manifest says.
+ * Everything here judges text read from the bus, which anyone with push access wrote.
+ */
+
+/** A profile's name, as its folder under env/: the rule of node names. */
+export const ENV_PROFILE_RE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+export const ENV_PROFILE_RULE = 'a profile name: 1–40 characters of lower-case letters a–z, digits, "-" and "_", starting with a letter or digit';
+
+/** One file of a profile is at most this big, and a whole profile at most ENV_MAX_PROFILE_BYTES in ENV_MAX_FILES files. */
+export const ENV_MAX_FILE_BYTES = 1024 * 1024;
+export const ENV_MAX_PROFILE_BYTES = 8 * 1024 * 1024;
+export const ENV_MAX_FILES = 1000;
+/** Folders deeper than this under a target are neither captured nor applied. */
+export const ENV_MAX_DEPTH = 12;
+const MAX_PATH_CHARS = 1024;
+
+/** One segment of a path: not empty, `.` or `..`, no `/`, `\` or control character, no white space at either end. */
+export function whyNotSegment(segment: string): string | undefined {
+  if (segment === '') return 'it has an empty part ("//" or a trailing "/")';
+  if (segment === '.' || segment === '..') return `it has a "${segment}" part`;
+  if ([...segment].length > 255) return 'a part is longer than 255 characters';
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(segment)) return 'it contains a control character';
+  if (segment.includes('\\')) return 'it contains "\\"';
+  if (segment.trim() !== segment) return 'a part starts or ends with white space';
+  return undefined;
+}
+
+function whyNotRelative(rel: string): string | undefined {
+  if (rel.length > MAX_PATH_CHARS) return `it is longer than ${MAX_PATH_CHARS} characters`;
+  const parts = rel.split('/');
+  if (parts.length > ENV_MAX_DEPTH + 4) return `it is more than ${ENV_MAX_DEPTH + 4} folders deep`;
+  for (const p of parts) {
+    const why = whyNotSegment(p);
+    if (why !== undefined) return why;
+  }
+  return undefined;
+}
+
+/** Why `target` is not a place a profile may write: it must be `~/` and a relative path inside the home. */
+export function whyNotTarget(target: string): string | undefined {
+  if (!target.startsWith('~/')) return target.startsWith('/') ? 'it is an absolute path; targets are inside the home folder, written ~/…' : 'it does not start with ~/';
+  const rel = target.slice(2);
+  if (rel === '') return 'it is the home folder itself';
+  return whyNotRelative(rel);
+}
+
+/** Why `source` is not a path inside a profile's files/ folder. */
+export function whyNotSource(source: string): string | undefined {
+  if (source.startsWith('/')) return 'it starts with "/"; sources are relative to the profile\'s files/ folder';
+  return whyNotRelative(source);
+}
+
+export const TARGET_RULE = 'a path inside the home folder: ~/ then names separated by "/", without "." or ".." parts, for example ~/.claude/CLAUDE.md';
+export const SOURCE_RULE = 'a path inside the profile\'s files/ folder: names separated by "/", without "." or ".." parts, for example home/.zshrc';
+
+/** `~/a/b` → `a/b`. Expects a valid target. */
+export function targetRel(target: string): string {
+  return target.slice(2);
+}
+
+/** Folders of ~/.claude that hold one machine's sessions, history and caches (Claude Code's own state). */
+const CLAUDE_SESSION_DATA = new Set(['projects', 'todos', 'statsig', 'shell-snapshots', 'ide', 'logs', 'session-env', 'file-history', 'debug', 'telemetry', 'history.jsonl', 'plugins']);
+/** Folders and files that hold credentials. */
+const CREDENTIAL_STORES = new Set(['.ssh', '.gnupg', '.aws', '.azure', '.kube', '.netrc', '.git-credentials', '.pgpass', '.password-store']);
+
+/**
+ * Why the file at `rel` (relative to the home) is never synced, whatever a manifest says, or undefined: Claude
+ * Code's own state and its local settings, session data, and credential stores (README "Keeping every node's setup
+ * in step"). Checked on capture and on apply.
+ */
+export function neverSynced(rel: string): string | undefined {
+  const parts = rel.split('/');
+  const first = parts[0] ?? '';
+  const name = parts[parts.length - 1] ?? '';
+  if (first === '.claude.json' || first.startsWith('.claude.json.')) return 'Claude Code\'s own state (~/.claude.json: account, per-project settings and history) stays on its machine';
+  if (name === 'settings.local.json') return 'local settings (settings.local.json) stay on their machine by design';
+  if (first === '.claude' && parts.length > 1) {
+    const second = parts[1] ?? '';
+    if (second === '.credentials.json') return 'Claude Code\'s credentials stay on their machine';
+    if (CLAUDE_SESSION_DATA.has(second)) return `Claude Code's session data (~/.claude/${second}) belongs to one machine`;
+  }
+  if (CREDENTIAL_STORES.has(first)) return `${first} holds credentials, which never go on the bus`;
+  if (first === '.docker' && parts[1] === 'config.json') return 'Docker\'s config.json holds registry credentials';
+  if (first === '.config' && parts[1] === 'gh' && parts[2] === 'hosts.yml') return 'GitHub CLI\'s hosts.yml holds its tokens';
+  if (/credential/i.test(name)) return 'its name says it holds credentials';
+  return undefined;
+}
+
+/** Why a file's name says it holds a secret (a key, a token file), or undefined. */
+export function secretName(name: string): string | undefined {
+  if (name === '.env' || name.startsWith('.env.') || name.endsWith('.env')) return 'a .env file holds secrets';
+  if (/credential/i.test(name)) return 'its name says it holds credentials';
+  if (/^id_[a-z0-9_-]+$/i.test(name)) return 'it looks like an SSH private key (id_*)';
+  if (name === '.netrc' || name === '_netrc' || name === '.git-credentials' || name === '.pgpass') return `${name} holds passwords`;
+  if (/\.(pem|key|p12|pfx|keystore|jks)$/i.test(name)) return `a ${name.slice(name.lastIndexOf('.'))} file holds a key or certificate with its key`;
+  return undefined;
+}
+
+/** Node's platform names, plus `macos` for darwin: what an entry's `os:` may name. */
+export const ENV_OS = ['linux', 'darwin', 'macos', 'freebsd', 'openbsd', 'win32'] as const;
+export type EnvOs = (typeof ENV_OS)[number];
+
+/** Whether an entry's `os:` list names this platform (`process.platform`). */
+export function osMatches(list: readonly string[], platform: string): boolean {
+  return list.includes(platform) || (platform === 'darwin' && list.includes('macos'));
+}
