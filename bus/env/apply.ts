@@ -1,0 +1,58 @@
+import { BackupWriter } from './backups.js';
+import { removeLocal, withExecutable, writeLocal } from './local.js';
+import { shownFiles, type FileStatus, type ProfilePlan } from './status.js';
+import { writeState, type EnvStateFile } from './state-store.js';
+
+/**
+ * `gitbus env apply`: carries out a plan (status.ts). Every file it replaces or removes is saved first in one backup
+ * of this run (backups.ts); a file changed here is never replaced without --force (the plan says so); state.json
+ * records what was written, so the next look tells a later local edit from a later bus change.
+ */
+
+export interface ApplyResult {
+  profile: string;
+  dryRun: boolean;
+  written: string[];
+  removed: string[];
+  /** Files not in sync that apply left as they are, and why. */
+  held: { target: string; state: FileStatus['state']; why: string }[];
+  /** The backup of this run (`gitbus env restore ID`), or null when nothing was replaced. */
+  backup: string | null;
+  files: FileStatus[];
+}
+
+export function applyPlan(home: string, userHome: string, node: string, plan: ProfilePlan, opts: { dryRun?: boolean; now?: Date } = {}): ApplyResult {
+  const now = opts.now ?? new Date();
+  const dryRun = Boolean(opts.dryRun);
+  const result: ApplyResult = { profile: plan.profile, dryRun, written: [], removed: [], held: [], backup: null, files: shownFiles(plan) };
+  for (const f of plan.files) if (f.action === 'none' && f.held !== undefined) result.held.push({ target: f.target, state: f.state, why: f.held });
+  const backup = new BackupWriter(home, userHome, plan.profile, node, now);
+  // Until a file is done, state.json keeps what it said of it: a failure half-way records exactly what was done.
+  const state: EnvStateFile = { format: 1, profile: plan.profile, files: {} };
+  for (const f of plan.files) if (f.last) state.files[f.target] = f.last;
+  try {
+    for (const f of plan.files) {
+      if (f.action === 'write' && f.content) {
+        if (!dryRun) {
+          backup.save(f.target, f.rel, f.content);
+          const mode = f.local.kind === 'file' ? f.local.mode : 0o644;
+          writeLocal(userHome, f.rel, f.content, withExecutable(mode, f.executable));
+        }
+        result.written.push(f.target);
+      } else if (f.action === 'remove') {
+        if (!dryRun) {
+          backup.save(f.target, f.rel, null);
+          removeLocal(userHome, f.rel);
+        }
+        result.removed.push(f.target);
+      }
+      if (f.next) state.files[f.target] = f.next;
+      else delete state.files[f.target];
+    }
+  } finally {
+    // What was done before a failure is recorded, so the next apply does not take its own writes for local edits.
+    if (!dryRun) writeState(home, state);
+    result.backup = backup.id;
+  }
+  return result;
+}

@@ -1,0 +1,156 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomicSync } from '../local-io.js';
+import { EnvNoBackupError, EnvRestoreConflictError } from './errors.js';
+import { sha256Hex } from './hash.js';
+import { readLocal, removeLocal, writeLocal } from './local.js';
+
+/**
+ * Backups of what `gitbus env apply` replaced or removed, and `gitbus env restore`: the answer to chezmoi's users'
+ * top complaint (twpayne/chezmoi#1551, files overwritten with no way back). Each apply that changes a file keeps
+ * `<home>/env/backups/<id>/` with the original bytes and a manifest.json saying, per file, where it was, the hash
+ * it had and the hash apply left, so a restore never clobbers a file changed since.
+ */
+
+export interface BackupEntry {
+  target: string;
+  /** The path relative to the home. */
+  rel: string;
+  /** SHA-256 of the file before apply; null: there was none (apply created it). */
+  hash: string | null;
+  /** The copy's file name in the backup folder; null when there was no file. */
+  backup: string | null;
+  mode: number | null;
+  /** SHA-256 of what apply left; null: apply removed the file. */
+  written: string | null;
+}
+
+export interface BackupManifest {
+  format: 1;
+  id: string;
+  profile: string;
+  node: string;
+  at: string;
+  /** `apply`, or `restore` for what a forced restore replaced. */
+  reason: 'apply' | 'restore';
+  entries: BackupEntry[];
+  restored?: string;
+}
+
+export function backupsDir(home: string): string {
+  return join(home, 'env', 'backups');
+}
+
+const ID_RE = /^[0-9]{8}-[0-9]{6}-[0-9]{3}(-[0-9]+)?$/;
+
+function newId(home: string, now: Date): string {
+  const base = now.toISOString().replace(/[-:]/g, '').replace('T', '-').replace('.', '-').replace('Z', '');
+  let id = base;
+  for (let n = 2; existsSync(join(backupsDir(home), id)); n++) id = `${base}-${n}`;
+  return id;
+}
+
+/** Collects one apply's backups; the folder appears with the first file saved, the manifest is rewritten after each. */
+export class BackupWriter {
+  private manifest: BackupManifest | null = null;
+  private dir = '';
+  constructor(
+    private readonly home: string,
+    private readonly userHome: string,
+    private readonly profile: string,
+    private readonly node: string,
+    private readonly now: Date,
+    private readonly reason: BackupManifest['reason'] = 'apply',
+  ) {}
+
+  get id(): string | null {
+    return this.manifest?.id ?? null;
+  }
+
+  /** Saves what is at `rel` now (bytes and mode, or nothing) before it is replaced by `written` (null: removed). */
+  save(target: string, rel: string, written: Uint8Array | null): void {
+    if (!this.manifest) {
+      const id = newId(this.home, this.now);
+      this.dir = join(backupsDir(this.home), id);
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      this.manifest = { format: 1, id, profile: this.profile, node: this.node, at: this.now.toISOString(), reason: this.reason, entries: [] };
+    }
+    const local = readLocal(this.userHome, rel);
+    let backup: string | null = null;
+    if (local.kind === 'file') {
+      backup = String(this.manifest.entries.length + 1).padStart(4, '0');
+      writeFileSync(join(this.dir, backup), local.bytes, { mode: 0o600 });
+    }
+    this.manifest.entries.push({
+      target,
+      rel,
+      hash: local.kind === 'file' ? sha256Hex(local.bytes) : null,
+      backup,
+      mode: local.kind === 'file' ? local.mode : null,
+      written: written === null ? null : sha256Hex(written),
+    });
+    writeFileAtomicSync(join(this.dir, 'manifest.json'), `${JSON.stringify(this.manifest, null, 2)}\n`);
+  }
+}
+
+function readManifest(home: string, id: string): BackupManifest | null {
+  try {
+    const m = JSON.parse(readFileSync(join(backupsDir(home), id, 'manifest.json'), 'utf8')) as BackupManifest;
+    return m && Array.isArray(m.entries) && m.id === id ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every backup of this node, oldest first. */
+export function listBackups(home: string): BackupManifest[] {
+  let names: string[];
+  try {
+    names = readdirSync(backupsDir(home));
+  } catch {
+    return [];
+  }
+  return names.filter((n) => ID_RE.test(n)).sort().flatMap((n) => readManifest(home, n) ?? []);
+}
+
+export interface RestoreResult {
+  id: string;
+  profile: string;
+  files: { target: string; action: 'restored' | 'removed' }[];
+  /** The backup of what a forced restore replaced. */
+  backup: string | null;
+}
+
+/**
+ * Puts the files of a backup back: `id`, or the newest not restored yet. A file changed since apply wrote it is
+ * not clobbered without `force` (and with it, what is there is backed up first).
+ */
+export function restoreBackup(home: string, userHome: string, node: string, id: string | undefined, opts: { force?: boolean; now?: Date } = {}): RestoreResult {
+  const all = listBackups(home);
+  const m = id === undefined ? [...all].reverse().find((b) => !b.restored && b.reason === 'apply') : all.find((b) => b.id === id);
+  if (!m) throw new EnvNoBackupError(id ?? null, all.map((b) => b.id));
+  const now = opts.now ?? new Date();
+  const current = m.entries.map((e) => ({ e, local: readLocal(userHome, e.rel) }));
+  // A folder or link where the file was is never replaced, even with --force.
+  const others = current.filter((x) => x.local.kind === 'other' || (x.local.kind === 'file' && x.local.link));
+  if (others.length > 0) throw new EnvRestoreConflictError(m.id, others.map((x) => `${x.e.target} (${x.local.kind === 'other' ? x.local.why : 'a symbolic link'} now)`));
+  const changed = current.filter((x) => (x.local.kind === 'file' ? sha256Hex(x.local.bytes) : null) !== x.e.written);
+  if (changed.length > 0 && !opts.force) throw new EnvRestoreConflictError(m.id, changed.map((x) => x.e.target));
+  const safety = new BackupWriter(home, userHome, m.profile, node, now, 'restore');
+  const files: RestoreResult['files'] = [];
+  // Newest change first: a file saved twice in one backup gets its oldest content back.
+  for (const e of [...m.entries].reverse()) {
+    const content = e.backup === null ? null : readFileSync(join(backupsDir(home), m.id, e.backup));
+    safety.save(e.target, e.rel, content);
+    if (content === null) {
+      removeLocal(userHome, e.rel);
+      files.push({ target: e.target, action: 'removed' });
+    } else {
+      writeLocal(userHome, e.rel, content, e.mode ?? 0o644);
+      files.push({ target: e.target, action: 'restored' });
+    }
+  }
+  m.restored = now.toISOString();
+  writeFileAtomicSync(join(backupsDir(home), m.id, 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
+  return { id: m.id, profile: m.profile, files: files.reverse(), backup: safety.id };
+}

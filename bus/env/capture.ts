@@ -1,0 +1,243 @@
+import { platform } from 'node:os';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { ENV_MANIFEST_FORMAT, renderEnvManifest, variantKey, type EnvEntry, type EnvManifest } from '../../schemas/env-manifest.js';
+import { ENV_MAX_FILE_BYTES, ENV_MAX_FILES, ENV_MAX_PROFILE_BYTES, ENV_OS, neverSynced, secretName, TARGET_RULE, targetRel, whyNotTarget } from '../../schemas/env-paths.js';
+import { ENV_FOLDER, envManifestPath } from '../../schemas/layout.js';
+import { transact } from '../cas.js';
+import type { BusContext } from '../context.js';
+import type { FileChange } from '../store/objects.js';
+import type { BusFileSigner } from '../trust/dispatch-signing.js';
+import { readSidecars } from '../trust/file-signatures.js';
+import { sidecarPathFor } from '../trust/messages.js';
+import { EnvProfileInvalidError, EnvSecretError, EnvTargetRefusedError, type SecretHit } from './errors.js';
+import { keysHash, sha256Hex } from './hash.js';
+import { parseJsonObject, pickKeys, renderJson } from './json-merge.js';
+import { localKind, readLocal, walkLocalDir } from './local.js';
+import { readProfile } from './profile.js';
+import { chooseEntries, type Skipped } from './resolve.js';
+import { scanSecrets } from './secrets.js';
+import { readState, writeState, type SyncedFile } from './state-store.js';
+
+/**
+ * `gitbus env capture PROFILE`: this machine's files into the profile on the bus, in one commit through the
+ * compare-and-swap, the manifest signed in the same commit when a key is configured. What looks like a secret is
+ * refused (by name and by content), and what is never synced is left out, whatever was asked.
+ */
+
+/** Keys of Claude Code's settings.json that name folders of one machine (`gitbus setup claude`'s marketplace). */
+export const LOCAL_ONLY_SETTINGS_KEYS: readonly string[] = ['extraKnownMarketplaces', 'additionalMarketplaces'];
+/** Files merged by keys unless said otherwise: Claude Code's settings, whose other keys each machine keeps. */
+const JSON_MERGED = new Set(['.claude/settings.json']);
+/** What a new profile holds when no --add is given: seed 000's tw-env-sync, where this machine has them. */
+export const DEFAULT_TARGETS: readonly string[] = ['~/.claude/CLAUDE.md', '~/.claude/commands', '~/.claude/agents', '~/.claude/skills', '~/.claude/settings.json', '~/.zshrc', '~/.gitconfig'];
+
+export interface CaptureOptions {
+  profile: string;
+  /** Paths to add (or capture again) as entries: `~/…`, absolute inside the home, or relative to `cwd`. */
+  add: string[];
+  /** Put the added entries in this node's or this system's variant, not the default one. */
+  variant?: 'node' | 'os';
+  /** For added files merged by keys: the top-level keys to manage. */
+  keys?: string[];
+  description?: string;
+  cwd?: string;
+  now?: Date;
+}
+
+export interface CapturedFile {
+  target: string;
+  source: string;
+  changed: boolean;
+}
+
+export interface CaptureResult {
+  profile: string;
+  /** The files taken from this machine. */
+  files: CapturedFile[];
+  /** Entries whose file is not on this machine: the bus keeps its copy. */
+  kept: string[];
+  skipped: Skipped[];
+  signed: boolean;
+  commit: string | null;
+}
+
+/** `~/x`, `/home/me/x` or `x` (from `cwd`) as a target `~/x`, or the reason it cannot be one. */
+export function asTarget(path: string, userHome: string, cwd: string): string {
+  let rel: string;
+  if (path === '~' || path.startsWith('~/')) rel = path.slice(2);
+  else {
+    const abs = isAbsolute(path) ? resolve(path) : resolve(cwd, path);
+    rel = relative(resolve(userHome), abs);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new EnvTargetRefusedError(path, `it is not inside the home folder ${userHome}`, `profiles hold files of the home folder only: ${TARGET_RULE}`);
+    rel = rel.split(sep).join('/');
+  }
+  const target = `~/${rel.replace(/\/+$/, '')}`;
+  const why = whyNotTarget(target);
+  if (why !== undefined) throw new EnvTargetRefusedError(path, `not a target: ${why}`, `write ${TARGET_RULE}`);
+  const never = neverSynced(targetRel(target));
+  if (never !== undefined) throw new EnvTargetRefusedError(target, `it is never synced: ${never}`, 'leave it out of the profile');
+  return target;
+}
+
+function sourceFor(target: string, variant: CaptureOptions['variant'], node: string, os: string): string {
+  const rel = targetRel(target);
+  return variant === 'node' ? `node/${node}/${rel}` : variant === 'os' ? `os/${os}/${rel}` : `home/${rel}`;
+}
+
+interface Taken {
+  target: string;
+  source: string;
+  bytes: Uint8Array;
+  executable: boolean;
+  /** What state.json records for it. */
+  synced: Omit<SyncedFile, 'at'>;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** Reads one entry's files from this machine; secrets found are collected in `hits`. */
+function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped: Skipped[]): Taken[] | null {
+  const rel = targetRel(entry.target);
+  const kind = localKind(userHome, rel);
+  if (kind === 'missing') return null;
+  const out: Taken[] = [];
+  const takeFile = (fileRel: string, source: string) => {
+    const target = `~/${fileRel}`;
+    const local = readLocal(userHome, fileRel);
+    if (local.kind !== 'file') throw new EnvTargetRefusedError(target, `it is ${local.kind === 'other' ? local.why : 'missing'}`, 'capture regular files and folders');
+    if (local.bytes.byteLength > ENV_MAX_FILE_BYTES) throw new EnvTargetRefusedError(target, `it is ${local.bytes.byteLength} bytes; a profile's file is at most ${ENV_MAX_FILE_BYTES}`, 'leave it out of the profile');
+    const name = fileRel.slice(fileRel.lastIndexOf('/') + 1);
+    const byName = secretName(name);
+    if (byName !== undefined) {
+      hits.push({ target, line: 0, what: byName });
+      return;
+    }
+    let bytes: Uint8Array = local.bytes;
+    let synced: Omit<SyncedFile, 'at'> = { hash: sha256Hex(local.bytes) };
+    if (entry.merge === 'json') {
+      const parsed = parseJsonObject(utf8.decode(local.bytes));
+      if (!parsed.ok) throw new EnvTargetRefusedError(target, `it is ${parsed.reason}`, 'fix the file, or capture it without merge by keys');
+      const keys = entry.keys ?? Object.keys(parsed.value).filter((k) => !LOCAL_ONLY_SETTINGS_KEYS.includes(k));
+      const picked = pickKeys(parsed.value, keys);
+      bytes = Buffer.from(renderJson(picked), 'utf8');
+      synced = { hash: keysHash(picked, Object.keys(picked)), keys: Object.keys(picked) };
+    }
+    for (const f of scanSecrets(utf8.decode(bytes))) hits.push({ target, line: entry.merge === 'json' ? 0 : f.line, what: entry.merge === 'json' ? `${f.what}, in the keys the profile takes` : f.what });
+    out.push({ target, source, bytes, executable: (local.mode & 0o111) !== 0, synced });
+  };
+  if ((entry.kind ?? 'file') === 'file') {
+    if (kind !== 'file') throw new EnvTargetRefusedError(entry.target, `the profile has it as a file, but here it is ${kind === 'dir' ? 'a folder' : 'not a regular file'}`, 'make it a file again, or remove the entry from the profile');
+    takeFile(rel, entry.source);
+  } else {
+    if (kind !== 'dir') throw new EnvTargetRefusedError(entry.target, 'the profile has it as a folder, but here it is not one', 'make it a folder again, or remove the entry from the profile');
+    const walked = walkLocalDir(userHome, rel);
+    skipped.push(...walked.skipped);
+    if (walked.files.length > ENV_MAX_FILES) throw new EnvTargetRefusedError(entry.target, `it holds ${walked.files.length} files, more than ${ENV_MAX_FILES}`, 'capture a smaller folder');
+    for (const f of walked.files) takeFile(f, `${entry.source}/${f.slice(rel.length + 1)}`);
+  }
+  return out;
+}
+
+/** The entry for a path added with --add: file or folder as it is here, merged by keys for Claude Code's settings. */
+function entryFor(target: string, opts: CaptureOptions, userHome: string, node: string, os: string, existing: EnvEntry | undefined): EnvEntry {
+  const rel = targetRel(target);
+  const kind = localKind(userHome, rel);
+  if (kind === 'missing') throw new EnvTargetRefusedError(target, 'there is no such file or folder here', 'give a path that exists on this machine');
+  if (kind === 'other') throw new EnvTargetRefusedError(target, 'it is not a regular file or folder', 'capture regular files and folders');
+  const json = kind === 'file' && (existing?.merge === 'json' || JSON_MERGED.has(rel));
+  const keys = opts.keys ?? existing?.keys;
+  return {
+    source: existing?.source ?? sourceFor(target, opts.variant, node, os),
+    target,
+    ...(kind === 'dir' ? { kind: 'dir' as const } : {}),
+    ...(json ? { merge: 'json' as const } : {}),
+    ...(json && keys ? { keys } : {}),
+    ...(opts.variant === 'os' ? { os: [os as 'linux'] } : {}),
+    ...(opts.variant === 'node' ? { nodes: [node] } : {}),
+  };
+}
+
+export async function captureProfile(ctx: BusContext, userHome: string, opts: CaptureOptions, signer: BusFileSigner | undefined): Promise<CaptureResult> {
+  const node = ctx.config.node;
+  const os = platform();
+  const now = opts.now ?? new Date();
+  const cwd = opts.cwd ?? process.cwd();
+  const added = opts.add.map((p) => asTarget(p, userHome, cwd));
+  if (opts.variant === 'os' && !(ENV_OS as readonly string[]).includes(os)) throw new EnvTargetRefusedError(added[0] ?? '~', `this system (${os}) cannot be named in a profile`, `profiles name ${ENV_OS.join(', ')}; capture without --variant os`);
+  const manifestPath = envManifestPath(opts.profile);
+  const base = `${ENV_FOLDER}/${opts.profile}/files`;
+  let taken: Taken[] = [];
+  const r = await transact(ctx, `env capture ${opts.profile}`, async (snap) => {
+    const read = await readProfile(snap, opts.profile);
+    if (read.found && !read.ok) throw new EnvProfileInvalidError(opts.profile, read.problems);
+    const old: EnvManifest | null = read.found && read.ok ? read.profile.manifest : null;
+    const entries = [...(old?.entries ?? [])];
+    const targets = added.length > 0 || old ? added : DEFAULT_TARGETS.filter((t) => localKind(userHome, targetRel(t)) !== 'missing');
+    if (targets.length === 0 && !old) throw new EnvTargetRefusedError('~', `none of ${DEFAULT_TARGETS.join(', ')} is on this machine`, 'name what to capture with --add PATH');
+    const toTake: EnvEntry[] = [];
+    for (const target of targets) {
+      const variant = { ...(opts.variant === 'os' ? { os: [os as 'linux'] } : {}), ...(opts.variant === 'node' ? { nodes: [node] } : {}) };
+      const at = entries.findIndex((e) => e.target === target && variantKey(e) === variantKey(variant));
+      const entry = entryFor(target, opts, userHome, node, os, at >= 0 ? entries[at] : undefined);
+      if (at >= 0) entries[at] = entry;
+      else entries.push(entry);
+      toTake.push(entry);
+    }
+    // Without --add, every entry that applies to this node is taken again (its own variant, where it has one).
+    if (targets.length === 0) toTake.push(...chooseEntries({ format: ENV_MANIFEST_FORMAT, entries, files: {} }, { node, platform: os }).chosen.map((c) => c.entry));
+    const hits: SecretHit[] = [];
+    const skipped: Skipped[] = [];
+    const kept: string[] = [];
+    taken = [];
+    const replacedSources = new Set<string>();
+    for (const entry of toTake) {
+      if (neverSynced(targetRel(entry.target)) !== undefined) continue;
+      const got = takeEntry(entry, userHome, hits, skipped);
+      if (got === null) {
+        kept.push(entry.target);
+        continue;
+      }
+      replacedSources.add(entry.source);
+      taken.push(...got);
+    }
+    if (hits.length > 0) throw new EnvSecretError(opts.profile, hits);
+    const files: EnvManifest['files'] = {};
+    const isReplaced = (source: string) => [...replacedSources].some((s) => source === s || source.startsWith(`${s}/`));
+    for (const [source, f] of Object.entries(old?.files ?? {})) if (!isReplaced(source)) files[source] = f;
+    for (const t of taken) files[t.source] = { sha256: sha256Hex(t.bytes), size: t.bytes.byteLength, ...(t.executable ? { executable: true } : {}) };
+    // Files no entry names any more leave the profile.
+    const used = (source: string) => entries.some((e) => ((e.kind ?? 'file') === 'file' ? e.source === source : source.startsWith(`${e.source}/`)));
+    for (const source of Object.keys(files)) if (!used(source)) delete files[source];
+    const total = Object.values(files).reduce((n, f) => n + f.size, 0);
+    if (total > ENV_MAX_PROFILE_BYTES) throw new EnvTargetRefusedError(opts.profile, `the profile would hold ${total} bytes, more than ${ENV_MAX_PROFILE_BYTES}`, 'leave large files out, or split the profile');
+    const manifest: EnvManifest = {
+      format: ENV_MANIFEST_FORMAT,
+      ...(opts.description !== undefined ? { description: opts.description } : old?.description !== undefined ? { description: old.description } : {}),
+      updated: now.toISOString(),
+      by: node,
+      entries,
+      files,
+    };
+    const timeless = (m: EnvManifest) => renderEnvManifest({ ...m, updated: undefined, by: undefined });
+    const rootTree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
+    const hasSignature = rootTree !== null && (await readSidecars(snap.store, rootTree, manifestPath)).length > 0;
+    // Nothing new: no commit (a signing key configured since is a reason to write the signature, though).
+    const unchanged = old !== null && timeless(old) === timeless(manifest) && (!signer || hasSignature);
+    const result = { files: taken.map((t) => ({ target: t.target, source: t.source, changed: old?.files[t.source]?.sha256 !== files[t.source]?.sha256 })), kept, skipped, signed: false };
+    if (unchanged) return { result };
+    const text = renderEnvManifest(manifest);
+    const changes: FileChange[] = [{ path: manifestPath, content: text }];
+    for (const t of taken) if (old?.files[t.source]?.sha256 !== files[t.source]?.sha256) changes.push({ path: `${base}/${t.source}`, content: t.bytes });
+    for (const source of Object.keys(old?.files ?? {})) if (files[source] === undefined) changes.push({ path: `${base}/${source}`, content: null });
+    const sidecar = sidecarPathFor(manifestPath);
+    if (signer) changes.push({ path: sidecar, content: (await signer(manifestPath, text)).content });
+    // An old signature would not verify for the new manifest: an unsigned capture removes it.
+    else if (hasSignature) changes.push({ path: sidecar, content: null });
+    return { result: { ...result, signed: Boolean(signer) }, commit: { changes, message: `gitbus: env ${opts.profile} captured on ${node}` } };
+  });
+  // What was captured is what this node has: each of those files is in sync here from now on.
+  const state = readState(ctx.paths.home, opts.profile);
+  for (const t of taken) state.files[t.target] = { ...t.synced, at: now.toISOString() };
+  writeState(ctx.paths.home, state);
+  return { profile: opts.profile, files: r.files, kept: r.kept, skipped: r.skipped, signed: r.signed, commit: r.commit };
+}

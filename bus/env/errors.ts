@@ -1,0 +1,95 @@
+import { GitbusError, type FileProblem } from '../../schemas/errors.js';
+
+/** Errors of `gitbus env` (docs/PROTOCOL.md "env/ profiles"); exit codes in cli/exit-codes.ts. */
+
+export class EnvNoProfileError extends GitbusError {
+  readonly code = 'ENV_NO_PROFILE';
+  constructor(profile: string, known: string[]) {
+    super(
+      `the bus has no environment profile "${profile}"${known.length ? ` (it has ${known.join(', ')})` : ''}`,
+      known.length ? `name one of ${known.join(', ')}, or make it with "gitbus env capture ${profile}"` : `make it with "gitbus env capture ${profile}" on the machine whose setup it should hold`,
+      { profile, known },
+    );
+  }
+}
+
+export class EnvNoProfilesError extends GitbusError {
+  readonly code = 'ENV_NO_PROFILES';
+  constructor(configPath: string) {
+    super(
+      'this node subscribes to no environment profile',
+      `name a profile (gitbus env status PROFILE), or subscribe in ${configPath}: env: [{profile: NAME, apply: manual}]`,
+      { config: configPath },
+    );
+  }
+}
+
+export class EnvProfileInvalidError extends GitbusError {
+  readonly code = 'ENV_PROFILE_INVALID';
+  readonly problems: FileProblem[];
+  constructor(profile: string, problems: FileProblem[]) {
+    const first = problems[0];
+    super(
+      `profile ${profile} cannot be used: ${first ? `${first.path}${first.field ? ` (${first.field})` : ''}: ${first.reason}` : 'it is invalid'}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`,
+      first?.fix ?? `capture it again ("gitbus env capture ${profile}")`,
+      { profile, problems },
+    );
+    this.problems = problems;
+  }
+}
+
+export class EnvProfileUntrustedError extends GitbusError {
+  readonly code = 'ENV_PROFILE_UNTRUSTED';
+  constructor(profile: string, reason: string, fix: string) {
+    super(`profile ${profile} is not applied on this node: ${reason}`, fix, { profile, reason });
+  }
+}
+
+/** A path `capture` will not take: outside the home, never synced, a link to a folder, too large, missing. */
+export class EnvTargetRefusedError extends GitbusError {
+  readonly code = 'ENV_TARGET_REFUSED';
+  constructor(target: string, reason: string, fix: string) {
+    super(`${target}: ${reason}`, fix, { target, reason });
+  }
+}
+
+export interface SecretHit {
+  target: string;
+  /** 0 for a file refused by its name. */
+  line: number;
+  what: string;
+}
+
+export class EnvSecretError extends GitbusError {
+  readonly code = 'ENV_SECRET';
+  constructor(profile: string, hits: SecretHit[]) {
+    const shown = hits.slice(0, 5).map((h) => `${h.target}${h.line > 0 ? `:${h.line}` : ''} (${h.what})`).join('; ');
+    super(
+      `refused to capture profile ${profile}: ${hits.length === 1 ? 'a file looks like it holds a secret' : `${hits.length} places look like secrets`}: ${shown}${hits.length > 5 ? '; …' : ''}`,
+      'take the secret out of the file (keep it in the keychain or a file the profile does not sync, and read it from there, e.g. export GITHUB_TOKEN="$(cat ~/.config/tokens/github)"), or leave the file out of the profile; a secret on the bus is read by every node and stays in git history',
+      { profile, hits },
+    );
+  }
+}
+
+export class EnvNoBackupError extends GitbusError {
+  readonly code = 'ENV_NO_BACKUP';
+  constructor(id: string | null, known: string[]) {
+    super(
+      id === null ? 'there is no backup to restore' : `there is no backup ${id}`,
+      known.length ? `name one of: ${known.slice(-5).join(', ')} ("gitbus env restore --list" lists them)` : '"gitbus env apply" keeps a backup of every file it replaces; none was replaced yet',
+      { id, known },
+    );
+  }
+}
+
+export class EnvRestoreConflictError extends GitbusError {
+  readonly code = 'ENV_RESTORE_CONFLICT';
+  constructor(id: string, changed: string[]) {
+    super(
+      `backup ${id} was not restored: ${changed.join(', ')} changed since apply wrote ${changed.length === 1 ? 'it' : 'them'}`,
+      `look at the file${changed.length === 1 ? '' : 's'}, then restore anyway with "gitbus env restore ${id} --force" (what is there now is backed up first)`,
+      { id, changed },
+    );
+  }
+}

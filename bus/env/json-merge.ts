@@ -1,0 +1,40 @@
+/**
+ * Files merged by JSON keys (a profile's `merge: json`, for Claude Code's settings.json), pure: the profile sets its
+ * top-level keys, every other key of the node's file is kept where it was.
+ */
+
+export type JsonObject = Record<string, unknown>;
+
+export type JsonRead = { ok: true; value: JsonObject } | { ok: false; reason: string };
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Reads a JSON object from text; an empty file is an empty object (a settings file just created). */
+export function parseJsonObject(text: string): JsonRead {
+  if (text.trim() === '') return { ok: true, value: {} };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `not valid JSON (${(err as Error).message})` };
+  }
+  return isObject(v) ? { ok: true, value: v } : { ok: false, reason: 'not a JSON object' };
+}
+
+/** Only `keys` of `obj` (those it has), in the order of `keys`. */
+export function pickKeys(obj: JsonObject, keys: readonly string[]): JsonObject {
+  // fromEntries defines own properties: a "__proto__" key from a file stays a key, never a prototype.
+  return Object.fromEntries(keys.filter((k) => Object.hasOwn(obj, k)).map((k) => [k, obj[k]]));
+}
+
+/** The node's object with the profile's keys set: replaced where they were, added at the end otherwise. */
+export function mergeJson(local: JsonObject, profile: JsonObject): JsonObject {
+  const kept = Object.keys(local).map((k): [string, unknown] => [k, Object.hasOwn(profile, k) ? profile[k] : local[k]]);
+  const added = Object.keys(profile).filter((k) => !Object.hasOwn(local, k)).map((k): [string, unknown] => [k, profile[k]]);
+  return Object.fromEntries([...kept, ...added]);
+}
+
+/** JSON as Claude Code writes its settings: two spaces, a final newline. */
+export function renderJson(obj: JsonObject): string {
+  return `${JSON.stringify(obj, null, 2)}\n`;
+}

@@ -1,0 +1,134 @@
+import type { FileProblem } from '../../schemas/errors.js';
+import { parseEnvManifest, type EnvManifest } from '../../schemas/env-manifest.js';
+import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES, ENV_MAX_PROFILE_BYTES, ENV_PROFILE_RE, whyNotSegment } from '../../schemas/env-paths.js';
+import { ENV_FOLDER, ENV_MANIFEST_NAME, envManifestPath } from '../../schemas/layout.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { ObjectStore, TreeEntry } from '../store/objects.js';
+import { sha256Hex } from './hash.js';
+
+/**
+ * A profile read from one commit of main and checked as untrusted input: the manifest's schema and rules, every
+ * file it lists present with exactly the SHA-256 and size it names (so a signature over the manifest covers the
+ * files), regular files only (links and submodules refused), sizes and counts capped.
+ */
+
+export interface EnvProfile {
+  name: string;
+  /** `env/<profile>/manifest.yaml`. */
+  manifestPath: string;
+  manifestBytes: Uint8Array;
+  manifest: EnvManifest;
+  /** The tree of `env/<profile>/`: equal oids, equal profiles. */
+  treeOid: string;
+  /** Each listed file's content, by its path under files/ (checked against the manifest). */
+  contents: Map<string, Uint8Array>;
+  /** Files under files/ the manifest does not list (ignored), and the manifest's warnings. */
+  warnings: FileProblem[];
+}
+
+export type ProfileRead = { found: false } | { found: true; ok: false; problems: FileProblem[]; treeOid: string } | { found: true; ok: true; profile: EnvProfile };
+
+const problem = (path: string, reason: string, fix: string, severity: 'error' | 'warning' = 'error'): FileProblem => ({ path, field: '', reason, fix, severity });
+const RECAPTURE = 'capture the profile again with "gitbus env capture PROFILE" (it writes the manifest and files together)';
+
+/** The root tree entries of a snapshot's commit (cached by oid in the store). */
+async function rootEntries(snap: Snapshot): Promise<TreeEntry[]> {
+  return snap.commit ? snap.store.readTree(await snap.store.readCommitTree(snap.commit)) : [];
+}
+
+/** The oid of `env/` in the snapshot, or null: a watcher compares it between wakes to see whether any profile changed. */
+export async function envTreeOid(snap: Snapshot): Promise<string | null> {
+  const e = (await rootEntries(snap)).find((x) => x.path === ENV_FOLDER);
+  return e?.type === 'tree' ? e.oid : null;
+}
+
+/** The profiles on the bus: folders of env/ with a profile's name. */
+export async function listProfiles(snap: Snapshot): Promise<string[]> {
+  const env = await envTreeOid(snap);
+  if (!env) return [];
+  return (await snap.store.readTree(env)).filter((e) => e.type === 'tree' && ENV_PROFILE_RE.test(e.path)).map((e) => e.path).sort();
+}
+
+/** Every blob under a tree, by path, refusing links, submodules and depth; problems collected. */
+async function walkFiles(store: ObjectStore, oid: string, prefix: string, at: string, out: Map<string, string>, problems: FileProblem[], depth: number): Promise<void> {
+  for (const e of await store.readTree(oid)) {
+    const rel = prefix ? `${prefix}/${e.path}` : e.path;
+    const path = `${at}/${rel}`;
+    const bad = whyNotSegment(e.path);
+    if (bad !== undefined) problems.push(problem(path, `the name is not allowed: ${bad}`, RECAPTURE));
+    else if (e.mode === '120000') problems.push(problem(path, 'it is a symbolic link; profiles hold regular files only', RECAPTURE));
+    else if (e.type === 'commit') problems.push(problem(path, 'it is a submodule; profiles hold regular files only', RECAPTURE));
+    else if (e.type === 'tree') {
+      if (depth >= ENV_MAX_DEPTH + 4) problems.push(problem(path, 'folders are nested too deep', RECAPTURE));
+      else await walkFiles(store, e.oid, rel, at, out, problems, depth + 1);
+    } else out.set(rel, e.oid);
+    if (out.size > ENV_MAX_FILES + 1 || problems.length > 50) return;
+  }
+}
+
+/** Reads by profile name and tree oid: a watcher looks at its profiles every wake, and they rarely change. */
+const cache = new Map<string, ProfileRead>();
+
+export async function readProfile(snap: Snapshot, name: string): Promise<ProfileRead> {
+  const env = await envTreeOid(snap);
+  const dir = env ? (await snap.store.readTree(env)).find((e) => e.path === name) : undefined;
+  if (!dir || dir.type !== 'tree') return { found: false };
+  const key = `${name}\0${dir.oid}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const read = await readProfileTree(snap, name, dir.oid);
+  if (cache.size >= 32) cache.clear();
+  cache.set(key, read);
+  return read;
+}
+
+async function readProfileTree(snap: Snapshot, name: string, treeOid: string): Promise<ProfileRead> {
+  const dir = { oid: treeOid };
+  const manifestPath = envManifestPath(name);
+  const at = `${ENV_FOLDER}/${name}/files`;
+  const fail = (problems: FileProblem[]): ProfileRead => ({ found: true, ok: false, problems, treeOid: dir.oid });
+  const entries = await snap.store.readTree(dir.oid);
+  const m = entries.find((e) => e.path === ENV_MANIFEST_NAME);
+  if (!m) return fail([problem(manifestPath, 'the profile has no manifest.yaml', RECAPTURE)]);
+  if (m.type !== 'blob' || m.mode === '120000') return fail([problem(manifestPath, 'manifest.yaml must be a regular file', RECAPTURE)]);
+  const manifestBytes = await snap.store.readBlob(m.oid);
+  if (manifestBytes.byteLength > 1024 * 1024) return fail([problem(manifestPath, `the manifest is ${manifestBytes.byteLength} bytes, more than 1 MiB`, RECAPTURE)]);
+  const parsed = parseEnvManifest(manifestPath, manifestBytes);
+  if (!parsed.ok) return fail(parsed.problems);
+  const manifest = parsed.manifest;
+  const problems: FileProblem[] = [];
+  const warnings: FileProblem[] = [...parsed.warnings];
+  for (const e of entries) {
+    if (e.path !== ENV_MANIFEST_NAME && e.path !== 'files') warnings.push(problem(`${ENV_FOLDER}/${name}/${e.path}`, 'not part of a profile (manifest.yaml and files/ are)', 'remove it; it is ignored', 'warning'));
+  }
+  const filesDir = entries.find((e) => e.path === 'files');
+  const blobs = new Map<string, string>();
+  if (filesDir && filesDir.type === 'tree') await walkFiles(snap.store, filesDir.oid, '', at, blobs, problems, 0);
+  else if (filesDir) problems.push(problem(at, 'files must be a folder', RECAPTURE));
+  if (blobs.size > ENV_MAX_FILES) problems.push(problem(at, `more than ${ENV_MAX_FILES} files`, 'split the profile'));
+  const contents = new Map<string, Uint8Array>();
+  let total = 0;
+  for (const [source, file] of Object.entries(manifest.files)) {
+    const oid = blobs.get(source);
+    if (oid === undefined) {
+      problems.push(problem(`${at}/${source}`, 'the manifest lists this file but the profile does not have it', RECAPTURE));
+      continue;
+    }
+    const bytes = await snap.store.readBlob(oid);
+    total += bytes.byteLength;
+    if (bytes.byteLength > ENV_MAX_FILE_BYTES || total > ENV_MAX_PROFILE_BYTES) {
+      problems.push(problem(`${at}/${source}`, `too large (${bytes.byteLength} bytes; a file may have ${ENV_MAX_FILE_BYTES}, a profile ${ENV_MAX_PROFILE_BYTES})`, 'leave large files out of the profile'));
+      break;
+    }
+    if (bytes.byteLength !== file.size || sha256Hex(bytes) !== file.sha256) {
+      problems.push(problem(`${at}/${source}`, 'its content is not what the manifest names (SHA-256 or size differ): it changed after the manifest was written', RECAPTURE));
+      continue;
+    }
+    contents.set(source, bytes);
+  }
+  for (const source of blobs.keys()) {
+    if (manifest.files[source] === undefined) warnings.push(problem(`${at}/${source}`, 'the manifest does not list this file; it is ignored', 'remove it, or capture the profile again', 'warning'));
+  }
+  if (problems.length > 0) return fail(problems);
+  return { found: true, ok: true, profile: { name, manifestPath, manifestBytes, manifest, treeOid: dir.oid, contents, warnings } };
+}

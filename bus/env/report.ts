@@ -1,0 +1,90 @@
+import { platform } from 'node:os';
+import type { CardEnv } from '../../schemas/env-drift.js';
+import type { FileProblem } from '../../schemas/errors.js';
+import { homePaths, type NodeConfig } from '../home.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { applyPlan, type ApplyResult } from './apply.js';
+import { EnvNoProfileError, EnvNoProfilesError, EnvProfileInvalidError, EnvProfileUntrustedError } from './errors.js';
+import { listProfiles, readProfile, type EnvProfile } from './profile.js';
+import type { Skipped } from './resolve.js';
+import { cardEnvOf } from './states.js';
+import { planProfile, shownFiles, type FileStatus, type ProfilePlan } from './status.js';
+import { readState } from './state-store.js';
+import { profileVerdict, type ProfileTrust } from './trust.js';
+
+/**
+ * One profile as this node sees it: on the bus or not, usable or not (invalid, untrusted), and each file's state.
+ * What `gitbus env status|diff|apply`, the watcher, `doctor` and the node card are built from.
+ */
+
+export interface ProfileReport {
+  profile: string;
+  /** node.yaml subscribes to it; `apply` says how (null: not subscribed, looked at by name). */
+  apply: 'auto' | 'manual' | null;
+  found: boolean;
+  /** Why it cannot be applied here (not on the bus, invalid, untrusted); null when it can. */
+  problem: string | null;
+  fix: string | null;
+  problems: FileProblem[];
+  /** The trust verdict, or null when this node enforces no trust root. */
+  trust: ProfileTrust | null;
+  files: FileStatus[];
+  skipped: Skipped[];
+  warnings: FileProblem[];
+}
+
+export interface ProfileLook {
+  report: ProfileReport;
+  plan: ProfilePlan | null;
+  profile: EnvProfile | null;
+  /** The error apply throws for this profile, or null when it may be applied. */
+  refusal: Error | null;
+}
+
+export interface EnvNode {
+  home: string;
+  config: NodeConfig;
+}
+
+/** The profiles to look at: the one named, else those node.yaml subscribes to. */
+export function profilesToLook(node: EnvNode, named?: string): { profile: string; apply: 'auto' | 'manual' | null }[] {
+  const subs = node.config.env ?? [];
+  if (named !== undefined) return [{ profile: named, apply: subs.find((s) => s.profile === named)?.apply ?? null }];
+  if (subs.length === 0) throw new EnvNoProfilesError(homePaths(node.home).config);
+  const seen = new Set<string>();
+  return subs.filter((s) => !seen.has(s.profile) && seen.add(s.profile)).map((s) => ({ profile: s.profile, apply: s.apply }));
+}
+
+export async function lookAtProfile(snap: Snapshot, node: EnvNode, userHome: string, name: string, apply: 'auto' | 'manual' | null, opts: { force?: boolean; now?: Date } = {}): Promise<ProfileLook> {
+  const base: ProfileReport = { profile: name, apply, found: false, problem: null, fix: null, problems: [], trust: null, files: [], skipped: [], warnings: [] };
+  const read = await readProfile(snap, name);
+  if (!read.found) {
+    const known = await listProfiles(snap);
+    const err = new EnvNoProfileError(name, known);
+    return { report: { ...base, problem: 'not on the bus', fix: err.fix }, plan: null, profile: null, refusal: err };
+  }
+  if (!read.ok) {
+    const err = new EnvProfileInvalidError(name, read.problems);
+    return { report: { ...base, found: true, problem: `invalid: ${err.message.split('\n')[0] ?? ''}`, fix: err.fix, problems: read.problems }, plan: null, profile: null, refusal: err };
+  }
+  const profile = read.profile;
+  const trust = await profileVerdict(snap, profile, node.home, node.config, opts.now);
+  const plan = planProfile(profile, userHome, readState(node.home, name), { node: node.config.node, platform: platform() }, opts);
+  const report: ProfileReport = { ...base, found: true, trust, files: shownFiles(plan), skipped: plan.skipped, warnings: profile.warnings };
+  if (trust && !trust.trusted) {
+    const err = new EnvProfileUntrustedError(name, trust.reason, trust.fix);
+    return { report: { ...report, problem: `untrusted: ${trust.reason}`, fix: trust.fix }, plan, profile, refusal: err };
+  }
+  return { report, plan, profile, refusal: null };
+}
+
+/** Applies a profile looked at: refused when it cannot be applied here (untrusted, invalid, missing). */
+export function applyLooked(look: ProfileLook, node: EnvNode, userHome: string, opts: { dryRun?: boolean; now?: Date } = {}): ApplyResult {
+  if (look.refusal || !look.plan) throw look.refusal ?? new Error(`profile ${look.report.profile} has no plan`);
+  return applyPlan(node.home, userHome, node.config.node, look.plan, opts);
+}
+
+/** The profile's drift as the node card carries it. */
+export function cardEnvOfReport(r: ProfileReport): CardEnv {
+  return cardEnvOf(r.profile, r.apply ?? undefined, r.files, r.problem ?? undefined);
+}

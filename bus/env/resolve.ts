@@ -1,0 +1,108 @@
+import type { EnvEntry, EnvFile, EnvManifest } from '../../schemas/env-manifest.js';
+import { ENV_MAX_DEPTH, neverSynced, osMatches, secretName, targetRel } from '../../schemas/env-paths.js';
+
+/**
+ * Which of a profile's files go where on one node, pure: for each target the most specific entry that applies
+ * (one naming the node, then one naming its system, then one without a filter), a folder entry expanded into its
+ * files, and whatever is never synced left out with the reason.
+ */
+
+/** One file a profile puts on this node. */
+export interface EnvItem {
+  /** `~/…` of the file. */
+  target: string;
+  /** The same, relative to the home. */
+  rel: string;
+  /** Its path under the profile's files/. */
+  source: string;
+  merge: 'replace' | 'json';
+  /** The entry's `keys` (json only). */
+  keys?: string[];
+  file: EnvFile;
+  /** The entry it comes from, its index in the manifest. */
+  entry: number;
+}
+
+export interface Skipped {
+  target: string;
+  reason: string;
+}
+
+export interface ResolvedProfile {
+  items: EnvItem[];
+  /** Targets of the folder entries that apply here (files a folder lost in the bus are removed under them). */
+  dirs: string[];
+  skipped: Skipped[];
+}
+
+export interface NodeFacts {
+  node: string;
+  /** `process.platform`. */
+  platform: string;
+}
+
+/** How specific an entry is for a node it applies to: a node name beats a system, a system beats nothing. */
+function specificity(e: EnvEntry, facts: NodeFacts): number | undefined {
+  if (e.nodes && !e.nodes.includes(facts.node)) return undefined;
+  if (e.os && !osMatches(e.os, facts.platform)) return undefined;
+  return (e.nodes ? 2 : 0) + (e.os ? 1 : 0);
+}
+
+/** The entry that applies to this node for each target, or why none can be chosen. */
+export function chooseEntries(m: EnvManifest, facts: NodeFacts): { chosen: { entry: EnvEntry; index: number }[]; skipped: Skipped[] } {
+  const best = new Map<string, { entry: EnvEntry; index: number; score: number; tie: boolean }>();
+  for (const [index, entry] of m.entries.entries()) {
+    const score = specificity(entry, facts);
+    if (score === undefined) continue;
+    const now = best.get(entry.target);
+    if (!now || score > now.score) best.set(entry.target, { entry, index, score, tie: false });
+    else if (score === now.score) now.tie = true;
+  }
+  const chosen: { entry: EnvEntry; index: number }[] = [];
+  const skipped: Skipped[] = [];
+  for (const [target, b] of best) {
+    if (b.tie) skipped.push({ target, reason: `several entries apply to node ${facts.node} (${facts.platform}) with the same precedence; name the node in one of them` });
+    else chosen.push({ entry: b.entry, index: b.index });
+  }
+  return { chosen, skipped };
+}
+
+/** Why a file at `rel` (home-relative) is never written by a profile, or undefined. */
+export function neverWritten(rel: string): string | undefined {
+  const never = neverSynced(rel);
+  if (never !== undefined) return `never synced: ${never}`;
+  const secret = secretName(rel.slice(rel.lastIndexOf('/') + 1));
+  if (secret !== undefined) return `never synced: it looks like a secret (${secret})`;
+  if (rel.split('/').length > ENV_MAX_DEPTH + 1) return `more than ${ENV_MAX_DEPTH} folders deep`;
+  return undefined;
+}
+
+export function resolveProfile(m: EnvManifest, facts: NodeFacts): ResolvedProfile {
+  const { chosen, skipped } = chooseEntries(m, facts);
+  const items: EnvItem[] = [];
+  const dirs: string[] = [];
+  const add = (target: string, source: string, entry: EnvEntry, index: number, file: EnvFile) => {
+    const rel = targetRel(target);
+    const why = neverWritten(rel);
+    if (why !== undefined) {
+      skipped.push({ target, reason: why });
+      return;
+    }
+    const merge = entry.merge ?? 'replace';
+    items.push({ target, rel, source, merge, ...(merge === 'json' && entry.keys ? { keys: entry.keys } : {}), file, entry: index });
+  };
+  for (const { entry, index } of chosen) {
+    if ((entry.kind ?? 'file') === 'file') {
+      const file = m.files[entry.source];
+      if (file) add(entry.target, entry.source, entry, index, file);
+      continue;
+    }
+    dirs.push(entry.target);
+    const prefix = `${entry.source}/`;
+    for (const [source, file] of Object.entries(m.files)) {
+      if (source.startsWith(prefix)) add(`${entry.target}/${source.slice(prefix.length)}`, source, entry, index, file);
+    }
+  }
+  items.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  return { items, dirs, skipped };
+}

@@ -1,0 +1,50 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomicSync } from '../local-io.js';
+
+/**
+ * What this node last wrote or read for each file of a profile (`<home>/env/<profile>/state.json`): the S of the
+ * four states (states.ts). Lost or damaged, every differing file reads as a conflict, which apply never
+ * overwrites without --force: the safe side.
+ */
+
+export interface SyncedFile {
+  /** The hash as states.ts compares it: of the file, or of its managed keys for a file merged by keys. */
+  hash: string;
+  /** The keys the hash covers (merge: json only). */
+  keys?: string[];
+  /** When it was written or captured. */
+  at: string;
+}
+
+export interface EnvStateFile {
+  format: 1;
+  profile: string;
+  files: Record<string, SyncedFile>;
+}
+
+export function statePath(home: string, profile: string): string {
+  return join(home, 'env', profile, 'state.json');
+}
+
+const isSynced = (v: unknown): v is SyncedFile =>
+  typeof v === 'object' && v !== null && typeof (v as SyncedFile).hash === 'string' && ((v as SyncedFile).keys === undefined || (Array.isArray((v as SyncedFile).keys) && ((v as SyncedFile).keys as unknown[]).every((k) => typeof k === 'string')));
+
+export function readState(home: string, profile: string): EnvStateFile {
+  const empty: EnvStateFile = { format: 1, profile, files: {} };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(statePath(home, profile), 'utf8'));
+  } catch {
+    return empty;
+  }
+  const files = (raw as { files?: unknown } | null)?.files;
+  if (typeof files !== 'object' || files === null) return empty;
+  return { format: 1, profile, files: Object.fromEntries(Object.entries(files).filter(([k, v]) => k.startsWith('~/') && isSynced(v))) };
+}
+
+export function writeState(home: string, state: EnvStateFile): void {
+  const path = statePath(home, state.profile);
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileAtomicSync(path, `${JSON.stringify(state, null, 2)}\n`);
+}

@@ -1,0 +1,147 @@
+import type { EnvState } from '../../schemas/env-drift.js';
+import { sha256Hex, keysHash } from './hash.js';
+import { mergeJson, parseJsonObject, renderJson, type JsonObject } from './json-merge.js';
+import { readLocal, type LocalFile } from './local.js';
+import type { EnvProfile } from './profile.js';
+import { resolveProfile, type NodeFacts, type Skipped } from './resolve.js';
+import { decide, fileState, type EnvAction } from './states.js';
+import type { EnvStateFile, SyncedFile } from './state-store.js';
+
+/**
+ * Each file of a profile on this node: its state (states.ts) from the bus's content, the node's file and the
+ * node's state.json, and what apply would do with it. Reads the home; writes nothing.
+ */
+
+export interface FileStatus {
+  target: string;
+  rel: string;
+  state: EnvState;
+  action: EnvAction;
+  /** Why apply leaves it although it is not in sync. */
+  held?: string;
+  merge: 'replace' | 'json';
+  /** Its path under the profile's files/; null for a file the bus no longer has (a removal). */
+  source: string | null;
+}
+
+/** A file's status and what apply needs to act on it. */
+export interface Planned extends FileStatus {
+  local: LocalFile;
+  /** What apply writes (the profile's file, or the node's JSON with the profile's keys set); null for a removal. */
+  content: Uint8Array | null;
+  executable: boolean;
+  /** What state.json says now, and after apply (or after finding it in sync); null: nothing, or forget the file. */
+  last: SyncedFile | null;
+  next: SyncedFile | null;
+}
+
+export interface ProfilePlan {
+  profile: string;
+  files: Planned[];
+  skipped: Skipped[];
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+/** What never equals a content hash: a file that is not there as a regular file, or JSON that does not parse. */
+const UNREADABLE = 'unreadable';
+
+export function planProfile(profile: EnvProfile, userHome: string, state: EnvStateFile, facts: NodeFacts, opts: { force?: boolean; now?: Date } = {}): ProfilePlan {
+  const at = (opts.now ?? new Date()).toISOString();
+  const force = Boolean(opts.force);
+  const resolved = resolveProfile(profile.manifest, facts);
+  const skipped = [...resolved.skipped];
+  const files: Planned[] = [];
+  for (const item of resolved.items) {
+    const busBytes = profile.contents.get(item.source);
+    if (!busBytes) continue;
+    const local = readLocal(userHome, item.rel);
+    const last = state.files[item.target];
+    const blocked = local.kind === 'other' ? `it is ${local.why} here; gitbus writes only regular files` : local.kind === 'file' && local.link ? 'it is a symbolic link here; gitbus never writes through or over links (change the file it points to, or replace the link with a file)' : undefined;
+    let bus: string;
+    let localHash: string | null;
+    let localAtLast: string | null;
+    let content: Uint8Array;
+    let next: SyncedFile;
+    if (item.merge === 'json') {
+      const profileJson = parseJsonObject(utf8.decode(busBytes));
+      if (!profileJson.ok) {
+        skipped.push({ target: item.target, reason: `the profile's file is ${profileJson.reason}` });
+        continue;
+      }
+      const keys = Object.keys(profileJson.value);
+      bus = keysHash(profileJson.value, keys);
+      let localObj: JsonObject | null = null;
+      if (local.kind === 'file') {
+        const r = parseJsonObject(utf8.decode(local.bytes));
+        if (r.ok) localObj = r.value;
+      }
+      localHash = local.kind === 'missing' ? null : localObj ? keysHash(localObj, keys) : UNREADABLE;
+      localAtLast = local.kind === 'missing' ? null : localObj ? keysHash(localObj, last?.keys ?? keys) : UNREADABLE;
+      content = Buffer.from(renderJson(mergeJson(localObj ?? {}, profileJson.value)), 'utf8');
+      next = { hash: bus, keys, at };
+    } else {
+      bus = item.file.sha256;
+      localHash = local.kind === 'missing' ? null : local.kind === 'file' ? sha256Hex(local.bytes) : UNREADABLE;
+      localAtLast = localHash;
+      content = busBytes;
+      next = { hash: bus, at };
+    }
+    const st = fileState({ bus, local: localHash, localAtLast, last: last?.hash });
+    const d = decide(st, { force, ...(blocked !== undefined ? { blocked } : {}) });
+    // In sync or written, the node knows the file as the bus has it (an unchanged record keeps its time); a file
+    // left as it is keeps what the node knew of it.
+    const known = st === 'in-sync' || d.action === 'write' ? (last && last.hash === next.hash && sameKeys(last, next) ? last : next) : (last ?? null);
+    files.push({
+      target: item.target,
+      rel: item.rel,
+      state: st,
+      action: d.action,
+      ...(d.held !== undefined ? { held: d.held } : {}),
+      merge: item.merge,
+      source: item.source,
+      local,
+      content,
+      executable: Boolean(item.file.executable),
+      last: last ?? null,
+      next: known,
+    });
+  }
+  files.push(...removals(state, resolved.dirs, new Set(files.map((f) => f.target).concat(skipped.map((s) => s.target))), userHome, force));
+  return { profile: profile.name, files, skipped };
+}
+
+function sameKeys(a: SyncedFile, b: SyncedFile): boolean {
+  return JSON.stringify(a.keys ?? null) === JSON.stringify(b.keys ?? null);
+}
+
+/**
+ * Files this node got from a folder entry that the bus no longer has: removed by apply (with a backup) when they
+ * are as the node wrote them, like rsync --delete in seed 000's script. Other files the profile stopped naming are
+ * only forgotten (no longer managed), never removed: a file the profile stops managing stays as it is.
+ */
+function removals(state: EnvStateFile, dirs: readonly string[], present: ReadonlySet<string>, userHome: string, force: boolean): Planned[] {
+  const out: Planned[] = [];
+  for (const [target, last] of Object.entries(state.files)) {
+    if (present.has(target)) continue;
+    const rel = target.slice(2);
+    const local = readLocal(userHome, rel);
+    const underDir = last.keys === undefined && dirs.some((d) => target.startsWith(`${d}/`));
+    if (!underDir || local.kind === 'missing') {
+      out.push({ target, rel, state: 'in-sync', action: 'none', merge: last.keys ? 'json' : 'replace', source: null, local, content: null, executable: false, last, next: null });
+      continue;
+    }
+    const hash = local.kind === 'file' && !local.link ? sha256Hex(local.bytes) : UNREADABLE;
+    const st: EnvState = hash === last.hash ? 'changed-in-bus' : 'conflict';
+    const blocked = local.kind === 'file' && !local.link ? undefined : 'it is not a regular file here';
+    const d = decide(st, { force, removal: true, ...(blocked !== undefined ? { blocked } : {}) });
+    out.push({ target, rel, state: st, action: d.action, ...(d.held !== undefined ? { held: d.held.replace('changed here and in the bus', 'removed from the profile but changed here') } : {}), merge: 'replace', source: null, local, content: null, executable: false, last, next: d.action === 'remove' ? null : last });
+  }
+  return out;
+}
+
+/** The files a person is shown: forgotten ones (no longer managed, nothing to do) left out. */
+export function shownFiles(plan: ProfilePlan): FileStatus[] {
+  return plan.files
+    .filter((f) => !(f.source === null && f.action === 'none' && f.state === 'in-sync'))
+    .map(({ target, rel, state, action, held, merge, source }) => ({ target, rel, state, action, ...(held !== undefined ? { held } : {}), merge, source }));
+}

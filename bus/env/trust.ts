@@ -1,0 +1,50 @@
+import type { NodeConfig } from '../home.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { isRevoked } from '../trust/chain.js';
+import { enforcedTrust } from '../trust/enforce.js';
+import { readSidecars } from '../trust/file-signatures.js';
+import type { EnforcedTrust, TrustTarget } from '../trust/handoff-trust.js';
+import { signedMessage } from '../trust/messages.js';
+import { principalsOf, ruleAllows } from '../trust/policy-rules.js';
+import { checkSshsig } from '../trust/sshsig.js';
+import type { Sidecar } from '../trust/file-signatures.js';
+import type { EnvProfile } from './profile.js';
+
+/**
+ * A profile change is code: Claude Code's settings hold hooks, a shell's rc file runs at every login. On a bus whose
+ * trust root this node enforces, a profile is applied only when its manifest (which names the SHA-256 of every
+ * file) carries a signature that verifies in the namespace gitbus-env@v1, by a key the accepted trust version lists
+ * for it and this node has not revoked, and a rule of that version lets the signer make this node run the `shell`
+ * runner (a profile runs as the node's user, like a shell task). Pure; `profileVerdict` reads the sidecar.
+ */
+
+export type ProfileTrust = { trusted: true; principals: string[]; fingerprint: string; rule: number } | { trusted: false; reason: string; fix: string };
+
+const SIGN_FIX = 'capture the profile again from a node with a signing key an allowed signer holds (node.yaml signingKey): "gitbus env capture PROFILE" signs its manifest';
+
+export function profileTrust(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], trust: EnforcedTrust, target: TrustTarget, now: Date): ProfileTrust {
+  const v = trust.accepted;
+  const sidecar = sidecars[0];
+  if (!sidecar) return { trusted: false, reason: `unsigned: ${path} has no signature (signatures/${path}.sig), and this bus has a trust root (version ${v.version})`, fix: SIGN_FIX };
+  const m = signedMessage(path, bytes);
+  const check = checkSshsig(sidecar.content, m.message, m.namespace);
+  if (!check.ok) return { trusted: false, reason: `bad signature (${check.reason}): ${check.error.message.split('\n')[0] ?? check.reason}`, fix: SIGN_FIX };
+  const key = check.signer;
+  if (isRevoked(trust.node, key.fingerprint)) return { trusted: false, reason: `signed by ${key.fingerprint}, a key this node revoked (node.yaml trust.revoke)`, fix: 'have someone whose key is not revoked capture it again' };
+  const principals = principalsOf(v, key, m.namespace, trust.node, now);
+  if (principals.length === 0) return { trusted: false, reason: `signed by ${key.fingerprint}, which trust version ${v.version} does not list as a signer of environment profiles (${m.namespace})`, fix: 'an admin adds the key ("gitbus trust add signer"), or capture it with a listed key' };
+  const verdict = ruleAllows(v, { principals, runner: 'shell', node: { name: target.name, labels: target.labels } });
+  if (!verdict.allowed) {
+    return { trusted: false, reason: `signed by ${principals.join(', ')} (${key.fingerprint}), who may not change what node ${target.name} runs as its user (a profile counts as a shell task): ${verdict.reason}`, fix: 'an admin adds a rule letting the signer run shell tasks on this node ("gitbus trust add rule --runners shell")' };
+  }
+  return { trusted: true, principals, fingerprint: key.fingerprint, rule: verdict.rule };
+}
+
+/** The verdict on a profile for this node, or null when it enforces no trust (no pinned root): every profile goes. */
+export async function profileVerdict(snap: Snapshot, profile: EnvProfile, home: string, config: Pick<NodeConfig, 'trust' | 'node' | 'labels'>, now = new Date()): Promise<ProfileTrust | null> {
+  const trust = await enforcedTrust(snap, home, config);
+  if (!trust) return null;
+  const rootTree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
+  const sidecars = rootTree ? await readSidecars(snap.store, rootTree, profile.manifestPath) : [];
+  return profileTrust(profile.manifestPath, profile.manifestBytes, sidecars, trust, { name: config.node, labels: config.labels }, now);
+}
