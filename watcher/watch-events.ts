@@ -35,6 +35,12 @@ export type WatchEvent =
    * left for other nodes, reported once per task while this watcher runs.
    */
   | { type: 'refused'; id: string; attempt: number | null; answered: boolean; reason: string }
+  /** An `auto` environment profile was applied: files written or removed, and the backup that holds what they replaced. */
+  | { type: 'env-applied'; profile: string; written: string[]; removed: string[]; backup: string | null }
+  /** Files of an `auto` profile that apply leaves as they are (changed here, or both here and in the bus): reported when the set changes. */
+  | { type: 'env-held'; profile: string; files: { target: string; state: string; why: string }[] }
+  /** A subscribed profile cannot be applied here (not on the bus, invalid, untrusted): reported when the reason changes. */
+  | { type: 'env-refused'; profile: string; reason: string; fix: string }
   | RemoteDownEvent
   | RemoteUpEvent
   | { type: 'stopped' };
@@ -65,6 +71,10 @@ export interface WatchOptions {
    * the regular heartbeats carry it.
    */
   progressBeatMs?: number;
+  /** The home folder environment profiles are applied to (default: the user's, $HOME). */
+  userHome?: string;
+  /** How often at most local files of subscribed profiles are looked at when env/ did not change (default 60 s). */
+  envEveryMs?: number;
   onEvent: (e: WatchEvent) => void;
 }
 

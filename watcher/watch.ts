@@ -1,3 +1,4 @@
+import { homedir } from 'node:os';
 import { CronJob } from 'cron';
 import type { BusContext } from '../bus/context.js';
 import { NothingClaimableError } from '../bus/errors.js';
@@ -45,6 +46,7 @@ import { pruneProgress, readProgress } from '../bus/progress.js';
 import { readableClaudeLog } from './runners/claude-format.js';
 import { spendRefusal } from './runners/claude-args.js';
 import { SpendCap } from './spend-cap.js';
+import { envWatch } from './env-watch.js';
 
 interface Running {
   task: ClaimResult;
@@ -68,7 +70,8 @@ interface Running {
  */
 export async function watch(ctx: BusContext, opts: WatchOptions): Promise<FinishedTask[]> {
   const runners = ctx.config.runners.filter((r) => RUNNERS[r]);
-  if (runners.length === 0) throw new NoRunnersError(ctx.config.node, ctx.paths.home);
+  // A node that runs no tasks may still keep its setup in step with the bus (node.yaml env:).
+  if (runners.length === 0 && (ctx.config.env ?? []).length === 0) throw new NoRunnersError(ctx.config.node, ctx.paths.home);
   // Before anything else, above all before restart recovery, which would stop a live watcher's runs.
   const lock = acquireWatcherLock(ctx.paths.home);
   try {
@@ -153,6 +156,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   // main as this node last saw it: the state this wake's decisions peek at (bus/cas.ts, TransactOptions.peek).
   let peeked: Snapshot | null = null;
   const peek = async (): Promise<Snapshot> => (peeked = await localSnapshot(ctx, peeked));
+
+  const env = envWatch(ctx, opts.userHome ?? homedir(), opts.onEvent, opts.envEveryMs);
 
   // The daily claude cap and the ledger of what runs spent (watcher/spend-cap.ts).
   const spendCap = new SpendCap(home, ctx.config.claude);
@@ -314,6 +319,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     } catch (err) {
       fail(err);
     }
+    // Environment profiles (watcher/env-watch.ts): a failure there is this machine's, never the remote's outage.
+    await env.wake(await peek()).catch((err: unknown) => (remoteFailed(err) ? undefined : report(err)));
     return !health.isDown;
   };
 
@@ -418,6 +425,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
    * run the remote is looked at once more.
    */
   const drain = async (untilIdle: boolean): Promise<void> => {
+    if (runners.length === 0) return;
     for (let round = 0; ; round++) {
       let claimable = !health.isDown && (round === 0 || (await look()) !== null);
       while (claimable && !opts.stop.aborted && running.size < ctx.config.parallel) {

@@ -1,28 +1,46 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
+import type { CardEnv } from '../../schemas/env-drift.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { NodeCard } from '../../schemas/node-card.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
+import type { Snapshot } from '../model/snapshot.js';
 import { nodeCard } from '../node-card.js';
 
+export interface CardOptions {
+  now?: Date;
+  /** The drift of this node's environment profiles (bus/env/); undefined keeps what the card says. */
+  env?: CardEnv[];
+  /** A snapshot already read (TransactOptions.peek): an unchanged card costs no round trip. */
+  peek?: Snapshot;
+}
+
 /**
- * Rewrites this node's card when what it publishes (labels, runners, parallel, policy, version, host) no longer
- * matches its settings, e.g. after node.yaml was edited. Only this node writes its card.
+ * Rewrites this node's card when what it publishes (labels, runners, parallel, policy, environment drift, version,
+ * host) no longer matches, e.g. after node.yaml was edited. Only this node writes its card.
  */
-export async function publishNodeCard(ctx: BusContext, now = new Date()): Promise<boolean> {
-  const r = await transact(ctx, 'node card', async (snap) => {
-    const current = (await snap.nodes()).find((n) => n.node === ctx.config.node)?.card;
-    const next = nodeCard(ctx.config, current?.joined ?? now.toISOString(), now, ctx.paths.home);
-    if (current && same(current, next)) return { result: { changed: false } };
-    return {
-      result: { changed: true },
-      commit: { changes: [{ path: pathFor({ kind: 'node', node: ctx.config.node }), content: renderBusFile('node', next, '') }], message: `gitbus: node card ${ctx.config.node}` },
-    };
-  });
+export async function publishNodeCard(ctx: BusContext, opts: CardOptions = {}): Promise<boolean> {
+  const now = opts.now ?? new Date();
+  const r = await transact(
+    ctx,
+    'node card',
+    async (snap) => {
+      const current = (await snap.nodes()).find((n) => n.node === ctx.config.node)?.card;
+      const env = opts.env ?? current?.env;
+      const next: NodeCard = { ...nodeCard(ctx.config, current?.joined ?? now.toISOString(), now, ctx.paths.home), ...(env && env.length > 0 ? { env } : {}) };
+      if (current && same(current, next)) return { result: { changed: false } };
+      return {
+        result: { changed: true },
+        commit: { changes: [{ path: pathFor({ kind: 'node', node: ctx.config.node }), content: renderBusFile('node', next, '') }], message: `gitbus: node card ${ctx.config.node}` },
+      };
+    },
+    opts.peek ? { peek: opts.peek } : {},
+  );
   return r.changed;
 }
 
+/** Equal but for the times; compared as written (renderBusFile orders the fields), so key order never counts. */
 function same(a: NodeCard, b: NodeCard): boolean {
-  const strip = ({ updated: _u, joined: _j, ...rest }: NodeCard) => JSON.stringify(rest);
+  const strip = ({ updated: _u, joined: _j, ...rest }: NodeCard) => renderBusFile('node', rest, '');
   return strip(a) === strip(b);
 }

@@ -1,0 +1,62 @@
+import type { CardEnv } from '../schemas/env-drift.js';
+import type { BusContext } from '../bus/context.js';
+import type { Snapshot } from '../bus/model/snapshot.js';
+import { publishNodeCard } from '../bus/ops/node-card-publish.js';
+import { envTreeOid } from '../bus/env/profile.js';
+import { applyLooked, cardEnvOfReport, lookAtProfile } from '../bus/env/report.js';
+import type { WatchEvent } from './watch-events.js';
+
+/**
+ * The watcher's part in environment sync (README "Keeping every node's setup in step"): at a wake where env/
+ * changed on the bus (its tree oid differs from the last wake's: one comparison), or at most every
+ * `everyMs` to see local edits, it looks at each profile node.yaml subscribes to, applies the `auto` ones (never
+ * with --force: a file changed here is reported, not replaced) and publishes the drift on the node card.
+ */
+
+export interface EnvWatch {
+  /** Called at every wake with the state the wake read. */
+  wake(snap: Snapshot): Promise<void>;
+}
+
+/** How often at most local files are looked at again when the bus's env/ did not change. */
+export const ENV_LOOK_MS = 60_000;
+
+export function envWatch(ctx: BusContext, userHome: string, onEvent: (e: WatchEvent) => void, everyMs = ENV_LOOK_MS): EnvWatch {
+  let lastTree: string | null | undefined;
+  let lastLook = 0;
+  /** What was last reported per profile, so a held file or a refusal is reported once, not every wake. */
+  const reported = new Map<string, string>();
+  const node = { home: ctx.paths.home, config: ctx.config };
+  const once = (profile: string, key: string, e: WatchEvent) => {
+    if (reported.get(profile) === key) return;
+    reported.set(profile, key);
+    if (key !== '') onEvent(e);
+  };
+  return {
+    async wake(snap) {
+      const subs = ctx.config.env ?? [];
+      if (subs.length === 0) return;
+      const tree = await envTreeOid(snap);
+      const now = Date.now();
+      if (tree === lastTree && now - lastLook < everyMs) return;
+      lastTree = tree;
+      lastLook = now;
+      const cards: CardEnv[] = [];
+      for (const sub of subs) {
+        if (cards.some((c) => c.profile === sub.profile)) continue;
+        let look = await lookAtProfile(snap, node, userHome, sub.profile, sub.apply);
+        if (look.refusal) {
+          once(sub.profile, `refused ${look.report.problem ?? ''}`, { type: 'env-refused', profile: sub.profile, reason: look.report.problem ?? look.refusal.message, fix: look.report.fix ?? '' });
+        } else if (sub.apply === 'auto') {
+          // Also when nothing is to be written: state.json then learns the files that are in sync already.
+          const r = applyLooked(look, node, userHome);
+          if (r.written.length + r.removed.length > 0) onEvent({ type: 'env-applied', profile: sub.profile, written: r.written, removed: r.removed, backup: r.backup });
+          once(sub.profile, r.held.length ? `held ${r.held.map((h) => `${h.target}:${h.state}`).join(',')}` : '', { type: 'env-held', profile: sub.profile, files: r.held });
+          if (r.written.length + r.removed.length > 0) look = await lookAtProfile(snap, node, userHome, sub.profile, sub.apply);
+        } else reported.delete(sub.profile);
+        cards.push(cardEnvOfReport(look.report));
+      }
+      await publishNodeCard(ctx, { env: cards, peek: snap });
+    },
+  };
+}
