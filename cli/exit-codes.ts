@@ -95,6 +95,15 @@ const BY_CODE: Record<string, number> = {
   SIGNING_KEY_INVALID: EXIT.setup,
   SIGNING_FAILED: EXIT.setup,
   SIGNING_REQUIRED: EXIT.setup,
+  // Environment profiles (bus/env/errors.ts).
+  ENV_NO_PROFILE: EXIT.notFound,
+  ENV_NO_PROFILES: EXIT.setup,
+  ENV_PROFILE_INVALID: EXIT.invalid,
+  ENV_PROFILE_UNTRUSTED: EXIT.invalid,
+  ENV_TARGET_REFUSED: EXIT.usage,
+  ENV_SECRET: EXIT.invalid,
+  ENV_NO_BACKUP: EXIT.notFound,
+  ENV_RESTORE_CONFLICT: EXIT.conflict,
 };
 
 export function exitCodeFor(err: unknown): number {

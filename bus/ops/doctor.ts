@@ -25,6 +25,7 @@ import { checkClock } from './doctor-clock.js';
 import { checkProjects } from './doctor-projects.js';
 import { checkSshHost, sshChecks } from './doctor-ssh.js';
 import { checkTrustRoot } from '../trust/doctor-trust.js';
+import { checkEnvProfiles } from '../env/doctor-env.js';
 
 /**
  * `gitbus doctor`: what can be known about this node's setup without changing anything anyone else sees. Every
@@ -49,6 +50,8 @@ export interface DoctorOptions {
   maxSkewMs?: number;
   /** An SSH command taking longer than this on the host (the login shell's start-up) is a warning. */
   slowCommandMs?: number;
+  /** The home folder environment profiles apply to (the CLI passes $HOME); without it the env checks are skipped. */
+  userHome?: string;
 }
 
 function fixOf(err: unknown, fallback: string): string {
@@ -122,6 +125,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   if (!transport || !refs) {
     checks.push(await checkObjects(paths.clone, localMain, null));
     for (const name of REMOTE_CHECKS) checks.push(skip(name, 'the remote is not reachable'));
+    if (options.userHome !== undefined) checks.push(...(await checkEnvProfiles(paths.home, config, null, options.userHome)));
     checks.push(...(await runnerChecks(options, config)), checkWorkRoots(home, config), ...(await checkProjects(home, config)), gitCheck);
     await transport?.close();
     return report();
@@ -172,6 +176,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     else checks.push(await checkClock(transport, config.node, maxSkewMs));
     checks.push(...(await checkHeartbeats(repo, paths.home, config, refs, listedAt, snap)));
     checks.push(await checkTrustRoot(paths.home, config, snap));
+    if (options.userHome !== undefined) checks.push(...(await checkEnvProfiles(paths.home, config, snap, options.userHome)));
   } finally {
     await repo.close();
   }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runDoctor } from '../../bus/ops/doctor.js';
+import { userHome } from '../user-home.js';
 import { checkRunners } from '../../watcher/doctor-runners.js';
 import { checkService } from '../../watcher/service/doctor-service.js';
 import { spendCheck } from '../../watcher/spend-cap.js';
@@ -16,7 +17,7 @@ export function register(program: Command): void {
   ).action(async (opts: CommonOptions & { service?: boolean }) =>
     run(opts, async (home) => {
       const runnerChecks = async (config: Parameters<typeof checkRunners>[0]) => [...(await checkRunners(config)), spendCheck(home, config), ...(opts.service ? await checkService(home, config) : [])];
-      const r = await runDoctor(home, { runnerChecks });
+      const r = await runDoctor(home, { runnerChecks, userHome: userHome() });
       emit(opts, r, () => {
         const width = Math.max(...r.checks.map((c) => c.name.length));
         const lines = [`gitbus doctor: home ${r.home}${r.node ? `, node ${r.node}` : ''}`];

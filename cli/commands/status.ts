@@ -4,6 +4,8 @@ import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.
 import { emit } from '../output.js';
 import { MIN_RUN_BUDGET_USD } from '../../watcher/runners/claude-args.js';
 import { ago, problemLine, taskLine } from '../format.js';
+import { countsText } from '../../bus/env/states.js';
+import type { CardEnv } from '../../schemas/env-drift.js';
 
 const ORDER = ['claimed', 'cancelling', 'pending', 'blocked', 'scheduled', 'invalid', 'unsupported', 'succeeded', 'failed', 'timed-out', 'cancelled'] as const;
 
@@ -20,6 +22,7 @@ export function register(program: Command): void {
           // The age is the heartbeat's (what liveness is judged by), not the card's.
           const beat = n.heartbeat ? `${n.liveness === 'stopped' ? 'stopped' : 'beat'} ${ago(n.heartbeat.at)}` : '';
           lines.push(`  ${n.node.padEnd(16)} ${live.padEnd(10)} ${c ? [c.labels?.length ? `[${c.labels.join(',')}]` : '', c.host ? `${c.host.os}/${c.host.arch}` : '', c.version ? `v${c.version}` : '', beat, spendText(n.spend)].filter(Boolean).join('  ') : `(unreadable card)${beat ? `  ${beat}` : ''}`}`);
+          for (const e of c?.env ?? []) lines.push(`      ${envLine(e)}`);
         }
         const counts = ORDER.filter((st) => s.counts[st]).map((st) => `${s.counts[st]} ${st}`);
         lines.push('', `tasks: ${counts.length ? counts.join(', ') : 'none'}`);
@@ -47,6 +50,12 @@ export function register(program: Command): void {
       });
     }),
   );
+}
+
+/** A node's drift for one environment profile, as its card says (seed 000's health monitor, for the whole fleet). */
+function envLine(e: CardEnv): string {
+  const drift = e.drift?.length ? `: ${e.drift.map((d) => `${d.target} ${d.state.replace(/-/g, ' ')}`).join(', ')}${e.more ? `, and ${e.more} more` : ''}` : '';
+  return `env ${e.profile}${e.apply ? ` (${e.apply})` : ''}: ${e.problem ?? `${countsText(e.counts)}${drift}`}`;
 }
 
 /** "claude $1.23 of $20 today" for a node's status line, and when what is left is too little to start a run. */

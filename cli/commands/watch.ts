@@ -4,6 +4,7 @@ import { watch, WATCHER_ACTOR, type WatchEvent } from '../../watcher/watch.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { span } from '../format.js';
+import { userHome } from '../user-home.js';
 
 interface Opts extends CommonOptions {
   once?: boolean;
@@ -58,6 +59,12 @@ function eventLine(e: WatchEvent): string {
       return `claude tasks left for other nodes: ${e.reason}`;
     case 'refused':
       return e.answered ? `${e.id}: refused, answering failed (nothing run): ${e.reason}` : `${e.id}: left for other nodes: ${e.reason}`;
+    case 'env-applied':
+      return `env ${e.profile}: applied ${[...e.written.map((t) => `wrote ${t}`), ...e.removed.map((t) => `removed ${t}`)].join(', ')}${e.backup ? ` (what they replaced is in backup ${e.backup}: gitbus env restore ${e.backup})` : ''}`;
+    case 'env-held':
+      return `env ${e.profile}: left as they are: ${e.files.map((f) => `${f.target} (${f.state})`).join(', ')}; see gitbus env diff ${e.profile}`;
+    case 'env-refused':
+      return `env ${e.profile}: not applied: ${e.reason}${e.fix ? `\n  fix: ${e.fix}` : ''}`;
     case 'stopped':
       return 'stopped';
   }
@@ -103,6 +110,7 @@ export function register(program: Command): void {
           ...(retryMs !== undefined ? { retryMs } : {}),
           ...(retryMaxMs !== undefined ? { retryMaxMs } : {}),
           ...(progressBeatMs !== undefined ? { progressBeatMs } : {}),
+          userHome: userHome(),
           onEvent,
         });
         if (opts.once) emit(opts, { ran }, () => `ran ${ran.length} task(s)`);
