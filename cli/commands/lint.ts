@@ -8,6 +8,7 @@ import { emit } from '../output.js';
 import { problemLine } from '../format.js';
 import { signatureProblemsInTree } from '../../bus/trust/lint-signatures.js';
 import { untrustedProblems } from '../../bus/trust/enforce.js';
+import { envProblems } from '../../bus/env/lint-env.js';
 
 export function register(program: Command): void {
   withCommon(
@@ -28,6 +29,8 @@ export function register(program: Command): void {
           if (snap.commit) report.problems.push(...(await signatureProblemsInTree(snap.store, await snap.store.readCommitTree(snap.commit))));
           // Live tasks this node would refuse as untrusted (docs/PROTOCOL.md §12), with the reason.
           report.problems.push(...(await untrustedProblems(snap, ctx.paths.home, ctx.config)));
+          // Environment profiles (env/): each checked as a node checks it before applying it.
+          report.problems.push(...(await envProblems(snap)));
         } finally {
           await ctx.repo.close();
         }

@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import { parseEnvManifest, renderEnvManifest, type EnvManifest } from '../../schemas/env-manifest.js';
+import { neverSynced, secretName, whyNotTarget } from '../../schemas/env-paths.js';
+import { envManifestPath, envProfileOfManifest, classifySignaturePath } from '../../schemas/layout.js';
+import { signedKindOf, sidecarPathFor, NAMESPACES } from '../../bus/trust/messages.js';
+import { resolveProfile } from '../../bus/env/resolve.js';
+import { cardEnvOf, decide, fileState } from '../../bus/env/states.js';
+import { mergeJson, parseJsonObject, pickKeys } from '../../bus/env/json-merge.js';
+import { keysHash } from '../../bus/env/hash.js';
+import { scanSecrets } from '../../bus/env/secrets.js';
+import { unifiedDiff } from '../../bus/env/diff-text.js';
+import { nodeCardSchema } from '../../schemas/node-card.js';
+
+const SHA = 'a'.repeat(64);
+const file = (size = 1) => ({ sha256: SHA, size });
+const manifest = (m: Partial<EnvManifest>): EnvManifest => ({ format: 1, entries: [], files: {}, ...m });
+const parse = (m: unknown) => parseEnvManifest('env/p/manifest.yaml', Buffer.from(typeof m === 'string' ? m : JSON.stringify(m)));
+
+describe('env manifest', () => {
+  it('reads what it writes', () => {
+    const m = manifest({ entries: [{ source: 'home/.zshrc', target: '~/.zshrc' }, { source: 'home/.claude/settings.json', target: '~/.claude/settings.json', merge: 'json', keys: ['hooks'] }], files: { 'home/.zshrc': file(), 'home/.claude/settings.json': file(2) } });
+    const r = parseEnvManifest('env/p/manifest.yaml', Buffer.from(renderEnvManifest(m)));
+    expect(r.ok && r.manifest).toEqual(m);
+  });
+
+  it('puts targets inside the home only: no absolute paths, no "..", no home itself', () => {
+    expect(whyNotTarget('~/.claude/CLAUDE.md')).toBeUndefined();
+    expect(whyNotTarget('/etc/passwd')).toMatch(/absolute/);
+    expect(whyNotTarget('~/../x')).toMatch(/".." part/);
+    expect(whyNotTarget('~/a/./b')).toMatch(/"\." part/);
+    expect(whyNotTarget('~/')).toMatch(/home folder itself/);
+    expect(whyNotTarget('.zshrc')).toMatch(/~\//);
+    for (const target of ['/etc/passwd', '~/../../etc/x', '~/a//b']) {
+      const r = parse({ format: 1, entries: [{ source: 'a', target }], files: { a: file() } });
+      expect(r.ok, target).toBe(false);
+    }
+    expect(parse({ format: 1, entries: [{ source: '../a', target: '~/a' }], files: {} }).ok).toBe(false);
+  });
+
+  it('is strict: unknown fields, a folder merged by JSON, overlapping targets and ambiguous variants are errors', () => {
+    const bad: [unknown, RegExp][] = [
+      [{ format: 1, entries: [], files: {}, extra: 1 }, /extra/],
+      [{ format: 1, entries: [{ source: 'd', target: '~/d', kind: 'dir', merge: 'json' }], files: {} }, /merge: json is for a file/],
+      [{ format: 1, entries: [{ source: 'd', target: '~/.claude', kind: 'dir' }, { source: 'f', target: '~/.claude/CLAUDE.md' }], files: { f: file() } }, /overlap/],
+      [{ format: 1, entries: [{ source: 'a', target: '~/x' }, { source: 'b', target: '~/x' }], files: { a: file(), b: file() } }, /same systems and nodes/],
+      [{ format: 1, entries: [{ source: 'a', target: '~/x' }], files: {} }, /not among the profile's files/],
+      [{ format: 1, entries: [], files: { a: file(), 'a/b': file() } }, /file and also holds/],
+      [{ format: 1, entries: [], files: { a: { sha256: 'x', size: 1 } } }, /sha256/],
+      ['format: 1\nentries: []\nfiles: {}\nformat: 1\n', /twice/],
+    ];
+    for (const [m, why] of bad) {
+      const r = parse(m);
+      expect(r.ok, JSON.stringify(m)).toBe(false);
+      if (!r.ok) expect(r.problems.map((p) => `${p.field} ${p.reason}`).join('\n')).toMatch(why);
+    }
+  });
+
+  it('warns about entries that are never synced, which nodes skip', () => {
+    const r = parse({ format: 1, entries: [{ source: 'a', target: '~/.claude.json' }, { source: 'b', target: '~/.ssh/config' }], files: { a: file(), b: file() } });
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.warnings.map((w) => w.reason).join('\n')).toMatch(/~\/\.claude\.json is never synced[\s\S]*~\/\.ssh\/config is never synced/);
+  });
+
+  it('never syncs credentials, ~/.claude.json, settings.local.json or session data', () => {
+    for (const rel of ['.claude.json', '.claude.json.backup', '.claude/settings.local.json', 'proj/.claude/settings.local.json', '.claude/.credentials.json', '.claude/projects/x/y.jsonl', '.claude/todos/a.json', '.claude/history.jsonl', '.ssh/id_ed25519', '.aws/credentials', '.netrc', '.git-credentials', '.config/gh/hosts.yml', '.docker/config.json']) {
+      expect(neverSynced(rel), rel).toBeDefined();
+    }
+    for (const rel of ['.claude/CLAUDE.md', '.claude/settings.json', '.claude/commands/review.md', '.zshrc', '.gitconfig']) expect(neverSynced(rel), rel).toBeUndefined();
+    for (const name of ['.env', '.env.local', 'prod.env', 'aws-credentials', 'id_rsa', 'server.pem', 'tls.key']) expect(secretName(name), name).toBeDefined();
+    for (const name of ['id_rsa.pub', 'review.md', '.zshrc']) expect(secretName(name), name).toBeUndefined();
+  });
+
+  it('signs a profile through its manifest, in a namespace of its own', () => {
+    expect(envManifestPath('claude')).toBe('env/claude/manifest.yaml');
+    expect(() => envManifestPath('../x')).toThrow(/not a profile name/);
+    expect(envProfileOfManifest('env/claude/manifest.yaml')).toBe('claude');
+    expect(envProfileOfManifest('env/claude/files/x')).toBeUndefined();
+    expect(signedKindOf('env/claude/manifest.yaml')).toBe('env');
+    expect(NAMESPACES.env).toBe('gitbus-env@v1');
+    expect(sidecarPathFor('env/claude/manifest.yaml')).toBe('signatures/env/claude/manifest.yaml.sig');
+    expect(classifySignaturePath('signatures/env/claude/manifest.yaml.sig')).toEqual({ signed: 'env/claude/manifest.yaml', signer: null });
+    expect(classifySignaturePath('signatures/env/claude/files/x.sig')).toMatchObject({ reason: expect.stringMatching(/only a profile's manifest is signed/) });
+  });
+});
+
+describe('variants', () => {
+  const m = manifest({
+    entries: [
+      { source: 'home/.gitconfig', target: '~/.gitconfig' },
+      { source: 'os/darwin/.gitconfig', target: '~/.gitconfig', os: ['macos'] },
+      { source: 'node/gpu/.gitconfig', target: '~/.gitconfig', nodes: ['gpu'] },
+      { source: 'home/.claude/commands', target: '~/.claude/commands', kind: 'dir' },
+      { source: 'x1', target: '~/x', nodes: ['a', 'b'] },
+      { source: 'x2', target: '~/x', nodes: ['a'] },
+    ],
+    files: { 'home/.gitconfig': file(), 'os/darwin/.gitconfig': file(), 'node/gpu/.gitconfig': file(), 'home/.claude/commands/review.md': file(), 'home/.claude/commands/sub/deep.md': file(), 'home/.claude/commands/.env': file(), x1: file(), x2: file() },
+  });
+  const source = (node: string, platform: string) => resolveProfile(m, { node, platform }).items.find((i) => i.target === '~/.gitconfig')?.source;
+
+  it('picks the most specific entry: the node, then the system, then the default', () => {
+    expect(source('gpu', 'darwin')).toBe('node/gpu/.gitconfig');
+    expect(source('mac', 'darwin')).toBe('os/darwin/.gitconfig');
+    expect(source('box', 'linux')).toBe('home/.gitconfig');
+  });
+
+  it('expands a folder into its files and skips what looks like a secret; an ambiguous target is skipped with the reason', () => {
+    const r = resolveProfile(m, { node: 'a', platform: 'linux' });
+    expect(r.items.map((i) => i.target)).toEqual(expect.arrayContaining(['~/.claude/commands/review.md', '~/.claude/commands/sub/deep.md']));
+    expect(r.skipped.map((s) => s.target)).toEqual(expect.arrayContaining(['~/.claude/commands/.env', '~/x']));
+    expect(r.dirs).toEqual(['~/.claude/commands']);
+  });
+});
+
+describe('four states by content hash', () => {
+  const s = (bus: string, local: string | null, last?: string) => fileState({ bus, local, localAtLast: local, last });
+  it('tells in sync, changed here, changed in the bus, conflict and missing apart', () => {
+    expect(s('B', 'B', 'A')).toBe('in-sync');
+    expect(s('B', 'B')).toBe('in-sync');
+    expect(s('B', 'L', 'B')).toBe('changed-here');
+    expect(s('B', 'A', 'A')).toBe('changed-in-bus');
+    expect(s('B', 'L', 'A')).toBe('conflict');
+    expect(s('B', null, 'A')).toBe('missing-here');
+    // A file the node had before it ever synced, with other content: never overwritten silently (chezmoi #1551).
+    expect(s('B', 'L')).toBe('conflict');
+  });
+
+  it('replaces a file changed here only with --force, and never a link', () => {
+    expect(decide('changed-in-bus', { force: false }).action).toBe('write');
+    expect(decide('missing-here', { force: false }).action).toBe('write');
+    expect(decide('changed-here', { force: false })).toMatchObject({ action: 'none', held: expect.stringMatching(/--force/) });
+    expect(decide('conflict', { force: false }).action).toBe('none');
+    expect(decide('conflict', { force: true }).action).toBe('write');
+    expect(decide('changed-in-bus', { force: true, removal: true }).action).toBe('remove');
+    expect(decide('changed-in-bus', { force: true, blocked: 'a link' })).toEqual({ action: 'none', held: 'a link' });
+  });
+
+  it('publishes counts and the first drifting files on the node card, capped', () => {
+    const files = Array.from({ length: 14 }, (_, i) => ({ target: `~/f${i}`, state: i < 2 ? ('in-sync' as const) : ('conflict' as const) }));
+    const card = cardEnvOf('claude', 'auto', files);
+    expect(card.counts).toEqual({ 'in-sync': 2, conflict: 12 });
+    expect(card.drift).toHaveLength(10);
+    expect(card.more).toBe(2);
+    expect(nodeCardSchema.safeParse({ node: 'a', env: [card] }).success).toBe(true);
+  });
+});
+
+describe('JSON merged by keys', () => {
+  it('sets the profile\'s keys and keeps every other key of the node', () => {
+    const local = { permissions: { allow: ['x'] }, model: 'sonnet', enabledPlugins: { a: true } };
+    const profile = { model: 'opus', hooks: { Stop: [] } };
+    const merged = mergeJson(local, profile);
+    expect(merged).toEqual({ permissions: { allow: ['x'] }, model: 'opus', enabledPlugins: { a: true }, hooks: { Stop: [] } });
+    expect(Object.keys(merged)).toEqual(['permissions', 'model', 'enabledPlugins', 'hooks']);
+  });
+
+  it('hashes only the managed keys: keys the node added are not drift', () => {
+    const keys = ['model', 'hooks'];
+    expect(keysHash({ model: 'opus', hooks: {}, mine: 1 }, keys)).toBe(keysHash({ hooks: {}, model: 'opus' }, keys));
+    expect(keysHash({ model: 'sonnet', hooks: {} }, keys)).not.toBe(keysHash({ model: 'opus', hooks: {} }, keys));
+  });
+
+  it('keeps a "__proto__" key a key', () => {
+    const r = parseJsonObject('{"__proto__": {"polluted": true}, "a": 1}');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const merged = mergeJson({}, r.value);
+    expect(Object.hasOwn(merged, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(Object.keys(pickKeys(r.value, ['__proto__']))).toEqual(['__proto__']);
+    expect(parseJsonObject('[1]')).toMatchObject({ ok: false });
+  });
+});
+
+describe('secret scan', () => {
+  it('finds tokens, private keys and high-entropy *_TOKEN= / *_KEY= values, with the line', () => {
+    const text = [
+      'alias ll="ls -l"',
+      'export GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB',
+      'key: sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123',
+      'aws = AKIAIOSFODNN7EXAMPLE',
+      'slack xoxb-12345678901-abcdefghij',
+      '-----BEGIN OPENSSH PRIVATE KEY-----',
+      'export MY_SERVICE_TOKEN=q8Zr3vXk29LpW0sTn5Yb',
+      '  "ANTHROPIC_API_KEY": "a8f3k2m9x7q1w5e4r6t0y2u8"',
+    ].join('\n');
+    expect(scanSecrets(text).map((f) => f.line)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('leaves references and placeholders alone', () => {
+    const text = ['export GITHUB_TOKEN=$(cat ~/.config/tokens/github)', 'export API_KEY="${API_KEY_FROM_KEYCHAIN}"', 'OPENAI_API_KEY=your-key-here', 'export EDITOR=vim', 'PASSWORD_STORE_DIR=/home/me/.password-store'].join('\n');
+    expect(scanSecrets(text)).toEqual([]);
+  });
+});
+
+describe('unified diff', () => {
+  it('shows what apply changes, with context', () => {
+    const before = 'a\nb\nc\nd\ne\nf\ng\n';
+    const after = 'a\nb\nc\nD\ne\nf\ng\nh\n';
+    expect(unifiedDiff(before, after, { a: 'here', b: 'bus' })).toBe('--- here\n+++ bus\n@@ -1,7 +1,8 @@\n a\n b\n c\n-d\n+D\n e\n f\n g\n+h\n');
+    expect(unifiedDiff('x\n', 'x\n', { a: 'a', b: 'b' })).toBe('');
+    expect(unifiedDiff('', 'new\n', { a: 'a', b: 'b' })).toBe('--- a\n+++ b\n@@ -0,0 +1,1 @@\n+new\n');
+  });
+});
