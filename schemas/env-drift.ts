@@ -11,6 +11,8 @@ export type EnvState = (typeof ENV_STATES)[number];
 
 const oneLine = (what: string, maxChars: number): z.ZodString => text({ what, maxChars, oneLine: true });
 
+const count = z.int().min(0).max(1_000_000).describe('a number of files');
+
 /** At most this many drifting files are named per profile on a node card; `more` counts the rest. */
 export const CARD_DRIFT_LIMIT = 10;
 
@@ -19,7 +21,7 @@ export const cardEnvSchema = z
   .strictObject({
     profile: z.string().regex(ENV_PROFILE_RE).describe(ENV_PROFILE_RULE),
     apply: z.enum(['auto', 'manual']).optional().describe('whether the node\'s watcher applies changes of the profile (auto) or a person does (manual)'),
-    counts: z.partialRecord(z.enum(ENV_STATES), z.int().min(0).max(1_000_000)).describe(`files per state: ${ENV_STATES.join(', ')}`),
+    counts: z.strictObject(Object.fromEntries(ENV_STATES.map((s) => [s, count.optional()])) as Record<EnvState, z.ZodOptional<typeof count>>).describe(`files per state: ${ENV_STATES.join(', ')}`),
     drift: z
       .array(z.strictObject({ target: oneLine('a path in the home, ~/…', 1100), state: z.enum(ENV_STATES) }))
       .max(CARD_DRIFT_LIMIT)

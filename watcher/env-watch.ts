@@ -32,10 +32,16 @@ export function envWatch(ctx: BusContext, userHome: string, onEvent: (e: WatchEv
     reported.set(profile, key);
     if (key !== '') onEvent(e);
   };
+  let cleared = false;
   return {
     async wake(snap) {
       const subs = ctx.config.env ?? [];
-      if (subs.length === 0) return;
+      if (subs.length === 0) {
+        // A node that no longer subscribes takes the drift of its old profiles off its card, once.
+        if (!cleared) await publishNodeCard(ctx, { env: [], peek: snap });
+        cleared = true;
+        return;
+      }
       const tree = await envTreeOid(snap);
       const now = Date.now();
       if (tree === lastTree && now - lastLook < everyMs) return;

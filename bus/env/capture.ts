@@ -9,7 +9,7 @@ import type { FileChange } from '../store/objects.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { readSidecars } from '../trust/file-signatures.js';
 import { sidecarPathFor } from '../trust/messages.js';
-import { EnvProfileInvalidError, EnvSecretError, EnvTargetRefusedError, type SecretHit } from './errors.js';
+import { EnvSecretError, EnvTargetRefusedError, type SecretHit } from './errors.js';
 import { keysHash, sha256Hex } from './hash.js';
 import { parseJsonObject, pickKeys, renderJson } from './json-merge.js';
 import { localKind, readLocal, walkLocalDir } from './local.js';
@@ -57,6 +57,10 @@ export interface CaptureResult {
   /** Entries whose file is not on this machine: the bus keeps its copy. */
   kept: string[];
   skipped: Skipped[];
+  /** Entries left out because their file is neither on the bus nor here (a damaged profile). */
+  dropped: string[];
+  /** The profile on the bus could not be used and was written over. */
+  repaired: boolean;
   signed: boolean;
   commit: string | null;
 }
@@ -169,8 +173,11 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   let taken: Taken[] = [];
   const r = await transact(ctx, `env capture ${opts.profile}`, async (snap) => {
     const read = await readProfile(snap, opts.profile);
-    if (read.found && !read.ok) throw new EnvProfileInvalidError(opts.profile, read.problems);
-    const old: EnvManifest | null = read.found && read.ok ? read.profile.manifest : null;
+    // A profile that cannot be used (damaged, or changed by hand) is written over: from its manifest when that still
+    // parses, keeping only the files that match it; else from scratch.
+    const broken = read.found && !read.ok ? read : null;
+    const old: EnvManifest | null = read.found && read.ok ? read.profile.manifest : broken?.manifest ? { ...broken.manifest, files: Object.fromEntries(Object.entries(broken.manifest.files).filter(([s]) => broken.verified.has(s))) } : null;
+    const present = read.found ? (read.ok ? read.profile.present : read.present) : [];
     const entries = [...(old?.entries ?? [])];
     const targets = added.length > 0 || old ? added : DEFAULT_TARGETS.filter((t) => localKind(userHome, targetRel(t)) !== 'missing');
     if (targets.length === 0 && !old) throw new EnvTargetRefusedError('~', `none of ${DEFAULT_TARGETS.join(', ')} is on this machine`, 'name what to capture with --add PATH');
@@ -208,6 +215,10 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     // Files no entry names any more leave the profile.
     const used = (source: string) => entries.some((e) => ((e.kind ?? 'file') === 'file' ? e.source === source : source.startsWith(`${e.source}/`)));
     for (const source of Object.keys(files)) if (!used(source)) delete files[source];
+    // A file entry whose file is neither on the bus nor here cannot stay (only a damaged profile has such).
+    const orphan = (e: EnvEntry) => (e.kind ?? 'file') === 'file' && files[e.source] === undefined;
+    const dropped = entries.filter(orphan).map((e) => e.target);
+    entries.splice(0, entries.length, ...entries.filter((e) => !orphan(e)));
     const total = Object.values(files).reduce((n, f) => n + f.size, 0);
     if (total > ENV_MAX_PROFILE_BYTES) throw new EnvTargetRefusedError(opts.profile, `the profile would hold ${total} bytes, more than ${ENV_MAX_PROFILE_BYTES}`, 'leave large files out, or split the profile');
     const manifest: EnvManifest = {
@@ -222,13 +233,13 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const rootTree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
     const hasSignature = rootTree !== null && (await readSidecars(snap.store, rootTree, manifestPath)).length > 0;
     // Nothing new: no commit (a signing key configured since is a reason to write the signature, though).
-    const unchanged = old !== null && timeless(old) === timeless(manifest) && (!signer || hasSignature);
-    const result = { files: taken.map((t) => ({ target: t.target, source: t.source, changed: old?.files[t.source]?.sha256 !== files[t.source]?.sha256 })), kept, skipped, signed: false };
+    const unchanged = old !== null && !broken && timeless(old) === timeless(manifest) && (!signer || hasSignature);
+    const result = { files: taken.map((t) => ({ target: t.target, source: t.source, changed: old?.files[t.source]?.sha256 !== files[t.source]?.sha256 })), kept, skipped, dropped, repaired: broken !== null, signed: false };
     if (unchanged) return { result };
     const text = renderEnvManifest(manifest);
     const changes: FileChange[] = [{ path: manifestPath, content: text }];
     for (const t of taken) if (old?.files[t.source]?.sha256 !== files[t.source]?.sha256) changes.push({ path: `${base}/${t.source}`, content: t.bytes });
-    for (const source of Object.keys(old?.files ?? {})) if (files[source] === undefined) changes.push({ path: `${base}/${source}`, content: null });
+    for (const source of present) if (files[source] === undefined) changes.push({ path: `${base}/${source}`, content: null });
     const sidecar = sidecarPathFor(manifestPath);
     if (signer) changes.push({ path: sidecar, content: (await signer(manifestPath, text)).content });
     // An old signature would not verify for the new manifest: an unsigned capture removes it.
@@ -239,5 +250,5 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   const state = readState(ctx.paths.home, opts.profile);
   for (const t of taken) state.files[t.target] = { ...t.synced, at: now.toISOString() };
   writeState(ctx.paths.home, state);
-  return { profile: opts.profile, files: r.files, kept: r.kept, skipped: r.skipped, signed: r.signed, commit: r.commit };
+  return { profile: opts.profile, files: r.files, kept: r.kept, skipped: r.skipped, dropped: r.dropped, repaired: r.repaired, signed: r.signed, commit: r.commit };
 }

@@ -24,9 +24,25 @@ export interface EnvProfile {
   contents: Map<string, Uint8Array>;
   /** Files under files/ the manifest does not list (ignored), and the manifest's warnings. */
   warnings: FileProblem[];
+  /** Every file under files/, listed or not. */
+  present: string[];
 }
 
-export type ProfileRead = { found: false } | { found: true; ok: false; problems: FileProblem[]; treeOid: string } | { found: true; ok: true; profile: EnvProfile };
+/**
+ * An unusable profile still says what capture needs to write a good one over it: its manifest when that parses, the
+ * files that match it, and every file the tree has (to remove what no longer belongs).
+ */
+export interface BrokenProfile {
+  found: true;
+  ok: false;
+  problems: FileProblem[];
+  treeOid: string;
+  manifest: EnvManifest | null;
+  verified: Set<string>;
+  present: string[];
+}
+
+export type ProfileRead = { found: false } | BrokenProfile | { found: true; ok: true; profile: EnvProfile };
 
 const problem = (path: string, reason: string, fix: string, severity: 'error' | 'warning' = 'error'): FileProblem => ({ path, field: '', reason, fix, severity });
 const RECAPTURE = 'capture the profile again with "gitbus env capture PROFILE" (it writes the manifest and files together)';
@@ -83,21 +99,11 @@ export async function readProfile(snap: Snapshot, name: string): Promise<Profile
 }
 
 async function readProfileTree(snap: Snapshot, name: string, treeOid: string): Promise<ProfileRead> {
-  const dir = { oid: treeOid };
   const manifestPath = envManifestPath(name);
   const at = `${ENV_FOLDER}/${name}/files`;
-  const fail = (problems: FileProblem[]): ProfileRead => ({ found: true, ok: false, problems, treeOid: dir.oid });
-  const entries = await snap.store.readTree(dir.oid);
-  const m = entries.find((e) => e.path === ENV_MANIFEST_NAME);
-  if (!m) return fail([problem(manifestPath, 'the profile has no manifest.yaml', RECAPTURE)]);
-  if (m.type !== 'blob' || m.mode === '120000') return fail([problem(manifestPath, 'manifest.yaml must be a regular file', RECAPTURE)]);
-  const manifestBytes = await snap.store.readBlob(m.oid);
-  if (manifestBytes.byteLength > 1024 * 1024) return fail([problem(manifestPath, `the manifest is ${manifestBytes.byteLength} bytes, more than 1 MiB`, RECAPTURE)]);
-  const parsed = parseEnvManifest(manifestPath, manifestBytes);
-  if (!parsed.ok) return fail(parsed.problems);
-  const manifest = parsed.manifest;
+  const entries = await snap.store.readTree(treeOid);
   const problems: FileProblem[] = [];
-  const warnings: FileProblem[] = [...parsed.warnings];
+  const warnings: FileProblem[] = [];
   for (const e of entries) {
     if (e.path !== ENV_MANIFEST_NAME && e.path !== 'files') warnings.push(problem(`${ENV_FOLDER}/${name}/${e.path}`, 'not part of a profile (manifest.yaml and files/ are)', 'remove it; it is ignored', 'warning'));
   }
@@ -106,6 +112,18 @@ async function readProfileTree(snap: Snapshot, name: string, treeOid: string): P
   if (filesDir && filesDir.type === 'tree') await walkFiles(snap.store, filesDir.oid, '', at, blobs, problems, 0);
   else if (filesDir) problems.push(problem(at, 'files must be a folder', RECAPTURE));
   if (blobs.size > ENV_MAX_FILES) problems.push(problem(at, `more than ${ENV_MAX_FILES} files`, 'split the profile'));
+  const present = [...blobs.keys()];
+  const verified = new Set<string>();
+  const fail = (more: FileProblem[], manifest: EnvManifest | null = null): ProfileRead => ({ found: true, ok: false, problems: [...more, ...problems], treeOid, manifest, verified, present });
+  const m = entries.find((e) => e.path === ENV_MANIFEST_NAME);
+  if (!m) return fail([problem(manifestPath, 'the profile has no manifest.yaml', RECAPTURE)]);
+  if (m.type !== 'blob' || m.mode === '120000') return fail([problem(manifestPath, 'manifest.yaml must be a regular file', RECAPTURE)]);
+  const manifestBytes = await snap.store.readBlob(m.oid);
+  if (manifestBytes.byteLength > 1024 * 1024) return fail([problem(manifestPath, `the manifest is ${manifestBytes.byteLength} bytes, more than 1 MiB`, RECAPTURE)]);
+  const parsed = parseEnvManifest(manifestPath, manifestBytes);
+  if (!parsed.ok) return fail(parsed.problems);
+  const manifest = parsed.manifest;
+  warnings.push(...parsed.warnings);
   const contents = new Map<string, Uint8Array>();
   let total = 0;
   for (const [source, file] of Object.entries(manifest.files)) {
@@ -124,11 +142,12 @@ async function readProfileTree(snap: Snapshot, name: string, treeOid: string): P
       problems.push(problem(`${at}/${source}`, 'its content is not what the manifest names (SHA-256 or size differ): it changed after the manifest was written', RECAPTURE));
       continue;
     }
+    verified.add(source);
     contents.set(source, bytes);
   }
   for (const source of blobs.keys()) {
     if (manifest.files[source] === undefined) warnings.push(problem(`${at}/${source}`, 'the manifest does not list this file; it is ignored', 'remove it, or capture the profile again', 'warning'));
   }
-  if (problems.length > 0) return fail(problems);
-  return { found: true, ok: true, profile: { name, manifestPath, manifestBytes, manifest, treeOid: dir.oid, contents, warnings } };
+  if (problems.length > 0) return fail([], manifest);
+  return { found: true, ok: true, profile: { name, manifestPath, manifestBytes, manifest, treeOid, contents, warnings, present } };
 }

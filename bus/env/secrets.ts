@@ -12,15 +12,15 @@ export interface SecretFinding {
 
 const TOKENS: readonly (readonly [RegExp, string])[] = [
   [/-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP|SSH2 ENCRYPTED) )?PRIVATE KEY( BLOCK)?-----/, 'a private key'],
-  [/\bghp_[A-Za-z0-9]{36}\b/, 'a GitHub personal access token (ghp_…)'],
-  [/\bgh[ousr]_[A-Za-z0-9]{36}\b/, 'a GitHub token (gho_/ghu_/ghs_/ghr_…)'],
+  [/\bghp_[A-Za-z0-9]{36,}/, 'a GitHub personal access token (ghp_…)'],
+  [/\bgh[ousr]_[A-Za-z0-9]{36,}/, 'a GitHub token (gho_/ghu_/ghs_/ghr_…)'],
   [/\bgithub_pat_[A-Za-z0-9_]{22,}/, 'a GitHub fine-grained token (github_pat_…)'],
   [/\bsk-ant-[A-Za-z0-9_-]{20,}/, 'an Anthropic API key (sk-ant-…)'],
   [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/, 'an AWS access key id (AKIA…)'],
   [/\bxox[abposr]-[A-Za-z0-9-]{10,}/, 'a Slack token (xoxb-/xoxp-…)'],
   [/\bsk-(proj-)?[A-Za-z0-9_-]{32,}/, 'an API key (sk-…)'],
   [/\bglpat-[A-Za-z0-9_-]{20,}/, 'a GitLab token (glpat-…)'],
-  [/\bnpm_[A-Za-z0-9]{36}\b/, 'an npm token (npm_…)'],
+  [/\bnpm_[A-Za-z0-9]{36,}/, 'an npm token (npm_…)'],
   [/\bAIza[0-9A-Za-z_-]{35}\b/, 'a Google API key (AIza…)'],
 ];
 

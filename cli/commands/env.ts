@@ -88,6 +88,8 @@ function captureText(r: CaptureResult): string {
   for (const f of r.files) lines.push(`  ${(f.changed ? 'changed' : 'same').padEnd(8)} ${f.target}`);
   for (const t of r.kept) lines.push(`  ${'kept'.padEnd(8)} ${t}: not on this machine, the bus keeps its copy`);
   for (const s of r.skipped) lines.push(`  ${'skipped'.padEnd(8)} ${s.target}: ${s.reason}`);
+  for (const t of r.dropped) lines.push(`  ${'dropped'.padEnd(8)} ${t}: its file was neither on the bus (intact) nor here`);
+  if (r.repaired) lines.push('  the profile on the bus could not be used (see "gitbus lint"); it was written over');
   return lines.join('\n');
 }
 

