@@ -102,6 +102,7 @@ const BY_CODE: Record<string, number> = {
   ENV_PROFILE_UNTRUSTED: EXIT.invalid,
   ENV_TARGET_REFUSED: EXIT.usage,
   ENV_SECRET: EXIT.invalid,
+  ENV_CAPTURE_CONFLICT: EXIT.conflict,
   ENV_NO_BACKUP: EXIT.notFound,
   ENV_RESTORE_CONFLICT: EXIT.conflict,
 };

@@ -9,12 +9,13 @@ import type { FileChange } from '../store/objects.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { readSidecars } from '../trust/file-signatures.js';
 import { sidecarPathFor } from '../trust/messages.js';
-import { EnvSecretError, EnvTargetRefusedError, type SecretHit } from './errors.js';
+import { EnvCaptureConflictError, EnvSecretError, EnvTargetRefusedError, type SecretHit } from './errors.js';
 import { keysHash, sha256Hex } from './hash.js';
 import { parseJsonObject, pickKeys, renderJson } from './json-merge.js';
 import { localKind, readLocal, walkLocalDir } from './local.js';
 import { readProfile } from './profile.js';
 import { chooseEntries, type Skipped } from './resolve.js';
+import { captureDecision, captureRemoves } from './states.js';
 import { scanSecrets } from './secrets.js';
 import { readState, writeState, type SyncedFile } from './state-store.js';
 
@@ -40,6 +41,8 @@ export interface CaptureOptions {
   /** For added files merged by keys: the top-level keys to manage. */
   keys?: string[];
   description?: string;
+  /** Take this machine's files even where the bus changed since this node last synced (a conflict otherwise). */
+  force?: boolean;
   cwd?: string;
   now?: Date;
 }
@@ -54,6 +57,10 @@ export interface CaptureResult {
   profile: string;
   /** The files taken from this machine. */
   files: CapturedFile[];
+  /** Files of folder entries this machine deleted since it last synced them: removed from the profile. */
+  removed: string[];
+  /** Files the bus has newer than this machine (changed on the bus, not here since the last sync): left as the bus has them. */
+  newer: string[];
   /** Entries whose file is not on this machine: the bus keeps its copy. */
   kept: string[];
   skipped: Skipped[];
@@ -100,7 +107,7 @@ interface Taken {
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /** Reads one entry's files from this machine; secrets found are collected in `hits`. */
-function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped: Skipped[]): Taken[] | null {
+function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped: Skipped[], busKeys: string[] | undefined): Taken[] | null {
   const rel = targetRel(entry.target);
   const kind = localKind(userHome, rel);
   if (kind === 'missing') return null;
@@ -121,7 +128,7 @@ function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped
     if (entry.merge === 'json') {
       const parsed = parseJsonObject(utf8.decode(local.bytes));
       if (!parsed.ok) throw new EnvTargetRefusedError(target, `it is ${parsed.reason}`, 'fix the file, or capture it without merge by keys');
-      const keys = entry.keys ?? Object.keys(parsed.value).filter((k) => !LOCAL_ONLY_SETTINGS_KEYS.includes(k));
+      const keys = entry.keys ?? busKeys ?? Object.keys(parsed.value).filter((k) => !LOCAL_ONLY_SETTINGS_KEYS.includes(k));
       const picked = pickKeys(parsed.value, keys);
       bytes = Buffer.from(renderJson(picked), 'utf8');
       synced = { hash: keysHash(picked, Object.keys(picked)), keys: Object.keys(picked) };
@@ -142,6 +149,14 @@ function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped
   return out;
 }
 
+/** The top-level keys of this machine's JSON file at `rel`, but those that name its own folders; undefined when it does not parse. */
+function localKeys(userHome: string, rel: string): string[] | undefined {
+  const local = readLocal(userHome, rel);
+  if (local.kind !== 'file') return undefined;
+  const parsed = parseJsonObject(utf8.decode(local.bytes));
+  return parsed.ok ? Object.keys(parsed.value).filter((k) => !LOCAL_ONLY_SETTINGS_KEYS.includes(k)) : undefined;
+}
+
 /** The entry for a path added with --add: file or folder as it is here, merged by keys for Claude Code's settings. */
 function entryFor(target: string, opts: CaptureOptions, userHome: string, node: string, os: string, existing: EnvEntry | undefined): EnvEntry {
   const rel = targetRel(target);
@@ -149,7 +164,10 @@ function entryFor(target: string, opts: CaptureOptions, userHome: string, node: 
   if (kind === 'missing') throw new EnvTargetRefusedError(target, 'there is no such file or folder here', 'give a path that exists on this machine');
   if (kind === 'other') throw new EnvTargetRefusedError(target, 'it is not a regular file or folder', 'capture regular files and folders');
   const json = kind === 'file' && (existing?.merge === 'json' || JSON_MERGED.has(rel));
-  const keys = opts.keys ?? existing?.keys;
+  // The keys a profile manages are written down when the entry is made (every key of this machine's file but the
+  // ones naming its own folders), so that a later capture on another node does not turn that node's keys into the
+  // profile's. --keys changes the list.
+  const keys = opts.keys ?? existing?.keys ?? (json ? localKeys(userHome, rel) : undefined);
   return {
     source: existing?.source ?? sourceFor(target, opts.variant, node, os),
     target,
@@ -171,6 +189,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   const manifestPath = envManifestPath(opts.profile);
   const base = `${ENV_FOLDER}/${opts.profile}/files`;
   let taken: Taken[] = [];
+  let removed: string[] = [];
   const r = await transact(ctx, `env capture ${opts.profile}`, async (snap) => {
     const read = await readProfile(snap, opts.profile);
     // A profile that cannot be used (damaged, or changed by hand) is written over: from its manifest when that still
@@ -196,21 +215,48 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const skipped: Skipped[] = [];
     const kept: string[] = [];
     taken = [];
-    const replacedSources = new Set<string>();
+    removed = [];
+    const newer: string[] = [];
+    const conflicts: string[] = [];
+    const removedSources = new Set<string>();
+    const state = readState(ctx.paths.home, opts.profile);
+    const contents = read.found && read.ok ? read.profile.contents : new Map<string, Uint8Array>();
+    // The bus's hash of a file as state.json records it: of the content, or of the keys for a file merged by keys.
+    const busHash = (source: string, merge: EnvEntry['merge']): string | undefined => {
+      const f = old?.files[source];
+      if (!f || merge !== 'json') return f?.sha256;
+      const j = parseJsonObject(utf8.decode(contents.get(source) ?? new Uint8Array()));
+      return j.ok ? keysHash(j.value, Object.keys(j.value)) : f.sha256;
+    };
     for (const entry of toTake) {
       if (neverSynced(targetRel(entry.target)) !== undefined) continue;
-      const got = takeEntry(entry, userHome, hits, skipped);
+      const busJson = entry.merge === 'json' ? parseJsonObject(utf8.decode(contents.get(entry.source) ?? new Uint8Array())) : null;
+      const got = takeEntry(entry, userHome, hits, skipped, busJson?.ok && contents.has(entry.source) ? Object.keys(busJson.value) : undefined);
       if (got === null) {
         kept.push(entry.target);
         continue;
       }
-      replacedSources.add(entry.source);
-      taken.push(...got);
+      for (const t of got) {
+        const d = captureDecision(busHash(t.source, entry.merge), t.synced.hash, state.files[t.target]?.hash, Boolean(opts.force));
+        if (d === 'take') taken.push(t);
+        else (d === 'conflict' ? conflicts : newer).push(t.target);
+      }
+      if ((entry.kind ?? 'file') !== 'dir') continue;
+      const here = new Set(got.map((t) => t.source));
+      const prefix = `${entry.source}/`;
+      for (const [source, f] of Object.entries(old?.files ?? {})) {
+        if (!source.startsWith(prefix) || here.has(source)) continue;
+        const target = `${entry.target}/${source.slice(prefix.length)}`;
+        if (captureRemoves(f.sha256, state.files[target]?.hash, Boolean(opts.force))) {
+          removedSources.add(source);
+          removed.push(target);
+        } else newer.push(target);
+      }
     }
     if (hits.length > 0) throw new EnvSecretError(opts.profile, hits);
+    if (conflicts.length > 0) throw new EnvCaptureConflictError(opts.profile, conflicts);
     const files: EnvManifest['files'] = {};
-    const isReplaced = (source: string) => [...replacedSources].some((s) => source === s || source.startsWith(`${s}/`));
-    for (const [source, f] of Object.entries(old?.files ?? {})) if (!isReplaced(source)) files[source] = f;
+    for (const [source, f] of Object.entries(old?.files ?? {})) if (!removedSources.has(source)) files[source] = f;
     for (const t of taken) files[t.source] = { sha256: sha256Hex(t.bytes), size: t.bytes.byteLength, ...(t.executable ? { executable: true } : {}) };
     // Files no entry names any more leave the profile.
     const used = (source: string) => entries.some((e) => ((e.kind ?? 'file') === 'file' ? e.source === source : source.startsWith(`${e.source}/`)));
@@ -234,7 +280,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const hasSignature = rootTree !== null && (await readSidecars(snap.store, rootTree, manifestPath)).length > 0;
     // Nothing new: no commit (a signing key configured since is a reason to write the signature, though).
     const unchanged = old !== null && !broken && timeless(old) === timeless(manifest) && (!signer || hasSignature);
-    const result = { files: taken.map((t) => ({ target: t.target, source: t.source, changed: old?.files[t.source]?.sha256 !== files[t.source]?.sha256 })), kept, skipped, dropped, repaired: broken !== null, signed: false };
+    const result = { files: taken.map((t) => ({ target: t.target, source: t.source, changed: old?.files[t.source]?.sha256 !== files[t.source]?.sha256 })), removed, newer, kept, skipped, dropped, repaired: broken !== null, signed: false };
     if (unchanged) return { result };
     const text = renderEnvManifest(manifest);
     const changes: FileChange[] = [{ path: manifestPath, content: text }];
@@ -249,6 +295,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   // What was captured is what this node has: each of those files is in sync here from now on.
   const state = readState(ctx.paths.home, opts.profile);
   for (const t of taken) state.files[t.target] = { ...t.synced, at: now.toISOString() };
+  for (const target of removed) delete state.files[target];
   writeState(ctx.paths.home, state);
-  return { profile: opts.profile, files: r.files, kept: r.kept, skipped: r.skipped, dropped: r.dropped, repaired: r.repaired, signed: r.signed, commit: r.commit };
+  return { profile: opts.profile, files: r.files, removed: r.removed, newer: r.newer, kept: r.kept, skipped: r.skipped, dropped: r.dropped, repaired: r.repaired, signed: r.signed, commit: r.commit };
 }

@@ -93,3 +93,15 @@ export class EnvRestoreConflictError extends GitbusError {
     );
   }
 }
+
+/** `capture` of files changed both here and in the bus since this node last synced them. */
+export class EnvCaptureConflictError extends GitbusError {
+  readonly code = 'ENV_CAPTURE_CONFLICT';
+  constructor(profile: string, targets: string[]) {
+    super(
+      `refused to capture profile ${profile}: ${targets.slice(0, 5).join(', ')}${targets.length > 5 ? ` and ${targets.length - 5} more` : ''} changed both here and in the bus since this node last synced ${targets.length === 1 ? 'it' : 'them'}`,
+      `look at "gitbus env diff ${profile}", then take the bus's ("gitbus env apply ${profile} --force", a backup is kept) or yours ("gitbus env capture ${profile} --force")`,
+      { profile, targets },
+    );
+  }
+}

@@ -75,3 +75,22 @@ export function countsText(counts: CardEnv['counts']): string {
   const parts = order.filter((s) => (counts[s] ?? 0) > 0).map((s) => `${counts[s]} ${s.replace(/-/g, ' ')}`);
   return parts.length ? parts.join(', ') : 'no files';
 }
+
+export type CaptureDecision = 'take' | 'keep-bus' | 'conflict';
+
+/**
+ * What `capture` does with one file of this machine, by the same three hashes: take it, leave the bus's (it is newer
+ * and this node did not change the file since it last synced), or refuse (both changed: one node must not undo
+ * another's capture unseen). `force` takes this machine's file whatever the bus has.
+ */
+export function captureDecision(bus: string | undefined, local: string, last: string | undefined, force: boolean): CaptureDecision {
+  if (force || bus === undefined || local === bus) return 'take';
+  if (last === undefined) return 'conflict';
+  if (local === last) return 'keep-bus';
+  return bus === last ? 'take' : 'conflict';
+}
+
+/** Whether `capture` removes from a folder entry a file the bus has and this machine has not: only one it had and deleted. */
+export function captureRemoves(bus: string, last: string | undefined, force: boolean): boolean {
+  return force || (last !== undefined && last === bus);
+}

@@ -86,6 +86,8 @@ function captureText(r: CaptureResult): string {
   const changed = r.files.filter((f) => f.changed);
   const lines = [`profile ${r.profile}: ${r.commit ? `captured ${r.files.length} file(s), ${changed.length} changed, commit ${r.commit.slice(0, 12)}${r.signed ? ', manifest signed' : ''}` : `captured ${r.files.length} file(s); the bus already has them`}`];
   for (const f of r.files) lines.push(`  ${(f.changed ? 'changed' : 'same').padEnd(8)} ${f.target}`);
+  for (const t of r.removed) lines.push(`  ${'removed'.padEnd(8)} ${t}: deleted here since the last sync`);
+  for (const t of r.newer) lines.push(`  ${'newer'.padEnd(8)} ${t}: the bus has a newer one and this node did not change it; left as the bus has it ("gitbus env apply" brings it here)`);
   for (const t of r.kept) lines.push(`  ${'kept'.padEnd(8)} ${t}: not on this machine, the bus keeps its copy`);
   for (const s of r.skipped) lines.push(`  ${'skipped'.padEnd(8)} ${s.target}: ${s.reason}`);
   for (const t of r.dropped) lines.push(`  ${'dropped'.padEnd(8)} ${t}: its file was neither on the bus (intact) nor here`);
@@ -121,16 +123,17 @@ export function register(program: Command): void {
         .option('--add <path>', 'add a file or folder (~/…, or a path inside the home); repeatable', addFlag)
         .option('--variant <which>', 'put the --add entries in this node\'s variant (node) or this system\'s (os), not the default one', oneOfFlag('--variant', ['node', 'os'] as const))
         .option('--keys <list>', 'for a file merged by keys (~/.claude/settings.json): only these top-level keys, comma-separated', keysFlag)
-        .option('--description <text>', 'what the profile is for'),
+        .option('--description <text>', 'what the profile is for')
+        .option('--force', 'take this machine\'s files also where the bus changed them since this node last synced (refused otherwise)'),
     ),
-  ).action(async (profile: string, opts: CommonOptions & { add?: string[]; variant?: 'node' | 'os'; keys?: string[]; description?: string; unsigned?: boolean }) =>
+  ).action(async (profile: string, opts: CommonOptions & { add?: string[]; variant?: 'node' | 'os'; keys?: string[]; description?: string; unsigned?: boolean; force?: boolean }) =>
     withBus(opts, async (ctx) => {
       profileArg(profile);
       if (opts.variant && !opts.add?.length) throw new InputError('--variant needs --add', 'name the files that differ on this node or system with --add PATH', { flag: '--variant' });
       const r = await captureProfile(
         ctx,
         userHome(),
-        { profile, add: opts.add ?? [], ...(opts.variant ? { variant: opts.variant } : {}), ...(opts.keys ? { keys: opts.keys } : {}), ...(opts.description !== undefined ? { description: opts.description } : {}) },
+        { profile, add: opts.add ?? [], ...(opts.variant ? { variant: opts.variant } : {}), ...(opts.keys ? { keys: opts.keys } : {}), ...(opts.description !== undefined ? { description: opts.description } : {}), ...(opts.force ? { force: true } : {}) },
         await signerFor(ctx, opts),
       );
       emit(opts, r, () => captureText(r));

@@ -177,6 +177,32 @@ describe('gitbus env', () => {
     expect(await w.exited).toBe(0);
   });
 
+  it('a capture never undoes another node\'s change: a stale file is left as the bus has it, one changed on both sides is refused', async () => {
+    put('a', '.claude/commands/review.md', 'review the diff\ncheck the tests\n');
+    put('a', '.claude/CLAUDE.md', '# house rules\nbe brief\nrun the tests\nsay why\n');
+    ok(await envCmd('a', ['capture', 'claude']));
+    put('b', '.claude/CLAUDE.md', '# house rules\nbe very brief\n');
+    const both = await envCmd('b', ['capture', 'claude']);
+    expect(both.code).toBe(5);
+    expect(errorOf(both)).toMatchObject({ code: 'ENV_CAPTURE_CONFLICT', message: expect.stringMatching(/~\/\.claude\/CLAUDE\.md changed both here and in the bus/) });
+    expect(onBus('env/claude/files/home/.claude/CLAUDE.md')).toMatch(/say why/);
+    const stale = await envCmd('b', ['capture', 'claude', '--add', '~/.claude/commands']);
+    ok(stale);
+    expect(json<{ newer: string[]; files: unknown[] }>(stale)).toMatchObject({ newer: ['~/.claude/commands/review.md'], files: [] });
+    expect(onBus('env/claude/files/home/.claude/commands/review.md')).toMatch(/check the tests/);
+    // A file a deletes from a synced folder leaves the profile, and the nodes that have it as they got it (rsync --delete).
+    execFileSync('rm', [join(fakeHome('a'), '.claude/commands/review.md')]);
+    put('a', '.claude/commands/plan.md', 'plan first\n');
+    const gone = await envCmd('a', ['capture', 'claude']);
+    ok(gone);
+    expect(json<{ removed: string[] }>(gone).removed).toEqual(['~/.claude/commands/review.md']);
+    const applied = await envCmd('b', ['apply']);
+    expect(applied.code).toBe(5);
+    expect(json<{ results: { written: string[]; removed: string[] }[] }>(applied).results[0]).toMatchObject({ written: ['~/.claude/commands/plan.md'], removed: ['~/.claude/commands/review.md'] });
+    expect(existsSync(join(fakeHome('b'), '.claude/commands/review.md'))).toBe(false);
+    expect(read('b', '.claude/CLAUDE.md')).toMatch(/be very brief/);
+  });
+
   describe('on a bus with a trust root', () => {
     const keys = () => join(bus.dir, 'keys');
     const key = (name: string) => join(keys(), name);

@@ -201,3 +201,20 @@ describe('unified diff', () => {
     expect(unifiedDiff('', 'new\n', { a: 'a', b: 'b' })).toBe('--- a\n+++ b\n@@ -0,0 +1,1 @@\n+new\n');
   });
 });
+
+describe('capture by the same three hashes', () => {
+  it('takes a file changed here, leaves one the bus changed, refuses one changed on both sides', async () => {
+    const { captureDecision, captureRemoves } = await import('../../bus/env/states.js');
+    expect(captureDecision(undefined, 'L', undefined, false)).toBe('take');
+    expect(captureDecision('B', 'B', 'A', false)).toBe('take');
+    expect(captureDecision('A', 'L', 'A', false)).toBe('take');
+    expect(captureDecision('B', 'A', 'A', false)).toBe('keep-bus');
+    expect(captureDecision('B', 'L', 'A', false)).toBe('conflict');
+    expect(captureDecision('B', 'L', undefined, false)).toBe('conflict');
+    expect(captureDecision('B', 'L', 'A', true)).toBe('take');
+    expect(captureRemoves('A', 'A', false)).toBe(true);
+    expect(captureRemoves('B', 'A', false)).toBe(false);
+    expect(captureRemoves('B', undefined, false)).toBe(false);
+    expect(captureRemoves('B', undefined, true)).toBe(true);
+  });
+});
