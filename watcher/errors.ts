@@ -4,8 +4,8 @@ export class NoRunnersError extends GitbusError {
   readonly code = 'NO_RUNNERS';
   constructor(node: string, home: string) {
     super(
-      `node ${node} has no runners enabled, so its watcher would never run anything`,
-      `enable them: add "runners: [shell]" to ${home}/node.yaml (running commands from the bus is opt-in)`,
+      `node ${node} has no runners enabled and subscribes to no environment profile, so its watcher would never do anything`,
+      `enable them: add "runners: [shell]" to ${home}/node.yaml (running commands from the bus is opt-in), or subscribe to a profile: env: [{profile: NAME, apply: auto}]`,
       { node },
     );
   }

@@ -297,7 +297,7 @@ async function checkHeartbeats(repo: BusRepo, home: string, config: NodeConfig, 
   const beat = refs.get(heartbeatRef(config.node));
   if (!beat) {
     out.push(
-      config.runners.length === 0
+      config.runners.length === 0 && !(config.env ?? []).some((e) => e.apply === 'auto')
         ? skip('heartbeat.self', 'no heartbeat: this node enables no runners, so it runs no watcher')
         : warn('heartbeat.self', `no heartbeat ref ${heartbeatRef(config.node)}: this node's watcher has not run`, 'start the watcher: "gitbus watch", or "gitbus service install" to run it as a service'),
     );

@@ -189,13 +189,15 @@ async function writeServiceFile(file: string, text: string): Promise<void> {
 }
 
 /**
- * Installs the node's watcher as a service: refuses a home without a node or a node without runners, writes the
+ * Installs the node's watcher as a service: refuses a home without a node or a node without runners (or environment
+ * profiles to keep in step), writes the
  * file (0644) and loads and starts it. When the manager cannot be reached the file stays written and the error
  * says what to run.
  */
 export async function installService(home: string, opts: ServiceOptions = {}): Promise<InstallResult> {
   const config = await loadNodeConfig(home);
-  if (!config.runners.some((r) => RUNNERS[r])) throw new NoRunnersError(config.node, home);
+  // A node that runs no tasks may still keep its setup in step with the bus (node.yaml env:).
+  if (!config.runners.some((r) => RUNNERS[r]) && (config.env ?? []).length === 0) throw new NoRunnersError(config.node, home);
   const t = serviceTarget(home, config.node, opts);
   const { text, runners } = renderService(t, config, opts);
   const m = managerOf(t, opts);
