@@ -1,4 +1,4 @@
-import { BackupWriter } from './backups.js';
+import { BackupWriter, pruneBackups } from './backups.js';
 import { removeLocal, withExecutable, writeLocal } from './local.js';
 import { shownFiles, type FileStatus, type ProfilePlan } from './status.js';
 import { writeState, type EnvStateFile } from './state-store.js';
@@ -54,5 +54,6 @@ export function applyPlan(home: string, userHome: string, node: string, plan: Pr
     if (!dryRun) writeState(home, state);
     result.backup = backup.id;
   }
+  if (result.backup !== null) pruneBackups(home, now);
   return result;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../local-io.js';
 import { EnvNoBackupError, EnvRestoreConflictError } from './errors.js';
@@ -153,4 +153,21 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
   m.restored = now.toISOString();
   writeFileAtomicSync(join(backupsDir(home), m.id, 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
   return { id: m.id, profile: m.profile, files: files.reverse(), backup: safety.id };
+}
+
+/** Backups kept at least: the newest this many, and every one younger than BACKUP_KEEP_MS. */
+export const BACKUP_KEEP = 50;
+export const BACKUP_KEEP_MS = 30 * 24 * 3600_000;
+
+/** Removes backups beyond the newest BACKUP_KEEP that are older than BACKUP_KEEP_MS (an auto profile applies often). */
+export function pruneBackups(home: string, now: Date = new Date()): string[] {
+  const all = listBackups(home);
+  const removed: string[] = [];
+  for (const b of all.slice(0, Math.max(0, all.length - BACKUP_KEEP))) {
+    const at = Date.parse(b.at);
+    if (!Number.isFinite(at) || now.getTime() - at < BACKUP_KEEP_MS) continue;
+    rmSync(join(backupsDir(home), b.id), { recursive: true, force: true });
+    removed.push(b.id);
+  }
+  return removed;
 }

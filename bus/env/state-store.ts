@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { whyNotTarget } from '../../schemas/env-paths.js';
 import { writeFileAtomicSync } from '../local-io.js';
 
 /**
@@ -40,11 +41,18 @@ export function readState(home: string, profile: string): EnvStateFile {
   }
   const files = (raw as { files?: unknown } | null)?.files;
   if (typeof files !== 'object' || files === null) return empty;
-  return { format: 1, profile, files: Object.fromEntries(Object.entries(files).filter(([k, v]) => k.startsWith('~/') && isSynced(v))) };
+  return { format: 1, profile, files: Object.fromEntries(Object.entries(files).filter(([k, v]) => whyNotTarget(k) === undefined && isSynced(v))) };
 }
 
 export function writeState(home: string, state: EnvStateFile): void {
   const path = statePath(home, state.profile);
+  const text = `${JSON.stringify(state, null, 2)}\n`;
+  // A watcher looks every minute; an unchanged state is not written again.
+  try {
+    if (readFileSync(path, 'utf8') === text) return;
+  } catch {
+    // Not there yet: written below.
+  }
   mkdirSync(join(path, '..'), { recursive: true });
-  writeFileAtomicSync(path, `${JSON.stringify(state, null, 2)}\n`);
+  writeFileAtomicSync(path, text);
 }

@@ -19,7 +19,7 @@ interface Opts extends CommonOptions {
 function eventLine(e: WatchEvent): string {
   switch (e.type) {
     case 'started':
-      return `watching as ${e.node}: runners ${e.runners.join(', ')}, ${e.parallel} at a time${e.pollMs ? `, checking every ${e.pollMs / 1000}s` : ''}, heartbeat every ${e.heartbeatMs / 1000}s`;
+      return `watching as ${e.node}: ${e.runners.length ? `runners ${e.runners.join(', ')}, ${e.parallel} at a time` : 'no runners (keeping environment profiles in step only)'}${e.pollMs ? `, checking every ${e.pollMs / 1000}s` : ''}, heartbeat every ${e.heartbeatMs / 1000}s`;
     case 'settings':
       return `bus settings changed: ${e.pollMs ? `checking every ${span(e.pollMs)}, ` : ''}heartbeat every ${span(e.heartbeatMs)}`;
     case 'claimed':
