@@ -150,13 +150,18 @@ describe('gitbus env', () => {
 
   it('a subscribed node publishes its drift: status shows the fleet\'s, doctor checks it', async () => {
     editNode('b', (c) => (c['env'] = [{ profile: 'claude', apply: 'manual' }]));
+    // b's own file, in the profile for b alone (a node's variant).
+    put('b', '.config/starship.toml', 'format = "$all"\n');
+    ok(await envCmd('b', ['capture', 'claude', '--add', '~/.config/starship.toml', '--variant', 'node']));
+    expect(onBus('env/claude/manifest.yaml')).toMatch(/- source: node\/b\/\.config\/starship\.toml\n\s+target: ~\/\.config\/starship\.toml\n\s+nodes: \[ ?b ?\]/);
+    expect((await states('a'))['~/.config/starship.toml']).toBeUndefined();
     expect((await envCmd('b', ['apply'])).code).toBe(5);
     const s = await cli('a', ['status']);
     ok(s);
     const card = json<{ nodes: { node: string; card?: { env?: { profile: string; apply: string; counts: Record<string, number>; drift?: { target: string; state: string }[] }[] } }[] }>(s).nodes.find((n) => n.node === 'b')?.card;
     expect(card?.env?.[0]).toMatchObject({ profile: 'claude', apply: 'manual', drift: [{ target: '~/.zshrc', state: 'changed-here' }] });
     const human = await gitbus(['status'], { home: bus.home('a'), env: envOf('a') });
-    expect(human.stdout).toMatch(/env claude \(manual\): 4 in sync, 1 changed here: ~\/\.zshrc changed here/);
+    expect(human.stdout).toMatch(/env claude \(manual\): 5 in sync, 1 changed here: ~\/\.zshrc changed here/);
     const doctor = await cli('b', ['doctor']);
     const check = json<{ checks: { name: string; status: string; detail: string }[] }>(doctor).checks.find((c) => c.name === 'env.claude');
     expect(check).toMatchObject({ status: 'warn', detail: expect.stringMatching(/1 changed here \(~\/\.zshrc changed-here\)/) });
