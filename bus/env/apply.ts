@@ -1,6 +1,6 @@
 import { BackupWriter, pruneBackups } from './backups.js';
 import { removeLocal, withExecutable, writeLocal } from './local.js';
-import { shownFiles, type FileStatus, type ProfilePlan } from './status.js';
+import { shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
 import { writeState, type EnvStateFile } from './state-store.js';
 
 /**

@@ -8,7 +8,7 @@ import { EnvNoProfileError, EnvNoProfilesError, EnvProfileInvalidError, EnvProfi
 import { listProfiles, readProfile, type EnvProfile } from './profile.js';
 import type { Skipped } from './resolve.js';
 import { cardEnvOf } from './states.js';
-import { planProfile, shownFiles, type FileStatus, type ProfilePlan } from './status.js';
+import { planProfile, shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
 import { readState } from './state-store.js';
 import { profileVerdict, type ProfileTrust } from './trust.js';
 

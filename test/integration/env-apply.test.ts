@@ -6,7 +6,7 @@ import { applyPlan } from '../../bus/env/apply.js';
 import { BACKUP_KEEP, listBackups, pruneBackups, restoreBackup } from '../../bus/env/backups.js';
 import { sha256Hex } from '../../bus/env/hash.js';
 import type { EnvProfile } from '../../bus/env/profile.js';
-import { planProfile } from '../../bus/env/status.js';
+import { planProfile } from '../../bus/env/plan.js';
 import { readState, statePath, writeState } from '../../bus/env/state-store.js';
 import { tempDir } from '../helpers/cli.js';
 
