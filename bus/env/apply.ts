@@ -4,7 +4,7 @@ import { shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
 import { writeState, type EnvStateFile } from './state-store.js';
 
 /**
- * `gitbus env apply`: carries out a plan (status.ts). Every file it replaces or removes is saved first in one backup
+ * `gitbus env apply`: carries out a plan (plan.ts). Every file it replaces or removes is saved first in one backup
  * of this run (backups.ts); a file changed here is never replaced without --force (the plan says so); state.json
  * records what was written, so the next look tells a later local edit from a later bus change.
  */
