@@ -25,8 +25,11 @@ import { readState, writeState, type SyncedFile } from './state-store.js';
  * refused (by name and by content), and what is never synced is left out, whatever was asked.
  */
 
-/** Keys of Claude Code's settings.json that name folders of one machine (`gitbus setup claude`'s marketplace). */
-export const LOCAL_ONLY_SETTINGS_KEYS: readonly string[] = ['extraKnownMarketplaces', 'additionalMarketplaces'];
+/**
+ * Keys of Claude Code's settings.json left out of a new entry unless --keys names them: the marketplaces name folders
+ * of one machine (`gitbus setup claude`'s), and the plugins they enable go with them.
+ */
+export const LOCAL_ONLY_SETTINGS_KEYS: readonly string[] = ['extraKnownMarketplaces', 'additionalMarketplaces', 'enabledPlugins'];
 /** Files merged by keys unless said otherwise: Claude Code's settings, whose other keys each machine keeps. */
 const JSON_MERGED = new Set(['.claude/settings.json']);
 /** What a new profile holds when no --add is given: seed 000's tw-env-sync, where this machine has them. */
