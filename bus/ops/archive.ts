@@ -7,6 +7,7 @@ import type { TaskView } from '../model/task-view.js';
 import { isFinal } from '../model/types.js';
 import type { FileChange } from '../store/objects.js';
 import { ARCHIVE, MAIN } from '../repo.js';
+import { readTrustedSnapshot, trustOf } from '../trust/node-files.js';
 
 export interface ArchiveOptions {
   /** Archive every finished task regardless of age. */
@@ -74,10 +75,14 @@ export async function archivable(snap: Snapshot, now: number, olderThanMs?: numb
  */
 export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
   const now = (opts.now ?? new Date()).getTime();
-  const snap = await Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN));
+  const head = await ctx.repo.sync(MAIN);
+  // Which tasks ended is decided as this node trusts the bus (a forged response ends nothing); what moves is every
+  // file of the task, forged ones too, so none is left behind in main as an orphan.
+  const snap = await readTrustedSnapshot(ctx, head);
+  const raw = trustOf(snap) ? await Snapshot.read(ctx.repo.store, head) : snap;
   const chosen = await archivable(snap, now, opts.all ? 0 : opts.olderThanMs);
   if (chosen.length === 0) return { archived: [], archiveCommit: null, mainCommit: null };
-  const moves = chosen.map(({ view, month }) => archiveChanges(view, month));
+  const moves = chosen.map(({ view, month }) => archiveChanges({ ...view, files: raw.index.tasks.get(view.id) ?? view.files }, month));
   const add = moves.flatMap((m) => m.add);
   const remove = moves.flatMap((m) => m.remove);
   const ids = chosen.map((c) => c.view.id);
@@ -88,7 +93,7 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
     'archive',
     async (latest) => {
       // Remove only what is still there unchanged; another node may have archived some of them already.
-      const live = livePaths(latest);
+      const live = livePaths(trustOf(latest) ? await Snapshot.read(ctx.repo.store, latest.commit) : latest);
       const present = remove.filter((r) => live.has(r.path));
       return present.length ? { result: {}, commit: { changes: present, message } } : { result: {} };
     },

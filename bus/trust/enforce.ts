@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { FileProblem } from '../../schemas/errors.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { isFinal } from '../model/types.js';
@@ -7,6 +8,7 @@ import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type PolicyJudge } from '../node-policy.js';
 import { readSidecars } from './file-signatures.js';
 import { handoffTrust, type EnforcedTrust, type HandoffTrust, type TrustTarget } from './handoff-trust.js';
+import { pinPath } from './pin.js';
 import { loadTrust } from './root.js';
 
 /**
@@ -17,6 +19,8 @@ import { loadTrust } from './root.js';
 
 /** The trust this node enforces on `snap`, or null: no pin, or nothing accepted. Moves the pin forward (loadTrust). */
 export async function enforcedTrust(snap: Snapshot, home: string, config: Pick<NodeConfig, 'trust'>): Promise<EnforcedTrust | null> {
+  // Most nodes never pin: every snapshot of theirs would read the chain for nothing.
+  if (!existsSync(pinPath(home))) return null;
   const node = config.trust ?? {};
   const report = await loadTrust(snap, home, node);
   if (!report.pin || !report.accepted) return null;

@@ -28,6 +28,8 @@ export function register(program: Command): void {
           if (snap.commit) report.problems.push(...(await signatureProblemsInTree(snap.store, await snap.store.readCommitTree(snap.commit))));
           // Live tasks this node would refuse as untrusted (docs/PROTOCOL.md §12), with the reason.
           report.problems.push(...(await untrustedProblems(snap, ctx.paths.home, ctx.config)));
+          // Claims, releases, responses and cards forged in a node's name, which this node ignores (§12).
+          report.problems.push(...snap.forged.map((f) => ({ path: f.path, field: '', reason: f.reason, fix: f.fix, severity: 'error' as const })));
         } finally {
           await ctx.repo.close();
         }
