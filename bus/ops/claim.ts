@@ -11,6 +11,7 @@ import { claimQueue, eligibility, pickFromQueue, type NodeFacts } from '../model
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
 import { listsNode, unlistedNodesOf } from '../trust/node-keys.js';
+import { markEndsRemoved } from '../trust/seen-ended.js';
 import { enforcedTrust, handoffVerdicts, replayed, trustedJudge, untrustedVerdict } from '../trust/enforce.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
@@ -66,7 +67,9 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
         return () => v;
       }
       const verdicts = await handoffVerdicts(snap, trust, ids, target_);
-      // Replay: a signed handoff of a task that already ended and left main, pushed back under its own id.
+      // Replay: a task this node saw end whose end was deleted since; a signed handoff of a task that already ended
+      // and left main, pushed back under its own id.
+      markEndsRemoved(ctx.paths.home, snap, verdicts);
       const trusted = ids.filter((id) => verdicts.get(id)?.trusted);
       for (const [id, state] of await archivedStates(ctx, trusted)) verdicts.set(id, replayed(id, state));
       return trustedJudge(ctx.paths.home, ctx.config, verdicts);

@@ -22,6 +22,7 @@ import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
 import type { BeatDetails } from './heartbeat.js';
 import { enforcedTrust, handoffVerdicts, trustedJudge } from '../trust/enforce.js';
+import { markEndsRemoved } from '../trust/seen-ended.js';
 
 /** A task as scripts see it in --json output: plain data, no Maps. */
 export interface TaskSummary {
@@ -180,6 +181,7 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
   // On a bus whose trust root this node pinned: which live tasks it would refuse as untrusted, and why.
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
   const verdicts = trust ? await handoffVerdicts(snap, trust, views.filter((v) => !isFinal(v.state)).map((v) => v.id), { name: ctx.config.node, labels: ctx.config.labels }) : null;
+  if (verdicts) markEndsRemoved(ctx.paths.home, snap, verdicts);
   const untrusted = (v: TaskView): string | undefined => {
     const t = verdicts?.get(v.id);
     return t && !t.trusted ? t.reason : undefined;

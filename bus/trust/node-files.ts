@@ -11,6 +11,7 @@ import { nodeKeyPaths, ensureNodeKey } from './node-key.js';
 import { checkNodeFileSignature, nodeFileVerdict } from './node-file-trust.js';
 import { loadEd25519Key, signBusFileInProcess } from './node-signer.js';
 import type { SignatureCheck } from './sshsig.js';
+import { noteEnded } from './seen-ended.js';
 
 /**
  * Files a node writes in its own name (docs/PROTOCOL.md §12, "Files a node writes"), thin I/O around
@@ -45,7 +46,11 @@ export async function applyTrust(snap: Snapshot, ctx: Pick<BusContext, 'paths' |
   if (known !== undefined) return known;
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
   enforced.set(snap, trust);
-  if (trust) await filterNodeFiles(snap, trust, now);
+  if (trust) {
+    await filterNodeFiles(snap, trust, now);
+    // What ended here is remembered, so that deleting its end later cannot make this node run it again.
+    noteEnded(ctx.paths.home, snap);
+  }
   return trust;
 }
 

@@ -61,6 +61,15 @@ function push(files: Record<string, string>, message: string): void {
 }
 
 const onMain = (path: string) => gitCli(['show', `main:${path}`], bus.remote);
+let ended = '';
+
+/** Removes files from main as anyone with push access could. */
+function pushRemove(paths: string[], message: string): void {
+  gitCli(['pull', '-q', '--ff-only'], person);
+  gitCli(['rm', '-q', ...paths], person);
+  gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', message], person);
+  gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
+}
 
 beforeAll(async () => {
   bus = await makeBus({ node: 'boss' });
@@ -128,7 +137,20 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     }
     watcher.child.kill('SIGTERM');
     await watcher.exited;
+    ended = id;
   }, 60_000);
+
+  it('deleting the claim and response of a task that ended does not make a node that saw it end run it again', async () => {
+    const id = ended;
+    pushRemove([`claims/${id}.1.md`, `responses/${id}.md`, `signatures/claims/${id}.1.md.sig`, `signatures/responses/${id}.md.sig`], 'an end removed');
+    const s = json<{ tasks: { id: string; state: string; untrusted?: string }[] }>(await gitbus(['status', '--json'], { home: w }));
+    const t = s.tasks.find((x) => x.id === id);
+    expect(t?.state).toBe('pending');
+    expect(t?.untrusted).toMatch(/^replayed: this node saw task .* end, and its response was removed/);
+    const r = await gitbus(['claim', id, '--json'], { home: w });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/replayed/);
+  });
 
   it("a claim forged in v's name does not hold the task; v's own claim goes past it, signed", async () => {
     const id = await dispatch('for-v', 'true', 'v');
