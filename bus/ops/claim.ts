@@ -67,11 +67,11 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
         return () => v;
       }
       const verdicts = await handoffVerdicts(snap, trust, ids, target_);
-      // Replay: a task this node saw end whose end was deleted since; a signed handoff of a task that already ended
-      // and left main, pushed back under its own id.
-      markEndsRemoved(ctx.paths.home, snap, verdicts);
+      // Replay: a signed handoff of a task that already ended and left main, pushed back under its own id; then a
+      // task this node saw end whose end was deleted since.
       const trusted = ids.filter((id) => verdicts.get(id)?.trusted);
       for (const [id, state] of await archivedStates(ctx, trusted)) verdicts.set(id, replayed(id, state));
+      markEndsRemoved(ctx.paths.home, snap, verdicts);
       return trustedJudge(ctx.paths.home, ctx.config, verdicts);
     };
     let judge = untrustedJudge;
