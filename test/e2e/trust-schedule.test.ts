@@ -88,10 +88,10 @@ async function ended(id: string): Promise<{ state: string; reason: string }> {
   return { state: shown.state, reason: String((parse(/^---\n([\s\S]*?)\n---\n/.exec(text)?.[1] ?? '') as { reason?: string }).reason ?? '') };
 }
 
-const REFUSED: Record<string, { id: string; reason: RegExp; marker: string }> = {
-  altered: { id: ids.altered, reason: /unsigned: .* has no signature, and it is not a trusted instance of schedule nightly: its bytes are not what the template renders/, marker: 'altered' },
-  'unsigned template': { id: ids.unsignedTemplate, reason: /not a trusted instance of schedule unsigned-nightly: the template is not trusted: unsigned: handoffs\/unsigned-nightly\.md has no signature/, marker: 'unsigned-nightly' },
-  'off schedule': { id: ids.offSchedule, reason: /not a trusted instance of schedule nightly: the schedule "0 0 \* \* \*" does not produce the due time/, marker: 'nightly' },
+const REFUSED: Record<string, { id: () => string; reason: RegExp }> = {
+  altered: { id: () => ids.altered, reason: /unsigned: .* has no signature, and it is not a trusted instance of schedule nightly: its bytes are not what the template renders/ },
+  'unsigned template': { id: () => ids.unsignedTemplate, reason: /not a trusted instance of schedule unsigned-nightly: the template is not trusted: unsigned: handoffs\/unsigned-nightly\.md has no signature/ },
+  'off schedule': { id: () => ids.offSchedule, reason: /not a trusted instance of schedule nightly: the schedule "0 0 \* \* \*" does not produce the due time/ },
 };
 
 beforeAll(async () => {
@@ -148,15 +148,20 @@ describe('schedules on a bus whose trust root the node pinned', () => {
   });
 
   it('the instance the watcher dispatches from the signed template runs; the others are answered "refused" and run nothing', async () => {
-    watcher = startWatcher(w, ['--poll', '1s'], children);
+    const ww = startWatcher(w, ['--poll', '1s'], children);
+    watcher = ww;
+    // w's watcher writes it, unsigned, as the template renders it for the latest due time (today's, unless the
+    // test runs across midnight UTC).
+    const dispatched = (template: string) => ww.events().find((e) => e.type === 'scheduled' && e['template'] === template)?.id;
+    await until('the watcher to dispatch both schedules', () => dispatched('nightly') !== undefined && dispatched('unsigned-nightly') !== undefined, 20_000, () => ww.stderr());
+    ids.signedRun = dispatched('nightly') ?? '';
+    ids.unsignedTemplate = dispatched('unsigned-nightly') ?? '';
     const ok = await ended(ids.signedRun);
     expect(ok.state).toBe('succeeded');
     expect(readFileSync(marker('nightly'), 'utf8')).toBe('ran\n');
-    // w's watcher wrote it, unsigned, exactly as the template renders it for today's due time.
-    expect(watcher.events().some((e) => e.type === 'scheduled' && e.id === ids.signedRun)).toBe(true);
     expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'signatures/handoffs'], bus.remote)).not.toContain(ids.signedRun);
     for (const [name, c] of Object.entries(REFUSED)) {
-      const r = await ended(c.id);
+      const r = await ended(c.id());
       expect(r.state, name).toBe('failed');
       expect(r.reason, name).toMatch(/^refused: untrusted: /);
       expect(r.reason, name).toMatch(c.reason);
