@@ -18,6 +18,8 @@ export async function archivedStates(ctx: BusContext, ids: string[]): Promise<Ma
 
 export interface ArchivedTask {
   month: string;
+  /** The root tree of the archive commit it was found in, to read more of it (its signatures). */
+  tree: string;
   state: TaskState;
   /** File name inside the task's archive folder -> blob oid. */
   files: Map<string, string>;
@@ -30,7 +32,8 @@ export async function findArchived(ctx: BusContext, ids: string[]): Promise<Map<
   const head = await ctx.repo.sync(ARCHIVE, { maxAgeMs: 2_000 });
   if (!head) return out;
   const store = ctx.repo.store;
-  const root = await store.readTree(await store.readCommitTree(head));
+  const tree = await store.readCommitTree(head);
+  const root = await store.readTree(tree);
   const months = root.filter((e) => e.type === 'tree' && /^\d{4}-\d{2}$/.test(e.path)).sort((a, b) => (a.path < b.path ? 1 : -1));
   const wanted = new Set(ids);
   for (const month of months) {
@@ -45,7 +48,7 @@ export async function findArchived(ctx: BusContext, ids: string[]): Promise<Map<
         const r = parseArchivedFile(`${month.path}/${entry.path}/response.md`, await store.readBlob(resp));
         state = r.ok ? (r.file.data as Response).status : 'failed';
       }
-      out.set(entry.path, { month: month.path, state, files });
+      out.set(entry.path, { month: month.path, tree, state, files });
     }
   }
   return out;

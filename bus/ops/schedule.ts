@@ -1,10 +1,7 @@
-import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
-import { pathFor } from '../../schemas/layout.js';
 import type { Handoff } from '../../schemas/handoff.js';
-import { defaultBranch } from '../../schemas/project.js';
 import { transact, type TransactOptions } from '../cas.js';
 import type { BusContext } from '../context.js';
-import { instanceId, latestDue } from '../model/schedule.js';
+import { instanceId, latestDue, renderInstance } from '../model/schedule.js';
 import type { FileChange } from '../store/objects.js';
 import { findArchived } from './archive-lookup.js';
 
@@ -53,14 +50,9 @@ export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<
           known.add(w.id);
           continue;
         }
-        const { schedule: _schedule, id: _id, created: _created, ...rest } = w.h;
-        // Project work: each instance pushes to a branch of its own, as a dispatched task does (PROTOCOL.md §3a).
-        const branch = rest.repo !== undefined && rest.branch === undefined ? { branch: defaultBranch(w.id) } : {};
-        const data: Handoff = { ...rest, ...branch, id: w.id, from: `schedule:${w.template}`, created: w.due.toISOString() };
-        const path = pathFor({ kind: 'handoff', id: w.id });
-        const text = renderBusFile('handoff', data, `${w.body.trimEnd()}\n\n_Dispatched by the schedule \`${w.h.schedule}\` of task ${w.template} for ${w.due.toISOString()}._\n`);
-        if (!parseBusFile(path, text).ok) continue;
-        changes.push({ path, content: text });
+        const rendered = renderInstance({ id: w.template, handoff: w.h, body: w.body }, w.due);
+        if (!rendered.ok) continue;
+        changes.push({ path: rendered.path, content: rendered.text });
         created.push({ id: w.id, template: w.template, due: w.due.toISOString() });
       }
     }
