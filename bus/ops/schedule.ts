@@ -4,6 +4,8 @@ import type { BusContext } from '../context.js';
 import { instanceId, latestDue, renderInstance } from '../model/schedule.js';
 import type { FileChange } from '../store/objects.js';
 import { findArchived } from './archive-lookup.js';
+import { signedByListedSigner } from '../trust/enforce.js';
+import { trustOf } from '../trust/node-files.js';
 
 /** Instances known to exist (live or archived), so that a wake does not look them up in the archive again. */
 const known = new Set<string>();
@@ -41,6 +43,9 @@ export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<
         known.add(instance);
         continue;
       }
+      // On a bus this node enforces trust on, only a template a listed signer signed makes instances.
+      const trust = trustOf(snap);
+      if (trust && !(await signedByListedSigner(snap, trust, id, now))) continue;
       wanted.push({ id: instance, template: id, due, h, body: view.handoffBody ?? '' });
     }
     if (wanted.length > 0) {

@@ -12,6 +12,9 @@ import { pinPath } from './pin.js';
 import { loadTrust } from './root.js';
 import { scheduledInstanceTrust, type TemplateFacts } from './schedule-trust.js';
 import { templateOfFrom } from '../model/schedule.js';
+import { signedMessage } from './messages.js';
+import { checkSshsig } from './sshsig.js';
+import { principalsOf } from './policy-rules.js';
 
 /**
  * Enforcement of signed handoffs (docs/PROTOCOL.md §12), thin I/O around handoff-trust.ts: which trust state this
@@ -116,4 +119,19 @@ export async function untrustedProblems(snap: Snapshot, home: string, config: No
     out.push({ path, field: '', reason: `untrusted on node ${config.node} (trust version ${trust.accepted.version}): ${t.reason}`, fix: t.fix, severity: 'warning' });
   }
   return out;
+}
+
+/**
+ * Whether the handoff of `id` carries a signature by a key the accepted version lists as a signer of handoffs (for
+ * some node: the rules are each target's business). A watcher that enforces trust makes instances only of such
+ * schedule templates, so an unsigned template cannot make the fleet write an instance (and a refusal) every tick.
+ */
+export async function signedByListedSigner(snap: Snapshot, trust: EnforcedTrust, id: string, now = new Date()): Promise<boolean> {
+  const ref = snap.index.tasks.get(id)?.handoff;
+  if (!ref || !snap.commit) return false;
+  const sidecar = (await readSidecars(snap.store, await snap.store.readCommitTree(snap.commit), ref.path))[0];
+  if (!sidecar) return false;
+  const m = signedMessage(ref.path, await snap.store.readBlob(ref.oid));
+  const check = checkSshsig(sidecar.content, m.message, m.namespace);
+  return check.ok && principalsOf(trust.accepted, check.signer, m.namespace, trust.node, now).length > 0;
 }
