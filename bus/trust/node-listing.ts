@@ -105,7 +105,7 @@ async function listSelf(ctx: BusContext, key: SshPublicKey, now: Date): Promise<
   try {
     signing = await resolveSigningKey({ home: ctx.paths.home });
   } catch (err) {
-    if (err instanceof GitbusError) return awaiting(`this node has no signing key of an admin (${firstLine(err)})`);
+    if (err instanceof GitbusError) return awaiting(err.code === 'SIGNING_KEY_MISSING' ? 'no signing key is configured here (signingKey in node.yaml, or git\'s user.signingkey)' : `the signing key configured here cannot be used (${firstLine(err)})`);
     throw err;
   }
   if (adminPrincipalsOf(v, signing.parsed.key, { node: ctx.config.trust ?? {}, now }).length === 0) return awaiting(`this node's signing key ${signing.parsed.key.fingerprint} (${signing.source}) is not an admin key of trust version ${v.version}`);
