@@ -84,6 +84,10 @@ const BY_CODE: Record<string, number> = {
   TRUST_VERSION_TAKEN: EXIT.conflict,
   TRUST_CHANGE_INVALID: EXIT.usage,
   TRUST_NOTHING_TO_SIGN: EXIT.conflict,
+  NODE_KEY_UNCONFIRMED: EXIT.setup,
+  NODE_KEY_MISMATCH: EXIT.conflict,
+  NODE_KEY_DECLINED: EXIT.conflict,
+  NODE_KEY_NOT_OFFERED: EXIT.notFound,
   // Signatures (docs/PROTOCOL.md §11): a signature that cannot count is invalid input; a key that cannot sign is setup.
   SIGNATURE_MALFORMED: EXIT.invalid,
   SIGNATURE_UNSUPPORTED: EXIT.invalid,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { labelSchema, nodeNameSchema, protocolSchema, runnerSchema, text } from './fields.js';
 import { timestampSchema } from './timestamp.js';
 import { positiveDurationSchema } from './duration.js';
+import { sshKeyLineSchema } from './ssh-key-line.js';
 
 const oneLine = (what: string, maxChars: number): z.ZodString => text({ what, maxChars, oneLine: true });
 
@@ -43,6 +44,8 @@ export const nodeCardSchema = z
     policy: cardPolicySchema.optional(),
     version: oneLine('a gitbus version', 100).optional(),
     host: hostSchema.optional(),
+    /** The node's own public key (docs/PROTOCOL.md §12, "Node keys"): offered, not trusted, until trust/ lists it. */
+    key: sshKeyLineSchema.optional(),
     joined: timestampSchema.optional(),
     updated: timestampSchema.optional(),
   })
