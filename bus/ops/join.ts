@@ -21,6 +21,7 @@ import { checkNodeOptions } from './init.js';
 import { choosePin, type TrustChoice } from '../trust/pin-choice.js';
 import { savePin } from '../trust/pin.js';
 import { ensureNodeKey } from '../trust/node-key.js';
+import { loadEd25519Key, signBusFileInProcess } from '../trust/node-signer.js';
 
 /** A bus is refs/heads/main and nothing else: other branches (and HEAD) are someone else's, and say nothing. */
 function noMainError(remote: string, refs: ReadonlyMap<string, string>): NotABusError {
@@ -123,9 +124,14 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
         // (watcher/watch.ts recoverClaims), as after any restart.
         replaced = true;
       }
+      const path = pathFor({ kind: 'node', node });
+      const content = renderBusFile('node', nodeCard(config, now.toISOString(), now, home), '');
+      // The pin is saved only after this commit (a refused join leaves no trace), so the card is signed here, not
+      // by the compare-and-swap: signed from its first version, it counts once an admin lists the node's key.
+      const sidecar = key ? [signBusFileInProcess(loadEd25519Key(key.privatePath), path, content)] : [];
       return {
         result: {},
-        commit: { changes: [{ path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(config, now.toISOString(), now, home), '') }], message: `gitbus: ${replaced ? 'replace' : 'join'} node ${node}` },
+        commit: { changes: [{ path, content }, ...sidecar], message: `gitbus: ${replaced ? 'replace' : 'join'} node ${node}` },
       };
     });
     await saveNodeConfig(home, config);

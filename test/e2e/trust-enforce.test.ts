@@ -101,7 +101,7 @@ beforeAll(async () => {
     const r = await gitbus([...args, '--key', key('alice'), '--json'], { home: boss });
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
   };
-  await admin(['trust', 'init', '--admin', `alice=${key('alice')}.pub`]);
+  await admin(['trust', 'init', '--admin', `alice=${key('alice')}.pub`, '--unlisted-nodes', 'accept']);
   await admin(['trust', 'add', 'signer', 'bob', `${key('bob')}.pub`]);
   await admin(['trust', 'add', 'signer', 'carol', `${key('carol')}.pub`]);
   await admin(['trust', 'add', 'rule', '--signers', 'alice,carol', '--runners', 'shell', '--nodes', '*']);

@@ -217,7 +217,13 @@ describe('node keys in the trust root', () => {
     expect(text.stdout).toContain(`node keys boss ${nodeFp(boss)}, w ${nodeFp(w)}, v ${own.fingerprint}`);
   });
 
-  it('what was written passes gitbus lint, the cards\' keys included', async () => {
+  it('what was written passes gitbus lint, the cards\' keys included, once the proposal listing v counts', async () => {
+    // Until carol signs, v is not listed and the bus refuses unlisted nodes: its card reads as forged.
+    const before = json<{ problems: { path: string; reason: string }[] }>(await run(['lint'], boss));
+    expect(before.problems.map((p) => p.path)).toEqual(['nodes/v.md']);
+    expect(before.problems[0]?.reason).toMatch(/lists no key for v and refuses unlisted nodes/);
+    const signed = await gitbus(['trust', 'sign', '10', '--key', key('carol'), '--json'], { home: boss });
+    expect(signed.code, signed.stderr).toBe(0);
     const r = await run(['lint'], boss);
     expect(r.code, r.stdout).toBe(0);
   });
