@@ -23,6 +23,7 @@ function notFound(el) {
 }
 
 function route(focus) {
+  shownPath = location.pathname + location.search;
   current?.dispose();
   main.replaceChildren();
   const path = location.pathname;
@@ -66,7 +67,12 @@ document.addEventListener('click', (e) => {
   if (url.pathname + url.search !== location.pathname + location.search) navigate(url.pathname + url.search);
 });
 
-window.addEventListener('popstate', () => route(true));
+// A skip link or any other #fragment changes the history too: only a new path or query is a new page.
+let shownPath = location.pathname + location.search;
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search === shownPath || (location.hash && location.pathname === shownPath.split('?')[0])) return;
+  route(true);
+});
 
 // j/k (or the arrow keys) move between the rows of a list; Enter follows the focused link as usual.
 document.addEventListener('keydown', (e) => {
@@ -101,7 +107,11 @@ function connect() {
     if (reconnected) current?.refresh();
     reconnected = true;
   });
-  events.addEventListener('change', () => current?.refresh());
+  // Heartbeats move every few seconds; only the fleet shows them. Every page reads again when main moved.
+  events.addEventListener('change', (e) => {
+    const moved = JSON.parse(e.data);
+    if (moved.main || (current?.heartbeats && moved.nodes.length > 0)) current?.refresh();
+  });
   events.addEventListener('offline', (e) => setLive(`remote unreachable: ${JSON.parse(e.data).reason}`, 'bad'));
   events.addEventListener('online', () => {
     setLive('live', 'ok');

@@ -128,6 +128,7 @@ export function fleetPage(el) {
   const timer = setInterval(() => void l.refresh(), 15_000);
   return {
     refresh: l.refresh,
+    heartbeats: true,
     dispose() {
       l.dispose();
       clearInterval(timer);
@@ -245,7 +246,7 @@ function listTable(tasks, f, onSort) {
       h('td', null, t.response?.finished ? h('time', { datetime: t.response.finished, title: t.response.finished }, t.response.finished.slice(0, 16).replace('T', ' ')) : ''),
     ),
   );
-  return h('table', { class: 'list' }, h('caption', { class: 'visually-hidden' }, 'Tasks; the column buttons sort'), h('thead', null, head), h('tbody', null, rows));
+  return h('table', { class: 'list tasks-table' }, h('caption', { class: 'visually-hidden' }, 'Tasks; the column buttons sort'), h('thead', null, head), h('tbody', null, rows));
 }
 
 export function tasksPage(el, _param, query) {
