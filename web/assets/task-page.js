@@ -115,8 +115,13 @@ export function taskPage(el, ref) {
       replace(sub, h('code', null, t.id), ' ', stateBadge(t.state), t.archived ? ` archived ${t.archived}` : '');
       replace(body, offlineNotice(t.offline), summaryFacts(s), branchSection(t.branch));
       replace(files, filesSection(t.files));
-      // A task that runs again (a new attempt after a release) has new output to follow.
-      if (ended && !FINAL.includes(t.state)) follow();
+      if (t.archived) {
+        // An archived task's output is the Output section of its response, shown below.
+        stream?.close();
+        ended = true;
+        pre.hidden = true;
+        outState.textContent = '(archived: in the response below)';
+      } else if (ended && !FINAL.includes(t.state)) follow(); // a new attempt after a release has new output
     },
     (err) => {
       replace(body, errorNotice(err));
