@@ -73,7 +73,12 @@ export class BusChanges {
       try {
         do {
           this.again = false;
-          await this.checkOnce();
+          try {
+            await this.checkOnce();
+          } catch (err) {
+            // A check must never end the server; the next tick tries again.
+            this.opts.log(`gitbus ui: checking the bus failed: ${firstLine(err)}`);
+          }
         } while (this.again);
       } finally {
         this.checking = null;

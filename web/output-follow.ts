@@ -39,7 +39,10 @@ export class OutputFollowers {
     }
     f.listeners.add(fn);
     if (f.last) fn({ ...f.last, reset: true, text: f.shown });
-    if (!f.running) void this.run(ref, f);
+    if (!f.running) {
+      const follower = f;
+      this.run(ref, f).catch((err: unknown) => this.emit(follower, { type: 'error', code: 'INTERNAL', message: firstLine(err) }));
+    }
     const follower = f;
     return () => {
       follower.listeners.delete(fn);
