@@ -99,6 +99,10 @@ const BY_CODE: Record<string, number> = {
   SIGNING_KEY_INVALID: EXIT.setup,
   SIGNING_FAILED: EXIT.setup,
   SIGNING_REQUIRED: EXIT.setup,
+  // The web view (web/errors.ts).
+  UI_PORT_IN_USE: EXIT.conflict,
+  UI_LISTEN_FAILED: EXIT.setup,
+  UI_ASSETS_MISSING: EXIT.setup,
 };
 
 export function exitCodeFor(err: unknown): number {

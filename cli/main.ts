@@ -38,6 +38,7 @@ import { register as task } from './commands/task.js';
 import { register as sign } from './commands/sign.js';
 import { register as verify } from './commands/verify.js';
 import { register as trust } from './commands/trust.js';
+import { register as ui } from './commands/ui.js';
 
 const program = new Command('gitbus')
   .description('a message bus for a fleet of machines, on one shared git repository')
@@ -55,6 +56,8 @@ for (const register of [progress, task]) register(program);
 for (const register of [sign, verify]) register(program);
 // Trust (docs/PROTOCOL.md §12): the trust root, its chain, and this node's pin.
 trust(program);
+// The read-only web view (README "Seeing the fleet in a browser").
+ui(program);
 for (const cmd of program.commands) cmd.exitOverride();
 setSshPassphrasePrompt(terminalPassphrasePrompt());
 

@@ -6,8 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { problemLine } from '../format.js';
-import { signatureProblemsInTree } from '../../bus/trust/lint-signatures.js';
-import { untrustedProblems } from '../../bus/trust/enforce.js';
+import { busProblems } from '../../bus/ops/lint-bus.js';
 
 export function register(program: Command): void {
   withCommon(
@@ -22,14 +21,7 @@ export function register(program: Command): void {
       else {
         const ctx = await openBus(home);
         try {
-          const snap = await currentSnapshot(ctx);
-          report = { checked: snap.ids().length, problems: await snap.allProblems() };
-          // The sidecars of signatures/ (docs/PROTOCOL.md §11): names, and each against the file it signs.
-          if (snap.commit) report.problems.push(...(await signatureProblemsInTree(snap.store, await snap.store.readCommitTree(snap.commit))));
-          // Live tasks this node would refuse as untrusted (docs/PROTOCOL.md §12), with the reason.
-          report.problems.push(...(await untrustedProblems(snap, ctx.paths.home, ctx.config)));
-          // Claims, releases, responses and cards forged in a node's name, which this node ignores (§12).
-          report.problems.push(...snap.forged.map((f) => ({ path: f.path, field: '', reason: f.reason, fix: f.fix, severity: 'error' as const })));
+          report = await busProblems(ctx, await currentSnapshot(ctx));
         } finally {
           await ctx.repo.close();
         }
