@@ -3,6 +3,12 @@ import type { TaskResponse as Response } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';
 import type { TaskState } from '../model/types.js';
 import { ARCHIVE } from '../repo.js';
+import { existsSync } from 'node:fs';
+import { pathFor } from '../../schemas/layout.js';
+import { listFolder } from '../store/objects.js';
+import type { EnforcedTrust } from '../trust/handoff-trust.js';
+import { nodeFileVerdict } from '../trust/node-file-trust.js';
+import { acceptedOf, loadPin, pinPath } from '../trust/pin.js';
 
 /**
  * Final states of archived tasks, for dependencies (`after`) on tasks that have left main. Fetches the archive
@@ -12,8 +18,32 @@ export async function archivedStates(ctx: BusContext, ids: string[]): Promise<Ma
   const out = new Map<string, TaskState>();
   if (ids.length === 0) return out;
   const found = await findArchived(ctx, ids);
-  for (const [id, entry] of found) out.set(id, entry.state);
+  const trust = acceptedTrust(ctx);
+  for (const [id, entry] of found) {
+    // Anyone with push access can write the archive too: on a node that enforces trust an archived end counts only
+    // when its response was written by the node it names (bus/trust/node-file-trust.ts); else it reads as unknown.
+    if (trust && !(await archivedEndCounts(ctx, id, entry, trust))) continue;
+    out.set(id, entry.state);
+  }
   return out;
+}
+
+function acceptedTrust(ctx: BusContext): EnforcedTrust | null {
+  const pin = existsSync(pinPath(ctx.paths.home)) ? loadPin(ctx.paths.home) : null;
+  return pin ? { accepted: acceptedOf(pin, ctx.paths.home), node: ctx.config.trust ?? {} } : null;
+}
+
+async function archivedEndCounts(ctx: BusContext, id: string, entry: ArchivedTask, trust: EnforcedTrust): Promise<boolean> {
+  const resp = entry.files.get('response.md');
+  if (!resp) return true; // ended by a cancel, which stops work and is never verified (docs/PROTOCOL.md §12)
+  const store = ctx.repo.store;
+  const bytes = await store.readBlob(resp);
+  const parsed = parseArchivedFile(`${entry.month}/${id}/response.md`, bytes);
+  const node = parsed.ok && typeof (parsed.file.data as Partial<Response>).node === 'string' ? ((parsed.file.data as Response).node) : null;
+  const sig = (await listFolder(store, entry.tree, `signatures/${entry.month}/${id}`)).find((e) => e.path === 'response.md.sig' && e.type === 'blob');
+  const sidecar = sig ? await store.readBlob(sig.oid) : undefined;
+  const path = pathFor({ kind: 'response', id });
+  return nodeFileVerdict({ path, bytes, node, ...(sidecar ? { sidecar } : {}) }, trust.accepted, trust.node, new Date()).counts;
 }
 
 export interface ArchivedTask {

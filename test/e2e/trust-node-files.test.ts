@@ -186,6 +186,27 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     expect(s.nodes.find((n) => n.node === 'v')?.card?.labels ?? []).not.toContain('gpu');
   });
 
+  it('an end forged on the archive branch does not unblock the tasks that wait for it', async () => {
+    const fake = '20260101-000000-forged';
+    const month = '2026-01';
+    const arch = join(bus.dir, 'archive-work');
+    gitCli(['clone', '-q', bus.remote, arch]);
+    const has = gitCli(['ls-remote', bus.remote, 'refs/heads/archive'], bus.dir).trim() !== '';
+    if (has) gitCli(['checkout', '-q', 'archive'], arch);
+    else gitCli(['checkout', '-q', '--orphan', 'archive'], arch);
+    if (!has) gitCli(['rm', '-rqf', '.'], arch);
+    mkdirSync(join(arch, month, fake), { recursive: true });
+    writeFileSync(join(arch, month, fake, 'handoff.md'), `---\ntitle: never ran\n---\n`);
+    writeFileSync(join(arch, month, fake, 'response.md'), `---\nid: ${fake}\nstatus: succeeded\nnode: w\nfinished: 2026-01-01T00:00:00.000Z\n---\n`);
+    gitCli(['add', '-A'], arch);
+    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', 'a forged end'], arch);
+    gitCli(['push', '-q', 'origin', 'HEAD:archive'], arch);
+    const id = await dispatch('after-forged', 'true', 'v', ['--after', fake]);
+    const t = json<{ tasks: { id: string; state: string; waitingOn: { id: string; state: string }[] }[] }>(await gitbus(['status', '--json'], { home: v })).tasks.find((x) => x.id === id);
+    expect(t?.state).toBe('blocked');
+    expect(t?.waitingOn).toEqual([{ id: fake, state: 'unknown' }]);
+  });
+
   it('files a node wrote before it signed are signed once when its watcher starts, and then count', async () => {
     const y = await bus.addNode('y', [], ['--runner', 'shell', '--trust', fp('alice')]);
     const pin = join(y, 'trust-pin.json');
