@@ -1,6 +1,7 @@
 import { PushRejectedError } from './git/push-errors.js';
 import { ContentionError, UnsupportedProtocolError } from './errors.js';
 import { Snapshot } from './model/snapshot.js';
+import { readTrustedSnapshot, signNodeChanges } from './trust/node-files.js';
 import { KNOWN_PROTOCOL } from './model/task-view.js';
 import { buildCommit, type FileChange } from './store/objects.js';
 import { MAIN } from './repo.js';
@@ -54,13 +55,14 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
     // decides between this node's own processes just as it does between nodes (docs/ARCHITECTURE.md).
     const outcome = await (async () => {
       const head = await ctx.repo.sync(ref);
-      const snap = await Snapshot.read(ctx.repo.store, head);
+      // main is read as this node trusts it (forged node files out); other refs (the archive) as they are.
+      const snap = ref === MAIN ? await readTrustedSnapshot(ctx, head) : await Snapshot.read(ctx.repo.store, head);
       checkProtocol(ref, snap);
       const decision = await decide(snap, attempt);
       if (!decision.commit) return { done: true as const, result: decision.result, commit: null };
       const built = await buildCommit(ctx.repo.store, {
         parent: head,
-        changes: decision.commit.changes,
+        changes: await signNodeChanges(ctx, snap, decision.commit.changes),
         message: decision.commit.message,
         author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` },
       });

@@ -1,8 +1,10 @@
 import { cpus, hostname, platform, arch, totalmem } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { NodeCard } from '../schemas/node-card.js';
 import type { NodeConfig } from './home.js';
 import { cardPolicy, offeredRunners } from './node-policy.js';
+import { readKeyFile } from './trust/key-file.js';
+import { nodeKeyPaths } from './trust/node-key.js';
 
 export const GITBUS_VERSION: string = readVersion();
 
@@ -17,11 +19,27 @@ function readVersion(): string {
 }
 
 /**
- * The node card this node publishes: what others need to know to address work to it. `home` resolves the
- * relative project URLs its policy summary names.
+ * The public half of the node's key, when it has one (made at join or pin on a bus with a trust root, never just
+ * for the card). Read from the private key, whose header carries it, so the card never offers a key the node
+ * cannot sign with; a damaged key file offers none (`gitbus doctor` reports it).
  */
-export function nodeCard(config: NodeConfig, joined: string, now: Date, home = '/'): NodeCard {
-  const policy = cardPolicy(home, config);
+export function publishedNodeKey(home: string): string | undefined {
+  const { privatePath } = nodeKeyPaths(home);
+  if (!existsSync(privatePath)) return undefined;
+  try {
+    return readKeyFile(readFileSync(privatePath, 'utf8'), privatePath).key.line;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The node card this node publishes: what others need to know to address work to it. `home` resolves the
+ * relative project URLs its policy summary names, and holds the node's key the card offers.
+ */
+export function nodeCard(config: NodeConfig, joined: string, now: Date, home?: string): NodeCard {
+  const policy = cardPolicy(home ?? '/', config);
+  const key = home === undefined ? undefined : publishedNodeKey(home);
   return {
     node: config.node,
     labels: config.labels,
@@ -30,6 +48,7 @@ export function nodeCard(config: NodeConfig, joined: string, now: Date, home = '
     ...(policy ? { policy } : {}),
     version: GITBUS_VERSION,
     host: { os: platform(), arch: arch(), cpus: cpus().length, memoryMb: Math.round(totalmem() / 2 ** 20), hostname: hostname() },
+    ...(key ? { key } : {}),
     joined,
     updated: now.toISOString(),
   };

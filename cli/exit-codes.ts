@@ -84,6 +84,10 @@ const BY_CODE: Record<string, number> = {
   TRUST_VERSION_TAKEN: EXIT.conflict,
   TRUST_CHANGE_INVALID: EXIT.usage,
   TRUST_NOTHING_TO_SIGN: EXIT.conflict,
+  NODE_KEY_UNCONFIRMED: EXIT.setup,
+  NODE_KEY_MISMATCH: EXIT.conflict,
+  NODE_KEY_DECLINED: EXIT.conflict,
+  NODE_KEY_NOT_OFFERED: EXIT.notFound,
   // Signatures (docs/PROTOCOL.md §11): a signature that cannot count is invalid input; a key that cannot sign is setup.
   SIGNATURE_MALFORMED: EXIT.invalid,
   SIGNATURE_UNSUPPORTED: EXIT.invalid,
@@ -105,6 +109,10 @@ const BY_CODE: Record<string, number> = {
   ENV_CAPTURE_CONFLICT: EXIT.conflict,
   ENV_NO_BACKUP: EXIT.notFound,
   ENV_RESTORE_CONFLICT: EXIT.conflict,
+  // The web view (web/errors.ts).
+  UI_PORT_IN_USE: EXIT.conflict,
+  UI_LISTEN_FAILED: EXIT.setup,
+  UI_ASSETS_MISSING: EXIT.setup,
 };
 
 export function exitCodeFor(err: unknown): number {

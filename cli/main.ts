@@ -39,6 +39,7 @@ import { register as sign } from './commands/sign.js';
 import { register as verify } from './commands/verify.js';
 import { register as trust } from './commands/trust.js';
 import { register as envCmd } from './commands/env.js';
+import { register as ui } from './commands/ui.js';
 
 const program = new Command('gitbus')
   .description('a message bus for a fleet of machines, on one shared git repository')
@@ -58,6 +59,8 @@ for (const register of [sign, verify]) register(program);
 trust(program);
 // Environment sync (README "Keeping every node's setup in step"): profiles under env/, drift by content hash.
 envCmd(program);
+// The read-only web view (README "Seeing the fleet in a browser").
+ui(program);
 for (const cmd of program.commands) cmd.exitOverride();
 setSshPassphrasePrompt(terminalPassphrasePrompt());
 

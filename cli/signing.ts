@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { BusContext } from '../bus/context.js';
 import { commandSigner, type BusFileSigner } from '../bus/trust/dispatch-signing.js';
 
-/** `--unsigned`, for the commands that sign what they write (dispatch, run, fanout, cancel). */
+/** `--unsigned`, for the commands that sign what they write (dispatch, run, fanout, resume, resolve, cancel). */
 export function withUnsignedFlag(cmd: Command): Command {
   return cmd.option('--unsigned', 'write it without a signature even on a bus with a trust root (while a bus migrates to signed handoffs; nodes that enforce trust refuse it)');
 }

@@ -44,6 +44,7 @@ export {
   ARCHIVE_MONTH_RE,
   archiveMonthOf,
   archivePathFor,
+  archiveSignaturePathFor,
   classifyEntry,
   classifyPath,
   FOLDER_KIND,

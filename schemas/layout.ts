@@ -263,6 +263,15 @@ export function archivePathFor(month: string, p: BusPath): string {
   }
 }
 
+/**
+ * Where the signature of an archived file goes on the archive branch: `signatures/<yyyy-mm>/<id>/<name>.sig`,
+ * mirroring the file's archive path as main's `signatures/` mirrors main. The signature itself still signs the
+ * file's path in main (PROTOCOL.md §11), which `parseArchivePath` gives back.
+ */
+export function archiveSignaturePathFor(month: string, p: BusPath): string {
+  return `${SIGNATURES_FOLDER}/${archivePathFor(month, p)}${SIGNATURE_EXT}`;
+}
+
 const ARCHIVE_NAME_RE = /^(handoff|cancel|response)\.md$|^(claim|release)\.([^.]*)\.md$/;
 
 /** The month of an end time, in UTC, which names the archive folder. */

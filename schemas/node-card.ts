@@ -3,6 +3,7 @@ import { labelSchema, nodeNameSchema, protocolSchema, runnerSchema, text } from 
 import { timestampSchema } from './timestamp.js';
 import { positiveDurationSchema } from './duration.js';
 import { cardEnvSchema } from './env-drift.js';
+import { sshKeyLineSchema } from './ssh-key-line.js';
 
 const oneLine = (what: string, maxChars: number): z.ZodString => text({ what, maxChars, oneLine: true });
 
@@ -45,6 +46,8 @@ export const nodeCardSchema = z
     env: z.array(cardEnvSchema).max(50).optional().describe('drift of the environment profiles the node subscribes to (env/)'),
     version: oneLine('a gitbus version', 100).optional(),
     host: hostSchema.optional(),
+    /** The node's own public key (docs/PROTOCOL.md §12, "Node keys"): offered, not trusted, until trust/ lists it. */
+    key: sshKeyLineSchema.optional(),
     joined: timestampSchema.optional(),
     updated: timestampSchema.optional(),
   })

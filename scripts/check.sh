@@ -21,6 +21,8 @@ command -v ssh-agent >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
+# The web view's tests drive Debian's chromium through playwright-core (no browser download).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

@@ -7,6 +7,7 @@ import { publishHeartbeat } from '../bus/ops/heartbeat.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
+import { signOwnFiles } from '../bus/trust/sign-own-files.js';
 import { dispatchDue } from '../bus/ops/schedule.js';
 import { archivable, archive } from '../bus/ops/archive.js';
 import { cancelDoomed } from '../bus/ops/dependency-cancel.js';
@@ -504,6 +505,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   logPruning.unref();
   let recovered = false;
   if (unreachableAtStart === null) {
+    // First, once: sign what this node wrote before it signed its files, so that its own claims and results are
+    // not taken for forgeries by the delivery and recovery below (bus/trust/sign-own-files.ts).
+    await signOwnFiles(ctx).catch(fail);
     await flushOutbox().catch(fail);
     await recoverClaims(ctx, opts);
     recovered = true;

@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
 import { CronTime } from 'cron';
+import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import { pathFor } from '../../schemas/layout.js';
+import { defaultBranch } from '../../schemas/project.js';
 
 /**
  * The most recent due time of a cron schedule at or before `now` (UTC), not before `notBefore`. Only the
@@ -32,4 +36,60 @@ export function instanceId(templateId: string, due: Date): string {
   if (templateId.length <= 49) return `${templateId}-${stamp}`;
   const hash = createHash('sha1').update(templateId).digest('hex').slice(0, 6);
   return `${templateId.slice(0, 42)}-${hash}-${stamp}`;
+}
+
+/** The `from` of every instance of the schedule `templateId`: who dispatched it, in words a person reads. */
+export function scheduleFrom(templateId: string): string {
+  return `schedule:${templateId}`;
+}
+
+/** The template a handoff's `from` names (`schedule:<template>`), or null when it is not an instance's. */
+export function templateOfFrom(from: string | undefined): string | null {
+  return from?.startsWith('schedule:') ? from.slice('schedule:'.length) : null;
+}
+
+/** The due time an instance id names (its last 14 digits, `YYYYMMDDhhmmss`, UTC), or null when it names none. */
+export function dueOfInstanceId(id: string): Date | null {
+  const m = /-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(id);
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const due = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  // Date.UTC rolls over (month 13, second 60); the round trip through instanceId rejects those.
+  return Number.isNaN(due.getTime()) ? null : due;
+}
+
+export interface ScheduleTemplate {
+  id: string;
+  handoff: Handoff;
+  /** The template's body, as its view holds it. */
+  body: string;
+}
+
+export type RenderedInstance = { ok: true; id: string; path: string; text: string } | { ok: false; reason: string };
+
+/**
+ * The exact handoff file a watcher dispatches for one due time of a schedule (docs/PROTOCOL.md §5a): the
+ * template's fields without `schedule`, the instance id, `from: schedule:<template>`, `created` = the due time, a
+ * branch of its own for project work, and the template's body with a line saying which schedule made it. Pure and
+ * deterministic: dispatchDue writes these bytes, and a node that enforces trust derives an unsigned instance's
+ * trust from its signed template only when the instance's bytes are exactly these (bus/trust/schedule-trust.ts).
+ */
+export function renderInstance(template: ScheduleTemplate, due: Date): RenderedInstance {
+  const { schedule, id: _id, created: _created, ...rest } = template.handoff;
+  if (!schedule) return { ok: false, reason: `${template.id} has no schedule` };
+  const id = instanceId(template.id, due);
+  // Project work: each instance pushes to a branch of its own, as a dispatched task does (PROTOCOL.md §3a).
+  const branch = rest.repo !== undefined && rest.branch === undefined ? { branch: defaultBranch(id) } : {};
+  const data: Handoff = { ...rest, ...branch, id, from: scheduleFrom(template.id), created: due.toISOString() };
+  const path = pathFor({ kind: 'handoff', id });
+  const note = `_Dispatched by the schedule \`${schedule}\` of task ${template.id} for ${due.toISOString()}._`;
+  let text: string;
+  try {
+    text = renderBusFile('handoff', data, `${template.body.trimEnd()}\n\n${note}\n`);
+  } catch (err) {
+    return { ok: false, reason: `its instance for ${due.toISOString()} is not a valid handoff: ${(err as Error).message.split('\n')[0] ?? ''}` };
+  }
+  const parsed = parseBusFile(path, text);
+  if (!parsed.ok) return { ok: false, reason: `its instance for ${due.toISOString()} is not a valid handoff: ${parsed.problems[0]?.reason ?? 'it does not parse'}` };
+  return { ok: true, id, path, text };
 }

@@ -6,7 +6,7 @@ import type { NodeCard } from '../../schemas/node-card.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
 import { indexTree, type LiveTree } from './index-tree.js';
 import { applyDependencies, baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type TaskView } from './task-view.js';
-import type { FileRef, TaskState, TreeIndex } from './types.js';
+import type { FileRef, ForgedFile, TaskState, TreeIndex } from './types.js';
 
 /** Parse results by path and blob oid; bus files are immutable, so an entry never goes stale. */
 const parseCache = new Map<string, Parsed<unknown>>();
@@ -28,6 +28,11 @@ export class Snapshot {
   private views = new Map<string, TaskView>();
   settings: ResolvedSettings = resolveSettings(DEFAULT_SETTINGS);
   settingsProblems: FileProblem[] = [];
+  /**
+   * Files taken out of the index because they are forged in a node's name (bus/trust/node-files.ts, on a node that
+   * enforces trust): the task model never sees them; status, show and lint report them.
+   */
+  forged: ForgedFile[] = [];
 
   private constructor(
     readonly store: ObjectStore,

@@ -14,6 +14,23 @@ export interface TaskFiles {
   releases: Map<number, FileRef>;
   cancel?: FileRef;
   response?: FileRef;
+  /**
+   * The highest attempt whose claim file exists, forged ones included (docs/PROTOCOL.md §12, "Files a node
+   * writes"): a forged claim is ignored but its path is taken, so the next claim goes past it. Absent: `claims`.
+   */
+  takenAttempt?: number;
+}
+
+/** A claim, release, response or node card this node ignores: not written by the node it names. */
+export interface ForgedFile {
+  path: string;
+  kind: 'claim' | 'release' | 'response' | 'node';
+  /** The task it belongs to (not for a node card). */
+  id?: string;
+  /** The node it names, when it parses. */
+  node: string | null;
+  reason: string;
+  fix: string;
 }
 
 export interface TreeIndex {

@@ -1,12 +1,14 @@
-import { archivePathFor } from '../../schemas/layout.js';
+import { archivePathFor, archiveSignaturePathFor } from '../../schemas/layout.js';
 import type { BusPath } from '../../schemas/layout.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
-import { isFinal } from '../model/types.js';
+import { isFinal, type FileRef } from '../model/types.js';
 import type { FileChange } from '../store/objects.js';
+import { taskSidecars } from '../trust/file-signatures.js';
 import { ARCHIVE, MAIN } from '../repo.js';
+import { readTrustedSnapshot, trustOf } from '../trust/node-files.js';
 
 export interface ArchiveOptions {
   /** Archive every finished task regardless of age. */
@@ -30,15 +32,24 @@ export function endedAt(view: TaskView): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-/** The archive-side copy of every live file of one task. Pure. */
-export function archiveChanges(view: TaskView, month: string): { add: FileChange[]; remove: FileChange[] } {
+/**
+ * The archive-side copy of every live file of one task and of its signature (`sidecars`: main's sidecars by the
+ * path they sign, taskSidecars), and what to remove from main: each file as it was read, so that only what is still
+ * there unchanged is removed. Pure.
+ */
+export function archiveChanges(view: TaskView, month: string, sidecars: ReadonlyMap<string, FileRef> = new Map()): { add: FileChange[]; remove: FileRef[] } {
   const add: FileChange[] = [];
-  const remove: FileChange[] = [];
+  const remove: FileRef[] = [];
   const f = view.files;
-  const put = (p: BusPath, ref: { path: string; oid: string } | undefined) => {
+  const put = (p: BusPath, ref: FileRef | undefined) => {
     if (!ref) return;
     add.push({ path: archivePathFor(month, p), content: { oid: ref.oid } });
-    remove.push({ path: ref.path, content: null });
+    remove.push(ref);
+    // The signature moves with its file (PROTOCOL.md §7, §11): `gitbus verify` reads it from the archive.
+    const sig = sidecars.get(ref.path);
+    if (!sig) return;
+    add.push({ path: archiveSignaturePathFor(month, p), content: { oid: sig.oid } });
+    remove.push(sig);
   };
   put({ kind: 'handoff', id: f.id }, f.handoff);
   for (const [attempt, ref] of f.claims) put({ kind: 'claim', id: f.id, attempt }, ref);
@@ -74,10 +85,15 @@ export async function archivable(snap: Snapshot, now: number, olderThanMs?: numb
  */
 export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
   const now = (opts.now ?? new Date()).getTime();
-  const snap = await Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN));
+  const head = await ctx.repo.sync(MAIN);
+  // Which tasks ended is decided as this node trusts the bus (a forged response ends nothing); what moves is every
+  // file of the task, forged ones too, so none is left behind in main as an orphan.
+  const snap = await readTrustedSnapshot(ctx, head);
+  const raw = trustOf(snap) ? await Snapshot.read(ctx.repo.store, head) : snap;
   const chosen = await archivable(snap, now, opts.all ? 0 : opts.olderThanMs);
   if (chosen.length === 0) return { archived: [], archiveCommit: null, mainCommit: null };
-  const moves = chosen.map(({ view, month }) => archiveChanges(view, month));
+  const sidecars = snap.commit ? await taskSidecars(snap.store, await snap.store.readCommitTree(snap.commit)) : new Map<string, FileRef>();
+  const moves = chosen.map(({ view, month }) => archiveChanges({ ...view, files: raw.index.tasks.get(view.id) ?? view.files }, month, sidecars));
   const add = moves.flatMap((m) => m.add);
   const remove = moves.flatMap((m) => m.remove);
   const ids = chosen.map((c) => c.view.id);
@@ -88,8 +104,8 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
     'archive',
     async (latest) => {
       // Remove only what is still there unchanged; another node may have archived some of them already.
-      const live = livePaths(latest);
-      const present = remove.filter((r) => live.has(r.path));
+      const live = await livePaths(trustOf(latest) ? await Snapshot.read(ctx.repo.store, latest.commit) : latest);
+      const present = remove.filter((r) => live.get(r.path) === r.oid).map((r) => ({ path: r.path, content: null }));
       return present.length ? { result: {}, commit: { changes: present, message } } : { result: {} };
     },
     { ref: MAIN },
@@ -97,10 +113,12 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
   return { archived: ids, archiveCommit: a.commit, mainCommit: m.commit };
 }
 
-function livePaths(snap: Snapshot): Set<string> {
-  const out = new Set<string>();
+/** Every task file of a snapshot and its sidecar, by path, with its blob. */
+async function livePaths(snap: Snapshot): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
   for (const t of snap.index.tasks.values()) {
-    for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response]) if (r) out.add(r.path);
+    for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response]) if (r) out.set(r.path, r.oid);
   }
+  if (snap.commit) for (const sig of (await taskSidecars(snap.store, await snap.store.readCommitTree(snap.commit))).values()) out.set(sig.path, sig.oid);
   return out;
 }

@@ -10,7 +10,9 @@ import { openAttempt } from '../model/index-tree.js';
 import { claimQueue, eligibility, pickFromQueue, type NodeFacts } from '../model/planner.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
-import { enforcedTrust, handoffVerdicts, replayed, trustedJudge } from '../trust/enforce.js';
+import { listsNode, unlistedNodesOf } from '../trust/node-keys.js';
+import { markEndsRemoved } from '../trust/seen-ended.js';
+import { enforcedTrust, handoffVerdicts, replayed, trustedJudge, untrustedVerdict } from '../trust/enforce.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
@@ -55,12 +57,21 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
     // On a bus whose trust root this node pinned, only handoffs signed by an allowed signer are acted on.
     const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
     const target_ = { name: ctx.config.node, labels: ctx.config.labels };
+    // A node whose own key the accepted version does not list, on a bus that refuses unlisted nodes, writes nothing:
+    // its claim would be ignored as forged and the task run again elsewhere.
+    const unlisted = trust !== null && unlistedNodesOf(trust.accepted) === 'refuse' && !listsNode(trust.accepted, ctx.config.node);
     const judgeFor = async (ids: string[]) => {
       if (!trust) return untrustedJudge;
+      if (unlisted) {
+        const v = untrustedVerdict({ trusted: false, reason: `this node's key is not listed in trust version ${trust.accepted.version}, which refuses unlisted nodes (unlistedNodes: refuse): its claim would count as forged`, fix: `an admin lists it: "gitbus trust add node ${ctx.config.node}"` });
+        return () => v;
+      }
       const verdicts = await handoffVerdicts(snap, trust, ids, target_);
-      // Replay: a signed handoff of a task that already ended and left main, pushed back under its own id.
+      // Replay: a signed handoff of a task that already ended and left main, pushed back under its own id; then a
+      // task this node saw end whose end was deleted since.
       const trusted = ids.filter((id) => verdicts.get(id)?.trusted);
       for (const [id, state] of await archivedStates(ctx, trusted)) verdicts.set(id, replayed(id, state));
+      markEndsRemoved(ctx.paths.home, snap, verdicts);
       return trustedJudge(ctx.paths.home, ctx.config, verdicts);
     };
     let judge = untrustedJudge;
@@ -88,7 +99,7 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
       }
       judge = await judgeFor(views.map((v) => v.id));
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
-      const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals ? { answerRefusals: true } : {}) };
+      const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals && !unlisted ? { answerRefusals: true } : {}) };
       const queue = claimQueue(views, facts, snap.settings.maxAttempts);
       const first = pickFromQueue(queue, round);
       if (!first) {
@@ -100,7 +111,8 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
       }
       view = first;
     }
-    const attempt = view.attempts + 1;
+    // Past every claim file, forged ones too: their paths are taken (bus/trust/node-files.ts).
+    const attempt = Math.max(view.attempts, view.files.takenAttempt ?? 0) + 1;
     const data: Claim = { id: view.id, attempt, node: ctx.config.node, claimed: now().toISOString(), by: ctx.actor };
     const previous = view.claim;
     if (previous?.node && expired.has(previous.node)) {

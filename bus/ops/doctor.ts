@@ -26,6 +26,7 @@ import { checkProjects } from './doctor-projects.js';
 import { checkSshHost, sshChecks } from './doctor-ssh.js';
 import { checkTrustRoot } from '../trust/doctor-trust.js';
 import { checkEnvProfiles } from '../env/doctor-env.js';
+import { checkNodeKey } from '../trust/doctor-node-key.js';
 
 /**
  * `gitbus doctor`: what can be known about this node's setup without changing anything anyone else sees. Every
@@ -176,6 +177,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     else checks.push(await checkClock(transport, config.node, maxSkewMs));
     checks.push(...(await checkHeartbeats(repo, paths.home, config, refs, listedAt, snap)));
     checks.push(await checkTrustRoot(paths.home, config, snap));
+    checks.push(await checkNodeKey(paths.home, config, snap));
     if (options.userHome !== undefined) checks.push(...(await checkEnvProfiles(paths.home, config, snap, options.userHome)));
   } finally {
     await repo.close();

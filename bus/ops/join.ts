@@ -20,6 +20,8 @@ import { actorFromEnv } from '../context.js';
 import { checkNodeOptions } from './init.js';
 import { choosePin, type TrustChoice } from '../trust/pin-choice.js';
 import { savePin } from '../trust/pin.js';
+import { ensureNodeKey } from '../trust/node-key.js';
+import { loadEd25519Key, signBusFileInProcess } from '../trust/node-signer.js';
 
 /** A bus is refs/heads/main and nothing else: other branches (and HEAD) are someone else's, and say nothing. */
 function noMainError(remote: string, refs: ReadonlyMap<string, string>): NotABusError {
@@ -58,6 +60,8 @@ export interface JoinResult {
   replaced: boolean;
   /** The trust root version this node pinned; null when the bus has none. */
   trust: { version: number; digest: string; admins: { principal: string; fingerprint: string }[] } | null;
+  /** This node's own key, made at join on a bus with a trust root and offered on its card (null: no root). */
+  nodeKey: { fingerprint: string; key: string } | null;
 }
 
 /**
@@ -104,6 +108,8 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     const now = opts.now ?? new Date();
     // Before anything is written: a root this person does not accept leaves no trace of the join.
     const pin = await choosePin(snap, opts.trust ?? {}, now);
+    // On a bus with a trust root the node signs what it writes: its key is made now, so the card offers it at once.
+    const key = pin ? await ensureNodeKey(home, node) : null;
     let replaced = false;
     if (opts.force && snap.index.nodes.has(node)) {
       const age = await heartbeatAgeMs(repo, node, head, now);
@@ -118,14 +124,19 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
         // (watcher/watch.ts recoverClaims), as after any restart.
         replaced = true;
       }
+      const path = pathFor({ kind: 'node', node });
+      const content = renderBusFile('node', nodeCard(config, now.toISOString(), now, home), '');
+      // The pin is saved only after this commit (a refused join leaves no trace), so the card is signed here, not
+      // by the compare-and-swap: signed from its first version, it counts once an admin lists the node's key.
+      const sidecar = key ? [signBusFileInProcess(loadEd25519Key(key.privatePath), path, content)] : [];
       return {
         result: {},
-        commit: { changes: [{ path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(config, now.toISOString(), now), '') }], message: `gitbus: ${replaced ? 'replace' : 'join'} node ${node}` },
+        commit: { changes: [{ path, content }, ...sidecar], message: `gitbus: ${replaced ? 'replace' : 'join'} node ${node}` },
       };
     });
     await saveNodeConfig(home, config);
     if (pin) savePin(home, pin);
-    return { home, node, remote, commit: r.commit, replaced, trust: pin ? { version: pin.pinned.version, digest: pin.pinned.digest, admins: pin.pinned.admins } : null };
+    return { home, node, remote, commit: r.commit, replaced, trust: pin ? { version: pin.pinned.version, digest: pin.pinned.digest, admins: pin.pinned.admins } : null, nodeKey: key ? { fingerprint: key.key.fingerprint, key: key.key.line } : null };
   } catch (err) {
     if (cloned) await rm(paths.clone, { recursive: true, force: true });
     if (madeHome) await rm(home, { recursive: true, force: true });

@@ -17,9 +17,11 @@ export interface CardOptions {
 
 /**
  * Rewrites this node's card when what it publishes (labels, runners, parallel, policy, environment drift, version,
- * host) no longer matches, e.g. after node.yaml was edited. Only this node writes its card.
+ * host, key) no longer matches, e.g. after node.yaml was edited. Only this node writes its card. `options` may be
+ * just the time.
  */
-export async function publishNodeCard(ctx: BusContext, opts: CardOptions = {}): Promise<boolean> {
+export async function publishNodeCard(ctx: BusContext, options: CardOptions | Date = {}): Promise<boolean> {
+  const opts: CardOptions = options instanceof Date ? { now: options } : options;
   const now = opts.now ?? new Date();
   const r = await transact(
     ctx,

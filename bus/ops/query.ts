@@ -2,11 +2,12 @@ import type { FileProblem } from '../../schemas/errors.js';
 import type { ResolvedSettings } from '../../schemas/settings.js';
 import { UnknownTaskError } from '../errors.js';
 import type { BusContext } from '../context.js';
-import { Snapshot, type NodeView } from '../model/snapshot.js';
+import type { Snapshot, NodeView } from '../model/snapshot.js';
+import { readTrustedSnapshot } from '../trust/node-files.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import { compareQueue, eligibility } from '../model/planner.js';
 import type { TaskView } from '../model/task-view.js';
-import { isFinal, type TaskState } from '../model/types.js';
+import { isFinal, type ForgedFile, type TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -21,6 +22,7 @@ import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
 import type { BeatDetails } from './heartbeat.js';
 import { enforcedTrust, handoffVerdicts, trustedJudge } from '../trust/enforce.js';
+import { markEndsRemoved } from '../trust/seen-ended.js';
 
 /** A task as scripts see it in --json output: plain data, no Maps. */
 export interface TaskSummary {
@@ -76,7 +78,7 @@ export function summarize(v: TaskView): TaskSummary {
 
 /** Reads the current state of main (fetching only if the remote moved). */
 export async function currentSnapshot(ctx: BusContext): Promise<Snapshot> {
-  return Snapshot.read(ctx.repo.store, await ctx.repo.sync(MAIN));
+  return readTrustedSnapshot(ctx, await ctx.repo.sync(MAIN));
 }
 
 /** Why what is shown may be old: the remote could not be reached, and when this node last heard from it. */
@@ -111,7 +113,7 @@ export function offlineFrom(ctx: BusContext, code: string, err: unknown): Offlin
  */
 export async function localSnapshot(ctx: BusContext, reuse?: Snapshot | null): Promise<Snapshot> {
   const head = await ctx.repo.localHead(MAIN);
-  return reuse && reuse.commit === head ? reuse : Snapshot.read(ctx.repo.store, head);
+  return reuse && reuse.commit === head ? reuse : readTrustedSnapshot(ctx, head);
 }
 
 export interface BusStatus {
@@ -127,6 +129,8 @@ export interface BusStatus {
   trust: { version: number } | null;
   counts: Partial<Record<TaskState, number>>;
   problems: FileProblem[];
+  /** Claims, releases, responses and node cards forged in a node's name, which this node ignores (trust enforced). */
+  forged: ForgedFile[];
   /** Set when the remote could not be reached and this is what the node last knew. */
   offline: Offline | null;
   /** Dispatches and cancels made on this node that the remote has not accepted yet (bus/queue.ts). */
@@ -177,6 +181,7 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
   // On a bus whose trust root this node pinned: which live tasks it would refuse as untrusted, and why.
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
   const verdicts = trust ? await handoffVerdicts(snap, trust, views.filter((v) => !isFinal(v.state)).map((v) => v.id), { name: ctx.config.node, labels: ctx.config.labels }) : null;
+  if (verdicts) markEndsRemoved(ctx.paths.home, snap, verdicts);
   const untrusted = (v: TaskView): string | undefined => {
     const t = verdicts?.get(v.id);
     return t && !t.trusted ? t.reason : undefined;
@@ -210,6 +215,7 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     counts,
     trust: trust ? { version: trust.accepted.version } : null,
     problems: await snap.allProblems(),
+    forged: snap.forged,
     offline,
     queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),
   };
@@ -222,6 +228,8 @@ export interface ShownTask {
   archived: string | null;
   summary: TaskSummary | null;
   files: { path: string; text: string }[];
+  /** Files of the task forged in a node's name, which this node ignores (not in `files`). */
+  forged: ForgedFile[];
   /** Set when the remote could not be reached and this is what the node last knew. */
   offline: Offline | null;
   /** A project task's branch: where its results are (or will be) and how to fetch them. */
@@ -265,7 +273,7 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     const files: ShownTask['files'] = [];
     for (const r of refs) if (r) files.push({ path: r.path, text: decoder.decode(await snap.store.readBlob(r.oid)) });
     const branch = shownBranch(view);
-    return { id, state: view.state, archived: null, summary: summarize(view), files, offline, ...(branch ? { branch } : {}) };
+    return { id, state: view.state, archived: null, summary: summarize(view), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}) };
   }
   const found = await findArchived(ctx, [ref]);
   const entry = found.get(ref);
@@ -274,5 +282,5 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   const names = [...entry.files.keys()].sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1));
   const files: ShownTask['files'] = [];
   for (const name of names) files.push({ path: `archive:${entry.month}/${ref}/${name}`, text: decoder.decode(await snap.store.readBlob(entry.files.get(name) as string)) });
-  return { id: ref, state: entry.state, archived: entry.month, summary: null, files, offline: null };
+  return { id: ref, state: entry.state, archived: entry.month, summary: null, files, forged: [], offline: null };
 }

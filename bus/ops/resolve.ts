@@ -7,6 +7,7 @@ import { resultsFile, suffixedTitle, type NewHandoff } from '../model/fanout.js'
 import { isFinal, type TaskState } from '../model/types.js';
 import { readRanTask } from './read-task.js';
 import { dispatch, type DispatchResult } from './dispatch.js';
+import type { BusFileSigner } from '../trust/dispatch-signing.js';
 
 /**
  * The follow-up to an integration that ended with conflicts (`gitbus resolve ID`): one task that asks an agent
@@ -21,6 +22,8 @@ export interface ResolveOptions {
   to?: string;
   labels?: string[];
   runner?: (typeof RESOLVE_RUNNERS)[number];
+  /** Signs the follow-up as `gitbus dispatch` does (bus/trust/dispatch-signing.ts). */
+  sign?: BusFileSigner;
 }
 
 export interface ResolveResult extends DispatchResult {
@@ -99,6 +102,6 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
     merge: h.merge,
   };
   const body = resolveBody({ integration: t.id, group, branch: h.branch, base: h.base ?? null, baseCommit: h.baseCommit ?? null, merge: h.merge, merged: t.response?.project?.merged ?? [], conflicts });
-  const r = await dispatch(ctx, { handoff, body });
+  const r = await dispatch(ctx, { handoff, body, ...(opts.sign ? { sign: opts.sign } : {}) });
   return { ...r, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts };
 }

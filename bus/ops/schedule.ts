@@ -1,12 +1,11 @@
-import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
-import { pathFor } from '../../schemas/layout.js';
 import type { Handoff } from '../../schemas/handoff.js';
-import { defaultBranch } from '../../schemas/project.js';
 import { transact, type TransactOptions } from '../cas.js';
 import type { BusContext } from '../context.js';
-import { instanceId, latestDue } from '../model/schedule.js';
+import { instanceId, latestDue, renderInstance } from '../model/schedule.js';
 import type { FileChange } from '../store/objects.js';
 import { findArchived } from './archive-lookup.js';
+import { signedByListedSigner } from '../trust/enforce.js';
+import { trustOf } from '../trust/node-files.js';
 
 /** Instances known to exist (live or archived), so that a wake does not look them up in the archive again. */
 const known = new Set<string>();
@@ -44,6 +43,9 @@ export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<
         known.add(instance);
         continue;
       }
+      // On a bus this node enforces trust on, only a template a listed signer signed makes instances.
+      const trust = trustOf(snap);
+      if (trust && !(await signedByListedSigner(snap, trust, id, now))) continue;
       wanted.push({ id: instance, template: id, due, h, body: view.handoffBody ?? '' });
     }
     if (wanted.length > 0) {
@@ -53,14 +55,9 @@ export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<
           known.add(w.id);
           continue;
         }
-        const { schedule: _schedule, id: _id, created: _created, ...rest } = w.h;
-        // Project work: each instance pushes to a branch of its own, as a dispatched task does (PROTOCOL.md §3a).
-        const branch = rest.repo !== undefined && rest.branch === undefined ? { branch: defaultBranch(w.id) } : {};
-        const data: Handoff = { ...rest, ...branch, id: w.id, from: `schedule:${w.template}`, created: w.due.toISOString() };
-        const path = pathFor({ kind: 'handoff', id: w.id });
-        const text = renderBusFile('handoff', data, `${w.body.trimEnd()}\n\n_Dispatched by the schedule \`${w.h.schedule}\` of task ${w.template} for ${w.due.toISOString()}._\n`);
-        if (!parseBusFile(path, text).ok) continue;
-        changes.push({ path, content: text });
+        const rendered = renderInstance({ id: w.template, handoff: w.h, body: w.body }, w.due);
+        if (!rendered.ok) continue;
+        changes.push({ path: rendered.path, content: rendered.text });
         created.push({ id: w.id, template: w.template, due: w.due.toISOString() });
       }
     }

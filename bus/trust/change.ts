@@ -1,6 +1,7 @@
 import { renderYaml } from '../../schemas/safe-yaml.js';
-import { FINGERPRINT_RE, type TrustPolicy, type TrustRule } from '../../schemas/trust-root.js';
+import { FINGERPRINT_RE, nodeOfPrincipal, nodePrincipal, type TrustPolicy, type TrustRule, type UnlistedNodes } from '../../schemas/trust-root.js';
 import { contentDigest } from './chain-files.js';
+import { nodeSignerLine } from './node-keys.js';
 import { TrustChangeInvalidError } from './root-errors.js';
 import type { SshPublicKey } from './ssh-key.js';
 import { parseVersion, renderPolicy, type TrustVersion } from './version-content.js';
@@ -20,7 +21,11 @@ export type TrustEdit =
   | { kind: 'add-rule'; rule: TrustRule }
   /** 1-based, as `gitbus trust list` numbers them. */
   | { kind: 'remove-rule'; index: number }
-  | { kind: 'threshold'; threshold: number };
+  | { kind: 'threshold'; threshold: number }
+  /** Lists `key` as the node's one key (`node:<node>`), replacing the line of a key listed before: rotation. */
+  | { kind: 'add-node'; node: string; key: PublicKey }
+  | { kind: 'remove-node'; node: string }
+  | { kind: 'unlisted-nodes'; value: UnlistedNodes };
 
 export interface VersionContent {
   version: number;
@@ -57,6 +62,37 @@ function withoutPrincipal(text: string, principal: string): { text: string; chan
   return { text: lines.join('\n'), changed };
 }
 
+/**
+ * `line` in place of the first line that names `principal`; `principal` taken off every other line (a line left
+ * without principals goes). Keeps the node's line where it was, so a rotation's diff is one changed line.
+ */
+function replacingPrincipal(text: string, principal: string, line: string): string {
+  let placed = false;
+  const lines = text.split('\n').flatMap((l) => {
+    const m = /^(\s*)(\S+)(\s.*)$/.exec(l);
+    if (!m || l.trim().startsWith('#')) return [l];
+    const principals = (m[2] ?? '').split(',');
+    if (!principals.includes(principal)) return [l];
+    const rest = principals.filter((p) => p !== principal);
+    const kept = rest.length === 0 ? [] : [`${m[1] ?? ''}${rest.join(',')}${m[3] ?? ''}`];
+    if (placed) return kept;
+    placed = true;
+    return [...kept, line];
+  });
+  return placed ? lines.join('\n') : appendLine(text, line);
+}
+
+/** Who else `key` is listed for in `prev` than `principal`: one key speaks for one node, and never for a node and a person. */
+function otherHolders(prev: TrustVersion, key: PublicKey, principal: string): { principals: string[]; line: number } | undefined {
+  const e = prev.signers.entries.find((x) => x.key.fingerprint === key.fingerprint && x.principals.some((p) => p !== principal));
+  return e ? { principals: e.principals.filter((p) => p !== principal), line: e.line } : undefined;
+}
+
+function refuseNodeKey(prev: TrustVersion, key: PublicKey, principal: string): void {
+  const node = prev.signers.entries.find((x) => x.key.fingerprint === key.fingerprint && x.principals.some((p) => nodeOfPrincipal(p) !== undefined));
+  if (node) invalid(`the key ${key.fingerprint} is node ${node.principals.map(nodeOfPrincipal).find((n) => n !== undefined) ?? '?'}'s key (line ${node.line}), which never signs for a person`, `give ${principal} a key of their own`);
+}
+
 function withoutKey(version: TrustVersion, fingerprint: string): { text: string; changed: boolean } {
   const drop = new Set(version.signers.entries.filter((e) => e.key.fingerprint === fingerprint).map((e) => e.line));
   const lines = version.allowedSigners.split('\n').filter((_, i) => !drop.has(i + 1));
@@ -76,6 +112,7 @@ export function applyEdit(prev: TrustVersion, edit: TrustEdit): VersionContent {
     case 'add-signer': {
       const same = prev.signers.entries.find((e) => e.key.fingerprint === edit.key.fingerprint && e.principals.includes(edit.principal));
       if (same) invalid(`${edit.principal} already has the key ${edit.key.fingerprint} (line ${same.line})`, 'remove it first to change its options, or add another key');
+      refuseNodeKey(prev, edit.key, edit.principal);
       allowedSigners = appendLine(allowedSigners, signerLine(edit.principal, edit.key, edit.namespaces));
       break;
     }
@@ -88,6 +125,7 @@ export function applyEdit(prev: TrustVersion, edit: TrustEdit): VersionContent {
     case 'add-admin':
       if (policy.admins.includes(edit.principal)) invalid(`${edit.principal} is already an admin`, 'nothing to do');
       policy.admins.push(edit.principal);
+      if (edit.key) refuseNodeKey(prev, edit.key, edit.principal);
       if (edit.key) allowedSigners = appendLine(allowedSigners, signerLine(edit.principal, edit.key));
       break;
     case 'remove-admin':
@@ -110,15 +148,56 @@ export function applyEdit(prev: TrustVersion, edit: TrustEdit): VersionContent {
       if (edit.threshold === 1) delete policy.threshold;
       else policy.threshold = edit.threshold;
       break;
+    case 'add-node': {
+      const principal = nodePrincipal(edit.node);
+      const line = nodeSignerLine(edit.node, edit.key);
+      const others = otherHolders(prev, edit.key, principal);
+      if (others) invalid(`the key ${edit.key.fingerprint} is already listed for ${others.principals.join(', ')} (line ${others.line}); a node's key is its own`, `give node ${edit.node} its own key: gitbus makes one when the node joins a bus with a trust root (<home>/keys/node_ed25519.pub)`);
+      const own = prev.signers.entries.filter((e) => e.principals.includes(principal));
+      const rawLine = (n: number) => prev.allowedSigners.split('\n')[n - 1]?.trim();
+      if (own.length === 1 && own[0] && rawLine(own[0].line) === line) invalid(`node ${edit.node} already has the key ${edit.key.fingerprint} in version ${prev.version}`, 'nothing to do');
+      allowedSigners = replacingPrincipal(allowedSigners, principal, line);
+      break;
+    }
+    case 'remove-node': {
+      const r = withoutPrincipal(allowedSigners, nodePrincipal(edit.node));
+      if (!r.changed) invalid(`node ${edit.node} has no key in version ${prev.version}`, 'see the listed node keys with "gitbus trust list"');
+      allowedSigners = r.text;
+      break;
+    }
+    case 'unlisted-nodes':
+      if ((prev.policy.unlistedNodes ?? 'accept') === edit.value) invalid(`unlistedNodes is already ${edit.value} in version ${prev.version}`, 'nothing to do');
+      policy.unlistedNodes = edit.value;
+      break;
   }
   return { version: prev.version + 1, allowedSigners, policy };
 }
 
-/** Version 1: the admins with their keys, a threshold, and one rule letting the admins run anything anywhere. */
-export function firstVersion(admins: { principal: string; key: PublicKey }[], threshold?: number): VersionContent {
+export interface FirstVersionNodes {
+  /** Nodes listed from the start: the node that runs `trust init`, with its own key. */
+  nodes?: { node: string; key: PublicKey }[];
+  unlistedNodes?: UnlistedNodes;
+}
+
+/**
+ * Version 1: the admins with their keys, a threshold, one rule letting the admins run anything anywhere, and the
+ * nodes listed from the start with the policy for the others.
+ */
+export function firstVersion(admins: { principal: string; key: PublicKey }[], threshold?: number, nodes: FirstVersionNodes = {}): VersionContent {
   const principals = [...new Set(admins.map((a) => a.principal))];
-  const policy: TrustPolicy = { version: 1, admins: principals, ...(threshold && threshold > 1 ? { threshold } : {}), rules: [{ signers: principals, runners: ['*'], nodes: ['*'] }] };
-  return { version: 1, allowedSigners: admins.map((a) => `${signerLine(a.principal, a.key)}\n`).join(''), policy };
+  for (const n of nodes.nodes ?? []) {
+    const admin = admins.find((a) => a.key.fingerprint === n.key.fingerprint);
+    if (admin) invalid(`node ${n.node}'s key ${n.key.fingerprint} is also ${admin.principal}'s admin key; a node's key is its own`, 'sign as an admin with a key of your own (--key), not the node key <home>/keys/node_ed25519');
+  }
+  const policy: TrustPolicy = {
+    version: 1,
+    admins: principals,
+    ...(threshold && threshold > 1 ? { threshold } : {}),
+    rules: [{ signers: principals, runners: ['*'], nodes: ['*'] }],
+    ...(nodes.unlistedNodes ? { unlistedNodes: nodes.unlistedNodes } : {}),
+  };
+  const lines = [...admins.map((a) => signerLine(a.principal, a.key)), ...(nodes.nodes ?? []).map((n) => nodeSignerLine(n.node, n.key))];
+  return { version: 1, allowedSigners: lines.map((l) => `${l}\n`).join(''), policy };
 }
 
 /** The files of a version and its link, ready to commit; checked as a node would read them. */

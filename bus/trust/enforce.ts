@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { FileProblem } from '../../schemas/errors.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { isFinal } from '../model/types.js';
@@ -5,9 +6,15 @@ import type { NodeConfig } from '../home.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type PolicyJudge } from '../node-policy.js';
-import { readSidecars } from './file-signatures.js';
+import { readSidecars, type Sidecar } from './file-signatures.js';
 import { handoffTrust, type EnforcedTrust, type HandoffTrust, type TrustTarget } from './handoff-trust.js';
+import { pinPath } from './pin.js';
 import { loadTrust } from './root.js';
+import { scheduledInstanceTrust, type TemplateFacts } from './schedule-trust.js';
+import { templateOfFrom } from '../model/schedule.js';
+import { signedMessage } from './messages.js';
+import { checkSshsig } from './sshsig.js';
+import { principalsOf } from './policy-rules.js';
 
 /**
  * Enforcement of signed handoffs (docs/PROTOCOL.md §12), thin I/O around handoff-trust.ts: which trust state this
@@ -17,24 +24,49 @@ import { loadTrust } from './root.js';
 
 /** The trust this node enforces on `snap`, or null: no pin, or nothing accepted. Moves the pin forward (loadTrust). */
 export async function enforcedTrust(snap: Snapshot, home: string, config: Pick<NodeConfig, 'trust'>): Promise<EnforcedTrust | null> {
+  // Most nodes never pin: every snapshot of theirs would read the chain for nothing.
+  if (!existsSync(pinPath(home))) return null;
   const node = config.trust ?? {};
   const report = await loadTrust(snap, home, node);
   if (!report.pin || !report.accepted) return null;
   return { accepted: report.accepted, node };
 }
 
-/** The trust verdict on each of `ids` (tasks whose handoff is on `snap`), for this node as the target. */
+/**
+ * The trust verdict on each of `ids` (tasks whose handoff is on `snap`), for this node as the target. An unsigned
+ * instance of a schedule (`from: schedule:<template>`) is judged by its template (schedule-trust.ts).
+ */
 export async function handoffVerdicts(snap: Snapshot, trust: EnforcedTrust, ids: Iterable<string>, target: TrustTarget, now = new Date()): Promise<Map<string, HandoffTrust>> {
   const out = new Map<string, HandoffTrust>();
   const rootTree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
   if (!rootTree) return out;
-  for (const id of ids) {
+  const own = async (id: string): Promise<{ path: string; bytes: Uint8Array; sidecars: Sidecar[]; handoff: Handoff | undefined; verdict: () => HandoffTrust } | null> => {
     const ref = snap.index.tasks.get(id)?.handoff;
-    if (!ref) continue;
+    if (!ref) return null;
     const view = await snap.view(id);
     const bytes = await snap.store.readBlob(ref.oid);
     const sidecars = await readSidecars(snap.store, rootTree, ref.path);
-    out.set(id, handoffTrust(ref.path, bytes, sidecars, view?.handoff, trust, target, now));
+    return { path: ref.path, bytes, sidecars, handoff: view?.handoff, verdict: () => handoffTrust(ref.path, bytes, sidecars, view?.handoff, trust, target, now) };
+  };
+  // Many instances share one template: read and judge each template once.
+  const templates = new Map<string, TemplateFacts | null>();
+  const templateFacts = async (templateId: string): Promise<TemplateFacts | null> => {
+    if (templates.has(templateId)) return templates.get(templateId) ?? null;
+    const t = snap.has(templateId) ? await own(templateId) : null;
+    const view = t ? await snap.view(templateId) : undefined;
+    const facts = t && view ? { id: templateId, state: view.state, handoff: view.handoff, body: view.handoffBody ?? '', verdict: t.verdict() } : null;
+    templates.set(templateId, facts);
+    return facts;
+  };
+  for (const id of ids) {
+    const h = await own(id);
+    if (!h) continue;
+    const templateId = templateOfFrom(h.handoff?.from);
+    if (h.sidecars.length === 0 && templateId !== null && templateId !== id) {
+      out.set(id, scheduledInstanceTrust({ id, path: h.path, bytes: h.bytes }, templateId, await templateFacts(templateId), now));
+    } else {
+      out.set(id, h.verdict());
+    }
   }
   return out;
 }
@@ -87,4 +119,19 @@ export async function untrustedProblems(snap: Snapshot, home: string, config: No
     out.push({ path, field: '', reason: `untrusted on node ${config.node} (trust version ${trust.accepted.version}): ${t.reason}`, fix: t.fix, severity: 'warning' });
   }
   return out;
+}
+
+/**
+ * Whether the handoff of `id` carries a signature by a key the accepted version lists as a signer of handoffs (for
+ * some node: the rules are each target's business). A watcher that enforces trust makes instances only of such
+ * schedule templates, so an unsigned template cannot make the fleet write an instance (and a refusal) every tick.
+ */
+export async function signedByListedSigner(snap: Snapshot, trust: EnforcedTrust, id: string, now = new Date()): Promise<boolean> {
+  const ref = snap.index.tasks.get(id)?.handoff;
+  if (!ref || !snap.commit) return false;
+  const sidecar = (await readSidecars(snap.store, await snap.store.readCommitTree(snap.commit), ref.path))[0];
+  if (!sidecar) return false;
+  const m = signedMessage(ref.path, await snap.store.readBlob(ref.oid));
+  const check = checkSshsig(sidecar.content, m.message, m.namespace);
+  return check.ok && principalsOf(trust.accepted, check.signer, m.namespace, trust.node, now).length > 0;
 }

@@ -107,3 +107,23 @@ export async function readSidecars(store: ObjectStore, rootTree: string, signed:
   for (const ref of await sidecarRefs(store, rootTree, signed)) out.push({ path: ref.path, content: await store.readBlob(ref.oid) });
   return out;
 }
+
+/** The folders of main whose files belong to one task and move to the archive with it (PROTOCOL.md §7). */
+const TASK_FOLDERS = ['handoffs', 'claims', 'releases', 'cancels', 'responses'] as const;
+
+/**
+ * The sidecar of every task file (`signatures/<folder>/<name>.sig`) in the commit whose root tree is `rootTree`, by
+ * the path of the file it signs: one listing per folder, so that archiving a thousand tasks reads five trees.
+ * Names only; whether a sidecar verifies is not asked here.
+ */
+export async function taskSidecars(store: ObjectStore, rootTree: string): Promise<Map<string, FileRef>> {
+  const out = new Map<string, FileRef>();
+  for (const folder of TASK_FOLDERS) {
+    const dir = `${SIGNATURES_FOLDER}/${folder}`;
+    for (const e of await listFolder(store, rootTree, dir)) {
+      if (e.type !== 'blob' || e.mode === '120000' || !e.path.endsWith(`.md${SIGNATURE_EXT}`)) continue;
+      out.set(`${folder}/${e.path.slice(0, -SIGNATURE_EXT.length)}`, { path: `${dir}/${e.path}`, oid: e.oid });
+    }
+  }
+  return out;
+}

@@ -17,7 +17,8 @@ import type { TrustVersion } from './version-content.js';
  */
 
 export type HandoffTrust =
-  | { trusted: true; signer: Signer; rule: number }
+  /** `via`: how an unsigned handoff got its signer's trust (`schedule <template>`: an instance of a signed template). */
+  | { trusted: true; signer: Signer; rule: number; via?: string }
   | { trusted: false; reason: string; fix: string };
 
 /** The trust state a node enforces: the version it accepted from its pin forward, and its own revocations. */

@@ -7,7 +7,8 @@ import { MAX_SIGNATURE_FILE } from './sshsig.js';
 /**
  * Lint of signatures/ (docs/PROTOCOL.md §11): strict like the live folders — only sidecars named after a signable
  * file — and each sidecar must be a signature that verifies for the file it names. A sidecar whose file is not
- * there is not a problem (archiving leaves sidecars in main), except in a commit that adds it (`orphanIsWarning`).
+ * there is not a problem (a task archived by an older gitbus left its sidecars in main), except in a commit that adds
+ * it (`orphanIsWarning`).
  */
 
 function problem(path: string, reason: string, fix: string, severity: 'error' | 'warning' = 'error'): FileProblem {

@@ -102,3 +102,54 @@ export class TrustNothingToSignError extends GitbusError {
     super(`trust version ${version}: ${why}`, fix, { version, why });
   }
 }
+
+/** Node keys (docs/PROTOCOL.md §12, "Node keys"): a key read from a node card is untrusted until a person checks it. */
+function checkOnNode(node: string): string {
+  return `compare it with the fingerprint "gitbus trust node-key" (or "gitbus doctor", check trust.node-key) shows on ${node}`;
+}
+
+/** `trust add node NAME` without a key: the card's key needs a person's yes (or --fingerprint), and nobody was asked. */
+export class NodeKeyUnconfirmedError extends GitbusError {
+  readonly code = 'NODE_KEY_UNCONFIRMED';
+  constructor(node: string, fingerprint: string, keyType: string) {
+    super(
+      `node ${node}'s card offers the key ${fingerprint} (${keyType}); anyone who can push could have written that card, and there is no terminal to ask whether the key is ${node}'s`,
+      `${checkOnNode(node)}; then run: gitbus trust add node ${node} --fingerprint ${fingerprint}`,
+      { node, fingerprint, keyType },
+    );
+  }
+}
+
+/** `--fingerprint` names another key than the one offered (or given). */
+export class NodeKeyMismatchError extends GitbusError {
+  readonly code = 'NODE_KEY_MISMATCH';
+  constructor(node: string, offered: string, given: string, from: 'card' | 'key') {
+    super(
+      `${from === 'card' ? `node ${node}'s card offers` : 'the key given is'} ${offered}, not ${given}; nothing was written`,
+      from === 'card'
+        ? `the card may have been forged, or ${node} made a new key since you checked: ${checkOnNode(node)} again`
+        : 'check that you gave the right key file, and the fingerprint from the node',
+      { node, offered, given, from },
+    );
+  }
+}
+
+/** A person at the terminal said no to the key a node card offers. */
+export class NodeKeyDeclinedError extends GitbusError {
+  readonly code = 'NODE_KEY_DECLINED';
+  constructor(node: string, fingerprint: string) {
+    super(`the key ${fingerprint} offered by node ${node}'s card was not accepted; nothing was written`, `check the fingerprint on ${node}, then run the command again`, { node, fingerprint });
+  }
+}
+
+/** `trust add node NAME` without a key, and the node's card offers none that can be used. */
+export class NodeKeyNotOfferedError extends GitbusError {
+  readonly code = 'NODE_KEY_NOT_OFFERED';
+  constructor(node: string, why: string) {
+    super(
+      `node ${node} offers no key to list: ${why}`,
+      `on ${node}, run "gitbus trust pin" (or "gitbus trust node-key" when it already pinned): it makes the node's key and offers it on its card; or give the key: gitbus trust add node ${node} PUBKEY`,
+      { node, why },
+    );
+  }
+}

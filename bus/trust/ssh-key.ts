@@ -1,9 +1,10 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { SignatureMalformedError, SignatureUnsupportedError } from './errors.js';
+import { SSH_KEY_TYPES } from '../../schemas/ssh-key-line.js';
 import { WireReader } from './ssh-wire.js';
 
 /** The SSH public key types gitbus verifies in-process (docs/PROTOCOL.md §11). */
-export const KEY_TYPES = ['ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'] as const;
+export const KEY_TYPES = SSH_KEY_TYPES;
 export type KeyType = (typeof KEY_TYPES)[number];
 
 /** Hex digits of SHA-256(key blob) that name a co-signature file (schemas/layout.ts SIGNER_TAG_LENGTH). */

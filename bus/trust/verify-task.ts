@@ -1,5 +1,5 @@
 import type { FileProblem } from '../../schemas/errors.js';
-import { parseArchivePath, pathFor } from '../../schemas/layout.js';
+import { parseArchivePath, pathFor, SIGNATURE_EXT, SIGNATURES_FOLDER } from '../../schemas/layout.js';
 import { UnknownTaskError } from '../errors.js';
 import type { BusContext } from '../context.js';
 import { resolveTaskId } from '../model/resolve-id.js';
@@ -8,7 +8,7 @@ import { listFolder, type ObjectStore } from '../store/objects.js';
 import { findArchived } from '../ops/archive-lookup.js';
 import { snapshotOrLast, type Offline } from '../ops/query.js';
 import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
-import { checkFileSignatures, readSidecars, type FileSignatures } from './file-signatures.js';
+import { checkFileSignatures, readSidecars, type FileSignatures, type Sidecar } from './file-signatures.js';
 
 /** Where the allowed signers live in the bus (docs/PROTOCOL.md §11). */
 export const ALLOWED_SIGNERS_PATH = 'trust/allowed_signers';
@@ -53,7 +53,7 @@ function livePathOf(month: string, id: string, name: string): string | null {
 
 /**
  * Checks the signatures of every file of one task — read-only: it reports, it decides nothing. A task that left
- * main is read from the archive branch, its sidecars from main (archiving does not move them yet).
+ * main is read from the archive branch with its sidecars (from main for a task archived before they moved too).
  */
 export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Date; judge?: TrustJudge } = {}): Promise<TaskSignatures> {
   const { snap, offline } = await snapshotOrLast(ctx);
@@ -61,8 +61,8 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   const rootTree = snap.commit ? await store.readCommitTree(snap.commit) : null;
   const allowed = rootTree ? await readAllowedSigners(store, rootTree) : null;
   const now = opts.now ?? new Date();
-  const check = async (path: string, oid: string): Promise<VerifiedFile> => {
-    const sidecars = rootTree ? await readSidecars(store, rootTree, path) : [];
+  const check = async (path: string, oid: string, archived?: Sidecar[]): Promise<VerifiedFile> => {
+    const sidecars = archived ?? (rootTree ? await readSidecars(store, rootTree, path) : []);
     const file = checkFileSignatures(path, await store.readBlob(oid), sidecars, allowed, now);
     return { ...file, verdict: opts.judge?.(file) ?? null };
   };
@@ -88,9 +88,17 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   const order = (p: string): number => (p.startsWith('handoffs/') ? 0 : p.startsWith('cancels/') ? 2 : p.startsWith('responses/') ? 3 : 1);
   const live = [...entry.files].flatMap(([name, oid]) => {
     const path = livePathOf(entry.month, ref, name);
-    return path ? [{ path, oid }] : [];
+    return path ? [{ name, path, oid }] : [];
   });
   live.sort((a, b) => order(a.path) - order(b.path) || (a.path < b.path ? -1 : 1));
-  for (const f of live) files.push(await check(f.path, f.oid));
+  // Signatures moved to the archive with their files (signatures/<month>/<id>/<name>.sig); a task archived before
+  // they did has them in main still.
+  const dir = `${SIGNATURES_FOLDER}/${entry.month}/${ref}`;
+  const archivedSigs = new Map((await listFolder(store, entry.tree, dir)).filter((e) => e.type === 'blob' && e.mode !== '120000').map((e) => [e.path, e.oid] as const));
+  for (const f of live) {
+    const sig = archivedSigs.get(`${f.name}${SIGNATURE_EXT}`);
+    const sidecars = sig ? [{ path: `${dir}/${f.name}${SIGNATURE_EXT}`, content: await store.readBlob(sig) }] : undefined;
+    files.push(await check(f.path, f.oid, sidecars));
+  }
   return { id: ref, archived: entry.month, allowedSigners, files, offline: null };
 }

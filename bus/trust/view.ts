@@ -1,11 +1,13 @@
 import type { FileProblem } from '../../schemas/errors.js';
-import type { TrustRule } from '../../schemas/trust-root.js';
+import { nodeOfPrincipal, type TrustRule } from '../../schemas/trust-root.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
 import { MAIN } from '../repo.js';
 import type { Step } from './chain.js';
 import { choosePin, type TrustChoice } from './pin-choice.js';
 import { loadPin, savePin, type TrustPin } from './pin.js';
+import { listedNodes, nodeKeysView, type NodeKeysView } from './node-key-status.js';
+import { unlistedNodesOf } from './node-keys.js';
 import { loadTrust } from './root.js';
 import { NoTrustRootError, TrustPinMismatchError } from './root-errors.js';
 import { adminKeysOf, type AdminKey, type TrustVersion } from './version-content.js';
@@ -18,7 +20,11 @@ export interface TrustVersionView {
   admins: string[];
   adminKeys: AdminKey[];
   threshold: number;
+  /** People's keys (a node's key is in `nodeKeys`). */
   signers: { principals: string[]; fingerprint: string; keyType: string; namespaces: string | null }[];
+  /** Nodes' own keys (`node:<name>` lines, docs/PROTOCOL.md §12 "Node keys"). */
+  nodeKeys: { node: string; fingerprint: string; keyType: string }[];
+  unlistedNodes: 'accept' | 'refuse';
   rules: TrustRule[];
 }
 
@@ -39,6 +45,8 @@ export interface TrustListView {
   pinMatches: boolean | null;
   copies: 'match' | 'differ' | 'missing' | 'none';
   problems: FileProblem[];
+  /** Node keys in the accepted version, cards offering keys not listed yet, and unlistedNodes (null: no version). */
+  nodes: NodeKeysView | null;
 }
 
 export function versionView(v: TrustVersion): TrustVersionView {
@@ -48,7 +56,9 @@ export function versionView(v: TrustVersion): TrustVersionView {
     admins: v.policy.admins,
     adminKeys: adminKeysOf(v),
     threshold: v.policy.threshold ?? 1,
-    signers: v.signers.entries.map((e) => ({ principals: e.principals, fingerprint: e.key.fingerprint, keyType: e.key.type, namespaces: e.namespaces })),
+    signers: v.signers.entries.filter((e) => !e.principals.every((p) => nodeOfPrincipal(p) !== undefined)).map((e) => ({ principals: e.principals, fingerprint: e.key.fingerprint, keyType: e.key.type, namespaces: e.namespaces })),
+    nodeKeys: listedNodes(v),
+    unlistedNodes: unlistedNodesOf(v),
     rules: v.policy.rules ?? [],
   };
 }
@@ -58,7 +68,9 @@ async function snapshotOf(ctx: BusContext): Promise<Snapshot> {
 }
 
 export async function trustList(ctx: BusContext, now = new Date()): Promise<TrustListView> {
-  const report = await loadTrust(await snapshotOf(ctx), ctx.paths.home, ctx.config.trust ?? {}, now);
+  const snap = await snapshotOf(ctx);
+  const report = await loadTrust(snap, ctx.paths.home, ctx.config.trust ?? {}, now);
+  const cards = report.accepted ? (await snap.nodes()).map((n) => ({ node: n.node, key: n.card?.key })) : [];
   const pin = report.pin;
   return {
     present: report.present,
@@ -71,6 +83,7 @@ export async function trustList(ctx: BusContext, now = new Date()): Promise<Trus
     pinMatches: report.pinMatches,
     copies: report.copies,
     problems: report.problems,
+    nodes: report.accepted ? nodeKeysView(report.accepted, cards) : null,
   };
 }
 

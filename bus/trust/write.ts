@@ -5,7 +5,7 @@ import { MAIN } from '../repo.js';
 import type { FileChange } from '../store/objects.js';
 import { ALLOWED_SIGNERS_COPY, allowedSignersPath, linkPath, POLICY_COPY, policyPath } from './chain-files.js';
 import { adminPrincipalsOf, verifyNext, type SignedBy, type VerifyEnv, type VersionFiles } from './chain.js';
-import { applyEdit, firstVersion, renderVersion, type PublicKey, type TrustEdit } from './change.js';
+import { applyEdit, firstVersion, renderVersion, type FirstVersionNodes, type PublicKey, type TrustEdit } from './change.js';
 import { acceptedOf, advancePin, loadPin, newPin, savePin } from './pin.js';
 import { evaluateTrust, readChain, type ChainOnBus } from './root.js';
 import {
@@ -90,13 +90,15 @@ export interface InitOptions {
   threshold?: number;
   /** The key that signs version 1: one of the admins'. */
   key: SigningKey;
+  /** Nodes listed from the start (the node running init) and the policy for the others (docs/PROTOCOL.md §12, "Node keys"). */
+  nodes?: FirstVersionNodes;
   now?: Date;
 }
 
 /** Version 1, signed by the admin running it, pinned on this node (it made the root, so it trusts it). */
 export async function trustInit(ctx: BusContext, opts: InitOptions): Promise<TrustWriteResult> {
   const now = opts.now ?? new Date();
-  const rendered = renderVersion(firstVersion(opts.admins, opts.threshold), undefined);
+  const rendered = renderVersion(firstVersion(opts.admins, opts.threshold, opts.nodes), undefined);
   const key = opts.key.parsed.key;
   if (adminPrincipalsOf(rendered.version, key, { node: {}, now }).length === 0) throw new NotTrustAdminError(key.fingerprint, 1, rendered.version.policy.admins);
   const signature = await signLink(opts.key, 1, Buffer.from(rendered.link, 'utf8'));
@@ -185,6 +187,12 @@ function describeEdit(edit: TrustEdit): string {
       return `remove rule ${edit.index}`;
     case 'threshold':
       return `threshold ${edit.threshold}`;
+    case 'add-node':
+      return `add node ${edit.node} ${edit.key.fingerprint}`;
+    case 'remove-node':
+      return `remove node ${edit.node}`;
+    case 'unlisted-nodes':
+      return `unlisted nodes ${edit.value}`;
   }
 }
 

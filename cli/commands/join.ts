@@ -7,6 +7,7 @@ import { run, withCommon, type CommonOptions } from '../common.js';
 import type { NodeConfig } from '../../bus/home.js';
 import { emit } from '../output.js';
 import { digestFlag, fingerprintsFlag, trustChoiceOf } from '../trust-prompt.js';
+import { ownKeyAfterPin, ownKeyFailed, ownKeyText } from '../node-keys.js';
 
 interface Opts extends CommonOptions {
   node?: string;
@@ -34,7 +35,14 @@ export function register(program: Command): void {
   ).action(async (url: string, opts: Opts) =>
     run(opts, async (home) => {
       const r = await joinBus(home, url, { ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.force ? { force: true } : {}), trust: trustChoiceOf(opts) });
-      emit(opts, r, () => `joined ${r.remote} as node ${r.node}${r.replaced ? ', replacing the node of that name' : ''} (home ${r.home})${r.trust ? `\npinned trust root version ${r.trust.version} (${r.trust.digest}); admins ${r.trust.admins.map((a) => `${a.principal} ${a.fingerprint}`).join(', ')}` : ''}`);
+      // On a bus with a trust root: this node's key is listed now when its configured key is an admin's, else an admin is told how.
+      const own = r.trust
+        ? await ownKeyAfterPin(home).catch((err: unknown) => {
+            ownKeyFailed(err);
+            return null;
+          })
+        : null;
+      emit(opts, { ...r, ...(own ? { nodeKey: own } : {}) }, () => `joined ${r.remote} as node ${r.node}${r.replaced ? ', replacing the node of that name' : ''} (home ${r.home})${r.trust ? `\npinned trust root version ${r.trust.version} (${r.trust.digest}); admins ${r.trust.admins.map((a) => `${a.principal} ${a.fingerprint}`).join(', ')}` : ''}${own ? `\n${ownKeyText(own)}` : ''}`);
     }),
   );
 }

@@ -6,9 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { problemLine } from '../format.js';
-import { signatureProblemsInTree } from '../../bus/trust/lint-signatures.js';
-import { untrustedProblems } from '../../bus/trust/enforce.js';
-import { envProblems } from '../../bus/env/lint-env.js';
+import { busProblems } from '../../bus/ops/lint-bus.js';
 
 export function register(program: Command): void {
   withCommon(
@@ -23,14 +21,7 @@ export function register(program: Command): void {
       else {
         const ctx = await openBus(home);
         try {
-          const snap = await currentSnapshot(ctx);
-          report = { checked: snap.ids().length, problems: await snap.allProblems() };
-          // The sidecars of signatures/ (docs/PROTOCOL.md §11): names, and each against the file it signs.
-          if (snap.commit) report.problems.push(...(await signatureProblemsInTree(snap.store, await snap.store.readCommitTree(snap.commit))));
-          // Live tasks this node would refuse as untrusted (docs/PROTOCOL.md §12), with the reason.
-          report.problems.push(...(await untrustedProblems(snap, ctx.paths.home, ctx.config)));
-          // Environment profiles (env/): each checked as a node checks it before applying it.
-          report.problems.push(...(await envProblems(snap)));
+          report = await busProblems(ctx, await currentSnapshot(ctx));
         } finally {
           await ctx.repo.close();
         }

@@ -5,8 +5,10 @@ import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
 import { emit, note } from '../output.js';
 import { recordForClaudeSession } from '../claude-session.js';
+import { signerFor, withUnsignedFlag } from '../signing.js';
 
 interface Opts extends CommonOptions {
+  unsigned?: boolean;
   to?: string;
   label?: string[];
   runner?: ResolveOptions['runner'];
@@ -14,18 +16,19 @@ interface Opts extends CommonOptions {
 
 export function register(program: Command): void {
   withCommon(
-    program
+    withUnsignedFlag(program
       .command('resolve')
       .argument('<id>', 'the integration task that ended with conflicts (a unique prefix or suffix will do)')
       .description('ask an agent to resolve an integration\'s merge conflicts: dispatches a task on the integration branch that merges the same branches in order, lists the conflicts by branch and file, and asks to resolve, test and commit')
       .option('--to <node>', 'only this node may claim it', schemaFlag('--to', nodeNameSchema))
       .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', labelSchema))
-      .option('--runner <runner>', `who resolves: ${RESOLVE_RUNNERS.join(' or ')} (default claude)`, oneOfFlag('--runner', RESOLVE_RUNNERS)),
+      .option('--runner <runner>', `who resolves: ${RESOLVE_RUNNERS.join(' or ')} (default claude)`, oneOfFlag('--runner', RESOLVE_RUNNERS))),
   ).action(async (id: string, opts: Opts) =>
     withBus(
       opts,
       async (ctx) => {
-        const r = await resolveConflicts(ctx, id, { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.runner ? { runner: opts.runner } : {}) });
+        const sign = await signerFor(ctx, opts);
+        const r = await resolveConflicts(ctx, id, { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.runner ? { runner: opts.runner } : {}), ...(sign ? { sign } : {}) });
         if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
         recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title }]);
         if (r.queued) note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { showTask, type ShownBranch } from '../../bus/ops/query.js';
+import { showTask, type ShownBranch, type ShownTask } from '../../bus/ops/query.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 
@@ -8,7 +8,7 @@ export function register(program: Command): void {
     withBus(opts, async (ctx) => {
       const t = await showTask(ctx, id);
       if (!opts.json) offlineNote(t.offline);
-      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...(t.branch ? branchLines(t.branch) : []), ...t.files.map((f) => `\n==> ${f.path} <==\n${f.text.trimEnd()}`)].join('\n'));
+      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...(t.branch ? branchLines(t.branch) : []), ...t.files.map((f) => `\n==> ${f.path} <==\n${f.text.trimEnd()}`), ...forgedLines(t.forged)].join('\n'));
     }),
   );
 }
@@ -19,4 +19,10 @@ function branchLines(b: ShownBranch): string[] {
   const facts = r ? `${r.commits ?? 0} commit${r.commits === 1 ? '' : 's'}, ${r.files ?? 0} file${r.files === 1 ? '' : 's'}, +${r.insertions ?? 0} -${r.deletions ?? 0}, ` : '';
   const state = b.pushed === null ? 'results go here when it ends' : b.pushed ? `${facts}pushed` : `${facts}not pushed yet: ${r?.pushError ?? 'unknown reason'}`;
   return [`branch ${b.branch} of ${b.repo} (${state})`, `  fetch: ${b.fetch}`];
+}
+
+/** Files of the task this node ignores as forged in a node's name: named, with why, never shown as the task's. */
+function forgedLines(forged: ShownTask['forged']): string[] {
+  if (forged.length === 0) return [];
+  return ['', `ignored, forged in a node's name (${forged.length}):`, ...forged.map((f) => `  ${f.path}: ${f.reason}\n    fix: ${f.fix}`)];
 }

@@ -42,6 +42,10 @@ export function register(program: Command): void {
           lines.push('', `queued here, not yet on the bus (${s.queued.length}; sent at the next contact):`);
           for (const q of s.queued) lines.push(`  ${q.id}  ${q.kind}${q.title ? `  ${q.title}` : ''}  queued ${ago(q.queuedAt)}`);
         }
+        if (s.forged.length) {
+          lines.push('', `forged in a node's name, ignored by this node (${s.forged.length}):`);
+          for (const f of s.forged) lines.push(`  ${f.path}: ${f.reason}`);
+        }
         if (s.problems.length) {
           lines.push('', `problems (${s.problems.length}):`);
           for (const p of s.problems) lines.push(`  ${problemLine(p)}`);

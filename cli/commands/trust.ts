@@ -4,15 +4,18 @@ import { InputError } from '../../bus/errors.js';
 import type { TrustEdit, PublicKey } from '../../bus/trust/change.js';
 import { readKeyFile } from '../../bus/trust/key-file.js';
 import { resolveSigningKey, type SigningKey } from '../../bus/trust/signing-key.js';
-import { trustChange, trustInit, trustSign, type TrustWriteResult } from '../../bus/trust/write.js';
+import { trustChange, trustSign, type TrustWriteResult } from '../../bus/trust/write.js';
+import { initTrustRoot, ownNodeKey } from '../../bus/trust/node-listing.js';
 import { pinTrust, trustList, type TrustListView } from '../../bus/trust/view.js';
 import { LABEL_RE, NODE_NAME_RE } from '../../schemas/ids.js';
 import { RUNNERS } from '../../schemas/fields.js';
-import { MAX_TRUST_VERSION, PRINCIPAL_RE, PRINCIPAL_RULE, type TrustRule } from '../../schemas/trust-root.js';
+import { MAX_TRUST_VERSION, PRINCIPAL_RE, PRINCIPAL_RULE, type TrustRule, type UnlistedNodes } from '../../schemas/trust-root.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { durationFlag, intFlag } from '../flags.js';
 import { emit } from '../output.js';
 import { digestFlag, fingerprintsFlag, trustChoiceOf } from '../trust-prompt.js';
+import { registerNodeKeyCommands, unlistedNodesFlag } from './trust-nodes.js';
+import { nodeKeysText, ownKeyFailed, ownKeyText } from '../node-keys.js';
 
 interface KeyOpts extends CommonOptions {
   key?: string;
@@ -85,13 +88,14 @@ function listText(v: TrustListView): string {
     for (const s of a.signers) lines.push(`  ${s.principals.join(',')}  ${s.fingerprint}${s.namespaces ? `  namespaces ${s.namespaces}` : ''}`);
     lines.push(a.rules.length ? 'rules:' : 'rules: none (nobody may dispatch)');
     a.rules.forEach((r, i) => lines.push(ruleText(r, i)));
+    if (v.nodes) lines.push(...nodeKeysText(v.nodes));
   } else lines.push('no version of the trust root is accepted');
   const n = v.next;
   if (n?.status === 'pending') lines.push(`proposed: version ${n.version} (${n.digest}), signed by ${n.signedBy.map((s) => s.principals.join(',')).join(', ')}; waits for ${n.needed - n.signedBy.length} more of ${n.waitingFor.join(', ')} ("gitbus trust sign ${n.version} --key KEY")`);
   if (n?.status === 'refused') lines.push(`refused: version ${n.version}: ${n.reason}\n  fix: ${n.fix}`);
   const p = v.proposed;
   if (p) {
-    lines.push(`  version ${p.version} would have: admins ${p.admins.join(', ')} (threshold ${p.threshold}); signers ${p.signers.map((s) => `${s.principals.join(',')} ${s.fingerprint}`).join(', ')}`);
+    lines.push(`  version ${p.version} would have: admins ${p.admins.join(', ')} (threshold ${p.threshold}); signers ${p.signers.map((s) => `${s.principals.join(',')} ${s.fingerprint}`).join(', ')}; node keys ${p.nodeKeys.map((n) => `${n.node} ${n.fingerprint}`).join(', ') || 'none'}; unlisted nodes ${p.unlistedNodes}`);
     p.rules.forEach((r, i) => lines.push(`  ${ruleText(r, i)}`));
   }
   if (v.behind) lines.push(`the bus's chain ends at version ${v.behind.bus}, behind the version ${v.behind.accepted} this node accepted: this node keeps its own`);
@@ -126,15 +130,23 @@ export function register(program: Command): void {
       .description('start the trust root: version 1 with these admins, signed with your key (one of theirs), pinned on this node')
       .requiredOption('--admin <name=pubkeyfile>', 'an admin and their SSH public key file (repeatable)', adminFlag)
       .option('--threshold <n>', 'how many admins must sign each later change (default 1)', intFlag('--threshold', 1, 100))
-      .option('--key <file>', 'your key, one of the admins\' (a private key, or a public key whose private half is in ssh-agent; default: signingKey in node.yaml, else git\'s user.signingkey)'),
-  ).action(async (opts: KeyOpts & { admin: { principal: string; key: PublicKey }[]; threshold?: number }) =>
+      .option('--key <file>', 'your key, one of the admins\' (a private key, or a public key whose private half is in ssh-agent; default: signingKey in node.yaml, else git\'s user.signingkey)')
+      .option('--unlisted-nodes <accept|refuse>', 'what counts of files in the name of a node without a listed key (default: refuse when this is the bus\'s only node, else accept)', unlistedNodesFlag),
+  ).action(async (opts: KeyOpts & { admin: { principal: string; key: PublicKey }[]; threshold?: number; unlistedNodes?: UnlistedNodes }) =>
     withBus(opts, async (ctx) => {
-      const r = await trustInit(ctx, { admins: opts.admin, ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}), key: await keyOf(opts, ctx.paths.home) });
-      emit(opts, r, () => `${writeText(r, 'wrote')}\nthis node pinned it; other nodes pin it when they join (gitbus join URL --trust FINGERPRINT,...)`);
+      const r = await initTrustRoot(ctx, { admins: opts.admin, ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}), key: await keyOf(opts, ctx.paths.home), ...(opts.unlistedNodes ? { unlistedNodes: opts.unlistedNodes } : {}) });
+      emit(opts, r, () =>
+        [
+          writeText(r, 'wrote'),
+          `it lists this node's key: ${r.node.node} ${r.node.fingerprint}`,
+          `unlisted nodes: ${r.unlistedNodes.value} (${r.unlistedNodes.why})`,
+          'this node pinned it; other nodes pin it when they join (gitbus join URL --trust FINGERPRINT,...)',
+        ].join('\n'),
+      );
     }),
   );
 
-  const add = trust.command('add').description('add a signer, an admin or a rule: the next version, signed with your admin key');
+  const add = trust.command('add').description('add a signer, an admin, a rule or a node\'s key: the next version, signed with your admin key');
   keyed(
     add
       .command('signer')
@@ -184,7 +196,7 @@ export function register(program: Command): void {
     ),
   );
 
-  const remove = trust.command('remove').description('remove a signer, an admin or a rule: the next version, signed with your admin key');
+  const remove = trust.command('remove').description('remove a signer, an admin, a rule or a node\'s key: the next version, signed with your admin key');
   keyed(remove.command('signer').argument('<principal-or-fingerprint>', 'a principal (all its keys) or one key by its SHA256: fingerprint').description('take a key (or every key of a principal) out of allowed_signers: its signatures no longer count anywhere')).action(
     async (match: string, opts: KeyOpts) => changeAction(opts, () => ({ kind: 'remove-signer', match }), 'wrote'),
   );
@@ -228,8 +240,13 @@ export function register(program: Command): void {
   ).action(async (opts: CommonOptions & { trust?: string[]; trustRoot?: string }) =>
     withBus(opts, async (ctx) => {
       const pin = await pinTrust(ctx, trustChoiceOf(opts));
-      emit(opts, pin.pinned, () => `pinned trust version ${pin.pinned.version} (${pin.pinned.digest}); admins ${pin.pinned.admins.map((a) => `${a.principal} ${a.fingerprint}`).join(', ')}`);
+      const own = await ownNodeKey(ctx).catch((err: unknown) => {
+        ownKeyFailed(err);
+        return null;
+      });
+      emit(opts, { ...pin.pinned, nodeKey: own }, () => `pinned trust version ${pin.pinned.version} (${pin.pinned.digest}); admins ${pin.pinned.admins.map((a) => `${a.principal} ${a.fingerprint}`).join(', ')}${own ? `\n${ownKeyText(own)}` : ''}`);
     }),
   );
+  registerNodeKeyCommands({ trust, add, remove }, keyed);
   for (const group of [trust, add, remove]) group.commands.forEach((c) => c.exitOverride());
 }

@@ -101,7 +101,7 @@ beforeAll(async () => {
     const r = await gitbus([...args, '--key', key('alice'), '--json'], { home: boss });
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
   };
-  await admin(['trust', 'init', '--admin', `alice=${key('alice')}.pub`]);
+  await admin(['trust', 'init', '--admin', `alice=${key('alice')}.pub`, '--unlisted-nodes', 'accept']);
   await admin(['trust', 'add', 'signer', 'bob', `${key('bob')}.pub`]);
   await admin(['trust', 'add', 'signer', 'carol', `${key('carol')}.pub`]);
   await admin(['trust', 'add', 'rule', '--signers', 'alice,carol', '--runners', 'shell', '--nodes', '*']);
@@ -262,8 +262,11 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
     expect(a.code, a.stderr).toBe(0);
     expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'handoffs'], bus.remote)).not.toContain(id);
     rmSync(marker('signed'));
-    // Its signature stays in main; the handoff comes back under its own id, as anyone with push access could do.
-    push({ [`handoffs/${id}.md`]: handoff }, 'replay');
+    // Its signature went to the archive with it; both come back under its own id, as anyone with push access could do.
+    const sigPath = `signatures/handoffs/${id}.md.sig`;
+    expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'signatures/handoffs'], bus.remote)).not.toContain(sigPath);
+    const month = gitCli(['ls-tree', '--name-only', 'archive'], bus.remote).split('\n').find((m) => /^\d{4}-\d{2}$/.test(m)) ?? '';
+    push({ [`handoffs/${id}.md`]: handoff, [sigPath]: gitCli(['show', `archive:signatures/${month}/${id}/handoff.md.sig`], bus.remote) }, 'replay');
     const r = await ended(id);
     expect(r.state).toBe('failed');
     expect(r.reason).toMatch(/^refused: untrusted: replayed: task .* already ended \(succeeded\) and was archived/);

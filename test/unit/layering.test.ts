@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT } from '../helpers/cli.js';
 
-const LAYERS = ['schemas', 'bus', 'hooks', 'watcher', 'claude', 'mcp', 'cli'] as const;
+const LAYERS = ['schemas', 'bus', 'hooks', 'watcher', 'claude', 'mcp', 'web', 'cli'] as const;
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -13,7 +13,7 @@ function files(dir: string): string[] {
   });
 }
 
-/** schemas <- bus <- hooks <- watcher <- claude <- mcp <- cli: a layer imports only from layers before it (docs/ARCHITECTURE.md). */
+/** schemas <- bus <- hooks <- watcher <- claude <- mcp <- web <- cli: a layer imports only from layers before it (docs/ARCHITECTURE.md). */
 describe('import direction', () => {
   it('no layer imports from a later one, and schemas/ does no I/O', () => {
     const bad: string[] = [];

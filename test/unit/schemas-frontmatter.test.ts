@@ -193,7 +193,8 @@ describe('parseYaml', () => {
     expect(Object.getPrototypeOf(value['nested'])).toBe(Object.prototype);
   });
 
-  it('survives hostile nesting and long lines within the size limit, quickly', () => {
+  // Speed is measured in benchmarks; the bound here only catches a parse that blows up (seconds to hours), on a busy machine too.
+  it('survives hostile nesting and long lines within the size limit without blowing up', () => {
     const cases = [
       `a: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`,
       `a: ${'{a: '.repeat(20_000)}1${'}'.repeat(20_000)}\n`,
@@ -205,11 +206,11 @@ describe('parseYaml', () => {
     for (const yaml of cases) {
       const started = Date.now();
       const r = parseYaml(P, yaml);
-      expect(Date.now() - started).toBeLessThan(5000);
+      expect(Date.now() - started).toBeLessThan(30_000);
       if (!r.ok) expect(r.problems[0]?.reason.length).toBeGreaterThan(0);
     }
     expect(problemsOf(parseYaml(P, `a: ${'['.repeat(100)}${']'.repeat(100)}\n`))[0]?.reason).toMatch(/nested more than 64 levels deep/);
-  });
+  }, 120_000);
 });
 
 describe('parseFrontmatter', () => {

@@ -1,0 +1,159 @@
+import { existsSync } from 'node:fs';
+import { pathFor, signaturePathFor } from '../../schemas/layout.js';
+import type { BusContext } from '../context.js';
+import { Snapshot } from '../model/snapshot.js';
+import type { FileRef, ForgedFile, TaskFiles } from '../model/types.js';
+import { listFolder, type FileChange } from '../store/objects.js';
+import { enforcedTrust } from './enforce.js';
+import type { EnforcedTrust } from './handoff-trust.js';
+import { signedKindOf } from './messages.js';
+import { nodeKeyPaths, ensureNodeKey } from './node-key.js';
+import { checkNodeFileSignature, nodeFileVerdict } from './node-file-trust.js';
+import { loadEd25519Key, signBusFileInProcess } from './node-signer.js';
+import type { SignatureCheck } from './sshsig.js';
+import { noteEnded } from './seen-ended.js';
+
+/**
+ * Files a node writes in its own name (docs/PROTOCOL.md §12, "Files a node writes"), thin I/O around
+ * node-file-trust.ts. On a node that enforces trust, every snapshot it decides from is read through
+ * `readTrustedSnapshot`: a claim, release, response or node card forged in a node's name is taken out of the
+ * index before the task model sees it (a forged claim does not hold a task, a forged response does not end it, a
+ * forged card is not shown) and is listed in `snap.forged`. Every such file this node writes is signed with its
+ * own key, in the same commit (`signNodeChanges`, called by the compare-and-swap).
+ */
+
+const enforced = new WeakMap<Snapshot, EnforcedTrust | null>();
+
+/** The trust `snap` was read under (readTrustedSnapshot), or undefined when it was read without asking. */
+export function trustOf(snap: Snapshot): EnforcedTrust | null | undefined {
+  return enforced.get(snap);
+}
+
+/** Signature checks by (path, blob, sidecar blob): pure, so an entry never goes stale. */
+const checks = new Map<string, SignatureCheck>();
+const CHECK_CACHE_LIMIT = 50_000;
+
+/** Reads `head` of main, with forged node files taken out when this node enforces trust. */
+export async function readTrustedSnapshot(ctx: BusContext, head: string | null): Promise<Snapshot> {
+  const snap = await Snapshot.read(ctx.repo.store, head);
+  await applyTrust(snap, ctx);
+  return snap;
+}
+
+/** Applies this node's trust to a snapshot read without it (once; a second call does nothing). */
+export async function applyTrust(snap: Snapshot, ctx: Pick<BusContext, 'paths' | 'config'>, now = new Date()): Promise<EnforcedTrust | null> {
+  const known = enforced.get(snap);
+  if (known !== undefined) return known;
+  const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
+  enforced.set(snap, trust);
+  if (trust) {
+    await filterNodeFiles(snap, trust, now);
+    // What ended here is remembered, so that deleting its end later cannot make this node run it again.
+    noteEnded(ctx.paths.home, snap);
+  }
+  return trust;
+}
+
+const NODE_SIDECAR_FOLDERS = ['claims', 'releases', 'responses', 'nodes'] as const;
+
+async function sidecarsOf(snap: Snapshot): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (!snap.commit) return out;
+  const tree = await snap.store.readCommitTree(snap.commit);
+  for (const folder of NODE_SIDECAR_FOLDERS) {
+    for (const e of await listFolder(snap.store, tree, `signatures/${folder}`)) if (e.type === 'blob') out.set(`${folder}/${e.path.slice(0, -'.sig'.length)}`, e.oid);
+  }
+  return out;
+}
+
+async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date): Promise<void> {
+  const sidecars = await sidecarsOf(snap);
+  const judge = async (ref: FileRef, kind: ForgedFile['kind'], fileNode?: string): Promise<ForgedFile | null> => {
+    let node: string | null = fileNode ?? null;
+    if (fileNode === undefined) {
+      const p = await snap.parse<{ node?: unknown }>(ref);
+      node = p.ok && typeof p.data.node === 'string' ? p.data.node : null;
+    }
+    const sidecarOid = sidecars.get(ref.path);
+    const bytes = await snap.store.readBlob(ref.oid);
+    let sidecar: Uint8Array | undefined;
+    let check: SignatureCheck | undefined;
+    if (sidecarOid !== undefined) {
+      sidecar = await snap.store.readBlob(sidecarOid);
+      const key = `${ref.path}\0${ref.oid}\0${sidecarOid}`;
+      check = checks.get(key);
+      if (!check) {
+        check = checkNodeFileSignature(ref.path, bytes, sidecar);
+        if (checks.size >= CHECK_CACHE_LIMIT) checks.clear();
+        checks.set(key, check);
+      }
+    }
+    const v = nodeFileVerdict({ path: ref.path, bytes, node, ...(sidecar ? { sidecar } : {}), ...(check ? { check } : {}) }, trust.accepted, trust.node, now);
+    return v.counts ? null : { path: ref.path, kind, node: v.node, reason: v.reason, fix: v.fix };
+  };
+  for (const files of snap.index.tasks.values()) await filterTask(files, judge, snap.forged);
+  for (const [node, ref] of [...snap.index.nodes]) {
+    const f = await judge(ref, 'node', node);
+    if (f) {
+      snap.index.nodes.delete(node);
+      snap.forged.push(f);
+    }
+  }
+}
+
+/**
+ * Only what decides the task's state is judged: claims from the highest down to the first that counts, that
+ * claim's release, and the response. Lower attempts and their releases change nothing whoever wrote them.
+ */
+async function filterTask(files: TaskFiles, judge: (ref: FileRef, kind: ForgedFile['kind']) => Promise<ForgedFile | null>, forged: ForgedFile[]): Promise<void> {
+  const attempts = [...files.claims.keys()].sort((a, b) => b - a);
+  for (const a of attempts) {
+    const ref = files.claims.get(a);
+    if (!ref) continue;
+    const f = await judge(ref, 'claim');
+    if (!f) break;
+    files.claims.delete(a);
+    files.takenAttempt = Math.max(files.takenAttempt ?? 0, a);
+    forged.push({ ...f, id: files.id });
+  }
+  let top = 0;
+  for (const a of files.claims.keys()) top = Math.max(top, a);
+  const release = files.releases.get(top);
+  if (release) {
+    const f = await judge(release, 'release');
+    if (f) {
+      files.releases.delete(top);
+      forged.push({ ...f, id: files.id });
+    }
+  }
+  if (files.response) {
+    const f = await judge(files.response, 'response');
+    if (f) {
+      delete files.response;
+      forged.push({ ...f, id: files.id });
+    }
+  }
+}
+
+const NODE_KINDS = new Set(['claim', 'release', 'response', 'node']);
+
+/**
+ * Adds the node's signature of every claim, release, response and card in `changes` (same commit), when this node
+ * enforces trust on `snap`. The key is made if this node has none yet (a node pinned before node keys existed).
+ */
+export async function signNodeChanges(ctx: Pick<BusContext, 'paths' | 'config'>, snap: Snapshot, changes: FileChange[]): Promise<FileChange[]> {
+  if (!trustOf(snap)) return changes;
+  const toSign = changes.filter((c) => (typeof c.content === 'string' || c.content instanceof Uint8Array) && NODE_KINDS.has(signedKindOf(c.path) ?? ''));
+  if (toSign.length === 0) return changes;
+  const { privatePath } = nodeKeyPaths(ctx.paths.home);
+  if (!existsSync(privatePath)) await ensureNodeKey(ctx.paths.home, ctx.config.node);
+  const key = loadEd25519Key(privatePath);
+  const sidecars: FileChange[] = toSign.map((c) => signBusFileInProcess(key, c.path, c.content as string | Uint8Array));
+  return [...changes, ...sidecars];
+}
+
+/** The node card's path and its sidecar's, for code that rewrites both. */
+export function cardPaths(node: string): { card: string; sidecar: string } {
+  const card = pathFor({ kind: 'node', node });
+  return { card, sidecar: signaturePathFor(card) };
+}

@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import { InputError } from '../../bus/errors.js';
+import { run, withCommon, type CommonOptions } from '../common.js';
+import { durationFlag, durationMs, intFlag } from '../flags.js';
+import { emit, note } from '../output.js';
+
+interface Opts extends CommonOptions {
+  port: number;
+  host: string;
+  open?: boolean;
+  poll?: string;
+}
+
+/** An address or host name to listen on: letters, digits, dots, colons and dashes, not starting with "-". */
+function hostFlag(v: string): string {
+  if (/^[A-Za-z0-9.:[\]][A-Za-z0-9.:[\]-]{0,252}$/.test(v)) return v.replace(/^\[(.*)\]$/, '$1');
+  throw new InputError(`--host ${JSON.stringify(v)} is not valid: it is not an address or a host name`, 'give --host an address of this machine, such as 127.0.0.1 (the default), ::1 or 0.0.0.0', { flag: '--host', value: v });
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('ui')
+      .description('a read-only web view of the bus, served by this process: the fleet, the tasks, one task with its live output, a fan-out group, the problems; pages update as the bus changes')
+      .option('--port <n>', 'the port to listen on; 0 picks a free one', intFlag('--port', 0, 65535), 7420)
+      .option('--host <addr>', 'the address to listen on: 127.0.0.1 keeps it to this machine; 0.0.0.0 shows the bus to anyone who can reach it', hostFlag, '127.0.0.1')
+      .option('--open', 'open the page in the default browser (xdg-open or open)')
+      .option('--poll <duration>', "how often the remote is checked for changes (default: the bus's poll setting; a local remote is watched as well)", durationFlag('--poll', { positive: true })),
+  ).action(async (opts: Opts) =>
+    run(opts, async (home) => {
+      // Loaded only here: no other command needs the server.
+      const { startUi } = await import('../../web/server.js');
+      const poll = durationMs(opts.poll);
+      const ui = await startUi({ home, host: opts.host, port: opts.port, ...(poll !== undefined ? { pollMs: poll } : {}), log: note });
+      emit(opts, { url: ui.url }, () => `gitbus ui: ${ui.url} (read-only; Ctrl-C stops it)`);
+      if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1') note(`gitbus ui: warning: listening on ${opts.host}: anyone who can reach it sees the bus`);
+      if (opts.open) openInBrowser(ui.url);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await ui.close();
+    }),
+  );
+}
+
+/** The platform's "open this URL" command, when there is one; a machine without a desktop just prints the URL. */
+function openInBrowser(url: string): void {
+  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  try {
+    const child = spawn(cmd, [url], { detached: true, stdio: 'ignore' });
+    child.on('error', () => note(`gitbus ui: cannot run ${cmd}: open ${url} in a browser`));
+    child.unref();
+  } catch {
+    note(`gitbus ui: cannot run ${cmd}: open ${url} in a browser`);
+  }
+}

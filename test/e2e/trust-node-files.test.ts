@@ -1,0 +1,245 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * Files a node writes in its own name, under trust (issue 11 point 3, second half), with real ssh-keygen keys and
+ * nodes as processes. Admin alice; nodes w and v pinned the root and their keys are listed in it. Someone with push
+ * access (plain git) forges a response for the task w is running, a claim in v's name, a claim carrying a signature
+ * copied from a real one, and v's card: each is ignored by the nodes and reported by status, show and lint, and the
+ * real work goes on — w's real result replaces the forged one, v's claim goes past the forged attempt.
+ */
+const NO_GIT_KEY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
+const FINAL = ['succeeded', 'failed', 'timed-out', 'cancelled'];
+
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let boss: string;
+let w: string;
+let v: string;
+let keys: string;
+let person: string;
+let watcher: WatcherProcess;
+const children: ChildProcess[] = [];
+const key = (name: string) => join(keys, name);
+const fp = (name: string) => execFileSync('ssh-keygen', ['-lf', `${key(name)}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+const nodeKey = (home: string) => join(home, 'keys', 'node_ed25519.pub');
+const now = () => new Date().toISOString();
+
+interface Forged { path: string; kind: string; id?: string; node: string | null; reason: string }
+interface Status { tasks: { id: string; state: string; claim: { attempt: number; node: string } | null }[]; forged: Forged[]; nodes: { node: string; card?: { labels?: string[] } }[] }
+const status = async (home = boss) => json<Status>(await gitbus(['status', '--json'], { home }));
+const task = (s: Status, id: string) => s.tasks.find((t) => t.id === id);
+
+async function admin(args: string[]): Promise<void> {
+  const r = await gitbus([...args, '--key', key('alice'), '--json'], { home: boss });
+  expect(r.code, `${args.join(' ')}: ${r.stderr}${r.stdout}`).toBe(0);
+}
+
+async function dispatch(name: string, command: string, to: string, extra: string[] = []): Promise<string> {
+  const r = await gitbus(['dispatch', name, '--command', command, '--to', to, ...extra, '--json', '--no-git'], { home: boss, env: NO_GIT_KEY });
+  expect(r.code, r.stderr).toBe(0);
+  return json<{ id: string }>(r).id;
+}
+
+/** Writes files into main as anyone with push access could, with plain git. */
+function push(files: Record<string, string>, message: string): void {
+  gitCli(['pull', '-q', '--ff-only'], person);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(person, path, '..'), { recursive: true });
+    writeFileSync(join(person, path), content);
+  }
+  gitCli(['add', '-A'], person);
+  gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', message], person);
+  gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
+}
+
+const onMain = (path: string) => gitCli(['show', `main:${path}`], bus.remote);
+let ended = '';
+
+/** Removes files from main as anyone with push access could. */
+function pushRemove(paths: string[], message: string): void {
+  gitCli(['pull', '-q', '--ff-only'], person);
+  gitCli(['rm', '-q', ...paths], person);
+  gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', message], person);
+  gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
+}
+
+beforeAll(async () => {
+  bus = await makeBus({ node: 'boss' });
+  boss = bus.home('boss');
+  keys = join(bus.dir, 'keys');
+  mkdirSync(keys);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key('alice')]);
+  await admin(['trust', 'init', '--admin', `alice=${key('alice')}.pub`, '--unlisted-nodes', 'accept']);
+  await admin(['trust', 'add', 'rule', '--signers', 'alice', '--runners', 'shell', '--nodes', '*']);
+  const c = parse(readFileSync(join(boss, 'node.yaml'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(boss, 'node.yaml'), stringify({ ...c, signingKey: key('alice') }));
+  w = await bus.addNode('w', [], ['--runner', 'shell', '--trust', fp('alice')]);
+  v = await bus.addNode('v', [], ['--runner', 'shell', '--trust', fp('alice')]);
+  await admin(['trust', 'add', 'node', 'w', nodeKey(w)]);
+  await admin(['trust', 'add', 'node', 'v', nodeKey(v)]);
+  person = join(bus.dir, 'person');
+  gitCli(['clone', '-q', bus.remote, person]);
+}, 60_000);
+
+afterAll(async () => {
+  for (const ch of children) ch.kill('SIGKILL');
+  await bus?.cleanup();
+});
+
+describe('claims, responses and cards forged in a node\'s name', () => {
+  it('a response forged for the task w is running is ignored and reported, and w\'s real result replaces it', async () => {
+    watcher = startWatcher(w, ['--poll', '1s'], children);
+    const go = join(bus.dir, 'go-t1');
+    const id = await dispatch('long', `for i in $(seq 1 600); do [ -e ${go} ] && break; sleep 0.05; done; echo real-result`, 'w');
+    await until('w to claim the task', async () => task(await status(), id)?.state === 'claimed', 20_000, () => watcher.stderr());
+    push({ [`responses/${id}.md`]: `---\nid: ${id}\nstatus: succeeded\nnode: w\nattempt: 1\nfinished: ${now()}\n---\n## Summary\n\nforged\n` }, 'a forged response');
+
+    const s = await status();
+    expect(task(s, id)?.state).toBe('claimed');
+    const f = s.forged.find((x) => x.path === `responses/${id}.md`);
+    expect(f?.reason).toMatch(/^forged in the name of node w: it is not signed/);
+    expect(f).toMatchObject({ kind: 'response', id, node: 'w' });
+    const human = await gitbus(['status'], { home: boss });
+    expect(human.stdout).toContain("forged in a node's name, ignored by this node (1):");
+    const shown = json<{ state: string; files: { path: string }[]; forged: Forged[] }>(await gitbus(['show', id, '--json'], { home: boss }));
+    expect(shown.state).toBe('claimed');
+    expect(shown.files.map((x) => x.path)).not.toContain(`responses/${id}.md`);
+    expect(shown.forged.map((x) => x.path)).toEqual([`responses/${id}.md`]);
+    const lint = await gitbus(['lint', '--json'], { home: boss });
+    expect(lint.code).toBe(8);
+    expect(json<{ problems: { path: string; reason: string }[] }>(lint).problems.find((p) => p.path === `responses/${id}.md`)?.reason).toMatch(/forged/);
+
+    writeFileSync(go, '');
+    let end: { state: string; files: { path: string; text: string }[]; forged: Forged[] } = { state: '', files: [], forged: [] };
+    await until('the task to end', async () => {
+      end = json<typeof end>(await gitbus(['show', id, '--json'], { home: boss }));
+      return FINAL.includes(end.state);
+    }, 20_000, () => `${JSON.stringify(end)}\n${watcher.stderr()}`);
+    expect(end.state).toBe('succeeded');
+    expect(end.files.find((x) => x.path === `responses/${id}.md`)?.text).toContain('real-result');
+    expect(end.forged).toEqual([]);
+    // w signed its claim and response; ssh-keygen verifies them against trust/allowed_signers as node:w.
+    for (const [path, ns] of [[`claims/${id}.1.md`, 'gitbus-claim@v1'], [`responses/${id}.md`, 'gitbus-response@v1']] as const) {
+      const dir = join(bus.dir, 'verify');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'allowed'), onMain('trust/allowed_signers'));
+      writeFileSync(join(dir, 'sig'), onMain(`signatures/${path}.sig`));
+      const out = execFileSync('ssh-keygen', ['-Y', 'verify', '-f', join(dir, 'allowed'), '-I', 'node:w', '-n', ns, '-s', join(dir, 'sig')], { input: `gitbus ${ns.slice(7, -3)} v1\n${path}\n${onMain(path)}`, encoding: 'utf8' });
+      expect(out).toContain(`Good "${ns}" signature for node:w`);
+    }
+    watcher.child.kill('SIGTERM');
+    await watcher.exited;
+    ended = id;
+  }, 60_000);
+
+  it('deleting the claim and response of a task that ended does not make a node that saw it end run it again', async () => {
+    const id = ended;
+    pushRemove([`claims/${id}.1.md`, `responses/${id}.md`, `signatures/claims/${id}.1.md.sig`, `signatures/responses/${id}.md.sig`], 'an end removed');
+    const s = json<{ tasks: { id: string; state: string; untrusted?: string }[] }>(await gitbus(['status', '--json'], { home: w }));
+    const t = s.tasks.find((x) => x.id === id);
+    expect(t?.state).toBe('pending');
+    expect(t?.untrusted).toMatch(/^replayed: this node saw task .* end, and its response was removed/);
+    const r = await gitbus(['claim', id, '--json'], { home: w });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/replayed/);
+  });
+
+  it("a claim forged in v's name does not hold the task; v's own claim goes past it, signed", async () => {
+    const id = await dispatch('for-v', 'true', 'v');
+    push({ [`claims/${id}.1.md`]: `---\nid: ${id}\nattempt: 1\nnode: v\nclaimed: ${now()}\n---\n` }, 'a forged claim');
+    const s = await status();
+    expect(task(s, id)?.state).toBe('pending');
+    expect(s.forged.find((x) => x.path === `claims/${id}.1.md`)?.reason).toMatch(/^forged in the name of node v: it is not signed/);
+    const c = await gitbus(['claim', id, '--json'], { home: v });
+    expect(c.code, c.stderr).toBe(0);
+    expect(json<{ attempt: number }>(c).attempt).toBe(2);
+    expect(task(await status(), id)?.claim).toEqual({ attempt: 2, node: 'v' });
+    expect(task(await status(v), id)?.state).toBe('claimed');
+  });
+
+  it('a signature copied from a real claim onto a forged one does not make it count', async () => {
+    const real = await dispatch('real', 'true', 'v');
+    expect((await gitbus(['claim', real, '--json'], { home: v })).code).toBe(0);
+    const id = await dispatch('target', 'true', 'v');
+    push({
+      [`claims/${id}.1.md`]: onMain(`claims/${real}.1.md`).replaceAll(real, id),
+      [`signatures/claims/${id}.1.md.sig`]: onMain(`signatures/claims/${real}.1.md.sig`),
+    }, 'a copied signature');
+    const s = await status();
+    expect(task(s, id)?.state).toBe('pending');
+    expect(s.forged.find((x) => x.path === `claims/${id}.1.md`)?.reason).toMatch(/its signature does not verify \(mismatch/);
+    expect(task(s, real)?.claim?.node).toBe('v');
+  });
+
+  it("a card forged in v's name is not shown", async () => {
+    push({ 'nodes/v.md': `---\nnode: v\nlabels: [gpu]\nrunners: [shell]\n---\n` }, 'a forged card');
+    const s = await status();
+    expect(s.forged.find((x) => x.path === 'nodes/v.md')?.reason).toMatch(/^forged in the name of node v/);
+    expect(s.nodes.find((n) => n.node === 'v')?.card?.labels ?? []).not.toContain('gpu');
+  });
+
+  it('an end forged on the archive branch does not unblock the tasks that wait for it', async () => {
+    const fake = '20260101-000000-forged';
+    const month = '2026-01';
+    const arch = join(bus.dir, 'archive-work');
+    gitCli(['clone', '-q', bus.remote, arch]);
+    const has = gitCli(['ls-remote', bus.remote, 'refs/heads/archive'], bus.dir).trim() !== '';
+    if (has) gitCli(['checkout', '-q', 'archive'], arch);
+    else gitCli(['checkout', '-q', '--orphan', 'archive'], arch);
+    if (!has) gitCli(['rm', '-rqf', '.'], arch);
+    mkdirSync(join(arch, month, fake), { recursive: true });
+    writeFileSync(join(arch, month, fake, 'handoff.md'), `---\ntitle: never ran\n---\n`);
+    writeFileSync(join(arch, month, fake, 'response.md'), `---\nid: ${fake}\nstatus: succeeded\nnode: w\nfinished: 2026-01-01T00:00:00.000Z\n---\n`);
+    gitCli(['add', '-A'], arch);
+    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', 'a forged end'], arch);
+    gitCli(['push', '-q', 'origin', 'HEAD:archive'], arch);
+    const id = await dispatch('after-forged', 'true', 'v', ['--after', fake]);
+    const t = json<{ tasks: { id: string; state: string; waitingOn: { id: string; state: string }[] }[] }>(await gitbus(['status', '--json'], { home: v })).tasks.find((x) => x.id === id);
+    expect(t?.state).toBe('blocked');
+    expect(t?.waitingOn).toEqual([{ id: fake, state: 'unknown' }]);
+  });
+
+  it('files a node wrote before it signed are signed once when its watcher starts, and then count', async () => {
+    const y = await bus.addNode('y', [], ['--runner', 'shell', '--trust', fp('alice')]);
+    const pin = join(y, 'trust-pin.json');
+    renameSync(pin, `${pin}.away`);
+    const id = await dispatch('for-y', 'true', 'y');
+    const c = await gitbus(['claim', id, '--json'], { home: y });
+    expect(c.code, c.stderr).toBe(0);
+    expect(existsSync(join(y, 'keys', 'own-files-signed.json'))).toBe(false);
+    renameSync(`${pin}.away`, pin);
+    await admin(['trust', 'add', 'node', 'y', nodeKey(y)]);
+    // Listed now, its unsigned claim reads as forged...
+    expect((await status()).forged.find((x) => x.path === `claims/${id}.1.md`)?.reason).toMatch(/it is not signed/);
+    // ...until its watcher starts and signs what it wrote before (then it goes on as usual).
+    const once = startWatcher(y, ['--once'], children);
+    await until('y to sign its own files', async () => existsSync(join(y, 'keys', 'own-files-signed.json')), 20_000, () => once.stderr());
+    await once.exited;
+    const s = await status();
+    expect(s.forged.find((x) => x.path === `claims/${id}.1.md`)).toBeUndefined();
+    expect(task(s, id)?.claim?.node).toBe('y');
+  }, 60_000);
+
+  it('on a bus that refuses unlisted nodes, an unlisted node claims nothing, and files in its name are forged', async () => {
+    const x = await bus.addNode('x', [], ['--runner', 'shell', '--trust', fp('alice')]);
+    await admin(['trust', 'unlisted-nodes', 'refuse']);
+    // x's card is itself in the name of an unlisted node now: boss does not see x, so the dispatch needs --force.
+    expect((await status()).forged.find((f) => f.path === 'nodes/x.md')?.reason).toMatch(/refuses unlisted nodes/);
+    const id = await dispatch('for-x', 'true', 'x', ['--force']);
+    const r = await gitbus(['claim', '--next', '--json'], { home: x });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/this node's key is not listed in trust version \d+, which refuses unlisted nodes/);
+    push({ [`claims/${id}.1.md`]: `---\nid: ${id}\nattempt: 1\nnode: x\nclaimed: ${now()}\n---\n` }, 'a claim in an unlisted name');
+    const s = await status();
+    expect(task(s, id)?.state).toBe('pending');
+    expect(s.forged.find((f) => f.path === `claims/${id}.1.md`)?.reason).toMatch(/lists no key for x and refuses unlisted nodes/);
+  });
+});

@@ -1,0 +1,452 @@
+// The fleet, the tasks (board and list), a fan-out group and the problems. Each page reads one JSON endpoint (the
+// data of `gitbus status`, `group` or `lint`) and renders it; nothing here decides a state.
+import { agoText, chips, errorNotice, facts, getJson, groupHref, h, livenessBadge, offlineNotice, replace, scrollBox, stateBadge, taskLink, title, usd } from './dom.js';
+
+/**
+ * Loads and renders a page's data; a refresh asked for while one runs is run once more after it, so the last
+ * change is always shown and never two at once.
+ */
+export function loader(load, render, fail) {
+  let running = null;
+  let again = false;
+  let disposed = false;
+  const refresh = () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          const data = await load();
+          if (!disposed) render(data);
+        } catch (err) {
+          if (!disposed) fail(err);
+        }
+      } while (again && !disposed);
+    })().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+  return { refresh, dispose: () => (disposed = true) };
+}
+
+/* ---------------------------------------------------------------- fleet */
+
+const STATE_ORDER = ['claimed', 'cancelling', 'pending', 'blocked', 'scheduled', 'invalid', 'unsupported', 'succeeded', 'failed', 'timed-out', 'cancelled'];
+
+function spendText(s) {
+  if (!s) return null;
+  if (s.capUsd === null || s.capUsd === undefined) return `claude ${usd(s.spentUsd)}`;
+  return `claude ${usd(s.spentUsd)} of ${usd(s.capUsd)}`;
+}
+
+/** Drift of the node's environment, when its card reports it (`env`), as "profile: state n, …". */
+function driftText(env) {
+  if (!env || typeof env !== 'object') return null;
+  const parts = [];
+  for (const [profile, value] of Object.entries(env).slice(0, 20)) {
+    if (value && typeof value === 'object') {
+      const counts = Object.entries(value)
+        .filter(([, n]) => typeof n === 'number')
+        .map(([k, n]) => `${k} ${n}`);
+      parts.push(`${profile}: ${counts.length ? counts.join(', ') : 'reported'}`);
+    } else parts.push(`${profile}: ${String(value)}`);
+  }
+  return parts.length ? parts.join('; ') : null;
+}
+
+function hostText(host) {
+  if (!host) return null;
+  const bits = [host.hostname, host.cpus ? `${host.cpus} CPU${host.cpus === 1 ? '' : 's'}` : null, host.memoryMb ? `${Math.round(host.memoryMb / 1024)} GiB` : null].filter(Boolean);
+  return bits.length ? bits.join(', ') : null;
+}
+
+function nodeCard(n, d) {
+  const c = n.card ?? null;
+  const headingId = `node-${n.node}`;
+  const beat = n.heartbeat ? h('time', { datetime: n.heartbeat.at, title: n.heartbeat.at }, agoText(n.heartbeat.ageMs)) : 'never';
+  return h(
+    'article',
+    { class: `node tone-${n.liveness}`, 'aria-labelledby': headingId, 'data-node': n.node },
+    h('header', null, h('h3', { id: headingId }, n.node), ' ', livenessBadge(n.liveness), n.node === d.node ? h('span', { class: 'tag' }, 'this node') : null),
+    c === null ? h('p', { class: 'muted' }, 'Its node card cannot be read.') : null,
+    facts([
+      [n.heartbeat?.stopped ? 'Stopped' : 'Last beat', beat],
+      ['Version', c?.version ? [c.version, c.version !== d.version ? h('span', { class: 'muted' }, ` (this view runs ${d.version})`) : null] : null],
+      ['System', c?.host?.os || c?.host?.arch ? `${c.host.os ?? '?'}/${c.host.arch ?? '?'}` : null],
+      ['Host', hostText(c?.host)],
+      ['Labels', chips(c?.labels)],
+      ['Runners', chips(c?.runners)],
+      ['Parallel', c?.parallel],
+      ['Spend today', spendText(n.spend)],
+      ['Drift', driftText(c?.env)],
+    ]),
+    n.running.length
+      ? h(
+          'div',
+          { class: 'running' },
+          h('h4', null, `Running (${n.running.length})`),
+          h(
+            'ul',
+            null,
+            n.running.map((t) => h('li', null, taskLink(t.id, t.title ?? t.id), ` attempt ${t.attempt}`, t.state === 'cancelling' ? ' (cancelling)' : '', t.progress ? h('div', { class: 'progress' }, t.progress.text) : null)),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'Running nothing.'),
+    n.problems.length ? h('ul', { class: 'problems-inline' }, n.problems.map((p) => h('li', null, `${p.field ? `${p.field}: ` : ''}${p.reason}`))) : null,
+  );
+}
+
+function renderFleet(d) {
+  const counts = STATE_ORDER.filter((s) => d.counts[s]);
+  return [
+    h('p', { class: 'sub' }, `Bus ${d.name ?? d.remote}`, d.name ? h('span', { class: 'muted' }, ` (${d.remote})`) : null, ` · seen from node ${d.node}`, d.trust ? ` · trust version ${d.trust.version}` : ''),
+    offlineNotice(d.offline),
+    h(
+      'section',
+      { 'aria-labelledby': 'fleet-tasks' },
+      h('h2', { id: 'fleet-tasks' }, 'Tasks'),
+      counts.length ? h('ul', { class: 'counts' }, counts.map((s) => h('li', null, h('a', { href: `/tasks?state=${encodeURIComponent(s)}`, 'data-key': `count:${s}` }, stateBadge(s), ` ${d.counts[s]}`)))) : h('p', { class: 'muted' }, 'No tasks on the bus.'),
+      d.problems ? h('p', null, h('a', { href: '/problems' }, `${d.problems} problem${d.problems === 1 ? '' : 's'} in the bus`)) : null,
+      d.queued.length
+        ? h('div', null, h('h3', null, `Queued here, not on the bus yet (${d.queued.length})`), h('ul', null, d.queued.map((q) => h('li', null, `${q.kind} ${q.id}`, q.title ? ` — ${q.title}` : ''))))
+        : null,
+    ),
+    h('section', { 'aria-labelledby': 'fleet-nodes' }, h('h2', { id: 'fleet-nodes' }, `Nodes (${d.nodes.length})`), h('div', { class: 'node-grid' }, d.nodes.map((n) => nodeCard(n, d)))),
+  ];
+}
+
+export function fleetPage(el) {
+  const body = h('div', { class: 'page-body' }, h('p', { class: 'muted' }, 'Loading…'));
+  el.append(title('Fleet'), body);
+  const l = loader(() => getJson('/api/fleet'), (d) => replace(body, renderFleet(d)), (err) => replace(body, errorNotice(err)));
+  void l.refresh();
+  // A node goes silent by time alone, with nothing on the bus moving: read again now and then.
+  const timer = setInterval(() => void l.refresh(), 15_000);
+  return {
+    refresh: l.refresh,
+    heartbeats: true,
+    dispose() {
+      l.dispose();
+      clearInterval(timer);
+    },
+  };
+}
+
+/* ---------------------------------------------------------------- tasks */
+
+const COLUMNS = [
+  ['Waiting', ['pending', 'blocked', 'scheduled']],
+  ['Running', ['claimed', 'cancelling']],
+  ['Succeeded', ['succeeded']],
+  ['Failed', ['failed', 'timed-out', 'cancelled']],
+  ['Invalid', ['invalid', 'unsupported']],
+];
+const BOARD_MAX = 30;
+
+/** The node a task is with: the one running it, the one that ended it, else the one it is addressed to. */
+function nodeOf(t) {
+  return t.claim?.node ?? t.response?.node ?? t.to ?? '';
+}
+
+const SORTS = {
+  id: (t) => t.id,
+  title: (t) => (t.title ?? '').toLowerCase(),
+  state: (t) => STATE_ORDER.indexOf(t.state),
+  node: (t) => nodeOf(t),
+  runner: (t) => t.runner ?? '',
+  priority: (t) => t.priority,
+  created: (t) => t.created ?? '',
+  finished: (t) => t.response?.finished ?? '',
+};
+const HEADS = [
+  ['id', 'ID'],
+  ['title', 'Title'],
+  ['state', 'State'],
+  ['node', 'Node'],
+  ['runner', 'Runner'],
+  ['priority', 'Priority'],
+  ['created', 'Created'],
+  ['finished', 'Finished'],
+];
+
+function matches(t, f) {
+  if (f.state && t.state !== f.state) return false;
+  if (f.node && nodeOf(t) !== f.node && t.from !== f.node) return false;
+  if (f.q) {
+    const q = f.q.toLowerCase();
+    const hay = [t.id, t.title ?? '', t.labels.join(' '), t.group ?? '', t.branch ?? ''].join('\n').toLowerCase();
+    if (!hay.includes(q)) return false;
+  }
+  return true;
+}
+
+function sorted(tasks, sort, dir) {
+  const key = SORTS[sort] ?? SORTS.created;
+  const sign = dir === 'asc' ? 1 : -1;
+  return [...tasks].sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    return (x < y ? -1 : x > y ? 1 : 0) * sign || (a.id < b.id ? -1 : 1);
+  });
+}
+
+function board(tasks) {
+  return h(
+    'div',
+    { class: 'board' },
+    COLUMNS.map(([name, states]) => {
+      const here = tasks.filter((t) => states.includes(t.state));
+      const id = `col-${name.toLowerCase()}`;
+      return h(
+        'section',
+        { class: `column column-${name.toLowerCase()}`, 'aria-labelledby': id },
+        h('h3', { id }, name, h('span', { class: 'count' }, ` ${here.length}`)),
+        here.length
+          ? h(
+              'ul',
+              null,
+              here.slice(0, BOARD_MAX).map((t) =>
+                h('li', { class: 'card' }, taskLink(t.id, t.title ?? '(unreadable handoff)', false), h('div', { class: 'meta' }, stateBadge(t.state), ' ', h('code', null, t.id), nodeOf(t) ? ` · ${nodeOf(t)}` : '')),
+              ),
+              here.length > BOARD_MAX ? h('li', { class: 'muted' }, `and ${here.length - BOARD_MAX} more in the list`) : null,
+            )
+          : h('p', { class: 'muted' }, 'none'),
+      );
+    }),
+  );
+}
+
+function listTable(tasks, f, onSort) {
+  const head = h(
+    'tr',
+    null,
+    HEADS.map(([key, label]) =>
+      h(
+        'th',
+        { scope: 'col', 'aria-sort': f.sort === key ? (f.dir === 'asc' ? 'ascending' : 'descending') : null },
+        h('button', { type: 'button', class: 'sort', 'data-key': `sort:${key}`, onclick: () => onSort(key) }, label, f.sort === key ? (f.dir === 'asc' ? ' ▲' : ' ▼') : ''),
+      ),
+    ),
+  );
+  const rows = tasks.map((t) =>
+    h(
+      'tr',
+      { 'data-state': t.state },
+      h('td', null, taskLink(t.id)),
+      h('td', { class: 'title' }, t.title ?? '(unreadable handoff)', t.untrusted ? h('div', { class: 'warn' }, `untrusted here: ${t.untrusted}`) : null, t.refusedHere ? h('div', { class: 'muted' }, `refused here: ${t.refusedHere}`) : null),
+      h('td', null, stateBadge(t.state)),
+      h('td', null, nodeOf(t)),
+      h('td', null, t.runner ?? ''),
+      h('td', { class: 'num' }, String(t.priority)),
+      h('td', null, t.created ? h('time', { datetime: t.created, title: t.created }, t.created.slice(0, 16).replace('T', ' ')) : ''),
+      h('td', null, t.response?.finished ? h('time', { datetime: t.response.finished, title: t.response.finished }, t.response.finished.slice(0, 16).replace('T', ' ')) : ''),
+    ),
+  );
+  return h('table', { class: 'list tasks-table' }, h('caption', { class: 'visually-hidden' }, 'Tasks; the column buttons sort'), h('thead', null, head), h('tbody', null, rows));
+}
+
+export function tasksPage(el, _param, query) {
+  const f = { state: query.get('state') ?? '', node: query.get('node') ?? '', q: query.get('q') ?? '', sort: query.get('sort') ?? 'created', dir: query.get('dir') === 'asc' ? 'asc' : 'desc' };
+  let data = null;
+  const stateSel = h('select', { id: 'f-state', 'data-key': 'f-state' });
+  const nodeSel = h('select', { id: 'f-node', 'data-key': 'f-node' });
+  const text = h('input', { id: 'f-q', type: 'search', value: f.q, placeholder: 'id, title, label…', autocomplete: 'off' });
+  const filters = h(
+    'form',
+    { class: 'filters', role: 'search', 'aria-label': 'Filter tasks', onsubmit: (e) => e.preventDefault() },
+    h('label', { for: 'f-state' }, 'State ', stateSel),
+    h('label', { for: 'f-node' }, 'Node ', nodeSel),
+    h('label', { for: 'f-q' }, 'Text ', text),
+  );
+  const summary = h('p', { class: 'sub', 'aria-live': 'polite' });
+  const notices = h('div');
+  const boardBox = h('div');
+  const listBox = h('div');
+  el.append(
+    title('Tasks'),
+    notices,
+    filters,
+    summary,
+    h('section', { 'aria-labelledby': 'board-h' }, h('h2', { id: 'board-h' }, 'Board'), boardBox),
+    h('section', { 'aria-labelledby': 'list-h' }, h('h2', { id: 'list-h' }, 'List'), h('p', { class: 'hint muted' }, 'Press j and k to move between tasks, Enter to open one.'), listBox),
+  );
+
+  const options = (sel, values, current, all) => {
+    const wanted = [['', all], ...values.map((v) => [v, v])];
+    if (current && !values.includes(current)) wanted.push([current, current]);
+    sel.replaceChildren(...wanted.map(([v, label]) => h('option', { value: v }, label)));
+    sel.value = current;
+  };
+
+  const syncUrl = () => {
+    const p = new URLSearchParams();
+    if (f.state) p.set('state', f.state);
+    if (f.node) p.set('node', f.node);
+    if (f.q) p.set('q', f.q);
+    if (f.sort !== 'created') p.set('sort', f.sort);
+    if (f.dir !== 'desc') p.set('dir', f.dir);
+    const qs = p.toString();
+    history.replaceState(null, '', `/tasks${qs ? `?${qs}` : ''}`);
+  };
+
+  const render = () => {
+    if (!data) return;
+    const states = STATE_ORDER.filter((s) => data.tasks.some((t) => t.state === s));
+    const nodes = [...new Set(data.tasks.flatMap((t) => [nodeOf(t), t.from ?? '']).filter(Boolean))].sort();
+    if (document.activeElement !== stateSel) options(stateSel, states, f.state, 'all states');
+    if (document.activeElement !== nodeSel) options(nodeSel, nodes, f.node, 'all nodes');
+    const shown = sorted(data.tasks.filter((t) => matches(t, f)), f.sort, f.dir);
+    summary.textContent = `${shown.length} of ${data.tasks.length} task${data.tasks.length === 1 ? '' : 's'}`;
+    replace(notices, offlineNotice(data.offline));
+    replace(boardBox, board(shown));
+    replace(
+      listBox,
+      shown.length
+        ? scrollBox(
+            'Task list',
+            listTable(shown, f, (key) => {
+              f.dir = f.sort === key && f.dir === 'desc' ? 'asc' : f.sort === key ? 'desc' : key === 'title' || key === 'id' || key === 'node' || key === 'runner' ? 'asc' : 'desc';
+              f.sort = key;
+              syncUrl();
+              render();
+            }),
+          )
+        : h('p', { class: 'muted' }, data.tasks.length ? 'No task matches the filters.' : 'No tasks on the bus.'),
+    );
+  };
+
+  stateSel.addEventListener('change', () => {
+    f.state = stateSel.value;
+    syncUrl();
+    render();
+  });
+  nodeSel.addEventListener('change', () => {
+    f.node = nodeSel.value;
+    syncUrl();
+    render();
+  });
+  text.addEventListener('input', () => {
+    f.q = text.value.trim();
+    syncUrl();
+    render();
+  });
+
+  const l = loader(
+    () => getJson('/api/tasks'),
+    (d) => {
+      data = d;
+      render();
+    },
+    (err) => replace(notices, errorNotice(err)),
+  );
+  void l.refresh();
+  return { refresh: l.refresh, dispose: l.dispose };
+}
+
+/* ---------------------------------------------------------------- group */
+
+function changes(t) {
+  const p = t.project;
+  if (!p) return t.waitingFor.length ? `waiting for ${t.waitingFor.length} task${t.waitingFor.length === 1 ? '' : 's'}` : '';
+  const parts = [];
+  if (p.commits !== undefined) parts.push(`${p.commits} commit${p.commits === 1 ? '' : 's'}`);
+  if (p.files !== undefined) parts.push(`${p.files} file${p.files === 1 ? '' : 's'} +${p.insertions ?? 0} −${p.deletions ?? 0}`);
+  if (p.merged) parts.push(`merged ${p.merged.length}`);
+  parts.push(p.pushed ? 'pushed' : `not pushed${p.pushError ? ` (${p.pushError})` : ''}`);
+  return parts.join(', ');
+}
+
+function renderGroup(g) {
+  const rows = [...g.workstreams.map((t) => [t.workstream, t]), ...(g.integration ? [['integration', g.integration]] : []), ...g.others.map((t) => [t.runner === 'claude' ? 'resolve' : 'other', t])];
+  const table = h(
+    'table',
+    { class: 'list' },
+    h('thead', null, h('tr', null, ['Workstream', 'ID', 'State', 'Node', 'Attempt', 'Session', 'Cost', 'Branch', 'Changes'].map((c) => h('th', { scope: 'col' }, c)))),
+    h(
+      'tbody',
+      null,
+      rows.map(([name, t]) =>
+        h(
+          'tr',
+          null,
+          h('td', null, name ?? ''),
+          h('td', null, taskLink(t.id)),
+          h('td', null, stateBadge(t.state), t.archived ? ` (archived ${t.archived})` : ''),
+          h('td', null, t.node ?? ''),
+          h('td', { class: 'num' }, t.attempt === null ? '' : String(t.attempt)),
+          h('td', null, t.session ? h('code', null, t.session) : ''),
+          h('td', { class: 'num' }, t.costUsd === null ? '' : usd(t.costUsd)),
+          h('td', null, t.branch ? h('code', null, t.branch) : ''),
+          h('td', null, changes(t)),
+        ),
+      ),
+    ),
+  );
+  const reasons = rows.filter(([, t]) => t.reason);
+  const conflicts = g.integration?.project?.conflicts ?? [];
+  return [
+    offlineNotice(g.offline),
+    facts([
+      ['Title', g.title],
+      ['Repository', g.repo ? h('code', null, g.repo) : null],
+      ['Base', g.base ? [g.base, g.baseCommit ? h('code', null, ` ${g.baseCommit.slice(0, 12)}`) : null] : null],
+      ['Cost so far', g.costUsd > 0 ? usd(g.costUsd) : null],
+    ]),
+    scrollBox('Tasks of the group', table),
+    reasons.length ? h('section', null, h('h2', null, 'Why tasks ended without success'), h('ul', null, reasons.map(([name, t]) => h('li', null, h('strong', null, name ?? t.id), `: ${t.reason}`)))) : null,
+    conflicts.length
+      ? h(
+          'section',
+          null,
+          h('h2', null, 'Conflicts'),
+          h('p', null, `${g.integration?.branch ?? 'The integration branch'} was left untouched. Ask an agent to resolve them: `, h('code', null, `gitbus resolve ${g.integration?.id ?? ''}`)),
+          h('ul', null, conflicts.map((c) => h('li', null, h('code', null, c.branch), `: ${c.files.join(', ')}`))),
+        )
+      : null,
+  ];
+}
+
+export function groupPage(el, name) {
+  const body = h('div', { class: 'page-body' }, h('p', { class: 'muted' }, 'Loading…'));
+  el.append(title(`Group ${name}`), body);
+  const l = loader(() => getJson(`/api/group/${encodeURIComponent(name)}`), (g) => replace(body, renderGroup(g)), (err) => replace(body, errorNotice(err)));
+  void l.refresh();
+  return { refresh: l.refresh, dispose: l.dispose };
+}
+
+/* ---------------------------------------------------------------- problems */
+
+function renderProblems(r) {
+  const warnings = r.problems.length - r.errors;
+  return [
+    offlineNotice(r.offline),
+    h('p', { class: 'sub' }, `${r.errors} error${r.errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} (${r.checked} task${r.checked === 1 ? '' : 's'} checked) — what `, h('code', null, 'gitbus lint'), ' reports'),
+    r.problems.length
+      ? h(
+          'ul',
+          { class: 'problem-list' },
+          r.problems.map((p, i) =>
+            h(
+              'li',
+              { class: `problem severity-${p.severity === 'error' ? 'error' : 'warning'}` },
+              h('p', null, h('span', { class: `badge tone-${p.severity === 'error' ? 'bad' : 'warn'}` }, p.severity === 'error' ? 'error' : 'warning'), ' ', h('code', { tabindex: '0', 'data-nav': '', 'data-key': `problem:${i}` }, p.path), p.field ? [' ', h('span', { class: 'muted' }, `(${p.field})`)] : null),
+              h('p', null, p.reason),
+              h('p', { class: 'fix' }, 'Fix: ', p.fix),
+            ),
+          ),
+        )
+      : h('p', null, 'No problems: every file of the bus is valid.'),
+  ];
+}
+
+export function problemsPage(el) {
+  const body = h('div', { class: 'page-body' }, h('p', { class: 'muted' }, 'Loading…'));
+  el.append(title('Problems'), body);
+  const l = loader(() => getJson('/api/problems'), (r) => replace(body, renderProblems(r)), (err) => replace(body, errorNotice(err)));
+  void l.refresh();
+  return { refresh: l.refresh, dispose: l.dispose };
+}

@@ -1,0 +1,140 @@
+// One task: what `gitbus show` prints (handoff, claims, releases, cancel, response, the project branch with its
+// diffstat) and its output as `gitbus logs --follow` streams it.
+import { chips, errorNotice, facts, getJson, groupHref, h, offlineNotice, replace, stateBadge, taskLink, usd, when } from './dom.js';
+import { loader } from './pages.js';
+
+const FINAL = ['succeeded', 'failed', 'cancelled', 'timed-out'];
+
+function claudeText(c) {
+  if (!c) return null;
+  const bits = [c.subtype, c.turns !== undefined ? `${c.turns} turn${c.turns === 1 ? '' : 's'}` : null, c.costUsd !== undefined ? usd(c.costUsd) : null, c.model].filter(Boolean);
+  return [bits.join(', '), c.sessionId ? [' · session ', h('code', null, c.sessionId)] : null];
+}
+
+function diffstat(r) {
+  if (!r) return null;
+  return `${r.commits ?? 0} commit${r.commits === 1 ? '' : 's'}, ${r.files ?? 0} file${r.files === 1 ? '' : 's'} changed, +${r.insertions ?? 0} −${r.deletions ?? 0}`;
+}
+
+function branchSection(b) {
+  if (!b) return null;
+  const r = b.report ?? null;
+  const state = b.pushed === null ? 'results go here when it ends' : b.pushed ? 'pushed' : `not pushed yet: ${r?.pushError ?? 'unknown reason'}`;
+  return h(
+    'section',
+    { 'aria-labelledby': 'branch-h' },
+    h('h2', { id: 'branch-h' }, 'Branch'),
+    facts([
+      ['Branch', h('code', null, b.branch)],
+      ['Repository', h('code', null, b.repo)],
+      ['State', state],
+      ['Changes', diffstat(r)],
+      ['Commits', r?.subjects?.length ? h('ul', { class: 'plain' }, r.subjects.map((s) => h('li', null, s))) : null],
+      ['Merged', chips(r?.merged)],
+      ['Conflicts', r?.conflicts?.length ? h('ul', { class: 'plain' }, r.conflicts.map((c) => h('li', null, h('code', null, c.branch), `: ${c.files.join(', ')}`))) : null],
+      ['Fetch', h('code', { class: 'copy' }, b.fetch)],
+    ]),
+  );
+}
+
+function summaryFacts(s) {
+  if (!s) return null;
+  return facts([
+    ['From', s.from],
+    ['To', s.to],
+    ['Created', when(s.created)],
+    ['Runner', s.runner],
+    ['Labels', chips(s.labels)],
+    ['Priority', s.priority ? String(s.priority) : null],
+    ['Attempts', s.attempts ? String(s.attempts) : null],
+    ['Claimed by', s.claim ? `${s.claim.node ?? '?'} (attempt ${s.claim.attempt})` : null],
+    ['Ended', s.response ? [stateBadge(s.response.status), ` on ${s.response.node} `, when(s.response.finished)] : null],
+    ['Waiting on', s.waitingOn.length ? h('ul', { class: 'plain' }, s.waitingOn.map((d) => h('li', null, taskLink(d.id, d.id, false), ' ', stateBadge(d.state)))) : null],
+    ['Group', s.group ? h('a', { href: groupHref(s.group) }, s.group) : null],
+    ['Claude', claudeText(s.claude)],
+    ['Progress', s.progress ? [s.progress.text, ' ', when(s.progress.at)] : null],
+  ]);
+}
+
+function filesSection(files) {
+  return h(
+    'section',
+    { 'aria-labelledby': 'files-h' },
+    h('h2', { id: 'files-h' }, 'Files'),
+    files.map((f, i) => h('section', { class: 'file' }, h('h3', null, h('code', null, f.path)), h('pre', { tabindex: '0', 'aria-label': f.path, 'data-key': `file:${i}` }, f.text))),
+  );
+}
+
+export function taskPage(el, ref) {
+  const heading = h('h1', { tabindex: '-1' }, ref);
+  document.title = `Task ${ref} · gitbus`;
+  const sub = h('p', { class: 'sub' });
+  const body = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
+  const outState = h('span', { class: 'muted' }, 'connecting…');
+  const pre = h('pre', { class: 'output', tabindex: '0', 'aria-label': 'Output', 'aria-live': 'off' });
+  const outputSection = h('section', { 'aria-labelledby': 'output-h' }, h('h2', { id: 'output-h' }, 'Output ', outState), pre);
+  const files = h('div');
+  el.append(heading, sub, body, outputSection, files);
+
+  let stream = null;
+  let ended = false;
+  const follow = () => {
+    stream?.close();
+    ended = false;
+    stream = new EventSource(`/api/task/${encodeURIComponent(ref)}/output`);
+    stream.addEventListener('output', (e) => {
+      const o = JSON.parse(e.data);
+      const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      if (o.reset) pre.textContent = o.text;
+      else if (o.text) pre.append(document.createTextNode(o.text));
+      if (atEnd) pre.scrollTop = pre.scrollHeight;
+      const from = o.source === 'local' ? 'from this node’s log' : o.source === 'heartbeat' ? `live from ${o.node}’s heartbeat` : o.source === 'response' ? 'from the response' : 'none yet';
+      outState.textContent = FINAL.includes(o.state) ? `(${from})` : `(${from}, following)`;
+    });
+    stream.addEventListener('end', () => {
+      ended = true;
+      stream.close();
+      if (!pre.textContent) outState.textContent = '(none)';
+    });
+    stream.addEventListener('error', (e) => {
+      // A server-sent `error` event carries data; the EventSource's own has none (the connection dropped).
+      if (e.data) {
+        ended = true;
+        stream.close();
+        outState.textContent = `(${JSON.parse(e.data).message})`;
+      }
+    });
+  };
+
+  const l = loader(
+    () => getJson(`/api/task/${encodeURIComponent(ref)}`),
+    (t) => {
+      const s = t.summary;
+      heading.textContent = s?.title ?? (t.archived ? `Task ${t.id}` : '(unreadable handoff)');
+      document.title = `${s?.title ?? t.id} · gitbus`;
+      replace(sub, h('code', null, t.id), ' ', stateBadge(t.state), t.archived ? ` archived ${t.archived}` : '');
+      replace(body, offlineNotice(t.offline), summaryFacts(s), branchSection(t.branch));
+      replace(files, filesSection(t.files));
+      if (t.archived) {
+        // An archived task's output is the Output section of its response, shown below.
+        stream?.close();
+        ended = true;
+        pre.hidden = true;
+        outState.textContent = '(archived: in the response below)';
+      } else if (ended && !FINAL.includes(t.state)) follow(); // a new attempt after a release has new output
+    },
+    (err) => {
+      replace(body, errorNotice(err));
+      replace(files);
+    },
+  );
+  follow();
+  void l.refresh();
+  return {
+    refresh: l.refresh,
+    dispose() {
+      l.dispose();
+      stream?.close();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { TASK_ID_RE } from '../schemas/ids.js';
+import { GROUP_NAME_RE } from '../schemas/project.js';
+
+/**
+ * What a request path asks for. The pages are real paths served by one HTML shell (so a link can be opened,
+ * bookmarked and reloaded); the client routes among them itself. Names in a path are checked against the
+ * protocol's own rules before anything reads the bus with them. Pure.
+ */
+export type Route =
+  | { kind: 'page' }
+  | { kind: 'asset'; name: string }
+  | { kind: 'api'; what: 'fleet' | 'tasks' | 'problems' | 'events' }
+  | { kind: 'api'; what: 'task' | 'output'; id: string }
+  | { kind: 'api'; what: 'group'; name: string }
+  | { kind: 'bad'; reason: string }
+  | { kind: 'none' };
+
+const ASSET_RE = /^[a-z0-9][a-z0-9_-]*\.(html|css|js|svg|png)$/;
+
+export function routeOf(pathname: string): Route {
+  let parts: string[];
+  try {
+    parts = pathname.split('/').slice(1).map(decodeURIComponent);
+  } catch {
+    return { kind: 'bad', reason: 'the path is not valid percent-encoding' };
+  }
+  const [a, b, c, d] = parts;
+  const n = parts.length;
+  if (pathname === '/' || (n === 1 && (a === 'tasks' || a === 'problems'))) return { kind: 'page' };
+  if (n === 2 && (a === 'task' || a === 'group') && b) return nameOk(a, b) ? { kind: 'page' } : bad(a, b);
+  if (n === 2 && a === 'assets' && b !== undefined) return ASSET_RE.test(b) ? { kind: 'asset', name: b } : { kind: 'none' };
+  if (a !== 'api') return { kind: 'none' };
+  if (n === 2 && (b === 'fleet' || b === 'tasks' || b === 'problems' || b === 'events')) return { kind: 'api', what: b };
+  if ((n === 3 || (n === 4 && d === 'output')) && b === 'task' && c) return nameOk('task', c) ? { kind: 'api', what: n === 4 ? 'output' : 'task', id: c } : bad('task', c);
+  if (n === 3 && b === 'group' && c) return nameOk('group', c) ? { kind: 'api', what: 'group', name: c } : bad('group', c);
+  return { kind: 'none' };
+}
+
+function nameOk(kind: 'task' | 'group', name: string): boolean {
+  return kind === 'task' ? TASK_ID_RE.test(name) : GROUP_NAME_RE.test(name);
+}
+
+function bad(kind: string, name: string): Route {
+  return { kind: 'bad', reason: `${JSON.stringify(name.slice(0, 80))} is not a ${kind === 'task' ? 'task id' : 'group name'}` };
+}
+
+/** The content type of an asset by its extension (the only ones routeOf lets through). */
+export function assetType(name: string): string {
+  const ext = name.slice(name.lastIndexOf('.') + 1);
+  switch (ext) {
+    case 'html':
+      return 'text/html; charset=utf-8';
+    case 'css':
+      return 'text/css; charset=utf-8';
+    case 'js':
+      return 'text/javascript; charset=utf-8';
+    case 'svg':
+      return 'image/svg+xml';
+    default:
+      return 'image/png';
+  }
+}

@@ -1,0 +1,207 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
+import { openBus, type BusContext } from '../bus/context.js';
+import { GITBUS_VERSION } from '../bus/node-card.js';
+import { localSnapshot } from '../bus/ops/query.js';
+import { outageCode } from '../bus/remote-failure.js';
+import { GitbusError, firstLine } from '../schemas/errors.js';
+import { fleetView, groupPageView, problemsView, StatusReader, taskView, tasksView } from './api.js';
+import { loadAssets } from './assets.js';
+import { BusChanges } from './bus-changes.js';
+import { UiListenError, UiPortInUseError } from './errors.js';
+import { OutputFollowers } from './output-follow.js';
+import { routeOf, type Route } from './routes.js';
+import { ALLOWED_METHODS, allowedHosts, hostAllowed, SECURITY_HEADERS, viewUrl } from './security.js';
+import { openEventStream, type EventStream } from './sse.js';
+
+export interface UiOptions {
+  home: string;
+  host: string;
+  /** 0: any free port. */
+  port: number;
+  /** How often the remote is listed when nothing wakes the server sooner; default the bus's `poll` (gitbus.yaml), 1 s to 1 min. */
+  pollMs?: number;
+  log: (line: string) => void;
+}
+
+export interface RunningUi {
+  url: string;
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * `gitbus ui`: the bus as web pages, served by node:http in this process. Read-only by construction: it answers
+ * GET and HEAD only, and every answer is an operation that reads (status, show, logs, group, lint); it does not
+ * even deliver this node's queue, which every CLI command does. Whatever it shows is untrusted bus content: the
+ * page renders it as text only, under a Content-Security-Policy that runs no script but the page's own files.
+ */
+export async function startUi(opts: UiOptions): Promise<RunningUi> {
+  const assets = loadAssets();
+  const ctx = await openBus(opts.home);
+  try {
+    const pollMs = opts.pollMs ?? Math.min(60_000, Math.max(1000, (await localSnapshot(ctx)).settings.pollMs));
+    const changes = new BusChanges(ctx, { pollMs, log: opts.log });
+    const status = new StatusReader(ctx);
+    const outputs = new OutputFollowers(ctx);
+    changes.subscribe(() => status.invalidate());
+    const streams = new Set<EventStream>();
+    let allowed = new Set<string>();
+    const server = createServer((req, res) => {
+      void handle({ ctx, assets, changes, status, outputs, streams, allowed: () => allowed, log: opts.log }, req, res);
+    });
+    await listen(server, opts.host, opts.port);
+    const port = (server.address() as AddressInfo).port;
+    allowed = allowedHosts(opts.host, port, machine());
+    await changes.start();
+    let closing: Promise<void> | null = null;
+    return {
+      url: viewUrl(opts.host, port),
+      host: opts.host,
+      port,
+      close: () =>
+        (closing ??= (async () => {
+          outputs.stop();
+          await changes.stop();
+          for (const s of streams) s.close();
+          await new Promise<void>((r) => {
+            server.close(() => r());
+            server.closeAllConnections();
+          });
+          await ctx.repo.close();
+        })()),
+    };
+  } catch (err) {
+    await ctx.repo.close();
+    throw err;
+  }
+}
+
+function listen(server: ReturnType<typeof createServer>, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new UiPortInUseError(host, port) : new UiListenError(host, port, err.code ?? err.message)));
+    server.listen(port, host, () => resolve());
+  });
+}
+
+/** This machine's host name and addresses: the names a page may use to reach a server listening on all of them. */
+function machine(): { hostname: string; addresses: string[] } {
+  const addresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address.replace(/%.*$/, '')));
+  return { hostname: hostname(), addresses };
+}
+
+interface Served {
+  ctx: BusContext;
+  assets: Map<string, { type: string; body: Buffer }>;
+  changes: BusChanges;
+  status: StatusReader;
+  outputs: OutputFollowers;
+  streams: Set<EventStream>;
+  allowed: () => Set<string>;
+  log: (line: string) => void;
+}
+
+async function handle(s: Served, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    if (!hostAllowed(req.headers.host, s.allowed())) {
+      plain(res, 421, `this server answers to ${[...s.allowed()].join(', ')} only\n`);
+      return;
+    }
+    const method = req.method ?? 'GET';
+    if (!(ALLOWED_METHODS as readonly string[]).includes(method)) {
+      plain(res, 405, 'the web view is read-only: it answers GET and HEAD only\n', { Allow: ALLOWED_METHODS.join(', ') });
+      return;
+    }
+    const head = method === 'HEAD';
+    const route = routeOf(new URL(req.url ?? '/', 'http://gitbus.invalid').pathname);
+    await answer(s, route, res, head);
+  } catch (err) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const known = err instanceof GitbusError;
+    if (!known) s.log(`gitbus ui: internal error on ${req.url ?? '?'}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    json(res, statusFor(err), { error: { code: known ? err.code : 'INTERNAL', message: firstLine(err), fix: known ? err.fix : 'this is a bug in gitbus; please report it with what the page showed' } }, false);
+  }
+}
+
+async function answer(s: Served, route: Route, res: ServerResponse, head: boolean): Promise<void> {
+  switch (route.kind) {
+    case 'page': {
+      const shell = s.assets.get('index.html');
+      if (!shell) return plain(res, 500, 'the page is missing\n');
+      return send(res, 200, shell.type, shell.body, head);
+    }
+    case 'asset': {
+      const a = s.assets.get(route.name);
+      return a ? send(res, 200, a.type, a.body, head) : plain(res, 404, 'no such file\n');
+    }
+    case 'none':
+      return plain(res, 404, 'nothing here\n');
+    case 'bad':
+      return json(res, 400, { error: { code: 'BAD_INPUT', message: route.reason, fix: 'use a link from the pages' } }, head);
+  }
+  switch (route.what) {
+    case 'fleet':
+      return json(res, 200, fleetView(await s.status.read()), head);
+    case 'tasks':
+      return json(res, 200, tasksView(await s.status.read()), head);
+    case 'problems':
+      return json(res, 200, await problemsView(s.ctx), head);
+    case 'task':
+      return json(res, 200, await taskView(s.ctx, route.id), head);
+    case 'group':
+      return json(res, 200, await groupPageView(s.ctx, route.name), head);
+    case 'events': {
+      if (head) return send(res, 200, 'text/event-stream; charset=utf-8', Buffer.alloc(0), true);
+      const stream = openEventStream(res);
+      s.streams.add(stream);
+      stream.send('hello', { version: GITBUS_VERSION });
+      const unsubscribe = s.changes.subscribe((e) => stream.send(e.type, e));
+      stream.onClose(() => {
+        unsubscribe();
+        s.streams.delete(stream);
+      });
+      return;
+    }
+    case 'output': {
+      if (head) return send(res, 200, 'text/event-stream; charset=utf-8', Buffer.alloc(0), true);
+      const stream = openEventStream(res);
+      s.streams.add(stream);
+      const unfollow = s.outputs.follow(route.id, (e) => {
+        stream.send(e.type, e);
+        // The page closes its EventSource on these; ending the answer too frees the connection.
+        if (e.type === 'end' || e.type === 'error') stream.close();
+      });
+      stream.onClose(() => {
+        unfollow();
+        s.streams.delete(stream);
+      });
+      return;
+    }
+  }
+}
+
+function statusFor(err: unknown): number {
+  if (!(err instanceof GitbusError)) return 500;
+  if (err.code === 'UNKNOWN_TASK' || err.code === 'UNKNOWN_GROUP') return 404;
+  if (err.code === 'BAD_INPUT' || err.code === 'INVALID_NAME') return 400;
+  if (outageCode(err) !== null) return 502;
+  return 500;
+}
+
+function send(res: ServerResponse, code: number, type: string, body: Buffer, head: boolean, extra: Record<string, string> = {}): void {
+  res.writeHead(code, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': String(body.length), 'Cache-Control': 'no-cache', ...extra });
+  res.end(head ? undefined : body);
+}
+
+function plain(res: ServerResponse, code: number, text: string, extra: Record<string, string> = {}): void {
+  send(res, code, 'text/plain; charset=utf-8', Buffer.from(text), false, extra);
+}
+
+function json(res: ServerResponse, code: number, value: unknown, head: boolean): void {
+  send(res, code, 'application/json; charset=utf-8', Buffer.from(JSON.stringify(value)), head, { 'Cache-Control': 'no-store' });
+}
