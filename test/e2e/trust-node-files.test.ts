@@ -201,8 +201,8 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     gitCli(['add', '-A'], arch);
     gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', 'a forged end'], arch);
     gitCli(['push', '-q', 'origin', 'HEAD:archive'], arch);
-    const id = await dispatch('after-forged', 'true', 'v', ['--after', fake]);
-    const t = json<{ tasks: { id: string; state: string; waitingOn: { id: string; state: string }[] }[] }>(await gitbus(['status', '--json'], { home: v })).tasks.find((x) => x.id === id);
+    const id = await dispatch('after-forged', 'true', 'w', ['--after', fake]);
+    const t = json<{ tasks: { id: string; state: string; waitingOn: { id: string; state: string }[] }[] }>(await gitbus(['status', '--json'], { home: w })).tasks.find((x) => x.id === id);
     expect(t?.state).toBe('blocked');
     expect(t?.waitingOn).toEqual([{ id: fake, state: 'unknown' }]);
   });
