@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { pushFiles } from '../helpers/push-access.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 
@@ -63,16 +64,7 @@ async function dispatchOk(signer: string | null, name: string, extra?: string[])
 }
 
 /** Writes files into main as anyone with push access could, with plain git. */
-function push(files: Record<string, string>, message: string): void {
-  gitCli(['pull', '-q', '--ff-only'], person);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(person, path, '..'), { recursive: true });
-    writeFileSync(join(person, path), content);
-  }
-  gitCli(['add', '-A'], person);
-  gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', message], person);
-  gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
-}
+const push = (files: Record<string, string>, message: string): void => pushFiles(person, files, message);
 
 /** An SSHSIG of the handoff of `id` by `name`'s key in `namespace`, over gitbus's message for that path. */
 function sshSign(id: string, name: string, namespace: string): string {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { pushFiles, removeFiles } from '../helpers/push-access.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 
@@ -49,27 +50,12 @@ async function dispatch(name: string, command: string, to: string, extra: string
 }
 
 /** Writes files into main as anyone with push access could, with plain git. */
-function push(files: Record<string, string>, message: string): void {
-  gitCli(['pull', '-q', '--ff-only'], person);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(person, path, '..'), { recursive: true });
-    writeFileSync(join(person, path), content);
-  }
-  gitCli(['add', '-A'], person);
-  gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', message], person);
-  gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
-}
+const push = (files: Record<string, string>, message: string): void => pushFiles(person, files, message);
 
 const onMain = (path: string) => gitCli(['show', `main:${path}`], bus.remote);
 let ended = '';
 
-/** Removes files from main as anyone with push access could. */
-function pushRemove(paths: string[], message: string): void {
-  gitCli(['pull', '-q', '--ff-only'], person);
-  gitCli(['rm', '-q', ...paths], person);
-  gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', message], person);
-  gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
-}
+const pushRemove = (paths: string[], message: string): void => removeFiles(person, paths, message);
 
 beforeAll(async () => {
   bus = await makeBus({ node: 'boss' });
