@@ -1,15 +1,86 @@
-// Bundles the compiled CLI into one ES module: loading ~60 modules (isomorphic-git's CJS dependencies above all)
-// cost ~0.3 s per command on Node 20; one file loads in about half the time (docs/PERFORMANCE.md).
+// Bundles the compiled CLI into ES modules in dist/cli/: gitbus.mjs (commander, the command table, the error
+// path) and one chunk per command plus the chunks they share, which main.ts imports only for the command that
+// runs. Loading ~60 modules (isomorphic-git's CJS dependencies above all) cost ~0.3 s per command on Node 20, and
+// one file of everything still ~0.2 s, most of it V8 compiling code the command never runs (docs/PERFORMANCE.md
+// "Start-up").
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
+import ts from 'typescript';
 
-await build({
-  entryPoints: ['dist/cli/main.js'],
-  outfile: 'dist/cli/gitbus.mjs',
+const outdir = 'dist/cli';
+// Chunk names carry a hash: those of an earlier build would pile up. tsc writes only .js files here.
+for (const f of readdirSync(outdir)) if (f.endsWith('.mjs')) rmSync(join(outdir, f));
+
+// zod's 60 translations of its messages are half of zod (~360 KB that every bus command compiled); gitbus uses
+// the English default and never z.locales, so only English is bundled (checked below).
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), args.path), namespace: 'zod-locales' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`, resolveDir: dirname(args.path) }));
+  },
+};
+
+const result = await build({
+  entryPoints: [{ in: 'dist/cli/main.js', out: 'gitbus' }],
+  outdir,
+  // Chunks sit beside gitbus.mjs: modules find package.json and the package's assets from their own place.
+  chunkNames: 'gitbus-[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
   bundle: true,
+  splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
+  // Pure ASCII output: V8 keeps a source with any other character as UTF-16, which it scans more slowly. esbuild
+  // escapes strings and identifiers; comments it keeps are checked below.
+  charset: 'ascii',
+  legalComments: 'none',
+  metafile: true,
+  plugins: [zodEnglishOnly],
   logLevel: 'warning',
-  // Bundled CommonJS dependencies call require() for Node's built-ins.
+  // Bundled CommonJS dependencies call require() for Node's built-ins; every chunk may hold some.
   banner: { js: "import { createRequire as __gitbusRequire } from 'node:module'; const require = __gitbusRequire(import.meta.url);" },
 });
+
+const localeUsers = Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules') && !f.startsWith('zod-locales:') && /\blocales\b/.test(readFileSync(f, 'utf8')));
+if (localeUsers.length) throw new Error(`${localeUsers.join(', ')} may use zod's locales, which scripts/bundle.mjs leaves out: bundle them again`);
+
+// What esbuild leaves outside ASCII is in comments (ours: "§12", "—"; luxon's examples) and in regular
+// expression literals (zod's /[\ud800-<U+FFFF>]/): it escapes strings and identifiers only. As \uXXXX (UTF-16
+// code units) both mean what they meant: a comment stays a comment, and in a pattern \uXXXX matches that code
+// unit (with or without the u flag, a pair of escaped surrogates is one code point). Anywhere else (a String.raw
+// template, "\é" in a pattern) the escape would change the program, so the build stops instead; each place is
+// checked with TypeScript's parser.
+for (const file of Object.keys(result.metafile.outputs)) {
+  const text = readFileSync(file, 'utf8');
+  const places = [...text.matchAll(/[^\x00-\x7f]/g)].map((m) => m.index);
+  if (places.length === 0) continue;
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS);
+  for (const at of places) {
+    const where = escapable(source, text, at);
+    if (where !== true) throw new Error(`${file}:${text.slice(0, at).split('\n').length}: a non-ASCII character ${where}; write it as \\uXXXX in the source`);
+  }
+  writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+/** True when the character at `at` is in a comment, or in a regular expression and not right after a backslash. */
+function escapable(source, text, at) {
+  let node = source;
+  for (;;) {
+    const child = node.getChildren(source).find((c) => c.pos <= at && at < c.end);
+    if (!child) break;
+    if (child.kind >= ts.SyntaxKind.FirstJSDocNode && child.kind <= ts.SyntaxKind.LastJSDocNode) return true;
+    node = child;
+  }
+  if (at < node.getStart(source)) {
+    // Comments on the line of the token before count as its trailing ones, the rest as this token's leading ones.
+    const comments = [...(ts.getTrailingCommentRanges(text, node.pos) ?? []), ...(ts.getLeadingCommentRanges(text, node.pos) ?? [])];
+    return comments.some((c) => c.pos <= at && at < c.end) || 'outside any token or comment';
+  }
+  if (node.kind !== ts.SyntaxKind.RegularExpressionLiteral) return `in a ${ts.SyntaxKind[node.kind]}`;
+  let slashes = 0;
+  while (text[at - 1 - slashes] === '\\') slashes++;
+  return slashes % 2 === 0 || 'escaped with a backslash in a regular expression';
+}

@@ -1,0 +1,42 @@
+import { Command, Help } from 'commander';
+import { GITBUS_VERSION } from './version.js';
+import { COMMANDS, type CommandEntry } from './command-table.js';
+
+/** The top-level program, before any command is registered. */
+export function newProgram(): Command {
+  return new Command('gitbus')
+    .description('a message bus for a fleet of machines, on one shared git repository')
+    .version(GITBUS_VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+}
+
+/** The command's own module registers it, as it always did; the SSH passphrase prompt is set for any command. */
+export async function registerCommand(program: Command, entry: CommandEntry): Promise<void> {
+  const [{ register }, { setSshPassphrasePrompt }, { terminalPassphrasePrompt }] = await Promise.all([entry.load(), import('../bus/remote.js'), import('./passphrase-prompt.js')]);
+  register(program);
+  setSshPassphrasePrompt(terminalPassphrasePrompt());
+}
+
+/**
+ * For a command line that runs no command (--version, --help, no arguments, an unknown command, a misplaced
+ * option): every command as a stub with the name and help line from the table, which is all commander shows of
+ * its subcommands there and all it compares an unknown name with ("Did you mean status?").
+ *
+ * invokedCommand() reads the command line as commander does, so commander never dispatches to a stub; should a
+ * later commander do so, the stub accepts anything and hands over to `run`, which runs the real command on the
+ * same command line.
+ */
+export function registerStubs(program: Command, run: (entry: CommandEntry) => Promise<void>): void {
+  const helpLines = new Map(COMMANDS.map((c) => [c.name, c.args ? `${c.name} ${c.args}` : c.name]));
+  program.configureHelp({ subcommandTerm: (cmd) => (cmd.parent === program ? helpLines.get(cmd.name()) : undefined) ?? new Help().subcommandTerm(cmd) });
+  for (const entry of COMMANDS) {
+    program
+      .command(entry.name)
+      .description(entry.description)
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(() => run(entry));
+  }
+}

@@ -1,0 +1,135 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CLI, ROOT, gitbus, json, tempDir, type RunResult } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+/**
+ * What a command loads, seen from outside: the CLI runs with a module loader hook (NODE_OPTIONS --import) that
+ * writes down every ES module it loads and, at exit, every CommonJS module require() loaded (ssh2 is loaded that
+ * way, outside the bundle). The bundle's files are chunks of many modules; esbuild heads each module's code with
+ * a comment naming its source ("// dist/bus/repo.js", "// node_modules/zod/v4/core/core.js"), which says which
+ * of gitbus's modules and which packages a loaded chunk holds.
+ */
+const HOOKS = `import { appendFileSync } from 'node:fs';
+let log;
+export function initialize(data) { log = data.log; }
+export async function load(url, context, nextLoad) { appendFileSync(log, url + '\\n'); return nextLoad(url, context); }
+`;
+const REGISTER = `import { register, createRequire } from 'node:module';
+import { appendFileSync } from 'node:fs';
+const log = process.env.GITBUS_TEST_MODULE_LOG;
+register(new URL('./hooks.mjs', import.meta.url), { data: { log } });
+const require = createRequire(import.meta.url);
+process.on('exit', () => appendFileSync(log, Object.keys(require.cache).map((f) => 'cjs:' + f + '\\n').join('')));
+`;
+
+/** Dependencies that only some commands need (issue 14): none may load with a command that does not use it. */
+const HEAVY = ['isomorphic-git', 'ssh2', 'cron', '@modelcontextprotocol/sdk', 'chokidar'];
+
+interface Loaded {
+  /** gitbus's own modules, as paths under dist/ ("cli/main.js"). */
+  modules: string[];
+  /** npm packages, bundled or required. */
+  packages: string[];
+}
+
+const packageOf = (path: string): string | undefined => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1];
+
+describe('CLI start-up: what a command loads', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let runs = 0;
+
+  /** Runs the CLI under the hook; returns its result and what it loaded. */
+  async function traced(args: string[], home?: string): Promise<{ r: RunResult; loaded: Loaded }> {
+    const log = join(dir.path, `modules-${runs++}.log`);
+    writeFileSync(log, '');
+    const r = await gitbus(args, { ...(home ? { home } : {}), env: { NODE_OPTIONS: `--import=${join(dir.path, 'register.mjs')}`, GITBUS_TEST_MODULE_LOG: log } });
+    const modules = new Set<string>();
+    const packages = new Set<string>();
+    for (const line of readFileSync(log, 'utf8').split('\n')) {
+      if (line.startsWith('cjs:')) {
+        const pkg = packageOf(line);
+        if (pkg) packages.add(pkg);
+      } else if (line.startsWith('file:') && line.includes('/dist/cli/')) {
+        for (const [, source] of readFileSync(fileURLToPath(line), 'utf8').matchAll(/^\/\/ (\S+\.[cm]?js)$/gm)) {
+          const pkg = packageOf(source as string);
+          if (pkg) packages.add(pkg);
+          else if ((source as string).startsWith('dist/')) modules.add((source as string).slice('dist/'.length));
+        }
+      }
+    }
+    return { r, loaded: { modules: [...modules].sort(), packages: [...packages].sort() } };
+  }
+
+  beforeAll(async () => {
+    dir = await tempDir('gitbus-startup-');
+    writeFileSync(join(dir.path, 'hooks.mjs'), HOOKS);
+    writeFileSync(join(dir.path, 'register.mjs'), REGISTER);
+    bus = await makeBus({ node: 'solo' });
+  });
+  afterAll(async () => {
+    await bus?.cleanup();
+    await dir?.cleanup();
+  });
+
+  it('--version and --help load commander and the command table, no command and no other package', async () => {
+    const version = await traced(['--version']);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(version.r.stdout.trim()).toBe(pkg.version);
+    // The markers are there (a minified bundle would have none, and this test would see nothing).
+    expect(version.loaded.modules).toContain('cli/main.js');
+    expect(version.loaded.modules).toContain('cli/command-table.js');
+    expect(version.loaded.packages).toEqual(['commander']);
+    expect(version.loaded.modules.filter((m) => !/^(cli|schemas)\/[^/]+$/.test(m))).toEqual([]);
+
+    const help = await traced(['--help']);
+    expect(help.r.code).toBe(0);
+    expect(help.r.stdout).toContain('dispatch [options] <title>');
+    expect(help.loaded).toEqual(version.loaded);
+  });
+
+  it('status loads the bus and its own command only, without ssh2, the MCP SDK or chokidar', async () => {
+    const { r, loaded } = await traced(['status', '--json'], bus.home('solo'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ node: string }>(r).node).toBe('solo');
+    expect(loaded.modules.filter((m) => m.startsWith('cli/commands/'))).toEqual(['cli/commands/status.js']);
+    expect(loaded.modules.filter((m) => /^(mcp|web|claude|hooks)\//.test(m))).toEqual([]);
+    // isomorphic-git (packed objects, bus/repo.ts) and cron (schedules, bus/model/schedule.ts) come with the bus
+    // layer itself, which status reads.
+    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual(['cron', 'isomorphic-git']);
+  });
+
+  it('dispatch loads its own command only, without ssh2, the MCP SDK or chokidar', async () => {
+    const { r, loaded } = await traced(['dispatch', 'start-up probe', '--no-git', '--json'], bus.home('solo'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ id: string }>(r).id).toMatch(/^\d{8}-\d{6}-[0-9a-z]{6}$/);
+    expect(loaded.modules.filter((m) => m.startsWith('cli/commands/'))).toEqual(['cli/commands/dispatch.js']);
+    expect(loaded.modules.filter((m) => /^(mcp|web|hooks)\//.test(m))).toEqual([]);
+    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual(['cron', 'isomorphic-git']);
+  });
+
+  it('the MCP SDK loads only when mcp serves, not for its --help', async () => {
+    const { r, loaded } = await traced(['mcp', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: gitbus mcp');
+    expect(loaded.modules.filter((m) => m.startsWith('cli/commands/'))).toEqual(['cli/commands/mcp.js']);
+    expect(loaded.packages).not.toContain('@modelcontextprotocol/sdk');
+  });
+});
+
+describe('CLI bundle', () => {
+  it('every file of dist/cli/ is pure ASCII (V8 scans anything else as UTF-16)', () => {
+    const cliDir = dirname(CLI);
+    const files = readdirSync(cliDir).filter((f) => f.endsWith('.mjs'));
+    expect(files).toContain('gitbus.mjs');
+    expect(files.length).toBeGreaterThan(10);
+    for (const f of files) {
+      const bytes = readFileSync(join(cliDir, f));
+      const at = bytes.findIndex((b) => b > 0x7f);
+      expect(at, `${f}: byte ${at} is not ASCII: ${bytes.subarray(Math.max(0, at - 40), at + 10).toString('utf8')}`).toBe(-1);
+    }
+  });
+});
