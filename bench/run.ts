@@ -15,6 +15,7 @@ import { cliCycle } from './cli-cycle.js';
 import { git, historyRemote, tmp } from './fixtures.js';
 import { projectBench } from './project.js';
 import { sshBench } from './ssh.js';
+import { startupBench } from './startup.js';
 import { watcherBench } from './watcher.js';
 import { fmt, row, summarize, time, type Sample } from './stats.js';
 
@@ -145,5 +146,6 @@ if (!only || only === 'cycle') {
 if (!only || only === 'history') await historyCost(lines);
 if (!only || only === 'watcher') await watcherBench(lines, Math.min(CYCLES, 20));
 if (!only || only === 'ssh') await sshBench(lines, Math.min(CYCLES, 25));
+if (!only || only === 'startup') await startupBench(lines, Number(process.env['BENCH_STARTUP_RUNS'] ?? CYCLES));
 if (!only || only === 'project') await projectBench(lines, Math.min(CYCLES, Number(process.env['BENCH_PROJECT_CYCLES'] ?? 30)));
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openBus } from '../bus/context.js';
+import { initBus } from '../bus/ops/init.js';
+import { dispatch } from '../bus/ops/dispatch.js';
+import { tmp } from './fixtures.js';
+import { fmt, summarize, type Sample } from './stats.js';
+
+/** The command as a person or a hook runs it: the package's bin script, which imports the bundle. */
+const BIN = fileURLToPath(new URL('../../bin/gitbus.js', import.meta.url));
+const TARGET = 2;
+
+interface Case {
+  label: string;
+  args: string[];
+}
+
+/**
+ * Command start-up (issue 14): `gitbus --version`, `gitbus status` and `gitbus dispatch` as whole processes,
+ * against `node -e 0` — Node's own start-up, the floor every command pays. The cases take turns, one run each
+ * per round and the first of each round rotating, so that the shared machine's load falls on all of them alike.
+ * BENCH_STARTUP_COMPARE=path/to/other/bin/gitbus.js runs the same commands with another build in the same
+ * rounds (how the "before" column of docs/PERFORMANCE.md was measured).
+ */
+export async function startupBench(lines: string[], runs: number): Promise<void> {
+  const dir = tmp('gitbus-bench-startup-');
+  // status reads a bus with a few tasks; dispatch writes to a bus of its own, so status's stays as it is.
+  const statusHome = join(dir, 'status-home');
+  await initBus(statusHome, { remote: join(dir, 'status.git'), node: 'bench' });
+  const ctx = await openBus(statusHome);
+  for (let i = 0; i < 5; i++) await dispatch(ctx, { handoff: { title: `start-up ${i}` }, body: '## Task\n\nbench\n' });
+  await ctx.repo.close();
+  const dispatchHome = join(dir, 'dispatch-home');
+  await initBus(dispatchHome, { remote: join(dir, 'dispatch.git'), node: 'bench' });
+
+  const builds = [{ name: '', bin: BIN }];
+  const other = process.env['BENCH_STARTUP_COMPARE'];
+  if (other) builds.push({ name: `${other}: `, bin: resolve(other) });
+  const cases: Case[] = [{ label: 'node -e 0', args: ['-e', '0'] }];
+  for (const b of builds) {
+    cases.push({ label: `${b.name}gitbus --version`, args: [b.bin, '--version'] });
+    cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks)`, args: [b.bin, 'status', '--home', statusHome] });
+    cases.push({ label: `${b.name}gitbus dispatch (local bus)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', dispatchHome] });
+  }
+
+  // The temp folder is in no git checkout, so dispatch makes a plain task, as it does outside a project.
+  const env = { ...process.env };
+  delete env['GITBUS_HOME'];
+  const once = (c: Case): number => {
+    const t = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, c.args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    if (r.status !== 0) throw new Error(`${c.label} exited ${r.status}: ${r.stderr.toString()}`);
+    return ms;
+  };
+  for (const c of cases) for (let i = 0; i < 2; i++) once(c); // page cache, git's own first start
+  const times = cases.map((): number[] => []);
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const i = (round + k) % cases.length;
+      (times[i] as number[]).push(once(cases[i] as Case));
+    }
+  }
+
+  const samples = times.map((t) => summarize(t));
+  const base = samples[0] as Sample;
+  lines.push(`## Start-up: whole processes against \`node -e 0\` (${runs} runs each, taking turns)`, '');
+  lines.push(`${'command'.padEnd(64)} ${'median'.padStart(8)} ${'p90'.padStart(8)}   ratio`);
+  cases.forEach((c, i) => {
+    const s = samples[i] as Sample;
+    const ratio = s.median / base.median;
+    const verdict = i === 0 ? '' : ratio <= TARGET ? `  (target <= ${TARGET}x: met)` : `  (target <= ${TARGET}x: MISSED)`;
+    lines.push(`${c.label.padEnd(64)} ${fmt(s.median).padStart(5)} ms ${fmt(s.p90).padStart(5)} ms  ${ratio.toFixed(2)}x${verdict}`);
+  });
+  lines.push('');
+}
