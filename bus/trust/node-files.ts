@@ -75,20 +75,18 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
       node = p.ok && typeof p.data.node === 'string' ? p.data.node : null;
     }
     const sidecarOid = sidecars.get(ref.path);
-    const bytes = await snap.store.readBlob(ref.oid);
-    let sidecar: Uint8Array | undefined;
     let check: SignatureCheck | undefined;
     if (sidecarOid !== undefined) {
-      sidecar = await snap.store.readBlob(sidecarOid);
+      // Blobs never change: a check is made once per process, and the file's bytes are read only for it.
       const key = `${ref.path}\0${ref.oid}\0${sidecarOid}`;
       check = checks.get(key);
       if (!check) {
-        check = checkNodeFileSignature(ref.path, bytes, sidecar);
+        check = checkNodeFileSignature(ref.path, await snap.store.readBlob(ref.oid), await snap.store.readBlob(sidecarOid));
         if (checks.size >= CHECK_CACHE_LIMIT) checks.clear();
         checks.set(key, check);
       }
     }
-    const v = nodeFileVerdict({ path: ref.path, bytes, node, ...(sidecar ? { sidecar } : {}), ...(check ? { check } : {}) }, trust.accepted, trust.node, now);
+    const v = nodeFileVerdict({ path: ref.path, node, ...(check ? { check } : {}) }, trust.accepted, trust.node, now);
     return v.counts ? null : { path: ref.path, kind, node: v.node, reason: v.reason, fix: v.fix };
   };
   for (const files of snap.index.tasks.values()) await filterTask(files, judge, snap.forged);
