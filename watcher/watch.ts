@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { CronJob } from 'cron';
 import type { BusContext } from '../bus/context.js';
 import { NothingClaimableError } from '../bus/errors.js';
-import { claim, type ClaimResult } from '../bus/ops/claim.js';
+import { claimBatch, type ClaimResult } from '../bus/ops/claim.js';
 import { publishHeartbeat } from '../bus/ops/heartbeat.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
@@ -431,7 +431,11 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       let claimable = !health.isDown && (round === 0 || (await look()) !== null);
       while (claimable && !opts.stop.aborted && running.size < ctx.config.parallel) {
         try {
-          start(await claim(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, undefined, { peek: await peek() }));
+          // Every free slot in one claim, one push (docs/PROTOCOL.md §5, "Claiming several at once"). A daily spend cap
+          // is checked per claude task as each starts, so a capped node takes those one at a time.
+          const free = ctx.config.parallel - running.size;
+          const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}) }, undefined, { peek: await peek() });
+          for (const task of batch.claims) start(task);
         } catch (err) {
           claimable = false;
           if (err instanceof NothingClaimableError) reportSkipped(err);
