@@ -61,14 +61,18 @@ function startWatcher(home: string, args: string[]): ChildProcess {
   return spawn(process.execPath, [CLI, 'watch', '--json', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-/** Throughput: 4 watcher processes and a pool of no-op tasks pushed in one commit. */
-async function throughput(tasks: number, watchers: number): Promise<{ seconds: number; perSecond: number }> {
+/**
+ * Throughput: `watchers` watcher processes (each running `parallel` tasks at once) and a pool of no-op tasks pushed
+ * in one commit; the clock starts at that push and stops when the last response is on main. Pushes per task count
+ * the commits main gained, claims and responses (batched or not) alike.
+ */
+async function throughput(tasks: number, watchers: number, parallel = 1): Promise<{ seconds: number; perSecond: number; pushesPerTask: number }> {
   const dir = tmp('gitbus-bench-throughput-');
   const remote = join(dir, 'remote.git');
   await initBus(join(dir, 'boss'), { remote, node: 'boss' });
   const children: ChildProcess[] = [];
   for (let i = 0; i < watchers; i++) {
-    await joinBus(join(dir, `w${i}`), remote, { node: `w${i}`, runners: ['shell'] });
+    await joinBus(join(dir, `w${i}`), remote, { node: `w${i}`, runners: ['shell'], parallel });
     children.push(startWatcher(join(dir, `w${i}`), ['--poll', '5s']));
   }
   await new Promise((r) => setTimeout(r, 1500));
@@ -80,6 +84,7 @@ async function throughput(tasks: number, watchers: number): Promise<{ seconds: n
   git(['commit', '-q', '-m', 'pool'], work);
   const t0 = performance.now();
   git(['push', '-q', 'origin', 'HEAD:main'], work);
+  const pool = git(['rev-parse', 'HEAD'], work).trim();
   const deadline = Date.now() + 600_000;
   for (;;) {
     const n = git(['--git-dir', remote, 'ls-tree', '--name-only', 'main', 'responses/']).split('\n').filter(Boolean).length;
@@ -89,7 +94,8 @@ async function throughput(tasks: number, watchers: number): Promise<{ seconds: n
   const seconds = (performance.now() - t0) / 1000;
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => c.on('exit', r))));
-  return { seconds, perSecond: tasks / seconds };
+  const pushes = Number(git(['--git-dir', remote, 'rev-list', '--count', `${pool}..main`]).trim());
+  return { seconds, perSecond: tasks / seconds, pushesPerTask: pushes / tasks };
 }
 
 /** Idle watcher: resident memory and CPU over a quiet window (default poll and heartbeat). */
@@ -119,8 +125,15 @@ export async function watcherBench(lines: string[], samples: number): Promise<vo
   lines.push('## Watcher', '');
   lines.push(`dispatch-to-claim, woken by file watching      median ${fmt(files.median).padStart(7)} ms  p95 ${fmt(files.p95).padStart(7)} ms  (target median <= 150 ms: ${files.median <= 150 ? 'met' : 'MISSED'})`);
   lines.push(`dispatch-to-claim, polling every 1 s (baseline) median ${fmt(polling.median).padStart(7)} ms  p95 ${fmt(polling.p95).padStart(7)} ms  ratio ${(files.median / polling.median).toFixed(2)}x`);
-  const t = await throughput(Number(process.env['BENCH_TASKS'] ?? 500), 4);
-  lines.push(`throughput, 4 watcher processes, ${process.env['BENCH_TASKS'] ?? 500} no-op tasks: ${t.seconds.toFixed(1)} s, ${t.perSecond.toFixed(1)} tasks/s (target >= 15: ${t.perSecond >= 15 ? 'met' : 'MISSED'})`);
+  // Side by side in one run (issue 14): more watchers must mean more throughput, and batching fewer pushes.
+  const n = Number(process.env['BENCH_TASKS'] ?? 300);
+  const one = await throughput(n, 1);
+  lines.push(`throughput, ${n} no-op tasks, watcher processes on one local remote (parallel 1 each; pushes per task = commits on main / tasks):`);
+  const row = (label: string, t: Awaited<ReturnType<typeof throughput>>) =>
+    lines.push(`  ${label.padEnd(26)} ${t.seconds.toFixed(1).padStart(6)} s  ${t.perSecond.toFixed(1).padStart(6)} tasks/s  ${(t.perSecond / one.perSecond).toFixed(2)}x one watcher  ${t.pushesPerTask.toFixed(2)} pushes/task`);
+  row('1 watcher', one);
+  for (const w of [4, 8]) row(`${w} watchers`, await throughput(n, w));
+  row('1 watcher, parallel 8', await throughput(n, 1, 8));
   const i = await idle(10_000);
   lines.push(`idle watcher over 10 s: RSS ${i.rssMb.toFixed(0)} MB (target <= 100: ${i.rssMb <= 100 ? 'met' : 'MISSED'}), CPU ${i.cpuPercent.toFixed(2)} % (target <= 1 %: ${i.cpuPercent <= 1 ? 'met' : 'MISSED'})`, '');
 }

@@ -3,6 +3,7 @@ import { positiveDurationSchema } from './duration.js';
 import { RUNNERS } from './fields.js';
 import { LABEL_RE, NODE_NAME_RE } from './ids.js';
 import type { FieldViolation } from './kind-rules.js';
+import { settingsSchema } from './settings.js';
 
 /**
  * The trust root's files (docs/PROTOCOL.md §12): `trust/policy.yaml` of each version and the chain link
@@ -72,6 +73,25 @@ export const trustRuleSchema = z
   })
   .describe('a rule: signers, runners, and nodes and/or labels');
 
+/**
+ * The bus settings that decide reclaims and re-runs (docs/PROTOCOL.md §12, "Settings that decide reclaims"). A trust
+ * version that names them fixes them for every node that enforces it, whatever gitbus.yaml says: with push access
+ * alone `lease: 1s` would make every node find every other silent and run its tasks again.
+ */
+export const TRUSTED_SETTING_KEYS = ['lease', 'heartbeat', 'maxAttempts'] as const;
+export type TrustedSettingKey = (typeof TRUSTED_SETTING_KEYS)[number];
+
+/** The same formats and rules as gitbus.yaml's keys (schemas/settings.ts), each optional. */
+export const trustSettingsSchema = z
+  .strictObject({
+    lease: settingsSchema.shape.lease,
+    heartbeat: settingsSchema.shape.heartbeat,
+    maxAttempts: settingsSchema.shape.maxAttempts,
+  })
+  .describe('the bus settings this version fixes: lease, heartbeat, maxAttempts');
+
+export type TrustSettings = z.infer<typeof trustSettingsSchema>;
+
 export const trustPolicySchema = z
   .strictObject({
     version: versionSchema,
@@ -79,6 +99,7 @@ export const trustPolicySchema = z
     threshold: z.int().min(1).max(100).optional().describe('a whole number from 1 to 100'),
     rules: z.array(trustRuleSchema).optional(),
     unlistedNodes: z.enum(UNLISTED_NODES).optional().describe('accept or refuse: what counts of files written in the name of a node with no key listed'),
+    settings: trustSettingsSchema.optional(),
   })
   .describe('trust policy: trust/policy.yaml');
 

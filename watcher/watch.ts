@@ -2,7 +2,8 @@ import { homedir } from 'node:os';
 import { CronJob } from 'cron';
 import type { BusContext } from '../bus/context.js';
 import { NothingClaimableError } from '../bus/errors.js';
-import { claim, type ClaimResult } from '../bus/ops/claim.js';
+import { claimBatch, type ClaimResult } from '../bus/ops/claim.js';
+import { ResponseBatcher } from './response-batcher.js';
 import { publishHeartbeat } from '../bus/ops/heartbeat.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
@@ -12,7 +13,7 @@ import { dispatchDue } from '../bus/ops/schedule.js';
 import { archivable, archive } from '../bus/ops/archive.js';
 import { cancelDoomed } from '../bus/ops/dependency-cancel.js';
 import { release } from '../bus/ops/release.js';
-import { respond } from '../bus/ops/respond.js';
+import { respondBatch } from '../bus/ops/respond.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { remoteFailureCode } from '../bus/remote-failure.js';
 import { MAIN } from '../bus/repo.js';
@@ -207,6 +208,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
    * Pushes one queued result; keeps it queued while the remote is unreachable. `fresh`: the result of a run that
    * just ended, reported as `queued` when it cannot be pushed now (a retried one is not reported again).
    */
+  // Results that end close together go out in one commit (watcher/response-batcher.ts).
+  const responses = new ResponseBatcher(async (inputs) => (await respondBatch(ctx, inputs)).responses);
   const deliver = async (entry: OutboxEntry, fresh = false): Promise<void> => {
     const downReason = health.reason;
     if (downReason !== null) {
@@ -222,7 +225,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
         if (fresh) opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: branch.reason });
         return;
       }
-      await respond(ctx, entry.input);
+      await responses.submit(entry.input);
       held.delete(keyOf(entry));
       removeOutbox(home, entry.id, entry.attempt);
       opts.onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
@@ -259,6 +262,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       // Held results first try to reach the disk again (space may be back), then everything queued is pushed.
       for (const entry of [...held.values()]) queue(entry);
       const queued = listOutbox(home).filter((e) => !held.has(keyOf(e)));
+      const now: OutboxEntry[] = [];
       for (const entry of [...queued, ...held.values()]) {
         if (running.has(entry.id)) continue;
         // A project branch's push may take long on a slow link: it goes on beside housekeeping (cancels, claims).
@@ -269,8 +273,10 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
           }
           continue;
         }
-        await deliver(entry);
+        now.push(entry);
       }
+      // Handed in together, so that they go in one commit.
+      await Promise.all(now.map((entry) => deliver(entry)));
       retryingPushes ??= retryPendingPushes(home, opts.retryMs)
         .then((done) => {
           for (const p of done) opts.onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch });
@@ -431,7 +437,11 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       let claimable = !health.isDown && (round === 0 || (await look()) !== null);
       while (claimable && !opts.stop.aborted && running.size < ctx.config.parallel) {
         try {
-          start(await claim(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, undefined, { peek: await peek() }));
+          // Every free slot in one claim, one push (docs/PROTOCOL.md §5, "Claiming several at once"). A daily spend cap
+          // is checked per claude task as each starts, so a capped node takes those one at a time.
+          const free = ctx.config.parallel - running.size;
+          const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}) }, undefined, { peek: await peek() });
+          for (const task of batch.claims) start(task);
         } catch (err) {
           claimable = false;
           if (err instanceof NothingClaimableError) reportSkipped(err);

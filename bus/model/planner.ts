@@ -98,3 +98,25 @@ export function pickFromQueue(queue: readonly TaskView[], attempt: number, rando
 }
 
 const SPREAD = 8;
+
+/**
+ * Which queued tasks to try in one claim of up to `max` (docs/PROTOCOL.md §5, "Claiming several at once"). The first
+ * try takes the head of the queue; after a lost race the first pick is spread as pickFromQueue spreads it, and the
+ * rest follow in queue order. `perRunner` caps how many of one runner the batch takes (a daily spend cap is checked
+ * per claude task, so a capped node takes one at a time). Pure.
+ */
+export function pickManyFromQueue(queue: readonly TaskView[], attempt: number, max: number, perRunner: Readonly<Partial<Record<string, number>>> = {}, random: () => number = Math.random): TaskView[] {
+  const first = pickFromQueue(queue, attempt, random);
+  if (!first || max < 1) return [];
+  const out: TaskView[] = [];
+  const taken = new Map<string, number>();
+  for (const v of [first, ...queue.filter((q) => q !== first)]) {
+    if (out.length >= max) break;
+    const runner = v.handoff ? effectiveRunner(v.handoff) : 'manual';
+    const cap = perRunner[runner];
+    if (cap !== undefined && (taken.get(runner) ?? 0) >= cap) continue;
+    taken.set(runner, (taken.get(runner) ?? 0) + 1);
+    out.push(v);
+  }
+  return out;
+}

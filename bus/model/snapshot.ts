@@ -1,12 +1,12 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
 import { LIVE_FOLDERS } from '../../schemas/layout.js';
-import { DEFAULT_SETTINGS, resolveSettings, type ResolvedSettings } from '../../schemas/settings.js';
+import { DEFAULT_SETTINGS, resolveSettings, type BusSettings, type ResolvedSettings } from '../../schemas/settings.js';
 import type { NodeCard } from '../../schemas/node-card.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
 import { indexTree, type LiveTree } from './index-tree.js';
 import { applyDependencies, baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type TaskView } from './task-view.js';
-import type { FileRef, ForgedFile, TaskState, TreeIndex } from './types.js';
+import type { FileRef, ForgedFile, SettingOverride, TaskState, TreeIndex } from './types.js';
 
 /** Parse results by path and blob oid; bus files are immutable, so an entry never goes stale. */
 const parseCache = new Map<string, Parsed<unknown>>();
@@ -28,6 +28,13 @@ export class Snapshot {
   private views = new Map<string, TaskView>();
   settings: ResolvedSettings = resolveSettings(DEFAULT_SETTINGS);
   settingsProblems: FileProblem[] = [];
+  /** gitbus.yaml as written, when it parsed (null: missing or unreadable, so `settings` are the defaults). */
+  settingsFile: BusSettings | null = null;
+  /**
+   * Settings a node that enforces trust took from its trust version over gitbus.yaml's (bus/trust/node-files.ts
+   * applyTrust): `settings` already holds the version's values; each is also a warning in `settingsProblems`.
+   */
+  settingsOverridden: SettingOverride[] = [];
   /**
    * Files taken out of the index because they are forged in a node's name (bus/trust/node-files.ts, on a node that
    * enforces trust): the task model never sees them; status, show and lint report them.
@@ -65,8 +72,10 @@ export class Snapshot {
       r = parseSettingsFile(await this.store.readBlob(ref.oid));
       settingsCache.set(ref.oid, r);
     }
-    if (r.ok) this.settings = r.settings;
-    else {
+    if (r.ok) {
+      this.settings = r.settings;
+      this.settingsFile = r.file.data;
+    } else {
       this.settingsProblems.push(...r.problems);
       // A newer bus must never be written with this version's rules: carry its protocol so writers refuse.
       if (r.unsupportedProtocol !== undefined) this.settings = { ...this.settings, protocol: r.unsupportedProtocol };

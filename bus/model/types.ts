@@ -33,6 +33,21 @@ export interface ForgedFile {
   fix: string;
 }
 
+/**
+ * A bus setting this node takes from the trust version it enforces although gitbus.yaml says otherwise
+ * (docs/PROTOCOL.md §12, "Settings that decide reclaims"): what gitbus.yaml says (null: it does not set the key, or
+ * cannot be read, so the default), and what the version says, which this node uses.
+ */
+export interface SettingOverride {
+  key: 'lease' | 'heartbeat' | 'maxAttempts';
+  /** gitbus.yaml's value as written; null when it does not set it (then `busEffective` is the default). */
+  bus: string | number | null;
+  /** What gitbus.yaml amounts to, as written or the default: `1s`, `99`. */
+  busEffective: string | number;
+  trusted: string | number;
+  version: number;
+}
+
 export interface TreeIndex {
   commit: string;
   tasks: Map<string, TaskFiles>;

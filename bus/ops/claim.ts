@@ -7,7 +7,8 @@ import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateEr
 import { transact, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { openAttempt } from '../model/index-tree.js';
-import { claimQueue, eligibility, pickFromQueue, type NodeFacts } from '../model/planner.js';
+import { claimQueue, eligibility, pickManyFromQueue, type NodeFacts } from '../model/planner.js';
+import type { FileChange } from '../store/objects.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
 import { listsNode, unlistedNodesOf } from '../trust/node-keys.js';
@@ -52,6 +53,28 @@ export interface ClaimResult {
 
 /** `opts.peek`: decide from a snapshot already read first; only a claim that would be made syncs (bus/cas.ts). */
 export async function claim(ctx: BusContext, target: ClaimTarget, now = () => new Date(), opts: ClaimOptions = {}): Promise<ClaimResult & TransactStats> {
+  const r = await claimInOneCommit(ctx, target, { max: 1 }, now, opts);
+  const first = r.claims[0];
+  if (!first) throw new Error('unreachable: a claim decided nothing and did not throw');
+  return { ...first, attempts: r.attempts, commit: r.commit };
+}
+
+/** How many tasks one claim may take: at most `max`, and at most `perRunner[r]` of runner r. */
+export interface BatchLimits {
+  max: number;
+  perRunner?: Partial<Record<string, number>>;
+}
+
+/**
+ * Claims up to `limits.max` claimable tasks in ONE commit (docs/PROTOCOL.md §5, "Claiming several at once"): a
+ * watcher with free slots fills them with one push instead of one per task. The batch is decided from one snapshot
+ * and pushed as one commit, so it is won or lost as a whole; a lost race decides again from the new state.
+ */
+export async function claimBatch(ctx: BusContext, target: Extract<ClaimTarget, { next: true }>, limits: BatchLimits, now = () => new Date(), opts: ClaimOptions = {}): Promise<{ claims: ClaimResult[] } & TransactStats> {
+  return claimInOneCommit(ctx, target, limits, now, opts);
+}
+
+async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: BatchLimits, now: () => Date, opts: ClaimOptions): Promise<{ claims: ClaimResult[] } & TransactStats> {
   const untrustedJudge = policyJudge(ctx.paths.home, ctx.config, opts.signerOf);
   return transact(ctx, 'claim', async (snap, round) => {
     // On a bus whose trust root this node pinned, only handoffs signed by an allowed signer are acted on.
@@ -76,12 +99,13 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
     };
     let judge = untrustedJudge;
     const expired = expiredHolders(ctx, snap);
-    let view: TaskView;
+    let picked: TaskView[];
     if ('id' in target) {
       const id = resolveTaskId(snap.ids(), target.id);
       judge = await judgeFor([id]);
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
-      view = reclaimable(await viewWithDeps(ctx, snap, id), expired);
+      const view = reclaimable(await viewWithDeps(ctx, snap, id), expired);
+      picked = [view];
       const e = eligibility(view, who, snap.settings.maxAttempts);
       if (!e.ok) {
         if (view.state === 'invalid') throw new InvalidTaskError(id, view.problems.map((p) => `${p.path}${p.field ? ` ${p.field}` : ''}: ${p.reason}`));
@@ -101,32 +125,47 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
       const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals && !unlisted ? { answerRefusals: true } : {}) };
       const queue = claimQueue(views, facts, snap.settings.maxAttempts);
-      const first = pickFromQueue(queue, round);
-      if (!first) {
+      picked = pickManyFromQueue(queue, round, limits.max, limits.perRunner);
+      if (picked.length === 0) {
         const refused = judge ? views.flatMap((v) => {
           const e = eligibility(v, facts, snap.settings.maxAttempts);
           return e.refusedByPolicy ? [{ id: v.id, reason: e.reason, fix: e.fix }] : [];
         }) : [];
         throw new NothingClaimableError(ctx.config.node, views.length, refused);
       }
-      view = first;
     }
-    // Past every claim file, forged ones too: their paths are taken (bus/trust/node-files.ts).
-    const attempt = Math.max(view.attempts, view.files.takenAttempt ?? 0) + 1;
-    const data: Claim = { id: view.id, attempt, node: ctx.config.node, claimed: now().toISOString(), by: ctx.actor };
-    const previous = view.claim;
-    if (previous?.node && expired.has(previous.node)) {
-      data.reclaims = { attempt: previous.attempt, node: previous.node, reason: `node ${previous.node} was silent for longer than the lease (${snap.settings.leaseMs / 1000}s)` };
+    const claims: ClaimResult[] = [];
+    const changes: FileChange[] = [];
+    for (const view of picked) {
+      const made = claimOf(ctx, snap, view, expired, judge, now);
+      claims.push(made.result);
+      changes.push(made.change);
     }
-    const session = sessionFor(view.handoff);
-    if (session !== undefined) data.session = session;
-    const path = pathFor({ kind: 'claim', id: view.id, attempt });
-    const policy = judge && view.handoff ? judge(view.handoff, view.id) : undefined;
+    const what = claims.length === 1 ? `${claims[0]?.id ?? ''} attempt ${claims[0]?.attempt ?? 0}` : `${claims.length} tasks`;
     return {
-      result: { id: view.id, attempt, node: ctx.config.node, title: view.handoff?.title ?? '', handoff: view.handoff as Handoff, body: view.handoffBody ?? '', reclaimed: data.reclaims ? { attempt: data.reclaims.attempt, node: data.reclaims.node } : null, ...(session !== undefined ? { session } : {}), ...(policy ? { policy } : {}) },
-      commit: { changes: [{ path, content: renderBusFile('claim', data, '') }], message: `gitbus: claim ${view.id} attempt ${attempt} by ${ctx.config.node}` },
+      result: { claims },
+      commit: { changes, message: `gitbus: claim ${what} by ${ctx.config.node}${claims.length > 1 ? `\n\n${claims.map((c) => `${c.id} attempt ${c.attempt}`).join('\n')}` : ''}` },
     };
   }, opts);
+}
+
+/** The claim file of one picked task and what its claimer needs to run it. */
+function claimOf(ctx: BusContext, snap: Snapshot, view: TaskView, expired: ReadonlySet<string>, judge: ReturnType<typeof policyJudge>, now: () => Date): { result: ClaimResult; change: FileChange } {
+  // Past every claim file, forged ones too: their paths are taken (bus/trust/node-files.ts).
+  const attempt = Math.max(view.attempts, view.files.takenAttempt ?? 0) + 1;
+  const data: Claim = { id: view.id, attempt, node: ctx.config.node, claimed: now().toISOString(), by: ctx.actor };
+  const previous = view.claim;
+  if (previous?.node && expired.has(previous.node)) {
+    data.reclaims = { attempt: previous.attempt, node: previous.node, reason: `node ${previous.node} was silent for longer than the lease (${snap.settings.leaseMs / 1000}s)` };
+  }
+  const session = sessionFor(view.handoff);
+  if (session !== undefined) data.session = session;
+  const path = pathFor({ kind: 'claim', id: view.id, attempt });
+  const policy = judge && view.handoff ? judge(view.handoff, view.id) : undefined;
+  return {
+    result: { id: view.id, attempt, node: ctx.config.node, title: view.handoff?.title ?? '', handoff: view.handoff as Handoff, body: view.handoffBody ?? '', reclaimed: data.reclaims ? { attempt: data.reclaims.attempt, node: data.reclaims.node } : null, ...(session !== undefined ? { session } : {}), ...(policy ? { policy } : {}) },
+    change: { path, content: renderBusFile('claim', data, '') },
+  };
 }
 
 /**

@@ -27,6 +27,8 @@ import { checkSshHost, sshChecks } from './doctor-ssh.js';
 import { checkTrustRoot } from '../trust/doctor-trust.js';
 import { checkEnvProfiles } from '../env/doctor-env.js';
 import { checkNodeKey } from '../trust/doctor-node-key.js';
+import { checkTrustSettings } from '../trust/doctor-settings.js';
+import { applyTrust } from '../trust/node-files.js';
 
 /**
  * `gitbus doctor`: what can be known about this node's setup without changing anything anyone else sees. Every
@@ -149,6 +151,9 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     } else {
       try {
         snap = await Snapshot.read(repo.store, await repo.sync(MAIN));
+        // As every command that decides: on a node that enforces trust, the version's lease and heartbeat count.
+        // A trust root that cannot be read is trust.root's to report.
+        await applyTrust(snap, { paths, config }).catch(() => null);
         const missing = snap.settingsProblems.find((p) => p.path === 'gitbus.yaml' && p.reason === 'missing');
         checks.push(
           missing
@@ -178,6 +183,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     checks.push(...(await checkHeartbeats(repo, paths.home, config, refs, listedAt, snap)));
     checks.push(await checkTrustRoot(paths.home, config, snap));
     checks.push(await checkNodeKey(paths.home, config, snap));
+    checks.push(checkTrustSettings(snap));
     if (options.userHome !== undefined) checks.push(...(await checkEnvProfiles(paths.home, config, snap, options.userHome)));
   } finally {
     await repo.close();

@@ -7,7 +7,7 @@ import { readTrustedSnapshot } from '../trust/node-files.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import { compareQueue, eligibility } from '../model/planner.js';
 import type { TaskView } from '../model/task-view.js';
-import { isFinal, type ForgedFile, type TaskState } from '../model/types.js';
+import { isFinal, type ForgedFile, type SettingOverride, type TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -120,7 +120,10 @@ export interface BusStatus {
   node: string;
   remote: string;
   head: string | null;
+  /** The settings this node acts on: gitbus.yaml's, with what its trust version fixes in their place (§12). */
   settings: ResolvedSettings;
+  /** Settings whose gitbus.yaml value this node does not use because its trust version says otherwise (also in problems). */
+  settingsOverridden: SettingOverride[];
   /** Each node with its liveness as this node observes it (docs/PROTOCOL.md §5a). */
   nodes: (NodeView & NodeLiveness)[];
   /** `refusedHere`: why this node's policy (node.yaml `policy:`) refuses a pending or blocked task it could otherwise take. */
@@ -205,6 +208,7 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     remote: ctx.repo.transport.display,
     head: snap.commit,
     settings: snap.settings,
+    settingsOverridden: snap.settingsOverridden,
     nodes: nodeViews.map((n) => ({ ...n, ...liveness(n.node) })),
     tasks: views.map((v) => {
       const t = summarize(v);

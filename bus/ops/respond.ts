@@ -6,6 +6,8 @@ import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText }
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { heldTask } from './holder.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { FileChange } from '../store/objects.js';
 
 export interface RespondInput {
   id: string;
@@ -112,32 +114,63 @@ export function iceccLine(c: NonNullable<RespondInput['icecc']>): string {
 }
 
 export async function respond(ctx: BusContext, input: RespondInput): Promise<RespondResult & TransactStats> {
-  const now = input.now ?? (() => new Date());
   return transact(ctx, 'respond', async (snap) => {
-    const view = await heldTask(snap, input.id, ctx.config.node, 'respond');
-    const data: Response = {
-      id: view.id,
-      status: input.status,
-      node: ctx.config.node,
-      attempt: view.claim.attempt,
-      finished: now().toISOString(),
-    };
-    if (input.started ?? view.claim.data?.claimed) data.started = input.started ?? view.claim.data?.claimed;
-    if (input.exitCode !== undefined) data.exitCode = input.exitCode;
-    if (input.durationMs !== undefined) data.durationMs = input.durationMs;
-    const reason = input.reason === undefined ? undefined : reasonText(input.reason);
-    if (reason !== undefined) data.reason = reason;
-    if (view.handoff) data.runner = view.handoff.runner ?? (view.handoff.command ? 'shell' : 'manual');
-    const claude = input.claude === undefined ? undefined : claudeFields(input.claude);
-    if (claude !== undefined && Object.keys(claude).length > 0) data.claude = claude;
-    const project = input.project === undefined ? undefined : projectFields(input.project);
-    if (project !== undefined) data.project = project;
-    const path = pathFor({ kind: 'response', id: view.id });
-    return {
-      result: { id: view.id, status: input.status, path },
-      commit: { changes: [{ path, content: renderBusFile('response', data, responseBody(input)) }], message: `gitbus: respond ${view.id} ${input.status} by ${ctx.config.node}` },
-    };
+    const made = await responseOf(ctx, snap, input);
+    return { result: made.result, commit: { changes: [made.change], message: `gitbus: respond ${made.result.id} ${input.status} by ${ctx.config.node}` } };
   });
+}
+
+/** Each result of a batch: written, or why not (the same errors `respond` throws for it alone). */
+export type BatchResponse = { ok: true; result: RespondResult } | { ok: false; error: unknown };
+
+/**
+ * Writes several results of this node in ONE commit (docs/PROTOCOL.md §5, "Answering several at once"): a watcher
+ * whose runs end close together pushes once. Each is decided from the same snapshot as `respond` decides it alone;
+ * one that may not be written (the task is no longer this node's) is left out with its error, and the others go.
+ */
+export async function respondBatch(ctx: BusContext, inputs: readonly RespondInput[]): Promise<{ responses: BatchResponse[] } & TransactStats> {
+  return transact(ctx, 'respond', async (snap) => {
+    const responses: BatchResponse[] = [];
+    const changes: FileChange[] = [];
+    for (const input of inputs) {
+      try {
+        const made = await responseOf(ctx, snap, input);
+        responses.push({ ok: true, result: made.result });
+        changes.push(made.change);
+      } catch (error) {
+        responses.push({ ok: false, error });
+      }
+    }
+    if (changes.length === 0) return { result: { responses } };
+    const done = responses.flatMap((r) => (r.ok ? [r.result] : []));
+    const message = done.length === 1 ? `gitbus: respond ${done[0]?.id ?? ''} ${done[0]?.status ?? ''} by ${ctx.config.node}` : `gitbus: respond ${done.length} tasks by ${ctx.config.node}\n\n${done.map((r) => `${r.id} ${r.status}`).join('\n')}`;
+    return { result: { responses }, commit: { changes, message } };
+  });
+}
+
+/** The response file of one result, decided from `snap`: only the holder writes it. */
+async function responseOf(ctx: BusContext, snap: Snapshot, input: RespondInput): Promise<{ result: RespondResult; change: FileChange }> {
+  const now = input.now ?? (() => new Date());
+  const view = await heldTask(snap, input.id, ctx.config.node, 'respond');
+  const data: Response = {
+    id: view.id,
+    status: input.status,
+    node: ctx.config.node,
+    attempt: view.claim.attempt,
+    finished: now().toISOString(),
+  };
+  if (input.started ?? view.claim.data?.claimed) data.started = input.started ?? view.claim.data?.claimed;
+  if (input.exitCode !== undefined) data.exitCode = input.exitCode;
+  if (input.durationMs !== undefined) data.durationMs = input.durationMs;
+  const reason = input.reason === undefined ? undefined : reasonText(input.reason);
+  if (reason !== undefined) data.reason = reason;
+  if (view.handoff) data.runner = view.handoff.runner ?? (view.handoff.command ? 'shell' : 'manual');
+  const claude = input.claude === undefined ? undefined : claudeFields(input.claude);
+  if (claude !== undefined && Object.keys(claude).length > 0) data.claude = claude;
+  const project = input.project === undefined ? undefined : projectFields(input.project);
+  if (project !== undefined) data.project = project;
+  const path = pathFor({ kind: 'response', id: view.id });
+  return { result: { id: view.id, status: input.status, path }, change: { path, content: renderBusFile('response', data, responseBody(input)) } };
 }
 
 /**

@@ -1,9 +1,10 @@
 import { renderYaml } from '../../schemas/safe-yaml.js';
-import { FINGERPRINT_RE, nodeOfPrincipal, nodePrincipal, type TrustPolicy, type TrustRule, type UnlistedNodes } from '../../schemas/trust-root.js';
+import { FINGERPRINT_RE, nodeOfPrincipal, nodePrincipal, TRUSTED_SETTING_KEYS, type TrustPolicy, type TrustRule, type TrustSettings, type UnlistedNodes } from '../../schemas/trust-root.js';
 import { contentDigest } from './chain-files.js';
 import { nodeSignerLine } from './node-keys.js';
 import { TrustChangeInvalidError } from './root-errors.js';
 import type { SshPublicKey } from './ssh-key.js';
+import { mergedTrustSettings, settingsText } from './trusted-settings.js';
 import { parseVersion, renderPolicy, type TrustVersion } from './version-content.js';
 
 /**
@@ -25,7 +26,9 @@ export type TrustEdit =
   /** Lists `key` as the node's one key (`node:<node>`), replacing the line of a key listed before: rotation. */
   | { kind: 'add-node'; node: string; key: PublicKey }
   | { kind: 'remove-node'; node: string }
-  | { kind: 'unlisted-nodes'; value: UnlistedNodes };
+  | { kind: 'unlisted-nodes'; value: UnlistedNodes }
+  /** Fixes these bus settings (lease, heartbeat, maxAttempts) for nodes that enforce trust; other keys stay as they were. */
+  | { kind: 'settings'; settings: TrustSettings };
 
 export interface VersionContent {
   version: number;
@@ -169,6 +172,13 @@ export function applyEdit(prev: TrustVersion, edit: TrustEdit): VersionContent {
       if ((prev.policy.unlistedNodes ?? 'accept') === edit.value) invalid(`unlistedNodes is already ${edit.value} in version ${prev.version}`, 'nothing to do');
       policy.unlistedNodes = edit.value;
       break;
+    case 'settings': {
+      const before = prev.policy.settings;
+      const changed = TRUSTED_SETTING_KEYS.filter((k) => edit.settings[k] !== undefined && edit.settings[k] !== before?.[k]);
+      if (changed.length === 0) invalid(`trust version ${prev.version} already says ${settingsText(edit.settings)}`, 'nothing to do; if gitbus.yaml says otherwise, set it there with git');
+      policy.settings = mergedTrustSettings(before, edit.settings);
+      break;
+    }
   }
   return { version: prev.version + 1, allowedSigners, policy };
 }
@@ -180,10 +190,10 @@ export interface FirstVersionNodes {
 }
 
 /**
- * Version 1: the admins with their keys, a threshold, one rule letting the admins run anything anywhere, and the
- * nodes listed from the start with the policy for the others.
+ * Version 1: the admins with their keys, a threshold, one rule letting the admins run anything anywhere, the
+ * nodes listed from the start with the policy for the others, and the bus settings it fixes (gitbus.yaml's at init).
  */
-export function firstVersion(admins: { principal: string; key: PublicKey }[], threshold?: number, nodes: FirstVersionNodes = {}): VersionContent {
+export function firstVersion(admins: { principal: string; key: PublicKey }[], threshold?: number, nodes: FirstVersionNodes = {}, settings?: TrustSettings): VersionContent {
   const principals = [...new Set(admins.map((a) => a.principal))];
   for (const n of nodes.nodes ?? []) {
     const admin = admins.find((a) => a.key.fingerprint === n.key.fingerprint);
@@ -195,6 +205,7 @@ export function firstVersion(admins: { principal: string; key: PublicKey }[], th
     ...(threshold && threshold > 1 ? { threshold } : {}),
     rules: [{ signers: principals, runners: ['*'], nodes: ['*'] }],
     ...(nodes.unlistedNodes ? { unlistedNodes: nodes.unlistedNodes } : {}),
+    ...(settings ? { settings } : {}),
   };
   const lines = [...admins.map((a) => signerLine(a.principal, a.key)), ...(nodes.nodes ?? []).map((n) => nodeSignerLine(n.node, n.key))];
   return { version: 1, allowedSigners: lines.map((l) => `${l}\n`).join(''), policy };

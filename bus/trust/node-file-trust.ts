@@ -1,6 +1,6 @@
 import type { NodeTrust } from '../../schemas/trust-root.js';
 import { nodePrincipal } from '../../schemas/trust-root.js';
-import { signedMessage } from './messages.js';
+import { namespaceOf, signedKindOf, signedMessage } from './messages.js';
 import { listsNode, nodesSpokenFor, unlistedNodesOf } from './node-keys.js';
 import type { SignatureCheck } from './sshsig.js';
 import { checkSshsig } from './sshsig.js';
@@ -20,12 +20,13 @@ export type NodeFileVerdict =
 
 export interface NodeFileInput {
   path: string;
-  bytes: Uint8Array;
+  /** The file's bytes; needed only to check a sidecar that `check` does not already answer for. */
+  bytes?: Uint8Array;
   /** The sidecar's content, when there is one. */
   sidecar?: Uint8Array;
   /** The node the file names; null when it does not parse (so it names nobody). */
   node: string | null;
-  /** The signature check, when already made (a cache keyed by the blobs: checks are pure). */
+  /** The check of its sidecar, when already made (a cache keyed by the blobs: checks are pure); absent with no sidecar. */
   check?: SignatureCheck;
 }
 
@@ -35,9 +36,9 @@ export function checkNodeFileSignature(path: string, bytes: Uint8Array, sidecar:
 }
 
 export function nodeFileVerdict(f: NodeFileInput, v: TrustVersion, trust: NodeTrust, now: Date): NodeFileVerdict {
-  const m = signedMessage(f.path, f.bytes);
-  const check = f.sidecar === undefined ? undefined : (f.check ?? checkSshsig(f.sidecar, m.message, m.namespace));
-  const speaksFor = check?.ok ? nodesSpokenFor(v, check.signer, m.namespace, trust, now) : [];
+  const namespace = namespaceOf(signedKindOf(f.path) ?? 'claim');
+  const check = f.check ?? (f.sidecar === undefined ? undefined : checkNodeFileSignature(f.path, f.bytes ?? new Uint8Array(), f.sidecar));
+  const speaksFor = check?.ok ? nodesSpokenFor(v, check.signer, namespace, trust, now) : [];
   if (f.node !== null && speaksFor.includes(f.node)) return { counts: true, node: f.node, signed: true };
   const fixFor = (node: string) => `if node ${node} wrote it, it signs its files itself once it runs a gitbus that knows the trust root ("gitbus trust pin" on ${node}); otherwise the file was written by someone else with push access: remove it`;
   if (f.node === null) {

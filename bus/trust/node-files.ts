@@ -12,6 +12,7 @@ import { checkNodeFileSignature, nodeFileVerdict } from './node-file-trust.js';
 import { loadEd25519Key, signBusFileInProcess } from './node-signer.js';
 import type { SignatureCheck } from './sshsig.js';
 import { noteEnded } from './seen-ended.js';
+import { overrideProblem, trustedSettings } from './trusted-settings.js';
 
 /**
  * Files a node writes in its own name (docs/PROTOCOL.md §12, "Files a node writes"), thin I/O around
@@ -19,7 +20,8 @@ import { noteEnded } from './seen-ended.js';
  * `readTrustedSnapshot`: a claim, release, response or node card forged in a node's name is taken out of the
  * index before the task model sees it (a forged claim does not hold a task, a forged response does not end it, a
  * forged card is not shown) and is listed in `snap.forged`. Every such file this node writes is signed with its
- * own key, in the same commit (`signNodeChanges`, called by the compare-and-swap).
+ * own key, in the same commit (`signNodeChanges`, called by the compare-and-swap). The bus settings the accepted
+ * version fixes (lease, heartbeat, maxAttempts) replace gitbus.yaml's in `snap.settings` (trusted-settings.ts).
  */
 
 const enforced = new WeakMap<Snapshot, EnforcedTrust | null>();
@@ -47,6 +49,11 @@ export async function applyTrust(snap: Snapshot, ctx: Pick<BusContext, 'paths' |
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
   enforced.set(snap, trust);
   if (trust) {
+    // Lease, heartbeat and maxAttempts decide reclaims: the version's values count, not gitbus.yaml's (anyone can push it).
+    const s = trustedSettings(snap.settings, snap.settingsFile, trust.accepted.policy.settings, trust.accepted.version);
+    snap.settings = s.settings;
+    snap.settingsOverridden = s.overridden;
+    snap.settingsProblems.push(...s.overridden.map(overrideProblem));
     await filterNodeFiles(snap, trust, now);
     // What ended here is remembered, so that deleting its end later cannot make this node run it again.
     noteEnded(ctx.paths.home, snap);
@@ -75,20 +82,18 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
       node = p.ok && typeof p.data.node === 'string' ? p.data.node : null;
     }
     const sidecarOid = sidecars.get(ref.path);
-    const bytes = await snap.store.readBlob(ref.oid);
-    let sidecar: Uint8Array | undefined;
     let check: SignatureCheck | undefined;
     if (sidecarOid !== undefined) {
-      sidecar = await snap.store.readBlob(sidecarOid);
+      // Blobs never change: a check is made once per process, and the file's bytes are read only for it.
       const key = `${ref.path}\0${ref.oid}\0${sidecarOid}`;
       check = checks.get(key);
       if (!check) {
-        check = checkNodeFileSignature(ref.path, bytes, sidecar);
+        check = checkNodeFileSignature(ref.path, await snap.store.readBlob(ref.oid), await snap.store.readBlob(sidecarOid));
         if (checks.size >= CHECK_CACHE_LIMIT) checks.clear();
         checks.set(key, check);
       }
     }
-    const v = nodeFileVerdict({ path: ref.path, bytes, node, ...(sidecar ? { sidecar } : {}), ...(check ? { check } : {}) }, trust.accepted, trust.node, now);
+    const v = nodeFileVerdict({ path: ref.path, node, ...(check ? { check } : {}) }, trust.accepted, trust.node, now);
     return v.counts ? null : { path: ref.path, kind, node: v.node, reason: v.reason, fix: v.fix };
   };
   for (const files of snap.index.tasks.values()) await filterTask(files, judge, snap.forged);

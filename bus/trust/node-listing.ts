@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
-import type { UnlistedNodes } from '../../schemas/trust-root.js';
+import type { TrustSettings, UnlistedNodes } from '../../schemas/trust-root.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
 import { publishNodeCard } from '../ops/node-card-publish.js';
@@ -15,6 +15,7 @@ import { loadTrust } from './root.js';
 import { NodeKeyDeclinedError, NodeKeyMismatchError, NodeKeyNotOfferedError, NodeKeyUnconfirmedError, NoTrustRootError, TrustNotPinnedError } from './root-errors.js';
 import type { SshPublicKey } from './ssh-key.js';
 import { resolveSigningKey, type SigningKey } from './signing-key.js';
+import { currentTrustSettings } from './trusted-settings.js';
 import { trustChange, trustInit, type InitOptions, type TrustWriteResult } from './write.js';
 
 /**
@@ -32,22 +33,27 @@ export interface TrustInitResult extends TrustWriteResult {
   node: { node: string; fingerprint: string; created: boolean };
   /** What version 1 says of nodes it does not list, and why. */
   unlistedNodes: { value: UnlistedNodes; why: string; chosen: 'flag' | 'default' };
+  /** The bus settings version 1 fixes: gitbus.yaml's lease, heartbeat and maxAttempts. */
+  settings: TrustSettings;
 }
 
 /**
  * `gitbus trust init`: version 1 lists this node's own key (made now if missing) beside the admins, and says
  * `refuse` for unlisted nodes when this is the bus's only node, else `accept`; the card then offers the key.
  */
-export async function initTrustRoot(ctx: BusContext, opts: Omit<InitOptions, 'nodes'> & { unlistedNodes?: UnlistedNodes }): Promise<TrustInitResult> {
+export async function initTrustRoot(ctx: BusContext, opts: Omit<InitOptions, 'nodes' | 'settings'> & { unlistedNodes?: UnlistedNodes }): Promise<TrustInitResult> {
   const node = ctx.config.node;
   const own = await ensureNodeKey(ctx.paths.home, node);
+  const snap = await currentSnapshot(ctx);
   const unlisted = opts.unlistedNodes
     ? { value: opts.unlistedNodes, why: 'as --unlisted-nodes says', chosen: 'flag' as const }
-    : { ...defaultUnlistedNodes(node, [...(await currentSnapshot(ctx)).index.nodes.keys()]), chosen: 'default' as const };
+    : { ...defaultUnlistedNodes(node, [...snap.index.nodes.keys()]), chosen: 'default' as const };
+  // The settings that decide reclaims are fixed from the start, as gitbus.yaml has them now (defaults where it is silent).
+  const settings = currentTrustSettings(snap.settingsFile);
   const { unlistedNodes: _, ...init } = opts;
-  const r = await trustInit(ctx, { ...init, nodes: { nodes: [{ node, key: own.key }], unlistedNodes: unlisted.value } });
+  const r = await trustInit(ctx, { ...init, nodes: { nodes: [{ node, key: own.key }], unlistedNodes: unlisted.value }, settings });
   await publishNodeCard(ctx, opts.now);
-  return { ...r, node: { node, fingerprint: own.key.fingerprint, created: own.created }, unlistedNodes: unlisted };
+  return { ...r, node: { node, fingerprint: own.key.fingerprint, created: own.created }, unlistedNodes: unlisted, settings };
 }
 
 /** Where this node's key stands after join, pin or `trust node-key`. */

@@ -1,5 +1,5 @@
 import type { FileProblem } from '../../schemas/errors.js';
-import { nodeOfPrincipal, type TrustRule } from '../../schemas/trust-root.js';
+import { nodeOfPrincipal, type TrustRule, type TrustSettings } from '../../schemas/trust-root.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
 import { MAIN } from '../repo.js';
@@ -26,6 +26,8 @@ export interface TrustVersionView {
   nodeKeys: { node: string; fingerprint: string; keyType: string }[];
   unlistedNodes: 'accept' | 'refuse';
   rules: TrustRule[];
+  /** The bus settings the version fixes over gitbus.yaml (null: none, gitbus.yaml decides them). */
+  settings: TrustSettings | null;
 }
 
 export interface TrustListView {
@@ -60,6 +62,7 @@ export function versionView(v: TrustVersion): TrustVersionView {
     nodeKeys: listedNodes(v),
     unlistedNodes: unlistedNodesOf(v),
     rules: v.policy.rules ?? [],
+    settings: v.policy.settings ?? null,
   };
 }
 

@@ -1,3 +1,6 @@
+import { parseSettingsFile, renderSettings } from '../../schemas/bus-file.js';
+import { SETTINGS_PATH } from '../../schemas/layout.js';
+import type { TrustSettings } from '../../schemas/trust-root.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
@@ -14,12 +17,14 @@ import {
   TrustNothingToSignError,
   TrustNotPinnedError,
   TrustRootExistsError,
+  TrustChangeInvalidError,
   TrustRootRefusedError,
   TrustVersionTakenError,
 } from './root-errors.js';
 import type { Sidecar } from './file-signatures.js';
 import { signBusFile } from './sign.js';
 import type { SigningKey } from './signing-key.js';
+import { busAgrees, checkTrustedSettings, sameTrustSettings, settingsText, withTrustedSettings } from './trusted-settings.js';
 import { parseVersion, type TrustVersion } from './version-content.js';
 
 /**
@@ -39,6 +44,12 @@ export interface TrustWriteResult {
   signedBy: SignedBy[];
   waitingFor: string[];
   commit: string | null;
+  /**
+   * Set when the version changes the bus settings it fixes (docs/PROTOCOL.md §12, "Settings that decide reclaims"):
+   * `rewritten`: this commit made gitbus.yaml say the same; `agreed`: it already did; `unreadable`: gitbus.yaml could
+   * not be read, so it was left as it is; `later`: a proposal, rewritten by the signature that completes it.
+   */
+  gitbusYaml?: 'rewritten' | 'agreed' | 'unreadable' | 'later';
 }
 
 function envOf(ctx: BusContext, now: Date): VerifyEnv {
@@ -73,6 +84,18 @@ function copyChanges(v: TrustVersion): FileChange[] {
   ];
 }
 
+/**
+ * gitbus.yaml made to say what `trust` fixes, keeping its other keys, so that nodes that do not enforce trust use
+ * the same values: the change, or why there is none.
+ */
+async function gitbusYamlChange(snap: Snapshot, trust: TrustSettings): Promise<{ change: FileChange | null; state: 'rewritten' | 'agreed' | 'unreadable' }> {
+  const ref = snap.index.settings;
+  const parsed = ref ? parseSettingsFile(await snap.store.readBlob(ref.oid)) : undefined;
+  if (!parsed?.ok) return { change: null, state: 'unreadable' };
+  if (busAgrees(parsed.settings, trust)) return { change: null, state: 'agreed' };
+  return { change: { path: SETTINGS_PATH, content: renderSettings(withTrustedSettings(parsed.file.data, trust), parsed.file.extras) }, state: 'rewritten' };
+}
+
 function resultOf(step: ReturnType<typeof verifyNext>['step'], commit: string | null): TrustWriteResult {
   if (step.status === 'accepted') return { version: step.version, digest: step.digest, status: 'accepted', needed: 0, signedBy: step.signedBy, waitingFor: [], commit };
   if (step.status === 'pending') return { version: step.version, digest: step.digest, status: 'pending', needed: step.needed, signedBy: step.signedBy, waitingFor: step.waitingFor, commit };
@@ -92,13 +115,15 @@ export interface InitOptions {
   key: SigningKey;
   /** Nodes listed from the start (the node running init) and the policy for the others (docs/PROTOCOL.md §12, "Node keys"). */
   nodes?: FirstVersionNodes;
+  /** The bus settings version 1 fixes (gitbus.yaml's when the root is made). */
+  settings?: TrustSettings;
   now?: Date;
 }
 
 /** Version 1, signed by the admin running it, pinned on this node (it made the root, so it trusts it). */
 export async function trustInit(ctx: BusContext, opts: InitOptions): Promise<TrustWriteResult> {
   const now = opts.now ?? new Date();
-  const rendered = renderVersion(firstVersion(opts.admins, opts.threshold, opts.nodes), undefined);
+  const rendered = renderVersion(firstVersion(opts.admins, opts.threshold, opts.nodes, opts.settings), undefined);
   const key = opts.key.parsed.key;
   if (adminPrincipalsOf(rendered.version, key, { node: {}, now }).length === 0) throw new NotTrustAdminError(key.fingerprint, 1, rendered.version.policy.admins);
   const signature = await signLink(opts.key, 1, Buffer.from(rendered.link, 'utf8'));
@@ -147,7 +172,8 @@ function withdrawAfter(chain: ChainOnBus, accepted: number): FileChange[] {
 export async function trustChange(ctx: BusContext, edit: TrustEdit, opts: ChangeOptions): Promise<TrustWriteResult> {
   const now = opts.now ?? new Date();
   const env = envOf(ctx, now);
-  const seen = await standing(ctx, await currentSnapshot(ctx), now);
+  const before = await currentSnapshot(ctx);
+  const seen = await standing(ctx, before, now);
   const n = seen.accepted.version + 1;
   if (seen.chain.newest >= n && !opts.replace) {
     const stop = seen.report.stop;
@@ -157,18 +183,41 @@ export async function trustChange(ctx: BusContext, edit: TrustEdit, opts: Change
   const key = opts.key.parsed.key;
   if (adminPrincipalsOf(seen.accepted, key, env).length === 0) throw new NotTrustAdminError(key.fingerprint, seen.accepted.version, seen.accepted.policy.admins);
   const rendered = renderVersion(applyEdit(seen.accepted, edit), seen.accepted.digest);
+  const settings = rendered.version.policy.settings;
+  const settingsMoved = settings !== undefined && !sameTrustSettings(seen.accepted.policy.settings, settings);
+  // gitbus.yaml is rewritten to match, so it must be readable and read well afterwards: checked before signing.
+  if (edit.kind === 'settings' && settings) checkSettingsFile(before, settings);
   const signature = await signLink(opts.key, n, Buffer.from(rendered.link, 'utf8'));
   const { step } = verifyNext(seen.accepted, versionFiles(rendered, [signature]), env);
+  let gitbusYaml: TrustWriteResult['gitbusYaml'];
   const r = await transact(ctx, 'trust change', async (snap) => {
     const latest = await standing(ctx, snap, now);
     if (latest.accepted.digest !== seen.accepted.digest || latest.chain.newest !== seen.chain.newest) {
       throw new TrustVersionTakenError(n, 'the trust root changed while this change was being signed', 'look with "gitbus trust list" and run the command again');
     }
     const changes = [...(opts.replace ? withdrawAfter(latest.chain, seen.accepted.version) : []), ...versionChanges(rendered, signature, step.status === 'accepted')];
+    gitbusYaml = undefined;
+    if (settingsMoved && settings) {
+      if (step.status !== 'accepted') gitbusYaml = 'later';
+      else {
+        if (edit.kind === 'settings') checkSettingsFile(snap, settings);
+        const y = await gitbusYamlChange(snap, settings);
+        if (y.change) changes.push(y.change);
+        gitbusYaml = y.state;
+      }
+    }
     return { result: {}, commit: { changes, message: `gitbus: trust version ${n} (${describeEdit(edit)})${step.status === 'pending' ? ', proposed' : ''}` } };
   });
   if (step.status === 'accepted') advancePin(ctx.paths.home, rendered.version, now);
-  return resultOf(step, r.commit);
+  return { ...resultOf(step, r.commit), ...(gitbusYaml ? { gitbusYaml } : {}) };
+}
+
+/** Refuses settings gitbus.yaml cannot be made to say: it cannot be read, or would read badly (trusted-settings.ts). */
+function checkSettingsFile(snap: Snapshot, settings: TrustSettings): void {
+  if (!snap.settingsFile) {
+    throw new TrustChangeInvalidError('gitbus.yaml cannot be read, so it cannot be made to say the same as the trust version', 'fix gitbus.yaml first ("gitbus lint" says what is wrong), then run this again');
+  }
+  checkTrustedSettings(snap.settingsFile, settings);
 }
 
 function describeEdit(edit: TrustEdit): string {
@@ -193,6 +242,8 @@ function describeEdit(edit: TrustEdit): string {
       return `remove node ${edit.node}`;
     case 'unlisted-nodes':
       return `unlisted nodes ${edit.value}`;
+    case 'settings':
+      return `settings ${settingsText(edit.settings)}`;
   }
 }
 
@@ -233,16 +284,25 @@ export async function trustSign(ctx: BusContext, version: number, opts: { key: S
   const link = Buffer.from(before.files.link ?? new Uint8Array());
   const signature = await signLink(opts.key, version, link);
   let after: ReturnType<typeof verifyNext> | undefined;
+  let gitbusYaml: TrustWriteResult['gitbusYaml'];
   const r = await transact(ctx, 'trust sign', async (snap) => {
     const now2 = await judge(snap);
     if (!Buffer.from(now2.files.link ?? new Uint8Array()).equals(link)) throw new TrustNothingToSignError(version, 'its link changed while it was being signed', 'run the command again');
     after = verifyNext(now2.prev, { ...now2.files, signatures: [...now2.files.signatures, signature] }, env);
     const complete = after.step.status === 'accepted' && after.next ? copyChanges(after.next) : [];
+    // The signature that makes a version count also makes gitbus.yaml say what it fixes, when that changed.
+    const settings = after.step.status === 'accepted' ? after.next?.policy.settings : undefined;
+    gitbusYaml = undefined;
+    if (settings && !sameTrustSettings(now2.prev?.policy.settings, settings)) {
+      const y = await gitbusYamlChange(snap, settings);
+      if (y.change) complete.push(y.change);
+      gitbusYaml = y.state;
+    }
     return { result: {}, commit: { changes: [{ path: signature.path, content: signature.content }, ...complete], message: `gitbus: trust version ${version} signed by ${key.fingerprint}${complete.length ? ', complete' : ''}` } };
   });
   const done = after ?? verifyNext(before.prev, { ...before.files, signatures: [...before.files.signatures, signature] }, env);
   if (done.next && version > 1) advancePin(ctx.paths.home, done.next, now);
-  return resultOf(done.step, r.commit);
+  return { ...resultOf(done.step, r.commit), ...(gitbusYaml ? { gitbusYaml } : {}) };
 }
 
 /** Version 1 read from its own files: its own admins sign it. */

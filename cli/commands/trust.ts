@@ -15,6 +15,8 @@ import { durationFlag, intFlag } from '../flags.js';
 import { emit } from '../output.js';
 import { digestFlag, fingerprintsFlag, trustChoiceOf } from '../trust-prompt.js';
 import { registerNodeKeyCommands, unlistedNodesFlag } from './trust-nodes.js';
+import { registerSettingsCommand, trustSettingsLine } from './trust-settings.js';
+import { settingsText } from '../../bus/trust/trusted-settings.js';
 import { nodeKeysText, ownKeyFailed, ownKeyText } from '../node-keys.js';
 
 interface KeyOpts extends CommonOptions {
@@ -88,6 +90,7 @@ function listText(v: TrustListView): string {
     for (const s of a.signers) lines.push(`  ${s.principals.join(',')}  ${s.fingerprint}${s.namespaces ? `  namespaces ${s.namespaces}` : ''}`);
     lines.push(a.rules.length ? 'rules:' : 'rules: none (nobody may dispatch)');
     a.rules.forEach((r, i) => lines.push(ruleText(r, i)));
+    lines.push(trustSettingsLine(a.settings));
     if (v.nodes) lines.push(...nodeKeysText(v.nodes));
   } else lines.push('no version of the trust root is accepted');
   const n = v.next;
@@ -95,7 +98,7 @@ function listText(v: TrustListView): string {
   if (n?.status === 'refused') lines.push(`refused: version ${n.version}: ${n.reason}\n  fix: ${n.fix}`);
   const p = v.proposed;
   if (p) {
-    lines.push(`  version ${p.version} would have: admins ${p.admins.join(', ')} (threshold ${p.threshold}); signers ${p.signers.map((s) => `${s.principals.join(',')} ${s.fingerprint}`).join(', ')}; node keys ${p.nodeKeys.map((n) => `${n.node} ${n.fingerprint}`).join(', ') || 'none'}; unlisted nodes ${p.unlistedNodes}`);
+    lines.push(`  version ${p.version} would have: admins ${p.admins.join(', ')} (threshold ${p.threshold}); signers ${p.signers.map((s) => `${s.principals.join(',')} ${s.fingerprint}`).join(', ')}; node keys ${p.nodeKeys.map((n) => `${n.node} ${n.fingerprint}`).join(', ') || 'none'}; unlisted nodes ${p.unlistedNodes}; settings ${p.settings ? settingsText(p.settings) : 'none'}`);
     p.rules.forEach((r, i) => lines.push(`  ${ruleText(r, i)}`));
   }
   if (v.behind) lines.push(`the bus's chain ends at version ${v.behind.bus}, behind the version ${v.behind.accepted} this node accepted: this node keeps its own`);
@@ -140,6 +143,7 @@ export function register(program: Command): void {
           writeText(r, 'wrote'),
           `it lists this node's key: ${r.node.node} ${r.node.fingerprint}`,
           `unlisted nodes: ${r.unlistedNodes.value} (${r.unlistedNodes.why})`,
+          `settings: ${settingsText(r.settings)} (gitbus.yaml's: nodes that enforce trust use these whatever gitbus.yaml says later; change them with "gitbus trust settings")`,
           'this node pinned it; other nodes pin it when they join (gitbus join URL --trust FINGERPRINT,...)',
         ].join('\n'),
       );
@@ -220,7 +224,7 @@ export function register(program: Command): void {
   ).action(async (version: string, opts: KeyOpts) =>
     withBus(opts, async (ctx) => {
       const r = await trustSign(ctx, intFlag('VERSION', 1, MAX_TRUST_VERSION)(version), { key: await keyOf(opts, ctx.paths.home) });
-      emit(opts, r, () => writeText(r, 'signed'));
+      emit(opts, r, () => `${writeText(r, 'signed')}${r.gitbusYaml === 'rewritten' ? '; gitbus.yaml now says the settings it fixes' : ''}`);
     }),
   );
 
@@ -248,5 +252,6 @@ export function register(program: Command): void {
     }),
   );
   registerNodeKeyCommands({ trust, add, remove }, keyed);
+  registerSettingsCommand(trust, keyed);
   for (const group of [trust, add, remove]) group.commands.forEach((c) => c.exitOverride());
 }

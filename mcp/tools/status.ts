@@ -42,8 +42,9 @@ export const statusTool = defineTool({
     const s = await busStatus(await env.bus());
     const wanted = a.states === undefined ? s.tasks : s.tasks.filter((t) => a.states?.includes(t.state));
     const limit = a.limit ?? DEFAULT_LIMIT;
-    // The bus settings are left out: a client asking for the fleet's state has no use for the lease and poll.
-    const { settings: _settings, ...rest } = s;
+    // The bus settings are left out: a client asking for the fleet's state has no use for the lease and poll
+    // (a setting the trust root overrides is among the problems).
+    const { settings: _settings, settingsOverridden: _overridden, ...rest } = s;
     return { ...rest, tasks: wanted.slice(0, limit), more: Math.max(0, wanted.length - limit) };
   },
 });

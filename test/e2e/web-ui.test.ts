@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,10 @@ beforeAll(async () => {
   mkdirSync(join(work, 'handoffs'), { recursive: true });
   for (const ws of ['api', 'ui']) writeFileSync(join(work, 'handoffs', `rel-${ws}.md`), `---\ntitle: release 1, ${ws}\nfrom: alpha\nto: beta\ngroup: release-1\nworkstream: ${ws}\n---\n## Task\n\nship the ${ws}\n`);
   writeFileSync(join(work, 'handoffs', 'broken.md'), '---\ntitle: [never closed\n---\nbody\n');
+  // beta's card as its watcher would publish it with one environment profile drifting (gitbus env, issue 12).
+  const card = readFileSync(join(work, 'nodes', 'beta.md'), 'utf8');
+  const drift = 'env:\n  - profile: claude\n    apply: auto\n    counts: { in-sync: 6, conflict: 1 }\n    drift:\n      - { target: "~/.zshrc", state: conflict }\n';
+  writeFileSync(join(work, 'nodes', 'beta.md'), card.replace(/\n---\n/, `\n${drift}---\n`));
   gitCli(['add', '-A'], work);
   gitCli(['commit', '-q', '-m', 'a fan-out and a broken handoff'], work);
   gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
@@ -150,7 +154,7 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     console.log(`screenshot: ${path}`);
   };
 
-  it('the fleet page renders every node of the test bus with its state, version, system and labels', async () => {
+  it('the fleet page renders every node of the test bus with its state, version, system, labels and environment drift', async () => {
     await page.goto(ui.url);
     await page.locator('article[data-node]').nth(2).waitFor({ timeout: 15_000 });
     expect(await page.locator('article[data-node]').evaluateAll((els) => els.map((e) => e.getAttribute('data-node')))).toEqual(['alpha', 'beta', 'gamma']);
@@ -161,6 +165,8 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     expect(text).toContain(`${platform()}/${arch()}`);
     expect(text).toContain('0.1.0');
     expect(text).toContain('no watcher');
+    // Drift of an environment profile, as beta's card reports it.
+    expect(await page.locator('article[data-node="beta"]').textContent()).toContain('claude (auto): 6 in-sync, 1 conflict: ~/.zshrc conflict');
     // gamma's watcher beats every second: the page shows it live, and when it beat.
     const gamma = page.locator('article[data-node="gamma"]');
     await expect.poll(() => gamma.locator('.badge').first().textContent(), { timeout: 15_000 }).toBe('live');

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { indexTree, openAttempt } from '../../bus/model/index-tree.js';
 import { applyDependencies, baseTaskView, type ParsedTaskFiles } from '../../bus/model/task-view.js';
-import { claimQueue, eligibility, pickFromQueue } from '../../bus/model/planner.js';
+import { claimQueue, eligibility, pickFromQueue, pickManyFromQueue } from '../../bus/model/planner.js';
 import { resolveTaskId } from '../../bus/model/resolve-id.js';
 import type { TaskFiles } from '../../bus/model/types.js';
 import type { TreeEntry } from '../../bus/store/objects.js';
@@ -106,6 +106,22 @@ describe('pickFromQueue', () => {
     expect(pickFromQueue(q, 2, () => 0)?.id).toBe('a');
     expect(pickFromQueue([v('a', 5), v('d', 1)], 3, () => 0.99)?.id).toBe('a');
     expect(pickFromQueue([], 2)).toBeUndefined();
+  });
+});
+
+describe('pickManyFromQueue', () => {
+  const v = (id: string, priority = 0, runner?: string) => baseTaskView(files(id), handoff(id, { priority, ...(runner ? { runner } : {}) }));
+  it('takes up to max tasks in queue order, the first spread after a lost race', () => {
+    const q = [v('a', 5), v('b', 5), v('c', 5), v('d', 1)];
+    expect(pickManyFromQueue(q, 1, 3).map((x) => x.id)).toEqual(['a', 'b', 'c']);
+    expect(pickManyFromQueue(q, 1, 9).map((x) => x.id)).toEqual(['a', 'b', 'c', 'd']);
+    expect(pickManyFromQueue(q, 2, 2, {}, () => 0.99).map((x) => x.id)).toEqual(['c', 'a']);
+    expect(pickManyFromQueue(q, 1, 0)).toEqual([]);
+    expect(pickManyFromQueue([], 1, 4)).toEqual([]);
+  });
+  it('takes at most perRunner tasks of a runner, and goes on past them', () => {
+    const q = [v('c1', 5, 'claude'), v('c2', 5, 'claude'), v('s1', 1, 'shell'), v('c3', 1, 'claude')];
+    expect(pickManyFromQueue(q, 1, 3, { claude: 1 }).map((x) => x.id)).toEqual(['c1', 's1']);
   });
 });
 

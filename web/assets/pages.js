@@ -43,17 +43,21 @@ function spendText(s) {
   return `claude ${usd(s.spentUsd)} of ${usd(s.capUsd)}`;
 }
 
-/** Drift of the node's environment, when its card reports it (`env`), as "profile: state n, …". */
+/**
+ * Drift of the node's environment profiles, as its card reports them (`env`: one entry per profile, schemas/
+ * env-drift.ts), as "claude (auto): 6 in-sync, 1 conflict: ~/.zshrc conflict; …". Text only; the card is untrusted.
+ */
 function driftText(env) {
-  if (!env || typeof env !== 'object') return null;
+  if (!Array.isArray(env)) return null;
   const parts = [];
-  for (const [profile, value] of Object.entries(env).slice(0, 20)) {
-    if (value && typeof value === 'object') {
-      const counts = Object.entries(value)
-        .filter(([, n]) => typeof n === 'number')
-        .map(([k, n]) => `${k} ${n}`);
-      parts.push(`${profile}: ${counts.length ? counts.join(', ') : 'reported'}`);
-    } else parts.push(`${profile}: ${String(value)}`);
+  for (const p of env.slice(0, 20)) {
+    if (!p || typeof p !== 'object') continue;
+    const counts = p.counts && typeof p.counts === 'object' ? Object.entries(p.counts).filter(([, n]) => typeof n === 'number' && n > 0).map(([k, n]) => `${n} ${k}`) : [];
+    const files = Array.isArray(p.drift) ? p.drift.slice(0, 10).map((d) => `${String(d?.target ?? '')} ${String(d?.state ?? '')}`) : [];
+    const more = typeof p.more === 'number' ? [`${p.more} more`] : [];
+    const head = `${String(p.profile ?? '?')}${p.apply ? ` (${String(p.apply)})` : ''}: ${counts.length ? counts.join(', ') : 'nothing reported'}`;
+    const tail = [...files, ...more].join(', ');
+    parts.push(`${head}${tail ? `: ${tail}` : ''}${p.problem ? ` (${String(p.problem)})` : ''}`);
   }
   return parts.length ? parts.join('; ') : null;
 }

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { pushFiles } from '../helpers/push-access.js';
+
+/**
+ * A watcher with free slots claims as many tasks as it has slots in one commit, and results that are ready together
+ * go out in one commit (issue 14, batching): one push instead of one per task, each decided from one snapshot, so
+ * compare-and-swap is unchanged.
+ */
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let w: string;
+let person: string;
+const children: ChildProcess[] = [];
+const ids = ['batch-a', 'batch-b', 'batch-c', 'batch-d', 'batch-e'];
+
+beforeAll(async () => {
+  bus = await makeBus({ node: 'boss' });
+  w = await bus.addNode('w', [], ['--runner', 'shell', '--parallel', '4']);
+  person = join(bus.dir, 'person');
+  gitCli(['clone', '-q', bus.remote, person]);
+  pushFiles(person, Object.fromEntries(ids.map((id, i) => [`handoffs/${id}.md`, `---\ntitle: batch ${i}\nto: w\ncommand: "true"\npriority: ${9 - i}\n---\n`])), 'five tasks');
+}, 30_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await bus?.cleanup();
+});
+
+describe('a watcher with free slots', () => {
+  it('claims up to its free slots in one commit, in queue order, and runs them all', async () => {
+    const r = await gitbus(['watch', '--once', '--json'], { home: w, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const claims = gitCli(['log', '--format=%s', 'main'], bus.remote).split('\n').filter((s) => s.startsWith('gitbus: claim'));
+    // Four slots: the four highest priorities in one commit, the fifth in a commit of its own when a slot freed.
+    expect(claims).toHaveLength(2);
+    expect(claims).toContain('gitbus: claim 4 tasks by w');
+    const batch = gitCli(['log', '--format=%H', '--grep', '^gitbus: claim 4 tasks', 'main'], bus.remote).trim();
+    const files = gitCli(['show', '--name-only', '--format=', batch], bus.remote).split('\n').filter(Boolean).sort();
+    expect(files).toEqual(ids.slice(0, 4).map((id) => `claims/${id}.1.md`));
+    const s = json<{ tasks: { id: string; state: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('boss') }));
+    for (const id of ids) expect(s.tasks.find((t) => t.id === id)?.state, id).toBe('succeeded');
+  });
+
+  it('results that are ready together, queued while the remote was away, go out in one commit', async () => {
+    const go = join(bus.dir, 'go');
+    const held = ['held-a', 'held-b', 'held-c'];
+    pushFiles(person, Object.fromEntries(held.map((id) => [`handoffs/${id}.md`, `---\ntitle: ${id}\nto: w\ncommand: "for i in $(seq 1 400); do [ -e ${go} ] && exit 0; sleep 0.05; done; exit 1"\n---\n`])), 'three tasks that wait');
+    const watcher = startWatcher(w, ['--poll', '1s', '--retry', '1s'], children);
+    const status = async () => json<{ tasks: { id: string; state: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('boss') })).tasks;
+    await until('w to claim the three', async () => (await status()).filter((t) => held.includes(t.id) && t.state === 'claimed').length === 3, 20_000, () => watcher.stderr());
+    renameSync(bus.remote, `${bus.remote}.away`);
+    writeFileSync(go, '');
+    await until('the three results to wait in the outbox', () => watcher.events().filter((e) => e.type === 'queued').length === 3, 20_000, () => watcher.stderr());
+    renameSync(`${bus.remote}.away`, bus.remote);
+    await until('the results to be delivered', () => watcher.events().filter((e) => e.type === 'delivered').length === 3, 30_000, () => watcher.stderr());
+    // Every commit that wrote one of their responses: exactly one, with the three.
+    const commits = gitCli(['log', '--format=%H', 'main', '--', ...held.map((id) => `responses/${id}.md`)], bus.remote).split('\n').filter(Boolean);
+    expect(commits).toHaveLength(1);
+    expect(gitCli(['log', '-1', '--format=%s', commits[0] ?? ''], bus.remote).trim()).toBe('gitbus: respond 3 tasks by w');
+    expect(gitCli(['show', '--name-only', '--format=', commits[0] ?? ''], bus.remote).split('\n').filter((f) => f.startsWith('responses/')).sort()).toEqual(held.map((id) => `responses/${id}.md`));
+    for (const t of (await status()).filter((x) => held.includes(x.id))) expect(t.state, t.id).toBe('succeeded');
+  }, 60_000);
+});
