@@ -5,6 +5,7 @@ import { firstLine } from '../schemas/errors.js';
 import { listOutbox } from './outbox.js';
 import { forgetRunning, killLeftover, listRunning } from './running-record.js';
 import type { WatchOptions } from './watch-events.js';
+import type { Snapshot } from '../bus/model/snapshot.js';
 
 /** The `by` of claims a watcher makes (BusContext.actor when the CLI opens the bus for `gitbus watch`). */
 export const WATCHER_ACTOR = 'watcher';
@@ -36,4 +37,22 @@ export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promis
       opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null });
     }
   }
+}
+
+/**
+ * Claims of this watcher that it is not running and has no result for: a claim whose push reached the remote while
+ * the connection dropped before the answer came back, so the watcher took it for a failure. Nobody else would take
+ * such a task while this node beats. Pure over what it is given: the caller decides when it is safe to look (no
+ * claim of its own on the way) and releases only what two looks in a row found (`previous`).
+ */
+export async function orphanedClaims(ctx: BusContext, snap: Snapshot, mine: (id: string) => boolean): Promise<{ id: string; attempt: number }[]> {
+  const outbox = new Set(listOutbox(ctx.paths.home).map((e) => e.id));
+  const out: { id: string; attempt: number }[] = [];
+  for (const [id, f] of snap.index.tasks) {
+    if (f.response || f.claims.size === 0 || mine(id) || outbox.has(id)) continue;
+    const v = await snap.view(id);
+    if ((v?.state !== 'claimed' && v?.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
+    out.push({ id, attempt: v.claim.attempt });
+  }
+  return out;
 }

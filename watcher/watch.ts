@@ -32,7 +32,7 @@ import { dropAllReservations, dropReservation, listOutbox, putOutbox, rejectOutb
 import { listQueue } from '../bus/queue.js';
 import { deliverQueued } from '../bus/ops/deliver.js';
 import { firstLine } from '../schemas/errors.js';
-import { recoverClaims, stopLeftovers } from './restart-recovery.js';
+import { orphanedClaims, recoverClaims, stopLeftovers } from './restart-recovery.js';
 import type { FinishedTask, WatchOptions } from './watch-events.js';
 
 export type { FinishedTask, WatchEvent, WatchOptions } from './watch-events.js';
@@ -312,6 +312,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     }
     try {
       await flushOutbox();
+      await releaseOrphans(snap);
       for (const r of running.values()) {
         if (r.cancel.signal.aborted || !snap.index.tasks.get(r.task.id)?.cancel) continue;
         const c = (await snap.view(r.task.id))?.cancel;
@@ -431,6 +432,33 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
    * claim decides from the state the wake already has (peek) and syncs only to take a task; after waiting for a
    * run the remote is looked at once more.
    */
+  /** Claims on their way to the remote. */
+  let claiming = 0;
+  /** Claims of this watcher it neither runs nor has a result for, as the last look found them. */
+  let suspects = new Set<string>();
+  /**
+   * A claim whose push reached the remote while the answer was lost (the watcher took it for a failure) is held
+   * by nobody: released once two looks in a row, with no claim of this watcher on the way in between, found it.
+   */
+  const releaseOrphans = async (snap: Snapshot): Promise<void> => {
+    if (claiming > 0) {
+      suspects = new Set();
+      return;
+    }
+    const found = await orphanedClaims(ctx, snap, (id) => running.has(id) || [...held.values()].some((e) => e.id === id));
+    const now = new Set(found.map((o) => `${o.id}.${o.attempt}`));
+    for (const o of found) {
+      if (!suspects.has(`${o.id}.${o.attempt}`)) continue;
+      try {
+        await release(ctx, o.id, 'this watcher never ran it: the claim reached the bus while its push seemed to fail');
+        opts.onEvent({ type: 'released', id: o.id, attempt: o.attempt, reason: 'orphaned' });
+        now.delete(`${o.id}.${o.attempt}`);
+      } catch (err) {
+        report(err);
+      }
+    }
+    suspects = now;
+  };
   const drain = async (untilIdle: boolean): Promise<void> => {
     if (runners.length === 0) return;
     for (let round = 0; ; round++) {
@@ -440,8 +468,14 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
           // Every free slot in one claim, one push (docs/PROTOCOL.md §5, "Claiming several at once"). A daily spend cap
           // is checked per claude task as each starts, so a capped node takes those one at a time.
           const free = ctx.config.parallel - running.size;
-          const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}) }, undefined, { peek: await peek() });
-          for (const task of batch.claims) start(task);
+          claiming++;
+          try {
+            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}) }, undefined, { peek: await peek() });
+            for (const task of batch.claims) start(task);
+          } finally {
+            // After start(): a claim this batch made is in `running` before it stops counting as on its way.
+            claiming--;
+          }
         } catch (err) {
           claimable = false;
           if (err instanceof NothingClaimableError) reportSkipped(err);
