@@ -6,7 +6,9 @@ import { makeBus } from '../helpers/bus.js';
 
 type Json = Record<string, unknown>;
 
-describe('CLI lifecycle on a local bus', () => {
+// The tests touch only the tasks they dispatch (or a bus of their own), and a node's processes may run side by side
+// (docs/ARCHITECTURE.md "Concurrency on one node"): they run at once.
+describe.concurrent('CLI lifecycle on a local bus', () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
   let a: string;
   let b: string;
@@ -154,7 +156,7 @@ describe('CLI lifecycle on a local bus', () => {
   });
 });
 
-describe('CLI errors and exit codes', () => {
+describe.concurrent('CLI errors and exit codes', () => {
   it('every command has --help and --json', async () => {
     // The commands as the program lists them, so that a new command cannot be left out of this test.
     const top = await gitbus(['--help']);

@@ -76,7 +76,9 @@ async function expectAllDone(f: Fleet, from: string, ids: string[], deadlineMs: 
   expect(everything).not.toMatch(/"type":"error"/);
 }
 
-describe('concurrent use of one node', () => {
+// The two cases have their own buses and homes, and the SSH one spends its time waiting on slow command starts:
+// they run side by side.
+describe.concurrent('concurrent use of one node', () => {
   it('ten dispatches at once from one home while its watcher runs, on a local remote: all delivered, distinct ids', { timeout: 180_000 }, async () => {
     const dir = await tempDir('gitbus-conc-');
     cleanups.push(dir.cleanup);
@@ -93,16 +95,18 @@ describe('concurrent use of one node', () => {
     await expectAllDone(f, 'alpha', ids, 90_000);
   });
 
-  describe.skipIf(!available)('over an SSH remote whose every command takes 1 s to start', () => {
+  describe.skipIf(!available)('over an SSH remote whose every command takes half a second to start', () => {
     let sshd: Sshd;
     it('ten parallel dispatches from one home all succeed; three watchers finish a dozen tasks with no lock timeout', { timeout: 420_000 }, async () => {
       const dir = await tempDir('gitbus-conc-ssh-');
       cleanups.push(dir.cleanup);
-      // A slow login shell, as on a host whose ~/.bashrc runs `pyenv init`: every command waits 1 s (some 30 times a
-      // normal start here), then runs.
-      // (Not $BASH_ENV: every bash that .bashrc starts would read it again and multiply the delay.)
+      // A slow login shell, as on a host whose ~/.bashrc runs `pyenv init`: every command waits 0.5 s (some 100
+      // times a normal start here: the test sshd skips ~/.bashrc), then runs. Each compare-and-swap costs two
+      // command starts and writes to main cannot overlap, so this delay sets the pace of the whole test: 0.5 s keeps
+      // every network step two orders of magnitude slower than the local file steps, which is what the case is about.
+      // (Not $BASH_ENV: bash run by sshd reads ~/.bashrc instead.)
       const slow = join(dir.path, 'slow-start.sh');
-      writeFileSync(slow, '#!/bin/sh\nsleep 1\nexec sh -c "$SSH_ORIGINAL_COMMAND"\n', { mode: 0o755 });
+      writeFileSync(slow, '#!/bin/sh\nsleep 0.5\nexec sh -c "$SSH_ORIGINAL_COMMAND"\n', { mode: 0o755 });
       sshd = await startSshd({ extraConfig: [`ForceCommand ${slow}`] });
       cleanups.push(() => sshd.cleanup());
       const bare = join(dir.path, 'srv', 'bus.git');

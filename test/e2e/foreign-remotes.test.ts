@@ -42,19 +42,20 @@ let seq = 0;
 const branchOf = (shape: Shape) => (shape === 'a trunk with commits' ? 'trunk' : 'master');
 
 /** A bare repository as plain git makes it, in the folder the HTTP server and sshd serve. */
-function foreignRepo(shape: Shape): { path: string; name: string } {
-  const name = `r${++seq}.git`;
+function foreignRepo(shape: Shape): { path: string; name: string; seq: number } {
+  const mine = ++seq;
+  const name = `r${mine}.git`;
   const path = join(root, 'srv', name);
   gitCli(['-c', 'init.defaultBranch=master', 'init', '-q', '--bare', path]);
   const branch = branchOf(shape);
   if (shape !== 'an unborn master') {
-    const work = join(root, `work-${seq}`);
+    const work = join(root, `work-${mine}`);
     gitCli(['init', '-q', '-b', branch, work]);
     gitCli(['commit', '-q', '--allow-empty', '-m', 'someone else\'s project'], work);
     gitCli(['push', '-q', path, branch], work);
     gitCli(['--git-dir', path, 'symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
   }
-  return { path, name };
+  return { path, name, seq: mine };
 }
 
 function urlOf(repo: { path: string; name: string }, via: Via): string {
@@ -76,11 +77,13 @@ function ok(r: RunResult): RunResult {
 const cases: [Via, Shape][] = [];
 for (const via of ['local', 'ssh', 'http'] as const) if (via !== 'ssh' || sshOk) for (const shape of ['an unborn master', 'a master with commits', 'a trunk with commits'] as const) cases.push([via, shape]);
 
-describe('a bus in a repository made with plain git init --bare', () => {
+// Every case has its own repository and homes: they run side by side (most of a case is waiting on its
+// processes and round trips, one after another).
+describe.concurrent('a bus in a repository made with plain git init --bare', () => {
   it.each(cases)('over %s with HEAD at %s: init, join, dispatch, claim, respond, status, watch, archive', { timeout: 240_000 }, async (via, shape) => {
     const repo = foreignRepo(shape);
     const url = urlOf(repo, via);
-    const home = (n: string) => join(root, `home-${seq}-${n}`);
+    const home = (n: string) => join(root, `home-${repo.seq}-${n}`);
     ok(await cli(['init', '--remote', url, '--node', 'alpha', '--json'], home('alpha')));
     ok(await cli(['join', url, '--node', 'beta', '--runner', 'shell', '--json'], home('beta')));
     const id = json<{ id: string }>(ok(await cli(['dispatch', 'echo foreign', '--to', 'beta', '--json'], home('alpha')))).id;
@@ -117,11 +120,11 @@ describe('a bus in a repository made with plain git init --bare', () => {
 
   it('init over a main that holds someone else\'s commits is refused as NOT_A_BUS, and does not suggest init again', async () => {
     const repo = foreignRepo('an unborn master');
-    const work = join(root, `work-main-${seq}`);
+    const work = join(root, `work-main-${repo.seq}`);
     gitCli(['init', '-q', '-b', 'main', work]);
     gitCli(['commit', '-q', '--allow-empty', '-m', 'a project on main'], work);
     gitCli(['push', '-q', repo.path, 'main'], work);
-    const r = await cli(['init', '--remote', urlOf(repo, 'http'), '--node', 'alpha', '--json'], join(root, `home-taken-${seq}`));
+    const r = await cli(['init', '--remote', urlOf(repo, 'http'), '--node', 'alpha', '--json'], join(root, `home-taken-${repo.seq}`));
     expect(r.code, r.stderr).toBe(7);
     const err = json<{ error: { code: string; fix: string } }>(r).error;
     expect(err.code).toBe('NOT_A_BUS');
@@ -143,8 +146,8 @@ describe('a bus in a repository made with plain git init --bare', () => {
 
   it('a person\'s plain git clone (HEAD at master) is told to switch to main when installing hooks', async () => {
     const repo = foreignRepo('an unborn master');
-    ok(await cli(['init', '--remote', repo.path, '--node', 'alpha'], join(root, `home-hooks-${seq}`)));
-    const work = join(root, `clone-${seq}`);
+    ok(await cli(['init', '--remote', repo.path, '--node', 'alpha'], join(root, `home-hooks-${repo.seq}`)));
+    const work = join(root, `clone-${repo.seq}`);
     await spawnBounded('git', ['clone', '-q', repo.path, work], { timeoutMs: 60_000 });
     const refused = await gitbus(['hooks', 'install'], { cwd: work });
     expect(refused.code).toBe(7);

@@ -37,7 +37,8 @@ async function allFiles(dir: string): Promise<string> {
   return out;
 }
 
-describe('gitbus doctor over http', () => {
+// Every test has its own bus and server: they run side by side (the describe blocks too).
+describe.concurrent('gitbus doctor over http', () => {
   it('compares clocks through the server\'s Date header and warns about a skewed one', async () => {
     const bus = await httpBus();
     const joined = await gitbus(['join', bus.url, '--node', 'beta', '--json'], { home: bus.home('beta'), env: { ...process.env, GITBUS_TOKEN: TOKEN } });
@@ -59,7 +60,7 @@ describe('gitbus doctor over http', () => {
   });
 });
 
-describe('an http(s) remote', () => {
+describe.concurrent('an http(s) remote', () => {
   it('joins with a token, claims and responds over HTTP, and never stores or prints the token', async () => {
     const bus = await httpBus();
     const noToken = { ...process.env };

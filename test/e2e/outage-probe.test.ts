@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, tempDir } from '../helpers/cli.js';
 import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
+import { pushHandoffs } from '../helpers/project.js';
 import { until } from '../helpers/wait.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 
@@ -21,8 +22,6 @@ afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   for (const c of cleanups.reverse()) await c();
 });
-
-type Shown = { state: string; files: { path: string; text: string }[] };
 
 interface Scenario {
   /** The bus lease; the heartbeat is 3 s, the outage lasts `outageMs`, well beyond the lease. */
@@ -43,19 +42,15 @@ async function outageRun(s: Scenario, dir: string): Promise<void> {
   const init = await run(['init', '--remote', s.remote, '--node', 'boss', '--lease', `${s.leaseMs / 1000}s`, '--heartbeat', '3s', '--json'], 'boss');
   expect(init.code, init.stderr).toBe(0);
   const nodes = ['n1', 'n2', 'n3'];
-  for (const n of nodes) {
-    const j = await run(['join', s.remote, '--node', n, '--runner', 'shell', '--parallel', '2', '--json'], n);
-    expect(j.code, j.stderr).toBe(0);
-  }
+  const joins = await Promise.all(nodes.map((n) => run(['join', s.remote, '--node', n, '--runner', 'shell', '--parallel', '2', '--json'], n)));
+  for (const j of joins) expect(j.code, j.stderr).toBe(0);
   const markers = join(dir, 'markers');
   mkdirSync(markers);
-  const ids: string[] = [];
-  for (let i = 0; i < TASKS; i++) {
-    // Each run appends a line to its task's marker file: the number of lines is the number of runs.
-    const d = await run(['dispatch', `short task ${i}`, '--command', `echo "$GITBUS_ATTEMPT" >> '${markers}'/"$GITBUS_TASK_ID"; sleep 2`, '--json', '--no-git'], 'boss');
-    expect(d.code, d.stderr).toBe(0);
-    ids.push(json<{ id: string }>(d).id);
-  }
+  // The tasks are pushed in one plain-git commit, as a person would (the outage is the subject, not dispatch,
+  // which over SSH cost a CLI process and two exchanges per task). Each run appends a line to its task's marker
+  // file: the number of lines is the number of runs.
+  const ids = Array.from({ length: TASKS }, (_, i) => `outage-${String(i).padStart(2, '0')}`);
+  pushHandoffs(join(dir, 'person'), s.bare, ids.map((id, i) => ({ id, frontmatter: { title: `short task ${i}`, command: `echo "$GITBUS_ATTEMPT" >> '${markers}'/"$GITBUS_TASK_ID"; sleep 3` } })));
   const startedAt = Date.now();
   let cutAt = 0;
   let restoredAt = 0;
@@ -71,10 +66,16 @@ async function outageRun(s: Scenario, dir: string): Promise<void> {
       // the remote is away
     }
   }, 250);
+  // Stopped on the way out too, when an expectation fails first.
+  cleanups.push(async () => clearInterval(beatWatch));
   const watchers: WatcherProcess[] = nodes.map((n) => startWatcher(home(n), ['--poll', '1s', '--retry', '1s', '--retry-max', '2s'], children, s.env));
   const all = () => watchers.flatMap((w) => w.events());
   const explain = () => `cut at ${cutAt - startedAt} ms, restored at ${restoredAt - startedAt} ms\nbeats: ${JSON.stringify(Object.fromEntries(beats))}\n${watchers.map((w, i) => `${nodes[i]}: ${w.events().map((e) => `${String(e['_at'])} ${e.type}${e.id ? ` ${e.id}` : ''}${e['attempt'] ? `.${String(e['attempt'])}` : ''}`).join(', ')}\n${w.stderr()}`).join('\n')}`;
-  await until('each watcher to be running tasks', () => watchers.every((w) => w.events().some((e) => e.type === 'claimed')), 60_000, explain);
+  // Cut once every slot runs a task: a watcher with no free slot claims nothing until a run ends (3 s), so no claim
+  // push is in flight at the cut. (One cut mid-push can land on the remote while its node sees only the dropped
+  // connection; that node then neither runs nor gives back a claim the bus says it holds: a separate problem,
+  // left out of this probe, which is about silences.)
+  await until('every slot of every watcher to be running a task', () => watchers.every((w) => w.events().filter((e) => e.type === 'claimed').length >= 2), 60_000, explain);
 
   // The remote goes away for longer than the lease while runs are in flight.
   await s.cut();
@@ -91,14 +92,17 @@ async function outageRun(s: Scenario, dir: string): Promise<void> {
   const responses = () => gitCli(['--git-dir', s.bare, 'ls-tree', '--name-only', 'main', 'responses/']).trim().split('\n').filter(Boolean);
   await until('every task to end', () => responses().length === TASKS, 120_000, explain);
 
+  // One status for every task's state, and the claims straight from the bare repository: a `show` per task cost
+  // a CLI process (and, over SSH, an exchange) each.
+  const status = json<{ tasks: { id: string; state: string }[] }>(await run(['status', '--json'], 'boss'));
+  const claims = gitCli(['--git-dir', s.bare, 'ls-tree', '--name-only', 'main', 'claims/']).trim().split('\n').filter(Boolean);
   for (const id of ids) {
-    const shown = json<Shown>(await run(['show', id, '--json'], 'boss'));
-    expect(shown.state, `${id}\n${explain()}`).toBe('succeeded');
-    expect(shown.files.filter((f) => f.path.startsWith('responses/')), id).toHaveLength(1);
+    expect(status.tasks.find((t) => t.id === id)?.state, `${id}\n${explain()}`).toBe('succeeded');
     // Claimed once, never reclaimed from a node that was only cut off.
-    expect(shown.files.filter((f) => f.path.startsWith('claims/')).map((f) => f.path), `${id}\n${explain()}`).toEqual([`claims/${id}.1.md`]);
+    expect(claims.filter((p) => p.startsWith(`claims/${id}.`)), `${id}\n${explain()}`).toEqual([`claims/${id}.1.md`]);
     expect(readFileSync(join(markers, id), 'utf8').trim().split('\n'), `${id} ran more than once`).toEqual(['1']);
   }
+  expect(claims.sort()).toEqual(ids.map((id) => `claims/${id}.1.md`).sort());
   expect(readdirSync(markers).sort()).toEqual([...ids].sort());
   expect(all().filter((e) => e.type === 'rejected' || e.type === 'released' || e.type === 'reaped')).toEqual([]);
   expect(all().filter((e) => e.type === 'claimed' && e['reclaimed'] === true)).toEqual([]);
@@ -111,8 +115,13 @@ async function outageRun(s: Scenario, dir: string): Promise<void> {
   for (const w of watchers) expect(await w.exited).toBe(0);
 }
 
+const sshd_ = sshdAvailable();
+if (!sshd_) console.warn('skipping the SSH outage test: /usr/sbin/sshd is not installed (apt-get install openssh-server)');
+
+// The two scenarios have their own buses, homes and (for SSH) server, and spend most of their time waiting out
+// the outage: they run side by side.
 describe('an outage is not a death', () => {
-  it('over a local remote renamed away for longer than the lease: every task runs once, one response each, nothing lost', async () => {
+  it.concurrent('over a local remote renamed away for longer than the lease: every task runs once, one response each, nothing lost', { timeout: 240_000 }, async () => {
     const dir = await tempDir('gitbus-outage-');
     cleanups.push(dir.cleanup);
     const bare = join(dir.path, 'remote.git');
@@ -128,22 +137,11 @@ describe('an outage is not a death', () => {
       },
       dir.path,
     );
-  }, 240_000);
-});
-
-const sshd_ = sshdAvailable();
-if (!sshd_) console.warn('skipping the SSH outage test: /usr/sbin/sshd is not installed (apt-get install openssh-server)');
-
-describe.skipIf(!sshd_)('an outage is not a death, over SSH', () => {
-  let sshd: Sshd;
-  beforeAll(async () => {
-    sshd = await startSshd();
-  });
-  afterAll(async () => {
-    await sshd?.cleanup();
   });
 
-  it('with the sshd stopped for longer than the lease: every task runs once, one response each, nothing lost', async () => {
+  it.skipIf(!sshd_).concurrent('over SSH, with the sshd stopped for longer than the lease: every task runs once, one response each, nothing lost', { timeout: 240_000 }, async () => {
+    const sshd: Sshd = await startSshd();
+    cleanups.push(() => sshd.cleanup());
     const dir = await tempDir('gitbus-sshoutage-');
     cleanups.push(dir.cleanup);
     const bare = join(dir.path, 'srv', 'bus.git');
@@ -151,5 +149,5 @@ describe.skipIf(!sshd_)('an outage is not a death, over SSH', () => {
     // A longer lease than over a local path: every SSH exchange costs more on a loaded machine, and a heartbeat
     // waits for the clone lock behind them (a real silence the observers would rightly act on).
     await outageRun({ leaseMs: 12_000, outageMs: 24_000, remote: `busbox:${bare}`, bare, env: sshd.env, cut: () => sshd.stop(), restore: () => sshd.start() }, dir.path);
-  }, 240_000);
+  });
 });

@@ -33,7 +33,9 @@ function run(args: string[], home: string, env: NodeJS.ProcessEnv = sshd.env) {
   return gitbus(args, { home, env });
 }
 
-describe.skipIf(!available)('an SSH remote', () => {
+// Each test has its own bus (and the one that restarts its server, its own sshd): they run side by side, as most
+// of their time is spent waiting on round trips and watchers.
+describe.skipIf(!available).concurrent('an SSH remote', () => {
   it('a project task fetches its project over SSH and pushes its branch back over SSH (the git CLI with the ssh config)', async () => {
     const bus = await makeBus();
     cleanups.push(bus.cleanup);
@@ -149,7 +151,11 @@ describe.skipIf(!available)('an SSH remote', () => {
   });
 
   it('runs tasks on three watchers over SSH, and keeps going after the server restarts', { timeout: 240_000 }, async () => {
-    const bus = await sshBus();
+    // Its own server, so that restarting it touches no other test.
+    const sshd = await startSshd();
+    cleanups.push(() => sshd.cleanup());
+    const bus = await sshBus_(sshd, (c) => cleanups.push(c));
+    const run = (args: string[], home: string) => gitbus(args, { home, env: sshd.env });
     const watchers: { child: ReturnType<typeof spawn>; out: () => string }[] = [];
     for (const n of ['w1', 'w2', 'w3']) {
       const j = await run(['join', `busbox:${bus.bare}`, '--node', n, '--runner', 'shell', '--json'], bus.home(n));
@@ -198,7 +204,7 @@ describe.skipIf(!available)('an SSH remote', () => {
   });
 });
 
-describe.skipIf(!available)('gitbus doctor over SSH', () => {
+describe.skipIf(!available).concurrent('gitbus doctor over SSH', () => {
   it('says where the alias led, which host key and key were used, compares clocks and proves push access', async () => {
     const bus = await sshBus();
     const r = await run(['doctor', '--json'], bus.home('alpha'));
@@ -216,10 +222,12 @@ describe.skipIf(!available)('gitbus doctor over SSH', () => {
     expect(gitCli(['--git-dir', bus.bare, 'for-each-ref', 'refs/gitbus/doctor'])).toBe('');
     expect(check('ssh.shell').detail).toMatch(/\d+ ms/);
 
-    // A host whose shell start-up is slow (bash sources $BASH_ENV for every command): a warning with the fix.
-    const slowEnv = join(bus.dir, 'slow-start.sh');
-    writeFileSync(slowEnv, 'sleep 0.15\n');
-    const slow = await startSshd({ extraConfig: [`SetEnv BASH_ENV=${slowEnv}`] });
+    // A host whose shell start-up is slow (every command waits 150 ms before it runs, as behind a ~/.bashrc that
+    // runs `pyenv init`): a warning with the fix. (Not $BASH_ENV: bash run by sshd reads ~/.bashrc instead, so it
+    // slowed commands only through the bash processes this machine's own ~/.bashrc starts.)
+    const slowStart = join(bus.dir, 'slow-start.sh');
+    writeFileSync(slowStart, '#!/bin/sh\nsleep 0.15\nexec sh -c "$SSH_ORIGINAL_COMMAND"\n', { mode: 0o755 });
+    const slow = await startSshd({ extraConfig: [`ForceCommand ${slowStart}`] });
     cleanups.push(() => slow.cleanup());
     const viaSlow = json<{ checks: { name: string; status: string; detail: string; fix: string | null }[] }>(await gitbus(['doctor', '--json'], { home: bus.home('alpha'), env: slow.env }));
     const shell = viaSlow.checks.find((c) => c.name === 'ssh.shell');

@@ -26,8 +26,10 @@ function startWatcher(home: string, args: string[] = []): { child: ChildProcess;
 const events = (w: { lines: () => string[] }) => w.lines().map((l) => JSON.parse(l) as { type: string; id?: string; attempt?: number; status?: string });
 const show = async (home: string, id: string) => json<Shown>(await gitbus(['show', id, '--json'], { home }));
 
+// Every test has its own bus and watchers, and spends its time waiting on leases, runs and wake-ups: they run side
+// by side (the describe blocks too).
 /** Leases: a node silent past the lease loses its claims, by the observer's own clock. */
-describe('watcher recovery', () => {
+describe.concurrent('watcher recovery', () => {
   it('kill -9 of a watcher mid-task: another node reclaims it with the next attempt and finishes it', async () => {
     const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '3s', '--heartbeat', '1s'] });
     cleanups.push(bus.cleanup);
@@ -150,7 +152,7 @@ describe('watcher recovery', () => {
   }, 90_000);
 });
 
-describe('following work', () => {
+describe.concurrent('following work', () => {
   it('logs shows a running task\'s output from another node, and dispatch --wait shows progress and the result', async () => {
     const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '10s', '--heartbeat', '1s'] });
     cleanups.push(bus.cleanup);
@@ -179,7 +181,7 @@ describe('following work', () => {
   }, 120_000);
 });
 
-describe('wake-ups', () => {
+describe.concurrent('wake-ups', () => {
   it('a push to a local remote wakes an idle watcher at once, long before its next poll', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
@@ -197,7 +199,7 @@ describe('wake-ups', () => {
   }, 60_000);
 });
 
-describe('offline', () => {
+describe.concurrent('offline', () => {
   it('results made while the remote is unreachable are kept and all arrive once it is back: none lost, none doubled', async () => {
     const { renameSync } = await import('node:fs');
     const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '5m', '--heartbeat', '1s'] });
@@ -229,7 +231,7 @@ describe('offline', () => {
   }, 90_000);
 });
 
-describe('recurring work', () => {
+describe.concurrent('recurring work', () => {
   it('a schedule yields exactly one instance per due time with three watchers and no leader', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);

@@ -24,7 +24,8 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
-describe('gitbus watch', () => {
+// Every test has its own bus and watchers: they run side by side.
+describe.concurrent('gitbus watch', () => {
   it('applies a changed heartbeat and poll from gitbus.yaml without a restart', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);

@@ -7,7 +7,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 // Only those that wait (leases, delayed SSH starts): the ones that keep the cores busy (the claim race) would
 // crowd each other out if they all started together.
-const SLOW_FIRST = ['outage-probe', 'concurrent-node', 'foreign-remotes', 'ssh-remote'];
+// (The SSH files now wait far less: the test sshd skips the host's ~/.bashrc, test/helpers/sshd.ts.)
+const SLOW_FIRST = ['concurrent-node', 'outage-probe', 'clock-skew', 'watch-polite'];
 
 function rank(file: TestSpecification): number {
   const i = SLOW_FIRST.findIndex((name) => file.moduleId.endsWith(`/${name}.test.ts`));
