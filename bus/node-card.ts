@@ -1,22 +1,13 @@
 import { cpus, hostname, platform, arch, totalmem } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
+import { GITBUS_VERSION } from './version.js';
 import type { NodeCard } from '../schemas/node-card.js';
 import type { NodeConfig } from './home.js';
 import { cardPolicy, offeredRunners } from './node-policy.js';
 import { readKeyFile } from './trust/key-file.js';
 import { nodeKeyPaths } from './trust/node-key.js';
 
-export const GITBUS_VERSION: string = readVersion();
-
-function readVersion(): string {
-  try {
-    const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    if (pkg && typeof pkg === 'object' && 'version' in pkg && typeof pkg.version === 'string') return pkg.version;
-  } catch {
-    // Running from an unusual layout: the version is informational only.
-  }
-  return '0.0.0';
-}
+export { GITBUS_VERSION } from './version.js';
 
 /**
  * The public half of the node's key, when it has one (made at join or pin on a bus with a trust root, never just
