@@ -56,18 +56,32 @@ export function refuseSingleFlags(title: string | undefined, opts: Record<string
   }
 }
 
-function readBatch(file: string): Buffer {
-  const where = file === '-' ? 'standard input' : file;
+/**
+ * Standard input as a stream: a pipe may be non-blocking (a shell pipeline's, a parent's), where one synchronous
+ * read gives EAGAIN. Stops reading past the cap.
+ */
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += b.length;
+    if (size > MAX_BATCH_INPUT_BYTES) throw new BatchTooLargeError(`standard input is more than ${MAX_BATCH_INPUT_BYTES / 2 ** 20} MiB`, `${MAX_BATCH_INPUT_BYTES / 2 ** 20} MiB`, { bytes: size });
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readBatch(file: string): Promise<Buffer> {
   try {
+    if (file === '-') return await readStdin();
     // A file far too big is refused before it is read into memory.
-    if (file !== '-') {
-      const size = statSync(file).size;
-      if (size > MAX_BATCH_INPUT_BYTES) throw new BatchTooLargeError(`${file} is ${(size / 2 ** 20).toFixed(1)} MiB`, `${MAX_BATCH_INPUT_BYTES / 2 ** 20} MiB`, { bytes: size });
-    }
-    return readFileSync(file === '-' ? 0 : file);
+    const size = statSync(file).size;
+    if (size > MAX_BATCH_INPUT_BYTES) throw new BatchTooLargeError(`${file} is ${(size / 2 ** 20).toFixed(1)} MiB`, `${MAX_BATCH_INPUT_BYTES / 2 ** 20} MiB`, { bytes: size });
+    return readFileSync(file);
   } catch (err) {
     if (err instanceof BatchTooLargeError) throw err;
-    throw new InputError(`cannot read the batch from ${where}: ${(err as Error).message}`, 'give a readable file (JSON Lines or YAML with tasks:), or - for standard input', { flag: '--from' });
+    throw new InputError(`cannot read the batch from ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`, 'give a readable file (JSON Lines or YAML with tasks:), or - for standard input', { flag: '--from' });
   }
 }
 
@@ -88,7 +102,7 @@ function human(r: BatchResult): string {
 export async function dispatchFromFile(ctx: BusContext, file: string, opts: BatchOpts): Promise<void> {
   const json = Boolean(opts.json);
   const r = await withAllProblems(json, async () => {
-    const parsed = parseBatch(file, readBatch(file));
+    const parsed = parseBatch(file, await readBatch(file));
     if (!parsed.ok) throw new InvalidBatchError(parsed.problems);
     // Once for the batch: one look at the checkout, one check that the base is on the project remote.
     const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git });
@@ -112,7 +126,7 @@ export async function dispatchFromFile(ctx: BusContext, file: string, opts: Batc
   // A schedule's template is no task a session waits for (as with dispatch --schedule).
   if (!result.dryRun) recordForClaudeSession(ctx.paths.home, result.tasks.filter((_t, i) => r.recurring[i] !== true).map((t) => ({ id: t.id, title: t.title })));
   if (result.dryRun) note(`gitbus: dry run: ${n} task${n === 1 ? '' : 's'} checked (${r.format === 'jsonl' ? 'JSON Lines' : 'YAML'}), nothing written`);
-  else if (result.queued) note(`gitbus: queued ${n} task${n === 1 ? '' : 's'} on this node: the remote cannot be reached (${result.queued.reason}); they are sent in one commit at the next contact (any gitbus command, or the watcher)`);
+  else if (result.queued) note(`gitbus: queued ${n} task${n === 1 ? '' : 's'} on this node: ${result.queued.reason}; they are sent in one commit at the next contact (any gitbus command, or the watcher)`);
   else if (!json) note(`gitbus: dispatched ${n} task${n === 1 ? '' : 's'}${result.commit ? ` in one commit, ${result.commit.slice(0, 12)}` : ''}`);
   const { tasks, ...rest } = result;
   const out = {

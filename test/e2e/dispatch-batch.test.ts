@@ -110,6 +110,9 @@ describe('dispatch --from: many tasks in one commit', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--command describes one task.*\n.*write "command" in the task lines/);
     expect((await gitbus(['dispatch', 'a title', '--from', '-'], { home, input: '' })).code).toBe(2);
+    const tooMany = await gitbus(['dispatch', '--from', '-', '--json', '--no-git'], { home, input: jsonl(Array.from({ length: 1001 }, (_, i) => ({ title: `t${i}` }))) });
+    expect(tooMany.code).toBe(2);
+    expect(json<{ error: { code: string; message: string } }>(tooMany).error).toMatchObject({ code: 'BATCH_TOO_LARGE', message: expect.stringContaining('stdin has 1001 tasks; one batch (one commit) takes at most 1000 tasks') });
     const dry = await gitbus(['dispatch', '--from', '-', '--dry-run', '--no-git'], { home, input: jsonl([{ title: 'only shown', command: 'true' }]) });
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain('title: only shown');
