@@ -53,6 +53,8 @@ const BY_CODE: Record<string, number> = {
   INVALID_NAME: EXIT.usage,
   INVALID_BUS_FILE: EXIT.invalid,
   INVALID_PLAN: EXIT.invalid,
+  INVALID_BATCH: EXIT.invalid,
+  BATCH_TOO_LARGE: EXIT.usage,
   GROUP_LIVE: EXIT.conflict,
   UNKNOWN_GROUP: EXIT.notFound,
   PROJECT_GIT: EXIT.remote,

@@ -15,15 +15,18 @@ import { deliverQueued } from './deliver.js';
 import { localSnapshot } from './query.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 
-/** Problems that do not make a handoff invalid but would leave it waiting: said at once, not discovered later. */
-async function dispatchWarnings(snap: Snapshot, h: Handoff): Promise<string[]> {
+/**
+ * Problems that do not make a handoff invalid but would leave it waiting: said at once, not discovered later.
+ * `alsoComing`: ids that are not on the bus yet but arrive with this handoff (a batch), so `after` may name them.
+ */
+export async function dispatchWarnings(snap: Snapshot, h: Handoff, alsoComing?: ReadonlySet<string>): Promise<string[]> {
   const warnings: string[] = [];
   const nodes = await snap.nodes();
   if (h.to && !nodes.some((n) => n.node === h.to)) warnings.push(`no node named "${h.to}" is on this bus yet; the task waits until one joins`);
   const candidates = nodes.filter((n) => !h.to || n.node === h.to);
   const missing = (h.labels ?? []).filter((l) => !candidates.some((n) => n.card?.labels?.includes(l)));
   if (missing.length > 0 && candidates.length > 0) warnings.push(`no ${h.to ? `node ${h.to}` : 'node'} has label(s) ${missing.join(', ')}; the task waits until one does`);
-  for (const dep of h.after ?? []) if (!snap.has(dep)) warnings.push(`dependency ${dep} is not a live task (if it was archived, its archived result counts)`);
+  for (const dep of h.after ?? []) if (!snap.has(dep) && !alsoComing?.has(dep)) warnings.push(`dependency ${dep} is not a live task (if it was archived, its archived result counts)`);
   return warnings;
 }
 

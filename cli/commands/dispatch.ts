@@ -20,6 +20,7 @@ import { InputError } from '../../bus/errors.js';
 import { recordForClaudeSession } from '../claude-session.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { applyClaudeFlags, withClaudeFlags, type ClaudeOpts } from '../claude-flags.js';
+import { dispatchFromFile, refuseSingleFlags } from '../dispatch-batch.js';
 
 interface Opts extends CommonOptions, ProjectOpts, ClaudeOpts {
   unsigned?: boolean;
@@ -40,13 +41,15 @@ interface Opts extends CommonOptions, ProjectOpts, ClaudeOpts {
   schedule?: string;
   force?: boolean;
   resume?: string;
+  from?: string;
+  dryRun?: boolean;
 }
 
 export function register(program: Command): void {
   const cmd = program
     .command('dispatch')
-    .argument('<title>', 'one line saying what to do', schemaFlag('TITLE', handoffSchema.shape.title))
-    .description('put a new task (a handoff) on the bus; prints its id')
+    .argument('[title]', 'one line saying what to do (not with --from)', schemaFlag('TITLE', handoffSchema.shape.title))
+    .description('put a new task (a handoff) on the bus; prints its id. --from FILE: many tasks in one commit')
     .option('--to <node>', 'only this node may claim it', schemaFlag('--to', nodeNameSchema))
     .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', labelSchema))
     .option('--runner <runner>', `how to run it: ${RUNNERS.join(', ')} (default: shell with --command, else manual)`, oneOfFlag('--runner', RUNNERS))
@@ -63,9 +66,18 @@ export function register(program: Command): void {
     .option('--resume <id>', "continue that claude task's session on the node that ran it, in its worktree (its repo, branch and node are used)", schemaFlag('--resume', taskIdSchema))
     .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run the task (it waits until one can)')
     .option('--no-git', "do not read the current directory's git: no git state in the body, and no project work unless --repo")
-    .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise');
-  withCommon(withUnsignedFlag(withClaudeFlags(withProjectFlags(cmd, true)))).action(async (title: string, opts: Opts) =>
+    .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise')
+    .option('--from <file>', 'many tasks in ONE commit: a JSON Lines file (a task per line: {"title": ..., "command": ...}) or YAML with tasks: [...]; - reads standard input; --to/--label are defaults, --repo/--base/--no-repo apply to all')
+    .option('--dry-run', 'with --from: check the file and show the handoffs; write nothing');
+  withCommon(withUnsignedFlag(withClaudeFlags(withProjectFlags(cmd, true)))).action(async (title: string | undefined, opts: Opts) =>
     withBus(opts, async (ctx) => {
+      if (opts.from !== undefined) {
+        refuseSingleFlags(title, { ...opts });
+        await dispatchFromFile(ctx, opts.from, opts);
+        return;
+      }
+      if (opts.dryRun) throw new InputError('--dry-run goes with --from', 'leave out --dry-run, or give --from FILE', { flag: '--dry-run' });
+      if (title === undefined) throw new InputError('dispatch needs a TITLE, or --from FILE for many tasks', 'gitbus dispatch "Run the tests" --command "make test"', { flag: 'TITLE' });
       const task = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : title;
       const git = opts.git ? await gitContext(process.cwd()) : null;
       const body = handoffBody({ task, ...(opts.context ? { context: opts.context } : {}), ...(opts.instructions ? { instructions: opts.instructions } : {}), git });

@@ -16,6 +16,7 @@ import * as hookErrors from '../../hooks/errors.js';
 import * as projectErrors from '../../bus/project/base-errors.js';
 import * as trustRootErrors from '../../bus/trust/root-errors.js';
 import * as envErrors from '../../bus/env/errors.js';
+import * as batchErrors from '../../schemas/batch.js';
 import { GitCommandError } from '../../hooks/git.js';
 import { exitCodeFor, EXIT } from '../../cli/exit-codes.js';
 
@@ -28,7 +29,7 @@ const ARGS: unknown[][] = [[SSH_WHERE, 'reason'], [SSH_WHERE], ['file', 3, 'Port
 
 function instances(): GitbusError[] {
   const out: GitbusError[] = [];
-  const modules = [busErrors, resumeErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }, projectErrors, trustRootErrors, envErrors];
+  const modules = [busErrors, resumeErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }, projectErrors, trustRootErrors, envErrors, batchErrors];
   for (const mod of modules) {
     for (const value of Object.values(mod)) {
       if (typeof value !== 'function' || !(value.prototype instanceof GitbusError)) continue;

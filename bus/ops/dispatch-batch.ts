@@ -1,0 +1,242 @@
+import { randomBytes } from 'node:crypto';
+import { checkBatchBytes, InvalidBatchError, type BatchTask } from '../../schemas/batch.js';
+import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
+import { firstLine, InvalidBusFileError, type FileProblem } from '../../schemas/errors.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import { newTaskId } from '../../schemas/ids.js';
+import { pathFor } from '../../schemas/layout.js';
+import { defaultBranch } from '../../schemas/project.js';
+import type { BusContext } from '../context.js';
+import { InputError, NodeCannotRunError, type UnknownNodeError } from '../errors.js';
+import type { GitContext } from '../git-context.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { ProjectFields } from '../project/resolve.js';
+import { isQueued, putQueue, removeQueue, type QueueEntry, type QueuedSignature } from '../queue.js';
+import { outageCode } from '../remote-failure.js';
+import type { BusFileSigner } from '../trust/dispatch-signing.js';
+import { deliverQueued } from './deliver.js';
+import { dispatchWarnings } from './dispatch.js';
+import { targetProblem } from './dispatch-target.js';
+import { handoffBody } from './handoff-body.js';
+import { currentSnapshot, localSnapshot } from './query.js';
+
+/**
+ * `gitbus dispatch --from FILE` (docs/PROTOCOL.md §10a): many independent tasks, decided from one snapshot and
+ * delivered as ONE commit through this node's queue (bus/ops/deliver.ts), all of them or none, offline included.
+ * The compare-and-swap is the same as for one dispatch; only the commit carries more files.
+ */
+
+export type NewHandoff = Omit<Handoff, 'id' | 'from' | 'created'>;
+
+/** What the command line gives the whole batch: the project of the checkout, and defaults below each task's own. */
+export interface BatchShared {
+  /** Resolved once for the batch (`dispatch` does it per task); null: plain tasks unless a task names its repo. */
+  project: ProjectFields | null;
+  defaults?: { to?: string; labels?: string[] };
+  /** The checkout's git state, for each body's `## Git state` (as `dispatch` writes it); null: none. */
+  git?: GitContext | null;
+}
+
+export interface BatchInput extends BatchShared {
+  tasks: BatchTask[];
+  /** Build and check everything, write nothing. */
+  dryRun?: boolean;
+  /** Dispatch to nodes that are not on the bus or whose card says they cannot run the task (warnings instead). */
+  force?: boolean;
+  now?: Date;
+  /** Signs each handoff; each sidecar goes into the batch's commit. */
+  sign?: BusFileSigner;
+}
+
+export interface BatchTaskResult {
+  id: string;
+  path: string;
+  title: string;
+  /** `FILE:LINE` of the task in the batch file. */
+  at: string;
+  /** The handoff as it is (or would be) committed. */
+  text: string;
+}
+
+export interface BatchResult {
+  /** Every task's id, in input order. */
+  ids: string[];
+  tasks: BatchTaskResult[];
+  /** The one commit that carried them; null on a dry run, when queued, or when another process sent them. */
+  commit: string | null;
+  dryRun: boolean;
+  /** Why some tasks may wait longer than expected, each with where (`FILE:LINE`, and how many more). */
+  warnings: string[];
+  /** Set when the remote could not be reached: all of them wait in this node's queue and go in one commit later. */
+  queued?: { reason: string };
+}
+
+export const batchSubject = (n: number) => `gitbus: dispatch ${n} task${n === 1 ? '' : 's'}`;
+
+/**
+ * A task's handoff and body: its own fields, then the command line's defaults, then the batch's project unless
+ * the task names its own (`repo`, `base` or `baseCommit`). A schedule's template gets no `baseCommit` (PROTOCOL.md
+ * §3a). `branch` (`gitbus/<id>`) is filled in once the id is known. Pure.
+ */
+export function batchHandoff(task: BatchTask, shared: BatchShared): { handoff: NewHandoff; body: string } {
+  const { id: _chosen, ...own } = task.handoff;
+  const handoff: NewHandoff = { ...own };
+  const d = shared.defaults ?? {};
+  if (handoff.to === undefined && d.to !== undefined) handoff.to = d.to;
+  if (handoff.labels === undefined && d.labels?.length) handoff.labels = d.labels;
+  const ownsProject = own.repo !== undefined || own.base !== undefined || own.baseCommit !== undefined;
+  if (shared.project && !ownsProject) {
+    const { repo, base, baseCommit } = shared.project;
+    Object.assign(handoff, { repo, base, ...(own.schedule === undefined ? { baseCommit } : {}) });
+  }
+  const body = handoffBody({
+    task: task.body?.trim() ? task.body : own.title,
+    ...(task.context ? { context: task.context } : {}),
+    ...(task.instructions ? { instructions: task.instructions } : {}),
+    git: shared.git ?? null,
+  });
+  return { handoff, body };
+}
+
+const onTask = (task: BatchTask, p: FileProblem): FileProblem => ({ ...p, path: task.at, field: p.field === '' ? task.field.replace(/\.$/, '') : `${task.field}${p.field}` });
+
+/** "reason (FILE:LINE)" or "reason (FILE:LINE and 4 more)", each reason once. Pure. */
+function grouped(found: { at: string; text: string }[]): string[] {
+  const by = new Map<string, string[]>();
+  for (const f of found) by.set(f.text, [...(by.get(f.text) ?? []), f.at]);
+  return [...by].map(([text, ats]) => `${text} (${ats[0] ?? ''}${ats.length > 1 ? ` and ${ats.length - 1} more` : ''})`);
+}
+
+/** Tasks whose `to` could never claim them, as the local clone sees it, confirmed on the remote's main. */
+async function targetProblems(ctx: BusContext, snap: Snapshot, built: { task: BatchTask; data: Handoff }[]): Promise<{ task: BatchTask; error: UnknownNodeError | NodeCannotRunError }[]> {
+  const judge = async (s: Snapshot, list: typeof built) => {
+    const out: { task: BatchTask; data: Handoff; error: UnknownNodeError | NodeCannotRunError }[] = [];
+    for (const b of list) {
+      const error = b.data.to !== undefined ? await targetProblem(s, b.data.to, b.data) : null;
+      if (error) out.push({ ...b, error });
+    }
+    return out;
+  };
+  const local = await judge(snap, built);
+  if (local.length === 0) return [];
+  let fresh: Snapshot;
+  try {
+    // The node may have joined, or changed its card, since this clone last synced.
+    fresh = await currentSnapshot(ctx);
+  } catch {
+    return local;
+  }
+  return judge(fresh, local);
+}
+
+function freshId(now: Date, taken: (id: string) => boolean): string {
+  for (;;) {
+    const id = newTaskId(now, randomBytes);
+    if (!taken(id)) return id;
+  }
+}
+
+export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise<BatchResult> {
+  const now = input.now ?? new Date();
+  const created = now.toISOString();
+  const snap = await localSnapshot(ctx);
+  const home = ctx.paths.home;
+  const problems: FileProblem[] = [];
+
+  const chosen = new Set(input.tasks.flatMap((t) => (t.handoff.id !== undefined ? [t.handoff.id] : [])));
+  for (const t of input.tasks) {
+    const id = t.handoff.id;
+    if (id !== undefined && (snap.has(id) || isQueued(home, { kind: 'dispatch', id }))) {
+      problems.push({ path: t.at, field: `${t.field}id`, reason: `a task with id ${id} already exists`, fix: 'choose another id, or leave "id" out to get a generated one', severity: 'error' });
+    }
+  }
+  const drawn = new Set<string>();
+  const taken = (id: string) => chosen.has(id) || drawn.has(id) || snap.has(id) || isQueued(home, { kind: 'dispatch', id });
+
+  const built = input.tasks.map((task) => {
+    const { handoff, body } = batchHandoff(task, input);
+    const id = task.handoff.id ?? freshId(now, taken);
+    drawn.add(id);
+    const branch = handoff.repo !== undefined && handoff.branch === undefined && handoff.schedule === undefined ? { branch: defaultBranch(id) } : {};
+    const data = { id, ...handoff, ...branch, from: ctx.config.node, created } as Handoff;
+    const path = pathFor({ kind: 'handoff', id });
+    let text = '';
+    try {
+      text = renderBusFile('handoff', data, body, task.extras);
+      // Validate exactly what will be committed, with the same parser every reader uses.
+      const check = parseBusFile(path, text);
+      if (!check.ok) problems.push(...check.problems.filter((p) => p.severity === 'error').map((p) => onTask(task, p)));
+    } catch (err) {
+      if (!(err instanceof InvalidBusFileError)) throw err;
+      problems.push(...err.problems.map((p) => onTask(task, p)));
+    }
+    return { task, id, data, path, text };
+  });
+
+  const targets = await targetProblems(ctx, snap, built);
+  if (!input.force) {
+    for (const { task, error } of targets) {
+      problems.push({ path: task.at, field: `${task.field}to`, reason: firstLine(error), fix: error.fix, severity: 'error' });
+    }
+  }
+  if (problems.length > 0) throw new InvalidBatchError(problems);
+  checkBatchBytes(built.reduce((n, b) => n + Buffer.byteLength(b.text), 0));
+
+  const ids = built.map((b) => b.id);
+  const coming = new Set(ids);
+  const found: { at: string; text: string }[] = [];
+  for (const b of built) for (const w of await dispatchWarnings(snap, b.data, coming)) found.push({ at: b.task.at, text: w });
+  // Forced: a card that cannot run the task is said here (an unknown node is among the warnings already).
+  if (input.force) for (const t of targets) if (t.error instanceof NodeCannotRunError) found.push({ at: t.task.at, text: `${firstLine(t.error)}; ${t.error.data['refuses'] === true ? 'it answers the task failed' : 'the task waits until it can'}` });
+  const result: BatchResult = {
+    ids,
+    tasks: built.map((b) => ({ id: b.id, path: b.path, title: b.data.title, at: b.task.at, text: b.text })),
+    commit: null,
+    dryRun: input.dryRun === true,
+    warnings: grouped(found),
+  };
+  if (input.dryRun) return result;
+
+  const signatures: (QueuedSignature | undefined)[] = [];
+  for (const b of built) signatures.push(input.sign ? await input.sign(b.path, b.text) : undefined);
+  checkBatchBytes(built.reduce((n, b, i) => n + Buffer.byteLength(b.text) + Buffer.byteLength(signatures[i]?.content ?? ''), 0));
+  const batch = { key: `batch-${ids[0] ?? ''}`, size: built.length, subject: batchSubject(built.length) };
+  const entries: QueueEntry[] = built.map((b, i) => {
+    const signature = signatures[i];
+    // A millisecond apart: the queue is read in this order, so the commit message lists them as the file does.
+    const queuedAt = new Date(now.getTime() + i).toISOString();
+    return { kind: 'dispatch', id: b.id, path: b.path, text: b.text, title: b.data.title, queuedAt, chosenId: b.task.handoff.id !== undefined, batch, ...(signature ? { signature } : {}) };
+  });
+  return sendBatch(ctx, entries, result);
+}
+
+/** Queues the batch and delivers it: all of them or none, in one commit now, or at the next contact. */
+async function sendBatch(ctx: BusContext, entries: QueueEntry[], result: BatchResult): Promise<BatchResult> {
+  const home = ctx.paths.home;
+  const forget = () => entries.forEach((e) => removeQueue(home, e));
+  try {
+    for (const e of entries) putQueue(home, e);
+  } catch (err) {
+    forget();
+    throw err;
+  }
+  let delivery: Awaited<ReturnType<typeof deliverQueued>>;
+  try {
+    delivery = await deliverQueued(ctx);
+  } catch (err) {
+    if (outageCode(err) !== null) return { ...result, queued: { reason: firstLine(err) } };
+    // Not an outage: it would fail the same way at every later try, so the batch is not left queued.
+    forget();
+    throw err;
+  }
+  const mine = new Set(entries.map((e) => e.id));
+  const refused = delivery.rejected.find((r) => mine.has(r.entry.id));
+  if (refused) {
+    forget();
+    throw new InputError(`the batch was refused, and nothing of it was dispatched: ${refused.reason}`, 'run it again: generated ids are drawn anew (a chosen "id" that is taken must change)', { reason: refused.reason });
+  }
+  if (delivery.delivered.some((e) => mine.has(e.id))) return { ...result, commit: delivery.commit };
+  // Not in this delivery: another process of this node sent it meanwhile, or is still sending it.
+  const waiting = entries.some((e) => isQueued(home, e));
+  return waiting ? { ...result, queued: { reason: 'another gitbus process of this node is delivering it' } } : result;
+}

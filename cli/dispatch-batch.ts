@@ -1,0 +1,141 @@
+import { readFileSync, statSync } from 'node:fs';
+import type { BusContext } from '../bus/context.js';
+import { InputError } from '../bus/errors.js';
+import { gitContext } from '../bus/git-context.js';
+import { dispatchBatch, type BatchResult } from '../bus/ops/dispatch-batch.js';
+import { BatchTooLargeError, InvalidBatchError, MAX_BATCH_INPUT_BYTES, parseBatch } from '../schemas/batch.js';
+import { recordForClaudeSession } from './claude-session.js';
+import { problemLine } from './format.js';
+import { emit, note } from './output.js';
+import { projectFromFlags, reportProject, type ProjectOpts } from './project-flags.js';
+import { signerFor } from './signing.js';
+
+/** The flags `dispatch --from` reads; the others describe one task, and go into the file's lines instead. */
+export interface BatchOpts extends ProjectOpts {
+  json?: boolean;
+  unsigned?: boolean;
+  to?: string;
+  label?: string[];
+  git: boolean;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+/** Flags of a single dispatch that mean nothing for a batch, with the field a task line uses instead. */
+const PER_TASK: [key: string, flag: string, field: string][] = [
+  ['runner', '--runner', 'runner'],
+  ['command', '--command', 'command'],
+  ['bodyFile', '--body-file', 'body'],
+  ['context', '--context', 'context'],
+  ['instructions', '--instructions', 'instructions'],
+  ['after', '--after', 'after'],
+  ['priority', '--priority', 'priority'],
+  ['timeout', '--timeout', 'timeout'],
+  ['workdir', '--workdir', 'workdir'],
+  ['id', '--id', 'id'],
+  ['schedule', '--schedule', 'schedule'],
+  ['branch', '--branch', 'branch'],
+  ['resume', '--resume', 'resumes'],
+  ['model', '--model', 'claude.model'],
+  ['maxBudgetUsd', '--max-budget-usd', 'claude.maxBudgetUsd'],
+  ['maxTurns', '--max-turns', 'claude.maxTurns'],
+  ['permissionMode', '--permission-mode', 'claude.permissionMode'],
+  ['allowedTools', '--allowed-tools', 'claude.allowedTools'],
+  ['interactive', '--interactive', 'claude.interactive'],
+  ['resumeSession', '--resume-session', 'claude.resume'],
+];
+
+/** Refuses what a batch cannot take from the command line: a title, per-task flags, --wait. */
+export function refuseSingleFlags(title: string | undefined, opts: Record<string, unknown>): void {
+  if (title !== undefined) throw new InputError(`dispatch --from takes its tasks from the file, and was also given the title ${JSON.stringify(title)}`, 'leave out the TITLE (each task line has its "title"), or leave out --from', { flag: '--from' });
+  if (opts['wait'] === true) throw new InputError('dispatch --from does not wait for the responses', 'leave out --wait; follow the tasks with "gitbus status" (or dispatch them one by one with --wait)', { flag: '--wait' });
+  const given = PER_TASK.find(([key]) => opts[key] !== undefined && !(Array.isArray(opts[key]) && (opts[key] as unknown[]).length === 0));
+  if (given) {
+    const [, flag, field] = given;
+    throw new InputError(`${flag} describes one task, and dispatch --from takes each task's fields from the file`, `write "${field}" in the task lines of the file instead (--to and --label are the defaults a batch takes)`, { flag });
+  }
+}
+
+/**
+ * Standard input as a stream: a pipe may be non-blocking (a shell pipeline's, a parent's), where one synchronous
+ * read gives EAGAIN. Stops reading past the cap.
+ */
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += b.length;
+    if (size > MAX_BATCH_INPUT_BYTES) throw new BatchTooLargeError(`standard input is more than ${MAX_BATCH_INPUT_BYTES / 2 ** 20} MiB`, `${MAX_BATCH_INPUT_BYTES / 2 ** 20} MiB`, { bytes: size });
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readBatch(file: string): Promise<Buffer> {
+  try {
+    if (file === '-') return await readStdin();
+    // A file far too big is refused before it is read into memory.
+    const size = statSync(file).size;
+    if (size > MAX_BATCH_INPUT_BYTES) throw new BatchTooLargeError(`${file} is ${(size / 2 ** 20).toFixed(1)} MiB`, `${MAX_BATCH_INPUT_BYTES / 2 ** 20} MiB`, { bytes: size });
+    return readFileSync(file);
+  } catch (err) {
+    if (err instanceof BatchTooLargeError) throw err;
+    throw new InputError(`cannot read the batch from ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`, 'give a readable file (JSON Lines or YAML with tasks:), or - for standard input', { flag: '--from' });
+  }
+}
+
+/** The error names the first problem; a person fixing the file wants them all at once. */
+function withAllProblems<T>(json: boolean, run: () => Promise<T>): Promise<T> {
+  return run().catch((err: unknown) => {
+    if (err instanceof InvalidBatchError && !json) for (const p of err.problems.slice(1)) note(`gitbus: also ${problemLine(p)}`);
+    throw err;
+  });
+}
+
+function human(r: BatchResult): string {
+  if (!r.dryRun) return r.ids.join('\n');
+  return r.tasks.map((t) => `==> ${t.path} <== (${t.at})\n${t.text.trimEnd()}`).join('\n\n');
+}
+
+/** `gitbus dispatch --from FILE`: many tasks in one commit (bus/ops/dispatch-batch.ts). */
+export async function dispatchFromFile(ctx: BusContext, file: string, opts: BatchOpts): Promise<void> {
+  const json = Boolean(opts.json);
+  const r = await withAllProblems(json, async () => {
+    const parsed = parseBatch(file, await readBatch(file));
+    if (!parsed.ok) throw new InvalidBatchError(parsed.problems);
+    // Once for the batch: one look at the checkout, one check that the base is on the project remote.
+    const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git });
+    reportProject(project, json);
+    const git = opts.git ? await gitContext(process.cwd()) : null;
+    const sign = opts.dryRun ? undefined : await signerFor(ctx, opts);
+    const result = await dispatchBatch(ctx, {
+      tasks: parsed.tasks,
+      project: project.fields,
+      defaults: { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}) },
+      git,
+      dryRun: opts.dryRun === true,
+      force: opts.force === true,
+      ...(sign ? { sign } : {}),
+    });
+    return { result, project, format: parsed.format, recurring: parsed.tasks.map((t) => t.handoff.schedule !== undefined) };
+  });
+  const { result, project } = r;
+  if (!json) for (const w of result.warnings) note(`gitbus: warning: ${w}`);
+  const n = result.ids.length;
+  // A schedule's template is no task a session waits for (as with dispatch --schedule).
+  if (!result.dryRun) recordForClaudeSession(ctx.paths.home, result.tasks.filter((_t, i) => r.recurring[i] !== true).map((t) => ({ id: t.id, title: t.title })));
+  if (result.dryRun) note(`gitbus: dry run: ${n} task${n === 1 ? '' : 's'} checked (${r.format === 'jsonl' ? 'JSON Lines' : 'YAML'}), nothing written`);
+  else if (result.queued) note(`gitbus: queued ${n} task${n === 1 ? '' : 's'} on this node: ${result.queued.reason}; they are sent in one commit at the next contact (any gitbus command, or the watcher)`);
+  else if (!json) note(`gitbus: dispatched ${n} task${n === 1 ? '' : 's'}${result.commit ? ` in one commit, ${result.commit.slice(0, 12)}` : ''}`);
+  const { tasks, ...rest } = result;
+  const out = {
+    ...rest,
+    format: r.format,
+    tasks: tasks.map(({ text, ...t }) => (result.dryRun ? { ...t, text } : t)),
+    ...(project.fields ? { project: project.fields } : {}),
+    ...(project.notes.length ? { notes: project.notes } : {}),
+    ...(project.warnings.length ? { warnings: [...project.warnings, ...result.warnings] } : {}),
+  };
+  emit(opts, out, () => human(result));
+}

@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * `gitbus dispatch --from FILE` (issue 14, batching) as processes on real bare remotes: many tasks in ONE commit
+ * on main, a watcher running them, a bad line refusing the whole file, standard input, the checkout's project
+ * once for all, signatures in the same commit on a bus with a trust root, and the offline queue sending the
+ * batch in one commit later.
+ */
+
+type Out = { ids: string[]; commit: string | null; tasks: { id: string; title: string; at: string; path: string }[]; queued?: { reason: string }; project?: { repo: string } };
+
+const children: ChildProcess[] = [];
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let home: string;
+let worker: string;
+
+const commits = (remote = bus.remote) => Number(gitCli(['--git-dir', remote, 'rev-list', '--count', 'main']).trim());
+const head = (remote = bus.remote) => gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim();
+const changed = (rev: string, remote = bus.remote) => gitCli(['--git-dir', remote, 'show', '--name-only', '--format=', rev]).split('\n').filter(Boolean).sort();
+const fileAt = (path: string, remote = bus.remote) => gitCli(['--git-dir', remote, 'show', `main:${path}`]);
+const frontmatter = (text: string) => parse(/^---\n([\s\S]*?)\n---\n/.exec(text)?.[1] ?? '') as Record<string, unknown>;
+const jsonl = (objs: unknown[]) => `${objs.map((o) => JSON.stringify(o)).join('\n')}\n`;
+
+beforeAll(async () => {
+  bus = await makeBus({ node: 'laptop' });
+  home = bus.home('laptop');
+  worker = await bus.addNode('worker', [], ['--runner', 'shell', '--parallel', '4']);
+}, 30_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await bus?.cleanup();
+});
+
+describe('dispatch --from: many tasks in one commit', () => {
+  it('puts 50 tasks of a JSON Lines file on main in exactly one commit, ids in input order, and a watcher runs them all', async () => {
+    const file = join(bus.dir, 'fifty.jsonl');
+    writeFileSync(file, jsonl(Array.from({ length: 50 }, (_, i) => ({ title: `batch task ${i}`, command: `echo out-${i}`, priority: i % 3 }))));
+    const before = commits();
+    const r = await gitbus(['dispatch', '--from', file, '--json', '--no-git'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    const out = json<Out>(r);
+    expect(commits()).toBe(before + 1);
+    expect(out.commit).toBe(head());
+    expect(out.ids).toHaveLength(50);
+    expect(new Set(out.ids).size).toBe(50);
+    expect(out.tasks.map((t) => t.title)).toEqual(Array.from({ length: 50 }, (_, i) => `batch task ${i}`));
+    expect(out.tasks[49]?.at).toBe(`${file}:50`);
+    expect(changed('main')).toEqual(out.ids.map((id) => `handoffs/${id}.md`).sort());
+    const subject = gitCli(['--git-dir', bus.remote, 'log', '-1', '--format=%B', 'main']).split('\n');
+    expect(subject[0]).toBe('gitbus: dispatch 50 tasks');
+    // The message lists them as the file does.
+    expect(subject.slice(2, 5)).toEqual(out.ids.slice(0, 3).map((id, i) => `${id} batch task ${i}`));
+    const h = frontmatter(fileAt(`handoffs/${out.ids[1]}.md`));
+    expect(h).toMatchObject({ id: out.ids[1], title: 'batch task 1', command: 'echo out-1', priority: 1, from: 'laptop' });
+
+    const w = startWatcher(worker, ['--poll', '500ms'], children);
+    try {
+      const responses = () => gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'responses/']).split('\n').filter(Boolean).length;
+      await until('50 responses', () => responses() >= 50, 25_000, () => w.stderr());
+      const st = json<{ tasks: { id: string; state: string }[] }>(await gitbus(['status', '--json'], { home }));
+      const states = new Map(st.tasks.map((t) => [t.id, t.state]));
+      expect(out.ids.every((id) => states.get(id) === 'succeeded'), JSON.stringify(st.tasks)).toBe(true);
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.exited;
+    }
+  }, 40_000);
+
+  it('writes nothing when one line is bad, and names every bad line and its field', async () => {
+    const file = join(bus.dir, 'bad.jsonl');
+    writeFileSync(file, jsonl([{ title: 'good 1', command: 'true' }, { title: 'good 2', command: 'true' }, { title: 'bad', command: 'true', priority: 'high' }, { title: 'good 3', command: 'true' }, { title: 'typo', comand: 'true' }]));
+    const before = head();
+    const r = await gitbus(['dispatch', '--from', file, '--no-git'], { home });
+    expect(r.code).toBe(8);
+    expect(r.stderr).toContain(`${file}:3 (field priority): expected a whole number from -1000 to 1000`);
+    expect(r.stderr).toMatch(new RegExp(`also error: ${file.replace(/[/.]/g, '\\$&')}:5 \\(comand\\): unknown field "comand"\\n\\s+fix: remove it or rename it to "command"`));
+    expect(r.stderr).toContain('nothing was dispatched');
+    const j = json<{ error: { code: string; data: { problems: { path: string; field: string }[] } } }>(await gitbus(['dispatch', '--from', file, '--json', '--no-git'], { home }));
+    expect(j.error.code).toBe('INVALID_BATCH');
+    expect(j.error.data.problems.map((p) => `${p.path} ${p.field}`)).toEqual([`${file}:3 priority`, `${file}:5 comand`]);
+    expect(head()).toBe(before);
+    // Nothing of it waits in the queue either.
+    expect(existsSync(join(home, 'queue')) ? readdirSync(join(home, 'queue')).filter((n) => n.endsWith('.dispatch.json')) : []).toEqual([]);
+  });
+
+  it('reads standard input, YAML or JSON Lines, and refuses flags that describe one task', async () => {
+    const before = commits();
+    const yaml = 'tasks:\n  - title: from stdin one\n    command: "true"\n  - title: from stdin two\n    body: |\n      Two lines\n      of body.\n';
+    const r = await gitbus(['dispatch', '--from', '-', '--json', '--no-git'], { home, input: yaml });
+    expect(r.code, r.stderr).toBe(0);
+    const out = json<Out>(r);
+    expect(out.tasks.map((t) => [t.title, t.at])).toEqual([['from stdin one', 'stdin:2'], ['from stdin two', 'stdin:4']]);
+    expect(fileAt(`handoffs/${out.ids[1]}.md`)).toContain('## Task\n\nTwo lines\nof body.\n');
+    const plain = await gitbus(['dispatch', '--from', '-', '--no-git'], { home, input: jsonl([{ title: 'piped', command: 'true' }]) });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout.trim()).toMatch(/^\d{8}-\d{6}-[a-z0-9]+$/);
+    expect(plain.stderr).toMatch(/dispatched 1 task in one commit/);
+    expect(commits()).toBe(before + 2);
+    const refused = await gitbus(['dispatch', '--from', '-', '--command', 'make', '--no-git'], { home, input: jsonl([{ title: 'x' }]) });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--command describes one task.*\n.*write "command" in the task lines/);
+    expect((await gitbus(['dispatch', 'a title', '--from', '-'], { home, input: '' })).code).toBe(2);
+    const tooMany = await gitbus(['dispatch', '--from', '-', '--json', '--no-git'], { home, input: jsonl(Array.from({ length: 1001 }, (_, i) => ({ title: `t${i}` }))) });
+    expect(tooMany.code).toBe(2);
+    expect(json<{ error: { code: string; message: string } }>(tooMany).error).toMatchObject({ code: 'BATCH_TOO_LARGE', message: expect.stringContaining('stdin has 1001 tasks; one batch (one commit) takes at most 1000 tasks') });
+    const dry = await gitbus(['dispatch', '--from', '-', '--dry-run', '--no-git'], { home, input: jsonl([{ title: 'only shown', command: 'true' }]) });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('title: only shown');
+    expect(commits()).toBe(before + 2);
+  });
+
+  it('fills repo, base and base commit once from the checkout for every task, branch gitbus/<id> each, unless --no-repo', async () => {
+    const project = join(bus.dir, 'project.git');
+    const work = join(bus.dir, 'work');
+    gitCli(['init', '-q', '--bare', '-b', 'main', project]);
+    gitCli(['init', '-q', '-b', 'main', work]);
+    gitCli(['remote', 'add', 'origin', project], work);
+    writeFileSync(join(work, 'README'), 'app\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'base'], work);
+    gitCli(['push', '-q', '-u', 'origin', 'main'], work);
+    const baseCommit = gitCli(['rev-parse', 'HEAD'], work).trim();
+    const input = jsonl([{ title: 'p1', command: 'true' }, { title: 'p2', command: 'true', branch: 'feature/p2' }, { title: 'p3', command: 'true', schedule: '0 3 * * *' }]);
+    const r = await gitbus(['dispatch', '--from', '-', '--json'], { home, cwd: work, input });
+    expect(r.code, r.stderr).toBe(0);
+    const out = json<Out>(r);
+    const [a, b, c] = out.ids.map((id) => frontmatter(fileAt(`handoffs/${id}.md`)));
+    expect(a).toMatchObject({ repo: project, base: 'main', baseCommit, branch: `gitbus/${out.ids[0]}` });
+    expect(b).toMatchObject({ repo: project, base: 'main', baseCommit, branch: 'feature/p2' });
+    expect(c).toMatchObject({ repo: project, base: 'main' });
+    expect(c?.['baseCommit']).toBeUndefined();
+    expect(fileAt(`handoffs/${out.ids[0]}.md`)).toContain('## Git state');
+    const plain = json<Out>(await gitbus(['dispatch', '--from', '-', '--json', '--no-repo'], { home, cwd: work, input: jsonl([{ title: 'no project', command: 'true' }]) }));
+    expect(frontmatter(fileAt(`handoffs/${plain.ids[0]}.md`))['repo']).toBeUndefined();
+  });
+
+  it('offline, queues the whole batch and delivers it in one commit at the next contact', async () => {
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    let out: Out;
+    try {
+      const r = await gitbus(['dispatch', '--from', '-', '--json', '--no-git'], { home, input: jsonl(Array.from({ length: 5 }, (_, i) => ({ title: `offline ${i}`, command: 'true' }))) });
+      expect(r.code, r.stderr).toBe(0);
+      out = json<Out>(r);
+      expect(out.queued?.reason).toContain(bus.remote);
+      expect(out.commit).toBeNull();
+      expect(r.stderr).toMatch(/queued 5 tasks on this node.*in one commit at the next contact/);
+    } finally {
+      renameSync(away, bus.remote);
+    }
+    const before = commits();
+    const st = await gitbus(['status'], { home });
+    expect(st.code, st.stderr).toBe(0);
+    expect(commits()).toBe(before + 1);
+    expect(changed('main')).toEqual(out.ids.map((id) => `handoffs/${id}.md`).sort());
+    expect(gitCli(['--git-dir', bus.remote, 'log', '-1', '--format=%s', 'main']).trim()).toBe('gitbus: dispatch 5 tasks');
+  });
+});
+
+describe('dispatch --from on a bus with a trust root', () => {
+  it('signs every handoff, one sidecar each in the batch commit, and a node that pinned the root runs them', async () => {
+    const t = await makeBus({ node: 'boss' });
+    try {
+      const boss = t.home('boss');
+      const keys = join(t.dir, 'keys');
+      mkdirSync(keys);
+      const key = join(keys, 'alice');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]);
+      const fp = execFileSync('ssh-keygen', ['-lf', `${key}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+      for (const args of [['trust', 'init', '--admin', `alice=${key}.pub`, '--unlisted-nodes', 'accept'], ['trust', 'add', 'rule', '--signers', 'alice', '--runners', 'shell', '--nodes', '*']]) {
+        const r = await gitbus([...args, '--key', key, '--json'], { home: boss });
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const w = await t.addNode('w', [], ['--runner', 'shell', '--parallel', '3', '--trust', fp]);
+      const cfg = join(boss, 'node.yaml');
+      writeFileSync(cfg, stringify({ ...(parse(readFileSync(cfg, 'utf8')) as object), signingKey: key }));
+      const marker = (i: number) => join(t.dir, `ran-${i}`);
+      const r = await gitbus(['dispatch', '--from', '-', '--json', '--no-git'], { home: boss, input: jsonl([0, 1, 2].map((i) => ({ title: `signed ${i}`, command: `touch ${marker(i)}`, to: 'w' }))), env: { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
+      expect(r.code, r.stderr).toBe(0);
+      const out = json<Out>(r);
+      expect(out.commit).toBe(head(t.remote));
+      expect(changed('main', t.remote)).toEqual(out.ids.flatMap((id) => [`handoffs/${id}.md`, `signatures/handoffs/${id}.md.sig`]).sort());
+      const v = json<{ files: { path: string; status: string }[] }>(await gitbus(['verify', out.ids[2] ?? '', '--json'], { home: boss }));
+      expect(v.files[0]?.status).toBe('verified');
+      const watcher = startWatcher(w, ['--poll', '500ms'], children);
+      try {
+        const done = () => gitCli(['--git-dir', t.remote, 'ls-tree', '--name-only', 'main', 'responses/']).split('\n').filter(Boolean).length;
+        await until('3 responses', () => done() >= 3, 20_000, () => watcher.stderr());
+        for (const id of out.ids) expect(frontmatter(fileAt(`responses/${id}.md`, t.remote))['status']).toBe('succeeded');
+      } finally {
+        watcher.child.kill('SIGTERM');
+        await watcher.exited;
+      }
+    } finally {
+      await t.cleanup();
+    }
+  }, 40_000);
+});

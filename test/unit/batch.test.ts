@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { batchFormat, BatchTooLargeError, checkBatchBytes, MAX_BATCH_BYTES, MAX_BATCH_TASKS, parseBatch, type BatchTask } from '../../schemas/batch.js';
+import { batchHandoff } from '../../bus/ops/dispatch-batch.js';
+
+const lines = (...objs: unknown[]) => objs.map((o) => (typeof o === 'string' ? o : JSON.stringify(o))).join('\n');
+
+function ok(path: string, text: string): BatchTask[] {
+  const r = parseBatch(path, text);
+  if (!r.ok) throw new Error(JSON.stringify(r.problems, null, 2));
+  return r.tasks;
+}
+
+function problems(path: string, text: string) {
+  const r = parseBatch(path, text);
+  if (r.ok) throw new Error('expected problems');
+  return r.problems.map((p) => ({ path: p.path, field: p.field, reason: p.reason }));
+}
+
+describe('batch files: format', () => {
+  it('is told by the extension, else by the content (JSON Lines when the first line is an object, unless the whole text is one document with tasks)', () => {
+    expect(batchFormat('a.jsonl', 'tasks: []')).toBe('jsonl');
+    expect(batchFormat('a.ndjson', '')).toBe('jsonl');
+    expect(batchFormat('a.yml', '{"title": "x"}')).toBe('yaml');
+    expect(batchFormat('a.json', '{"tasks": []}')).toBe('yaml');
+    expect(batchFormat('-', '\n  {"title": "x"}\n{"title": "y"}\n')).toBe('jsonl');
+    expect(batchFormat('-', '{"title": "only one"}')).toBe('jsonl');
+    expect(batchFormat('-', '{\n  "tasks": [{"title": "x"}]\n}\n')).toBe('yaml');
+    expect(batchFormat('-', '# my tasks\ntasks:\n  - title: x\n')).toBe('yaml');
+  });
+});
+
+describe('batch files: JSON Lines', () => {
+  it('give one task per non-blank line, in order, each with its file and line, body/context/instructions and x- fields apart', () => {
+    const tasks = ok('t.jsonl', lines({ title: 'one', command: 'make', priority: 3, labels: ['gpu'] }, '', { title: 'two', body: 'Do it.', context: 'c', 'x-ticket': 42 }, '   '));
+    expect(tasks.map((t) => t.at)).toEqual(['t.jsonl:1', 't.jsonl:3']);
+    expect(tasks[0]?.handoff).toEqual({ title: 'one', command: 'make', priority: 3, labels: ['gpu'] });
+    expect(tasks[1]).toMatchObject({ handoff: { title: 'two' }, body: 'Do it.', context: 'c', extras: { 'x-ticket': 42 }, field: '' });
+  });
+
+  it('report every bad line at once with its line number and field, and the fix', () => {
+    const got = problems(
+      'bad.jsonl',
+      lines(
+        { title: 'fine' },
+        { title: 'x', labels: 'gpu' },
+        'not json',
+        { title: 'y', runner: 'shell' },
+        { command: 'no title' },
+        { title: 'z', priorty: 1 },
+        ['a list'],
+        { title: 'w', priority: 5000, from: 'me' },
+      ),
+    );
+    expect(got).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'bad.jsonl:2', field: 'labels' }),
+        expect.objectContaining({ path: 'bad.jsonl:3', field: '', reason: expect.stringMatching(/not JSON/) }),
+        expect.objectContaining({ path: 'bad.jsonl:4', field: 'command', reason: expect.stringMatching(/shell runner needs a command/) }),
+        expect.objectContaining({ path: 'bad.jsonl:5', field: 'title', reason: expect.stringMatching(/required field "title" is missing/) }),
+        expect.objectContaining({ path: 'bad.jsonl:6', field: 'priorty', reason: 'unknown field "priorty"' }),
+        expect.objectContaining({ path: 'bad.jsonl:7', reason: expect.stringMatching(/must be a mapping.*a list/) }),
+        expect.objectContaining({ path: 'bad.jsonl:8', field: 'priority' }),
+        expect.objectContaining({ path: 'bad.jsonl:8', field: 'from', reason: 'unknown field "from"' }),
+      ]),
+    );
+    expect(got.some((p) => p.path === 'bad.jsonl:1')).toBe(false);
+  });
+
+  it('leave project rules that the checkout may satisfy for later, and refuse an id chosen twice or a task waiting for itself', () => {
+    expect(ok('t.jsonl', lines({ title: 'on a branch', branch: 'feature/x' }))[0]?.handoff.branch).toBe('feature/x');
+    const got = problems('t.jsonl', lines({ title: 'a', id: 'build-1' }, { title: 'b', id: 'build-1' }, { title: 'c', id: 'self', after: ['self'] }));
+    expect(got).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 't.jsonl:2', field: 'id', reason: expect.stringMatching(/chosen twice \(also at t.jsonl:1\)/) }),
+        expect.objectContaining({ path: 't.jsonl:3', field: 'after.0' }),
+      ]),
+    );
+  });
+
+  it('name standard input "stdin", and refuse an empty file, invalid UTF-8 and a NUL byte', () => {
+    expect(problems('-', '{"title": 5}')[0]?.path).toBe('stdin:1');
+    expect(problems('t.jsonl', '\n\n')[0]?.reason).toMatch(/no tasks/);
+    expect(parseBatch('t.jsonl', new Uint8Array([0x7b, 0xff, 0x7d])).ok).toBe(false);
+    expect(problems('t.jsonl', '{"title": "a\u0000"}')[0]?.reason).toMatch(/NUL/);
+  });
+});
+
+describe('batch files: YAML', () => {
+  const yaml = `# nightly checks
+tasks:
+  - title: lint
+    command: npm run lint
+  - title: long one
+    labels: [gpu]
+    body: |
+      Several lines
+      of description.
+`;
+  it('read tasks: [...] with each task at the line it starts on', () => {
+    const tasks = ok('n.yaml', yaml);
+    expect(tasks.map((t) => [t.at, t.field, t.handoff.title])).toEqual([
+      ['n.yaml:3', 'tasks.0.', 'lint'],
+      ['n.yaml:5', 'tasks.1.', 'long one'],
+    ]);
+    expect(tasks[1]?.body).toBe('Several lines\nof description.\n');
+  });
+
+  it('report fields under tasks.N with the line, unknown top-level keys, and a file without tasks', () => {
+    const got = problems('n.yaml', 'defaults: {to: x}\ntasks:\n  - title: ok\n  - title: bad\n    timeout: soon\n');
+    expect(got).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'n.yaml', field: 'defaults', reason: 'unknown field "defaults"' }),
+        expect.objectContaining({ path: 'n.yaml:4', field: 'tasks.1.timeout' }),
+      ]),
+    );
+    expect(problems('n.yaml', 'title: x\n')).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'tasks', reason: 'the file has no "tasks"' })]));
+    expect(problems('n.yaml', 'tasks: []\n')[0]?.reason).toMatch(/at least one task/);
+    expect(problems('n.yaml', '- title: x\n')[0]?.reason).toMatch(/not a mapping with "tasks"/);
+  });
+
+  it('take a JSON document with tasks, and keep YAML safe (no custom tags)', () => {
+    expect(ok('-', '{"tasks": [{"title": "from json"}]}').map((t) => t.handoff.title)).toEqual(['from json']);
+    expect(problems('n.yaml', 'tasks:\n  - title: !!binary aGk=\n')[0]?.reason).toMatch(/tag/);
+  });
+});
+
+describe('batch caps', () => {
+  it(`refuse more than ${MAX_BATCH_TASKS} tasks, in either format, before reading them`, () => {
+    const many = Array.from({ length: MAX_BATCH_TASKS + 1 }, (_, i) => JSON.stringify({ title: `t${i}` })).join('\n');
+    expect(() => parseBatch('t.jsonl', many)).toThrow(BatchTooLargeError);
+    expect(() => parseBatch('t.jsonl', many)).toThrow(/has 1001 tasks; one batch \(one commit\) takes at most 1000 tasks/);
+    const yaml = `tasks:\n${Array.from({ length: MAX_BATCH_TASKS + 1 }, (_, i) => `  - title: t${i}\n`).join('')}`;
+    expect(() => parseBatch('t.yaml', yaml)).toThrow(BatchTooLargeError);
+    expect(ok('t.jsonl', many.split('\n').slice(1).join('\n')).length).toBe(MAX_BATCH_TASKS);
+  });
+  it('refuse a commit larger than the byte cap', () => {
+    expect(() => checkBatchBytes(MAX_BATCH_BYTES)).not.toThrow();
+    expect(() => checkBatchBytes(MAX_BATCH_BYTES + 1)).toThrow(/one batch \(one commit\) takes at most 16.0 MiB/);
+  });
+});
+
+describe('a batch task as a handoff', () => {
+  const project = { repo: '/srv/app.git', base: 'main', baseCommit: 'c'.repeat(40) };
+  const task = (line: string) => ok('t.jsonl', line)[0] as BatchTask;
+
+  it('takes --to/--label as defaults below its own, and the batch project unless it names its own', () => {
+    const plain = batchHandoff(task('{"title": "a", "labels": ["cpu"]}'), { project, defaults: { to: 'box', labels: ['gpu'] } });
+    expect(plain.handoff).toEqual({ title: 'a', labels: ['cpu'], to: 'box', ...project });
+    const own = batchHandoff(task('{"title": "b", "repo": "/srv/other.git", "to": "x"}'), { project, defaults: { to: 'box' } });
+    expect(own.handoff).toEqual({ title: 'b', repo: '/srv/other.git', to: 'x' });
+    expect(batchHandoff(task('{"title": "c"}'), { project: null }).handoff).toEqual({ title: 'c' });
+  });
+
+  it('gives a schedule no base commit, keeps a chosen id out of the fields, and writes the body like dispatch', () => {
+    const sched = batchHandoff(task('{"title": "nightly", "schedule": "0 3 * * *", "id": "night"}'), { project });
+    expect(sched.handoff).toEqual({ title: 'nightly', schedule: '0 3 * * *', repo: project.repo, base: 'main' });
+    const b = batchHandoff(task('{"title": "t", "body": "Do X.", "context": "Why.", "instructions": "How."}'), { project: null });
+    expect(b.body).toBe('## Task\n\nDo X.\n\n## Context\n\nWhy.\n\n## Instructions\n\nHow.\n');
+    expect(batchHandoff(task('{"title": "Only a title"}'), { project: null }).body).toBe('## Task\n\nOnly a title\n');
+  });
+});
