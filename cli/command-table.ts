@@ -22,7 +22,7 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'init', args: '[options]', description: 'create a new bus and make this machine its first node', load: () => import('./commands/init.js') },
   { name: 'join', args: '[options] <url>', description: 'add this machine to an existing bus as a new node', load: () => import('./commands/join.js') },
-  { name: 'dispatch', args: '[options] <title>', description: 'put a new task (a handoff) on the bus; prints its id', load: () => import('./commands/dispatch.js') },
+  { name: 'dispatch', args: '[options] [title]', description: 'put a new task (a handoff) on the bus; prints its id. --from FILE: many tasks in one commit', load: () => import('./commands/dispatch.js') },
   { name: 'status', args: '[options]', description: 'nodes, tasks by state, and problems in the bus', load: () => import('./commands/status.js') },
   { name: 'show', args: '[options] <id>', description: 'the handoff, claims and response of one task', load: () => import('./commands/show.js') },
   { name: 'claim', args: '[options] [id]', description: 'claim a task for this node (for a person, or an agent working without the daemon)', load: () => import('./commands/claim.js') },

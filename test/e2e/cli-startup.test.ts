@@ -88,7 +88,7 @@ describe('CLI start-up: what a command loads', () => {
 
     const help = await traced(['--help']);
     expect(help.r.code).toBe(0);
-    expect(help.r.stdout).toContain('dispatch [options] <title>');
+    expect(help.r.stdout).toContain('dispatch [options] [title]');
     expect(help.loaded).toEqual(version.loaded);
   });
 

@@ -60,7 +60,7 @@ describe('the command table (cli/command-table.ts)', () => {
     const lazy = newProgram();
     registerStubs(lazy, async () => undefined);
     const want = await outcome(eager(), ['--help']);
-    expect(want.out).toContain('dispatch [options] <title>');
+    expect(want.out).toContain('dispatch [options] [title]');
     expect(await outcome(lazy, ['--help'])).toEqual(want);
   });
 
