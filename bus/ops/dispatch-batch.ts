@@ -11,10 +11,9 @@ import { InputError, NodeCannotRunError, type UnknownNodeError } from '../errors
 import type { GitContext } from '../git-context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { ProjectFields } from '../project/resolve.js';
-import { isQueued, putQueue, removeQueue, type QueueEntry, type QueuedSignature } from '../queue.js';
-import { outageCode } from '../remote-failure.js';
+import { isQueued, type QueueEntry, type QueuedSignature } from '../queue.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
-import { deliverQueued } from './deliver.js';
+import { sendBatch } from './send-batch.js';
 import { dispatchWarnings } from './dispatch.js';
 import { targetProblem } from './dispatch-target.js';
 import { handoffBody } from './handoff-body.js';
@@ -207,36 +206,9 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
     const queuedAt = new Date(now.getTime() + i).toISOString();
     return { kind: 'dispatch', id: b.id, path: b.path, text: b.text, title: b.data.title, queuedAt, chosenId: b.task.handoff.id !== undefined, batch, ...(signature ? { signature } : {}) };
   });
-  return sendBatch(ctx, entries, result);
+  const sent = await sendBatch(ctx, entries);
+  if (sent.kind === 'refused') throw new InputError(`the batch was refused, and nothing of it was dispatched: ${sent.reason}`, 'run it again: generated ids are drawn anew (a chosen "id" that is taken must change)', { reason: sent.reason });
+  if (sent.kind === 'queued') return { ...result, queued: { reason: sent.reason } };
+  return sent.kind === 'delivered' ? { ...result, commit: sent.commit } : result;
 }
 
-/** Queues the batch and delivers it: all of them or none, in one commit now, or at the next contact. */
-async function sendBatch(ctx: BusContext, entries: QueueEntry[], result: BatchResult): Promise<BatchResult> {
-  const home = ctx.paths.home;
-  const forget = () => entries.forEach((e) => removeQueue(home, e));
-  try {
-    for (const e of entries) putQueue(home, e);
-  } catch (err) {
-    forget();
-    throw err;
-  }
-  let delivery: Awaited<ReturnType<typeof deliverQueued>>;
-  try {
-    delivery = await deliverQueued(ctx);
-  } catch (err) {
-    if (outageCode(err) !== null) return { ...result, queued: { reason: firstLine(err) } };
-    // Not an outage: it would fail the same way at every later try, so the batch is not left queued.
-    forget();
-    throw err;
-  }
-  const mine = new Set(entries.map((e) => e.id));
-  const refused = delivery.rejected.find((r) => mine.has(r.entry.id));
-  if (refused) {
-    forget();
-    throw new InputError(`the batch was refused, and nothing of it was dispatched: ${refused.reason}`, 'run it again: generated ids are drawn anew (a chosen "id" that is taken must change)', { reason: refused.reason });
-  }
-  if (delivery.delivered.some((e) => mine.has(e.id))) return { ...result, commit: delivery.commit };
-  // Not in this delivery: another process of this node sent it meanwhile, or is still sending it.
-  const waiting = entries.some((e) => isQueued(home, e));
-  return waiting ? { ...result, queued: { reason: 'another gitbus process of this node is delivering it' } } : result;
-}

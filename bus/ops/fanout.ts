@@ -10,10 +10,9 @@ import type { BusContext } from '../context.js';
 import { GroupLiveError, InputError } from '../errors.js';
 import { buildFanout, type FanoutBuild, type FanoutDefaults, type FanoutProject, type FanoutTask } from '../model/fanout.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { isQueued, listQueue, putQueue, removeQueue, type QueueEntry, type QueuedSignature } from '../queue.js';
+import { isQueued, listQueue, type QueueEntry, type QueuedSignature } from '../queue.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
-import { outageCode } from '../remote-failure.js';
-import { deliverQueued } from './deliver.js';
+import { sendBatch } from './send-batch.js';
 import { targetProblem } from './dispatch-target.js';
 import { groupTaskIds } from './group-members.js';
 import { localSnapshot, snapshotOrLast } from './query.js';
@@ -185,32 +184,12 @@ export async function fanout(ctx: BusContext, input: FanoutInput): Promise<Fanou
     const signature = signatures[i];
     return { kind: 'dispatch', id: data.id as string, path, text, title: data.title, queuedAt: created, chosenId: true, batch, ...(signature ? { signature } : {}) };
   });
-  const forget = () => entries.forEach((e) => removeQueue(ctx.paths.home, e));
-  try {
-    for (const e of entries) putQueue(ctx.paths.home, e);
-  } catch (err) {
-    forget();
-    throw err;
-  }
-  let delivery: Awaited<ReturnType<typeof deliverQueued>>;
-  try {
-    delivery = await deliverQueued(ctx);
-  } catch (err) {
-    if (outageCode(err) !== null) return { ...result, queued: { reason: firstLine(err) } };
-    // Not an outage: it would fail the same way at every later try, so the fan-out is not left queued.
-    forget();
-    throw err;
-  }
-  const mine = new Set(entries.map((e) => e.id));
-  const refused = delivery.rejected.find((r) => mine.has(r.entry.id));
-  if (refused) {
-    forget();
-    const others = await groupTaskIds(await localSnapshot(ctx), group, mine);
+  const sent = await sendBatch(ctx, entries);
+  if (sent.kind === 'refused') {
+    const others = await groupTaskIds(await localSnapshot(ctx), group, new Set(entries.map((e) => e.id)));
     if (others.length > 0) throw new GroupLiveError(group, others);
-    throw new InputError(`the fan-out was refused: ${refused.reason}`, 'run gitbus fanout again: it draws new ids', { reason: refused.reason });
+    throw new InputError(`the fan-out was refused: ${sent.reason}`, 'run gitbus fanout again: it draws new ids', { reason: sent.reason });
   }
-  if (delivery.delivered.some((e) => mine.has(e.id))) return { ...result, commit: delivery.commit };
-  // Not in this delivery: another process of this node sent it meanwhile, or is still sending it.
-  const waiting = entries.some((e) => isQueued(ctx.paths.home, e));
-  return waiting ? { ...result, queued: { reason: 'another gitbus process of this node is delivering it' } } : result;
+  if (sent.kind === 'queued') return { ...result, queued: { reason: sent.reason } };
+  return sent.kind === 'delivered' ? { ...result, commit: sent.commit } : result;
 }
