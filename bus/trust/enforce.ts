@@ -24,6 +24,18 @@ import { principalsOf } from './policy-rules.js';
 
 /** The trust this node enforces on `snap`, or null: no pin, or nothing accepted. Moves the pin forward (loadTrust). */
 export async function enforcedTrust(snap: Snapshot, home: string, config: Pick<NodeConfig, 'trust'>): Promise<EnforcedTrust | null> {
+  // Once per snapshot and home: reading the chain checks every admin signature of it, and a snapshot is asked by
+  // its reader (node-files.ts) and again by what decides from it (claim, status, lint).
+  const known = judged.get(snap);
+  if (known && known.home === home) return known.trust;
+  const trust = await judge(snap, home, config);
+  judged.set(snap, { home, trust });
+  return trust;
+}
+
+const judged = new WeakMap<Snapshot, { home: string; trust: EnforcedTrust | null }>();
+
+async function judge(snap: Snapshot, home: string, config: Pick<NodeConfig, 'trust'>): Promise<EnforcedTrust | null> {
   // Most nodes never pin: every snapshot of theirs would read the chain for nothing.
   if (!existsSync(pinPath(home))) return null;
   const node = config.trust ?? {};
