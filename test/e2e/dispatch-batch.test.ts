@@ -8,6 +8,7 @@ import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { fingerprintOf } from '../helpers/ssh-keys.js';
 
 /**
  * `gitbus dispatch --from FILE` (issue 14, batching) as processes on real bare remotes: many tasks in ONE commit
@@ -176,7 +177,7 @@ describe('dispatch --from on a bus with a trust root', () => {
       mkdirSync(keys);
       const key = join(keys, 'alice');
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]);
-      const fp = execFileSync('ssh-keygen', ['-lf', `${key}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+      const fp = fingerprintOf(`${key}.pub`);
       for (const args of [['trust', 'init', '--admin', `alice=${key}.pub`, '--unlisted-nodes', 'accept'], ['trust', 'add', 'rule', '--signers', 'alice', '--runners', 'shell', '--nodes', '*']]) {
         const r = await gitbus([...args, '--key', key, '--json'], { home: boss });
         expect(r.code, r.stderr).toBe(0);

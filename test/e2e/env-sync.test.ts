@@ -8,6 +8,7 @@ import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { fingerprintOf } from '../helpers/ssh-keys.js';
 
 /**
  * Environment sync (issue 12): two nodes with bus homes and fake HOMEs of their own, a real bare remote, the CLI
@@ -211,7 +212,7 @@ describe('gitbus env', () => {
   describe('on a bus with a trust root', () => {
     const keys = () => join(bus.dir, 'keys');
     const key = (name: string) => join(keys(), name);
-    const fp = (name: string) => execFileSync('ssh-keygen', ['-lf', `${key(name)}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+    const fp = (name: string) => fingerprintOf(`${key(name)}.pub`);
 
     beforeAll(async () => {
       editNode('b', (c) => (c['env'] = [{ profile: 'claude', apply: 'manual' }]));

@@ -9,6 +9,7 @@ import { makeBus } from '../helpers/bus.js';
 import { pushFiles } from '../helpers/push-access.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
 
 /**
  * Signed handoffs enforced (issue 11 point 3, first half), with real ssh-keygen keys and the CLI and a watcher as
@@ -21,7 +22,6 @@ import { until } from '../helpers/wait.js';
  * key, dispatch on such a bus is refused unless --unsigned.
  */
 const FINAL = ['succeeded', 'failed', 'timed-out', 'cancelled'];
-const NO_GIT_KEY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
 
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let boss: string;
@@ -31,7 +31,7 @@ let person: string;
 let watcher: WatcherProcess;
 const children: ChildProcess[] = [];
 const key = (name: string) => join(keys, name);
-const fp = (name: string) => execFileSync('ssh-keygen', ['-lf', `${key(name)}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+const fp = (name: string) => fingerprintOf(`${key(name)}.pub`);
 const marker = (name: string) => join(bus.dir, `ran-${name}`);
 const ids: Record<string, string> = {};
 

@@ -9,6 +9,7 @@ import { makeBus } from '../helpers/bus.js';
 import { pushFiles, removeFiles } from '../helpers/push-access.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
 
 /**
  * Files a node writes in its own name, under trust (issue 11 point 3, second half), with real ssh-keygen keys and
@@ -17,7 +18,6 @@ import { until } from '../helpers/wait.js';
  * copied from a real one, and v's card: each is ignored by the nodes and reported by status, show and lint, and the
  * real work goes on — w's real result replaces the forged one, v's claim goes past the forged attempt.
  */
-const NO_GIT_KEY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
 const FINAL = ['succeeded', 'failed', 'timed-out', 'cancelled'];
 
 let bus: Awaited<ReturnType<typeof makeBus>>;
@@ -29,7 +29,7 @@ let person: string;
 let watcher: WatcherProcess;
 const children: ChildProcess[] = [];
 const key = (name: string) => join(keys, name);
-const fp = (name: string) => execFileSync('ssh-keygen', ['-lf', `${key(name)}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+const fp = (name: string) => fingerprintOf(`${key(name)}.pub`);
 const nodeKey = (home: string) => join(home, 'keys', 'node_ed25519.pub');
 const now = () => new Date().toISOString();
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
 
 /**
  * Node keys in the trust root (docs/PROTOCOL.md §12, "Node keys"), with real ssh-keygen keys and the CLI as
@@ -46,7 +47,6 @@ interface NodesView {
 }
 
 /** Keeps the machine's git config (a user.signingkey of the person running the tests) out of every command. */
-const NO_GIT_KEY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
 const errorOf = (r: RunResult) => json<{ error: { code: string; message: string; fix: string } }>(r).error;
 
 let bus: Awaited<ReturnType<typeof makeBus>>;
@@ -54,7 +54,7 @@ let boss: string;
 let w: string;
 let keys: string;
 const key = (name: string) => join(keys, name);
-const fpOf = (pub: string) => execFileSync('ssh-keygen', ['-lf', pub], { encoding: 'utf8' }).split(' ')[1] ?? '';
+const fpOf = fingerprintOf;
 const fp = (name: string) => fpOf(`${key(name)}.pub`);
 const nodeFp = (home: string) => fpOf(join(home, 'keys', 'node_ed25519.pub'));
 const nodePubLine = (home: string) => readFileSync(join(home, 'keys', 'node_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');

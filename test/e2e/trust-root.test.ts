@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { fingerprintOf } from '../helpers/ssh-keys.js';
 import { applyEdit, renderVersion } from '../../bus/trust/change.js';
 import { parseVersion } from '../../bus/trust/version-content.js';
 import { parsePublicKeyLine } from '../../bus/trust/ssh-key.js';
@@ -35,7 +36,7 @@ describe('the trust root', () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
   let keys: string;
   const key = (name: string) => join(keys, name);
-  const fp = (name: string) => execFileSync('ssh-keygen', ['-lf', `${key(name)}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+  const fp = (name: string) => fingerprintOf(`${key(name)}.pub`);
   let alpha: string;
   let delta: string;
   const trustCheck = async (home: string): Promise<Check> => {

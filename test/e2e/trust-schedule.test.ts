@@ -13,6 +13,7 @@ import { makeBus } from '../helpers/bus.js';
 import { pushFiles } from '../helpers/push-access.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
 
 /**
  * Schedules on a bus whose trust root the worker pinned (issue 11): a watcher dispatches a schedule's instances
@@ -25,7 +26,6 @@ import { until } from '../helpers/wait.js';
  * `gitbus verify` checks an archived task from the archive; an archived instance pushed back is refused as a replay.
  */
 const FINAL = ['succeeded', 'failed', 'timed-out', 'cancelled'];
-const NO_GIT_KEY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
 const DAILY = '0 0 * * *';
 
 let bus: Awaited<ReturnType<typeof makeBus>>;
@@ -36,7 +36,7 @@ let person: string;
 let watcher: WatcherProcess | undefined;
 const children: ChildProcess[] = [];
 const key = (name: string) => join(keys, name);
-const fp = (name: string) => execFileSync('ssh-keygen', ['-lf', `${key(name)}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+const fp = (name: string) => fingerprintOf(`${key(name)}.pub`);
 const marker = (name: string) => join(bus.dir, `ran-${name}`);
 
 const now = new Date();

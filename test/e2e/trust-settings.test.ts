@@ -8,6 +8,7 @@ import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
 
 /**
  * Bus settings that decide reclaims come from the trust root (issue 11), with real ssh-keygen keys and nodes as
@@ -17,7 +18,6 @@ import { until } from '../helpers/wait.js';
  * the task: v uses the version's lease; status, lint and doctor show the override. The task ends once. Then the
  * admin's `gitbus trust settings` changes the lease for pinned nodes and gitbus.yaml in one commit.
  */
-const NO_GIT_KEY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
 
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let boss: string;
@@ -27,7 +27,7 @@ let keys: string;
 let person: string;
 const children: ChildProcess[] = [];
 const key = (name: string) => join(keys, name);
-const fp = (name: string) => execFileSync('ssh-keygen', ['-lf', `${key(name)}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+const fp = (name: string) => fingerprintOf(`${key(name)}.pub`);
 const onMain = (path: string) => gitCli(['show', `main:${path}`], bus.remote);
 
 interface Problem { path: string; field: string; reason: string; fix: string; severity: string }
