@@ -25,6 +25,8 @@ interface DiskCache {
   dir: ParseCacheDir;
   seen: Set<string>;
   onDisk: Map<string, Set<string>>;
+  /** Per folder, the tree and parsedFromBlobs at its last saveParsed. */
+  checked: Map<string, string>;
 }
 const diskCaches = new Map<string, DiskCache>();
 /** Fewer misses than this are parsed rather than looked up on disk, and a file is rewritten only for more new entries. */
@@ -35,13 +37,15 @@ const DISK_NEW_SHARE = 0.05;
 function diskCacheOf(store: ObjectStore): DiskCache {
   let d = diskCaches.get(store.gitdir);
   if (!d) {
-    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map() };
+    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map() };
     diskCaches.set(store.gitdir, d);
   }
   return d;
 }
 
 const keyOf = (path: string, oid: string) => `${path}\0${oid}`;
+/** Files parsed from their blobs by this process: saveParsed has nothing to do while it stays the same. */
+let parsedFromBlobs = 0;
 
 export interface NodeView {
   node: string;
@@ -125,6 +129,9 @@ export class Snapshot {
   saveParsed(): void {
     const disk = diskCacheOf(this.store);
     for (const [folder, { tree, entries }] of this.folderTrees) {
+      const at = `${tree} ${parsedFromBlobs}`;
+      if (disk.checked.get(folder) === at) continue;
+      disk.checked.set(folder, at);
       const onDisk = disk.onDisk.get(folder);
       const known: CachedEntry[] = [];
       let fresh = 0;
@@ -172,6 +179,7 @@ export class Snapshot {
       ? { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings }
       : { ok: false, problems: r.problems, ...(r.unsupportedProtocol !== undefined ? { unsupportedProtocol: r.unsupportedProtocol } : {}) };
     remember(key, parsed);
+    parsedFromBlobs++;
     return parsed as Parsed<T>;
   }
 
