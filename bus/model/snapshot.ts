@@ -108,6 +108,8 @@ export class Snapshot {
       let missing = 0;
       for (const e of entries) if (e.type === 'blob' && !parseCache.has(keyOf(`${folder}/${e.path}`, e.oid))) missing++;
       if (missing < DISK_MIN_NEW) continue;
+      // A long-lived process reads or writes a new file every few hundred tasks; the names it remembers stay few.
+      if (disk.seen.size > 1000) disk.seen.clear();
       const found = disk.dir.load(folder, tree, disk.seen);
       if (!found) continue;
       const listed = new Map(entries.map((e) => [e.path, e.oid]));
