@@ -15,6 +15,7 @@ import { cliCycle } from './cli-cycle.js';
 import { git, historyRemote, tmp } from './fixtures.js';
 import { projectBench } from './project.js';
 import { bulkBench } from './bulk.js';
+import { pendingBench } from './pending.js';
 import { sshBench } from './ssh.js';
 import { startupBench } from './startup.js';
 import { watcherBench } from './watcher.js';
@@ -149,5 +150,6 @@ if (!only || only === 'watcher') await watcherBench(lines, Math.min(CYCLES, 20))
 if (!only || only === 'ssh') await sshBench(lines, Math.min(CYCLES, 25));
 if (!only || only === 'startup') await startupBench(lines, Number(process.env['BENCH_STARTUP_RUNS'] ?? CYCLES));
 if (!only || only === 'bulk') await bulkBench(lines, Number(process.env['BENCH_BULK'] ?? 50), Number(process.env['BENCH_BULK_REPS'] ?? 3));
+if (!only || only === 'pending') await pendingBench(lines, Number(process.env['BENCH_PENDING_RUNS'] ?? 7), Number(process.env['BENCH_PENDING'] ?? 5000));
 if (!only || only === 'project') await projectBench(lines, Math.min(CYCLES, Number(process.env['BENCH_PROJECT_CYCLES'] ?? 30)));
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -3,7 +3,9 @@ import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
 import { LIVE_FOLDERS } from '../../schemas/layout.js';
 import { DEFAULT_SETTINGS, resolveSettings, type BusSettings, type ResolvedSettings } from '../../schemas/settings.js';
 import type { NodeCard } from '../../schemas/node-card.js';
-import { listFolder, type ObjectStore } from '../store/objects.js';
+import { listFolder, type ObjectStore, type TreeEntry } from '../store/objects.js';
+import { parseCacheDir, type ParseCacheDir } from '../store/parse-cache.js';
+import type { CachedEntry } from '../store/parse-cache-file.js';
 import { indexTree, type LiveTree } from './index-tree.js';
 import { applyDependencies, baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type TaskView } from './task-view.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskState, TreeIndex } from './types.js';
@@ -13,6 +15,37 @@ const parseCache = new Map<string, Parsed<unknown>>();
 const PARSE_CACHE_LIMIT = 50_000;
 /** gitbus.yaml by blob oid: read by every snapshot, changed almost never. */
 const settingsCache = new Map<string, ReturnType<typeof parseSettingsFile>>();
+
+/**
+ * The parse cache on disk, shared by the node's processes (bus/store/parse-cache.ts): per clone, which files this
+ * process already read (so a long-lived one reads each at most once) and, per folder, the keys the folder's last
+ * file read or written holds (so that a file is written again only when enough is new).
+ */
+interface DiskCache {
+  dir: ParseCacheDir;
+  seen: Set<string>;
+  onDisk: Map<string, Set<string>>;
+  /** Per folder, the tree and parsedFromBlobs at its last saveParsed. */
+  checked: Map<string, string>;
+}
+const diskCaches = new Map<string, DiskCache>();
+/** Fewer misses than this are parsed rather than looked up on disk, and a file is rewritten only for more new entries. */
+const DISK_MIN_NEW = 8;
+/** ...and for at least this share of the folder, so that a steady trickle of new tasks rewrites a big folder rarely. */
+const DISK_NEW_SHARE = 0.05;
+
+function diskCacheOf(store: ObjectStore): DiskCache {
+  let d = diskCaches.get(store.gitdir);
+  if (!d) {
+    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map() };
+    diskCaches.set(store.gitdir, d);
+  }
+  return d;
+}
+
+const keyOf = (path: string, oid: string) => `${path}\0${oid}`;
+/** Files parsed from their blobs by this process: saveParsed has nothing to do while it stays the same. */
+let parsedFromBlobs = 0;
 
 export interface NodeView {
   node: string;
@@ -40,6 +73,8 @@ export class Snapshot {
    * enforces trust): the task model never sees them; status, show and lint report them.
    */
   forged: ForgedFile[] = [];
+  /** Each live folder's tree oid and listing, for the parse cache on disk. */
+  private folderTrees = new Map<string, { tree: string; entries: TreeEntry[] }>();
 
   private constructor(
     readonly store: ObjectStore,
@@ -57,8 +92,62 @@ export class Snapshot {
       }
     }
     const snap = new Snapshot(store, commit, indexTree(live));
+    for (const e of live.root) {
+      const entries = live.folders.get(e.path);
+      if (e.type === 'tree' && entries) snap.folderTrees.set(e.path, { tree: e.oid, entries });
+    }
+    snap.loadParsed();
     await snap.loadSettings();
     return snap;
+  }
+
+  /** Fills the in-process parse cache from the disk cache for folders with many files not parsed yet. */
+  private loadParsed(): void {
+    const disk = diskCacheOf(this.store);
+    for (const [folder, { tree, entries }] of this.folderTrees) {
+      let missing = 0;
+      for (const e of entries) if (e.type === 'blob' && !parseCache.has(keyOf(`${folder}/${e.path}`, e.oid))) missing++;
+      if (missing < DISK_MIN_NEW) continue;
+      // A long-lived process reads or writes a new file every few hundred tasks; the names it remembers stay few.
+      if (disk.seen.size > 1000) disk.seen.clear();
+      const found = disk.dir.load(folder, tree, disk.seen);
+      if (!found) continue;
+      const listed = new Map(entries.map((e) => [e.path, e.oid]));
+      const keys = new Set<string>();
+      for (const c of found.entries) {
+        const key = keyOf(`${folder}/${c.name}`, c.oid);
+        keys.add(key);
+        // Only what this tree lists is kept in memory; the rest of an older file is of tasks gone since.
+        if (listed.get(c.name) === c.oid && !parseCache.has(key)) remember(key, c.parsed);
+      }
+      disk.onDisk.set(folder, keys);
+    }
+  }
+
+  /**
+   * Writes the parse results of this snapshot's folders to the disk cache where enough are new since the folder's
+   * last file (bulk readers call it after parsing: status, lint, claim --next). Cheap when nothing is new.
+   */
+  saveParsed(): void {
+    const disk = diskCacheOf(this.store);
+    for (const [folder, { tree, entries }] of this.folderTrees) {
+      const at = `${tree} ${parsedFromBlobs}`;
+      if (disk.checked.get(folder) === at) continue;
+      disk.checked.set(folder, at);
+      const onDisk = disk.onDisk.get(folder);
+      const known: CachedEntry[] = [];
+      let fresh = 0;
+      for (const e of entries) {
+        if (e.type !== 'blob') continue;
+        const key = keyOf(`${folder}/${e.path}`, e.oid);
+        const parsed = parseCache.get(key);
+        if (!parsed) continue;
+        known.push({ name: e.path, oid: e.oid, parsed });
+        if (!onDisk?.has(key)) fresh++;
+      }
+      if (fresh < Math.max(DISK_MIN_NEW, Math.ceil(entries.length * DISK_NEW_SHARE))) continue;
+      if (disk.dir.save(folder, tree, known, disk.seen)) disk.onDisk.set(folder, new Set(known.map((k) => keyOf(`${folder}/${k.name}`, k.oid))));
+    }
   }
 
   private async loadSettings(): Promise<void> {
@@ -83,7 +172,7 @@ export class Snapshot {
   }
 
   async parse<T>(ref: FileRef): Promise<Parsed<T>> {
-    const key = `${ref.path}\0${ref.oid}`;
+    const key = keyOf(ref.path, ref.oid);
     const hit = parseCache.get(key);
     if (hit) return hit as Parsed<T>;
     const content = await this.store.readBlob(ref.oid);
@@ -91,8 +180,8 @@ export class Snapshot {
     const parsed: Parsed<unknown> = r.ok
       ? { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings }
       : { ok: false, problems: r.problems, ...(r.unsupportedProtocol !== undefined ? { unsupportedProtocol: r.unsupportedProtocol } : {}) };
-    if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.clear();
-    parseCache.set(key, parsed);
+    remember(key, parsed);
+    parsedFromBlobs++;
     return parsed as Parsed<T>;
   }
 
@@ -142,6 +231,7 @@ export class Snapshot {
       const v = await this.view(id, external);
       if (v) out.push(v);
     }
+    this.saveParsed();
     return out;
   }
 
@@ -176,6 +266,12 @@ export class Snapshot {
       }
     }
     for (const n of await this.nodes()) problems.push(...n.problems);
+    this.saveParsed();
     return problems;
   }
+}
+
+function remember(key: string, parsed: Parsed<unknown>): void {
+  if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.clear();
+  parseCache.set(key, parsed);
 }

@@ -121,6 +121,7 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
         const v = await snap.view(id, (d) => external.get(d));
         if (v) views.push(reclaimable(v, expired));
       }
+      snap.saveParsed();
       judge = await judgeFor(views.map((v) => v.id));
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
       const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals && !unlisted ? { answerRefusals: true } : {}) };

@@ -1,0 +1,152 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GITBUS_VERSION } from '../version.js';
+import { decodeCacheFile, encodeCacheFile, PARSE_CACHE_FORMAT, type CachedEntry } from './parse-cache-file.js';
+
+/**
+ * The node's parse cache on disk (docs/ARCHITECTURE.md "The parse cache"): `<clone>/gitbus-cache/parsed/`, one file
+ * per live folder and tree oid, `<folder>-<tree>.v8`, holding the parse results of that tree's files. A process
+ * that reads a folder whose tree it has no file for starts from the folder's newest file (most entries still
+ * match by name and oid) and parses only the rest. Bounded: at most KEEP files per folder, none above MAX_FILE_BYTES,
+ * no entry whose body exceeds MAX_BODY_CHARS; each file holds only what its tree lists. Written to a temp file
+ * and renamed, so a reader sees a whole file or none; two writers of one tree write the same entries.
+ */
+export const KEEP_PER_FOLDER = 2;
+export const MAX_FILE_BYTES = 32 * 1024 * 1024;
+export const MAX_BODY_CHARS = 64 * 1024;
+const TEMP_MAX_AGE_MS = 60_000;
+const NAME = /^([a-z]+)-([0-9a-f]{40})\.v8$/;
+const TEMP = /^\.([a-z]+)-[0-9a-f]{40}\.(\d+)\.[0-9a-z]+\.tmp$/;
+
+export interface ParseCacheDir {
+  readonly dir: string;
+  /**
+   * The entries of `folder` for `tree`, else those of the folder's newest file (`exact: false`), else null. Files
+   * named in `seen` are skipped (a process reads each once), and every file read is added to it.
+   */
+  load(folder: string, tree: string, seen?: Set<string>): { entries: CachedEntry[]; exact: boolean } | null;
+  /**
+   * Writes `folder`'s file for `tree` (entries over the size bounds are left out), adds it to `seen`, and prunes
+   * older files. False when nothing was written (too big, or the folder cannot be written).
+   */
+  save(folder: string, tree: string, entries: readonly CachedEntry[], seen?: Set<string>): boolean;
+}
+
+export interface ParseCacheLimits {
+  keep: number;
+  maxFileBytes: number;
+  maxBodyChars: number;
+}
+
+/**
+ * This build's identity: a cache file from any other build is ignored. The module's file name is the bundle
+ * chunk's content hash, and its size and mtime tell a rebuilt tsc output apart.
+ */
+export const BUILD_ID: string = (() => {
+  const file = fileURLToPath(import.meta.url);
+  try {
+    const st = statSync(file);
+    return `${GITBUS_VERSION}/${PARSE_CACHE_FORMAT}/${basename(file)}/${st.size}/${Math.floor(st.mtimeMs)}`;
+  } catch {
+    return `${GITBUS_VERSION}/${PARSE_CACHE_FORMAT}/${basename(file)}`;
+  }
+})();
+
+export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCacheLimits = { keep: KEEP_PER_FOLDER, maxFileBytes: MAX_FILE_BYTES, maxBodyChars: MAX_BODY_CHARS }): ParseCacheDir {
+  const dir = join(gitdir, 'gitbus-cache', 'parsed');
+  const fileOf = (folder: string, tree: string) => join(dir, `${folder}-${tree}.v8`);
+  const read = (path: string): Buffer | null => {
+    try {
+      return readFileSync(path);
+    } catch {
+      return null;
+    }
+  };
+  /** The folder's files, newest first (mtime, then name, so that the order is the same for everyone). */
+  const filesOf = (folder: string): { name: string; mtime: number }[] => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return [];
+    }
+    const out: { name: string; mtime: number }[] = [];
+    for (const name of names) {
+      if (NAME.exec(name)?.[1] !== folder) continue;
+      try {
+        out.push({ name, mtime: statSync(join(dir, name)).mtimeMs });
+      } catch {
+        // Pruned by another process meanwhile.
+      }
+    }
+    return out.sort((a, b) => b.mtime - a.mtime || (a.name < b.name ? -1 : 1));
+  };
+  return {
+    dir,
+    load(folder, tree, seen = new Set()) {
+      const exactName = `${folder}-${tree}.v8`;
+      if (!seen.has(exactName)) {
+        const exact = read(join(dir, exactName));
+        if (exact) seen.add(exactName);
+        const entries = exact ? decodeCacheFile(exact, { build, folder, tree }) : null;
+        if (entries) return { entries, exact: true };
+      }
+      // Only the newest other file: an older one would have fewer of this tree's entries still.
+      const newest = filesOf(folder).find((f) => f.name !== exactName);
+      if (!newest || seen.has(newest.name)) return null;
+      seen.add(newest.name);
+      const bytes = read(join(dir, newest.name));
+      const older = bytes ? decodeCacheFile(bytes, { build, folder }) : null;
+      return older ? { entries: older, exact: false } : null;
+    },
+    save(folder, tree, entries, seen) {
+      const kept = entries.filter((e) => !e.parsed.ok || e.parsed.body.length <= limits.maxBodyChars);
+      const bytes = encodeCacheFile({ build, folder, tree }, kept);
+      if (bytes.length > limits.maxFileBytes) return false;
+      try {
+        mkdirSync(dir, { recursive: true });
+        const final = fileOf(folder, tree);
+        const temp = join(dir, `.${folder}-${tree}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+        // No fsync: a file a crash left damaged fails its checksum and is rebuilt.
+        writeFileSync(temp, bytes, { flag: 'wx', mode: 0o600 });
+        renameSync(temp, final);
+        seen?.add(`${folder}-${tree}.v8`);
+      } catch {
+        // A cache that cannot be written (full disk, read-only home) only costs speed.
+        return false;
+      }
+      prune(folder, tree);
+      return true;
+    },
+  };
+
+  function prune(folder: string, tree: string): void {
+    const files = filesOf(folder).filter((f) => f.name !== `${folder}-${tree}.v8`);
+    for (const f of files.slice(Math.max(0, limits.keep - 1))) remove(join(dir, f.name));
+    // Temp files of writers that died before their rename.
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    for (const name of names) {
+      if (!TEMP.test(name)) continue;
+      try {
+        if (now - statSync(join(dir, name)).mtimeMs > TEMP_MAX_AGE_MS) remove(join(dir, name));
+      } catch {
+        // Renamed or removed meanwhile.
+      }
+    }
+  }
+}
+
+function remove(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone: another process pruned it.
+  }
+}

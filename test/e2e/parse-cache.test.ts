@@ -1,0 +1,78 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gitbus, gitCli } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+/**
+ * The node's parse cache (docs/ARCHITECTURE.md "The parse cache") changes how fast status is, never what it says:
+ * the same bytes from a cache written by an earlier process as from parsing every file, problems included.
+ */
+describe('parse cache', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let home: string;
+  const cacheDir = () => join(home, 'clone.git', 'gitbus-cache', 'parsed');
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    home = bus.home('alpha');
+    // Good handoffs, enough for a cache file, and bad ones among them (as a person's editor might leave them).
+    const work = join(bus.dir, 'work');
+    gitCli(['clone', '-q', bus.remote, work]);
+    mkdirSync(join(work, 'handoffs'), { recursive: true });
+    for (let i = 0; i < 30; i++) writeFileSync(join(work, 'handoffs', `good-${String(i).padStart(2, '0')}.md`), `---\ntitle: good ${i}\npriority: ${i % 3}\nlabels: [x]\n---\n## Task\n\nwork ${i}\n`);
+    writeFileSync(join(work, 'handoffs', 'bad-yaml.md'), '---\ntitle: [unclosed\n---\nbody\n');
+    writeFileSync(join(work, 'handoffs', 'bad-field.md'), '---\ntitle: odd\npriority: high\nsurprise: 1\n---\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'pool with bad handoffs'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+  });
+  afterAll(async () => bus.cleanup());
+
+  const run = async (args: string[]) => {
+    const r = await gitbus(args, { home });
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout;
+  };
+
+  it('a cached status equals an uncached one byte for byte, problems of bad handoffs included, without reading the blobs', async () => {
+    // Uncached: no cache folder yet, every file parsed from its blob (and the cache written).
+    rmSync(join(home, 'clone.git', 'gitbus-cache'), { recursive: true, force: true });
+    const textCold = await run(['status']);
+    const files = readdirSync(cacheDir());
+    expect(files.some((f) => /^handoffs-[0-9a-f]{40}\.v8$/.test(f))).toBe(true);
+    rmSync(join(home, 'clone.git', 'gitbus-cache'), { recursive: true, force: true });
+    const jsonCold = await run(['status', '--json']);
+    rmSync(join(home, 'clone.git', 'gitbus-cache'), { recursive: true, force: true });
+    const lintCold = await gitbus(['lint', '--json'], { home });
+
+    // Cached: the handoffs' blobs are removed from the node's clone, so a status that still reads them would
+    // have to fetch them again (and they would be back). They stay gone: every result came from the cache.
+    await run(['status']);
+    const clone = join(home, 'clone.git');
+    const blobs = gitCli(['--git-dir', clone, 'ls-tree', 'main', 'handoffs/']).split('\n').filter(Boolean).map((l) => l.split(/\s+/)[2] as string);
+    expect(blobs.length).toBe(32);
+    const loose = (oid: string) => join(clone, 'objects', oid.slice(0, 2), oid.slice(2));
+    for (const oid of blobs) unlinkSync(loose(oid));
+    const textWarm = await run(['status']);
+    const jsonWarm = await run(['status', '--json']);
+    const lintWarm = await gitbus(['lint', '--json'], { home });
+    expect(blobs.filter((oid) => existsSync(loose(oid)))).toEqual([]);
+
+    expect(textWarm).toBe(textCold);
+    expect(jsonWarm).toBe(jsonCold);
+    expect(lintWarm.code).toBe(lintCold.code);
+    expect(lintWarm.stdout).toBe(lintCold.stdout);
+    const status = JSON.parse(jsonWarm) as { problems: { path: string; field: string }[]; tasks: { id: string; state: string }[] };
+    expect(status.problems.map((p) => p.path)).toEqual(expect.arrayContaining(['handoffs/bad-yaml.md', 'handoffs/bad-field.md']));
+    expect(status.problems.find((p) => p.path === 'handoffs/bad-field.md' && p.field === 'priority')).toBeDefined();
+    expect(status.tasks.filter((t) => t.state === 'invalid').map((t) => t.id).sort()).toEqual(['bad-field', 'bad-yaml']);
+    expect(status.tasks.filter((t) => t.state === 'pending')).toHaveLength(30);
+  });
+
+  it('a damaged cache file is ignored: status parses again and says the same', async () => {
+    const before = await run(['status', '--json']);
+    for (const f of readdirSync(cacheDir())) writeFileSync(join(cacheDir(), f), 'garbage');
+    expect(await run(['status', '--json'])).toBe(before);
+  });
+});
