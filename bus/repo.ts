@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import git from 'isomorphic-git';
 import { fetchObjects } from './git/fetch.js';
 import { FetchWantGoneError } from './git/fetch-errors.js';
 import { pushRef } from './git/push.js';
@@ -11,7 +10,8 @@ import { afterDirectPush } from './transport/local-gc.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type BuiltCommit, type ObjectStore } from './store/objects.js';
-import { deleteLocalRef, writeLocalRef } from './store/local-ref.js';
+import { deleteLocalRef, readLooseRef, writeLocalRef } from './store/local-ref.js';
+import { isoGit } from './git/iso-git.js';
 
 export const MAIN = 'refs/heads/main';
 export const ARCHIVE = 'refs/heads/archive';
@@ -46,8 +46,10 @@ export class BusRepo {
   }
 
   async localHead(ref = MAIN): Promise<string | null> {
+    const loose = readLooseRef(this.gitdir, ref);
+    if (loose !== undefined) return loose;
     try {
-      return await git.resolveRef({ fs, gitdir: this.gitdir, ref });
+      return await (await isoGit()).resolveRef({ fs, gitdir: this.gitdir, ref });
     } catch {
       return null;
     }
@@ -177,7 +179,7 @@ export class BusRepo {
   private async hasObject(oid: string): Promise<boolean> {
     if (existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) return true;
     try {
-      await git.readObject({ fs, gitdir: this.gitdir, oid, cache: this.store.cache, format: 'deflated' });
+      await (await isoGit()).readObject({ fs, gitdir: this.gitdir, oid, cache: this.store.cache, format: 'deflated' });
       return true;
     } catch {
       return false;

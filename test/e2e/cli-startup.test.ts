@@ -92,24 +92,24 @@ describe('CLI start-up: what a command loads', () => {
     expect(help.loaded).toEqual(version.loaded);
   });
 
-  it('status loads the bus and its own command only, without ssh2, the MCP SDK or chokidar', async () => {
+  it('status on a local bus loads the bus and its own command only, without isomorphic-git, cron, ssh2, the MCP SDK or chokidar', async () => {
     const { r, loaded } = await traced(['status', '--json'], bus.home('solo'));
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ node: string }>(r).node).toBe('solo');
     expect(loaded.modules.filter((m) => m.startsWith('cli/commands/'))).toEqual(['cli/commands/status.js']);
     expect(loaded.modules.filter((m) => /^(mcp|web|claude|hooks)\//.test(m))).toEqual([]);
-    // isomorphic-git (packed objects, bus/repo.ts) and cron (schedules, bus/model/schedule.ts) come with the bus
-    // layer itself, which status reads.
-    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual(['cron', 'isomorphic-git']);
+    // A local remote is read directly and the clone's loose objects with node:zlib: isomorphic-git loads for a
+    // packed object or a fetch through git's protocol only, cron for a schedule's due time only (issue 14).
+    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
   });
 
-  it('dispatch loads its own command only, without ssh2, the MCP SDK or chokidar', async () => {
+  it('dispatch on a local bus loads its own command only, without isomorphic-git, cron, ssh2, the MCP SDK or chokidar', async () => {
     const { r, loaded } = await traced(['dispatch', 'start-up probe', '--no-git', '--json'], bus.home('solo'));
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ id: string }>(r).id).toMatch(/^\d{8}-\d{6}-[0-9a-z]{6}$/);
     expect(loaded.modules.filter((m) => m.startsWith('cli/commands/'))).toEqual(['cli/commands/dispatch.js']);
     expect(loaded.modules.filter((m) => /^(mcp|web|hooks)\//.test(m))).toEqual([]);
-    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual(['cron', 'isomorphic-git']);
+    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
   });
 
   it('the MCP SDK loads only when mcp serves, not for its --help', async () => {
