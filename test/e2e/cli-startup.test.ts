@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI, ROOT, gitbus, json, tempDir, type RunResult } from '../helpers/cli.js';
@@ -110,6 +111,26 @@ describe('CLI start-up: what a command loads', () => {
     expect(loaded.modules.filter((m) => m.startsWith('cli/commands/'))).toEqual(['cli/commands/dispatch.js']);
     expect(loaded.modules.filter((m) => /^(mcp|web|hooks)\//.test(m))).toEqual([]);
     expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+  });
+
+  it('dispatch outside a checkout starts one git process (the signing key\'s config), none to look for a work tree', async () => {
+    // A git on PATH that writes down each call and runs the real one.
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    const bin = join(dir.path, 'bin');
+    const calls = join(dir.path, 'git-calls.log');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${calls}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    writeFileSync(calls, '');
+    const outside = join(dir.path, 'not-a-checkout');
+    mkdirSync(outside, { recursive: true });
+    // Only meaningful where the temp folder is in no checkout (then git would rightly be asked).
+    expect(execFileSync('sh', ['-c', 'git rev-parse --show-toplevel 2>/dev/null || echo none'], { cwd: outside, encoding: 'utf8' }).trim()).toBe('none');
+    const r = await gitbus(['dispatch', 'no git here', '--json'], { home: bus.home('solo'), cwd: outside, env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ id: string }>(r).id).toMatch(/^\d{8}-\d{6}-[0-9a-z]{6}$/);
+    const lines = readFileSync(calls, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/ config -z --get-regexp \^\(gpg\\\.format\|user\\\.signingkey\)\$$/);
   });
 
   it('the MCP SDK loads only when mcp serves, not for its --help', async () => {
