@@ -29,6 +29,8 @@ export interface SigningKeyOptions {
   home?: string;
   /** Where git config is read (a checkout of the bus); default: the process's working directory. */
   cwd?: string;
+  /** false: not git's user.signingkey (no git process is started); only `--key` and node.yaml count. */
+  git?: boolean;
 }
 
 /** `~/x` and relative paths, as git (interpolate_path) and node.yaml (relative to the home) mean them. */
@@ -83,6 +85,7 @@ export async function resolveSigningKey(opts: SigningKeyOptions = {}): Promise<S
     if (config.signingKey !== undefined) return loadSigningKey(expandKeyPath(config.signingKey, opts.home), `node.yaml signingKey (${homePaths(opts.home).config})`);
     looked.push(`signingKey in ${homePaths(opts.home).config}`);
   }
+  if (opts.git === false) throw new SigningKeyMissingError(looked);
   const { format, key: gitKey } = await gitSigningConfig(cwd);
   if (format === 'ssh' && gitKey !== null) {
     // git: `key::<line>` (or a line starting with `ssh-`) is the key itself; anything else a path.
