@@ -132,6 +132,14 @@ describe('CLI start-up: what a command loads', () => {
     expect(readFileSync(calls, 'utf8')).toBe('');
   });
 
+  it('watch loads at its start what the bus loads on first use, so a package replaced under it cannot break it later', async () => {
+    await bus.addNode('worker', [], ['--runner', 'shell']);
+    const { r, loaded } = await traced(['watch', '--once', '--json'], bus.home('worker'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(loaded.modules).toContain('bus/preload.js');
+    expect(loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron']));
+  });
+
   it('the MCP SDK loads only when mcp serves, not for its --help', async () => {
     const { r, loaded } = await traced(['mcp', '--help']);
     expect(r.code).toBe(0);
