@@ -46,9 +46,9 @@ export class BusRepo {
   }
 
   async localHead(ref = MAIN): Promise<string | null> {
-    const loose = readLooseRef(this.gitdir, ref);
-    if (loose !== undefined) return loose;
     try {
+      const loose = readLooseRef(this.gitdir, ref);
+      if (loose !== undefined) return loose;
       return await (await isoGit()).resolveRef({ fs, gitdir: this.gitdir, ref });
     } catch {
       return null;
