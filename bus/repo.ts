@@ -178,6 +178,9 @@ export class BusRepo {
 
   private async hasObject(oid: string): Promise<boolean> {
     if (existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) return true;
+    // Not loose: it can only be in a pack. gitbus's clones keep none (fetched packs are exploded), so the usual
+    // answer needs no isomorphic-git (issue 14: a `status` after another node's push would load it for nothing).
+    if (!mayHavePackedObjects(this.gitdir)) return false;
     try {
       await (await isoGit()).readObject({ fs, gitdir: this.gitdir, oid, cache: this.store.cache, format: 'deflated' });
       return true;
@@ -191,3 +194,12 @@ export class BusRepo {
   }
 }
 
+/** Whether a clone may hold objects other than loose ones: a pack, or alternates (a clone made by hand). */
+function mayHavePackedObjects(gitdir: string): boolean {
+  if (existsSync(join(gitdir, 'objects', 'info', 'alternates'))) return true;
+  try {
+    return fs.readdirSync(join(gitdir, 'objects', 'pack')).some((f) => f.endsWith('.pack'));
+  } catch {
+    return false;
+  }
+}

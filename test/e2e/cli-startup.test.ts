@@ -132,6 +132,15 @@ describe('CLI start-up: what a command loads', () => {
     expect(readFileSync(calls, 'utf8')).toBe('');
   });
 
+  it('status after another node pushed copies the new objects without isomorphic-git', async () => {
+    await bus.addNode('other');
+    const id = await bus.dispatch('other', ['pushed by another node']);
+    const { r, loaded } = await traced(['status', '--json'], bus.home('solo'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.stringify(json(r))).toContain(id);
+    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+  });
+
   it('watch loads at its start what the bus loads on first use, so a package replaced under it cannot break it later', async () => {
     await bus.addNode('worker', [], ['--runner', 'shell']);
     const { r, loaded } = await traced(['watch', '--once', '--json'], bus.home('worker'));
