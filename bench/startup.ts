@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openBus } from '../bus/context.js';
@@ -21,7 +22,8 @@ interface Case {
  * against `node -e 0` — Node's own start-up, the floor every command pays. The cases take turns, one run each
  * per round and the first of each round rotating, so that the shared machine's load falls on all of them alike.
  * BENCH_STARTUP_COMPARE=path/to/other/bin/gitbus.js runs the same commands with another build in the same
- * rounds (how the "before" column of docs/PERFORMANCE.md was measured).
+ * rounds (how the "before" column of docs/PERFORMANCE.md was measured). Beside wall time it prints each case's
+ * CPU time per run (Linux), which a machine shared with other work disturbs much less.
  */
 export async function startupBench(lines: string[], runs: number): Promise<void> {
   const dir = tmp('gitbus-bench-startup-');
@@ -47,10 +49,14 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   // The temp folder is in no git checkout, so dispatch makes a plain task, as it does outside a project.
   const env = { ...process.env };
   delete env['GITBUS_HOME'];
-  const once = (c: Case): number => {
+  const cpu = cases.map(() => 0);
+  const once = (c: Case, i?: number): number => {
+    const before = childCpuMs();
     const t = process.hrtime.bigint();
     const r = spawnSync(process.execPath, c.args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    const after = childCpuMs();
+    if (i !== undefined && before !== null && after !== null) cpu[i] = (cpu[i] ?? 0) + after - before;
     if (r.status !== 0) throw new Error(`${c.label} exited ${r.status}: ${r.stderr.toString()}`);
     return ms;
   };
@@ -59,19 +65,38 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   for (let round = 0; round < runs; round++) {
     for (let k = 0; k < cases.length; k++) {
       const i = (round + k) % cases.length;
-      (times[i] as number[]).push(once(cases[i] as Case));
+      (times[i] as number[]).push(once(cases[i] as Case, i));
     }
   }
 
   const samples = times.map((t) => summarize(t));
   const base = samples[0] as Sample;
   lines.push(`## Start-up: whole processes against \`node -e 0\` (${runs} runs each, taking turns)`, '');
-  lines.push(`${'command'.padEnd(64)} ${'median'.padStart(8)} ${'p90'.padStart(8)}   ratio`);
+  const hasCpu = childCpuMs() !== null;
+  lines.push(`${'command'.padEnd(64)} ${'median'.padStart(8)} ${'p90'.padStart(8)}   ratio${hasCpu ? '   CPU/run  ratio' : ''}`);
   cases.forEach((c, i) => {
     const s = samples[i] as Sample;
     const ratio = s.median / base.median;
     const verdict = i === 0 ? '' : ratio <= TARGET ? `  (target <= ${TARGET}x: met)` : `  (target <= ${TARGET}x: MISSED)`;
-    lines.push(`${c.label.padEnd(64)} ${fmt(s.median).padStart(5)} ms ${fmt(s.p90).padStart(5)} ms  ${ratio.toFixed(2)}x${verdict}`);
+    const cpuMs = (cpu[i] ?? 0) / runs;
+    const cpuCol = hasCpu ? `  ${fmt(cpuMs).padStart(6)} ms  ${(cpuMs / ((cpu[0] ?? 0) / runs)).toFixed(2)}x` : '';
+    lines.push(`${c.label.padEnd(64)} ${fmt(s.median).padStart(5)} ms ${fmt(s.p90).padStart(5)} ms  ${ratio.toFixed(2)}x${cpuCol}${verdict}`);
   });
+  if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
   lines.push('');
+}
+
+/**
+ * CPU time (user + system) of the children this process has waited for, in ms: fields 16 and 17 of
+ * /proc/self/stat, in clock ticks (100 a second on Linux). Null where there is no /proc.
+ */
+function childCpuMs(): number | null {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // The command name (field 2) may hold spaces; the fields after it start behind its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return null;
+  }
 }

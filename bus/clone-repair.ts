@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
 import { firstLine } from '../schemas/errors.js';
 import { fetchObjects } from './git/fetch.js';
+import { isoGit } from './git/iso-git.js';
 import { CloneDamagedError } from './local-io.js';
 import type { BusRepo } from './repo.js';
 import { decodeTree } from './store/encode.js';
@@ -23,7 +23,7 @@ async function probe(gitdir: string, oid: string, cache: object): Promise<{ type
   try {
     const loose = await readLoose(gitdir, oid);
     if (loose) return loose;
-    const o = await git.readObject({ fs, gitdir, oid, cache, format: 'content' });
+    const o = await (await isoGit()).readObject({ fs, gitdir, oid, cache, format: 'content' });
     return { type: o.type, content: o.object as Uint8Array };
   } catch (err) {
     if (err instanceof CloneDamagedError) return { oid, problem: String(err.data['problem']) };
@@ -96,7 +96,7 @@ export async function repairClone(repo: BusRepo, oid: string | null, damage?: Cl
   if (remote) {
     try {
       await fetchObjects({ fs, gitdir, cache: repo.store.cache, transport: repo.transport, want: remote, haves: [], depth: 1, explodeBelow: Number.POSITIVE_INFINITY });
-      if (local === null) await git.writeRef({ fs, gitdir, ref: MAIN, value: remote, force: true });
+      if (local === null) await (await isoGit()).writeRef({ fs, gitdir, ref: MAIN, value: remote, force: true });
       // Damage that fetching main again did not mend (a broken pack, a broken git directory): clone afresh.
       if ((await findDamage(gitdir, remote, {})).length > 0) await reclone(gitdir, repo.transport);
     } catch (err) {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mayBeInWorkTree } from './project/work-tree-probe.js';
 
 const run = promisify(execFile);
 
@@ -19,6 +20,7 @@ async function git(cwd: string, args: string[]): Promise<string> {
 
 /** Null when `cwd` is not inside a git work tree (or git is missing): the context is a courtesy, never an error. */
 export async function gitContext(cwd: string): Promise<GitContext | null> {
+  if (!mayBeInWorkTree(cwd)) return null;
   try {
     const root = await git(cwd, ['rev-parse', '--show-toplevel']);
     const [branch, status, recent, remote] = await Promise.all([

@@ -2,7 +2,6 @@ import { isAbsolute, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { HttpTransport, isHttpRemote, normalizeHttpRemote } from './transport/https.js';
 import { LocalTransport, parseLocalRemote } from './transport/local.js';
-import { SshTransport } from './transport/ssh.js';
 import { isSshRemote, parseSshRemote } from './transport/ssh-url.js';
 import type { Transport } from './transport/transport.js';
 
@@ -15,7 +14,11 @@ export async function openTransport(url: string, home?: string): Promise<Transpo
   if (isHttpRemote(url)) return new HttpTransport(url, home === undefined ? {} : { home });
   const local = localPathOf(url);
   if (local) return new LocalTransport(local);
-  if (isSshRemote(url)) return new SshTransport(url, sshPrompt ? { prompt: sshPrompt } : {});
+  if (isSshRemote(url)) {
+    // The SSH transport (its config, known_hosts and connection code, and then ssh2) loads only for an SSH remote.
+    const { SshTransport } = await import('./transport/ssh.js');
+    return new SshTransport(url, sshPrompt ? { prompt: sshPrompt } : {});
+  }
   throw new InputError(`remote "${url}" uses a transport gitbus does not support`, 'use a local path or file:// URL to a bare repository, an ssh:// URL or host:path, or an https:// URL', { url });
 }
 

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import git from 'isomorphic-git';
 import { fetchObjects } from './git/fetch.js';
 import { FetchWantGoneError } from './git/fetch-errors.js';
 import { pushRef } from './git/push.js';
@@ -11,7 +10,8 @@ import { afterDirectPush } from './transport/local-gc.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type BuiltCommit, type ObjectStore } from './store/objects.js';
-import { deleteLocalRef, writeLocalRef } from './store/local-ref.js';
+import { deleteLocalRef, readLooseRef, writeLocalRef } from './store/local-ref.js';
+import { isoGit } from './git/iso-git.js';
 
 export const MAIN = 'refs/heads/main';
 export const ARCHIVE = 'refs/heads/archive';
@@ -47,7 +47,9 @@ export class BusRepo {
 
   async localHead(ref = MAIN): Promise<string | null> {
     try {
-      return await git.resolveRef({ fs, gitdir: this.gitdir, ref });
+      const loose = readLooseRef(this.gitdir, ref);
+      if (loose !== undefined) return loose;
+      return await (await isoGit()).resolveRef({ fs, gitdir: this.gitdir, ref });
     } catch {
       return null;
     }
@@ -176,8 +178,11 @@ export class BusRepo {
 
   private async hasObject(oid: string): Promise<boolean> {
     if (existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) return true;
+    // Not loose: it can only be in a pack. gitbus's clones keep none (fetched packs are exploded), so the usual
+    // answer needs no isomorphic-git (issue 14: a `status` after another node's push would load it for nothing).
+    if (!mayHavePackedObjects(this.gitdir)) return false;
     try {
-      await git.readObject({ fs, gitdir: this.gitdir, oid, cache: this.store.cache, format: 'deflated' });
+      await (await isoGit()).readObject({ fs, gitdir: this.gitdir, oid, cache: this.store.cache, format: 'deflated' });
       return true;
     } catch {
       return false;
@@ -189,3 +194,12 @@ export class BusRepo {
   }
 }
 
+/** Whether a clone may hold objects other than loose ones: a pack, or alternates (a clone made by hand). */
+function mayHavePackedObjects(gitdir: string): boolean {
+  if (existsSync(join(gitdir, 'objects', 'info', 'alternates'))) return true;
+  try {
+    return fs.readdirSync(join(gitdir, 'objects', 'pack')).some((f) => f.endsWith('.pack'));
+  } catch {
+    return false;
+  }
+}

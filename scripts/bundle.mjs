@@ -39,6 +39,9 @@ const result = await build({
   legalComments: 'none',
   metafile: true,
   plugins: [zodEnglishOnly],
+  // cron (and luxon) load on first use from node_modules (bus/model/cron-lib.ts): kept out of the bundle so that
+  // the watcher's timer (watcher/watch.ts imports it) and a schedule's due time share one copy.
+  external: ['cron'],
   logLevel: 'warning',
   // Bundled CommonJS dependencies call require() for Node's built-ins; every chunk may hold some.
   banner: { js: "import { createRequire as __gitbusRequire } from 'node:module'; const require = __gitbusRequire(import.meta.url);" },

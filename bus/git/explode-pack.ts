@@ -1,8 +1,8 @@
 import type * as NodeFs from 'node:fs';
 import { join } from 'node:path';
-import { readObject } from 'isomorphic-git';
 import { FetchFailedError } from './fetch-errors.js';
 import { writeLooseObject } from './loose-object.js';
+import { isoGit } from './iso-git.js';
 import { readPackIndexOids } from './pack-index.js';
 
 /** Packs with fewer objects than this are turned into loose objects after a fetch. */
@@ -28,6 +28,7 @@ export async function explodePack(args: { fs: typeof NodeFs; gitdir: string; pac
   const idxPath = `${base}.idx`;
   const oids = readPackIndexOids(new Uint8Array(await fs.promises.readFile(idxPath)), idxPath);
   const privateCache = {};
+  const { readObject } = await isoGit();
   for (const oid of oids) {
     const obj = await readObject({ fs, gitdir, oid, format: 'content', cache: privateCache });
     if (obj.format !== 'content') throw new FetchFailedError(`could not read ${oid} from ${packName}`, { oid, packName });

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type * as NodeFs from 'node:fs';
 import { join } from 'node:path';
-import { indexPack, readObject } from 'isomorphic-git';
 import { GitbusError } from '../../schemas/errors.js';
 import { GitServiceError } from '../transport/errors.js';
 import type { Transport } from '../transport/transport.js';
@@ -10,6 +9,7 @@ import { PktLineError } from './errors.js';
 import { FetchFailedError, FetchWantGoneError } from './fetch-errors.js';
 import { EXPLODE_BELOW_OBJECTS, explodePack } from './explode-pack.js';
 import { assertOid } from './oid.js';
+import { isoGit } from './iso-git.js';
 import { FLUSH_PKT, PktLineReader, concatBytes, encodePktLine, pktText } from './pkt-line.js';
 import { readShallow, writeShallow } from './shallow.js';
 import { withLock } from '../lock.js';
@@ -96,6 +96,7 @@ function checkPack(pack: Uint8Array, remote: string): { count: number; sha: stri
 
 /** Whether we hold every parent of `oid` (read from the objects just written). */
 async function hasAllParents(fs: typeof NodeFs, gitdir: string, cache: object, oid: string): Promise<boolean> {
+  const { readObject } = await isoGit();
   try {
     const obj = await readObject({ fs, gitdir, oid, format: 'content', cache });
     if (obj.format !== 'content') return false;
@@ -180,7 +181,7 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
       await fs.promises.mkdir(join(incoming, 'objects', 'pack'), { recursive: true });
       const tmpPack = `objects/pack/${packName}.pack`;
       await fs.promises.writeFile(join(incoming, tmpPack), negotiation.pack);
-      await indexPack({ fs, dir: incoming, gitdir: incoming, filepath: tmpPack, cache: {} });
+      await (await isoGit()).indexPack({ fs, dir: incoming, gitdir: incoming, filepath: tmpPack, cache: {} });
       if (count < (opts.explodeBelow ?? EXPLODE_BELOW_OBJECTS)) {
         await explodePack({ fs, gitdir: incoming, packName, into: gitdir });
         exploded = true;

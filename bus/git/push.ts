@@ -1,5 +1,4 @@
 import type * as NodeFs from 'node:fs';
-import { packObjects } from 'isomorphic-git';
 import { GitbusError } from '../../schemas/errors.js';
 import { GitServiceError } from '../transport/errors.js';
 import type { Transport } from '../transport/transport.js';
@@ -10,6 +9,7 @@ import { assertFullRef, assertOid } from './oid.js';
 import { FLUSH_PKT, PktLineReader, concatBytes, encodePktLine, pktText } from './pkt-line.js';
 import { demuxSideBand } from './side-band.js';
 import { writePack } from './pack-writer.js';
+import { isoGit } from './iso-git.js';
 
 export interface PushRefOptions {
   fs: typeof NodeFs;
@@ -95,7 +95,7 @@ export async function pushRef(opts: PushRefOptions): Promise<PushRefResult> {
   // side-band-64k so that the remote's hook output comes back in-band (band 2) on every transport; an HTTP
   // transport has no stderr to carry it. `quiet` drops unpack progress nobody would see.
   const command = encodePktLine(`${oldOid} ${newOid} ${ref}\0report-status side-band-64k quiet agent=${GITBUS_AGENT}`);
-  const packfile = opts.objects ? writePack(opts.objects) : (await packObjects({ fs, gitdir, oids: [...opts.oids], cache })).packfile;
+  const packfile = opts.objects ? writePack(opts.objects) : (await (await isoGit()).packObjects({ fs, gitdir, oids: [...opts.oids], cache })).packfile;
   if (!packfile) throw new PushFailedError('isomorphic-git packObjects returned no pack', { ref });
   const body = concatBytes([command, FLUSH_PKT, packfile]);
 

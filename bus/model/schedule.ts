@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CronTime } from 'cron';
+import { cron } from './cron-lib.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { pathFor } from '../../schemas/layout.js';
@@ -10,7 +10,7 @@ import { defaultBranch } from '../../schemas/project.js';
  * latest: a fleet that was down for a while runs a schedule once when it comes back, not once per missed tick.
  */
 export function latestDue(expr: string, now: Date, notBefore?: Date): Date | null {
-  const time = new CronTime(expr, 'UTC');
+  const time = new (cron().CronTime)(expr, 'UTC');
   const next = (d: Date) => time.getNextDateFrom(d, 'UTC').toJSDate();
   // Widen the look-back until it holds an occurrence, then walk forward to the last one before now.
   let found: Date | null = null;

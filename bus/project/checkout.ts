@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { git } from './git.js';
 import { absoluteRemoteUrl } from './remote-url.js';
+import { mayBeInWorkTree } from './work-tree-probe.js';
 
 /** What `gitbus dispatch` learns from the checkout it runs in (docs/PROTOCOL.md §3a). */
 export interface Checkout {
@@ -58,6 +59,7 @@ async function optional(args: string[], cwd: string): Promise<string | null> {
  * the checkout is a convenience of dispatch, so its absence is an answer, not an error.
  */
 export async function readCheckout(dir: string): Promise<Checkout | null> {
+  if (!mayBeInWorkTree(dir)) return null;
   let top: string;
   try {
     top = (await git(['rev-parse', '--show-toplevel'], { cwd: dir })).stdout.trim();

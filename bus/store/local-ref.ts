@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { assertFullRef, assertOid } from '../git/oid.js';
@@ -31,4 +31,22 @@ export function writeLocalRef(gitdir: string, ref: string, oid: string): void {
 export function deleteLocalRef(gitdir: string, ref: string): void {
   assertFullRef(ref);
   rmSync(join(gitdir, ...ref.split('/')), { force: true });
+}
+
+/**
+ * The value of a full ref of a node's clone when a plain file read settles it: the loose ref file holding an
+ * oid, or null when there is neither a loose ref nor a packed-refs file. Undefined otherwise (a symbolic ref, a
+ * packed-refs file, something unexpected): the caller asks isomorphic-git then. gitbus writes its clone's refs as
+ * loose files (writeLocalRef), so the common case loads nothing (issue 14, start-up).
+ */
+export function readLooseRef(gitdir: string, ref: string): string | null | undefined {
+  assertFullRef(ref);
+  try {
+    const text = readFileSync(join(gitdir, ...ref.split('/')), 'latin1');
+    return /^[0-9a-f]{40}\n?$/.test(text) ? text.slice(0, 40) : undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined;
+  }
+  return existsSync(join(gitdir, 'packed-refs')) ? undefined : null;
 }

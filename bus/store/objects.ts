@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
-import git from 'isomorphic-git';
 import { writeLooseObject } from '../git/loose-object.js';
 import { decodeTree, encodeCommit, encodeTree, type GitObject } from './encode.js';
 import { readLoose } from './loose-read.js';
 import { CloneDamagedError } from '../local-io.js';
+import { isoGit } from '../git/iso-git.js';
 
 /**
- * Reads and writes git objects in a node's clone through isomorphic-git, without an index or work tree:
+ * Reads and writes git objects in a node's clone (packed ones through isomorphic-git, loaded then), without an index or work tree:
  * commits are built from trees directly (writeBlob/writeTree/writeCommit), which keeps the status scan that
  * makes isomorphic-git slow on big trees off every path.
  */
@@ -51,7 +51,7 @@ export function openStore(gitdir: string): ObjectStore {
       if (hit) return hit;
       const entries = await repairing(oid, async () => {
         const loose = await readLoose(gitdir, oid);
-        return loose ? decodeTree(loose.content) : ((await git.readTree({ fs, gitdir, oid, cache })).tree as TreeEntry[]);
+        return loose ? decodeTree(loose.content) : ((await (await isoGit()).readTree({ fs, gitdir, oid, cache })).tree as TreeEntry[]);
       });
       trees.set(oid, entries);
       return entries;
@@ -60,7 +60,7 @@ export function openStore(gitdir: string): ObjectStore {
       return repairing(oid, async () => {
         const loose = await readLoose(gitdir, oid);
         if (loose) return loose.content;
-        const { blob } = await git.readBlob({ fs, gitdir, oid, cache });
+        const { blob } = await (await isoGit()).readBlob({ fs, gitdir, oid, cache });
         return blob;
       });
     },
@@ -69,7 +69,7 @@ export function openStore(gitdir: string): ObjectStore {
       if (hit) return hit;
       const tree = await repairing(oid, async () => {
         const loose = await readLoose(gitdir, oid);
-        return loose ? /^tree ([0-9a-f]{40})/.exec(loose.content.toString('latin1', 0, 46))?.[1] : (await git.readCommit({ fs, gitdir, oid, cache })).commit.tree;
+        return loose ? /^tree ([0-9a-f]{40})/.exec(loose.content.toString('latin1', 0, 46))?.[1] : (await (await isoGit()).readCommit({ fs, gitdir, oid, cache })).commit.tree;
       });
       if (!tree) throw new Error(`commit ${oid} has no tree line`);
       commitTrees.set(oid, tree);

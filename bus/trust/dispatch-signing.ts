@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import type { BusContext } from '../context.js';
 import { localSnapshot } from '../ops/query.js';
 import { SigningKeyMissingError, SigningRequiredError } from './errors.js';
 import { enforcedTrust } from './enforce.js';
+import { pinPath } from './pin.js';
 import { signBusFile } from './sign.js';
 import { resolveSigningKey, type SigningKey } from './signing-key.js';
 
@@ -36,8 +38,11 @@ export function signerWith(key: SigningKey): BusFileSigner {
 export async function commandSigner(ctx: BusContext, opts: { unsigned?: boolean } = {}): Promise<BusFileSigner | undefined> {
   if (opts.unsigned) return undefined;
   let key: SigningKey;
+  // Without a pin this node enforces no trust (enforce.ts), so git's own key would not be used: it is not even
+  // looked up, which saves every dispatch a git process (issue 14) and a failure over a key git keeps for commits.
+  const git = existsSync(pinPath(ctx.paths.home));
   try {
-    key = await resolveSigningKey({ home: ctx.paths.home });
+    key = await resolveSigningKey({ home: ctx.paths.home, git });
   } catch (err) {
     if (!(err instanceof SigningKeyMissingError)) throw err;
     const trust = await enforcedTrust(await localSnapshot(ctx), ctx.paths.home, ctx.config);

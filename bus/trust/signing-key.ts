@@ -29,6 +29,8 @@ export interface SigningKeyOptions {
   home?: string;
   /** Where git config is read (a checkout of the bus); default: the process's working directory. */
   cwd?: string;
+  /** false: not git's user.signingkey (no git process is started); only `--key` and node.yaml count. */
+  git?: boolean;
 }
 
 /** `~/x` and relative paths, as git (interpolate_path) and node.yaml (relative to the home) mean them. */
@@ -50,11 +52,27 @@ export async function loadSigningKey(file: string, source: string): Promise<Sign
   return { file, source, parsed: readKeyFile(text, file, pub) };
 }
 
-async function gitConfig(name: string, cwd: string): Promise<string | null> {
-  const r = await git(['config', '--get', name], { cwd, okCodes: [1], timeoutMs: 10_000, what: `reading git's ${name}`, fix: 'check that git works here' }).catch(() => null);
-  if (!r || r.code !== 0) return null;
-  const v = r.stdout.trim();
-  return v === '' ? null : v;
+/**
+ * git's gpg.format and user.signingkey, from ONE git process (issue 14: every dispatch asks, and a process start
+ * is most of the cost). As `git config --get` gives them: the last value where a key is set more than once, null
+ * when unset or empty; `-z` keeps a value with a newline in one piece.
+ */
+export async function gitSigningConfig(cwd: string): Promise<{ format: string | null; key: string | null }> {
+  const r = await git(['config', '-z', '--get-regexp', '^(gpg\\.format|user\\.signingkey)$'], { cwd, okCodes: [1], timeoutMs: 10_000, what: "reading git's gpg.format and user.signingkey", fix: 'check that git works here' }).catch(() => null);
+  return r?.code === 0 ? parseSigningConfig(r.stdout) : { format: null, key: null };
+}
+
+/** Parses `git config -z --get-regexp` output (entries "name\nvalue\0", or "name\0" for a key without a value). Pure. */
+export function parseSigningConfig(out: string): { format: string | null; key: string | null } {
+  const found = { format: null as string | null, key: null as string | null };
+  for (const entry of out.split('\0')) {
+    const nl = entry.indexOf('\n');
+    const name = (nl < 0 ? entry : entry.slice(0, nl)).toLowerCase();
+    const value = nl < 0 ? '' : entry.slice(nl + 1).trim();
+    if (name === 'gpg.format') found.format = value === '' ? null : value;
+    else if (name === 'user.signingkey') found.key = value === '' ? null : value;
+  }
+  return found;
 }
 
 /** Finds the signing key; SigningKeyMissingError names every place looked at. */
@@ -67,8 +85,8 @@ export async function resolveSigningKey(opts: SigningKeyOptions = {}): Promise<S
     if (config.signingKey !== undefined) return loadSigningKey(expandKeyPath(config.signingKey, opts.home), `node.yaml signingKey (${homePaths(opts.home).config})`);
     looked.push(`signingKey in ${homePaths(opts.home).config}`);
   }
-  const format = await gitConfig('gpg.format', cwd);
-  const gitKey = await gitConfig('user.signingkey', cwd);
+  if (opts.git === false) throw new SigningKeyMissingError(looked);
+  const { format, key: gitKey } = await gitSigningConfig(cwd);
   if (format === 'ssh' && gitKey !== null) {
     // git: `key::<line>` (or a line starting with `ssh-`) is the key itself; anything else a path.
     const literal = gitKey.startsWith('key::') ? gitKey.slice('key::'.length) : gitKey.startsWith('ssh-') ? gitKey : null;

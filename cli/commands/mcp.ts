@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { run, type CommonOptions } from '../common.js';
 import { note } from '../output.js';
+import { preloadBusModules } from '../../bus/preload.js';
 
 export function register(program: Command): void {
   program
@@ -12,7 +13,7 @@ export function register(program: Command): void {
       // Errors before the server runs go to standard error only, whatever --json says: standard output is the protocol.
       run({ ...opts, json: false }, async (home) => {
         // Loaded only here: the MCP SDK is a large part of the bundle that no other command needs.
-        const { serveMcp } = await import('../../mcp/server.js');
+        const [{ serveMcp }] = await Promise.all([import('../../mcp/server.js'), preloadBusModules()]);
         await serveMcp({ home, log: note });
       }),
     );

@@ -4,6 +4,7 @@ import { InputError } from '../../bus/errors.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import { durationFlag, durationMs, intFlag } from '../flags.js';
 import { emit, note } from '../output.js';
+import { preloadBusModules } from '../../bus/preload.js';
 
 interface Opts extends CommonOptions {
   port: number;
@@ -30,7 +31,7 @@ export function register(program: Command): void {
   ).action(async (opts: Opts) =>
     run(opts, async (home) => {
       // Loaded only here: no other command needs the server.
-      const { startUi } = await import('../../web/server.js');
+      const [{ startUi }] = await Promise.all([import('../../web/server.js'), preloadBusModules()]);
       const poll = durationMs(opts.poll);
       const ui = await startUi({ home, host: opts.host, port: opts.port, ...(poll !== undefined ? { pollMs: poll } : {}), log: note });
       emit(opts, { url: ui.url }, () => `gitbus ui: ${ui.url} (read-only; Ctrl-C stops it)`);

@@ -5,6 +5,7 @@ import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { span } from '../format.js';
 import { userHome } from '../user-home.js';
+import { preloadBusModules } from '../../bus/preload.js';
 
 interface Opts extends CommonOptions {
   once?: boolean;
@@ -84,6 +85,7 @@ export function register(program: Command): void {
       .option('--progress-beat <duration>', 'progress posted by a task (gitbus progress) goes out with an early heartbeat, at most one per this long (default 10s; 0: with the regular heartbeats only)', durationFlag('--progress-beat', { zeroOff: true })),
   ).action(async (opts: Opts) =>
     withBus(opts, async (ctx) => {
+      await preloadBusModules();
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.once('SIGTERM', onSignal);

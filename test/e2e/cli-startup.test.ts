@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI, ROOT, gitbus, json, tempDir, type RunResult } from '../helpers/cli.js';
@@ -92,24 +93,60 @@ describe('CLI start-up: what a command loads', () => {
     expect(help.loaded).toEqual(version.loaded);
   });
 
-  it('status loads the bus and its own command only, without ssh2, the MCP SDK or chokidar', async () => {
+  it('status on a local bus loads the bus and its own command only, without isomorphic-git, cron, ssh2, the MCP SDK or chokidar', async () => {
     const { r, loaded } = await traced(['status', '--json'], bus.home('solo'));
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ node: string }>(r).node).toBe('solo');
     expect(loaded.modules.filter((m) => m.startsWith('cli/commands/'))).toEqual(['cli/commands/status.js']);
     expect(loaded.modules.filter((m) => /^(mcp|web|claude|hooks)\//.test(m))).toEqual([]);
-    // isomorphic-git (packed objects, bus/repo.ts) and cron (schedules, bus/model/schedule.ts) come with the bus
-    // layer itself, which status reads.
-    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual(['cron', 'isomorphic-git']);
+    // A local remote is read directly and the clone's loose objects with node:zlib: isomorphic-git loads for a
+    // packed object or a fetch through git's protocol only, cron for a schedule's due time only (issue 14).
+    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
   });
 
-  it('dispatch loads its own command only, without ssh2, the MCP SDK or chokidar', async () => {
+  it('dispatch on a local bus loads its own command only, without isomorphic-git, cron, ssh2, the MCP SDK or chokidar', async () => {
     const { r, loaded } = await traced(['dispatch', 'start-up probe', '--no-git', '--json'], bus.home('solo'));
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ id: string }>(r).id).toMatch(/^\d{8}-\d{6}-[0-9a-z]{6}$/);
     expect(loaded.modules.filter((m) => m.startsWith('cli/commands/'))).toEqual(['cli/commands/dispatch.js']);
     expect(loaded.modules.filter((m) => /^(mcp|web|hooks)\//.test(m))).toEqual([]);
-    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual(['cron', 'isomorphic-git']);
+    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+  });
+
+  it('dispatch outside a checkout, on a bus without a pinned trust root, starts no git process', async () => {
+    // A git on PATH that writes down each call and runs the real one.
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    const bin = join(dir.path, 'bin');
+    const calls = join(dir.path, 'git-calls.log');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${calls}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    writeFileSync(calls, '');
+    const outside = join(dir.path, 'not-a-checkout');
+    mkdirSync(outside, { recursive: true });
+    // Only meaningful where the temp folder is in no checkout (then git would rightly be asked).
+    expect(execFileSync('sh', ['-c', 'git rev-parse --show-toplevel 2>/dev/null || echo none'], { cwd: outside, encoding: 'utf8' }).trim()).toBe('none');
+    const r = await gitbus(['dispatch', 'no git here', '--json'], { home: bus.home('solo'), cwd: outside, env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ id: string }>(r).id).toMatch(/^\d{8}-\d{6}-[0-9a-z]{6}$/);
+    // No work tree to look for (no .git above), and no git signing key to look up (this node pinned no trust root).
+    expect(readFileSync(calls, 'utf8')).toBe('');
+  });
+
+  it('status after another node pushed copies the new objects without isomorphic-git', async () => {
+    await bus.addNode('other');
+    const id = await bus.dispatch('other', ['pushed by another node']);
+    const { r, loaded } = await traced(['status', '--json'], bus.home('solo'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.stringify(json(r))).toContain(id);
+    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+  });
+
+  it('watch loads at its start what the bus loads on first use, so a package replaced under it cannot break it later', async () => {
+    await bus.addNode('worker', [], ['--runner', 'shell']);
+    const { r, loaded } = await traced(['watch', '--once', '--json'], bus.home('worker'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(loaded.modules).toContain('bus/preload.js');
+    expect(loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron']));
   });
 
   it('the MCP SDK loads only when mcp serves, not for its --help', async () => {
