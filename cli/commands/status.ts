@@ -18,7 +18,7 @@ export function register(program: Command): void {
         const lines = [`bus ${s.remote}${s.settings.name ? ` (${s.settings.name})` : ''}, this node: ${s.node}`, '', `nodes (${s.nodes.length}):`];
         for (const n of s.nodes) {
           const c = n.card;
-          const live = n.liveness === 'alive' ? 'live' : n.liveness === 'silent' ? 'SILENT' : n.liveness === 'stopped' ? 'stopped' : 'no watcher';
+          const live = n.liveness === 'alive' ? 'live' : n.liveness === 'idle' ? 'idle' : n.liveness === 'silent' ? 'SILENT' : n.liveness === 'stopped' ? 'stopped' : 'no watcher';
           // The age is the heartbeat's (what liveness is judged by), not the card's.
           const beat = n.heartbeat ? `${n.liveness === 'stopped' ? 'stopped' : 'beat'} ${ago(n.heartbeat.at)}` : '';
           lines.push(`  ${n.node.padEnd(16)} ${live.padEnd(10)} ${c ? [c.labels?.length ? `[${c.labels.join(',')}]` : '', c.host ? `${c.host.os}/${c.host.arch}` : '', c.version ? `v${c.version}` : '', beat, spendText(n.spend)].filter(Boolean).join('  ') : `(unreadable card)${beat ? `  ${beat}` : ''}`}`);
