@@ -49,6 +49,8 @@ import { readableClaudeLog } from './runners/claude-format.js';
 import { spendRefusal } from './runners/claude-args.js';
 import { SpendCap } from './spend-cap.js';
 import { envWatch } from './env-watch.js';
+import { beatCadence } from './beat-cadence.js';
+import { claimHolders } from '../bus/ops/claim-holders.js';
 
 interface Running {
   task: ClaimResult;
@@ -124,7 +126,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   }
   // From the bus settings unless given: a change to gitbus.yaml takes effect at the next wake (applySettings).
   let heartbeatMs = opts.heartbeatMs ?? settings.heartbeatMs;
-  let pollMs = opts.pollMs ?? settings.pollMs;
+  // The push budget (watcher/beat-cadence.ts): when a tick beats, how far apart early beats are, how often to poll.
+  const cadence = beatCadence(settings, { localRemote: ctx.repo.localRemotePath() !== null, ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}), ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}) });
+  let pollMs = cadence.pollMs();
   let leaseMs = settings.leaseMs;
 
   // The remote's health (watcher/remote-health.ts): one report per outage, wakes backed off until one gets through.
@@ -148,6 +152,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       const snap = await currentSnapshot(ctx);
       remoteUp();
       leaseMs = snap.settings.leaseMs;
+      cadence.update(snap.settings, ctx.repo.lastRefs, (await claimHolders(snap)).size);
       applySettings(snap.settings);
       return snap;
     } catch (err) {
@@ -172,16 +177,29 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   };
   let beating: Promise<void> | null = null;
   let lastBeatAt = 0;
+  /** Holding claims (running, or on their way): the lease needs beats; otherwise presence is marked rarely. */
+  const holding = (): boolean => running.size > 0 || claiming > 0;
   const beat = () =>
     (beating ??= (async () => {
       lastBeatAt = Date.now();
       const tasks = await Promise.all([...running.values()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, tail: await beatTail(r), progress: readProgress(home, r.task.id, r.task.attempt) })));
-      await publishHeartbeat(ctx, tasks, { leaseMs, ...(showsSpend ? { claude: spendCap.today() } : {}) });
+      await publishHeartbeat(ctx, tasks, { leaseMs, everyMs: cadence.everyMs(holding()), ...(showsSpend ? { claude: spendCap.today() } : {}) });
     })().finally(() => (beating = null)));
+  /**
+   * Before a claim lands: a node whose last beat is older than the heartbeat (it was marking presence) beats
+   * first, so observers, older ones too, see a fresh beat with its claim (docs/PROTOCOL.md §5a).
+   */
+  const beatBeforeClaim = async (): Promise<void> => {
+    if (Date.now() - lastBeatAt > heartbeatMs) await beat().catch(() => undefined);
+  };
 
   const early = progressBeats({
     home,
-    everyMs: opts.progressBeatMs ?? PROGRESS_BEAT_MS,
+    // Read at each use: early beats keep to the budget (bus/model/budget.ts earlyBeatMs).
+    get everyMs() {
+      const wanted = opts.progressBeatMs ?? PROGRESS_BEAT_MS;
+      return wanted <= 0 ? wanted : cadence.earlyMs(wanted);
+    },
     running: () => [...running.values()].map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
     lastBeatAt: () => lastBeatAt,
     beat,
@@ -470,7 +488,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
           const free = ctx.config.parallel - running.size;
           claiming++;
           try {
-            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}) }, undefined, { peek: await peek() });
+            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}) }, undefined, { peek: await peek(), beforeWrite: beatBeforeClaim });
             for (const task of batch.claims) start(task);
           } finally {
             // After start(): a claim this batch made is in `running` before it stops counting as on its way.
@@ -559,10 +577,13 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     await beat().catch(fail);
   }
   const onBeat = () => {
-    // A heartbeat that gets through during an outage is a reason to look again now.
-    void beat().then(() => {
-      if (health.isDown) void wake('beat');
-    }, fail);
+    // A heartbeat that gets through during an outage is a reason to look again now. Otherwise a tick pushes only
+    // when this node's cadence says so: idle, it marks presence rarely (watcher/beat-cadence.ts).
+    if (health.isDown || cadence.due(Date.now(), lastBeatAt, holding())) {
+      void beat().then(() => {
+        if (health.isDown) void wake('beat');
+      }, fail);
+    }
     if (health.isDown) return;
     if (running.size > 0) void keepHouse();
     else void flushOutbox().catch(fail);
@@ -574,7 +595,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   /** A changed `heartbeat` or `poll` in gitbus.yaml (and not fixed on the command line) applies from now on. */
   applySettings = (next) => {
     const hb = opts.heartbeatMs ?? next.heartbeatMs;
-    const poll = opts.pollMs ?? next.pollMs;
+    const poll = cadence.pollMs();
     if (hb === heartbeatMs && poll === pollMs) return;
     if (hb !== heartbeatMs) {
       heartbeatMs = hb;
