@@ -15,6 +15,11 @@ export interface BeatCadence {
   everyMs(holding: boolean): number;
   /** Whether a heartbeat tick at `now` should push, the last beat having gone out at `lastBeatAt`. */
   due(now: number, lastBeatAt: number, holding: boolean): boolean;
+  /**
+   * Whether a tick that does not beat should still list the remote: when this node's last listing (any of its
+   * processes) is older than a quarter lease, so the gap in its observations never reaches half a lease.
+   */
+  mustList(now: number, listedAt: number, leaseMs: number): boolean;
   /** The least time between two early beats (progress, spend), for `wantedMs` asked. */
   earlyMs(wantedMs: number): number;
   /** How often to poll: `poll`, stretched to keep the fleet's reads inside the read budget. */
@@ -49,6 +54,7 @@ export function beatCadence(settings: ResolvedSettings, o: CadenceOptions): Beat
     // Half a heartbeat early counts: the timer ticks at the heartbeat, and a beat that waited for the next tick
     // would stretch every interval by one.
     due: (now, lastBeatAt, holding) => now - lastBeatAt >= everyMs(holding) - cad().heartbeatMs / 2,
+    mustList: (now, listedAt, leaseMs) => now - listedAt >= leaseMs / 4,
     earlyMs: (wantedMs) => earlyBeatMs(cad(), budget(), Math.max(1, holders), wantedMs),
     pollMs: () => (o.pollMs !== undefined ? o.pollMs : pollEveryMs(cad(), budget(), nodes)),
     budget,

@@ -4,7 +4,8 @@ import type { BusContext } from '../bus/context.js';
 import { NothingClaimableError } from '../bus/errors.js';
 import { claimBatch, type ClaimResult } from '../bus/ops/claim.js';
 import { ResponseBatcher } from './response-batcher.js';
-import { publishHeartbeat } from '../bus/ops/heartbeat.js';
+import { observeHeartbeats, publishHeartbeat } from '../bus/ops/heartbeat.js';
+import { readObservations } from '../bus/liveness-store.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
@@ -583,6 +584,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       void beat().then(() => {
         if (health.isDown) void wake('beat');
       }, fail);
+    } else if (cadence.mustList(Date.now(), readObservations(home).listedAt ?? 0, leaseMs)) {
+      // No beat, but this observer's listings must stay dense enough for its silence clocks to run.
+      void observeHeartbeats(ctx, leaseMs).catch((err: unknown) => (remoteFailed(err) ? undefined : report(err)));
     }
     if (health.isDown) return;
     if (running.size > 0) void keepHouse();

@@ -62,6 +62,16 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
 }
 
 /**
+ * One look at the others' heartbeats without beating: a ref listing folded into this node's observations. A
+ * watcher that marks presence rarely still has to list at least every half lease, or every silence clock it
+ * keeps restarts (bus/model/liveness.ts) and it would never expire a dead node; its poll may be slower than that.
+ */
+export async function observeHeartbeats(ctx: BusContext, leaseMs: number): Promise<void> {
+  const refs = await ctx.repo.transport.listRefs();
+  updateObservations(ctx.paths.home, refs, Date.now(), leaseMs);
+}
+
+/**
  * What `node`'s current heartbeat says of itself (its time, whether its watcher stopped; the progress of its runs
  * and its claude spend), fetched into the clone from the listing just made. Null when it has none or it cannot be
  * read: heartbeats are untrusted input like every bus file, so anything unexpected reads as "unknown", never as an
