@@ -145,6 +145,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   });
   const { remoteFailed, attemptFailed, fail, remoteUp } = health;
 
+  /** The last look found open claims in this node's name on the bus. */
+  let heldOnBus = false;
   /** Set once the timers exist (below); before that a look has nothing to reschedule. */
   let applySettings: (next: Snapshot['settings']) => void = () => undefined;
   /** One look at the remote: a ref listing, a fetch only if main moved. Null (and the failure noted) when it fails. */
@@ -153,7 +155,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       const snap = await currentSnapshot(ctx);
       remoteUp();
       leaseMs = snap.settings.leaseMs;
-      cadence.update(snap.settings, ctx.repo.lastRefs, (await claimHolders(snap)).size);
+      const holders = await claimHolders(snap);
+      cadence.update(snap.settings, ctx.repo.lastRefs, holders.size);
+      heldOnBus = (holders.get(ctx.config.node)?.length ?? 0) > 0;
       applySettings(snap.settings);
       return snap;
     } catch (err) {
@@ -178,8 +182,11 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   };
   let beating: Promise<void> | null = null;
   let lastBeatAt = 0;
-  /** Holding claims (running, or on their way): the lease needs beats; otherwise presence is marked rarely. */
-  const holding = (): boolean => running.size > 0 || claiming > 0;
+  /**
+   * Holding claims (running, on their way, or on the bus in this node's name, such as a person's `gitbus claim`
+   * here): the lease needs beats; otherwise presence is marked rarely.
+   */
+  const holding = (): boolean => running.size > 0 || claiming > 0 || heldOnBus;
   const beat = () =>
     (beating ??= (async () => {
       lastBeatAt = Date.now();

@@ -18,6 +18,7 @@ const children: ChildProcess[] = [];
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let a: WatcherProcess;
 let pushlog: string;
+let aHome: string;
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   await bus?.cleanup();
@@ -60,8 +61,8 @@ beforeAll(async () => {
   const hook = join(bus.remote, 'hooks', 'post-receive');
   writeFileSync(hook, `#!/bin/sh\nwhile read old new ref; do echo "$ref $new" >> '${pushlog}'; done\n`);
   chmodSync(hook, 0o755);
-  const home = await bus.addNode('a', [], ['--runner', 'shell']);
-  a = startWatcher(home, [], children);
+  aHome = await bus.addNode('a', [], ['--runner', 'shell']);
+  a = startWatcher(aHome, [], children);
   await until('a to start', () => a.events().some((e) => e.type === 'started'), 30_000, () => a.stderr());
 }, 60_000);
 
@@ -112,6 +113,22 @@ describe('waking from idle', () => {
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
   }, 90_000);
+});
+
+describe('a person\'s claim', () => {
+  it('made by hand on an idle watcher\'s node makes that watcher beat for the lease, not at the presence interval', async () => {
+    // A manual task: no watcher runs it; a person on node a claims it.
+    const id = await bus.dispatch('boss', ['done by hand']);
+    const claimed = await gitbus(['claim', id, '--json'], { home: aHome });
+    expect(claimed.code, claimed.stderr).toBe(0);
+    const after = beatsOf('a').length;
+    await until('three beats of a after the claim', () => beatsOf('a').length >= after + 3, 20_000, () => a.stderr());
+    const times = beatsOf('a').slice(after, after + 3).map((b) => beatTime(b.oid));
+    // Presence is 4 s; a node holding claims beats every heartbeat (1 s) once its watcher has seen the claim.
+    expect((times[2] ?? 0) - (times[1] ?? 0)).toBeLessThan(2_500);
+    expect(beatYaml(beatsOf('a').at(-1)?.oid ?? '')).toMatch(/^every: 1s$/m);
+    expect((await gitbus(['respond', id, '--status', 'succeeded', '--summary', 'by hand'], { home: aHome })).code).toBe(0);
+  }, 30_000);
 });
 
 describe('status and doctor', () => {
