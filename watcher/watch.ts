@@ -6,6 +6,7 @@ import { claimBatch, type ClaimResult } from '../bus/ops/claim.js';
 import { ResponseBatcher } from './response-batcher.js';
 import { observeHeartbeats, publishHeartbeat } from '../bus/ops/heartbeat.js';
 import { readObservations } from '../bus/liveness-store.js';
+import { livenessOf, type Observations } from '../bus/model/liveness.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
@@ -584,6 +585,20 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     await publishNodeCard(ctx).catch(fail);
     await beat().catch(fail);
   }
+  /**
+   * A node seen holding claims whose silence just passed the lease: wake now to reclaim or reap its work, once per
+   * heartbeat value, rather than at the next poll (an idle watcher's own beats no longer wake it every heartbeat).
+   */
+  const wokenFor = new Set<string>();
+  const wakeForSilentHolders = (obs: Observations): void => {
+    let wakeNow = false;
+    for (const [node, o] of Object.entries(obs.nodes)) {
+      if (node === ctx.config.node || !o.holding || livenessOf(obs, node, leaseMs) !== 'silent' || wokenFor.has(`${node}:${o.oid}`)) continue;
+      wokenFor.add(`${node}:${o.oid}`);
+      wakeNow = true;
+    }
+    if (wakeNow) void wake('tick');
+  };
   const onBeat = () => {
     // A heartbeat that gets through during an outage is a reason to look again now. Otherwise a tick pushes only
     // when this node's cadence says so: idle, it marks presence rarely (watcher/beat-cadence.ts).
@@ -593,7 +608,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       }, fail);
     } else if (cadence.mustList(Date.now(), readObservations(home).listedAt ?? 0, leaseMs)) {
       // No beat, but this observer's listings must stay dense enough for its silence clocks to run.
-      void observeHeartbeats(ctx, leaseMs).catch((err: unknown) => (remoteFailed(err) ? undefined : report(err)));
+      void observeHeartbeats(ctx, leaseMs).then(wakeForSilentHolders, (err: unknown) => (remoteFailed(err) ? undefined : report(err)));
     }
     if (health.isDown) return;
     if (running.size > 0) void keepHouse();

@@ -4,7 +4,7 @@ import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import type { BusContext } from '../context.js';
 import { updateObservations } from '../liveness-store.js';
-import { heartbeatRef, type BeatFacts } from '../model/liveness.js';
+import { heartbeatRef, type BeatFacts, type Observations } from '../model/liveness.js';
 import { buildCommit, type FileChange } from '../store/objects.js';
 import { progressOf, progressText, type Progress } from '../progress.js';
 import type { NodeSpend } from '../spend-ledger.js';
@@ -66,9 +66,9 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
  * watcher that marks presence rarely still has to list at least every half lease, or every silence clock it
  * keeps restarts (bus/model/liveness.ts) and it would never expire a dead node; its poll may be slower than that.
  */
-export async function observeHeartbeats(ctx: BusContext, leaseMs: number): Promise<void> {
+export async function observeHeartbeats(ctx: BusContext, leaseMs: number): Promise<Observations> {
   const refs = await ctx.repo.transport.listRefs();
-  updateObservations(ctx.paths.home, refs, Date.now(), leaseMs);
+  return updateObservations(ctx.paths.home, refs, Date.now(), leaseMs);
 }
 
 /**
