@@ -19,6 +19,7 @@ import { pendingBench } from './pending.js';
 import { sshBench } from './ssh.js';
 import { startupBench } from './startup.js';
 import { watcherBench } from './watcher.js';
+import { budgetBench } from './budget.js';
 import { fmt, row, summarize, time, type Sample } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../cli/gitbus.mjs', import.meta.url));
@@ -147,6 +148,7 @@ if (!only || only === 'cycle') {
 }
 if (!only || only === 'history') await historyCost(lines);
 if (!only || only === 'watcher') await watcherBench(lines, Math.min(CYCLES, 20));
+if (!only || only === 'budget') await budgetBench(lines);
 if (!only || only === 'ssh') await sshBench(lines, Math.min(CYCLES, 25));
 if (!only || only === 'startup') await startupBench(lines, Number(process.env['BENCH_STARTUP_RUNS'] ?? CYCLES));
 if (!only || only === 'bulk') await bulkBench(lines, Number(process.env['BENCH_BULK'] ?? 50), Number(process.env['BENCH_BULK_REPS'] ?? 3));

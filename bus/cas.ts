@@ -26,6 +26,11 @@ export interface TransactOptions {
    * which syncs and decides again from the remote's current state, so writes keep their compare-and-swap.
    */
   peek?: Snapshot;
+  /**
+   * Called before each push of a decision that writes. The watcher beats here when its last beat is older than
+   * the heartbeat, so a node waking from idle presence has a fresh beat on the remote before its claim lands.
+   */
+  beforeWrite?: () => Promise<void>;
 }
 
 export interface TransactStats {
@@ -68,6 +73,7 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
       });
       // Nothing changed (an idempotent step repeated): there is nothing to push.
       if (head && built.tree === (await ctx.repo.store.readCommitTree(head))) return { done: true as const, result: decision.result, commit: null };
+      await opts.beforeWrite?.();
       try {
         await ctx.repo.push(head, built, ref);
         return { done: true as const, result: decision.result, commit: built.oid };

@@ -8,14 +8,15 @@ import { NO_OBSERVATIONS, observe, type Observations } from './model/liveness.js
  * What this node has observed of others' heartbeats, kept in its home so that the lease clock survives between
  * CLI invocations and watcher restarts. `listedAt` is when `refs` were listed (this node's clock). Several
  * processes of a node update it: the read-modify-write runs under a short lock of its own (never held across
- * network I/O), and the file is replaced atomically.
+ * network I/O), and the file is replaced atomically. `holding`: the open claims of each node in the main this
+ * listing goes with (bus/ops/claim-holders.ts), when the caller read it.
  */
-export function updateObservations(home: string, refs: ReadonlyMap<string, string>, listedAt: number, leaseMs: number): Observations {
+export function updateObservations(home: string, refs: ReadonlyMap<string, string>, listedAt: number, leaseMs: number, holding?: ReadonlyMap<string, readonly string[]>): Observations {
   const path = join(home, 'liveness.json');
   return withLocalLockSync(`${path}.lock`, () => {
     const prev = readObservations(home);
     if (listedAt <= 0) return prev; // nothing listed yet
-    const next = observe(prev, refs, listedAt, leaseMs);
+    const next = observe(prev, refs, listedAt, leaseMs, holding);
     if (next === prev) return prev;
     try {
       writeFileAtomicSync(path, JSON.stringify(next));

@@ -16,6 +16,9 @@ export const settingsSchema = z
     poll: positiveDurationSchema.optional(),
     archiveAfter: durationSchema.optional(),
     maxAttempts: z.int().min(1).max(100).optional().describe('a whole number from 1 to 100'),
+    pushBudget: z.int().min(1).max(100_000).optional().describe('pushes per minute for the whole fleet: a whole number from 1 to 100000'),
+    presence: positiveDurationSchema.optional(),
+    readBudget: z.int().min(1).max(100_000).optional().describe('git reads per second for the whole fleet: a whole number from 1 to 100000'),
   })
   .describe('bus settings: gitbus.yaml');
 
@@ -40,6 +43,13 @@ export interface ResolvedSettings {
   pollMs: number;
   archiveAfterMs: number;
   maxAttempts: number;
+  /**
+   * The push and read budgets and the idle presence interval as gitbus.yaml fixes them; undefined: the default,
+   * which depends on how a node reaches the remote (bus/model/budget.ts budgetOf).
+   */
+  pushBudget?: number;
+  readBudget?: number;
+  presenceMs?: number;
 }
 
 /** Expects settings that passed `settingsSchema`; a malformed duration throws InvalidDurationError. */
@@ -53,6 +63,9 @@ export function resolveSettings(s: BusSettings): ResolvedSettings {
     maxAttempts: s.maxAttempts ?? DEFAULT_SETTINGS.maxAttempts,
   };
   if (s.name !== undefined) resolved.name = s.name;
+  if (s.pushBudget !== undefined) resolved.pushBudget = s.pushBudget;
+  if (s.readBudget !== undefined) resolved.readBudget = s.readBudget;
+  if (s.presence !== undefined) resolved.presenceMs = parseDuration(s.presence);
   return resolved;
 }
 

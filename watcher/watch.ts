@@ -4,7 +4,9 @@ import type { BusContext } from '../bus/context.js';
 import { NothingClaimableError } from '../bus/errors.js';
 import { claimBatch, type ClaimResult } from '../bus/ops/claim.js';
 import { ResponseBatcher } from './response-batcher.js';
-import { publishHeartbeat } from '../bus/ops/heartbeat.js';
+import { observeHeartbeats, publishHeartbeat } from '../bus/ops/heartbeat.js';
+import { readObservations } from '../bus/liveness-store.js';
+import { livenessOf, type Observations } from '../bus/model/liveness.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
@@ -49,6 +51,8 @@ import { readableClaudeLog } from './runners/claude-format.js';
 import { spendRefusal } from './runners/claude-args.js';
 import { SpendCap } from './spend-cap.js';
 import { envWatch } from './env-watch.js';
+import { beatCadence } from './beat-cadence.js';
+import { claimHolders } from '../bus/ops/claim-holders.js';
 
 interface Running {
   task: ClaimResult;
@@ -124,7 +128,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   }
   // From the bus settings unless given: a change to gitbus.yaml takes effect at the next wake (applySettings).
   let heartbeatMs = opts.heartbeatMs ?? settings.heartbeatMs;
-  let pollMs = opts.pollMs ?? settings.pollMs;
+  // The push budget (watcher/beat-cadence.ts): when a tick beats, how far apart early beats are, how often to poll.
+  const cadence = beatCadence(settings, { localRemote: ctx.repo.localRemotePath() !== null, ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}), ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}) });
+  let pollMs = cadence.pollMs();
   let leaseMs = settings.leaseMs;
 
   // The remote's health (watcher/remote-health.ts): one report per outage, wakes backed off until one gets through.
@@ -140,6 +146,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   });
   const { remoteFailed, attemptFailed, fail, remoteUp } = health;
 
+  /** The last look found open claims in this node's name on the bus. */
+  let heldOnBus = false;
   /** Set once the timers exist (below); before that a look has nothing to reschedule. */
   let applySettings: (next: Snapshot['settings']) => void = () => undefined;
   /** One look at the remote: a ref listing, a fetch only if main moved. Null (and the failure noted) when it fails. */
@@ -148,6 +156,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       const snap = await currentSnapshot(ctx);
       remoteUp();
       leaseMs = snap.settings.leaseMs;
+      const holders = await claimHolders(snap);
+      cadence.update(snap.settings, ctx.repo.lastRefs, holders.size);
+      heldOnBus = (holders.get(ctx.config.node)?.length ?? 0) > 0;
       applySettings(snap.settings);
       return snap;
     } catch (err) {
@@ -172,16 +183,32 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   };
   let beating: Promise<void> | null = null;
   let lastBeatAt = 0;
+  /**
+   * Holding claims (running, on their way, or on the bus in this node's name, such as a person's `gitbus claim`
+   * here): the lease needs beats; otherwise presence is marked rarely.
+   */
+  const holding = (): boolean => running.size > 0 || claiming > 0 || heldOnBus;
   const beat = () =>
     (beating ??= (async () => {
       lastBeatAt = Date.now();
       const tasks = await Promise.all([...running.values()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, tail: await beatTail(r), progress: readProgress(home, r.task.id, r.task.attempt) })));
-      await publishHeartbeat(ctx, tasks, { leaseMs, ...(showsSpend ? { claude: spendCap.today() } : {}) });
+      await publishHeartbeat(ctx, tasks, { leaseMs, everyMs: cadence.everyMs(holding()), ...(showsSpend ? { claude: spendCap.today() } : {}) });
     })().finally(() => (beating = null)));
+  /**
+   * Before a claim lands: a node whose last beat is older than the heartbeat (it was marking presence) beats
+   * first, so observers, older ones too, see a fresh beat with its claim (docs/PROTOCOL.md §5a).
+   */
+  const beatBeforeClaim = async (): Promise<void> => {
+    if (Date.now() - lastBeatAt > heartbeatMs) await beat().catch(() => undefined);
+  };
 
   const early = progressBeats({
     home,
-    everyMs: opts.progressBeatMs ?? PROGRESS_BEAT_MS,
+    // Read at each use: early beats keep to the budget (bus/model/budget.ts earlyBeatMs).
+    get everyMs() {
+      const wanted = opts.progressBeatMs ?? PROGRESS_BEAT_MS;
+      return wanted <= 0 ? wanted : cadence.earlyMs(wanted);
+    },
     running: () => [...running.values()].map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
     lastBeatAt: () => lastBeatAt,
     beat,
@@ -470,7 +497,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
           const free = ctx.config.parallel - running.size;
           claiming++;
           try {
-            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}) }, undefined, { peek: await peek() });
+            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}) }, undefined, { peek: await peek(), beforeWrite: beatBeforeClaim });
             for (const task of batch.claims) start(task);
           } finally {
             // After start(): a claim this batch made is in `running` before it stops counting as on its way.
@@ -558,11 +585,31 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     await publishNodeCard(ctx).catch(fail);
     await beat().catch(fail);
   }
+  /**
+   * A node seen holding claims whose silence just passed the lease: wake now to reclaim or reap its work, once per
+   * heartbeat value, rather than at the next poll (an idle watcher's own beats no longer wake it every heartbeat).
+   */
+  const wokenFor = new Set<string>();
+  const wakeForSilentHolders = (obs: Observations): void => {
+    let wakeNow = false;
+    for (const [node, o] of Object.entries(obs.nodes)) {
+      if (node === ctx.config.node || !o.holding || livenessOf(obs, node, leaseMs) !== 'silent' || wokenFor.has(`${node}:${o.oid}`)) continue;
+      wokenFor.add(`${node}:${o.oid}`);
+      wakeNow = true;
+    }
+    if (wakeNow) void wake('tick');
+  };
   const onBeat = () => {
-    // A heartbeat that gets through during an outage is a reason to look again now.
-    void beat().then(() => {
-      if (health.isDown) void wake('beat');
-    }, fail);
+    // A heartbeat that gets through during an outage is a reason to look again now. Otherwise a tick pushes only
+    // when this node's cadence says so: idle, it marks presence rarely (watcher/beat-cadence.ts).
+    if (health.isDown || cadence.due(Date.now(), lastBeatAt, holding())) {
+      void beat().then(() => {
+        if (health.isDown) void wake('beat');
+      }, fail);
+    } else if (cadence.mustList(Date.now(), readObservations(home).listedAt ?? 0, leaseMs)) {
+      // No beat, but this observer's listings must stay dense enough for its silence clocks to run.
+      void observeHeartbeats(ctx, leaseMs).then(wakeForSilentHolders, (err: unknown) => (remoteFailed(err) ? undefined : report(err)));
+    }
     if (health.isDown) return;
     if (running.size > 0) void keepHouse();
     else void flushOutbox().catch(fail);
@@ -574,7 +621,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   /** A changed `heartbeat` or `poll` in gitbus.yaml (and not fixed on the command line) applies from now on. */
   applySettings = (next) => {
     const hb = opts.heartbeatMs ?? next.heartbeatMs;
-    const poll = opts.pollMs ?? next.pollMs;
+    const poll = cadence.pollMs();
     if (hb === heartbeatMs && poll === pollMs) return;
     if (hb !== heartbeatMs) {
       heartbeatMs = hb;

@@ -7,6 +7,8 @@
  * was down, its own network was, or it simply was not running), it cannot tell whether the others were silent
  * or merely unable to reach the remote too, so every clock restarts at its first listing after the gap. Pure.
  */
+import { OBSERVED_WINDOW_MS } from './budget.js';
+
 export interface Observation {
   /** The heartbeat ref's value when last seen. */
   oid: string;
@@ -22,12 +24,25 @@ export interface Observation {
    * The value was written somewhere in (after, since]; a first look narrows that with the heartbeat's own time.
    */
   after: number | null;
+  /**
+   * The open claims this observer last saw the node hold (`<id>.<attempt>`) and when it first saw the newest of
+   * them (observer's clock). A node that marked presence long ago and then claims is not silent from its old beat:
+   * its silence counts from the later of the two (§5a, "Waking from idle"). Absent: holds nothing, or a file of an
+   * older gitbus.
+   */
+  holding?: { claims: string[]; since: number };
+  /** When (observer's clock) this observer saw the value change, within the last OBSERVED_WINDOW_MS: the observed push rate. */
+  changes?: number[];
 }
 
 export interface Observations {
   /** When this observer last listed the remote successfully (its clock); null before its first listing. */
   listedAt: number | null;
   nodes: Record<string, Observation>;
+  /** The first listing after this observer's last gap: what it saw since then it saw whole. */
+  watchedSince?: number;
+  /** main as last listed, and when it was seen to move within the window (each move is at least one push). */
+  main?: { oid: string; changes: number[] };
 }
 
 export const HEARTBEAT_PREFIX = 'refs/gitbus/heartbeats/';
@@ -52,21 +67,60 @@ export function observationGapMs(leaseMs: number): number {
  * seen. A listing older than the last one folded in (another process of this node listed meanwhile) changes
  * nothing: it would make values that moved seem to move back.
  */
-export function observe(prev: Observations, refs: ReadonlyMap<string, string>, listedAt: number, leaseMs: number): Observations {
+export function observe(prev: Observations, refs: ReadonlyMap<string, string>, listedAt: number, leaseMs: number, holding?: ReadonlyMap<string, readonly string[]>): Observations {
   const last = prev.listedAt;
   const gapMs = observationGapMs(leaseMs);
   // Older than the last listing, but not so much older that the observer's clock must have been set back.
   if (last !== null && listedAt < last && last - listedAt <= gapMs) return prev;
   const gap = last === null || listedAt - last > gapMs || listedAt < last;
+  const recent = (times: number[] | undefined) => (gap ? [] : (times ?? []).filter((t) => listedAt - t <= OBSERVED_WINDOW_MS));
   const nodes: Observations['nodes'] = {};
   for (const [ref, oid] of refs) {
     if (!ref.startsWith(HEARTBEAT_PREFIX)) continue;
     const node = ref.slice(HEARTBEAT_PREFIX.length);
     const seen = prev.nodes[node];
-    if (seen && seen.oid === oid) nodes[node] = gap ? { ...seen, counted: listedAt } : seen;
-    else nodes[node] = { oid, since: listedAt, counted: listedAt, after: seen ? last : null };
+    let o: Observation;
+    if (seen && seen.oid === oid) o = gap ? { ...seen, counted: listedAt } : { ...seen };
+    else o = { oid, since: listedAt, counted: listedAt, after: seen ? last : null, ...(seen?.holding ? { holding: seen.holding } : {}) };
+    const changes = recent(seen?.changes);
+    if (seen && seen.oid !== oid && !gap) changes.push(listedAt);
+    if (changes.length > 0) o.changes = changes;
+    else delete o.changes;
+    // Without what main holds (a listing made for a heartbeat), what was last seen stands.
+    if (holding) {
+      const claims = [...(holding.get(node) ?? [])].sort();
+      const before = new Set(seen?.holding?.claims ?? []);
+      if (claims.length === 0) delete o.holding;
+      else o.holding = { claims, since: claims.some((c) => !before.has(c)) || !seen?.holding ? listedAt : seen.holding.since };
+    }
+    nodes[node] = o;
   }
-  return { listedAt, nodes };
+  const next: Observations = { listedAt, nodes, watchedSince: gap ? listedAt : (prev.watchedSince ?? listedAt) };
+  const main = refs.get('refs/heads/main');
+  if (main !== undefined) {
+    const changes = recent(prev.main?.changes);
+    if (prev.main && prev.main.oid !== main && !gap) changes.push(listedAt);
+    next.main = { oid: main, changes };
+  }
+  return next;
+}
+
+/** The pushes this observer saw in the last OBSERVED_WINDOW_MS (heartbeat changes and main moves) and how long it watched. */
+export function observedPushes(obs: Observations, now: number): { pushes: number; watchedMs: number } {
+  if (obs.listedAt === null) return { pushes: 0, watchedMs: 0 };
+  const from = Math.max(now - OBSERVED_WINDOW_MS, obs.watchedSince ?? obs.listedAt);
+  const inWindow = (times: number[] | undefined) => (times ?? []).filter((t) => t > from).length;
+  let pushes = inWindow(obs.main?.changes);
+  for (const o of Object.values(obs.nodes)) pushes += inWindow(o.changes);
+  return { pushes, watchedMs: Math.max(0, Math.min(now, obs.listedAt) - from) };
+}
+
+/**
+ * From when this observer counts a node's silence: its beat's `counted`, or when it first saw the node holding
+ * its newest open claim, whichever is later. A node that marked presence an hour ago and claims now is not silent.
+ */
+export function silenceFrom(o: Observation): number {
+  return Math.max(o.counted, o.holding?.since ?? Number.NEGATIVE_INFINITY);
 }
 
 export type Liveness = 'alive' | 'silent' | 'unleased';
@@ -79,7 +133,7 @@ export type Liveness = 'alive' | 'silent' | 'unleased';
 export function livenessOf(obs: Observations, node: string, leaseMs: number): Liveness {
   const o = obs.nodes[node];
   if (!o || obs.listedAt === null) return 'unleased';
-  return obs.listedAt - o.counted > leaseMs ? 'silent' : 'alive';
+  return obs.listedAt - silenceFrom(o) > leaseMs ? 'silent' : 'alive';
 }
 
 /** What a node's heartbeat says of itself (docs/PROTOCOL.md §5a, heartbeat.yaml). */
@@ -88,6 +142,8 @@ export interface BeatFacts {
   time: number | null;
   /** It was the last heartbeat of a watcher that shut down cleanly. */
   stopped: boolean;
+  /** When it said to expect its next beat (its `every`, ms); null: it did not say (an older gitbus: every heartbeat). */
+  everyMs?: number | null;
 }
 
 /**
@@ -102,16 +158,21 @@ export function beatWrittenAt(o: Observation, beat: BeatFacts | null): number {
   return Math.min(o.since, Math.max(o.after ?? Number.NEGATIVE_INFINITY, beat.time));
 }
 
-export type ShownLiveness = Liveness | 'stopped';
+export type ShownLiveness = Liveness | 'stopped' | 'idle';
 
 /**
  * For people (status, doctor): `stopped` when the watcher said goodbye; `silent` when its heartbeat is older than
- * the lease by `beatWrittenAt` (a node dead for days is silent on the first look); else `alive`.
+ * the lease by `beatWrittenAt` (a node dead for days is silent on the first look) and older than the `every` it
+ * announced plus a lease of slack; `idle` in between (a node holding no claims marks presence rarely); else `alive`.
  */
 export function shownLiveness(obs: Observations, node: string, beat: BeatFacts | null, leaseMs: number, now: number): { liveness: ShownLiveness; beatAt: number | null } {
   const o = obs.nodes[node];
   if (!o) return { liveness: 'unleased', beatAt: null };
   const beatAt = beatWrittenAt(o, beat);
   if (beat?.stopped) return { liveness: 'stopped', beatAt };
-  return { liveness: now - beatAt > leaseMs ? 'silent' : 'alive', beatAt };
+  // A claim seen after the beat counts like a beat (silenceFrom), for people as for decisions.
+  const age = now - Math.max(beatAt, o.holding?.since ?? Number.NEGATIVE_INFINITY);
+  if (age <= leaseMs) return { liveness: 'alive', beatAt };
+  const every = beat?.everyMs ?? null;
+  return { liveness: every !== null && !o.holding && age <= every + leaseMs ? 'idle' : 'silent', beatAt };
 }

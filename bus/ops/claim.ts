@@ -19,6 +19,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
 import { archivedStates } from './archive-lookup.js';
 import { updateObservations } from '../liveness-store.js';
+import { claimHolders } from './claim-holders.js';
 import { livenessOf } from '../model/liveness.js';
 
 /**
@@ -27,7 +28,7 @@ import { livenessOf } from '../model/liveness.js';
  */
 export type ClaimTarget = { id: string } | { next: true; runners?: readonly string[]; answerRefusals?: boolean };
 
-export interface ClaimOptions extends Pick<TransactOptions, 'peek'> {
+export interface ClaimOptions extends Pick<TransactOptions, 'peek' | 'beforeWrite'> {
   /** Who signed a task (signature verification); by default none did, so a policy naming `signers` refuses every task. */
   signerOf?: SignerOf;
 }
@@ -98,7 +99,7 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
       return trustedJudge(ctx.paths.home, ctx.config, verdicts);
     };
     let judge = untrustedJudge;
-    const expired = expiredHolders(ctx, snap);
+    const expired = await expiredHolders(ctx, snap);
     let picked: TaskView[];
     if ('id' in target) {
       const id = resolveTaskId(snap.ids(), target.id);
@@ -183,9 +184,10 @@ function sessionFor(h: Handoff | undefined): string | undefined {
  * still for longer than the lease, by its own clock (a gap in its own listings restarts that clock). Updates
  * what this node has observed.
  */
-export function expiredHolders(ctx: BusContext, snap: Snapshot): Set<string> {
+export async function expiredHolders(ctx: BusContext, snap: Snapshot): Promise<Set<string>> {
   const leaseMs = snap.settings.leaseMs;
-  const obs = updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs);
+  // With who holds what: a claim seen after an old presence beat restarts that node's clock (liveness.ts silenceFrom).
+  const obs = updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs, await claimHolders(snap));
   const out = new Set<string>();
   for (const node of Object.keys(obs.nodes)) if (node !== ctx.config.node && livenessOf(obs, node, leaseMs) === 'silent') out.add(node);
   return out;

@@ -11,7 +11,8 @@ import { findDamage, repairClone } from '../clone-repair.js';
 import { asLocalFailure } from '../local-io.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
-import { heartbeatRef, livenessOf } from '../model/liveness.js';
+import { HEARTBEAT_PREFIX, heartbeatRef, livenessOf } from '../model/liveness.js';
+import { budgetOf, presenceMs } from '../model/budget.js';
 import { updateObservations } from '../liveness-store.js';
 import { directAccessBlocker } from '../transport/local-direct.js';
 import { LocalTransport } from '../transport/local.js';
@@ -22,6 +23,7 @@ import { ZERO_OID } from '../git/oid.js';
 import type { Transport } from '../transport/transport.js';
 import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { checkClock } from './doctor-clock.js';
+import { checkBudget } from './doctor-budget.js';
 import { checkProjects } from './doctor-projects.js';
 import { checkSshHost, sshChecks } from './doctor-ssh.js';
 import { checkTrustRoot } from '../trust/doctor-trust.js';
@@ -62,7 +64,7 @@ function fixOf(err: unknown, fallback: string): string {
 }
 
 /** Names of the checks that need a reachable remote, skipped together when it is not. */
-const REMOTE_CHECKS = ['remote.bus', 'remote.protocol', 'remote.push', 'remote.latency', 'clock', 'heartbeat.self', 'heartbeat.others', 'trust.root'];
+const REMOTE_CHECKS = ['remote.bus', 'remote.protocol', 'remote.push', 'remote.latency', 'clock', 'heartbeat.self', 'heartbeat.others', 'budget', 'trust.root'];
 
 export async function runDoctor(home: string, options: DoctorOptions = {}): Promise<DoctorReport> {
   const slowListMs = options.slowListMs ?? 2_000;
@@ -181,6 +183,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     if (transport instanceof SshTransport) checks.push(...(await checkSshHost(transport, maxSkewMs, options.slowCommandMs ?? 50)));
     else checks.push(await checkClock(transport, config.node, maxSkewMs));
     checks.push(...(await checkHeartbeats(repo, paths.home, config, refs, listedAt, snap)));
+    checks.push(await checkBudget(paths.home, refs, listedAt, snap, repo.localRemotePath() !== null));
     checks.push(await checkTrustRoot(paths.home, config, snap));
     checks.push(await checkNodeKey(paths.home, config, snap));
     checks.push(checkTrustSettings(snap));
@@ -314,8 +317,10 @@ async function checkHeartbeats(repo: BusRepo, home: string, config: NodeConfig, 
     if (time === null) out.push(ok('heartbeat.self', `heartbeat at ${beat.slice(0, 12)} (its commit is not readable here, so its age is unknown)`));
     else {
       const age = Date.now() - time;
-      const text = `last heartbeat ${Math.round(age / 1000)} s ago (by its commit time; lease ${Math.round(leaseMs / 1000)} s)`;
-      out.push(age > leaseMs ? warn('heartbeat.self', `${text}: this node's watcher looks stopped`, 'start the watcher: "gitbus watch", or "gitbus service status" to see why the service stopped') : ok('heartbeat.self', text));
+      // An idle watcher marks presence only every `presence` (bus/model/budget.ts): older than the lease is fine then.
+      const idleMs = snap ? presenceMs(snap.settings, budgetOf(snap.settings, repo.localRemotePath() !== null), [...refs.keys()].filter((r) => r.startsWith(HEARTBEAT_PREFIX)).length) : 0;
+      const text = `last heartbeat ${Math.round(age / 1000)} s ago (by its commit time; lease ${Math.round(leaseMs / 1000)} s${idleMs > leaseMs ? `, idle presence every ${Math.round(idleMs / 1000)} s` : ''})`;
+      out.push(age > (idleMs > leaseMs ? idleMs + leaseMs : leaseMs) ? warn('heartbeat.self', `${text}: this node's watcher looks stopped`, 'start the watcher: "gitbus watch", or "gitbus service status" to see why the service stopped') : ok('heartbeat.self', text));
     }
   }
   if (!snap) {
@@ -328,9 +333,16 @@ async function checkHeartbeats(repo: BusRepo, home: string, config: NodeConfig, 
     out.push(ok('heartbeat.others', 'no other nodes on the bus'));
     return out;
   }
-  const by = { alive: [] as string[], silent: [] as string[], unleased: [] as string[] };
-  for (const n of others) by[livenessOf(obs, n, leaseMs)].push(n);
-  const text = [`${by.alive.length} alive${by.alive.length ? ` (${by.alive.join(', ')})` : ''}`, `${by.silent.length} silent${by.silent.length ? ` (${by.silent.join(', ')})` : ''}`, `${by.unleased.length} without a watcher${by.unleased.length ? ` (${by.unleased.join(', ')})` : ''}`].join(', ');
+  const by = { alive: [] as string[], idle: [] as string[], silent: [] as string[], unleased: [] as string[] };
+  // Idle nodes mark presence every `presence` (bus/model/budget.ts); silent past the lease but holding nothing and
+  // within that interval, they are idle, not gone.
+  const idleMs = presenceMs(snap.settings, budgetOf(snap.settings, repo.localRemotePath() !== null), Object.keys(obs.nodes).length);
+  for (const n of others) {
+    const l = livenessOf(obs, n, leaseMs);
+    const o = obs.nodes[n];
+    by[l === 'silent' && o && !o.holding && idleMs > leaseMs && (obs.listedAt ?? 0) - o.counted <= idleMs + leaseMs ? 'idle' : l].push(n);
+  }
+  const text = [`${by.alive.length} alive${by.alive.length ? ` (${by.alive.join(', ')})` : ''}`, ...(by.idle.length ? [`${by.idle.length} idle (${by.idle.join(', ')})`] : []), `${by.silent.length} silent${by.silent.length ? ` (${by.silent.join(', ')})` : ''}`, `${by.unleased.length} without a watcher${by.unleased.length ? ` (${by.unleased.join(', ')})` : ''}`].join(', ');
   out.push(by.silent.length ? warn('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`, 'start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease') : ok('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`));
   return out;
 }

@@ -1,9 +1,10 @@
 import { parse, stringify } from 'yaml';
 import { terminalText } from '../../schemas/output-text.js';
+import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import type { BusContext } from '../context.js';
 import { updateObservations } from '../liveness-store.js';
-import { heartbeatRef, type BeatFacts } from '../model/liveness.js';
+import { heartbeatRef, type BeatFacts, type Observations } from '../model/liveness.js';
 import { buildCommit, type FileChange } from '../store/objects.js';
 import { progressOf, progressText, type Progress } from '../progress.js';
 import type { NodeSpend } from '../spend-ledger.js';
@@ -16,6 +17,11 @@ export interface HeartbeatOptions {
   stopped?: boolean;
   /** The bus lease: when given, the listing this beat makes also updates this node's observations of others. */
   leaseMs?: number;
+  /**
+   * When to expect this node's next beat (ms): its presence interval while it holds no claims, its holding cadence
+   * otherwise (bus/model/budget.ts). Written as `every`, so observers show an idle node `idle`, not silent.
+   */
+  everyMs?: number;
 }
 
 export interface RunningTask {
@@ -42,7 +48,7 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
   // that a slow poll is not taken for a gap (bus/model/liveness.ts).
   if (opts.leaseMs !== undefined) updateObservations(ctx.paths.home, refs, Date.now(), opts.leaseMs);
   const current = refs.get(ref) ?? null;
-  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), running: running.map(({ id, attempt, progress }) => ({ id, attempt, ...(progress ? { progress: { text: progressText(progress.text), at: progress.at } } : {}) })), ...(opts.claude ? { claude: opts.claude } : {}) };
+  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), ...(opts.everyMs !== undefined && !opts.stopped ? { every: formatDuration(Math.max(1, Math.round(opts.everyMs / 1000)) * 1000) } : {}), running: running.map(({ id, attempt, progress }) => ({ id, attempt, ...(progress ? { progress: { text: progressText(progress.text), at: progress.at } } : {}) })), ...(opts.claude ? { claude: opts.claude } : {}) };
   const changes: FileChange[] = [{ path: 'heartbeat.yaml', content: `# gitbus heartbeat: rewritten by its node every beat\n${stringify(state)}` }];
   for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: terminalText(t.tail) });
   const built = await buildCommit(ctx.repo.store, { parent: null, changes, message: `gitbus: heartbeat ${ctx.config.node}`, author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` }, now });
@@ -53,6 +59,16 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
     if (err instanceof PushRejectedError && err.data['kind'] === 'stale') return false;
     throw err;
   }
+}
+
+/**
+ * One look at the others' heartbeats without beating: a ref listing folded into this node's observations. A
+ * watcher that marks presence rarely still has to list at least every half lease, or every silence clock it
+ * keeps restarts (bus/model/liveness.ts) and it would never expire a dead node; its poll may be slower than that.
+ */
+export async function observeHeartbeats(ctx: BusContext, leaseMs: number): Promise<Observations> {
+  const refs = await ctx.repo.transport.listRefs();
+  return updateObservations(ctx.paths.home, refs, Date.now(), leaseMs);
 }
 
 /**
@@ -81,7 +97,8 @@ export async function readBeat(ctx: BusContext, node: string): Promise<(BeatFact
 export function beatFacts(doc: unknown): BeatFacts {
   const o = doc && typeof doc === 'object' ? (doc as Record<string, unknown>) : {};
   const time = typeof o['time'] === 'string' ? Date.parse(o['time']) : Number.NaN;
-  return { time: Number.isFinite(time) ? time : null, stopped: o['stopped'] === true };
+  const every = typeof o['every'] === 'string' ? tryParseDuration(o['every']) : undefined;
+  return { time: Number.isFinite(time) ? time : null, stopped: o['stopped'] === true, everyMs: every !== undefined && every > 0 ? every : null };
 }
 
 /** What a heartbeat tells beyond liveness: the latest progress of each run (keyed `<id>.<attempt>`), the node's spend. */

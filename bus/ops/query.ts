@@ -15,6 +15,9 @@ import { listQueue, type QueueEntry } from '../queue.js';
 import { archivedStates, findArchived } from './archive-lookup.js';
 import { readObservations, updateObservations } from '../liveness-store.js';
 import { shownLiveness, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
+import { budgetOf, presenceMs, type FleetReport } from '../model/budget.js';
+import { budgetReport, isLocalRemote } from './budget-report.js';
+import { claimHolders } from './claim-holders.js';
 import { readBeat } from './heartbeat.js';
 import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import type { ClaudeReport } from '../../schemas/response.js';
@@ -138,6 +141,8 @@ export interface BusStatus {
   offline: Offline | null;
   /** Dispatches and cancels made on this node that the remote has not accepted yet (bus/queue.ts). */
   queued: { kind: QueueEntry['kind']; id: string; title?: string; queuedAt: string }[];
+  /** The fleet's heartbeat pushes and polling reads against the bus's budget (bus/ops/budget-report.ts). */
+  budget: FleetReport;
 }
 
 export interface NodeLiveness {
@@ -157,14 +162,17 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
   const nodeViews = await snap.nodes();
   const leaseMs = snap.settings.leaseMs;
   // While the remote cannot be reached, what this node saw last is shown as it was; nothing more is asked of it.
-  const obs = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs);
+  const obs = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs, await claimHolders(snap));
   const beats = new Map<string, (BeatFacts & Partial<BeatDetails>) | null>();
-  if (!offline) for (const n of nodeViews) if (obs.nodes[n.node]) beats.set(n.node, await readBeat(ctx, n.node));
+  if (!offline) for (const n of new Set([...nodeViews.map((v) => v.node), ...Object.keys(obs.nodes)])) if (obs.nodes[n]) beats.set(n, await readBeat(ctx, n));
   // Dependencies that left main count with their archived state, as they do for claims.
   const archived = offline ? new Map<string, TaskState>() : await archivedStates(ctx, await snap.missingDependencies(snap.ids()));
   const now = Date.now();
   const liveness = (node: string): NodeLiveness => {
-    const { liveness: l, beatAt } = shownLiveness(obs, node, beats.get(node) ?? null, leaseMs, now);
+    const beat = beats.get(node) ?? null;
+    // A node that finished its work last beat at its holding cadence; idle, it next beats at the fleet's presence.
+    const idleEvery = typeof beat?.everyMs === 'number' ? { ...beat, everyMs: Math.max(beat.everyMs, presenceMs(snap.settings, budgetOf(snap.settings, isLocalRemote(ctx)), Object.keys(obs.nodes).length)) } : beat;
+    const { liveness: l, beatAt } = shownLiveness(obs, node, idleEvery, leaseMs, now);
     return { liveness: l, heartbeat: beatAt === null ? null : { at: new Date(beatAt).toISOString(), ageMs: Math.max(0, now - beatAt), stopped: l === 'stopped' }, spend: nodeSpend(node) };
   };
   const today = new Date(now).toISOString().slice(0, 10);
@@ -222,6 +230,7 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     forged: snap.forged,
     offline,
     queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),
+    budget: budgetReport(snap.settings, isLocalRemote(ctx), obs, offline ? null : beats, now),
   };
 }
 

@@ -20,7 +20,7 @@ export interface Reaped {
  */
 export async function reapExpired(ctx: BusContext, now = () => new Date(), opts: Pick<TransactOptions, 'peek'> = {}): Promise<Reaped[]> {
   const r = await transact(ctx, 'reap', async (snap) => {
-    const expired = expiredHolders(ctx, snap);
+    const expired = await expiredHolders(ctx, snap);
     const reaped: Reaped[] = [];
     const changes: FileChange[] = [];
     if (expired.size === 0) return { result: { reaped } };

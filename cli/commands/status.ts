@@ -1,3 +1,4 @@
+import { budgetLine } from '../../bus/ops/budget-report.js';
 import type { Command } from 'commander';
 import { busStatus, type BusStatus } from '../../bus/ops/query.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
@@ -18,12 +19,14 @@ export function register(program: Command): void {
         const lines = [`bus ${s.remote}${s.settings.name ? ` (${s.settings.name})` : ''}, this node: ${s.node}`, '', `nodes (${s.nodes.length}):`];
         for (const n of s.nodes) {
           const c = n.card;
-          const live = n.liveness === 'alive' ? 'live' : n.liveness === 'silent' ? 'SILENT' : n.liveness === 'stopped' ? 'stopped' : 'no watcher';
+          const live = n.liveness === 'alive' ? 'live' : n.liveness === 'idle' ? 'idle' : n.liveness === 'silent' ? 'SILENT' : n.liveness === 'stopped' ? 'stopped' : 'no watcher';
           // The age is the heartbeat's (what liveness is judged by), not the card's.
           const beat = n.heartbeat ? `${n.liveness === 'stopped' ? 'stopped' : 'beat'} ${ago(n.heartbeat.at)}` : '';
           lines.push(`  ${n.node.padEnd(16)} ${live.padEnd(10)} ${c ? [c.labels?.length ? `[${c.labels.join(',')}]` : '', c.host ? `${c.host.os}/${c.host.arch}` : '', c.version ? `v${c.version}` : '', beat, spendText(n.spend)].filter(Boolean).join('  ') : `(unreadable card)${beat ? `  ${beat}` : ''}`}`);
           for (const e of c?.env ?? []) lines.push(`      ${envLine(e)}`);
         }
+        lines.push(`push budget: ${budgetLine(s.budget)}`);
+        if (s.budget.over) lines.push('  OVER BUDGET: the fleet pushes or reads more than the bus settings allow; the host may throttle it', ...s.budget.advice.map((a) => `  - ${a}`));
         const counts = ORDER.filter((st) => s.counts[st]).map((st) => `${s.counts[st]} ${st}`);
         lines.push('', `tasks: ${counts.length ? counts.join(', ') : 'none'}`);
         for (const st of ORDER) {

@@ -18,7 +18,7 @@ const output = z.object({
     z.object({
       node: z.string(),
       card: nodeCardSchema.optional().describe("the node's card: labels, runners, host, version"),
-      liveness: z.enum(['alive', 'silent', 'unleased', 'stopped']).describe('alive: its watcher beats; silent: its heartbeat is older than the lease; stopped: its watcher shut down; unleased: no watcher ever ran'),
+      liveness: z.enum(['alive', 'idle', 'silent', 'unleased', 'stopped']).describe('alive: its watcher beats; idle: it holds no claims and marks presence rarely, its last beat within the interval it announced; silent: its heartbeat is older than the lease (and its announced interval); stopped: its watcher shut down; unleased: no watcher ever ran'),
       heartbeat: z.object({ at: z.string(), ageMs: z.number(), stopped: z.boolean() }).nullable(),
       problems: z.array(fileProblemSchema),
     }),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readObservations, updateObservations } from '../../bus/liveness-store.js';
 import { beatFacts } from '../../bus/ops/heartbeat.js';
-import { heartbeatRef, livenessOf, NO_OBSERVATIONS, observe, observationGapMs, shownLiveness, type Observations } from '../../bus/model/liveness.js';
+import { heartbeatRef, livenessOf, NO_OBSERVATIONS, observe, observationGapMs, observedPushes, shownLiveness, type Observations } from '../../bus/model/liveness.js';
 
 const refs = (entries: Record<string, string>) => new Map(Object.entries(entries).map(([n, oid]) => [heartbeatRef(n), oid]));
 const LEASE = 6_000;
@@ -130,8 +130,68 @@ describe('liveness shown to people', () => {
   });
 
   it('reads only what it trusts from a heartbeat.yaml', () => {
-    expect(beatFacts({ node: 'a', time: '2026-11-30T10:00:00.000Z', stopped: true })).toEqual({ time: Date.parse('2026-11-30T10:00:00.000Z'), stopped: true });
-    expect(beatFacts({ time: 'yesterday', stopped: 'yes' })).toEqual({ time: null, stopped: false });
-    expect(beatFacts('garbage')).toEqual({ time: null, stopped: false });
+    expect(beatFacts({ node: 'a', time: '2026-11-30T10:00:00.000Z', stopped: true })).toEqual({ time: Date.parse('2026-11-30T10:00:00.000Z'), stopped: true, everyMs: null });
+    expect(beatFacts({ time: 'yesterday', stopped: 'yes', every: 'often' })).toEqual({ time: null, stopped: false, everyMs: null });
+    expect(beatFacts('garbage')).toEqual({ time: null, stopped: false, everyMs: null });
+  });
+});
+
+describe('waking from idle (§5a)', () => {
+  const LONG = 60_000;
+  it('a claim seen long after an old presence beat restarts the node\'s silence clock', () => {
+    const r = refs({ a: 'x1' });
+    let obs: Observations = NO_OBSERVATIONS;
+    for (let t = 0; t <= 100_000; t += 10_000) obs = observe(obs, r, t, LONG, new Map());
+    // Idle and silent by its beat alone: harmless, it holds nothing.
+    expect(livenessOf(obs, 'a', LONG)).toBe('silent');
+    // Torn listing: its heartbeat ref as before the beat it made, main already with its claim.
+    obs = observe(obs, r, 110_000, LONG, new Map([['a', ['t1.1']]]));
+    expect(obs.nodes['a']?.holding).toEqual({ claims: ['t1.1'], since: 110_000 });
+    expect(livenessOf(obs, 'a', LONG)).toBe('alive');
+    // A lease later with neither beat nor release it is silent: a dead holder still expires.
+    for (let t = 120_000; t <= 170_000; t += 10_000) obs = observe(obs, r, t, LONG, new Map([['a', ['t1.1']]]));
+    expect(livenessOf(obs, 'a', LONG)).toBe('alive');
+    obs = observe(obs, r, 180_000, LONG, new Map([['a', ['t1.1']]]));
+    expect(livenessOf(obs, 'a', LONG)).toBe('silent');
+  });
+
+  it('a new claim restarts the clock even when the observer never saw the node hold nothing in between', () => {
+    let obs = observe(NO_OBSERVATIONS, refs({ a: 'x1' }), 0, LONG, new Map([['a', ['t1.1']]]));
+    for (let t = 10_000; t <= 100_000; t += 10_000) obs = observe(obs, refs({ a: 'x1' }), t, LONG);
+    expect(obs.nodes['a']?.holding?.since).toBe(0);
+    obs = observe(obs, refs({ a: 'x1' }), 110_000, LONG, new Map([['a', ['t2.1']]]));
+    expect(obs.nodes['a']?.holding).toEqual({ claims: ['t2.1'], since: 110_000 });
+    expect(livenessOf(obs, 'a', LONG)).toBe('alive');
+    // Dropping a claim keeps the clock; holding nothing forgets it.
+    obs = observe(obs, refs({ a: 'x1' }), 120_000, LONG, new Map([['a', []]]));
+    expect(obs.nodes['a']?.holding).toBeUndefined();
+  });
+
+  it('status shows a node that announced a long `every` idle, not silent, until that interval and a lease have passed', () => {
+    const r = refs({ a: 'x1' });
+    let obs = observe(NO_OBSERVATIONS, r, 0, LONG);
+    obs = observe(obs, r, 1_000, LONG);
+    const beat = { time: 0, stopped: false, everyMs: 3_600_000 };
+    expect(shownLiveness(obs, 'a', beat, LONG, 30_000).liveness).toBe('alive');
+    expect(shownLiveness(obs, 'a', beat, LONG, 600_000).liveness).toBe('idle');
+    expect(shownLiveness(obs, 'a', beat, LONG, 3_700_000).liveness).toBe('silent');
+    expect(shownLiveness(obs, 'a', { time: 0, stopped: false }, LONG, 600_000).liveness).toBe('silent');
+  });
+
+  it('heartbeat.yaml\'s `every` is read, and a reader ignores what it does not know', () => {
+    expect(beatFacts({ time: '2024-01-01T00:00:00Z', every: '67m', someday: 'x' })).toEqual({ time: Date.parse('2024-01-01T00:00:00Z'), stopped: false, everyMs: 67 * 60_000 });
+    expect(beatFacts({ time: '2024-01-01T00:00:00Z', every: '-1s' }).everyMs).toBeNull();
+  });
+});
+
+describe('what an observer saw pushed', () => {
+  it('counts heartbeat changes and main moves in the window, restarting after a gap', () => {
+    let obs = observe(NO_OBSERVATIONS, new Map([...refs({ a: 'x1' }), ['refs/heads/main', 'm1']]), 0, 60_000);
+    obs = observe(obs, new Map([...refs({ a: 'x2' }), ['refs/heads/main', 'm1']]), 20_000, 60_000);
+    obs = observe(obs, new Map([...refs({ a: 'x3' }), ['refs/heads/main', 'm2']]), 40_000, 60_000);
+    obs = observe(obs, new Map([...refs({ a: 'x3' }), ['refs/heads/main', 'm2']]), 60_000, 60_000);
+    expect(observedPushes(obs, 60_000)).toEqual({ pushes: 3, watchedMs: 60_000 });
+    obs = observe(obs, new Map([...refs({ a: 'x4' }), ['refs/heads/main', 'm3']]), 200_000, 60_000);
+    expect(observedPushes(obs, 200_000)).toEqual({ pushes: 0, watchedMs: 0 });
   });
 });

@@ -47,7 +47,7 @@ export function stateBadge(state) {
   return h('span', { class: `badge state-${known}` }, state);
 }
 
-const LIVENESS = { alive: ['live', 'ok'], silent: ['silent', 'bad'], stopped: ['stopped', 'off'], unleased: ['no watcher', 'off'] };
+const LIVENESS = { alive: ['live', 'ok'], idle: ['idle', 'ok'], silent: ['silent', 'bad'], stopped: ['stopped', 'off'], unleased: ['no watcher', 'off'] };
 
 export function livenessBadge(liveness) {
   const [label, tone] = LIVENESS[liveness] ?? [String(liveness), 'off'];

@@ -1,0 +1,24 @@
+import type { Snapshot } from '../model/snapshot.js';
+import { openAttempt } from '../model/index-tree.js';
+import type { Claim } from '../../schemas/claim.js';
+
+/**
+ * The open claims of each node in one snapshot (`<id>.<attempt>`), for the liveness rule that counts a node's
+ * silence from the later of its beat and its newest claim (bus/model/liveness.ts silenceFrom). Only the open
+ * claim of each unfinished task is parsed (cached by blob id), so this costs what the running tasks cost.
+ */
+export async function claimHolders(snap: Snapshot): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const files of snap.index.tasks.values()) {
+    if (files.response) continue;
+    const attempt = openAttempt(files);
+    const ref = attempt === null ? undefined : files.claims.get(attempt);
+    if (!ref) continue;
+    const p = await snap.parse<Claim>(ref);
+    if (!p.ok) continue;
+    const list = out.get(p.data.node) ?? [];
+    list.push(`${files.id}.${attempt}`);
+    out.set(p.data.node, list);
+  }
+  return out;
+}
