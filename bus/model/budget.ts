@@ -135,7 +135,7 @@ export function fleetReport(s: CadenceSettings, budget: Budget, cadences: NodeCa
     if (s.presenceMs !== undefined && s.presenceMs < presenceMs({ ...s, presenceMs: undefined }, budget, nodes)) advice.push('gitbus.yaml sets `presence` shorter than the budget allows: remove it or make it longer');
     if (holders > 0 && holdingBeatMs(s, budget, holders) >= leaseBeatMs(s)) advice.push(`the ${holders} node(s) holding claims must beat every lease/3 (${Math.round(leaseBeatMs(s) / 1000)} s) to keep their leases: a longer \`lease\` lets them beat less often`);
     if (readsPerSec > budget.readsPerSec) advice.push('polling reads exceed the read budget: a longer `poll` (at most a third of the lease)');
-    advice.push(`fewer nodes on this bus, or shard the fleet over several bus repositories (docs/ARCHITECTURE.md, sharding)`);
+    advice.push(`fewer nodes on this bus, or shard the fleet over several bus repositories (docs/ARCHITECTURE.md, "Growing past one repository")`);
     if (budget.source !== 'settings') advice.push('if the host allows more, say so: `pushBudget` in gitbus.yaml');
   }
   return { budget, nodes, holders, expectedPerMin, observedPerMin, windowMs: observed?.watchedMs ?? 0, readsPerSec, over, advice };
