@@ -17,6 +17,8 @@ export interface Throughput {
   pushesPerTask: number;
   /** Claims that lost a race (a refused push, or picks found taken on reading again) per task, as the watchers report them. */
   lostPerTask: number;
+  /** Of those, the refused pushes. */
+  rejectedPerTask: number;
   /** CPU the watcher processes and what they ran spent, per task, from the pool's push to the last response. */
   cpuMsPerTask: number;
 }
@@ -25,18 +27,24 @@ export interface Throughput {
 interface Counted {
   child: ChildProcess;
   lost: () => number;
+  rejected: () => number;
 }
 
 function startWatcher(home: string): Counted {
   const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '5s'], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
   let lost = 0;
+  let rejected = 0;
   let partial = '';
   child.stdout?.on('data', (d: Buffer) => {
     const lines = (partial + d.toString()).split('\n');
     partial = lines.pop() ?? '';
-    for (const l of lines) if (l.includes('"type":"lost-race"')) lost++;
+    for (const l of lines) {
+      if (!l.includes('"type":"lost-race"')) continue;
+      lost++;
+      if (l.includes('"why":"rejected"')) rejected++;
+    }
   });
-  return { child, lost: () => lost };
+  return { child, lost: () => lost, rejected: () => rejected };
 }
 
 /** CPU a process and its waited-for children used, in ms (Linux clock ticks of 1/100 s); 0 once it is gone. */
@@ -87,11 +95,12 @@ export async function throughput(tasks: number, watchers: number, opts: { parall
   await Promise.all(procs.map((p) => new Promise((r) => (p.child.exitCode !== null ? r(null) : p.child.on('exit', r)))));
   const pushes = Number(git(['--git-dir', remote, 'rev-list', '--count', `${pool}..main`]).trim());
   const lost = procs.reduce((s, p) => s + p.lost(), 0);
-  return { tasks, seconds, perSecond: tasks / seconds, pushesPerTask: pushes / tasks, lostPerTask: lost / tasks, cpuMsPerTask: cpu / tasks };
+  const rejected = procs.reduce((s, p) => s + p.rejected(), 0);
+  return { tasks, seconds, perSecond: tasks / seconds, pushesPerTask: pushes / tasks, lostPerTask: lost / tasks, rejectedPerTask: rejected / tasks, cpuMsPerTask: cpu / tasks };
 }
 
 function line(label: string, t: Throughput, one: Throughput): string {
-  return `  ${label.padEnd(26)} ${String(t.tasks).padStart(4)} tasks ${t.seconds.toFixed(1).padStart(6)} s  ${t.perSecond.toFixed(1).padStart(6)} tasks/s  ${(t.perSecond / one.perSecond).toFixed(2)}x one watcher  ${t.pushesPerTask.toFixed(2)} pushes/task  ${t.lostPerTask.toFixed(2)} lost races/task  ${t.cpuMsPerTask.toFixed(0).padStart(4)} ms CPU/task`;
+  return `  ${label.padEnd(26)} ${String(t.tasks).padStart(4)} tasks ${t.seconds.toFixed(1).padStart(6)} s  ${t.perSecond.toFixed(1).padStart(6)} tasks/s  ${(t.perSecond / one.perSecond).toFixed(2)}x one watcher  ${t.pushesPerTask.toFixed(2)} pushes/task  ${t.lostPerTask.toFixed(2)} lost races/task (${t.rejectedPerTask.toFixed(2)} refused pushes)  ${t.cpuMsPerTask.toFixed(0).padStart(4)} ms CPU/task`;
 }
 
 /** Side by side in one run (issue 14): more watchers must mean more throughput; batching means fewer pushes. */
