@@ -409,6 +409,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       }
     })().finally(() => {
       running.delete(task.id);
+      slotFreed = true;
       // A free slot is a reason to look for more work now rather than at the next tick.
       if (!opts.once && !opts.stop.aborted) void wake('slot');
     });
@@ -464,7 +465,11 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     if (runners.length === 0) return;
     // A wake someone else's change caused waits a little before it claims, and only when its peek shows work
     // (watcher/claim-jitter.ts): watchers woken together spread out and see each other's claims.
-    let jitter = why === undefined ? 0 : claimJitterMs(why, peersOf(ctx.repo.lastRefs, ctx.config.node));
+    // A slot of its own that freed during this wake is claimed at once, whatever woke it (its own response's push,
+    // seen as a change, often arrives before the run's end has freed the slot).
+    const ownSlot = slotFreed;
+    slotFreed = false;
+    let jitter = why === undefined || ownSlot ? 0 : claimJitterMs(why, peersOf(ctx.repo.lastRefs, ctx.config.node));
     for (let round = 0; ; round++) {
       let claimable = !health.isDown && (round === 0 || (await look()) !== null);
       while (claimable && !opts.stop.aborted && running.size < ctx.config.parallel) {
@@ -520,6 +525,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   };
   // A wake that arrives while a drain runs is remembered and served when it ends, so no change is missed.
   let wakeAgain: WakeReason | null = null;
+  /** Set when a run of this watcher ends: the wake that claims its slot does not wait (watcher/claim-jitter.ts). */
+  let slotFreed = false;
   const wake = (why: WakeReason): Promise<void> => {
     if (!mayLook(why)) return draining ?? Promise.resolve();
     void keepHouse();
