@@ -18,8 +18,9 @@ import { bulkBench } from './bulk.js';
 import { pendingBench } from './pending.js';
 import { sshBench } from './ssh.js';
 import { startupBench } from './startup.js';
-import { watcherBench } from './watcher.js';
+import { latencyBench, watcherBench } from './watcher.js';
 import { budgetBench } from './budget.js';
+import { throughputBench } from './throughput.js';
 import { fmt, row, summarize, time, type Sample } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../cli/gitbus.mjs', import.meta.url));
@@ -149,6 +150,8 @@ if (!only || only === 'cycle') {
 if (!only || only === 'history') await historyCost(lines);
 if (!only || only === 'watcher') await watcherBench(lines, Math.min(CYCLES, 20));
 if (!only || only === 'budget') await budgetBench(lines);
+if (only === 'throughput') await throughputBench(lines);
+if (only === 'latency') await latencyBench(lines, Math.min(CYCLES, 20));
 if (!only || only === 'ssh') await sshBench(lines, Math.min(CYCLES, 25));
 if (!only || only === 'startup') await startupBench(lines, Number(process.env['BENCH_STARTUP_RUNS'] ?? CYCLES));
 if (!only || only === 'bulk') await bulkBench(lines, Number(process.env['BENCH_BULK'] ?? 50), Number(process.env['BENCH_BULK_REPS'] ?? 3));

@@ -23,7 +23,8 @@ export interface TransactOptions {
    * A snapshot of `ref` already read (the watcher reads one per wake). The operation first decides from it,
    * without asking the remote; when that decision writes nothing, its result is the answer (or
    * its error is thrown) and no transaction runs. A decision with something to write runs the full loop below,
-   * which syncs and decides again from the remote's current state, so writes keep their compare-and-swap.
+   * which syncs and decides again from the remote's current state, so writes keep their compare-and-swap (when
+   * the sync finds main still at the peek's commit, the peek's decision is that state's and is pushed as it is).
    */
   peek?: Snapshot;
   /**
@@ -47,11 +48,14 @@ export interface TransactStats {
  */
 export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Snapshot, attempt: number) => Promise<Decision<T>>, opts: TransactOptions = {}): Promise<T & TransactStats> {
   const ref = opts.ref ?? MAIN;
+  /** The peek's decision, kept for the first round: when the sync finds main still at the peek's commit, it stands. */
+  let peeked: { snap: Snapshot; decision: Decision<T> } | null = null;
   if (opts.peek) {
     const peek = opts.peek;
     checkProtocol(ref, peek);
     const looked = await decide(peek, 1);
     if (!looked.commit) return { ...looked.result, attempts: 0, commit: null };
+    peeked = { snap: peek, decision: looked };
   }
   const deadline = performance.now() + (opts.deadlineMs ?? 120_000);
   const started = performance.now();
@@ -60,10 +64,13 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
     // decides between this node's own processes just as it does between nodes (docs/ARCHITECTURE.md).
     const outcome = await (async () => {
       const head = await ctx.repo.sync(ref);
+      // The peek was read from this very commit (as this node trusts it): its decision is the one this round would
+      // make, so deciding again only widens the window in which another push can move main under this one.
+      const same = attempt === 1 && peeked !== null && ref === MAIN && head !== null && head === peeked.snap.commit ? peeked : null;
       // main is read as this node trusts it (forged node files out); other refs (the archive) as they are.
-      const snap = ref === MAIN ? await readTrustedSnapshot(ctx, head) : await Snapshot.read(ctx.repo.store, head);
+      const snap = same ? same.snap : ref === MAIN ? await readTrustedSnapshot(ctx, head) : await Snapshot.read(ctx.repo.store, head);
       checkProtocol(ref, snap);
-      const decision = await decide(snap, attempt);
+      const decision = same ? same.decision : await decide(snap, attempt);
       if (!decision.commit) return { done: true as const, result: decision.result, commit: null };
       const built = await buildCommit(ctx.repo.store, {
         parent: head,

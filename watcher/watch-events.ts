@@ -7,6 +7,12 @@ export type WatchEvent =
   /** gitbus.yaml changed `poll` or `heartbeat` (and the command line did not fix them): the new intervals apply. */
   | { type: 'settings'; pollMs: number | null; heartbeatMs: number }
   | { type: 'claimed'; id: string; attempt: number; title: string; reclaimed: boolean }
+  /**
+   * A claim lost a race to another node (bus/ops/claim.ts LostRace): `rejected`, its push was refused because main
+   * had moved (it decides again from the new state); `taken`, reading again found its picks taken. Reported for
+   * the benchmark's lost races per task and for `--json` readers; the text output leaves it out.
+   */
+  | { type: 'lost-race'; why: 'rejected' | 'taken' }
   | { type: 'finished'; id: string; attempt: number; status: RunOutcome['status']; exitCode: number | null; durationMs: number }
   | { type: 'released'; id: string; attempt: number; reason: string }
   | { type: 'reaped'; id: string; status: string; reason: string }

@@ -53,6 +53,7 @@ import { SpendCap } from './spend-cap.js';
 import { envWatch } from './env-watch.js';
 import { beatCadence } from './beat-cadence.js';
 import { claimHolders } from '../bus/ops/claim-holders.js';
+import { claimJitterMs, peersOf, type WakeReason } from './claim-jitter.js';
 
 interface Running {
   task: ClaimResult;
@@ -435,6 +436,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       }
     })().finally(() => {
       running.delete(task.id);
+      slotFreed = true;
       // A free slot is a reason to look for more work now rather than at the next tick.
       if (!opts.once && !opts.stop.aborted) void wake('slot');
     });
@@ -486,8 +488,15 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     }
     suspects = now;
   };
-  const drain = async (untilIdle: boolean): Promise<void> => {
+  const drain = async (untilIdle: boolean, why?: WakeReason): Promise<void> => {
     if (runners.length === 0) return;
+    // A wake someone else's change caused waits a little before it claims, and only when its peek shows work
+    // (watcher/claim-jitter.ts): watchers woken together spread out and see each other's claims.
+    // A slot of its own that freed during this wake is claimed at once, whatever woke it (its own response's push,
+    // seen as a change, often arrives before the run's end has freed the slot).
+    const ownSlot = slotFreed;
+    slotFreed = false;
+    let jitter = why === undefined || ownSlot ? 0 : claimJitterMs(why, peersOf(ctx.repo.lastRefs, ctx.config.node));
     for (let round = 0; ; round++) {
       let claimable = !health.isDown && (round === 0 || (await look()) !== null);
       while (claimable && !opts.stop.aborted && running.size < ctx.config.parallel) {
@@ -497,7 +506,14 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
           const free = ctx.config.parallel - running.size;
           claiming++;
           try {
-            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}) }, undefined, { peek: await peek(), beforeWrite: beatBeforeClaim });
+            const wait = jitter;
+            jitter = 0;
+            const settle = wait > 0 ? async (): Promise<Snapshot> => {
+              await sleep(wait);
+              await look();
+              return peek();
+            } : undefined;
+            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, spread: true, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}) }, undefined, { peek: await peek(), onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }), ...(settle ? { settle } : {}), beforeWrite: beatBeforeClaim });
             for (const task of batch.claims) start(task);
           } finally {
             // After start(): a claim this batch made is in `running` before it stops counting as on its way.
@@ -535,19 +551,25 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     return why === 'change' && health.earlyLook();
   };
   // A wake that arrives while a drain runs is remembered and served when it ends, so no change is missed.
-  let wakeAgain = false;
+  let wakeAgain: WakeReason | null = null;
+  /** Set when a run of this watcher ends: the wake that claims its slot does not wait (watcher/claim-jitter.ts). */
+  let slotFreed = false;
   const wake = (why: WakeReason): Promise<void> => {
     if (!mayLook(why)) return draining ?? Promise.resolve();
     void keepHouse();
     if (draining) {
-      wakeAgain = true;
+      // A remembered change outranks a freed slot: it may have woken the other watchers too.
+      wakeAgain = wakeAgain === 'change' || wakeAgain === 'tick' ? wakeAgain : why;
       return draining;
     }
     draining = (async () => {
+      let reason: WakeReason | null = why;
       do {
-        wakeAgain = false;
+        const now: WakeReason = reason ?? why;
+        wakeAgain = null;
         if (!(await keepHouse())) break;
-        await drain(false);
+        await drain(false, now);
+        reason = wakeAgain;
       } while (wakeAgain && !opts.stop.aborted && !health.isDown);
     })().finally(() => (draining = null));
     return draining;
@@ -694,8 +716,9 @@ function budgeted(task: ClaimResult): ClaimResult['handoff'] {
   return { ...task.handoff, claude: { ...task.handoff.claude, maxBudgetUsd: cap } };
 }
 
-/** Why the watcher woke: the poll tick, a file change, a freed slot, the retry timer, a heartbeat that got through. */
-type WakeReason = 'tick' | 'change' | 'slot' | 'retry' | 'beat';
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
 
 
 /** How long a shutdown waits for a stopped project task's branch to reach its remote. */

@@ -120,3 +120,52 @@ export function pickManyFromQueue(queue: readonly TaskView[], attempt: number, m
   }
   return out;
 }
+
+/**
+ * The order in which node `node` tries its claim queue (already in queue order, claimQueue), so that watchers
+ * woken by the same change pick DIFFERENT tasks instead of all racing for the head: priority order is kept; within
+ * one priority the queue is cut, in FIFO order, into windows of `window` tasks, and inside a window the tasks are
+ * ranked by a hash of the node's name and the task's id. Each node has its own order, the same at every decision,
+ * so after a lost race its next pick is usually still free. FIFO holds up to the window: a task is never passed
+ * by one more than `window - 1` places behind it, and an older window always goes first. Pure.
+ */
+export function spreadQueue(queue: readonly TaskView[], node: string, window: number = SPREAD_WINDOW): TaskView[] {
+  const out: TaskView[] = [];
+  let run: TaskView[] = [];
+  const flush = () => {
+    for (let i = 0; i < run.length; i += window) {
+      const chunk = run.slice(i, i + window).map((v) => ({ v, h: spreadHash(node, v.id) }));
+      chunk.sort((a, b) => a.h - b.h || (a.v.id < b.v.id ? -1 : 1));
+      for (const c of chunk) out.push(c.v);
+    }
+    run = [];
+  };
+  for (const v of queue) {
+    if (run.length > 0 && (run[0]?.handoff?.priority ?? 0) !== (v.handoff?.priority ?? 0)) flush();
+    run.push(v);
+  }
+  flush();
+  return out;
+}
+
+/** How many tasks of one priority a watcher's spread may reorder: with 8 watchers, about 6 of 8 first picks differ. */
+export const SPREAD_WINDOW = 16;
+
+/**
+ * FNV-1a (32 bit) of node and task id with murmur3's final mix (so that ids differing in their last characters
+ * still rank apart): stable across processes and versions, and cheap.
+ */
+export function spreadHash(node: string, id: string): number {
+  let h = 0x811c9dc5;
+  const s = `${node}\0${id}`;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

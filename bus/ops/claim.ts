@@ -4,10 +4,10 @@ import type { Claim } from '../../schemas/claim.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { randomUUID } from 'node:crypto';
 import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateError } from '../errors.js';
-import { transact, type TransactOptions, type TransactStats } from '../cas.js';
+import { transact, type Decision, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { openAttempt } from '../model/index-tree.js';
-import { claimQueue, eligibility, pickManyFromQueue, type NodeFacts } from '../model/planner.js';
+import { claimQueue, eligibility, pickManyFromQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
 import type { FileChange } from '../store/objects.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
@@ -31,7 +31,21 @@ export type ClaimTarget = { id: string } | { next: true; runners?: readonly stri
 export interface ClaimOptions extends Pick<TransactOptions, 'peek' | 'beforeWrite'> {
   /** Who signed a task (signature verification); by default none did, so a policy naming `signers` refuses every task. */
   signerOf?: SignerOf;
+  /**
+   * Called for each race this claim lost: `rejected`, its push was refused because main had moved; `taken`, a
+   * decision read again from the remote found nothing left of what an earlier decision of this claim picked.
+   */
+  onLostRace?: (why: LostRace) => void;
+  /**
+   * With `peek`: called once the peeked snapshot shows something to claim, before anything is synced or pushed.
+   * The watcher waits out its jitter there and looks at the remote again; the claim then decides from the
+   * snapshot it returns (so a task another node took meanwhile costs no push), then syncs and pushes as always.
+   */
+  settle?: () => Promise<Snapshot>;
 }
+
+/** How a claim lost a race to another node (ClaimOptions.onLostRace). */
+export type LostRace = 'rejected' | 'taken';
 
 export interface ClaimResult {
   id: string;
@@ -64,6 +78,12 @@ export async function claim(ctx: BusContext, target: ClaimTarget, now = () => ne
 export interface BatchLimits {
   max: number;
   perRunner?: Partial<Record<string, number>>;
+  /**
+   * Try the queue in this node's own spread order (bus/model/planner.ts spreadQueue) instead of strictly from its
+   * head: watchers woken by one change then mostly pick different tasks, and a retry after a lost race usually
+   * finds its picks still free. Priority order holds; FIFO holds up to the spread window.
+   */
+  spread?: boolean;
 }
 
 /**
@@ -77,7 +97,10 @@ export async function claimBatch(ctx: BusContext, target: Extract<ClaimTarget, {
 
 async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: BatchLimits, now: () => Date, opts: ClaimOptions): Promise<{ claims: ClaimResult[] } & TransactStats> {
   const untrustedJudge = policyJudge(ctx.paths.home, ctx.config, opts.signerOf);
-  return transact(ctx, 'claim', async (snap, round) => {
+  /** Whether an earlier decision of this claim's compare-and-swap (its peek, or a round whose push was refused) picked something. */
+  let pickedBefore = false;
+  const { onLostRace } = opts;
+  const decide = async (snap: Snapshot, round: number): Promise<Decision<{ claims: ClaimResult[] }>> => {
     // On a bus whose trust root this node pinned, only handoffs signed by an allowed signer are acted on.
     const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
     const target_ = { name: ctx.config.node, labels: ctx.config.labels };
@@ -127,8 +150,10 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
       const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals && !unlisted ? { answerRefusals: true } : {}) };
       const queue = claimQueue(views, facts, snap.settings.maxAttempts);
-      picked = pickManyFromQueue(queue, round, limits.max, limits.perRunner);
+      // A spread order is this node's own and the same at every round: a retry takes its next preference as it is.
+      picked = limits.spread ? pickManyFromQueue(spreadQueue(queue, ctx.config.node), 1, limits.max, limits.perRunner) : pickManyFromQueue(queue, round, limits.max, limits.perRunner);
       if (picked.length === 0) {
+        if (pickedBefore) onLostRace?.('taken');
         const refused = judge ? views.flatMap((v) => {
           const e = eligibility(v, facts, snap.settings.maxAttempts);
           return e.refusedByPolicy ? [{ id: v.id, reason: e.reason, fix: e.fix }] : [];
@@ -136,6 +161,7 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
         throw new NothingClaimableError(ctx.config.node, views.length, refused);
       }
     }
+    pickedBefore = true;
     const claims: ClaimResult[] = [];
     const changes: FileChange[] = [];
     for (const view of picked) {
@@ -148,7 +174,16 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
       result: { claims },
       commit: { changes, message: `gitbus: claim ${what} by ${ctx.config.node}${claims.length > 1 ? `\n\n${claims.map((c) => `${c.id} attempt ${c.attempt}`).join('\n')}` : ''}` },
     };
-  }, opts);
+  };
+  let peek = opts.peek;
+  if (peek && opts.settle) {
+    // Throws NothingClaimable when the peek shows nothing: then nothing waits, syncs or pushes.
+    await decide(peek, 1);
+    peek = await opts.settle();
+  }
+  // Only decisions inside the compare-and-swap loop count as lost when they come to nothing.
+  pickedBefore = false;
+  return transact(ctx, 'claim', decide, { ...(peek ? { peek } : {}), ...(onLostRace ? { onRetry: () => onLostRace('rejected') } : {}) });
 }
 
 /** The claim file of one picked task and what its claimer needs to run it. */

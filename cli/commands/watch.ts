@@ -17,8 +17,11 @@ interface Opts extends CommonOptions {
   progressBeat?: string;
 }
 
-function eventLine(e: WatchEvent): string {
+function eventLine(e: WatchEvent): string | null {
   switch (e.type) {
+    case 'lost-race':
+      // Routine under contention (the claim decides again at once): for --json readers and the benchmark only.
+      return null;
     case 'started':
       return `watching as ${e.node}: ${e.runners.length ? `runners ${e.runners.join(', ')}, ${e.parallel} at a time` : 'no runners (keeping environment profiles in step only)'}${e.pollMs ? `, checking every ${e.pollMs / 1000}s` : ''}, heartbeat every ${e.heartbeatMs / 1000}s`;
     case 'settings':
@@ -101,7 +104,8 @@ export function register(program: Command): void {
         // --once prints one JSON document at the end; the daemon prints one JSON event per line as it goes.
         const onEvent = (e: WatchEvent) => {
           if (opts.json && opts.once) return;
-          process.stdout.write(opts.json ? `${JSON.stringify(e)}\n` : `${eventLine(e)}\n`);
+          const line = opts.json ? JSON.stringify(e) : eventLine(e);
+          if (line !== null) process.stdout.write(`${line}\n`);
         };
         const ran = await watch(ctx, {
           once: Boolean(opts.once),
