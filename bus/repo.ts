@@ -92,7 +92,13 @@ export class BusRepo {
       deleteLocalRef(this.gitdir, ref);
       return null;
     }
-    if (!(await this.hasObject(remote))) {
+    if (ref === ARCHIVE) {
+      // Only the archive's tip, never its history (100,000 finished tasks are hundreds of thousands of objects),
+      // kept as a pack when it is big. Fetched even when the commit is here: a path read (bus/archive/path-read.ts)
+      // may have brought the commit without its trees.
+      const haves = [await this.localHead(MAIN), local].filter((o): o is string => o !== null);
+      await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, haves, depth: 1 });
+    } else if (!(await this.hasObject(remote))) {
       const direct = await this.directRemote();
       const copied = direct !== null && (await whileRemoteExists(direct, () => directFetch(direct, this.gitdir, remote, (oid) => this.hasObject(oid))));
       if (!copied) {
@@ -174,7 +180,8 @@ export class BusRepo {
     return this.directCheck;
   }
 
-  private async hasObject(oid: string): Promise<boolean> {
+  /** Whether the clone holds `oid` (loose or packed). */
+  async hasObject(oid: string): Promise<boolean> {
     if (existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) return true;
     try {
       await git.readObject({ fs, gitdir: this.gitdir, oid, cache: this.store.cache, format: 'deflated' });

@@ -94,7 +94,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   // Signatures moved to the archive with their files (signatures/<month>/<id>/<name>.sig); a task archived before
   // they did has them in main still.
   const dir = `${SIGNATURES_FOLDER}/${entry.month}/${ref}`;
-  const archivedSigs = new Map((await listFolder(store, entry.tree, dir)).filter((e) => e.type === 'blob' && e.mode !== '120000').map((e) => [e.path, e.oid] as const));
+  const archivedSigs = entry.signatures;
   for (const f of live) {
     const sig = archivedSigs.get(`${f.name}${SIGNATURE_EXT}`);
     const sidecars = sig ? [{ path: `${dir}/${f.name}${SIGNATURE_EXT}`, content: await store.readBlob(sig) }] : undefined;
