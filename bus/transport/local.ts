@@ -205,5 +205,11 @@ export async function createBareRepo(path: string, options: LocalTransportOption
   if (run.exitCode !== 0) {
     throw new GitServiceError({ service: 'git-init', remote: abs, exitCode: run.exitCode, signal: run.signal, stderr: run.stderr, stdout: run.stdout });
   }
+  // Should the repository later be served over SSH or HTTPS, nodes read one archived task by its path from it
+  // (bus/archive/path-read.ts). The file was just written by git init: appending a section is what git config does.
+  await fsp.appendFile(join(abs, 'config'), PATH_READ_CONFIG_SECTION);
   return abs;
 }
+
+/** The options of PATH_READ_CONFIG, as a config file section. */
+export const PATH_READ_CONFIG_SECTION = '[uploadpack]\n\tallowFilter = true\n\tallowAnySHA1InWant = true\n';
