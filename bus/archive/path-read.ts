@@ -5,6 +5,7 @@ import { fetchObjects } from '../git/fetch.js';
 import { FetchFailedError, FetchWantGoneError } from '../git/fetch-errors.js';
 import type { BusRepo } from '../repo.js';
 import { GitServiceError } from '../transport/errors.js';
+import { advertisedCapabilities, servesPathReads } from './capabilities.js';
 
 /**
  * Reads objects of the archive branch by id, one level of a path at a time, instead of fetching the branch: a
@@ -68,6 +69,20 @@ export class ArchivePathReader {
     }
   }
 
+  /**
+   * Some servers answer a refused request with an empty or cut-off response (git http-backend does): when a read
+   * failed that way, the remote's advertisement says whether it was a refusal.
+   */
+  private async refusedByCapabilities(err: unknown): Promise<string | null> {
+    if (!(err instanceof GitServiceError) && !(err instanceof FetchFailedError)) return null;
+    try {
+      const caps = advertisedCapabilities(await this.repo.transport.advertise('git-upload-pack'));
+      return servesPathReads(caps) ? null : 'the remote advertises no filter or any-object wants';
+    } catch {
+      return null;
+    }
+  }
+
   /** Makes sure `oids` are in the clone, fetching the missing ones in one exchange. */
   async ensure(oids: readonly string[], filter?: ArchiveFilter): Promise<void> {
     const missing: string[] = [];
@@ -84,12 +99,14 @@ export class ArchivePathReader {
         want: first,
         alsoWant: rest,
         haves: [],
+        // A wanted commit would bring its whole history of commits (filters never leave out commits): its tip only.
+        ...(filter === 'tree:1' ? { depth: 1, detached: true } : {}),
         ...(filter ? { filter } : {}),
         explodeBelow: Number.POSITIVE_INFINITY,
       });
       this.stats.objects += got.objectCount;
     } catch (err) {
-      const said = refusal(err);
+      const said = refusal(err) ?? (await this.refusedByCapabilities(err));
       if (said === null) throw err;
       this.rememberRefusal(said);
       throw new PathReadRefusedError(this.repo.transport.display, said, err);

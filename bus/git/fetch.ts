@@ -38,6 +38,11 @@ export interface FetchObjectsOptions {
    * commit adds only its root tree (verified with git 2.39; see bus/archive/path-read.ts).
    */
   filter?: string;
+  /**
+   * Leave `gitdir/shallow` alone: for a depth-1 read of a commit no ref will point to (a path read of the archive),
+   * whose missing parents nothing will ever look for. Default false.
+   */
+  detached?: boolean;
 }
 
 export interface FetchObjectsResult {
@@ -217,6 +222,7 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   // Like isomorphic-git: a commit the remote calls shallow becomes a boundary only if we lack some parent (we may
   // hold more history than the remote assumed); `unshallow` means its parents came in this pack. Read again and
   // written under a short lock of its own (git's name for it), since other fetches of this node may change it.
+  if (opts.detached) return { objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...shallow].sort() };
   const nextShallow = await withLock(join(gitdir, 'shallow.lock'), async () => {
     const current = await readShallow(fs, gitdir);
     const next = new Set(current);
