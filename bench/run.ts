@@ -14,6 +14,7 @@ import { busStatus } from '../bus/ops/query.js';
 import { cliCycle } from './cli-cycle.js';
 import { git, historyRemote, tmp } from './fixtures.js';
 import { projectBench } from './project.js';
+import { archiveBench } from './archive.js';
 import { bulkBench } from './bulk.js';
 import { sshBench } from './ssh.js';
 import { startupBench } from './startup.js';
@@ -149,5 +150,6 @@ if (!only || only === 'watcher') await watcherBench(lines, Math.min(CYCLES, 20))
 if (!only || only === 'ssh') await sshBench(lines, Math.min(CYCLES, 25));
 if (!only || only === 'startup') await startupBench(lines, Number(process.env['BENCH_STARTUP_RUNS'] ?? CYCLES));
 if (!only || only === 'bulk') await bulkBench(lines, Number(process.env['BENCH_BULK'] ?? 50), Number(process.env['BENCH_BULK_REPS'] ?? 3));
+if (!only || only === 'archive') await archiveBench(lines, Number(process.env['BENCH_ARCHIVED'] ?? 100_000), Number(process.env['BENCH_ARCHIVE_RUNS'] ?? 5));
 if (!only || only === 'project') await projectBench(lines, Math.min(CYCLES, Number(process.env['BENCH_PROJECT_CYCLES'] ?? 30)));
 process.stdout.write(`${lines.join('\n')}\n`);
