@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
+import { openArchiveSource } from './archive/source.js';
 import { fetchObjects } from './git/fetch.js';
 import { FetchWantGoneError } from './git/fetch-errors.js';
 import { pushRef } from './git/push.js';
@@ -93,16 +94,21 @@ export class BusRepo {
       return null;
     }
     if (ref === ARCHIVE) {
-      // Only the archive's tip, never its history (100,000 finished tasks are hundreds of thousands of objects),
-      // kept as a pack when it is big. Fetched even when the commit is here: a path read (bus/archive/path-read.ts)
-      // may have brought the commit without its trees.
-      const haves = [await this.localHead(MAIN), local].filter((o): o is string => o !== null);
-      await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, haves, depth: 1 });
+      // Never the archive's history, nor even its whole tip (100,000 finished tasks are 400,000 objects): the tip
+      // commit and its root tree. Whoever reads further fetches the trees on its paths (bus/archive/source.ts), so
+      // the local archive ref names a commit whose objects are here only where they were read.
+      const source = await openArchiveSource(this, remote);
+      try {
+        await source.ensure([remote], 'tree:1');
+      } finally {
+        source.close?.();
+      }
     } else if (!(await this.hasObject(remote))) {
       const direct = await this.directRemote();
       const copied = direct !== null && (await whileRemoteExists(direct, () => directFetch(direct, this.gitdir, remote, (oid) => this.hasObject(oid))));
       if (!copied) {
-        const haves = [await this.localHead(MAIN), await this.localHead(ARCHIVE)].filter((o): o is string => o !== null);
+        // Not the archive: this clone holds only the parts of it it read (bus/archive/source.ts).
+        const haves = [await this.localHead(MAIN)].filter((o): o is string => o !== null);
         // Every fetched pack becomes loose objects: the live tree is small, and loose objects are what this
         // node reads fastest (node:zlib), while isomorphic-git's pack reads are slow on Node 20.
         await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, haves, explodeBelow: Number.POSITIVE_INFINITY });

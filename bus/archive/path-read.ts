@@ -47,7 +47,18 @@ export interface PathReadStats {
   objects: number;
 }
 
-export class ArchivePathReader {
+/** Where the objects of the archive's paths come from (this file, cat-file.ts, shallow-tip.ts). */
+export interface ArchiveObjectSource {
+  readonly stats: PathReadStats;
+  /**
+   * Makes sure `oids` are loose in the clone: each object alone (`tree:0`), a commit with its root tree (`tree:1`),
+   * or (no filter) each with everything below it.
+   */
+  ensure(oids: readonly string[], filter?: ArchiveFilter): Promise<void>;
+  close?(): void;
+}
+
+export class ArchivePathReader implements ArchiveObjectSource {
   readonly stats: PathReadStats = { requests: 0, objects: 0 };
 
   constructor(private readonly repo: BusRepo) {}

@@ -6,7 +6,8 @@ import { ARCHIVE } from '../repo.js';
 import { existsSync } from 'node:fs';
 import { pathFor } from '../../schemas/layout.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
-import { ArchivePathReader, PathReadRefusedError, type ArchiveFilter } from '../archive/path-read.js';
+import type { ArchiveFilter, ArchiveObjectSource } from '../archive/path-read.js';
+import { openArchiveSource, type ArchiveReadMode } from '../archive/source.js';
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
 import { ARCHIVE_MONTH_RE, SIGNATURES_FOLDER } from '../../schemas/layout.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
@@ -61,44 +62,32 @@ export interface ArchivedTask {
 }
 
 /** How the last lookup of this process read the archive, for benchmarks and tests. */
-export const archiveReadStats = { mode: 'none' as 'none' | 'complete' | 'path' | 'shallow', requests: 0, objects: 0 };
+export const archiveReadStats = { mode: 'none' as 'none' | ArchiveReadMode, requests: 0, objects: 0 };
 
 /**
  * Finds archived tasks by id (docs/PROTOCOL.md §7). Reads only the path to each: the root, the id index's shard
- * and the task's folders, fetched object by object (bus/archive/path-read.ts) unless the clone holds the archive's
- * tip already; when the remote refuses such reads, the tip alone is fetched (depth 1, kept as a pack). Ids that
- * the index lacks are looked for in the month folders, unless the index says it covers the whole archive.
+ * and the task's folders, each object fetched once (bus/archive/source.ts: by path from the remote, or from its
+ * shallow tip where it refuses that) and kept. Ids that the index lacks are looked for in the month folders,
+ * unless the index says it covers the whole archive.
  */
 export async function findArchived(ctx: BusContext, ids: string[]): Promise<Map<string, ArchivedTask>> {
   // The archive moves about once a day; the listing this decision (or this watcher wake) just made is recent
   // enough, so a dependency on a task that is nowhere costs no extra round trip per wake.
   const head = await ctx.repo.remoteHead(ARCHIVE, 2_000);
   if (!head || ids.length === 0) return new Map();
-  const reader = new ArchivePathReader(ctx.repo);
-  const complete = async (): Promise<Map<string, ArchivedTask>> => {
-    const tip = await ctx.repo.sync(ARCHIVE, { maxAgeMs: 2_000 });
-    archiveReadStats.mode = 'shallow';
-    return tip ? lookUp(ctx.repo.store, tip, ids, null) : new Map();
-  };
-  if ((await ctx.repo.localHead(ARCHIVE)) === head) {
-    archiveReadStats.mode = 'complete';
-    return lookUp(ctx.repo.store, head, ids, null);
-  }
-  if (reader.refusedRecently()) return complete();
+  const source = await openArchiveSource(ctx.repo, head);
   try {
-    const found = await lookUp(ctx.repo.store, head, ids, reader);
-    Object.assign(archiveReadStats, { mode: 'path' }, reader.stats);
-    return found;
-  } catch (err) {
-    if (!(err instanceof PathReadRefusedError)) throw err;
-    return complete();
+    return await lookUp(ctx.repo.store, head, ids, source);
+  } finally {
+    source.close?.();
+    Object.assign(archiveReadStats, { mode: source.mode }, source.stats);
   }
 }
 
-/** The lookup itself, from the archive commit `head`; `reader` fetches what is missing, or null when all is here. */
-async function lookUp(store: ObjectStore, head: string, ids: string[], reader: ArchivePathReader | null): Promise<Map<string, ArchivedTask>> {
+/** The lookup itself, from the archive commit `head`; `reader` brings what the clone lacks. */
+async function lookUp(store: ObjectStore, head: string, ids: string[], reader: ArchiveObjectSource): Promise<Map<string, ArchivedTask>> {
   const out = new Map<string, ArchivedTask>();
-  const need = async (oids: string[], filter?: ArchiveFilter) => (reader && oids.length > 0 ? reader.ensure(oids, filter) : undefined);
+  const need = async (oids: string[], filter?: ArchiveFilter) => (oids.length > 0 ? reader.ensure(oids, filter) : undefined);
   await need([head], 'tree:1');
   const tree = await store.readCommitTree(head);
   const root = await store.readTree(tree);

@@ -12,6 +12,7 @@ import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
 import type { FileChange, ObjectStore, TreeEntry } from '../store/objects.js';
 import { ARCHIVE } from '../repo.js';
+import { readFoldersOf } from './archive.js';
 
 export interface ReindexResult {
   /** Tasks whose index entry was added. */
@@ -64,6 +65,14 @@ export async function reindexArchive(ctx: BusContext): Promise<ReindexResult> {
     'archive',
     async (snap) => {
       if (!snap.commit) return { result: { indexed: 0 } };
+      // Every month folder, signature month and shard: the folders (not the tasks) the index is made from.
+      const store = ctx.repo.store;
+      const tree = await store.readCommitTree(snap.commit);
+      const months = (await store.readTree(tree)).filter((e) => e.type === 'tree' && ARCHIVE_MONTH_RE.test(e.path)).map((e) => e.path);
+      await readFoldersOf(ctx, snap.commit, [`${ARCHIVE_INDEX_FOLDER}/x`, ...months.flatMap((m) => [`${m}/x`, `${SIGNATURES_FOLDER}/${m}/x`])]);
+      const index = (await store.readTree(tree)).find((e) => e.path === ARCHIVE_INDEX_FOLDER && e.type === 'tree');
+      const shards = index ? (await store.readTree(index.oid)).filter((e) => e.type === 'tree').map((e) => `${ARCHIVE_INDEX_FOLDER}/${e.path}/x`) : [];
+      await readFoldersOf(ctx, snap.commit, shards);
       const { changes, indexed } = await reindexChanges(ctx.repo.store, await ctx.repo.store.readCommitTree(snap.commit));
       return changes.length ? { result: { indexed }, commit: { changes, message: `gitbus: index ${indexed} archived task${indexed === 1 ? '' : 's'} by id` } } : { result: { indexed } };
     },

@@ -2,6 +2,8 @@ import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_COMPLETE_TEXT, ARCHIVE_INDEX_FOLD
 import { ARCHIVE_MONTH_RE, archivePathFor, archiveSignaturePathFor } from '../../schemas/layout.js';
 import type { BusPath } from '../../schemas/layout.js';
 import { transact } from '../cas.js';
+import { ensureFolders } from '../archive/folders.js';
+import { openArchiveSource } from '../archive/source.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
@@ -111,7 +113,15 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
   const remove = moves.flatMap((m) => m.remove);
   const ids = chosen.map((c) => c.view.id);
   const message = `gitbus: archive ${ids.length} task${ids.length === 1 ? '' : 's'}\n\n${ids.join('\n')}`;
-  const a = await transact(ctx, 'archive', async (archived) => ({ result: {}, commit: { changes: [...add, ...(await indexCompleteMark(ctx.repo.store, archived.commit))], message } }), { ref: ARCHIVE });
+  const a = await transact(
+    ctx,
+    'archive',
+    async (archived) => {
+      await readFoldersOf(ctx, archived.commit, add.map((c) => c.path));
+      return { result: {}, commit: { changes: [...add, ...(await indexCompleteMark(ctx.repo.store, archived.commit))], message } };
+    },
+    { ref: ARCHIVE },
+  );
   const m = await transact(
     ctx,
     'archive',
@@ -124,6 +134,20 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
     { ref: MAIN },
   );
   return { archived: ids, archiveCommit: a.commit, mainCommit: m.commit };
+}
+
+/**
+ * The archive's folders that a commit adding `paths` rewrites, fetched into the clone by path (the clone holds only
+ * the parts of the archive it read: bus/repo.ts sync).
+ */
+export async function readFoldersOf(ctx: BusContext, commit: string | null, paths: readonly string[]): Promise<void> {
+  if (!commit) return;
+  const source = await openArchiveSource(ctx.repo, commit);
+  try {
+    await ensureFolders(ctx.repo.store, source, await ctx.repo.store.readCommitTree(commit), paths);
+  } finally {
+    source.close?.();
+  }
 }
 
 /**

@@ -127,6 +127,11 @@ describe('archive path reads', () => {
     // A second lookup reuses what the first fetched.
     expect(json<{ state: string }>(await ok(['show', id], fresh)).state).toBe('succeeded');
     expect(archiveObjectsIn(clone).size).toBe(held.size);
+    // Through git upload-pack (no direct access): the same objects, asked for by path.
+    const viaPack = bus.home('via-pack');
+    await ok(['join', bus.remote, '--node', 'via-pack', '--trust', fp('alice')], viaPack, { GITBUS_DIRECT: '0' });
+    expect(json<{ state: string }>(await ok(['show', id], viaPack, { GITBUS_DIRECT: '0' })).state).toBe('succeeded');
+    expect(archiveObjectsIn(join(viaPack, 'clone.git'))).toEqual(held);
   });
 
   it('a pinned node claims a task that waits on an archived one, and a forged archived end in the index blocks', async () => {
@@ -159,10 +164,14 @@ describe('archive path reads', () => {
     expect(check?.status).toBe('warn');
     expect(check?.fix).toMatch(/uploadpack.allowFilter/);
     expect(json<{ state: string }>(await ok(['show', id], h2)).state).toBe('succeeded');
+    // The tip alone, in a repository of its own inside the clone; the clone itself gets only the task's path.
     const clone = join(h2, 'clone.git');
-    expect(gitCli(['--git-dir', clone, 'rev-parse', 'refs/heads/archive']).trim()).toBe(revParse('archive'));
-    expect(readFileSync(join(clone, 'shallow'), 'utf8')).toContain(revParse('archive'));
+    const tip = join(clone, 'gitbus-archive-tip.git');
+    expect(gitCli(['--git-dir', tip, 'rev-parse', 'refs/heads/archive']).trim()).toBe(revParse('archive'));
+    expect(readFileSync(join(tip, 'shallow'), 'utf8')).toContain(revParse('archive'));
+    expect(objectsOf(tip).has(firstArchive)).toBe(false);
     expect(objectsOf(clone).has(firstArchive)).toBe(false);
+    expect([...archiveObjectsIn(clone)].filter((o) => !pathObjects(id).has(o))).toEqual([]);
     expect(existsSync(join(clone, 'gitbus-archive-path-reads'))).toBe(true);
   });
 
