@@ -70,14 +70,23 @@ export const archiveReadStats = { mode: 'none' as 'none' | ArchiveReadMode, requ
  * shallow tip where it refuses that) and kept. Ids that the index lacks are looked for in the month folders,
  * unless the index says it covers the whole archive.
  */
-export async function findArchived(ctx: BusContext, ids: string[]): Promise<Map<string, ArchivedTask>> {
+export interface FindArchivedOptions {
+  /**
+   * Look in the month folders for ids the index lacks even when `ids/complete` says it covers the archive: for a
+   * person asking about one task (`show`, `verify`, `resume`), where a task an older gitbus archived after the index
+   * was complete must still be found; the month folders are then read once. Default false.
+   */
+  thorough?: boolean;
+}
+
+export async function findArchived(ctx: BusContext, ids: string[], opts: FindArchivedOptions = {}): Promise<Map<string, ArchivedTask>> {
   // The archive moves about once a day; the listing this decision (or this watcher wake) just made is recent
   // enough, so a dependency on a task that is nowhere costs no extra round trip per wake.
   const head = await ctx.repo.remoteHead(ARCHIVE, 2_000);
   if (!head || ids.length === 0) return new Map();
   const source = await openArchiveSource(ctx.repo, head);
   try {
-    return await lookUp(ctx.repo.store, head, ids, source);
+    return await lookUp(ctx.repo.store, head, ids, source, opts.thorough ?? false);
   } finally {
     source.close?.();
     Object.assign(archiveReadStats, { mode: source.mode }, source.stats);
@@ -85,7 +94,7 @@ export async function findArchived(ctx: BusContext, ids: string[]): Promise<Map<
 }
 
 /** The lookup itself, from the archive commit `head`; `reader` brings what the clone lacks. */
-async function lookUp(store: ObjectStore, head: string, ids: string[], reader: ArchiveObjectSource): Promise<Map<string, ArchivedTask>> {
+async function lookUp(store: ObjectStore, head: string, ids: string[], reader: ArchiveObjectSource, thorough: boolean): Promise<Map<string, ArchivedTask>> {
   const out = new Map<string, ArchivedTask>();
   const need = async (oids: string[], filter?: ArchiveFilter) => (oids.length > 0 ? reader.ensure(oids, filter) : undefined);
   await need([head], 'tree:1');
@@ -115,7 +124,7 @@ async function lookUp(store: ObjectStore, head: string, ids: string[], reader: A
   }
 
   // Tasks archived before the index (or by a gitbus that does not write it): the month folders, newest first.
-  if (wanted.size > 0 && !indexComplete) {
+  if (wanted.size > 0 && (thorough || !indexComplete)) {
     const months = root.filter((e) => e.type === 'tree' && ARCHIVE_MONTH_RE.test(e.path)).sort((a, b) => (a.path < b.path ? 1 : -1));
     await need(months.map((m) => m.oid), 'tree:0');
     const sigRoot = root.find((e) => e.path === SIGNATURES_FOLDER && e.type === 'tree');

@@ -82,7 +82,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
     return { id, archived: null, allowedSigners, files, offline };
   }
   if (offline) throw new UnknownTaskError(ref);
-  const entry = (await findArchived(ctx, [ref])).get(ref);
+  const entry = (await findArchived(ctx, [ref], { thorough: true })).get(ref);
   if (!entry) throw new UnknownTaskError(ref);
   const files: VerifiedFile[] = [];
   const order = (p: string): number => (p.startsWith('handoffs/') ? 0 : p.startsWith('cancels/') ? 2 : p.startsWith('responses/') ? 3 : 1);
