@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { pathFor } from '../../schemas/layout.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import type { ArchiveFilter, ArchiveObjectSource } from '../archive/path-read.js';
-import { openArchiveSource, type ArchiveReadMode } from '../archive/source.js';
+import { openArchiveSource } from '../archive/source.js';
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
 import { ARCHIVE_MONTH_RE, SIGNATURES_FOLDER } from '../../schemas/layout.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
@@ -61,9 +61,6 @@ export interface ArchivedTask {
   signatures: Map<string, string>;
 }
 
-/** How the last lookup of this process read the archive, for benchmarks and tests. */
-export const archiveReadStats = { mode: 'none' as 'none' | ArchiveReadMode, requests: 0, objects: 0 };
-
 /**
  * Finds archived tasks by id (docs/PROTOCOL.md §7). Reads only the path to each: the root, the id index's shard
  * and the task's folders, each object fetched once (bus/archive/source.ts: by path from the remote, or from its
@@ -89,7 +86,6 @@ export async function findArchived(ctx: BusContext, ids: string[], opts: FindArc
     return await lookUp(ctx.repo.store, head, ids, source, opts.thorough ?? false);
   } finally {
     source.close?.();
-    Object.assign(archiveReadStats, { mode: source.mode }, source.stats);
   }
 }
 
