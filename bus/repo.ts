@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { openArchiveSource } from './archive/source.js';
 import { fetchObjects } from './git/fetch.js';
 import { FetchWantGoneError } from './git/fetch-errors.js';
 import { pushRef } from './git/push.js';
@@ -94,11 +95,22 @@ export class BusRepo {
       deleteLocalRef(this.gitdir, ref);
       return null;
     }
-    if (!(await this.hasObject(remote))) {
+    if (ref === ARCHIVE) {
+      // Never the archive's history, nor even its whole tip (100,000 finished tasks are 400,000 objects): the tip
+      // commit and its root tree. Whoever reads further fetches the trees on its paths (bus/archive/source.ts), so
+      // the local archive ref names a commit whose objects are here only where they were read.
+      const source = await openArchiveSource(this, remote);
+      try {
+        await source.ensure([remote], 'tree:1');
+      } finally {
+        source.close?.();
+      }
+    } else if (!(await this.hasObject(remote))) {
       const direct = await this.directRemote();
       const copied = direct !== null && (await whileRemoteExists(direct, () => directFetch(direct, this.gitdir, remote, (oid) => this.hasObject(oid))));
       if (!copied) {
-        const haves = [await this.localHead(MAIN), await this.localHead(ARCHIVE)].filter((o): o is string => o !== null);
+        // Not the archive: this clone holds only the parts of it it read (bus/archive/source.ts).
+        const haves = [await this.localHead(MAIN)].filter((o): o is string => o !== null);
         // Every fetched pack becomes loose objects: the live tree is small, and loose objects are what this
         // node reads fastest (node:zlib), while isomorphic-git's pack reads are slow on Node 20.
         await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, haves, explodeBelow: Number.POSITIVE_INFINITY });
@@ -176,7 +188,8 @@ export class BusRepo {
     return this.directCheck;
   }
 
-  private async hasObject(oid: string): Promise<boolean> {
+  /** Whether the clone holds `oid` (loose or packed). */
+  async hasObject(oid: string): Promise<boolean> {
     if (existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) return true;
     // Not loose: it can only be in a pack. gitbus's clones keep none (fetched packs are exploded), so the usual
     // answer needs no isomorphic-git (issue 14: a `status` after another node's push would load it for nothing).

@@ -34,6 +34,8 @@ const BY_CODE: Record<string, number> = {
   HOME_IN_USE: EXIT.conflict,
   WATCHER_RUNNING: EXIT.conflict,
   CONTENTION: EXIT.remote,
+  // Caught by the archive lookup, which falls back to the archive's tip; registered in case it ever surfaces.
+  ARCHIVE_PATH_READ_REFUSED: EXIT.remote,
   LOCK_TIMEOUT: EXIT.remote,
   NO_BUS: EXIT.setup,
   BAD_SETTINGS: EXIT.setup,

@@ -27,6 +27,22 @@ export interface FetchObjectsOptions {
   depth?: number;
   /** Packs with fewer objects than this become loose objects. Default EXPLODE_BELOW_OBJECTS (1000). */
   explodeBelow?: number;
+  /**
+   * More objects to fetch in the same exchange. Any object (a tree, a blob), not only a ref's tip: the remote must
+   * allow it (uploadpack.allowAnySHA1InWant or allowReachableSHA1InWant), else it answers `not our ref`.
+   */
+  alsoWant?: readonly string[];
+  /**
+   * An object filter (`tree:0`, `tree:1`, `blob:none`), which the remote must allow (uploadpack.allowFilter). An
+   * explicitly wanted object is always sent; `tree:0` then sends nothing below a wanted tree, `tree:1` on a wanted
+   * commit adds only its root tree (verified with git 2.39; see bus/archive/path-read.ts).
+   */
+  filter?: string;
+  /**
+   * Leave `gitdir/shallow` alone: for a depth-1 read of a commit no ref will point to (a path read of the archive),
+   * whose missing parents nothing will ever look for. Default false.
+   */
+  detached?: boolean;
 }
 
 export interface FetchObjectsResult {
@@ -136,16 +152,23 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   if (opts.depth !== undefined && !(Number.isInteger(opts.depth) && opts.depth > 0)) {
     throw new FetchFailedError(`depth must be a positive integer, got ${opts.depth}`, { depth: opts.depth });
   }
+  for (const w of opts.alsoWant ?? []) assertOid(w, 'wanted object id');
+  if (opts.filter !== undefined && !/^(tree:\d{1,3}|blob:none)$/.test(opts.filter)) {
+    throw new FetchFailedError(`unsupported object filter ${JSON.stringify(opts.filter)}`, { filter: opts.filter });
+  }
   const shallow = await readShallow(fs, gitdir);
 
   // Tell the remote our shallow boundaries (it must not assume we have their parents), like git does when the
   // repository is shallow; the `shallow` capability announces that we understand shallow lines in the reply.
   const caps = ['ofs-delta', 'no-progress'];
   if (opts.depth !== undefined || shallow.size > 0) caps.push('shallow');
+  if (opts.filter !== undefined) caps.push('filter');
   caps.push(`agent=${GITBUS_AGENT}`);
   const lines: Uint8Array[] = [encodePktLine(`want ${want} ${caps.join(' ')}\n`)];
+  for (const oid of new Set(opts.alsoWant ?? [])) if (oid !== want) lines.push(encodePktLine(`want ${oid}\n`));
   for (const oid of shallow) lines.push(encodePktLine(`shallow ${oid}\n`));
   if (opts.depth !== undefined) lines.push(encodePktLine(`deepen ${opts.depth}\n`));
+  if (opts.filter !== undefined) lines.push(encodePktLine(`filter ${opts.filter}\n`));
   lines.push(FLUSH_PKT);
   for (const h of new Set(opts.haves)) lines.push(encodePktLine(`have ${h}\n`));
   lines.push(encodePktLine('done\n'));
@@ -200,6 +223,7 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   // Like isomorphic-git: a commit the remote calls shallow becomes a boundary only if we lack some parent (we may
   // hold more history than the remote assumed); `unshallow` means its parents came in this pack. Read again and
   // written under a short lock of its own (git's name for it), since other fetches of this node may change it.
+  if (opts.detached) return { objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...shallow].sort() };
   const nextShallow = await withLock(join(gitdir, 'shallow.lock'), async () => {
     const current = await readShallow(fs, gitdir);
     const next = new Set(current);

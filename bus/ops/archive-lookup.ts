@@ -5,7 +5,11 @@ import type { TaskState } from '../model/types.js';
 import { ARCHIVE } from '../repo.js';
 import { existsSync } from 'node:fs';
 import { pathFor } from '../../schemas/layout.js';
-import { listFolder } from '../store/objects.js';
+import type { ObjectStore, TreeEntry } from '../store/objects.js';
+import type { ArchiveFilter, ArchiveObjectSource } from '../archive/path-read.js';
+import { openArchiveSource } from '../archive/source.js';
+import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
+import { ARCHIVE_MONTH_RE, SIGNATURES_FOLDER } from '../../schemas/layout.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import { nodeFileVerdict } from '../trust/node-file-trust.js';
 import { acceptedOf, loadPin, pinPath } from '../trust/pin.js';
@@ -40,8 +44,8 @@ async function archivedEndCounts(ctx: BusContext, id: string, entry: ArchivedTas
   const bytes = await store.readBlob(resp);
   const parsed = parseArchivedFile(`${entry.month}/${id}/response.md`, bytes);
   const node = parsed.ok && typeof (parsed.file.data as Partial<Response>).node === 'string' ? ((parsed.file.data as Response).node) : null;
-  const sig = (await listFolder(store, entry.tree, `signatures/${entry.month}/${id}`)).find((e) => e.path === 'response.md.sig' && e.type === 'blob');
-  const sidecar = sig ? await store.readBlob(sig.oid) : undefined;
+  const sig = entry.signatures.get('response.md.sig');
+  const sidecar = sig ? await store.readBlob(sig) : undefined;
   const path = pathFor({ kind: 'response', id });
   return nodeFileVerdict({ path, bytes, node, ...(sidecar ? { sidecar } : {}) }, trust.accepted, trust.node, new Date()).counts;
 }
@@ -53,33 +57,104 @@ export interface ArchivedTask {
   state: TaskState;
   /** File name inside the task's archive folder -> blob oid. */
   files: Map<string, string>;
+  /** Its signature folder (`signatures/<yyyy-mm>/<id>/`): file name -> blob oid. Empty when it has none. */
+  signatures: Map<string, string>;
 }
 
-export async function findArchived(ctx: BusContext, ids: string[]): Promise<Map<string, ArchivedTask>> {
-  const out = new Map<string, ArchivedTask>();
+/**
+ * Finds archived tasks by id (docs/PROTOCOL.md §7). Reads only the path to each: the root, the id index's shard
+ * and the task's folders, each object fetched once (bus/archive/source.ts: by path from the remote, or from its
+ * shallow tip where it refuses that) and kept. Ids that the index lacks are looked for in the month folders,
+ * unless the index says it covers the whole archive.
+ */
+export interface FindArchivedOptions {
+  /**
+   * Look in the month folders for ids the index lacks even when `ids/complete` says it covers the archive: for a
+   * person asking about one task (`show`, `verify`, `resume`), where a task an older gitbus archived after the index
+   * was complete must still be found; the month folders are then read once. Default false.
+   */
+  thorough?: boolean;
+}
+
+export async function findArchived(ctx: BusContext, ids: string[], opts: FindArchivedOptions = {}): Promise<Map<string, ArchivedTask>> {
   // The archive moves about once a day; the listing this decision (or this watcher wake) just made is recent
   // enough, so a dependency on a task that is nowhere costs no extra round trip per wake.
-  const head = await ctx.repo.sync(ARCHIVE, { maxAgeMs: 2_000 });
-  if (!head) return out;
-  const store = ctx.repo.store;
+  const head = await ctx.repo.remoteHead(ARCHIVE, 2_000);
+  if (!head || ids.length === 0) return new Map();
+  const source = await openArchiveSource(ctx.repo, head);
+  try {
+    return await lookUp(ctx.repo.store, head, ids, source, opts.thorough ?? false);
+  } finally {
+    source.close?.();
+  }
+}
+
+/** The lookup itself, from the archive commit `head`; `reader` brings what the clone lacks. */
+async function lookUp(store: ObjectStore, head: string, ids: string[], reader: ArchiveObjectSource, thorough: boolean): Promise<Map<string, ArchivedTask>> {
+  const out = new Map<string, ArchivedTask>();
+  const need = async (oids: string[], filter?: ArchiveFilter) => (oids.length > 0 ? reader.ensure(oids, filter) : undefined);
+  await need([head], 'tree:1');
   const tree = await store.readCommitTree(head);
   const root = await store.readTree(tree);
-  const months = root.filter((e) => e.type === 'tree' && /^\d{4}-\d{2}$/.test(e.path)).sort((a, b) => (a.path < b.path ? 1 : -1));
+  const folder = new Map<string, { month: string; task: string; signatures: string | null }>();
   const wanted = new Set(ids);
-  for (const month of months) {
-    if (wanted.size === 0) break;
-    for (const entry of await store.readTree(month.oid)) {
-      if (!wanted.has(entry.path) || entry.type !== 'tree') continue;
-      wanted.delete(entry.path);
-      const files = new Map((await store.readTree(entry.oid)).filter((f) => f.type === 'blob').map((f) => [f.path, f.oid] as const));
-      let state: TaskState = 'cancelled';
-      const resp = files.get('response.md');
-      if (resp) {
-        const r = parseArchivedFile(`${month.path}/${entry.path}/response.md`, await store.readBlob(resp));
-        state = r.ok ? (r.file.data as Response).status : 'failed';
-      }
-      out.set(entry.path, { month: month.path, tree, state, files });
+
+  const index = root.find((e) => e.path === ARCHIVE_INDEX_FOLDER && e.type === 'tree');
+  let indexComplete = false;
+  if (index) {
+    await need([index.oid], 'tree:0');
+    const shards = new Map((await store.readTree(index.oid)).filter((e) => e.type === 'tree').map((e) => [e.path, e.oid] as const));
+    indexComplete = (await store.readTree(index.oid)).some((e) => e.path === ARCHIVE_INDEX_COMPLETE && e.type === 'blob');
+    const shardOids = [...wanted].flatMap((id) => shards.get(archiveShardOf(id)) ?? []);
+    await need(shardOids, 'tree:0');
+    for (const id of wanted) {
+      const shard = shards.get(archiveShardOf(id));
+      if (!shard) continue;
+      const names = new Map((await store.readTree(shard)).filter((e) => e.type === 'tree').map((e) => [e.path, e.oid] as const));
+      const entry = indexEntriesFor(id, [...names.keys()])[0];
+      const task = entry && names.get(entry.task);
+      if (!entry || !task) continue;
+      folder.set(id, { month: entry.month, task, signatures: (entry.signatures && names.get(entry.signatures)) ?? null });
+      wanted.delete(id);
     }
+  }
+
+  // Tasks archived before the index (or by a gitbus that does not write it): the month folders, newest first.
+  if (wanted.size > 0 && (thorough || !indexComplete)) {
+    const months = root.filter((e) => e.type === 'tree' && ARCHIVE_MONTH_RE.test(e.path)).sort((a, b) => (a.path < b.path ? 1 : -1));
+    await need(months.map((m) => m.oid), 'tree:0');
+    const sigRoot = root.find((e) => e.path === SIGNATURES_FOLDER && e.type === 'tree');
+    let sigMonths = new Map<string, string>();
+    if (sigRoot && months.length > 0) {
+      await need([sigRoot.oid], 'tree:0');
+      sigMonths = new Map((await store.readTree(sigRoot.oid)).filter((e) => e.type === 'tree').map((e) => [e.path, e.oid] as const));
+      await need([...sigMonths.values()], 'tree:0');
+    }
+    for (const month of months) {
+      if (wanted.size === 0) break;
+      const sigs = sigMonths.get(month.path);
+      const sigEntries = sigs ? new Map((await store.readTree(sigs)).map((e) => [e.path, e] as const)) : new Map<string, TreeEntry>();
+      for (const entry of await store.readTree(month.oid)) {
+        if (!wanted.has(entry.path) || entry.type !== 'tree') continue;
+        wanted.delete(entry.path);
+        const sig = sigEntries.get(entry.path);
+        folder.set(entry.path, { month: month.path, task: entry.oid, signatures: sig?.type === 'tree' ? sig.oid : null });
+      }
+    }
+  }
+
+  // The tasks' folders with their files, in one exchange.
+  await need([...folder.values()].flatMap((f) => (f.signatures ? [f.task, f.signatures] : [f.task])));
+  for (const [id, f] of folder) {
+    const blobs = async (oid: string | null) => new Map(oid ? (await store.readTree(oid)).filter((e) => e.type === 'blob' && e.mode !== '120000').map((e) => [e.path, e.oid] as const) : []);
+    const files = await blobs(f.task);
+    let state: TaskState = 'cancelled';
+    const resp = files.get('response.md');
+    if (resp) {
+      const r = parseArchivedFile(`${f.month}/${id}/response.md`, await store.readBlob(resp));
+      state = r.ok ? (r.file.data as Response).status : 'failed';
+    }
+    out.set(id, { month: f.month, tree, state, files, signatures: await blobs(f.signatures) });
   }
   return out;
 }

@@ -1,11 +1,14 @@
-import { archivePathFor, archiveSignaturePathFor } from '../../schemas/layout.js';
+import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_COMPLETE_TEXT, ARCHIVE_INDEX_FOLDER, archiveIndexMirror } from '../../schemas/archive-index.js';
+import { ARCHIVE_MONTH_RE, archivePathFor, archiveSignaturePathFor } from '../../schemas/layout.js';
 import type { BusPath } from '../../schemas/layout.js';
 import { transact } from '../cas.js';
+import { ensureFolders } from '../archive/folders.js';
+import { openArchiveSource } from '../archive/source.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
 import { isFinal, type FileRef } from '../model/types.js';
-import type { FileChange } from '../store/objects.js';
+import type { FileChange, ObjectStore } from '../store/objects.js';
 import { taskSidecars } from '../trust/file-signatures.js';
 import { ARCHIVE, MAIN } from '../repo.js';
 import { readTrustedSnapshot, trustOf } from '../trust/node-files.js';
@@ -60,6 +63,18 @@ export function archiveChanges(view: TaskView, month: string, sidecars: Readonly
 }
 
 /**
+ * `add` (archiveChanges) with each file's id-index entry beside it (schemas/archive-index.ts): the index folder of a
+ * task gets exactly the files of its month folder, so both are one tree object and the index costs only the shard
+ * trees' entries. Pure.
+ */
+export function withArchiveIndex(add: readonly FileChange[]): FileChange[] {
+  return add.flatMap((c) => {
+    const mirror = archiveIndexMirror(c.path);
+    return mirror ? [c, { path: mirror, content: c.content }] : [c];
+  });
+}
+
+/**
  * The finished tasks of a snapshot that ended at least `olderThanMs` (default: the bus setting archiveAfter)
  * before `now`, with the month they ended in. Only a task with a response or a cancel can have finished, so only
  * those are read: a watcher can ask this of every snapshot it peeks at without parsing the whole bus.
@@ -94,11 +109,19 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
   if (chosen.length === 0) return { archived: [], archiveCommit: null, mainCommit: null };
   const sidecars = snap.commit ? await taskSidecars(snap.store, await snap.store.readCommitTree(snap.commit)) : new Map<string, FileRef>();
   const moves = chosen.map(({ view, month }) => archiveChanges({ ...view, files: raw.index.tasks.get(view.id) ?? view.files }, month, sidecars));
-  const add = moves.flatMap((m) => m.add);
+  const add = withArchiveIndex(moves.flatMap((m) => m.add));
   const remove = moves.flatMap((m) => m.remove);
   const ids = chosen.map((c) => c.view.id);
   const message = `gitbus: archive ${ids.length} task${ids.length === 1 ? '' : 's'}\n\n${ids.join('\n')}`;
-  const a = await transact(ctx, 'archive', async () => ({ result: {}, commit: { changes: add, message } }), { ref: ARCHIVE });
+  const a = await transact(
+    ctx,
+    'archive',
+    async (archived) => {
+      await readFoldersOf(ctx, archived.commit, add.map((c) => c.path));
+      return { result: {}, commit: { changes: [...add, ...(await indexCompleteMark(ctx.repo.store, archived.commit))], message } };
+    },
+    { ref: ARCHIVE },
+  );
   const m = await transact(
     ctx,
     'archive',
@@ -111,6 +134,30 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
     { ref: MAIN },
   );
   return { archived: ids, archiveCommit: a.commit, mainCommit: m.commit };
+}
+
+/**
+ * The archive's folders that a commit adding `paths` rewrites, fetched into the clone by path (the clone holds only
+ * the parts of the archive it read: bus/repo.ts sync).
+ */
+export async function readFoldersOf(ctx: BusContext, commit: string | null, paths: readonly string[]): Promise<void> {
+  if (!commit) return;
+  const source = await openArchiveSource(ctx.repo, commit);
+  try {
+    await ensureFolders(ctx.repo.store, source, await ctx.repo.store.readCommitTree(commit), paths);
+  } finally {
+    source.close?.();
+  }
+}
+
+/**
+ * `ids/complete` when the archive has no month folder yet (a new bus): then every task it will hold is indexed
+ * from the start. An archive written before the index gets it from `gitbus archive --reindex`.
+ */
+async function indexCompleteMark(store: ObjectStore, commit: string | null): Promise<FileChange[]> {
+  const root = commit ? await store.readTree(await store.readCommitTree(commit)) : [];
+  if (root.some((e) => e.type === 'tree' && ARCHIVE_MONTH_RE.test(e.path))) return [];
+  return [{ path: `${ARCHIVE_INDEX_FOLDER}/${ARCHIVE_INDEX_COMPLETE}`, content: ARCHIVE_INDEX_COMPLETE_TEXT }];
 }
 
 /** Every task file of a snapshot and its sidecar, by path, with its blob. */

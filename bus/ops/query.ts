@@ -288,7 +288,7 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     const branch = shownBranch(view);
     return { id, state: view.state, archived: null, summary: summarize(view), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}) };
   }
-  const found = await findArchived(ctx, [ref]);
+  const found = await findArchived(ctx, [ref], { thorough: true });
   const entry = found.get(ref);
   if (!entry) throw new UnknownTaskError(ref);
   const order = (name: string) => (name === 'handoff.md' ? 0 : name === 'cancel.md' ? 2 : name === 'response.md' ? 3 : 1);

@@ -28,7 +28,7 @@ export async function readRanTask(ctx: BusContext, ref: string): Promise<RanTask
     }
     return { id, state: view.state, handoff: view.handoff ?? null, response: view.response ?? null, claims };
   }
-  const entry = (await findArchived(ctx, [ref])).get(ref);
+  const entry = (await findArchived(ctx, [ref], { thorough: true })).get(ref);
   if (!entry) throw new UnknownTaskError(ref);
   const t: RanTask = { id: ref, state: entry.state, handoff: null, response: null, claims: [] };
   for (const [name, oid] of entry.files) {

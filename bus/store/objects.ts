@@ -97,7 +97,7 @@ export function openStore(gitdir: string): ObjectStore {
 /** A change to one file path: new content, an existing blob (by oid, e.g. when archiving), or null to delete it. */
 export interface FileChange {
   path: string;
-  content: Uint8Array | string | { oid: string } | null;
+  content: Uint8Array | string | { oid: string } | { tree: string } | null;
 }
 
 export interface Identity {
@@ -161,6 +161,9 @@ async function applyChanges(store: ObjectStore, treeOid: string | null, changes:
     if (rest.length === 0) {
       if (change.content === null) {
         entries.delete(head);
+      } else if (typeof change.content === 'object' && 'tree' in change.content) {
+        // An existing tree put at a second path (the archive's id index): the remote has it, nothing is written.
+        entries.set(head, { mode: '040000', path: head, oid: change.content.tree, type: 'tree' });
       } else if (typeof change.content === 'object' && 'oid' in change.content) {
         // The remote already has this blob (it is in main's history), so it is not sent again.
         entries.set(head, { mode: '100644', path: head, oid: change.content.oid, type: 'blob' });

@@ -86,6 +86,12 @@ async function checkBareRepo(path: string): Promise<void> {
   if (/^\s*bare\s*=\s*false\s*$/im.test(config)) throw new RemoteNotBareError(path);
 }
 
+/**
+ * We serve our own reads of a local remote, so we allow what reading one archived task by its path needs (wants of
+ * any object, object filters: bus/archive/path-read.ts) whatever the remote's own config says.
+ */
+const PATH_READ_CONFIG = ['-c', 'uploadpack.allowFilter=true', '-c', 'uploadpack.allowAnySHA1InWant=true'];
+
 /** A bare repository on this machine or a shared mount, served by spawning git's own pack services. */
 export class LocalTransport implements Transport {
   readonly display: string;
@@ -160,7 +166,7 @@ export class LocalTransport implements Transport {
     const run = await runGit({
       gitPath: this.gitPath,
       // `--` is not accepted by these commands; the path is absolute, so it can never be taken for an option.
-      args: [sub, ...flags, this.path],
+      args: [...(sub === 'upload-pack' ? PATH_READ_CONFIG : []), sub, ...flags, this.path],
       input,
       timeoutMs: this.timeoutMs,
       what: `git ${sub}`,
@@ -199,5 +205,11 @@ export async function createBareRepo(path: string, options: LocalTransportOption
   if (run.exitCode !== 0) {
     throw new GitServiceError({ service: 'git-init', remote: abs, exitCode: run.exitCode, signal: run.signal, stderr: run.stderr, stdout: run.stdout });
   }
+  // Should the repository later be served over SSH or HTTPS, nodes read one archived task by its path from it
+  // (bus/archive/path-read.ts). The file was just written by git init: appending a section is what git config does.
+  await fsp.appendFile(join(abs, 'config'), PATH_READ_CONFIG_SECTION);
   return abs;
 }
+
+/** The options of PATH_READ_CONFIG, as a config file section. */
+export const PATH_READ_CONFIG_SECTION = '[uploadpack]\n\tallowFilter = true\n\tallowAnySHA1InWant = true\n';

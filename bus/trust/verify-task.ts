@@ -82,7 +82,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
     return { id, archived: null, allowedSigners, files, offline };
   }
   if (offline) throw new UnknownTaskError(ref);
-  const entry = (await findArchived(ctx, [ref])).get(ref);
+  const entry = (await findArchived(ctx, [ref], { thorough: true })).get(ref);
   if (!entry) throw new UnknownTaskError(ref);
   const files: VerifiedFile[] = [];
   const order = (p: string): number => (p.startsWith('handoffs/') ? 0 : p.startsWith('cancels/') ? 2 : p.startsWith('responses/') ? 3 : 1);
@@ -94,7 +94,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   // Signatures moved to the archive with their files (signatures/<month>/<id>/<name>.sig); a task archived before
   // they did has them in main still.
   const dir = `${SIGNATURES_FOLDER}/${entry.month}/${ref}`;
-  const archivedSigs = new Map((await listFolder(store, entry.tree, dir)).filter((e) => e.type === 'blob' && e.mode !== '120000').map((e) => [e.path, e.oid] as const));
+  const archivedSigs = entry.signatures;
   for (const f of live) {
     const sig = archivedSigs.get(`${f.name}${SIGNATURE_EXT}`);
     const sidecars = sig ? [{ path: `${dir}/${f.name}${SIGNATURE_EXT}`, content: await store.readBlob(sig) }] : undefined;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { durationFlag, durationMs } from '../flags.js';
 import { archive } from '../../bus/ops/archive.js';
+import { reindexArchive } from '../../bus/ops/archive-reindex.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 
@@ -10,9 +11,15 @@ export function register(program: Command): void {
       .command('archive')
       .description('move finished tasks from main to the archive branch')
       .option('--all', 'every finished task, whatever its age')
-      .option('--older-than <duration>', 'finished longer ago than this (default: the bus setting archiveAfter)', durationFlag('--older-than')),
-  ).action(async (opts: CommonOptions & { all?: boolean; olderThan?: string }) =>
+      .option('--older-than <duration>', 'finished longer ago than this (default: the bus setting archiveAfter)', durationFlag('--older-than'))
+      .option('--reindex', 'add the id index to tasks archived by an older gitbus (archives nothing)'),
+  ).action(async (opts: CommonOptions & { all?: boolean; olderThan?: string; reindex?: boolean }) =>
     withBus(opts, async (ctx) => {
+      if (opts.reindex) {
+        const r = await reindexArchive(ctx);
+        emit(opts, r, () => (r.commit ? `indexed ${r.indexed} archived task(s)` : 'the archive index is complete'));
+        return;
+      }
       const olderThanMs = durationMs(opts.olderThan);
       const r = await archive(ctx, { ...(opts.all ? { all: true } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) });
       emit(opts, r, () => (r.archived.length ? `archived ${r.archived.length} task(s)` : 'nothing to archive'));

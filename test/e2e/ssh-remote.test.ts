@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeBus, seedPool } from '../helpers/bus.js';
@@ -72,6 +72,29 @@ describe.skipIf(!available)('an SSH remote', () => {
     expect(gitCli(['--git-dir', bus.bare, 'ls-tree', '-r', '--name-only', 'main'])).toContain(`responses/${id}.md`);
   });
 
+  it('reads one archived task by its path over SSH: no month folder, no tip fetched', async () => {
+    const bus = await sshBus();
+    const alpha = bus.home('alpha');
+    const id = json<{ id: string }>(await run(['dispatch', 'to archive', '--command', 'true', '--json', '--no-git'], alpha)).id;
+    expect((await run(['claim', id, '--json'], alpha)).code).toBe(0);
+    expect((await run(['respond', id, '--status', 'succeeded', '--json'], alpha)).code).toBe(0);
+    expect(json<{ archived: string[] }>(await run(['archive', '--all', '--json'], alpha)).archived).toEqual([id]);
+    // A repository made with plain git: allow path reads as `gitbus init` does for one it creates.
+    gitCli(['--git-dir', bus.bare, 'config', 'uploadpack.allowFilter', 'true']);
+    gitCli(['--git-dir', bus.bare, 'config', 'uploadpack.allowAnySHA1InWant', 'true']);
+    const gamma = bus.home('gamma');
+    expect((await run(['join', bus.remote, '--node', 'gamma', '--json'], gamma)).code).toBe(0);
+    const shown = await run(['show', id, '--json'], gamma);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(json<{ state: string; archived: string }>(shown).state).toBe('succeeded');
+    const month = json<{ archived: string }>(shown).archived;
+    const clone = join(gamma, 'clone.git');
+    const held = gitCli(['--git-dir', clone, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)']);
+    expect(held).toContain(gitCli(['--git-dir', bus.bare, 'rev-parse', `archive:${month}/${id}`]).trim());
+    expect(held).not.toContain(gitCli(['--git-dir', bus.bare, 'rev-parse', `archive:${month}`]).trim());
+    expect(existsSync(join(clone, 'gitbus-archive-tip.git'))).toBe(false);
+  });
+
   it('init creates a missing repository on the host with git init, like it does for a local path', async () => {
     const dir = await tempDir('gitbus-sshinit-');
     cleanups.push(dir.cleanup);
@@ -82,6 +105,9 @@ describe.skipIf(!available)('an SSH remote', () => {
     expect(gitCli(['--git-dir', path, 'rev-parse', '--is-bare-repository']).trim()).toBe('true');
     expect(gitCli(['--git-dir', path, 'symbolic-ref', 'HEAD']).trim()).toBe('refs/heads/main');
     expect(gitCli(['--git-dir', path, 'ls-tree', '--name-only', 'main'])).toContain('gitbus.yaml');
+    // Nodes read one archived task by its path from it (docs/PROTOCOL.md §7).
+    expect(gitCli(['--git-dir', path, 'config', 'uploadpack.allowFilter']).trim()).toBe('true');
+    expect(gitCli(['--git-dir', path, 'config', 'uploadpack.allowAnySHA1InWant']).trim()).toBe('true');
     // An existing bus is not made again; a second init says so.
     const again = await gitbus(['init', '--remote', `busbox:${path}`, '--node', 'second', '--json'], { home: join(dir.path, 'home2'), env: sshd.env });
     expect(again.code).toBe(5);

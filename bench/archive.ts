@@ -1,0 +1,184 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createWriteStream, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderBusFile } from '../schemas/bus-file.js';
+import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_COMPLETE_TEXT, ARCHIVE_INDEX_FOLDER, archiveIndexPathFor } from '../schemas/archive-index.js';
+import { openBus } from '../bus/context.js';
+import { initBus } from '../bus/ops/init.js';
+import { joinBus } from '../bus/ops/join.js';
+import { dispatch } from '../bus/ops/dispatch.js';
+import { tmp } from './fixtures.js';
+import { fmt, row, summarize, type Sample } from './stats.js';
+
+const CLI = fileURLToPath(new URL('../cli/gitbus.mjs', import.meta.url));
+const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@x.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@x.invalid' };
+
+/**
+ * Writes an archive branch of `finished` tasks into `remote` with git fast-import, laid out exactly as
+ * bus/ops/archive.ts lays it out (docs/PROTOCOL.md §7): `<yyyy-mm>/<id>/{handoff,claim.1,response}.md`, the id
+ * index `ids/<hh>/<id>.<yyyy-mm>/` with the same blobs (so the same tree objects), `ids/complete`; one archive
+ * commit per `every` tasks (history a reader must not fetch), ten months of tasks. Unsigned, as a bus without a
+ * trust root is. Returns the ids.
+ */
+export async function writeArchive(remote: string, dir: string, finished: number, every = 2_000): Promise<string[]> {
+  const stream = join(dir, 'archive.stream');
+  const out = createWriteStream(stream);
+  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  const data = (text: string) => `data ${Buffer.byteLength(text)}\n${text}\n`;
+  const when = 1_790_000_000;
+  const ids: string[] = [];
+  let mark = 0;
+  let parent: number | null = null;
+  let ops: string[] = [];
+  const perMonth = Math.ceil(finished / 10);
+  // Each file rendered once by the real renderer, then only its id and time put in (fixed width): the same bytes
+  // rendering each would give, at a fraction of the cost.
+  const ID0 = 'bench-000000';
+  const T0 = new Date(when * 1000).toISOString();
+  const templates: [string, string][] = [
+    ['handoff.md', renderBusFile('handoff', { id: ID0, title: `task ${ID0}`, from: 'bench', created: T0, command: 'true' }, '## Task\n\nbench\n')],
+    ['claim.1.md', renderBusFile('claim', { id: ID0, attempt: 1, node: 'bench', claimed: T0 }, '')],
+    ['response.md', renderBusFile('response', { id: ID0, status: 'succeeded', node: 'bench', attempt: 1, finished: T0, exitCode: 0 }, '## Summary\n\nok\n')],
+  ];
+  for (let j = 0; j < finished; j++) {
+    const id = `bench-${String(j).padStart(6, '0')}`;
+    ids.push(id);
+    const month = `2026-${String(1 + Math.floor(j / perMonth)).padStart(2, '0')}`;
+    const created = new Date((when + j) * 1000).toISOString();
+    const files = templates.map(([name, text]) => [name, text.replaceAll(ID0, id).replaceAll(T0, created)] as const);
+    for (const [name, text] of files) {
+      mark++;
+      await write(`blob\nmark :${mark}\n${data(text)}`);
+      ops.push(`M 100644 :${mark} ${month}/${id}/${name}\n`, `M 100644 :${mark} ${archiveIndexPathFor(month, id)}/${name}\n`);
+    }
+    if (ids.length % every === 0 || j === finished - 1) {
+      if (parent === null) ops.push(`M 100644 inline ${ARCHIVE_INDEX_FOLDER}/${ARCHIVE_INDEX_COMPLETE}\n${data(ARCHIVE_INDEX_COMPLETE_TEXT)}`);
+      mark++;
+      const msg = `gitbus: archive ${ops.length / 6} tasks\n`;
+      await write(`commit refs/heads/archive\nmark :${mark}\ncommitter bench <b@x.invalid> ${when + j} +0000\n${data(msg)}${parent ? `from :${parent}\n` : ''}${ops.join('')}`);
+      parent = mark;
+      ops = [];
+    }
+  }
+  await write('done\n');
+  await new Promise<void>((r) => out.end(() => r()));
+  execFileSync('sh', ['-c', `git fast-import --quiet --done < "${stream}"`], { cwd: remote, env: GIT_ENV });
+  return ids;
+}
+
+function cli(args: string[], home: string): number {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [CLI, ...args, '--home', home], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env: { ...process.env, GITBUS_HOME: home } });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0 && !(args[0] === 'claim' && r.status === 3)) throw new Error(`gitbus ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+function run(args: string[], home: string): string {
+  return execFileSync(process.execPath, [CLI, ...args, '--home', home, '--json'], { encoding: 'utf8', env: { ...process.env, GITBUS_HOME: home } });
+}
+
+/** Objects in a clone (loose files and packed), to show what a first lookup wrote. */
+function objectFiles(clone: string): { loose: number; packs: number; bytes: number } {
+  let loose = 0;
+  let bytes = 0;
+  let packs = 0;
+  const objects = join(clone, 'objects');
+  for (const d of readdirSync(objects)) {
+    const p = join(objects, d);
+    if (d === 'pack') {
+      for (const f of readdirSync(p)) {
+        bytes += statSync(join(p, f)).size;
+        if (f.endsWith('.pack')) packs++;
+      }
+    } else if (/^[0-9a-f]{2}$/.test(d)) {
+      for (const f of readdirSync(p)) {
+        loose++;
+        bytes += statSync(join(p, f)).size;
+      }
+    }
+  }
+  return { loose, packs, bytes };
+}
+
+interface BusUnderTest {
+  name: string;
+  remote: string;
+  /** The task `show` reads: archived on the big bus, live and finished on the empty one. */
+  shown: string;
+}
+
+const COMMANDS = ['status', 'show', 'claim --next', 'watch --once'] as const;
+type Command = (typeof COMMANDS)[number];
+const argsOf = (c: Command, bus: BusUnderTest): string[] => (c === 'show' ? ['show', bus.shown] : c === 'claim --next' ? ['claim', '--next'] : c === 'watch --once' ? ['watch', '--once'] : ['status']);
+
+/**
+ * Issue 14 point 4: `status`, `show` of an archived task, `claim --next` (a pending task waiting on an archived one)
+ * and one watcher wake (`watch --once`, which claims and runs it), as CLI processes, with `finished` tasks on the
+ * archive branch against an empty bus (its `show` reads a live finished task, its pending tasks wait on it): the
+ * first time on a freshly joined node, and again on the same node. The two buses take turns command by command.
+ */
+export async function archiveBench(lines: string[], finished: number, runs: number): Promise<void> {
+  const dir = tmp('gitbus-bench-archive-');
+  const pending = runs * 4 + 4;
+
+  // The empty bus: one finished live task, and pending ones waiting on it.
+  const emptyRemote = join(dir, 'empty.git');
+  const emptyHome = join(dir, 'empty-admin');
+  await initBus(emptyHome, { remote: emptyRemote, node: 'admin', runners: ['shell'] });
+  const live = JSON.parse(run(['dispatch', 'finished live task', '--command', 'true', '--no-git'], emptyHome)) as { id: string };
+  run(['claim', live.id], emptyHome);
+  run(['respond', live.id, '--status', 'succeeded', '--summary', 'ok'], emptyHome);
+
+  // The big bus: `finished` archived tasks.
+  const bigRemote = join(dir, 'big.git');
+  const bigHome = join(dir, 'big-admin');
+  await initBus(bigHome, { remote: bigRemote, node: 'admin' });
+  const t0 = Date.now();
+  const ids = await writeArchive(bigRemote, dir, finished);
+  const built = Date.now() - t0;
+  const archived = ids[Math.floor(ids.length / 2)] as string;
+  const commits = execFileSync('git', ['--git-dir', bigRemote, 'rev-list', '--count', 'archive'], { encoding: 'utf8' }).trim();
+  const archiveObjects = execFileSync('git', ['--git-dir', bigRemote, 'count-objects', '-v'], { encoding: 'utf8' });
+
+  const buses: BusUnderTest[] = [
+    { name: 'empty', remote: emptyRemote, shown: live.id },
+    { name: 'big', remote: bigRemote, shown: archived },
+  ];
+  for (const [after, home] of [[live.id, emptyHome], [archived, bigHome]] as const) {
+    const ctx = await openBus(home);
+    for (let i = 0; i < pending; i++) await dispatch(ctx, { handoff: { title: `waits ${i}`, command: 'true', after: [after] }, body: '## Task\n\nbench\n' });
+    await ctx.repo.close();
+  }
+
+  // first[bus][command], later[bus][command]
+  const first = new Map<string, number[]>();
+  const later = new Map<string, number[]>();
+  const push = (m: Map<string, number[]>, k: string, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
+  let node = 0;
+  let firstClone: ReturnType<typeof objectFiles> | null = null;
+  for (let r = 0; r < runs; r++) {
+    for (const c of COMMANDS) {
+      for (const bus of r % 2 === 0 ? buses : [...buses].reverse()) {
+        const home = join(dir, `n${node++}`);
+        await joinBus(home, bus.remote, { node: `n${node}`, runners: ['shell'] });
+        push(first, `${bus.name} ${c}`, cli(argsOf(c, bus), home));
+        if (bus.name === 'big' && c === 'show' && !firstClone) firstClone = objectFiles(join(home, 'clone.git'));
+        push(later, `${bus.name} ${c}`, cli(argsOf(c, bus), home));
+      }
+    }
+  }
+
+  const s = (m: Map<string, number[]>, k: string): Sample => summarize(m.get(k) ?? []);
+  lines.push(`## ${finished} archived tasks behind the bus, against an empty bus: commands as processes (${runs} runs each)`, '');
+  lines.push(`archive: ${finished} tasks in ${commits} archive commits, written with git fast-import in ${built} ms (layout of bus/ops/archive.ts, id index included)`);
+  lines.push(`remote object store: ${archiveObjects.split('\n').filter((l) => /^(count|size-pack|in-pack)/.test(l)).join(', ')}`);
+  if (firstClone) lines.push(`a fresh node's clone after its first \`show\` of an archived task: ${firstClone.loose} loose objects, ${firstClone.packs} pack(s), ${Math.round(firstClone.bytes / 1024)} KiB`);
+  lines.push('');
+  for (const c of COMMANDS) {
+    lines.push(row(`${c}, first time (fresh join)`, s(first, `big ${c}`), s(first, `empty ${c}`), 1.3));
+    lines.push(row(`${c}, again on the same node`, s(later, `big ${c}`), s(later, `empty ${c}`), 1.3));
+  }
+  lines.push('', `baseline: the same command on an empty bus (show: a live finished task; claim --next and watch --once: a task waiting on it); medians ${COMMANDS.map((c) => `${c} ${fmt(s(first, `empty ${c}`).median)} ms`).join(', ')}`, '');
+}

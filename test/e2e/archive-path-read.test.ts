@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
+
+/**
+ * Reading one archived task reads its path, not the archive branch (issue 14 point 4, docs/PROTOCOL.md §7): a node
+ * that never read the archive fetches the commit, the root, the `ids` tree, one shard and the task's folders, over
+ * a local remote and over HTTP; dependencies on archived tasks still resolve, a forged archived end (index entry
+ * and all) still counts for nothing on a pinned node, an archive written without the index is found by the month
+ * scan and indexed by `archive --reindex`, and a server that allows neither filters nor any-object wants gets a
+ * shallow fetch of the archive's tip, never its history.
+ */
+const NO_GIT_KEY = { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let boss: string;
+let w: string;
+let keys: string;
+let server: GitHttpServer;
+const key = (name: string) => join(keys, name);
+const fp = (name: string) => execFileSync('ssh-keygen', ['-lf', `${key(name)}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
+const shard = (id: string) => createHash('sha1').update(id).digest('hex').slice(0, 2);
+const done: string[] = [];
+let firstArchive = '';
+let month = '';
+const FAKE = '20260101-000000-forged';
+
+async function ok(args: string[], home: string, env: NodeJS.ProcessEnv = {}) {
+  const r = await gitbus([...args, '--json'], { home, env: { ...process.env, ...NO_GIT_KEY, ...env } });
+  expect(r.code, `${args.join(' ')}: ${r.stderr}${r.stdout}`).toBe(0);
+  return r;
+}
+
+async function finishedTask(title: string): Promise<string> {
+  const id = json<{ id: string }>(await ok(['dispatch', title, '--command', 'true', '--to', 'w', '--no-git'], boss)).id;
+  await ok(['claim', id], w);
+  await ok(['respond', id, '--status', 'succeeded', '--summary', title], w);
+  return id;
+}
+
+const objectsOf = (gitdir: string) => new Set(gitCli(['--git-dir', gitdir, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)']).split('\n').filter(Boolean));
+const revParse = (rev: string) => gitCli(['--git-dir', bus.remote, 'rev-parse', rev]).trim();
+const treeObjects = (rev: string) => gitCli(['--git-dir', bus.remote, 'ls-tree', '-r', '-t', rev]).split('\n').filter(Boolean).map((l) => l.split(/\s+/)[2] ?? '');
+
+/** The archive's objects a clone holds, less those of main's tip (which every clone has). */
+function archiveObjectsIn(clone: string): Set<string> {
+  const archive = new Set(gitCli(['--git-dir', bus.remote, 'rev-list', '--objects', 'archive']).split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean));
+  const main = new Set([revParse('main'), revParse('main^{tree}'), ...treeObjects('main')]);
+  return new Set([...objectsOf(clone)].filter((o) => archive.has(o) && !main.has(o)));
+}
+
+/** The objects on the path to one task in the archive's tip: commit, root, ids, shard, task and signature folders. */
+function pathObjects(id: string): Set<string> {
+  const base = `archive:ids/${shard(id)}/${id}.${month}`;
+  return new Set([revParse('archive'), revParse('archive^{tree}'), revParse('archive:ids'), revParse(`archive:ids/${shard(id)}`), revParse(base), revParse(`${base}.sig`), ...treeObjects(base), ...treeObjects(`${base}.sig`)]);
+}
+
+beforeAll(async () => {
+  bus = await makeBus({ node: 'boss' });
+  boss = bus.home('boss');
+  keys = join(bus.dir, 'keys');
+  mkdirSync(keys);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key('alice')]);
+  await ok(['trust', 'init', '--admin', `alice=${key('alice')}.pub`, '--unlisted-nodes', 'accept', '--key', key('alice')], boss);
+  await ok(['trust', 'add', 'rule', '--signers', 'alice', '--runners', 'shell', '--nodes', '*', '--key', key('alice')], boss);
+  const c = parse(readFileSync(join(boss, 'node.yaml'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(boss, 'node.yaml'), stringify({ ...c, signingKey: key('alice') }));
+  w = await bus.addNode('w', [], ['--runner', 'shell', '--trust', fp('alice')]);
+  await ok(['trust', 'add', 'node', 'w', join(w, 'keys', 'node_ed25519.pub'), '--key', key('alice')], boss);
+  // Two archive runs, so the branch has history a reader must not fetch.
+  for (const t of ['one', 'two', 'three']) done.push(await finishedTask(t));
+  await ok(['archive', '--all'], boss);
+  firstArchive = revParse('archive');
+  done.push(await finishedTask('four'));
+  await ok(['archive', '--all'], boss);
+  month = gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'archive']).split('\n').find((n) => /^\d{4}-\d{2}$/.test(n)) ?? '';
+  // A forged end, index entry and all, as anyone with push access could write it with plain git.
+  const arch = join(bus.dir, 'forger');
+  gitCli(['clone', '-q', '--branch', 'archive', bus.remote, arch]);
+  const forged = `---\nid: ${FAKE}\nstatus: succeeded\nnode: w\nfinished: 2026-01-01T00:00:00.000Z\n---\n`;
+  for (const dir of [join(arch, '2026-01', FAKE), join(arch, 'ids', shard(FAKE), `${FAKE}.2026-01`)]) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'handoff.md'), `---\nid: ${FAKE}\ntitle: never ran\n---\n`);
+    writeFileSync(join(dir, 'response.md'), forged);
+  }
+  gitCli(['add', '-A'], arch);
+  gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', 'a forged end'], arch);
+  gitCli(['push', '-q', 'origin', 'HEAD:archive'], arch);
+  server = await startGitHttpServer({ projectRoot: bus.dir });
+}, 90_000);
+
+afterAll(async () => {
+  await server?.close();
+  await bus?.cleanup();
+});
+
+describe('archive path reads', () => {
+  it('archiving writes the id index: the same tree object as the month folder, for files and signatures', () => {
+    for (const id of done) {
+      expect(revParse(`archive:ids/${shard(id)}/${id}.${month}`)).toBe(revParse(`archive:${month}/${id}`));
+      expect(revParse(`archive:ids/${shard(id)}/${id}.${month}.sig`)).toBe(revParse(`archive:signatures/${month}/${id}`));
+    }
+    expect(gitCli(['--git-dir', bus.remote, 'show', 'archive:ids/complete'])).toMatch(/Every task/);
+  });
+
+  it('a fresh node shows an archived task having fetched only that task\'s path, over a local remote', async () => {
+    const fresh = await bus.addNode('fresh', [], ['--trust', fp('alice')]);
+    const id = done[1] ?? '';
+    const shown = json<{ state: string; archived: string; files: { path: string; text: string }[] }>(await ok(['show', id], fresh));
+    expect(shown.state).toBe('succeeded');
+    expect(shown.archived).toBe(month);
+    expect(shown.files.map((f) => f.path)).toContain(`archive:${month}/${id}/response.md`);
+    const clone = join(fresh, 'clone.git');
+    const held = archiveObjectsIn(clone);
+    const path = pathObjects(id);
+    const extra = [...held].filter((o) => !path.has(o));
+    expect(extra).toEqual([]);
+    expect([...path].filter((o) => !held.has(o))).toEqual([]);
+    expect(held.has(revParse(`archive:${month}`))).toBe(false);
+    expect(objectsOf(clone).has(firstArchive)).toBe(false);
+    expect(gitCli(['--git-dir', clone, 'for-each-ref', 'refs/heads/archive']).trim()).toBe('');
+    // A second lookup reuses what the first fetched.
+    expect(json<{ state: string }>(await ok(['show', id], fresh)).state).toBe('succeeded');
+    expect(archiveObjectsIn(clone).size).toBe(held.size);
+    // Through git upload-pack (no direct access): the same objects, asked for by path.
+    const viaPack = bus.home('via-pack');
+    await ok(['join', bus.remote, '--node', 'via-pack', '--trust', fp('alice')], viaPack, { GITBUS_DIRECT: '0' });
+    expect(json<{ state: string }>(await ok(['show', id], viaPack, { GITBUS_DIRECT: '0' })).state).toBe('succeeded');
+    expect(archiveObjectsIn(join(viaPack, 'clone.git'))).toEqual(held);
+  });
+
+  it('a pinned node claims a task that waits on an archived one, and a forged archived end in the index blocks', async () => {
+    const real = json<{ id: string }>(await ok(['dispatch', 'after real', '--command', 'true', '--to', 'w', '--after', done[0] ?? '', '--no-git'], boss)).id;
+    const fake = json<{ id: string }>(await ok(['dispatch', 'after forged', '--command', 'true', '--to', 'w', '--after', FAKE, '--no-git', '--priority', '9'], boss)).id;
+    const st = json<{ tasks: { id: string; state: string; waitingOn?: { id: string; state: string }[] }[] }>(await ok(['status'], w));
+    expect(st.tasks.find((t) => t.id === fake)?.waitingOn).toEqual([{ id: FAKE, state: 'unknown' }]);
+    expect(st.tasks.find((t) => t.id === real)?.state).toBe('pending');
+    const claimed = json<{ id: string }>(await ok(['claim', '--next'], w));
+    expect(claimed.id).toBe(real);
+    // Only paths: the pinned node read the shard and the two tasks' folders, not the month folder.
+    expect(archiveObjectsIn(join(w, 'clone.git')).has(revParse(`archive:${month}`))).toBe(false);
+  });
+
+  it('finds a task over HTTP by its path, and falls back to the tip alone where the server allows no path reads', async () => {
+    const url = `${server.url}/remote.git`;
+    const id = done[3] ?? '';
+    const h1 = bus.home('h1');
+    await ok(['join', url, '--node', 'h1', '--trust', fp('alice')], h1);
+    expect(json<{ state: string }>(await ok(['show', id], h1)).state).toBe('succeeded');
+    const held = archiveObjectsIn(join(h1, 'clone.git'));
+    expect([...held].filter((o) => !pathObjects(id).has(o))).toEqual([]);
+
+    // The same server with the options a bus created by gitbus init has, removed.
+    gitCli(['--git-dir', bus.remote, 'config', '--unset', 'uploadpack.allowFilter']);
+    gitCli(['--git-dir', bus.remote, 'config', '--unset', 'uploadpack.allowAnySHA1InWant']);
+    const h2 = bus.home('h2');
+    await ok(['join', url, '--node', 'h2', '--trust', fp('alice')], h2);
+    const check = json<{ checks: { name: string; status: string; fix: string | null }[] }>(await gitbus(['doctor', '--json'], { home: h2 })).checks.find((c) => c.name === 'remote.archive-reads');
+    expect(check?.status).toBe('warn');
+    expect(check?.fix).toMatch(/uploadpack.allowFilter/);
+    expect(json<{ state: string }>(await ok(['show', id], h2)).state).toBe('succeeded');
+    // The tip alone, in a repository of its own inside the clone; the clone itself gets only the task's path.
+    const clone = join(h2, 'clone.git');
+    const tip = join(clone, 'gitbus-archive-tip.git');
+    expect(gitCli(['--git-dir', tip, 'rev-parse', 'refs/heads/archive']).trim()).toBe(revParse('archive'));
+    expect(readFileSync(join(tip, 'shallow'), 'utf8')).toContain(revParse('archive'));
+    expect(objectsOf(tip).has(firstArchive)).toBe(false);
+    expect(objectsOf(clone).has(firstArchive)).toBe(false);
+    expect([...archiveObjectsIn(clone)].filter((o) => !pathObjects(id).has(o))).toEqual([]);
+    expect(existsSync(join(clone, 'gitbus-archive-path-reads'))).toBe(true);
+  });
+
+  it('an archive written without the index is searched by month, and archive --reindex indexes it', async () => {
+    // An older gitbus: month folders and signatures only (the branch rewritten with plain git, as one would be).
+    const old = join(bus.dir, 'old-writer');
+    gitCli(['clone', '-q', '--branch', 'archive', bus.remote, old]);
+    gitCli(['rm', '-rq', 'ids'], old);
+    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', 'an archive before the index'], old);
+    gitCli(['push', '-q', '-f', 'origin', 'HEAD:archive'], old);
+    const id = done[2] ?? '';
+    const o1 = await bus.addNode('o1', [], ['--trust', fp('alice')]);
+    const shown = json<{ state: string; archived: string }>(await ok(['show', id], o1));
+    expect(shown).toMatchObject({ state: 'succeeded', archived: month });
+    const r = json<{ indexed: number; commit: string | null }>(await ok(['archive', '--reindex'], boss));
+    expect(r.indexed).toBe(done.length + 1);
+    expect(revParse(`archive:ids/${shard(id)}/${id}.${month}`)).toBe(revParse(`archive:${month}/${id}`));
+    expect(revParse(`archive:ids/${shard(id)}/${id}.${month}.sig`)).toBe(revParse(`archive:signatures/${month}/${id}`));
+    expect(json<{ indexed: number; commit: string | null }>(await ok(['archive', '--reindex'], boss)).commit).toBeNull();
+    const o2 = await bus.addNode('o2', [], ['--trust', fp('alice')]);
+    expect(json<{ state: string }>(await ok(['show', id], o2)).state).toBe('succeeded');
+    expect(archiveObjectsIn(join(o2, 'clone.git')).has(revParse(`archive:${month}`))).toBe(false);
+  });
+});
