@@ -18,6 +18,7 @@ import { bulkBench } from './bulk.js';
 import { sshBench } from './ssh.js';
 import { startupBench } from './startup.js';
 import { watcherBench } from './watcher.js';
+import { fleetBench } from './fleet.js';
 import { fmt, row, summarize, time, type Sample } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../cli/gitbus.mjs', import.meta.url));
@@ -150,4 +151,6 @@ if (!only || only === 'ssh') await sshBench(lines, Math.min(CYCLES, 25));
 if (!only || only === 'startup') await startupBench(lines, Number(process.env['BENCH_STARTUP_RUNS'] ?? CYCLES));
 if (!only || only === 'bulk') await bulkBench(lines, Number(process.env['BENCH_BULK'] ?? 50), Number(process.env['BENCH_BULK_REPS'] ?? 3));
 if (!only || only === 'project') await projectBench(lines, Math.min(CYCLES, Number(process.env['BENCH_PROJECT_CYCLES'] ?? 30)));
+// Twice BENCH_FLEET_MINUTES (20 min by default) and 100 watchers: only when asked for by name.
+if (only === 'fleet') await fleetBench(lines);
 process.stdout.write(`${lines.join('\n')}\n`);
