@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { openBus, type BusContext } from '../bus/context.js';
 import { watch, type WatchEvent } from '../watcher/watch.js';
 
@@ -28,6 +29,8 @@ export interface WorkerEvent {
 }
 
 const stop = new AbortController();
+// Every watcher of this process listens on the one stop signal (a few listeners each).
+setMaxListeners(0, stop.signal);
 const running: Promise<void>[] = [];
 const contexts: BusContext[] = [];
 
