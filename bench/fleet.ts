@@ -40,6 +40,8 @@ interface Phase {
   dispatched: number;
   /** What `dispatch --from` said each time it failed. */
   dispatchFailures: string[];
+  /** The machine's 1-minute load average at the phase's end (other work on the machine shows here). */
+  load: number;
 }
 
 interface Usage {
@@ -108,7 +110,7 @@ function dispatchBatch(home: string, dir: string, round: number, count: number, 
   const file = join(dir, `batch-${round}.jsonl`);
   writeFileSync(file, Array.from({ length: count }, (_, i) => JSON.stringify({ title: `fleet load ${round}.${i}`, command: `sleep ${seconds}` })).join('\n') + '\n');
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'dispatch', '--from', file, '--no-repo', '--json'], { cwd: dir, env: { ...process.env, GITBUS_HOME: home }, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, 'dispatch', '--from', file, '--no-repo', '--json'], { cwd: dir, env: { ...process.env, GITBUS_HOME: home }, timeout: 300_000 }, (err, stdout, stderr) => {
       if (err) return resolve({ ids: [], failure: `exit ${String(err.code ?? err.signal)}: ${`${stdout} ${stderr}`.replace(/\s+/g, ' ').trim().slice(0, 300)}` });
       try {
         resolve({ ids: (JSON.parse(stdout) as { ids: string[] }).ids });
@@ -139,6 +141,7 @@ export async function fleetBench(lines: string[]): Promise<void> {
   const everyMs = num('BENCH_FLEET_DISPATCH_EVERY', 60) * 1000;
   const taskSeconds = num('BENCH_FLEET_TASK_SECONDS', 10);
   const staggerMs = 30_000;
+  const drainMs = Math.min(phaseMs, 5 * 60_000);
 
   const dir = tmp('gitbus-bench-fleet-');
   const remote = join(dir, 'srv', 'bus.git');
@@ -203,13 +206,18 @@ export async function fleetBench(lines: string[]): Promise<void> {
         }
       }
       await sleep(Math.max(0, end - Date.now()));
-      phases.push({ name, start, end, mainBefore, mainAfter: mainOf(remote), usage: meter(), dispatchCommits: commits, dispatched, dispatchFailures: failures });
+      phases.push({ name, start, end, mainBefore, mainAfter: mainOf(remote), usage: meter(), dispatchCommits: commits, dispatched, dispatchFailures: failures, load: loadavg()[0] ?? NaN });
       out(`phase ${name} done`);
     };
     await runPhase('idle', false);
     await runPhase('load', true);
+    // Not part of the load phase's figures: how long the fleet takes to finish what was dispatched (bounded).
+    const drainStart = Date.now();
+    const finishedIds = () => new Set(events.filter((e) => e.event === 'finished' && e.id !== undefined && dispatchedAt.has(e.id)).map((e) => e.id));
+    await waitFor('drain', drainMs, () => finishedIds().size >= dispatchedAt.size).catch(() => undefined);
+    const drain = { seconds: (Date.now() - drainStart) / 1000, left: dispatchedAt.size - finishedIds().size, boundSeconds: drainMs / 1000 };
 
-    report(lines, { nodes, workerCount, phaseMs, perCommit, everyMs, taskSeconds, joinSeconds, peak: host.inFlight().peak }, phases.map((p) => ({ phase: p, host: hostFigures((host as GitHost).log, p.start, p.end), events: eventFigures(events, p.start, p.end, dispatchedAt), kinds: commitKinds(subjects(remote, p)) })));
+    report(lines, { nodes, workerCount, phaseMs, perCommit, everyMs, taskSeconds, joinSeconds, peak: host.inFlight().peak, drain }, phases.map((p) => ({ phase: p, host: hostFigures((host as GitHost).log, p.start, p.end), events: eventFigures(events, p.start, p.end, dispatchedAt), kinds: commitKinds(subjects(remote, p)) })));
   } finally {
     await stopWorkers(workers);
     await host?.close();
@@ -247,6 +255,8 @@ interface Setup {
   taskSeconds: number;
   joinSeconds: number;
   peak: number;
+  /** After the load stopped: how long until every dispatched task was finished (or the bound), and how many were not. */
+  drain: { seconds: number; left: number; boundSeconds: number };
 }
 
 function report(lines: string[], s: Setup, rows: { phase: Phase; host: HostFigures; events: EventFigures; kinds: Map<string, number> }[]): void {
@@ -286,9 +296,15 @@ function report(lines: string[], s: Setup, rows: { phase: Phase; host: HostFigur
   add('host CPU, % of one core (server, http-backend, dispatcher)', (r) => r.phase.usage.hostCpu.toFixed(1));
   add('host request time median / p95', (r) => `${r.host.requestMs.median} / ${r.host.requestMs.p95} ms`);
   add('refused pushes, by reason', (r) => [...r.host.refusedBecause].map(([k, n]) => `${k || '(none)'} ${n}`).join(', ') || 'none');
+  add('machine load average at the phase end', (r) => `${r.phase.load.toFixed(1)} on ${cpus().length} cores`);
   add('HTTP errors / pushes without report', (r) => `${r.host.httpErrors} / ${r.host.unreported}`);
   add('watcher events', (r) => [...r.events.byType].map(([k, n]) => `${k} ${n}`).join(', ') || 'none');
   lines.push('', `most http-backend processes at once: ${s.peak}`);
+  lines.push(
+    s.drain.left === 0
+      ? `after the load phase every dispatched task was finished within ${s.drain.seconds.toFixed(0)} s`
+      : `after the load phase ${s.drain.left} dispatched task(s) were still not finished after ${s.drain.seconds.toFixed(0)} s (bound ${s.drain.boundSeconds.toFixed(0)} s)`,
+  );
   for (const r of rows) for (const e of r.events.errors) lines.push(`${r.phase.name}: ${e}`);
   for (const r of rows) for (const f of r.phase.dispatchFailures) lines.push(`${r.phase.name}: dispatch --from failed: ${f}`);
   lines.push('');
