@@ -217,12 +217,22 @@ export async function fleetBench(lines: string[]): Promise<void> {
     await waitFor('drain', drainMs, () => finishedIds().size >= dispatchedAt.size).catch(() => undefined);
     const drain = { seconds: (Date.now() - drainStart) / 1000, left: dispatchedAt.size - finishedIds().size, boundSeconds: drainMs / 1000 };
 
-    report(lines, { nodes, workerCount, phaseMs, perCommit, everyMs, taskSeconds, joinSeconds, peak: host.inFlight().peak, drain }, phases.map((p) => ({ phase: p, host: hostFigures((host as GitHost).log, p.start, p.end), events: eventFigures(events, p.start, p.end, dispatchedAt), kinds: commitKinds(subjects(remote, p)) })));
+    report(lines, { nodes, workerCount, phaseMs, perCommit, everyMs, taskSeconds, joinSeconds, peak: host.inFlight().peak, drain }, phases.map((p) => ({ phase: p, host: hostFigures((host as GitHost).log, p.start, p.end), events: eventFigures(events, p.start, p.end, dispatchedAt), kinds: commitKinds(subjects(remote, p)), landed: landed(remote, p) })));
   } finally {
     await stopWorkers(workers);
     await host?.close();
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+/**
+ * Claims and responses that reached main in the phase, counted on the host (files added under claims/ and
+ * responses/): the host's truth, which does not depend on when a busy worker got round to reporting an event.
+ */
+function landed(remote: string, p: Phase): { claims: number; responses: number } {
+  if (p.mainBefore === p.mainAfter) return { claims: 0, responses: 0 };
+  const added = git(['--git-dir', remote, 'diff', '--name-only', '--diff-filter=A', p.mainBefore, p.mainAfter, '--', 'claims/', 'responses/']).split('\n');
+  return { claims: added.filter((f) => f.startsWith('claims/')).length, responses: added.filter((f) => f.startsWith('responses/')).length };
 }
 
 function subjects(remote: string, p: Phase): string[] {
@@ -259,7 +269,7 @@ interface Setup {
   drain: { seconds: number; left: number; boundSeconds: number };
 }
 
-function report(lines: string[], s: Setup, rows: { phase: Phase; host: HostFigures; events: EventFigures; kinds: Map<string, number> }[]): void {
+function report(lines: string[], s: Setup, rows: { phase: Phase; host: HostFigures; events: EventFigures; kinds: Map<string, number>; landed: { claims: number; responses: number } }[]): void {
   const perMin = (n: number, h: HostFigures) => (n / h.seconds) * 60;
   const tasksPerMin = (s.perCommit * 60_000) / s.everyMs;
   lines.push(`## A fleet of ${s.nodes} nodes on one remote over smart HTTP (issue 14)`, '');
@@ -285,10 +295,11 @@ function report(lines: string[], s: Setup, rows: { phase: Phase; host: HostFigur
   add('reads/s mean (against GitHub 15/s)', (r) => `**${r.host.readsPerSecond.toFixed(2)}** (${against(r.host.readsPerSecond, GITHUB_READS_PER_SECOND)})`);
   add('reads/s, busiest 10 s', (r) => `${r.host.peakReadsPerSecond.toFixed(1)} (${against(r.host.peakReadsPerSecond, GITHUB_READS_PER_SECOND)})`);
   add('  ref listings / fetches', (r) => `${r.host.lists} / ${r.host.fetches}`);
-  add('tasks dispatched (commits) / claimed / done', (r) => `${r.phase.dispatched} (${r.phase.dispatchCommits}) / ${r.events.claimed} / ${r.events.finished}`);
-  add('tasks/s done', (r) => (r.events.finished / r.host.seconds).toFixed(3));
-  add('pushes per task done (all / main only)', (r) => (r.events.finished ? `${(r.host.pushes / r.events.finished).toFixed(1)} / ${(r.host.mainPushes / r.events.finished).toFixed(2)}` : '-'));
-  add('lost races per task (refused main pushes / claims)', (r) => (r.events.claimed ? `${(r.host.mainRefused / r.events.claimed).toFixed(2)} (${r.host.mainRefused})` : `- (${r.host.mainRefused} refused)`));
+  add('tasks dispatched (commits) / claimed / answered, on main', (r) => `${r.phase.dispatched} (${r.phase.dispatchCommits}) / ${r.landed.claims} / ${r.landed.responses}`);
+  add('  the same as watcher events: claimed / finished', (r) => `${r.events.claimed} / ${r.events.finished}`);
+  add('tasks/s done (responses on main)', (r) => (r.landed.responses / r.host.seconds).toFixed(3));
+  add('pushes per task done (all / main only)', (r) => (r.landed.responses ? `${(r.host.pushes / r.landed.responses).toFixed(1)} / ${(r.host.mainPushes / r.landed.responses).toFixed(1)}` : '-'));
+  add('lost races per task (refused main pushes / claims on main)', (r) => (r.landed.claims ? `**${(r.host.mainRefused / r.landed.claims).toFixed(1)}** (${r.host.mainRefused})` : `- (${r.host.mainRefused} refused)`));
   add('lost races from watcher events', (r) => (r.events.lostRaceEvents === null ? 'no such event yet' : String(r.events.lostRaceEvents)));
   add('dispatch-to-claim median / p95', (r) => (r.events.dispatchToClaimMs.n ? `${(r.events.dispatchToClaimMs.median / 1000).toFixed(1)} / ${(r.events.dispatchToClaimMs.p95 / 1000).toFixed(1)} s` : '-'));
   add('worker CPU, % of one core (all workers)', (r) => r.phase.usage.workersCpu.toFixed(1));
