@@ -213,9 +213,13 @@ export async function fleetBench(lines: string[]): Promise<void> {
     await runPhase('load', true);
     // Not part of the load phase's figures: how long the fleet takes to finish what was dispatched (bounded).
     const drainStart = Date.now();
-    const finishedIds = () => new Set(events.filter((e) => e.event === 'finished' && e.id !== undefined && dispatchedAt.has(e.id)).map((e) => e.id));
-    await waitFor('drain', drainMs, () => finishedIds().size >= dispatchedAt.size).catch(() => undefined);
-    const drain = { seconds: (Date.now() - drainStart) / 1000, left: dispatchedAt.size - finishedIds().size, boundSeconds: drainMs / 1000 };
+    // Answered as the host sees it (a response file on main), not as late worker events say.
+    const unanswered = () => {
+      const answered = new Set(git(['--git-dir', remote, 'ls-tree', '--name-only', 'refs/heads/main', 'responses/']).split('\n').map((f) => f.replace(/^responses\/|\.md$/g, '')));
+      return [...dispatchedAt.keys()].filter((id) => !answered.has(id)).length;
+    };
+    await waitFor('drain', drainMs, () => unanswered() === 0).catch(() => undefined);
+    const drain = { seconds: (Date.now() - drainStart) / 1000, left: unanswered(), boundSeconds: drainMs / 1000 };
 
     report(lines, { nodes, workerCount, phaseMs, perCommit, everyMs, taskSeconds, joinSeconds, peak: host.inFlight().peak, drain }, phases.map((p) => ({ phase: p, host: hostFigures((host as GitHost).log, p.start, p.end), events: eventFigures(events, p.start, p.end, dispatchedAt), kinds: commitKinds(subjects(remote, p)), landed: landed(remote, p) })));
   } finally {
@@ -310,11 +314,11 @@ function report(lines: string[], s: Setup, rows: { phase: Phase; host: HostFigur
   add('machine load average at the phase end', (r) => `${r.phase.load.toFixed(1)} on ${cpus().length} cores`);
   add('HTTP errors / pushes without report', (r) => `${r.host.httpErrors} / ${r.host.unreported}`);
   add('watcher events', (r) => [...r.events.byType].map(([k, n]) => `${k} ${n}`).join(', ') || 'none');
-  lines.push('', `most http-backend processes at once: ${s.peak}`);
+  lines.push('', `most http-backend processes at once (whole run, joins included): ${s.peak}`);
   lines.push(
     s.drain.left === 0
-      ? `after the load phase every dispatched task was finished within ${s.drain.seconds.toFixed(0)} s`
-      : `after the load phase ${s.drain.left} dispatched task(s) were still not finished after ${s.drain.seconds.toFixed(0)} s (bound ${s.drain.boundSeconds.toFixed(0)} s)`,
+      ? `after the load phase every dispatched task was answered on main within ${s.drain.seconds.toFixed(0)} s`
+      : `after the load phase ${s.drain.left} dispatched task(s) were still not answered on main after ${s.drain.seconds.toFixed(0)} s (bound ${s.drain.boundSeconds.toFixed(0)} s)`,
   );
   for (const r of rows) for (const e of r.events.errors) lines.push(`${r.phase.name}: ${e}`);
   for (const r of rows) for (const f of r.phase.dispatchFailures) lines.push(`${r.phase.name}: dispatch --from failed: ${f}`);
