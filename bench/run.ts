@@ -22,6 +22,7 @@ import { startupBench } from './startup.js';
 import { latencyBench, watcherBench } from './watcher.js';
 import { budgetBench } from './budget.js';
 import { throughputBench } from './throughput.js';
+import { fleetBench } from './fleet.js';
 import { fmt, row, summarize, time, type Sample } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../cli/gitbus.mjs', import.meta.url));
@@ -159,4 +160,6 @@ if (!only || only === 'bulk') await bulkBench(lines, Number(process.env['BENCH_B
 if (!only || only === 'pending') await pendingBench(lines, Number(process.env['BENCH_PENDING_RUNS'] ?? 7), Number(process.env['BENCH_PENDING'] ?? 5000));
 if (!only || only === 'archive') await archiveBench(lines, Number(process.env['BENCH_ARCHIVED'] ?? 100_000), Number(process.env['BENCH_ARCHIVE_RUNS'] ?? 5));
 if (!only || only === 'project') await projectBench(lines, Math.min(CYCLES, Number(process.env['BENCH_PROJECT_CYCLES'] ?? 30)));
+// Twice BENCH_FLEET_MINUTES (20 min by default) and 100 watchers: only when asked for by name.
+if (only === 'fleet') await fleetBench(lines);
 process.stdout.write(`${lines.join('\n')}\n`);
