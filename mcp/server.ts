@@ -52,8 +52,11 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `no tool "${req.params.name}": the tools are ${TOOLS.map((t) => t.name).join(', ')}`);
     const token = extra._meta?.progressToken;
     let step = 0;
+    // A tool may report progress without awaiting it (a wait's output follower): once the call has its answer, a
+    // late report would reach the client after the result, for a token it has already forgotten.
+    let answered = false;
     const progress = async (message: string): Promise<void> => {
-      if (token === undefined) return;
+      if (token === undefined || answered) return;
       try {
         await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++step, message } });
       } catch {
@@ -62,7 +65,10 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
     };
     const call = callTool(tool, req.params.arguments, { bus, progress, signal: AbortSignal.any([extra.signal, stopping.signal]), cwd: process.cwd(), home: o.home }, o.log);
     inflight.add(call);
-    return call.finally(() => inflight.delete(call));
+    return call.finally(() => {
+      answered = true;
+      inflight.delete(call);
+    });
   });
 
   const transport = new StdioServerTransport();

@@ -183,7 +183,7 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
   }
   // Only decisions inside the compare-and-swap loop count as lost when they come to nothing.
   pickedBefore = false;
-  return transact(ctx, 'claim', decide, { ...(peek ? { peek } : {}), ...(onLostRace ? { onRetry: () => onLostRace('rejected') } : {}) });
+  return transact(ctx, 'claim', decide, { ...(peek ? { peek } : {}), ...(opts.beforeWrite ? { beforeWrite: opts.beforeWrite } : {}), ...(onLostRace ? { onRetry: () => onLostRace('rejected') } : {}) });
 }
 
 /** The claim file of one picked task and what its claimer needs to run it. */
