@@ -34,10 +34,17 @@ export async function pendingBench(lines: string[], samples: number, pending: nu
   // join, and git's own shallow clone of the same remote, taking turns.
   const joins: number[] = [];
   const clones: number[] = [];
+  // And the first command on a node just joined (join warms the parse cache), against the same on the small bus.
+  const firstBig: number[] = [];
+  const firstSmall: number[] = [];
   for (let i = 0; i < (parts.has('join') ? 3 : 0); i++) {
     const at = join(dir, `join-${i}`);
     joins.push(await time(async () => run(['join', big.remote, '--node', `j${i}`, '--home', at])));
     clones.push(await time(async () => git(['clone', '-q', '--bare', '--depth', '1', `file://${big.remote}`, join(dir, `clone-${i}.git`)])));
+    const atSmall = join(dir, `join-small-${i}`);
+    run(['join', small.remote, '--node', `j${i}`, '--home', atSmall]);
+    firstBig.push(run(['status', '--home', at]));
+    firstSmall.push(run(['status', '--home', atSmall]));
   }
 
   type Case = { label: string; args: (home: string) => string[]; writes: boolean };
@@ -103,6 +110,7 @@ export async function pendingBench(lines: string[], samples: number, pending: nu
   if (joins.length === 0) return;
   const j = summarize(joins);
   const g = summarize(clones);
+  lines.push(ratioRow('status, first command after join', summarize(firstBig), summarize(firstSmall), TARGET));
   lines.push('', `join of the ${pending}-task bus: median ${fmt(j.median)} ms against \`git clone --bare --depth 1\` ${fmt(g.median)} ms (${(j.median / g.median).toFixed(2)}x; 3 runs each)`, '');
 }
 
