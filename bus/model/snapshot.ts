@@ -82,6 +82,7 @@ export class Snapshot {
    * enforces trust): the task model never sees them; status, show and lint report them.
    */
   forged: ForgedFile[] = [];
+  private parsedLoaded = false;
   /** Each live folder's tree oid and listing, for the parse cache on disk. */
   private folderTrees = new Map<string, { tree: string; entries: TreeEntry[] }>();
 
@@ -108,13 +109,18 @@ export class Snapshot {
       const entries = live.folders.get(e.path);
       if (e.type === 'tree' && entries) snap.folderTrees.set(e.path, { tree: e.oid, entries });
     }
-    snap.loadParsed();
     await snap.loadSettings();
     return snap;
   }
 
-  /** Fills the in-process parse cache from the disk cache for folders with many files not parsed yet. */
+  /**
+   * Fills the in-process parse cache from the disk cache for folders with many files not parsed yet. Called by the
+   * bulk readers only (viewsOf, allViews, allProblems, missingDependencies): `show` of one task parses its few
+   * files rather than load a cache file of thousands.
+   */
   private loadParsed(): void {
+    if (this.parsedLoaded) return;
+    this.parsedLoaded = true;
     const disk = diskCacheOf(this.store);
     for (const [folder, { tree, entries }] of this.folderTrees) {
       // A tree met before was looked up (or parsed) then: a long-lived process does not count its files again.
@@ -249,6 +255,7 @@ export class Snapshot {
    * dependencies applied. What claim --next, status and housekeeping read.
    */
   async viewsOf(ids: Iterable<string>, external?: (missing: string[]) => Promise<Map<string, TaskState>>): Promise<TaskView[]> {
+    this.loadParsed();
     const bases: TaskView[] = [];
     const missing = new Set<string>();
     for (const id of ids) {
@@ -273,6 +280,7 @@ export class Snapshot {
   }
 
   async allViews(external?: (id: string) => TaskState | undefined): Promise<TaskView[]> {
+    this.loadParsed();
     const out: TaskView[] = [];
     for (const id of this.index.tasks.keys()) {
       const v = await this.view(id, external);
@@ -284,6 +292,7 @@ export class Snapshot {
 
   /** Dependencies named by live tasks that are not live themselves (to be looked up in the archive). */
   async missingDependencies(ids: Iterable<string>): Promise<string[]> {
+    this.loadParsed();
     const missing = new Set<string>();
     for (const id of ids) {
       const base = await this.baseView(id);
@@ -303,6 +312,7 @@ export class Snapshot {
 
   /** Every problem in this commit: names, settings, and the contents of every live file. */
   async allProblems(): Promise<FileProblem[]> {
+    this.loadParsed();
     const problems = [...this.index.problems, ...this.settingsProblems];
     for (const files of this.index.tasks.values()) {
       const refs = [files.handoff, ...files.claims.values(), ...files.releases.values(), files.cancel, files.response];
