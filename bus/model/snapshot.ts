@@ -114,9 +114,8 @@ export class Snapshot {
   }
 
   /**
-   * Fills the in-process parse cache from the disk cache for folders with many files not parsed yet. Called by the
-   * bulk readers only (viewsOf, allViews, allProblems, missingDependencies): `show` of one task parses its few
-   * files rather than load a cache file of thousands.
+   * Fills the in-process parse cache from the disk cache for folders with many files not parsed yet: once per
+   * snapshot, when the first view is built or a bulk reader starts, not when the snapshot is read.
    */
   private loadParsed(): void {
     if (this.parsedLoaded) return;
@@ -222,6 +221,9 @@ export class Snapshot {
     if (!files?.handoff) return undefined;
     const cached = baseViews.get(files);
     if (cached) return cached;
+    // A view to build: many more usually follow (every loop over the tasks), so the disk cache is looked at now. A
+    // long-lived watcher whose views are all kept never gets here, and never counts its folders' files again.
+    this.loadParsed();
     const parsed: Partial<ParsedTaskFiles> = {};
     for (const ref of refsToParse(files)) {
       const p = await this.parse(ref);
