@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Session } from 'node:inspector';
 import { renderBusFile } from '../schemas/bus-file.js';
 import { openBus } from '../bus/context.js';
 import { initBus } from '../bus/ops/init.js';
@@ -13,6 +14,8 @@ import { fmt, summarize, time, type Sample } from './stats.js';
 const BIN = fileURLToPath(new URL('../../bin/gitbus.js', import.meta.url));
 const TARGET = 1.5;
 const ELIGIBLE = 'task-00003';
+/** BENCH_PENDING_PARTS (comma-separated: join, processes, wake) selects parts of this bench; all by default. */
+const PARTS = new Set((process.env['BENCH_PENDING_PARTS'] ?? 'join,processes,wake').split(',').map((p) => p.trim()));
 
 /**
  * Issue 14: `status`, `status --json`, `show`, `claim --next` and a watcher wake with many pending tasks (default
@@ -22,7 +25,7 @@ const ELIGIBLE = 'task-00003';
  * main back afterwards, so every sample decides from the same state. Plus a long-lived watcher's wake in-process,
  * and `join` against `git clone --depth 1`.
  */
-export async function pendingBench(lines: string[], samples: number, pending: number): Promise<void> {
+export async function pendingBench(lines: string[], samples: number, pending: number, parts = PARTS): Promise<void> {
   const BASELINE = samples + 5;
   const dir = tmp('gitbus-bench-pending-');
   const big = await makeBus(dir, 'big', pending);
@@ -31,10 +34,17 @@ export async function pendingBench(lines: string[], samples: number, pending: nu
   // join, and git's own shallow clone of the same remote, taking turns.
   const joins: number[] = [];
   const clones: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  // And the first command on a node just joined (join warms the parse cache), against the same on the small bus.
+  const firstBig: number[] = [];
+  const firstSmall: number[] = [];
+  for (let i = 0; i < (parts.has('join') ? 3 : 0); i++) {
     const at = join(dir, `join-${i}`);
     joins.push(await time(async () => run(['join', big.remote, '--node', `j${i}`, '--home', at])));
     clones.push(await time(async () => git(['clone', '-q', '--bare', '--depth', '1', `file://${big.remote}`, join(dir, `clone-${i}.git`)])));
+    const atSmall = join(dir, `join-small-${i}`);
+    run(['join', small.remote, '--node', `j${i}`, '--home', atSmall]);
+    firstBig.push(run(['status', '--home', at]));
+    firstSmall.push(run(['status', '--home', atSmall]));
   }
 
   type Case = { label: string; args: (home: string) => string[]; writes: boolean };
@@ -55,9 +65,9 @@ export async function pendingBench(lines: string[], samples: number, pending: nu
     results.set(key, [...(results.get(key) ?? []), ms]);
   };
   // Warm-up: page cache, git's first start, and each bus's cache written once.
-  for (const bus of buses) for (const c of cases) sample(bus, c, false);
+  if (parts.has('processes')) for (const bus of buses) for (const c of cases) sample(bus, c, false);
   results.clear();
-  for (let round = 0; round < samples; round++) {
+  for (let round = 0; round < (parts.has('processes') ? samples : 0); round++) {
     for (const c of cases) {
       for (const cold of [true, false]) {
         // Both buses in the same moment of the run, the first alternating, so that load falls on both alike.
@@ -71,31 +81,51 @@ export async function pendingBench(lines: string[], samples: number, pending: nu
   const inProcess = async (bus: Bus): Promise<Sample> => {
     const ctx = await openBus(bus.home, 'watcher');
     const ms: number[] = [];
+    // BENCH_PENDING_PROFILE=<file>: a CPU profile of the big bus's measured wakes only (not the setup).
+    const profile = bus === big ? process.env['BENCH_PENDING_PROFILE'] : undefined;
     for (let i = 0; i < samples + 2; i++) {
+      if (i === 2 && profile) await startProfile();
       const t = await time(() => watch(ctx, { once: true, stop: new AbortController().signal, watchFiles: false, onEvent: () => undefined }));
       bus.reset();
       if (i >= 2) ms.push(t);
     }
+    if (profile) await stopProfile(profile);
     await ctx.repo.close();
     return summarize(ms);
   };
-  const wakeBig = await inProcess(big);
-  const wakeSmall = await inProcess(small);
+  const wakeBig = parts.has('wake') ? await inProcess(big) : null;
+  const wakeSmall = parts.has('wake') ? await inProcess(small) : null;
 
   lines.push(`## ${pending} pending tasks against a small bus (${BASELINE} pending), whole processes (${samples} runs each, taking turns)`, '');
   lines.push('cold: the parse cache removed first (as the first command after join); warm: written by an earlier command.', '');
   lines.push(`${'command'.padEnd(44)} ${`${pending} pending`.padStart(18)} ${'small bus'.padStart(18)}   ratio`);
-  for (const c of cases) {
+  for (const c of parts.has('processes') ? cases : []) {
     for (const mode of ['cold', 'warm']) {
       const a = summarize(results.get(`big|${c.label}|${mode}`) ?? []);
       const b = summarize(results.get(`small|${c.label}|${mode}`) ?? []);
       lines.push(ratioRow(`${c.label}, ${mode}`, a, b, mode === 'warm' ? TARGET : undefined));
     }
   }
-  lines.push(ratioRow('watcher wake in-process (long-lived watcher)', wakeBig, wakeSmall, TARGET));
+  if (wakeBig && wakeSmall) lines.push(ratioRow('watcher wake in-process (long-lived watcher)', wakeBig, wakeSmall, TARGET));
+  if (joins.length === 0) return;
   const j = summarize(joins);
   const g = summarize(clones);
+  lines.push(ratioRow('status, first command after join', summarize(firstBig), summarize(firstSmall), TARGET));
   lines.push('', `join of the ${pending}-task bus: median ${fmt(j.median)} ms against \`git clone --bare --depth 1\` ${fmt(g.median)} ms (${(j.median / g.median).toFixed(2)}x; 3 runs each)`, '');
+}
+
+const inspector = new Session();
+const post = (method: string, params?: object): Promise<unknown> =>
+  new Promise((resolve, reject) => inspector.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
+async function startProfile(): Promise<void> {
+  inspector.connect();
+  await post('Profiler.enable');
+  await post('Profiler.start');
+}
+async function stopProfile(file: string): Promise<void> {
+  const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+  writeFileSync(file, JSON.stringify(profile));
+  inspector.disconnect();
 }
 
 function ratioRow(label: string, a: Sample, b: Sample, target?: number): string {

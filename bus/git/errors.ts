@@ -33,3 +33,14 @@ export class PackIndexError extends GitbusError {
     });
   }
 }
+
+/** A fetched pack that cannot be read object by object: corrupt, thin, or not a pack. */
+export class PackReadError extends GitbusError {
+  readonly code = 'PACK_INVALID';
+  constructor(where: string, reason: string) {
+    super(`the pack ${where} cannot be read: ${reason}`, 'run the command again (the fetch is made afresh); if it repeats, check the remote with `git fsck` and report a bug', {
+      where,
+      reason,
+    });
+  }
+}

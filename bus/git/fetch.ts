@@ -5,9 +5,9 @@ import { GitbusError } from '../../schemas/errors.js';
 import { GitServiceError } from '../transport/errors.js';
 import type { Transport } from '../transport/transport.js';
 import { GITBUS_AGENT } from './agent.js';
-import { PktLineError } from './errors.js';
+import { PackReadError, PktLineError } from './errors.js';
 import { FetchFailedError, FetchWantGoneError } from './fetch-errors.js';
-import { EXPLODE_BELOW_OBJECTS, explodePack } from './explode-pack.js';
+import { EXPLODE_BELOW_OBJECTS, writePackLoose } from './explode-pack.js';
 import { assertOid } from './oid.js';
 import { isoGit } from './iso-git.js';
 import { FLUSH_PKT, PktLineReader, concatBytes, encodePktLine, pktText } from './pkt-line.js';
@@ -195,7 +195,17 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   const packName = `pack-${sha}`;
   let packfile: string | undefined;
   let exploded = false;
-  if (count > 0) {
+  if (count > 0 && count < (opts.explodeBelow ?? EXPLODE_BELOW_OBJECTS)) {
+    // Read once, in order, straight into loose objects: each is written atomically, so other processes of the node
+    // see an object whole or not at all, and no pack is ever indexed for it (join's 5,000-object pack: issue 14).
+    try {
+      await writePackLoose(fs, gitdir, negotiation.pack, `${packName} from ${remote}`);
+    } catch (err) {
+      if (err instanceof PackReadError) throw new FetchFailedError(`the pack from ${remote} is invalid: ${err.data['reason'] as string}`, { want, remote }, err);
+      throw err;
+    }
+    exploded = true;
+  } else if (count > 0) {
     // Indexed in a folder of this fetch's own: other processes of the node fetch into the same clone at the same
     // time (nothing holds a lock across network I/O), and must never see a half-written pack or have one deleted
     // under them. The pack is self-contained (no thin-pack asked for), so it indexes on its own.
@@ -205,16 +215,11 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
       const tmpPack = `objects/pack/${packName}.pack`;
       await fs.promises.writeFile(join(incoming, tmpPack), negotiation.pack);
       await (await isoGit()).indexPack({ fs, dir: incoming, gitdir: incoming, filepath: tmpPack, cache: {} });
-      if (count < (opts.explodeBelow ?? EXPLODE_BELOW_OBJECTS)) {
-        await explodePack({ fs, gitdir: incoming, packName, into: gitdir });
-        exploded = true;
-      } else {
-        // Pack before index: isomorphic-git finds packs by their .idx, so a pack is never seen without its data.
-        packfile = `objects/pack/${packName}.pack`;
-        await fs.promises.mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
-        await fs.promises.rename(join(incoming, packfile), join(gitdir, packfile));
-        await fs.promises.rename(join(incoming, 'objects', 'pack', `${packName}.idx`), join(gitdir, 'objects', 'pack', `${packName}.idx`));
-      }
+      // Pack before index: isomorphic-git finds packs by their .idx, so a pack is never seen without its data.
+      packfile = `objects/pack/${packName}.pack`;
+      await fs.promises.mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
+      await fs.promises.rename(join(incoming, packfile), join(gitdir, packfile));
+      await fs.promises.rename(join(incoming, 'objects', 'pack', `${packName}.idx`), join(gitdir, 'objects', 'pack', `${packName}.idx`));
     } finally {
       await fs.promises.rm(incoming, { recursive: true, force: true });
     }

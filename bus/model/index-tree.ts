@@ -1,31 +1,111 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { classifyEntry, LIVE_FOLDERS } from '../../schemas/layout.js';
 import type { TreeEntry } from '../store/objects.js';
-import type { TaskFiles, TreeIndex } from './types.js';
+import type { FileRef, TaskFiles, TreeIndex } from './types.js';
 
 /** The root tree and the live folders of one commit of main, as listed (nothing parsed yet). */
 export interface LiveTree {
   commit: string;
   root: TreeEntry[];
   folders: Map<string, TreeEntry[]>;
+  /** Each listed folder's tree oid: with an IndexMemo, what a folder's names say is worked out once per tree. */
+  trees?: Map<string, string>;
+}
+
+type TaskFileKind = 'handoff' | 'claim' | 'release' | 'cancel' | 'response';
+
+/** One task file as its name classifies it. `key` names the file and its blob. */
+interface TaskPart {
+  kind: TaskFileKind;
+  attempt: number;
+  ref: FileRef;
+  key: string;
+}
+
+/** What the names of one live folder say: worked out once per tree (trees are immutable). */
+interface FolderIndex {
+  problems: FileProblem[];
+  nodes: [string, FileRef][];
+  /** Task files by task id, in listing order. */
+  byId: Map<string, TaskPart[]>;
+}
+
+const EMPTY_FOLDER: FolderIndex = { problems: [], nodes: [], byId: new Map() };
+
+/**
+ * What indexTree worked out for the last snapshot, so that a long-lived process (a watcher) does the work of what
+ * changed, not of everything live, for every new commit: each folder's index by tree oid, and the last index's
+ * TaskFiles. A task none of whose files changed gets the same TaskFiles object back, so whatever is derived from
+ * it alone (its base view, bus/model/snapshot.ts) can be kept by identity. The index's `tasks` map is the memo's
+ * too: whoever changes a snapshot's tasks (bus/trust/node-files.ts) replaces the map and the TaskFiles it changes,
+ * never edits them. Bounded: two trees per folder, one index of tasks.
+ */
+export class IndexMemo {
+  private readonly folders = new Map<string, Map<string, FolderIndex>>();
+  last: { folders: Map<string, FolderIndex>; tasks: Map<string, TaskFiles> } | null = null;
+
+  folder(folder: string, tree: string, entries: TreeEntry[]): FolderIndex {
+    let trees = this.folders.get(folder);
+    if (!trees) this.folders.set(folder, (trees = new Map()));
+    const hit = trees.get(tree);
+    if (hit) return hit;
+    const index = indexFolder(folder, entries);
+    if (trees.size >= 2) trees.delete(trees.keys().next().value as string);
+    trees.set(tree, index);
+    return index;
+  }
+}
+
+function indexFolder(folder: string, entries: TreeEntry[]): FolderIndex {
+  const out: FolderIndex = { problems: [], nodes: [], byId: new Map() };
+  for (const entry of entries) {
+    const c = classifyEntry(folder, entry.path, entry.mode);
+    if (!('kind' in c)) {
+      out.problems.push(c);
+      continue;
+    }
+    const ref = { path: `${folder}/${entry.path}`, oid: entry.oid };
+    if (c.kind === 'node') out.nodes.push([c.node, ref]);
+    else if (c.kind !== 'settings') {
+      const part: TaskPart = { kind: c.kind, attempt: 'attempt' in c ? c.attempt : 0, ref, key: `${ref.path}\0${ref.oid}` };
+      const list = out.byId.get(c.id);
+      if (list) list.push(part);
+      else out.byId.set(c.id, [part]);
+    }
+  }
+  return out;
+}
+
+function buildFiles(id: string, folders: FolderIndex[]): TaskFiles {
+  const t: TaskFiles = { id, claims: new Map(), releases: new Map() };
+  for (const f of folders) {
+    for (const p of f.byId.get(id) ?? []) {
+      if (p.kind === 'handoff') t.handoff = p.ref;
+      else if (p.kind === 'claim') t.claims.set(p.attempt, p.ref);
+      else if (p.kind === 'release') t.releases.set(p.attempt, p.ref);
+      else if (p.kind === 'cancel') t.cancel = p.ref;
+      else t.response = p.ref;
+    }
+  }
+  return t;
+}
+
+const sameParts = (a: TaskPart[] | undefined, b: TaskPart[]): boolean => a !== undefined && a.length === b.length && a.every((p, i) => p.key === b[i]?.key);
+
+/** Ids whose files in this folder differ between two indexes of it. */
+function changedIds(before: FolderIndex, after: FolderIndex, into: Set<string>): void {
+  for (const [id, parts] of after.byId) if (!sameParts(before.byId.get(id), parts)) into.add(id);
+  for (const id of before.byId.keys()) if (!after.byId.has(id)) into.add(id);
 }
 
 /**
  * Groups live files by task id using their names only. Pure: reading file contents is left to the caller,
- * so that deciding what is claimable needs to parse only the handoffs of candidate tasks.
+ * so that deciding what is claimable needs to parse only the handoffs of candidate tasks. With a memo (and
+ * `live.trees`), only the folders and tasks that changed since the memo's last index are worked out again; the
+ * result is the same.
  */
-export function indexTree(live: LiveTree): TreeIndex {
-  const tasks = new Map<string, TaskFiles>();
-  const nodes = new Map<string, { path: string; oid: string }>();
+export function indexTree(live: LiveTree, memo?: IndexMemo): TreeIndex {
   const problems: FileProblem[] = [];
-  const taskFor = (id: string): TaskFiles => {
-    let t = tasks.get(id);
-    if (!t) {
-      t = { id, claims: new Map(), releases: new Map() };
-      tasks.set(id, t);
-    }
-    return t;
-  };
   let settings: { path: string; oid: string } | undefined;
   for (const entry of live.root) {
     if (entry.path === 'gitbus.yaml') {
@@ -35,45 +115,54 @@ export function indexTree(live: LiveTree): TreeIndex {
       problems.push({ path: entry.path, field: '', reason: `${entry.path} must be a folder`, fix: `remove the file ${entry.path}`, severity: 'error' });
     }
   }
+  const folders = new Map<string, FolderIndex>();
   for (const folder of LIVE_FOLDERS) {
-    for (const entry of live.folders.get(folder) ?? []) {
-      const c = classifyEntry(folder, entry.path, entry.mode);
-      if (!('kind' in c)) {
-        problems.push(c);
-        continue;
-      }
-      const ref = { path: `${folder}/${entry.path}`, oid: entry.oid };
-      switch (c.kind) {
-        case 'handoff':
-          taskFor(c.id).handoff = ref;
-          break;
-        case 'claim':
-          taskFor(c.id).claims.set(c.attempt, ref);
-          break;
-        case 'release':
-          taskFor(c.id).releases.set(c.attempt, ref);
-          break;
-        case 'cancel':
-          taskFor(c.id).cancel = ref;
-          break;
-        case 'response':
-          taskFor(c.id).response = ref;
-          break;
-        case 'node':
-          nodes.set(c.node, ref);
-          break;
-        case 'settings':
-          break;
+    const entries = live.folders.get(folder);
+    const tree = live.trees?.get(folder);
+    const f = !entries || entries.length === 0 ? EMPTY_FOLDER : memo && tree !== undefined ? memo.folder(folder, tree, entries) : indexFolder(folder, entries);
+    folders.set(folder, f);
+    problems.push(...f.problems);
+  }
+  const all = [...folders.values()];
+  const handoffs = folders.get('handoffs') ?? EMPTY_FOLDER;
+  const nodes = new Map<string, FileRef>((folders.get('nodes') ?? EMPTY_FOLDER).nodes);
+
+  // A task is live when its handoff is, in the handoffs folder's order; its other folders only change its files.
+  let tasks: Map<string, TaskFiles>;
+  const last = memo?.last;
+  if (last) {
+    const affected = new Set<string>();
+    for (const [folder, f] of folders) {
+      const before = last.folders.get(folder) ?? EMPTY_FOLDER;
+      if (before !== f) changedIds(before, f, affected);
+    }
+    if (last.folders.get('handoffs') === handoffs) {
+      const touched = [...affected].filter((id) => last.tasks.has(id));
+      tasks = touched.length === 0 ? last.tasks : new Map(last.tasks);
+      for (const id of touched) tasks.set(id, buildFiles(id, all));
+    } else {
+      tasks = new Map();
+      for (const id of handoffs.byId.keys()) tasks.set(id, (!affected.has(id) && last.tasks.get(id)) || buildFiles(id, all));
+    }
+  } else {
+    tasks = new Map();
+    for (const id of handoffs.byId.keys()) tasks.set(id, buildFiles(id, all));
+  }
+  if (memo) memo.last = { folders, tasks };
+
+  // Files of a task that has no handoff, in the order the folders list them.
+  const orphans = new Set<string>();
+  for (const f of all) {
+    if (f === handoffs) continue;
+    for (const id of f.byId.keys()) {
+      if (handoffs.byId.has(id) || orphans.has(id)) continue;
+      orphans.add(id);
+      const t = buildFiles(id, all);
+      for (const ref of [...t.claims.values(), ...t.releases.values(), t.cancel, t.response]) {
+        if (ref) problems.push({ path: ref.path, field: '', reason: `no handoff handoffs/${t.id}.md for this file`, fix: `remove it, or restore handoffs/${t.id}.md`, severity: 'error' });
       }
     }
   }
-  for (const t of tasks.values()) {
-    if (t.handoff) continue;
-    for (const ref of [...t.claims.values(), ...t.releases.values(), t.cancel, t.response]) {
-      if (ref) problems.push({ path: ref.path, field: '', reason: `no handoff handoffs/${t.id}.md for this file`, fix: `remove it, or restore handoffs/${t.id}.md`, severity: 'error' });
-    }
-  }
-  for (const [id, t] of tasks) if (!t.handoff) tasks.delete(id);
   const index: TreeIndex = { commit: live.commit, tasks, nodes, problems };
   if (settings) index.settings = settings;
   return index;

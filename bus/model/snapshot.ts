@@ -6,13 +6,21 @@ import type { NodeCard } from '../../schemas/node-card.js';
 import { listFolder, type ObjectStore, type TreeEntry } from '../store/objects.js';
 import { parseCacheDir, type ParseCacheDir } from '../store/parse-cache.js';
 import type { CachedEntry } from '../store/parse-cache-file.js';
-import { indexTree, type LiveTree } from './index-tree.js';
+import { IndexMemo, indexTree, type LiveTree } from './index-tree.js';
 import { applyDependencies, baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type TaskView } from './task-view.js';
-import type { FileRef, ForgedFile, SettingOverride, TaskState, TreeIndex } from './types.js';
+import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
 
 /** Parse results by path and blob oid; bus files are immutable, so an entry never goes stale. */
 const parseCache = new Map<string, Parsed<unknown>>();
 const PARSE_CACHE_LIMIT = 50_000;
+/**
+ * Across snapshots: the index of unchanged folders and tasks (IndexMemo), and each task's base view by its
+ * TaskFiles, which the memo hands out again while the task's files (names and blob oids) are unchanged. A base view
+ * is a function of those blobs alone (bus/model/task-view.ts baseTaskView: no time, settings or liveness), so a
+ * long-lived watcher's wake costs what changed, not what is pending. Dependencies are applied per snapshot.
+ */
+const indexMemo = new IndexMemo();
+const baseViews = new WeakMap<TaskFiles, TaskView>();
 /** gitbus.yaml by blob oid: read by every snapshot, changed almost never. */
 const settingsCache = new Map<string, ReturnType<typeof parseSettingsFile>>();
 
@@ -27,6 +35,8 @@ interface DiskCache {
   onDisk: Map<string, Set<string>>;
   /** Per folder, the tree and parsedFromBlobs at its last saveParsed. */
   checked: Map<string, string>;
+  /** Folder trees loadParsed has seen: their files are in the parse cache already (or were parsed once). */
+  loaded: Set<string>;
 }
 const diskCaches = new Map<string, DiskCache>();
 /** Fewer misses than this are parsed rather than looked up on disk, and a file is rewritten only for more new entries. */
@@ -37,7 +47,7 @@ const DISK_NEW_SHARE = 0.05;
 function diskCacheOf(store: ObjectStore): DiskCache {
   let d = diskCaches.get(store.gitdir);
   if (!d) {
-    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map() };
+    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map(), loaded: new Set() };
     diskCaches.set(store.gitdir, d);
   }
   return d;
@@ -58,7 +68,6 @@ export interface NodeView {
  * oid. Every decision of an operation is taken from one Snapshot, which is what makes compare-and-swap sound.
  */
 export class Snapshot {
-  private views = new Map<string, TaskView>();
   settings: ResolvedSettings = resolveSettings(DEFAULT_SETTINGS);
   settingsProblems: FileProblem[] = [];
   /** gitbus.yaml as written, when it parsed (null: missing or unreadable, so `settings` are the defaults). */
@@ -73,6 +82,7 @@ export class Snapshot {
    * enforces trust): the task model never sees them; status, show and lint report them.
    */
   forged: ForgedFile[] = [];
+  private parsedLoaded = false;
   /** Each live folder's tree oid and listing, for the parse cache on disk. */
   private folderTrees = new Map<string, { tree: string; entries: TreeEntry[] }>();
 
@@ -83,28 +93,40 @@ export class Snapshot {
   ) {}
 
   static async read(store: ObjectStore, commit: string | null): Promise<Snapshot> {
-    const live: LiveTree = { commit: commit ?? '', root: [], folders: new Map() };
+    const live: LiveTree = { commit: commit ?? '', root: [], folders: new Map(), trees: new Map() };
     if (commit) {
       const tree = await store.readCommitTree(commit);
       live.root = await store.readTree(tree);
       for (const folder of LIVE_FOLDERS) {
-        if (live.root.some((e) => e.path === folder && e.type === 'tree')) live.folders.set(folder, await listFolder(store, tree, folder));
+        const e = live.root.find((r) => r.path === folder && r.type === 'tree');
+        if (!e) continue;
+        live.folders.set(folder, await listFolder(store, tree, folder));
+        live.trees?.set(folder, e.oid);
       }
     }
-    const snap = new Snapshot(store, commit, indexTree(live));
+    const snap = new Snapshot(store, commit, indexTree(live, indexMemo));
     for (const e of live.root) {
       const entries = live.folders.get(e.path);
       if (e.type === 'tree' && entries) snap.folderTrees.set(e.path, { tree: e.oid, entries });
     }
-    snap.loadParsed();
     await snap.loadSettings();
     return snap;
   }
 
-  /** Fills the in-process parse cache from the disk cache for folders with many files not parsed yet. */
+  /**
+   * Fills the in-process parse cache from the disk cache for folders with many files not parsed yet: once per
+   * snapshot, when the first view is built or a bulk reader starts, not when the snapshot is read.
+   */
   private loadParsed(): void {
+    if (this.parsedLoaded) return;
+    this.parsedLoaded = true;
     const disk = diskCacheOf(this.store);
     for (const [folder, { tree, entries }] of this.folderTrees) {
+      // A tree met before was looked up (or parsed) then: a long-lived process does not count its files again.
+      const seenTree = `${folder} ${tree}`;
+      if (disk.loaded.has(seenTree)) continue;
+      if (disk.loaded.size > 1000) disk.loaded.clear();
+      disk.loaded.add(seenTree);
       let missing = 0;
       for (const e of entries) if (e.type === 'blob' && !parseCache.has(keyOf(`${folder}/${e.path}`, e.oid))) missing++;
       if (missing < DISK_MIN_NEW) continue;
@@ -195,10 +217,13 @@ export class Snapshot {
 
   /** The task's state before dependencies are applied; undefined when the id is not live. */
   async baseView(id: string): Promise<TaskView | undefined> {
-    const cached = this.views.get(id);
-    if (cached) return cached;
     const files = this.index.tasks.get(id);
     if (!files?.handoff) return undefined;
+    const cached = baseViews.get(files);
+    if (cached) return cached;
+    // A view to build: many more usually follow (every loop over the tasks), so the disk cache is looked at now. A
+    // long-lived watcher whose views are all kept never gets here, and never counts its folders' files again.
+    this.loadParsed();
     const parsed: Partial<ParsedTaskFiles> = {};
     for (const ref of refsToParse(files)) {
       const p = await this.parse(ref);
@@ -208,7 +233,7 @@ export class Snapshot {
       else parsed.claim = p as ParsedTaskFiles['claim'];
     }
     const view = baseTaskView(files, parsed as ParsedTaskFiles);
-    this.views.set(id, view);
+    baseViews.set(files, view);
     return view;
   }
 
@@ -220,12 +245,44 @@ export class Snapshot {
     const base = await this.baseView(id);
     if (!base) return undefined;
     const deps = base.handoff?.after ?? [];
+    if (deps.length === 0 || base.state !== 'pending') return base;
     const states = new Map<string, TaskState | 'unknown'>();
     for (const dep of deps) states.set(dep, (await this.baseView(dep))?.state ?? external?.(dep) ?? 'unknown');
     return applyDependencies(base, (d) => states.get(d) ?? 'unknown');
   }
 
+  /**
+   * The full views of `ids` (those live, in order), each task's files read once: base views first, then `external`
+   * asked once for the dependencies that are not live (archived tasks; without it they count as unknown), then
+   * dependencies applied. What claim --next, status and housekeeping read.
+   */
+  async viewsOf(ids: Iterable<string>, external?: (missing: string[]) => Promise<Map<string, TaskState>>): Promise<TaskView[]> {
+    this.loadParsed();
+    const bases: TaskView[] = [];
+    const missing = new Set<string>();
+    for (const id of ids) {
+      const base = await this.baseView(id);
+      if (!base) continue;
+      bases.push(base);
+      for (const dep of base.handoff?.after ?? []) if (!this.index.tasks.has(dep)) missing.add(dep);
+    }
+    const archived = external && missing.size > 0 ? await external([...missing]) : new Map<string, TaskState>();
+    const out: TaskView[] = [];
+    for (const base of bases) {
+      const deps = base.handoff?.after ?? [];
+      if (deps.length === 0 || base.state !== 'pending') {
+        out.push(base);
+        continue;
+      }
+      const states = new Map<string, TaskState | 'unknown'>();
+      for (const dep of deps) states.set(dep, (await this.baseView(dep))?.state ?? archived.get(dep) ?? 'unknown');
+      out.push(applyDependencies(base, (d) => states.get(d) ?? 'unknown'));
+    }
+    return out;
+  }
+
   async allViews(external?: (id: string) => TaskState | undefined): Promise<TaskView[]> {
+    this.loadParsed();
     const out: TaskView[] = [];
     for (const id of this.index.tasks.keys()) {
       const v = await this.view(id, external);
@@ -237,6 +294,7 @@ export class Snapshot {
 
   /** Dependencies named by live tasks that are not live themselves (to be looked up in the archive). */
   async missingDependencies(ids: Iterable<string>): Promise<string[]> {
+    this.loadParsed();
     const missing = new Set<string>();
     for (const id of ids) {
       const base = await this.baseView(id);
@@ -256,6 +314,7 @@ export class Snapshot {
 
   /** Every problem in this commit: names, settings, and the contents of every live file. */
   async allProblems(): Promise<FileProblem[]> {
+    this.loadParsed();
     const problems = [...this.index.problems, ...this.settingsProblems];
     for (const files of this.index.tasks.values()) {
       const refs = [files.handoff, ...files.claims.values(), ...files.releases.values(), files.cancel, files.response];

@@ -139,12 +139,7 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
     } else {
       // Names alone rule out most tasks; parse only the handoffs that could be claimable.
       const candidates = [...snap.index.tasks.values()].filter((f) => !f.response && !f.cancel && (openAttempt(f) === null || expired.size > 0)).map((f) => f.id);
-      const external = await archivedStates(ctx, await snap.missingDependencies(candidates));
-      const views: TaskView[] = [];
-      for (const id of candidates) {
-        const v = await snap.view(id, (d) => external.get(d));
-        if (v) views.push(reclaimable(v, expired));
-      }
+      const views = (await snap.viewsOf(candidates, (missing) => archivedStates(ctx, missing))).map((v) => reclaimable(v, expired));
       snap.saveParsed();
       judge = await judgeFor(views.map((v) => v.id));
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };

@@ -23,13 +23,11 @@ export async function cancelDoomed(ctx: BusContext, now = () => new Date(), opts
   const r = await transact(ctx, 'cancel-doomed', async (snap) => {
     const candidates: string[] = [];
     for (const [id, f] of snap.index.tasks) if (f.handoff && !f.response && !f.cancel && openAttempt(f) === null) candidates.push(id);
-    const external = await archivedStates(ctx, await snap.missingDependencies(candidates));
     const blocked: BlockedTask[] = [];
     const states = new Map<string, DependencyState>();
-    for (const id of candidates) {
-      const v = await snap.view(id, (d) => external.get(d));
-      if (v?.state !== 'blocked') continue;
-      blocked.push({ id, after: v.waitingFor });
+    for (const v of await snap.viewsOf(candidates, (missing) => archivedStates(ctx, missing))) {
+      if (v.state !== 'blocked') continue;
+      blocked.push({ id: v.id, after: v.waitingFor });
       for (const d of v.waitingOn) states.set(d.id, d.state);
     }
     const doomed = doomedByDependencies(blocked, (d) => states.get(d) ?? 'unknown');

@@ -136,6 +136,9 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     });
     await saveNodeConfig(home, config);
     if (pin) savePin(home, pin);
+    // The node's first command then finds the parse cache warm (bus/store/parse-cache.ts): the one-time join parses
+    // the live files, not every first command after it. Only speed is at stake, so a failure here fails no join.
+    await snap.allViews().catch(() => undefined);
     return { home, node, remote, commit: r.commit, replaced, trust: pin ? { version: pin.pinned.version, digest: pin.pinned.digest, admins: pin.pinned.admins } : null, nodeKey: key ? { fingerprint: key.key.fingerprint, key: key.key.line } : null };
   } catch (err) {
     if (cloned) await rm(paths.clone, { recursive: true, force: true });

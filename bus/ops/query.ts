@@ -165,8 +165,6 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
   const obs = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs, await claimHolders(snap));
   const beats = new Map<string, (BeatFacts & Partial<BeatDetails>) | null>();
   if (!offline) for (const n of new Set([...nodeViews.map((v) => v.node), ...Object.keys(obs.nodes)])) if (obs.nodes[n]) beats.set(n, await readBeat(ctx, n));
-  // Dependencies that left main count with their archived state, as they do for claims.
-  const archived = offline ? new Map<string, TaskState>() : await archivedStates(ctx, await snap.missingDependencies(snap.ids()));
   const now = Date.now();
   const liveness = (node: string): NodeLiveness => {
     const beat = beats.get(node) ?? null;
@@ -188,7 +186,9 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     if (t.claim.node === ctx.config.node) return readProgress(ctx.paths.home, t.id, t.claim.attempt);
     return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
   };
-  const views = (await snap.allViews((d) => archived.get(d))).sort(compareQueue);
+  // Dependencies that left main count with their archived state, as they do for claims.
+  const views = (await snap.viewsOf(snap.ids(), offline ? undefined : (missing) => archivedStates(ctx, missing))).sort(compareQueue);
+  snap.saveParsed();
   // On a bus whose trust root this node pinned: which live tasks it would refuse as untrusted, and why.
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
   const verdicts = trust ? await handoffVerdicts(snap, trust, views.filter((v) => !isFinal(v.state)).map((v) => v.id), { name: ctx.config.node, labels: ctx.config.labels }) : null;

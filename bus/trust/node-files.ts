@@ -96,7 +96,13 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
     const v = nodeFileVerdict({ path: ref.path, node, ...(check ? { check } : {}) }, trust.accepted, trust.node, now);
     return v.counts ? null : { path: ref.path, kind, node: v.node, reason: v.reason, fix: v.fix };
   };
-  for (const files of snap.index.tasks.values()) await filterTask(files, judge, snap.forged);
+  // The index's map is shared with the process-wide index memo (bus/model/index-tree.ts): replaced, never edited.
+  const kept = new Map<string, TaskFiles>();
+  for (const [id, files] of snap.index.tasks) {
+    const k = await filterTask(files, judge, snap.forged);
+    if (k !== files) kept.set(id, k);
+  }
+  if (kept.size > 0) snap.index.tasks = new Map([...snap.index.tasks].map(([id, f]) => [id, kept.get(id) ?? f]));
   for (const [node, ref] of [...snap.index.nodes]) {
     const f = await judge(ref, 'node', node);
     if (f) {
@@ -109,35 +115,44 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
 /**
  * Only what decides the task's state is judged: claims from the highest down to the first that counts, that
  * claim's release, and the response. Lower attempts and their releases change nothing whoever wrote them.
+ * Returns `files` when nothing is forged, else a copy without the forged files: a TaskFiles object is shared by
+ * the snapshots of every process-wide index (bus/model/index-tree.ts IndexMemo), so it is never changed in place.
  */
-async function filterTask(files: TaskFiles, judge: (ref: FileRef, kind: ForgedFile['kind']) => Promise<ForgedFile | null>, forged: ForgedFile[]): Promise<void> {
+async function filterTask(files: TaskFiles, judge: (ref: FileRef, kind: ForgedFile['kind']) => Promise<ForgedFile | null>, forged: ForgedFile[]): Promise<TaskFiles> {
+  let out = files;
+  const own = (): TaskFiles => {
+    if (out === files) out = { ...files, claims: new Map(files.claims), releases: new Map(files.releases) };
+    return out;
+  };
   const attempts = [...files.claims.keys()].sort((a, b) => b - a);
   for (const a of attempts) {
     const ref = files.claims.get(a);
     if (!ref) continue;
     const f = await judge(ref, 'claim');
     if (!f) break;
-    files.claims.delete(a);
-    files.takenAttempt = Math.max(files.takenAttempt ?? 0, a);
+    const t = own();
+    t.claims.delete(a);
+    t.takenAttempt = Math.max(t.takenAttempt ?? 0, a);
     forged.push({ ...f, id: files.id });
   }
   let top = 0;
-  for (const a of files.claims.keys()) top = Math.max(top, a);
-  const release = files.releases.get(top);
+  for (const a of out.claims.keys()) top = Math.max(top, a);
+  const release = out.releases.get(top);
   if (release) {
     const f = await judge(release, 'release');
     if (f) {
-      files.releases.delete(top);
+      own().releases.delete(top);
       forged.push({ ...f, id: files.id });
     }
   }
-  if (files.response) {
-    const f = await judge(files.response, 'response');
+  if (out.response) {
+    const f = await judge(out.response, 'response');
     if (f) {
-      delete files.response;
+      delete own().response;
       forged.push({ ...f, id: files.id });
     }
   }
+  return out;
 }
 
 const NODE_KINDS = new Set(['claim', 'release', 'response', 'node']);

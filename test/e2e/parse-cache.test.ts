@@ -72,6 +72,22 @@ describe('parse cache', () => {
     expect(status.tasks.filter((t) => t.state === 'pending')).toHaveLength(30);
   });
 
+  it('join writes the parse cache of the tree it fetched: the new node\'s first status reads no handoff blob', async () => {
+    const beta = join(bus.dir, 'beta-home');
+    const j = await gitbus(['join', bus.remote, '--node', 'beta', '--home', beta]);
+    expect(j.code, j.stderr).toBe(0);
+    const clone = join(beta, 'clone.git');
+    const tree = gitCli(['--git-dir', clone, 'rev-parse', 'main:handoffs']).trim();
+    expect(readdirSync(join(clone, 'gitbus-cache', 'parsed'))).toContain(`handoffs-${tree}.v8`);
+    // As above: with the handoffs' blobs gone, a status that parsed them would have to fetch them back.
+    const blobs = gitCli(['--git-dir', clone, 'ls-tree', 'main', 'handoffs/']).split('\n').filter(Boolean).map((l) => l.split(/\s+/)[2] as string);
+    for (const oid of blobs) unlinkSync(join(clone, 'objects', oid.slice(0, 2), oid.slice(2)));
+    const r = await gitbus(['status', '--json'], { home: beta });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { tasks: unknown[] }).tasks).toHaveLength(32);
+    expect(blobs.filter((oid) => existsSync(join(clone, 'objects', oid.slice(0, 2), oid.slice(2))))).toEqual([]);
+  });
+
   it('a damaged cache file is ignored: status parses again and says the same', async () => {
     const before = await run(['status', '--json']);
     for (const f of readdirSync(cacheDir())) writeFileSync(join(cacheDir(), f), 'garbage');
