@@ -78,6 +78,9 @@ describe('idle presence', () => {
 
 describe('waking from idle', () => {
   it('a node whose last beat is old beats before its claim lands, and an observer that saw it idle does not reclaim it', async () => {
+    // A long presence from now on: no presence beat of a can fall between the dispatch and the claim below, so
+    // only the beat before a claim can make a's beat fresh when the claim lands.
+    setSettings(SETTINGS.replace('presence: 4s', 'presence: 60s'), join(bus.dir, 'person'));
     const bHome = await bus.addNode('b', [], ['--runner', 'shell']);
     const b = startWatcher(bHome, [], children);
     await until('b to start', () => b.events().some((e) => e.type === 'started'), 30_000, () => b.stderr());
@@ -101,8 +104,14 @@ describe('waking from idle', () => {
     const dispatchAt = log.findIndex((u) => u.ref === 'refs/heads/main' && subject(u.oid) === `gitbus: dispatch ${id}`);
     expect(dispatchAt).toBeGreaterThanOrEqual(0);
     expect(claimAt).toBeGreaterThan(dispatchAt);
-    // Between the dispatch and the claim a beat of a reached the remote: observers see a fresh beat with the claim.
-    expect(log.slice(dispatchAt + 1, claimAt).some((u) => u.ref === 'refs/gitbus/heartbeats/a')).toBe(true);
+    // Observers see a fresh beat with the claim: a's last beat before the claim landed is at most one heartbeat
+    // (1 s) older than the claim — pushed just before it. Without the beat before a claim it would be older than
+    // the 1.5 s waited above (no presence beat is due for a minute).
+    const lastBeat = log.slice(0, claimAt).filter((u) => u.ref === 'refs/gitbus/heartbeats/a').at(-1);
+    expect(lastBeat).toBeDefined();
+    const claimFile = gitCli(['--git-dir', bus.remote, 'show', `${log[claimAt]?.oid ?? ''}:claims/${id}.1.md`]);
+    const claimedAt = Date.parse(/^claimed: (.+)$/m.exec(claimFile)?.[1] ?? '');
+    expect(claimedAt - beatTime(lastBeat?.oid ?? '')).toBeLessThanOrEqual(1_200);
 
     await until('a to finish it', () => a.events().some((e) => e.type === 'finished' && e.id === id), 30_000, () => a.stderr());
     await until('b to finish its own', () => b.events().some((e) => e.type === 'finished' && e.id === busy), 30_000, () => b.stderr());
