@@ -52,23 +52,31 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `no tool "${req.params.name}": the tools are ${TOOLS.map((t) => t.name).join(', ')}`);
     const token = extra._meta?.progressToken;
     let step = 0;
-    // A tool may report progress without awaiting it (a wait's output follower): once the call has its answer, a
-    // late report would reach the client after the result, for a token it has already forgotten.
+    // A tool may report progress without awaiting it (a wait's output follower). Every report is written before
+    // the call's answer, and none after it: a report reaching the client after the result is for a token it has
+    // already forgotten (a protocol error there).
     let answered = false;
-    const progress = async (message: string): Promise<void> => {
-      if (token === undefined || answered) return;
-      try {
-        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++step, message } });
-      } catch {
-        // The client went away; the call's own answer will not reach it either.
-      }
+    const sending = new Set<Promise<void>>();
+    const progress = (message: string): Promise<void> => {
+      if (token === undefined || answered) return Promise.resolve();
+      const sent = extra
+        .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++step, message } })
+        .catch(() => {
+          // The client went away; the call's own answer will not reach it either.
+        })
+        .finally(() => sending.delete(sent));
+      sending.add(sent);
+      return sent;
     };
     const call = callTool(tool, req.params.arguments, { bus, progress, signal: AbortSignal.any([extra.signal, stopping.signal]), cwd: process.cwd(), home: o.home }, o.log);
     inflight.add(call);
-    return call.finally(() => {
+    try {
+      return await call;
+    } finally {
       answered = true;
+      await Promise.allSettled([...sending]);
       inflight.delete(call);
-    });
+    }
   });
 
   const transport = new StdioServerTransport();
