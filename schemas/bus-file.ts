@@ -114,6 +114,25 @@ function identityProblems(path: string, location: BusPath, raw: Record<string, u
   return out;
 }
 
+/**
+ * Kinds whose fields grow with new gitbus versions and that older nodes must go on reading (PROTOCOL.md §1): the
+ * bus settings, which an admin extends once some nodes are upgraded, and node cards, which a newer node writes
+ * about itself. An unknown top-level field there is a warning and is ignored: rejecting the file would throw away
+ * every other setting (a custom lease) or the whole card because of one field this node does not know. Handoffs
+ * and claims stay strict: a task must not run with a field silently ignored.
+ */
+const GROWING_KINDS: ReadonlySet<BusKind> = new Set<BusKind>(['settings', 'node']);
+
+function newerFieldProblem(path: string, key: string, known: readonly string[]): FileProblem {
+  const typo = unknownFieldProblem(path, [], key, known);
+  return {
+    ...typo,
+    reason: `unknown field "${key}", ignored: a field of a newer gitbus, or a typo`,
+    fix: `if a newer gitbus wrote it, upgrade this node to act on it; if it is a typo, ${typo.fix}`,
+    severity: 'warning',
+  };
+}
+
 function readFile(path: string, kind: BusKind, content: string | Uint8Array): MappingResult {
   return kind === 'settings' ? parseYamlFile(path, content) : parseFrontmatter(path, content);
 }
@@ -152,7 +171,11 @@ function parseAt(path: string, location: BusPath, content: string | Uint8Array):
   for (const key of Object.keys(raw)) {
     if (isExtraKey(key)) extras[key] = raw[key];
     else if (known.includes(key)) fields[key] = raw[key];
-    else problems.push(unknownFieldProblem(path, [], key, known));
+    else if (GROWING_KINDS.has(kind)) {
+      // Kept as an extra so that a node that rewrites the file (a card, `trust init`) gives it back unchanged.
+      extras[key] = raw[key];
+      problems.push(newerFieldProblem(path, key, known));
+    } else problems.push(unknownFieldProblem(path, [], key, known));
   }
   const parsed = spec.schema.safeParse(fields, { reportInput: true });
   if (!parsed.success) problems.push(...problemsFromIssues(path, spec.schema, parsed.error.issues));
@@ -241,7 +264,9 @@ export function checkBusData<K extends BusKind>(kind: K, data: KindData[K], extr
   const path = intendedPath(kind, data);
   const problems: FileProblem[] = [];
   for (const [key, value] of Object.entries(extras)) {
-    if (!isExtraKey(key)) problems.push(fileProblem(path, key, `"${key}" is not an extra field`, 'extra fields start with "x-" (or are "$schema")'));
+    // A growing kind's fields of a newer gitbus ride along as extras (parseAt), to be written back as they were.
+    const newer = GROWING_KINDS.has(kind) && !knownKeysAt(spec.schema, []).includes(key);
+    if (!isExtraKey(key) && !newer) problems.push(fileProblem(path, key, `"${key}" is not an extra field`, 'extra fields start with "x-" (or are "$schema")'));
     else if (value !== undefined && !isPlainData(value)) problems.push(fileProblem(path, key, 'the value is not plain data', 'use text, numbers, true/false, null, lists and mappings'));
   }
   const parsed = spec.schema.safeParse(data, { reportInput: true });
