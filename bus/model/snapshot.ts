@@ -186,6 +186,8 @@ export class Snapshot {
     if (r.ok) {
       this.settings = r.settings;
       this.settingsFile = r.file.data;
+      // A setting of a newer gitbus ignored here, a heartbeat not shorter than the lease: in use, and said.
+      this.settingsProblems.push(...r.warnings);
     } else {
       this.settingsProblems.push(...r.problems);
       // A newer bus must never be written with this version's rules: carry its protocol so writers refuse.

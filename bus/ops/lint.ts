@@ -45,7 +45,7 @@ function lintContent(rel: string, content: Uint8Array): FileProblem[] {
   if (content.byteLength > MAX_FILE) return tooBig(rel, content.byteLength);
   if (rel === 'gitbus.yaml') {
     const r = parseSettingsFile(content);
-    return r.ok ? [] : r.problems;
+    return r.ok ? r.warnings : r.problems;
   }
   const r = parseBusFile(rel, content);
   return r.ok ? r.warnings : r.problems;

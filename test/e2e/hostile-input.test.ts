@@ -112,6 +112,21 @@ describe('hostile input in the coordination repo', () => {
     expect(s.tasks.map((t) => t.id)).not.toContain('typo');
   });
 
+  it('a gitbus.yaml with a field of a newer gitbus keeps its other settings and the bus stays writable', async () => {
+    const work = join(bus.dir, 'attacker');
+    gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);
+    await writeFile(join(work, 'gitbus.yaml'), 'protocol: 1\nname: newer fleet\nlease: 7m\nshardBy: group\n');
+    gitCli(['commit', '-q', '-am', 'a setting of a newer gitbus'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const s = await gitbus(['status', '--json'], { home: bus.home('alpha') });
+    expect(s.code, s.stderr).toBe(0);
+    const status = json<{ settings: { name?: string; leaseMs: number }; problems: { path: string; field: string; severity: string; fix: string }[] }>(s);
+    expect(status.settings).toMatchObject({ name: 'newer fleet', leaseMs: 7 * 60_000 });
+    expect(status.problems.filter((p) => p.path === 'gitbus.yaml')).toEqual([expect.objectContaining({ field: 'shardBy', severity: 'warning', fix: expect.stringContaining('upgrade this node') })]);
+    const d = await gitbus(['dispatch', 'still lands', '--no-git', '--json'], { home: bus.home('alpha') });
+    expect(d.code, d.stderr).toBe(0);
+  });
+
   it('a bus whose gitbus.yaml has a newer protocol is read but never written', async () => {
     const work = join(bus.dir, 'attacker');
     gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);

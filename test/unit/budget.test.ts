@@ -13,10 +13,12 @@ describe('the budget by how the remote is reached', () => {
     expect(budgetOf({ pushBudget: 30, readBudget: 5 }, false)).toEqual({ pushesPerMin: 30, readsPerSec: 5, source: 'settings' });
   });
 
-  it('gitbus.yaml takes pushBudget, presence and readBudget, and still refuses unknown keys', () => {
+  it('gitbus.yaml takes pushBudget, presence and readBudget, and warns about a misspelt one', () => {
     const r = parseSettingsFile(new TextEncoder().encode('protocol: 1\npushBudget: 12\npresence: 20m\nreadBudget: 10\n'));
     expect(r.ok && r.settings).toMatchObject({ pushBudget: 12, presenceMs: 1_200_000, readBudget: 10 });
-    expect(parseSettingsFile(new TextEncoder().encode('protocol: 1\npushBudgte: 12\n')).ok).toBe(false);
+    const typo = parseSettingsFile(new TextEncoder().encode('protocol: 1\npushBudgte: 12\n'));
+    expect(typo.ok && typo.warnings.map((w) => [w.field, w.fix.includes('rename it to "pushBudget"')])).toEqual([['pushBudgte', true]]);
+    expect(typo.ok && typo.settings.pushBudget).toBeUndefined();
     expect(parseSettingsFile(new TextEncoder().encode('protocol: 1\npushBudget: 0\n')).ok).toBe(false);
   });
 });
