@@ -132,7 +132,7 @@ describe('bus settings fixed by the trust root', () => {
     expect(lease?.fix).toContain('gitbus trust settings lease=3s');
     expect((await gitbus(['status'], { home: v })).stdout).toContain('gitbus.yaml says maxAttempts 99; trust version 1 says 3, which this node uses');
     const lint = await gitbus(['lint', '--json'], { home: v });
-    expect(json<{ problems: Problem[] }>(lint).problems.filter((p) => p.path === 'gitbus.yaml').map((p) => p.field)).toEqual(['lease', 'maxAttempts']);
+    expect(json<{ problems: Problem[] }>(lint).problems.filter((p) => p.path === 'gitbus.yaml').map((p) => p.field)).toEqual(['heartbeat', 'lease', 'maxAttempts']); // the file's own heartbeat 10s is not shorter than its lease 3s
     const doctor = json<{ checks: { name: string; status: string; detail: string }[] }>(await gitbus(['doctor', '--json'], { home: v }));
     expect(doctor.checks.find((c) => c.name === 'trust.settings')).toMatchObject({ status: 'warn', detail: expect.stringContaining('gitbus.yaml says lease 3s; trust version 1 says 5m') });
 
