@@ -21,7 +21,7 @@ interface Case {
  * Command start-up (issue 14): `gitbus --version`, `gitbus status` and `gitbus dispatch` as whole processes,
  * against `node -e 0` — Node's own start-up, the floor every command pays. The cases take turns, one run each
  * per round and the first of each round rotating, so that the shared machine's load falls on all of them alike.
- * BENCH_STARTUP_COMPARE=path/to/other/bin/gitbus.js runs the same commands with another build in the same
+ * BENCH_STARTUP_COMPARE=path/to/other/bin/gitbus.js (or several, comma-separated) runs the same commands with another build in the same
  * rounds (how the "before" column of docs/PERFORMANCE.md was measured). Beside wall time it prints each case's
  * CPU time per run (Linux), which a machine shared with other work disturbs much less.
  */
@@ -37,8 +37,8 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   await initBus(dispatchHome, { remote: join(dir, 'dispatch.git'), node: 'bench' });
 
   const builds = [{ name: '', bin: BIN }];
-  const other = process.env['BENCH_STARTUP_COMPARE'];
-  if (other) builds.push({ name: `${other}: `, bin: resolve(other) });
+  // Several builds: separated by commas (a path with a comma in it cannot be compared).
+  for (const other of (process.env['BENCH_STARTUP_COMPARE'] ?? '').split(',').filter(Boolean)) builds.push({ name: `${other}: `, bin: resolve(other) });
   const cases: Case[] = [{ label: 'node -e 0', args: ['-e', '0'] }];
   for (const b of builds) {
     cases.push({ label: `${b.name}gitbus --version`, args: [b.bin, '--version'] });

@@ -26,6 +26,15 @@ const require = createRequire(import.meta.url);
 process.on('exit', () => appendFileSync(log, Object.keys(require.cache).map((f) => 'cjs:' + f + '\\n').join('')));
 `;
 
+/**
+ * Counts code compiled at run time: zod compiles each object schema's parser with `new Function` on its first
+ * parse unless jitless. A preload replaces the global Function with a proxy that writes down each construction.
+ */
+const COUNT_FUNCTIONS = `import { appendFileSync } from 'node:fs';
+const log = process.env.GITBUS_TEST_FUNCTION_LOG;
+globalThis.Function = new Proxy(Function, { construct(target, args) { appendFileSync(log, 'new Function\\n'); return Reflect.construct(target, args); } });
+`;
+
 /** Dependencies that only some commands need (issue 14): none may load with a command that does not use it. */
 const HEAVY = ['isomorphic-git', 'ssh2', 'cron', '@modelcontextprotocol/sdk', 'chokidar'];
 
@@ -34,6 +43,8 @@ interface Loaded {
   modules: string[];
   /** npm packages, bundled or required. */
   packages: string[];
+  /** The bundled files of npm packages, as paths from node_modules ("yaml/browser/dist/index.js"). */
+  packageFiles: string[];
 }
 
 const packageOf = (path: string): string | undefined => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1];
@@ -50,6 +61,7 @@ describe('CLI start-up: what a command loads', () => {
     const r = await gitbus(args, { ...(home ? { home } : {}), env: { NODE_OPTIONS: `--import=${join(dir.path, 'register.mjs')}`, GITBUS_TEST_MODULE_LOG: log } });
     const modules = new Set<string>();
     const packages = new Set<string>();
+    const packageFiles = new Set<string>();
     for (const line of readFileSync(log, 'utf8').split('\n')) {
       if (line.startsWith('cjs:')) {
         const pkg = packageOf(line);
@@ -57,18 +69,21 @@ describe('CLI start-up: what a command loads', () => {
       } else if (line.startsWith('file:') && line.includes('/dist/cli/')) {
         for (const [, source] of readFileSync(fileURLToPath(line), 'utf8').matchAll(/^\/\/ (\S+\.[cm]?js)$/gm)) {
           const pkg = packageOf(source as string);
-          if (pkg) packages.add(pkg);
-          else if ((source as string).startsWith('dist/')) modules.add((source as string).slice('dist/'.length));
+          if (pkg) {
+            packages.add(pkg);
+            packageFiles.add((source as string).replace(/^.*node_modules\//, ''));
+          } else if ((source as string).startsWith('dist/')) modules.add((source as string).slice('dist/'.length));
         }
       }
     }
-    return { r, loaded: { modules: [...modules].sort(), packages: [...packages].sort() } };
+    return { r, loaded: { modules: [...modules].sort(), packages: [...packages].sort(), packageFiles: [...packageFiles].sort() } };
   }
 
   beforeAll(async () => {
     dir = await tempDir('gitbus-startup-');
     writeFileSync(join(dir.path, 'hooks.mjs'), HOOKS);
     writeFileSync(join(dir.path, 'register.mjs'), REGISTER);
+    writeFileSync(join(dir.path, 'count-functions.mjs'), COUNT_FUNCTIONS);
     bus = await makeBus({ node: 'solo' });
   });
   afterAll(async () => {
@@ -102,6 +117,11 @@ describe('CLI start-up: what a command loads', () => {
     // A local remote is read directly and the clone's loose objects with node:zlib: isomorphic-git loads for a
     // packed object or a fetch through git's protocol only, cron for a schedule's due time only (issue 14).
     expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+    // yaml as its ES module build (scripts/bundle.mjs), not the CommonJS one behind a require() wrapper, all of
+    // which is bundled whatever the command uses.
+    const yaml = loaded.packageFiles.filter((f) => f.startsWith('yaml/'));
+    expect(yaml).toContain('yaml/browser/dist/public-api.js');
+    expect(yaml.filter((f) => !f.startsWith('yaml/browser/dist/'))).toEqual([]);
   });
 
   it('dispatch on a local bus loads its own command only, without isomorphic-git, cron, ssh2, the MCP SDK or chokidar', async () => {
@@ -147,6 +167,26 @@ describe('CLI start-up: what a command loads', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(loaded.modules).toContain('bus/preload.js');
     expect(loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron']));
+  });
+
+  it('a short command parses with zod jitless (no parser compiled at run time); the watcher compiles them', async () => {
+    /** How many functions the command compiled at run time (new Function), and its result. */
+    const compiled = async (args: string[], home: string): Promise<{ r: RunResult; count: number }> => {
+      const log = join(dir.path, `functions-${runs++}.log`);
+      writeFileSync(log, '');
+      const r = await gitbus(args, { home, env: { NODE_OPTIONS: `--import=${join(dir.path, 'count-functions.mjs')}`, GITBUS_TEST_FUNCTION_LOG: log } });
+      return { r, count: readFileSync(log, 'utf8').split('\n').filter(Boolean).length };
+    };
+    await bus.dispatch('solo', ['parsed by status']);
+    const status = await compiled(['status', '--json'], bus.home('solo'));
+    expect(status.r.code, status.r.stderr).toBe(0);
+    expect(JSON.stringify(json(status.r))).toContain('parsed by status');
+    expect(status.count).toBe(0);
+    // The counter works, and a long-running command keeps zod's compiled parsers, which its later parses repay.
+    await bus.addNode('jit-worker', [], ['--runner', 'shell']);
+    const watch = await compiled(['watch', '--once', '--json'], bus.home('jit-worker'));
+    expect(watch.r.code, watch.r.stderr).toBe(0);
+    expect(watch.count).toBeGreaterThan(0);
   });
 
   it('the MCP SDK loads only when mcp serves, not for its --help', async () => {
