@@ -1,4 +1,5 @@
 import type { BusContext } from '../bus/context.js';
+import { openAttempt } from '../bus/model/index-tree.js';
 import { currentSnapshot } from '../bus/ops/query.js';
 import { release } from '../bus/ops/release.js';
 import { firstLine } from '../schemas/errors.js';
@@ -26,7 +27,10 @@ export function stopLeftovers(ctx: BusContext): void {
  */
 export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promise<void> {
   const snap = await currentSnapshot(ctx);
-  for (const id of snap.ids()) {
+  for (const [id, f] of snap.index.tasks) {
+    // Names alone rule out a task without an open claim, or with a response: only the rest can be claimed (or
+    // cancelling), so only their views are built (with 5,000 pending tasks, one instead of 5,000 at every start).
+    if (f.response || openAttempt(f) === null) continue;
     const v = await snap.view(id);
     if ((v?.state !== 'claimed' && v?.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
     if (listOutbox(ctx.paths.home).some((e) => e.id === id)) continue;

@@ -14,12 +14,11 @@ export interface LiveTree {
 
 type TaskFileKind = 'handoff' | 'claim' | 'release' | 'cancel' | 'response';
 
-/** One task file as its name classifies it. `key` names the file and its blob. */
+/** One task file as its name classifies it. */
 interface TaskPart {
   kind: TaskFileKind;
   attempt: number;
   ref: FileRef;
-  key: string;
 }
 
 /** What the names of one live folder say: worked out once per tree (trees are immutable). */
@@ -67,7 +66,7 @@ function indexFolder(folder: string, entries: TreeEntry[]): FolderIndex {
     const ref = { path: `${folder}/${entry.path}`, oid: entry.oid };
     if (c.kind === 'node') out.nodes.push([c.node, ref]);
     else if (c.kind !== 'settings') {
-      const part: TaskPart = { kind: c.kind, attempt: 'attempt' in c ? c.attempt : 0, ref, key: `${ref.path}\0${ref.oid}` };
+      const part: TaskPart = { kind: c.kind, attempt: 'attempt' in c ? c.attempt : 0, ref };
       const list = out.byId.get(c.id);
       if (list) list.push(part);
       else out.byId.set(c.id, [part]);
@@ -76,13 +75,25 @@ function indexFolder(folder: string, entries: TreeEntry[]): FolderIndex {
   return out;
 }
 
+/**
+ * The claims or releases of a task that has none: one shared map, since most live tasks (all pending ones) have
+ * neither and two maps per task were a good part of what a command over 5,000 tasks allocates. TaskFiles are never
+ * changed in place (IndexMemo); this map refuses it outright.
+ */
+class NoFiles extends Map<number, FileRef> {
+  override set(): this {
+    throw new Error('unreachable: a TaskFiles map is changed in place (copy it first)');
+  }
+}
+const NONE: ReadonlyMap<number, FileRef> = new NoFiles();
+
 function buildFiles(id: string, folders: FolderIndex[]): TaskFiles {
-  const t: TaskFiles = { id, claims: new Map(), releases: new Map() };
+  const t: TaskFiles = { id, claims: NONE as Map<number, FileRef>, releases: NONE as Map<number, FileRef> };
   for (const f of folders) {
     for (const p of f.byId.get(id) ?? []) {
       if (p.kind === 'handoff') t.handoff = p.ref;
-      else if (p.kind === 'claim') t.claims.set(p.attempt, p.ref);
-      else if (p.kind === 'release') t.releases.set(p.attempt, p.ref);
+      else if (p.kind === 'claim') (t.claims === NONE ? (t.claims = new Map()) : t.claims).set(p.attempt, p.ref);
+      else if (p.kind === 'release') (t.releases === NONE ? (t.releases = new Map()) : t.releases).set(p.attempt, p.ref);
       else if (p.kind === 'cancel') t.cancel = p.ref;
       else t.response = p.ref;
     }
@@ -90,7 +101,7 @@ function buildFiles(id: string, folders: FolderIndex[]): TaskFiles {
   return t;
 }
 
-const sameParts = (a: TaskPart[] | undefined, b: TaskPart[]): boolean => a !== undefined && a.length === b.length && a.every((p, i) => p.key === b[i]?.key);
+const sameParts = (a: TaskPart[] | undefined, b: TaskPart[]): boolean => a !== undefined && a.length === b.length && a.every((p, i) => p.ref.path === b[i]?.ref.path && p.ref.oid === b[i]?.ref.oid);
 
 /** Ids whose files in this folder differ between two indexes of it. */
 function changedIds(before: FolderIndex, after: FolderIndex, into: Set<string>): void {

@@ -52,14 +52,25 @@ export function eligibility(view: TaskView, who: NodeFacts, maxAttempts: number)
       return { ok: false, reason: `it has already ended (${view.state})`, fix: 'dispatch a new task to run it again' };
   }
   if (!h) return { ok: false, reason: 'its handoff is unreadable', fix: 'run "gitbus lint"' };
-  if (h.to && h.to !== who.node) return { ok: false, reason: `it is addressed to node ${h.to}`, fix: `claim it on ${h.to}, or dispatch a copy without --to` };
-  const missing = (h.labels ?? []).filter((l) => !who.labels.includes(l));
-  if (missing.length > 0) return { ok: false, reason: `this node lacks label(s) ${missing.join(', ')}`, fix: 'claim it on a node with those labels, or add them to this node (node.yaml labels)' };
-  if (who.runners && !who.runners.includes(effectiveRunner(h))) return { ok: false, reason: `this node does not run "${effectiveRunner(h)}" tasks`, fix: 'enable that runner in the node settings' };
+  const elsewhere = notForThisNode(h, who);
+  if (elsewhere) return elsewhere;
   if (view.attempts >= maxAttempts) return { ok: false, reason: `it has used all ${maxAttempts} attempts`, fix: 'dispatch a new task, or raise maxAttempts in gitbus.yaml' };
   const verdict = who.policy?.(h, view.id);
   if (verdict && !verdict.ok && !(who.answerRefusals && h.to === who.node)) return { ok: false, reason: `this node's policy refuses it: ${verdict.reason}`, fix: verdict.fix, refusedByPolicy: true };
   return OK;
+}
+
+/**
+ * Why `who` may never claim a task with this handoff, whatever state the task is in (addressed to another node, a
+ * label it lacks, a runner it does not run); null when none of these holds. Pure. Part of eligibility, and what
+ * claim --next rules tasks out with before building their views (bus/ops/claim.ts).
+ */
+export function notForThisNode(h: Handoff, who: Pick<NodeFacts, 'node' | 'labels' | 'runners'>): Eligibility | null {
+  if (h.to && h.to !== who.node) return { ok: false, reason: `it is addressed to node ${h.to}`, fix: `claim it on ${h.to}, or dispatch a copy without --to` };
+  const missing = (h.labels ?? []).filter((l) => !who.labels.includes(l));
+  if (missing.length > 0) return { ok: false, reason: `this node lacks label(s) ${missing.join(', ')}`, fix: 'claim it on a node with those labels, or add them to this node (node.yaml labels)' };
+  if (who.runners && !who.runners.includes(effectiveRunner(h))) return { ok: false, reason: `this node does not run "${effectiveRunner(h)}" tasks`, fix: 'enable that runner in the node settings' };
+  return null;
 }
 
 /** Queue order: priority (highest first), then creation time (oldest first, unknown last), then id. */

@@ -3,6 +3,7 @@ import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
 import { LIVE_FOLDERS } from '../../schemas/layout.js';
 import { DEFAULT_SETTINGS, resolveSettings, type BusSettings, type ResolvedSettings } from '../../schemas/settings.js';
 import type { NodeCard } from '../../schemas/node-card.js';
+import type { Handoff } from '../../schemas/handoff.js';
 import { listFolder, type ObjectStore, type TreeEntry } from '../store/objects.js';
 import { parseCacheDir, type ParseCacheDir } from '../store/parse-cache.js';
 import type { CachedEntry } from '../store/parse-cache-file.js';
@@ -10,8 +11,16 @@ import { IndexMemo, indexTree, type LiveTree } from './index-tree.js';
 import { applyDependencies, baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type TaskView } from './task-view.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
 
-/** Parse results by path and blob oid; bus files are immutable, so an entry never goes stale. */
-const parseCache = new Map<string, Parsed<unknown>>();
+/**
+ * Parse results by blob oid, with the path they were parsed at (a result depends on the path too: the file kind
+ * and id come from the name); bus files are immutable, so an entry never goes stale. Keyed by the oid string the
+ * tree listing already holds, so that a lookup builds no key: with 5,000 tasks that was 15,000 strings per command.
+ */
+const parseCache = new Map<string, { path: string; parsed: Parsed<unknown> }>();
+const cached = (path: string, oid: string): Parsed<unknown> | undefined => {
+  const e = parseCache.get(oid);
+  return e && e.path === path ? e.parsed : undefined;
+};
 const PARSE_CACHE_LIMIT = 50_000;
 /**
  * Across snapshots: the index of unchanged folders and tasks (IndexMemo), and each task's base view by its
@@ -32,7 +41,8 @@ const settingsCache = new Map<string, ReturnType<typeof parseSettingsFile>>();
 interface DiskCache {
   dir: ParseCacheDir;
   seen: Set<string>;
-  onDisk: Map<string, Set<string>>;
+  /** Per folder, the entries (blob oid to name) its last file read or written holds. */
+  onDisk: Map<string, Map<string, string>>;
   /** Per folder, the tree and parsedFromBlobs at its last saveParsed. */
   checked: Map<string, string>;
   /** Folder trees loadParsed has seen: their files are in the parse cache already (or were parsed once). */
@@ -53,7 +63,6 @@ function diskCacheOf(store: ObjectStore): DiskCache {
   return d;
 }
 
-const keyOf = (path: string, oid: string) => `${path}\0${oid}`;
 /** Files parsed from their blobs by this process: saveParsed has nothing to do while it stays the same. */
 let parsedFromBlobs = 0;
 
@@ -128,21 +137,30 @@ export class Snapshot {
       if (disk.loaded.size > 1000) disk.loaded.clear();
       disk.loaded.add(seenTree);
       let missing = 0;
-      for (const e of entries) if (e.type === 'blob' && !parseCache.has(keyOf(`${folder}/${e.path}`, e.oid))) missing++;
+      let blobs = 0;
+      for (const e of entries) {
+        if (e.type !== 'blob') continue;
+        blobs++;
+        if (!cached(`${folder}/${e.path}`, e.oid)) missing++;
+      }
       if (missing < DISK_MIN_NEW) continue;
       // A long-lived process reads or writes a new file every few hundred tasks; the names it remembers stay few.
       if (disk.seen.size > 1000) disk.seen.clear();
       const found = disk.dir.load(folder, tree, disk.seen);
       if (!found) continue;
-      const listed = new Map(entries.map((e) => [e.path, e.oid]));
-      const keys = new Set<string>();
+      // A file of this very tree lists only its entries (saveParsed writes what the tree lists); an older file's
+      // entries are kept in memory only where this tree still lists them: the rest are of tasks gone since.
+      const listed = found.exact ? null : new Map(entries.map((e) => [e.path, e.oid]));
+      const keys = new Map<string, string>();
       for (const c of found.entries) {
-        const key = keyOf(`${folder}/${c.name}`, c.oid);
-        keys.add(key);
-        // Only what this tree lists is kept in memory; the rest of an older file is of tasks gone since.
-        if (listed.get(c.name) === c.oid && !parseCache.has(key)) remember(key, c.parsed);
+        keys.set(c.oid, c.name);
+        const path = `${folder}/${c.name}`;
+        if ((!listed || listed.get(c.name) === c.oid) && !cached(path, c.oid)) remember(path, c.oid, c.parsed);
       }
       disk.onDisk.set(folder, keys);
+      // Nothing of this tree was in memory before, and its own file is loaded: saveParsed has nothing new to write
+      // until this process parses a blob, and need not walk the listing to find that out.
+      if (found.exact && missing === blobs) disk.checked.set(folder, `${tree} ${parsedFromBlobs}`);
     }
   }
 
@@ -161,14 +179,13 @@ export class Snapshot {
       let fresh = 0;
       for (const e of entries) {
         if (e.type !== 'blob') continue;
-        const key = keyOf(`${folder}/${e.path}`, e.oid);
-        const parsed = parseCache.get(key);
+        const parsed = cached(`${folder}/${e.path}`, e.oid);
         if (!parsed) continue;
         known.push({ name: e.path, oid: e.oid, parsed });
-        if (!onDisk?.has(key)) fresh++;
+        if (onDisk?.get(e.oid) !== e.path) fresh++;
       }
       if (fresh < Math.max(DISK_MIN_NEW, Math.ceil(entries.length * DISK_NEW_SHARE))) continue;
-      if (disk.dir.save(folder, tree, known, disk.seen)) disk.onDisk.set(folder, new Set(known.map((k) => keyOf(`${folder}/${k.name}`, k.oid))));
+      if (disk.dir.save(folder, tree, known, disk.seen)) disk.onDisk.set(folder, new Map(known.map((k) => [k.oid, k.name])));
     }
   }
 
@@ -196,15 +213,14 @@ export class Snapshot {
   }
 
   async parse<T>(ref: FileRef): Promise<Parsed<T>> {
-    const key = keyOf(ref.path, ref.oid);
-    const hit = parseCache.get(key);
+    const hit = cached(ref.path, ref.oid);
     if (hit) return hit as Parsed<T>;
     const content = await this.store.readBlob(ref.oid);
     const r = parseBusFile(ref.path, content);
     const parsed: Parsed<unknown> = r.ok
       ? { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings }
       : { ok: false, problems: r.problems, ...(r.unsupportedProtocol !== undefined ? { unsupportedProtocol: r.unsupportedProtocol } : {}) };
-    remember(key, parsed);
+    remember(ref.path, ref.oid, parsed);
     parsedFromBlobs++;
     return parsed as Parsed<T>;
   }
@@ -237,6 +253,20 @@ export class Snapshot {
     const view = baseTaskView(files, parsed as ParsedTaskFiles);
     baseViews.set(files, view);
     return view;
+  }
+
+  /**
+   * A live task's handoff as parsed, without building its view (undefined when the id is not live or its handoff
+   * does not parse): what claim --next rules most tasks out with before it reads them in full.
+   */
+  async handoffOf(id: string): Promise<Handoff | undefined> {
+    const files = this.index.tasks.get(id);
+    if (!files?.handoff) return undefined;
+    const base = baseViews.get(files);
+    if (base) return base.handoff;
+    this.loadParsed();
+    const p = await this.parse<Handoff>(files.handoff);
+    return p.ok ? p.data : undefined;
   }
 
   /**
@@ -332,7 +362,7 @@ export class Snapshot {
   }
 }
 
-function remember(key: string, parsed: Parsed<unknown>): void {
+function remember(path: string, oid: string, parsed: Parsed<unknown>): void {
   if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.clear();
-  parseCache.set(key, parsed);
+  parseCache.set(oid, { path, parsed });
 }

@@ -7,7 +7,7 @@ import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateEr
 import { transact, type Decision, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { openAttempt } from '../model/index-tree.js';
-import { claimQueue, eligibility, pickManyFromQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
+import { claimQueue, eligibility, notForThisNode, pickManyFromQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
 import type { FileChange } from '../store/objects.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
@@ -137,9 +137,17 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
         throw new NotClaimableError(id, e.reason, e.fix);
       }
     } else {
-      // Names alone rule out most tasks; parse only the handoffs that could be claimable.
+      // Names alone rule out most tasks; parse only the handoffs that could be claimable. Of those, a task addressed
+      // to another node, or needing a label or runner this node lacks, is never claimable here whatever its state:
+      // its handoff rules it out before its view (and its dependencies, and its trust verdict) is worked out.
       const candidates = [...snap.index.tasks.values()].filter((f) => !f.response && !f.cancel && (openAttempt(f) === null || expired.size > 0)).map((f) => f.id);
-      const views = (await snap.viewsOf(candidates, (missing) => archivedStates(ctx, missing))).map((v) => reclaimable(v, expired));
+      const self = { node: ctx.config.node, labels: ctx.config.labels, ...(target.runners ? { runners: target.runners } : {}) };
+      const possible: string[] = [];
+      for (const id of candidates) {
+        const h = await snap.handoffOf(id);
+        if (!h || !notForThisNode(h, self)) possible.push(id);
+      }
+      const views = (await snap.viewsOf(possible, (missing) => archivedStates(ctx, missing))).map((v) => reclaimable(v, expired));
       snap.saveParsed();
       judge = await judgeFor(views.map((v) => v.id));
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
@@ -153,7 +161,7 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
           const e = eligibility(v, facts, snap.settings.maxAttempts);
           return e.refusedByPolicy ? [{ id: v.id, reason: e.reason, fix: e.fix }] : [];
         }) : [];
-        throw new NothingClaimableError(ctx.config.node, views.length, refused);
+        throw new NothingClaimableError(ctx.config.node, candidates.length, refused);
       }
     }
     pickedBefore = true;

@@ -22,7 +22,8 @@ export interface DependencyCancel {
 export async function cancelDoomed(ctx: BusContext, now = () => new Date(), opts: Pick<TransactOptions, 'peek'> = {}): Promise<DependencyCancel[]> {
   const r = await transact(ctx, 'cancel-doomed', async (snap) => {
     const candidates: string[] = [];
-    for (const [id, f] of snap.index.tasks) if (f.handoff && !f.response && !f.cancel && openAttempt(f) === null) candidates.push(id);
+    // Only a task whose handoff names dependencies can be blocked: the rest are ruled out without building their views.
+    for (const [id, f] of snap.index.tasks) if (f.handoff && !f.response && !f.cancel && openAttempt(f) === null && (await snap.handoffOf(id))?.after?.length) candidates.push(id);
     const blocked: BlockedTask[] = [];
     const states = new Map<string, DependencyState>();
     for (const v of await snap.viewsOf(candidates, (missing) => archivedStates(ctx, missing))) {

@@ -93,4 +93,28 @@ describe('parse cache', () => {
     for (const f of readdirSync(cacheDir())) writeFileSync(join(cacheDir(), f), 'garbage');
     expect(await run(['status', '--json'])).toBe(before);
   });
+
+  it('claim --next decides the same from the cache as from the blobs, tasks for a label this node lacks ruled out', async () => {
+    // Nothing claimable: the 30 good tasks need label x (alpha has none), the 2 bad ones are invalid.
+    const nothing = async () => {
+      const r = await gitbus(['claim', '--next', '--json'], { home });
+      expect(r.code, r.stderr).not.toBe(0);
+      return JSON.parse(r.stdout) as { error: { code: string; message: string; data: { pending: number } } };
+    };
+    rmSync(join(home, 'clone.git', 'gitbus-cache'), { recursive: true, force: true });
+    const cold = await nothing();
+    const warm = await nothing();
+    expect(readdirSync(cacheDir()).some((f) => f.startsWith('handoffs-'))).toBe(true);
+    expect(warm).toEqual(cold);
+    expect(warm.error.code).toBe('NOTHING_CLAIMABLE');
+    // Every live task counts in what the message says, those ruled out by their labels too.
+    expect(warm.error.data.pending).toBe(32);
+    expect(warm.error.message).toContain('32 pending task(s) are for other nodes, labels or blocked');
+    // One task alpha may run, behind the others in priority: the one claimed, from the cache.
+    const id = await bus.dispatch('alpha', ['for anyone', '--command', 'true', '--priority', '-5']);
+    await run(['status']);
+    const r = await gitbus(['claim', '--next', '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { id: string }).id).toBe(id);
+  });
 });

@@ -55,3 +55,22 @@ describe('IndexMemo', () => {
     expect(third.tasks.get('b')?.handoff?.oid).toBe('new');
   });
 });
+
+describe('TaskFiles of a task without claims or releases', () => {
+  it('share one empty map that refuses changes; a task with claims has maps of its own', () => {
+    const index = indexTree(live('c1', { handoffs: [blob('a.md'), blob('b.md'), blob('c.md')], claims: [blob('a.1.md'), blob('a.2.md')], releases: [blob('a.1.md')] }));
+    const a = index.tasks.get('a');
+    const b = index.tasks.get('b');
+    const c = index.tasks.get('c');
+    expect([...(a?.claims.keys() ?? [])]).toEqual([1, 2]);
+    expect([...(a?.releases.keys() ?? [])]).toEqual([1]);
+    expect(b?.claims.size).toBe(0);
+    expect(b?.claims).toBe(c?.releases);
+    expect(() => b?.claims.set(1, { path: 'claims/b.1.md', oid: 'x' })).toThrow('changed in place');
+    // A copy (what bus/trust/node-files.ts makes before it changes a task's files) is an ordinary map.
+    const copy = new Map(b?.claims);
+    copy.set(1, { path: 'claims/b.1.md', oid: 'x' });
+    expect(copy.size).toBe(1);
+    expect(c?.claims.size).toBe(0);
+  });
+});
