@@ -6,6 +6,11 @@ import { rankFleet } from '../bus/ops/claim-rank-fleet.js';
 
 /** Round trips the rank step is the median of. */
 const SAMPLES = 9;
+/**
+ * How many tasks at the head of the queue are ranked (and of the pending tasks, ordered into turns): the cost of a
+ * decision stays bounded with thousands pending; the tasks behind them wait until they move up.
+ */
+export const RANKED_HEAD = 64;
 
 export interface ClaimRanking {
   /** BatchLimits.ready: the tasks of the queue whose rank deadline has passed; schedules a wake for the nearest other. */
@@ -74,10 +79,10 @@ export function claimRanking(ctx: BusContext, wake: () => void, now: () => numbe
       if (queue.length === 0) return [];
       const fleet = await rankFleet(ctx, snap);
       const step = stepMs();
-      const turn = claimTurn(pending.map((v) => ({ id: v.id, task: v.handoff })), fleet, ctx.config.node);
+      const turn = claimTurn(pending.slice(0, RANKED_HEAD).map((v) => ({ id: v.id, task: v.handoff })), fleet, ctx.config.node);
       const out: TaskView[] = [];
       let soonest = Number.POSITIVE_INFINITY;
-      for (const v of queue) {
+      for (const v of queue.slice(0, RANKED_HEAD)) {
         const rank = claimRank(v.id, v.handoff, fleet, ctx.config.node);
         const due = turnDeadline(firstSeen.get(v.id) ?? t, changedAt, rank, turn, step);
         if (due <= t) out.push(v);

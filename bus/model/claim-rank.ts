@@ -83,10 +83,12 @@ export interface PendingTask {
  * pending task (`pending` in queue order) take turns in the order of the best task they are first for; `self`'s
  * turn is its place in that order, or the number of such nodes when it is first for none (it comes after them all).
  * As the claims land, the claimers ahead of a node drop out (their tasks are no longer pending) and its turn comes.
- * Every node computes the same turns from the same snapshot.
+ * When every able node is first for some task (more work than idle nodes), nobody waits for a turn (0). Every node
+ * computes the same turns from the same snapshot.
  */
 export function claimTurn(pending: readonly PendingTask[], nodes: readonly RankNode[], self: string): number {
   const leaders: string[] = [];
+  const claimers = new Set<string>();
   for (const p of pending) {
     const able = ableNodes(p.task, nodes, self, false);
     let first: string | undefined;
@@ -99,8 +101,11 @@ export function claimTurn(pending: readonly PendingTask[], nodes: readonly RankN
       }
     }
     if (first !== undefined && !leaders.includes(first)) leaders.push(first);
-    if (first === self) break;
+    for (const n of able) claimers.add(n);
   }
+  // Every able node is first for a task of its own (the queue is deeper than the idle fleet): there is no herd to
+  // hold back, they would all claim anyway, and taking turns would only add latency.
+  if (leaders.length >= claimers.size) return 0;
   const at = leaders.indexOf(self);
   return at === -1 ? leaders.length : at;
 }

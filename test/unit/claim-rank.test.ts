@@ -68,6 +68,11 @@ describe('claim turns (one ref: claimers first for different tasks take turns)',
     expect(claimTurn(pending, fleet, head)).toBe(0);
   });
 
+  it('lets nobody wait for a turn when every able node is first for a task of its own (more work than idle nodes)', () => {
+    const deep = ids.slice(0, 60).map((id) => ({ id, task: shell }));
+    expect(fleet.map((n) => claimTurn(deep, fleet, n.node))).toEqual(fleet.map(() => 0));
+  });
+
   it('moves the next claimer up once the claims ahead of it have landed', () => {
     const head = fleet.find((n) => claimRank(pending[0]?.id ?? '', shell, fleet, n.node) === 0)?.node ?? '';
     const second = fleet.find((n) => claimTurn(pending, fleet, n.node) === 1)?.node ?? '';
