@@ -59,9 +59,10 @@ describe('watchers on one remote', () => {
     expect(lost.length).toBeLessThan(TASKS * WATCHERS);
   }, 90_000);
 
-  it('claims tasks dispatched at once in ranked turns, losing fewer races than one per task', async () => {
+  it('claims tasks dispatched at once in ranked turns, losing at most one race per two tasks', async () => {
     // The watchers of the test above, idle now. Ranked claims (bus/model/claim-rank.ts): for each task one watcher
-    // claims at once and the others wait their rank's steps, by which time the claim is on the remote.
+    // claims at once and the others wait their rank's steps, by which time the claim is on the remote. The tasks
+    // run a second, so that no response is pushed while the round's claims are on their way: what races is claims.
     const watchers = Array.from({ length: WATCHERS }, (_, i) => startedWatchers[i] as WatcherProcess);
     const before = watchers.map((w) => w.events().length);
     const since = (w: WatcherProcess, i: number) => w.events().slice(before[i]);
@@ -69,7 +70,7 @@ describe('watchers on one remote', () => {
     const rounds = 3;
     for (let r = 0; r < rounds; r++) {
       const ids = Array.from({ length: WATCHERS }, (_, i) => `ranked-${r}-${i}`);
-      pushFiles(person, Object.fromEntries(ids.map((id) => [`handoffs/${id}.md`, `---\ntitle: ${id}\ncommand: "true"\n---\n`])), `round ${r}`);
+      pushFiles(person, Object.fromEntries(ids.map((id) => [`handoffs/${id}.md`, `---\ntitle: ${id}\ncommand: "sleep 1"\n---\n`])), `round ${r}`);
       const answered = () => new Set(gitCli(['ls-tree', '--name-only', 'main', 'responses/'], bus.remote).split('\n').filter((f) => f.startsWith('responses/ranked-')));
       await until(`round ${r} to be answered`, () => answered().size === WATCHERS * (r + 1), 30_000, () => watchers.map((w) => w.stderr()).join('\n'));
       // Idle again before the next round: every watcher has delivered what it claimed, so each starts the round alike.
@@ -80,9 +81,9 @@ describe('watchers on one remote', () => {
     expect(claimed.length).toBe(WATCHERS * rounds);
     expect(new Set(claimed).size).toBe(WATCHERS * rounds);
     const lost = watchers.reduce((n, w, i) => n + since(w, i).filter((e) => e.type === 'lost-race').length, 0);
-    // Unranked (every watcher claims on its wake) this lost 16-18 races for 12 tasks on a loaded 2-core machine;
-    // ranked 4-7: one is lost only when a claim takes longer than the step the next claimer waits.
-    expect(lost).toBeLessThan(WATCHERS * rounds);
+    // Unranked (every watcher claims on its wake) this lost 10-18 races for 12 tasks on a loaded 2-core machine;
+    // ranked 3-4: one is lost only when a claim takes longer than the step the next claimer waits.
+    expect(lost).toBeLessThanOrEqual((WATCHERS * rounds) / 2);
   }, 90_000);
 
   it('reports a claim that finds its pick taken on reading the remote again as a lost race (taken)', async () => {
