@@ -7,7 +7,8 @@ import { initBus } from '../bus/ops/init.js';
 import { joinBus } from '../bus/ops/join.js';
 import { git, tmp } from './fixtures.js';
 
-const CLI = fileURLToPath(new URL('../cli/gitbus.mjs', import.meta.url));
+// BENCH_CLI: another build's CLI, for a before/after of a watcher change (its rows against this build's).
+const CLI = process.env['BENCH_CLI'] ?? fileURLToPath(new URL('../cli/gitbus.mjs', import.meta.url));
 
 export interface Throughput {
   tasks: number;

@@ -53,7 +53,8 @@ import { SpendCap } from './spend-cap.js';
 import { envWatch } from './env-watch.js';
 import { beatCadence } from './beat-cadence.js';
 import { claimHolders } from '../bus/ops/claim-holders.js';
-import { claimJitterMs, peersOf, type WakeReason } from './claim-jitter.js';
+import type { WakeReason } from './wake-reason.js';
+import { claimRanking } from './claim-ranking.js';
 
 interface Running {
   task: ClaimResult;
@@ -146,6 +147,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     retry: () => void wake('retry'),
   });
   const { remoteFailed, attemptFailed, fail, remoteUp } = health;
+  // Who claims a task first (watcher/claim-ranking.ts); its deadline wakes look at the remote again.
+  const ranking = claimRanking(ctx, () => void wake('rank'));
 
   /** The last look found open claims in this node's name on the bus. */
   let heldOnBus = false;
@@ -154,7 +157,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   /** One look at the remote: a ref listing, a fetch only if main moved. Null (and the failure noted) when it fails. */
   const look = async (): Promise<Snapshot | null> => {
     try {
+      const started = Date.now();
       const snap = await currentSnapshot(ctx);
+      ranking.looked(Date.now() - started);
       remoteUp();
       leaseMs = snap.settings.leaseMs;
       const holders = await claimHolders(snap);
@@ -436,7 +441,6 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       }
     })().finally(() => {
       running.delete(task.id);
-      slotFreed = true;
       // A free slot is a reason to look for more work now rather than at the next tick.
       if (!opts.once && !opts.stop.aborted) void wake('slot');
     });
@@ -490,13 +494,10 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   };
   const drain = async (untilIdle: boolean, why?: WakeReason): Promise<void> => {
     if (runners.length === 0) return;
-    // A wake someone else's change caused waits a little before it claims, and only when its peek shows work
-    // (watcher/claim-jitter.ts): watchers woken together spread out and see each other's claims.
-    // A slot of its own that freed during this wake is claimed at once, whatever woke it (its own response's push,
-    // seen as a change, often arrives before the run's end has freed the slot).
-    const ownSlot = slotFreed;
-    slotFreed = false;
-    let jitter = why === undefined || ownSlot ? 0 : claimJitterMs(why, peersOf(ctx.repo.lastRefs, ctx.config.node));
+    // Ranked: each task waits for the nodes ranked before it and the claimers whose turn comes first
+    // (watcher/claim-ranking.ts). A freed slot of its own is ranked too: the nodes that still have free slots are
+    // the ones it would race, and when they are all busy this node is first anyway. --once claims at once.
+    const ready = why === undefined || opts.once ? undefined : ranking.ready;
     for (let round = 0; ; round++) {
       let claimable = !health.isDown && (round === 0 || (await look()) !== null);
       while (claimable && !opts.stop.aborted && running.size < ctx.config.parallel) {
@@ -506,14 +507,10 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
           const free = ctx.config.parallel - running.size;
           claiming++;
           try {
-            const wait = jitter;
-            jitter = 0;
-            const settle = wait > 0 ? async (): Promise<Snapshot> => {
-              await sleep(wait);
-              await look();
-              return peek();
-            } : undefined;
-            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, spread: true, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}) }, undefined, { peek: await peek(), onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }), ...(settle ? { settle } : {}), beforeWrite: beatBeforeClaim });
+            const started = Date.now();
+            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, spread: true, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}), ...(ready ? { ready } : {}) }, undefined, { peek: await peek(), onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }), beforeWrite: beatBeforeClaim });
+            // How long a claim takes to reach the remote is how long the nodes ranked after this one should wait.
+            ranking.claimed(Date.now() - started);
             for (const task of batch.claims) start(task);
           } finally {
             // After start(): a claim this batch made is in `running` before it stops counting as on its way.
@@ -552,8 +549,6 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   };
   // A wake that arrives while a drain runs is remembered and served when it ends, so no change is missed.
   let wakeAgain: WakeReason | null = null;
-  /** Set when a run of this watcher ends: the wake that claims its slot does not wait (watcher/claim-jitter.ts). */
-  let slotFreed = false;
   const wake = (why: WakeReason): Promise<void> => {
     if (!mayLook(why)) return draining ?? Promise.resolve();
     void keepHouse();
@@ -687,6 +682,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     await wake('tick');
     await stopped;
     health.cancelRetry();
+    ranking.stop();
     await job.stop();
     await files?.close();
     await draining;
@@ -706,6 +702,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     void job.stop();
     clearInterval(logPruning);
     health.cancelRetry();
+    ranking.stop();
   }
 }
 
@@ -714,10 +711,6 @@ function budgeted(task: ClaimResult): ClaimResult['handoff'] {
   const cap = task.policy?.ok ? task.policy.caps.budgetUsd : undefined;
   if (cap === undefined) return task.handoff;
   return { ...task.handoff, claude: { ...task.handoff.claude, maxBudgetUsd: cap } };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 

@@ -7,7 +7,7 @@ import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateEr
 import { transact, type Decision, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { openAttempt } from '../model/index-tree.js';
-import { claimQueue, eligibility, notForThisNode, pickManyFromQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
+import { claimQueue, compareQueue, eligibility, notForThisNode, pickManyFromQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
 import type { FileChange } from '../store/objects.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
@@ -36,12 +36,6 @@ export interface ClaimOptions extends Pick<TransactOptions, 'peek' | 'beforeWrit
    * decision read again from the remote found nothing left of what an earlier decision of this claim picked.
    */
   onLostRace?: (why: LostRace) => void;
-  /**
-   * With `peek`: called once the peeked snapshot shows something to claim, before anything is synced or pushed.
-   * The watcher waits out its jitter there and looks at the remote again; the claim then decides from the
-   * snapshot it returns (so a task another node took meanwhile costs no push), then syncs and pushes as always.
-   */
-  settle?: () => Promise<Snapshot>;
 }
 
 /** How a claim lost a race to another node (ClaimOptions.onLostRace). */
@@ -84,6 +78,13 @@ export interface BatchLimits {
    * finds its picks still free. Priority order holds; FIFO holds up to the spread window.
    */
   spread?: boolean;
+  /**
+   * Which of the node's claimable tasks (its queue, best first) it may claim now; the rest are left for nodes
+   * ranked before it (the watcher's rendezvous ranking, bus/model/claim-rank.ts). `pending`: every pending task
+   * of the snapshot in queue order, whoever may claim it (the ranking orders the fleet's claimers by them).
+   * Applied at every decision of the compare-and-swap, retries too, before the picks. Absent: all of them.
+   */
+  ready?: (queue: readonly TaskView[], snap: Snapshot, pending: readonly TaskView[]) => Promise<readonly TaskView[]>;
 }
 
 /**
@@ -152,7 +153,8 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
       judge = await judgeFor(views.map((v) => v.id));
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
       const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals && !unlisted ? { answerRefusals: true } : {}) };
-      const queue = claimQueue(views, facts, snap.settings.maxAttempts);
+      const eligible = claimQueue(views, facts, snap.settings.maxAttempts);
+      const queue = limits.ready ? [...(await limits.ready(eligible, snap, views.filter((v) => v.state === 'pending').sort(compareQueue)))] : eligible;
       // A spread order is this node's own and the same at every round: a retry takes its next preference as it is.
       picked = limits.spread ? pickManyFromQueue(spreadQueue(queue, ctx.config.node), 1, limits.max, limits.perRunner) : pickManyFromQueue(queue, round, limits.max, limits.perRunner);
       if (picked.length === 0) {
@@ -178,14 +180,7 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
       commit: { changes, message: `gitbus: claim ${what} by ${ctx.config.node}${claims.length > 1 ? `\n\n${claims.map((c) => `${c.id} attempt ${c.attempt}`).join('\n')}` : ''}` },
     };
   };
-  let peek = opts.peek;
-  if (peek && opts.settle) {
-    // Throws NothingClaimable when the peek shows nothing: then nothing waits, syncs or pushes.
-    await decide(peek, 1);
-    peek = await opts.settle();
-  }
-  // Only decisions inside the compare-and-swap loop count as lost when they come to nothing.
-  pickedBefore = false;
+  const peek = opts.peek;
   return transact(ctx, 'claim', decide, { ...(peek ? { peek } : {}), ...(opts.beforeWrite ? { beforeWrite: opts.beforeWrite } : {}), ...(onLostRace ? { onRetry: () => onLostRace('rejected') } : {}) });
 }
 

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { ableNodes, claimRank, claimTurn, rankOf, rankStepMs, turnDeadline, RANK_STEP_MAX_MS, RANK_STEP_MIN_MS, type RankNode } from '../../bus/model/claim-rank.js';
+
+const node = (name: string, extra: Partial<RankNode> = {}): RankNode => ({ node: name, live: true, holding: 0, card: { runners: ['shell'], labels: [], parallel: 1 }, ...extra });
+const fleet = Array.from({ length: 6 }, (_, i) => node(`w${i}`));
+const shell = { command: 'true' };
+const ids = Array.from({ length: 200 }, (_, i) => `20261130-120000-t${i}`);
+
+describe('claim ranking (rendezvous hashing)', () => {
+  it('gives every node a different rank for a task, the same whichever node computes them', () => {
+    for (const id of ids) {
+      // Each node computes from its own copy of the same snapshot, listed in its own order.
+      const ranks = fleet.map((n) => claimRank(id, shell, [...fleet].reverse(), n.node));
+      expect([...ranks].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(fleet.map((n) => claimRank(id, shell, fleet, n.node))).toEqual(ranks);
+    }
+  });
+
+  it('spreads rank 0 over the nodes', () => {
+    const firsts = new Map<string, number>();
+    for (const id of ids) {
+      const first = fleet.find((n) => claimRank(id, shell, fleet, n.node) === 0)?.node ?? '';
+      firsts.set(first, (firsts.get(first) ?? 0) + 1);
+    }
+    expect(firsts.size).toBe(6);
+    for (const n of firsts.values()) expect(n).toBeGreaterThan(10);
+  });
+
+  it('leaves out dead nodes, full nodes and nodes whose card cannot run the task', () => {
+    const nodes = [
+      node('a'),
+      node('dead', { live: false }),
+      node('full', { holding: 2, card: { runners: ['shell'], parallel: 2 } }),
+      node('roomy', { holding: 1, card: { runners: ['shell'], parallel: 2 } }),
+      node('claudeonly', { card: { runners: ['claude'] } }),
+      node('gpu', { card: { runners: ['shell'], labels: ['gpu'] } }),
+      { node: 'nocard', live: true, holding: 0 },
+      { node: 'nocard-busy', live: true, holding: 1 },
+    ];
+    expect(ableNodes(shell, nodes, 'a')).toEqual(['a', 'gpu', 'nocard', 'roomy']);
+    expect(ableNodes({ ...shell, labels: ['gpu'] }, nodes, 'a')).toEqual(['a', 'gpu', 'nocard']);
+    // This node is always in the set, even when the snapshot does not know it yet.
+    expect(ableNodes(shell, nodes, 'newcomer')).toContain('newcomer');
+  });
+
+  it('gives a task addressed to one node that node alone, at rank 0', () => {
+    expect(ableNodes({ ...shell, to: 'w3' }, fleet, 'w3')).toEqual(['w3']);
+    for (const id of ids.slice(0, 20)) expect(claimRank(id, { ...shell, to: 'w3' }, fleet, 'w3')).toBe(0);
+  });
+
+  it('is rank 0 for a lone node, and ties in the hash go by name', () => {
+    expect(claimRank('x', shell, [], 'solo')).toBe(0);
+    expect(rankOf('x', ['solo'], 'solo')).toBe(0);
+    expect(rankOf('x', ['a', 'a'], 'a')).toBe(0);
+  });
+});
+
+describe('claim turns (one ref: claimers first for different tasks take turns)', () => {
+  const pending = ids.slice(0, 4).map((id) => ({ id, task: shell }));
+  it('gives each node first for some task its own turn, the same on every node, and the others come after', () => {
+    const turns = fleet.map((n) => claimTurn(pending, [...fleet].reverse(), n.node));
+    const leaders = fleet.filter((n) => pending.some((p) => claimRank(p.id, shell, fleet, n.node) === 0)).map((n) => n.node);
+    const leaderTurns = fleet.filter((n) => leaders.includes(n.node)).map((n) => claimTurn(pending, fleet, n.node));
+    expect([...leaderTurns].sort()).toEqual(Array.from({ length: leaders.length }, (_, i) => i));
+    for (const [i, n] of fleet.entries()) if (!leaders.includes(n.node)) expect(turns[i]).toBe(leaders.length);
+    // The node first for the head of the queue goes first.
+    const head = fleet.find((n) => claimRank(pending[0]?.id ?? '', shell, fleet, n.node) === 0)?.node ?? '';
+    expect(claimTurn(pending, fleet, head)).toBe(0);
+  });
+
+  it('lets nobody wait for a turn when every able node is first for a task of its own (more work than idle nodes)', () => {
+    const deep = ids.slice(0, 60).map((id) => ({ id, task: shell }));
+    expect(fleet.map((n) => claimTurn(deep, fleet, n.node))).toEqual(fleet.map(() => 0));
+  });
+
+  it('moves the next claimer up once the claims ahead of it have landed', () => {
+    const head = fleet.find((n) => claimRank(pending[0]?.id ?? '', shell, fleet, n.node) === 0)?.node ?? '';
+    const second = fleet.find((n) => claimTurn(pending, fleet, n.node) === 1)?.node ?? '';
+    // The head's claim landed: its task is no longer pending and the node holds its one slot.
+    const after = fleet.map((n) => (n.node === head ? { ...n, holding: 1 } : n));
+    expect(claimTurn(pending, fleet, second)).toBe(1);
+    expect(claimTurn(pending.slice(1), after, second)).toBe(0);
+    // Full now, the head is first for nothing and comes after every claimer.
+    expect(claimTurn(pending.slice(1), after, head)).toBeGreaterThan(0);
+  });
+});
+
+describe('rank deadlines', () => {
+  it('lets rank k in turn t claim (k + t) steps after the task was first seen', () => {
+    expect(turnDeadline(1000, 0, 0, 0, 300)).toBe(1000);
+    expect(turnDeadline(1000, 0, 2, 0, 300)).toBe(1600);
+    expect(turnDeadline(1000, 0, 1, 1, 300)).toBe(1600);
+  });
+
+  it('restarts the clock when main moves before the deadline, at most once', () => {
+    // main moved at 1200 (a claim landed): the wait counts from there.
+    expect(turnDeadline(1000, 1200, 1, 0, 300)).toBe(1500);
+    // A move after the first deadline does not put the claim off again: a bus that keeps changing cannot starve it.
+    expect(turnDeadline(1000, 5000, 1, 0, 300)).toBe(1600);
+  });
+
+  it('takes the step as twice a median look plus a median claim, clamped', () => {
+    expect(rankStepMs([])).toBe(RANK_STEP_MIN_MS);
+    expect(rankStepMs([40, 10, 5000], [100, 120, 30])).toBe(2 * (40 + 100));
+    // Before any claim of its own, a claim counts as two looks.
+    expect(rankStepMs([30, 50])).toBe(2 * (40 + 80));
+    expect(rankStepMs([1], [2])).toBe(RANK_STEP_MIN_MS);
+    expect(rankStepMs([9000, 9000])).toBe(RANK_STEP_MAX_MS);
+  });
+});
