@@ -7,7 +7,23 @@ import type { Claim } from '../../schemas/claim.js';
  * silence from the later of its beat and its newest claim (bus/model/liveness.ts silenceFrom). Only the open
  * claim of each unfinished task is parsed (cached by blob id), so this costs what the running tasks cost.
  */
-export async function claimHolders(snap: Snapshot): Promise<Map<string, string[]>> {
+export function claimHolders(snap: Snapshot): Promise<ReadonlyMap<string, readonly string[]>> {
+  // A watcher's wake asks three times of one snapshot (its look, the claim's expiry check, the claim ranking).
+  let held = bySnapshot.get(snap);
+  if (!held) {
+    // A read that failed (the disk, a missing object) is not kept: the next caller reads again.
+    held = holdersOf(snap).catch((e: unknown) => {
+      bySnapshot.delete(snap);
+      throw e;
+    });
+    bySnapshot.set(snap, held);
+  }
+  return held;
+}
+
+const bySnapshot = new WeakMap<Snapshot, Promise<ReadonlyMap<string, readonly string[]>>>();
+
+async function holdersOf(snap: Snapshot): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (const files of snap.index.tasks.values()) {
     if (files.response) continue;
