@@ -121,11 +121,6 @@ export function turnDeadline(firstSeenMs: number, changedMs: number, rank: numbe
   return Math.max(firstSeenMs, Math.min(changedMs, firstSeenMs + wait)) + wait;
 }
 
-/** When a node ranked `rank` may claim a task it first saw pending at `firstSeenMs`. */
-export function rankDeadline(firstSeenMs: number, rank: number, stepMs: number): number {
-  return firstSeenMs + rank * stepMs;
-}
-
 /**
  * One rank step (ms): how long the node ranked before this one needs for its claim to be seen here, i.e. its
  * claim's way to the remote (a fetch and a push) and this node's next look at it (a listing, a fetch). Estimated
