@@ -112,12 +112,17 @@ describe('hostile input in the coordination repo', () => {
     expect(s.tasks.map((t) => t.id)).not.toContain('typo');
   });
 
-  it('a gitbus.yaml with a field of a newer gitbus keeps its other settings and the bus stays writable', async () => {
+  /** gitbus.yaml replaced by `text` on the remote's main, as someone with push access would. */
+  async function pushSettings(text: string, message: string): Promise<void> {
     const work = join(bus.dir, 'attacker');
     gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);
-    await writeFile(join(work, 'gitbus.yaml'), 'protocol: 1\nname: newer fleet\nlease: 7m\nshardBy: group\n');
-    gitCli(['commit', '-q', '-am', 'a setting of a newer gitbus'], work);
+    await writeFile(join(work, 'gitbus.yaml'), text);
+    gitCli(['commit', '-q', '-am', message], work);
     gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+  }
+
+  it('a gitbus.yaml with a field of a newer gitbus keeps its other settings and the bus stays writable', async () => {
+    await pushSettings('protocol: 1\nname: newer fleet\nlease: 7m\nshardBy: group\n', 'a setting of a newer gitbus');
     const s = await gitbus(['status', '--json'], { home: bus.home('alpha') });
     expect(s.code, s.stderr).toBe(0);
     const status = json<{ settings: { name?: string; leaseMs: number }; problems: { path: string; field: string; severity: string; fix: string }[] }>(s);
@@ -128,11 +133,7 @@ describe('hostile input in the coordination repo', () => {
   });
 
   it('a bus whose gitbus.yaml has a newer protocol is read but never written', async () => {
-    const work = join(bus.dir, 'attacker');
-    gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);
-    await writeFile(join(work, 'gitbus.yaml'), 'protocol: 2\nlease: 5m\n');
-    gitCli(['commit', '-q', '-am', 'bus upgraded by a newer gitbus'], work);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    await pushSettings('protocol: 2\nlease: 5m\n', 'bus upgraded by a newer gitbus');
     const before = gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']);
     const d = await gitbus(['dispatch', 'should not land', '--no-git', '--json'], { home: bus.home('alpha') });
     expect(d.code).toBe(7);
