@@ -2,7 +2,8 @@ import { homedir } from 'node:os';
 import { CronJob } from 'cron';
 import type { BusContext } from '../bus/context.js';
 import { NothingClaimableError } from '../bus/errors.js';
-import { claimBatch, type ClaimResult } from '../bus/ops/claim.js';
+import { claimBatch, type BatchLimits, type ClaimResult } from '../bus/ops/claim.js';
+import { respondAndClaim, type NextClaim } from '../bus/ops/respond-and-claim.js';
 import { ResponseBatcher } from './response-batcher.js';
 import { observeHeartbeats, publishHeartbeat } from '../bus/ops/heartbeat.js';
 import { readObservations } from '../bus/liveness-store.js';
@@ -64,6 +65,8 @@ interface Running {
   done: Promise<void>;
   /** Its place among this node's runs (0 to parallel-1), for a project's per-run ports. */
   slot: number;
+  /** The run itself is over (its result is on its way): its slot may go to the task claimed with that result. */
+  ended: boolean;
 }
 
 /**
@@ -241,8 +244,33 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
    * Pushes one queued result; keeps it queued while the remote is unreachable. `fresh`: the result of a run that
    * just ended, reported as `queued` when it cannot be pushed now (a retried one is not reported again).
    */
-  // Results that end close together go out in one commit (watcher/response-batcher.ts).
-  const responses = new ResponseBatcher(async (inputs) => (await respondBatch(ctx, inputs)).responses);
+  // Results that end close together go out in one commit (watcher/response-batcher.ts), with this node's next
+  // claims when it has slots to fill and a task is its to take now (bus/ops/respond-and-claim.ts): a busy node
+  // answers and takes its next task with one push.
+  const responses = new ResponseBatcher(async (inputs) => {
+    const next = nextClaim();
+    if (!next) return (await respondBatch(ctx, inputs)).responses;
+    claiming++;
+    try {
+      const r = await respondAndClaim(ctx, inputs, next);
+      for (const task of r.claims) start(task);
+      return r.responses;
+    } finally {
+      claiming--;
+    }
+  });
+  /**
+   * The claim to carry with results: the node's free slots once its ended runs are answered, ranked as the drain
+   * ranks them. None for --once, while another claim is on its way (it counted those slots), or without a runner.
+   */
+  const nextClaim = (): NextClaim | null => {
+    if (opts.once || opts.stop.aborted || claiming > 0 || health.isDown || runners.length === 0) return null;
+    const free = ctx.config.parallel - [...running.values()].filter((r) => !r.ended).length;
+    if (free <= 0) return null;
+    return { target: { next: true, runners: claimRunners(), answerRefusals: true }, limits: claimLimits(free, ranking.ready), opts: { onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }) }, beforeWrite: beatBeforeClaim };
+  };
+  /** Every free slot in one claim (docs/PROTOCOL.md §5, "Claiming several at once"); a spend cap takes claude tasks one at a time. */
+  const claimLimits = (free: number, ready: BatchLimits['ready']): BatchLimits => ({ max: free, spread: true, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}), ...(ready ? { ready } : {}) });
   const deliver = async (entry: OutboxEntry, fresh = false): Promise<void> => {
     const downReason = health.reason;
     if (downReason !== null) {
@@ -387,10 +415,10 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     opts.onEvent({ type: 'claimed', id: task.id, attempt: task.attempt, title: task.title, reclaimed: task.reclaimed !== null });
     const cancel = new AbortController();
     const abort = AbortSignal.any([cancel.signal, kill.signal]);
-    const taken = new Set([...running.values()].map((r) => r.slot));
+    const taken = new Set([...running.values()].filter((r) => !r.ended).map((r) => r.slot));
     let slot = 0;
     while (taken.has(slot)) slot++;
-    const self: Running = { task, cancel, cancelledBy: null, done: Promise.resolve(), slot };
+    const self: Running = { task, cancel, cancelledBy: null, done: Promise.resolve(), slot, ended: false };
     // Room for the result, kept before the run can fill the disk (given up when the result is stored).
     reserveOutbox(home, task.id, task.attempt);
     const runKey = `${task.id}.${task.attempt}`;
@@ -407,6 +435,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
           report(err);
         }
       }, { slot }, spend);
+      self.ended = true;
       try {
         spendCap.settle(runKey, { id: task.id, attempt: task.attempt, costUsd: outcome.claude?.costUsd });
         // What the node spent today is in its heartbeat: status elsewhere sees it soon, not a beat interval later.
@@ -508,7 +537,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
           claiming++;
           try {
             const started = Date.now();
-            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, { max: free, spread: true, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}), ...(ready ? { ready } : {}) }, undefined, { peek: await peek(), onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }), beforeWrite: beatBeforeClaim });
+            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, claimLimits(free, ready), undefined, { peek: await peek(), onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }), beforeWrite: beatBeforeClaim });
             // How long a claim takes to reach the remote is how long the nodes ranked after this one should wait.
             ranking.claimed(Date.now() - started);
             for (const task of batch.claims) start(task);

@@ -97,6 +97,18 @@ export async function claimBatch(ctx: BusContext, target: Extract<ClaimTarget, {
 }
 
 async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: BatchLimits, now: () => Date, opts: ClaimOptions): Promise<{ claims: ClaimResult[] } & TransactStats> {
+  const decide = claimDecider(ctx, target, limits, now, opts);
+  const { peek, onLostRace } = opts;
+  return transact(ctx, 'claim', decide, { ...(peek ? { peek } : {}), ...(opts.beforeWrite ? { beforeWrite: opts.beforeWrite } : {}), ...(onLostRace ? { onRetry: () => onLostRace('rejected') } : {}) });
+}
+
+/**
+ * A claim's decision from one snapshot, for a compare-and-swap loop: claimBatch's own, or the one that answers
+ * this node's results and claims its next tasks in one commit (bus/ops/respond-and-claim.ts). Throws as a claim
+ * does (NothingClaimableError when nothing may be claimed); `opts.onLostRace('taken')` when a later decision finds
+ * nothing left of what an earlier one picked.
+ */
+export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: BatchLimits, now: () => Date, opts: Pick<ClaimOptions, 'signerOf' | 'onLostRace'> = {}): (snap: Snapshot, round: number) => Promise<Decision<{ claims: ClaimResult[] }>> {
   const untrustedJudge = policyJudge(ctx.paths.home, ctx.config, opts.signerOf);
   /** Whether an earlier decision of this claim's compare-and-swap (its peek, or a round whose push was refused) picked something. */
   let pickedBefore = false;
@@ -180,8 +192,7 @@ async function claimInOneCommit(ctx: BusContext, target: ClaimTarget, limits: Ba
       commit: { changes, message: `gitbus: claim ${what} by ${ctx.config.node}${claims.length > 1 ? `\n\n${claims.map((c) => `${c.id} attempt ${c.attempt}`).join('\n')}` : ''}` },
     };
   };
-  const peek = opts.peek;
-  return transact(ctx, 'claim', decide, { ...(peek ? { peek } : {}), ...(opts.beforeWrite ? { beforeWrite: opts.beforeWrite } : {}), ...(onLostRace ? { onRetry: () => onLostRace('rejected') } : {}) });
+  return decide;
 }
 
 /** The claim file of one picked task and what its claimer needs to run it. */

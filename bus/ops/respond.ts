@@ -130,22 +130,32 @@ export type BatchResponse = { ok: true; result: RespondResult } | { ok: false; e
  */
 export async function respondBatch(ctx: BusContext, inputs: readonly RespondInput[]): Promise<{ responses: BatchResponse[] } & TransactStats> {
   return transact(ctx, 'respond', async (snap) => {
-    const responses: BatchResponse[] = [];
-    const changes: FileChange[] = [];
-    for (const input of inputs) {
-      try {
-        const made = await responseOf(ctx, snap, input);
-        responses.push({ ok: true, result: made.result });
-        changes.push(made.change);
-      } catch (error) {
-        responses.push({ ok: false, error });
-      }
-    }
-    if (changes.length === 0) return { result: { responses } };
-    const done = responses.flatMap((r) => (r.ok ? [r.result] : []));
-    const message = done.length === 1 ? `gitbus: respond ${done[0]?.id ?? ''} ${done[0]?.status ?? ''} by ${ctx.config.node}` : `gitbus: respond ${done.length} tasks by ${ctx.config.node}\n\n${done.map((r) => `${r.id} ${r.status}`).join('\n')}`;
-    return { result: { responses }, commit: { changes, message } };
+    const made = await decideResponses(ctx, snap, inputs);
+    return { result: { responses: made.responses }, ...(made.commit ? { commit: made.commit } : {}) };
   });
+}
+
+/**
+ * The responses of a batch decided from `snap`, each as `respond` decides it alone, and the commit that writes
+ * those that may be written (none when no result may). Shared with the commit that also claims the next tasks
+ * (bus/ops/respond-and-claim.ts).
+ */
+export async function decideResponses(ctx: BusContext, snap: Snapshot, inputs: readonly RespondInput[]): Promise<{ responses: BatchResponse[]; commit?: { changes: FileChange[]; message: string } }> {
+  const responses: BatchResponse[] = [];
+  const changes: FileChange[] = [];
+  for (const input of inputs) {
+    try {
+      const made = await responseOf(ctx, snap, input);
+      responses.push({ ok: true, result: made.result });
+      changes.push(made.change);
+    } catch (error) {
+      responses.push({ ok: false, error });
+    }
+  }
+  if (changes.length === 0) return { responses };
+  const done = responses.flatMap((r) => (r.ok ? [r.result] : []));
+  const message = done.length === 1 ? `gitbus: respond ${done[0]?.id ?? ''} ${done[0]?.status ?? ''} by ${ctx.config.node}` : `gitbus: respond ${done.length} tasks by ${ctx.config.node}\n\n${done.map((r) => `${r.id} ${r.status}`).join('\n')}`;
+  return { responses, commit: { changes, message } };
 }
 
 /** The response file of one result, decided from `snap`: only the holder writes it. */

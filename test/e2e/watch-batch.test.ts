@@ -66,4 +66,26 @@ describe('a watcher with free slots', () => {
     expect(gitCli(['show', '--name-only', '--format=', commits[0] ?? ''], bus.remote).split('\n').filter((f) => f.startsWith('responses/')).sort()).toEqual(held.map((id) => `responses/${id}.md`));
     for (const t of (await status()).filter((x) => held.includes(x.id))) expect(t.state, t.id).toBe('succeeded');
   }, 60_000);
+
+  it('a busy watcher answers a task and claims its next one in the same commit: one push a task', async () => {
+    const solo = await bus.addNode('solo', [], ['--runner', 'shell', '--parallel', '1']);
+    const queue = ['next-a', 'next-b', 'next-c', 'next-d'];
+    pushFiles(person, Object.fromEntries(queue.map((id, i) => [`handoffs/${id}.md`, `---\ntitle: ${id}\nto: solo\ncommand: "true"\npriority: ${9 - i}\n---\n`])), 'a queue for solo');
+    const watcher = startWatcher(solo, ['--poll', '1s'], children);
+    await until('solo to finish the queue', () => watcher.events().filter((e) => e.type === 'delivered' && queue.includes(e.id ?? '')).length === queue.length, 30_000, () => watcher.stderr());
+    const subjects = gitCli(['log', '--reverse', '--format=%s', '--author', 'solo', 'main'], bus.remote).split('\n').filter((l) => l.startsWith('gitbus: claim') || l.startsWith('gitbus: respond'));
+    // The first claim goes alone; each result carries the next claim; the last result goes alone.
+    expect(subjects).toEqual([
+      'gitbus: claim next-a attempt 1 by solo',
+      'gitbus: respond next-a succeeded and claim next-b attempt 1 by solo',
+      'gitbus: respond next-b succeeded and claim next-c attempt 1 by solo',
+      'gitbus: respond next-c succeeded and claim next-d attempt 1 by solo',
+      'gitbus: respond next-d succeeded by solo',
+    ]);
+    const both = gitCli(['log', '--format=%H', '--grep', '^gitbus: respond next-a', 'main'], bus.remote).trim();
+    expect(gitCli(['show', '--name-only', '--format=', both], bus.remote).split('\n').filter(Boolean).sort()).toEqual(['claims/next-b.1.md', 'responses/next-a.md']);
+    const claimed = watcher.events().filter((e) => e.type === 'claimed').map((e) => e.id);
+    expect(claimed).toEqual(queue);
+    expect(watcher.events().filter((e) => e.type === 'lost-race')).toEqual([]);
+  }, 60_000);
 });

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBus, type BusContext } from '../../bus/context.js';
+import { claim } from '../../bus/ops/claim.js';
+import { respondAndClaim } from '../../bus/ops/respond-and-claim.js';
+import { gitCli } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+/**
+ * A node's result and its next claim in one commit (docs/PROTOCOL.md §5, "Answering and claiming in one commit"):
+ * decided from one snapshot as each would be alone; the result never waits for a claim that cannot be made.
+ */
+describe('answering and claiming in one commit', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let ctx: BusContext;
+  const ids: Record<string, string> = {};
+  const subject = () => gitCli(['log', '-1', '--format=%s', 'main'], bus.remote).trim();
+  const files = () => gitCli(['show', '--name-only', '--format=', 'main'], bus.remote).split('\n').filter(Boolean).sort();
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    ids['a'] = await bus.dispatch('alpha', ['a', '--command', 'true', '--priority', '9']);
+    ids['b'] = await bus.dispatch('alpha', ['b', '--command', 'true', '--priority', '8']);
+    ids['gpu'] = await bus.dispatch('alpha', ['needs a gpu', '--command', 'true', '--label', 'gpu', '--priority', '7']);
+    ctx = await openBus(bus.home('alpha'));
+  });
+  afterAll(async () => {
+    await ctx?.repo.close();
+    await bus?.cleanup();
+  });
+
+  it('writes the result and the claim of the next task in one commit', async () => {
+    const a = await claim(ctx, { next: true });
+    expect(a.id).toBe(ids['a']);
+    const r = await respondAndClaim(ctx, [{ id: a.id, status: 'succeeded', exitCode: 0 }], { target: { next: true }, limits: { max: 1 } });
+    expect(r.responses.map((x) => x.ok)).toEqual([true]);
+    expect(r.claims.map((c) => c.id)).toEqual([ids['b']]);
+    expect(r.claims[0]?.handoff.command).toBe('true');
+    expect(subject()).toBe(`gitbus: respond ${ids['a']} succeeded and claim ${ids['b']} attempt 1 by alpha`);
+    expect(files()).toEqual([`claims/${ids['b']}.1.md`, `responses/${ids['a']}.md`].sort());
+  });
+
+  it('sends the result alone when nothing is claimable, and says nothing of why', async () => {
+    // Only the gpu task is left, and this node has no gpu label.
+    const r = await respondAndClaim(ctx, [{ id: ids['b'] as string, status: 'failed', exitCode: 3 }], { target: { next: true }, limits: { max: 1 } });
+    expect(r.responses.map((x) => x.ok)).toEqual([true]);
+    expect(r.claims).toEqual([]);
+    expect(subject()).toBe(`gitbus: respond ${ids['b']} failed by alpha`);
+    expect(files()).toEqual([`responses/${ids['b']}.md`]);
+  });
+
+  it('claims nothing when no result may be written: no claim goes without a result', async () => {
+    const before = gitCli(['rev-parse', 'main'], bus.remote).trim();
+    // b is answered already: its result is refused, and the claim that would ride with it is not made either.
+    const r = await respondAndClaim(ctx, [{ id: ids['b'] as string, status: 'succeeded' }], { target: { next: true, runners: ['shell'] }, limits: { max: 1 } });
+    expect(r.responses[0]?.ok).toBe(false);
+    expect((r.responses[0] as { error: { code?: string } }).error.code).toBe('TASK_STATE');
+    expect(r.claims).toEqual([]);
+    expect(gitCli(['rev-parse', 'main'], bus.remote).trim()).toBe(before);
+  });
+
+  it('leaves out the tasks the ranking does not hand it yet, and sends the result alone', async () => {
+    const c = await bus.dispatch('alpha', ['c', '--command', 'true']);
+    const d = await bus.dispatch('alpha', ['d', '--command', 'true']);
+    const held = await claim(ctx, { id: c });
+    const r = await respondAndClaim(ctx, [{ id: held.id, status: 'succeeded' }], { target: { next: true }, limits: { max: 1, ready: async () => [] } });
+    expect(r.claims).toEqual([]);
+    expect(subject()).toBe(`gitbus: respond ${c} succeeded by alpha`);
+    // d is still pending for whoever ranks first.
+    expect((await claim(ctx, { next: true })).id).toBe(d);
+  });
+});
