@@ -30,6 +30,10 @@ const PARSE_CACHE_LIMIT = 50_000;
  */
 const indexMemo = new IndexMemo();
 const baseViews = new WeakMap<TaskFiles, TaskView>();
+/** Snapshot.handoffIdsWhere's answers, by key: the tree of the handoffs folder they were worked out for. */
+const handoffTests = new Map<string, { tree: string; ids: string[] }>();
+/** Each task's handoff as parsed (null: it does not parse), by TaskFiles like the base views: what handoffOf answers. */
+const handoffs = new WeakMap<TaskFiles, Handoff | null>();
 /** gitbus.yaml by blob oid: read by every snapshot, changed almost never. */
 const settingsCache = new Map<string, ReturnType<typeof parseSettingsFile>>();
 
@@ -63,8 +67,12 @@ function diskCacheOf(store: ObjectStore): DiskCache {
   return d;
 }
 
-/** Files parsed from their blobs by this process: saveParsed has nothing to do while it stays the same. */
-let parsedFromBlobs = 0;
+/**
+ * Files parsed from their blobs by this process, per live folder: saveParsed has nothing to do for a folder while
+ * its tree and its count stay the same (a wake that parses a new claim does not walk 5,000 handoffs).
+ */
+const parsedFromBlobs = new Map<string, number>();
+const parsedIn = (folder: string): number => parsedFromBlobs.get(folder) ?? 0;
 
 export interface NodeView {
   node: string;
@@ -160,7 +168,7 @@ export class Snapshot {
       disk.onDisk.set(folder, keys);
       // Nothing of this tree was in memory before, and its own file is loaded: saveParsed has nothing new to write
       // until this process parses a blob, and need not walk the listing to find that out.
-      if (found.exact && missing === blobs) disk.checked.set(folder, `${tree} ${parsedFromBlobs}`);
+      if (found.exact && missing === blobs) disk.checked.set(folder, `${tree} ${parsedIn(folder)}`);
     }
   }
 
@@ -171,7 +179,7 @@ export class Snapshot {
   saveParsed(): void {
     const disk = diskCacheOf(this.store);
     for (const [folder, { tree, entries }] of this.folderTrees) {
-      const at = `${tree} ${parsedFromBlobs}`;
+      const at = `${tree} ${parsedIn(folder)}`;
       if (disk.checked.get(folder) === at) continue;
       disk.checked.set(folder, at);
       const onDisk = disk.onDisk.get(folder);
@@ -221,7 +229,8 @@ export class Snapshot {
       ? { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings }
       : { ok: false, problems: r.problems, ...(r.unsupportedProtocol !== undefined ? { unsupportedProtocol: r.unsupportedProtocol } : {}) };
     remember(ref.path, ref.oid, parsed);
-    parsedFromBlobs++;
+    const folder = ref.path.slice(0, ref.path.indexOf('/'));
+    parsedFromBlobs.set(folder, parsedIn(folder) + 1);
     return parsed as Parsed<T>;
   }
 
@@ -262,11 +271,38 @@ export class Snapshot {
   async handoffOf(id: string): Promise<Handoff | undefined> {
     const files = this.index.tasks.get(id);
     if (!files?.handoff) return undefined;
+    const known = handoffs.get(files);
+    if (known !== undefined) return known ?? undefined;
     const base = baseViews.get(files);
     if (base) return base.handoff;
     this.loadParsed();
     const p = await this.parse<Handoff>(files.handoff);
+    handoffs.set(files, p.ok ? p.data : null);
     return p.ok ? p.data : undefined;
+  }
+
+  /**
+   * The live tasks whose handoff passes `test` (a handoff that does not parse passes when `unparsed`), in index
+   * order: what claim --next and housekeeping rule most tasks out with before building views. Remembered per tree
+   * of the handoffs folder and `key` (which must name everything `test` depends on), since a handoff never changes
+   * under its name: a long-lived watcher pays for the handoffs a commit added, not for all that are pending. The
+   * ids are a superset of the index's (files a trusting node took out as forged are filtered by its callers' state
+   * checks, which read the index).
+   */
+  async handoffIdsWhere(key: string, test: (h: Handoff) => boolean, unparsed: boolean): Promise<string[]> {
+    const tree = this.folderTrees.get('handoffs')?.tree ?? '';
+    const memo = handoffTests.get(key);
+    if (memo && memo.tree === tree) return memo.ids;
+    const ids: string[] = [];
+    for (const [id, f] of this.index.tasks) {
+      if (!f.handoff) continue;
+      const h = await this.handoffOf(id);
+      if (h === undefined ? unparsed : test(h)) ids.push(id);
+    }
+    // Keys are few (the housekeeping tests, one per set of node facts a claim was judged for); bounded anyway.
+    if (handoffTests.size >= 32) handoffTests.clear();
+    handoffTests.set(key, { tree, ids });
+    return ids;
   }
 
   /**

@@ -17,6 +17,7 @@ import { enforcedTrust, handoffVerdicts, replayed, trustedJudge, untrustedVerdic
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
+import type { TaskFiles } from '../model/types.js';
 import { archivedStates } from './archive-lookup.js';
 import { updateObservations } from '../liveness-store.js';
 import { claimHolders } from './claim-holders.js';
@@ -153,13 +154,10 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       // Names alone rule out most tasks; parse only the handoffs that could be claimable. Of those, a task addressed
       // to another node, or needing a label or runner this node lacks, is never claimable here whatever its state:
       // its handoff rules it out before its view (and its dependencies, and its trust verdict) is worked out.
-      const candidates = [...snap.index.tasks.values()].filter((f) => !f.response && !f.cancel && (openAttempt(f) === null || expired.size > 0)).map((f) => f.id);
       const self = { node: ctx.config.node, labels: ctx.config.labels, ...(target.runners ? { runners: target.runners } : {}) };
-      const possible: string[] = [];
-      for (const id of candidates) {
-        const h = await snap.handoffOf(id);
-        if (!h || !notForThisNode(h, self)) possible.push(id);
-      }
+      const forThisNode = await snap.handoffIdsWhere(`claim ${JSON.stringify([self.node, self.labels, self.runners ?? null])}`, (h) => notForThisNode(h, self) === null, true);
+      const open = (f: TaskFiles | undefined) => f !== undefined && !f.response && !f.cancel && (openAttempt(f) === null || expired.size > 0);
+      const possible = forThisNode.filter((id) => open(snap.index.tasks.get(id)));
       const views = (await snap.viewsOf(possible, (missing) => archivedStates(ctx, missing))).map((v) => reclaimable(v, expired));
       snap.saveParsed();
       judge = await judgeFor(views.map((v) => v.id));
@@ -175,7 +173,10 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
           const e = eligibility(v, facts, snap.settings.maxAttempts);
           return e.refusedByPolicy ? [{ id: v.id, reason: e.reason, fix: e.fix }] : [];
         }) : [];
-        throw new NothingClaimableError(ctx.config.node, candidates.length, refused);
+        // Every live candidate is counted, including those ruled out by their handoff (only on this path).
+        let candidates = 0;
+        for (const f of snap.index.tasks.values()) if (open(f)) candidates++;
+        throw new NothingClaimableError(ctx.config.node, candidates, refused);
       }
     }
     pickedBefore = true;

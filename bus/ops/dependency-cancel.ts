@@ -23,7 +23,10 @@ export async function cancelDoomed(ctx: BusContext, now = () => new Date(), opts
   const r = await transact(ctx, 'cancel-doomed', async (snap) => {
     const candidates: string[] = [];
     // Only a task whose handoff names dependencies can be blocked: the rest are ruled out without building their views.
-    for (const [id, f] of snap.index.tasks) if (f.handoff && !f.response && !f.cancel && openAttempt(f) === null && (await snap.handoffOf(id))?.after?.length) candidates.push(id);
+    for (const id of await snap.handoffIdsWhere('after', (h) => (h.after?.length ?? 0) > 0, false)) {
+      const f = snap.index.tasks.get(id);
+      if (f && !f.response && !f.cancel && openAttempt(f) === null) candidates.push(id);
+    }
     const blocked: BlockedTask[] = [];
     const states = new Map<string, DependencyState>();
     for (const v of await snap.viewsOf(candidates, (missing) => archivedStates(ctx, missing))) {
