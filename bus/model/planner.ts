@@ -89,9 +89,20 @@ function createdMs(h: Handoff | undefined): number {
   return Number.isFinite(t) ? t : Number.MAX_SAFE_INTEGER;
 }
 
+/**
+ * `views` in queue order (compareQueue), each key worked out once: a sort of 5,000 tasks compares ~120,000 times,
+ * and parsing a creation time per comparison was most of it. Sorts in place and returns `views`.
+ */
+export function sortQueue(views: TaskView[]): TaskView[] {
+  const keyed = views.map((v) => ({ v, p: v.handoff?.priority ?? 0, c: createdMs(v.handoff), id: v.id }));
+  keyed.sort((a, b) => (a.p !== b.p ? b.p - a.p : a.c !== b.c ? a.c - b.c : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  keyed.forEach((k, i) => (views[i] = k.v));
+  return views;
+}
+
 /** Claimable tasks for `who`, best first. */
 export function claimQueue(views: TaskView[], who: NodeFacts, maxAttempts: number): TaskView[] {
-  return views.filter((v) => eligibility(v, who, maxAttempts).ok).sort(compareQueue);
+  return sortQueue(views.filter((v) => eligibility(v, who, maxAttempts).ok));
 }
 
 /**

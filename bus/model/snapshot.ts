@@ -388,8 +388,10 @@ export class Snapshot {
       const refs = [files.handoff, ...files.claims.values(), ...files.releases.values(), files.cancel, files.response];
       for (const ref of refs) {
         if (!ref) continue;
-        const p = await this.parse(ref);
-        problems.push(...(p.ok ? p.warnings : p.problems));
+        // Nearly always in the parse cache already (status built every view first): no await per file.
+        const p = cached(ref.path, ref.oid) ?? (await this.parse(ref));
+        const found = p.ok ? p.warnings : p.problems;
+        if (found.length > 0) problems.push(...found);
       }
     }
     for (const n of await this.nodes()) problems.push(...n.problems);

@@ -7,7 +7,7 @@ import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateEr
 import { transact, type Decision, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { openAttempt } from '../model/index-tree.js';
-import { claimQueue, compareQueue, eligibility, notForThisNode, pickManyFromQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
+import { claimQueue, eligibility, notForThisNode, pickManyFromQueue, sortQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
 import type { FileChange } from '../store/objects.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
@@ -164,7 +164,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
       const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals && !unlisted ? { answerRefusals: true } : {}) };
       const eligible = claimQueue(views, facts, snap.settings.maxAttempts);
-      const queue = limits.ready ? [...(await limits.ready(eligible, snap, views.filter((v) => v.state === 'pending').sort(compareQueue)))] : eligible;
+      const queue = limits.ready ? [...(await limits.ready(eligible, snap, sortQueue(views.filter((v) => v.state === 'pending'))))] : eligible;
       // A spread order is this node's own and the same at every round: a retry takes its next preference as it is.
       picked = limits.spread ? pickManyFromQueue(spreadQueue(queue, ctx.config.node), 1, limits.max, limits.perRunner) : pickManyFromQueue(queue, round, limits.max, limits.perRunner);
       if (picked.length === 0) {

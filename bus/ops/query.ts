@@ -5,7 +5,7 @@ import type { BusContext } from '../context.js';
 import type { Snapshot, NodeView } from '../model/snapshot.js';
 import { readTrustedSnapshot } from '../trust/node-files.js';
 import { resolveTaskId } from '../model/resolve-id.js';
-import { compareQueue, eligibility } from '../model/planner.js';
+import { eligibility, sortQueue } from '../model/planner.js';
 import type { TaskView } from '../model/task-view.js';
 import { isFinal, type ForgedFile, type SettingOverride, type TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
@@ -187,7 +187,7 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
   };
   // Dependencies that left main count with their archived state, as they do for claims.
-  const views = (await snap.viewsOf(snap.ids(), offline ? undefined : (missing) => archivedStates(ctx, missing))).sort(compareQueue);
+  const views = sortQueue(await snap.viewsOf(snap.ids(), offline ? undefined : (missing) => archivedStates(ctx, missing)));
   snap.saveParsed();
   // On a bus whose trust root this node pinned: which live tasks it would refuse as untrusted, and why.
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
