@@ -31,9 +31,8 @@ import { wakeOnChange } from './wake-on-change.js';
 import { logPathOf, RUNNERS, runTask, type CancelledBy } from './run-task.js';
 import { readTail } from './runners/output-tail.js';
 import { forgetRunning, recordRunning } from './running-record.js';
-import { dropAllReservations, dropReservation, listOutbox, putOutbox, rejectOutbox, removeOutbox, reserveOutbox, type OutboxEntry } from './outbox.js';
-import { listQueue } from '../bus/queue.js';
-import { deliverQueued } from '../bus/ops/deliver.js';
+import { dropAllReservations, dropReservation, reserveOutbox } from './outbox.js';
+import { resultDelivery } from './result-delivery.js';
 import { firstLine } from '../schemas/errors.js';
 import { orphanedClaims, recoverClaims, stopLeftovers } from './restart-recovery.js';
 import type { FinishedTask, WatchOptions } from './watch-events.js';
@@ -41,7 +40,6 @@ import type { FinishedTask, WatchOptions } from './watch-events.js';
 export type { FinishedTask, WatchEvent, WatchOptions } from './watch-events.js';
 export { WATCHER_ACTOR } from './restart-recovery.js';
 import { asLocalFailure } from '../bus/local-io.js';
-import { pushBeforeResponse, retryPendingPushes } from './workspace/deliver-branch.js';
 import { pushResult } from './workspace/push.js';
 import { outboxEntryFor } from './outbox-entry.js';
 import { progressBeats } from './progress-beats.js';
@@ -104,22 +102,6 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     const err = asLocalFailure(raw, ctx.paths.home);
     opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null });
   };
-  /**
-   * Results the outbox could not store (a full disk): kept here and delivered or stored like queued ones, so a
-   * run's result is not lost while this process lives. Keyed `<id>.<attempt>`.
-   */
-  const held = new Map<string, OutboxEntry>();
-  const keyOf = (e: { id: string; attempt: number }) => `${e.id}.${e.attempt}`;
-  const queue = (entry: OutboxEntry): void => {
-    try {
-      putOutbox(home, entry);
-      held.delete(keyOf(entry));
-    } catch (err) {
-      if (!held.has(keyOf(entry))) report(err);
-      held.set(keyOf(entry), entry);
-    }
-  };
-
   // A watcher started while the remote is down (a laptop off the VPN) starts from its clone and waits for the
   // remote like one that lost it later; `--once` has nothing to wait for and fails.
   let unreachableAtStart: unknown = null;
@@ -251,111 +233,63 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     const next = nextClaim();
     if (!next) return (await respondBatch(ctx, inputs)).responses;
     claiming++;
+    reserved = next.limits.max;
     try {
+      const started = Date.now();
       const r = await respondAndClaim(ctx, inputs, next);
-      for (const task of r.claims) start(task);
+      if (r.claims.length > 0) ranking.claimed(Date.now() - started);
+      for (const task of r.claims) {
+        try {
+          // Stopping since the send began: "claims nothing more" holds for what arrived meanwhile. Released here,
+          // inside the delivery the shutdown waits for, rather than started after the shutdown counted its runs.
+          if (opts.stop.aborted) {
+            await release(ctx, task.id, 'the watcher shut down before the task started');
+            opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: 'shutdown' });
+          } else start(task);
+        } catch (err) {
+          // Not started and not released: the orphan check gives it back (releaseOrphans).
+          report(err);
+        }
+      }
       return r.responses;
     } finally {
+      reserved = 0;
       claiming--;
     }
   });
+  /** Slots the claim riding with results may fill: the drain leaves them alone meanwhile. */
+  let reserved = 0;
   /**
    * The claim to carry with results: the node's free slots once its ended runs are answered, ranked as the drain
-   * ranks them. None for --once, while another claim is on its way (it counted those slots), or without a runner.
+   * ranks them. None for --once, before restart recovery has run (it would take such a claim for one left behind
+   * by a crash), while another claim is on its way, or without a runner. A node with a daily claude cap leaves
+   * claude tasks to the drain, which takes them one at a time against the cap.
    */
   const nextClaim = (): NextClaim | null => {
-    if (opts.once || opts.stop.aborted || claiming > 0 || health.isDown || runners.length === 0) return null;
+    if (opts.once || !recovered || opts.stop.aborted || claiming > 0 || health.isDown || runners.length === 0) return null;
     const free = ctx.config.parallel - [...running.values()].filter((r) => !r.ended).length;
     if (free <= 0) return null;
-    return { target: { next: true, runners: claimRunners(), answerRefusals: true }, limits: claimLimits(free, ranking.ready), opts: { onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }) }, beforeWrite: beatBeforeClaim };
+    const offered = spendCap.capUsd === undefined ? claimRunners() : runners.filter((r) => r !== 'claude');
+    if (offered.length === 0) return null;
+    return { target: { next: true, runners: offered, answerRefusals: true }, limits: claimLimits(free, ranking.ready), opts: { onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }) }, beforeWrite: beatBeforeClaim };
   };
   /** Every free slot in one claim (docs/PROTOCOL.md §5, "Claiming several at once"); a spend cap takes claude tasks one at a time. */
   const claimLimits = (free: number, ready: BatchLimits['ready']): BatchLimits => ({ max: free, spread: true, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}), ...(ready ? { ready } : {}) });
-  const deliver = async (entry: OutboxEntry, fresh = false): Promise<void> => {
-    const downReason = health.reason;
-    if (downReason !== null) {
-      if (fresh) opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: downReason });
-      return;
-    }
-    try {
-      const branch = await pushBeforeResponse(home, entry);
-      if (branch.go && branch.pushed) opts.onEvent({ type: 'pushed', id: entry.id, attempt: entry.attempt, branch: branch.pushed.branch, ...(branch.pushed.moved ? { moved: branch.pushed.moved } : {}) });
-      // Stored again: the push's outcome must survive a crash between here and the response.
-      if (entry.input.project) queue(entry);
-      if (!branch.go) {
-        if (fresh) opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: branch.reason });
-        return;
-      }
-      await responses.submit(entry.input);
-      held.delete(keyOf(entry));
-      removeOutbox(home, entry.id, entry.attempt);
-      opts.onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      if (code === 'TASK_STATE' && (await alreadyDelivered(entry))) {
-        // Pushed before a crash kept us from removing it from the outbox: delivered, not doubled.
-        held.delete(keyOf(entry));
-        removeOutbox(home, entry.id, entry.attempt);
-        opts.onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
-      } else if (code === 'TASK_STATE' || code === 'UNKNOWN_TASK' || code === 'INVALID_BUS_FILE') {
-        // INVALID_BUS_FILE: a result that can never be written as it is (a bug in what made it) is set aside for a
-        // person rather than retried at every wake while the task stays claimed.
-        const path = rejectOutbox(home, entry, firstLine(err) || code);
-        held.delete(keyOf(entry));
-        opts.onEvent({ type: 'rejected', id: entry.id, attempt: entry.attempt, reason: firstLine(err) || code, path });
-      } else if (remoteFailed(err)) {
-        if (fresh) opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(err) });
-      } else {
-        opts.onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(asLocalFailure(err, home)) });
-      }
-    }
-  };
-  const alreadyDelivered = async (entry: OutboxEntry): Promise<boolean> => {
-    const v = await (await currentSnapshot(ctx)).view(entry.id);
-    return v?.response?.node === ctx.config.node && v.response.attempt === entry.attempt;
-  };
-  let flushing: Promise<void> | null = null;
-  /** Outbox entries whose project branch is being pushed, and the background retry of refused pushes. */
-  const pushing = new Set<string>();
-  let retryingPushes: Promise<void> | null = null;
-  const flushOutbox = () => {
-    flushing ??= (async () => {
-      // Held results first try to reach the disk again (space may be back), then everything queued is pushed.
-      for (const entry of [...held.values()]) queue(entry);
-      const queued = listOutbox(home).filter((e) => !held.has(keyOf(e)));
-      const now: OutboxEntry[] = [];
-      for (const entry of [...queued, ...held.values()]) {
-        if (running.has(entry.id)) continue;
-        // A project branch's push may take long on a slow link: it goes on beside housekeeping (cancels, claims).
-        if (entry.push && !entry.input.project?.pushed) {
-          if (!pushing.has(keyOf(entry))) {
-            pushing.add(keyOf(entry));
-            void deliver(entry).finally(() => pushing.delete(keyOf(entry)));
-          }
-          continue;
-        }
-        now.push(entry);
-      }
-      // Handed in together, so that they go in one commit.
-      await Promise.all(now.map((entry) => deliver(entry)));
-      retryingPushes ??= retryPendingPushes(home, opts.retryMs)
-        .then((done) => {
-          for (const p of done) opts.onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch });
-        }, report)
-        .finally(() => (retryingPushes = null));
-      if (health.reason === null && listQueue(home).length > 0) {
-        try {
-          const d = await deliverQueued(ctx);
-          if (d.delivered.length + d.rejected.length > 0) {
-            opts.onEvent({ type: 'sent', changes: d.delivered.map((e) => ({ kind: e.kind, id: e.id })), refused: d.rejected.map((r) => ({ kind: r.entry.kind, id: r.entry.id, reason: r.reason, path: r.path })) });
-          }
-        } catch (err) {
-          if (!remoteFailed(err)) fail(err);
-        }
-      }
-    })().finally(() => (flushing = null));
-    return flushing;
-  };
+  // Results on their way to the bus: the outbox, results held in memory on a full disk, project branches pushed
+  // first (watcher/result-delivery.ts).
+  const delivery = resultDelivery({
+    ctx,
+    onEvent: opts.onEvent,
+    retryMs: opts.retryMs,
+    downReason: () => health.reason,
+    isRunning: (id) => running.has(id),
+    submit: (input) => responses.submit(input),
+    report,
+    fail,
+    remoteFailed,
+  });
+  const { queue, deliver, held } = delivery;
+  const flushOutbox = () => delivery.flush();
 
   /**
    * The start of every wake: one look at the remote, then, from that state, deliver queued results, stop the
@@ -469,7 +403,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
         pruneProgress(home, new Set([...running.values()].filter((r) => r !== self).map((r) => `${r.task.id}.${r.task.attempt}`)));
       }
     })().finally(() => {
-      running.delete(task.id);
+      // Only this run's entry: the same task claimed again meanwhile (released, then claimed) is another run.
+      if (running.get(task.id) === self) running.delete(task.id);
       // A free slot is a reason to look for more work now rather than at the next tick.
       if (!opts.once && !opts.stop.aborted) void wake('slot');
     });
@@ -529,11 +464,12 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     const ready = why === undefined || opts.once ? undefined : ranking.ready;
     for (let round = 0; ; round++) {
       let claimable = !health.isDown && (round === 0 || (await look()) !== null);
-      while (claimable && !opts.stop.aborted && running.size < ctx.config.parallel) {
+      while (claimable && !opts.stop.aborted && running.size + reserved < ctx.config.parallel) {
         try {
           // Every free slot in one claim, one push (docs/PROTOCOL.md §5, "Claiming several at once"). A daily spend cap
-          // is checked per claude task as each starts, so a capped node takes those one at a time.
-          const free = ctx.config.parallel - running.size;
+          // is checked per claude task as each starts, so a capped node takes those one at a time. Slots a claim
+          // riding with results may fill are not counted as free.
+          const free = ctx.config.parallel - running.size - reserved;
           claiming++;
           try {
             const started = Date.now();

@@ -291,7 +291,8 @@ export class Snapshot {
    */
   async handoffIdsWhere(key: string, test: (h: Handoff) => boolean, unparsed: boolean): Promise<string[]> {
     const tree = this.folderTrees.get('handoffs')?.tree ?? '';
-    const memo = handoffTests.get(key);
+    const memoKey = `${unparsed ? 1 : 0} ${key}`;
+    const memo = handoffTests.get(memoKey);
     if (memo && memo.tree === tree) return memo.ids;
     const ids: string[] = [];
     for (const [id, f] of this.index.tasks) {
@@ -301,7 +302,7 @@ export class Snapshot {
     }
     // Keys are few (the housekeeping tests, one per set of node facts a claim was judged for); bounded anyway.
     if (handoffTests.size >= 32) handoffTests.clear();
-    handoffTests.set(key, { tree, ids });
+    handoffTests.set(memoKey, { tree, ids });
     return ids;
   }
 

@@ -4,6 +4,9 @@ import type { FileChange } from '../store/objects.js';
 import { claimDecider, type BatchLimits, type ClaimOptions, type ClaimResult, type ClaimTarget } from './claim.js';
 import { decideResponses, type BatchResponse, type RespondInput } from './respond.js';
 
+/** Rounds of the compare-and-swap in which the claims ride along; later rounds push the results alone. */
+export const CLAIM_ROUNDS = 2;
+
 /** The claim that rides along with a node's results: what `claimBatch` would be asked for the slots they free. */
 export interface NextClaim {
   target: Extract<ClaimTarget, { next: true }>;
@@ -25,8 +28,9 @@ export interface RespondAndClaimResult {
  * commit"): a busy watcher whose run ends answers it and takes the next task with one push instead of two. Both
  * are decided from the same snapshot exactly as `respondBatch` and `claimBatch` decide them alone, and the commit
  * is won or lost as a whole. The results come first: when nothing may be claimed (an empty queue, tasks left for
- * nodes ranked before this one, any claim error) they go alone, and the caller's ordinary claim decides again and
- * reports why. No claim goes without a result to carry it: with no result left to write, nothing is pushed.
+ * nodes ranked before this one, any claim error, or a third round after two refused pushes) they go alone, and
+ * the caller's ordinary claim decides again and reports why. No claim goes without a result to carry it: with no
+ * result left to write, nothing is pushed.
  */
 export async function respondAndClaim(ctx: BusContext, inputs: readonly RespondInput[], next: NextClaim): Promise<RespondAndClaimResult & TransactStats> {
   const decideClaim = claimDecider(ctx, next.target, next.limits, next.now ?? (() => new Date()), next.opts ?? {});
@@ -42,15 +46,19 @@ export async function respondAndClaim(ctx: BusContext, inputs: readonly RespondI
       if (!answered.commit) return { result: { responses: answered.responses, claims: [] } };
       let claims: ClaimResult[] = [];
       let claimChanges: FileChange[] = [];
-      try {
-        const d = await decideClaim(snap, round);
-        if (d.commit) {
-          claims = d.result.claims;
-          claimChanges = d.commit.changes;
+      // A claim decision widens the window in which main can move under the push: after two refusals the results
+      // go alone, and the watcher's own claim follows them.
+      if (round <= CLAIM_ROUNDS) {
+        try {
+          const d = await decideClaim(snap, round);
+          if (d.commit) {
+            claims = d.result.claims;
+            claimChanges = d.commit.changes;
+          }
+        } catch {
+          // Nothing claimable now, or a claim that may not be made: the results must not wait for it, and the
+          // watcher's own claim after them decides again and says why.
         }
-      } catch {
-        // Nothing claimable now, or a claim that may not be made: the results must not wait for it, and the
-        // watcher's own claim after them decides again and says why.
       }
       claiming = claims.length > 0;
       return {

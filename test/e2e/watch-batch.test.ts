@@ -70,7 +70,9 @@ describe('a watcher with free slots', () => {
   it('a busy watcher answers a task and claims its next one in the same commit: one push a task', async () => {
     const solo = await bus.addNode('solo', [], ['--runner', 'shell', '--parallel', '1']);
     const queue = ['next-a', 'next-b', 'next-c', 'next-d'];
-    pushFiles(person, Object.fromEntries(queue.map((id, i) => [`handoffs/${id}.md`, `---\ntitle: ${id}\nto: solo\ncommand: "true"\npriority: ${9 - i}\n---\n`])), 'a queue for solo');
+    // Each run holds a folder while it runs: two runs at once (more than the one slot) would fail the second.
+    const slot = join(bus.dir, 'solo-slot');
+    pushFiles(person, Object.fromEntries(queue.map((id, i) => [`handoffs/${id}.md`, `---\ntitle: ${id}\nto: solo\ncommand: "mkdir ${slot} && sleep 0.2 && rmdir ${slot}"\npriority: ${9 - i}\n---\n`])), 'a queue for solo');
     const watcher = startWatcher(solo, ['--poll', '1s'], children);
     await until('solo to finish the queue', () => watcher.events().filter((e) => e.type === 'delivered' && queue.includes(e.id ?? '')).length === queue.length, 30_000, () => watcher.stderr());
     const subjects = gitCli(['log', '--reverse', '--format=%s', '--author', 'solo', 'main'], bus.remote).split('\n').filter((l) => l.startsWith('gitbus: claim') || l.startsWith('gitbus: respond'));
@@ -88,4 +90,28 @@ describe('a watcher with free slots', () => {
     expect(claimed).toEqual(queue);
     expect(watcher.events().filter((e) => e.type === 'lost-race')).toEqual([]);
   }, 60_000);
+
+  it('after a crash, results left in the outbox go alone: the next task is claimed once restart recovery has run', async () => {
+    const late = await bus.addNode('late', [], ['--runner', 'shell', '--parallel', '1']);
+    const go = join(bus.dir, 'late-go');
+    pushFiles(person, { 'handoffs/late-a.md': `---\ntitle: late-a\nto: late\ncommand: "for i in $(seq 1 400); do [ -e ${go} ] && exit 0; sleep 0.05; done; exit 1"\n---\n` }, 'a task that waits');
+    const first = startWatcher(late, ['--poll', '1s', '--retry', '1s'], children);
+    await until('late to claim late-a', () => first.events().some((e) => e.type === 'claimed' && e.id === 'late-a'), 20_000, () => first.stderr());
+    renameSync(bus.remote, `${bus.remote}.away`);
+    writeFileSync(go, '');
+    await until('the result to wait in the outbox', () => first.events().some((e) => e.type === 'queued' && e.id === 'late-a'), 20_000, () => first.stderr());
+    first.child.kill('SIGKILL');
+    await first.exited;
+    renameSync(`${bus.remote}.away`, bus.remote);
+    pushFiles(person, { 'handoffs/late-b.md': `---\ntitle: late-b\nto: late\ncommand: "sleep 1"\n---\n` }, 'the next task');
+    const second = startWatcher(late, ['--poll', '1s'], children);
+    await until('late-b to be answered', () => second.events().some((e) => e.type === 'delivered' && e.id === 'late-b'), 30_000, () => second.stderr());
+    // late-b ran once, as attempt 1: no claim of it was taken for one the crash left behind and released.
+    expect(second.events().filter((e) => e.type === 'released')).toEqual([]);
+    expect(second.events().filter((e) => e.type === 'claimed' && e.id === 'late-b').map((e) => e.attempt)).toEqual([1]);
+    expect(gitCli(['ls-tree', '--name-only', 'main', 'claims/'], bus.remote).split('\n').filter((f) => f.includes('late-b'))).toEqual(['claims/late-b.1.md']);
+    const s = json<{ tasks: { id: string; state: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('boss') }));
+    expect(s.tasks.find((t) => t.id === 'late-a')?.state).toBe('succeeded');
+    expect(s.tasks.find((t) => t.id === 'late-b')?.state).toBe('succeeded');
+  }, 90_000);
 });

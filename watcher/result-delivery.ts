@@ -1,0 +1,149 @@
+import type { BusContext } from '../bus/context.js';
+import { deliverQueued } from '../bus/ops/deliver.js';
+import { currentSnapshot } from '../bus/ops/query.js';
+import type { RespondInput } from '../bus/ops/respond.js';
+import { listQueue } from '../bus/queue.js';
+import { asLocalFailure } from '../bus/local-io.js';
+import { firstLine } from '../schemas/errors.js';
+import { listOutbox, putOutbox, rejectOutbox, removeOutbox, type OutboxEntry } from './outbox.js';
+import type { WatchOptions } from './watch-events.js';
+import { pushBeforeResponse, retryPendingPushes } from './workspace/deliver-branch.js';
+
+export interface ResultDeliveryDeps {
+  ctx: BusContext;
+  onEvent: WatchOptions['onEvent'];
+  retryMs: WatchOptions['retryMs'];
+  /** Why the remote is down (the watcher's remote health), or null while it answers. */
+  downReason: () => string | null;
+  /** A run of this task is still this watcher's: its result is delivered by the run, not by a flush. */
+  isRunning: (id: string) => boolean;
+  /** Hands one result to the push that answers it (the watcher's response batcher); rejects as respond does. */
+  submit: (input: RespondInput) => Promise<unknown>;
+  report: (err: unknown) => void;
+  fail: (err: unknown) => void;
+  remoteFailed: (err: unknown) => boolean;
+}
+
+export interface ResultDelivery {
+  /** Results the outbox could not store (a full disk), by `<id>.<attempt>`. */
+  readonly held: ReadonlyMap<string, OutboxEntry>;
+  /** Stores a result in the outbox, or holds it in memory when the disk refuses. */
+  queue: (entry: OutboxEntry) => void;
+  /** Pushes one result (its project branch first); `fresh`: a run that just ended, reported `queued` if it must wait. */
+  deliver: (entry: OutboxEntry, fresh?: boolean) => Promise<void>;
+  /** Delivers everything waiting (held, outbox, queued dispatches and cancels); one flush at a time. */
+  flush: () => Promise<void>;
+}
+
+/**
+ * The watcher's results on their way to the bus (docs/ARCHITECTURE.md, the watcher): each is safe in the outbox
+ * before its push is tried, a project task's branch is pushed before its response, and a result is removed from
+ * the outbox only once the bus has it. A result the bus refuses for good (the task is no longer this node's) is
+ * set aside for a person; one that finds itself already delivered (pushed before a crash) is not written twice.
+ */
+export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
+  const { ctx, onEvent, report, fail, remoteFailed } = deps;
+  const home = ctx.paths.home;
+  /**
+   * Results the outbox could not store (a full disk): kept here and delivered or stored like queued ones, so a
+   * run's result is not lost while this process lives. Keyed `<id>.<attempt>`.
+   */
+  const held = new Map<string, OutboxEntry>();
+  const keyOf = (e: { id: string; attempt: number }) => `${e.id}.${e.attempt}`;
+  const queue = (entry: OutboxEntry): void => {
+    try {
+      putOutbox(home, entry);
+      held.delete(keyOf(entry));
+    } catch (err) {
+      if (!held.has(keyOf(entry))) report(err);
+      held.set(keyOf(entry), entry);
+    }
+  };
+
+  const deliver = async (entry: OutboxEntry, fresh = false): Promise<void> => {
+    const downReason = deps.downReason();
+    if (downReason !== null) {
+      if (fresh) onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: downReason });
+      return;
+    }
+    try {
+      const branch = await pushBeforeResponse(home, entry);
+      if (branch.go && branch.pushed) onEvent({ type: 'pushed', id: entry.id, attempt: entry.attempt, branch: branch.pushed.branch, ...(branch.pushed.moved ? { moved: branch.pushed.moved } : {}) });
+      // Stored again: the push's outcome must survive a crash between here and the response.
+      if (entry.input.project) queue(entry);
+      if (!branch.go) {
+        if (fresh) onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: branch.reason });
+        return;
+      }
+      await deps.submit(entry.input);
+      held.delete(keyOf(entry));
+      removeOutbox(home, entry.id, entry.attempt);
+      onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (code === 'TASK_STATE' && (await alreadyDelivered(entry))) {
+        // Pushed before a crash kept us from removing it from the outbox: delivered, not doubled.
+        held.delete(keyOf(entry));
+        removeOutbox(home, entry.id, entry.attempt);
+        onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
+      } else if (code === 'TASK_STATE' || code === 'UNKNOWN_TASK' || code === 'INVALID_BUS_FILE') {
+        // INVALID_BUS_FILE: a result that can never be written as it is (a bug in what made it) is set aside for a
+        // person rather than retried at every wake while the task stays claimed.
+        const path = rejectOutbox(home, entry, firstLine(err) || code);
+        held.delete(keyOf(entry));
+        onEvent({ type: 'rejected', id: entry.id, attempt: entry.attempt, reason: firstLine(err) || code, path });
+      } else if (remoteFailed(err)) {
+        if (fresh) onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(err) });
+      } else {
+        onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(asLocalFailure(err, home)) });
+      }
+    }
+  };
+  const alreadyDelivered = async (entry: OutboxEntry): Promise<boolean> => {
+    const v = await (await currentSnapshot(ctx)).view(entry.id);
+    return v?.response?.node === ctx.config.node && v.response.attempt === entry.attempt;
+  };
+  let flushing: Promise<void> | null = null;
+  /** Outbox entries whose project branch is being pushed, and the background retry of refused pushes. */
+  const pushing = new Set<string>();
+  let retryingPushes: Promise<void> | null = null;
+  const flush = () => {
+    flushing ??= (async () => {
+      // Held results first try to reach the disk again (space may be back), then everything queued is pushed.
+      for (const entry of [...held.values()]) queue(entry);
+      const queued = listOutbox(home).filter((e) => !held.has(keyOf(e)));
+      const now: OutboxEntry[] = [];
+      for (const entry of [...queued, ...held.values()]) {
+        if (deps.isRunning(entry.id)) continue;
+        // A project branch's push may take long on a slow link: it goes on beside housekeeping (cancels, claims).
+        if (entry.push && !entry.input.project?.pushed) {
+          if (!pushing.has(keyOf(entry))) {
+            pushing.add(keyOf(entry));
+            void deliver(entry).finally(() => pushing.delete(keyOf(entry)));
+          }
+          continue;
+        }
+        now.push(entry);
+      }
+      // Handed in together, so that they go in one commit.
+      await Promise.all(now.map((entry) => deliver(entry)));
+      retryingPushes ??= retryPendingPushes(home, deps.retryMs)
+        .then((done) => {
+          for (const p of done) onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch });
+        }, report)
+        .finally(() => (retryingPushes = null));
+      if (deps.downReason() === null && listQueue(home).length > 0) {
+        try {
+          const d = await deliverQueued(ctx);
+          if (d.delivered.length + d.rejected.length > 0) {
+            onEvent({ type: 'sent', changes: d.delivered.map((e) => ({ kind: e.kind, id: e.id })), refused: d.rejected.map((r) => ({ kind: r.entry.kind, id: r.entry.id, reason: r.reason, path: r.path })) });
+          }
+        } catch (err) {
+          if (!remoteFailed(err)) fail(err);
+        }
+      }
+    })().finally(() => (flushing = null));
+    return flushing;
+  };
+  return { held, queue, deliver, flush };
+}
