@@ -61,11 +61,21 @@ export function eligibility(view: TaskView, who: NodeFacts, maxAttempts: number)
 }
 
 /**
+ * Whether `who` could ever claim a task with this handoff: notForThisNode(h, who) === null, without building the
+ * reason (claim --next asks it of every pending handoff). Pure.
+ */
+export function mayEverClaim(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'>, who: Pick<NodeFacts, 'node' | 'labels' | 'runners'>): boolean {
+  if (h.to && h.to !== who.node) return false;
+  if (h.labels) for (const l of h.labels) if (!who.labels.includes(l)) return false;
+  return !who.runners || who.runners.includes(effectiveRunner(h));
+}
+
+/**
  * Why `who` may never claim a task with this handoff, whatever state the task is in (addressed to another node, a
  * label it lacks, a runner it does not run); null when none of these holds. Pure. Part of eligibility, and what
  * claim --next rules tasks out with before building their views (bus/ops/claim.ts).
  */
-export function notForThisNode(h: Handoff, who: Pick<NodeFacts, 'node' | 'labels' | 'runners'>): Eligibility | null {
+export function notForThisNode(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'>, who: Pick<NodeFacts, 'node' | 'labels' | 'runners'>): Eligibility | null {
   if (h.to && h.to !== who.node) return { ok: false, reason: `it is addressed to node ${h.to}`, fix: `claim it on ${h.to}, or dispatch a copy without --to` };
   const missing = (h.labels ?? []).filter((l) => !who.labels.includes(l));
   if (missing.length > 0) return { ok: false, reason: `this node lacks label(s) ${missing.join(', ')}`, fix: 'claim it on a node with those labels, or add them to this node (node.yaml labels)' };

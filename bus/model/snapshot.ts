@@ -6,7 +6,7 @@ import type { NodeCard } from '../../schemas/node-card.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { listFolder, type ObjectStore, type TreeEntry } from '../store/objects.js';
 import { parseCacheDir, type ParseCacheDir } from '../store/parse-cache.js';
-import type { CachedEntry } from '../store/parse-cache-file.js';
+import type { CachedEntry, CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
 import { IndexMemo, indexTree, type LiveTree } from './index-tree.js';
 import { applyDependencies, baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type TaskView } from './task-view.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
@@ -177,6 +177,9 @@ export class Snapshot {
    * last file (bulk readers call it after parsing: status, lint, claim --next). Cheap when nothing is new.
    */
   saveParsed(): void {
+    // Only a snapshot that loaded the disk cache holds what its files hold: one that parsed a few views from their
+    // blobs would write a file missing the rest.
+    if (!this.parsedLoaded) return;
     const disk = diskCacheOf(this.store);
     for (const [folder, { tree, entries }] of this.folderTrees) {
       const at = `${tree} ${parsedIn(folder)}`;
@@ -243,14 +246,15 @@ export class Snapshot {
   }
 
   /** The task's state before dependencies are applied; undefined when the id is not live. */
-  async baseView(id: string): Promise<TaskView | undefined> {
+  async baseView(id: string, bulk = true): Promise<TaskView | undefined> {
     const files = this.index.tasks.get(id);
     if (!files?.handoff) return undefined;
     const cached = baseViews.get(files);
     if (cached) return cached;
     // A view to build: many more usually follow (every loop over the tasks), so the disk cache is looked at now. A
     // long-lived watcher whose views are all kept never gets here, and never counts its folders' files again.
-    this.loadParsed();
+    // `bulk` false: the caller knows it needs only a few views, whose files are parsed from their blobs.
+    if (bulk) this.loadParsed();
     const parsed: Partial<ParsedTaskFiles> = {};
     for (const ref of refsToParse(files)) {
       const p = await this.parse(ref);
@@ -289,21 +293,45 @@ export class Snapshot {
    * ids are a superset of the index's (files a trusting node took out as forged are filtered by its callers' state
    * checks, which read the index).
    */
-  async handoffIdsWhere(key: string, test: (h: Handoff) => boolean, unparsed: boolean): Promise<string[]> {
+  async handoffIdsWhere(key: string, test: (h: HandoffFacts) => boolean, unparsed: boolean): Promise<string[]> {
     const tree = this.folderTrees.get('handoffs')?.tree ?? '';
     const memoKey = `${unparsed ? 1 : 0} ${key}`;
     const memo = handoffTests.get(memoKey);
     if (memo && memo.tree === tree) return memo.ids;
     const ids: string[] = [];
+    // The disk cache's handoff facts, read at the first handoff not already in memory (null: no such file).
+    let facts: Map<string, CachedFacts> | null | undefined;
     for (const [id, f] of this.index.tasks) {
-      if (!f.handoff) continue;
-      const h = await this.handoffOf(id);
-      if (h === undefined ? unparsed : test(h)) ids.push(id);
+      const ref = f.handoff;
+      if (!ref) continue;
+      let h: HandoffFacts | null | undefined = handoffs.get(f) ?? baseViews.get(f)?.handoff;
+      if (h === undefined) {
+        const hit = cached(ref.path, ref.oid);
+        if (hit) h = hit.ok ? (hit.data as Handoff) : null;
+      }
+      if (h === undefined) {
+        facts ??= diskCacheOf(this.store).dir.loadFacts('handoffs', tree);
+        const known = facts?.get(ref.oid);
+        if (known && ref.path === `handoffs/${known.name}`) h = known.facts;
+        // Not in the facts (added since): parsed from its blob, without loading the disk cache's parse results.
+        else if (facts) h = await this.parseHandoff(f);
+        else h = (await this.handoffOf(id)) ?? null;
+      }
+      if (h === null ? unparsed : test(h)) ids.push(id);
     }
     // Keys are few (the housekeeping tests, one per set of node facts a claim was judged for); bounded anyway.
     if (handoffTests.size >= 32) handoffTests.clear();
     handoffTests.set(memoKey, { tree, ids });
     return ids;
+  }
+
+  /** A task's handoff parsed from its blob (or the parse cache in memory), kept by its TaskFiles; null: it does not parse. */
+  private async parseHandoff(f: TaskFiles): Promise<Handoff | null> {
+    if (!f.handoff) return null;
+    const p = await this.parse<Handoff>(f.handoff);
+    const h = p.ok ? p.data : null;
+    handoffs.set(f, h);
+    return h;
   }
 
   /**
@@ -326,11 +354,15 @@ export class Snapshot {
    * dependencies applied. What claim --next, status and housekeeping read.
    */
   async viewsOf(ids: Iterable<string>, external?: (missing: string[]) => Promise<Map<string, TaskState>>): Promise<TaskView[]> {
-    this.loadParsed();
+    // A few views (the tasks claim --next could take, a response's task) are parsed from their blobs: loading the
+    // disk cache's parse results of thousands of tasks would cost more than it saves.
+    const list = [...ids];
+    const bulk = list.length >= DISK_MIN_NEW;
+    if (bulk) this.loadParsed();
     const bases: TaskView[] = [];
     const missing = new Set<string>();
-    for (const id of ids) {
-      const base = await this.baseView(id);
+    for (const id of list) {
+      const base = await this.baseView(id, bulk);
       if (!base) continue;
       bases.push(base);
       for (const dep of base.handoff?.after ?? []) if (!this.index.tasks.has(dep)) missing.add(dep);
@@ -344,7 +376,7 @@ export class Snapshot {
         continue;
       }
       const states = new Map<string, TaskState | 'unknown'>();
-      for (const dep of deps) states.set(dep, (await this.baseView(dep))?.state ?? archived.get(dep) ?? 'unknown');
+      for (const dep of deps) states.set(dep, (await this.baseView(dep, bulk))?.state ?? archived.get(dep) ?? 'unknown');
       out.push(applyDependencies(base, (d) => states.get(d) ?? 'unknown'));
     }
     return out;

@@ -7,7 +7,7 @@ import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateEr
 import { transact, type Decision, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { openAttempt } from '../model/index-tree.js';
-import { claimQueue, eligibility, notForThisNode, pickManyFromQueue, sortQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
+import { claimQueue, eligibility, mayEverClaim, pickManyFromQueue, sortQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
 import type { FileChange } from '../store/objects.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
@@ -155,7 +155,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       // to another node, or needing a label or runner this node lacks, is never claimable here whatever its state:
       // its handoff rules it out before its view (and its dependencies, and its trust verdict) is worked out.
       const self = { node: ctx.config.node, labels: ctx.config.labels, ...(target.runners ? { runners: target.runners } : {}) };
-      const forThisNode = await snap.handoffIdsWhere(`claim ${JSON.stringify([self.node, self.labels, self.runners ?? null])}`, (h) => notForThisNode(h, self) === null, true);
+      const forThisNode = await snap.handoffIdsWhere(`claim ${JSON.stringify([self.node, self.labels, self.runners ?? null])}`, (h) => mayEverClaim(h, self), true);
       const open = (f: TaskFiles | undefined) => f !== undefined && !f.response && !f.cancel && (openAttempt(f) === null || expired.size > 0);
       const possible = forThisNode.filter((id) => open(snap.index.tasks.get(id)));
       const views = (await snap.viewsOf(possible, (missing) => archivedStates(ctx, missing))).map((v) => reclaimable(v, expired));

@@ -6,7 +6,7 @@ import type { TaskView } from '../model/task-view.js';
 /** The task's view, checked to be claimed by `node` (for release and respond, which only the holder may do). */
 export async function heldTask(snap: Snapshot, ref: string, node: string, wanted: string): Promise<TaskView & { claim: NonNullable<TaskView['claim']> }> {
   const id = resolveTaskId(snap.ids(), ref);
-  const view = await snap.view(id);
+  const [view] = await snap.viewsOf([id]);
   if (!view) throw new Error(`unreachable: ${id} resolved but has no view`);
   if (view.state !== 'claimed' && view.state !== 'cancelling') {
     const fix = view.state === 'pending' || view.state === 'blocked' ? `claim it first: gitbus claim ${id}` : 'nothing to do: the task is no longer running';

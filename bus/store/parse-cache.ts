@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync,
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GITBUS_VERSION } from '../version.js';
-import { decodeCacheFile, encodeCacheFile, PARSE_CACHE_FORMAT, type CachedEntry } from './parse-cache-file.js';
+import { decodeCacheFacts, decodeCacheFile, encodeCacheFile, factsOf, PARSE_CACHE_FORMAT, type CachedEntry, type CachedFacts } from './parse-cache-file.js';
 
 /**
  * The node's parse cache on disk (docs/ARCHITECTURE.md "The parse cache"): `<clone>/gitbus-cache/parsed/`, one file
@@ -31,6 +31,11 @@ export interface ParseCacheDir {
    * older files. False when nothing was written (too big, or the folder cannot be written).
    */
   save(folder: string, tree: string, entries: readonly CachedEntry[], seen?: Set<string>): boolean;
+  /**
+   * The handoff facts of `folder`'s file for `tree`, else of its newest file (entries are valid by name and oid
+   * whatever tree listed them), else null. Reads only the facts: what ruling tasks out needs.
+   */
+  loadFacts(folder: string, tree: string): Map<string, CachedFacts> | null;
 }
 
 export interface ParseCacheLimits {
@@ -100,9 +105,19 @@ export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCac
       const older = bytes ? decodeCacheFile(bytes, { build, folder }) : null;
       return older ? { entries: older, exact: false } : null;
     },
+    loadFacts(folder, tree) {
+      const exact = read(join(dir, `${folder}-${tree}.v8`));
+      const fromExact = exact ? decodeCacheFacts(exact, { build, folder, tree }) : null;
+      if (fromExact) return fromExact;
+      const newest = filesOf(folder).find((f) => f.name !== `${folder}-${tree}.v8`);
+      const bytes = newest ? read(join(dir, newest.name)) : null;
+      return bytes ? decodeCacheFacts(bytes, { build, folder }) : null;
+    },
     save(folder, tree, entries, seen) {
       const kept = entries.filter((e) => !e.parsed.ok || e.parsed.body.length <= limits.maxBodyChars);
-      const bytes = encodeCacheFile({ build, folder, tree }, kept);
+      // Handoffs also get their facts, for readers that only rule tasks out (claim --next, housekeeping).
+      const facts = folder === 'handoffs' ? entries.map((e) => ({ name: e.name, oid: e.oid, facts: factsOf(e.parsed) })) : [];
+      const bytes = encodeCacheFile({ build, folder, tree }, kept, facts);
       if (bytes.length > limits.maxFileBytes) return false;
       try {
         mkdirSync(dir, { recursive: true });

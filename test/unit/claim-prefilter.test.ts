@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { eligibility, notForThisNode, type NodeFacts } from '../../bus/model/planner.js';
+import { eligibility, mayEverClaim, notForThisNode, type NodeFacts } from '../../bus/model/planner.js';
 import type { TaskView } from '../../bus/model/task-view.js';
 import type { Handoff } from '../../schemas/handoff.js';
 
@@ -42,5 +42,9 @@ describe('notForThisNode', () => {
       }
     }
     expect(ruledOut).toBeGreaterThan(5);
+  });
+
+  it('agrees with mayEverClaim, its reason-free form that claim --next asks of every pending handoff', () => {
+    for (const h of handoffs) for (const who of nodes) expect(mayEverClaim(view(h).handoff as Handoff, who), JSON.stringify({ h, who })).toBe(notForThisNode(view(h).handoff as Handoff, who) === null);
   });
 });

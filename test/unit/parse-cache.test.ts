@@ -92,6 +92,30 @@ describe('parse cache file', () => {
     expect(cache.load('handoffs', TREE_A)?.entries).toHaveLength(3);
   });
 
+  it('keeps the facts of its handoffs, read without the parse results, and refuses them when damaged', () => {
+    const g = gitdir();
+    const cache = parseCacheDir(g, 'build-1');
+    const entries = handoffs(3);
+    const bad: CachedEntry = { name: 'Bad Name.md', oid: oid(99), parsed: { ok: false, problems: [] } };
+    const withLabels: CachedEntry = { name: 't-9.md', oid: oid(9), parsed: parsedOf('handoffs/t-9.md', renderBusFile('handoff', { id: 't-9', title: 'gpu', from: 'x', to: 'w', labels: ['gpu'], command: 'make', after: ['t-0'] }, '')) };
+    cache.save('handoffs', TREE_A, [...entries, bad, withLabels]);
+    const facts = cache.loadFacts('handoffs', TREE_A);
+    expect(facts?.size).toBe(5);
+    expect(facts?.get(oid(9))).toEqual({ name: 't-9.md', oid: oid(9), facts: { to: 'w', labels: ['gpu'], command: 'make', after: ['t-0'] } });
+    expect(facts?.get(oid(1))?.facts).toEqual({});
+    expect(facts?.get(oid(99))?.facts).toBeNull();
+    // Another tree's file is read for its facts when this tree has none (entries are valid by name and oid).
+    expect(cache.loadFacts('handoffs', TREE_B)?.size).toBe(5);
+    // Only handoffs have facts.
+    cache.save('claims', TREE_C, handoffs(2));
+    expect(cache.loadFacts('claims', TREE_C)?.size).toBe(0);
+    const file = join(cache.dir, `handoffs-${TREE_A}.v8`);
+    const good = readFileSync(file);
+    writeFileSync(file, Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good[good.length - 1]! ^ 0xff])]));
+    expect(cache.loadFacts('handoffs', TREE_A)).toBeNull();
+    expect(cache.load('handoffs', TREE_A)).toBeNull();
+  });
+
   it('another build or format invalidates it', () => {
     const g = gitdir();
     parseCacheDir(g, 'gitbus 0.1.0/1/chunk-A').save('handoffs', TREE_A, handoffs(2));
