@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBus, type BusContext } from '../../bus/context.js';
 import { claim } from '../../bus/ops/claim.js';
 import { currentSnapshot } from '../../bus/ops/query.js';
-import type { Handoff } from '../../schemas/handoff.js';
+import type { HandoffFacts } from '../../bus/store/parse-cache-file.js';
 import { makeBus } from '../helpers/bus.js';
 
 /**
@@ -15,7 +15,7 @@ describe('handoff tests remembered per handoffs tree', () => {
   let ctx: BusContext;
   const ids: Record<string, string> = {};
   let judged = 0;
-  const gpu = (h: Handoff) => {
+  const gpu = (h: HandoffFacts) => {
     judged++;
     return (h.labels ?? []).includes('gpu');
   };
