@@ -25,6 +25,14 @@ const cleanups: (() => Promise<void>)[] = [];
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let client: Client;
 const protocolErrors: Error[] = [];
+/**
+ * Every message from the server in the order it arrived on the wire. The SDK client (1.32) hands notifications to
+ * their handlers a microtask later than responses, so a progress report that arrives in the same read as its call's
+ * answer reaches a handler already removed: "Received a progress notification for an unknown token", a known race
+ * servers cannot avoid (modelcontextprotocol/typescript-sdk#2580). What the server guarantees — every report of a
+ * call written before its answer — is checked here, on the wire.
+ */
+const wire: { method?: string; id?: unknown; params?: { progressToken?: unknown; message?: string } }[] = [];
 let serverLog = '';
 
 function serverEnv(home: string): Record<string, string> {
@@ -45,6 +53,11 @@ beforeAll(async () => {
   client = new Client({ name: 'gitbus-test', version: '1.0.0' });
   client.onerror = (e) => protocolErrors.push(e);
   await client.connect(transport);
+  const deliver = transport.onmessage;
+  transport.onmessage = (m) => {
+    wire.push(m as (typeof wire)[number]);
+    deliver?.(m);
+  };
   await until('the watcher on beta to start', () => watcher.events().some((e) => e.type === 'started'), 30_000, watcher.stderr);
 });
 
@@ -65,6 +78,16 @@ async function ok<T = Json>(name: string, args: Json, onprogress?: (p: Progress)
   // The text is the same result as JSON, for clients that read only text.
   expect(JSON.parse((r.content[0] as { text: string }).text)).toEqual(r.structuredContent);
   return r.structuredContent as T;
+}
+
+/** Whether `e` is the SDK client's late dispatch of a progress report that the server wrote before its call's answer. */
+function writtenBeforeItsAnswer(e: Error): boolean {
+  const m = /^Received a progress notification for an unknown token: (\{.*\})$/.exec(e.message);
+  if (!m) return false;
+  const n = JSON.parse(m[1] ?? '{}') as { params?: { progressToken?: unknown; progress?: unknown } };
+  const at = wire.findIndex((w) => w.method === 'notifications/progress' && w.params?.progressToken === n.params?.progressToken && (w.params as { progress?: unknown }).progress === n.params?.progress);
+  const answer = wire.findIndex((w) => w.id === n.params?.progressToken && w.method === undefined);
+  return at >= 0 && answer > at;
 }
 
 function errorText(r: CallToolResult): string {
@@ -106,10 +129,16 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(w).toMatchObject({ id: d.id, ended: true, state: 'succeeded', node: 'beta', attempt: 1, source: 'response' });
     expect(w['output']).toContain('hello from beta');
     expect(w['response']).toMatchObject({ fields: { id: d.id, status: 'succeeded', node: 'beta', exitCode: 0 } });
-    // Progress as `dispatch --wait` shows it: the state when the wait began, and the end.
-    const messages = progress.map((p) => p.message ?? '');
-    expect(messages[0]).toMatch(new RegExp(`^${d.id}: (pending|claimed on beta)`));
-    expect(messages).toContain(`${d.id}: succeeded on beta (attempt 1)`);
+    // Progress as `dispatch --wait` shows it: the state when the wait began, and the end, all of it written before
+    // the answer (read on the wire: the SDK client may drop reports that arrive together with the answer).
+    const token = wire.find((m) => m.method === 'notifications/progress' && m.params?.message?.startsWith(`${d.id}: `))?.params?.progressToken;
+    const answerAt = wire.findIndex((m) => m.id === token && m.method === undefined);
+    const reports = wire.filter((m, i) => m.method === 'notifications/progress' && m.params?.progressToken === token && i < answerAt).map((m) => m.params?.message ?? '');
+    expect(answerAt).toBeGreaterThan(0);
+    expect(wire.slice(answerAt).some((m) => m.method === 'notifications/progress' && m.params?.progressToken === token)).toBe(false);
+    expect(reports[0]).toMatch(new RegExp(`^${d.id}: (pending|claimed on beta)`));
+    expect(reports).toContain(`${d.id}: succeeded on beta (attempt 1)`);
+    // What the client's handler did receive is in order.
     expect(progress.map((p) => p.progress)).toEqual([...progress.map((p) => p.progress)].sort((a, b) => a - b));
 
     const s = await ok<Json>('show', { id: d.id.slice(-6) });
@@ -185,7 +214,8 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toThrow(/no tool "no_such_tool"/);
 
     expect((await ok<{ node: string }>('status', {})).node).toBe('alpha');
-    expect(protocolErrors).toEqual([]);
+    // No protocol error but the SDK's race above: a report the server wrote before its call's answer.
+    expect(protocolErrors.filter((e) => !writtenBeforeItsAnswer(e))).toEqual([]);
   });
 
   it('answers the calls under way when the client closes its input (a wait stops waiting), and writes nothing but the protocol on standard output', async () => {
