@@ -83,20 +83,27 @@ export function notForThisNode(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'co
   return null;
 }
 
-/** Queue order: priority (highest first), then creation time (oldest first, unknown last), then id. */
-export function compareQueue(a: TaskView, b: TaskView): number {
-  const pa = a.handoff?.priority ?? 0;
-  const pb = b.handoff?.priority ?? 0;
-  if (pa !== pb) return pb - pa;
-  const ca = createdMs(a.handoff);
-  const cb = createdMs(b.handoff);
-  if (ca !== cb) return ca - cb;
+/** What queue order compares of a task: its priority, its creation time (unknown last) and its id. */
+interface QueueKey {
+  p: number;
+  c: number;
+  id: string;
+}
+
+function queueKey(v: TaskView): QueueKey {
+  const t = v.handoff?.created ? Date.parse(v.handoff.created) : NaN;
+  return { p: v.handoff?.priority ?? 0, c: Number.isFinite(t) ? t : Number.MAX_SAFE_INTEGER, id: v.id };
+}
+
+function compareKeys(a: QueueKey, b: QueueKey): number {
+  if (a.p !== b.p) return b.p - a.p;
+  if (a.c !== b.c) return a.c - b.c;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-function createdMs(h: Handoff | undefined): number {
-  const t = h?.created ? Date.parse(h.created) : NaN;
-  return Number.isFinite(t) ? t : Number.MAX_SAFE_INTEGER;
+/** Queue order: priority (highest first), then creation time (oldest first, unknown last), then id. */
+export function compareQueue(a: TaskView, b: TaskView): number {
+  return compareKeys(queueKey(a), queueKey(b));
 }
 
 /**
@@ -104,9 +111,9 @@ function createdMs(h: Handoff | undefined): number {
  * and parsing a creation time per comparison was most of it. Sorts in place and returns `views`.
  */
 export function sortQueue(views: TaskView[]): TaskView[] {
-  const keyed = views.map((v) => ({ v, p: v.handoff?.priority ?? 0, c: createdMs(v.handoff), id: v.id }));
-  keyed.sort((a, b) => (a.p !== b.p ? b.p - a.p : a.c !== b.c ? a.c - b.c : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  keyed.forEach((k, i) => (views[i] = k.v));
+  const keyed = views.map((v) => ({ v, k: queueKey(v) }));
+  keyed.sort((a, b) => compareKeys(a.k, b.k));
+  keyed.forEach((x, i) => (views[i] = x.v));
   return views;
 }
 

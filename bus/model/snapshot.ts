@@ -51,6 +51,8 @@ interface DiskCache {
   checked: Map<string, string>;
   /** Folder trees loadParsed has seen: their files are in the parse cache already (or were parsed once). */
   loaded: Set<string>;
+  /** The handoff facts last read, and the handoffs tree they were read for: every key's test reads them once. */
+  facts?: { tree: string; map: Map<string, CachedFacts> | null };
 }
 const diskCaches = new Map<string, DiskCache>();
 /** Fewer misses than this are parsed rather than looked up on disk, and a file is rewritten only for more new entries. */
@@ -280,9 +282,7 @@ export class Snapshot {
     const base = baseViews.get(files);
     if (base) return base.handoff;
     this.loadParsed();
-    const p = await this.parse<Handoff>(files.handoff);
-    handoffs.set(files, p.ok ? p.data : null);
-    return p.ok ? p.data : undefined;
+    return (await this.parseHandoff(files)) ?? undefined;
   }
 
   /**
@@ -301,6 +301,11 @@ export class Snapshot {
     const ids: string[] = [];
     // The disk cache's handoff facts, read at the first handoff not already in memory (null: no such file).
     let facts: Map<string, CachedFacts> | null | undefined;
+    const factsOfTree = (): Map<string, CachedFacts> | null => {
+      const disk = diskCacheOf(this.store);
+      if (disk.facts?.tree !== tree) disk.facts = { tree, map: disk.dir.loadFacts('handoffs', tree) };
+      return disk.facts.map;
+    };
     for (const [id, f] of this.index.tasks) {
       const ref = f.handoff;
       if (!ref) continue;
@@ -310,7 +315,7 @@ export class Snapshot {
         if (hit) h = hit.ok ? (hit.data as Handoff) : null;
       }
       if (h === undefined) {
-        facts ??= diskCacheOf(this.store).dir.loadFacts('handoffs', tree);
+        facts ??= factsOfTree();
         const known = facts?.get(ref.oid);
         if (known && ref.path === `handoffs/${known.name}`) h = known.facts;
         // Not in the facts (added since): parsed from its blob, without loading the disk cache's parse results.

@@ -29,7 +29,6 @@ export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<
     const wanted: { id: string; template: string; due: Date; h: Handoff; body: string }[] = [];
     // Only a handoff with a schedule can be a schedule: the rest are ruled out without building their views.
     for (const id of await snap.handoffIdsWhere('schedule', (h) => h.schedule !== undefined, false)) {
-      if (!snap.has(id)) continue;
       const view = await snap.view(id);
       const h = view?.handoff;
       if (view?.state !== 'scheduled' || !h?.schedule) continue;
