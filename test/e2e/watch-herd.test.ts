@@ -64,6 +64,10 @@ describe('watchers on one remote', () => {
     // claims at once and the others wait their rank's steps, by which time the claim is on the remote. The tasks
     // run a second, so that no response is pushed while the round's claims are on their way: what races is claims.
     const watchers = Array.from({ length: WATCHERS }, (_, i) => startedWatchers[i] as WatcherProcess);
+    // The pool's last results are on main a moment before their watchers report them delivered: counted from
+    // here, a late `delivered` of the pool would make a round look unsettled.
+    const all = (w: WatcherProcess, type: string) => w.events().filter((e) => e.type === type).length;
+    await until('the pool to be reported delivered', () => watchers.every((w) => all(w, 'claimed') === all(w, 'delivered')), 10_000, () => watchers.map((w) => w.stderr()).join('\n'));
     const before = watchers.map((w) => w.events().length);
     const since = (w: WatcherProcess, i: number) => w.events().slice(before[i]);
     const person = join(bus.dir, 'person');
