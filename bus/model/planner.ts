@@ -1,6 +1,6 @@
 import type { Handoff } from '../../schemas/handoff.js';
 import { effectiveRunner } from '../../schemas/handoff.js';
-import type { TaskView } from './task-view.js';
+import type { StateFields, TaskView } from './task-view.js';
 import type { PolicyVerdict } from './node-policy.js';
 
 /** What the planner needs to know about the node that wants work. */
@@ -90,7 +90,10 @@ interface QueueKey {
   id: string;
 }
 
-function queueKey(v: TaskView): QueueKey {
+/** What queue order reads of a task: any view, whatever it holds of the handoff (TaskView's `H`). */
+type Queued = Pick<TaskView<Pick<Handoff, 'priority' | 'created'> & StateFields>, 'id' | 'handoff'>;
+
+function queueKey(v: Queued): QueueKey {
   const t = v.handoff?.created ? Date.parse(v.handoff.created) : NaN;
   return { p: v.handoff?.priority ?? 0, c: Number.isFinite(t) ? t : Number.MAX_SAFE_INTEGER, id: v.id };
 }
@@ -102,7 +105,7 @@ function compareKeys(a: QueueKey, b: QueueKey): number {
 }
 
 /** Queue order: priority (highest first), then creation time (oldest first, unknown last), then id. */
-export function compareQueue(a: TaskView, b: TaskView): number {
+export function compareQueue(a: Queued, b: Queued): number {
   return compareKeys(queueKey(a), queueKey(b));
 }
 
@@ -110,7 +113,7 @@ export function compareQueue(a: TaskView, b: TaskView): number {
  * `views` in queue order (compareQueue), each key worked out once: a sort of 5,000 tasks compares ~120,000 times,
  * and parsing a creation time per comparison was most of it. Sorts in place and returns `views`.
  */
-export function sortQueue(views: TaskView[]): TaskView[] {
+export function sortQueue<V extends Queued>(views: V[]): V[] {
   const keyed = views.map((v) => ({ v, k: queueKey(v) }));
   keyed.sort((a, b) => compareKeys(a.k, b.k));
   keyed.forEach((x, i) => (views[i] = x.v));

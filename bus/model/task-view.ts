@@ -11,18 +11,25 @@ export const KNOWN_PROTOCOL = 1;
 /** What a parsed file contributes, as the model needs it (the raw ParseResult shape stays in schemas/). */
 export type Parsed<T> = { ok: true; data: T; body: string; warnings: FileProblem[] } | { ok: false; problems: FileProblem[]; unsupportedProtocol?: number };
 
-export interface ParsedTaskFiles {
-  handoff: Parsed<Handoff>;
+/** What of a handoff decides its state before its other files: any view's handoff has at least these. */
+export type StateFields = Pick<Handoff, 'protocol' | 'schedule' | 'after'>;
+
+export interface ParsedTaskFiles<H extends StateFields = Handoff> {
+  handoff: Parsed<H>;
   claim?: Parsed<Claim>;
   response?: Parsed<Response>;
   cancel?: Parsed<Cancel>;
 }
 
-export interface TaskView {
+/**
+ * A task in one commit. `H` is what it holds of its handoff: the whole of it, or (status, bus/model/snapshot.ts
+ * rowViews) the facts the parse cache keeps of it, with no body.
+ */
+export interface TaskView<H extends StateFields = Handoff> {
   id: string;
   state: TaskState;
   /** Present when the handoff parsed. */
-  handoff?: Handoff;
+  handoff?: H;
   handoffBody?: string;
   /** The open claim's attempt and node (node null when the claim file is unreadable). */
   claim?: { attempt: number; node: string | null; data?: Claim };
@@ -42,9 +49,9 @@ export interface TaskView {
  * The state of one task from its files in one commit (docs/PROTOCOL.md §4), before dependencies are
  * considered. Pure.
  */
-export function baseTaskView(files: TaskFiles, parsed: ParsedTaskFiles): TaskView {
+export function baseTaskView<H extends StateFields = Handoff>(files: TaskFiles, parsed: ParsedTaskFiles<NoInfer<H>>): TaskView<H> {
   const problems: FileProblem[] = [];
-  const view: TaskView = { id: files.id, state: 'pending', attempts: highestAttempt(files), waitingFor: [], waitingOn: [], problems, files };
+  const view: TaskView<H> = { id: files.id, state: 'pending', attempts: highestAttempt(files), waitingFor: [], waitingOn: [], problems, files };
   if (parsed.handoff.ok) {
     view.handoff = parsed.handoff.data;
     view.handoffBody = parsed.handoff.body;
@@ -83,7 +90,7 @@ export function baseTaskView(files: TaskFiles, parsed: ParsedTaskFiles): TaskVie
 }
 
 /** Turns `pending` into `blocked` while a dependency has not succeeded. `stateOf` answers for any task id. */
-export function applyDependencies(view: TaskView, stateOf: (id: string) => TaskState | 'unknown'): TaskView {
+export function applyDependencies<H extends StateFields>(view: TaskView<H>, stateOf: (id: string) => TaskState | 'unknown'): TaskView<H> {
   if (view.state !== 'pending') return view;
   const waiting = (view.handoff?.after ?? []).map((id) => ({ id, state: stateOf(id) })).filter((d) => d.state !== 'succeeded');
   if (waiting.length > 0) return { ...view, state: 'blocked', waitingFor: waiting.map((d) => d.id), waitingOn: waiting };

@@ -25,6 +25,8 @@ import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
 import type { BeatDetails } from './heartbeat.js';
 import { enforcedTrust, handoffVerdicts, trustedJudge } from '../trust/enforce.js';
+import type { EnforcedTrust } from '../trust/handoff-trust.js';
+import type { HandoffFacts } from '../store/parse-cache-file.js';
 import { markEndsRemoved } from '../trust/seen-ended.js';
 
 /** A task as scripts see it in --json output: plain data, no Maps. */
@@ -54,7 +56,7 @@ export interface TaskSummary {
   progress: Progress | null;
 }
 
-export function summarize(v: TaskView): TaskSummary {
+export function summarize(v: TaskView<HandoffFacts>): TaskSummary {
   const h = v.handoff;
   return {
     id: v.id,
@@ -187,16 +189,57 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
   };
   // Dependencies that left main count with their archived state, as they do for claims.
-  const views = sortQueue(await snap.viewsOf(snap.ids(), offline ? undefined : (missing) => archivedStates(ctx, missing)));
-  snap.saveParsed();
+  const external = offline ? undefined : (missing: string[]) => archivedStates(ctx, missing);
   // On a bus whose trust root this node pinned: which live tasks it would refuse as untrusted, and why.
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
+  // Trust verdicts and a node policy judge whole handoffs; without either, the tasks are listed from their
+  // handoffs' facts (Snapshot.rowViews), which is what keeps status cheap with thousands pending.
+  const whole = trust !== null || trustedJudge(ctx.paths.home, ctx.config, null) !== undefined;
+  let views: TaskView<HandoffFacts>[];
+  let judged = new Map<string, Judged>();
+  if (whole) {
+    const full = sortQueue(await snap.viewsOf(snap.ids(), external));
+    snap.saveParsed();
+    judged = await judgeHandoffs(ctx, snap, trust, full);
+    views = full;
+  } else {
+    views = sortQueue(await snap.rowViews(snap.ids(), external));
+    snap.saveParsed();
+  }
+  const counts: Partial<Record<TaskState, number>> = {};
+  for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
+  return {
+    node: ctx.config.node,
+    remote: ctx.repo.transport.display,
+    head: snap.commit,
+    settings: snap.settings,
+    settingsOverridden: snap.settingsOverridden,
+    nodes: nodeViews.map((n) => ({ ...n, ...liveness(n.node) })),
+    tasks: views.map((v) => {
+      const t = summarize(v);
+      const j = judged.get(v.id);
+      return { ...t, progress: progressOf(t), ...(j?.refusedHere ? { refusedHere: j.refusedHere } : {}), ...(j?.untrusted ? { untrusted: j.untrusted } : {}) };
+    }),
+    counts,
+    trust: trust ? { version: trust.accepted.version } : null,
+    problems: await snap.allProblems(),
+    forged: snap.forged,
+    offline,
+    queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),
+    budget: budgetReport(snap.settings, isLocalRemote(ctx), obs, offline ? null : beats, now),
+  };
+}
+
+/** Why this node would not take a task it could otherwise: a trust verdict, or its policy (node.yaml `policy:`). */
+interface Judged {
+  untrusted?: string;
+  refusedHere?: string;
+}
+
+/** The tasks this node's trust or policy turns down, with why (full views: a verdict reads the whole handoff). */
+async function judgeHandoffs(ctx: BusContext, snap: Snapshot, trust: EnforcedTrust | null, views: TaskView[]): Promise<Map<string, Judged>> {
   const verdicts = trust ? await handoffVerdicts(snap, trust, views.filter((v) => !isFinal(v.state)).map((v) => v.id), { name: ctx.config.node, labels: ctx.config.labels }) : null;
   if (verdicts) markEndsRemoved(ctx.paths.home, snap, verdicts);
-  const untrusted = (v: TaskView): string | undefined => {
-    const t = verdicts?.get(v.id);
-    return t && !t.trusted ? t.reason : undefined;
-  };
   const judge = trustedJudge(ctx.paths.home, ctx.config, verdicts);
   // What keeps this node's watcher from a pending task it could otherwise take (runner, labels, address).
   const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners, ...(judge ? { policy: judge } : {}) };
@@ -209,29 +252,14 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     const e = eligibility(v, me, snap.settings.maxAttempts);
     return e.refusedByPolicy ? e.reason.replace(/^this node's policy refuses it: /, '') : undefined;
   };
-  const counts: Partial<Record<TaskState, number>> = {};
-  for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
-  return {
-    node: ctx.config.node,
-    remote: ctx.repo.transport.display,
-    head: snap.commit,
-    settings: snap.settings,
-    settingsOverridden: snap.settingsOverridden,
-    nodes: nodeViews.map((n) => ({ ...n, ...liveness(n.node) })),
-    tasks: views.map((v) => {
-      const t = summarize(v);
-      const distrust = untrusted(v);
-      const refused = distrust ? undefined : refusedHere(v);
-      return { ...t, progress: progressOf(t), ...(refused ? { refusedHere: refused } : {}), ...(distrust ? { untrusted: distrust } : {}) };
-    }),
-    counts,
-    trust: trust ? { version: trust.accepted.version } : null,
-    problems: await snap.allProblems(),
-    forged: snap.forged,
-    offline,
-    queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),
-    budget: budgetReport(snap.settings, isLocalRemote(ctx), obs, offline ? null : beats, now),
-  };
+  const out = new Map<string, Judged>();
+  for (const v of views) {
+    const t = verdicts?.get(v.id);
+    const untrusted = t && !t.trusted ? t.reason : undefined;
+    const refused = untrusted ? undefined : refusedHere(v);
+    if (untrusted || refused) out.set(v.id, { ...(untrusted ? { untrusted } : {}), ...(refused ? { refusedHere: refused } : {}) });
+  }
+  return out;
 }
 
 export interface ShownTask {

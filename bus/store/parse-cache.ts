@@ -6,7 +6,7 @@ import { decodeCacheFacts, decodeCacheFile, encodeCacheFile, factsOf, PARSE_CACH
 
 /**
  * The node's parse cache on disk (docs/ARCHITECTURE.md "The parse cache"): `<clone>/gitbus-cache/parsed/`, one file
- * per live folder and tree oid, `<folder>-<tree>.v8`, holding the parse results of that tree's files. A process
+ * per live folder and tree oid, `<folder>-<tree>.cache`, holding the parse results of that tree's files. A process
  * that reads a folder whose tree it has no file for starts from the folder's newest file (most entries still
  * match by name and oid) and parses only the rest. Bounded: at most KEEP files per folder, none above MAX_FILE_BYTES,
  * no entry whose body exceeds MAX_BODY_CHARS; each file holds only what its tree lists. Written to a temp file
@@ -16,7 +16,9 @@ export const KEEP_PER_FOLDER = 2;
 export const MAX_FILE_BYTES = 32 * 1024 * 1024;
 export const MAX_BODY_CHARS = 64 * 1024;
 const TEMP_MAX_AGE_MS = 60_000;
-const NAME = /^([a-z]+)-([0-9a-f]{40})\.v8$/;
+const NAME = /^([a-z]+)-([0-9a-f]{40})\.cache$/;
+/** Files of format 2 and before (v8-serialized), which no build reads any more: removed when a folder is pruned. */
+const OLD_NAME = /^[a-z]+-[0-9a-f]{40}\.v8$/;
 const TEMP = /^\.([a-z]+)-[0-9a-f]{40}\.(\d+)\.[0-9a-z]+\.tmp$/;
 
 export interface ParseCacheDir {
@@ -60,7 +62,7 @@ export const BUILD_ID: string = (() => {
 
 export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCacheLimits = { keep: KEEP_PER_FOLDER, maxFileBytes: MAX_FILE_BYTES, maxBodyChars: MAX_BODY_CHARS }): ParseCacheDir {
   const dir = join(gitdir, 'gitbus-cache', 'parsed');
-  const fileOf = (folder: string, tree: string) => join(dir, `${folder}-${tree}.v8`);
+  const fileOf = (folder: string, tree: string) => join(dir, `${folder}-${tree}.cache`);
   const read = (path: string): Buffer | null => {
     try {
       return readFileSync(path);
@@ -90,7 +92,7 @@ export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCac
   return {
     dir,
     load(folder, tree, seen = new Set()) {
-      const exactName = `${folder}-${tree}.v8`;
+      const exactName = `${folder}-${tree}.cache`;
       if (!seen.has(exactName)) {
         const exact = read(join(dir, exactName));
         if (exact) seen.add(exactName);
@@ -106,17 +108,17 @@ export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCac
       return older ? { entries: older, exact: false } : null;
     },
     loadFacts(folder, tree) {
-      const exact = read(join(dir, `${folder}-${tree}.v8`));
+      const exact = read(join(dir, `${folder}-${tree}.cache`));
       const fromExact = exact ? decodeCacheFacts(exact, { build, folder, tree }) : null;
       if (fromExact) return fromExact;
-      const newest = filesOf(folder).find((f) => f.name !== `${folder}-${tree}.v8`);
+      const newest = filesOf(folder).find((f) => f.name !== `${folder}-${tree}.cache`);
       const bytes = newest ? read(join(dir, newest.name)) : null;
       return bytes ? decodeCacheFacts(bytes, { build, folder }) : null;
     },
     save(folder, tree, entries, seen) {
       const kept = entries.filter((e) => !e.parsed.ok || e.parsed.body.length <= limits.maxBodyChars);
       // Handoffs also get their facts, for readers that only rule tasks out (claim --next, housekeeping).
-      const facts = folder === 'handoffs' ? entries.map((e) => ({ name: e.name, oid: e.oid, facts: factsOf(e.parsed) })) : [];
+      const facts = folder === 'handoffs' ? entries.map((e) => factsOf(e.name, e.oid, e.parsed)) : [];
       const bytes = encodeCacheFile({ build, folder, tree }, kept, facts);
       if (bytes.length > limits.maxFileBytes) return false;
       try {
@@ -126,7 +128,7 @@ export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCac
         // No fsync: a file a crash left damaged fails its checksum and is rebuilt.
         writeFileSync(temp, bytes, { flag: 'wx', mode: 0o600 });
         renameSync(temp, final);
-        seen?.add(`${folder}-${tree}.v8`);
+        seen?.add(`${folder}-${tree}.cache`);
       } catch {
         // A cache that cannot be written (full disk, read-only home) only costs speed.
         return false;
@@ -137,7 +139,7 @@ export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCac
   };
 
   function prune(folder: string, tree: string): void {
-    const files = filesOf(folder).filter((f) => f.name !== `${folder}-${tree}.v8`);
+    const files = filesOf(folder).filter((f) => f.name !== `${folder}-${tree}.cache`);
     for (const f of files.slice(Math.max(0, limits.keep - 1))) remove(join(dir, f.name));
     // Temp files of writers that died before their rename.
     let names: string[] = [];
@@ -148,6 +150,10 @@ export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCac
     }
     const now = Date.now();
     for (const name of names) {
+      if (OLD_NAME.test(name)) {
+        remove(join(dir, name));
+        continue;
+      }
       if (!TEMP.test(name)) continue;
       try {
         if (now - statSync(join(dir, name)).mtimeMs > TEMP_MAX_AGE_MS) remove(join(dir, name));

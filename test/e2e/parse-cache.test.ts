@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitbus, gitCli } from '../helpers/cli.js';
@@ -23,9 +23,28 @@ describe('parse cache', () => {
     for (let i = 0; i < 30; i++) writeFileSync(join(work, 'handoffs', `good-${String(i).padStart(2, '0')}.md`), `---\ntitle: good ${i}\npriority: ${i % 3}\nlabels: [x]\n---\n## Task\n\nwork ${i}\n`);
     writeFileSync(join(work, 'handoffs', 'bad-yaml.md'), '---\ntitle: [unclosed\n---\nbody\n');
     writeFileSync(join(work, 'handoffs', 'bad-field.md'), '---\ntitle: odd\npriority: high\nsurprise: 1\n---\n');
+    // Every state status shows, and every handoff field its list reads (status lists them from the cache's facts).
+    const more: Record<string, string> = {
+      'newer-protocol': 'protocol: 9\ntitle: from the future',
+      scheduled: 'title: nightly\nschedule: "0 3 * * *"\ncommand: make nightly',
+      'blocked-live': 'title: after good-00\nafter: [good-00]\nto: alpha',
+      'blocked-gone': 'title: after a task nobody knows\nafter: [no-such-task]',
+      'ready-after': 'title: after one that succeeded\nafter: [to-succeed]\nrunner: tmux\ncommand: make',
+      project: 'title: in a repo\nrepo: /srv/app.git\nbranch: feature/x\ngroup: g-1\ncommand: make test\ncreated: 2026-11-02T00:00:00Z',
+      'to-claim': 'title: claimed by alpha\ncommand: sleep 1',
+      'to-succeed': 'title: will succeed\ncommand: "true"',
+      'to-cancel': 'title: cancelled before it ran\ncommand: "true"',
+    };
+    // Label x, as the good ones, but for those alpha claims here: alpha (no labels) can claim none of the rest with
+    // --next (the last test).
+    for (const [id, front] of Object.entries(more)) writeFileSync(join(work, 'handoffs', `${id}.md`), `---\n${front}\n${id.startsWith('to-') ? '' : 'labels: [x]\n'}---\n## Task\n\n${id}\n`);
     gitCli(['add', '-A'], work);
     gitCli(['commit', '-q', '-m', 'pool with bad handoffs'], work);
     gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    for (const args of [['claim', 'to-claim'], ['claim', 'to-succeed'], ['respond', 'to-succeed', '--status', 'succeeded', '--summary', 'done'], ['cancel', 'to-cancel']]) {
+      const r = await gitbus(args, { home });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
   });
   afterAll(async () => bus.cleanup());
 
@@ -42,7 +61,7 @@ describe('parse cache', () => {
     rmSync(join(home, 'clone.git', 'gitbus-cache'), { recursive: true, force: true });
     const textCold = await run(['status']);
     const files = readdirSync(cacheDir());
-    expect(files.some((f) => /^handoffs-[0-9a-f]{40}\.v8$/.test(f))).toBe(true);
+    expect(files.some((f) => /^handoffs-[0-9a-f]{40}\.cache$/.test(f))).toBe(true);
     rmSync(join(home, 'clone.git', 'gitbus-cache'), { recursive: true, force: true });
     const jsonCold = await run(['status', '--json']);
     rmSync(join(home, 'clone.git', 'gitbus-cache'), { recursive: true, force: true });
@@ -53,12 +72,25 @@ describe('parse cache', () => {
     await run(['status']);
     const clone = join(home, 'clone.git');
     const blobs = gitCli(['--git-dir', clone, 'ls-tree', 'main', 'handoffs/']).split('\n').filter(Boolean).map((l) => l.split(/\s+/)[2] as string);
-    expect(blobs.length).toBe(32);
+    expect(blobs.length).toBe(41);
     const loose = (oid: string) => join(clone, 'objects', oid.slice(0, 2), oid.slice(2));
     for (const oid of blobs) unlinkSync(loose(oid));
     const textWarm = await run(['status']);
     const jsonWarm = await run(['status', '--json']);
     const lintWarm = await gitbus(['lint', '--json'], { home });
+    expect(blobs.filter((oid) => existsSync(loose(oid)))).toEqual([]);
+
+    // status lists the handoffs from their facts alone: with the parse results of the file damaged (the facts
+    // are checked apart), it says the same, and still reads no handoff blob.
+    const [file] = readdirSync(cacheDir()).filter((f) => f.startsWith('handoffs-'));
+    const bytes = readFileSync(join(cacheDir(), file as string));
+    const headerEnd = bytes.indexOf(0x0a, 'gitbus-parse-cache\n'.length);
+    const { length } = JSON.parse(bytes.toString('utf8', 'gitbus-parse-cache\n'.length, headerEnd)) as { length: number };
+    const at = headerEnd + 1 + Math.floor(length / 2);
+    bytes[at] = (bytes[at] as number) ^ 0x01;
+    writeFileSync(join(cacheDir(), file as string), bytes);
+    expect(await run(['status'])).toBe(textWarm);
+    expect(await run(['status', '--json'])).toBe(jsonWarm);
     expect(blobs.filter((oid) => existsSync(loose(oid)))).toEqual([]);
 
     expect(textWarm).toBe(textCold);
@@ -68,8 +100,11 @@ describe('parse cache', () => {
     const status = JSON.parse(jsonWarm) as { problems: { path: string; field: string }[]; tasks: { id: string; state: string }[] };
     expect(status.problems.map((p) => p.path)).toEqual(expect.arrayContaining(['handoffs/bad-yaml.md', 'handoffs/bad-field.md']));
     expect(status.problems.find((p) => p.path === 'handoffs/bad-field.md' && p.field === 'priority')).toBeDefined();
-    expect(status.tasks.filter((t) => t.state === 'invalid').map((t) => t.id).sort()).toEqual(['bad-field', 'bad-yaml']);
-    expect(status.tasks.filter((t) => t.state === 'pending')).toHaveLength(30);
+    expect(status.tasks.filter((t) => t.state === 'invalid').map((t) => t.id).sort(), JSON.stringify(status.problems)).toEqual(['bad-field', 'bad-yaml']);
+    expect(status.tasks.filter((t) => t.state === 'pending').map((t) => t.id)).toEqual(expect.arrayContaining(['good-00', 'ready-after', 'project']));
+    const stateOf = Object.fromEntries(status.tasks.map((t) => [t.id, t.state]));
+    expect(stateOf).toMatchObject({ 'newer-protocol': 'unsupported', scheduled: 'scheduled', 'blocked-live': 'blocked', 'blocked-gone': 'blocked', 'to-claim': 'claimed', 'to-succeed': 'succeeded', 'to-cancel': 'cancelled' });
+    expect(status.tasks.find((t) => t.id === 'project')).toMatchObject({ branch: 'feature/x', group: 'g-1', runner: 'shell', created: '2026-11-02T00:00:00Z' });
   });
 
   it('join writes the parse cache of the tree it fetched: the new node\'s first status reads no handoff blob', async () => {
@@ -78,13 +113,13 @@ describe('parse cache', () => {
     expect(j.code, j.stderr).toBe(0);
     const clone = join(beta, 'clone.git');
     const tree = gitCli(['--git-dir', clone, 'rev-parse', 'main:handoffs']).trim();
-    expect(readdirSync(join(clone, 'gitbus-cache', 'parsed'))).toContain(`handoffs-${tree}.v8`);
+    expect(readdirSync(join(clone, 'gitbus-cache', 'parsed'))).toContain(`handoffs-${tree}.cache`);
     // As above: with the handoffs' blobs gone, a status that parsed them would have to fetch them back.
     const blobs = gitCli(['--git-dir', clone, 'ls-tree', 'main', 'handoffs/']).split('\n').filter(Boolean).map((l) => l.split(/\s+/)[2] as string);
     for (const oid of blobs) unlinkSync(join(clone, 'objects', oid.slice(0, 2), oid.slice(2)));
     const r = await gitbus(['status', '--json'], { home: beta });
     expect(r.code, r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as { tasks: unknown[] }).tasks).toHaveLength(32);
+    expect((JSON.parse(r.stdout) as { tasks: unknown[] }).tasks).toHaveLength(41);
     expect(blobs.filter((oid) => existsSync(join(clone, 'objects', oid.slice(0, 2), oid.slice(2))))).toEqual([]);
   });
 
@@ -95,7 +130,8 @@ describe('parse cache', () => {
   });
 
   it('claim --next decides the same from the cache as from the blobs, tasks for a label this node lacks ruled out', async () => {
-    // Nothing claimable: the 30 good tasks need label x (alpha has none), the 2 bad ones are invalid.
+    // Nothing claimable: the 30 good tasks and the 6 others not ended need label x (alpha has none), the 2 bad
+    // ones are invalid.
     const nothing = async () => {
       const r = await gitbus(['claim', '--next', '--json'], { home });
       expect(r.code, r.stderr).not.toBe(0);
@@ -108,8 +144,8 @@ describe('parse cache', () => {
     expect(warm).toEqual(cold);
     expect(warm.error.code).toBe('NOTHING_CLAIMABLE');
     // Every live task counts in what the message says, those ruled out by their labels too.
-    expect(warm.error.data.pending).toBe(32);
-    expect(warm.error.message).toContain('32 pending task(s) are for other nodes, labels or blocked');
+    expect(warm.error.data.pending).toBe(38);
+    expect(warm.error.message).toContain('38 pending task(s) are for other nodes, labels or blocked');
     // One task alpha may run, behind the others in priority: the one claimed, from the cache.
     const id = await bus.dispatch('alpha', ['for anyone', '--command', 'true', '--priority', '-5']);
     await run(['status']);

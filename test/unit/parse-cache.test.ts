@@ -72,7 +72,7 @@ describe('parse cache file', () => {
     const g = gitdir();
     const cache = parseCacheDir(g, 'build-1');
     cache.save('handoffs', TREE_A, handoffs(3));
-    const file = join(cache.dir, `handoffs-${TREE_A}.v8`);
+    const file = join(cache.dir, `handoffs-${TREE_A}.cache`);
     const good = readFileSync(file);
     const damaged = [
       Buffer.from('not a cache file at all'),
@@ -84,7 +84,7 @@ describe('parse cache file', () => {
       writeFileSync(file, bytes);
       expect(cache.load('handoffs', TREE_A)).toBeNull();
     }
-    // A well-formed file whose rows are not parse results (another program's v8 data under our header).
+    // A well-formed file whose rows are not parse results (another program's JSON under our header).
     const foreign = encodeCacheFile({ build: 'build-1', folder: 'handoffs', tree: TREE_A }, [{ name: 'x.md', oid: 'not-an-oid', parsed: { ok: true } } as unknown as CachedEntry]);
     writeFileSync(file, foreign);
     expect(cache.load('handoffs', TREE_A)).toBeNull();
@@ -96,20 +96,22 @@ describe('parse cache file', () => {
     const g = gitdir();
     const cache = parseCacheDir(g, 'build-1');
     const entries = handoffs(3);
-    const bad: CachedEntry = { name: 'Bad Name.md', oid: oid(99), parsed: { ok: false, problems: [] } };
+    const problem = { path: 'handoffs/Bad Name.md', field: 'protocol', reason: 'protocol 9 is newer than this gitbus knows', fix: 'upgrade gitbus', severity: 'error' as const };
+    const bad: CachedEntry = { name: 'Bad Name.md', oid: oid(99), parsed: { ok: false, problems: [problem], unsupportedProtocol: 9 } };
     const withLabels: CachedEntry = { name: 't-9.md', oid: oid(9), parsed: parsedOf('handoffs/t-9.md', renderBusFile('handoff', { id: 't-9', title: 'gpu', from: 'x', to: 'w', labels: ['gpu'], command: 'make', after: ['t-0'] }, '')) };
     cache.save('handoffs', TREE_A, [...entries, bad, withLabels]);
     const facts = cache.loadFacts('handoffs', TREE_A);
     expect(facts?.size).toBe(5);
-    expect(facts?.get(oid(9))).toEqual({ name: 't-9.md', oid: oid(9), facts: { to: 'w', labels: ['gpu'], command: 'make', after: ['t-0'] } });
-    expect(facts?.get(oid(1))?.facts).toEqual({});
-    expect(facts?.get(oid(99))?.facts).toBeNull();
+    expect(facts?.get(oid(9))).toEqual({ name: 't-9.md', oid: oid(9), facts: { title: 'gpu', from: 'x', to: 'w', labels: ['gpu'], command: 'make', after: ['t-0'] }, problems: [] });
+    expect(facts?.get(oid(1))?.facts).toEqual({ title: 'task 0', from: 'x', created: '2026-11-01T00:00:00.000Z' });
+    // A handoff that did not parse keeps what status and lint say of it: its problems, a newer protocol.
+    expect(facts?.get(oid(99))).toEqual({ name: 'Bad Name.md', oid: oid(99), facts: null, problems: [problem], unsupportedProtocol: 9 });
     // Another tree's file is read for its facts when this tree has none (entries are valid by name and oid).
     expect(cache.loadFacts('handoffs', TREE_B)?.size).toBe(5);
     // Only handoffs have facts.
     cache.save('claims', TREE_C, handoffs(2));
     expect(cache.loadFacts('claims', TREE_C)?.size).toBe(0);
-    const file = join(cache.dir, `handoffs-${TREE_A}.v8`);
+    const file = join(cache.dir, `handoffs-${TREE_A}.cache`);
     const good = readFileSync(file);
     writeFileSync(file, Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good[good.length - 1]! ^ 0xff])]));
     expect(cache.loadFacts('handoffs', TREE_A)).toBeNull();
@@ -138,15 +140,15 @@ describe('parse cache file', () => {
     cache.save('claims', TREE_A, []);
     const names = readdirSync(cache.dir).sort();
     expect(names.filter((n) => n.startsWith('handoffs-'))).toHaveLength(2);
-    expect(names).toContain(`handoffs-${TREE_C}.v8`);
-    expect(names).toContain(`claims-${TREE_A}.v8`);
+    expect(names).toContain(`handoffs-${TREE_C}.cache`);
+    expect(names).toContain(`claims-${TREE_A}.cache`);
     // An entry with a big body is left out (it is parsed again when needed); the rest is kept.
     const big = handoffs(1, `${'x'.repeat(2000)}\n`)[0] as CachedEntry;
     cache.save('handoffs', TREE_A, [big, ...handoffs(2)]);
     expect(cache.load('handoffs', TREE_A)?.entries.map((e) => e.oid)).toEqual([oid(1), oid(2)]);
     // A file over the size cap is not written at all.
     expect(cache.save('handoffs', TREE_B, handoffs(200))).toBe(false);
-    expect(existsSync(join(cache.dir, `handoffs-${TREE_B}.v8`))).toBe(false);
+    expect(existsSync(join(cache.dir, `handoffs-${TREE_B}.cache`))).toBe(false);
   });
 
   it('two writers at once never leave a torn file: every read is a whole file of one of them', async () => {
@@ -170,7 +172,7 @@ describe('parse cache file', () => {
     const deadline = Date.now() + 30_000;
     while (!finished && Date.now() < deadline) {
       for (const tree of [TREE_A, TREE_B]) {
-        const file = join(cache.dir, `handoffs-${tree}.v8`);
+        const file = join(cache.dir, `handoffs-${tree}.cache`);
         let bytes: Buffer;
         try {
           bytes = readFileSync(file);
