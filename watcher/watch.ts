@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { CronJob } from 'cron';
 import type { BusContext } from '../bus/context.js';
 import { NothingClaimableError } from '../bus/errors.js';
-import { claimBatch, type BatchLimits, type ClaimResult } from '../bus/ops/claim.js';
+import { claimBatch, type BatchLimits } from '../bus/ops/claim.js';
 import { respondAndClaim, type NextClaim } from '../bus/ops/respond-and-claim.js';
 import { ResponseBatcher } from './response-batcher.js';
 import { observeHeartbeats, publishHeartbeat } from '../bus/ops/heartbeat.js';
@@ -28,11 +28,11 @@ import { pruneTaskLogs } from './prune-logs.js';
 import { sweepLeftovers } from '../bus/leftovers.js';
 import { remoteHealth } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
-import { logPathOf, RUNNERS, runTask, type CancelledBy } from './run-task.js';
+import { logPathOf, RUNNERS } from './run-task.js';
 import { readTail } from './runners/output-tail.js';
-import { forgetRunning, recordRunning } from './running-record.js';
-import { dropAllReservations, dropReservation, reserveOutbox } from './outbox.js';
+import { dropAllReservations } from './outbox.js';
 import { resultDelivery } from './result-delivery.js';
+import { claimedRuns, type Running } from './claimed-run.js';
 import { firstLine } from '../schemas/errors.js';
 import { orphanedClaims, recoverClaims, stopLeftovers } from './restart-recovery.js';
 import type { FinishedTask, WatchOptions } from './watch-events.js';
@@ -40,8 +40,6 @@ import type { FinishedTask, WatchOptions } from './watch-events.js';
 export type { FinishedTask, WatchEvent, WatchOptions } from './watch-events.js';
 export { WATCHER_ACTOR } from './restart-recovery.js';
 import { asLocalFailure } from '../bus/local-io.js';
-import { pushResult } from './workspace/push.js';
-import { outboxEntryFor } from './outbox-entry.js';
 import { progressBeats } from './progress-beats.js';
 import { effectiveRunner } from '../schemas/handoff.js';
 import { clipTail } from '../schemas/output-text.js';
@@ -54,18 +52,6 @@ import { beatCadence } from './beat-cadence.js';
 import { claimHolders } from '../bus/ops/claim-holders.js';
 import type { WakeReason } from './wake-reason.js';
 import { claimRanking } from './claim-ranking.js';
-
-interface Running {
-  task: ClaimResult;
-  cancel: AbortController;
-  /** Set when a cancel file stopped the run: its author and reason go into the response. */
-  cancelledBy: CancelledBy | null;
-  done: Promise<void>;
-  /** Its place among this node's runs (0 to parallel-1), for a project's per-run ports. */
-  slot: number;
-  /** The run itself is over (its result is on its way): its slot may go to the task claimed with that result. */
-  ended: boolean;
-}
 
 /**
  * The watcher: claims tasks this node may run (runner enabled, labels, addressed to it or to any, dependencies
@@ -288,7 +274,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     fail,
     remoteFailed,
   });
-  const { queue, deliver, held } = delivery;
+  const { held } = delivery;
   const flushOutbox = () => delivery.flush();
 
   /**
@@ -345,72 +331,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     if (r.archiveCommit !== null || r.mainCommit !== null) opts.onEvent({ type: 'archived', ids: r.archived });
   };
 
-  const start = (task: ClaimResult) => {
-    opts.onEvent({ type: 'claimed', id: task.id, attempt: task.attempt, title: task.title, reclaimed: task.reclaimed !== null });
-    const cancel = new AbortController();
-    const abort = AbortSignal.any([cancel.signal, kill.signal]);
-    const taken = new Set([...running.values()].filter((r) => !r.ended).map((r) => r.slot));
-    let slot = 0;
-    while (taken.has(slot)) slot++;
-    const self: Running = { task, cancel, cancelledBy: null, done: Promise.resolve(), slot, ended: false };
-    // Room for the result, kept before the run can fill the disk (given up when the result is stored).
-    reserveOutbox(home, task.id, task.attempt);
-    const runKey = `${task.id}.${task.attempt}`;
-    const refusal = task.policy && !task.policy.ok ? task.policy : null;
-    if (refusal) opts.onEvent({ type: 'refused', id: task.id, attempt: task.attempt, answered: true, reason: refusal.reason });
-    // Synchronously, before the next claim of this drain: what this run may spend is held against the day's cap.
-    const spend = effectiveRunner(task.handoff) === 'claude' && !refusal ? spendCap.reserve(runKey, budgeted(task)) : undefined;
-    const done = (async () => {
-      const outcome = await runTask(ctx, task, abort, (pid) => {
-        try {
-          recordRunning(home, { id: task.id, attempt: task.attempt, pid });
-        } catch (err) {
-          // Only restart recovery needs the record; the run itself goes on.
-          report(err);
-        }
-      }, { slot }, spend);
-      self.ended = true;
-      try {
-        spendCap.settle(runKey, { id: task.id, attempt: task.attempt, costUsd: outcome.claude?.costUsd });
-        // What the node spent today is in its heartbeat: status elsewhere sees it soon, not a beat interval later.
-        if (showsSpend && (outcome.claude?.costUsd ?? 0) > 0) early.soon();
-      } catch (err) {
-        report(err);
-      }
-      const durationMs = outcome.finished.getTime() - outcome.started.getTime();
-      try {
-        if (outcome.status === 'cancelled' && kill.signal.aborted && !cancel.signal.aborted) {
-          // Stopped by our own shutdown, not by a cancel: give it back for another node — with the work so far on
-          // its branch when the project remote takes it quickly, so that the next attempt continues from there.
-          if (outcome.push) await pushResult(outcome.push, SHUTDOWN_PUSH_MS).catch(() => undefined);
-          await release(ctx, task.id, 'the watcher shut down before the task finished');
-          opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: 'shutdown' });
-          return;
-        }
-        const entry = outboxEntryFor(task, outcome, self.cancelledBy);
-        // The result is safe on disk before the push is tried (or, on a full disk, held in memory and retried);
-        // `deliver` removes it once the remote has it.
-        queue(entry);
-        await deliver(entry, true);
-        finished.push({ id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode });
-        opts.onEvent({ type: 'finished', id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode, durationMs });
-      } catch (err) {
-        report(err);
-      } finally {
-        forgetRunning(home, task.id, task.attempt);
-        dropReservation(home, task.id, task.attempt);
-        early.forget(task.id, task.attempt);
-        pruneProgress(home, new Set([...running.values()].filter((r) => r !== self).map((r) => `${r.task.id}.${r.task.attempt}`)));
-      }
-    })().finally(() => {
-      // Only this run's entry: the same task claimed again meanwhile (released, then claimed) is another run.
-      if (running.get(task.id) === self) running.delete(task.id);
-      // A free slot is a reason to look for more work now rather than at the next tick.
-      if (!opts.once && !opts.stop.aborted) void wake('slot');
-    });
-    self.done = done;
-    running.set(task.id, self);
-  };
+  // Each claimed task's run, to its result or, stopped by the shutdown, its claim given back (watcher/claimed-run.ts).
+  const { start } = claimedRuns({ ctx, opts, running, kill: kill.signal, finished, spendCap, showsSpend, early, delivery, report, wake: (why) => void wake(why) });
 
   /** Tasks this node's policy leaves for other nodes: each reported once, while it is still on the bus. */
   const skipped = new Set<string>();
@@ -671,16 +593,6 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   }
 }
 
-/** The handoff as the daily cap reserves it: with the policy's budget when the task asked for none. Pure. */
-function budgeted(task: ClaimResult): ClaimResult['handoff'] {
-  const cap = task.policy?.ok ? task.policy.caps.budgetUsd : undefined;
-  if (cap === undefined) return task.handoff;
-  return { ...task.handoff, claude: { ...task.handoff.claude, maxBudgetUsd: cap } };
-}
-
-
-/** How long a shutdown waits for a stopped project task's branch to reach its remote. */
-const SHUTDOWN_PUSH_MS = 20_000;
 /** The output a heartbeat carries per running task. */
 const BEAT_TAIL = 4 * 1024;
 /** At most one early heartbeat per this long carries posted progress (WatchOptions.progressBeatMs). */
