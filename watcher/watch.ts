@@ -5,9 +5,6 @@ import { NothingClaimableError } from '../bus/errors.js';
 import { claimBatch, type BatchLimits } from '../bus/ops/claim.js';
 import { respondAndClaim, type NextClaim } from '../bus/ops/respond-and-claim.js';
 import { ResponseBatcher } from './response-batcher.js';
-import { observeHeartbeats, publishHeartbeat } from '../bus/ops/heartbeat.js';
-import { readObservations } from '../bus/liveness-store.js';
-import { livenessOf, type Observations } from '../bus/model/liveness.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { reapExpired } from '../bus/ops/reap.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
@@ -28,8 +25,7 @@ import { pruneTaskLogs } from './prune-logs.js';
 import { sweepLeftovers } from '../bus/leftovers.js';
 import { remoteHealth } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
-import { logPathOf, RUNNERS } from './run-task.js';
-import { readTail } from './runners/output-tail.js';
+import { RUNNERS } from './run-task.js';
 import { dropAllReservations } from './outbox.js';
 import { resultDelivery } from './result-delivery.js';
 import { claimedRuns, type Running } from './claimed-run.js';
@@ -40,11 +36,8 @@ import type { FinishedTask, WatchOptions } from './watch-events.js';
 export type { FinishedTask, WatchEvent, WatchOptions } from './watch-events.js';
 export { WATCHER_ACTOR } from './restart-recovery.js';
 import { asLocalFailure } from '../bus/local-io.js';
-import { progressBeats } from './progress-beats.js';
-import { effectiveRunner } from '../schemas/handoff.js';
-import { clipTail } from '../schemas/output-text.js';
-import { pruneProgress, readProgress } from '../bus/progress.js';
-import { readableClaudeLog } from './runners/claude-format.js';
+import { heartbeats } from './heartbeats.js';
+import { pruneProgress } from '../bus/progress.js';
 import { spendRefusal } from './runners/claude-args.js';
 import { SpendCap } from './spend-cap.js';
 import { envWatch } from './env-watch.js';
@@ -99,8 +92,6 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     unreachableAtStart = err;
     settings = (await localSnapshot(ctx)).settings;
   }
-  // From the bus settings unless given: a change to gitbus.yaml takes effect at the next wake (applySettings).
-  let heartbeatMs = opts.heartbeatMs ?? settings.heartbeatMs;
   // The push budget (watcher/beat-cadence.ts): when a tick beats, how far apart early beats are, how often to poll.
   const cadence = beatCadence(settings, { localRemote: ctx.repo.localRemotePath() !== null, ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}), ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}) });
   let pollMs = cadence.pollMs();
@@ -152,45 +143,32 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   // The daily claude cap and the ledger of what runs spent (watcher/spend-cap.ts).
   const spendCap = new SpendCap(home, ctx.config.claude);
   const showsSpend = runners.includes('claude');
-  /** A run's output for its heartbeat: the last 4 KiB, for claude the readable view (its JSON lines are longer than that). */
-  const beatTail = async (r: Running): Promise<string> => {
-    const path = logPathOf(ctx, r.task.id, r.task.attempt);
-    if (effectiveRunner(r.task.handoff) !== 'claude') return readTail(path, BEAT_TAIL);
-    return clipTail(readableClaudeLog(await readTail(path, 512 * 1024)), BEAT_TAIL);
-  };
-  let beating: Promise<void> | null = null;
-  let lastBeatAt = 0;
-  /**
-   * Holding claims (running, on their way, or on the bus in this node's name, such as a person's `gitbus claim`
-   * here): the lease needs beats; otherwise presence is marked rarely.
-   */
-  const holding = (): boolean => running.size > 0 || claiming > 0 || heldOnBus;
-  const beat = () =>
-    (beating ??= (async () => {
-      lastBeatAt = Date.now();
-      const tasks = await Promise.all([...running.values()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, tail: await beatTail(r), progress: readProgress(home, r.task.id, r.task.attempt) })));
-      await publishHeartbeat(ctx, tasks, { leaseMs, everyMs: cadence.everyMs(holding()), ...(showsSpend ? { claude: spendCap.today() } : {}) });
-    })().finally(() => (beating = null)));
-  /**
-   * Before a claim lands: a node whose last beat is older than the heartbeat (it was marking presence) beats
-   * first, so observers, older ones too, see a fresh beat with its claim (docs/PROTOCOL.md §5a).
-   */
-  const beatBeforeClaim = async (): Promise<void> => {
-    if (Date.now() - lastBeatAt > heartbeatMs) await beat().catch(() => undefined);
-  };
-
-  const early = progressBeats({
-    home,
-    // Read at each use: early beats keep to the budget (bus/model/budget.ts earlyBeatMs).
-    get everyMs() {
-      const wanted = opts.progressBeatMs ?? PROGRESS_BEAT_MS;
-      return wanted <= 0 ? wanted : cadence.earlyMs(wanted);
+  // Heartbeats (watcher/heartbeats.ts): the timer, early beats for progress and spend, a beat before a claim.
+  const beats = heartbeats({
+    ctx,
+    opts,
+    cadence,
+    health,
+    // From the bus settings unless given: a change to gitbus.yaml takes effect at the next wake (applySettings).
+    heartbeatMs: opts.heartbeatMs ?? settings.heartbeatMs,
+    leaseMs: () => leaseMs,
+    running: () => running.values(),
+    /**
+     * Holding claims (running, on their way, or on the bus in this node's name, such as a person's `gitbus claim`
+     * here): the lease needs beats; otherwise presence is marked rarely.
+     */
+    holding: () => running.size > 0 || claiming > 0 || heldOnBus,
+    spendCap: showsSpend ? spendCap : null,
+    reached: () => unreachableAtStart === null || recovered,
+    // While runs go, a tick is a wake's housekeeping (their cancels among it); otherwise it retries the outbox.
+    onTick: () => {
+      if (running.size > 0) void keepHouse();
+      else void flushOutbox().catch(fail);
     },
-    running: () => [...running.values()].map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
-    lastBeatAt: () => lastBeatAt,
-    beat,
-    isDown: () => health.isDown,
+    wake: (why) => void wake(why),
+    report,
   });
+  const { beat, beatBeforeClaim, early } = beats;
 
   /** Claude tasks are claimed only while the day's cap leaves something to spend; the first refusal is reported. */
   let capHeld = false;
@@ -489,36 +467,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     await publishNodeCard(ctx).catch(fail);
     await beat().catch(fail);
   }
-  /**
-   * A node seen holding claims whose silence just passed the lease: wake now to reclaim or reap its work, once per
-   * heartbeat value, rather than at the next poll (an idle watcher's own beats no longer wake it every heartbeat).
-   */
-  const wokenFor = new Set<string>();
-  const wakeForSilentHolders = (obs: Observations): void => {
-    let wakeNow = false;
-    for (const [node, o] of Object.entries(obs.nodes)) {
-      if (node === ctx.config.node || !o.holding || livenessOf(obs, node, leaseMs) !== 'silent' || wokenFor.has(`${node}:${o.oid}`)) continue;
-      wokenFor.add(`${node}:${o.oid}`);
-      wakeNow = true;
-    }
-    if (wakeNow) void wake('tick');
-  };
-  const onBeat = () => {
-    // A heartbeat that gets through during an outage is a reason to look again now. Otherwise a tick pushes only
-    // when this node's cadence says so: idle, it marks presence rarely (watcher/beat-cadence.ts).
-    if (health.isDown || cadence.due(Date.now(), lastBeatAt, holding())) {
-      void beat().then(() => {
-        if (health.isDown) void wake('beat');
-      }, fail);
-    } else if (cadence.mustList(Date.now(), readObservations(home).listedAt ?? 0, leaseMs)) {
-      // No beat, but this observer's listings must stay dense enough for its silence clocks to run.
-      void observeHeartbeats(ctx, leaseMs).then(wakeForSilentHolders, (err: unknown) => (remoteFailed(err) ? undefined : report(err)));
-    }
-    if (health.isDown) return;
-    if (running.size > 0) void keepHouse();
-    else void flushOutbox().catch(fail);
-  };
-  let heartbeat = setInterval(onBeat, heartbeatMs);
+  beats.start();
   // Not waitForCompletion: a tick during a long drain must still reach wake(), which only queues the drain.
   const pollJob = () => CronJob.from({ cronTime: pollCron(pollMs), onTick: () => void wake('tick'), start: !opts.once, errorHandler: report });
   let job = pollJob();
@@ -526,42 +475,27 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   applySettings = (next) => {
     const hb = opts.heartbeatMs ?? next.heartbeatMs;
     const poll = cadence.pollMs();
-    if (hb === heartbeatMs && poll === pollMs) return;
-    if (hb !== heartbeatMs) {
-      heartbeatMs = hb;
-      clearInterval(heartbeat);
-      heartbeat = setInterval(onBeat, heartbeatMs);
-    }
+    if (hb === beats.heartbeatMs && poll === pollMs) return;
+    if (hb !== beats.heartbeatMs) beats.retime(hb);
     if (poll !== pollMs) {
       pollMs = poll;
       health.pollChanged(pollMs);
       void job.stop();
       job = pollJob();
     }
-    opts.onEvent({ type: 'settings', pollMs: opts.once ? null : pollMs, heartbeatMs });
+    opts.onEvent({ type: 'settings', pollMs: opts.once ? null : pollMs, heartbeatMs: beats.heartbeatMs });
   };
-  opts.onEvent({ type: 'started', node: ctx.config.node, runners, parallel: ctx.config.parallel, pollMs: opts.once ? null : pollMs, heartbeatMs });
+  opts.onEvent({ type: 'started', node: ctx.config.node, runners, parallel: ctx.config.parallel, pollMs: opts.once ? null : pollMs, heartbeatMs: beats.heartbeatMs });
   // Recovery, the node card and the first heartbeat then wait for the first wake that reaches the remote.
   if (unreachableAtStart !== null) {
     remoteFailed(unreachableAtStart);
     void publishNodeCard(ctx).catch(() => undefined);
   }
-  /**
-   * The last heartbeat says the watcher stopped (others show the node `stopped`, not silent). Best effort and
-   * bounded: with the remote away, the last ordinary beat simply ages into silence.
-   */
-  const sayGoodbye = async () => {
-    clearInterval(heartbeat);
-    await beating?.catch(() => undefined);
-    if (health.isDown || (unreachableAtStart !== null && !recovered)) return;
-    const last = publishHeartbeat(ctx, [], { stopped: true }).catch(() => false);
-    await Promise.race([last, new Promise((r) => setTimeout(r, 10_000).unref())]);
-  };
   try {
     if (opts.once) {
       if (await keepHouse()) await drain(true);
       await lastChance();
-      await sayGoodbye();
+      await beats.goodbye();
       opts.onEvent({ type: 'stopped' });
       return finished;
     }
@@ -580,23 +514,17 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       await all;
     }
     await lastChance();
-    await sayGoodbye();
+    await beats.goodbye();
     opts.onEvent({ type: 'stopped' });
     return finished;
   } finally {
-    clearInterval(heartbeat);
-    early.stop();
+    beats.stop();
     void job.stop();
     clearInterval(logPruning);
     health.cancelRetry();
     ranking.stop();
   }
 }
-
-/** The output a heartbeat carries per running task. */
-const BEAT_TAIL = 4 * 1024;
-/** At most one early heartbeat per this long carries posted progress (WatchOptions.progressBeatMs). */
-const PROGRESS_BEAT_MS = 10_000;
 
 /** The longest a watcher waits between two looks for tasks to archive. */
 const ARCHIVE_EVERY_MS = 5 * 60_000;
