@@ -6,12 +6,8 @@ import { claimBatch, type BatchLimits } from '../bus/ops/claim.js';
 import { respondAndClaim, type NextClaim } from '../bus/ops/respond-and-claim.js';
 import { ResponseBatcher } from './response-batcher.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
-import { reapExpired } from '../bus/ops/reap.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
 import { signOwnFiles } from '../bus/trust/sign-own-files.js';
-import { dispatchDue } from '../bus/ops/schedule.js';
-import { archivable, archive } from '../bus/ops/archive.js';
-import { cancelDoomed } from '../bus/ops/dependency-cancel.js';
 import { release } from '../bus/ops/release.js';
 import { respondBatch } from '../bus/ops/respond.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
@@ -30,7 +26,8 @@ import { dropAllReservations } from './outbox.js';
 import { resultDelivery } from './result-delivery.js';
 import { claimedRuns, type Running } from './claimed-run.js';
 import { firstLine } from '../schemas/errors.js';
-import { orphanedClaims, recoverClaims, stopLeftovers } from './restart-recovery.js';
+import { stopLeftovers } from './restart-recovery.js';
+import { housekeeping } from './housekeeping.js';
 import type { FinishedTask, WatchOptions } from './watch-events.js';
 
 export type { FinishedTask, WatchEvent, WatchOptions } from './watch-events.js';
@@ -159,7 +156,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
      */
     holding: () => running.size > 0 || claiming > 0 || heldOnBus,
     spendCap: showsSpend ? spendCap : null,
-    reached: () => unreachableAtStart === null || recovered,
+    reached: () => unreachableAtStart === null || house.recovered,
     // While runs go, a tick is a wake's housekeeping (their cancels among it); otherwise it retries the outbox.
     onTick: () => {
       if (running.size > 0) void keepHouse();
@@ -230,7 +227,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
    * claude tasks to the drain, which takes them one at a time against the cap.
    */
   const nextClaim = (): NextClaim | null => {
-    if (opts.once || !recovered || opts.stop.aborted || claiming > 0 || health.isDown || runners.length === 0) return null;
+    if (opts.once || !house.recovered || opts.stop.aborted || claiming > 0 || health.isDown || runners.length === 0) return null;
     const free = ctx.config.parallel - [...running.values()].filter((r) => !r.ended).length;
     if (free <= 0) return null;
     const offered = spendCap.capUsd === undefined ? claimRunners() : runners.filter((r) => r !== 'claude');
@@ -255,59 +252,25 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   const { held } = delivery;
   const flushOutbox = () => delivery.flush();
 
-  /**
-   * The start of every wake: one look at the remote, then, from that state, deliver queued results, stop the
-   * runs whose task was cancelled, end tasks of silent nodes that nobody may take over, dispatch due schedules
-   * and cancel tasks whose dependency ended without success. True when the remote answered (the wake may go on
-   * to claim).
-   */
-  const housekeeping = async (): Promise<boolean> => {
-    const snap = await look();
-    if (!snap) return false;
-    peeked = snap;
-    if (!recovered) {
-      await recoverClaims(ctx, opts).catch(fail);
-      recovered = true;
-    }
-    try {
-      await flushOutbox();
-      await releaseOrphans(snap);
-      for (const r of running.values()) {
-        if (r.cancel.signal.aborted || !snap.index.tasks.get(r.task.id)?.cancel) continue;
-        const c = (await snap.view(r.task.id))?.cancel;
-        // An unreadable cancel file still cancels (the task's state says so); it just cannot say by whom.
-        r.cancelledBy = c ? { by: c.by, ...(c.reason ? { reason: c.reason } : {}) } : { by: 'an unreadable cancel file' };
-        r.cancel.abort();
-      }
-      for (const x of await reapExpired(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'reaped', id: x.id, status: x.status, reason: x.reason });
-      for (const x of await dispatchDue(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'scheduled', id: x.id, template: x.template, due: x.due });
-      for (const x of await cancelDoomed(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'cancelled', id: x.id, reason: x.reason });
-      await archiveFinished();
-    } catch (err) {
-      fail(err);
-    }
-    // Environment profiles (watcher/env-watch.ts): a failure there is this machine's, never the remote's outage.
-    await env.wake(await peek()).catch((err: unknown) => (remoteFailed(err) ? undefined : report(err)));
-    return !health.isDown;
-  };
-
-  /**
-   * Finished tasks past `archiveAfter` go to the archive branch without anyone running `gitbus archive`, so
-   * `status` does not grow without bound. Every watcher may try; archiving is idempotent compare-and-swap (an
-   * entry already in the archive changes nothing, a file already gone from main is not removed twice), so each
-   * task moves exactly once. Cheap: at most every few minutes, and only when the peeked state has such tasks.
-   */
-  let archiveLooked = 0;
-  const archiveFinished = async (): Promise<void> => {
-    const snap = await peek();
-    const now = Date.now();
-    const every = opts.archiveEveryMs ?? Math.min(ARCHIVE_EVERY_MS, snap.settings.archiveAfterMs);
-    if (now - archiveLooked < every) return;
-    archiveLooked = now;
-    if ((await archivable(snap, now)).length === 0) return;
-    const r = await archive(ctx);
-    if (r.archiveCommit !== null || r.mainCommit !== null) opts.onEvent({ type: 'archived', ids: r.archived });
-  };
+  // What a wake does before it claims (watcher/housekeeping.ts): restart recovery if still due, results, orphans,
+  // cancels, reaping, schedules, dependency cancels, archiving, environment profiles.
+  const house = housekeeping({
+    ctx,
+    opts,
+    health,
+    report,
+    look: async () => {
+      const snap = await look();
+      if (snap) peeked = snap;
+      return snap;
+    },
+    peek,
+    running,
+    delivery,
+    claiming: () => claiming,
+    env,
+  });
+  const keepHouse = house.keep;
 
   // Each claimed task's run, to its result or, stopped by the shutdown, its claim given back (watcher/claimed-run.ts).
   const { start } = claimedRuns({ ctx, opts, running, kill: kill.signal, finished, spendCap, showsSpend, early, delivery, report, wake: (why) => void wake(why) });
@@ -331,31 +294,6 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
    */
   /** Claims on their way to the remote. */
   let claiming = 0;
-  /** Claims of this watcher it neither runs nor has a result for, as the last look found them. */
-  let suspects = new Set<string>();
-  /**
-   * A claim whose push reached the remote while the answer was lost (the watcher took it for a failure) is held
-   * by nobody: released once two looks in a row, with no claim of this watcher on the way in between, found it.
-   */
-  const releaseOrphans = async (snap: Snapshot): Promise<void> => {
-    if (claiming > 0) {
-      suspects = new Set();
-      return;
-    }
-    const found = await orphanedClaims(ctx, snap, (id) => running.has(id) || [...held.values()].some((e) => e.id === id));
-    const now = new Set(found.map((o) => `${o.id}.${o.attempt}`));
-    for (const o of found) {
-      if (!suspects.has(`${o.id}.${o.attempt}`)) continue;
-      try {
-        await release(ctx, o.id, 'this watcher never ran it: the claim reached the bus while its push seemed to fail');
-        opts.onEvent({ type: 'released', id: o.id, attempt: o.attempt, reason: 'orphaned' });
-        now.delete(`${o.id}.${o.attempt}`);
-      } catch (err) {
-        report(err);
-      }
-    }
-    suspects = now;
-  };
   const drain = async (untilIdle: boolean, why?: WakeReason): Promise<void> => {
     if (runners.length === 0) return;
     // Ranked: each task waits for the nodes ranked before it and the claimers whose turn comes first
@@ -392,16 +330,6 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       await Promise.race([...[...running.values()].map((r) => r.done), stopped]);
     }
   };
-  // Housekeeping (cancels above all) runs on every wake, even while all slots are busy and the drain is
-  // waiting for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat.
-  let keeping: Promise<boolean> | null = null;
-  const keepHouse = () =>
-    (keeping ??= housekeeping()
-      .catch((err: unknown) => {
-        report(err);
-        return false;
-      })
-      .finally(() => (keeping = null)));
   /**
    * Whether a wake may look at the remote now. While it is down only the retry timer may, plus one early look
    * per wait when there is a sign of life (a file changed; a heartbeat got through), so that file events cannot
@@ -416,6 +344,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   let wakeAgain: WakeReason | null = null;
   const wake = (why: WakeReason): Promise<void> => {
     if (!mayLook(why)) return draining ?? Promise.resolve();
+    // Housekeeping (cancels above all) runs on every wake, even while all slots are busy and the drain is
+    // waiting for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat.
     void keepHouse();
     if (draining) {
       // A remembered change outranks a freed slot: it may have woken the other watchers too.
@@ -456,14 +386,12 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   pruneProgress(home, new Set());
   const logPruning = setInterval(pruneLogs, 24 * 3600_000);
   logPruning.unref();
-  let recovered = false;
   if (unreachableAtStart === null) {
     // First, once: sign what this node wrote before it signed its files, so that its own claims and results are
     // not taken for forgeries by the delivery and recovery below (bus/trust/sign-own-files.ts).
     await signOwnFiles(ctx).catch(fail);
     await flushOutbox().catch(fail);
-    await recoverClaims(ctx, opts);
-    recovered = true;
+    await house.recover();
     await publishNodeCard(ctx).catch(fail);
     await beat().catch(fail);
   }
@@ -525,6 +453,3 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     ranking.stop();
   }
 }
-
-/** The longest a watcher waits between two looks for tasks to archive. */
-const ARCHIVE_EVERY_MS = 5 * 60_000;
