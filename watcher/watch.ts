@@ -1,15 +1,10 @@
 import { homedir } from 'node:os';
 import { CronJob } from 'cron';
 import type { BusContext } from '../bus/context.js';
-import { NothingClaimableError } from '../bus/errors.js';
-import { claimBatch, type BatchLimits } from '../bus/ops/claim.js';
-import { respondAndClaim, type NextClaim } from '../bus/ops/respond-and-claim.js';
 import { ResponseBatcher } from './response-batcher.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
 import { signOwnFiles } from '../bus/trust/sign-own-files.js';
-import { release } from '../bus/ops/release.js';
-import { respondBatch } from '../bus/ops/respond.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { remoteFailureCode } from '../bus/remote-failure.js';
 import { MAIN } from '../bus/repo.js';
@@ -35,13 +30,13 @@ export { WATCHER_ACTOR } from './restart-recovery.js';
 import { asLocalFailure } from '../bus/local-io.js';
 import { heartbeats } from './heartbeats.js';
 import { pruneProgress } from '../bus/progress.js';
-import { spendRefusal } from './runners/claude-args.js';
 import { SpendCap } from './spend-cap.js';
 import { envWatch } from './env-watch.js';
 import { beatCadence } from './beat-cadence.js';
 import { claimHolders } from '../bus/ops/claim-holders.js';
 import type { WakeReason } from './wake-reason.js';
 import { claimRanking } from './claim-ranking.js';
+import { claimer } from './claims.js';
 
 /**
  * The watcher: claims tasks this node may run (runner enabled, labels, addressed to it or to any, dependencies
@@ -154,7 +149,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
      * Holding claims (running, on their way, or on the bus in this node's name, such as a person's `gitbus claim`
      * here): the lease needs beats; otherwise presence is marked rarely.
      */
-    holding: () => running.size > 0 || claiming > 0 || heldOnBus,
+    holding: () => running.size > 0 || claims.claiming > 0 || heldOnBus,
     spendCap: showsSpend ? spendCap : null,
     reached: () => unreachableAtStart === null || house.recovered,
     // While runs go, a tick is a wake's housekeeping (their cancels among it); otherwise it retries the outbox.
@@ -167,75 +162,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   });
   const { beat, beatBeforeClaim, early } = beats;
 
-  /** Claude tasks are claimed only while the day's cap leaves something to spend; the first refusal is reported. */
-  let capHeld = false;
-  const claimRunners = (): NodeConfig['runners'] => {
-    if (!runners.includes('claude') || spendCap.mayClaim()) {
-      capHeld = false;
-      return runners;
-    }
-    if (!capHeld) {
-      const today = spendCap.today();
-      const limit = spendCap.limit();
-      opts.onEvent({ type: 'spend-cap', day: today.day, capUsd: spendCap.capUsd ?? 0, spentUsd: today.spentUsd, reason: spendRefusal(limit ?? { capUsd: 0, spentUsd: 0 }) });
-    }
-    capHeld = true;
-    return runners.filter((r) => r !== 'claude');
-  };
-
-  /**
-   * Pushes one queued result; keeps it queued while the remote is unreachable. `fresh`: the result of a run that
-   * just ended, reported as `queued` when it cannot be pushed now (a retried one is not reported again).
-   */
   // Results that end close together go out in one commit (watcher/response-batcher.ts), with this node's next
-  // claims when it has slots to fill and a task is its to take now (bus/ops/respond-and-claim.ts): a busy node
-  // answers and takes its next task with one push.
-  const responses = new ResponseBatcher(async (inputs) => {
-    const next = nextClaim();
-    if (!next) return (await respondBatch(ctx, inputs)).responses;
-    claiming++;
-    reserved = next.limits.max;
-    try {
-      const started = Date.now();
-      const r = await respondAndClaim(ctx, inputs, next);
-      if (r.claims.length > 0) ranking.claimed(Date.now() - started);
-      for (const task of r.claims) {
-        try {
-          // Stopping since the send began: "claims nothing more" holds for what arrived meanwhile. Released here,
-          // inside the delivery the shutdown waits for, rather than started after the shutdown counted its runs.
-          if (opts.stop.aborted) {
-            await release(ctx, task.id, 'the watcher shut down before the task started');
-            opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: 'shutdown' });
-          } else start(task);
-        } catch (err) {
-          // Not started and not released: the orphan check gives it back (releaseOrphans).
-          report(err);
-        }
-      }
-      return r.responses;
-    } finally {
-      reserved = 0;
-      claiming--;
-    }
-  });
-  /** Slots the claim riding with results may fill: the drain leaves them alone meanwhile. */
-  let reserved = 0;
-  /**
-   * The claim to carry with results: the node's free slots once its ended runs are answered, ranked as the drain
-   * ranks them. None for --once, before restart recovery has run (it would take such a claim for one left behind
-   * by a crash), while another claim is on its way, or without a runner. A node with a daily claude cap leaves
-   * claude tasks to the drain, which takes them one at a time against the cap.
-   */
-  const nextClaim = (): NextClaim | null => {
-    if (opts.once || !house.recovered || opts.stop.aborted || claiming > 0 || health.isDown || runners.length === 0) return null;
-    const free = ctx.config.parallel - [...running.values()].filter((r) => !r.ended).length;
-    if (free <= 0) return null;
-    const offered = spendCap.capUsd === undefined ? claimRunners() : runners.filter((r) => r !== 'claude');
-    if (offered.length === 0) return null;
-    return { target: { next: true, runners: offered, answerRefusals: true }, limits: claimLimits(free, ranking.ready), opts: { onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }) }, beforeWrite: beatBeforeClaim };
-  };
-  /** Every free slot in one claim (docs/PROTOCOL.md §5, "Claiming several at once"); a spend cap takes claude tasks one at a time. */
-  const claimLimits = (free: number, ready: BatchLimits['ready']): BatchLimits => ({ max: free, spread: true, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}), ...(ready ? { ready } : {}) });
+  // claims when it has slots to fill (watcher/claims.ts).
+  const responses = new ResponseBatcher((inputs) => claims.respond(inputs));
   // Results on their way to the bus: the outbox, results held in memory on a full disk, project branches pushed
   // first (watcher/result-delivery.ts).
   const delivery = resultDelivery({
@@ -267,7 +196,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     peek,
     running,
     delivery,
-    claiming: () => claiming,
+    claiming: () => claims.claiming,
     env,
   });
   const keepHouse = house.keep;
@@ -275,61 +204,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   // Each claimed task's run, to its result or, stopped by the shutdown, its claim given back (watcher/claimed-run.ts).
   const { start } = claimedRuns({ ctx, opts, running, kill: kill.signal, finished, spendCap, showsSpend, early, delivery, report, wake: (why) => void wake(why) });
 
-  /** Tasks this node's policy leaves for other nodes: each reported once, while it is still on the bus. */
-  const skipped = new Set<string>();
-  const reportSkipped = (err: NothingClaimableError) => {
-    const refused = (err.data['refused'] ?? []) as { id: string; reason: string }[];
-    for (const id of [...skipped]) if (!refused.some((r) => r.id === id)) skipped.delete(id);
-    for (const r of refused) {
-      if (skipped.has(r.id)) continue;
-      skipped.add(r.id);
-      opts.onEvent({ type: 'refused', id: r.id, attempt: null, answered: false, reason: r.reason });
-    }
-  };
+  // The drain's claims and those riding with results (watcher/claims.ts).
+  const claims = claimer({ ctx, opts, runners, health, ranking, spendCap, running, look, peek, stopped, recovered: () => house.recovered, beatBeforeClaim, start, report });
 
-  /**
-   * Fills free slots with claims until nothing is claimable, and (with `untilIdle`) waits for the runs. Each
-   * claim decides from the state the wake already has (peek) and syncs only to take a task; after waiting for a
-   * run the remote is looked at once more.
-   */
-  /** Claims on their way to the remote. */
-  let claiming = 0;
-  const drain = async (untilIdle: boolean, why?: WakeReason): Promise<void> => {
-    if (runners.length === 0) return;
-    // Ranked: each task waits for the nodes ranked before it and the claimers whose turn comes first
-    // (watcher/claim-ranking.ts). A freed slot of its own is ranked too: the nodes that still have free slots are
-    // the ones it would race, and when they are all busy this node is first anyway. --once claims at once.
-    const ready = why === undefined || opts.once ? undefined : ranking.ready;
-    for (let round = 0; ; round++) {
-      let claimable = !health.isDown && (round === 0 || (await look()) !== null);
-      while (claimable && !opts.stop.aborted && running.size + reserved < ctx.config.parallel) {
-        try {
-          // Every free slot in one claim, one push (docs/PROTOCOL.md §5, "Claiming several at once"). A daily spend cap
-          // is checked per claude task as each starts, so a capped node takes those one at a time. Slots a claim
-          // riding with results may fill are not counted as free.
-          const free = ctx.config.parallel - running.size - reserved;
-          claiming++;
-          try {
-            const started = Date.now();
-            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, claimLimits(free, ready), undefined, { peek: await peek(), onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }), beforeWrite: beatBeforeClaim });
-            // How long a claim takes to reach the remote is how long the nodes ranked after this one should wait.
-            ranking.claimed(Date.now() - started);
-            for (const task of batch.claims) start(task);
-          } finally {
-            // After start(): a claim this batch made is in `running` before it stops counting as on its way.
-            claiming--;
-          }
-        } catch (err) {
-          claimable = false;
-          if (err instanceof NothingClaimableError) reportSkipped(err);
-          else fail(err);
-        }
-      }
-      if (running.size === 0 || opts.stop.aborted || (!untilIdle && !claimable)) return;
-      // Wake when a slot frees, or at once on shutdown (the grace period is handled below).
-      await Promise.race([...[...running.values()].map((r) => r.done), stopped]);
-    }
-  };
   /**
    * Whether a wake may look at the remote now. While it is down only the retry timer may, plus one early look
    * per wait when there is a sign of life (a file changed; a heartbeat got through), so that file events cannot
@@ -358,7 +235,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
         const now: WakeReason = reason ?? why;
         wakeAgain = null;
         if (!(await keepHouse())) break;
-        await drain(false, now);
+        await claims.drain(false, now);
         reason = wakeAgain;
       } while (wakeAgain && !opts.stop.aborted && !health.isDown);
     })().finally(() => (draining = null));
@@ -421,7 +298,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   }
   try {
     if (opts.once) {
-      if (await keepHouse()) await drain(true);
+      if (await keepHouse()) await claims.drain(true);
       await lastChance();
       await beats.goodbye();
       opts.onEvent({ type: 'stopped' });
