@@ -37,6 +37,7 @@ import { claimHolders } from '../bus/ops/claim-holders.js';
 import type { WakeReason } from './wake-reason.js';
 import { claimRanking } from './claim-ranking.js';
 import { claimer } from './claims.js';
+import { shutdown, stoppedBy } from './shutdown.js';
 
 /**
  * The watcher: claims tasks this node may run (runner enabled, labels, addressed to it or to any, dependencies
@@ -66,7 +67,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   const finished: FinishedTask[] = [];
   const running = new Map<string, Running>();
   const kill = new AbortController();
-  const stopped = new Promise<void>((resolve) => (opts.stop.aborted ? resolve() : opts.stop.addEventListener('abort', () => resolve(), { once: true })));
+  const stopped = stoppedBy(opts.stop);
   let draining: Promise<void> | null = null;
   const report = (raw: unknown) => {
     // A full disk or a failing file system is named as such (DISK_FULL, LOCAL_IO), with the path.
@@ -178,7 +179,6 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     fail,
     remoteFailed,
   });
-  const { held } = delivery;
   const flushOutbox = () => delivery.flush();
 
   // What a wake does before it claims (watcher/housekeeping.ts): restart recovery if still due, results, orphans,
@@ -242,12 +242,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     return draining;
   };
 
-  /** Before exiting: results held in memory (a full disk) get one more try; any left are named, since they die with this process. */
-  const lastChance = async (): Promise<void> => {
-    if (held.size === 0) return;
-    await flushOutbox().catch(report);
-    for (const e of held.values()) opts.onEvent({ type: 'error', message: `the result of ${e.id} (attempt ${e.attempt}, ${e.input.status}) could be neither stored nor pushed and is lost with this watcher; the task will run again`, code: 'DISK_FULL' });
-  };
+  // Claims nothing more, runs get the grace period, then the goodbye (watcher/shutdown.ts).
+  const ending = shutdown({ opts, running, kill, delivery, goodbye: () => beats.goodbye(), report });
 
   // Results queued before a crash or while the remote was down go first: recovery must not release claims
   // whose results are only waiting to be pushed.
@@ -299,9 +295,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   try {
     if (opts.once) {
       if (await keepHouse()) await claims.drain(true);
-      await lastChance();
-      await beats.goodbye();
-      opts.onEvent({ type: 'stopped' });
+      await ending.finish();
       return finished;
     }
     const files = opts.watchFiles === false ? null : wakeOnChange({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake('change'));
@@ -312,15 +306,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     await job.stop();
     await files?.close();
     await draining;
-    if (running.size > 0) {
-      const all = Promise.all([...running.values()].map((r) => r.done)).then(() => 'done' as const);
-      const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), opts.graceMs ?? 30_000).unref());
-      if ((await Promise.race([grace, all])) === 'grace') kill.abort();
-      await all;
-    }
-    await lastChance();
-    await beats.goodbye();
-    opts.onEvent({ type: 'stopped' });
+    await ending.endRuns();
+    await ending.finish();
     return finished;
   } finally {
     beats.stop();
