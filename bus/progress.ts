@@ -7,7 +7,7 @@ import { writeFileAtomicSync } from './local-io.js';
  * Progress an agent posts from inside a task (`gitbus progress "..."`): one line, kept in the node's home as the
  * task's latest progress and appended to the task's log. The watcher puts the latest into its next heartbeat
  * (heartbeat.yaml, `running[].progress`), which is how `status`, `logs` and `dispatch --wait` on other nodes see
- * it; it beats early when progress is posted, at most once per `progressBeat` interval (watcher/watch.ts).
+ * it; it beats early when progress is posted, at most once per `progressBeat` interval (watcher/progress-beats.ts, watcher/heartbeats.ts).
  */
 export interface Progress {
   text: string;

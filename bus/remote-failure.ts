@@ -2,7 +2,7 @@
  * The code of an error that means the remote, or the way to it, is failing — unreachable, gone, refusing this
  * node, timing out, its git service dying — as opposed to a problem with what was asked (a task already claimed)
  * or with this node. Null for any other error. The watcher backs off on these and reports the outage once
- * instead of once per attempt (watcher/watch.ts).
+ * instead of once per attempt (watcher/remote-health.ts).
  *
  * Transports name their errors by family so that this stays short: every code that starts with `REMOTE_` (local
  * and http(s): bus/transport/errors.ts) or `SSH_` (the SSH transport), plus the generic transport failures in

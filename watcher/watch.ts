@@ -1,22 +1,10 @@
 import { homedir } from 'node:os';
 import { CronJob } from 'cron';
 import type { BusContext } from '../bus/context.js';
-import { NothingClaimableError } from '../bus/errors.js';
-import { claimBatch, type BatchLimits, type ClaimResult } from '../bus/ops/claim.js';
-import { respondAndClaim, type NextClaim } from '../bus/ops/respond-and-claim.js';
 import { ResponseBatcher } from './response-batcher.js';
-import { observeHeartbeats, publishHeartbeat } from '../bus/ops/heartbeat.js';
-import { readObservations } from '../bus/liveness-store.js';
-import { livenessOf, type Observations } from '../bus/model/liveness.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
-import { reapExpired } from '../bus/ops/reap.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
 import { signOwnFiles } from '../bus/trust/sign-own-files.js';
-import { dispatchDue } from '../bus/ops/schedule.js';
-import { archivable, archive } from '../bus/ops/archive.js';
-import { cancelDoomed } from '../bus/ops/dependency-cancel.js';
-import { release } from '../bus/ops/release.js';
-import { respondBatch } from '../bus/ops/respond.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { remoteFailureCode } from '../bus/remote-failure.js';
 import { MAIN } from '../bus/repo.js';
@@ -28,44 +16,28 @@ import { pruneTaskLogs } from './prune-logs.js';
 import { sweepLeftovers } from '../bus/leftovers.js';
 import { remoteHealth } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
-import { logPathOf, RUNNERS, runTask, type CancelledBy } from './run-task.js';
-import { readTail } from './runners/output-tail.js';
-import { forgetRunning, recordRunning } from './running-record.js';
-import { dropAllReservations, dropReservation, reserveOutbox } from './outbox.js';
+import { RUNNERS } from './run-task.js';
+import { dropAllReservations } from './outbox.js';
 import { resultDelivery } from './result-delivery.js';
+import { claimedRuns, type Running } from './claimed-run.js';
 import { firstLine } from '../schemas/errors.js';
-import { orphanedClaims, recoverClaims, stopLeftovers } from './restart-recovery.js';
+import { stopLeftovers } from './restart-recovery.js';
+import { housekeeping } from './housekeeping.js';
 import type { FinishedTask, WatchOptions } from './watch-events.js';
 
 export type { FinishedTask, WatchEvent, WatchOptions } from './watch-events.js';
 export { WATCHER_ACTOR } from './restart-recovery.js';
 import { asLocalFailure } from '../bus/local-io.js';
-import { pushResult } from './workspace/push.js';
-import { outboxEntryFor } from './outbox-entry.js';
-import { progressBeats } from './progress-beats.js';
-import { effectiveRunner } from '../schemas/handoff.js';
-import { clipTail } from '../schemas/output-text.js';
-import { pruneProgress, readProgress } from '../bus/progress.js';
-import { readableClaudeLog } from './runners/claude-format.js';
-import { spendRefusal } from './runners/claude-args.js';
+import { heartbeats } from './heartbeats.js';
+import { pruneProgress } from '../bus/progress.js';
 import { SpendCap } from './spend-cap.js';
 import { envWatch } from './env-watch.js';
 import { beatCadence } from './beat-cadence.js';
 import { claimHolders } from '../bus/ops/claim-holders.js';
 import type { WakeReason } from './wake-reason.js';
 import { claimRanking } from './claim-ranking.js';
-
-interface Running {
-  task: ClaimResult;
-  cancel: AbortController;
-  /** Set when a cancel file stopped the run: its author and reason go into the response. */
-  cancelledBy: CancelledBy | null;
-  done: Promise<void>;
-  /** Its place among this node's runs (0 to parallel-1), for a project's per-run ports. */
-  slot: number;
-  /** The run itself is over (its result is on its way): its slot may go to the task claimed with that result. */
-  ended: boolean;
-}
+import { claimer } from './claims.js';
+import { shutdown, stoppedBy } from './shutdown.js';
 
 /**
  * The watcher: claims tasks this node may run (runner enabled, labels, addressed to it or to any, dependencies
@@ -95,7 +67,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   const finished: FinishedTask[] = [];
   const running = new Map<string, Running>();
   const kill = new AbortController();
-  const stopped = new Promise<void>((resolve) => (opts.stop.aborted ? resolve() : opts.stop.addEventListener('abort', () => resolve(), { once: true })));
+  const stopped = stoppedBy(opts.stop);
   let draining: Promise<void> | null = null;
   const report = (raw: unknown) => {
     // A full disk or a failing file system is named as such (DISK_FULL, LOCAL_IO), with the path.
@@ -113,8 +85,6 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     unreachableAtStart = err;
     settings = (await localSnapshot(ctx)).settings;
   }
-  // From the bus settings unless given: a change to gitbus.yaml takes effect at the next wake (applySettings).
-  let heartbeatMs = opts.heartbeatMs ?? settings.heartbeatMs;
   // The push budget (watcher/beat-cadence.ts): when a tick beats, how far apart early beats are, how often to poll.
   const cadence = beatCadence(settings, { localRemote: ctx.repo.localRemotePath() !== null, ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}), ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}) });
   let pollMs = cadence.pollMs();
@@ -166,115 +136,36 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   // The daily claude cap and the ledger of what runs spent (watcher/spend-cap.ts).
   const spendCap = new SpendCap(home, ctx.config.claude);
   const showsSpend = runners.includes('claude');
-  /** A run's output for its heartbeat: the last 4 KiB, for claude the readable view (its JSON lines are longer than that). */
-  const beatTail = async (r: Running): Promise<string> => {
-    const path = logPathOf(ctx, r.task.id, r.task.attempt);
-    if (effectiveRunner(r.task.handoff) !== 'claude') return readTail(path, BEAT_TAIL);
-    return clipTail(readableClaudeLog(await readTail(path, 512 * 1024)), BEAT_TAIL);
-  };
-  let beating: Promise<void> | null = null;
-  let lastBeatAt = 0;
-  /**
-   * Holding claims (running, on their way, or on the bus in this node's name, such as a person's `gitbus claim`
-   * here): the lease needs beats; otherwise presence is marked rarely.
-   */
-  const holding = (): boolean => running.size > 0 || claiming > 0 || heldOnBus;
-  const beat = () =>
-    (beating ??= (async () => {
-      lastBeatAt = Date.now();
-      const tasks = await Promise.all([...running.values()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, tail: await beatTail(r), progress: readProgress(home, r.task.id, r.task.attempt) })));
-      await publishHeartbeat(ctx, tasks, { leaseMs, everyMs: cadence.everyMs(holding()), ...(showsSpend ? { claude: spendCap.today() } : {}) });
-    })().finally(() => (beating = null)));
-  /**
-   * Before a claim lands: a node whose last beat is older than the heartbeat (it was marking presence) beats
-   * first, so observers, older ones too, see a fresh beat with its claim (docs/PROTOCOL.md §5a).
-   */
-  const beatBeforeClaim = async (): Promise<void> => {
-    if (Date.now() - lastBeatAt > heartbeatMs) await beat().catch(() => undefined);
-  };
-
-  const early = progressBeats({
-    home,
-    // Read at each use: early beats keep to the budget (bus/model/budget.ts earlyBeatMs).
-    get everyMs() {
-      const wanted = opts.progressBeatMs ?? PROGRESS_BEAT_MS;
-      return wanted <= 0 ? wanted : cadence.earlyMs(wanted);
+  // Heartbeats (watcher/heartbeats.ts): the timer, early beats for progress and spend, a beat before a claim.
+  const beats = heartbeats({
+    ctx,
+    opts,
+    cadence,
+    health,
+    // From the bus settings unless given: a change to gitbus.yaml takes effect at the next wake (applySettings).
+    heartbeatMs: opts.heartbeatMs ?? settings.heartbeatMs,
+    leaseMs: () => leaseMs,
+    running: () => running.values(),
+    /**
+     * Holding claims (running, on their way, or on the bus in this node's name, such as a person's `gitbus claim`
+     * here): the lease needs beats; otherwise presence is marked rarely.
+     */
+    holding: () => running.size > 0 || claims.claiming > 0 || heldOnBus,
+    spendCap: showsSpend ? spendCap : null,
+    reached: () => unreachableAtStart === null || house.recovered,
+    // While runs go, a tick is a wake's housekeeping (their cancels among it); otherwise it retries the outbox.
+    onTick: () => {
+      if (running.size > 0) void keepHouse();
+      else void flushOutbox().catch(fail);
     },
-    running: () => [...running.values()].map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
-    lastBeatAt: () => lastBeatAt,
-    beat,
-    isDown: () => health.isDown,
+    wake: (why) => void wake(why),
+    report,
   });
+  const { beat, beatBeforeClaim, early } = beats;
 
-  /** Claude tasks are claimed only while the day's cap leaves something to spend; the first refusal is reported. */
-  let capHeld = false;
-  const claimRunners = (): NodeConfig['runners'] => {
-    if (!runners.includes('claude') || spendCap.mayClaim()) {
-      capHeld = false;
-      return runners;
-    }
-    if (!capHeld) {
-      const today = spendCap.today();
-      const limit = spendCap.limit();
-      opts.onEvent({ type: 'spend-cap', day: today.day, capUsd: spendCap.capUsd ?? 0, spentUsd: today.spentUsd, reason: spendRefusal(limit ?? { capUsd: 0, spentUsd: 0 }) });
-    }
-    capHeld = true;
-    return runners.filter((r) => r !== 'claude');
-  };
-
-  /**
-   * Pushes one queued result; keeps it queued while the remote is unreachable. `fresh`: the result of a run that
-   * just ended, reported as `queued` when it cannot be pushed now (a retried one is not reported again).
-   */
   // Results that end close together go out in one commit (watcher/response-batcher.ts), with this node's next
-  // claims when it has slots to fill and a task is its to take now (bus/ops/respond-and-claim.ts): a busy node
-  // answers and takes its next task with one push.
-  const responses = new ResponseBatcher(async (inputs) => {
-    const next = nextClaim();
-    if (!next) return (await respondBatch(ctx, inputs)).responses;
-    claiming++;
-    reserved = next.limits.max;
-    try {
-      const started = Date.now();
-      const r = await respondAndClaim(ctx, inputs, next);
-      if (r.claims.length > 0) ranking.claimed(Date.now() - started);
-      for (const task of r.claims) {
-        try {
-          // Stopping since the send began: "claims nothing more" holds for what arrived meanwhile. Released here,
-          // inside the delivery the shutdown waits for, rather than started after the shutdown counted its runs.
-          if (opts.stop.aborted) {
-            await release(ctx, task.id, 'the watcher shut down before the task started');
-            opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: 'shutdown' });
-          } else start(task);
-        } catch (err) {
-          // Not started and not released: the orphan check gives it back (releaseOrphans).
-          report(err);
-        }
-      }
-      return r.responses;
-    } finally {
-      reserved = 0;
-      claiming--;
-    }
-  });
-  /** Slots the claim riding with results may fill: the drain leaves them alone meanwhile. */
-  let reserved = 0;
-  /**
-   * The claim to carry with results: the node's free slots once its ended runs are answered, ranked as the drain
-   * ranks them. None for --once, before restart recovery has run (it would take such a claim for one left behind
-   * by a crash), while another claim is on its way, or without a runner. A node with a daily claude cap leaves
-   * claude tasks to the drain, which takes them one at a time against the cap.
-   */
-  const nextClaim = (): NextClaim | null => {
-    if (opts.once || !recovered || opts.stop.aborted || claiming > 0 || health.isDown || runners.length === 0) return null;
-    const free = ctx.config.parallel - [...running.values()].filter((r) => !r.ended).length;
-    if (free <= 0) return null;
-    const offered = spendCap.capUsd === undefined ? claimRunners() : runners.filter((r) => r !== 'claude');
-    if (offered.length === 0) return null;
-    return { target: { next: true, runners: offered, answerRefusals: true }, limits: claimLimits(free, ranking.ready), opts: { onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }) }, beforeWrite: beatBeforeClaim };
-  };
-  /** Every free slot in one claim (docs/PROTOCOL.md §5, "Claiming several at once"); a spend cap takes claude tasks one at a time. */
-  const claimLimits = (free: number, ready: BatchLimits['ready']): BatchLimits => ({ max: free, spread: true, ...(spendCap.capUsd !== undefined ? { perRunner: { claude: 1 } } : {}), ...(ready ? { ready } : {}) });
+  // claims when it has slots to fill (watcher/claims.ts).
+  const responses = new ResponseBatcher((inputs) => claims.respond(inputs));
   // Results on their way to the bus: the outbox, results held in memory on a full disk, project branches pushed
   // first (watcher/result-delivery.ts).
   const delivery = resultDelivery({
@@ -288,220 +179,34 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     fail,
     remoteFailed,
   });
-  const { queue, deliver, held } = delivery;
   const flushOutbox = () => delivery.flush();
 
-  /**
-   * The start of every wake: one look at the remote, then, from that state, deliver queued results, stop the
-   * runs whose task was cancelled, end tasks of silent nodes that nobody may take over, dispatch due schedules
-   * and cancel tasks whose dependency ended without success. True when the remote answered (the wake may go on
-   * to claim).
-   */
-  const housekeeping = async (): Promise<boolean> => {
-    const snap = await look();
-    if (!snap) return false;
-    peeked = snap;
-    if (!recovered) {
-      await recoverClaims(ctx, opts).catch(fail);
-      recovered = true;
-    }
-    try {
-      await flushOutbox();
-      await releaseOrphans(snap);
-      for (const r of running.values()) {
-        if (r.cancel.signal.aborted || !snap.index.tasks.get(r.task.id)?.cancel) continue;
-        const c = (await snap.view(r.task.id))?.cancel;
-        // An unreadable cancel file still cancels (the task's state says so); it just cannot say by whom.
-        r.cancelledBy = c ? { by: c.by, ...(c.reason ? { reason: c.reason } : {}) } : { by: 'an unreadable cancel file' };
-        r.cancel.abort();
-      }
-      for (const x of await reapExpired(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'reaped', id: x.id, status: x.status, reason: x.reason });
-      for (const x of await dispatchDue(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'scheduled', id: x.id, template: x.template, due: x.due });
-      for (const x of await cancelDoomed(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'cancelled', id: x.id, reason: x.reason });
-      await archiveFinished();
-    } catch (err) {
-      fail(err);
-    }
-    // Environment profiles (watcher/env-watch.ts): a failure there is this machine's, never the remote's outage.
-    await env.wake(await peek()).catch((err: unknown) => (remoteFailed(err) ? undefined : report(err)));
-    return !health.isDown;
-  };
+  // What a wake does before it claims (watcher/housekeeping.ts): restart recovery if still due, results, orphans,
+  // cancels, reaping, schedules, dependency cancels, archiving, environment profiles.
+  const house = housekeeping({
+    ctx,
+    opts,
+    health,
+    report,
+    look: async () => {
+      const snap = await look();
+      if (snap) peeked = snap;
+      return snap;
+    },
+    peek,
+    running,
+    delivery,
+    claiming: () => claims.claiming,
+    env,
+  });
+  const keepHouse = house.keep;
 
-  /**
-   * Finished tasks past `archiveAfter` go to the archive branch without anyone running `gitbus archive`, so
-   * `status` does not grow without bound. Every watcher may try; archiving is idempotent compare-and-swap (an
-   * entry already in the archive changes nothing, a file already gone from main is not removed twice), so each
-   * task moves exactly once. Cheap: at most every few minutes, and only when the peeked state has such tasks.
-   */
-  let archiveLooked = 0;
-  const archiveFinished = async (): Promise<void> => {
-    const snap = await peek();
-    const now = Date.now();
-    const every = opts.archiveEveryMs ?? Math.min(ARCHIVE_EVERY_MS, snap.settings.archiveAfterMs);
-    if (now - archiveLooked < every) return;
-    archiveLooked = now;
-    if ((await archivable(snap, now)).length === 0) return;
-    const r = await archive(ctx);
-    if (r.archiveCommit !== null || r.mainCommit !== null) opts.onEvent({ type: 'archived', ids: r.archived });
-  };
+  // Each claimed task's run, to its result or, stopped by the shutdown, its claim given back (watcher/claimed-run.ts).
+  const { start } = claimedRuns({ ctx, opts, running, kill: kill.signal, finished, spendCap, showsSpend, early, delivery, report, wake: (why) => void wake(why) });
 
-  const start = (task: ClaimResult) => {
-    opts.onEvent({ type: 'claimed', id: task.id, attempt: task.attempt, title: task.title, reclaimed: task.reclaimed !== null });
-    const cancel = new AbortController();
-    const abort = AbortSignal.any([cancel.signal, kill.signal]);
-    const taken = new Set([...running.values()].filter((r) => !r.ended).map((r) => r.slot));
-    let slot = 0;
-    while (taken.has(slot)) slot++;
-    const self: Running = { task, cancel, cancelledBy: null, done: Promise.resolve(), slot, ended: false };
-    // Room for the result, kept before the run can fill the disk (given up when the result is stored).
-    reserveOutbox(home, task.id, task.attempt);
-    const runKey = `${task.id}.${task.attempt}`;
-    const refusal = task.policy && !task.policy.ok ? task.policy : null;
-    if (refusal) opts.onEvent({ type: 'refused', id: task.id, attempt: task.attempt, answered: true, reason: refusal.reason });
-    // Synchronously, before the next claim of this drain: what this run may spend is held against the day's cap.
-    const spend = effectiveRunner(task.handoff) === 'claude' && !refusal ? spendCap.reserve(runKey, budgeted(task)) : undefined;
-    const done = (async () => {
-      const outcome = await runTask(ctx, task, abort, (pid) => {
-        try {
-          recordRunning(home, { id: task.id, attempt: task.attempt, pid });
-        } catch (err) {
-          // Only restart recovery needs the record; the run itself goes on.
-          report(err);
-        }
-      }, { slot }, spend);
-      self.ended = true;
-      try {
-        spendCap.settle(runKey, { id: task.id, attempt: task.attempt, costUsd: outcome.claude?.costUsd });
-        // What the node spent today is in its heartbeat: status elsewhere sees it soon, not a beat interval later.
-        if (showsSpend && (outcome.claude?.costUsd ?? 0) > 0) early.soon();
-      } catch (err) {
-        report(err);
-      }
-      const durationMs = outcome.finished.getTime() - outcome.started.getTime();
-      try {
-        if (outcome.status === 'cancelled' && kill.signal.aborted && !cancel.signal.aborted) {
-          // Stopped by our own shutdown, not by a cancel: give it back for another node — with the work so far on
-          // its branch when the project remote takes it quickly, so that the next attempt continues from there.
-          if (outcome.push) await pushResult(outcome.push, SHUTDOWN_PUSH_MS).catch(() => undefined);
-          await release(ctx, task.id, 'the watcher shut down before the task finished');
-          opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: 'shutdown' });
-          return;
-        }
-        const entry = outboxEntryFor(task, outcome, self.cancelledBy);
-        // The result is safe on disk before the push is tried (or, on a full disk, held in memory and retried);
-        // `deliver` removes it once the remote has it.
-        queue(entry);
-        await deliver(entry, true);
-        finished.push({ id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode });
-        opts.onEvent({ type: 'finished', id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode, durationMs });
-      } catch (err) {
-        report(err);
-      } finally {
-        forgetRunning(home, task.id, task.attempt);
-        dropReservation(home, task.id, task.attempt);
-        early.forget(task.id, task.attempt);
-        pruneProgress(home, new Set([...running.values()].filter((r) => r !== self).map((r) => `${r.task.id}.${r.task.attempt}`)));
-      }
-    })().finally(() => {
-      // Only this run's entry: the same task claimed again meanwhile (released, then claimed) is another run.
-      if (running.get(task.id) === self) running.delete(task.id);
-      // A free slot is a reason to look for more work now rather than at the next tick.
-      if (!opts.once && !opts.stop.aborted) void wake('slot');
-    });
-    self.done = done;
-    running.set(task.id, self);
-  };
+  // The drain's claims and those riding with results (watcher/claims.ts).
+  const claims = claimer({ ctx, opts, runners, health, ranking, spendCap, running, look, peek, stopped, recovered: () => house.recovered, beatBeforeClaim, start, report });
 
-  /** Tasks this node's policy leaves for other nodes: each reported once, while it is still on the bus. */
-  const skipped = new Set<string>();
-  const reportSkipped = (err: NothingClaimableError) => {
-    const refused = (err.data['refused'] ?? []) as { id: string; reason: string }[];
-    for (const id of [...skipped]) if (!refused.some((r) => r.id === id)) skipped.delete(id);
-    for (const r of refused) {
-      if (skipped.has(r.id)) continue;
-      skipped.add(r.id);
-      opts.onEvent({ type: 'refused', id: r.id, attempt: null, answered: false, reason: r.reason });
-    }
-  };
-
-  /**
-   * Fills free slots with claims until nothing is claimable, and (with `untilIdle`) waits for the runs. Each
-   * claim decides from the state the wake already has (peek) and syncs only to take a task; after waiting for a
-   * run the remote is looked at once more.
-   */
-  /** Claims on their way to the remote. */
-  let claiming = 0;
-  /** Claims of this watcher it neither runs nor has a result for, as the last look found them. */
-  let suspects = new Set<string>();
-  /**
-   * A claim whose push reached the remote while the answer was lost (the watcher took it for a failure) is held
-   * by nobody: released once two looks in a row, with no claim of this watcher on the way in between, found it.
-   */
-  const releaseOrphans = async (snap: Snapshot): Promise<void> => {
-    if (claiming > 0) {
-      suspects = new Set();
-      return;
-    }
-    const found = await orphanedClaims(ctx, snap, (id) => running.has(id) || [...held.values()].some((e) => e.id === id));
-    const now = new Set(found.map((o) => `${o.id}.${o.attempt}`));
-    for (const o of found) {
-      if (!suspects.has(`${o.id}.${o.attempt}`)) continue;
-      try {
-        await release(ctx, o.id, 'this watcher never ran it: the claim reached the bus while its push seemed to fail');
-        opts.onEvent({ type: 'released', id: o.id, attempt: o.attempt, reason: 'orphaned' });
-        now.delete(`${o.id}.${o.attempt}`);
-      } catch (err) {
-        report(err);
-      }
-    }
-    suspects = now;
-  };
-  const drain = async (untilIdle: boolean, why?: WakeReason): Promise<void> => {
-    if (runners.length === 0) return;
-    // Ranked: each task waits for the nodes ranked before it and the claimers whose turn comes first
-    // (watcher/claim-ranking.ts). A freed slot of its own is ranked too: the nodes that still have free slots are
-    // the ones it would race, and when they are all busy this node is first anyway. --once claims at once.
-    const ready = why === undefined || opts.once ? undefined : ranking.ready;
-    for (let round = 0; ; round++) {
-      let claimable = !health.isDown && (round === 0 || (await look()) !== null);
-      while (claimable && !opts.stop.aborted && running.size + reserved < ctx.config.parallel) {
-        try {
-          // Every free slot in one claim, one push (docs/PROTOCOL.md §5, "Claiming several at once"). A daily spend cap
-          // is checked per claude task as each starts, so a capped node takes those one at a time. Slots a claim
-          // riding with results may fill are not counted as free.
-          const free = ctx.config.parallel - running.size - reserved;
-          claiming++;
-          try {
-            const started = Date.now();
-            const batch = await claimBatch(ctx, { next: true, runners: claimRunners(), answerRefusals: true }, claimLimits(free, ready), undefined, { peek: await peek(), onLostRace: (lost) => opts.onEvent({ type: 'lost-race', why: lost }), beforeWrite: beatBeforeClaim });
-            // How long a claim takes to reach the remote is how long the nodes ranked after this one should wait.
-            ranking.claimed(Date.now() - started);
-            for (const task of batch.claims) start(task);
-          } finally {
-            // After start(): a claim this batch made is in `running` before it stops counting as on its way.
-            claiming--;
-          }
-        } catch (err) {
-          claimable = false;
-          if (err instanceof NothingClaimableError) reportSkipped(err);
-          else fail(err);
-        }
-      }
-      if (running.size === 0 || opts.stop.aborted || (!untilIdle && !claimable)) return;
-      // Wake when a slot frees, or at once on shutdown (the grace period is handled below).
-      await Promise.race([...[...running.values()].map((r) => r.done), stopped]);
-    }
-  };
-  // Housekeeping (cancels above all) runs on every wake, even while all slots are busy and the drain is
-  // waiting for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat.
-  let keeping: Promise<boolean> | null = null;
-  const keepHouse = () =>
-    (keeping ??= housekeeping()
-      .catch((err: unknown) => {
-        report(err);
-        return false;
-      })
-      .finally(() => (keeping = null)));
   /**
    * Whether a wake may look at the remote now. While it is down only the retry timer may, plus one early look
    * per wait when there is a sign of life (a file changed; a heartbeat got through), so that file events cannot
@@ -516,6 +221,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   let wakeAgain: WakeReason | null = null;
   const wake = (why: WakeReason): Promise<void> => {
     if (!mayLook(why)) return draining ?? Promise.resolve();
+    // Housekeeping (cancels above all) runs on every wake, even while all slots are busy and the drain is
+    // waiting for a run to end: a cancel pushed to a local remote is acted on within moments, not at the next beat.
     void keepHouse();
     if (draining) {
       // A remembered change outranks a freed slot: it may have woken the other watchers too.
@@ -528,19 +235,15 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
         const now: WakeReason = reason ?? why;
         wakeAgain = null;
         if (!(await keepHouse())) break;
-        await drain(false, now);
+        await claims.drain(false, now);
         reason = wakeAgain;
       } while (wakeAgain && !opts.stop.aborted && !health.isDown);
     })().finally(() => (draining = null));
     return draining;
   };
 
-  /** Before exiting: results held in memory (a full disk) get one more try; any left are named, since they die with this process. */
-  const lastChance = async (): Promise<void> => {
-    if (held.size === 0) return;
-    await flushOutbox().catch(report);
-    for (const e of held.values()) opts.onEvent({ type: 'error', message: `the result of ${e.id} (attempt ${e.attempt}, ${e.input.status}) could be neither stored nor pushed and is lost with this watcher; the task will run again`, code: 'DISK_FULL' });
-  };
+  // Claims nothing more, runs get the grace period, then the goodbye (watcher/shutdown.ts).
+  const ending = shutdown({ opts, running, kill, delivery, goodbye: () => beats.goodbye(), report });
 
   // Results queued before a crash or while the remote was down go first: recovery must not release claims
   // whose results are only waiting to be pushed.
@@ -556,47 +259,16 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   pruneProgress(home, new Set());
   const logPruning = setInterval(pruneLogs, 24 * 3600_000);
   logPruning.unref();
-  let recovered = false;
   if (unreachableAtStart === null) {
     // First, once: sign what this node wrote before it signed its files, so that its own claims and results are
     // not taken for forgeries by the delivery and recovery below (bus/trust/sign-own-files.ts).
     await signOwnFiles(ctx).catch(fail);
     await flushOutbox().catch(fail);
-    await recoverClaims(ctx, opts);
-    recovered = true;
+    await house.recover();
     await publishNodeCard(ctx).catch(fail);
     await beat().catch(fail);
   }
-  /**
-   * A node seen holding claims whose silence just passed the lease: wake now to reclaim or reap its work, once per
-   * heartbeat value, rather than at the next poll (an idle watcher's own beats no longer wake it every heartbeat).
-   */
-  const wokenFor = new Set<string>();
-  const wakeForSilentHolders = (obs: Observations): void => {
-    let wakeNow = false;
-    for (const [node, o] of Object.entries(obs.nodes)) {
-      if (node === ctx.config.node || !o.holding || livenessOf(obs, node, leaseMs) !== 'silent' || wokenFor.has(`${node}:${o.oid}`)) continue;
-      wokenFor.add(`${node}:${o.oid}`);
-      wakeNow = true;
-    }
-    if (wakeNow) void wake('tick');
-  };
-  const onBeat = () => {
-    // A heartbeat that gets through during an outage is a reason to look again now. Otherwise a tick pushes only
-    // when this node's cadence says so: idle, it marks presence rarely (watcher/beat-cadence.ts).
-    if (health.isDown || cadence.due(Date.now(), lastBeatAt, holding())) {
-      void beat().then(() => {
-        if (health.isDown) void wake('beat');
-      }, fail);
-    } else if (cadence.mustList(Date.now(), readObservations(home).listedAt ?? 0, leaseMs)) {
-      // No beat, but this observer's listings must stay dense enough for its silence clocks to run.
-      void observeHeartbeats(ctx, leaseMs).then(wakeForSilentHolders, (err: unknown) => (remoteFailed(err) ? undefined : report(err)));
-    }
-    if (health.isDown) return;
-    if (running.size > 0) void keepHouse();
-    else void flushOutbox().catch(fail);
-  };
-  let heartbeat = setInterval(onBeat, heartbeatMs);
+  beats.start();
   // Not waitForCompletion: a tick during a long drain must still reach wake(), which only queues the drain.
   const pollJob = () => CronJob.from({ cronTime: pollCron(pollMs), onTick: () => void wake('tick'), start: !opts.once, errorHandler: report });
   let job = pollJob();
@@ -604,43 +276,26 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   applySettings = (next) => {
     const hb = opts.heartbeatMs ?? next.heartbeatMs;
     const poll = cadence.pollMs();
-    if (hb === heartbeatMs && poll === pollMs) return;
-    if (hb !== heartbeatMs) {
-      heartbeatMs = hb;
-      clearInterval(heartbeat);
-      heartbeat = setInterval(onBeat, heartbeatMs);
-    }
+    if (hb === beats.heartbeatMs && poll === pollMs) return;
+    if (hb !== beats.heartbeatMs) beats.retime(hb);
     if (poll !== pollMs) {
       pollMs = poll;
       health.pollChanged(pollMs);
       void job.stop();
       job = pollJob();
     }
-    opts.onEvent({ type: 'settings', pollMs: opts.once ? null : pollMs, heartbeatMs });
+    opts.onEvent({ type: 'settings', pollMs: opts.once ? null : pollMs, heartbeatMs: beats.heartbeatMs });
   };
-  opts.onEvent({ type: 'started', node: ctx.config.node, runners, parallel: ctx.config.parallel, pollMs: opts.once ? null : pollMs, heartbeatMs });
+  opts.onEvent({ type: 'started', node: ctx.config.node, runners, parallel: ctx.config.parallel, pollMs: opts.once ? null : pollMs, heartbeatMs: beats.heartbeatMs });
   // Recovery, the node card and the first heartbeat then wait for the first wake that reaches the remote.
   if (unreachableAtStart !== null) {
     remoteFailed(unreachableAtStart);
     void publishNodeCard(ctx).catch(() => undefined);
   }
-  /**
-   * The last heartbeat says the watcher stopped (others show the node `stopped`, not silent). Best effort and
-   * bounded: with the remote away, the last ordinary beat simply ages into silence.
-   */
-  const sayGoodbye = async () => {
-    clearInterval(heartbeat);
-    await beating?.catch(() => undefined);
-    if (health.isDown || (unreachableAtStart !== null && !recovered)) return;
-    const last = publishHeartbeat(ctx, [], { stopped: true }).catch(() => false);
-    await Promise.race([last, new Promise((r) => setTimeout(r, 10_000).unref())]);
-  };
   try {
     if (opts.once) {
-      if (await keepHouse()) await drain(true);
-      await lastChance();
-      await sayGoodbye();
-      opts.onEvent({ type: 'stopped' });
+      if (await keepHouse()) await claims.drain(true);
+      await ending.finish();
       return finished;
     }
     const files = opts.watchFiles === false ? null : wakeOnChange({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake('change'));
@@ -651,40 +306,14 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     await job.stop();
     await files?.close();
     await draining;
-    if (running.size > 0) {
-      const all = Promise.all([...running.values()].map((r) => r.done)).then(() => 'done' as const);
-      const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), opts.graceMs ?? 30_000).unref());
-      if ((await Promise.race([grace, all])) === 'grace') kill.abort();
-      await all;
-    }
-    await lastChance();
-    await sayGoodbye();
-    opts.onEvent({ type: 'stopped' });
+    await ending.endRuns();
+    await ending.finish();
     return finished;
   } finally {
-    clearInterval(heartbeat);
-    early.stop();
+    beats.stop();
     void job.stop();
     clearInterval(logPruning);
     health.cancelRetry();
     ranking.stop();
   }
 }
-
-/** The handoff as the daily cap reserves it: with the policy's budget when the task asked for none. Pure. */
-function budgeted(task: ClaimResult): ClaimResult['handoff'] {
-  const cap = task.policy?.ok ? task.policy.caps.budgetUsd : undefined;
-  if (cap === undefined) return task.handoff;
-  return { ...task.handoff, claude: { ...task.handoff.claude, maxBudgetUsd: cap } };
-}
-
-
-/** How long a shutdown waits for a stopped project task's branch to reach its remote. */
-const SHUTDOWN_PUSH_MS = 20_000;
-/** The output a heartbeat carries per running task. */
-const BEAT_TAIL = 4 * 1024;
-/** At most one early heartbeat per this long carries posted progress (WatchOptions.progressBeatMs). */
-const PROGRESS_BEAT_MS = 10_000;
-
-/** The longest a watcher waits between two looks for tasks to archive. */
-const ARCHIVE_EVERY_MS = 5 * 60_000;

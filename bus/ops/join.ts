@@ -121,7 +121,7 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
         // Taken while this join ran: that node is evidently alive, and its liveness was not checked.
         if (!opts.force || !snap.index.nodes.has(node)) throw new NodeNameTakenError(node);
         // The card is replaced; the old machine's claims are released by this node's watcher when it starts
-        // (watcher/watch.ts recoverClaims), as after any restart.
+        // (watcher/restart-recovery.ts recoverClaims), as after any restart.
         replaced = true;
       }
       const path = pathFor({ kind: 'node', node });

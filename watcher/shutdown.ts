@@ -1,0 +1,57 @@
+import type { Running } from './claimed-run.js';
+import type { ResultDelivery } from './result-delivery.js';
+import type { WatchOptions } from './watch-events.js';
+
+export interface ShutdownDeps {
+  opts: Pick<WatchOptions, 'onEvent' | 'graceMs'>;
+  /** This watcher's runs by task id. */
+  running: ReadonlyMap<string, Running>;
+  /** Aborted when the grace period is over: the runs still going stop and give their tasks back (watcher/claimed-run.ts). */
+  kill: AbortController;
+  /** Results on their way to the bus (watcher/result-delivery.ts). */
+  delivery: Pick<ResultDelivery, 'flush' | 'held'>;
+  /** The heartbeat that says the watcher stopped (watcher/heartbeats.ts). */
+  goodbye: () => Promise<void>;
+  report: (err: unknown) => void;
+}
+
+export interface Shutdown {
+  /** The runs still going get the grace period (WatchOptions.graceMs, default 30 s), then are aborted; resolves when all are over. */
+  endRuns: () => Promise<void>;
+  /** The last steps once no run is left: held results get one more try, the goodbye beat, the `stopped` event. */
+  finish: () => Promise<void>;
+}
+
+/** Resolves when `stop` is aborted (at once when it already is). */
+export function stoppedBy(stop: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
+}
+
+/**
+ * The end of a watcher (SIGTERM/SIGINT, or `--once` done): it claims nothing more, its runs get the grace period
+ * and are then aborted (each gives its task back), results it could keep only in memory get a last try, and its
+ * last heartbeat says it stopped.
+ */
+export function shutdown(deps: ShutdownDeps): Shutdown {
+  const { opts, running, kill, delivery, report } = deps;
+  /** Before exiting: results held in memory (a full disk) get one more try; any left are named, since they die with this process. */
+  const lastChance = async (): Promise<void> => {
+    if (delivery.held.size === 0) return;
+    await delivery.flush().catch(report);
+    for (const e of delivery.held.values()) opts.onEvent({ type: 'error', message: `the result of ${e.id} (attempt ${e.attempt}, ${e.input.status}) could be neither stored nor pushed and is lost with this watcher; the task will run again`, code: 'DISK_FULL' });
+  };
+  return {
+    endRuns: async () => {
+      if (running.size === 0) return;
+      const all = Promise.all([...running.values()].map((r) => r.done)).then(() => 'done' as const);
+      const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), opts.graceMs ?? 30_000).unref());
+      if ((await Promise.race([grace, all])) === 'grace') kill.abort();
+      await all;
+    },
+    finish: async () => {
+      await lastChance();
+      await deps.goodbye();
+      opts.onEvent({ type: 'stopped' });
+    },
+  };
+}
