@@ -9,6 +9,7 @@ import type { Running } from './claimed-run.js';
 import type { EnvWatch } from './env-watch.js';
 import type { RemoteHealth } from './remote-health.js';
 import { orphanedClaims, recoverClaims } from './restart-recovery.js';
+import { outageCode } from '../bus/remote-failure.js';
 import type { ResultDelivery } from './result-delivery.js';
 import type { WatchOptions } from './watch-events.js';
 
@@ -87,8 +88,17 @@ export function housekeeping(deps: HousekeepingDeps): Housekeeping {
     const snap = await deps.look();
     if (!snap) return false;
     if (!recovered) {
-      await recoverClaims(ctx, opts).catch(fail);
-      recovered = true;
+      try {
+        await recoverClaims(ctx, opts);
+        recovered = true;
+      } catch (err) {
+        fail(err);
+        // The remote went away during recovery: it is tried again at the next wake that reaches it, and nothing is
+        // claimed before (a claim riding with a result waits for `recovered`). Any other failure is reported once
+        // and not retried, so that a bad file of this node's cannot keep it from work for good.
+        if (outageCode(err) !== null) return false;
+        recovered = true;
+      }
     }
     try {
       await delivery.flush();

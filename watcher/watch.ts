@@ -259,40 +259,43 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   pruneProgress(home, new Set());
   const logPruning = setInterval(pruneLogs, 24 * 3600_000);
   logPruning.unref();
-  if (unreachableAtStart === null) {
-    // First, once: sign what this node wrote before it signed its files, so that its own claims and results are
-    // not taken for forgeries by the delivery and recovery below (bus/trust/sign-own-files.ts).
-    await signOwnFiles(ctx).catch(fail);
-    await flushOutbox().catch(fail);
-    await house.recover();
-    await publishNodeCard(ctx).catch(fail);
-    await beat().catch(fail);
-  }
-  beats.start();
   // Not waitForCompletion: a tick during a long drain must still reach wake(), which only queues the drain.
   const pollJob = () => CronJob.from({ cronTime: pollCron(pollMs), onTick: () => void wake('tick'), start: !opts.once, errorHandler: report });
-  let job = pollJob();
-  /** A changed `heartbeat` or `poll` in gitbus.yaml (and not fixed on the command line) applies from now on. */
-  applySettings = (next) => {
-    const hb = opts.heartbeatMs ?? next.heartbeatMs;
-    const poll = cadence.pollMs();
-    if (hb === beats.heartbeatMs && poll === pollMs) return;
-    if (hb !== beats.heartbeatMs) beats.retime(hb);
-    if (poll !== pollMs) {
-      pollMs = poll;
-      health.pollChanged(pollMs);
-      void job.stop();
-      job = pollJob();
-    }
-    opts.onEvent({ type: 'settings', pollMs: opts.once ? null : pollMs, heartbeatMs: beats.heartbeatMs });
-  };
-  opts.onEvent({ type: 'started', node: ctx.config.node, runners, parallel: ctx.config.parallel, pollMs: opts.once ? null : pollMs, heartbeatMs: beats.heartbeatMs });
-  // Recovery, the node card and the first heartbeat then wait for the first wake that reaches the remote.
-  if (unreachableAtStart !== null) {
-    remoteFailed(unreachableAtStart);
-    void publishNodeCard(ctx).catch(() => undefined);
-  }
+  let job: CronJob | null = null;
+  // From here on every way out clears the timers: a start-up that fails (restart recovery, above all) must not
+  // leave a retry timer behind that keeps the process alive, waking a watcher that no longer holds its lock.
   try {
+    if (unreachableAtStart === null) {
+      // First, once: sign what this node wrote before it signed its files, so that its own claims and results are
+      // not taken for forgeries by the delivery and recovery below (bus/trust/sign-own-files.ts).
+      await signOwnFiles(ctx).catch(fail);
+      await flushOutbox().catch(fail);
+      await house.recover();
+      await publishNodeCard(ctx).catch(fail);
+      await beat().catch(fail);
+    }
+    beats.start();
+    job = pollJob();
+    /** A changed `heartbeat` or `poll` in gitbus.yaml (and not fixed on the command line) applies from now on. */
+    applySettings = (next) => {
+      const hb = opts.heartbeatMs ?? next.heartbeatMs;
+      const poll = cadence.pollMs();
+      if (hb === beats.heartbeatMs && poll === pollMs) return;
+      if (hb !== beats.heartbeatMs) beats.retime(hb);
+      if (poll !== pollMs) {
+        pollMs = poll;
+        health.pollChanged(pollMs);
+        void job?.stop();
+        job = pollJob();
+      }
+      opts.onEvent({ type: 'settings', pollMs: opts.once ? null : pollMs, heartbeatMs: beats.heartbeatMs });
+    };
+    opts.onEvent({ type: 'started', node: ctx.config.node, runners, parallel: ctx.config.parallel, pollMs: opts.once ? null : pollMs, heartbeatMs: beats.heartbeatMs });
+    // Recovery, the node card and the first heartbeat then wait for the first wake that reaches the remote.
+    if (unreachableAtStart !== null) {
+      remoteFailed(unreachableAtStart);
+      void publishNodeCard(ctx).catch(() => undefined);
+    }
     if (opts.once) {
       if (await keepHouse()) await claims.drain(true);
       await ending.finish();
@@ -311,7 +314,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     return finished;
   } finally {
     beats.stop();
-    void job.stop();
+    void job?.stop();
     clearInterval(logPruning);
     health.cancelRetry();
     ranking.stop();
