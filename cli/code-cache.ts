@@ -32,12 +32,12 @@ import { invokedCommand } from './invoked-command.js';
 
 /** One line of GITBUS_CODE_CACHE_REPORT: what the loader did (for tests and for looking into a slow start). */
 export interface CodeCacheReport {
-  /** The cache file's name: the command, or "top" when no command runs (--version, --help). */
+  /** The command that runs (its cache file's name), or "top" when none does (--version, --help). */
   command: string;
   /**
    * none: no cache yet; accepted: V8 used it; rejected: V8 refused it; corrupt: its checksum or header was
    * wrong; unsafe: its folder may be written by someone else, so it was not read; unavailable: no cache folder;
-   * off: GITBUS_CODE_CACHE=0 or the bundle could not run, the ES module build ran instead.
+   * off: the ES module build ran instead (no command to run, GITBUS_CODE_CACHE=0, no bundle).
    */
   cache: 'none' | 'accepted' | 'rejected' | 'corrupt' | 'unsafe' | 'unavailable' | 'off';
   /** A new cache file was written at exit. */
@@ -56,18 +56,20 @@ const KEEP_OTHER_KEYS = 3;
 export function runCli(): void {
   const here = dirname(fileURLToPath(import.meta.url));
   const bundle = join(here, 'gitbus.cjs');
-  const command = invokedCommand(process.argv.slice(2))?.name ?? 'top';
+  const command = invokedCommand(process.argv.slice(2))?.name;
   const env = process.env;
   let bytes: Buffer | undefined;
-  if (env['GITBUS_CODE_CACHE'] !== '0' && typeof crc32 === 'function') {
+  // No command to run (--version, --help, a mistyped name): gitbus.mjs and commander, ~150 KB of ES modules, start
+  // faster than the 2 MB bundle even from its cache (~4 ms less on Node 20 and 22).
+  if (command !== undefined && env['GITBUS_CODE_CACHE'] !== '0' && typeof crc32 === 'function') {
     try {
       bytes = readFileSync(bundle);
     } catch {
       // A build without the bundle (tsc alone): the ES module build.
     }
   }
-  if (!bytes) {
-    if (env['GITBUS_CODE_CACHE_REPORT']) process.once('exit', () => report(env, { command, cache: 'off', written: false }));
+  if (command === undefined || !bytes) {
+    if (env['GITBUS_CODE_CACHE_REPORT']) process.once('exit', () => report(env, { command: command ?? 'top', cache: 'off', written: false }));
     void import(pathToFileURL(join(here, 'gitbus.mjs')).href);
     return;
   }
