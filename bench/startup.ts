@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openBus } from '../bus/context.js';
@@ -15,6 +15,8 @@ const TARGET = 2;
 interface Case {
   label: string;
   args: string[];
+  /** Added to the environment of this case's runs. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -24,6 +26,11 @@ interface Case {
  * BENCH_STARTUP_COMPARE=path/to/other/bin/gitbus.js (or several, comma-separated) runs the same commands with another build in the same
  * rounds (how the "before" column of docs/PERFORMANCE.md was measured). Beside wall time it prints each case's
  * CPU time per run (Linux), which a machine shared with other work disturbs much less.
+ *
+ * This build's commands run as bin/gitbus.js runs them, the CommonJS bundle with its V8 code cache (cli/code-cache.ts),
+ * in a cache folder of the bench's own that the warm-up runs fill; `status` and `dispatch` also run without a cache
+ * (a cache folder that cannot be made: the first run after an install or a Node upgrade, without its writing) and
+ * as ES modules (GITBUS_CODE_CACHE=0, the build before the cache).
  */
 export async function startupBench(lines: string[], runs: number): Promise<void> {
   const dir = tmp('gitbus-bench-startup-');
@@ -40,20 +47,29 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   // Several builds: separated by commas (a path with a comma in it cannot be compared).
   for (const other of (process.env['BENCH_STARTUP_COMPARE'] ?? '').split(',').filter(Boolean)) builds.push({ name: `${other}: `, bin: resolve(other) });
   const cases: Case[] = [{ label: 'node -e 0', args: ['-e', '0'] }];
+  const status = (bin: string): string[] => [bin, 'status', '--home', statusHome];
+  const dispatchArgs = (bin: string): string[] => [bin, 'dispatch', 'start-up probe', '--home', dispatchHome];
   for (const b of builds) {
     cases.push({ label: `${b.name}gitbus --version`, args: [b.bin, '--version'] });
-    cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks)`, args: [b.bin, 'status', '--home', statusHome] });
-    cases.push({ label: `${b.name}gitbus dispatch (local bus)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', dispatchHome] });
+    cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks)`, args: status(b.bin) });
+    cases.push({ label: `${b.name}gitbus dispatch (local bus)`, args: dispatchArgs(b.bin) });
   }
+  const noCache = { XDG_CACHE_HOME: join(dir, 'no-cache-folder', 'a-file') };
+  writeFileSync(join(dir, 'no-cache-folder'), '');
+  cases.push({ label: 'gitbus status, no code cache', args: status(BIN), env: noCache });
+  cases.push({ label: 'gitbus dispatch, no code cache', args: dispatchArgs(BIN), env: noCache });
+  cases.push({ label: 'gitbus status, ES modules (GITBUS_CODE_CACHE=0)', args: status(BIN), env: { GITBUS_CODE_CACHE: '0' } });
+  cases.push({ label: 'gitbus dispatch, ES modules (GITBUS_CODE_CACHE=0)', args: dispatchArgs(BIN), env: { GITBUS_CODE_CACHE: '0' } });
 
   // The temp folder is in no git checkout, so dispatch makes a plain task, as it does outside a project.
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
   delete env['GITBUS_HOME'];
+  delete env['GITBUS_CODE_CACHE'];
   const cpu = cases.map(() => 0);
   const once = (c: Case, i?: number): number => {
     const before = childCpuMs();
     const t = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, c.args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync(process.execPath, c.args, { cwd: dir, env: { ...env, ...c.env }, stdio: ['ignore', 'ignore', 'pipe'] });
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     const after = childCpuMs();
     if (i !== undefined && before !== null && after !== null) cpu[i] = (cpu[i] ?? 0) + after - before;

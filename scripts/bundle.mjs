@@ -1,8 +1,11 @@
-// Bundles the compiled CLI into ES modules in dist/cli/: gitbus.mjs (commander, the command table, the error
-// path) and one chunk per command plus the chunks they share, which main.ts imports only for the command that
-// runs. Loading ~60 modules (isomorphic-git's CJS dependencies above all) cost ~0.3 s per command on Node 20, and
-// one file of everything still ~0.2 s, most of it V8 compiling code the command never runs (docs/PERFORMANCE.md
-// "Start-up").
+// Bundles the compiled CLI, twice, in dist/cli/ (docs/ARCHITECTURE.md "How the CLI starts"):
+// - ES modules: gitbus.mjs (commander, the command table, the error path) and one chunk per command plus the
+//   chunks they share, which main.ts imports only for the command that runs. Loading ~60 modules (isomorphic-git's
+//   CJS dependencies above all) cost ~0.3 s per command on Node 20, and one file of everything still ~0.2 s, most
+//   of it V8 compiling code the command never runs (docs/PERFORMANCE.md "Start-up").
+// - CommonJS: gitbus.cjs, the whole CLI in one file, which cli/code-cache.ts (bundled as gitbus-loader.cjs, what
+//   bin/gitbus.js runs) compiles with a V8 code cache: one script, so one cache per command. Its command modules are
+//   initialised on first use as in the ES build; the packages that only some commands load stay in node_modules.
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -11,7 +14,7 @@ import ts from 'typescript';
 
 const outdir = 'dist/cli';
 // Chunk names carry a hash: those of an earlier build would pile up. tsc writes only .js files here.
-for (const f of readdirSync(outdir)) if (f.endsWith('.mjs')) rmSync(join(outdir, f));
+for (const f of readdirSync(outdir)) if (f.endsWith('.mjs') || f.endsWith('.cjs')) rmSync(join(outdir, f));
 
 // zod's 60 translations of its messages are half of zod (~360 KB that every bus command compiled); gitbus uses
 // the English default and never z.locales, so only English is bundled (checked below).
@@ -36,34 +39,78 @@ const yamlAsModule = {
   },
 };
 
-const result = await build({
-  entryPoints: [{ in: 'dist/cli/main.js', out: 'gitbus' }],
-  outdir,
-  // Chunks sit beside gitbus.mjs: modules find package.json and the package's assets from their own place.
-  chunkNames: 'gitbus-[name]-[hash]',
-  outExtension: { '.js': '.mjs' },
+const common = {
   bundle: true,
-  splitting: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
   // Pure ASCII output (issue 14): V8 keeps a source with any other character as UTF-16. Measured on Node 20 it
   // hardly matters, but it costs nothing. esbuild escapes strings and identifiers; the rest is escaped below.
   charset: 'ascii',
   legalComments: 'none',
   metafile: true,
+  logLevel: 'warning',
+};
+
+const result = await build({
+  ...common,
+  entryPoints: [{ in: 'dist/cli/main.js', out: 'gitbus' }],
+  outdir,
+  // Chunks sit beside gitbus.mjs: modules find package.json and the package's assets from their own place.
+  chunkNames: 'gitbus-[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  format: 'esm',
   plugins: [zodEnglishOnly, yamlAsModule],
   // cron (and luxon) load on first use from node_modules (bus/model/cron-lib.ts): kept out of the bundle so that
   // the watcher's timer (watcher/watch.ts imports it) and a schedule's due time share one copy.
   external: ['cron'],
-  logLevel: 'warning',
   // Bundled CommonJS dependencies call require() for Node's built-ins; every chunk may hold some.
   banner: { js: "import { createRequire as __gitbusRequire } from 'node:module'; const require = __gitbusRequire(import.meta.url);" },
 });
 
+// What import.meta.url is in the CommonJS bundles (scripts/import-meta-url.mjs).
+const importMetaUrl = { define: { 'import.meta.url': '__gitbusImportMetaUrl' }, inject: ['scripts/import-meta-url.mjs'] };
+
+const cjs = await build({
+  ...common,
+  ...importMetaUrl,
+  entryPoints: [{ in: 'dist/cli/main-cjs.js', out: 'gitbus' }],
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  plugins: [zodEnglishOnly, yamlAsModule],
+  // Loaded from node_modules on first use, as from the ES build's lazy chunks: the packages that only some
+  // commands need, so that a command never compiles them with the bundle. Imported or import()ed, each becomes a
+  // require(), which loads the ES-only ones (chokidar) too on Node >= 20.19.
+  external: ['cron', 'isomorphic-git', 'ssh2', '@modelcontextprotocol/sdk', 'chokidar'],
+  // No import() in the bundle: in a function that V8 took from the code cache, import() fails on Node 20 (the
+  // script's host-defined options, which tell Node how to import, are not restored with the cached code:
+  // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING). gitbus's own import()s are inlined anyway (each module is
+  // initialised on first use); what is left, import('isomorphic-git'), becomes Promise.resolve().then(require).
+  supported: { 'dynamic-import': false },
+});
+// Checked: an import() left in the bundle would work until the cache is there.
+const dynamicImports = Object.values(cjs.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
+if (dynamicImports.length) throw new Error(`dist/cli/gitbus.cjs holds import() of ${dynamicImports.join(', ')}, which fails in code taken from the V8 code cache (cli/code-cache.ts)`);
+
+// The loader: what bin/gitbus.js requires. It finds the command from the command table, whose modules it never
+// loads (their import() stays in the file, never called).
+const loader = await build({
+  ...common,
+  ...importMetaUrl,
+  entryPoints: [{ in: 'dist/cli/loader.js', out: 'gitbus-loader' }],
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  plugins: [{ name: 'commands-outside', setup: (b) => b.onResolve({ filter: /^\.\/commands\// }, (args) => ({ path: args.path, external: true })) }],
+});
+const outputs = [result, cjs, loader].flatMap((r) => Object.keys(r.metafile.outputs));
+const loaderBytes = outputBytes(loader);
+if (loaderBytes > 40_000) throw new Error(`dist/cli/gitbus-loader.cjs is ${loaderBytes} bytes: it should hold the loader and the command table only`);
+
 // `z.locales.fr()`, or `import { locales } from 'zod'`, anywhere in the bundle (zod's own files aside).
 const usesLocales = /\.locales\b|\{[^}]*\blocales\b[^}]*\}\s*from\s*['"]zod/;
-const localeUsers = Object.keys(result.metafile.inputs).filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
+const localeUsers = [...new Set([result, cjs].flatMap((r) => Object.keys(r.metafile.inputs)))].filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
 if (localeUsers.length) throw new Error(`${localeUsers.join(', ')} may use zod's locales, which scripts/bundle.mjs leaves out: bundle them again`);
 
 // What esbuild leaves outside ASCII is in comments (ours: "§12", "—"; luxon's examples) and in regular
@@ -72,7 +119,7 @@ if (localeUsers.length) throw new Error(`${localeUsers.join(', ')} may use zod's
 // unit (with or without the u flag, a pair of escaped surrogates is one code point). Anywhere else (a String.raw
 // template, "\é" in a pattern) the escape would change the program, so the build stops instead; each place is
 // checked with TypeScript's parser.
-for (const file of Object.keys(result.metafile.outputs)) {
+for (const file of outputs) {
   const text = readFileSync(file, 'utf8');
   const places = [...text.matchAll(/[^\x00-\x7f]/g)].map((m) => m.index);
   if (places.length === 0) continue;
@@ -82,6 +129,10 @@ for (const file of Object.keys(result.metafile.outputs)) {
     if (where !== true) throw new Error(`${file}:${text.slice(0, at).split('\n').length}: a non-ASCII character ${where}; write it as \\uXXXX in the source`);
   }
   writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+function outputBytes(r) {
+  return Object.values(r.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 }
 
 /** True when the character at `at` is in a comment, or in a regular expression and not right after a backslash. */

@@ -1,17 +1,20 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, ROOT, gitbus, json, tempDir, type RunResult } from '../helpers/cli.js';
+import { CLI, ROOT, gitbus, json, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { wrapCache, type CodeCacheReport } from '../../cli/code-cache.js';
 
 /**
  * What a command loads, seen from outside: the CLI runs with a module loader hook (NODE_OPTIONS --import) that
  * writes down every ES module it loads and, at exit, every CommonJS module require() loaded (ssh2 is loaded that
- * way, outside the bundle). The bundle's files are chunks of many modules; esbuild heads each module's code with
- * a comment naming its source ("// dist/bus/repo.js", "// node_modules/zod/v4/core/core.js"), which says which
- * of gitbus's modules and which packages a loaded chunk holds.
+ * way, outside the bundle). The ES module build's files are chunks of many modules; esbuild heads each module's
+ * code with a comment naming its source ("// dist/bus/repo.js", "// node_modules/zod/v4/core/core.js"), which says
+ * which of gitbus's modules and which packages a loaded chunk holds. The CommonJS bundle that bin/gitbus.js runs
+ * a command from by default holds all of gitbus in one file (cli/code-cache.ts): for it only the packages loaded
+ * from node_modules are seen, which is what matters for the heavy ones.
  */
 const HOOKS = `import { appendFileSync } from 'node:fs';
 let log;
@@ -49,21 +52,29 @@ interface Loaded {
 
 const packageOf = (path: string): string | undefined => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1];
 
+/**
+ * How bin/gitbus.js runs the CLI: as it does by default (the CommonJS bundle with its code cache for a command, the
+ * ES module build when no command runs), or as ES modules only (GITBUS_CODE_CACHE=0).
+ */
+type Build = 'default' | 'esm';
+
 describe('CLI start-up: what a command loads', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let bus: Awaited<ReturnType<typeof makeBus>>;
   let runs = 0;
 
   /** Runs the CLI under the hook; returns its result and what it loaded. */
-  async function traced(args: string[], home?: string): Promise<{ r: RunResult; loaded: Loaded }> {
+  async function traced(args: string[], home?: string, build: Build = 'esm'): Promise<{ r: RunResult; loaded: Loaded }> {
     const log = join(dir.path, `modules-${runs++}.log`);
     writeFileSync(log, '');
-    const r = await gitbus(args, { ...(home ? { home } : {}), env: { NODE_OPTIONS: `--import=${join(dir.path, 'register.mjs')}`, GITBUS_TEST_MODULE_LOG: log } });
+    const env = { NODE_OPTIONS: `--import=${join(dir.path, 'register.mjs')}`, GITBUS_TEST_MODULE_LOG: log, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}) };
+    const r = await gitbus(args, { ...(home ? { home } : {}), env });
     const modules = new Set<string>();
     const packages = new Set<string>();
     const packageFiles = new Set<string>();
     for (const line of readFileSync(log, 'utf8').split('\n')) {
-      if (line.startsWith('cjs:')) {
+      if (line.startsWith('cjs:') || (line.startsWith('file:') && line.includes('/node_modules/'))) {
+        // require()d, or import()ed from outside a bundle (isomorphic-git from the CommonJS one).
         const pkg = packageOf(line);
         if (pkg) packages.add(pkg);
       } else if (line.startsWith('file:') && line.includes('/dist/cli/')) {
@@ -91,8 +102,8 @@ describe('CLI start-up: what a command loads', () => {
     await dir?.cleanup();
   });
 
-  it('--version and --help load commander and the command table, no command and no other package', async () => {
-    const version = await traced(['--version']);
+  it('--version and --help run the ES module build: commander and the command table, no command and no other package', async () => {
+    const version = await traced(['--version'], undefined, 'default');
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(version.r.stdout.trim()).toBe(pkg.version);
     // The markers are there (a minified bundle would have none, and this test would see nothing).
@@ -102,13 +113,13 @@ describe('CLI start-up: what a command loads', () => {
     // Of the bus, only the version reader (bus/version.ts, which imports nothing else).
     expect(version.loaded.modules.filter((m) => !/^(cli|schemas)\/[^/]+$/.test(m) && m !== 'bus/version.js')).toEqual([]);
 
-    const help = await traced(['--help']);
+    const help = await traced(['--help'], undefined, 'default');
     expect(help.r.code).toBe(0);
     expect(help.r.stdout).toContain('dispatch [options] [title]');
     expect(help.loaded).toEqual(version.loaded);
   });
 
-  it('status on a local bus loads the bus and its own command only, without isomorphic-git, cron, ssh2, the MCP SDK or chokidar', async () => {
+  it('ES modules: status on a local bus loads the bus and its own command only, without isomorphic-git, cron, ssh2, the MCP SDK or chokidar', async () => {
     const { r, loaded } = await traced(['status', '--json'], bus.home('solo'));
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ node: string }>(r).node).toBe('solo');
@@ -124,13 +135,25 @@ describe('CLI start-up: what a command loads', () => {
     expect(yaml.filter((f) => !f.startsWith('yaml/browser/dist/'))).toEqual([]);
   });
 
-  it('dispatch on a local bus loads its own command only, without isomorphic-git, cron, ssh2, the MCP SDK or chokidar', async () => {
+  it('ES modules: dispatch on a local bus loads its own command only, without isomorphic-git, cron, ssh2, the MCP SDK or chokidar', async () => {
     const { r, loaded } = await traced(['dispatch', 'start-up probe', '--no-git', '--json'], bus.home('solo'));
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ id: string }>(r).id).toMatch(/^\d{8}-\d{6}-[0-9a-z]{6}$/);
     expect(loaded.modules.filter((m) => m.startsWith('cli/commands/'))).toEqual(['cli/commands/dispatch.js']);
     expect(loaded.modules.filter((m) => /^(mcp|web|hooks)\//.test(m))).toEqual([]);
     expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+  });
+
+  it('the bundle: status and dispatch on a local bus load none of isomorphic-git, cron, ssh2, the MCP SDK or chokidar', async () => {
+    const status = await traced(['status', '--json'], bus.home('solo'), 'default');
+    expect(status.r.code, status.r.stderr).toBe(0);
+    expect(json<{ node: string }>(status.r).node).toBe('solo');
+    // The hook sees the packages: commander and the rest are in the bundle, so nothing is loaded from node_modules.
+    expect(status.loaded.packages).toEqual([]);
+    const dispatch = await traced(['dispatch', 'start-up probe', '--no-git', '--json'], bus.home('solo'), 'default');
+    expect(dispatch.r.code, dispatch.r.stderr).toBe(0);
+    expect(json<{ id: string }>(dispatch.r).id).toMatch(/^\d{8}-\d{6}-[0-9a-z]{6}$/);
+    expect(dispatch.loaded.packages).toEqual([]);
   });
 
   it('dispatch outside a checkout, on a bus without a pinned trust root, starts no git process', async () => {
@@ -155,10 +178,12 @@ describe('CLI start-up: what a command loads', () => {
   it('status after another node pushed copies the new objects without isomorphic-git', async () => {
     await bus.addNode('other');
     const id = await bus.dispatch('other', ['pushed by another node']);
-    const { r, loaded } = await traced(['status', '--json'], bus.home('solo'));
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.stringify(json(r))).toContain(id);
-    expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+    for (const build of ['esm', 'default'] as const) {
+      const { r, loaded } = await traced(['status', '--json'], bus.home('solo'), build);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.stringify(json(r))).toContain(id);
+      expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+    }
   });
 
   it('watch loads at its start what the bus loads on first use, so a package replaced under it cannot break it later', async () => {
@@ -167,6 +192,11 @@ describe('CLI start-up: what a command loads', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(loaded.modules).toContain('bus/preload.js');
     expect(loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron']));
+    // The bundle loads them from node_modules, isomorphic-git by import() from the compiled script (the loader
+    // gives it Node's own import()).
+    const bundled = await traced(['watch', '--once', '--json'], bus.home('worker'), 'default');
+    expect(bundled.r.code, bundled.r.stderr).toBe(0);
+    expect(bundled.loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron']));
   });
 
   it('a short command parses with zod jitless (no parser compiled at run time); the watcher compiles them', async () => {
@@ -195,19 +225,132 @@ describe('CLI start-up: what a command loads', () => {
     expect(r.stdout).toContain('Usage: gitbus mcp');
     expect(loaded.modules.filter((m) => m.startsWith('cli/commands/'))).toEqual(['cli/commands/mcp.js']);
     expect(loaded.packages).not.toContain('@modelcontextprotocol/sdk');
+    const bundled = await traced(['mcp', '--help'], undefined, 'default');
+    expect(bundled.r.stdout).toBe(r.stdout);
+    expect(bundled.loaded.packages).toEqual([]);
   });
 });
 
 describe('CLI bundle', () => {
   it('every file of dist/cli/ is pure ASCII (V8 scans anything else as UTF-16)', () => {
     const cliDir = dirname(CLI);
-    const files = readdirSync(cliDir).filter((f) => f.endsWith('.mjs'));
-    expect(files).toContain('gitbus.mjs');
+    const files = readdirSync(cliDir).filter((f) => f.endsWith('.mjs') || f.endsWith('.cjs'));
+    expect(files).toEqual(expect.arrayContaining(['gitbus.mjs', 'gitbus.cjs', 'gitbus-loader.cjs']));
     expect(files.length).toBeGreaterThan(10);
     for (const f of files) {
       const bytes = readFileSync(join(cliDir, f));
       const at = bytes.findIndex((b) => b > 0x7f);
       expect(at, `${f}: byte ${at} is not ASCII: ${bytes.subarray(Math.max(0, at - 40), at + 10).toString('utf8')}`).toBe(-1);
     }
+  });
+});
+
+describe('CLI code cache (cli/code-cache.ts)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let runs = 0;
+
+  beforeAll(async () => {
+    dir = await tempDir('gitbus-code-cache-');
+    bus = await makeBus({ node: 'solo' });
+    await bus.dispatch('solo', ['cached start']);
+  });
+  afterAll(async () => {
+    await bus?.cleanup();
+    await dir?.cleanup();
+  });
+
+  /** Runs the CLI with its code cache in `cache` ($XDG_CACHE_HOME); returns its result and what the loader did. */
+  async function run(args: string[], cache: string, opts: { bin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ r: RunResult; report: CodeCacheReport }> {
+    const reportFile = join(dir.path, `report-${runs++}.jsonl`);
+    const env = { XDG_CACHE_HOME: cache, GITBUS_CODE_CACHE_REPORT: reportFile, ...opts.env };
+    const r = opts.bin ? await spawnBin(opts.bin, args, env) : await gitbus(args, { home: bus.home('solo'), env });
+    const lines = readFileSync(reportFile, 'utf8').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    return { r, report: JSON.parse(lines[0] as string) as CodeCacheReport };
+  }
+  const spawnBin = (bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> => spawnBounded(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+  /** status --json without the one field that moves with the clock. */
+  const statusOf = (r: RunResult): string => {
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.replace(/"windowMs": \d+/, '');
+  };
+
+  it('the first status writes its cache, the second uses it, and both print the same as the ES module build', async () => {
+    const cache = join(dir.path, 'first');
+    const first = await run(['status', '--json'], cache);
+    expect(first.report).toMatchObject({ command: 'status', cache: 'none', written: true });
+    const file = first.report.file as string;
+    expect(file.startsWith(join(cache, 'gitbus', 'code-cache', `${process.version}-${process.arch}-`))).toBe(true);
+    expect(file.endsWith('/status.bin')).toBe(true);
+    const second = await run(['status', '--json'], cache);
+    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, file });
+    expect(statusOf(second.r)).toBe(statusOf(first.r));
+    const esm = await run(['status', '--json'], cache, { env: { GITBUS_CODE_CACHE: '0' } });
+    expect(esm.report).toEqual({ command: 'status', cache: 'off', written: false });
+    expect(statusOf(esm.r)).toBe(statusOf(first.r));
+    // Private to the user: nobody else may plant code there.
+    for (const d of [join(cache, 'gitbus'), join(cache, 'gitbus', 'code-cache'), dirname(file)]) expect(statSync(d).mode & 0o777).toBe(0o700);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // Each command has a file of its own.
+    expect((await run(['show', '--help'], cache)).report).toMatchObject({ command: 'show', cache: 'none', written: true, file: join(dirname(file), 'show.bin') });
+    // No command to run: the ES module build, which starts faster for commander and the command table alone.
+    for (const args of [['--version'], ['--help'], ['statsu']]) expect((await run(args, cache)).report).toEqual({ command: 'top', cache: 'off', written: false });
+  });
+
+  it('a damaged cache file is not given to V8, is written again, and the command prints the same', async () => {
+    const cache = join(dir.path, 'damaged');
+    const first = await run(['status', '--json'], cache);
+    const file = first.report.file as string;
+    // Bytes flipped in the middle: V8 on Node 20 does not check, and deserializing them killed the process.
+    const bytes = readFileSync(file);
+    for (let i = 0; i < 16; i++) bytes[5000 + i] = (bytes[5000 + i] as number) ^ 0x5a;
+    writeFileSync(file, bytes);
+    const damaged = await run(['status', '--json'], cache);
+    expect(damaged.report).toMatchObject({ cache: 'corrupt', written: true });
+    expect(statusOf(damaged.r)).toBe(statusOf(first.r));
+    expect((await run(['status', '--json'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+    // A file whose checksum holds but that V8 refuses (not V8's data at all): rejected, then written again.
+    writeFileSync(file, wrapCache(Buffer.from('not a V8 code cache '.repeat(100))));
+    const refused = await run(['status', '--json'], cache);
+    expect(refused.report).toMatchObject({ cache: 'rejected', written: true });
+    expect(statusOf(refused.r)).toBe(statusOf(first.r));
+    expect((await run(['status', '--json'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+  });
+
+  it('a cache folder that cannot be made, or that others may write to, is not used; the command runs the same', async () => {
+    const reference = await run(['status', '--json'], join(dir.path, 'reference'));
+    // $XDG_CACHE_HOME is a file: no folder can be made under it (as root too, who may write anywhere else).
+    const file = join(dir.path, 'not-a-folder');
+    writeFileSync(file, '');
+    const blocked = await run(['status', '--json'], file);
+    expect(blocked.report).toMatchObject({ cache: 'none', written: false });
+    expect(statusOf(blocked.r)).toBe(statusOf(reference.r));
+    // A cache that someone else could have written: neither read nor replaced.
+    const shared = join(dir.path, 'shared');
+    await run(['status', '--json'], shared);
+    chmodSync(join(shared, 'gitbus'), 0o777);
+    const unsafe = await run(['status', '--json'], shared);
+    expect(unsafe.report).toMatchObject({ cache: 'unsafe', written: false });
+    expect(statusOf(unsafe.r)).toBe(statusOf(reference.r));
+  });
+
+  it('the cache key changes with the bundle', async () => {
+    // A copy of the package's runnable part, its node_modules linked.
+    const pkg = join(dir.path, 'package');
+    mkdirSync(join(pkg, 'bin'), { recursive: true });
+    mkdirSync(join(pkg, 'dist', 'cli'), { recursive: true });
+    for (const f of ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-loader.cjs', 'dist/cli/gitbus.cjs']) copyFileSync(join(ROOT, f), join(pkg, f));
+    symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+    const cache = join(dir.path, 'rebuilt');
+    const bin = join(pkg, 'bin', 'gitbus.js');
+    const before = await run(['status', '--help'], cache, { bin });
+    expect(before.r.stdout).toBe((await gitbus(['status', '--help'])).stdout);
+    expect((await run(['status', '--help'], cache, { bin })).report).toMatchObject({ cache: 'accepted' });
+    appendFileSync(join(pkg, 'dist', 'cli', 'gitbus.cjs'), '\n// rebuilt\n');
+    const after = await run(['status', '--help'], cache, { bin });
+    expect(after.report).toMatchObject({ command: 'status', cache: 'none', written: true });
+    expect(dirname(after.report.file as string)).not.toBe(dirname(before.report.file as string));
+    expect(after.r.stdout).toBe(before.r.stdout);
   });
 });

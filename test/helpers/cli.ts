@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The ES module build, which tests that start the CLI themselves run (what GITBUS_CODE_CACHE=0 runs). */
 export const CLI = join(ROOT, 'dist/cli/gitbus.mjs');
+/** The package's bin: the CommonJS bundle with its V8 code cache (cli/code-cache.ts), as a person runs gitbus. */
+export const BIN = join(ROOT, 'bin/gitbus.js');
+/**
+ * The code cache of the CLI that tests run (cli/code-cache.ts): $XDG_CACHE_HOME for them, so that tests never write
+ * into the user's ~/.cache. One per user, made private by the loader itself.
+ */
+export const TEST_CACHE_HOME = join(tmpdir(), `gitbus-test-cache-${typeof process.getuid === 'function' ? process.getuid() : 'user'}`);
 
 let neutral: string | undefined;
 /**
@@ -33,12 +41,15 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the compiled gitbus CLI as its own OS process, with a bounded wait, in `cwd` (default: neutralCwd()). */
+/**
+ * Runs the compiled gitbus CLI as its own OS process through bin/gitbus.js, with a bounded wait, in `cwd` (default:
+ * neutralCwd()).
+ */
 export function gitbus(args: string[], opts: { home?: string; cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-  const env = { ...process.env, ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, ...opts.env };
   delete env['GITBUS_HOME'];
   if (opts.home) env['GITBUS_HOME'] = opts.home;
-  return spawnBounded(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? neutralCwd(), env, input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
+  return spawnBounded(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? neutralCwd(), env, input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
 }
 
 export function spawnBounded(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | undefined; timeoutMs: number }): Promise<RunResult> {

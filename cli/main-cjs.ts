@@ -1,0 +1,7 @@
+// The entry of the CommonJS bundle (dist/cli/gitbus.cjs), which cli/code-cache.ts compiles with a V8 code cache
+// (docs/ARCHITECTURE.md "How the CLI starts"). esbuild cannot write a top-level await into CommonJS, so this entry
+// starts the CLI without one; a command that throws ends the process as an unhandled rejection (exit 1, the error
+// and its stack on stderr), as the ES module entry's top-level await does.
+import { start } from './start.js';
+
+void start();
