@@ -7,37 +7,10 @@ import type { Handoff } from '../../schemas/handoff.js';
 import { listFolder, type ObjectStore, type TreeEntry } from '../store/objects.js';
 import { parseCacheDir, type ParseCacheDir } from '../store/parse-cache.js';
 import { parsedOfRow, type CachedEntry, type CachedFacts, type HandoffFacts } from '../store/parse-cache-file.js';
-import { IndexMemo, indexTree, type LiveTree } from './index-tree.js';
+import { indexTree, type LiveTree } from './index-tree.js';
+import { baseViews, cached, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, rowViewsMemo, settingsCache } from './snapshot-memos.js';
 import { applyDependencies, baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
-
-/**
- * Parse results by blob oid, with the path they were parsed at (a result depends on the path too: the file kind
- * and id come from the name); bus files are immutable, so an entry never goes stale. Keyed by the oid string the
- * tree listing already holds, so that a lookup builds no key: with 5,000 tasks that was 15,000 strings per command.
- */
-const parseCache = new Map<string, { path: string; parsed: Parsed<unknown> }>();
-const cached = (path: string, oid: string): Parsed<unknown> | undefined => {
-  const e = parseCache.get(oid);
-  return e && e.path === path ? e.parsed : undefined;
-};
-const PARSE_CACHE_LIMIT = 50_000;
-/**
- * Across snapshots: the index of unchanged folders and tasks (IndexMemo), and each task's base view by its
- * TaskFiles, which the memo hands out again while the task's files (names and blob oids) are unchanged. A base view
- * is a function of those blobs alone (bus/model/task-view.ts baseTaskView: no time, settings or liveness), so a
- * long-lived watcher's wake costs what changed, not what is pending. Dependencies are applied per snapshot.
- */
-const indexMemo = new IndexMemo();
-const baseViews = new WeakMap<TaskFiles, TaskView>();
-/** Base views with the handoff's facts only (rowViews), by TaskFiles like baseViews. */
-const rowViewsMemo = new WeakMap<TaskFiles, TaskView<HandoffFacts>>();
-/** Snapshot.handoffIdsWhere's answers, by key: the tree of the handoffs folder they were worked out for. */
-const handoffTests = new Map<string, { tree: string; ids: string[] }>();
-/** Each task's handoff as parsed (null: it does not parse), by TaskFiles like the base views: what handoffOf answers. */
-const handoffs = new WeakMap<TaskFiles, Handoff | null>();
-/** gitbus.yaml by blob oid: read by every snapshot, changed almost never. */
-const settingsCache = new Map<string, ReturnType<typeof parseSettingsFile>>();
 
 /**
  * The parse cache on disk, shared by the node's processes (bus/store/parse-cache.ts): per clone, which files this
@@ -70,13 +43,6 @@ function diskCacheOf(store: ObjectStore): DiskCache {
   }
   return d;
 }
-
-/**
- * Files parsed from their blobs by this process, per live folder: saveParsed has nothing to do for a folder while
- * its tree and its count stay the same (a wake that parses a new claim does not walk 5,000 handoffs).
- */
-const parsedFromBlobs = new Map<string, number>();
-const parsedIn = (folder: string): number => parsedFromBlobs.get(folder) ?? 0;
 
 export interface NodeView {
   node: string;
@@ -546,9 +512,4 @@ export class Snapshot {
 /** Whether a facts row is of the handoff at `ref` (a row is keyed by blob oid; the same bytes under another name are another file). */
 function rowMatches(row: CachedFacts | undefined, ref: FileRef | undefined): row is CachedFacts {
   return row !== undefined && ref !== undefined && ref.path.length === row.name.length + 9 && ref.path.endsWith(row.name) && ref.path.startsWith('handoffs/');
-}
-
-function remember(path: string, oid: string, parsed: Parsed<unknown>): void {
-  if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.clear();
-  parseCache.set(oid, { path, parsed });
 }
