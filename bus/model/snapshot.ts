@@ -5,10 +5,11 @@ import { DEFAULT_SETTINGS, resolveSettings, type BusSettings, type ResolvedSetti
 import type { NodeCard } from '../../schemas/node-card.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
-import { parsedOfRow, type CachedFacts, type HandoffFacts } from '../store/parse-cache-file.js';
+import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
 import { indexTree, type LiveTree } from './index-tree.js';
 import { DISK_MIN_NEW, handoffFactsFile, loadParsedFromDisk, readHandoffRows, rowMatches, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
-import { baseViews, cached, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, rowViewsMemo, settingsCache } from './snapshot-memos.js';
+import { baseViews, cached, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
+import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
 import { applyDependencies, baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
 
@@ -171,61 +172,12 @@ export class Snapshot {
    */
   async rowViews(ids: Iterable<string>, external?: (missing: string[]) => Promise<Map<string, TaskState>>): Promise<TaskView<HandoffFacts>[]> {
     const facts = this.handoffRows();
-    const bases: TaskView<HandoffFacts>[] = [];
-    const missing = new Set<string>();
-    for (const id of ids) {
-      const base = this.rowViewNow(id, facts) ?? (await this.rowView(id, facts));
-      if (!base) continue;
-      bases.push(base);
-      for (const dep of base.handoff?.after ?? []) if (!this.index.tasks.has(dep)) missing.add(dep);
-    }
-    const archived = external && missing.size > 0 ? await external([...missing]) : new Map<string, TaskState>();
-    const out: TaskView<HandoffFacts>[] = [];
-    for (const base of bases) {
-      const deps = base.handoff?.after ?? [];
-      if (deps.length === 0 || base.state !== 'pending') {
-        out.push(base);
-        continue;
-      }
-      const states = new Map<string, TaskState | 'unknown'>();
-      for (const dep of deps) states.set(dep, (this.rowViewNow(dep, facts) ?? (await this.rowView(dep, facts)))?.state ?? archived.get(dep) ?? 'unknown');
-      out.push(applyDependencies(base, (d) => states.get(d) ?? 'unknown'));
-    }
-    return out;
-  }
-
-  /**
-   * rowView without an await, for the common case (a task whose only file is its handoff, known from memory or a
-   * facts row): with 5,000 pending tasks, an await each was a good part of the loop. undefined: ask rowView.
-   */
-  private rowViewNow(id: string, facts: Map<string, CachedFacts> | null): TaskView<HandoffFacts> | undefined {
-    const files = this.index.tasks.get(id);
-    if (!files?.handoff) return undefined;
-    const known = rowViewsMemo.get(files) ?? baseViews.get(files);
-    if (known) return known;
-    if (files.claims.size > 0 || files.releases.size > 0 || files.cancel || files.response) return undefined;
-    const ref = files.handoff;
-    const inMemory = cached(ref.path, ref.oid) as Parsed<Handoff> | undefined;
-    const row = inMemory ? undefined : facts?.get(ref.oid);
-    const handoff = inMemory ?? (rowMatches(row, ref) ? parsedOfRow(row) : undefined);
-    if (!handoff) return undefined;
-    const view = baseTaskView<HandoffFacts>(files, { handoff });
-    rowViewsMemo.set(files, view);
-    return view;
-  }
-
-  /** A task's base view with its handoff's facts (rowViews): its full view when one is in memory already. */
-  private async rowView(id: string, facts: Map<string, CachedFacts> | null): Promise<TaskView<HandoffFacts> | undefined> {
-    const files = this.index.tasks.get(id);
-    if (!files?.handoff) return undefined;
-    const known = rowViewsMemo.get(files) ?? baseViews.get(files);
-    if (known) return known;
-    const ref = files.handoff;
-    const row = cached(ref.path, ref.oid) ? undefined : facts?.get(ref.oid);
-    const handoff: Parsed<HandoffFacts> = rowMatches(row, ref) ? parsedOfRow(row) : await this.parse<Handoff>(ref);
-    const view = baseTaskView<HandoffFacts>(files, await this.parseTaskFiles(files, handoff));
-    rowViewsMemo.set(files, view);
-    return view;
+    const source: RowViewSource = {
+      index: this.index,
+      parse: (ref) => this.parse<Handoff>(ref),
+      parseTaskFiles: (files, handoff) => this.parseTaskFiles(files, handoff),
+    };
+    return rowViewsOf(source, facts, ids, external);
   }
 
   /**
