@@ -4,79 +4,14 @@ import { LIVE_FOLDERS } from '../../schemas/layout.js';
 import { DEFAULT_SETTINGS, resolveSettings, type BusSettings, type ResolvedSettings } from '../../schemas/settings.js';
 import type { NodeCard } from '../../schemas/node-card.js';
 import type { Handoff } from '../../schemas/handoff.js';
-import { listFolder, type ObjectStore, type TreeEntry } from '../store/objects.js';
-import { parseCacheDir, type ParseCacheDir } from '../store/parse-cache.js';
-import { parsedOfRow, type CachedEntry, type CachedFacts, type HandoffFacts } from '../store/parse-cache-file.js';
-import { IndexMemo, indexTree, type LiveTree } from './index-tree.js';
+import { listFolder, type ObjectStore } from '../store/objects.js';
+import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
+import { indexTree, type LiveTree } from './index-tree.js';
+import { DISK_MIN_NEW, handoffFactsFile, loadParsedFromDisk, readHandoffRows, rowMatches, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
+import { baseViews, cached, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
+import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
 import { applyDependencies, baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
-
-/**
- * Parse results by blob oid, with the path they were parsed at (a result depends on the path too: the file kind
- * and id come from the name); bus files are immutable, so an entry never goes stale. Keyed by the oid string the
- * tree listing already holds, so that a lookup builds no key: with 5,000 tasks that was 15,000 strings per command.
- */
-const parseCache = new Map<string, { path: string; parsed: Parsed<unknown> }>();
-const cached = (path: string, oid: string): Parsed<unknown> | undefined => {
-  const e = parseCache.get(oid);
-  return e && e.path === path ? e.parsed : undefined;
-};
-const PARSE_CACHE_LIMIT = 50_000;
-/**
- * Across snapshots: the index of unchanged folders and tasks (IndexMemo), and each task's base view by its
- * TaskFiles, which the memo hands out again while the task's files (names and blob oids) are unchanged. A base view
- * is a function of those blobs alone (bus/model/task-view.ts baseTaskView: no time, settings or liveness), so a
- * long-lived watcher's wake costs what changed, not what is pending. Dependencies are applied per snapshot.
- */
-const indexMemo = new IndexMemo();
-const baseViews = new WeakMap<TaskFiles, TaskView>();
-/** Base views with the handoff's facts only (rowViews), by TaskFiles like baseViews. */
-const rowViewsMemo = new WeakMap<TaskFiles, TaskView<HandoffFacts>>();
-/** Snapshot.handoffIdsWhere's answers, by key: the tree of the handoffs folder they were worked out for. */
-const handoffTests = new Map<string, { tree: string; ids: string[] }>();
-/** Each task's handoff as parsed (null: it does not parse), by TaskFiles like the base views: what handoffOf answers. */
-const handoffs = new WeakMap<TaskFiles, Handoff | null>();
-/** gitbus.yaml by blob oid: read by every snapshot, changed almost never. */
-const settingsCache = new Map<string, ReturnType<typeof parseSettingsFile>>();
-
-/**
- * The parse cache on disk, shared by the node's processes (bus/store/parse-cache.ts): per clone, which files this
- * process already read (so a long-lived one reads each at most once) and, per folder, the keys the folder's last
- * file read or written holds (so that a file is written again only when enough is new).
- */
-interface DiskCache {
-  dir: ParseCacheDir;
-  seen: Set<string>;
-  /** Per folder, the entries (blob oid to name) its last file read or written holds. */
-  onDisk: Map<string, Map<string, string>>;
-  /** Per folder, the tree and parsedFromBlobs at its last saveParsed. */
-  checked: Map<string, string>;
-  /** Folder trees loadParsed has seen: their files are in the parse cache already (or were parsed once). */
-  loaded: Set<string>;
-  /** The handoff facts last read, and the handoffs tree they were read for: every key's test reads them once. */
-  facts?: { tree: string; map: Map<string, CachedFacts> | null };
-}
-const diskCaches = new Map<string, DiskCache>();
-/** Fewer misses than this are parsed rather than looked up on disk, and a file is rewritten only for more new entries. */
-const DISK_MIN_NEW = 8;
-/** ...and for at least this share of the folder, so that a steady trickle of new tasks rewrites a big folder rarely. */
-const DISK_NEW_SHARE = 0.05;
-
-function diskCacheOf(store: ObjectStore): DiskCache {
-  let d = diskCaches.get(store.gitdir);
-  if (!d) {
-    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map(), loaded: new Set() };
-    diskCaches.set(store.gitdir, d);
-  }
-  return d;
-}
-
-/**
- * Files parsed from their blobs by this process, per live folder: saveParsed has nothing to do for a folder while
- * its tree and its count stay the same (a wake that parses a new claim does not walk 5,000 handoffs).
- */
-const parsedFromBlobs = new Map<string, number>();
-const parsedIn = (folder: string): number => parsedFromBlobs.get(folder) ?? 0;
 
 export interface NodeView {
   node: string;
@@ -108,7 +43,7 @@ export class Snapshot {
   /** handoffRows's answer, once per snapshot (status asks it for the views and again for the problems). */
   private rows: Map<string, CachedFacts> | null | undefined;
   /** Each live folder's tree oid and listing, for the parse cache on disk. */
-  private folderTrees = new Map<string, { tree: string; entries: TreeEntry[] }>();
+  private folderTrees = new Map<string, FolderTree>();
 
   private constructor(
     readonly store: ObjectStore,
@@ -137,46 +72,9 @@ export class Snapshot {
     return snap;
   }
 
-  /**
-   * Fills the in-process parse cache from the disk cache for folders with many files not parsed yet: once per
-   * snapshot, when the first view is built or a bulk reader starts, not when the snapshot is read.
-   */
+  /** Fills the in-process parse cache from the disk cache where it pays (snapshot-disk-cache.ts loadParsedFromDisk). */
   private loadParsed(except?: string): void {
-    const disk = diskCacheOf(this.store);
-    for (const [folder, { tree, entries }] of this.folderTrees) {
-      if (folder === except || this.loadedFolders.has(folder)) continue;
-      this.loadedFolders.add(folder);
-      // A tree met before was looked up (or parsed) then: a long-lived process does not count its files again.
-      const seenTree = `${folder} ${tree}`;
-      if (disk.loaded.has(seenTree)) continue;
-      if (disk.loaded.size > 1000) disk.loaded.clear();
-      disk.loaded.add(seenTree);
-      let missing = 0;
-      let blobs = 0;
-      for (const e of entries) {
-        if (e.type !== 'blob') continue;
-        blobs++;
-        if (!cached(`${folder}/${e.path}`, e.oid)) missing++;
-      }
-      if (missing < DISK_MIN_NEW) continue;
-      // A long-lived process reads or writes a new file every few hundred tasks; the names it remembers stay few.
-      if (disk.seen.size > 1000) disk.seen.clear();
-      const found = disk.dir.load(folder, tree, disk.seen);
-      if (!found) continue;
-      // A file of this very tree lists only its entries (saveParsed writes what the tree lists); an older file's
-      // entries are kept in memory only where this tree still lists them: the rest are of tasks gone since.
-      const listed = found.exact ? null : new Map(entries.map((e) => [e.path, e.oid]));
-      const keys = new Map<string, string>();
-      for (const c of found.entries) {
-        keys.set(c.oid, c.name);
-        const path = `${folder}/${c.name}`;
-        if ((!listed || listed.get(c.name) === c.oid) && !cached(path, c.oid)) remember(path, c.oid, c.parsed);
-      }
-      disk.onDisk.set(folder, keys);
-      // Nothing of this tree was in memory before, and its own file is loaded: saveParsed has nothing new to write
-      // until this process parses a blob, and need not walk the listing to find that out.
-      if (found.exact && missing === blobs) disk.checked.set(folder, `${tree} ${parsedIn(folder)}`);
-    }
+    loadParsedFromDisk(this.store, this.folderTrees, this.loadedFolders, except);
   }
 
   /**
@@ -184,27 +82,7 @@ export class Snapshot {
    * last file (bulk readers call it after parsing: status, lint, claim --next). Cheap when nothing is new.
    */
   saveParsed(): void {
-    const disk = diskCacheOf(this.store);
-    for (const [folder, { tree, entries }] of this.folderTrees) {
-      // Only a folder whose disk cache was loaded holds what its files hold: one whose few views were parsed from
-      // their blobs, or whose handoffs were read as facts (rowViews), would write a file missing the rest.
-      if (!this.loadedFolders.has(folder)) continue;
-      const at = `${tree} ${parsedIn(folder)}`;
-      if (disk.checked.get(folder) === at) continue;
-      disk.checked.set(folder, at);
-      const onDisk = disk.onDisk.get(folder);
-      const known: CachedEntry[] = [];
-      let fresh = 0;
-      for (const e of entries) {
-        if (e.type !== 'blob') continue;
-        const parsed = cached(`${folder}/${e.path}`, e.oid);
-        if (!parsed) continue;
-        known.push({ name: e.path, oid: e.oid, parsed });
-        if (onDisk?.get(e.oid) !== e.path) fresh++;
-      }
-      if (fresh < Math.max(DISK_MIN_NEW, Math.ceil(entries.length * DISK_NEW_SHARE))) continue;
-      if (disk.dir.save(folder, tree, known, disk.seen)) disk.onDisk.set(folder, new Map(known.map((k) => [k.oid, k.name])));
-    }
+    saveParsedToDisk(this.store, this.folderTrees, this.loadedFolders);
   }
 
   private async loadSettings(): Promise<void> {
@@ -280,30 +158,10 @@ export class Snapshot {
     return parsed;
   }
 
-  /**
-   * The disk cache's handoff facts for this snapshot's handoffs tree (null: no file), with the other folders' parse
-   * results loaded, and the handoffs' too when the facts miss more than a few live handoffs not in memory (then
-   * saveParsed writes a file for this tree): what rowViews and allProblems read instead of every handoff's parse.
-   */
+  /** The disk cache's handoff facts, other folders' parse results loaded (snapshot-disk-cache.ts readHandoffRows). */
   private handoffRows(): Map<string, CachedFacts> | null {
-    if (this.rows !== undefined) return this.rows;
-    const facts = this.handoffFactsFile();
-    let missing = 0;
-    for (const f of this.index.tasks.values()) {
-      const ref = f.handoff;
-      if (ref && !rowMatches(facts?.get(ref.oid), ref) && !cached(ref.path, ref.oid) && !baseViews.has(f)) missing++;
-    }
-    this.loadParsed(missing < DISK_MIN_NEW ? 'handoffs' : undefined);
-    this.rows = facts;
-    return facts;
-  }
-
-  /** The disk cache's handoff facts for this snapshot's handoffs tree, read once per tree by the process (null: no file). */
-  private handoffFactsFile(): Map<string, CachedFacts> | null {
-    const tree = this.folderTrees.get('handoffs')?.tree ?? '';
-    const disk = diskCacheOf(this.store);
-    if (disk.facts?.tree !== tree) disk.facts = { tree, map: disk.dir.loadFacts('handoffs', tree) };
-    return disk.facts.map;
+    if (this.rows === undefined) this.rows = readHandoffRows(this.store, this.folderTrees, this.loadedFolders, this.index.tasks);
+    return this.rows;
   }
 
   /**
@@ -314,61 +172,12 @@ export class Snapshot {
    */
   async rowViews(ids: Iterable<string>, external?: (missing: string[]) => Promise<Map<string, TaskState>>): Promise<TaskView<HandoffFacts>[]> {
     const facts = this.handoffRows();
-    const bases: TaskView<HandoffFacts>[] = [];
-    const missing = new Set<string>();
-    for (const id of ids) {
-      const base = this.rowViewNow(id, facts) ?? (await this.rowView(id, facts));
-      if (!base) continue;
-      bases.push(base);
-      for (const dep of base.handoff?.after ?? []) if (!this.index.tasks.has(dep)) missing.add(dep);
-    }
-    const archived = external && missing.size > 0 ? await external([...missing]) : new Map<string, TaskState>();
-    const out: TaskView<HandoffFacts>[] = [];
-    for (const base of bases) {
-      const deps = base.handoff?.after ?? [];
-      if (deps.length === 0 || base.state !== 'pending') {
-        out.push(base);
-        continue;
-      }
-      const states = new Map<string, TaskState | 'unknown'>();
-      for (const dep of deps) states.set(dep, (this.rowViewNow(dep, facts) ?? (await this.rowView(dep, facts)))?.state ?? archived.get(dep) ?? 'unknown');
-      out.push(applyDependencies(base, (d) => states.get(d) ?? 'unknown'));
-    }
-    return out;
-  }
-
-  /**
-   * rowView without an await, for the common case (a task whose only file is its handoff, known from memory or a
-   * facts row): with 5,000 pending tasks, an await each was a good part of the loop. undefined: ask rowView.
-   */
-  private rowViewNow(id: string, facts: Map<string, CachedFacts> | null): TaskView<HandoffFacts> | undefined {
-    const files = this.index.tasks.get(id);
-    if (!files?.handoff) return undefined;
-    const known = rowViewsMemo.get(files) ?? baseViews.get(files);
-    if (known) return known;
-    if (files.claims.size > 0 || files.releases.size > 0 || files.cancel || files.response) return undefined;
-    const ref = files.handoff;
-    const inMemory = cached(ref.path, ref.oid) as Parsed<Handoff> | undefined;
-    const row = inMemory ? undefined : facts?.get(ref.oid);
-    const handoff = inMemory ?? (rowMatches(row, ref) ? parsedOfRow(row) : undefined);
-    if (!handoff) return undefined;
-    const view = baseTaskView<HandoffFacts>(files, { handoff });
-    rowViewsMemo.set(files, view);
-    return view;
-  }
-
-  /** A task's base view with its handoff's facts (rowViews): its full view when one is in memory already. */
-  private async rowView(id: string, facts: Map<string, CachedFacts> | null): Promise<TaskView<HandoffFacts> | undefined> {
-    const files = this.index.tasks.get(id);
-    if (!files?.handoff) return undefined;
-    const known = rowViewsMemo.get(files) ?? baseViews.get(files);
-    if (known) return known;
-    const ref = files.handoff;
-    const row = cached(ref.path, ref.oid) ? undefined : facts?.get(ref.oid);
-    const handoff: Parsed<HandoffFacts> = rowMatches(row, ref) ? parsedOfRow(row) : await this.parse<Handoff>(ref);
-    const view = baseTaskView<HandoffFacts>(files, await this.parseTaskFiles(files, handoff));
-    rowViewsMemo.set(files, view);
-    return view;
+    const source: RowViewSource = {
+      index: this.index,
+      parse: (ref) => this.parse<Handoff>(ref),
+      parseTaskFiles: (files, handoff) => this.parseTaskFiles(files, handoff),
+    };
+    return rowViewsOf(source, facts, ids, external);
   }
 
   /**
@@ -411,7 +220,7 @@ export class Snapshot {
         if (hit) h = hit.ok ? (hit.data as Handoff) : null;
       }
       if (h === undefined) {
-        if (facts === undefined) facts = this.handoffFactsFile();
+        if (facts === undefined) facts = handoffFactsFile(this.store, this.folderTrees);
         const known = facts?.get(ref.oid);
         if (rowMatches(known, ref)) h = known.facts;
         // Not in the facts (added since): parsed from its blob, without loading the disk cache's parse results.
@@ -541,14 +350,4 @@ export class Snapshot {
     this.saveParsed();
     return problems;
   }
-}
-
-/** Whether a facts row is of the handoff at `ref` (a row is keyed by blob oid; the same bytes under another name are another file). */
-function rowMatches(row: CachedFacts | undefined, ref: FileRef | undefined): row is CachedFacts {
-  return row !== undefined && ref !== undefined && ref.path.length === row.name.length + 9 && ref.path.endsWith(row.name) && ref.path.startsWith('handoffs/');
-}
-
-function remember(path: string, oid: string, parsed: Parsed<unknown>): void {
-  if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.clear();
-  parseCache.set(oid, { path, parsed });
 }

@@ -1,0 +1,150 @@
+import type { ObjectStore, TreeEntry } from '../store/objects.js';
+import { parseCacheDir, type ParseCacheDir } from '../store/parse-cache.js';
+import type { CachedEntry, CachedFacts } from '../store/parse-cache-file.js';
+import { baseViews, cached, parsedIn, remember } from './snapshot-memos.js';
+import type { FileRef, TaskFiles } from './types.js';
+
+/*
+ * Snapshot's side of the parse cache on disk (docs/ARCHITECTURE.md "The parse cache"): what it loads into the
+ * in-process parse cache (snapshot-memos.ts), what it writes back, and the handoff facts. Each function takes from the
+ * snapshot what it reads: its store, its live folders' trees and listings, the folders it loaded, its tasks.
+ */
+
+/** A live folder's tree oid and listing (Snapshot.read lists them). */
+export interface FolderTree {
+  tree: string;
+  entries: TreeEntry[];
+}
+/** Each live folder's FolderTree, by folder. */
+type FolderTrees = ReadonlyMap<string, FolderTree>;
+
+/**
+ * The parse cache on disk, shared by the node's processes (bus/store/parse-cache.ts): per clone, which files this
+ * process already read (so a long-lived one reads each at most once) and, per folder, the keys the folder's last
+ * file read or written holds (so that a file is written again only when enough is new).
+ */
+interface DiskCache {
+  dir: ParseCacheDir;
+  seen: Set<string>;
+  /** Per folder, the entries (blob oid to name) its last file read or written holds. */
+  onDisk: Map<string, Map<string, string>>;
+  /** Per folder, the tree and parsedFromBlobs at its last saveParsed. */
+  checked: Map<string, string>;
+  /** Folder trees loadParsed has seen: their files are in the parse cache already (or were parsed once). */
+  loaded: Set<string>;
+  /** The handoff facts last read, and the handoffs tree they were read for: every key's test reads them once. */
+  facts?: { tree: string; map: Map<string, CachedFacts> | null };
+}
+const diskCaches = new Map<string, DiskCache>();
+/** Fewer misses than this are parsed rather than looked up on disk, and a file is rewritten only for more new entries. */
+export const DISK_MIN_NEW = 8;
+/** ...and for at least this share of the folder, so that a steady trickle of new tasks rewrites a big folder rarely. */
+const DISK_NEW_SHARE = 0.05;
+
+function diskCacheOf(store: ObjectStore): DiskCache {
+  let d = diskCaches.get(store.gitdir);
+  if (!d) {
+    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map(), loaded: new Set() };
+    diskCaches.set(store.gitdir, d);
+  }
+  return d;
+}
+
+/**
+ * Fills the in-process parse cache from the disk cache for folders with many files not parsed yet: once per
+ * snapshot, when the first view is built or a bulk reader starts, not when the snapshot is read.
+ */
+export function loadParsedFromDisk(store: ObjectStore, folderTrees: FolderTrees, loadedFolders: Set<string>, except?: string): void {
+  const disk = diskCacheOf(store);
+  for (const [folder, { tree, entries }] of folderTrees) {
+    if (folder === except || loadedFolders.has(folder)) continue;
+    loadedFolders.add(folder);
+    // A tree met before was looked up (or parsed) then: a long-lived process does not count its files again.
+    const seenTree = `${folder} ${tree}`;
+    if (disk.loaded.has(seenTree)) continue;
+    if (disk.loaded.size > 1000) disk.loaded.clear();
+    disk.loaded.add(seenTree);
+    let missing = 0;
+    let blobs = 0;
+    for (const e of entries) {
+      if (e.type !== 'blob') continue;
+      blobs++;
+      if (!cached(`${folder}/${e.path}`, e.oid)) missing++;
+    }
+    if (missing < DISK_MIN_NEW) continue;
+    // A long-lived process reads or writes a new file every few hundred tasks; the names it remembers stay few.
+    if (disk.seen.size > 1000) disk.seen.clear();
+    const found = disk.dir.load(folder, tree, disk.seen);
+    if (!found) continue;
+    // A file of this very tree lists only its entries (saveParsed writes what the tree lists); an older file's
+    // entries are kept in memory only where this tree still lists them: the rest are of tasks gone since.
+    const listed = found.exact ? null : new Map(entries.map((e) => [e.path, e.oid]));
+    const keys = new Map<string, string>();
+    for (const c of found.entries) {
+      keys.set(c.oid, c.name);
+      const path = `${folder}/${c.name}`;
+      if ((!listed || listed.get(c.name) === c.oid) && !cached(path, c.oid)) remember(path, c.oid, c.parsed);
+    }
+    disk.onDisk.set(folder, keys);
+    // Nothing of this tree was in memory before, and its own file is loaded: saveParsed has nothing new to write
+    // until this process parses a blob, and need not walk the listing to find that out.
+    if (found.exact && missing === blobs) disk.checked.set(folder, `${tree} ${parsedIn(folder)}`);
+  }
+}
+
+/**
+ * Writes the parse results of this snapshot's folders to the disk cache where enough are new since the folder's
+ * last file (bulk readers call it after parsing: status, lint, claim --next). Cheap when nothing is new.
+ */
+export function saveParsedToDisk(store: ObjectStore, folderTrees: FolderTrees, loadedFolders: Set<string>): void {
+  const disk = diskCacheOf(store);
+  for (const [folder, { tree, entries }] of folderTrees) {
+    // Only a folder whose disk cache was loaded holds what its files hold: one whose few views were parsed from
+    // their blobs, or whose handoffs were read as facts (rowViews), would write a file missing the rest.
+    if (!loadedFolders.has(folder)) continue;
+    const at = `${tree} ${parsedIn(folder)}`;
+    if (disk.checked.get(folder) === at) continue;
+    disk.checked.set(folder, at);
+    const onDisk = disk.onDisk.get(folder);
+    const known: CachedEntry[] = [];
+    let fresh = 0;
+    for (const e of entries) {
+      if (e.type !== 'blob') continue;
+      const parsed = cached(`${folder}/${e.path}`, e.oid);
+      if (!parsed) continue;
+      known.push({ name: e.path, oid: e.oid, parsed });
+      if (onDisk?.get(e.oid) !== e.path) fresh++;
+    }
+    if (fresh < Math.max(DISK_MIN_NEW, Math.ceil(entries.length * DISK_NEW_SHARE))) continue;
+    if (disk.dir.save(folder, tree, known, disk.seen)) disk.onDisk.set(folder, new Map(known.map((k) => [k.oid, k.name])));
+  }
+}
+
+/** The disk cache's handoff facts for this snapshot's handoffs tree, read once per tree by the process (null: no file). */
+export function handoffFactsFile(store: ObjectStore, folderTrees: FolderTrees): Map<string, CachedFacts> | null {
+  const tree = folderTrees.get('handoffs')?.tree ?? '';
+  const disk = diskCacheOf(store);
+  if (disk.facts?.tree !== tree) disk.facts = { tree, map: disk.dir.loadFacts('handoffs', tree) };
+  return disk.facts.map;
+}
+
+/**
+ * The disk cache's handoff facts for this snapshot's handoffs tree (null: no file), with the other folders' parse
+ * results loaded, and the handoffs' too when the facts miss more than a few live handoffs not in memory (then
+ * saveParsed writes a file for this tree): what rowViews and allProblems read instead of every handoff's parse.
+ */
+export function readHandoffRows(store: ObjectStore, folderTrees: FolderTrees, loadedFolders: Set<string>, tasks: ReadonlyMap<string, TaskFiles>): Map<string, CachedFacts> | null {
+  const facts = handoffFactsFile(store, folderTrees);
+  let missing = 0;
+  for (const f of tasks.values()) {
+    const ref = f.handoff;
+    if (ref && !rowMatches(facts?.get(ref.oid), ref) && !cached(ref.path, ref.oid) && !baseViews.has(f)) missing++;
+  }
+  loadParsedFromDisk(store, folderTrees, loadedFolders, missing < DISK_MIN_NEW ? 'handoffs' : undefined);
+  return facts;
+}
+
+/** Whether a facts row is of the handoff at `ref` (a row is keyed by blob oid; the same bytes under another name are another file). */
+export function rowMatches(row: CachedFacts | undefined, ref: FileRef | undefined): row is CachedFacts {
+  return row !== undefined && ref !== undefined && ref.path.length === row.name.length + 9 && ref.path.endsWith(row.name) && ref.path.startsWith('handoffs/');
+}
