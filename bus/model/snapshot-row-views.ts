@@ -2,7 +2,7 @@ import type { Handoff } from '../../schemas/handoff.js';
 import { parsedOfRow, type CachedFacts, type HandoffFacts } from '../store/parse-cache-file.js';
 import { rowMatches } from './snapshot-disk-cache.js';
 import { baseViews, cached, rowViewsMemo } from './snapshot-memos.js';
-import { applyDependencies, baseTaskView, type Parsed, type ParsedTaskFiles, type TaskView } from './task-view.js';
+import { baseTaskView, withDependencies, type Parsed, type ParsedTaskFiles, type TaskView } from './task-view.js';
 import type { FileRef, TaskFiles, TaskState, TreeIndex } from './types.js';
 
 /*
@@ -26,27 +26,7 @@ export async function rowViewsOf(
   ids: Iterable<string>,
   external?: (missing: string[]) => Promise<Map<string, TaskState>>,
 ): Promise<TaskView<HandoffFacts>[]> {
-  const bases: TaskView<HandoffFacts>[] = [];
-  const missing = new Set<string>();
-  for (const id of ids) {
-    const base = rowViewNow(source.index, id, facts) ?? (await rowView(source, id, facts));
-    if (!base) continue;
-    bases.push(base);
-    for (const dep of base.handoff?.after ?? []) if (!source.index.tasks.has(dep)) missing.add(dep);
-  }
-  const archived = external && missing.size > 0 ? await external([...missing]) : new Map<string, TaskState>();
-  const out: TaskView<HandoffFacts>[] = [];
-  for (const base of bases) {
-    const deps = base.handoff?.after ?? [];
-    if (deps.length === 0 || base.state !== 'pending') {
-      out.push(base);
-      continue;
-    }
-    const states = new Map<string, TaskState | 'unknown'>();
-    for (const dep of deps) states.set(dep, (rowViewNow(source.index, dep, facts) ?? (await rowView(source, dep, facts)))?.state ?? archived.get(dep) ?? 'unknown');
-    out.push(applyDependencies(base, (d) => states.get(d) ?? 'unknown'));
-  }
-  return out;
+  return withDependencies(ids, (id) => rowViewNow(source.index, id, facts) ?? rowView(source, id, facts), (id) => source.index.tasks.has(id), external);
 }
 
 /**

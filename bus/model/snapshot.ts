@@ -10,7 +10,7 @@ import { indexTree, type LiveTree } from './index-tree.js';
 import { DISK_MIN_NEW, handoffFactsFile, loadParsedFromDisk, readHandoffRows, rowMatches, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
 import { baseViews, cached, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
 import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
-import { applyDependencies, baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
+import { applyDependencies, baseTaskView, refsToParse, withDependencies, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
 
 export interface NodeView {
@@ -269,27 +269,7 @@ export class Snapshot {
     const list = [...ids];
     const bulk = list.length >= DISK_MIN_NEW;
     if (bulk) this.loadParsed();
-    const bases: TaskView[] = [];
-    const missing = new Set<string>();
-    for (const id of list) {
-      const base = await this.baseView(id, bulk);
-      if (!base) continue;
-      bases.push(base);
-      for (const dep of base.handoff?.after ?? []) if (!this.index.tasks.has(dep)) missing.add(dep);
-    }
-    const archived = external && missing.size > 0 ? await external([...missing]) : new Map<string, TaskState>();
-    const out: TaskView[] = [];
-    for (const base of bases) {
-      const deps = base.handoff?.after ?? [];
-      if (deps.length === 0 || base.state !== 'pending') {
-        out.push(base);
-        continue;
-      }
-      const states = new Map<string, TaskState | 'unknown'>();
-      for (const dep of deps) states.set(dep, (await this.baseView(dep, bulk))?.state ?? archived.get(dep) ?? 'unknown');
-      out.push(applyDependencies(base, (d) => states.get(d) ?? 'unknown'));
-    }
-    return out;
+    return withDependencies(list, (id) => this.baseView(id, bulk), (id) => this.index.tasks.has(id), external);
   }
 
   async allViews(external?: (id: string) => TaskState | undefined): Promise<TaskView[]> {
