@@ -133,6 +133,8 @@ export interface BusStatus {
   nodes: (NodeView & NodeLiveness)[];
   /** `refusedHere`: why this node's policy (node.yaml `policy:`) refuses a pending or blocked task it could otherwise take. */
   tasks: (TaskSummary & { refusedHere?: string; untrusted?: string })[];
+  /** The first tasks of each state only (StatusOptions.perState), when set: `counts` has how many there are. */
+  perState?: number;
   /** The trust version this node enforces on handoffs (it pinned the bus's trust root), or null: it acts on any handoff. */
   trust: { version: number } | null;
   counts: Partial<Record<TaskState, number>>;
@@ -159,7 +161,15 @@ export interface NodeLiveness {
   spend: NodeSpend | null;
 }
 
-export async function busStatus(ctx: BusContext): Promise<BusStatus> {
+export interface StatusOptions {
+  /**
+   * List at most this many tasks per state (the first in queue order); `counts` still counts them all. What a
+   * person reads: with 5,000 pending tasks, summarizing all of them was a good part of what status cost.
+   */
+  perState?: number;
+}
+
+export async function busStatus(ctx: BusContext, options: StatusOptions = {}): Promise<BusStatus> {
   const { snap, offline } = await snapshotOrLast(ctx);
   const nodeViews = await snap.nodes();
   const leaseMs = snap.settings.leaseMs;
@@ -208,6 +218,13 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
   }
   const counts: Partial<Record<TaskState, number>> = {};
   for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
+  const per = options.perState;
+  const shown = new Map<TaskState, number>();
+  const listed = per === undefined ? views : views.filter((v) => {
+    const n = (shown.get(v.state) ?? 0) + 1;
+    shown.set(v.state, n);
+    return n <= per;
+  });
   return {
     node: ctx.config.node,
     remote: ctx.repo.transport.display,
@@ -215,7 +232,8 @@ export async function busStatus(ctx: BusContext): Promise<BusStatus> {
     settings: snap.settings,
     settingsOverridden: snap.settingsOverridden,
     nodes: nodeViews.map((n) => ({ ...n, ...liveness(n.node) })),
-    tasks: views.map((v) => {
+    ...(per !== undefined ? { perState: per } : {}),
+    tasks: listed.map((v) => {
       const t = summarize(v);
       const j = judged.get(v.id);
       return { ...t, progress: progressOf(t), ...(j?.refusedHere ? { refusedHere: j.refusedHere } : {}), ...(j?.untrusted ? { untrusted: j.untrusted } : {}) };

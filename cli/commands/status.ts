@@ -8,12 +8,15 @@ import { ago, problemLine, taskLine } from '../format.js';
 import { countsText } from '../../bus/env/states.js';
 import type { CardEnv } from '../../schemas/env-drift.js';
 
+/** Tasks listed per state; the rest are counted ("... and N more"). */
+const SHOWN_PER_STATE = 50;
 const ORDER = ['claimed', 'cancelling', 'pending', 'blocked', 'scheduled', 'invalid', 'unsupported', 'succeeded', 'failed', 'timed-out', 'cancelled'] as const;
 
 export function register(program: Command): void {
   withCommon(program.command('status').description('nodes, tasks by state, and problems in the bus')).action(async (opts: CommonOptions) =>
     withBus(opts, async (ctx) => {
-      const s = await busStatus(ctx);
+      // A person reads the first tasks of each state; a script (--json) gets them all.
+      const s = await busStatus(ctx, opts.json ? {} : { perState: SHOWN_PER_STATE });
       if (!opts.json) offlineNote(s.offline);
       emit(opts, s, () => {
         const lines = [`bus ${s.remote}${s.settings.name ? ` (${s.settings.name})` : ''}, this node: ${s.node}`, '', `nodes (${s.nodes.length}):`];
@@ -33,13 +36,14 @@ export function register(program: Command): void {
           const group = s.tasks.filter((t) => t.state === st);
           if (group.length === 0) continue;
           lines.push(`${st}:`);
-          for (const t of group.slice(0, 50)) {
+          for (const t of group.slice(0, SHOWN_PER_STATE)) {
             lines.push(`${taskLine(t)}${claudeFacts(t.claude)}`);
             if (t.progress) lines.push(`      progress: ${t.progress.text} (${ago(t.progress.at)})`);
             if (t.refusedHere) lines.push(`      refused by this node's policy: ${t.refusedHere}`);
             if (t.untrusted) lines.push(`      untrusted (this node will not run it): ${t.untrusted}`);
           }
-          if (group.length > 50) lines.push(`  ... and ${group.length - 50} more (gitbus status --json lists all)`);
+          const total = s.counts[st] ?? group.length;
+          if (total > SHOWN_PER_STATE) lines.push(`  ... and ${total - SHOWN_PER_STATE} more (gitbus status --json lists all)`);
         }
         if (s.queued.length) {
           lines.push('', `queued here, not yet on the bus (${s.queued.length}; sent at the next contact):`);
