@@ -114,9 +114,12 @@ export function compareQueue(a: Queued, b: Queued): number {
  * and parsing a creation time per comparison was most of it. Sorts in place and returns `views`.
  */
 export function sortQueue<V extends Queued>(views: V[]): V[] {
-  const keyed = views.map((v) => ({ v, k: queueKey(v) }));
-  keyed.sort((a, b) => compareKeys(a.k, b.k));
-  keyed.forEach((x, i) => (views[i] = x.v));
+  // An order of indexes over the keys: one object per task (its key) rather than two.
+  const keys = views.map(queueKey);
+  const order = Array.from(views.keys());
+  order.sort((a, b) => compareKeys(keys[a] as QueueKey, keys[b] as QueueKey));
+  const sorted = order.map((i) => views[i] as V);
+  for (let i = 0; i < sorted.length; i++) views[i] = sorted[i] as V;
   return views;
 }
 

@@ -50,16 +50,11 @@ export interface TaskView<H extends StateFields = Handoff> {
  * considered. Pure.
  */
 export function baseTaskView<H extends StateFields = Handoff>(files: TaskFiles, parsed: ParsedTaskFiles<NoInfer<H>>): TaskView<H> {
-  const problems: FileProblem[] = [];
-  const view: TaskView<H> = { id: files.id, state: 'pending', attempts: highestAttempt(files), waitingFor: [], waitingOn: [], problems, files };
+  const view: TaskView<H> = { id: files.id, state: 'pending', attempts: highestAttempt(files), waitingFor: NOT_WAITING, waitingOn: NOT_WAITING_ON, problems: problemsOf(parsed), files };
   if (parsed.handoff.ok) {
     view.handoff = parsed.handoff.data;
     view.handoffBody = parsed.handoff.body;
-    problems.push(...parsed.handoff.warnings);
-  } else {
-    problems.push(...parsed.handoff.problems);
   }
-  for (const p of [parsed.claim, parsed.response, parsed.cancel]) if (p && !p.ok) problems.push(...p.problems);
   if (parsed.cancel?.ok) view.cancel = parsed.cancel.data;
   const open = openAttempt(files);
   if (open !== null) {
@@ -87,6 +82,28 @@ export function baseTaskView<H extends StateFields = Handoff>(files: TaskFiles, 
   else if (parsed.handoff.data.schedule) view.state = 'scheduled';
   else view.state = 'pending';
   return view;
+}
+
+/**
+ * Shared by every view that waits for nothing or has no problems (most of 5,000 pending tasks): frozen, since a
+ * view is never changed in place (applyDependencies makes a new one), so nothing can add to them by mistake.
+ */
+const NOT_WAITING = Object.freeze([]) as unknown as string[];
+const NOT_WAITING_ON = Object.freeze([]) as unknown as TaskView['waitingOn'];
+const NO_PROBLEMS = Object.freeze([]) as unknown as FileProblem[];
+
+/** The problems of a task's files: the handoff's warnings or problems, then those of the others that did not parse. */
+function problemsOf(parsed: ParsedTaskFiles<StateFields>): FileProblem[] {
+  const h = parsed.handoff;
+  const own = h.ok ? h.warnings : h.problems;
+  const { claim, response, cancel } = parsed;
+  const bad = (claim && !claim.ok) || (response && !response.ok) || (cancel && !cancel.ok);
+  if (own.length === 0 && !bad) return NO_PROBLEMS;
+  const out = [...own];
+  if (claim && !claim.ok) out.push(...claim.problems);
+  if (response && !response.ok) out.push(...response.problems);
+  if (cancel && !cancel.ok) out.push(...cancel.problems);
+  return out;
 }
 
 /** Turns `pending` into `blocked` while a dependency has not succeeded. `stateOf` answers for any task id. */
