@@ -45,10 +45,14 @@ export interface CodeCacheReport {
   file?: string;
 }
 
-/** The header of a cache file: magic, format, crc32 of the V8 data, its length. */
+/**
+ * The header of a cache file: magic, format, crc32 of the V8 data, its length, and whether the run that made it
+ * failed (exit code not 0): such a run may have stopped before most of the command's code was compiled, so the
+ * next run that succeeds writes the cache again, once.
+ */
 const MAGIC = 0x38564247; // "GBV8" little-endian
-const FORMAT = 1;
-const HEADER = 16;
+const FORMAT = 2;
+const HEADER = 20;
 /** Key folders of other builds or Node versions kept when a new one is made (a few installs used side by side). */
 const KEEP_OTHER_KEYS = 3;
 
@@ -84,11 +88,13 @@ export function runCli(): void {
     ...(found.data ? { cachedData: found.data } : {}),
   });
   const cache: CodeCacheReport['cache'] = found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state;
-  process.once('exit', () => {
+  process.once('exit', (code) => {
     let written = false;
-    if (place && cache !== 'accepted' && cache !== 'unsafe') {
+    const failed = code !== 0;
+    const due = cache === 'accepted' ? found.state === 'found' && found.failed && !failed : cache !== 'unsafe';
+    if (place && due) {
       try {
-        written = writeCache(place, script.createCachedData());
+        written = writeCache(place, script.createCachedData(), failed);
       } catch {
         // createCachedData itself failing: no cache, as for any other failure.
       }
@@ -149,7 +155,7 @@ export function ownedPrivately(place: CachePlace): boolean {
   return true;
 }
 
-type Found = { state: 'none' | 'corrupt' | 'unsafe' | 'unavailable'; data?: undefined } | { state: 'found'; data: Buffer };
+type Found = { state: 'none' | 'corrupt' | 'unsafe' | 'unavailable'; data?: undefined } | { state: 'found'; data: Buffer; failed: boolean };
 
 function readCache(place: CachePlace): Found {
   let file: Buffer;
@@ -163,36 +169,39 @@ function readCache(place: CachePlace): Found {
   } catch {
     return { state: 'unsafe' };
   }
-  const data = unwrapCache(file);
-  return data ? { state: 'found', data } : { state: 'corrupt' };
+  const unwrapped = unwrapCache(file);
+  return unwrapped ? { state: 'found', ...unwrapped } : { state: 'corrupt' };
 }
 
-/** A cache file's V8 data, or undefined when its header or checksum is wrong. */
-export function unwrapCache(file: Buffer): Buffer | undefined {
+/** A cache file's V8 data and whether a failed run made it, or undefined when its header or checksum is wrong. */
+export function unwrapCache(file: Buffer): { data: Buffer; failed: boolean } | undefined {
   if (file.length < HEADER || file.readUInt32LE(0) !== MAGIC || file.readUInt32LE(4) !== FORMAT) return undefined;
   const data = file.subarray(HEADER);
   if (file.readUInt32LE(12) !== data.length || file.readUInt32LE(8) !== crc32(data)) return undefined;
-  return data;
+  const flags = file.readUInt32LE(16);
+  if (flags > 1) return undefined;
+  return { data, failed: flags === 1 };
 }
 
-export function wrapCache(data: Buffer): Buffer {
+export function wrapCache(data: Buffer, failed = false): Buffer {
   const header = Buffer.alloc(HEADER);
   header.writeUInt32LE(MAGIC, 0);
   header.writeUInt32LE(FORMAT, 4);
   header.writeUInt32LE(crc32(data), 8);
   header.writeUInt32LE(data.length, 12);
+  header.writeUInt32LE(failed ? 1 : 0, 16);
   return Buffer.concat([header, data]);
 }
 
 /** Writes the cache file atomically; false when it could not (no folder, no space, not ours). */
-function writeCache(place: CachePlace, data: Buffer): boolean {
+function writeCache(place: CachePlace, data: Buffer, failed: boolean): boolean {
   let made: string | undefined;
   let tmp: string | undefined;
   try {
     made = mkdirSync(place.dir, { recursive: true, mode: 0o700 });
     if (!ownedPrivately(place)) return false;
     tmp = `${place.file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
-    writeFileSync(tmp, wrapCache(data), { mode: 0o600, flag: 'wx' });
+    writeFileSync(tmp, wrapCache(data, failed), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, place.file);
     tmp = undefined;
   } catch {

@@ -249,11 +249,12 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let bus: Awaited<ReturnType<typeof makeBus>>;
   let runs = 0;
+  let taskId = '';
 
   beforeAll(async () => {
     dir = await tempDir('gitbus-code-cache-');
     bus = await makeBus({ node: 'solo' });
-    await bus.dispatch('solo', ['cached start']);
+    taskId = await bus.dispatch('solo', ['cached start']);
   });
   afterAll(async () => {
     await bus?.cleanup();
@@ -316,6 +317,20 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(refused.report).toMatchObject({ cache: 'rejected', written: true });
     expect(statusOf(refused.r)).toBe(statusOf(first.r));
     expect((await run(['status', '--json'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+  });
+
+  it('a cache made by a run that failed is written again by the next run that succeeds, once', async () => {
+    const cache = join(dir.path, 'after-failure');
+    // A failed run may stop before most of the command's code ran: its cache holds little of it.
+    const failed = await run(['show', 'no-such-task'], cache);
+    expect(failed.r.code).not.toBe(0);
+    expect(failed.report).toMatchObject({ command: 'show', cache: 'none', written: true });
+    expect((await run(['show', 'no-such-task'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+    const ok = await run(['show', taskId], cache);
+    expect(ok.r.code, ok.r.stderr).toBe(0);
+    expect(ok.report).toMatchObject({ cache: 'accepted', written: true });
+    expect((await run(['show', taskId], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+    expect((await run(['show', 'no-such-task'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
   });
 
   it('a cache folder that cannot be made, or that others may write to, is not used; the command runs the same', async () => {
