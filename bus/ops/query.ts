@@ -204,7 +204,7 @@ export async function busStatus(ctx: BusContext, options: StatusOptions = {}): P
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
   // Trust verdicts and a node policy judge whole handoffs; without either, the tasks are listed from their
   // handoffs' facts (Snapshot.rowViews), which is what keeps status cheap with thousands pending.
-  const whole = trust !== null || trustedJudge(ctx.paths.home, ctx.config, null) !== undefined;
+  const whole = trust !== null || ctx.config.policy !== undefined;
   let views: TaskView<HandoffFacts>[];
   let judged = new Map<string, Judged>();
   if (whole) {
