@@ -1,3 +1,4 @@
+import { warmStatusDigest } from './query.js';
 import { mkdir, rm } from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { existsSync } from 'node:fs';
@@ -136,9 +137,11 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     });
     await saveNodeConfig(home, config);
     if (pin) savePin(home, pin);
-    // The node's first command then finds the parse cache warm (bus/store/parse-cache.ts): the one-time join parses
-    // the live files, not every first command after it. Only speed is at stake, so a failure here fails no join.
+    // The node's first command then finds the parse cache warm (bus/store/parse-cache.ts), and its first status the
+    // digest of main (bus/ops/status-digest.ts): the one-time join parses the live files, not every first command
+    // after it. Only speed is at stake, so a failure here fails no join.
     await snap.allViews().catch(() => undefined);
+    await warmStatusDigest(ctx).catch(() => undefined);
     return { home, node, remote, commit: r.commit, replaced, trust: pin ? { version: pin.pinned.version, digest: pin.pinned.digest, admins: pin.pinned.admins } : null, nodeKey: key ? { fingerprint: key.key.fingerprint, key: key.key.line } : null };
   } catch (err) {
     if (cloned) await rm(paths.clone, { recursive: true, force: true });

@@ -20,66 +20,18 @@ import { budgetReport, isLocalRemote } from './budget-report.js';
 import { claimHolders } from './claim-holders.js';
 import { readBeat } from './heartbeat.js';
 import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
-import type { ClaudeReport } from '../../schemas/response.js';
 import { readProgress, type Progress } from '../progress.js';
+
+export { summarize, type TaskSummary } from './task-summary.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
 import type { BeatDetails } from './heartbeat.js';
-import { enforcedTrust, handoffVerdicts, trustedJudge } from '../trust/enforce.js';
+import { enforcedTrust, handoffVerdicts, pinsTrust, trustedJudge } from '../trust/enforce.js';
+import { DIGEST_MIN_TASKS, loadStatusDigest, saveStatusDigest } from './status-digest.js';
+import { DIGEST_PER_STATE } from './status-digest-file.js';
+import { summarize, type TaskSummary } from './task-summary.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import type { HandoffFacts } from '../store/parse-cache-file.js';
 import { markEndsRemoved } from '../trust/seen-ended.js';
-
-/** A task as scripts see it in --json output: plain data, no Maps. */
-export interface TaskSummary {
-  id: string;
-  state: TaskState;
-  title: string | null;
-  from: string | null;
-  created: string | null;
-  to: string | null;
-  labels: string[];
-  runner: string | null;
-  priority: number;
-  attempts: number;
-  claim: { attempt: number; node: string | null } | null;
-  response: { status: string; node: string; finished: string } | null;
-  waitingFor: string[];
-  /** The dependencies it waits for and their states; one that ended without success dooms it (PROTOCOL.md §4). */
-  waitingOn: { id: string; state: string }[];
-  problems: FileProblem[];
-  /** A project task's result branch (the response's, else the handoff's), and its fan-out. */
-  branch: string | null;
-  group: string | null;
-  /** A claude task's facts from its response: session, cost, turns, model, how it ended (null before it ends, or for other runners). */
-  claude: ClaudeReport | null;
-  /** The latest progress its agent posted (`gitbus progress`), while it runs: from this node's home or the holder's heartbeat. */
-  progress: Progress | null;
-}
-
-export function summarize(v: TaskView<HandoffFacts>): TaskSummary {
-  const h = v.handoff;
-  return {
-    id: v.id,
-    state: v.state,
-    title: h?.title ?? null,
-    from: h?.from ?? null,
-    created: h?.created ?? null,
-    to: h?.to ?? null,
-    labels: h?.labels ?? [],
-    runner: h ? (h.runner ?? (h.command ? 'shell' : 'manual')) : null,
-    priority: h?.priority ?? 0,
-    attempts: v.attempts,
-    claim: v.claim ? { attempt: v.claim.attempt, node: v.claim.node } : null,
-    response: v.response ? { status: v.response.status, node: v.response.node, finished: v.response.finished } : null,
-    waitingFor: v.waitingFor,
-    waitingOn: v.waitingOn,
-    problems: v.problems,
-    branch: v.response?.project?.branch ?? (h?.repo !== undefined ? (h.branch ?? defaultBranch(v.id)) : null),
-    group: h?.group ?? null,
-    claude: v.response?.claude ?? null,
-    progress: null,
-  };
-}
 
 /** Reads the current state of main (fetching only if the remote moved). */
 export async function currentSnapshot(ctx: BusContext): Promise<Snapshot> {
@@ -98,9 +50,9 @@ export interface Offline {
  * The current state of main, or, when the remote cannot be reached, the last state this node knew with the
  * reason and its age: reading commands show that with a warning instead of failing (seed 001's laptop off the VPN).
  */
-export async function snapshotOrLast(ctx: BusContext): Promise<{ snap: Snapshot; offline: Offline | null }> {
+export async function snapshotOrLast(ctx: BusContext, synced?: string | null): Promise<{ snap: Snapshot; offline: Offline | null }> {
   try {
-    return { snap: await currentSnapshot(ctx), offline: null };
+    return { snap: synced !== undefined ? await readTrustedSnapshot(ctx, synced) : await currentSnapshot(ctx), offline: null };
   } catch (err) {
     const code = outageCode(err);
     if (code === null) throw err;
@@ -170,36 +122,98 @@ export interface StatusOptions {
 }
 
 export async function busStatus(ctx: BusContext, options: StatusOptions = {}): Promise<BusStatus> {
-  const { snap, offline } = await snapshotOrLast(ctx);
-  const nodeViews = await snap.nodes();
-  const leaseMs = snap.settings.leaseMs;
-  // While the remote cannot be reached, what this node saw last is shown as it was; nothing more is asked of it.
-  const obs = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs, await claimHolders(snap));
-  const beats = new Map<string, (BeatFacts & Partial<BeatDetails>) | null>();
-  if (!offline) for (const n of new Set([...nodeViews.map((v) => v.node), ...Object.keys(obs.nodes)])) if (obs.nodes[n]) beats.set(n, await readBeat(ctx, n));
-  const now = Date.now();
-  const liveness = (node: string): NodeLiveness => {
-    const beat = beats.get(node) ?? null;
-    // A node that finished its work last beat at its holding cadence; idle, it next beats at the fleet's presence.
-    const idleEvery = typeof beat?.everyMs === 'number' ? { ...beat, everyMs: Math.max(beat.everyMs, presenceMs(snap.settings, budgetOf(snap.settings, isLocalRemote(ctx)), Object.keys(obs.nodes).length)) } : beat;
-    const { liveness: l, beatAt } = shownLiveness(obs, node, idleEvery, leaseMs, now);
-    return { liveness: l, heartbeat: beatAt === null ? null : { at: new Date(beatAt).toISOString(), ageMs: Math.max(0, now - beatAt), stopped: l === 'stopped' }, spend: nodeSpend(node) };
-  };
-  const today = new Date(now).toISOString().slice(0, 10);
-  const nodeSpend = (node: string): NodeSpend | null => {
-    if (node === ctx.config.node) return ctx.config.runners.includes('claude') || ctx.config.claude?.maxSpendUsdPerDay !== undefined ? spendToday(ctx.paths.home, ctx.config.claude?.maxSpendUsdPerDay, new Date(now)) : null;
-    const s = beats.get(node)?.spend ?? null;
-    // A beat from an earlier day says nothing of today: what it spent then does not count against today's cap.
-    return s && s.day === today ? s : s ? { ...s, day: today, spentUsd: 0 } : null;
-  };
-  /** A claimed task's latest progress: this node's own file, else what the holder's heartbeat carries. */
-  const progressOf = (t: TaskSummary): Progress | null => {
-    if (!t.claim?.node || (t.state !== 'claimed' && t.state !== 'cancelling')) return null;
-    if (t.claim.node === ctx.config.node) return readProgress(ctx.paths.home, t.id, t.claim.attempt);
-    return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
-  };
+  const per = options.perState;
+  // A node that judges handoffs (a pinned trust root, a policy) decides with its own files and clock: it works its
+  // status out in full every time. Any other reads the digest of the commit it was last worked out for.
+  const digestible = ctx.config.policy === undefined && !pinsTrust(ctx.paths.home) && (per === undefined || per <= DIGEST_PER_STATE);
+  if (!digestible) return statusOf(ctx, await coreOfSnapshot(ctx, options, await snapshotOrLast(ctx)));
+  const pre = await headOrLast(ctx);
+  const core = !pre.offline && pre.head !== null ? await coreOfDigest(ctx, pre.head, per) : undefined;
+  if (core) return statusOf(ctx, { core, offline: null });
+  const at = pre.offline ? { snap: await localSnapshot(ctx), offline: pre.offline } : await snapshotOrLast(ctx, pre.head);
+  return statusOf(ctx, await coreOfSnapshot(ctx, options, at, true));
+}
+
+/**
+ * Works out the status of the node's main as it is in its clone and writes its digest, without asking the remote
+ * anything but the archive: what join leaves behind, so that the node's first status reads it.
+ */
+export async function warmStatusDigest(ctx: BusContext): Promise<void> {
+  if (ctx.config.policy !== undefined || pinsTrust(ctx.paths.home)) return;
+  await coreOfSnapshot(ctx, { perState: DIGEST_PER_STATE }, { snap: await localSnapshot(ctx), offline: null }, true);
+}
+
+/** What status shows of one commit, before the clock, heartbeats and this node's own files are added. */
+interface StatusCore {
+  head: string | null;
+  settings: ResolvedSettings;
+  settingsOverridden: SettingOverride[];
+  nodes: NodeView[];
+  /** The tasks listed, in queue order (progress not filled in yet). */
+  tasks: BusStatus['tasks'];
+  perState?: number;
+  counts: Partial<Record<TaskState, number>>;
+  trust: BusStatus['trust'];
+  problems: FileProblem[];
+  forged: ForgedFile[];
+  holders: ReadonlyMap<string, readonly string[]>;
+}
+
+/**
+ * The current head of main (fetching only if the remote moved), or, when the remote cannot be reached, the last
+ * one this node knew with the reason: snapshotOrLast's first half, for status to look for its digest in between.
+ */
+async function headOrLast(ctx: BusContext): Promise<{ head: string | null; offline: Offline | null }> {
+  try {
+    return { head: await ctx.repo.sync(MAIN), offline: null };
+  } catch (err) {
+    const code = outageCode(err);
+    if (code === null) throw err;
+    return { head: await ctx.repo.localHead(MAIN), offline: offlineFrom(ctx, code, err) };
+  }
+}
+
+/** The first `per` tasks of each state of `tasks` (in their order); all of them when `per` is undefined. */
+function firstPerState<T extends { state: TaskState }>(tasks: readonly T[], per: number | undefined): T[] {
+  if (per === undefined) return [...tasks];
+  const shown = new Map<TaskState, number>();
+  return tasks.filter((t) => {
+    const n = (shown.get(t.state) ?? 0) + 1;
+    shown.set(t.state, n);
+    return n <= per;
+  });
+}
+
+/** The core from the digest of `head` (status-digest.ts), or undefined when there is none this status can use. */
+async function coreOfDigest(ctx: BusContext, head: string, per: number | undefined): Promise<StatusCore | undefined> {
+  const loaded = loadStatusDigest(ctx.repo.gitdir, head, per === undefined);
+  if (!loaded) return undefined;
+  const d = loaded.digest;
+  const tasks = per === undefined ? loaded.all : firstPerState(d.top, per);
+  if (!tasks) return undefined;
+  // A dependency the archive did not know then may have been archived since: asked again, as a full status would.
+  const found = new Set(d.external.found.map(([id]) => id));
+  const unknown = d.external.asked.filter((id) => !found.has(id));
+  if (unknown.length > 0 && (await archivedStates(ctx, unknown)).size > 0) return undefined;
+  return { head, settings: d.settings, settingsOverridden: [], nodes: d.nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts: d.counts, trust: null, problems: d.problems, forged: [], holders: new Map(d.holders) };
+}
+
+/** The core worked out from a snapshot; with `digest`, written down for the next status of the same commit. */
+async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { snap: Snapshot; offline: Offline | null }, digest = false): Promise<{ core: StatusCore; offline: Offline | null }> {
+  const { snap, offline } = at;
+  const nodes = await snap.nodes();
+  const holders = await claimHolders(snap);
   // Dependencies that left main count with their archived state, as they do for claims.
-  const external = offline ? undefined : (missing: string[]) => archivedStates(ctx, missing);
+  const asked: string[] = [];
+  const found: [string, TaskState][] = [];
+  const external = offline
+    ? undefined
+    : async (missing: string[]): Promise<Map<string, TaskState>> => {
+        const states = await archivedStates(ctx, missing);
+        asked.push(...missing);
+        found.push(...states);
+        return states;
+      };
   // On a bus whose trust root this node pinned: which live tasks it would refuse as untrusted, and why.
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
   // Trust verdicts and a node policy judge whole handoffs; without either, the tasks are listed from their
@@ -219,32 +233,64 @@ export async function busStatus(ctx: BusContext, options: StatusOptions = {}): P
   const counts: Partial<Record<TaskState, number>> = {};
   for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
   const per = options.perState;
-  const shown = new Map<TaskState, number>();
-  const listed = per === undefined ? views : views.filter((v) => {
-    const n = (shown.get(v.state) ?? 0) + 1;
-    shown.set(v.state, n);
-    return n <= per;
+  const tasks = firstPerState(views, per).map((v) => {
+    const j = judged.get(v.id);
+    return { ...summarize(v), ...(j?.refusedHere ? { refusedHere: j.refusedHere } : {}), ...(j?.untrusted ? { untrusted: j.untrusted } : {}) };
   });
+  const problems = await snap.allProblems();
+  if (digest && !whole && !offline && snap.commit !== null && views.length >= DIGEST_MIN_TASKS) {
+    const all = per === undefined ? tasks : views.map(summarize);
+    saveStatusDigest(ctx.repo.gitdir, { commit: snap.commit, settings: snap.settings, nodes, counts, top: firstPerState(all, DIGEST_PER_STATE), problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external: { asked, found } }, all);
+  }
+  const core: StatusCore = { head: snap.commit, settings: snap.settings, settingsOverridden: snap.settingsOverridden, nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts, trust: trust ? { version: trust.accepted.version } : null, problems, forged: snap.forged, holders };
+  return { core, offline };
+}
+
+/** A status from its core: liveness, progress, spend, the queue and the budget, as of now. */
+async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; offline: Offline | null }): Promise<BusStatus> {
+  const settings = core.settings;
+  const leaseMs = settings.leaseMs;
+  // While the remote cannot be reached, what this node saw last is shown as it was; nothing more is asked of it.
+  const obs = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs, core.holders);
+  const beats = new Map<string, (BeatFacts & Partial<BeatDetails>) | null>();
+  if (!offline) for (const n of new Set([...core.nodes.map((v) => v.node), ...Object.keys(obs.nodes)])) if (obs.nodes[n]) beats.set(n, await readBeat(ctx, n));
+  const now = Date.now();
+  const liveness = (node: string): NodeLiveness => {
+    const beat = beats.get(node) ?? null;
+    // A node that finished its work last beat at its holding cadence; idle, it next beats at the fleet's presence.
+    const idleEvery = typeof beat?.everyMs === 'number' ? { ...beat, everyMs: Math.max(beat.everyMs, presenceMs(settings, budgetOf(settings, isLocalRemote(ctx)), Object.keys(obs.nodes).length)) } : beat;
+    const { liveness: l, beatAt } = shownLiveness(obs, node, idleEvery, leaseMs, now);
+    return { liveness: l, heartbeat: beatAt === null ? null : { at: new Date(beatAt).toISOString(), ageMs: Math.max(0, now - beatAt), stopped: l === 'stopped' }, spend: nodeSpend(node) };
+  };
+  const today = new Date(now).toISOString().slice(0, 10);
+  const nodeSpend = (node: string): NodeSpend | null => {
+    if (node === ctx.config.node) return ctx.config.runners.includes('claude') || ctx.config.claude?.maxSpendUsdPerDay !== undefined ? spendToday(ctx.paths.home, ctx.config.claude?.maxSpendUsdPerDay, new Date(now)) : null;
+    const s = beats.get(node)?.spend ?? null;
+    // A beat from an earlier day says nothing of today: what it spent then does not count against today's cap.
+    return s && s.day === today ? s : s ? { ...s, day: today, spentUsd: 0 } : null;
+  };
+  /** A claimed task's latest progress: this node's own file, else what the holder's heartbeat carries. */
+  const progressOf = (t: TaskSummary): Progress | null => {
+    if (!t.claim?.node || (t.state !== 'claimed' && t.state !== 'cancelling')) return null;
+    if (t.claim.node === ctx.config.node) return readProgress(ctx.paths.home, t.id, t.claim.attempt);
+    return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
+  };
   return {
     node: ctx.config.node,
     remote: ctx.repo.transport.display,
-    head: snap.commit,
-    settings: snap.settings,
-    settingsOverridden: snap.settingsOverridden,
-    nodes: nodeViews.map((n) => ({ ...n, ...liveness(n.node) })),
-    ...(per !== undefined ? { perState: per } : {}),
-    tasks: listed.map((v) => {
-      const t = summarize(v);
-      const j = judged.get(v.id);
-      return { ...t, progress: progressOf(t), ...(j?.refusedHere ? { refusedHere: j.refusedHere } : {}), ...(j?.untrusted ? { untrusted: j.untrusted } : {}) };
-    }),
-    counts,
-    trust: trust ? { version: trust.accepted.version } : null,
-    problems: await snap.allProblems(),
-    forged: snap.forged,
+    head: core.head,
+    settings,
+    settingsOverridden: core.settingsOverridden,
+    nodes: core.nodes.map((n) => ({ ...n, ...liveness(n.node) })),
+    ...(core.perState !== undefined ? { perState: core.perState } : {}),
+    tasks: core.tasks.map((t) => ({ ...t, progress: progressOf(t) })),
+    counts: core.counts,
+    trust: core.trust,
+    problems: core.problems,
+    forged: core.forged,
     offline,
     queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),
-    budget: budgetReport(snap.settings, isLocalRemote(ctx), obs, offline ? null : beats, now),
+    budget: budgetReport(settings, isLocalRemote(ctx), obs, offline ? null : beats, now),
   };
 }
 

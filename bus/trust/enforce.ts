@@ -33,11 +33,16 @@ export async function enforcedTrust(snap: Snapshot, home: string, config: Pick<N
   return trust;
 }
 
+/** Whether this node pinned a bus's trust root: only then may it enforce trust (enforcedTrust is null otherwise). */
+export function pinsTrust(home: string): boolean {
+  return existsSync(pinPath(home));
+}
+
 const judged = new WeakMap<Snapshot, { home: string; trust: EnforcedTrust | null }>();
 
 async function judge(snap: Snapshot, home: string, config: Pick<NodeConfig, 'trust'>): Promise<EnforcedTrust | null> {
   // Most nodes never pin: every snapshot of theirs would read the chain for nothing.
-  if (!existsSync(pinPath(home))) return null;
+  if (!pinsTrust(home)) return null;
   const node = config.trust ?? {};
   const report = await loadTrust(snap, home, node);
   if (!report.pin || !report.accepted) return null;
