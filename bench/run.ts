@@ -10,7 +10,7 @@ import { initBus } from '../bus/ops/init.js';
 import { joinBus } from '../bus/ops/join.js';
 import { dispatch } from '../bus/ops/dispatch.js';
 import { claim } from '../bus/ops/claim.js';
-import { busStatus } from '../bus/ops/query.js';
+import { busStatus } from '../bus/ops/status.js';
 import { cliCycle } from './cli-cycle.js';
 import { git, historyRemote, tmp } from './fixtures.js';
 import { projectBench } from './project.js';

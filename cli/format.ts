@@ -1,5 +1,5 @@
 import type { FileProblem } from '../schemas/errors.js';
-import type { TaskSummary } from '../bus/ops/query.js';
+import type { TaskSummary } from '../bus/ops/task-summary.js';
 
 export function problemLine(p: FileProblem): string {
   return `${p.severity === 'error' ? 'error' : 'warning'}: ${p.path}${p.field ? ` (${p.field})` : ''}: ${p.reason}\n    fix: ${p.fix}`;

@@ -2,7 +2,8 @@ import type { BusContext } from '../bus/context.js';
 import { GITBUS_VERSION } from '../bus/node-card.js';
 import { groupView, type GroupView } from '../bus/ops/group.js';
 import { busProblems } from '../bus/ops/lint-bus.js';
-import { busStatus, showTask, snapshotOrLast, type BusStatus, type Offline, type ShownTask } from '../bus/ops/query.js';
+import { showTask, snapshotOrLast, type Offline, type ShownTask } from '../bus/ops/query.js';
+import { busStatus, type BusStatus } from '../bus/ops/status.js';
 import type { FileProblem } from '../schemas/errors.js';
 import type { Progress } from '../bus/progress.js';
 

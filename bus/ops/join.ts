@@ -1,4 +1,3 @@
-import { warmStatusDigest } from './query.js';
 import { mkdir, rm } from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { existsSync } from 'node:fs';
@@ -18,6 +17,7 @@ import { heartbeatRef } from '../model/liveness.js';
 import { formatDuration } from '../../schemas/duration.js';
 import { transact } from '../cas.js';
 import { actorFromEnv } from '../context.js';
+import { warmStatusDigest } from './status.js';
 import { checkNodeOptions } from './init.js';
 import { choosePin, type TrustChoice } from '../trust/pin-choice.js';
 import { savePin } from '../trust/pin.js';

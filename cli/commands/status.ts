@@ -1,6 +1,6 @@
 import { budgetLine } from '../../bus/ops/budget-report.js';
 import type { Command } from 'commander';
-import { busStatus, type BusStatus } from '../../bus/ops/query.js';
+import { busStatus, type BusStatus } from '../../bus/ops/status.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { MIN_RUN_BUDGET_USD } from '../../watcher/runners/claude-args.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { busStatus } from '../../bus/ops/query.js';
+import { busStatus } from '../../bus/ops/status.js';
 import { nodeCardSchema } from '../../schemas/node-card.js';
 import { fileProblemSchema, offlineSchema, taskStateSchema, taskSummarySchema } from '../schemas.js';
 import { defineTool } from '../tool.js';

@@ -1,0 +1,285 @@
+import type { FileProblem } from '../../schemas/errors.js';
+import type { ResolvedSettings } from '../../schemas/settings.js';
+import type { BusContext } from '../context.js';
+import type { Snapshot, NodeView } from '../model/snapshot.js';
+import { eligibility, sortQueue } from '../model/planner.js';
+import type { TaskView } from '../model/task-view.js';
+import { isFinal, type ForgedFile, type SettingOverride, type TaskState } from '../model/types.js';
+import { MAIN } from '../repo.js';
+import { outageCode } from '../remote-failure.js';
+import { listQueue, type QueueEntry } from '../queue.js';
+import { archivedStates } from './archive-lookup.js';
+import { readObservations, updateObservations } from '../liveness-store.js';
+import { shownLiveness, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
+import { budgetOf, presenceMs, type FleetReport } from '../model/budget.js';
+import { budgetReport, isLocalRemote } from './budget-report.js';
+import { claimHolders } from './claim-holders.js';
+import { readBeat, type BeatDetails } from './heartbeat.js';
+import { readProgress, type Progress } from '../progress.js';
+import { spendToday, type NodeSpend } from '../spend-ledger.js';
+import { enforcedTrust, handoffVerdicts, pinsTrust, trustedJudge } from '../trust/enforce.js';
+import type { EnforcedTrust } from '../trust/handoff-trust.js';
+import type { HandoffFacts } from '../store/parse-cache-file.js';
+import { markEndsRemoved } from '../trust/seen-ended.js';
+import { localSnapshot, offlineFrom, snapshotOrLast, type Offline } from './query.js';
+import { DIGEST_MIN_TASKS, loadStatusDigest, saveStatusDigest } from './status-digest.js';
+import { DIGEST_PER_STATE } from './status-digest-file.js';
+import { summarize, type TaskSummary } from './task-summary.js';
+
+/*
+ * `gitbus status` (and the MCP and web views' status): a core worked out of one commit of main, or read from its
+ * digest (status-digest.ts), and what is of the moment added to it (docs/ARCHITECTURE.md "The status digest").
+ */
+
+export interface BusStatus {
+  node: string;
+  remote: string;
+  head: string | null;
+  /** The settings this node acts on: gitbus.yaml's, with what its trust version fixes in their place (§12). */
+  settings: ResolvedSettings;
+  /** Settings whose gitbus.yaml value this node does not use because its trust version says otherwise (also in problems). */
+  settingsOverridden: SettingOverride[];
+  /** Each node with its liveness as this node observes it (docs/PROTOCOL.md §5a). */
+  nodes: (NodeView & NodeLiveness)[];
+  /** `refusedHere`: why this node's policy (node.yaml `policy:`) refuses a pending or blocked task it could otherwise take. */
+  tasks: (TaskSummary & { refusedHere?: string; untrusted?: string })[];
+  /** The first tasks of each state only (StatusOptions.perState), when set: `counts` has how many there are. */
+  perState?: number;
+  /** The trust version this node enforces on handoffs (it pinned the bus's trust root), or null: it acts on any handoff. */
+  trust: { version: number } | null;
+  counts: Partial<Record<TaskState, number>>;
+  problems: FileProblem[];
+  /** Claims, releases, responses and node cards forged in a node's name, which this node ignores (trust enforced). */
+  forged: ForgedFile[];
+  /** Set when the remote could not be reached and this is what the node last knew. */
+  offline: Offline | null;
+  /** Dispatches and cancels made on this node that the remote has not accepted yet (bus/queue.ts). */
+  queued: { kind: QueueEntry['kind']; id: string; title?: string; queuedAt: string }[];
+  /** The fleet's heartbeat pushes and polling reads against the bus's budget (bus/ops/budget-report.ts). */
+  budget: FleetReport;
+}
+
+export interface NodeLiveness {
+  /** `stopped`: its watcher shut down cleanly; `silent`: its heartbeat is older than the lease; `unleased`: no watcher ever ran. */
+  liveness: ShownLiveness;
+  /** Its last heartbeat, as this node knows it (null when it has none). */
+  heartbeat: { at: string; ageMs: number; stopped: boolean } | null;
+  /**
+   * What its claude runs spent today (UTC) against its daily cap: this node's from its own ledger, another's from
+   * its heartbeat (null when it runs no claude tasks, or its heartbeat is of another day or says nothing).
+   */
+  spend: NodeSpend | null;
+}
+
+export interface StatusOptions {
+  /**
+   * List at most this many tasks per state (the first in queue order); `counts` still counts them all. What a
+   * person reads: with 5,000 pending tasks, summarizing all of them was a good part of what status cost.
+   */
+  perState?: number;
+}
+
+export async function busStatus(ctx: BusContext, options: StatusOptions = {}): Promise<BusStatus> {
+  const per = options.perState;
+  // A node that judges handoffs (a pinned trust root, a policy) decides with its own files and clock: it works its
+  // status out in full every time. Any other reads the digest of the commit it was last worked out for.
+  const digestible = ctx.config.policy === undefined && !pinsTrust(ctx.paths.home) && (per === undefined || per <= DIGEST_PER_STATE);
+  if (!digestible) return statusOf(ctx, await coreOfSnapshot(ctx, options, await snapshotOrLast(ctx)));
+  const pre = await headOrLast(ctx);
+  const core = !pre.offline && pre.head !== null ? await coreOfDigest(ctx, pre.head, per) : undefined;
+  if (core) return statusOf(ctx, { core, offline: null });
+  const at = pre.offline ? { snap: await localSnapshot(ctx), offline: pre.offline } : await snapshotOrLast(ctx, pre.head);
+  return statusOf(ctx, await coreOfSnapshot(ctx, options, at, true));
+}
+
+/**
+ * Works out the status of the node's main as it is in its clone and writes its digest, without asking the remote
+ * anything but the archive: what join leaves behind, so that the node's first status reads it.
+ */
+export async function warmStatusDigest(ctx: BusContext): Promise<void> {
+  if (ctx.config.policy !== undefined || pinsTrust(ctx.paths.home)) return;
+  await coreOfSnapshot(ctx, { perState: DIGEST_PER_STATE }, { snap: await localSnapshot(ctx), offline: null }, true);
+}
+
+/** What status shows of one commit, before the clock, heartbeats and this node's own files are added. */
+interface StatusCore {
+  head: string | null;
+  settings: ResolvedSettings;
+  settingsOverridden: SettingOverride[];
+  nodes: NodeView[];
+  /** The tasks listed, in queue order (progress not filled in yet). */
+  tasks: BusStatus['tasks'];
+  perState?: number;
+  counts: Partial<Record<TaskState, number>>;
+  trust: BusStatus['trust'];
+  problems: FileProblem[];
+  forged: ForgedFile[];
+  holders: ReadonlyMap<string, readonly string[]>;
+}
+
+/**
+ * The current head of main (fetching only if the remote moved), or, when the remote cannot be reached, the last
+ * one this node knew with the reason: snapshotOrLast's first half, for status to look for its digest in between.
+ */
+async function headOrLast(ctx: BusContext): Promise<{ head: string | null; offline: Offline | null }> {
+  try {
+    return { head: await ctx.repo.sync(MAIN), offline: null };
+  } catch (err) {
+    const code = outageCode(err);
+    if (code === null) throw err;
+    return { head: await ctx.repo.localHead(MAIN), offline: offlineFrom(ctx, code, err) };
+  }
+}
+
+/** The first `per` tasks of each state of `tasks` (in their order); all of them when `per` is undefined. */
+function firstPerState<T extends { state: TaskState }>(tasks: readonly T[], per: number | undefined): T[] {
+  if (per === undefined) return [...tasks];
+  const shown = new Map<TaskState, number>();
+  return tasks.filter((t) => {
+    const n = (shown.get(t.state) ?? 0) + 1;
+    shown.set(t.state, n);
+    return n <= per;
+  });
+}
+
+/** The core from the digest of `head` (status-digest.ts), or undefined when there is none this status can use. */
+async function coreOfDigest(ctx: BusContext, head: string, per: number | undefined): Promise<StatusCore | undefined> {
+  const loaded = loadStatusDigest(ctx.repo.gitdir, head, per === undefined);
+  if (!loaded) return undefined;
+  const d = loaded.digest;
+  const tasks = per === undefined ? loaded.all : firstPerState(d.top, per);
+  if (!tasks) return undefined;
+  // A dependency the archive did not know then may have been archived since: asked again, as a full status would.
+  const found = new Set(d.external.found.map(([id]) => id));
+  const unknown = d.external.asked.filter((id) => !found.has(id));
+  if (unknown.length > 0 && (await archivedStates(ctx, unknown)).size > 0) return undefined;
+  return { head, settings: d.settings, settingsOverridden: [], nodes: d.nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts: d.counts, trust: null, problems: d.problems, forged: [], holders: new Map(d.holders) };
+}
+
+/** The core worked out from a snapshot; with `digest`, written down for the next status of the same commit. */
+async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { snap: Snapshot; offline: Offline | null }, digest = false): Promise<{ core: StatusCore; offline: Offline | null }> {
+  const { snap, offline } = at;
+  const nodes = await snap.nodes();
+  const holders = await claimHolders(snap);
+  // Dependencies that left main count with their archived state, as they do for claims.
+  const asked: string[] = [];
+  const found: [string, TaskState][] = [];
+  const external = offline
+    ? undefined
+    : async (missing: string[]): Promise<Map<string, TaskState>> => {
+        const states = await archivedStates(ctx, missing);
+        asked.push(...missing);
+        found.push(...states);
+        return states;
+      };
+  // On a bus whose trust root this node pinned: which live tasks it would refuse as untrusted, and why.
+  const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
+  // Trust verdicts and a node policy judge whole handoffs; without either, the tasks are listed from their
+  // handoffs' facts (Snapshot.rowViews), which is what keeps status cheap with thousands pending.
+  const whole = trust !== null || ctx.config.policy !== undefined;
+  let views: TaskView<HandoffFacts>[];
+  let judged = new Map<string, Judged>();
+  if (whole) {
+    const full = sortQueue(await snap.viewsOf(snap.ids(), external));
+    snap.saveParsed();
+    judged = await judgeHandoffs(ctx, snap, trust, full);
+    views = full;
+  } else {
+    views = sortQueue(await snap.rowViews(snap.ids(), external));
+    snap.saveParsed();
+  }
+  const counts: Partial<Record<TaskState, number>> = {};
+  for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
+  const per = options.perState;
+  const tasks = firstPerState(views, per).map((v) => {
+    const j = judged.get(v.id);
+    return { ...summarize(v), ...(j?.refusedHere ? { refusedHere: j.refusedHere } : {}), ...(j?.untrusted ? { untrusted: j.untrusted } : {}) };
+  });
+  const problems = await snap.allProblems();
+  if (digest && !whole && !offline && snap.commit !== null && views.length >= DIGEST_MIN_TASKS) {
+    const all = per === undefined ? tasks : views.map(summarize);
+    saveStatusDigest(ctx.repo.gitdir, { commit: snap.commit, settings: snap.settings, nodes, counts, top: firstPerState(all, DIGEST_PER_STATE), problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external: { asked, found } }, all);
+  }
+  const core: StatusCore = { head: snap.commit, settings: snap.settings, settingsOverridden: snap.settingsOverridden, nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts, trust: trust ? { version: trust.accepted.version } : null, problems, forged: snap.forged, holders };
+  return { core, offline };
+}
+
+/** A status from its core: liveness, progress, spend, the queue and the budget, as of now. */
+async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; offline: Offline | null }): Promise<BusStatus> {
+  const settings = core.settings;
+  const leaseMs = settings.leaseMs;
+  // While the remote cannot be reached, what this node saw last is shown as it was; nothing more is asked of it.
+  const obs = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs, core.holders);
+  const beats = new Map<string, (BeatFacts & Partial<BeatDetails>) | null>();
+  if (!offline) for (const n of new Set([...core.nodes.map((v) => v.node), ...Object.keys(obs.nodes)])) if (obs.nodes[n]) beats.set(n, await readBeat(ctx, n));
+  const now = Date.now();
+  const liveness = (node: string): NodeLiveness => {
+    const beat = beats.get(node) ?? null;
+    // A node that finished its work last beat at its holding cadence; idle, it next beats at the fleet's presence.
+    const idleEvery = typeof beat?.everyMs === 'number' ? { ...beat, everyMs: Math.max(beat.everyMs, presenceMs(settings, budgetOf(settings, isLocalRemote(ctx)), Object.keys(obs.nodes).length)) } : beat;
+    const { liveness: l, beatAt } = shownLiveness(obs, node, idleEvery, leaseMs, now);
+    return { liveness: l, heartbeat: beatAt === null ? null : { at: new Date(beatAt).toISOString(), ageMs: Math.max(0, now - beatAt), stopped: l === 'stopped' }, spend: nodeSpend(node) };
+  };
+  const today = new Date(now).toISOString().slice(0, 10);
+  const nodeSpend = (node: string): NodeSpend | null => {
+    if (node === ctx.config.node) return ctx.config.runners.includes('claude') || ctx.config.claude?.maxSpendUsdPerDay !== undefined ? spendToday(ctx.paths.home, ctx.config.claude?.maxSpendUsdPerDay, new Date(now)) : null;
+    const s = beats.get(node)?.spend ?? null;
+    // A beat from an earlier day says nothing of today: what it spent then does not count against today's cap.
+    return s && s.day === today ? s : s ? { ...s, day: today, spentUsd: 0 } : null;
+  };
+  /** A claimed task's latest progress: this node's own file, else what the holder's heartbeat carries. */
+  const progressOf = (t: TaskSummary): Progress | null => {
+    if (!t.claim?.node || (t.state !== 'claimed' && t.state !== 'cancelling')) return null;
+    if (t.claim.node === ctx.config.node) return readProgress(ctx.paths.home, t.id, t.claim.attempt);
+    return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
+  };
+  return {
+    node: ctx.config.node,
+    remote: ctx.repo.transport.display,
+    head: core.head,
+    settings,
+    settingsOverridden: core.settingsOverridden,
+    nodes: core.nodes.map((n) => ({ ...n, ...liveness(n.node) })),
+    ...(core.perState !== undefined ? { perState: core.perState } : {}),
+    tasks: core.tasks.map((t) => ({ ...t, progress: progressOf(t) })),
+    counts: core.counts,
+    trust: core.trust,
+    problems: core.problems,
+    forged: core.forged,
+    offline,
+    queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),
+    budget: budgetReport(settings, isLocalRemote(ctx), obs, offline ? null : beats, now),
+  };
+}
+
+/** Why this node would not take a task it could otherwise: a trust verdict, or its policy (node.yaml `policy:`). */
+interface Judged {
+  untrusted?: string;
+  refusedHere?: string;
+}
+
+/** The tasks this node's trust or policy turns down, with why (full views: a verdict reads the whole handoff). */
+async function judgeHandoffs(ctx: BusContext, snap: Snapshot, trust: EnforcedTrust | null, views: TaskView[]): Promise<Map<string, Judged>> {
+  const verdicts = trust ? await handoffVerdicts(snap, trust, views.filter((v) => !isFinal(v.state)).map((v) => v.id), { name: ctx.config.node, labels: ctx.config.labels }) : null;
+  if (verdicts) markEndsRemoved(ctx.paths.home, snap, verdicts);
+  const judge = trustedJudge(ctx.paths.home, ctx.config, verdicts);
+  // What keeps this node's watcher from a pending task it could otherwise take (runner, labels, address).
+  const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners, ...(judge ? { policy: judge } : {}) };
+  const refusedHere = (v: TaskView): string | undefined => {
+    if (!judge || v.state !== 'pending' || !v.handoff) return undefined;
+    if (v.handoff.to === ctx.config.node) {
+      const verdict = judge(v.handoff, v.id);
+      return verdict.ok ? undefined : `${verdict.reason} (addressed to this node: its watcher answers it failed)`;
+    }
+    const e = eligibility(v, me, snap.settings.maxAttempts);
+    return e.refusedByPolicy ? e.reason.replace(/^this node's policy refuses it: /, '') : undefined;
+  };
+  const out = new Map<string, Judged>();
+  for (const v of views) {
+    const t = verdicts?.get(v.id);
+    const untrusted = t && !t.trusted ? t.reason : undefined;
+    const refused = untrusted ? undefined : refusedHere(v);
+    if (untrusted || refused) out.set(v.id, { ...(untrusted ? { untrusted } : {}), ...(refused ? { refusedHere: refused } : {}) });
+  }
+  return out;
+}
