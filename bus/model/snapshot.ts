@@ -94,6 +94,8 @@ export class Snapshot {
     let r = settingsCache.get(ref.oid);
     if (!r) {
       r = parseSettingsFile(await this.store.readBlob(ref.oid));
+      // One entry per version of gitbus.yaml a long-lived process meets: few, but never more than a handful kept.
+      if (settingsCache.size >= 8) settingsCache.clear();
       settingsCache.set(ref.oid, r);
     }
     if (r.ok) {
@@ -117,7 +119,8 @@ export class Snapshot {
       ? { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings }
       : { ok: false, problems: r.problems, ...(r.unsupportedProtocol !== undefined ? { unsupportedProtocol: r.unsupportedProtocol } : {}) };
     remember(ref.path, ref.oid, parsed);
-    const folder = ref.path.slice(0, ref.path.indexOf('/'));
+    const slash = ref.path.indexOf('/');
+    const folder = slash < 0 ? '' : ref.path.slice(0, slash);
     parsedFromBlobs.set(folder, parsedIn(folder) + 1);
     return parsed as Parsed<T>;
   }
