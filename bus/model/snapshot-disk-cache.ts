@@ -1,7 +1,7 @@
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { parseCacheDir, type ParseCacheDir } from '../store/parse-cache.js';
 import type { CachedEntry, CachedFacts } from '../store/parse-cache-file.js';
-import { baseViews, cached, parsedIn, remember } from './snapshot-memos.js';
+import { baseViews, cached, parseCacheGeneration, parsedIn, remember } from './snapshot-memos.js';
 import type { FileRef, TaskFiles } from './types.js';
 
 /*
@@ -32,6 +32,8 @@ interface DiskCache {
   checked: Map<string, string>;
   /** Folder trees loadParsed has seen: their files are in the parse cache already (or were parsed once). */
   loaded: Set<string>;
+  /** parseCacheGeneration when `loaded` was last valid: an emptied parse cache holds none of those trees' files. */
+  generation: number;
   /** The handoff facts last read, and the handoffs tree they were read for: every key's test reads them once. */
   facts?: { tree: string; map: Map<string, CachedFacts> | null };
 }
@@ -44,7 +46,7 @@ const DISK_NEW_SHARE = 0.05;
 function diskCacheOf(store: ObjectStore): DiskCache {
   let d = diskCaches.get(store.gitdir);
   if (!d) {
-    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map(), loaded: new Set() };
+    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map(), loaded: new Set(), generation: parseCacheGeneration() };
     diskCaches.set(store.gitdir, d);
   }
   return d;
@@ -56,6 +58,10 @@ function diskCacheOf(store: ObjectStore): DiskCache {
  */
 export function loadParsedFromDisk(store: ObjectStore, folderTrees: FolderTrees, loadedFolders: Set<string>, except?: string): void {
   const disk = diskCacheOf(store);
+  if (disk.generation !== parseCacheGeneration()) {
+    disk.loaded.clear();
+    disk.generation = parseCacheGeneration();
+  }
   for (const [folder, { tree, entries }] of folderTrees) {
     if (folder === except || loadedFolders.has(folder)) continue;
     loadedFolders.add(folder);

@@ -23,8 +23,15 @@ export const cached = (path: string, oid: string): Parsed<unknown> | undefined =
 };
 const PARSE_CACHE_LIMIT = 50_000;
 
+let generation = 0;
+/** How many times the parse cache was emptied: what was marked as loaded into it before then is not there any more. */
+export const parseCacheGeneration = (): number => generation;
+
 export function remember(path: string, oid: string, parsed: Parsed<unknown>): void {
-  if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.clear();
+  if (parseCache.size >= PARSE_CACHE_LIMIT) {
+    parseCache.clear();
+    generation++;
+  }
   parseCache.set(oid, { path, parsed });
 }
 
