@@ -60,6 +60,12 @@ function pathObjects(id: string): Set<string> {
   return new Set([revParse('archive'), revParse('archive^{tree}'), revParse('archive:ids'), revParse(`archive:ids/${shard(id)}`), revParse(base), revParse(`${base}.sig`), ...treeObjects(base), ...treeObjects(`${base}.sig`)]);
 }
 
+/** A task's folder and signature folder in the archive's index, with their files. */
+function folderObjects(id: string): Set<string> {
+  const base = `archive:ids/${shard(id)}/${id}.${month}`;
+  return new Set([revParse(base), revParse(`${base}.sig`), ...treeObjects(base), ...treeObjects(`${base}.sig`)]);
+}
+
 beforeAll(async () => {
   bus = await makeBus({ node: 'boss' });
   boss = bus.home('boss');
@@ -127,11 +133,22 @@ describe('archive path reads', () => {
     // A second lookup reuses what the first fetched.
     expect(json<{ state: string }>(await ok(['show', id], fresh)).state).toBe('succeeded');
     expect(archiveObjectsIn(clone).size).toBe(held.size);
-    // Through git upload-pack (no direct access): the same objects, asked for by path.
+    // Through git's services (no direct access): one git upload-archive exchange brings the task's two folders and
+    // their files, rebuilt as git's own objects, and none of the trees above them; the lookup is remembered.
     const viaPack = bus.home('via-pack');
     await ok(['join', bus.remote, '--node', 'via-pack', '--trust', fp('alice')], viaPack, { GITBUS_DIRECT: '0' });
-    expect(json<{ state: string }>(await ok(['show', id], viaPack, { GITBUS_DIRECT: '0' })).state).toBe('succeeded');
-    expect(archiveObjectsIn(join(viaPack, 'clone.git'))).toEqual(held);
+    const viaShown = json<{ state: string; files: { path: string; text: string }[] }>(await ok(['show', id], viaPack, { GITBUS_DIRECT: '0' }));
+    expect(viaShown.state).toBe('succeeded');
+    expect(viaShown.files).toEqual(shown.files);
+    const viaClone = join(viaPack, 'clone.git');
+    expect(archiveObjectsIn(viaClone)).toEqual(folderObjects(id));
+    expect(readFileSync(join(viaClone, 'gitbus-archive-found'), 'utf8')).toContain(`${id} ${month} ${revParse(`archive:ids/${shard(id)}/${id}.${month}`)}`);
+    // Where the remote does not run git-upload-archive (as GitHub): the path, as above.
+    const viaPath = bus.home('via-path');
+    await ok(['join', bus.remote, '--node', 'via-path', '--trust', fp('alice')], viaPath, { GITBUS_DIRECT: '0' });
+    writeFileSync(join(viaPath, 'clone.git', 'gitbus-archive-upload-archive'), 'refused\n');
+    expect(json<{ state: string }>(await ok(['show', id], viaPath, { GITBUS_DIRECT: '0' })).state).toBe('succeeded');
+    expect(archiveObjectsIn(join(viaPath, 'clone.git'))).toEqual(held);
   });
 
   it('a pinned node claims a task that waits on an archived one, and a forged archived end in the index blocks', async () => {
