@@ -112,9 +112,12 @@ export class UploadArchiveReader {
           left = left.filter((id) => id !== miss[1]);
           continue;
         }
-        // No index, a broken archive, a cut-off stream, a connection lost: path reads find out properly.
+        // No index, a broken archive, a cut-off stream: path reads find out properly.
         if (err instanceof UploadArchiveError || err instanceof TarReadError) return null;
-        throw err;
+        // A host that drops the channel or never answers this command (a timeout): not asked again for a while;
+        // if the connection itself is down, path reads say so.
+        this.rememberRefusal(err instanceof Error ? err.message : String(err));
+        return null;
       }
       return await this.store(left, entries);
     }

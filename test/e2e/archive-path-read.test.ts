@@ -11,7 +11,8 @@ import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-serv
 /**
  * Reading one archived task reads its path, not the archive branch (issue 14 point 4, docs/PROTOCOL.md §7): a node
  * that never read the archive fetches the commit, the root, the `ids` tree, one shard and the task's folders, over
- * a local remote and over HTTP; dependencies on archived tasks still resolve, a forged archived end (index entry
+ * a local remote and over HTTP (through git's services on a local remote: one git upload-archive exchange that
+ * brings only the task's folders, or the path where the host does not run it); dependencies on archived tasks still resolve, a forged archived end (index entry
  * and all) still counts for nothing on a pinned node, an archive written without the index is found by the month
  * scan and indexed by `archive --reindex`, and a server that allows neither filters nor any-object wants gets a
  * shallow fetch of the archive's tip, never its history.
@@ -157,6 +158,11 @@ describe('archive path reads', () => {
     const st = json<{ tasks: { id: string; state: string; waitingOn?: { id: string; state: string }[] }[] }>(await ok(['status'], w));
     expect(st.tasks.find((t) => t.id === fake)?.waitingOn).toEqual([{ id: FAKE, state: 'unknown' }]);
     expect(st.tasks.find((t) => t.id === real)?.state).toBe('pending');
+    // The same through git's services, where upload-archive rebuilds the forged folder: it still counts for nothing.
+    const viaPack = json<typeof st>(await ok(['status'], bus.home('via-pack'), { GITBUS_DIRECT: '0' }));
+    expect(viaPack.tasks.find((t) => t.id === fake)?.waitingOn).toEqual([{ id: FAKE, state: 'unknown' }]);
+    expect(viaPack.tasks.find((t) => t.id === real)?.state).toBe('pending');
+    expect(readFileSync(join(bus.home('via-pack'), 'clone.git', 'gitbus-archive-found'), 'utf8')).toContain(FAKE);
     const claimed = json<{ id: string }>(await ok(['claim', '--next'], w));
     expect(claimed.id).toBe(real);
     // Only paths: the pinned node read the shard and the two tasks' folders, not the month folder.
