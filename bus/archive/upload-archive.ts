@@ -23,13 +23,18 @@ export interface ArchivedFolders {
 /** How long a remote's refusal to run git-upload-archive is remembered (the host's setup may change). */
 const REFUSAL_MEMORY_MS = 6 * 60 * 60 * 1000;
 const REFUSAL_FILE = 'gitbus-archive-upload-archive';
-/** What the last lookups found, for the archive tip they were made at: `tip <oid>`, then `<id> <month> <task> <sig|->`. */
+/**
+ * What the last lookups found, for the archive tip they were made at: `tip <oid>`, then `<id> <month> <task> <sig|->`
+ * per id found, `<id> -` per id the index lacks (read by path, which keeps what it reads: a dependency on a task
+ * that is nowhere then costs no exchange per watcher wake).
+ */
 const MEMO_FILE = 'gitbus-archive-found';
 /** upload-archive takes at most 64 arguments; two are the format and the tree-ish. */
 const MAX_PATHSPECS = 60;
 /** Ids the index lacks are asked for again without them at most this often per batch; then read by path. */
 const MAX_MISSES = 2;
 const MISS_RE = /pathspec '([a-z0-9_-]+)\.\*' did not match/;
+const NO_TREE_RE = /not a valid object name/;
 /** Ids in more shards than this are read by path: one upload-pack exchange per level for all of them. */
 const MAX_SHARDS = 8;
 
@@ -67,15 +72,15 @@ export class UploadArchiveReader {
    * null when the service is not to be used at all.
    */
   async find(tip: string, ids: readonly string[]): Promise<Map<string, ArchivedFolders> | null> {
-    const out = await this.remembered(tip, ids);
-    const asked = ids.filter((id) => !out.has(id) && TASK_ID_RE.test(id));
+    const { found: out, lacking } = await this.remembered(tip, ids);
+    const asked = ids.filter((id) => !out.has(id) && !lacking.has(id) && TASK_ID_RE.test(id));
     if (asked.length === 0) return out;
     if (!this.usable()) return out.size > 0 ? out : null;
     const byShard = new Map<string, string[]>();
     for (const id of asked) byShard.set(archiveShardOf(id), [...(byShard.get(archiveShardOf(id)) ?? []), id]);
     // One exchange per shard: the shard as the tree-ish is what keeps git's walk short (below).
     if (byShard.size > MAX_SHARDS) return out.size > 0 ? out : null;
-    const learned = new Map<string, ArchivedFolders>();
+    const learned = new Map<string, ArchivedFolders | null>();
     for (const [shard, list] of byShard) {
       for (let i = 0; i < list.length; i += MAX_PATHSPECS) {
         const got = await this.batch(shard, list.slice(i, i + MAX_PATHSPECS));
@@ -85,7 +90,7 @@ export class UploadArchiveReader {
       if (!this.usable()) break;
     }
     if (learned.size === 0 && out.size === 0 && !this.usable()) return null;
-    for (const [id, f] of learned) out.set(id, f);
+    for (const [id, f] of learned) if (f) out.set(id, f);
     if (learned.size > 0) this.remember(tip, learned);
     return out;
   }
@@ -95,8 +100,9 @@ export class UploadArchiveReader {
    * matched nothing). The tree-ish is the shard itself: with `refs/heads/archive:ids` and `<hh>/<id>.*` git 2.39
    * reads every shard (1 s of CPU at 100,000 tasks, measured), with the shard it reads only the path to it.
    */
-  private async batch(shard: string, ids: string[]): Promise<Map<string, ArchivedFolders> | null> {
+  private async batch(shard: string, ids: string[]): Promise<Map<string, ArchivedFolders | null> | null> {
     let left = ids;
+    const lacking = new Map<string, null>();
     for (let misses = 0; left.length > 0 && misses <= MAX_MISSES; misses++) {
       let entries: TarEntry[];
       this.stats.requests++;
@@ -110,8 +116,11 @@ export class UploadArchiveReader {
         const miss = err instanceof UploadArchiveError ? MISS_RE.exec(err.said) : null;
         if (miss) {
           left = left.filter((id) => id !== miss[1]);
+          lacking.set(miss[1] as string, null);
           continue;
         }
+        // No such shard (or no index at all): none of these ids is in the index.
+        if (err instanceof UploadArchiveError && NO_TREE_RE.test(err.said)) return new Map([...lacking, ...left.map((id) => [id, null] as const)]);
         // No index, a broken archive, a cut-off stream: path reads find out properly.
         if (err instanceof UploadArchiveError || err instanceof TarReadError) return null;
         // A host that drops the channel or never answers this command (a timeout): not asked again for a while;
@@ -119,9 +128,12 @@ export class UploadArchiveReader {
         this.rememberRefusal(err instanceof Error ? err.message : String(err));
         return null;
       }
-      return await this.store(left, entries);
+      // An id whose folders could not be rebuilt is read by path from now on, like one the index lacks.
+      const stored = await this.store(left, entries);
+      return new Map([...lacking, ...left.map((id) => [id, stored.get(id) ?? null] as const)]);
     }
-    return new Map();
+    // Too many misses in one batch: the rest are read by path too.
+    return new Map([...lacking, ...left.map((id) => [id, null] as const)]);
   }
 
   /** Writes the folders of `ids` found in `entries` (paths in the shard) into the clone; ids whose folders cannot be rebuilt are left out. */
@@ -171,20 +183,22 @@ export class UploadArchiveReader {
   }
 
   /** What earlier lookups found at this tip, where the clone still holds the folders. */
-  private async remembered(tip: string, ids: readonly string[]): Promise<Map<string, ArchivedFolders>> {
-    const out = new Map<string, ArchivedFolders>();
+  private async remembered(tip: string, ids: readonly string[]): Promise<{ found: Map<string, ArchivedFolders>; lacking: Set<string> }> {
+    const found = new Map<string, ArchivedFolders>();
+    const lacking = new Set<string>();
     const memo = readMemo(this.repo.gitdir, tip);
     for (const id of ids) {
       const f = memo.get(id);
-      if (f && (await this.repo.hasObject(f.task)) && (f.signatures === null || (await this.repo.hasObject(f.signatures)))) out.set(id, f);
+      if (f === null) lacking.add(id);
+      else if (f && (await this.repo.hasObject(f.task)) && (f.signatures === null || (await this.repo.hasObject(f.signatures)))) found.set(id, f);
     }
-    return out;
+    return { found, lacking };
   }
 
-  private remember(tip: string, learned: Map<string, ArchivedFolders>): void {
+  private remember(tip: string, learned: Map<string, ArchivedFolders | null>): void {
     const all = readMemo(this.repo.gitdir, tip);
     for (const [id, f] of learned) all.set(id, f);
-    const text = `tip ${tip}\n${[...all].map(([id, f]) => `${id} ${f.month} ${f.task} ${f.signatures ?? '-'}\n`).join('')}`;
+    const text = `tip ${tip}\n${[...all].map(([id, f]) => (f ? `${id} ${f.month} ${f.task} ${f.signatures ?? '-'}\n` : `${id} -\n`)).join('')}`;
     const path = join(this.repo.gitdir, MEMO_FILE);
     const tmp = `${path}.${process.pid}.tmp`;
     try {
@@ -206,8 +220,8 @@ export class UploadArchiveReader {
 }
 
 /** The memo for `tip`; empty when it was written for another tip (the archive moved: ask again). */
-function readMemo(gitdir: string, tip: string): Map<string, ArchivedFolders> {
-  const out = new Map<string, ArchivedFolders>();
+function readMemo(gitdir: string, tip: string): Map<string, ArchivedFolders | null> {
+  const out = new Map<string, ArchivedFolders | null>();
   let text: string;
   try {
     text = fs.readFileSync(join(gitdir, MEMO_FILE), 'utf8');
@@ -217,6 +231,7 @@ function readMemo(gitdir: string, tip: string): Map<string, ArchivedFolders> {
   const lines = text.split('\n');
   if (lines[0] !== `tip ${tip}`) return out;
   for (const line of lines.slice(1)) {
+    if (/^[a-z0-9_-]+ -$/.test(line)) out.set(line.slice(0, -2), null);
     const m = /^([a-z0-9_-]+) ([0-9]{4}-[0-9]{2}) ([0-9a-f]{40}) ([0-9a-f]{40}|-)$/.exec(line);
     if (m) out.set(m[1] as string, { month: m[2] as string, task: m[3] as string, signatures: m[4] === '-' ? null : (m[4] as string) });
   }

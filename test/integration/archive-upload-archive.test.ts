@@ -102,6 +102,14 @@ describe('archive reads through git upload-archive', () => {
     expect(found?.get(B)?.task).toBe(rev(`archive:${index(B)}`));
     // B's shard: asked, one miss named, asked again without it; the other shard: asked once.
     expect(r.stats.requests).toBe(3);
+    // Remembered both ways at this tip: a dependency on a task that is nowhere costs no exchange per wake.
+    const again = reader(clone);
+    expect([...((await again.find(tip, [B, sameShard, noShard]))?.keys() ?? [])]).toEqual([B]);
+    expect(again.stats.requests).toBe(0);
+    // At another tip, asked again.
+    const moved = reader(clone);
+    await moved.find('0'.repeat(40), [noShard]);
+    expect(moved.stats.requests).toBe(1);
   });
 
   it('remembers a host that does not run git-upload-archive, and is not used then', async () => {
