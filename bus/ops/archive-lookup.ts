@@ -8,6 +8,7 @@ import { pathFor } from '../../schemas/layout.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import type { ArchiveFilter, ArchiveObjectSource } from '../archive/path-read.js';
 import { openArchiveSource } from '../archive/source.js';
+import { UploadArchiveReader, type ArchivedFolders } from '../archive/upload-archive.js';
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
 import { ARCHIVE_MONTH_RE, SIGNATURES_FOLDER } from '../../schemas/layout.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
@@ -52,8 +53,6 @@ async function archivedEndCounts(ctx: BusContext, id: string, entry: ArchivedTas
 
 export interface ArchivedTask {
   month: string;
-  /** The root tree of the archive commit it was found in, to read more of it (its signatures). */
-  tree: string;
   state: TaskState;
   /** File name inside the task's archive folder -> blob oid. */
   files: Map<string, string>;
@@ -83,21 +82,53 @@ export async function findArchived(ctx: BusContext, ids: string[], opts: FindArc
   if (!head || ids.length === 0) return new Map();
   const source = await openArchiveSource(ctx.repo, head);
   try {
-    return await lookUp(ctx.repo.store, head, ids, source, opts.thorough ?? false);
+    // Through git's services, one upload-archive exchange finds what the index has, where the remote runs it.
+    const known = source.mode === 'path' ? ((await new UploadArchiveReader(ctx.repo).find(head, ids)) ?? new Map<string, ArchivedFolders>()) : new Map<string, ArchivedFolders>();
+    return await lookUp(ctx.repo.store, head, ids, source, opts.thorough ?? false, known);
   } finally {
     source.close?.();
   }
 }
 
-/** The lookup itself, from the archive commit `head`; `reader` brings what the clone lacks. */
-async function lookUp(store: ObjectStore, head: string, ids: string[], reader: ArchiveObjectSource, thorough: boolean): Promise<Map<string, ArchivedTask>> {
+/**
+ * The lookup itself, from the archive commit `head`; `reader` brings what the clone lacks. `known`: the folders of
+ * tasks already found (bus/archive/upload-archive.ts), which are in the clone.
+ */
+async function lookUp(store: ObjectStore, head: string, ids: string[], reader: ArchiveObjectSource, thorough: boolean, known: ReadonlyMap<string, ArchivedFolders>): Promise<Map<string, ArchivedTask>> {
   const out = new Map<string, ArchivedTask>();
   const need = async (oids: string[], filter?: ArchiveFilter) => (oids.length > 0 ? reader.ensure(oids, filter) : undefined);
+  const folder = new Map<string, ArchivedFolders>(known);
+  const wanted = new Set(ids.filter((id) => !known.has(id)));
+  if (wanted.size > 0) await findByPath(store, head, wanted, folder, need, thorough);
+
+  // The tasks' folders with their files, in one exchange.
+  await need([...folder].flatMap(([id, f]) => (known.has(id) ? [] : f.signatures ? [f.task, f.signatures] : [f.task])));
+  for (const [id, f] of folder) {
+    const blobs = async (oid: string | null) => new Map(oid ? (await store.readTree(oid)).filter((e) => e.type === 'blob' && e.mode !== '120000').map((e) => [e.path, e.oid] as const) : []);
+    const files = await blobs(f.task);
+    let state: TaskState = 'cancelled';
+    const resp = files.get('response.md');
+    if (resp) {
+      const r = parseArchivedFile(`${f.month}/${id}/response.md`, await store.readBlob(resp));
+      state = r.ok ? (r.file.data as Response).status : 'failed';
+    }
+    out.set(id, { month: f.month, state, files, signatures: await blobs(f.signatures) });
+  }
+  return out;
+}
+
+/** Finds the folders of `wanted` (emptied as they are found) by reading the archive's trees level by level. */
+async function findByPath(
+  store: ObjectStore,
+  head: string,
+  wanted: Set<string>,
+  folder: Map<string, ArchivedFolders>,
+  need: (oids: string[], filter?: ArchiveFilter) => Promise<void>,
+  thorough: boolean,
+): Promise<void> {
   await need([head], 'tree:1');
   const tree = await store.readCommitTree(head);
   const root = await store.readTree(tree);
-  const folder = new Map<string, { month: string; task: string; signatures: string | null }>();
-  const wanted = new Set(ids);
 
   const index = root.find((e) => e.path === ARCHIVE_INDEX_FOLDER && e.type === 'tree');
   let indexComplete = false;
@@ -143,18 +174,4 @@ async function lookUp(store: ObjectStore, head: string, ids: string[], reader: A
     }
   }
 
-  // The tasks' folders with their files, in one exchange.
-  await need([...folder.values()].flatMap((f) => (f.signatures ? [f.task, f.signatures] : [f.task])));
-  for (const [id, f] of folder) {
-    const blobs = async (oid: string | null) => new Map(oid ? (await store.readTree(oid)).filter((e) => e.type === 'blob' && e.mode !== '120000').map((e) => [e.path, e.oid] as const) : []);
-    const files = await blobs(f.task);
-    let state: TaskState = 'cancelled';
-    const resp = files.get('response.md');
-    if (resp) {
-      const r = parseArchivedFile(`${f.month}/${id}/response.md`, await store.readBlob(resp));
-      state = r.ok ? (r.file.data as Response).status : 'failed';
-    }
-    out.set(id, { month: f.month, tree, state, files, signatures: await blobs(f.signatures) });
-  }
-  return out;
 }

@@ -150,6 +150,23 @@ export class LocalTransport implements Transport {
     return this.service(service, ['--stateless-rpc'], body);
   }
 
+  async uploadArchive(body: Uint8Array): Promise<Uint8Array> {
+    await this.ready();
+    const run = await runGit({
+      gitPath: this.gitPath,
+      args: ['upload-archive', this.path],
+      input: body,
+      timeoutMs: this.timeoutMs,
+      what: 'git upload-archive',
+      remote: this.display,
+      track: (child, running) => (running ? this.running.add(child) : this.running.delete(child)),
+    });
+    if (run.exitCode !== 0) {
+      throw new GitServiceError({ service: 'git-upload-archive', remote: this.display, exitCode: run.exitCode, signal: run.signal, stderr: run.stderr, stdout: run.stdout });
+    }
+    return run.stdout;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const child of this.running) child.kill('SIGKILL');

@@ -78,7 +78,7 @@ function trimSlash(path: string): string {
  * the path becomes '\'' and `!` is escaped for csh-like login shells. A leading `~` stays inside the quotes,
  * also like git: upload-pack and receive-pack expand it themselves.
  */
-export function remoteGitCommand(service: 'git-upload-pack' | 'git-receive-pack', path: string): string {
+export function remoteGitCommand(service: 'git-upload-pack' | 'git-receive-pack' | 'git-upload-archive', path: string): string {
   return `${service} ${quote(path)}`;
 }
 

@@ -91,6 +91,32 @@ export class SshTransport implements Transport {
     }
   }
 
+  /**
+   * `git-upload-archive '<path>'` on the host: the request, then everything it prints. No advertisement comes
+   * first (the service reads its arguments before it says anything).
+   */
+  async uploadArchive(body: Uint8Array): Promise<Uint8Array> {
+    if (this.closed) throw new TransportClosedError(this.display);
+    const command = remoteGitCommand('git-upload-archive', this.target.remote.path);
+    const { channel, done } = await this.conn.exec(command);
+    const reader = new ChannelReader(channel);
+    this.live.add(reader);
+    try {
+      return await this.bounded(`git-upload-archive on ${this.display}`, reader, async () => {
+        channel.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+        const out = await reader.readToEnd();
+        const end = reader.end;
+        if (end.exitCode !== 0) throw new GitServiceError({ service: 'git-upload-archive', remote: this.display, exitCode: end.exitCode, signal: end.signal, stderr: end.stderr, stdout: out });
+        return out;
+      });
+    } catch (err) {
+      if (err instanceof GitServiceError || err instanceof TransportTimeoutError) throw err;
+      throw new SshConnectionError(this.target.where, `\`${command}\` broke off: ${(err as Error).message}`, err);
+    } finally {
+      this.finish(reader, done);
+    }
+  }
+
   /** How the connection was made (host key, login, time to connect), once it is open. */
   connectionInfo(): SshConnectionInfo | undefined {
     return this.conn.info;

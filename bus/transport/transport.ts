@@ -20,5 +20,10 @@ export interface Transport {
   advertise(service: GitService): Promise<Uint8Array>;
   /** One stateless request/response exchange (`git <service> --stateless-rpc`). */
   rpc(service: GitService, body: Uint8Array): Promise<Uint8Array>;
+  /**
+   * One `git upload-archive` exchange (the server side of `git archive --remote`): sends `body`, returns all the
+   * service printed. Absent where the transport cannot run it (smart HTTP has no such service).
+   */
+  uploadArchive?(body: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }

@@ -11,7 +11,8 @@ import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-serv
 /**
  * Reading one archived task reads its path, not the archive branch (issue 14 point 4, docs/PROTOCOL.md §7): a node
  * that never read the archive fetches the commit, the root, the `ids` tree, one shard and the task's folders, over
- * a local remote and over HTTP; dependencies on archived tasks still resolve, a forged archived end (index entry
+ * a local remote and over HTTP (through git's services on a local remote: one git upload-archive exchange that
+ * brings only the task's folders, or the path where the host does not run it); dependencies on archived tasks still resolve, a forged archived end (index entry
  * and all) still counts for nothing on a pinned node, an archive written without the index is found by the month
  * scan and indexed by `archive --reindex`, and a server that allows neither filters nor any-object wants gets a
  * shallow fetch of the archive's tip, never its history.
@@ -58,6 +59,12 @@ function archiveObjectsIn(clone: string): Set<string> {
 function pathObjects(id: string): Set<string> {
   const base = `archive:ids/${shard(id)}/${id}.${month}`;
   return new Set([revParse('archive'), revParse('archive^{tree}'), revParse('archive:ids'), revParse(`archive:ids/${shard(id)}`), revParse(base), revParse(`${base}.sig`), ...treeObjects(base), ...treeObjects(`${base}.sig`)]);
+}
+
+/** A task's folder and signature folder in the archive's index, with their files. */
+function folderObjects(id: string): Set<string> {
+  const base = `archive:ids/${shard(id)}/${id}.${month}`;
+  return new Set([revParse(base), revParse(`${base}.sig`), ...treeObjects(base), ...treeObjects(`${base}.sig`)]);
 }
 
 beforeAll(async () => {
@@ -127,11 +134,22 @@ describe('archive path reads', () => {
     // A second lookup reuses what the first fetched.
     expect(json<{ state: string }>(await ok(['show', id], fresh)).state).toBe('succeeded');
     expect(archiveObjectsIn(clone).size).toBe(held.size);
-    // Through git upload-pack (no direct access): the same objects, asked for by path.
+    // Through git's services (no direct access): one git upload-archive exchange brings the task's two folders and
+    // their files, rebuilt as git's own objects, and none of the trees above them; the lookup is remembered.
     const viaPack = bus.home('via-pack');
     await ok(['join', bus.remote, '--node', 'via-pack', '--trust', fp('alice')], viaPack, { GITBUS_DIRECT: '0' });
-    expect(json<{ state: string }>(await ok(['show', id], viaPack, { GITBUS_DIRECT: '0' })).state).toBe('succeeded');
-    expect(archiveObjectsIn(join(viaPack, 'clone.git'))).toEqual(held);
+    const viaShown = json<{ state: string; files: { path: string; text: string }[] }>(await ok(['show', id], viaPack, { GITBUS_DIRECT: '0' }));
+    expect(viaShown.state).toBe('succeeded');
+    expect(viaShown.files).toEqual(shown.files);
+    const viaClone = join(viaPack, 'clone.git');
+    expect(archiveObjectsIn(viaClone)).toEqual(folderObjects(id));
+    expect(readFileSync(join(viaClone, 'gitbus-archive-found'), 'utf8')).toContain(`${id} ${month} ${revParse(`archive:ids/${shard(id)}/${id}.${month}`)}`);
+    // Where the remote does not run git-upload-archive (as GitHub): the path, as above.
+    const viaPath = bus.home('via-path');
+    await ok(['join', bus.remote, '--node', 'via-path', '--trust', fp('alice')], viaPath, { GITBUS_DIRECT: '0' });
+    writeFileSync(join(viaPath, 'clone.git', 'gitbus-archive-upload-archive'), 'refused\n');
+    expect(json<{ state: string }>(await ok(['show', id], viaPath, { GITBUS_DIRECT: '0' })).state).toBe('succeeded');
+    expect(archiveObjectsIn(join(viaPath, 'clone.git'))).toEqual(held);
   });
 
   it('a pinned node claims a task that waits on an archived one, and a forged archived end in the index blocks', async () => {
@@ -140,6 +158,11 @@ describe('archive path reads', () => {
     const st = json<{ tasks: { id: string; state: string; waitingOn?: { id: string; state: string }[] }[] }>(await ok(['status'], w));
     expect(st.tasks.find((t) => t.id === fake)?.waitingOn).toEqual([{ id: FAKE, state: 'unknown' }]);
     expect(st.tasks.find((t) => t.id === real)?.state).toBe('pending');
+    // The same through git's services, where upload-archive rebuilds the forged folder: it still counts for nothing.
+    const viaPack = json<typeof st>(await ok(['status'], bus.home('via-pack'), { GITBUS_DIRECT: '0' }));
+    expect(viaPack.tasks.find((t) => t.id === fake)?.waitingOn).toEqual([{ id: FAKE, state: 'unknown' }]);
+    expect(viaPack.tasks.find((t) => t.id === real)?.state).toBe('pending');
+    expect(readFileSync(join(bus.home('via-pack'), 'clone.git', 'gitbus-archive-found'), 'utf8')).toContain(FAKE);
     const claimed = json<{ id: string }>(await ok(['claim', '--next'], w));
     expect(claimed.id).toBe(real);
     // Only paths: the pinned node read the shard and the two tasks' folders, not the month folder.

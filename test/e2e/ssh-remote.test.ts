@@ -93,6 +93,33 @@ describe.skipIf(!available)('an SSH remote', () => {
     expect(held).toContain(gitCli(['--git-dir', bus.bare, 'rev-parse', `archive:${month}/${id}`]).trim());
     expect(held).not.toContain(gitCli(['--git-dir', bus.bare, 'rev-parse', `archive:${month}`]).trim());
     expect(existsSync(join(clone, 'gitbus-archive-tip.git'))).toBe(false);
+    // In one git-upload-archive exchange: the task's folder, none of the trees above it.
+    expect(held).not.toContain(gitCli(['--git-dir', bus.bare, 'rev-parse', 'archive:ids']).trim());
+    expect(readFileSync(join(clone, 'gitbus-archive-found'), 'utf8')).toContain(id);
+  });
+
+  it('reads an archived task by its path from a host that does not run git-upload-archive, and remembers that', async () => {
+    // As GitHub answers it: the command refused, the others run.
+    const own = await startSshd({ extraConfig: ['ForceCommand case "$SSH_ORIGINAL_COMMAND" in git-upload-archive*) echo "Invalid command: $SSH_ORIGINAL_COMMAND" >&2; exit 128;; *) eval "$SSH_ORIGINAL_COMMAND";; esac'] });
+    cleanups.push(() => own.cleanup());
+    const bus = await sshBus_(own, (c) => cleanups.push(c));
+    const alpha = bus.home('alpha');
+    const id = json<{ id: string }>(await run(['dispatch', 'to archive', '--command', 'true', '--json', '--no-git'], alpha, own.env)).id;
+    expect((await run(['claim', id, '--json'], alpha, own.env)).code).toBe(0);
+    expect((await run(['respond', id, '--status', 'succeeded', '--json'], alpha, own.env)).code).toBe(0);
+    expect(json<{ archived: string[] }>(await run(['archive', '--all', '--json'], alpha, own.env)).archived).toEqual([id]);
+    gitCli(['--git-dir', bus.bare, 'config', 'uploadpack.allowFilter', 'true']);
+    gitCli(['--git-dir', bus.bare, 'config', 'uploadpack.allowAnySHA1InWant', 'true']);
+    const gamma = bus.home('gamma');
+    expect((await run(['join', bus.remote, '--node', 'gamma', '--json'], gamma, own.env)).code).toBe(0);
+    const shown = await run(['show', id, '--json'], gamma, own.env);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(json<{ state: string }>(shown).state).toBe('succeeded');
+    const clone = join(gamma, 'clone.git');
+    expect(readFileSync(join(clone, 'gitbus-archive-upload-archive'), 'utf8')).toMatch(/Invalid command/);
+    const held = gitCli(['--git-dir', clone, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)']);
+    expect(held).toContain(gitCli(['--git-dir', bus.bare, 'rev-parse', 'archive:ids']).trim());
+    expect(existsSync(join(clone, 'gitbus-archive-tip.git'))).toBe(false);
   });
 
   it('init creates a missing repository on the host with git init, like it does for a local path', async () => {
