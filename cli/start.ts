@@ -54,12 +54,12 @@ const UNSETTLED = 13;
 export function start(): Promise<void> {
   // A reader that stops early (`gitbus logs | head -1`) is a normal end, not a crash with a stack trace: exit
   // quietly, as a command killed by SIGPIPE would (Node ignores the signal, so the write fails with EPIPE).
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
-      process.exit();
-    });
-  }
+  // Standard output only: every command writes there anyway, while making process.stderr's stream costs a
+  // command that prints no error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit();
+  });
   let settled = false;
   // Both entries run the CLI without a top-level await that Node would watch (the loader imports gitbus.mjs, and
   // CommonJS has none): a command whose promise can no longer settle (nothing left to wait for) would exit 0 as
