@@ -22,8 +22,10 @@ import { invokedCommand } from './invoked-command.js';
  * The cache is the code V8 compiled while the command ran, taken at exit (`createCachedData` then includes the
  * functions compiled on first call), in `<cache>/gitbus/code-cache/<node>-<arch>-<bundle's crc32>-<size>/
  * <command>.bin`, `<cache>` being $XDG_CACHE_HOME or ~/.cache (`<command>-<crc32>.bin` under Node options). It
- * is written when there was none or V8 refused it (another V8, other flags), by a temp file and a rename. Anything
- * going wrong with it is silent and costs only the speed: the command runs the same with or without it.
+ * is written when there was none or V8 refused it (another V8, other flags), by a run that ran a command's action
+ * (not one that printed help), through a temp file and a rename. A place that cannot hold it (no home, cannot be
+ * made or written, not private) runs the ES module build, which starts faster than the bundle without a cache.
+ * Anything going wrong with it is silent and costs only the speed: the command runs the same with or without it.
  *
  * Bytecode from a file is code that runs, so a cache is used only from folders that this user owns and nobody else
  * may write to (never a shared /tmp that someone else created), and only when its checksum holds: V8 on Node 20
