@@ -28,9 +28,9 @@ interface Case {
  * CPU time per run (Linux), which a machine shared with other work disturbs much less.
  *
  * This build's commands run as bin/gitbus.js runs them, the CommonJS bundle with its V8 code cache (cli/code-cache.ts),
- * in a cache folder of the bench's own that the warm-up runs fill; `status` and `dispatch` also run without a cache
- * (a cache folder that cannot be made: the first run after an install or a Node upgrade, without its writing) and
- * as ES modules (GITBUS_CODE_CACHE=0, the build before the cache).
+ * in a cache folder of the bench's own that the warm-up runs fill; `status` and `dispatch` also run with a cache
+ * folder that cannot be made (which the loader sends to the ES module build) and as ES modules
+ * (GITBUS_CODE_CACHE=0, the build before the cache), and `status --help` from the bundle with status's cache.
  */
 export async function startupBench(lines: string[], runs: number): Promise<void> {
   const dir = tmp('gitbus-bench-startup-');
@@ -56,8 +56,9 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   }
   const noCache = { XDG_CACHE_HOME: join(dir, 'no-cache-folder', 'a-file') };
   writeFileSync(join(dir, 'no-cache-folder'), '');
-  cases.push({ label: 'gitbus status, no code cache', args: status(BIN), env: noCache });
-  cases.push({ label: 'gitbus dispatch, no code cache', args: dispatchArgs(BIN), env: noCache });
+  cases.push({ label: 'gitbus status, cache folder unusable (ES modules since issue 14 round 2)', args: status(BIN), env: noCache });
+  cases.push({ label: 'gitbus dispatch, cache folder unusable', args: dispatchArgs(BIN), env: noCache });
+  cases.push({ label: 'gitbus status --help', args: [BIN, 'status', '--help'] });
   cases.push({ label: 'gitbus status, ES modules (GITBUS_CODE_CACHE=0)', args: status(BIN), env: { GITBUS_CODE_CACHE: '0' } });
   cases.push({ label: 'gitbus dispatch, ES modules (GITBUS_CODE_CACHE=0)', args: dispatchArgs(BIN), env: { GITBUS_CODE_CACHE: '0' } });
 

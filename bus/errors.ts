@@ -201,3 +201,16 @@ export class NotInTaskError extends GitbusError {
     super(why, fix, data);
   }
 }
+
+export class NoUserHomeError extends GitbusError {
+  readonly code = 'NO_USER_HOME';
+  constructor(cause: unknown) {
+    const uid = typeof process.getuid === 'function' ? process.getuid() : null;
+    super(
+      `this user has no home folder: HOME is not set and the passwd file has no entry for uid ${uid ?? '?'}`,
+      "set HOME to a folder of this user's (for the bus home alone, --home or GITBUS_HOME will do)",
+      { uid },
+      { cause },
+    );
+  }
+}

@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir } from './user-home-dir.js';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { homedir } from './user-home-dir.js';
 import type { Handoff } from '../schemas/handoff.js';
 import type { CardPolicy } from '../schemas/node-card.js';
 import type { NodeConfig } from './home.js';

@@ -1,4 +1,4 @@
-import { appendFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -22,8 +22,10 @@ import { invokedCommand } from './invoked-command.js';
  * The cache is the code V8 compiled while the command ran, taken at exit (`createCachedData` then includes the
  * functions compiled on first call), in `<cache>/gitbus/code-cache/<node>-<arch>-<bundle's crc32>-<size>/
  * <command>.bin`, `<cache>` being $XDG_CACHE_HOME or ~/.cache (`<command>-<crc32>.bin` under Node options). It
- * is written when there was none or V8 refused it (another V8, other flags), by a temp file and a rename. Anything
- * going wrong with it is silent and costs only the speed: the command runs the same with or without it.
+ * is written when there was none or V8 refused it (another V8, other flags), by a run that ran a command's action
+ * (not one that printed help), through a temp file and a rename. A place that cannot hold it (no home, cannot be
+ * made or written, not private) runs the ES module build, which starts faster than the bundle without a cache.
+ * Anything going wrong with it is silent and costs only the speed: the command runs the same with or without it.
  *
  * Bytecode from a file is code that runs, so a cache is used only from folders that this user owns and nobody else
  * may write to (never a shared /tmp that someone else created), and only when its checksum holds: V8 on Node 20
@@ -36,13 +38,16 @@ export interface CodeCacheReport {
   command: string;
   /**
    * none: no cache yet; accepted: V8 used it; rejected: V8 refused it; corrupt: its checksum or header was
-   * wrong; unsafe: its folder may be written by someone else, so it was not read; unavailable: no cache folder;
-   * off: the ES module build ran instead (no command to run, GITBUS_CODE_CACHE=0, no bundle).
+   * wrong; unsafe: its folder may be written by someone else, so it was not read; unavailable: there is no cache
+   * folder, or it cannot be made or written; off: GITBUS_CODE_CACHE=0, no command to run, or no bundle. The ES
+   * module build runs for off, unsafe and unavailable, the bundle for the rest.
    */
   cache: 'none' | 'accepted' | 'rejected' | 'corrupt' | 'unsafe' | 'unavailable' | 'off';
   /** A new cache file was written at exit. */
   written: boolean;
   file?: string;
+  /** Why the cache folder cannot be used (unsafe, unavailable). */
+  reason?: string;
 }
 
 /**
@@ -55,6 +60,14 @@ const FORMAT = 2;
 const HEADER = 20;
 /** Key folders of other builds or Node versions kept when a new one is made (a few installs used side by side). */
 const KEEP_OTHER_KEYS = 3;
+/** Files of one command made under different Node options (one per Yarn PnP project's --require) kept in a key folder. */
+const KEEP_VARIANTS = 4;
+
+/** What the CommonJS bundle exports to the loader (cli/main-cjs.ts). */
+interface BundleExports {
+  /** True once a command's action started: a run that only printed help compiled too little to be cached. */
+  commandRan?: () => boolean;
+}
 
 /** Runs the CLI: the CommonJS bundle with its code cache, or the ES module build. */
 export function runCli(): void {
@@ -62,115 +75,285 @@ export function runCli(): void {
   const bundle = join(here, 'gitbus.cjs');
   const command = invokedCommand(process.argv.slice(2))?.name;
   const env = process.env;
-  let bytes: Buffer | undefined;
   // No command to run (--version, --help, a mistyped name): gitbus.mjs and commander, ~150 KB of ES modules, start
   // faster than the 2 MB bundle even from its cache (~4 ms less on Node 20 and 22).
-  if (command !== undefined && env['GITBUS_CODE_CACHE'] !== '0' && typeof crc32 === 'function') {
-    try {
-      bytes = readFileSync(bundle);
-    } catch {
-      // A build without the bundle (tsc alone): the ES module build.
-    }
+  if (command === undefined || env['GITBUS_CODE_CACHE'] === '0' || typeof crc32 !== 'function') return runEsm(here, env, command ?? 'top', 'off');
+  // A cache folder that cannot be used: without a cache the bundle starts slower than the ES module build (V8
+  // compiles its 2 MB top level, and createCachedData() at every exit would find no place to go). Checked before
+  // the bundle is read, so that this costs no more than the read of gitbus's two folders, which was done anyway.
+  const folders = cacheFolders(env);
+  const unusable = 'problem' in folders ? folders.problem : readyFolders(folders, [folders.root, folders.keys]);
+  if (unusable || 'problem' in folders) return runEsm(here, env, command, unusable?.state ?? 'unavailable', unusable?.reason);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(bundle);
+  } catch {
+    // A build without the bundle (tsc alone): the ES module build.
+    return runEsm(here, env, command, 'off');
   }
-  if (command === undefined || !bytes) {
-    if (env['GITBUS_CODE_CACHE_REPORT']) process.once('exit', () => report(env, { command: command ?? 'top', cache: 'off', written: false }));
-    void import(pathToFileURL(join(here, 'gitbus.mjs')).href);
-    return;
-  }
-  const place = cachePlace(env, bytes, command);
-  const found: Found = place ? readCache(place) : { state: 'unavailable' };
+  const place = cachePlace(folders, bytes, command, env);
+  const found = readCache(place);
+  if (found.state === 'unsafe' || found.state === 'unavailable') return runEsm(here, env, command, found.state, found.reason);
   // The CommonJS module wrapper, as Node's own loader writes it: on the bundle's first line, so lines stay as built.
   // No importModuleDynamically: on Node 20 a function taken from the cache loses it (its import() then fails with
   // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so the bundle holds no import() at all (scripts/bundle.mjs checks) and
   // one that crept in fails on the first run, not only once a cache exists.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${bytes.toString('latin1')}\n})`, {
     filename: bundle,
-    ...(found.data ? { cachedData: found.data } : {}),
+    ...(found.state === 'found' ? { cachedData: found.data } : {}),
   });
   const cache: CodeCacheReport['cache'] = found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state;
+  const module: { exports: BundleExports } = { exports: {} };
   process.once('exit', (code) => {
     let written = false;
     const failed = code !== 0;
-    const due = cache === 'accepted' ? found.state === 'found' && found.failed && !failed : cache !== 'unsafe';
-    if (place && due) {
+    // A run that ran no command's action (`gitbus status --help`, `gitbus help status`) compiled commander and
+    // little else: its cache would make the command start slower for good, so it writes none.
+    const ran = module.exports.commandRan?.() === true;
+    const due = ran && (cache === 'accepted' ? found.state === 'found' && found.failed && !failed : true);
+    if (due) {
       try {
         written = writeCache(place, script.createCachedData(), failed);
       } catch {
         // createCachedData itself failing: no cache, as for any other failure.
       }
+    } else if (cache === 'accepted' && place.variant) {
+      // The variants of a command are pruned by their time (pruneVariants): this one was just used.
+      try {
+        const now = new Date();
+        utimesSync(place.file, now, now);
+      } catch {
+        // Pruned by then: written again next time.
+      }
     }
-    report(env, { command, cache, written, ...(place ? { file: place.file } : {}) });
+    report(env, { command, cache, written, file: place.file });
   });
-  const module = { exports: {} };
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
   wrapper(module.exports, createRequire(bundle), module, bundle, here);
 }
 
-interface CachePlace {
-  /** $XDG_CACHE_HOME/gitbus: the first folder of gitbus's own. */
+function runEsm(here: string, env: NodeJS.ProcessEnv, command: string, cache: CodeCacheReport['cache'], reason?: string): void {
+  if (env['GITBUS_CODE_CACHE_REPORT']) process.once('exit', () => report(env, { command, cache, written: false, ...(reason ? { reason } : {}) }));
+  void import(pathToFileURL(join(here, 'gitbus.mjs')).href);
+}
+
+/** Why the code cache cannot be used, with what to do about it (the loader's report, `gitbus doctor`). */
+export interface CacheProblem {
+  state: 'unsafe' | 'unavailable';
+  reason: string;
+  fix: string;
+}
+
+interface CacheFolders {
+  /** $XDG_CACHE_HOME or ~/.cache: the user's, made by gitbus only when its parent is the user's own. */
+  base: string;
+  /** base/gitbus: the first folder of gitbus's own. */
   root: string;
   /** root/code-cache: one folder per bundle and Node version below it. */
   keys: string;
+}
+
+interface CachePlace extends CacheFolders {
   /** keys/<node>-<arch>-<crc32>-<size> */
   dir: string;
   file: string;
+  command: string;
+  /** The file is one of the command's files for a set of Node options (`<command>-<crc32>.bin`). */
+  variant: boolean;
 }
 
-/** Where this bundle's cache for this command lives, or undefined when there is no cache folder to use. */
-export function cachePlace(env: NodeJS.ProcessEnv, bundle: Buffer, command: string): CachePlace | undefined {
+/** The cache folders for this environment, or why there are none. */
+export function cacheFolders(env: NodeJS.ProcessEnv): CacheFolders | { problem: CacheProblem } {
   let base = env['XDG_CACHE_HOME'];
   // The XDG spec: a relative path is invalid and ignored.
   if (!base || !isAbsolute(base)) {
     try {
       base = join(homedir(), '.cache');
     } catch {
-      return undefined;
+      return { problem: { state: 'unavailable', reason: 'this user has no home folder (no $HOME and no entry in the passwd file)', fix: 'set HOME, or XDG_CACHE_HOME to a folder of your own' } };
     }
   }
   const root = join(base, 'gitbus');
-  const keys = join(root, 'code-cache');
+  return { base, root, keys: join(root, 'code-cache') };
+}
+
+/** Where this bundle's cache for this command lives. */
+export function cachePlace(folders: CacheFolders, bundle: Buffer, command: string, env: NodeJS.ProcessEnv = process.env): CachePlace {
   // crc32 and the size, not a cryptographic hash: loading node:crypto alone costs ~4 ms, and the key only has to
   // change when the bundle does (V8 checks the source's length and its own version and flags as well).
-  const dir = join(keys, `${process.version}-${process.arch}-${hex(crc32(bundle))}-${bundle.length}`);
+  const dir = join(folders.keys, `${process.version}-${process.arch}-${hex(crc32(bundle))}-${bundle.length}`);
   // V8 refuses a cache made under other V8 flags (--max-old-space-size in NODE_OPTIONS is one): a process started
   // with options has a file of its own, so that runs with and without them do not rewrite each other's.
   const options = [...process.execArgv, env['NODE_OPTIONS'] ?? ''].join('\0');
-  return { root, keys, dir, file: join(dir, options === '' ? `${command}.bin` : `${command}-${hex(crc32(options))}.bin`) };
+  const variant = options !== '';
+  return { ...folders, dir, command, variant, file: join(dir, variant ? `${command}-${hex(crc32(options))}.bin` : `${command}.bin`) };
 }
 
 function hex(n: number): string {
   return n.toString(16).padStart(8, '0');
 }
 
+const uid = (): number | undefined => (typeof process.getuid === 'function' ? process.getuid() : undefined);
+
 /**
- * True when nobody but this user (or root) can have put files in the cache folder: each of gitbus's folders on the
- * way is a real folder (no symbolic link), owned by this user and writable by nobody else.
+ * Why a folder of gitbus's cannot hold code that this process will run, or undefined when it can: it must be a
+ * real folder (no symbolic link), owned by this user, and writable by nobody else.
  */
-export function ownedPrivately(place: CachePlace): boolean {
-  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
-  for (const dir of [place.root, place.keys, place.dir]) {
-    const st = lstatSync(dir);
-    if (!st.isDirectory() || (st.mode & 0o022) !== 0 || (uid !== undefined && st.uid !== uid)) return false;
-  }
-  return true;
+function notPrivate(dir: string, st: Stats): CacheProblem | undefined {
+  const me = uid();
+  if (!st.isDirectory()) return { state: 'unsafe', reason: `${dir} is not a folder (a symbolic link or a file)`, fix: `remove ${dir}; gitbus makes it again` };
+  if (me !== undefined && st.uid !== me) return { state: 'unsafe', reason: `${dir} belongs to uid ${st.uid}, not to this user (uid ${me})`, fix: me === 0 ? 'set XDG_CACHE_HOME to a folder of root\'s (sudo -H, or HOME of root)' : `sudo chown -R ${me} ${dir}, or remove it` };
+  if ((st.mode & 0o022) !== 0) return { state: 'unsafe', reason: `${dir} may be written by its group or others (mode ${(st.mode & 0o777).toString(8)})`, fix: `chmod 700 ${dir} (after checking that nothing in it is someone else's)` };
+  return undefined;
 }
 
-type Found = { state: 'none' | 'corrupt' | 'unsafe' | 'unavailable'; data?: undefined } | { state: 'found'; data: Buffer; failed: boolean };
+/**
+ * Checks gitbus's folders `dirs` (each inside the one before, the first inside `base` or gitbus's root), and makes
+ * those missing, private to the user: undefined when they can hold the cache, else why not. A folder is made only
+ * inside one that is this user's own or a shared sticky one such as /tmp: root running with another user's HOME
+ * (sudo) leaves no root-owned folders there, which would stop that user's cache.
+ */
+export function readyFolders(folders: CacheFolders, dirs: readonly string[], make = true): CacheProblem | undefined {
+  for (const [i, dir] of dirs.entries()) {
+    let st: Stats;
+    try {
+      st = lstatSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return cannot(dir, err);
+      return makeFolders(folders, dirs.slice(i), make);
+    }
+    const problem = notPrivate(dir, st);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+function makeFolders(folders: CacheFolders, dirs: readonly string[], make: boolean): CacheProblem | undefined {
+  const first = dirs[0] as string;
+  const parent = dirname(first);
+  if (parent === folders.root || parent === folders.keys) {
+    // Inside gitbus's own folders, which were checked. Still writable (a read-only file system, chmod 500)?
+    try {
+      accessSync(parent, constants.W_OK);
+    } catch (err) {
+      return cannot(first, err);
+    }
+  } else {
+    // gitbus's root, in the base: the base is made too when missing, in a parent of the user's own.
+    const missingBase = !isDirectoryOrLink(folders.base);
+    const container = missingBase ? dirname(folders.base) : folders.base;
+    const mine = ownedOrSticky(container);
+    if (mine !== true) {
+      const me = uid();
+      const fix =
+        me === 0
+          ? "set XDG_CACHE_HOME to a folder of root's (sudo -H runs with root's own HOME)"
+          : missingBase
+            ? `make ${folders.base} as this user, or set XDG_CACHE_HOME to a folder of this user's`
+            : `sudo chown ${me} ${container} (a folder left by a command run with sudo?), or set XDG_CACHE_HOME to a folder of this user's`;
+      return { state: 'unavailable', reason: `${missingBase ? folders.base : first} does not exist, and ${container} ${mine}`, fix };
+    }
+    try {
+      accessSync(container, constants.W_OK);
+    } catch (err) {
+      return cannot(missingBase ? folders.base : first, err);
+    }
+    if (!make) return undefined;
+    if (missingBase) dirs = [folders.base, ...dirs];
+  }
+  if (!make) return undefined;
+  for (const dir of dirs) {
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      // Made by another gitbus at the same moment: checked below like any other.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return cannot(dir, err);
+    }
+  }
+  return readyFolders(folders, dirs.filter((d) => d !== folders.base), false);
+}
+
+function isDirectoryOrLink(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `dir` is this user's or a shared sticky folder (/tmp), else what it is. */
+function ownedOrSticky(dir: string): true | string {
+  let st: Stats;
+  try {
+    st = statSync(dir);
+  } catch (err) {
+    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+  const me = uid();
+  if (me === undefined || st.uid === me || (st.mode & 0o1002) === 0o1002) return true;
+  return `belongs to uid ${st.uid}, not to this user (uid ${me})`;
+}
+
+function cannot(dir: string, err: unknown): CacheProblem {
+  const code = (err as NodeJS.ErrnoException).code ?? String(err);
+  const parent = dirname(dir);
+  const fix =
+    code === 'EROFS'
+      ? 'set XDG_CACHE_HOME to a folder on a writable file system'
+      : code === 'EACCES' || code === 'EPERM'
+        ? `make ${parent} this user's and writable (sudo chown ${uid() ?? '$(id -u)'} ${parent}; chmod u+w ${parent}), or set XDG_CACHE_HOME to a folder of this user's`
+        : `check ${dir}, or set XDG_CACHE_HOME to a folder of this user's`;
+  return { state: 'unavailable', reason: `${dir} cannot be made or written (${code})`, fix };
+}
+
+type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; failed: boolean } | CacheProblem;
 
 function readCache(place: CachePlace): Found {
   let file: Buffer;
   try {
     file = readFileSync(place.file);
   } catch {
+    // No cache yet: the key folder is made now, so that a place where it cannot be written runs the ES module
+    // build from the first run on rather than the bundle without its cache at every run.
+    const problem = readyFolders(place, [place.dir]);
+    if (problem) return problem;
+    try {
+      accessSync(place.dir, constants.W_OK);
+    } catch (err) {
+      return cannot(place.dir, err);
+    }
     return { state: 'none' };
   }
+  // Read before the check, but not used unless the key folder is private too (gitbus's root and keys folders
+  // were checked before the bundle was read).
+  let st: Stats;
   try {
-    if (!ownedPrivately(place)) return { state: 'unsafe' };
-  } catch {
-    return { state: 'unsafe' };
+    st = lstatSync(place.dir);
+  } catch (err) {
+    return cannot(place.dir, err);
   }
+  const problem = notPrivate(place.dir, st);
+  if (problem) return problem;
   const unwrapped = unwrapCache(file);
   return unwrapped ? { state: 'found', ...unwrapped } : { state: 'corrupt' };
+}
+
+/** Why the code cache cannot be used in this environment, or undefined when it can; makes nothing (gitbus doctor). */
+export function codeCacheProblem(env: NodeJS.ProcessEnv = process.env): CacheProblem | undefined {
+  const folders = cacheFolders(env);
+  if ('problem' in folders) return folders.problem;
+  const problem = readyFolders(folders, [folders.root, folders.keys], false);
+  if (problem) return problem;
+  // The key folders are made at a command's first run; gitbus's own folder must take them.
+  for (const dir of [folders.root, folders.keys]) {
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return cannot(dir, err);
+    }
+  }
+  return undefined;
 }
 
 /** A cache file's V8 data and whether a failed run made it, or undefined when its header or checksum is wrong. */
@@ -193,13 +376,10 @@ export function wrapCache(data: Buffer, failed = false): Buffer {
   return Buffer.concat([header, data]);
 }
 
-/** Writes the cache file atomically; false when it could not (no folder, no space, not ours). */
+/** Writes the cache file atomically; false when it could not (no space, a folder changed since the start). */
 function writeCache(place: CachePlace, data: Buffer, failed: boolean): boolean {
-  let made: string | undefined;
   let tmp: string | undefined;
   try {
-    made = mkdirSync(place.dir, { recursive: true, mode: 0o700 });
-    if (!ownedPrivately(place)) return false;
     tmp = `${place.file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
     writeFileSync(tmp, wrapCache(data, failed), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, place.file);
@@ -215,11 +395,12 @@ function writeCache(place: CachePlace, data: Buffer, failed: boolean): boolean {
       }
     }
   }
-  // A new build or Node version: older keys' folders go, but for the few used last.
-  if (made !== undefined) pruneKeys(place);
+  pruneKeys(place);
+  if (place.variant) pruneVariants(place);
   return true;
 }
 
+/** Older keys' folders (other builds, other Node versions) go, but for the few written last. */
 function pruneKeys(place: CachePlace): void {
   try {
     const others = readdirSync(place.keys)
@@ -229,7 +410,26 @@ function pruneKeys(place: CachePlace): void {
       .sort((a, b) => b.mtime - a.mtime);
     for (const { p } of others.slice(KEEP_OTHER_KEYS)) rmSync(p, { recursive: true, force: true });
   } catch {
-    // Left for the next new key.
+    // Left for the next write.
+  }
+}
+
+/**
+ * A command's files for other Node options (each ~1.1 MB; Yarn PnP's `--require` of each project's .pnp.cjs makes
+ * one per project): the few used last stay (a run that uses one sets its time).
+ */
+function pruneVariants(place: CachePlace): void {
+  try {
+    const prefix = `${place.command}-`;
+    const variants = readdirSync(place.dir)
+      .filter((name) => name.startsWith(prefix) && /^[0-9a-f]{8}\.bin$/.test(name.slice(prefix.length)))
+      .map((name) => join(place.dir, name))
+      .filter((p) => p !== place.file)
+      .map((p) => ({ p, mtime: lstatSync(p).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const { p } of variants.slice(KEEP_VARIANTS - 1)) rmSync(p, { force: true });
+  } catch {
+    // Left for the next write.
   }
 }
 

@@ -38,6 +38,7 @@ const BY_CODE: Record<string, number> = {
   ARCHIVE_PATH_READ_REFUSED: EXIT.remote,
   LOCK_TIMEOUT: EXIT.remote,
   NO_BUS: EXIT.setup,
+  NO_USER_HOME: EXIT.setup,
   BAD_SETTINGS: EXIT.setup,
   NOT_A_BUS: EXIT.setup,
   NOT_A_REPO: EXIT.setup,

@@ -4,4 +4,7 @@
 // and its stack on stderr), as the ES module entry's top-level await does.
 import { start } from './start.js';
 
+// What the loader asks at exit (cli/code-cache.ts): whether a command's action ran, so whether to write a cache.
+export { commandRan } from './start.js';
+
 void start();

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { BusContext } from '../bus/context.js';
 import { nodeRemoteUrl } from '../bus/project/remote-url.js';
-import { homedir } from 'node:os';
+import { homedir } from '../bus/user-home-dir.js';
 import { projectForTask, type ProjectOutcome } from '../bus/project/resolve.js';
 import { baseSchema, branchSchema, defaultBranch, repoSchema } from '../schemas/project.js';
 import { schemaFlag } from './flags.js';

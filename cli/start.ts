@@ -11,6 +11,9 @@ import { newProgram, registerCommand, registerStubs } from './program.js';
 // CommonJS bundle (cli/main-cjs.ts) the same import() runs the command's modules, already in the one file.
 async function run(entry: CommandEntry | undefined): Promise<void> {
   const program = newProgram();
+  program.hook('preAction', () => {
+    actionRan = true;
+  });
   if (entry) await registerCommand(program, entry);
   else registerStubs(program, run);
   for (const cmd of program.commands) cmd.exitOverride();
@@ -34,7 +37,39 @@ async function run(entry: CommandEntry | undefined): Promise<void> {
   }
 }
 
+let actionRan = false;
+
+/**
+ * True once a command's action started. A run that printed help (`gitbus status --help`, `gitbus help status`) ran
+ * none, and compiled commander and little of the command: the loader writes no code cache from it (cli/code-cache.ts).
+ */
+export function commandRan(): boolean {
+  return actionRan;
+}
+
+/** Exit code of a run whose command neither finished nor failed: Node's own for an unsettled top-level await. */
+const UNSETTLED = 13;
+
 /** Runs the command that process.argv names: the whole CLI, for both entries (main.ts, main-cjs.ts). */
 export function start(): Promise<void> {
-  return run(invokedCommand(process.argv.slice(2)));
+  // A reader that stops early (`gitbus logs | head -1`) is a normal end, not a crash with a stack trace: exit
+  // quietly, as a command killed by SIGPIPE would (Node ignores the signal, so the write fails with EPIPE).
+  // Standard output only: every command writes there anyway, while making process.stderr's stream costs a
+  // command that prints no error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit();
+  });
+  let settled = false;
+  // Both entries run the CLI without a top-level await that Node would watch (the loader imports gitbus.mjs, and
+  // CommonJS has none): a command whose promise can no longer settle (nothing left to wait for) would exit 0 as
+  // if it had succeeded. 'beforeExit' comes only when the event loop ran empty, never after process.exit().
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write('gitbus: the command stopped before it finished (nothing was left for it to wait for); this is a bug in gitbus\n');
+    process.exitCode = UNSETTLED;
+  });
+  return run(invokedCommand(process.argv.slice(2))).finally(() => {
+    settled = true;
+  });
 }

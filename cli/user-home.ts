@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { homedir } from '../bus/user-home-dir.js';
 import { resolve } from 'node:path';
 
 /** The home folder environment profiles are applied to: $HOME, else the account's (bus/env takes it explicitly). */

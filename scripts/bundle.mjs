@@ -8,7 +8,7 @@
 //   initialised on first use as in the ES build; the packages that only some commands load stay in node_modules.
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 import ts from 'typescript';
 
@@ -21,8 +21,13 @@ for (const f of readdirSync(outdir)) if (f.endsWith('.mjs') || f.endsWith('.cjs'
 const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), args.path), namespace: 'zod-locales' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`, resolveDir: dirname(args.path) }));
+    // The module's name (esbuild writes it into the bundle, as a comment and as the key of its lazy initialiser)
+    // is relative to the package, never the build folder's absolute path: the bundle, and so the code cache's key
+    // (cli/code-cache.ts), are then the same wherever it is built.
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: relative(process.cwd(), join(dirname(args.importer), args.path)), namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from './en.js';`, resolveDir: dirname(resolve(args.path)) }));
   },
 };
 
@@ -130,6 +135,9 @@ for (const file of outputs) {
   }
   writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
+
+// The build folder's path in a bundle would make the bundle, and the code cache's key, differ per build folder.
+for (const file of outputs) if (readFileSync(file, 'utf8').includes(process.cwd())) throw new Error(`${file} holds the build folder's absolute path (${process.cwd()}): name the module it comes from relative to the package`);
 
 function outputBytes(r) {
   return Object.values(r.metafile.outputs).reduce((n, o) => n + o.bytes, 0);

@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { homedir } from '../bus/user-home-dir.js';
 import { CronJob } from 'cron';
 import type { BusContext } from '../bus/context.js';
 import { ResponseBatcher } from './response-batcher.js';

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir } from '../user-home-dir.js';
 import { join, resolve } from 'node:path';
 import type { NodeConfig } from '../home.js';
 import { git, lastLines, ProjectGitError } from '../project/git.js';

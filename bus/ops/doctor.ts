@@ -58,6 +58,8 @@ export interface DoctorOptions {
   slowCommandMs?: number;
   /** The home folder environment profiles apply to (the CLI passes $HOME); without it the env checks are skipped. */
   userHome?: string;
+  /** Checks of this machine that need no node, made by the caller (the CLI's code cache), listed last. */
+  localChecks?: Check[];
 }
 
 function fixOf(err: unknown, fallback: string): string {
@@ -73,14 +75,17 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   const paths = homePaths(home);
   const checks: Check[] = [];
   let config: NodeConfig | undefined;
-  const report = (): DoctorReport => ({
-    home,
-    node: config?.node ?? null,
-    remote: config?.remote ?? null,
-    checks,
-    failed: checks.filter((c) => c.status === 'fail').length,
-    warned: checks.filter((c) => c.status === 'warn').length,
-  });
+  const report = (): DoctorReport => {
+    const all = [...checks, ...(options.localChecks ?? [])];
+    return {
+      home,
+      node: config?.node ?? null,
+      remote: config?.remote ?? null,
+      checks: all,
+      failed: all.filter((c) => c.status === 'fail').length,
+      warned: all.filter((c) => c.status === 'warn').length,
+    };
+  };
 
   // The home.
   try {

@@ -1,7 +1,7 @@
 import type { BusContext } from '../context.js';
 import { InputError } from '../errors.js';
 import { absoluteRemoteUrl, nodeRemoteUrl } from '../project/remote-url.js';
-import { homedir } from 'node:os';
+import { homedir } from '../user-home-dir.js';
 import { projectForTask } from '../project/resolve.js';
 import type { FanoutProject } from '../model/fanout.js';
 

@@ -3,13 +3,13 @@
  * `Include` names (relative to ~/.ssh or the system directory, globbed like glob(3)).
  */
 import { readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
-import os from 'node:os';
+import { homedir } from '../user-home-dir.js';
 import { isAbsolute } from 'node:path';
 import { invalid, type SshConfigEntry } from './ssh-config-parse.js';
 import { SshConfigError } from './ssh-errors.js';
 
 /** `~` and `~/x` -> the home directory (like OpenSSH's tilde_expand; `~user` is left alone). */
-export function expandTilde(path: string, homeDir: string = os.homedir()): string {
+export function expandTilde(path: string, homeDir: string = homedir()): string {
   if (path === '~') return homeDir;
   if (!path.startsWith('~/')) return path;
   return `${homeDir.endsWith('/') ? homeDir : `${homeDir}/`}${path.slice(2).replace(/^\/+/, '')}`;

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import os from 'node:os';
+import { homedir } from '../user-home-dir.js';
 import { expandTilde, includePaths, readConfigText } from './ssh-config-files.js';
 import { FLAGS, invalid, parsePort, parseSeconds, parseSshConfig, RULES, STRICT, type SshConfigEntry, type StrictHostKeyChecking } from './ssh-config-parse.js';
 
@@ -113,7 +114,7 @@ interface Resolution {
 
 /** Resolves `alias` through the config files like `ssh -G alias` would. Throws SshConfigError on a bad line. */
 export function resolveSshHost(alias: string, options: SshConfigOptions = {}): SshHostConfig {
-  const home = options.homeDir ?? os.homedir();
+  const home = options.homeDir ?? homedir();
   const systemDir = (options.systemDir ?? '/etc/ssh').replace(/\/+$/, '');
   const r: Resolution = {
     alias,

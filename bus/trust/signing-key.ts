@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { homedir } from '../user-home-dir.js';
 import { isAbsolute, join, resolve } from 'node:path';
 import { homePaths, loadNodeConfig } from '../home.js';
 import { git } from '../project/git.js';

@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, ROOT, gitbus, json, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { BIN, CLI, ROOT, gitbus, json, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { wrapCache, type CodeCacheReport } from '../../cli/code-cache.js';
 
@@ -232,6 +232,11 @@ describe('CLI start-up: what a command loads', () => {
 });
 
 describe('CLI bundle', () => {
+  it('holds no absolute path of the folder it was built in, so its code cache key is the same wherever it is built', () => {
+    const buildDir = ROOT.replace(/\/$/, '');
+    for (const f of ['gitbus.cjs', 'gitbus-loader.cjs', 'gitbus.mjs']) expect(readFileSync(join(dirname(CLI), f), 'utf8').includes(buildDir), f).toBe(false);
+  });
+
   it('every file of dist/cli/ is pure ASCII (V8 scans anything else as UTF-16)', () => {
     const cliDir = dirname(CLI);
     const files = readdirSync(cliDir).filter((f) => f.endsWith('.mjs') || f.endsWith('.cjs'));
@@ -294,7 +299,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     for (const d of [join(cache, 'gitbus'), join(cache, 'gitbus', 'code-cache'), dirname(file)]) expect(statSync(d).mode & 0o777).toBe(0o700);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     // Each command has a file of its own.
-    expect((await run(['show', '--help'], cache)).report).toMatchObject({ command: 'show', cache: 'none', written: true, file: join(dirname(file), 'show.bin') });
+    expect((await run(['show', taskId], cache)).report).toMatchObject({ command: 'show', cache: 'none', written: true, file: join(dirname(file), 'show.bin') });
     // No command to run: the ES module build, which starts faster for commander and the command table alone.
     for (const args of [['--version'], ['--help'], ['statsu']]) expect((await run(args, cache)).report).toEqual({ command: 'top', cache: 'off', written: false });
   });
@@ -333,21 +338,61 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect((await run(['show', 'no-such-task'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
   });
 
-  it('a cache folder that cannot be made, or that others may write to, is not used; the command runs the same', async () => {
+  it('a cache folder that cannot be made, or that others may write to, is not used: the ES module build runs, the same', async () => {
     const reference = await run(['status', '--json'], join(dir.path, 'reference'));
     // $XDG_CACHE_HOME is a file: no folder can be made under it (as root too, who may write anywhere else).
     const file = join(dir.path, 'not-a-folder');
     writeFileSync(file, '');
     const blocked = await run(['status', '--json'], file);
-    expect(blocked.report).toMatchObject({ cache: 'none', written: false });
+    expect(blocked.report).toMatchObject({ cache: 'unavailable', written: false, reason: `${join(file, 'gitbus')} cannot be made or written (ENOTDIR)` });
     expect(statusOf(blocked.r)).toBe(statusOf(reference.r));
     // A cache that someone else could have written: neither read nor replaced.
     const shared = join(dir.path, 'shared');
     await run(['status', '--json'], shared);
     chmodSync(join(shared, 'gitbus'), 0o777);
     const unsafe = await run(['status', '--json'], shared);
-    expect(unsafe.report).toMatchObject({ cache: 'unsafe', written: false });
+    expect(unsafe.report).toEqual({ command: 'status', cache: 'unsafe', written: false, reason: `${join(shared, 'gitbus')} may be written by its group or others (mode 777)` });
     expect(statusOf(unsafe.r)).toBe(statusOf(reference.r));
+    // The key folder (made at a command's first run) is checked too.
+    chmodSync(join(shared, 'gitbus'), 0o700);
+    chmodSync(dirname(reference.report.file as string).replace(join(dir.path, 'reference'), shared), 0o770);
+    expect((await run(['status', '--json'], shared)).report).toMatchObject({ cache: 'unsafe', written: false });
+  });
+
+  it('a run that only prints help writes no cache, so that the command\'s next run writes a whole one', async () => {
+    const cache = join(dir.path, 'help');
+    for (const args of [['status', '--help'], ['status', '-h'], ['help', 'status'], ['status', '--json', '--help']]) {
+      const { r, report } = await run(args, cache);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toContain('Usage: gitbus status');
+      expect(report, args.join(' ')).toMatchObject({ command: 'status', cache: 'none', written: false });
+    }
+    expect((await run(['status', '--json'], cache)).report).toMatchObject({ command: 'status', cache: 'none', written: true });
+    // Help takes the command's cache once there is one, and leaves it as it is.
+    const help = await run(['status', '--help'], cache);
+    expect(help.report).toMatchObject({ cache: 'accepted', written: false });
+    expect(help.r.stdout).toBe((await gitbus(['status', '--help'], { env: { GITBUS_CODE_CACHE: '0' } })).stdout);
+  });
+
+  it('a command keeps at most 4 cache files for other Node options, those used last', async () => {
+    const cache = join(dir.path, 'variants');
+    const plain = await run(['status', '--json'], cache);
+    const options = (i: number): { env: NodeJS.ProcessEnv } => ({ env: { NODE_OPTIONS: `--max-http-header-size=${16_000 + i}` } });
+    const files: string[] = [];
+    // Node options that do not change V8's flags, each a file of its own (as Yarn PnP's --require per project).
+    for (let i = 0; i < 6; i++) {
+      const { report } = await run(['status', '--json'], cache, options(i));
+      expect(report).toMatchObject({ cache: 'none', written: true });
+      files.push(report.file as string);
+    }
+    const key = dirname(plain.report.file as string);
+    const names = (paths: string[]): string[] => ['status.bin', ...paths.map((f) => f.slice(key.length + 1))].sort();
+    expect(readdirSync(key).sort()).toEqual(names(files.slice(-4)));
+    // The ones used last stay: the oldest kept, used again, outlives one written after it.
+    expect((await run(['status', '--json'], cache, options(2))).report).toMatchObject({ cache: 'accepted', written: false, file: files[2] });
+    const seventh = await run(['status', '--json'], cache, options(6));
+    expect(seventh.report).toMatchObject({ cache: 'none', written: true });
+    expect(readdirSync(key).sort()).toEqual(names([files[2], files[4], files[5], seventh.report.file] as string[]));
   });
 
   it('the cache key changes with the bundle', async () => {
@@ -359,13 +404,159 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
     const cache = join(dir.path, 'rebuilt');
     const bin = join(pkg, 'bin', 'gitbus.js');
-    const before = await run(['status', '--help'], cache, { bin });
-    expect(before.r.stdout).toBe((await gitbus(['status', '--help'])).stdout);
-    expect((await run(['status', '--help'], cache, { bin })).report).toMatchObject({ cache: 'accepted' });
+    const status = ['status', '--json', '--home', bus.home('solo')];
+    const before = await run(status, cache, { bin });
+    expect(before.r.code, before.r.stderr).toBe(0);
+    expect(json<{ node: string }>(before.r).node).toBe('solo');
+    expect((await run(status, cache, { bin })).report).toMatchObject({ cache: 'accepted' });
     appendFileSync(join(pkg, 'dist', 'cli', 'gitbus.cjs'), '\n// rebuilt\n');
-    const after = await run(['status', '--help'], cache, { bin });
+    const after = await run(status, cache, { bin });
     expect(after.report).toMatchObject({ command: 'status', cache: 'none', written: true });
     expect(dirname(after.report.file as string)).not.toBe(dirname(before.report.file as string));
-    expect(after.r.stdout).toBe(before.r.stdout);
+    expect(after.r.code, after.r.stderr).toBe(0);
+    expect(json<{ node: string }>(after.r).node).toBe('solo');
+  });
+});
+
+/** Root can run the CLI as a uid of no account (setpriv), as a container's `--user 12345` does. */
+const asRoot = typeof process.getuid === 'function' && process.getuid() === 0 && existsSync('/usr/bin/setpriv');
+const OTHER_UID = 12345;
+
+describe('CLI start-up in odd places', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let runs = 0;
+
+  beforeAll(async () => {
+    dir = await tempDir('gitbus-odd-start-');
+    // Another uid must reach the homes and the report files made here.
+    chmodSync(dir.path, 0o755);
+    bus = await makeBus({ node: 'solo' });
+  });
+  afterAll(async () => {
+    await bus?.cleanup();
+    await dir?.cleanup();
+  });
+
+  /** Runs bin/gitbus.js with exactly `env` (plus PATH), as `uid` when given; returns its result and the loader's report. */
+  async function runAs(uid: number | undefined, args: string[], env: NodeJS.ProcessEnv): Promise<{ r: RunResult; report: CodeCacheReport }> {
+    const reportFile = join(dir.path, `report-${runs++}.jsonl`);
+    writeFileSync(reportFile, '', { mode: 0o666 });
+    chmodSync(reportFile, 0o666);
+    const full = { PATH: process.env['PATH'], GITBUS_CODE_CACHE_REPORT: reportFile, ...env };
+    const command = uid === undefined ? [process.execPath, BIN, ...args] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, BIN, ...args];
+    const r = await spawnBounded(command[0] as string, command.slice(1), { cwd: dir.path, env: full, timeoutMs: 60_000 });
+    const lines = readFileSync(reportFile, 'utf8').split('\n').filter(Boolean);
+    expect(lines, r.stderr).toHaveLength(1);
+    return { r, report: JSON.parse(lines[0] as string) as CodeCacheReport };
+  }
+  /** A home folder of OTHER_UID's. */
+  const homeOf = (name: string, mode = 0o700): string => {
+    const home = join(dir.path, name);
+    mkdirSync(home);
+    chownSync(home, OTHER_UID, OTHER_UID);
+    chmodSync(home, mode);
+    return home;
+  };
+  const noBus = (): string[] => ['status', '--home', join(dir.path, 'no-bus-here')];
+
+  it.skipIf(!asRoot)('a cache place the user cannot use runs the ES module build, and doctor says why and what to do', async () => {
+    // A fresh account: no ~/.cache yet. It is made (private), with the cache.
+    const fresh = homeOf('fresh');
+    const first = await runAs(OTHER_UID, noBus(), { HOME: fresh });
+    expect(first.r.code).toBe(7);
+    expect(first.report).toMatchObject({ cache: 'none', written: true });
+    expect(statSync(join(fresh, '.cache')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(fresh, '.cache')).uid).toBe(OTHER_UID);
+
+    // A read-only home without ~/.cache.
+    const readOnly = homeOf('read-only', 0o500);
+    expect((await runAs(OTHER_UID, noBus(), { HOME: readOnly })).report).toMatchObject({ cache: 'unavailable', written: false, reason: `${join(readOnly, '.cache')} cannot be made or written (EACCES)` });
+
+    // ~/.cache left by `sudo` (root's, with the user's HOME).
+    const sudoed = homeOf('sudoed');
+    mkdirSync(join(sudoed, '.cache'), { mode: 0o755 });
+    const blocked = await runAs(OTHER_UID, noBus(), { HOME: sudoed });
+    const sudoedReason = `${join(sudoed, '.cache', 'gitbus')} does not exist, and ${join(sudoed, '.cache')} belongs to uid 0, not to this user (uid ${OTHER_UID})`;
+    expect(blocked.report).toMatchObject({ cache: 'unavailable', written: false, reason: sudoedReason });
+    expect(blocked.r.stderr).toContain('no bus at');
+    const doctor = await runAs(OTHER_UID, ['doctor', '--json', '--home', join(dir.path, 'no-bus-here')], { HOME: sudoed });
+    const check = json<{ checks: { name: string; status: string; detail: string; fix: string }[] }>(doctor.r).checks.find((c) => c.name === 'cli.code-cache');
+    expect(check).toMatchObject({ status: 'warn' });
+    expect(check?.detail).toContain(sudoedReason);
+    expect(check?.fix).toContain(`chown ${OTHER_UID} ${join(sudoed, '.cache')}`);
+
+    // ~/.cache/gitbus that its group may write to: unsafe, not read, and doctor says chmod 700.
+    const shared = homeOf('shared');
+    mkdirSync(join(shared, '.cache', 'gitbus'), { recursive: true });
+    chownSync(join(shared, '.cache'), OTHER_UID, OTHER_UID);
+    chownSync(join(shared, '.cache', 'gitbus'), OTHER_UID, OTHER_UID);
+    chmodSync(join(shared, '.cache', 'gitbus'), 0o770);
+    expect((await runAs(OTHER_UID, noBus(), { HOME: shared })).report).toMatchObject({ cache: 'unsafe', written: false });
+    const sharedDoctor = await runAs(OTHER_UID, ['doctor', '--json', '--home', join(dir.path, 'no-bus-here')], { HOME: shared });
+    expect(json<{ checks: { name: string; fix: string }[] }>(sharedDoctor.r).checks.find((c) => c.name === 'cli.code-cache')?.fix).toContain(`chmod 700 ${join(shared, '.cache', 'gitbus')}`);
+
+    // Root with that user's HOME (sudo without -H) makes nothing there: no ~/.cache, no ~/.cache/gitbus of root's.
+    const foreign = homeOf('foreign');
+    expect((await runAs(undefined, noBus(), { HOME: foreign })).report).toMatchObject({ cache: 'unavailable', written: false });
+    expect(readdirSync(foreign)).toEqual([]);
+    expect((await runAs(undefined, noBus(), { HOME: fresh })).report).toMatchObject({ cache: 'unsafe', written: false });
+    expect(readdirSync(join(fresh, '.cache'))).toEqual(['gitbus']);
+    expect(statSync(join(fresh, '.cache', 'gitbus')).uid).toBe(OTHER_UID);
+  });
+
+  it.skipIf(!asRoot)('a uid with no home folder and no passwd entry gets an error that says what to do', async () => {
+    for (const env of [{}, { GITBUS_CODE_CACHE: '0' }, { XDG_CACHE_HOME: join(homeOf('xdg'), 'cache') }]) {
+      const { r, report } = await runAs(OTHER_UID, ['status', '--json'], env);
+      expect(r.code, r.stderr).toBe(7);
+      expect(r.stderr).not.toContain('uv_os_homedir');
+      expect(json<{ error: { code: string; fix: string } }>(r).error).toMatchObject({ code: 'NO_USER_HOME', fix: expect.stringContaining('set HOME') });
+      // Without a home there is no cache folder either, unless XDG_CACHE_HOME names one.
+      expect(report.cache).toBe('XDG_CACHE_HOME' in env ? 'none' : 'GITBUS_CODE_CACHE' in env ? 'off' : 'unavailable');
+    }
+  });
+
+  /** Runs bin/gitbus.js with its standard output closed before it writes (a reader that stopped: `| head -1`). */
+  const closedStdout = (args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: dir.path, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`gitbus ${args.join(' ')} did not end within 60 s: ${stderr}`));
+      }, 60_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout: '', stderr });
+      });
+    });
+
+  it('a reader that stops early (| head -1) ends the command quietly, with either build', async () => {
+    for (const env of [{ GITBUS_CODE_CACHE: '0' }, {}]) {
+      for (const args of [['status', '--help'], ['--help'], ['status', '--json']]) {
+        const r = await closedStdout(args, { ...env, GITBUS_HOME: bus.home('solo') });
+        expect({ args, env, code: r.code, stderr: r.stderr }).toEqual({ args, env, code: 0, stderr: '' });
+      }
+    }
+  });
+
+  it('a command that can no longer finish (nothing left to wait for) exits 13, not 0, with either build', async () => {
+    // A preload that makes the read of node.yaml a promise that never settles.
+    const hang = join(dir.path, 'hang.cjs');
+    writeFileSync(
+      hang,
+      `const fsp = require('node:fs/promises');
+const real = fsp.readFile;
+fsp.readFile = (p, ...rest) => (String(p).endsWith('node.yaml') ? new Promise(() => {}) : real(p, ...rest));
+require('node:module').syncBuiltinESMExports();
+`,
+    );
+    for (const env of [{ GITBUS_CODE_CACHE: '0' }, {}]) {
+      const r = await gitbus(['status', '--json'], { home: bus.home('solo'), env: { ...env, NODE_OPTIONS: `--require=${hang}` } });
+      expect(r.code, JSON.stringify(env)).toBe(13);
+      expect(r.stderr).toContain('the command stopped before it finished');
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir } from '../../bus/user-home-dir.js';
 import { dirname, join } from 'node:path';
 import type { ClaudeReport } from '../../schemas/response.js';
 import { claudePrompt, type ClaudeInvocation } from './claude-args.js';

@@ -1,5 +1,5 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir } from '../../bus/user-home-dir.js';
 import { dirname } from 'node:path';
 import type { BusContext } from '../../bus/context.js';
 import type { ClaimResult } from '../../bus/ops/claim.js';

@@ -1,5 +1,5 @@
 import { existsSync, realpathSync, renameSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir } from '../../bus/user-home-dir.js';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { NodeConfig } from '../../bus/home.js';
 import { git, ProjectGitError } from '../../bus/project/git.js';
