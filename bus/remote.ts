@@ -29,7 +29,7 @@ let sshPrompt: (() => Prompt | undefined) | undefined;
 /**
  * Lets the CLI ask for an SSH key's passphrase on its terminal (bus/ never talks to a person itself). `prompt` is
  * asked for one when an SSH remote is opened, not before: whether there is a terminal is seen from process.stdin,
- * whose stream costs a command ~18 M instructions to make (docs/PERFORMANCE.md "Start-up ... (issue 14, session 10)").
+ * whose stream costs a command ~18 M instructions to make (docs/PERFORMANCE.md "Node's own modules (issue 14, session 10)").
  */
 export function setSshPassphrasePrompt(prompt: () => Prompt | undefined): void {
   sshPrompt = prompt;

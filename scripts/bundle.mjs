@@ -44,7 +44,7 @@ const yamlAsModule = {
 
 // commander requires node:child_process at load, for executable subcommands, which gitbus has none of: loading it
 // (with net, dgram and their streams) cost every command ~16 M instructions. commander's require gets a module
-// that loads it when spawn is called (docs/PERFORMANCE.md "Start-up ... (issue 14, session 10)").
+// that loads it when spawn is called (docs/PERFORMANCE.md "Node's own modules (issue 14, session 10)").
 const commanderLazyChildProcess = {
   name: 'commander-lazy-child-process',
   setup(b) {
@@ -98,7 +98,7 @@ const cjs = await build({
   plugins: [zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
   // The file is the CommonJS module wrapper with the bundle in it, as Node's own loader would make it, so that the
   // loader hands V8 the file's text as it is: wrapping it at run time made a second string that V8 flattened, a
-  // 2 MB copy and ~800 page faults more on every start (docs/PERFORMANCE.md "... (issue 14, session 10)"). Its
+  // 2 MB copy and ~800 page faults more on every start (docs/PERFORMANCE.md, issue 14 session 10). Its
   // value is that function; run alone with node it does nothing.
   banner: { js: CJS_WRAPPER_START },
   footer: { js: CJS_WRAPPER_END },
