@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { childProcess } from './child-process.js';
 import { mayBeInWorkTree } from './project/work-tree-probe.js';
-
-const run = promisify(execFile);
 
 /** The git state of the directory a task is dispatched from, as the seed's tw-handoff records it. */
 export interface GitContext {
@@ -14,7 +12,7 @@ export interface GitContext {
 }
 
 async function git(cwd: string, args: string[]): Promise<string> {
-  const { stdout } = await run('git', args, { cwd, timeout: 10_000, maxBuffer: 4 * 1024 * 1024 });
+  const { stdout } = await promisify(childProcess().execFile)('git', args, { cwd, timeout: 10_000, maxBuffer: 4 * 1024 * 1024 });
   return stdout.trimEnd();
 }
 

@@ -17,16 +17,21 @@ export async function openTransport(url: string, home?: string): Promise<Transpo
   if (isSshRemote(url)) {
     // The SSH transport (its config, known_hosts and connection code, and then ssh2) loads only for an SSH remote.
     const { SshTransport } = await import('./transport/ssh.js');
-    return new SshTransport(url, sshPrompt ? { prompt: sshPrompt } : {});
+    const prompt = sshPrompt?.();
+    return new SshTransport(url, prompt ? { prompt } : {});
   }
   throw new InputError(`remote "${url}" uses a transport gitbus does not support`, 'use a local path or file:// URL to a bare repository, an ssh:// URL or host:path, or an https:// URL', { url });
 }
 
 type Prompt = (keyFile: string) => Promise<string | undefined>;
-let sshPrompt: Prompt | undefined;
+let sshPrompt: (() => Prompt | undefined) | undefined;
 
-/** Lets the CLI ask for an SSH key's passphrase on its terminal (bus/ never talks to a person itself). */
-export function setSshPassphrasePrompt(prompt: Prompt | undefined): void {
+/**
+ * Lets the CLI ask for an SSH key's passphrase on its terminal (bus/ never talks to a person itself). `prompt` is
+ * asked for one when an SSH remote is opened, not before: whether there is a terminal is seen from process.stdin,
+ * whose stream costs a command ~18 M instructions to make (docs/PERFORMANCE.md "Node's own modules (issue 14, session 10)").
+ */
+export function setSshPassphrasePrompt(prompt: () => Prompt | undefined): void {
   sshPrompt = prompt;
 }
 

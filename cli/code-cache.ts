@@ -1,4 +1,4 @@
-import { accessSync, appendFileSync, constants, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, appendFileSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -20,7 +20,7 @@ import { invokedCommand } from './invoked-command.js';
  * built-in module it imports ~1 ms more than require() does.
  *
  * The cache is the code V8 compiled while the command ran, taken at exit (`createCachedData` then includes the
- * functions compiled on first call), in `<cache>/gitbus/code-cache/<node>-<arch>-<bundle's crc32>-<size>/
+ * functions compiled on first call), in `<cache>/gitbus/code-cache/<node>-<arch>-<the bundle file's identity>/
  * <command>.bin`, `<cache>` being $XDG_CACHE_HOME or ~/.cache (`<command>-<crc32>.bin` under Node options). It
  * is written when there was none or V8 refused it (another V8, other flags), by a run that ran a command's action
  * (not one that printed help), through a temp file and a rename. A place that cannot hold it (no home, cannot be
@@ -84,21 +84,24 @@ export function runCli(): void {
   const folders = cacheFolders(env);
   const unusable = 'problem' in folders ? folders.problem : readyFolders(folders, [folders.root, folders.keys]);
   if (unusable || 'problem' in folders) return runEsm(here, env, command, unusable?.state ?? 'unavailable', unusable?.reason);
-  let bytes: Buffer;
+  let read: { source: string; identity: string };
   try {
-    bytes = readFileSync(bundle);
+    read = readBundle(bundle);
   } catch {
     // A build without the bundle (tsc alone): the ES module build.
     return runEsm(here, env, command, 'off');
   }
-  const place = cachePlace(folders, bytes, command, env);
+  const place = cachePlace(folders, read.identity, command, env);
   const found = readCache(place);
   if (found.state === 'unsafe' || found.state === 'unavailable') return runEsm(here, env, command, found.state, found.reason);
-  // The CommonJS module wrapper, as Node's own loader writes it: on the bundle's first line, so lines stay as built.
+  // The bundle is written inside the CommonJS module wrapper (scripts/bundle.mjs), so V8 gets the file's text as
+  // it is: wrapping it here made a second 2 MB string that V8 flattened, a copy and ~800 page faults per start. A
+  // bundle without it (made by hand, or by an older build) is wrapped here, on its first line so lines stay as built.
   // No importModuleDynamically: on Node 20 a function taken from the cache loses it (its import() then fails with
   // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so the bundle holds no import() at all (scripts/bundle.mjs checks) and
   // one that crept in fails on the first run, not only once a cache exists.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${bytes.toString('latin1')}\n})`, {
+  const source = read.source.startsWith(CJS_WRAPPER_START) ? read.source : `${CJS_WRAPPER_START}${read.source}\n})`;
+  const script = new Script(source, {
     filename: bundle,
     ...(found.state === 'found' ? { cachedData: found.data } : {}),
   });
@@ -154,7 +157,7 @@ interface CacheFolders {
 }
 
 interface CachePlace extends CacheFolders {
-  /** keys/<node>-<arch>-<crc32>-<size> */
+  /** keys/<node>-<arch>-<the bundle's identity> */
   dir: string;
   file: string;
   command: string;
@@ -177,11 +180,31 @@ export function cacheFolders(env: NodeJS.ProcessEnv): CacheFolders | { problem: 
   return { base, root, keys: join(root, 'code-cache') };
 }
 
+/** What dist/cli/gitbus.cjs starts with (scripts/bundle.mjs): the CommonJS module wrapper, as Node's loader makes it. */
+export const CJS_WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
+
+/**
+ * The bundle's text (latin1: the build writes it in ASCII) and its identity as a file, taken from the open file so
+ * that both are of the same file. The identity is the file's size, modification and change times (nanoseconds)
+ * and inode: any write to it, a copy or a new install changes the change time, which nobody can set back. It was
+ * the bundle's crc32, which cost ~6 M instructions (~2-4 ms) per start to say the same.
+ */
+export function readBundle(path: string): { source: string; identity: string } {
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const source = readFileSync(fd, 'latin1');
+    return { source, identity: `${st.size}-${st.mtimeNs.toString(36)}-${st.ctimeNs.toString(36)}-${st.ino.toString(36)}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Where this bundle's cache for this command lives. */
-export function cachePlace(folders: CacheFolders, bundle: Buffer, command: string, env: NodeJS.ProcessEnv = process.env): CachePlace {
-  // crc32 and the size, not a cryptographic hash: loading node:crypto alone costs ~4 ms, and the key only has to
-  // change when the bundle does (V8 checks the source's length and its own version and flags as well).
-  const dir = join(folders.keys, `${process.version}-${process.arch}-${hex(crc32(bundle))}-${bundle.length}`);
+export function cachePlace(folders: CacheFolders, identity: string, command: string, env: NodeJS.ProcessEnv = process.env): CachePlace {
+  // The file's identity, not a hash of it: the key only has to change when the bundle does (V8 checks the source's
+  // length and its own version and flags as well).
+  const dir = join(folders.keys, `${process.version}-${process.arch}-${identity}`);
   // V8 refuses a cache made under other V8 flags (--max-old-space-size in NODE_OPTIONS is one): a process started
   // with options has a file of its own, so that runs with and without them do not rewrite each other's.
   const options = [...process.execArgv, env['NODE_OPTIONS'] ?? ''].join('\0');

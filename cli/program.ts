@@ -20,7 +20,7 @@ export async function registerCommand(program: Command, entry: CommandEntry): Pr
   if (!entry.longRunning) (await import('zod')).z.config({ jitless: true });
   const [{ register }, { setSshPassphrasePrompt }, { terminalPassphrasePrompt }] = await Promise.all([entry.load(), import('../bus/remote.js'), import('./passphrase-prompt.js')]);
   register(program);
-  setSshPassphrasePrompt(terminalPassphrasePrompt());
+  setSshPassphrasePrompt(terminalPassphrasePrompt);
 }
 
 /**

@@ -13,6 +13,9 @@ import { build } from 'esbuild';
 import ts from 'typescript';
 
 const outdir = 'dist/cli';
+// What dist/cli/gitbus.cjs starts and ends with: the loader (cli/code-cache.ts) runs a file that starts so as it is.
+const CJS_WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
+const CJS_WRAPPER_END = '})';
 // Chunk names carry a hash: those of an earlier build would pile up. tsc writes only .js files here.
 for (const f of readdirSync(outdir)) if (f.endsWith('.mjs') || f.endsWith('.cjs')) rmSync(join(outdir, f));
 
@@ -44,6 +47,20 @@ const yamlAsModule = {
   },
 };
 
+// commander requires node:child_process at load, for executable subcommands, which gitbus has none of: loading it
+// (with net, dgram and their streams) cost every command ~16 M instructions. commander's require gets a module
+// that loads it when spawn is called (docs/PERFORMANCE.md "Node's own modules (issue 14, session 10)").
+const commanderLazyChildProcess = {
+  name: 'commander-lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      contents: "let cp; module.exports = { spawn: (...args) => (cp ??= require('node:child_process')).spawn(...args) };",
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -65,7 +82,7 @@ const result = await build({
   outExtension: { '.js': '.mjs' },
   splitting: true,
   format: 'esm',
-  plugins: [zodEnglishOnly, yamlAsModule],
+  plugins: [zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
   // cron (and luxon) load on first use from node_modules (bus/model/cron-lib.ts): kept out of the bundle so that
   // the watcher's timer (watcher/watch.ts imports it) and a schedule's due time share one copy.
   external: ['cron'],
@@ -83,7 +100,13 @@ const cjs = await build({
   outdir,
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
-  plugins: [zodEnglishOnly, yamlAsModule],
+  plugins: [zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
+  // The file is the CommonJS module wrapper with the bundle in it, as Node's own loader would make it, so that the
+  // loader hands V8 the file's text as it is: wrapping it at run time made a second string that V8 flattened, a
+  // 2 MB copy and ~800 page faults more on every start (docs/PERFORMANCE.md, issue 14 session 10). Its
+  // value is that function; run alone with node it does nothing.
+  banner: { js: CJS_WRAPPER_START },
+  footer: { js: CJS_WRAPPER_END },
   // Loaded from node_modules on first use, as from the ES build's lazy chunks: the packages that only some
   // commands need, so that a command never compiles them with the bundle. Imported or import()ed, each becomes a
   // require(), which loads the ES-only ones (chokidar) too on Node >= 20.19.
@@ -115,7 +138,7 @@ if (loaderBytes > 40_000) throw new Error(`dist/cli/gitbus-loader.cjs is ${loade
 
 // `z.locales.fr()`, or `import { locales } from 'zod'`, anywhere in the bundle (zod's own files aside).
 const usesLocales = /\.locales\b|\{[^}]*\blocales\b[^}]*\}\s*from\s*['"]zod/;
-const localeUsers = [...new Set([result, cjs].flatMap((r) => Object.keys(r.metafile.inputs)))].filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
+const localeUsers = [...new Set([result, cjs].flatMap((r) => Object.keys(r.metafile.inputs)))].filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
 if (localeUsers.length) throw new Error(`${localeUsers.join(', ')} may use zod's locales, which scripts/bundle.mjs leaves out: bundle them again`);
 
 // What esbuild leaves outside ASCII is in comments (ours: "§12", "—"; luxon's examples) and in regular

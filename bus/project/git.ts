@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { childProcess } from '../child-process.js';
 import { GitbusError } from '../../schemas/errors.js';
 
 /**
@@ -76,7 +76,7 @@ export function lastLines(stderr: string, n = 3): string {
 export function git(args: string[], o: GitOptions & { what?: string; fix?: string } = {}): Promise<GitRun> {
   const full = [...SAFE_CONFIG, ...(o.gitDir ? ['--git-dir', o.gitDir] : []), ...args];
   return new Promise((resolve, reject) => {
-    const child = execFile(
+    const child = childProcess().execFile(
       'git',
       full,
       { cwd: o.cwd, env: gitEnv(o.env), timeout: o.timeoutMs ?? LOCAL_GIT_MS, maxBuffer: o.maxBuffer ?? 64 * 1024 * 1024, encoding: 'utf8', killSignal: 'SIGKILL' },

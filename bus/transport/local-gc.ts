@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { childProcess } from '../child-process.js';
 import { sweepRefLockMarks } from './local-direct.js';
 
 /** Direct pushes per remote path in this process. */
@@ -21,7 +21,7 @@ export function afterDirectPush(remote: string, every: number, gitPath = 'git'):
   // Ref-lock marks left by this host's processes killed mid-push (local-direct.ts) go at the same moment.
   sweepRefLockMarks(remote);
   try {
-    const child = spawn(gitPath, ['-C', remote, 'gc', '--auto', '--quiet'], { stdio: 'ignore', detached: true });
+    const child = childProcess().spawn(gitPath, ['-C', remote, 'gc', '--auto', '--quiet'], { stdio: 'ignore', detached: true });
     child.on('error', () => undefined);
     child.unref();
     return true;

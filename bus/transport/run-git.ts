@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { childProcess } from '../child-process.js';
 import { GitCliMissingError, TransportTimeoutError } from './errors.js';
 
 /**
@@ -60,7 +61,7 @@ export function runGit(opts: RunGitOptions): Promise<GitRun> {
   return new Promise<GitRun>((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(opts.gitPath, [...opts.args], { env: serviceEnv(), stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+      child = childProcess().spawn(opts.gitPath, [...opts.args], { env: serviceEnv(), stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
     } catch (err) {
       reject(isEnoent(err) ? new GitCliMissingError(opts.gitPath, err) : err);
       return;

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { childProcess } from '../child-process.js';
 import { existsSync } from 'node:fs';
 import { link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ export function nodeKeyPaths(home: string): { dir: string; privatePath: string; 
 
 function keygen(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('ssh-keygen', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const child = childProcess().spawn('ssh-keygen', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.stderr.on('data', (c: Buffer) => err.push(c));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { childProcess } from '../child-process.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ interface Ran {
 /** Runs a program without a terminal (its own session), input on stdin, killed with its group after `timeoutMs`. */
 function runTool(bin: string, args: string[], input: Uint8Array, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Ran> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(bin, args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true, windowsHide: true });
+    const child = childProcess().spawn(bin, args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true, windowsHide: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;

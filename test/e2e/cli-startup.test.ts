@@ -38,6 +38,18 @@ const log = process.env.GITBUS_TEST_FUNCTION_LOG;
 globalThis.Function = new Proxy(Function, { construct(target, args) { appendFileSync(log, 'new Function\\n'); return Reflect.construct(target, args); } });
 `;
 
+/**
+ * Node's own modules that a short command does not need at its start (issue 14, session 10): node:child_process
+ * (which loads net and dgram) and the process.stdin stream. A preload writes down each read of process.stdin and,
+ * at exit, child_process if Node loaded it (process.moduleLoadList: Node's list of the built-ins it loaded).
+ */
+const BUILTINS = `import { appendFileSync } from 'node:fs';
+const log = process.env.GITBUS_TEST_BUILTIN_LOG;
+const stdin = Object.getOwnPropertyDescriptor(process, 'stdin');
+Object.defineProperty(process, 'stdin', { ...stdin, get() { appendFileSync(log, 'process.stdin\\n'); return stdin.get.call(this); } });
+process.on('exit', () => appendFileSync(log, process.moduleLoadList.filter((m) => m === 'NativeModule child_process').map((m) => m + '\\n').join('')));
+`;
+
 /** Dependencies that only some commands need (issue 14): none may load with a command that does not use it. */
 const HEAVY = ['isomorphic-git', 'ssh2', 'cron', '@modelcontextprotocol/sdk', 'chokidar'];
 
@@ -95,6 +107,7 @@ describe('CLI start-up: what a command loads', () => {
     writeFileSync(join(dir.path, 'hooks.mjs'), HOOKS);
     writeFileSync(join(dir.path, 'register.mjs'), REGISTER);
     writeFileSync(join(dir.path, 'count-functions.mjs'), COUNT_FUNCTIONS);
+    writeFileSync(join(dir.path, 'builtins.mjs'), BUILTINS);
     bus = await makeBus({ node: 'solo' });
   });
   afterAll(async () => {
@@ -154,6 +167,27 @@ describe('CLI start-up: what a command loads', () => {
     expect(dispatch.r.code, dispatch.r.stderr).toBe(0);
     expect(json<{ id: string }>(dispatch.r).id).toMatch(/^\d{8}-\d{6}-[0-9a-z]{6}$/);
     expect(dispatch.loaded.packages).toEqual([]);
+  });
+
+  it('status and dispatch on a local bus load no node:child_process and make no process.stdin stream', async () => {
+    for (const build of ['default', 'esm'] as const) {
+      for (const args of [['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json']]) {
+        const log = join(dir.path, `builtins-${runs++}.log`);
+        writeFileSync(log, '');
+        const env = { NODE_OPTIONS: `--import=${join(dir.path, 'builtins.mjs')}`, GITBUS_TEST_BUILTIN_LOG: log, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}) };
+        const r = await gitbus(args, { home: bus.home('solo'), env });
+        expect(r.code, r.stderr).toBe(0);
+        // commander's require of child_process (for executable subcommands) is deferred by scripts/bundle.mjs,
+        // gitbus's own by bus/child-process.ts; the SSH passphrase prompt looks at stdin only for an SSH remote.
+        expect(readFileSync(log, 'utf8'), `${build}: ${args.join(' ')}`).toBe('');
+      }
+    }
+    // The preload sees both: a command that reads stdin (a batch from "-") reads it.
+    const log = join(dir.path, `builtins-${runs++}.log`);
+    writeFileSync(log, '');
+    const batch = await gitbus(['dispatch', '--from', '-', '--no-git', '--json'], { home: bus.home('solo'), input: '{"title":"from stdin"}\n', env: { NODE_OPTIONS: `--import=${join(dir.path, 'builtins.mjs')}`, GITBUS_TEST_BUILTIN_LOG: log } });
+    expect(batch.code, batch.stderr).toBe(0);
+    expect(readFileSync(log, 'utf8')).toContain('process.stdin');
   });
 
   it('dispatch outside a checkout, on a bus without a pinned trust root, starts no git process', async () => {
