@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { Argument, type Command } from 'commander';
 import { runHook } from '../../claude/hook.js';
 import { HOOK_EVENTS, parseHookInput, type HookEvent } from '../../claude/hook-input.js';
@@ -14,7 +15,9 @@ const MAX_INPUT = 1024 * 1024;
 const WAIT_MAX_MS = 55 * 60 * 1000;
 
 function readInput(): string {
-  if (process.stdin.isTTY) return '';
+  // isatty, not process.stdin.isTTY: making process.stdin turns fd 0 non-blocking, and readFileSync(0) then threw
+  // EAGAIN whenever Claude Code wrote the hook's input a moment after starting it (the input was lost as '').
+  if (isatty(0)) return '';
   try {
     return readFileSync(0).subarray(0, MAX_INPUT).toString('utf8');
   } catch {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { chmod, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, ROOT, gitbus, json, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { BIN, CLI, ROOT, TEST_CACHE_HOME, gitbus, json, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
@@ -195,6 +195,19 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
     expect(out?.hookSpecificOutput).toBeUndefined();
     expect(out?.systemMessage).toContain(`${early} "Run the GPU validation suite" (pending)`);
     expect(out?.systemMessage).toContain('You will hear when they end');
+  });
+
+  it('Stop whose input arrives a moment after the hook started (Claude Code may write it late): read all the same', async () => {
+    const input = await hookInput('Stop', session);
+    const child = spawn(process.execPath, [BIN, 'hook', 'claude', 'stop'], { cwd: neutralCwd(), env: { ...process.env, GITBUS_HOME: laptop, XDG_CACHE_HOME: TEST_CACHE_HOME }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    // Until the hook has started (its module loaded, its stdin looked at), nothing is written.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.stdin.end(input);
+    expect(await closed).toBe(0);
+    expect(hookOut({ code: 0, stdout, stderr: '' })?.systemMessage).toContain(`${early} "Run the GPU validation suite" (pending)`);
   });
 
   it('UserPromptSubmit after a response arrived: the task, its status, summary and gitbus show ID; then nothing new', async () => {
