@@ -1,6 +1,6 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD_ID } from '../store/parse-cache.js';
+import { cacheNames, newestFirst, readCacheFile, removeCacheFile, removeDeadTemps, writeCacheFile } from '../store/cache-files.js';
 import { decodeStatusDigest, encodeStatusDigest, type StatusDigest } from './status-digest-file.js';
 import type { TaskSummary } from './task-summary.js';
 
@@ -15,7 +15,6 @@ const KEEP = 2;
 export const DIGEST_MIN_TASKS = 50;
 const NAME = /^[0-9a-f]{40}\.digest$/;
 const TEMP = /^\.[0-9a-f]{40}\.\d+\.[0-9a-z]+\.tmp$/;
-const TEMP_MAX_AGE_MS = 60_000;
 
 function dirOf(gitdir: string): string {
   return join(gitdir, 'gitbus-cache', 'status');
@@ -23,61 +22,18 @@ function dirOf(gitdir: string): string {
 
 /** The digest of `commit` (with all task summaries when `all`), or null when there is none this build can use. */
 export function loadStatusDigest(gitdir: string, commit: string, all: boolean, build = BUILD_ID): { digest: StatusDigest; all: TaskSummary[] | null } | null {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(join(dirOf(gitdir), `${commit}.digest`));
-  } catch {
-    return null;
-  }
-  return decodeStatusDigest(bytes, build, commit, all);
+  const bytes = readCacheFile(join(dirOf(gitdir), `${commit}.digest`));
+  return bytes ? decodeStatusDigest(bytes, build, commit, all) : null;
 }
 
-/** Writes the digest of its commit (temp file and rename: a reader sees a whole file or none), then prunes. */
+/** Writes the digest of its commit (a reader sees a whole file or none), then prunes. */
 export function saveStatusDigest(gitdir: string, digest: StatusDigest, all: readonly TaskSummary[], build = BUILD_ID): boolean {
   const dir = dirOf(gitdir);
-  try {
-    mkdirSync(dir, { recursive: true });
-    const temp = join(dir, `.${digest.commit}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
-    // No fsync: a file a crash left damaged fails its checksum and is written again.
-    writeFileSync(temp, encodeStatusDigest(build, digest, all), { flag: 'wx', mode: 0o600 });
-    renameSync(temp, join(dir, `${digest.commit}.digest`));
-  } catch {
-    // A digest that cannot be written (full disk, read-only home) only costs speed.
-    return false;
-  }
-  prune(dir, `${digest.commit}.digest`);
+  const name = `${digest.commit}.digest`;
+  // A digest that cannot be written (full disk, read-only home) only costs speed.
+  if (!writeCacheFile(dir, name, encodeStatusDigest(build, digest, all))) return false;
+  const names = cacheNames(dir);
+  removeDeadTemps(dir, names, TEMP);
+  for (const f of newestFirst(dir, names, (n) => n !== name && NAME.test(n)).slice(KEEP - 1)) removeCacheFile(join(dir, f.name));
   return true;
-}
-
-function prune(dir: string, keep: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  const now = Date.now();
-  const files: { name: string; mtime: number }[] = [];
-  for (const name of names) {
-    if (name === keep || (!NAME.test(name) && !TEMP.test(name))) continue;
-    try {
-      const mtime = statSync(join(dir, name)).mtimeMs;
-      // Temp files of writers that died before their rename.
-      if (TEMP.test(name)) {
-        if (now - mtime > TEMP_MAX_AGE_MS) remove(join(dir, name));
-      } else files.push({ name, mtime });
-    } catch {
-      // Pruned by another process meanwhile.
-    }
-  }
-  files.sort((a, b) => b.mtime - a.mtime || (a.name < b.name ? -1 : 1));
-  for (const f of files.slice(KEEP - 1)) remove(join(dir, f.name));
-}
-
-function remove(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Already gone: another process pruned it.
-  }
 }

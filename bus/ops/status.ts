@@ -86,10 +86,10 @@ export async function busStatus(ctx: BusContext, options: StatusOptions = {}): P
   const digestible = ctx.config.policy === undefined && !pinsTrust(ctx.paths.home) && (per === undefined || per <= DIGEST_PER_STATE);
   if (!digestible) return statusOf(ctx, await coreOfSnapshot(ctx, options, await snapshotOrLast(ctx)));
   const pre = await headOrLast(ctx);
-  const core = !pre.offline && pre.head !== null ? await coreOfDigest(ctx, pre.head, per) : undefined;
-  if (core) return statusOf(ctx, { core, offline: null });
+  const looked = !pre.offline && pre.head !== null ? await coreOfDigest(ctx, pre.head, per) : undefined;
+  if (looked?.core) return statusOf(ctx, { core: looked.core, offline: null });
   const at = pre.offline ? { snap: await localSnapshot(ctx), offline: pre.offline } : await snapshotOrLast(ctx, pre.head);
-  return statusOf(ctx, await coreOfSnapshot(ctx, options, at, true));
+  return statusOf(ctx, await coreOfSnapshot(ctx, options, at, true, looked?.known));
 }
 
 /**
@@ -142,8 +142,11 @@ function firstPerState<T extends { state: TaskState }>(tasks: readonly T[], per:
   });
 }
 
-/** The core from the digest of `head` (status-digest.ts), or undefined when there is none this status can use. */
-async function coreOfDigest(ctx: BusContext, head: string, per: number | undefined): Promise<StatusCore | undefined> {
+/**
+ * The core from the digest of `head` (status-digest.ts); or, when there is none this status can use, what it
+ * learnt of the archive on the way (dependencies archived since the digest was written), for the full path to reuse.
+ */
+async function coreOfDigest(ctx: BusContext, head: string, per: number | undefined): Promise<{ core: StatusCore } | { core?: undefined; known: ReadonlyMap<string, TaskState> } | undefined> {
   const loaded = loadStatusDigest(ctx.repo.gitdir, head, per === undefined);
   if (!loaded) return undefined;
   const d = loaded.digest;
@@ -152,12 +155,18 @@ async function coreOfDigest(ctx: BusContext, head: string, per: number | undefin
   // A dependency the archive did not know then may have been archived since: asked again, as a full status would.
   const found = new Set(d.external.found.map(([id]) => id));
   const unknown = d.external.asked.filter((id) => !found.has(id));
-  if (unknown.length > 0 && (await archivedStates(ctx, unknown)).size > 0) return undefined;
-  return { head, settings: d.settings, settingsOverridden: [], nodes: d.nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts: d.counts, trust: null, problems: d.problems, forged: [], holders: new Map(d.holders) };
+  if (unknown.length > 0) {
+    const known = await archivedStates(ctx, unknown);
+    if (known.size > 0) return { known };
+  }
+  return { core: { head, settings: d.settings, settingsOverridden: [], nodes: d.nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts: d.counts, trust: null, problems: d.problems, forged: [], holders: new Map(d.holders) } };
 }
 
-/** The core worked out from a snapshot; with `digest`, written down for the next status of the same commit. */
-async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { snap: Snapshot; offline: Offline | null }, digest = false): Promise<{ core: StatusCore; offline: Offline | null }> {
+/**
+ * The core worked out from a snapshot; with `digest`, written down for the next status of the same commit. `known`:
+ * archived states already asked in this status, not asked twice.
+ */
+async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { snap: Snapshot; offline: Offline | null }, digest = false, known: ReadonlyMap<string, TaskState> = new Map()): Promise<{ core: StatusCore; offline: Offline | null }> {
   const { snap, offline } = at;
   const nodes = await snap.nodes();
   const holders = await claimHolders(snap);
@@ -167,7 +176,12 @@ async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { sna
   const external = offline
     ? undefined
     : async (missing: string[]): Promise<Map<string, TaskState>> => {
-        const states = await archivedStates(ctx, missing);
+        const ask = missing.filter((id) => !known.has(id));
+        const states = ask.length > 0 ? await archivedStates(ctx, ask) : new Map<string, TaskState>();
+        for (const id of missing) {
+          const k = known.get(id);
+          if (k !== undefined) states.set(id, k);
+        }
         asked.push(...missing);
         found.push(...states);
         return states;

@@ -1,7 +1,8 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GITBUS_VERSION } from '../version.js';
+import { cacheNames, newestFirst, readCacheFile, removeCacheFile, removeDeadTemps, writeCacheFile } from './cache-files.js';
 import { decodeCacheFacts, decodeCacheFile, encodeCacheFile, factsOf, PARSE_CACHE_FORMAT, type CachedEntry, type CachedFacts } from './parse-cache-file.js';
 
 /**
@@ -15,7 +16,6 @@ import { decodeCacheFacts, decodeCacheFile, encodeCacheFile, factsOf, PARSE_CACH
 export const KEEP_PER_FOLDER = 2;
 export const MAX_FILE_BYTES = 32 * 1024 * 1024;
 export const MAX_BODY_CHARS = 64 * 1024;
-const TEMP_MAX_AGE_MS = 60_000;
 const NAME = /^([a-z]+)-([0-9a-f]{40})\.cache$/;
 /** Files of format 2 and before (v8-serialized), which no build reads any more: removed when a folder is pruned. */
 const OLD_NAME = /^[a-z]+-[0-9a-f]{40}\.v8$/;
@@ -62,33 +62,9 @@ export const BUILD_ID: string = (() => {
 
 export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCacheLimits = { keep: KEEP_PER_FOLDER, maxFileBytes: MAX_FILE_BYTES, maxBodyChars: MAX_BODY_CHARS }): ParseCacheDir {
   const dir = join(gitdir, 'gitbus-cache', 'parsed');
-  const fileOf = (folder: string, tree: string) => join(dir, `${folder}-${tree}.cache`);
-  const read = (path: string): Buffer | null => {
-    try {
-      return readFileSync(path);
-    } catch {
-      return null;
-    }
-  };
+  const read = readCacheFile;
   /** The folder's files, newest first (mtime, then name, so that the order is the same for everyone). */
-  const filesOf = (folder: string): { name: string; mtime: number }[] => {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return [];
-    }
-    const out: { name: string; mtime: number }[] = [];
-    for (const name of names) {
-      if (NAME.exec(name)?.[1] !== folder) continue;
-      try {
-        out.push({ name, mtime: statSync(join(dir, name)).mtimeMs });
-      } catch {
-        // Pruned by another process meanwhile.
-      }
-    }
-    return out.sort((a, b) => b.mtime - a.mtime || (a.name < b.name ? -1 : 1));
-  };
+  const filesOf = (folder: string) => newestFirst(dir, cacheNames(dir), (name) => NAME.exec(name)?.[1] === folder);
   return {
     dir,
     load(folder, tree, seen = new Set()) {
@@ -121,18 +97,10 @@ export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCac
       const facts = folder === 'handoffs' ? entries.map((e) => factsOf(e.name, e.oid, e.parsed)) : [];
       const bytes = encodeCacheFile({ build, folder, tree }, kept, facts);
       if (bytes.length > limits.maxFileBytes) return false;
-      try {
-        mkdirSync(dir, { recursive: true });
-        const final = fileOf(folder, tree);
-        const temp = join(dir, `.${folder}-${tree}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
-        // No fsync: a file a crash left damaged fails its checksum and is rebuilt.
-        writeFileSync(temp, bytes, { flag: 'wx', mode: 0o600 });
-        renameSync(temp, final);
-        seen?.add(`${folder}-${tree}.cache`);
-      } catch {
-        // A cache that cannot be written (full disk, read-only home) only costs speed.
-        return false;
-      }
+      const name = `${folder}-${tree}.cache`;
+      // A cache that cannot be written (full disk, read-only home) only costs speed.
+      if (!writeCacheFile(dir, name, bytes)) return false;
+      seen?.add(name);
       prune(folder, tree);
       return true;
     },
@@ -140,34 +108,9 @@ export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCac
 
   function prune(folder: string, tree: string): void {
     const files = filesOf(folder).filter((f) => f.name !== `${folder}-${tree}.cache`);
-    for (const f of files.slice(Math.max(0, limits.keep - 1))) remove(join(dir, f.name));
-    // Temp files of writers that died before their rename.
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    const now = Date.now();
-    for (const name of names) {
-      if (OLD_NAME.test(name)) {
-        remove(join(dir, name));
-        continue;
-      }
-      if (!TEMP.test(name)) continue;
-      try {
-        if (now - statSync(join(dir, name)).mtimeMs > TEMP_MAX_AGE_MS) remove(join(dir, name));
-      } catch {
-        // Renamed or removed meanwhile.
-      }
-    }
-  }
-}
-
-function remove(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Already gone: another process pruned it.
+    for (const f of files.slice(Math.max(0, limits.keep - 1))) removeCacheFile(join(dir, f.name));
+    const names = cacheNames(dir);
+    for (const name of names) if (OLD_NAME.test(name)) removeCacheFile(join(dir, name));
+    removeDeadTemps(dir, names, TEMP);
   }
 }
