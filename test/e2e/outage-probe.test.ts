@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, tempDir } from '../helpers/cli.js';
 import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
@@ -48,9 +48,13 @@ async function outageRun(s: Scenario, dir: string): Promise<void> {
   mkdirSync(markers);
   // The tasks are pushed in one plain-git commit, as a person would (the outage is the subject, not dispatch,
   // which over SSH cost a CLI process and two exchanges per task). Each run appends a line to its task's marker
-  // file: the number of lines is the number of runs.
+  // file: the number of lines is the number of runs. A run then waits (bounded) for the gate, opened once the remote
+  // is cut: the runs in flight at the cut are still running then, however slow the machine, so no watcher has a
+  // free slot, and no claim or response push is in flight, when the remote goes away.
+  const gate = join(dir, 'gate');
   const ids = Array.from({ length: TASKS }, (_, i) => `outage-${String(i).padStart(2, '0')}`);
-  pushHandoffs(join(dir, 'person'), s.bare, ids.map((id, i) => ({ id, frontmatter: { title: `short task ${i}`, command: `echo "$GITBUS_ATTEMPT" >> '${markers}'/"$GITBUS_TASK_ID"; sleep 3` } })));
+  const command = `echo "$GITBUS_ATTEMPT" >> '${markers}'/"$GITBUS_TASK_ID"; i=0; while [ ! -e '${gate}' ] && [ $i -lt 1800 ]; do sleep 0.1; i=$((i+1)); done; sleep 1`;
+  pushHandoffs(join(dir, 'person'), s.bare, ids.map((id, i) => ({ id, frontmatter: { title: `short task ${i}`, command } })));
   const startedAt = Date.now();
   let cutAt = 0;
   let restoredAt = 0;
@@ -71,15 +75,17 @@ async function outageRun(s: Scenario, dir: string): Promise<void> {
   const watchers: WatcherProcess[] = nodes.map((n) => startWatcher(home(n), ['--poll', '1s', '--retry', '1s', '--retry-max', '2s'], children, s.env));
   const all = () => watchers.flatMap((w) => w.events());
   const explain = () => `cut at ${cutAt - startedAt} ms, restored at ${restoredAt - startedAt} ms\nbeats: ${JSON.stringify(Object.fromEntries(beats))}\n${watchers.map((w, i) => `${nodes[i]}: ${w.events().map((e) => `${String(e['_at'])} ${e.type}${e.id ? ` ${e.id}` : ''}${e['attempt'] ? `.${String(e['attempt'])}` : ''}`).join(', ')}\n${w.stderr()}`).join('\n')}`;
-  // Cut once every slot runs a task: a watcher with no free slot claims nothing until a run ends (3 s), so no claim
-  // push is in flight at the cut. (One cut mid-push can land on the remote while its node sees only the dropped
-  // connection; that node then neither runs nor gives back a claim the bus says it holds: a separate problem,
-  // left out of this probe, which is about silences.)
+  // Cut once every slot runs a task: a watcher with no free slot claims nothing until a run ends (at the gate), so
+  // no claim push is in flight at the cut. (A cut mid-push can land on the remote while its node sees only the
+  // dropped connection; that node finds the claim when it is back and gives it up for a second attempt: a separate
+  // case, left out of this probe, which is about silences.)
   await until('every slot of every watcher to be running a task', () => watchers.every((w) => w.events().filter((e) => e.type === 'claimed').length >= 2), 60_000, explain);
 
   // The remote goes away for longer than the lease while runs are in flight.
   await s.cut();
   cutAt = Date.now();
+  // The runs in flight end during the outage: their responses wait for the remote.
+  writeFileSync(gate, '');
   await until('every watcher to notice the outage', () => watchers.every((w) => w.events().some((e) => e.type === 'remote-down')), 30_000, explain);
   // The outage itself is the scenario: it lasts well beyond the lease, whatever the machine's load.
   await until(`the outage to last ${s.outageMs / 1000} s`, () => Date.now() - cutAt >= s.outageMs, s.outageMs + 5_000);

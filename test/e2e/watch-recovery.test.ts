@@ -14,13 +14,18 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
-function startWatcher(home: string, args: string[] = []): { child: ChildProcess; lines: () => string[]; exited: Promise<number | null> } {
+function startWatcher(home: string, args: string[] = []): { child: ChildProcess; lines: () => string[]; explain: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
+  let err = '';
+  const started = Date.now();
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, lines: () => out.split('\n').filter(Boolean), exited };
+  // What the watcher said, for a timeout's message: its events and its stderr.
+  const explain = () => `watcher ${home} (started ${Date.now() - started} ms ago):\n${out.slice(-6000)}\nstderr:\n${err.slice(-3000)}`;
+  return { child, lines: () => out.split('\n').filter(Boolean), explain, exited };
 }
 
 const events = (w: { lines: () => string[] }) => w.lines().map((l) => JSON.parse(l) as { type: string; id?: string; attempt?: number; status?: string });
@@ -45,7 +50,7 @@ describe.concurrent('watcher recovery', () => {
     expect(first.nodes.find((n) => n.node === 'boss')?.liveness).toBe('unleased');
     wa.child.kill('SIGKILL');
     const wb = startWatcher(b);
-    await until('b to finish the task', () => events(wb).some((e) => e.type === 'finished' && e.id === id), 90_000);
+    await until('b to finish the task', () => events(wb).some((e) => e.type === 'finished' && e.id === id), 90_000, wb.explain);
     await until('the boss to see a as silent', async () => {
       const s = json<StatusNodes>(await gitbus(['status', '--json'], { home: bus.home('boss') }));
       return s.nodes.find((n) => n.node === 'a')?.liveness === 'silent' && s.nodes.find((n) => n.node === 'b')?.liveness === 'alive';
@@ -73,7 +78,7 @@ describe.concurrent('watcher recovery', () => {
     await until('a to claim', () => events(wa).some((e) => e.type === 'claimed' && e.id === id));
     wa.child.kill('SIGKILL');
     const wb = startWatcher(b);
-    await until('b to reap the task', () => events(wb).some((e) => e.type === 'reaped' && e.id === id), 90_000);
+    await until('b to reap the task', () => events(wb).some((e) => e.type === 'reaped' && e.id === id), 90_000, wb.explain);
     const shown = await show(bus.home('boss'), id);
     expect(shown.state).toBe('failed');
     const response = shown.files.find((f) => f.path === `responses/${id}.md`)?.text ?? '';
