@@ -7,7 +7,7 @@ import { spendCheck } from '../../watcher/spend-cap.js';
 import { EXIT } from '../exit-codes.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
-import { cacheFolders, codeCacheProblem } from '../code-cache.js';
+import { cacheFolders, codeCacheProblem } from '../code-cache-folders.js';
 import { ok, skip, warn, type Check } from '../../bus/ops/doctor-check.js';
 
 export function register(program: Command): void {

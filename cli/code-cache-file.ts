@@ -1,0 +1,29 @@
+import { crc32 } from 'node:zlib';
+
+/**
+ * The header of a cache file: magic, format, crc32 of the V8 data, its length, and whether the run that made it
+ * failed (exit code not 0): such a run may have stopped before most of the command's code was compiled, so the
+ * next run that succeeds writes the cache again, once.
+ */
+const MAGIC = 0x38564247; // "GBV8" little-endian
+const FORMAT = 2;
+const HEADER = 20;
+/** A cache file's V8 data and whether a failed run made it, or undefined when its header or checksum is wrong. */
+export function unwrapCache(file: Buffer): { data: Buffer; failed: boolean } | undefined {
+  if (file.length < HEADER || file.readUInt32LE(0) !== MAGIC || file.readUInt32LE(4) !== FORMAT) return undefined;
+  const data = file.subarray(HEADER);
+  if (file.readUInt32LE(12) !== data.length || file.readUInt32LE(8) !== crc32(data)) return undefined;
+  const flags = file.readUInt32LE(16);
+  if (flags > 1) return undefined;
+  return { data, failed: flags === 1 };
+}
+
+export function wrapCache(data: Buffer, failed = false): Buffer {
+  const header = Buffer.alloc(HEADER);
+  header.writeUInt32LE(MAGIC, 0);
+  header.writeUInt32LE(FORMAT, 4);
+  header.writeUInt32LE(crc32(data), 8);
+  header.writeUInt32LE(data.length, 12);
+  header.writeUInt32LE(failed ? 1 : 0, 16);
+  return Buffer.concat([header, data]);
+}

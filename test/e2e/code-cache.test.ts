@@ -1,0 +1,179 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ROOT, gitbus, json, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import type { CodeCacheReport } from '../../cli/code-cache.js';
+import { wrapCache } from '../../cli/code-cache-file.js';
+
+/**
+ * The V8 code cache bin/gitbus.js keeps per command (cli/code-cache.ts): written, used, rewritten when damaged or
+ * made by a failed run, never taken from a folder others may write to, bounded, and keyed by the bundle.
+ */
+describe('CLI code cache (cli/code-cache.ts)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let runs = 0;
+  let taskId = '';
+
+  beforeAll(async () => {
+    dir = await tempDir('gitbus-code-cache-');
+    bus = await makeBus({ node: 'solo' });
+    taskId = await bus.dispatch('solo', ['cached start']);
+  });
+  afterAll(async () => {
+    await bus?.cleanup();
+    await dir?.cleanup();
+  });
+
+  /** Runs the CLI with its code cache in `cache` ($XDG_CACHE_HOME); returns its result and what the loader did. */
+  async function run(args: string[], cache: string, opts: { bin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ r: RunResult; report: CodeCacheReport }> {
+    const reportFile = join(dir.path, `report-${runs++}.jsonl`);
+    const env = { XDG_CACHE_HOME: cache, GITBUS_CODE_CACHE_REPORT: reportFile, ...opts.env };
+    const r = opts.bin ? await spawnBin(opts.bin, args, env) : await gitbus(args, { home: bus.home('solo'), env });
+    const lines = readFileSync(reportFile, 'utf8').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    return { r, report: JSON.parse(lines[0] as string) as CodeCacheReport };
+  }
+  const spawnBin = (bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> => spawnBounded(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+  /** status --json without the one field that moves with the clock. */
+  const statusOf = (r: RunResult): string => {
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.replace(/"windowMs": \d+/, '');
+  };
+
+  it('the first status writes its cache, the second uses it, and both print the same as the ES module build', async () => {
+    const cache = join(dir.path, 'first');
+    const first = await run(['status', '--json'], cache);
+    expect(first.report).toMatchObject({ command: 'status', cache: 'none', written: true });
+    const file = first.report.file as string;
+    expect(file.startsWith(join(cache, 'gitbus', 'code-cache', `${process.version}-${process.arch}-`))).toBe(true);
+    expect(file.endsWith('/status.bin')).toBe(true);
+    const second = await run(['status', '--json'], cache);
+    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, file });
+    expect(statusOf(second.r)).toBe(statusOf(first.r));
+    const esm = await run(['status', '--json'], cache, { env: { GITBUS_CODE_CACHE: '0' } });
+    expect(esm.report).toEqual({ command: 'status', cache: 'off', written: false });
+    expect(statusOf(esm.r)).toBe(statusOf(first.r));
+    // Private to the user: nobody else may plant code there.
+    for (const d of [join(cache, 'gitbus'), join(cache, 'gitbus', 'code-cache'), dirname(file)]) expect(statSync(d).mode & 0o777).toBe(0o700);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // Each command has a file of its own.
+    expect((await run(['show', taskId], cache)).report).toMatchObject({ command: 'show', cache: 'none', written: true, file: join(dirname(file), 'show.bin') });
+    // No command to run: the ES module build, which starts faster for commander and the command table alone.
+    for (const args of [['--version'], ['--help'], ['statsu']]) expect((await run(args, cache)).report).toEqual({ command: 'top', cache: 'off', written: false });
+  });
+
+  it('a damaged cache file is not given to V8, is written again, and the command prints the same', async () => {
+    const cache = join(dir.path, 'damaged');
+    const first = await run(['status', '--json'], cache);
+    const file = first.report.file as string;
+    // Bytes flipped in the middle: V8 on Node 20 does not check, and deserializing them killed the process.
+    const bytes = readFileSync(file);
+    for (let i = 0; i < 16; i++) bytes[5000 + i] = (bytes[5000 + i] as number) ^ 0x5a;
+    writeFileSync(file, bytes);
+    const damaged = await run(['status', '--json'], cache);
+    expect(damaged.report).toMatchObject({ cache: 'corrupt', written: true });
+    expect(statusOf(damaged.r)).toBe(statusOf(first.r));
+    expect((await run(['status', '--json'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+    // A file whose checksum holds but that V8 refuses (not V8's data at all): rejected, then written again.
+    writeFileSync(file, wrapCache(Buffer.from('not a V8 code cache '.repeat(100))));
+    const refused = await run(['status', '--json'], cache);
+    expect(refused.report).toMatchObject({ cache: 'rejected', written: true });
+    expect(statusOf(refused.r)).toBe(statusOf(first.r));
+    expect((await run(['status', '--json'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+  });
+
+  it('a cache made by a run that failed is written again by the next run that succeeds, once', async () => {
+    const cache = join(dir.path, 'after-failure');
+    // A failed run may stop before most of the command's code ran: its cache holds little of it.
+    const failed = await run(['show', 'no-such-task'], cache);
+    expect(failed.r.code).not.toBe(0);
+    expect(failed.report).toMatchObject({ command: 'show', cache: 'none', written: true });
+    expect((await run(['show', 'no-such-task'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+    const ok = await run(['show', taskId], cache);
+    expect(ok.r.code, ok.r.stderr).toBe(0);
+    expect(ok.report).toMatchObject({ cache: 'accepted', written: true });
+    expect((await run(['show', taskId], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+    expect((await run(['show', 'no-such-task'], cache)).report).toMatchObject({ cache: 'accepted', written: false });
+  });
+
+  it('a cache folder that cannot be made, or that others may write to, is not used: the ES module build runs, the same', async () => {
+    const reference = await run(['status', '--json'], join(dir.path, 'reference'));
+    // $XDG_CACHE_HOME is a file: no folder can be made under it (as root too, who may write anywhere else).
+    const file = join(dir.path, 'not-a-folder');
+    writeFileSync(file, '');
+    const blocked = await run(['status', '--json'], file);
+    expect(blocked.report).toMatchObject({ cache: 'unavailable', written: false, reason: `${join(file, 'gitbus')} cannot be made or written (ENOTDIR)` });
+    expect(statusOf(blocked.r)).toBe(statusOf(reference.r));
+    // A cache that someone else could have written: neither read nor replaced.
+    const shared = join(dir.path, 'shared');
+    await run(['status', '--json'], shared);
+    chmodSync(join(shared, 'gitbus'), 0o777);
+    const unsafe = await run(['status', '--json'], shared);
+    expect(unsafe.report).toEqual({ command: 'status', cache: 'unsafe', written: false, reason: `${join(shared, 'gitbus')} may be written by its group or others (mode 777)` });
+    expect(statusOf(unsafe.r)).toBe(statusOf(reference.r));
+    // The key folder (made at a command's first run) is checked too.
+    chmodSync(join(shared, 'gitbus'), 0o700);
+    chmodSync(dirname(reference.report.file as string).replace(join(dir.path, 'reference'), shared), 0o770);
+    expect((await run(['status', '--json'], shared)).report).toMatchObject({ cache: 'unsafe', written: false });
+  });
+
+  it('a run that only prints help writes no cache, so that the command\'s next run writes a whole one', async () => {
+    const cache = join(dir.path, 'help');
+    for (const args of [['status', '--help'], ['status', '-h'], ['help', 'status'], ['status', '--json', '--help']]) {
+      const { r, report } = await run(args, cache);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toContain('Usage: gitbus status');
+      expect(report, args.join(' ')).toMatchObject({ command: 'status', cache: 'none', written: false });
+    }
+    expect((await run(['status', '--json'], cache)).report).toMatchObject({ command: 'status', cache: 'none', written: true });
+    // Help takes the command's cache once there is one, and leaves it as it is.
+    const help = await run(['status', '--help'], cache);
+    expect(help.report).toMatchObject({ cache: 'accepted', written: false });
+    expect(help.r.stdout).toBe((await gitbus(['status', '--help'], { env: { GITBUS_CODE_CACHE: '0' } })).stdout);
+  });
+
+  it('a command keeps at most 4 cache files for other Node options, those used last', async () => {
+    const cache = join(dir.path, 'variants');
+    const plain = await run(['status', '--json'], cache);
+    const options = (i: number): { env: NodeJS.ProcessEnv } => ({ env: { NODE_OPTIONS: `--max-http-header-size=${16_000 + i}` } });
+    const files: string[] = [];
+    // Node options that do not change V8's flags, each a file of its own (as Yarn PnP's --require per project).
+    for (let i = 0; i < 6; i++) {
+      const { report } = await run(['status', '--json'], cache, options(i));
+      expect(report).toMatchObject({ cache: 'none', written: true });
+      files.push(report.file as string);
+    }
+    const key = dirname(plain.report.file as string);
+    const names = (paths: string[]): string[] => ['status.bin', ...paths.map((f) => f.slice(key.length + 1))].sort();
+    expect(readdirSync(key).sort()).toEqual(names(files.slice(-4)));
+    // The ones used last stay: the oldest kept, used again, outlives one written after it.
+    expect((await run(['status', '--json'], cache, options(2))).report).toMatchObject({ cache: 'accepted', written: false, file: files[2] });
+    const seventh = await run(['status', '--json'], cache, options(6));
+    expect(seventh.report).toMatchObject({ cache: 'none', written: true });
+    expect(readdirSync(key).sort()).toEqual(names([files[2], files[4], files[5], seventh.report.file] as string[]));
+  });
+
+  it('the cache key changes with the bundle', async () => {
+    // A copy of the package's runnable part, its node_modules linked.
+    const pkg = join(dir.path, 'package');
+    mkdirSync(join(pkg, 'bin'), { recursive: true });
+    mkdirSync(join(pkg, 'dist', 'cli'), { recursive: true });
+    for (const f of ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-loader.cjs', 'dist/cli/gitbus.cjs']) copyFileSync(join(ROOT, f), join(pkg, f));
+    symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+    const cache = join(dir.path, 'rebuilt');
+    const bin = join(pkg, 'bin', 'gitbus.js');
+    const status = ['status', '--json', '--home', bus.home('solo')];
+    const before = await run(status, cache, { bin });
+    expect(before.r.code, before.r.stderr).toBe(0);
+    expect(json<{ node: string }>(before.r).node).toBe('solo');
+    expect((await run(status, cache, { bin })).report).toMatchObject({ cache: 'accepted' });
+    appendFileSync(join(pkg, 'dist', 'cli', 'gitbus.cjs'), '\n// rebuilt\n');
+    const after = await run(status, cache, { bin });
+    expect(after.report).toMatchObject({ command: 'status', cache: 'none', written: true });
+    expect(dirname(after.report.file as string)).not.toBe(dirname(before.report.file as string));
+    expect(after.r.code, after.r.stderr).toBe(0);
+    expect(json<{ node: string }>(after.r).node).toBe('solo');
+  });
+});
