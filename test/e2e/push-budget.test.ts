@@ -93,11 +93,16 @@ describe('waking from idle', () => {
         return false;
       }
     }, 20_000);
-    const busy = await bus.dispatch('boss', ['keeps b busy', '--command', 'sleep 3', '--to', 'b']);
+    // b's task runs until a has claimed (a bounded wait on a gate file): however slow the machine, b has no free
+    // slot to take a's task from it.
+    const gate = join(bus.dir, 'b-gate');
+    const busy = await bus.dispatch('boss', ['keeps b busy', '--command', `i=0; while [ ! -e '${gate}' ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done`, '--to', 'b']);
     await until('b to take its task', () => b.events().some((e) => e.type === 'claimed' && e.id === busy), 20_000, () => b.stderr());
     await beatOlderThan('a', 1_500);
     const id = await bus.dispatch('boss', ['taken by a after idling', '--command', 'sleep 3; echo done']);
-    await until('a to claim it', () => a.events().some((e) => e.type === 'claimed' && e.id === id), 20_000, () => a.stderr());
+    const both = () => `a: ${JSON.stringify(a.events())}\n${a.stderr()}\nb: ${JSON.stringify(b.events())}\n${b.stderr()}`;
+    await until('a to claim it', () => a.events().some((e) => e.type === 'claimed' && e.id === id), 20_000, both);
+    writeFileSync(gate, '');
 
     const log = updates();
     const claimAt = log.findIndex((u) => u.ref === 'refs/heads/main' && subject(u.oid).startsWith(`gitbus: claim ${id}`));

@@ -1,5 +1,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CLI, gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
@@ -28,6 +30,33 @@ function startWatcher(home: string, args: string[] = []): { child: ChildProcess;
   return { child, lines: () => out.split('\n').filter(Boolean), explain, exited };
 }
 
+/** A node's liveness observations (bus/model/liveness.ts), for a timeout's message. */
+const livenessOf = (home: string): string => {
+  try {
+    return readFileSync(join(home, 'liveness.json'), 'utf8');
+  } catch (err) {
+    return String(err);
+  }
+};
+/** main in a node's clone and on the remote, for a timeout's message. */
+const cloneAndRemote = (home: string, remote: string): string => {
+  const head = (gitDir: string) => {
+    try {
+      return execFileSync('git', ['--git-dir', gitDir, 'log', '-3', '--format=%h %s', 'refs/heads/main'], { encoding: 'utf8' });
+    } catch (err) {
+      return String(err);
+    }
+  };
+  return `clone main:\n${head(join(home, 'clone.git'))}remote main:\n${head(remote)}`;
+};
+/** A process's descendants as ps shows them, for a timeout's message. */
+const childrenOf = (pid: number): string => {
+  try {
+    return execFileSync('ps', ['-o', 'pid,ppid,etime,args', '--ppid', String(pid)], { encoding: 'utf8' });
+  } catch (err) {
+    return String(err);
+  }
+};
 const events = (w: { lines: () => string[] }) => w.lines().map((l) => JSON.parse(l) as { type: string; id?: string; attempt?: number; status?: string });
 const show = async (home: string, id: string) => json<Shown>(await gitbus(['show', id, '--json'], { home }));
 
@@ -40,7 +69,10 @@ describe.concurrent('watcher recovery', () => {
     cleanups.push(bus.cleanup);
     const a = await bus.addNode('a', [], ['--runner', 'shell']);
     const b = await bus.addNode('b', [], ['--runner', 'shell']);
-    const id = await bus.dispatch('boss', ['outlives its first node', '--command', 'sleep 2; echo finished']);
+    // The first attempt runs until a is gone (a bounded wait on a gate opened after the kill): however slow the
+    // machine, a cannot finish it first. The second runs straight through.
+    const gate = join(bus.dir, 'a-killed');
+    const id = await bus.dispatch('boss', ['outlives its first node', '--command', `i=0; while [ "$GITBUS_ATTEMPT" = 1 ] && [ ! -e '${gate}' ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done; echo finished`]);
     const wa = startWatcher(a);
     await until('a to claim', () => events(wa).some((e) => e.type === 'claimed' && e.id === id));
     // The boss starts observing heartbeats now; by its own clock, a is alive.
@@ -49,8 +81,10 @@ describe.concurrent('watcher recovery', () => {
     expect(first.nodes.find((n) => n.node === 'a')?.liveness).toBe('alive');
     expect(first.nodes.find((n) => n.node === 'boss')?.liveness).toBe('unleased');
     wa.child.kill('SIGKILL');
+    await wa.exited;
+    writeFileSync(gate, '');
     const wb = startWatcher(b);
-    await until('b to finish the task', () => events(wb).some((e) => e.type === 'finished' && e.id === id), 90_000, wb.explain);
+    await until('b to finish the task', () => events(wb).some((e) => e.type === 'finished' && e.id === id), 90_000, () => `${wb.explain()}\nb's observations: ${livenessOf(b)}\n${cloneAndRemote(b, bus.remote)}\nb's processes: ${childrenOf(wb.child.pid ?? 0)}`);
     await until('the boss to see a as silent', async () => {
       const s = json<StatusNodes>(await gitbus(['status', '--json'], { home: bus.home('boss') }));
       return s.nodes.find((n) => n.node === 'a')?.liveness === 'silent' && s.nodes.find((n) => n.node === 'b')?.liveness === 'alive';
