@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
-import { CLI, gitCli, spawnBounded } from '../helpers/cli.js';
+import { BIN, gitCli, spawnBounded } from '../helpers/cli.js';
 import { makeBus, seedPool } from '../helpers/bus.js';
 
 /**
@@ -15,7 +15,7 @@ async function race(nodes: number, tasks: number, env: NodeJS.ProcessEnv) {
   for (let n = 0; n < nodes; n++) await bus.addNode(`racer${n}`);
 
   // One JSON document per line per claim; the loop ends when claim --next exits non-zero.
-  const loop = `while :; do out=$("${process.execPath}" "${CLI}" claim --next --json); rc=$?; [ $rc -ne 0 ] && break; printf '%s\\n' "$out" | tr -d '\\n'; echo; done; echo "EXIT $rc"`;
+  const loop = `while :; do out=$("${process.execPath}" "${BIN}" claim --next --json); rc=$?; [ $rc -ne 0 ] && break; printf '%s\\n' "$out" | tr -d '\\n'; echo; done; echo "EXIT $rc"`;
   const runs = await Promise.all(
     Array.from({ length: nodes }, (_, n) => spawnBounded('bash', ['-c', loop], { env: { ...process.env, ...env, GITBUS_HOME: bus.home(`racer${n}`) }, timeoutMs: 240_000 })),
   );

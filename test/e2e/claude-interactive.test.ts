@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, gitCli, gitbus, json } from '../helpers/cli.js';
+import { BIN, ROOT, gitCli, gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
@@ -42,7 +42,7 @@ describe.skipIf(!hasTmux)('the claude runner, interactive', () => {
     const w = await bus.addNode('pair', [], ['--runner', 'claude']);
     appendFileSync(join(w, 'node.yaml'), `claude:\n  binary: ${STANDIN}\n  model: sonnet\n`);
     record = join(bus.dir, 'claude-calls.jsonl');
-    const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, GITBUS_HOME: w, GITBUS_TMUX_SOCKET: SOCKET, CLAUDE_STANDIN_RECORD: record }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, GITBUS_HOME: w, GITBUS_TMUX_SOCKET: SOCKET, CLAUDE_STANDIN_RECORD: record }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
   });
 

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, gitbus, gitCli, json, tempDir, type RunResult } from '../helpers/cli.js';
+import { BIN, gitbus, gitCli, json, tempDir, type RunResult } from '../helpers/cli.js';
 import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { until } from '../helpers/wait.js';
 
@@ -40,7 +40,7 @@ async function fleet(remote: string, dir: string, env: NodeJS.ProcessEnv, worker
 }
 
 function startWatcher(f: Fleet, name: string): Fleet['watchers'][number] {
-  const child = spawn(process.execPath, [CLI, 'watch', '--poll', '500ms', '--json'], { env: { ...process.env, ...f.env, GITBUS_HOME: f.home(name) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'watch', '--poll', '500ms', '--json'], { env: { ...process.env, ...f.env, GITBUS_HOME: f.home(name) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, gitbus, json } from '../helpers/cli.js';
+import { BIN, gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
@@ -115,7 +115,7 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
   });
 
   const startWatcher = (home: string) => {
-    const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { CLI, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
+import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { seedPool } from '../helpers/bus.js';
 
@@ -129,7 +129,7 @@ describe.concurrent('an http(s) remote', () => {
       expect(j.code, j.stderr).toBe(0);
     }
 
-    const loop = `while :; do out=$("${process.execPath}" "${CLI}" claim --next --json); rc=$?; [ $rc -ne 0 ] && break; printf '%s\\n' "$out" | tr -d '\\n'; echo; done; echo "EXIT $rc"`;
+    const loop = `while :; do out=$("${process.execPath}" "${BIN}" claim --next --json); rc=$?; [ $rc -ne 0 ] && break; printf '%s\\n' "$out" | tr -d '\\n'; echo; done; echo "EXIT $rc"`;
     const runs = await Promise.all(Array.from({ length: nodes }, (_, n) => spawnBounded('bash', ['-c', loop], { env: { ...env, GITBUS_HOME: bus.home(`racer${n}`) }, timeoutMs: 180_000 })));
     const claimedBy = new Map<string, string[]>();
     runs.forEach((r, n) => {

@@ -282,7 +282,7 @@ describe('kill -9 probe', () => {
     for (const p of kept) expect(existsSync(p), `${p} was kept`).toBe(true);
     const lint = await gitbus(['lint', '--json'], { home: boss, timeoutMs: 30_000 });
     expect(lint.code, `${lint.stdout}\n${lint.stderr}`).toBe(0);
-  }, 180_000);
+  }, 300_000);
 
   it('a dispatch killed while it holds the remote\'s ref lock does not hold up the next push', async () => {
     // The lock of a direct push is held for a few file operations: to kill a process exactly there, it is fed

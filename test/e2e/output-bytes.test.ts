@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, gitbus, gitCli, json } from '../helpers/cli.js';
+import { BIN, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
@@ -86,7 +86,7 @@ describe('task output with any bytes', () => {
     const { b, worker } = await bus('shell');
     const gate = join(b.dir, 'gate');
     const id = await b.dispatch('boss', ['still running', '--command', `${NASTY}; while [ ! -e '${gate}' ]; do sleep 0.1; done`]);
-    const watcher = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, GITBUS_HOME: worker }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const watcher = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, GITBUS_HOME: worker }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(watcher);
     let events = '';
     watcher.stdout?.on('data', (d: Buffer) => (events += d.toString()));

@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, gitbus, json } from '../helpers/cli.js';
+import { BIN, CLI, gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 function startWatcher(home: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, ...env, GITBUS_HOME: home }, stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, ...env, GITBUS_HOME: home }, stdio: ['ignore', 'ignore', 'ignore'] });
   children.push(child);
   return child;
 }

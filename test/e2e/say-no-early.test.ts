@@ -3,7 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CLI, gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
+import { BIN, gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
@@ -202,7 +202,7 @@ describe('join --force: a rebuilt machine takes its old node name back', () => {
     expect(ahead.stderr).toContain('dated in the future');
 
     // A real watcher on node worker, beating.
-    const watcher = spawn(process.execPath, [CLI, 'watch'], { env: { ...process.env, GITBUS_HOME: bus.home('worker') }, stdio: 'ignore' });
+    const watcher = spawn(process.execPath, [BIN, 'watch'], { env: { ...process.env, GITBUS_HOME: bus.home('worker') }, stdio: 'ignore' });
     children.push(watcher);
     await until('the watcher of worker to publish a heartbeat', () => gitCli(['--git-dir', bus.remote, 'for-each-ref', 'refs/gitbus/heartbeats/worker']).trim() !== '', 60_000);
     const live = await gitbus(['join', bus.remote, '--node', 'worker', '--force'], { home: bus.home('worker-2') });

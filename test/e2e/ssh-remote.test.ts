@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
+import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeBus, seedPool } from '../helpers/bus.js';
 import { makeProject, pushHandoffs, showFile } from '../helpers/project.js';
 import { sshBus as sshBus_ } from '../helpers/ssh-bus.js';
@@ -148,7 +148,7 @@ describe.skipIf(!available)('an SSH remote', () => {
     }
     const ids = await seedPool(bus.bare, join(bus.dir, 'seed'), 12);
     const claimer = (n: string) =>
-      spawnBounded(process.execPath, ['-e', claimLoop], { env: { ...sshd.env, GITBUS_HOME: bus.home(n), CLI }, timeoutMs: 120_000 });
+      spawnBounded(process.execPath, ['-e', claimLoop], { env: { ...sshd.env, GITBUS_HOME: bus.home(n), CLI: BIN }, timeoutMs: 120_000 });
     const results = await Promise.all(['n1', 'n2', 'n3'].map(claimer));
     const won = results.flatMap((r) => {
       expect(r.code, r.stderr).toBe(0);
@@ -171,7 +171,7 @@ describe.skipIf(!available)('an SSH remote', () => {
     const home = (n: string) => join(dir.path, n);
     expect((await gitbus(['init', '--remote', `busbox:${bare}`, '--node', 'boss', '--json'], { home: home('boss'), env: own.env })).code).toBe(0);
     expect((await gitbus(['join', `busbox:${bare}`, '--node', 'w', '--runner', 'shell', '--json'], { home: home('w'), env: own.env })).code).toBe(0);
-    const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s', '--retry', '500ms', '--retry-max', '1s'], { env: { ...own.env, GITBUS_HOME: home('w') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s', '--retry', '500ms', '--retry-max', '1s'], { env: { ...own.env, GITBUS_HOME: home('w') }, stdio: ['ignore', 'pipe', 'pipe'] });
     cleanups.push(async () => void child.kill('SIGKILL'));
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -213,7 +213,7 @@ describe.skipIf(!available)('an SSH remote', () => {
     for (const n of ['w1', 'w2', 'w3']) {
       const j = await run(['join', `busbox:${bus.bare}`, '--node', n, '--runner', 'shell', '--json'], bus.home(n));
       expect(j.code, j.stderr).toBe(0);
-      const child = spawn(process.execPath, [CLI, 'watch', '--poll', '300ms', '--json'], { env: { ...sshd.env, GITBUS_HOME: bus.home(n) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'watch', '--poll', '300ms', '--json'], { env: { ...sshd.env, GITBUS_HOME: bus.home(n) }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, gitbus, gitCli, json, spawnBounded } from '../helpers/cli.js';
+import { BIN, gitbus, gitCli, json, spawnBounded } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
@@ -105,7 +105,7 @@ describe.skipIf(!hasTmux)('the tmux runner', () => {
   it('a person can attach to a running task; gitbus cancel stops it and removes the session', async () => {
     const { bus, worker, show, response } = await tmuxBus();
     const id = await bus.dispatch('boss', ['long', '--runner', 'tmux', '--command', 'echo watch me; sleep 60']);
-    const w = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, ...env, GITBUS_HOME: worker }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const w = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s'], { env: { ...process.env, ...env, GITBUS_HOME: worker }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(w);
     let out = '';
     w.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -131,7 +131,7 @@ describe.skipIf(!hasTmux)('the tmux runner', () => {
     const { bus, show, response } = await tmuxBus();
     const id = await bus.dispatch('boss', ['no tmux here', '--runner', 'tmux', '--command', 'true']);
     // gitbus itself needs no program from PATH: node is started by its full path, git runs in-process.
-    const r = await spawnBounded(process.execPath, [CLI, 'watch', '--once', '--json'], { env: { ...process.env, ...env, GITBUS_HOME: bus.home('worker'), PATH: join(bus.dir, 'empty-path') }, timeoutMs: 60_000 });
+    const r = await spawnBounded(process.execPath, [BIN, 'watch', '--once', '--json'], { env: { ...process.env, ...env, GITBUS_HOME: bus.home('worker'), PATH: join(bus.dir, 'empty-path') }, timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     const shown = await show(id);
     expect(shown.state).toBe('failed');

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CLI, gitbus, json, tempDir } from '../helpers/cli.js';
+import { BIN, gitbus, json, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { until } from '../helpers/wait.js';
@@ -24,7 +24,7 @@ afterAll(async () => {
 function startWatcher(home: string, args: string[]): { child: ChildProcess; events: () => Event[]; stderr: () => string; exited: Promise<number | null> } {
   const env: NodeJS.ProcessEnv = { ...process.env, GITBUS_HOME: home };
   delete env['GITBUS_TOKEN'];
-  const child = spawn(process.execPath, [CLI, 'watch', '--json', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'watch', '--json', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';
@@ -197,7 +197,7 @@ describe('polite polling', () => {
     const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '5m', '--heartbeat', '1s'] });
     cleanups.push(bus.cleanup);
     const w = await bus.addNode('worker', [], ['--runner', 'shell']);
-    const child = spawn(process.execPath, [CLI, 'watch', '--poll', '1s', '--retry', '1s', '--retry-max', '5m'], { env: { ...process.env, GITBUS_HOME: w }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'watch', '--poll', '1s', '--retry', '1s', '--retry-max', '5m'], { env: { ...process.env, GITBUS_HOME: w }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

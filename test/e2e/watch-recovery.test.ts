@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, gitbus, json } from '../helpers/cli.js';
+import { BIN, gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 function startWatcher(home: string, args: string[] = []): { child: ChildProcess; lines: () => string[]; explain: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';
@@ -226,7 +226,7 @@ describe.concurrent('wake-ups', () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
     const w = await bus.addNode('worker', [], ['--runner', 'shell']);
-    const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '10m'], { env: { ...process.env, GITBUS_HOME: w }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '10m'], { env: { ...process.env, GITBUS_HOME: w }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, gitbus, gitCli, json } from '../helpers/cli.js';
+import { BIN, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
@@ -10,7 +10,7 @@ type Shown = { state: string; files: { path: string; text: string }[] };
 
 
 function startWatcher(home: string, args: string[] = []): { child: ChildProcess; lines: () => string[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'watch', '--json', '--poll', '1s', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

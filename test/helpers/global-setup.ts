@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { TEST_CACHE_HOME } from './cli.js';
 
 // End-to-end tests run the compiled CLI as separate OS processes; `npm test` builds first.
 export default function setup(): void {
@@ -12,4 +13,6 @@ export default function setup(): void {
   // ~28 ms of CPU each, for the thousands of CLI and watcher processes the suite starts. Unset for the workers and
   // everything they start.
   delete process.env['NODE_EXTRA_CA_CERTS'];
+  // bin/gitbus.js keeps its V8 code cache in $XDG_CACHE_HOME: for the processes tests start, the tests' own.
+  process.env['XDG_CACHE_HOME'] = TEST_CACHE_HOME;
 }

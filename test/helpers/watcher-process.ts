@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CLI } from './cli.js';
+import { BIN } from './cli.js';
 
 export interface WatchEventLine {
   type: string;
@@ -18,7 +18,7 @@ export interface WatcherProcess {
 
 /** `gitbus watch --json` as its own OS process; `children` collects it so the suite can kill leftovers. */
 export function startWatcher(home: string, args: string[], children: ChildProcess[], env: NodeJS.ProcessEnv = {}): WatcherProcess {
-  const child = spawn(process.execPath, [CLI, 'watch', '--json', ...args], { env: { ...process.env, ...env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'watch', '--json', ...args], { env: { ...process.env, ...env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';
