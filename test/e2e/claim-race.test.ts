@@ -56,10 +56,10 @@ describe('claim race', () => {
     for (const c of cleanups) await c();
   });
 
-  // The task counts set the run time (every claim is a CLI process, most of them racing the others): 100 and 40
+  // The task counts set the run time (every claim is a CLI process, most of them racing the others): 60 and 40
   // still give every racer dozens of lost races to retry (about one per claim), and more tasks only repeat them.
-  it('six processes claim 100 tasks, each exactly once (direct file access to the remote)', async () => {
-    const { retries } = await race(6, 100, {});
+  it('six processes claim 60 tasks, each exactly once (direct file access to the remote)', async () => {
+    const { retries } = await race(6, 60, {});
     console.log(`direct: ${retries} lost races retried`);
   }, 300_000);
 
