@@ -118,10 +118,10 @@ describe.concurrent('an http(s) remote', () => {
     expect(gitCli(['--git-dir', bus.remote, 'log', '-p', '--all'])).toContain('beta');
   });
 
-  it('three processes claim 30 tasks over HTTP, each exactly once', async () => {
+  it('three processes claim 18 tasks over HTTP, each exactly once', async () => {
     const bus = await httpBus();
     const env = { ...process.env, GITBUS_TOKEN: TOKEN };
-    const tasks = 30;
+    const tasks = 18;
     const ids = await seedPool(bus.remote, join(bus.dir, 'work'), tasks);
     const nodes = 3;
     for (let n = 0; n < nodes; n++) {
