@@ -202,6 +202,20 @@ export class NotInTaskError extends GitbusError {
   }
 }
 
+/** A uid with no passwd entry and no USER or LOGNAME: nothing names the user SSH logs in as by default. */
+export class NoUserNameError extends GitbusError {
+  readonly code = 'NO_USER_NAME';
+  constructor(cause: unknown) {
+    const uid = typeof process.getuid === 'function' ? process.getuid() : null;
+    super(
+      `this user has no name: USER and LOGNAME are not set and the passwd file has no entry for uid ${uid ?? '?'}`,
+      'set USER, or name the SSH user in the remote (user@host:path) or in ~/.ssh/config (User)',
+      { uid },
+      { cause },
+    );
+  }
+}
+
 export class NoUserHomeError extends GitbusError {
   readonly code = 'NO_USER_HOME';
   constructor(cause: unknown) {

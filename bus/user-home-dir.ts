@@ -1,5 +1,5 @@
-import { homedir as osHomedir } from 'node:os';
-import { NoUserHomeError } from './errors.js';
+import { homedir as osHomedir, userInfo } from 'node:os';
+import { NoUserHomeError, NoUserNameError } from './errors.js';
 
 /**
  * The user's home folder, as os.homedir(): $HOME, else the passwd entry. A uid with neither (a container's
@@ -10,5 +10,19 @@ export function homedir(): string {
     return osHomedir();
   } catch (err) {
     throw new NoUserHomeError(err);
+  }
+}
+
+/**
+ * The user's name, as os.userInfo(): the passwd entry, else $USER or $LOGNAME (what git falls back to for its
+ * ident). A uid with none of them gets NO_USER_NAME rather than a bare uv_os_get_passwd SystemError.
+ */
+export function userName(env: NodeJS.ProcessEnv = process.env): string {
+  try {
+    return userInfo().username;
+  } catch (err) {
+    const named = env['USER'] || env['LOGNAME'];
+    if (named) return named;
+    throw new NoUserNameError(err);
   }
 }

@@ -39,6 +39,7 @@ const BY_CODE: Record<string, number> = {
   LOCK_TIMEOUT: EXIT.remote,
   NO_BUS: EXIT.setup,
   NO_USER_HOME: EXIT.setup,
+  NO_USER_NAME: EXIT.setup,
   BAD_SETTINGS: EXIT.setup,
   NOT_A_BUS: EXIT.setup,
   NOT_A_REPO: EXIT.setup,

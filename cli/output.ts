@@ -17,8 +17,25 @@ export function emit(opts: OutputOptions, value: unknown, human: () => string): 
   }
 }
 
+let stderrGuarded = false;
+
+/**
+ * Writes to standard error. A reader of it that went away (`gitbus watch 2>&1 | head`, a closed log pipe) ends
+ * nothing: what is left for stderr is dropped and the command goes on and exits with its own code. The handler is
+ * added at the first write, since making process.stderr's stream costs a command that prints no error.
+ */
+export function writeErr(text: string): void {
+  if (!stderrGuarded) {
+    stderrGuarded = true;
+    process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+  process.stderr.write(text);
+}
+
 export function note(text: string): void {
-  process.stderr.write(`${text}\n`);
+  writeErr(`${text}\n`);
 }
 
 /** Reports an error in the mode the command runs in and returns the exit code. */
@@ -26,11 +43,11 @@ export function reportError(err: unknown, json: boolean): number {
   const code = exitCodeFor(err);
   if (err instanceof GitbusError) {
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message.split('\n')[0], fix: err.fix, data: err.data } }, null, 2)}\n`);
-    process.stderr.write(`gitbus: ${terminalText(err.message)}\n`);
+    writeErr(`gitbus: ${terminalText(err.message)}\n`);
   } else {
     const e = err instanceof Error ? err : new Error(String(err));
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'INTERNAL', message: e.message, fix: 'this is a bug in gitbus; please report it with the command you ran' } }, null, 2)}\n`);
-    process.stderr.write(`gitbus: internal error: ${e.stack ?? e.message}\n`);
+    writeErr(`gitbus: internal error: ${e.stack ?? e.message}\n`);
   }
   return code;
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import os from 'node:os';
-import { homedir } from '../user-home-dir.js';
+import { homedir, userName } from '../user-home-dir.js';
 import { expandTilde, includePaths, readConfigText } from './ssh-config-files.js';
 import { FLAGS, invalid, parsePort, parseSeconds, parseSshConfig, RULES, STRICT, type SshConfigEntry, type StrictHostKeyChecking } from './ssh-config-parse.js';
 
@@ -55,7 +55,7 @@ export interface SshConfigOptions {
   files?: string[];
   /** Default os.homedir(). */
   homeDir?: string;
-  /** Default os.userInfo().username. */
+  /** Default: the passwd entry's name, else $USER or $LOGNAME (bus/user-home-dir.ts). */
   localUser?: string;
   /** Where the system-wide config lives (default /etc/ssh): files under it resolve relative Includes there, not in ~/.ssh. */
   systemDir?: string;
@@ -119,7 +119,7 @@ export function resolveSshHost(alias: string, options: SshConfigOptions = {}): S
   const r: Resolution = {
     alias,
     home,
-    localUser: options.localUser ?? os.userInfo().username,
+    localUser: options.localUser ?? userName(options.env ?? process.env),
     systemDir,
     env: options.env ?? process.env,
     final: false,

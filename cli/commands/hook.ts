@@ -8,6 +8,7 @@ import { resolveHome } from '../../bus/home.js';
 import { tryParseDuration } from '../../schemas/duration.js';
 import type { CommonOptions } from '../common.js';
 import { withCommon } from '../common.js';
+import { writeErr } from '../output.js';
 
 /** The most a hook reads from standard input: Claude Code's input is a few KiB. */
 const MAX_INPUT = 1024 * 1024;
@@ -50,10 +51,10 @@ export function register(program: Command): void {
           ? await waitForNews(input, home, { attended: process.env['CLAUDE_CODE_SESSION_ATTENDED'] !== '0', maxMs: tryParseDuration(process.env['GITBUS_CLAUDE_WAIT'] ?? '') ?? WAIT_MAX_MS, ...(Number.isSafeInteger(pid) && pid > 0 ? { claudePid: pid } : {}) })
           : await runHook(event, input, home);
       if (r.output) process.stdout.write(`${JSON.stringify(r.output)}\n`);
-      if (r.stderr) process.stderr.write(`${r.stderr}\n`);
+      if (r.stderr) writeErr(`${r.stderr}\n`);
       process.exitCode = r.exitCode;
     } catch (err) {
-      process.stderr.write(`gitbus hook claude ${event}: ${(err as Error).message.split('\n')[0] ?? ''}\n`);
+      writeErr(`gitbus hook claude ${event}: ${(err as Error).message.split('\n')[0] ?? ''}\n`);
       process.exitCode = 1;
     }
   });

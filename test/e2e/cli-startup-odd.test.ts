@@ -104,22 +104,39 @@ describe('CLI start-up in odd places', () => {
     }
   });
 
-  /** Runs bin/gitbus.js with its standard output closed before it writes (a reader that stopped: `| head -1`). */
-  const closedStdout = (args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> =>
+  it.skipIf(!asRoot)('a uid with no passwd entry joins over SSH as $USER, and without USER gets an error that says what to do', async () => {
+    const home = homeOf('ssh-user');
+    // Port 1 on loopback: nothing listens, so the join fails at the connection, after the user was worked out.
+    const remote = 'ssh://127.0.0.1:1/srv/bus.git';
+    const named = await runAs(OTHER_UID, ['join', remote, '--node', 'n1', '--json', '--home', join(home, 'bus')], { HOME: home, USER: 'builder' });
+    expect(named.r.code, named.r.stderr).not.toBe(0);
+    expect(json<{ error: { code: string } }>(named.r).error.code).not.toBe('NO_USER_NAME');
+    expect(named.r.stderr).not.toContain('uv_os_get_passwd');
+    const nameless = await runAs(OTHER_UID, ['join', remote, '--node', 'n1', '--json', '--home', join(home, 'bus')], { HOME: home });
+    expect(nameless.r.code, nameless.r.stderr).toBe(7);
+    expect(nameless.r.stderr).not.toContain('uv_os_get_passwd');
+    expect(json<{ error: { code: string; fix: string } }>(nameless.r).error).toMatchObject({ code: 'NO_USER_NAME', fix: expect.stringContaining('set USER') });
+  });
+
+  /** Runs bin/gitbus.js with its standard output or error closed before it writes (a reader that stopped: `| head -1`). */
+  const closed = (which: 'stdout' | 'stderr', args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [BIN, ...args], { cwd: dir.path, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.destroy();
+      child[which].destroy();
+      let stdout = '';
       let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      if (which === 'stderr') child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      else child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new Error(`gitbus ${args.join(' ')} did not end within 60 s: ${stderr}`));
       }, 60_000);
       child.on('close', (code) => {
         clearTimeout(timer);
-        resolve({ code: code ?? -1, stdout: '', stderr });
+        resolve({ code: code ?? -1, stdout, stderr });
       });
     });
+  const closedStdout = (args: string[], env: NodeJS.ProcessEnv) => closed('stdout', args, env);
 
   it('a reader that stops early (| head -1) ends the command quietly, with either build', async () => {
     for (const env of [{ GITBUS_CODE_CACHE: '0' }, {}]) {
@@ -127,6 +144,17 @@ describe('CLI start-up in odd places', () => {
         const r = await closedStdout(args, { ...env, GITBUS_HOME: bus.home('solo') });
         expect({ args, env, code: r.code, stderr: r.stderr }).toEqual({ args, env, code: 0, stderr: '' });
       }
+    }
+  });
+
+  it('a command whose error output has no reader still prints its answer and exits with its own code, with either build', async () => {
+    for (const env of [{ GITBUS_CODE_CACHE: '0' }, {}]) {
+      const open = await gitbus(['show', 'no-such-task', '--json'], { home: bus.home('solo'), env });
+      expect(open.code).not.toBe(0);
+      expect(open.stderr).toContain('gitbus: ');
+      const r = await closed('stderr', ['show', 'no-such-task', '--json'], { ...env, GITBUS_HOME: bus.home('solo') });
+      expect({ env, code: r.code }).toEqual({ env, code: open.code });
+      expect(json<{ error: { code: string } }>(r).error.code).toBe(json<{ error: { code: string } }>(open).error.code);
     }
   });
 
