@@ -34,6 +34,11 @@ function serviceEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of LOCAL_REPO_ENV) delete env[name];
   for (const name of Object.keys(env)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(name)) delete env[name];
+  // git's own words in English whatever the user's locale: some answers are only told apart by their text (an
+  // upload-archive pathspec that matched nothing, bus/archive/upload-archive.ts), and gettext ignores LANGUAGE
+  // under the C locale.
+  env['LC_ALL'] = 'C';
+  delete env['LANGUAGE'];
   return env;
 }
 

@@ -112,6 +112,26 @@ describe('archive reads through git upload-archive', () => {
     expect(moved.stats.requests).toBe(1);
   });
 
+  it('reads git\'s answers the same when the user\'s locale translates git\'s messages (German here)', async () => {
+    const saved = { LANGUAGE: process.env['LANGUAGE'], LANG: process.env['LANG'] };
+    process.env['LANGUAGE'] = 'de';
+    process.env['LANG'] = 'C.UTF-8';
+    try {
+      const r = reader(freshClone('c3de'));
+      let sameShard = '';
+      for (let i = 0; !sameShard; i++) if (archiveShardOf(`nirgends-${i}`) === archiveShardOf(B)) sameShard = `nirgends-${i}`;
+      const found = await r.find(tip, [B, sameShard]);
+      expect([...(found?.keys() ?? [])]).toEqual([B]);
+      // The miss was recognised (asked again without it), not taken for a failed exchange.
+      expect(r.stats.requests).toBe(2);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
   it('remembers a host that does not run git-upload-archive, and is not used then', async () => {
     // A git that refuses the service as GitHub or a forced command does: no ACK, an exit code, a message.
     const fake = join(dir.path, 'git-no-archive');
