@@ -183,9 +183,10 @@ describe('archive path reads', () => {
     gitCli(['--git-dir', bus.remote, 'config', '--unset', 'uploadpack.allowAnySHA1InWant']);
     const h2 = bus.home('h2');
     await ok(['join', url, '--node', 'h2', '--trust', fp('alice')], h2);
-    const check = json<{ checks: { name: string; status: string; fix: string | null }[] }>(await gitbus(['doctor', '--json'], { home: h2 })).checks.find((c) => c.name === 'remote.archive-reads');
+    const check = json<{ checks: { name: string; status: string; detail: string; fix: string | null }[] }>(await gitbus(['doctor', '--json'], { home: h2 })).checks.find((c) => c.name === 'remote.archive-reads');
     expect(check?.status).toBe('warn');
     expect(check?.fix).toMatch(/uploadpack.allowFilter/);
+    expect(check?.detail).toContain('does not run git upload-archive');
     expect(json<{ state: string }>(await ok(['show', id], h2)).state).toBe('succeeded');
     // The tip alone, in a repository of its own inside the clone; the clone itself gets only the task's path.
     const clone = join(h2, 'clone.git');

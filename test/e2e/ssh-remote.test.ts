@@ -120,6 +120,10 @@ describe.skipIf(!available)('an SSH remote', () => {
     const held = gitCli(['--git-dir', clone, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)']);
     expect(held).toContain(gitCli(['--git-dir', bus.bare, 'rev-parse', 'archive:ids']).trim());
     expect(existsSync(join(clone, 'gitbus-archive-tip.git'))).toBe(false);
+    // doctor says so, and that path reads remain.
+    const archiveReads = json<{ checks: { name: string; status: string; detail: string }[] }>(await run(['doctor', '--json'], gamma, own.env)).checks.find((c) => c.name === 'remote.archive-reads');
+    expect(archiveReads).toMatchObject({ status: 'ok', detail: expect.stringContaining('does not run git upload-archive') });
+    expect(archiveReads?.detail).toContain('by path');
   });
 
   it('init creates a missing repository on the host with git init, like it does for a local path', async () => {
@@ -272,6 +276,7 @@ describe.skipIf(!available)('gitbus doctor over SSH', () => {
     expect(check('clock').status, JSON.stringify([check('clock'), check('ssh.shell')])).toBe('ok');
     expect(check('clock').detail).toContain('in step');
     expect(check('remote.push')).toMatchObject({ status: 'ok' });
+    expect(check('remote.archive-reads')).toMatchObject({ status: 'ok', detail: expect.stringContaining('runs git upload-archive: the first lookup of an archived task is one exchange') });
     expect(gitCli(['--git-dir', bus.bare, 'for-each-ref', 'refs/gitbus/doctor'])).toBe('');
     expect(check('ssh.shell').detail).toMatch(/\d+ ms/);
 
