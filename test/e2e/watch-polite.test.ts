@@ -76,7 +76,7 @@ describe('polite polling', () => {
     await bus.dispatch(['yearly', '--command', 'true', '--schedule', '0 0 1 1 *']);
     await bus.dispatch(['waits for a task nobody dispatched', '--command', 'true', '--after', '20260101-000000-nobody']);
     const w = startWatcher(bus.home('worker'), ['--poll', '1s']);
-    await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 30_000);
+    await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 60_000, w.stderr);
     const from = bus.server.requests.length;
     // Skip the wake at start-up (it may fall right before the first tick); then watch six ticks.
     await until('seven listings after start-up', () => bus.server.requests.slice(from).filter(isListing).length >= 7, 30_000);
@@ -101,13 +101,13 @@ describe('polite polling', () => {
     expect(w.events().find((e) => e.type === 'finished' && e.id === id)?.status).toBe('succeeded');
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
-  }, 90_000);
+  }, 150_000);
 
   it('a remote that is down is reported once, tried with growing gaps, and work dispatched meanwhile is done when it is back', async () => {
     let broken = false;
     const bus = await httpBus(['--heartbeat', '10m', '--lease', '30m'], () => (broken ? 503 : null));
     const w = startWatcher(bus.home('worker'), ['--poll', '1s', '--retry', '500ms', '--retry-max', '4s']);
-    await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 30_000);
+    await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 60_000, w.stderr);
     await until('a first listing', () => bus.server.requests.some(isListing), 10_000);
     const from = bus.server.requests.length;
     broken = true;
@@ -142,7 +142,7 @@ describe('polite polling', () => {
     expect(w.events().filter((e) => e.type === 'remote-down')).toHaveLength(1);
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
-  }, 90_000);
+  }, 150_000);
 
   // The three outages of a local remote have their own buses and wait on retries: side by side. (The two above
   // measure gaps between requests, and run alone.)
@@ -151,7 +151,7 @@ describe('polite polling', () => {
     cleanups.push(bus.cleanup);
     const w = await bus.addNode('worker', [], ['--runner', 'shell']);
     const watcher = startWatcher(w, ['--poll', '1s', '--retry', '500ms', '--retry-max', '2s']);
-    await until('the watcher to start', () => watcher.events().some((e) => e.type === 'started'), 30_000);
+    await until('the watcher to start', () => watcher.events().some((e) => e.type === 'started'), 60_000, watcher.stderr);
     const away = `${bus.remote}.away`;
     renameSync(bus.remote, away);
     await until('the remote-down event', () => watcher.events().some((e) => e.type === 'remote-down'), 10_000);
@@ -167,7 +167,7 @@ describe('polite polling', () => {
     expect(watcher.events().filter((e) => e.type === 'error')).toEqual([]);
     watcher.child.kill('SIGTERM');
     expect(await watcher.exited).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   it.concurrent('a watcher started while the remote is away waits for it, then releases its old claims and works', async () => {
     const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '5m', '--heartbeat', '1s'] });
@@ -191,7 +191,7 @@ describe('polite polling', () => {
     expect(watcher.events().filter((e) => e.type === 'error')).toEqual([]);
     watcher.child.kill('SIGTERM');
     expect(await watcher.exited).toBe(0);
-  }, 90_000);
+  }, 150_000);
 
   it.concurrent('prints the outage for people: what is wrong, that it keeps retrying, and where results wait', async () => {
     const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '5m', '--heartbeat', '1s'] });
@@ -201,7 +201,7 @@ describe('polite polling', () => {
     children.push(child);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    await until('the watcher to start', () => out.includes('watching as worker'), 30_000);
+    await until('the watcher to start', () => out.includes('watching as worker'), 60_000);
     renameSync(bus.remote, `${bus.remote}.away`);
     await until('the outage message', () => out.includes('is down'), 10_000);
     const line = out.split('\n').find((l) => l.includes('is down')) ?? '';
@@ -214,5 +214,5 @@ describe('polite polling', () => {
     await until('the recovery message', () => /remote .* is back after \S+ \(\d+ failed attempts?\)/.test(out), 10_000);
     child.kill('SIGTERM');
     await new Promise((r) => child.on('exit', r));
-  }, 60_000);
+  }, 120_000);
 });
