@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { ARCHIVE_INDEX_FOLDER, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
 import { TASK_ID_RE } from '../../schemas/ids.js';
-import { writeLooseObject } from '../git/loose-object.js';
+import { gitObjectId, writeLooseObject } from '../git/loose-object.js';
 import { TarReadError, type TarEntry } from '../git/tar-read.js';
 import { UploadArchiveError, uploadArchive } from '../git/upload-archive.js';
 import type { BusRepo } from '../repo.js';
@@ -176,7 +175,7 @@ export class UploadArchiveReader {
   }
 
   private async write(type: 'blob' | 'tree', content: Uint8Array): Promise<string> {
-    const oid = objectId(type, content);
+    const oid = gitObjectId(type, content);
     if (fs.existsSync(join(this.repo.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) return oid;
     this.stats.objects++;
     return writeLooseObject(fs, this.repo.gitdir, type, content);
@@ -236,8 +235,4 @@ function readMemo(gitdir: string, tip: string): Map<string, ArchivedFolders | nu
     if (m) out.set(m[1] as string, { month: m[2] as string, task: m[3] as string, signatures: m[4] === '-' ? null : (m[4] as string) });
   }
   return out;
-}
-
-function objectId(type: string, content: Uint8Array): string {
-  return createHash('sha1').update(`${type} ${content.length}\0`, 'latin1').update(content).digest('hex');
 }

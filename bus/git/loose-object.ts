@@ -17,7 +17,7 @@ export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag';
  */
 export async function writeLooseObject(fs: typeof NodeFs, gitdir: string, type: GitObjectType, content: Uint8Array): Promise<string> {
   const header = Buffer.from(`${type} ${content.length}\0`, 'latin1');
-  const oid = createHash('sha1').update(header).update(content).digest('hex');
+  const oid = gitObjectId(type, content);
   const dir = join(gitdir, 'objects', oid.slice(0, 2));
   const path = join(dir, oid.slice(2));
   // Synchronous calls on purpose: each is tens of microseconds, and going through the libuv thread pool cost
@@ -45,4 +45,9 @@ export async function writeLooseObject(fs: typeof NodeFs, gitdir: string, type: 
     throw err;
   }
   return oid;
+}
+
+/** The id git gives an object of `type` with `content`: the sha1 of "<type> <size>\0<content>". */
+export function gitObjectId(type: GitObjectType, content: Uint8Array): string {
+  return createHash('sha1').update(`${type} ${content.length}\0`, 'latin1').update(content).digest('hex');
 }

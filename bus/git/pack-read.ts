@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
-import type { GitObjectType } from './loose-object.js';
+import { gitObjectId, type GitObjectType } from './loose-object.js';
 import { PackReadError } from './errors.js';
 
 const TYPES: Record<number, GitObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
@@ -43,7 +42,7 @@ export function readPackObjects(pack: Uint8Array, where = '<pack>'): PackObject[
   /** Ref-deltas whose base comes later in the pack: resolved once everything else is read. */
   let waiting: { base: string; delta: Buffer; at: number }[] = [];
   const add = (at: number, type: GitObjectType, content: Buffer): void => {
-    const oid = createHash('sha1').update(`${type} ${content.length}\0`, 'latin1').update(content).digest('hex');
+    const oid = gitObjectId(type, content);
     const obj = { oid, type, content };
     byOffset.set(at, obj);
     byOid.set(oid, obj);

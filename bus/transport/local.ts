@@ -150,21 +150,8 @@ export class LocalTransport implements Transport {
     return this.service(service, ['--stateless-rpc'], body);
   }
 
-  async uploadArchive(body: Uint8Array): Promise<Uint8Array> {
-    await this.ready();
-    const run = await runGit({
-      gitPath: this.gitPath,
-      args: ['upload-archive', this.path],
-      input: body,
-      timeoutMs: this.timeoutMs,
-      what: 'git upload-archive',
-      remote: this.display,
-      track: (child, running) => (running ? this.running.add(child) : this.running.delete(child)),
-    });
-    if (run.exitCode !== 0) {
-      throw new GitServiceError({ service: 'git-upload-archive', remote: this.display, exitCode: run.exitCode, signal: run.signal, stderr: run.stderr, stdout: run.stdout });
-    }
-    return run.stdout;
+  uploadArchive(body: Uint8Array): Promise<Uint8Array> {
+    return this.run('git-upload-archive', ['upload-archive', this.path], body);
   }
 
   async close(): Promise<void> {
@@ -177,28 +164,26 @@ export class LocalTransport implements Transport {
     if (this.closed) throw new TransportClosedError(this.display);
   }
 
-  private async service(service: GitService, flags: string[], input: Uint8Array | undefined): Promise<Uint8Array> {
-    await this.ready();
+  private service(service: GitService, flags: string[], input: Uint8Array | undefined): Promise<Uint8Array> {
     const sub = service === 'git-upload-pack' ? 'upload-pack' : 'receive-pack';
+    // `--` is not accepted by these commands; the path is absolute, so it can never be taken for an option.
+    return this.run(service, [...(sub === 'upload-pack' ? PATH_READ_CONFIG : []), sub, ...flags, this.path], input);
+  }
+
+  /** Runs one of git's services on the remote; everything it printed, or GitServiceError when it failed. */
+  private async run(service: string, args: string[], input: Uint8Array | undefined): Promise<Uint8Array> {
+    await this.ready();
     const run = await runGit({
       gitPath: this.gitPath,
-      // `--` is not accepted by these commands; the path is absolute, so it can never be taken for an option.
-      args: [...(sub === 'upload-pack' ? PATH_READ_CONFIG : []), sub, ...flags, this.path],
+      args,
       input,
       timeoutMs: this.timeoutMs,
-      what: `git ${sub}`,
+      what: `git ${service.replace(/^git-/, '')}`,
       remote: this.display,
       track: (child, running) => (running ? this.running.add(child) : this.running.delete(child)),
     });
     if (run.exitCode !== 0) {
-      throw new GitServiceError({
-        service,
-        remote: this.display,
-        exitCode: run.exitCode,
-        signal: run.signal,
-        stderr: run.stderr,
-        stdout: run.stdout,
-      });
+      throw new GitServiceError({ service, remote: this.display, exitCode: run.exitCode, signal: run.signal, stderr: run.stderr, stdout: run.stdout });
     }
     return run.stdout;
   }
