@@ -75,8 +75,9 @@ export function runCli(): void {
   // compiles its 2 MB top level, and createCachedData() at every exit would find no place to go). Checked before
   // the bundle is read, so that this costs no more than the read of gitbus's two folders, which was done anyway.
   const folders = cacheFolders(env);
-  const unusable = 'problem' in folders ? folders.problem : readyFolders(folders, [folders.root, folders.keys]);
-  if (unusable || 'problem' in folders) return runEsm(here, env, command, unusable?.state ?? 'unavailable', unusable?.reason);
+  if ('problem' in folders) return runEsm(here, env, command, folders.problem.state, folders.problem.reason);
+  const unusable = readyFolders(folders, [folders.root, folders.keys]);
+  if (unusable) return runEsm(here, env, command, unusable.state, unusable.reason);
   let read: { source: string; identity: string };
   try {
     read = readBundle(bundle);

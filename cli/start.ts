@@ -1,7 +1,7 @@
 import { CommanderError } from 'commander';
 import { GitbusError } from '../schemas/errors.js';
 import { EXIT } from './exit-codes.js';
-import { reportError } from './output.js';
+import { reportError, writeErr } from './output.js';
 import type { CommandEntry } from './command-table.js';
 import { invokedCommand } from './invoked-command.js';
 import { newProgram, registerCommand, registerStubs } from './program.js';
@@ -66,7 +66,7 @@ export function start(): Promise<void> {
   // if it had succeeded. 'beforeExit' comes only when the event loop ran empty, never after process.exit().
   process.once('beforeExit', () => {
     if (settled) return;
-    process.stderr.write('gitbus: the command stopped before it finished (nothing was left for it to wait for); this is a bug in gitbus\n');
+    writeErr('gitbus: the command stopped before it finished (nothing was left for it to wait for); this is a bug in gitbus\n');
     process.exitCode = UNSETTLED;
   });
   return run(invokedCommand(process.argv.slice(2))).finally(() => {

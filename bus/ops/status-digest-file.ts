@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { FileProblem } from '../../schemas/errors.js';
 import type { ResolvedSettings } from '../../schemas/settings.js';
 import type { NodeView } from '../model/snapshot.js';
 import type { TaskState } from '../model/types.js';
 import type { TaskSummary } from './task-summary.js';
+import { frame, readHeaderLine, sha256 } from '../store/header-line.js';
 
 /**
  * The bytes of one status digest (docs/ARCHITECTURE.md "The status digest"): what `status` worked out of one commit
@@ -56,17 +56,16 @@ export function encodeStatusDigest(build: string, digest: StatusDigest, all: rea
   const core = Buffer.from(JSON.stringify(digest), 'utf8');
   const rest = Buffer.from(JSON.stringify(all), 'utf8');
   const header: Header = { format: STATUS_DIGEST_FORMAT, build, commit: digest.commit, coreLength: core.length, coreSha256: sha256(core), allLength: rest.length, allSha256: sha256(rest), tasks: all.length };
-  return Buffer.concat([Buffer.from(`${MAGIC}${JSON.stringify(header)}\n`, 'utf8'), core, rest]);
+  return frame(MAGIC, header, [core, rest]);
 }
 
 function headerOf(bytes: Buffer, build: string, commit: string): { header: Header; at: number } | null {
-  if (bytes.length < MAGIC.length || bytes.toString('utf8', 0, MAGIC.length) !== MAGIC) return null;
-  const nl = bytes.indexOf(0x0a, MAGIC.length);
-  if (nl < 0 || nl - MAGIC.length > 4096) return null;
-  const header = JSON.parse(bytes.toString('utf8', MAGIC.length, nl)) as Partial<Header> | null;
-  if (!header || typeof header !== 'object' || header.format !== STATUS_DIGEST_FORMAT || header.build !== build || header.commit !== commit) return null;
-  if (typeof header.coreLength !== 'number' || typeof header.allLength !== 'number' || bytes.length !== nl + 1 + header.coreLength + header.allLength) return null;
-  return { header: header as Header, at: nl + 1 };
+  const line = readHeaderLine(bytes, MAGIC);
+  if (!line) return null;
+  const header = line.header as Partial<Header>;
+  if (header.format !== STATUS_DIGEST_FORMAT || header.build !== build || header.commit !== commit) return null;
+  if (typeof header.coreLength !== 'number' || typeof header.allLength !== 'number' || bytes.length !== line.at + header.coreLength + header.allLength) return null;
+  return { header: header as Header, at: line.at };
 }
 
 /**
@@ -114,8 +113,4 @@ function isDigest(d: unknown, commit: string): d is StatusDigest {
     Array.isArray(ext['asked']) &&
     Array.isArray(ext['found'])
   );
-}
-
-function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
 }

@@ -1,5 +1,6 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { defaultBranch } from '../../schemas/project.js';
+import { effectiveRunner } from '../../schemas/handoff.js';
 import type { ClaudeReport } from '../../schemas/response.js';
 import type { TaskView } from '../model/task-view.js';
 import type { TaskState } from '../model/types.js';
@@ -43,7 +44,7 @@ export function summarize(v: TaskView<HandoffFacts>): TaskSummary {
     created: h?.created ?? null,
     to: h?.to ?? null,
     labels: h?.labels ?? [],
-    runner: h ? (h.runner ?? (h.command ? 'shell' : 'manual')) : null,
+    runner: h ? effectiveRunner(h) : null,
     priority: h?.priority ?? 0,
     attempts: v.attempts,
     claim: v.claim ? { attempt: v.claim.attempt, node: v.claim.node } : null,

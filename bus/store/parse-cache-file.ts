@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Parsed } from '../model/task-view.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import type { FileProblem } from '../../schemas/errors.js';
+import { frame, readHeaderLine, sha256 } from './header-line.js';
 
 /**
  * The bytes of one parse-cache file (docs/ARCHITECTURE.md "Snapshot and model", "The parse cache"): the parse
@@ -88,20 +88,18 @@ export function encodeCacheFile(key: CacheKey, entries: readonly CachedEntry[], 
   const payload = Buffer.from(JSON.stringify(entries.map((e) => [e.name, e.oid, e.parsed])), 'utf8');
   const factsPayload = Buffer.from(JSON.stringify(facts.map((f) => [f.name, f.oid, f.facts, f.problems.length ? f.problems : null, f.unsupportedProtocol ?? null])), 'utf8');
   const header: Header = { format: PARSE_CACHE_FORMAT, ...key, length: payload.length, sha256: sha256(payload), entries: entries.length, factsLength: factsPayload.length, factsSha256: sha256(factsPayload), facts: facts.length };
-  return Buffer.concat([Buffer.from(`${MAGIC}${JSON.stringify(header)}\n`, 'utf8'), payload, factsPayload]);
+  return frame(MAGIC, header, [payload, factsPayload]);
 }
 
 /** The header of a cache file this build wrote for `want`, and where its payloads start; null for any other file. */
 function headerOf(bytes: Buffer, want: Omit<CacheKey, 'tree'> & { tree?: string }): { header: Header; at: number } | null {
-  if (bytes.length < MAGIC.length || bytes.toString('utf8', 0, MAGIC.length) !== MAGIC) return null;
-  const nl = bytes.indexOf(0x0a, MAGIC.length);
-  if (nl < 0 || nl - MAGIC.length > 4096) return null;
-  const header = JSON.parse(bytes.toString('utf8', MAGIC.length, nl)) as Partial<Header> | null;
-  if (!header || typeof header !== 'object') return null;
+  const line = readHeaderLine(bytes, MAGIC);
+  if (!line) return null;
+  const header = line.header as Partial<Header>;
   if (header.format !== PARSE_CACHE_FORMAT || header.build !== want.build || header.folder !== want.folder) return null;
   if (want.tree !== undefined && header.tree !== want.tree) return null;
-  if (typeof header.length !== 'number' || typeof header.factsLength !== 'number' || bytes.length !== nl + 1 + header.length + header.factsLength) return null;
-  return { header: header as Header, at: nl + 1 };
+  if (typeof header.length !== 'number' || typeof header.factsLength !== 'number' || bytes.length !== line.at + header.length + header.factsLength) return null;
+  return { header: header as Header, at: line.at };
 }
 
 /**
@@ -174,8 +172,4 @@ function isParsed(p: unknown): p is Parsed<unknown> {
   const o = p as Record<string, unknown>;
   if (o['ok'] === true) return typeof o['body'] === 'string' && Array.isArray(o['warnings']) && o['data'] !== undefined;
   return o['ok'] === false && Array.isArray(o['problems']);
-}
-
-function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
 }
