@@ -13,5 +13,8 @@ export default defineConfig({
     maxWorkers: 4,
     sequence: { sequencer: SlowFirstSequencer },
     globalSetup: ['test/helpers/global-setup.ts'],
+    // The build, which e2e fixtures import for what is not their subject (test/helpers/bus.ts), is loaded by Node
+    // as it is: through vitest's module runner the bus layer's modules cost more CPU than the CLI processes saved.
+    server: { deps: { external: [/\/dist\//] } },
   },
 });
