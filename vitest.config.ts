@@ -3,7 +3,6 @@ import SlowFirstSequencer from './test/helpers/slow-first-sequencer.js';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests spawn git and node processes on the two cores CI has, but most of their time is spent
@@ -16,5 +15,12 @@ export default defineConfig({
     // The build, which e2e fixtures import for what is not their subject (test/helpers/bus.ts), is loaded by Node
     // as it is: through vitest's module runner the bus layer's modules cost more CPU than the CLI processes saved.
     server: { deps: { external: [/\/dist\//] } },
+    projects: [
+      // Unit tests are pure functions of their input (no process environment, no working directory changed): one
+      // worker process runs many files and loads the shared modules once. A process and the module graph per
+      // file cost ~90 s of CPU for 68 files against ~40 s (docs/PERFORMANCE.md "The test suite").
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
+      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'] } },
+    ],
   },
 });

@@ -2,15 +2,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, rmSync, utimesSync, watch as fsWatch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, gitbus, gitCli, json, ROOT, type RunResult } from '../helpers/cli.js';
+import { BIN, gitbus, gitCli, json, ROOT, TEST_CACHE_HOME, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
 /**
  * Kill -9 probe (issue #8 point 10): `gitbus dispatch`, `claim --next` and `respond`, each its own OS process, are
  * killed with SIGKILL at a random point of their run, 50 times, on a local bus with a dispatcher node and a worker
- * node (separate homes). After every kill the remote and both clones pass `git fsck`, the next command of each
- * home works within seconds, and a dispatch the kill left in the queue is delivered by the next `status`. At the
+ * node (separate homes). After every kill the remote and both clones pass `git fsck`, the next command of the
+ * killed one's home works within seconds (and of the other home too, every fifth kill and at the end: it shares
+ * only the remote, which fsck and the next command check already), and a dispatch the kill left in the queue is
+ * delivered by the next `status`. At the
  * end the bus holds every dispatch that reported success, no claim or response was written twice, and lint is
  * clean. The delays come from a seeded PRNG: `GITBUS_KILL_SEED=<seed>` replays a failing run.
  */
@@ -48,7 +50,7 @@ interface Killed extends RunResult {
  */
 function runAndKill(args: string[], home: string, killAfterMs: number, watch?: string): Promise<Killed> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, GITBUS_HOME: home };
+    const env = { ...process.env, GITBUS_HOME: home, XDG_CACHE_HOME: TEST_CACHE_HOME };
     const started = performance.now();
     let ioAt: number | null = null;
     let killer: NodeJS.Timeout | undefined;
@@ -60,7 +62,8 @@ function runAndKill(args: string[], home: string, killAfterMs: number, watch?: s
           arm();
         })
       : null;
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // bin/gitbus.js, as people run gitbus: a kill may land in the loader too (docs/ARCHITECTURE.md "How the CLI starts").
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let killed = false;
@@ -128,7 +131,7 @@ async function killAtRead(remote: string, home: string, args: string[], until_: 
   const fifo = join(remote, 'packed-refs');
   rmSync(fifo, { force: true });
   execFileSync('mkfifo', [fifo]);
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, GITBUS_HOME: home }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, GITBUS_HOME: home, XDG_CACHE_HOME: TEST_CACHE_HOME }, stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.on('close', () => r()));
   try {
     await until(`gitbus ${args[0] ?? ''} to reach the point to kill it at`, async () => {
@@ -213,14 +216,14 @@ describe('kill -9 probe', () => {
       // A dispatch the kill left queued is delivered by the next command of its home, once.
       const queued = readdirSync(join(boss, 'queue')).filter((n) => n.endsWith('.dispatch.json')).map((n) => n.slice(0, -'.dispatch.json'.length));
       queuedSeen += queued.length;
+      // The next command of the killed one's home; of both every fifth kill and at the last. Each status is a
+      // whole CLI process: two after every kill were a third of this probe's CPU.
       const statusAt = performance.now();
-      const [sb, sw] = await Promise.all([
-        gitbus(['status', '--json'], { home: boss, timeoutMs: NEXT_COMMAND_MS }),
-        gitbus(['status', '--json'], { home: worker, timeoutMs: NEXT_COMMAND_MS }),
-      ]);
-      log.push(`   statuses took ${Math.round(performance.now() - statusAt)} ms`);
-      expect(sb.code, `boss status after ${what}\n${sb.stderr}`).toBe(0);
-      expect(sw.code, `worker status after ${what}\n${sw.stderr}`).toBe(0);
+      const homes = i % 5 === 4 || i === KILLS - 1 ? [boss, worker] : [home];
+      const statuses = await Promise.all(homes.map((h) => gitbus(['status', '--json'], { home: h, timeoutMs: NEXT_COMMAND_MS })));
+      log.push(`   ${statuses.length === 2 ? 'statuses' : 'status'} took ${Math.round(performance.now() - statusAt)} ms`);
+      statuses.forEach((s, k) => expect(s.code, `${homes[k] === boss ? 'boss' : 'worker'} status after ${what}\n${s.stderr}`).toBe(0));
+      const sw = statuses[statuses.length - 1] as RunResult;
       const tree = queued.length > 0 ? remoteTree(bus.remote) : new Set<string>();
       for (const id of queued) expect(tree.has(`handoffs/${id}.md`), `queued ${id} delivered after ${what}`).toBe(true);
       expect(readdirSync(join(boss, 'queue')).filter((n) => n.endsWith('.json')), `queue empty after ${what}`).toEqual([]);
@@ -300,10 +303,17 @@ describe('kill -9 probe', () => {
     const started = Date.now();
     const status = await gitbus(['status', '--json'], { home: boss, timeoutMs: 30_000 });
     expect(status.code, status.stderr).toBe(0);
-    expect(Date.now() - started, 'the next command waited for a dead lock').toBeLessThan(5_000);
+    const took = Date.now() - started;
     expect(json<Status>(status).tasks.map((t) => t.id)).toHaveLength(1);
     expect(existsSync(lock)).toBe(false);
     expect(marks()).toEqual([]);
+    // Waiting for a lock whose holder it cannot tell is dead takes a push 10 s (STALE_LOCK_MS in
+    // bus/transport/local-direct.ts); a dead holder's lock is broken at once. Measured against the same status
+    // without a lock, so that a busy machine's slower processes do not count.
+    const baseAt = Date.now();
+    expect((await gitbus(['status', '--json'], { home: boss, timeoutMs: 30_000 })).code).toBe(0);
+    const base = Date.now() - baseAt;
+    expect(took, `the next command waited for a dead lock (${took} ms; without a lock ${base} ms)`).toBeLessThan(base + 7_000);
     expect((await fsck(bus.remote)).ok).toBe(true);
   }, 60_000);
 

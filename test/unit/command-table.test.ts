@@ -30,9 +30,11 @@ describe('the command table (cli/command-table.ts)', () => {
     for (const entry of COMMANDS) (modules.get(entry) as Register)(program);
     return program;
   };
+  // Every command module, so every layer's source through vitest's transform: on a busy machine more than the
+  // default minute for hooks.
   beforeAll(async () => {
     for (const entry of COMMANDS) modules.set(entry, (await entry.load()).register);
-  });
+  }, 240_000);
 
   it("holds each command's name, help line and description as its module registers them", () => {
     for (const entry of COMMANDS) {
