@@ -1,20 +1,22 @@
-import { accessSync, appendFileSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, appendFileSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { crc32 } from 'node:zlib';
+import { COMMANDS, type CommandEntry } from './command-table.js';
 import { invokedCommand } from './invoked-command.js';
 import { wrapCache, unwrapCache } from './code-cache-file.js';
 import { cacheFolders, cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
 
 /**
- * What bin/gitbus.js runs (issue 14): the CLI as one CommonJS bundle (dist/cli/gitbus.cjs), compiled with
- * `vm.Script` and a V8 code cache, per command, in the user's cache folder. Node 20 has no compile cache for ES
- * modules, and compiling the modules of a bus command and the functions it calls was ~40-60 ms of each start;
- * with the cache V8 deserializes that code instead (docs/PERFORMANCE.md "A V8 code cache (issue 14, session
- * 9)"). The ES module build (dist/cli/gitbus.mjs) stays for GITBUS_CODE_CACHE=0 and wherever the bundle cannot
- * run.
+ * What bin/gitbus.js runs (issue 14): the CLI as a CommonJS bundle, compiled with `vm.Script` and a V8 code cache,
+ * per command, in the user's cache folder. The bundle is the one the command's row names (`bundle` in
+ * cli/command-table.ts: dist/cli/gitbus-bus.cjs, the short bus commands' modules only), else dist/cli/gitbus.cjs,
+ * the whole CLI. Node 20 has no compile cache for ES modules, and compiling the modules of a bus command and the
+ * functions it calls was ~40-60 ms of each start; with the cache V8 deserializes that code instead
+ * (docs/PERFORMANCE.md "A V8 code cache (issue 14, session 9)"). The ES module build (dist/cli/gitbus.mjs) stays
+ * for GITBUS_CODE_CACHE=0 and wherever the bundle cannot run.
  *
  * scripts/bundle.mjs bundles this file with invoked-command.ts and the command table into dist/cli/gitbus-loader.cjs,
  * CommonJS like bin/gitbus.js (bin/package.json): an ES module entry costs Node ~5 ms more to start, and each
@@ -22,7 +24,7 @@ import { cacheFolders, cannot, notPrivate, readyFolders, type CacheFolders, type
  *
  * The cache is the code V8 compiled while the command ran, taken at exit (`createCachedData` then includes the
  * functions compiled on first call), in `<cache>/gitbus/code-cache/<node>-<arch>-<the bundle file's identity>/
- * <command>.bin`, `<cache>` being $XDG_CACHE_HOME or ~/.cache (`<command>-<crc32>.bin` under Node options). It
+ * <command>.bin` (the identities of all the bundles, so that one build has one key folder), `<cache>` being $XDG_CACHE_HOME or ~/.cache (`<command>-<crc32>.bin` under Node options). It
  * is written when there was none or V8 refused it (another V8, other flags), by a run that ran a command's action
  * (not one that printed help), through a temp file and a rename. A place that cannot hold it (no home, cannot be
  * made or written, not private) runs the ES module build, which starts faster than the bundle without a cache.
@@ -46,6 +48,8 @@ export interface CodeCacheReport {
   cache: 'none' | 'accepted' | 'rejected' | 'corrupt' | 'unsafe' | 'unavailable' | 'off';
   /** A new cache file was written at exit. */
   written: boolean;
+  /** The bundle that ran (its file name in dist/cli/), when one did. */
+  bundle?: string;
   file?: string;
   /** Why the cache folder cannot be used (unsafe, unavailable). */
   reason?: string;
@@ -65,12 +69,12 @@ interface BundleExports {
 /** Runs the CLI: the CommonJS bundle with its code cache, or the ES module build. */
 export function runCli(): void {
   const here = dirname(fileURLToPath(import.meta.url));
-  const bundle = join(here, 'gitbus.cjs');
-  const command = invokedCommand(process.argv.slice(2))?.name;
+  const entry = invokedCommand(process.argv.slice(2));
   const env = process.env;
   // No command to run (--version, --help, a mistyped name): gitbus.mjs and commander, ~150 KB of ES modules, start
   // faster than the 2 MB bundle even from its cache (~4 ms less on Node 20 and 22).
-  if (command === undefined || env['GITBUS_CODE_CACHE'] === '0' || typeof crc32 !== 'function') return runEsm(here, env, command ?? 'top', 'off');
+  if (entry === undefined || env['GITBUS_CODE_CACHE'] === '0' || typeof crc32 !== 'function') return runEsm(here, env, entry?.name ?? 'top', 'off');
+  const command = entry.name;
   // A cache folder that cannot be used: without a cache the bundle starts slower than the ES module build (V8
   // compiles its 2 MB top level, and createCachedData() at every exit would find no place to go). Checked before
   // the bundle is read, so that this costs no more than the read of gitbus's two folders, which was done anyway.
@@ -78,9 +82,10 @@ export function runCli(): void {
   if ('problem' in folders) return runEsm(here, env, command, folders.problem.state, folders.problem.reason);
   const unusable = readyFolders(folders, [folders.root, folders.keys]);
   if (unusable) return runEsm(here, env, command, unusable.state, unusable.reason);
+  const bundle = join(here, bundleFile(entry));
   let read: { source: string; identity: string };
   try {
-    read = readBundle(bundle);
+    read = readBundle(bundle, here);
   } catch {
     // A build without the bundle (tsc alone): the ES module build.
     return runEsm(here, env, command, 'off');
@@ -123,7 +128,7 @@ export function runCli(): void {
         // Pruned by then: written again next time.
       }
     }
-    report(env, { command, cache, written, file: place.file });
+    report(env, { command, cache, written, bundle: bundleFile(entry), file: place.file });
   });
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
   wrapper(module.exports, createRequire(bundle), module, bundle, here);
@@ -146,21 +151,42 @@ interface CachePlace extends CacheFolders {
 /** What dist/cli/gitbus.cjs starts with (scripts/bundle.mjs): the CommonJS module wrapper, as Node's loader makes it. */
 export const CJS_WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
 
+/** The file in dist/cli/ that holds the command's modules (scripts/bundle.mjs builds one per `bundle` of the table). */
+export function bundleFile(entry: CommandEntry): string {
+  return entry.bundle === undefined ? 'gitbus.cjs' : `gitbus-${entry.bundle}.cjs`;
+}
+
+/** Every bundle the build makes, in a fixed order: gitbus.cjs first. */
+function bundleFiles(): string[] {
+  return [...new Set(['gitbus.cjs', ...COMMANDS.map(bundleFile)])];
+}
+
 /**
- * The bundle's text (latin1: the build writes it in ASCII) and its identity as a file, taken from the open file so
- * that both are of the same file. The identity is the file's size, modification and change times (nanoseconds)
- * and inode: any write to it, a copy or a new install changes the change time, which nobody can set back. It was
- * the bundle's crc32, which cost ~6 M instructions (~2-4 ms) per start to say the same.
+ * The bundle's text (latin1: the build writes it in ASCII) and the identity of the build's bundles as files, the
+ * one that runs taken from the open file so that text and identity are of the same file. A file's identity is its
+ * size, modification and change times (nanoseconds) and inode: any write to it, a copy or a new install changes
+ * the change time, which nobody can set back. It was the bundle's crc32, which cost ~6 M instructions (~2-4 ms)
+ * per start to say the same. The other bundles are in it (one `stat` each) so that a build has one key folder,
+ * which the pruning of other builds' folders counts on.
  */
-export function readBundle(path: string): { source: string; identity: string } {
+export function readBundle(path: string, dir: string): { source: string; identity: string } {
   const fd = openSync(path, 'r');
   try {
-    const st = fstatSync(fd, { bigint: true });
+    const running = fstatSync(fd, { bigint: true });
     const source = readFileSync(fd, 'latin1');
-    return { source, identity: `${st.size}-${st.mtimeNs.toString(36)}-${st.ctimeNs.toString(36)}-${st.ino.toString(36)}` };
+    const ids = bundleFiles().map((name) => {
+      const file = join(dir, name);
+      const st = file === path ? running : statSync(file, { bigint: true, throwIfNoEntry: false });
+      return st ? fileIdentity(st) : 'none';
+    });
+    return { source, identity: ids.join('+') };
   } finally {
     closeSync(fd);
   }
+}
+
+function fileIdentity(st: BigIntStats): string {
+  return `${st.size}-${st.mtimeNs.toString(36)}-${st.ctimeNs.toString(36)}-${st.ino.toString(36)}`;
 }
 
 /** Where this bundle's cache for this command lives. */

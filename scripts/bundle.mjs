@@ -6,6 +6,8 @@
 // - CommonJS: gitbus.cjs, the whole CLI in one file, which cli/code-cache.ts (bundled as gitbus-loader.cjs, what
 //   bin/gitbus.js runs) compiles with a V8 code cache: one script, so one cache per command. Its command modules are
 //   initialised on first use as in the ES build; the packages that only some commands load stay in node_modules.
+//   And gitbus-<bundle>.cjs for each `bundle` that rows of the command table name (gitbus-bus.cjs: the short bus
+//   commands), the same with only those commands' modules: less to read, hold and run at their every start.
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -93,33 +95,57 @@ const result = await build({
 // What import.meta.url is in the CommonJS bundles (scripts/import-meta-url.mjs).
 const importMetaUrl = { define: { 'import.meta.url': '__gitbusImportMetaUrl' }, inject: ['scripts/import-meta-url.mjs'] };
 
-const cjs = await build({
-  ...common,
-  ...importMetaUrl,
-  entryPoints: [{ in: 'dist/cli/main-cjs.js', out: 'gitbus' }],
-  outdir,
-  outExtension: { '.js': '.cjs' },
-  format: 'cjs',
-  plugins: [zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
-  // The file is the CommonJS module wrapper with the bundle in it, as Node's own loader would make it, so that the
-  // loader hands V8 the file's text as it is: wrapping it at run time made a second string that V8 flattened, a
-  // 2 MB copy and ~800 page faults more on every start (docs/PERFORMANCE.md, issue 14 session 10). Its
-  // value is that function; run alone with node it does nothing.
-  banner: { js: CJS_WRAPPER_START },
-  footer: { js: CJS_WRAPPER_END },
-  // Loaded from node_modules on first use, as from the ES build's lazy chunks: the packages that only some
-  // commands need, so that a command never compiles them with the bundle. Imported or import()ed, each becomes a
-  // require(), which loads the ES-only ones (chokidar) too on Node >= 20.19.
-  external: ['cron', 'isomorphic-git', 'ssh2', '@modelcontextprotocol/sdk', 'chokidar'],
-  // No import() in the bundle: in a function that V8 took from the code cache, import() fails on Node 20 (the
-  // script's host-defined options, which tell Node how to import, are not restored with the cached code:
-  // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING). gitbus's own import()s are inlined anyway (each module is
-  // initialised on first use); what is left, import('isomorphic-git'), becomes Promise.resolve().then(require).
-  supported: { 'dynamic-import': false },
+// The rows of the command table that name a bundle run from it (cli/code-cache.ts picks the file); in that bundle
+// the table's other rows load a module that says so, so that none of their code is in it. The loader never runs a
+// bundle for a command it does not hold: it finds the command from the same command line as the bundle does.
+const { COMMANDS } = await import('../dist/cli/command-table.js');
+const onlyBundle = (bundle) => ({
+  name: 'only-bundle',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/commands\/[a-z-]+\.js$/ }, (args) => {
+      if (!/[\\/]cli[\\/]command-table\.js$/.test(args.importer)) return undefined;
+      const row = COMMANDS.find((c) => `./commands/${c.name}.js` === args.path);
+      return row?.bundle === bundle ? undefined : { path: args.path, namespace: 'other-bundle' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'other-bundle' }, (args) => ({
+      contents: `export function register() { throw new Error('gitbus: ${args.path} is not in dist/cli/gitbus-${bundle}.cjs, which cli/code-cache.ts ran for it; this is a bug in gitbus'); }`,
+      loader: 'js',
+    }));
+  },
 });
-// Checked: an import() left in the bundle would work until the cache is there.
-const dynamicImports = Object.values(cjs.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
-if (dynamicImports.length) throw new Error(`dist/cli/gitbus.cjs holds import() of ${dynamicImports.join(', ')}, which fails in code taken from the V8 code cache (cli/code-cache.ts)`);
+const cjsBuilds = [];
+for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? [c.bundle] : [])))]) {
+  const cjs = await build({
+    ...common,
+    ...importMetaUrl,
+    entryPoints: [{ in: 'dist/cli/main-cjs.js', out: bundle ? `gitbus-${bundle}` : 'gitbus' }],
+    outdir,
+    outExtension: { '.js': '.cjs' },
+    format: 'cjs',
+    plugins: [...(bundle ? [onlyBundle(bundle)] : []), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
+    // The file is the CommonJS module wrapper with the bundle in it, as Node's own loader would make it, so that the
+    // loader hands V8 the file's text as it is: wrapping it at run time made a second string that V8 flattened, a
+    // 2 MB copy and ~800 page faults more on every start (docs/PERFORMANCE.md, issue 14 session 10). Its
+    // value is that function; run alone with node it does nothing.
+    banner: { js: CJS_WRAPPER_START },
+    footer: { js: CJS_WRAPPER_END },
+    // Loaded from node_modules on first use, as from the ES build's lazy chunks: the packages that only some
+    // commands need, so that a command never compiles them with the bundle. Imported or import()ed, each becomes a
+    // require(), which loads the ES-only ones (chokidar) too on Node >= 20.19.
+    external: ['cron', 'isomorphic-git', 'ssh2', '@modelcontextprotocol/sdk', 'chokidar'],
+    // No import() in the bundle: in a function that V8 took from the code cache, import() fails on Node 20 (the
+    // script's host-defined options, which tell Node how to import, are not restored with the cached code:
+    // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING). gitbus's own import()s are inlined anyway (each module is
+    // initialised on first use); what is left, import('isomorphic-git'), becomes Promise.resolve().then(require).
+    supported: { 'dynamic-import': false },
+  });
+  // Checked: an import() left in the bundle would work until the cache is there.
+  const dynamicImports = Object.values(cjs.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
+  if (dynamicImports.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds import() of ${dynamicImports.join(', ')}, which fails in code taken from the V8 code cache (cli/code-cache.ts)`);
+  const missing = COMMANDS.filter((c) => (bundle === undefined || c.bundle === bundle) && !cjs.metafile.inputs[`dist/cli/commands/${c.name}.js`]).map((c) => c.name);
+  if (missing.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} lacks the modules of ${missing.join(', ')}`);
+  cjsBuilds.push(cjs);
+}
 
 // The loader: what bin/gitbus.js requires. It finds the command from the command table, whose modules it never
 // loads (their import() stays in the file, never called).
@@ -132,13 +158,13 @@ const loader = await build({
   format: 'cjs',
   plugins: [{ name: 'commands-outside', setup: (b) => b.onResolve({ filter: /^\.\/commands\// }, (args) => ({ path: args.path, external: true })) }],
 });
-const outputs = [result, cjs, loader].flatMap((r) => Object.keys(r.metafile.outputs));
+const outputs = [result, ...cjsBuilds, loader].flatMap((r) => Object.keys(r.metafile.outputs));
 const loaderBytes = outputBytes(loader);
 if (loaderBytes > 40_000) throw new Error(`dist/cli/gitbus-loader.cjs is ${loaderBytes} bytes: it should hold the loader and the command table only`);
 
 // `z.locales.fr()`, or `import { locales } from 'zod'`, anywhere in the bundle (zod's own files aside).
 const usesLocales = /\.locales\b|\{[^}]*\blocales\b[^}]*\}\s*from\s*['"]zod/;
-const localeUsers = [...new Set([result, cjs].flatMap((r) => Object.keys(r.metafile.inputs)))].filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
+const localeUsers = [...new Set([result, ...cjsBuilds].flatMap((r) => Object.keys(r.metafile.inputs)))].filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
 if (localeUsers.length) throw new Error(`${localeUsers.join(', ')} may use zod's locales, which scripts/bundle.mjs leaves out: bundle them again`);
 
 // What esbuild leaves outside ASCII is in comments (ours: "§12", "—"; luxon's examples) and in regular

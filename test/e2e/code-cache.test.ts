@@ -5,6 +5,7 @@ import { ROOT, gitbus, json, spawnBounded, tempDir, type RunResult } from '../he
 import { makeBus } from '../helpers/bus.js';
 import type { CodeCacheReport } from '../../cli/code-cache.js';
 import { wrapCache } from '../../cli/code-cache-file.js';
+import { COMMANDS } from '../../cli/command-table.js';
 
 /**
  * The V8 code cache bin/gitbus.js keeps per command (cli/code-cache.ts): written, used, rewritten when damaged or
@@ -50,7 +51,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(file.startsWith(join(cache, 'gitbus', 'code-cache', `${process.version}-${process.arch}-`))).toBe(true);
     expect(file.endsWith('/status.bin')).toBe(true);
     const second = await run(['status', '--json'], cache);
-    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, file });
+    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, bundle: 'gitbus-bus.cjs', file });
     expect(statusOf(second.r)).toBe(statusOf(first.r));
     const esm = await run(['status', '--json'], cache, { env: { GITBUS_CODE_CACHE: '0' } });
     expect(esm.report).toEqual({ command: 'status', cache: 'off', written: false });
@@ -155,25 +156,78 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(readdirSync(key).sort()).toEqual(names([files[2], files[4], files[5], seventh.report.file] as string[]));
   });
 
-  it('the cache key changes with the bundle', async () => {
-    // A copy of the package's runnable part, its node_modules linked.
-    const pkg = join(dir.path, 'package');
+  /** A copy of the package's runnable part, its node_modules linked; returns its bin/gitbus.js and dist/cli/. */
+  function packageCopy(name: string): { bin: string; cli: string } {
+    const pkg = join(dir.path, name);
     mkdirSync(join(pkg, 'bin'), { recursive: true });
     mkdirSync(join(pkg, 'dist', 'cli'), { recursive: true });
-    for (const f of ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-loader.cjs', 'dist/cli/gitbus.cjs']) copyFileSync(join(ROOT, f), join(pkg, f));
+    for (const f of ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-loader.cjs', 'dist/cli/gitbus.cjs', 'dist/cli/gitbus-bus.cjs']) copyFileSync(join(ROOT, f), join(pkg, f));
     symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+    return { bin: join(pkg, 'bin', 'gitbus.js'), cli: join(pkg, 'dist', 'cli') };
+  }
+
+  it('the cache key changes with any of the bundles, the one that runs or another', async () => {
+    const { bin, cli } = packageCopy('package');
     const cache = join(dir.path, 'rebuilt');
-    const bin = join(pkg, 'bin', 'gitbus.js');
     const status = ['status', '--json', '--home', bus.home('solo')];
     const before = await run(status, cache, { bin });
     expect(before.r.code, before.r.stderr).toBe(0);
     expect(json<{ node: string }>(before.r).node).toBe('solo');
-    expect((await run(status, cache, { bin })).report).toMatchObject({ cache: 'accepted' });
-    appendFileSync(join(pkg, 'dist', 'cli', 'gitbus.cjs'), '\n// rebuilt\n');
-    const after = await run(status, cache, { bin });
-    expect(after.report).toMatchObject({ command: 'status', cache: 'none', written: true });
-    expect(dirname(after.report.file as string)).not.toBe(dirname(before.report.file as string));
-    expect(after.r.code, after.r.stderr).toBe(0);
-    expect(json<{ node: string }>(after.r).node).toBe('solo');
+    expect((await run(status, cache, { bin })).report).toMatchObject({ cache: 'accepted', bundle: 'gitbus-bus.cjs' });
+    let key = dirname(before.report.file as string);
+    for (const rebuilt of ['gitbus-bus.cjs', 'gitbus.cjs']) {
+      appendFileSync(join(cli, rebuilt), '\n// rebuilt\n');
+      const after = await run(status, cache, { bin });
+      expect(after.report, rebuilt).toMatchObject({ command: 'status', cache: 'none', written: true, bundle: 'gitbus-bus.cjs' });
+      expect(dirname(after.report.file as string), rebuilt).not.toBe(key);
+      key = dirname(after.report.file as string);
+      expect(after.r.code, after.r.stderr).toBe(0);
+      expect(json<{ node: string }>(after.r).node).toBe('solo');
+    }
+  });
+
+  it('the short bus commands run from gitbus-bus.cjs and never run gitbus.cjs; the other commands run gitbus.cjs', async () => {
+    const { bin, cli } = packageCopy('split');
+    const home = ['--home', bus.home('solo')];
+    const cache = join(dir.path, 'split');
+    // Each bundle in turn replaced by one that fails as soon as it runs.
+    const failing = (name: string): string => `(function (exports, require, module, __filename, __dirname) { throw new Error('${name} ran'); })`;
+    const whole = readFileSync(join(cli, 'gitbus.cjs'), 'latin1');
+    writeFileSync(join(cli, 'gitbus.cjs'), failing('gitbus.cjs'));
+    const status = await run(['status', '--json', ...home], cache, { bin });
+    expect(status.report).toMatchObject({ command: 'status', cache: 'none', written: true, bundle: 'gitbus-bus.cjs' });
+    expect(json<{ node: string }>(status.r).node).toBe('solo');
+    const show = await run(['show', taskId, ...home], cache, { bin });
+    expect(show.r.code, show.r.stderr).toBe(0);
+    expect(show.r.stdout).toContain('cached start');
+    expect(show.report).toMatchObject({ command: 'show', bundle: 'gitbus-bus.cjs' });
+    const dispatched = await run(['dispatch', 'from its own bundle', '--no-git', ...home], cache, { bin });
+    expect(dispatched.r.code, dispatched.r.stderr).toBe(0);
+    expect(dispatched.report).toMatchObject({ command: 'dispatch', bundle: 'gitbus-bus.cjs' });
+    const lint = await run(['lint', ...home], cache, { bin });
+    expect(lint.r.code).not.toBe(0);
+    expect(lint.r.stderr).toContain('gitbus.cjs ran');
+    expect(lint.report).toMatchObject({ command: 'lint', bundle: 'gitbus.cjs' });
+    writeFileSync(join(cli, 'gitbus.cjs'), whole);
+    writeFileSync(join(cli, 'gitbus-bus.cjs'), failing('gitbus-bus.cjs'));
+    const linted = await run(['lint', ...home], cache, { bin });
+    expect(linted.r.code, linted.r.stderr).toBe(0);
+    expect(linted.report).toMatchObject({ command: 'lint', cache: 'none', written: true, bundle: 'gitbus.cjs' });
+    const broken = await run(['status', ...home], cache, { bin });
+    expect(broken.r.stderr).toContain('gitbus-bus.cjs ran');
+  });
+
+  it('every command of gitbus-bus.cjs is in it: its help is the same as from the ES module build', async () => {
+    const cache = join(dir.path, 'bus-help');
+    const rows = COMMANDS.filter((c) => c.bundle === 'bus');
+    expect(rows.map((c) => c.name)).toEqual(expect.arrayContaining(['status', 'dispatch']));
+    for (const { name } of rows) {
+      const bundled = await run([name, '--help'], cache);
+      expect(bundled.report, name).toMatchObject({ command: name, bundle: 'gitbus-bus.cjs', written: false });
+      expect(bundled.r.code, bundled.r.stderr).toBe(0);
+      const esm = await run([name, '--help'], cache, { env: { GITBUS_CODE_CACHE: '0' } });
+      expect(bundled.r.stdout, name).toBe(esm.r.stdout);
+      expect(bundled.r.stdout, name).toContain(`Usage: gitbus ${name}`);
+    }
   });
 });
