@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../schemas/zod.js';
 
 /**
  * The JSON Claude Code writes to a command hook's standard input (the fields gitbus reads; Claude Code sends more,
@@ -6,15 +6,15 @@ import { z } from 'zod';
  */
 export const hookInputSchema = z.looseObject({
   session_id: z.string(),
-  hook_event_name: z.string().optional(),
-  cwd: z.string().optional(),
-  transcript_path: z.string().optional(),
+  hook_event_name: z.optional(z.string()),
+  cwd: z.optional(z.string()),
+  transcript_path: z.optional(z.string()),
   /** SessionStart: startup, resume, clear, compact or fork. */
-  source: z.string().optional(),
+  source: z.optional(z.string()),
   /** UserPromptSubmit. */
-  prompt: z.string().optional(),
+  prompt: z.optional(z.string()),
   /** Stop: true when the session already goes on because a Stop hook said so; gitbus then never asks again. */
-  stop_hook_active: z.boolean().optional(),
+  stop_hook_active: z.optional(z.boolean()),
 });
 
 export type HookInput = z.infer<typeof hookInputSchema>;

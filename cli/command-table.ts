@@ -18,11 +18,6 @@ export interface CommandEntry {
   description: string;
   load: () => Promise<{ register(program: Command): void }>;
   /**
-   * A process that lives on and parses bus files over and over (the watcher, the MCP server, the web view): zod
-   * compiles a parser for each object schema there (cli/program.ts), which later parses repay.
-   */
-  longRunning?: true;
-  /**
    * The CommonJS bundle that bin/gitbus.js runs the command from: dist/cli/gitbus-<bundle>.cjs, which holds only
    * the modules of the rows that name it, instead of gitbus.cjs, the whole CLI. A bundle of the short bus commands
    * is 1.5 MB where the whole CLI is 2.2 MB: ~500 page faults less to read, keep and run at every start
@@ -43,7 +38,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'cancel', args: '[options] <id>', description: 'cancel a task: at once if nobody runs it, else its node stops it', load: () => import('./commands/cancel.js'), bundle: 'bus' },
   { name: 'lint', args: '[options] [path]', description: 'check bus files against the protocol; exits 8 when there are errors', load: () => import('./commands/lint.js') },
   { name: 'archive', args: '[options]', description: 'move finished tasks from main to the archive branch', load: () => import('./commands/archive.js') },
-  { name: 'watch', args: '[options]', description: 'run the watcher in the foreground: claim tasks this node may run, run them, push the responses', load: () => import('./commands/watch.js'), longRunning: true },
+  { name: 'watch', args: '[options]', description: 'run the watcher in the foreground: claim tasks this node may run, run them, push the responses', load: () => import('./commands/watch.js') },
   { name: 'logs', args: '[options] <id>', description: 'the output of a task: live from the node that runs it (any node can ask), or from its response; a claude run as readable lines', load: () => import('./commands/logs.js') },
   { name: 'run', args: '[options] <node> <cmd...>', description: 'run a command on a node and wait for it (like tw run): prints its output, exits with its exit code (9 when it ended without one)', load: () => import('./commands/run.js') },
   { name: 'attach', args: '[options] <id>', description: 'print the command that attaches to a running tmux task\'s session on its node (ssh -t HOST tmux attach ...); --exec runs it', load: () => import('./commands/attach.js') },
@@ -56,7 +51,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'fanout', args: '[options] <plan>', description: 'put a fan-out on the bus in one commit: a task per workstream on branch <group>/<name>, all from one base, and an integration task that merges their branches into <group>/integration once all have ended', load: () => import('./commands/fanout.js') },
   { name: 'group', args: '[options] <name>', description: 'a fan-out at a glance: each workstream\'s state, node, attempt, claude session, cost and changes, and the integration with its conflicts', load: () => import('./commands/group.js') },
   { name: 'resolve', args: '[options] <id>', description: 'ask an agent to resolve an integration\'s merge conflicts: dispatches a task on the integration branch that merges the same branches in order, lists the conflicts by branch and file, and asks to resolve, test and commit', load: () => import('./commands/resolve.js') },
-  { name: 'mcp', args: '[options]', description: 'serve the bus to an MCP client (Claude Code, an agent) on standard input and output: tools dispatch, status, show, wait, logs, claim_next, respond', load: () => import('./commands/mcp.js'), longRunning: true },
+  { name: 'mcp', args: '[options]', description: 'serve the bus to an MCP client (Claude Code, an agent) on standard input and output: tools dispatch, status, show, wait, logs, claim_next, respond', load: () => import('./commands/mcp.js') },
   // Claude Code: the plugin's installer, the agent primer, hear-back (README "Using gitbus from Claude Code").
   { name: 'collect', args: '[options]', description: 'the responses that arrived since last time: the tasks this Claude Code session (or, outside one, this node) dispatched that have ended, with status and summary', load: () => import('./commands/collect.js') },
   { name: 'prime', args: '[options]', description: 'print the guide for an AI agent working with gitbus: what the bus is, the commands, and the rules for handing work to other machines and for working inside a task', load: () => import('./commands/prime.js') },
@@ -72,5 +67,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   // Environment sync (README "Keeping every node's setup in step"): profiles under env/, drift by content hash.
   { name: 'env', args: '', description: 'keep every node\'s Claude Code and shell setup in step from the bus: profiles under env/, drift by content hash', load: () => import('./commands/env.js') },
   // The read-only web view (README "Seeing the fleet in a browser").
-  { name: 'ui', args: '[options]', description: 'a read-only web view of the bus, served by this process: the fleet, the tasks, one task with its live output, a fan-out group, the problems; pages update as the bus changes', load: () => import('./commands/ui.js'), longRunning: true },
+  { name: 'ui', args: '[options]', description: 'a read-only web view of the bus, served by this process: the fleet, the tasks, one task with its live output, a fan-out group, the problems; pages update as the bus changes', load: () => import('./commands/ui.js') },
 ];

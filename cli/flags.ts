@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { InputError } from '../bus/errors.js';
 import { DURATION_RULE, tryParseDuration } from '../schemas/duration.js';
 import { InvalidBusFileError, type FileProblem } from '../schemas/errors.js';
@@ -15,7 +15,7 @@ function bad(flag: string, value: string, reason: string, fix: string): InputErr
 }
 
 /** `value` if the schema accepts it, else BAD_INPUT naming `flag` with the schema's reason and fix. */
-export function checkFlag<T>(flag: string, schema: z.ZodType<T>, value: unknown): T {
+export function checkFlag<T>(flag: string, schema: z.ZodMiniType<T>, value: unknown): T {
   const r = schema.safeParse(value, { reportInput: true });
   if (r.success) return r.data;
   const p = problemsFromIssues('', schema, r.error.issues)[0];
@@ -23,12 +23,12 @@ export function checkFlag<T>(flag: string, schema: z.ZodType<T>, value: unknown)
 }
 
 /** A commander parser checking one value against a schema. */
-export function schemaFlag(flag: string, schema: z.ZodType<string>): (v: string) => string {
+export function schemaFlag(flag: string, schema: z.ZodMiniType<string>): (v: string) => string {
   return (v) => checkFlag(flag, schema, v);
 }
 
 /** A repeatable flag whose every value must pass the schema. */
-export function repeatableFlag(flag: string, schema: z.ZodType<string>): (v: string, previous?: string[]) => string[] {
+export function repeatableFlag(flag: string, schema: z.ZodMiniType<string>): (v: string, previous?: string[]) => string[] {
   return (v, previous = []) => [...previous, checkFlag(flag, schema, v)];
 }
 

@@ -13,11 +13,6 @@ export function newProgram(): Command {
 
 /** The command's own module registers it, as it always did; the SSH passphrase prompt is set for any command. */
 export async function registerCommand(program: Command, entry: CommandEntry): Promise<void> {
-  // zod compiles a parser (new Function) for each object schema on its first parse, deciding so when the schema
-  // is built: set before the command's module builds its schemas. A command that parses a few files pays the
-  // compiling and never gains it back (the first parse of a handoff 4.9 ms against 2.7 ms, later parses alike;
-  // docs/PERFORMANCE.md "Start-up"); a long-running process does gain it back.
-  if (!entry.longRunning) (await import('zod')).z.config({ jitless: true });
   const [{ register }, { setSshPassphrasePrompt }, { terminalPassphrasePrompt }] = await Promise.all([entry.load(), import('../bus/remote.js'), import('./passphrase-prompt.js')]);
   register(program);
   setSshPassphrasePrompt(terminalPassphrasePrompt);

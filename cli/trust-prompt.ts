@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { z } from 'zod';
+import { z } from '../schemas/zod.js';
 import { DIGEST_RE, DIGEST_RULE, FINGERPRINT_RE, FINGERPRINT_RULE } from '../schemas/trust-root.js';
 import type { TrustChoice, TrustOffer } from '../bus/trust/pin-choice.js';
 import { checkFlag } from './flags.js';
@@ -32,8 +32,8 @@ function terminalConfirm(): TrustChoice['confirm'] {
     });
 }
 
-const fingerprintSchema = z.string().regex(FINGERPRINT_RE).describe(FINGERPRINT_RULE);
-const digestSchema = z.string().regex(DIGEST_RE).describe(DIGEST_RULE);
+const fingerprintSchema = z.string().check(z.regex(FINGERPRINT_RE)).register(z.globalRegistry, { description: FINGERPRINT_RULE });
+const digestSchema = z.string().check(z.regex(DIGEST_RE)).register(z.globalRegistry, { description: DIGEST_RULE });
 
 /** `--trust FP[,FP...]` (repeatable). */
 export function fingerprintsFlag(v: string, previous: string[] = []): string[] {

@@ -1,6 +1,6 @@
 import { asLocalFailure } from '../bus/local-io.js';
 import { GitbusError, firstLine, type FileProblem } from '../schemas/errors.js';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { problemsFromIssues } from '../schemas/field-problems.js';
 import { knownKeysAt } from '../schemas/schema-walk.js';
 import { nearestName } from '../schemas/suggest.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../schemas/zod.js';
 import type { Tool } from './tool.js';
 
 /** A tool as tools/list describes it (structurally the SDK's Tool). */
@@ -30,7 +30,7 @@ export function listing(tool: Tool): ToolListing {
   };
 }
 
-function jsonSchema(schema: z.ZodObject): { type: 'object'; [key: string]: unknown } {
+function jsonSchema(schema: z.ZodMiniObject): { type: 'object'; [key: string]: unknown } {
   const { $schema: _draft, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'throw' }) as Record<string, unknown>;
   return { ...rest, type: 'object' };
 }

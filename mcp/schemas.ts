@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../schemas/zod.js';
 import type { TaskState } from '../bus/model/types.js';
 import { text } from '../schemas/fields.js';
 
@@ -25,15 +25,12 @@ const STATES: Record<TaskState, true> = {
   scheduled: true,
 };
 export const TASK_STATES = Object.keys(STATES) as [TaskState, ...TaskState[]];
-export const taskStateSchema = z.enum(TASK_STATES).describe(`a task state: one of ${TASK_STATES.join(', ')}`);
+export const taskStateSchema = z.enum(TASK_STATES).register(z.globalRegistry, { description: `a task state: one of ${TASK_STATES.join(', ')}` });
 
 /** How the CLI's commands take a task: the id, or enough of its start or end to be unique. */
 export const taskRefSchema = text({ what: 'a task id, or a unique prefix or suffix of it', maxChars: 100, oneLine: true });
 
-export const offlineSchema = z
-  .object({ code: z.string(), reason: z.string(), lastContact: z.string().nullable() })
-  .nullable()
-  .describe('set when the remote could not be reached: what is shown is the bus as this node last saw it');
+export const offlineSchema = z.nullable(z.object({ code: z.string(), reason: z.string(), lastContact: z.nullable(z.string()) })).register(z.globalRegistry, { description: 'set when the remote could not be reached: what is shown is the bus as this node last saw it' });
 
 export const fileProblemSchema = z.object({
   path: z.string(),
@@ -47,25 +44,25 @@ export const fileProblemSchema = z.object({
 export const taskSummarySchema = z.object({
   id: z.string(),
   state: taskStateSchema,
-  title: z.string().nullable(),
-  from: z.string().nullable(),
-  created: z.string().nullable(),
-  to: z.string().nullable(),
+  title: z.nullable(z.string()),
+  from: z.nullable(z.string()),
+  created: z.nullable(z.string()),
+  to: z.nullable(z.string()),
   labels: z.array(z.string()),
-  runner: z.string().nullable(),
+  runner: z.nullable(z.string()),
   priority: z.number(),
   attempts: z.number(),
-  claim: z.object({ attempt: z.number(), node: z.string().nullable() }).nullable(),
-  response: z.object({ status: z.string(), node: z.string(), finished: z.string() }).nullable(),
+  claim: z.nullable(z.object({ attempt: z.number(), node: z.nullable(z.string()) })),
+  response: z.nullable(z.object({ status: z.string(), node: z.string(), finished: z.string() })),
   waitingFor: z.array(z.string()),
   waitingOn: z.array(z.object({ id: z.string(), state: z.string() })),
   problems: z.array(fileProblemSchema),
-  branch: z.string().nullable(),
-  group: z.string().nullable(),
+  branch: z.nullable(z.string()),
+  group: z.nullable(z.string()),
 });
 
 export const maxCharsSchema = (dflt: number) =>
-  z.int().min(0).max(1_000_000).optional().describe(`how many characters of output to return at most, from its end (default ${dflt})`);
+  z.optional(z.int().check(z.minimum(0), z.maximum(1_000_000))).register(z.globalRegistry, { description: `how many characters of output to return at most, from its end (default ${dflt})` });
 
 /** The last `max` characters of `text`, from a line start when one is near. Pure. */
 export function tail(full: string, max: number): { text: string; truncated: boolean } {

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { BusContext } from '../bus/context.js';
 
 /** What a tool's handler gets besides its arguments: the node's bus, a way to report progress, and cancellation. */
@@ -21,7 +21,7 @@ export interface ToolHints {
   openWorldHint?: boolean;
 }
 
-export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
+export interface ToolSpec<I extends z.ZodMiniObject, O extends z.ZodMiniObject> {
   name: string;
   title: string;
   description: string;
@@ -37,14 +37,14 @@ export interface Tool {
   name: string;
   title: string;
   description: string;
-  input: z.ZodObject;
-  output: z.ZodObject;
+  input: z.ZodMiniObject;
+  output: z.ZodMiniObject;
   hints: ToolHints;
   /** `args` has passed `input`. */
   run(args: unknown, env: ToolEnv): Promise<Record<string, unknown>>;
 }
 
 /** Checks a tool's handler against its schemas at compile time, then erases the types. */
-export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: ToolSpec<I, O>): Tool {
+export function defineTool<I extends z.ZodMiniObject, O extends z.ZodMiniObject>(spec: ToolSpec<I, O>): Tool {
   return { ...spec, run: async (args, env) => (await spec.run(args as z.output<I>, env)) as Record<string, unknown> };
 }

@@ -1,5 +1,5 @@
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
-import { z } from 'zod';
+import { z } from './zod.js';
 import { isExtraKey } from './bus-file.js';
 import { GitbusError, type FileProblem } from './errors.js';
 import { problemsFromIssues, unknownFieldProblem } from './field-problems.js';
@@ -37,14 +37,12 @@ const markdown = (what: string) => text({ what, minChars: 0 });
 const { protocol: _p, from: _f, created: _c, ...handoffFields } = handoffSchema.shape;
 
 /** Field order here is the order of the documentation. */
-export const batchTaskSchema = z
-  .strictObject({
-    ...handoffFields,
-    body: markdown('the task description in Markdown (default: the title)').optional(),
-    context: markdown('background the worker needs').optional(),
-    instructions: markdown('how to do it and how to report back').optional(),
-  })
-  .describe('a task: the fields of a handoff, plus body, context and instructions');
+export const batchTaskSchema = z.strictObject({
+  ...handoffFields,
+  body: z.optional(markdown('the task description in Markdown (default: the title)')),
+  context: z.optional(markdown('background the worker needs')),
+  instructions: z.optional(markdown('how to do it and how to report back')),
+}).register(z.globalRegistry, { description: 'a task: the fields of a handoff, plus body, context and instructions' });
 
 export type BatchTaskData = z.infer<typeof batchTaskSchema>;
 

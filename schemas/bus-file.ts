@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { InvalidBusFileError, type FileProblem } from './errors.js';
 import { problemsFromIssues, problemsFromViolations, unknownFieldProblem } from './field-problems.js';
 import { PROTOCOL_VERSION } from './fields.js';
@@ -233,7 +233,7 @@ function isPlainData(value: unknown, depth = 0): boolean {
 }
 
 /** A copy with mapping keys in the schema's declared order, dropping undefined values. */
-function inDeclaredOrder(schema: z.ZodType | undefined, value: unknown): unknown {
+function inDeclaredOrder(schema: z.ZodMiniType | undefined, value: unknown): unknown {
   if (schema === undefined) return value;
   if (Array.isArray(value)) return value.map((item) => inDeclaredOrder(schemaAt(schema, [0]), item));
   if (!isPlainObject(value)) return value;

@@ -1,16 +1,14 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { personSchema, protocolSchema, reasonSchema, taskIdSchema } from './fields.js';
 import { timestampSchema } from './timestamp.js';
 
 /** Field order here is the order gitbus writes them. */
-export const cancelSchema = z
-  .strictObject({
-    protocol: protocolSchema.optional(),
-    id: taskIdSchema,
-    by: personSchema,
-    cancelled: timestampSchema,
-    reason: reasonSchema.optional(),
-  })
-  .describe('a cancel: cancels/<id>.md, "stop this task"');
+export const cancelSchema = z.strictObject({
+  protocol: z.optional(protocolSchema),
+  id: taskIdSchema,
+  by: personSchema,
+  cancelled: timestampSchema,
+  reason: z.optional(reasonSchema),
+}).register(z.globalRegistry, { description: 'a cancel: cancels/<id>.md, "stop this task"' });
 
 export type Cancel = z.infer<typeof cancelSchema>;

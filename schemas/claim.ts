@@ -1,29 +1,25 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { attemptSchema, nodeNameSchema, personSchema, protocolSchema, reasonSchema, taskIdSchema, text } from './fields.js';
 import type { FieldViolation } from './kind-rules.js';
 import { timestampSchema } from './timestamp.js';
 
-export const reclaimSchema = z
-  .strictObject({
-    attempt: attemptSchema,
-    node: nodeNameSchema,
-    reason: reasonSchema.optional(),
-  })
-  .describe('the earlier attempt this claim takes over after its lease expired: {attempt, node, reason}');
+export const reclaimSchema = z.strictObject({
+  attempt: attemptSchema,
+  node: nodeNameSchema,
+  reason: z.optional(reasonSchema),
+}).register(z.globalRegistry, { description: 'the earlier attempt this claim takes over after its lease expired: {attempt, node, reason}' });
 
 /** Field order here is the order gitbus writes them. */
-export const claimSchema = z
-  .strictObject({
-    protocol: protocolSchema.optional(),
-    id: taskIdSchema,
-    attempt: attemptSchema,
-    node: nodeNameSchema,
-    claimed: timestampSchema,
-    by: personSchema.optional(),
-    reclaims: reclaimSchema.optional(),
-    session: text({ what: 'the claude session id this attempt runs in', maxChars: 200, oneLine: true }).optional(),
-  })
-  .describe('a claim: claims/<id>.<attempt>.md, "node N runs attempt A"');
+export const claimSchema = z.strictObject({
+  protocol: z.optional(protocolSchema),
+  id: taskIdSchema,
+  attempt: attemptSchema,
+  node: nodeNameSchema,
+  claimed: timestampSchema,
+  by: z.optional(personSchema),
+  reclaims: z.optional(reclaimSchema),
+  session: z.optional(text({ what: 'the claude session id this attempt runs in', maxChars: 200, oneLine: true })),
+}).register(z.globalRegistry, { description: 'a claim: claims/<id>.<attempt>.md, "node N runs attempt A"' });
 
 export type Claim = z.infer<typeof claimSchema>;
 export type Reclaim = z.infer<typeof reclaimSchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { withRule } from './rule.js';
 
 const NAMES = new Set(['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec', 'sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']);
@@ -33,7 +33,4 @@ export const cronSchema = withRule(z.string(), (text) => {
           ? ` ("${badName}" is not a month or day name)`
           : '';
   return { reason: `${JSON.stringify(text)} is not a cron expression${why}`, fix: `write ${CRON_RULE}` };
-})
-  // The pattern is for editors only; the rule above gives the message.
-  .meta({ pattern: CRON_RE.source, maxLength: MAX_CRON_CHARS })
-  .describe(CRON_RULE);
+}).register(z.globalRegistry, { ...{ pattern: CRON_RE.source, maxLength: MAX_CRON_CHARS }, description: CRON_RULE });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { GitbusError } from './errors.js';
 import { withRule, type Violation } from './rule.js';
 
@@ -57,11 +57,7 @@ function durationViolation(text: string, positive: boolean): Violation | undefin
 const PATTERN = { pattern: DURATION_RE.source };
 
 /** A duration as written in a file; kept as text so rendering reproduces the file exactly. */
-export const durationSchema = withRule(z.string(), (text) => durationViolation(text, false))
-  .meta(PATTERN)
-  .describe(DURATION_RULE);
+export const durationSchema = withRule(z.string(), (text) => durationViolation(text, false)).register(z.globalRegistry, { ...PATTERN, description: DURATION_RULE });
 
 /** For intervals a watcher sleeps or waits on, where zero would mean a busy loop or an instant expiry. */
-export const positiveDurationSchema = withRule(z.string(), (text) => durationViolation(text, true))
-  .meta(PATTERN)
-  .describe(`${DURATION_RULE}; greater than zero`);
+export const positiveDurationSchema = withRule(z.string(), (text) => durationViolation(text, true)).register(z.globalRegistry, { ...PATTERN, description: `${DURATION_RULE}; greater than zero` });

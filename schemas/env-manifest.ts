@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import type { FileProblem } from './errors.js';
 import type { FieldViolation } from './kind-rules.js';
 import { problemsFromIssues, problemsFromViolations } from './field-problems.js';
@@ -30,46 +30,40 @@ export const ENV_MANIFEST_FORMAT = 1;
 const targetSchema = withRule(z.string(), (t) => {
   const why = whyNotTarget(t);
   return why === undefined ? undefined : { reason: `${JSON.stringify(t)} is not a target: ${why}`, fix: `write ${TARGET_RULE}` };
-}).describe(TARGET_RULE);
+}).register(z.globalRegistry, { description: TARGET_RULE });
 
 const sourceSchema = withRule(z.string(), (s) => {
   const why = whyNotSource(s);
   return why === undefined ? undefined : { reason: `${JSON.stringify(s)} is not a source: ${why}`, fix: `write ${SOURCE_RULE}` };
-}).describe(SOURCE_RULE);
+}).register(z.globalRegistry, { description: SOURCE_RULE });
 
 /** A top-level key of a JSON file merged by keys: any text a JSON object may have, on one line. */
 const jsonKeySchema = text({ what: 'a top-level key of the JSON file', maxChars: 200, oneLine: true });
 
-export const envEntrySchema = z
-  .strictObject({
-    source: sourceSchema,
-    target: targetSchema,
-    kind: z.enum(['file', 'dir']).optional().describe('file (the default) or dir: a folder whose files are all synced'),
-    merge: z.enum(['replace', 'json']).optional().describe('replace (the default): the file is written whole; json: its top-level keys are set, every other key of the node\'s file is kept'),
-    keys: z.array(jsonKeySchema).max(200).optional().describe('json only: the top-level keys the profile manages (default: those the captured file had)'),
-    os: z.array(z.enum(ENV_OS)).min(1).max(10).optional().describe(`only on these systems: ${ENV_OS.join(', ')}`),
-    nodes: z.array(nodeNameSchema).min(1).max(100).optional().describe('only on these nodes'),
-  })
-  .describe('an entry: {source, target, kind, merge, keys, os, nodes}');
+export const envEntrySchema = z.strictObject({
+  source: sourceSchema,
+  target: targetSchema,
+  kind: z.optional(z.enum(['file', 'dir'])).register(z.globalRegistry, { description: 'file (the default) or dir: a folder whose files are all synced' }),
+  merge: z.optional(z.enum(['replace', 'json'])).register(z.globalRegistry, { description: 'replace (the default): the file is written whole; json: its top-level keys are set, every other key of the node\'s file is kept' }),
+  keys: z.optional(z.array(jsonKeySchema).check(z.maxLength(200))).register(z.globalRegistry, { description: 'json only: the top-level keys the profile manages (default: those the captured file had)' }),
+  os: z.optional(z.array(z.enum(ENV_OS)).check(z.minLength(1), z.maxLength(10))).register(z.globalRegistry, { description: `only on these systems: ${ENV_OS.join(', ')}` }),
+  nodes: z.optional(z.array(nodeNameSchema).check(z.minLength(1), z.maxLength(100))).register(z.globalRegistry, { description: 'only on these nodes' }),
+}).register(z.globalRegistry, { description: 'an entry: {source, target, kind, merge, keys, os, nodes}' });
 
-export const envFileSchema = z
-  .strictObject({
-    sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('the SHA-256 of the file, 64 lower-case hex digits'),
-    size: z.int().min(0).max(ENV_MAX_FILE_BYTES).describe(`its size in bytes, at most ${ENV_MAX_FILE_BYTES}`),
-    executable: z.boolean().optional().describe('whether it is written executable'),
-  })
-  .describe('a file of the profile: {sha256, size, executable}');
+export const envFileSchema = z.strictObject({
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)).register(z.globalRegistry, { description: 'the SHA-256 of the file, 64 lower-case hex digits' }),
+  size: z.int().check(z.minimum(0), z.maximum(ENV_MAX_FILE_BYTES)).register(z.globalRegistry, { description: `its size in bytes, at most ${ENV_MAX_FILE_BYTES}` }),
+  executable: z.optional(z.boolean()).register(z.globalRegistry, { description: 'whether it is written executable' }),
+}).register(z.globalRegistry, { description: 'a file of the profile: {sha256, size, executable}' });
 
-export const envManifestSchema = z
-  .strictObject({
-    format: z.literal(ENV_MANIFEST_FORMAT).describe(`the manifest format, ${ENV_MANIFEST_FORMAT}`),
-    description: text({ what: 'what the profile is for', maxChars: 500 }).optional(),
-    updated: timestampSchema.optional(),
-    by: nodeNameSchema.optional().describe('the node that captured it last'),
-    entries: z.array(envEntrySchema).max(500),
-    files: z.record(sourceSchema, envFileSchema).describe('every file under files/, by its path there'),
-  })
-  .describe('an environment profile: env/<profile>/manifest.yaml');
+export const envManifestSchema = z.strictObject({
+  format: z.literal(ENV_MANIFEST_FORMAT).register(z.globalRegistry, { description: `the manifest format, ${ENV_MANIFEST_FORMAT}` }),
+  description: z.optional(text({ what: 'what the profile is for', maxChars: 500 })),
+  updated: z.optional(timestampSchema),
+  by: z.optional(nodeNameSchema).register(z.globalRegistry, { description: 'the node that captured it last' }),
+  entries: z.array(envEntrySchema).check(z.maxLength(500)),
+  files: z.record(sourceSchema, envFileSchema).register(z.globalRegistry, { description: 'every file under files/, by its path there' }),
+}).register(z.globalRegistry, { description: 'an environment profile: env/<profile>/manifest.yaml' });
 
 export type EnvEntry = z.infer<typeof envEntrySchema>;
 export type EnvFile = z.infer<typeof envFileSchema>;

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { FileProblem } from './errors.js';
 import type { FieldViolation } from './kind-rules.js';
 import { describeSchema, knownKeysAt, schemaAt } from './schema-walk.js';
@@ -67,7 +67,7 @@ function fixFor(issue: z.core.$ZodIssue, key: string, expected: string, input: u
 }
 
 /** Zod issues as FileProblems: the field's dotted path, what was expected (the schema's description) and what was found. */
-export function problemsFromIssues(path: string, schema: z.ZodType, issues: readonly z.core.$ZodIssue[]): FileProblem[] {
+export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: readonly z.core.$ZodIssue[]): FileProblem[] {
   const problems: FileProblem[] = [];
   // One problem per field: zod may report a value twice (not a safe integer, and too big), which says nothing more.
   const reported = new Set<string>();

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { cronSchema } from './cron.js';
 import { positiveDurationSchema } from './duration.js';
 import {
@@ -30,52 +30,48 @@ const workdirSchema = withRule(text({ what: 'a relative directory', maxChars: 10
   const escapes =
     dir.startsWith('/') || dir.startsWith('~') || dir.includes('\\') || /^[A-Za-z]:/.test(dir) || dir.split('/').includes('..');
   return escapes ? { reason: `${JSON.stringify(dir)} leaves the work root`, fix: `write ${WORKDIR_RULE}` } : undefined;
-}).meta({ description: WORKDIR_RULE });
+}).register(z.globalRegistry, { description: WORKDIR_RULE });
 
-const oneLine = (what: string, maxChars = 200): z.ZodString => text({ what, maxChars, oneLine: true });
+const oneLine = (what: string, maxChars = 200): z.ZodMiniString => text({ what, maxChars, oneLine: true });
 
-export const claudeRequestSchema = z
-  .strictObject({
-    model: oneLine('a model name, such as sonnet').optional(),
-    permissionMode: oneLine('a permission mode, such as acceptEdits').optional(),
-    allowedTools: z.array(oneLine('a tool pattern, such as Bash(git *)')).optional().describe('a list of tool patterns'),
-    maxBudgetUsd: z.number().min(0).optional().describe('a budget in US dollars, a number ≥ 0'),
-    maxTurns: z.int().min(1).max(10_000).optional().describe('the most agentic turns claude may take, a whole number from 1 to 10000'),
-    resume: oneLine('a session id to resume').optional(),
-    interactive: z.boolean().optional().describe('run claude interactively in a tmux session that a person attaches to, watches and steers (true or false)'),
-  })
-  .describe('requests for the claude runner; a node grants less, never more, than its own settings');
+export const claudeRequestSchema = z.strictObject({
+  model: z.optional(oneLine('a model name, such as sonnet')),
+  permissionMode: z.optional(oneLine('a permission mode, such as acceptEdits')),
+  allowedTools: z.optional(z.array(oneLine('a tool pattern, such as Bash(git *)'))).register(z.globalRegistry, { description: 'a list of tool patterns' }),
+  maxBudgetUsd: z.optional(z.number().check(z.minimum(0))).register(z.globalRegistry, { description: 'a budget in US dollars, a number ≥ 0' }),
+  maxTurns: z.optional(z.int().check(z.minimum(1), z.maximum(10_000))).register(z.globalRegistry, { description: 'the most agentic turns claude may take, a whole number from 1 to 10000' }),
+  resume: z.optional(oneLine('a session id to resume')),
+  interactive: z.optional(z.boolean()).register(z.globalRegistry, { description: 'run claude interactively in a tmux session that a person attaches to, watches and steers (true or false)' }),
+}).register(z.globalRegistry, { description: 'requests for the claude runner; a node grants less, never more, than its own settings' });
 
 /** Field order here is the order gitbus writes them. */
-export const handoffSchema = z
-  .strictObject({
-    protocol: protocolSchema.optional(),
-    id: taskIdSchema.optional(),
-    title: text({ what: 'one line saying what to do', maxChars: MAX_TITLE_CHARS, oneLine: true }),
-    from: personSchema.optional(),
-    created: timestampSchema.optional(),
-    to: nodeNameSchema.optional(),
-    labels: z.array(labelSchema).optional().describe('a list of labels'),
-    runner: runnerSchema.optional(),
-    command: text({ what: 'a command line for sh -c', maxBytes: MAX_COMMAND_BYTES }).optional(),
-    workdir: workdirSchema.optional(),
-    repo: repoSchema.optional(),
-    base: baseSchema.optional(),
-    baseCommit: commitSchema.optional(),
-    branch: branchSchema.optional(),
-    autoCommit: z.boolean().optional().describe('commit what the run left uncommitted before pushing the branch (true or false; default true)'),
-    group: groupNameSchema.optional(),
-    workstream: groupNameSchema.optional(),
-    merge: z.array(branchSchema).max(100).optional().describe('branches to merge, in order, into the task branch'),
-    resumes: taskIdSchema.optional(),
-    after: z.array(taskIdSchema).optional().describe('a list of task ids'),
-    priority: z.int().min(-1000).max(1000).optional().describe('a whole number from -1000 to 1000'),
-    timeout: positiveDurationSchema.optional(),
-    schedule: cronSchema.optional(),
-    keep: z.boolean().optional().describe('true or false'),
-    claude: claudeRequestSchema.optional(),
-  })
-  .describe('a task: handoffs/<id>.md');
+export const handoffSchema = z.strictObject({
+  protocol: z.optional(protocolSchema),
+  id: z.optional(taskIdSchema),
+  title: text({ what: 'one line saying what to do', maxChars: MAX_TITLE_CHARS, oneLine: true }),
+  from: z.optional(personSchema),
+  created: z.optional(timestampSchema),
+  to: z.optional(nodeNameSchema),
+  labels: z.optional(z.array(labelSchema)).register(z.globalRegistry, { description: 'a list of labels' }),
+  runner: z.optional(runnerSchema),
+  command: z.optional(text({ what: 'a command line for sh -c', maxBytes: MAX_COMMAND_BYTES })),
+  workdir: z.optional(workdirSchema),
+  repo: z.optional(repoSchema),
+  base: z.optional(baseSchema),
+  baseCommit: z.optional(commitSchema),
+  branch: z.optional(branchSchema),
+  autoCommit: z.optional(z.boolean()).register(z.globalRegistry, { description: 'commit what the run left uncommitted before pushing the branch (true or false; default true)' }),
+  group: z.optional(groupNameSchema),
+  workstream: z.optional(groupNameSchema),
+  merge: z.optional(z.array(branchSchema).check(z.maxLength(100))).register(z.globalRegistry, { description: 'branches to merge, in order, into the task branch' }),
+  resumes: z.optional(taskIdSchema),
+  after: z.optional(z.array(taskIdSchema)).register(z.globalRegistry, { description: 'a list of task ids' }),
+  priority: z.optional(z.int().check(z.minimum(-1000), z.maximum(1000))).register(z.globalRegistry, { description: 'a whole number from -1000 to 1000' }),
+  timeout: z.optional(positiveDurationSchema),
+  schedule: z.optional(cronSchema),
+  keep: z.optional(z.boolean()).register(z.globalRegistry, { description: 'true or false' }),
+  claude: z.optional(claudeRequestSchema),
+}).register(z.globalRegistry, { description: 'a task: handoffs/<id>.md' });
 
 export type Handoff = z.infer<typeof handoffSchema>;
 export type ClaudeRequest = z.infer<typeof claudeRequestSchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { KINDS, BUS_KINDS } from './kinds.js';
 import type { BusKind } from './layout.js';
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { cancelSchema, type Cancel } from './cancel.js';
 import { claimRules, claimSchema, type Claim } from './claim.js';
 import { handoffRules, handoffSchema, type Handoff } from './handoff.js';
@@ -21,7 +21,7 @@ export interface KindData {
 }
 
 export interface KindSpec<K extends BusKind> {
-  schema: z.ZodType<KindData[K]>;
+  schema: z.ZodMiniType<KindData[K]>;
   /**
    * Rules spanning several fields; `location` is what the file name says. A method, so that the spec of one kind
    * can stand for "some kind" where the kind is only known at run time.

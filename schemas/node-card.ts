@@ -1,21 +1,19 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { labelSchema, nodeNameSchema, protocolSchema, runnerSchema, text } from './fields.js';
 import { timestampSchema } from './timestamp.js';
 import { positiveDurationSchema } from './duration.js';
 import { cardEnvSchema } from './env-drift.js';
 import { sshKeyLineSchema } from './ssh-key-line.js';
 
-const oneLine = (what: string, maxChars: number): z.ZodString => text({ what, maxChars, oneLine: true });
+const oneLine = (what: string, maxChars: number): z.ZodMiniString => text({ what, maxChars, oneLine: true });
 
-export const hostSchema = z
-  .strictObject({
-    os: oneLine('an operating system name, such as linux', 100).optional(),
-    arch: oneLine('a CPU architecture, such as x64', 100).optional(),
-    cpus: z.int().min(1).optional().describe('a whole number ≥ 1'),
-    memoryMb: z.int().min(0).optional().describe('a whole number of megabytes ≥ 0'),
-    hostname: oneLine('a host name', 253).optional(),
-  })
-  .describe('the machine: {os, arch, cpus, memoryMb, hostname}');
+export const hostSchema = z.strictObject({
+  os: z.optional(oneLine('an operating system name, such as linux', 100)),
+  arch: z.optional(oneLine('a CPU architecture, such as x64', 100)),
+  cpus: z.optional(z.int().check(z.minimum(1))).register(z.globalRegistry, { description: 'a whole number ≥ 1' }),
+  memoryMb: z.optional(z.int().check(z.minimum(0))).register(z.globalRegistry, { description: 'a whole number of megabytes ≥ 0' }),
+  hostname: z.optional(oneLine('a host name', 253)),
+}).register(z.globalRegistry, { description: 'the machine: {os, arch, cpus, memoryMb, hostname}' });
 
 /**
  * What the node's policy (node.yaml `policy:`) accepts at most, so that `dispatch --to` can refuse a task the node
@@ -23,35 +21,31 @@ export const hostSchema = z
  * the bus would be run by every dispatcher, and a forged one could hang them), so `commands` only says there are
  * some. Field order here is the order gitbus writes them.
  */
-export const cardPolicySchema = z
-  .strictObject({
-    signers: z.array(oneLine('a principal or a key fingerprint', 500)).max(100).optional().describe('principals or key fingerprints whose signature a task needs'),
-    repos: z.array(oneLine('a repository pattern', 1000)).max(300).optional().describe('globs over project repositories (URLs or names) the node works on'),
-    workRoots: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/)).max(100).optional().describe('named work roots a workdir may use (the default one always)'),
-    commands: z.boolean().optional().describe('whether the node limits the commands it runs (the patterns are not published)'),
-    maxTimeout: positiveDurationSchema.optional(),
-    maxBudgetUsd: z.number().min(0).optional().describe('the largest budget of a claude task, in US dollars'),
-  })
-  .describe("the node's policy: {signers, repos, workRoots, commands, maxTimeout, maxBudgetUsd}");
+export const cardPolicySchema = z.strictObject({
+  signers: z.optional(z.array(oneLine('a principal or a key fingerprint', 500)).check(z.maxLength(100))).register(z.globalRegistry, { description: 'principals or key fingerprints whose signature a task needs' }),
+  repos: z.optional(z.array(oneLine('a repository pattern', 1000)).check(z.maxLength(300))).register(z.globalRegistry, { description: 'globs over project repositories (URLs or names) the node works on' }),
+  workRoots: z.optional(z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,39}$/))).check(z.maxLength(100))).register(z.globalRegistry, { description: 'named work roots a workdir may use (the default one always)' }),
+  commands: z.optional(z.boolean()).register(z.globalRegistry, { description: 'whether the node limits the commands it runs (the patterns are not published)' }),
+  maxTimeout: z.optional(positiveDurationSchema),
+  maxBudgetUsd: z.optional(z.number().check(z.minimum(0))).register(z.globalRegistry, { description: 'the largest budget of a claude task, in US dollars' }),
+}).register(z.globalRegistry, { description: "the node's policy: {signers, repos, workRoots, commands, maxTimeout, maxBudgetUsd}" });
 
 /** Field order here is the order gitbus writes them. */
-export const nodeCardSchema = z
-  .strictObject({
-    protocol: protocolSchema.optional(),
-    node: nodeNameSchema,
-    labels: z.array(labelSchema).optional().describe('a list of labels'),
-    runners: z.array(runnerSchema).optional().describe('a list of runner names'),
-    parallel: z.int().min(1).max(10_000).optional().describe('a whole number from 1 to 10000'),
-    policy: cardPolicySchema.optional(),
-    env: z.array(cardEnvSchema).max(50).optional().describe('drift of the environment profiles the node subscribes to (env/)'),
-    version: oneLine('a gitbus version', 100).optional(),
-    host: hostSchema.optional(),
-    /** The node's own public key (docs/PROTOCOL.md §12, "Node keys"): offered, not trusted, until trust/ lists it. */
-    key: sshKeyLineSchema.optional(),
-    joined: timestampSchema.optional(),
-    updated: timestampSchema.optional(),
-  })
-  .describe('a node card: nodes/<node>.md, what a node offers');
+export const nodeCardSchema = z.strictObject({
+  protocol: z.optional(protocolSchema),
+  node: nodeNameSchema,
+  labels: z.optional(z.array(labelSchema)).register(z.globalRegistry, { description: 'a list of labels' }),
+  runners: z.optional(z.array(runnerSchema)).register(z.globalRegistry, { description: 'a list of runner names' }),
+  parallel: z.optional(z.int().check(z.minimum(1), z.maximum(10_000))).register(z.globalRegistry, { description: 'a whole number from 1 to 10000' }),
+  policy: z.optional(cardPolicySchema),
+  env: z.optional(z.array(cardEnvSchema).check(z.maxLength(50))).register(z.globalRegistry, { description: 'drift of the environment profiles the node subscribes to (env/)' }),
+  version: z.optional(oneLine('a gitbus version', 100)),
+  host: z.optional(hostSchema),
+  /** The node's own public key (docs/PROTOCOL.md §12, "Node keys"): offered, not trusted, until trust/ lists it. */
+  key: z.optional(sshKeyLineSchema),
+  joined: z.optional(timestampSchema),
+  updated: z.optional(timestampSchema),
+}).register(z.globalRegistry, { description: 'a node card: nodes/<node>.md, what a node offers' });
 
 export type NodeCard = z.infer<typeof nodeCardSchema>;
 export type CardPolicy = z.infer<typeof cardPolicySchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { GitbusError, type FileProblem } from './errors.js';
 import { problemsFromIssues } from './field-problems.js';
 import { COMMAND_RUNNERS, MAX_COMMAND_BYTES, MAX_TITLE_CHARS, labelSchema, nodeNameSchema, runnerSchema, text } from './fields.js';
@@ -22,40 +22,34 @@ const oneLine = (what: string, maxChars = MAX_TITLE_CHARS) => text({ what, maxCh
 
 /** What any workstream may set, and the plan may set as the default for all. */
 const sharedFields = {
-  to: nodeNameSchema.optional(),
-  labels: z.array(labelSchema).optional().describe('a list of labels'),
-  runner: runnerSchema.optional(),
-  command: text({ what: 'a command line for sh -c', maxBytes: MAX_COMMAND_BYTES }).optional(),
-  claude: claudeRequestSchema.optional(),
-  timeout: positiveDurationSchema.optional(),
+  to: z.optional(nodeNameSchema),
+  labels: z.optional(z.array(labelSchema)).register(z.globalRegistry, { description: 'a list of labels' }),
+  runner: z.optional(runnerSchema),
+  command: z.optional(text({ what: 'a command line for sh -c', maxBytes: MAX_COMMAND_BYTES })),
+  claude: z.optional(claudeRequestSchema),
+  timeout: z.optional(positiveDurationSchema),
 };
 
-export const workstreamSchema = z
-  .strictObject({
-    name: groupNameSchema,
-    title: oneLine('one line saying what this workstream does').optional(),
-    tasks: text({ what: "the workstream's tasks in Markdown (mission, key files, checklist, tests, success criteria)" }),
-    ...sharedFields,
-  })
-  .describe('a workstream: {name, title, tasks, to, labels, runner, command, claude, timeout}');
+export const workstreamSchema = z.strictObject({
+  name: groupNameSchema,
+  title: z.optional(oneLine('one line saying what this workstream does')),
+  tasks: text({ what: "the workstream's tasks in Markdown (mission, key files, checklist, tests, success criteria)" }),
+  ...sharedFields,
+}).register(z.globalRegistry, { description: 'a workstream: {name, title, tasks, to, labels, runner, command, claude, timeout}' });
 
-export const integrateSchema = z
-  .strictObject({
-    to: nodeNameSchema.optional(),
-    labels: z.array(labelSchema).optional().describe('a list of labels'),
-  })
-  .describe('where the integration task runs: {to, labels}, or false for no integration task');
+export const integrateSchema = z.strictObject({
+  to: z.optional(nodeNameSchema),
+  labels: z.optional(z.array(labelSchema)).register(z.globalRegistry, { description: 'a list of labels' }),
+}).register(z.globalRegistry, { description: 'where the integration task runs: {to, labels}, or false for no integration task' });
 
 /** Field order here is the order of the documentation. */
-export const planSchema = z
-  .strictObject({
-    group: groupNameSchema.optional(),
-    title: oneLine('one line naming the feature'),
-    ...sharedFields,
-    workstreams: z.array(workstreamSchema).min(1).max(MAX_WORKSTREAMS).describe(`a list of 1 to ${MAX_WORKSTREAMS} workstreams`),
-    integrate: integrateSchema.optional(),
-  })
-  .describe('a fan-out plan');
+export const planSchema = z.strictObject({
+  group: z.optional(groupNameSchema),
+  title: oneLine('one line naming the feature'),
+  ...sharedFields,
+  workstreams: z.array(workstreamSchema).check(z.minLength(1), z.maxLength(MAX_WORKSTREAMS)).register(z.globalRegistry, { description: `a list of 1 to ${MAX_WORKSTREAMS} workstreams` }),
+  integrate: z.optional(integrateSchema),
+}).register(z.globalRegistry, { description: 'a fan-out plan' });
 
 export type PlanData = z.infer<typeof planSchema>;
 export type Workstream = z.infer<typeof workstreamSchema>;

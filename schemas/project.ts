@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { text } from './fields.js';
 import { withRule, type Violation } from './rule.js';
 
@@ -21,7 +21,7 @@ function repoViolation(repo: string): Violation | undefined {
   return undefined;
 }
 
-export const repoSchema = withRule(text({ what: 'a git remote or a project name', maxChars: 1000, oneLine: true }), repoViolation).meta({ description: REPO_RULE });
+export const repoSchema = withRule(text({ what: 'a git remote or a project name', maxChars: 1000, oneLine: true }), repoViolation).register(z.globalRegistry, { description: REPO_RULE });
 
 export const BRANCH_RULE =
   'a branch name as git accepts it: parts separated by "/", none empty or starting with "." or ending with ".lock", no "..", "@{", space, "~", "^", ":", "?", "*", "[" or "\\", not starting with "-"';
@@ -42,20 +42,20 @@ export function branchViolation(name: string): Violation | undefined {
   return undefined;
 }
 
-export const branchSchema = withRule(text({ what: 'a branch name', maxChars: 250, oneLine: true }), branchViolation).meta({ description: BRANCH_RULE });
+export const branchSchema = withRule(text({ what: 'a branch name', maxChars: 250, oneLine: true }), branchViolation).register(z.globalRegistry, { description: BRANCH_RULE });
 
 export const BASE_RULE = 'the ref to start from as written (a branch, a tag or a commit): one word, not starting with "-"';
 
 export const baseSchema = withRule(text({ what: 'a branch, tag or commit', maxChars: 250, oneLine: true }), (base) =>
   base.startsWith('-') || /\s/.test(base) ? { reason: `${JSON.stringify(base)} is not a ref: it starts with "-" or contains white space`, fix: `write ${BASE_RULE}` } : undefined,
-).meta({ description: BASE_RULE });
+).register(z.globalRegistry, { description: BASE_RULE });
 
 export const COMMIT_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-export const commitSchema = z.string().regex(COMMIT_RE).describe('a full commit id: 40 (SHA-1) or 64 (SHA-256) lower-case hex digits');
+export const commitSchema = z.string().check(z.regex(COMMIT_RE)).register(z.globalRegistry, { description: 'a full commit id: 40 (SHA-1) or 64 (SHA-256) lower-case hex digits' });
 
 export const GROUP_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const GROUP_NAME_RULE = 'a name: 1–63 characters of lower-case letters a–z, digits, ".", "-" and "_", starting with a letter or digit';
-export const groupNameSchema = z.string().regex(GROUP_NAME_RE).describe(GROUP_NAME_RULE);
+export const groupNameSchema = z.string().check(z.regex(GROUP_NAME_RE)).register(z.globalRegistry, { description: GROUP_NAME_RULE });
 
 /** The default result branch of a task that names none. Pure. */
 export function defaultBranch(id: string): string {
@@ -70,25 +70,20 @@ export function workstreamBranch(group: string, workstream: string): string {
 export const MAX_SUBJECTS = 50;
 
 /** What a project task left on its branch, as the response records it (docs/PROTOCOL.md §3a). */
-export const projectReportSchema = z
-  .strictObject({
-    repo: repoSchema,
-    branch: branchSchema,
-    baseCommit: commitSchema,
-    headCommit: commitSchema,
-    pushed: z.boolean().describe('whether the branch is on the project remote (true or false)'),
-    pushError: text({ what: 'why the branch is not on the remote yet', maxChars: 1000, oneLine: true }).optional(),
-    commits: z.int().min(0).optional().describe('how many commits the branch has over the base, a whole number ≥ 0'),
-    subjects: z.array(text({ what: 'a commit subject', maxChars: 200, oneLine: true })).max(MAX_SUBJECTS).optional().describe(`the newest commits' subjects, at most ${MAX_SUBJECTS}`),
-    files: z.int().min(0).optional().describe('files changed from the base, a whole number ≥ 0'),
-    insertions: z.int().min(0).optional().describe('lines added, a whole number ≥ 0'),
-    deletions: z.int().min(0).optional().describe('lines removed, a whole number ≥ 0'),
-    merged: z.array(branchSchema).optional().describe('branches merged into the branch (the merge runner)'),
-    conflicts: z
-      .array(z.strictObject({ branch: branchSchema, files: z.array(text({ what: 'a file path', maxChars: 1000, oneLine: true })).max(1000) }))
-      .optional()
-      .describe('merges that conflict, by branch and file (the merge runner); the branch was left untouched'),
-  })
-  .describe('project work: {repo, branch, baseCommit, headCommit, pushed, commits, subjects, files, insertions, deletions}');
+export const projectReportSchema = z.strictObject({
+  repo: repoSchema,
+  branch: branchSchema,
+  baseCommit: commitSchema,
+  headCommit: commitSchema,
+  pushed: z.boolean().register(z.globalRegistry, { description: 'whether the branch is on the project remote (true or false)' }),
+  pushError: z.optional(text({ what: 'why the branch is not on the remote yet', maxChars: 1000, oneLine: true })),
+  commits: z.optional(z.int().check(z.minimum(0))).register(z.globalRegistry, { description: 'how many commits the branch has over the base, a whole number ≥ 0' }),
+  subjects: z.optional(z.array(text({ what: 'a commit subject', maxChars: 200, oneLine: true })).check(z.maxLength(MAX_SUBJECTS))).register(z.globalRegistry, { description: `the newest commits' subjects, at most ${MAX_SUBJECTS}` }),
+  files: z.optional(z.int().check(z.minimum(0))).register(z.globalRegistry, { description: 'files changed from the base, a whole number ≥ 0' }),
+  insertions: z.optional(z.int().check(z.minimum(0))).register(z.globalRegistry, { description: 'lines added, a whole number ≥ 0' }),
+  deletions: z.optional(z.int().check(z.minimum(0))).register(z.globalRegistry, { description: 'lines removed, a whole number ≥ 0' }),
+  merged: z.optional(z.array(branchSchema)).register(z.globalRegistry, { description: 'branches merged into the branch (the merge runner)' }),
+  conflicts: z.optional(z.array(z.strictObject({ branch: branchSchema, files: z.array(text({ what: 'a file path', maxChars: 1000, oneLine: true })).check(z.maxLength(1000)) }))).register(z.globalRegistry, { description: 'merges that conflict, by branch and file (the merge runner); the branch was left untouched' }),
+}).register(z.globalRegistry, { description: 'project work: {repo, branch, baseCommit, headCommit, pushed, commits, subjects, files, insertions, deletions}' });
 
 export type ProjectReport = z.infer<typeof projectReportSchema>;

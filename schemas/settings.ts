@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { durationSchema, parseDuration, positiveDurationSchema } from './duration.js';
 import { PROTOCOL_VERSION, protocolSchema, text } from './fields.js';
 import type { FieldViolation } from './kind-rules.js';
@@ -7,20 +7,18 @@ import type { FieldViolation } from './kind-rules.js';
  * gitbus.yaml as written. Defaults are not applied here but by `resolveSettings`, so that parsing and rendering a
  * file gives back exactly the file.
  */
-export const settingsSchema = z
-  .strictObject({
-    protocol: protocolSchema,
-    name: text({ what: 'a display name', maxChars: 100, oneLine: true }).optional(),
-    lease: positiveDurationSchema.optional(),
-    heartbeat: positiveDurationSchema.optional(),
-    poll: positiveDurationSchema.optional(),
-    archiveAfter: durationSchema.optional(),
-    maxAttempts: z.int().min(1).max(100).optional().describe('a whole number from 1 to 100'),
-    pushBudget: z.int().min(1).max(100_000).optional().describe('pushes per minute for the whole fleet: a whole number from 1 to 100000'),
-    presence: positiveDurationSchema.optional(),
-    readBudget: z.int().min(1).max(100_000).optional().describe('git reads per second for the whole fleet: a whole number from 1 to 100000'),
-  })
-  .describe('bus settings: gitbus.yaml');
+export const settingsSchema = z.strictObject({
+  protocol: protocolSchema,
+  name: z.optional(text({ what: 'a display name', maxChars: 100, oneLine: true })),
+  lease: z.optional(positiveDurationSchema),
+  heartbeat: z.optional(positiveDurationSchema),
+  poll: z.optional(positiveDurationSchema),
+  archiveAfter: z.optional(durationSchema),
+  maxAttempts: z.optional(z.int().check(z.minimum(1), z.maximum(100))).register(z.globalRegistry, { description: 'a whole number from 1 to 100' }),
+  pushBudget: z.optional(z.int().check(z.minimum(1), z.maximum(100_000))).register(z.globalRegistry, { description: 'pushes per minute for the whole fleet: a whole number from 1 to 100000' }),
+  presence: z.optional(positiveDurationSchema),
+  readBudget: z.optional(z.int().check(z.minimum(1), z.maximum(100_000))).register(z.globalRegistry, { description: 'git reads per second for the whole fleet: a whole number from 1 to 100000' }),
+}).register(z.globalRegistry, { description: 'bus settings: gitbus.yaml' });
 
 export type BusSettings = z.infer<typeof settingsSchema>;
 

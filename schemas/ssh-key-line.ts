@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { withRule, type Violation } from './rule.js';
 
 /**
@@ -35,7 +35,7 @@ export function sshKeyLineViolation(value: string): Violation | undefined {
   return undefined;
 }
 
-export const sshKeyLineSchema = withRule(z.string(), sshKeyLineViolation).meta({
+export const sshKeyLineSchema = withRule(z.string(), sshKeyLineViolation).register(z.globalRegistry, {
   description: `an SSH public key line "TYPE BASE64" (${SSH_KEY_TYPES.join(', ')}), at most 16 KiB`,
   pattern: JSON_PATTERN,
   maxLength: MAX_KEY_LINE_BYTES,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { withRule } from './rule.js';
 
 // RFC 3339 `date-time` (section 5.6): a zone is mandatory; `T`/`Z` may be lower case per the RFC's ABNF.
@@ -51,6 +51,4 @@ export const timestampSchema = withRule(z.string(), (text) =>
   timestampMs(text) === undefined
     ? { reason: `${JSON.stringify(text)} is not a timestamp${timestampHint(text)}`, fix: `write ${TIMESTAMP_RULE}` }
     : undefined,
-)
-  .meta({ format: 'date-time', pattern: TIMESTAMP_RE.source })
-  .describe(TIMESTAMP_RULE);
+).register(z.globalRegistry, { ...{ format: 'date-time', pattern: TIMESTAMP_RE.source }, description: TIMESTAMP_RULE });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { positiveDurationSchema } from './duration.js';
 import { RUNNERS } from './fields.js';
 import { LABEL_RE, NODE_NAME_RE } from './ids.js';
@@ -52,26 +52,24 @@ export const DIGEST_RULE = 'a trust root digest: sha256: and 64 lower-case hex d
 /** Versions are small integers; the cap keeps them exact and their file names short. */
 export const MAX_TRUST_VERSION = 999_999_999;
 
-export const principalSchema = z.string().regex(PRINCIPAL_RE).describe(PRINCIPAL_RULE);
-const principalOrAny = z.union([z.literal('*'), principalSchema]).describe(`"*" (any allowed signer) or ${PRINCIPAL_RULE}`);
-const runnerOrAny = z.union([z.literal('*'), z.enum(RUNNERS)]).describe(`"*" or a runner: one of ${RUNNERS.join(', ')}`);
-const nodeOrAny = z.union([z.literal('*'), z.string().regex(NODE_NAME_RE)]).describe('"*" or a node name');
-const versionSchema = z.int().min(1).max(MAX_TRUST_VERSION).describe(`a version: a whole number from 1 to ${MAX_TRUST_VERSION}`);
+export const principalSchema = z.string().check(z.regex(PRINCIPAL_RE)).register(z.globalRegistry, { description: PRINCIPAL_RULE });
+const principalOrAny = z.union([z.literal('*'), principalSchema]).register(z.globalRegistry, { description: `"*" (any allowed signer) or ${PRINCIPAL_RULE}` });
+const runnerOrAny = z.union([z.literal('*'), z.enum(RUNNERS)]).register(z.globalRegistry, { description: `"*" or a runner: one of ${RUNNERS.join(', ')}` });
+const nodeOrAny = z.union([z.literal('*'), z.string().check(z.regex(NODE_NAME_RE))]).register(z.globalRegistry, { description: '"*" or a node name' });
+const versionSchema = z.int().check(z.minimum(1), z.maximum(MAX_TRUST_VERSION)).register(z.globalRegistry, { description: `a version: a whole number from 1 to ${MAX_TRUST_VERSION}` });
 
 /**
  * Who may make which nodes run what. A rule covers a handoff signed by one of `signers`, for one of `runners`,
  * run by a node named in `nodes` or carrying one of `labels`, within its limits.
  */
-export const trustRuleSchema = z
-  .strictObject({
-    signers: z.array(principalOrAny).min(1),
-    runners: z.array(runnerOrAny).min(1),
-    nodes: z.array(nodeOrAny).min(1).optional(),
-    labels: z.array(z.string().regex(LABEL_RE).describe('a label')).min(1).optional(),
-    maxTimeout: positiveDurationSchema.optional(),
-    maxBudgetUsd: z.number().min(0).optional().describe('a number of US dollars ≥ 0'),
-  })
-  .describe('a rule: signers, runners, and nodes and/or labels');
+export const trustRuleSchema = z.strictObject({
+  signers: z.array(principalOrAny).check(z.minLength(1)),
+  runners: z.array(runnerOrAny).check(z.minLength(1)),
+  nodes: z.optional(z.array(nodeOrAny).check(z.minLength(1))),
+  labels: z.optional(z.array(z.string().check(z.regex(LABEL_RE)).register(z.globalRegistry, { description: 'a label' })).check(z.minLength(1))),
+  maxTimeout: z.optional(positiveDurationSchema),
+  maxBudgetUsd: z.optional(z.number().check(z.minimum(0))).register(z.globalRegistry, { description: 'a number of US dollars ≥ 0' }),
+}).register(z.globalRegistry, { description: 'a rule: signers, runners, and nodes and/or labels' });
 
 /**
  * The bus settings that decide reclaims and re-runs (docs/PROTOCOL.md §12, "Settings that decide reclaims"). A trust
@@ -82,26 +80,22 @@ export const TRUSTED_SETTING_KEYS = ['lease', 'heartbeat', 'maxAttempts'] as con
 export type TrustedSettingKey = (typeof TRUSTED_SETTING_KEYS)[number];
 
 /** The same formats and rules as gitbus.yaml's keys (schemas/settings.ts), each optional. */
-export const trustSettingsSchema = z
-  .strictObject({
-    lease: settingsSchema.shape.lease,
-    heartbeat: settingsSchema.shape.heartbeat,
-    maxAttempts: settingsSchema.shape.maxAttempts,
-  })
-  .describe('the bus settings this version fixes: lease, heartbeat, maxAttempts');
+export const trustSettingsSchema = z.strictObject({
+  lease: settingsSchema.shape.lease,
+  heartbeat: settingsSchema.shape.heartbeat,
+  maxAttempts: settingsSchema.shape.maxAttempts,
+}).register(z.globalRegistry, { description: 'the bus settings this version fixes: lease, heartbeat, maxAttempts' });
 
 export type TrustSettings = z.infer<typeof trustSettingsSchema>;
 
-export const trustPolicySchema = z
-  .strictObject({
-    version: versionSchema,
-    admins: z.array(principalSchema).min(1),
-    threshold: z.int().min(1).max(100).optional().describe('a whole number from 1 to 100'),
-    rules: z.array(trustRuleSchema).optional(),
-    unlistedNodes: z.enum(UNLISTED_NODES).optional().describe('accept or refuse: what counts of files written in the name of a node with no key listed'),
-    settings: trustSettingsSchema.optional(),
-  })
-  .describe('trust policy: trust/policy.yaml');
+export const trustPolicySchema = z.strictObject({
+  version: versionSchema,
+  admins: z.array(principalSchema).check(z.minLength(1)),
+  threshold: z.optional(z.int().check(z.minimum(1), z.maximum(100))).register(z.globalRegistry, { description: 'a whole number from 1 to 100' }),
+  rules: z.optional(z.array(trustRuleSchema)),
+  unlistedNodes: z.optional(z.enum(UNLISTED_NODES)).register(z.globalRegistry, { description: 'accept or refuse: what counts of files written in the name of a node with no key listed' }),
+  settings: z.optional(trustSettingsSchema),
+}).register(z.globalRegistry, { description: 'trust policy: trust/policy.yaml' });
 
 export type TrustRule = z.infer<typeof trustRuleSchema>;
 export type TrustPolicy = z.infer<typeof trustPolicySchema>;
@@ -126,15 +120,13 @@ export function policyRules(p: TrustPolicy, principals: ReadonlySet<string>): Fi
 }
 
 /** `trust/chain/<version>.yaml`: what admins sign. Binds a version's content (`digest`) to the one before it. */
-export const trustLinkSchema = z
-  .strictObject({
-    version: versionSchema,
-    /** contentDigest of `<version>.allowed_signers` and `<version>.policy.yaml`. */
-    digest: z.string().regex(DIGEST_RE).describe(DIGEST_RULE),
-    /** The previous version's `digest`; absent in version 1. */
-    previous: z.string().regex(DIGEST_RE).describe(DIGEST_RULE).optional(),
-  })
-  .describe('trust chain link: trust/chain/<version>.yaml');
+export const trustLinkSchema = z.strictObject({
+  version: versionSchema,
+  /** contentDigest of `<version>.allowed_signers` and `<version>.policy.yaml`. */
+  digest: z.string().check(z.regex(DIGEST_RE)).register(z.globalRegistry, { description: DIGEST_RULE }),
+  /** The previous version's `digest`; absent in version 1. */
+  previous: z.optional(z.string().check(z.regex(DIGEST_RE)).register(z.globalRegistry, { description: DIGEST_RULE })),
+}).register(z.globalRegistry, { description: 'trust chain link: trust/chain/<version>.yaml' });
 
 export type TrustLink = z.infer<typeof trustLinkSchema>;
 
@@ -143,8 +135,8 @@ export type TrustLink = z.infer<typeof trustLinkSchema>;
  * and a higher threshold for trust changes. It can only take away, never add.
  */
 export const nodeTrustSchema = z.strictObject({
-  revoke: z.array(z.union([z.string().regex(FINGERPRINT_RE), principalSchema]).describe(`${FINGERPRINT_RULE}, or ${PRINCIPAL_RULE}`)).optional(),
-  threshold: z.int().min(1).max(100).optional(),
+  revoke: z.optional(z.array(z.union([z.string().check(z.regex(FINGERPRINT_RE)), principalSchema]).register(z.globalRegistry, { description: `${FINGERPRINT_RULE}, or ${PRINCIPAL_RULE}` }))),
+  threshold: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
 });
 
 export type NodeTrust = z.infer<typeof nodeTrustSchema>;

@@ -21,8 +21,10 @@ const CJS_WRAPPER_END = '})';
 // Chunk names carry a hash: those of an earlier build would pile up. tsc writes only .js files here.
 for (const f of readdirSync(outdir)) if (f.endsWith('.mjs') || f.endsWith('.cjs')) rmSync(join(outdir, f));
 
-// zod's 60 translations of its messages are half of zod (~360 KB that every bus command compiled); gitbus uses
-// the English default and never z.locales, so only English is bundled (checked below).
+// zod's 60 translations of its messages are half of zod (~360 KB that every bus command compiled). gitbus builds
+// its schemas with zod/mini, which sets no locale: schemas/zod.ts configures English from its own module
+// (zod/v4/locales/en.js), and nothing uses z.locales, whose index (imported by zod/mini's exports all the same)
+// is made to hold English only (both checked below).
 const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(b) {
@@ -166,6 +168,13 @@ if (loaderBytes > 40_000) throw new Error(`dist/cli/gitbus-loader.cjs is ${loade
 const usesLocales = /\.locales\b|\{[^}]*\blocales\b[^}]*\}\s*from\s*['"]zod/;
 const localeUsers = [...new Set([result, ...cjsBuilds].flatMap((r) => Object.keys(r.metafile.inputs)))].filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
 if (localeUsers.length) throw new Error(`${localeUsers.join(', ')} may use zod's locales, which scripts/bundle.mjs leaves out: bundle them again`);
+// zod/mini everywhere (schemas/zod.ts): classic zod in the CommonJS bundle would be read and compiled by every
+// command. (The ES build bundles the MCP SDK, which brings classic zod and zod 3 for `gitbus mcp` only.) And
+// only the English locale, which schemas/zod.ts configures.
+const classicZod = [...new Set(cjsBuilds.flatMap((r) => Object.keys(r.metafile.inputs)))].filter((f) => /node_modules[\\/]zod[\\/](v4[\\/]classic|v3)[\\/]/.test(f));
+if (classicZod.length) throw new Error(`a CommonJS bundle holds classic zod (${classicZod[0]}, ...): import { z } from schemas/zod.ts (zod/mini), not from 'zod'`);
+const otherLocales = [...new Set([result, ...cjsBuilds].flatMap((r) => Object.keys(r.metafile.inputs)))].filter((f) => /node_modules[\\/]zod[\\/]v4[\\/]locales[\\/](?!en\.js$|index\.js$)/.test(f));
+if (otherLocales.length) throw new Error(`the bundle holds zod's locales ${otherLocales.join(', ')}: gitbus's messages are English (schemas/zod.ts)`);
 
 // What esbuild leaves outside ASCII is in comments (ours: "§12", "—"; luxon's examples) and in regular
 // expression literals (zod's /[\ud800-<U+FFFF>]/): it escapes strings and identifiers only. As \uXXXX (UTF-16

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import { z } from '../../schemas/zod.js';
 import { CredentialsFileError } from './errors.js';
 
 /**
@@ -24,9 +24,9 @@ export function credentialsFilePath(home: string): string {
 }
 
 const entrySchema = z.strictObject({
-  host: z.string().min(1),
-  username: z.string().min(1).optional(),
-  token: z.string().min(1),
+  host: z.string().check(z.minLength(1)),
+  username: z.optional(z.string().check(z.minLength(1))),
+  token: z.string().check(z.minLength(1)),
 });
 const fileSchema = z.array(entrySchema);
 

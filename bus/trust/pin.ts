@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from '../../schemas/zod.js';
 import { DIGEST_RE, FINGERPRINT_RE, MAX_TRUST_VERSION, principalSchema } from '../../schemas/trust-root.js';
 import { writeFileAtomicSync } from '../local-io.js';
 import { withLocalLockSync } from '../lock.js';
@@ -12,14 +12,14 @@ import { adminKeysOf, parseVersion, type TrustVersion } from './version-content.
  * person accepted by fingerprint) and the newest version it has accepted since, with that version's files, so
  * that the node keeps its trust whatever later happens to the bus (a fork, a rollback, trust/ deleted).
  */
-const version = z.int().min(1).max(MAX_TRUST_VERSION);
-const digest = z.string().regex(DIGEST_RE);
+const version = z.int().check(z.minimum(1), z.maximum(MAX_TRUST_VERSION));
+const digest = z.string().check(z.regex(DIGEST_RE));
 
 export const trustPinSchema = z.strictObject({
   pinned: z.strictObject({
     version,
     digest,
-    admins: z.array(z.strictObject({ principal: principalSchema, fingerprint: z.string().regex(FINGERPRINT_RE) })),
+    admins: z.array(z.strictObject({ principal: principalSchema, fingerprint: z.string().check(z.regex(FINGERPRINT_RE)) })),
     at: z.string(),
     /** How it was pinned: by the person at the terminal, by --trust fingerprints, by --trust-root digest, or by `trust init`. */
     how: z.enum(['prompt', 'fingerprints', 'digest', 'init']),

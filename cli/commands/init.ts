@@ -3,7 +3,7 @@ import { durationFlag, intFlag, repeatableFlag, repeatableOneOf, schemaFlag } fr
 import { labelSchema, nodeNameSchema, RUNNERS } from '../../schemas/fields.js';
 import { settingsSchema } from '../../schemas/settings.js';
 
-const settingsNameSchema = settingsSchema.shape.name.unwrap();
+const settingsNameSchema = settingsSchema.shape.name._zod.def.innerType;
 import { initBus } from '../../bus/ops/init.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import type { NodeConfig } from '../../bus/home.js';

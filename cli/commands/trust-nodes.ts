@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { z } from 'zod';
+import { z } from '../../schemas/zod.js';
 import { InputError } from '../../bus/errors.js';
 import { readKeyFile } from '../../bus/trust/key-file.js';
 import { addNodeKey, ownNodeKey, type AddNodeResult } from '../../bus/trust/node-listing.js';
@@ -30,7 +30,7 @@ function nodeArg(v: string): string {
 }
 
 export function fingerprintFlag(v: string): string {
-  return checkFlag('--fingerprint', z.string().regex(FINGERPRINT_RE).describe(FINGERPRINT_RULE), v.trim());
+  return checkFlag('--fingerprint', z.string().check(z.regex(FINGERPRINT_RE)).register(z.globalRegistry, { description: FINGERPRINT_RULE }), v.trim());
 }
 
 /** The node's public key: a file (.pub, or a private key read for its public half), or the key line itself. */

@@ -1,7 +1,7 @@
 import { recordDispatch, validSession } from '../../claude/session-ledger.js';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import { z } from '../../schemas/zod.js';
 import { InputError, NodeCannotRunError } from '../../bus/errors.js';
 import { gitContext } from '../../bus/git-context.js';
 import { dispatch } from '../../bus/ops/dispatch.js';
@@ -22,9 +22,9 @@ const h = handoffSchema.shape;
 
 const input = z.strictObject({
   title: h.title,
-  body: z.string().optional().describe('the task description (Markdown); default: the title'),
-  context: z.string().optional().describe('background the worker needs (a Context section of the body)'),
-  instructions: z.string().optional().describe('how to do it and how to report back (an Instructions section)'),
+  body: z.optional(z.string()).register(z.globalRegistry, { description: 'the task description (Markdown); default: the title' }),
+  context: z.optional(z.string()).register(z.globalRegistry, { description: 'background the worker needs (a Context section of the body)' }),
+  instructions: z.optional(z.string()).register(z.globalRegistry, { description: 'how to do it and how to report back (an Instructions section)' }),
   to: h.to,
   labels: h.labels,
   runner: h.runner,
@@ -36,24 +36,20 @@ const input = z.strictObject({
   repo: h.repo,
   base: h.base,
   branch: h.branch,
-  cwd: z
-    .string()
-    .min(1)
-    .optional()
-    .describe("a directory inside a git checkout of the project: the task works on it as `gitbus dispatch` run there would (repo: the branch's upstream remote, else origin; base: the checkout's HEAD, which must be pushed), and the body gets its git state. A relative path is taken from the server's working directory"),
+  cwd: z.optional(z.string().check(z.minLength(1))).register(z.globalRegistry, { description: "a directory inside a git checkout of the project: the task works on it as `gitbus dispatch` run there would (repo: the branch's upstream remote, else origin; base: the checkout's HEAD, which must be pushed), and the body gets its git state. A relative path is taken from the server's working directory" }),
   claude: h.claude,
-  resume: taskIdSchema.optional().describe("continue that claude task's session on the node that ran it, in its worktree (its repo, branch and node are used)"),
-  force: z.boolean().optional().describe('dispatch even when `to` names a node that is not on the bus or cannot run the task (it waits until one can)'),
+  resume: z.optional(taskIdSchema).register(z.globalRegistry, { description: "continue that claude task's session on the node that ran it, in its worktree (its repo, branch and node are used)" }),
+  force: z.optional(z.boolean()).register(z.globalRegistry, { description: 'dispatch even when `to` names a node that is not on the bus or cannot run the task (it waits until one can)' }),
 });
 
 const output = z.object({
   id: taskIdSchema,
-  path: z.string().describe('the handoff file on the bus'),
+  path: z.string().register(z.globalRegistry, { description: 'the handoff file on the bus' }),
   title: z.string(),
-  warnings: z.array(z.string()).describe('why the task may wait longer than expected'),
-  queued: z.object({ reason: z.string() }).optional().describe('set when the remote could not be reached: the task waits in this node\'s queue and is sent at the next contact'),
-  project: z.object({ repo: repoSchema, base: baseSchema, baseCommit: commitSchema.optional(), branch: branchSchema.optional() }).optional().describe('project work: where the task starts and where its results go'),
-  notes: z.array(z.string()).optional(),
+  warnings: z.array(z.string()).register(z.globalRegistry, { description: 'why the task may wait longer than expected' }),
+  queued: z.optional(z.object({ reason: z.string() })).register(z.globalRegistry, { description: 'set when the remote could not be reached: the task waits in this node\'s queue and is sent at the next contact' }),
+  project: z.optional(z.object({ repo: repoSchema, base: baseSchema, baseCommit: z.optional(commitSchema), branch: z.optional(branchSchema) })).register(z.globalRegistry, { description: 'project work: where the task starts and where its results go' }),
+  notes: z.optional(z.array(z.string())),
 });
 
 export const dispatchTool = defineTool({

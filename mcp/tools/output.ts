@@ -1,23 +1,21 @@
 import { outputView } from '../../watcher/output-view.js';
-import { z } from 'zod';
+import { z } from '../../schemas/zod.js';
 import { taskOutput } from '../../bus/ops/task-output.js';
 import { maxCharsSchema, offlineSchema, tail, taskRefSchema, taskStateSchema } from '../schemas.js';
 import { defineTool } from '../tool.js';
 
 const DEFAULT_MAX = 16_000;
 
-export const outputSourceSchema = z
-  .enum(['local', 'heartbeat', 'response', 'none'])
-  .describe("where the output comes from: this node's log (it runs the task), the holder's heartbeat (the last few KiB, refreshed every beat), the response (the task ended), or none yet");
+export const outputSourceSchema = z.enum(['local', 'heartbeat', 'response', 'none']).register(z.globalRegistry, { description: "where the output comes from: this node's log (it runs the task), the holder's heartbeat (the last few KiB, refreshed every beat), the response (the task ended), or none yet" });
 
 const output = z.object({
   id: z.string(),
   state: taskStateSchema,
-  node: z.string().nullable().describe('the node that runs or ran it'),
-  attempt: z.number().nullable(),
+  node: z.nullable(z.string()).register(z.globalRegistry, { description: 'the node that runs or ran it' }),
+  attempt: z.nullable(z.number()),
   source: outputSourceSchema,
-  text: z.string().describe('the output, as terminal text (no escape sequences)'),
-  truncated: z.boolean().describe('whether only the end of the output is given'),
+  text: z.string().register(z.globalRegistry, { description: 'the output, as terminal text (no escape sequences)' }),
+  truncated: z.boolean().register(z.globalRegistry, { description: 'whether only the end of the output is given' }),
   offline: offlineSchema,
 });
 

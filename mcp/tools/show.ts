@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../schemas/zod.js';
 import { showTask } from '../../bus/ops/query.js';
 import { handoffSchema } from '../../schemas/handoff.js';
 import { projectReportSchema, repoSchema, branchSchema } from '../../schemas/project.js';
@@ -7,21 +7,18 @@ import { offlineSchema, taskRefSchema, taskStateSchema, taskSummarySchema } from
 import { taskFiles } from '../task-files.js';
 import { defineTool } from '../tool.js';
 
-export const handoffOut = z.object({ fields: handoffSchema, body: z.string() }).nullable().describe('the task as dispatched: its fields and its body (Markdown); null when it cannot be read');
-export const responseOut = z.object({ fields: responseSchema, body: z.string() }).nullable().describe('how the task ended: its fields and its body (Summary, Results, Branch, Output); null until it ends');
+export const handoffOut = z.nullable(z.object({ fields: handoffSchema, body: z.string() })).register(z.globalRegistry, { description: 'the task as dispatched: its fields and its body (Markdown); null when it cannot be read' });
+export const responseOut = z.nullable(z.object({ fields: responseSchema, body: z.string() })).register(z.globalRegistry, { description: 'how the task ended: its fields and its body (Summary, Results, Branch, Output); null until it ends' });
 
 const output = z.object({
   id: z.string(),
   state: taskStateSchema,
-  archived: z.string().nullable().describe('the archive month (yyyy-mm) when the task has left the live bus'),
-  summary: taskSummarySchema.nullable().describe('the task as `status` lists it (null for an archived task)'),
+  archived: z.nullable(z.string()).register(z.globalRegistry, { description: 'the archive month (yyyy-mm) when the task has left the live bus' }),
+  summary: z.nullable(taskSummarySchema).register(z.globalRegistry, { description: 'the task as `status` lists it (null for an archived task)' }),
   handoff: handoffOut,
   response: responseOut,
-  files: z.array(z.object({ path: z.string(), text: z.string() })).describe('its claims, releases and cancel as the files on the bus'),
-  branch: z
-    .object({ repo: repoSchema, branch: branchSchema, pushed: z.boolean().nullable(), report: projectReportSchema.optional(), fetch: z.string().describe('the command that fetches the results') })
-    .optional()
-    .describe("project work: the task's result branch (pushed is null until it ends)"),
+  files: z.array(z.object({ path: z.string(), text: z.string() })).register(z.globalRegistry, { description: 'its claims, releases and cancel as the files on the bus' }),
+  branch: z.optional(z.object({ repo: repoSchema, branch: branchSchema, pushed: z.nullable(z.boolean()), report: z.optional(projectReportSchema), fetch: z.string().register(z.globalRegistry, { description: 'the command that fetches the results' }) })).register(z.globalRegistry, { description: "project work: the task's result branch (pushed is null until it ends)" }),
   offline: offlineSchema,
 });
 

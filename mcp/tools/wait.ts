@@ -1,5 +1,5 @@
 import { outputView } from '../../watcher/output-view.js';
-import { z } from 'zod';
+import { z } from '../../schemas/zod.js';
 import { showTask } from '../../bus/ops/query.js';
 import { durationSchema, parseDuration } from '../../schemas/duration.js';
 import { maxCharsSchema, offlineSchema, tail, taskRefSchema, taskStateSchema } from '../schemas.js';
@@ -17,19 +17,19 @@ const PROGRESS_CHARS = 2000;
 
 const input = z.strictObject({
   id: taskRefSchema,
-  timeout: durationSchema.optional().describe(`how long to wait at most: a whole number followed by ms, s, m, h or d (default ${DEFAULT_TIMEOUT}; 0s looks once). A call that runs out returns ended: false; call again to wait on`),
+  timeout: z.optional(durationSchema).register(z.globalRegistry, { description: `how long to wait at most: a whole number followed by ms, s, m, h or d (default ${DEFAULT_TIMEOUT}; 0s looks once). A call that runs out returns ended: false; call again to wait on` }),
   maxChars: maxCharsSchema(DEFAULT_MAX),
 });
 
 const output = z.object({
   id: z.string(),
-  ended: z.boolean().describe('whether the task has ended; false when the timeout came first'),
+  ended: z.boolean().register(z.globalRegistry, { description: 'whether the task has ended; false when the timeout came first' }),
   state: taskStateSchema,
-  node: z.string().nullable(),
-  attempt: z.number().nullable(),
-  summary: z.string().nullable().describe("the response's Summary section"),
+  node: z.nullable(z.string()),
+  attempt: z.nullable(z.number()),
+  summary: z.nullable(z.string()).register(z.globalRegistry, { description: "the response's Summary section" }),
   response: responseOut,
-  output: z.string().describe('the end of its output'),
+  output: z.string().register(z.globalRegistry, { description: 'the end of its output' }),
   outputTruncated: z.boolean(),
   source: outputSourceSchema,
   offline: offlineSchema,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../schemas/zod.js';
 import { NothingClaimableError } from '../../bus/errors.js';
 import { claim } from '../../bus/ops/claim.js';
 import { respond } from '../../bus/ops/respond.js';
@@ -17,16 +17,16 @@ import { defineTool } from '../tool.js';
 const DEFAULT_RUNNERS = ['manual'] as const;
 
 const claimOutput = z.object({
-  claimed: z.boolean().describe('false: nothing this node may take now (not an error)'),
-  message: z.string().optional().describe('why nothing was claimed'),
-  id: taskIdSchema.optional(),
-  attempt: z.number().optional(),
-  node: z.string().optional(),
-  title: z.string().optional(),
-  handoff: handoffSchema.optional().describe("the claimed task's fields"),
-  body: z.string().optional().describe('the task description (Markdown): what to do'),
-  reclaimed: z.object({ attempt: z.number(), node: z.string() }).nullable().optional().describe('the attempt this claim took over from a node that went silent'),
-  session: z.string().optional(),
+  claimed: z.boolean().register(z.globalRegistry, { description: 'false: nothing this node may take now (not an error)' }),
+  message: z.optional(z.string()).register(z.globalRegistry, { description: 'why nothing was claimed' }),
+  id: z.optional(taskIdSchema),
+  attempt: z.optional(z.number()),
+  node: z.optional(z.string()),
+  title: z.optional(z.string()),
+  handoff: z.optional(handoffSchema).register(z.globalRegistry, { description: "the claimed task's fields" }),
+  body: z.optional(z.string()).register(z.globalRegistry, { description: 'the task description (Markdown): what to do' }),
+  reclaimed: z.optional(z.nullable(z.object({ attempt: z.number(), node: z.string() }))).register(z.globalRegistry, { description: 'the attempt this claim took over from a node that went silent' }),
+  session: z.optional(z.string()),
 });
 
 export const claimNextTool = defineTool({
@@ -35,7 +35,7 @@ export const claimNextTool = defineTool({
   description:
     "For an agent acting as a worker of this node: claim the best task this node may take (its labels, `to`, dependencies, priority) and return what to do. Do the work, then report with `respond`. Returns claimed: false when there is nothing to take.",
   input: z.strictObject({
-    runners: z.array(runnerSchema).min(1).optional().describe(`only tasks for these runners (default: ${DEFAULT_RUNNERS.join(', ')}, the tasks meant for a person or an agent; the node's watcher runs the others)`),
+    runners: z.optional(z.array(runnerSchema).check(z.minLength(1))).register(z.globalRegistry, { description: `only tasks for these runners (default: ${DEFAULT_RUNNERS.join(', ')}, the tasks meant for a person or an agent; the node's watcher runs the others)` }),
   }),
   output: claimOutput,
   hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -57,12 +57,12 @@ export const respondTool = defineTool({
   input: z.strictObject({
     id: taskRefSchema,
     status: responseSchema.shape.status,
-    summary: z.string().optional().describe('one paragraph for the Summary section (default: the status, when no results are given)'),
-    results: z.string().optional().describe('the Results section (Markdown): what was done, what was found'),
-    exitCode: z.int().min(-2147483648).max(2147483647).optional().describe('the exit code of what ran, if anything did'),
-    reason: reasonSchema.optional().describe('why it failed or was cancelled'),
+    summary: z.optional(z.string()).register(z.globalRegistry, { description: 'one paragraph for the Summary section (default: the status, when no results are given)' }),
+    results: z.optional(z.string()).register(z.globalRegistry, { description: 'the Results section (Markdown): what was done, what was found' }),
+    exitCode: z.optional(z.int().check(z.minimum(-2147483648), z.maximum(2147483647))).register(z.globalRegistry, { description: 'the exit code of what ran, if anything did' }),
+    reason: z.optional(reasonSchema).register(z.globalRegistry, { description: 'why it failed or was cancelled' }),
   }),
-  output: z.object({ id: taskIdSchema, status: z.enum(RESPONSE_STATUSES), path: z.string().describe('the response file on the bus') }),
+  output: z.object({ id: taskIdSchema, status: z.enum(RESPONSE_STATUSES), path: z.string().register(z.globalRegistry, { description: 'the response file on the bus' }) }),
   hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(a, env) {
     const r = await respond(await env.bus(), {

@@ -29,8 +29,9 @@ process.on('exit', () => appendFileSync(log, Object.keys(require.cache).map((f) 
 `;
 
 /**
- * Counts code compiled at run time: zod compiles each object schema's parser with `new Function` on its first
- * parse unless jitless. A preload replaces the global Function with a proxy that writes down each construction.
+ * Counts code compiled at run time: classic zod compiled each object schema's parser with `new Function` on its
+ * first parse unless jitless; zod/mini never does. A preload replaces the global Function with a proxy that writes
+ * down each construction.
  */
 const COUNT_FUNCTIONS = `import { appendFileSync } from 'node:fs';
 const log = process.env.GITBUS_TEST_FUNCTION_LOG;
@@ -47,6 +48,17 @@ const log = process.env.GITBUS_TEST_BUILTIN_LOG;
 const stdin = Object.getOwnPropertyDescriptor(process, 'stdin');
 Object.defineProperty(process, 'stdin', { ...stdin, get() { appendFileSync(log, 'process.stdin\\n'); return stdin.get.call(this); } });
 process.on('exit', () => appendFileSync(log, process.moduleLoadList.filter((m) => m === 'NativeModule child_process').map((m) => m + '\\n').join('')));
+`;
+
+/**
+ * Whether classic zod built a schema (issue 14, session 12: gitbus builds its schemas with zod/mini). zod keeps
+ * its settings in one object on globalThis, which a preload makes first, as a proxy that writes down each setting
+ * made. Classic zod sets a default `memoizer` there when it builds its first object or array schema; zod/mini
+ * sets none (schemas/zod.ts sets the English locale only).
+ */
+const ZOD_CONFIG = `import { appendFileSync } from 'node:fs';
+const log = process.env.GITBUS_TEST_ZOD_LOG;
+globalThis.__zod_globalConfig = new Proxy({}, { set(target, key, value) { appendFileSync(log, String(key) + '\\n'); target[key] = value; return true; } });
 `;
 
 /** Dependencies that only some commands need (issue 14): none may load with a command that does not use it. */
@@ -107,6 +119,7 @@ describe('CLI start-up: what a command loads', () => {
     writeFileSync(join(dir.path, 'register.mjs'), REGISTER);
     writeFileSync(join(dir.path, 'count-functions.mjs'), COUNT_FUNCTIONS);
     writeFileSync(join(dir.path, 'builtins.mjs'), BUILTINS);
+    writeFileSync(join(dir.path, 'zod-config.mjs'), ZOD_CONFIG);
     bus = await makeBus({ node: 'solo' });
   });
   afterAll(async () => {
@@ -232,7 +245,7 @@ describe('CLI start-up: what a command loads', () => {
     expect(bundled.loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron']));
   });
 
-  it('a short command parses with zod jitless (no parser compiled at run time); the watcher compiles them', async () => {
+  it('no command compiles a parser at run time: zod/mini has none to compile, for a short command or the watcher', async () => {
     /** How many functions the command compiled at run time (new Function), and its result. */
     const compiled = async (args: string[], home: string): Promise<{ r: RunResult; count: number }> => {
       const log = join(dir.path, `functions-${runs++}.log`);
@@ -245,11 +258,37 @@ describe('CLI start-up: what a command loads', () => {
     expect(status.r.code, status.r.stderr).toBe(0);
     expect(JSON.stringify(json(status.r))).toContain('parsed by status');
     expect(status.count).toBe(0);
-    // The counter works, and a long-running command keeps zod's compiled parsers, which its later parses repay.
     await bus.addNode('jit-worker', [], ['--runner', 'shell']);
     const watch = await compiled(['watch', '--once', '--json'], bus.home('jit-worker'));
     expect(watch.r.code, watch.r.stderr).toBe(0);
-    expect(watch.count).toBeGreaterThan(0);
+    expect(watch.count).toBe(0);
+    // The counter works.
+    const log = join(dir.path, `functions-${runs++}.log`);
+    writeFileSync(log, '');
+    execFileSync(process.execPath, [`--import=${join(dir.path, 'count-functions.mjs')}`, '-e', 'new Function("return 1")'], { env: { ...process.env, GITBUS_TEST_FUNCTION_LOG: log } });
+    expect(readFileSync(log, 'utf8')).toBe('new Function\n');
+  });
+
+  it('status and dispatch build no schema with classic zod (zod/mini only); the MCP SDK, in mcp, does', async () => {
+    const zodSettings = async (args: string[], build: Build, input?: string): Promise<{ r: RunResult; settings: string[] }> => {
+      const log = join(dir.path, `zod-${runs++}.log`);
+      writeFileSync(log, '');
+      const env = { NODE_OPTIONS: `--import=${join(dir.path, 'zod-config.mjs')}`, GITBUS_TEST_ZOD_LOG: log, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}) };
+      const r = await gitbus(args, { home: bus.home('solo'), env, ...(input === undefined ? {} : { input }) });
+      return { r, settings: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+    };
+    for (const build of ['default', 'esm'] as const) {
+      for (const args of [['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json']]) {
+        const { r, settings } = await zodSettings(args, build);
+        expect(r.code, r.stderr).toBe(0);
+        // The English locale (schemas/zod.ts), and nothing classic zod sets.
+        expect(settings, `${build}: ${args.join(' ')}`).toEqual(['localeError']);
+      }
+    }
+    // The preload sees classic zod: the MCP SDK's own schemas are built with it (the server then reads the empty
+    // input, says so, and ends).
+    const mcp = await zodSettings(['mcp'], 'default', '');
+    expect(mcp.settings).toContain('memoizer');
   });
 
   it('the MCP SDK loads only when mcp serves, not for its --help', async () => {

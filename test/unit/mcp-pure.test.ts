@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { z } from 'zod';
+import { z } from '../../schemas/zod.js';
 import { UnknownTaskError } from '../../bus/errors.js';
 import { callTool } from '../../mcp/call.js';
 import { listing } from '../../mcp/listing.js';
@@ -17,7 +17,7 @@ const env: ToolEnv & { home: string } = {
 };
 
 function failing(err: unknown) {
-  return defineTool({ name: 'boom', title: 'Boom', description: 'fails', input: z.strictObject({ n: z.int().optional() }), output: z.object({}), hints: {}, run: () => Promise.reject(err) });
+  return defineTool({ name: 'boom', title: 'Boom', description: 'fails', input: z.strictObject({ n: z.optional(z.int()) }), output: z.object({}), hints: {}, run: () => Promise.reject(err) });
 }
 
 describe('mcp tool calls', () => {
