@@ -166,14 +166,14 @@ if (loaderBytes > 40_000) throw new Error(`dist/cli/gitbus-loader.cjs is ${loade
 
 // `z.locales.fr()`, or `import { locales } from 'zod'`, anywhere in the bundle (zod's own files aside).
 const usesLocales = /\.locales\b|\{[^}]*\blocales\b[^}]*\}\s*from\s*['"]zod/;
-const localeUsers = [...new Set([result, ...cjsBuilds].flatMap((r) => Object.keys(r.metafile.inputs)))].filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
+const localeUsers = inputsOf([result, ...cjsBuilds]).filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
 if (localeUsers.length) throw new Error(`${localeUsers.join(', ')} may use zod's locales, which scripts/bundle.mjs leaves out: bundle them again`);
 // zod/mini everywhere (schemas/zod.ts): classic zod in the CommonJS bundle would be read and compiled by every
 // command. (The ES build bundles the MCP SDK, which brings classic zod and zod 3 for `gitbus mcp` only.) And
 // only the English locale, which schemas/zod.ts configures.
-const classicZod = [...new Set(cjsBuilds.flatMap((r) => Object.keys(r.metafile.inputs)))].filter((f) => /node_modules[\\/]zod[\\/](v4[\\/]classic|v3)[\\/]/.test(f));
+const classicZod = inputsOf(cjsBuilds).filter((f) => /node_modules[\\/]zod[\\/](v4[\\/]classic|v3)[\\/]/.test(f));
 if (classicZod.length) throw new Error(`a CommonJS bundle holds classic zod (${classicZod[0]}, ...): import { z } from schemas/zod.ts (zod/mini), not from 'zod'`);
-const otherLocales = [...new Set([result, ...cjsBuilds].flatMap((r) => Object.keys(r.metafile.inputs)))].filter((f) => /node_modules[\\/]zod[\\/]v4[\\/]locales[\\/](?!en\.js$|index\.js$)/.test(f));
+const otherLocales = inputsOf([result, ...cjsBuilds]).filter((f) => /node_modules[\\/]zod[\\/]v4[\\/]locales[\\/](?!en\.js$|index\.js$)/.test(f));
 if (otherLocales.length) throw new Error(`the bundle holds zod's locales ${otherLocales.join(', ')}: gitbus's messages are English (schemas/zod.ts)`);
 
 // What esbuild leaves outside ASCII is in comments (ours: "§12", "—"; luxon's examples) and in regular
@@ -196,6 +196,11 @@ for (const file of outputs) {
 
 // The build folder's path in a bundle would make the bundle, and the code cache's key, differ per build folder.
 for (const file of outputs) if (readFileSync(file, 'utf8').includes(process.cwd())) throw new Error(`${file} holds the build folder's absolute path (${process.cwd()}): name the module it comes from relative to the package`);
+
+/** The input files of these builds, each once. */
+function inputsOf(builds) {
+  return [...new Set(builds.flatMap((r) => Object.keys(r.metafile.inputs)))];
+}
 
 function outputBytes(r) {
   return Object.values(r.metafile.outputs).reduce((n, o) => n + o.bytes, 0);

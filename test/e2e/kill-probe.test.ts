@@ -223,12 +223,12 @@ describe('kill -9 probe', () => {
       const statuses = await Promise.all(homes.map((h) => gitbus(['status', '--json'], { home: h, timeoutMs: NEXT_COMMAND_MS })));
       log.push(`   ${statuses.length === 2 ? 'statuses' : 'status'} took ${Math.round(performance.now() - statusAt)} ms`);
       statuses.forEach((s, k) => expect(s.code, `${homes[k] === boss ? 'boss' : 'worker'} status after ${what}\n${s.stderr}`).toBe(0));
-      const sw = statuses[statuses.length - 1] as RunResult;
+      const latest = statuses[statuses.length - 1] as RunResult;
       const tree = queued.length > 0 ? remoteTree(bus.remote) : new Set<string>();
       for (const id of queued) expect(tree.has(`handoffs/${id}.md`), `queued ${id} delivered after ${what}`).toBe(true);
       expect(readdirSync(join(boss, 'queue')).filter((n) => n.endsWith('.json')), `queue empty after ${what}`).toEqual([]);
 
-      const status = json<Status>(sw);
+      const status = json<Status>(latest);
       pending = status.tasks.filter((t) => t.state === 'pending').length;
       held = status.tasks.filter((t) => t.state === 'claimed' && t.claim?.node === 'worker').map((t) => t.id);
       maxLeftovers.boss = Math.max(maxLeftovers.boss, leftovers(boss).length);
