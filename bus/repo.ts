@@ -95,6 +95,7 @@ export class BusRepo {
       deleteLocalRef(this.gitdir, ref);
       return null;
     }
+    let tip = remote;
     if (ref === ARCHIVE) {
       // Never the archive's history, nor even its whole tip (100,000 finished tasks are 400,000 objects): the tip
       // commit and its root tree. Whoever reads further fetches the trees on its paths (bus/archive/source.ts), so
@@ -113,11 +114,12 @@ export class BusRepo {
         const haves = [await this.localHead(MAIN)].filter((o): o is string => o !== null);
         // Every fetched pack becomes loose objects: the live tree is small, and loose objects are what this
         // node reads fastest (node:zlib), while isomorphic-git's pack reads are slow on Node 20.
-        await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, haves, explodeBelow: Number.POSITIVE_INFINITY });
+        // Over SSH the ref may have moved since the listing, and the fetch is served only what it is shown then.
+        tip = (await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, ref, haves, explodeBelow: Number.POSITIVE_INFINITY })).fetched;
       }
     }
-    writeLocalRef(this.gitdir, ref, remote);
-    return remote;
+    writeLocalRef(this.gitdir, ref, tip);
+    return tip;
   }
 
   /**

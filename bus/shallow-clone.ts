@@ -24,14 +24,14 @@ async function explodePacks(gitdir: string): Promise<void> {
  * A depth-1 clone of the remote's main (`head`, from a listing just made) into a new bare `gitdir` (what `join`
  * makes): one want for that commit through the same lean fetch later updates use. Not isomorphic-git's fetch:
  * it resolves the remote's HEAD, which a bus never needs and which a plain `git init --bare` leaves pointing at
- * an unborn master. Returns the commit of main.
+ * an unborn master. Returns the commit of main (over SSH a newer one than `head` when main moved meanwhile).
  */
 export async function shallowClone(gitdir: string, transport: Transport, head: string, cache: object): Promise<string> {
   await (await isoGit()).init({ fs, gitdir, bare: true, defaultBranch: 'main' });
-  await fetchObjects({ fs, gitdir, cache, transport, want: head, haves: [], depth: 1, explodeBelow: Number.POSITIVE_INFINITY });
-  writeLocalRef(gitdir, MAIN, head);
+  const { fetched } = await fetchObjects({ fs, gitdir, cache, transport, want: head, ref: MAIN, haves: [], depth: 1, explodeBelow: Number.POSITIVE_INFINITY });
+  writeLocalRef(gitdir, MAIN, fetched);
   await explodePacks(gitdir);
-  return head;
+  return fetched;
 }
 
 /**

@@ -21,6 +21,13 @@ export interface FetchObjectsOptions {
   transport: Transport;
   /** The commit to fetch (the remote ref's current value from listRefs). */
   want: string;
+  /**
+   * The remote ref `want` was listed from. Over a stateful transport (SSH) the serving process accepts only the
+   * tips it advertised itself, and the ref may have moved since the listing: the fetch then wants the ref's value
+   * in that advertisement instead (`fetched` in the result). Elsewhere `want` is fetched as given (stateless
+   * services accept any commit reachable from a ref, and a bus's main only moves forward).
+   */
+  ref?: string;
   /** Commits we already have (typically our current tip); the remote leaves out everything they reach. */
   haves: readonly string[];
   /** Fetch only this many commits of history from `want` (shallow), like `git fetch --depth`. */
@@ -46,6 +53,8 @@ export interface FetchObjectsOptions {
 }
 
 export interface FetchObjectsResult {
+  /** The commit fetched: `want`, or the newer tip of `ref` the remote advertised in the exchange itself. */
+  fetched: string;
   /** Objects received. 0 when we already had everything. */
   objectCount: number;
   packBytes: number;
@@ -164,30 +173,42 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   if (opts.depth !== undefined || shallow.size > 0) caps.push('shallow');
   if (opts.filter !== undefined) caps.push('filter');
   caps.push(`agent=${GITBUS_AGENT}`);
-  const lines: Uint8Array[] = [encodePktLine(`want ${want} ${caps.join(' ')}\n`)];
-  for (const oid of new Set(opts.alsoWant ?? [])) if (oid !== want) lines.push(encodePktLine(`want ${oid}\n`));
-  for (const oid of shallow) lines.push(encodePktLine(`shallow ${oid}\n`));
-  if (opts.depth !== undefined) lines.push(encodePktLine(`deepen ${opts.depth}\n`));
-  if (opts.filter !== undefined) lines.push(encodePktLine(`filter ${opts.filter}\n`));
-  lines.push(FLUSH_PKT);
-  for (const h of new Set(opts.haves)) lines.push(encodePktLine(`have ${h}\n`));
-  lines.push(encodePktLine('done\n'));
+  const request = (tip: string): Uint8Array => {
+    const lines: Uint8Array[] = [encodePktLine(`want ${tip} ${caps.join(' ')}\n`)];
+    for (const oid of new Set(opts.alsoWant ?? [])) if (oid !== tip) lines.push(encodePktLine(`want ${oid}\n`));
+    for (const oid of shallow) lines.push(encodePktLine(`shallow ${oid}\n`));
+    if (opts.depth !== undefined) lines.push(encodePktLine(`deepen ${opts.depth}\n`));
+    if (opts.filter !== undefined) lines.push(encodePktLine(`filter ${opts.filter}\n`));
+    lines.push(FLUSH_PKT);
+    for (const h of new Set(opts.haves)) lines.push(encodePktLine(`have ${h}\n`));
+    lines.push(encodePktLine('done\n'));
+    return concatBytes(lines);
+  };
 
+  let fetched = want;
   let response: Uint8Array;
   try {
-    response = await transport.rpc('git-upload-pack', concatBytes(lines));
+    const ref = opts.ref;
+    response =
+      ref !== undefined && transport.rpcAdvertised
+        ? await transport.rpcAdvertised('git-upload-pack', (advertised) => {
+            // A ref the service no longer has: ask for the listed commit, and its refusal says the ref is gone.
+            fetched = advertised.get(ref) ?? want;
+            return request(fetched);
+          })
+        : await transport.rpc('git-upload-pack', request(want));
   } catch (err) {
-    if (err instanceof GitServiceError && wantGone(err)) throw new FetchWantGoneError(want, remote, err);
+    if (err instanceof GitServiceError && wantGone(err)) throw new FetchWantGoneError(fetched, remote, err);
     if (err instanceof GitbusError && !(err instanceof GitServiceError)) throw err; // CLI missing, timeout
-    throw new FetchFailedError(`fetch of ${want} from ${remote} failed: ${err instanceof Error ? err.message : String(err)}`, { want, remote }, err);
+    throw new FetchFailedError(`fetch of ${fetched} from ${remote} failed: ${err instanceof Error ? err.message : String(err)}`, { want: fetched, remote }, err);
   }
 
   let negotiation: Negotiation;
   try {
-    negotiation = parseResponse(response, want, remote);
+    negotiation = parseResponse(response, fetched, remote);
   } catch (err) {
     if (err instanceof PktLineError) {
-      throw new FetchFailedError(`${remote} sent a malformed response to a fetch`, { want, remote }, err);
+      throw new FetchFailedError(`${remote} sent a malformed response to a fetch`, { want: fetched, remote }, err);
     }
     throw err;
   }
@@ -201,7 +222,7 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
     try {
       await writePackLoose(fs, gitdir, negotiation.pack, `${packName} from ${remote}`);
     } catch (err) {
-      if (err instanceof PackReadError) throw new FetchFailedError(`the pack from ${remote} is invalid: ${err.data['reason'] as string}`, { want, remote }, err);
+      if (err instanceof PackReadError) throw new FetchFailedError(`the pack from ${remote} is invalid: ${err.data['reason'] as string}`, { want: fetched, remote }, err);
       throw err;
     }
     exploded = true;
@@ -228,7 +249,7 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   // Like isomorphic-git: a commit the remote calls shallow becomes a boundary only if we lack some parent (we may
   // hold more history than the remote assumed); `unshallow` means its parents came in this pack. Read again and
   // written under a short lock of its own (git's name for it), since other fetches of this node may change it.
-  if (opts.detached) return { objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...shallow].sort() };
+  if (opts.detached) return { fetched, objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...shallow].sort() };
   const nextShallow = await withLock(join(gitdir, 'shallow.lock'), async () => {
     const current = await readShallow(fs, gitdir);
     const next = new Set(current);
@@ -240,5 +261,5 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
     return next;
   });
 
-  return { objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...nextShallow].sort() };
+  return { fetched, objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...nextShallow].sort() };
 }

@@ -72,10 +72,11 @@ export interface JoinResult {
  * time is what there is. A beat dated in the future counts as fresh, so a fast clock errs towards refusing.
  */
 async function heartbeatAgeMs(repo: BusRepo, node: string, main: string, now: Date): Promise<number | null> {
-  const oid = repo.lastRefs.get(heartbeatRef(node));
+  const ref = heartbeatRef(node);
+  const oid = repo.lastRefs.get(ref);
   if (!oid) return null;
-  await fetchObjects({ fs, gitdir: repo.gitdir, cache: repo.store.cache, transport: repo.transport, want: oid, haves: [main], explodeBelow: Number.POSITIVE_INFINITY });
-  const { commit } = await git.readCommit({ fs, gitdir: repo.gitdir, oid, cache: repo.store.cache });
+  const { fetched } = await fetchObjects({ fs, gitdir: repo.gitdir, cache: repo.store.cache, transport: repo.transport, want: oid, ref, haves: [main], explodeBelow: Number.POSITIVE_INFINITY });
+  const { commit } = await git.readCommit({ fs, gitdir: repo.gitdir, oid: fetched, cache: repo.store.cache });
   return now.getTime() - commit.committer.timestamp * 1000;
 }
 
@@ -102,7 +103,8 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     if (!head) throw noMainError(remote, repo.lastRefs);
     // Not isomorphic-git's fetch: it resolves the remote's HEAD, which a bus never needs and which a plain
     // `git init --bare` leaves pointing at an unborn master (bus/shallow-clone.ts).
-    const snap = await Snapshot.read(repo.store, await shallowClone(paths.clone, transport, head, repo.store.cache));
+    const main = await shallowClone(paths.clone, transport, head, repo.store.cache);
+    const snap = await Snapshot.read(repo.store, main);
     if (!snap.index.settings) throw new NotABusError(remote, 'main has no gitbus.yaml');
     if (snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
     const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };
@@ -113,7 +115,7 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     const key = pin ? await ensureNodeKey(home, node) : null;
     let replaced = false;
     if (opts.force && snap.index.nodes.has(node)) {
-      const age = await heartbeatAgeMs(repo, node, head, now);
+      const age = await heartbeatAgeMs(repo, node, main, now);
       if (age !== null && age <= snap.settings.leaseMs) throw new NodeLiveError(node, age, snap.settings.leaseMs, formatDuration(snap.settings.leaseMs));
     }
     const ctx = { paths, config, repo, actor: actorFromEnv() };

@@ -17,9 +17,14 @@ export interface SshTransportOptions extends SshOptions {
 const DEFAULT_TIMEOUT_MS = 120_000;
 const FLUSH = new TextEncoder().encode('0000');
 
-interface Parked {
+interface Session {
   reader: ChannelReader;
   done: () => void;
+  /** The advertisement the service printed on this channel: the only tips it accepts as wants. */
+  adv: Uint8Array;
+}
+
+interface Parked extends Session {
   timer: NodeJS.Timeout;
 }
 
@@ -29,8 +34,11 @@ interface Parked {
  * Transport interface is stateless (advertise, then rpc), so:
  *
  * - `listRefs`/`advertise` open a channel, read the advertisement and keep the channel "parked" for a moment;
- * - `rpc` continues a parked channel of the same service when there is one (so a fetch wants exactly the refs
- *   it was shown, and costs no second round trip), else opens one and skips its advertisement;
+ * - `rpc` continues a parked channel of the same service when there is one (no second round trip), else opens
+ *   one and skips its advertisement;
+ * - the channel may not be the one whose listing the caller read (it expired, or another operation of this
+ *   process listed since), and its service accepts only the tips it advertised: `rpcAdvertised` makes the request
+ *   from that channel's own advertisement, so a fetch of a ref that moved wants the tip the service will serve;
  * - a parked channel nobody continues is ended politely with a flush (the service exits 0).
  *
  * The compare-and-swap is receive-pack's own: the update names the old id, and git refuses it if the ref moved.
@@ -59,19 +67,31 @@ export class SshTransport implements Transport {
   }
 
   async advertise(service: GitService): Promise<Uint8Array> {
-    const { reader, done, adv } = await this.start(service);
-    this.park(service, reader, done);
-    return adv;
+    const session = await this.start(service);
+    this.park(service, session);
+    return session.adv;
   }
 
-  async rpc(service: GitService, body: Uint8Array): Promise<Uint8Array> {
-    let session = this.unpark(service);
-    if (!session) {
-      const started = await this.start(service);
-      session = { reader: started.reader, done: started.done };
-    }
-    const { reader, done } = session;
+  rpc(service: GitService, body: Uint8Array): Promise<Uint8Array> {
+    return this.exchange(service, () => body);
+  }
+
+  rpcAdvertised(service: GitService, build: (advertised: Map<string, string>) => Uint8Array): Promise<Uint8Array> {
+    return this.exchange(service, (adv) => build(parseAdvertisedRefs(adv)));
+  }
+
+  /** The request is made from the advertisement of the channel that will read it (see rpcAdvertised). */
+  private async exchange(service: GitService, build: (adv: Uint8Array) => Uint8Array): Promise<Uint8Array> {
+    const { reader, done, adv } = this.unpark(service) ?? (await this.start(service));
     const command = remoteGitCommand(service, this.target.remote.path);
+    let body: Uint8Array;
+    try {
+      body = build(adv);
+    } catch (err) {
+      reader.channel.end(Buffer.from(FLUSH));
+      this.finish(reader, done);
+      throw err;
+    }
     try {
       return await this.bounded(`${service} on ${this.display}`, reader, async () => {
         reader.channel.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
@@ -174,7 +194,7 @@ export class SshTransport implements Transport {
   }
 
   /** Opens a channel running the service and reads its advertisement. */
-  private async start(service: GitService): Promise<{ reader: ChannelReader; done: () => void; adv: Uint8Array }> {
+  private async start(service: GitService): Promise<Session> {
     if (this.closed) throw new TransportClosedError(this.display);
     // Only one parked channel per service: a newer listing replaces the older one.
     this.unpark(service, true);
@@ -202,17 +222,17 @@ export class SshTransport implements Transport {
     return new SshRemoteCommandError(this.target.where, command, end.exitCode, end.stderr);
   }
 
-  private park(service: GitService, reader: ChannelReader, done: () => void): void {
+  private park(service: GitService, session: Session): void {
     // Several operations of one process list refs at once (nothing serialises them): a channel parked by another
     // one meanwhile is ended here, never dropped from the map with its slot still taken.
     this.unpark(service, true);
-    const entry: Parked = { reader, done, timer: setTimeout(() => this.parked.get(service) === entry && this.unpark(service, true), this.parkMs) };
+    const entry: Parked = { ...session, timer: setTimeout(() => this.parked.get(service) === entry && this.unpark(service, true), this.parkMs) };
     entry.timer.unref();
     this.parked.set(service, entry);
   }
 
   /** Takes the parked channel for a request, or (`end`) ends it with a flush so the service exits cleanly. */
-  private unpark(service: GitService, end = false): { reader: ChannelReader; done: () => void } | undefined {
+  private unpark(service: GitService, end = false): Session | undefined {
     const p = this.parked.get(service);
     if (!p) return undefined;
     this.parked.delete(service);
@@ -222,7 +242,7 @@ export class SshTransport implements Transport {
       this.finish(p.reader, p.done);
       return undefined;
     }
-    return { reader: p.reader, done: p.done };
+    return { reader: p.reader, done: p.done, adv: p.adv };
   }
 
   private finish(reader: ChannelReader, done: () => void): void {

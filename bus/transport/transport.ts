@@ -21,6 +21,14 @@ export interface Transport {
   /** One stateless request/response exchange (`git <service> --stateless-rpc`). */
   rpc(service: GitService, body: Uint8Array): Promise<Uint8Array>;
   /**
+   * Stateful transports only (SSH): one exchange whose request is made from the refs the serving process itself
+   * advertised first. That process accepts only wants among its own tips (unless the host allows more), and a ref
+   * may have moved since an earlier listing, so a fetch of "the ref's tip" wants the tip it is shown here.
+   * Stateless services (a local path, smart HTTP) check wants when the request arrives and accept any commit
+   * reachable from a ref: they need no such method.
+   */
+  rpcAdvertised?(service: GitService, build: (advertised: Map<string, string>) => Uint8Array): Promise<Uint8Array>;
+  /**
    * One `git upload-archive` exchange (the server side of `git archive --remote`): sends `body`, returns all the
    * service printed. Absent where the transport cannot run it (smart HTTP has no such service).
    */

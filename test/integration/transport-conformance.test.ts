@@ -12,7 +12,7 @@ import { SshTransport } from '../../bus/transport/ssh.js';
 import type { Transport } from '../../bus/transport/transport.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
-import { TempDirs, cliClone, cliCommit, gitSync, isoInit } from './transport-fixtures.js';
+import { TempDirs, cliClone, cliCommit, gitAsync, gitSync, isoInit } from './transport-fixtures.js';
 
 /**
  * One compare-and-swap guarantee on every transport (issue #4): the same behaviours, run against a local bare
@@ -67,6 +67,23 @@ const KINDS: Kind[] = [
 ];
 
 const who = { name: 'conformance', email: 'c@gitbus.invalid' };
+
+/** `t`, with `after` run after each listing (before the listing is returned). */
+function movingAfterListing(t: Transport, after: (t: Transport) => Promise<void>): Transport {
+  const moving: Transport = {
+    display: t.display,
+    listRefs: async () => {
+      const refs = await t.listRefs();
+      await after(t);
+      return refs;
+    },
+    advertise: (service) => t.advertise(service),
+    rpc: (service, body) => t.rpc(service, body),
+    close: () => t.close(),
+  };
+  if (t.rpcAdvertised) moving.rpcAdvertised = t.rpcAdvertised.bind(t);
+  return moving;
+}
 
 async function setup(kind: Kind) {
   const root = await dirs.make('gitbus-conf-');
@@ -209,6 +226,36 @@ describe.each(KINDS)('transport conformance: $name', (kind) => {
     gitSync(work, ['push', '-q', 'origin', 'main']);
     const got = await fetchObjects({ fs, gitdir: repo.gitdir, cache: {}, transport: repo.transport, want: c1, haves: [] });
     expect(got.objectCount).toBeGreaterThan(0);
+    await repo.close();
+  });
+
+  run('syncs to a tip the remote serves when main moves between every listing and its fetch', async () => {
+    // A repository made by `git init --bare`, as a person sets one up on a host: it accepts no wants but tips
+    // (stateful SSH) or commits reachable from them (stateless services). gitbus's own init allows any.
+    const root = await dirs.make('gitbus-conf-');
+    const remote = join(root, 'plain.git');
+    gitSync(root, ['init', '--quiet', '--bare', '--initial-branch=main', remote]);
+    const work = await cliClone(dirs, remote);
+    cliCommit(work, { 'a.md': 'a' });
+    gitSync(work, ['push', '-q', 'origin', 'main']);
+    // Another node pushes right after each listing, and this process lists once more (another of its operations):
+    // over SSH the channel the fetch continues then advertises a newer tip than the listing said.
+    let moves = 0;
+    const moving = movingAfterListing(await kind.open(remote), async (t) => {
+      cliCommit(work, { [`m${++moves}.md`]: String(moves) });
+      gitSync(work, ['push', '-q', 'origin', 'main']);
+      await t.listRefs();
+    });
+    const repo = new BusRepo(await isoInit(dirs), moving);
+    const got = await repo.sync();
+    expect(got).not.toBeNull();
+    expect(await repo.localHead()).toBe(got);
+    // Every object of what it landed on is here, and it is main on the remote or an ancestor of it.
+    expect(gitSync(repo.gitdir, ['cat-file', '-p', `${got}:a.md`])).toBe('a');
+    expect((await gitAsync(remote, ['merge-base', '--is-ancestor', got ?? '', 'main'])).code).toBe(0);
+    // Over SSH only the advertised tip is served: the fetch took the newer one instead of failing three times.
+    if (kind.name.startsWith('ssh')) expect(got).toBe(gitSync(remote, ['rev-parse', 'main']));
+    expect(moves).toBe(1);
     await repo.close();
   });
 
