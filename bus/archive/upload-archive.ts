@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { ARCHIVE_INDEX_FOLDER, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
 import { TASK_ID_RE } from '../../schemas/ids.js';
-import { gitObjectId, writeLooseObject } from '../git/loose-object.js';
+import { writeLooseObjectIfNew } from '../git/loose-object.js';
 import { TarReadError, type TarEntry } from '../git/tar-read.js';
 import { UploadArchiveError, uploadArchive } from '../git/upload-archive.js';
 import type { BusRepo } from '../repo.js';
@@ -175,10 +175,9 @@ export class UploadArchiveReader {
   }
 
   private async write(type: 'blob' | 'tree', content: Uint8Array): Promise<string> {
-    const oid = gitObjectId(type, content);
-    if (fs.existsSync(join(this.repo.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) return oid;
-    this.stats.objects++;
-    return writeLooseObject(fs, this.repo.gitdir, type, content);
+    const { oid, created } = await writeLooseObjectIfNew(fs, this.repo.gitdir, type, content);
+    if (created) this.stats.objects++;
+    return oid;
   }
 
   /** What earlier lookups found at this tip, where the clone still holds the folders. */

@@ -16,13 +16,18 @@ export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag';
  *   file in the same directory and are renamed into place, as git does.
  */
 export async function writeLooseObject(fs: typeof NodeFs, gitdir: string, type: GitObjectType, content: Uint8Array): Promise<string> {
+  return (await writeLooseObjectIfNew(fs, gitdir, type, content)).oid;
+}
+
+/** writeLooseObject, saying whether the object was new (`created`) or already in the clone. */
+export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, type: GitObjectType, content: Uint8Array): Promise<{ oid: string; created: boolean }> {
   const header = Buffer.from(`${type} ${content.length}\0`, 'latin1');
   const oid = gitObjectId(type, content);
   const dir = join(gitdir, 'objects', oid.slice(0, 2));
   const path = join(dir, oid.slice(2));
   // Synchronous calls on purpose: each is tens of microseconds, and going through the libuv thread pool cost
   // ~6x more per call on our machines (docs/PERFORMANCE.md).
-  if (fs.existsSync(path)) return oid; // objects are immutable: same name, same content
+  if (fs.existsSync(path)) return { oid, created: false }; // objects are immutable: same name, same content
   const tmp = join(dir, `tmp_obj_gitbus_${process.pid}_${Math.random().toString(36).slice(2)}`);
   const bytes = deflateSync(Buffer.concat([header, content]));
   try {
@@ -44,7 +49,7 @@ export async function writeLooseObject(fs: typeof NodeFs, gitdir: string, type: 
     }
     throw err;
   }
-  return oid;
+  return { oid, created: true };
 }
 
 /** The id git gives an object of `type` with `content`: the sha1 of "<type> <size>\0<content>". */
