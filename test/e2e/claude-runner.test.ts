@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { showJson } from '../helpers/bus-read.js';
 import { flag, grant } from '../helpers/claude.js';
 
 /**
@@ -54,8 +55,9 @@ async function watchOnce(home: string, env: NodeJS.ProcessEnv = {}): Promise<{ i
   return json<{ ran: { id: string; status: string }[] }>(r).ran;
 }
 
+/** The task's response as boss sees it, read in the test's process (test/helpers/bus-read.ts): what the runner wrote is the subject, not show. */
 async function response(id: string): Promise<{ data: ResponseData; text: string }> {
-  const shown = json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
+  const shown = await showJson<Shown>(bus.home('boss'), id);
   const text = shown.files.find((f) => f.path === `responses/${id}.md`)?.text;
   if (text === undefined) throw new Error(`no response for ${id}: ${JSON.stringify(shown)}`);
   const front = /^---\n([\s\S]*?)\n---\n/.exec(text)?.[1] ?? '';
@@ -160,7 +162,7 @@ describe('the claude runner', () => {
     // Nothing granted or asked: no flags beyond the output format and the session its claim recorded.
     expect(call.argv).toEqual(['--print', '--output-format', 'stream-json', '--verbose', '--session-id', expect.stringMatching(/^[0-9a-f-]{36}$/)]);
     const sessionArg = call.argv[5];
-    const shown = json<{ files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home: envNode }));
+    const shown = await showJson<{ files: { path: string; text: string }[] }>(envNode, id);
     expect(shown.files.find((f) => f.path.startsWith('claims/'))?.text).toContain(`session: ${sessionArg}`);
   });
 
