@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { claimAndRespond } from '../helpers/bus-read.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 
 /**
@@ -37,10 +38,13 @@ async function ok(args: string[], home: string, env: NodeJS.ProcessEnv = {}) {
   return r;
 }
 
+/**
+ * A task boss dispatched (signed with alice's key, through the CLI) and w ran: w's claim and response are made in
+ * the test's process (test/helpers/bus-read.ts), fixtures for the archive these tests read.
+ */
 async function finishedTask(title: string): Promise<string> {
   const id = json<{ id: string }>(await ok(['dispatch', title, '--command', 'true', '--to', 'w', '--no-git'], boss)).id;
-  await ok(['claim', id], w);
-  await ok(['respond', id, '--status', 'succeeded', '--summary', title], w);
+  await claimAndRespond(w, id, { status: 'succeeded', summary: title });
   return id;
 }
 
