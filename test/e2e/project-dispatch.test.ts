@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, neutralCwd, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { showJson } from '../helpers/bus-read.js';
 import { parseBusFile } from '../../schemas/bus-file.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { openBus } from '../../bus/context.js';
@@ -30,7 +31,8 @@ describe('dispatch names the code of a project', () => {
   async function handoffOf(r: RunResult): Promise<Handoff> {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const id = json<{ id: string }>(r).id;
-    const shown = json<{ files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home }));
+    // The handoff the dispatch wrote, read back in the test's process (test/helpers/bus-read.ts): the dispatches are what these tests are about.
+    const shown = await showJson<{ files: { path: string; text: string }[] }>(home, id);
     const file = shown.files.find((f) => f.path === `handoffs/${id}.md`);
     const parsed = parseBusFile(file?.path ?? '', file?.text ?? '');
     if (!parsed.ok) throw new Error(`the handoff does not parse: ${JSON.stringify(parsed.problems)}`);
@@ -93,7 +95,7 @@ describe('dispatch names the code of a project', () => {
     const r = await dispatchIn(work, ['plain', '--no-repo']);
     const h = await handoffOf(r);
     for (const f of ['repo', 'base', 'baseCommit', 'branch'] as const) expect(h[f], f).toBeUndefined();
-    const text = json<{ files: { text: string }[] }>(await gitbus(['show', h.id ?? '', '--json'], { home })).files[0]?.text ?? '';
+    const text = (await showJson<{ files: { text: string }[] }>(home, h.id ?? '')).files[0]?.text ?? '';
     expect(text).toContain('## Git state');
     expect((await dispatchIn(work, ['contradiction', '--no-repo', '--base', 'main'])).code).toBe(2);
   });
