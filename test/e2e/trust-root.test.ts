@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { trustListJson } from '../helpers/bus-read.js';
 import { fingerprintOf } from '../helpers/ssh-keys.js';
 import { applyEdit, renderVersion } from '../../bus/trust/change.js';
 import { parseVersion } from '../../bus/trust/version-content.js';
@@ -45,11 +46,18 @@ describe('the trust root', () => {
     if (!c) throw new Error(`no trust.root check: ${r.stdout}`);
     return c;
   };
-  const list = async (home: string): Promise<ListView> => {
+  /** `gitbus trust list --json` as a CLI process: what the command prints. */
+  const listCli = async (home: string): Promise<ListView> => {
     const r = await gitbus(['trust', 'list', '--json'], { home });
     expect(r.code, r.stderr).toBe(0);
     return json<ListView>(r);
   };
+  /**
+   * What a node accepts, pinned, waits for or refused, read in the test's process through the function `trust
+   * list` calls (test/helpers/bus-read.ts): the tests read it after each step; the command itself runs as a
+   * process once per node kind below (an admin's, a node pinned later, one pinned at join).
+   */
+  const list = async (home: string): Promise<ListView> => trustListJson<ListView>(home);
   const ok = async (args: string[], home: string) => {
     const r = await gitbus([...args, '--json'], { home });
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
@@ -76,7 +84,7 @@ describe('the trust root', () => {
   it('an admin starts it: version 1, signed and pinned on their node; a node that joined before is told to pin, and pins', async () => {
     const r = await ok(['trust', 'init', '--admin', `alice=${key('alice')}.pub`, '--key', key('alice')], alpha);
     expect(r).toMatchObject({ version: 1, status: 'accepted' });
-    expect((await list(alpha)).pin).toMatchObject({ version: 1, accepted: 1, how: 'init' });
+    expect((await listCli(alpha)).pin).toMatchObject({ version: 1, accepted: 1, how: 'init' });
     const files = gitCli(['ls-tree', '-r', '--name-only', 'main'], bus.remote);
     expect(files).toContain('trust/chain/1.yaml');
     expect(files).toMatch(/signatures\/trust\/chain\/1\.yaml\.[0-9a-f]{16}\.sig/);
@@ -90,7 +98,7 @@ describe('the trust root', () => {
     expect(c.fix).toContain(`gitbus trust pin --trust ${fp('alice')}`);
     const pinned = await gitbus(['trust', 'pin', '--trust', fp('alice'), '--json'], { home: delta });
     expect(pinned.code, pinned.stderr).toBe(0);
-    expect((await list(delta)).pin).toMatchObject({ version: 1, how: 'fingerprints' });
+    expect((await listCli(delta)).pin).toMatchObject({ version: 1, how: 'fingerprints' });
   });
 
   it('joining a bus with a trust root: refused without a terminal or a flag (nothing written), refused with another fingerprint, pinned with --trust or --trust-root', async () => {
@@ -115,7 +123,7 @@ describe('the trust root', () => {
     const digest = (await list(alpha)).accepted?.digest ?? '';
     const gamma = await gitbus(['join', bus.remote, '--node', 'gamma', '--trust-root', digest, '--json'], { home: bus.home('gamma') });
     expect(gamma.code, gamma.stderr).toBe(0);
-    expect((await list(bus.home('gamma'))).pin).toMatchObject({ version: 1, how: 'digest' });
+    expect((await listCli(bus.home('gamma'))).pin).toMatchObject({ version: 1, how: 'digest' });
   });
 
   it('an admin adds a signer: the node accepts version 2', async () => {
