@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { parse } from 'yaml';
 import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { showJson } from '../helpers/bus-read.js';
 import { branchFiles, editNode, makeProject, pushHandoffs } from '../helpers/project.js';
 import { until } from '../helpers/wait.js';
 
@@ -32,10 +33,13 @@ function frontmatter(text: string): Record<string, unknown> {
   return parse(text.split('---\n')[1] ?? '') as Record<string, unknown>;
 }
 
+/**
+ * What `gitbus show ID --json` says on alpha, read in the test's process (test/helpers/bus-read.ts): the claims,
+ * handoffs and responses the tests check are what the CLI and the watchers wrote; resume, dispatch, worktrees and
+ * prune, what the tests are about, run as CLI processes.
+ */
 async function shown(id: string): Promise<Shown> {
-  const r = await gitbus(['show', id, '--json'], { home: bus.home('alpha') });
-  expect(r.code, r.stderr).toBe(0);
-  return json<Shown>(r);
+  return showJson<Shown>(bus.home('alpha'), id);
 }
 
 async function file(id: string, prefix: string): Promise<Record<string, unknown>> {
