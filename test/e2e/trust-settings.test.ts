@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { statusJson } from '../helpers/bus-read.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
@@ -43,6 +44,8 @@ const status = async (home: string) => {
   expect(r.code, r.stderr).toBe(0);
   return json<Status>(r);
 };
+/** The task's state as boss sees it, read in the test's process (test/helpers/bus-read.ts): for the waits, polled every 200 ms. */
+const stateOnBoss = async (id: string) => (await statusJson<Status>(boss)).tasks.find((t) => t.id === id)?.state;
 
 async function admin(args: string[]): Promise<Record<string, unknown>> {
   const r = await gitbus([...args, '--key', key('alice'), '--json'], { home: boss });
@@ -95,11 +98,13 @@ describe('bus settings fixed by the trust root', () => {
   it('with lease: 3s pushed into gitbus.yaml while w runs a task, pinned v does not reclaim it, shows the override, and the task ends once', async () => {
     const go = join(bus.dir, 'go');
     const runs = join(bus.dir, 'runs');
-    const d = await gitbus(['dispatch', 'long', '--command', `echo run >> ${runs}; for i in $(seq 1 400); do [ -e ${go} ] && break; sleep 0.05; done`, '--json', '--no-git'], { home: boss, env: NO_GIT_KEY });
+    // The task waits for the test's gate for up to 2 minutes (2,400 x 50 ms): at load 25 the steps below took over
+    // a minute, and a task that ended by itself first no longer tests a reclaim.
+    const d = await gitbus(['dispatch', 'long', '--command', `echo run >> ${runs}; for i in $(seq 1 2400); do [ -e ${go} ] && break; sleep 0.05; done`, '--json', '--no-git'], { home: boss, env: NO_GIT_KEY });
     expect(d.code, d.stderr).toBe(0);
     const id = json<{ id: string }>(d).id;
     const ww: WatcherProcess = startWatcher(w, ['--poll', '1s'], children);
-    await until('w to claim the task', async () => (await status(boss)).tasks.find((t) => t.id === id)?.state === 'claimed', 15_000, () => ww.stderr());
+    await until('w to claim the task', async () => (await stateOnBoss(id)) === 'claimed', 15_000, () => ww.stderr());
 
     pushSettings({ lease: '3s', maxAttempts: 99 });
     const tampered = Date.now();
@@ -137,12 +142,12 @@ describe('bus settings fixed by the trust root', () => {
     expect(doctor.checks.find((c) => c.name === 'trust.settings')).toMatchObject({ status: 'warn', detail: expect.stringContaining('gitbus.yaml says lease 3s; trust version 1 says 5m') });
 
     writeFileSync(go, '');
-    await until('the task to end', async () => (await status(boss)).tasks.find((t) => t.id === id)?.state === 'succeeded', 15_000, () => ww.stderr());
+    await until('the task to end', async () => (await stateOnBoss(id)) === 'succeeded', 15_000, () => ww.stderr());
     expect(readFileSync(runs, 'utf8')).toBe('run\n');
     expect(vw.events().filter((e) => e.type === 'claimed' || e.type === 'reaped')).toEqual([]);
     for (const x of [ww, vw]) x.child.kill('SIGTERM');
     await Promise.all([ww.exited, vw.exited]);
-  }, 60_000);
+  }, 150_000);
 
   it('trust settings refuses values gitbus.yaml\'s own rules refuse, and writes nothing', async () => {
     const refused = async (args: string[], message: RegExp) => {
