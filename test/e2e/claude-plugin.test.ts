@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, CLI, ROOT, TEST_CACHE_HOME, gitbus, json, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { claimAndRespond } from '../helpers/bus-read.js';
 import { until } from '../helpers/wait.js';
 
 /**
@@ -187,12 +188,11 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
   let late: string;
 
   const hook = async (event: string, input: string) => gitbus(['hook', 'claude', event], { home: laptop, input });
-  /** The worker's side: claim and respond, as a watcher or a person on gpu-box would. */
-  const finish = async (id: string, status: string, summary: string) => {
-    expect((await gitbus(['claim', id], { home: gpu })).code).toBe(0);
-    const r = await gitbus(['respond', id, '--status', status, '--summary', summary], { home: gpu });
-    expect(r.code, r.stderr).toBe(0);
-  };
+  /**
+   * The worker's side: claim and respond, as a watcher or a person on gpu-box would, in the test's process
+   * (test/helpers/bus-read.ts): these tests are about what the laptop's hooks hear of it.
+   */
+  const finish = async (id: string, status: 'succeeded' | 'failed', summary: string) => claimAndRespond(gpu, id, { status, summary });
 
   beforeAll(async () => {
     bus = await makeBus({ node: 'laptop' });
