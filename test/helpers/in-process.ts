@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BusContext } from '../../bus/context.js';
 import type { Handoff } from '../../schemas/handoff.js';
+import type { InitOptions } from '../../bus/ops/init.js';
+import type { JoinOptions } from '../../bus/ops/join.js';
 import { gitbus, json, ROOT } from './cli.js';
 
 /**
@@ -22,12 +24,15 @@ type Ops = {
   showTask: typeof import('../../bus/ops/query.js').showTask;
   listQueue: typeof import('../../bus/queue.js').listQueue;
   busStatus: typeof import('../../bus/ops/status.js').busStatus;
+  claim: typeof import('../../bus/ops/claim.js').claim;
+  initBus: typeof import('../../bus/ops/init.js').initBus;
+  joinBus: typeof import('../../bus/ops/join.js').joinBus;
 };
 let loaded: Promise<Ops> | undefined;
 function ops(): Promise<Ops> {
   const load = async (): Promise<Ops> => {
     const from = (path: string) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
-    const [context, dispatch, target, body, signing, query, queue, status] = (await Promise.all([
+    const [context, dispatch, target, body, signing, query, queue, status, claim, init, join_] = (await Promise.all([
       from('bus/context.js'),
       from('bus/ops/dispatch.js'),
       from('bus/ops/dispatch-target.js'),
@@ -36,16 +41,19 @@ function ops(): Promise<Ops> {
       from('bus/ops/query.js'),
       from('bus/queue.js'),
       from('bus/ops/status.js'),
-    ])) as [Pick<Ops, 'openBus'>, Pick<Ops, 'dispatch'>, Pick<Ops, 'dispatchTargetProblem'>, Pick<Ops, 'handoffBody'>, Pick<Ops, 'commandSigner'>, Pick<Ops, 'showTask'>, Pick<Ops, 'listQueue'>, Pick<Ops, 'busStatus'>];
-    return { openBus: context.openBus, dispatch: dispatch.dispatch, dispatchTargetProblem: target.dispatchTargetProblem, handoffBody: body.handoffBody, commandSigner: signing.commandSigner, showTask: query.showTask, listQueue: queue.listQueue, busStatus: status.busStatus };
+      from('bus/ops/claim.js'),
+      from('bus/ops/init.js'),
+      from('bus/ops/join.js'),
+    ])) as [Pick<Ops, 'openBus'>, Pick<Ops, 'dispatch'>, Pick<Ops, 'dispatchTargetProblem'>, Pick<Ops, 'handoffBody'>, Pick<Ops, 'commandSigner'>, Pick<Ops, 'showTask'>, Pick<Ops, 'listQueue'>, Pick<Ops, 'busStatus'>, Pick<Ops, 'claim'>, Pick<Ops, 'initBus'>, Pick<Ops, 'joinBus'>];
+    return { openBus: context.openBus, dispatch: dispatch.dispatch, dispatchTargetProblem: target.dispatchTargetProblem, handoffBody: body.handoffBody, commandSigner: signing.commandSigner, showTask: query.showTask, listQueue: queue.listQueue, busStatus: status.busStatus, claim: claim.claim, initBus: init.initBus, joinBus: join_.joinBus };
   };
   return (loaded ??= load());
 }
 
 /** Runs `body` on the bus of `home` as a command would (bus/context.ts openBus), closing it after. */
-async function withBus<T>(home: string, body: (ctx: BusContext, o: Ops) => Promise<T>): Promise<T> {
+async function withBus<T>(home: string, body: (ctx: BusContext, o: Ops) => Promise<T>, actor?: string): Promise<T> {
   const o = await ops();
-  const ctx = await o.openBus(home);
+  const ctx = await o.openBus(home, actor);
   try {
     return await body(ctx, o);
   } finally {
@@ -132,4 +140,21 @@ export function showInProcess<T = Record<string, unknown>>(home: string, id: str
  */
 export function statusInProcess<T = Record<string, unknown>>(home: string): Promise<T> {
   return readLikeCommand<T>(home, ['status'], (ctx, o) => o.busStatus(ctx, {}));
+}
+
+/** `gitbus claim ID --json` by `actor` (what GITBUS_ACTOR says to the command; default as the command's) in this process. */
+export function claimInProcess(home: string, id: string, actor?: string): Promise<{ id: string; attempt: number }> {
+  return withBus(home, (ctx, o) => o.claim(ctx, { id }), actor);
+}
+
+/**
+ * `gitbus init` and `gitbus join` in this process with options as initBus and joinBus take them (makeBus in
+ * test/helpers/bus.ts does this from CLI flags), for a bus a test sets up its own way (another remote path, a
+ * join over HTTP). joinBus's trust is {} unless given: what the CLI does without --trust when no terminal can ask.
+ */
+export async function initInProcess(home: string, opts: InitOptions): Promise<void> {
+  await (await ops()).initBus(home, opts);
+}
+export async function joinInProcess(home: string, url: string, opts: JoinOptions): Promise<void> {
+  await (await ops()).joinBus(home, url, { trust: {}, ...opts });
 }
