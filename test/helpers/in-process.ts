@@ -25,6 +25,7 @@ type Ops = {
   listQueue: typeof import('../../bus/queue.js').listQueue;
   busStatus: typeof import('../../bus/ops/status.js').busStatus;
   claim: typeof import('../../bus/ops/claim.js').claim;
+  cancel: typeof import('../../bus/ops/cancel.js').cancel;
   initBus: typeof import('../../bus/ops/init.js').initBus;
   joinBus: typeof import('../../bus/ops/join.js').joinBus;
 };
@@ -32,7 +33,7 @@ let loaded: Promise<Ops> | undefined;
 function ops(): Promise<Ops> {
   const load = async (): Promise<Ops> => {
     const from = (path: string) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
-    const [context, dispatch, target, body, signing, query, queue, status, claim, init, join_] = (await Promise.all([
+    const [context, dispatch, target, body, signing, query, queue, status, claim, cancel, init, join_] = (await Promise.all([
       from('bus/context.js'),
       from('bus/ops/dispatch.js'),
       from('bus/ops/dispatch-target.js'),
@@ -42,10 +43,11 @@ function ops(): Promise<Ops> {
       from('bus/queue.js'),
       from('bus/ops/status.js'),
       from('bus/ops/claim.js'),
+      from('bus/ops/cancel.js'),
       from('bus/ops/init.js'),
       from('bus/ops/join.js'),
-    ])) as [Pick<Ops, 'openBus'>, Pick<Ops, 'dispatch'>, Pick<Ops, 'dispatchTargetProblem'>, Pick<Ops, 'handoffBody'>, Pick<Ops, 'commandSigner'>, Pick<Ops, 'showTask'>, Pick<Ops, 'listQueue'>, Pick<Ops, 'busStatus'>, Pick<Ops, 'claim'>, Pick<Ops, 'initBus'>, Pick<Ops, 'joinBus'>];
-    return { openBus: context.openBus, dispatch: dispatch.dispatch, dispatchTargetProblem: target.dispatchTargetProblem, handoffBody: body.handoffBody, commandSigner: signing.commandSigner, showTask: query.showTask, listQueue: queue.listQueue, busStatus: status.busStatus, claim: claim.claim, initBus: init.initBus, joinBus: join_.joinBus };
+    ])) as [Pick<Ops, 'openBus'>, Pick<Ops, 'dispatch'>, Pick<Ops, 'dispatchTargetProblem'>, Pick<Ops, 'handoffBody'>, Pick<Ops, 'commandSigner'>, Pick<Ops, 'showTask'>, Pick<Ops, 'listQueue'>, Pick<Ops, 'busStatus'>, Pick<Ops, 'claim'>, Pick<Ops, 'cancel'>, Pick<Ops, 'initBus'>, Pick<Ops, 'joinBus'>];
+    return { openBus: context.openBus, dispatch: dispatch.dispatch, dispatchTargetProblem: target.dispatchTargetProblem, handoffBody: body.handoffBody, commandSigner: signing.commandSigner, showTask: query.showTask, listQueue: queue.listQueue, busStatus: status.busStatus, claim: claim.claim, cancel: cancel.cancel, initBus: init.initBus, joinBus: join_.joinBus };
   };
   return (loaded ??= load());
 }
@@ -145,6 +147,11 @@ export function statusInProcess<T = Record<string, unknown>>(home: string): Prom
 /** `gitbus claim ID --json` by `actor` (what GITBUS_ACTOR says to the command; default as the command's) in this process. */
 export function claimInProcess(home: string, id: string, actor?: string): Promise<{ id: string; attempt: number }> {
   return withBus(home, (ctx, o) => o.claim(ctx, { id }), actor);
+}
+
+/** `gitbus cancel ID` in this process (signed where this node signs, as the command does), for a test's cleanup. */
+export async function cancelInProcess(home: string, id: string, reason?: string): Promise<void> {
+  await withBus(home, async (ctx, o) => o.cancel(ctx, id, reason, undefined, await o.commandSigner(ctx)));
 }
 
 /**
