@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { BIN, gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
+import { cancelInProcess, statusInProcess } from '../helpers/in-process.js';
 
 /**
  * Refusals that come before anything is written: bad flag values (exit 2, naming the flag), tasks addressed to a
@@ -26,7 +27,8 @@ afterAll(async () => {
 });
 
 const home = () => bus.home('alpha');
-const tasks = async () => json<{ tasks: { id: string }[] }>(await gitbus(['status', '--json'], { home: home() })).tasks;
+// What is on the bus, read as `status --json` reads it, in this process: the refusals are the subject, not status.
+const tasks = async () => (await statusInProcess<{ tasks: { id: string }[] }>(home())).tasks;
 
 const BIG_BODY = join(mkdtempSync(join(tmpdir(), 'gitbus-bigbody-')), 'big.md');
 writeFileSync(BIG_BODY, 'x'.repeat(300 * 1024));
@@ -124,7 +126,7 @@ describe('dispatch and run to a node that could never claim the task', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect((await tasks()).map((t) => t.id)).toContain(json<{ id: string }>(forced).id);
     expect(json<{ warnings: string[] }>(forced).warnings.join('\n')).toContain('ghost');
-    await gitbus(['cancel', json<{ id: string }>(forced).id], { home: home() });
+    await cancelInProcess(home(), json<{ id: string }>(forced).id);
   });
 
   it('dispatch --to a node without the runner or the labels is refused (exit 5, NODE_CANNOT_RUN); manual tasks and able nodes pass', async () => {
@@ -141,7 +143,8 @@ describe('dispatch and run to a node that could never claim the task', () => {
     expect(manual.code, manual.stderr).toBe(0);
     const able = await gitbus(['dispatch', 'build', '--to', 'worker', '--command', 'make', '--no-git', '--json'], { home: home() });
     expect(able.code, able.stderr).toBe(0);
-    for (const r of [manual, able]) await gitbus(['cancel', json<{ id: string }>(r).id], { home: home() });
+    // Not left for the watcher of the last test to run.
+    for (const r of [manual, able]) await cancelInProcess(home(), json<{ id: string }>(r).id);
   });
 
   it('run to an unknown node or one without the shell runner is refused before dispatching', async () => {

@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BIN, gitbus, json, tempDir } from '../helpers/cli.js';
+import { BIN, tempDir } from '../helpers/cli.js';
+import { claimInProcess, dispatchInProcess, initInProcess, joinInProcess, showInProcess } from '../helpers/in-process.js';
 import { makeBus } from '../helpers/bus.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { until } from '../helpers/wait.js';
@@ -34,14 +35,17 @@ function startWatcher(home: string, args: string[]): { child: ChildProcess; even
   return { child, events: () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event), stderr: () => err, exited };
 }
 
-/** A bus on a bare repository that node `boss` uses by path and node `worker` (runner shell) over HTTP. */
-async function httpBus(initArgs: string[], answer?: (path: string) => number | null) {
+/**
+ * A bus on a bare repository that node `boss` uses by path and node `worker` (runner shell) over HTTP. The bus
+ * is set up, and tasks dispatched, in this process (test/helpers/in-process.ts): the watcher's requests are the
+ * subject, not init, join or dispatch.
+ */
+async function httpBus(settings: { heartbeat: string; lease: string }, answer?: (path: string) => number | null) {
   const dir = await tempDir('gitbus-polite-');
   cleanups.push(dir.cleanup);
   const remote = join(dir.path, 'srv', 'bus.git');
   const home = (name: string) => join(dir.path, `home-${name}`);
-  const init = await gitbus(['init', '--remote', remote, '--node', 'boss', ...initArgs, '--json'], { home: home('boss') });
-  expect(init.code, init.stderr).toBe(0);
+  await initInProcess(home('boss'), { remote, node: 'boss', ...settings });
   const server: GitHttpServer = await startGitHttpServer({
     projectRoot: dirname(remote),
     // A stand-in for a git server that is down behind its proxy: every request answered with this status.
@@ -54,12 +58,11 @@ async function httpBus(initArgs: string[], answer?: (path: string) => number | n
     },
   });
   cleanups.push(() => server.close());
-  const joined = await gitbus(['join', `${server.url}/bus.git`, '--node', 'worker', '--runner', 'shell', '--json'], { home: home('worker') });
-  expect(joined.code, joined.stderr).toBe(0);
+  await joinInProcess(home('worker'), `${server.url}/bus.git`, { node: 'worker', runners: ['shell'] });
   const dispatch = async (args: string[]) => {
-    const d = await gitbus(['dispatch', ...args, '--no-git', '--json'], { home: home('boss') });
-    expect(d.code, d.stderr).toBe(0);
-    return json<{ id: string }>(d).id;
+    const id = await dispatchInProcess(home('boss'), args);
+    if (id === null) throw new Error(`dispatch ${args.join(' ')}: flags the in-process dispatch does not take`);
+    return id;
   };
   return { remote, home, server, dispatch };
 }
@@ -69,7 +72,7 @@ const isListing = (r: { method: string; path: string }) => r.method === 'GET' &&
 describe('polite polling', () => {
   it('an idle watcher lists the remote refs once per wake and fetches nothing; work still gets claimed', async () => {
     // A long heartbeat keeps heartbeats (a listing and a push each) out of the count.
-    const bus = await httpBus(['--heartbeat', '10m', '--lease', '30m']);
+    const bus = await httpBus({ heartbeat: '10m', lease: '30m' });
     // Not empty, but nothing for this node: a task for another node, a schedule due next year, and a task waiting
     // for one that is neither live nor archived (each wake asks the archive about it).
     await bus.dispatch(['for the boss only', '--to', 'boss', '--command', 'true', '--force']);
@@ -105,7 +108,7 @@ describe('polite polling', () => {
 
   it('a remote that is down is reported once, tried with growing gaps, and work dispatched meanwhile is done when it is back', async () => {
     let broken = false;
-    const bus = await httpBus(['--heartbeat', '10m', '--lease', '30m'], () => (broken ? 503 : null));
+    const bus = await httpBus({ heartbeat: '10m', lease: '30m' }, () => (broken ? 503 : null));
     const w = startWatcher(bus.home('worker'), ['--poll', '1s', '--retry', '500ms', '--retry-max', '4s']);
     await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 60_000, w.stderr);
     await until('a first listing', () => bus.server.requests.some(isListing), 10_000);
@@ -137,7 +140,7 @@ describe('polite polling', () => {
     expect(up?.attempts).toBeGreaterThanOrEqual(5);
     expect(up?.downForMs).toBeGreaterThan(3_000);
     await until('the task dispatched meanwhile to be done', () => w.events().some((e) => e.type === 'finished' && e.id === id), 30_000);
-    const shown = json<{ state: string }>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
+    const shown = await showInProcess<{ state: string }>(bus.home('boss'), id);
     expect(shown.state).toBe('succeeded');
     expect(w.events().filter((e) => e.type === 'remote-down')).toHaveLength(1);
     w.child.kill('SIGTERM');
@@ -175,8 +178,7 @@ describe('polite polling', () => {
     const w = await bus.addNode('worker', [], ['--runner', 'shell']);
     // A claim the worker's watcher held when it died: released at start-up, here once the remote is back.
     const held = await bus.dispatch('boss', ['held before the crash', '--command', 'true', '--to', 'worker']);
-    const c = await gitbus(['claim', held, '--json'], { home: w, env: { GITBUS_ACTOR: 'watcher' } });
-    expect(c.code, c.stderr).toBe(0);
+    await claimInProcess(w, held, 'watcher');
     const away = `${bus.remote}.away`;
     renameSync(bus.remote, away);
     // No --poll: the poll interval comes from the bus settings in the clone, since the remote cannot be read.

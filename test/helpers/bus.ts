@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { InitOptions } from '../../bus/ops/init.js';
 import type { JoinOptions } from '../../bus/ops/join.js';
 import { gitCli, gitbus, json, ROOT, tempDir } from './cli.js';
+import { dispatchInProcess } from './in-process.js';
 
 /**
  * A bus on a local bare remote with a first node; more nodes join with `addNode`.
@@ -47,7 +48,10 @@ export async function makeBus(opts: { node?: string; labels?: string[]; initArgs
       if (j.code !== 0) throw new Error(`join ${name} failed: ${j.stderr}`);
       return home(name);
     },
+    /** `gitbus dispatch ARGS --no-git` by `node`: in this process when its flags allow (test/helpers/in-process.ts). */
     async dispatch(node: string, args: string[]) {
+      const id = await dispatchInProcess(home(node), args).catch(failed('dispatch'));
+      if (id !== null) return id;
       const d = await gitbus(['dispatch', ...args, '--json', '--no-git'], { home: home(node) });
       if (d.code !== 0) throw new Error(`dispatch failed: ${d.stderr}`);
       return json<{ id: string }>(d).id;
