@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { claimAndRespond } from '../helpers/bus-read.js';
+import { claimAndRespond } from '../helpers/in-process.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 
 /**

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, CLI, ROOT, TEST_CACHE_HOME, gitbus, json, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { claimAndRespond } from '../helpers/bus-read.js';
+import { claimAndRespond } from '../helpers/in-process.js';
 import { until } from '../helpers/wait.js';
 
 /**

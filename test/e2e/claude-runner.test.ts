@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { showJson } from '../helpers/bus-read.js';
+import { showInProcess } from '../helpers/in-process.js';
 import { flag, grant } from '../helpers/claude.js';
 
 /**
@@ -57,7 +57,7 @@ async function watchOnce(home: string, env: NodeJS.ProcessEnv = {}): Promise<{ i
 
 /** The task's response as boss sees it, read in the test's process (test/helpers/bus-read.ts): what the runner wrote is the subject, not show. */
 async function response(id: string): Promise<{ data: ResponseData; text: string }> {
-  const shown = await showJson<Shown>(bus.home('boss'), id);
+  const shown = await showInProcess<Shown>(bus.home('boss'), id);
   const text = shown.files.find((f) => f.path === `responses/${id}.md`)?.text;
   if (text === undefined) throw new Error(`no response for ${id}: ${JSON.stringify(shown)}`);
   const front = /^---\n([\s\S]*?)\n---\n/.exec(text)?.[1] ?? '';
@@ -162,7 +162,7 @@ describe('the claude runner', () => {
     // Nothing granted or asked: no flags beyond the output format and the session its claim recorded.
     expect(call.argv).toEqual(['--print', '--output-format', 'stream-json', '--verbose', '--session-id', expect.stringMatching(/^[0-9a-f-]{36}$/)]);
     const sessionArg = call.argv[5];
-    const shown = await showJson<{ files: { path: string; text: string }[] }>(envNode, id);
+    const shown = await showInProcess<{ files: { path: string; text: string }[] }>(envNode, id);
     expect(shown.files.find((f) => f.path.startsWith('claims/'))?.text).toContain(`session: ${sessionArg}`);
   });
 

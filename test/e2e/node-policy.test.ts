@@ -7,7 +7,7 @@ import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
-import { showJson, statusJson } from '../helpers/bus-read.js';
+import { showInProcess, statusInProcess } from '../helpers/in-process.js';
 
 /**
  * Node policy (node.yaml `policy:`, issue 11 point 4) with real watcher processes: node w accepts at most shell
@@ -39,7 +39,7 @@ async function dispatch(args: string[], input?: string): Promise<string> {
 async function ended(id: string): Promise<{ state: string; response: Response }> {
   let shown: Shown = { state: '', files: [] };
   await until(`${id} to end`, async () => {
-    shown = await showJson<Shown>(bus.home('boss'), id);
+    shown = await showInProcess<Shown>(bus.home('boss'), id);
     return FINAL.includes(shown.state);
   }, 45_000, () => `${JSON.stringify(shown)}\nwatcher: ${watcher.events().map((e) => JSON.stringify(e)).join('\n')}\n${watcher.stderr()}`);
   const text = shown.files.find((f) => f.path === `responses/${id}.md`)?.text ?? '';
@@ -83,7 +83,7 @@ describe('node policy', () => {
     type Status = { nodes: { node: string; card?: { runners?: string[]; policy?: Record<string, unknown> } }[] };
     let card: Status['nodes'][number]['card'];
     await until("w's card to carry its policy", async () => {
-      card = (await statusJson<Status>(bus.home('boss'))).nodes.find((n) => n.node === 'w')?.card;
+      card = (await statusInProcess<Status>(bus.home('boss'))).nodes.find((n) => n.node === 'w')?.card;
       return card?.policy !== undefined;
     }, 20_000);
     expect(card?.runners).toEqual(['manual', 'shell', 'claude']);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BIN, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
-import { showJson } from '../helpers/bus-read.js';
+import { showInProcess } from '../helpers/in-process.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
 type Logs = { source: string; text: string; state: string };
@@ -105,7 +105,7 @@ describe('task output with any bytes', () => {
     expect(seen.text).toContain('progress 100%');
 
     writeFileSync(gate, '');
-    await until('the task to succeed', async () => (await showJson<Shown>(b.home('boss'), id)).state === 'succeeded', 90_000, () => events);
+    await until('the task to succeed', async () => (await showInProcess<Shown>(b.home('boss'), id)).state === 'succeeded', 90_000, () => events);
     watcher.kill('SIGTERM');
     const lint = await gitbus(['lint', '--json'], { home: b.home('boss') });
     expect(lint.code, lint.stdout).toBe(0);

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, neutralCwd, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { showJson } from '../helpers/bus-read.js';
+import { showInProcess } from '../helpers/in-process.js';
 import { parseBusFile } from '../../schemas/bus-file.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { openBus } from '../../bus/context.js';
@@ -32,7 +32,7 @@ describe('dispatch names the code of a project', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const id = json<{ id: string }>(r).id;
     // The handoff the dispatch wrote, read back in the test's process (test/helpers/bus-read.ts): the dispatches are what these tests are about.
-    const shown = await showJson<{ files: { path: string; text: string }[] }>(home, id);
+    const shown = await showInProcess<{ files: { path: string; text: string }[] }>(home, id);
     const file = shown.files.find((f) => f.path === `handoffs/${id}.md`);
     const parsed = parseBusFile(file?.path ?? '', file?.text ?? '');
     if (!parsed.ok) throw new Error(`the handoff does not parse: ${JSON.stringify(parsed.problems)}`);
@@ -95,7 +95,7 @@ describe('dispatch names the code of a project', () => {
     const r = await dispatchIn(work, ['plain', '--no-repo']);
     const h = await handoffOf(r);
     for (const f of ['repo', 'base', 'baseCommit', 'branch'] as const) expect(h[f], f).toBeUndefined();
-    const text = (await showJson<{ files: { text: string }[] }>(home, h.id ?? '')).files[0]?.text ?? '';
+    const text = (await showInProcess<{ files: { text: string }[] }>(home, h.id ?? '')).files[0]?.text ?? '';
     expect(text).toContain('## Git state');
     expect((await dispatchIn(work, ['contradiction', '--no-repo', '--base', 'main'])).code).toBe(2);
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { showJson } from '../helpers/bus-read.js';
+import { showInProcess } from '../helpers/in-process.js';
 import { branchFiles, editNode, makeProject, pushHandoffs, showFile } from '../helpers/project.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
@@ -30,7 +30,7 @@ const children: ChildProcess[] = [];
  * read the responses the nodes wrote back; the CLI's show and status as text are asserted where they matter.
  */
 async function shown(id: string, home = bus.home('alpha')): Promise<Shown> {
-  return showJson<Shown>(home, id);
+  return showInProcess<Shown>(home, id);
 }
 
 function frontmatter(text: string): Record<string, unknown> {

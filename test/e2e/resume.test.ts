@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { parse } from 'yaml';
 import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { showJson } from '../helpers/bus-read.js';
+import { showInProcess } from '../helpers/in-process.js';
 import { branchFiles, editNode, makeProject, pushHandoffs } from '../helpers/project.js';
 import { until } from '../helpers/wait.js';
 
@@ -39,7 +39,7 @@ function frontmatter(text: string): Record<string, unknown> {
  * prune, what the tests are about, run as CLI processes.
  */
 async function shown(id: string): Promise<Shown> {
-  return showJson<Shown>(bus.home('alpha'), id);
+  return showInProcess<Shown>(bus.home('alpha'), id);
 }
 
 async function file(id: string, prefix: string): Promise<Record<string, unknown>> {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BIN, CLI, gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
-import { statusJson } from '../helpers/bus-read.js';
+import { statusInProcess } from '../helpers/in-process.js';
 
 type Ran = { id: string; node: string | null; status: string; exitCode: number | null; output: string };
 type Attach = { id: string; node: string; local: boolean; command: string };
@@ -120,7 +120,7 @@ describe.skipIf(!hasTmux)('gitbus attach', () => {
     expect(notTmux.stderr).toContain('fix:');
 
     startWatcher(worker, { GITBUS_TMUX_SOCKET: SOCKET });
-    await until('the tmux task to be claimed', async () => (await statusJson<Status>(home)).tasks.find((x) => x.id === id)?.state === 'claimed');
+    await until('the tmux task to be claimed', async () => (await statusInProcess<Status>(home)).tasks.find((x) => x.id === id)?.state === 'claimed');
     await until('its session', () => spawnSync('tmux', ['-S', SOCKET, 'has-session', '-t', `=gitbus-${id}`], { timeout: 10_000 }).status === 0);
 
     const nodes = json<Card>(await gitbus(['status', '--json'], { home })).nodes;

@@ -10,7 +10,7 @@ import { pushFiles } from '../helpers/push-access.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
-import { showJson } from '../helpers/bus-read.js';
+import { showInProcess } from '../helpers/in-process.js';
 
 /**
  * Signed handoffs enforced (issue 11 point 3, first half), with real ssh-keygen keys and the CLI and a watcher as
@@ -77,7 +77,7 @@ function sshSign(id: string, name: string, namespace: string): string {
 async function ended(id: string): Promise<{ state: string; reason: string }> {
   let shown: { state: string; files: { path: string; text: string }[] } = { state: '', files: [] };
   await until(`${id} to end`, async () => {
-    shown = await showJson<typeof shown>(boss, id);
+    shown = await showInProcess<typeof shown>(boss, id);
     return FINAL.includes(shown.state);
   }, 20_000, () => `${JSON.stringify(shown)}\n${watcher.stderr()}`);
   const text = shown.files.find((f) => f.path === `responses/${id}.md`)?.text ?? '';

@@ -10,7 +10,7 @@ import { pushFiles, removeFiles } from '../helpers/push-access.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
-import { showJson } from '../helpers/bus-read.js';
+import { showInProcess } from '../helpers/in-process.js';
 
 /**
  * Files a node writes in its own name, under trust (issue 11 point 3, second half), with real ssh-keygen keys and
@@ -107,7 +107,7 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     writeFileSync(go, '');
     let end: { state: string; files: { path: string; text: string }[]; forged: Forged[] } = { state: '', files: [], forged: [] };
     await until('the task to end', async () => {
-      end = await showJson<typeof end>(boss, id);
+      end = await showInProcess<typeof end>(boss, id);
       return FINAL.includes(end.state);
     }, 20_000, () => `${JSON.stringify(end)}\n${watcher.stderr()}`);
     expect(end.state).toBe('succeeded');

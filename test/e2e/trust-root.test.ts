@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { trustListJson } from '../helpers/bus-read.js';
+import { trustListInProcess } from '../helpers/in-process.js';
 import { fingerprintOf } from '../helpers/ssh-keys.js';
 import { applyEdit, renderVersion } from '../../bus/trust/change.js';
 import { parseVersion } from '../../bus/trust/version-content.js';
@@ -57,7 +57,7 @@ describe('the trust root', () => {
    * list` calls (test/helpers/bus-read.ts): the tests read it after each step; the command itself runs as a
    * process once per node kind below (an admin's, a node pinned later, one pinned at join).
    */
-  const list = async (home: string): Promise<ListView> => trustListJson<ListView>(home);
+  const list = async (home: string): Promise<ListView> => trustListInProcess<ListView>(home);
   const ok = async (args: string[], home: string) => {
     const r = await gitbus([...args, '--json'], { home });
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);

@@ -14,7 +14,7 @@ import { pushFiles } from '../helpers/push-access.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
-import { showJson } from '../helpers/bus-read.js';
+import { showInProcess } from '../helpers/in-process.js';
 
 /**
  * Schedules on a bus whose trust root the worker pinned (issue 11): a watcher dispatches a schedule's instances
@@ -73,7 +73,7 @@ async function ended(id: string): Promise<{ state: string; reason: string }> {
   let shown: { state: string; files: { path: string; text: string }[] } = { state: '', files: [] };
   await until(`${id} to end`, async () => {
     // Not on the bus yet (the schedule has not dispatched it): not ended.
-    const r = await showJson<typeof shown>(boss, id).catch(() => null);
+    const r = await showInProcess<typeof shown>(boss, id).catch(() => null);
     if (r === null) return false;
     shown = r;
     return FINAL.includes(shown.state);

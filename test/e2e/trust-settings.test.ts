@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { statusJson } from '../helpers/bus-read.js';
+import { statusInProcess } from '../helpers/in-process.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
@@ -45,7 +45,7 @@ const status = async (home: string) => {
   return json<Status>(r);
 };
 /** The task's state as boss sees it, read in the test's process (test/helpers/bus-read.ts): for the waits, polled every 200 ms. */
-const stateOnBoss = async (id: string) => (await statusJson<Status>(boss)).tasks.find((t) => t.id === id)?.state;
+const stateOnBoss = async (id: string) => (await statusInProcess<Status>(boss)).tasks.find((t) => t.id === id)?.state;
 
 async function admin(args: string[]): Promise<Record<string, unknown>> {
   const r = await gitbus([...args, '--key', key('alice'), '--json'], { home: boss });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BIN, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
-import { statusJson } from '../helpers/bus-read.js';
+import { statusInProcess } from '../helpers/in-process.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
 
@@ -181,7 +181,7 @@ describe.concurrent('gitbus watch', () => {
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push(await bus.dispatch('dispatcher', [`task ${i}`, '--command', `echo task ${i} on $(basename "$GITBUS_HOME")`]));
     await until('every task to be answered', async () => {
-      const s = await statusJson<{ tasks: { id: string; state: string }[] }>(bus.home('dispatcher'));
+      const s = await statusInProcess<{ tasks: { id: string; state: string }[] }>(bus.home('dispatcher'));
       return ids.every((id) => s.tasks.find((t) => t.id === id)?.state === 'succeeded');
     });
     for (const w of watchers) w.child.kill('SIGTERM');

@@ -4,6 +4,7 @@ import type { BusContext } from '../../bus/context.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import type { InitOptions } from '../../bus/ops/init.js';
 import type { JoinOptions } from '../../bus/ops/join.js';
+import type { RespondInput } from '../../bus/ops/respond.js';
 import { gitbus, json, ROOT } from './cli.js';
 
 /**
@@ -26,6 +27,8 @@ type Ops = {
   busStatus: typeof import('../../bus/ops/status.js').busStatus;
   claim: typeof import('../../bus/ops/claim.js').claim;
   cancel: typeof import('../../bus/ops/cancel.js').cancel;
+  respond: typeof import('../../bus/ops/respond.js').respond;
+  trustList: typeof import('../../bus/trust/view.js').trustList;
   initBus: typeof import('../../bus/ops/init.js').initBus;
   joinBus: typeof import('../../bus/ops/join.js').joinBus;
 };
@@ -33,7 +36,7 @@ let loaded: Promise<Ops> | undefined;
 function ops(): Promise<Ops> {
   const load = async (): Promise<Ops> => {
     const from = (path: string) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
-    const [context, dispatch, target, body, signing, query, queue, status, claim, cancel, init, join_] = (await Promise.all([
+    const [context, dispatch, target, body, signing, query, queue, status, claim, cancel, respond, view, init, join_] = (await Promise.all([
       from('bus/context.js'),
       from('bus/ops/dispatch.js'),
       from('bus/ops/dispatch-target.js'),
@@ -44,10 +47,12 @@ function ops(): Promise<Ops> {
       from('bus/ops/status.js'),
       from('bus/ops/claim.js'),
       from('bus/ops/cancel.js'),
+      from('bus/ops/respond.js'),
+      from('bus/trust/view.js'),
       from('bus/ops/init.js'),
       from('bus/ops/join.js'),
-    ])) as [Pick<Ops, 'openBus'>, Pick<Ops, 'dispatch'>, Pick<Ops, 'dispatchTargetProblem'>, Pick<Ops, 'handoffBody'>, Pick<Ops, 'commandSigner'>, Pick<Ops, 'showTask'>, Pick<Ops, 'listQueue'>, Pick<Ops, 'busStatus'>, Pick<Ops, 'claim'>, Pick<Ops, 'cancel'>, Pick<Ops, 'initBus'>, Pick<Ops, 'joinBus'>];
-    return { openBus: context.openBus, dispatch: dispatch.dispatch, dispatchTargetProblem: target.dispatchTargetProblem, handoffBody: body.handoffBody, commandSigner: signing.commandSigner, showTask: query.showTask, listQueue: queue.listQueue, busStatus: status.busStatus, claim: claim.claim, cancel: cancel.cancel, initBus: init.initBus, joinBus: join_.joinBus };
+    ])) as [Pick<Ops, 'openBus'>, Pick<Ops, 'dispatch'>, Pick<Ops, 'dispatchTargetProblem'>, Pick<Ops, 'handoffBody'>, Pick<Ops, 'commandSigner'>, Pick<Ops, 'showTask'>, Pick<Ops, 'listQueue'>, Pick<Ops, 'busStatus'>, Pick<Ops, 'claim'>, Pick<Ops, 'cancel'>, Pick<Ops, 'respond'>, Pick<Ops, 'trustList'>, Pick<Ops, 'initBus'>, Pick<Ops, 'joinBus'>];
+    return { openBus: context.openBus, dispatch: dispatch.dispatch, dispatchTargetProblem: target.dispatchTargetProblem, handoffBody: body.handoffBody, commandSigner: signing.commandSigner, showTask: query.showTask, listQueue: queue.listQueue, busStatus: status.busStatus, claim: claim.claim, cancel: cancel.cancel, respond: respond.respond, trustList: view.trustList, initBus: init.initBus, joinBus: join_.joinBus };
   };
   return (loaded ??= load());
 }
@@ -164,4 +169,33 @@ export async function initInProcess(home: string, opts: InitOptions): Promise<vo
 }
 export async function joinInProcess(home: string, url: string, opts: JoinOptions): Promise<void> {
   await (await ops()).joinBus(home, url, { trust: {}, ...opts });
+}
+
+/** `gitbus trust list --json`, read in this process (bus/trust/view.ts trustList), for a test that reads back what a node accepts. */
+export function trustListInProcess<T = Record<string, unknown>>(home: string): Promise<T> {
+  return readLikeCommand<T>(home, ['trust', 'list'], (ctx, o) => o.trustList(ctx));
+}
+
+/**
+ * The worker's side of a task as a fixture: `gitbus claim ID` and then `gitbus respond ID --status ... --summary
+ * ...` by `home`'s node, in this process, through the functions those commands call (bus/ops/claim.ts,
+ * respond.ts), for tests about what the dispatching side hears of it (hooks, collect, waits), not about claiming
+ * or responding. Like the CLI, respond without a summary or results takes the status as the summary.
+ */
+export async function claimAndRespond(home: string, id: string, answer: Omit<RespondInput, 'id'>): Promise<void> {
+  await withBus(home, async (ctx, o) => {
+    await o.claim(ctx, { id });
+    await o.respond(ctx, withSummary(id, answer));
+  });
+}
+
+/** `gitbus respond ID ...` by `home`'s node, in this process (a fixture: see claimAndRespond). */
+export async function respondInProcess(home: string, id: string, answer: Omit<RespondInput, 'id'>): Promise<void> {
+  await withBus(home, async (ctx, o) => {
+    await o.respond(ctx, withSummary(id, answer));
+  });
+}
+
+function withSummary(id: string, answer: Omit<RespondInput, 'id'>): RespondInput {
+  return { ...answer, id, ...(answer.summary === undefined && answer.results === undefined ? { summary: answer.status } : {}) };
 }
