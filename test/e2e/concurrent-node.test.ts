@@ -137,7 +137,8 @@ describe.concurrent('concurrent use of one node', () => {
       const bare = join(dir.path, 'srv', 'bus.git');
       gitCli(['init', '-q', '--bare', '--initial-branch=main', bare]);
       const f = await fleet(`busbox:${bare}`, bare, dir.path, sshd.env, ['w1', 'w2', 'w3'], 'alpha');
-      // Ten dispatches at once from alpha's home while alpha's own watcher runs (and claims some of them).
+      // Ten dispatches at once from alpha's home while alpha's own watcher runs (and fetches over the slow link; the
+      // tasks carry the label only the workers have).
       const own = startWatcher(f, 'alpha');
       await until('alpha\'s watcher started', () => own.out().includes('"type":"started"'), 60_000, own.out);
       const first = await fanOut(f, 'alpha', 10, 0, ['--label', 'worker']);
