@@ -3,6 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, tempDir } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { mainListing, readRefs } from '../helpers/refs.js';
 import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { pushHandoffs } from '../helpers/project.js';
 import { until } from '../helpers/wait.js';
@@ -15,6 +17,10 @@ import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js
  * reclaimed or rejected, and every watcher is back to work promptly.
  */
 const TASKS = 12;
+const NODES = ['n1', 'n2', 'n3'];
+/** The bus's settings: the lease of the scenario, a heartbeat of 3 s. */
+const initArgs = (leaseMs: number) => ['--lease', `${leaseMs / 1000}s`, '--heartbeat', '3s'];
+const JOIN_ARGS = ['--runner', 'shell', '--parallel', '2'];
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -27,8 +33,6 @@ interface Scenario {
   /** The bus lease; the heartbeat is 3 s, the outage lasts `outageMs`, well beyond the lease. */
   leaseMs: number;
   outageMs: number;
-  /** Where the bus lives, as nodes name it. */
-  remote: string;
   /** The bare repository on disk (for plain-git checks). */
   bare: string;
   env: NodeJS.ProcessEnv;
@@ -36,14 +40,11 @@ interface Scenario {
   restore: () => Promise<void>;
 }
 
+/** Every node's home in `dir`, home-<node>: boss, which made the bus, and the three that run its tasks. */
 async function outageRun(s: Scenario, dir: string): Promise<void> {
   const home = (n: string) => join(dir, `home-${n}`);
   const run = (args: string[], n: string) => gitbus(args, { home: home(n), env: s.env });
-  const init = await run(['init', '--remote', s.remote, '--node', 'boss', '--lease', `${s.leaseMs / 1000}s`, '--heartbeat', '3s', '--json'], 'boss');
-  expect(init.code, init.stderr).toBe(0);
-  const nodes = ['n1', 'n2', 'n3'];
-  const joins = await Promise.all(nodes.map((n) => run(['join', s.remote, '--node', n, '--runner', 'shell', '--parallel', '2', '--json'], n)));
-  for (const j of joins) expect(j.code, j.stderr).toBe(0);
+  const nodes = NODES;
   const markers = join(dir, 'markers');
   mkdirSync(markers);
   // The tasks are pushed in one plain-git commit, as a person would (the outage is the subject, not dispatch,
@@ -59,11 +60,12 @@ async function outageRun(s: Scenario, dir: string): Promise<void> {
   let cutAt = 0;
   let restoredAt = 0;
   // When each node's heartbeat moved, as seen on the remote's disk: explains a failure (who could not beat when).
+  // Read from the files (test/helpers/refs.ts): `git for-each-ref` four times a second was some 500 processes a run.
   const beats = new Map<string, number[]>();
   let lastBeat = new Map<string, string>();
   const beatWatch = setInterval(() => {
     try {
-      const now = new Map(gitCli(['--git-dir', s.bare, 'for-each-ref', '--format=%(refname:lstrip=3) %(objectname)', 'refs/gitbus/heartbeats']).trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+      const now = readRefs(s.bare, 'refs/gitbus/heartbeats/');
       for (const [n, oid] of now) if (lastBeat.get(n) !== oid) beats.set(n, [...(beats.get(n) ?? []), Date.now() - startedAt]);
       lastBeat = now;
     } catch {
@@ -72,9 +74,11 @@ async function outageRun(s: Scenario, dir: string): Promise<void> {
   }, 250);
   // Stopped on the way out too, when an expectation fails first.
   cleanups.push(async () => clearInterval(beatWatch));
-  const watchers: WatcherProcess[] = nodes.map((n) => startWatcher(home(n), ['--poll', '1s', '--retry', '1s', '--retry-max', '2s'], children, s.env));
+  // The retry waits (1 s, at most 2 s) are what bring a watcher back; the poll only finds work, and at 1 s it was
+  // three fetches a second (over SSH, three logins) for the whole run.
+  const watchers: WatcherProcess[] = nodes.map((n) => startWatcher(home(n), ['--poll', '2s', '--retry', '1s', '--retry-max', '2s'], children, s.env));
   const all = () => watchers.flatMap((w) => w.events());
-  const explain = () => `cut at ${cutAt - startedAt} ms, restored at ${restoredAt - startedAt} ms\nbeats: ${JSON.stringify(Object.fromEntries(beats))}\n${watchers.map((w, i) => `${nodes[i]}: ${w.events().map((e) => `${String(e['_at'])} ${e.type}${e.id ? ` ${e.id}` : ''}${e['attempt'] ? `.${String(e['attempt'])}` : ''}`).join(', ')}\n${w.stderr()}`).join('\n')}`;
+  const explain = () => `lease ${s.leaseMs} ms; cut at ${cutAt - startedAt} ms, restored at ${restoredAt - startedAt} ms\nbeats: ${JSON.stringify(Object.fromEntries(beats))}\n${watchers.map((w, i) => `${nodes[i]}: ${w.events().map((e) => `${String(e['_at'])} ${e.type}${e.id ? ` ${e.id}` : ''}${e['attempt'] ? `.${String(e['attempt'])}` : ''}`).join(', ')}\n${w.stderr()}`).join('\n')}`;
   // Cut once every slot runs a task: a watcher with no free slot claims nothing until a run ends (at the gate), so
   // no claim push is in flight at the cut. (A cut mid-push can land on the remote while its node sees only the
   // dropped connection; that node finds the claim when it is back and gives it up for a second attempt: a separate
@@ -94,8 +98,9 @@ async function outageRun(s: Scenario, dir: string): Promise<void> {
   await until('every watcher to be back', () => watchers.every((w) => w.events().some((e) => e.type === 'remote-up')), 30_000, explain);
   const backWithin = Date.now() - restoredAt;
 
-  // Read straight from the bare repository: a CLI process per poll would load the machine the watchers run on.
-  const responses = () => gitCli(['--git-dir', s.bare, 'ls-tree', '--name-only', 'main', 'responses/']).trim().split('\n').filter(Boolean);
+  // Read straight from the bare repository, listed again only when main moved: a CLI process per poll would load
+  // the machine the watchers run on.
+  const responses = mainListing(s.bare, 'responses');
   await until('every task to end', () => responses().length === TASKS, 120_000, explain);
 
   // One status for every task's state, and the claims straight from the bare repository: a `show` per task cost
@@ -128,20 +133,22 @@ if (!sshd_) console.warn('skipping the SSH outage test: /usr/sbin/sshd is not in
 // the outage: they run side by side.
 describe('an outage is not a death', () => {
   it.concurrent('over a local remote renamed away for longer than the lease: every task runs once, one response each, nothing lost', { timeout: 240_000 }, async () => {
-    const dir = await tempDir('gitbus-outage-');
-    cleanups.push(dir.cleanup);
-    const bare = join(dir.path, 'remote.git');
+    // The bus is the fixture, set up in this process (test/helpers/bus.ts); the outage is the subject.
+    const leaseMs = 10_000;
+    const bus = await makeBus({ node: 'boss', initArgs: initArgs(leaseMs) });
+    cleanups.push(bus.cleanup);
+    for (const n of NODES) await bus.addNode(n, [], JOIN_ARGS);
+    const bare = bus.remote;
     await outageRun(
       {
-        leaseMs: 10_000,
-        outageMs: 20_000,
-        remote: bare,
+        leaseMs,
+        outageMs: 2 * leaseMs,
         bare,
         env: {},
         cut: async () => renameSync(bare, `${bare}.away`),
         restore: async () => renameSync(`${bare}.away`, bare),
       },
-      dir.path,
+      bus.dir,
     );
   });
 
@@ -152,8 +159,16 @@ describe('an outage is not a death', () => {
     cleanups.push(dir.cleanup);
     const bare = join(dir.path, 'srv', 'bus.git');
     gitCli(['init', '-q', '--bare', '--initial-branch=main', bare]);
+    // Over SSH the nodes' init and join are CLI processes: their ssh needs the sshd's environment.
+    const remote = `busbox:${bare}`;
+    const cli = (args: string[], n: string) => gitbus([...args, '--json'], { home: join(dir.path, `home-${n}`), env: sshd.env });
     // A longer lease than over a local path: every SSH exchange costs more on a loaded machine, and a heartbeat
     // waits for the clone lock behind them (a real silence the observers would rightly act on).
-    await outageRun({ leaseMs: 12_000, outageMs: 24_000, remote: `busbox:${bare}`, bare, env: sshd.env, cut: () => sshd.stop(), restore: () => sshd.start() }, dir.path);
+    const leaseMs = 12_000;
+    const init = await cli(['init', '--remote', remote, '--node', 'boss', ...initArgs(leaseMs)], 'boss');
+    expect(init.code, init.stderr).toBe(0);
+    const joins = await Promise.all(NODES.map((n) => cli(['join', remote, '--node', n, ...JOIN_ARGS], n)));
+    for (const j of joins) expect(j.code, j.stderr).toBe(0);
+    await outageRun({ leaseMs, outageMs: 2 * leaseMs, bare, env: sshd.env, cut: () => sshd.stop(), restore: () => sshd.start() }, dir.path);
   });
 });

@@ -1,0 +1,65 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitCli } from './cli.js';
+
+/**
+ * Refs of a local repository read from its files, without a git process: a test polling a bare remote every few
+ * hundred milliseconds started a git process (and forked its own worker) at every poll. Loose refs win over
+ * packed-refs, as in git; a ref being replaced is renamed into place, so a read sees the old value or the new one.
+ */
+export function readRefs(gitDir: string, prefix: string): Map<string, string> {
+  // A repository that is not there (moved away for an outage) has no refs to tell, not none.
+  if (!existsSync(gitDir)) throw new Error(`no repository at ${gitDir}`);
+  const out = new Map<string, string>();
+  const packed = join(gitDir, 'packed-refs');
+  if (existsSync(packed)) {
+    for (const line of readFileSync(packed, 'utf8').split('\n')) {
+      const [oid, ref] = line.split(' ');
+      if (oid && ref?.startsWith(prefix)) out.set(ref.slice(prefix.length), oid);
+    }
+  }
+  const walk = (dir: string, name: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // no loose refs there
+    }
+    for (const e of entries) {
+      if (e.name.endsWith('.lock')) continue;
+      if (e.isDirectory()) walk(join(dir, e.name), `${name}${e.name}/`);
+      else {
+        try {
+          out.set(`${name}${e.name}`, readFileSync(join(dir, e.name), 'utf8').trim());
+        } catch {
+          // packed and pruned between the listing and the read: the packed value stands
+        }
+      }
+    }
+  };
+  walk(join(gitDir, prefix), '');
+  return out;
+}
+
+/** The commit `main` of a bare repository points at, or null when it has none. */
+export function mainOf(gitDir: string): string | null {
+  return readRefs(gitDir, 'refs/heads/').get('main') ?? null;
+}
+
+/**
+ * The names in folder `folder` of main's tree (`responses/x.md`, ...), listed again only when main moved: for
+ * waits that poll a bare remote until some files are there.
+ */
+export function mainListing(gitDir: string, folder: string): () => string[] {
+  let at: string | null = null;
+  let names: string[] = [];
+  return () => {
+    const head = mainOf(gitDir);
+    if (head === null) return [];
+    if (head !== at) {
+      names = gitCli(['--git-dir', gitDir, 'ls-tree', '--name-only', head, `${folder}/`]).split('\n').filter(Boolean);
+      at = head;
+    }
+    return names;
+  };
+}
