@@ -226,8 +226,15 @@ describe.skipIf(!available)('an SSH remote', () => {
         w
           .out()
           .split('\n')
+          .slice(0, -1) // the last is a line still being written, or empty
           .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as { type: string; id?: string })
+          .flatMap((l) => {
+            try {
+              return [JSON.parse(l) as { type: string; id?: string }];
+            } catch {
+              return []; // not one whole event: stderr shares `out`
+            }
+          })
           .filter((e) => e.type === 'finished')
           .map((e) => e.id),
       );
