@@ -3,6 +3,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, tempDir, type RunResult } from '../helpers/cli.js';
+import { initNode, joinNode, type InitNodeOptions } from '../helpers/fixture-ops.js';
 import { until } from '../helpers/wait.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 
@@ -60,14 +61,21 @@ const run = (home: string, skew: Skew, args: string[], timeoutMs = 60_000, env: 
 
 const ls = (remote: string, dir: string): string[] => gitCli(['--git-dir', remote, 'ls-tree', '--name-only', 'main', `${dir}/`]).split('\n').filter(Boolean).map((p) => p.slice(dir.length + 1));
 
-/** A bus on a local bare remote, first created by `node` under `skew`. */
-async function oneNodeBus(node: string, skew: Skew, extra: string[] = []) {
+/** What a node's wall clock reads under `skew` (libfaketime shifts it by exactly that). */
+const clockOf = (skew: Skew): Date => new Date(Date.now() + (skew === '+10m' ? TEN_MIN : skew === '-10m' ? -TEN_MIN : 0));
+
+/**
+ * A bus on a local bare remote, first created by `node` whose clock reads `skew`: its settings, first commit and
+ * node card are dated by that clock. The bus is these tests' fixture, not their subject: it is made in the test's
+ * process (test/helpers/fixture-ops.ts) with the skewed date, not by a CLI process under libfaketime (~0.5-0.8 s
+ * of CPU each on a loaded machine, and the file made nine of them).
+ */
+async function oneNodeBus(node: string, skew: Skew, opts: Omit<InitNodeOptions, 'node' | 'now'> = {}) {
   const dir = await tempDir('gitbus-skew-');
   cleanups.push(dir.cleanup);
   const remote = join(dir.path, 'remote.git');
   const home = join(dir.path, `home-${node}`);
-  const r = await run(home, skew, ['init', '--remote', remote, '--node', node, ...extra, '--json'], 120_000);
-  expect(r.code, r.stderr).toBe(0);
+  await initNode(home, remote, { ...opts, node, now: clockOf(skew) });
   return { dir: dir.path, remote, home };
 }
 
@@ -95,39 +103,38 @@ describe.skipIf(!available)('nodes whose clocks are ten minutes fast and slow', 
       { name: 'slow', skew: '-10m' },
     ];
     // The fast node creates the bus: its settings and first commit are dated ten minutes ahead of the others.
-    const bus = await oneNodeBus('fast', '+10m', ['--runner', 'shell', '--parallel', '3', '--lease', '12s', '--heartbeat', '2s', '--poll', '1s']);
+    const bus = await oneNodeBus('fast', '+10m', { runners: ['shell'], parallel: 3, lease: '12s', heartbeat: '2s', poll: '1s' });
     const home = (n: string) => join(bus.dir, `home-${n}`);
-    for (const n of nodes.slice(1)) {
-      const j = await run(home(n.name), n.skew, ['join', bus.remote, '--node', n.name, '--runner', 'shell', '--parallel', '3', '--json'], 120_000);
-      expect(j.code, j.stderr).toBe(0);
-    }
+    // The other two join with their cards dated by their own clocks (in the test's process too: the fixture).
+    for (const n of nodes.slice(1)) await joinNode(home(n.name), bus.remote, { node: n.name, runners: ['shell'], parallel: 3, now: clockOf(n.skew) });
     const runs = join(bus.dir, 'runs.log');
     const watchers = new Map<string, WatcherProcess>(nodes.map((n) => [n.name, startWatcher(home(n.name), ['--poll', '500ms'], children, skewEnv(n.skew))]));
     const explain = () => [...watchers].map(([n, w]) => `--- ${n}\n${w.events().map((e) => JSON.stringify(e)).join('\n')}\n${w.stderr().slice(-2000)}`).join('\n');
     await until('all three watchers to start', () => [...watchers.values()].every((w) => w.events().some((e) => e.type === 'started')), 60_000, explain);
 
-    // A dozen from each node, three at a time per node. The first of each runs longer than the lease on the next
-    // node of the ring (so that each clock holds one that the other two must not take back), the second for half a
-    // lease, the rest at once.
+    // A dozen from each node, each node's in one `dispatch --from` under its own clock, the three nodes at once (a
+    // CLI process per task made 36 processes under libfaketime, ~20 s of CPU, for tasks a batch puts on the bus the
+    // same way: handoffs dated by the dispatcher's clock, pushed with compare-and-swap against the other nodes').
+    // The first of each runs longer than the lease on the next node of the ring (so that each clock holds one that
+    // the other two must not take back), the second for half a lease, the rest at once.
     const tags = nodes.flatMap((n) => Array.from({ length: 12 }, (_, i) => `${n.name}-${i}`));
     const ids = new Map<string, string>();
     const holderOf = (k: number) => nodes[(k + 1) % nodes.length]?.name ?? '';
     await Promise.all(
       nodes.map(async (n, k) => {
-        const mine = Array.from({ length: 12 }, (_, i) => i);
-        const lane = async () => {
-          for (let i = mine.shift(); i !== undefined; i = mine.shift()) {
-            const tag = `${n.name}-${i}`;
-            const pause = i === 0 ? 'sleep 14; ' : i === 1 ? 'sleep 6; ' : '';
-            const to = i === 0 ? ['--to', holderOf(k)] : [];
-            const d = await run(home(n.name), n.skew, ['dispatch', `task ${tag}`, '--command', `${pause}echo ${tag} >> ${runs}`, ...to, '--json', '--no-git'], 120_000);
-            expect(d.code, d.stderr).toBe(0);
-            const out = json<{ id: string; queued?: unknown }>(d);
-            expect(out.queued, 'delivered, not left queued').toBeUndefined();
-            ids.set(tag, out.id);
-          }
-        };
-        await Promise.all([lane(), lane(), lane()]);
+        const batch = join(bus.dir, `batch-${n.name}.jsonl`);
+        const lines = Array.from({ length: 12 }, (_, i) => {
+          const tag = `${n.name}-${i}`;
+          const pause = i === 0 ? 'sleep 14; ' : i === 1 ? 'sleep 6; ' : '';
+          return JSON.stringify({ title: `task ${tag}`, command: `${pause}echo ${tag} >> ${runs}`, ...(i === 0 ? { to: holderOf(k) } : {}) });
+        });
+        writeFileSync(batch, `${lines.join('\n')}\n`);
+        const d = await run(home(n.name), n.skew, ['dispatch', '--from', batch, '--json', '--no-git'], 120_000);
+        expect(d.code, d.stderr).toBe(0);
+        const out = json<{ ids: string[]; queued?: unknown }>(d);
+        expect(out.queued, 'delivered, not left queued').toBeUndefined();
+        expect(out.ids).toHaveLength(12);
+        out.ids.forEach((id, i) => ids.set(`${n.name}-${i}`, id));
       }),
     );
     expect(new Set(ids.values()).size).toBe(36);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { initNode } from '../helpers/fixture-ops.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 
@@ -111,7 +112,9 @@ describe.concurrent('a bus in a repository made with plain git init --bare', () 
     else expect(gitCli(['--git-dir', repo.path, 'for-each-ref', '--format=%(refname)', 'refs/heads/master'])).toBe('');
   });
 
-  it('join of a repository without main but with other branches is refused as NOT_A_BUS, naming them, with a fix', async () => {
+  // The cases above run beside these (eleven tests at once): each of these has a bound of its own too, as a few CLI
+  // processes one after another took over the default minute at load ~17.
+  it('join of a repository without main but with other branches is refused as NOT_A_BUS, naming them, with a fix', { timeout: 120_000 }, async () => {
     const repo = foreignRepo('a trunk with commits');
     for (const via of ['local', 'http'] as const) {
       const r = await cli(['join', urlOf(repo, via), '--node', 'beta', '--json'], join(root, `home-nomain-${via}`));
@@ -124,7 +127,7 @@ describe.concurrent('a bus in a repository made with plain git init --bare', () 
     }
   });
 
-  it('init over a main that holds someone else\'s commits is refused as NOT_A_BUS, and does not suggest init again', async () => {
+  it('init over a main that holds someone else\'s commits is refused as NOT_A_BUS, and does not suggest init again', { timeout: 120_000 }, async () => {
     const repo = foreignRepo('an unborn master');
     const work = join(root, `work-main-${repo.seq}`);
     gitCli(['init', '-q', '-b', 'main', work]);
@@ -139,7 +142,7 @@ describe.concurrent('a bus in a repository made with plain git init --bare', () 
     expect(gitCli(['--git-dir', repo.path, 'log', '--format=%s', 'main']).trim()).toBe('a project on main');
   });
 
-  it('join of an empty repository says it is empty and to init it first, over every transport', async () => {
+  it('join of an empty repository says it is empty and to init it first, over every transport', { timeout: 120_000 }, async () => {
     const repo = foreignRepo('an unborn master');
     for (const via of ['local', 'http', ...(sshd ? (['ssh'] as const) : [])] as const) {
       const r = await cli(['join', urlOf(repo, via), '--node', 'beta'], join(root, `home-empty-${via}`));
@@ -150,9 +153,10 @@ describe.concurrent('a bus in a repository made with plain git init --bare', () 
     }
   });
 
-  it('a person\'s plain git clone (HEAD at master) is told to switch to main when installing hooks', async () => {
+  it('a person\'s plain git clone (HEAD at master) is told to switch to main when installing hooks', { timeout: 120_000 }, async () => {
     const repo = foreignRepo('an unborn master');
-    ok(await cli(['init', '--remote', repo.path, '--node', 'alpha'], join(root, `home-hooks-${repo.seq}`)));
+    // The bus is the fixture (init in a foreign repository is the cases' above): made in the test's process.
+    await initNode(join(root, `home-hooks-${repo.seq}`), repo.path, { node: 'alpha' });
     const work = join(root, `clone-${repo.seq}`);
     await spawnBounded('git', ['clone', '-q', repo.path, work], { timeoutMs: 60_000 });
     const refused = await gitbus(['hooks', 'install'], { cwd: work });

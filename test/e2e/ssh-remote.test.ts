@@ -4,8 +4,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeBus, seedPool } from '../helpers/bus.js';
+import { archivedTask, dispatchTask, dispatchTasks, pointAt } from '../helpers/fixture-ops.js';
 import { makeProject, pushHandoffs, showFile } from '../helpers/project.js';
-import { sshBus as sshBus_ } from '../helpers/ssh-bus.js';
+import { sshBus as sshBus_, sshFixtureBus } from '../helpers/ssh-bus.js';
 import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { until } from '../helpers/wait.js';
 
@@ -28,6 +29,11 @@ afterAll(async () => {
 });
 
 const sshBus = (remoteOf?: (path: string) => string) => sshBus_(sshd, (c) => cleanups.push(c), remoteOf);
+/**
+ * A bus for a test that is not about making it: made in the test's process, the nodes it adds reaching it over SSH
+ * (test/helpers/ssh-bus.ts). What each test is about still runs as CLI processes over SSH.
+ */
+const fixtureBus = () => sshFixtureBus((c) => cleanups.push(c));
 
 function run(args: string[], home: string, env: NodeJS.ProcessEnv = sshd.env) {
   return gitbus(args, { home, env });
@@ -73,12 +79,9 @@ describe.skipIf(!available)('an SSH remote', () => {
   });
 
   it('reads one archived task by its path over SSH: no month folder, no tip fetched', async () => {
-    const bus = await sshBus();
-    const alpha = bus.home('alpha');
-    const id = json<{ id: string }>(await run(['dispatch', 'to archive', '--command', 'true', '--json', '--no-git'], alpha)).id;
-    expect((await run(['claim', id, '--json'], alpha)).code).toBe(0);
-    expect((await run(['respond', id, '--status', 'succeeded', '--json'], alpha)).code).toBe(0);
-    expect(json<{ archived: string[] }>(await run(['archive', '--all', '--json'], alpha)).archived).toEqual([id]);
+    // The archived task is the fixture (made over the local path); gamma's join and read over SSH are the subject.
+    const bus = await fixtureBus();
+    const id = await archivedTask(bus.home('alpha'), 'to archive');
     // A repository made with plain git: allow path reads as `gitbus init` does for one it creates.
     gitCli(['--git-dir', bus.bare, 'config', 'uploadpack.allowFilter', 'true']);
     gitCli(['--git-dir', bus.bare, 'config', 'uploadpack.allowAnySHA1InWant', 'true']);
@@ -102,12 +105,8 @@ describe.skipIf(!available)('an SSH remote', () => {
     // As GitHub answers it: the command refused, the others run.
     const own = await startSshd({ extraConfig: ['ForceCommand case "$SSH_ORIGINAL_COMMAND" in git-upload-archive*) echo "Invalid command: $SSH_ORIGINAL_COMMAND" >&2; exit 128;; *) eval "$SSH_ORIGINAL_COMMAND";; esac'] });
     cleanups.push(() => own.cleanup());
-    const bus = await sshBus_(own, (c) => cleanups.push(c));
-    const alpha = bus.home('alpha');
-    const id = json<{ id: string }>(await run(['dispatch', 'to archive', '--command', 'true', '--json', '--no-git'], alpha, own.env)).id;
-    expect((await run(['claim', id, '--json'], alpha, own.env)).code).toBe(0);
-    expect((await run(['respond', id, '--status', 'succeeded', '--json'], alpha, own.env)).code).toBe(0);
-    expect(json<{ archived: string[] }>(await run(['archive', '--all', '--json'], alpha, own.env)).archived).toEqual([id]);
+    const bus = await fixtureBus();
+    const id = await archivedTask(bus.home('alpha'), 'to archive');
     gitCli(['--git-dir', bus.bare, 'config', 'uploadpack.allowFilter', 'true']);
     gitCli(['--git-dir', bus.bare, 'config', 'uploadpack.allowAnySHA1InWant', 'true']);
     const gamma = bus.home('gamma');
@@ -145,11 +144,8 @@ describe.skipIf(!available)('an SSH remote', () => {
   });
 
   it('lets exactly one of three processes win each claim race over SSH', { timeout: 180_000 }, async () => {
-    const bus = await sshBus();
-    for (const n of ['n1', 'n2', 'n3']) {
-      const j = await run(['join', `busbox:${bus.bare}`, '--node', n, '--json'], bus.home(n));
-      expect(j.code, j.stderr).toBe(0);
-    }
+    const bus = await fixtureBus();
+    for (const n of ['n1', 'n2', 'n3']) await bus.node(n);
     const ids = await seedPool(bus.bare, join(bus.dir, 'seed'), 12);
     const claimer = (n: string) =>
       spawnBounded(process.execPath, ['-e', claimLoop], { env: { ...sshd.env, GITBUS_HOME: bus.home(n), CLI: BIN }, timeoutMs: 120_000 });
@@ -168,14 +164,10 @@ describe.skipIf(!available)('an SSH remote', () => {
     cleanups.push(() => own.cleanup());
     const cfg = join(own.home, '.ssh', 'config');
     writeFileSync(cfg, `${readFileSync(cfg, 'utf8')}  ServerAliveInterval 1\n  ServerAliveCountMax 2\n`);
-    const dir = await tempDir('gitbus-sshalive-');
-    cleanups.push(dir.cleanup);
-    const bare = join(dir.path, 'bus.git');
-    gitCli(['init', '-q', '--bare', '--initial-branch=main', bare]);
-    const home = (n: string) => join(dir.path, n);
-    expect((await gitbus(['init', '--remote', `busbox:${bare}`, '--node', 'boss', '--json'], { home: home('boss'), env: own.env })).code).toBe(0);
-    expect((await gitbus(['join', `busbox:${bare}`, '--node', 'w', '--runner', 'shell', '--json'], { home: home('w'), env: own.env })).code).toBe(0);
-    const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s', '--retry', '500ms', '--retry-max', '1s'], { env: { ...own.env, GITBUS_HOME: home('w') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The bus and the task are the fixture (alpha on the local path); the watcher over SSH is the subject.
+    const bus = await fixtureBus();
+    const w = await bus.node('w', { runners: ['shell'] });
+    const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s', '--retry', '500ms', '--retry-max', '1s'], { env: { ...own.env, GITBUS_HOME: w }, stdio: ['ignore', 'pipe', 'pipe'] });
     cleanups.push(async () => void child.kill('SIGKILL'));
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -199,9 +191,7 @@ describe.skipIf(!available)('an SSH remote', () => {
     // in flight, that shows as a short outage (remote-down, remote-up) or not at all (a channel that could not be
     // opened is retried once on a fresh connection).
     await until('a new connection from the watcher', () => own.sessions().some((pid) => !stalled.includes(pid)), 30_000, () => out);
-    const d = await gitbus(['dispatch', 'after the stall', '--command', 'echo alive', '--json', '--no-git'], { home: home('boss'), env: own.env });
-    expect(d.code, d.stderr).toBe(0);
-    const id = json<{ id: string }>(d).id;
+    const id = await dispatchTask(bus.home('alpha'), { title: 'after the stall', command: 'echo alive' });
     await until('the task done on the new connection', () => events().some((e) => e.type === 'finished' && e.id === id), 30_000, () => out);
     expect(events().filter((e) => e.type === 'error')).toEqual([]);
     child.kill('SIGTERM');
@@ -211,13 +201,14 @@ describe.skipIf(!available)('an SSH remote', () => {
     // Its own server, so that restarting it touches no other test.
     const sshd = await startSshd();
     cleanups.push(() => sshd.cleanup());
-    const bus = await sshBus_(sshd, (c) => cleanups.push(c));
-    const run = (args: string[], home: string) => gitbus(args, { home, env: sshd.env });
+    // The bus and its tasks are the fixture (made in the test's process, alpha on the local path); the three
+    // watchers over SSH are the subject. They poll every second: each look is an SSH channel, a shell and a git
+    // upload-pack on the host, and at 300 ms three watchers made ten a second for the whole test.
+    const bus = await fixtureBus();
     const watchers: { child: ReturnType<typeof spawn>; out: () => string }[] = [];
     for (const n of ['w1', 'w2', 'w3']) {
-      const j = await run(['join', `busbox:${bus.bare}`, '--node', n, '--runner', 'shell', '--json'], bus.home(n));
-      expect(j.code, j.stderr).toBe(0);
-      const child = spawn(process.execPath, [BIN, 'watch', '--poll', '300ms', '--json'], { env: { ...sshd.env, GITBUS_HOME: bus.home(n) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      await bus.node(n, { runners: ['shell'] });
+      const child = spawn(process.execPath, [BIN, 'watch', '--poll', '1s', '--json'], { env: { ...sshd.env, GITBUS_HOME: bus.home(n) }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -226,44 +217,53 @@ describe.skipIf(!available)('an SSH remote', () => {
     cleanups.push(async () => {
       for (const w of watchers) w.child.kill('SIGKILL');
     });
-    const dispatchOne = async (i: number) => {
-      const d = await run(['dispatch', `task ${i}`, '--command', `echo task-${i}`, '--json', '--no-git'], bus.home('alpha'));
-      expect(d.code, d.stderr).toBe(0);
-      return json<{ id: string }>(d).id;
+    const dispatchSome = (from: number, to: number) => dispatchTasks(bus.home('alpha'), Array.from({ length: to - from }, (_, k) => ({ title: `task ${from + k}`, command: `echo task-${from + k}` })));
+    // What the watchers reported finished, and whether the remote has those responses (one plain-git read of the
+    // bare repository, not a status process every 200 ms): a watcher reports a run finished once it has tried to
+    // deliver its response, which a dropped connection may hold back until the next try.
+    const finished = () =>
+      watchers.flatMap((w) =>
+        w
+          .out()
+          .split('\n')
+          .slice(0, -1) // the last is a line still being written, or empty
+          .filter((l) => l.startsWith('{'))
+          .flatMap((l) => {
+            try {
+              return [JSON.parse(l) as { type: string; id?: string }];
+            } catch {
+              return []; // not one whole event: stderr shares `out`
+            }
+          })
+          .filter((e) => e.type === 'finished')
+          .map((e) => e.id),
+      );
+    const explain = () => watchers.map((w) => w.out()).join('\n---\n');
+    const done = (ids: string[]) => {
+      if (!ids.every((id) => finished().includes(id))) return false;
+      const responses = gitCli(['--git-dir', bus.bare, 'ls-tree', '--name-only', 'main', 'responses/']);
+      return ids.every((id) => responses.includes(`responses/${id}.md`));
     };
-    const first = await Promise.all([0, 1, 2, 3, 4, 5].map(dispatchOne));
-    const doneAll = async (ids: string[]) => {
-      const st = await run(['status', '--json'], bus.home('alpha'));
-      const tasks = json<{ tasks: { id: string; state: string }[] }>(st).tasks;
-      return ids.every((id) => tasks.find((t) => t.id === id)?.state === 'succeeded');
-    };
-    await until('six tasks done by the watchers', () => doneAll(first), 90_000).catch((e: unknown) => {
-      throw new Error(`${(e as Error).message}\n${watchers.map((w) => w.out()).join('\n---\n')}`);
-    });
+    const first = await dispatchSome(0, 6);
+    await until('six tasks done by the watchers', () => done(first), 90_000, explain);
 
     // The server goes away and comes back: the watchers' connections drop and are opened again.
     await sshd.stop();
     await sshd.start();
-    const second = await Promise.all([6, 7].map(dispatchOne));
-    await until('tasks dispatched after the restart done', () => doneAll(second), 90_000);
-    // Every task ran exactly once, on one of the watchers.
-    const finished = watchers.flatMap((w) =>
-      w
-        .out()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { type: string; id?: string })
-        .filter((e) => e.type === 'finished')
-        .map((e) => e.id),
-    );
-    expect(finished.sort()).toEqual([...first, ...second].sort());
+    const second = await dispatchSome(6, 8);
+    await until('tasks dispatched after the restart done', () => done(second), 90_000, explain);
+    // Every task ran exactly once, on one of the watchers, and the bus says each succeeded.
+    expect(finished().sort()).toEqual([...first, ...second].sort());
+    const tasks = json<{ tasks: { id: string; state: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('alpha') })).tasks;
+    for (const id of [...first, ...second]) expect(tasks.find((t) => t.id === id)?.state, id).toBe('succeeded');
     for (const w of watchers) expect(w.out()).not.toMatch(/"type":"error".*BUG/);
   });
 });
 
 describe.skipIf(!available)('gitbus doctor over SSH', () => {
   it('says where the alias led, which host key and key were used, compares clocks and proves push access', async () => {
-    const bus = await sshBus();
+    const bus = await fixtureBus();
+    await pointAt(bus.home('alpha'), bus.remote);
     const r = await run(['doctor', '--json'], bus.home('alpha'));
     const report = json<{ checks: { name: string; status: string; detail: string }[] }>(r);
     const check = (name: string) => report.checks.find((c) => c.name === name) ?? { name, status: 'missing', detail: '' };
