@@ -3,7 +3,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, tempDir, type RunResult } from '../helpers/cli.js';
-import { initNode, joinNode, type InitNodeOptions } from '../helpers/fixture-ops.js';
+import { initNode, joinNode, type InitNodeOptions } from '../helpers/in-process.js';
 import { until } from '../helpers/wait.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
-import { initNode } from '../helpers/fixture-ops.js';
+import { initNode } from '../helpers/in-process.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { seedPool } from '../helpers/bus.js';
-import { dispatchTask, initNode, joinNode, pointAt } from '../helpers/fixture-ops.js';
+import { dispatchTask, initNode, joinNode, pointAt } from '../helpers/in-process.js';
 
 /**
  * A bus whose shared repository is served over plain HTTP by `git http-backend` with Basic auth: node A uses

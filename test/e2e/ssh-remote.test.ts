@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeBus, seedPool } from '../helpers/bus.js';
-import { archivedTask, dispatchTask, dispatchTasks, pointAt } from '../helpers/fixture-ops.js';
+import { archivedTask, dispatchTask, dispatchTasks, pointAt } from '../helpers/in-process.js';
 import { makeProject, pushHandoffs, showFile } from '../helpers/project.js';
 import { sshBus as sshBus_, sshFixtureBus } from '../helpers/ssh-bus.js';
 import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';

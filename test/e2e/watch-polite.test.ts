@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BIN, tempDir } from '../helpers/cli.js';
-import { claimInProcess, dispatchInProcess, initInProcess, joinInProcess, showInProcess } from '../helpers/in-process.js';
+import { claimInProcess, dispatchInProcess, initNode, joinNode, showInProcess } from '../helpers/in-process.js';
 import { makeBus } from '../helpers/bus.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { until } from '../helpers/wait.js';
@@ -45,7 +45,7 @@ async function httpBus(settings: { heartbeat: string; lease: string }, answer?: 
   cleanups.push(dir.cleanup);
   const remote = join(dir.path, 'srv', 'bus.git');
   const home = (name: string) => join(dir.path, `home-${name}`);
-  await initInProcess(home('boss'), { remote, node: 'boss', ...settings });
+  await initNode(home('boss'), remote, { node: 'boss', ...settings });
   const server: GitHttpServer = await startGitHttpServer({
     projectRoot: dirname(remote),
     // A stand-in for a git server that is down behind its proxy: every request answered with this status.
@@ -58,7 +58,7 @@ async function httpBus(settings: { heartbeat: string; lease: string }, answer?: 
     },
   });
   cleanups.push(() => server.close());
-  await joinInProcess(home('worker'), `${server.url}/bus.git`, { node: 'worker', runners: ['shell'] });
+  await joinNode(home('worker'), `${server.url}/bus.git`, { node: 'worker', runners: ['shell'] });
   const dispatch = async (args: string[]) => {
     const id = await dispatchInProcess(home('boss'), args);
     if (id === null) throw new Error(`dispatch ${args.join(' ')}: flags the in-process dispatch does not take`);

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BusContext } from '../../bus/context.js';
 import type { Handoff } from '../../schemas/handoff.js';
-import type { InitOptions } from '../../bus/ops/init.js';
-import type { JoinOptions } from '../../bus/ops/join.js';
+import type { InitOptions, InitResult } from '../../bus/ops/init.js';
+import type { JoinOptions, JoinResult } from '../../bus/ops/join.js';
 import type { RespondInput } from '../../bus/ops/respond.js';
 import { gitbus, json, ROOT } from './cli.js';
 
@@ -29,30 +29,21 @@ type Ops = {
   cancel: typeof import('../../bus/ops/cancel.js').cancel;
   respond: typeof import('../../bus/ops/respond.js').respond;
   trustList: typeof import('../../bus/trust/view.js').trustList;
+  archive: typeof import('../../bus/ops/archive.js').archive;
+  loadNodeConfig: typeof import('../../bus/home.js').loadNodeConfig;
+  saveNodeConfig: typeof import('../../bus/home.js').saveNodeConfig;
   initBus: typeof import('../../bus/ops/init.js').initBus;
   joinBus: typeof import('../../bus/ops/join.js').joinBus;
 };
 let loaded: Promise<Ops> | undefined;
 function ops(): Promise<Ops> {
   const load = async (): Promise<Ops> => {
-    const from = (path: string) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
-    const [context, dispatch, target, body, signing, query, queue, status, claim, cancel, respond, view, init, join_] = (await Promise.all([
-      from('bus/context.js'),
-      from('bus/ops/dispatch.js'),
-      from('bus/ops/dispatch-target.js'),
-      from('bus/ops/handoff-body.js'),
-      from('bus/trust/dispatch-signing.js'),
-      from('bus/ops/query.js'),
-      from('bus/queue.js'),
-      from('bus/ops/status.js'),
-      from('bus/ops/claim.js'),
-      from('bus/ops/cancel.js'),
-      from('bus/ops/respond.js'),
-      from('bus/trust/view.js'),
-      from('bus/ops/init.js'),
-      from('bus/ops/join.js'),
-    ])) as [Pick<Ops, 'openBus'>, Pick<Ops, 'dispatch'>, Pick<Ops, 'dispatchTargetProblem'>, Pick<Ops, 'handoffBody'>, Pick<Ops, 'commandSigner'>, Pick<Ops, 'showTask'>, Pick<Ops, 'listQueue'>, Pick<Ops, 'busStatus'>, Pick<Ops, 'claim'>, Pick<Ops, 'cancel'>, Pick<Ops, 'respond'>, Pick<Ops, 'trustList'>, Pick<Ops, 'initBus'>, Pick<Ops, 'joinBus'>];
-    return { openBus: context.openBus, dispatch: dispatch.dispatch, dispatchTargetProblem: target.dispatchTargetProblem, handoffBody: body.handoffBody, commandSigner: signing.commandSigner, showTask: query.showTask, listQueue: queue.listQueue, busStatus: status.busStatus, claim: claim.claim, cancel: cancel.cancel, respond: respond.respond, trustList: view.trustList, initBus: init.initBus, joinBus: join_.joinBus };
+    const from = (path: string) => import(pathToFileURL(join(ROOT, 'dist', path)).href) as Promise<Record<string, unknown>>;
+    // Every module's exports in one object: the functions' names do not collide.
+    const modules = await Promise.all(
+      ['bus/context.js', 'bus/ops/dispatch.js', 'bus/ops/dispatch-target.js', 'bus/ops/handoff-body.js', 'bus/trust/dispatch-signing.js', 'bus/ops/query.js', 'bus/queue.js', 'bus/ops/status.js', 'bus/ops/claim.js', 'bus/ops/cancel.js', 'bus/ops/respond.js', 'bus/trust/view.js', 'bus/ops/archive.js', 'bus/home.js', 'bus/ops/init.js', 'bus/ops/join.js'].map(from),
+    );
+    return Object.assign({}, ...modules) as Ops;
   };
   return (loaded ??= load());
 }
@@ -159,16 +150,68 @@ export async function cancelInProcess(home: string, id: string, reason?: string)
   await withBus(home, async (ctx, o) => o.cancel(ctx, id, reason, undefined, await o.commandSigner(ctx)));
 }
 
+export type InitNodeOptions = Omit<InitOptions, 'remote'>;
+
 /**
- * `gitbus init` and `gitbus join` in this process with options as initBus and joinBus take them (makeBus in
- * test/helpers/bus.ts does this from CLI flags), for a bus a test sets up its own way (another remote path, a
- * join over HTTP). joinBus's trust is {} unless given: what the CLI does without --trust when no terminal can ask.
+ * `gitbus init --remote REMOTE` in this process with options as initBus takes them (makeBus in test/helpers/bus.ts
+ * does this from CLI flags), for a bus a test sets up its own way; `now` dates its settings, first commit and node
+ * card (a skewed clock).
  */
-export async function initInProcess(home: string, opts: InitOptions): Promise<void> {
-  await (await ops()).initBus(home, opts);
+export async function initNode(home: string, remote: string, opts: InitNodeOptions = {}): Promise<InitResult> {
+  return (await ops()).initBus(home, { ...opts, remote }).catch(failed(`init ${opts.node ?? ''}`));
 }
-export async function joinInProcess(home: string, url: string, opts: JoinOptions): Promise<void> {
-  await (await ops()).joinBus(home, url, { trust: {}, ...opts });
+
+/** `gitbus join REMOTE` in this process, as the CLI joins without --trust when no terminal can ask (over HTTP too). */
+export async function joinNode(home: string, remote: string, opts: JoinOptions = {}): Promise<JoinResult> {
+  return (await ops()).joinBus(home, remote, { trust: {}, ...opts }).catch(failed(`join ${opts.node ?? ''}`));
+}
+
+/**
+ * Points a node at its bus's repository by another way to reach it (an SSH alias or URL, an http:// URL): what a
+ * person does when a bus's repository moves. The functions here reach a remote in the test's own process, so an
+ * SSH or HTTP node is made over the local path and then pointed at the same repository (its clone is the same).
+ */
+export async function pointAt(home: string, remote: string): Promise<void> {
+  const o = await ops();
+  await o.saveNodeConfig(home, { ...(await o.loadNodeConfig(home)), remote });
+}
+
+/** Dispatches tasks from `home` in this process (one commit each, as `gitbus dispatch --no-git` makes); their ids. */
+export async function dispatchTasks(home: string, tasks: (Handoffish & { id?: string })[]): Promise<string[]> {
+  return withBus(home, async (ctx, o) => {
+    const ids: string[] = [];
+    for (const { id, ...handoff } of tasks) {
+      const r = await o.dispatch(ctx, { handoff, body: `## Task\n\n${handoff.title}\n`, ...(id ? { id } : {}) });
+      if (r.queued) throw new Error(`the task was queued, not delivered: ${r.queued.reason}`);
+      ids.push(r.id);
+    }
+    return ids;
+  }).catch(failed('dispatch'));
+}
+
+/** One task dispatched from `home` (dispatchTasks): its id. */
+export async function dispatchTask(home: string, task: Handoffish & { id?: string }): Promise<string> {
+  const [id] = await dispatchTasks(home, [task]);
+  if (id === undefined) throw new Error('no task dispatched');
+  return id;
+}
+
+/** A task dispatched, claimed and answered `succeeded` by `home`'s node, and then archived (`archive --all`): its id. */
+export async function archivedTask(home: string, title: string): Promise<string> {
+  const id = await dispatchTask(home, { title, command: 'true' });
+  return withBus(home, async (ctx, o) => {
+    await o.claim(ctx, { id });
+    await o.respond(ctx, { id, status: 'succeeded' });
+    const a = await o.archive(ctx, { all: true });
+    if (!a.archived.includes(id)) throw new Error(`${id} was not archived: ${JSON.stringify(a)}`);
+    return id;
+  }).catch(failed('claim, respond and archive'));
+}
+
+function failed(what: string): (err: unknown) => never {
+  return (err) => {
+    throw new Error(`${what} failed: ${(err as Error).message}`);
+  };
 }
 
 /** `gitbus trust list --json`, read in this process (bus/trust/view.ts trustList), for a test that reads back what a node accepts. */

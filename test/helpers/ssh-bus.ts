@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { JoinOptions } from '../../bus/ops/join.js';
 import { gitbus, gitCli, tempDir } from './cli.js';
-import { initNode, joinNode, pointAt } from './fixture-ops.js';
+import { initNode, joinNode, pointAt } from './in-process.js';
 import type { Sshd } from './sshd.js';
 
 /** Registers a cleanup to run after the file's tests. */
