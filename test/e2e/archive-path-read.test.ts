@@ -40,7 +40,7 @@ async function ok(args: string[], home: string, env: NodeJS.ProcessEnv = {}) {
 
 /**
  * A task boss dispatched (signed with alice's key, through the CLI) and w ran: w's claim and response are made in
- * the test's process (test/helpers/bus-read.ts), fixtures for the archive these tests read.
+ * the test's process (test/helpers/in-process.ts), fixtures for the archive these tests read.
  */
 async function finishedTask(title: string): Promise<string> {
   const id = json<{ id: string }>(await ok(['dispatch', title, '--command', 'true', '--to', 'w', '--no-git'], boss)).id;

@@ -190,7 +190,7 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
   const hook = async (event: string, input: string) => gitbus(['hook', 'claude', event], { home: laptop, input });
   /**
    * The worker's side: claim and respond, as a watcher or a person on gpu-box would, in the test's process
-   * (test/helpers/bus-read.ts): these tests are about what the laptop's hooks hear of it.
+   * (test/helpers/in-process.ts): these tests are about what the laptop's hooks hear of it.
    */
   const finish = async (id: string, status: 'succeeded' | 'failed', summary: string) => claimAndRespond(gpu, id, { status, summary });
 

@@ -55,7 +55,7 @@ async function watchOnce(home: string, env: NodeJS.ProcessEnv = {}): Promise<{ i
   return json<{ ran: { id: string; status: string }[] }>(r).ran;
 }
 
-/** The task's response as boss sees it, read in the test's process (test/helpers/bus-read.ts): what the runner wrote is the subject, not show. */
+/** The task's response as boss sees it, read in the test's process (test/helpers/in-process.ts): what the runner wrote is the subject, not show. */
 async function response(id: string): Promise<{ data: ResponseData; text: string }> {
   const shown = await showInProcess<Shown>(bus.home('boss'), id);
   const text = shown.files.find((f) => f.path === `responses/${id}.md`)?.text;

@@ -67,7 +67,7 @@ const clockOf = (skew: Skew): Date => new Date(Date.now() + (skew === '+10m' ? T
 /**
  * A bus on a local bare remote, first created by `node` whose clock reads `skew`: its settings, first commit and
  * node card are dated by that clock. The bus is these tests' fixture, not their subject: it is made in the test's
- * process (test/helpers/fixture-ops.ts) with the skewed date, not by a CLI process under libfaketime (~0.5-0.8 s
+ * process (test/helpers/in-process.ts) with the skewed date, not by a CLI process under libfaketime (~0.5-0.8 s
  * of CPU each on a loaded machine, and the file made nine of them).
  */
 async function oneNodeBus(node: string, skew: Skew, opts: Omit<InitNodeOptions, 'node' | 'now'> = {}) {

@@ -19,7 +19,7 @@ afterAll(async () => {
 
 /**
  * A bus served over HTTP whose node alpha uses the bare repository directly. The bus, and the nodes `node` adds, are
- * the fixture: made in the test's process over the local path (test/helpers/fixture-ops.ts), not by CLI processes
+ * the fixture: made in the test's process over the local path (test/helpers/in-process.ts), not by CLI processes
  * (~0.5 s of CPU each on a loaded machine, and an http-backend run per request besides); `node` then points its
  * node at the http:// URL, so that all it does afterwards goes over HTTP with the token from GITBUS_TOKEN.
  */

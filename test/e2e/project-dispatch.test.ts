@@ -31,7 +31,7 @@ describe('dispatch names the code of a project', () => {
   async function handoffOf(r: RunResult): Promise<Handoff> {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const id = json<{ id: string }>(r).id;
-    // The handoff the dispatch wrote, read back in the test's process (test/helpers/bus-read.ts): the dispatches are what these tests are about.
+    // The handoff the dispatch wrote, read back in the test's process (test/helpers/in-process.ts): the dispatches are what these tests are about.
     const shown = await showInProcess<{ files: { path: string; text: string }[] }>(home, id);
     const file = shown.files.find((f) => f.path === `handoffs/${id}.md`);
     const parsed = parseBusFile(file?.path ?? '', file?.text ?? '');

@@ -26,7 +26,7 @@ let person: string;
 const children: ChildProcess[] = [];
 
 /**
- * What `gitbus show ID --json` says on alpha, read in the test's process (test/helpers/bus-read.ts): the tests
+ * What `gitbus show ID --json` says on alpha, read in the test's process (test/helpers/in-process.ts): the tests
  * read the responses the nodes wrote back; the CLI's show and status as text are asserted where they matter.
  */
 async function shown(id: string, home = bus.home('alpha')): Promise<Shown> {

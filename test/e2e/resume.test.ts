@@ -34,7 +34,7 @@ function frontmatter(text: string): Record<string, unknown> {
 }
 
 /**
- * What `gitbus show ID --json` says on alpha, read in the test's process (test/helpers/bus-read.ts): the claims,
+ * What `gitbus show ID --json` says on alpha, read in the test's process (test/helpers/in-process.ts): the claims,
  * handoffs and responses the tests check are what the CLI and the watchers wrote; resume, dispatch, worktrees and
  * prune, what the tests are about, run as CLI processes.
  */

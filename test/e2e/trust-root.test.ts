@@ -54,7 +54,7 @@ describe('the trust root', () => {
   };
   /**
    * What a node accepts, pinned, waits for or refused, read in the test's process through the function `trust
-   * list` calls (test/helpers/bus-read.ts): the tests read it after each step; the command itself runs as a
+   * list` calls (test/helpers/in-process.ts): the tests read it after each step; the command itself runs as a
    * process once per node kind below (an admin's, a node pinned later, one pinned at join).
    */
   const list = async (home: string): Promise<ListView> => trustListInProcess<ListView>(home);

@@ -44,7 +44,7 @@ const status = async (home: string) => {
   expect(r.code, r.stderr).toBe(0);
   return json<Status>(r);
 };
-/** The task's state as boss sees it, read in the test's process (test/helpers/bus-read.ts): for the waits, polled every 200 ms. */
+/** The task's state as boss sees it, read in the test's process (test/helpers/in-process.ts): for the waits, polled every 200 ms. */
 const stateOnBoss = async (id: string) => (await statusInProcess<Status>(boss)).tasks.find((t) => t.id === id)?.state;
 
 async function admin(args: string[]): Promise<Record<string, unknown>> {

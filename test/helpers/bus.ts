@@ -1,9 +1,7 @@
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { InitOptions } from '../../bus/ops/init.js';
 import type { JoinOptions } from '../../bus/ops/join.js';
-import { gitCli, gitbus, json, ROOT, tempDir } from './cli.js';
-import { dispatchInProcess } from './in-process.js';
+import { gitCli, gitbus, json, tempDir } from './cli.js';
+import { dispatchInProcess, initNode, joinNode, type InitNodeOptions } from './in-process.js';
 
 /**
  * A bus on a local bare remote with a first node; more nodes join with `addNode`.
@@ -27,7 +25,7 @@ export async function makeBus(opts: { node?: string; labels?: string[]; initArgs
   const labels = opts.labels ?? [];
   const initArgs = opts.initArgs ?? [];
   const initOpts = fixtureOptions(initArgs, INIT_FLAGS);
-  if (initOpts) await (await ops()).initBus(home(first), { ...initOpts, remote, node: first, labels: [...labels, ...(initOpts.labels ?? [])] } as InitOptions).catch(failed('init'));
+  if (initOpts) await initNode(home(first), remote, { ...initOpts, node: first, labels: [...labels, ...(initOpts.labels ?? [])] } as InitNodeOptions);
   else {
     const r = await gitbus(['init', '--remote', remote, '--node', first, ...labels.flatMap((l) => ['--label', l]), ...initArgs, '--json'], { home: home(first) });
     if (r.code !== 0) throw new Error(`init failed: ${r.stderr}`);
@@ -40,8 +38,8 @@ export async function makeBus(opts: { node?: string; labels?: string[]; initArgs
     async addNode(name: string, nodeLabels: string[] = [], extra: string[] = []) {
       const joinOpts = fixtureOptions(extra, JOIN_FLAGS);
       if (joinOpts) {
-        // trust {}: what the CLI does without --trust when no terminal can ask (a bus with a trust root refuses).
-        await (await ops()).joinBus(home(name), remote, { ...joinOpts, node: name, labels: [...nodeLabels, ...(joinOpts.labels ?? [])], trust: {} } as JoinOptions).catch(failed(`join ${name}`));
+        // joinNode's trust {}: what the CLI does without --trust when no terminal can ask (a bus with a trust root refuses).
+        await joinNode(home(name), remote, { ...joinOpts, node: name, labels: [...nodeLabels, ...(joinOpts.labels ?? [])] } as JoinOptions);
         return home(name);
       }
       const j = await gitbus(['join', remote, '--node', name, ...nodeLabels.flatMap((l) => ['--label', l]), ...extra, '--json'], { home: home(name) });
@@ -58,16 +56,6 @@ export async function makeBus(opts: { node?: string; labels?: string[]; initArgs
     },
     cleanup: dir.cleanup,
   };
-}
-
-type Ops = { initBus: typeof import('../../bus/ops/init.js').initBus; joinBus: typeof import('../../bus/ops/join.js').joinBus };
-let loaded: Promise<Ops> | undefined;
-function ops(): Promise<Ops> {
-  const load = async (): Promise<Ops> => {
-    const [init, join_] = await Promise.all([import(pathToFileURL(join(ROOT, 'dist/bus/ops/init.js')).href), import(pathToFileURL(join(ROOT, 'dist/bus/ops/join.js')).href)]);
-    return { initBus: (init as Ops).initBus, joinBus: (join_ as Ops).joinBus };
-  };
-  return (loaded ??= load());
 }
 
 /** What each CLI flag of the fixture's init and join is in the options of initBus and joinBus. */

@@ -181,7 +181,7 @@ export async function dispatchTasks(home: string, tasks: (Handoffish & { id?: st
   return withBus(home, async (ctx, o) => {
     const ids: string[] = [];
     for (const { id, ...handoff } of tasks) {
-      const r = await o.dispatch(ctx, { handoff, body: `## Task\n\n${handoff.title}\n`, ...(id ? { id } : {}) });
+      const r = await o.dispatch(ctx, { handoff, body: o.handoffBody({ task: handoff.title, git: null }), ...(id ? { id } : {}) });
       if (r.queued) throw new Error(`the task was queued, not delivered: ${r.queued.reason}`);
       ids.push(r.id);
     }

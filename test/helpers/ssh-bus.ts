@@ -23,7 +23,7 @@ export async function sshBus(sshd: Sshd, track: Track, remoteOf: (path: string) 
 
 /**
  * The same bare repository and homes as `sshBus`, for a test the bus is only the fixture of: made in the test's own
- * process over the repository's local path (test/helpers/fixture-ops.ts), not by CLI processes over SSH (~0.7 s of
+ * process over the repository's local path (test/helpers/in-process.ts), not by CLI processes over SSH (~0.7 s of
  * CPU each on a loaded machine, with the login and the host's git besides). Node `alpha` stays on the local path
  * (`pointAt(bus.home('alpha'), bus.remote)` moves it to SSH); `node` joins more nodes there and points them at the
  * repository over SSH (`remote`, the `busbox` alias by default), so that everything they do afterwards goes over SSH.
