@@ -1,10 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openBus } from '../bus/context.js';
 import { initBus } from '../bus/ops/init.js';
 import { dispatch } from '../bus/ops/dispatch.js';
+import { joinBus } from '../bus/ops/join.js';
 import { tmp } from './fixtures.js';
 import { fmt, summarize, type Sample } from './stats.js';
 
@@ -31,6 +32,7 @@ interface Case {
  * in a cache folder of the bench's own that the warm-up runs fill; `status` and `dispatch` also run with a cache
  * folder that cannot be made (which the loader sends to the ES module build) and as ES modules
  * (GITBUS_CODE_CACHE=0, the build before the cache), and `status --help` from the bundle with status's cache.
+ * `status` also runs on a node that reads the same bus over smart HTTP, as every command against a git host does.
  */
 export async function startupBench(lines: string[], runs: number): Promise<void> {
   const dir = tmp('gitbus-bench-startup-');
@@ -42,6 +44,10 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   await ctx.repo.close();
   const dispatchHome = join(dir, 'dispatch-home');
   await initBus(dispatchHome, { remote: join(dir, 'dispatch.git'), node: 'bench' });
+  // The same bus as status's, read by a node that reaches it over smart HTTP (a git host as GitHub is one).
+  const host = await serveOverHttp(dir);
+  const httpHome = join(dir, 'http-home');
+  await joinBus(httpHome, `${host.url}/status.git`, { node: 'bench-http' });
 
   const builds = [{ name: '', bin: BIN }];
   // Several builds: separated by commas (a path with a comma in it cannot be compared).
@@ -53,6 +59,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     cases.push({ label: `${b.name}gitbus --version`, args: [b.bin, '--version'] });
     cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks)`, args: status(b.bin) });
     cases.push({ label: `${b.name}gitbus dispatch (local bus)`, args: dispatchArgs(b.bin) });
+    cases.push({ label: `${b.name}gitbus status (HTTP remote, 5 tasks)`, args: [b.bin, 'status', '--home', httpHome] });
   }
   const noCache = { XDG_CACHE_HOME: join(dir, 'no-cache-folder', 'a-file') };
   writeFileSync(join(dir, 'no-cache-folder'), '');
@@ -86,6 +93,8 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     }
   }
 
+  host.stop();
+
   const samples = times.map((t) => summarize(t));
   const base = samples[0] as Sample;
   lines.push(`## Start-up: whole processes against \`node -e 0\` (${runs} runs each, taking turns)`, '');
@@ -99,6 +108,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     const cpuCol = hasCpu ? `  ${fmt(cpuMs).padStart(6)} ms  ${(cpuMs / ((cpu[0] ?? 0) / runs)).toFixed(2)}x` : '';
     lines.push(`${c.label.padEnd(64)} ${fmt(s.median).padStart(5)} ms ${fmt(s.p90).padStart(5)} ms  ${ratio.toFixed(2)}x${cpuCol}${verdict}`);
   });
+  lines.push('', 'The HTTP remote: git http-backend behind a Node HTTP server on 127.0.0.1, in a process of its own (its CPU is not counted); the listing is a request, so the ratio has a network exchange in it that node -e 0 has not.');
   if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
   lines.push('');
 }
@@ -116,4 +126,18 @@ function childCpuMs(): number | null {
   } catch {
     return null;
   }
+}
+
+/** A git host over smart HTTP for `dir`'s bare repositories, in a process of its own (bench/git-host-serve.ts). */
+async function serveOverHttp(dir: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./git-host-serve.js', import.meta.url)), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolveUrl(out.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`the git host exited (${code}) before serving`)));
+  });
+  return { url, stop: () => child.stdin.end() };
 }
