@@ -19,6 +19,8 @@ done
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ssh-agent >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)
+# The https remote's tests make a private CA's certificate.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 # The web view's tests drive Debian's chromium through playwright-core (no browser download).

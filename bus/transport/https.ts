@@ -12,6 +12,8 @@ import {
   TransportTimeoutError,
 } from './errors.js';
 import type { GitService, Transport } from './transport.js';
+import { HttpBadRedirect, HttpClient, HttpClosed, HttpDeadline, type HttpAnswer } from './http-request.js';
+import { GitbusError } from '../../schemas/errors.js';
 
 export interface HttpTransportOptions {
   /** The bus home, for `<home>/credentials.yaml`. Without it only GITBUS_TOKEN is used. */
@@ -20,6 +22,8 @@ export interface HttpTransportOptions {
   env?: NodeJS.ProcessEnv;
   /** Upper bound for one request including its body. Default 120 s. */
   timeoutMs?: number;
+  /** Upper bound for making one connection. Default 10 s. */
+  connectTimeoutMs?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -84,14 +88,14 @@ function errorMessage(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
     const m = (e as { message?: unknown }).message;
-    if (typeof m === 'string' && m && m !== 'fetch failed') parts.push(m);
+    if (typeof m === 'string' && m) parts.push(m);
   }
   return parts.join(': ') || String(err);
 }
 
 /**
  * A repository behind git's smart HTTP protocol (v0/v1, as `git http-backend`, GitHub, GitLab and Gitea
- * serve it), reached with Node's built-in fetch (undici: pooled keep-alive connections).
+ * serve it), reached over node:http(s) with keep-alive connections (http-request.ts).
  *
  * - `advertise(s)`: GET `<url>/info/refs?service=s`; redirects are followed and, like git, the final URL
  *   becomes the base for later requests;
@@ -107,8 +111,9 @@ export class HttpTransport implements Transport {
   private readonly home: string | undefined;
   private readonly env: NodeJS.ProcessEnv;
   private readonly timeoutMs: number;
+  private readonly connectTimeoutMs: number | undefined;
   private readonly credentials = new Map<string, Promise<Credential | undefined>>();
-  private readonly aborter = new AbortController();
+  private readonly client = new HttpClient();
   private closed = false;
   private lastDate: { serverMs: number; sentMs: number; receivedMs: number } | undefined;
 
@@ -119,6 +124,7 @@ export class HttpTransport implements Transport {
     this.home = options.home;
     this.env = options.env ?? process.env;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.connectTimeoutMs = options.connectTimeoutMs;
   }
 
   async listRefs(): Promise<Map<string, string>> {
@@ -128,23 +134,18 @@ export class HttpTransport implements Transport {
   async advertise(service: GitService): Promise<Uint8Array> {
     const url = this.urlFor(`info/refs?service=${service}`);
     const res = await this.request('GET', url, service, undefined);
-    if (res.redirected && res.url !== url.href) {
+    if (res.redirected && res.url.href !== url.href) {
       const suffix = `/info/refs?service=${service}`;
-      if (!res.url.endsWith(suffix)) {
-        throw new RemoteHttpError(this.display, 'the ref advertisement', res.status, `redirected to ${safeUrl(res.url)}, which does not end in ${suffix}`);
+      if (!res.url.href.endsWith(suffix)) {
+        throw new RemoteHttpError(this.display, 'the ref advertisement', res.status, `redirected to ${safeUrl(res.url.href)}, which does not end in ${suffix}`);
       }
-      const next = new URL(res.url.slice(0, -suffix.length));
-      if (this.origin.protocol === 'https:' && next.protocol !== 'https:') {
-        throw new RemoteHttpError(this.display, 'the ref advertisement', res.status, `redirected from https to ${safeUrl(res.url)}; refusing to continue without TLS`);
-      }
-      this.base = next;
+      this.base = new URL(res.url.href.slice(0, -suffix.length));
     }
     this.baseKnown = true;
-    const contentType = res.headers.get('content-type') ?? '';
-    const body = new Uint8Array(await this.body(res, 'the ref advertisement'));
+    const contentType = header(res, 'content-type');
     if (mediaType(contentType) !== `application/x-${service}-advertisement`) throw new RemoteNotSmartHttpError(this.display, contentType);
     // Smart HTTP prefixes the advertisement with `# service=<service>` and a flush; git itself does not.
-    const reader = new PktLineReader(body);
+    const reader = new PktLineReader(new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength));
     const head = reader.atEnd() ? undefined : reader.next();
     if (!head || head.type !== 'data' || pktText(head.data) !== `# service=${service}`) throw new RemoteNotSmartHttpError(this.display, contentType);
     if (reader.startsWith('0000')) reader.next();
@@ -154,23 +155,20 @@ export class HttpTransport implements Transport {
   async rpc(service: GitService, body: Uint8Array): Promise<Uint8Array> {
     let res = await this.request('POST', this.urlFor(service), service, body);
     if (res.status >= 300 && res.status < 400 && !this.baseKnown) {
-      await res.body?.cancel();
       await this.advertise(service);
       res = await this.request('POST', this.urlFor(service), service, body);
     }
     if (res.status >= 300 && res.status < 400) {
-      await res.body?.cancel();
-      throw new RemoteHttpError(this.display, service, res.status, `unexpected redirect to ${safeUrl(res.headers.get('location') ?? '')}`);
+      throw new RemoteHttpError(this.display, service, res.status, `unexpected redirect to ${safeUrl(header(res, 'location'))}`);
     }
-    const contentType = res.headers.get('content-type') ?? '';
-    const out = new Uint8Array(await this.body(res, service));
+    const contentType = header(res, 'content-type');
     if (mediaType(contentType) !== `application/x-${service}-result`) throw new RemoteNotSmartHttpError(this.display, contentType);
-    return out;
+    return new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.aborter.abort();
+    this.client.close();
   }
 
   /**
@@ -197,8 +195,43 @@ export class HttpTransport implements Transport {
     return c;
   }
 
-  private async request(method: 'GET' | 'POST', url: URL, service: GitService, body: Uint8Array | undefined): Promise<Response> {
+  private async request(method: 'GET' | 'POST', url: URL, service: GitService, body: Uint8Array | undefined): Promise<HttpAnswer> {
     if (this.closed) throw new TransportClosedError(this.display);
+    const what = method === 'GET' ? 'the ref advertisement' : service;
+    let res: HttpAnswer;
+    try {
+      res = await this.client.request({
+        method,
+        url,
+        headers: (to) => this.headersFor(to, method, service),
+        follow: method === 'GET',
+        refuse: (to) => this.refuseRedirect(to),
+        timeoutMs: this.timeoutMs,
+        ...(this.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.connectTimeoutMs } : {}),
+        ...(body ? { body } : {}),
+      });
+    } catch (err) {
+      throw this.networkError(err, what);
+    }
+    const date = Date.parse(header(res, 'date'));
+    if (Number.isFinite(date)) this.lastDate = { serverMs: date, sentMs: res.sentMs, receivedMs: res.receivedMs };
+    if (res.status === 401 || res.status === 403) {
+      const sent = (await this.credentialFor(res.url)) !== undefined;
+      throw new RemoteAuthError(this.display, res.status, sent, this.home === undefined ? undefined : credentialsFilePath(this.home));
+    }
+    if (res.status === 404) throw new RemoteNotFoundError(this.display, true);
+    if (res.status >= 400 || res.status < 200) {
+      throw new RemoteHttpError(this.display, what, res.status, res.body.subarray(0, 300).toString('utf8').trim());
+    }
+    return res;
+  }
+
+  /** Like git, and unlike a browser, an https remote is not followed to plain http: its data would go in clear. */
+  private refuseRedirect(to: URL): string | undefined {
+    return this.origin.protocol === 'https:' && to.protocol !== 'https:' ? 'redirected from https to plain http; refusing to continue without TLS' : undefined;
+  }
+
+  private async headersFor(url: URL, method: 'GET' | 'POST', service: GitService): Promise<Record<string, string>> {
     const cred = await this.credentialFor(url);
     const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity' };
     if (cred) headers['authorization'] = `Basic ${Buffer.from(`${cred.username}:${cred.token}`).toString('base64')}`;
@@ -208,52 +241,22 @@ export class HttpTransport implements Transport {
     } else {
       headers['accept'] = '*/*';
     }
-    const what = method === 'GET' ? 'the ref advertisement' : service;
-    let res: Response;
-    const sentMs = Date.now();
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body: body === undefined ? undefined : new Uint8Array(body),
-        redirect: method === 'GET' ? 'follow' : 'manual',
-        signal: AbortSignal.any([this.aborter.signal, AbortSignal.timeout(this.timeoutMs)]),
-      });
-    } catch (err) {
-      throw this.networkError(err, what);
-    }
-    const date = Date.parse(res.headers.get('date') ?? '');
-    if (Number.isFinite(date)) this.lastDate = { serverMs: date, sentMs, receivedMs: Date.now() };
-    if (res.status === 401 || res.status === 403) {
-      await res.body?.cancel();
-      throw new RemoteAuthError(this.display, res.status, cred !== undefined, this.home === undefined ? undefined : credentialsFilePath(this.home));
-    }
-    if (res.status === 404) {
-      await res.body?.cancel();
-      throw new RemoteNotFoundError(this.display, true);
-    }
-    if (res.status >= 400 || (res.status < 200 && res.status !== 0)) {
-      const detail = (await this.body(res, what).then((b) => new TextDecoder().decode(b.slice(0, 300)), () => '')).trim();
-      throw new RemoteHttpError(this.display, what, res.status, detail);
-    }
-    return res;
-  }
-
-  private async body(res: Response, what: string): Promise<ArrayBuffer> {
-    try {
-      return await res.arrayBuffer();
-    } catch (err) {
-      throw this.networkError(err, what);
-    }
+    return headers;
   }
 
   private networkError(err: unknown, what: string): Error {
-    if (this.closed) return new TransportClosedError(this.display);
-    const name = (err as { name?: unknown }).name;
-    if (name === 'TimeoutError' || name === 'AbortError') return new TransportTimeoutError(what, this.display, this.timeoutMs);
+    if (err instanceof GitbusError) return err;
+    if (this.closed || err instanceof HttpClosed) return new TransportClosedError(this.display);
+    if (err instanceof HttpDeadline) return new TransportTimeoutError(what, this.display, this.timeoutMs);
+    if (err instanceof HttpBadRedirect) return new RemoteHttpError(this.display, what, err.status, `${err.message}${err.location ? ` (to ${safeUrl(err.location)})` : ''}`);
     const code = errorCode(err);
     return new RemoteUnreachableError(this.display, code ? `${code} (${errorMessage(err)})` : errorMessage(err), err);
   }
+}
+
+function header(res: HttpAnswer, name: string): string {
+  const v = res.headers[name];
+  return (Array.isArray(v) ? v[0] : v) ?? '';
 }
 
 function mediaType(contentType: string): string {

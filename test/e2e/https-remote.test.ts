@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
@@ -165,3 +166,61 @@ describe.concurrent('an http(s) remote', () => {
     expect(() => gitCli(['--git-dir', bus.remote, 'fsck', '--no-progress'])).not.toThrow();
   }, 240_000);
 });
+
+describe.concurrent('an https remote', () => {
+  it('is trusted through NODE_EXTRA_CA_CERTS, refused with a fix without it, and never followed to plain http', { timeout: 120_000 }, async () => {
+    const dir = await tempDir('gitbus-tls-');
+    cleanups.push(dir.cleanup);
+    const key = join(dir.path, 'key.pem');
+    const cert = join(dir.path, 'cert.pem');
+    // A private CA as a company's git host has one: a certificate no system store knows, for the address served.
+    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    const remote = join(dir.path, 'srv', 'bus.git');
+    const home = (name: string) => join(dir.path, `home-${name}`);
+    await initNode(home('alpha'), remote, { node: 'alpha' });
+    const plain = await startGitHttpServer({ projectRoot: dirname(remote), token: TOKEN });
+    cleanups.push(() => plain.close());
+    const tls = await startGitHttpServer({
+      projectRoot: dirname(remote),
+      token: TOKEN,
+      tls: { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') },
+      intercept: (req, res) => {
+        if (!req.url?.startsWith('/down/')) return false;
+        res.writeHead(301, { location: `${plain.url}/bus.git${req.url.slice('/down'.length)}` });
+        res.end();
+        return true;
+      },
+    });
+    cleanups.push(() => tls.close());
+    await joinNode(home('beta'), remote, { node: 'beta' });
+    await pointAt(home('beta'), `${tls.url}/bus.git`);
+    const env = { ...process.env, GITBUS_TOKEN: TOKEN };
+
+    const trusted = await gitbus(['dispatch', 'over tls', '--no-git', '--json'], { home: home('beta'), env: { ...env, NODE_EXTRA_CA_CERTS: cert } });
+    expect(trusted.code, trusted.stderr).toBe(0);
+    expect(json<{ queued?: unknown }>(trusted).queued).toBeUndefined();
+    const id = json<{ id: string }>(trusted).id;
+    expect(gitCli(['--git-dir', remote, 'ls-tree', '--name-only', 'main', 'handoffs/'])).toContain(`${id}.md`);
+
+    type Report = { checks: { name: string; status: string; detail: string; fix: string | null }[] };
+    const untrusted = json<Report>(await gitbus(['doctor', '--json'], { home: home('beta'), env }));
+    const reach = untrusted.checks.find((c) => c.status === 'fail');
+    expect(reach?.detail).toMatch(/SELF_SIGNED|certificate/i);
+    expect(reach?.fix).toContain('NODE_EXTRA_CA_CERTS');
+
+    await pointAt(home('beta'), `${tls.url}/down`);
+    const downgraded = json<Report>(await gitbus(['doctor', '--json'], { home: home('beta'), env: { ...env, NODE_EXTRA_CA_CERTS: cert } }));
+    expect(downgraded.checks.find((c) => c.status === 'fail')?.detail).toContain('without TLS');
+    expect(tls.requests.some((r) => r.path.startsWith('/down/'))).toBe(true);
+    expect(plain.requests, 'nothing, and no token, went to the plain http server').toEqual([]);
+  });
+});
+
+/** openssl, which CI installs (scripts/check.sh); elsewhere a clear message if it is missing. */
+function openssl(args: string[]): void {
+  try {
+    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    throw new Error(`openssl ${args[0]} failed (is openssl installed?): ${String((e as { stderr?: unknown }).stderr ?? e)}`);
+  }
+}

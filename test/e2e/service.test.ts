@@ -196,7 +196,10 @@ describe.runIf(process.platform === 'linux')('gitbus service (systemd user unit)
     const bin = join(dir, 'user bin');
     mkdirSync(bin);
     writeFileSync(join(bin, 'gitbus-test-claude'), '#!/bin/sh\necho "9.9.9 (Claude Code)"\n', { mode: 0o755 });
-    const env: NodeJS.ProcessEnv = { GITBUS_SERVICE_DIR: units.path, PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, GITBUS_CLAUDE_BIN: 'gitbus-test-claude' };
+    // And a private CA's certificate, as an https remote behind a company CA needs (README "A private CA").
+    const ca = join(dir, 'company-ca.pem');
+    writeFileSync(ca, '');
+    const env: NodeJS.ProcessEnv = { GITBUS_SERVICE_DIR: units.path, PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, GITBUS_CLAUDE_BIN: 'gitbus-test-claude', NODE_EXTRA_CA_CERTS: ca };
     const file = join(units.path, 'gitbus-watch-gamma.service');
 
     // Installed from a shell that does not find it: install says so (the service would not find it either).
@@ -214,6 +217,7 @@ describe.runIf(process.platform === 'linux')('gitbus service (systemd user unit)
     expect(unitPath.split(':')).toContain(bin);
     expect(unitPath.split(':')[0]).toBe(dirname(process.execPath));
     expect(setting(unit, 'Environment')).toContain('"GITBUS_CLAUDE_BIN=gitbus-test-claude"');
+    expect(setting(unit, 'Environment').map((e) => systemdWords(e, false)[0])).toContain(`NODE_EXTRA_CA_CERTS=${ca}`);
 
     const found = await gitbus(['doctor', '--service', '--json', '--home', home], { env });
     type Report = { checks: { name: string; status: string; detail: string; fix: string | null }[] };

@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface GitHttpServer {
-  /** http://127.0.0.1:<port> */
+  /** http://127.0.0.1:<port> (https:// with `tls`) */
   url: string;
   port: number;
+  /** Connections accepted (TCP, or TLS handshakes completed with `tls`): a client that keeps connections alive opens few. */
+  connections: () => number;
   /** Authorization headers seen, for tests that check where a token went; `at` is Date.now() on arrival. */
   requests: { method: string; path: string; authorized: boolean; authorization: string | undefined; at: number }[];
   close(): Promise<void>;
@@ -22,6 +25,8 @@ export interface GitHttpServerOptions {
   dateOffsetMs?: number;
   /** Upper bound for one http-backend process. Default 60 s. */
   cgiTimeoutMs?: number;
+  /** Serve https with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
 }
 
 function checkAuth(header: string | undefined, token: string): string | undefined {
@@ -36,11 +41,14 @@ function checkAuth(header: string | undefined, token: string): string | undefine
 export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<GitHttpServer> {
   const requests: GitHttpServer['requests'] = [];
   const children = new Set<ReturnType<typeof spawn>>();
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => handle(req, res, Buffer.concat(chunks)));
-  });
+  };
+  const server: Server = opts.tls ? createTlsServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest) : createServer(onRequest);
+  let connections = 0;
+  server.on(opts.tls ? 'secureConnection' : 'connection', () => connections++);
 
   function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -114,8 +122,9 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
+    connections: () => connections,
     requests,
     close: () =>
       new Promise<void>((resolve) => {

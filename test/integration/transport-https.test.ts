@@ -1,6 +1,9 @@
 import * as fs from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { createServer } from 'node:http';
+import { spawn } from 'node:child_process';
+import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchObjects } from '../../bus/git/fetch.js';
 import { PushRejectedError } from '../../bus/git/push-errors.js';
@@ -9,6 +12,7 @@ import { openTransport, normalizeRemote } from '../../bus/remote.js';
 import { HttpTransport } from '../../bus/transport/https.js';
 import { LocalTransport, createBareRepo } from '../../bus/transport/local.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
+import { ROOT } from '../helpers/cli.js';
 import { TempDirs, cliClone, cliCommit, gitSync, isoCommit, isoInit } from './transport-fixtures.js';
 
 const dirs = new TempDirs();
@@ -159,3 +163,93 @@ describe('HttpTransport against git http-backend', () => {
     expect(t.display).toBe('https://git.example.com/bus.git');
   });
 });
+
+describe('HttpTransport connections', () => {
+  it('keeps one connection alive across the requests of a fetch', async () => {
+    const { url, server, local } = await setup();
+    const t = new HttpTransport(url);
+    const head = (await t.listRefs()).get(MAIN) ?? '';
+    expect(head).toBe((await local.listRefs()).get(MAIN));
+    await fetchObjects({ fs, gitdir: await isoInit(dirs), cache: {}, transport: t, want: head, haves: [] });
+    expect(server.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
+    expect(server.connections()).toBe(1);
+    await t.close();
+    await expect(t.listRefs()).rejects.toMatchObject({ code: 'TRANSPORT_CLOSED' });
+  });
+
+  it('bounds an exchange that never answers, ends one closed while it runs, and reports a body cut short', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createNetServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    });
+    const cut = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement', 'content-length': '1000' });
+      res.write('001e# service=git-upload-pack\n');
+      setImmediate(() => res.socket?.destroy());
+    });
+    const port = async (s: NetServer) => {
+      await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+      return (s.address() as AddressInfo).port;
+    };
+    try {
+      const quiet = `http://127.0.0.1:${await port(silent)}/bus.git`;
+      const started = Date.now();
+      await expect(new HttpTransport(quiet, { timeoutMs: 300 }).listRefs()).rejects.toMatchObject({ code: 'TRANSPORT_TIMEOUT', data: { timeoutMs: 300 } });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+
+      const closing = new HttpTransport(quiet);
+      const pending = closing.listRefs().catch((e: unknown) => e);
+      await waitFor(() => sockets.size >= 2);
+      await closing.close();
+      expect(await pending).toMatchObject({ code: 'TRANSPORT_CLOSED' });
+
+      const short = await new HttpTransport(`http://127.0.0.1:${await port(cut)}/bus.git`).listRefs().catch((e: unknown) => e);
+      expect(short).toMatchObject({ code: 'REMOTE_UNREACHABLE', data: { reason: expect.stringMatching(/ECONNRESET|aborted|closed/) } });
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+      cut.closeAllConnections();
+      cut.close();
+    }
+  });
+});
+
+describe('HttpTransport against a host that never completes a connection', () => {
+  it('gives up after the connect bound, not the whole exchange\'s', async () => {
+    const listener = spawn(process.execPath, [join(ROOT, 'test/fixtures/full-backlog.mjs'), '60000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const fillers: Socket[] = [];
+    try {
+      const port = Number(await new Promise<string>((resolve, reject) => {
+        listener.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
+        listener.once('exit', () => reject(new Error('the listener exited')));
+      }));
+      // Connections until one is not completed within 2 s: the kernel's accept queue is full and drops new SYNs.
+      for (let i = 0; i < 10; i++) {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        fillers.push(socket);
+        const connected = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 2_000);
+          socket.once('connect', () => (clearTimeout(timer), resolve(true)));
+        });
+        if (!connected) break;
+      }
+      const t = new HttpTransport(`http://127.0.0.1:${port}/bus.git`, { connectTimeoutMs: 500, timeoutMs: 60_000 });
+      const err = await t.listRefs().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'REMOTE_UNREACHABLE', data: { reason: expect.stringContaining('ETIMEDOUT (connect timed out after 500 ms)') } });
+    } finally {
+      for (const s of fillers) s.destroy();
+      listener.kill('SIGKILL');
+    }
+  }, 30_000);
+});
+
+/** Polls `ok` until it holds, for at most 10 s. */
+async function waitFor(ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -170,7 +170,11 @@ function specOf(t: ServiceTarget, config: NodeConfig, opts: ServiceOptions): { s
   const plan = planServicePath(nodePath, config, env);
   // claude.binary may come from the installing shell's $GITBUS_CLAUDE_BIN; the service would not have it.
   const claudeBin = config.runners.includes('claude') && !config.claude?.binary ? env['GITBUS_CLAUDE_BIN'] : undefined;
-  const spec: WatcherServiceSpec = { node: t.node, home: t.home, nodePath, entry: opts.entry ?? gitbusEntry(), path: plan.path, ...(claudeBin ? { env: { GITBUS_CLAUDE_BIN: claudeBin } } : {}) };
+  // A private CA for an https remote (README "A private CA"): the service must trust what this shell trusts. Node
+  // reads it relative to the process's directory, which the service's is not.
+  const extraCa = env['NODE_EXTRA_CA_CERTS'] ? resolve(env['NODE_EXTRA_CA_CERTS']) : undefined;
+  const carried = { ...(claudeBin ? { GITBUS_CLAUDE_BIN: claudeBin } : {}), ...(extraCa ? { NODE_EXTRA_CA_CERTS: extraCa } : {}) };
+  const spec: WatcherServiceSpec = { node: t.node, home: t.home, nodePath, entry: opts.entry ?? gitbusEntry(), path: plan.path, ...(Object.keys(carried).length > 0 ? { env: carried } : {}) };
   return { spec, runners: plan.runners };
 }
 
