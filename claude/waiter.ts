@@ -67,7 +67,7 @@ async function waitLoop(ctx: BusContext, home: string, session: string, opts: Wa
   const localRemote = ctx.repo.transport instanceof LocalTransport ? ctx.repo.transport.path : null;
   let watcher: FSWatcher | null = null;
   try {
-    watcher = wakeOnChange({ clone: ctx.paths.clone, remote: localRemote }, () => wake());
+    watcher = await wakeOnChange({ clone: ctx.paths.clone, remote: localRemote }, () => wake());
   } catch {
     // No file events here: the timer below still wakes the loop.
   }

@@ -1,13 +1,15 @@
-import { watch as watchFiles, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
  * Wakes the watcher the moment something changes locally, instead of at the next poll: a push to a local bare
  * remote (its branch refs or packed-refs), or a commit any gitbus command on this node made in the node's
- * clone. Lock files are ignored; git renames them into place, which is the event that matters.
+ * clone. Lock files are ignored; git renames them into place, which is the event that matters. chokidar is
+ * loaded here, by the daemon only: `watch --once` and every other command never wait for events.
  */
-export function wakeOnChange(paths: { clone: string; remote: string | null }, wake: () => void): FSWatcher {
+export async function wakeOnChange(paths: { clone: string; remote: string | null }, wake: () => void): Promise<FSWatcher> {
+  const { watch: watchFiles } = await import('chokidar');
   const targets = [join(paths.clone, 'refs', 'heads')];
   if (paths.remote) {
     for (const p of [join(paths.remote, 'refs', 'heads'), join(paths.remote, 'packed-refs')]) if (existsSync(p)) targets.push(p);

@@ -1,5 +1,6 @@
 import { homedir } from '../bus/user-home-dir.js';
-import { CronJob } from 'cron';
+import type { CronJob } from 'cron';
+import { cron } from '../bus/model/cron-lib.js';
 import type { BusContext } from '../bus/context.js';
 import { ResponseBatcher } from './response-batcher.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
@@ -260,7 +261,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   const logPruning = setInterval(pruneLogs, 24 * 3600_000);
   logPruning.unref();
   // Not waitForCompletion: a tick during a long drain must still reach wake(), which only queues the drain.
-  const pollJob = () => CronJob.from({ cronTime: pollCron(pollMs), onTick: () => void wake('tick'), start: !opts.once, errorHandler: report });
+  // cron from bus/model/cron-lib.ts (one copy, loaded on first use): `--once` makes no timer and need not load it.
+  const pollJob = () => cron().CronJob.from({ cronTime: pollCron(pollMs), onTick: () => void wake('tick'), start: true, errorHandler: report });
   let job: CronJob | null = null;
   // From here on every way out clears the timers: a start-up that fails (restart recovery, above all) must not
   // leave a retry timer behind that keeps the process alive, waking a watcher that no longer holds its lock.
@@ -275,7 +277,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       await beat().catch(fail);
     }
     beats.start();
-    job = pollJob();
+    if (!opts.once) job = pollJob();
     /** A changed `heartbeat` or `poll` in gitbus.yaml (and not fixed on the command line) applies from now on. */
     applySettings = (next) => {
       const hb = opts.heartbeatMs ?? next.heartbeatMs;
@@ -286,7 +288,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
         pollMs = poll;
         health.pollChanged(pollMs);
         void job?.stop();
-        job = pollJob();
+        if (!opts.once) job = pollJob();
       }
       opts.onEvent({ type: 'settings', pollMs: opts.once ? null : pollMs, heartbeatMs: beats.heartbeatMs });
     };
@@ -301,12 +303,12 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       await ending.finish();
       return finished;
     }
-    const files = opts.watchFiles === false ? null : wakeOnChange({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake('change'));
+    const files = opts.watchFiles === false ? null : await wakeOnChange({ clone: ctx.paths.clone, remote: ctx.repo.localRemotePath() }, () => void wake('change'));
     await wake('tick');
     await stopped;
     health.cancelRetry();
     ranking.stop();
-    await job.stop();
+    await job?.stop();
     await files?.close();
     await draining;
     await ending.endRuns();

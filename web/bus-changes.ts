@@ -41,10 +41,10 @@ export class BusChanges {
     private readonly opts: { pollMs: number; log: (line: string) => void; watchFiles?: boolean },
   ) {}
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
     this.timer = setInterval(() => void this.check(), this.opts.pollMs);
     if (this.opts.watchFiles !== false) {
-      this.files = wakeOnChange({ clone: this.ctx.paths.clone, remote: this.ctx.repo.localRemotePath() }, () => {
+      this.files = await wakeOnChange({ clone: this.ctx.paths.clone, remote: this.ctx.repo.localRemotePath() }, () => {
         // A push renames a few files in a row: one check for the burst.
         if (this.debounce) return;
         this.debounce = setTimeout(() => {
@@ -53,7 +53,7 @@ export class BusChanges {
         }, 50);
       });
     }
-    return this.check();
+    await this.check();
   }
 
   /** Adds a listener; a new one hears at once when the remote is down. Returns the unsubscribe. */

@@ -88,7 +88,8 @@ export function register(program: Command): void {
       .option('--progress-beat <duration>', 'progress posted by a task (gitbus progress) goes out with an early heartbeat, at most one per this long (default 10s; 0: with the regular heartbeats only)', durationFlag('--progress-beat', { zeroOff: true })),
   ).action(async (opts: Opts) =>
     withBus(opts, async (ctx) => {
-      await preloadBusModules();
+      // A daemon loads now what it would load later (bus/preload.ts); --once ends before any upgrade could matter.
+      if (!opts.once) await preloadBusModules();
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.once('SIGTERM', onSignal);

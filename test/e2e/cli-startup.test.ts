@@ -3,7 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, ROOT, gitbus, json, tempDir, type RunResult } from '../helpers/cli.js';
+import { CLI, ROOT, TEST_CACHE_HOME, gitbus, json, tempDir, type RunResult } from '../helpers/cli.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+import type { ChildProcess } from 'node:child_process';
 import { makeBus } from '../helpers/bus.js';
 
 /**
@@ -85,6 +88,7 @@ describe('CLI start-up: what a command loads', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let bus: Awaited<ReturnType<typeof makeBus>>;
   let runs = 0;
+  const children: ChildProcess[] = [];
 
   /** Runs the CLI under the hook; returns its result and what it loaded. */
   async function traced(args: string[], home?: string, build: Build = 'esm'): Promise<{ r: RunResult; loaded: Loaded }> {
@@ -92,6 +96,22 @@ describe('CLI start-up: what a command loads', () => {
     writeFileSync(log, '');
     const env = { NODE_OPTIONS: `--import=${join(dir.path, 'register.mjs')}`, GITBUS_TEST_MODULE_LOG: log, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}) };
     const r = await gitbus(args, { ...(home ? { home } : {}), env });
+    return { r, loaded: readLoaded(log) };
+  }
+
+  /** The run of `watch --json` (the daemon) under the hook until it has started, then SIGTERM: what it loaded. */
+  async function tracedDaemon(home: string, build: Build): Promise<{ code: number | null; loaded: Loaded }> {
+    const log = join(dir.path, `modules-${runs++}.log`);
+    writeFileSync(log, '');
+    const env = { NODE_OPTIONS: `--import=${join(dir.path, 'register.mjs')}`, GITBUS_TEST_MODULE_LOG: log, XDG_CACHE_HOME: TEST_CACHE_HOME, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}) };
+    const w = startWatcher(home, ['--poll', '1h'], children, env);
+    await until('the watcher to start', () => w.events().some((e) => e.type === 'started'), 30_000, () => w.stderr());
+    w.child.kill('SIGTERM');
+    const code = await w.exited;
+    return { code, loaded: readLoaded(log) };
+  }
+
+  function readLoaded(log: string): Loaded {
     const modules = new Set<string>();
     const packages = new Set<string>();
     const packageFiles = new Set<string>();
@@ -110,7 +130,7 @@ describe('CLI start-up: what a command loads', () => {
         }
       }
     }
-    return { r, loaded: { modules: [...modules].sort(), packages: [...packages].sort(), packageFiles: [...packageFiles].sort() } };
+    return { modules: [...modules].sort(), packages: [...packages].sort(), packageFiles: [...packageFiles].sort() };
   }
 
   beforeAll(async () => {
@@ -123,6 +143,7 @@ describe('CLI start-up: what a command loads', () => {
     bus = await makeBus({ node: 'solo' });
   });
   afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
     await bus?.cleanup();
     await dir?.cleanup();
   });
@@ -232,17 +253,28 @@ describe('CLI start-up: what a command loads', () => {
     }
   });
 
-  it('watch loads at its start what the bus loads on first use, so a package replaced under it cannot break it later', async () => {
+  it('the watcher daemon loads at its start what the bus loads on first use, so a package replaced under it cannot break it later', async () => {
     await bus.addNode('worker', [], ['--runner', 'shell']);
-    const { r, loaded } = await traced(['watch', '--once', '--json'], bus.home('worker'));
-    expect(r.code, r.stderr).toBe(0);
-    expect(loaded.modules).toContain('bus/preload.js');
-    expect(loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron']));
-    // The bundle loads them from node_modules, isomorphic-git by import() from the compiled script (the loader
-    // gives it Node's own import()).
-    const bundled = await traced(['watch', '--once', '--json'], bus.home('worker'), 'default');
-    expect(bundled.r.code, bundled.r.stderr).toBe(0);
-    expect(bundled.loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron']));
+    for (const build of ['esm', 'default'] as const) {
+      const { code, loaded } = await tracedDaemon(bus.home('worker'), build);
+      expect(code).toBe(0);
+      if (build === 'esm') expect(loaded.modules).toContain('bus/preload.js');
+      // The bundle loads them from node_modules, isomorphic-git by import() from the compiled script (the loader
+      // gives it Node's own import()); chokidar for the file events of a local remote.
+      expect(loaded.packages).toEqual(expect.arrayContaining(['isomorphic-git', 'cron', 'chokidar']));
+    }
+  });
+
+  it('watch --once on a local bus loads none of them: it sets no timer, waits for no file event and outlives no upgrade', async () => {
+    await bus.addNode('once-worker', [], ['--runner', 'shell']);
+    const id = await bus.dispatch('solo', ['run once', '--command', 'true', '--to', 'once-worker']);
+    for (const build of ['esm', 'default'] as const) {
+      const { r, loaded } = await traced(['watch', '--once', '--json'], bus.home('once-worker'), build);
+      expect(r.code, r.stderr).toBe(0);
+      // It ran the task (the first time; then there is nothing left to run).
+      if (build === 'esm') expect(json<{ ran: { id: string; status: string }[] }>(r).ran).toEqual([expect.objectContaining({ id, status: 'succeeded' })]);
+      expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+    }
   });
 
   it('no command compiles a parser at run time: zod/mini has none to compile, for a short command or the watcher', async () => {
