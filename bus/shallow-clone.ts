@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { explodePack } from './git/explode-pack.js';
-import { isoGit } from './git/iso-git.js';
+import { initBareClone } from './store/init-clone.js';
 import { MAIN } from './repo.js';
 import { fetchObjects } from './git/fetch.js';
 import { writeLocalRef } from './store/local-ref.js';
@@ -27,7 +27,7 @@ async function explodePacks(gitdir: string): Promise<void> {
  * an unborn master. Returns the commit of main (over SSH a newer one than `head` when main moved meanwhile).
  */
 export async function shallowClone(gitdir: string, transport: Transport, head: string, cache: object): Promise<string> {
-  await (await isoGit()).init({ fs, gitdir, bare: true, defaultBranch: 'main' });
+  await initBareClone(gitdir);
   const { fetched } = await fetchObjects({ fs, gitdir, cache, transport, want: head, ref: MAIN, haves: [], depth: 1, explodeBelow: Number.POSITIVE_INFINITY });
   writeLocalRef(gitdir, MAIN, fetched);
   await explodePacks(gitdir);

@@ -75,6 +75,8 @@ const common = {
   legalComments: 'none',
   metafile: true,
   logLevel: 'warning',
+  // isomorphic-git's SHA-1 through node:crypto, not sha.js and its polyfill packages (scripts/sha1-node.cjs).
+  alias: { 'sha.js/sha1.js': './scripts/sha1-node.cjs' },
 };
 
 const result = await build({

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
+import { isoGit } from '../git/iso-git.js';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
 import { PROTOCOL_VERSION } from '../../schemas/fields.js';
 import { homePaths, loadNodeConfig, namedRootsOf, workRootOf, type NodeConfig } from '../home.js';
@@ -104,7 +104,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   let localMain: string | null = null;
   if (cloneOk) {
     try {
-      localMain = await git.resolveRef({ fs, gitdir: paths.clone, ref: MAIN });
+      localMain = await (await isoGit()).resolveRef({ fs, gitdir: paths.clone, ref: MAIN });
     } catch {
       localMain = null;
     }
@@ -359,7 +359,7 @@ async function commitTime(repo: BusRepo, oid: string): Promise<number | null> {
   const places = [repo.gitdir, repo.localRemotePath()].filter((p): p is string => p !== null);
   for (const gitdir of places) {
     try {
-      const { commit } = await git.readCommit({ fs, gitdir, oid, cache: repo.store.cache });
+      const { commit } = await (await isoGit()).readCommit({ fs, gitdir, oid, cache: repo.store.cache });
       return commit.committer.timestamp * 1000;
     } catch {
       // not there: try the next place

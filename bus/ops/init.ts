@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import * as fs from 'node:fs';
-import git from 'isomorphic-git';
+import { initBareClone } from '../store/init-clone.js';
 import { renderBusFile, renderSettings } from '../../schemas/bus-file.js';
 import { isLabel, isNodeName, LABEL_RE, NODE_NAME_RE } from '../../schemas/ids.js';
 import { jsonSchemaFiles } from '../../schemas/json-schema.js';
@@ -89,7 +88,7 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
     const transport = await openTransport(remote, home);
     const repo = new BusRepo(paths.clone, transport);
     try {
-      await git.init({ fs, gitdir: paths.clone, bare: true, defaultBranch: 'main' });
+      await initBareClone(paths.clone);
       created.push(paths.clone);
       let head: string | null;
       try {

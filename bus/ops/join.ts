@@ -1,7 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { existsSync } from 'node:fs';
-import git from 'isomorphic-git';
+import { isoGit } from '../git/iso-git.js';
+import { looseCommitTime } from '../store/commit-time.js';
 import { fetchObjects } from '../git/fetch.js';
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
@@ -76,8 +77,8 @@ async function heartbeatAgeMs(repo: BusRepo, node: string, main: string, now: Da
   const oid = repo.lastRefs.get(ref);
   if (!oid) return null;
   const { fetched } = await fetchObjects({ fs, gitdir: repo.gitdir, cache: repo.store.cache, transport: repo.transport, want: oid, ref, haves: [main], explodeBelow: Number.POSITIVE_INFINITY });
-  const { commit } = await git.readCommit({ fs, gitdir: repo.gitdir, oid: fetched, cache: repo.store.cache });
-  return now.getTime() - commit.committer.timestamp * 1000;
+  const time = (await looseCommitTime(repo.gitdir, fetched)) ?? (await (await isoGit()).readCommit({ fs, gitdir: repo.gitdir, oid: fetched, cache: repo.store.cache })).commit.committer.timestamp * 1000;
+  return now.getTime() - time;
 }
 
 /**

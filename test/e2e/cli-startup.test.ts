@@ -253,6 +253,20 @@ describe('CLI start-up: what a command loads', () => {
     }
   });
 
+  it('init and join of a local bus load no isomorphic-git: the clone is made and filled by gitbus\'s own code', async () => {
+    for (const build of ['esm', 'default'] as const) {
+      const home = join(dir.path, `init-${build}`);
+      const made = await traced(['init', '--remote', join(dir.path, `remote-${build}.git`), '--node', 'first', '--json'], home, build);
+      expect(made.r.code, made.r.stderr).toBe(0);
+      expect(made.loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+      const joined = await traced(['join', join(dir.path, `remote-${build}.git`), '--node', 'second', '--json'], join(dir.path, `join-${build}`), build);
+      expect(joined.r.code, joined.r.stderr).toBe(0);
+      expect(joined.loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+      // A working clone: status there reads the bus the first node made.
+      expect(json<{ nodes: { node: string }[] }>(await gitbus(['status', '--json'], { home: join(dir.path, `join-${build}`) })).nodes.map((n) => n.node).sort()).toEqual(['first', 'second']);
+    }
+  });
+
   it('the watcher daemon loads at its start what the bus loads on first use, so a package replaced under it cannot break it later', async () => {
     await bus.addNode('worker', [], ['--runner', 'shell']);
     for (const build of ['esm', 'default'] as const) {
