@@ -12,7 +12,7 @@ let loading: Promise<IsoGitApi> | undefined;
  * (store/loose-read.ts, git/loose-object.ts) and a local remote is read and written directly
  * (transport/local-direct.ts). It is needed for a packed object, a fetch of a pack too big to explode (indexing
  * it), and a push without prebuilt objects. test/e2e/cli-startup.test.ts checks that `status`, `dispatch`, `init`,
- * `join` and `watch --once` on a local bus do not load it.
+ * `join`, `doctor` and `watch --once` on a local bus do not load it.
  */
 export function isoGit(): Promise<IsoGitApi> {
   if (!loading) {

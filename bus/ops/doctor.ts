@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { isoGit } from '../git/iso-git.js';
+import { readLooseRef } from '../store/local-ref.js';
+import { looseCommitTime } from '../store/commit-time.js';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
 import { PROTOCOL_VERSION } from '../../schemas/fields.js';
 import { homePaths, loadNodeConfig, namedRootsOf, workRootOf, type NodeConfig } from '../home.js';
@@ -104,7 +106,9 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   let localMain: string | null = null;
   if (cloneOk) {
     try {
-      localMain = await (await isoGit()).resolveRef({ fs, gitdir: paths.clone, ref: MAIN });
+      // The clone's refs are the loose files gitbus writes: isomorphic-git only for anything else (issue 14).
+      const loose = readLooseRef(paths.clone, MAIN);
+      localMain = loose !== undefined ? loose : await (await isoGit()).resolveRef({ fs, gitdir: paths.clone, ref: MAIN });
     } catch {
       localMain = null;
     }
@@ -359,6 +363,8 @@ async function commitTime(repo: BusRepo, oid: string): Promise<number | null> {
   const places = [repo.gitdir, repo.localRemotePath()].filter((p): p is string => p !== null);
   for (const gitdir of places) {
     try {
+      const loose = await looseCommitTime(gitdir, oid);
+      if (loose !== null) return loose;
       const { commit } = await (await isoGit()).readCommit({ fs, gitdir, oid, cache: repo.store.cache });
       return commit.committer.timestamp * 1000;
     } catch {

@@ -253,7 +253,7 @@ describe('CLI start-up: what a command loads', () => {
     }
   });
 
-  it('init and join of a local bus load no isomorphic-git: the clone is made and filled by gitbus\'s own code', async () => {
+  it('init, join and doctor on a local bus load no isomorphic-git: the clone is made, filled and checked by gitbus\'s own code', async () => {
     for (const build of ['esm', 'default'] as const) {
       const home = join(dir.path, `init-${build}`);
       const made = await traced(['init', '--remote', join(dir.path, `remote-${build}.git`), '--node', 'first', '--json'], home, build);
@@ -262,8 +262,13 @@ describe('CLI start-up: what a command loads', () => {
       const joined = await traced(['join', join(dir.path, `remote-${build}.git`), '--node', 'second', '--json'], join(dir.path, `join-${build}`), build);
       expect(joined.r.code, joined.r.stderr).toBe(0);
       expect(joined.loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
-      // A working clone: status there reads the bus the first node made.
+      // A working clone: status there reads the bus the first node made, and doctor finds it whole (its clone and
+      // heartbeat checks read the clone's refs and commits without isomorphic-git too).
       expect(json<{ nodes: { node: string }[] }>(await gitbus(['status', '--json'], { home: join(dir.path, `join-${build}`) })).nodes.map((n) => n.node).sort()).toEqual(['first', 'second']);
+      const doctor = await traced(['doctor', '--json'], join(dir.path, `join-${build}`), build);
+      const checks = json<{ checks: { name: string; status: string }[] }>(doctor.r).checks;
+      expect(checks.find((c) => c.name === 'home.clone')?.status).toBe('ok');
+      expect(doctor.loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
     }
   });
 
