@@ -24,6 +24,11 @@ export function isoGit(): Promise<IsoGitApi> {
   return loading;
 }
 
+/** sha.js's Sha1 constructor over node:crypto: `new` on a function that returns an object gives that object. */
+function nodeSha1(): Hash {
+  return createHash('sha1');
+}
+
 /**
  * isomorphic-git hashes with the sha.js package, whose require() chain (to-buffer, typed-array-buffer,
  * get-intrinsic and a dozen polyfill packages) was half of its ~70 ms load; node:crypto's SHA-1 has the same
@@ -32,11 +37,6 @@ export function isoGit(): Promise<IsoGitApi> {
  * resolvable from here (the ES module bundle holds it, and aliases sha.js the same way: scripts/bundle.mjs), sha.js
  * loads as before.
  */
-/** sha.js's Sha1 constructor over node:crypto: `new` on a function that returns an object gives that object. */
-function nodeSha1(): Hash {
-  return createHash('sha1');
-}
-
 function preferNodeSha1(): void {
   try {
     const req = createRequire(import.meta.url);

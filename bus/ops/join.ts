@@ -77,8 +77,10 @@ async function heartbeatAgeMs(repo: BusRepo, node: string, main: string, now: Da
   const oid = repo.lastRefs.get(ref);
   if (!oid) return null;
   const { fetched } = await fetchObjects({ fs, gitdir: repo.gitdir, cache: repo.store.cache, transport: repo.transport, want: oid, ref, haves: [main], explodeBelow: Number.POSITIVE_INFINITY });
-  const time = (await looseCommitTime(repo.gitdir, fetched)) ?? (await (await isoGit()).readCommit({ fs, gitdir: repo.gitdir, oid: fetched, cache: repo.store.cache })).commit.committer.timestamp * 1000;
-  return now.getTime() - time;
+  const loose = await looseCommitTime(repo.gitdir, fetched);
+  if (loose !== null) return now.getTime() - loose;
+  const { commit } = await (await isoGit()).readCommit({ fs, gitdir: repo.gitdir, oid: fetched, cache: repo.store.cache });
+  return now.getTime() - commit.committer.timestamp * 1000;
 }
 
 /**
