@@ -148,6 +148,18 @@ export class RemoteNotSmartHttpError extends GitbusError {
   }
 }
 
+/** An https remote whose server redirects to plain http: gitbus does not follow it (its data would go in clear). */
+export class RemoteInsecureRedirectError extends GitbusError {
+  readonly code = 'REMOTE_INSECURE_REDIRECT';
+  constructor(display: string, status: number, location: string) {
+    super(
+      `the https remote ${display} redirects to plain http (HTTP ${status} to ${location}); gitbus does not follow an https remote to http`,
+      "fix the server's redirect, or set remote: in this node's node.yaml to the URL the repository is served at over https",
+      { url: display, status, location },
+    );
+  }
+}
+
 /** Any other unexpected HTTP answer (5xx, an unexpected redirect). */
 export class RemoteHttpError extends GitbusError {
   readonly code = 'REMOTE_HTTP_ERROR';

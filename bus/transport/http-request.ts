@@ -30,6 +30,17 @@ export interface HttpRequest {
   refuse?: (to: URL) => string | undefined;
 }
 
+/** A redirect that the request's `refuse` turned down, with its reason. */
+export class HttpRefusedRedirect extends Error {
+  constructor(
+    readonly status: number,
+    readonly location: string,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
 /** The exchange ran past its bound. */
 export class HttpDeadline extends Error {
   override readonly name = 'TimeoutError';
@@ -80,7 +91,7 @@ export class HttpClient {
       }
       if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new HttpBadRedirect(answer.status, location, `a redirect to ${next.protocol}`);
       const refused = r.refuse?.(next);
-      if (refused !== undefined) throw new HttpBadRedirect(answer.status, location, refused);
+      if (refused !== undefined) throw new HttpRefusedRedirect(answer.status, next.href, refused);
       if (hops + 1 >= MAX_REDIRECTS) throw new HttpBadRedirect(answer.status, location, `more than ${MAX_REDIRECTS} redirects`);
       url = next;
     }

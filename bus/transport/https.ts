@@ -4,6 +4,7 @@ import { resolveCredential, credentialsFilePath, type Credential } from './crede
 import {
   RemoteAuthError,
   RemoteHttpError,
+  RemoteInsecureRedirectError,
   RemoteNotFoundError,
   RemoteNotSmartHttpError,
   RemoteUnreachableError,
@@ -12,7 +13,7 @@ import {
   TransportTimeoutError,
 } from './errors.js';
 import type { GitService, Transport } from './transport.js';
-import { HttpBadRedirect, HttpClient, HttpClosed, HttpDeadline, type HttpAnswer } from './http-request.js';
+import { HttpBadRedirect, HttpClient, HttpClosed, HttpDeadline, HttpRefusedRedirect, type HttpAnswer } from './http-request.js';
 import { GitbusError } from '../../schemas/errors.js';
 
 export interface HttpTransportOptions {
@@ -228,7 +229,7 @@ export class HttpTransport implements Transport {
 
   /** Like git, and unlike a browser, an https remote is not followed to plain http: its data would go in clear. */
   private refuseRedirect(to: URL): string | undefined {
-    return this.origin.protocol === 'https:' && to.protocol !== 'https:' ? 'redirected from https to plain http; refusing to continue without TLS' : undefined;
+    return this.origin.protocol === 'https:' && to.protocol !== 'https:' ? 'an https remote redirected to plain http' : undefined;
   }
 
   private async headersFor(url: URL, method: 'GET' | 'POST', service: GitService): Promise<Record<string, string>> {
@@ -248,6 +249,7 @@ export class HttpTransport implements Transport {
     if (err instanceof GitbusError) return err;
     if (this.closed || err instanceof HttpClosed) return new TransportClosedError(this.display);
     if (err instanceof HttpDeadline) return new TransportTimeoutError(what, this.display, this.timeoutMs);
+    if (err instanceof HttpRefusedRedirect) return new RemoteInsecureRedirectError(this.display, err.status, safeUrl(err.location));
     if (err instanceof HttpBadRedirect) return new RemoteHttpError(this.display, what, err.status, `${err.message}${err.location ? ` (to ${safeUrl(err.location)})` : ''}`);
     const code = errorCode(err);
     return new RemoteUnreachableError(this.display, code ? `${code} (${errorMessage(err)})` : errorMessage(err), err);

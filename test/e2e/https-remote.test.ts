@@ -210,7 +210,13 @@ describe.concurrent('an https remote', () => {
 
     await pointAt(home('beta'), `${tls.url}/down`);
     const downgraded = json<Report>(await gitbus(['doctor', '--json'], { home: home('beta'), env: { ...env, NODE_EXTRA_CA_CERTS: cert } }));
-    expect(downgraded.checks.find((c) => c.status === 'fail')?.detail).toContain('without TLS');
+    const refused = downgraded.checks.find((c) => c.status === 'fail');
+    expect(refused?.detail).toContain(`redirects to plain http (HTTP 301 to ${plain.url}/bus.git/info/refs`);
+    expect(refused?.fix).toContain('node.yaml');
+    // A person must fix it: a dispatch fails with the reason instead of queueing as it would while offline.
+    const dispatched = await gitbus(['dispatch', 'never in clear', '--no-git', '--json'], { home: home('beta'), env: { ...env, NODE_EXTRA_CA_CERTS: cert } });
+    expect(dispatched.code).toBe(6);
+    expect(json<{ error: { code: string } }>(dispatched).error.code).toBe('REMOTE_INSECURE_REDIRECT');
     expect(tls.requests.some((r) => r.path.startsWith('/down/'))).toBe(true);
     expect(plain.requests, 'nothing, and no token, went to the plain http server').toEqual([]);
   });
