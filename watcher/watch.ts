@@ -262,7 +262,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   logPruning.unref();
   // Not waitForCompletion: a tick during a long drain must still reach wake(), which only queues the drain.
   // cron from bus/model/cron-lib.ts (one copy, loaded on first use): `--once` makes no timer and need not load it.
-  const pollJob = () => cron().CronJob.from({ cronTime: pollCron(pollMs), onTick: () => void wake('tick'), start: true, errorHandler: report });
+  const pollJob = () => (opts.once ? null : cron().CronJob.from({ cronTime: pollCron(pollMs), onTick: () => void wake('tick'), start: true, errorHandler: report }));
   let job: CronJob | null = null;
   // From here on every way out clears the timers: a start-up that fails (restart recovery, above all) must not
   // leave a retry timer behind that keeps the process alive, waking a watcher that no longer holds its lock.
@@ -277,7 +277,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       await beat().catch(fail);
     }
     beats.start();
-    if (!opts.once) job = pollJob();
+    job = pollJob();
     /** A changed `heartbeat` or `poll` in gitbus.yaml (and not fixed on the command line) applies from now on. */
     applySettings = (next) => {
       const hb = opts.heartbeatMs ?? next.heartbeatMs;
@@ -288,7 +288,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
         pollMs = poll;
         health.pollChanged(pollMs);
         void job?.stop();
-        if (!opts.once) job = pollJob();
+        job = pollJob();
       }
       opts.onEvent({ type: 'settings', pollMs: opts.once ? null : pollMs, heartbeatMs: beats.heartbeatMs });
     };

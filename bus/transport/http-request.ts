@@ -26,29 +26,24 @@ export interface HttpRequest {
   timeoutMs: number;
   /** Bound on making each connection. Default 10 s. */
   connectTimeoutMs?: number;
-  /** Why a redirect to `to` is not followed, or undefined to follow it. */
-  refuse?: (to: URL) => string | undefined;
+  /** True for a redirect target not to follow: the request fails with HttpRefusedRedirect. */
+  refuse?: (to: URL) => boolean;
 }
 
-/** A redirect that the request's `refuse` turned down, with its reason. */
+/** A redirect that the request's `refuse` turned down. */
 export class HttpRefusedRedirect extends Error {
   constructor(
     readonly status: number,
     readonly location: string,
-    reason: string,
   ) {
-    super(reason);
+    super(`a redirect to ${location} refused`);
   }
 }
 
 /** The exchange ran past its bound. */
-export class HttpDeadline extends Error {
-  override readonly name = 'TimeoutError';
-}
+export class HttpDeadline extends Error {}
 /** The client was closed while the exchange ran. */
-export class HttpClosed extends Error {
-  override readonly name = 'AbortError';
-}
+export class HttpClosed extends Error {}
 /** A redirect the client does not follow: too many, no Location, or to a scheme other than http(s). */
 export class HttpBadRedirect extends Error {
   constructor(
@@ -67,11 +62,13 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /**
  * HTTP(S) requests over node:http and node:https, with keep-alive connections per client. Not Node's `fetch`:
- * loading undici costs every command ~40 ms of CPU and ~1,100 page faults (docs/PERFORMANCE.md "What Node's fetch
- * costs a command"), and the modules here are loaded only when a request is made (a local remote never pays them).
+ * undici made a command over HTTP(S) cost about twice the CPU (docs/PERFORMANCE.md "What Node's fetch cost a
+ * command over HTTP(S)"), and the modules here are loaded only when a request is made (a local remote never pays
+ * them).
  */
 export class HttpClient {
-  private readonly agents = new Map<string, HttpAgent>();
+  /** Per protocol: its module (node:http or node:https) and the agent that keeps its connections. */
+  private readonly agents = new Map<string, { agent: HttpAgent; request: typeof import('node:http').request }>();
   private readonly live = new Set<ClientRequest>();
   private closed = false;
 
@@ -90,8 +87,7 @@ export class HttpClient {
         throw new HttpBadRedirect(answer.status, location, 'a redirect to an invalid URL');
       }
       if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new HttpBadRedirect(answer.status, location, `a redirect to ${next.protocol}`);
-      const refused = r.refuse?.(next);
-      if (refused !== undefined) throw new HttpRefusedRedirect(answer.status, next.href, refused);
+      if (r.refuse?.(next)) throw new HttpRefusedRedirect(answer.status, next.href);
       if (hops + 1 >= MAX_REDIRECTS) throw new HttpBadRedirect(answer.status, location, `more than ${MAX_REDIRECTS} redirects`);
       url = next;
     }
@@ -101,28 +97,27 @@ export class HttpClient {
   close(): void {
     this.closed = true;
     for (const req of this.live) req.destroy(new HttpClosed('closed'));
-    for (const agent of this.agents.values()) agent.destroy();
+    for (const { agent } of this.agents.values()) agent.destroy();
     this.agents.clear();
   }
 
-  private async agentFor(protocol: string): Promise<HttpAgent> {
-    let agent = this.agents.get(protocol);
-    if (!agent) {
+  private async agentFor(protocol: string): Promise<{ agent: HttpAgent; request: typeof import('node:http').request }> {
+    let entry = this.agents.get(protocol);
+    if (!entry) {
       const mod = protocol === 'https:' ? await import('node:https') : await import('node:http');
-      agent = new mod.Agent({ keepAlive: true });
-      this.agents.set(protocol, agent);
+      entry = { agent: new mod.Agent({ keepAlive: true }), request: mod.request };
+      this.agents.set(protocol, entry);
     }
-    return agent;
+    return entry;
   }
 
   private async once(method: string, url: URL, headers: Record<string, string>, body: Uint8Array | undefined, deadline: number, connectMs: number, redirected: boolean): Promise<HttpAnswer> {
     if (this.closed) throw new HttpClosed('closed');
-    const agent = await this.agentFor(url.protocol);
-    const mod = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    const { agent, request } = await this.agentFor(url.protocol);
     return new Promise<HttpAnswer>((resolve, reject) => {
       const sentMs = Date.now();
       const all = body === undefined ? headers : { ...headers, 'content-length': String(body.byteLength) };
-      const req = mod.request(url, { method, headers: all, agent });
+      const req = request(url, { method, headers: all, agent });
       this.live.add(req);
       let settled = false;
       // Destroying a request fails the request and its response with errors of their own, in an order Node does not

@@ -228,8 +228,8 @@ export class HttpTransport implements Transport {
   }
 
   /** Like git, and unlike a browser, an https remote is not followed to plain http: its data would go in clear. */
-  private refuseRedirect(to: URL): string | undefined {
-    return this.origin.protocol === 'https:' && to.protocol !== 'https:' ? 'an https remote redirected to plain http' : undefined;
+  private refuseRedirect(to: URL): boolean {
+    return this.origin.protocol === 'https:' && to.protocol !== 'https:';
   }
 
   private async headersFor(url: URL, method: 'GET' | 'POST', service: GitService): Promise<Record<string, string>> {
