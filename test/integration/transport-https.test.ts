@@ -13,6 +13,7 @@ import { HttpTransport } from '../../bus/transport/https.js';
 import { LocalTransport, createBareRepo } from '../../bus/transport/local.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { ROOT } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 import { TempDirs, cliClone, cliCommit, gitSync, isoCommit, isoInit } from './transport-fixtures.js';
 
 const dirs = new TempDirs();
@@ -200,7 +201,7 @@ describe('HttpTransport connections', () => {
 
       const closing = new HttpTransport(quiet);
       const pending = closing.listRefs().catch((e: unknown) => e);
-      await waitFor(() => sockets.size >= 2);
+      await until('the request to reach the silent listener', () => sockets.size >= 2, 10_000);
       await closing.close();
       expect(await pending).toMatchObject({ code: 'TRANSPORT_CLOSED' });
 
@@ -244,12 +245,3 @@ describe('HttpTransport against a host that never completes a connection', () =>
     }
   }, 30_000);
 });
-
-/** Polls `ok` until it holds, for at most 10 s. */
-async function waitFor(ok: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
