@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { seedPool } from '../helpers/bus.js';
+import { selfSignedCert } from '../helpers/tls-cert.js';
 import { dispatchTask, initNode, joinNode, pointAt } from '../helpers/in-process.js';
 
 /**
@@ -171,10 +171,7 @@ describe.concurrent('an https remote', () => {
   it('is trusted through NODE_EXTRA_CA_CERTS, refused with a fix without it, and never followed to plain http', { timeout: 120_000 }, async () => {
     const dir = await tempDir('gitbus-tls-');
     cleanups.push(dir.cleanup);
-    const key = join(dir.path, 'key.pem');
-    const cert = join(dir.path, 'cert.pem');
-    // A private CA as a company's git host has one: a certificate no system store knows, for the address served.
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    const pem = selfSignedCert(dir.path);
     const remote = join(dir.path, 'srv', 'bus.git');
     const home = (name: string) => join(dir.path, `home-${name}`);
     await initNode(home('alpha'), remote, { node: 'alpha' });
@@ -183,7 +180,7 @@ describe.concurrent('an https remote', () => {
     const tls = await startGitHttpServer({
       projectRoot: dirname(remote),
       token: TOKEN,
-      tls: { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') },
+      tls: { key: pem.key, cert: pem.cert },
       intercept: (req, res) => {
         if (!req.url?.startsWith('/down/')) return false;
         res.writeHead(301, { location: `${plain.url}/bus.git${req.url.slice('/down'.length)}` });
@@ -196,7 +193,7 @@ describe.concurrent('an https remote', () => {
     await pointAt(home('beta'), `${tls.url}/bus.git`);
     const env = { ...process.env, GITBUS_TOKEN: TOKEN };
 
-    const trusted = await gitbus(['dispatch', 'over tls', '--no-git', '--json'], { home: home('beta'), env: { ...env, NODE_EXTRA_CA_CERTS: cert } });
+    const trusted = await gitbus(['dispatch', 'over tls', '--no-git', '--json'], { home: home('beta'), env: { ...env, NODE_EXTRA_CA_CERTS: pem.certFile } });
     expect(trusted.code, trusted.stderr).toBe(0);
     expect(json<{ queued?: unknown }>(trusted).queued).toBeUndefined();
     const id = json<{ id: string }>(trusted).id;
@@ -209,24 +206,15 @@ describe.concurrent('an https remote', () => {
     expect(reach?.fix).toContain('NODE_EXTRA_CA_CERTS');
 
     await pointAt(home('beta'), `${tls.url}/down`);
-    const downgraded = json<Report>(await gitbus(['doctor', '--json'], { home: home('beta'), env: { ...env, NODE_EXTRA_CA_CERTS: cert } }));
+    const downgraded = json<Report>(await gitbus(['doctor', '--json'], { home: home('beta'), env: { ...env, NODE_EXTRA_CA_CERTS: pem.certFile } }));
     const refused = downgraded.checks.find((c) => c.status === 'fail');
     expect(refused?.detail).toContain(`redirects to plain http (HTTP 301 to ${plain.url}/bus.git/info/refs`);
     expect(refused?.fix).toContain('node.yaml');
     // A person must fix it: a dispatch fails with the reason instead of queueing as it would while offline.
-    const dispatched = await gitbus(['dispatch', 'never in clear', '--no-git', '--json'], { home: home('beta'), env: { ...env, NODE_EXTRA_CA_CERTS: cert } });
+    const dispatched = await gitbus(['dispatch', 'never in clear', '--no-git', '--json'], { home: home('beta'), env: { ...env, NODE_EXTRA_CA_CERTS: pem.certFile } });
     expect(dispatched.code).toBe(6);
     expect(json<{ error: { code: string } }>(dispatched).error.code).toBe('REMOTE_INSECURE_REDIRECT');
     expect(tls.requests.some((r) => r.path.startsWith('/down/'))).toBe(true);
     expect(plain.requests, 'nothing, and no token, went to the plain http server').toEqual([]);
   });
 });
-
-/** openssl, which CI installs (scripts/check.sh); elsewhere a clear message if it is missing. */
-function openssl(args: string[]): void {
-  try {
-    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (e) {
-    throw new Error(`openssl ${args[0]} failed (is openssl installed?): ${String((e as { stderr?: unknown }).stderr ?? e)}`);
-  }
-}

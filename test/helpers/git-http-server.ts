@@ -27,6 +27,8 @@ export interface GitHttpServerOptions {
   cgiTimeoutMs?: number;
   /** Serve https with this key and certificate (PEM). */
   tls?: { key: string; cert: string };
+  /** Answer every request this late, once its body has arrived: a slow host, with the connection long made. */
+  answerDelayMs?: number;
 }
 
 function checkAuth(header: string | undefined, token: string): string | undefined {
@@ -44,7 +46,10 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => handle(req, res, Buffer.concat(chunks)));
+    req.on('end', () => {
+      if (opts.answerDelayMs === undefined) handle(req, res, Buffer.concat(chunks));
+      else setTimeout(() => handle(req, res, Buffer.concat(chunks)), opts.answerDelayMs);
+    });
   };
   const server: Server = opts.tls ? createTlsServer({ key: opts.tls.key, cert: opts.tls.cert }, onRequest) : createServer(onRequest);
   let connections = 0;

@@ -12,7 +12,8 @@ import { openTransport, normalizeRemote } from '../../bus/remote.js';
 import { HttpTransport } from '../../bus/transport/https.js';
 import { LocalTransport, createBareRepo } from '../../bus/transport/local.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
-import { ROOT } from '../helpers/cli.js';
+import { ROOT, spawnBounded } from '../helpers/cli.js';
+import { selfSignedCert } from '../helpers/tls-cert.js';
 import { until } from '../helpers/wait.js';
 import { TempDirs, cliClone, cliCommit, gitSync, isoCommit, isoInit } from './transport-fixtures.js';
 
@@ -213,6 +214,33 @@ describe('HttpTransport connections', () => {
       cut.closeAllConnections();
       cut.close();
     }
+  });
+});
+
+describe('HttpTransport against a slow host', () => {
+  // The connect bound covers making the connection only: a host that connects at once and answers later than the
+  // bound (a big repository, a busy server) is waited for up to the exchange's own bound, over TLS as over TCP
+  // (the TLS socket emits 'connect' when TCP connects; the handshake then runs under the exchange's bound).
+  it('waits for an answer later than the connect bound, over http and over https', async () => {
+    const { remote, local } = await setup();
+    const head = (await local.listRefs()).get(MAIN);
+    const slow = await startGitHttpServer({ projectRoot: dirname(remote), answerDelayMs: 800 });
+    servers.push(slow);
+    const started = Date.now();
+    const refs = await new HttpTransport(`${slow.url}/bus.git`, { connectTimeoutMs: 200 }).listRefs();
+    expect(refs.get(MAIN)).toBe(head);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(790);
+
+    const pem = selfSignedCert(await dirs.make());
+    const tls = await startGitHttpServer({ projectRoot: dirname(remote), answerDelayMs: 800, tls: { key: pem.key, cert: pem.cert } });
+    servers.push(tls);
+    // Node reads NODE_EXTRA_CA_CERTS only when a process starts: the https client runs in a process of its own.
+    const r = await spawnBounded(process.execPath, [join(ROOT, 'test/fixtures/list-refs.mjs'), `${tls.url}/bus.git`, '200'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: pem.certFile }, timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { refs?: Record<string, string>; ms?: number; error?: unknown };
+    expect(out.error).toBeUndefined();
+    expect(out.refs?.[MAIN]).toBe(head);
+    expect(out.ms).toBeGreaterThanOrEqual(790);
   });
 });
 
