@@ -228,3 +228,19 @@ export class NoUserHomeError extends GitbusError {
     );
   }
 }
+
+/**
+ * A commit would write where something of another kind is: a file where the repository has a folder, a link or a
+ * submodule, or a folder where it has a file. Writing it would delete what is there, which gitbus never does.
+ */
+export class PathOccupiedError extends GitbusError {
+  readonly code = 'PATH_OCCUPIED';
+  constructor(path: string, what: string, writing: 'a file' | 'a folder') {
+    super(
+      `${path} is ${what} in the repository, where gitbus writes ${writing}; writing it would delete what is there`,
+      `move or remove ${path} in the bus repository (git rm, commit, push), then run the command again; "gitbus lint" names it`,
+      { path, what },
+    );
+  }
+}
+

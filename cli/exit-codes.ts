@@ -56,6 +56,7 @@ const BY_CODE: Record<string, number> = {
   BAD_INPUT: EXIT.usage,
   INVALID_NAME: EXIT.usage,
   INVALID_BUS_FILE: EXIT.invalid,
+  PATH_OCCUPIED: EXIT.invalid,
   INVALID_PLAN: EXIT.invalid,
   INVALID_BATCH: EXIT.invalid,
   BATCH_TOO_LARGE: EXIT.usage,

@@ -164,9 +164,12 @@ function attemptNameProblem(path: string, folder: LiveFolder, id: string, text: 
   return problem(path, `the attempt "${text}" is not a whole number ≥ 1`, `rename it to ${folder}/${NAME_PATTERN[folder]}, with ${ATTEMPT_RULE}`);
 }
 
+/** A tree entry's git mode is a regular file's (executable or not). */
+export const isFileMode = (mode: string): boolean => GIT_MODE_FILE_RE.test(mode);
+
 /** Problems with a tree entry's mode: gitbus reads only regular files and never follows links (PROTOCOL.md §8). */
 function modeProblem(path: string, folderText: string, mode: string): FileProblem | undefined {
-  if (GIT_MODE_FILE_RE.test(mode)) return undefined;
+  if (isFileMode(mode)) return undefined;
   if (mode === '120000') return problem(path, 'it is a symbolic link; gitbus never follows links', 'replace the link with a regular file, or remove it');
   if (mode === '160000') return problem(path, 'it is a submodule; gitbus never follows submodules', `remove the submodule from ${folderText}`);
   if (mode === '040000' || mode === '40000') {

@@ -1,5 +1,5 @@
 import type { FileProblem } from '../../schemas/errors.js';
-import { classifyEntry, LIVE_FOLDERS } from '../../schemas/layout.js';
+import { classifyEntry, isFileMode, LIVE_FOLDERS } from '../../schemas/layout.js';
 import type { TreeEntry } from '../store/objects.js';
 import type { FileRef, TaskFiles, TreeIndex } from './types.js';
 
@@ -58,12 +58,21 @@ export class IndexMemo {
 function indexFolder(folder: string, entries: TreeEntry[]): FolderIndex {
   const out: FolderIndex = { problems: [], nodes: [], byId: new Map() };
   for (const entry of entries) {
-    const c = classifyEntry(folder, entry.path, entry.mode);
+    let c = classifyEntry(folder, entry.path, entry.mode);
+    let notAFile: FileProblem | undefined;
     if (!('kind' in c)) {
-      out.problems.push(c);
-      continue;
+      // A folder, link or submodule named as a bus file still takes that file's place, as a file that does not
+      // parse does (a claim's attempt, a task's id): nothing commits over it and so deletes what it holds. Its
+      // problem is then the file's, reported with the task's.
+      const slot = isFileMode(entry.mode) ? c : classifyEntry(folder, entry.path, '100644');
+      if (!('kind' in slot)) {
+        out.problems.push(c);
+        continue;
+      }
+      notAFile = c;
+      c = slot;
     }
-    const ref = { path: `${folder}/${entry.path}`, oid: entry.oid };
+    const ref: FileRef = notAFile ? { path: `${folder}/${entry.path}`, oid: entry.oid, notAFile } : { path: `${folder}/${entry.path}`, oid: entry.oid };
     if (c.kind === 'node') out.nodes.push([c.node, ref]);
     else if (c.kind !== 'settings') {
       const part: TaskPart = { kind: c.kind, attempt: 'attempt' in c ? c.attempt : 0, ref };

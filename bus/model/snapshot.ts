@@ -88,7 +88,8 @@ export class Snapshot {
   private async loadSettings(): Promise<void> {
     const ref = this.index.settings;
     if (!ref) {
-      if (this.commit) this.settingsProblems.push({ path: 'gitbus.yaml', field: '', reason: 'missing', fix: 'restore gitbus.yaml (see docs/PROTOCOL.md §3); defaults are used until then', severity: 'error' });
+      // One that is there but not a regular file is reported already, by the index, as what it is.
+      if (this.commit && !this.index.problems.some((p) => p.path === 'gitbus.yaml')) this.settingsProblems.push({ path: 'gitbus.yaml', field: '', reason: 'missing', fix: 'restore gitbus.yaml (see docs/PROTOCOL.md §3); defaults are used until then', severity: 'error' });
       return;
     }
     let r = settingsCache.get(ref.oid);
@@ -111,6 +112,7 @@ export class Snapshot {
   }
 
   async parse<T>(ref: FileRef): Promise<Parsed<T>> {
+    if (ref.notAFile) return { ok: false, problems: [ref.notAFile] };
     const hit = cached(ref.path, ref.oid);
     if (hit) return hit as Parsed<T>;
     const content = await this.store.readBlob(ref.oid);

@@ -4,6 +4,12 @@ import type { FileProblem } from '../../schemas/errors.js';
 export interface FileRef {
   path: string;
   oid: string;
+  /**
+   * Set when the entry at this bus file's path is not a regular file (a folder, a link, a submodule): it takes the
+   * path as an unreadable file does, so that no writer commits over it (which would delete what it holds), and is
+   * never read (`oid` is then not a blob's). The problem is the one lint reports for it.
+   */
+  notAFile?: FileProblem;
 }
 
 /** Every live file that belongs to one task id, found from file names alone (no parsing). */

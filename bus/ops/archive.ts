@@ -7,7 +7,7 @@ import { openArchiveSource } from '../archive/source.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
-import { isFinal, type FileRef } from '../model/types.js';
+import { isFinal, type FileRef, type TaskFiles } from '../model/types.js';
 import type { FileChange, ObjectStore } from '../store/objects.js';
 import { taskSidecars } from '../trust/file-signatures.js';
 import { ARCHIVE, MAIN } from '../repo.js';
@@ -74,6 +74,9 @@ export function withArchiveIndex(add: readonly FileChange[]): FileChange[] {
   });
 }
 
+const holdsNotAFile = (f: TaskFiles): boolean =>
+  [f.handoff, f.cancel, f.response, ...f.claims.values(), ...f.releases.values()].some((r) => r?.notAFile !== undefined);
+
 /**
  * The finished tasks of a snapshot that ended at least `olderThanMs` (default: the bus setting archiveAfter)
  * before `now`, with the month they ended in. Only a task with a response or a cancel can have finished, so only
@@ -84,6 +87,9 @@ export async function archivable(snap: Snapshot, now: number, olderThanMs?: numb
   const chosen: { view: TaskView; month: string }[] = [];
   for (const [id, files] of snap.index.tasks) {
     if (!files.response && !files.cancel) continue;
+    // A folder, link or submodule where a file of the task belongs stays on main until a person removes it (lint
+    // names it): the archive holds files only, and removing the entry from main would delete what it holds.
+    if (holdsNotAFile(files)) continue;
     const view = await snap.view(id);
     if (!view || !isFinal(view.state)) continue;
     const ended = endedAt(view) ?? now;

@@ -167,10 +167,13 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
         // A trust root that cannot be read is trust.root's to report.
         await applyTrust(snap, { paths, config }).catch(() => null);
         const missing = snap.settingsProblems.find((p) => p.path === 'gitbus.yaml' && p.reason === 'missing');
+        const notAFile = snap.index.problems.find((p) => p.path === 'gitbus.yaml');
         checks.push(
           missing
             ? fail('remote.bus', `${MAIN} at ${main.slice(0, 12)} has no gitbus.yaml: not a gitbus bus`, `check remote in ${paths.config}; ${missing.fix}`)
-            : ok('remote.bus', `${MAIN} at ${main.slice(0, 12)} with gitbus.yaml${snap.settings.name ? ` (${snap.settings.name})` : ''}`),
+            : notAFile
+              ? fail('remote.bus', `${MAIN} at ${main.slice(0, 12)}: ${notAFile.reason}`, notAFile.fix)
+              : ok('remote.bus', `${MAIN} at ${main.slice(0, 12)} with gitbus.yaml${snap.settings.name ? ` (${snap.settings.name})` : ''}`),
         );
       } catch (err) {
         checks.push(fail('remote.bus', `could not read ${MAIN}: ${firstLine(err)}`, fixOf(err, 'run "gitbus status" for details')));

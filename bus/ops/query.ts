@@ -102,7 +102,8 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     const f = view.files;
     const refs = [f.handoff, ...[...f.claims.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, c]) => [c, f.releases.get(n)]), f.cancel, f.response];
     const files: ShownTask['files'] = [];
-    for (const r of refs) if (r) files.push({ path: r.path, text: decoder.decode(await snap.store.readBlob(r.oid)) });
+    // An entry that is not a file is shown by what it is, never read.
+    for (const r of refs) if (r) files.push({ path: r.path, text: r.notAFile ? `(not shown: ${r.notAFile.reason})\n` : decoder.decode(await snap.store.readBlob(r.oid)) });
     const branch = shownBranch(view);
     return { id, state: view.state, archived: null, summary: summarize(view), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}) };
   }

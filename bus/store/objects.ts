@@ -1,3 +1,4 @@
+import { PathOccupiedError } from '../errors.js';
 import * as fs from 'node:fs';
 import { writeLooseObject } from '../git/loose-object.js';
 import { decodeTree, encodeCommit, encodeTree, type GitObject } from './encode.js';
@@ -136,7 +137,7 @@ export async function buildCommit(
 ): Promise<BuiltCommit> {
   const w = new Writer(store.gitdir);
   const baseTree = opts.parent ? await store.readCommitTree(opts.parent) : null;
-  const root = await applyChanges(store, baseTree, opts.changes.map((c) => ({ parts: c.path.split('/'), content: c.content })), w);
+  const root = await applyChanges(store, baseTree, opts.changes.map((c) => ({ parts: c.path.split('/'), content: c.content })), w, '');
   const treeOid = root ?? (await w.write({ type: 'tree', content: encodeTree([]) }));
   const when = opts.now ?? new Date();
   const message = opts.message.endsWith('\n') ? opts.message : `${opts.message}\n`;
@@ -150,15 +151,22 @@ interface PendingChange {
   content: FileChange['content'];
 }
 
-/** Returns the new tree oid, or null when the tree ends up empty (git has no empty subtrees). */
-async function applyChanges(store: ObjectStore, treeOid: string | null, changes: PendingChange[], w: Writer): Promise<string | null> {
+/**
+ * Returns the new tree oid, or null when the tree ends up empty (git has no empty subtrees). `prefix`: the folder
+ * this tree is, for errors. A file is never written over a folder, link or submodule, nor a folder over a file:
+ * nothing gitbus writes replaces what a person put there (PathOccupiedError).
+ */
+async function applyChanges(store: ObjectStore, treeOid: string | null, changes: PendingChange[], w: Writer, prefix: string): Promise<string | null> {
   const entries = new Map<string, TreeEntry>();
   if (treeOid) for (const e of await store.readTree(treeOid)) entries.set(e.path, e);
   const byChild = new Map<string, PendingChange[]>();
   for (const change of changes) {
     const [head, ...rest] = change.parts;
     if (head === undefined) continue;
+    const existing = entries.get(head);
     if (rest.length === 0) {
+      const writesFile = change.content !== null && !(typeof change.content === 'object' && 'tree' in change.content);
+      if (writesFile && existing && !isPlainFile(existing)) throw new PathOccupiedError(`${prefix}${head}`, kindOf(existing), 'a file');
       if (change.content === null) {
         entries.delete(head);
       } else if (typeof change.content === 'object' && 'tree' in change.content) {
@@ -173,6 +181,7 @@ async function applyChanges(store: ObjectStore, treeOid: string | null, changes:
         entries.set(head, { mode: '100644', path: head, oid, type: 'blob' });
       }
     } else {
+      if (existing && existing.type !== 'tree') throw new PathOccupiedError(`${prefix}${head}`, kindOf(existing), 'a folder');
       const list = byChild.get(head) ?? [];
       list.push({ parts: rest, content: change.content });
       byChild.set(head, list);
@@ -180,13 +189,16 @@ async function applyChanges(store: ObjectStore, treeOid: string | null, changes:
   }
   for (const [name, childChanges] of byChild) {
     const existing = entries.get(name);
-    const childOid = await applyChanges(store, existing?.type === 'tree' ? existing.oid : null, childChanges, w);
+    const childOid = await applyChanges(store, existing?.type === 'tree' ? existing.oid : null, childChanges, w, `${prefix}${name}/`);
     if (childOid === null) entries.delete(name);
     else entries.set(name, { mode: '040000', path: name, oid: childOid, type: 'tree' });
   }
   if (entries.size === 0) return null;
   return w.write({ type: 'tree', content: encodeTree([...entries.values()]) });
 }
+
+const isPlainFile = (e: TreeEntry): boolean => e.type === 'blob' && e.mode !== '120000';
+const kindOf = (e: TreeEntry): string => (e.type === 'tree' ? 'a folder' : e.type === 'commit' ? 'a submodule' : e.mode === '120000' ? 'a symbolic link' : 'a file');
 
 /** Lists a folder of a commit's tree; an absent folder is empty. */
 export async function listFolder(store: ObjectStore, rootTree: string, folder: string): Promise<TreeEntry[]> {

@@ -76,6 +76,15 @@ describe('hostile input in the coordination repo', () => {
     }
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(existsSync(marker)).toBe(false);
+    // A link named as a handoff is an invalid task of that id (the id is taken), reported once.
+    expect(s.tasks.find((t) => t.id === 'link')?.state).toBe('invalid');
+    expect(byPath(h('link.md'))).toHaveLength(1);
+  });
+
+  it('show says why a task is invalid: each problem with its field and fix', async () => {
+    const r = await gitbus(['show', 'typo'], { home: bus.home('alpha') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^task typo: invalid\nproblems \(1\):\n {2}error: handoffs\/typo\.md \(lables\): .*\n {4}fix: .*labels/);
   });
 
   it('lint names every bad file and exits 8', async () => {
@@ -143,3 +152,74 @@ describe('hostile input in the coordination repo', () => {
     expect(s.code).toBe(0);
   });
 });
+
+/**
+ * A folder, link or submodule where a bus file goes, or a file where a live folder goes, is someone's content: no
+ * command of gitbus writes over it (which would delete it from main), whatever it would have written there.
+ */
+describe('what a person put where gitbus writes', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let work: string;
+  const files = () => gitCli(['--git-dir', bus.remote, 'ls-tree', '-r', '--name-only', 'main']).trim().split('\n');
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha', initArgs: ['--runner', 'shell'] });
+    await bus.dispatch('alpha', ['first', '--id', 'v4', '--command', 'true']);
+    await bus.dispatch('alpha', ['second', '--id', 'mr1']);
+    await bus.dispatch('alpha', ['third', '--id', 'r1']);
+    const c = await gitbus(['cancel', 'r1'], { home: bus.home('alpha') });
+    if (c.code !== 0) throw new Error(c.stderr);
+    work = join(bus.dir, 'person');
+    gitCli(['clone', '-q', bus.remote, work]);
+    await mkdir(join(work, 'claims', 'v4.1.md'), { recursive: true });
+    await writeFile(join(work, 'claims', 'v4.1.md', 'notes'), 'mine\n');
+    await mkdir(join(work, 'releases', 'r1.1.md'), { recursive: true });
+    await writeFile(join(work, 'releases', 'r1.1.md', 'notes'), 'mine as well\n');
+    await mkdir(join(work, 'handoffs', 't-dir.md'), { recursive: true });
+    await writeFile(join(work, 'handoffs', 't-dir.md', 'inner'), 'mine too\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'a person\'s files'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('a folder named as a claim takes its attempt as an unreadable claim does: the task is not run, the folder stays', async () => {
+    const w = await gitbus(['watch', '--once', '--json'], { home: bus.home('alpha') });
+    expect(w.code, w.stderr).toBe(0);
+    expect(json<{ ran: unknown[] }>(w).ran).toEqual([]);
+    expect(files()).toContain('claims/v4.1.md/notes');
+    const shown = await gitbus(['show', 'v4'], { home: bus.home('alpha') });
+    expect(shown.stdout).toMatch(/^task v4: claimed/);
+    expect(shown.stdout).toContain('==> claims/v4.1.md <==\n(not shown: it is a folder');
+  });
+
+  it('a finished task holding a folder is not archived (the archive holds files), so the folder stays', async () => {
+    const a = await gitbus(['archive', '--all', '--json'], { home: bus.home('alpha') });
+    expect(a.code, a.stderr).toBe(0);
+    expect(json<{ archived: string[] }>(a).archived).not.toContain('r1');
+    expect(files()).toEqual(expect.arrayContaining(['releases/r1.1.md/notes', 'cancels/r1.md']));
+  });
+
+  it('dispatch of an id whose handoff path is a folder is refused; the folder stays', async () => {
+    const d = await gitbus(['dispatch', 'over it', '--id', 't-dir', '--no-git', '--json'], { home: bus.home('alpha') });
+    expect(d.code).not.toBe(0);
+    expect(files()).toContain('handoffs/t-dir.md/inner');
+  });
+
+  it('a response where responses/ is a file is refused (PATH_OCCUPIED, exit 8) and the file stays', async () => {
+    gitCli(['pull', '-q', 'origin', 'main'], work);
+    await writeFile(join(work, 'responses'), 'a file where the responses folder goes\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'a file named responses'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const c = await gitbus(['claim', 'mr1', '--json'], { home: bus.home('alpha') });
+    expect(c.code, c.stderr).toBe(0);
+    const r = await gitbus(['respond', 'mr1', '--status', 'succeeded', '--summary', 'done', '--json'], { home: bus.home('alpha') });
+    expect(r.code, r.stderr).toBe(8);
+    expect(json<{ error: { code: string; fix: string } }>(r).error).toMatchObject({ code: 'PATH_OCCUPIED', fix: expect.stringContaining('responses') });
+    expect(files()).toContain('responses');
+    const s = json<{ problems: { path: string; reason: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('alpha') }));
+    expect(s.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'responses', reason: 'responses must be a folder' }), expect.objectContaining({ path: 'claims/v4.1.md' })]));
+  });
+});
+
