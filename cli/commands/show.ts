@@ -2,15 +2,22 @@ import type { Command } from 'commander';
 import { showTask, type ShownBranch, type ShownTask } from '../../bus/ops/query.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
+import { problemLine } from '../format.js';
+import type { FileProblem } from '../../schemas/errors.js';
 
 export function register(program: Command): void {
   withCommon(program.command('show').argument('<id>', 'task id, or a unique prefix or suffix of it').description('the handoff, claims and response of one task')).action(async (id: string, opts: CommonOptions) =>
     withBus(opts, async (ctx) => {
       const t = await showTask(ctx, id);
       if (!opts.json) offlineNote(t.offline);
-      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...(t.branch ? branchLines(t.branch) : []), ...t.files.map((f) => `\n==> ${f.path} <==\n${f.text.trimEnd()}`), ...forgedLines(t.forged)].join('\n'));
+      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...problemLines(t.summary?.problems ?? []), ...(t.branch ? branchLines(t.branch) : []), ...t.files.map((f) => `\n==> ${f.path} <==\n${f.text.trimEnd()}`), ...forgedLines(t.forged)].join('\n'));
     }),
   );
+}
+
+/** What is wrong with the task's files, as lint says it: why an invalid task is invalid, and the fix. */
+function problemLines(problems: readonly FileProblem[]): string[] {
+  return problems.length === 0 ? [] : [`problems (${problems.length}):`, ...problems.map((p) => `  ${problemLine(p)}`)];
 }
 
 /** A project task's branch on two lines: where and in what state, and the command that fetches it. */
