@@ -1,9 +1,17 @@
 import type { FileProblem } from '../schemas/errors.js';
 import type { TaskSummary } from '../bus/ops/task-summary.js';
 
+/**
+ * A problem as two lines. Its parts quote the bus (a file name, a YAML key, a value), which may hold line breaks:
+ * they cannot start a line of their own that reads as gitbus's ("    fix: ..."). A name is kept on its line (^J,
+ * ^M); a reason or fix that runs over lines (YAML's error with the line it points at) goes on behind "    | ".
+ */
 export function problemLine(p: FileProblem): string {
-  return `${p.severity === 'error' ? 'error' : 'warning'}: ${p.path}${p.field ? ` (${p.field})` : ''}: ${p.reason}\n    fix: ${p.fix}`;
+  return `${p.severity === 'error' ? 'error' : 'warning'}: ${name(p.path)}${p.field ? ` (${name(p.field)})` : ''}: ${quoted(p.reason)}\n    fix: ${quoted(p.fix)}`;
 }
+
+const name = (text: string): string => text.replace(/\n/g, '^J').replace(/\r/g, '^M');
+const quoted = (text: string): string => text.replace(/\r?\n/g, '\n    | ');
 
 export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '';
@@ -32,11 +40,12 @@ function dependencyText(d: { id: string; state: string }): string {
   return d.id;
 }
 
-export function taskLine(t: TaskSummary): string {
+/** One task on a line; `idWidth`: the widest id listed with it, so that the columns line up. */
+export function taskLine(t: TaskSummary, idWidth = 0): string {
   const where = t.claim ? ` on ${t.claim.node ?? '?'}` : t.to ? ` for ${t.to}` : '';
   const labels = t.labels.length ? ` [${t.labels.join(',')}]` : '';
   const prio = t.priority ? ` p${t.priority}` : '';
   const waiting = t.waitingFor.length ? ` (after ${t.waitingOn.map(dependencyText).join(', ')})` : '';
   const branch = t.branch ? ` -> ${t.branch}` : '';
-  return `  ${t.id}  ${t.state.padEnd(10)} ${t.title ?? '(unreadable handoff)'}${where}${labels}${prio}${branch}${waiting}`;
+  return `  ${t.id.padEnd(idWidth)}  ${t.state.padEnd(10)} ${t.title ?? '(unreadable handoff)'}${where}${labels}${prio}${branch}${waiting}`;
 }

@@ -1,6 +1,6 @@
 import { GitbusError } from '../schemas/errors.js';
 import { exitCodeFor } from './exit-codes.js';
-import { terminalText } from '../schemas/output-text.js';
+import { visibleText } from '../schemas/output-text.js';
 
 /** The only module that writes to the terminal. */
 export interface OutputOptions {
@@ -10,9 +10,10 @@ export interface OutputOptions {
 export function emit(opts: OutputOptions, value: unknown, human: () => string): void {
   if (opts.json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   else {
-    // Human output quotes bus content (titles, reasons, file text) that anyone with push access wrote: as
-    // terminal text it cannot move the cursor, retitle the window or hide lines.
-    const text = terminalText(human());
+    // Human output quotes bus content (titles, reasons, file text) that anyone with push access wrote: its control
+    // characters are shown, never obeyed, so it cannot move the cursor, retitle the window or hide part of a line
+    // from the person reading it (task output is made terminal text before it gets here, and has none left).
+    const text = visibleText(human());
     if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 }
@@ -43,7 +44,7 @@ export function reportError(err: unknown, json: boolean): number {
   const code = exitCodeFor(err);
   if (err instanceof GitbusError) {
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message.split('\n')[0], fix: err.fix, data: err.data } }, null, 2)}\n`);
-    writeErr(`gitbus: ${terminalText(err.message)}\n`);
+    writeErr(`gitbus: ${visibleText(err.message)}\n`);
   } else {
     const e = err instanceof Error ? err : new Error(String(err));
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'INTERNAL', message: e.message, fix: 'this is a bug in gitbus; please report it with the command you ran' } }, null, 2)}\n`);

@@ -19,6 +19,9 @@ const STRING_INTRODUCERS = new Set(['P', 'X', ']', '^', '_'].map((c) => c.charCo
 const INVISIBLE_RE = /[\u202a-\u202e\u2066-\u2069\ufeff]/g;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/** Columns a cursor move may pad a line to: wider than any terminal. */
+const CURSOR_LIMIT = 1000;
+
 function isControl(c: number): boolean {
   return c < 0x20 || (c >= 0x7f && c <= 0x9f);
 }
@@ -72,10 +75,10 @@ class Line {
         else cells.length = Math.min(cells.length, this.col);
         return;
       case 'G': // cursor to column n (1-based)
-        this.col = Math.max(0, (Number.isNaN(n) ? 1 : n) - 1);
+        this.col = this.reachable(Math.max(0, (Number.isNaN(n) ? 1 : n) - 1));
         return;
       case 'C': // cursor forward
-        this.col += Number.isNaN(n) || n < 1 ? 1 : n;
+        this.col = this.reachable(this.col + (Number.isNaN(n) || n < 1 ? 1 : n));
         return;
       default: // D: cursor back
         this.col = Math.max(0, this.col - (Number.isNaN(n) || n < 1 ? 1 : n));
@@ -84,6 +87,15 @@ class Line {
 
   text(): string {
     return this.cells ? this.cells.join('') : this.plain;
+  }
+
+  /**
+   * A column the cursor can move to: as a terminal stops it at the screen's edge, a move stops at the line's end
+   * or at CURSOR_LIMIT, whichever is further, so a count in a task's output (ESC [ 100000000 C) pads a line with at
+   * most that many spaces, not with as many as it asks for.
+   */
+  private reachable(col: number): number {
+    return Math.min(col, Math.max(this.cells?.length ?? 0, CURSOR_LIMIT));
   }
 }
 
@@ -163,6 +175,28 @@ export function terminalText(raw: string | Uint8Array): string {
   }
   out.push(line.text());
   return out.join('\n').replace(INVISIBLE_RE, '');
+}
+
+const SHOWN_CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * Text a person reads to decide on it (a handoff's body, a title, an error quoting a bus file) with every control
+ * character shown, not obeyed: `^M` for a carriage return, `^H` for a backspace, `^[` for an escape (as `cat -v`
+ * writes them), `<U+202E>` for a bidirectional override or a BOM. terminalText would apply a CR or a backspace as
+ * a screen does, so a line could hide its own start from the reader while the runner still gets it. CR LF is a
+ * line end, tab and newline stay, lone surrogates become U+FFFD. Text terminalText made (task output) has none of
+ * these left and passes unchanged.
+ */
+export function visibleText(raw: string): string {
+  return raw
+    .replace(LONE_SURROGATE_RE, '\ufffd')
+    .replace(/\r\n/g, '\n')
+    .replace(SHOWN_CONTROL_RE, (c) => {
+      const code = c.charCodeAt(0);
+      if (code < 0x20) return `^${String.fromCharCode(code + 0x40)}`;
+      if (code === 0x7f) return '^?';
+      return `<U+${code.toString(16).toUpperCase().padStart(4, '0')}>`;
+    });
 }
 
 /** One line of plain text at most `maxChars` code points long (for one-line fields such as a model name). */

@@ -25,19 +25,21 @@ export function register(program: Command): void {
           const live = n.liveness === 'alive' ? 'live' : n.liveness === 'idle' ? 'idle' : n.liveness === 'silent' ? 'SILENT' : n.liveness === 'stopped' ? 'stopped' : 'no watcher';
           // The age is the heartbeat's (what liveness is judged by), not the card's.
           const beat = n.heartbeat ? `${n.liveness === 'stopped' ? 'stopped' : 'beat'} ${ago(n.heartbeat.at)}` : '';
-          lines.push(`  ${n.node.padEnd(16)} ${live.padEnd(10)} ${c ? [c.labels?.length ? `[${c.labels.join(',')}]` : '', c.host ? `${c.host.os}/${c.host.arch}` : '', c.version ? `v${c.version}` : '', beat, spendText(n.spend)].filter(Boolean).join('  ') : `(unreadable card)${beat ? `  ${beat}` : ''}`}`);
+          lines.push(`  ${n.node.padEnd(16)} ${live.padEnd(10)} ${c ? [c.labels?.length ? `[${c.labels.join(',')}]` : '', c.host ? [c.host.os, c.host.arch].filter(Boolean).join('/') : '', c.version ? `v${c.version}` : '', beat, spendText(n.spend)].filter(Boolean).join('  ') : `(unreadable card)${beat ? `  ${beat}` : ''}`}`);
           for (const e of c?.env ?? []) lines.push(`      ${envLine(e)}`);
         }
         lines.push(`push budget: ${budgetLine(s.budget)}`);
         if (s.budget.over) lines.push('  OVER BUDGET: the fleet pushes or reads more than the bus settings allow; the host may throttle it', ...s.budget.advice.map((a) => `  - ${a}`));
         const counts = ORDER.filter((st) => s.counts[st]).map((st) => `${s.counts[st]} ${st}`);
         lines.push('', `tasks: ${counts.length ? counts.join(', ') : 'none'}`);
+        const shown = ORDER.flatMap((st) => s.tasks.filter((t) => t.state === st).slice(0, SHOWN_PER_STATE));
+        const idWidth = Math.max(0, ...shown.map((t) => t.id.length));
         for (const st of ORDER) {
           const group = s.tasks.filter((t) => t.state === st);
           if (group.length === 0) continue;
           lines.push(`${st}:`);
           for (const t of group.slice(0, SHOWN_PER_STATE)) {
-            lines.push(`${taskLine(t)}${claudeFacts(t.claude)}`);
+            lines.push(`${taskLine(t, idWidth)}${claudeFacts(t.claude)}`);
             if (t.progress) lines.push(`      progress: ${t.progress.text} (${ago(t.progress.at)})`);
             if (t.refusedHere) lines.push(`      refused by this node's policy: ${t.refusedHere}`);
             if (t.untrusted) lines.push(`      untrusted (this node will not run it): ${t.untrusted}`);

@@ -113,7 +113,7 @@ describe('task output with any bytes', () => {
 });
 
 describe('bus text a person wrote', () => {
-  it('show prints a handoff whose body holds escape sequences as readable text', async () => {
+  it('show prints a handoff whose body holds escape sequences with each one shown, none obeyed', async () => {
     const b = await makeBus({ node: 'boss' });
     cleanups.push(b.cleanup);
     const work = join(b.dir, 'person');
@@ -126,7 +126,9 @@ describe('bus text a person wrote', () => {
     const human = await gitbus(['show', 'hostile-body'], { home: b.home('boss') });
     expect(human.code, human.stderr).toBe(0);
     expectReadable(human.stdout);
-    expect(human.stdout).toContain('clear the screen red');
+    // A person deciding on a task sees everything its file holds, as cat -v shows it: nothing retitles the window,
+    // clears the screen or hides part of a line (a carriage return would, if obeyed).
+    expect(human.stdout).toContain('^[]0;pwned^G^[[2Jclear the screen^[[31m red');
   });
 });
 
