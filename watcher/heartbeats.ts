@@ -15,6 +15,7 @@ import { readTail } from './runners/output-tail.js';
 import type { SpendCap } from './spend-cap.js';
 import type { WakeReason } from './wake-reason.js';
 import type { WatchOptions } from './watch-events.js';
+import { timerMs } from '../bus/long-timeout.js';
 
 export interface HeartbeatDeps {
   ctx: BusContext;
@@ -154,12 +155,12 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
     beatBeforeClaim,
     early,
     start: () => {
-      timer = setInterval(onBeat, heartbeatMs);
+      timer = setInterval(onBeat, timerMs(heartbeatMs));
     },
     retime: (ms) => {
       heartbeatMs = ms;
       clearInterval(timer);
-      timer = setInterval(onBeat, heartbeatMs);
+      timer = setInterval(onBeat, timerMs(heartbeatMs));
     },
     goodbye,
     stop: () => {

@@ -1,6 +1,7 @@
 import { remoteFailureCode } from '../bus/remote-failure.js';
 import { retryDelay, retryPolicy } from './backoff.js';
 import { firstLine } from '../schemas/errors.js';
+import { timerMs } from '../bus/long-timeout.js';
 
 /**
  * The remote failed (a wake, a heartbeat or a delivery; `remoteFailureCode` says which errors count). Emitted
@@ -81,7 +82,7 @@ export function remoteHealth(o: RemoteHealthOptions): RemoteHealth {
       d.retry = null;
       d.earlyUsed = false;
       o.retry();
-    }, ms);
+    }, timerMs(ms));
     return ms;
   };
   const remoteFailed = (err: unknown): boolean => {

@@ -1,6 +1,7 @@
 import type { Running } from './claimed-run.js';
 import type { ResultDelivery } from './result-delivery.js';
 import type { WatchOptions } from './watch-events.js';
+import { timerMs } from '../bus/long-timeout.js';
 
 export interface ShutdownDeps {
   opts: Pick<WatchOptions, 'onEvent' | 'graceMs'>;
@@ -44,7 +45,7 @@ export function shutdown(deps: ShutdownDeps): Shutdown {
     endRuns: async () => {
       if (running.size === 0) return;
       const all = Promise.all([...running.values()].map((r) => r.done)).then(() => 'done' as const);
-      const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), opts.graceMs ?? 30_000).unref());
+      const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), timerMs(opts.graceMs ?? 30_000)).unref());
       if ((await Promise.race([grace, all])) === 'grace') kill.abort();
       await all;
     },

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { RunOutcome } from './runner.js';
+import { setLongTimeout } from '../../bus/long-timeout.js';
 
 /** After SIGTERM, how long a task's processes get to exit before SIGKILL. */
 export const KILL_GRACE_MS = 5_000;
@@ -31,14 +32,14 @@ export function stopOnTimeoutOrAbort(child: ChildProcess, timeoutMs: number | un
     killGroup(child.pid, 'SIGTERM');
     setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
   };
-  const timer = timeoutMs ? setTimeout(() => stop('timed-out'), timeoutMs) : undefined;
+  const timer = timeoutMs ? setLongTimeout(() => stop('timed-out'), timeoutMs) : undefined;
   const onAbort = () => stop('cancelled');
   abort.addEventListener('abort', onAbort, { once: true });
   if (abort.aborted) onAbort();
   return {
     reason: () => ended,
     dispose: () => {
-      if (timer) clearTimeout(timer);
+      timer?.clear();
       abort.removeEventListener('abort', onAbort);
     },
   };

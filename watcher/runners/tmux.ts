@@ -4,6 +4,7 @@ import { readTail } from './output-tail.js';
 import type { RunOutcome, RunRequest, Runner } from './runner.js';
 import { failedToStart, KILL_GRACE_MS, killGroup } from './process-group.js';
 import { exactSession, formatLiteral, shellQuote, tmux, waitFor } from './tmux-client.js';
+import { setLongTimeout } from '../../bus/long-timeout.js';
 
 /** The fallback when no signal comes: a session killed from outside, or a wrapper that could not reach tmux. */
 const POLL_MS = 1_000;
@@ -55,7 +56,7 @@ export const tmuxRunner: Runner = {
       killTimer = setTimeout(() => killGroup(panePid, 'SIGKILL'), KILL_GRACE_MS);
       killTimer.unref();
     };
-    const timer = req.timeoutMs ? setTimeout(() => stop('timed-out'), req.timeoutMs) : undefined;
+    const timer = req.timeoutMs ? setLongTimeout(() => stop('timed-out'), req.timeoutMs) : undefined;
     const onAbort = () => stop('cancelled');
     abort.addEventListener('abort', onAbort, { once: true });
     if (abort.aborted) onAbort();
@@ -79,7 +80,7 @@ export const tmuxRunner: Runner = {
     over = true;
     // Gone without a status: whatever the command left in its group must not outlive its session.
     if (exitCode === null) killGroup(panePid, 'SIGKILL');
-    if (timer) clearTimeout(timer);
+    timer?.clear();
     if (killTimer) clearTimeout(killTimer);
     abort.removeEventListener('abort', onAbort);
     waiter.kill();
