@@ -3,7 +3,7 @@ import { newTaskId } from '../../schemas/ids.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import { InvalidBusFileError } from '../../schemas/errors.js';
-import type { Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { defaultBranch } from '../../schemas/project.js';
 import { InputError } from '../errors.js';
 import type { BusContext } from '../context.js';
@@ -26,6 +26,12 @@ export async function dispatchWarnings(snap: Snapshot, h: Handoff, alsoComing?: 
   const candidates = nodes.filter((n) => !h.to || n.node === h.to);
   const missing = (h.labels ?? []).filter((l) => !candidates.some((n) => n.card?.labels?.includes(l)));
   if (missing.length > 0 && candidates.length > 0) warnings.push(`no ${h.to ? `node ${h.to}` : 'node'} has label(s) ${missing.join(', ')}; the task waits until one does`);
+  // A manual task is claimed by a person (gitbus claim), whatever runners the watchers offer.
+  const runner = effectiveRunner(h);
+  const cards = candidates.flatMap((n) => (n.card ? [n.card] : []));
+  if (runner !== 'manual' && cards.length > 0 && !cards.some((c) => !c.runners || c.runners.includes(runner))) {
+    warnings.push(`no ${h.to ? `node ${h.to}` : 'node'} offers the ${runner} runner; the task waits until one does (runners: [${runner}] in a node's node.yaml)`);
+  }
   for (const dep of h.after ?? []) if (!snap.has(dep) && !alsoComing?.has(dep)) warnings.push(`dependency ${dep} is not a live task (if it was archived, its archived result counts)`);
   return warnings;
 }

@@ -11,7 +11,9 @@ import { outputOfBody } from './respond.js';
 import { parse } from 'yaml';
 import { beatDetails } from './heartbeat.js';
 import { readProgress, type Progress } from '../progress.js';
-import type { ClaudeReport } from '../../schemas/response.js';
+import type { ClaudeReport, TaskResponse } from '../../schemas/response.js';
+import { parseArchivedFile } from '../../schemas/bus-file.js';
+import { findArchived } from './archive-lookup.js';
 
 export interface TaskOutput {
   id: string;
@@ -38,7 +40,16 @@ export interface TaskOutput {
  */
 export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boolean } = {}): Promise<TaskOutput> {
   const { snap, offline } = await snapshotOrLast(ctx);
-  const id = resolveTaskId(snap.ids(), ref);
+  let id: string;
+  try {
+    id = resolveTaskId(snap.ids(), ref);
+  } catch (err) {
+    // Not live: an archived task's output is its response's, as `show` finds it (by its full id).
+    if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1 || offline) throw err;
+    const archived = await archivedOutput(ctx, ref);
+    if (!archived) throw err;
+    return archived;
+  }
   const view = await snap.view(id);
   if (!view) throw new UnknownTaskError(ref);
   const node = view.claim?.node ?? view.response?.node ?? null;
@@ -68,6 +79,20 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
   const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;
   if (!entry) return { ...base, source: 'none', text: '', progress };
   return { ...base, source: 'heartbeat', text: terminalText(await ctx.repo.store.readBlob(entry.oid)), progress };
+}
+
+/** An archived task's output, from its archived response (none for one a cancel ended); null when not archived. */
+async function archivedOutput(ctx: BusContext, id: string): Promise<TaskOutput | null> {
+  const entry = (await findArchived(ctx, [id], { thorough: true })).get(id);
+  if (!entry) return null;
+  const base = { id, state: entry.state, node: null, attempt: null, offline: null, runner: null, progress: null, claude: null, source: 'none' as const, text: '' };
+  const resp = entry.files.get('response.md');
+  if (!resp) return base;
+  const parsed = parseArchivedFile(`${entry.month}/${id}/response.md`, await ctx.repo.store.readBlob(resp));
+  if (!parsed.ok) return base;
+  const r = parsed.file.data as TaskResponse;
+  const text = outputOfBody(parsed.file.body);
+  return { ...base, node: r.node, attempt: r.attempt ?? null, claude: r.claude ?? null, source: 'response', text: text ? `${terminalText(text)}\n` : '' };
 }
 
 function readLog(ctx: BusContext, id: string, attempt: number): string | null {

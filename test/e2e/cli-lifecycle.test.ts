@@ -114,12 +114,16 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
       const shown = json<{ archived: string; state: string }>(await gitbus(['show', first, '--json'], { home: h }));
       expect(shown).toMatchObject({ state: 'succeeded' });
       expect(shown.archived).toMatch(/^\d{4}-\d{2}$/);
+      // Its output is its archived response's, as show finds it (not "no task").
+      const logs = await gitbus(['logs', first, '--json'], { home: h });
+      expect(logs.code, logs.stderr).toBe(0);
+      expect(json<{ id: string; state: string; source: string; node: string }>(logs)).toMatchObject({ id: first, state: 'succeeded', source: 'response', node: 'solo' });
     } finally {
       await bus2.cleanup();
     }
   });
 
-  it('dispatch refuses a node that does not exist unless --force, and warns about labels no node has', async () => {
+  it('dispatch refuses a node that does not exist unless --force, and warns about labels and runners no node has', async () => {
     const refused = await gitbus(['dispatch', 'for nobody', '--to', 'gamma', '--no-git'], { home: a });
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain('no node named "gamma"');
@@ -130,6 +134,9 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
     expect(j.warnings).toEqual([expect.stringContaining('label(s) tpu')]);
     const ok = json<{ warnings: string[] }>(await gitbus(['dispatch', 'needs gpu', '--label', 'gpu', '--no-git', '--json'], { home: a }));
     expect(ok.warnings).toEqual([]);
+    // No node here offers a runner (a manual task needs none): a task for one waits, and dispatch says so at once.
+    const claude = json<{ warnings: string[] }>(await gitbus(['dispatch', 'needs claude', '--runner', 'claude', '--no-git', '--json'], { home: a }));
+    expect(claude.warnings).toEqual([expect.stringContaining('no node offers the claude runner')]);
   });
 
   it('dispatch records the git state of the directory it runs in', async () => {
