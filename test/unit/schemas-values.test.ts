@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { isCronExpression } from '../../schemas/cron.js';
+import { createRequire } from 'node:module';
+import { cronRangeProblem, isCronExpression } from '../../schemas/cron.js';
 import { formatDuration, InvalidDurationError, parseDuration, tryParseDuration } from '../../schemas/duration.js';
 import { editDistance, nearestName } from '../../schemas/suggest.js';
 import { formatTimestamp, isTimestamp, timestampMs } from '../../schemas/timestamp.js';
@@ -107,6 +108,43 @@ describe('cron expressions', () => {
       expect(isCronExpression(c)).toBe(false);
     },
   );
+});
+
+describe('cron values', () => {
+  it.each([
+    ['99 99 * * *', 'the minute 99 is out of range 0-59'],
+    ['0 24 * * *', 'the hour 24 is out of range 0-23'],
+    ['0 3 0 * *', 'the day of month 0 is out of range 1-31'],
+    ['0 3 * 13 *', 'the month 13 is out of range 1-12'],
+    ['0 3 * * 8', 'the day of week 8 is out of range 0-7'],
+    ['61 0 3 * * *', 'the second 61 is out of range 0-59'],
+    ['*/0 * * * *', 'the minute field "*/0" has a step of zero'],
+    ['5-1 * * * *', 'the minute range "5-1" runs backwards'],
+    ['0 3 * * fri-mon', 'the day of week range "fri-mon" runs backwards'],
+  ])('refuses %j: %s', (c, reason) => {
+    expect(cronRangeProblem(c)).toBe(reason);
+    expect(isCronExpression(c)).toBe(false);
+  });
+
+  // The schema must refuse exactly what the scheduler cannot evaluate: a schedule it accepted would otherwise sit
+  // "scheduled" forever with no problem reported (bus/ops/schedule.ts skips what cron throws on).
+  it('agrees with the scheduler (npm cron) on every line of the right shape', () => {
+    const lines = [
+      '99 99 * * *', '0 3 * * mon-fri', '0 3 * * 7', '0 3 * * 0-7', '0 3 * * fri-mon', '0 3 * jan-dec *', '0 3 * * jan', '0 3 32 * *', '0 3 0 * *',
+      '0 24 * * *', '60 3 * * *', '0 3 * 13 *', '0 3 * 0 *', '*/0 * * * *', '5-1 * * * *', '0 0 3 * * *', '61 0 3 * * *', '0 3 * * 8', '1-5/2 * * * *',
+      '*/60 * * * *', '0 3 31 2 *', '0 0 0 * * *', '59 23 31 12 7', '0-59/5 0-23 1-31 1-12 0-7', '0 0 1 dec-jan *', '0 0 * * sun-sat', '0,30 9-17/2 * * 1-5',
+    ];
+    const cron = createRequire(import.meta.url)('cron') as { CronTime: new (expr: string, zone: string) => unknown };
+    for (const line of lines) {
+      let evaluates = true;
+      try {
+        new cron.CronTime(line, 'UTC');
+      } catch {
+        evaluates = false;
+      }
+      expect(isCronExpression(line), line).toBe(evaluates);
+    }
+  });
 });
 
 describe('suggestions', () => {
