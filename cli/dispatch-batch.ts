@@ -5,7 +5,6 @@ import { gitContext } from '../bus/git-context.js';
 import { dispatchBatch, type BatchResult } from '../bus/ops/dispatch-batch.js';
 import { BatchTooLargeError, InvalidBatchError, MAX_BATCH_INPUT_BYTES, parseBatch } from '../schemas/batch.js';
 import { recordForClaudeSession } from './claude-session.js';
-import { problemLine } from './format.js';
 import { emit, note } from './output.js';
 import { projectFromFlags, reportProject, type ProjectOpts } from './project-flags.js';
 import { signerFor } from './signing.js';
@@ -85,14 +84,6 @@ async function readBatch(file: string): Promise<Buffer> {
   }
 }
 
-/** The error names the first problem; a person fixing the file wants them all at once. */
-function withAllProblems<T>(json: boolean, run: () => Promise<T>): Promise<T> {
-  return run().catch((err: unknown) => {
-    if (err instanceof InvalidBatchError && !json) for (const p of err.problems.slice(1)) note(`gitbus: also ${problemLine(p)}`);
-    throw err;
-  });
-}
-
 function human(r: BatchResult): string {
   if (!r.dryRun) return r.ids.join('\n');
   return r.tasks.map((t) => `==> ${t.path} <== (${t.at})\n${t.text.trimEnd()}`).join('\n\n');
@@ -101,26 +92,23 @@ function human(r: BatchResult): string {
 /** `gitbus dispatch --from FILE`: many tasks in one commit (bus/ops/dispatch-batch.ts). */
 export async function dispatchFromFile(ctx: BusContext, file: string, opts: BatchOpts): Promise<void> {
   const json = Boolean(opts.json);
-  const r = await withAllProblems(json, async () => {
-    const parsed = parseBatch(file, await readBatch(file));
-    if (!parsed.ok) throw new InvalidBatchError(parsed.problems);
-    // Once for the batch: one look at the checkout, one check that the base is on the project remote.
-    const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git });
-    reportProject(project, json);
-    const git = opts.git ? await gitContext(process.cwd()) : null;
-    const sign = opts.dryRun ? undefined : await signerFor(ctx, opts);
-    const result = await dispatchBatch(ctx, {
-      tasks: parsed.tasks,
-      project: project.fields,
-      defaults: { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}) },
-      git,
-      dryRun: opts.dryRun === true,
-      force: opts.force === true,
-      ...(sign ? { sign } : {}),
-    });
-    return { result, project, format: parsed.format, recurring: parsed.tasks.map((t) => t.handoff.schedule !== undefined) };
+  const parsed = parseBatch(file, await readBatch(file));
+  if (!parsed.ok) throw new InvalidBatchError(parsed.problems);
+  // Once for the batch: one look at the checkout, one check that the base is on the project remote.
+  const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git });
+  reportProject(project, json);
+  const git = opts.git ? await gitContext(process.cwd()) : null;
+  const sign = opts.dryRun ? undefined : await signerFor(ctx, opts);
+  const result = await dispatchBatch(ctx, {
+    tasks: parsed.tasks,
+    project: project.fields,
+    defaults: { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}) },
+    git,
+    dryRun: opts.dryRun === true,
+    force: opts.force === true,
+    ...(sign ? { sign } : {}),
   });
-  const { result, project } = r;
+  const r = { result, project, format: parsed.format, recurring: parsed.tasks.map((t) => t.handoff.schedule !== undefined) };
   if (!json) for (const w of result.warnings) note(`gitbus: warning: ${w}`);
   const n = result.ids.length;
   // A schedule's template is no task a session waits for (as with dispatch --schedule).

@@ -72,6 +72,9 @@ export class InvalidBatchError extends GitbusError {
     const more = problems.length > 1 ? ` (+${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}; nothing was dispatched)` : ' (nothing was dispatched)';
     super(head + more, first?.fix ?? 'correct the batch file', { problems });
     this.problems = problems;
+    // A person fixing the file wants every problem at once, after the first and its fix (the first line, and
+    // `data.problems` for scripts, stay as they were).
+    for (const p of problems.slice(1)) this.message += `\nalso ${p.severity === 'error' ? 'error' : 'warning'}: ${p.path}${p.field ? ` (${p.field})` : ''}: ${p.reason}\n    fix: ${p.fix}`;
   }
 }
 

@@ -86,6 +86,8 @@ describe('dispatch --from: many tasks in one commit', () => {
     expect(r.stderr).toContain(`${file}:3 (field priority): expected a whole number from -1000 to 1000`);
     expect(r.stderr).toMatch(new RegExp(`also error: ${file.replace(/[/.]/g, '\\$&')}:5 \\(comand\\): unknown field "comand"\\n\\s+fix: remove it or rename it to "command"`));
     expect(r.stderr).toContain('nothing was dispatched');
+    // Read top down: the first problem and its fix, then the others.
+    expect(r.stderr.indexOf(`${file}:3 (field priority)`)).toBeLessThan(r.stderr.indexOf('also error'));
     const j = json<{ error: { code: string; data: { problems: { path: string; field: string }[] } } }>(await gitbus(['dispatch', '--from', file, '--json', '--no-git'], { home }));
     expect(j.error.code).toBe('INVALID_BATCH');
     expect(j.error.data.problems.map((p) => `${p.path} ${p.field}`)).toEqual([`${file}:3 priority`, `${file}:5 comand`]);
