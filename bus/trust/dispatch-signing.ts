@@ -42,11 +42,11 @@ export async function commandSigner(ctx: BusContext, opts: { unsigned?: boolean 
   // looked up, which saves every dispatch a git process (issue 14) and a failure over a key git keeps for commits.
   const git = existsSync(pinPath(ctx.paths.home));
   try {
-    key = await resolveSigningKey({ home: ctx.paths.home, git });
+    key = await resolveSigningKey({ home: ctx.paths.home, git, keyFlag: false });
   } catch (err) {
     if (!(err instanceof SigningKeyMissingError)) throw err;
     const trust = await enforcedTrust(await localSnapshot(ctx), ctx.paths.home, ctx.config);
-    if (trust) throw new SigningRequiredError(trust.accepted.version, err.message);
+    if (trust) throw new SigningRequiredError(trust.accepted.version, err.looked);
     return undefined;
   }
   // git's own signing key (gpg.format=ssh) is borrowed only where a signature is asked for: on a bus whose trust

@@ -65,12 +65,14 @@ export class NotSignableError extends GitbusError {
 /** No key to sign with was configured anywhere gitbus looks. */
 export class SigningKeyMissingError extends GitbusError {
   readonly code = 'SIGNING_KEY_MISSING';
-  constructor(looked: string[]) {
+  readonly looked: string[];
+  constructor(looked: string[], keyFlag = true) {
     super(
       `no SSH key to sign with (looked at: ${looked.join('; ')})`,
-      'pass --key ~/.ssh/id_ed25519 (a private key, or a public key whose private half is in ssh-agent), or set signingKey: PATH in node.yaml, or configure git\'s SSH signing ("git config --global gpg.format ssh" and "git config --global user.signingkey ~/.ssh/id_ed25519.pub")',
+      `${keyFlag ? 'pass --key ~/.ssh/id_ed25519 (a private key, or a public key whose private half is in ssh-agent), or ' : ''}set signingKey: PATH in node.yaml, or configure git\'s SSH signing ("git config --global gpg.format ssh" and "git config --global user.signingkey ~/.ssh/id_ed25519.pub")`,
       { looked },
     );
+    this.looked = looked;
   }
 }
 
@@ -113,11 +115,11 @@ export class AlreadySignedError extends GitbusError {
 /** A bus with a trust root this node pinned, and no key to sign with: what would be written, no node would run. */
 export class SigningRequiredError extends GitbusError {
   readonly code = 'SIGNING_REQUIRED';
-  constructor(version: number, missing: string) {
+  constructor(version: number, looked: string[]) {
     super(
-      `this bus has a trust root (version ${version}): nodes act only on signed handoffs, and ${missing.replace(/^no SSH key/, 'there is no SSH key')}`,
+      `this bus has a trust root (version ${version}): nodes act only on signed handoffs, and there is no SSH key to sign with (looked at: ${looked.join('; ')})`,
       'configure a key an allowed signer holds: signingKey: ~/.ssh/id_ed25519 in node.yaml, or git\'s SSH signing ("git config --global gpg.format ssh" and "git config --global user.signingkey ~/.ssh/id_ed25519.pub"); or, while the bus migrates to signed handoffs, pass --unsigned to write it unsigned anyway (nodes that enforce trust will refuse it)',
-      { version },
+      { version, looked },
     );
   }
 }

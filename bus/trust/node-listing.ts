@@ -109,7 +109,7 @@ async function listSelf(ctx: BusContext, key: SshPublicKey, now: Date): Promise<
   const awaiting = (why: string): OwnListing => ({ status: 'awaiting-admin', version: v.version, why, command: addNodeCommand(node, key.fingerprint), unlistedNodes: unlistedNodesOf(v), replaces: standing.state === 'differs' ? standing.listed : [] });
   let signing: SigningKey;
   try {
-    signing = await resolveSigningKey({ home: ctx.paths.home });
+    signing = await resolveSigningKey({ home: ctx.paths.home, keyFlag: false });
   } catch (err) {
     if (err instanceof GitbusError) return awaiting(err.code === 'SIGNING_KEY_MISSING' ? 'no signing key is configured here (signingKey in node.yaml, or git\'s user.signingkey)' : `the signing key configured here cannot be used (${firstLine(err)})`);
     throw err;

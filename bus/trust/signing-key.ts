@@ -31,6 +31,8 @@ export interface SigningKeyOptions {
   cwd?: string;
   /** false: not git's user.signingkey (no git process is started); only `--key` and node.yaml count. */
   git?: boolean;
+  /** false: the command has no `--key` flag, so an error neither says it looked there nor tells to pass it. */
+  keyFlag?: boolean;
 }
 
 /** `~/x` and relative paths, as git (interpolate_path) and node.yaml (relative to the home) mean them. */
@@ -79,13 +81,14 @@ export function parseSigningConfig(out: string): { format: string | null; key: s
 export async function resolveSigningKey(opts: SigningKeyOptions = {}): Promise<SigningKey> {
   const cwd = opts.cwd ?? process.cwd();
   if (opts.key !== undefined) return loadSigningKey(expandKeyPath(opts.key, process.cwd()), '--key');
-  const looked: string[] = ['--key'];
+  const keyFlag = opts.keyFlag !== false;
+  const looked: string[] = keyFlag ? ['--key'] : [];
   if (opts.home !== undefined && existsSync(homePaths(opts.home).config)) {
     const config = await loadNodeConfig(opts.home);
     if (config.signingKey !== undefined) return loadSigningKey(expandKeyPath(config.signingKey, opts.home), `node.yaml signingKey (${homePaths(opts.home).config})`);
     looked.push(`signingKey in ${homePaths(opts.home).config}`);
   }
-  if (opts.git === false) throw new SigningKeyMissingError(looked);
+  if (opts.git === false) throw new SigningKeyMissingError(looked, keyFlag);
   const { format, key: gitKey } = await gitSigningConfig(cwd);
   if (format === 'ssh' && gitKey !== null) {
     // git: `key::<line>` (or a line starting with `ssh-`) is the key itself; anything else a path.
@@ -97,5 +100,5 @@ export async function resolveSigningKey(opts: SigningKeyOptions = {}): Promise<S
     return loadSigningKey(expandKeyPath(gitKey, cwd), 'git user.signingkey');
   }
   looked.push(format === 'ssh' ? 'git user.signingkey (not set)' : `git user.signingkey (gpg.format is ${format ?? 'not set'}, not ssh)`);
-  throw new SigningKeyMissingError(looked);
+  throw new SigningKeyMissingError(looked, keyFlag);
 }

@@ -157,6 +157,10 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
     expect(err.code).toBe('SIGNING_REQUIRED');
     expect(err.fix).toContain('signingKey');
     expect(err.fix).toContain('--unsigned');
+    // dispatch has no --key flag: the error neither says it looked there nor tells to pass it, and gives one fix.
+    expect(err.message).not.toContain('--key');
+    expect(err.fix).not.toContain('--key');
+    expect(r.stderr.match(/fix:/g), r.stderr).toHaveLength(1);
     // The unsigned ones of beforeAll went through with --unsigned, with no sidecar.
     expect(gitCli(['ls-tree', '-r', '--name-only', 'main', 'signatures/handoffs'], bus.remote)).not.toContain(`${ids['unsigned']}.md.sig`);
   });
