@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { crc32 } from 'node:zlib';
 import { COMMANDS, type CommandEntry } from './command-table.js';
-import { invokedCommand } from './invoked-command.js';
+import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { wrapCache, unwrapCache } from './code-cache-file.js';
 import { cacheFolders, cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
 
@@ -70,6 +70,8 @@ interface BundleExports {
 /** Runs the CLI: the CommonJS bundle with its code cache, or the ES module build. */
 export function runCli(): void {
   const here = dirname(fileURLToPath(import.meta.url));
+  // `gitbus --home DIR status` runs status's bundle, and start() finds the line already in commander's order.
+  process.argv.splice(2, Infinity, ...hoistGlobalOptions(process.argv.slice(2)));
   const entry = invokedCommand(process.argv.slice(2));
   const env = process.env;
   // No command to run (--version, --help, a mistyped name): gitbus.mjs and commander, ~150 KB of ES modules, start

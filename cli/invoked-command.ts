@@ -22,3 +22,24 @@ export function invokedCommand(args: readonly string[]): CommandEntry | undefine
   const name = operands[0] === 'help' ? operands[1] : operands[0];
   return COMMANDS.find((c) => c.name === name);
 }
+
+/**
+ * The options every command has (`--home DIR`, `--json`), written before the command's name as `git -C` and
+ * `kubectl --context` are (`gitbus --home ~/bus status`), moved after the command's words, where commander reads
+ * them: before a "--" if there is one, since what follows it is the command's own. Anything else before the name is
+ * left where it is (commander then says what is wrong with it). Pure; a line without such a prefix is returned as is.
+ */
+export function hoistGlobalOptions(args: readonly string[]): string[] {
+  const hoisted: string[] = [];
+  let i = 0;
+  for (; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--json' || arg.startsWith('--home=')) hoisted.push(arg);
+    else if (arg === '--home' && i + 1 < args.length) hoisted.push(arg, args[++i] as string);
+    else break;
+  }
+  const rest = args.slice(i);
+  if (hoisted.length === 0 || rest.length === 0 || (rest[0] as string).startsWith('-')) return [...args];
+  const dashes = rest.indexOf('--');
+  return dashes < 0 ? [...rest, ...hoisted] : [...rest.slice(0, dashes), ...hoisted, ...rest.slice(dashes)];
+}

@@ -1,9 +1,9 @@
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { GitbusError } from '../schemas/errors.js';
 import { EXIT } from './exit-codes.js';
 import { reportError, writeErr } from './output.js';
 import type { CommandEntry } from './command-table.js';
-import { invokedCommand } from './invoked-command.js';
+import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { newProgram, registerCommand, registerStubs } from './program.js';
 
 // Only the module of the command being run is imported (docs/ARCHITECTURE.md "How the CLI starts"): a command
@@ -16,7 +16,12 @@ async function run(entry: CommandEntry | undefined): Promise<void> {
   });
   if (entry) await registerCommand(program, entry);
   else registerStubs(program, run);
-  for (const cmd of program.commands) cmd.exitOverride();
+  // After a usage error, one line saying where the options are, not the whole help (as git and gh do).
+  program.showHelpAfterError('(run "gitbus --help" for the commands)');
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    helpHintAfterError(cmd, `gitbus ${cmd.name()}`);
+  }
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
@@ -35,6 +40,12 @@ async function run(entry: CommandEntry | undefined): Promise<void> {
       throw err;
     }
   }
+}
+
+/** A command's usage errors, and its subcommands' (trust init, service install), point at its own --help. */
+function helpHintAfterError(cmd: Command, path: string): void {
+  cmd.showHelpAfterError(`(run "${path} --help" for its options)`);
+  for (const sub of cmd.commands) helpHintAfterError(sub, `${path} ${sub.name()}`);
 }
 
 let actionRan = false;
@@ -69,6 +80,8 @@ export function start(): Promise<void> {
     writeErr('gitbus: the command stopped before it finished (nothing was left for it to wait for); this is a bug in gitbus\n');
     process.exitCode = UNSETTLED;
   });
+  // `gitbus --home DIR status` as `gitbus status --home DIR` (the loader did it already when it ran first).
+  process.argv.splice(2, Infinity, ...hoistGlobalOptions(process.argv.slice(2)));
   return run(invokedCommand(process.argv.slice(2))).finally(() => {
     settled = true;
   });

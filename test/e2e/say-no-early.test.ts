@@ -111,6 +111,23 @@ describe('bad flag values', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(json<{ error: { code: string; message: string } }>(r).error.code).toBe('BAD_INPUT');
     }
+    // What commander refuses: the error and one line pointing at the command's help, not the whole help after it.
+    for (const args of [['dispatch', 'x', '--bogus'], ['respond', 'abc']]) {
+      const r = await gitbus(args, { home: home() });
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toEqual([expect.stringMatching(/^error: /), `(run "gitbus ${args[0]} --help" for its options)`]);
+    }
+    const unknown = await gitbus(['statsu'], { home: home() });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Did you mean status?');
+    expect(unknown.stderr).toContain('(run "gitbus --help" for the commands)');
+    expect(unknown.stderr).not.toContain('Commands:');
+  });
+
+  it('takes --home and --json before the command as after it (gitbus --home DIR status)', async () => {
+    const before = await gitbus(['--home', home(), '--json', 'status']);
+    expect(before.code, before.stderr).toBe(0);
+    const after = await gitbus(['status', '--json', '--home', home()]);
+    expect(json<{ nodes: unknown[] }>(before).nodes).toEqual(json<{ nodes: unknown[] }>(after).nodes);
   });
 });
 

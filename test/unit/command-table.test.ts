@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { Command, CommanderError, Help } from 'commander';
 import { COMMANDS, type CommandEntry } from '../../cli/command-table.js';
-import { invokedCommand } from '../../cli/invoked-command.js';
+import { hoistGlobalOptions, invokedCommand } from '../../cli/invoked-command.js';
 import { newProgram, registerStubs } from '../../cli/program.js';
 
 type Register = (program: Command) => void;
@@ -101,5 +101,21 @@ describe('invokedCommand', () => {
 
   it('finds none when commander would run none: options first, no arguments, an unknown name', () => {
     for (const args of [[], ['--version'], ['-V'], ['--help'], ['-h', 'status'], ['--home', '/x', 'status'], ['help'], ['nosuch'], ['help', 'nosuch'], ['Status']]) expect(invokedCommand(args), args.join(' ')).toBeUndefined();
+  });
+});
+
+describe('hoistGlobalOptions', () => {
+  it('moves --home and --json written before the command after its words, before a "--"', () => {
+    expect(hoistGlobalOptions(['--home', '/x', 'status'])).toEqual(['status', '--home', '/x']);
+    expect(hoistGlobalOptions(['--json', '--home=/x', 'show', 'abc'])).toEqual(['show', 'abc', '--json', '--home=/x']);
+    expect(hoistGlobalOptions(['--home', '/x', 'trust', 'init', '--admin', 'a=k.pub'])).toEqual(['trust', 'init', '--admin', 'a=k.pub', '--home', '/x']);
+    expect(hoistGlobalOptions(['--home', '/x', 'run', 'n1', '--', 'echo', '--json'])).toEqual(['run', 'n1', '--home', '/x', '--', 'echo', '--json']);
+    expect(invokedCommand(hoistGlobalOptions(['--home', '/x', 'status']))?.name).toBe('status');
+  });
+
+  it('leaves every other line as it is', () => {
+    for (const args of [[], ['status', '--home', '/x'], ['--version'], ['--home', '/x'], ['--home'], ['--home', '/x', '--help'], ['--bogus', 'status'], ['--json', '-h']]) {
+      expect(hoistGlobalOptions(args), args.join(' ')).toEqual(args);
+    }
   });
 });
