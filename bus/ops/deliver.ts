@@ -6,7 +6,7 @@ import type { FileChange } from '../store/objects.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { listQueue, rejectQueue, removeQueue, type QueueBatch, type QueueEntry } from '../queue.js';
 import { decideCancel } from './cancel.js';
-import { archivedStates } from './archive-lookup.js';
+import { findArchived, type ArchivedTask } from './archive-lookup.js';
 import { groupTaskIds } from './group-members.js';
 
 /** A batch still incomplete this long after it was queued was left by a process that stopped while queueing it. */
@@ -34,8 +34,8 @@ export async function deliverQueued(ctx: BusContext): Promise<Delivery> {
     // A handoff sent by a process killed before it could remove its queue entry, and archived since, is not on
     // main any more: it must not come back as a new task. Asked of the archive only for such ids (rare).
     const gone = entries.filter((e) => e.kind === 'dispatch' && !snap.has(e.id)).map((e) => e.id);
-    const archived = gone.length > 0 ? await archivedStates(ctx, gone) : new Map<string, unknown>();
-    const plan = await planDelivery(snap, entries, (id) => archived.has(id));
+    const archived = gone.length > 0 ? await findArchived(ctx, gone) : new Map<string, ArchivedTask>();
+    const plan = await planDelivery(snap, entries, (id) => (archived.has(id) ? (archived.get(id)?.files.get('handoff.md') ?? '') : undefined));
     const changes = plan.send.flatMap((s) => s.changes);
     const ids = plan.send.map((s) => `${s.entry.kind} ${s.entry.id}`);
     const batch = soleBatch(plan.send.map((s) => s.entry));
@@ -72,7 +72,8 @@ function soleBatch(entries: QueueEntry[]): QueueBatch | undefined {
 }
 
 /** What each queued change does to the bus as `snap` has it. Pure but for reading the snapshot. */
-async function planDelivery(snap: Snapshot, entries: QueueEntry[], archived: (id: string) => boolean, now = Date.now()): Promise<Plan> {
+/** `archived(id)`: the blob oid of the archived handoff of that id ('' if it has none), undefined when none is archived. */
+async function planDelivery(snap: Snapshot, entries: QueueEntry[], archived: (id: string) => string | undefined, now = Date.now()): Promise<Plan> {
   const plan: Plan = { send: [], present: [], refused: [] };
   const batches = new Map<string, QueueEntry[]>();
   for (const e of entries) {
@@ -108,8 +109,13 @@ async function planDelivery(snap: Snapshot, entries: QueueEntry[], archived: (id
     if (batchOf(entry)) continue;
     if (entry.kind === 'dispatch') {
       const there = snap.index.tasks.get(entry.id)?.handoff;
-      if (there?.oid === blobOid(entry.text) || archived(entry.id)) plan.present.push(entry);
+      const mine = blobOid(entry.text);
+      const inArchive = archived(entry.id);
+      // This very handoff, archived since (sent by a process killed before it emptied the queue): delivered.
+      if (there?.oid === mine || inArchive === mine) plan.present.push(entry);
       else if (snap.has(entry.id)) plan.refused.push({ entry, reason: `a different task with id ${entry.id} reached the bus first` });
+      // Ids are never reused: an archived task keeps its id, so a new one with it would be lost behind it.
+      else if (inArchive !== undefined) plan.refused.push({ entry, reason: `a task with id ${entry.id} is in the archive` });
       else plan.send.push({ entry, changes: [{ path: entry.path, content: entry.text }, ...(entry.signature ? [entry.signature] : [])], message: `gitbus: dispatch ${entry.id}\n\n${entry.title}` });
       continue;
     }

@@ -96,7 +96,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   const refused = delivery.rejected.find((r) => r.entry.kind === 'dispatch' && r.entry.id === id);
   if (refused) {
     removeQueue(ctx.paths.home, entry);
-    throw idTaken(id);
+    throw idTaken(id, refused.reason);
   }
   const mine = delivery.delivered.some((e) => e.kind === 'dispatch' && e.id === id);
   // Not in this delivery: another process of this node sent it between our queueing and our look.
@@ -104,6 +104,6 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   return { id, path, title: data.title, warnings: await dispatchWarnings(await localSnapshot(ctx), data), attempts: 1, commit };
 }
 
-function idTaken(id: string): InputError {
-  return new InputError(`a task with id ${id} already exists`, 'choose another id, or leave --id out to get a generated one', { id, flag: '--id' });
+function idTaken(id: string, why = `a task with id ${id} already exists`): InputError {
+  return new InputError(why, 'choose another id, or leave --id out to get a generated one', { id, flag: '--id' });
 }

@@ -118,6 +118,11 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
       const logs = await gitbus(['logs', first, '--json'], { home: h });
       expect(logs.code, logs.stderr).toBe(0);
       expect(json<{ id: string; state: string; source: string; node: string }>(logs)).toMatchObject({ id: first, state: 'succeeded', source: 'response', node: 'solo' });
+      // An archived task keeps its id: a new task with it is refused, not dropped behind the old one or mixed with it.
+      const again = await gitbus(['dispatch', 'same id again', '--id', first, '--no-git', '--json'], { home: h });
+      expect(again.code).toBe(2);
+      expect(json<{ error: { message: string } }>(again).error.message).toContain(`a task with id ${first} is in the archive`);
+      expect(json<{ archived: string; state: string }>(await gitbus(['show', first, '--json'], { home: h }))).toMatchObject({ state: 'succeeded', archived: shown.archived });
     } finally {
       await bus2.cleanup();
     }
