@@ -6,6 +6,7 @@ import { KNOWN_PROTOCOL } from './model/task-view.js';
 import { buildCommit, type FileChange } from './store/objects.js';
 import { MAIN } from './repo.js';
 import type { BusContext } from './context.js';
+import { classifyPath } from '../schemas/layout.js';
 
 /** What an operation decided from one snapshot: a result, and the commit that makes it true (if any). */
 export interface Decision<T> {
@@ -77,6 +78,9 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
         changes: await signNodeChanges(ctx, snap, decision.commit.changes),
         message: decision.commit.message,
         author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` },
+        // A task's files on main are written once (PROTOCOL.md §1); only one this node ignores as forged is replaced
+        // by the real one (PROTOCOL.md §12).
+        ...(ref === MAIN ? { writeOnce: writtenOnce(snap) } : {}),
       });
       // Nothing changed (an idempotent step repeated): there is nothing to push.
       if (head && built.tree === (await ctx.repo.store.readCommitTree(head))) return { done: true as const, result: decision.result, commit: null };
@@ -113,3 +117,13 @@ export function backoff(attempt: number): number {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** handoffs/, claims/, releases/, cancels/ and responses/ files: never replaced once on main, but forged ones. */
+function writtenOnce(snap: Snapshot): (path: string) => boolean {
+  const forged = new Set(snap.forged.map((f) => f.path));
+  return (path) => {
+    const where = classifyPath(path);
+    return where !== undefined && 'kind' in where && where.kind !== 'node' && where.kind !== 'settings' && !forged.has(path);
+  };
+}
+

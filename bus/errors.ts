@@ -244,3 +244,15 @@ export class PathOccupiedError extends GitbusError {
   }
 }
 
+/** A commit would replace a task's file (a claim, a response, ...), which is written once and never changed. */
+export class WrittenOnceError extends GitbusError {
+  readonly code = 'WRITTEN_ONCE';
+  constructor(path: string) {
+    super(
+      `${path} is already on the bus, and a task's files are written once: this would replace it`,
+      `leave it as it is; if this node's view of the task is wrong (a file it ignores as forged, a trust root pinned while its watcher ran), run "gitbus status" on this node and restart its watcher`,
+      { path },
+    );
+  }
+}
+

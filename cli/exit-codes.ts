@@ -57,6 +57,7 @@ const BY_CODE: Record<string, number> = {
   INVALID_NAME: EXIT.usage,
   INVALID_BUS_FILE: EXIT.invalid,
   PATH_OCCUPIED: EXIT.invalid,
+  WRITTEN_ONCE: EXIT.conflict,
   INVALID_PLAN: EXIT.invalid,
   INVALID_BATCH: EXIT.invalid,
   BATCH_TOO_LARGE: EXIT.usage,

@@ -1,4 +1,7 @@
+import { existsSync, statSync } from 'node:fs';
 import type { BusContext } from '../bus/context.js';
+import { ownFilesMarker, signOwnFiles } from '../bus/trust/sign-own-files.js';
+import { pinPath } from '../bus/trust/pin.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { archivable, archive } from '../bus/ops/archive.js';
 import { cancelDoomed } from '../bus/ops/dependency-cancel.js';
@@ -87,6 +90,7 @@ export function housekeeping(deps: HousekeepingDeps): Housekeeping {
   const housekeeping = async (): Promise<boolean> => {
     const snap = await deps.look();
     if (!snap) return false;
+    await signOwnFilesOnPin();
     if (!recovered) {
       try {
         await recoverClaims(ctx, opts);
@@ -120,6 +124,28 @@ export function housekeeping(deps: HousekeepingDeps): Housekeeping {
     // Environment profiles (watcher/env-watch.ts): a failure there is this machine's, never the remote's outage.
     await env.wake(await peek()).catch((err: unknown) => (remoteFailed(err) ? undefined : report(err)));
     return !health.isDown;
+  };
+
+  /**
+   * A pin made while this watcher runs ("gitbus trust pin"): what this node wrote before is signed now, as the
+   * watcher's start does, before anything reads this node's own claims and results as forgeries, reclaims its
+   * finished tasks and writes their responses again (bus/trust/sign-own-files.ts). Once per pin file: a pin that
+   * enforces nothing yet is not asked about at every wake.
+   */
+  let pinSeen = '';
+  const signOwnFilesOnPin = async (): Promise<void> => {
+    const home = ctx.paths.home;
+    if (existsSync(ownFilesMarker(home))) return;
+    let pin: string;
+    try {
+      const st = statSync(pinPath(home));
+      pin = `${st.ino} ${st.size} ${st.mtimeMs}`;
+    } catch {
+      return; // no pin: nothing is enforced, nothing to sign
+    }
+    if (pin === pinSeen) return;
+    pinSeen = pin;
+    await signOwnFiles(ctx).catch(fail);
   };
 
   /**

@@ -86,9 +86,10 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
         held.delete(keyOf(entry));
         removeOutbox(home, entry.id, entry.attempt);
         onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
-      } else if (code === 'TASK_STATE' || code === 'UNKNOWN_TASK' || code === 'INVALID_BUS_FILE') {
+      } else if (code === 'TASK_STATE' || code === 'UNKNOWN_TASK' || code === 'INVALID_BUS_FILE' || code === 'WRITTEN_ONCE' || code === 'PATH_OCCUPIED') {
         // INVALID_BUS_FILE: a result that can never be written as it is (a bug in what made it) is set aside for a
-        // person rather than retried at every wake while the task stays claimed.
+        // person rather than retried at every wake while the task stays claimed; so is one whose path is taken (a
+        // response already there that this node does not see, something else at its path).
         const path = rejectOutbox(home, entry, firstLine(err) || code);
         held.delete(keyOf(entry));
         onEvent({ type: 'rejected', id: entry.id, attempt: entry.attempt, reason: firstLine(err) || code, path });

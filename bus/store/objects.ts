@@ -1,6 +1,6 @@
-import { PathOccupiedError } from '../errors.js';
+import { PathOccupiedError, WrittenOnceError } from '../errors.js';
 import * as fs from 'node:fs';
-import { writeLooseObject } from '../git/loose-object.js';
+import { gitObjectId, writeLooseObject } from '../git/loose-object.js';
 import { decodeTree, encodeCommit, encodeTree, type GitObject } from './encode.js';
 import { readLoose } from './loose-read.js';
 import { CloneDamagedError } from '../local-io.js';
@@ -133,11 +133,11 @@ class Writer {
  */
 export async function buildCommit(
   store: ObjectStore,
-  opts: { parent: string | null; changes: FileChange[]; message: string; author: Identity; now?: Date },
+  opts: { parent: string | null; changes: FileChange[]; message: string; author: Identity; now?: Date; writeOnce?: (path: string) => boolean },
 ): Promise<BuiltCommit> {
   const w = new Writer(store.gitdir);
   const baseTree = opts.parent ? await store.readCommitTree(opts.parent) : null;
-  const root = await applyChanges(store, baseTree, opts.changes.map((c) => ({ parts: c.path.split('/'), content: c.content })), w, '');
+  const root = await applyChanges(store, baseTree, opts.changes.map((c) => ({ parts: c.path.split('/'), content: c.content })), w, '', opts.writeOnce);
   const treeOid = root ?? (await w.write({ type: 'tree', content: encodeTree([]) }));
   const when = opts.now ?? new Date();
   const message = opts.message.endsWith('\n') ? opts.message : `${opts.message}\n`;
@@ -156,7 +156,7 @@ interface PendingChange {
  * this tree is, for errors. A file is never written over a folder, link or submodule, nor a folder over a file:
  * nothing gitbus writes replaces what a person put there (PathOccupiedError).
  */
-async function applyChanges(store: ObjectStore, treeOid: string | null, changes: PendingChange[], w: Writer, prefix: string): Promise<string | null> {
+async function applyChanges(store: ObjectStore, treeOid: string | null, changes: PendingChange[], w: Writer, prefix: string, writeOnce?: (path: string) => boolean): Promise<string | null> {
   const entries = new Map<string, TreeEntry>();
   if (treeOid) for (const e of await store.readTree(treeOid)) entries.set(e.path, e);
   const byChild = new Map<string, PendingChange[]>();
@@ -167,6 +167,8 @@ async function applyChanges(store: ObjectStore, treeOid: string | null, changes:
     if (rest.length === 0) {
       const writesFile = change.content !== null && !(typeof change.content === 'object' && 'tree' in change.content);
       if (writesFile && existing && !isPlainFile(existing)) throw new PathOccupiedError(`${prefix}${head}`, kindOf(existing), 'a file');
+      // The same bytes again (an idempotent step repeated) change nothing; other bytes would replace the file.
+      if (writesFile && existing && writeOnce?.(`${prefix}${head}`) && !sameContent(existing.oid, change.content)) throw new WrittenOnceError(`${prefix}${head}`);
       if (change.content === null) {
         entries.delete(head);
       } else if (typeof change.content === 'object' && 'tree' in change.content) {
@@ -189,12 +191,18 @@ async function applyChanges(store: ObjectStore, treeOid: string | null, changes:
   }
   for (const [name, childChanges] of byChild) {
     const existing = entries.get(name);
-    const childOid = await applyChanges(store, existing?.type === 'tree' ? existing.oid : null, childChanges, w, `${prefix}${name}/`);
+    const childOid = await applyChanges(store, existing?.type === 'tree' ? existing.oid : null, childChanges, w, `${prefix}${name}/`, writeOnce);
     if (childOid === null) entries.delete(name);
     else entries.set(name, { mode: '040000', path: name, oid: childOid, type: 'tree' });
   }
   if (entries.size === 0) return null;
   return w.write({ type: 'tree', content: encodeTree([...entries.values()]) });
+}
+
+function sameContent(oid: string, content: FileChange['content']): boolean {
+  if (content === null || (typeof content === 'object' && 'tree' in content)) return false;
+  if (typeof content === 'object' && 'oid' in content) return content.oid === oid;
+  return gitObjectId('blob', typeof content === 'string' ? Buffer.from(content, 'utf8') : content) === oid;
 }
 
 const isPlainFile = (e: TreeEntry): boolean => e.type === 'blob' && e.mode !== '120000';

@@ -215,6 +215,36 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     expect(task(s, id)?.claim?.node).toBe('y');
   }, 60_000);
 
+  it('a pin made while the node\'s watcher runs signs its earlier files at the next wake: none of its results is written again', async () => {
+    const z = await bus.addNode('z', [], ['--runner', 'shell', '--trust', fp('alice')]);
+    const pin = join(z, 'trust-pin.json');
+    // z works before it pinned the root (a node of the fleet before the migration to signed work).
+    renameSync(pin, `${pin}.away`);
+    const running = startWatcher(z, ['--poll', '1s'], children);
+    try {
+      await until('z\'s watcher to start', async () => running.events().some((e) => e.type === 'started'), 60_000, () => running.stderr());
+      const id = await dispatch('for-z', 'true', 'z');
+      await until('z to answer it', async () => running.events().some((e) => e.type === 'finished' && e.id === id), 60_000, () => running.stderr());
+      await until('its response on main', async () => gitCli(['ls-tree', '--name-only', 'main', 'responses/'], bus.remote).includes(`${id}.md`), 30_000);
+      // Pinned while the watcher runs (gitbus trust pin), then listed by an admin at once.
+      renameSync(`${pin}.away`, pin);
+      await admin(['trust', 'add', 'node', 'z', nodeKey(z)]);
+      // A task after the listing: z claims it at a wake that would also have reclaimed the older one, had z taken
+      // its own earlier files for forgeries (it claims the oldest first).
+      const next = await dispatch('for-z-listed', 'true', 'z');
+      await until('z to answer the next one', async () => running.events().some((e) => e.type === 'finished' && e.id === next), 60_000, () => running.stderr());
+      const s = await status();
+      expect(task(s, id)?.state).toBe('succeeded');
+      expect(s.forged.filter((x) => x.id === id)).toEqual([]);
+      expect(gitCli(['log', '--format=%s', 'main', '--', `responses/${id}.md`], bus.remote).trim().split('\n')).toHaveLength(1);
+      expect(gitCli(['ls-tree', '--name-only', 'main', 'claims/'], bus.remote)).not.toContain(`${id}.2.md`);
+      expect(existsSync(join(z, 'keys', 'own-files-signed.json'))).toBe(true);
+    } finally {
+      running.child.kill('SIGTERM');
+      await running.exited;
+    }
+  }, 120_000);
+
   it('on a bus that refuses unlisted nodes, an unlisted node claims nothing, and files in its name are forged', async () => {
     const x = await bus.addNode('x', [], ['--runner', 'shell', '--trust', fp('alice')]);
     await admin(['trust', 'unlisted-nodes', 'refuse']);

@@ -40,4 +40,23 @@ describe('object encoding agrees with git', () => {
     // Only the objects this commit made are listed for the push: new blob, two trees, the commit.
     expect(second.newOids.length).toBe(4);
   });
+
+  it('never writes over what is there of another kind, nor replaces a file the caller says is written once', async () => {
+    const dir = await tempDir();
+    cleanup = dir.cleanup;
+    const gitdir = join(dir.path, 'repo.git');
+    gitCli(['init', '-q', '--bare', gitdir]);
+    const store = openStore(gitdir);
+    const author = { name: 'n', email: 'n@x.invalid' };
+    const base = await buildCommit(store, { parent: null, changes: [{ path: 'claims/t1.1.md/notes', content: 'a folder' }, { path: 'releases', content: 'a file' }, { path: 'responses/t2.md', content: 'first' }], message: 'base', author });
+    const attempt = (changes: { path: string; content: string }[], writeOnce?: (p: string) => boolean) =>
+      buildCommit(store, { parent: base.oid, changes, message: 'x', author, ...(writeOnce ? { writeOnce } : {}) }).then(() => null, (e: unknown) => e);
+    expect(await attempt([{ path: 'claims/t1.1.md', content: 'claim' }])).toMatchObject({ code: 'PATH_OCCUPIED', data: { path: 'claims/t1.1.md', what: 'a folder' } });
+    expect(await attempt([{ path: 'releases/t1.1.md', content: 'release' }])).toMatchObject({ code: 'PATH_OCCUPIED', data: { path: 'releases', what: 'a file' } });
+    const once = (p: string) => p.startsWith('responses/');
+    expect(await attempt([{ path: 'responses/t2.md', content: 'second' }], once)).toMatchObject({ code: 'WRITTEN_ONCE', data: { path: 'responses/t2.md' } });
+    // The same bytes again change nothing, and a file no rule covers is replaced as before.
+    expect(await attempt([{ path: 'responses/t2.md', content: 'first' }], once)).toBeNull();
+    expect(await attempt([{ path: 'responses/t2.md', content: 'second' }])).toBeNull();
+  });
 });
