@@ -256,3 +256,11 @@ export class WrittenOnceError extends GitbusError {
   }
 }
 
+/** `dispatch --id` of an id the bus has, live or archived: ids are never reused. */
+export class TaskIdTakenError extends GitbusError {
+  readonly code = 'TASK_ID_TAKEN';
+  constructor(id: string, why: string) {
+    super(why, 'choose another id, or leave --id out to get a generated one', { id, flag: '--id' });
+  }
+}
+

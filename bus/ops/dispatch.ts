@@ -5,7 +5,7 @@ import { pathFor } from '../../schemas/layout.js';
 import { InvalidBusFileError } from '../../schemas/errors.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { defaultBranch } from '../../schemas/project.js';
-import { InputError } from '../errors.js';
+import { TaskIdTakenError } from '../errors.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -104,6 +104,6 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   return { id, path, title: data.title, warnings: await dispatchWarnings(await localSnapshot(ctx), data), attempts: 1, commit };
 }
 
-function idTaken(id: string, why = `a task with id ${id} already exists`): InputError {
-  return new InputError(why, 'choose another id, or leave --id out to get a generated one', { id, flag: '--id' });
+function idTaken(id: string, why = `a task with id ${id} already exists`): TaskIdTakenError {
+  return new TaskIdTakenError(id, why);
 }

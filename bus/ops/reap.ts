@@ -15,7 +15,8 @@ export interface Reaped {
 /**
  * Ends tasks whose holder went silent past the lease when nobody may take them over: a task being cancelled
  * becomes `cancelled`, a task that used all its attempts becomes `failed`, each with a response that says why.
- * (Tasks with attempts left are reclaimed by `claim` instead.) Written by whichever node notices first.
+ * (Tasks with attempts left are reclaimed by `claim` instead.) A task given back (released) at its last attempt
+ * fails too. Written by whichever node notices first.
  * `opts.peek`: decide from a snapshot already read first; only a reap that has something to write syncs.
  */
 export async function reapExpired(ctx: BusContext, now = () => new Date(), opts: Pick<TransactOptions, 'peek'> = {}): Promise<Reaped[]> {
@@ -23,8 +24,21 @@ export async function reapExpired(ctx: BusContext, now = () => new Date(), opts:
     const expired = await expiredHolders(ctx, snap);
     const reaped: Reaped[] = [];
     const changes: FileChange[] = [];
-    if (expired.size === 0) return { result: { reaped } };
-    for (const id of snap.ids()) {
+    const end = (id: string, status: Reaped['status'], attempt: number, reason: string) => {
+      const data: TaskResponse = { id, status, node: ctx.config.node, attempt, finished: now().toISOString(), reason };
+      changes.push({ path: pathFor({ kind: 'response', id }), content: renderBusFile('response', data, `## Summary\n\n${reason}.\n`) });
+      reaped.push({ id, status, reason });
+    };
+    // Given back at its last attempt (a watcher stopped during the run, a person's claim and release): nobody may
+    // claim it again, so it fails rather than stay pending for ever. Only tasks with a release can be such.
+    for (const [id, files] of snap.index.tasks) {
+      if (files.releases.size === 0 || files.response || files.cancel) continue;
+      const view = await snap.view(id);
+      if (view?.state !== 'pending' || view.claim || view.attempts < snap.settings.maxAttempts) continue;
+      end(id, 'failed', view.attempts, `given back at attempt ${view.attempts}, the last of ${snap.settings.maxAttempts} attempts, so no node may claim it again`);
+    }
+    if (expired.size === 0 && changes.length === 0) return { result: { reaped } };
+    for (const id of expired.size === 0 ? [] : snap.ids()) {
       const view = await snap.view(id);
       const holder = view?.claim?.node;
       if (!view || !holder || !expired.has(holder) || (view.state !== 'claimed' && view.state !== 'cancelling')) continue;
@@ -38,12 +52,10 @@ export async function reapExpired(ctx: BusContext, now = () => new Date(), opts:
         status = 'failed';
         reason = `${silent}, the last of ${snap.settings.maxAttempts} attempts`;
       } else continue;
-      const data: TaskResponse = { id, status, node: ctx.config.node, attempt: view.claim?.attempt ?? view.attempts, finished: now().toISOString(), reason };
-      changes.push({ path: pathFor({ kind: 'response', id }), content: renderBusFile('response', data, `## Summary\n\n${reason}.\n`) });
-      reaped.push({ id, status, reason });
+      end(id, status, view.claim?.attempt ?? view.attempts, reason);
     }
     if (changes.length === 0) return { result: { reaped } };
-    return { result: { reaped }, commit: { changes, message: `gitbus: reap ${reaped.length} task(s) whose node went silent\n\n${reaped.map((x) => `${x.id} ${x.status}`).join('\n')}` } };
+    return { result: { reaped }, commit: { changes, message: `gitbus: reap ${reaped.length} task(s) whose node went silent or that used all their attempts\n\n${reaped.map((x) => `${x.id} ${x.status}`).join('\n')}` } };
   }, opts);
   return r.reaped;
 }

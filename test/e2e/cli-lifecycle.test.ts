@@ -120,7 +120,7 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
       expect(json<{ id: string; state: string; source: string; node: string }>(logs)).toMatchObject({ id: first, state: 'succeeded', source: 'response', node: 'solo' });
       // An archived task keeps its id: a new task with it is refused, not dropped behind the old one or mixed with it.
       const again = await gitbus(['dispatch', 'same id again', '--id', first, '--no-git', '--json'], { home: h });
-      expect(again.code).toBe(2);
+      expect(again.code).toBe(5);
       expect(json<{ error: { message: string } }>(again).error.message).toContain(`a task with id ${first} is in the archive`);
       expect(json<{ archived: string; state: string }>(await gitbus(['show', first, '--json'], { home: h }))).toMatchObject({ state: 'succeeded', archived: shown.archived });
     } finally {
@@ -142,6 +142,24 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
     // No node here offers a runner (a manual task needs none): a task for one waits, and dispatch says so at once.
     const claude = json<{ warnings: string[] }>(await gitbus(['dispatch', 'needs claude', '--runner', 'claude', '--no-git', '--json'], { home: a }));
     expect(claude.warnings).toEqual([expect.stringContaining('no node offers the claude runner')]);
+  });
+
+  it('a task given back at its last attempt fails at the next watcher wake, instead of staying pending for ever', async () => {
+    const bus3 = await makeBus({ node: 'solo', initArgs: ['--max-attempts', '1', '--runner', 'shell'] });
+    try {
+      const h = bus3.home('solo');
+      const id = await bus3.dispatch('solo', ['given back', '--command', 'true']);
+      expect((await gitbus(['claim', id], { home: h })).code).toBe(0);
+      expect((await gitbus(['release', id], { home: h })).code).toBe(0);
+      const w = await gitbus(['watch', '--once', '--json'], { home: h });
+      expect(w.code, w.stderr).toBe(0);
+      expect(json<{ ran: unknown[] }>(w).ran).toEqual([]);
+      const shown = json<{ state: string; files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home: h }));
+      expect(shown.state).toBe('failed');
+      expect(shown.files.find((f) => f.path === `responses/${id}.md`)?.text).toContain('given back at attempt 1, the last of 1 attempts');
+    } finally {
+      await bus3.cleanup();
+    }
   });
 
   it('dispatch records the git state of the directory it runs in', async () => {
