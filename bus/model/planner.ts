@@ -41,13 +41,14 @@ export function eligibility(view: TaskView, who: NodeFacts, maxAttempts: number)
       return { ok: false, reason: `waiting for ${view.waitingFor.join(', ')} to succeed`, fix: 'claim it after its dependencies have succeeded' };
     case 'claimed':
     case 'cancelling':
+      if (unreadableHolder(view)) return { ok: false, reason: holderText(view), fix: unreadableHolderFix(view) };
       return { ok: false, reason: `already claimed by ${view.claim?.node ?? 'an unknown node'} (attempt ${view.claim?.attempt ?? '?'})`, fix: 'pick another task; the holder may release it' };
     case 'invalid':
       return { ok: false, reason: 'its handoff is invalid', fix: 'run "gitbus lint" and fix the handoff' };
     case 'scheduled':
       return { ok: false, reason: 'it is a schedule; watchers dispatch an instance of it at each due time', fix: 'claim one of its instances, or cancel it to stop the schedule' };
     case 'unsupported':
-      return { ok: false, reason: `it needs protocol ${h?.protocol ?? '?'}, newer than this gitbus`, fix: 'upgrade gitbus on this node' };
+      return { ok: false, reason: `it needs protocol ${view.protocol ?? h?.protocol ?? '?'}, newer than this gitbus`, fix: 'upgrade gitbus on this node' };
     default:
       return { ok: false, reason: `it has already ended (${view.state})`, fix: 'dispatch a new task to run it again' };
   }
@@ -214,3 +215,22 @@ export function spreadHash(node: string, id: string): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+/** The path of the open claim when its file does not parse (or is not a file): it holds the task (PROTOCOL.md §4). */
+export function unreadableHolder(view: Pick<TaskView, 'id' | 'claim' | 'files'>): string | null {
+  if (!view.claim || view.claim.node !== null) return null;
+  return view.files.claims.get(view.claim.attempt)?.path ?? `claims/${view.id}.${view.claim.attempt}.md`;
+}
+
+/** Who holds a claimed task, in words: its node, or the claim file that holds it without naming one. */
+export function holderText(view: Pick<TaskView, 'id' | 'claim' | 'files'>): string {
+  const path = unreadableHolder(view);
+  if (path) return `held by ${path}, which does not parse (it takes attempt ${view.claim?.attempt}; "gitbus lint" says why)`;
+  return `claimed by ${view.claim?.node ?? 'an unknown node'}`;
+}
+
+/** What a person does about a claim file that holds a task and names no node, which no node can give back. */
+export function unreadableHolderFix(view: Pick<TaskView, 'id' | 'claim' | 'files'>): string {
+  return `a person fixes or removes ${unreadableHolder(view) ?? 'the claim file'} in the bus repository (git rm, commit, push); then it can be claimed`;
+}
+

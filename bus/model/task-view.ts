@@ -34,6 +34,8 @@ export interface TaskView<H extends StateFields = Handoff> {
   /** The open claim's attempt and node (node null when the claim file is unreadable). */
   claim?: { attempt: number; node: string | null; data?: Claim };
   attempts: number;
+  /** The protocol an `unsupported` task's handoff needs, when it names one this gitbus does not know. */
+  protocol?: number;
   response?: Response;
   responseBody?: string;
   cancel?: Cancel;
@@ -77,7 +79,10 @@ export function baseTaskView<H extends StateFields = Handoff>(files: TaskFiles, 
   // A cancel ends even an invalid task, so that it can be archived away.
   if (files.cancel && open === null) view.state = 'cancelled';
   else if (open !== null) view.state = files.cancel ? 'cancelling' : 'claimed';
-  else if (!parsed.handoff.ok) view.state = parsed.handoff.unsupportedProtocol !== undefined ? 'unsupported' : 'invalid';
+  else if (!parsed.handoff.ok) {
+    view.state = parsed.handoff.unsupportedProtocol !== undefined ? 'unsupported' : 'invalid';
+    if (parsed.handoff.unsupportedProtocol !== undefined) view.protocol = parsed.handoff.unsupportedProtocol;
+  }
   else if ((parsed.handoff.data.protocol ?? 1) > KNOWN_PROTOCOL) view.state = 'unsupported';
   else if (parsed.handoff.data.schedule) view.state = 'scheduled';
   else view.state = 'pending';

@@ -7,7 +7,7 @@ import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateEr
 import { transact, type Decision, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { openAttempt } from '../model/index-tree.js';
-import { claimQueue, eligibility, mayEverClaim, pickManyFromQueue, sortQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
+import { claimQueue, eligibility, holderText, mayEverClaim, pickManyFromQueue, sortQueue, spreadQueue, type NodeFacts } from '../model/planner.js';
 import type { FileChange } from '../store/objects.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
@@ -147,7 +147,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       const e = eligibility(view, who, snap.settings.maxAttempts);
       if (!e.ok) {
         if (view.state === 'invalid') throw new InvalidTaskError(id, view.problems.map((p) => `${p.path}${p.field ? ` ${p.field}` : ''}: ${p.reason}`));
-        if (view.state === 'claimed' || view.state === 'cancelling') throw new TaskStateError(id, `claimed by ${view.claim?.node ?? 'an unknown node'}`, 'claim it', e.fix, { holder: view.claim?.node ?? null });
+        if (view.state === 'claimed' || view.state === 'cancelling') throw new TaskStateError(id, holderText(view), 'claim it', e.fix, { holder: view.claim?.node ?? null });
         throw new NotClaimableError(id, e.reason, e.fix);
       }
     } else {

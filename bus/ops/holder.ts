@@ -2,6 +2,7 @@ import { TaskStateError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { TaskView } from '../model/task-view.js';
+import { holderText, unreadableHolder, unreadableHolderFix } from '../model/planner.js';
 
 /** The task's view, checked to be claimed by `node` (for release and respond, which only the holder may do). */
 export async function heldTask(snap: Snapshot, ref: string, node: string, wanted: string): Promise<TaskView & { claim: NonNullable<TaskView['claim']> }> {
@@ -13,7 +14,8 @@ export async function heldTask(snap: Snapshot, ref: string, node: string, wanted
     throw new TaskStateError(id, view.state, wanted, fix);
   }
   if (!view.claim || view.claim.node !== node) {
-    throw new TaskStateError(id, `claimed by ${view.claim?.node ?? 'an unknown node'}`, wanted, `only the holder may ${wanted}; run it on that node`, { holder: view.claim?.node ?? null });
+    const fix = unreadableHolder(view) ? unreadableHolderFix(view) : `only the holder may ${wanted}; run it on that node`;
+    throw new TaskStateError(id, holderText(view), wanted, fix, { holder: view.claim?.node ?? null });
   }
   return view as TaskView & { claim: NonNullable<TaskView['claim']> };
 }

@@ -107,6 +107,9 @@ describe('hostile input in the coordination repo', () => {
     const bad = await gitbus(['claim', 'bad-yaml'], { home: bus.home('alpha') });
     expect(bad.code).toBe(5);
     expect(bad.stderr).toContain('handoffs/bad-yaml.md');
+    const newer = await gitbus(['claim', 'from-the-future'], { home: bus.home('alpha') });
+    expect(newer.code).toBe(5);
+    expect(newer.stderr).toContain('it needs protocol 2, newer than this gitbus');
     expect(existsSync(marker)).toBe(false);
   });
 
@@ -191,6 +194,10 @@ describe('what a person put where gitbus writes', () => {
     const shown = await gitbus(['show', 'v4'], { home: bus.home('alpha') });
     expect(shown.stdout).toMatch(/^task v4: claimed/);
     expect(shown.stdout).toContain('==> claims/v4.1.md <==\n(not shown: it is a folder');
+    // Claiming it says what holds it and what a person does about it.
+    const c = await gitbus(['claim', 'v4', '--json'], { home: bus.home('alpha') });
+    expect(c.code).toBe(5);
+    expect(json<{ error: { message: string; fix: string } }>(c).error).toMatchObject({ message: expect.stringContaining('task v4 is held by claims/v4.1.md, which does not parse'), fix: expect.stringContaining('git rm') });
   });
 
   it('a finished task holding a folder is not archived (the archive holds files), so the folder stays', async () => {
