@@ -9,7 +9,9 @@ export interface HandoffBodyInput {
 
 /** The handoff body in the seed's shape: task, context, git state, instructions. Pure. */
 export function handoffBody(input: HandoffBodyInput): string {
-  const parts = [`## Task\n\n${input.task.trim()}\n`];
+  const task = input.task.trim();
+  // A body file written in the same shape (`## Task` first) keeps its own heading rather than getting a second one.
+  const parts = [/^## Task[ \t]*(\n|$)/.test(task) ? `${task}\n` : `## Task\n\n${task}\n`];
   if (input.context?.trim()) parts.push(`## Context\n\n${input.context.trim()}\n`);
   if (input.git) {
     const g = input.git;
