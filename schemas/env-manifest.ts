@@ -127,7 +127,7 @@ export function parseEnvManifest(path: string, bytes: Uint8Array): ManifestParse
   }
   const yaml = parseYaml(path, textValue);
   if (!yaml.ok) return { ok: false, problems: yaml.problems };
-  const r = envManifestSchema.safeParse(yaml.value);
+  const r = envManifestSchema.safeParse(yaml.value, { reportInput: true });
   if (!r.success) return { ok: false, problems: problemsFromIssues(path, envManifestSchema, r.error.issues) };
   const found = problemsFromViolations(path, manifestRules(r.data));
   const errors = found.filter((p) => p.severity === 'error');

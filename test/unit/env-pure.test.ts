@@ -55,6 +55,15 @@ describe('env manifest', () => {
     }
   });
 
+  it('names the wrong value it got, not "missing" or "nothing"', () => {
+    const r = parse({ format: 1, entries: [{ source: 'rc', target: '~/.profile', os: ['beos'] }], files: { rc: { ...file(), executable: 'yes' } } });
+    expect(r.ok).toBe(false);
+    const text = r.ok ? '' : r.problems.map((p) => `${p.field}: ${p.reason}`).join('\n');
+    expect(text).not.toMatch(/got nothing|is missing/);
+    expect(text).toMatch(/entries\.0\.os\.0: .*beos/);
+    expect(text).toMatch(/files\.rc\.executable: .*yes/);
+  });
+
   it('warns about entries that are never synced, which nodes skip', () => {
     const r = parse({ format: 1, entries: [{ source: 'a', target: '~/.claude.json' }, { source: 'b', target: '~/.ssh/config' }], files: { a: file(), b: file() } });
     expect(r.ok).toBe(true);
