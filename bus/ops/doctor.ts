@@ -113,6 +113,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
       localMain = null;
     }
   }
+  checks.push(setAsideCheck(home));
   checks.push(
     cloneOk
       ? ok('home.clone', `${paths.clone}${localMain ? ` (main at ${localMain.slice(0, 12)})` : ' (no main yet)'}`)
@@ -393,3 +394,23 @@ function checkGitCli(config: NodeConfig | undefined): Promise<Check> {
     });
   });
 }
+
+/**
+ * What this node set aside for a person: results the bus no longer took (`outbox/rejected/`: the task was reclaimed,
+ * answered or taken while this node was cut off) and queued changes it never will (`queue/rejected/`). The watcher
+ * says so once, in its log; this says it for as long as they are there.
+ */
+function setAsideCheck(home: string): Check {
+  const found: string[] = [];
+  for (const folder of [join(home, 'outbox', 'rejected'), join(home, 'queue', 'rejected')]) {
+    try {
+      const files = fs.readdirSync(folder).filter((f) => f.endsWith('.json'));
+      if (files.length > 0) found.push(`${files.length} in ${folder}`);
+    } catch {
+      // none set aside there
+    }
+  }
+  if (found.length === 0) return ok('home.set-aside', 'no result or queued change set aside');
+  return warn('home.set-aside', `set aside for a person: ${found.join(', ')} (each file says why in "rejected")`, 'read them: a result there is the output of a run the bus did not take; dispatch the task again if it is still wanted, then remove the file');
+}
+

@@ -51,6 +51,18 @@ describe('gitbus doctor', () => {
     expect(human.stdout).toContain('nothing failed');
   });
 
+  it('says when results or queued changes were set aside for a person, for as long as they are there', async () => {
+    const home = bus.home('alpha');
+    expect(check(json<Report>(await gitbus(['doctor', '--json'], { home })), 'home.set-aside').status).toBe('ok');
+    mkdirSync(join(home, 'outbox', 'rejected'), { recursive: true });
+    writeFileSync(join(home, 'outbox', 'rejected', 't1.1.json'), JSON.stringify({ id: 't1', attempt: 1, rejected: 'task t1 is failed; cannot respond' }));
+    const c = check(json<Report>(await gitbus(['doctor', '--json'], { home })), 'home.set-aside');
+    expect(c).toMatchObject({ status: 'warn', detail: expect.stringContaining(`1 in ${join(home, 'outbox', 'rejected')}`) });
+    expect(c.fix).toContain('dispatch the task again');
+    renameSync(join(home, 'outbox', 'rejected', 't1.1.json'), join(home, 't1.1.json.read'));
+    expect(check(json<Report>(await gitbus(['doctor', '--json'], { home })), 'home.set-aside').status).toBe('ok');
+  });
+
   it('a remote that refuses pushes (pre-receive hook): remote.push fails with the hook message, and nothing is left behind', async () => {
     const b = await makeBus({ node: 'ro' });
     try {
