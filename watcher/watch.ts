@@ -262,7 +262,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   logPruning.unref();
   // Not waitForCompletion: a tick during a long drain must still reach wake(), which only queues the drain.
   // cron from bus/model/cron-lib.ts (one copy, loaded on first use): `--once` makes no timer and need not load it.
-  const pollJob = () => (opts.once ? null : cron().CronJob.from({ cronTime: pollCron(pollMs), onTick: () => void wake('tick'), start: true, errorHandler: report }));
+  const pollJob = () => (opts.once ? null : cron().CronJob.from({ cronTime: pollCron(pollMs, ctx.config.node), onTick: () => void wake('tick'), start: true, errorHandler: report }));
   let job: CronJob | null = null;
   // From here on every way out clears the timers: a start-up that fails (restart recovery, above all) must not
   // leave a retry timer behind that keeps the process alive, waking a watcher that no longer holds its lock.

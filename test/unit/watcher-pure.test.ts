@@ -1,4 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pollCron } from '../../watcher/poll-schedule.js';
@@ -14,6 +15,23 @@ describe('pollCron', () => {
     expect(pollCron(200)).toBe('*/1 * * * * *');
     expect(pollCron(5 * 60_000)).toBe('0 */5 * * * *');
     expect(pollCron(3 * 3_600_000)).toBe('0 0 * * * *');
+  });
+
+  it('gives each node its own phase in the interval, so a fleet does not ask the host in the same second', () => {
+    const cron = createRequire(import.meta.url)('cron') as { CronTime: new (e: string, z: string) => { getNextDateFrom(d: Date, z: string): { toJSDate(): Date } } };
+    const next = (expr: string) => new cron.CronTime(expr, 'UTC').getNextDateFrom(new Date('2026-12-02T00:00:00.500Z'), 'UTC').toJSDate().getTime();
+    const seconds = (ms: number) => new Set(Array.from({ length: 100 }, (_, i) => (next(pollCron(ms, `node-${i}`)) - Date.parse('2026-12-02T00:00:00Z')) / 1000));
+    // 100 nodes polling every 30 s: their first looks spread over the 30 s, most seconds taken by a few nodes.
+    const every30 = seconds(30_000);
+    expect(Math.max(...every30)).toBeLessThanOrEqual(30);
+    expect(every30.size).toBeGreaterThanOrEqual(20);
+    // Every 5 minutes: over the 300 s.
+    expect(Math.max(...seconds(5 * 60_000))).toBeLessThanOrEqual(300);
+    expect(seconds(5 * 60_000).size).toBeGreaterThanOrEqual(60);
+    // A node keeps its phase; every second is every second.
+    expect(pollCron(30_000, 'node-1')).toBe(pollCron(30_000, 'node-1'));
+    expect(pollCron(1_000, 'node-1')).toBe('*/1 * * * * *');
+    for (let i = 0; i < 100; i++) expect(() => next(pollCron(7 * 60_000, `n${i}`))).not.toThrow();
   });
 });
 
