@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { gitObjectId } from '../git/loose-object.js';
 import { firstLine } from '../../schemas/errors.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -109,7 +109,7 @@ async function planDelivery(snap: Snapshot, entries: QueueEntry[], archived: (id
     if (batchOf(entry)) continue;
     if (entry.kind === 'dispatch') {
       const there = snap.index.tasks.get(entry.id)?.handoff;
-      const mine = blobOid(entry.text);
+      const mine = gitObjectId('blob', Buffer.from(entry.text, 'utf8'));
       const inArchive = archived(entry.id);
       // This very handoff, archived since (sent by a process killed before it emptied the queue): delivered.
       if (there?.oid === mine || inArchive === mine) plan.present.push(entry);
@@ -136,9 +136,4 @@ function withoutBatch(e: QueueEntry): QueueEntry {
   if (e.kind !== 'dispatch' || !e.batch) return e;
   const { batch: _batch, ...rest } = e;
   return rest;
-}
-
-function blobOid(text: string): string {
-  const body = Buffer.from(text, 'utf8');
-  return createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex');
 }

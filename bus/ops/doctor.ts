@@ -25,6 +25,7 @@ import { ZERO_OID } from '../git/oid.js';
 import type { Transport } from '../transport/transport.js';
 import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { checkArchiveReads } from './doctor-archive.js';
+import { setAsideCheck } from './doctor-set-aside.js';
 import { checkClock } from './doctor-clock.js';
 import { checkBudget } from './doctor-budget.js';
 import { checkProjects } from './doctor-projects.js';
@@ -394,23 +395,3 @@ function checkGitCli(config: NodeConfig | undefined): Promise<Check> {
     });
   });
 }
-
-/**
- * What this node set aside for a person: results the bus no longer took (`outbox/rejected/`: the task was reclaimed,
- * answered or taken while this node was cut off) and queued changes it never will (`queue/rejected/`). The watcher
- * says so once, in its log; this says it for as long as they are there.
- */
-function setAsideCheck(home: string): Check {
-  const found: string[] = [];
-  for (const folder of [join(home, 'outbox', 'rejected'), join(home, 'queue', 'rejected')]) {
-    try {
-      const files = fs.readdirSync(folder).filter((f) => f.endsWith('.json'));
-      if (files.length > 0) found.push(`${files.length} in ${folder}`);
-    } catch {
-      // none set aside there
-    }
-  }
-  if (found.length === 0) return ok('home.set-aside', 'no result or queued change set aside');
-  return warn('home.set-aside', `set aside for a person: ${found.join(', ')} (each file says why in "rejected")`, 'read them: a result there is the output of a run the bus did not take; dispatch the task again if it is still wanted, then remove the file');
-}
-
