@@ -18,11 +18,15 @@ import { against, commitKinds, eventFigures, GITHUB_PUSHES_PER_MINUTE, GITHUB_RE
  *
  * BENCH_ONLY=fleet npm run bench; BENCH_FLEET_MINUTES per phase (default 10), BENCH_FLEET_NODES (100),
  * BENCH_FLEET_WORKERS (4), BENCH_FLEET_TASKS tasks per dispatch commit (10), BENCH_FLEET_DISPATCH_EVERY seconds
- * between dispatch commits (60), BENCH_FLEET_TASK_SECONDS how long each task runs (10).
+ * between dispatch commits (60), BENCH_FLEET_TASK_SECONDS how long each task runs (10), BENCH_FLEET_LISTINGS=backend
+ * to answer every ref listing with a git http-backend process too (by default the host's server answers them).
  */
 
 const CLI = fileURLToPath(new URL('../cli/gitbus.mjs', import.meta.url));
 const WORKER = fileURLToPath(new URL('./fleet-worker.js', import.meta.url));
+
+/** Ref listings answered by the host's server itself (git-host-refs.ts), unless BENCH_FLEET_LISTINGS=backend. */
+const LISTINGS_IN_PROCESS = process.env['BENCH_FLEET_LISTINGS'] !== 'backend';
 
 const num = (name: string, fallback: number): number => {
   const v = Number(process.env[name] ?? fallback);
@@ -152,7 +156,7 @@ export async function fleetBench(lines: string[]): Promise<void> {
   try {
     // The bus is made on the host's disk; every node, the dispatcher included, reaches it only over HTTP.
     await initBus(join(dir, 'setup'), { remote, node: 'setup' });
-    host = await startGitHost(join(dir, 'srv'));
+    host = await startGitHost(join(dir, 'srv'), { listingsInProcess: LISTINGS_IN_PROCESS });
     const url = `${host.url}/bus.git`;
     const t0 = Date.now();
     await joinBus(join(dir, 'boss'), url, { node: 'boss' });
@@ -279,7 +283,7 @@ function report(lines: string[], s: Setup, rows: { phase: Phase; host: HostFigur
   lines.push(`## A fleet of ${s.nodes} nodes on one remote over smart HTTP (issue 14)`, '');
   lines.push(
     `${s.nodes} nodes (1 slot each, shell runner, the bus's default settings), watchers in-process in ${s.workerCount} worker processes, started at random within 30 s;`,
-    `the remote: git http-backend behind a Node HTTP server on 127.0.0.1 that counts every request. ${s.nodes} joins took ${s.joinSeconds.toFixed(1)} s.`,
+    `the remote: git http-backend behind a Node HTTP server on 127.0.0.1 that counts every request${LISTINGS_IN_PROCESS ? ' (ref listings after the first answered by the server from the ref files, as a hosting service does: BENCH_FLEET_LISTINGS=backend for a process each)' : ' (every request a git http-backend process)'}. ${s.nodes} joins took ${s.joinSeconds.toFixed(1)} s.`,
     `Phases of ${(s.phaseMs / 60_000).toFixed(1)} min: idle (no tasks), then load: one \`dispatch --from\` commit every ${s.everyMs / 1000} s with ${s.perCommit} tasks of \`sleep ${s.taskSeconds}\``,
     `(${tasksPerMin.toFixed(1)} tasks/min, ${(tasksPerMin / 60).toFixed(2)} tasks/s). At the issue's target of 1.5 pushes a task that load alone would be ${(tasksPerMin * 1.5).toFixed(0)} pushes/min;`,
     `GitHub's 6 pushes/min carry at most ${(GITHUB_PUSHES_PER_MINUTE / 1.5).toFixed(0)} tasks/min at that target, with nothing left for presence.`,

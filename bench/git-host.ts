@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { PktLineReader, pktText } from '../bus/git/pkt-line.js';
 import { demuxSideBand } from '../bus/git/side-band.js';
+import { advertisement, capabilitiesOf } from './git-host-refs.js';
 
 /**
  * A git host as the fleet benchmark needs one: `git http-backend` behind a Node HTTP server on 127.0.0.1 (like
@@ -106,10 +108,23 @@ export function pushReport(answer: Uint8Array, sideBand: boolean): Map<string, {
   return out;
 }
 
+export interface GitHostOptions {
+  /** How long one http-backend process may take. */
+  cgiTimeoutMs?: number;
+  /**
+   * Answer ref listings from the repository's ref files (git-host-refs.ts) after the first, which http-backend
+   * answers and whose capabilities are kept: what a hosting service does, without a process start per listing.
+   */
+  listingsInProcess?: boolean;
+}
+
 /** Serves the bare repositories under `projectRoot` (`<url>/<name>.git`) over smart HTTP and logs every request. */
-export async function startGitHost(projectRoot: string, cgiTimeoutMs = 120_000): Promise<GitHost> {
+export async function startGitHost(projectRoot: string, options: GitHostOptions = {}): Promise<GitHost> {
+  const cgiTimeoutMs = options.cgiTimeoutMs ?? 120_000;
   const log: HostRequest[] = [];
   const children = new Set<ChildProcess>();
+  /** Per repository path: the capabilities its http-backend advertised, once a listing has been answered. */
+  const caps = new Map<string, string>();
   let peak = 0;
 
   const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer, at: number): void => {
@@ -122,6 +137,21 @@ export async function startGitHost(projectRoot: string, cgiTimeoutMs = 120_000):
       const refs = push.refs.map((ref) => ({ ref, ok: report.get(ref)?.ok ?? null, reason: report.get(ref)?.reason ?? '' }));
       log.push({ at, kind, status, ms: Date.now() - at, refs });
     };
+    const repo = decodeURIComponent(url.pathname).replace(/\/info\/refs$/, '');
+    const known = kind === 'list' && options.listingsInProcess ? caps.get(repo) : undefined;
+    let own: Buffer | undefined;
+    try {
+      if (known !== undefined && !repo.split('/').includes('..')) own = advertisement(join(projectRoot, repo), known);
+    } catch {
+      own = undefined; // http-backend answers, and says what is wrong
+    }
+    if (own !== undefined) {
+      const answer = own;
+      res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement', 'cache-control': 'no-cache, max-age=0, must-revalidate' });
+      res.end(answer);
+      done(200, answer);
+      return;
+    }
     const env: NodeJS.ProcessEnv = {
       PATH: process.env['PATH'],
       HOME: process.env['HOME'],
@@ -175,6 +205,11 @@ export async function startGitHost(projectRoot: string, cgiTimeoutMs = 120_000):
         else headers[name] = value;
       }
       const answer = all.subarray(sep + sepLen);
+      if (kind === 'list' && status === 200 && options.listingsInProcess) {
+        // The smart HTTP framing (`# service=...` and a flush) comes first; the capabilities are on the next line.
+        const c = capabilitiesOf(answer);
+        if (c !== undefined) caps.set(repo, c);
+      }
       res.writeHead(status, headers);
       res.end(answer);
       done(status, answer);
