@@ -5,7 +5,7 @@ import { renderBusFile, renderSettings } from '../../schemas/bus-file.js';
 import { isLabel, isNodeName, LABEL_RE, NODE_NAME_RE } from '../../schemas/ids.js';
 import { jsonSchemaFiles } from '../../schemas/json-schema.js';
 import { pathFor } from '../../schemas/layout.js';
-import { DEFAULT_SETTINGS } from '../../schemas/settings.js';
+import { DEFAULT_SETTINGS, settingsRules } from '../../schemas/settings.js';
 import { RUNNERS } from '../../schemas/fields.js';
 import { formatDuration, parseDuration } from '../../schemas/duration.js';
 import { PushRejectedError } from '../git/push-errors.js';
@@ -73,6 +73,18 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
     }
   }
   if (opts.maxAttempts !== undefined && (opts.maxAttempts < 1 || opts.maxAttempts > 100)) throw new InputError(`--max-attempts ${opts.maxAttempts} is out of range`, 'give a whole number from 1 to 100');
+  const settings = {
+    ...DEFAULT_SETTINGS,
+    ...(opts.name ? { name: opts.name } : {}),
+    ...(opts.lease ? { lease: opts.lease, heartbeat: opts.heartbeat ?? defaultHeartbeat(opts.lease) } : {}),
+    ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}),
+    ...(opts.poll ? { poll: opts.poll } : {}),
+    ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+  };
+  // What `lint` and `doctor` would warn about in gitbus.yaml is refused here, before anything is made: a bus whose
+  // claims expire between heartbeats, or whose dead nodes are never expired, is not one to start with.
+  const rule = settingsRules(settings)[0];
+  if (rule) throw new InputError(`--${rule.field} ${settings[rule.field as 'heartbeat' | 'lease' | 'poll']}: ${rule.reason}`, rule.fix.replace(/\b(lease|heartbeat|poll) (\d)/g, '--$1 $2'), { flag: `--${rule.field}` });
   const embedded = opts.remote === undefined;
   const remote = embedded ? paths.embeddedRemote : normalizeRemote(opts.remote as string);
   const created: string[] = [];
@@ -108,14 +120,6 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
       }
       const now = opts.now ?? new Date();
       const config: NodeConfig = { node, remote, labels, runners: opts.runners ?? [], parallel: opts.parallel ?? 1 };
-      const settings = {
-        ...DEFAULT_SETTINGS,
-        ...(opts.name ? { name: opts.name } : {}),
-        ...(opts.lease ? { lease: opts.lease, heartbeat: opts.heartbeat ?? defaultHeartbeat(opts.lease) } : {}),
-        ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}),
-        ...(opts.poll ? { poll: opts.poll } : {}),
-        ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
-      };
       const changes: FileChange[] = [
         { path: 'gitbus.yaml', content: renderSettings(settings) },
         { path: 'README.md', content: busReadme(opts.name ?? 'gitbus') },

@@ -76,6 +76,9 @@ const BAD: [string, string[]][] = [
   ['--parallel', ['init', '--parallel', 'many']],
   ['--lease', ['init', '--lease', '5 min']],
   ['--heartbeat', ['init', '--heartbeat', '0s']],
+  // Settings lint would warn about: claims that expire between heartbeats, dead nodes never expired.
+  ['--heartbeat', ['init', '--lease', '20s', '--heartbeat', '30s']],
+  ['--heartbeat', ['init', '--heartbeat', '4m', '--poll', '10m']],
   ['--poll', ['init', '--poll', 'often']],
   ['--max-attempts', ['init', '--max-attempts', '0']],
   ['--name', ['init', '--name', 'two\nlines']],
