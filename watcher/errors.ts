@@ -26,3 +26,15 @@ export class WatcherRunningError extends GitbusError {
     );
   }
 }
+
+/** Every runner node.yaml enables needs a program this machine does not have (watcher/runner-binaries.ts). */
+export class RunnersMissingError extends GitbusError {
+  readonly code = 'RUNNERS_MISSING';
+  constructor(node: string, missing: readonly { runner: string; binary: string; fix: string }[]) {
+    super(
+      `node ${node} cannot start any of its runners: ${missing.map((m) => `${m.runner} needs "${m.binary}", which is not on PATH`).join('; ')}`,
+      missing.map((m) => m.fix).join('; '),
+      { node, missing: missing.map((m) => ({ runner: m.runner, binary: m.binary })) },
+    );
+  }
+}

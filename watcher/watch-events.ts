@@ -6,6 +6,11 @@ export type WatchEvent =
   | { type: 'started'; node: string; runners: string[]; parallel: number; pollMs: number | null; heartbeatMs: number }
   /** gitbus.yaml changed `poll` or `heartbeat` (and the command line did not fix them): the new intervals apply. */
   | { type: 'settings'; pollMs: number | null; heartbeatMs: number }
+  /**
+   * A runner node.yaml enables whose program is not on this machine (watcher/runner-binaries.ts): this watcher
+   * claims no task for it and its node card does not offer it. Reported at start, before `started`.
+   */
+  | { type: 'runner-missing'; runner: string; binary: string; fix: string }
   | { type: 'claimed'; id: string; attempt: number; title: string; reclaimed: boolean }
   /**
    * A claim lost a race to another node (bus/ops/claim.ts LostRace): `rejected`, its push was refused because main

@@ -9,10 +9,11 @@ import { signOwnFiles } from '../bus/trust/sign-own-files.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { remoteFailureCode } from '../bus/remote-failure.js';
 import { MAIN } from '../bus/repo.js';
-import { NoRunnersError } from './errors.js';
+import { NoRunnersError, RunnersMissingError } from './errors.js';
 import { acquireWatcherLock } from './watcher-lock.js';
 import type { NodeConfig } from '../bus/home.js';
 import { pollCron } from './poll-schedule.js';
+import { missingRunners } from './runner-binaries.js';
 import { pruneTaskLogs } from './prune-logs.js';
 import { sweepLeftovers } from '../bus/leftovers.js';
 import { remoteHealth } from './remote-health.js';
@@ -50,10 +51,18 @@ import { shutdown, stoppedBy } from './shutdown.js';
  * down, wakes back off (watcher/remote-health.ts, watcher/backoff.ts) and the outage is reported once, not once
  * per attempt.
  */
-export async function watch(ctx: BusContext, opts: WatchOptions): Promise<FinishedTask[]> {
-  const runners = ctx.config.runners.filter((r) => RUNNERS[r]);
+export async function watch(given: BusContext, opts: WatchOptions): Promise<FinishedTask[]> {
+  const enabled = given.config.runners.filter((r) => RUNNERS[r]);
+  // A runner whose program is not here would take the fleet's tasks of that kind and fail each one: it is left
+  // out of this watcher's claims and of the node card it publishes (so that others rank and dispatch without it).
+  const missing = missingRunners(enabled, given.config);
+  const runners = enabled.filter((r) => !missing.some((m) => m.runner === r));
+  const noEnv = (given.config.env ?? []).length === 0;
+  if (runners.length === 0 && noEnv && missing.length > 0) throw new RunnersMissingError(given.config.node, missing);
   // A node that runs no tasks may still keep its setup in step with the bus (node.yaml env:).
-  if (runners.length === 0 && (ctx.config.env ?? []).length === 0) throw new NoRunnersError(ctx.config.node, ctx.paths.home);
+  if (runners.length === 0 && noEnv) throw new NoRunnersError(given.config.node, given.paths.home);
+  const ctx: BusContext = missing.length === 0 ? given : { ...given, config: { ...given.config, runners: given.config.runners.filter((r) => !missing.some((m) => m.runner === r)) } };
+  for (const m of missing) opts.onEvent({ type: 'runner-missing', runner: m.runner, binary: m.binary, fix: m.fix });
   // Before anything else, above all before restart recovery, which would stop a live watcher's runs.
   const lock = acquireWatcherLock(ctx.paths.home);
   try {

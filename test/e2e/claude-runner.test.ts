@@ -7,6 +7,7 @@ import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
 import { flag, grant } from '../helpers/claude.js';
+import { editNode } from '../helpers/project.js';
 
 /**
  * The claude runner through the real gitbus CLI. The API is unreachable in tests, so a successful run uses the
@@ -168,7 +169,10 @@ describe('the claude runner', () => {
 
   it('a binary that cannot start fails with the reason and the fix, instead of stalling', async () => {
     const home = await bus.addNode('nobin');
-    const missing = join(bus.dir, 'no-such-dir', 'claude');
+    // There, executable, and still not startable (its interpreter is missing): what a watcher meets when claude
+    // was removed or broken after it started. One not there at all is left out at the start (next test).
+    const missing = join(bus.dir, 'broken-claude');
+    writeFileSync(missing, '#!/no/such/interpreter\n', { mode: 0o755 });
     grant(home, { binary: missing });
     // --force: the card still says what nobin offered at join; its watcher publishes the claude runner at start.
     const id = await dispatch(['Anything', '--to', 'nobin', '--force'], 'Do something.\n');
@@ -180,6 +184,35 @@ describe('the claude runner', () => {
     expect(data.reason).toContain('log in once with `claude`');
     expect(data.reason).toContain('claude.binary');
     expect(existsSync(record) ? readFileSync(record, 'utf8') : '').not.toContain(id);
+  });
+
+  it('a node whose claude is not installed claims no claude task and does not offer claude; with no other runner its watcher refuses to start', async () => {
+    const home = await bus.addNode('noclaude', [], ['--runner', 'shell', '--runner', 'claude']);
+    editNode(home, (c) => ({ ...c, runners: ['shell', 'claude'], claude: { binary: join(bus.dir, 'not-installed', 'claude') } }));
+    const forFleet = await dispatch(['For anyone with claude'], 'Do something.\n');
+    const shell = await gitbus(['dispatch', 'a shell task', '--command', 'echo hi', '--to', 'noclaude', '--json', '--no-git'], { home: bus.home('boss') });
+    expect(shell.code, shell.stderr).toBe(0);
+    const shellId = json<{ id: string }>(shell).id;
+    const r = await gitbus(['watch', '--once'], { home, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`runner claude left out: "${join(bus.dir, 'not-installed', 'claude')}" is not on PATH, so this node claims no claude task and does not offer it\n  fix: install Claude Code ("npm install -g @anthropic-ai/claude-code")`);
+    expect(r.stdout).toContain('watching as noclaude: runners shell, 1 at a time');
+    expect(r.stdout).toContain('ran 1 task(s)');
+    expect((await showInProcess<Shown>(bus.home('boss'), shellId)).state).toBe('succeeded');
+    expect((await showInProcess<Shown>(bus.home('boss'), forFleet)).state).toBe('pending');
+    // The card it published offers shell only, so other nodes rank and dispatch without it.
+    const status = await gitbus(['status', '--json'], { home: bus.home('boss') });
+    const nodes = json<{ nodes: { node: string; card?: { runners?: string[] } }[] }>(status).nodes;
+    const offered = nodes.find((n) => n.node === 'noclaude')?.card?.runners ?? [];
+    expect(offered).toContain('shell');
+    expect(offered).not.toContain('claude');
+    // claude alone, not installed: the watcher says so and does not start.
+    editNode(home, (c) => ({ ...c, runners: ['claude'] }));
+    const alone = await gitbus(['watch', '--once', '--json'], { home, timeoutMs: 60_000 });
+    expect(alone.code).not.toBe(0);
+    expect(json<{ error: { code: string; message: string; fix: string } }>(alone).error).toMatchObject({ code: 'RUNNERS_MISSING', message: expect.stringContaining('claude needs'), fix: expect.stringContaining('claude.binary') });
+    // Left for a node that has claude; this file's later tests expect a bus without it.
+    expect((await gitbus(['cancel', forFleet], { home: bus.home('boss') })).code).toBe(0);
   });
 
   it('claude not logged in fails with the fix: log in on that node, or set ANTHROPIC_API_KEY', async () => {

@@ -154,8 +154,8 @@ async function iceccBus() {
 }
 
 describe('the icecc runner without icecc', () => {
-  it('fails with how to install it when icecc is not on PATH', async () => {
-    const { bus, show, response, once } = await iceccBus();
+  it('a watcher without icecc on PATH takes no icecc task and says how to install it; the task waits for a node that has it', async () => {
+    const { bus, show } = await iceccBus();
     const home = await bus.addNode('bare', [], ['--runner', 'icecc']);
     // A PATH with git (the watcher may use it) and nothing else: no icecc, whatever this machine has.
     const bin = join(bus.dir, 'bin-without-icecc');
@@ -163,11 +163,10 @@ describe('the icecc runner without icecc', () => {
     const git = which('git');
     if (git) symlinkSync(git, join(bin, 'git'));
     const id = await bus.dispatch('boss', ['build', '--runner', 'icecc', '--command', 'make', '--to', 'bare']);
-    const ran = await once(home, { PATH: bin });
-    expect(ran).toEqual([expect.objectContaining({ id, status: 'failed' })]);
-    const text = response(await show(id));
-    expect(text).toContain('icecc is not installed on this node');
-    expect(text).toContain('apt-get install icecc');
+    const r = await gitbus(['watch', '--once', '--json'], { home, env: { PATH: bin }, timeoutMs: 60_000 });
+    expect(r.code).toBe(7);
+    expect(json<{ error: { code: string; message: string; fix: string } }>(r).error).toMatchObject({ code: 'RUNNERS_MISSING', message: expect.stringContaining('icecc needs "icecc", which is not on PATH'), fix: expect.stringContaining('apt-get install icecc') });
+    expect((await show(id)).state).toBe('pending');
   });
 });
 

@@ -127,14 +127,13 @@ describe.skipIf(!hasTmux)('the tmux runner', () => {
     expect(out).toContain('"status":"cancelled"');
   });
 
-  it('without tmux the task fails with a reason that says to install it', async () => {
-    const { bus, show, response } = await tmuxBus();
+  it('without tmux the watcher does not take tmux tasks: it says to install tmux, and the task waits for a node that has it', async () => {
+    const { bus, show } = await tmuxBus();
     const id = await bus.dispatch('boss', ['no tmux here', '--runner', 'tmux', '--command', 'true']);
     // gitbus itself needs no program from PATH: node is started by its full path, git runs in-process.
     const r = await spawnBounded(process.execPath, [BIN, 'watch', '--once', '--json'], { env: { ...process.env, ...env, GITBUS_HOME: bus.home('worker'), PATH: join(bus.dir, 'empty-path') }, timeoutMs: 60_000 });
-    expect(r.code, r.stderr).toBe(0);
-    const shown = await show(id);
-    expect(shown.state).toBe('failed');
-    expect(response(shown)).toMatch(/install tmux/);
+    expect(r.code).toBe(7);
+    expect(JSON.parse(r.stdout || r.stderr)).toMatchObject({ error: { code: 'RUNNERS_MISSING', message: expect.stringContaining('tmux needs "tmux", which is not on PATH'), fix: expect.stringContaining('install tmux') } });
+    expect((await show(id)).state).toBe('pending');
   });
 });
