@@ -14,7 +14,8 @@ export interface DependencyCancel {
 }
 
 /**
- * Cancels every blocked task whose dependency ended without success (docs/PROTOCOL.md §4): a cancel file with the
+ * Cancels every blocked task whose dependency ended without success, or that waits on itself through a ring of
+ * blocked tasks (docs/PROTOCOL.md §4): a cancel file with the
  * reason, so that the task ends `cancelled` instead of waiting forever. Every watcher runs this at housekeeping;
  * the compare-and-swap lets exactly one write each cancel, and the others find it there. `opts.peek`: decide
  * from a snapshot already read first; only a cancel to write syncs.
@@ -43,7 +44,7 @@ export async function cancelDoomed(ctx: BusContext, now = () => new Date(), opts
       cancelled.push({ id, reason });
     }
     if (changes.length === 0) return { result: { cancelled } };
-    return { result: { cancelled }, commit: { changes, message: `gitbus: cancel ${cancelled.length} task(s) whose dependency ended without success\n\n${cancelled.map((c) => `${c.id}: ${c.reason}`).join('\n')}` } };
+    return { result: { cancelled }, commit: { changes, message: `gitbus: cancel ${cancelled.length} task(s) whose dependencies can never succeed\n\n${cancelled.map((c) => `${c.id}: ${c.reason}`).join('\n')}` } };
   }, opts);
   return r.cancelled;
 }

@@ -122,6 +122,24 @@ describe('status tells the truth', () => {
     expect(await w.exited).toBe(0);
   }, 60_000);
 
+  it('tasks waiting on each other in a ring end cancelled with the ring, and one waiting on the ring with them', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const a = await bus.addNode('a', [], ['--runner', 'shell']);
+    await bus.dispatch('boss', ['first', '--command', 'echo never', '--id', 'ring-a', '--after', 'ring-b']);
+    await bus.dispatch('boss', ['second', '--command', 'echo never', '--id', 'ring-b', '--after', 'ring-a']);
+    await bus.dispatch('boss', ['outside', '--command', 'echo never', '--id', 'ring-c', '--after', 'ring-b']);
+    const r = await gitbus(['watch', '--once', '--json'], { home: a });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ ran: unknown[] }>(r).ran).toEqual([]);
+    const cancelOf = async (id: string) => (await show(bus.home('boss'), id)).files.find((f) => f.path === `cancels/${id}.md`)?.text ?? '';
+    expect(await cancelOf('ring-a')).toContain('reason: its dependencies form a cycle (ring-a -> ring-b -> ring-a)');
+    expect(await cancelOf('ring-b')).toContain('reason: its dependencies form a cycle (ring-b -> ring-a -> ring-b)');
+    expect(await cancelOf('ring-c')).toContain('reason: "dependency ring-b was cancelled: its dependencies form a cycle (ring-b -> ring-a -> ring-b)"');
+    const after = await status(bus.home('boss'));
+    expect(['ring-a', 'ring-b', 'ring-c'].map((id) => after.tasks.find((t) => t.id === id)?.state)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+  }, 60_000);
+
   it('a chain A <- B <- C where A fails: B and C end cancelled with the reason, one cancel each, with two watchers', async () => {
     const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '1m', '--heartbeat', '1s'] });
     cleanups.push(bus.cleanup);

@@ -36,3 +36,47 @@ describe('a task whose dependency ended without success', () => {
     expect(doomedByDependencies([{ id: 't', after: ['ok', 'bad'] }], states({ ok: 'succeeded', bad: 'failed' })).get('t')).toBe('dependency bad failed');
   });
 });
+
+describe('blocked tasks waiting on each other in a ring', () => {
+  it('are doomed, each with its ring, and a task waiting on the ring falls with it', () => {
+    const doomed = doomedByDependencies(
+      [
+        { id: 'a', after: ['b'] },
+        { id: 'b', after: ['c', 'ok'] },
+        { id: 'c', after: ['a'] },
+        { id: 'outside', after: ['b'] },
+        { id: 'fine', after: ['ok'] },
+      ],
+      states({ a: 'blocked', b: 'blocked', c: 'blocked', ok: 'pending' }),
+    );
+    expect(doomed.get('a')).toBe('its dependencies form a cycle (a -> b -> c -> a)');
+    expect(doomed.get('b')).toBe('its dependencies form a cycle (b -> c -> a -> b)');
+    expect(doomed.get('c')).toBe('its dependencies form a cycle (c -> a -> b -> c)');
+    expect(doomed.get('outside')).toBe('dependency b was cancelled: its dependencies form a cycle (b -> c -> a -> b)');
+    expect(doomed.has('fine')).toBe(false);
+  });
+
+  it('a ring of two, and a chain into a ring: only what waits on the ring', () => {
+    const doomed = doomedByDependencies(
+      [
+        { id: 'x', after: ['y'] },
+        { id: 'y', after: ['x'] },
+        { id: 'p', after: ['q'] },
+        { id: 'q', after: ['r'] },
+      ],
+      states({ x: 'blocked', y: 'blocked', q: 'blocked', r: 'running' as DependencyState }),
+    );
+    expect([...doomed.keys()].sort()).toEqual(['x', 'y']);
+    expect(doomed.get('x')).toBe('its dependencies form a cycle (x -> y -> x)');
+  });
+
+  it('a chain of 20,000 blocked tasks is not a ring and does not overflow the stack', () => {
+    const chain = Array.from({ length: 20_000 }, (_, i) => ({ id: `t${i}`, after: [i === 19_999 ? 'root' : `t${i + 1}`] }));
+    expect(doomedByDependencies(chain, states({ root: 'pending' })).size).toBe(0);
+    const ring = chain.map((t, i) => (i === 19_999 ? { id: t.id, after: ['t0'] } : t));
+    const doomed = doomedByDependencies(ring, () => 'blocked');
+    expect(doomed.size).toBe(20_000);
+    // A long ring is named by its ends, so that 20,000 cancel reasons do not each hold 20,000 ids.
+    expect(doomed.get('t5')).toBe('its dependencies form a cycle (t5 -> t6 -> t7 -> ... 19995 more ... -> t3 -> t4 -> t5)');
+  });
+});
