@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from './user-home-dir.js';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { problemsFromIssues } from '../schemas/field-problems.js';
 import { z } from '../schemas/zod.js';
 import { NODE_NAME_RE, LABEL_RE } from '../schemas/ids.js';
 import { runnerSchema } from '../schemas/fields.js';
@@ -186,15 +187,19 @@ export async function loadNodeConfig(home: string): Promise<NodeConfig> {
       `write the node's settings into it, at least "node: NAME" and "remote: URL" (another node's node.yaml shows the rest), or move ${home} aside and run "gitbus join URL --node NAME --home ${home}"`,
     );
   }
-  const parsed = nodeConfigSchema.safeParse(raw);
+  const parsed = nodeConfigSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') ?? '';
-    const missing = issue?.code === 'invalid_type' && / received undefined$/.test(issue.message);
+    // Named as bus files are (the field, what was expected, what was found, a fix): node.yaml is the file people
+    // edit by hand most. The first problem leads; the others are counted and named, so one run shows them all.
+    const problems = problemsFromIssues(paths.config, nodeConfigSchema, parsed.error.issues);
+    const first = problems[0];
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1, 6).map((p) => `"${p.field}" ${p.reason}`).join('; ')}${problems.length > 6 ? '; ...' : ''})` : '';
+    if (first === undefined) throw new BadSettingsError(paths.config, 'does not hold valid node settings', `correct it, or move ${home} aside and run "gitbus join URL --node NAME --home ${home}"`);
+    const missing = first.reason.startsWith('the required field');
     throw new BadSettingsError(
       paths.config,
-      missing ? `field "${field}" is missing (the file may have been cut short)` : `field "${field}": ${issue?.message ?? 'invalid'}`,
-      missing ? `add "${field}: ..." to ${paths.config} (node: this node's name, remote: the bus URL)` : `correct "${field}" in ${paths.config}`,
+      missing ? `field "${first.field}" is missing (the file may have been cut short)${more}` : `field "${first.field}": ${first.reason}${more}`,
+      missing ? `add "${first.field}: ..." to ${paths.config} (node: this node's name, remote: the bus URL)` : `${first.fix}, in ${paths.config}`,
     );
   }
   return parsed.data;

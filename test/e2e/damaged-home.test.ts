@@ -133,6 +133,23 @@ describe('a damaged bus home', () => {
     expect(e.message).toContain('"remote" is missing');
   });
 
+  it('a misspelt field and a wrong value in node.yaml are named as bus files name them: the field, what was expected, the fix', async () => {
+    const { home } = await damagedBus();
+    const path = join(home, 'node.yaml');
+    const good = readFileSync(path, 'utf8');
+    writeFileSync(path, good.replace(/^runners:/m, 'runers:').replace(/^parallel: 1$/m, 'parallel: zero'));
+    const r = await gitbus(['status', '--json'], { home });
+    expect(r.code).toBe(7);
+    const e = json<ErrorJson>(r).error;
+    expect(e.code).toBe('BAD_SETTINGS');
+    expect(e.message).toBe(`${path}: field "parallel": expected a number, got the text "zero" (and 1 more: "runers" unknown field "runers")`);
+    expect(e.fix).toBe(`use a number, in ${path}`);
+    writeFileSync(path, good.replace(/^runners:/m, 'runers:'));
+    const misspelt = json<ErrorJson>(await gitbus(['status', '--json'], { home })).error;
+    expect(misspelt.message).toBe(`${path}: field "runers": unknown field "runers"`);
+    expect(misspelt.fix).toBe(`remove it or rename it to "runners", in ${path}`);
+  });
+
   it('a clone without refs/heads/main fetches it again: status works and doctor agrees', async () => {
     const { home, clone, id, doctor } = await damagedBus();
     rmSync(join(clone, 'refs', 'heads', 'main'), { force: true });
