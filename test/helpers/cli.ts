@@ -93,5 +93,7 @@ export function gitCli(args: string[], cwd?: string, input?: string): string {
 /** A temp folder removed after the test. */
 export async function tempDir(prefix = 'gitbus-test-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+  // Retried (Node's rm retries ENOTEMPTY and EBUSY with a growing delay, bounded): a git process of a watcher the
+  // test just killed can still be writing an object while the folder is removed under it.
+  return { path, cleanup: () => rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }) };
 }
