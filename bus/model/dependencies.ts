@@ -22,7 +22,8 @@ export interface BlockedTask {
 
 /**
  * Of the given blocked tasks, those that can never run, each with the reason: a dependency ended without success,
- * or is itself one of these (so a chain A <- B <- C falls together when A fails, in one decision). Other waits
+ * the task is on a ring of blocked tasks waiting on each other (dependencyCycles), or a dependency is itself one
+ * of these (so a chain A <- B <- C falls together when A fails, in one decision). Other waits
  * (a dependency still pending, running, invalid, unknown or of a newer protocol) may still end well: left alone.
  */
 export function doomedByDependencies(blocked: readonly BlockedTask[], stateOf: (id: string) => DependencyState): Map<string, string> {
