@@ -146,10 +146,9 @@ export async function startGitHost(projectRoot: string, options: GitHostOptions 
       own = undefined; // http-backend answers, and says what is wrong
     }
     if (own !== undefined) {
-      const answer = own;
       res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement', 'cache-control': 'no-cache, max-age=0, must-revalidate' });
-      res.end(answer);
-      done(200, answer);
+      res.end(own);
+      done(200, own);
       return;
     }
     const env: NodeJS.ProcessEnv = {

@@ -3,6 +3,7 @@ import type { NodeConfig } from '../bus/home.js';
 import type { Check } from '../bus/ops/doctor.js';
 import { RUNNERS, type RunnerName } from '../schemas/fields.js';
 import { claudeBinary } from './runners/claude-args.js';
+import { CLAUDE_FIX, ICECC_FIX, TMUX_FIX } from './runner-binaries.js';
 import { DEFAULT_SCHEDULER_PORT, findLocalDaemon, iceccVersion, parseScheduler, probe } from './runners/icecc.js';
 
 /** How long one `--version` may take: a binary that hangs is as good as missing. */
@@ -27,9 +28,6 @@ function version(binary: string, args: string[], env: NodeJS.ProcessEnv = proces
   });
 }
 
-const TMUX_FIX = 'install tmux 3.0 or later on this node (Debian/Ubuntu: "apt-get install tmux"; Fedora: "dnf install tmux"; macOS: "brew install tmux")';
-const CLAUDE_FIX = 'install Claude Code ("npm install -g @anthropic-ai/claude-code"), or set claude.binary in node.yaml or $GITBUS_CLAUDE_BIN to where it is';
-const ICECC_FIX = 'install icecream on this node (Debian/Ubuntu: "apt-get install icecc"; Fedora/Arch/openSUSE: the "icecream" package; macOS: "brew install icecream")';
 const GIT_FIX = 'install git 2.38 or later on this node (Debian/Ubuntu: "apt-get install git"; macOS: "brew install git")';
 const SHELL_FIX = 'install a POSIX shell as "sh" on PATH (every Unix has one at /bin/sh: check the watcher\'s PATH)';
 

@@ -9,11 +9,11 @@ export interface MissingRunner {
   fix: string;
 }
 
-const FIXES: Partial<Record<RunnerName, string>> = {
-  claude: 'install Claude Code ("npm install -g @anthropic-ai/claude-code"), or set claude.binary in node.yaml or $GITBUS_CLAUDE_BIN to where it is; or remove claude from runners in node.yaml',
-  tmux: 'install tmux 3.0 or later on this node (Debian/Ubuntu: "apt-get install tmux"); or remove tmux from runners in node.yaml',
-  icecc: 'install icecream on this node (Debian/Ubuntu: "apt-get install icecc"); or remove icecc from runners in node.yaml',
-};
+/** How to install each runner's program; `gitbus doctor`'s runner checks give the same (watcher/doctor-runners.ts). */
+export const TMUX_FIX = 'install tmux 3.0 or later on this node (Debian/Ubuntu: "apt-get install tmux"; Fedora: "dnf install tmux"; macOS: "brew install tmux")';
+export const CLAUDE_FIX = 'install Claude Code ("npm install -g @anthropic-ai/claude-code"), or set claude.binary in node.yaml or $GITBUS_CLAUDE_BIN to where it is';
+export const ICECC_FIX = 'install icecream on this node (Debian/Ubuntu: "apt-get install icecc"; Fedora/Arch/openSUSE: the "icecream" package; macOS: "brew install icecream")';
+const INSTALL_FIX: Partial<Record<RunnerName, string>> = { claude: CLAUDE_FIX, tmux: TMUX_FIX, icecc: ICECC_FIX };
 
 /**
  * The enabled runners whose program is not on this machine (found as execvp finds it, from this process's PATH; no
@@ -25,7 +25,7 @@ export function missingRunners(runners: readonly RunnerName[], config: NodeConfi
   const out: MissingRunner[] = [];
   for (const runner of runners) {
     const binary = runnerBinary(runner, config, env);
-    if (binary !== null && whichOn(binary, env['PATH'] ?? '') === null) out.push({ runner, binary, fix: FIXES[runner] ?? `install "${binary}" on this node, or remove ${runner} from runners in node.yaml` });
+    if (binary !== null && whichOn(binary, env['PATH'] ?? '') === null) out.push({ runner, binary, fix: `${INSTALL_FIX[runner] ?? `install "${binary}" on this node`}; or remove ${runner} from runners in node.yaml` });
   }
   return out;
 }

@@ -56,12 +56,13 @@ export async function watch(given: BusContext, opts: WatchOptions): Promise<Fini
   // A runner whose program is not here would take the fleet's tasks of that kind and fail each one: it is left
   // out of this watcher's claims and of the node card it publishes (so that others rank and dispatch without it).
   const missing = missingRunners(enabled, given.config);
-  const runners = enabled.filter((r) => !missing.some((m) => m.runner === r));
+  const usable = (r: string) => !missing.some((m) => m.runner === r);
+  const runners = enabled.filter(usable);
   const noEnv = (given.config.env ?? []).length === 0;
   if (runners.length === 0 && noEnv && missing.length > 0) throw new RunnersMissingError(given.config.node, missing);
   // A node that runs no tasks may still keep its setup in step with the bus (node.yaml env:).
   if (runners.length === 0 && noEnv) throw new NoRunnersError(given.config.node, given.paths.home);
-  const ctx: BusContext = missing.length === 0 ? given : { ...given, config: { ...given.config, runners: given.config.runners.filter((r) => !missing.some((m) => m.runner === r)) } };
+  const ctx: BusContext = missing.length === 0 ? given : { ...given, config: { ...given.config, runners: given.config.runners.filter(usable) } };
   for (const m of missing) opts.onEvent({ type: 'runner-missing', runner: m.runner, binary: m.binary, fix: m.fix });
   // Before anything else, above all before restart recovery, which would stop a live watcher's runs.
   const lock = acquireWatcherLock(ctx.paths.home);
