@@ -52,14 +52,32 @@ export class NodeNameTakenError extends GitbusError {
 /** `join --force` over a node that still proves it is alive: two machines would run as one node. */
 export class NodeLiveError extends GitbusError {
   readonly code = 'NODE_LIVE';
-  constructor(node: string, beatAgeMs: number, leaseMs: number, lease: string) {
-    const age = beatAgeMs < 0 ? 'is dated in the future' : `is ${Math.round(beatAgeMs / 1000)}s old`;
+  constructor(node: string, beatAgeMs: number, leaseMs: number, lease: string, beatAt?: Date, remote = '<remote>') {
+    // A beat dated ahead of this clock never ages into the past by waiting (a forged year 9999, or a machine whose
+    // clock runs far ahead): the fix is the clock or the ref, not patience.
+    if (beatAgeMs < 0) {
+      const at = beatAt ? ` (${beatAt.toISOString()})` : '';
+      super(
+        `node "${node}" may be live: its heartbeat is dated in the future${at}, ahead of this machine's clock by ${formatAhead(-beatAgeMs)}; taking its name over would make two machines one node`,
+        `correct whichever clock is wrong (this machine's, or the old node's: its watcher then beats with the right time); if the old machine is gone, delete its heartbeat with "git push ${remote} :refs/gitbus/heartbeats/${node}" and run join --force again; or pick another name with --node NAME`,
+        { node, beatAgeMs, leaseMs, ...(beatAt ? { beatAt: beatAt.toISOString() } : {}) },
+      );
+      return;
+    }
     super(
-      `node "${node}" is live: its heartbeat ${age}, within the lease (${lease}); taking its name over would make two machines one node`,
+      `node "${node}" is live: its heartbeat is ${Math.round(beatAgeMs / 1000)}s old, within the lease (${lease}); taking its name over would make two machines one node`,
       `stop the watcher on the old machine (or make sure it is gone), wait until its heartbeat is older than ${lease}, then run join --force again; or pick another name with --node NAME`,
       { node, beatAgeMs, leaseMs },
     );
   }
+}
+
+function formatAhead(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  if (s < 2 * 3600) return `${Math.round(s / 60)}m`;
+  if (s < 2 * 86_400) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
 }
 
 /** `dispatch --to` / `run` naming a node that is not on the bus: the task would wait forever. */

@@ -231,6 +231,6 @@ export function holderText(view: Pick<TaskView, 'id' | 'claim' | 'files'>): stri
 
 /** What a person does about a claim file that holds a task and names no node, which no node can give back. */
 export function unreadableHolderFix(view: Pick<TaskView, 'id' | 'claim' | 'files'>): string {
-  return `a person fixes or removes ${unreadableHolder(view) ?? 'the claim file'} in the bus repository (git rm, commit, push); then it can be claimed`;
+  return `a person fixes or removes ${unreadableHolder(view) ?? 'the claim file'} in the bus repository (git rm, commit, push); then it can be claimed; or end it with "gitbus cancel ${view.id}"`;
 }
 

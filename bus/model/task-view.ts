@@ -76,8 +76,10 @@ export function baseTaskView<H extends StateFields = Handoff>(files: TaskFiles, 
     }
     return view;
   }
-  // A cancel ends even an invalid task, so that it can be archived away.
-  if (files.cancel && open === null) view.state = 'cancelled';
+  // A cancel ends even an invalid task, so that it can be archived away; and a task held by a claim file that does
+  // not parse, which names no node that could stop the work and report (PROTOCOL.md §4 rule 3): otherwise it would
+  // stay `cancelling` for ever.
+  if (files.cancel && (open === null || view.claim?.node === null)) view.state = 'cancelled';
   else if (open !== null) view.state = files.cancel ? 'cancelling' : 'claimed';
   else if (!parsed.handoff.ok) {
     view.state = parsed.handoff.unsupportedProtocol !== undefined ? 'unsupported' : 'invalid';

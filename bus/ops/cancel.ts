@@ -4,6 +4,7 @@ import type { Cancel } from '../../schemas/cancel.js';
 import { TaskStateError } from '../errors.js';
 import { transact, type Decision, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
+import { unreadableHolder } from '../model/planner.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isFinal, type TaskState } from '../model/types.js';
@@ -32,7 +33,8 @@ export async function decideCancel(snap: Snapshot, ref: string, data: Omit<Cance
   if (isFinal(view.state)) throw new TaskStateError(id, view.state, 'cancel it', 'nothing to do: it has already ended');
   const full: Cancel = { id, ...data };
   const path = pathFor({ kind: 'cancel', id });
-  const state: TaskState = view.state === 'claimed' ? 'cancelling' : 'cancelled';
+  // A claim file that does not parse names no node to stop the work: the cancel ends the task (PROTOCOL.md §4).
+  const state: TaskState = view.state === 'claimed' && !unreadableHolder(view) ? 'cancelling' : 'cancelled';
   const content = renderBusFile('cancel', full, '');
   const signature = sign ? await sign(path, content) : undefined;
   return {

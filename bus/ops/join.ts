@@ -119,7 +119,7 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
     let replaced = false;
     if (opts.force && snap.index.nodes.has(node)) {
       const age = await heartbeatAgeMs(repo, node, main, now);
-      if (age !== null && age <= snap.settings.leaseMs) throw new NodeLiveError(node, age, snap.settings.leaseMs, formatDuration(snap.settings.leaseMs));
+      if (age !== null && age <= snap.settings.leaseMs) throw new NodeLiveError(node, age, snap.settings.leaseMs, formatDuration(snap.settings.leaseMs), new Date(now.getTime() - age), remote);
     }
     const ctx = { paths, config, repo, actor: actorFromEnv() };
     const r = await transact(ctx, 'join', async (latest) => {

@@ -197,7 +197,13 @@ describe('what a person put where gitbus writes', () => {
     // Claiming it says what holds it and what a person does about it.
     const c = await gitbus(['claim', 'v4', '--json'], { home: bus.home('alpha') });
     expect(c.code).toBe(5);
-    expect(json<{ error: { message: string; fix: string } }>(c).error).toMatchObject({ message: expect.stringContaining('task v4 is held by claims/v4.1.md, which does not parse'), fix: expect.stringContaining('git rm') });
+    expect(json<{ error: { message: string; fix: string } }>(c).error).toMatchObject({ message: expect.stringContaining('task v4 is held by claims/v4.1.md, which does not parse'), fix: expect.stringContaining('gitbus cancel v4') });
+    // No node is named that could stop the work and report, so a cancel ends it at once, not `cancelling` for ever.
+    const k = await gitbus(['cancel', 'v4', '--json'], { home: bus.home('alpha') });
+    expect(k.code, k.stderr).toBe(0);
+    expect(json<{ state: string }>(k).state).toBe('cancelled');
+    expect((await gitbus(['show', 'v4'], { home: bus.home('alpha') })).stdout).toMatch(/^task v4: cancelled/);
+    expect(files()).toContain('claims/v4.1.md/notes');
   });
 
   it('a finished task holding a folder is not archived (the archive holds files), so the folder stays', async () => {

@@ -223,6 +223,10 @@ describe('join --force: a rebuilt machine takes its old node name back', () => {
     const ahead = await gitbus(['join', bus.remote, '--node', 'ahead', '--force'], { home: bus.home('ahead-2') });
     expect(ahead.code, ahead.stderr).toBe(5);
     expect(ahead.stderr).toContain('dated in the future');
+    // Waiting never ages a beat from the future: the fix names the clock and the ref, not the lease.
+    expect(ahead.stderr).not.toContain('wait until');
+    expect(ahead.stderr).toContain(`git push ${bus.remote} :refs/gitbus/heartbeats/ahead`);
+    expect(ahead.stderr).toMatch(/ahead of this machine's clock by (59|60)m/);
 
     // A real watcher on node worker, beating.
     const watcher = spawn(process.execPath, [BIN, 'watch'], { env: { ...process.env, GITBUS_HOME: bus.home('worker') }, stdio: 'ignore' });

@@ -44,7 +44,7 @@ describe('task state (docs/PROTOCOL.md §4)', () => {
     const released = files('a', { claims: new Map([[1, { path: 'claims/a.1.md', oid: 'c' }]]), releases: new Map([[1, { path: 'releases/a.1.md', oid: 'r' }]]) });
     expect(baseTaskView(released, handoff('x'))).toMatchObject({ state: 'pending', attempts: 1 });
     expect(baseTaskView(files('a', { cancel: { path: 'cancels/a.md', oid: 'k' } }), handoff('x')).state).toBe('cancelled');
-    expect(baseTaskView({ ...claimed, cancel: { path: 'cancels/a.md', oid: 'k' } }, handoff('x')).state).toBe('cancelling');
+    expect(baseTaskView({ ...claimed, cancel: { path: 'cancels/a.md', oid: 'k' } }, { ...handoff('x'), claim: ok({ id: 'a', attempt: 1, node: 'n1', claimed: '2026-01-01T00:00:00Z' }) }).state).toBe('cancelling');
     const done = files('a', { response: { path: 'responses/a.md', oid: 'r' } });
     expect(baseTaskView(done, { ...handoff('x'), response: ok({ id: 'a', status: 'timed-out', node: 'n', finished: '2026-01-01T00:00:00Z' }) }).state).toBe('timed-out');
   });
@@ -53,6 +53,9 @@ describe('task state (docs/PROTOCOL.md §4)', () => {
     const claimed = files('a', { claims: new Map([[1, { path: 'claims/a.1.md', oid: 'c' }]]) });
     const bad = { ok: false as const, problems: [{ path: 'claims/a.1.md', field: '', reason: 'bad', fix: 'x', severity: 'error' as const }] };
     expect(baseTaskView(claimed, { ...handoff('x'), claim: bad })).toMatchObject({ state: 'claimed', claim: { node: null } });
+    // It names no node that could stop the work and report, so a cancel ends it (rule 3) rather than leave it
+    // `cancelling` for ever; a cancel beside a claim that parses still waits for its holder.
+    expect(baseTaskView({ ...claimed, cancel: { path: 'cancels/a.md', oid: 'k' } }, { ...handoff('x'), claim: bad })).toMatchObject({ state: 'cancelled', claim: { node: null } });
     expect(baseTaskView(files('a', { response: { path: 'responses/a.md', oid: 'r' } }), { ...handoff('x'), response: bad }).state).toBe('failed');
   });
 
