@@ -2,18 +2,22 @@ import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { signatureProblemsInTree } from '../trust/lint-signatures.js';
 import { untrustedProblems } from '../trust/enforce.js';
+import { trustRootProblems } from '../trust/lint-trust-root.js';
 import { envProblems } from '../env/lint-env.js';
 import type { LintReport } from './lint.js';
 
 /**
  * The problems of the node's bus at one commit, as `gitbus lint` (no path) and the web view's problems page show
- * them: every invalid file, the sidecars of signatures/ (docs/PROTOCOL.md §11), and the live tasks this node
+ * them: every invalid file, the sidecars of signatures/ (docs/PROTOCOL.md §11), a trust root that cannot be
+ * accepted (§12), and the live tasks this node
  * would refuse as untrusted with the reason, the files forged in a node's name it ignores (§12), and the environment
  * profiles that cannot be applied (§13).
  */
 export async function busProblems(ctx: BusContext, snap: Snapshot): Promise<LintReport> {
   const report: LintReport = { checked: snap.ids().length, problems: await snap.allProblems() };
   if (snap.commit) report.problems.push(...(await signatureProblemsInTree(snap.store, await snap.store.readCommitTree(snap.commit))));
+  // A trust root a joining machine cannot accept refuses every join (§12): named here, not only to the joiner.
+  report.problems.push(...(await trustRootProblems(snap)));
   report.problems.push(...(await untrustedProblems(snap, ctx.paths.home, ctx.config)));
   // Claims, releases, responses and cards forged in a node's name, which this node ignores (§12).
   report.problems.push(...snap.forged.map((f) => ({ path: f.path, field: '', reason: f.reason, fix: f.fix, severity: 'error' as const })));

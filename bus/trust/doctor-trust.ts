@@ -4,6 +4,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { fail, ok, skip, warn, type Check } from '../ops/doctor-check.js';
 import { loadTrust } from './root.js';
 import { adminKeysOf } from './version-content.js';
+import { unacceptableRootFix } from './lint-trust-root.js';
 
 const NAME = 'trust.root';
 
@@ -23,6 +24,9 @@ export async function checkTrustRoot(home: string, config: NodeConfig, snap: Sna
   if (!report.present && !pin) return skip(NAME, 'the bus has no trust root: anyone who can push to it can make nodes with runners run anything; start one with "gitbus trust init --admin NAME=PUBKEYFILE --key KEYFILE"');
   if (!report.present && pin) {
     return fail(NAME, `the bus has no trust root, but this node pinned one (version ${pin.pinned.version}) and accepts version ${pin.accepted.version}: trust/ was removed from the bus`, `find out who removed it; this node keeps its own copy. If the admins ended trust on purpose, remove ${home}/trust-pin.json on this node`);
+  }
+  if (!pin && !accepted && stop?.status === 'refused' && stop.unsigned !== true) {
+    return fail(NAME, `the bus's trust root cannot be accepted: ${stop.reason}; every "gitbus join" is refused until it is`, unacceptableRootFix(stop));
   }
   if (!pin) {
     const offer = accepted ? `version ${accepted.version} (${accepted.digest}), admin keys ${adminKeysOf(accepted).map((a) => `${a.principal} ${a.fingerprint}`).join(', ')}` : `a root that cannot be accepted: ${stop?.status === 'refused' ? stop.reason : 'version 1 waits for signatures'}`;

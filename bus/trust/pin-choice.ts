@@ -2,6 +2,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import type { Step } from './chain.js';
 import { newPin, type TrustPin } from './pin.js';
 import { evaluateTrust, readChain, type ChainOnBus } from './root.js';
+import { unacceptableRootFix } from './lint-trust-root.js';
 import { TrustDeclinedError, TrustPinMismatchError, TrustPinRequiredError, TrustRootRefusedError } from './root-errors.js';
 import { adminKeysOf, parseVersion, type AdminKey, type TrustVersion } from './version-content.js';
 
@@ -36,7 +37,10 @@ function pathFromRoot(chain: ChainOnBus, now: Date): { path: TrustVersion[]; off
   const report = evaluateTrust(chain, null, null, { node: {}, now });
   if (!report.accepted) {
     const stop = report.stop;
-    throw new TrustRootRefusedError(stop?.status === 'pending' ? `version 1 waits for signatures of its admins (${stop.signedBy.length} of ${stop.needed})` : (stop?.reason ?? 'no version 1'), stop?.status === 'refused' ? stop.fix : 'join once the admins have signed version 1 ("gitbus trust sign 1")');
+    const reason = stop?.status === 'pending' ? `version 1 waits for signatures of its admins (${stop.signedBy.length} of ${stop.needed})` : (stop?.reason ?? 'no version 1');
+    // The joiner cannot repair the bus's chain: the fix names the file and who can.
+    const fix = stop?.status === 'pending' || stop?.unsigned === true ? 'join once the admins have signed version 1 ("gitbus trust sign 1")' : stop ? unacceptableRootFix(stop) : 'the trust root starts at version 1, written by "gitbus trust init"';
+    throw new TrustRootRefusedError(reason, fix);
   }
   const path: TrustVersion[] = [];
   for (let n = 1; n <= report.accepted.version; n++) {

@@ -174,6 +174,11 @@ describe('the trust root', () => {
     expect(c.status).toBe('fail');
     expect(c.detail).toContain('version 3 is refused');
     expect(c.detail).toContain('not an admin key of version 2');
+    // lint says so too, as a warning at the refused version's link: nodes go on at version 2.
+    const lint = await gitbus(['lint', '--json'], { home: bus.home('beta') });
+    expect(json<{ problems: { path: string; reason: string; severity: string }[] }>(lint).problems).toContainEqual(
+      expect.objectContaining({ path: 'trust/chain/3.yaml', severity: 'warning', reason: expect.stringContaining('nodes stay at version 2') }),
+    );
   });
 
   it('an admin writes the next version in place of the refused one; with threshold 2 a change waits for a second admin', async () => {
@@ -221,5 +226,39 @@ describe('the trust root', () => {
   it('what gitbus trust wrote passes gitbus lint (signatures included)', async () => {
     const r = await gitbus(['lint', '--json'], { home: alpha });
     expect(r.code, r.stdout).toBe(0);
+  });
+});
+
+describe('a trust root no machine can accept', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    // Someone with push access writes a version 1 that is not a trust root: every join would be refused.
+    const work = join(bus.dir, 'junk');
+    gitCli(['clone', '-q', '-b', 'main', bus.remote, work]);
+    mkdirSync(join(work, 'trust', 'chain'), { recursive: true });
+    writeFileSync(join(work, 'trust', 'chain', '1.yaml'), 'junk: [\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'junk'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('is an error in lint and doctor, naming the file, and the joiner is told who repairs it', async () => {
+    const lint = await gitbus(['lint', '--json'], { home: bus.home('alpha') });
+    expect(lint.code, lint.stdout).toBe(8);
+    const problems = json<{ problems: { path: string; reason: string; fix: string; severity: string }[] }>(lint).problems;
+    expect(problems).toEqual([
+      expect.objectContaining({ path: 'trust/chain/1.yaml', severity: 'error', reason: expect.stringContaining('every "gitbus join" is refused'), fix: expect.stringContaining('git rm -r trust') }),
+    ]);
+
+    const doctor = await gitbus(['doctor', '--json'], { home: bus.home('alpha') });
+    const check = json<{ checks: Check[] }>(doctor).checks.find((c) => c.name === 'trust.root');
+    expect(check).toMatchObject({ status: 'fail', detail: expect.stringContaining('cannot be accepted'), fix: expect.stringContaining('trust/chain/1.yaml') });
+
+    const joined = await gitbus(['join', bus.remote, '--node', 'newcomer', '--json'], { home: bus.home('newcomer'), input: '' });
+    expect(joined.code).toBe(8);
+    expect(errorOf(joined)).toMatchObject({ code: 'TRUST_ROOT_REFUSED', fix: expect.stringContaining("the bus's admins repair trust/chain/1.yaml") });
+    expect(existsSync(bus.home('newcomer'))).toBe(false);
   });
 });
