@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
@@ -31,7 +31,22 @@ export interface TaskOutput {
   progress: Progress | null;
   /** A claude task's facts from its response (session, cost, turns, model, how it ended). */
   claude: ClaudeReport | null;
+  /** With source `local`: the log file, its size, and how many bytes of its start `text` leaves out (LOG_TAIL_BYTES). */
+  log?: LogFile;
 }
+
+export interface LogFile {
+  path: string;
+  bytes: number;
+  /** Bytes of the log's start not in `text`: a log longer than LOG_TAIL_BYTES is shown from a line near its end. */
+  skipped: number;
+}
+
+/**
+ * The most of a local log that `logs` (and the web view, MCP, `dispatch --wait`) reads: a long run's log can be
+ * gigabytes, more than a string can hold, and its end is what people look at; all of it stays in the file.
+ */
+export const LOG_TAIL_BYTES = 8 * 1024 * 1024;
 
 /**
  * The output of a task, from wherever it is best known: this node's own log while it runs the task here, the
@@ -59,7 +74,7 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
   // The raw log, when this node has it, even after the response (whose output is what the runner made of it).
   if (opts.raw && node === ctx.config.node && attempt !== null) {
     const local = readLog(ctx, id, attempt);
-    if (local !== null) return { ...base, source: 'local', text: local, progress: view.responseBody === undefined ? readProgress(ctx.paths.home, id, attempt) : null };
+    if (local !== null) return { ...base, source: 'local', ...local, progress: view.responseBody === undefined ? readProgress(ctx.paths.home, id, attempt) : null };
   }
   if (view.responseBody !== undefined) {
     const text = outputOfBody(view.responseBody);
@@ -67,9 +82,9 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
   }
   if (!node || attempt === null) return { ...base, source: 'none', text: '' };
   if (node === ctx.config.node) {
-    const text = readLog(ctx, id, attempt);
+    const local = readLog(ctx, id, attempt);
     // Null when claimed here but not run by a watcher (a person's claim): the heartbeat is asked then.
-    if (text !== null) return { ...base, source: 'local', text, progress: readProgress(ctx.paths.home, id, attempt) };
+    if (local !== null) return { ...base, source: 'local', ...local, progress: readProgress(ctx.paths.home, id, attempt) };
   }
   const beat = offline ? await ctx.repo.localHead(heartbeatRef(node)) : await ctx.repo.sync(heartbeatRef(node));
   if (!beat) return { ...base, source: 'none', text: '' };
@@ -95,11 +110,44 @@ async function archivedOutput(ctx: BusContext, id: string): Promise<TaskOutput |
   return { ...base, node: r.node, attempt: r.attempt ?? null, claude: r.claude ?? null, source: 'response', text: text ? `${terminalText(text)}\n` : '' };
 }
 
-function readLog(ctx: BusContext, id: string, attempt: number): string | null {
+/**
+ * This node's log of a run as terminal text: all of it, or its last LOG_TAIL_BYTES from the first line that starts
+ * there. Null when there is no log (a person's claim, runs on another node).
+ */
+export function readLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: number, tailBytes = LOG_TAIL_BYTES): { text: string; log: LogFile } | null {
+  const path = join(ctx.paths.logs, `${id}.${attempt}.log`);
+  let fd: number;
   try {
-    return terminalText(readFileSync(join(ctx.paths.logs, `${id}.${attempt}.log`)));
+    fd = openSync(path, 'r');
   } catch {
     return null;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const start = Math.max(0, size - tailBytes);
+    const buf = Buffer.alloc(size - start);
+    let n = 0;
+    while (n < buf.length) {
+      const r = readSync(fd, buf, n, buf.length - n, start + n);
+      if (r === 0) break;
+      n += r;
+    }
+    let bytes = buf.subarray(0, n);
+    let skipped = start;
+    if (start > 0) {
+      // From a whole line: a claude log is read line by line as JSON, and a cut character is not shown.
+      const nl = bytes.indexOf(0x0a);
+      if (nl >= 0) {
+        bytes = bytes.subarray(nl + 1);
+        skipped += nl + 1;
+      }
+    }
+    return { text: terminalText(bytes), log: { path, bytes: size, skipped } };
+  } catch {
+    // A log that cannot be read (a folder, no permission): as if there were none; the heartbeat or response is asked.
+    return null;
+  } finally {
+    closeSync(fd);
   }
 }
 

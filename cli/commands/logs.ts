@@ -17,11 +17,12 @@ export function register(program: Command): void {
       .argument('<id>', 'task id, or a unique prefix or suffix of it')
       .description('the output of a task: live from the node that runs it (any node can ask), or from its response; a claude run as readable lines')
       .option('-f, --follow', 'keep printing new output until the task ends')
-      .option('--raw', "the output as it was logged: on the node that ran it, its whole log (a claude run's stream-json as claude wrote it); elsewhere what the heartbeat or response holds, unformatted"),
+      .option('--raw', "the output as it was logged: on the node that ran it, its log (a claude run's stream-json as claude wrote it; the last 8 MB of a longer one, whose file is named); elsewhere what the heartbeat or response holds, unformatted. Control characters are applied or dropped as everywhere; the file has the bytes"),
   ).action(async (id: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
       let out = await taskOutput(ctx, id, { raw: Boolean(opts.raw) });
       if (!opts.json) offlineNote(out.offline);
+      if (!opts.json && out.log && out.log.skipped > 0) process.stderr.write(`gitbus: the log is ${megabytes(out.log.bytes)}; its first ${megabytes(out.log.skipped)} are not shown. All of it is in ${out.log.path}\n`);
       if (!opts.follow || opts.json) {
         emit(opts, out, () => outputView(out, opts.raw));
         return;
@@ -39,4 +40,8 @@ export function register(program: Command): void {
       }
     }),
   );
+}
+
+function megabytes(n: number): string {
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openBus, type BusContext } from '../../bus/context.js';
+import { claim } from '../../bus/ops/claim.js';
+import { LOG_TAIL_BYTES, readLog, taskOutput } from '../../bus/ops/task-output.js';
+import { gitbus, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+/**
+ * A run's log on the node that ran it, as `logs` reads it: a log longer than any string (a task that printed
+ * gigabytes) is read from near its end, never swallowed into "no log" so that something else is shown in its place.
+ */
+describe('a long log', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let ctx: BusContext;
+  let id: string;
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    id = await bus.dispatch('alpha', ['loud', '--command', 'true']);
+    ctx = await openBus(bus.home('alpha'));
+    // A person's claim, with the log a watcher would have written for attempt 1.
+    await claim(ctx, { id });
+    mkdirSync(ctx.paths.logs, { recursive: true });
+    const line = `${'x'.repeat(99)}\n`;
+    writeFileSync(join(ctx.paths.logs, `${id}.1.log`), `first line\n${line.repeat(Math.ceil((LOG_TAIL_BYTES + 1_000_000) / line.length))}last line\n`);
+  });
+  afterAll(async () => {
+    await ctx?.repo.close();
+    await bus?.cleanup();
+  });
+
+  it('is read from the first whole line of its last bytes, and says how much is left out and where all of it is', () => {
+    const r = readLog(ctx, id, 1, 1000);
+    expect(r?.text.startsWith('x'.repeat(99))).toBe(true);
+    expect(r?.text.endsWith('last line\n')).toBe(true);
+    expect(r?.text).not.toContain('first line');
+    expect(r?.log.skipped).toBe((r?.log.bytes ?? 0) - Buffer.byteLength(r?.text ?? ''));
+    expect(r?.log.path).toBe(join(ctx.paths.logs, `${id}.1.log`));
+    // A short log is all there.
+    const all = readLog(ctx, id, 1, Number.MAX_SAFE_INTEGER);
+    expect(all?.log.skipped).toBe(0);
+    expect(all?.text.startsWith('first line\n')).toBe(true);
+  });
+
+  it('logs and logs --raw show its end from this node\'s log, not the heartbeat or response in its place', async () => {
+    const out = await taskOutput(ctx, id, { raw: true });
+    expect(out.source).toBe('local');
+    expect(out.text.endsWith('last line\n')).toBe(true);
+    expect(out.log?.skipped).toBeGreaterThan(1_000_000);
+    expect(Buffer.byteLength(out.text)).toBeLessThanOrEqual(LOG_TAIL_BYTES);
+    const cli = await gitbus(['logs', id], { home: bus.home('alpha') });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout.endsWith('last line\n')).toBe(true);
+    expect(cli.stderr).toMatch(/the log is 9\.\d MB; its first 1\.\d MB are not shown\. All of it is in .*\.1\.log/);
+    const j = await gitbus(['logs', id, '--raw', '--json'], { home: bus.home('alpha') });
+    expect(json<{ source: string; log: { skipped: number } }>(j)).toMatchObject({ source: 'local', log: { skipped: out.log?.skipped } });
+  });
+});
