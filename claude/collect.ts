@@ -6,6 +6,7 @@ import { writeFileAtomicSync } from '../bus/local-io.js';
 import { findArchived } from '../bus/ops/archive-lookup.js';
 import { snapshotOrLast, type Offline } from '../bus/ops/query.js';
 import { isQueued } from '../bus/queue.js';
+import { keepDispatched, readDispatched } from '../bus/dispatched-ledger.js';
 import type { TaskState } from '../bus/model/types.js';
 import { outageCode } from '../bus/remote-failure.js';
 import { factOf, hasEnded, isWaiting, type TaskFact } from './hear-back.js';
@@ -60,10 +61,24 @@ export async function collect(ctx: BusContext, opts: CollectOptions): Promise<Co
     if (view?.handoff?.from !== ctx.config.node) continue;
     mine.push(factOf({ id, title: view.handoff.title, at: view.handoff.created ?? '' }, view, false));
   }
+  // What this home dispatched and main no longer has: still queued here, or archived since (asked of the archive;
+  // found only there, each is reported once and then forgotten).
+  const noted = readDispatched(ctx.paths.home);
+  const offMain = noted.filter((t) => !snap.has(t.id));
+  const queued = offMain.filter((t) => isQueued(ctx.paths.home, { kind: 'dispatch', id: t.id }));
+  const left = offMain.filter((t) => !queued.includes(t));
+  const archived = await archivedFacts(ctx, left, offline !== null);
+  mine.push(...queued.map((t) => factOf(t, undefined, true)), ...archived.filter((f) => f.state !== 'gone'));
   const file = join(ctx.paths.home, 'claude', 'collected.json');
   const seen = readCollected(file);
   const ended = mine.filter((f) => hasEnded(f.state) && (opts.all || !seen.has(f.id)));
   if (!opts.peek) {
+    // Kept: what may still end (waiting on main, queued) and what the archive could not be asked about now
+    // (offline, or not found yet: the archive is written after main). A task ended on main is in main's mark.
+    const stillOpen = new Set(mine.filter((f) => isWaiting(f.state)).map((f) => f.id));
+    const unanswered = new Set(archived.filter((f) => f.state === 'gone').map((f) => f.id));
+    const oldest = Date.now() - FORGET_UNFOUND_MS;
+    keepDispatched(ctx.paths.home, (t) => stillOpen.has(t.id) || (unanswered.has(t.id) && !(Date.parse(t.at) < oldest)));
     mkdirSync(join(ctx.paths.home, 'claude'), { recursive: true });
     withLocalLockSync(`${file}.lock`, () => {
       // Ids that left main (archived) are dropped: the mark stays as small as the live bus.
@@ -74,6 +89,9 @@ export async function collect(ctx: BusContext, opts: CollectOptions): Promise<Co
   }
   return { scope: 'node', session: null, ended, waiting: mine.filter((f) => isWaiting(f.state)), offline };
 }
+
+/** A noted task neither on main nor in the archive for this long (its archive lost, main rewritten) is let go. */
+const FORGET_UNFOUND_MS = 30 * 24 * 3600 * 1000;
 
 function readCollected(file: string): Set<string> {
   if (!existsSync(file)) return new Set();
@@ -86,7 +104,7 @@ function readCollected(file: string): Set<string> {
 }
 
 /** Session tasks that left main: their final state from the archive branch (`gitbus show ID` has the rest). */
-async function archivedFacts(ctx: BusContext, tasks: LedgerTask[], offline: boolean): Promise<TaskFact[]> {
+async function archivedFacts(ctx: BusContext, tasks: readonly LedgerTask[], offline: boolean): Promise<TaskFact[]> {
   if (tasks.length === 0) return [];
   let found = new Map<string, { state: TaskState }>();
   if (!offline) {

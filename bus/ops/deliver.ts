@@ -8,6 +8,7 @@ import { listQueue, rejectQueue, removeQueue, type QueueBatch, type QueueEntry }
 import { decideCancel } from './cancel.js';
 import { findArchived, type ArchivedTask } from './archive-lookup.js';
 import { groupTaskIds } from './group-members.js';
+import { noteDispatched } from '../dispatched-ledger.js';
 
 /** A batch still incomplete this long after it was queued was left by a process that stopped while queueing it. */
 export const INCOMPLETE_BATCH_MS = 60_000;
@@ -51,6 +52,8 @@ export async function deliverQueued(ctx: BusContext): Promise<Delivery> {
   const home = ctx.paths.home;
   const delivered = [...r.present, ...r.send.map((s) => s.entry)];
   for (const e of delivered) removeQueue(home, e);
+  // For collect: a task that is archived before the next collect has left main, and only this says it was ours.
+  noteDispatched(home, delivered.flatMap((e) => (e.kind === 'dispatch' ? [{ id: e.id, title: e.title, at: e.queuedAt }] : [])));
   const rejected = r.refused.map(({ entry, reason }) => ({ entry, reason, path: rejectQueue(home, entry, reason) }));
   return { delivered, rejected, commit: r.commit };
 }

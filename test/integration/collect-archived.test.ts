@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { openBus, type BusContext } from '../../bus/context.js';
+import { archive } from '../../bus/ops/archive.js';
+import { dispatchedPath, readDispatched } from '../../bus/dispatched-ledger.js';
+import { collect } from '../../claude/collect.js';
+import { claimAndRespond } from '../helpers/in-process.js';
+import { gitbus, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+/**
+ * `gitbus collect` outside a Claude session (the node's scope): a task this node dispatched that ended and was
+ * archived between two collects has left main, and is still reported, once (walkthrough finding F15).
+ */
+describe('collect of tasks archived between two collects', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let ctx: BusContext;
+  let worker: string;
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'laptop' });
+    worker = await bus.addNode('worker');
+    ctx = await openBus(bus.home('laptop'));
+  });
+  afterAll(async () => {
+    await ctx?.repo.close();
+    await bus?.cleanup();
+  });
+
+  it('reports a task archived before it looked, once, and forgets it then', async () => {
+    expect((await collect(ctx, {})).ended).toEqual([]);
+    const early = await bus.dispatch('laptop', ['over the weekend', '--to', 'worker']);
+    const open = await bus.dispatch('laptop', ['still running', '--to', 'worker']);
+    expect(readDispatched(bus.home('laptop')).map((t) => t.id)).toEqual([early, open]);
+    await claimAndRespond(worker, early, { status: 'succeeded', summary: 'done on saturday' });
+    expect((await archive(ctx, { all: true })).archived).toContain(early);
+
+    const r = await collect(ctx, {});
+    expect(r.ended).toEqual([expect.objectContaining({ id: early, state: 'succeeded', title: 'over the weekend' })]);
+    expect(r.waiting.map((f) => f.id)).toEqual([open]);
+    // Reported: forgotten. Still open: kept, so that its end is found wherever it is by then.
+    expect(readDispatched(bus.home('laptop')).map((t) => t.id)).toEqual([open]);
+    expect((await collect(ctx, {})).ended).toEqual([]);
+
+    // The CLI says the same of the next one.
+    await claimAndRespond(worker, open, { status: 'failed', summary: 'out of disk' });
+    await archive(ctx, { all: true });
+    const cli = await gitbus(['collect', '--node', '--json'], { home: bus.home('laptop') });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(json<{ ended: { id: string; state: string }[] }>(cli).ended).toEqual([expect.objectContaining({ id: open, state: 'failed' })]);
+    expect(readFileSync(dispatchedPath(bus.home('laptop')), 'utf8')).toBe('');
+  });
+});
