@@ -15,6 +15,8 @@ export const EXIT = {
   taskEnded: 9,
   /** This machine: a full disk, a file system that refuses a write, a damaged clone that could not be repaired. */
   local: 10,
+  /** `--wait-timeout`: the time was up before the task ended (it goes on). */
+  waitTimedOut: 11,
 } as const;
 
 const BY_CODE: Record<string, number> = {

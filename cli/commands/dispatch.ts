@@ -7,13 +7,13 @@ import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { gitContext } from '../../bus/git-context.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
-import { dispatchFromFlags, durationFlag, intFlag, oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
+import { dispatchFromFlags, durationFlag, durationMs, intFlag, oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
 import { handoffSchema } from '../../schemas/handoff.js';
 import { labelSchema, nodeNameSchema, RUNNERS, taskIdSchema } from '../../schemas/fields.js';
 import { cronSchema } from '../../schemas/cron.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { waitForEnd } from '../wait.js';
+import { stoppedWaiting, waitForEnd } from '../wait.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 import { resumeInto } from '../../bus/ops/resume.js';
 import { InputError } from '../../bus/errors.js';
@@ -38,6 +38,7 @@ interface Opts extends CommonOptions, ProjectOpts, ClaudeOpts {
   instructions?: string;
   git: boolean;
   wait?: boolean;
+  waitTimeout?: string;
   schedule?: string;
   force?: boolean;
   resume?: string;
@@ -67,6 +68,7 @@ export function register(program: Command): void {
     .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run the task (it waits until one can)')
     .option('--no-git', "do not read the current directory's git: no git state in the body, and no project work unless --repo")
     .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise')
+    .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (exit 11; the task goes on), e.g. 10m', durationFlag('--wait-timeout', { positive: true }))
     .option('--from <file>', 'many tasks in ONE commit: a JSON Lines file (a task per line: {"title": ..., "command": ...}) or YAML with tasks: [...]; - reads standard input; --to/--label are defaults, --repo/--base/--no-repo apply to all')
     .option('--dry-run', 'with --from: check the file and show the handoffs; write nothing');
   withCommon(withUnsignedFlag(withClaudeFlags(withProjectFlags(cmd, true)))).action(async (title: string | undefined, opts: Opts) =>
@@ -77,6 +79,9 @@ export function register(program: Command): void {
         return;
       }
       if (opts.dryRun) throw new InputError('--dry-run goes with --from', 'leave out --dry-run, or give --from FILE', { flag: '--dry-run' });
+      if (opts.waitTimeout !== undefined && !opts.wait) throw new InputError('--wait-timeout goes with --wait', 'add --wait, or leave out --wait-timeout', { flag: '--wait-timeout' });
+      // A schedule is a template that never ends (its instances do): --wait would wait for ever.
+      if (opts.wait && opts.schedule) throw new InputError('--wait cannot wait for a schedule: the template never ends, each due time dispatches an instance of its own', 'leave out --wait; follow an instance with "gitbus logs ID --follow" once "gitbus status" lists it', { flag: '--wait' });
       if (title === undefined) throw new InputError('dispatch needs a TITLE, or --from FILE for many tasks', 'gitbus dispatch "Run the tests" --command "make test"', { flag: 'TITLE' });
       const task = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : title;
       const git = opts.git ? await gitContext(process.cwd()) : null;
@@ -124,8 +129,14 @@ export function register(program: Command): void {
         return;
       }
       note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
-      const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
-      emit(opts, { ...out, state: done.state, node: done.node, attempt: done.attempt, output: done.text, claude: done.claude }, () => '');
+      const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
+      const done = waited.out;
+      emit(opts, { ...out, state: done.state, node: done.node, attempt: done.attempt, output: done.text, claude: done.claude, ended: waited.ended }, () => '');
+      if (!waited.ended) {
+        note(stoppedWaiting(r.id, done.state, opts.waitTimeout ?? ''));
+        process.exitCode = EXIT.waitTimedOut;
+        return;
+      }
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title, told: done.state }]);
       if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
     }, undefined, false),

@@ -3,12 +3,15 @@ import { resume } from '../../bus/ops/resume.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { waitForEnd } from '../wait.js';
+import { stoppedWaiting, waitForEnd } from '../wait.js';
+import { durationFlag, durationMs } from '../flags.js';
+import { InputError } from '../../bus/errors.js';
 import { recordForClaudeSession } from '../claude-session.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 
 interface Opts extends CommonOptions {
   wait?: boolean;
+  waitTimeout?: string;
   unsigned?: boolean;
 }
 
@@ -21,10 +24,12 @@ export function register(program: Command): void {
         .argument('<prompt>', 'what the session should do next')
         .description("continue a claude task's session on the node that ran it, in the same worktree or folder; prints the new task's id")
         .addHelpText('after', '\nThe new task goes to that node with claude.resume set to the session and "resumes: ID", on the same repo and branch.\nFor other dispatch options (--priority, --timeout, --label) use: gitbus dispatch TITLE --resume ID')
-        .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise'),
+        .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise')
+        .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (exit 11; the task goes on), e.g. 10m', durationFlag('--wait-timeout', { positive: true })),
     ),
   ).action(async (id: string, prompt: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
+      if (opts.waitTimeout !== undefined && !opts.wait) throw new InputError('--wait-timeout goes with --wait', 'add --wait, or leave out --wait-timeout', { flag: '--wait-timeout' });
       const r = await resume(ctx, id, prompt, await signerFor(ctx, opts));
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title }]);
       if (r.queued) {
@@ -39,8 +44,14 @@ export function register(program: Command): void {
         return;
       }
       note(`dispatched ${r.id}, resuming ${r.resumes} (session ${r.session}) on ${r.node}; waiting for its response (Ctrl-C stops waiting, not the task)`);
-      const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
-      emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text, claude: done.claude }, () => '');
+      const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
+      const done = waited.out;
+      emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text, claude: done.claude, ended: waited.ended }, () => '');
+      if (!waited.ended) {
+        note(stoppedWaiting(r.id, done.state, opts.waitTimeout ?? ''));
+        process.exitCode = EXIT.waitTimedOut;
+        return;
+      }
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title, told: done.state }]);
       if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
     }, undefined, false),

@@ -7,12 +7,12 @@ import { currentSnapshot } from '../../bus/ops/query.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { MAX_TITLE_CHARS } from '../../schemas/fields.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
-import { dispatchFromFlags, durationFlag, repeatableFlag, schemaFlag } from '../flags.js';
+import { dispatchFromFlags, durationFlag, durationMs, repeatableFlag, schemaFlag } from '../flags.js';
 import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
 import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { waitForEnd } from '../wait.js';
+import { stoppedWaiting, waitForEnd } from '../wait.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 
@@ -20,6 +20,7 @@ interface Opts extends CommonOptions, ProjectOpts {
   unsigned?: boolean;
   label?: string[];
   timeout?: string;
+  waitTimeout?: string;
   force?: boolean;
 }
 
@@ -48,6 +49,7 @@ export function register(program: Command): void {
     .description("run a command on a node and wait for it (like tw run): prints its output, exits with its exit code (9 when it ended without one)")
     .option('--label <label>', 'a label the node must have (repeatable)', repeatableFlag('--label', labelSchema))
     .option('--timeout <duration>', 'stop the run after this long, e.g. 30m', durationFlag('--timeout', { positive: true }))
+    .option('--wait-timeout <duration>', 'stop waiting after this long (exit 11; the task goes on), e.g. 10m', durationFlag('--wait-timeout', { positive: true }))
     .option('--force', 'dispatch even when the node is not on the bus or cannot run it (then it waits until it can)');
   // Never project work by itself: `run` runs a command on a node from wherever the user is (the quick start runs
   // it inside a clone of gitbus). --repo, --base or --branch make it project work, read from this checkout as
@@ -79,7 +81,14 @@ export function register(program: Command): void {
         return;
       }
       note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
-      const done = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text));
+      const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
+      const done = waited.out;
+      if (!waited.ended) {
+        emit(opts, { id: r.id, node: done.node, status: done.state, exitCode: null, reason: null, output: done.text, claude: done.claude, ended: false, ...(summary ? { project: summary } : {}) }, () => '');
+        note(stoppedWaiting(r.id, done.state, opts.waitTimeout ?? ''));
+        process.exitCode = EXIT.waitTimedOut;
+        return;
+      }
       const view = await (await currentSnapshot(ctx)).view(r.id);
       const response = view?.response;
       const exitCode = response?.exitCode ?? null;

@@ -47,6 +47,11 @@ const BAD: [string, string[]][] = [
   ['--timeout', ['dispatch', 'x', '--timeout', '10 minutes']],
   ['--timeout', ['dispatch', 'x', '--timeout', '0s']],
   ['--schedule', ['dispatch', 'x', '--schedule', 'every day']],
+  // A schedule's template never ends: waiting for it would never end either.
+  ['--wait', ['dispatch', 'x', '--schedule', '0 3 * * *', '--command', 'true', '--wait']],
+  ['--wait-timeout', ['dispatch', 'x', '--wait', '--wait-timeout', 'soon']],
+  ['--wait-timeout', ['dispatch', 'x', '--wait-timeout', '5m']],
+  ['--wait-timeout', ['run', 'worker', '--wait-timeout', '0s', '--', 'true']],
   ['--workdir', ['dispatch', 'x', '--workdir', '../outside']],
   ['--command', ['dispatch', 'x', '--command', 'x'.repeat(17 * 1024)]],
   ['TITLE', ['dispatch', 'two\nlines']],
@@ -165,6 +170,16 @@ describe('dispatch and run to a node that could never claim the task', () => {
     expect(able.code, able.stderr).toBe(0);
     // Not left for the watcher of the last test to run.
     for (const r of [manual, able]) await cancelInProcess(home(), json<{ id: string }>(r).id);
+  });
+
+  it('dispatch --wait --wait-timeout stops waiting when the time is up (exit 11) and leaves the task on the bus', async () => {
+    const r = await gitbus(['dispatch', 'nobody runs me', '--to', 'plain', '--no-git', '--wait', '--wait-timeout', '2s', '--json'], { home: home() });
+    expect(r.code, r.stderr).toBe(11);
+    const out = json<{ id: string; state: string; ended: boolean }>(r);
+    expect(out).toMatchObject({ state: 'pending', ended: false });
+    expect(r.stderr).toContain(`stopped waiting after 2s: ${out.id} is pending, and goes on`);
+    expect((await tasks()).map((t) => t.id)).toContain(out.id);
+    await cancelInProcess(home(), out.id);
   });
 
   it('run to an unknown node or one without the shell runner is refused before dispatching', async () => {
