@@ -1,5 +1,5 @@
 import { accessSync, constants, existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { writeFileAtomicSync } from '../bus/local-io.js';
 import { approxTokens, blockState, removeBlocks, renderBlock, scanBlocks, upsertBlock, type BlockState, type FoundBlock } from './claude-md.js';
 import { ClaudeMdMarkersError } from './errors.js';
@@ -65,6 +65,8 @@ export interface SetupReport {
   /** Everything installed and current (what --check exits on). */
   current: boolean;
   problems: string[];
+  /** What makes it current, one line per kind of problem: setup itself cannot put gitbus on PATH. */
+  fixes: string[];
 }
 
 /**
@@ -114,7 +116,13 @@ export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.Process
   if (after.state === 'absent') problems.push(`${t.claudeMd} has no gitbus block`);
   else if (after.state === 'outdated') problems.push(`${t.claudeMd} has the gitbus block of v${after.version}, not the current one (v${t.version})`);
   else if (after.state === 'duplicated') problems.push(`${t.claudeMd} has ${after.versions.length} gitbus blocks`);
-  if (gitbusOnPath === null) problems.push('gitbus is not on PATH, where the plugin\'s commands and hooks look for it');
+  const fixes: string[] = [];
+  if (problems.length > 0) fixes.push(`gitbus setup claude${t.scope === 'project' ? ' --project' : ''}`);
+  if (gitbusOnPath === null) {
+    problems.push('gitbus is not on PATH, where the plugin\'s commands and hooks look for it');
+    const bin = join(dirname(t.pluginDir), 'bin', 'gitbus.js');
+    fixes.push(`put gitbus on PATH: "npm link" in ${dirname(t.pluginDir)}, or "ln -s ${bin} ~/.local/bin/gitbus" with ~/.local/bin on PATH (a shell alias is not enough: Claude Code's hooks do not see it)`);
+  }
   return {
     scope: t.scope,
     mode,
@@ -123,6 +131,7 @@ export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.Process
     plugin: { id: PLUGIN_ID, dir: t.pluginDir, installedByClaude: installedByClaude(t), gitbusOnPath },
     current: mode !== 'remove' && problems.length === 0,
     problems: mode === 'remove' ? [] : problems,
+    fixes: mode === 'remove' ? [] : fixes,
   };
 }
 

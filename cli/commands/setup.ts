@@ -42,7 +42,7 @@ function text(r: SetupReport): string {
     `  gitbus     ${r.plugin.gitbusOnPath ?? 'not on PATH'}`,
   ];
   if (r.mode === 'install') lines.push('', 'Claude Code loads the plugin at the next session start: /gitbus:dispatch, /gitbus:status, /gitbus:collect, /gitbus:fanout, the gitbus MCP server, and hooks that tell a session when the tasks it dispatched end.');
-  if (r.mode === 'check') lines.push('', r.current ? 'current' : `not current:\n${r.problems.map((p) => `  - ${p}`).join('\n')}\n  fix: gitbus setup claude${r.scope === 'project' ? ' --project' : ''}`);
+  if (r.mode === 'check') lines.push('', r.current ? 'current' : `not current:\n${r.problems.map((p) => `  - ${p}`).join('\n')}\n${r.fixes.map((f) => `  fix: ${f}`).join('\n')}`);
   return lines.join('\n');
 }
 

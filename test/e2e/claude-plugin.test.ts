@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { chmod, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BIN, CLI, ROOT, TEST_CACHE_HOME, gitbus, json, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimAndRespond } from '../helpers/in-process.js';
@@ -166,6 +166,11 @@ describe('gitbus setup claude', () => {
     const check = await gitbus(['setup', 'claude', '--project', '--check', '--json'], { cwd: project, env: env() });
     expect(check.code).toBe(7);
     expect(json<{ current: boolean; problems: string[] }>(check).problems.join('\n')).toContain('has no gitbus block');
+    // Without gitbus on PATH each kind of problem has its own fix: setup cannot put gitbus on PATH.
+    const noPath = await gitbus(['setup', 'claude', '--project', '--check'], { cwd: project, env: { PATH: '/usr/bin:/bin' } });
+    expect(noPath.code).toBe(7);
+    expect(noPath.stdout).toContain('  fix: gitbus setup claude --project\n');
+    expect(noPath.stdout).toContain(`  fix: put gitbus on PATH: "npm link" in ${dirname(PLUGIN)}`);
   });
 
   it('refuses a malformed settings.json and changes nothing', async () => {
