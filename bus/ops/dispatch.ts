@@ -5,7 +5,8 @@ import { pathFor } from '../../schemas/layout.js';
 import { InvalidBusFileError } from '../../schemas/errors.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { defaultBranch } from '../../schemas/project.js';
-import { TaskIdTakenError } from '../errors.js';
+import { TaskIdTakenError, UnknownTaskError } from '../errors.js';
+import { resolveTaskId } from '../model/resolve-id.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -75,7 +76,8 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   // Project work names where its results go; the default names the task, so it is known only now (PROTOCOL.md §3a).
   // A schedule's template gets none: each instance is a task of its own, with a branch of its own.
   const branch = input.handoff.repo !== undefined && input.handoff.branch === undefined && input.handoff.schedule === undefined ? { branch: defaultBranch(id) } : {};
-  const data = { id, ...input.handoff, ...branch, from: ctx.config.node, created: now.toISOString() } as Handoff;
+  const after = input.handoff.after ? { after: input.handoff.after.map((dep) => afterId(known, dep)) } : {};
+  const data = { id, ...input.handoff, ...after, ...branch, from: ctx.config.node, created: now.toISOString() } as Handoff;
   const path = pathFor({ kind: 'handoff', id });
   const text = renderBusFile('handoff', data, input.body);
   // Validate exactly what will be committed, with the same parser every reader uses.
@@ -102,6 +104,22 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   // Not in this delivery: another process of this node sent it between our queueing and our look.
   const commit = mine ? delivery.commit : null;
   return { id, path, title: data.title, warnings: await dispatchWarnings(await localSnapshot(ctx), data), attempts: 1, commit };
+}
+
+/**
+ * What `--after REF` names: a live task by its full id, or by the unique prefix or suffix `status` and `show`
+ * accept, so that the handoff holds the id a watcher can match (the suffix alone would wait for ever). A ref that
+ * matches several live tasks is refused with their ids; one that matches none is kept as given (an archived task
+ * is named by its full id, and its archived result counts).
+ */
+function afterId(snap: Snapshot, ref: string): string {
+  if (snap.has(ref)) return ref;
+  try {
+    return resolveTaskId(snap.ids(), ref);
+  } catch (err) {
+    if (err instanceof UnknownTaskError && (err.data['candidates'] as string[]).length > 1) throw err;
+    return ref;
+  }
 }
 
 function idTaken(id: string, why = `a task with id ${id} already exists`): TaskIdTakenError {

@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+/**
+ * `dispatch --after REF` takes the same task refs as status and show: a unique prefix or suffix of a live task is
+ * written as its full id, which is what a watcher matches (a suffix in the handoff would wait for ever).
+ */
+describe('dispatch --after a short ref', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  const afterOf = (id: string) => gitCli(['--git-dir', bus.remote, 'show', `main:handoffs/${id}.md`]).split('\n').find((l) => l.startsWith('after:'));
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('writes the full id of the live task a unique suffix names, refuses an ambiguous one, and keeps an unknown one', async () => {
+    const first = await bus.dispatch('alpha', ['first', '--command', 'true']);
+    const second = await bus.dispatch('alpha', ['second', '--command', 'true', '--after', first.slice(-6)]);
+    expect(afterOf(second)).toBe(`after: [${first}]`);
+
+    await bus.dispatch('alpha', ['x', '--id', 'x-common']);
+    await bus.dispatch('alpha', ['y', '--id', 'y-common']);
+    const ambiguous = await gitbus(['dispatch', 'third', '--no-git', '--after', 'common', '--json'], { home: bus.home('alpha') });
+    expect(ambiguous.code).toBe(4);
+    expect(json<{ error: { message: string } }>(ambiguous).error.message).toMatch(/x-common.*y-common|y-common.*x-common/);
+
+    // Not live: kept as given (an archived task is named by its full id), with dispatch's warning.
+    const later = await gitbus(['dispatch', 'fourth', '--no-git', '--after', 'gone-long-ago', '--json'], { home: bus.home('alpha') });
+    expect(later.code, later.stderr).toBe(0);
+    const out = json<{ id: string; warnings: string[] }>(later);
+    expect(afterOf(out.id)).toBe('after: [gone-long-ago]');
+    expect(out.warnings.join('\n')).toContain('dependency gone-long-ago is not a live task');
+  });
+});
