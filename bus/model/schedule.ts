@@ -28,6 +28,25 @@ export function latestDue(expr: string, now: Date, notBefore?: Date): Date | nul
 }
 
 /**
+ * The shortest gap between the schedule's due times over the next `count` of them from `from` (ms), or null when
+ * it has fewer than two. What `dispatch --schedule` compares with the bus's poll: watchers look once a poll and
+ * dispatch only the latest due time, so due times closer than that are skipped.
+ */
+export function shortestGapMs(expr: string, from: Date, count = 50): number | null {
+  const time = new (cron().CronTime)(expr, 'UTC');
+  let prev = time.getNextDateFrom(from, 'UTC').toJSDate();
+  let gap: number | null = null;
+  for (let i = 1; i < count; i++) {
+    const next = time.getNextDateFrom(prev, 'UTC').toJSDate();
+    if (next.getTime() <= prev.getTime()) break;
+    const d = next.getTime() - prev.getTime();
+    gap = gap === null ? d : Math.min(gap, d);
+    prev = next;
+  }
+  return gap;
+}
+
+/**
  * The id of a schedule's instance for one due time: the same on every node, so that creating it is an
  * idempotent compare-and-swap and exactly one instance exists per due time, with no leader. Pure.
  */

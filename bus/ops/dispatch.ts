@@ -7,6 +7,8 @@ import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { defaultBranch } from '../../schemas/project.js';
 import { TaskIdTakenError, UnknownTaskError } from '../errors.js';
 import { resolveTaskId } from '../model/resolve-id.js';
+import { shortestGapMs } from '../model/schedule.js';
+import { formatDuration } from '../../schemas/duration.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -34,6 +36,11 @@ export async function dispatchWarnings(snap: Snapshot, h: Handoff, alsoComing?: 
     warnings.push(`no ${h.to ? `node ${h.to}` : 'node'} offers the ${runner} runner; the task waits until one does (runners: [${runner}] in a node's node.yaml)`);
   }
   for (const dep of h.after ?? []) if (!snap.has(dep) && !alsoComing?.has(dep)) warnings.push(`dependency ${dep} is not a live task (if it was archived, its archived result counts)`);
+  if (h.schedule) {
+    const gap = shortestGapMs(h.schedule, new Date());
+    const poll = snap.settings.pollMs;
+    if (gap !== null && gap < poll) warnings.push(`the schedule is due every ${formatDuration(gap)} at times, more often than the bus's poll (${formatDuration(poll)}): watchers look once a poll and dispatch only the latest due time, so at most one instance a poll runs and the due times between are skipped`);
+  }
   return warnings;
 }
 

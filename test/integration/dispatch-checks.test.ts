@@ -33,4 +33,13 @@ describe('dispatch --after a short ref', () => {
     expect(afterOf(out.id)).toBe('after: [gone-long-ago]');
     expect(out.warnings.join('\n')).toContain('dependency gone-long-ago is not a live task');
   });
+
+  it('warns when a schedule is due more often than the bus polls, and not for a daily one', async () => {
+    const fine = await gitbus(['dispatch', 'nightly', '--no-git', '--command', 'true', '--schedule', '0 3 * * *', '--json'], { home: bus.home('alpha') });
+    expect(fine.code, fine.stderr).toBe(0);
+    expect(json<{ warnings: string[] }>(fine).warnings.join('\n')).not.toContain('schedule');
+    const often = await gitbus(['dispatch', 'ticker', '--no-git', '--command', 'true', '--schedule', '*/10 * * * * *'], { home: bus.home('alpha') });
+    expect(often.code, often.stderr).toBe(0);
+    expect(often.stderr).toContain("warning: the schedule is due every 10s at times, more often than the bus's poll (30s)");
+  });
 });
