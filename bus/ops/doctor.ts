@@ -13,7 +13,9 @@ import { findDamage, repairClone } from '../clone-repair.js';
 import { asLocalFailure } from '../local-io.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
-import { HEARTBEAT_PREFIX, heartbeatRef, livenessOf } from '../model/liveness.js';
+import { HEARTBEAT_PREFIX, heartbeatRef } from '../model/liveness.js';
+import { nodeLiveness } from './node-liveness.js';
+import { readBeat } from './heartbeat.js';
 import { budgetOf, presenceMs } from '../model/budget.js';
 import { updateObservations } from '../liveness-store.js';
 import { directAccessBlocker } from '../transport/local-direct.js';
@@ -349,16 +351,19 @@ async function checkHeartbeats(repo: BusRepo, home: string, config: NodeConfig, 
     out.push(ok('heartbeat.others', 'no other nodes on the bus'));
     return out;
   }
-  const by = { alive: [] as string[], idle: [] as string[], silent: [] as string[], unleased: [] as string[] };
-  // Idle nodes mark presence every `presence` (bus/model/budget.ts); silent past the lease but holding nothing and
-  // within that interval, they are idle, not gone.
-  const idleMs = presenceMs(snap.settings, budgetOf(snap.settings, repo.localRemotePath() !== null), Object.keys(obs.nodes).length);
-  for (const n of others) {
-    const l = livenessOf(obs, n, leaseMs);
-    const o = obs.nodes[n];
-    by[l === 'silent' && o && !o.holding && idleMs > leaseMs && (obs.listedAt ?? 0) - o.counted <= idleMs + leaseMs ? 'idle' : l].push(n);
-  }
-  const text = [`${by.alive.length} alive${by.alive.length ? ` (${by.alive.join(', ')})` : ''}`, ...(by.idle.length ? [`${by.idle.length} idle (${by.idle.join(', ')})`] : []), `${by.silent.length} silent${by.silent.length ? ` (${by.silent.join(', ')})` : ''}`, `${by.unleased.length} without a watcher${by.unleased.length ? ` (${by.unleased.join(', ')})` : ''}`].join(', ');
+  const by = { alive: [] as string[], idle: [] as string[], stopped: [] as string[], silent: [] as string[], unleased: [] as string[] };
+  // As `status` shows them (bus/ops/node-liveness.ts): each node's own last beat says whether its watcher stopped
+  // cleanly, and how often an idle node marks presence; two commands must not call one node alive and silent.
+  const now = Date.now();
+  for (const n of others) by[nodeLiveness(obs, n, await readBeat({ repo }, n), snap.settings, repo.localRemotePath() !== null, now).liveness].push(n);
+  const named = (list: string[]) => (list.length ? ` (${list.join(', ')})` : '');
+  const text = [
+    `${by.alive.length} alive${named(by.alive)}`,
+    ...(by.idle.length ? [`${by.idle.length} idle${named(by.idle)}`] : []),
+    ...(by.stopped.length ? [`${by.stopped.length} stopped${named(by.stopped)}`] : []),
+    `${by.silent.length} silent${named(by.silent)}`,
+    `${by.unleased.length} without a watcher${named(by.unleased)}`,
+  ].join(', ');
   out.push(by.silent.length ? warn('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`, 'start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease') : ok('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`));
   return out;
 }

@@ -77,7 +77,7 @@ export async function observeHeartbeats(ctx: BusContext, leaseMs: number): Promi
  * read: heartbeats are untrusted input like every bus file, so anything unexpected reads as "unknown", never as an
  * error. Call with the clone lock held.
  */
-export async function readBeat(ctx: BusContext, node: string): Promise<(BeatFacts & BeatDetails) | null> {
+export async function readBeat(ctx: Pick<BusContext, 'repo'>, node: string): Promise<(BeatFacts & BeatDetails) | null> {
   try {
     const oid = await ctx.repo.sync(heartbeatRef(node), { maxAgeMs: 10_000 });
     if (!oid) return null;

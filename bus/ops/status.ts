@@ -10,11 +10,12 @@ import { outageCode } from '../remote-failure.js';
 import { listQueue, type QueueEntry } from '../queue.js';
 import { archivedStates } from './archive-lookup.js';
 import { readObservations, updateObservations } from '../liveness-store.js';
-import { shownLiveness, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
-import { budgetOf, presenceMs, type FleetReport } from '../model/budget.js';
+import { type BeatFacts, type ShownLiveness } from '../model/liveness.js';
+import { type FleetReport } from '../model/budget.js';
 import { budgetReport, isLocalRemote } from './budget-report.js';
 import { claimHolders } from './claim-holders.js';
 import { readBeat, type BeatDetails } from './heartbeat.js';
+import { nodeLiveness } from './node-liveness.js';
 import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
 import { enforcedTrust, handoffVerdicts, pinsTrust, trustedJudge } from '../trust/enforce.js';
@@ -228,10 +229,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
   if (!offline) for (const n of new Set([...core.nodes.map((v) => v.node), ...Object.keys(obs.nodes)])) if (obs.nodes[n]) beats.set(n, await readBeat(ctx, n));
   const now = Date.now();
   const liveness = (node: string): NodeLiveness => {
-    const beat = beats.get(node) ?? null;
-    // A node that finished its work last beat at its holding cadence; idle, it next beats at the fleet's presence.
-    const idleEvery = typeof beat?.everyMs === 'number' ? { ...beat, everyMs: Math.max(beat.everyMs, presenceMs(settings, budgetOf(settings, isLocalRemote(ctx)), Object.keys(obs.nodes).length)) } : beat;
-    const { liveness: l, beatAt } = shownLiveness(obs, node, idleEvery, leaseMs, now);
+    const { liveness: l, beatAt } = nodeLiveness(obs, node, beats.get(node) ?? null, settings, isLocalRemote(ctx), now);
     return { liveness: l, heartbeat: beatAt === null ? null : { at: new Date(beatAt).toISOString(), ageMs: Math.max(0, now - beatAt), stopped: l === 'stopped' }, spend: nodeSpend(node) };
   };
   const today = new Date(now).toISOString().slice(0, 10);

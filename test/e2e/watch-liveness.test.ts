@@ -67,6 +67,12 @@ describe('one watcher per home', () => {
   }, 120_000);
 });
 
+/** `gitbus doctor`'s heartbeat.others check, as a process. */
+async function othersCheck(home: string): Promise<{ status: string; detail: string } | undefined> {
+  const r = await gitbus(['doctor', '--json'], { home });
+  return json<{ checks: { name: string; status: string; detail: string }[] }>(r).checks.find((c) => c.name === 'heartbeat.others');
+}
+
 describe('status tells the truth', () => {
   it('a node whose watcher stopped long ago is silent on the first look, with its heartbeat\'s age; a live one is live', async () => {
     const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '1m', '--heartbeat', '1s'] });
@@ -87,6 +93,8 @@ describe('status tells the truth', () => {
     const text = await gitbus(['status'], { home: bus.home('boss') });
     expect(text.stdout).toMatch(/ghost\s+SILENT .*beat 1d ago/);
     expect(text.stdout).toMatch(/live\s+live .*beat \d+s ago/);
+    // doctor says what status says.
+    expect(await othersCheck(bus.home('boss'))).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^1 alive \(live\), 1 silent \(ghost\)/) });
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
   }, 60_000);
@@ -103,6 +111,8 @@ describe('status tells the truth', () => {
     const s = await status(bus.home('boss'));
     expect(s.nodes.find((n) => n.node === 'a')).toMatchObject({ liveness: 'stopped', heartbeat: { stopped: true } });
     expect((await gitbus(['status'], { home: bus.home('boss') })).stdout).toMatch(/a\s+stopped .*stopped \d+s ago/);
+    // doctor too: a clean stop is neither alive nor a silence to warn about.
+    expect(await othersCheck(bus.home('boss'))).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^0 alive, 1 stopped \(a\), 0 silent/) });
   }, 60_000);
 
   it('a task blocked by a cancelled dependency says why while no watcher runs, and the first watcher ends it', async () => {
