@@ -1,6 +1,6 @@
 import type { z } from 'zod/mini';
 import { InvalidBusFileError, type FileProblem } from './errors.js';
-import { problemsFromIssues, problemsFromViolations, unknownFieldProblem } from './field-problems.js';
+import { capProblems, problemsFromIssues, problemsFromViolations, unknownFieldProblem } from './field-problems.js';
 import { PROTOCOL_VERSION } from './fields.js';
 import { parseFrontmatter, parseYamlFile, renderFrontmatter, type MappingResult } from './frontmatter.js';
 import { isAttempt, isNodeName, isTaskId } from './ids.js';
@@ -181,10 +181,10 @@ function parseAt(path: string, location: BusPath, content: string | Uint8Array):
   if (!parsed.success) problems.push(...problemsFromIssues(path, spec.schema, parsed.error.issues));
   problems.push(...identityProblems(path, location, raw));
   if (parsed.success) problems.push(...problemsFromViolations(path, spec.rules(parsed.data, location)));
-  if (!parsed.success || problems.some((p) => p.severity === 'error')) return { ok: false, kind, location, problems };
+  if (!parsed.success || problems.some((p) => p.severity === 'error')) return { ok: false, kind, location, problems: capProblems(path, problems) };
   // `kind`, `location` and `data` agree because all three come from `location.kind`; TS cannot follow that
   // correlation through the KINDS lookup.
-  return { ok: true, kind, location, file: { data: parsed.data, body: read.body, extras }, warnings: problems } as ParseSuccess;
+  return { ok: true, kind, location, file: { data: parsed.data, body: read.body, extras }, warnings: capProblems(path, problems) } as ParseSuccess;
 }
 
 /**

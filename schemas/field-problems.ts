@@ -102,3 +102,27 @@ export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: 
 export function problemsFromViolations(path: string, violations: readonly FieldViolation[]): FileProblem[] {
   return violations.map((v) => ({ path, field: v.field, reason: v.reason, fix: v.fix, severity: v.severity }));
 }
+
+/** Problems of one file described one by one; the rest are counted in one more (capProblems). */
+export const MAX_FILE_PROBLEMS = 20;
+
+/**
+ * A file's problems, the first MAX_FILE_PROBLEMS as they are and the rest counted in one: a file of 10,000 unknown
+ * keys is one mistake, not 10,000 lines in every status and lint. Pure.
+ */
+export function capProblems(path: string, problems: FileProblem[]): FileProblem[] {
+  if (problems.length <= MAX_FILE_PROBLEMS + 1) return problems;
+  const rest = problems.slice(MAX_FILE_PROBLEMS);
+  const errors = rest.filter((p) => p.severity === 'error').length;
+  const named = rest.slice(0, 3).map((p) => JSON.stringify(p.field.length > 40 ? `${p.field.slice(0, 39)}\u2026` : p.field || '(the file)'));
+  return [
+    ...problems.slice(0, MAX_FILE_PROBLEMS),
+    {
+      path,
+      field: '',
+      reason: `and ${rest.length} more problems in this file (fields ${named.join(', ')}${rest.length > 3 ? ', ...' : ''})`,
+      fix: `correct the file; the first ${MAX_FILE_PROBLEMS} are named above`,
+      severity: errors > 0 ? 'error' : 'warning',
+    },
+  ];
+}

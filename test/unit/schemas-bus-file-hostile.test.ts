@@ -30,6 +30,14 @@ describe('hostile files', () => {
     expectProblem(parseHandoff('claude: {model: a, model: b}\n'), HPATH, 'claude.model', /appears twice/);
   });
 
+  it('ten thousand unknown fields are one problem each for the first 20, then one that counts the rest', () => {
+    const keys = Array.from({ length: 10_000 }, (_, i) => `junk${i}: 1`).join('\n');
+    const found = problems(parseHandoff(`${keys}\n`));
+    expect(found).toHaveLength(21);
+    expect(found[0]).toMatchObject({ field: 'junk0', reason: 'unknown field "junk0"' });
+    expect(found[20]).toMatchObject({ path: HPATH, field: '', reason: 'and 9980 more problems in this file (fields "junk20", "junk21", "junk22", ...)' });
+  });
+
   it('billion laughs', () => {
     let yaml = 'title: x\nx-a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
     for (let i = 1; i < 9; i++) yaml += `x-a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
