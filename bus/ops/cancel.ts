@@ -8,7 +8,7 @@ import { unreadableHolder } from '../model/planner.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isFinal, type TaskState } from '../model/types.js';
-import { putQueue } from '../queue.js';
+import { listQueue, putQueue, removeQueue, type QueueEntry } from '../queue.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -22,6 +22,8 @@ export interface CancelResult {
   changed: boolean;
   /** Set when the remote could not be reached: the cancel waits in this node's queue (bus/queue.ts). */
   queued?: { reason: string };
+  /** Set when the task was a dispatch still queued on this node: taken out of the queue, it never reaches the bus. */
+  dequeued?: true;
 }
 
 /** What a cancel of `id` does to the bus as `snap` has it. Also how a queued cancel is delivered later. */
@@ -54,7 +56,15 @@ export async function cancel(ctx: BusContext, ref: string, reason?: string, now 
   } catch (err) {
     if (outageCode(err) === null) throw err;
     const d = data();
-    const local = await decideCancel(await localSnapshot(ctx), ref, d, sign);
+    const known = await localSnapshot(ctx);
+    // A dispatch of this node that never reached the bus (the remote was away): it is taken out of the queue, so it
+    // is never sent. (Online, every command sends the queue first, so it would be on the bus by now.)
+    const waiting = queuedDispatch(ctx.paths.home, ref, known);
+    if (waiting) {
+      removeQueue(ctx.paths.home, waiting);
+      return { id: waiting.id, state: 'cancelled', changed: true, dequeued: true, attempts: 0, commit: null };
+    }
+    const local = await decideCancel(known, ref, d, sign);
     if (!local.commit) return { ...local.result, attempts: 0, commit: null };
     const at = new Date().toISOString();
     // The cancel's bytes depend only on its data, so the signature made now fits the file delivered later.
@@ -62,5 +72,22 @@ export async function cancel(ctx: BusContext, ref: string, reason?: string, now 
     const queued = signature && typeof signature.content === 'string' ? { signature: { path: signature.path, content: signature.content } } : {};
     putQueue(ctx.paths.home, { kind: 'cancel', id: local.result.id, by: d.by, ...(reason ? { reason } : {}), at: d.cancelled, queuedAt: at, ...queued });
     return { ...local.result, queued: { reason: firstLine(err) }, attempts: 0, commit: null };
+  }
+}
+
+/** The dispatch queued on this node that `ref` names (full id, unique prefix or suffix), when the bus has no such task. */
+function queuedDispatch(home: string, ref: string, known: Snapshot): QueueEntry | undefined {
+  try {
+    resolveTaskId(known.ids(), ref);
+    return undefined;
+  } catch {
+    // Not a task this node knows on the bus: perhaps one it has not sent yet.
+  }
+  const dispatches = listQueue(home).filter((e) => e.kind === 'dispatch');
+  try {
+    const id = resolveTaskId(dispatches.map((e) => e.id), ref);
+    return dispatches.find((e) => e.id === id);
+  } catch {
+    return undefined;
   }
 }

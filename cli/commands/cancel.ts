@@ -15,6 +15,10 @@ export function register(program: Command): void {
           emit(opts, r, () => `${r.id}: cancel queued on this node: the remote cannot be reached (${r.queued?.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
           return;
         }
+        if (r.dequeued) {
+          emit(opts, r, () => `${r.id}: cancelled (it was still queued on this node, and will never be sent)`);
+          return;
+        }
         emit(opts, r, () => (r.changed ? `${r.id}: ${r.state}${r.state === 'cancelling' ? ' (its node stops the work and reports)' : ''}` : `${r.id}: already ${r.state}`));
       }),
   );

@@ -51,6 +51,12 @@ describe('offline on the dispatching side', () => {
     expect(logs.stderr).toContain('cannot be reached');
     // What cannot be queued still says the remote is down.
     expect((await gitbus(['claim', '--next'], { home })).code).toBe(6);
+    // A dispatch still queued here is cancelled by taking it out of the queue: it never reaches the bus.
+    const third = (await gitbus(['dispatch', 'never mind', '--no-git'], { home })).stdout.trim();
+    const dropped = await gitbus(['cancel', third.slice(-6), '--json'], { home });
+    expect(dropped.code, dropped.stderr).toBe(0);
+    expect(json<{ id: string; state: string; dequeued?: boolean }>(dropped)).toMatchObject({ id: third, state: 'cancelled', dequeued: true });
+    expect(readdirSync(join(home, 'queue'))).not.toContain(`${third}.dispatch.json`);
 
     // Back on the network: the next command delivers everything, once.
     renameSync(away, bus.remote);
@@ -66,6 +72,7 @@ describe('offline on the dispatching side', () => {
     const files = gitCli(['--git-dir', bus.remote, 'ls-tree', '-r', '--name-only', 'main']);
     expect(files).toContain(`handoffs/${queued.id}.md`);
     expect(files).toContain(`cancels/${before}.md`);
+    expect(files).not.toContain(third);
     // One commit carried all three.
     expect(gitCli(['--git-dir', bus.remote, 'log', '-1', '--format=%s', 'main']).trim()).toBe('gitbus: deliver 3 queued changes from laptop');
     expect((await gitbus(['lint'], { home })).code).toBe(0);
