@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { instanceId, latestDue } from '../../bus/model/schedule.js';
+import { instanceId, latestDue, shortestGapMs } from '../../bus/model/schedule.js';
 
 describe('schedules', () => {
   it('finds the latest due time at or before now, in UTC', () => {
@@ -9,6 +9,15 @@ describe('schedules', () => {
     expect(latestDue('0 11 * * *', now)?.toISOString()).toBe('2026-11-20T11:00:00.000Z');
     expect(latestDue('*/2 * * * * *', now)?.toISOString()).toBe('2026-11-21T10:17:42.000Z');
     expect(latestDue('0 0 1 1 *', now)?.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+  });
+
+  it('measures the shortest gap between due times over the next day; a yearly or impossible schedule does not throw', () => {
+    const now = new Date('2026-11-21T10:17:42Z');
+    expect(shortestGapMs('*/10 * * * * *', now)).toBe(10_000);
+    expect(shortestGapMs('*/5 * * * *', now)).toBe(300_000);
+    expect(shortestGapMs('0 9,10 * * *', now)).toBe(3_600_000);
+    expect(shortestGapMs('0 0 1 1 *', now)).toBeNull();
+    expect(shortestGapMs('0 0 30 2 *', now)).toBeNull();
   });
 
   it('is due at most once per tick, and never before the schedule existed', () => {
