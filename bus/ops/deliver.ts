@@ -28,13 +28,15 @@ export interface Delivery {
  * at once from one home need a round or two, not ten. Throws the remote's error when it cannot be reached; the
  * queue is then left as it was.
  */
-export async function deliverQueued(ctx: BusContext): Promise<Delivery> {
+export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet<string> } = {}): Promise<Delivery> {
   if (listQueue(ctx.paths.home).length === 0) return { delivered: [], rejected: [], commit: null };
   const r = await transact(ctx, 'deliver', async (snap) => {
     const entries = listQueue(ctx.paths.home);
     // A handoff sent by a process killed before it could remove its queue entry, and archived since, is not on
-    // main any more: it must not come back as a new task. Asked of the archive only for such ids (rare).
-    const gone = entries.filter((e) => e.kind === 'dispatch' && !snap.has(e.id)).map((e) => e.id);
+    // main any more: it must not come back as a new task. Asked of the archive only for such ids (rare): not for
+    // the handoffs this very process queued just now (`fresh`), which nobody can have sent yet, so that a dispatch
+    // costs no archive lookup (a git process on a local remote, exchanges on a remote one).
+    const gone = entries.filter((e) => e.kind === 'dispatch' && !snap.has(e.id) && !opts.fresh?.has(e.id)).map((e) => e.id);
     const archived = gone.length > 0 ? await findArchived(ctx, gone) : new Map<string, ArchivedTask>();
     const plan = await planDelivery(snap, entries, (id) => (archived.has(id) ? (archived.get(id)?.files.get('handoff.md') ?? '') : undefined));
     const changes = plan.send.flatMap((s) => s.changes);

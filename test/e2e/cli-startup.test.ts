@@ -8,6 +8,7 @@ import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 import type { ChildProcess } from 'node:child_process';
 import { makeBus } from '../helpers/bus.js';
+import { claimAndRespond } from '../helpers/in-process.js';
 
 /**
  * What a command loads, seen from outside: the CLI runs with a module loader hook (NODE_OPTIONS --import) that
@@ -223,7 +224,14 @@ describe('CLI start-up: what a command loads', () => {
     expect(readFileSync(log, 'utf8')).toContain('process.stdin');
   });
 
-  it('dispatch outside a checkout, on a bus without a pinned trust root, starts no git process', async () => {
+  it('dispatch outside a checkout, on a bus with an archive and without a pinned trust root, starts no git process', async () => {
+    // With an archive on the bus, a new dispatch still asks it nothing: its own handoff, queued just now, cannot
+    // have been sent and archived before (bus/ops/deliver.ts `fresh`); asking would be a git cat-file here.
+    // Archived by another node, so that this node's clone lacks the archive's objects.
+    const archiver = await bus.addNode('archiver');
+    const done = await bus.dispatch('archiver', ['archived before']);
+    await claimAndRespond(archiver, done, { status: 'succeeded', summary: 'ok' });
+    expect((await gitbus(['archive', '--all'], { home: archiver })).code).toBe(0);
     // A git on PATH that writes down each call and runs the real one.
     const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
     const bin = join(dir.path, 'bin');
