@@ -3,6 +3,9 @@ import { advertisedCapabilities, servesPathReads } from '../archive/capabilities
 import { uploadArchive, UploadArchiveError } from '../git/upload-archive.js';
 import type { Transport } from '../transport/transport.js';
 import { fail, ok, warn, type Check } from './doctor-check.js';
+import { ARCHIVE, type BusRepo } from '../repo.js';
+import { openArchiveSource } from '../archive/source.js';
+import { ARCHIVE_INDEX_FOLDER } from '../../schemas/archive-index.js';
 
 /**
  * `remote.archive-reads`: how a node reads one archived task the first time (docs/PROTOCOL.md §7): in one
@@ -42,4 +45,47 @@ async function runsUploadArchive(transport: Transport): Promise<true | false | s
     if (err instanceof UploadArchiveError) return err.served ? err.said : false;
     return firstLine(err);
   }
+}
+
+/** What may sit at the root of the archive branch (docs/PROTOCOL.md §7), each a folder. */
+const MONTH_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/**
+ * The shape of the root of the archive's tip (pure): month folders, `ids` and `signatures`, each a folder. Anything
+ * else where those go (a file, a link) hides what was archived there: `show` says "no task", and a task `after` one
+ * of them stays blocked, with nothing else saying why.
+ */
+export function archiveRootProblems(root: readonly { path: string; type: string; mode: string }[]): string[] {
+  const out: string[] = [];
+  for (const e of root) {
+    const known = MONTH_RE.test(e.path) || e.path === ARCHIVE_INDEX_FOLDER || e.path === 'signatures';
+    const what = e.mode === '120000' ? 'a symbolic link' : e.type === 'blob' ? 'a file' : e.type === 'commit' ? 'a submodule' : 'a folder';
+    if (known && e.type !== 'tree') out.push(`"${e.path}" is ${what}, not a folder`);
+    else if (!known) out.push(`"${e.path}" is not part of the archive's layout (month folders yyyy-mm, ids, signatures)`);
+  }
+  return out;
+}
+
+/** `archive.layout`: whether the archive branch's root has the shape readers need. One exchange (its tip and root). */
+export async function checkArchiveLayout(repo: BusRepo, refs: ReadonlyMap<string, string>): Promise<Check> {
+  const name = 'archive.layout';
+  const tip = refs.get(ARCHIVE);
+  if (!tip) return ok(name, 'no archive yet: nothing has been archived');
+  let problems: string[];
+  const source = await openArchiveSource(repo, tip);
+  try {
+    await source.ensure([tip], 'tree:1');
+    problems = archiveRootProblems(await repo.store.readTree(await repo.store.readCommitTree(tip)));
+  } catch (err) {
+    return warn(name, `could not read the archive's tip ${tip.slice(0, 12)}: ${firstLine(err)}`, 'check that the remote is reachable (remote.reachable), then run "gitbus doctor" again');
+  } finally {
+    source.close?.();
+  }
+  if (problems.length === 0) return ok(name, `the archive at ${tip.slice(0, 12)} has the layout readers need`);
+  const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+  return fail(
+    name,
+    `the archive at ${tip.slice(0, 12)} is damaged: ${shown}. Tasks archived there cannot be read ("gitbus show" says "no task", tasks after them stay blocked)`,
+    `find the last good commit with "git log ${ARCHIVE.replace('refs/heads/', '')}" in a clone of the bus, and put the branch back on it: "git push --force <remote> <commit>:${ARCHIVE}" (the next "gitbus archive" writes on top of what it finds)`,
+  );
 }

@@ -26,7 +26,7 @@ import { PushRejectedError } from '../git/push-errors.js';
 import { ZERO_OID } from '../git/oid.js';
 import type { Transport } from '../transport/transport.js';
 import { fail, ok, skip, warn, type Check } from './doctor-check.js';
-import { checkArchiveReads } from './doctor-archive.js';
+import { checkArchiveLayout, checkArchiveReads } from './doctor-archive.js';
 import { setAsideCheck } from './doctor-set-aside.js';
 import { checkClock } from './doctor-clock.js';
 import { checkBudget } from './doctor-budget.js';
@@ -72,7 +72,7 @@ function fixOf(err: unknown, fallback: string): string {
 }
 
 /** Names of the checks that need a reachable remote, skipped together when it is not. */
-const REMOTE_CHECKS = ['remote.bus', 'remote.protocol', 'remote.push', 'remote.latency', 'remote.archive-reads', 'clock', 'heartbeat.self', 'heartbeat.others', 'budget', 'trust.root'];
+const REMOTE_CHECKS = ['remote.bus', 'remote.protocol', 'remote.push', 'remote.latency', 'remote.archive-reads', 'archive.layout', 'clock', 'heartbeat.self', 'heartbeat.others', 'budget', 'trust.root'];
 
 export async function runDoctor(home: string, options: DoctorOptions = {}): Promise<DoctorReport> {
   const slowListMs = options.slowListMs ?? 2_000;
@@ -198,6 +198,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     checks.push(await checkPush(repo, config.node, main));
     checks.push(listMs > slowListMs ? warn('remote.latency', `a ref listing took ${Math.round(listMs)} ms`, 'every claim and poll lists refs: check the network or mount to the remote') : ok('remote.latency', `a ref listing took ${listMs < 10 ? listMs.toFixed(1) : Math.round(listMs)} ms`));
     checks.push(await checkArchiveReads(transport));
+    checks.push(await checkArchiveLayout(repo, refs));
     if (transport instanceof SshTransport) checks.push(...(await checkSshHost(transport, maxSkewMs, options.slowCommandMs ?? 50)));
     else checks.push(await checkClock(transport, config.node, maxSkewMs));
     checks.push(...(await checkHeartbeats(repo, paths.home, config, refs, listedAt, snap)));

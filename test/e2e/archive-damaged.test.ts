@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archiveRootProblems } from '../../bus/ops/doctor-archive.js';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { claimAndRespond } from '../helpers/in-process.js';
+
+interface Check {
+  name: string;
+  status: string;
+  detail: string;
+  fix: string | null;
+}
+
+/**
+ * A damaged archive branch (a month folder or the id index replaced by a file, a link at a month's place) hides
+ * every task archived there: `show` says "no task" and tasks after them stay blocked. doctor says so, with the
+ * commit to go back to (untrusted-input finding F24).
+ */
+describe('a damaged archive', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  const layout = async (): Promise<Check | undefined> => json<{ checks: Check[] }>(await gitbus(['doctor', '--json'], { home: bus.home('alpha') })).checks.find((c) => c.name === 'archive.layout');
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    const id = await bus.dispatch('alpha', ['done long ago']);
+    await claimAndRespond(bus.home('alpha'), id, { status: 'succeeded', summary: 'ok' });
+    const a = await gitbus(['archive', '--all'], { home: bus.home('alpha') });
+    expect(a.code, a.stderr).toBe(0);
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('is a failed archive.layout in doctor naming what is wrong; a sound one is ok', async () => {
+    expect(await layout()).toMatchObject({ status: 'ok' });
+    // Someone pushes an archive commit whose month folder and index are files.
+    const git = (args: string[], input?: string) => gitCli(['--git-dir', bus.remote, ...args], undefined, input).trim();
+    const root = git(['ls-tree', 'archive']).split('\n');
+    const month = root.map((l) => l.split('\t')[1] ?? '').find((n) => /^\d{4}-\d{2}$/.test(n));
+    const junk = git(['hash-object', '-w', '--stdin'], 'junk\n');
+    const damaged = root.map((l) => (l.endsWith(`\t${month}`) || l.endsWith('\tids') ? `100644 blob ${junk}\t${l.split('\t')[1]}` : l)).join('\n');
+    const tree = git(['mktree'], `${damaged}\n`);
+    const commit = git(['commit-tree', tree, '-p', 'archive', '-m', 'damage']);
+    git(['update-ref', 'refs/heads/archive', commit]);
+
+    const check = await layout();
+    expect(check).toMatchObject({ status: 'fail', detail: expect.stringContaining(`"${month}" is a file, not a folder`), fix: expect.stringContaining('git push --force') });
+    expect(check?.detail).toContain('"ids" is a file, not a folder');
+  });
+
+  it('names links and names outside the layout (pure)', () => {
+    expect(archiveRootProblems([
+      { path: '2026-11', type: 'blob', mode: '120000' },
+      { path: 'notes.txt', type: 'blob', mode: '100644' },
+      { path: 'signatures', type: 'tree', mode: '040000' },
+      { path: '2026-12', type: 'tree', mode: '040000' },
+    ])).toEqual(['"2026-11" is a symbolic link, not a folder', '"notes.txt" is not part of the archive\'s layout (month folders yyyy-mm, ids, signatures)']);
+  });
+});
