@@ -56,9 +56,10 @@ export function envWatch(ctx: BusContext, userHome: string, onEvent: (e: WatchEv
         } else if (sub.apply === 'auto') {
           // Also when nothing is to be written: state.json then learns the files that are in sync already.
           const r = applyLooked(look, node, userHome);
-          if (r.written.length + r.removed.length > 0) onEvent({ type: 'env-applied', profile: sub.profile, written: r.written, removed: r.removed, backup: r.backup });
+          const changed = r.written.length + r.removed.length + r.modes.length > 0;
+          if (changed) onEvent({ type: 'env-applied', profile: sub.profile, written: r.written, removed: r.removed, modes: r.modes, backup: r.backup });
           once(sub.profile, r.held.length ? `held ${r.held.map((h) => `${h.target}:${h.state}`).join(',')}` : '', { type: 'env-held', profile: sub.profile, files: r.held });
-          if (r.written.length + r.removed.length > 0) look = await lookAtProfile(snap, node, userHome, sub.profile, sub.apply);
+          if (changed) look = await lookAtProfile(snap, node, userHome, sub.profile, sub.apply);
         } else reported.delete(sub.profile);
         cards.push(cardEnvOfReport(look.report));
       }

@@ -47,7 +47,7 @@ export type WatchEvent =
    */
   | { type: 'refused'; id: string; attempt: number | null; answered: boolean; reason: string }
   /** An `auto` environment profile was applied: files written or removed, and the backup that holds what they replaced. */
-  | { type: 'env-applied'; profile: string; written: string[]; removed: string[]; backup: string | null }
+  | { type: 'env-applied'; profile: string; written: string[]; removed: string[]; modes: { target: string; executable: boolean }[]; backup: string | null }
   /** Files of an `auto` profile that apply leaves as they are (changed here, or both here and in the bus): reported when the set changes. */
   | { type: 'env-held'; profile: string; files: { target: string; state: string; why: string }[] }
   /** A subscribed profile cannot be applied here (not on the bus, invalid, untrusted): reported when the reason changes. */

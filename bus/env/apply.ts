@@ -1,5 +1,5 @@
 import { BackupWriter, pruneBackups } from './backups.js';
-import { removeLocal, withExecutable, writeLocal } from './local.js';
+import { chmodLocal, removeLocal, withExecutable, writeLocal } from './local.js';
 import { shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
 import { writeState, type EnvStateFile } from './state-store.js';
 
@@ -14,6 +14,8 @@ export interface ApplyResult {
   dryRun: boolean;
   written: string[];
   removed: string[];
+  /** Files whose content was in sync and whose executable bit was set or cleared to match the profile. */
+  modes: { target: string; executable: boolean }[];
   /** Files not in sync that apply left as they are, and why. */
   held: { target: string; state: FileStatus['state']; why: string }[];
   /** The backup of this run (`gitbus env restore ID`), or null when nothing was replaced. */
@@ -24,7 +26,7 @@ export interface ApplyResult {
 export function applyPlan(home: string, userHome: string, node: string, plan: ProfilePlan, opts: { dryRun?: boolean; now?: Date } = {}): ApplyResult {
   const now = opts.now ?? new Date();
   const dryRun = Boolean(opts.dryRun);
-  const result: ApplyResult = { profile: plan.profile, dryRun, written: [], removed: [], held: [], backup: null, files: shownFiles(plan) };
+  const result: ApplyResult = { profile: plan.profile, dryRun, written: [], removed: [], modes: [], held: [], backup: null, files: shownFiles(plan) };
   for (const f of plan.files) if (f.action === 'none' && f.held !== undefined) result.held.push({ target: f.target, state: f.state, why: f.held });
   const backup = new BackupWriter(home, userHome, plan.profile, node, now);
   // Until a file is done, state.json keeps what it said of it: a failure half-way records exactly what was done.
@@ -39,6 +41,10 @@ export function applyPlan(home: string, userHome: string, node: string, plan: Pr
           writeLocal(userHome, f.rel, f.content, withExecutable(mode, f.executable));
         }
         result.written.push(f.target);
+      } else if (f.action === 'mode' && f.local.kind === 'file') {
+        // Content unchanged, so nothing to back up: only the mode changes, and it is said.
+        if (!dryRun) chmodLocal(userHome, f.rel, withExecutable(f.local.mode, f.executable));
+        result.modes.push({ target: f.target, executable: f.executable });
       } else if (f.action === 'remove') {
         if (!dryRun) {
           backup.save(f.target, f.rel, null);

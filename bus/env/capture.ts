@@ -53,7 +53,10 @@ export interface CaptureOptions {
 export interface CapturedFile {
   target: string;
   source: string;
+  /** Its content or its executable bit differs from what the profile had. */
   changed: boolean;
+  /** Set when only the executable bit changed: what it is now. */
+  executable?: boolean;
 }
 
 export interface CaptureResult {
@@ -283,7 +286,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const hasSignature = rootTree !== null && (await readSidecars(snap.store, rootTree, manifestPath)).length > 0;
     // Nothing new: no commit (a signing key configured since is a reason to write the signature, though).
     const unchanged = old !== null && !broken && timeless(old) === timeless(manifest) && (!signer || hasSignature);
-    const result = { files: taken.map((t) => ({ target: t.target, source: t.source, changed: old?.files[t.source]?.sha256 !== files[t.source]?.sha256 })), removed, newer, kept, skipped, dropped, repaired: broken !== null, signed: false };
+    const result = { files: taken.map((t) => capturedFile(t, old?.files[t.source], files[t.source])), removed, newer, kept, skipped, dropped, repaired: broken !== null, signed: false };
     if (unchanged) return { result };
     const text = renderEnvManifest(manifest);
     const changes: FileChange[] = [{ path: manifestPath, content: text }];
@@ -301,4 +304,11 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   for (const target of removed) delete state.files[target];
   writeState(ctx.paths.home, state);
   return { profile: opts.profile, files: r.files, removed: r.removed, newer: r.newer, kept: r.kept, skipped: r.skipped, dropped: r.dropped, repaired: r.repaired, signed: r.signed, commit: r.commit };
+}
+
+/** How one taken file compares with the profile's entry for it before the capture. */
+function capturedFile(t: { target: string; source: string }, before: { sha256: string; executable?: boolean } | undefined, after: { sha256: string; executable?: boolean } | undefined): CapturedFile {
+  const content = before?.sha256 !== after?.sha256;
+  const mode = Boolean(before?.executable) !== Boolean(after?.executable);
+  return { target: t.target, source: t.source, changed: content || mode, ...(!content && mode ? { executable: Boolean(after?.executable) } : {}) };
 }

@@ -113,6 +113,10 @@ export function writeLocal(userHome: string, rel: string, bytes: Uint8Array, mod
   chmodSync(abs, mode);
 }
 
+export function chmodLocal(userHome: string, rel: string, mode: number): void {
+  chmodSync(absOf(userHome, rel), mode);
+}
+
 export function removeLocal(userHome: string, rel: string): void {
   rmSync(absOf(userHome, rel), { force: true });
 }

@@ -88,6 +88,10 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
     }
     const st = fileState({ bus, local: localHash, localAtLast, last: last?.hash });
     const d = decide(st, { force, ...(blocked !== undefined ? { blocked } : {}) });
+    // The profile keeps one mode bit per file, executable or not (PROTOCOL.md §13), and the content's hash does not
+    // hold it: a script made executable after it was synced is in sync by content, and only its mode is set.
+    const executable = Boolean(item.file.executable);
+    if (st === 'in-sync' && item.merge !== 'json' && local.kind === 'file' && !local.link && ((local.mode & 0o111) !== 0) !== executable) d.action = 'mode';
     // In sync or written, the node knows the file as the bus has it (an unchanged record keeps its time); a file
     // left as it is keeps what the node knew of it.
     const known = st === 'in-sync' || d.action === 'write' ? (last && last.hash === next.hash && sameKeys(last, next) ? last : next) : (last ?? null);
@@ -101,7 +105,7 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
       source: item.source,
       local,
       content,
-      executable: Boolean(item.file.executable),
+      executable,
       last: last ?? null,
       next: known,
     });

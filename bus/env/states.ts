@@ -27,7 +27,8 @@ export function fileState(h: Hashes): EnvState {
   return here ? 'changed-here' : 'changed-in-bus';
 }
 
-export type EnvAction = 'none' | 'write' | 'remove';
+/** `mode`: the content is in sync, but the executable bit is not what the profile says (only the mode is set). */
+export type EnvAction = 'none' | 'write' | 'remove' | 'mode';
 
 export interface Decided {
   action: EnvAction;

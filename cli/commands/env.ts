@@ -9,7 +9,7 @@ import { listBackups, restoreBackup } from '../../bus/env/backups.js';
 import { captureProfile, DEFAULT_TARGETS, type CaptureResult } from '../../bus/env/capture.js';
 import { unifiedDiff } from '../../bus/env/diff-text.js';
 import { applyLooked, cardEnvOfReport, lookAtProfile, profilesToLook, type ProfileLook, type ProfileReport } from '../../bus/env/report.js';
-import { countsText, cardEnvOf } from '../../bus/env/states.js';
+import { countsText, cardEnvOf, type EnvAction } from '../../bus/env/states.js';
 import { ENV_PROFILE_RE, ENV_PROFILE_RULE } from '../../schemas/env-paths.js';
 import { InputError } from '../../bus/errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -57,15 +57,17 @@ async function looks(ctx: BusContext, named: string | undefined, opts: { force?:
   return out;
 }
 
+const ACTION_WORDS: Record<Exclude<EnvAction, 'none'>, string> = { write: 'writes it', remove: 'removes it', mode: 'sets its executable bit as the profile has it (its content is in sync)' };
+
 function reportText(r: ProfileReport): string {
   const how = r.apply === null ? 'not subscribed here' : `apply: ${r.apply}`;
   if (r.problem !== null) return `profile ${r.profile} (${how}): ${r.problem}${r.fix ? `\n  fix: ${r.fix}` : ''}`;
   const card = cardEnvOf(r.profile, undefined, r.files);
   const lines = [`profile ${r.profile} (${how}${r.trust?.trusted ? `, signed by ${r.trust.principals.join(', ')}` : ''}): ${countsText(card.counts)}`];
   for (const f of r.files) {
-    if (f.state === 'in-sync') continue;
+    if (f.state === 'in-sync' && f.action === 'none') continue;
     const what = f.source === null ? `${STATE_WORD[f.state] ?? f.state} (removed from the profile)` : STATE_WORD[f.state] ?? f.state;
-    lines.push(`  ${what.padEnd(18)} ${f.target}${f.action !== 'none' ? `  -> apply ${f.action === 'write' ? 'writes it' : 'removes it'}` : ''}${f.held ? `\n  ${' '.repeat(18)} ${f.held}` : ''}`);
+    lines.push(`  ${what.padEnd(18)} ${f.target}${f.action !== 'none' ? `  -> apply ${ACTION_WORDS[f.action]}` : ''}${f.held ? `\n  ${' '.repeat(18)} ${f.held}` : ''}`);
   }
   for (const s of r.skipped) lines.push(`  ${'skipped'.padEnd(18)} ${s.target}: ${s.reason}`);
   for (const w of r.warnings) lines.push(`  warning: ${w.path}${w.field ? ` (${w.field})` : ''}: ${w.reason}`);
@@ -74,8 +76,10 @@ function reportText(r: ProfileReport): string {
 
 function applyText(r: ApplyResult): string {
   const verb = r.dryRun ? 'would write' : 'wrote';
-  const lines = [`profile ${r.profile}: ${r.written.length || r.removed.length ? `${r.dryRun ? 'would change' : 'changed'} ${r.written.length + r.removed.length} file(s)` : 'nothing to change'}`];
+  const n = r.written.length + r.removed.length + r.modes.length;
+  const lines = [`profile ${r.profile}: ${n ? `${r.dryRun ? 'would change' : 'changed'} ${n} file(s)` : 'nothing to change'}`];
   for (const t of r.written) lines.push(`  ${verb.padEnd(12)} ${t}`);
+  for (const m of r.modes) lines.push(`  ${(r.dryRun ? 'would chmod' : 'chmod').padEnd(12)} ${m.target} (${m.executable ? 'made executable' : 'made not executable'}, as the profile has it)`);
   for (const t of r.removed) lines.push(`  ${(r.dryRun ? 'would remove' : 'removed').padEnd(12)} ${t}`);
   for (const h of r.held) lines.push(`  ${'left'.padEnd(12)} ${h.target} (${STATE_WORD[h.state] ?? h.state}): ${h.why}`);
   if (r.backup) lines.push(`  backup ${r.backup} holds what was replaced: "gitbus env restore ${r.backup}" puts it back`);
@@ -85,7 +89,7 @@ function applyText(r: ApplyResult): string {
 function captureText(r: CaptureResult): string {
   const changed = r.files.filter((f) => f.changed);
   const lines = [`profile ${r.profile}: ${r.commit ? `captured ${r.files.length} file(s), ${changed.length} changed, commit ${r.commit.slice(0, 12)}${r.signed ? ', manifest signed' : ''}` : `captured ${r.files.length} file(s); the bus already has them`}`];
-  for (const f of r.files) lines.push(`  ${(f.changed ? 'changed' : 'same').padEnd(8)} ${f.target}`);
+  for (const f of r.files) lines.push(`  ${(f.changed ? 'changed' : 'same').padEnd(8)} ${f.target}${f.executable !== undefined ? ` (only its mode: ${f.executable ? 'now executable' : 'no longer executable'})` : ''}`);
   for (const t of r.removed) lines.push(`  ${'removed'.padEnd(8)} ${t}: deleted here since the last sync`);
   for (const t of r.newer) lines.push(`  ${'newer'.padEnd(8)} ${t}: the bus has a newer one and this node did not change it; left as the bus has it ("gitbus env apply" brings it here)`);
   for (const t of r.kept) lines.push(`  ${'kept'.padEnd(8)} ${t}: not on this machine, the bus keeps its copy`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
@@ -207,6 +207,27 @@ describe('gitbus env', () => {
     expect(json<{ results: { written: string[]; removed: string[] }[] }>(applied).results[0]).toMatchObject({ written: ['~/.claude/commands/plan.md'], removed: ['~/.claude/commands/review.md'] });
     expect(existsSync(join(fakeHome('b'), '.claude/commands/review.md'))).toBe(false);
     expect(read('b', '.claude/CLAUDE.md')).toMatch(/be very brief/);
+  });
+
+  it('a script made executable after it was synced: capture says only its mode changed, and apply sets the mode where the content is in sync', async () => {
+    put('a', 'bin/tools/deploy', '#!/bin/sh\necho deploy\n');
+    ok(await envCmd('a', ['capture', 'tools', '--add', '~/bin/tools']));
+    ok(await envCmd('b', ['apply', 'tools']));
+    const script = join(fakeHome('b'), 'bin/tools/deploy');
+    expect(statSync(script).mode & 0o111).toBe(0);
+
+    chmodSync(join(fakeHome('a'), 'bin/tools/deploy'), 0o755);
+    const cap = await envCmd('a', ['capture', 'tools']);
+    ok(cap);
+    expect(json<{ files: { target: string; changed: boolean; executable?: boolean }[] }>(cap).files).toEqual([expect.objectContaining({ target: '~/bin/tools/deploy', changed: true, executable: true })]);
+    expect(await states('b', 'tools')).toEqual({ '~/bin/tools/deploy': 'in-sync' });
+    const dry = await gitbus(['env', 'apply', 'tools', '--dry-run'], { home: bus.home('b'), env: envOf('b') });
+    expect(dry.stdout).toContain('would chmod  ~/bin/tools/deploy (made executable, as the profile has it)');
+    const applied = await envCmd('b', ['apply', 'tools']);
+    ok(applied);
+    expect(json<{ results: { written: string[]; modes: { target: string; executable: boolean }[] }[] }>(applied).results[0]).toMatchObject({ written: [], modes: [{ target: '~/bin/tools/deploy', executable: true }] });
+    expect(statSync(script).mode & 0o777).toBe(0o755);
+    expect(json<{ results: { modes: unknown[] }[] }>(await envCmd('b', ['apply', 'tools'])).results[0]?.modes).toEqual([]);
   });
 
   describe('on a bus with a trust root', () => {
