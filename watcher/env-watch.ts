@@ -38,7 +38,7 @@ export function envWatch(ctx: BusContext, userHome: string, onEvent: (e: WatchEv
       const subs = ctx.config.env ?? [];
       if (subs.length === 0) {
         // A node that no longer subscribes takes the drift of its old profiles off its card, once.
-        if (!cleared) await publishNodeCard(ctx, { env: [], peek: snap });
+        if (!cleared) await publishNodeCard(ctx, { env: [], peek: snap, fromWatcher: true });
         cleared = true;
         return;
       }
@@ -63,7 +63,7 @@ export function envWatch(ctx: BusContext, userHome: string, onEvent: (e: WatchEv
         } else reported.delete(sub.profile);
         cards.push(cardEnvOfReport(look.report));
       }
-      await publishNodeCard(ctx, { env: cards, peek: snap });
+      await publishNodeCard(ctx, { env: cards, peek: snap, fromWatcher: true });
     },
   };
 }

@@ -283,7 +283,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       await signOwnFiles(ctx).catch(fail);
       await flushOutbox().catch(fail);
       await house.recover();
-      await publishNodeCard(ctx).catch(fail);
+      await publishNodeCard(ctx, { fromWatcher: true }).catch(fail);
       await beat().catch(fail);
     }
     beats.start();
@@ -306,7 +306,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     // Recovery, the node card and the first heartbeat then wait for the first wake that reaches the remote.
     if (unreachableAtStart !== null) {
       remoteFailed(unreachableAtStart);
-      void publishNodeCard(ctx).catch(() => undefined);
+      void publishNodeCard(ctx, { fromWatcher: true }).catch(() => undefined);
     }
     if (opts.once) {
       if (await keepHouse()) await claims.drain(true);

@@ -33,9 +33,10 @@ export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet
   const r = await transact(ctx, 'deliver', async (snap) => {
     const entries = listQueue(ctx.paths.home);
     // A handoff sent by a process killed before it could remove its queue entry, and archived since, is not on
-    // main any more: it must not come back as a new task. Asked of the archive only for such ids (rare): not for
-    // the handoffs this very process queued just now (`fresh`), which nobody can have sent yet, so that a dispatch
-    // costs no archive lookup (a git process on a local remote, exchanges on a remote one).
+    // main any more: it must not come back as a new task; and a chosen id an archived task has is refused. Asked
+    // of the archive for such ids: not for the handoffs with generated ids this very process queued just now
+    // (`fresh`), which nobody can have sent yet, so that a dispatch costs no archive lookup (a git process on a
+    // local remote, exchanges on a remote one).
     const gone = entries.filter((e) => e.kind === 'dispatch' && !snap.has(e.id) && !opts.fresh?.has(e.id)).map((e) => e.id);
     const archived = gone.length > 0 ? await findArchived(ctx, gone) : new Map<string, ArchivedTask>();
     const plan = await planDelivery(snap, entries, (id) => (archived.has(id) ? (archived.get(id)?.files.get('handoff.md') ?? '') : undefined));

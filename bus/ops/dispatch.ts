@@ -95,7 +95,9 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   putQueue(ctx.paths.home, entry);
   let delivery: Awaited<ReturnType<typeof deliverQueued>>;
   try {
-    delivery = await deliverQueued(ctx, { fresh: new Set([id]) });
+    // A chosen id may be an archived task's (ids are never reused: the delivery asks the archive); a generated one
+    // cannot have been sent before.
+    delivery = await deliverQueued(ctx, input.id === undefined ? { fresh: new Set([id]) } : {});
   } catch (err) {
     if (outageCode(err) !== null) return { id, path, title: data.title, warnings: await dispatchWarnings(known, data), queued: { reason: firstLine(err) }, attempts: 0, commit: null };
     // Not an outage: this handoff would fail the same way at every later try, so it is not left queued.

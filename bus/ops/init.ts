@@ -27,6 +27,8 @@ export interface InitOptions {
   labels?: string[];
   /** Runners this node's watcher may use (none by default). */
   runners?: NodeConfig['runners'];
+  /** Runners of `runners` whose program this machine lacks: kept in node.yaml, left off the card (as JoinOptions). */
+  unavailable?: readonly string[];
   parallel?: number;
   lease?: string;
   heartbeat?: string;
@@ -123,7 +125,7 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
       const changes: FileChange[] = [
         { path: 'gitbus.yaml', content: renderSettings(settings) },
         { path: 'README.md', content: busReadme(opts.name ?? 'gitbus') },
-        { path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(config, now.toISOString(), now), '') },
+        { path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(opts.unavailable?.length ? { ...config, runners: config.runners.filter((r) => !opts.unavailable?.includes(r)) } : config, now.toISOString(), now), '') },
       ];
       for (const [file, text] of jsonSchemaFiles()) changes.push({ path: `schemas/${file}`, content: text });
       const built = await buildCommit(repo.store, { parent: null, changes, message: `gitbus: init bus${opts.name ? ` ${opts.name}` : ''}, node ${node}`, author: { name: node, email: `${node}@gitbus.invalid` }, now });

@@ -42,6 +42,11 @@ export interface JoinOptions {
   labels?: string[];
   /** Runners this node's watcher may use (none by default). */
   runners?: NodeConfig['runners'];
+  /**
+   * Runners of `runners` whose program this machine lacks (the CLI looks them up on PATH, as the watcher does at
+   * its start): kept in node.yaml, left off the card, so that no task is addressed here for them meanwhile.
+   */
+  unavailable?: readonly string[];
   parallel?: number;
   /**
    * Take over the name of a node already on the bus (this machine replaces it: rebuilt, reinstalled); refused
@@ -131,7 +136,8 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
         replaced = true;
       }
       const path = pathFor({ kind: 'node', node });
-      const content = renderBusFile('node', nodeCard(config, now.toISOString(), now, home), '');
+      const offered = opts.unavailable?.length ? { ...config, runners: config.runners.filter((r) => !opts.unavailable?.includes(r)) } : config;
+      const content = renderBusFile('node', nodeCard(offered, now.toISOString(), now, home), '');
       // The pin is saved only after this commit (a refused join leaves no trace), so the card is signed here, not
       // by the compare-and-swap: signed from its first version, it counts once an admin lists the node's key.
       const sidecar = key ? [signBusFileInProcess(loadEd25519Key(key.privatePath), path, content)] : [];

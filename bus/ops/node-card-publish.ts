@@ -13,6 +13,12 @@ export interface CardOptions {
   env?: CardEnv[];
   /** A snapshot already read (TransactOptions.peek): an unchanged card costs no round trip. */
   peek?: Snapshot;
+  /**
+   * The watcher, which found each enabled runner's program at its start and left out the missing ones
+   * (watcher/runner-binaries.ts), publishes the runners of its config. Any other command keeps those the card
+   * offers, less those node.yaml no longer enables: it never offers a runner the watcher found no program for.
+   */
+  fromWatcher?: boolean;
 }
 
 /**
@@ -29,7 +35,10 @@ export async function publishNodeCard(ctx: BusContext, options: CardOptions | Da
     async (snap) => {
       const current = (await snap.nodes()).find((n) => n.node === ctx.config.node)?.card;
       const env = opts.env ?? current?.env;
-      const next: NodeCard = { ...nodeCard(ctx.config, current?.joined ?? now.toISOString(), now, ctx.paths.home), ...(env && env.length > 0 ? { env } : {}) };
+      const card = nodeCard(ctx.config, current?.joined ?? now.toISOString(), now, ctx.paths.home);
+      const published = current?.runners;
+      const runners = opts.fromWatcher || !published || !card.runners ? card.runners : card.runners.filter((r) => published.includes(r));
+      const next: NodeCard = { ...card, ...(runners ? { runners } : {}), ...(env && env.length > 0 ? { env } : {}) };
       if (current && same(current, next)) return { result: { changed: false } };
       return {
         result: { changed: true },

@@ -28,7 +28,7 @@ export async function sendBatch(ctx: BusContext, entries: QueueEntry[]): Promise
   }
   let delivery: Awaited<ReturnType<typeof deliverQueued>>;
   try {
-    delivery = await deliverQueued(ctx, { fresh: new Set(entries.map((e) => e.id)) });
+    delivery = await deliverQueued(ctx, { fresh: new Set(entries.flatMap((e) => (e.kind === 'dispatch' && !e.chosenId ? [e.id] : []))) });
   } catch (err) {
     if (outageCode(err) !== null) return { kind: 'queued', reason: firstLine(err) };
     // Not an outage: it would fail the same way at every later try, so the batch is not left queued.

@@ -7,6 +7,7 @@ const settingsNameSchema = settingsSchema.shape.name._zod.def.innerType;
 import { initBus } from '../../bus/ops/init.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import type { NodeConfig } from '../../bus/home.js';
+import { unavailableRunners } from '../runner-check.js';
 import { emit } from '../output.js';
 
 interface Opts extends CommonOptions {
@@ -39,8 +40,9 @@ export function register(program: Command): void {
       .option('--name <name>', 'a display name for the bus', schemaFlag('--name', settingsNameSchema)),
   ).action(async (opts: Opts) =>
     run(opts, async (home) => {
-      const r = await initBus(home, { ...(opts.remote ? { remote: opts.remote } : {}), ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.lease ? { lease: opts.lease } : {}), ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}), ...(opts.poll ? { poll: opts.poll } : {}), ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}), ...(opts.name ? { name: opts.name } : {}) });
-      emit(opts, r, () => `created bus at ${r.remote}${r.embedded ? ' (embedded)' : r.remoteCreated ? ' (a new bare repository)' : ''}\nnode ${r.node}, home ${r.home}\nnext: gitbus dispatch "what to do"`);
+      const missing = unavailableRunners((opts.runner ?? []) as NodeConfig['runners'], opts.json);
+      const r = await initBus(home, { ...(missing.length ? { unavailable: missing.map((m) => m.runner) } : {}), ...(opts.remote ? { remote: opts.remote } : {}), ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.lease ? { lease: opts.lease } : {}), ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}), ...(opts.poll ? { poll: opts.poll } : {}), ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}), ...(opts.name ? { name: opts.name } : {}) });
+      emit(opts, { ...r, ...(missing.length ? { missingRunners: missing } : {}) }, () => `created bus at ${r.remote}${r.embedded ? ' (embedded)' : r.remoteCreated ? ' (a new bare repository)' : ''}\nnode ${r.node}, home ${r.home}\nnext: gitbus dispatch "what to do"`);
     }),
   );
 }

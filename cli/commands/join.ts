@@ -6,6 +6,7 @@ import { joinBus } from '../../bus/ops/join.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import type { NodeConfig } from '../../bus/home.js';
 import { emit } from '../output.js';
+import { unavailableRunners } from '../runner-check.js';
 import { digestFlag, fingerprintsFlag, trustChoiceOf } from '../trust-prompt.js';
 import { ownKeyAfterPin, ownKeyFailed, ownKeyText } from '../node-keys.js';
 
@@ -34,7 +35,9 @@ export function register(program: Command): void {
       .option('--trust-root <digest>', 'on a bus with a trust root: pin the version with this digest (sha256:..., from "gitbus trust list" on an admin\'s node)', digestFlag),
   ).action(async (url: string, opts: Opts) =>
     run(opts, async (home) => {
-      const r = await joinBus(home, url, { ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners: opts.runner as NodeConfig['runners'] } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.force ? { force: true } : {}), trust: trustChoiceOf(opts) });
+      const runners = (opts.runner ?? []) as NodeConfig['runners'];
+      const missing = unavailableRunners(runners, opts.json);
+      const r = await joinBus(home, url, { ...(opts.node ? { node: opts.node } : {}), labels: opts.label ?? [], ...(opts.runner ? { runners } : {}), ...(missing.length ? { unavailable: missing.map((m) => m.runner) } : {}), ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}), ...(opts.force ? { force: true } : {}), trust: trustChoiceOf(opts) });
       // On a bus with a trust root: this node's key is listed now when its configured key is an admin's, else an admin is told how.
       const own = r.trust
         ? await ownKeyAfterPin(home).catch((err: unknown) => {
@@ -42,7 +45,7 @@ export function register(program: Command): void {
             return null;
           })
         : null;
-      emit(opts, { ...r, ...(own ? { nodeKey: own } : {}) }, () => `joined ${r.remote} as node ${r.node}${r.replaced ? ', replacing the node of that name' : ''} (home ${r.home})${r.trust ? `\npinned trust root version ${r.trust.version} (${r.trust.digest}); admins ${r.trust.admins.map((a) => `${a.principal} ${a.fingerprint}`).join(', ')}` : ''}${own ? `\n${ownKeyText(own)}` : ''}`);
+      emit(opts, { ...r, ...(own ? { nodeKey: own } : {}), ...(missing.length ? { missingRunners: missing } : {}) }, () => `joined ${r.remote} as node ${r.node}${r.replaced ? ', replacing the node of that name' : ''} (home ${r.home})${r.trust ? `\npinned trust root version ${r.trust.version} (${r.trust.digest}); admins ${r.trust.admins.map((a) => `${a.principal} ${a.fingerprint}`).join(', ')}` : ''}${own ? `\n${ownKeyText(own)}` : ''}`);
     }),
   );
 }
