@@ -218,7 +218,8 @@ export function spreadHash(node: string, id: string): number {
 
 /** The path of the open claim when its file does not parse (or is not a file): it holds the task (PROTOCOL.md §4). */
 export function unreadableHolder(view: Pick<TaskView, 'id' | 'claim' | 'files'>): string | null {
-  if (!view.claim || view.claim.node !== null) return null;
+  // A claim of a newer protocol is not unreadable to the node that wrote it: that node holds the task.
+  if (!view.claim || view.claim.node !== null || view.claim.newer !== undefined) return null;
   return view.files.claims.get(view.claim.attempt)?.path ?? `claims/${view.id}.${view.claim.attempt}.md`;
 }
 
@@ -226,6 +227,7 @@ export function unreadableHolder(view: Pick<TaskView, 'id' | 'claim' | 'files'>)
 export function holderText(view: Pick<TaskView, 'id' | 'claim' | 'files'>): string {
   const path = unreadableHolder(view);
   if (path) return `held by ${path}, which does not parse (it takes attempt ${view.claim?.attempt}; "gitbus lint" says why)`;
+  if (view.claim?.newer !== undefined) return `claimed by a node of a newer gitbus (its claim is for protocol ${view.claim.newer})`;
   return `claimed by ${view.claim?.node ?? 'an unknown node'}`;
 }
 

@@ -31,8 +31,11 @@ export interface TaskView<H extends StateFields = Handoff> {
   /** Present when the handoff parsed. */
   handoff?: H;
   handoffBody?: string;
-  /** The open claim's attempt and node (node null when the claim file is unreadable). */
-  claim?: { attempt: number; node: string | null; data?: Claim };
+  /**
+   * The open claim's attempt and node (node null when the claim file is unreadable); `newer`: the file is for a newer
+   * protocol, so it names a node this gitbus cannot read, which may well be running the task.
+   */
+  claim?: { attempt: number; node: string | null; data?: Claim; newer?: number };
   attempts: number;
   /** The protocol an `unsupported` task's handoff needs, when it names one this gitbus does not know. */
   protocol?: number;
@@ -61,7 +64,7 @@ export function baseTaskView<H extends StateFields = Handoff>(files: TaskFiles, 
   const open = openAttempt(files);
   if (open !== null) {
     const c = parsed.claim;
-    view.claim = c?.ok ? { attempt: open, node: c.data.node, data: c.data } : { attempt: open, node: null };
+    view.claim = c?.ok ? { attempt: open, node: c.data.node, data: c.data } : { attempt: open, node: null, ...(c?.unsupportedProtocol !== undefined ? { newer: c.unsupportedProtocol } : {}) };
   }
 
   if (files.response) {
@@ -79,7 +82,7 @@ export function baseTaskView<H extends StateFields = Handoff>(files: TaskFiles, 
   // A cancel ends even an invalid task, so that it can be archived away; and a task held by a claim file that does
   // not parse, which names no node that could stop the work and report (PROTOCOL.md §4 rule 3): otherwise it would
   // stay `cancelling` for ever.
-  if (files.cancel && (open === null || view.claim?.node === null)) view.state = 'cancelled';
+  if (files.cancel && (open === null || (view.claim?.node === null && view.claim.newer === undefined))) view.state = 'cancelled';
   else if (open !== null) view.state = files.cancel ? 'cancelling' : 'claimed';
   else if (!parsed.handoff.ok) {
     view.state = parsed.handoff.unsupportedProtocol !== undefined ? 'unsupported' : 'invalid';

@@ -56,6 +56,10 @@ describe('task state (docs/PROTOCOL.md §4)', () => {
     // It names no node that could stop the work and report, so a cancel ends it (rule 3) rather than leave it
     // `cancelling` for ever; a cancel beside a claim that parses still waits for its holder.
     expect(baseTaskView({ ...claimed, cancel: { path: 'cancels/a.md', oid: 'k' } }, { ...handoff('x'), claim: bad })).toMatchObject({ state: 'cancelled', claim: { node: null } });
+    // A claim of a newer protocol is not unreadable to the node that wrote it, which may be running the task: its
+    // cancel waits for that node, as any other.
+    const newer = { ...bad, unsupportedProtocol: 2 };
+    expect(baseTaskView({ ...claimed, cancel: { path: 'cancels/a.md', oid: 'k' } }, { ...handoff('x'), claim: newer })).toMatchObject({ state: 'cancelling', claim: { node: null, newer: 2 } });
     expect(baseTaskView(files('a', { response: { path: 'responses/a.md', oid: 'r' } }), { ...handoff('x'), response: bad }).state).toBe('failed');
   });
 
