@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLocalLockSync } from './lock.js';
 import { writeFileAtomicSync } from './local-io.js';
@@ -29,7 +29,9 @@ export function noteDispatched(home: string, tasks: DispatchedTask[]): void {
   const file = dispatchedPath(home);
   try {
     withLocalLockSync(`${file}.lock`, () => {
-      appendFileSync(file, tasks.map((t) => `${JSON.stringify({ id: t.id, title: t.title, at: t.at })}\n`).join(''), { mode: 0o600 });
+      // After a line a crash cut short, a new line starts on a line of its own, so that it is not lost with the cut one.
+      const lead = endsCut(file) ? '\n' : '';
+      appendFileSync(file, lead + tasks.map((t) => `${JSON.stringify({ id: t.id, title: t.title, at: t.at })}\n`).join(''), { mode: 0o600 });
       if (statSync(file).size > MAX_BYTES) {
         const all = readLines(file);
         writeLines(file, all.slice(Math.floor(all.length / 2)));
@@ -79,4 +81,23 @@ function readLines(file: string): DispatchedTask[] {
 function writeLines(file: string, tasks: DispatchedTask[]): void {
   mkdirSync(join(file, '..'), { recursive: true });
   writeFileAtomicSync(file, tasks.map((t) => `${JSON.stringify(t)}\n`).join(''), undefined, { mode: 0o600 });
+}
+
+/** Whether the file exists and does not end with a newline. */
+function endsCut(file: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } finally {
+    closeSync(fd);
+  }
 }

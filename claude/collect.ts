@@ -5,7 +5,7 @@ import { withLocalLockSync } from '../bus/lock.js';
 import { writeFileAtomicSync } from '../bus/local-io.js';
 import { findArchived } from '../bus/ops/archive-lookup.js';
 import { snapshotOrLast, type Offline } from '../bus/ops/query.js';
-import { isQueued } from '../bus/queue.js';
+import { isQueued, listQueue } from '../bus/queue.js';
 import { keepDispatched, readDispatched } from '../bus/dispatched-ledger.js';
 import type { TaskState } from '../bus/model/types.js';
 import { outageCode } from '../bus/remote-failure.js';
@@ -61,14 +61,13 @@ export async function collect(ctx: BusContext, opts: CollectOptions): Promise<Co
     if (view?.handoff?.from !== ctx.config.node) continue;
     mine.push(factOf({ id, title: view.handoff.title, at: view.handoff.created ?? '' }, view, false));
   }
-  // What this home dispatched and main no longer has: still queued here, or archived since (asked of the archive;
-  // found only there, each is reported once and then forgotten).
+  // Dispatches still in this home's queue (the remote was away): waiting, like those on main.
+  for (const e of listQueue(ctx.paths.home)) if (e.kind === 'dispatch' && !snap.has(e.id)) mine.push(factOf({ id: e.id, title: e.title, at: e.queuedAt }, undefined, true));
+  // What this home delivered and main no longer has: archived since (asked of the archive; found only there, each is
+  // reported once and then forgotten).
   const noted = readDispatched(ctx.paths.home);
-  const offMain = noted.filter((t) => !snap.has(t.id));
-  const queued = offMain.filter((t) => isQueued(ctx.paths.home, { kind: 'dispatch', id: t.id }));
-  const left = offMain.filter((t) => !queued.includes(t));
-  const archived = await archivedFacts(ctx, left, offline !== null);
-  mine.push(...queued.map((t) => factOf(t, undefined, true)), ...archived.filter((f) => f.state !== 'gone'));
+  const archived = await archivedFacts(ctx, noted.filter((t) => !snap.has(t.id)), offline !== null);
+  mine.push(...archived.filter((f) => f.state !== 'gone'));
   const file = join(ctx.paths.home, 'claude', 'collected.json');
   const seen = readCollected(file);
   const ended = mine.filter((f) => hasEnded(f.state) && (opts.all || !seen.has(f.id)));
@@ -77,8 +76,10 @@ export async function collect(ctx: BusContext, opts: CollectOptions): Promise<Co
     // (offline, or not found yet: the archive is written after main). A task ended on main is in main's mark.
     const stillOpen = new Set(mine.filter((f) => isWaiting(f.state)).map((f) => f.id));
     const unanswered = new Set(archived.filter((f) => f.state === 'gone').map((f) => f.id));
+    const looked = new Set(noted.map((t) => t.id));
     const oldest = Date.now() - FORGET_UNFOUND_MS;
-    keepDispatched(ctx.paths.home, (t) => stillOpen.has(t.id) || (unanswered.has(t.id) && !(Date.parse(t.at) < oldest)));
+    // Noted while this collect ran: not looked at yet, so kept.
+    keepDispatched(ctx.paths.home, (t) => !looked.has(t.id) || stillOpen.has(t.id) || (unanswered.has(t.id) && !(Date.parse(t.at) < oldest)));
     mkdirSync(join(ctx.paths.home, 'claude'), { recursive: true });
     withLocalLockSync(`${file}.lock`, () => {
       // Ids that left main (archived) are dropped: the mark stays as small as the live bus.

@@ -1,7 +1,8 @@
-import { renderBusFile } from '../../schemas/bus-file.js';
+import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
+import type { Handoff } from '../../schemas/handoff.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { Cancel } from '../../schemas/cancel.js';
-import { TaskStateError } from '../errors.js';
+import { TaskStateError, UnknownTaskError } from '../errors.js';
 import { transact, type Decision, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { unreadableHolder } from '../model/planner.js';
@@ -61,6 +62,7 @@ export async function cancel(ctx: BusContext, ref: string, reason?: string, now 
     // is never sent. (Online, every command sends the queue first, so it would be on the bus by now.)
     const waiting = queuedDispatch(ctx.paths.home, ref, known);
     if (waiting) {
+      refuseDequeue(ctx.paths.home, waiting);
       removeQueue(ctx.paths.home, waiting);
       return { id: waiting.id, state: 'cancelled', changed: true, dequeued: true, attempts: 0, commit: null };
     }
@@ -75,19 +77,42 @@ export async function cancel(ctx: BusContext, ref: string, reason?: string, now 
   }
 }
 
-/** The dispatch queued on this node that `ref` names (full id, unique prefix or suffix), when the bus has no such task. */
-function queuedDispatch(home: string, ref: string, known: Snapshot): QueueEntry | undefined {
+/**
+ * The dispatch queued on this node that `ref` names (full id, unique prefix or suffix), when no task on the bus as
+ * this node last saw it matches `ref` at all (a ref matching several tasks there stays the bus's error).
+ */
+function queuedDispatch(home: string, ref: string, known: Snapshot): Extract<QueueEntry, { kind: 'dispatch' }> | undefined {
   try {
     resolveTaskId(known.ids(), ref);
     return undefined;
-  } catch {
-    // Not a task this node knows on the bus: perhaps one it has not sent yet.
+  } catch (err) {
+    if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 0) return undefined;
   }
-  const dispatches = listQueue(home).filter((e) => e.kind === 'dispatch');
+  const dispatches = listQueue(home).flatMap((e) => (e.kind === 'dispatch' ? [e] : []));
   try {
     const id = resolveTaskId(dispatches.map((e) => e.id), ref);
     return dispatches.find((e) => e.id === id);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A queued dispatch that cannot be taken out alone: one of a batch (a `dispatch --from` or fan-out goes in one
+ * commit or not at all, so the rest would be refused as incomplete), or one that other queued dispatches wait for
+ * (`after`: they would wait for ever for an id that never comes).
+ */
+function refuseDequeue(home: string, entry: Extract<QueueEntry, { kind: 'dispatch' }>): void {
+  if (entry.batch && entry.batch.size > 1) {
+    throw new TaskStateError(entry.id, `queued on this node in a batch of ${entry.batch.size} (${entry.batch.subject})`, 'cancel it while it is queued', 'the batch goes in one commit or not at all: cancel it once the remote is back and the batch is on the bus', { batch: entry.batch.key });
+  }
+  const waiters = listQueue(home).flatMap((e) => {
+    if (e.kind !== 'dispatch' || e.id === entry.id) return [];
+    const parsed = parseBusFile(e.path, e.text);
+    const after = parsed.ok && parsed.kind === 'handoff' ? ((parsed.file.data as Handoff).after ?? []) : [];
+    return after.includes(entry.id) ? [e.id] : [];
+  });
+  if (waiters.length > 0) {
+    throw new TaskStateError(entry.id, `queued on this node, and ${waiters.join(', ')} (queued too) wait for it`, 'cancel it while it is queued', `cancel ${waiters.length === 1 ? 'that one' : 'those'} first, or cancel it once the remote is back and they are on the bus (they are then cancelled with it)`, { waiters });
   }
 }

@@ -54,9 +54,10 @@ export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet
   });
   const home = ctx.paths.home;
   const delivered = [...r.present, ...r.send.map((s) => s.entry)];
-  for (const e of delivered) removeQueue(home, e);
   // For collect: a task that is archived before the next collect has left main, and only this says it was ours.
+  // Noted before the queue entries go, so that a crash between the two loses no note.
   noteDispatched(home, delivered.flatMap((e) => (e.kind === 'dispatch' ? [{ id: e.id, title: e.title, at: e.queuedAt }] : [])));
+  for (const e of delivered) removeQueue(home, e);
   const rejected = r.refused.map(({ entry, reason }) => ({ entry, reason, path: rejectQueue(home, entry, reason) }));
   return { delivered, rejected, commit: r.commit };
 }

@@ -57,6 +57,9 @@ describe('offline on the dispatching side', () => {
     expect(dropped.code, dropped.stderr).toBe(0);
     expect(json<{ id: string; state: string; dequeued?: boolean }>(dropped)).toMatchObject({ id: third, state: 'cancelled', dequeued: true });
     expect(readdirSync(join(home, 'queue'))).not.toContain(`${third}.dispatch.json`);
+    // collect lists what is still queued here among what is to come.
+    const waiting = json<{ waiting: { id: string; state: string }[] }>(await gitbus(['collect', '--node', '--peek', '--json'], { home })).waiting;
+    expect(waiting).toEqual(expect.arrayContaining([expect.objectContaining({ id: queued.id, state: 'queued' }), expect.objectContaining({ id: second, state: 'queued' })]));
 
     // Back on the network: the next command delivers everything, once.
     renameSync(away, bus.remote);
@@ -76,6 +79,28 @@ describe('offline on the dispatching side', () => {
     // One commit carried all three.
     expect(gitCli(['--git-dir', bus.remote, 'log', '-1', '--format=%s', 'main']).trim()).toBe('gitbus: deliver 3 queued changes from laptop');
     expect((await gitbus(['lint'], { home })).code).toBe(0);
+  });
+
+  it('a queued dispatch that others wait for, or one of a queued batch, is not taken out alone', async () => {
+    const bus = await makeBus({ node: 'laptop' });
+    cleanup = bus.cleanup;
+    const home = bus.home('laptop');
+    renameSync(bus.remote, `${bus.remote}.away`);
+    const first = json<{ id: string }>(await gitbus(['dispatch', 'build', '--no-git', '--json'], { home })).id;
+    const then = json<{ id: string }>(await gitbus(['dispatch', 'test', '--after', first, '--no-git', '--json'], { home })).id;
+    const held = await gitbus(['cancel', first, '--json'], { home });
+    expect(held.code).toBe(5);
+    expect(json<{ error: { message: string; fix: string } }>(held).error).toMatchObject({ message: expect.stringContaining(`${then} (queued too) wait for it`), fix: expect.stringContaining('cancel that one first') });
+    const batch = await gitbus(['dispatch', '--from', '-', '--no-git', '--json'], { home, input: '{"title":"one"}\n{"title":"two"}\n' });
+    expect(batch.code, batch.stderr).toBe(0);
+    const member = json<{ tasks: { id: string }[] }>(batch).tasks[0]?.id ?? '';
+    const whole = await gitbus(['cancel', member, '--json'], { home });
+    expect(whole.code).toBe(5);
+    expect(json<{ error: { message: string } }>(whole).error.message).toContain('in a batch of 2');
+    // In order, each goes.
+    expect(json<{ dequeued?: boolean }>(await gitbus(['cancel', then, '--json'], { home })).dequeued).toBe(true);
+    expect(json<{ dequeued?: boolean }>(await gitbus(['cancel', first, '--json'], { home })).dequeued).toBe(true);
+    expect(readdirSync(join(home, 'queue')).filter((n) => n.endsWith('.dispatch.json'))).toHaveLength(2);
   });
 
   it("a node's watcher delivers what was queued in its home", async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { openBus, type BusContext } from '../../bus/context.js';
 import { archive } from '../../bus/ops/archive.js';
-import { dispatchedPath, readDispatched } from '../../bus/dispatched-ledger.js';
+import { dispatchedPath, noteDispatched, readDispatched } from '../../bus/dispatched-ledger.js';
 import { collect } from '../../claude/collect.js';
 import { claimAndRespond } from '../helpers/in-process.js';
 import { gitbus, json } from '../helpers/cli.js';
@@ -49,5 +49,11 @@ describe('collect of tasks archived between two collects', () => {
     expect(cli.code, cli.stderr).toBe(0);
     expect(json<{ ended: { id: string; state: string }[] }>(cli).ended).toEqual([expect.objectContaining({ id: open, state: 'failed' })]);
     expect(readFileSync(dispatchedPath(bus.home('laptop')), 'utf8')).toBe('');
+  });
+
+  it('a note cut short by a crash does not take the next one with it', async () => {
+    appendFileSync(dispatchedPath(bus.home('laptop')), '{"id":"cut-sh');
+    noteDispatched(bus.home('laptop'), [{ id: 'after-crash', title: 'next', at: new Date().toISOString() }]);
+    expect(readDispatched(bus.home('laptop')).map((t) => t.id)).toEqual(['after-crash']);
   });
 });
