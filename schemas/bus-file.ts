@@ -1,6 +1,6 @@
 import type { z } from 'zod/mini';
 import { InvalidBusFileError, type FileProblem } from './errors.js';
-import { capProblems, problemsFromIssues, problemsFromViolations, unknownFieldProblem } from './field-problems.js';
+import { capProblems, MAX_FILE_PROBLEMS, problemsFromIssues, problemsFromViolations, unknownFieldProblem } from './field-problems.js';
 import { PROTOCOL_VERSION } from './fields.js';
 import { parseFrontmatter, parseYamlFile, renderFrontmatter, type MappingResult } from './frontmatter.js';
 import { isAttempt, isNodeName, isTaskId } from './ids.js';
@@ -168,19 +168,24 @@ function parseAt(path: string, location: BusPath, content: string | Uint8Array):
   const fields: Record<string, unknown> = {};
   const extras: Extras = {};
   const problems: FileProblem[] = [];
+  // Unknown fields are listed with the rest, but after them when there are too many to name each (capProblems):
+  // a missing title is the problem to see first among thousands of stray keys.
+  const unknown: FileProblem[] = [];
   for (const key of Object.keys(raw)) {
     if (isExtraKey(key)) extras[key] = raw[key];
     else if (known.includes(key)) fields[key] = raw[key];
     else if (GROWING_KINDS.has(kind)) {
       // Kept as an extra so that a node that rewrites the file (a card, `trust init`) gives it back unchanged.
       extras[key] = raw[key];
-      problems.push(newerFieldProblem(path, key, known));
-    } else problems.push(unknownFieldProblem(path, [], key, known));
+      unknown.push(newerFieldProblem(path, key, known));
+    } else unknown.push(unknownFieldProblem(path, [], key, known));
   }
+  if (unknown.length <= MAX_FILE_PROBLEMS) problems.push(...unknown.splice(0));
   const parsed = spec.schema.safeParse(fields, { reportInput: true });
   if (!parsed.success) problems.push(...problemsFromIssues(path, spec.schema, parsed.error.issues));
   problems.push(...identityProblems(path, location, raw));
   if (parsed.success) problems.push(...problemsFromViolations(path, spec.rules(parsed.data, location)));
+  problems.push(...unknown);
   if (!parsed.success || problems.some((p) => p.severity === 'error')) return { ok: false, kind, location, problems: capProblems(path, problems) };
   // `kind`, `location` and `data` agree because all three come from `location.kind`; TS cannot follow that
   // correlation through the KINDS lookup.

@@ -36,6 +36,10 @@ describe('hostile files', () => {
     expect(found).toHaveLength(21);
     expect(found[0]).toMatchObject({ field: 'junk0', reason: 'unknown field "junk0"' });
     expect(found[20]).toMatchObject({ path: HPATH, field: '', reason: 'and 9980 more problems in this file (fields "junk20", "junk21", "junk22", ...)' });
+    // A real problem among them comes first, not folded into the count.
+    const withError = problems(parseBusFile(HPATH, fm(`command: make\n${keys}\n`)));
+    expect(withError[0]).toMatchObject({ field: 'title', reason: expect.stringContaining('missing') });
+    expect(withError).toHaveLength(21);
   });
 
   it('billion laughs', () => {
