@@ -42,8 +42,12 @@ export function applyPlan(home: string, userHome: string, node: string, plan: Pr
         }
         result.written.push(f.target);
       } else if (f.action === 'mode' && f.local.kind === 'file') {
-        // Content unchanged, so nothing to back up: only the mode changes, and it is said.
-        if (!dryRun) chmodLocal(userHome, f.rel, withExecutable(f.local.mode, f.executable));
+        // Content unchanged, so nothing to back up: only the mode changes, and it is said. A file system that keeps
+        // no executable bit (vfat, some network mounts) would have it "changed" at every look: held, with why.
+        if (!dryRun && !chmodLocal(userHome, f.rel, withExecutable(f.local.mode, f.executable))) {
+          result.held.push({ target: f.target, state: f.state, why: 'the file system here does not keep the executable bit' });
+          continue;
+        }
         result.modes.push({ target: f.target, executable: f.executable });
       } else if (f.action === 'remove') {
         if (!dryRun) {

@@ -130,7 +130,7 @@ function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped
       return;
     }
     let bytes: Uint8Array = local.bytes;
-    let synced: Omit<SyncedFile, 'at'> = { hash: sha256Hex(local.bytes) };
+    let synced: Omit<SyncedFile, 'at'> = { hash: sha256Hex(local.bytes), executable: (local.mode & 0o111) !== 0 };
     if (entry.merge === 'json') {
       const parsed = parseJsonObject(utf8.decode(local.bytes));
       if (!parsed.ok) throw new EnvTargetRefusedError(target, `it is ${parsed.reason}`, 'fix the file, or capture it without merge by keys');

@@ -113,8 +113,11 @@ export function writeLocal(userHome: string, rel: string, bytes: Uint8Array, mod
   chmodSync(abs, mode);
 }
 
-export function chmodLocal(userHome: string, rel: string, mode: number): void {
-  chmodSync(absOf(userHome, rel), mode);
+/** Sets a file's mode; false when the file system did not keep the executable bits asked for. */
+export function chmodLocal(userHome: string, rel: string, mode: number): boolean {
+  const abs = absOf(userHome, rel);
+  chmodSync(abs, mode);
+  return (statSync(abs).mode & 0o111) === (mode & 0o111);
 }
 
 export function removeLocal(userHome: string, rel: string): void {

@@ -84,17 +84,23 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
       localHash = local.kind === 'missing' ? null : local.kind === 'file' ? sha256Hex(local.bytes) : UNREADABLE;
       localAtLast = localHash;
       content = busBytes;
-      next = { hash: bus, at };
+      next = { hash: bus, executable: Boolean(item.file.executable), at };
     }
     const st = fileState({ bus, local: localHash, localAtLast, last: last?.hash });
     const d = decide(st, { force, ...(blocked !== undefined ? { blocked } : {}) });
     // The profile keeps one mode bit per file, executable or not (PROTOCOL.md §13), and the content's hash does not
-    // hold it: a script made executable after it was synced is in sync by content, and only its mode is set.
+    // hold it: a script made executable after it was synced is in sync by content, and only its mode is set; unless
+    // the bit was flipped here since the last sync (state.json's), which is held like a change here.
     const executable = Boolean(item.file.executable);
-    if (st === 'in-sync' && item.merge !== 'json' && local.kind === 'file' && !local.link && ((local.mode & 0o111) !== 0) !== executable) d.action = 'mode';
+    const localExec = local.kind === 'file' && (local.mode & 0o111) !== 0;
+    if (st === 'in-sync' && item.merge !== 'json' && local.kind === 'file' && !local.link && localExec !== executable) {
+      if (force || last?.executable === undefined || last.executable === localExec) d.action = 'mode';
+      else d.held = `its executable bit was changed here since the last sync: capture it ("gitbus env capture ${profile.name}"), or set it as the profile has it with "gitbus env apply --force"`;
+    }
     // In sync or written, the node knows the file as the bus has it (an unchanged record keeps its time); a file
     // left as it is keeps what the node knew of it.
-    const known = st === 'in-sync' || d.action === 'write' ? (last && last.hash === next.hash && sameKeys(last, next) ? last : next) : (last ?? null);
+    const asKnown = (a: SyncedFile, b: SyncedFile) => a.hash === b.hash && sameKeys(a, b) && a.executable === b.executable;
+    const known = (st === 'in-sync' && d.held === undefined) || d.action === 'write' ? (last && asKnown(last, next) ? last : next) : (last ?? null);
     files.push({
       target: item.target,
       rel: item.rel,

@@ -14,6 +14,11 @@ export interface SyncedFile {
   hash: string;
   /** The keys the hash covers (merge: json only). */
   keys?: string[];
+  /**
+   * The executable bit as last written or captured (files written whole); absent in a state.json of a gitbus before
+   * it, where the profile's bit counts.
+   */
+  executable?: boolean;
   /** When it was written or captured. */
   at: string;
 }

@@ -65,7 +65,7 @@ function reportText(r: ProfileReport): string {
   const card = cardEnvOf(r.profile, undefined, r.files);
   const lines = [`profile ${r.profile} (${how}${r.trust?.trusted ? `, signed by ${r.trust.principals.join(', ')}` : ''}): ${countsText(card.counts)}`];
   for (const f of r.files) {
-    if (f.state === 'in-sync' && f.action === 'none') continue;
+    if (f.state === 'in-sync' && f.action === 'none' && f.held === undefined) continue;
     const what = f.source === null ? `${STATE_WORD[f.state] ?? f.state} (removed from the profile)` : STATE_WORD[f.state] ?? f.state;
     lines.push(`  ${what.padEnd(18)} ${f.target}${f.action !== 'none' ? `  -> apply ${ACTION_WORDS[f.action]}` : ''}${f.held ? `\n  ${' '.repeat(18)} ${f.held}` : ''}`);
   }

@@ -228,6 +228,14 @@ describe('gitbus env', () => {
     expect(json<{ results: { written: string[]; modes: { target: string; executable: boolean }[] }[] }>(applied).results[0]).toMatchObject({ written: [], modes: [{ target: '~/bin/tools/deploy', executable: true }] });
     expect(statSync(script).mode & 0o777).toBe(0o755);
     expect(json<{ results: { modes: unknown[] }[] }>(await envCmd('b', ['apply', 'tools'])).results[0]?.modes).toEqual([]);
+    // b takes the bit off by hand: a change here, held like one, until captured or forced.
+    chmodSync(script, 0o644);
+    const held = await envCmd('b', ['apply', 'tools']);
+    expect(held.code).toBe(5);
+    expect(json<{ results: { modes: unknown[]; held: { target: string; why: string }[] }[] }>(held).results[0]).toMatchObject({ modes: [], held: [{ target: '~/bin/tools/deploy', why: expect.stringContaining('executable bit was changed here') }] });
+    expect(statSync(script).mode & 0o111).toBe(0);
+    ok(await envCmd('b', ['apply', 'tools', '--force']));
+    expect(statSync(script).mode & 0o777).toBe(0o755);
   });
 
   describe('on a bus with a trust root', () => {
