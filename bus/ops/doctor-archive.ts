@@ -2,7 +2,7 @@ import { firstLine } from '../../schemas/errors.js';
 import { advertisedCapabilities, servesPathReads } from '../archive/capabilities.js';
 import { uploadArchive, UploadArchiveError } from '../git/upload-archive.js';
 import type { Transport } from '../transport/transport.js';
-import { fail, ok, warn, type Check } from './doctor-check.js';
+import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { ARCHIVE, type BusRepo } from '../repo.js';
 import { openArchiveSource } from '../archive/source.js';
 import { ARCHIVE_INDEX_FOLDER } from '../../schemas/archive-index.js';
@@ -53,39 +53,48 @@ const MONTH_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
 /**
  * The shape of the root of the archive's tip (pure): month folders, `ids` and `signatures`, each a folder. Anything
  * else where those go (a file, a link) hides what was archived there: `show` says "no task", and a task `after` one
- * of them stays blocked, with nothing else saying why.
+ * of them stays blocked, with nothing else saying why (`damaged`). Other names are not read by anyone (`stray`).
  */
-export function archiveRootProblems(root: readonly { path: string; type: string; mode: string }[]): string[] {
-  const out: string[] = [];
+export function archiveRootProblems(root: readonly { path: string; type: string; mode: string }[]): { damaged: string[]; stray: string[] } {
+  const damaged: string[] = [];
+  const stray: string[] = [];
   for (const e of root) {
     const known = MONTH_RE.test(e.path) || e.path === ARCHIVE_INDEX_FOLDER || e.path === 'signatures';
     const what = e.mode === '120000' ? 'a symbolic link' : e.type === 'blob' ? 'a file' : e.type === 'commit' ? 'a submodule' : 'a folder';
-    if (known && e.type !== 'tree') out.push(`"${e.path}" is ${what}, not a folder`);
-    else if (!known) out.push(`"${e.path}" is not part of the archive's layout (month folders yyyy-mm, ids, signatures)`);
+    if (known && e.type !== 'tree') damaged.push(`"${e.path}" is ${what}, not a folder`);
+    else if (!known) stray.push(`"${e.path}"`);
   }
-  return out;
+  return { damaged, stray };
 }
 
-/** `archive.layout`: whether the archive branch's root has the shape readers need. One exchange (its tip and root). */
-export async function checkArchiveLayout(repo: BusRepo, refs: ReadonlyMap<string, string>): Promise<Check> {
+/**
+ * `archive.layout`: whether the archive branch's root has the shape readers need. One exchange (its tip and root);
+ * skipped where reading it would mean fetching the archive's whole tip (`readsByPath` false: remote.archive-reads
+ * found neither upload-archive nor path reads, and the remote is not a local one read directly).
+ */
+export async function checkArchiveLayout(repo: BusRepo, refs: ReadonlyMap<string, string>, readsByPath: boolean): Promise<Check> {
   const name = 'archive.layout';
   const tip = refs.get(ARCHIVE);
   if (!tip) return ok(name, 'no archive yet: nothing has been archived');
-  let problems: string[];
+  if (!readsByPath && (await repo.directRemote()) === null) return skip(name, "reading the archive's root here would fetch its whole tip (see remote.archive-reads)");
+  let found: { damaged: string[]; stray: string[] };
   const source = await openArchiveSource(repo, tip);
   try {
     await source.ensure([tip], 'tree:1');
-    problems = archiveRootProblems(await repo.store.readTree(await repo.store.readCommitTree(tip)));
+    found = archiveRootProblems(await repo.store.readTree(await repo.store.readCommitTree(tip)));
   } catch (err) {
     return warn(name, `could not read the archive's tip ${tip.slice(0, 12)}: ${firstLine(err)}`, 'check that the remote is reachable (remote.reachable), then run "gitbus doctor" again');
   } finally {
     source.close?.();
   }
-  if (problems.length === 0) return ok(name, `the archive at ${tip.slice(0, 12)} has the layout readers need`);
-  const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
-  return fail(
-    name,
-    `the archive at ${tip.slice(0, 12)} is damaged: ${shown}. Tasks archived there cannot be read ("gitbus show" says "no task", tasks after them stay blocked)`,
-    `find the last good commit with "git log ${ARCHIVE.replace('refs/heads/', '')}" in a clone of the bus, and put the branch back on it: "git push --force <remote> <commit>:${ARCHIVE}" (the next "gitbus archive" writes on top of what it finds)`,
-  );
+  const list = (xs: string[]) => xs.slice(0, 5).join('; ') + (xs.length > 5 ? `; and ${xs.length - 5} more` : '');
+  if (found.damaged.length > 0) {
+    return fail(
+      name,
+      `the archive at ${tip.slice(0, 12)} is damaged: ${list(found.damaged)}. Tasks archived there cannot be read ("gitbus show" says "no task", tasks after them stay blocked)`,
+      `find the last good commit with "git log ${ARCHIVE.replace('refs/heads/', '')}" in a clone of the bus, and put the branch back on it: "git push --force <remote> <commit>:${ARCHIVE}" (the next "gitbus archive" writes on top of what it finds)`,
+    );
+  }
+  if (found.stray.length > 0) return warn(name, `the archive at ${tip.slice(0, 12)} holds ${list(found.stray)} at its root, which no reader looks at (its layout: month folders yyyy-mm, ids, signatures)`, 'remove them from the archive branch with git, if nobody keeps them there on purpose');
+  return ok(name, `the archive at ${tip.slice(0, 12)} has the layout readers need`);
 }

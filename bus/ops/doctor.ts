@@ -197,8 +197,9 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
 
     checks.push(await checkPush(repo, config.node, main));
     checks.push(listMs > slowListMs ? warn('remote.latency', `a ref listing took ${Math.round(listMs)} ms`, 'every claim and poll lists refs: check the network or mount to the remote') : ok('remote.latency', `a ref listing took ${listMs < 10 ? listMs.toFixed(1) : Math.round(listMs)} ms`));
-    checks.push(await checkArchiveReads(transport));
-    checks.push(await checkArchiveLayout(repo, refs));
+    const archiveReads = await checkArchiveReads(transport);
+    checks.push(archiveReads);
+    checks.push(await checkArchiveLayout(repo, refs, archiveReads.status === 'ok'));
     if (transport instanceof SshTransport) checks.push(...(await checkSshHost(transport, maxSkewMs, options.slowCommandMs ?? 50)));
     else checks.push(await checkClock(transport, config.node, maxSkewMs));
     checks.push(...(await checkHeartbeats(repo, paths.home, config, refs, listedAt, snap)));
@@ -356,7 +357,8 @@ async function checkHeartbeats(repo: BusRepo, home: string, config: NodeConfig, 
   // As `status` shows them (bus/ops/node-liveness.ts): each node's own last beat says whether its watcher stopped
   // cleanly, and how often an idle node marks presence; two commands must not call one node alive and silent.
   const now = Date.now();
-  for (const n of others) by[nodeLiveness(obs, n, await readBeat({ repo }, n), snap.settings, repo.localRemotePath() !== null, now).liveness].push(n);
+  // A node never observed beating has no beat to read (as status: a fetch per node would be wasted).
+  for (const n of others) by[nodeLiveness(obs, n, obs.nodes[n] ? await readBeat({ repo }, n) : null, snap.settings, repo.localRemotePath() !== null, now).liveness].push(n);
   const named = (list: string[]) => (list.length ? ` (${list.join(', ')})` : '');
   const text = [
     `${by.alive.length} alive${named(by.alive)}`,

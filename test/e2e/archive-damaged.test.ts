@@ -52,6 +52,6 @@ describe('a damaged archive', () => {
       { path: 'notes.txt', type: 'blob', mode: '100644' },
       { path: 'signatures', type: 'tree', mode: '040000' },
       { path: '2026-12', type: 'tree', mode: '040000' },
-    ])).toEqual(['"2026-11" is a symbolic link, not a folder', '"notes.txt" is not part of the archive\'s layout (month folders yyyy-mm, ids, signatures)']);
+    ])).toEqual({ damaged: ['"2026-11" is a symbolic link, not a folder'], stray: ['"notes.txt"'] });
   });
 });
