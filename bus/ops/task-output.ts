@@ -124,23 +124,25 @@ export function readLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: num
   }
   try {
     const size = fstatSync(fd).size;
-    const start = Math.max(0, size - tailBytes);
-    const buf = Buffer.alloc(size - start);
+    // One byte before the tail is read too: when it ends a line, the tail starts with a whole one.
+    const from = Math.max(0, size - tailBytes - 1);
+    const buf = Buffer.alloc(size - from);
     let n = 0;
     while (n < buf.length) {
-      const r = readSync(fd, buf, n, buf.length - n, start + n);
+      const r = readSync(fd, buf, n, buf.length - n, from + n);
       if (r === 0) break;
       n += r;
     }
     let bytes = buf.subarray(0, n);
-    let skipped = start;
-    if (start > 0) {
-      // From a whole line: a claude log is read line by line as JSON, and a cut character is not shown.
+    let skipped = from;
+    if (from > 0) {
+      // From a whole line: a claude log is read line by line as JSON; with no line end in the tail, from a whole
+      // UTF-8 character (continuation bytes are 10xxxxxx).
       const nl = bytes.indexOf(0x0a);
-      if (nl >= 0) {
-        bytes = bytes.subarray(nl + 1);
-        skipped += nl + 1;
-      }
+      let cut = nl >= 0 ? nl + 1 : 1;
+      if (nl < 0) while (cut < bytes.length && ((bytes[cut] ?? 0) & 0xc0) === 0x80) cut++;
+      bytes = bytes.subarray(cut);
+      skipped += cut;
     }
     return { text: terminalText(bytes), log: { path, bytes: size, skipped } };
   } catch {

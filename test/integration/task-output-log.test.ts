@@ -38,6 +38,11 @@ describe('a long log', () => {
     expect(r?.text).not.toContain('first line');
     expect(r?.log.skipped).toBe((r?.log.bytes ?? 0) - Buffer.byteLength(r?.text ?? ''));
     expect(r?.log.path).toBe(join(ctx.paths.logs, `${id}.1.log`));
+    // A tail that starts right after a line end keeps its first line; one with no line end starts at a whole character.
+    writeFileSync(join(ctx.paths.logs, `${id}.7.log`), 'aaaa\nbbbb\n');
+    expect(readLog(ctx, id, 7, 5)).toMatchObject({ text: 'bbbb\n', log: { skipped: 5 } });
+    writeFileSync(join(ctx.paths.logs, `${id}.8.log`), '\u00e9'.repeat(10));
+    expect(readLog(ctx, id, 8, 5)?.text).toBe('\u00e9\u00e9');
     // A short log is all there.
     const all = readLog(ctx, id, 1, Number.MAX_SAFE_INTEGER);
     expect(all?.log.skipped).toBe(0);
