@@ -47,7 +47,7 @@ const PER_TASK: [key: string, flag: string, field: string][] = [
 /** Refuses what a batch cannot take from the command line: a title, per-task flags, --wait. */
 export function refuseSingleFlags(title: string | undefined, opts: Record<string, unknown>): void {
   if (title !== undefined) throw new InputError(`dispatch --from takes its tasks from the file, and was also given the title ${JSON.stringify(title)}`, 'leave out the TITLE (each task line has its "title"), or leave out --from', { flag: '--from' });
-  if (opts['wait'] === true) throw new InputError('dispatch --from does not wait for the responses', 'leave out --wait; follow the tasks with "gitbus status" (or dispatch them one by one with --wait)', { flag: '--wait' });
+  if (opts['wait'] === true || opts['waitTimeout'] !== undefined) throw new InputError('dispatch --from does not wait for the responses', 'leave out --wait and --wait-timeout; follow the tasks with "gitbus status" (or dispatch them one by one with --wait)', { flag: opts['wait'] === true ? '--wait' : '--wait-timeout' });
   const given = PER_TASK.find(([key]) => opts[key] !== undefined && !(Array.isArray(opts[key]) && (opts[key] as unknown[]).length === 0));
   if (given) {
     const [, flag, field] = given;

@@ -1,6 +1,9 @@
 import type { BusContext } from '../bus/context.js';
 import type { TaskOutput } from '../bus/ops/task-output.js';
 import { waitForTask } from '../watcher/wait-for-task.js';
+import { InputError } from '../bus/errors.js';
+import { EXIT } from './exit-codes.js';
+import { note } from './output.js';
 
 /**
  * `--wait`: until the task ends, or for at most `timeoutMs` (`--wait-timeout`; Ctrl-C stops the waiting too),
@@ -16,7 +19,18 @@ export async function waitForEnd(ctx: BusContext, id: string, onProgress: (line:
   });
 }
 
-/** What `--wait-timeout` says when the time is up: the task is not stopped, only the waiting. */
-export function stoppedWaiting(id: string, state: string, after: string): string {
-  return `gitbus: stopped waiting after ${after}: ${id} is ${state}, and goes on; follow it with "gitbus logs ${id} --follow", or end it with "gitbus cancel ${id}"`;
+/** `--wait-timeout` without `--wait`: nothing would wait. */
+export function refuseLoneWaitTimeout(opts: { wait?: boolean; waitTimeout?: string }): void {
+  if (opts.waitTimeout !== undefined && !opts.wait) throw new InputError('--wait-timeout goes with --wait', 'add --wait, or leave out --wait-timeout', { flag: '--wait-timeout' });
+}
+
+/**
+ * When `--wait-timeout` ran out before the task ended: says so (the task is not stopped, only the waiting) and sets
+ * exit code 11. True when it did, so that the caller prints nothing more.
+ */
+export function timedOut(waited: { out: TaskOutput; ended: boolean }, id: string, after: string | undefined): boolean {
+  if (waited.ended) return false;
+  note(`gitbus: stopped waiting after ${after ?? ''}: ${id} is ${waited.out.state}, and goes on; follow it with "gitbus logs ${id} --follow", or end it with "gitbus cancel ${id}"`);
+  process.exitCode = EXIT.waitTimedOut;
+  return true;
 }

@@ -13,7 +13,7 @@ import { labelSchema, nodeNameSchema, RUNNERS, taskIdSchema } from '../../schema
 import { cronSchema } from '../../schemas/cron.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { stoppedWaiting, waitForEnd } from '../wait.js';
+import { refuseLoneWaitTimeout, timedOut, waitForEnd } from '../wait.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 import { resumeInto } from '../../bus/ops/resume.js';
 import { InputError } from '../../bus/errors.js';
@@ -79,7 +79,7 @@ export function register(program: Command): void {
         return;
       }
       if (opts.dryRun) throw new InputError('--dry-run goes with --from', 'leave out --dry-run, or give --from FILE', { flag: '--dry-run' });
-      if (opts.waitTimeout !== undefined && !opts.wait) throw new InputError('--wait-timeout goes with --wait', 'add --wait, or leave out --wait-timeout', { flag: '--wait-timeout' });
+      refuseLoneWaitTimeout(opts);
       // A schedule is a template that never ends (its instances do): --wait would wait for ever.
       if (opts.wait && opts.schedule) throw new InputError('--wait cannot wait for a schedule: the template never ends, each due time dispatches an instance of its own', 'leave out --wait; follow an instance with "gitbus logs ID --follow" once "gitbus status" lists it', { flag: '--wait' });
       if (title === undefined) throw new InputError('dispatch needs a TITLE, or --from FILE for many tasks', 'gitbus dispatch "Run the tests" --command "make test"', { flag: 'TITLE' });
@@ -132,11 +132,7 @@ export function register(program: Command): void {
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
       const done = waited.out;
       emit(opts, { ...out, state: done.state, node: done.node, attempt: done.attempt, output: done.text, claude: done.claude, ended: waited.ended }, () => '');
-      if (!waited.ended) {
-        note(stoppedWaiting(r.id, done.state, opts.waitTimeout ?? ''));
-        process.exitCode = EXIT.waitTimedOut;
-        return;
-      }
+      if (timedOut(waited, r.id, opts.waitTimeout)) return;
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title, told: done.state }]);
       if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
     }, undefined, false),

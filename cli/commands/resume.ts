@@ -3,9 +3,8 @@ import { resume } from '../../bus/ops/resume.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { stoppedWaiting, waitForEnd } from '../wait.js';
+import { refuseLoneWaitTimeout, timedOut, waitForEnd } from '../wait.js';
 import { durationFlag, durationMs } from '../flags.js';
-import { InputError } from '../../bus/errors.js';
 import { recordForClaudeSession } from '../claude-session.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 
@@ -29,7 +28,7 @@ export function register(program: Command): void {
     ),
   ).action(async (id: string, prompt: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
-      if (opts.waitTimeout !== undefined && !opts.wait) throw new InputError('--wait-timeout goes with --wait', 'add --wait, or leave out --wait-timeout', { flag: '--wait-timeout' });
+      refuseLoneWaitTimeout(opts);
       const r = await resume(ctx, id, prompt, await signerFor(ctx, opts));
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title }]);
       if (r.queued) {
@@ -47,11 +46,7 @@ export function register(program: Command): void {
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
       const done = waited.out;
       emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text, claude: done.claude, ended: waited.ended }, () => '');
-      if (!waited.ended) {
-        note(stoppedWaiting(r.id, done.state, opts.waitTimeout ?? ''));
-        process.exitCode = EXIT.waitTimedOut;
-        return;
-      }
+      if (timedOut(waited, r.id, opts.waitTimeout)) return;
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title, told: done.state }]);
       if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
     }, undefined, false),

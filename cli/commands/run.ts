@@ -12,7 +12,7 @@ import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
 import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { stoppedWaiting, waitForEnd } from '../wait.js';
+import { timedOut, waitForEnd } from '../wait.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 
@@ -85,15 +85,14 @@ export function register(program: Command): void {
       const done = waited.out;
       if (!waited.ended) {
         emit(opts, { id: r.id, node: done.node, status: done.state, exitCode: null, reason: null, output: done.text, claude: done.claude, ended: false, ...(summary ? { project: summary } : {}) }, () => '');
-        note(stoppedWaiting(r.id, done.state, opts.waitTimeout ?? ''));
-        process.exitCode = EXIT.waitTimedOut;
+        timedOut(waited, r.id, opts.waitTimeout);
         return;
       }
       const view = await (await currentSnapshot(ctx)).view(r.id);
       const response = view?.response;
       const exitCode = response?.exitCode ?? null;
       const reason = response?.reason ?? null;
-      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, claude: done.claude, ...(summary ? { project: summary } : {}) }, () => '');
+      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, claude: done.claude, ended: true, ...(summary ? { project: summary } : {}) }, () => '');
       if (exitCode !== null && exitCode >= 0 && exitCode <= 255) {
         process.exitCode = exitCode;
         return;

@@ -51,6 +51,7 @@ const BAD: [string, string[]][] = [
   ['--wait', ['dispatch', 'x', '--schedule', '0 3 * * *', '--command', 'true', '--wait']],
   ['--wait-timeout', ['dispatch', 'x', '--wait', '--wait-timeout', 'soon']],
   ['--wait-timeout', ['dispatch', 'x', '--wait-timeout', '5m']],
+  ['--wait-timeout', ['dispatch', '--from', '-', '--wait-timeout', '5m']],
   ['--wait-timeout', ['run', 'worker', '--wait-timeout', '0s', '--', 'true']],
   ['--workdir', ['dispatch', 'x', '--workdir', '../outside']],
   ['--command', ['dispatch', 'x', '--command', 'x'.repeat(17 * 1024)]],
