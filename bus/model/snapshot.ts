@@ -4,6 +4,8 @@ import { LIVE_FOLDERS } from '../../schemas/layout.js';
 import { DEFAULT_SETTINGS, resolveSettings, type BusSettings, type ResolvedSettings } from '../../schemas/settings.js';
 import type { NodeCard } from '../../schemas/node-card.js';
 import type { Handoff } from '../../schemas/handoff.js';
+import type { Claim } from '../../schemas/claim.js';
+import type { TaskResponse } from '../../schemas/response.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
 import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
 import { indexTree, type LiveTree } from './index-tree.js';
@@ -309,6 +311,34 @@ export class Snapshot {
   }
 
   /** Every problem in this commit: names, settings, and the contents of every live file. */
+  /**
+   * A result written in the name of a node other than the one whose claim it answers (untrusted-input finding F12):
+   * only the holder runs a task, so its `succeeded` or `timed-out` comes from it; a `failed` or `cancelled` may come
+   * from any node that found the holder silent (bus/ops/reap.ts). Said, as a warning: without a trust root anyone
+   * with push access can write any file; with one, such files are refused as forged (§12).
+   */
+  private async responseByOther(files: TaskFiles): Promise<FileProblem | null> {
+    const ref = files.response;
+    if (!ref) return null;
+    const r = cached(ref.path, ref.oid) ?? (await this.parse(ref));
+    if (!r.ok) return null;
+    const resp = r.data as TaskResponse;
+    if ((resp.status !== 'succeeded' && resp.status !== 'timed-out') || resp.attempt === undefined) return null;
+    const claimRef = files.claims.get(resp.attempt);
+    if (!claimRef) return null;
+    const c = cached(claimRef.path, claimRef.oid) ?? (await this.parse(claimRef));
+    if (!c.ok) return null;
+    const holder = (c.data as Claim).node;
+    if (holder === resp.node) return null;
+    return {
+      path: ref.path,
+      field: 'node',
+      reason: `the result says node ${resp.node} wrote it, but attempt ${resp.attempt} was claimed by ${holder}, the only node that runs it`,
+      fix: `find out who wrote ${ref.path} (git log -- ${ref.path}); anyone who can push can write any file: "gitbus trust init" makes nodes refuse files written in another node's name`,
+      severity: 'warning',
+    };
+  }
+
   async allProblems(): Promise<FileProblem[]> {
     const facts = this.handoffRows();
     const problems = [...this.index.problems, ...this.settingsProblems];
@@ -329,7 +359,11 @@ export class Snapshot {
       if (files.claims.size > 0) for (const ref of files.claims.values()) await add(ref);
       if (files.releases.size > 0) for (const ref of files.releases.values()) await add(ref);
       if (files.cancel) await add(files.cancel);
-      if (files.response) await add(files.response);
+      if (files.response) {
+        await add(files.response);
+        const other = await this.responseByOther(files);
+        if (other) problems.push(other);
+      }
     }
     for (const n of await this.nodes()) problems.push(...n.problems);
     this.saveParsed();
