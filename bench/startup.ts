@@ -6,6 +6,9 @@ import { openBus } from '../bus/context.js';
 import { initBus } from '../bus/ops/init.js';
 import { dispatch } from '../bus/ops/dispatch.js';
 import { joinBus } from '../bus/ops/join.js';
+import { claim } from '../bus/ops/claim.js';
+import { respond } from '../bus/ops/respond.js';
+import { archive } from '../bus/ops/archive.js';
 import { tmp } from './fixtures.js';
 import { fmt, summarize, type Sample } from './stats.js';
 
@@ -48,6 +51,13 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   const host = await serveOverHttp(dir);
   const httpHome = join(dir, 'http-home');
   await joinBus(httpHome, `${host.url}/status.git`, { node: 'bench-http' });
+  // A bus with an archive, written by another node (so that the dispatching nodes' clones lack its objects), where
+  // a dispatch asked the archive about its own new id until session 17 (bus/ops/deliver.ts `fresh`).
+  await busWithArchive(dir, 'archived.git');
+  const withArchive = join(dir, 'archive-home');
+  await joinBus(withArchive, join(dir, 'archived.git'), { node: 'bench-archive' });
+  const withArchiveHttp = join(dir, 'archive-http-home');
+  await joinBus(withArchiveHttp, `${host.url}/archived.git`, { node: 'bench-archive-http' });
 
   const builds = [{ name: '', bin: BIN }];
   // Several builds: separated by commas (a path with a comma in it cannot be compared).
@@ -60,6 +70,8 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks)`, args: status(b.bin) });
     cases.push({ label: `${b.name}gitbus dispatch (local bus)`, args: dispatchArgs(b.bin) });
     cases.push({ label: `${b.name}gitbus status (HTTP remote, 5 tasks)`, args: [b.bin, 'status', '--home', httpHome] });
+    cases.push({ label: `${b.name}gitbus dispatch (local bus with an archive)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', withArchive] });
+    cases.push({ label: `${b.name}gitbus dispatch (HTTP remote with an archive)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', withArchiveHttp] });
   }
   const noCache = { XDG_CACHE_HOME: join(dir, 'no-cache-folder', 'a-file') };
   writeFileSync(join(dir, 'no-cache-folder'), '');
@@ -140,4 +152,22 @@ async function serveOverHttp(dir: string): Promise<{ url: string; stop: () => vo
     child.once('exit', (code) => reject(new Error(`the git host exited (${code}) before serving`)));
   });
   return { url, stop: () => child.stdin.end() };
+}
+
+/** A bus (`name` in `dir`) whose archive holds a few finished tasks, made by a node of its own; returns that home. */
+async function busWithArchive(dir: string, name: string): Promise<string> {
+  const home = join(dir, `${name}-archiver`);
+  await initBus(home, { remote: join(dir, name), node: 'archiver' });
+  const ctx = await openBus(home);
+  try {
+    for (let i = 0; i < 3; i++) {
+      const d = await dispatch(ctx, { handoff: { title: `archived ${i}` }, body: '## Task\n\nbench\n' });
+      await claim(ctx, { id: d.id });
+      await respond(ctx, { id: d.id, status: 'succeeded' });
+    }
+    await archive(ctx, { all: true });
+  } finally {
+    await ctx.repo.close();
+  }
+  return home;
 }
