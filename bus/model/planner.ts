@@ -236,3 +236,31 @@ export function unreadableHolderFix(view: Pick<TaskView, 'id' | 'claim' | 'files
   return `a person fixes or removes ${unreadableHolder(view) ?? 'the claim file'} in the bus repository (git rm, commit, push); then it can be claimed; or end it with "gitbus cancel ${view.id}"`;
 }
 
+/** What a node card says of the node's will, as noTaker reads it. */
+export interface CardFacts {
+  node: string;
+  labels?: readonly string[];
+  runners?: readonly string[];
+}
+
+/**
+ * Why no node on the bus can take a pending task, by their cards (the runners each watcher found its program for,
+ * its labels), or null when one can or when there are no cards to judge by. What `status` shows under a task that
+ * would otherwise sit `pending` with nothing said: addressed to a node that does not offer its runner (its program is
+ * missing there), or needing labels nobody has. Pure.
+ */
+export function noTaker(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'>, cards: readonly CardFacts[]): string | null {
+  if (cards.length === 0) return null;
+  const runner = effectiveRunner(h);
+  const candidates = h.to ? cards.filter((c) => c.node === h.to) : cards;
+  if (candidates.length === 0) return `node ${h.to} is not on the bus`;
+  const why = (c: CardFacts): string | null => {
+    if (c.runners && !c.runners.includes(runner)) return `it does not offer the ${runner} runner`;
+    const missing = (h.labels ?? []).filter((l) => !(c.labels ?? []).includes(l));
+    return missing.length > 0 ? `it lacks label(s) ${missing.join(', ')}` : null;
+  };
+  const reasons = candidates.map(why);
+  if (reasons.some((r) => r === null)) return null;
+  if (h.to) return `node ${h.to} cannot take it: ${reasons[0] ?? ''} (its card; "gitbus doctor" on it says why)`;
+  return `no node can take it: ${candidates.map((c, i) => `${c.node}: ${reasons[i] ?? ''}`).slice(0, 3).join('; ')}${candidates.length > 3 ? '; ...' : ''}`;
+}

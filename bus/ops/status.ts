@@ -2,7 +2,8 @@ import type { FileProblem } from '../../schemas/errors.js';
 import type { ResolvedSettings } from '../../schemas/settings.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot, NodeView } from '../model/snapshot.js';
-import { eligibility, sortQueue } from '../model/planner.js';
+import { eligibility, noTaker, sortQueue } from '../model/planner.js';
+import type { Handoff } from '../../schemas/handoff.js';
 import type { TaskView } from '../model/task-view.js';
 import { isFinal, type ForgedFile, type SettingOverride, type TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
@@ -42,8 +43,11 @@ export interface BusStatus {
   settingsOverridden: SettingOverride[];
   /** Each node with its liveness as this node observes it (docs/PROTOCOL.md §5a). */
   nodes: (NodeView & NodeLiveness)[];
-  /** `refusedHere`: why this node's policy (node.yaml `policy:`) refuses a pending or blocked task it could otherwise take. */
-  tasks: (TaskSummary & { refusedHere?: string; untrusted?: string })[];
+  /**
+   * `refusedHere`: why this node's policy (node.yaml `policy:`) refuses a pending or blocked task it could otherwise
+   * take; `noTaker`: why no node's card lets it take a pending task (bus/model/planner.ts noTaker).
+   */
+  tasks: (TaskSummary & { refusedHere?: string; untrusted?: string; noTaker?: string })[];
   /** The first tasks of each state only (StatusOptions.perState), when set: `counts` has how many there are. */
   perState?: number;
   /** The trust version this node enforces on handoffs (it pinned the bus's trust root), or null: it acts on any handoff. */
@@ -245,6 +249,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     if (t.claim.node === ctx.config.node) return readProgress(ctx.paths.home, t.id, t.claim.attempt);
     return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
   };
+  const cards = core.nodes.flatMap((n) => (n.card ? [{ node: n.node, ...(n.card.labels ? { labels: n.card.labels } : {}), ...(n.card.runners ? { runners: n.card.runners } : {}) }] : []));
   return {
     node: ctx.config.node,
     remote: ctx.repo.transport.display,
@@ -253,7 +258,10 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     settingsOverridden: core.settingsOverridden,
     nodes: core.nodes.map((n) => ({ ...n, ...liveness(n.node) })),
     ...(core.perState !== undefined ? { perState: core.perState } : {}),
-    tasks: core.tasks.map((t) => ({ ...t, progress: progressOf(t) })),
+    tasks: core.tasks.map((t) => {
+      const nobody = t.state === 'pending' ? noTaker({ ...(t.to ? { to: t.to } : {}), labels: t.labels, ...(t.runner ? { runner: t.runner as Handoff['runner'] } : {}) }, cards) : null;
+      return { ...t, progress: progressOf(t), ...(nobody ? { noTaker: nobody } : {}) };
+    }),
     counts: core.counts,
     trust: core.trust,
     problems: core.problems,

@@ -42,6 +42,7 @@ export function register(program: Command): void {
             lines.push(`${taskLine(t, idWidth)}${claudeFacts(t.claude)}`);
             if (t.progress) lines.push(`      progress: ${t.progress.text} (${ago(t.progress.at)})`);
             if (t.refusedHere) lines.push(`      refused by this node's policy: ${t.refusedHere}`);
+            if (t.noTaker) lines.push(`      waits: ${t.noTaker}`);
             if (t.untrusted) lines.push(`      untrusted (this node will not run it): ${t.untrusted}`);
           }
           const total = s.counts[st] ?? group.length;

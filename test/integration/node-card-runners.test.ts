@@ -34,6 +34,13 @@ describe('the runners a node card offers', () => {
     } finally {
       await ctx.repo.close();
     }
+    // A claude task addressed to it anyway (--force) waits, and status says why rather than nothing.
+    const d = await gitbus(['dispatch', 'review it', '--to', 'laptop', '--runner', 'claude', '--force', '--no-git', '--json'], { home: bus.home('alpha') });
+    expect(d.code, d.stderr).toBe(0);
+    const id = json<{ id: string }>(d).id;
+    const st = json<{ tasks: { id: string; state: string; noTaker?: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('alpha') }));
+    expect(st.tasks.find((t) => t.id === id)).toMatchObject({ state: 'pending', noTaker: expect.stringContaining('node laptop cannot take it: it does not offer the claude runner') });
+    expect((await gitbus(['status'], { home: bus.home('alpha') })).stdout).toContain('      waits: node laptop cannot take it');
     const j = await gitbus(['join', bus.remote, '--node', 'laptop2', '--runner', 'claude', '--json'], { home: bus.home('laptop2'), env: { PATH: '/usr/bin:/bin' } });
     expect(json<{ missingRunners: { runner: string; fix: string }[] }>(j).missingRunners).toEqual([expect.objectContaining({ runner: 'claude', fix: expect.stringContaining('npm install -g @anthropic-ai/claude-code') })]);
   });

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { indexTree, openAttempt } from '../../bus/model/index-tree.js';
 import { applyDependencies, baseTaskView, type ParsedTaskFiles } from '../../bus/model/task-view.js';
-import { claimQueue, eligibility, pickFromQueue, pickManyFromQueue } from '../../bus/model/planner.js';
+import { claimQueue, eligibility, noTaker, pickFromQueue, pickManyFromQueue } from '../../bus/model/planner.js';
 import { resolveTaskId } from '../../bus/model/resolve-id.js';
 import type { TaskFiles } from '../../bus/model/types.js';
 import type { TreeEntry } from '../../bus/store/objects.js';
@@ -142,5 +142,16 @@ describe('resolveTaskId', () => {
   it('refuses ambiguous and too-short references', () => {
     expect(() => resolveTaskId(ids, '20261121')).toThrow(/matches 2 tasks/);
     expect(() => resolveTaskId(ids, 'k3')).toThrow(/no task/);
+  });
+});
+
+describe('noTaker', () => {
+  const cards = [{ node: 'gpu', labels: ['gpu'], runners: ['manual', 'shell'] }, { node: 'mac', labels: [], runners: ['manual', 'shell', 'claude'] }];
+  it('says why no card lets a node take a pending task, and nothing when one does', () => {
+    expect(noTaker({ runner: 'claude', to: 'gpu' }, cards)).toContain('node gpu cannot take it: it does not offer the claude runner');
+    expect(noTaker({ runner: 'claude', labels: ['gpu'] }, cards)).toBe('no node can take it: gpu: it does not offer the claude runner; mac: it lacks label(s) gpu');
+    expect(noTaker({ to: 'ghost' }, cards)).toBe('node ghost is not on the bus');
+    expect(noTaker({ command: 'make', labels: ['gpu'] }, cards)).toBeNull();
+    expect(noTaker({ runner: 'claude' }, [])).toBeNull();
   });
 });
