@@ -33,8 +33,10 @@ export function noteDispatched(home: string, tasks: DispatchedTask[]): void {
       const lead = endsCut(file) ? '\n' : '';
       appendFileSync(file, lead + tasks.map((t) => `${JSON.stringify({ id: t.id, title: t.title, at: t.at })}\n`).join(''), { mode: 0o600 });
       if (statSync(file).size > MAX_BYTES) {
+        // Junk lines go first; the oldest half of the notes only when what is left is still too big.
         const all = readLines(file);
-        writeLines(file, all.slice(Math.floor(all.length / 2)));
+        const bytes = all.reduce((n, t) => n + JSON.stringify(t).length + 1, 0);
+        writeLines(file, bytes > MAX_BYTES / 2 ? all.slice(Math.floor(all.length / 2)) : all);
       }
     });
   } catch {
@@ -47,11 +49,19 @@ export function readDispatched(home: string): DispatchedTask[] {
   return readLines(dispatchedPath(home));
 }
 
-/** Keeps only the noted tasks for which `keep` holds (collect drops what it has reported or can never report). */
+/**
+ * Keeps only the noted tasks for which `keep` holds (collect drops what it has reported or can never report). Never
+ * throws: a note that stays is reported again at worst, and collect's report must not fail for its bookkeeping (a
+ * folder put where the file goes is only not written to).
+ */
 export function keepDispatched(home: string, keep: (t: DispatchedTask) => boolean): void {
   const file = dispatchedPath(home);
   if (!existsSync(file)) return;
-  withLocalLockSync(`${file}.lock`, () => writeLines(file, readLines(file).filter(keep)));
+  try {
+    withLocalLockSync(`${file}.lock`, () => writeLines(file, readLines(file).filter(keep)));
+  } catch {
+    // As noteDispatched: bookkeeping only.
+  }
 }
 
 function readLines(file: string): DispatchedTask[] {

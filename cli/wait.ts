@@ -26,10 +26,16 @@ export function refuseLoneWaitTimeout(opts: { wait?: boolean; waitTimeout?: stri
 
 /**
  * When `--wait-timeout` ran out before the task ended: says so (the task is not stopped, only the waiting) and sets
- * exit code 11. True when it did, so that the caller prints nothing more.
+ * exit code 11, or 6 when the remote could not be reached at the end (then the last state is this node's old view).
+ * True when it did, so that the caller prints nothing more.
  */
 export function timedOut(waited: { out: TaskOutput; ended: boolean }, id: string, after: string | undefined): boolean {
   if (waited.ended) return false;
+  if (waited.out.offline) {
+    note(`gitbus: stopped waiting after ${after ?? ''}: the remote cannot be reached (${waited.out.offline.reason}), so how ${id} went is not known here; this node last saw it ${waited.out.state}. Look again with "gitbus show ${id}" once the remote is back`);
+    process.exitCode = EXIT.remote;
+    return true;
+  }
   note(`gitbus: stopped waiting after ${after ?? ''}: ${id} is ${waited.out.state}, and goes on; follow it with "gitbus logs ${id} --follow", or end it with "gitbus cancel ${id}"`);
   process.exitCode = EXIT.waitTimedOut;
   return true;

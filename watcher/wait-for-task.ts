@@ -29,7 +29,8 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
     const out = await taskOutput(ctx, id);
     id = out.id;
     const where = out.node ? ` on ${out.node}${out.attempt ? ` (attempt ${out.attempt})` : ''}` : '';
-    const line = `${out.id}: ${out.state}${where}`;
+    // Offline, the state is this node's last view, which may be long past: said, not passed off as news.
+    const line = out.offline ? `${out.id}: the remote cannot be reached (${out.offline.reason}); still waiting, last known ${out.state}${where}` : `${out.id}: ${out.state}${where}`;
     if (line !== last) await o.onState(line);
     last = line;
     // What the task's agent posted with `gitbus progress`, as `dispatch --wait` shows it.

@@ -93,9 +93,15 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
     // the bit was flipped here since the last sync (state.json's), which is held like a change here.
     const executable = Boolean(item.file.executable);
     const localExec = local.kind === 'file' && (local.mode & 0o111) !== 0;
+    const bitChangedHere = item.merge !== 'json' && local.kind === 'file' && !local.link && last?.executable !== undefined && last.executable !== localExec;
     if (st === 'in-sync' && item.merge !== 'json' && local.kind === 'file' && !local.link && localExec !== executable) {
-      if (force || last?.executable === undefined || last.executable === localExec) d.action = 'mode';
-      else d.held = `its executable bit was changed here since the last sync: capture it ("gitbus env capture ${profile.name}"), or set it as the profile has it with "gitbus env apply --force"`;
+      if (force || !bitChangedHere) d.action = 'mode';
+      else d.held = `its executable bit was changed here since the last sync: capture it ("gitbus env capture ${profile.name}"), or set it as the profile has it with "gitbus env apply ${profile.name} --force"`;
+    } else if (d.action === 'write' && st === 'changed-in-bus' && bitChangedHere && localExec !== executable && !force) {
+      // New content from the bus, and the bit flipped here: writing would undo the change here as a local edit
+      // would be undone, so it is held as one.
+      d.action = 'none';
+      d.held = `its content changed in the bus and its executable bit here: "gitbus env apply ${profile.name} --force" takes the profile's file, bit included; then set the bit again and "gitbus env capture ${profile.name}" if the bus should have it`;
     }
     // In sync or written, the node knows the file as the bus has it (an unchanged record keeps its time); a file
     // left as it is keeps what the node knew of it.

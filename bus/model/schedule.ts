@@ -28,6 +28,19 @@ export function latestDue(expr: string, now: Date, notBefore?: Date): Date | nul
 }
 
 /**
+ * Whether a cron schedule is never due (February 30th, April 31st): cron finds no time in the next 8 years, so
+ * the template would sit `scheduled` for ever, dispatching nothing.
+ */
+export function neverDue(expr: string, from: Date): boolean {
+  try {
+    new (cron().CronTime)(expr, 'UTC').getNextDateFrom(from, 'UTC');
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
  * The shortest gap between the schedule's due times over the next `count` of them from `from` (ms), or null when
  * it has fewer than two. What `dispatch --schedule` compares with the bus's poll: watchers look once a poll and
  * dispatch only the latest due time, so due times closer than that are skipped.

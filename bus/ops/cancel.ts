@@ -92,7 +92,9 @@ function queuedDispatch(home: string, ref: string, known: Snapshot): Extract<Que
   try {
     const id = resolveTaskId(dispatches.map((e) => e.id), ref);
     return dispatches.find((e) => e.id === id);
-  } catch {
+  } catch (err) {
+    // Several queued dispatches match: that error, with their ids, rather than "no task".
+    if (err instanceof UnknownTaskError && (err.data['candidates'] as string[]).length > 1) throw err;
     return undefined;
   }
 }

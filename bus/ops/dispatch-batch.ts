@@ -7,14 +7,15 @@ import { newTaskId } from '../../schemas/ids.js';
 import { pathFor } from '../../schemas/layout.js';
 import { defaultBranch } from '../../schemas/project.js';
 import type { BusContext } from '../context.js';
-import { InputError, NodeCannotRunError, type UnknownNodeError } from '../errors.js';
+import { InputError, NodeCannotRunError, UnknownTaskError, type UnknownNodeError } from '../errors.js';
 import type { GitContext } from '../git-context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { ProjectFields } from '../project/resolve.js';
-import { isQueued, type QueueEntry, type QueuedSignature } from '../queue.js';
+import { isQueued, listQueue, type QueueEntry, type QueuedSignature } from '../queue.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { sendBatch } from './send-batch.js';
-import { dispatchWarnings } from './dispatch.js';
+import { afterId, dispatchWarnings, neverDueError } from './dispatch.js';
+import { neverDue } from '../model/schedule.js';
 import { targetProblem } from './dispatch-target.js';
 import { handoffBody } from './handoff-body.js';
 import { currentSnapshot, localSnapshot } from './query.js';
@@ -152,12 +153,23 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   const drawn = new Set<string>();
   const taken = (id: string) => chosen.has(id) || drawn.has(id) || snap.has(id) || isQueued(home, { kind: 'dispatch', id });
 
+  // What a line's `after` may name by a short ref, as `dispatch --after` does: live tasks, dispatches queued here, and
+  // the ids the batch's lines choose.
+  const namable = [...snap.ids(), ...listQueue(home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : [])), ...chosen];
   const built = input.tasks.map((task) => {
     const { handoff, body } = batchHandoff(task, input);
     const id = task.handoff.id ?? freshId(now, taken);
     drawn.add(id);
     const branch = handoff.repo !== undefined && handoff.branch === undefined && handoff.schedule === undefined ? { branch: defaultBranch(id) } : {};
-    const data = { id, ...handoff, ...branch, from: ctx.config.node, created } as Handoff;
+    if (handoff.schedule !== undefined && neverDue(handoff.schedule, now)) problems.push({ path: task.at, field: `${task.field}schedule`, reason: neverDueError(handoff.schedule).message.replace('--schedule', 'the schedule'), fix: neverDueError(handoff.schedule).fix, severity: 'error' });
+    let after = handoff.after;
+    try {
+      after = after?.map((dep) => afterId(namable, dep));
+    } catch (err) {
+      if (!(err instanceof UnknownTaskError)) throw err;
+      problems.push({ path: task.at, field: `${task.field}after`, reason: firstLine(err), fix: err.fix, severity: 'error' });
+    }
+    const data = { id, ...handoff, ...(after ? { after } : {}), ...branch, from: ctx.config.node, created } as Handoff;
     const path = pathFor({ kind: 'handoff', id });
     let text = '';
     try {

@@ -22,7 +22,8 @@ export async function targetProblem(snap: Snapshot, to: string, h: TargetTask): 
   const runner = effectiveRunner(h);
   if (card.runners && !card.runners.includes(runner)) {
     reasons.push(`it does not offer the ${runner} runner (its runners: ${card.runners.join(', ') || 'none'})`);
-    fixes.push(`enable it on ${to} (runners: [${runner}] in its node.yaml, then restart its watcher)`);
+    // Enabled in node.yaml but left off the card because its program is missing there is as likely as not enabled.
+    fixes.push(`enable it on ${to} (runners: [${runner}] in its node.yaml, then restart its watcher), or, if it is enabled there, install its program ("gitbus doctor" on ${to} says what is missing)`);
   }
   const missing = (h.labels ?? []).filter((l) => !(card.labels ?? []).includes(l));
   if (missing.length > 0) {

@@ -5,14 +5,14 @@ import { pathFor } from '../../schemas/layout.js';
 import { InvalidBusFileError } from '../../schemas/errors.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { defaultBranch } from '../../schemas/project.js';
-import { TaskIdTakenError, UnknownTaskError } from '../errors.js';
+import { InputError, TaskIdTakenError, UnknownTaskError } from '../errors.js';
 import { resolveTaskId } from '../model/resolve-id.js';
-import { shortestGapMs } from '../model/schedule.js';
+import { neverDue, shortestGapMs } from '../model/schedule.js';
 import { formatDuration } from '../../schemas/duration.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { firstLine } from '../../schemas/errors.js';
-import { isQueued, putQueue, removeQueue, type QueueEntry } from '../queue.js';
+import { isQueued, listQueue, putQueue, removeQueue, type QueueEntry } from '../queue.js';
 import { outageCode } from '../remote-failure.js';
 import { deliverQueued } from './deliver.js';
 import { localSnapshot } from './query.js';
@@ -35,7 +35,7 @@ export async function dispatchWarnings(snap: Snapshot, h: Handoff, alsoComing?: 
   if (runner !== 'manual' && cards.length > 0 && !cards.some((c) => !c.runners || c.runners.includes(runner))) {
     warnings.push(`no ${h.to ? `node ${h.to}` : 'node'} offers the ${runner} runner; the task waits until one does (runners: [${runner}] in a node's node.yaml)`);
   }
-  for (const dep of h.after ?? []) if (!snap.has(dep) && !alsoComing?.has(dep)) warnings.push(`dependency ${dep} is not a live task (if it was archived, its archived result counts)`);
+  for (const dep of h.after ?? []) if (!snap.has(dep) && !alsoComing?.has(dep)) warnings.push(`dependency ${dep} is not a live task: if it is an archived task's full id, its archived result counts; otherwise the task waits until a task with that id exists`);
   if (h.schedule) {
     const gap = shortestGapMs(h.schedule, new Date());
     const poll = snap.settings.pollMs;
@@ -77,13 +77,17 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   const now = input.now ?? new Date();
   const known = await localSnapshot(ctx);
   if (input.id && known.has(input.id)) throw idTaken(input.id);
+  // Queued here already (the remote was away): a second one would replace the first in the queue.
+  if (input.id && isQueued(ctx.paths.home, { kind: 'dispatch', id: input.id })) throw idTaken(input.id, `a dispatch with id ${input.id} is already queued on this node (the remote was away); it is sent at the next contact`);
   let id = input.id ?? newTaskId(now, randomBytes);
   // Two generated ids colliding (30 random bits within one second) with a task this node knows: draw again.
   while (!input.id && (known.has(id) || isQueued(ctx.paths.home, { kind: 'dispatch', id }))) id = newTaskId(now, randomBytes);
   // Project work names where its results go; the default names the task, so it is known only now (PROTOCOL.md §3a).
   // A schedule's template gets none: each instance is a task of its own, with a branch of its own.
   const branch = input.handoff.repo !== undefined && input.handoff.branch === undefined && input.handoff.schedule === undefined ? { branch: defaultBranch(id) } : {};
-  const after = input.handoff.after ? { after: input.handoff.after.map((dep) => afterId(known, dep)) } : {};
+  const queuedIds = listQueue(ctx.paths.home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : []));
+  if (input.handoff.schedule !== undefined && neverDue(input.handoff.schedule, now)) throw neverDueError(input.handoff.schedule);
+  const after = input.handoff.after ? { after: input.handoff.after.map((dep) => afterId([...known.ids(), ...queuedIds], dep)) } : {};
   const data = { id, ...input.handoff, ...after, ...branch, from: ctx.config.node, created: now.toISOString() } as Handoff;
   const path = pathFor({ kind: 'handoff', id });
   const text = renderBusFile('handoff', data, input.body);
@@ -116,19 +120,24 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
 }
 
 /**
- * What `--after REF` names: a live task by its full id, or by the unique prefix or suffix `status` and `show`
- * accept, so that the handoff holds the id a watcher can match (the suffix alone would wait for ever). A ref that
- * matches several live tasks is refused with their ids; one that matches none is kept as given (an archived task
- * is named by its full id, and its archived result counts).
+ * What `--after REF` names: a task by its full id, or by the unique prefix or suffix `status` and `show` accept,
+ * among the live tasks and the dispatches still queued here, so that the handoff holds the id a watcher can match
+ * (the suffix alone would wait for ever). A ref that matches several is refused with their ids; one that matches
+ * none is kept as given (an archived task is named by its full id, and its archived result counts). Exported for
+ * `dispatch --from`, whose lines may also name each other.
  */
-function afterId(snap: Snapshot, ref: string): string {
-  if (snap.has(ref)) return ref;
+export function afterId(ids: readonly string[], ref: string): string {
+  if (ids.includes(ref)) return ref;
   try {
-    return resolveTaskId(snap.ids(), ref);
+    return resolveTaskId(ids, ref);
   } catch (err) {
     if (err instanceof UnknownTaskError && (err.data['candidates'] as string[]).length > 1) throw err;
     return ref;
   }
+}
+
+export function neverDueError(schedule: string): InputError {
+  return new InputError(`--schedule "${schedule}" is never due (no such day in the next 8 years), so nothing would ever be dispatched`, 'check the day of the month against the month (February has no 30th), for example "0 3 28 2 *"', { flag: '--schedule' });
 }
 
 function idTaken(id: string, why = `a task with id ${id} already exists`): TaskIdTakenError {

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
@@ -118,12 +118,15 @@ export function readLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: num
   const path = join(ctx.paths.logs, `${id}.${attempt}.log`);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Non-blocking: a FIFO put where the log goes would block an open for reading until something writes to it.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     return null;
   }
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) return null;
+    const size = st.size;
     // One byte before the tail is read too: when it ends a line, the tail starts with a whole one.
     const from = Math.max(0, size - tailBytes - 1);
     const buf = Buffer.alloc(size - from);

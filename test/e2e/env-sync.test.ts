@@ -236,6 +236,14 @@ describe('gitbus env', () => {
     expect(statSync(script).mode & 0o111).toBe(0);
     ok(await envCmd('b', ['apply', 'tools', '--force']));
     expect(statSync(script).mode & 0o777).toBe(0o755);
+    // The bit flipped here and the content changed in the bus: held, not written over with the profile's bit.
+    chmodSync(script, 0o644);
+    put('a', 'bin/tools/deploy', '#!/bin/sh\necho deploy v2\n');
+    ok(await envCmd('a', ['capture', 'tools']));
+    const both = await envCmd('b', ['apply', 'tools']);
+    expect(both.code).toBe(5);
+    expect(json<{ results: { held: { target: string; why: string }[] }[] }>(both).results[0]?.held).toEqual([expect.objectContaining({ target: '~/bin/tools/deploy', why: expect.stringContaining('content changed in the bus and its executable bit here') })]);
+    expect(read('b', 'bin/tools/deploy')).not.toContain('v2');
   });
 
   describe('on a bus with a trust root', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -97,6 +97,20 @@ describe('offline on the dispatching side', () => {
     const whole = await gitbus(['cancel', member, '--json'], { home });
     expect(whole.code).toBe(5);
     expect(json<{ error: { message: string } }>(whole).error.message).toContain('in a batch of 2');
+    // A short ref to a queued dispatch in --after is written as its full id, so that it is matched on the bus.
+    const later = json<{ id: string }>(await gitbus(['dispatch', 'deploy', '--after', first.slice(-6), '--no-git', '--json'], { home })).id;
+    expect(readFileSync(join(home, 'queue', `${later}.dispatch.json`), 'utf8')).toContain(`after: [${first}]`);
+    expect(json<{ dequeued?: boolean }>(await gitbus(['cancel', later, '--json'], { home })).dequeued).toBe(true);
+    // A chosen id already queued is refused, not replaced; a prefix of several queued ids names them.
+    expect((await gitbus(['dispatch', 'one', '--id', 'amb-one', '--no-git'], { home })).code).toBe(0);
+    const dup = await gitbus(['dispatch', 'one again', '--id', 'amb-one', '--no-git', '--json'], { home });
+    expect(dup.code).toBe(5);
+    expect(json<{ error: { message: string } }>(dup).error.message).toContain('already queued on this node');
+    expect((await gitbus(['dispatch', 'two', '--id', 'amb-two', '--no-git'], { home })).code).toBe(0);
+    const amb = await gitbus(['cancel', 'amb-', '--json'], { home });
+    expect(amb.code).toBe(4);
+    expect(json<{ error: { message: string } }>(amb).error.message).toMatch(/matches 2 tasks: amb-(one|two), amb-(one|two)/);
+    for (const id of ['amb-one', 'amb-two']) expect((await gitbus(['cancel', id], { home })).code).toBe(0);
     // In order, each goes.
     expect(json<{ dequeued?: boolean }>(await gitbus(['cancel', then, '--json'], { home })).dequeued).toBe(true);
     expect(json<{ dequeued?: boolean }>(await gitbus(['cancel', first, '--json'], { home })).dequeued).toBe(true);

@@ -49,6 +49,8 @@ const BAD: [string, string[]][] = [
   ['--schedule', ['dispatch', 'x', '--schedule', 'every day']],
   // A schedule's template never ends: waiting for it would never end either.
   ['--wait', ['dispatch', 'x', '--schedule', '0 3 * * *', '--command', 'true', '--wait']],
+  // February has no 30th: never due, the template would sit for ever.
+  ['--schedule', ['dispatch', 'x', '--schedule', '0 0 30 2 *', '--command', 'true']],
   ['--wait-timeout', ['dispatch', 'x', '--wait', '--wait-timeout', 'soon']],
   ['--wait-timeout', ['dispatch', 'x', '--wait-timeout', '5m']],
   ['--wait-timeout', ['dispatch', '--from', '-', '--wait-timeout', '5m']],

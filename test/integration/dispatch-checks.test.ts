@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 
@@ -41,5 +43,20 @@ describe('dispatch --after a short ref', () => {
     const often = await gitbus(['dispatch', 'ticker', '--no-git', '--command', 'true', '--schedule', '*/10 * * * * *'], { home: bus.home('alpha') });
     expect(often.code, often.stderr).toBe(0);
     expect(often.stderr).toContain("warning: the schedule is due every 10s at times, more often than the bus's poll (30s)");
+  });
+
+  it('dispatch --from resolves a line\'s short after to a sibling\'s chosen id; lint warns of a schedule never due', async () => {
+    const r = await gitbus(['dispatch', '--from', '-', '--no-git', '--json'], { home: bus.home('alpha'), input: '{"title":"a","id":"bt-first"}\n{"title":"b","id":"bt-second","after":["first"]}\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(afterOf('bt-second')).toBe('after: [bt-first]');
+    // A template written by hand with a day the month lacks.
+    const work = join(bus.dir, 'hand');
+    gitCli(['clone', '-q', '-b', 'main', bus.remote, work]);
+    writeFileSync(join(work, 'handoffs', 'never-due.md'), '---\ntitle: never\ncommand: "true"\nschedule: "0 0 30 2 *"\n---\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'a schedule'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const lint = await gitbus(['lint', '--json'], { home: bus.home('alpha') });
+    expect(json<{ problems: { path: string; field: string; reason: string }[] }>(lint).problems).toContainEqual(expect.objectContaining({ path: 'handoffs/never-due.md', field: 'schedule', reason: expect.stringContaining('is never due') }));
   });
 });

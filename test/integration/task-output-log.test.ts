@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBus, type BusContext } from '../../bus/context.js';
@@ -43,6 +44,9 @@ describe('a long log', () => {
     expect(readLog(ctx, id, 7, 5)).toMatchObject({ text: 'bbbb\n', log: { skipped: 5 } });
     writeFileSync(join(ctx.paths.logs, `${id}.8.log`), '\u00e9'.repeat(10));
     expect(readLog(ctx, id, 8, 5)?.text).toBe('\u00e9\u00e9');
+    // A FIFO where the log goes is not waited on.
+    execFileSync('mkfifo', [join(ctx.paths.logs, `${id}.9.log`)]);
+    expect(readLog(ctx, id, 9)).toBeNull();
     // A short log is all there.
     const all = readLog(ctx, id, 1, Number.MAX_SAFE_INTEGER);
     expect(all?.log.skipped).toBe(0);
