@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { pushFiles } from '../helpers/push-access.js';
 import { trustListInProcess } from '../helpers/in-process.js';
 import { fingerprintOf } from '../helpers/ssh-keys.js';
 import { applyEdit, renderVersion } from '../../bus/trust/change.js';
@@ -236,11 +237,7 @@ describe('a trust root no machine can accept', () => {
     // Someone with push access writes a version 1 that is not a trust root: every join would be refused.
     const work = join(bus.dir, 'junk');
     gitCli(['clone', '-q', '-b', 'main', bus.remote, work]);
-    mkdirSync(join(work, 'trust', 'chain'), { recursive: true });
-    writeFileSync(join(work, 'trust', 'chain', '1.yaml'), 'junk: [\n');
-    gitCli(['add', '-A'], work);
-    gitCli(['commit', '-q', '-m', 'junk'], work);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    pushFiles(work, { 'trust/chain/1.yaml': 'junk: [\n' }, 'junk');
   });
   afterAll(async () => bus?.cleanup());
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { pushFiles } from '../helpers/push-access.js';
 
 /**
  * `dispatch --after REF` takes the same task refs as status and show: a unique prefix or suffix of a live task is
@@ -52,10 +52,7 @@ describe('dispatch --after a short ref', () => {
     // A template written by hand with a day the month lacks.
     const work = join(bus.dir, 'hand');
     gitCli(['clone', '-q', '-b', 'main', bus.remote, work]);
-    writeFileSync(join(work, 'handoffs', 'never-due.md'), '---\ntitle: never\ncommand: "true"\nschedule: "0 0 30 2 *"\n---\n');
-    gitCli(['add', '-A'], work);
-    gitCli(['commit', '-q', '-m', 'a schedule'], work);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    pushFiles(work, { 'handoffs/never-due.md': '---\ntitle: never\ncommand: "true"\nschedule: "0 0 30 2 *"\n---\n' }, 'a schedule');
     const lint = await gitbus(['lint', '--json'], { home: bus.home('alpha') });
     expect(json<{ problems: { path: string; field: string; reason: string }[] }>(lint).problems).toContainEqual(expect.objectContaining({ path: 'handoffs/never-due.md', field: 'schedule', reason: expect.stringContaining('is never due') }));
   });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimInProcess } from '../helpers/in-process.js';
+import { pushFiles } from '../helpers/push-access.js';
 
 /**
  * A result written in the name of a node other than the claim's holder (untrusted-input finding F12): accepted as
@@ -19,11 +19,7 @@ describe('a response by a node other than the holder', () => {
     await claimInProcess(bus.home('alpha'), id);
     const work = join(bus.dir, 'forger');
     gitCli(['clone', '-q', '-b', 'main', bus.remote, work]);
-    mkdirSync(join(work, 'responses'), { recursive: true });
-    writeFileSync(join(work, 'responses', `${id}.md`), `---\nid: ${id}\nstatus: succeeded\nnode: mallory\nattempt: 1\nfinished: 2026-12-02T00:00:00Z\n---\n## Summary\n\nall good\n`);
-    gitCli(['add', '-A'], work);
-    gitCli(['commit', '-q', '-m', 'done, says mallory'], work);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    pushFiles(work, { [`responses/${id}.md`]: `---\nid: ${id}\nstatus: succeeded\nnode: mallory\nattempt: 1\nfinished: 2026-12-02T00:00:00Z\n---\n## Summary\n\nall good\n` }, 'done, says mallory');
   });
   afterAll(async () => bus?.cleanup());
 
