@@ -35,7 +35,7 @@ export function noteDispatched(home: string, tasks: DispatchedTask[]): void {
       if (statSync(file).size > MAX_BYTES) {
         // Junk lines go first; the oldest half of the notes only when what is left is still too big.
         const all = readLines(file);
-        const bytes = all.reduce((n, t) => n + JSON.stringify(t).length + 1, 0);
+        const bytes = all.reduce((n, t) => n + Buffer.byteLength(JSON.stringify(t)) + 1, 0);
         writeLines(file, bytes > MAX_BYTES / 2 ? all.slice(Math.floor(all.length / 2)) : all);
       }
     });

@@ -239,6 +239,8 @@ export function unreadableHolderFix(view: Pick<TaskView, 'id' | 'claim' | 'files
 /** What a node card says of the node's will, as noTaker reads it. */
 export interface CardFacts {
   node: string;
+  /** False when the node's card is missing or does not parse: it says nothing about the node. */
+  readable?: boolean;
   labels?: readonly string[];
   runners?: readonly string[];
 }
@@ -254,6 +256,8 @@ export function noTaker(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'>
   const runner = effectiveRunner(h);
   const candidates = h.to ? cards.filter((c) => c.node === h.to) : cards;
   if (candidates.length === 0) return `node ${h.to} is not on the bus`;
+  // A node whose card cannot be read may well take it (as dispatch's target check judges it).
+  if (candidates.some((c) => c.readable === false)) return null;
   const why = (c: CardFacts): string | null => {
     if (c.runners && !c.runners.includes(runner)) return `it does not offer the ${runner} runner`;
     const missing = (h.labels ?? []).filter((l) => !(c.labels ?? []).includes(l));

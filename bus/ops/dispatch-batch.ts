@@ -155,7 +155,8 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
 
   // What a line's `after` may name by a short ref, as `dispatch --after` does: live tasks, dispatches queued here, and
   // the ids the batch's lines choose.
-  const namable = [...snap.ids(), ...listQueue(home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : [])), ...chosen];
+  const namable = [...new Set([...snap.ids(), ...listQueue(home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : [])), ...chosen])];
+  const rewritten: { at: string; text: string }[] = [];
   const built = input.tasks.map((task) => {
     const { handoff, body } = batchHandoff(task, input);
     const id = task.handoff.id ?? freshId(now, taken);
@@ -164,7 +165,11 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
     if (handoff.schedule !== undefined && neverDue(handoff.schedule, now)) problems.push({ path: task.at, field: `${task.field}schedule`, reason: neverDueError(handoff.schedule).message.replace('--schedule', 'the schedule'), fix: neverDueError(handoff.schedule).fix, severity: 'error' });
     let after = handoff.after;
     try {
-      after = after?.map((dep) => afterId(namable, dep));
+      after = after?.map((dep) => {
+        const full = afterId(namable, dep);
+        if (full !== dep) rewritten.push({ at: task.at, text: `after ${dep} is taken as ${full}, the task it names` });
+        return full;
+      });
     } catch (err) {
       if (!(err instanceof UnknownTaskError)) throw err;
       problems.push({ path: task.at, field: `${task.field}after`, reason: firstLine(err), fix: err.fix, severity: 'error' });
@@ -195,7 +200,7 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
 
   const ids = built.map((b) => b.id);
   const coming = new Set(ids);
-  const found: { at: string; text: string }[] = [];
+  const found: { at: string; text: string }[] = [...rewritten];
   for (const b of built) for (const w of await dispatchWarnings(snap, b.data, coming)) found.push({ at: b.task.at, text: w });
   // Forced: a card that cannot run the task is said here (an unknown node is among the warnings already).
   if (input.force) for (const t of targets) if (t.error instanceof NodeCannotRunError) found.push({ at: t.task.at, text: `${firstLine(t.error)}; ${t.error.data['refuses'] === true ? 'it answers the task failed' : 'the task waits until it can'}` });

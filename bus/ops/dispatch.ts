@@ -85,9 +85,12 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   // Project work names where its results go; the default names the task, so it is known only now (PROTOCOL.md §3a).
   // A schedule's template gets none: each instance is a task of its own, with a branch of its own.
   const branch = input.handoff.repo !== undefined && input.handoff.branch === undefined && input.handoff.schedule === undefined ? { branch: defaultBranch(id) } : {};
-  const queuedIds = listQueue(ctx.paths.home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : []));
   if (input.handoff.schedule !== undefined && neverDue(input.handoff.schedule, now)) throw neverDueError(input.handoff.schedule);
-  const after = input.handoff.after ? { after: input.handoff.after.map((dep) => afterId([...known.ids(), ...queuedIds], dep)) } : {};
+  const namable = [...new Set([...known.ids(), ...listQueue(ctx.paths.home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : []))])];
+  const resolved = input.handoff.after?.map((dep) => ({ dep, id: afterId(namable, dep) }));
+  const after = resolved ? { after: resolved.map((r) => r.id) } : {};
+  // Said, since a full id of an archived task that happens to start or end another task's id would be taken as that one.
+  const rewritten = (resolved ?? []).filter((r) => r.id !== r.dep).map((r) => `--after ${r.dep} is taken as ${r.id}, the task it names`);
   const data = { id, ...input.handoff, ...after, ...branch, from: ctx.config.node, created: now.toISOString() } as Handoff;
   const path = pathFor({ kind: 'handoff', id });
   const text = renderBusFile('handoff', data, input.body);
@@ -103,7 +106,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
     // cannot have been sent before.
     delivery = await deliverQueued(ctx, input.id === undefined ? { fresh: new Set([id]) } : {});
   } catch (err) {
-    if (outageCode(err) !== null) return { id, path, title: data.title, warnings: await dispatchWarnings(known, data), queued: { reason: firstLine(err) }, attempts: 0, commit: null };
+    if (outageCode(err) !== null) return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(known, data))], queued: { reason: firstLine(err) }, attempts: 0, commit: null };
     // Not an outage: this handoff would fail the same way at every later try, so it is not left queued.
     removeQueue(ctx.paths.home, entry);
     throw err;
@@ -116,7 +119,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   const mine = delivery.delivered.some((e) => e.kind === 'dispatch' && e.id === id);
   // Not in this delivery: another process of this node sent it between our queueing and our look.
   const commit = mine ? delivery.commit : null;
-  return { id, path, title: data.title, warnings: await dispatchWarnings(await localSnapshot(ctx), data), attempts: 1, commit };
+  return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(await localSnapshot(ctx), data))], attempts: 1, commit };
 }
 
 /**

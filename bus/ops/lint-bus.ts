@@ -24,8 +24,11 @@ export async function busProblems(ctx: BusContext, snap: Snapshot): Promise<Lint
   report.problems.push(...snap.forged.map((f) => ({ path: f.path, field: '', reason: f.reason, fix: f.fix, severity: 'error' as const })));
   // Schedules that are never due (February 30th): the template would sit `scheduled` for ever.
   for (const id of await snap.handoffIdsWhere('schedule', (h) => h.schedule !== undefined, false)) {
-    const h = await snap.handoffOf(id);
-    if (h?.schedule !== undefined && neverDue(h.schedule, new Date())) report.problems.push({ path: `handoffs/${id}.md`, field: 'schedule', reason: `the schedule "${h.schedule}" is never due (no such day in the next 8 years), so it dispatches nothing`, fix: 'cancel it ("gitbus cancel ID") and dispatch it again with a day the month has', severity: 'warning' });
+    const view = await snap.view(id);
+    const schedule = view?.handoff?.schedule;
+    // A template cancelled already is done with, until it is archived.
+    if (view?.state !== 'scheduled' || schedule === undefined || !neverDue(schedule, new Date())) continue;
+    report.problems.push({ path: `handoffs/${id}.md`, field: 'schedule', reason: `the schedule "${schedule}" is never due (no such day in the next 8 years), so it dispatches nothing`, fix: `cancel it ("gitbus cancel ${id}") and dispatch it again with a day the month has`, severity: 'warning' });
   }
   // Environment profiles (env/, §13): each checked as a node checks it before applying it.
   report.problems.push(...(await envProblems(snap)));

@@ -249,7 +249,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     if (t.claim.node === ctx.config.node) return readProgress(ctx.paths.home, t.id, t.claim.attempt);
     return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
   };
-  const cards = core.nodes.flatMap((n) => (n.card ? [{ node: n.node, ...(n.card.labels ? { labels: n.card.labels } : {}), ...(n.card.runners ? { runners: n.card.runners } : {}) }] : []));
+  const cards = core.nodes.map((n) => (n.card ? { node: n.node, ...(n.card.labels ? { labels: n.card.labels } : {}), ...(n.card.runners ? { runners: n.card.runners } : {}) } : { node: n.node, readable: false }));
   return {
     node: ctx.config.node,
     remote: ctx.repo.transport.display,

@@ -84,7 +84,7 @@ export function register(program: Command): void {
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
       const done = waited.out;
       if (!waited.ended) {
-        emit(opts, { id: r.id, node: done.node, status: done.state, exitCode: null, reason: null, output: done.text, claude: done.claude, ended: false, ...(summary ? { project: summary } : {}) }, () => '');
+        emit(opts, { id: r.id, node: done.node, status: done.state, exitCode: null, reason: null, output: done.text, claude: done.claude, ended: false, ...(done.offline ? { offline: done.offline } : {}), ...(summary ? { project: summary } : {}) }, () => '');
         timedOut(waited, r.id, opts.waitTimeout);
         return;
       }

@@ -49,6 +49,7 @@ describe('dispatch --after a short ref', () => {
     const r = await gitbus(['dispatch', '--from', '-', '--no-git', '--json'], { home: bus.home('alpha'), input: '{"title":"a","id":"bt-first"}\n{"title":"b","id":"bt-second","after":["first"]}\n' });
     expect(r.code, r.stderr).toBe(0);
     expect(afterOf('bt-second')).toBe('after: [bt-first]');
+    expect(json<{ warnings: string[] }>(r).warnings.join('\n')).toContain('after first is taken as bt-first, the task it names');
     // A template written by hand with a day the month lacks.
     const work = join(bus.dir, 'hand');
     gitCli(['clone', '-q', '-b', 'main', bus.remote, work]);

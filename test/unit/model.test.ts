@@ -153,5 +153,7 @@ describe('noTaker', () => {
     expect(noTaker({ to: 'ghost' }, cards)).toBe('node ghost is not on the bus');
     expect(noTaker({ command: 'make', labels: ['gpu'] }, cards)).toBeNull();
     expect(noTaker({ runner: 'claude' }, [])).toBeNull();
+    // A node whose card cannot be read may take it: nothing is said.
+    expect(noTaker({ runner: 'claude', to: 'odd' }, [...cards, { node: 'odd', readable: false }])).toBeNull();
   });
 });
