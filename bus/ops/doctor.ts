@@ -3,7 +3,6 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { isoGit } from '../git/iso-git.js';
 import { readLooseRef } from '../store/local-ref.js';
-import { looseCommitTime } from '../store/commit-time.js';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
 import { PROTOCOL_VERSION } from '../../schemas/fields.js';
 import { homePaths, loadNodeConfig, namedRootsOf, workRootOf, type NodeConfig } from '../home.js';
@@ -13,11 +12,6 @@ import { findDamage, repairClone } from '../clone-repair.js';
 import { asLocalFailure } from '../local-io.js';
 import { Snapshot } from '../model/snapshot.js';
 import { KNOWN_PROTOCOL } from '../model/task-view.js';
-import { HEARTBEAT_PREFIX, heartbeatRef } from '../model/liveness.js';
-import { nodeLiveness } from './node-liveness.js';
-import { readBeat } from './heartbeat.js';
-import { budgetOf, presenceMs } from '../model/budget.js';
-import { updateObservations } from '../liveness-store.js';
 import { directAccessBlocker } from '../transport/local-direct.js';
 import { LocalTransport } from '../transport/local.js';
 import { SshTransport } from '../transport/ssh.js';
@@ -27,6 +21,7 @@ import { ZERO_OID } from '../git/oid.js';
 import type { Transport } from '../transport/transport.js';
 import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { checkArchiveLayout, checkArchiveReads } from './doctor-archive.js';
+import { checkHeartbeats } from './doctor-heartbeats.js';
 import { setAsideCheck } from './doctor-set-aside.js';
 import { checkClock } from './doctor-clock.js';
 import { checkBudget } from './doctor-budget.js';
@@ -320,71 +315,6 @@ async function pushProbe(repo: BusRepo, node: string, main: string, prefix: stri
     return warn(name, `${prefix}a test push to ${ref} worked, but deleting it failed: ${firstLine(err)}`, `delete the ref by hand: git push ${repo.transport.display} :${ref}`);
   }
   return ok(name, `${prefix}a test push to ${ref} was accepted (and deleted)`);
-}
-
-async function checkHeartbeats(repo: BusRepo, home: string, config: NodeConfig, refs: ReadonlyMap<string, string>, listedAt: number, snap: Snapshot | null): Promise<Check[]> {
-  const out: Check[] = [];
-  const leaseMs = snap?.settings.leaseMs ?? 5 * 60_000;
-  const beat = refs.get(heartbeatRef(config.node));
-  if (!beat) {
-    out.push(
-      config.runners.length === 0 && !(config.env ?? []).some((e) => e.apply === 'auto')
-        ? skip('heartbeat.self', 'no heartbeat: this node enables no runners, so it runs no watcher')
-        : warn('heartbeat.self', `no heartbeat ref ${heartbeatRef(config.node)}: this node's watcher has not run`, 'start the watcher: "gitbus watch", or "gitbus service install" to run it as a service'),
-    );
-  } else {
-    const time = await commitTime(repo, beat);
-    if (time === null) out.push(ok('heartbeat.self', `heartbeat at ${beat.slice(0, 12)} (its commit is not readable here, so its age is unknown)`));
-    else {
-      const age = Date.now() - time;
-      // An idle watcher marks presence only every `presence` (bus/model/budget.ts): older than the lease is fine then.
-      const idleMs = snap ? presenceMs(snap.settings, budgetOf(snap.settings, repo.localRemotePath() !== null), [...refs.keys()].filter((r) => r.startsWith(HEARTBEAT_PREFIX)).length) : 0;
-      const text = `last heartbeat ${Math.round(age / 1000)} s ago (by its commit time; lease ${Math.round(leaseMs / 1000)} s${idleMs > leaseMs ? `, idle presence every ${Math.round(idleMs / 1000)} s` : ''})`;
-      out.push(age > (idleMs > leaseMs ? idleMs + leaseMs : leaseMs) ? warn('heartbeat.self', `${text}: this node's watcher looks stopped`, 'start the watcher: "gitbus watch", or "gitbus service status" to see why the service stopped') : ok('heartbeat.self', text));
-    }
-  }
-  if (!snap) {
-    out.push(skip('heartbeat.others', 'the bus could not be read'));
-    return out;
-  }
-  const obs = updateObservations(home, refs, listedAt, leaseMs);
-  const others = (await snap.nodes()).map((n) => n.node).filter((n) => n !== config.node);
-  if (others.length === 0) {
-    out.push(ok('heartbeat.others', 'no other nodes on the bus'));
-    return out;
-  }
-  const by = { alive: [] as string[], idle: [] as string[], stopped: [] as string[], silent: [] as string[], unleased: [] as string[] };
-  // As `status` shows them (bus/ops/node-liveness.ts): each node's own last beat says whether its watcher stopped
-  // cleanly, and how often an idle node marks presence; two commands must not call one node alive and silent.
-  const now = Date.now();
-  // A node never observed beating has no beat to read (as status: a fetch per node would be wasted).
-  for (const n of others) by[nodeLiveness(obs, n, obs.nodes[n] ? await readBeat({ repo }, n) : null, snap.settings, repo.localRemotePath() !== null, now).liveness].push(n);
-  const named = (list: string[]) => (list.length ? ` (${list.join(', ')})` : '');
-  const text = [
-    `${by.alive.length} alive${named(by.alive)}`,
-    ...(by.idle.length ? [`${by.idle.length} idle${named(by.idle)}`] : []),
-    ...(by.stopped.length ? [`${by.stopped.length} stopped${named(by.stopped)}`] : []),
-    `${by.silent.length} silent${named(by.silent)}`,
-    `${by.unleased.length} without a watcher${named(by.unleased)}`,
-  ].join(', ');
-  out.push(by.silent.length ? warn('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`, 'start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease') : ok('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`));
-  return out;
-}
-
-/** A commit's committer time in ms, read from the clone (a node's own heartbeats are built there) or a local remote. */
-async function commitTime(repo: BusRepo, oid: string): Promise<number | null> {
-  const places = [repo.gitdir, repo.localRemotePath()].filter((p): p is string => p !== null);
-  for (const gitdir of places) {
-    try {
-      const loose = await looseCommitTime(gitdir, oid);
-      if (loose !== null) return loose;
-      const { commit } = await (await isoGit()).readCommit({ fs, gitdir, oid, cache: repo.store.cache });
-      return commit.committer.timestamp * 1000;
-    } catch {
-      // not there: try the next place
-    }
-  }
-  return null;
 }
 
 function checkGitCli(config: NodeConfig | undefined): Promise<Check> {
