@@ -154,8 +154,8 @@ async function serveOverHttp(dir: string): Promise<{ url: string; stop: () => vo
   return { url, stop: () => child.stdin.end() };
 }
 
-/** A bus (`name` in `dir`) whose archive holds a few finished tasks, made by a node of its own; returns that home. */
-async function busWithArchive(dir: string, name: string): Promise<string> {
+/** A bus (`name` in `dir`) whose archive holds a few finished tasks, made by a node of its own. */
+async function busWithArchive(dir: string, name: string): Promise<void> {
   const home = join(dir, `${name}-archiver`);
   await initBus(home, { remote: join(dir, name), node: 'archiver' });
   const ctx = await openBus(home);
@@ -169,5 +169,4 @@ async function busWithArchive(dir: string, name: string): Promise<string> {
   } finally {
     await ctx.repo.close();
   }
-  return home;
 }

@@ -45,6 +45,14 @@ export function nodeCard(config: NodeConfig, joined: string, now: Date, home?: s
   };
 }
 
+/**
+ * The config whose card leaves out `unavailable` runners (programs init or join found missing): node.yaml keeps
+ * them, the card does not offer them until the watcher finds their programs.
+ */
+export function withoutRunners<C extends Pick<NodeConfig, 'runners'>>(config: C, unavailable: readonly string[] = []): C {
+  return unavailable.length ? { ...config, runners: config.runners.filter((r) => !unavailable.includes(r)) } : config;
+}
+
 /** A node name from the host name: lower case, only the characters node names allow. */
 export function defaultNodeName(): string {
   const cleaned = hostname().toLowerCase().split('.')[0]?.replace(/[^a-z0-9_-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 40) ?? '';

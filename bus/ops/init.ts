@@ -11,7 +11,7 @@ import { formatDuration, parseDuration } from '../../schemas/duration.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import { BusExistsError, HomeInUseError, InputError, InvalidNameError, NotABusError } from '../errors.js';
 import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
-import { nodeCard, defaultNodeName } from '../node-card.js';
+import { nodeCard, defaultNodeName, withoutRunners } from '../node-card.js';
 import { localPathOf, normalizeRemote, openTransport } from '../remote.js';
 import { RemoteNotFoundError } from '../transport/errors.js';
 import { SshTransport } from '../transport/ssh.js';
@@ -125,7 +125,7 @@ export async function initBus(home: string, opts: InitOptions = {}): Promise<Ini
       const changes: FileChange[] = [
         { path: 'gitbus.yaml', content: renderSettings(settings) },
         { path: 'README.md', content: busReadme(opts.name ?? 'gitbus') },
-        { path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(opts.unavailable?.length ? { ...config, runners: config.runners.filter((r) => !opts.unavailable?.includes(r)) } : config, now.toISOString(), now), '') },
+        { path: pathFor({ kind: 'node', node }), content: renderBusFile('node', nodeCard(withoutRunners(config, opts.unavailable), now.toISOString(), now), '') },
       ];
       for (const [file, text] of jsonSchemaFiles()) changes.push({ path: `schemas/${file}`, content: text });
       const built = await buildCommit(repo.store, { parent: null, changes, message: `gitbus: init bus${opts.name ? ` ${opts.name}` : ''}, node ${node}`, author: { name: node, email: `${node}@gitbus.invalid` }, now });

@@ -8,7 +8,7 @@ import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import { HomeInUseError, NodeLiveError, NodeNameTakenError, NotABusError, UnsupportedProtocolError } from '../errors.js';
 import { homeHasNode, homePaths, loadNodeConfig, saveNodeConfig, type NodeConfig } from '../home.js';
-import { nodeCard, defaultNodeName } from '../node-card.js';
+import { nodeCard, defaultNodeName, withoutRunners } from '../node-card.js';
 import { normalizeRemote, openTransport } from '../remote.js';
 import { BusRepo } from '../repo.js';
 import { shallowClone } from '../shallow-clone.js';
@@ -136,8 +136,7 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
         replaced = true;
       }
       const path = pathFor({ kind: 'node', node });
-      const offered = opts.unavailable?.length ? { ...config, runners: config.runners.filter((r) => !opts.unavailable?.includes(r)) } : config;
-      const content = renderBusFile('node', nodeCard(offered, now.toISOString(), now, home), '');
+      const content = renderBusFile('node', nodeCard(withoutRunners(config, opts.unavailable), now.toISOString(), now, home), '');
       // The pin is saved only after this commit (a refused join leaves no trace), so the card is signed here, not
       // by the compare-and-swap: signed from its first version, it counts once an admin lists the node's key.
       const sidecar = key ? [signBusFileInProcess(loadEd25519Key(key.privatePath), path, content)] : [];
