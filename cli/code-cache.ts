@@ -1,10 +1,15 @@
-import { accessSync, appendFileSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, type BigIntStats, type Stats } from 'node:fs';
+import { accessSync, appendFileSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { crc32 } from 'node:zlib';
-import { COMMANDS, type CommandEntry } from './command-table.js';
+import { isatty } from 'node:tty';
+import { buildIdentity, bundleFile } from './bundle-identity.js';
+import type { CommandEntry } from './command-table.js';
+import { homeOf, notServable, serveOrRun, trustedSocket } from './serve/client.js';
+import { STANDBY_ENV } from './serve/standby-env.js';
+export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { wrapCache, unwrapCache } from './code-cache-file.js';
 import { cacheFolders, cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
@@ -72,8 +77,55 @@ export function runCli(): void {
   const here = dirname(fileURLToPath(import.meta.url));
   // `gitbus --home DIR status` runs status's bundle, and start() finds the line already in commander's order.
   process.argv.splice(2, Infinity, ...hoistGlobalOptions(process.argv.slice(2)));
-  const entry = invokedCommand(process.argv.slice(2));
+  const args = process.argv.slice(2);
   const env = process.env;
+  // A standby process of a watcher (cli/serve/standby.ts): the whole CLI, with a code cache of its own.
+  if (env[STANDBY_ENV] === '1' && typeof process.send === 'function') return runEntry(here, env, STANDBY_ENTRY);
+  const entry = invokedCommand(args);
+  if (entry === undefined) return runEntry(here, env, entry);
+  // A command this home's watcher may run in its standby process: only Node and a socket start here.
+  const why = notServable(entry, args, env, isatty(0));
+  const home = why === null ? homeOf(args, env) : null;
+  const sock = home !== null ? trustedSocket(home) : { reason: why ?? 'no home' };
+  if (typeof sock !== 'string') {
+    serveReport(env, { command: entry.name, served: false, reason: sock.reason });
+    return runEntry(here, env, entry);
+  }
+  serveOrRun(
+    sock,
+    args,
+    `${process.version}-${process.arch}-${buildIdentity(here)}`,
+    (reason) => {
+      serveReport(env, { command: entry.name, served: false, reason });
+      runEntry(here, env, entry);
+    },
+    (pid) => serveReport(env, { command: entry.name, served: true, pid }),
+  );
+}
+
+/** What a standby process runs: gitbus.cjs, the whole CLI. */
+const STANDBY_ENTRY: Pick<CommandEntry, 'name' | 'bundle'> = { name: 'standby' };
+
+/** One line of GITBUS_SERVE_REPORT: whether a served command ran in a watcher's standby, and why not. */
+export interface ServeReport {
+  command: string;
+  served: boolean;
+  reason?: string;
+  pid?: number;
+}
+
+function serveReport(env: NodeJS.ProcessEnv, r: ServeReport): void {
+  const to = env['GITBUS_SERVE_REPORT'];
+  if (!to) return;
+  try {
+    appendFileSync(to, `${JSON.stringify(r)}\n`);
+  } catch {
+    // A report is for tests and for looking into a slow start; never a reason to fail.
+  }
+}
+
+/** Runs the command here: the bundle with its code cache, or the ES module build. */
+function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry, 'name' | 'bundle'> | undefined): void {
   // No command to run (--version, --help, a mistyped name): gitbus.mjs and commander, ~150 KB of ES modules, start
   // faster than the 2 MB bundle even from its cache (~4 ms less on Node 20 and 22).
   if (entry === undefined || env['GITBUS_CODE_CACHE'] === '0' || typeof crc32 !== 'function') return runEsm(here, env, entry?.name ?? 'top', 'off');
@@ -154,16 +206,6 @@ interface CachePlace extends CacheFolders {
 /** What dist/cli/gitbus.cjs starts with (scripts/bundle.mjs): the CommonJS module wrapper, as Node's loader makes it. */
 export const CJS_WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
 
-/** The file in dist/cli/ that holds the command's modules (scripts/bundle.mjs builds one per `bundle` of the table). */
-export function bundleFile(entry: CommandEntry): string {
-  return entry.bundle === undefined ? 'gitbus.cjs' : `gitbus-${entry.bundle}.cjs`;
-}
-
-/** Every bundle the build makes, in a fixed order: gitbus.cjs first. */
-function bundleFiles(): string[] {
-  return [...new Set(['gitbus.cjs', ...COMMANDS.map(bundleFile)])];
-}
-
 /**
  * The bundle's text (latin1: the build writes it in ASCII) and the identity of the build's bundles as files, the
  * one that runs taken from the open file so that text and identity are of the same file. A file's identity is its
@@ -177,19 +219,10 @@ export function readBundle(path: string, dir: string): { source: string; identit
   try {
     const running = fstatSync(fd, { bigint: true });
     const source = readFileSync(fd, 'latin1');
-    const ids = bundleFiles().map((name) => {
-      const file = join(dir, name);
-      const st = file === path ? running : statSync(file, { bigint: true, throwIfNoEntry: false });
-      return st ? fileIdentity(st) : 'none';
-    });
-    return { source, identity: ids.join('+') };
+    return { source, identity: buildIdentity(dir, { path, st: running }) };
   } finally {
     closeSync(fd);
   }
-}
-
-function fileIdentity(st: BigIntStats): string {
-  return `${st.size}-${st.mtimeNs.toString(36)}-${st.ctimeNs.toString(36)}-${st.ino.toString(36)}`;
 }
 
 /** Where this bundle's cache for this command lives. */

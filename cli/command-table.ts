@@ -24,18 +24,23 @@ export interface CommandEntry {
    * (docs/ARCHITECTURE.md "How the CLI starts", docs/PERFORMANCE.md "One bundle per command").
    */
   bundle?: 'bus';
+  /**
+   * A short command that a running watcher's standby process may run for this one (cli/serve/): the client then
+   * starts no more than Node and a socket (docs/ARCHITECTURE.md "Commands served by the watcher").
+   */
+  served?: true;
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'init', args: '[options]', description: 'create a new bus and make this machine its first node', load: () => import('./commands/init.js') },
   { name: 'join', args: '[options] <url>', description: 'add this machine to an existing bus as a new node', load: () => import('./commands/join.js') },
-  { name: 'dispatch', args: '[options] [title]', description: 'put a new task (a handoff) on the bus; prints its id. --from FILE: many tasks in one commit', load: () => import('./commands/dispatch.js'), bundle: 'bus' },
-  { name: 'status', args: '[options]', description: 'nodes, tasks by state, and problems in the bus', load: () => import('./commands/status.js'), bundle: 'bus' },
-  { name: 'show', args: '[options] <id>', description: 'the handoff, claims and response of one task', load: () => import('./commands/show.js'), bundle: 'bus' },
-  { name: 'claim', args: '[options] [id]', description: 'claim a task for this node (for a person, or an agent working without the daemon)', load: () => import('./commands/claim.js'), bundle: 'bus' },
-  { name: 'release', args: '[options] <id>', description: 'give a claimed task back to the queue', load: () => import('./commands/release.js'), bundle: 'bus' },
-  { name: 'respond', args: '[options] <id>', description: 'report the result of a claimed task (like report-back)', load: () => import('./commands/respond.js'), bundle: 'bus' },
-  { name: 'cancel', args: '[options] <id>', description: 'cancel a task: at once if nobody runs it, else its node stops it', load: () => import('./commands/cancel.js'), bundle: 'bus' },
+  { name: 'dispatch', args: '[options] [title]', description: 'put a new task (a handoff) on the bus; prints its id. --from FILE: many tasks in one commit', load: () => import('./commands/dispatch.js'), bundle: 'bus', served: true },
+  { name: 'status', args: '[options]', description: 'nodes, tasks by state, and problems in the bus', load: () => import('./commands/status.js'), bundle: 'bus', served: true },
+  { name: 'show', args: '[options] <id>', description: 'the handoff, claims and response of one task', load: () => import('./commands/show.js'), bundle: 'bus', served: true },
+  { name: 'claim', args: '[options] [id]', description: 'claim a task for this node (for a person, or an agent working without the daemon)', load: () => import('./commands/claim.js'), bundle: 'bus', served: true },
+  { name: 'release', args: '[options] <id>', description: 'give a claimed task back to the queue', load: () => import('./commands/release.js'), bundle: 'bus', served: true },
+  { name: 'respond', args: '[options] <id>', description: 'report the result of a claimed task (like report-back)', load: () => import('./commands/respond.js'), bundle: 'bus', served: true },
+  { name: 'cancel', args: '[options] <id>', description: 'cancel a task: at once if nobody runs it, else its node stops it', load: () => import('./commands/cancel.js'), bundle: 'bus', served: true },
   { name: 'lint', args: '[options] [path]', description: 'check bus files against the protocol; exits 8 when there are errors', load: () => import('./commands/lint.js') },
   { name: 'archive', args: '[options]', description: 'move finished tasks from main to the archive branch', load: () => import('./commands/archive.js') },
   { name: 'watch', args: '[options]', description: 'run the watcher in the foreground: claim tasks this node may run, run them, push the responses', load: () => import('./commands/watch.js') },
@@ -53,11 +58,11 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'resolve', args: '[options] <id>', description: 'ask an agent to resolve an integration\'s merge conflicts: dispatches a task on the integration branch that merges the same branches in order, lists the conflicts by branch and file, and asks to resolve, test and commit', load: () => import('./commands/resolve.js') },
   { name: 'mcp', args: '[options]', description: 'serve the bus to an MCP client (Claude Code, an agent) on standard input and output: tools dispatch, status, show, wait, logs, claim_next, respond', load: () => import('./commands/mcp.js') },
   // Claude Code: the plugin's installer, the agent primer, hear-back (README "Using gitbus from Claude Code").
-  { name: 'collect', args: '[options]', description: 'the responses that arrived since last time: the tasks this Claude Code session (or, outside one, this node) dispatched that have ended, with status and summary', load: () => import('./commands/collect.js') },
+  { name: 'collect', args: '[options]', description: 'the responses that arrived since last time: the tasks this Claude Code session (or, outside one, this node) dispatched that have ended, with status and summary', load: () => import('./commands/collect.js'), served: true },
   { name: 'prime', args: '[options]', description: 'print the guide for an AI agent working with gitbus: what the bus is, the commands, and the rules for handing work to other machines and for working inside a task', load: () => import('./commands/prime.js') },
   { name: 'setup', args: '', description: 'set up tools around gitbus: "gitbus setup claude" installs the Claude Code plugin and the CLAUDE.md block', load: () => import('./commands/setup.js') },
   { name: 'hook', args: '', description: 'hooks of other tools that call gitbus: "gitbus hook claude EVENT" is run by the Claude Code plugin\'s hooks', load: () => import('./commands/hook.js') },
-  { name: 'progress', args: '[options] <text...>', description: 'inside a task: post a progress line, shown by status, logs and the dispatcher\'s dispatch --wait on any node (the watcher sends it with its next heartbeat, early when progress is posted)', load: () => import('./commands/progress.js') },
+  { name: 'progress', args: '[options] <text...>', description: 'inside a task: post a progress line, shown by status, logs and the dispatcher\'s dispatch --wait on any node (the watcher sends it with its next heartbeat, early when progress is posted)', load: () => import('./commands/progress.js'), served: true },
   { name: 'task', args: '[options]', description: 'inside a task: the task this process runs in (from GITBUS_TASK_ID): its handoff, attempt, node, worktree and latest progress', load: () => import('./commands/task.js') },
   // Signatures (docs/PROTOCOL.md §11).
   { name: 'sign', args: '[options] <path>', description: 'sign a bus file with your SSH key (SSHSIG, as ssh-keygen -Y sign); writes signatures/<path>.sig next to it in the checkout', load: () => import('./commands/sign.js') },

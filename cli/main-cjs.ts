@@ -4,8 +4,12 @@
 // process as an unhandled rejection (exit 1, the error and its stack on stderr), as the ES module entry's
 // top-level await does.
 import { start } from './start.js';
+import { standby } from './serve/standby.js';
+import { STANDBY_ENV } from './serve/standby-env.js';
 
 // What the loader asks at exit (cli/code-cache.ts): whether a command's action ran, so whether to write a cache.
 export { commandRan } from './start.js';
 
-void start();
+// A watcher's standby process (cli/serve/standby.ts) waits for a client's command before it starts one.
+if (process.env[STANDBY_ENV] === '1' && typeof process.send === 'function') void standby(start);
+else void start();

@@ -86,6 +86,11 @@ export interface WatchOptions {
   userHome?: string;
   /** How often at most local files of subscribed profiles are looked at when env/ did not change (default 60 s). */
   envEveryMs?: number;
+  /**
+   * Called once this watcher holds its home's lock, before its first wake; what it returns is called when the
+   * watcher stops. The CLI starts serving commands there (cli/serve/server.ts): only the home's one watcher may.
+   */
+  whileLocked?: () => () => void;
   onEvent: (e: WatchEvent) => void;
 }
 

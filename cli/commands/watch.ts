@@ -6,6 +6,7 @@ import { emit } from '../output.js';
 import { span } from '../format.js';
 import { userHome } from '../user-home.js';
 import { preloadBusModules } from '../../bus/preload.js';
+import { serveCommands, type ServeEvent } from '../serve/server.js';
 
 interface Opts extends CommonOptions {
   once?: boolean;
@@ -15,6 +16,11 @@ interface Opts extends CommonOptions {
   retryMax?: string;
   keepLogs?: string;
   progressBeat?: string;
+  serve?: boolean;
+}
+
+function serveLine(e: ServeEvent): string {
+  return e.type === 'serving' ? `serving short commands on ${e.socket}` : `not serving commands: ${e.reason}${e.fix ? `\n  fix: ${e.fix}` : ''}`;
 }
 
 function eventLine(e: WatchEvent): string | null {
@@ -87,6 +93,7 @@ export function register(program: Command): void {
       .option('--retry <duration>', 'while the remote is down, the first wait before trying again; it doubles per failure (default: the poll interval, at least 1s); also how often a refused project branch push is tried again (default 1m)', durationFlag('--retry', { positive: true }))
       .option('--retry-max <duration>', 'while the remote is down, the longest wait between attempts (default: 10 poll intervals, at most 5m)', durationFlag('--retry-max', { positive: true }))
       .option('--keep-logs <duration>', 'remove task logs in <home>/logs older than this, at start and daily (default 14d; 0 keeps them all)', durationFlag('--keep-logs', { zeroOff: true }))
+      .option('--no-serve', 'do not serve short commands (status, dispatch, show, ...) from a standby process; each then starts as its own process (docs/ARCHITECTURE.md "Commands served by the watcher")')
       .option('--progress-beat <duration>', 'progress posted by a task (gitbus progress) goes out with an early heartbeat, at most one per this long (default 10s; 0: with the regular heartbeats only)', durationFlag('--progress-beat', { zeroOff: true })),
   ).action(async (opts: Opts) =>
     withBus(opts, async (ctx) => {
@@ -120,6 +127,10 @@ export function register(program: Command): void {
           ...(retryMaxMs !== undefined ? { retryMaxMs } : {}),
           ...(progressBeatMs !== undefined ? { progressBeatMs } : {}),
           userHome: userHome(),
+          ...(opts.serve === false ? {} : { whileLocked: () => serveCommands(ctx.paths.home, (e) => {
+            if (opts.json && opts.once) return;
+            process.stdout.write(`${opts.json ? JSON.stringify(e) : serveLine(e)}\n`);
+          }).close }),
           onEvent,
         });
         if (opts.once) emit(opts, { ran }, () => `ran ${ran.length} task(s)`);

@@ -1,0 +1,200 @@
+import { lstatSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Socket } from 'node:net';
+import type { CommandEntry } from '../command-table.js';
+import { FRAME, FrameReader, encodeFrame, jsonFrame, type ServeRequest } from './frames.js';
+import { socketPath } from './socket-path.js';
+
+/**
+ * The client of a command served by the watcher (docs/ARCHITECTURE.md "Commands served by the watcher"), run by the
+ * loader before it reads any bundle: when this home's watcher listens on `<home>/cli.sock`, the command runs in a
+ * standby process the watcher started ahead (its modules loaded already), and this process only relays the
+ * command line, the environment and the working folder there and its output back. Anything short of the standby
+ * accepting the command runs it here, as if there were no watcher: the socket is an optimisation, never a
+ * dependency.
+ */
+
+/** How long the watcher may take to hand the command to its standby before this process runs it itself. */
+const ACCEPT_TIMEOUT_MS = 2000;
+
+export type ServeOutcome = { served: true; pid: number } | { served: false; reason: string };
+
+/** Why the command cannot be served, before any socket is opened; null when it may be. */
+export function notServable(entry: CommandEntry, args: readonly string[], env: NodeJS.ProcessEnv, stdinIsTTY: boolean, execArgv: readonly string[] = process.execArgv): string | null {
+  if (entry.served !== true) return 'not a served command';
+  if (env['GITBUS_SERVE'] === '0') return 'GITBUS_SERVE=0';
+  // The standby runs with the watcher's Node options; a process started with others (an --inspect, a --require)
+  // asked for them.
+  if (execArgv.length > 0 || (env['NODE_OPTIONS'] ?? '') !== '') return 'Node options are set';
+  // A prompt (an SSH passphrase, a host key) needs the terminal, which the standby does not have.
+  if (stdinIsTTY) return 'standard input is a terminal';
+  if (args.includes('--help') || args.includes('-h')) return 'help';
+  return null;
+}
+
+/** The bus home the command line names (`--home`, else GITBUS_HOME, else ~/.gitbus), as bus/home.ts resolves it. */
+export function homeOf(args: readonly string[], env: NodeJS.ProcessEnv): string | null {
+  let explicit: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') break;
+    if (arg === '--home' && i + 1 < args.length) explicit = args[i + 1];
+    else if (arg.startsWith('--home=')) explicit = arg.slice('--home='.length);
+  }
+  const chosen = explicit ?? env['GITBUS_HOME'];
+  if (chosen !== undefined && chosen !== '') return resolve(chosen);
+  try {
+    return join(homedir(), '.gitbus');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The socket, when it may be trusted with this process's environment: a socket owned by this user, in a home owned
+ * by this user that nobody else may write to (who can replace the socket can read every secret sent to it).
+ */
+export function trustedSocket(home: string): string | { reason: string } {
+  const sock = socketPath(home);
+  if (sock === null) return { reason: 'the home path is too long for a socket' };
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  const st = lstatSync(sock, { throwIfNoEntry: false });
+  if (st === undefined) return { reason: 'no watcher serves this home' };
+  if (!st.isSocket() || st.uid !== uid) return { reason: `${sock} is not this user's socket` };
+  const dir = lstatSync(home, { throwIfNoEntry: false });
+  if (dir === undefined || !dir.isDirectory() || dir.uid !== uid || (dir.mode & 0o022) !== 0) return { reason: `${home} may be written by others` };
+  return sock;
+}
+
+/**
+ * Asks the watcher's standby to run the command. `runHere` is called, once, when it will not (no socket, no
+ * standby ready, another build, a refused connection): nothing of the command has run then. Once the standby has
+ * accepted, this process relays until it ends and exits with its code.
+ */
+export function serveOrRun(sock: string, args: string[], build: string, runHere: (reason: string) => void, onServed: (pid: number) => void): void {
+  const net = createRequire(import.meta.url)('node:net') as typeof import('node:net');
+  const socket: Socket = net.connect(sock);
+  let state: 'asking' | 'running' | 'done' = 'asking';
+  const fallBack = (reason: string) => {
+    if (state !== 'asking') return;
+    state = 'done';
+    clearTimeout(timer);
+    socket.destroy();
+    runHere(reason);
+  };
+  const timer = setTimeout(() => fallBack('the watcher did not answer in time'), ACCEPT_TIMEOUT_MS);
+  socket.on('error', (err: NodeJS.ErrnoException) => {
+    if (state === 'asking') fallBack(`the socket: ${err.code ?? err.message}`);
+  });
+  socket.on('connect', () => socket.write(jsonFrame(FRAME.request, request(args, build))));
+  const reader = new FrameReader();
+  let exitCode: number | null = null;
+  let forwarded: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    forwarded = sig;
+    socket.write(jsonFrame(FRAME.signal, { signal: sig }));
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  socket.on('data', (chunk: Buffer) => {
+    let frames;
+    try {
+      frames = reader.push(chunk);
+    } catch {
+      return fallBack('the socket spoke no gitbus frames');
+    }
+    for (const f of frames) {
+      if (state === 'asking') {
+        if (f.kind === FRAME.declined) return fallBack(reasonOf(f.data));
+        if (f.kind !== FRAME.accepted) return fallBack('the socket spoke no gitbus frames');
+        state = 'running';
+        clearTimeout(timer);
+        for (const s of signals) process.on(s, onSignal);
+        // A reader that stops early (`gitbus status | head -1`) ends this process quietly, as start.ts does.
+        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EPIPE') throw err;
+          process.exit();
+        });
+        // The go-ahead: the standby runs nothing until it has it, so a client that gave up waiting (and runs the
+        // command itself) can never have it run twice.
+        socket.write(encodeFrame(FRAME.go, Buffer.alloc(0)));
+        onServed(pidOf(f.data));
+        continue;
+      }
+      if (f.kind === FRAME.stdout) process.stdout.write(f.data);
+      else if (f.kind === FRAME.stderr) writeErr(f.data);
+      else if (f.kind === FRAME.wantInput) relayInput(socket);
+      else if (f.kind === FRAME.exit) exitCode = codeOf(f.data);
+    }
+  });
+  socket.on('close', () => {
+    if (state !== 'running') return;
+    state = 'done';
+    for (const s of signals) process.off(s, onSignal);
+    process.stdin.destroy();
+    if (exitCode !== null) {
+      process.exitCode = exitCode;
+      return;
+    }
+    if (forwarded !== null) {
+      // The standby ended by the signal this process was sent: end the same way.
+      process.kill(process.pid, forwarded);
+      return;
+    }
+    writeErr(Buffer.from('gitbus: the watcher\'s process that ran this command ended before it finished; it may have done part of its work (see gitbus status); GITBUS_SERVE=0 runs commands in their own process\n'));
+    process.exitCode = 1;
+  });
+}
+
+function request(args: string[], build: string): ServeRequest {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  // process.umask() reads by setting: set it back at once (a deprecated form reads without a second call).
+  const umask = process.umask(0o022);
+  process.umask(umask);
+  const tty = (s: NodeJS.WriteStream) => ({ isTTY: s.isTTY === true, ...(s.isTTY === true && s.columns ? { columns: s.columns } : {}) });
+  return { v: 1, argv: args, cwd: process.cwd(), env, umask, build, stdout: tty(process.stdout), stderr: tty(process.stderr) };
+}
+
+let inputRelayed = false;
+function relayInput(socket: Socket): void {
+  if (inputRelayed) return;
+  inputRelayed = true;
+  process.stdin.on('data', (d: Buffer) => socket.write(encodeFrame(FRAME.input, d)));
+  process.stdin.on('end', () => socket.write(encodeFrame(FRAME.inputEnd, Buffer.alloc(0))));
+  process.stdin.on('error', () => socket.write(encodeFrame(FRAME.inputEnd, Buffer.alloc(0))));
+}
+
+let stderrGuarded = false;
+function writeErr(data: Buffer): void {
+  if (!stderrGuarded) {
+    stderrGuarded = true;
+    process.stderr.on('error', () => undefined);
+  }
+  process.stderr.write(data);
+}
+
+function json(data: Buffer): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(data.toString('utf8'));
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function reasonOf(data: Buffer): string {
+  const r = json(data)['reason'];
+  return typeof r === 'string' ? r : 'declined';
+}
+
+function pidOf(data: Buffer): number {
+  const p = json(data)['pid'];
+  return typeof p === 'number' ? p : 0;
+}
+
+function codeOf(data: Buffer): number {
+  const c = json(data)['code'];
+  return typeof c === 'number' && Number.isInteger(c) && c >= 0 && c < 256 ? c : 1;
+}

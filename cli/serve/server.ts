@@ -1,0 +1,178 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FRAME, jsonFrame } from './frames.js';
+import { socketPath } from './socket-path.js';
+import { STANDBY_ENV, WARMUP_ENV } from './standby-env.js';
+
+/**
+ * The watcher's side of served commands (docs/ARCHITECTURE.md "Commands served by the watcher"): a Unix socket in
+ * the bus home, and at most one standby process, a `bin/gitbus.js` that has loaded the served commands and waits.
+ * A client that connects is handed to the standby, which becomes that client's command; the next standby starts
+ * when that command ends (so that it does not take the CPU from it), or a second later. The first standby starts
+ * at the first client (which runs its command itself): a watcher whose node never runs a command costs nothing,
+ * and one left unused for IDLE_MS is stopped, so an idle node does not keep a second process in memory.
+ */
+
+export type ServeEvent =
+  | { type: 'serving'; socket: string }
+  | { type: 'serve-off'; reason: string; fix?: string };
+
+export interface Serving {
+  close(): void;
+}
+
+/** A standby nobody used for this long is stopped (its memory given back); the next client starts another. */
+const IDLE_MS = 10 * 60_000;
+/** How long after a standby took a command the next one starts, if that command has not ended by then. */
+const NEXT_AFTER_MS = 1000;
+/** Standbys that end before being ready, in a row, after which serving stops (their stderr says why). */
+const MAX_FAILURES = 3;
+
+export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, opts: { bin?: string; idleMs?: number } = {}): Serving {
+  const sock = socketPath(home);
+  const off: Serving = { close: () => undefined };
+  if (sock === null) {
+    onEvent({ type: 'serve-off', reason: `the home's path is too long for a Unix socket (${home})`, fix: 'use a shorter --home to have commands served' });
+    return off;
+  }
+  const bin = opts.bin ?? binPath();
+  if (bin === null) {
+    onEvent({ type: 'serve-off', reason: 'bin/gitbus.js was not found beside this build' });
+    return off;
+  }
+  const st = lstatSync(sock, { throwIfNoEntry: false });
+  if (st !== undefined) {
+    // The watcher lock is held: a socket there is a dead watcher's. Anything else is not gitbus's to remove.
+    if (!st.isSocket()) {
+      onEvent({ type: 'serve-off', reason: `${sock} exists and is not a socket`, fix: `remove ${sock} and restart the watcher` });
+      return off;
+    }
+    unlinkSync(sock);
+  }
+  let ready: ChildProcess | null = null;
+  let starting: ChildProcess | null = null;
+  let failures = 0;
+  let closed = false;
+  let idle: NodeJS.Timeout | undefined;
+  let next: NodeJS.Timeout | undefined;
+  let ownIno: number | undefined;
+
+  const startStandby = () => {
+    clearTimeout(next);
+    if (closed || ready !== null || starting !== null || failures >= MAX_FAILURES) return;
+    let stderr = '';
+    const child = fork(bin, [], { env: { ...process.env, [STANDBY_ENV]: '1', [WARMUP_ENV]: join(home, 'standby') }, execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    starting = child;
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString('utf8')).slice(-2000);
+    });
+    child.on('message', (m: unknown) => {
+      const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+      if (type === 'ready') {
+        if (starting === child) starting = null;
+        failures = 0;
+        ready = child;
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          if (ready === child) {
+            ready = null;
+            child.kill();
+          }
+        }, opts.idleMs ?? IDLE_MS);
+        idle.unref();
+      } else if (type === 'taken') {
+        // It runs a client's command now: the next one starts when that ends, or a second later.
+        child.disconnect();
+        child.unref();
+        child.stderr?.destroy();
+        next = setTimeout(startStandby, NEXT_AFTER_MS);
+        next.unref();
+        child.once('exit', startStandby);
+      }
+    });
+    child.on('error', () => undefined);
+    child.on('exit', (code, signal) => {
+      if (ready === child) ready = null;
+      if (starting !== child) return;
+      starting = null;
+      if (closed) return;
+      failures++;
+      if (failures >= MAX_FAILURES) {
+        onEvent({ type: 'serve-off', reason: `the standby process ended before it was ready (${signal ?? `exit ${code}`})${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`, fix: 'run gitbus doctor; commands run in their own process meanwhile' });
+      }
+    });
+  };
+
+  const server: Server = createServer({ pauseOnConnect: true }, (conn: Socket) => {
+    conn.on('error', () => undefined);
+    const child = ready;
+    if (child === null || !child.connected) {
+      // This client runs its command itself; the next one finds a standby.
+      conn.end(jsonFrame(FRAME.declined, { reason: 'no standby process was ready' }));
+      startStandby();
+      return;
+    }
+    ready = null;
+    clearTimeout(idle);
+    child.send({ type: 'job' }, conn, (err) => {
+      if (err) conn.destroy();
+    });
+    // Given back (`ready` again) if it declines; `taken` if it runs the command.
+  });
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (closed) return;
+    closed = true;
+    onEvent({ type: 'serve-off', reason: `cannot listen on ${sock}: ${err.code ?? err.message}`, fix: 'commands run in their own process; check the home\'s permissions' });
+    stopStandbys();
+  });
+  // Made with no access for others: the socket carries each command's environment.
+  const mask = process.umask(0o177);
+  try {
+    server.listen(sock, () => {
+      try {
+        chmodSync(sock, 0o600);
+        ownIno = lstatSync(sock).ino;
+      } catch {
+        // The umask made it so already.
+      }
+      onEvent({ type: 'serving', socket: sock });
+    });
+  } finally {
+    process.umask(mask);
+  }
+  server.unref();
+
+  const stopStandbys = () => {
+    clearTimeout(idle);
+    clearTimeout(next);
+    for (const c of [ready, starting]) c?.kill();
+    ready = null;
+    starting = null;
+  };
+  return {
+    close() {
+      if (closed) return;
+      closed = true;
+      server.close();
+      stopStandbys();
+      try {
+        // Still ours unless another watcher of this home (after this one's lock) replaced it.
+        if (ownIno !== undefined && lstatSync(sock, { throwIfNoEntry: false })?.ino === ownIno) unlinkSync(sock);
+      } catch {
+        // Gone already.
+      }
+    },
+  };
+}
+
+/** bin/gitbus.js of this install: two folders up from dist/cli/ (bundles) or three from dist/cli/serve/ (tsc). */
+function binPath(): string | null {
+  for (const rel of ['../../bin/gitbus.js', '../../../bin/gitbus.js']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  return null;
+}

@@ -1,0 +1,253 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import { Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildIdentity } from '../bundle-identity.js';
+import { COMMANDS } from '../command-table.js';
+import { STANDBY_ENV, WARMUP_ENV } from './standby-env.js';
+import { FRAME, FrameReader, encodeFrame, jsonFrame, parseRequest, type ServeRequest } from './frames.js';
+
+/**
+ * A standby process (docs/ARCHITECTURE.md "Commands served by the watcher"): the watcher forks `bin/gitbus.js` with
+ * GITBUS_STANDBY=1 and an IPC channel; it loads the served commands' modules and waits. The watcher hands it the
+ * socket of a client that connected; it reads the client's request, says whether it runs it, and on the client's
+ * go-ahead becomes that client's command: its arguments, environment, working folder and umask, standard output
+ * and error relayed on the socket, standard input read from it when the command asks. It runs one command and
+ * exits, as the client's own process would have, so nothing of one command is left for the next.
+ */
+
+export { STANDBY_ENV };
+
+
+/** The warm-up bus is made anew once it holds this many tasks (one more per standby). */
+const WARMUP_TASKS = 50;
+
+/**
+ * Runs status, dispatch and show on a bus of the standby's own, output discarded: a command's first run in a
+ * process costs ~4x its next (V8 compiles and sizes what it runs the first time), and that first run is then this
+ * one, not the client's. Nothing of the node's own bus is touched. Whatever fails here only costs the speed.
+ */
+async function warmUp(dir: string, start: Start): Promise<void> {
+  const saved = { argv: process.argv, exitCode: process.exitCode };
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  define('stdout', sink);
+  define('stderr', sink);
+  const run = async (...args: string[]) => {
+    process.argv = [saved.argv[0] as string, saved.argv[1] as string, ...args, '--home', dir];
+    try {
+      await start();
+    } catch {
+      // A warm-up that fails warms less.
+    }
+  };
+  try {
+    const made = existsSync(join(dir, 'node.yaml'));
+    const pending = made ? readdirSync(join(dir, 'standby-tasks'), { withFileTypes: false }).length : 0;
+    if (!made || pending >= WARMUP_TASKS) {
+      rmSync(dir, { recursive: true, force: true });
+      await run('init', '--remote', join(dir, 'remote.git'), '--node', 'standby');
+      mkdirSync(join(dir, 'standby-tasks'), { recursive: true });
+    }
+    const id = `standby-${process.pid}-${Date.now().toString(36)}`;
+    await run('dispatch', 'warm-up', '--id', id, '--no-git', '--json');
+    writeFileSync(join(dir, 'standby-tasks', id), '');
+    await run('status', '--json');
+    await run('status');
+    await run('show', id);
+  } catch {
+    // As above.
+  } finally {
+    process.argv = saved.argv;
+    process.exitCode = saved.exitCode;
+  }
+}
+
+/** How long a client that connected may take to send its request, and its go-ahead. */
+const CLIENT_TIMEOUT_MS = 5000;
+
+type Start = () => Promise<void>;
+
+export async function standby(start: Start): Promise<void> {
+  delete process.env[STANDBY_ENV];
+  const here = dirname(fileURLToPath(import.meta.url));
+  const build = `${process.version}-${process.arch}-${buildIdentity(here)}`;
+  // What registerCommand imports for a served command (cli/program.ts), initialised now rather than while a client
+  // waits.
+  await Promise.all([...COMMANDS.filter((c) => c.served).map((c) => c.load()), import('../../bus/remote.js'), import('../passphrase-prompt.js')]);
+  const scratch = process.env[WARMUP_ENV];
+  delete process.env[WARMUP_ENV];
+  if (scratch) await warmUp(scratch, start);
+  const send = (m: unknown) => process.send?.(m);
+  // The watcher went away before giving this process a command: nothing to do.
+  process.on('disconnect', () => {
+    if (!taken) process.exit(0);
+  });
+  let taken = false;
+  process.on('message', (m: unknown, handle: unknown) => {
+    if (taken || !(handle instanceof Socket) || typeof m !== 'object' || m === null || (m as { type?: unknown }).type !== 'job') {
+      if (handle instanceof Socket) handle.destroy();
+      return;
+    }
+    taken = true;
+    void take(handle, build, start).then((ran) => {
+      if (ran) return;
+      // Declined before anything changed here: ready for the next client.
+      taken = false;
+      send({ type: 'ready' });
+    });
+  });
+  send({ type: 'ready' });
+}
+
+/** True once the command runs (this process is then the client's); false when it was declined and nothing changed. */
+function take(socket: Socket, build: string, start: Start): Promise<boolean> {
+  return new Promise((resolve) => {
+    const reader = new FrameReader();
+    let req: ServeRequest | null = null;
+    let phase: 'request' | 'go' | 'running' = 'request';
+    const decline = (reason: string) => {
+      clearTimeout(timer);
+      socket.removeAllListeners('data');
+      socket.end(jsonFrame(FRAME.declined, { reason }));
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      if (phase === 'request') decline('no request');
+      // Accepted but no go-ahead: the client gave up (and runs the command itself); this process was told nothing.
+      else if (phase === 'go') process.exit(0);
+    }, CLIENT_TIMEOUT_MS);
+    // The command's standard input: asked of the client when the command first reads it (most never do).
+    let inputAsked = false;
+    const input = new Readable({
+      read: () => {
+        if (inputAsked || phase !== 'running') return;
+        inputAsked = true;
+        // Waiting for input keeps this process alive, as a read of its own standard input would.
+        socket.ref();
+        socket.write(encodeFrame(FRAME.wantInput, Buffer.alloc(0)));
+      },
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (phase === 'go') process.exit(0);
+      if (phase === 'request') {
+        clearTimeout(timer);
+        resolve(false);
+      }
+    });
+    socket.on('data', (chunk: Buffer) => {
+      let frames;
+      try {
+        frames = reader.push(chunk);
+      } catch {
+        if (phase === 'request') decline('not gitbus frames');
+        return;
+      }
+      for (const f of frames) {
+        if (phase === 'request') {
+          if (f.kind !== FRAME.request) return decline('no request');
+          req = parseRequest(f.data);
+          if (req === null) return decline('a request this build cannot read');
+          if (req.build !== build) return decline('another build of gitbus');
+          phase = 'go';
+          // From here this process is spent: the watcher starts another.
+          process.send?.({ type: 'taken' });
+          socket.write(jsonFrame(FRAME.accepted, { pid: process.pid }));
+          continue;
+        }
+        if (phase === 'go') {
+          if (f.kind !== FRAME.go || req === null) process.exit(0);
+          phase = 'running';
+          clearTimeout(timer);
+          resolve(true);
+          run(req, socket, start, input);
+          continue;
+        }
+        if (f.kind === FRAME.input) input.push(f.data);
+        else if (f.kind === FRAME.inputEnd) {
+          input.push(null);
+          socket.unref();
+        }
+        else if (f.kind === FRAME.signal) raise(f.data);
+      }
+    });
+  });
+}
+
+function raise(data: Buffer): void {
+  let sig: unknown;
+  try {
+    sig = (JSON.parse(data.toString('utf8')) as { signal?: unknown }).signal;
+  } catch {
+    return;
+  }
+  if (sig === 'SIGINT' || sig === 'SIGTERM' || sig === 'SIGHUP') process.kill(process.pid, sig);
+}
+
+/** Becomes the client's process and runs its command. */
+function run(req: ServeRequest, socket: Socket, start: Start, input: Readable): void {
+  if (process.connected) process.disconnect?.();
+  for (const k of Object.keys(process.env)) delete process.env[k];
+  Object.assign(process.env, req.env);
+  process.umask(req.umask);
+  try {
+    process.chdir(req.cwd);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    socket.write(encodeFrame(FRAME.stderr, `gitbus: cannot run in ${req.cwd}: ${e.code ?? e.message}\n`));
+    socket.end(jsonFrame(FRAME.exit, { code: 1 }));
+    return;
+  }
+  process.argv = [process.argv[0] as string, process.argv[1] as string, ...req.argv];
+  const out = relayStream(socket, FRAME.stdout, req.stdout);
+  const err = relayStream(socket, FRAME.stderr, req.stderr);
+  Object.defineProperty(input, 'isTTY', { value: false });
+  define('stdout', out);
+  define('stderr', err);
+  define('stdin', input);
+  let ended = false;
+  const end = (code: number) => {
+    if (ended) return;
+    ended = true;
+    socket.end(jsonFrame(FRAME.exit, { code }));
+  };
+  process.on('uncaughtException', (e: unknown) => {
+    const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    socket.write(encodeFrame(FRAME.stderr, `${text}\n`));
+    end(1);
+    // Written or not within a second: a process whose state an uncaught error left unknown does not go on.
+    setTimeout(() => process.exit(1), 1000).unref();
+    socket.once('close', () => process.exit(1));
+  });
+  // The socket does not keep this process alive: like the client's own process, it ends when the command has
+  // nothing left to do; 'beforeExit' then sends the exit code, and the write keeps it alive until sent.
+  socket.unref();
+  void start();
+  process.on('beforeExit', () => {
+    const code = process.exitCode;
+    end(typeof code === 'number' ? code : Number(code ?? 0) || 0);
+  });
+}
+
+function define(name: 'stdout' | 'stderr' | 'stdin', stream: unknown): void {
+  Object.defineProperty(process, name, { configurable: true, enumerable: true, get: () => stream });
+}
+
+/** Standard output or error as the client has it: frames on the socket, written in the order the command writes. */
+function relayStream(socket: Socket, kind: number, tty: { isTTY: boolean; columns?: number }): Writable {
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (socket.destroyed || socket.writableEnded) {
+        const e: NodeJS.ErrnoException = new Error('write EPIPE');
+        e.code = 'EPIPE';
+        cb(e);
+        return;
+      }
+      socket.write(encodeFrame(kind, chunk));
+      cb();
+    },
+  });
+  Object.assign(stream, { isTTY: tty.isTTY, ...(tty.columns !== undefined ? { columns: tty.columns } : {}) });
+  return stream;
+}

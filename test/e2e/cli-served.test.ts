@@ -1,0 +1,212 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeBus } from '../helpers/bus.js';
+import { BIN, gitbus, json, neutralCwd, tempDir, TEST_CACHE_HOME, type RunResult } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
+import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
+
+/**
+ * Commands served by the watcher (cli/serve/, docs/ARCHITECTURE.md "Commands served by the watcher"): a short
+ * command whose home has a running watcher runs in a standby process the watcher started ahead, and must behave
+ * exactly as in its own process: output, exit code, working folder, environment, standard input, signals.
+ */
+
+interface ServeReport {
+  command: string;
+  served: boolean;
+  reason?: string;
+  pid?: number;
+}
+
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let alpha: string;
+let watcher: WatcherProcess;
+let scratch: { path: string; cleanup: () => Promise<void> };
+const children: ChildProcess[] = [];
+let reports = 0;
+
+/** Runs gitbus in alpha's home and says whether the watcher served it (GITBUS_SERVE_REPORT). */
+async function run(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ r: RunResult; report: ServeReport }> {
+  const file = join(scratch.path, `report-${++reports}.jsonl`);
+  const r = await gitbus(args, { home: alpha, ...opts, env: { GITBUS_SERVE_REPORT: file, ...opts.env } });
+  const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
+  const report = JSON.parse(lines.at(-1) ?? '{"command":"?","served":false,"reason":"no report"}') as ServeReport;
+  return { r, report };
+}
+
+/** Runs the command until the watcher serves it (the first client of a watcher starts its standby); bounded. */
+async function served(args: string[], opts: Parameters<typeof run>[1] = {}): Promise<{ r: RunResult; report: ServeReport }> {
+  let last: { r: RunResult; report: ServeReport } | undefined;
+  await until(
+    `gitbus ${args.join(' ')} served by the watcher`,
+    async () => {
+      last = await run(args, opts);
+      return last.report.served;
+    },
+    60_000,
+    () => `last report: ${JSON.stringify(last?.report)}\nwatcher stderr: ${watcher.stderr()}`,
+  );
+  return last as { r: RunResult; report: ServeReport };
+}
+
+beforeAll(async () => {
+  scratch = await tempDir('gitbus-served-');
+  bus = await makeBus({ node: 'alpha', initArgs: ['--runner', 'shell'] });
+  alpha = bus.home('alpha');
+  // Tasks go to beta, which has no watcher: alpha's watcher serves commands and runs nothing.
+  await bus.addNode('beta', [], ['--runner', 'shell']);
+  watcher = startWatcher(alpha, ['--poll', '30s'], children, { GITBUS_ACTOR: 'the-watcher' });
+  await until('the watcher serving', () => watcher.events().some((e) => e.type === 'serving'), 60_000, () => watcher.stderr());
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await bus?.cleanup();
+  await scratch?.cleanup();
+});
+
+describe('commands served by the watcher', () => {
+  it('listens on a socket in the home that only this user may use', () => {
+    const st = lstatSync(join(alpha, 'cli.sock'));
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o600);
+  });
+
+  it('runs a short command in the standby, with the same output and exit code as in its own process', async () => {
+    const id = await bus.dispatch('alpha', ['served show', '--to', 'beta']);
+    const a = await served(['show', id, '--json']);
+    expect(a.report.pid).toBeGreaterThan(0);
+    const b = await run(['show', id, '--json'], { env: { GITBUS_SERVE: '0' } });
+    expect(b.report).toMatchObject({ served: false, reason: 'GITBUS_SERVE=0' });
+    expect(a.r.code).toBe(0);
+    expect(a.r.stdout).toBe(b.r.stdout);
+    // An error: the same message on stderr and the same exit code (4, UNKNOWN_TASK).
+    const c = await served(['show', 'no-such-task']);
+    const d = await run(['show', 'no-such-task'], { env: { GITBUS_SERVE: '0' } });
+    expect(c.r.code).toBe(4);
+    expect(d.r.code).toBe(4);
+    expect(c.r.stderr).toBe(d.r.stderr);
+    // A usage error, found by commander in the standby: exit 2 and its message.
+    const e = await served(['show']);
+    expect(e.r.code).toBe(2);
+    expect(e.r.stderr).toContain("missing required argument 'id'");
+  }, 120_000);
+
+  it('gives the command the client\'s working folder, environment and standard input', async () => {
+    const cwd = join(scratch.path, 'project');
+    await import('node:fs/promises').then((fs) => fs.mkdir(cwd, { recursive: true }));
+    writeFileSync(join(cwd, 'body.md'), 'the body from a relative path\n');
+    const d = await served(['dispatch', 'from a folder', '--to', 'beta', '--body-file', 'body.md', '--no-git', '--json'], { cwd });
+    expect(d.r.code).toBe(0);
+    const id = json<{ id: string }>(d.r).id;
+    const shown = await run(['show', id, '--json'], { env: { GITBUS_SERVE: '0' } });
+    expect(shown.r.stdout).toContain('the body from a relative path');
+
+    // The environment is the client's: a dispatch run by Claude Code's Bash tool is recorded under its session
+    // (CLAUDE_CODE_SESSION_ID, which the watcher does not have), with the folder it ran in.
+    const session = '0d5c9f2e-1111-4a4a-9b9b-2c2c2c2c2c2c';
+    const c = await served(['dispatch', 'for a session', '--to', 'beta', '--no-git', '--json'], { cwd, env: { CLAUDE_CODE_SESSION_ID: session } });
+    expect(c.r.code, c.r.stderr).toBe(0);
+    const ledger = readFileSync(join(alpha, 'claude', 'sessions', `${session}.json`), 'utf8');
+    expect(ledger).toContain(json<{ id: string }>(c.r).id);
+    expect(ledger).toContain(JSON.stringify(cwd));
+
+    // Standard input, read only when the command asks for it.
+    const lines = `${JSON.stringify({ title: 'batch one' })}\n${JSON.stringify({ title: 'batch two' })}\n`;
+    const b = await served(['dispatch', '--from', '-', '--to', 'beta', '--no-git', '--json'], { input: lines });
+    expect(b.r.code, b.r.stderr).toBe(0);
+    expect(b.r.stdout).toContain('batch one');
+    expect(b.r.stdout).toContain('batch two');
+  }, 120_000);
+
+  it('is not used for a command that is not served, with Node options, or when GITBUS_SERVE=0', async () => {
+    expect((await run(['lint', '--json'])).report).toMatchObject({ served: false, reason: 'not a served command' });
+    expect((await run(['status', '--json'], { env: { NODE_OPTIONS: '--no-warnings' } })).report).toMatchObject({ served: false, reason: 'Node options are set' });
+    expect((await run(['status', '--json'], { env: { GITBUS_SERVE: '0' } })).report).toMatchObject({ served: false });
+  }, 60_000);
+
+  it('is not trusted in a home others may write to', async () => {
+    chmodSync(alpha, 0o777);
+    try {
+      const r = await run(['status', '--json']);
+      expect(r.report.served).toBe(false);
+      expect(r.report.reason).toContain('may be written by others');
+      expect(r.r.code).toBe(0);
+    } finally {
+      chmodSync(alpha, 0o755);
+    }
+  }, 60_000);
+
+  it('passes a signal to the served command: dispatch --wait ends as it would in its own process', async () => {
+    // A client runs its command itself when no standby is ready (one starts as the previous command ends): tried
+    // again, bounded, until this one is served.
+    let attempt = 0;
+    let last = '';
+    for (;;) {
+      attempt++;
+      const file = join(scratch.path, `wait-report-${attempt}.jsonl`);
+      const child = spawn(process.execPath, [BIN, 'dispatch', 'waited on', '--to', 'beta', '--no-git', '--wait'], {
+        cwd: neutralCwd(),
+        env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+      // It waits once the task is on the bus (its id printed).
+      await until('dispatch --wait to print the id', () => /\d{8}-\d{6}-[a-z0-9]{6}/.test(out), 60_000, () => out);
+      const report = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}') as ServeReport;
+      child.kill('SIGINT');
+      const end = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 30_000))]);
+      expect(end, `still running after SIGINT: ${out}`).not.toBeNull();
+      last = JSON.stringify(report);
+      if (!report.served) {
+        expect(attempt, `never served: ${last}`).toBeLessThan(20);
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      // As in its own process: ended by the signal, not left running, and the standby with it.
+      expect(end?.signal, out).toBe('SIGINT');
+      const pid = report.pid as number;
+      await until('the standby to end', () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 30_000);
+      break;
+    }
+  }, 180_000);
+
+  it('stops serving when the watcher stops: the socket is removed and commands run in their own process', async () => {
+    watcher.child.kill('SIGTERM');
+    await watcher.exited;
+    expect(existsSync(join(alpha, 'cli.sock'))).toBe(false);
+    const r = await run(['status', '--json']);
+    expect(r.report).toMatchObject({ served: false, reason: 'no watcher serves this home' });
+    expect(r.r.code).toBe(0);
+  }, 60_000);
+
+  it('a socket left by a killed watcher costs a command nothing: it runs in its own process', async () => {
+    const w = startWatcher(alpha, ['--poll', '30s'], children);
+    await until('the watcher serving', () => w.events().some((e) => e.type === 'serving'), 60_000, () => w.stderr());
+    w.child.kill('SIGKILL');
+    await w.exited;
+    expect(lstatSync(join(alpha, 'cli.sock')).isSocket()).toBe(true);
+    const r = await run(['status', '--json']);
+    expect(r.report.served).toBe(false);
+    expect(r.report.reason).toContain('ECONNREFUSED');
+    expect(r.r.code).toBe(0);
+    // The next watcher replaces it.
+    const again = startWatcher(alpha, ['--poll', '30s'], children);
+    await until('the next watcher serving', () => again.events().some((e) => e.type === 'serving'), 60_000, () => again.stderr());
+    again.child.kill('SIGTERM');
+    await again.exited;
+  }, 120_000);
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { FRAME, FrameReader, MAX_FRAME, encodeFrame, jsonFrame, parseRequest } from '../../cli/serve/frames.js';
+import { homeOf, notServable } from '../../cli/serve/client.js';
+import { socketPath } from '../../cli/serve/socket-path.js';
+import { COMMANDS } from '../../cli/command-table.js';
+
+describe('served command frames', () => {
+  it('reads frames split anywhere, bytes as they are', () => {
+    const bytes = Buffer.concat([encodeFrame(FRAME.stdout, Buffer.from([0xff, 0x00, 0x0a])), jsonFrame(FRAME.exit, { code: 3 })]);
+    const reader = new FrameReader();
+    const frames = [...bytes].flatMap((b) => reader.push(Buffer.from([b])));
+    expect(frames.map((f) => f.kind)).toEqual([FRAME.stdout, FRAME.exit]);
+    expect([...(frames[0]?.data ?? [])]).toEqual([0xff, 0x00, 0x0a]);
+    expect(JSON.parse(frames[1]?.data.toString() ?? '')).toEqual({ code: 3 });
+  });
+
+  it('refuses a frame longer than the bound rather than buffering it', () => {
+    const head = Buffer.alloc(5);
+    head[0] = FRAME.request;
+    head.writeUInt32BE(MAX_FRAME + 1, 1);
+    expect(() => new FrameReader().push(head)).toThrow(/at most/);
+  });
+
+  it('accepts a well-formed request and nothing else', () => {
+    const ok = { v: 1, argv: ['status'], cwd: '/tmp', env: { A: 'b' }, umask: 18, build: 'x', stdout: { isTTY: true, columns: 80 }, stderr: {} };
+    expect(parseRequest(Buffer.from(JSON.stringify(ok)))).toEqual({ ...ok, stderr: { isTTY: false } });
+    for (const bad of ['nope', '[]', JSON.stringify({ ...ok, v: 2 }), JSON.stringify({ ...ok, env: { A: 1 } }), JSON.stringify({ ...ok, argv: [1] })]) {
+      expect(parseRequest(Buffer.from(bad))).toBeNull();
+    }
+  });
+});
+
+describe('which commands a client asks the watcher to serve', () => {
+  const status = COMMANDS.find((c) => c.name === 'status');
+  const lint = COMMANDS.find((c) => c.name === 'lint');
+  it('only served commands, without Node options, help or a terminal on stdin', () => {
+    if (!status || !lint) throw new Error('the command table lacks status or lint');
+    expect(notServable(status, ['status'], {}, false, [])).toBeNull();
+    expect(notServable(status, ['status'], {}, false, ['--inspect'])).toBe('Node options are set');
+    expect(notServable(lint, ['lint'], {}, false, [])).toBe('not a served command');
+    expect(notServable(status, ['status'], { GITBUS_SERVE: '0' }, false, [])).toBe('GITBUS_SERVE=0');
+    expect(notServable(status, ['status'], { NODE_OPTIONS: '--inspect' }, false, [])).toBe('Node options are set');
+    expect(notServable(status, ['status'], {}, true, [])).toBe('standard input is a terminal');
+    expect(notServable(status, ['status', '--help'], {}, false, [])).toBe('help');
+  });
+
+  it('finds the home as the command will: --home, then GITBUS_HOME, not what follows --', () => {
+    expect(homeOf(['status', '--home', '/a/b'], { GITBUS_HOME: '/c' })).toBe('/a/b');
+    expect(homeOf(['status', '--home=/a/d'], {})).toBe('/a/d');
+    expect(homeOf(['status'], { GITBUS_HOME: '/c' })).toBe('/c');
+    expect(homeOf(['run', 'n', '--', 'x', '--home', '/z'], { GITBUS_HOME: '/c' })).toBe('/c');
+  });
+
+  it('leaves a home whose socket path is too long unserved', () => {
+    expect(socketPath('/short')).toBe('/short/cli.sock');
+    expect(socketPath(`/${'x'.repeat(120)}`)).toBeNull();
+  });
+});
