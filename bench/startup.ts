@@ -43,7 +43,8 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   const statusHome = join(dir, 'status-home');
   await initBus(statusHome, { remote: join(dir, 'status.git'), node: 'bench' });
   const ctx = await openBus(statusHome);
-  for (let i = 0; i < 5; i++) await dispatch(ctx, { handoff: { title: `start-up ${i}` }, body: '## Task\n\nbench\n' });
+  // For node bench: the watcher of the served rows (another node of the bus) claims none of them.
+  for (let i = 0; i < 5; i++) await dispatch(ctx, { handoff: { title: `start-up ${i}`, to: 'bench' }, body: '## Task\n\nbench\n' });
   await ctx.repo.close();
   const dispatchHome = join(dir, 'dispatch-home');
   await initBus(dispatchHome, { remote: join(dir, 'dispatch.git'), node: 'bench' });
@@ -58,6 +59,14 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   await joinBus(withArchive, join(dir, 'archived.git'), { node: 'bench-archive' });
   const withArchiveHttp = join(dir, 'archive-http-home');
   await joinBus(withArchiveHttp, `${host.url}/archived.git`, { node: 'bench-archive-http' });
+
+  // The same two buses, each with a node whose watcher runs and serves short commands (cli/serve/): its status
+  // and dispatch run in the watcher's standby process. It claims nothing (the tasks are for node bench).
+  const servedStatusHome = join(dir, 'served-status-home');
+  await joinBus(servedStatusHome, join(dir, 'status.git'), { node: 'bench-served', runners: ['shell'] });
+  const servedDispatchHome = join(dir, 'served-dispatch-home');
+  await joinBus(servedDispatchHome, join(dir, 'dispatch.git'), { node: 'bench-served-dispatch', runners: ['shell'] });
+  const watchers = await Promise.all([servedStatusHome, servedDispatchHome].map((h) => serving(h, join(dir, 'cache'))));
 
   const builds = [{ name: '', bin: BIN }];
   // Several builds: separated by commas (a path with a comma in it cannot be compared).
@@ -78,6 +87,10 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   cases.push({ label: 'gitbus status, cache folder unusable (ES modules since issue 14 round 2)', args: status(BIN), env: noCache });
   cases.push({ label: 'gitbus dispatch, cache folder unusable', args: dispatchArgs(BIN), env: noCache });
   cases.push({ label: 'gitbus status --help', args: [BIN, 'status', '--help'] });
+  const servedReport = (name: string) => ({ GITBUS_SERVE_REPORT: join(dir, `served-${name}.jsonl`) });
+  cases.push({ label: 'gitbus status, served by the watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', servedStatusHome], env: servedReport('status') });
+  cases.push({ label: 'gitbus dispatch --to, served by the watcher (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', servedDispatchHome], env: servedReport('dispatch') });
+  cases.push({ label: 'gitbus dispatch --to (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome] });
   cases.push({ label: 'gitbus status, ES modules (GITBUS_CODE_CACHE=0)', args: status(BIN), env: { GITBUS_CODE_CACHE: '0' } });
   cases.push({ label: 'gitbus dispatch, ES modules (GITBUS_CODE_CACHE=0)', args: dispatchArgs(BIN), env: { GITBUS_CODE_CACHE: '0' } });
 
@@ -97,6 +110,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     return ms;
   };
   for (const c of cases) for (let i = 0; i < 2; i++) once(c); // page cache, git's own first start
+  for (const name of ['status', 'dispatch']) writeFileSync(join(dir, `served-${name}.jsonl`), '');
   const times = cases.map((): number[] => []);
   for (let round = 0; round < runs; round++) {
     for (let k = 0; k < cases.length; k++) {
@@ -106,6 +120,9 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   }
 
   host.stop();
+  for (const w of watchers) w.kill();
+  // A served run that found no standby ready ran in its own process: say how many were served.
+  const servedCount = (name: string) => readFileSync(join(dir, `served-${name}.jsonl`), 'utf8').split('\n').filter((l) => l.includes('"served":true')).length;
 
   const samples = times.map((t) => summarize(t));
   const base = samples[0] as Sample;
@@ -120,9 +137,32 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     const cpuCol = hasCpu ? `  ${fmt(cpuMs).padStart(6)} ms  ${(cpuMs / ((cpu[0] ?? 0) / runs)).toFixed(2)}x` : '';
     lines.push(`${c.label.padEnd(64)} ${fmt(s.median).padStart(5)} ms ${fmt(s.p90).padStart(5)} ms  ${ratio.toFixed(2)}x${cpuCol}${verdict}`);
   });
+  lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs} (the others found no standby ready and ran in their own process). The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted.`);
   lines.push('', 'The HTTP remote: git http-backend behind a Node HTTP server on 127.0.0.1, in a process of its own (its CPU is not counted); the listing is a request, so the ratio has a network exchange in it that node -e 0 has not.');
   if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
   lines.push('');
+}
+
+/** `gitbus watch` in `home`, once it serves commands (its `serving` event); killed by the caller. */
+async function serving(home: string, cache: string): Promise<import('node:child_process').ChildProcess> {
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cache };
+  delete env['GITBUS_HOME'];
+  const child = spawn(process.execPath, [BIN, 'watch', '--json', '--home', home], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise<void>((resolveServing, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the watcher in ${home} did not serve within 60 s: ${out}`)), 60_000);
+    const seen = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"type":"serving"')) {
+        clearTimeout(timer);
+        resolveServing();
+      }
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => reject(new Error(`the watcher in ${home} exited ${code}: ${out}`)));
+  });
+  return child;
 }
 
 /**

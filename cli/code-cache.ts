@@ -84,9 +84,15 @@ export function runCli(): void {
   const entry = invokedCommand(args);
   if (entry === undefined) return runEntry(here, env, entry);
   // A command this home's watcher may run in its standby process: only Node and a socket start here.
-  const why = notServable(entry, args, env, isatty(0));
-  const home = why === null ? homeOf(args, env) : null;
-  const sock = home !== null ? trustedSocket(home) : { reason: why ?? 'no home' };
+  let sock: string | { reason: string };
+  try {
+    const why = notServable(entry, args, env, isatty(0));
+    const home = why === null ? homeOf(args, env) : null;
+    sock = home !== null ? trustedSocket(home) : { reason: why ?? 'no home' };
+  } catch (err) {
+    // Serving is only ever a shortcut: whatever goes wrong deciding it, the command runs here.
+    sock = { reason: String(err) };
+  }
   if (typeof sock !== 'string') {
     serveReport(env, { command: entry.name, served: false, reason: sock.reason });
     return runEntry(here, env, entry);

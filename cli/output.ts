@@ -18,7 +18,8 @@ export function emit(opts: OutputOptions, value: unknown, human: () => string): 
   }
 }
 
-let stderrGuarded = false;
+/** The stream the guard below was added to: a served command's standby gets a new process.stderr (cli/serve/). */
+let stderrGuarded: unknown;
 
 /**
  * Writes to standard error. A reader of it that went away (`gitbus watch 2>&1 | head`, a closed log pipe) ends
@@ -26,8 +27,8 @@ let stderrGuarded = false;
  * added at the first write, since making process.stderr's stream costs a command that prints no error.
  */
 export function writeErr(text: string): void {
-  if (!stderrGuarded) {
-    stderrGuarded = true;
+  if (stderrGuarded !== process.stderr) {
+    stderrGuarded = process.stderr;
     process.stderr.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
     });

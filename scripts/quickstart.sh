@@ -81,7 +81,7 @@ until grep -q '^watching as' "$WATCH_LOG" 2>/dev/null; do
   sleep 0.1
   ticks=$((ticks + 1))
 done
-head -n 1 "$WATCH_LOG"
+grep -m 1 '^watching as' "$WATCH_LOG"
 
 printf '\n$ gitbus dispatch "Say hello from the worker" --to worker --id hello --command '"'"'echo "hello from the worker, task $GITBUS_TASK_ID"'"'"' --no-git --wait\n'
 # shellcheck disable=SC2016 # $GITBUS_TASK_ID is for the worker's shell to expand

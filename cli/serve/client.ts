@@ -17,7 +17,7 @@ import { socketPath } from './socket-path.js';
  */
 
 /** How long the watcher may take to hand the command to its standby before this process runs it itself. */
-const ACCEPT_TIMEOUT_MS = 2000;
+const ACCEPT_TIMEOUT_MS = 1000;
 
 export type ServeOutcome = { served: true; pid: number } | { served: false; reason: string };
 
@@ -60,12 +60,17 @@ export function trustedSocket(home: string): string | { reason: string } {
   const sock = socketPath(home);
   if (sock === null) return { reason: 'the home path is too long for a socket' };
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
-  const st = lstatSync(sock, { throwIfNoEntry: false });
-  if (st === undefined) return { reason: 'no watcher serves this home' };
-  if (!st.isSocket() || st.uid !== uid) return { reason: `${sock} is not this user's socket` };
-  const dir = lstatSync(home, { throwIfNoEntry: false });
-  if (dir === undefined || !dir.isDirectory() || dir.uid !== uid || (dir.mode & 0o022) !== 0) return { reason: `${home} may be written by others` };
-  return sock;
+  try {
+    const st = lstatSync(sock, { throwIfNoEntry: false });
+    if (st === undefined) return { reason: 'no watcher serves this home' };
+    if (!st.isSocket() || st.uid !== uid) return { reason: `${sock} is not this user's socket` };
+    const dir = lstatSync(home, { throwIfNoEntry: false });
+    if (dir === undefined || !dir.isDirectory() || dir.uid !== uid || (dir.mode & 0o022) !== 0) return { reason: `${home} may be written by others` };
+    return sock;
+  } catch (err) {
+    // A home that is a file (ENOTDIR), or a folder this user may not read: the command says what is wrong with it.
+    return { reason: `the socket: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIdentity } from '../bundle-identity.js';
 import { COMMANDS } from '../command-table.js';
+import { invokedCommand } from '../invoked-command.js';
 import { STANDBY_ENV, WARMUP_ENV } from './standby-env.js';
 import { FRAME, FrameReader, encodeFrame, jsonFrame, parseRequest, type ServeRequest } from './frames.js';
 
@@ -150,6 +151,8 @@ function take(socket: Socket, build: string, start: Start): Promise<boolean> {
           req = parseRequest(f.data);
           if (req === null) return decline('a request this build cannot read');
           if (req.build !== build) return decline('another build of gitbus');
+          // Only what a client of this build asks for: a served command (a long-lived one would hold the standby).
+          if (invokedCommand(req.argv)?.served !== true) return decline('not a served command');
           phase = 'go';
           // From here this process is spent: the watcher starts another.
           process.send?.({ type: 'taken' });

@@ -56,3 +56,17 @@ describe('which commands a client asks the watcher to serve', () => {
     expect(socketPath(`/${'x'.repeat(120)}`)).toBeNull();
   });
 });
+
+describe('the socket a client trusts', () => {
+  it('is no reason to fail when the home is a file or missing: the command runs and says what is wrong', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { trustedSocket } = await import('../../cli/serve/client.js');
+    const dir = mkdtempSync(join(tmpdir(), 'gitbus-serve-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    expect(trustedSocket(file)).toEqual({ reason: 'the socket: ENOTDIR' });
+    expect(trustedSocket(join(dir, 'missing'))).toEqual({ reason: 'no watcher serves this home' });
+  });
+});
