@@ -167,6 +167,8 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   });
   const cache: CodeCacheReport['cache'] = found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state;
   const module: { exports: BundleExports } = { exports: {} };
+  // Where to report, as the process started: a standby's environment becomes its client's (cli/serve/standby.ts).
+  const reportEnv = { GITBUS_CODE_CACHE_REPORT: env['GITBUS_CODE_CACHE_REPORT'] };
   process.once('exit', (code) => {
     let written = false;
     const failed = code !== 0;
@@ -189,14 +191,15 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
         // Pruned by then: written again next time.
       }
     }
-    report(env, { command, cache, written, bundle: bundleFile(entry), file: place.file });
+    report(reportEnv, { command, cache, written, bundle: bundleFile(entry), file: place.file });
   });
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
   wrapper(module.exports, createRequire(bundle), module, bundle, here);
 }
 
 function runEsm(here: string, env: NodeJS.ProcessEnv, command: string, cache: CodeCacheReport['cache'], reason?: string): void {
-  if (env['GITBUS_CODE_CACHE_REPORT']) process.once('exit', () => report(env, { command, cache, written: false, ...(reason ? { reason } : {}) }));
+  const to = env['GITBUS_CODE_CACHE_REPORT'];
+  if (to) process.once('exit', () => report({ GITBUS_CODE_CACHE_REPORT: to }, { command, cache, written: false, ...(reason ? { reason } : {}) }));
   void import(pathToFileURL(join(here, 'gitbus.mjs')).href);
 }
 

@@ -90,7 +90,7 @@ export interface WatchOptions {
    * Called once this watcher holds its home's lock, before its first wake; what it returns is called when the
    * watcher stops. The CLI starts serving commands there (cli/serve/server.ts): only the home's one watcher may.
    */
-  whileLocked?: () => () => void;
+  whileLocked?: () => () => Promise<void> | void;
   onEvent: (e: WatchEvent) => void;
 }
 

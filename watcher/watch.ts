@@ -66,12 +66,12 @@ export async function watch(given: BusContext, opts: WatchOptions): Promise<Fini
   for (const m of missing) opts.onEvent({ type: 'runner-missing', runner: m.runner, binary: m.binary, fix: m.fix });
   // Before anything else, above all before restart recovery, which would stop a live watcher's runs.
   const lock = acquireWatcherLock(ctx.paths.home);
-  let unlock: (() => void) | undefined;
+  let unlock: (() => Promise<void> | void) | undefined;
   try {
     unlock = opts.once ? undefined : opts.whileLocked?.();
     return await watchLocked(ctx, opts, runners);
   } finally {
-    unlock?.();
+    await unlock?.();
     lock.release();
   }
 }

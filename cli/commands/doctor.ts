@@ -9,6 +9,7 @@ import { run, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { cacheFolders, codeCacheProblem } from '../code-cache-folders.js';
 import { ok, skip, warn, type Check } from '../../bus/ops/doctor-check.js';
+import { serveCheck } from '../serve/doctor-serve.js';
 
 export function register(program: Command): void {
   withCommon(
@@ -19,7 +20,7 @@ export function register(program: Command): void {
   ).action(async (opts: CommonOptions & { service?: boolean }) =>
     run(opts, async (home) => {
       const runnerChecks = async (config: Parameters<typeof checkRunners>[0]) => [...(await checkRunners(config)), spendCheck(home, config), ...(opts.service ? await checkService(home, config) : [])];
-      const r = await runDoctor(home, { runnerChecks, userHome: userHome(), localChecks: [codeCacheCheck()] });
+      const r = await runDoctor(home, { runnerChecks, userHome: userHome(), localChecks: [codeCacheCheck(), await serveCheck(home)] });
       emit(opts, r, () => {
         const width = Math.max(...r.checks.map((c) => c.name.length));
         const lines = [`gitbus doctor: home ${r.home}${r.node ? `, node ${r.node}` : ''}`];

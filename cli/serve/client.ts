@@ -1,4 +1,4 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,8 +31,17 @@ export function notServable(entry: CommandEntry, args: readonly string[], env: N
   // A prompt (an SSH passphrase, a host key) needs the terminal, which the standby does not have.
   if (stdinIsTTY) return 'standard input is a terminal';
   if (args.includes('--help') || args.includes('-h')) return 'help';
+  // A file read by its path (`--body-file -` reads file descriptor 0): the standby's is not the client's. `--from -`
+  // reads process.stdin, which the standby relays.
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (STDIN_PATHS.has(arg) && !(arg === '-' && args[i - 1] === '--from')) return 'standard input named as a file';
+  }
   return null;
 }
+
+const STDIN_PATHS = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+
 
 /** The bus home the command line names (`--home`, else GITBUS_HOME, else ~/.gitbus), as bus/home.ts resolves it. */
 export function homeOf(args: readonly string[], env: NodeJS.ProcessEnv): string | null {
@@ -93,7 +102,16 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
   socket.on('error', (err: NodeJS.ErrnoException) => {
     if (state === 'asking') fallBack(`the socket: ${err.code ?? err.message}`);
   });
-  socket.on('connect', () => socket.write(jsonFrame(FRAME.request, request(args, build))));
+  socket.on('connect', () => {
+    let req: ServeRequest;
+    try {
+      req = request(args, build);
+    } catch (err) {
+      // A working folder that was removed: the command says so in its own process.
+      return fallBack(`the request: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    socket.write(jsonFrame(FRAME.request, req));
+  });
   const reader = new FrameReader();
   let exitCode: number | null = null;
   let forwarded: NodeJS.Signals | null = null;
@@ -107,7 +125,12 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
     try {
       frames = reader.push(chunk);
     } catch {
-      return fallBack('the socket spoke no gitbus frames');
+      if (state === 'asking') return fallBack('the socket spoke no gitbus frames');
+      // Running: what was sent cannot be read on; the command's end is unknown, and said so.
+      exitCode = null;
+      forwarded = null;
+      socket.destroy();
+      return;
     }
     for (const f of frames) {
       if (state === 'asking') {
@@ -143,7 +166,7 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
       return;
     }
     if (forwarded !== null) {
-      // The standby ended by the signal this process was sent: end the same way.
+      // The standby ended without an exit code after the signal this process was sent: end the same way.
       process.kill(process.pid, forwarded);
       return;
     }
@@ -159,7 +182,10 @@ function request(args: string[], build: string): ServeRequest {
   const umask = process.umask(0o022);
   process.umask(umask);
   const tty = (s: NodeJS.WriteStream) => ({ isTTY: s.isTTY === true, ...(s.isTTY === true && s.columns ? { columns: s.columns } : {}) });
-  return { v: 1, argv: args, cwd: process.cwd(), env, umask, build, stdout: tty(process.stdout), stderr: tty(process.stderr) };
+  const cwd = process.cwd();
+  // The folder's identity: a standby that reaches another folder by that path (a bind mount, a sandbox) declines.
+  const st = statSync(cwd, { bigint: true });
+  return { v: 1, argv: args, cwd, cwdId: `${st.dev}:${st.ino}`, env, umask, build, stdout: tty(process.stdout), stderr: tty(process.stderr) };
 }
 
 let inputRelayed = false;

@@ -38,8 +38,10 @@ export interface Frame {
   data: Buffer;
 }
 
-/** A request larger than this is refused (an environment of a megabyte is a mistake, not a command). */
+/** A frame longer than this is refused: the stream is not a gitbus client's or standby's. */
 export const MAX_FRAME = 16 * 1024 * 1024;
+/** Output is sent in frames of at most this many bytes, however much a command writes at once. */
+export const OUTPUT_FRAME = 1024 * 1024;
 
 export function encodeFrame(kind: number, data: Buffer | string): Buffer {
   const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -78,6 +80,8 @@ export interface ServeRequest {
   /** The command line after `gitbus`, global options already hoisted. */
   argv: string[];
   cwd: string;
+  /** The working folder's device and inode (`dev:ino`), so that the standby runs in the same folder, not one of the same name. */
+  cwdId: string;
   env: Record<string, string>;
   umask: number;
   /** The identity of the client's build (its bundles' files and Node's version): another build runs it itself. */
@@ -98,10 +102,10 @@ export function parseRequest(data: Buffer): ServeRequest | null {
   const strings = (a: unknown): a is string[] => Array.isArray(a) && a.every((s) => typeof s === 'string');
   const env = r.env as unknown;
   const envOk = typeof env === 'object' && env !== null && Object.values(env).every((s) => typeof s === 'string');
-  if (r.v !== 1 || !strings(r.argv) || typeof r.cwd !== 'string' || !envOk || typeof r.umask !== 'number' || typeof r.build !== 'string') return null;
+  if (r.v !== 1 || !strings(r.argv) || typeof r.cwd !== 'string' || typeof r.cwdId !== 'string' || !envOk || typeof r.umask !== 'number' || typeof r.build !== 'string') return null;
   const stream = (s: unknown): { isTTY: boolean; columns?: number } => {
     const o = (typeof s === 'object' && s !== null ? s : {}) as { isTTY?: unknown; columns?: unknown };
     return { isTTY: o.isTTY === true, ...(typeof o.columns === 'number' && o.columns > 0 ? { columns: o.columns } : {}) };
   };
-  return { v: 1, argv: r.argv, cwd: r.cwd, env: env as Record<string, string>, umask: r.umask, build: r.build, stdout: stream(r.stdout), stderr: stream(r.stderr) };
+  return { v: 1, argv: r.argv, cwd: r.cwd, cwdId: r.cwdId, env: env as Record<string, string>, umask: r.umask, build: r.build, stdout: stream(r.stdout), stderr: stream(r.stderr) };
 }

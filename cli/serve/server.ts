@@ -21,7 +21,8 @@ export type ServeEvent =
   | { type: 'serve-off'; reason: string; fix?: string };
 
 export interface Serving {
-  close(): void;
+  /** Stops serving; resolves once the commands standbys were running have ended, or after `drainMs`. */
+  close(): Promise<void>;
 }
 
 /** A standby nobody used for this long is stopped (its memory given back); the next client starts another. */
@@ -30,10 +31,23 @@ const IDLE_MS = 10 * 60_000;
 const NEXT_AFTER_MS = 1000;
 /** Standbys that end before being ready, in a row, after which serving stops (their stderr says why). */
 const MAX_FAILURES = 3;
+/** How long a stopping watcher waits for the commands its standbys run (an agent's `dispatch --wait` among them). */
+const DRAIN_MS = 30_000;
 
-export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, opts: { bin?: string; idleMs?: number } = {}): Serving {
+export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, opts: { bin?: string; idleMs?: number; drainMs?: number } = {}): Serving {
+  try {
+    return serve(home, onEvent, opts);
+  } catch (err) {
+    // Serving is a shortcut for commands; it never stops the watcher.
+    const e = err as NodeJS.ErrnoException;
+    onEvent({ type: 'serve-off', reason: `cannot serve commands: ${e.code ?? e.message}`, fix: 'check the permissions of the bus home; commands run in their own process meanwhile' });
+    return { close: () => Promise.resolve() };
+  }
+}
+
+function serve(home: string, onEvent: (e: ServeEvent) => void, opts: { bin?: string; idleMs?: number; drainMs?: number }): Serving {
   const sock = socketPath(home);
-  const off: Serving = { close: () => undefined };
+  const off: Serving = { close: () => Promise.resolve() };
   if (sock === null) {
     onEvent({ type: 'serve-off', reason: `the home's path is too long for a Unix socket (${home})`, fix: 'use a shorter --home to have commands served' });
     return off;
@@ -59,12 +73,17 @@ export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, op
   let idle: NodeJS.Timeout | undefined;
   let next: NodeJS.Timeout | undefined;
   let ownIno: number | undefined;
+  let listening = false;
+  /** Standbys running a client's command: a stopping watcher waits for them (they are in its process group's stead). */
+  const running = new Set<ChildProcess>();
 
   const startStandby = () => {
     clearTimeout(next);
     if (closed || ready !== null || starting !== null || failures >= MAX_FAILURES) return;
     let stderr = '';
-    const child = fork(bin, [], { env: { ...process.env, [STANDBY_ENV]: '1', [WARMUP_ENV]: join(home, 'standby') }, execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // Detached: its own process group, so that a Ctrl-C or a hangup meant for the watcher's terminal does not end the
+    // command a client runs in it (the watcher waits for those when it stops).
+    const child = fork(bin, [], { env: { ...process.env, [STANDBY_ENV]: '1', [WARMUP_ENV]: join(home, 'standby') }, execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true });
     starting = child;
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString('utf8')).slice(-2000);
@@ -73,6 +92,11 @@ export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, op
       const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
       if (type === 'ready') {
         if (starting === child) starting = null;
+        // One standby at a time: one that was given back while another started, or one after close(), ends.
+        if (closed || (ready !== null && ready !== child)) {
+          child.kill();
+          return;
+        }
         failures = 0;
         ready = child;
         clearTimeout(idle);
@@ -85,9 +109,11 @@ export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, op
         idle.unref();
       } else if (type === 'taken') {
         // It runs a client's command now: the next one starts when that ends, or a second later.
-        child.disconnect();
+        if (child.connected) child.disconnect();
         child.unref();
         child.stderr?.destroy();
+        running.add(child);
+        child.once('exit', () => running.delete(child));
         next = setTimeout(startStandby, NEXT_AFTER_MS);
         next.unref();
         child.once('exit', startStandby);
@@ -123,7 +149,8 @@ export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, op
     // Given back (`ready` again) if it declines; `taken` if it runs the command.
   });
   server.on('error', (err: NodeJS.ErrnoException) => {
-    if (closed) return;
+    // Once listening, an error is one connection's (EMFILE on accept): the next client is served as usual.
+    if (closed || listening) return;
     closed = true;
     onEvent({ type: 'serve-off', reason: `cannot listen on ${sock}: ${err.code ?? err.message}`, fix: 'commands run in their own process; check the home\'s permissions' });
     stopStandbys();
@@ -132,9 +159,10 @@ export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, op
   const mask = process.umask(0o177);
   try {
     server.listen(sock, () => {
+      listening = true;
       try {
-        chmodSync(sock, 0o600);
         ownIno = lstatSync(sock).ino;
+        chmodSync(sock, 0o600);
       } catch {
         // The umask made it so already.
       }
@@ -153,7 +181,7 @@ export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, op
     starting = null;
   };
   return {
-    close() {
+    async close() {
       if (closed) return;
       closed = true;
       server.close();
@@ -164,6 +192,12 @@ export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, op
       } catch {
         // Gone already.
       }
+      // The commands standbys run end on their own; a service manager would end them with the watcher.
+      const ends = [...running].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))));
+      if (ends.length === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(ends), new Promise<void>((r) => (timer = setTimeout(r, opts.drainMs ?? DRAIN_MS)))]);
+      clearTimeout(timer);
     },
   };
 }

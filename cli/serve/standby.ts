@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -7,7 +7,8 @@ import { buildIdentity } from '../bundle-identity.js';
 import { COMMANDS } from '../command-table.js';
 import { invokedCommand } from '../invoked-command.js';
 import { STANDBY_ENV, WARMUP_ENV } from './standby-env.js';
-import { FRAME, FrameReader, encodeFrame, jsonFrame, parseRequest, type ServeRequest } from './frames.js';
+import { FRAME, FrameReader, OUTPUT_FRAME, encodeFrame, jsonFrame, parseRequest, type ServeRequest } from './frames.js';
+import { START_ENV } from './start-env.js';
 
 /**
  * A standby process (docs/ARCHITECTURE.md "Commands served by the watcher"): the watcher forks `bin/gitbus.js` with
@@ -43,7 +44,7 @@ async function warmUp(dir: string, start: Start): Promise<void> {
     }
   };
   try {
-    const made = existsSync(join(dir, 'node.yaml'));
+    const made = existsSync(join(dir, 'node.yaml')) && existsSync(join(dir, 'standby-tasks'));
     const pending = made ? readdirSync(join(dir, 'standby-tasks'), { withFileTypes: false }).length : 0;
     if (!made || pending >= WARMUP_TASKS) {
       rmSync(dir, { recursive: true, force: true });
@@ -71,6 +72,7 @@ type Start = () => Promise<void>;
 
 export async function standby(start: Start): Promise<void> {
   delete process.env[STANDBY_ENV];
+  const startEnv = startEnvOf(process.env);
   const here = dirname(fileURLToPath(import.meta.url));
   const build = `${process.version}-${process.arch}-${buildIdentity(here)}`;
   // What registerCommand imports for a served command (cli/program.ts), initialised now rather than while a client
@@ -91,7 +93,8 @@ export async function standby(start: Start): Promise<void> {
       return;
     }
     taken = true;
-    void take(handle, build, start).then((ran) => {
+    void take(handle, build, startEnv, start).then((ran) => {
+      if (ran === 'spent') process.exit(0);
       if (ran) return;
       // Declined before anything changed here: ready for the next client.
       taken = false;
@@ -101,17 +104,25 @@ export async function standby(start: Start): Promise<void> {
   send({ type: 'ready' });
 }
 
-/** True once the command runs (this process is then the client's); false when it was declined and nothing changed. */
-function take(socket: Socket, build: string, start: Start): Promise<boolean> {
+/** What the process took from the environment at its start (START_ENV), as one comparable string. */
+function startEnvOf(env: NodeJS.ProcessEnv | Record<string, string>): string {
+  return JSON.stringify(START_ENV.map((k) => env[k] ?? null));
+}
+
+/**
+ * True once the command runs (this process is then the client's); false when it was declined and nothing changed;
+ * 'spent' when it was declined and this process should give way to a new one (another build is installed).
+ */
+function take(socket: Socket, build: string, startEnv: string, start: Start): Promise<boolean | 'spent'> {
   return new Promise((resolve) => {
     const reader = new FrameReader();
     let req: ServeRequest | null = null;
     let phase: 'request' | 'go' | 'running' = 'request';
-    const decline = (reason: string) => {
+    const decline = (reason: string, spent = false) => {
       clearTimeout(timer);
       socket.removeAllListeners('data');
-      socket.end(jsonFrame(FRAME.declined, { reason }));
-      resolve(false);
+      socket.end(jsonFrame(FRAME.declined, { reason }), () => resolve(spent ? 'spent' : false));
+      if (!spent) resolve(false);
     };
     const timer = setTimeout(() => {
       if (phase === 'request') decline('no request');
@@ -120,7 +131,7 @@ function take(socket: Socket, build: string, start: Start): Promise<boolean> {
     }, CLIENT_TIMEOUT_MS);
     // The command's standard input: asked of the client when the command first reads it (most never do).
     let inputAsked = false;
-    const input = new Readable({
+    const input: Readable = new Readable({
       read: () => {
         if (inputAsked || phase !== 'running') return;
         inputAsked = true;
@@ -131,6 +142,8 @@ function take(socket: Socket, build: string, start: Start): Promise<boolean> {
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
+      // The client went away while its command runs: a hangup, as for a process whose terminal closed.
+      if (phase === 'running' && !exitSent) process.kill(process.pid, 'SIGHUP');
       if (phase === 'go') process.exit(0);
       if (phase === 'request') {
         clearTimeout(timer);
@@ -150,7 +163,10 @@ function take(socket: Socket, build: string, start: Start): Promise<boolean> {
           if (f.kind !== FRAME.request) return decline('no request');
           req = parseRequest(f.data);
           if (req === null) return decline('a request this build cannot read');
-          if (req.build !== build) return decline('another build of gitbus');
+          // The watcher forks bin/gitbus.js as it is on disk: after an upgrade, the next standby is the new build.
+          if (req.build !== build) return decline('another build of gitbus', true);
+          if (startEnvOf(req.env) !== startEnv) return decline(`the environment differs in what Node reads at start (${START_ENV.join(', ')})`);
+          if (!sameFolder(req.cwd, req.cwdId)) return decline('the working folder is not the same folder here');
           // Only what a client of this build asks for: a served command (a long-lived one would hold the standby).
           if (invokedCommand(req.argv)?.served !== true) return decline('not a served command');
           phase = 'go';
@@ -164,19 +180,32 @@ function take(socket: Socket, build: string, start: Start): Promise<boolean> {
           phase = 'running';
           clearTimeout(timer);
           resolve(true);
+          // Done with its input (read to the end, or left by the command): it no longer keeps this process alive.
+          input.once('close', () => socket.unref());
+          input.once('end', () => socket.unref());
           run(req, socket, start, input);
           continue;
         }
         if (f.kind === FRAME.input) input.push(f.data);
-        else if (f.kind === FRAME.inputEnd) {
-          input.push(null);
-          socket.unref();
-        }
+        else if (f.kind === FRAME.inputEnd) input.push(null);
         else if (f.kind === FRAME.signal) raise(f.data);
       }
     });
   });
 }
+
+/** Whether `cwd` here is the folder the client is in (`dev:ino` from its stat). */
+function sameFolder(cwd: string, id: string): boolean {
+  try {
+    const st = statSync(cwd, { bigint: true });
+    return st.isDirectory() && `${st.dev}:${st.ino}` === id;
+  } catch {
+    return false;
+  }
+}
+
+/** The exit code went to the client: the socket closing after it is this process's own end, not a hangup. */
+let exitSent = false;
 
 function raise(data: Buffer): void {
   let sig: unknown;
@@ -209,19 +238,29 @@ function run(req: ServeRequest, socket: Socket, start: Start, input: Readable): 
   define('stdout', out);
   define('stderr', err);
   define('stdin', input);
-  let ended = false;
   const end = (code: number) => {
-    if (ended) return;
-    ended = true;
+    if (exitSent) return;
+    exitSent = true;
     socket.end(jsonFrame(FRAME.exit, { code }));
   };
   process.on('uncaughtException', (e: unknown) => {
     const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
-    socket.write(encodeFrame(FRAME.stderr, `${text}\n`));
-    end(1);
-    // Written or not within a second: a process whose state an uncaught error left unknown does not go on.
-    setTimeout(() => process.exit(1), 1000).unref();
-    socket.once('close', () => process.exit(1));
+    const last = Buffer.concat([encodeFrame(FRAME.stderr, `${text}\n`), jsonFrame(FRAME.exit, { code: 1 })]);
+    exitSent = true;
+    // A process whose state an uncaught error left unknown stops at once, as a process of its own would: nothing
+    // pending (a ref update, a push) may run after the client was told it failed. Written synchronously when
+    // nothing is queued before it on the socket, else within a second.
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (socket.writableLength === 0 && typeof fd === 'number' && fd >= 0) {
+      try {
+        writeSync(fd, last);
+      } catch {
+        // The client is gone: nothing to tell.
+      }
+      process.exit(1);
+    }
+    socket.end(last, () => process.exit(1));
+    setTimeout(() => process.exit(1), 1000);
   });
   // The socket does not keep this process alive: like the client's own process, it ends when the command has
   // nothing left to do; 'beforeExit' then sends the exit code, and the write keeps it alive until sent.
@@ -238,7 +277,7 @@ function define(name: 'stdout' | 'stderr' | 'stdin', stream: unknown): void {
 }
 
 /** Standard output or error as the client has it: frames on the socket, written in the order the command writes. */
-function relayStream(socket: Socket, kind: number, tty: { isTTY: boolean; columns?: number }): Writable {
+export function relayStream(socket: Socket, kind: number, tty: { isTTY: boolean; columns?: number }): Writable {
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
       if (socket.destroyed || socket.writableEnded) {
@@ -247,7 +286,7 @@ function relayStream(socket: Socket, kind: number, tty: { isTTY: boolean; column
         cb(e);
         return;
       }
-      socket.write(encodeFrame(kind, chunk));
+      for (let at = 0; at < chunk.length || at === 0; at += OUTPUT_FRAME) socket.write(encodeFrame(kind, chunk.subarray(at, at + OUTPUT_FRAME)));
       cb();
     },
   });

@@ -74,6 +74,13 @@ describe('commands served by the watcher', () => {
     expect(st.mode & 0o777).toBe(0o600);
   });
 
+  it('doctor says whether the watcher serves this home', async () => {
+    const d = await run(['doctor', '--json']);
+    const check = json<{ checks: { name: string; status: string; detail: string }[] }>(d.r).checks.find((c) => c.name === 'cli.serve');
+    expect(check).toMatchObject({ status: 'ok' });
+    expect(check?.detail).toContain(join(alpha, 'cli.sock'));
+  }, 60_000);
+
   it('runs a short command in the standby, with the same output and exit code as in its own process', async () => {
     const id = await bus.dispatch('alpha', ['served show', '--to', 'beta']);
     const a = await served(['show', id, '--json']);
@@ -125,6 +132,17 @@ describe('commands served by the watcher', () => {
     expect((await run(['lint', '--json'])).report).toMatchObject({ served: false, reason: 'not a served command' });
     expect((await run(['status', '--json'], { env: { NODE_OPTIONS: '--no-warnings' } })).report).toMatchObject({ served: false, reason: 'Node options are set' });
     expect((await run(['status', '--json'], { env: { GITBUS_SERVE: '0' } })).report).toMatchObject({ served: false });
+    // Standard input named as a file is read from the process's own descriptor 0, which the standby's is not.
+    expect((await run(['respond', 'x', '--status', 'succeeded', '--body-file', '-'])).report).toMatchObject({ served: false, reason: 'standard input named as a file' });
+    // What Node reads at start (its locale, its CA bundle): a standby started with other values declines.
+    await served(['status', '--json']);
+    let declined: ServeReport | undefined;
+    await until('a standby to decline another locale', async () => {
+      declined = (await run(['status', '--json'], { env: { LANG: 'xx_XX.UTF-8' } })).report;
+      return declined.reason !== 'no standby process was ready';
+    }, 60_000);
+    expect(declined?.served).toBe(false);
+    expect(declined?.reason).toContain('the environment differs in what Node reads at start');
   }, 60_000);
 
   it('is not trusted in a home others may write to', async () => {
@@ -160,6 +178,15 @@ describe('commands served by the watcher', () => {
       // It waits once the task is on the bus (its id printed).
       await until('dispatch --wait to print the id', () => /\d{8}-\d{6}-[a-z0-9]{6}/.test(out), 60_000, () => out);
       const report = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}') as ServeReport;
+      if (report.served) {
+        // The watcher stopping (Ctrl-C in its terminal, a service restart) does not end the command it serves: it
+        // stops (its `stopped` event) and waits for the command before it exits.
+        watcher.child.kill('SIGTERM');
+        await until('the watcher to stop', () => watcher.events().some((e) => e.type === 'stopped'), 60_000, () => watcher.stderr());
+        expect(child.exitCode, out).toBeNull();
+        expect(child.signalCode, out).toBeNull();
+        expect(watcher.child.exitCode).toBeNull();
+      }
       child.kill('SIGINT');
       const end = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 30_000))]);
       expect(end, `still running after SIGINT: ${out}`).not.toBeNull();
@@ -180,17 +207,21 @@ describe('commands served by the watcher', () => {
           return true;
         }
       }, 30_000);
+      // The watcher exits once the command it waited for has ended.
+      expect(await watcher.exited).toBe(0);
       break;
     }
   }, 180_000);
 
   it('stops serving when the watcher stops: the socket is removed and commands run in their own process', async () => {
-    watcher.child.kill('SIGTERM');
+    // The watcher stopped in the test before; its socket went with it.
     await watcher.exited;
     expect(existsSync(join(alpha, 'cli.sock'))).toBe(false);
     const r = await run(['status', '--json']);
     expect(r.report).toMatchObject({ served: false, reason: 'no watcher serves this home' });
     expect(r.r.code).toBe(0);
+    const d = await run(['doctor', '--json']);
+    expect(json<{ checks: { name: string; status: string }[] }>(d.r).checks.find((c) => c.name === 'cli.serve')).toMatchObject({ status: 'skip' });
   }, 60_000);
 
   it('a socket left by a killed watcher costs a command nothing: it runs in its own process', async () => {
@@ -203,9 +234,17 @@ describe('commands served by the watcher', () => {
     expect(r.report.served).toBe(false);
     expect(r.report.reason).toContain('ECONNREFUSED');
     expect(r.r.code).toBe(0);
-    // The next watcher replaces it.
-    const again = startWatcher(alpha, ['--poll', '30s'], children);
+    const d = await run(['doctor', '--json']);
+    const check = json<{ checks: { name: string; status: string; detail: string; fix?: string }[] }>(d.r).checks.find((c) => c.name === 'cli.serve');
+    expect(check).toMatchObject({ status: 'warn' });
+    expect(check?.detail).toContain('does not answer (ECONNREFUSED)');
+    expect(check?.fix).toContain('start the watcher again');
+    // The next watcher replaces it; one that runs the ES module build (GITBUS_CODE_CACHE=0) serves as well.
+    const again = startWatcher(alpha, ['--poll', '30s'], children, { GITBUS_CODE_CACHE: '0' });
     await until('the next watcher serving', () => again.events().some((e) => e.type === 'serving'), 60_000, () => again.stderr());
+    watcher = again;
+    const s = await served(['status', '--json']);
+    expect(s.r.code, s.r.stderr).toBe(0);
     again.child.kill('SIGTERM');
     await again.exited;
   }, 120_000);

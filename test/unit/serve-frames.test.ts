@@ -22,7 +22,7 @@ describe('served command frames', () => {
   });
 
   it('accepts a well-formed request and nothing else', () => {
-    const ok = { v: 1, argv: ['status'], cwd: '/tmp', env: { A: 'b' }, umask: 18, build: 'x', stdout: { isTTY: true, columns: 80 }, stderr: {} };
+    const ok = { v: 1, argv: ['status'], cwd: '/tmp', cwdId: '1:2', env: { A: 'b' }, umask: 18, build: 'x', stdout: { isTTY: true, columns: 80 }, stderr: {} };
     expect(parseRequest(Buffer.from(JSON.stringify(ok)))).toEqual({ ...ok, stderr: { isTTY: false } });
     for (const bad of ['nope', '[]', JSON.stringify({ ...ok, v: 2 }), JSON.stringify({ ...ok, env: { A: 1 } }), JSON.stringify({ ...ok, argv: [1] })]) {
       expect(parseRequest(Buffer.from(bad))).toBeNull();
@@ -42,6 +42,11 @@ describe('which commands a client asks the watcher to serve', () => {
     expect(notServable(status, ['status'], { NODE_OPTIONS: '--inspect' }, false, [])).toBe('Node options are set');
     expect(notServable(status, ['status'], {}, true, [])).toBe('standard input is a terminal');
     expect(notServable(status, ['status', '--help'], {}, false, [])).toBe('help');
+    const dispatch = COMMANDS.find((c) => c.name === 'dispatch');
+    if (!dispatch) throw new Error('no dispatch row');
+    expect(notServable(dispatch, ['dispatch', 'x', '--body-file', '-'], {}, false, [])).toBe('standard input named as a file');
+    expect(notServable(dispatch, ['dispatch', 'x', '--body-file', '/dev/stdin'], {}, false, [])).toBe('standard input named as a file');
+    expect(notServable(dispatch, ['dispatch', '--from', '-'], {}, false, [])).toBeNull();
   });
 
   it('finds the home as the command will: --home, then GITBUS_HOME, not what follows --', () => {
@@ -68,5 +73,22 @@ describe('the socket a client trusts', () => {
     writeFileSync(file, '');
     expect(trustedSocket(file)).toEqual({ reason: 'the socket: ENOTDIR' });
     expect(trustedSocket(join(dir, 'missing'))).toEqual({ reason: 'no watcher serves this home' });
+  });
+});
+
+describe("a standby's standard output", () => {
+  it('goes out in frames of at most 1 MiB however much is written at once, and in order', async () => {
+    const { relayStream } = await import('../../cli/serve/standby.js');
+    const { OUTPUT_FRAME } = await import('../../cli/serve/frames.js');
+    const sent: Buffer[] = [];
+    const socket = { destroyed: false, writableEnded: false, write: (b: Buffer) => sent.push(b) };
+    const out = relayStream(socket as never, FRAME.stdout, { isTTY: false });
+    const big = Buffer.alloc(OUTPUT_FRAME * 2 + 5, 7);
+    out.write(big);
+    out.write('tail');
+    const frames = new FrameReader().push(Buffer.concat(sent));
+    expect(frames.map((f) => f.data.length)).toEqual([OUTPUT_FRAME, OUTPUT_FRAME, 5, 4]);
+    expect(frames.every((f) => f.kind === FRAME.stdout)).toBe(true);
+    expect(frames[3]?.data.toString()).toBe('tail');
   });
 });

@@ -1,0 +1,39 @@
+import { createConnection } from 'node:net';
+import { ok, skip, warn, type Check } from '../../bus/ops/doctor-check.js';
+import { trustedSocket } from './client.js';
+import { socketPath } from './socket-path.js';
+
+const NAME = 'cli.serve';
+
+/**
+ * Whether this home's short commands are served by its watcher (cli/serve/): connects to the socket without asking
+ * anything (the standby reads no request from it and stays ready), so a socket a killed watcher left is told apart
+ * from a live one.
+ */
+export async function serveCheck(home: string, env: NodeJS.ProcessEnv = process.env): Promise<Check> {
+  if (env['GITBUS_SERVE'] === '0') return skip(NAME, 'GITBUS_SERVE=0: every command runs in its own process');
+  if (socketPath(home) === null) return warn(NAME, `the home's path is too long for a Unix socket (${home}): its watcher serves no command`, 'use a home with a shorter path to have short commands served');
+  const sock = trustedSocket(home);
+  if (typeof sock !== 'string') {
+    if (sock.reason === 'no watcher serves this home') return skip(NAME, 'no watcher serves this home: commands run in their own process (a running gitbus watch serves the short ones)');
+    return warn(NAME, `not used: ${sock.reason}; commands run in their own process`, `chmod go-w ${home} (the socket carries each command's environment, so it is used only in a home nobody else may write to)`);
+  }
+  const reached = await new Promise<string | null>((resolve) => {
+    const c = createConnection(sock);
+    const timer = setTimeout(() => {
+      c.destroy();
+      resolve('no answer within 2s');
+    }, 2000);
+    c.on('connect', () => {
+      clearTimeout(timer);
+      c.destroy();
+      resolve(null);
+    });
+    c.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(err.code ?? err.message);
+    });
+  });
+  if (reached !== null) return warn(NAME, `${sock} does not answer (${reached}): a socket left by a watcher that is gone; commands run in their own process`, 'start the watcher again (gitbus watch, or gitbus service install); it replaces the socket');
+  return ok(NAME, `the watcher serves short commands (status, dispatch, show, ...) on ${sock}`);
+}
