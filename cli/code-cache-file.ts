@@ -1,4 +1,7 @@
-import { crc32 } from 'node:zlib';
+import { createRequire } from 'node:module';
+
+// Loaded when a cache is read or written, not by a command the watcher serves (cli/serve/client.ts).
+const crc32 = (data: Buffer): number => (createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).crc32(data);
 
 /**
  * The header of a cache file: magic, format, crc32 of the V8 data, its length, and whether the run that made it

@@ -2,8 +2,6 @@ import { accessSync, appendFileSync, closeSync, constants, fstatSync, lstatSync,
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Script } from 'node:vm';
-import { crc32 } from 'node:zlib';
 import { isatty } from 'node:tty';
 import { buildIdentity, bundleFile } from './bundle-identity.js';
 import type { CommandEntry } from './command-table.js';
@@ -134,7 +132,7 @@ function serveReport(env: NodeJS.ProcessEnv, r: ServeReport): void {
 function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry, 'name' | 'bundle'> | undefined): void {
   // No command to run (--version, --help, a mistyped name): gitbus.mjs and commander, ~150 KB of ES modules, start
   // faster than the 2 MB bundle even from its cache (~4 ms less on Node 20 and 22).
-  if (entry === undefined || env['GITBUS_CODE_CACHE'] === '0' || typeof crc32 !== 'function') return runEsm(here, env, entry?.name ?? 'top', 'off');
+  if (entry === undefined || env['GITBUS_CODE_CACHE'] === '0' || !hasCrc32()) return runEsm(here, env, entry?.name ?? 'top', 'off');
   const command = entry.name;
   // A cache folder that cannot be used: without a cache the bundle starts slower than the ES module build (V8
   // compiles its 2 MB top level, and createCachedData() at every exit would find no place to go). Checked before
@@ -161,6 +159,7 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so the bundle holds no import() at all (scripts/bundle.mjs checks) and
   // one that crept in fails on the first run, not only once a cache exists.
   const source = read.source.startsWith(CJS_WRAPPER_START) ? read.source : `${CJS_WRAPPER_START}${read.source}\n})`;
+  const { Script } = lazy('node:vm') as typeof import('node:vm');
   const script = new Script(source, {
     filename: bundle,
     ...(found.state === 'found' ? { cachedData: found.data } : {}),
@@ -211,6 +210,11 @@ interface CachePlace extends CacheFolders {
   /** The file is one of the command's files for a set of Node options (`<command>-<crc32>.bin`). */
   variant: boolean;
 }
+
+// node:vm and node:zlib are loaded when a command runs here, not for one served by the watcher (cli/serve/client.ts).
+const lazy = createRequire(import.meta.url);
+const crc32 = (data: string | Buffer): number => (lazy('node:zlib') as typeof import('node:zlib')).crc32(data);
+const hasCrc32 = (): boolean => typeof (lazy('node:zlib') as { crc32?: unknown }).crc32 === 'function';
 
 /** What dist/cli/gitbus.cjs starts with (scripts/bundle.mjs): the CommonJS module wrapper, as Node's loader makes it. */
 export const CJS_WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';

@@ -2,6 +2,7 @@ import { lstatSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isatty } from 'node:tty';
 import type { Socket } from 'node:net';
 import type { CommandEntry } from '../command-table.js';
 import { FRAME, FrameReader, encodeFrame, jsonFrame, type ServeRequest } from './frames.js';
@@ -160,7 +161,8 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
     if (state !== 'running') return;
     state = 'done';
     for (const s of signals) process.off(s, onSignal);
-    process.stdin.destroy();
+    // Made only when the command read it: making process.stdin costs a process milliseconds at its end.
+    if (inputRelayed) process.stdin.destroy();
     if (exitCode !== null) {
       process.exitCode = exitCode;
       return;
@@ -181,11 +183,12 @@ function request(args: string[], build: string): ServeRequest {
   // process.umask() reads by setting: set it back at once (a deprecated form reads without a second call).
   const umask = process.umask(0o022);
   process.umask(umask);
-  const tty = (s: NodeJS.WriteStream) => ({ isTTY: s.isTTY === true, ...(s.isTTY === true && s.columns ? { columns: s.columns } : {}) });
+  // The streams are made only for a terminal (for its width): process.stderr's costs a command that prints no error.
+  const tty = (fd: number, s: () => NodeJS.WriteStream) => (isatty(fd) ? { isTTY: true, ...(s().columns ? { columns: s().columns } : {}) } : { isTTY: false });
   const cwd = process.cwd();
   // The folder's identity: a standby that reaches another folder by that path (a bind mount, a sandbox) declines.
   const st = statSync(cwd, { bigint: true });
-  return { v: 1, argv: args, cwd, cwdId: `${st.dev}:${st.ino}`, env, umask, build, stdout: tty(process.stdout), stderr: tty(process.stderr) };
+  return { v: 1, argv: args, cwd, cwdId: `${st.dev}:${st.ino}`, env, umask, build, stdout: tty(1, () => process.stdout), stderr: tty(2, () => process.stderr) };
 }
 
 let inputRelayed = false;

@@ -92,3 +92,11 @@ describe("a standby's standard output", () => {
     expect(frames[3]?.data.toString()).toBe('tail');
   });
 });
+
+describe('the standby variable', () => {
+  it('is the name cli/main.ts writes out', async () => {
+    const { STANDBY_ENV } = await import('../../cli/serve/standby-env.js');
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(new URL('../../cli/main.ts', import.meta.url), 'utf8')).toContain(`process.env['${STANDBY_ENV}'] === '1'`);
+  });
+});
