@@ -95,7 +95,9 @@ describe('polite polling', () => {
     const times = window.map((r) => r.at);
     const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
     expect(gaps.length).toBe(5);
-    for (const gap of gaps) expect(gap, `gaps ${gaps.join(', ')} ms`).toBeGreaterThan(300);
+    // Well above the milliseconds between listings of one wake, and below what a wake that ran late on a loaded
+    // machine leaves before the next tick (a CI run saw 255 ms once).
+    for (const gap of gaps) expect(gap, `gaps ${gaps.join(', ')} ms`).toBeGreaterThan(100);
     expect(w.events().filter((e) => e.type === 'error')).toEqual([]);
 
     // The peek does not keep work from being claimed: a task for this node is taken and done.
