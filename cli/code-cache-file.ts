@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module';
 
-// Loaded when a cache is read or written, not by a command the watcher serves (cli/serve/client.ts).
-const crc32 = (data: Buffer): number => (createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).crc32(data);
+// node:zlib is loaded when a cache is read or written, not by a command the watcher serves (cli/serve/client.ts).
+const zlib = (): typeof import('node:zlib') => createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib');
+export const crc32 = (data: string | Buffer): number => zlib().crc32(data);
+/** Node 20.15+ and 22.2+ have zlib.crc32; an older Node runs the ES module build. */
+export const hasCrc32 = (): boolean => typeof (zlib() as { crc32?: unknown }).crc32 === 'function';
 
 /**
  * The header of a cache file: magic, format, crc32 of the V8 data, its length, and whether the run that made it

@@ -9,7 +9,7 @@ import { homeOf, notServable, serveOrRun, trustedSocket } from './serve/client.j
 import { STANDBY_ENV } from './serve/standby-env.js';
 export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
-import { wrapCache, unwrapCache } from './code-cache-file.js';
+import { crc32, hasCrc32, wrapCache, unwrapCache } from './code-cache-file.js';
 import { cacheFolders, cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
 
 /**
@@ -119,13 +119,7 @@ export interface ServeReport {
 }
 
 function serveReport(env: NodeJS.ProcessEnv, r: ServeReport): void {
-  const to = env['GITBUS_SERVE_REPORT'];
-  if (!to) return;
-  try {
-    appendFileSync(to, `${JSON.stringify(r)}\n`);
-  } catch {
-    // A report is for tests and for looking into a slow start; never a reason to fail.
-  }
+  report(env['GITBUS_SERVE_REPORT'], r);
 }
 
 /** Runs the command here: the bundle with its code cache, or the ES module build. */
@@ -167,7 +161,7 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   const cache: CodeCacheReport['cache'] = found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state;
   const module: { exports: BundleExports } = { exports: {} };
   // Where to report, as the process started: a standby's environment becomes its client's (cli/serve/standby.ts).
-  const reportEnv = { GITBUS_CODE_CACHE_REPORT: env['GITBUS_CODE_CACHE_REPORT'] };
+  const reportTo = env['GITBUS_CODE_CACHE_REPORT'];
   process.once('exit', (code) => {
     let written = false;
     const failed = code !== 0;
@@ -190,7 +184,7 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
         // Pruned by then: written again next time.
       }
     }
-    report(reportEnv, { command, cache, written, bundle: bundleFile(entry), file: place.file });
+    report(reportTo, { command, cache, written, bundle: bundleFile(entry), file: place.file });
   });
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
   wrapper(module.exports, createRequire(bundle), module, bundle, here);
@@ -198,7 +192,7 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
 
 function runEsm(here: string, env: NodeJS.ProcessEnv, command: string, cache: CodeCacheReport['cache'], reason?: string): void {
   const to = env['GITBUS_CODE_CACHE_REPORT'];
-  if (to) process.once('exit', () => report({ GITBUS_CODE_CACHE_REPORT: to }, { command, cache, written: false, ...(reason ? { reason } : {}) }));
+  if (to) process.once('exit', () => report(to, { command, cache, written: false, ...(reason ? { reason } : {}) }));
   void import(pathToFileURL(join(here, 'gitbus.mjs')).href);
 }
 
@@ -211,10 +205,9 @@ interface CachePlace extends CacheFolders {
   variant: boolean;
 }
 
-// node:vm and node:zlib are loaded when a command runs here, not for one served by the watcher (cli/serve/client.ts).
+// node:vm and node:zlib (crc32, code-cache-file.ts) are loaded when a command runs here, not for one the watcher serves
+// (cli/serve/client.ts).
 const lazy = createRequire(import.meta.url);
-const crc32 = (data: string | Buffer): number => (lazy('node:zlib') as typeof import('node:zlib')).crc32(data);
-const hasCrc32 = (): boolean => typeof (lazy('node:zlib') as { crc32?: unknown }).crc32 === 'function';
 
 /** What dist/cli/gitbus.cjs starts with (scripts/bundle.mjs): the CommonJS module wrapper, as Node's loader makes it. */
 export const CJS_WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
@@ -343,8 +336,8 @@ function pruneVariants(place: CachePlace): void {
   }
 }
 
-function report(env: NodeJS.ProcessEnv, r: CodeCacheReport): void {
-  const to = env['GITBUS_CODE_CACHE_REPORT'];
+/** Appends one report line to `to` (GITBUS_CODE_CACHE_REPORT, GITBUS_SERVE_REPORT), when it is set. */
+function report(to: string | undefined, r: CodeCacheReport | ServeReport): void {
   if (!to) return;
   try {
     appendFileSync(to, `${JSON.stringify(r)}\n`);

@@ -127,10 +127,8 @@ export function register(program: Command): void {
           ...(retryMaxMs !== undefined ? { retryMaxMs } : {}),
           ...(progressBeatMs !== undefined ? { progressBeatMs } : {}),
           userHome: userHome(),
-          ...(opts.serve === false ? {} : { whileLocked: () => serveCommands(ctx.paths.home, (e) => {
-            if (opts.json && opts.once) return;
-            process.stdout.write(`${opts.json ? JSON.stringify(e) : serveLine(e)}\n`);
-          }).close }),
+          // Never called for --once (watcher/watch.ts).
+          ...(opts.serve === false ? {} : { whileLocked: () => serveCommands(ctx.paths.home, (e) => process.stdout.write(`${opts.json ? JSON.stringify(e) : serveLine(e)}\n`)).close }),
           onEvent,
         });
         if (opts.once) emit(opts, { ran }, () => `ran ${ran.length} task(s)`);

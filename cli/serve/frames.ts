@@ -31,8 +31,6 @@ export const FRAME = {
   exit: 0x58, // X
 } as const;
 
-export type FrameKind = (typeof FRAME)[keyof typeof FRAME];
-
 export interface Frame {
   kind: number;
   data: Buffer;

@@ -34,9 +34,9 @@ const MAX_FAILURES = 3;
 /** How long a stopping watcher waits for the commands its standbys run (an agent's `dispatch --wait` among them). */
 const DRAIN_MS = 30_000;
 
-export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, opts: { bin?: string; idleMs?: number; drainMs?: number } = {}): Serving {
+export function serveCommands(home: string, onEvent: (e: ServeEvent) => void): Serving {
   try {
-    return serve(home, onEvent, opts);
+    return serve(home, onEvent);
   } catch (err) {
     // Serving is a shortcut for commands; it never stops the watcher.
     const e = err as NodeJS.ErrnoException;
@@ -45,14 +45,14 @@ export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, op
   }
 }
 
-function serve(home: string, onEvent: (e: ServeEvent) => void, opts: { bin?: string; idleMs?: number; drainMs?: number }): Serving {
+function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
   const sock = socketPath(home);
   const off: Serving = { close: () => Promise.resolve() };
   if (sock === null) {
     onEvent({ type: 'serve-off', reason: `the home's path is too long for a Unix socket (${home})`, fix: 'use a shorter --home to have commands served' });
     return off;
   }
-  const bin = opts.bin ?? binPath();
+  const bin = binPath();
   if (bin === null) {
     onEvent({ type: 'serve-off', reason: 'bin/gitbus.js was not found beside this build' });
     return off;
@@ -105,7 +105,7 @@ function serve(home: string, onEvent: (e: ServeEvent) => void, opts: { bin?: str
             ready = null;
             child.kill();
           }
-        }, opts.idleMs ?? IDLE_MS);
+        }, IDLE_MS);
         idle.unref();
       } else if (type === 'taken') {
         // It runs a client's command now: the next one starts when that ends, or a second later.
@@ -113,10 +113,12 @@ function serve(home: string, onEvent: (e: ServeEvent) => void, opts: { bin?: str
         child.unref();
         child.stderr?.destroy();
         running.add(child);
-        child.once('exit', () => running.delete(child));
         next = setTimeout(startStandby, NEXT_AFTER_MS);
         next.unref();
-        child.once('exit', startStandby);
+        child.once('exit', () => {
+          running.delete(child);
+          startStandby();
+        });
       }
     });
     child.on('error', () => undefined);
@@ -196,7 +198,7 @@ function serve(home: string, onEvent: (e: ServeEvent) => void, opts: { bin?: str
       const ends = [...running].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))));
       if (ends.length === 0) return;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(ends), new Promise<void>((r) => (timer = setTimeout(r, opts.drainMs ?? DRAIN_MS)))]);
+      await Promise.race([Promise.all(ends), new Promise<void>((r) => (timer = setTimeout(r, DRAIN_MS)))]);
       clearTimeout(timer);
     },
   };

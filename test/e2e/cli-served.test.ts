@@ -3,6 +3,7 @@ import { chmodSync, existsSync, lstatSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
+import type { ServeReport } from '../../cli/code-cache.js';
 import { BIN, gitbus, json, neutralCwd, tempDir, TEST_CACHE_HOME, type RunResult } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
@@ -13,12 +14,6 @@ import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js
  * exactly as in its own process: output, exit code, working folder, environment, standard input, signals.
  */
 
-interface ServeReport {
-  command: string;
-  served: boolean;
-  reason?: string;
-  pid?: number;
-}
 
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let alpha: string;
@@ -214,7 +209,8 @@ describe('commands served by the watcher', () => {
   }, 180_000);
 
   it('stops serving when the watcher stops: the socket is removed and commands run in their own process', async () => {
-    // The watcher stopped in the test before; its socket went with it.
+    // Stopped in the test before (this is for a run of this test alone); its socket goes with it.
+    watcher.child.kill('SIGTERM');
     await watcher.exited;
     expect(existsSync(join(alpha, 'cli.sock'))).toBe(false);
     const r = await run(['status', '--json']);

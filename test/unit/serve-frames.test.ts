@@ -73,6 +73,7 @@ describe('the socket a client trusts', () => {
     writeFileSync(file, '');
     expect(trustedSocket(file)).toEqual({ reason: 'the socket: ENOTDIR' });
     expect(trustedSocket(join(dir, 'missing'))).toEqual({ reason: 'no watcher serves this home' });
+    (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
   });
 });
 
