@@ -21,6 +21,8 @@ interface Case {
   args: string[];
   /** Added to the environment of this case's runs. */
   env?: NodeJS.ProcessEnv;
+  /** Written to the process's standard input (else it reads /dev/null). */
+  input?: string;
 }
 
 /**
@@ -68,7 +70,12 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   await initBus(join(dir, 'served-dispatch-bench-home'), { remote: join(dir, 'served-dispatch.git'), node: 'bench' });
   const servedDispatchHome = join(dir, 'served-dispatch-home');
   await joinBus(servedDispatchHome, join(dir, 'served-dispatch.git'), { node: 'bench-served-dispatch', runners: ['shell'] });
-  const watchers = await Promise.all([servedStatusHome, servedDispatchHome].map((h) => serving(h, join(dir, 'cache'))));
+  // Claude Code's hooks: a node of the status bus whose watcher serves them, and the session a prompt comes from
+  // (one that dispatched nothing: the hook's own work is one missing-file check, so the row is its start-up).
+  const servedHookHome = join(dir, 'served-hook-home');
+  await joinBus(servedHookHome, join(dir, 'status.git'), { node: 'bench-served-hook', runners: ['shell'] });
+  const hookInput = `${JSON.stringify({ session_id: '9b1d6c1e-5a36-4c36-8d55-2f0b8f1c7a41', transcript_path: join(dir, 'transcript.jsonl'), cwd: dir, hook_event_name: 'UserPromptSubmit', prompt: 'start-up probe' })}\n`;
+  const watchers = await Promise.all([servedStatusHome, servedDispatchHome, servedHookHome].map((h) => serving(h, join(dir, 'cache'))));
 
   const builds = [{ name: '', bin: BIN }];
   // Several builds: separated by commas (a path with a comma in it cannot be compared).
@@ -95,6 +102,8 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   cases.splice(2, 0, { label: 'gitbus status, served by the watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', servedStatusHome], env: servedReport('status') });
   cases.splice(Math.ceil(cases.length / 2) + 1, 0, { label: 'gitbus dispatch --to, served by the watcher (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', servedDispatchHome], env: servedReport('dispatch') });
   cases.push({ label: 'gitbus dispatch --to (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome] });
+  cases.push({ label: 'gitbus hook claude user-prompt-submit (Claude Code\'s hook)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', statusHome], input: hookInput });
+  cases.splice(Math.ceil((cases.length * 5) / 6), 0, { label: 'gitbus hook claude user-prompt-submit, served', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', servedHookHome], env: servedReport('hook'), input: hookInput });
   cases.push({ label: 'gitbus status, ES modules (GITBUS_CODE_CACHE=0)', args: status(BIN), env: { GITBUS_CODE_CACHE: '0' } });
   cases.push({ label: 'gitbus dispatch, ES modules (GITBUS_CODE_CACHE=0)', args: dispatchArgs(BIN), env: { GITBUS_CODE_CACHE: '0' } });
 
@@ -106,7 +115,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   const once = (c: Case, i?: number): number => {
     const before = childCpuMs();
     const t = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, c.args, { cwd: dir, env: { ...env, ...c.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync(process.execPath, c.args, { cwd: dir, env: { ...env, ...c.env }, stdio: [c.input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'], ...(c.input === undefined ? {} : { input: c.input }) });
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     const after = childCpuMs();
     if (i !== undefined && before !== null && after !== null) cpu[i] = (cpu[i] ?? 0) + after - before;
@@ -114,7 +123,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     return ms;
   };
   for (const c of cases) for (let i = 0; i < 2; i++) once(c); // page cache, git's own first start
-  for (const name of ['status', 'dispatch']) writeFileSync(join(dir, `served-${name}.jsonl`), '');
+  for (const name of ['status', 'dispatch', 'hook']) writeFileSync(join(dir, `served-${name}.jsonl`), '');
   const times = cases.map((): number[] => []);
   for (let round = 0; round < runs; round++) {
     for (let k = 0; k < cases.length; k++) {
@@ -141,7 +150,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     const cpuCol = hasCpu ? `  ${fmt(cpuMs).padStart(6)} ms  ${(cpuMs / ((cpu[0] ?? 0) / runs)).toFixed(2)}x` : '';
     lines.push(`${c.label.padEnd(64)} ${fmt(s.median).padStart(5)} ms ${fmt(s.p90).padStart(5)} ms  ${ratio.toFixed(2)}x${cpuCol}${verdict}`);
   });
-  lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs} (the others found no standby ready and ran in their own process). The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted.`);
+  lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs}, hook ${servedCount('hook')} of ${runs} (the others found no standby ready and ran in their own process). The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted.`);
   lines.push('', 'The HTTP remote: git http-backend behind a Node HTTP server on 127.0.0.1, in a process of its own (its CPU is not counted); the listing is a request, so the ratio has a network exchange in it that node -e 0 has not.');
   if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
   lines.push('');

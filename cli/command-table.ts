@@ -26,9 +26,15 @@ export interface CommandEntry {
   bundle?: 'bus';
   /**
    * A short command that a running watcher's standby process may run for this one (cli/serve/): the client then
-   * starts no more than Node and a socket (docs/ARCHITECTURE.md "Commands served by the watcher").
+   * starts no more than Node and a socket (docs/ARCHITECTURE.md "Commands served by the watcher"). A function says
+   * it for the command line, for a command with a long-lived form (`hook claude wait`, which may wait an hour).
    */
-  served?: true;
+  served?: true | ((args: readonly string[]) => boolean);
+}
+
+/** Whether a standby may run this command line (the arguments after `gitbus`), whose command is `entry`. */
+export function servedFor(entry: CommandEntry, args: readonly string[]): boolean {
+  return entry.served === true || (typeof entry.served === 'function' && entry.served(args));
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
@@ -61,7 +67,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'collect', args: '[options]', description: 'the responses that arrived since last time: the tasks this Claude Code session (or, outside one, this node) dispatched that have ended, with status and summary', load: () => import('./commands/collect.js'), served: true },
   { name: 'prime', args: '[options]', description: 'print the guide for an AI agent working with gitbus: what the bus is, the commands, and the rules for handing work to other machines and for working inside a task', load: () => import('./commands/prime.js') },
   { name: 'setup', args: '', description: 'set up tools around gitbus: "gitbus setup claude" installs the Claude Code plugin and the CLAUDE.md block', load: () => import('./commands/setup.js') },
-  { name: 'hook', args: '', description: 'hooks of other tools that call gitbus: "gitbus hook claude EVENT" is run by the Claude Code plugin\'s hooks', load: () => import('./commands/hook.js') },
+  { name: 'hook', args: '', description: 'hooks of other tools that call gitbus: "gitbus hook claude EVENT" is run by the Claude Code plugin\'s hooks', load: () => import('./commands/hook.js'), served: (args) => !args.includes('wait') },
   { name: 'progress', args: '[options] <text...>', description: 'inside a task: post a progress line, shown by status, logs and the dispatcher\'s dispatch --wait on any node (the watcher sends it with its next heartbeat, early when progress is posted)', load: () => import('./commands/progress.js'), served: true },
   { name: 'task', args: '[options]', description: 'inside a task: the task this process runs in (from GITBUS_TASK_ID): its handoff, attempt, node, worktree and latest progress', load: () => import('./commands/task.js') },
   // Signatures (docs/PROTOCOL.md §11).

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { Argument, type Command } from 'commander';
 import { runHook } from '../../claude/hook.js';
@@ -15,15 +14,27 @@ const MAX_INPUT = 1024 * 1024;
 /** How long `wait` waits at most, unless GITBUS_CLAUDE_WAIT (a duration) says otherwise; hooks.json gives it 1h. */
 const WAIT_MAX_MS = 55 * 60 * 1000;
 
-function readInput(): string {
-  // isatty, not process.stdin.isTTY: making process.stdin turns fd 0 non-blocking, and readFileSync(0) then threw
-  // EAGAIN whenever Claude Code wrote the hook's input a moment after starting it (the input was lost as '').
-  if (isatty(0)) return '';
-  try {
-    return readFileSync(0).subarray(0, MAX_INPUT).toString('utf8');
-  } catch {
-    return '';
-  }
+/**
+ * The hook's input, read through process.stdin: in a watcher's standby (cli/serve/) that stream is the client's
+ * standard input relayed over the socket, so the hooks Claude Code runs at every prompt and stop are served. Only
+ * the stream reads fd 0: a synchronous read after process.stdin was made threw EAGAIN, since the stream makes the
+ * pipe non-blocking, whenever Claude Code wrote the input a moment after starting the hook.
+ */
+function readInput(): Promise<string> {
+  // isatty, not process.stdin.isTTY: a terminal's stream is not made at all (a standby's own fd 0 is /dev/null).
+  if (isatty(0)) return Promise.resolve('');
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => resolve(Buffer.concat(chunks).subarray(0, MAX_INPUT).toString('utf8'));
+    process.stdin.on('data', (d: Buffer) => {
+      // Read to the end (the writer is not cut off), keeping the first MAX_INPUT bytes.
+      if (size < MAX_INPUT) chunks.push(d);
+      size += d.length;
+    });
+    process.stdin.once('end', done);
+    process.stdin.once('error', done);
+  });
 }
 
 export function register(program: Command): void {
@@ -44,7 +55,7 @@ export function register(program: Command): void {
     // Any failure is exit 1 (Claude Code shows it and goes on); 2 would block the prompt or the stop.
     try {
       const home = resolveHome(opts.home);
-      const input = parseHookInput(readInput());
+      const input = parseHookInput(await readInput());
       const pid = Number(process.env['CLAUDE_PID']);
       const r =
         event === 'wait'

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import type { Socket } from 'node:net';
-import type { CommandEntry } from '../command-table.js';
+import { servedFor, type CommandEntry } from '../command-table.js';
 import { FRAME, FrameReader, encodeFrame, jsonFrame, type ServeRequest } from './frames.js';
 import { socketPath } from './socket-path.js';
 
@@ -24,7 +24,7 @@ export type ServeOutcome = { served: true; pid: number } | { served: false; reas
 
 /** Why the command cannot be served, before any socket is opened; null when it may be. */
 export function notServable(entry: CommandEntry, args: readonly string[], env: NodeJS.ProcessEnv, stdinIsTTY: boolean, execArgv: readonly string[] = process.execArgv): string | null {
-  if (entry.served !== true) return 'not a served command';
+  if (!servedFor(entry, args)) return 'not a served command';
   if (env['GITBUS_SERVE'] === '0') return 'GITBUS_SERVE=0';
   // The standby runs with the watcher's Node options; a process started with others (an --inspect, a --require)
   // asked for them.

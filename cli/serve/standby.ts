@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIdentity } from '../bundle-identity.js';
-import { COMMANDS } from '../command-table.js';
+import { COMMANDS, servedFor } from '../command-table.js';
 import { invokedCommand } from '../invoked-command.js';
 import { STANDBY_ENV, WARMUP_ENV } from './standby-env.js';
 import { FRAME, FrameReader, OUTPUT_FRAME, encodeFrame, jsonFrame, parseRequest, type ServeRequest } from './frames.js';
@@ -168,7 +168,8 @@ function take(socket: Socket, build: string, startEnv: string, start: Start): Pr
           if (startEnvOf(req.env) !== startEnv) return decline(`the environment differs in what Node reads at start (${START_ENV.join(', ')})`);
           if (!sameFolder(req.cwd, req.cwdId)) return decline('the working folder is not the same folder here');
           // Only what a client of this build asks for: a served command (a long-lived one would hold the standby).
-          if (invokedCommand(req.argv)?.served !== true) return decline('not a served command');
+          const entry = invokedCommand(req.argv);
+          if (entry === undefined || !servedFor(entry, req.argv)) return decline('not a served command');
           phase = 'go';
           // From here this process is spent: the watcher starts another.
           process.send?.({ type: 'taken' });

@@ -33,11 +33,17 @@ const READ_SYSCALL: Partial<Record<string, string>> = { x64: '0', arm64: '63' };
 const seesSyscalls = existsSync('/proc/self/syscall') && READ_SYSCALL[process.arch] !== undefined;
 if (!seesSyscalls) console.warn('skipping the late hook input test: it needs /proc/<pid>/syscall (Linux on x64 or arm64)');
 
-/** True while the process waits in read(2) on fd 0. */
+/**
+ * True once the process reads its fd 0: it waits in read(2) on it (a synchronous reader), or has made it
+ * non-blocking (O_NONBLOCK in /proc/<pid>/fdinfo/0), which Node does when it makes process.stdin for a pipe, and
+ * the hook reads its input through that stream from the moment it makes it.
+ */
 function readingStdin(pid: number): boolean {
   try {
     const [nr, fd] = readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ');
-    return nr === READ_SYSCALL[process.arch] && fd === '0x0';
+    if (nr === READ_SYSCALL[process.arch] && fd === '0x0') return true;
+    const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/0`, 'utf8'))?.[1];
+    return flags !== undefined && (parseInt(flags, 8) & 0o4000) !== 0;
   } catch {
     return false;
   }
@@ -223,8 +229,8 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
     const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
-    // Nothing is written until the hook has started and waits in read(2) on its stdin, as Linux shows it: the
-    // hook that made fd 0 non-blocking never got there (its read threw EAGAIN, and it exited first).
+    // Nothing is written until the hook has started and reads its stdin, as Linux shows it: a hook that made fd 0
+    // non-blocking and then read it synchronously lost the input (its read threw EAGAIN, and it exited first).
     let exited = false;
     void closed.then(() => (exited = true));
     await until('the hook to wait reading its stdin', () => exited || readingStdin(child.pid ?? 0), 30_000);

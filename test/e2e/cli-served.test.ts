@@ -123,6 +123,21 @@ describe('commands served by the watcher', () => {
     expect(b.r.stdout).toContain('batch two');
   }, 120_000);
 
+  it('serves the Claude Code hooks with their input from the client\'s standard input, but not the hour-long wait', async () => {
+    const input = readFileSync(new URL('../fixtures/claude-hooks/SessionStart.json', import.meta.url), 'utf8');
+    const a = await served(['hook', 'claude', 'session-start'], { input });
+    const b = await run(['hook', 'claude', 'session-start'], { input, env: { GITBUS_SERVE: '0' } });
+    expect(b.report).toMatchObject({ served: false });
+    expect([a.r.code, a.r.stderr]).toEqual([0, '']);
+    // Without its input the hook prints nothing: this output says the input reached the standby.
+    expect(json<{ hookSpecificOutput: { additionalContext: string } }>(a.r).hookSpecificOutput.additionalContext).toContain('node "alpha"');
+    expect(a.r.stdout).toBe(b.r.stdout);
+    // The background Stop hook waits up to an hour: it would hold a standby that long.
+    const w = await run(['hook', 'claude', 'wait'], { input: '{}', env: { GITBUS_CLAUDE_WAIT: '1s' } });
+    expect(w.report).toMatchObject({ served: false, reason: 'not a served command' });
+    expect(w.r.code).toBe(0);
+  }, 120_000);
+
   it('is not used for a command that is not served, with Node options, or when GITBUS_SERVE=0', async () => {
     expect((await run(['lint', '--json'])).report).toMatchObject({ served: false, reason: 'not a served command' });
     expect((await run(['status', '--json'], { env: { NODE_OPTIONS: '--no-warnings' } })).report).toMatchObject({ served: false, reason: 'Node options are set' });

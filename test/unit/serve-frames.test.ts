@@ -49,6 +49,13 @@ describe('which commands a client asks the watcher to serve', () => {
     expect(notServable(dispatch, ['dispatch', '--from', '-'], {}, false, [])).toBeNull();
   });
 
+  it('the Claude Code hooks, but not the hour-long background wait', () => {
+    const hook = COMMANDS.find((c) => c.name === 'hook');
+    if (!hook) throw new Error('no hook row');
+    for (const event of ['session-start', 'user-prompt-submit', 'stop']) expect(notServable(hook, ['hook', 'claude', event], {}, false, [])).toBeNull();
+    expect(notServable(hook, ['hook', 'claude', 'wait'], {}, false, [])).toBe('not a served command');
+  });
+
   it('finds the home as the command will: --home, then GITBUS_HOME, not what follows --', () => {
     expect(homeOf(['status', '--home', '/a/b'], { GITBUS_HOME: '/c' })).toBe('/a/b');
     expect(homeOf(['status', '--home=/a/d'], {})).toBe('/a/d');
