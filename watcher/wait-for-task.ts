@@ -28,11 +28,9 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
   for (;;) {
     const out = await taskOutput(ctx, id);
     id = out.id;
-    const where = out.node ? ` on ${out.node}${out.attempt ? ` (attempt ${out.attempt})` : ''}` : '';
-    // Offline, the state is this node's last view, which may be long past: said, not passed off as news.
-    const line = out.offline ? `${out.id}: the remote cannot be reached (${out.offline.reason}); still waiting, last known ${out.state}${where}` : `${out.id}: ${out.state}${where}`;
-    if (line !== last) await o.onState(line);
-    last = line;
+    const said = stateLine(out);
+    if (said.key !== last) await o.onState(said.line);
+    last = said.key;
     // What the task's agent posted with `gitbus progress`, as `dispatch --wait` shows it.
     if (out.progress && out.progress.at !== progressAt) await o.onState(`${out.id}: progress: ${out.progress.text}`);
     progressAt = out.progress?.at ?? progressAt;
@@ -45,6 +43,18 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
     if (left <= 0 || o.signal.aborted) return { out, ended: false };
     await sleep(Math.min(o.pollMs ?? 1000, left), o.signal);
   }
+}
+
+/**
+ * The line `--wait` prints for a task's state, and what must change for it to be printed again (pure). Offline, the
+ * state is this node's last view, which may be long past: said, not passed off as news. The reason the remote
+ * cannot be reached is said, but is not part of the key: an outage whose error text changes (a refused connection,
+ * then a timeout) is one outage, said once.
+ */
+export function stateLine(out: Pick<TaskOutput, 'id' | 'state' | 'node' | 'attempt' | 'offline'>): { key: string; line: string } {
+  const where = out.node ? ` on ${out.node}${out.attempt ? ` (attempt ${out.attempt})` : ''}` : '';
+  if (out.offline) return { key: `offline ${out.id}: ${out.state}${where}`, line: `${out.id}: the remote cannot be reached (${out.offline.reason}); still waiting, last known ${out.state}${where}` };
+  return { key: `${out.id}: ${out.state}${where}`, line: `${out.id}: ${out.state}${where}` };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
