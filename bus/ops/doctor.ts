@@ -23,6 +23,7 @@ import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { checkArchiveLayout, checkArchiveReads } from './doctor-archive.js';
 import { checkHeartbeats } from './doctor-heartbeats.js';
 import { setAsideCheck } from './doctor-set-aside.js';
+import { ledgersCheck } from './doctor-ledgers.js';
 import { checkClock } from './doctor-clock.js';
 import { checkBudget } from './doctor-budget.js';
 import { checkProjects } from './doctor-projects.js';
@@ -112,6 +113,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     }
   }
   checks.push(setAsideCheck(home));
+  checks.push(ledgersCheck(home));
   checks.push(
     cloneOk
       ? ok('home.clone', `${paths.clone}${localMain ? ` (main at ${localMain.slice(0, 12)})` : ' (no main yet)'}`)

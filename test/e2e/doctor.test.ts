@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -61,6 +61,24 @@ describe('gitbus doctor', () => {
     expect(c.fix).toContain('dispatch the task again');
     renameSync(join(home, 'outbox', 'rejected', 't1.1.json'), join(home, 't1.1.json.read'));
     expect(check(json<Report>(await gitbus(['doctor', '--json'], { home })), 'home.set-aside').status).toBe('ok');
+  });
+
+  it('says when a bookkeeping file of the home is a folder (collect would miss tasks), and a dispatch still goes out', async () => {
+    const home = bus.home('alpha');
+    const ledger = join(home, 'dispatched.jsonl');
+    rmSync(ledger, { force: true });
+    mkdirSync(ledger);
+    try {
+      const d = await gitbus(['dispatch', 'noted nowhere', '--to', 'alpha', '--json'], { home });
+      expect(d.code, d.stderr).toBe(0);
+      const c = check(json<Report>(await gitbus(['doctor', '--json'], { home })), 'home.ledgers');
+      expect(c).toMatchObject({ status: 'warn', detail: expect.stringContaining(`${ledger} is a folder`) });
+      expect(c.detail).toContain('gitbus collect');
+      expect(c.fix).toContain(`move ${ledger} out of the way`);
+    } finally {
+      rmSync(ledger, { recursive: true, force: true });
+    }
+    expect(check(json<Report>(await gitbus(['doctor', '--json'], { home })), 'home.ledgers').status).toBe('ok');
   });
 
   it('a remote that refuses pushes (pre-receive hook): remote.push fails with the hook message, and nothing is left behind', async () => {
