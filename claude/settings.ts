@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomicSync } from '../bus/local-io.js';
 import { ClaudeSettingsInvalidError } from './errors.js';
@@ -104,9 +104,22 @@ export function writeWithBackup(file: string, text: string, now: Date = new Date
   let mode: number | undefined;
   if (existsSync(file)) {
     mode = statSync(file).mode & 0o777;
-    backup = `${file}.gitbus-backup-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+    backup = backupName(file, now);
     copyFileSync(file, backup);
   }
   writeFileAtomicSync(file, text, undefined, mode === undefined ? undefined : { mode });
   return backup;
+}
+
+/** Removes `file` after copying it to `<file>.gitbus-backup-<time>`, which is returned. */
+export function removeWithBackup(file: string, now: Date = new Date()): string | null {
+  if (!existsSync(file)) return null;
+  const backup = backupName(file, now);
+  copyFileSync(file, backup);
+  rmSync(file, { force: true });
+  return backup;
+}
+
+function backupName(file: string, now: Date): string {
+  return `${file}.gitbus-backup-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
 }

@@ -1,11 +1,11 @@
-import { accessSync, constants, existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { writeFileAtomicSync } from '../bus/local-io.js';
 import { approxTokens, blockState, removeBlocks, renderBlock, scanBlocks, upsertBlock, type BlockState, type FoundBlock } from './claude-md.js';
 import { ClaudeMdMarkersError } from './errors.js';
 import { claudeConfigDir, PLUGIN_ID, pluginDir, pluginVersion } from './plugin-files.js';
 import { rulesText } from './primer.js';
-import { pluginSettingsState, readSettings, renderSettings, withoutPlugin, withPlugin, writeWithBackup, type PluginSettingsState } from './settings.js';
+import { pluginSettingsState, readSettings, renderSettings, withoutPlugin, withPlugin, removeWithBackup, writeWithBackup, type PluginSettingsState } from './settings.js';
 
 export type SetupScope = 'user' | 'project';
 export type SetupMode = 'install' | 'check' | 'remove';
@@ -94,7 +94,10 @@ export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.Process
   if (mode === 'install' || mode === 'remove') {
     const next = mode === 'install' ? withPlugin(settings, t.pluginDir) : withoutPlugin(settings);
     if (renderSettings(next) !== renderSettings(settings) || (mode === 'install' && !read.exists)) {
-      backup = writeWithBackup(writeTarget(t.settingsFile), renderSettings(next));
+      // What --remove leaves empty was gitbus's alone (setup made it, or it held nothing else): it goes, as an
+      // emptied CLAUDE.md does, after the same backup as any change. A link (a dotfiles manager's) stays, emptied.
+      if (mode === 'remove' && Object.keys(next).length === 0 && !lstatSync(t.settingsFile).isSymbolicLink()) backup = removeWithBackup(t.settingsFile);
+      else backup = writeWithBackup(writeTarget(t.settingsFile), renderSettings(next));
       settingsAction = mode === 'remove' ? 'removed' : read.exists ? 'updated' : 'created';
       settings = next;
     }

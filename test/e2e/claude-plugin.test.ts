@@ -179,6 +179,17 @@ describe('gitbus setup claude', () => {
     expect(noPath.stdout).toContain(`  fix: put gitbus on PATH: "npm link" in ${dirname(PLUGIN)}`);
   });
 
+  it('--remove in a project where setup made both files leaves neither behind, only the settings\' backup', async () => {
+    const fresh = await temp('gitbus-cc-fresh-');
+    const made = json<{ settings: { action: string } }>(await gitbus(['setup', 'claude', '--project', '--json'], { cwd: fresh, env: env() }));
+    expect(made.settings.action).toBe('created');
+    const r = json<{ settings: { action: string; backup: string } }>(await gitbus(['setup', 'claude', '--project', '--remove', '--json'], { cwd: fresh, env: env() }));
+    expect(r.settings.action).toBe('removed');
+    expect(existsSync(join(fresh, '.claude/settings.json'))).toBe(false);
+    expect(existsSync(join(fresh, 'CLAUDE.md'))).toBe(false);
+    expect(JSON.parse(await readFile(r.settings.backup, 'utf8'))).toMatchObject({ enabledPlugins: { 'gitbus@gitbus': true } });
+  });
+
   it('refuses a malformed settings.json and changes nothing', async () => {
     const broken = '{ "model": "opus", // a comment Claude Code does not allow\n}';
     await writeFile(settingsFile(), broken);
