@@ -41,14 +41,15 @@ export function neverDue(expr: string, from: Date): boolean {
 }
 
 /**
- * The shortest gap between the schedule's due times over the next `count` of them from `from` (ms), or null when
- * it has fewer than two. What `dispatch --schedule` compares with the bus's poll: watchers look once a poll and
+ * The shortest gap between the schedule's due times over the next `count` of them from `from`, within 35 days
+ * (ms), or null when it has fewer than two there. What `dispatch --schedule` compares with the bus's poll: watchers look once a poll and
  * dispatch only the latest due time, so due times closer than that are skipped.
  */
 export function shortestGapMs(expr: string, from: Date, count = 20): number | null {
-  // Only the next day is looked at: a schedule finer than a poll shows there, and cron gives up (throws) when asked
-  // for due times more than 8 years ahead, which a yearly schedule's twentieth would be.
-  const until = from.getTime() + 86_400_000;
+  // The next 35 days are looked at: a burst once a week or once a month (every minute of one hour on Mondays, or on
+  // the 1st) shows there wherever in its cycle `from` falls, and cron gives up (throws) when asked for due times
+  // more than 8 years ahead, which a yearly schedule's twentieth would be.
+  const until = from.getTime() + 35 * 86_400_000;
   let gap: number | null = null;
   try {
     const time = new (cron().CronTime)(expr, 'UTC');

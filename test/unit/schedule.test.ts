@@ -11,13 +11,17 @@ describe('schedules', () => {
     expect(latestDue('0 0 1 1 *', now)?.toISOString()).toBe('2026-01-01T00:00:00.000Z');
   });
 
-  it('measures the shortest gap between due times over the next day; a yearly or impossible schedule does not throw', () => {
+  it('measures the shortest gap between due times over the next 35 days; a yearly or impossible schedule does not throw', () => {
     const now = new Date('2026-11-21T10:17:42Z');
     expect(shortestGapMs('*/10 * * * * *', now)).toBe(10_000);
     expect(shortestGapMs('*/5 * * * *', now)).toBe(300_000);
     expect(shortestGapMs('0 9,10 * * *', now)).toBe(3_600_000);
     expect(shortestGapMs('0 0 1 1 *', now)).toBeNull();
     expect(shortestGapMs('0 0 30 2 *', now)).toBeNull();
+    // A burst once a week or once a month, from a day far from it (2026-11-21 is a Saturday).
+    expect(shortestGapMs('* 9 * * 1', now)).toBe(60_000);
+    expect(shortestGapMs('*/2 9 1 * *', now)).toBe(120_000);
+    expect(shortestGapMs('0 9 * * 1', now)).toBe(7 * 86_400_000);
   });
 
   it('is due at most once per tick, and never before the schedule existed', () => {
