@@ -83,11 +83,39 @@ function formatAhead(ms: number): string {
 /** `dispatch --to` / `run` naming a node that is not on the bus: the task would wait forever. */
 export class UnknownNodeError extends GitbusError {
   readonly code = 'UNKNOWN_NODE';
-  constructor(node: string, known: string[]) {
+  constructor(node: string, known: string[], wanted: 'dispatch' | 'leave' = 'dispatch') {
     super(
       `no node named "${node}" is on this bus${known.length ? ` (nodes: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''})` : ''}`,
-      `check the name ("gitbus status" lists the nodes), join that machine first ("gitbus join URL --node ${node}" on it), or add --force to dispatch anyway (the task waits until such a node joins)`,
+      wanted === 'leave'
+        ? 'check the name ("gitbus status" lists the nodes): it has no card on main and no heartbeat ref, so it has left already or never joined'
+        : `check the name ("gitbus status" lists the nodes), join that machine first ("gitbus join URL --node ${node}" on it), or add --force to dispatch anyway (the task waits until such a node joins)`,
       { node, known },
+    );
+  }
+}
+
+/** `gitbus leave` for a node that holds claims: its own would run nowhere, another node's would never be reclaimed. */
+export class NodeHoldsClaimsError extends GitbusError {
+  readonly code = 'NODE_HOLDS_CLAIMS';
+  constructor(node: string, claims: string[], self: boolean) {
+    super(
+      `node "${node}" holds ${claims.length} claim(s) (${claims.slice(0, 5).join(', ')}${claims.length > 5 ? ', ...' : ''}); ${self ? 'leaving now would leave them running nowhere' : 'without its heartbeat nobody would ever reclaim them'}`,
+      self
+        ? 'wait until they end ("gitbus status"), or add --release to give them back to the queue in the same commit (their next attempt starts from scratch on another node)'
+        : `wait until a running watcher reclaims them (or ends them, if they are cancelled): it does once it has seen "${node}" silent for longer than the lease, which takes its heartbeat; then leave --node ${node} again`,
+      { node, claims },
+    );
+  }
+}
+
+/** `gitbus leave --node NAME` for a node that still beats: its watcher would go on running as a node with no card. */
+export class NodeStillLiveError extends GitbusError {
+  readonly code = 'NODE_STILL_LIVE';
+  constructor(node: string, liveness: string, beatAgeMs: number | null, lease: string) {
+    super(
+      `node "${node}" is ${liveness}${beatAgeMs === null ? '' : `: its last heartbeat is ${Math.max(0, Math.round(beatAgeMs / 1000))}s old`} (lease ${lease}); removing it would leave its watcher running as a node the bus no longer lists`,
+      `run "gitbus leave" on that machine (it stops nothing: stop its watcher first, e.g. "gitbus service uninstall"); if the machine is gone, add --force`,
+      { node, liveness, beatAgeMs },
     );
   }
 }

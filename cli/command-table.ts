@@ -47,6 +47,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'release', args: '[options] <id>', description: 'give a claimed task back to the queue', load: () => import('./commands/release.js'), bundle: 'bus', served: true },
   { name: 'respond', args: '[options] <id>', description: 'report the result of a claimed task (like report-back)', load: () => import('./commands/respond.js'), bundle: 'bus', served: true },
   { name: 'cancel', args: '[options] <id>', description: 'cancel a task: at once if nobody runs it, else its node stops it', load: () => import('./commands/cancel.js'), bundle: 'bus', served: true },
+  { name: 'leave', args: '[options]', description: 'take a node off the bus: its card and heartbeat go, so status, claims and the push budget no longer count it (this node by default)', load: () => import('./commands/leave.js') },
   { name: 'lint', args: '[options] [path]', description: 'check bus files against the protocol; exits 8 when there are errors', load: () => import('./commands/lint.js') },
   { name: 'archive', args: '[options]', description: 'move finished tasks from main to the archive branch', load: () => import('./commands/archive.js') },
   { name: 'watch', args: '[options]', description: 'run the watcher in the foreground: claim tasks this node may run, run them, push the responses', load: () => import('./commands/watch.js') },

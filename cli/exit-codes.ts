@@ -30,6 +30,8 @@ const BY_CODE: Record<string, number> = {
   INVALID_TASK: EXIT.conflict,
   NODE_NAME_TAKEN: EXIT.conflict,
   NODE_LIVE: EXIT.conflict,
+  NODE_STILL_LIVE: EXIT.conflict,
+  NODE_HOLDS_CLAIMS: EXIT.conflict,
   UNKNOWN_NODE: EXIT.notFound,
   NODE_CANNOT_RUN: EXIT.conflict,
   BUS_EXISTS: EXIT.conflict,

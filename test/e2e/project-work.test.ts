@@ -138,7 +138,7 @@ describe('project tasks', () => {
       expect((await shown('pw-away')).state).toBe('claimed');
       expect(existsSync(join(bus.home('w2'), 'worktrees', 'pw-away', 'kept.txt'))).toBe(true);
       renameSync(away, project.remote);
-      await until('the branch and the response to go out', () => w.events().some((e) => e.type === 'delivered' && e.id === 'pw-away'), 60_000, w.stderr);
+      await until('the branch and the response to go out', () => w.events().some((e) => e.type === 'delivered' && e.id === 'pw-away'), 60_000, () => `${w.events().map((e) => JSON.stringify(e)).join('\n')}\n${w.stderr()}`);
       expect(w.events().find((e) => e.type === 'pushed' && e.id === 'pw-away')).toMatchObject({ branch: 'gitbus/pw-away' });
       const r = await response('pw-away');
       expect(r.data.project).toMatchObject({ pushed: true, branch: 'gitbus/pw-away' });
@@ -146,6 +146,8 @@ describe('project tasks', () => {
     } finally {
       w.child.kill('SIGTERM');
       await w.exited;
+      // Whatever happened above, the next tests find the project remote where it belongs.
+      if (existsSync(away) && !existsSync(project.remote)) renameSync(away, project.remote);
     }
   }, 150_000);
 

@@ -7,6 +7,7 @@ import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { showInProcess } from '../helpers/in-process.js';
+import { writeHeartbeat } from '../helpers/refs.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
 type StatusNodes = { nodes: { node: string; liveness: string; heartbeat: { at: string; ageMs: number; stopped: boolean } | null }[]; tasks: { id: string; state: string; waitingOn: { id: string; state: string }[] }[] };
@@ -21,15 +22,6 @@ afterAll(async () => {
 // Reading a task back is not what these tests are about: in this process, as `show --json` reads it.
 const show = (home: string, id: string) => showInProcess<Shown>(home, id);
 const status = async (home: string) => json<StatusNodes>(await gitbus(['status', '--json'], { home }));
-
-/** Writes a heartbeat for `node` straight into the bare remote, as its watcher would have written it `ageMs` ago. */
-function oldHeartbeat(remote: string, node: string, ageMs: number): void {
-  const time = new Date(Date.now() - ageMs).toISOString();
-  const blob = gitCli(['--git-dir', remote, 'hash-object', '-w', '--stdin'], undefined, `# gitbus heartbeat: rewritten by its node every beat\nnode: ${node}\ntime: ${time}\npid: 4242\nrunning: []\n`).trim();
-  const tree = gitCli(['--git-dir', remote, 'mktree'], undefined, `100644 blob ${blob}\theartbeat.yaml\n`).trim();
-  const commit = gitCli(['--git-dir', remote, 'commit-tree', tree, '-m', `gitbus: heartbeat ${node}`]).trim();
-  gitCli(['--git-dir', remote, 'update-ref', `refs/gitbus/heartbeats/${node}`, commit]);
-}
 
 describe('one watcher per home', () => {
   it('a second watch on the same home is refused, naming the first; the first one\'s running task survives; after it stops a new one starts', async () => {
@@ -79,7 +71,7 @@ describe('status tells the truth', () => {
     cleanups.push(bus.cleanup);
     await bus.addNode('ghost');
     const live = await bus.addNode('live', [], ['--runner', 'shell']);
-    oldHeartbeat(bus.remote, 'ghost', 86_400_000);
+    writeHeartbeat(bus.remote, 'ghost', 86_400_000);
     const w = startWatcher(live, ['--poll', '1s'], children);
     await until('the live watcher to start', () => w.events().some((e) => e.type === 'started'));
 

@@ -1,0 +1,101 @@
+import * as fs from 'node:fs';
+import { renderBusFile } from '../../schemas/bus-file.js';
+import { pathFor, signaturePathFor } from '../../schemas/layout.js';
+import type { Release } from '../../schemas/release.js';
+import { formatDuration } from '../../schemas/duration.js';
+import { transact } from '../cas.js';
+import type { BusContext } from '../context.js';
+import { NodeHoldsClaimsError, NodeStillLiveError, UnknownNodeError } from '../errors.js';
+import { pushRef } from '../git/push.js';
+import { updateObservations } from '../liveness-store.js';
+import { heartbeatRef } from '../model/liveness.js';
+import { listFolder, type FileChange } from '../store/objects.js';
+import { claimHolders } from './claim-holders.js';
+import { readBeat } from './heartbeat.js';
+import { nodeLiveness } from './node-liveness.js';
+import { localSnapshot } from './query.js';
+
+export interface LeaveOptions {
+  /** The node that leaves; this home's own when absent. */
+  node?: string;
+  /** This node's own claims are released in the same commit (else a node holding claims does not leave). */
+  release?: boolean;
+  /** Another node that still looks alive is removed all the same (its machine is gone, or will be). */
+  force?: boolean;
+  now?: Date;
+}
+
+export interface LeaveResult {
+  node: string;
+  /** Its card (`nodes/<node>.md`) was removed from main. */
+  card: boolean;
+  /** Its heartbeat ref was deleted. */
+  heartbeat: boolean;
+  /** The claims released in the same commit (`<id>.<attempt>`): this node's own, with `release`. */
+  released: string[];
+}
+
+/**
+ * A node leaves the bus (docs/PROTOCOL.md §3 "Leaving", under node cards): its card goes from main, with its signature if it has one,
+ * in one commit decided from one snapshot, and then its heartbeat ref is deleted, so that `status`, the claim
+ * ranking and the push budget no longer count it. A node holding open claims does not leave: its own go back to the
+ * queue in that commit with `release`; another node's must first be reclaimed, which takes its standing heartbeat
+ * (a node without one is a person's, whose claims hold). Another node that still looks alive (alive or idle, as
+ * `status` judges it) is not removed without `force`. Nothing of the node's home is touched.
+ */
+export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promise<LeaveResult> {
+  const node = opts.node ?? ctx.config.node;
+  const self = node === ctx.config.node;
+  const now = opts.now ?? new Date();
+  const refs = await ctx.repo.transport.listRefs();
+  const beatOid = refs.get(heartbeatRef(node)) ?? null;
+  if (!self && !opts.force && beatOid !== null) await refuseLive(ctx, node, refs, now);
+
+  const r = await transact(ctx, `leave ${node}`, async (snap) => {
+    const card = snap.index.nodes.get(node);
+    const held = [...((await claimHolders(snap)).get(node) ?? [])].sort();
+    if (!card && beatOid === null && held.length === 0) throw new UnknownNodeError(node, [...snap.index.nodes.keys()], 'leave');
+    // Another node's claims are reclaimed only while its heartbeat stands still past the lease (a node with no
+    // heartbeat is a person's, whose claims hold): deleting it now would strand them.
+    if (held.length > 0 && (!self || !opts.release)) throw new NodeHoldsClaimsError(node, held, self);
+    const changes: FileChange[] = [];
+    if (card) {
+      changes.push({ path: card.path, content: null });
+      // A signed card's sidecar goes with it (nothing else would ever remove it).
+      const sig = signaturePathFor(card.path);
+      const signed = snap.commit ? await listFolder(snap.store, await snap.store.readCommitTree(snap.commit), sig.slice(0, sig.lastIndexOf('/'))) : [];
+      if (signed.some((e) => e.path === sig.slice(sig.lastIndexOf('/') + 1))) changes.push({ path: sig, content: null });
+    }
+    const released: string[] = [];
+    if (self) {
+      for (const key of held) {
+        const dot = key.lastIndexOf('.');
+        const id = key.slice(0, dot);
+        const attempt = Number(key.slice(dot + 1));
+        const data: Release = { id, attempt, node, released: now.toISOString(), reason: `node ${node} left the bus` };
+        changes.push({ path: pathFor({ kind: 'release', id, attempt }), content: renderBusFile('release', data, '') });
+        released.push(key);
+      }
+    }
+    const result = { card: card !== undefined, released };
+    if (changes.length === 0) return { result };
+    return { result, commit: { changes, message: `gitbus: node ${node} leaves the bus${released.length ? `, releasing ${released.join(', ')}` : ''}` } };
+  });
+
+  let heartbeat = false;
+  if (beatOid !== null) {
+    // Its own compare-and-swap: a beat written since the listing keeps the ref (the node is still running).
+    await pushRef({ fs, gitdir: ctx.repo.gitdir, cache: ctx.repo.store.cache, transport: ctx.repo.transport, ref: heartbeatRef(node), oldOid: beatOid, newOid: '0'.repeat(40), oids: [], objects: [] });
+    heartbeat = true;
+  }
+  return { node, card: r.card, heartbeat, released: r.released };
+}
+
+/** Another node alive or idle, as `status` judges it from this home's observations and the node's own last beat. */
+async function refuseLive(ctx: BusContext, node: string, refs: ReadonlyMap<string, string>, now: Date): Promise<void> {
+  const snapSettings = (await localSnapshot(ctx)).settings;
+  const obs = updateObservations(ctx.paths.home, refs, now.getTime(), snapSettings.leaseMs);
+  const beat = await readBeat(ctx, node);
+  const { liveness, beatAt } = nodeLiveness(obs, node, beat, snapSettings, ctx.repo.localRemotePath() !== null, now.getTime());
+  if (liveness === 'alive' || liveness === 'idle') throw new NodeStillLiveError(node, liveness, beatAt === null ? null : now.getTime() - beatAt, formatDuration(snapSettings.leaseMs));
+}

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { leaveBus } from '../../bus/ops/leave.js';
+import { acquireWatcherLock } from '../../watcher/watcher-lock.js';
+import { withBus, withCommon, type CommonOptions } from '../common.js';
+import { emit } from '../output.js';
+import { schemaFlag } from '../flags.js';
+import { nodeNameSchema } from '../../schemas/fields.js';
+
+interface LeaveFlags extends CommonOptions {
+  node?: string;
+  release?: boolean;
+  force?: boolean;
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('leave')
+      .description('take a node off the bus: its card and heartbeat go, so status, claims and the push budget no longer count it (this node by default)')
+      .option('--node <name>', 'another node to take off the bus (a machine that is gone), once it holds no claims (watchers reclaim them when it has been silent past the lease)', schemaFlag('--node', nodeNameSchema))
+      .option('--release', 'this node gives its claimed tasks back to the queue in the same commit (without it, a node holding claims does not leave)')
+      .option('--force', 'with --node: take off a node that still looks alive (its machine is gone, or its watcher will be stopped)')
+      .addHelpText(
+        'after',
+        '\nRun on the node itself, with its watcher stopped ("gitbus service uninstall", or Ctrl-C): the watcher would\n' +
+          'beat again. The home (node.yaml, clone, keys, logs) is left as it is; remove it yourself when done. A node key\n' +
+          'listed in the trust root stays there until an admin removes it ("gitbus trust remove node NAME").',
+      ),
+  ).action(async (opts: LeaveFlags) =>
+    withBus(opts, async (ctx) => {
+      const self = opts.node === undefined || opts.node === ctx.config.node;
+      // This home's own watcher would publish its card and beat again: none may run, or start, while it leaves.
+      const lock = self ? acquireWatcherLock(ctx.paths.home) : null;
+      try {
+        const r = await leaveBus(ctx, { ...(opts.node !== undefined ? { node: opts.node } : {}), ...(opts.release ? { release: true } : {}), ...(opts.force ? { force: true } : {}) });
+        emit(opts, { ...r, home: self ? ctx.paths.home : null }, () => {
+          const lines = [`node ${r.node} left the bus: ${[r.card ? 'its card was removed' : 'it had no card', r.heartbeat ? 'its heartbeat deleted' : 'it had no heartbeat'].join(', ')}`];
+          if (r.released.length > 0) lines.push(`released ${r.released.join(', ')}: pending again`);
+          if (self) lines.push(`this machine's home ${ctx.paths.home} is left as it is: remove it when done (and "gitbus service uninstall" if a service ran it)`);
+          return lines.join('\n');
+        });
+      } finally {
+        lock?.release();
+      }
+    }),
+  );
+}
