@@ -108,6 +108,32 @@ export class NodeHoldsClaimsError extends GitbusError {
   }
 }
 
+/** `gitbus leave --release` while a held claim's result waits in the outbox: releasing it would lose the work. */
+export class ResultsNotDeliveredError extends GitbusError {
+  readonly code = 'RESULTS_NOT_DELIVERED';
+  constructor(node: string, claims: string[]) {
+    super(
+      `node "${node}" has finished ${claims.join(', ')} and holds the result(s) in its outbox, not yet on the bus; releasing the claim(s) would throw that work away`,
+      'deliver them first: "gitbus watch --once" (with the remote reachable), then leave again',
+      { node, claims },
+    );
+  }
+}
+
+/** `gitbus leave`: the card went, but the heartbeat ref could not be deleted (the node beat again, or the push failed). */
+export class HeartbeatLeftError extends GitbusError {
+  readonly code = 'HEARTBEAT_LEFT';
+  constructor(node: string, cardRemoved: boolean, self: boolean, why: string) {
+    super(
+      `node "${node}"${cardRemoved ? "'s card was removed, but its" : ': its'} heartbeat ref refs/gitbus/heartbeats/${node} could not be deleted (${why})`,
+      self
+        ? 'run "gitbus leave" again (it deletes what is left); if it keeps failing, check that no watcher of this node runs elsewhere'
+        : `a node that beat again still runs: stop its watcher, then run "gitbus leave --node ${node} --force" again (it deletes what is left)`,
+      { node, cardRemoved },
+    );
+  }
+}
+
 /** `gitbus leave --node NAME` for a node that still beats: its watcher would go on running as a node with no card. */
 export class NodeStillLiveError extends GitbusError {
   readonly code = 'NODE_STILL_LIVE';

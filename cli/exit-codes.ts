@@ -32,6 +32,8 @@ const BY_CODE: Record<string, number> = {
   NODE_LIVE: EXIT.conflict,
   NODE_STILL_LIVE: EXIT.conflict,
   NODE_HOLDS_CLAIMS: EXIT.conflict,
+  RESULTS_NOT_DELIVERED: EXIT.conflict,
+  HEARTBEAT_LEFT: EXIT.remote,
   UNKNOWN_NODE: EXIT.notFound,
   NODE_CANNOT_RUN: EXIT.conflict,
   BUS_EXISTS: EXIT.conflict,

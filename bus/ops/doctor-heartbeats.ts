@@ -60,7 +60,7 @@ export async function checkHeartbeats(repo: BusRepo, home: string, config: NodeC
     `${by.silent.length} silent${named(by.silent)}`,
     `${by.unleased.length} without a watcher${named(by.unleased)}`,
   ].join(', ');
-  out.push(by.silent.length ? warn('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`, 'start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease') : ok('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`));
+  out.push(by.silent.length ? warn('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`, 'start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease; a machine that is gone for good is taken off the bus with "gitbus leave --node NAME" once its claims are reclaimed') : ok('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`));
   return out;
 }
 

@@ -5,7 +5,9 @@ import type { Release } from '../../schemas/release.js';
 import { formatDuration } from '../../schemas/duration.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
-import { NodeHoldsClaimsError, NodeStillLiveError, UnknownNodeError } from '../errors.js';
+import { HeartbeatLeftError, NodeHoldsClaimsError, NodeStillLiveError, ResultsNotDeliveredError, UnknownNodeError } from '../errors.js';
+import { PushFailedError, PushRejectedError } from '../git/push-errors.js';
+import { firstLine } from '../../schemas/errors.js';
 import { pushRef } from '../git/push.js';
 import { updateObservations } from '../liveness-store.js';
 import { heartbeatRef } from '../model/liveness.js';
@@ -13,7 +15,7 @@ import { listFolder, type FileChange } from '../store/objects.js';
 import { claimHolders } from './claim-holders.js';
 import { readBeat } from './heartbeat.js';
 import { nodeLiveness } from './node-liveness.js';
-import { localSnapshot } from './query.js';
+import { currentSnapshot } from './query.js';
 
 export interface LeaveOptions {
   /** The node that leaves; this home's own when absent. */
@@ -22,6 +24,11 @@ export interface LeaveOptions {
   release?: boolean;
   /** Another node that still looks alive is removed all the same (its machine is gone, or will be). */
   force?: boolean;
+  /**
+   * This node's claims whose result is stored and not yet delivered (`<id>.<attempt>`, the watcher's outbox):
+   * releasing one would throw its finished work away, so the node does not leave until they are delivered.
+   */
+  undelivered?: ReadonlySet<string>;
   now?: Date;
 }
 
@@ -52,20 +59,25 @@ export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promis
   if (!self && !opts.force && beatOid !== null) await refuseLive(ctx, node, refs, now);
 
   const r = await transact(ctx, `leave ${node}`, async (snap) => {
-    const card = snap.index.nodes.get(node);
     const held = [...((await claimHolders(snap)).get(node) ?? [])].sort();
-    if (!card && beatOid === null && held.length === 0) throw new UnknownNodeError(node, [...snap.index.nodes.keys()], 'leave');
+    // The card and its signature as they are in the commit, not as this node trusts it: a card that trust sets
+    // aside (forged, an unlisted node's) is still a file on main, which this removes too.
+    const cardPath = pathFor({ kind: 'node', node });
+    const sigPath = signaturePathFor(cardPath);
+    const tree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
+    const inFolder = async (path: string) => tree !== null && (await listFolder(snap.store, tree, path.slice(0, path.lastIndexOf('/')))).some((e) => e.path === path.slice(path.lastIndexOf('/') + 1));
+    const card = await inFolder(cardPath);
+    const signed = await inFolder(sigPath);
+    if (!card && !signed && beatOid === null && held.length === 0) throw new UnknownNodeError(node, [...snap.index.nodes.keys()], 'leave');
     // Another node's claims are reclaimed only while its heartbeat stands still past the lease (a node with no
     // heartbeat is a person's, whose claims hold): deleting it now would strand them.
     if (held.length > 0 && (!self || !opts.release)) throw new NodeHoldsClaimsError(node, held, self);
+    const waiting = held.filter((k) => opts.undelivered?.has(k));
+    if (waiting.length > 0) throw new ResultsNotDeliveredError(node, waiting);
     const changes: FileChange[] = [];
-    if (card) {
-      changes.push({ path: card.path, content: null });
-      // A signed card's sidecar goes with it (nothing else would ever remove it).
-      const sig = signaturePathFor(card.path);
-      const signed = snap.commit ? await listFolder(snap.store, await snap.store.readCommitTree(snap.commit), sig.slice(0, sig.lastIndexOf('/'))) : [];
-      if (signed.some((e) => e.path === sig.slice(sig.lastIndexOf('/') + 1))) changes.push({ path: sig, content: null });
-    }
+    if (card) changes.push({ path: cardPath, content: null });
+    // A signed card's sidecar goes with it (nothing else would ever remove it).
+    if (signed) changes.push({ path: sigPath, content: null });
     const released: string[] = [];
     if (self) {
       for (const key of held) {
@@ -77,15 +89,20 @@ export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promis
         released.push(key);
       }
     }
-    const result = { card: card !== undefined, released };
+    const result = { card, released };
     if (changes.length === 0) return { result };
     return { result, commit: { changes, message: `gitbus: node ${node} leaves the bus${released.length ? `, releasing ${released.join(', ')}` : ''}` } };
   });
 
   let heartbeat = false;
   if (beatOid !== null) {
-    // Its own compare-and-swap: a beat written since the listing keeps the ref (the node is still running).
-    await pushRef({ fs, gitdir: ctx.repo.gitdir, cache: ctx.repo.store.cache, transport: ctx.repo.transport, ref: heartbeatRef(node), oldOid: beatOid, newOid: '0'.repeat(40), oids: [], objects: [] });
+    try {
+      // Its own compare-and-swap: a beat written since the listing keeps the ref (the node is still running).
+      await pushRef({ fs, gitdir: ctx.repo.gitdir, cache: ctx.repo.store.cache, transport: ctx.repo.transport, ref: heartbeatRef(node), oldOid: beatOid, newOid: '0'.repeat(40), oids: [], objects: [] });
+    } catch (err) {
+      if (err instanceof PushRejectedError || err instanceof PushFailedError) throw new HeartbeatLeftError(node, r.card, self, firstLine(err));
+      throw err;
+    }
     heartbeat = true;
   }
   return { node, card: r.card, heartbeat, released: r.released };
@@ -93,7 +110,7 @@ export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promis
 
 /** Another node alive or idle, as `status` judges it from this home's observations and the node's own last beat. */
 async function refuseLive(ctx: BusContext, node: string, refs: ReadonlyMap<string, string>, now: Date): Promise<void> {
-  const snapSettings = (await localSnapshot(ctx)).settings;
+  const snapSettings = (await currentSnapshot(ctx)).settings;
   const obs = updateObservations(ctx.paths.home, refs, now.getTime(), snapSettings.leaseMs);
   const beat = await readBeat(ctx, node);
   const { liveness, beatAt } = nodeLiveness(obs, node, beat, snapSettings, ctx.repo.localRemotePath() !== null, now.getTime());

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { leaveBus } from '../../bus/ops/leave.js';
+import { InputError } from '../../bus/errors.js';
+import { listOutbox } from '../../watcher/outbox.js';
 import { acquireWatcherLock } from '../../watcher/watcher-lock.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
@@ -29,10 +31,14 @@ export function register(program: Command): void {
   ).action(async (opts: LeaveFlags) =>
     withBus(opts, async (ctx) => {
       const self = opts.node === undefined || opts.node === ctx.config.node;
+      if (self && opts.force) throw new InputError('--force goes with --node NAME (another node); this node leaves only with its watcher stopped', 'leave out --force, or name the node with --node', { flag: '--force' });
+      if (!self && opts.release) throw new InputError("--release gives back this node's own claims; another node's are reclaimed by the watchers once it is silent past the lease", 'leave out --release, or run "gitbus leave --release" on that node', { flag: '--release' });
       // This home's own watcher would publish its card and beat again: none may run, or start, while it leaves.
       const lock = self ? acquireWatcherLock(ctx.paths.home) : null;
       try {
-        const r = await leaveBus(ctx, { ...(opts.node !== undefined ? { node: opts.node } : {}), ...(opts.release ? { release: true } : {}), ...(opts.force ? { force: true } : {}) });
+        // Results the watcher finished and could not deliver yet: their claims must not be released.
+        const undelivered = new Set(self ? listOutbox(ctx.paths.home).map((e) => `${e.id}.${e.attempt}`) : []);
+        const r = await leaveBus(ctx, { ...(opts.node !== undefined ? { node: opts.node } : {}), ...(opts.release ? { release: true } : {}), ...(opts.force ? { force: true } : {}), undelivered });
         emit(opts, { ...r, home: self ? ctx.paths.home : null }, () => {
           const lines = [`node ${r.node} left the bus: ${[r.card ? 'its card was removed' : 'it had no card', r.heartbeat ? 'its heartbeat deleted' : 'it had no heartbeat'].join(', ')}`];
           if (r.released.length > 0) lines.push(`released ${r.released.join(', ')}: pending again`);

@@ -1,4 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
@@ -33,16 +35,30 @@ afterAll(async () => {
 });
 
 describe('gitbus leave', () => {
-  it('a node holding a claim does not leave; with --release it gives the claim back in the same commit, and its card and heartbeat go', async () => {
+  it('a node holding claims does not leave; with --release it gives them back in the same commit (not one whose result waits in its outbox), and its card and heartbeat go', async () => {
     const beta = bus.home('beta');
     writeHeartbeat(bus.remote, 'beta', 0);
+    const done = await bus.dispatch('alpha', ['finished on beta', '--to', 'beta']);
     const id = await bus.dispatch('alpha', ['for beta', '--to', 'beta']);
+    await claimInProcess(beta, done);
     await claimInProcess(beta, id);
 
     const refused = await gitbus(['leave', '--json'], { home: beta });
     expect(refused.code).toBe(5);
     expect(errorCode(refused)).toMatchObject({ code: 'NODE_HOLDS_CLAIMS', fix: expect.stringContaining('--release') });
     expect(cards()).toContain('nodes/beta.md');
+
+    // A result its watcher finished while the remote was away, stored in the outbox (watcher/outbox.ts).
+    const outbox = join(beta, 'outbox', `${done}.1.json`);
+    mkdirSync(join(beta, 'outbox'), { recursive: true });
+    writeFileSync(outbox, JSON.stringify({ id: done, attempt: 1, queuedAt: new Date().toISOString(), input: { id: done, status: 'succeeded', summary: 'done while offline' } }));
+    const kept = await gitbus(['leave', '--release', '--json'], { home: beta });
+    expect([kept.code, errorCode(kept).code]).toEqual([5, 'RESULTS_NOT_DELIVERED']);
+    expect(errorCode(kept).fix).toContain('gitbus watch --once');
+    expect(cards()).toContain('nodes/beta.md');
+    // Delivered (as the watcher would): only the other claim is left to give back.
+    await respondInProcess(beta, done, { status: 'succeeded', summary: 'done while offline' });
+    rmSync(outbox);
 
     const left = await gitbus(['leave', '--release', '--json'], { home: beta });
     expect(left.code, left.stderr).toBe(0);
@@ -52,9 +68,11 @@ describe('gitbus leave', () => {
     const s = await statusInProcess<{ nodes: { node: string }[]; tasks: { id: string; state: string }[] }>(bus.home('alpha'));
     expect(s.nodes.map((n) => n.node)).not.toContain('beta');
     expect(s.tasks.find((t) => t.id === id)?.state).toBe('pending');
-    // Left already: nothing by that name.
+    // Left already: nothing by that name. --release is this node's own claims only.
     const again = await gitbus(['leave', '--node', 'beta', '--json'], { home: bus.home('alpha') });
     expect([again.code, errorCode(again).code]).toEqual([4, 'UNKNOWN_NODE']);
+    const misuse = await gitbus(['leave', '--node', 'beta', '--release', '--json'], { home: bus.home('alpha') });
+    expect([misuse.code, errorCode(misuse).code]).toEqual([2, 'BAD_INPUT']);
   }, 120_000);
 
   it('not from a home whose watcher runs, nor for another node that looks alive unless forced', async () => {
@@ -64,6 +82,9 @@ describe('gitbus leave', () => {
 
     const own = await gitbus(['leave', '--json'], { home: gamma });
     expect([own.code, errorCode(own).code]).toEqual([5, 'WATCHER_RUNNING']);
+    // Gone at once, as a machine that dies: its last beat is fresh, so it still looks alive, and beats no more.
+    w.child.kill('SIGKILL');
+    await w.exited;
     const live = await gitbus(['leave', '--node', 'gamma', '--json'], { home: bus.home('alpha') });
     expect([live.code, errorCode(live).code]).toEqual([5, 'NODE_STILL_LIVE']);
     expect(cards()).toContain('nodes/gamma.md');
@@ -72,8 +93,7 @@ describe('gitbus leave', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(json(forced)).toMatchObject({ node: 'gamma', card: true, heartbeat: true, released: [], home: null });
     expect(cards()).not.toContain('nodes/gamma.md');
-    w.child.kill('SIGTERM');
-    await w.exited;
+    expect(beats()).not.toContain('gamma');
   }, 120_000);
 
   it('another node\'s claims keep it on the bus, forced or not, until they are reclaimed or answered', async () => {
