@@ -259,4 +259,15 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     expect(task(s, id)?.state).toBe('pending');
     expect(s.forged.find((f) => f.path === `claims/${id}.1.md`)?.reason).toMatch(/lists no key for x and refuses unlisted nodes/);
   });
+
+  it('a node that leaves takes its card off main with its signature, even a card that trust sets aside', async () => {
+    const nodeFiles = () => gitCli(['ls-tree', '-r', '--name-only', 'main', 'nodes/', 'signatures/nodes/'], bus.remote).split('\n');
+    expect(nodeFiles()).toEqual(expect.arrayContaining(['nodes/x.md', 'signatures/nodes/x.md.sig']));
+    const r = await gitbus(['leave', '--json'], { home: bus.home('x') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r)).toMatchObject({ node: 'x', card: true, released: [] });
+    expect(nodeFiles()).not.toContain('nodes/x.md');
+    expect(nodeFiles()).not.toContain('signatures/nodes/x.md.sig');
+    expect(nodeFiles()).toContain('signatures/nodes/w.md.sig');
+  });
 });
