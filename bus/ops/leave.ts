@@ -44,11 +44,11 @@ export interface LeaveResult {
 
 /**
  * A node leaves the bus (docs/PROTOCOL.md §3, "Leaving" under node cards): its card goes from main, with its
- * signature if it has one, in one commit decided from one snapshot, and then its heartbeat ref is deleted, so that `status`, the claim
- * ranking and the push budget no longer count it. A node holding open claims does not leave: its own go back to the
- * queue in that commit with `release`; another node's must first be reclaimed, which takes its standing heartbeat
- * (a node without one is a person's, whose claims hold). Another node that still looks alive (alive or idle, as
- * `status` judges it) is not removed without `force`. Nothing of the node's home is touched.
+ * signature if it has one, in one commit decided from one snapshot, and then its heartbeat ref is deleted, so that
+ * `status`, the claim ranking and the push budget no longer count it. A node holding open claims does not leave: its
+ * own go back to the queue in that commit with `release`; another node's must first be reclaimed, which takes its
+ * standing heartbeat (a node without one is a person's, whose claims hold). Another node that still looks alive
+ * (alive or idle, as `status` judges it) is not removed without `force`. Nothing of the node's home is touched.
  */
 export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promise<LeaveResult> {
   const node = opts.node ?? ctx.config.node;
