@@ -41,7 +41,10 @@ export async function checkHeartbeats(repo: BusRepo, home: string, config: NodeC
     return out;
   }
   const obs = updateObservations(home, refs, listedAt, leaseMs);
-  const others = (await snap.nodes()).map((n) => n.node).filter((n) => n !== config.node);
+  const carded = new Set((await snap.nodes()).map((n) => n.node));
+  // A node that beats with no card left the bus (gitbus leave --force while its watcher ran) or lost its card.
+  const cardless = [...refs.keys()].filter((r) => r.startsWith(HEARTBEAT_PREFIX)).map((r) => r.slice(HEARTBEAT_PREFIX.length)).filter((n) => !carded.has(n) && n !== config.node);
+  const others = [...carded, ...cardless].filter((n) => n !== config.node).sort();
   if (others.length === 0) {
     out.push(ok('heartbeat.others', 'no other nodes on the bus'));
     return out;
@@ -60,6 +63,10 @@ export async function checkHeartbeats(repo: BusRepo, home: string, config: NodeC
     `${by.silent.length} silent${named(by.silent)}`,
     `${by.unleased.length} without a watcher${named(by.unleased)}`,
   ].join(', ');
+  if (cardless.length > 0) {
+    out.push(warn('heartbeat.others', `${text}; ${cardless.join(', ')} ${cardless.length === 1 ? 'beats' : 'beat'} with no card on main (taken off the bus while a watcher ran, or the card was removed)`, `stop the watcher of ${cardless.join(', ')} and run "gitbus leave --node NAME" to remove the heartbeat, or run "gitbus join URL --node NAME --force" on that machine to bring it back`));
+    return out;
+  }
   out.push(by.silent.length ? warn('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`, 'start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease; a machine that is gone for good is taken off the bus with "gitbus leave --node NAME" once its claims are reclaimed') : ok('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`));
   return out;
 }

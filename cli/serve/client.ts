@@ -31,7 +31,6 @@ export function notServable(entry: CommandEntry, args: readonly string[], env: N
   if (execArgv.length > 0 || (env['NODE_OPTIONS'] ?? '') !== '') return 'Node options are set';
   // A prompt (an SSH passphrase, a host key) needs the terminal, which the standby does not have.
   if (stdinIsTTY) return 'standard input is a terminal';
-  if (args.includes('--help') || args.includes('-h')) return 'help';
   // A file read by its path (`--body-file -` reads file descriptor 0): the standby's is not the client's. `--from -`
   // reads process.stdin, which the standby relays.
   for (let i = 0; i < args.length; i++) {

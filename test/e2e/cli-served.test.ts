@@ -94,6 +94,12 @@ describe('commands served by the watcher', () => {
     const e = await served(['show']);
     expect(e.r.code).toBe(2);
     expect(e.r.stderr).toContain("missing required argument 'id'");
+    // Help, which agents ask for while they learn the commands: the same text, exit 0.
+    const h = await served(['dispatch', '--help']);
+    const g = await run(['dispatch', '--help'], { env: { GITBUS_SERVE: '0' } });
+    expect([h.r.code, g.r.code]).toEqual([0, 0]);
+    expect(h.r.stdout).toContain('--body-file');
+    expect(h.r.stdout).toBe(g.r.stdout);
   }, 120_000);
 
   it('gives the command the client\'s working folder, environment and standard input', async () => {

@@ -94,6 +94,18 @@ describe('gitbus leave', () => {
     expect(json(forced)).toMatchObject({ node: 'gamma', card: true, heartbeat: true, released: [], home: null });
     expect(cards()).not.toContain('nodes/gamma.md');
     expect(beats()).not.toContain('gamma');
+
+    // A watcher left running after a forced leave beats again: doctor names the node that beats with no card, and
+    // leaving again removes what is left.
+    writeHeartbeat(bus.remote, 'gamma', 0);
+    const d = await gitbus(['doctor', '--json'], { home: bus.home('alpha') });
+    const others = json<{ checks: { name: string; status: string; detail: string; fix: string }[] }>(d).checks.find((c) => c.name === 'heartbeat.others');
+    expect(others).toMatchObject({ status: 'warn', detail: expect.stringContaining('gamma beats with no card on main') });
+    expect(others?.fix).toContain('gitbus leave --node NAME');
+    const rest = await gitbus(['leave', '--node', 'gamma', '--force', '--json'], { home: bus.home('alpha') });
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(json(rest)).toMatchObject({ node: 'gamma', card: false, heartbeat: true });
+    expect(beats()).not.toContain('gamma');
   }, 120_000);
 
   it('another node\'s claims keep it on the bus, forced or not, until they are reclaimed or answered', async () => {
