@@ -63,11 +63,12 @@ export async function checkHeartbeats(repo: BusRepo, home: string, config: NodeC
     `${by.silent.length} silent${named(by.silent)}`,
     `${by.unleased.length} without a watcher${named(by.unleased)}`,
   ].join(', ');
-  if (cardless.length > 0) {
-    out.push(warn('heartbeat.others', `${text}; ${cardless.join(', ')} ${cardless.length === 1 ? 'beats' : 'beat'} with no card on main (taken off the bus while a watcher ran, or the card was removed)`, `stop the watcher of ${cardless.join(', ')} and run "gitbus leave --node NAME" to remove the heartbeat, or run "gitbus join URL --node NAME --force" on that machine to bring it back`));
-    return out;
-  }
-  out.push(by.silent.length ? warn('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`, 'start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease; a machine that is gone for good is taken off the bus with "gitbus leave --node NAME" once its claims are reclaimed') : ok('heartbeat.others', `${text}; judged by this node's observations (liveness.json)`));
+  const fixes = [
+    ...(by.silent.length ? ['start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease; a machine that is gone for good is taken off the bus with "gitbus leave --node NAME" once its claims are reclaimed'] : []),
+    ...(cardless.length ? [`stop the watcher of ${cardless.join(', ')} and run "gitbus leave --node NAME" to remove the heartbeat, or run "gitbus join URL --node NAME --force" on that machine to bring it back`] : []),
+  ];
+  const detail = `${text}; judged by this node's observations (liveness.json)${cardless.length ? `; ${cardless.join(', ')} ${cardless.length === 1 ? 'beats' : 'beat'} with no card on main (taken off the bus while a watcher ran, or the card was removed)` : ''}`;
+  out.push(fixes.length ? warn('heartbeat.others', detail, fixes.join('; ')) : ok('heartbeat.others', detail));
   return out;
 }
 
