@@ -38,6 +38,9 @@ describe('gitbus leave', () => {
   it('a node holding claims does not leave; with --release it gives them back in the same commit (not one whose result waits in its outbox), and its card and heartbeat go', async () => {
     const beta = bus.home('beta');
     writeHeartbeat(bus.remote, 'beta', 0);
+    type Status = { nodes: { node: string }[]; tasks: { id: string; state: string }[]; budget: { nodes: number } };
+    const counted = (await statusInProcess<Status>(bus.home('alpha'))).budget.nodes;
+    expect(counted).toBeGreaterThan(0);
     const done = await bus.dispatch('alpha', ['finished on beta', '--to', 'beta']);
     const id = await bus.dispatch('alpha', ['for beta', '--to', 'beta']);
     await claimInProcess(beta, done);
@@ -65,8 +68,10 @@ describe('gitbus leave', () => {
     expect(json(left)).toMatchObject({ node: 'beta', card: true, heartbeat: true, released: [`${id}.1`], home: beta });
     expect(cards()).not.toContain('nodes/beta.md');
     expect(beats()).not.toContain('beta');
-    const s = await statusInProcess<{ nodes: { node: string }[]; tasks: { id: string; state: string }[] }>(bus.home('alpha'));
+    const s = await statusInProcess<Status>(bus.home('alpha'));
     expect(s.nodes.map((n) => n.node)).not.toContain('beta');
+    // The push budget counts the nodes that beat: one fewer.
+    expect(s.budget.nodes).toBe(counted - 1);
     expect(s.tasks.find((t) => t.id === id)?.state).toBe('pending');
     // Left already: nothing by that name. --release is this node's own claims only.
     const again = await gitbus(['leave', '--node', 'beta', '--json'], { home: bus.home('alpha') });
