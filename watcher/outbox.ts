@@ -96,6 +96,15 @@ export function removeOutbox(home: string, id: string, attempt: number): void {
   rmSync(fileOf(home, id, attempt), { force: true });
 }
 
+/** The ids of results set aside for a person (`outbox/rejected/<id>.<attempt>.json`). */
+export function rejectedIds(home: string): Set<string> {
+  try {
+    return new Set(readdirSync(join(dirOf(home), 'rejected')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, n.lastIndexOf('.', n.length - '.json'.length - 1))));
+  } catch {
+    return new Set();
+  }
+}
+
 export function rejectOutbox(home: string, entry: OutboxEntry, reason: string): string {
   const dir = join(dirOf(home), 'rejected');
   mkdirSync(dir, { recursive: true });

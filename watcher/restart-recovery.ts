@@ -3,7 +3,7 @@ import { openAttempt } from '../bus/model/index-tree.js';
 import { currentSnapshot } from '../bus/ops/query.js';
 import { release } from '../bus/ops/release.js';
 import { firstLine } from '../schemas/errors.js';
-import { listOutbox } from './outbox.js';
+import { listOutbox, rejectedIds } from './outbox.js';
 import { forgetRunning, killLeftover, listRunning } from './running-record.js';
 import type { WatchOptions } from './watch-events.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
@@ -50,7 +50,9 @@ export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promis
  * claim of its own on the way) and releases only what two looks in a row found (`previous`).
  */
 export async function orphanedClaims(ctx: BusContext, snap: Snapshot, mine: (id: string) => boolean): Promise<{ id: string; attempt: number }[]> {
-  const outbox = new Set(listOutbox(ctx.paths.home).map((e) => e.id));
+  // A result set aside for a person (outbox/rejected/) is a run that happened: its task stays claimed until they
+  // decide, rather than running again.
+  const outbox = new Set([...listOutbox(ctx.paths.home).map((e) => e.id), ...rejectedIds(ctx.paths.home)]);
   const out: { id: string; attempt: number }[] = [];
   for (const [id, f] of snap.index.tasks) {
     if (f.response || f.claims.size === 0 || mine(id) || outbox.has(id)) continue;

@@ -60,7 +60,22 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
     }
   };
 
-  const deliver = async (entry: OutboxEntry, fresh = false): Promise<void> => {
+  /**
+   * Delivers under way, by `<id>.<attempt>`: a run's own delivery, a flush and a background branch push may each
+   * reach one result at once, and two copies of a response in one batch made the bus refuse the batch (WRITTEN_ONCE),
+   * which set the result aside and let the claim be released and the task run again. A second call waits for the
+   * first.
+   */
+  const delivering = new Map<string, Promise<void>>();
+  const deliver = (entry: OutboxEntry, fresh = false): Promise<void> => {
+    const key = keyOf(entry);
+    const under = delivering.get(key);
+    if (under) return under;
+    const p = deliverOnce(entry, fresh).finally(() => delivering.delete(key));
+    delivering.set(key, p);
+    return p;
+  };
+  const deliverOnce = async (entry: OutboxEntry, fresh: boolean): Promise<void> => {
     const downReason = deps.downReason();
     if (downReason !== null) {
       if (fresh) onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: downReason });
@@ -81,7 +96,7 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
       onEvent({ type: 'delivered', id: entry.id, attempt: entry.attempt, status: entry.input.status });
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
-      if (code === 'TASK_STATE' && (await alreadyDelivered(entry))) {
+      if ((code === 'TASK_STATE' || code === 'WRITTEN_ONCE') && (await alreadyDelivered(entry))) {
         // Pushed before a crash kept us from removing it from the outbox: delivered, not doubled.
         held.delete(keyOf(entry));
         removeOutbox(home, entry.id, entry.attempt);

@@ -140,6 +140,8 @@ describe('project tasks', () => {
       renameSync(away, project.remote);
       await until('the branch and the response to go out', () => w.events().some((e) => e.type === 'delivered' && e.id === 'pw-away'), 60_000, () => `${w.events().map((e) => JSON.stringify(e)).join('\n')}\n${w.stderr()}`);
       expect(w.events().find((e) => e.type === 'pushed' && e.id === 'pw-away')).toMatchObject({ branch: 'gitbus/pw-away' });
+      // Delivered once: never set aside, released or run again.
+      expect(w.events().filter((e) => e.id === 'pw-away' && (e.type === 'rejected' || e.type === 'released' || e.type === 'claimed')).map((e) => e.type)).toEqual(['claimed']);
       const r = await response('pw-away');
       expect(r.data.project).toMatchObject({ pushed: true, branch: 'gitbus/pw-away' });
       expect(showFile(project.remote, 'gitbus/pw-away', 'kept.txt')).toBe('kept\n');
