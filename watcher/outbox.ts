@@ -96,13 +96,19 @@ export function removeOutbox(home: string, id: string, attempt: number): void {
   rmSync(fileOf(home, id, attempt), { force: true });
 }
 
-/** The ids of results set aside for a person (`outbox/rejected/<id>.<attempt>.json`). */
-export function rejectedIds(home: string): Set<string> {
+/**
+ * The tasks whose result this node keeps: waiting in the outbox, or set aside for a person
+ * (`outbox/rejected/<id>.<attempt>.json`). Their runs happened, so their claims are not released to run again (a
+ * restart, an orphaned claim); the first are delivered, the second wait for the person.
+ */
+export function keptResultIds(home: string): Set<string> {
+  const ids = new Set(listOutbox(home).map((e) => e.id));
   try {
-    return new Set(readdirSync(join(dirOf(home), 'rejected')).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, n.lastIndexOf('.', n.length - '.json'.length - 1))));
+    for (const n of readdirSync(join(dirOf(home), 'rejected'))) if (n.endsWith('.json')) ids.add(n.slice(0, n.lastIndexOf('.', n.length - '.json'.length - 1)));
   } catch {
-    return new Set();
+    // none set aside
   }
+  return ids;
 }
 
 export function rejectOutbox(home: string, entry: OutboxEntry, reason: string): string {

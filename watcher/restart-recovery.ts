@@ -3,7 +3,7 @@ import { openAttempt } from '../bus/model/index-tree.js';
 import { currentSnapshot } from '../bus/ops/query.js';
 import { release } from '../bus/ops/release.js';
 import { firstLine } from '../schemas/errors.js';
-import { listOutbox, rejectedIds } from './outbox.js';
+import { keptResultIds } from './outbox.js';
 import { forgetRunning, killLeftover, listRunning } from './running-record.js';
 import type { WatchOptions } from './watch-events.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
@@ -23,17 +23,18 @@ export function stopLeftovers(ctx: BusContext): void {
  * After a crash, once the remote is reachable: every claim this node's watcher holds is released (this process
  * has claimed nothing yet), so those tasks go back to the queue at once; waiting for the lease would not help,
  * since this node's heartbeat is alive again. Claims a person made on this node (`by` is their name, not
- * `watcher`) are theirs to keep.
+ * `watcher`) are theirs to keep, and so are claims whose result the node keeps (keptResultIds).
  */
 export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promise<void> {
   const snap = await currentSnapshot(ctx);
+  const kept = keptResultIds(ctx.paths.home);
   for (const [id, f] of snap.index.tasks) {
     // Names alone rule out a task without an open claim, or with a response: only the rest can be claimed (or
     // cancelling), so only their views are built (with 5,000 pending tasks, one instead of 5,000 at every start).
     if (f.response || openAttempt(f) === null) continue;
     const v = await snap.view(id);
     if ((v?.state !== 'claimed' && v?.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
-    if (listOutbox(ctx.paths.home).some((e) => e.id === id)) continue;
+    if (kept.has(id)) continue;
     try {
       await release(ctx, id, 'the watcher restarted; the earlier run was lost');
       opts.onEvent({ type: 'released', id, attempt: v.claim.attempt, reason: 'restart' });
@@ -50,12 +51,10 @@ export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promis
  * claim of its own on the way) and releases only what two looks in a row found (`previous`).
  */
 export async function orphanedClaims(ctx: BusContext, snap: Snapshot, mine: (id: string) => boolean): Promise<{ id: string; attempt: number }[]> {
-  // A result set aside for a person (outbox/rejected/) is a run that happened: its task stays claimed until they
-  // decide, rather than running again.
-  const outbox = new Set([...listOutbox(ctx.paths.home).map((e) => e.id), ...rejectedIds(ctx.paths.home)]);
+  const kept = keptResultIds(ctx.paths.home);
   const out: { id: string; attempt: number }[] = [];
   for (const [id, f] of snap.index.tasks) {
-    if (f.response || f.claims.size === 0 || mine(id) || outbox.has(id)) continue;
+    if (f.response || f.claims.size === 0 || mine(id) || kept.has(id)) continue;
     const v = await snap.view(id);
     if ((v?.state !== 'claimed' && v?.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
     out.push({ id, attempt: v.claim.attempt });

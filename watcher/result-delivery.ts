@@ -120,8 +120,7 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
     return v?.response?.node === ctx.config.node && v.response.attempt === entry.attempt;
   };
   let flushing: Promise<void> | null = null;
-  /** Outbox entries whose project branch is being pushed, and the background retry of refused pushes. */
-  const pushing = new Set<string>();
+  /** The background retry of refused pushes. */
   let retryingPushes: Promise<void> | null = null;
   const flush = () => {
     flushing ??= (async () => {
@@ -131,12 +130,10 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
       const now: OutboxEntry[] = [];
       for (const entry of [...queued, ...held.values()]) {
         if (deps.isRunning(entry.id)) continue;
-        // A project branch's push may take long on a slow link: it goes on beside housekeeping (cancels, claims).
+        // A project branch's push may take long on a slow link: it goes on beside housekeeping (cancels, claims);
+        // a flush while it is under way finds it in `delivering` and starts no second one.
         if (entry.push && !entry.input.project?.pushed) {
-          if (!pushing.has(keyOf(entry))) {
-            pushing.add(keyOf(entry));
-            void deliver(entry).finally(() => pushing.delete(keyOf(entry)));
-          }
+          void deliver(entry);
           continue;
         }
         now.push(entry);

@@ -7,7 +7,7 @@ import { respondBatch } from '../../bus/ops/respond.js';
 import { listOutbox, putOutbox, type OutboxEntry } from '../../watcher/outbox.js';
 import { ResponseBatcher } from '../../watcher/response-batcher.js';
 import { resultDelivery } from '../../watcher/result-delivery.js';
-import { orphanedClaims, WATCHER_ACTOR } from '../../watcher/restart-recovery.js';
+import { orphanedClaims, recoverClaims, WATCHER_ACTOR } from '../../watcher/restart-recovery.js';
 import type { WatchEvent } from '../../watcher/watch-events.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimInProcess } from '../helpers/in-process.js';
@@ -58,7 +58,7 @@ describe('delivering a result', () => {
     expect((await (await currentSnapshot(ctx)).view(id))?.state).toBe('succeeded');
   }, 60_000);
 
-  it('a claim whose result was set aside for a person is not released as orphaned (its task would run again)', async () => {
+  it('a claim whose result was set aside for a person is not released as orphaned, nor at a restart (its task would run again)', async () => {
     const id = await bus.dispatch('w', ['set aside', '--to', 'w']);
     await claimInProcess(home, id, WATCHER_ACTOR);
     const orphans = async () => orphanedClaims(ctx, await currentSnapshot(ctx), () => false);
@@ -66,5 +66,9 @@ describe('delivering a result', () => {
     mkdirSync(join(home, 'outbox', 'rejected'), { recursive: true });
     writeFileSync(join(home, 'outbox', 'rejected', `${id}.1.json`), JSON.stringify({ id, attempt: 1, rejected: 'refused' }));
     expect(await orphans()).toEqual([]);
+    const events: WatchEvent[] = [];
+    await recoverClaims(ctx, { once: true, stop: new AbortController().signal, onEvent: (e) => events.push(e) });
+    expect(events).toEqual([]);
+    expect((await (await currentSnapshot(ctx)).view(id))?.state).toBe('claimed');
   }, 60_000);
 });
