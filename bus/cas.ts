@@ -1,4 +1,5 @@
 import { PushRejectedError } from './git/push-errors.js';
+import type { RefUpdate } from './git/push.js';
 import { ContentionError, UnsupportedProtocolError } from './errors.js';
 import { Snapshot } from './model/snapshot.js';
 import { readTrustedSnapshot, signNodeChanges } from './trust/node-files.js';
@@ -11,7 +12,12 @@ import { classifyPath } from '../schemas/layout.js';
 /** What an operation decided from one snapshot: a result, and the commit that makes it true (if any). */
 export interface Decision<T> {
   result: T;
-  commit?: { changes: FileChange[]; message: string };
+  commit?: {
+    changes: FileChange[];
+    message: string;
+    /** Other refs moved in the same push, each with its own compare-and-swap, all or none (a stale one is a lost race). */
+    alsoRefs?: readonly RefUpdate[];
+  };
 }
 
 export interface TransactOptions {
@@ -82,12 +88,16 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
         // by the real one (PROTOCOL.md §12).
         ...(ref === MAIN ? { writeOnce: writtenOnce(snap) } : {}),
       });
-      // Nothing changed (an idempotent step repeated): there is nothing to push.
-      if (head && built.tree === (await ctx.repo.store.readCommitTree(head))) return { done: true as const, result: decision.result, commit: null };
+      const also = decision.commit.alsoRefs ?? [];
+      // Nothing changed (an idempotent step repeated): there is nothing to push, but the other refs, which move
+      // only while `ref` is still the commit they were decided from.
+      const unchanged = head !== null && built.tree === (await ctx.repo.store.readCommitTree(head));
+      if (unchanged && also.length === 0) return { done: true as const, result: decision.result, commit: null };
       await opts.beforeWrite?.();
       try {
-        await ctx.repo.push(head, built, ref);
-        return { done: true as const, result: decision.result, commit: built.oid };
+        if (unchanged) await ctx.repo.pushOthers(ref, head, also);
+        else await ctx.repo.push(head, built, ref, head, also);
+        return { done: true as const, result: decision.result, commit: unchanged ? null : built.oid };
       } catch (err) {
         if (err instanceof PushRejectedError && err.data['kind'] === 'stale') return { done: false as const };
         throw err;

@@ -120,16 +120,14 @@ export class ResultsNotDeliveredError extends GitbusError {
   }
 }
 
-/** `gitbus leave`: the card went, but the heartbeat ref could not be deleted (the node beat again, or the push failed). */
+/** `gitbus leave`: the remote refused to delete the heartbeat ref (not a lost race, which is retried). */
 export class HeartbeatLeftError extends GitbusError {
   readonly code = 'HEARTBEAT_LEFT';
-  constructor(node: string, cardRemoved: boolean, self: boolean, why: string) {
+  constructor(node: string, self: boolean, why: string) {
     super(
-      `node "${node}"${cardRemoved ? "'s card was removed, but its" : ': its'} heartbeat ref refs/gitbus/heartbeats/${node} could not be deleted (${why})`,
-      self
-        ? 'run "gitbus leave" again (it deletes what is left); if it keeps failing, check that no watcher of this node runs elsewhere'
-        : `a node that beat again still runs: stop its watcher, then run "gitbus leave --node ${node} --force" again (it deletes what is left)`,
-      { node, cardRemoved },
+      `node "${node}": the remote refused to delete its heartbeat ref refs/gitbus/heartbeats/${node} (${why})`,
+      `let this remote delete refs under refs/gitbus/ (a protected-ref rule on the host), then run "gitbus leave${self ? '' : ` --node ${node} --force`}" again: it removes what is left`,
+      { node },
     );
   }
 }

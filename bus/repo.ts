@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { openArchiveSource } from './archive/source.js';
 import { fetchObjects } from './git/fetch.js';
 import { FetchWantGoneError } from './git/fetch-errors.js';
-import { pushRef } from './git/push.js';
+import { pushRef, type RefUpdate } from './git/push.js';
 import type { Transport } from './transport/transport.js';
 import { LocalTransport } from './transport/local.js';
 import { NotABusError } from './errors.js';
@@ -126,8 +126,9 @@ export class BusRepo {
    * Compare-and-swap: the remote's `ref` becomes `built` only if it still is `expected` (normally the commit's
    * parent; a heartbeat is a parentless commit replacing the previous one). Throws PushRejectedError.
    */
-  async push(parent: string | null, built: BuiltCommit, ref = MAIN, expected: string | null = parent): Promise<void> {
-    const direct = await this.directRemote();
+  async push(parent: string | null, built: BuiltCommit, ref = MAIN, expected: string | null = parent, also: readonly RefUpdate[] = []): Promise<void> {
+    // Several refs at once go through git's receive-pack, whose ref transaction is all or none.
+    const direct = also.length === 0 ? await this.directRemote() : null;
     if (direct !== null) {
       await whileRemoteExists(direct, () => directPush(direct, { ref, oldOid: expected ?? '0'.repeat(40), newOid: built.oid, objects: built.objects }));
       writeLocalRef(this.gitdir, ref, built.oid);
@@ -144,8 +145,17 @@ export class BusRepo {
       newOid: built.oid,
       oids: built.newOids,
       objects: built.objects,
+      also,
     });
     writeLocalRef(this.gitdir, ref, built.oid);
+  }
+
+  /**
+   * Moves other refs (`also`, each with its own compare-and-swap) while `ref` stays at `at`, all or none:
+   * `ref` goes in the same receive-pack transaction from `at` to `at`, which only checks that it is still there.
+   */
+  async pushOthers(ref: string, at: string, also: readonly RefUpdate[]): Promise<void> {
+    await pushRef({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, ref, oldOid: at, newOid: at, oids: [], objects: [], also });
   }
 
   /**

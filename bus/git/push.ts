@@ -5,7 +5,7 @@ import type { Transport } from '../transport/transport.js';
 import { PktLineError } from './errors.js';
 import { PushFailedError, PushRejectedError, type PushRejectionKind } from './push-errors.js';
 import { GITBUS_AGENT } from './agent.js';
-import { assertFullRef, assertOid } from './oid.js';
+import { ZERO_OID, assertFullRef, assertOid } from './oid.js';
 import { FLUSH_PKT, PktLineReader, concatBytes, encodePktLine, pktText } from './pkt-line.js';
 import { demuxSideBand } from './side-band.js';
 import { writePack } from './pack-writer.js';
@@ -25,6 +25,18 @@ export interface PushRefOptions {
   oids: readonly string[];
   /** The same objects' contents, when the caller has them in memory: packed directly, nothing is re-read. */
   objects?: readonly { type: 'blob' | 'tree' | 'commit'; content: Uint8Array }[];
+  /**
+   * Other refs moved in the same exchange, each with its own compare-and-swap, all or none (receive-pack's
+   * `atomic`): a node leaving the bus removes its card from main and deletes its heartbeat ref at once.
+   */
+  also?: readonly RefUpdate[];
+}
+
+/** One more ref moved by a push: from `oldOid` (ZERO_OID: created) to `newOid` (ZERO_OID: deleted). */
+export interface RefUpdate {
+  ref: string;
+  oldOid: string;
+  newOid: string;
 }
 
 export interface PushRefResult {
@@ -33,6 +45,9 @@ export interface PushRefResult {
   newOid: string;
   packBytes: number;
 }
+
+/** What receive-pack says of the other refs of an atomic push that one ref's refusal turned down. */
+const ATOMIC_FOLLOWER = /^atomic (push|transaction) fail/i;
 
 /**
  * Reasons receive-pack (and hosts) give when the ref is no longer at the old value we named. Everything here
@@ -87,17 +102,25 @@ function parseReport(stdout: Uint8Array): Report {
  */
 export async function pushRef(opts: PushRefOptions): Promise<PushRefResult> {
   const { fs, gitdir, cache, transport, ref, oldOid, newOid } = opts;
-  assertFullRef(ref);
-  assertOid(oldOid, 'old object id');
-  assertOid(newOid, 'new object id');
+  const updates: RefUpdate[] = [{ ref, oldOid, newOid }, ...(opts.also ?? [])];
+  for (const u of updates) {
+    assertFullRef(u.ref);
+    assertOid(u.oldOid, 'old object id');
+    assertOid(u.newOid, 'new object id');
+  }
+  if (new Set(updates.map((u) => u.ref)).size !== updates.length) throw new PushFailedError(`push names ${ref} twice`, { ref });
   for (const oid of opts.oids) assertOid(oid);
 
   // side-band-64k so that the remote's hook output comes back in-band (band 2) on every transport; an HTTP
-  // transport has no stderr to carry it. `quiet` drops unpack progress nobody would see.
-  const command = encodePktLine(`${oldOid} ${newOid} ${ref}\0report-status side-band-64k quiet agent=${GITBUS_AGENT}`);
-  const packfile = opts.objects ? writePack(opts.objects) : (await (await isoGit()).packObjects({ fs, gitdir, oids: [...opts.oids], cache })).packfile;
+  // transport has no stderr to carry it. `quiet` drops unpack progress nobody would see. `atomic` when several
+  // refs move: one refusal turns down all (a server configured not to advertise it applies them one by one).
+  const caps = `report-status side-band-64k quiet${updates.length > 1 ? ' atomic' : ''} agent=${GITBUS_AGENT}`;
+  const commands = updates.map((u, i) => encodePktLine(`${u.oldOid} ${u.newOid} ${u.ref}${i === 0 ? `\0${caps}` : ''}`));
+  // A push that only deletes refs sends no pack (receive-pack expects none then).
+  const deletesOnly = updates.every((u) => u.newOid === ZERO_OID);
+  const packfile = deletesOnly ? new Uint8Array(0) : opts.objects ? writePack(opts.objects) : (await (await isoGit()).packObjects({ fs, gitdir, oids: [...opts.oids], cache })).packfile;
   if (!packfile) throw new PushFailedError('isomorphic-git packObjects returned no pack', { ref });
-  const body = concatBytes([command, FLUSH_PKT, packfile]);
+  const body = concatBytes([...commands, FLUSH_PKT, packfile]);
 
   let stdout: Uint8Array;
   /** What the remote said: service stderr (local transport) plus side-band messages (hook output). */
@@ -138,13 +161,20 @@ export async function pushRef(opts: PushRefOptions): Promise<PushRefResult> {
       messages,
     });
   }
-  const status = report.refs.get(ref);
-  if (!status) throw new PushFailedError(`the remote ${transport.display} did not report on ${ref}`, { ref, messages });
-  if (!status.ok) {
+  for (const u of updates) {
+    if (!report.refs.has(u.ref)) throw new PushFailedError(`the remote ${transport.display} did not report on ${u.ref}`, { ref: u.ref, messages });
+  }
+  const refused = updates.map((u) => ({ ref: u.ref, status: report.refs.get(u.ref) ?? { ok: false, reason: '' } })).filter((r) => !r.status.ok);
+  // Of an atomic push's refusals, the ref that caused it says why; the others only that they went down with it.
+  const cause = refused.find((r) => !ATOMIC_FOLLOWER.test(r.status.reason)) ?? refused[0];
+  if (cause) {
+    // A ref transaction that failed as a whole (an old value no longer there, a lock held) names no ref: git says
+    // which in its messages ("cannot lock ref '...': is at ... but expected ...").
+    const whole = ATOMIC_FOLLOWER.test(cause.status.reason);
     throw new PushRejectedError({
-      ref,
-      kind: classifyPushRejection(status.reason),
-      reason: status.reason,
+      ref: cause.ref,
+      kind: classifyPushRejection(whole ? `${cause.status.reason}: ${messages}` : cause.status.reason),
+      reason: cause.status.reason,
       remote: transport.display,
       messages,
     });

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor, signaturePathFor } from '../../schemas/layout.js';
 import type { Release } from '../../schemas/release.js';
@@ -6,9 +5,9 @@ import { formatDuration } from '../../schemas/duration.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { HeartbeatLeftError, NodeHoldsClaimsError, NodeStillLiveError, ResultsNotDeliveredError, UnknownNodeError } from '../errors.js';
-import { PushFailedError, PushRejectedError } from '../git/push-errors.js';
+import { PushRejectedError } from '../git/push-errors.js';
 import { firstLine } from '../../schemas/errors.js';
-import { pushRef } from '../git/push.js';
+import { ZERO_OID } from '../git/oid.js';
 import { updateObservations } from '../liveness-store.js';
 import { heartbeatRef } from '../model/liveness.js';
 import { listFolder, type FileChange } from '../store/objects.js';
@@ -44,8 +43,8 @@ export interface LeaveResult {
 
 /**
  * A node leaves the bus (docs/PROTOCOL.md §3, "Leaving" under node cards): its card goes from main, with its
- * signature if it has one, in one commit decided from one snapshot, and then its heartbeat ref is deleted, so that
- * `status`, the claim ranking and the push budget no longer count it. A node holding open claims does not leave: its
+ * signature if it has one, in one commit decided from one snapshot, pushed together with the deletion of its
+ * heartbeat ref (all or none, each with its own compare-and-swap), so that `status`, the claim ranking and the push budget no longer count it. A node holding open claims does not leave: its
  * own go back to the queue in that commit with `release`; another node's must first be reclaimed, which takes its
  * standing heartbeat (a node without one is a person's, whose claims hold). Another node that still looks alive
  * (alive or idle, as `status` judges it) is not removed without `force`. Nothing of the node's home is touched.
@@ -55,57 +54,60 @@ export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promis
   const self = node === ctx.config.node;
   const now = opts.now ?? new Date();
   const refs = await ctx.repo.transport.listRefs();
-  const beatOid = refs.get(heartbeatRef(node)) ?? null;
-  if (!self && !opts.force && beatOid !== null) await refuseLive(ctx, node, refs, now);
+  /** The heartbeat as liveness was judged from it: another node's beat that moves after that is a node running. */
+  const judged = refs.get(heartbeatRef(node)) ?? null;
+  if (!self && !opts.force && judged !== null) await refuseLive(ctx, node, refs, now);
 
-  const r = await transact(ctx, `leave ${node}`, async (snap) => {
-    const held = [...((await claimHolders(snap)).get(node) ?? [])].sort();
-    // The card and its signature as they are in the commit, not as this node trusts it: a card that trust sets
-    // aside (forged, an unlisted node's) is still a file on main, which this removes too.
-    const cardPath = pathFor({ kind: 'node', node });
-    const sigPath = signaturePathFor(cardPath);
-    const tree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
-    const inFolder = async (path: string) => tree !== null && (await listFolder(snap.store, tree, path.slice(0, path.lastIndexOf('/')))).some((e) => e.path === path.slice(path.lastIndexOf('/') + 1));
-    const card = await inFolder(cardPath);
-    const signed = await inFolder(sigPath);
-    if (!card && !signed && beatOid === null && held.length === 0) throw new UnknownNodeError(node, [...snap.index.nodes.keys()], 'leave');
-    // Another node's claims are reclaimed only while its heartbeat stands still past the lease (a node with no
-    // heartbeat is a person's, whose claims hold): deleting it now would strand them.
-    if (held.length > 0 && (!self || !opts.release)) throw new NodeHoldsClaimsError(node, held, self);
-    const waiting = held.filter((k) => opts.undelivered?.has(k));
-    if (waiting.length > 0) throw new ResultsNotDeliveredError(node, waiting);
-    const changes: FileChange[] = [];
-    if (card) changes.push({ path: cardPath, content: null });
-    // A signed card's sidecar goes with it (nothing else would ever remove it).
-    if (signed) changes.push({ path: sigPath, content: null });
-    const released: string[] = [];
-    if (self) {
-      for (const key of held) {
-        const dot = key.lastIndexOf('.');
-        const id = key.slice(0, dot);
-        const attempt = Number(key.slice(dot + 1));
-        const data: Release = { id, attempt, node, released: now.toISOString(), reason: `node ${node} left the bus` };
-        changes.push({ path: pathFor({ kind: 'release', id, attempt }), content: renderBusFile('release', data, '') });
-        released.push(key);
+  try {
+    const r = await transact(ctx, `leave ${node}`, async (snap) => {
+      // The heartbeat as of this round's listing (the sync lists every ref): its deletion goes in the same push
+      // as the card's removal, all or none, so nobody claims as the node in between, and a node that beats again
+      // meanwhile is seen in the next round instead of being left running without a card.
+      const beatOid = ctx.repo.lastRefs.get(heartbeatRef(node)) ?? null;
+      if (!self && !opts.force && beatOid !== null && beatOid !== judged) await refuseLive(ctx, node, ctx.repo.lastRefs, now);
+      const held = [...((await claimHolders(snap)).get(node) ?? [])].sort();
+      // The card and its signature as they are in the commit, not as this node trusts it: a card that trust sets
+      // aside (forged, an unlisted node's) is still a file on main, which this removes too.
+      const cardPath = pathFor({ kind: 'node', node });
+      const sigPath = signaturePathFor(cardPath);
+      const tree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
+      const inFolder = async (path: string) => tree !== null && (await listFolder(snap.store, tree, path.slice(0, path.lastIndexOf('/')))).some((e) => e.path === path.slice(path.lastIndexOf('/') + 1));
+      const card = await inFolder(cardPath);
+      const signed = await inFolder(sigPath);
+      if (!card && !signed && beatOid === null && held.length === 0) throw new UnknownNodeError(node, [...snap.index.nodes.keys()], 'leave');
+      // Another node's claims are reclaimed only while its heartbeat stands still past the lease (a node with no
+      // heartbeat is a person's, whose claims hold): deleting it now would strand them.
+      if (held.length > 0 && (!self || !opts.release)) throw new NodeHoldsClaimsError(node, held, self);
+      const waiting = held.filter((k) => opts.undelivered?.has(k));
+      if (waiting.length > 0) throw new ResultsNotDeliveredError(node, waiting);
+      const changes: FileChange[] = [];
+      if (card) changes.push({ path: cardPath, content: null });
+      // A signed card's sidecar goes with it (nothing else would ever remove it).
+      if (signed) changes.push({ path: sigPath, content: null });
+      const released: string[] = [];
+      if (self) {
+        for (const key of held) {
+          const dot = key.lastIndexOf('.');
+          const id = key.slice(0, dot);
+          const attempt = Number(key.slice(dot + 1));
+          const data: Release = { id, attempt, node, released: now.toISOString(), reason: `node ${node} left the bus` };
+          changes.push({ path: pathFor({ kind: 'release', id, attempt }), content: renderBusFile('release', data, '') });
+          released.push(key);
+        }
       }
-    }
-    const result = { card, released };
-    if (changes.length === 0) return { result };
-    return { result, commit: { changes, message: `gitbus: node ${node} leaves the bus${released.length ? `, releasing ${released.join(', ')}` : ''}` } };
-  });
-
-  let heartbeat = false;
-  if (beatOid !== null) {
-    try {
-      // Its own compare-and-swap: a beat written since the listing keeps the ref (the node is still running).
-      await pushRef({ fs, gitdir: ctx.repo.gitdir, cache: ctx.repo.store.cache, transport: ctx.repo.transport, ref: heartbeatRef(node), oldOid: beatOid, newOid: '0'.repeat(40), oids: [], objects: [] });
-    } catch (err) {
-      if (err instanceof PushRejectedError || err instanceof PushFailedError) throw new HeartbeatLeftError(node, r.card, self, firstLine(err));
-      throw err;
-    }
-    heartbeat = true;
+      const result = { card, released, heartbeat: beatOid !== null };
+      const alsoRefs = beatOid === null ? [] : [{ ref: heartbeatRef(node), oldOid: beatOid, newOid: ZERO_OID }];
+      if (changes.length === 0 && alsoRefs.length === 0) return { result };
+      return { result, commit: { changes, alsoRefs, message: `gitbus: node ${node} leaves the bus${released.length ? `, releasing ${released.join(', ')}` : ''}` } };
+    });
+    return { node, card: r.card, heartbeat: r.heartbeat, released: r.released };
+  } catch (err) {
+    // A refusal that is not a lost race, of the heartbeat's deletion (a host rule protecting refs/gitbus/): with the
+    // atomic push nothing moved; a host that applies refs one by one removed the card, and running leave again
+    // deletes what is left.
+    if (err instanceof PushRejectedError && err.data['ref'] === heartbeatRef(node)) throw new HeartbeatLeftError(node, self, firstLine(err));
+    throw err;
   }
-  return { node, card: r.card, heartbeat, released: r.released };
 }
 
 /** Another node alive or idle, as `status` judges it from this home's observations and the node's own last beat. */

@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { claimInProcess, respondInProcess, statusInProcess } from '../helpers/in-process.js';
-import { readRefs, writeHeartbeat } from '../helpers/refs.js';
+import { heartbeatCommit, mainOf, readRefs, writeHeartbeat } from '../helpers/refs.js';
 import { until } from '../helpers/wait.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 
@@ -26,7 +26,7 @@ const beats = () => [...readRefs(bus.remote, 'refs/gitbus/heartbeats/').keys()];
 
 beforeAll(async () => {
   bus = await makeBus({ node: 'alpha', initArgs: ['--runner', 'shell'] });
-  for (const n of ['beta', 'gamma', 'delta']) await bus.addNode(n, [], ['--runner', 'shell']);
+  for (const n of ['beta', 'gamma', 'delta', 'epsilon', 'zeta']) await bus.addNode(n, [], ['--runner', 'shell']);
 }, 120_000);
 
 afterAll(async () => {
@@ -131,5 +131,51 @@ describe('gitbus leave', () => {
     expect(left.code, left.stderr).toBe(0);
     expect(cards()).not.toContain('nodes/delta.md');
     expect(beats()).not.toContain('delta');
+  }, 120_000);
+
+  it('a beat or a claim that lands while leave pushes moves nothing: the card and the heartbeat go in one push, and leave decides again', async () => {
+    const alpha = bus.home('alpha');
+    // The remote's pre-receive hook runs `race.sh` once, when a push deletes the heartbeat: what another node writes
+    // in the moment between leave's decision and its push lands first.
+    const race = join(bus.remote, 'race.sh');
+    const hook = join(bus.remote, 'hooks', 'pre-receive');
+    writeFileSync(hook, `#!/bin/sh\ngrep -q ' 0000000000000000000000000000000000000000 refs/gitbus/heartbeats/' || exit 0\n[ -e '${race}' ] || exit 0\nmv '${race}' '${race}.ran'\nexec env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES sh '${race}.ran'\n`, { mode: 0o755 });
+    const racing = (script: string) => writeFileSync(race, `git update-ref ${script}\n`);
+    try {
+      // A machine gone an hour ago, whose watcher beats once more as leave pushes: still running, so it stays.
+      writeHeartbeat(bus.remote, 'epsilon', 3_600_000);
+      racing(`refs/gitbus/heartbeats/epsilon ${heartbeatCommit(bus.remote, 'epsilon', 0)}`);
+      const live = await gitbus(['leave', '--node', 'epsilon', '--json'], { home: alpha });
+      expect(existsSync(race)).toBe(false);
+      expect([live.code, errorCode(live).code], live.stderr).toEqual([5, 'NODE_STILL_LIVE']);
+      expect(cards()).toContain('nodes/epsilon.md');
+      // Forced, the beat that lands meanwhile is deleted in the next round with the card.
+      writeHeartbeat(bus.remote, 'epsilon', 3_600_000);
+      racing(`refs/gitbus/heartbeats/epsilon ${heartbeatCommit(bus.remote, 'epsilon', 0)}`);
+      const forced = await gitbus(['leave', '--node', 'epsilon', '--force', '--json'], { home: alpha });
+      expect(existsSync(race)).toBe(false);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(json(forced)).toMatchObject({ node: 'epsilon', card: true, heartbeat: true });
+      expect(cards()).not.toContain('nodes/epsilon.md');
+      expect(beats()).not.toContain('epsilon');
+
+      // A claim as the node lands as leave pushes (a person's `gitbus claim` on that machine): its claim is not left
+      // without the heartbeat a reclaim needs.
+      writeHeartbeat(bus.remote, 'zeta', 3_600_000);
+      const id = await bus.dispatch('alpha', ['for zeta', '--to', 'zeta']);
+      const before = mainOf(bus.remote);
+      await claimInProcess(bus.home('zeta'), id);
+      const claimed = mainOf(bus.remote);
+      gitCli(['--git-dir', bus.remote, 'update-ref', 'refs/heads/main', before ?? '', claimed ?? '']);
+      racing(`refs/heads/main ${claimed} ${before}`);
+      const held = await gitbus(['leave', '--node', 'zeta', '--json'], { home: alpha });
+      expect(existsSync(race)).toBe(false);
+      expect([held.code, errorCode(held).code], held.stderr).toEqual([5, 'NODE_HOLDS_CLAIMS']);
+      expect(cards()).toContain('nodes/zeta.md');
+      expect(beats()).toContain('zeta');
+    } finally {
+      rmSync(hook, { force: true });
+      rmSync(race, { force: true });
+    }
   }, 120_000);
 });

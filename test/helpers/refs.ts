@@ -66,9 +66,13 @@ export function mainListing(gitDir: string, folder: string): () => string[] {
 
 /** Writes a heartbeat for `node` straight into the bare remote, as its watcher would have written it `ageMs` ago. */
 export function writeHeartbeat(remote: string, node: string, ageMs: number): void {
+  gitCli(['--git-dir', remote, 'update-ref', `refs/gitbus/heartbeats/${node}`, heartbeatCommit(remote, node, ageMs)]);
+}
+
+/** A heartbeat commit for `node` dated `ageMs` ago, stored in the bare remote and not (yet) on any ref. */
+export function heartbeatCommit(remote: string, node: string, ageMs: number): string {
   const time = new Date(Date.now() - ageMs).toISOString();
   const blob = gitCli(['--git-dir', remote, 'hash-object', '-w', '--stdin'], undefined, `# gitbus heartbeat: rewritten by its node every beat\nnode: ${node}\ntime: ${time}\npid: 4242\nrunning: []\n`).trim();
   const tree = gitCli(['--git-dir', remote, 'mktree'], undefined, `100644 blob ${blob}\theartbeat.yaml\n`).trim();
-  const commit = gitCli(['--git-dir', remote, 'commit-tree', tree, '-m', `gitbus: heartbeat ${node}`]).trim();
-  gitCli(['--git-dir', remote, 'update-ref', `refs/gitbus/heartbeats/${node}`, commit]);
+  return gitCli(['--git-dir', remote, 'commit-tree', tree, '-m', `gitbus: heartbeat ${node}`]).trim();
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
+import { ZERO_OID } from '../../bus/git/oid.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fetchObjects } from '../../bus/git/fetch.js';
 import { PushRejectedError } from '../../bus/git/push-errors.js';
@@ -211,6 +212,30 @@ describe.each(KINDS)('transport conformance: $name', (kind) => {
     const b3 = await commit(repo, null, 'beat', '3\n');
     const err = await repo.push(null, b3, ref, b1.oid).catch((e: unknown) => e);
     expect((err as PushRejectedError).data['kind']).toBe('stale');
+    await repo.close();
+  });
+
+  run('moves main and deletes a heartbeat in one push, or neither; checks main where it stays', async () => {
+    const s = await setup(kind);
+    const repo = await s.open();
+    const ref = 'refs/gitbus/heartbeats/n1';
+    const base = await commit(repo, null, 'gitbus.yaml');
+    await repo.push(null, base);
+    const b1 = await commit(repo, null, 'beat', '1\n');
+    await repo.push(null, b1, ref, null);
+    const card = await commit(repo, base.oid, 'nodes/other.md');
+    const gone = [{ ref, oldOid: base.oid, newOid: ZERO_OID }];
+    // The heartbeat moved from what the decision read: main stays too.
+    await expect(repo.push(base.oid, card, MAIN, base.oid, gone)).rejects.toMatchObject({ code: 'PUSH_REJECTED', kind: 'stale' });
+    expect(gitSync(s.remote, ['rev-parse', MAIN, ref]).split('\n')).toEqual([base.oid, b1.oid]);
+    await repo.push(base.oid, card, MAIN, base.oid, [{ ref, oldOid: b1.oid, newOid: ZERO_OID }]);
+    expect(gitSync(s.remote, ['for-each-ref', '--format=%(refname) %(objectname)'])).toBe(`${MAIN} ${card.oid}`);
+    // A ref moved while main stays where it was read (old = new), refused once main moved.
+    await repo.push(null, b1, ref, null);
+    await expect(repo.pushOthers(MAIN, base.oid, [{ ref, oldOid: b1.oid, newOid: ZERO_OID }])).rejects.toMatchObject({ kind: 'stale' });
+    await repo.pushOthers(MAIN, card.oid, [{ ref, oldOid: b1.oid, newOid: ZERO_OID }]);
+    expect(gitSync(s.remote, ['for-each-ref', '--format=%(refname) %(objectname)'])).toBe(`${MAIN} ${card.oid}`);
+    expect(gitSync(s.remote, ['fsck', '--no-dangling'])).toBe('');
     await repo.close();
   });
 

@@ -145,6 +145,54 @@ try {
     expectClean(remote, winner?.oid ?? '');
   });
 
+  it('moves several refs in one atomic push, or none: a stale one is "stale" and leaves the others where they were', async () => {
+    const { remote, gitdir, base, work, t } = await setup();
+    const BEAT = 'refs/gitbus/heartbeats/n1';
+    gitSync(work, ['push', '--quiet', 'origin', `main:${BEAT}`]);
+    const c = await isoCommit(gitdir, base, { 'card-gone.md': 'x' });
+    const both = (oldBeat: string, oldMain = base, commit = c) =>
+      pushRef({ fs, gitdir, cache: {}, transport: t, ref: MAIN, oldOid: oldMain, newOid: commit.oid, oids: commit.newOids, also: [{ ref: BEAT, oldOid: oldBeat, newOid: ZERO_OID }] });
+
+    // The second ref is stale (the node beat again): neither moves.
+    const staleBeat = await both(c.oid).catch((e: unknown) => e);
+    expect(staleBeat).toMatchObject({ code: 'PUSH_REJECTED', kind: 'stale' });
+    expect(Object.fromEntries(lsRemote(remote))).toMatchObject({ [MAIN]: base, [BEAT]: base });
+    // The first is stale (main moved): neither moves either.
+    const theirs = cliCommit(work, { 'theirs.md': 'y' }, 'theirs');
+    gitSync(work, ['push', '--quiet', 'origin', 'main']);
+    const staleMain = await both(base).catch((e: unknown) => e);
+    expect(staleMain).toMatchObject({ code: 'PUSH_REJECTED', kind: 'stale' });
+    expect(Object.fromEntries(lsRemote(remote))).toMatchObject({ [MAIN]: theirs, [BEAT]: base });
+
+    gitSync(gitdir, ['fetch', '--quiet', remote, 'main']);
+    const d = await isoCommit(gitdir, theirs, { 'card-gone.md': 'x' });
+    await both(base, theirs, d);
+    const after = lsRemote(remote);
+    expect(after.get(MAIN)).toBe(d.oid);
+    expect(after.has(BEAT)).toBe(false);
+    expectClean(remote, d.oid);
+  });
+
+  it('deletes a ref while checking that another is still where it was read (old = new), with no pack for a deletion alone', async () => {
+    const { remote, gitdir, base, work, t } = await setup();
+    const BEAT = 'refs/gitbus/heartbeats/n1';
+    gitSync(work, ['push', '--quiet', 'origin', `main:${BEAT}`]);
+    const check = (at: string) => pushRef({ fs, gitdir, cache: {}, transport: t, ref: MAIN, oldOid: at, newOid: at, oids: [], objects: [], also: [{ ref: BEAT, oldOid: base, newOid: ZERO_OID }] });
+    const theirs = cliCommit(work, { 'claim.md': 'a claim landed' }, 'theirs');
+    gitSync(work, ['push', '--quiet', 'origin', 'main']);
+    // main moved past what the decision read: the heartbeat stays.
+    await expect(check(base)).rejects.toMatchObject({ code: 'PUSH_REJECTED', kind: 'stale' });
+    expect(lsRemote(remote).get(BEAT)).toBe(base);
+    await check(theirs);
+    expect(lsRemote(remote).has(BEAT)).toBe(false);
+    expectClean(remote, theirs);
+
+    // A deletion alone, as receive-pack wants it: the commands and no pack.
+    gitSync(work, ['push', '--quiet', 'origin', `main:${BEAT}`]);
+    await pushRef({ fs, gitdir, cache: {}, transport: t, ref: BEAT, oldOid: theirs, newOid: ZERO_OID, oids: [] });
+    expect(lsRemote(remote).has(BEAT)).toBe(false);
+  });
+
   it('reports a pre-receive hook refusal as "hook" with the hook\'s message', async () => {
     const { remote, gitdir, base, t } = await setup();
     const hook = join(remote, 'hooks', 'pre-receive');
