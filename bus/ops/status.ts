@@ -11,7 +11,7 @@ import { outageCode } from '../remote-failure.js';
 import { listQueue, type QueueEntry } from '../queue.js';
 import { archivedStates } from './archive-lookup.js';
 import { readObservations, updateObservations } from '../liveness-store.js';
-import { type BeatFacts, type ShownLiveness } from '../model/liveness.js';
+import { HEARTBEAT_PREFIX, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
 import { type FleetReport } from '../model/budget.js';
 import { budgetReport, isLocalRemote } from './budget-report.js';
 import { claimHolders } from './claim-holders.js';
@@ -43,6 +43,11 @@ export interface BusStatus {
   settingsOverridden: SettingOverride[];
   /** Each node with its liveness as this node observes it (docs/PROTOCOL.md §5a). */
   nodes: (NodeView & NodeLiveness)[];
+  /**
+   * Nodes with a heartbeat ref and no card on main: taken off the bus while a watcher ran (`gitbus leave --force`),
+   * or their card was removed by hand. Their watcher may still claim; `gitbus leave --node NAME` removes the beat.
+   */
+  cardless: ({ node: string } & NodeLiveness)[];
   /**
    * `refusedHere`: why this node's policy (node.yaml `policy:`) refuses a pending or blocked task it could otherwise
    * take; `noTaker`: why no node's card lets it take a pending task (bus/model/planner.ts noTaker).
@@ -257,6 +262,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     settings,
     settingsOverridden: core.settingsOverridden,
     nodes: core.nodes.map((n) => ({ ...n, ...liveness(n.node) })),
+    cardless: cardlessNodes(ctx.repo.lastRefs, core.nodes, offline).map((node) => ({ node, ...liveness(node) })),
     ...(core.perState !== undefined ? { perState: core.perState } : {}),
     tasks: core.tasks.map((t) => {
       const nobody = t.state === 'pending' ? noTaker({ ...(t.to ? { to: t.to } : {}), labels: t.labels, ...(t.runner ? { runner: t.runner as Handoff['runner'] } : {}) }, cards) : null;
@@ -270,6 +276,13 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),
     budget: budgetReport(settings, isLocalRemote(ctx), obs, offline ? null : beats, now),
   };
+}
+
+/** The nodes that beat with no card on main, from the listing this status was read with (none while offline). */
+function cardlessNodes(refs: ReadonlyMap<string, string>, nodes: readonly NodeView[], offline: Offline | null): string[] {
+  if (offline) return [];
+  const carded = new Set(nodes.map((n) => n.node));
+  return [...refs.keys()].filter((r) => r.startsWith(HEARTBEAT_PREFIX)).map((r) => r.slice(HEARTBEAT_PREFIX.length)).filter((n) => !carded.has(n)).sort();
 }
 
 /** Why this node would not take a task it could otherwise: a trust verdict, or its policy (node.yaml `policy:`). */

@@ -22,11 +22,15 @@ export function register(program: Command): void {
         const lines = [`bus ${s.remote}${s.settings.name ? ` (${s.settings.name})` : ''}, this node: ${s.node}`, '', `nodes (${s.nodes.length}):`];
         for (const n of s.nodes) {
           const c = n.card;
-          const live = n.liveness === 'alive' ? 'live' : n.liveness === 'idle' ? 'idle' : n.liveness === 'silent' ? 'SILENT' : n.liveness === 'stopped' ? 'stopped' : 'no watcher';
-          // The age is the heartbeat's (what liveness is judged by), not the card's.
-          const beat = n.heartbeat ? `${n.liveness === 'stopped' ? 'stopped' : 'beat'} ${ago(n.heartbeat.at)}` : '';
+          const live = liveText(n.liveness);
+          const beat = beatText(n);
           lines.push(`  ${n.node.padEnd(16)} ${live.padEnd(10)} ${c ? [c.labels?.length ? `[${c.labels.join(',')}]` : '', c.host ? [c.host.os, c.host.arch].filter(Boolean).join('/') : '', c.version ? `v${c.version}` : '', beat, spendText(n.spend)].filter(Boolean).join('  ') : `(unreadable card)${beat ? `  ${beat}` : ''}`}`);
           for (const e of c?.env ?? []) lines.push(`      ${envLine(e)}`);
+        }
+        if (s.cardless.length) {
+          lines.push(`beating with no card on main (${s.cardless.length}): taken off the bus while a watcher ran, or the card was removed`);
+          for (const n of s.cardless) lines.push(`  ${n.node.padEnd(16)} ${liveText(n.liveness).padEnd(10)} ${beatText(n)}`.trimEnd());
+          lines.push('  stop that watcher and run "gitbus leave --node NAME", or run "gitbus join URL --node NAME --force" on that machine to bring it back');
         }
         lines.push(`push budget: ${budgetLine(s.budget)}`);
         if (s.budget.over) lines.push('  OVER BUDGET: the fleet pushes or reads more than the bus settings allow; the host may throttle it', ...s.budget.advice.map((a) => `  - ${a}`));
@@ -64,6 +68,15 @@ export function register(program: Command): void {
       });
     }),
   );
+}
+
+function liveText(l: BusStatus['nodes'][number]['liveness']): string {
+  return l === 'alive' ? 'live' : l === 'idle' ? 'idle' : l === 'silent' ? 'SILENT' : l === 'stopped' ? 'stopped' : 'no watcher';
+}
+
+/** The age is the heartbeat's (what liveness is judged by), not the card's. */
+function beatText(n: Pick<BusStatus['nodes'][number], 'liveness' | 'heartbeat'>): string {
+  return n.heartbeat ? `${n.liveness === 'stopped' ? 'stopped' : 'beat'} ${ago(n.heartbeat.at)}` : '';
 }
 
 /** A node's drift for one environment profile, as its card says (seed 000's health monitor, for the whole fleet). */

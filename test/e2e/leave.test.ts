@@ -107,10 +107,18 @@ describe('gitbus leave', () => {
     const others = json<{ checks: { name: string; status: string; detail: string; fix: string }[] }>(d).checks.find((c) => c.name === 'heartbeat.others');
     expect(others).toMatchObject({ status: 'warn', detail: expect.stringContaining('gamma beats with no card on main') });
     expect(others?.fix).toContain('gitbus leave --node NAME');
+    // status lists it apart from the nodes with cards, with its liveness.
+    const listed = await statusInProcess<{ nodes: { node: string }[]; cardless: { node: string; liveness: string; heartbeat: unknown }[] }>(bus.home('alpha'));
+    expect(listed.nodes.map((n) => n.node)).not.toContain('gamma');
+    expect(listed.cardless).toEqual([expect.objectContaining({ node: 'gamma', liveness: 'alive', heartbeat: expect.objectContaining({ stopped: false }) })]);
+    const text = await gitbus(['status'], { home: bus.home('alpha') });
+    expect(text.stdout).toMatch(/beating with no card on main \(1\)[^\n]*\n {2}gamma +live +beat /);
+    expect(text.stdout).toContain('gitbus leave --node NAME');
     const rest = await gitbus(['leave', '--node', 'gamma', '--force', '--json'], { home: bus.home('alpha') });
     expect(rest.code, rest.stderr).toBe(0);
     expect(json(rest)).toMatchObject({ node: 'gamma', card: false, heartbeat: true });
     expect(beats()).not.toContain('gamma');
+    expect((await statusInProcess<{ cardless: unknown[] }>(bus.home('alpha'))).cardless).toEqual([]);
   }, 120_000);
 
   it('another node\'s claims keep it on the bus, forced or not, until they are reclaimed or answered', async () => {
