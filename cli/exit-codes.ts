@@ -1,23 +1,7 @@
 import { GitbusError } from '../schemas/errors.js';
+import { EXIT } from './exit.js';
 
-/** Exit codes are part of the CLI's contract (README "Exit codes"); scripts branch on them. */
-export const EXIT = {
-  ok: 0,
-  error: 1,
-  usage: 2,
-  nothing: 3,
-  notFound: 4,
-  conflict: 5,
-  remote: 6,
-  setup: 7,
-  invalid: 8,
-  /** `dispatch --wait`: the task ended, but not with success. */
-  taskEnded: 9,
-  /** This machine: a full disk, a file system that refuses a write, a damaged clone that could not be repaired. */
-  local: 10,
-  /** `--wait-timeout`: the time was up before the task ended (it goes on). */
-  waitTimedOut: 11,
-} as const;
+export { EXIT };
 
 const BY_CODE: Record<string, number> = {
   NOTHING_CLAIMABLE: EXIT.nothing,
@@ -34,6 +18,7 @@ const BY_CODE: Record<string, number> = {
   NODE_HOLDS_CLAIMS: EXIT.conflict,
   RESULTS_NOT_DELIVERED: EXIT.conflict,
   HEARTBEAT_LEFT: EXIT.remote,
+  SERVED_COMMAND_LOST: EXIT.local,
   UNKNOWN_NODE: EXIT.notFound,
   NODE_CANNOT_RUN: EXIT.conflict,
   BUS_EXISTS: EXIT.conflict,

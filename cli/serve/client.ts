@@ -7,6 +7,9 @@ import type { Socket } from 'node:net';
 import { servedFor, type CommandEntry } from '../command-table.js';
 import { FRAME, FrameReader, encodeFrame, jsonFrame, type ServeRequest } from './frames.js';
 import { socketPath } from './socket-path.js';
+import { ServedCommandLostError } from './served-errors.js';
+import { firstLine } from '../../schemas/errors.js';
+import { EXIT } from '../exit.js';
 
 /**
  * The client of a command served by the watcher (docs/ARCHITECTURE.md "Commands served by the watcher"), run by the
@@ -171,8 +174,11 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
       process.kill(process.pid, forwarded);
       return;
     }
-    writeErr(Buffer.from('gitbus: the watcher\'s process that ran this command ended before it finished; it may have done part of its work (see gitbus status); GITBUS_SERVE=0 runs commands in their own process\n'));
-    process.exitCode = 1;
+    const lost = new ServedCommandLostError();
+    // A script reads the outcome from standard output under --json, as from any failed command (cli/output.ts).
+    if (args.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { code: lost.code, message: firstLine(lost), fix: lost.fix, data: lost.data } }, null, 2)}\n`);
+    writeErr(Buffer.from(`gitbus: ${lost.message}\n`));
+    process.exitCode = EXIT.local;
   });
 }
 

@@ -265,4 +265,44 @@ describe('commands served by the watcher', () => {
     again.child.kill('SIGTERM');
     await again.exited;
   }, 120_000);
+
+  it('a standby killed while it runs the command: the client says so (exit 10, a JSON error under --json)', async () => {
+    const w = startWatcher(alpha, ['--poll', '30s'], children);
+    await until('the watcher serving', () => w.events().some((e) => e.type === 'serving'), 60_000, () => w.stderr());
+    watcher = w;
+    // `dispatch --wait` waits for a task nobody runs (beta has no watcher): the standby is killed while it waits.
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      const file = join(scratch.path, `lost-report-${attempt}.jsonl`);
+      const child = spawn(process.execPath, [BIN, 'dispatch', 'lost', '--to', 'beta', '--no-git', '--wait', '--json'], {
+        cwd: neutralCwd(),
+        env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      await until('the served command to report', () => existsSync(file) && readFileSync(file, 'utf8').includes('\n'), 60_000, () => err);
+      const report = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}') as ServeReport;
+      if (!report.served) {
+        child.kill('SIGINT');
+        await exited;
+        expect(attempt, `never served: ${JSON.stringify(report)}`).toBeLessThan(20);
+        continue;
+      }
+      // Waiting: its task is on the bus.
+      await until('dispatch --wait to be waiting', () => err.includes('waiting') || /\d{8}-\d{6}-[a-z0-9]{6}/.test(err + out), 60_000, () => err);
+      process.kill(report.pid as number, 'SIGKILL');
+      expect(await exited, err).toBe(10);
+      expect(err).toContain('ended before it finished');
+      expect(JSON.parse(out.slice(out.lastIndexOf('{\n  "error"')))).toMatchObject({ error: { code: 'SERVED_COMMAND_LOST', fix: expect.stringContaining('gitbus status') } });
+      break;
+    }
+    w.child.kill('SIGTERM');
+    await w.exited;
+  }, 180_000);
 });
