@@ -1,7 +1,7 @@
-import { lstatSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import type { Socket } from 'node:net';
 import { servedFor, type CommandEntry } from '../command-table.js';
@@ -78,10 +78,26 @@ export function trustedSocket(home: string): string | { reason: string } {
     if (!st.isSocket() || st.uid !== uid) return { reason: `${sock} is not this user's socket` };
     const dir = lstatSync(home, { throwIfNoEntry: false });
     if (dir === undefined || !dir.isDirectory() || dir.uid !== uid || (dir.mode & 0o022) !== 0) return { reason: `${home} may be written by others` };
+    const open = openAncestor(realpathSync(home), uid);
+    if (open !== null) return { reason: `${open} may be written by others` };
     return sock;
   } catch (err) {
     // A home that is a file (ENOTDIR), or a folder this user may not read: the command says what is wrong with it.
     return { reason: `the socket: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+}
+
+/**
+ * The first folder above the home (its real path) that someone other than this user or root may change: who can
+ * rename entries in it can put another home, and another socket, in this one's place between the checks above and
+ * the connection. A folder others may write to is safe when it is sticky (`/tmp`): they may not rename what is not
+ * theirs. A group-writable folder is not trusted, even of a group of one (this would need the group's members).
+ */
+function openAncestor(real: string, uid: number): string | null {
+  for (let dir = dirname(real); ; dir = dirname(dir)) {
+    const st = statSync(dir);
+    if ((st.uid !== uid && st.uid !== 0) || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) return dir;
+    if (dir === dirname(dir)) return null;
   }
 }
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import type { ServeReport } from '../../cli/code-cache.js';
@@ -170,6 +170,20 @@ describe('commands served by the watcher', () => {
       expect(r.r.code).toBe(0);
     } finally {
       chmodSync(alpha, 0o755);
+    }
+    // A folder above it that others may write to (they could put another home in its place); a sticky one, as /tmp,
+    // they may not rename in.
+    const parent = dirname(alpha);
+    const mode = statSync(parent).mode & 0o7777;
+    try {
+      chmodSync(parent, 0o777);
+      const open = await run(['status', '--json']);
+      expect([open.report.served, open.report.reason]).toEqual([false, `${parent} may be written by others`]);
+      chmodSync(parent, 0o1777);
+      const sticky = await served(['status', '--json']);
+      expect(sticky.r.code).toBe(0);
+    } finally {
+      chmodSync(parent, mode);
     }
   }, 60_000);
 
