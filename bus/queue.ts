@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -38,7 +38,10 @@ const fileOf = (home: string, e: Pick<QueueEntry, 'kind' | 'id'>) => join(queueD
 
 export function putQueue(home: string, entry: QueueEntry): void {
   mkdirSync(queueDir(home), { recursive: true });
-  const path = fileOf(home, entry);
+  writeEntry(fileOf(home, entry), entry);
+}
+
+function writeEntry(path: string, entry: QueueEntry): void {
   const tmp = `${path}.${process.pid}-${randomBytes(3).toString('hex')}.tmp`;
   try {
     writeFileSync(tmp, JSON.stringify(entry, null, 2));
@@ -90,4 +93,75 @@ export function rejectQueue(home: string, e: QueueEntry, reason: string): string
   writeFileSync(path, JSON.stringify({ ...e, rejected: reason }, null, 2));
   removeQueue(home, e);
   return path;
+}
+
+/**
+ * Dispatches taken out of the queue by a cancel while the remote was away (`queue/dequeued/`): `<id>.dispatch.json`,
+ * the entry as it was, and `<id>.cancel.json`, the cancel that was asked for, ready to queue. Another process of this
+ * node may have been sending the dispatch at that moment (it read the queue before): it looks here after its push
+ * and queues that cancel (requeueIfDequeued), so a task cancelled while queued never runs.
+ */
+const dequeuedDir = (home: string) => join(queueDir(home), 'dequeued');
+const dequeuedOf = (home: string, id: string, kind: QueueEntry['kind']) => join(dequeuedDir(home), `${id}.${kind}.json`);
+
+/** How long a dequeued dispatch is kept: longer than any delivery that read it before it was taken out runs. */
+export const DEQUEUED_KEPT_MS = 24 * 3600_000;
+
+/**
+ * Takes a queued dispatch out of the queue for `cancel`. The cancel is written first and the entry is then moved
+ * (a rename: it fails when the entry is gone), so a delivery that removes the entry after its push either finds the
+ * cancel beside the moved entry, or made the move fail. False when the entry was gone: delivered by another
+ * process of this node meanwhile; the cancel is then queued like any other, to be delivered at the next contact.
+ */
+export function dequeueDispatch(home: string, entry: Extract<QueueEntry, { kind: 'dispatch' }>, cancel: Extract<QueueEntry, { kind: 'cancel' }>): boolean {
+  mkdirSync(dequeuedDir(home), { recursive: true });
+  const cancelPath = dequeuedOf(home, entry.id, 'cancel');
+  writeEntry(cancelPath, cancel);
+  try {
+    renameSync(fileOf(home, entry), dequeuedOf(home, entry.id, 'dispatch'));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      rmSync(cancelPath, { force: true });
+      throw err;
+    }
+  }
+  renameSync(cancelPath, fileOf(home, cancel));
+  return false;
+}
+
+/**
+ * After a delivery removed the queue entry of dispatch `id`: when a cancel took that entry out while the delivery
+ * was sending it, the cancel goes in the queue now (true). Two deliveries that both sent it queue it once.
+ */
+export function requeueIfDequeued(home: string, id: string): boolean {
+  const sent = dequeuedOf(home, id, 'dispatch');
+  if (!existsSync(sent)) return false;
+  let queued = true;
+  try {
+    renameSync(dequeuedOf(home, id, 'cancel'), fileOf(home, { kind: 'cancel', id }));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    queued = false; // another delivery queued it
+  }
+  rmSync(sent, { force: true });
+  return queued;
+}
+
+/** Forgets dequeued dispatches older than DEQUEUED_KEPT_MS (by the files' mtime, this machine's clock). */
+export function pruneDequeued(home: string, now = Date.now()): void {
+  let names: string[];
+  try {
+    names = readdirSync(dequeuedDir(home));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(dequeuedDir(home), name);
+    try {
+      if (now - statSync(path).mtimeMs > DEQUEUED_KEPT_MS) rmSync(path, { force: true });
+    } catch {
+      // removed meanwhile
+    }
+  }
 }

@@ -9,7 +9,7 @@ import { unreadableHolder } from '../model/planner.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isFinal, type TaskState } from '../model/types.js';
-import { listQueue, putQueue, removeQueue, type QueueEntry } from '../queue.js';
+import { dequeueDispatch, listQueue, putQueue, type QueueEntry } from '../queue.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -63,8 +63,14 @@ export async function cancel(ctx: BusContext, ref: string, reason?: string, now 
     const waiting = queuedDispatch(ctx.paths.home, ref, known);
     if (waiting) {
       refuseDequeue(ctx.paths.home, waiting);
-      removeQueue(ctx.paths.home, waiting);
-      return { id: waiting.id, state: 'cancelled', changed: true, dequeued: true, attempts: 0, commit: null };
+      // The cancel is made ready to queue (signed as a queued cancel is) in case another process of this node is
+      // sending the dispatch right now: that process queues it after its push (bus/queue.ts dequeueDispatch).
+      const path = pathFor({ kind: 'cancel', id: waiting.id });
+      const signature = sign ? await sign(path, renderBusFile('cancel', { id: waiting.id, ...d }, '')) : undefined;
+      const entry = { kind: 'cancel' as const, id: waiting.id, by: d.by, ...(reason ? { reason } : {}), at: d.cancelled, queuedAt: new Date().toISOString(), ...(signature ? { signature: { path: signature.path, content: signature.content } } : {}) };
+      if (dequeueDispatch(ctx.paths.home, waiting, entry)) return { id: waiting.id, state: 'cancelled', changed: true, dequeued: true, attempts: 0, commit: null };
+      // Sent by another process of this node meanwhile: the cancel waits in the queue for the next contact.
+      return { id: waiting.id, state: 'cancelled', changed: true, queued: { reason: firstLine(err) }, attempts: 0, commit: null };
     }
     const local = await decideCancel(known, ref, d, sign);
     if (!local.commit) return { ...local.result, attempts: 0, commit: null };

@@ -4,7 +4,8 @@ import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
 import type { FileChange } from '../store/objects.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { listQueue, rejectQueue, removeQueue, type QueueBatch, type QueueEntry } from '../queue.js';
+import { listQueue, pruneDequeued, rejectQueue, removeQueue, requeueIfDequeued, type QueueBatch, type QueueEntry } from '../queue.js';
+import { outageCode } from '../remote-failure.js';
 import { decideCancel } from './cancel.js';
 import { findArchived, type ArchivedTask } from './archive-lookup.js';
 import { groupTaskIds } from './group-members.js';
@@ -29,6 +30,7 @@ export interface Delivery {
  * queue is then left as it was.
  */
 export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet<string> } = {}): Promise<Delivery> {
+  pruneDequeued(ctx.paths.home);
   if (listQueue(ctx.paths.home).length === 0) return { delivered: [], rejected: [], commit: null };
   const r = await transact(ctx, 'deliver', async (snap) => {
     const entries = listQueue(ctx.paths.home);
@@ -59,6 +61,17 @@ export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet
   noteDispatched(home, delivered.flatMap((e) => (e.kind === 'dispatch' ? [{ id: e.id, title: e.title, at: e.queuedAt }] : [])));
   for (const e of delivered) removeQueue(home, e);
   const rejected = r.refused.map(({ entry, reason }) => ({ entry, reason, path: rejectQueue(home, entry, reason) }));
+  // A dispatch a cancel took out of the queue while this push was under way (bus/queue.ts dequeueDispatch): the
+  // cancel asked for goes out now, so the task cancelled while it was queued does not run.
+  const raced = delivered.filter((e) => e.kind === 'dispatch' && requeueIfDequeued(home, e.id));
+  if (raced.length > 0) {
+    try {
+      await deliverQueued(ctx);
+    } catch (err) {
+      if (outageCode(err) === null) throw err;
+      // Queued: the next contact delivers it.
+    }
+  }
   return { delivered, rejected, commit: r.commit };
 }
 

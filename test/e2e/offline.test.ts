@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { gitbus, gitCli, json, ROOT } from '../helpers/cli.js';
+import { pathToFileURL } from 'node:url';
 import { makeBus } from '../helpers/bus.js';
 
 /**
@@ -57,6 +58,8 @@ describe('offline on the dispatching side', () => {
     expect(dropped.code, dropped.stderr).toBe(0);
     expect(json<{ id: string; state: string; dequeued?: boolean }>(dropped)).toMatchObject({ id: third, state: 'cancelled', dequeued: true });
     expect(readdirSync(join(home, 'queue'))).not.toContain(`${third}.dispatch.json`);
+    // Kept aside with the cancel asked for, for a delivery that was sending it at that moment (the next test).
+    expect(readdirSync(join(home, 'queue', 'dequeued')).sort()).toEqual([`${third}.cancel.json`, `${third}.dispatch.json`]);
     // collect lists what is still queued here among what is to come.
     const waiting = json<{ waiting: { id: string; state: string }[] }>(await gitbus(['collect', '--node', '--peek', '--json'], { home })).waiting;
     expect(waiting).toEqual(expect.arrayContaining([expect.objectContaining({ id: queued.id, state: 'queued' }), expect.objectContaining({ id: second, state: 'queued' })]));
@@ -168,4 +171,37 @@ describe('offline on the dispatching side', () => {
     expect(existsSync(join(home, 'queue', `${id}.dispatch.json`))).toBe(false);
     expect(gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'handoffs/'])).not.toContain(id);
   });
+  it('a dispatch a cancel takes out of the queue while another process of the node pushes it is cancelled on the bus by that process', async () => {
+    const bus = await makeBus({ node: 'laptop' });
+    cleanup = bus.cleanup;
+    const home = bus.home('laptop');
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    const id = (await gitbus(['dispatch', 'raced', '--no-git'], { home })).stdout.trim();
+    renameSync(away, bus.remote);
+    // As the push of the dispatch reaches the remote, its pre-receive hook does what `gitbus cancel` does in another
+    // process of the node that found the remote away (bus/ops/cancel.ts): it takes the entry out of the queue.
+    const script = join(home, 'dequeue.mjs');
+    writeFileSync(
+      script,
+      `import { readFileSync } from 'node:fs';
+import { dequeueDispatch } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/bus/queue.js')).href)};
+const [home, id] = process.argv.slice(2);
+const entry = JSON.parse(readFileSync(home + '/queue/' + id + '.dispatch.json', 'utf8'));
+const at = new Date().toISOString();
+console.log(dequeueDispatch(home, entry, { kind: 'cancel', id, by: 'someone@laptop', reason: 'raced', at, queuedAt: at }) ? 'dequeued' : 'delivered');
+`,
+    );
+    const hook = join(bus.remote, 'hooks', 'pre-receive');
+    writeFileSync(hook, `#!/bin/sh\n[ -e '${home}/queue/${id}.dispatch.json' ] || exit 0\nexec '${process.execPath}' '${script}' '${home}' '${id}' > '${home}/hook.out' 2>&1\n`, { mode: 0o755 });
+
+    const back = await gitbus(['status', '--json'], { home });
+    expect(back.code, back.stderr).toBe(0);
+    expect(readFileSync(join(home, 'hook.out'), 'utf8').trim()).toBe('dequeued');
+    // The delivering process sent the dispatch, found it taken out meanwhile, and sent the cancel after it.
+    expect(json<{ tasks: { id: string; state: string }[] }>(back).tasks.find((t) => t.id === id)?.state).toBe('cancelled');
+    expect(readdirSync(join(home, 'queue')).filter((n) => n.endsWith('.json'))).toEqual([]);
+    expect(readdirSync(join(home, 'queue', 'dequeued'))).toEqual([]);
+    expect(gitCli(['--git-dir', bus.remote, 'show', `main:cancels/${id}.md`])).toContain('reason: raced');
+  }, 120_000);
 });
