@@ -17,42 +17,53 @@ import { readFoldersOf } from './archive.js';
 export interface ReindexResult {
   /** Tasks whose index entry was added. */
   indexed: number;
+  /** Index entries replaced because they did not hold the task's folder (a file there, or another folder). */
+  repaired: number;
   commit: string | null;
 }
 
 /**
  * Index entries for every task of the archive tree `rootTree` that lacks one (an archive written by a gitbus before
- * the index), each pointing at the task's existing folder, so nothing but shard trees is written; plus
- * `ids/complete`. Reads the root, the month folders and the shards, not the tasks.
+ * the index), each pointing at the task's existing folder, so nothing but shard trees is written; an entry that is
+ * there but does not hold that folder (a file, a link, another tree: written by hand or damaged) is replaced by it
+ * (`repaired`); plus `ids/complete`. Reads the root, the month folders and the shards, not the tasks.
  */
-export async function reindexChanges(store: ObjectStore, rootTree: string): Promise<{ changes: FileChange[]; indexed: number }> {
+export async function reindexChanges(store: ObjectStore, rootTree: string): Promise<{ changes: FileChange[]; indexed: number; repaired: number }> {
   const root = await store.readTree(rootTree);
   const sub = async (entries: readonly TreeEntry[], name: string) => {
     const e = entries.find((x) => x.path === name && x.type === 'tree');
     return e ? store.readTree(e.oid) : [];
   };
   const index = await sub(root, ARCHIVE_INDEX_FOLDER);
-  const shardNames = new Map<string, Set<string>>();
-  for (const shard of index) if (shard.type === 'tree') shardNames.set(shard.path, new Set((await store.readTree(shard.oid)).map((e) => e.path)));
+  const shards = new Map<string, Map<string, TreeEntry>>();
+  for (const shard of index) if (shard.type === 'tree') shards.set(shard.path, new Map((await store.readTree(shard.oid)).map((e) => [e.path, e] as const)));
   const signatures = await sub(root, SIGNATURES_FOLDER);
   const changes: FileChange[] = [];
   let indexed = 0;
+  let repaired = 0;
+  /** The entry `name` of the task's shard as it must be: a folder, `oid`. True when it had to be written. */
+  const want = (shard: Map<string, TreeEntry> | undefined, name: string, path: string, oid: string): 'added' | 'repaired' | null => {
+    const have = shard?.get(name);
+    if (have?.type === 'tree' && have.oid === oid) return null;
+    changes.push({ path, content: { tree: oid } });
+    return have ? 'repaired' : 'added';
+  };
   for (const month of root.filter((e) => e.type === 'tree' && ARCHIVE_MONTH_RE.test(e.path))) {
     const sigs = new Map((await sub(signatures, month.path)).filter((e) => e.type === 'tree').map((e) => [e.path, e.oid] as const));
     for (const task of await store.readTree(month.oid)) {
       if (task.type !== 'tree' || !TASK_ID_RE.test(task.path)) continue;
-      const have = shardNames.get(archiveShardOf(task.path));
-      const name = archiveIndexPathFor(month.path, task.path).split('/').pop() ?? '';
-      if (!have?.has(name)) {
-        changes.push({ path: archiveIndexPathFor(month.path, task.path), content: { tree: task.oid } });
-        indexed++;
-      }
+      const shard = shards.get(archiveShardOf(task.path));
+      const path = archiveIndexPathFor(month.path, task.path);
+      const name = path.split('/').pop() ?? '';
+      const done = want(shard, name, path, task.oid);
+      if (done === 'added') indexed++;
+      else if (done === 'repaired') repaired++;
       const sig = sigs.get(task.path);
-      if (sig && !have?.has(`${name}.sig`)) changes.push({ path: archiveIndexSignaturePathFor(month.path, task.path), content: { tree: sig } });
+      if (sig && want(shard, `${name}.sig`, archiveIndexSignaturePathFor(month.path, task.path), sig) === 'repaired') repaired++;
     }
   }
   if (!index.some((e) => e.path === ARCHIVE_INDEX_COMPLETE)) changes.push({ path: `${ARCHIVE_INDEX_FOLDER}/${ARCHIVE_INDEX_COMPLETE}`, content: ARCHIVE_INDEX_COMPLETE_TEXT });
-  return { changes, indexed };
+  return { changes, indexed, repaired };
 }
 
 /**
@@ -64,7 +75,7 @@ export async function reindexArchive(ctx: BusContext): Promise<ReindexResult> {
     ctx,
     'archive',
     async (snap) => {
-      if (!snap.commit) return { result: { indexed: 0 } };
+      if (!snap.commit) return { result: { indexed: 0, repaired: 0 } };
       // Every month folder, signature month and shard: the folders (not the tasks) the index is made from.
       const store = ctx.repo.store;
       const tree = await store.readCommitTree(snap.commit);
@@ -73,10 +84,11 @@ export async function reindexArchive(ctx: BusContext): Promise<ReindexResult> {
       const index = (await store.readTree(tree)).find((e) => e.path === ARCHIVE_INDEX_FOLDER && e.type === 'tree');
       const shards = index ? (await store.readTree(index.oid)).filter((e) => e.type === 'tree').map((e) => `${ARCHIVE_INDEX_FOLDER}/${e.path}/x`) : [];
       await readFoldersOf(ctx, snap.commit, shards);
-      const { changes, indexed } = await reindexChanges(ctx.repo.store, await ctx.repo.store.readCommitTree(snap.commit));
-      return changes.length ? { result: { indexed }, commit: { changes, message: `gitbus: index ${indexed} archived task${indexed === 1 ? '' : 's'} by id` } } : { result: { indexed } };
+      const { changes, indexed, repaired } = await reindexChanges(ctx.repo.store, await ctx.repo.store.readCommitTree(snap.commit));
+      const message = `gitbus: index ${indexed} archived task${indexed === 1 ? '' : 's'} by id${repaired ? `, repair ${repaired} index entr${repaired === 1 ? 'y' : 'ies'}` : ''}`;
+      return changes.length ? { result: { indexed, repaired }, commit: { changes, message } } : { result: { indexed, repaired } };
     },
     { ref: ARCHIVE },
   );
-  return { indexed: r.indexed, commit: r.commit };
+  return { indexed: r.indexed, repaired: r.repaired, commit: r.commit };
 }

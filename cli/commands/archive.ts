@@ -12,12 +12,12 @@ export function register(program: Command): void {
       .description('move finished tasks from main to the archive branch')
       .option('--all', 'every finished task, whatever its age')
       .option('--older-than <duration>', 'finished longer ago than this (default: the bus setting archiveAfter)', durationFlag('--older-than'))
-      .option('--reindex', 'add the id index to tasks archived by an older gitbus (archives nothing)'),
+      .option('--reindex', 'add the id index to tasks archived by an older gitbus, and repair index entries that do not hold their task (archives nothing)'),
   ).action(async (opts: CommonOptions & { all?: boolean; olderThan?: string; reindex?: boolean }) =>
     withBus(opts, async (ctx) => {
       if (opts.reindex) {
         const r = await reindexArchive(ctx);
-        emit(opts, r, () => (r.commit ? `indexed ${r.indexed} archived task(s)` : 'the archive index is complete'));
+        emit(opts, r, () => (r.commit ? `indexed ${r.indexed} archived task(s)${r.repaired ? `, repaired ${r.repaired} index entr${r.repaired === 1 ? 'y' : 'ies'}` : ''}` : 'the archive index is complete'));
         return;
       }
       const olderThanMs = durationMs(opts.olderThan);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
@@ -219,6 +219,24 @@ describe('archive path reads', () => {
     expect(revParse(`archive:ids/${shard(id)}/${id}.${month}`)).toBe(revParse(`archive:${month}/${id}`));
     expect(revParse(`archive:ids/${shard(id)}/${id}.${month}.sig`)).toBe(revParse(`archive:signatures/${month}/${id}`));
     expect(json<{ indexed: number; commit: string | null }>(await ok(['archive', '--reindex'], boss)).commit).toBeNull();
+    // An index entry that does not hold its task (a file written there by hand, a folder of another task): status
+    // and claim --next would find no task by it; reindex puts the task's folder back.
+    const other = done[1] ?? '';
+    gitCli(['pull', '-q', '--ff-only', 'origin', 'archive'], old);
+    const entry = `ids/${shard(id)}/${id}.${month}`;
+    const otherEntry = `ids/${shard(other)}/${other}.${month}`;
+    gitCli(['rm', '-rq', otherEntry], old);
+    cpSync(join(old, entry), join(old, otherEntry), { recursive: true });
+    gitCli(['rm', '-rq', entry], old);
+    mkdirSync(join(old, entry, '..'), { recursive: true });
+    writeFileSync(join(old, entry), 'not a folder\n');
+    gitCli(['add', entry, otherEntry], old);
+    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', 'damage two index entries'], old);
+    gitCli(['push', '-q', 'origin', 'HEAD:archive'], old);
+    const fixed = json<{ indexed: number; repaired: number; commit: string | null }>(await ok(['archive', '--reindex'], boss));
+    expect([fixed.indexed, fixed.repaired]).toEqual([0, 2]);
+    expect(revParse(`archive:${entry}`)).toBe(revParse(`archive:${month}/${id}`));
+    expect(revParse(`archive:ids/${shard(other)}/${other}.${month}`)).toBe(revParse(`archive:${month}/${other}`));
     const o2 = await bus.addNode('o2', [], ['--trust', fp('alice')]);
     expect(json<{ state: string }>(await ok(['show', id], o2)).state).toBe('succeeded');
     expect(archiveObjectsIn(join(o2, 'clone.git')).has(revParse(`archive:${month}`))).toBe(false);
