@@ -37,6 +37,8 @@ export interface FleetView {
   problems: number;
   offline: Offline | null;
   nodes: FleetNode[];
+  /** Nodes that beat with no card on main (`gitbus status`'s `cardless`). */
+  cardless: BusStatus['cardless'];
 }
 
 export interface TasksView {
@@ -73,6 +75,7 @@ export function fleetView(s: BusStatus): FleetView {
     problems: s.problems.length,
     offline: s.offline,
     nodes: s.nodes.map((n) => ({ ...n, running: running.get(n.node) ?? [] })),
+    cardless: s.cardless,
   };
 }
 

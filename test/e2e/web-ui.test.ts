@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { CLI, ROOT, gitbus, gitCli, neutralCwd } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { writeHeartbeat } from '../helpers/refs.js';
 import { until } from '../helpers/wait.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 
@@ -113,6 +114,8 @@ beforeAll(async () => {
   gitCli(['commit', '-q', '-m', 'a fan-out and a broken handoff'], work);
   gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
   xssId = await bus.dispatch('alpha', [PAYLOAD, '--to', 'beta']);
+  // A node taken off the bus while its watcher ran: it beats with no card.
+  writeHeartbeat(bus.remote, 'ghost', 0);
   startWatcher(gamma, [], children);
   ui = await startUi(bus.home('alpha'));
 }, 60_000);
@@ -172,6 +175,10 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     await expect.poll(() => gamma.locator('.badge').first().textContent(), { timeout: 15_000 }).toBe('live');
     expect(await gamma.textContent()).toMatch(/Last beat\s*\d+s ago/);
     expect(await page.locator('main').textContent()).toContain('test fleet');
+    // Listed apart from the cards, with its liveness and the fix.
+    const ghost = page.locator('[data-cardless="ghost"]');
+    expect(await ghost.textContent()).toMatch(/^ghost live/);
+    expect(await page.locator('section[aria-labelledby="fleet-cardless"]').textContent()).toContain('gitbus leave --node NAME');
     await shot('fleet');
   });
 

@@ -120,7 +120,20 @@ function renderFleet(d) {
         : null,
     ),
     h('section', { 'aria-labelledby': 'fleet-nodes' }, h('h2', { id: 'fleet-nodes' }, `Nodes (${d.nodes.length})`), h('div', { class: 'node-grid' }, d.nodes.map((n) => nodeCard(n, d)))),
+    cardlessSection(d.cardless ?? []),
   ];
+}
+
+/** Nodes that beat with no card on main: taken off the bus while a watcher ran, or their card was removed. */
+function cardlessSection(list) {
+  if (list.length === 0) return null;
+  return h(
+    'section',
+    { 'aria-labelledby': 'fleet-cardless' },
+    h('h2', { id: 'fleet-cardless' }, `Beating with no card (${list.length})`),
+    h('p', { class: 'muted' }, 'Taken off the bus while a watcher ran, or the card was removed. Stop that watcher and run "gitbus leave --node NAME", or run "gitbus join URL --node NAME --force" on that machine to bring it back.'),
+    h('ul', null, list.map((n) => h('li', { 'data-cardless': n.node }, n.node, ' ', livenessBadge(n.liveness), n.heartbeat ? [' ', h('time', { datetime: n.heartbeat.at, title: n.heartbeat.at }, agoText(n.heartbeat.ageMs))] : null))),
+  );
 }
 
 export function fleetPage(el) {
