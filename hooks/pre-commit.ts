@@ -1,5 +1,6 @@
 import { hasSidecarIn, lintListing, type LintReport, type ListedFile } from '../bus/ops/lint.js';
-import { classifyPath, isFileProblem, LIVE_FOLDERS, SETTINGS_PATH, SIGNATURES_FOLDER, TRUST_FOLDER } from '../schemas/layout.js';
+import { classifyPath, isFileProblem, LIVE_FOLDERS, SETTINGS_PATH } from '../schemas/layout.js';
+import { SIGNATURES_FOLDER, TRUST_FOLDER } from '../schemas/signature-layout.js';
 import { gitOut, objectSizes, readObjects, splitZ } from './git.js';
 
 /** Pathspecs of everything gitbus reads in `main`: literal, so that no name is taken as a pattern. */

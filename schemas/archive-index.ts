@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ARCHIVE_MONTH_RE, SIGNATURES_FOLDER } from './layout.js';
+import { ARCHIVE_MONTH_RE } from './archive-layout.js';
+import { SIGNATURES_FOLDER } from './signature-layout.js';
 import { TASK_ID_RE } from './ids.js';
 
 /**

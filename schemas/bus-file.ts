@@ -5,19 +5,8 @@ import { PROTOCOL_VERSION } from './fields.js';
 import { parseFrontmatter, parseYamlFile, renderFrontmatter, type MappingResult } from './frontmatter.js';
 import { isAttempt, isNodeName, isTaskId } from './ids.js';
 import { KINDS, type KindData, type KindSpec } from './kinds.js';
-import {
-  classifyPath,
-  FOLDER_KIND,
-  isFileProblem,
-  isLiveFolder,
-  KIND_FOLDER,
-  parseArchivePath,
-  pathFor,
-  SETTINGS_PATH,
-  type BusKind,
-  type BusPath,
-  type BusPathOf,
-} from './layout.js';
+import { classifyPath, FOLDER_KIND, isFileProblem, isLiveFolder, KIND_FOLDER, pathFor, SETTINGS_PATH, type BusKind, type BusPath, type BusPathOf } from './layout.js';
+import { parseArchivePath } from './archive-layout.js';
 import { renderYaml } from './safe-yaml.js';
 import { resolveSettings, type ResolvedSettings } from './settings.js';
 import { knownKeysAt, schemaAt } from './schema-walk.js';

@@ -40,11 +40,8 @@ export {
   RUNNERS,
   type RunnerName,
 } from './fields.js';
+export { ARCHIVE_MONTH_RE, archiveMonthOf, archivePathFor, archiveSignaturePathFor, parseArchivePath, type ArchivedPath } from './archive-layout.js';
 export {
-  ARCHIVE_MONTH_RE,
-  archiveMonthOf,
-  archivePathFor,
-  archiveSignaturePathFor,
   classifyEntry,
   classifyPath,
   FOLDER_KIND,
@@ -52,12 +49,10 @@ export {
   isLiveFolder,
   KIND_FOLDER,
   LIVE_FOLDERS,
-  parseArchivePath,
   pathFor,
   SETTINGS_PATH,
   type ArchivableKind,
   type ArchivablePath,
-  type ArchivedPath,
   type BusKind,
   type BusPath,
   type BusPathOf,

@@ -2,7 +2,7 @@ import { platform } from 'node:os';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ENV_MANIFEST_FORMAT, renderEnvManifest, variantKey, type EnvEntry, type EnvManifest } from '../../schemas/env-manifest.js';
 import { ENV_MAX_FILE_BYTES, ENV_MAX_FILES, ENV_MAX_PROFILE_BYTES, ENV_OS, neverSynced, secretName, TARGET_RULE, targetRel, whyNotTarget } from '../../schemas/env-paths.js';
-import { ENV_FOLDER, envManifestPath } from '../../schemas/layout.js';
+import { ENV_FOLDER, envManifestPath } from '../../schemas/signature-layout.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
 import type { FileChange } from '../store/objects.js';

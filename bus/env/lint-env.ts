@@ -1,6 +1,6 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { ENV_PROFILE_RULE } from '../../schemas/env-paths.js';
-import { ENV_FOLDER } from '../../schemas/layout.js';
+import { ENV_FOLDER } from '../../schemas/signature-layout.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { envTreeOid, listProfiles, readProfile } from './profile.js';
 

@@ -1,7 +1,7 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseEnvManifest, type EnvManifest } from '../../schemas/env-manifest.js';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES, ENV_MAX_PROFILE_BYTES, ENV_PROFILE_RE, whyNotSegment } from '../../schemas/env-paths.js';
-import { ENV_FOLDER, ENV_MANIFEST_NAME, envManifestPath } from '../../schemas/layout.js';
+import { ENV_FOLDER, ENV_MANIFEST_NAME, envManifestPath } from '../../schemas/signature-layout.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { sha256Hex } from './hash.js';

@@ -10,7 +10,8 @@ import type { ArchiveFilter, ArchiveObjectSource } from '../archive/path-read.js
 import { openArchiveSource } from '../archive/source.js';
 import { UploadArchiveReader, type ArchivedFolders } from '../archive/upload-archive.js';
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
-import { ARCHIVE_MONTH_RE, SIGNATURES_FOLDER } from '../../schemas/layout.js';
+import { ARCHIVE_MONTH_RE } from '../../schemas/archive-layout.js';
+import { SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import { nodeFileVerdict } from '../trust/node-file-trust.js';
 import { acceptedOf, loadPin, pinPath } from '../trust/pin.js';

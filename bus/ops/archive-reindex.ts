@@ -6,7 +6,8 @@ import {
   archiveIndexSignaturePathFor,
   archiveShardOf,
 } from '../../schemas/archive-index.js';
-import { ARCHIVE_MONTH_RE, SIGNATURES_FOLDER } from '../../schemas/layout.js';
+import { ARCHIVE_MONTH_RE } from '../../schemas/archive-layout.js';
+import { SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import { TASK_ID_RE } from '../../schemas/ids.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';

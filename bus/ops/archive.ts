@@ -1,5 +1,5 @@
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_COMPLETE_TEXT, ARCHIVE_INDEX_FOLDER, archiveIndexMirror } from '../../schemas/archive-index.js';
-import { ARCHIVE_MONTH_RE, archivePathFor, archiveSignaturePathFor } from '../../schemas/layout.js';
+import { ARCHIVE_MONTH_RE, archivePathFor, archiveSignaturePathFor } from '../../schemas/archive-layout.js';
 import type { BusPath } from '../../schemas/layout.js';
 import { transact } from '../cas.js';
 import { ensureFolders } from '../archive/folders.js';

@@ -1,5 +1,6 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
-import { pathFor, signaturePathFor } from '../../schemas/layout.js';
+import { pathFor } from '../../schemas/layout.js';
+import { signaturePathFor } from '../../schemas/signature-layout.js';
 import type { Release } from '../../schemas/release.js';
 import { formatDuration } from '../../schemas/duration.js';
 import { transact } from '../cas.js';

@@ -1,4 +1,5 @@
-import { classifySignaturePath, isFileProblem, SIGNATURES_FOLDER, SIGNER_TAG_RE, SIGNATURE_EXT, takesCoSignatures } from '../../schemas/layout.js';
+import { isFileProblem } from '../../schemas/layout.js';
+import { classifySignaturePath, SIGNATURES_FOLDER, SIGNER_TAG_RE, SIGNATURE_EXT, takesCoSignatures } from '../../schemas/signature-layout.js';
 import type { FileRef } from '../model/types.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
 import { principalsFor, type AllowedSigners } from './allowed-signers.js';

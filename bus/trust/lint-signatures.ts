@@ -1,5 +1,6 @@
 import type { FileProblem } from '../../schemas/errors.js';
-import { classifySignaturePath, isFileProblem, SIGNATURES_FOLDER } from '../../schemas/layout.js';
+import { isFileProblem } from '../../schemas/layout.js';
+import { classifySignaturePath, SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { checkFileSignatures } from './file-signatures.js';
 import { MAX_SIGNATURE_FILE } from './sshsig.js';

@@ -1,4 +1,5 @@
-import { classifyPath, envProfileOfManifest, isFileProblem, isTrustPath, signaturePathFor, takesCoSignatures, whyNotSignable } from '../../schemas/layout.js';
+import { classifyPath, isFileProblem } from '../../schemas/layout.js';
+import { envProfileOfManifest, isTrustPath, signaturePathFor, takesCoSignatures, whyNotSignable } from '../../schemas/signature-layout.js';
 import { NotSignableError } from './errors.js';
 import type { SshPublicKey } from './ssh-key.js';
 

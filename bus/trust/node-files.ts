@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { pathFor, signaturePathFor } from '../../schemas/layout.js';
+import { pathFor } from '../../schemas/layout.js';
+import { signaturePathFor } from '../../schemas/signature-layout.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
 import type { FileRef, ForgedFile, TaskFiles } from '../model/types.js';

@@ -1,6 +1,6 @@
 import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { signaturePathFor } from '../../schemas/layout.js';
+import { signaturePathFor } from '../../schemas/signature-layout.js';
 import { SigningKeyInvalidError } from './errors.js';
 import { signedMessage } from './messages.js';
 import { armor, signedData } from './sshsig.js';

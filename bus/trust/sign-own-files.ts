@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { signaturePathFor } from '../../schemas/layout.js';
+import { signaturePathFor } from '../../schemas/signature-layout.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { writeFileAtomic } from '../local-io.js';

@@ -1,5 +1,7 @@
 import type { FileProblem } from '../../schemas/errors.js';
-import { parseArchivePath, pathFor, SIGNATURE_EXT, SIGNATURES_FOLDER } from '../../schemas/layout.js';
+import { pathFor } from '../../schemas/layout.js';
+import { parseArchivePath } from '../../schemas/archive-layout.js';
+import { SIGNATURE_EXT, SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import { UnknownTaskError } from '../errors.js';
 import type { BusContext } from '../context.js';
 import { resolveTaskId } from '../model/resolve-id.js';

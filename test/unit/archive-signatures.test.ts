@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { archiveSignaturePathFor } from '../../schemas/layout.js';
+import { archiveSignaturePathFor } from '../../schemas/archive-layout.js';
 import { archiveChanges } from '../../bus/ops/archive.js';
 import type { TaskView } from '../../bus/model/task-view.js';
 import type { FileRef } from '../../bus/model/types.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnvManifest, renderEnvManifest, type EnvManifest } from '../../schemas/env-manifest.js';
 import { neverSynced, secretName, whyNotTarget } from '../../schemas/env-paths.js';
-import { envManifestPath, envProfileOfManifest, classifySignaturePath } from '../../schemas/layout.js';
+import { envManifestPath, envProfileOfManifest, classifySignaturePath } from '../../schemas/signature-layout.js';
 import { signedKindOf, sidecarPathFor, NAMESPACES } from '../../bus/trust/messages.js';
 import { resolveProfile } from '../../bus/env/resolve.js';
 import { cardEnvOf, decide, fileState } from '../../bus/env/states.js';

@@ -3,7 +3,8 @@ import { checkBusData, parseArchivedFile, parseBusFile, parseSettingsFile, rende
 import { InvalidBusFileError } from '../../schemas/errors.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import type { KindData } from '../../schemas/kinds.js';
-import { archivePathFor, pathFor, type BusKind, type BusPath } from '../../schemas/layout.js';
+import { pathFor, type BusKind, type BusPath } from '../../schemas/layout.js';
+import { archivePathFor } from '../../schemas/archive-layout.js';
 import { DEFAULT_SETTINGS, resolveSettings } from '../../schemas/settings.js';
 import { expectProblem, fm, HPATH, ID } from './schemas-bus-file-helpers.js';
 

@@ -1,17 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import type { FileProblem } from '../../schemas/errors.js';
 import { InvalidIdError } from '../../schemas/ids.js';
-import {
-  archiveMonthOf,
-  archivePathFor,
-  classifyEntry,
-  classifyPath,
-  isFileProblem,
-  LIVE_FOLDERS,
-  parseArchivePath,
-  pathFor,
-  type BusPath,
-} from '../../schemas/layout.js';
+import { classifyEntry, classifyPath, isFileProblem, LIVE_FOLDERS, pathFor, type BusPath } from '../../schemas/layout.js';
+import { archiveMonthOf, archivePathFor, parseArchivePath } from '../../schemas/archive-layout.js';
 
 const ID = '20261121-042933-k3f9qx';
 

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { InvalidIdError } from '../../schemas/ids.js';
-import { classifySignaturePath, isFileProblem, isTrustPath, signaturePathFor, whyNotSignable } from '../../schemas/layout.js';
+import { isFileProblem } from '../../schemas/layout.js';
+import { classifySignaturePath, isTrustPath, signaturePathFor, whyNotSignable } from '../../schemas/signature-layout.js';
 import { NotSignableError } from '../../bus/trust/errors.js';
 import { messageHeader, NAMESPACES, SIGNED_KINDS, sidecarPathFor, signedKindOf, signedMessage } from '../../bus/trust/messages.js';
 import { parseKeyBlob } from '../../bus/trust/ssh-key.js';
