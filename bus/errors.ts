@@ -120,13 +120,21 @@ export class ResultsNotDeliveredError extends GitbusError {
   }
 }
 
-/** `gitbus leave`: the remote refused to delete the heartbeat ref (not a lost race, which is retried). */
+/**
+ * `gitbus leave`: the heartbeat ref could not be deleted: the remote refused (a host rule protecting refs/gitbus/), or,
+ * on a host that applies the card's removal and the deletion one after the other, the node beat again in between.
+ */
 export class HeartbeatLeftError extends GitbusError {
   readonly code = 'HEARTBEAT_LEFT';
-  constructor(node: string, self: boolean, why: string) {
+  constructor(node: string, self: boolean, why: string, beatAgain: boolean) {
+    const again = `"gitbus leave${self ? '' : ` --node ${node} --force`}" again: it removes what is left`;
     super(
-      `node "${node}": the remote refused to delete its heartbeat ref refs/gitbus/heartbeats/${node} (${why})`,
-      `let this remote delete refs under refs/gitbus/ (a protected-ref rule on the host), then run "gitbus leave${self ? '' : ` --node ${node} --force`}" again: it removes what is left`,
+      `node "${node}": its heartbeat ref refs/gitbus/heartbeats/${node} could not be deleted (${why})`,
+      beatAgain
+        ? self
+          ? `run ${again}; if it keeps failing, check that no watcher of this node runs elsewhere`
+          : `a node that beat again still runs: stop its watcher, then run ${again}`
+        : `let this remote delete refs under refs/gitbus/ (a protected-ref rule on the host), then run ${again}`,
       { node },
     );
   }

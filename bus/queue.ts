@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -118,7 +118,11 @@ export function dequeueDispatch(home: string, entry: Extract<QueueEntry, { kind:
   const cancelPath = dequeuedOf(home, entry.id, 'cancel');
   writeEntry(cancelPath, cancel);
   try {
-    renameSync(fileOf(home, entry), dequeuedOf(home, entry.id, 'dispatch'));
+    const moved = dequeuedOf(home, entry.id, 'dispatch');
+    renameSync(fileOf(home, entry), moved);
+    // A rename keeps the queue entry's time, which may be days old: what is kept aside is aged from now.
+    const now = new Date();
+    utimesSync(moved, now, now);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
@@ -131,24 +135,35 @@ export function dequeueDispatch(home: string, entry: Extract<QueueEntry, { kind:
 }
 
 /**
- * After a delivery removed the queue entry of dispatch `id`: when a cancel took that entry out while the delivery
- * was sending it, the cancel goes in the queue now (true). Two deliveries that both sent it queue it once.
+ * After a delivery removed the queue entry of dispatch `sent`: when a cancel took that very entry out while the
+ * delivery was sending it, the cancel goes in the queue now (true). The entry kept aside must be the one sent (its
+ * time and text): a dispatch given the same id again later is not cancelled by an earlier cancel. Two deliveries
+ * that both sent it queue it once.
  */
-export function requeueIfDequeued(home: string, id: string): boolean {
-  const sent = dequeuedOf(home, id, 'dispatch');
-  if (!existsSync(sent)) return false;
+export function requeueIfDequeued(home: string, sent: Extract<QueueEntry, { kind: 'dispatch' }>): boolean {
+  const kept = dequeuedOf(home, sent.id, 'dispatch');
+  let was: Partial<Extract<QueueEntry, { kind: 'dispatch' }>>;
+  try {
+    was = JSON.parse(readFileSync(kept, 'utf8')) as Partial<Extract<QueueEntry, { kind: 'dispatch' }>>;
+  } catch {
+    return false; // none kept aside (the usual case), or requeued by another delivery
+  }
+  if (was.queuedAt !== sent.queuedAt || was.text !== sent.text) return false;
   let queued = true;
   try {
-    renameSync(dequeuedOf(home, id, 'cancel'), fileOf(home, { kind: 'cancel', id }));
+    renameSync(dequeuedOf(home, sent.id, 'cancel'), fileOf(home, { kind: 'cancel', id: sent.id }));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     queued = false; // another delivery queued it
   }
-  rmSync(sent, { force: true });
+  rmSync(kept, { force: true });
   return queued;
 }
 
-/** Forgets dequeued dispatches older than DEQUEUED_KEPT_MS (by the files' mtime, this machine's clock). */
+/**
+ * Forgets dequeued dispatches kept aside longer than DEQUEUED_KEPT_MS (by this machine's clock): a pair by its
+ * cancel's time (written at the dequeue), a file left alone by its own.
+ */
 export function pruneDequeued(home: string, now = Date.now()): void {
   let names: string[];
   try {
@@ -156,12 +171,18 @@ export function pruneDequeued(home: string, now = Date.now()): void {
   } catch {
     return;
   }
-  for (const name of names) {
-    const path = join(dequeuedDir(home), name);
+  const age = (name: string) => {
     try {
-      if (now - statSync(path).mtimeMs > DEQUEUED_KEPT_MS) rmSync(path, { force: true });
+      return now - statSync(join(dequeuedDir(home), name)).mtimeMs;
     } catch {
-      // removed meanwhile
+      return null; // removed meanwhile
     }
-  }
+  };
+  // Judged first, removed after: a pair's cancel may be removed before its dispatch is looked at.
+  const old = names.filter((name) => {
+    const m = /^(.*)\.(dispatch|cancel)\.json$/.exec(name);
+    const pair = m?.[2] === 'dispatch' ? `${m[1]}.cancel.json` : null;
+    return ((pair !== null && names.includes(pair) ? age(pair) : age(name)) ?? 0) > DEQUEUED_KEPT_MS;
+  });
+  for (const name of old) rmSync(join(dequeuedDir(home), name), { force: true });
 }

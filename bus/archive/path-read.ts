@@ -5,7 +5,8 @@ import { fetchObjects } from '../git/fetch.js';
 import { FetchFailedError, FetchWantGoneError } from '../git/fetch-errors.js';
 import type { BusRepo } from '../repo.js';
 import { GitServiceError } from '../transport/errors.js';
-import { advertisedCapabilities, servesPathReads } from './capabilities.js';
+import { servesPathReads } from './capabilities.js';
+import { advertisedCapabilities } from '../git/capabilities.js';
 
 /**
  * Reads objects of the archive branch by id, one level of a path at a time, instead of fetching the branch: a

@@ -42,3 +42,15 @@ export class PushFailedError extends GitbusError {
   }
 }
 
+
+/** A push of several refs to a host that does not offer to apply them all or none (receive-pack's `atomic`). */
+export class AtomicPushUnsupportedError extends GitbusError {
+  readonly code = 'ATOMIC_PUSH_UNSUPPORTED';
+  constructor(remote: string) {
+    super(
+      `the remote ${remote} does not apply a push of several refs all or none (its receive-pack does not advertise "atomic")`,
+      'let it: "git config receive.advertiseAtomic true" in the bare repository on the server (git 2.4 or later offers it by default)',
+      { remote },
+    );
+  }
+}

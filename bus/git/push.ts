@@ -3,7 +3,8 @@ import { GitbusError } from '../../schemas/errors.js';
 import { GitServiceError } from '../transport/errors.js';
 import type { Transport } from '../transport/transport.js';
 import { PktLineError } from './errors.js';
-import { PushFailedError, PushRejectedError, type PushRejectionKind } from './push-errors.js';
+import { AtomicPushUnsupportedError, PushFailedError, PushRejectedError, type PushRejectionKind } from './push-errors.js';
+import { advertisedCapabilities } from './capabilities.js';
 import { GITBUS_AGENT } from './agent.js';
 import { ZERO_OID, assertFullRef, assertOid } from './oid.js';
 import { FLUSH_PKT, PktLineReader, concatBytes, encodePktLine, pktText } from './pkt-line.js';
@@ -54,7 +55,7 @@ const ATOMIC_FOLLOWER = /^atomic (push|transaction) fail/i;
  * means "re-read and try again"; a race between two pushes surfaces as a lock failure, a slower loser as
  * "failed to update ref".
  */
-const STALE = /fetch first|non-fast-forward|failed to update ref|failed to lock|cannot lock ref|reference already exists|stale info|incorrect old value|but expected/i;
+const STALE = /fetch first|non-fast-forward|failed to update ref|failed to lock|cannot lock ref|reference already exists|reference does not exist|reference is missing|unable to resolve reference|stale info|incorrect old value|but expected/i;
 const HOOK = /hook declined|hook/i;
 const DENIED = /deny|denied|permission|not allowed|protected branch/i;
 
@@ -110,6 +111,10 @@ export async function pushRef(opts: PushRefOptions): Promise<PushRefResult> {
   }
   if (new Set(updates.map((u) => u.ref)).size !== updates.length) throw new PushFailedError(`push names ${ref} twice`, { ref });
   for (const oid of opts.oids) assertOid(oid);
+
+  // Several refs need the host to apply them all or none: a host that does not advertise `atomic` would apply them
+  // one by one (git ignores a capability it did not offer), so it is asked first, at the cost of one exchange.
+  if (updates.length > 1 && !advertisedCapabilities(await transport.advertise('git-receive-pack')).has('atomic')) throw new AtomicPushUnsupportedError(transport.display);
 
   // side-band-64k so that the remote's hook output comes back in-band (band 2) on every transport; an HTTP
   // transport has no stderr to carry it. `quiet` drops unpack progress nobody would see. `atomic` when several
@@ -169,11 +174,13 @@ export async function pushRef(opts: PushRefOptions): Promise<PushRefResult> {
   const cause = refused.find((r) => !ATOMIC_FOLLOWER.test(r.status.reason)) ?? refused[0];
   if (cause) {
     // A ref transaction that failed as a whole (an old value no longer there, a lock held) names no ref: git says
-    // which in its messages ("cannot lock ref '...': is at ... but expected ...").
+    // which in its messages ("cannot lock ref '...': is at ... but expected ..."). A host that says nothing more is
+    // taken to have lost a race: deciding again costs a round, and the retries are bounded (bus/cas.ts).
     const whole = ATOMIC_FOLLOWER.test(cause.status.reason);
+    const kind = whole ? classifyPushRejection(messages) : classifyPushRejection(cause.status.reason);
     throw new PushRejectedError({
       ref: cause.ref,
-      kind: classifyPushRejection(whole ? `${cause.status.reason}: ${messages}` : cause.status.reason),
+      kind: whole && kind === 'other' ? 'stale' : kind,
       reason: cause.status.reason,
       remote: transport.display,
       messages,

@@ -8,6 +8,7 @@
  * or merely unable to reach the remote too, so every clock restarts at its first listing after the gap. Pure.
  */
 import { OBSERVED_WINDOW_MS } from './budget.js';
+import type { ForgedFile } from './types.js';
 
 export interface Observation {
   /** The heartbeat ref's value when last seen. */
@@ -52,6 +53,21 @@ export function heartbeatRef(node: string): string {
 }
 
 export const NO_OBSERVATIONS: Observations = { listedAt: null, nodes: {} };
+
+/** The nodes whose card on main this node's trust sets aside (`nodes/<node>.md` among the forged files). */
+export function setAsideCards(forged: readonly Pick<ForgedFile, 'kind' | 'path'>[]): string[] {
+  return forged.filter((f) => f.kind === 'node' && f.path.startsWith('nodes/') && f.path.endsWith('.md')).map((f) => f.path.slice('nodes/'.length, -'.md'.length));
+}
+
+/**
+ * The nodes with a heartbeat ref in `refs` and no card on main: taken off the bus while a watcher ran, or their card
+ * was removed. A card this node's trust sets aside (`forged`: forged, or an unlisted node's waiting to be added) is
+ * still on main, so its node is not one of them.
+ */
+export function cardlessNodes(refs: ReadonlyMap<string, string>, carded: Iterable<string>, forged: readonly Pick<ForgedFile, 'kind' | 'path'>[]): string[] {
+  const onMain = new Set([...carded, ...setAsideCards(forged)]);
+  return [...refs.keys()].filter((r) => r.startsWith(HEARTBEAT_PREFIX)).map((r) => r.slice(HEARTBEAT_PREFIX.length)).filter((n) => !onMain.has(n)).sort();
+}
 
 /**
  * A pause in this observer's own listings longer than this restarts every silence clock. Half the lease: a

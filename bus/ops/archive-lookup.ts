@@ -62,6 +62,17 @@ export interface ArchivedTask {
 }
 
 /**
+ * The data of file `name` of an archived task's folder (`handoff.md`, `claim.<n>.md`, `response.md`...), parsed as
+ * its kind; undefined when the folder has no such file or it does not parse (`show` prints it as it is).
+ */
+export async function readArchivedData<T>(store: ObjectStore, id: string, entry: Pick<ArchivedTask, 'month' | 'files'>, name: string): Promise<T | undefined> {
+  const oid = entry.files.get(name);
+  if (!oid) return undefined;
+  const parsed = parseArchivedFile(`${entry.month}/${id}/${name}`, await store.readBlob(oid));
+  return parsed.ok ? (parsed.file.data as T) : undefined;
+}
+
+/**
  * Finds archived tasks by id (docs/PROTOCOL.md §7). Reads only the path to each: the root, the id index's shard
  * and the task's folders, each object fetched once (bus/archive/source.ts: by path from the remote, or from its
  * shallow tip where it refuses that) and kept. Ids that the index lacks are looked for in the month folders,
@@ -108,11 +119,7 @@ async function lookUp(store: ObjectStore, head: string, ids: string[], reader: A
     const blobs = async (oid: string | null) => new Map(oid ? (await store.readTree(oid)).filter((e) => e.type === 'blob' && e.mode !== '120000').map((e) => [e.path, e.oid] as const) : []);
     const files = await blobs(f.task);
     let state: TaskState = 'cancelled';
-    const resp = files.get('response.md');
-    if (resp) {
-      const r = parseArchivedFile(`${f.month}/${id}/response.md`, await store.readBlob(resp));
-      state = r.ok ? (r.file.data as Response).status : 'failed';
-    }
+    if (files.has('response.md')) state = (await readArchivedData<Response>(store, id, { month: f.month, files }, 'response.md'))?.status ?? 'failed';
     out.set(id, { month: f.month, state, files, signatures: await blobs(f.signatures) });
   }
   return out;

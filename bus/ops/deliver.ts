@@ -5,7 +5,6 @@ import type { BusContext } from '../context.js';
 import type { FileChange } from '../store/objects.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { listQueue, pruneDequeued, rejectQueue, removeQueue, requeueIfDequeued, type QueueBatch, type QueueEntry } from '../queue.js';
-import { outageCode } from '../remote-failure.js';
 import { decideCancel } from './cancel.js';
 import { findArchived, type ArchivedTask } from './archive-lookup.js';
 import { groupTaskIds } from './group-members.js';
@@ -63,13 +62,12 @@ export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet
   const rejected = r.refused.map(({ entry, reason }) => ({ entry, reason, path: rejectQueue(home, entry, reason) }));
   // A dispatch a cancel took out of the queue while this push was under way (bus/queue.ts dequeueDispatch): the
   // cancel asked for goes out now, so the task cancelled while it was queued does not run.
-  const raced = delivered.filter((e) => e.kind === 'dispatch' && requeueIfDequeued(home, e.id));
+  const raced = delivered.filter((e) => e.kind === 'dispatch' && requeueIfDequeued(home, e));
   if (raced.length > 0) {
     try {
       await deliverQueued(ctx);
-    } catch (err) {
-      if (outageCode(err) === null) throw err;
-      // Queued: the next contact delivers it.
+    } catch {
+      // What this delivery was asked for reached the bus; the cancel stays queued for the next contact.
     }
   }
   return { delivered, rejected, commit: r.commit };

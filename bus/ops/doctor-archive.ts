@@ -1,5 +1,6 @@
 import { firstLine } from '../../schemas/errors.js';
-import { advertisedCapabilities, servesPathReads } from '../archive/capabilities.js';
+import { servesPathReads } from '../archive/capabilities.js';
+import { advertisedCapabilities } from '../git/capabilities.js';
 import { uploadArchive, UploadArchiveError } from '../git/upload-archive.js';
 import type { Transport } from '../transport/transport.js';
 import { fail, ok, skip, warn, type Check } from './doctor-check.js';

@@ -4,7 +4,7 @@ import { looseCommitTime } from '../store/commit-time.js';
 import type { NodeConfig } from '../home.js';
 import type { BusRepo } from '../repo.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { HEARTBEAT_PREFIX, heartbeatRef } from '../model/liveness.js';
+import { cardlessNodes, HEARTBEAT_PREFIX, heartbeatRef, setAsideCards } from '../model/liveness.js';
 import { budgetOf, presenceMs } from '../model/budget.js';
 import { updateObservations } from '../liveness-store.js';
 import { nodeLiveness } from './node-liveness.js';
@@ -42,8 +42,10 @@ export async function checkHeartbeats(repo: BusRepo, home: string, config: NodeC
   }
   const obs = updateObservations(home, refs, listedAt, leaseMs);
   const carded = new Set((await snap.nodes()).map((n) => n.node));
-  // A node that beats with no card left the bus (gitbus leave --force while its watcher ran) or lost its card.
-  const cardless = [...refs.keys()].filter((r) => r.startsWith(HEARTBEAT_PREFIX)).map((r) => r.slice(HEARTBEAT_PREFIX.length)).filter((n) => !carded.has(n) && n !== config.node);
+  // A node that beats with no card left the bus (gitbus leave --force while its watcher ran) or lost its card. One
+  // whose card trust sets aside is neither: it is judged with the others.
+  const cardless = cardlessNodes(refs, carded, snap.forged).filter((n) => n !== config.node);
+  for (const n of setAsideCards(snap.forged)) carded.add(n);
   const others = [...carded, ...cardless].filter((n) => n !== config.node).sort();
   if (others.length === 0) {
     out.push(ok('heartbeat.others', 'no other nodes on the bus'));
@@ -65,7 +67,7 @@ export async function checkHeartbeats(repo: BusRepo, home: string, config: NodeC
   ].join(', ');
   const fixes = [
     ...(by.silent.length ? ['start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease; a machine that is gone for good is taken off the bus with "gitbus leave --node NAME" once its claims are reclaimed'] : []),
-    ...(cardless.length ? [`stop the watcher of ${cardless.join(', ')} and run "gitbus leave --node NAME" to remove the heartbeat, or run "gitbus join URL --node NAME --force" on that machine to bring it back`] : []),
+    ...(cardless.length ? [`stop the watcher of ${cardless.join(', ')} and run "gitbus leave --node NAME" to remove the heartbeat, or restart that watcher to bring the node back (it publishes its card as it starts)`] : []),
   ];
   const detail = `${text}; judged by this node's observations (liveness.json)${cardless.length ? `; ${cardless.join(', ')} ${cardless.length === 1 ? 'beats' : 'beat'} with no card on main (taken off the bus while a watcher ran, or the card was removed)` : ''}`;
   out.push(fixes.length ? warn('heartbeat.others', detail, fixes.join('; ')) : ok('heartbeat.others', detail));

@@ -1,4 +1,3 @@
-import { parseArchivedFile } from '../../schemas/bus-file.js';
 import type { Claim } from '../../schemas/claim.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import type { ProjectReport } from '../../schemas/project.js';
@@ -7,7 +6,7 @@ import type { BusContext } from '../context.js';
 import { UnknownGroupError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskState } from '../model/types.js';
-import { archivedStates, findArchived } from './archive-lookup.js';
+import { archivedStates, findArchived, readArchivedData } from './archive-lookup.js';
 import { groupTaskIds } from './group-members.js';
 import { snapshotOrLast, type Offline } from './query.js';
 
@@ -112,12 +111,7 @@ async function archivedParts(ctx: BusContext, ids: string[]): Promise<Parts[]> {
   const found = await findArchived(ctx, ids);
   const out: Parts[] = [];
   for (const [id, entry] of found) {
-    const read = async <T>(name: string): Promise<T | undefined> => {
-      const oid = entry.files.get(name);
-      if (!oid) return undefined;
-      const r = parseArchivedFile(`${entry.month}/${id}/${name}`, await ctx.repo.store.readBlob(oid));
-      return r.ok ? (r.file.data as T) : undefined;
-    };
+    const read = <T>(name: string): Promise<T | undefined> => readArchivedData<T>(ctx.repo.store, id, entry, name);
     const claims = [...entry.files.keys()].map((n) => /^claim\.(\d+)\.md$/.exec(n)?.[1]).filter((a): a is string => a !== undefined).map(Number);
     const last = claims.length ? Math.max(...claims) : 0;
     const handoff = await read<Handoff>('handoff.md');

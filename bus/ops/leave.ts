@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import { signaturePathFor } from '../../schemas/signature-layout.js';
@@ -6,7 +7,9 @@ import { formatDuration } from '../../schemas/duration.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { HeartbeatLeftError, NodeHoldsClaimsError, NodeStillLiveError, ResultsNotDeliveredError, UnknownNodeError } from '../errors.js';
-import { PushRejectedError } from '../git/push-errors.js';
+import { AtomicPushUnsupportedError, PushFailedError, PushRejectedError } from '../git/push-errors.js';
+import { pushRef } from '../git/push.js';
+import type { Snapshot } from '../model/snapshot.js';
 import { firstLine } from '../../schemas/errors.js';
 import { ZERO_OID } from '../git/oid.js';
 import { updateObservations } from '../liveness-store.js';
@@ -45,10 +48,12 @@ export interface LeaveResult {
 /**
  * A node leaves the bus (docs/PROTOCOL.md §3, "Leaving" under node cards): its card goes from main, with its
  * signature if it has one, in one commit decided from one snapshot, pushed together with the deletion of its
- * heartbeat ref (all or none, each with its own compare-and-swap), so that `status`, the claim ranking and the push budget no longer count it. A node holding open claims does not leave: its
- * own go back to the queue in that commit with `release`; another node's must first be reclaimed, which takes its
- * standing heartbeat (a node without one is a person's, whose claims hold). Another node that still looks alive
- * (alive or idle, as `status` judges it) is not removed without `force`. Nothing of the node's home is touched.
+ * heartbeat ref (all or none, each with its own compare-and-swap), so that `status`, the claim ranking and the push
+ * budget no longer count it. A host that cannot apply the two all or none gets them one after the other, the card
+ * first. A node holding open claims does not leave: its own go back to the queue in that commit with `release`;
+ * another node's must first be reclaimed, which takes its standing heartbeat (a node without one is a person's,
+ * whose claims hold). Another node that still looks alive (alive or idle, as `status` judges it) is not removed
+ * without `force`. Nothing of the node's home is touched.
  */
 export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promise<LeaveResult> {
   const node = opts.node ?? ctx.config.node;
@@ -59,56 +64,74 @@ export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promis
   const judged = refs.get(heartbeatRef(node)) ?? null;
   if (!self && !opts.force && judged !== null) await refuseLive(ctx, node, refs, now);
 
-  try {
-    const r = await transact(ctx, `leave ${node}`, async (snap) => {
+  const leave = (atomic: boolean) =>
+    transact(ctx, `leave ${node}`, async (snap) => {
       // The heartbeat as of this round's listing (the sync lists every ref): its deletion goes in the same push
       // as the card's removal, all or none, so nobody claims as the node in between, and a node that beats again
       // meanwhile is seen in the next round instead of being left running without a card.
       const beatOid = ctx.repo.lastRefs.get(heartbeatRef(node)) ?? null;
       if (!self && !opts.force && beatOid !== null && beatOid !== judged) await refuseLive(ctx, node, ctx.repo.lastRefs, now);
-      const held = [...((await claimHolders(snap)).get(node) ?? [])].sort();
-      // The card and its signature as they are in the commit, not as this node trusts it: a card that trust sets
-      // aside (forged, an unlisted node's) is still a file on main, which this removes too.
-      const cardPath = pathFor({ kind: 'node', node });
-      const sigPath = signaturePathFor(cardPath);
-      const tree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
-      const inFolder = async (path: string) => tree !== null && (await listFolder(snap.store, tree, path.slice(0, path.lastIndexOf('/')))).some((e) => e.path === path.slice(path.lastIndexOf('/') + 1));
-      const card = await inFolder(cardPath);
-      const signed = await inFolder(sigPath);
-      if (!card && !signed && beatOid === null && held.length === 0) throw new UnknownNodeError(node, [...snap.index.nodes.keys()], 'leave');
-      // Another node's claims are reclaimed only while its heartbeat stands still past the lease (a node with no
-      // heartbeat is a person's, whose claims hold): deleting it now would strand them.
-      if (held.length > 0 && (!self || !opts.release)) throw new NodeHoldsClaimsError(node, held, self);
-      const waiting = held.filter((k) => opts.undelivered?.has(k));
-      if (waiting.length > 0) throw new ResultsNotDeliveredError(node, waiting);
-      const changes: FileChange[] = [];
-      if (card) changes.push({ path: cardPath, content: null });
-      // A signed card's sidecar goes with it (nothing else would ever remove it).
-      if (signed) changes.push({ path: sigPath, content: null });
-      const released: string[] = [];
-      if (self) {
-        for (const key of held) {
-          const dot = key.lastIndexOf('.');
-          const id = key.slice(0, dot);
-          const attempt = Number(key.slice(dot + 1));
-          const data: Release = { id, attempt, node, released: now.toISOString(), reason: `node ${node} left the bus` };
-          changes.push({ path: pathFor({ kind: 'release', id, attempt }), content: renderBusFile('release', data, '') });
-          released.push(key);
-        }
-      }
-      const result = { card, released, heartbeat: beatOid !== null };
-      const alsoRefs = beatOid === null ? [] : [{ ref: heartbeatRef(node), oldOid: beatOid, newOid: ZERO_OID }];
+      const { changes, card, released } = await decideLeave(snap, node, self, beatOid, opts, now);
+      const alsoRefs = atomic && beatOid !== null ? [{ ref: heartbeatRef(node), oldOid: beatOid, newOid: ZERO_OID }] : [];
+      const result = { card, released, beatOid };
       if (changes.length === 0 && alsoRefs.length === 0) return { result };
       return { result, commit: { changes, alsoRefs, message: `gitbus: node ${node} leaves the bus${released.length ? `, releasing ${released.join(', ')}` : ''}` } };
     });
-    return { node, card: r.card, heartbeat: r.heartbeat, released: r.released };
+  try {
+    const r = await leave(true);
+    return { node, card: r.card, heartbeat: r.beatOid !== null, released: r.released };
   } catch (err) {
-    // A refusal that is not a lost race, of the heartbeat's deletion (a host rule protecting refs/gitbus/): with the
-    // atomic push nothing moved; a host that applies refs one by one removed the card, and running leave again
-    // deletes what is left.
-    if (err instanceof PushRejectedError && err.data['ref'] === heartbeatRef(node)) throw new HeartbeatLeftError(node, self, firstLine(err));
-    throw err;
+    // A refusal that is not a lost race, of the heartbeat's deletion (a host rule protecting refs/gitbus/).
+    if (err instanceof PushRejectedError && err.data['ref'] === heartbeatRef(node)) throw new HeartbeatLeftError(node, self, firstLine(err), false);
+    if (!(err instanceof AtomicPushUnsupportedError)) throw err;
   }
+  // One after the other: the card, then the heartbeat with its own compare-and-swap against the value the card's
+  // commit was decided with (a beat written meanwhile keeps it: the node still runs).
+  const r = await leave(false);
+  if (r.beatOid !== null) {
+    try {
+      await pushRef({ fs, gitdir: ctx.repo.gitdir, cache: ctx.repo.store.cache, transport: ctx.repo.transport, ref: heartbeatRef(node), oldOid: r.beatOid, newOid: ZERO_OID, oids: [] });
+    } catch (err) {
+      if (err instanceof PushRejectedError || err instanceof PushFailedError) throw new HeartbeatLeftError(node, self, firstLine(err), err instanceof PushRejectedError && err.kind === 'stale');
+      throw err;
+    }
+  }
+  return { node, card: r.card, heartbeat: r.beatOid !== null, released: r.released };
+}
+
+/** What leaving changes on main as `snap` has it: the card, its signature, and this node's own claims with `release`. */
+async function decideLeave(snap: Snapshot, node: string, self: boolean, beatOid: string | null, opts: LeaveOptions, now: Date): Promise<{ changes: FileChange[]; card: boolean; released: string[] }> {
+  const held = [...((await claimHolders(snap)).get(node) ?? [])].sort();
+  // The card and its signature as they are in the commit, not as this node trusts it: a card that trust sets
+  // aside (forged, an unlisted node's) is still a file on main, which this removes too.
+  const cardPath = pathFor({ kind: 'node', node });
+  const sigPath = signaturePathFor(cardPath);
+  const tree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
+  const inFolder = async (path: string) => tree !== null && (await listFolder(snap.store, tree, path.slice(0, path.lastIndexOf('/')))).some((e) => e.path === path.slice(path.lastIndexOf('/') + 1));
+  const card = await inFolder(cardPath);
+  const signed = await inFolder(sigPath);
+  if (!card && !signed && beatOid === null && held.length === 0) throw new UnknownNodeError(node, [...snap.index.nodes.keys()], 'leave');
+  // Another node's claims are reclaimed only while its heartbeat stands still past the lease (a node with no
+  // heartbeat is a person's, whose claims hold): deleting it now would strand them.
+  if (held.length > 0 && (!self || !opts.release)) throw new NodeHoldsClaimsError(node, held, self);
+  const waiting = held.filter((k) => opts.undelivered?.has(k));
+  if (waiting.length > 0) throw new ResultsNotDeliveredError(node, waiting);
+  const changes: FileChange[] = [];
+  if (card) changes.push({ path: cardPath, content: null });
+  // A signed card's sidecar goes with it (nothing else would ever remove it).
+  if (signed) changes.push({ path: sigPath, content: null });
+  const released: string[] = [];
+  if (self) {
+    for (const key of held) {
+      const dot = key.lastIndexOf('.');
+      const id = key.slice(0, dot);
+      const attempt = Number(key.slice(dot + 1));
+      const data: Release = { id, attempt, node, released: now.toISOString(), reason: `node ${node} left the bus` };
+      changes.push({ path: pathFor({ kind: 'release', id, attempt }), content: renderBusFile('release', data, '') });
+      released.push(key);
+    }
+  }
+  return { changes, card, released };
 }
 
 /** Another node alive or idle, as `status` judges it from this home's observations and the node's own last beat. */

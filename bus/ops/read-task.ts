@@ -1,4 +1,3 @@
-import { parseArchivedFile } from '../../schemas/bus-file.js';
 import type { Claim } from '../../schemas/claim.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import type { TaskResponse } from '../../schemas/response.js';
@@ -6,7 +5,7 @@ import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { RanTask } from '../model/resume-plan.js';
-import { findArchived } from './archive-lookup.js';
+import { findArchived, readArchivedData } from './archive-lookup.js';
 import { snapshotOrLast } from './query.js';
 
 /** A task's handoff, response and claims as the bus holds them: live on main, else in the archive (by full id). */
@@ -31,12 +30,12 @@ export async function readRanTask(ctx: BusContext, ref: string): Promise<RanTask
   const entry = (await findArchived(ctx, [ref], { thorough: true })).get(ref);
   if (!entry) throw new UnknownTaskError(ref);
   const t: RanTask = { id: ref, state: entry.state, handoff: null, response: null, claims: [] };
-  for (const [name, oid] of entry.files) {
-    const parsed = parseArchivedFile(`${entry.month}/${ref}/${name}`, await ctx.repo.store.readBlob(oid));
-    if (!parsed.ok) continue;
-    if (name === 'handoff.md') t.handoff = parsed.file.data as Handoff;
-    else if (name === 'response.md') t.response = parsed.file.data as TaskResponse;
-    else if (name.startsWith('claim.')) t.claims.push(parsed.file.data as Claim);
+  for (const name of entry.files.keys()) {
+    const data = await readArchivedData<Handoff | TaskResponse | Claim>(ctx.repo.store, ref, entry, name);
+    if (data === undefined) continue;
+    if (name === 'handoff.md') t.handoff = data as Handoff;
+    else if (name === 'response.md') t.response = data as TaskResponse;
+    else if (name.startsWith('claim.')) t.claims.push(data as Claim);
   }
   return t;
 }

@@ -11,7 +11,7 @@ import { outageCode } from '../remote-failure.js';
 import { listQueue, type QueueEntry } from '../queue.js';
 import { archivedStates } from './archive-lookup.js';
 import { readObservations, updateObservations } from '../liveness-store.js';
-import { HEARTBEAT_PREFIX, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
+import { cardlessNodes, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
 import { type FleetReport } from '../model/budget.js';
 import { budgetReport, isLocalRemote } from './budget-report.js';
 import { claimHolders } from './claim-holders.js';
@@ -262,7 +262,8 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     settings,
     settingsOverridden: core.settingsOverridden,
     nodes: core.nodes.map((n) => ({ ...n, ...liveness(n.node) })),
-    cardless: cardlessNodes(ctx.repo.lastRefs, core.nodes, offline).map((node) => ({ node, ...liveness(node) })),
+    // From the listing this status was read with (none while offline).
+    cardless: (offline ? [] : cardlessNodes(ctx.repo.lastRefs, core.nodes.map((n) => n.node), core.forged)).map((node) => ({ node, ...liveness(node) })),
     ...(core.perState !== undefined ? { perState: core.perState } : {}),
     tasks: core.tasks.map((t) => {
       const nobody = t.state === 'pending' ? noTaker({ ...(t.to ? { to: t.to } : {}), labels: t.labels, ...(t.runner ? { runner: t.runner as Handoff['runner'] } : {}) }, cards) : null;
@@ -276,13 +277,6 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),
     budget: budgetReport(settings, isLocalRemote(ctx), obs, offline ? null : beats, now),
   };
-}
-
-/** The nodes that beat with no card on main, from the listing this status was read with (none while offline). */
-function cardlessNodes(refs: ReadonlyMap<string, string>, nodes: readonly NodeView[], offline: Offline | null): string[] {
-  if (offline) return [];
-  const carded = new Set(nodes.map((n) => n.node));
-  return [...refs.keys()].filter((r) => r.startsWith(HEARTBEAT_PREFIX)).map((r) => r.slice(HEARTBEAT_PREFIX.length)).filter((n) => !carded.has(n)).sort();
 }
 
 /** Why this node would not take a task it could otherwise: a trust verdict, or its policy (node.yaml `policy:`). */

@@ -103,6 +103,7 @@ async function archivedOutput(ctx: BusContext, id: string): Promise<TaskOutput |
   const base = { id, state: entry.state, node: null, attempt: null, offline: null, runner: null, progress: null, claude: null, source: 'none' as const, text: '' };
   const resp = entry.files.get('response.md');
   if (!resp) return base;
+  // The body too (the output is in it), not only the data.
   const parsed = parseArchivedFile(`${entry.month}/${id}/response.md`, await ctx.repo.store.readBlob(resp));
   if (!parsed.ok) return base;
   const r = parsed.file.data as TaskResponse;

@@ -30,7 +30,7 @@ export function register(program: Command): void {
         if (s.cardless.length) {
           lines.push(`beating with no card on main (${s.cardless.length}): taken off the bus while a watcher ran, or the card was removed`);
           for (const n of s.cardless) lines.push(`  ${n.node.padEnd(16)} ${liveText(n.liveness).padEnd(10)} ${beatText(n)}`.trimEnd());
-          lines.push('  stop that watcher and run "gitbus leave --node NAME", or run "gitbus join URL --node NAME --force" on that machine to bring it back');
+          lines.push('  stop that watcher and run "gitbus leave --node NAME", or restart that watcher to bring the node back (it publishes its card as it starts)');
         }
         lines.push(`push budget: ${budgetLine(s.budget)}`);
         if (s.budget.over) lines.push('  OVER BUDGET: the fleet pushes or reads more than the bus settings allow; the host may throttle it', ...s.budget.advice.map((a) => `  - ${a}`));

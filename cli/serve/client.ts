@@ -1,4 +1,4 @@
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -78,7 +78,9 @@ export function trustedSocket(home: string): string | { reason: string } {
     if (!st.isSocket() || st.uid !== uid) return { reason: `${sock} is not this user's socket` };
     const dir = lstatSync(home, { throwIfNoEntry: false });
     if (dir === undefined || !dir.isDirectory() || dir.uid !== uid || (dir.mode & 0o022) !== 0) return { reason: `${home} may be written by others` };
-    const open = openAncestor(realpathSync(home), uid);
+    // Both the path the socket is reached by (a link in it is replaced by whoever may write the folder it is in)
+    // and the folders the links lead to.
+    const open = openAncestor(home, uid, lstatSync) ?? openAncestor(realpathSync(home), uid, statSync);
     if (open !== null) return { reason: `${open} may be written by others` };
     return sock;
   } catch (err) {
@@ -88,15 +90,16 @@ export function trustedSocket(home: string): string | { reason: string } {
 }
 
 /**
- * The first folder above the home (its real path) that someone other than this user or root may change: who can
+ * The first folder above the home (along `path`, as given or real) that someone other than this user or root may change: who can
  * rename entries in it can put another home, and another socket, in this one's place between the checks above and
  * the connection. A folder others may write to is safe when it is sticky (`/tmp`): they may not rename what is not
  * theirs. A group-writable folder is not trusted, even of a group of one (this would need the group's members).
  */
-function openAncestor(real: string, uid: number): string | null {
-  for (let dir = dirname(real); ; dir = dirname(dir)) {
-    const st = statSync(dir);
-    if ((st.uid !== uid && st.uid !== 0) || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) return dir;
+function openAncestor(path: string, uid: number, stat: (p: string) => Stats): string | null {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const st = stat(dir);
+    // A link's own mode means nothing: the folder it is in is looked at next.
+    if (!st.isSymbolicLink() && ((st.uid !== uid && st.uid !== 0) || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0))) return dir;
     if (dir === dirname(dir)) return null;
   }
 }
@@ -133,6 +136,7 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
   });
   const reader = new FrameReader();
   let exitCode: number | null = null;
+  let printed = false;
   let forwarded: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     forwarded = sig;
@@ -169,7 +173,10 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
         onServed(pidOf(f.data));
         continue;
       }
-      if (f.kind === FRAME.stdout) process.stdout.write(f.data);
+      if (f.kind === FRAME.stdout) {
+        printed = true;
+        process.stdout.write(f.data);
+      }
       else if (f.kind === FRAME.stderr) writeErr(f.data);
       else if (f.kind === FRAME.wantInput) relayInput(socket);
       else if (f.kind === FRAME.exit) exitCode = codeOf(f.data);
@@ -191,8 +198,9 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
       return;
     }
     const lost = new ServedCommandLostError();
-    // A script reads the outcome from standard output under --json, as from any failed command (cli/output.ts).
-    if (args.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { code: lost.code, message: firstLine(lost), fix: lost.fix, data: lost.data } }, null, 2)}\n`);
+    // A script reads the outcome from standard output under --json, as from any failed command (cli/output.ts);
+    // after what the command printed there, a second document would only break its reader.
+    if (args.includes('--json') && !printed) process.stdout.write(`${JSON.stringify({ error: { code: lost.code, message: firstLine(lost), fix: lost.fix, data: lost.data } }, null, 2)}\n`);
     writeErr(Buffer.from(`gitbus: ${lost.message}\n`));
     process.exitCode = EXIT.local;
   });

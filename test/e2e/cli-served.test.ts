@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import type { ServeReport } from '../../cli/code-cache.js';
@@ -185,6 +185,15 @@ describe('commands served by the watcher', () => {
     } finally {
       chmodSync(parent, mode);
     }
+    // The same home reached through a link in a folder others may write to: they could point the link elsewhere.
+    const open = join(scratch.path, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    symlinkSync(parent, join(open, 'link'));
+    const file = join(scratch.path, 'linked-report.jsonl');
+    const linked = await gitbus(['status', '--json'], { home: join(open, 'link', basename(alpha)), env: { GITBUS_SERVE_REPORT: file } });
+    expect(linked.code, linked.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}')).toMatchObject({ served: false, reason: `${open} may be written by others` });
   }, 60_000);
 
   it('passes a signal to the served command: dispatch --wait ends as it would in its own process', async () => {

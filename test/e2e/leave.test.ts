@@ -26,7 +26,7 @@ const beats = () => [...readRefs(bus.remote, 'refs/gitbus/heartbeats/').keys()];
 
 beforeAll(async () => {
   bus = await makeBus({ node: 'alpha', initArgs: ['--runner', 'shell'] });
-  for (const n of ['beta', 'gamma', 'delta', 'epsilon', 'zeta']) await bus.addNode(n, [], ['--runner', 'shell']);
+  for (const n of ['beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta']) await bus.addNode(n, [], ['--runner', 'shell']);
 }, 120_000);
 
 afterAll(async () => {
@@ -184,6 +184,19 @@ describe('gitbus leave', () => {
     } finally {
       rmSync(hook, { force: true });
       rmSync(race, { force: true });
+    }
+
+    // A host that does not offer atomic pushes gets the two one after the other: the card, then the heartbeat.
+    writeHeartbeat(bus.remote, 'eta', 3_600_000);
+    gitCli(['--git-dir', bus.remote, 'config', 'receive.advertiseAtomic', 'false']);
+    try {
+      const apart = await gitbus(['leave', '--node', 'eta', '--json'], { home: alpha });
+      expect(apart.code, apart.stderr).toBe(0);
+      expect(json(apart)).toMatchObject({ node: 'eta', card: true, heartbeat: true });
+      expect(cards()).not.toContain('nodes/eta.md');
+      expect(beats()).not.toContain('eta');
+    } finally {
+      gitCli(['--git-dir', bus.remote, 'config', '--unset', 'receive.advertiseAtomic']);
     }
   }, 120_000);
 });

@@ -173,6 +173,17 @@ try {
     expectClean(remote, d.oid);
   });
 
+  it('does not send several refs to a host that would apply them one by one (no "atomic" advertised)', async () => {
+    const { remote, gitdir, base, work, t } = await setup();
+    const BEAT = 'refs/gitbus/heartbeats/n1';
+    gitSync(work, ['push', '--quiet', 'origin', `main:${BEAT}`]);
+    gitSync(remote, ['config', 'receive.advertiseAtomic', 'false']);
+    const c = await isoCommit(gitdir, base, { 'card-gone.md': 'x' });
+    const err = await pushRef({ fs, gitdir, cache: {}, transport: t, ref: MAIN, oldOid: base, newOid: c.oid, oids: c.newOids, also: [{ ref: BEAT, oldOid: base, newOid: ZERO_OID }] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ATOMIC_PUSH_UNSUPPORTED', fix: expect.stringContaining('receive.advertiseAtomic true') });
+    expect(Object.fromEntries(lsRemote(remote))).toMatchObject({ [MAIN]: base, [BEAT]: base });
+  });
+
   it('deletes a ref while checking that another is still where it was read (old = new), with no pack for a deletion alone', async () => {
     const { remote, gitdir, base, work, t } = await setup();
     const BEAT = 'refs/gitbus/heartbeats/n1';
@@ -259,6 +270,10 @@ describe('classifyPushRejection', () => {
     ["cannot lock ref 'refs/heads/main': is at 1 but expected 2", 'stale'],
     ['reference already exists', 'stale'],
     ['stale info', 'stale'],
+    // git 2.50 and later, a ref that vanished meanwhile; and a lost race inside an atomic transaction.
+    ["cannot lock ref 'refs/gitbus/heartbeats/n1': reference does not exist", 'stale'],
+    ["cannot lock ref 'refs/gitbus/heartbeats/n1': reference is missing but expected 1", 'stale'],
+    ["cannot lock ref 'refs/gitbus/heartbeats/n1': unable to resolve reference 'refs/gitbus/heartbeats/n1'", 'stale'],
     ['pre-receive hook declined', 'hook'],
     ['hook declined', 'hook'],
     ['deny updating a hidden ref', 'denied'],

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readObservations, updateObservations } from '../../bus/liveness-store.js';
 import { beatFacts } from '../../bus/ops/heartbeat.js';
-import { heartbeatRef, livenessOf, NO_OBSERVATIONS, observe, observationGapMs, observedPushes, shownLiveness, type Observations } from '../../bus/model/liveness.js';
+import { cardlessNodes, heartbeatRef, livenessOf, NO_OBSERVATIONS, observe, observationGapMs, observedPushes, shownLiveness, type Observations } from '../../bus/model/liveness.js';
 
 const refs = (entries: Record<string, string>) => new Map(Object.entries(entries).map(([n, oid]) => [heartbeatRef(n), oid]));
 const LEASE = 6_000;
@@ -193,5 +193,19 @@ describe('what an observer saw pushed', () => {
     expect(observedPushes(obs, 60_000)).toEqual({ pushes: 3, watchedMs: 60_000 });
     obs = observe(obs, new Map([...refs({ a: 'x4' }), ['refs/heads/main', 'm3']]), 200_000, 60_000);
     expect(observedPushes(obs, 200_000)).toEqual({ pushes: 0, watchedMs: 0 });
+  });
+});
+
+describe('nodes that beat with no card', () => {
+  it('are the heartbeat refs with neither a card this node reads nor one its trust sets aside', () => {
+    const refs = new Map([
+      ['refs/heads/main', 'm'],
+      ['refs/gitbus/heartbeats/c', '3'],
+      ['refs/gitbus/heartbeats/a', '1'],
+      ['refs/gitbus/heartbeats/b', '2'],
+    ]);
+    // b's card is on main, set aside (an unlisted node waiting for "gitbus trust add node"): b is not cardless.
+    expect(cardlessNodes(refs, ['a'], [{ kind: 'node', path: 'nodes/b.md' }, { kind: 'claim', path: 'claims/x.1.md' }])).toEqual(['c']);
+    expect(cardlessNodes(refs, ['a', 'b', 'c'], [])).toEqual([]);
   });
 });

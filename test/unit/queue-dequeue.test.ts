@@ -25,12 +25,23 @@ describe('a queued dispatch taken out by a cancel', () => {
     expect(names(['dequeued'])).toEqual(['a.cancel.json', 'a.dispatch.json']);
     // A delivery that read the queue before, and pushed the dispatch, removes its entry and looks.
     removeQueue(home, dispatch('a'));
-    expect(requeueIfDequeued(home, 'a')).toBe(true);
+    expect(requeueIfDequeued(home, dispatch('a'))).toBe(true);
     expect(listQueue(home)).toEqual([cancel('a')]);
     expect(names(['dequeued'])).toEqual([]);
     // A second delivery that sent it too queues nothing more; one that never sent it does not look.
-    expect(requeueIfDequeued(home, 'a')).toBe(false);
+    expect(requeueIfDequeued(home, dispatch('a'))).toBe(false);
     expect(listQueue(home)).toHaveLength(1);
+  });
+
+  it('only as the entry that was sent: a dispatch given the same id again later is not cancelled by it', () => {
+    home = mkdtempSync(join(tmpdir(), 'gitbus-queue-'));
+    putQueue(home, dispatch('e'));
+    dequeueDispatch(home, dispatch('e'), cancel('e'));
+    const again = { ...dispatch('e'), queuedAt: '2026-12-02T13:00:00.000Z', text: '---\ntitle: again\n---\n' };
+    putQueue(home, again);
+    removeQueue(home, again);
+    expect(requeueIfDequeued(home, again)).toBe(false);
+    expect(listQueue(home)).toEqual([]);
   });
 
   it('after a delivery removed its entry: the cancel is queued at once, and nothing is kept aside', () => {
@@ -40,14 +51,20 @@ describe('a queued dispatch taken out by a cancel', () => {
     expect(names(['dequeued'])).toEqual([]);
   });
 
-  it('is forgotten a day later, when no delivery that read it can still be running', () => {
+  it('is forgotten a day after it was taken out, when no delivery that read it can still be running, however old the dispatch', () => {
     home = mkdtempSync(join(tmpdir(), 'gitbus-queue-'));
-    putQueue(home, dispatch('c'));
-    putQueue(home, dispatch('d'));
+    const old = (Date.now() - DEQUEUED_KEPT_MS - 60_000) / 1000;
+    for (const id of ['c', 'd']) {
+      putQueue(home, dispatch(id));
+      // Queued long ago (a long time offline): its entry's time is old.
+      utimesSync(join(home, 'queue', `${id}.dispatch.json`), old, old);
+    }
     dequeueDispatch(home, dispatch('c'), cancel('c'));
     dequeueDispatch(home, dispatch('d'), cancel('d'));
-    const old = (Date.now() - DEQUEUED_KEPT_MS - 60_000) / 1000;
-    for (const n of ['c.cancel.json', 'c.dispatch.json']) utimesSync(join(home, 'queue', 'dequeued', n), old, old);
+    pruneDequeued(home);
+    expect(names(['dequeued'])).toEqual(['c.cancel.json', 'c.dispatch.json', 'd.cancel.json', 'd.dispatch.json']);
+    // A day after the dequeue of c: c goes, both files.
+    utimesSync(join(home, 'queue', 'dequeued', 'c.cancel.json'), old, old);
     pruneDequeued(home);
     expect(names(['dequeued'])).toEqual(['d.cancel.json', 'd.dispatch.json']);
   });
