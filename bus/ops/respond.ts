@@ -143,9 +143,17 @@ export async function respondBatch(ctx: BusContext, inputs: readonly RespondInpu
 export async function decideResponses(ctx: BusContext, snap: Snapshot, inputs: readonly RespondInput[]): Promise<{ responses: BatchResponse[]; commit?: { changes: FileChange[]; message: string } }> {
   const responses: BatchResponse[] = [];
   const changes: FileChange[] = [];
+  /** A result given twice in one batch (two callers with one run's end) is written once: both get that response. */
+  const written = new Map<string, RespondResult>();
   for (const input of inputs) {
+    const same = written.get(input.id);
+    if (same) {
+      responses.push({ ok: true, result: same });
+      continue;
+    }
     try {
       const made = await responseOf(ctx, snap, input);
+      written.set(input.id, made.result);
       responses.push({ ok: true, result: made.result });
       changes.push(made.change);
     } catch (error) {
@@ -153,7 +161,7 @@ export async function decideResponses(ctx: BusContext, snap: Snapshot, inputs: r
     }
   }
   if (changes.length === 0) return { responses };
-  const done = responses.flatMap((r) => (r.ok ? [r.result] : []));
+  const done = [...written.values()];
   const message = done.length === 1 ? `gitbus: respond ${done[0]?.id ?? ''} ${done[0]?.status ?? ''} by ${ctx.config.node}` : `gitbus: respond ${done.length} tasks by ${ctx.config.node}\n\n${done.map((r) => `${r.id} ${r.status}`).join('\n')}`;
   return { responses, commit: { changes, message } };
 }

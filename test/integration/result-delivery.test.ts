@@ -58,6 +58,16 @@ describe('delivering a result', () => {
     expect((await (await currentSnapshot(ctx)).view(id))?.state).toBe('succeeded');
   }, 60_000);
 
+  it('one result given twice in one batch is written once, and both callers get that response', async () => {
+    const id = await bus.dispatch('w', ['twice in a batch', '--to', 'w']);
+    await claimInProcess(home, id, WATCHER_ACTOR);
+    const input = { id, status: 'succeeded' as const, summary: 'once' };
+    const r = await respondBatch(ctx, [input, { ...input, now: () => new Date(Date.now() + 1000) }]);
+    expect(r.responses.map((x) => x.ok)).toEqual([true, true]);
+    expect(r.responses[1]).toEqual(r.responses[0]);
+    expect((await (await currentSnapshot(ctx)).view(id))?.state).toBe('succeeded');
+  }, 60_000);
+
   it('a claim whose result was set aside for a person is not released as orphaned, nor at a restart (its task would run again)', async () => {
     const id = await bus.dispatch('w', ['set aside', '--to', 'w']);
     await claimInProcess(home, id, WATCHER_ACTOR);
