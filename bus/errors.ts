@@ -121,22 +121,21 @@ export class ResultsNotDeliveredError extends GitbusError {
 }
 
 /**
- * `gitbus leave`: the heartbeat ref could not be deleted: the remote refused (a host rule protecting refs/gitbus/), or,
- * on a host that applies the card's removal and the deletion one after the other, the node beat again in between.
+ * `gitbus leave`: the heartbeat ref could not be deleted: the remote refused (a host rule protecting refs/gitbus/),
+ * or, on a host that applies the card's removal and the deletion one after the other, the node beat again in
+ * between or the second push failed. `done`: what the first push did already (the card, the claims released).
  */
 export class HeartbeatLeftError extends GitbusError {
   readonly code = 'HEARTBEAT_LEFT';
-  constructor(node: string, self: boolean, why: string, beatAgain: boolean) {
+  constructor(node: string, self: boolean, why: string, cause: 'refused' | 'beat' | 'failed', done: { card: boolean; released: string[] }) {
     const again = `"gitbus leave${self ? '' : ` --node ${node} --force`}" again: it removes what is left`;
-    super(
-      `node "${node}": its heartbeat ref refs/gitbus/heartbeats/${node} could not be deleted (${why})`,
-      beatAgain
-        ? self
-          ? `run ${again}; if it keeps failing, check that no watcher of this node runs elsewhere`
-          : `a node that beat again still runs: stop its watcher, then run ${again}`
-        : `let this remote delete refs under refs/gitbus/ (a protected-ref rule on the host), then run ${again}`,
-      { node },
-    );
+    const fix = {
+      refused: `let this remote delete refs under refs/gitbus/ (a protected-ref rule on the host), then run ${again}`,
+      beat: self ? `run ${again}; if it keeps failing, check that no watcher of this node runs elsewhere` : `a node that beat again still runs: stop its watcher, then run ${again}`,
+      failed: `check that the remote is reachable, then run ${again}`,
+    }[cause];
+    const gone = done.card || done.released.length > 0 ? `; its card was removed${done.released.length ? ` and ${done.released.join(', ')} released` : ''}` : '';
+    super(`node "${node}": its heartbeat ref refs/gitbus/heartbeats/${node} could not be deleted (${why})${gone}`, fix, { node, cause, card: done.card, released: done.released });
   }
 }
 

@@ -118,20 +118,24 @@ export function dequeueDispatch(home: string, entry: Extract<QueueEntry, { kind:
   const cancelPath = dequeuedOf(home, entry.id, 'cancel');
   writeEntry(cancelPath, cancel);
   try {
-    const moved = dequeuedOf(home, entry.id, 'dispatch');
-    renameSync(fileOf(home, entry), moved);
-    // A rename keeps the queue entry's time, which may be days old: what is kept aside is aged from now.
-    const now = new Date();
-    utimesSync(moved, now, now);
-    return true;
+    renameSync(fileOf(home, entry), dequeuedOf(home, entry.id, 'dispatch'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       rmSync(cancelPath, { force: true });
       throw err;
     }
+    renameSync(cancelPath, fileOf(home, cancel));
+    return false;
   }
-  renameSync(cancelPath, fileOf(home, cancel));
-  return false;
+  try {
+    // A rename keeps the queue entry's time, which may be days old; the pair is aged by its cancel's time, and this
+    // only keeps a dispatch left alone (its cancel queued by a delivery meanwhile) from looking old.
+    const now = new Date();
+    utimesSync(dequeuedOf(home, entry.id, 'dispatch'), now, now);
+  } catch {
+    // Requeued by a delivery already, or a file system without times: nothing is lost either way.
+  }
+  return true;
 }
 
 /**

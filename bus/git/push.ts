@@ -174,13 +174,14 @@ export async function pushRef(opts: PushRefOptions): Promise<PushRefResult> {
   const cause = refused.find((r) => !ATOMIC_FOLLOWER.test(r.status.reason)) ?? refused[0];
   if (cause) {
     // A ref transaction that failed as a whole (an old value no longer there, a lock held) names no ref: git says
-    // which in its messages ("cannot lock ref '...': is at ... but expected ..."). A host that says nothing more is
-    // taken to have lost a race: deciding again costs a round, and the retries are bounded (bus/cas.ts).
+    // which in its messages ("cannot lock ref '...': is at ... but expected ..."). A host that says nothing at all is
+    // taken to have lost a race: deciding again costs a round, and the retries are bounded (bus/cas.ts); one that
+    // says something else is shown what it said.
     const whole = ATOMIC_FOLLOWER.test(cause.status.reason);
     const kind = whole ? classifyPushRejection(messages) : classifyPushRejection(cause.status.reason);
     throw new PushRejectedError({
       ref: cause.ref,
-      kind: whole && kind === 'other' ? 'stale' : kind,
+      kind: whole && kind === 'other' && messages.trim() === '' ? 'stale' : kind,
       reason: cause.status.reason,
       remote: transport.display,
       messages,

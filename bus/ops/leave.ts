@@ -81,19 +81,26 @@ export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promis
     const r = await leave(true);
     return { node, card: r.card, heartbeat: r.beatOid !== null, released: r.released };
   } catch (err) {
-    // A refusal that is not a lost race, of the heartbeat's deletion (a host rule protecting refs/gitbus/).
-    if (err instanceof PushRejectedError && err.data['ref'] === heartbeatRef(node)) throw new HeartbeatLeftError(node, self, firstLine(err), false);
+    // A refusal that is not a lost race, of the heartbeat's deletion (a host rule protecting refs/gitbus/): nothing
+    // moved.
+    if (err instanceof PushRejectedError && err.data['ref'] === heartbeatRef(node)) throw new HeartbeatLeftError(node, self, firstLine(err), 'refused', { card: false, released: [] });
     if (!(err instanceof AtomicPushUnsupportedError)) throw err;
   }
   // One after the other: the card, then the heartbeat with its own compare-and-swap against the value the card's
   // commit was decided with (a beat written meanwhile keeps it: the node still runs).
   const r = await leave(false);
+  const done = { card: r.card, released: r.released };
   if (r.beatOid !== null) {
     try {
       await pushRef({ fs, gitdir: ctx.repo.gitdir, cache: ctx.repo.store.cache, transport: ctx.repo.transport, ref: heartbeatRef(node), oldOid: r.beatOid, newOid: ZERO_OID, oids: [] });
     } catch (err) {
-      if (err instanceof PushRejectedError || err instanceof PushFailedError) throw new HeartbeatLeftError(node, self, firstLine(err), err instanceof PushRejectedError && err.kind === 'stale');
-      throw err;
+      if (!(err instanceof PushRejectedError || err instanceof PushFailedError)) throw err;
+      const why = firstLine(err);
+      if (err instanceof PushFailedError) throw new HeartbeatLeftError(node, self, why, 'failed', done);
+      if (err.kind !== 'stale') throw new HeartbeatLeftError(node, self, why, 'refused', done);
+      // Moved since: deleted by someone else (left already), or the node beat again.
+      const now = await ctx.repo.transport.listRefs().catch(() => null);
+      if (now === null || now.has(heartbeatRef(node))) throw new HeartbeatLeftError(node, self, why, 'beat', done);
     }
   }
   return { node, card: r.card, heartbeat: r.beatOid !== null, released: r.released };

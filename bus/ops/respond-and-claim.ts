@@ -80,7 +80,8 @@ export async function respondAndClaim(ctx: BusContext, inputs: readonly RespondI
 /** `gitbus: respond A done and claim B attempt 1 by node`, or counts with one line per task below. Pure. */
 export function messageOf(node: string, responses: readonly BatchResponse[], claims: readonly ClaimResult[], respondOnly: string): string {
   if (claims.length === 0) return respondOnly;
-  const done = responses.flatMap((r) => (r.ok ? [r.result] : []));
+  // One response each, though a result given twice in the batch answered two inputs.
+  const done = [...new Map(responses.flatMap((r) => (r.ok ? [[r.result.id, r.result] as const] : []))).values()];
   const first = done[0];
   const claimed = claims[0];
   const answered = done.length === 1 && first ? `respond ${first.id} ${first.status}` : `respond ${done.length} tasks`;

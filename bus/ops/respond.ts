@@ -6,6 +6,8 @@ import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText }
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { heldTask } from './holder.js';
+import { resolveTaskId } from '../model/resolve-id.js';
+import { WrittenOnceError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { FileChange } from '../store/objects.js';
 
@@ -143,17 +145,22 @@ export async function respondBatch(ctx: BusContext, inputs: readonly RespondInpu
 export async function decideResponses(ctx: BusContext, snap: Snapshot, inputs: readonly RespondInput[]): Promise<{ responses: BatchResponse[]; commit?: { changes: FileChange[]; message: string } }> {
   const responses: BatchResponse[] = [];
   const changes: FileChange[] = [];
-  /** A result given twice in one batch (two callers with one run's end) is written once: both get that response. */
-  const written = new Map<string, RespondResult>();
+  /**
+   * A result given twice in one batch (two callers with one run's end) is written once, and both get that response;
+   * another result for a task already answered in the batch is refused as a second write, which its caller judges
+   * as it judges one already on the bus.
+   */
+  const written = new Map<string, { result: RespondResult; input: string }>();
   for (const input of inputs) {
-    const same = written.get(input.id);
-    if (same) {
-      responses.push({ ok: true, result: same });
-      continue;
-    }
     try {
+      const same = written.get(taskIdOf(snap, input.id));
+      if (same) {
+        if (same.input !== sameResultKey(input)) throw new WrittenOnceError(same.result.path);
+        responses.push({ ok: true, result: same.result });
+        continue;
+      }
       const made = await responseOf(ctx, snap, input);
-      written.set(input.id, made.result);
+      written.set(made.result.id, { result: made.result, input: sameResultKey(input) });
       responses.push({ ok: true, result: made.result });
       changes.push(made.change);
     } catch (error) {
@@ -161,9 +168,23 @@ export async function decideResponses(ctx: BusContext, snap: Snapshot, inputs: r
     }
   }
   if (changes.length === 0) return { responses };
-  const done = [...written.values()];
+  const done = [...written.values()].map((w) => w.result);
   const message = done.length === 1 ? `gitbus: respond ${done[0]?.id ?? ''} ${done[0]?.status ?? ''} by ${ctx.config.node}` : `gitbus: respond ${done.length} tasks by ${ctx.config.node}\n\n${done.map((r) => `${r.id} ${r.status}`).join('\n')}`;
   return { responses, commit: { changes, message } };
+}
+
+/** The full id `ref` names on `snap`, or `ref` itself when it names none (responseOf then says why). */
+function taskIdOf(snap: Snapshot, ref: string): string {
+  try {
+    return resolveTaskId(snap.ids(), ref);
+  } catch {
+    return ref;
+  }
+}
+
+/** What makes two results the same one: everything but the clock they would be stamped with. */
+function sameResultKey(input: RespondInput): string {
+  return JSON.stringify({ ...input, now: undefined });
 }
 
 /** The response file of one result, decided from `snap`: only the holder writes it. */

@@ -1,4 +1,4 @@
-import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -78,9 +78,7 @@ export function trustedSocket(home: string): string | { reason: string } {
     if (!st.isSocket() || st.uid !== uid) return { reason: `${sock} is not this user's socket` };
     const dir = lstatSync(home, { throwIfNoEntry: false });
     if (dir === undefined || !dir.isDirectory() || dir.uid !== uid || (dir.mode & 0o022) !== 0) return { reason: `${home} may be written by others` };
-    // Both the path the socket is reached by (a link in it is replaced by whoever may write the folder it is in)
-    // and the folders the links lead to.
-    const open = openAncestor(home, uid, lstatSync) ?? openAncestor(realpathSync(home), uid, statSync);
+    const open = openFolder(home, uid);
     if (open !== null) return { reason: `${open} may be written by others` };
     return sock;
   } catch (err) {
@@ -90,18 +88,41 @@ export function trustedSocket(home: string): string | { reason: string } {
 }
 
 /**
- * The first folder above the home (along `path`, as given or real) that someone other than this user or root may change: who can
+ * The first folder the path to the home goes through that someone other than this user or root may change: who can
  * rename entries in it can put another home, and another socket, in this one's place between the checks above and
- * the connection. A folder others may write to is safe when it is sticky (`/tmp`): they may not rename what is not
- * theirs. A group-writable folder is not trusted, even of a group of one (this would need the group's members).
+ * the connection. The path is followed one name at a time, through every link (a link is replaced by whoever may
+ * write the folder it is in), so each folder it passes is looked at, those a link leads through too. A folder
+ * others may write to is safe when it is sticky (`/tmp`): they may not rename what is not theirs. A group-writable
+ * folder is not trusted, even of a group of one (this would need the group's members).
  */
-function openAncestor(path: string, uid: number, stat: (p: string) => Stats): string | null {
-  for (let dir = dirname(path); ; dir = dirname(dir)) {
-    const st = stat(dir);
-    // A link's own mode means nothing: the folder it is in is looked at next.
-    if (!st.isSymbolicLink() && ((st.uid !== uid && st.uid !== 0) || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0))) return dir;
-    if (dir === dirname(dir)) return null;
+function openFolder(path: string, uid: number): string | null {
+  const passed = new Set<string>();
+  let at = '/';
+  let names = path.split('/');
+  for (let links = 0; names.length > 0; ) {
+    const name = names.shift() as string;
+    if (name === '' || name === '.') continue;
+    if (name === '..') {
+      at = dirname(at);
+      continue;
+    }
+    passed.add(at);
+    const next = join(at, name);
+    if (!lstatSync(next).isSymbolicLink()) {
+      at = next;
+      continue;
+    }
+    // As the kernel: a bounded number of links (ELOOP past 40).
+    if (++links > 40) return next;
+    const target = readlinkSync(next);
+    if (target.startsWith('/')) at = '/';
+    names = [...target.split('/'), ...names];
   }
+  for (const dir of passed) {
+    const st = statSync(dir);
+    if ((st.uid !== uid && st.uid !== 0) || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) return dir;
+  }
+  return null;
 }
 
 /**

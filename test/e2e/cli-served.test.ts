@@ -194,6 +194,13 @@ describe('commands served by the watcher', () => {
     const linked = await gitbus(['status', '--json'], { home: join(open, 'link', basename(alpha)), env: { GITBUS_SERVE_REPORT: file } });
     expect(linked.code, linked.stderr).toBe(0);
     expect(JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}')).toMatchObject({ served: false, reason: `${open} may be written by others` });
+    // And through a second link, from a folder of this user's: the folder that holds the link in between counts too.
+    const safe = join(scratch.path, 'safe');
+    mkdirSync(safe, { mode: 0o755 });
+    symlinkSync(join(open, 'link'), join(safe, 'hop'));
+    const chained = await gitbus(['status', '--json'], { home: join(safe, 'hop', basename(alpha)), env: { GITBUS_SERVE_REPORT: file } });
+    expect(chained.code, chained.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}')).toMatchObject({ served: false, reason: `${open} may be written by others` });
   }, 60_000);
 
   it('passes a signal to the served command: dispatch --wait ends as it would in its own process', async () => {

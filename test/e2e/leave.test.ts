@@ -26,7 +26,7 @@ const beats = () => [...readRefs(bus.remote, 'refs/gitbus/heartbeats/').keys()];
 
 beforeAll(async () => {
   bus = await makeBus({ node: 'alpha', initArgs: ['--runner', 'shell'] });
-  for (const n of ['beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta']) await bus.addNode(n, [], ['--runner', 'shell']);
+  for (const n of ['beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta']) await bus.addNode(n, [], ['--runner', 'shell']);
 }, 120_000);
 
 afterAll(async () => {
@@ -195,8 +195,19 @@ describe('gitbus leave', () => {
       expect(json(apart)).toMatchObject({ node: 'eta', card: true, heartbeat: true });
       expect(cards()).not.toContain('nodes/eta.md');
       expect(beats()).not.toContain('eta');
+      // There a beat between the two pushes keeps the heartbeat, and the error says the card went.
+      writeHeartbeat(bus.remote, 'theta', 3_600_000);
+      writeFileSync(hook, `#!/bin/sh\ngrep -q ' 0000000000000000000000000000000000000000 refs/gitbus/heartbeats/' || exit 0\n[ -e '${race}' ] || exit 0\nmv '${race}' '${race}.ran'\nexec env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES sh '${race}.ran'\n`, { mode: 0o755 });
+      racing(`refs/gitbus/heartbeats/theta ${heartbeatCommit(bus.remote, 'theta', 0)}`);
+      const beat = await gitbus(['leave', '--node', 'theta', '--json'], { home: alpha });
+      expect([beat.code, errorCode(beat).code], beat.stderr).toEqual([6, 'HEARTBEAT_LEFT']);
+      expect(json<{ error: { data: Record<string, unknown>; fix: string } }>(beat).error).toMatchObject({ data: { cause: 'beat', card: true, released: [] }, fix: expect.stringContaining('stop its watcher') });
+      expect(cards()).not.toContain('nodes/theta.md');
+      expect(beats()).toContain('theta');
     } finally {
       gitCli(['--git-dir', bus.remote, 'config', '--unset', 'receive.advertiseAtomic']);
+      rmSync(hook, { force: true });
+      rmSync(race, { force: true });
     }
   }, 120_000);
 });

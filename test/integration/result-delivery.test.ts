@@ -66,6 +66,14 @@ describe('delivering a result', () => {
     expect(r.responses.map((x) => x.ok)).toEqual([true, true]);
     expect(r.responses[1]).toEqual(r.responses[0]);
     expect((await (await currentSnapshot(ctx)).view(id))?.state).toBe('succeeded');
+
+    // Two different results for one task in one batch: the first is written, the second refused as a second write.
+    const other = await bus.dispatch('w', ['two results', '--to', 'w']);
+    await claimInProcess(home, other, WATCHER_ACTOR);
+    const two = await respondBatch(ctx, [{ id: other, status: 'succeeded', summary: 'one' }, { id: other, status: 'failed', summary: 'two' }]);
+    expect(two.responses[0]).toMatchObject({ ok: true, result: { id: other, status: 'succeeded' } });
+    expect(two.responses[1]).toMatchObject({ ok: false, error: { code: 'WRITTEN_ONCE' } });
+    expect((await (await currentSnapshot(ctx)).view(other))?.state).toBe('succeeded');
   }, 60_000);
 
   it('a claim whose result was set aside for a person is not released as orphaned, nor at a restart (its task would run again)', async () => {
