@@ -19,6 +19,7 @@ const BY_CODE: Record<string, number> = {
   RESULTS_NOT_DELIVERED: EXIT.conflict,
   HEARTBEAT_LEFT: EXIT.remote,
   SERVED_COMMAND_LOST: EXIT.local,
+  ATOMIC_PUSH_UNSUPPORTED: EXIT.remote,
   UNKNOWN_NODE: EXIT.notFound,
   NODE_CANNOT_RUN: EXIT.conflict,
   BUS_EXISTS: EXIT.conflict,

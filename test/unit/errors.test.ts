@@ -18,6 +18,7 @@ import * as trustRootErrors from '../../bus/trust/root-errors.js';
 import * as envErrors from '../../bus/env/errors.js';
 import * as batchErrors from '../../schemas/batch.js';
 import { GitCommandError } from '../../hooks/git.js';
+import * as servedErrors from '../../cli/serve/served-errors.js';
 import { exitCodeFor, EXIT } from '../../cli/exit-codes.js';
 
 type Ctor = new (...args: unknown[]) => GitbusError;
@@ -25,11 +26,11 @@ type Ctor = new (...args: unknown[]) => GitbusError;
 /** Arguments that satisfy every constructor's shape well enough to build an instance. */
 const OBJ = { service: 'git-upload-pack', remote: '/r', exitCode: 1, signal: null, stderr: 'e', stdout: new Uint8Array(), ref: 'refs/heads/main', kind: 'stale', reason: 'r', messages: '' };
 const SSH_WHERE = { remote: 'gpu:bus.git', endpoint: 'me@gpu.lan:22', alias: 'gpu', user: 'me', tried: [], serverAccepts: [], knownHostsName: 'gpu.lan', keyType: 'ssh-ed25519', knownKeyType: 'ssh-ed25519', fingerprint: 'SHA256:x', knownHostsFile: '~/.ssh/known_hosts', port: 22, hostName: 'gpu.lan', file: 'f', line: 1 };
-const ARGS: unknown[][] = [[SSH_WHERE, 'reason'], [SSH_WHERE], ['file', 3, 'Port', 'is not a number', 'write Port 22'],['a', 'b', 'c', 'd'], ['a', ['b']], [OBJ], ['a', 1, 2], ['m', {}, undefined], [[{ path: 'p', field: 'f', reason: 'r', fix: 'x', severity: 'error' }]], [1, 'sha256:x', [{ principal: 'a', fingerprint: 'SHA256:x' }]]];
+const ARGS: unknown[][] = [[SSH_WHERE, 'reason'], [SSH_WHERE], ['file', 3, 'Port', 'is not a number', 'write Port 22'],['a', 'b', 'c', 'd'], ['a', ['b']], [OBJ], ['a', 1, 2], ['m', {}, undefined], [[{ path: 'p', field: 'f', reason: 'r', fix: 'x', severity: 'error' }]], [1, 'sha256:x', [{ principal: 'a', fingerprint: 'SHA256:x' }]], ['n', false, 'why', 'beat', { card: true, released: ['x.1'] }]];
 
 function instances(): GitbusError[] {
   const out: GitbusError[] = [];
-  const modules = [busErrors, resumeErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }, projectErrors, trustRootErrors, envErrors, batchErrors];
+  const modules = [busErrors, resumeErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }, projectErrors, trustRootErrors, envErrors, batchErrors, servedErrors];
   for (const mod of modules) {
     for (const value of Object.values(mod)) {
       if (typeof value !== 'function' || !(value.prototype instanceof GitbusError)) continue;
