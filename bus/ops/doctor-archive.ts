@@ -6,7 +6,7 @@ import type { Transport } from '../transport/transport.js';
 import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { ARCHIVE, type BusRepo } from '../repo.js';
 import { openArchiveSource } from '../archive/source.js';
-import { ARCHIVE_INDEX_FOLDER } from '../../schemas/archive-index.js';
+import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER } from '../../schemas/archive-index.js';
 
 /**
  * `remote.archive-reads`: how a node reads one archived task the first time (docs/PROTOCOL.md §7): in one
@@ -68,8 +68,31 @@ export function archiveRootProblems(root: readonly { path: string; type: string;
   return { damaged, stray };
 }
 
+/** A shard of the id index (docs/PROTOCOL.md §7): two lower-case hex digits. */
+const SHARD_RE = /^[0-9a-f]{2}$/;
+
 /**
- * `archive.layout`: whether the archive branch's root has the shape readers need. One exchange (its tip and root);
+ * The shape of the id index folder `ids` (pure): shards `<hh>`, each a folder, and `complete`, a file. A shard that
+ * is not a folder hides the index entries of every task in it (`damaged`: the tasks after them stay blocked);
+ * `complete` as anything but a file, or other names, are read by nobody (`stray`).
+ */
+export function archiveIndexProblems(ids: readonly { path: string; type: string; mode: string }[]): { damaged: string[]; stray: string[] } {
+  const damaged: string[] = [];
+  const stray: string[] = [];
+  for (const e of ids) {
+    const what = e.mode === '120000' ? 'a symbolic link' : e.type === 'blob' ? 'a file' : e.type === 'commit' ? 'a submodule' : 'a folder';
+    if (SHARD_RE.test(e.path)) {
+      if (e.type !== 'tree') damaged.push(`"${ARCHIVE_INDEX_FOLDER}/${e.path}" is ${what}, not a folder`);
+    } else if (e.path === ARCHIVE_INDEX_COMPLETE) {
+      if (e.type !== 'blob' || e.mode === '120000') stray.push(`"${ARCHIVE_INDEX_FOLDER}/${e.path}" is ${what}, not a file`);
+    } else stray.push(`"${ARCHIVE_INDEX_FOLDER}/${e.path}"`);
+  }
+  return { damaged, stray };
+}
+
+/**
+ * `archive.layout`: whether the archive branch's root, and its id index's folder, have the shape readers need. Two
+ * exchanges at most (its tip and root, then `ids`);
  * skipped where reading it would mean fetching the archive's whole tip (`readsByPath` false: remote.archive-reads
  * found neither upload-archive nor path reads, and the remote is not a local one read directly).
  */
@@ -82,7 +105,14 @@ export async function checkArchiveLayout(repo: BusRepo, refs: ReadonlyMap<string
   const source = await openArchiveSource(repo, tip);
   try {
     await source.ensure([tip], 'tree:1');
-    found = archiveRootProblems(await repo.store.readTree(await repo.store.readCommitTree(tip)));
+    const root = await repo.store.readTree(await repo.store.readCommitTree(tip));
+    found = archiveRootProblems(root);
+    const ids = root.find((e) => e.path === ARCHIVE_INDEX_FOLDER && e.type === 'tree');
+    if (ids) {
+      await source.ensure([ids.oid], 'tree:0');
+      const index = archiveIndexProblems(await repo.store.readTree(ids.oid));
+      found = { damaged: [...found.damaged, ...index.damaged], stray: [...found.stray, ...index.stray] };
+    }
   } catch (err) {
     return warn(name, `could not read the archive's tip ${tip.slice(0, 12)}: ${firstLine(err)}`, 'check that the remote is reachable (remote.reachable), then run "gitbus doctor" again');
   } finally {
@@ -92,10 +122,10 @@ export async function checkArchiveLayout(repo: BusRepo, refs: ReadonlyMap<string
   if (found.damaged.length > 0) {
     return fail(
       name,
-      `the archive at ${tip.slice(0, 12)} is damaged: ${list(found.damaged)}. Tasks archived there cannot be read ("gitbus show" says "no task", tasks after them stay blocked)`,
+      `the archive at ${tip.slice(0, 12)} is damaged: ${list(found.damaged)}. Tasks archived or indexed there cannot be found ("gitbus show" says "no task", tasks after them stay blocked)`,
       `find the last good commit with "git log ${ARCHIVE.replace('refs/heads/', '')}" in a clone of the bus, and put the branch back on it: "git push --force <remote> <commit>:${ARCHIVE}" (the next "gitbus archive" writes on top of what it finds)`,
     );
   }
-  if (found.stray.length > 0) return warn(name, `the archive at ${tip.slice(0, 12)} holds ${list(found.stray)} at its root, which no reader looks at (its layout: month folders yyyy-mm, ids, signatures)`, 'remove them from the archive branch with git, if nobody keeps them there on purpose');
+  if (found.stray.length > 0) return warn(name, `the archive at ${tip.slice(0, 12)} holds ${list(found.stray)}, which no reader looks at (its layout: month folders yyyy-mm, ids with shards <hh> and the file complete, signatures)`, 'remove them from the archive branch with git, if nobody keeps them there on purpose');
   return ok(name, `the archive at ${tip.slice(0, 12)} has the layout readers need`);
 }

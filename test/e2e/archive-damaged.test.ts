@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { archiveRootProblems } from '../../bus/ops/doctor-archive.js';
+import { archiveIndexProblems, archiveRootProblems } from '../../bus/ops/doctor-archive.js';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimAndRespond } from '../helpers/in-process.js';
@@ -26,13 +26,15 @@ describe('a damaged archive', () => {
     await claimAndRespond(bus.home('alpha'), id, { status: 'succeeded', summary: 'ok' });
     const a = await gitbus(['archive', '--all'], { home: bus.home('alpha') });
     expect(a.code, a.stderr).toBe(0);
+    good = gitCli(['--git-dir', bus.remote, 'rev-parse', 'archive']).trim();
   });
   afterAll(async () => bus?.cleanup());
+  const git = (args: string[], input?: string) => gitCli(['--git-dir', bus.remote, ...args], undefined, input).trim();
+  let good = '';
 
   it('is a failed archive.layout in doctor naming what is wrong; a sound one is ok', async () => {
     expect(await layout()).toMatchObject({ status: 'ok' });
     // Someone pushes an archive commit whose month folder and index are files.
-    const git = (args: string[], input?: string) => gitCli(['--git-dir', bus.remote, ...args], undefined, input).trim();
     const root = git(['ls-tree', 'archive']).split('\n');
     const month = root.map((l) => l.split('\t')[1] ?? '').find((n) => /^\d{4}-\d{2}$/.test(n));
     const junk = git(['hash-object', '-w', '--stdin'], 'junk\n');
@@ -46,6 +48,26 @@ describe('a damaged archive', () => {
     expect(check?.detail).toContain('"ids" is a file, not a folder');
   });
 
+  it('a shard of the id index that is not a folder fails too; a stray name in ids is a warning', async () => {
+    // The sound archive again, then a commit whose task's shard is a file.
+    git(['update-ref', 'refs/heads/archive', good]);
+    const ids = git(['ls-tree', `${good}:ids`]).split('\n');
+    const shard = ids.map((l) => l.split('\t')[1] ?? '').find((n) => /^[0-9a-f]{2}$/.test(n)) ?? '';
+    const junk = git(['hash-object', '-w', '--stdin'], 'junk\n');
+    const damagedIds = git(['mktree'], `${ids.map((l) => (l.endsWith(`\t${shard}`) ? `100644 blob ${junk}\t${shard}` : l)).join('\n')}\n`);
+    const root = git(['ls-tree', good]).split('\n').map((l) => (l.endsWith('\tids') ? `040000 tree ${damagedIds}\tids` : l)).join('\n');
+    git(['update-ref', 'refs/heads/archive', git(['commit-tree', git(['mktree'], `${root}\n`), '-p', good, '-m', 'damage a shard'])]);
+    expect(await layout()).toMatchObject({ status: 'fail', detail: expect.stringContaining(`"ids/${shard}" is a file, not a folder`) });
+
+    // A stray name beside the shards: read by nobody.
+    const strayIds = git(['mktree'], `${[...ids, `100644 blob ${junk}\tnotes.txt`].join('\n')}\n`);
+    const root2 = git(['ls-tree', good]).split('\n').map((l) => (l.endsWith('\tids') ? `040000 tree ${strayIds}\tids` : l)).join('\n');
+    git(['update-ref', 'refs/heads/archive', git(['commit-tree', git(['mktree'], `${root2}\n`), '-p', good, '-m', 'a stray file'])]);
+    expect(await layout()).toMatchObject({ status: 'warn', detail: expect.stringContaining('"ids/notes.txt"') });
+    git(['update-ref', 'refs/heads/archive', good]);
+    expect(await layout()).toMatchObject({ status: 'ok' });
+  });
+
   it('names links and names outside the layout (pure)', () => {
     expect(archiveRootProblems([
       { path: '2026-11', type: 'blob', mode: '120000' },
@@ -53,5 +75,11 @@ describe('a damaged archive', () => {
       { path: 'signatures', type: 'tree', mode: '040000' },
       { path: '2026-12', type: 'tree', mode: '040000' },
     ])).toEqual({ damaged: ['"2026-11" is a symbolic link, not a folder'], stray: ['"notes.txt"'] });
+    expect(archiveIndexProblems([
+      { path: '0a', type: 'tree', mode: '040000' },
+      { path: 'ff', type: 'blob', mode: '120000' },
+      { path: 'complete', type: 'tree', mode: '040000' },
+      { path: 'ABC', type: 'tree', mode: '040000' },
+    ])).toEqual({ damaged: ['"ids/ff" is a symbolic link, not a folder'], stray: ['"ids/complete" is a folder, not a file', '"ids/ABC"'] });
   });
 });
