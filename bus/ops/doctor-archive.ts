@@ -6,6 +6,7 @@ import type { Transport } from '../transport/transport.js';
 import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { ARCHIVE, type BusRepo } from '../repo.js';
 import { openArchiveSource } from '../archive/source.js';
+import { entryKind } from '../store/objects.js';
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER } from '../../schemas/archive-index.js';
 
 /**
@@ -61,7 +62,7 @@ export function archiveRootProblems(root: readonly { path: string; type: string;
   const stray: string[] = [];
   for (const e of root) {
     const known = MONTH_RE.test(e.path) || e.path === ARCHIVE_INDEX_FOLDER || e.path === 'signatures';
-    const what = e.mode === '120000' ? 'a symbolic link' : e.type === 'blob' ? 'a file' : e.type === 'commit' ? 'a submodule' : 'a folder';
+    const what = entryKind(e);
     if (known && e.type !== 'tree') damaged.push(`"${e.path}" is ${what}, not a folder`);
     else if (!known) stray.push(`"${e.path}"`);
   }
@@ -80,7 +81,7 @@ export function archiveIndexProblems(ids: readonly { path: string; type: string;
   const damaged: string[] = [];
   const stray: string[] = [];
   for (const e of ids) {
-    const what = e.mode === '120000' ? 'a symbolic link' : e.type === 'blob' ? 'a file' : e.type === 'commit' ? 'a submodule' : 'a folder';
+    const what = entryKind(e);
     if (SHARD_RE.test(e.path)) {
       if (e.type !== 'tree') damaged.push(`"${ARCHIVE_INDEX_FOLDER}/${e.path}" is ${what}, not a folder`);
     } else if (e.path === ARCHIVE_INDEX_COMPLETE) {

@@ -166,7 +166,7 @@ async function applyChanges(store: ObjectStore, treeOid: string | null, changes:
     const existing = entries.get(head);
     if (rest.length === 0) {
       const writesFile = change.content !== null && !(typeof change.content === 'object' && 'tree' in change.content);
-      if (writesFile && existing && !isPlainFile(existing)) throw new PathOccupiedError(`${prefix}${head}`, kindOf(existing), 'a file');
+      if (writesFile && existing && !isPlainFile(existing)) throw new PathOccupiedError(`${prefix}${head}`, entryKind(existing), 'a file');
       // The same bytes again (an idempotent step repeated) change nothing; other bytes would replace the file.
       if (writesFile && existing && writeOnce?.(`${prefix}${head}`) && !sameContent(existing.oid, change.content)) throw new WrittenOnceError(`${prefix}${head}`);
       if (change.content === null) {
@@ -183,7 +183,7 @@ async function applyChanges(store: ObjectStore, treeOid: string | null, changes:
         entries.set(head, { mode: '100644', path: head, oid, type: 'blob' });
       }
     } else {
-      if (existing && existing.type !== 'tree') throw new PathOccupiedError(`${prefix}${head}`, kindOf(existing), 'a folder');
+      if (existing && existing.type !== 'tree') throw new PathOccupiedError(`${prefix}${head}`, entryKind(existing), 'a folder');
       const list = byChild.get(head) ?? [];
       list.push({ parts: rest, content: change.content });
       byChild.set(head, list);
@@ -206,7 +206,8 @@ function sameContent(oid: string, content: FileChange['content']): boolean {
 }
 
 const isPlainFile = (e: TreeEntry): boolean => e.type === 'blob' && e.mode !== '120000';
-const kindOf = (e: TreeEntry): string => (e.type === 'tree' ? 'a folder' : e.type === 'commit' ? 'a submodule' : e.mode === '120000' ? 'a symbolic link' : 'a file');
+/** What a tree entry is, in words: a folder, a submodule, a symbolic link or a file. */
+export const entryKind = (e: { type: string; mode: string }): string => (e.type === 'tree' ? 'a folder' : e.type === 'commit' ? 'a submodule' : e.mode === '120000' ? 'a symbolic link' : 'a file');
 
 /** Lists a folder of a commit's tree; an absent folder is empty. */
 export async function listFolder(store: ObjectStore, rootTree: string, folder: string): Promise<TreeEntry[]> {
