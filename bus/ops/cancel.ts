@@ -67,20 +67,22 @@ export async function cancel(ctx: BusContext, ref: string, reason?: string, now 
       // sending the dispatch right now: that process queues it after its push (bus/queue.ts dequeueDispatch).
       const path = pathFor({ kind: 'cancel', id: waiting.id });
       const signature = sign ? await sign(path, renderBusFile('cancel', { id: waiting.id, ...d }, '')) : undefined;
-      const entry = { kind: 'cancel' as const, id: waiting.id, by: d.by, ...(reason ? { reason } : {}), at: d.cancelled, queuedAt: new Date().toISOString(), ...(signature ? { signature: { path: signature.path, content: signature.content } } : {}) };
-      if (dequeueDispatch(ctx.paths.home, waiting, entry)) return { id: waiting.id, state: 'cancelled', changed: true, dequeued: true, attempts: 0, commit: null };
+      if (dequeueDispatch(ctx.paths.home, waiting, queuedCancel(waiting.id, d, signature))) return { id: waiting.id, state: 'cancelled', changed: true, dequeued: true, attempts: 0, commit: null };
       // Sent by another process of this node meanwhile: the cancel waits in the queue for the next contact.
       return { id: waiting.id, state: 'cancelled', changed: true, queued: { reason: firstLine(err) }, attempts: 0, commit: null };
     }
     const local = await decideCancel(known, ref, d, sign);
     if (!local.commit) return { ...local.result, attempts: 0, commit: null };
-    const at = new Date().toISOString();
     // The cancel's bytes depend only on its data, so the signature made now fits the file delivered later.
     const signature = local.commit.changes[1];
-    const queued = signature && typeof signature.content === 'string' ? { signature: { path: signature.path, content: signature.content } } : {};
-    putQueue(ctx.paths.home, { kind: 'cancel', id: local.result.id, by: d.by, ...(reason ? { reason } : {}), at: d.cancelled, queuedAt: at, ...queued });
+    putQueue(ctx.paths.home, queuedCancel(local.result.id, d, signature && typeof signature.content === 'string' ? { path: signature.path, content: signature.content } : undefined));
     return { ...local.result, queued: { reason: firstLine(err) }, attempts: 0, commit: null };
   }
+}
+
+/** A cancel as it waits in the queue for the next contact, with its signature when this node signs. */
+function queuedCancel(id: string, d: Omit<Cancel, 'id'>, signature: { path: string; content: string } | undefined): Extract<QueueEntry, { kind: 'cancel' }> {
+  return { kind: 'cancel', id, by: d.by, ...(d.reason ? { reason: d.reason } : {}), at: d.cancelled, queuedAt: new Date().toISOString(), ...(signature ? { signature: { path: signature.path, content: signature.content } } : {}) };
 }
 
 /**
