@@ -315,7 +315,9 @@ describe('commands served by the watcher', () => {
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const code = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      // Bounded: a client left hanging by its standby's end is the failure this test is for.
+      const exited = Promise.race([code, new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000).unref())]);
       await until('the served command to report', () => existsSync(file) && readFileSync(file, 'utf8').includes('\n'), 60_000, () => err);
       const report = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}') as ServeReport;
       if (!report.served) {

@@ -147,7 +147,8 @@ describe('gitbus leave', () => {
     // in the moment between leave's decision and its push lands first.
     const race = join(bus.remote, 'race.sh');
     const hook = join(bus.remote, 'hooks', 'pre-receive');
-    writeFileSync(hook, `#!/bin/sh\ngrep -q ' 0000000000000000000000000000000000000000 refs/gitbus/heartbeats/' || exit 0\n[ -e '${race}' ] || exit 0\nmv '${race}' '${race}.ran'\nexec env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES sh '${race}.ran'\n`, { mode: 0o755 });
+    const installHook = () => writeFileSync(hook, `#!/bin/sh\ngrep -q ' 0000000000000000000000000000000000000000 refs/gitbus/heartbeats/' || exit 0\n[ -e '${race}' ] || exit 0\nmv '${race}' '${race}.ran'\nexec env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES sh '${race}.ran'\n`, { mode: 0o755 });
+    installHook();
     const racing = (script: string) => writeFileSync(race, `git update-ref ${script}\n`);
     try {
       // A machine gone an hour ago, whose watcher beats once more as leave pushes: still running, so it stays.
@@ -197,7 +198,7 @@ describe('gitbus leave', () => {
       expect(beats()).not.toContain('eta');
       // There a beat between the two pushes keeps the heartbeat, and the error says the card went.
       writeHeartbeat(bus.remote, 'theta', 3_600_000);
-      writeFileSync(hook, `#!/bin/sh\ngrep -q ' 0000000000000000000000000000000000000000 refs/gitbus/heartbeats/' || exit 0\n[ -e '${race}' ] || exit 0\nmv '${race}' '${race}.ran'\nexec env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES sh '${race}.ran'\n`, { mode: 0o755 });
+      installHook();
       racing(`refs/gitbus/heartbeats/theta ${heartbeatCommit(bus.remote, 'theta', 0)}`);
       const beat = await gitbus(['leave', '--node', 'theta', '--json'], { home: alpha });
       expect([beat.code, errorCode(beat).code], beat.stderr).toEqual([6, 'HEARTBEAT_LEFT']);
