@@ -1,7 +1,8 @@
 // The page's entry: picks the page for the path, keeps it current from the server's change events, and routes
 // links without reloading. Pages are real paths (/, /tasks, /task/ID, /group/NAME, /problems) served by one shell.
 import { h } from './dom.js';
-import { fleetPage, groupPage, problemsPage, tasksPage } from './pages.js';
+import { fleetPage } from './fleet-page.js';
+import { groupPage, problemsPage, tasksPage } from './pages.js';
 import { taskPage } from './task-page.js';
 
 const ROUTES = [
