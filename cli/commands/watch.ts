@@ -19,8 +19,16 @@ interface Opts extends CommonOptions {
   serve?: boolean;
 }
 
-function serveLine(e: ServeEvent): string {
-  return e.type === 'serving' ? `serving short commands on ${e.socket}` : `not serving commands: ${e.reason}${e.fix ? `\n  fix: ${e.fix}` : ''}`;
+function serveLine(e: ServeEvent): string | null {
+  switch (e.type) {
+    case 'serving':
+      return `serving short commands on ${e.socket}`;
+    case 'serve-off':
+      return `not serving commands: ${e.reason}${e.fix ? `\n  fix: ${e.fix}` : ''}`;
+    case 'standbys':
+      // Routine (after every served command): for --json readers and tests only.
+      return null;
+  }
 }
 
 function eventLine(e: WatchEvent): string | null {
@@ -128,7 +136,10 @@ export function register(program: Command): void {
           ...(progressBeatMs !== undefined ? { progressBeatMs } : {}),
           userHome: userHome(),
           // Never called for --once (watcher/watch.ts).
-          ...(opts.serve === false ? {} : { whileLocked: () => serveCommands(ctx.paths.home, (e) => process.stdout.write(`${opts.json ? JSON.stringify(e) : serveLine(e)}\n`)).close }),
+          ...(opts.serve === false ? {} : { whileLocked: () => serveCommands(ctx.paths.home, (e) => {
+            const line = opts.json ? JSON.stringify(e) : serveLine(e);
+            if (line !== null) process.stdout.write(`${line}\n`);
+          }).close }),
           onEvent,
         });
         if (opts.once) emit(opts, { ran }, () => `ran ${ran.length} task(s)`);

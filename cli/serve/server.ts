@@ -9,16 +9,20 @@ import { STANDBY_ENV, WARMUP_ENV } from './standby-env.js';
 
 /**
  * The watcher's side of served commands (docs/ARCHITECTURE.md "Commands served by the watcher"): a Unix socket in
- * the bus home, and at most one standby process, a `bin/gitbus.js` that has loaded the served commands and waits.
- * A client that connects is handed to the standby, which becomes that client's command; the next standby starts
+ * the bus home, and standby processes, each a `bin/gitbus.js` that has loaded the served commands and waits. A
+ * client that connects is handed to a ready standby, which becomes that client's command; the next standby starts
  * when that command ends (so that it does not take the CPU from it), or a second later. The first standby starts
  * at the first client (which runs its command itself): a watcher whose node never runs a command costs nothing,
- * and one left unused for IDLE_MS is stopped, so an idle node does not keep a second process in memory.
+ * and one left unused for IDLE_MS is stopped, so an idle node does not keep a second process in memory. One standby
+ * is kept ready, two while commands come in bursts (a client found none ready while another ran or started: a
+ * script's loop, an agent's commands back to back), so that back-to-back commands are not served every other time.
  */
 
 export type ServeEvent =
   | { type: 'serving'; socket: string }
-  | { type: 'serve-off'; reason: string; fix?: string };
+  | { type: 'serve-off'; reason: string; fix?: string }
+  /** How many standbys are ready, and how many the watcher keeps ready now (for --json readers and tests). */
+  | { type: 'standbys'; ready: number; keep: number };
 
 export interface Serving {
   /** Stops serving; resolves once the commands standbys were running have ended, or after `drainMs`. */
@@ -31,6 +35,10 @@ const IDLE_MS = 10 * 60_000;
 const NEXT_AFTER_MS = 1000;
 /** Standbys that end before being ready, in a row, after which serving stops (their stderr says why). */
 const MAX_FAILURES = 3;
+/** Standbys kept ready while commands come in bursts; one otherwise. */
+const BURST_READY = 2;
+/** How long a burst keeps the second standby wanted after its last miss (its own idle stop applies too). */
+const BURST_MS = IDLE_MS;
 /** How long a stopping watcher waits for the commands its standbys run (an agent's `dispatch --wait` among them). */
 const DRAIN_MS = 30_000;
 
@@ -66,20 +74,33 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
     }
     unlinkSync(sock);
   }
-  let ready: ChildProcess | null = null;
+  /** Ready standbys, the one that waited longest first; each has its own idle timer. */
+  const ready: { child: ChildProcess; idle: NodeJS.Timeout }[] = [];
+  /** One standby loads at a time: two at once would take both cores from the command a client waits for. */
   let starting: ChildProcess | null = null;
   let failures = 0;
   let closed = false;
-  let idle: NodeJS.Timeout | undefined;
   let next: NodeJS.Timeout | undefined;
   let ownIno: number | undefined;
   let listening = false;
+  /** Until when commands count as coming in a burst (the last miss while a standby ran or loaded, + BURST_MS). */
+  let burstUntil = 0;
   /** Standbys running a client's command: a stopping watcher waits for them (they are in its process group's stead). */
   const running = new Set<ChildProcess>();
 
+  const keep = () => (Date.now() < burstUntil ? BURST_READY : 1);
+  const report = () => onEvent({ type: 'standbys', ready: ready.length, keep: keep() });
+  const unready = (child: ChildProcess) => {
+    const at = ready.findIndex((r) => r.child === child);
+    if (at < 0) return false;
+    clearTimeout(ready[at]?.idle);
+    ready.splice(at, 1);
+    return true;
+  };
+
   const startStandby = () => {
     clearTimeout(next);
-    if (closed || ready !== null || starting !== null || failures >= MAX_FAILURES) return;
+    if (closed || starting !== null || ready.length >= keep() || failures >= MAX_FAILURES) return;
     let stderr = '';
     // Detached: its own process group, so that a Ctrl-C or a hangup meant for the watcher's terminal does not end the
     // command a client runs in it (the watcher waits for those when it stops).
@@ -91,28 +112,34 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
     child.on('message', (m: unknown) => {
       const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
       if (type === 'ready') {
-        if (starting === child) starting = null;
-        // One standby at a time: one that was given back while another started, or one after close(), ends.
-        if (closed || (ready !== null && ready !== child)) {
+        if (starting === child) {
+          starting = null;
+          failures = 0;
+        }
+        // As many as are wanted: one given back (it declined a client) while others became ready, or one after
+        // close(), ends.
+        if (closed || ready.length >= keep()) {
           child.kill();
           return;
         }
-        failures = 0;
-        ready = child;
-        clearTimeout(idle);
-        idle = setTimeout(() => {
-          if (ready === child) {
-            ready = null;
+        const idle = setTimeout(() => {
+          if (unready(child)) {
             child.kill();
+            report();
           }
         }, IDLE_MS);
         idle.unref();
+        ready.push({ child, idle });
+        report();
+        // The next one now, unless a client's command runs: then when it ends (as after a take).
+        if (running.size === 0) startStandby();
       } else if (type === 'taken') {
         // It runs a client's command now: the next one starts when that ends, or a second later.
         if (child.connected) child.disconnect();
         child.unref();
         child.stderr?.destroy();
         running.add(child);
+        clearTimeout(next);
         next = setTimeout(startStandby, NEXT_AFTER_MS);
         next.unref();
         child.once('exit', () => {
@@ -123,7 +150,7 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
     });
     child.on('error', () => undefined);
     child.on('exit', (code, signal) => {
-      if (ready === child) ready = null;
+      if (unready(child)) report();
       if (starting !== child) return;
       starting = null;
       if (closed) return;
@@ -136,16 +163,24 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
 
   const server: Server = createServer({ pauseOnConnect: true }, (conn: Socket) => {
     conn.on('error', () => undefined);
-    const child = ready;
-    if (child === null || !child.connected) {
-      // This client runs its command itself; the next one finds a standby.
+    let taken = ready.shift();
+    // One that went away without its exit seen yet (killed) is no use.
+    while (taken !== undefined && !taken.child.connected) {
+      clearTimeout(taken.idle);
+      taken.child.kill();
+      taken = ready.shift();
+    }
+    if (taken === undefined) {
+      // This client runs its command itself; the next one finds a standby. A miss while standbys are in use (one
+      // runs a command or loads) is a burst: keep two ready for a while.
+      if (running.size > 0 || starting !== null) burstUntil = Date.now() + BURST_MS;
       conn.end(jsonFrame(FRAME.declined, { reason: 'no standby process was ready' }));
       startStandby();
       return;
     }
-    ready = null;
-    clearTimeout(idle);
-    child.send({ type: 'job' }, conn, (err) => {
+    clearTimeout(taken.idle);
+    report();
+    taken.child.send({ type: 'job' }, conn, (err) => {
       if (err) conn.destroy();
     });
     // Given back (`ready` again) if it declines; `taken` if it runs the command.
@@ -176,10 +211,12 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
   server.unref();
 
   const stopStandbys = () => {
-    clearTimeout(idle);
     clearTimeout(next);
-    for (const c of [ready, starting]) c?.kill();
-    ready = null;
+    for (const r of ready.splice(0)) {
+      clearTimeout(r.idle);
+      r.child.kill();
+    }
+    starting?.kill();
     starting = null;
   };
   return {

@@ -102,6 +102,33 @@ describe('commands served by the watcher', () => {
     expect(h.r.stdout).toBe(g.r.stdout);
   }, 120_000);
 
+  it('keeps a second standby ready once commands come back to back, so that a burst is not served every other time', async () => {
+    const standbys = () => watcher.events().filter((e) => e.type === 'standbys') as unknown as { ready: number; keep: number }[];
+    // Back to back: the second finds the first's standby taken and the next one still loading. That miss makes it a
+    // burst (a machine fast enough to have the next ready that soon serves both, and the loop goes on).
+    let missed: ServeReport | undefined;
+    await until('a back-to-back command to find no standby ready', async () => {
+      await served(['status', '--json']);
+      const next = await run(['status', '--json']);
+      if (!next.report.served) missed = next.report;
+      return missed !== undefined;
+    }, 120_000, () => `watcher stderr: ${watcher.stderr()}`);
+    expect(missed).toMatchObject({ served: false, reason: 'no standby process was ready' });
+    await until('two standbys ready', () => standbys().at(-1)?.ready === 2, 60_000, () => JSON.stringify(standbys().slice(-5)));
+    expect(standbys().at(-1)).toMatchObject({ ready: 2, keep: 2 });
+    // Now two in a row are served, by two processes, each the same as its own process's output.
+    const a = await run(['status', '--json']);
+    const b = await run(['status', '--json']);
+    expect([a.report.served, b.report.served], JSON.stringify([a.report, b.report])).toEqual([true, true]);
+    expect(a.report.pid).not.toBe(b.report.pid);
+    expect([a.r.code, b.r.code]).toEqual([0, 0]);
+    const view = (r: RunResult) => {
+      const s = json<{ node: string; head: string; tasks: { id: string; state: string }[] }>(r);
+      return { node: s.node, head: s.head, tasks: s.tasks.map((t) => [t.id, t.state]) };
+    };
+    expect(view(b.r)).toEqual(view(a.r));
+  }, 240_000);
+
   it('gives the command the client\'s working folder, environment and standard input', async () => {
     const cwd = join(scratch.path, 'project');
     await import('node:fs/promises').then((fs) => fs.mkdir(cwd, { recursive: true }));
