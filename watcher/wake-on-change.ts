@@ -8,6 +8,9 @@ import { join } from 'node:path';
  * clone. Lock files are ignored; git renames them into place, which is the event that matters. chokidar is
  * loaded here, by the daemon only: `watch --once` and every other command never wait for events.
  */
+/** How long the watcher's first look waits for file watching to be in place. */
+const READY_WITHIN_MS = 10_000;
+
 export async function wakeOnChange(paths: { clone: string; remote: string | null }, wake: () => void): Promise<FSWatcher> {
   const { watch: watchFiles } = await import('chokidar');
   const targets = [join(paths.clone, 'refs', 'heads')];
@@ -22,5 +25,16 @@ export async function wakeOnChange(paths: { clone: string; remote: string | null
     usePolling: process.env['GITBUS_WATCH_POLL'] === '1',
   });
   for (const event of ['add', 'change', 'unlink'] as const) w.on(event, () => wake());
+  // Until chokidar's first scan is done its watches are not all in place: a push then is missed until the next poll
+  // (minutes) unless the watcher's first look comes after it. So the first look waits for the scan (bounded: a slow
+  // mount must not hold the watcher), and anything pushed before it is what that look reads.
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, READY_WITHIN_MS);
+    timer.unref();
+    w.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   return w;
 }
