@@ -282,5 +282,5 @@ describe('sessions with node affinity', () => {
 
     const unknown = await gitbus(['worktrees', 'prune', 'rs-nope', '--json'], { home: w1 });
     expect(unknown.code).toBe(2);
-  }, 60_000);
+  }, 120_000);
 });
