@@ -132,8 +132,10 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     }
   }
 
+  const bursts = await burstRows(servedStatusHome, watchers[0] as ServingWatcher, env, dir);
+
   host.stop();
-  for (const w of watchers) w.kill();
+  for (const w of watchers) w.child.kill();
   // A served run that found no standby ready ran in its own process: say how many were served.
   const servedCount = (name: string) => readFileSync(join(dir, `served-${name}.jsonl`), 'utf8').split('\n').filter((l) => l.includes('"served":true')).length;
 
@@ -152,20 +154,29 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   });
   lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs}, hook ${servedCount('hook')} of ${runs} (the others found no standby ready and ran in their own process). The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted.`);
   lines.push('', 'The HTTP remote: git http-backend behind a Node HTTP server on 127.0.0.1, in a process of its own (its CPU is not counted); the listing is a request, so the ratio has a network exchange in it that node -e 0 has not.');
+  lines.push('', ...bursts);
   if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
   lines.push('');
 }
 
+interface ServingWatcher {
+  child: import('node:child_process').ChildProcess;
+  /** Standbys ready, as the watcher last said (its `standbys` events). */
+  ready: () => number;
+}
+
 /** `gitbus watch` in `home`, once it serves commands (its `serving` event); killed by the caller. */
-async function serving(home: string, cache: string): Promise<import('node:child_process').ChildProcess> {
+async function serving(home: string, cache: string): Promise<ServingWatcher> {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cache };
   delete env['GITBUS_HOME'];
   const child = spawn(process.execPath, [BIN, 'watch', '--json', '--home', home], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let ready = 0;
   await new Promise<void>((resolveServing, reject) => {
     const timer = setTimeout(() => reject(new Error(`the watcher in ${home} did not serve within 60 s: ${out}`)), 60_000);
     const seen = (d: Buffer) => {
-      out += d.toString();
+      out = (out + d.toString()).slice(-100_000);
+      for (const m of out.matchAll(/"type":"standbys","ready":(\d+)/g)) ready = Number(m[1]);
       if (out.includes('"type":"serving"')) {
         clearTimeout(timer);
         resolveServing();
@@ -175,7 +186,50 @@ async function serving(home: string, cache: string): Promise<import('node:child_
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => reject(new Error(`the watcher in ${home} exited ${code}: ${out}`)));
   });
-  return child;
+  return { child, ready: () => ready };
+}
+
+const BURST = 12;
+
+/**
+ * Commands back to back against a serving watcher, as a script's loop or an agent runs them: how many of a burst of
+ * BURST `status` runs were served, the first burst (one standby ready when it starts) and a second one started once
+ * the watcher has as many ready as it keeps for bursts.
+ */
+async function burstRows(home: string, watcher: ServingWatcher, env: NodeJS.ProcessEnv, dir: string): Promise<string[]> {
+  const settle = async () => {
+    // The standbys the watcher keeps, loaded (bounded: a loaded machine may take long; the row then says so).
+    const deadline = Date.now() + 30_000;
+    let last = -1;
+    let steady = Date.now();
+    while (Date.now() < deadline && Date.now() - steady < 3000) {
+      if (watcher.ready() !== last) {
+        last = watcher.ready();
+        steady = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return watcher.ready();
+  };
+  const burst = () => {
+    const report = join(dir, `burst-${Date.now()}.jsonl`);
+    const wall: number[] = [];
+    for (let i = 0; i < BURST; i++) {
+      const t = process.hrtime.bigint();
+      spawnSync(process.execPath, [BIN, 'status', '--home', home], { cwd: dir, env: { ...env, GITBUS_SERVE_REPORT: report }, stdio: 'ignore' });
+      wall.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    const served = readFileSync(report, 'utf8').split('\n').filter((l) => l.includes('"served":true')).length;
+    return { served, wall: summarize(wall) };
+  };
+  const rows: string[] = [`Bursts: ${BURST} \`gitbus status\` back to back on the served node (each starts when the one before ends):`];
+  const readyAtFirst = await settle();
+  const first = burst();
+  rows.push(`- first burst (${readyAtFirst} standby ready at its start): ${first.served} of ${BURST} served, median ${fmt(first.wall.median)} ms a command`);
+  const readyAtSecond = await settle();
+  const second = burst();
+  rows.push(`- second burst (${readyAtSecond} ready at its start): ${second.served} of ${BURST} served, median ${fmt(second.wall.median)} ms a command`);
+  return rows;
 }
 
 /**
