@@ -22,6 +22,9 @@ export const ARCHIVE_INDEX_COMPLETE = 'complete';
 export const ARCHIVE_INDEX_COMPLETE_TEXT =
   'Every task of this archive branch is in ids/<hh>/<id>.<yyyy-mm> (gitbus docs/PROTOCOL.md section 7).\n';
 
+/** A shard's name in the id index: two lower-case hex digits. */
+export const ARCHIVE_SHARD_RE = /^[0-9a-f]{2}$/;
+
 /** The shard of an id: two lower-case hex digits. */
 export function archiveShardOf(id: string): string {
   return createHash('sha1').update(id, 'utf8').digest('hex').slice(0, 2);

@@ -5,6 +5,7 @@ import {
   archiveIndexPathFor,
   archiveIndexSignaturePathFor,
   archiveShardOf,
+  ARCHIVE_SHARD_RE,
 } from '../../schemas/archive-index.js';
 import { ARCHIVE_MONTH_RE } from '../../schemas/archive-layout.js';
 import { SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
@@ -27,7 +28,8 @@ export interface ReindexResult {
  * Index entries for every task of the archive tree `rootTree` that lacks one (an archive written by a gitbus before
  * the index), each pointing at the task's existing folder, so nothing but shard trees is written; an entry that is
  * there but does not hold that folder (a file, a link, another tree: written by hand or damaged) is replaced by it
- * (`repaired`); plus `ids/complete`. Reads the root, the month folders and the shards, not the tasks.
+ * (`repaired`), and so is every entry of a shard that is not a folder (the shard is made anew); plus `ids/complete`.
+ * Reads the root, the month folders and the shards, not the tasks.
  */
 export async function reindexChanges(store: ObjectStore, rootTree: string): Promise<{ changes: FileChange[]; indexed: number; repaired: number }> {
   const root = await store.readTree(rootTree);
@@ -37,9 +39,19 @@ export async function reindexChanges(store: ObjectStore, rootTree: string): Prom
   };
   const index = await sub(root, ARCHIVE_INDEX_FOLDER);
   const shards = new Map<string, Map<string, TreeEntry>>();
-  for (const shard of index) if (shard.type === 'tree') shards.set(shard.path, new Map((await store.readTree(shard.oid)).map((e) => [e.path, e] as const)));
-  const signatures = await sub(root, SIGNATURES_FOLDER);
   const changes: FileChange[] = [];
+  /** Shards that are not folders (a file or a link pushed there): removed, and made anew from the month folders. */
+  const damaged = new Set<string>();
+  const remade = new Set<string>();
+  for (const shard of index) {
+    if (shard.type === 'tree') shards.set(shard.path, new Map((await store.readTree(shard.oid)).map((e) => [e.path, e] as const)));
+    else if (ARCHIVE_SHARD_RE.test(shard.path)) {
+      damaged.add(shard.path);
+      // First in the list: the entries written under it below then find the path free.
+      changes.push({ path: `${ARCHIVE_INDEX_FOLDER}/${shard.path}`, content: null });
+    }
+  }
+  const signatures = await sub(root, SIGNATURES_FOLDER);
   let indexed = 0;
   let repaired = 0;
   /** The entry `name` of the task's shard as it must be: a folder, `oid`. True when it had to be written. */
@@ -57,12 +69,16 @@ export async function reindexChanges(store: ObjectStore, rootTree: string): Prom
       const path = archiveIndexPathFor(month.path, task.path);
       const name = path.split('/').pop() ?? '';
       const done = want(shard, name, path, task.oid);
-      if (done === 'added') indexed++;
-      else if (done === 'repaired') repaired++;
+      const inDamaged = damaged.has(archiveShardOf(task.path));
+      if (inDamaged) remade.add(archiveShardOf(task.path));
+      if (done === 'repaired' || (done === 'added' && inDamaged)) repaired++;
+      else if (done === 'added') indexed++;
       const sig = sigs.get(task.path);
       if (sig && want(shard, `${name}.sig`, archiveIndexSignaturePathFor(month.path, task.path), sig) === 'repaired') repaired++;
     }
   }
+  // A damaged shard none of whose tasks is archived still goes (one repair): no shard is what the index then needs.
+  repaired += [...damaged].filter((d) => !remade.has(d)).length;
   if (!index.some((e) => e.path === ARCHIVE_INDEX_COMPLETE)) changes.push({ path: `${ARCHIVE_INDEX_FOLDER}/${ARCHIVE_INDEX_COMPLETE}`, content: ARCHIVE_INDEX_COMPLETE_TEXT });
   return { changes, indexed, repaired };
 }

@@ -7,7 +7,7 @@ import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { ARCHIVE, type BusRepo } from '../repo.js';
 import { openArchiveSource } from '../archive/source.js';
 import { entryKind } from '../store/objects.js';
-import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER } from '../../schemas/archive-index.js';
+import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, ARCHIVE_SHARD_RE } from '../../schemas/archive-index.js';
 
 /**
  * `remote.archive-reads`: how a node reads one archived task the first time (docs/PROTOCOL.md §7): in one
@@ -69,9 +69,6 @@ export function archiveRootProblems(root: readonly { path: string; type: string;
   return { damaged, stray };
 }
 
-/** A shard of the id index (docs/PROTOCOL.md §7): two lower-case hex digits. */
-const SHARD_RE = /^[0-9a-f]{2}$/;
-
 /**
  * The shape of the id index folder `ids` (pure): shards `<hh>`, each a folder, and `complete`, a file. A shard that
  * is not a folder hides the index entries of every task in it (`damaged`: the tasks after them stay blocked);
@@ -82,7 +79,7 @@ export function archiveIndexProblems(ids: readonly { path: string; type: string;
   const stray: string[] = [];
   for (const e of ids) {
     const what = entryKind(e);
-    if (SHARD_RE.test(e.path)) {
+    if (ARCHIVE_SHARD_RE.test(e.path)) {
       if (e.type !== 'tree') damaged.push(`"${ARCHIVE_INDEX_FOLDER}/${e.path}" is ${what}, not a folder`);
     } else if (e.path === ARCHIVE_INDEX_COMPLETE) {
       if (e.type !== 'blob' || e.mode === '120000') stray.push(`"${ARCHIVE_INDEX_FOLDER}/${e.path}" is ${what}, not a file`);
@@ -120,6 +117,14 @@ export async function checkArchiveLayout(repo: BusRepo, refs: ReadonlyMap<string
     source.close?.();
   }
   const list = (xs: string[]) => xs.slice(0, 5).join('; ') + (xs.length > 5 ? `; and ${xs.length - 5} more` : '');
+  if (found.damaged.length > 0 && found.damaged.every((d) => d.startsWith(`"${ARCHIVE_INDEX_FOLDER}/`))) {
+    // Only the index: archive --reindex makes the shards anew from the month folders, which are sound.
+    return fail(
+      name,
+      `the archive at ${tip.slice(0, 12)} is damaged: ${list(found.damaged)}. Tasks indexed there cannot be found ("gitbus show" says "no task", tasks after them stay blocked)`,
+      'run "gitbus archive --reindex": it makes those shards of the id index anew from the month folders',
+    );
+  }
   if (found.damaged.length > 0) {
     return fail(
       name,

@@ -22,7 +22,7 @@ describe('a damaged archive', () => {
 
   beforeAll(async () => {
     bus = await makeBus({ node: 'alpha' });
-    const id = await bus.dispatch('alpha', ['done long ago']);
+    id = await bus.dispatch('alpha', ['done long ago']);
     await claimAndRespond(bus.home('alpha'), id, { status: 'succeeded', summary: 'ok' });
     const a = await gitbus(['archive', '--all'], { home: bus.home('alpha') });
     expect(a.code, a.stderr).toBe(0);
@@ -31,6 +31,7 @@ describe('a damaged archive', () => {
   afterAll(async () => bus?.cleanup());
   const git = (args: string[], input?: string) => gitCli(['--git-dir', bus.remote, ...args], undefined, input).trim();
   let good = '';
+  let id = '';
 
   it('is a failed archive.layout in doctor naming what is wrong; a sound one is ok', async () => {
     expect(await layout()).toMatchObject({ status: 'ok' });
@@ -57,7 +58,18 @@ describe('a damaged archive', () => {
     const damagedIds = git(['mktree'], `${ids.map((l) => (l.endsWith(`\t${shard}`) ? `100644 blob ${junk}\t${shard}` : l)).join('\n')}\n`);
     const root = git(['ls-tree', good]).split('\n').map((l) => (l.endsWith('\tids') ? `040000 tree ${damagedIds}\tids` : l)).join('\n');
     git(['update-ref', 'refs/heads/archive', git(['commit-tree', git(['mktree'], `${root}\n`), '-p', good, '-m', 'damage a shard'])]);
-    expect(await layout()).toMatchObject({ status: 'fail', detail: expect.stringContaining(`"ids/${shard}" is a file, not a folder`) });
+    expect(await layout()).toMatchObject({ status: 'fail', detail: expect.stringContaining(`"ids/${shard}" is a file, not a folder`), fix: expect.stringContaining('gitbus archive --reindex') });
+    // The fix it names: the shard made anew from the month folders, in one commit on top.
+    const damagedTip = git(['rev-parse', 'archive']);
+    const re = await gitbus(['archive', '--reindex', '--json'], { home: bus.home('alpha') });
+    expect(re.code, re.stderr).toBe(0);
+    expect(json(re)).toMatchObject({ indexed: 0, repaired: 1 });
+    expect(git(['rev-parse', 'archive^'])).toBe(damagedTip);
+    expect(git(['ls-tree', `archive:ids/${shard}`])).toMatch(new RegExp(`^040000 tree [0-9a-f]{40}\t${id}[.][0-9]{4}-[0-9]{2}$`));
+    expect(await layout()).toMatchObject({ status: 'ok' });
+    const shown = await gitbus(['show', id, '--json'], { home: bus.home('alpha') });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(json(shown)).toMatchObject({ id, state: 'succeeded', archived: expect.stringMatching(/^[0-9]{4}-[0-9]{2}$/) });
 
     // A stray name beside the shards: read by nobody.
     const strayIds = git(['mktree'], `${[...ids, `100644 blob ${junk}\tnotes.txt`].join('\n')}\n`);
