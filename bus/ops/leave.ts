@@ -59,10 +59,17 @@ export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promis
   const node = opts.node ?? ctx.config.node;
   const self = node === ctx.config.node;
   const now = opts.now ?? new Date();
-  const refs = await ctx.repo.transport.listRefs();
-  /** The heartbeat as liveness was judged from it: another node's beat that moves after that is a node running. */
-  const judged = refs.get(heartbeatRef(node)) ?? null;
-  if (!self && !opts.force && judged !== null) await refuseLive(ctx, node, refs, now);
+  /**
+   * The heartbeat as liveness was judged from it: another node's beat that moves after that is a node running. Only
+   * another node's liveness is judged (a node leaving itself, or with force, is not asked whether it runs), so only
+   * then is the remote listed before the sync, which lists it again.
+   */
+  let judged: string | null = null;
+  if (!self && !opts.force) {
+    const refs = await ctx.repo.transport.listRefs();
+    judged = refs.get(heartbeatRef(node)) ?? null;
+    if (judged !== null) await refuseLive(ctx, node, refs, now);
+  }
 
   const leave = (atomic: boolean) =>
     transact(ctx, `leave ${node}`, async (snap) => {
