@@ -109,6 +109,9 @@ const BY_CODE: Record<string, number> = {
   ENV_TARGET_REFUSED: EXIT.usage,
   ENV_SECRET: EXIT.invalid,
   ENV_CAPTURE_CONFLICT: EXIT.conflict,
+  ENV_CAPTURE_UNVERIFIED: EXIT.invalid,
+  ENV_PROFILE_STALE: EXIT.invalid,
+  ENV_PATH_UNSAFE: EXIT.conflict,
   ENV_NO_BACKUP: EXIT.notFound,
   ENV_RESTORE_CONFLICT: EXIT.conflict,
   // The web view (web/errors.ts).

@@ -30,7 +30,7 @@ export function applyPlan(home: string, userHome: string, node: string, plan: Pr
   for (const f of plan.files) if (f.action === 'none' && f.held !== undefined) result.held.push({ target: f.target, state: f.state, why: f.held });
   const backup = new BackupWriter(home, userHome, plan.profile, node, now);
   // Until a file is done, state.json keeps what it said of it: a failure half-way records exactly what was done.
-  const state: EnvStateFile = { format: 1, profile: plan.profile, files: {} };
+  const state: EnvStateFile = { format: 1, profile: plan.profile, ...(plan.updated !== undefined ? { updated: plan.updated } : {}), files: {} };
   for (const f of plan.files) if (f.last) state.files[f.target] = f.last;
   try {
     for (const f of plan.files) {

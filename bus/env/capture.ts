@@ -9,15 +9,16 @@ import type { FileChange } from '../store/objects.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { readSidecars } from '../trust/file-signatures.js';
 import { sidecarPathFor } from '../trust/messages.js';
-import { EnvCaptureConflictError, EnvSecretError, EnvTargetRefusedError, type SecretHit } from './errors.js';
+import { EnvCaptureConflictError, EnvCaptureUnverifiedError, EnvSecretError, EnvTargetRefusedError, type SecretHit } from './errors.js';
 import { keysHash, sha256Hex } from './hash.js';
 import { parseJsonObject, pickKeys, renderJson } from './json-merge.js';
 import { localKind, readLocal, walkLocalDir } from './local.js';
 import { readProfile } from './profile.js';
+import { profileVerdict, staleReason } from './trust.js';
 import { chooseEntries, type Skipped } from './resolve.js';
 import { captureDecision, captureRemoves } from './states.js';
 import { scanSecrets } from './secrets.js';
-import { readState, writeState, type SyncedFile } from './state-store.js';
+import { knowsTarget, laterUpdated, readState, writeState, type SyncedFile } from './state-store.js';
 
 /**
  * `gitbus env capture PROFILE`: this machine's files into the profile on the bus, in one commit through the
@@ -46,6 +47,11 @@ export interface CaptureOptions {
   description?: string;
   /** Take this machine's files even where the bus changed since this node last synced (a conflict otherwise). */
   force?: boolean;
+  /**
+   * A signed capture of a profile holding what this node cannot vouch for (refused otherwise): leave that out, and
+   * sign only what this node captured or applied itself and what --add names.
+   */
+  rebuild?: boolean;
   cwd?: string;
   now?: Date;
 }
@@ -69,9 +75,13 @@ export interface CaptureResult {
   newer: string[];
   /** Entries whose file is not on this machine: the bus keeps its copy. */
   kept: string[];
+  /** Entries this node never captured nor applied (not in its state.json): not read here, left as the bus has them. */
+  notTaken: string[];
   skipped: Skipped[];
   /** Entries left out because their file is neither on the bus nor here (a damaged profile). */
   dropped: string[];
+  /** With --rebuild: entries and files left out because this node could not vouch for them. */
+  leftOut: string[];
   /** The profile on the bus could not be used and was written over. */
   repaired: boolean;
   signed: boolean;
@@ -196,17 +206,27 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   const base = `${ENV_FOLDER}/${opts.profile}/files`;
   let taken: Taken[] = [];
   let removed: string[] = [];
+  let updated: string | undefined;
   const r = await transact(ctx, `env capture ${opts.profile}`, async (snap) => {
     const read = await readProfile(snap, opts.profile);
+    const state = readState(ctx.paths.home, opts.profile);
     // A profile that cannot be used (damaged, or changed by hand) is written over: from its manifest when that still
     // parses, keeping only the files that match it; else from scratch.
     const broken = read.found && !read.ok ? read : null;
     const old: EnvManifest | null = read.found && read.ok ? read.profile.manifest : broken?.manifest ? { ...broken.manifest, files: Object.fromEntries(Object.entries(broken.manifest.files).filter(([s]) => broken.verified.has(s))) } : null;
     const present = read.found ? (read.ok ? read.profile.present : read.present) : [];
+    // What the bus's manifest says is vouched for only when it verifies under the trust root this node enforces and
+    // is not older than the one it last applied or captured; else only what this node made itself is (state.json).
+    const manifestBytes = read.found ? (read.ok ? read.profile.manifestBytes : read.manifestBytes) : null;
+    const verdict = manifestBytes && old ? await profileVerdict(snap, { manifestPath, manifestBytes }, ctx.paths.home, ctx.config, now) : null;
+    const stale = verdict ? staleReason(old?.updated, state.updated) : undefined;
+    const trusted = verdict?.trusted === true && stale === undefined;
+    const distrust = stale ?? (verdict && !verdict.trusted ? verdict.reason : 'this node enforces no trust root, so nothing on the bus is verified');
     const entries = [...(old?.entries ?? [])];
     const targets = added.length > 0 || old ? added : DEFAULT_TARGETS.filter((t) => localKind(userHome, targetRel(t)) !== 'missing');
     if (targets.length === 0 && !old) throw new EnvTargetRefusedError('~', `none of ${DEFAULT_TARGETS.join(', ')} is on this machine`, 'name what to capture with --add PATH');
     const toTake: EnvEntry[] = [];
+    const addedEntries = new Set<EnvEntry>();
     for (const target of targets) {
       const variant = { ...(opts.variant === 'os' ? { os: [os as 'linux'] } : {}), ...(opts.variant === 'node' ? { nodes: [node] } : {}) };
       const at = entries.findIndex((e) => e.target === target && variantKey(e) === variantKey(variant));
@@ -214,9 +234,19 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
       if (at >= 0) entries[at] = entry;
       else entries.push(entry);
       toTake.push(entry);
+      addedEntries.add(entry);
     }
-    // Without --add, every entry that applies to this node is taken again (its own variant, where it has one).
-    if (targets.length === 0) toTake.push(...chooseEntries({ format: ENV_MANIFEST_FORMAT, entries, files: {} }, { node, platform: os }).chosen.map((c) => c.entry));
+    // Without --add, the entries that apply to this node are taken again (its own variant, where it has one), but
+    // only those it captured or applied before (its state.json has their files): anyone with push access can add an
+    // entry to the manifest, and this machine's files go on the bus only for entries its user asked for.
+    const known = (e: EnvEntry) => knowsTarget(state, e.target, e.kind ?? 'file');
+    const notTaken: string[] = [];
+    if (targets.length === 0) {
+      for (const { entry } of chooseEntries({ format: ENV_MANIFEST_FORMAT, entries, files: {} }, { node, platform: os }).chosen) {
+        if (known(entry)) toTake.push(entry);
+        else notTaken.push(entry.target);
+      }
+    }
     const hits: SecretHit[] = [];
     const skipped: Skipped[] = [];
     const kept: string[] = [];
@@ -225,7 +255,8 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const newer: string[] = [];
     const conflicts: string[] = [];
     const removedSources = new Set<string>();
-    const state = readState(ctx.paths.home, opts.profile);
+    // A signed capture of what this node cannot vouch for is refused, or with --rebuild leaves it out.
+    const rebuilding = Boolean(signer && opts.rebuild && !trusted);
     const contents = read.found && read.ok ? read.profile.contents : new Map<string, Uint8Array>();
     // The bus's hash of a file as state.json records it: of the content, or of the keys for a file merged by keys.
     const busHash = (source: string, merge: EnvEntry['merge']): string | undefined => {
@@ -244,7 +275,8 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
       }
       for (const t of got) {
         const d = captureDecision(busHash(t.source, entry.merge), t.synced.hash, state.files[t.target]?.hash, Boolean(opts.force));
-        if (d === 'take') taken.push(t);
+        // Rebuilding, the bus's newer bytes are not verified: this machine's, which are what it last synced, are.
+        if (d === 'take' || (d === 'keep-bus' && rebuilding)) taken.push(t);
         else (d === 'conflict' ? conflicts : newer).push(t.target);
       }
       if ((entry.kind ?? 'file') !== 'dir') continue;
@@ -264,19 +296,50 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const files: EnvManifest['files'] = {};
     for (const [source, f] of Object.entries(old?.files ?? {})) if (!removedSources.has(source)) files[source] = f;
     for (const t of taken) files[t.source] = { sha256: sha256Hex(t.bytes), size: t.bytes.byteLength, ...(t.executable ? { executable: true } : {}) };
+    // What a signature would vouch for without this node having verified or made it: entries it never captured or
+    // applied, and files of the bus whose hash is not the one it last synced.
+    const unvouched: string[] = [];
+    const unvouchedEntries = new Set<EnvEntry>();
+    const unvouchedSources = new Set<string>();
+    if (signer && !trusted) {
+      const takenSources = new Set(taken.map((t) => t.source));
+      for (const e of entries) {
+        if (!addedEntries.has(e) && !known(e)) {
+          unvouchedEntries.add(e);
+          unvouched.push(e.target);
+        }
+      }
+      for (const source of Object.keys(files)) {
+        if (takenSources.has(source)) continue;
+        const e = entries.find((x) => ((x.kind ?? 'file') === 'file' ? x.source === source : source.startsWith(`${x.source}/`)));
+        if (!e || unvouchedEntries.has(e)) continue;
+        const target = (e.kind ?? 'file') === 'file' ? e.target : `${e.target}/${source.slice(e.source.length + 1)}`;
+        if (state.files[target]?.hash !== busHash(source, e.merge)) {
+          unvouchedSources.add(source);
+          unvouched.push(target);
+        }
+      }
+    }
+    if (unvouched.length > 0 && opts.rebuild) {
+      entries.splice(0, entries.length, ...entries.filter((e) => !unvouchedEntries.has(e)));
+      for (const source of unvouchedSources) delete files[source];
+    }
     // Files no entry names any more leave the profile.
     const used = (source: string) => entries.some((e) => ((e.kind ?? 'file') === 'file' ? e.source === source : source.startsWith(`${e.source}/`)));
     for (const source of Object.keys(files)) if (!used(source)) delete files[source];
     // A file entry whose file is neither on the bus nor here cannot stay (only a damaged profile has such).
     const orphan = (e: EnvEntry) => (e.kind ?? 'file') === 'file' && files[e.source] === undefined;
     const dropped = entries.filter(orphan).map((e) => e.target);
+    const leftOut = opts.rebuild ? unvouched : [];
     entries.splice(0, entries.length, ...entries.filter((e) => !orphan(e)));
     const total = Object.values(files).reduce((n, f) => n + f.size, 0);
     if (total > ENV_MAX_PROFILE_BYTES) throw new EnvTargetRefusedError(opts.profile, `the profile would hold ${total} bytes, more than ${ENV_MAX_PROFILE_BYTES}`, 'leave large files out, or split the profile');
     const manifest: EnvManifest = {
       format: ENV_MANIFEST_FORMAT,
       ...(opts.description !== undefined ? { description: opts.description } : old?.description !== undefined ? { description: old.description } : {}),
-      updated: now.toISOString(),
+      // Never older than the profile it replaces, whatever this machine's clock says: nodes that enforce a trust root
+      // refuse a profile older than the one they last applied (a signed one put back).
+      updated: laterUpdated(after(verdict === null || trusted ? old?.updated : state.updated), now.toISOString()) ?? now.toISOString(),
       by: node,
       entries,
       files,
@@ -286,8 +349,13 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const hasSignature = rootTree !== null && (await readSidecars(snap.store, rootTree, manifestPath)).length > 0;
     // Nothing new: no commit (a signing key configured since is a reason to write the signature, though).
     const unchanged = old !== null && !broken && timeless(old) === timeless(manifest) && (!signer || hasSignature);
-    const result = { files: taken.map((t) => capturedFile(t, old?.files[t.source], files[t.source])), removed, newer, kept, skipped, dropped, repaired: broken !== null, signed: false };
-    if (unchanged) return { result };
+    const result = { files: taken.map((t) => capturedFile(t, old?.files[t.source], files[t.source])), removed, newer, kept, notTaken, skipped, dropped, leftOut, repaired: broken !== null, signed: false };
+    if (unchanged) {
+      if (trusted) updated = old?.updated;
+      return { result };
+    }
+    if (unvouched.length > 0 && !opts.rebuild) throw new EnvCaptureUnverifiedError(opts.profile, unvouched, distrust);
+    updated = manifest.updated;
     const text = renderEnvManifest(manifest);
     const changes: FileChange[] = [{ path: manifestPath, content: text }];
     for (const t of taken) if (old?.files[t.source]?.sha256 !== files[t.source]?.sha256) changes.push({ path: `${base}/${t.source}`, content: t.bytes });
@@ -302,8 +370,15 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   const state = readState(ctx.paths.home, opts.profile);
   for (const t of taken) state.files[t.target] = { ...t.synced, at: now.toISOString() };
   for (const target of removed) delete state.files[target];
+  const newest = laterUpdated(state.updated, updated);
+  if (newest !== undefined) state.updated = newest;
   writeState(ctx.paths.home, state);
-  return { profile: opts.profile, files: r.files, removed: r.removed, newer: r.newer, kept: r.kept, skipped: r.skipped, dropped: r.dropped, repaired: r.repaired, signed: r.signed, commit: r.commit };
+  return { profile: opts.profile, files: r.files, removed: r.removed, newer: r.newer, kept: r.kept, notTaken: r.notTaken, skipped: r.skipped, dropped: r.dropped, leftOut: r.leftOut, repaired: r.repaired, signed: r.signed, commit: r.commit };
+}
+
+/** A millisecond after a manifest time, or undefined. */
+function after(updated: string | undefined): string | undefined {
+  return updated === undefined ? undefined : new Date(Date.parse(updated) + 1).toISOString();
 }
 
 /** How one taken file compares with the profile's entry for it before the capture. */

@@ -105,3 +105,35 @@ export class EnvCaptureConflictError extends GitbusError {
     );
   }
 }
+
+/**
+ * A signed `capture` of a profile holding entries or files this node neither verified (a manifest signed by someone
+ * its trust root allows) nor made itself (state.json): signing them would vouch for what anyone with push access
+ * wrote.
+ */
+export class EnvCaptureUnverifiedError extends GitbusError {
+  readonly code = 'ENV_CAPTURE_UNVERIFIED';
+  constructor(profile: string, items: string[], why: string) {
+    super(
+      `refused to sign profile ${profile}: it holds ${items.slice(0, 5).join(', ')}${items.length > 5 ? ` and ${items.length - 5} more` : ''}, which this node neither verified nor captured or applied itself (${why})`,
+      `look at what changed on the bus (git log -p on main, env/${profile}); then "gitbus env capture ${profile} --rebuild" signs a profile of only what this node captured or applied and what --add names (the rest is left out), or --unsigned writes it without a signature (nodes that enforce trust refuse it)`,
+      { profile, items, why },
+    );
+  }
+}
+
+/** A profile older than the newest this node applied or captured, on a node that enforces a trust root. */
+export class EnvProfileStaleError extends GitbusError {
+  readonly code = 'ENV_PROFILE_STALE';
+  constructor(profile: string, reason: string, fix: string) {
+    super(`profile ${profile} is not applied on this node: ${reason}`, fix.replace(/PROFILE/g, profile), { profile, reason });
+  }
+}
+
+/** A write or removal in the home that would go through a symbolic link or leave it: never done. */
+export class EnvPathUnsafeError extends GitbusError {
+  readonly code = 'ENV_PATH_UNSAFE';
+  constructor(target: string, reason: string) {
+    super(`${target}: ${reason}; gitbus never writes through a symbolic link or outside the home`, 'replace the link with a real folder, or leave the file out of the profile', { target, reason });
+  }
+}

@@ -5,7 +5,7 @@ import { readLocal, type LocalFile } from './local.js';
 import type { EnvProfile } from './profile.js';
 import { resolveProfile, type NodeFacts, type Skipped } from './resolve.js';
 import { decide, fileState, type EnvAction } from './states.js';
-import type { EnvStateFile, SyncedFile } from './state-store.js';
+import { laterUpdated, type EnvStateFile, type SyncedFile } from './state-store.js';
 
 /**
  * Each file of a profile on this node: its state (states.ts) from the bus's content, the node's file and the
@@ -37,6 +37,8 @@ export interface Planned extends FileStatus {
 
 export interface ProfilePlan {
   profile: string;
+  /** What state.json keeps as `updated` once applied: the later of its own and the manifest's. */
+  updated?: string;
   files: Planned[];
   skipped: Skipped[];
 }
@@ -123,7 +125,8 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
     });
   }
   files.push(...removals(state, resolved.dirs, new Set(files.map((f) => f.target).concat(skipped.map((s) => s.target))), userHome, force));
-  return { profile: profile.name, files, skipped };
+  const updated = laterUpdated(state.updated, profile.manifest.updated);
+  return { profile: profile.name, ...(updated !== undefined ? { updated } : {}), files, skipped };
 }
 
 function sameKeys(a: SyncedFile, b: SyncedFile): boolean {

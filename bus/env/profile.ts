@@ -38,6 +38,8 @@ export interface BrokenProfile {
   problems: FileProblem[];
   treeOid: string;
   manifest: EnvManifest | null;
+  /** The manifest's bytes when it parsed (capture checks its signature before reusing it). */
+  manifestBytes: Uint8Array | null;
   verified: Set<string>;
   present: string[];
 }
@@ -114,11 +116,12 @@ async function readProfileTree(snap: Snapshot, name: string, treeOid: string): P
   if (blobs.size > ENV_MAX_FILES) problems.push(problem(at, `more than ${ENV_MAX_FILES} files`, 'split the profile'));
   const present = [...blobs.keys()];
   const verified = new Set<string>();
-  const fail = (more: FileProblem[], manifest: EnvManifest | null = null): ProfileRead => ({ found: true, ok: false, problems: [...more, ...problems], treeOid, manifest, verified, present });
+  let manifestBytes: Uint8Array | null = null;
+  const fail = (more: FileProblem[], manifest: EnvManifest | null = null): ProfileRead => ({ found: true, ok: false, problems: [...more, ...problems], treeOid, manifest, manifestBytes: manifest ? manifestBytes : null, verified, present });
   const m = entries.find((e) => e.path === ENV_MANIFEST_NAME);
   if (!m) return fail([problem(manifestPath, 'the profile has no manifest.yaml', RECAPTURE)]);
   if (m.type !== 'blob' || m.mode === '120000') return fail([problem(manifestPath, 'manifest.yaml must be a regular file', RECAPTURE)]);
-  const manifestBytes = await snap.store.readBlob(m.oid);
+  manifestBytes = await snap.store.readBlob(m.oid);
   if (manifestBytes.byteLength > 1024 * 1024) return fail([problem(manifestPath, `the manifest is ${manifestBytes.byteLength} bytes, more than 1 MiB`, RECAPTURE)]);
   const parsed = parseEnvManifest(manifestPath, manifestBytes);
   if (!parsed.ok) return fail(parsed.problems);
@@ -149,5 +152,5 @@ async function readProfileTree(snap: Snapshot, name: string, treeOid: string): P
     if (manifest.files[source] === undefined) warnings.push(problem(`${at}/${source}`, 'the manifest does not list this file; it is ignored', 'remove it, or capture the profile again', 'warning'));
   }
   if (problems.length > 0) return fail([], manifest);
-  return { found: true, ok: true, profile: { name, manifestPath, manifestBytes, manifest, treeOid, contents, warnings, present } };
+  return { found: true, ok: true, profile: { name, manifestPath, manifestBytes: manifestBytes, manifest, treeOid, contents, warnings, present } };
 }

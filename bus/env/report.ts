@@ -4,13 +4,13 @@ import type { FileProblem } from '../../schemas/errors.js';
 import { homePaths, type NodeConfig } from '../home.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { applyPlan, type ApplyResult } from './apply.js';
-import { EnvNoProfileError, EnvNoProfilesError, EnvProfileInvalidError, EnvProfileUntrustedError } from './errors.js';
+import { EnvNoProfileError, EnvNoProfilesError, EnvProfileInvalidError, EnvProfileStaleError, EnvProfileUntrustedError } from './errors.js';
 import { listProfiles, readProfile, type EnvProfile } from './profile.js';
 import type { Skipped } from './resolve.js';
 import { cardEnvOf } from './states.js';
 import { planProfile, shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
 import { readState } from './state-store.js';
-import { profileVerdict, type ProfileTrust } from './trust.js';
+import { profileVerdict, STALE_FIX, staleReason, type ProfileTrust } from './trust.js';
 
 /**
  * One profile as this node sees it: on the bus or not, usable or not (invalid, untrusted), and each file's state.
@@ -69,11 +69,17 @@ export async function lookAtProfile(snap: Snapshot, node: EnvNode, userHome: str
   }
   const profile = read.profile;
   const trust = await profileVerdict(snap, profile, node.home, node.config, opts.now);
-  const plan = planProfile(profile, userHome, readState(node.home, name), { node: node.config.node, platform: platform() }, opts);
+  const state = readState(node.home, name);
+  const plan = planProfile(profile, userHome, state, { node: node.config.node, platform: platform() }, opts);
   const report: ProfileReport = { ...base, found: true, trust, files: shownFiles(plan), skipped: plan.skipped, warnings: profile.warnings };
   if (trust && !trust.trusted) {
     const err = new EnvProfileUntrustedError(name, trust.reason, trust.fix);
     return { report: { ...report, problem: `untrusted: ${trust.reason}`, fix: trust.fix }, plan, profile, refusal: err };
+  }
+  const stale = trust ? staleReason(profile.manifest.updated, state.updated) : undefined;
+  if (stale !== undefined) {
+    const err = new EnvProfileStaleError(name, stale, STALE_FIX);
+    return { report: { ...report, problem: `stale: ${stale}`, fix: err.fix }, plan, profile, refusal: err };
   }
   return { report, plan, profile, refusal: null };
 }

@@ -26,6 +26,11 @@ export interface SyncedFile {
 export interface EnvStateFile {
   format: 1;
   profile: string;
+  /**
+   * The manifest's `updated` of the newest profile this node applied or captured: a node that enforces a trust root
+   * refuses an older one (a signed profile put back by someone with push access, PROTOCOL.md §13 "Signing").
+   */
+  updated?: string;
   files: Record<string, SyncedFile>;
 }
 
@@ -46,7 +51,8 @@ export function readState(home: string, profile: string): EnvStateFile {
   }
   const files = (raw as { files?: unknown } | null)?.files;
   if (typeof files !== 'object' || files === null) return empty;
-  return { format: 1, profile, files: Object.fromEntries(Object.entries(files).filter(([k, v]) => whyNotTarget(k) === undefined && isSynced(v))) };
+  const updated = (raw as { updated?: unknown }).updated;
+  return { format: 1, profile, ...(typeof updated === 'string' && Number.isFinite(Date.parse(updated)) ? { updated } : {}), files: Object.fromEntries(Object.entries(files).filter(([k, v]) => whyNotTarget(k) === undefined && isSynced(v))) };
 }
 
 export function writeState(home: string, state: EnvStateFile): void {
@@ -60,4 +66,18 @@ export function writeState(home: string, state: EnvStateFile): void {
   }
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileAtomicSync(path, text);
+}
+
+/** The later of two manifest times (either may be absent): what state.json keeps as `updated`. */
+export function laterUpdated(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+/** Whether this node's state.json records an entry of the profile: a file it names, or a file under a folder it names. */
+export function knowsTarget(state: EnvStateFile, target: string, kind: 'file' | 'dir'): boolean {
+  if (kind === 'file') return state.files[target] !== undefined;
+  const prefix = `${target}/`;
+  return Object.keys(state.files).some((t) => t.startsWith(prefix));
 }

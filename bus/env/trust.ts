@@ -20,7 +20,7 @@ import type { EnvProfile } from './profile.js';
 
 export type ProfileTrust = { trusted: true; principals: string[]; fingerprint: string; rule: number } | { trusted: false; reason: string; fix: string };
 
-const SIGN_FIX = 'capture the profile again from a node with a signing key an allowed signer holds (node.yaml signingKey): "gitbus env capture PROFILE" signs its manifest';
+const SIGN_FIX = 'look at what changed first (git log -p on the bus\'s main, env/PROFILE): anyone with push access may have written it. Then capture the profile again from a node with a signing key an allowed signer holds (node.yaml signingKey): "gitbus env capture PROFILE --rebuild" signs only what that node captured or applied itself and what --add names';
 
 export function profileTrust(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], trust: EnforcedTrust, target: TrustTarget, now: Date): ProfileTrust {
   const v = trust.accepted;
@@ -41,10 +41,23 @@ export function profileTrust(path: string, bytes: Uint8Array, sidecars: readonly
 }
 
 /** The verdict on a profile for this node, or null when it enforces no trust (no pinned root): every profile goes. */
-export async function profileVerdict(snap: Snapshot, profile: EnvProfile, home: string, config: Pick<NodeConfig, 'trust' | 'node' | 'labels'>, now = new Date()): Promise<ProfileTrust | null> {
+export async function profileVerdict(snap: Snapshot, profile: Pick<EnvProfile, 'manifestPath' | 'manifestBytes'>, home: string, config: Pick<NodeConfig, 'trust' | 'node' | 'labels'>, now = new Date()): Promise<ProfileTrust | null> {
   const trust = await enforcedTrust(snap, home, config);
   if (!trust) return null;
   const rootTree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
   const sidecars = rootTree ? await readSidecars(snap.store, rootTree, profile.manifestPath) : [];
   return profileTrust(profile.manifestPath, profile.manifestBytes, sidecars, trust, { name: config.node, labels: config.labels }, now);
 }
+
+/**
+ * A signed profile older than the newest this node applied or captured (state.json's `updated`): an old signature
+ * still verifies, so someone with push access could put back a profile its signer has since fixed. Undefined: not
+ * older. Only a node that enforces a trust root asks (without one, anyone with push access writes any profile).
+ */
+export function staleReason(manifestUpdated: string | undefined, known: string | undefined): string | undefined {
+  if (known === undefined) return undefined;
+  if (manifestUpdated !== undefined && Date.parse(manifestUpdated) >= Date.parse(known)) return undefined;
+  return `the profile on the bus (updated ${manifestUpdated ?? 'never'}) is older than the one this node last applied or captured (updated ${known}): an older signed profile was put back`;
+}
+
+export const STALE_FIX = 'look at who put it back (git log on the bus\'s main, env/PROFILE); then capture it again from a node with an allowed signing key: "gitbus env capture PROFILE --rebuild" signs a newer profile of that node\'s own files';

@@ -93,8 +93,10 @@ function captureText(r: CaptureResult): string {
   for (const t of r.removed) lines.push(`  ${'removed'.padEnd(8)} ${t}: deleted here since the last sync`);
   for (const t of r.newer) lines.push(`  ${'newer'.padEnd(8)} ${t}: the bus has a newer one and this node did not change it; left as the bus has it ("gitbus env apply" brings it here)`);
   for (const t of r.kept) lines.push(`  ${'kept'.padEnd(8)} ${t}: not on this machine, the bus keeps its copy`);
+  for (const t of r.notTaken) lines.push(`  ${'not read'.padEnd(8)} ${t}: this node never captured or applied it, so its files here are not read ("--add ${t}" takes them)`);
   for (const s of r.skipped) lines.push(`  ${'skipped'.padEnd(8)} ${s.target}: ${s.reason}`);
   for (const t of r.dropped) lines.push(`  ${'dropped'.padEnd(8)} ${t}: its file was neither on the bus (intact) nor here`);
+  for (const t of r.leftOut) lines.push(`  ${'left out'.padEnd(8)} ${t}: this node neither verified it nor captured or applied it (--rebuild)`);
   if (r.repaired) lines.push('  the profile on the bus could not be used (see "gitbus lint"); it was written over');
   return lines.join('\n');
 }
@@ -128,16 +130,17 @@ export function register(program: Command): void {
         .option('--variant <which>', 'put the --add entries in this node\'s variant (node) or this system\'s (os), not the default one', oneOfFlag('--variant', ['node', 'os'] as const))
         .option('--keys <list>', 'for a file merged by keys (~/.claude/settings.json): only these top-level keys, comma-separated', keysFlag)
         .option('--description <text>', 'what the profile is for')
-        .option('--force', 'take this machine\'s files also where the bus changed them since this node last synced (refused otherwise)'),
+        .option('--force', 'take this machine\'s files also where the bus changed them since this node last synced (refused otherwise)')
+        .option('--rebuild', 'sign a profile of only what this node captured or applied itself and what --add names, leaving out what it cannot vouch for (a signed capture of such a profile is refused otherwise)'),
     ),
-  ).action(async (profile: string, opts: CommonOptions & { add?: string[]; variant?: 'node' | 'os'; keys?: string[]; description?: string; unsigned?: boolean; force?: boolean }) =>
+  ).action(async (profile: string, opts: CommonOptions & { add?: string[]; variant?: 'node' | 'os'; keys?: string[]; description?: string; unsigned?: boolean; force?: boolean; rebuild?: boolean }) =>
     withBus(opts, async (ctx) => {
       profileArg(profile);
       if (opts.variant && !opts.add?.length) throw new InputError('--variant needs --add', 'name the files that differ on this node or system with --add PATH', { flag: '--variant' });
       const r = await captureProfile(
         ctx,
         userHome(),
-        { profile, add: opts.add ?? [], ...(opts.variant ? { variant: opts.variant } : {}), ...(opts.keys ? { keys: opts.keys } : {}), ...(opts.description !== undefined ? { description: opts.description } : {}), ...(opts.force ? { force: true } : {}) },
+        { profile, add: opts.add ?? [], ...(opts.variant ? { variant: opts.variant } : {}), ...(opts.keys ? { keys: opts.keys } : {}), ...(opts.description !== undefined ? { description: opts.description } : {}), ...(opts.force ? { force: true } : {}), ...(opts.rebuild ? { rebuild: true } : {}) },
         await signerFor(ctx, opts),
       );
       emit(opts, r, () => captureText(r));

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -47,6 +48,29 @@ function editNode(n: Node, change: (c: Record<string, unknown>) => void): void {
   const c = parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   change(c);
   writeFileSync(path, stringify(c));
+}
+/** Someone with push access ("mallory") changes the bus with plain git: a fresh clone, `change`, one commit pushed. */
+let handEdits = 0;
+function byHand(change: (work: string) => void): void {
+  const work = join(bus.dir, `by-hand-${++handEdits}`);
+  gitCli(['clone', '-q', bus.remote, work]);
+  change(work);
+  gitCli(['add', '-A'], work);
+  gitCli(['-c', 'user.name=m', '-c', 'user.email=m@x', 'commit', '-qm', 'by hand'], work);
+  gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+}
+/** Adds an entry (and its file, with the right SHA-256) to a profile's manifest, as a person would by hand. */
+function plantEntry(work: string, profile: string, entry: Record<string, unknown>, file?: { source: string; text: string; executable?: boolean }): void {
+  const path = join(work, 'env', profile, 'manifest.yaml');
+  const m = parse(readFileSync(path, 'utf8')) as { entries: unknown[]; files: Record<string, unknown> };
+  m.entries.push(entry);
+  if (file) {
+    const p = join(work, 'env', profile, 'files', file.source);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, file.text);
+    m.files[file.source] = { sha256: createHash('sha256').update(file.text).digest('hex'), size: Buffer.byteLength(file.text), ...(file.executable ? { executable: true } : {}) };
+  }
+  writeFileSync(path, stringify(m));
 }
 type FileRow = { target: string; state: string; action: string };
 async function states(n: Node, profile = 'claude'): Promise<Record<string, string>> {
@@ -246,6 +270,22 @@ describe('gitbus env', () => {
     expect(read('b', 'bin/tools/deploy')).not.toContain('v2');
   });
 
+  it('a capture reads only entries this node captured or applied: a folder entry pushed by hand is neither read nor uploaded', async () => {
+    byHand((work) => plantEntry(work, 'claude', { source: 'home/notes', target: '~/notes', kind: 'dir' }));
+    put('a', 'notes/bank.txt', 'pin 1234\n');
+    put('a', '.claude/CLAUDE.md', '# house rules\nbe brief\nrun the tests\nsay why\nno secrets\n');
+    const r = await envCmd('a', ['capture', 'claude']);
+    ok(r);
+    const got = json<{ notTaken: string[]; files: { target: string; changed: boolean }[] }>(r);
+    expect(got.notTaken).toEqual(['~/notes']);
+    expect(got.files.filter((f) => f.changed).map((f) => f.target)).toEqual(['~/.claude/CLAUDE.md']);
+    expect(got.files.some((f) => f.target.startsWith('~/notes'))).toBe(false);
+    expect(busFiles().filter((f) => f.includes('notes'))).toEqual([]);
+    expect(onBus('env/claude/manifest.yaml')).toMatch(/target: ~\/notes/);
+    const human = await gitbus(['env', 'capture', 'claude'], { home: bus.home('a'), env: envOf('a') });
+    expect(human.stdout).toContain('not read ~/notes: this node never captured or applied it');
+  });
+
   describe('on a bus with a trust root', () => {
     const keys = () => join(bus.dir, 'keys');
     const key = (name: string) => join(keys(), name);
@@ -273,8 +313,15 @@ describe('gitbus env', () => {
       expect(read('b', '.gitconfig')).not.toMatch(/rebase/);
 
       editNode('a', (c) => (c['signingKey'] = key('bob')));
-      const byBob = await envCmd('a', ['capture', 'claude']);
+      // The profile holds b's variant and the folder entry pushed by hand: a never verified nor made them, and will
+      // not sign them.
+      const unverified = await envCmd('a', ['capture', 'claude']);
+      expect(unverified.code).toBe(8);
+      expect(errorOf(unverified)).toMatchObject({ code: 'ENV_CAPTURE_UNVERIFIED', message: expect.stringMatching(/~\/\.config\/starship\.toml, ~\/notes, which this node neither verified nor captured or applied itself/), fix: expect.stringMatching(/--rebuild/) });
+      const byBob = await envCmd('a', ['capture', 'claude', '--rebuild']);
       ok(byBob);
+      expect(json<{ leftOut: string[] }>(byBob).leftOut).toEqual(['~/.config/starship.toml', '~/notes']);
+      expect(onBus('env/claude/manifest.yaml')).not.toMatch(/starship|notes/);
       expect(json<{ signed: boolean }>(byBob).signed).toBe(true);
       expect(onBus('signatures/env/claude/manifest.yaml.sig')).toMatch(/BEGIN SSH SIGNATURE/);
       const notAllowed = await envCmd('b', ['apply']);
@@ -307,6 +354,48 @@ describe('gitbus env', () => {
       expect(json<{ repaired: boolean; signed: boolean }>(again)).toMatchObject({ repaired: true, signed: true });
       expect(await states('b')).toMatchObject({ '~/.gitconfig': 'in-sync', '~/.zshrc': 'changed-here' });
       expect(existsSync(join(fakeHome('b'), '.claude/settings.local.json'))).toBe(false);
+    });
+
+    it('never signs an entry planted unsigned: a routine capture refuses, --rebuild leaves it out, and b never gets it', async () => {
+      byHand((work) => plantEntry(work, 'claude', { source: 'home/.bash_login', target: '~/.bash_login' }, { source: 'home/.bash_login', text: 'echo PWNED\n', executable: true }));
+      const untrusted = await envCmd('b', ['apply']);
+      expect(untrusted.code).toBe(8);
+      expect(errorOf(untrusted)).toMatchObject({ code: 'ENV_PROFILE_UNTRUSTED', fix: expect.stringMatching(/look at what changed first .*--rebuild/) });
+      put('a', '.gitconfig', '[user]\n\tname = a\n[pull]\n\trebase = true\n[push]\n\tdefault = simple\n');
+      const refused = await envCmd('a', ['capture', 'claude']);
+      expect(refused.code).toBe(8);
+      expect(errorOf(refused)).toMatchObject({ code: 'ENV_CAPTURE_UNVERIFIED', message: expect.stringMatching(/~\/\.bash_login, which this node neither verified/) });
+      const rebuilt = await envCmd('a', ['capture', 'claude', '--rebuild']);
+      ok(rebuilt);
+      expect(json<{ leftOut: string[]; signed: boolean }>(rebuilt)).toMatchObject({ leftOut: ['~/.bash_login'], signed: true });
+      expect(onBus('env/claude/manifest.yaml')).not.toMatch(/bash_login/);
+      const applied = await envCmd('b', ['apply']);
+      expect(applied.code, applied.stdout).toBe(5); // ~/.zshrc is still changed here
+      expect(json<{ results: { written: string[] }[] }>(applied).results[0]?.written).toEqual(['~/.gitconfig']);
+      expect(existsSync(join(fakeHome('b'), '.bash_login'))).toBe(false);
+    });
+
+    it('refuses an older signed profile put back on the bus (a rollback), until it is captured again', async () => {
+      const old = gitCli(['rev-parse', 'main'], bus.remote).trim();
+      put('a', '.gitconfig', '[user]\n\tname = a\n[pull]\n\trebase = true\n[push]\n\tdefault = simple\n[fetch]\n\tprune = true\n');
+      ok(await envCmd('a', ['capture', 'claude']));
+      expect((await envCmd('b', ['apply'])).code).toBe(5);
+      expect(read('b', '.gitconfig')).toMatch(/prune/);
+      byHand((work) => gitCli(['checkout', old, '--', 'env/claude', 'signatures/env/claude'], work));
+      const status = await envCmd('b', ['status', 'claude']);
+      ok(status);
+      expect(json<{ profiles: { problem: string }[] }>(status).profiles[0]?.problem).toMatch(/^stale: .*older than the one this node last applied/);
+      const stale = await envCmd('b', ['apply']);
+      expect(stale.code).toBe(8);
+      expect(errorOf(stale)).toMatchObject({ code: 'ENV_PROFILE_STALE', fix: expect.stringMatching(/gitbus env capture claude --rebuild/) });
+      expect(read('b', '.gitconfig')).toMatch(/prune/);
+      // a signs nothing over it (nothing of its own changed); rebuilt from its own files, the profile is newer than both.
+      const plain = await envCmd('a', ['capture', 'claude']);
+      ok(plain);
+      expect(json<{ commit: string | null }>(plain).commit).toBeNull();
+      ok(await envCmd('a', ['capture', 'claude', '--rebuild']));
+      expect(onBus('env/claude/files/home/.gitconfig')).toMatch(/prune/);
+      expect((await states('b'))['~/.gitconfig']).toBe('in-sync');
     });
   });
 });
