@@ -20,7 +20,8 @@ const MAX_PATH_CHARS = 1024;
 export function whyNotSegment(segment: string): string | undefined {
   if (segment === '') return 'it has an empty part ("//" or a trailing "/")';
   if (segment === '.' || segment === '..') return `it has a "${segment}" part`;
-  if ([...segment].length > 255) return 'a part is longer than 255 characters';
+  // File systems count a name's bytes (UTF-8), not its characters: 200 × "é" is 400 bytes, too long for ext4 and APFS.
+  if (new TextEncoder().encode(segment).byteLength > 255) return 'a part is longer than 255 bytes (in UTF-8)';
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(segment)) return 'it contains a control character';
   if (segment.includes('\\')) return 'it contains "\\"';
   if (segment.trim() !== segment) return 'a part starts or ends with white space';
@@ -71,7 +72,9 @@ const CREDENTIAL_STORES = new Set(['.ssh', '.gnupg', '.aws', '.azure', '.kube', 
  * in step"). Checked on capture and on apply.
  */
 export function neverSynced(rel: string): string | undefined {
-  const parts = rel.split('/');
+  // Compared lower-cased and NFC-normalised: on a case-insensitive file system (macOS APFS, Windows) ~/.SSH is
+  // ~/.ssh, and a name in NFD is the same file as in NFC.
+  const parts = rel.normalize('NFC').toLowerCase().split('/');
   const first = parts[0] ?? '';
   const name = parts[parts.length - 1] ?? '';
   if (first === '.claude.json' || first.startsWith('.claude.json.')) return 'Claude Code\'s own state (~/.claude.json: account, per-project settings and history) stays on its machine';
@@ -84,12 +87,14 @@ export function neverSynced(rel: string): string | undefined {
   if (CREDENTIAL_STORES.has(first)) return `${first} holds credentials, which never go on the bus`;
   if (first === '.docker' && parts[1] === 'config.json') return 'Docker\'s config.json holds registry credentials';
   if (first === '.config' && parts[1] === 'gh' && parts[2] === 'hosts.yml') return 'GitHub CLI\'s hosts.yml holds its tokens';
+  if (first === '.config' && parts[1] === 'gcloud' && parts.length > 2) return 'the Google Cloud SDK\'s folder (~/.config/gcloud) holds its access tokens';
   if (/credential/i.test(name)) return 'its name says it holds credentials';
   return undefined;
 }
 
 /** Why a file's name says it holds a secret (a key, a token file), or undefined. */
-export function secretName(name: string): string | undefined {
+export function secretName(raw: string): string | undefined {
+  const name = raw.normalize('NFC').toLowerCase();
   if (name === '.env' || name.startsWith('.env.') || name.endsWith('.env')) return 'a .env file holds secrets';
   if (/credential/i.test(name)) return 'its name says it holds credentials';
   if (/^id_[a-z0-9_-]+$/i.test(name)) return 'it looks like an SSH private key (id_*)';

@@ -22,10 +22,17 @@ const TOKENS: readonly (readonly [RegExp, string])[] = [
   [/\bglpat-[A-Za-z0-9_-]{20,}/, 'a GitLab token (glpat-…)'],
   [/\bnpm_[A-Za-z0-9]{36,}/, 'an npm token (npm_…)'],
   [/\bAIza[0-9A-Za-z_-]{35}\b/, 'a Google API key (AIza…)'],
+  [/\bya29\.[0-9A-Za-z_-]{20,}/, 'a Google OAuth access token (ya29.…)'],
+  [/:\/\/[^\s/:@]+:[^\s/@]+@/, 'a password in a URL (scheme://user:password@host)'],
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}/i, 'an HTTP Authorization credential (Bearer/Basic …)'],
+  [/_authToken\s*=\s*["']?[^\s"'$]/, 'an npm registry token (_authToken=…)'],
 ];
 
-/** `NAME=value`, `NAME: value`, `"NAME": "value"`, with an optional `export`; the name's end says it is secret. */
-const ASSIGNMENT = /(?:^|[\s{,;(])(?:export\s+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*["']?([^\s"'`,;})]+)/g;
+/**
+ * `NAME=value`, `NAME: value`, `"NAME": "value"`, with an optional `export`; the name's end says it is secret. A name
+ * may follow ":" or "/" too (`//registry.example.com/:_password=…` in an .npmrc).
+ */
+const ASSIGNMENT = /(?:^|[\s{,;(:/])(?:export\s+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*["']?([^\s"'`,;})]+)/g;
 const SECRET_NAME = /(token|secret|passw(or)?d|api_?key|_key|access_?key|auth_?key|credentials?)$/i;
 
 /** Bits per character of a value: random tokens score high, words and placeholders low. */

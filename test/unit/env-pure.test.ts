@@ -79,6 +79,18 @@ describe('env manifest', () => {
     for (const name of ['id_rsa.pub', 'review.md', '.zshrc']) expect(secretName(name), name).toBeUndefined();
   });
 
+  it('compares names as a case-insensitive file system does: ~/.SSH is ~/.ssh, ~/.Claude/.credentials.json is the credentials', () => {
+    for (const rel of ['.SSH/authorized_keys', '.Claude/.credentials.json', '.CLAUDE.json', '.claude/Projects/x.jsonl', '.Aws/config', '.config/GH/hosts.yml', '.config/gcloud/access_tokens.db', 'x/Settings.Local.json', `.s${'s'}h/config`.normalize('NFD')]) {
+      expect(neverSynced(rel), rel).toBeDefined();
+    }
+    for (const name of ['.ENV', 'ID_RSA', 'Server.PEM']) expect(secretName(name), name).toBeDefined();
+  });
+
+  it('counts a name\'s length in UTF-8 bytes, as file systems do', () => {
+    expect(whyNotTarget(`~/${'é'.repeat(127)}`)).toBeUndefined();
+    expect(whyNotTarget(`~/${'é'.repeat(200)}`)).toMatch(/longer than 255 bytes/);
+  });
+
   it('signs a profile through its manifest, in a namespace of its own', () => {
     expect(envManifestPath('claude')).toBe('env/claude/manifest.yaml');
     expect(() => envManifestPath('../x')).toThrow(/not a profile name/);
@@ -154,6 +166,12 @@ describe('four states by content hash', () => {
 });
 
 describe('JSON merged by keys', () => {
+  it('refuses JSON nested deeper than the cap, without overflowing the stack', () => {
+    const deep = `{"hooks": ${'['.repeat(20000)}${']'.repeat(20000)}}`;
+    expect(parseJsonObject(deep)).toEqual({ ok: false, reason: expect.stringMatching(/nested more than 64 levels/) });
+    expect(parseJsonObject('{"a": {"b": [1, {"c": 2}]}}').ok).toBe(true);
+  });
+
   it('sets the profile\'s keys and keeps every other key of the node', () => {
     const local = { permissions: { allow: ['x'] }, model: 'sonnet', enabledPlugins: { a: true } };
     const profile = { model: 'opus', hooks: { Stop: [] } };
@@ -193,6 +211,19 @@ describe('secret scan', () => {
       '  "ANTHROPIC_API_KEY": "a8f3k2m9x7q1w5e4r6t0y2u8"',
     ].join('\n');
     expect(scanSecrets(text).map((f) => f.line)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('finds passwords in URLs, Authorization headers, npm tokens and Google OAuth tokens', () => {
+    const text = [
+      '[http "https://git.example.com/"]',
+      '\textraheader = AUTHORIZATION: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abc',
+      '[url "https://alice:Tr0ub4dor-3xyz@git.example.com/"]',
+      '//registry.npmjs.org/:_authToken=8f2a1c3e-4b5d-6e7f-8a9b-0c1d2e3f4a5b',
+      'token = ya29.a0AfH6SMBx3kLmNoPqRsTuVwXyZ0123456789',
+      '//npm.example.com/:_password=cTR4dkxhOXBzMjNRbXcweA==',
+      '\tinsteadOf = https://github.com/',
+    ].join('\n');
+    expect(scanSecrets(text).map((f) => f.line)).toEqual([2, 3, 4, 5, 6]);
   });
 
   it('leaves references and placeholders alone', () => {
