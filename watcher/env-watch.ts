@@ -3,7 +3,8 @@ import type { BusContext } from '../bus/context.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
 import { envTreeOid } from '../bus/env/profile.js';
-import { applyLooked, cardEnvOfReport, lookAtProfile } from '../bus/env/report.js';
+import { applyLooked, cardEnvOfReport, lookAtProfiles } from '../bus/env/report.js';
+import { firstLine, GitbusError } from '../schemas/errors.js';
 import type { WatchEvent } from './watch-events.js';
 
 /**
@@ -47,22 +48,31 @@ export function envWatch(ctx: BusContext, userHome: string, onEvent: (e: WatchEv
       if (tree === lastTree && now - lastLook < everyMs) return;
       lastTree = tree;
       lastLook = now;
-      const cards: CardEnv[] = [];
-      for (const sub of subs) {
-        if (cards.some((c) => c.profile === sub.profile)) continue;
-        let look = await lookAtProfile(snap, node, userHome, sub.profile, sub.apply);
+      const seen = new Set<string>();
+      const wanted = subs.filter((s) => !seen.has(s.profile) && seen.add(s.profile)).map((s) => ({ profile: s.profile, apply: s.apply }));
+      let looks = await lookAtProfiles(snap, node, userHome, wanted);
+      let changedAny = false;
+      for (const look of looks) {
+        const profile = look.report.profile;
         if (look.refusal) {
-          once(sub.profile, `refused ${look.report.problem ?? ''}`, { type: 'env-refused', profile: sub.profile, reason: look.report.problem ?? look.refusal.message, fix: look.report.fix ?? '' });
-        } else if (sub.apply === 'auto') {
-          // Also when nothing is to be written: state.json then learns the files that are in sync already.
-          const r = applyLooked(look, node, userHome);
-          const changed = r.written.length + r.removed.length + r.modes.length > 0;
-          if (changed) onEvent({ type: 'env-applied', profile: sub.profile, written: r.written, removed: r.removed, modes: r.modes, backup: r.backup });
-          once(sub.profile, r.held.length ? `held ${r.held.map((h) => `${h.target}:${h.state}`).join(',')}` : '', { type: 'env-held', profile: sub.profile, files: r.held });
-          if (changed) look = await lookAtProfile(snap, node, userHome, sub.profile, sub.apply);
-        } else reported.delete(sub.profile);
-        cards.push(cardEnvOfReport(look.report));
+          once(profile, `refused ${look.report.problem ?? ''}`, { type: 'env-refused', profile, reason: look.report.problem ?? look.refusal.message, fix: look.report.fix ?? '' });
+        } else if (look.report.apply === 'auto') {
+          // Also when nothing is to be written: state.json then learns the files that are in sync already. One
+          // profile failing is reported, and the others are still applied.
+          try {
+            const r = applyLooked(look, node, userHome);
+            const changed = r.written.length + r.removed.length + r.modes.length > 0;
+            if (changed) onEvent({ type: 'env-applied', profile, written: r.written, removed: r.removed, modes: r.modes, backup: r.backup });
+            once(profile, r.held.length ? `held ${r.held.map((h) => `${h.target}:${h.state}`).join(',')}` : '', { type: 'env-held', profile, files: r.held });
+            changedAny ||= changed;
+          } catch (err) {
+            const reason = `it could not be applied: ${firstLine(err)}`;
+            once(profile, `refused ${reason}`, { type: 'env-refused', profile, reason, fix: err instanceof GitbusError ? err.fix : `run "gitbus env apply ${profile}" to see why` });
+          }
+        } else reported.delete(profile);
       }
+      if (changedAny) looks = await lookAtProfiles(snap, node, userHome, wanted);
+      const cards: CardEnv[] = looks.map((l) => cardEnvOfReport(l.report));
       await publishNodeCard(ctx, { env: cards, peek: snap, fromWatcher: true });
     },
   };

@@ -1,3 +1,4 @@
+import { GitbusError } from '../../schemas/errors.js';
 import { BackupWriter, pruneBackups } from './backups.js';
 import { chmodLocal, removeLocal, withExecutable, writeLocal } from './local.js';
 import { shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
@@ -32,29 +33,51 @@ export function applyPlan(home: string, userHome: string, node: string, plan: Pr
   // Until a file is done, state.json keeps what it said of it: a failure half-way records exactly what was done.
   const state: EnvStateFile = { format: 1, profile: plan.profile, ...(plan.updated !== undefined ? { updated: plan.updated } : {}), files: {} };
   for (const f of plan.files) if (f.last) state.files[f.target] = f.last;
+  // Targets the plan does something with, so that a file failing does not leave the others undone.
+  const claimed = new Set<string>();
   try {
     for (const f of plan.files) {
-      if (f.action === 'write' && f.content) {
-        if (!dryRun) {
-          backup.save(f.target, f.rel, f.content);
-          const mode = f.local.kind === 'file' ? f.local.mode : 0o644;
-          writeLocal(userHome, f.rel, f.content, withExecutable(mode, f.executable));
+      // One profile writing a file where another of its files is a folder (or inside one) is held, not half-done.
+      const clash = f.action === 'write' ? [...claimed].find((t) => f.target.startsWith(`${t}/`) || t.startsWith(`${f.target}/`)) : undefined;
+      if (clash !== undefined) {
+        result.held.push({ target: f.target, state: f.state, why: `the profile also writes ${clash}, and one of the two paths is inside the other` });
+        continue;
+      }
+      try {
+        if (f.action === 'write' && f.content) {
+          if (!dryRun) {
+            backup.save(f.target, f.rel, f.content);
+            const mode = f.local.kind === 'file' ? f.local.mode : 0o644;
+            try {
+              writeLocal(userHome, f.rel, f.content, withExecutable(mode, f.executable));
+            } catch (err) {
+              // Nothing was replaced: the backup forgets it, or a restore would take the file for a later edit.
+              backup.forgetLast();
+              throw err;
+            }
+          }
+          claimed.add(f.target);
+          result.written.push(f.target);
+        } else if (f.action === 'mode' && f.local.kind === 'file') {
+          // Content unchanged, so nothing to back up: only the mode changes, and it is said. A file system that keeps
+          // no executable bit (vfat, some network mounts) would have it "changed" at every look: held, with why.
+          if (!dryRun && !chmodLocal(userHome, f.rel, withExecutable(f.local.mode, f.executable))) {
+            result.held.push({ target: f.target, state: f.state, why: 'the file system here does not keep the executable bit' });
+            continue;
+          }
+          result.modes.push({ target: f.target, executable: f.executable });
+        } else if (f.action === 'remove') {
+          if (!dryRun) {
+            backup.save(f.target, f.rel, null);
+            removeLocal(userHome, f.rel);
+          }
+          result.removed.push(f.target);
         }
-        result.written.push(f.target);
-      } else if (f.action === 'mode' && f.local.kind === 'file') {
-        // Content unchanged, so nothing to back up: only the mode changes, and it is said. A file system that keeps
-        // no executable bit (vfat, some network mounts) would have it "changed" at every look: held, with why.
-        if (!dryRun && !chmodLocal(userHome, f.rel, withExecutable(f.local.mode, f.executable))) {
-          result.held.push({ target: f.target, state: f.state, why: 'the file system here does not keep the executable bit' });
-          continue;
-        }
-        result.modes.push({ target: f.target, executable: f.executable });
-      } else if (f.action === 'remove') {
-        if (!dryRun) {
-          backup.save(f.target, f.rel, null);
-          removeLocal(userHome, f.rel);
-        }
-        result.removed.push(f.target);
+      } catch (err) {
+        // A file that cannot be written (a link on its path, a name too long, a full disk) is held with why; the
+        // others are still done, and state.json keeps what it said of this one.
+        result.held.push({ target: f.target, state: f.state, why: `it could not be changed: ${whyFailed(err)}` });
+        continue;
       }
       if (f.next) state.files[f.target] = f.next;
       else delete state.files[f.target];
@@ -66,4 +89,11 @@ export function applyPlan(home: string, userHome: string, node: string, plan: Pr
   }
   if (result.backup !== null) pruneBackups(home, now);
   return result;
+}
+
+/** An error as a reason: a gitbus error's message, an fs error's code and message. */
+function whyFailed(err: unknown): string {
+  if (err instanceof GitbusError) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  return `${e.code ? `${e.code}: ` : ''}${String(e?.message ?? err).split('\n')[0] ?? ''}`;
 }

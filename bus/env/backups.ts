@@ -64,7 +64,7 @@ export class BackupWriter {
   ) {}
 
   get id(): string | null {
-    return this.manifest?.id ?? null;
+    return this.manifest && this.manifest.entries.length > 0 ? this.manifest.id : null;
   }
 
   /** Saves what is at `rel` now (bytes and mode, or nothing) before it is replaced by `written` (null: removed). */
@@ -89,6 +89,20 @@ export class BackupWriter {
       mode: local.kind === 'file' ? local.mode : null,
       written: written === null ? null : sha256Hex(written),
     });
+    writeFileAtomicSync(join(this.dir, 'manifest.json'), `${JSON.stringify(this.manifest, null, 2)}\n`);
+  }
+
+  /** Takes back the last file saved, whose replacement did not happen. */
+  forgetLast(): void {
+    const last = this.manifest?.entries.pop();
+    if (!this.manifest || !last) return;
+    if (last.backup !== null) rmSync(join(this.dir, last.backup), { force: true });
+    if (this.manifest.entries.length === 0) {
+      // A backup of nothing is no backup: the next file saved starts a new one.
+      rmSync(this.dir, { recursive: true, force: true });
+      this.manifest = null;
+      return;
+    }
     writeFileAtomicSync(join(this.dir, 'manifest.json'), `${JSON.stringify(this.manifest, null, 2)}\n`);
   }
 }

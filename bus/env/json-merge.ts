@@ -18,7 +18,24 @@ export function parseJsonObject(text: string): JsonRead {
   } catch (err) {
     return { ok: false, reason: `not valid JSON (${(err as Error).message})` };
   }
-  return isObject(v) ? { ok: true, value: v } : { ok: false, reason: 'not a JSON object' };
+  if (!isObject(v)) return { ok: false, reason: 'not a JSON object' };
+  if (tooDeep(v)) return { ok: false, reason: `not usable: its JSON is nested more than ${JSON_MAX_DEPTH} levels deep` };
+  return { ok: true, value: v };
+}
+
+/** Nesting a file merged by keys may have: settings files are shallow, and hashing walks the value recursively. */
+export const JSON_MAX_DEPTH = 64;
+
+/** Whether a parsed value nests deeper than JSON_MAX_DEPTH, found without recursion (the value may be 20,000 deep). */
+function tooDeep(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > JSON_MAX_DEPTH) return true;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Only `keys` of `obj` (those it has), in the order of `keys`. */

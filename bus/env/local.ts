@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../local-io.js';
-import { ENV_MAX_DEPTH } from '../../schemas/env-paths.js';
+import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES } from '../../schemas/env-paths.js';
+import { EnvPathUnsafeError } from './errors.js';
 import { neverWritten, type Skipped } from './resolve.js';
 
 /**
@@ -13,7 +14,20 @@ import { neverWritten, type Skipped } from './resolve.js';
 export type LocalFile =
   | { kind: 'missing' }
   | { kind: 'file'; bytes: Buffer; mode: number; link: boolean }
+  /** `why` reads after "it is": "a folder", "too large (…)", "unreadable here (ENAMETOOLONG: …)". */
   | { kind: 'other'; why: string };
+
+/** An fs error as words after "it is", for a file that cannot be looked at (a name too long, a loop, no access). */
+function unreadable(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOTDIR') return 'under a file: a folder on its path is a file';
+  return `unreadable (${e.code ?? 'error'}: ${String(e.message ?? err).split('\n')[0]?.slice(0, 200) ?? ''})`;
+}
+
+/** A file too large for a profile is never read (nor backed up): the node's files can be anything, disk images too. */
+function tooLarge(size: number): string | undefined {
+  return size > ENV_MAX_FILE_BYTES ? `too large (${size} bytes; a profile's file is at most ${ENV_MAX_FILE_BYTES})` : undefined;
+}
 
 export function absOf(userHome: string, rel: string): string {
   return join(userHome, ...rel.split('/'));
@@ -25,23 +39,84 @@ export function readLocal(userHome: string, rel: string): LocalFile {
   try {
     st = lstatSync(abs);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { kind: 'missing' };
-    if (code === 'ENOTDIR') return { kind: 'other', why: 'a folder on its path is a file' };
-    throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'other', why: unreadable(err) };
   }
-  if (st.isSymbolicLink()) {
-    let to;
+  const link = st.isSymbolicLink();
+  if (link) {
     try {
-      to = statSync(abs);
+      st = statSync(abs);
     } catch {
       return { kind: 'other', why: 'a broken symbolic link' };
     }
-    if (!to.isFile()) return { kind: 'other', why: 'a symbolic link to something that is not a file' };
-    return { kind: 'file', bytes: readFileSync(abs), mode: to.mode & 0o7777, link: true };
+    if (!st.isFile()) return { kind: 'other', why: 'a symbolic link to something that is not a file' };
+  } else if (!st.isFile()) return { kind: 'other', why: st.isDirectory() ? 'a folder' : 'not a regular file' };
+  const big = tooLarge(st.size);
+  if (big !== undefined) return { kind: 'other', why: big };
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(abs);
+  } catch (err) {
+    return { kind: 'other', why: unreadable(err) };
   }
-  if (st.isFile()) return { kind: 'file', bytes: readFileSync(abs), mode: st.mode & 0o7777, link: false };
-  return { kind: 'other', why: st.isDirectory() ? 'a folder' : 'not a regular file' };
+  // It may have grown between the stat and the read.
+  const grown = tooLarge(bytes.byteLength);
+  if (grown !== undefined) return { kind: 'other', why: grown };
+  return { kind: 'file', bytes, mode: st.mode & 0o7777, link };
+}
+
+/**
+ * Why a file at `rel` cannot be written without going through a link: the first folder on its path below the home
+ * that is a symbolic link (or not a folder), or undefined. Links are read through, never written through: a linked
+ * ~/.config may lead anywhere, outside the home too.
+ */
+export function linkOnPath(userHome: string, rel: string): string | undefined {
+  const parts = rel.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const prefix = parts.slice(0, i).join('/');
+    let st;
+    try {
+      st = lstatSync(absOf(userHome, prefix));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      return `~/${prefix} on its path is ${unreadable(err)}`;
+    }
+    if (st.isSymbolicLink()) return `~/${prefix} on its path is a symbolic link`;
+    if (!st.isDirectory()) return `~/${prefix} on its path is a file`;
+  }
+  return undefined;
+}
+
+/** Makes the folders of `rel`'s path one by one, refusing a link or a file among them (never mkdir -p through a link). */
+function makeParents(userHome: string, rel: string): void {
+  const parts = rel.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const prefix = parts.slice(0, i).join('/');
+    const abs = absOf(userHome, prefix);
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(abs);
+      continue;
+    }
+    if (st.isSymbolicLink()) throw new EnvPathUnsafeError(`~/${rel}`, `~/${prefix} on its path is a symbolic link`);
+    if (!st.isDirectory()) throw new EnvPathUnsafeError(`~/${rel}`, `~/${prefix} on its path is a file`);
+  }
+}
+
+/** Refuses a write, chmod or removal at `rel` that would go through or over a link. */
+function refuseLinks(userHome: string, rel: string): void {
+  const why = linkOnPath(userHome, rel);
+  if (why !== undefined) throw new EnvPathUnsafeError(`~/${rel}`, why);
+  let st;
+  try {
+    st = lstatSync(absOf(userHome, rel));
+  } catch {
+    return;
+  }
+  if (st.isSymbolicLink()) throw new EnvPathUnsafeError(`~/${rel}`, 'it is a symbolic link');
 }
 
 /** What is at a path: for capture, to tell a file from a folder (links followed). */
@@ -106,7 +181,8 @@ export function walkLocalDir(userHome: string, rel: string): { files: string[]; 
  */
 export function writeLocal(userHome: string, rel: string, bytes: Uint8Array, mode: number): void {
   const abs = absOf(userHome, rel);
-  mkdirSync(dirname(abs), { recursive: true });
+  makeParents(userHome, rel);
+  refuseLinks(userHome, rel);
   const tmp = join(dirname(abs), `.${basename(abs)}.gitbus-${process.pid}-${randomBytes(3).toString('hex')}.tmp`);
   writeFileAtomicSync(abs, bytes, tmp, { mode });
   // The mode given to the write is masked by the umask and ignored for an existing temp name: set it exactly.
@@ -116,11 +192,13 @@ export function writeLocal(userHome: string, rel: string, bytes: Uint8Array, mod
 /** Sets a file's mode; false when the file system did not keep the executable bits asked for. */
 export function chmodLocal(userHome: string, rel: string, mode: number): boolean {
   const abs = absOf(userHome, rel);
+  refuseLinks(userHome, rel);
   chmodSync(abs, mode);
   return (statSync(abs).mode & 0o111) === (mode & 0o111);
 }
 
 export function removeLocal(userHome: string, rel: string): void {
+  refuseLinks(userHome, rel);
   rmSync(absOf(userHome, rel), { force: true });
 }
 

@@ -1,7 +1,7 @@
 import type { EnvState } from '../../schemas/env-drift.js';
 import { sha256Hex, keysHash } from './hash.js';
 import { mergeJson, parseJsonObject, renderJson, type JsonObject } from './json-merge.js';
-import { readLocal, type LocalFile } from './local.js';
+import { linkOnPath, readLocal, type LocalFile } from './local.js';
 import type { EnvProfile } from './profile.js';
 import { resolveProfile, type NodeFacts, type Skipped } from './resolve.js';
 import { decide, fileState, type EnvAction } from './states.js';
@@ -58,12 +58,14 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
     if (!busBytes) continue;
     const local = readLocal(userHome, item.rel);
     const last = state.files[item.target];
-    const blocked = local.kind === 'other' ? `it is ${local.why} here; gitbus writes only regular files` : local.kind === 'file' && local.link ? 'it is a symbolic link here; gitbus never writes through or over links (change the file it points to, or replace the link with a file)' : undefined;
+    const blocked = blockedWhy(userHome, item.rel, local);
     let bus: string;
     let localHash: string | null;
     let localAtLast: string | null;
     let content: Uint8Array;
     let next: SyncedFile;
+    /** Why the node's own file merged by keys cannot be read as JSON: it cannot be merged, only replaced whole. */
+    let badJson: string | undefined;
     if (item.merge === 'json') {
       const profileJson = parseJsonObject(utf8.decode(busBytes));
       if (!profileJson.ok) {
@@ -76,6 +78,7 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
       if (local.kind === 'file') {
         const r = parseJsonObject(utf8.decode(local.bytes));
         if (r.ok) localObj = r.value;
+        else badJson = r.reason;
       }
       localHash = local.kind === 'missing' ? null : localObj ? keysHash(localObj, keys) : UNREADABLE;
       localAtLast = local.kind === 'missing' ? null : localObj ? keysHash(localObj, last?.keys ?? keys) : UNREADABLE;
@@ -90,6 +93,9 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
     }
     const st = fileState({ bus, local: localHash, localAtLast, last: last?.hash });
     const d = decide(st, { force, ...(blocked !== undefined ? { blocked } : {}) });
+    if (badJson !== undefined && blocked === undefined && d.held !== undefined) {
+      d.held = `your file is ${badJson}, so the profile's keys cannot be merged into it: fix it, or "gitbus env apply ${profile.name} --force" replaces the whole file with the profile's keys only (a backup is kept)`;
+    }
     // The profile keeps one mode bit per file, executable or not (PROTOCOL.md §13), and the content's hash does not
     // hold it: a script made executable after it was synced is in sync by content, and only its mode is set; unless
     // the bit was flipped here since the last sync (state.json's), which is held like a change here.
@@ -129,6 +135,15 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
   return { profile: profile.name, ...(updated !== undefined ? { updated } : {}), files, skipped };
 }
 
+/** Why apply may not write or remove the file at `rel` whatever its state (a link, a folder, a link on its path), or undefined. */
+function blockedWhy(userHome: string, rel: string, local: LocalFile): string | undefined {
+  const onPath = linkOnPath(userHome, rel);
+  if (onPath !== undefined) return onPath.endsWith('symbolic link') ? `${onPath}; gitbus never writes through links (replace the link with a folder, or leave the file out)` : `${onPath}, so apply leaves it`;
+  if (local.kind === 'other') return `it is ${local.why} here, so apply leaves it`;
+  if (local.kind === 'file' && local.link) return 'it is a symbolic link here; gitbus never writes through or over links (change the file it points to, or replace the link with a file)';
+  return undefined;
+}
+
 function sameKeys(a: SyncedFile, b: SyncedFile): boolean {
   return JSON.stringify(a.keys ?? null) === JSON.stringify(b.keys ?? null);
 }
@@ -151,7 +166,7 @@ function removals(state: EnvStateFile, dirs: readonly string[], present: Readonl
     }
     const hash = local.kind === 'file' && !local.link ? sha256Hex(local.bytes) : UNREADABLE;
     const st: EnvState = hash === last.hash ? 'changed-in-bus' : 'conflict';
-    const blocked = local.kind === 'file' && !local.link ? undefined : 'it is not a regular file here';
+    const blocked = blockedWhy(userHome, rel, local);
     const d = decide(st, { force, removal: true, ...(blocked !== undefined ? { blocked } : {}) });
     out.push({ target, rel, state: st, action: d.action, ...(d.held !== undefined ? { held: d.held.replace('changed here and in the bus', 'removed from the profile but changed here') } : {}), merge: 'replace', source: null, local, content: null, executable: false, last, next: d.action === 'remove' ? null : last });
   }

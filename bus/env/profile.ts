@@ -5,6 +5,9 @@ import { ENV_FOLDER, ENV_MANIFEST_NAME, envManifestPath } from '../../schemas/si
 import type { Snapshot } from '../model/snapshot.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { sha256Hex } from './hash.js';
+import { parseJsonObject } from './json-merge.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /**
  * A profile read from one commit of main and checked as untrusted input: the manifest's schema and rules, every
@@ -147,6 +150,14 @@ async function readProfileTree(snap: Snapshot, name: string, treeOid: string): P
     }
     verified.add(source);
     contents.set(source, bytes);
+  }
+  // A file merged by keys must be a JSON object a node can merge: checked here so that lint and every node say so.
+  for (const [i, e] of manifest.entries.entries()) {
+    if (e.merge !== 'json') continue;
+    const bytes = contents.get(e.source);
+    if (!bytes) continue;
+    const parsed = parseJsonObject(utf8.decode(bytes));
+    if (!parsed.ok) problems.push({ path: `${at}/${e.source}`, field: `entries.${i}.merge`, reason: `the entry merges it by JSON keys, but it is ${parsed.reason}`, fix: 'capture it again from a valid settings file, or remove merge: json from the entry', severity: 'error' });
   }
   for (const source of blobs.keys()) {
     if (manifest.files[source] === undefined) warnings.push(problem(`${at}/${source}`, 'the manifest does not list this file; it is ignored', 'remove it, or capture the profile again', 'warning'));

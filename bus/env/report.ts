@@ -84,6 +84,46 @@ export async function lookAtProfile(snap: Snapshot, node: EnvNode, userHome: str
   return { report, plan, profile, refusal: null };
 }
 
+/**
+ * Each profile of `subs` looked at, in order, for `env status|diff|apply` and the watcher. One that cannot be looked
+ * at (an error nobody foresaw) is refused with the reason, never stopping the others; a file two profiles both
+ * write (or one inside the other's) is held in the later one.
+ */
+export async function lookAtProfiles(snap: Snapshot, node: EnvNode, userHome: string, subs: readonly { profile: string; apply: 'auto' | 'manual' | null }[], opts: { force?: boolean; now?: Date } = {}): Promise<ProfileLook[]> {
+  const out: ProfileLook[] = [];
+  for (const sub of subs) {
+    try {
+      out.push(await lookAtProfile(snap, node, userHome, sub.profile, sub.apply, opts));
+    } catch (err) {
+      const reason = `it could not be looked at: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+      const refusal = new EnvProfileInvalidError(sub.profile, [{ path: `env/${sub.profile}`, field: '', reason, fix: `run "gitbus lint" and "gitbus env status ${sub.profile}"`, severity: 'error' }]);
+      out.push({ report: { profile: sub.profile, apply: sub.apply, found: true, problem: `invalid: ${reason}`, fix: refusal.fix, problems: [], trust: null, files: [], skipped: [], warnings: [] }, plan: null, profile: null, refusal });
+    }
+  }
+  holdClashes(out);
+  return out;
+}
+
+/** Holds a file of a later profile whose target an earlier profile writes too, or is inside one of its, or holds one. */
+export function holdClashes(looks: readonly ProfileLook[]): void {
+  const taken = new Map<string, string>();
+  for (const look of looks) {
+    if (!look.plan) continue;
+    const mine: string[] = [];
+    for (const f of look.plan.files) {
+      if (f.source === null) continue;
+      const other = [...taken].find(([t]) => t === f.target || f.target.startsWith(`${t}/`) || t.startsWith(`${f.target}/`));
+      if (other) {
+        f.action = 'none';
+        f.held = `profile ${other[1]} also puts a file at ${other[0]}${other[0] === f.target ? '' : ', and one path is inside the other'}: subscribe to one of them for it (remove the entry from one profile)`;
+        f.next = f.last;
+      } else mine.push(f.target);
+    }
+    for (const t of mine) taken.set(t, look.plan.profile);
+    look.report.files = shownFiles(look.plan);
+  }
+}
+
 /** Applies a profile looked at: refused when it cannot be applied here (untrusted, invalid, missing). */
 export function applyLooked(look: ProfileLook, node: EnvNode, userHome: string, opts: { dryRun?: boolean; now?: Date } = {}): ApplyResult {
   if (look.refusal || !look.plan) throw look.refusal ?? new Error(`profile ${look.report.profile} has no plan`);

@@ -8,7 +8,7 @@ import type { ApplyResult } from '../../bus/env/apply.js';
 import { listBackups, restoreBackup } from '../../bus/env/backups.js';
 import { captureProfile, DEFAULT_TARGETS, type CaptureResult } from '../../bus/env/capture.js';
 import { unifiedDiff } from '../../bus/env/diff-text.js';
-import { applyLooked, cardEnvOfReport, lookAtProfile, profilesToLook, type ProfileLook, type ProfileReport } from '../../bus/env/report.js';
+import { applyLooked, cardEnvOfReport, lookAtProfiles, profilesToLook, type ProfileLook, type ProfileReport } from '../../bus/env/report.js';
 import { countsText, cardEnvOf, type EnvAction } from '../../bus/env/states.js';
 import { ENV_PROFILE_RE, ENV_PROFILE_RULE } from '../../schemas/env-paths.js';
 import { InputError } from '../../bus/errors.js';
@@ -52,9 +52,7 @@ async function looks(ctx: BusContext, named: string | undefined, opts: { force?:
   const { snap, offline } = await snapshotOrLast(ctx);
   offlineNote(offline);
   const node = { home: ctx.paths.home, config: ctx.config };
-  const out: ProfileLook[] = [];
-  for (const p of profilesToLook(node, named)) out.push(await lookAtProfile(snap, node, userHome(), p.profile, p.apply, opts));
-  return out;
+  return lookAtProfiles(snap, node, userHome(), profilesToLook(node, named), opts);
 }
 
 const ACTION_WORDS: Record<Exclude<EnvAction, 'none'>, string> = { write: 'writes it', remove: 'removes it', mode: 'sets its executable bit as the profile has it (its content is in sync)' };
