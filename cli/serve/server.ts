@@ -14,7 +14,7 @@ import { STANDBY_ENV, WARMUP_ENV } from './standby-env.js';
  * when that command ends (so that it does not take the CPU from it), or a second later. The first standby starts
  * at the first client (which runs its command itself): a watcher whose node never runs a command costs nothing,
  * and one left unused for IDLE_MS is stopped, so an idle node does not keep a second process in memory. One standby
- * is kept ready, two while commands come in bursts (a client found none ready while another ran or started: a
+ * is kept ready, two while commands come in bursts (a client found none ready right behind a served command: a
  * script's loop, an agent's commands back to back), so that back-to-back commands are not served every other time.
  */
 
@@ -83,8 +83,10 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
   let next: NodeJS.Timeout | undefined;
   let ownIno: number | undefined;
   let listening = false;
-  /** Until when commands count as coming in a burst (the last miss while a standby ran or loaded, + BURST_MS). */
+  /** Until when commands count as coming in a burst (the last miss after a take, + BURST_MS). */
   let burstUntil = 0;
+  /** A standby was taken since one last became ready: a miss now is a command right behind a served one. */
+  let tookSinceReady = false;
   /** Standbys running a client's command: a stopping watcher waits for them (they are in its process group's stead). */
   const running = new Set<ChildProcess>();
 
@@ -130,6 +132,7 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
         }, IDLE_MS);
         idle.unref();
         ready.push({ child, idle });
+        tookSinceReady = false;
         report();
         // The next one now, unless a client's command runs: then when it ends (as after a take).
         if (running.size === 0) startStandby();
@@ -139,6 +142,7 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
         child.unref();
         child.stderr?.destroy();
         running.add(child);
+        tookSinceReady = true;
         clearTimeout(next);
         next = setTimeout(startStandby, NEXT_AFTER_MS);
         next.unref();
@@ -171,9 +175,10 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
       taken = ready.shift();
     }
     if (taken === undefined) {
-      // This client runs its command itself; the next one finds a standby. A miss while standbys are in use (one
-      // runs a command or loads) is a burst: keep two ready for a while.
-      if (running.size > 0 || starting !== null) burstUntil = Date.now() + BURST_MS;
+      // This client runs its command itself; the next one finds a standby. A miss right behind a served command
+      // (one was taken and its replacement is not ready yet) is a burst: keep two ready for a while. A miss while the
+      // first standby loads is not: a node whose commands never come back to back loads one.
+      if (tookSinceReady || running.size > 0) burstUntil = Date.now() + BURST_MS;
       conn.end(jsonFrame(FRAME.declined, { reason: 'no standby process was ready' }));
       startStandby();
       return;
