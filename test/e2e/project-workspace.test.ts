@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeConfig } from '../../bus/home.js';
 import { handoffSchema } from '../../schemas/handoff.js';
@@ -111,5 +111,45 @@ describe('project workspace steps', () => {
     expect(existsSync(join(again.cwd, 'work.txt'))).toBe(true);
     expect(gitCli(['rev-parse', '--abbrev-ref', 'HEAD'], again.cwd).trim()).toBe('gitbus/ws-gone');
     expect(gitCli(['rev-parse', 'HEAD'], again.cwd).trim()).toBe(f.report.headCommit);
+  });
+  it('copies the checkout\'s included files only to real paths of the worktree: never through a symbolic link of the branch, and never into a commit', async () => {
+    // The node's checkout: ignored files a task may need, one of them a secret.
+    appendFileSync(join(project.checkout, '.git', 'info', 'exclude'), '*.local\n');
+    mkdirSync(join(project.checkout, 'config'), { recursive: true });
+    mkdirSync(join(project.checkout, 'out'), { recursive: true });
+    for (const f of ['config/secret.local', 'out/secret.local', 'dangling.local', 'plain.local']) writeFileSync(join(project.checkout, f), 'API_KEY=SUPERSECRET\n');
+    // A branch someone pushed to the project: `config` leads to a tracked folder, `out` out of the worktree, and
+    // `dangling.local` to a file that is not there yet.
+    const outside = join(dir.path, 'outside');
+    mkdirSync(outside);
+    const evil = join(dir.path, 'evil-clone');
+    gitCli(['clone', '-q', project.remote, evil]);
+    mkdirSync(join(evil, 'leak'));
+    writeFileSync(join(evil, 'leak', '.keep'), '');
+    symlinkSync('leak', join(evil, 'config'));
+    symlinkSync(outside, join(evil, 'out'));
+    symlinkSync('leak/planted', join(evil, 'dangling.local'));
+    gitCli(['add', '-A'], evil);
+    gitCli(['-c', 'user.name=t', '-c', 'user.email=t@x.invalid', 'commit', '-qm', 'links'], evil);
+    gitCli(['push', '-q', 'origin', 'HEAD:refs/heads/evil'], evil);
+    const evilSha = gitCli(['rev-parse', 'HEAD'], evil).trim();
+
+    const withInclude: NodeConfig = { ...config, projects: { proj: { url: project.remote, checkout: project.checkout, include: ['*.local'] } } };
+    const handoff = handoffSchema.parse({ id: 'ws-links', title: 'task ws-links', repo: project.remote, baseCommit: evilSha });
+    const ws = await prepareWorktree({ home, config: withInclude, id: 'ws-links', attempt: 1, handoff, slot: 0 });
+    expect(ws.record.included).toEqual(['plain.local']);
+    expect(ws.skippedIncludes.sort()).toEqual([
+      'config/secret.local: config is a symbolic link in the worktree',
+      'dangling.local: dangling.local is a symbolic link in the worktree',
+      'out/secret.local: out is a symbolic link in the worktree',
+    ]);
+    expect(readdirSync(join(ws.cwd, 'leak'))).toEqual(['.keep']);
+    expect(readdirSync(outside)).toEqual([]);
+
+    const f = await finish(ws, 'ws-links');
+    expect((await pushResult(f.push)).kind).toBe('pushed');
+    const files = gitCli(['--git-dir', project.remote, 'ls-tree', '-r', '--name-only', 'refs/heads/gitbus/ws-links']);
+    expect(files).not.toMatch(/secret|plain\.local|planted/);
+    expect(gitCli(['status', '--porcelain'], ws.cwd).trim()).toBe('?? plain.local');
   });
 });

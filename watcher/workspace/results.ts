@@ -72,7 +72,8 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
     // No status pass first: `add --all` on a clean tree stages nothing, and `diff --cached` says whether there is
     // anything to commit (the run may also have staged without committing). The identity check needs no index.
     const [, identity] = await Promise.all([git(['add', '--all'], { cwd }), hasIdentity(cwd)]);
-    if (included.length > 0) await git(['reset', '--quiet', '--', ...included], { cwd, okCodes: [1] });
+    // Literal pathspecs: a copied file's name is matched as it is, never as a glob or pathspec magic.
+    if (included.length > 0) await git(['--literal-pathspecs', 'reset', '--quiet', '--', ...included], { cwd, okCodes: [1] });
     const staged = await git(['diff', '--cached', '--quiet'], { cwd, okCodes: [1] });
     if (staged.code === 1) {
       const who = identity ? [] : nodeIdentity(f.node);

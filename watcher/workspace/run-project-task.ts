@@ -26,16 +26,19 @@ export async function runGuarded(ctx: BusContext, runner: Runner, req: RunReques
  * Runs `work` once no other run of this node holds `lockKey` (run-lock.ts): the wait is noted in the task's log,
  * and a cancel or shutdown while waiting is a cancelled outcome without a run.
  */
+/** A line for people in the task's log; the run goes on without it. */
+function noteInLog(logPath: string, text: string): void {
+  try {
+    mkdirSync(dirname(logPath), { recursive: true });
+    appendFileSync(logPath, text);
+  } catch {
+    // The log is for people; the run goes on without it.
+  }
+}
+
 export async function runLocked(lockKey: string, req: RunRequest, abort: AbortSignal, where: string, work: () => Promise<RunOutcome>): Promise<RunOutcome> {
   const started = new Date();
-  const release = await acquireRunLock(lockKey, req.id, abort, (holder) => {
-    try {
-      mkdirSync(dirname(req.logPath), { recursive: true });
-      appendFileSync(req.logPath, `gitbus: waiting for task ${holder} to end: it runs in ${where}, and two runs there at once would share a claude session\n`);
-    } catch {
-      // The log is for people; the wait goes on without it.
-    }
-  });
+  const release = await acquireRunLock(lockKey, req.id, abort, (holder) => noteInLog(req.logPath, `gitbus: waiting for task ${holder} to end: it runs in ${where}, and two runs there at once would share a claude session\n`));
   if (!release) return { status: 'cancelled', exitCode: null, started, finished: new Date(), outputTail: '', reason: `stopped while waiting for another run in ${where} to end` };
   try {
     return await work();
@@ -65,6 +68,7 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
   } catch (err) {
     return fail(`could not prepare the project's worktree on ${ctx.config.node}: ${firstLine(err)}`);
   }
+  if (ws.skippedIncludes.length > 0) noteInLog(req.logPath, ws.skippedIncludes.map((s) => `gitbus: not copied from the project's checkout: ${s}\n`).join(''));
   const inTree: RunRequest = { ...req, cwd: ws.cwd, env: { ...req.env, ...ws.env } };
   let outcome: RunOutcome;
   const setup = ws.settings?.setup;

@@ -25,6 +25,8 @@ export interface PreparedWorkspace {
   env: Record<string, string>;
   /** Made for this run (so the project's setup command runs), not reused from an earlier one. */
   created: boolean;
+  /** Files of the checkout not copied in, each with why (a symbolic link on the way): for the task's log. */
+  skippedIncludes: string[];
 }
 
 export interface PrepareInput {
@@ -65,6 +67,7 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
   const now = new Date().toISOString();
   let record: WorktreeRecord;
   let created = false;
+  let skippedIncludes: string[] = [];
   if (existing && existing.url !== project.url) {
     throw new WorkspaceError(`the worktree of ${key} on this node belongs to ${existing.url}, not ${project.url}`, `resume it with repo ${existing.repo}`);
   }
@@ -110,7 +113,9 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
   if (input.session) record.session = input.session;
   if (created && project.settings?.checkout) {
     try {
-      record.included = await copyIncluded(expand(input.home, project.settings.checkout), path, project.settings.include);
+      const inc = await copyIncluded(expand(input.home, project.settings.checkout), path, project.settings.include);
+      record.included = inc.copied;
+      skippedIncludes = inc.skipped;
     } catch (err) {
       throw new WorkspaceError(`could not copy the project's files into the worktree: ${(err as Error).message.split('\n')[0] ?? ''}`, 'correct projects.<name>.checkout and include in node.yaml');
     }
@@ -128,7 +133,7 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
     GITBUS_REPO: project.url,
     ...fillEnv(project.settings?.env, { id: input.id, branch: record.branch, slot: input.slot, ...(h.group ? { group: h.group } : {}), ...(h.workstream ? { workstream: h.workstream } : {}) }),
   };
-  return { record, cache, settings: project.settings, cwd, env, created };
+  return { record, cache, settings: project.settings, cwd, env, created, skippedIncludes };
 }
 
 async function addWorktree(cache: ProjectCache, branch: string, path: string, start: string): Promise<void> {
