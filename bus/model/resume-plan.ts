@@ -5,6 +5,7 @@ import { defaultBranch } from '../../schemas/project.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import { NeverRanError, NoSessionError, StillRunningError } from '../resume-errors.js';
 import { isFinal, type TaskState } from './types.js';
+import { shellWord } from '../project/shell-word.js';
 
 /** What the bus holds about a task that is to be resumed, live or archived. */
 export interface RanTask {
@@ -47,7 +48,7 @@ export function resumePlan(t: RanTask): ResumePlan {
   if (!h) throw new NoSessionError(t.id, 'its handoff cannot be read', `see what is wrong with "gitbus show ${t.id}"`);
   const runner = effectiveRunner(h);
   if (runner !== 'claude') {
-    throw new NoSessionError(t.id, `it ran with the ${runner} runner, and only a claude task has a session`, `dispatch a new task instead${h.repo ? ` (with --repo ${h.repo} --branch ${h.branch ?? defaultBranch(t.id)} it continues the same branch)` : ''}`);
+    throw new NoSessionError(t.id, `it ran with the ${runner} runner, and only a claude task has a session`, `dispatch a new task instead${h.repo ? ` (with --repo ${shellWord(h.repo)} --branch ${shellWord(h.branch ?? defaultBranch(t.id))} it continues the same branch)` : ''}`);
   }
   const attempt = t.response?.attempt ?? lastClaim?.attempt;
   const claimOfRun = t.claims.find((c) => c.attempt === attempt) ?? lastClaim;

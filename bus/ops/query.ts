@@ -11,6 +11,7 @@ import { firstLine } from '../../schemas/errors.js';
 import { findArchived } from './archive-lookup.js';
 import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import { summarize, type TaskSummary } from './task-summary.js';
+import { shellWord } from '../project/shell-word.js';
 
 /** Reads the current state of main (fetching only if the remote moved). */
 export async function currentSnapshot(ctx: BusContext): Promise<Snapshot> {
@@ -83,7 +84,7 @@ export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response'>)
   const repo = report?.repo ?? view.handoff?.repo;
   if (repo === undefined) return undefined;
   const branch = report?.branch ?? view.handoff?.branch ?? defaultBranch(view.id);
-  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), fetch: `git fetch ${repo} ${branch}` };
+  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), fetch: `git fetch ${shellWord(repo)} ${shellWord(branch)}` };
 }
 
 /** One task's handoff, claims, releases, cancel and response, live or archived. */

@@ -8,6 +8,7 @@ import { isFinal, type TaskState } from '../model/types.js';
 import { readRanTask } from './read-task.js';
 import { dispatch, type DispatchResult } from './dispatch.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
+import { shellWord } from '../project/shell-word.js';
 
 /**
  * The follow-up to an integration that ended with conflicts (`gitbus resolve ID`): one task that asks an agent
@@ -53,7 +54,7 @@ async function findIntegration(ctx: BusContext, ref: string): Promise<Integratio
 export function resolveBody(x: { integration: string; group: string | null; branch: string; base: string | null; baseCommit: string | null; merge: string[]; merged: string[]; conflicts: { branch: string; files: string[] }[] }): string {
   const base = x.base ? `\`${x.base}\`${x.baseCommit ? ` (${x.baseCommit.slice(0, 12)})` : ''}` : x.baseCommit ? x.baseCommit.slice(0, 12) : 'the base';
   const conflicts = x.conflicts.map((c) => `- \`${c.branch}\`: ${c.files.length ? c.files.map((f) => `\`${f}\``).join(', ') : '(no file named)'}`).join('\n');
-  const merges = x.merge.map((b) => `git merge --no-ff origin/${b} -m "Merge ${b} into ${x.branch}"`).join('\n');
+  const merges = x.merge.map((b) => `git merge --no-ff ${shellWord(`origin/${b}`)} -m ${shellWord(`Merge ${b} into ${x.branch}`)}`).join('\n');
   const clean = x.merged.length ? `\nThese merged cleanly when the others were skipped: ${x.merged.map((b) => `\`${b}\``).join(', ')}. Once the conflicts above are resolved, a later branch may meet new ones.\n` : '';
   return [
     '## Task\n',

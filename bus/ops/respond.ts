@@ -10,6 +10,7 @@ import { resolveTaskId } from '../model/resolve-id.js';
 import { WrittenOnceError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { FileChange } from '../store/objects.js';
+import { shellWord } from '../project/shell-word.js';
 
 export interface RespondInput {
   id: string;
@@ -77,7 +78,7 @@ export function branchSection(p: ProjectReport, stat: string | undefined, moved:
     for (const c of p.conflicts) lines.push(`- ${c.branch}: ${c.files.map((f) => oneLineText(f, 300)).join(', ')}`);
     if (p.merged?.length) lines.push('', `Merged cleanly: ${p.merged.join(', ')}.`);
     lines.push('', `Ask an agent to resolve them: \`gitbus resolve ${id}\`.`, '');
-  } else if (p.pushed) lines.push('Fetch it:', '', '```', `git fetch ${p.repo} ${p.branch}`, '```', '');
+  } else if (p.pushed) lines.push('Fetch it:', '', '```', `git fetch ${shellWord(p.repo)} ${shellWord(p.branch)}`, '```', '');
   else lines.push(`Not on the project remote yet: ${oneLineText(p.pushError ?? 'the push has not been tried', 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');
   if (uncommitted) lines.push(`${uncommitted} changed file${uncommitted === 1 ? ' was' : 's were'} left uncommitted in the worktree: ${uncommittedWhy}.`, '');
   if (p.subjects?.length) lines.push('Commits:', '', ...p.subjects.map((s) => `- ${s}`), '');

@@ -1,5 +1,6 @@
 import { git } from './git.js';
 import type { RemoteListing } from './ls-remote.js';
+import { shellWord as word } from './shell-word.js';
 
 /**
  * Is a commit on the project remote? The worker fetches the task's base commit from there, so a commit only the
@@ -58,11 +59,6 @@ export type BaseSource =
   | { kind: 'branch'; branch: string }
   | { kind: 'tag'; tag: string }
   | { kind: 'commit' };
-
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-function word(s: string): string {
-  return SAFE_WORD.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** The one command that puts the base commit on the remote `remote` (a remote name, or its URL). Pure. */
 export function pushCommand(remote: string, commit: string, source: BaseSource): string {

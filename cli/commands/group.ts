@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { groupView, type GroupTask, type GroupView } from '../../bus/ops/group.js';
+import { shellWord } from '../../bus/project/shell-word.js';
 import { groupNameSchema } from '../../schemas/project.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { schemaFlag } from '../flags.js';
@@ -34,7 +35,8 @@ function table(rows: GroupTask[], name: (t: GroupTask) => string): string[] {
   return [line(head), ...cells.map(line)];
 }
 
-function human(g: GroupView): string {
+/** `gitbus group` for people. Pure. */
+export function groupText(g: GroupView): string {
   const out = [`group ${g.group}${g.title ? `: ${g.title}` : ''}`];
   if (g.repo) out.push(`  ${g.repo}, base ${g.base ?? '?'}${g.baseCommit ? ` at ${g.baseCommit.slice(0, 12)}` : ''}`);
   const rows = [...g.workstreams, ...(g.integration ? [g.integration] : []), ...g.others];
@@ -46,7 +48,7 @@ function human(g: GroupView): string {
     for (const x of c) out.push(`  ${x.branch}: ${x.files.join(', ')}`);
     out.push(`ask an agent to resolve them: gitbus resolve ${g.integration?.id}`);
   } else if (g.integration?.state === 'succeeded' && g.integration.branch) {
-    out.push('', `integrated: git fetch origin ${g.integration.branch}`);
+    out.push('', `integrated: git fetch origin ${shellWord(g.integration.branch)}`);
   }
   if (g.costUsd > 0) out.push('', `cost so far: $${g.costUsd.toFixed(2)}`);
   return out.join('\n');
@@ -62,7 +64,7 @@ export function register(program: Command): void {
     withBus(opts, async (ctx) => {
       const g = await groupView(ctx, name);
       if (!opts.json) offlineNote(g.offline);
-      emit(opts, g, () => human(g));
+      emit(opts, g, () => groupText(g));
     }),
   );
 }

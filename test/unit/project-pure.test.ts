@@ -1,6 +1,19 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { branchViolation, defaultBranch, projectReportSchema } from '../../schemas/project.js';
-import { projectFields } from '../../bus/ops/respond.js';
+import { branchSection, projectFields } from '../../bus/ops/respond.js';
+import { shownBranch } from '../../bus/ops/query.js';
+import { resolveBody } from '../../bus/ops/resolve.js';
+import { resumePlan } from '../../bus/model/resume-plan.js';
+import type { NoSessionError } from '../../bus/resume-errors.js';
+import { pushCommand as basePushCommand } from '../../bus/project/base-check.js';
+import { pushCommand as prunePushCommand } from '../../watcher/workspace/prune-rules.js';
+import { baseMissingFix } from '../../watcher/workspace/cache.js';
+import { keepLocalFix } from '../../watcher/workspace/worktree.js';
+import { groupText } from '../../cli/commands/group.js';
 import { handoffRules, handoffSchema } from '../../schemas/handoff.js';
 import { cacheName, fillEnv, resolveProject, sameRemote } from '../../watcher/workspace/project-config.js';
 import { globRegExp, parseIncludeFile } from '../../watcher/workspace/include.js';
@@ -104,5 +117,63 @@ describe('what git said', () => {
     expect(movedBranch('f/x', 'abcdef0123456')).toBe('f/x-moved-abcdef01');
     expect(parseShortstat(' 3 files changed, 10 insertions(+), 1 deletion(-)')).toEqual({ files: 3, insertions: 10, deletions: 1 });
     expect(parseShortstat(' 1 file changed, 1 insertion(+)')).toEqual({ files: 1, insertions: 1, deletions: 0 });
+  });
+});
+
+describe('commands printed from bus fields', () => {
+  // Values git and the schemas accept, hostile to a shell: a command substitution with ${IFS} for the space,
+  // quotes, a backquote, a ";" and a "#".
+  const dir = mkdtempSync(join(tmpdir(), 'gitbus-quote-'));
+  const pwned = join(dir, 'PWNED');
+  const branch = `x$(touch\${IFS}${pwned})\`touch\${IFS}${pwned}\`'"|&`;
+  const repo = `/srv/app.git;touch\${IFS}${pwned};#`;
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The words a POSIX shell makes of `cmd` (run with `set --`, so a substitution that escaped its quotes runs). */
+  function words(cmd: string): string[] {
+    return execFileSync('sh', ['-c', `set -- ${cmd}\nprintf '%s\\0' "$@"`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+  }
+  const between = (text: string, from: string, to: string): string => {
+    const a = text.indexOf(from);
+    const b = text.lastIndexOf(to);
+    expect(a >= 0 && b > a, `${JSON.stringify(from)}…${JSON.stringify(to)} in ${text}`).toBe(true);
+    return text.slice(a + from.length, b);
+  };
+
+  it('the hostile values are valid fields (so only quoting stands between them and a shell)', () => {
+    expect(branchViolation(branch)).toBeUndefined();
+    expect(handoffSchema.safeParse({ title: 't', repo, branch, base: branch }).success).toBe(true);
+  });
+
+  it('each command is a quoted word per value: the shell runs nothing of them', () => {
+    const report = { repo, branch, baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true, commits: 1, files: 1, insertions: 1, deletions: 0 };
+    const fetch = ['git', 'fetch', repo, branch];
+    // gitbus show
+    expect(words(shownBranch({ id: 't1', handoff: { title: 't', repo, branch } })!.fetch)).toEqual(fetch);
+    // the response's "Fetch it"
+    expect(words(branchSection(report, undefined, undefined, undefined).split('\n').find((l) => l.startsWith('git fetch'))!)).toEqual(fetch);
+    // gitbus group
+    const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null };
+    const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], costUsd: 0, offline: null });
+    expect(words(group.split('\n').find((l) => l.startsWith('integrated: '))!.slice('integrated: '.length))).toEqual(['git', 'fetch', 'origin', branch]);
+    // gitbus resolve's prompt, run by an agent
+    const body = resolveBody({ integration: 't2', group: 'g', branch, base: 'main', baseCommit: null, merge: [branch], merged: [], conflicts: [{ branch, files: ['a'] }] });
+    expect(words(body.split('\n').find((l) => l.startsWith('git merge'))!)).toEqual(['git', 'merge', '--no-ff', `origin/${branch}`, '-m', `Merge ${branch} into ${branch}`]);
+    // gitbus resume of a shell task
+    let fix = '';
+    try {
+      resumePlan({ id: 't3', state: 'succeeded', handoff: { title: 't', command: 'make', repo, branch }, response: { id: 't3', status: 'succeeded', node: 'w', attempt: 1, finished: '2026-01-01T00:00:00Z' }, claims: [] });
+    } catch (err) {
+      fix = (err as NoSessionError).fix ?? '';
+    }
+    expect(words(between(fix, '(with ', ' it continues'))).toEqual(['--repo', repo, '--branch', branch]);
+    // gitbus worktrees prune
+    expect(words(prunePushCommand({ path: '/w/it', branch }))).toEqual(['git', '-C', '/w/it', 'push', 'origin', `HEAD:refs/heads/${branch}`]);
+    // a base the project remote lacks, and local work that blocks a worktree
+    expect(words(between(baseMissingFix(branch), '(', ') and dispatch'))).toEqual(['git', 'push', 'origin', branch]);
+    expect(words(between(keepLocalFix('/h/p.git', branch), 'first (', '), or give'))).toEqual(['git', '--git-dir', '/h/p.git', 'push', 'origin', `${branch}:refs/heads/${branch}-kept`]);
+    // dispatch's BASE_NOT_PUSHED (quoted already)
+    expect(words(basePushCommand(repo, 'c'.repeat(40), { kind: 'branch', branch }))).toEqual(['git', 'push', repo, branch]);
+    expect(existsSync(pwned)).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ import { projectPaths } from '../../bus/home.js';
 import { git, NETWORK_GIT_MS, outageOf, ProjectGitError } from '../../bus/project/git.js';
 import { GitbusError } from '../../schemas/errors.js';
 import { cacheName } from './project-config.js';
+import { shellWord } from '../../bus/project/shell-word.js';
 
 /**
  * One cached clone per project repository in the node's home (`<home>/projects/<name>-<hash>.git`, bare): every
@@ -105,6 +106,11 @@ export function isProjectOutage(err: unknown): boolean {
   return err instanceof ProjectGitError && outageOf(err.stderr) !== null;
 }
 
+/** The fix of a base commit the project remote lacks: the push that puts it there (`base` quoted, it comes from the bus). Pure. */
+export function baseMissingFix(base: string | undefined): string {
+  return `push it from the dispatching checkout (git push origin ${shellWord(base ?? 'HEAD')}) and dispatch again`;
+}
+
 /**
  * The commit a task starts from: `baseCommit` as the dispatcher saw it (fetched by id if no branch has it any
  * more), else `base` as a branch, tag or commit of the remote, else the remote's default branch.
@@ -118,7 +124,7 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
       const r = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', byId], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
       // An outage is not "not on the remote": the caller tells it apart and may try again.
       if (r.code !== 0 && outageOf(r.stderr) !== null) throw new ProjectGitError(`could not fetch ${byId} from ${cache.url}`, ['fetch', 'origin', byId], r.stderr, r.code, 'check that this node reaches the project remote');
-      if (!(await hasCommit(cache.gitDir, h.baseCommit))) throw missing(`the base commit ${h.baseCommit}${h.base ? ` (${h.base})` : ''}`, `push it from the dispatching checkout (git push origin ${h.base ?? 'HEAD'}) and dispatch again`);
+      if (!(await hasCommit(cache.gitDir, h.baseCommit))) throw missing(`the base commit ${h.baseCommit}${h.base ? ` (${h.base})` : ''}`, baseMissingFix(h.base));
     }
     return { commit: h.baseCommit, base: h.base ?? h.baseCommit };
   }

@@ -1,5 +1,6 @@
 import { isFinal, type TaskState } from '../../bus/model/types.js';
 import type { WorktreeRecord } from './registry.js';
+import { shellWord as shq } from '../../bus/project/shell-word.js';
 
 /** A task that ran in a worktree, as the bus knows it now. */
 export interface TaskOnBus {
@@ -43,7 +44,7 @@ export interface PruneFacts {
 
 /** The command that saves a worktree's commits on the project remote. Pure. */
 export function pushCommand(r: Pick<WorktreeRecord, 'path' | 'branch'>): string {
-  return `git -C ${shq(r.path)} push origin HEAD:refs/heads/${r.branch}`;
+  return `git -C ${shq(r.path)} push origin ${shq(`HEAD:refs/heads/${r.branch}`)}`;
 }
 
 /**
@@ -67,7 +68,7 @@ export function pruneBlockers(f: PruneFacts): Blocker[] {
     if (git.problem === undefined) hard('git could not say what it holds', `look at it with git -C ${shq(r.path)} status`);
   } else {
     if (git.uncommitted > 0) {
-      hard(`${git.uncommitted} uncommitted file(s)`, `commit and push them: git -C ${shq(r.path)} add --all && git -C ${shq(r.path)} commit -m "work left in ${r.key}" && ${pushCommand(r)}`);
+      hard(`${git.uncommitted} uncommitted file(s)`, `commit and push them: git -C ${shq(r.path)} add --all && git -C ${shq(r.path)} commit -m ${shq(`work left in ${r.key}`)} && ${pushCommand(r)}`);
     }
     if (git.unpushed > 0) hard(`${git.unpushed} commit(s) that the project remote does not have`, `push them: ${pushCommand(r)}`);
   }
@@ -87,8 +88,4 @@ export function pruneReason(f: Pick<PruneFacts, 'record' | 'tasks'>, named: bool
   const tasks = `tasks ${f.tasks.map((t) => `${t.id} ${t.state}${t.archived ? ' archived' : ''}`).join(', ') || 'none'}`;
   const session = f.record.session ? `; claude session ${f.record.session} let go` : '';
   return `${named ? 'named' : 'ended and archived'}; head on the project remote, nothing uncommitted; ${tasks}${session}`;
-}
-
-function shq(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

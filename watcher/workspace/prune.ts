@@ -9,6 +9,7 @@ import { fetchProject } from './cache.js';
 import { readInventory, type WorktreeRow } from './inventory.js';
 import { mayPrune, pruneReason, type Blocker } from './prune-rules.js';
 import { removeRecord, type WorktreeRecord } from './registry.js';
+import { shellWord } from '../../bus/project/shell-word.js';
 
 export interface Pruned {
   key: string;
@@ -73,7 +74,7 @@ export async function pruneWorktrees(ctx: BusContext, keys: string[], dryRun: bo
       appendLog(home, [new Date().toISOString(), row.key, row.branch, row.head ?? '-', reason]);
       result.removed.push({ key: row.key, path: row.path, branch: row.branch, head: row.head, reason, branchDeleted });
     } catch (err) {
-      result.kept.push({ key: row.key, named: isNamed, blockers: [{ reason: `git would not remove it: ${firstLine(err)}`, fix: `look at it with git -C ${row.path} status`, overridable: false }] });
+      result.kept.push({ key: row.key, named: isNamed, blockers: [{ reason: `git would not remove it: ${firstLine(err)}`, fix: `look at it with git -C ${shellWord(row.path)} status`, overridable: false }] });
     }
   }
   return result;
@@ -84,7 +85,7 @@ async function removeWorktree(home: string, r: WorktreeRecord, row: WorktreeRow)
   const rel = relative(projectPaths(home).worktrees, r.path);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new Error(`${r.path} is not under ${projectPaths(home).worktrees}`);
   if (existsSync(r.path)) {
-    await git(['worktree', 'remove', r.path], { gitDir: r.gitDir, what: `could not remove the worktree ${r.path}`, fix: `look at it with git -C ${r.path} status` });
+    await git(['worktree', 'remove', r.path], { gitDir: r.gitDir, what: `could not remove the worktree ${r.path}`, fix: `look at it with git -C ${shellWord(r.path)} status` });
   } else {
     await git(['worktree', 'prune'], { gitDir: r.gitDir });
   }

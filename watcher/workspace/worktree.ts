@@ -10,6 +10,7 @@ import { commitsOf, ensureCache, fetchProject, isAncestor, isProjectOutage, refC
 import { copyIncluded } from './include.js';
 import { fillEnv, resolveProject, type ProjectSettings } from './project-config.js';
 import { readRecord, worktreeKeyFor, worktreePathOf, writeRecord, type WorktreeRecord } from './registry.js';
+import { shellWord } from '../../bus/project/shell-word.js';
 
 export class WorkspaceError extends GitbusError {
   readonly code = 'WORKSPACE';
@@ -178,10 +179,12 @@ async function keepLocalWork(cache: ProjectCache, branch: string, start: string,
   if (Number(unpushed.stdout.trim()) === 0) return start;
   if (await isAncestor(cache.gitDir, start, local)) return local;
   if (await isAncestor(cache.gitDir, base, local)) return local;
-  throw new WorkspaceError(
-    `the branch ${branch} on this node holds commits that are neither on the project remote nor built on this task's base`,
-    `push them first (git --git-dir ${cache.gitDir} push origin ${branch}:refs/heads/${branch}-kept), or give the task another --branch`,
-  );
+  throw new WorkspaceError(`the branch ${branch} on this node holds commits that are neither on the project remote nor built on this task's base`, keepLocalFix(cache.gitDir, branch));
+}
+
+/** How to save such commits before the task runs again: a push beside the branch (`branch` quoted, it comes from the bus). Pure. */
+export function keepLocalFix(gitDir: string, branch: string): string {
+  return `push them first (git --git-dir ${shellWord(gitDir)} push origin ${shellWord(`${branch}:refs/heads/${branch}-kept`)}), or give the task another --branch`;
 }
 
 /** The fetch at a task's start, tried a few times over a minute when the project remote is out of reach. */
