@@ -9,15 +9,36 @@ import { withRule, type Violation } from './rule.js';
  */
 
 export const REPO_RULE =
-  'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport';
+  'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport, no password in it';
 
 /** `ext::` runs a command and `fd::` reads a descriptor: no URL from the bus may name either. */
 const FORBIDDEN_TRANSPORT_RE = /^(ext|fd)::/i;
 
+/** A URL's user info: everything between `scheme://` and the last "@" of the authority. */
+const USERINFO_RE = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
+
+/** The user info of a URL remote (`user`, or `user:password`), or null when it has none. Pure. */
+export function urlUserinfo(repo: string): { user: string; password?: string } | null {
+  const m = USERINFO_RE.exec(repo);
+  if (!m || m[2] === undefined) return null;
+  const info = m[2];
+  const colon = info.indexOf(':');
+  return colon === -1 ? { user: info } : { user: info.slice(0, colon), password: info.slice(colon + 1) };
+}
+
+/** `repo` with the password of its user info (if any) shown as "***": for messages about a refused one. Pure. */
+export function redactedRepo(repo: string): string {
+  const info = urlUserinfo(repo);
+  return info?.password === undefined ? repo : repo.replace(USERINFO_RE, `$1${info.user}:***@`);
+}
+
 function repoViolation(repo: string): Violation | undefined {
-  if (repo.startsWith('-')) return { reason: `${JSON.stringify(repo)} starts with "-", which git would read as an option`, fix: 'write the remote URL or path itself' };
-  if (FORBIDDEN_TRANSPORT_RE.test(repo)) return { reason: `${JSON.stringify(repo)} uses a transport that runs a command`, fix: 'use a path, an SSH or an HTTPS URL' };
-  if (/\s/.test(repo)) return { reason: `${JSON.stringify(repo)} contains white space`, fix: 'write the URL without spaces (percent-encode them in a URL)' };
+  const shown = JSON.stringify(redactedRepo(repo));
+  if (repo.startsWith('-')) return { reason: `${shown} starts with "-", which git would read as an option`, fix: 'write the remote URL or path itself' };
+  if (FORBIDDEN_TRANSPORT_RE.test(repo)) return { reason: `${shown} uses a transport that runs a command`, fix: 'use a path, an SSH or an HTTPS URL' };
+  if (/\s/.test(repo)) return { reason: `${shown} contains white space`, fix: 'write the URL without spaces (percent-encode them in a URL)' };
+  // Everything on the bus is read by every node and kept in its history: a password or token there is published.
+  if (urlUserinfo(repo)?.password !== undefined) return { reason: `${shown} carries a password or token`, fix: 'write the URL without it; each node authenticates with its own git credential helper or SSH key' };
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import { repoSchema } from '../../schemas/project.js';
 import type { Checkout } from './checkout.js';
-import { absoluteRemoteUrl, sameRemote } from './remote-url.js';
+import { absoluteRemoteUrl, publishableRepo, sameRemote } from './remote-url.js';
 
 /**
  * Which code a dispatched task works on, decided from the flags and the checkout the command runs in, without
@@ -57,7 +57,14 @@ function needsProject(flags: ProjectFlags, why: string): InputError {
   return new InputError(`${flag} needs project work, and ${why}`, 'run it inside a checkout of the project (one with a remote), or name the project with --repo URL', { flag });
 }
 
-function checkedRepo(repo: string, flag: string): string {
+/**
+ * A remote URL as the handoff records it, checked: credentials in it (a password, or a user name over http(s)) are
+ * left out, with a warning, since the bus publishes the handoff to every node and keeps it in its history. The
+ * dispatching node still lists the remote with the URL as written.
+ */
+function checkedRepo(url: string, flag: string, warnings: string[]): string {
+  const { repo, dropped } = publishableRepo(url);
+  if (dropped) warnings.push(`${flag === '--repo' ? 'the --repo URL' : flag} carries credentials (a password, or a user name or token over http(s)): the task records ${repo} without them; each node authenticates with its own git credential helper or SSH key`);
   const r = repoSchema.safeParse(repo);
   if (r.success) return r.data;
   const problem = r.error.issues[0]?.message ?? 'it is not a remote gitbus can record';
@@ -83,6 +90,7 @@ export function planProject(input: PlanInput): PlanResult {
 
   let repo: string;
   let url: string;
+  const warnings: string[] = [];
   if (typeof flags.repo === 'string') {
     const named = input.projects[flags.repo];
     const remote = checkout?.remotes.find((r) => r.name === flags.repo);
@@ -90,11 +98,11 @@ export function planProject(input: PlanInput): PlanResult {
       repo = flags.repo;
       url = named;
     } else if (remote) {
-      repo = checkedRepo(remote.url, '--repo');
+      repo = checkedRepo(remote.url, '--repo', warnings);
       url = remote.url;
     } else {
-      repo = checkedRepo(absoluteRemoteUrl(flags.repo, input.cwd), '--repo');
-      url = repo;
+      url = absoluteRemoteUrl(flags.repo, input.cwd);
+      repo = checkedRepo(url, '--repo', warnings);
     }
   } else {
     if (!input.implicit && !extra) return { project: null };
@@ -115,7 +123,7 @@ export function planProject(input: PlanInput): PlanResult {
       if (extra) throw needsProject(flags, `${checkout.top} has no commit yet`);
       return { project: null, note: `not project work: ${checkout.top} has no commit yet` };
     }
-    repo = checkedRepo(checkout.remote.url, `the checkout's remote ${checkout.remote.name}`);
+    repo = checkedRepo(checkout.remote.url, `the checkout's remote ${checkout.remote.name}`, warnings);
     url = checkout.remote.url;
   }
 
@@ -131,7 +139,6 @@ export function planProject(input: PlanInput): PlanResult {
     base = headBase(local, remoteName);
     head = true;
   }
-  const warnings: string[] = [];
   if (head && local && local.changes > 0) {
     const one = local.changes === 1;
     warnings.push(`${local.changes} uncommitted change${one ? '' : 's'} in ${local.top} ${one ? 'is' : 'are'} not part of the task: commit and push ${one ? 'it' : 'them'} first if the task needs ${one ? 'it' : 'them'}`);

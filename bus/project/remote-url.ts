@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { urlUserinfo } from '../../schemas/project.js';
 
 /**
  * Remote URLs as git reads them (git's connect.c): `scheme://…` is a URL, `host:path` with the colon before any
@@ -37,6 +38,21 @@ export function remoteKey(url: string): string {
   const path = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;
   const local = !SCHEME_RE.test(path) && isAbsolute(path) ? resolve(path) : path;
   return local.length > 1 ? local.replace(/\/+$/, '') : local;
+}
+
+/**
+ * A remote URL as a handoff may record it, and as messages show it: without a password (the repo schema refuses
+ * one) and, over http(s), without a user name either (GitHub and others take a token there, as the bus remote's
+ * does: README). An SSH user name stays: it is part of the address. `dropped` says whether anything went. Pure.
+ */
+export function publishableRepo(url: string): { repo: string; dropped: boolean } {
+  const info = urlUserinfo(url);
+  if (info === null) return { repo: url, dropped: false };
+  const http = /^https?:\/\//i.test(url);
+  if (!http && info.password === undefined) return { repo: url, dropped: false };
+  const at = url.indexOf('://') + 3;
+  const rest = url.slice(at + info.user.length + (info.password === undefined ? 0 : info.password.length + 1) + 1);
+  return { repo: `${url.slice(0, at)}${http ? '' : `${info.user}@`}${rest}`, dropped: true };
 }
 
 export function sameRemote(a: string, b: string): boolean {

@@ -2,6 +2,7 @@ import { COMMIT_RE } from '../../schemas/project.js';
 import { BaseNotFoundError, BaseNotPushedError, ProjectRemoteError } from './base-errors.js';
 import { fullRefName, onRemote, pushCommand, reachableFrom, resolveLocally, trackingTips, type BaseSource } from './base-check.js';
 import { readCheckout } from './checkout.js';
+import { publishableRepo } from './remote-url.js';
 import { planProject, type PlanInput, type ProjectFlags, type ProjectPlan } from './fields.js';
 import { lsRemote, remoteRef, type RemoteListing } from './ls-remote.js';
 
@@ -30,10 +31,12 @@ export interface ProjectOutcome {
 export async function resolveProject(plan: ProjectPlan): Promise<{ fields: ProjectFields; warnings: string[] }> {
   const warnings = [...plan.warnings];
   const dir = plan.local?.top ?? null;
+  // Messages name the remote without the credentials its URL may carry (they are the checkout's, not the bus's).
+  const shown = publishableRepo(plan.url).repo;
   let listing: RemoteListing | null = null;
   let outage: ProjectRemoteError | null = null;
   try {
-    listing = await lsRemote(plan.url, dir ?? undefined);
+    listing = await lsRemote(plan.url, dir ?? undefined, shown);
   } catch (err) {
     if (!(err instanceof ProjectRemoteError && err.data['outage'] === true && dir !== null && plan.remoteName !== null)) throw err;
     outage = err;
@@ -44,10 +47,10 @@ export async function resolveProject(plan: ProjectPlan): Promise<{ fields: Proje
   if (commit === null && base !== null && dir !== null) commit = await resolveLocally(base, dir);
   let known = false;
   if (commit === null) {
-    if (listing === null) throw outage ?? new BaseNotFoundError(base, plan.url, 'here');
+    if (listing === null) throw outage ?? new BaseNotFoundError(base, shown, 'here');
     if (base === null) {
       const sha = listing.head !== null ? listing.refs.get(listing.head) : undefined;
-      if (listing.head === null || sha === undefined) throw new BaseNotFoundError(null, plan.url, '');
+      if (listing.head === null || sha === undefined) throw new BaseNotFoundError(null, shown, '');
       base = listing.head.replace(/^refs\/heads\//, '');
       commit = sha;
       known = true;
@@ -59,28 +62,28 @@ export async function resolveProject(plan: ProjectPlan): Promise<{ fields: Proje
       } else if (COMMIT_RE.test(base)) {
         commit = base;
         known = true;
-        if (![...listing.refs.values()].includes(base)) warnings.push(`${base} is no branch or tag tip of ${plan.url}, and no checkout here has it to tell whether it is on the remote: the task fails on the worker if it is not`);
+        if (![...listing.refs.values()].includes(base)) warnings.push(`${base} is no branch or tag tip of ${shown}, and no checkout here has it to tell whether it is on the remote: the task fails on the worker if it is not`);
       } else {
-        throw new BaseNotFoundError(base, plan.url, dir !== null ? `in ${dir}, nor a branch or tag of ${plan.url}` : `of ${plan.url}: no branch or tag has that name (a short commit id needs a checkout of the project)`);
+        throw new BaseNotFoundError(base, shown, dir !== null ? `in ${dir}, nor a branch or tag of ${shown}` : `of ${shown}: no branch or tag has that name (a short commit id needs a checkout of the project)`);
       }
     }
   }
   if (base === null) base = commit;
 
   if (!known) {
-    const remote = plan.remoteName ?? plan.url;
+    const remote = plan.remoteName ?? shown;
     if (listing !== null) {
-      if (!(await onRemote(commit, listing, dir))) throw await notPushed(plan, base, commit, remote);
+      if (!(await onRemote(commit, listing, dir))) throw await notPushed(plan, base, commit, remote, shown);
     } else if (dir !== null && plan.remoteName !== null && (await reachableFrom(commit, await trackingTips(plan.remoteName, dir), dir))) {
       warnings.push(`the project remote cannot be reached (${String(outage?.data['message'] ?? '')}); ${commit.slice(0, 12)} is on ${plan.remoteName} as ${dir} last saw it`);
     } else {
-      throw outage ?? new BaseNotFoundError(base, plan.url, 'here');
+      throw outage ?? new BaseNotFoundError(base, shown, 'here');
     }
   }
   return { fields: { repo: plan.repo, base, baseCommit: commit, ...(plan.branch !== undefined ? { branch: plan.branch } : {}) }, warnings };
 }
 
-async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string): Promise<BaseNotPushedError> {
+async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string, shown: string): Promise<BaseNotPushedError> {
   const local = plan.local;
   let source: BaseSource = { kind: 'commit' };
   if (local !== null) {
@@ -92,7 +95,7 @@ async function notPushed(plan: ProjectPlan, base: string, commit: string, remote
       source = { kind: 'tag', tag: ref.slice('refs/tags/'.length) };
     }
   }
-  return new BaseNotPushedError({ commit, base, remote, url: plan.url, command: pushCommand(remote, commit, source), dir: local?.top ?? '' });
+  return new BaseNotPushedError({ commit, base, remote, url: shown, command: pushCommand(remote, commit, source), dir: local?.top ?? '' });
 }
 
 /**

@@ -188,6 +188,24 @@ describe('dispatch names the code of a project', () => {
     expect(json<{ error: { code: string } }>(unknown).error.code).toBe('PROJECT_REMOTE_UNREACHABLE');
   });
 
+  it('credentials in the checkout\'s remote URL never reach the bus nor its messages: the handoff records the URL without them, and says so; --repo with a password is refused', async () => {
+    // Unreachable (port 1), so the dispatch answers from the clone's remote-tracking refs, as in the test above.
+    const secret = join(dir, 'with-secret');
+    gitCli(['clone', '-q', remote, secret]);
+    gitCli(['remote', 'set-url', 'origin', 'http://alice:s3cretTOKEN@127.0.0.1:1/app.git'], secret);
+    const r = await dispatchIn(secret, ['with a token']);
+    expect((await handoffOf(r)).repo).toBe('http://127.0.0.1:1/app.git');
+    expect(r.stdout + r.stderr).not.toContain('s3cretTOKEN');
+    expect(json<{ warnings: string[] }>(r).warnings).toEqual(expect.arrayContaining([expect.stringContaining('carries credentials')]));
+    // Over SSH the user name is part of the address: only the password goes.
+    gitCli(['remote', 'set-url', 'origin', 'ssh://git:s3cretTOKEN@127.0.0.1:1/app.git'], secret);
+    const ssh = await dispatchIn(secret, ['over ssh']);
+    expect((await handoffOf(ssh)).repo).toBe('ssh://git@127.0.0.1:1/app.git');
+    // Given with --repo: refused, pointing at a credential helper.
+    const given = await dispatchIn(neutralCwd(), ['given', '--repo', 'http://alice:s3cretTOKEN@127.0.0.1:1/app.git']);
+    expect(json<{ error: { code: string; fix: string } }>(given).error).toMatchObject({ code: 'BAD_INPUT', fix: expect.stringContaining('credential helper') });
+  });
+
   it('a temp dir for the suite is inside no checkout, so plain test dispatches stay plain', async () => {
     const t = await tempDir();
     try {

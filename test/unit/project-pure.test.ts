@@ -36,6 +36,13 @@ describe('project fields', () => {
     expect(repo('--upload-pack=touch /tmp/x')).toBe(false);
     expect(repo('ext::sh -c touch% /tmp/pwned')).toBe(false);
     expect(repo('FD::3')).toBe(false);
+    // A password or token in a URL would be published to every node: the handoff is invalid, and says so without it.
+    expect(repo('https://bot@example.com/p.git')).toBe(true);
+    expect(repo('ssh://git@example.com/p.git')).toBe(true);
+    const withToken = handoffSchema.safeParse({ title: 't', repo: 'http://alice:s3cretTOKEN@127.0.0.1/app.git' });
+    expect(withToken.success).toBe(false);
+    expect(JSON.stringify(withToken.error?.issues)).toContain('carries a password or token');
+    expect(JSON.stringify(withToken.error?.issues)).not.toContain('s3cretTOKEN');
     expect(handoffSchema.safeParse({ title: 't', repo: 'p', base: '--orphan' }).success).toBe(false);
     expect(handoffSchema.safeParse({ title: 't', repo: 'p', baseCommit: 'abc' }).success).toBe(false);
   });
