@@ -9,7 +9,7 @@ import { withRule, type Violation } from './rule.js';
  */
 
 export const REPO_RULE =
-  'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport, no password in it';
+  'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport, no "." or ".." path part, no password in it';
 
 /** `ext::` runs a command and `fd::` reads a descriptor: no URL from the bus may name either. */
 const FORBIDDEN_TRANSPORT_RE = /^(ext|fd)::/i;
@@ -32,11 +32,20 @@ export function redactedRepo(repo: string): string {
   return info?.password === undefined ? repo : repo.replace(USERINFO_RE, `$1${info.user}:***@`);
 }
 
+/** A path part that is "." or ".." (also percent-encoded, as curl decodes it): `/allowed/../other` is not under `/allowed`. */
+const DOT_SEGMENT_RE = /(?:^|[/:])(?:\.|%2e){1,2}(?=$|[/?#])/i;
+
+/** Whether a repo has a "." or ".." path part, which node.yaml's policy.repos globs could not judge. Pure. */
+export function hasDotSegment(repo: string): boolean {
+  return DOT_SEGMENT_RE.test(repo);
+}
+
 function repoViolation(repo: string): Violation | undefined {
   const shown = JSON.stringify(redactedRepo(repo));
   if (repo.startsWith('-')) return { reason: `${shown} starts with "-", which git would read as an option`, fix: 'write the remote URL or path itself' };
   if (FORBIDDEN_TRANSPORT_RE.test(repo)) return { reason: `${shown} uses a transport that runs a command`, fix: 'use a path, an SSH or an HTTPS URL' };
   if (/\s/.test(repo)) return { reason: `${shown} contains white space`, fix: 'write the URL without spaces (percent-encode them in a URL)' };
+  if (hasDotSegment(repo)) return { reason: `${shown} has a "." or ".." path part`, fix: 'write the path without them (the folder they lead to, as it is)' };
   // Everything on the bus is read by every node and kept in its history: a password or token there is published.
   if (urlUserinfo(repo)?.password !== undefined) return { reason: `${shown} carries a password or token`, fix: 'write the URL without it; each node authenticates with its own git credential helper or SSH key' };
   return undefined;

@@ -2,6 +2,7 @@ import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { COMMAND_RUNNERS, type RunnerName } from '../../schemas/fields.js';
 import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { globMatch } from './glob.js';
+import { hasDotSegment } from '../../schemas/project.js';
 
 /**
  * A node's policy (node.yaml `policy:`, validated by bus/home.ts): what this machine accepts at most, whatever
@@ -84,7 +85,11 @@ export function nodePolicyVerdict(policy: NodePolicy | undefined, task: PolicyTa
     const names = repoNames(task.repo, facts.projects);
     // Judged from a node card, a project name means what only the node knows: the node decides.
     const decidable = facts.projects !== undefined || /[:/]/.test(task.repo);
-    if (decidable && !policy.repos.some((glob) => names.some((name) => globMatch(glob, name) || globMatch(normalRemote(glob), normalRemote(name))))) {
+    if (hasDotSegment(task.repo)) {
+      // Globs match text: `/allowed/../other` matches `/allowed/**` and is not there. The schema refuses such a
+      // repo; refused here too, whatever let it through.
+      refuse('policy.repos', `node ${node} works only on ${list(policy.repos) || 'no project repositories'}, and the task's repo "${task.repo}" has a "." or ".." path part, which no pattern can judge`, 'write the repo without "." and ".." parts');
+    } else if (decidable && !policy.repos.some((glob) => names.some((name) => globMatch(glob, name) || globMatch(normalRemote(glob), normalRemote(name))))) {
       refuse('policy.repos', `node ${node} works only on ${list(policy.repos) || 'no project repositories'}, and the task's repo is "${task.repo}"`, `dispatch it to a node that works on that repository, or add a pattern for it to policy.repos in ${node}'s node.yaml`);
     }
   }

@@ -6,6 +6,8 @@ import { claimQueue, eligibility } from '../../bus/model/planner.js';
 import { cardPolicy, offeredRunners, policyJudge, policyOfCard } from '../../bus/node-policy.js';
 import { nodeConfigSchema, type NodeConfig } from '../../bus/home.js';
 import { nodeCardSchema } from '../../schemas/node-card.js';
+import { hasDotSegment } from '../../schemas/project.js';
+import { handoffSchema } from '../../schemas/handoff.js';
 import { nodeCard } from '../../bus/node-card.js';
 import { cappedConfig, policyRefusal } from '../../watcher/run-task.js';
 import { claudeInvocation } from '../../watcher/runners/claude-args.js';
@@ -99,6 +101,18 @@ describe('nodePolicyVerdict', () => {
       const v = refused(verdict(policy, { command: 'true', repo: 'git@host:evil/x.git' }));
       expect(v?.reason).toBe('policy.repos: node w works only on git@host:o/*, tools, and the task\'s repo is "git@host:evil/x.git"');
       expect(refused(verdict({ repos: [] }, { command: 'true', repo: 'app' }))?.reason).toContain('works only on no project repositories');
+    });
+    it('refuses a repo with a "." or ".." part, which a glob would match as text though it leads elsewhere', () => {
+      for (const repo of ['/tmp/p/allowed/../proj.git', 'https://github.com/org/../other/private.git', 'https://github.com/org/%2e%2E/other.git', 'https://github.com/org/.%2e', 'git@host:o/./x.git']) {
+        const glob = repo.startsWith('/') ? '/tmp/p/allowed/**' : repo.startsWith('git@') ? 'git@host:o/**' : 'https://github.com/org/**';
+        expect(refused(verdict({ repos: [glob] }, { command: 'true', repo }))?.reason, repo).toContain('has a "." or ".." path part');
+        expect(hasDotSegment(repo), repo).toBe(true);
+        expect(handoffSchema.safeParse({ title: 't', repo }).success, repo).toBe(false);
+      }
+      for (const repo of ['/tmp/p/allowed/x..y.git', '/tmp/p/allowed/.hidden.git', 'https://github.com/org/...git']) {
+        expect(verdict({ repos: ['/tmp/p/allowed/**', 'https://github.com/org/**'] }, { command: 'true', repo }).ok, repo).toBe(true);
+        expect(handoffSchema.safeParse({ title: 't', repo }).success, repo).toBe(true);
+      }
     });
     it('from a node card a bare project name cannot be judged (only the node knows what it means); a URL can', () => {
       expect(verdict(policy, { command: 'true', repo: 'other' }, { projects: undefined }).ok).toBe(true);
