@@ -54,7 +54,10 @@ function repoViolation(repo: string): Violation | undefined {
 export const repoSchema = withRule(text({ what: 'a git remote or a project name', maxChars: 1000, oneLine: true }), repoViolation).register(z.globalRegistry, { description: REPO_RULE });
 
 export const BRANCH_RULE =
-  'a branch name as git accepts it: parts separated by "/", none empty or starting with "." or ending with ".lock", no "..", "@{", space, "~", "^", ":", "?", "*", "[" or "\\", not starting with "-"';
+  'a branch name as git accepts it: parts separated by "/", none empty or starting with "." or ending with ".lock", no "..", "@{", space, "~", "^", ":", "?", "*", "[" or "\\", not starting with "-"; not "gitbus", and under "gitbus/" only one lower-case word (gitbus/<task id>)';
+
+/** Under `gitbus/` the result branches of tasks (`gitbus/<id>`): one part each, so none of them is a folder of another. */
+const GITBUS_BRANCH_RE = /^gitbus\/[a-z0-9][a-z0-9_-]*$/;
 
 /** git check-ref-format's rules for a branch name, without running git. Pure. */
 export function branchViolation(name: string): Violation | undefined {
@@ -68,6 +71,12 @@ export function branchViolation(name: string): Violation | undefined {
     if (part === '') return bad('it has an empty part ("//" or a leading "/")');
     if (part.startsWith('.')) return bad('a part starts with "."');
     if (part.endsWith('.lock')) return bad('a part ends with ".lock"');
+  }
+  // A branch "gitbus" (or "gitbus/a/b") would stop git making gitbus/<id> for every other task on the project.
+  // Compared without case: on a case-insensitive disk "GitBus" is in the way too.
+  const lower = name.toLowerCase();
+  if ((lower === 'gitbus' || lower.startsWith('gitbus/')) && !GITBUS_BRANCH_RE.test(name)) {
+    return { reason: `${JSON.stringify(name)} is in the gitbus/ namespace, which holds the result branches gitbus/<task id>: git could then not make those`, fix: 'name the branch outside gitbus/ (feature/x), or gitbus/<one lower-case word>' };
   }
   return undefined;
 }

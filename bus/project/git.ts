@@ -49,6 +49,15 @@ export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * A branch git cannot make because another is in its way: `a` and `a/b` cannot both exist (a ref is a file, and a
+ * branch under it needs a folder of that name). Read from git's "cannot lock ref" message, local or the remote's. Pure.
+ */
+export function refClash(stderr: string): { wanted: string; existing: string } | null {
+  const m = /cannot lock ref 'refs\/heads\/([^']+)': 'refs\/heads\/([^']+)' exists/.exec(stderr);
+  return m?.[1] && m[2] ? { wanted: m[1], existing: m[2] } : null;
+}
+
 export class ProjectGitError extends GitbusError {
   readonly code = 'PROJECT_GIT';
   readonly stderr: string;

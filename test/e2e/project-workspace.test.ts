@@ -152,4 +152,13 @@ describe('project workspace steps', () => {
     expect(files).not.toMatch(/secret|plain\.local|planted/);
     expect(gitCli(['status', '--porcelain'], ws.cwd).trim()).toBe('?? plain.local');
   });
+  it('a branch that clashes with another as name and folder (feat and feat/sub) fails with a clear error, on the node and at the remote', async () => {
+    const first = await prepare('ws-feat', { branch: 'feat' });
+    writeFileSync(join(first.cwd, 'feat.txt'), 'feat\n');
+    const f = await finish(first, 'ws-feat');
+    expect((await pushResult(f.push)).kind).toBe('pushed');
+    await expect(prepare('ws-feat-sub', { branch: 'feat/sub' })).rejects.toThrow(/the branch feat\/sub cannot be made in this node's clone of .*: it has a branch feat, and git cannot have a branch both as a name and as a folder of branches/);
+    const pushed = await pushResult({ ...f.push, branch: 'feat/other' });
+    expect(pushed).toMatchObject({ kind: 'refused', reason: expect.stringContaining('cannot take feat/other: it has a branch feat, and git cannot have a branch both as a name and as a folder') });
+  });
 });

@@ -28,6 +28,14 @@ describe('project fields', () => {
       expect(branchViolation(bad)?.reason, bad).toContain('is not a branch name git accepts');
   });
 
+  it('reserves gitbus/ for result branches gitbus/<task id>: "gitbus" itself, or deeper, would block them', () => {
+    for (const ok of ['gitbus/20261130-x', 'gitbus/base-0123456789ab', 'gitbus/t1-moved-0123abcd', 'gitbusy', 'x/gitbus', 'feature/gitbus/a']) expect(branchViolation(ok), ok).toBeUndefined();
+    for (const bad of ['gitbus', 'GitBus', 'gitbus/a/b', 'gitbus/A', 'GITBUS/x', 'gitbus/a.b']) {
+      expect(branchViolation(bad)?.reason, bad).toContain('is in the gitbus/ namespace');
+      expect(handoffSchema.safeParse({ title: 't', repo: '/srv/p.git', branch: bad }).success, bad).toBe(false);
+    }
+  });
+
   it('refuses repos git would read as an option or as a command transport', () => {
     const repo = (r: string) => handoffSchema.safeParse({ title: 't', repo: r }).success;
     expect(repo('git@github.com:o/r.git')).toBe(true);

@@ -1,4 +1,4 @@
-import { git, lastLines, NETWORK_GIT_MS, outageOf, ProjectGitError } from '../../bus/project/git.js';
+import { git, lastLines, NETWORK_GIT_MS, outageOf, ProjectGitError, refClash } from '../../bus/project/git.js';
 
 /** A result branch waiting to be pushed: kept in the outbox entry (and in `<home>/pushes/` once the response went out) until the remote has it. */
 export interface PendingPush {
@@ -49,6 +49,8 @@ async function pushOnce(p: PendingPush, branch: string, timeoutMs: number): Prom
     if (isMoved(err.stderr)) return { kind: 'moved' };
     const outage = outageOf(err.stderr);
     if (outage !== null) return { kind: 'outage', reason: `the project remote ${p.url} cannot be reached (${outage})` };
+    const clash = refClash(err.stderr);
+    if (clash) return { kind: 'refused', reason: `the project remote ${p.url} cannot take ${branch}: it has a branch ${clash.existing}, and git cannot have a branch both as a name and as a folder of branches (delete or rename ${clash.existing} there, and the push is tried again)` };
     return { kind: 'refused', reason: `the project remote ${p.url} refused the push of ${branch}: ${refusalText(err.stderr) || `exit code ${err.exitCode ?? '?'}`}` };
   }
 }

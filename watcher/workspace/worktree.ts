@@ -2,7 +2,7 @@ import { existsSync, realpathSync, renameSync, statSync } from 'node:fs';
 import { homedir } from '../../bus/user-home-dir.js';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { NodeConfig } from '../../bus/home.js';
-import { git, ProjectGitError } from '../../bus/project/git.js';
+import { git, ProjectGitError, refClash } from '../../bus/project/git.js';
 import { defaultBranch } from '../../schemas/project.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { GitbusError } from '../../schemas/errors.js';
@@ -148,6 +148,13 @@ async function addWorktree(cache: ProjectCache, branch: string, path: string, st
     try {
       await add(['-B', branch, path, start]);
     } catch (first) {
+      const clash = refClash(first instanceof ProjectGitError ? first.stderr : '');
+      if (clash) {
+        throw new WorkspaceError(
+          `the branch ${clash.wanted} cannot be made in this node's clone of ${cache.url}: it has a branch ${clash.existing}, and git cannot have a branch both as a name and as a folder of branches`,
+          `dispatch the task with another --branch; ${clash.existing} came from an earlier task: once its worktree is pruned, delete it with git --git-dir ${shellWord(cache.gitDir)} branch -D ${shellWord(clash.existing)}`,
+        );
+      }
       // A folder removed by hand, or left by a crash between `worktree add` and the record, is still registered
       // (it holds its path and branch): git knows it as prunable. Pruned only when it is in the way, since most
       // adds need no prune and a failed add leaves nothing the retry does not redo (at most `-B` moved the branch
