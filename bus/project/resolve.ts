@@ -3,6 +3,7 @@ import { BaseNotFoundError, BaseNotPushedError, ProjectRemoteError } from './bas
 import { fullRefName, onRemote, pushCommand, reachableFrom, resolveLocally, trackingTips, type BaseSource } from './base-check.js';
 import { readCheckout } from './checkout.js';
 import { publishableRepo } from './remote-url.js';
+import { shellWord } from './shell-word.js';
 import { planProject, type PlanInput, type ProjectFlags, type ProjectPlan } from './fields.js';
 import { lsRemote, remoteRef, type RemoteListing } from './ls-remote.js';
 
@@ -73,7 +74,12 @@ export async function resolveProject(plan: ProjectPlan): Promise<{ fields: Proje
   if (!known) {
     const remote = plan.remoteName ?? shown;
     if (listing !== null) {
-      if (!(await onRemote(commit, listing, dir))) throw await notPushed(plan, base, commit, remote, shown);
+      if (!(await onRemote(commit, listing, dir))) {
+        // The remote's branches moved on past what this checkout has (someone else pushed): their tips are unknown
+        // here, so they cannot say. The remote-tracking refs can: a commit they reach was pushed, or fetched, there.
+        if (dir === null || plan.remoteName === null || !(await reachableFrom(commit, await trackingTips(plan.remoteName, dir), dir))) throw await notPushed(plan, base, commit, remote, shown);
+        warnings.push(`${plan.remoteName} has commits ${dir} has not fetched; ${commit.slice(0, 12)} is on it as ${dir} last saw it (git fetch ${shellWord(plan.remoteName)} to update)`);
+      }
     } else if (dir !== null && plan.remoteName !== null && (await reachableFrom(commit, await trackingTips(plan.remoteName, dir), dir))) {
       warnings.push(`the project remote cannot be reached (${String(outage?.data['message'] ?? '')}); ${commit.slice(0, 12)} is on ${plan.remoteName} as ${dir} last saw it`);
     } else {

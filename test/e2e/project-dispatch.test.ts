@@ -124,6 +124,27 @@ describe('dispatch names the code of a project', () => {
     gitCli(['switch', '-q', 'main'], work);
   });
 
+  it('a base the remote has under newer commits someone else pushed is not "not pushed": the remote-tracking refs vouch for it, with a warning', async () => {
+    const shared = join(dir, 'shared.git');
+    const me = join(dir, 'me');
+    const mate = join(dir, 'mate');
+    gitCli(['init', '-q', '--bare', '-b', 'main', shared]);
+    gitCli(['clone', '-q', shared, me]);
+    commit(me, 'one');
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], me);
+    gitCli(['clone', '-q', shared, mate]);
+    commit(mate, 'two');
+    gitCli(['push', '-q', 'origin', 'main'], mate);
+    // me is up to date with origin/main as last fetched; the remote's main is a commit me has never seen.
+    const r = await dispatchIn(me, ['on one']);
+    expect((await handoffOf(r)).baseCommit).toBe(head(me));
+    expect(json<{ warnings: string[] }>(r).warnings).toEqual([expect.stringContaining('origin has commits')]);
+    // A commit no remote-tracking ref reaches is still refused.
+    commit(me, 'three');
+    const unpushed = await dispatchIn(me, ['on three']);
+    expect(json<{ error: { code: string } }>(unpushed).error.code).toBe('BASE_NOT_PUSHED');
+  });
+
   it('a schedule keeps base as written, not its commit, and each instance gets a branch of its own', async () => {
     const r = await dispatchIn(work, ['nightly', '--command', 'make validate', '--schedule', '* * * * * *', '--id', 'nightly']);
     const template = await handoffOf(r);
