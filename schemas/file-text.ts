@@ -44,6 +44,15 @@ function byteLength(text: string): number {
   return utf8Length(text);
 }
 
+/** A bus file above MAX_FILE_BYTES: never parsed, never shown (`exact`: `size` is its size, not a lower bound). */
+export function tooLargeProblem(path: string, size: number, exact = true): FileProblem {
+  return fileProblem(
+    path,
+    `the file is ${exact ? '' : 'at least '}${size} bytes, more than the limit of ${MAX_FILE_BYTES} (256 KiB); gitbus does not read it`,
+    'make it smaller: keep long output in a separate file outside the bus folders and refer to it',
+  );
+}
+
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
@@ -52,17 +61,7 @@ const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF
  */
 export function decodeFileText(path: string, content: string | Uint8Array): FileTextResult {
   const size = typeof content === 'string' ? byteLength(content) : content.length;
-  if (size > MAX_FILE_BYTES) {
-    const exact = typeof content !== 'string' || content.length <= 4 * MAX_FILE_BYTES;
-    return {
-      ok: false,
-      problem: fileProblem(
-        path,
-        `the file is ${exact ? '' : 'at least '}${size} bytes, more than the limit of ${MAX_FILE_BYTES} (256 KiB); gitbus does not read it`,
-        'make it smaller: keep long output in a separate file outside the bus folders and refer to it',
-      ),
-    };
-  }
+  if (size > MAX_FILE_BYTES) return { ok: false, problem: tooLargeProblem(path, size, typeof content !== 'string' || content.length <= 4 * MAX_FILE_BYTES) };
   let text: string;
   if (typeof content === 'string') {
     if (LONE_SURROGATE_RE.test(content)) {

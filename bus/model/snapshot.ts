@@ -1,5 +1,7 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
+import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { tooLargeProblem } from '../../schemas/file-text.js';
 import { LIVE_FOLDERS } from '../../schemas/layout.js';
 import { DEFAULT_SETTINGS, resolveSettings, type BusSettings, type ResolvedSettings } from '../../schemas/settings.js';
 import type { NodeCard } from '../../schemas/node-card.js';
@@ -117,9 +119,12 @@ export class Snapshot {
     if (ref.notAFile) return { ok: false, problems: [ref.notAFile] };
     const hit = cached(ref.path, ref.oid);
     if (hit) return hit as Parsed<T>;
-    const content = await this.store.readBlob(ref.oid);
-    const r = parseBusFile(ref.path, content);
-    const parsed: Parsed<unknown> = r.ok
+    // Above the limit the file is not read at all: a handoff of 600 MB would hold the process for half a minute.
+    const size = await this.store.blobSize(ref.oid);
+    const r = size > MAX_FILE_BYTES ? null : parseBusFile(ref.path, await this.store.readBlob(ref.oid));
+    const parsed: Parsed<unknown> = r === null
+      ? { ok: false, problems: [tooLargeProblem(ref.path, size)] }
+      : r.ok
       ? { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings }
       : { ok: false, problems: r.problems, ...(r.unsupportedProtocol !== undefined ? { unsupportedProtocol: r.unsupportedProtocol } : {}) };
     remember(ref.path, ref.oid, parsed);

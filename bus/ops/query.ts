@@ -6,6 +6,8 @@ import { resolveTaskId } from '../model/resolve-id.js';
 import type { TaskView } from '../model/task-view.js';
 import type { ForgedFile, TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
+import type { ObjectStore } from '../store/objects.js';
+import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
 import { findArchived } from './archive-lookup.js';
@@ -96,7 +98,6 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   } catch (err) {
     if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1) throw err;
   }
-  const decoder = new TextDecoder();
   if (id) {
     const view = await snap.view(id);
     if (!view) throw new UnknownTaskError(ref);
@@ -104,7 +105,7 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     const refs = [f.handoff, ...[...f.claims.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, c]) => [c, f.releases.get(n)]), f.cancel, f.response];
     const files: ShownTask['files'] = [];
     // An entry that is not a file is shown by what it is, never read.
-    for (const r of refs) if (r) files.push({ path: r.path, text: r.notAFile ? `(not shown: ${r.notAFile.reason})\n` : decoder.decode(await snap.store.readBlob(r.oid)) });
+    for (const r of refs) if (r) files.push({ path: r.path, text: r.notAFile ? `(not shown: ${r.notAFile.reason})\n` : await shownText(snap.store, r.oid) });
     const branch = shownBranch(view);
     return { id, state: view.state, archived: null, summary: summarize(view), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}) };
   }
@@ -114,6 +115,16 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   const order = (name: string) => (name === 'handoff.md' ? 0 : name === 'cancel.md' ? 2 : name === 'response.md' ? 3 : 1);
   const names = [...entry.files.keys()].sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1));
   const files: ShownTask['files'] = [];
-  for (const name of names) files.push({ path: `archive:${entry.month}/${ref}/${name}`, text: decoder.decode(await snap.store.readBlob(entry.files.get(name) as string)) });
+  for (const name of names) files.push({ path: `archive:${entry.month}/${ref}/${name}`, text: await shownText(snap.store, entry.files.get(name) as string) });
   return { id: ref, state: entry.state, archived: entry.month, summary: null, files, forged: [], offline: null };
+}
+
+/**
+ * A task file's text as `show` and the web view show it: one above the size limit is not read (docs/PROTOCOL.md §3),
+ * only said to be there, as an entry that is not a file is.
+ */
+export async function shownText(store: ObjectStore, oid: string): Promise<string> {
+  const size = await store.blobSize(oid);
+  if (size > MAX_FILE_BYTES) return `(not shown: the file is ${size} bytes, more than the limit of 256 KiB)\n`;
+  return new TextDecoder().decode(await store.readBlob(oid));
 }

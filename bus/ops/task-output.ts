@@ -49,6 +49,12 @@ export interface LogFile {
 export const LOG_TAIL_BYTES = 8 * 1024 * 1024;
 
 /**
+ * The most of a heartbeat's log (`logs/<id>.<attempt>.log`, the last 4 KiB of a run's output) a reader reads: a
+ * node writes its own heartbeat ref with any blob it likes; a larger one is not read at all.
+ */
+export const HEARTBEAT_LOG_MAX_BYTES = 64 * 1024;
+
+/**
  * The output of a task, from wherever it is best known: this node's own log while it runs the task here, the
  * holder's heartbeat (the last 4 KiB, refreshed every beat) while another node runs it, the response's output
  * section once it has ended. Always as terminal text (schemas/output-text.ts): any node's bytes are safe to print.
@@ -93,6 +99,9 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
   const logs = tree.find((e) => e.path === 'logs' && e.type === 'tree');
   const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;
   if (!entry) return { ...base, source: 'none', text: '', progress };
+  // Another node's bytes: a log above the limit is not read (a node may put 700 MB there), only said to be there.
+  const size = await ctx.repo.store.blobSize(entry.oid);
+  if (size > HEARTBEAT_LOG_MAX_BYTES) return { ...base, source: 'heartbeat', text: `(not shown: ${node}'s heartbeat log is ${size} bytes, more than the limit of 64 KiB)\n`, progress };
   return { ...base, source: 'heartbeat', text: terminalText(await ctx.repo.store.readBlob(entry.oid)), progress };
 }
 
@@ -162,8 +171,8 @@ async function beatProgress(ctx: BusContext, tree: { path: string; type: string;
   const entry = tree.find((e) => e.path === 'heartbeat.yaml' && e.type === 'blob');
   if (!entry) return null;
   try {
+    if ((await ctx.repo.store.blobSize(entry.oid)) > 64 * 1024) return null;
     const bytes = await ctx.repo.store.readBlob(entry.oid);
-    if (bytes.length > 64 * 1024) return null;
     return beatDetails(parse(new TextDecoder().decode(bytes), { schema: 'core', maxAliasCount: 10, uniqueKeys: true })).progress[key] ?? null;
   } catch {
     return null;

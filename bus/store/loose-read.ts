@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
+import { constants as zlib, inflateSync } from 'node:zlib';
 import { CloneDamagedError } from '../local-io.js';
 
 /**
@@ -30,4 +30,29 @@ export async function readLoose(gitdir: string, oid: string): Promise<{ type: st
   const content = data.subarray(nul + 1);
   if (nul < 0 || space < 0 || content.length !== size) throw new CloneDamagedError(gitdir, oid, 'corrupt: its size does not match its header');
   return { type: header.slice(0, space), content };
+}
+
+/**
+ * The size a loose object's header states, from its first compressed KiB: null when it is not loose or the header
+ * cannot be read that way (the caller reads the object, which reports the damage).
+ */
+export function peekLooseSize(gitdir: string, oid: string): number | null {
+  let fd: number;
+  try {
+    fd = openSync(join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)), 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    // A sync flush inflates what the bytes read so far hold, without asking for the end of the stream.
+    const data = inflateSync(buf.subarray(0, n), { finishFlush: zlib.Z_SYNC_FLUSH });
+    const m = /^[a-z]+ (\d+)\0/.exec(data.toString('latin1', 0, Math.min(data.length, 32)));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }

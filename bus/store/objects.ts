@@ -2,7 +2,7 @@ import { PathOccupiedError, WrittenOnceError } from '../errors.js';
 import * as fs from 'node:fs';
 import { gitObjectId, writeLooseObject } from '../git/loose-object.js';
 import { decodeTree, encodeCommit, encodeTree, type GitObject } from './encode.js';
-import { readLoose } from './loose-read.js';
+import { peekLooseSize, readLoose } from './loose-read.js';
 import { CloneDamagedError } from '../local-io.js';
 import { isoGit } from '../git/iso-git.js';
 
@@ -24,6 +24,11 @@ export interface ObjectStore {
   readonly cache: object;
   readTree(oid: string): Promise<TreeEntry[]>;
   readBlob(oid: string): Promise<Uint8Array>;
+  /**
+   * A blob's size in bytes, from a loose object's header alone (a packed one is read): a file above a limit is never
+   * read whole (a 600 MB handoff pushed with plain git).
+   */
+  blobSize(oid: string): Promise<number>;
   readCommitTree(oid: string): Promise<string>;
   /**
    * Called when an object is damaged or missing: fetch it again (bus/clone-repair.ts, set by whoever holds the
@@ -64,6 +69,9 @@ export function openStore(gitdir: string): ObjectStore {
         const { blob } = await (await isoGit()).readBlob({ fs, gitdir, oid, cache });
         return blob;
       });
+    },
+    async blobSize(oid) {
+      return peekLooseSize(gitdir, oid) ?? (await store.readBlob(oid)).length;
     },
     async readCommitTree(oid) {
       const hit = commitTrees.get(oid);

@@ -353,6 +353,34 @@ describe('gitbus ui over plain HTTP', () => {
     expect((await raw('GET', '/api/group/nosuchgroup')).status).toBe(404);
   });
 
+  it('does not read a task file above 256 KiB nor a heartbeat log above 64 KiB: the page and show say they are there', async () => {
+    const work = join(bus.dir, 'work');
+    gitCli(['pull', '-q', '--rebase', 'origin', 'main'], work);
+    writeFileSync(join(work, 'handoffs', 'huge1.md'), `---\ntitle: huge\nfrom: alpha\n---\n${'x'.repeat(300 * 1024)}\n`);
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'a handoff above the limit'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const note = /^\(not shown: the file is 30\d{4} bytes, more than the limit of 256 KiB\)\n$/;
+    const r = await raw('GET', '/api/task/huge1');
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBeLessThan(20_000);
+    expect((JSON.parse(r.body) as { files: { path: string; text: string }[] }).files[0]?.text).toMatch(note);
+    const shown = await gitbus(['show', 'huge1'], { home: bus.home('alpha') });
+    expect(shown.stdout).toMatch(/==> handoffs\/huge1\.md <==\n\(not shown: the file is 30\d{4} bytes, more than the limit of 256 KiB\)/);
+    // beta holds a task and its heartbeat carries a log of 100 KiB where 4 KiB belong.
+    const id = await bus.dispatch('alpha', ['a big beat', '--to', 'beta']);
+    expect((await gitbus(['claim', id, '--json'], { home: beta })).code).toBe(0);
+    writeHeartbeat(bus.remote, 'beta', 0, { [`${id}.1.log`]: 'y'.repeat(100 * 1024) });
+    const s = events(`/api/task/${id}/output`);
+    try {
+      await until('the output', () => s.list.some((e) => e.event === 'output'), 15_000, () => JSON.stringify(s.list));
+      expect(s.list[0]?.data['text']).toBe("(not shown: beta's heartbeat log is 102400 bytes, more than the limit of 64 KiB)\n");
+    } finally {
+      s.close();
+    }
+    expect((await gitbus(['logs', id], { home: bus.home('alpha') })).stdout).toContain("beta's heartbeat log is 102400 bytes");
+  });
+
   it("streams a task's output as it is written, then its end (what logs --follow shows)", async () => {
     const id = await bus.dispatch('alpha', ['stream me']);
     expect((await gitbus(['claim', id, '--json'], { home: bus.home('alpha') })).code).toBe(0);

@@ -60,3 +60,24 @@ describe('object encoding agrees with git', () => {
     expect(await attempt([{ path: 'responses/t2.md', content: 'second' }])).toBeNull();
   });
 });
+
+describe('blob sizes', () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => cleanup?.());
+
+  it('blobSize reads a loose blob’s size from its header, and a packed one’s from its content, as git sizes them', async () => {
+    const dir = await tempDir();
+    cleanup = dir.cleanup;
+    const gitdir = join(dir.path, 'repo.git');
+    gitCli(['init', '-q', '--bare', gitdir]);
+    const store = openStore(gitdir);
+    // Random-looking text compresses badly: its header is still in the first compressed KiB.
+    const noisy = Array.from({ length: 40_000 }, (_, i) => ((i * 2654435761) >>> 7).toString(36)).join('');
+    const oids = ['', 'a', 'x'.repeat(5_000_000), noisy].map((text) => gitCli(['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], undefined, text).trim());
+    for (const oid of oids) expect(await store.blobSize(oid)).toBe(Number(gitCli(['--git-dir', gitdir, 'cat-file', '-s', oid]).trim()));
+    const packed = gitCli(['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], undefined, 'packed\n').trim();
+    execFileSync('git', ['--git-dir', gitdir, 'pack-objects', '-q', join(gitdir, 'objects', 'pack', 'pack')], { input: `${packed}\n` });
+    execFileSync('git', ['--git-dir', gitdir, 'prune-packed']);
+    expect(await store.blobSize(packed)).toBe(7);
+  });
+});
