@@ -1,6 +1,7 @@
 import type { BusContext } from '../bus/context.js';
 import { isFinal } from '../bus/model/types.js';
-import { newOutput, taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
+import { taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
+import { newOutput } from '../bus/ops/output-change.js';
 import { outputView } from './output-view.js';
 
 export interface WaitOptions {

@@ -1,6 +1,7 @@
 import type { BusContext } from '../bus/context.js';
 import { isFinal } from '../bus/model/types.js';
-import { newOutput, taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
+import { taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
+import { outputChange } from '../bus/ops/output-change.js';
 import { GitbusError, firstLine } from '../schemas/errors.js';
 import { outputView } from '../watcher/output-view.js';
 
@@ -76,11 +77,12 @@ export class OutputFollowers {
         }
         const view = outputView(out);
         const first = f.last === null;
-        const more = first ? view : newOutput(f.shown, view);
+        // A view that does not follow what was sent (a redrawn progress bar, a window that slid past it) replaces it.
+        const change = first ? { reset: true, text: view } : outputChange(f.shown, view);
         const facts = { state: out.state, node: out.node, attempt: out.attempt, source: out.source };
         const moved = f.last !== null && (f.last.state !== out.state || f.last.node !== out.node || f.last.attempt !== out.attempt);
         f.last = { type: 'output', reset: false, text: '', ...facts };
-        if (first || more || moved) this.emit(f, { type: 'output', reset: first, text: more, ...facts });
+        if (change.reset || change.text || moved) this.emit(f, { type: 'output', ...change, ...facts });
         f.shown = view;
         if (isFinal(out.state)) {
           this.emit(f, { type: 'end', state: out.state });

@@ -178,20 +178,3 @@ async function beatProgress(ctx: BusContext, tree: { path: string; type: string;
     return null;
   }
 }
-
-/**
- * What `next` adds after `prev` when both are windows onto the same growing output (a heartbeat carries only
- * the last few KiB): the part of `next` after its overlap with the end of `prev`. Pure.
- */
-export function newOutput(prev: string, next: string): string {
-  if (!prev) return next;
-  if (next.startsWith(prev)) return next.slice(prev.length);
-  // A wider window (the response keeps more than a heartbeat) that contains everything shown so far.
-  const at = next.lastIndexOf(prev);
-  if (at >= 0) return next.slice(at + prev.length);
-  if (prev.includes(next)) return '';
-  for (let k = Math.min(prev.length, next.length); k > 0; k--) {
-    if (prev.endsWith(next.slice(0, k))) return next.slice(k);
-  }
-  return next;
-}

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { newOutput, taskOutput } from '../../bus/ops/task-output.js';
+import { taskOutput } from '../../bus/ops/task-output.js';
+import { newOutput } from '../../bus/ops/output-change.js';
 import { isFinal } from '../../bus/model/types.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';

@@ -275,6 +275,20 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     expect((await out.textContent())?.match(/first-line/g)?.length).toBe(1);
   });
 
+  it('a progress bar redrawn in place replaces the last line of the output, and nothing is shown twice', async () => {
+    const [go1, go2] = [join(bus.dir, 'go1'), join(bus.dir, 'go2')];
+    const wait = (f: string) => `while [ ! -e '${f}' ]; do sleep 0.1; done`;
+    const id = await bus.dispatch('alpha', ['redraw', '--to', 'gamma', '--command', `echo line one; echo line two; printf 'progress 1%%'; ${wait(go1)}; printf '\\rprogress 2%%'; ${wait(go2)}; printf '\\rprogress 3%%\\n'; echo finished`]);
+    await page.goto(`${ui.url}task/${id}`);
+    const out = page.locator('pre.output');
+    await expect.poll(() => out.textContent(), { timeout: 20_000 }).toContain('progress 1%');
+    writeFileSync(go1, '');
+    await expect.poll(() => out.textContent(), { timeout: 20_000 }).toBe('line one\nline two\nprogress 2%');
+    writeFileSync(go2, '');
+    await expect.poll(() => page.locator('.sub .badge').textContent(), { timeout: 20_000 }).toBe('succeeded');
+    await expect.poll(() => out.textContent(), { timeout: 20_000 }).toBe('line one\nline two\nprogress 3%\nfinished\n');
+  });
+
   it('is usable 375 px wide: no page scrolls sideways and the board stacks', async () => {
     await page.setViewportSize({ width: 375, height: 760 });
     try {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { newOutput } from '../../bus/ops/task-output.js';
+import { newOutput, outputChange } from '../../bus/ops/output-change.js';
 import { stateLine } from '../../watcher/wait-for-task.js';
 import type { TaskState } from '../../bus/model/types.js';
 
@@ -14,6 +14,39 @@ describe('newOutput', () => {
     expect(newOutput('l3\n', 'l1\nl2\nl3\nl4\n')).toBe('l4\n');
     // Nothing in common: the output moved on by more than a window.
     expect(newOutput('old\n', 'new\n')).toBe('new\n');
+  });
+
+  it('after a redrawn last line prints the lines from the change on a line of their own, never the whole output again', () => {
+    const head = 'line one\nline two\nline three\n';
+    let shown = `${head}progress 1%`;
+    let printed = shown;
+    for (const next of [`${head}progress 2%`, `${head}progress 3%`, `${head}progress 3%`, `${head}progress 12%\nfinished\n`]) {
+      printed += newOutput(shown, next);
+      shown = next;
+    }
+    expect(printed).toBe(`${head}progress 1%\nprogress 2%\nprogress 3%\nprogress 12%\nfinished\n`);
+    // A heartbeat's window that slid while its last line was redrawn: the new lines only.
+    const lines = Array.from({ length: 100 }, (_, i) => `output line ${i}\n`);
+    const window = (from: number, to: number) => lines.slice(from, to).join('');
+    expect(newOutput(`${window(0, 80)}downloading 10%`, `${window(5, 80)}downloading 100%\n${window(80, 85)}`)).toBe(`\ndownloading 100%\n${window(80, 85)}`);
+  });
+
+  it('tells a page to replace what it shows when the output is not a continuation of it', () => {
+    expect(outputChange('a\n', 'a\nb\n')).toEqual({ reset: false, text: 'b\n' });
+    expect(outputChange('l1\nl2\nl3\n', 'l2\nl3\nl4\n')).toEqual({ reset: false, text: 'l4\n' });
+    expect(outputChange('x\nprogress 1%', 'x\nprogress 2%')).toEqual({ reset: true, text: 'x\nprogress 2%' });
+    // A chance overlap of a few characters (the `%`… of a redrawn line) is no continuation.
+    expect(outputChange('step 1 of 9: 50%', '%s done')).toEqual({ reset: true, text: '%s done' });
+  });
+
+  it('stays linear on big repetitive output (the overlap of 400,000 characters that all but match)', () => {
+    const a = 'a'.repeat(400_000);
+    expect(newOutput(`${a}b`, `${a}c`)).toBe(`\n${a}c`);
+    expect(outputChange(`b${a}`, `${a}c`)).toEqual({ reset: false, text: 'c' });
+    expect(outputChange(`${a}b`, `x${a}b${a}b`)).toEqual({ reset: false, text: '' });
+    const ab = 'ab'.repeat(200_000);
+    expect(outputChange(`x${ab}`, `${ab}c`)).toEqual({ reset: false, text: 'c' });
+    expect(outputChange(`${ab}\n`, `b\n${ab}\nz`)).toEqual({ reset: false, text: 'z' });
   });
 });
 
