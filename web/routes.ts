@@ -15,6 +15,20 @@ export type Route =
   | { kind: 'bad'; reason: string }
   | { kind: 'none' };
 
+/**
+ * The path of a request target (origin-form `/a/b?q`, or absolute-form `http://host/a/b`), or null when it is not
+ * one (`//[`, `http://[::1`): the path is taken as it is, never parsed as a URL that could have a host. Pure.
+ */
+export function requestPath(target: string): string | null {
+  if (target.startsWith('/')) return target.replace(/[?#].*$/s, '');
+  try {
+    const url = new URL(target);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.pathname : null;
+  } catch {
+    return null;
+  }
+}
+
 const ASSET_RE = /^[a-z0-9][a-z0-9_-]*\.(html|css|js|svg|png)$/;
 
 export function routeOf(pathname: string): Route {

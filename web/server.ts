@@ -11,7 +11,7 @@ import { loadAssets } from './assets.js';
 import { BusChanges } from './bus-changes.js';
 import { UiListenError, UiPortInUseError } from './errors.js';
 import { OutputFollowers } from './output-follow.js';
-import { routeOf, type Route } from './routes.js';
+import { requestPath, routeOf, type Route } from './routes.js';
 import { ALLOWED_METHODS, allowedHosts, hostAllowed, SECURITY_HEADERS, viewUrl } from './security.js';
 import { openEventStream, type EventStream } from './sse.js';
 
@@ -115,7 +115,8 @@ async function handle(s: Served, req: IncomingMessage, res: ServerResponse): Pro
       return;
     }
     const head = method === 'HEAD';
-    const route = routeOf(new URL(req.url ?? '/', 'http://gitbus.invalid').pathname);
+    const path = requestPath(req.url ?? '/');
+    const route: Route = path === null ? { kind: 'bad', reason: `${JSON.stringify((req.url ?? '').slice(0, 80))} is not a request target` } : routeOf(path);
     await answer(s, route, res, head);
   } catch (err) {
     if (res.headersSent) {

@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -393,6 +394,25 @@ describe('gitbus ui over plain HTTP', () => {
       s.close();
     }
     expect((await gitbus(['logs', id], { home: bus.home('alpha') })).stdout).toContain("beta's heartbeat log is 102400 bytes");
+  });
+
+  it('answers a request target that is not a URL path with 400 BAD_INPUT, not an internal error', async () => {
+    const { hostname, port } = new URL(ui.url);
+    const send = (target: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.end(`GET ${target} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`));
+        let got = '';
+        socket.on('data', (d: Buffer) => (got += d.toString()));
+        socket.on('end', () => resolve(got));
+        socket.on('error', reject);
+      });
+    for (const target of ['http://[::1', 'http://a:b', 'http://%zz/']) {
+      const answer = await send(target);
+      expect(answer, target).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toContain('"code":"BAD_INPUT"');
+    }
+    for (const target of ['//[', '//a:99999/']) expect(await send(target), target).toMatch(/^HTTP\/1\.1 404 /);
+    expect(ui.stderr()).not.toContain('internal error');
   });
 
   it("streams a task's output as it is written, then its end (what logs --follow shows)", async () => {

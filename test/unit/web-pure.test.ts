@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { changedRefs } from '../../web/bus-changes.js';
-import { assetType, routeOf } from '../../web/routes.js';
+import { assetType, requestPath, routeOf } from '../../web/routes.js';
 import { allowedHosts, hostAllowed, viewUrl } from '../../web/security.js';
 
 const machine = { hostname: 'Build-Box', addresses: ['127.0.0.1', '192.168.1.20', '::1', 'fe80::1'] };
@@ -14,6 +14,14 @@ describe('the web view: routes', () => {
     expect(routeOf('/task/%E0%A4%A')).toMatchObject({ kind: 'bad' });
     expect(routeOf('/tasks/')).toEqual({ kind: 'none' });
     expect(routeOf('/etc/passwd')).toEqual({ kind: 'none' });
+  });
+
+  it('takes the path of a request target as it is, and refuses one that is not a target', () => {
+    expect(requestPath('/api/fleet?x=1#y')).toBe('/api/fleet');
+    expect(requestPath('//[')).toBe('//[');
+    expect(routeOf('//[')).toEqual({ kind: 'none' });
+    expect(requestPath('http://127.0.0.1:7420/tasks?sort=id')).toBe('/tasks');
+    for (const t of ['http://[::1', 'http://a:b', 'http://%zz/', '*', 'mailto:x@y', '']) expect(requestPath(t), t).toBeNull();
   });
 
   it('lets through only plain asset names', () => {
