@@ -1,3 +1,4 @@
+import { visibleText } from '../schemas/output-text.js';
 import { isIP } from 'node:net';
 
 /**
@@ -56,4 +57,13 @@ export function hostAllowed(header: string | undefined, allowed: ReadonlySet<str
 export function viewUrl(host: string, port: number): string {
   const name = isWildcard(host) ? '127.0.0.1' : isIP(host) === 6 ? `[${host}]` : host;
   return `http://${name}:${port}/`;
+}
+
+/**
+ * A value as JSON for a page, every string in it with its control characters shown as the CLI shows them
+ * (visibleText: `<U+202E>`, `^[`): a bidirectional override in a title would otherwise reorder what a person reads
+ * (`Review invoice \u202Efdp.exe` reads as `exe.pdf`), an ESC or NUL would be invisible in a file.
+ */
+export function visibleJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? visibleText(v) : v));
 }

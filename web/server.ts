@@ -12,7 +12,7 @@ import { BusChanges } from './bus-changes.js';
 import { UiListenError, UiPortInUseError } from './errors.js';
 import { OutputFollowers } from './output-follow.js';
 import { requestPath, routeOf, type Route } from './routes.js';
-import { ALLOWED_METHODS, allowedHosts, hostAllowed, SECURITY_HEADERS, viewUrl } from './security.js';
+import { ALLOWED_METHODS, allowedHosts, hostAllowed, SECURITY_HEADERS, viewUrl, visibleJson } from './security.js';
 import { openEventStream, type EventStream } from './sse.js';
 
 export interface UiOptions {
@@ -204,5 +204,5 @@ function plain(res: ServerResponse, code: number, text: string, extra: Record<st
 }
 
 function json(res: ServerResponse, code: number, value: unknown, head: boolean): void {
-  send(res, code, 'application/json; charset=utf-8', Buffer.from(JSON.stringify(value)), head, { 'Cache-Control': 'no-store' });
+  send(res, code, 'application/json; charset=utf-8', Buffer.from(visibleJson(value)), head, { 'Cache-Control': 'no-store' });
 }

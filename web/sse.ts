@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { SECURITY_HEADERS } from './security.js';
+import { SECURITY_HEADERS, visibleJson } from './security.js';
 
 /** One server-sent-events answer (text/event-stream) kept open until either side ends it. */
 export interface EventStream {
@@ -30,7 +30,7 @@ export function openEventStream(res: ServerResponse): EventStream {
   return {
     // JSON never holds a raw line break, so one data line carries any value whole.
     send: (event, data) => {
-      if (!closed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      if (!closed) res.write(`event: ${event}\ndata: ${visibleJson(data)}\n\n`);
     },
     close: () => {
       finish();

@@ -211,6 +211,27 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     await shot('script-payload');
   });
 
+  it('shows bidirectional overrides and control characters as the CLI does, and isolates bus text', async () => {
+    const id = await bus.dispatch('alpha', ['Review invoice \u202Efdp.exe\u202C now', '--to', 'beta']);
+    const shown = 'Review invoice <U+202E>fdp.exe<U+202C> now';
+    await page.goto(`${ui.url}task/${id}`);
+    const h1 = page.locator('main h1');
+    await expect.poll(() => h1.textContent(), { timeout: 15_000 }).toBe(shown);
+    expect(await page.locator('pre').filter({ hasText: 'title:' }).textContent()).toContain(shown);
+    expect(await page.evaluate<string>("getComputedStyle(document.querySelector('main h1')).unicodeBidi")).toBe('isolate');
+    // An invalid handoff's raw ESC, NUL and BEL, pushed with plain git.
+    const work = join(bus.dir, 'work');
+    gitCli(['pull', '-q', '--rebase', 'origin', 'main'], work);
+    writeFileSync(join(work, 'handoffs', 'ctl1.md'), '---\ntitle: bell\x07\n---\nesc \x1b[31mred\x00\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'control characters'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    await page.goto(`${ui.url}task/ctl1`);
+    const file = page.locator('pre[aria-label="handoffs/ctl1.md"]');
+    await expect.poll(() => file.textContent(), { timeout: 15_000 }).toBe('---\ntitle: bell^G\n---\nesc ^[[31mred^@\n');
+    expect(refused).toEqual([]);
+  });
+
   it('keyboard: a skip link, a visible focus, j/k through the list and Enter to open a task', async () => {
     await page.goto(`${ui.url}tasks`);
     await page.locator('table.list a[data-nav]').nth(1).waitFor({ timeout: 15_000 });
