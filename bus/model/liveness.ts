@@ -8,6 +8,7 @@
  * or merely unable to reach the remote too, so every clock restarts at its first listing after the gap. Pure.
  */
 import { OBSERVED_WINDOW_MS } from './budget.js';
+import { isNodeName } from '../../schemas/ids.js';
 import type { ForgedFile } from './types.js';
 
 export interface Observation {
@@ -62,11 +63,12 @@ export function setAsideCards(forged: readonly Pick<ForgedFile, 'kind' | 'path'>
 /**
  * The nodes with a heartbeat ref in `refs` and no card on main: taken off the bus while a watcher ran, or their card
  * was removed. A card this node's trust sets aside (`forged`: forged, or an unlisted node's waiting to be added) is
- * still on main, so its node is not one of them.
+ * still on main, so its node is not one of them. A ref whose name is no node name (`a/b/c`, a bidi override) is
+ * no node's: anyone with push access can make one, and it is not shown as a node.
  */
 export function cardlessNodes(refs: ReadonlyMap<string, string>, carded: Iterable<string>, forged: readonly Pick<ForgedFile, 'kind' | 'path'>[]): string[] {
   const onMain = new Set([...carded, ...setAsideCards(forged)]);
-  return [...refs.keys()].filter((r) => r.startsWith(HEARTBEAT_PREFIX)).map((r) => r.slice(HEARTBEAT_PREFIX.length)).filter((n) => !onMain.has(n)).sort();
+  return [...refs.keys()].filter((r) => r.startsWith(HEARTBEAT_PREFIX)).map((r) => r.slice(HEARTBEAT_PREFIX.length)).filter((n) => isNodeName(n) && !onMain.has(n)).sort();
 }
 
 /**

@@ -263,7 +263,8 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     settingsOverridden: core.settingsOverridden,
     nodes: core.nodes.map((n) => ({ ...n, ...liveness(n.node) })),
     // From the listing this status was read with (none while offline).
-    cardless: (offline ? [] : cardlessNodes(ctx.repo.lastRefs, core.nodes.map((n) => n.node), core.forged)).map((node) => ({ node, ...liveness(node) })),
+    // Only a ref that holds a heartbeat (a commit with a heartbeat.yaml) is a node beating; one at a blob is not.
+    cardless: (offline ? [] : cardlessNodes(ctx.repo.lastRefs, core.nodes.map((n) => n.node), core.forged).filter((n) => beats.get(n))).map((node) => ({ node, ...liveness(node) })),
     ...(core.perState !== undefined ? { perState: core.perState } : {}),
     tasks: core.tasks.map((t) => {
       const nobody = t.state === 'pending' ? noTaker({ ...(t.to ? { to: t.to } : {}), labels: t.labels, ...(t.runner ? { runner: t.runner as Handoff['runner'] } : {}) }, cards) : null;

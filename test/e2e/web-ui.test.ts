@@ -436,6 +436,31 @@ describe('gitbus ui over plain HTTP', () => {
     expect(ui.stderr()).not.toContain('internal error');
   });
 
+  it('lists as cardless only heartbeat refs named as nodes and holding a heartbeat commit (status too)', async () => {
+    const blob = gitCli(['--git-dir', bus.remote, 'hash-object', '-w', '--stdin'], undefined, 'not a heartbeat\n').trim();
+    const odd = ['deep/er/name', '\u202Eevil', 'blobnode'];
+    for (const name of odd.slice(0, 2)) writeHeartbeat(bus.remote, name, 0);
+    gitCli(['--git-dir', bus.remote, 'update-ref', 'refs/gitbus/heartbeats/blobnode', blob]);
+    writeHeartbeat(bus.remote, 'ghost2', 0);
+    try {
+      let cardless: string[] = [];
+      await until(
+        'the fleet lists ghost2',
+        async () => {
+          cardless = (JSON.parse((await raw('GET', '/api/fleet')).body) as { cardless: { node: string }[] }).cardless.map((c) => c.node);
+          return cardless.includes('ghost2');
+        },
+        15_000,
+        () => JSON.stringify(cardless),
+      );
+      expect(cardless).toEqual(['ghost', 'ghost2']);
+      const status = await gitbus(['status', '--json'], { home: bus.home('alpha') });
+      expect((JSON.parse(status.stdout) as { cardless: { node: string }[] }).cardless.map((c) => c.node)).toEqual(['ghost', 'ghost2']);
+    } finally {
+      for (const name of [...odd, 'ghost2']) gitCli(['--git-dir', bus.remote, 'update-ref', '-d', `refs/gitbus/heartbeats/${name}`]);
+    }
+  });
+
   it("streams a task's output as it is written, then its end (what logs --follow shows)", async () => {
     const id = await bus.dispatch('alpha', ['stream me']);
     expect((await gitbus(['claim', id, '--json'], { home: bus.home('alpha') })).code).toBe(0);

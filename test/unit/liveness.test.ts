@@ -208,4 +208,15 @@ describe('nodes that beat with no card', () => {
     expect(cardlessNodes(refs, ['a'], [{ kind: 'node', path: 'nodes/b.md' }, { kind: 'claim', path: 'claims/x.1.md' }])).toEqual(['c']);
     expect(cardlessNodes(refs, ['a', 'b', 'c'], [])).toEqual([]);
   });
+
+  it('are only refs named as a node is: nested or odd names are no node', () => {
+    const refs = new Map([
+      ['refs/gitbus/heartbeats/ok-1', '1'],
+      ['refs/gitbus/heartbeats/a/b/c', '2'],
+      ['refs/gitbus/heartbeats/\u202Eevil', '3'],
+      ['refs/gitbus/heartbeats/UPPER', '4'],
+      ['refs/gitbus/heartbeats/', '5'],
+    ]);
+    expect(cardlessNodes(refs, [], [])).toEqual(['ok-1']);
+  });
 });
