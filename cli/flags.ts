@@ -47,15 +47,31 @@ export function intFlag(flag: string, min: number, max: number): (v: string) => 
  * A duration as the bus writes them (5m, 30s). `positive`: zero refused; `zeroOff`: a bare `0` means "off".
  * Returns the text, which the bus stores as written.
  */
-export function durationFlag(flag: string, opts: { positive?: boolean; zeroOff?: boolean } = {}): (v: string) => string {
+export function durationFlag(flag: string, opts: { positive?: boolean; zeroOff?: boolean; range?: DurationRange } = {}): (v: string) => string {
   return (v) => {
     if (opts.zeroOff && v.trim() === '0') return '0';
     const ms = tryParseDuration(v);
     if (ms === undefined) throw bad(flag, v, 'it is not a duration', `give ${flag} ${DURATION_RULE}${opts.zeroOff ? ', or 0 for off' : ''}`);
     if (opts.positive && ms <= 0) throw bad(flag, v, 'it must be longer than zero', `give ${flag} a duration above zero, for example 30s or 5m`);
+    const r = opts.range;
+    if (r && (ms < r.minMs || (r.maxMs !== undefined && ms > r.maxMs))) throw bad(flag, v, `it is out of range (${r.text})`, `give ${flag} a duration ${r.text}`);
     return v;
   };
 }
+
+/** Bounds of a duration flag, and how they are said (`from 1s to 1m`). */
+export interface DurationRange {
+  minMs: number;
+  maxMs?: number;
+  text: string;
+}
+
+/**
+ * `gitbus ui --poll`: the bounds the bus's `poll` setting is kept in there (web/server.ts). `gitbus watch --poll`:
+ * at least half a second (1ms kept a third of a CPU busy listing refs); no upper bound, a watcher may wait long.
+ */
+export const UI_POLL_RANGE: DurationRange = { minMs: 1000, maxMs: 60_000, text: 'from 1s to 1m' };
+export const WATCH_POLL_RANGE: DurationRange = { minMs: 500, text: 'of at least 500ms' };
 
 /** A duration flag's value in milliseconds (after durationFlag accepted it), or undefined when not given. */
 export function durationMs(value: string | undefined): number | undefined {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { InputError } from '../../bus/errors.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
-import { durationFlag, durationMs, intFlag } from '../flags.js';
+import { durationFlag, durationMs, intFlag, UI_POLL_RANGE } from '../flags.js';
 import { emit, note } from '../output.js';
 import { preloadBusModules } from '../../bus/preload.js';
 
@@ -27,7 +27,7 @@ export function register(program: Command): void {
       .option('--port <n>', 'the port to listen on; 0 picks a free one', intFlag('--port', 0, 65535), 7420)
       .option('--host <addr>', 'the address to listen on: 127.0.0.1 keeps it to this machine; 0.0.0.0 shows the bus to anyone who can reach it', hostFlag, '127.0.0.1')
       .option('--open', 'open the page in the default browser (xdg-open or open)')
-      .option('--poll <duration>', "how often the remote is checked for changes (default: the bus's poll setting; a local remote is watched as well)", durationFlag('--poll', { positive: true })),
+      .option('--poll <duration>', "how often the remote is checked for changes (default: the bus's poll setting; a local remote is watched as well)", durationFlag('--poll', { positive: true, range: UI_POLL_RANGE })),
   ).action(async (opts: Opts) =>
     run(opts, async (home) => {
       // Loaded only here: no other command needs the server.

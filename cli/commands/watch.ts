@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { durationFlag, durationMs } from '../flags.js';
+import { durationFlag, durationMs, WATCH_POLL_RANGE } from '../flags.js';
 import { watch, WATCHER_ACTOR, type WatchEvent } from '../../watcher/watch.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
@@ -96,7 +96,7 @@ export function register(program: Command): void {
       .command('watch')
       .description('run the watcher in the foreground: claim tasks this node may run, run them, push the responses')
       .option('--once', 'claim what may be claimed now, run it to completion, push the responses and exit')
-      .option('--poll <duration>', 'how often to check the remote (default: the bus setting poll)', durationFlag('--poll', { positive: true }))
+      .option('--poll <duration>', 'how often to check the remote (default: the bus setting poll)', durationFlag('--poll', { positive: true, range: WATCH_POLL_RANGE }))
       .option('--grace <duration>', 'on SIGTERM, how long running tasks may take before they are stopped and released (default 30s)', durationFlag('--grace'))
       .option('--retry <duration>', 'while the remote is down, the first wait before trying again; it doubles per failure (default: the poll interval, at least 1s); also how often a refused project branch push is tried again (default 1m)', durationFlag('--retry', { positive: true }))
       .option('--retry-max <duration>', 'while the remote is down, the longest wait between attempts (default: 10 poll intervals, at most 5m)', durationFlag('--retry-max', { positive: true }))
