@@ -7,7 +7,8 @@ import { GROUP_NAME_RE } from '../schemas/project.js';
  * protocol's own rules before anything reads the bus with them. Pure.
  */
 export type Route =
-  | { kind: 'page' }
+  /** `status`: the shell answers a page address that names nothing (a bad id) so, and the page says why. */
+  | { kind: 'page'; status?: 400 | 404 }
   | { kind: 'asset'; name: string }
   | { kind: 'api'; what: 'fleet' | 'tasks' | 'problems' | 'events' }
   | { kind: 'api'; what: 'task' | 'output'; id: string }
@@ -36,12 +37,13 @@ export function routeOf(pathname: string): Route {
   try {
     parts = pathname.split('/').slice(1).map(decodeURIComponent);
   } catch {
-    return { kind: 'bad', reason: 'the path is not valid percent-encoding' };
+    // A page address a person typed or a link mangled gets a page, which says it names nothing; the API gets JSON.
+    return /^\/(api|assets)\//.test(pathname) ? { kind: 'bad', reason: 'the path is not valid percent-encoding' } : { kind: 'page', status: 404 };
   }
   const [a, b, c, d] = parts;
   const n = parts.length;
   if (pathname === '/' || (n === 1 && (a === 'tasks' || a === 'problems'))) return { kind: 'page' };
-  if (n === 2 && (a === 'task' || a === 'group') && b) return nameOk(a, b) ? { kind: 'page' } : bad(a, b);
+  if (n === 2 && (a === 'task' || a === 'group') && b) return nameOk(a, b) ? { kind: 'page' } : { kind: 'page', status: 400 };
   if (n === 2 && a === 'assets' && b !== undefined) return ASSET_RE.test(b) ? { kind: 'asset', name: b } : { kind: 'none' };
   if (a !== 'api') return { kind: 'none' };
   if (n === 2 && (b === 'fleet' || b === 'tasks' || b === 'problems' || b === 'events')) return { kind: 'api', what: b };

@@ -134,7 +134,7 @@ async function answer(s: Served, route: Route, res: ServerResponse, head: boolea
     case 'page': {
       const shell = s.assets.get('index.html');
       if (!shell) return plain(res, 500, 'the page is missing\n');
-      return send(res, 200, shell.type, shell.body, head);
+      return send(res, route.status ?? 200, shell.type, shell.body, head);
     }
     case 'asset': {
       const a = s.assets.get(route.name);

@@ -311,6 +311,20 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     await expect.poll(() => out.textContent(), { timeout: 20_000 }).toBe('line one\nline two\nprogress 3%\nfinished\n');
   });
 
+  it('a bad address shows a page saying so: a sort key that is no column, an id that is no task id', async () => {
+    await page.goto(`${ui.url}tasks?sort=__proto__`);
+    await page.locator('table.list a[data-nav]').first().waitFor({ timeout: 15_000 });
+    await page.goto(`${ui.url}tasks?sort=constructor&dir=asc`);
+    await page.locator('table.list a[data-nav]').first().waitFor({ timeout: 15_000 });
+    const answer = await page.goto(`${ui.url}task/Bad_ID`);
+    expect(answer?.status()).toBe(400);
+    expect(answer?.headers()['content-type']).toMatch(/^text\/html/);
+    await expect.poll(() => page.locator('main .notice-error').textContent(), { timeout: 15_000 }).toContain('"Bad_ID" is not a task id');
+    await page.goto(`${ui.url}group/UPPER`);
+    await expect.poll(() => page.locator('main .notice-error').textContent(), { timeout: 15_000 }).toContain('"UPPER" is not a group name');
+    expect(refused).toEqual([]);
+  });
+
   it('is usable 375 px wide: no page scrolls sideways and the board stacks', async () => {
     await page.setViewportSize({ width: 375, height: 760 });
     try {

@@ -8,10 +8,13 @@ const machine = { hostname: 'Build-Box', addresses: ['127.0.0.1', '192.168.1.20'
 describe('the web view: routes', () => {
   it('serves the shell for the pages and checks names against the protocol', () => {
     for (const p of ['/', '/tasks', '/problems', '/task/20261121-042933-k3f9qx', '/task/k3f9qx', '/group/release-1.2']) expect(routeOf(p), p).toEqual({ kind: 'page' });
-    expect(routeOf('/task/..%2Fetc')).toMatchObject({ kind: 'bad' });
-    expect(routeOf('/task/-rf')).toMatchObject({ kind: 'bad' });
-    expect(routeOf('/group/UPPER')).toMatchObject({ kind: 'bad' });
-    expect(routeOf('/task/%E0%A4%A')).toMatchObject({ kind: 'bad' });
+    // A page address with a bad name is still a page (the shell, answered 400 or 404), which shows the API's error.
+    expect(routeOf('/task/..%2Fetc')).toEqual({ kind: 'page', status: 400 });
+    expect(routeOf('/task/-rf')).toEqual({ kind: 'page', status: 400 });
+    expect(routeOf('/group/UPPER')).toEqual({ kind: 'page', status: 400 });
+    expect(routeOf('/task/%E0%A4%A')).toEqual({ kind: 'page', status: 404 });
+    expect(routeOf('/api/task/..%2Fetc')).toMatchObject({ kind: 'bad' });
+    expect(routeOf('/api/task/%E0%A4%A')).toMatchObject({ kind: 'bad' });
     expect(routeOf('/tasks/')).toEqual({ kind: 'none' });
     expect(routeOf('/etc/passwd')).toEqual({ kind: 'none' });
   });

@@ -86,7 +86,8 @@ function matches(t, f) {
 }
 
 function sorted(tasks, sort, dir) {
-  const key = SORTS[sort] ?? SORTS.created;
+  // The address is the page's input: only a column's own key (never `__proto__`, `constructor`) picks the order.
+  const key = Object.hasOwn(SORTS, sort) ? SORTS[sort] : SORTS.created;
   const sign = dir === 'asc' ? 1 : -1;
   return [...tasks].sort((a, b) => {
     const x = key(a);
@@ -151,7 +152,7 @@ function listTable(tasks, f, onSort) {
 }
 
 export function tasksPage(el, _param, query) {
-  const f = { state: query.get('state') ?? '', node: query.get('node') ?? '', q: query.get('q') ?? '', sort: query.get('sort') ?? 'created', dir: query.get('dir') === 'asc' ? 'asc' : 'desc' };
+  const f = { state: query.get('state') ?? '', node: query.get('node') ?? '', q: query.get('q') ?? '', sort: HEADS.some(([key]) => key === query.get('sort')) ? query.get('sort') : 'created', dir: query.get('dir') === 'asc' ? 'asc' : 'desc' };
   let data = null;
   const stateSel = h('select', { id: 'f-state', 'data-key': 'f-state' });
   const nodeSel = h('select', { id: 'f-node', 'data-key': 'f-node' });
