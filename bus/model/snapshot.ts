@@ -120,10 +120,10 @@ export class Snapshot {
     const hit = cached(ref.path, ref.oid);
     if (hit) return hit as Parsed<T>;
     // Above the limit the file is not read at all: a handoff of 600 MB would hold the process for half a minute.
-    const size = await this.store.blobSize(ref.oid);
-    const r = size > MAX_FILE_BYTES ? null : parseBusFile(ref.path, await this.store.readBlob(ref.oid));
+    const content = await this.store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
+    const r = typeof content === 'number' ? null : parseBusFile(ref.path, content);
     const parsed: Parsed<unknown> = r === null
-      ? { ok: false, problems: [tooLargeProblem(ref.path, size)] }
+      ? { ok: false, problems: [tooLargeProblem(ref.path, content as number)] }
       : r.ok
       ? { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings }
       : { ok: false, problems: r.problems, ...(r.unsupportedProtocol !== undefined ? { unsupportedProtocol: r.unsupportedProtocol } : {}) };

@@ -84,8 +84,8 @@ export async function readBeat(ctx: Pick<BusContext, 'repo'>, node: string): Pro
     const tree = await ctx.repo.store.readTree(await ctx.repo.store.readCommitTree(oid));
     const entry = tree.find((e) => e.path === 'heartbeat.yaml' && e.type === 'blob');
     if (!entry) return null;
-    if ((await ctx.repo.store.blobSize(entry.oid)) > 64 * 1024) return null;
-    const bytes = await ctx.repo.store.readBlob(entry.oid);
+    const bytes = await ctx.repo.store.readBlobUpTo(entry.oid, 64 * 1024);
+    if (typeof bytes === 'number') return null;
     const doc: unknown = parse(new TextDecoder().decode(bytes), { schema: 'core', maxAliasCount: 10, uniqueKeys: true });
     return { ...beatFacts(doc), ...beatDetails(doc) };
   } catch {

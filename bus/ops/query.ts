@@ -124,7 +124,7 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
  * only said to be there, as an entry that is not a file is.
  */
 export async function shownText(store: ObjectStore, oid: string): Promise<string> {
-  const size = await store.blobSize(oid);
-  if (size > MAX_FILE_BYTES) return `(not shown: the file is ${size} bytes, more than the limit of 256 KiB)\n`;
-  return new TextDecoder().decode(await store.readBlob(oid));
+  const content = await store.readBlobUpTo(oid, MAX_FILE_BYTES);
+  if (typeof content === 'number') return `(not shown: the file is ${content} bytes, more than the limit of 256 KiB)\n`;
+  return new TextDecoder().decode(content);
 }

@@ -100,9 +100,9 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
   const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;
   if (!entry) return { ...base, source: 'none', text: '', progress };
   // Another node's bytes: a log above the limit is not read (a node may put 700 MB there), only said to be there.
-  const size = await ctx.repo.store.blobSize(entry.oid);
-  if (size > HEARTBEAT_LOG_MAX_BYTES) return { ...base, source: 'heartbeat', text: `(not shown: ${node}'s heartbeat log is ${size} bytes, more than the limit of 64 KiB)\n`, progress };
-  return { ...base, source: 'heartbeat', text: terminalText(await ctx.repo.store.readBlob(entry.oid)), progress };
+  const log = await ctx.repo.store.readBlobUpTo(entry.oid, HEARTBEAT_LOG_MAX_BYTES);
+  if (typeof log === 'number') return { ...base, source: 'heartbeat', text: `(not shown: ${node}'s heartbeat log is ${log} bytes, more than the limit of 64 KiB)\n`, progress };
+  return { ...base, source: 'heartbeat', text: terminalText(log), progress };
 }
 
 /** An archived task's output, from its archived response (none for one a cancel ended); null when not archived. */
@@ -171,8 +171,8 @@ async function beatProgress(ctx: BusContext, tree: { path: string; type: string;
   const entry = tree.find((e) => e.path === 'heartbeat.yaml' && e.type === 'blob');
   if (!entry) return null;
   try {
-    if ((await ctx.repo.store.blobSize(entry.oid)) > 64 * 1024) return null;
-    const bytes = await ctx.repo.store.readBlob(entry.oid);
+    const bytes = await ctx.repo.store.readBlobUpTo(entry.oid, 64 * 1024);
+    if (typeof bytes === 'number') return null;
     return beatDetails(parse(new TextDecoder().decode(bytes), { schema: 'core', maxAliasCount: 10, uniqueKeys: true })).progress[key] ?? null;
   } catch {
     return null;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as zlib, inflateSync } from 'node:zlib';
 import { CloneDamagedError } from '../local-io.js';
@@ -33,26 +33,33 @@ export async function readLoose(gitdir: string, oid: string): Promise<{ type: st
 }
 
 /**
- * The size a loose object's header states, from its first compressed KiB: null when it is not loose or the header
- * cannot be read that way (the caller reads the object, which reports the damage).
+ * A loose object's content when it is at most `max` bytes, else its size (from its header): inflating stops past
+ * the limit, so a 600 MB blob costs what its first bytes do. Null when the object is not loose.
  */
-export function peekLooseSize(gitdir: string, oid: string): number | null {
-  let fd: number;
+export function readLooseUpTo(gitdir: string, oid: string, max: number): Buffer | number | null {
+  let raw: Buffer;
   try {
-    fd = openSync(join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)), 'r');
+    raw = readFileSync(join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
   } catch {
     return null;
   }
+  let data: Buffer;
   try {
-    const buf = Buffer.alloc(1024);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    // A sync flush inflates what the bytes read so far hold, without asking for the end of the stream.
-    const data = inflateSync(buf.subarray(0, n), { finishFlush: zlib.Z_SYNC_FLUSH });
-    const m = /^[a-z]+ (\d+)\0/.exec(data.toString('latin1', 0, Math.min(data.length, 32)));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
+    // The header ("blob <size>\0") comes first: 32 bytes more than the content limit hold any header.
+    data = inflateSync(raw, { maxOutputLength: max + 32 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw new CloneDamagedError(gitdir, oid, `corrupt: ${(err as Error).message}`);
+    // A sync flush inflates what the first KiB holds, without asking for the end of the stream.
+    const head = inflateSync(raw.subarray(0, 1024), { finishFlush: zlib.Z_SYNC_FLUSH });
+    const m = /^[a-z]+ (\d+)\0/.exec(head.toString('latin1', 0, Math.min(head.length, 32)));
+    if (!m) throw new CloneDamagedError(gitdir, oid, 'corrupt: its header cannot be read');
+    return Number(m[1]);
   }
+  const nul = data.indexOf(0);
+  const header = data.toString('latin1', 0, nul);
+  const space = header.indexOf(' ');
+  const size = Number(header.slice(space + 1));
+  const content = data.subarray(nul + 1);
+  if (nul < 0 || space < 0 || content.length !== size) throw new CloneDamagedError(gitdir, oid, 'corrupt: its size does not match its header');
+  return size > max ? size : content;
 }

@@ -2,7 +2,7 @@ import { PathOccupiedError, WrittenOnceError } from '../errors.js';
 import * as fs from 'node:fs';
 import { gitObjectId, writeLooseObject } from '../git/loose-object.js';
 import { decodeTree, encodeCommit, encodeTree, type GitObject } from './encode.js';
-import { peekLooseSize, readLoose } from './loose-read.js';
+import { readLoose, readLooseUpTo } from './loose-read.js';
 import { CloneDamagedError } from '../local-io.js';
 import { isoGit } from '../git/iso-git.js';
 
@@ -25,10 +25,10 @@ export interface ObjectStore {
   readTree(oid: string): Promise<TreeEntry[]>;
   readBlob(oid: string): Promise<Uint8Array>;
   /**
-   * A blob's size in bytes, from a loose object's header alone (a packed one is read): a file above a limit is never
-   * read whole (a 600 MB handoff pushed with plain git).
+   * A blob's content when it is at most `max` bytes, else its size: a loose one above the limit is not inflated past
+   * it (a 600 MB handoff pushed with plain git); a packed one is read.
    */
-  blobSize(oid: string): Promise<number>;
+  readBlobUpTo(oid: string, max: number): Promise<Uint8Array | number>;
   readCommitTree(oid: string): Promise<string>;
   /**
    * Called when an object is damaged or missing: fetch it again (bus/clone-repair.ts, set by whoever holds the
@@ -70,8 +70,11 @@ export function openStore(gitdir: string): ObjectStore {
         return blob;
       });
     },
-    async blobSize(oid) {
-      return peekLooseSize(gitdir, oid) ?? (await store.readBlob(oid)).length;
+    async readBlobUpTo(oid, max) {
+      const loose = await repairing(oid, async () => readLooseUpTo(gitdir, oid, max));
+      if (loose !== null) return loose;
+      const blob = await store.readBlob(oid);
+      return blob.length > max ? blob.length : blob;
     },
     async readCommitTree(oid) {
       const hit = commitTrees.get(oid);

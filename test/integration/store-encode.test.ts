@@ -65,7 +65,7 @@ describe('blob sizes', () => {
   let cleanup: (() => Promise<void>) | undefined;
   afterEach(async () => cleanup?.());
 
-  it('blobSize reads a loose blob’s size from its header, and a packed one’s from its content, as git sizes them', async () => {
+  it('readBlobUpTo gives a blob up to the limit, else its size as git states it (loose: from its header; packed: read)', async () => {
     const dir = await tempDir();
     cleanup = dir.cleanup;
     const gitdir = join(dir.path, 'repo.git');
@@ -74,10 +74,17 @@ describe('blob sizes', () => {
     // Random-looking text compresses badly: its header is still in the first compressed KiB.
     const noisy = Array.from({ length: 40_000 }, (_, i) => ((i * 2654435761) >>> 7).toString(36)).join('');
     const oids = ['', 'a', 'x'.repeat(5_000_000), noisy].map((text) => gitCli(['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], undefined, text).trim());
-    for (const oid of oids) expect(await store.blobSize(oid)).toBe(Number(gitCli(['--git-dir', gitdir, 'cat-file', '-s', oid]).trim()));
+    for (const oid of oids) {
+      const size = Number(gitCli(['--git-dir', gitdir, 'cat-file', '-s', oid]).trim());
+      expect(await store.readBlobUpTo(oid, 1)).toEqual(size > 1 ? size : await store.readBlob(oid));
+      const within = await store.readBlobUpTo(oid, 10_000_000);
+      expect(typeof within === 'number' ? within : within.length).toBe(size);
+      expect(typeof within).not.toBe('number');
+    }
     const packed = gitCli(['--git-dir', gitdir, 'hash-object', '-w', '--stdin'], undefined, 'packed\n').trim();
     execFileSync('git', ['--git-dir', gitdir, 'pack-objects', '-q', join(gitdir, 'objects', 'pack', 'pack')], { input: `${packed}\n` });
     execFileSync('git', ['--git-dir', gitdir, 'prune-packed']);
-    expect(await store.blobSize(packed)).toBe(7);
+    expect(await store.readBlobUpTo(packed, 6)).toBe(7);
+    expect(Buffer.from((await store.readBlobUpTo(packed, 7)) as Uint8Array).toString()).toBe('packed\n');
   });
 });
