@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -6,7 +7,8 @@ import { GITBUS_VERSION } from '../bus/node-card.js';
 import { deliverQueued } from '../bus/ops/deliver.js';
 import { listQueue } from '../bus/queue.js';
 import { outageCode } from '../bus/remote-failure.js';
-import { callTool } from './call.js';
+import { callTool, errorResult } from './call.js';
+import { idOfDropped, MAX_MESSAGE_BYTES, LineGate, type DroppedLine } from './line-gate.js';
 import { listing } from './listing.js';
 import { TOOLS } from './tools/index.js';
 
@@ -79,7 +81,15 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
     }
   });
 
-  const transport = new StdioServerTransport();
+  // The SDK's transport reads our gate, not standard input: a line it could not take would close it (mcp/line-gate.ts).
+  const gated = new PassThrough();
+  const transport = new StdioServerTransport(gated);
+  const gate = new LineGate(
+    (line) => gated.write(line),
+    (line) => void answerDropped(transport, line, o.log),
+  );
+  process.stdin.on('data', (chunk: Buffer) => gate.push(chunk));
+  process.stdin.on('error', (err) => o.log(`gitbus mcp: standard input: ${err.message}`));
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();
     // Calls under way are answered before the server closes: a client may write its last request and close
@@ -113,5 +123,23 @@ async function deliverQueuedQuietly(ctx: BusContext, log: (line: string) => void
     for (const r of d.rejected) log(`gitbus mcp: warning: queued ${r.entry.kind} ${r.entry.id} was refused: ${r.reason} (kept in ${r.path})`);
   } catch (err) {
     if (outageCode(err) === null) throw err;
+  }
+}
+
+/**
+ * A message too long to read is answered when its id can be found, so that the client does not wait for it: a tool
+ * call as a tool error the model can act on, anything else as a JSON-RPC error. Either way the server serves on.
+ */
+async function answerDropped(transport: StdioServerTransport, line: DroppedLine, log: (line: string) => void): Promise<void> {
+  const { id, method } = idOfDropped(line);
+  const why = `the message is ${line.bytes} bytes; gitbus mcp reads messages of at most ${MAX_MESSAGE_BYTES} bytes`;
+  log(`gitbus mcp: dropped a message of ${line.bytes} bytes (${method ?? 'no method found'}, id ${id === null ? 'not found' : JSON.stringify(id)}): too long`);
+  if (id === null || method === null) return;
+  const fix = 'a bus file is at most 256 KiB: shorten the arguments (put large material in the repository the task works on, and name it)';
+  try {
+    if (method === 'tools/call') await transport.send({ jsonrpc: '2.0', id, result: errorResult({ code: 'BAD_INPUT', message: why, fix }) });
+    else await transport.send({ jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidRequest, message: `${why}; ${fix}` } });
+  } catch (err) {
+    log(`gitbus mcp: could not answer the dropped message: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

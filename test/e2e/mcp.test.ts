@@ -218,6 +218,14 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(protocolErrors.filter((e) => !writtenBeforeItsAnswer(e))).toEqual([]);
   });
 
+  it('a call too long to read (11 MB) is a BAD_INPUT tool error, and the server keeps serving', async () => {
+    const r = await call('dispatch', { title: 'huge', body: 'x'.repeat(11 * 1024 * 1024) });
+    const text = errorText(r);
+    expect(text).toMatch(/^BAD_INPUT: the message is \d+ bytes; gitbus mcp reads messages of at most 4194304 bytes\nfix: a bus file is at most 256 KiB/);
+    expect((await ok<{ node: string }>('status', {})).node).toBe('alpha');
+    expect(serverLog).toContain('dropped a message of');
+  });
+
   it('answers the calls under way when the client closes its input (a wait stops waiting), and writes nothing but the protocol on standard output', async () => {
     const d = await ok<{ id: string }>('dispatch', { title: 'waits forever', runner: 'manual', labels: ['nobody-has-this'], force: true });
     const rpc = (id: number | null, method: string, params: Json) => JSON.stringify({ jsonrpc: '2.0', ...(id === null ? {} : { id }), method, params });

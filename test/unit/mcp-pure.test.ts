@@ -3,6 +3,7 @@ import { z } from '../../schemas/zod.js';
 import { UnknownTaskError } from '../../bus/errors.js';
 import { callTool } from '../../mcp/call.js';
 import { listing } from '../../mcp/listing.js';
+import { idOfDropped, LineGate, type DroppedLine } from '../../mcp/line-gate.js';
 import { tail } from '../../mcp/schemas.js';
 import { bodySection } from '../../mcp/task-files.js';
 import { defineTool, type ToolEnv } from '../../mcp/tool.js';
@@ -64,5 +65,31 @@ describe('mcp helpers', () => {
     expect(bodySection(body, 'Summary')).toBe('all good');
     expect(bodySection(body, 'Results')).toBe('- one');
     expect(bodySection(body, 'Branch')).toBeNull();
+  });
+});
+
+describe('mcp line gate', () => {
+  const run = (chunks: string[], max: number) => {
+    const passed: string[] = [];
+    const dropped: DroppedLine[] = [];
+    const gate = new LineGate((l) => passed.push(l.toString()), (d) => dropped.push(d), max);
+    for (const c of chunks) gate.push(Buffer.from(c));
+    return { passed, dropped };
+  };
+
+  it('passes lines up to the limit whole, however they are split, and drops a longer one with its ends kept', () => {
+    const long = `{"method":"tools/call","params":{"x":"${'a'.repeat(50)}"},"jsonrpc":"2.0","id":7}`;
+    const r = run(['{"a":1}\n{"b"', ':2}\n', long.slice(0, 20), long.slice(20), '\n{"c":3}\n'], 40);
+    expect(r.passed).toEqual(['{"a":1}\n', '{"b":2}\n', '{"c":3}\n']);
+    expect(r.dropped).toEqual([{ bytes: long.length, head: long, tail: long }]);
+    expect(idOfDropped(r.dropped[0] as DroppedLine)).toEqual({ id: 7, method: 'tools/call' });
+    // A line of exactly the limit passes.
+    expect(run(['x'.repeat(40) + '\n'], 40).passed).toHaveLength(1);
+  });
+
+  it("finds a dropped message's own id, first or last, never one inside its params", () => {
+    expect(idOfDropped({ head: '{"jsonrpc":"2.0","id":"a-1","method":"tools/call","params":{', tail: '"}}}' })).toEqual({ id: 'a-1', method: 'tools/call' });
+    expect(idOfDropped({ head: '{"method":"ping","params":{"id":5,', tail: '"x":{"id":5}}}' })).toEqual({ id: null, method: 'ping' });
+    expect(idOfDropped({ head: 'garbage', tail: 'more' })).toEqual({ id: null, method: null });
   });
 });
