@@ -1,4 +1,7 @@
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { JsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { asLocalFailure } from '../bus/local-io.js';
+import { listing } from './listing.js';
 import { GitbusError, firstLine, type FileProblem } from '../schemas/errors.js';
 import type { z } from 'zod/mini';
 import { problemsFromIssues } from '../schemas/field-problems.js';
@@ -33,7 +36,13 @@ export async function callTool(tool: Tool, args: unknown, env: ToolEnv & { home:
   if (!parsed.success) return errorResult(badArguments(tool.name, argumentProblems(tool, parsed.error.issues)));
   try {
     const out = await tool.run(parsed.data, env);
-    return { content: [{ type: 'text', text: JSON.stringify(out, null, 2) }], structuredContent: out };
+    const text = JSON.stringify(out, null, 2);
+    const checked = outputCheck(tool)(out);
+    if (checked.valid) return { content: [{ type: 'text', text }], structuredContent: out };
+    // A result the client would refuse (its SDK checks it against the published schema) is given as text: a call
+    // that changed the bus (a claim) must still tell the model what it did.
+    log(`gitbus mcp: the result of ${tool.name} does not fit its output schema (${checked.errorMessage}); given as text`);
+    return unfitResult(tool.name, checked.errorMessage, text);
   } catch (err) {
     const e = asLocalFailure(err, env.home);
     if (e instanceof GitbusError) return errorResult({ code: e.code, message: firstLine(e), fix: e.fix, data: e.data });
@@ -77,4 +86,32 @@ export function errorResult(e: ToolErrorData): ToolResult {
     isError: true,
     _meta: { 'gitbus/error': e },
   };
+}
+
+/** Each tool's published output schema, compiled once, with the validator MCP clients of the SDK use. */
+const checks = new Map<string, JsonSchemaValidator<unknown>>();
+let validator: AjvJsonSchemaValidator | undefined;
+function outputCheck(tool: Tool): JsonSchemaValidator<unknown> {
+  let check = checks.get(tool.name);
+  if (!check) {
+    validator ??= new AjvJsonSchemaValidator();
+    check = validator.getValidator(listing(tool).outputSchema);
+    checks.set(tool.name, check);
+  }
+  return check;
+}
+
+/**
+ * A result that does not fit its schema (a bus file's value that the client's checker reads more strictly than
+ * gitbus's did): an error result, since a result without structured content is refused too, whose text says the
+ * call was carried out and carries the whole result. Pure.
+ */
+export function unfitResult(tool: string, why: string, resultJson: string): ToolResult {
+  const e: ToolErrorData = {
+    code: 'RESULT_SCHEMA',
+    message: `${tool} was carried out, but its result does not fit the tool's output schema (${why}), so it is given as text below`,
+    fix: 'read the result below (a bus file likely has a value gitbus should have refused: `gitbus lint` names it); this is a bug in gitbus, please report it',
+  };
+  const r = errorResult(e);
+  return { ...r, content: [{ type: 'text', text: `${r.content[0]?.text ?? ''}\nresult:\n${resultJson}` }] };
 }

@@ -12,7 +12,6 @@ export function timestampMs(text: string): number | undefined {
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  // 60 is a leap second, which the RFC allows.
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60) return undefined;
   let offsetMinutes = 0;
   const zone = m[8] ?? 'Z';
@@ -22,11 +21,20 @@ export function timestampMs(text: string): number | undefined {
     if (oh > 23 || om > 59) return undefined;
     offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (oh * 60 + om);
   }
+  // A leap second (60) only in the last minute of a UTC day, as RFC 3339 and JSON Schema's `date-time` (which MCP
+  // clients check results against) have it: one accepted elsewhere made every result that showed it invalid there.
+  if (second === 60 && !isLeapMinute(hour, minute, offsetMinutes)) return undefined;
   const ms = Math.floor(Number(`0${m[7] ?? ''}`) * 1000);
   const utc = new Date(0);
   utc.setUTCFullYear(year, month - 1, day); // setUTCFullYear, unlike Date.UTC, does not map years 0–99 to 1900–1999
   utc.setUTCHours(hour, minute, second, ms);
   return utc.getTime() - offsetMinutes * 60_000;
+}
+
+/** Whether a time of day in a zone is 23:59 UTC, the only minute with a leap second. Pure. */
+function isLeapMinute(hour: number, minute: number, offsetMinutes: number): boolean {
+  const day = 24 * 60;
+  return (((hour * 60 + minute - offsetMinutes) % day) + day) % day === day - 1;
 }
 
 export function isTimestamp(value: unknown): value is string {
@@ -42,6 +50,7 @@ function timestampHint(text: string): string {
   if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(text)) return ' (a date without a time)';
   if (/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]/.test(text)) return ' (use "T", not a space, between date and time)';
   if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9:.]+$/.test(text)) return ' (it has no zone; add Z for UTC)';
+  if (/:60(\.[0-9]+)?([Zz]|[+-][0-9:]+)$/.test(text)) return ' (second 60 is a leap second, only at 23:59 UTC)';
   if (TIMESTAMP_RE.test(text)) return ' (no such date or time)';
   return '';
 }

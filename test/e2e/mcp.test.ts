@@ -1,11 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
-import { CLI, ROOT, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { CLI, ROOT, gitCli, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { makeProject } from '../helpers/project.js';
 import { startWatcher } from '../helpers/watcher-process.js';
@@ -244,6 +244,27 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(answers.map((a) => a.id).sort()).toEqual([1, 2, 3]);
     expect(answers.find((a) => a.id === 2)?.result.structuredContent).toMatchObject({ id: d.id, ended: false, state: 'pending' });
     expect(r.stderr).toContain('gitbus mcp: serving 7 tools');
+  });
+
+  it('a leap second out of place in a planted bus file is a problem of that file: status and claim_next still answer (the SDK client checks date-time)', async () => {
+    const work = await tempDir('gitbus-mcp-plant-');
+    cleanups.push(work.cleanup);
+    gitCli(['clone', '-q', bus.remote, work.path]);
+    mkdirSync(join(work.path, 'handoffs'), { recursive: true });
+    writeFileSync(join(work.path, 'nodes', 'evil.md'), '---\nnode: evil\njoined: 2026-12-02T10:00:60Z\n---\n');
+    writeFileSync(join(work.path, 'handoffs', 'leap-task.md'), '---\ntitle: leap\nto: alpha\ncreated: 2026-12-02T10:00:60Z\n---\n## Task\n\nnothing\n');
+    gitCli(['add', '-A'], work.path);
+    gitCli(['commit', '-q', '-m', 'plant leap seconds'], work.path);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work.path);
+
+    const s = await ok<{ problems: { path: string; field: string; reason: string }[] }>('status', {});
+    expect(s.problems).toEqual(expect.arrayContaining([
+      expect.objectContaining({ path: 'nodes/evil.md', field: 'joined', reason: expect.stringContaining('leap second, only at 23:59 UTC') }),
+      expect.objectContaining({ path: 'handoffs/leap-task.md', field: 'created' }),
+    ]));
+    // Not claimed: an invalid handoff is nobody's to take (before, the claim was committed and its answer refused).
+    expect(await ok('claim_next', {})).toMatchObject({ claimed: false });
+    expect(await ok('show', { id: 'leap-task' })).toMatchObject({ id: 'leap-task', state: 'invalid' });
   });
 
   it('the real `claude mcp add` registers it, and `claude mcp list` connects to it', async () => {

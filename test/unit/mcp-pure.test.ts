@@ -3,6 +3,7 @@ import { z } from '../../schemas/zod.js';
 import { UnknownTaskError } from '../../bus/errors.js';
 import { callTool } from '../../mcp/call.js';
 import { listing } from '../../mcp/listing.js';
+import { timestampSchema } from '../../schemas/timestamp.js';
 import { idOfDropped, LineGate, type DroppedLine } from '../../mcp/line-gate.js';
 import { tail } from '../../mcp/schemas.js';
 import { bodySection } from '../../mcp/task-files.js';
@@ -34,6 +35,18 @@ describe('mcp tool calls', () => {
     const r = await callTool(failing(new UnknownTaskError('abc')), { n: 1 }, env, () => {});
     expect(r.content[0]?.text).toBe('UNKNOWN_TASK: no task "abc" on this bus\nfix: list tasks with "gitbus status"; archived tasks are found by their full id');
     expect(r._meta?.['gitbus/error']).toMatchObject({ code: 'UNKNOWN_TASK', data: { ref: 'abc' } });
+  });
+
+  it('a result that does not fit the published output schema is given as text in an error result, never as structured content a client refuses', async () => {
+    const log: string[] = [];
+    const tool = defineTool({ name: 'odd', title: 'Odd', description: 'returns a bad time', input: z.strictObject({}), output: z.object({ at: timestampSchema }), hints: {}, run: async () => ({ at: '2026-12-02T10:00:60Z' }) });
+    const r = await callTool(tool, {}, env, (l) => log.push(l));
+    expect(r.isError).toBe(true);
+    expect(r.structuredContent).toBeUndefined();
+    expect(r.content[0]?.text).toMatch(/^RESULT_SCHEMA: odd was carried out, but its result does not fit the tool's output schema \(.*at.*date-time.*\)[^]*\nresult:\n\{\n  "at": "2026-12-02T10:00:60Z"\n\}$/);
+    expect(log.join('\n')).toContain('the result of odd does not fit its output schema');
+    const fine = defineTool({ ...tool, name: 'fine', run: async () => ({ at: '2016-12-31T23:59:60Z' }) });
+    expect((await callTool(fine, {}, env, () => {})).structuredContent).toEqual({ at: '2016-12-31T23:59:60Z' });
   });
 
   it('arguments that are not an object at all are refused as bad input', async () => {

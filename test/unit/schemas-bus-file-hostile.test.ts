@@ -204,6 +204,7 @@ describe('hostile files', () => {
   it.each([
     ['2026-13-01T00:00:00Z', /not a timestamp \(no such date or time\)/],
     ['2026-02-30T00:00:00Z', /no such date or time/],
+    ['2026-12-02T10:00:60Z', /not a timestamp \(second 60 is a leap second, only at 23:59 UTC\)/],
     ['2026-11-21T04:29:33', /it has no zone; add Z for UTC/],
     ['2026-11-21', /a date without a time/],
     ['2026-11-21 04:29:33Z', /use "T", not a space/],

@@ -65,6 +65,9 @@ describe('timestamps', () => {
     '2026-11-21t04:29:33z',
     '2024-02-29T00:00:00Z',
     '2016-12-31T23:59:60Z',
+    '2016-12-31T23:59:60.5Z',
+    '2017-01-01T00:59:60+01:00',
+    '2016-12-31T18:29:60-05:30',
   ])('accepts %s', (t) => {
     expect(isTimestamp(t)).toBe(true);
   });
@@ -84,6 +87,10 @@ describe('timestamps', () => {
     'yesterday',
     '',
     '2026-11-21T04:29:33.Z',
+    // A leap second is only at 23:59 UTC (RFC 3339, and JSON Schema's date-time as MCP clients check it).
+    '2026-12-02T10:00:60Z',
+    '2016-12-31T23:59:60+01:00',
+    '2016-12-31T23:58:60Z',
   ])('rejects %j', (t) => {
     expect(isTimestamp(t)).toBe(false);
   });
