@@ -1,6 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { UnknownTaskError } from './errors.js';
+import { resolveTaskId } from './model/resolve-id.js';
 
 /**
  * Changes made on this node that the remote has not accepted yet: a dispatch or a cancel given while the remote
@@ -189,4 +191,22 @@ export function pruneDequeued(home: string, now = Date.now()): void {
     return ((pair !== null && names.includes(pair) ? age(pair) : age(name)) ?? 0) > DEQUEUED_KEPT_MS;
   });
   for (const name of old) rmSync(join(dequeuedDir(home), name), { force: true });
+}
+
+export type QueuedDispatch = Extract<QueueEntry, { kind: 'dispatch' }>;
+
+/**
+ * The dispatch queued on this node that `ref` names (its id, or a unique prefix or suffix as for a live task), or
+ * null: what `show`, `logs` and `wait` find for a task not on the bus yet. Several matches are refused as for
+ * live tasks (UnknownTaskError with the candidates).
+ */
+export function queuedDispatch(home: string, ref: string): QueuedDispatch | null {
+  const queued = listQueue(home).filter((e): e is QueuedDispatch => e.kind === 'dispatch');
+  try {
+    const id = resolveTaskId(queued.map((e) => e.id), ref);
+    return queued.find((e) => e.id === id) ?? null;
+  } catch (err) {
+    if (err instanceof UnknownTaskError && (err.data['candidates'] as string[]).length <= 1) return null;
+    throw err;
+  }
 }

@@ -26,6 +26,8 @@ const STATES: Record<TaskState, true> = {
 };
 export const TASK_STATES = Object.keys(STATES) as [TaskState, ...TaskState[]];
 export const taskStateSchema = z.enum(TASK_STATES).register(z.globalRegistry, { description: `a task state: one of ${TASK_STATES.join(', ')}` });
+/** What `show`, `wait` and `logs` say of a task: its state, or queued (bus/model/types.ts ShownState). */
+export const shownStateSchema = z.enum([...TASK_STATES, 'queued']).register(z.globalRegistry, { description: `a task state (${TASK_STATES.join(', ')}), or queued: dispatched on this node while the remote could not be reached, sent at the next contact` });
 
 /** How the CLI's commands take a task: the id, or enough of its start or end to be unique. */
 export const taskRefSchema = text({ what: 'a task id, or a unique prefix or suffix of it', maxChars: 100, oneLine: true });

@@ -3,6 +3,8 @@ import { isFinal } from '../bus/model/types.js';
 import { taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
 import { newOutput } from '../bus/ops/output-change.js';
 import { outputView } from './output-view.js';
+import { deliverQueued } from '../bus/ops/deliver.js';
+import { outageCode } from '../bus/remote-failure.js';
 
 export interface WaitOptions {
   /** How long to wait at most; 0 looks once. */
@@ -27,7 +29,9 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
   let shown = '';
   let progressAt: string | undefined;
   for (;;) {
-    const out = await taskOutput(ctx, id);
+    let out = await taskOutput(ctx, id);
+    // Queued here, and the remote answers again: sent now, as any command of this node would, so the wait goes on.
+    if (out.state === 'queued' && !out.offline && (await deliverQuietly(ctx))) out = await taskOutput(ctx, id);
     id = out.id;
     const said = stateLine(out);
     if (said.key !== last) await o.onState(said.line);
@@ -53,9 +57,20 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
  * then a timeout) is one outage, said once.
  */
 export function stateLine(out: Pick<TaskOutput, 'id' | 'state' | 'node' | 'attempt' | 'offline'>): { key: string; line: string } {
+  if (out.state === 'queued') return { key: `${out.id}: queued`, line: `${out.id}: queued on this node, not on the bus yet; it is sent at the next contact with the remote` };
   const where = out.node ? ` on ${out.node}${out.attempt ? ` (attempt ${out.attempt})` : ''}` : '';
   if (out.offline) return { key: `offline ${out.id}: ${out.state}${where}`, line: `${out.id}: the remote cannot be reached (${out.offline.reason}); still waiting, last known ${out.state}${where}` };
   return { key: `${out.id}: ${out.state}${where}`, line: `${out.id}: ${out.state}${where}` };
+}
+
+/** Delivers this node's queue; true when something went out. An outage leaves it queued. */
+async function deliverQuietly(ctx: BusContext): Promise<boolean> {
+  try {
+    return (await deliverQueued(ctx)).delivered.length > 0;
+  } catch (err) {
+    if (outageCode(err) === null) throw err;
+    return false;
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

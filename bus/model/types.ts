@@ -66,8 +66,11 @@ export interface TreeIndex {
 export type FinalState = 'succeeded' | 'failed' | 'cancelled' | 'timed-out';
 export type TaskState = 'pending' | 'blocked' | 'claimed' | 'cancelling' | FinalState | 'invalid' | 'unsupported' | 'scheduled';
 
+/** A task as this node shows it: its state on the bus, or `queued` while its dispatch waits in this node's queue (bus/queue.ts). */
+export type ShownState = TaskState | 'queued';
+
 export const FINAL_STATES: readonly TaskState[] = ['succeeded', 'failed', 'cancelled', 'timed-out'];
 
-export function isFinal(state: TaskState): state is FinalState {
-  return FINAL_STATES.includes(state);
+export function isFinal(state: ShownState): state is FinalState {
+  return (FINAL_STATES as readonly ShownState[]).includes(state);
 }

@@ -4,7 +4,8 @@ import type { Snapshot } from '../model/snapshot.js';
 import { readTrustedSnapshot } from '../trust/node-files.js';
 import { resolveTaskId } from '../model/resolve-id.js';
 import type { TaskView } from '../model/task-view.js';
-import type { ForgedFile, TaskState } from '../model/types.js';
+import type { ForgedFile, ShownState } from '../model/types.js';
+import { queuedDispatch } from '../queue.js';
 import { MAIN } from '../repo.js';
 import type { ObjectStore } from '../store/objects.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
@@ -57,7 +58,8 @@ export async function localSnapshot(ctx: BusContext, reuse?: Snapshot | null): P
 
 export interface ShownTask {
   id: string;
-  state: TaskState;
+  /** `queued`: dispatched on this node while the remote was away; `files` is the handoff it will send. */
+  state: ShownState;
   /** The archive month (yyyy-mm) when the task has left main. */
   archived: string | null;
   summary: TaskSummary | null;
@@ -109,6 +111,9 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     const branch = shownBranch(view);
     return { id, state: view.state, archived: null, summary: summarize(view), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}) };
   }
+  // Before the archive, which needs the remote: a dispatch queued here is what the dispatcher asks about next.
+  const queued = queuedDispatch(ctx.paths.home, ref);
+  if (queued) return { id: queued.id, state: 'queued', archived: null, summary: null, files: [{ path: queued.path, text: queued.text }], forged: [], offline };
   const found = await findArchived(ctx, [ref], { thorough: true });
   const entry = found.get(ref);
   if (!entry) throw new UnknownTaskError(ref);

@@ -4,7 +4,8 @@ import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
 import { heartbeatRef } from '../model/liveness.js';
 import { resolveTaskId } from '../model/resolve-id.js';
-import type { TaskState } from '../model/types.js';
+import type { ShownState } from '../model/types.js';
+import { queuedDispatch } from '../queue.js';
 import { snapshotOrLast, type Offline } from './query.js';
 import { terminalText } from '../../schemas/output-text.js';
 import { outputOfBody } from './respond.js';
@@ -17,7 +18,8 @@ import { findArchived } from './archive-lookup.js';
 
 export interface TaskOutput {
   id: string;
-  state: TaskState;
+  /** `queued`: dispatched on this node while the remote was away, not on the bus yet. */
+  state: ShownState;
   node: string | null;
   attempt: number | null;
   /** Where the text came from: this node's log file, the holder's heartbeat, the response, or nothing yet. */
@@ -66,7 +68,11 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
     id = resolveTaskId(snap.ids(), ref);
   } catch (err) {
     // Not live: an archived task's output is its response's, as `show` finds it (by its full id).
-    if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1 || offline) throw err;
+    if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1) throw err;
+    // Dispatched here while the remote was away: it exists, waiting in this node's queue, with no output yet.
+    const queued = queuedDispatch(ctx.paths.home, ref);
+    if (queued) return { id: queued.id, state: 'queued', node: null, attempt: null, offline, runner: null, progress: null, claude: null, source: 'none', text: '' };
+    if (offline) throw err;
     const archived = await archivedOutput(ctx, ref);
     if (!archived) throw err;
     return archived;

@@ -1,3 +1,4 @@
+import { isFinal } from '../../bus/model/types.js';
 import type { Command } from 'commander';
 import { NodeCannotRunError } from '../../bus/errors.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -132,7 +133,8 @@ export function register(program: Command): void {
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
       const done = waited.out;
       emit(opts, { ...out, state: done.state, node: done.node, attempt: done.attempt, output: done.text, claude: done.claude, ended: waited.ended, ...(done.offline ? { offline: done.offline } : {}) }, () => '');
-      if (timedOut(waited, r.id, opts.waitTimeout)) return;
+      // An ended wait's state is final; the test narrows it for the ledger.
+      if (timedOut(waited, r.id, opts.waitTimeout) || !isFinal(done.state)) return;
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title, told: done.state }]);
       if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
     }, undefined, false),

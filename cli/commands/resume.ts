@@ -1,3 +1,4 @@
+import { isFinal } from '../../bus/model/types.js';
 import type { Command } from 'commander';
 import { resume } from '../../bus/ops/resume.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
@@ -46,7 +47,8 @@ export function register(program: Command): void {
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
       const done = waited.out;
       emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text, claude: done.claude, ended: waited.ended, ...(done.offline ? { offline: done.offline } : {}) }, () => '');
-      if (timedOut(waited, r.id, opts.waitTimeout)) return;
+      // An ended wait's state is final; the test narrows it for the ledger.
+      if (timedOut(waited, r.id, opts.waitTimeout) || !isFinal(done.state)) return;
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title, told: done.state }]);
       if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
     }, undefined, false),

@@ -1,7 +1,7 @@
 import { outputView } from '../../watcher/output-view.js';
 import { z } from '../../schemas/zod.js';
 import { taskOutput } from '../../bus/ops/task-output.js';
-import { maxCharsSchema, offlineSchema, tail, taskRefSchema, taskStateSchema } from '../schemas.js';
+import { maxCharsSchema, offlineSchema, tail, taskRefSchema, shownStateSchema } from '../schemas.js';
 import { defineTool } from '../tool.js';
 
 const DEFAULT_MAX = 16_000;
@@ -10,7 +10,7 @@ export const outputSourceSchema = z.enum(['local', 'heartbeat', 'response', 'non
 
 const output = z.object({
   id: z.string(),
-  state: taskStateSchema,
+  state: shownStateSchema,
   node: z.nullable(z.string()).register(z.globalRegistry, { description: 'the node that runs or ran it' }),
   attempt: z.nullable(z.number()),
   source: outputSourceSchema,

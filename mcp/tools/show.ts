@@ -3,7 +3,7 @@ import { showTask } from '../../bus/ops/query.js';
 import { handoffSchema } from '../../schemas/handoff.js';
 import { projectReportSchema, repoSchema, branchSchema } from '../../schemas/project.js';
 import { responseSchema } from '../../schemas/response.js';
-import { offlineSchema, taskRefSchema, taskStateSchema, taskSummarySchema } from '../schemas.js';
+import { offlineSchema, shownStateSchema, taskRefSchema, taskSummarySchema } from '../schemas.js';
 import { taskFiles } from '../task-files.js';
 import { defineTool } from '../tool.js';
 
@@ -12,7 +12,7 @@ export const responseOut = z.nullable(z.object({ fields: responseSchema, body: z
 
 const output = z.object({
   id: z.string(),
-  state: taskStateSchema,
+  state: shownStateSchema,
   archived: z.nullable(z.string()).register(z.globalRegistry, { description: 'the archive month (yyyy-mm) when the task has left the live bus' }),
   summary: z.nullable(taskSummarySchema).register(z.globalRegistry, { description: 'the task as `status` lists it (null for an archived task)' }),
   handoff: handoffOut,

@@ -2,7 +2,7 @@ import { outputView } from '../../watcher/output-view.js';
 import { z } from '../../schemas/zod.js';
 import { showTask } from '../../bus/ops/query.js';
 import { durationSchema, parseDuration } from '../../schemas/duration.js';
-import { maxCharsSchema, offlineSchema, tail, taskRefSchema, taskStateSchema } from '../schemas.js';
+import { maxCharsSchema, offlineSchema, tail, taskRefSchema, shownStateSchema } from '../schemas.js';
 import { bodySection, taskFiles } from '../task-files.js';
 import { defineTool } from '../tool.js';
 import { waitForTask } from '../../watcher/wait-for-task.js';
@@ -24,7 +24,7 @@ const input = z.strictObject({
 const output = z.object({
   id: z.string(),
   ended: z.boolean().register(z.globalRegistry, { description: 'whether the task has ended; false when the timeout came first' }),
-  state: taskStateSchema,
+  state: shownStateSchema,
   node: z.nullable(z.string()),
   attempt: z.nullable(z.number()),
   summary: z.nullable(z.string()).register(z.globalRegistry, { description: "the response's Summary section" }),

@@ -1,11 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
-import { CLI, ROOT, gitCli, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { CLI, ROOT, gitCli, gitbus, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { makeProject } from '../helpers/project.js';
 import { startWatcher } from '../helpers/watcher-process.js';
@@ -244,6 +244,30 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(answers.map((a) => a.id).sort()).toEqual([1, 2, 3]);
     expect(answers.find((a) => a.id === 2)?.result.structuredContent).toMatchObject({ id: d.id, ended: false, state: 'pending' });
     expect(r.stderr).toContain('gitbus mcp: serving 7 tools');
+  });
+
+  it('a dispatch queued while the remote is away is queued to wait, logs and show (and `gitbus show`), not an unknown task; it goes out when the remote is back', async () => {
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    let id: string;
+    try {
+      const d = await ok<{ id: string; queued?: { reason: string } }>('dispatch', { title: 'queued while away', runner: 'manual', labels: ['nobody-has-this'], force: true });
+      expect(d.queued).toBeDefined();
+      id = d.id;
+      const w = await ok<Json>('wait', { id, timeout: '1s' });
+      expect(w).toMatchObject({ id, ended: false, state: 'queued', source: 'none', offline: expect.objectContaining({ code: 'REMOTE_NOT_FOUND' }) });
+      expect(await ok<Json>('logs', { id: id.slice(-6) })).toMatchObject({ id, state: 'queued', text: '' });
+      const s = await ok<Json>('show', { id });
+      expect(s).toMatchObject({ id, state: 'queued', archived: null, summary: null, handoff: { fields: { id, title: 'queued while away' } }, files: [] });
+      const cli = await gitbus(['show', id], { home: bus.home('alpha') });
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stdout).toContain(`task ${id}: queued`);
+      expect(cli.stdout).toContain('title: queued while away');
+    } finally {
+      renameSync(away, bus.remote);
+    }
+    // The next call delivers it first.
+    expect(await ok<Json>('wait', { id, timeout: '0s' })).toMatchObject({ id, ended: false, state: 'pending', offline: null });
   });
 
   it('a leap second out of place in a planted bus file is a problem of that file: status and claim_next still answer (the SDK client checks date-time)', async () => {
