@@ -45,7 +45,7 @@ export async function callTool(tool: Tool, args: unknown, env: ToolEnv & { home:
     return unfitResult(tool.name, checked.errorMessage, text);
   } catch (err) {
     const e = asLocalFailure(err, env.home);
-    if (e instanceof GitbusError) return errorResult({ code: e.code, message: firstLine(e), fix: e.fix, data: e.data });
+    if (e instanceof GitbusError) return errorResult({ code: e.code, message: inToolWords(firstLine(e)), fix: inToolWords(e.fix), data: e.data });
     log(`gitbus mcp: internal error in ${tool.name}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return errorResult({ code: 'INTERNAL', message: `internal error: ${e instanceof Error ? e.message : String(e)}`, fix: 'this is a bug in gitbus; please report it with the tool call that caused it (the server logged the stack on its standard error)' });
   }
@@ -66,7 +66,7 @@ function argumentProblems(tool: Tool, issues: readonly z.core.$ZodIssue[]): File
       unknown.push({ path: tool.name, field, reason: `unknown argument "${field}"`, fix: near !== undefined ? `did you mean "${near}"?` : `leave it out (the arguments are ${known.join(', ')})`, severity: 'error' });
     }
   }
-  return [...unknown, ...problemsFromIssues(tool.name, tool.input, issues.filter((i) => i.code !== 'unrecognized_keys'))];
+  return [...unknown, ...problemsFromIssues(tool.name, tool.input, issues.filter((i) => i.code !== 'unrecognized_keys'), { json: true })];
 }
 
 /** The arguments' problems as one error: each with the field, what was wrong and the fix. Pure. */
@@ -114,4 +114,24 @@ export function unfitResult(tool: string, why: string, resultJson: string): Tool
   };
   const r = errorResult(e);
   return { ...r, content: [{ type: 'text', text: `${r.content[0]?.text ?? ''}\nresult:\n${resultJson}` }] };
+}
+
+/**
+ * The CLI's words in errors' messages and fixes (bus/ errors are written for `gitbus` commands) as a tool call's:
+ * a flag as the argument that does the same, a command as the tool. Each entry is checked against the error that
+ * says it (test/unit/mcp-pure.test.ts).
+ */
+const TOOL_WORDS: [RegExp, string][] = [
+  [/\badd --force\b/g, 'give force: true'],
+  [/\bgive --repo URL, or --no-repo for a plain task/g, 'give repo (a URL or path), or leave out repo and cwd for a plain task'],
+  [/\badd --no-repo for a task that does not work on this code/g, 'leave out repo and cwd for a task that does not work on this code'],
+  [/\bclaim it first: gitbus claim \S+/g, 'claim it first with claim_next'],
+  [/"gitbus status"/g, 'the status tool'],
+  [/\bwith --repo URL\b/g, 'with repo (a URL or path)'],
+  [/(^|[\s(])--(repo|base|branch)\b/g, '$1$2'],
+];
+
+/** `text` in a tool call's words (TOOL_WORDS). Pure. */
+export function inToolWords(text: string): string {
+  return TOOL_WORDS.reduce((t, [from, to]) => t.replace(from, to), text);
 }

@@ -1,7 +1,7 @@
 import type { z } from 'zod/mini';
 import type { FileProblem } from './errors.js';
 import type { FieldViolation } from './kind-rules.js';
-import { describeSchema, knownKeysAt, schemaAt } from './schema-walk.js';
+import { describeRule, describeSchema, knownKeysAt, schemaAt } from './schema-walk.js';
 import { nearestName } from './suggest.js';
 
 /** A value as a person would describe it in one short phrase. */
@@ -46,12 +46,12 @@ function patternOf(issue: z.core.$ZodIssue): RegExp | undefined {
   return m ? new RegExp(m[1] ?? '', m[2]) : undefined;
 }
 
-function fixFor(issue: z.core.$ZodIssue, key: string, expected: string, input: unknown): string {
+function fixFor(issue: z.core.$ZodIssue, key: string, expected: string, input: unknown, json: boolean): string {
   if (issue.code === 'invalid_type' && issue.expected === 'array' && (typeof input === 'string' || typeof input === 'number')) {
-    return `write it as a list, for example ${key}: [${String(input)}]`;
+    return json ? `give it as a list, for example "${key}": [${JSON.stringify(input)}]` : `write it as a list, for example ${key}: [${String(input)}]`;
   }
   if (issue.code === 'invalid_type' && issue.expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')) {
-    return `put the value in quotes so YAML reads it as text, for example ${key}: "${String(input)}"`;
+    return json ? `give it as a JSON string, for example "${key}": "${String(input)}"` : `put the value in quotes so YAML reads it as text, for example ${key}: "${String(input)}"`;
   }
   if (typeof input === 'string') {
     const pattern = patternOf(issue);
@@ -66,8 +66,14 @@ function fixFor(issue: z.core.$ZodIssue, key: string, expected: string, input: u
   return `use ${expected}`;
 }
 
-/** Zod issues as FileProblems: the field's dotted path, what was expected (the schema's description) and what was found. */
-export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: readonly z.core.$ZodIssue[]): FileProblem[] {
+/**
+ * Zod issues as FileProblems: the field's dotted path, what was expected (the schema's description) and what was found.
+ * `json`: the values are a call's JSON arguments (mcp/call.ts), whose descriptions say what an argument is for: what
+ * is expected is then said from the schema's type and bounds (describeRule), and fixes are in JSON, not YAML.
+ */
+export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: readonly z.core.$ZodIssue[], opts: { json?: boolean } = {}): FileProblem[] {
+  const json = opts.json === true;
+  const describe = json ? describeRule : describeSchema;
   const problems: FileProblem[] = [];
   // One problem per field: zod may report a value twice (not a safe integer, and too big), which says nothing more.
   const reported = new Set<string>();
@@ -83,7 +89,7 @@ export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: 
       for (const k of issue.keys) problems.push(unknownFieldProblem(path, issue.path, k, known));
       continue;
     }
-    const expected = describeSchema(schemaAt(schema, issue.path));
+    const expected = describe(schemaAt(schema, issue.path));
     if (issue.code === 'custom') {
       const fix = (issue.params as { fix?: unknown } | undefined)?.fix;
       problems.push({ path, field, reason: issue.message, fix: typeof fix === 'string' ? fix : `use ${expected}`, severity: 'error' });
@@ -94,7 +100,7 @@ export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: 
       problems.push({ path, field, reason: `the required field "${key}" is missing`, fix: `add "${key}": ${expected}`, severity: 'error' });
       continue;
     }
-    problems.push({ path, field, reason: `expected ${expected}, got ${describeValue(input)}`, fix: fixFor(issue, key, expected, input), severity: 'error' });
+    problems.push({ path, field, reason: `expected ${expected}, got ${describeValue(input)}`, fix: fixFor(issue, key, expected, input, json), severity: 'error' });
   }
   return problems;
 }

@@ -6,6 +6,17 @@ interface SchemaDef {
   innerType?: z.ZodMiniType;
   shape?: Record<string, z.ZodMiniType>;
   element?: z.ZodMiniType;
+  format?: string;
+  entries?: Record<string, unknown>;
+  checks?: { _zod: { def: CheckDef } }[];
+}
+
+interface CheckDef {
+  check: string;
+  value?: unknown;
+  inclusive?: boolean;
+  minimum?: number;
+  maximum?: number;
 }
 
 function defOf(schema: z.ZodMiniType): SchemaDef {
@@ -69,3 +80,41 @@ export function describeSchema(schema: z.ZodMiniType | undefined): string {
   return description ?? TYPE_WORDS[defOf(inner).type] ?? 'a valid value';
 }
 
+
+/**
+ * What a value must be, in words, from the schema's type and bounds: for a tool's arguments, whose descriptions
+ * say what an argument is for ("list at most this many tasks"), not what it takes. A description of the value's
+ * own schema (a task id, a node name) is kept: it says what the value is. Pure.
+ */
+export function describeRule(schema: z.ZodMiniType | undefined): string {
+  if (schema === undefined) return 'a valid value';
+  const { inner } = unwrap(schema);
+  const own = descriptionOf(inner);
+  if (own !== undefined) return own;
+  const def = defOf(inner);
+  const checks = (def.checks ?? []).map((c) => c._zod.def);
+  const lower = checks.find((c) => c.check === 'greater_than');
+  const upper = checks.find((c) => c.check === 'less_than');
+  const minLen = checks.find((c) => c.check === 'min_length')?.minimum;
+  const maxLen = checks.find((c) => c.check === 'max_length')?.maximum;
+  if (def.type === 'number') {
+    const what = def.format !== undefined && /int/.test(def.format) ? 'a whole number' : 'a number';
+    return `${what}${range(lower && { n: lower.value, inclusive: lower.inclusive !== false }, upper && { n: upper.value, inclusive: upper.inclusive !== false })}`;
+  }
+  if (def.type === 'array' || def.type === 'string') {
+    const unit = def.type === 'array' ? 'item' : 'character';
+    const what = def.type === 'array' ? 'a list' : 'text';
+    if (minLen !== undefined && maxLen !== undefined) return `${what} of ${minLen} to ${maxLen} ${unit}s`;
+    if (minLen !== undefined) return `${what} of ${minLen} or more ${unit}s`;
+    if (maxLen !== undefined) return `${what} of at most ${maxLen} ${unit}${maxLen === 1 ? '' : 's'}`;
+    return what;
+  }
+  if (def.type === 'enum' && def.entries) return `one of ${Object.values(def.entries).map(String).join(', ')}`;
+  return TYPE_WORDS[def.type] ?? describeSchema(schema);
+}
+
+function range(lower: { n: unknown; inclusive: boolean } | undefined, upper: { n: unknown; inclusive: boolean } | undefined): string {
+  if (lower?.inclusive && upper?.inclusive) return ` from ${String(lower.n)} to ${String(upper.n)}`;
+  const parts = [lower && (lower.inclusive ? `${String(lower.n)} or more` : `more than ${String(lower.n)}`), upper && (upper.inclusive ? `${String(upper.n)} or less` : `less than ${String(upper.n)}`)].filter(Boolean);
+  return parts.length === 0 ? '' : ` of ${parts.join(' and ')}`;
+}

@@ -12,6 +12,7 @@ import { absoluteRemoteUrl } from '../../bus/project/remote-url.js';
 import { projectForTask } from '../../bus/project/resolve.js';
 import type { BusContext } from '../../bus/context.js';
 import { InvalidBusFileError, firstLine } from '../../schemas/errors.js';
+import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import { taskIdSchema } from '../../schemas/fields.js';
 import { handoffSchema, type Handoff } from '../../schemas/handoff.js';
 import { baseSchema, branchSchema, commitSchema, defaultBranch, repoSchema } from '../../schemas/project.js';
@@ -133,7 +134,11 @@ async function handoffErrorsAsInput<T>(run: () => Promise<T>): Promise<T> {
   } catch (err) {
     const first = err instanceof InvalidBusFileError ? err.problems.find((p) => p.severity === 'error') : undefined;
     if (!first || !first.path.startsWith('handoffs/')) throw err;
-    const field = first.field.split('.')[0] || 'body';
-    throw new InputError(`${field}: ${first.reason}`, first.fix, { field: first.field });
+    const field = first.field.split('.')[0];
+    if (field) throw new InputError(`${field}: ${first.reason}`, first.fix, { field: first.field });
+    // A problem of the whole file (its size) is no one argument's: all of them make it.
+    const size = /^the file is (?:at least )?([0-9]+) bytes/.exec(first.reason)?.[1];
+    if (size !== undefined) throw new InputError(`the task is too large: its handoff would be ${size} bytes, more than the limit of ${MAX_FILE_BYTES} (256 KiB)`, 'shorten body, context, instructions, after or labels: put long material in the repository the task works on and name it');
+    throw new InputError(`the task as a file: ${first.reason}`, first.fix);
   }
 }

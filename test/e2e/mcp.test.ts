@@ -213,6 +213,12 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(errorText(await call('respond', { id: 'no-such-task', status: 'done' }))).toMatch(/^BAD_INPUT: invalid arguments for respond: status: expected one of succeeded, failed, cancelled, timed-out, got the text "done"\nfix: use one of/);
     await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toThrow(/no tool "no_such_tool"/);
 
+    // The whole handoff too large is no one argument's problem (it was blamed on body); flags are arguments.
+    const tooLarge = errorText(await call('dispatch', { title: 'x', runner: 'manual', labels: Array.from({ length: 30_000 }, (_, i) => `label-number-${i}`) }));
+    expect(tooLarge).toMatch(/^BAD_INPUT: the task is too large: its handoff would be \d+ bytes, more than the limit of 262144 \(256 KiB\)\nfix: shorten body, context, instructions, after or labels/);
+    expect(errorText(await call('dispatch', { title: 'x', to: 'no-such-node' }))).toMatch(/^UNKNOWN_NODE: [^]*\nfix: check the name \(the status tool lists the nodes\)[^]*give force: true to dispatch anyway/);
+    expect(errorText(await call('status', { limit: -1 }))).toBe('BAD_INPUT: invalid arguments for status: limit: expected a whole number from 0 to 100000, got the number -1\nfix: use a whole number from 0 to 100000');
+
     expect((await ok<{ node: string }>('status', {})).node).toBe('alpha');
     // No protocol error but the SDK's race above: a report the server wrote before its call's answer.
     expect(protocolErrors.filter((e) => !writtenBeforeItsAnswer(e))).toEqual([]);

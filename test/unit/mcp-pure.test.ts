@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { z } from '../../schemas/zod.js';
-import { UnknownTaskError } from '../../bus/errors.js';
-import { callTool } from '../../mcp/call.js';
+import { NodeCannotRunError, TaskStateError, UnknownNodeError, UnknownTaskError } from '../../bus/errors.js';
+import { BaseNotPushedError, ProjectRemoteError } from '../../bus/project/base-errors.js';
+import { callTool, inToolWords } from '../../mcp/call.js';
 import { listing } from '../../mcp/listing.js';
 import { timestampSchema } from '../../schemas/timestamp.js';
 import { idOfDropped, LineGate, type DroppedLine } from '../../mcp/line-gate.js';
@@ -33,7 +34,7 @@ describe('mcp tool calls', () => {
 
   it('a GitbusError is a tool error with its code, first line and fix, and its data in _meta', async () => {
     const r = await callTool(failing(new UnknownTaskError('abc')), { n: 1 }, env, () => {});
-    expect(r.content[0]?.text).toBe('UNKNOWN_TASK: no task "abc" on this bus\nfix: list tasks with "gitbus status"; archived tasks are found by their full id');
+    expect(r.content[0]?.text).toBe('UNKNOWN_TASK: no task "abc" on this bus\nfix: list tasks with the status tool; archived tasks are found by their full id');
     expect(r._meta?.['gitbus/error']).toMatchObject({ code: 'UNKNOWN_TASK', data: { ref: 'abc' } });
   });
 
@@ -47,6 +48,42 @@ describe('mcp tool calls', () => {
     expect(log.join('\n')).toContain('the result of odd does not fit its output schema');
     const fine = defineTool({ ...tool, name: 'fine', run: async () => ({ at: '2016-12-31T23:59:60Z' }) });
     expect((await callTool(fine, {}, env, () => {})).structuredContent).toEqual({ at: '2016-12-31T23:59:60Z' });
+  });
+
+  it.each([
+    ['status', { limit: -1 }, 'limit: expected a whole number from 0 to 100000, got the number -1\nfix: use a whole number from 0 to 100000'],
+    ['claim_next', { runners: [] }, 'runners: expected a list of 1 or more items, got a list of 0 items'],
+    ['respond', { id: 'x', status: 'failed', exitCode: 1.5 }, 'exitCode: expected a whole number from -2147483648 to 2147483647, got the number 1.5'],
+    ['dispatch', { title: 'x', resume: '..' }, 'resume: expected a task id: 1–64 characters'],
+    ['dispatch', { title: 'x', claude: { maxBudgetUsd: -1 } }, 'claude.maxBudgetUsd: expected a number of 0 or more, got the number -1'],
+    ['show', { id: 123 }, 'id: expected a task id, or a unique prefix or suffix of it, got the number 123\nfix: give it as a JSON string, for example "id": "123"'],
+    ['dispatch', { title: 'x', labels: 'gpu' }, 'fix: give it as a list, for example "labels": ["gpu"]'],
+  ])('a bad argument of %s says what it takes (%j), not what it is for, in JSON words', async (name, args, says) => {
+    const tool = TOOLS.find((t) => t.name === name);
+    if (!tool) throw new Error(name);
+    const text = (await callTool(tool, args, env, () => {})).content[0]?.text ?? '';
+    expect(text).toContain(says);
+    expect(text).not.toContain('YAML');
+  });
+
+  it("errors from bus/ say the tool's arguments, not the CLI's flags and commands", async () => {
+    const errors = [
+      new UnknownNodeError('gpu-box', ['alpha']),
+      new NodeCannotRunError('beta', ['no runner claude'], 'dispatch with a runner it has'),
+      new ProjectRemoteError('https://example.invalid/p.git', 'timed out', true),
+      new ProjectRemoteError('https://example.invalid/p.git', 'denied', false),
+      new BaseNotPushedError({ commit: 'abc', base: 'main', remote: 'origin', url: 'u', command: 'git push origin main', dir: '/p' }),
+      new TaskStateError('t-1', 'pending', 'respond', 'claim it first: gitbus claim t-1'),
+    ];
+    for (const err of errors) {
+      const text = (await callTool(failing(err), {}, env, () => {})).content[0]?.text ?? '';
+      // A command to run on another machine ("gitbus join URL --node X" on it) stays as it is.
+      expect(text, err.code).not.toMatch(/add --|--(no-)?repo|gitbus (status|claim)/);
+    }
+    expect(inToolWords('add --force to dispatch anyway')).toBe('give force: true to dispatch anyway');
+    expect(inToolWords('give --repo URL, or --no-repo for a plain task')).toBe('give repo (a URL or path), or leave out repo and cwd for a plain task');
+    expect(inToolWords('claim it first: gitbus claim t-1')).toBe('claim it first with claim_next');
+    expect(inToolWords('--base needs project work')).toBe('base needs project work');
   });
 
   it('arguments that are not an object at all are refused as bad input', async () => {
