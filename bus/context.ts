@@ -1,6 +1,7 @@
 import { homePaths, loadNodeConfig, type HomePaths, type NodeConfig } from './home.js';
 import { BusRepo } from './repo.js';
 import { openTransport } from './remote.js';
+import type { Transport } from './transport/transport.js';
 import { ensureClone, repairClone } from './clone-repair.js';
 import { sweepLeftovers } from './leftovers.js';
 
@@ -13,10 +14,12 @@ export interface BusContext {
   actor: string;
 }
 
-export async function openBus(home: string, actor = actorFromEnv()): Promise<BusContext> {
+/** `wrap`: the transport as a long-lived caller wants it (the MCP server's listing budget, bus/transport/listing-budget.ts). */
+export async function openBus(home: string, actor = actorFromEnv(), wrap?: (t: Transport) => Transport): Promise<BusContext> {
   const paths = homePaths(home);
   const config = await loadNodeConfig(home);
-  const transport = await openTransport(config.remote, home);
+  const opened = await openTransport(config.remote, home);
+  const transport = wrap ? wrap(opened) : opened;
   try {
     await ensureClone(paths.clone, transport);
   } catch (err) {

@@ -7,6 +7,9 @@ import { GITBUS_VERSION } from '../bus/node-card.js';
 import { deliverQueued } from '../bus/ops/deliver.js';
 import { listQueue } from '../bus/queue.js';
 import { outageCode } from '../bus/remote-failure.js';
+import { withListingBudget } from '../bus/transport/listing-budget.js';
+import { LocalTransport } from '../bus/transport/local.js';
+import type { Transport } from '../bus/transport/transport.js';
 import { callTool, errorResult } from './call.js';
 import { idOfDropped, MAX_MESSAGE_BYTES, LineGate, type DroppedLine } from './line-gate.js';
 import { listing } from './listing.js';
@@ -34,7 +37,7 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
   const open: { bus: Promise<BusContext> | null } = { bus: null };
   const stopping = new AbortController();
   const bus = async (): Promise<BusContext> => {
-    open.bus ??= openBus(o.home).catch((err: unknown) => {
+    open.bus ??= openBus(o.home, undefined, budgeted).catch((err: unknown) => {
       open.bus = null;
       throw err;
     });
@@ -112,6 +115,17 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
   stopping.abort();
   const ctx = await open.bus?.catch(() => null);
   await ctx?.repo.close();
+}
+
+/**
+ * A remote that takes connections and never answers would hold every call (and the server's shutdown) for the
+ * transport's two-minute timeout: its ref listing gets a few seconds, as the hooks give it (claude/freshness.ts),
+ * after which a call answers from the last known state with `offline`, and for a while later calls do so at once.
+ * A local remote (a path) is read directly and is left as it is.
+ */
+export const LISTING_BUDGET = { budgetMs: 3_000, rememberMs: 15_000 };
+function budgeted(t: Transport): Transport {
+  return t instanceof LocalTransport ? t : withListingBudget(t, LISTING_BUDGET);
 }
 
 /** Changes queued on this node while the remote could not be reached go out first, as every CLI command does. */

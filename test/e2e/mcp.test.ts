@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -314,5 +315,55 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     const list = await claude(['mcp', 'list']);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/gitbus: .* mcp - ✔ Connected/);
+  });
+});
+
+describe('gitbus mcp with a remote that takes connections and never answers', () => {
+  it('answers from the last known state within seconds, saying so; wait returns by its timeout; the server stops at once', async () => {
+    const silent = createServer(() => {
+      // Takes the connection and says nothing, as a remote whose answers are dropped on the way back.
+    });
+    const sockets: Socket[] = [];
+    silent.on('connection', (s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    const b = await makeBus({ node: 'gamma' });
+    let c: Client | undefined;
+    try {
+      const id = await b.dispatch('gamma', ['known before the outage', '--runner', 'manual', '--label', 'nobody-has-this', '--force']);
+      const yaml = join(b.home('gamma'), 'node.yaml');
+      writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/^remote: .*$/m, `remote: http://127.0.0.1:${port}/bus.git`));
+      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: serverEnv(b.home('gamma')), cwd: neutralCwd(), stderr: 'pipe' });
+      let log = '';
+      transport.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+      c = new Client({ name: 'gitbus-test', version: '1.0.0' });
+      await c.connect(transport);
+      const timed = async (name: string, args: Json) => {
+        const t0 = Date.now();
+        const r = (await c?.callTool({ name, arguments: args }, undefined, { timeout: 30_000 })) as CallToolResult;
+        expect(r.isError, `${name}: ${JSON.stringify(r.content)}\n${log}`).toBeFalsy();
+        return { ms: Date.now() - t0, out: r.structuredContent as Json };
+      };
+      const first = await timed('status', {});
+      expect(first.ms).toBeLessThan(10_000);
+      expect(first.out['offline']).toMatchObject({ code: 'TRANSPORT_TIMEOUT' });
+      expect(first.out['tasks']).toContainEqual(expect.objectContaining({ id, state: 'pending' }));
+      // The outage is remembered: the next calls do not wait for the remote again.
+      const again = await timed('show', { id });
+      expect(again.ms).toBeLessThan(2_500);
+      expect(again.out).toMatchObject({ id, state: 'pending', offline: { code: 'TRANSPORT_TIMEOUT' } });
+      const w = await timed('wait', { id, timeout: '3s' });
+      expect(w.ms).toBeLessThan(8_000);
+      expect(w.out).toMatchObject({ id, ended: false, state: 'pending', offline: { code: 'TRANSPORT_TIMEOUT' } });
+      const t0 = Date.now();
+      await c.close();
+      c = undefined;
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      await c?.close();
+      for (const s of sockets) s.destroy();
+      silent.close();
+      await b.cleanup();
+    }
   });
 });
