@@ -294,7 +294,8 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
       expect.objectContaining({ path: 'handoffs/leap-task.md', field: 'created' }),
     ]));
     // Not claimed: an invalid handoff is nobody's to take (before, the claim was committed and its answer refused).
-    expect(await ok('claim_next', {})).toMatchObject({ claimed: false });
+    // (An earlier test's manual task for alpha may be taken instead.)
+    expect((await ok<Json>('claim_next', {}))['id']).not.toBe('leap-task');
     expect(await ok('show', { id: 'leap-task' })).toMatchObject({ id: 'leap-task', state: 'invalid' });
   });
 
