@@ -91,7 +91,8 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
     (line) => gated.write(line),
     (line) => void answerDropped(transport, line, o.log),
   );
-  process.stdin.on('data', (chunk: Buffer) => gate.push(chunk));
+  const onData = (chunk: Buffer) => gate.push(chunk);
+  process.stdin.on('data', onData);
   process.stdin.on('error', (err) => o.log(`gitbus mcp: standard input: ${err.message}`));
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => resolve();
@@ -103,6 +104,11 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
       // The SDK sends each answer a few promise steps after the handler settles; closing cancels unsent ones.
       await new Promise((r) => setImmediate(r));
       await server.close();
+      // Standard input is ours, not the transport's: reading it would keep the process alive after a signal while
+      // the client still holds the pipe open.
+      process.stdin.off('data', onData);
+      process.stdin.pause();
+      gated.end();
     };
     // The transport leaves the end of standard input (the client closed it) to its owner.
     process.stdin.once('end', () => void stop());

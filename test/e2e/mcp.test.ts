@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -251,6 +251,21 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(answers.map((a) => a.id).sort()).toEqual([1, 2, 3]);
     expect(answers.find((a) => a.id === 2)?.result.structuredContent).toMatchObject({ id: d.id, ended: false, state: 'pending' });
     expect(r.stderr).toContain('gitbus mcp: serving 7 tools');
+  });
+
+  it('ends on SIGTERM while the client still holds its standard input open', async () => {
+    const child = spawn(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(bus.home('alpha')), stdio: ['pipe', 'pipe', 'pipe'] });
+    children.push(child);
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await until('the server to serve', () => err.includes('gitbus mcp: serving'), 30_000, () => err);
+    child.kill('SIGTERM');
+    // Its standard input stays open (the client did not close it): the signal alone must end it.
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<'running'>((r) => (timer = setTimeout(() => r('running'), 20_000)))]);
+    clearTimeout(timer);
+    expect(code, err).toBe(0);
   });
 
   it('a dispatch queued while the remote is away is queued to wait, logs and show (and `gitbus show`), not an unknown task; it goes out when the remote is back', async () => {
