@@ -15,6 +15,7 @@ import { readProgress, type Progress } from '../progress.js';
 import type { ClaudeReport, TaskResponse } from '../../schemas/response.js';
 import { parseArchivedFile } from '../../schemas/bus-file.js';
 import { findArchived } from './archive-lookup.js';
+import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 
 export interface TaskOutput {
   id: string;
@@ -118,8 +119,11 @@ async function archivedOutput(ctx: BusContext, id: string): Promise<TaskOutput |
   const base = { id, state: entry.state, node: null, attempt: null, offline: null, runner: null, progress: null, claude: null, source: 'none' as const, text: '' };
   const resp = entry.files.get('response.md');
   if (!resp) return base;
-  // The body too (the output is in it), not only the data.
-  const parsed = parseArchivedFile(`${entry.month}/${id}/response.md`, await ctx.repo.store.readBlob(resp));
+  // The body too (the output is in it), not only the data. Another node's bytes: one above the size limit is not
+  // read (docs/PROTOCOL.md §3), only said to be there.
+  const bytes = await ctx.repo.store.readBlobUpTo(resp, MAX_FILE_BYTES);
+  if (typeof bytes === 'number') return { ...base, source: 'response', text: `(not shown: the response is ${bytes} bytes, more than the limit of 256 KiB)\n` };
+  const parsed = parseArchivedFile(`${entry.month}/${id}/response.md`, bytes);
   if (!parsed.ok) return base;
   const r = parsed.file.data as TaskResponse;
   const text = outputOfBody(parsed.file.body);
