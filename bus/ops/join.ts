@@ -22,6 +22,7 @@ import { warmStatusDigest } from './status.js';
 import { checkNodeOptions } from './init.js';
 import { choosePin, type TrustChoice } from '../trust/pin-choice.js';
 import { savePin } from '../trust/pin.js';
+import { markOwnFilesSigned } from '../trust/sign-own-files.js';
 import { ensureNodeKey } from '../trust/node-key.js';
 import { loadEd25519Key, signBusFileInProcess } from '../trust/node-signer.js';
 
@@ -146,6 +147,8 @@ export async function joinBus(home: string, url: string, opts: JoinOptions = {})
       };
     });
     await saveNodeConfig(home, config);
+    // Pinned from its first file, the node signs all it writes: nothing of its own waits to be signed later.
+    if (pin) await markOwnFilesSigned(home, now);
     if (pin) savePin(home, pin);
     // The node's first command then finds the parse cache warm (bus/store/parse-cache.ts), and its first status the
     // digest of main (bus/ops/status-digest.ts): the one-time join parses the live files, not every first command

@@ -6,6 +6,7 @@ import { MAIN } from '../repo.js';
 import type { Step } from './chain.js';
 import { choosePin, type TrustChoice } from './pin-choice.js';
 import { loadPin, savePin, type TrustPin } from './pin.js';
+import { recordOwnFiles } from './sign-own-files.js';
 import { listedNodes, nodeKeysView, type NodeKeysView } from './node-key-status.js';
 import { unlistedNodesOf } from './node-keys.js';
 import { loadTrust } from './root.js';
@@ -97,8 +98,12 @@ export async function trustList(ctx: BusContext, now = new Date()): Promise<Trus
 export async function pinTrust(ctx: BusContext, choice: TrustChoice, now = new Date()): Promise<TrustPin> {
   const existing = loadPin(ctx.paths.home);
   if (existing) throw new TrustPinMismatchError(`this node already pinned trust version ${existing.pinned.version} (${existing.pinned.digest}) and accepts version ${existing.accepted.version}`, `nothing to do; to pin again from scratch, move ${ctx.paths.home}/trust-pin.json aside first`, { pinned: existing.pinned });
-  const pin = await choosePin(await snapshotOf(ctx), choice, now);
+  const snap = await snapshotOf(ctx);
+  const pin = await choosePin(snap, choice, now);
   if (!pin) throw new NoTrustRootError();
+  // Before the pin exists (a running watcher signs at the next wake after it appears): the files in this node's
+  // name now are the only ones it will ever sign without having signed them when it wrote them.
+  await recordOwnFiles(ctx, snap.commit, now);
   savePin(ctx.paths.home, pin);
   return pin;
 }

@@ -10,6 +10,7 @@ import { ALLOWED_SIGNERS_COPY, allowedSignersPath, linkPath, POLICY_COPY, policy
 import { adminPrincipalsOf, verifyNext, type SignedBy, type VerifyEnv, type VersionFiles } from './chain.js';
 import { applyEdit, firstVersion, renderVersion, type FirstVersionNodes, type PublicKey, type TrustEdit } from './change.js';
 import { acceptedOf, advancePin, loadPin, newPin, savePin } from './pin.js';
+import { recordOwnFiles } from './sign-own-files.js';
 import { evaluateTrust, readChain, type ChainOnBus } from './root.js';
 import {
   NotTrustAdminError,
@@ -133,6 +134,7 @@ export async function trustInit(ctx: BusContext, opts: InitOptions): Promise<Tru
     if (chain.present) throw new TrustRootExistsError(chain.newest);
     return { result: {}, commit: { changes: versionChanges(rendered, signature, step.status === 'accepted'), message: `gitbus: trust init, version 1 (admins ${rendered.version.policy.admins.join(', ')})` } };
   });
+  await recordOwnFiles(ctx, r.commit, now);
   savePin(ctx.paths.home, newPin(rendered.version, 'init', now));
   return resultOf(step, r.commit);
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
@@ -196,13 +196,16 @@ describe('claims, responses and cards forged in a node\'s name', () => {
 
   it('files a node wrote before it signed are signed once when its watcher starts, and then count', async () => {
     const y = await bus.addNode('y', [], ['--runner', 'shell', '--trust', fp('alice')]);
-    const pin = join(y, 'trust-pin.json');
-    renameSync(pin, `${pin}.away`);
+    // Pinned at join, y has nothing to sign later; made a node of the fleet before the migration to signed work.
+    expect(existsSync(join(y, 'keys', 'own-files-signed.json'))).toBe(true);
+    rmSync(join(y, 'trust-pin.json'));
+    rmSync(join(y, 'keys', 'own-files-signed.json'));
     const id = await dispatch('for-y', 'true', 'y');
     const c = await gitbus(['claim', id, '--json'], { home: y });
     expect(c.code, c.stderr).toBe(0);
     expect(existsSync(join(y, 'keys', 'own-files-signed.json'))).toBe(false);
-    renameSync(`${pin}.away`, pin);
+    const pinned = await gitbus(['trust', 'pin', '--trust', fp('alice'), '--json'], { home: y });
+    expect(pinned.code, pinned.stderr).toBe(0);
     await admin(['trust', 'add', 'node', 'y', nodeKey(y)]);
     // Listed now, its unsigned claim reads as forged...
     expect((await status()).forged.find((x) => x.path === `claims/${id}.1.md`)?.reason).toMatch(/it is not signed/);
@@ -217,17 +220,18 @@ describe('claims, responses and cards forged in a node\'s name', () => {
 
   it('a pin made while the node\'s watcher runs signs its earlier files at the next wake: none of its results is written again', async () => {
     const z = await bus.addNode('z', [], ['--runner', 'shell', '--trust', fp('alice')]);
-    const pin = join(z, 'trust-pin.json');
     // z works before it pinned the root (a node of the fleet before the migration to signed work).
-    renameSync(pin, `${pin}.away`);
+    rmSync(join(z, 'trust-pin.json'));
+    rmSync(join(z, 'keys', 'own-files-signed.json'));
     const running = startWatcher(z, ['--poll', '1s'], children);
     try {
       await until('z\'s watcher to start', async () => running.events().some((e) => e.type === 'started'), 60_000, () => running.stderr());
       const id = await dispatch('for-z', 'true', 'z');
       await until('z to answer it', async () => running.events().some((e) => e.type === 'finished' && e.id === id), 60_000, () => running.stderr());
       await until('its response on main', async () => gitCli(['ls-tree', '--name-only', 'main', 'responses/'], bus.remote).includes(`${id}.md`), 30_000);
-      // Pinned while the watcher runs (gitbus trust pin), then listed by an admin at once.
-      renameSync(`${pin}.away`, pin);
+      // Pinned while the watcher runs, then listed by an admin at once.
+      const pinned = await gitbus(['trust', 'pin', '--trust', fp('alice'), '--json'], { home: z });
+      expect(pinned.code, pinned.stderr).toBe(0);
       await admin(['trust', 'add', 'node', 'z', nodeKey(z)]);
       // A task after the listing: z claims it at a wake that would also have reclaimed the older one, had z taken
       // its own earlier files for forgeries (it claims the oldest first).
@@ -244,6 +248,36 @@ describe('claims, responses and cards forged in a node\'s name', () => {
       await running.exited;
     }
   }, 120_000);
+
+  it('a response forged in the name of a freshly joined node is not signed by it: the task stays unfinished', async () => {
+    const f = await bus.addNode('f', [], ['--runner', 'shell', '--trust', fp('alice')]);
+    await admin(['trust', 'add', 'node', 'f', nodeKey(f)]);
+    const id = await dispatch('for-y-planted', 'true', 'y');
+    push({ [`responses/${id}.md`]: `---\nid: ${id}\nstatus: succeeded\nnode: f\nattempt: 1\nfinished: ${now()}\n---\n## Summary\n\nPWNED\n` }, 'a response planted in f\'s name');
+    expect((await status()).forged.find((x) => x.path === `responses/${id}.md`)?.reason).toMatch(/it is not signed/);
+    const once = startWatcher(f, ['--once'], children);
+    await once.exited;
+    expect(gitCli(['ls-tree', '--name-only', '-r', 'main', 'signatures/responses/'], bus.remote)).not.toContain(`${id}.md.sig`);
+    const s = await status();
+    expect(task(s, id)?.state).toBe('pending');
+    expect(s.forged.find((x) => x.path === `responses/${id}.md`)?.reason).toMatch(/it is not signed/);
+  }, 60_000);
+
+  it('trust pin signs only the files in its name that were on the bus when it pinned', async () => {
+    const g = await bus.addNode('g', [], ['--runner', 'shell', '--trust', fp('alice')]);
+    rmSync(join(g, 'trust-pin.json'));
+    rmSync(join(g, 'keys', 'own-files-signed.json'));
+    const pinned = await gitbus(['trust', 'pin', '--trust', fp('alice'), '--json'], { home: g });
+    expect(pinned.code, pinned.stderr).toBe(0);
+    await admin(['trust', 'add', 'node', 'g', nodeKey(g)]);
+    const id = await dispatch('for-y-after-pin', 'true', 'y');
+    push({ [`responses/${id}.md`]: `---\nid: ${id}\nstatus: succeeded\nnode: g\nattempt: 1\nfinished: ${now()}\n---\n## Summary\n\nPWNED\n` }, 'a response planted after the pin');
+    const once = startWatcher(g, ['--once'], children);
+    await once.exited;
+    expect(existsSync(join(g, 'keys', 'own-files-signed.json'))).toBe(true);
+    expect(gitCli(['ls-tree', '--name-only', '-r', 'main', 'signatures/responses/'], bus.remote)).not.toContain(`${id}.md.sig`);
+    expect(task(await status(), id)?.state).toBe('pending');
+  }, 60_000);
 
   it('on a bus that refuses unlisted nodes, an unlisted node claims nothing, and files in its name are forged', async () => {
     const x = await bus.addNode('x', [], ['--runner', 'shell', '--trust', fp('alice')]);
