@@ -49,6 +49,21 @@ export class CloneDamagedError extends GitbusError {
   }
 }
 
+/**
+ * A git object in the node's clone, or the remote's, larger than gitbus reads whole: it is never inflated (a few
+ * megabytes pushed can hold gigabytes of zeros), so nothing runs out of memory over it.
+ */
+export class ObjectTooLargeError extends GitbusError {
+  readonly code = 'OBJECT_TOO_LARGE';
+  constructor(gitdir: string, oid: string, size: number, max: number) {
+    super(
+      `the object ${oid} in ${gitdir} is ${size} bytes; gitbus reads objects of at most ${max} bytes`,
+      `no file on the bus is that large legitimately: remove the commit that added it from the bus's history (find it with "git log --find-object=${oid}" in a clone of the remote)`,
+      { gitdir, oid, size, max },
+    );
+  }
+}
+
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 const LOCAL = new Set(['EIO', 'EROFS', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'ENOTDIR', 'EISDIR', 'ELOOP', 'EFBIG']);
 

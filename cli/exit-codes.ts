@@ -67,6 +67,7 @@ const BY_CODE: Record<string, number> = {
   DISK_FULL: EXIT.local,
   LOCAL_IO: EXIT.local,
   CLONE_DAMAGED: EXIT.local,
+  OBJECT_TOO_LARGE: EXIT.invalid,
   NEVER_RAN: EXIT.conflict,
   NO_SESSION: EXIT.conflict,
   STILL_RUNNING: EXIT.conflict,

@@ -23,10 +23,14 @@ export interface ObjectStore {
   /** isomorphic-git's cache of parsed pack indexes; shared by every call in this process. */
   readonly cache: object;
   readTree(oid: string): Promise<TreeEntry[]>;
-  readBlob(oid: string): Promise<Uint8Array>;
+  /**
+   * A blob's content. With `maxBytes`, a blob larger than that is not read whole: a buffer of `maxBytes + 1` bytes
+   * stands for it (for callers that refuse such content as too large, e.g. a signature sidecar over 16 KiB).
+   */
+  readBlob(oid: string, maxBytes?: number): Promise<Uint8Array>;
   /**
    * A blob's content when it is at most `max` bytes, else its size: a loose one above the limit is not inflated past
-   * it (a 600 MB handoff pushed with plain git); a packed one is read.
+   * its header (a 600 MB handoff pushed with plain git); a packed one is read.
    */
   readBlobUpTo(oid: string, max: number): Promise<Uint8Array | number>;
   readCommitTree(oid: string): Promise<string>;
@@ -62,12 +66,13 @@ export function openStore(gitdir: string): ObjectStore {
       trees.set(oid, entries);
       return entries;
     },
-    async readBlob(oid) {
+    async readBlob(oid, maxBytes) {
       return repairing(oid, async () => {
-        const loose = await readLoose(gitdir, oid);
+        const loose = await readLoose(gitdir, oid, maxBytes);
         if (loose) return loose.content;
+        // Packed (the clone's first pack, or a large fetch kept as a pack): isomorphic-git reads it whole.
         const { blob } = await (await isoGit()).readBlob({ fs, gitdir, oid, cache });
-        return blob;
+        return maxBytes !== undefined && blob.length > maxBytes ? new Uint8Array(maxBytes + 1) : blob;
       });
     },
     async readBlobUpTo(oid, max) {

@@ -11,6 +11,8 @@ import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
 import { readRefsFromDisk } from './read-refs.js';
 import { RemoteNotFoundError } from './errors.js';
 import { StaleLockJudge } from '../stale-lock.js';
+import { ObjectTooLargeError } from '../local-io.js';
+import { looseHeader, MAX_OBJECT_BYTES } from '../store/loose-read.js';
 
 /**
  * The spawn-free path for a bare remote on a local or shared file system: objects are copied as loose files and
@@ -223,8 +225,17 @@ export async function directFetch(remote: string, local: string, want: string, h
     for (const m of head.matchAll(/^parent ([0-9a-f]{40})/gm)) if (m[1]) stack.push(m[1]);
   }
   const done = new Set<string>();
-  const copyTree = async (oid: string): Promise<boolean> => {
+  const copyTree = async (oid: string, blob = false): Promise<boolean> => {
     if (done.has(oid) || (await has(oid))) return true;
+    if (blob) {
+      // Copied as the remote stores it, never inflated: a blob of gigabytes of zeros is a few megabytes on disk, and
+      // whoever reads it later reads it with a cap (bus/store/loose-read.ts).
+      const raw = readRaw(remote, oid);
+      if (!raw) return false;
+      copyRawObject(local, oid, raw);
+      done.add(oid);
+      return true;
+    }
     const obj = readObject(remote, oid);
     if (!obj) return false;
     if (obj.type === 'tree') {
@@ -233,7 +244,7 @@ export async function directFetch(remote: string, local: string, want: string, h
         const nulAt = c.indexOf(0, i);
         const mode = c.toString('latin1', i, c.indexOf(0x20, i));
         // Submodule entries name commits of other repositories; there is nothing to copy.
-        if (mode !== '160000' && !(await copyTree(c.toString('hex', nulAt + 1, nulAt + 21)))) return false;
+        if (mode !== '160000' && !(await copyTree(c.toString('hex', nulAt + 1, nulAt + 21), mode !== '40000'))) return false;
         i = nulAt + 21;
       }
     }
@@ -251,9 +262,29 @@ export async function directFetch(remote: string, local: string, want: string, h
 function readObject(gitdir: string, oid: string): { type: GitObjectType; content: Buffer } | null {
   const raw = readRaw(gitdir, oid);
   if (!raw) return null;
-  const data = inflateSync(raw);
+  // A commit or tree is small; one that claims more is refused by name before anything is inflated.
+  const h = looseHeader(raw);
+  if (!h) return null;
+  if (h.size > MAX_OBJECT_BYTES) throw new ObjectTooLargeError(gitdir, oid, h.size, MAX_OBJECT_BYTES);
+  const data = inflateSync(raw, { maxOutputLength: h.size + h.headerBytes });
   const nul = data.indexOf(0);
   return { type: data.toString('latin1', 0, data.indexOf(0x20)) as GitObjectType, content: data.subarray(nul + 1) };
+}
+
+/** Writes a loose object's file as it is (temp file, then rename, as writeLooseObject does). */
+function copyRawObject(local: string, oid: string, raw: Buffer): void {
+  const dir = join(local, 'objects', oid.slice(0, 2));
+  const path = join(dir, oid.slice(2));
+  if (fs.existsSync(path)) return;
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `tmp_obj_gitbus_${process.pid}_${randomBytes(4).toString('hex')}`);
+  try {
+    fs.writeFileSync(tmp, raw, { mode: 0o444 });
+    fs.renameSync(tmp, path);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 function readRaw(gitdir: string, oid: string): Buffer | null {

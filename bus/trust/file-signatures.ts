@@ -5,7 +5,7 @@ import { listFolder, type ObjectStore } from '../store/objects.js';
 import { principalsFor, type AllowedSigners } from './allowed-signers.js';
 import { SignatureInvalidError, type SignatureFailure } from './errors.js';
 import { signedKindOf, signedMessage, type SignedKind } from './messages.js';
-import { checkSshsig } from './sshsig.js';
+import { checkSshsig, MAX_SIGNATURE_FILE } from './sshsig.js';
 
 /**
  * The signatures of one file, checked: does each sidecar verify for this file's exact bytes, its path and its
@@ -105,7 +105,8 @@ export async function sidecarRefs(store: ObjectStore, rootTree: string, signed: 
 /** Reads the sidecars of `signed` from a commit. */
 export async function readSidecars(store: ObjectStore, rootTree: string, signed: string): Promise<Sidecar[]> {
   const out: Sidecar[] = [];
-  for (const ref of await sidecarRefs(store, rootTree, signed)) out.push({ path: ref.path, content: await store.readBlob(ref.oid) });
+  // Capped: an oversized sidecar is refused as too large (sshsig.ts) without being inflated whole.
+  for (const ref of await sidecarRefs(store, rootTree, signed)) out.push({ path: ref.path, content: await store.readBlob(ref.oid, MAX_SIGNATURE_FILE) });
   return out;
 }
 

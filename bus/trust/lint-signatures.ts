@@ -25,7 +25,7 @@ export function sidecarProblems(path: string, mode: string, content: Uint8Array 
   if (where === undefined) return [];
   if (isFileProblem(where)) return [where];
   if (content === null) return [];
-  if (content.byteLength > MAX_SIGNATURE_FILE) return [problem(path, `it is ${content.byteLength} bytes; a signature is at most ${MAX_SIGNATURE_FILE}`, 'sign the file again with "gitbus sign"')];
+  if (content.byteLength > MAX_SIGNATURE_FILE) return [problem(path, `it is more than ${MAX_SIGNATURE_FILE} bytes; a signature is at most ${MAX_SIGNATURE_FILE}`, 'sign the file again with "gitbus sign"')];
   if (signed === undefined) {
     return orphanIsWarning ? [problem(path, `it signs ${where.signed}, which is not in this commit`, `commit ${where.signed} with it, or leave the signature out`, 'warning')] : [];
   }
@@ -63,7 +63,7 @@ export async function signatureProblemsInTree(store: ObjectStore, rootTree: stri
       continue;
     }
     const signed = await blobAt(store, rootTree, where.signed);
-    problems.push(...sidecarProblems(path, entry.mode, await store.readBlob(entry.oid), signed));
+    problems.push(...sidecarProblems(path, entry.mode, await store.readBlob(entry.oid, MAX_SIGNATURE_FILE), signed));
   }
   return problems;
 }

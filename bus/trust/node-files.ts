@@ -11,7 +11,7 @@ import { signedKindOf } from './messages.js';
 import { nodeKeyPaths, ensureNodeKey } from './node-key.js';
 import { checkNodeFileSignature, nodeFileVerdict } from './node-file-trust.js';
 import { loadEd25519Key, signBusFileInProcess } from './node-signer.js';
-import type { SignatureCheck } from './sshsig.js';
+import { MAX_SIGNATURE_FILE, type SignatureCheck } from './sshsig.js';
 import { noteEnded } from './seen-ended.js';
 import { overrideProblem, trustedSettings } from './trusted-settings.js';
 
@@ -89,7 +89,7 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
       const key = `${ref.path}\0${ref.oid}\0${sidecarOid}`;
       check = checks.get(key);
       if (!check) {
-        check = checkNodeFileSignature(ref.path, await snap.store.readBlob(ref.oid), await snap.store.readBlob(sidecarOid));
+        check = checkNodeFileSignature(ref.path, await snap.store.readBlob(ref.oid), await snap.store.readBlob(sidecarOid, MAX_SIGNATURE_FILE));
         if (checks.size >= CHECK_CACHE_LIMIT) checks.clear();
         checks.set(key, check);
       }

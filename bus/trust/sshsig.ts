@@ -34,7 +34,7 @@ export interface Sshsig {
 /** Decodes the armored form: the header at the very start, base64 lines, the footer, nothing after it but white space. */
 export function dearmor(text: string | Uint8Array): Buffer {
   const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text);
-  if (bytes.length > MAX_SIGNATURE_FILE) throw new SignatureMalformedError(`it is ${bytes.length} bytes; a signature file is at most ${MAX_SIGNATURE_FILE}`);
+  if (bytes.length > MAX_SIGNATURE_FILE) throw new SignatureMalformedError(`it is more than ${MAX_SIGNATURE_FILE} bytes; a signature file is at most ${MAX_SIGNATURE_FILE}`);
   const s = bytes.toString('latin1').replace(/\r\n/g, '\n');
   if (!s.startsWith(`${SSHSIG_BEGIN}\n`)) {
     throw new SignatureMalformedError(s.trim() === '' ? 'the file is empty' : `it does not start with "${SSHSIG_BEGIN}"`);

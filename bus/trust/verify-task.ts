@@ -11,6 +11,7 @@ import { findArchived } from '../ops/archive-lookup.js';
 import { snapshotOrLast, type Offline } from '../ops/query.js';
 import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
 import { checkFileSignatures, readSidecars, type FileSignatures, type Sidecar } from './file-signatures.js';
+import { MAX_SIGNATURE_FILE } from './sshsig.js';
 
 /** Where the allowed signers live in the bus (docs/PROTOCOL.md §11). */
 export const ALLOWED_SIGNERS_PATH = 'trust/allowed_signers';
@@ -99,7 +100,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   const archivedSigs = entry.signatures;
   for (const f of live) {
     const sig = archivedSigs.get(`${f.name}${SIGNATURE_EXT}`);
-    const sidecars = sig ? [{ path: `${dir}/${f.name}${SIGNATURE_EXT}`, content: await store.readBlob(sig) }] : undefined;
+    const sidecars = sig ? [{ path: `${dir}/${f.name}${SIGNATURE_EXT}`, content: await store.readBlob(sig, MAX_SIGNATURE_FILE) }] : undefined;
     files.push(await check(f.path, f.oid, sidecars));
   }
   return { id: ref, archived: entry.month, allowedSigners, files, offline: null };

@@ -166,6 +166,18 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     expect(task(s, real)?.claim?.node).toBe('v');
   });
 
+  it('an oversized signature sidecar is refused as too large, not read whole, and nothing stops', async () => {
+    const id = await dispatch('big-sig', 'true', 'v');
+    // 32 MiB of one byte: well under a megabyte pushed; every read of it must stop at the 16 KiB cap.
+    push({ [`claims/${id}.1.md`]: `---\nid: ${id}\nattempt: 1\nnode: v\nclaimed: ${now()}\n---\n`, [`signatures/claims/${id}.1.md.sig`]: 'A'.repeat(32 * 1024 * 1024) }, 'an oversized sidecar');
+    const s = await status();
+    expect(task(s, id)?.state).toBe('pending');
+    expect(s.forged.find((x) => x.path === `claims/${id}.1.md`)?.reason).toMatch(/it is more than 16384 bytes/);
+    const lint = json<{ problems: { path: string; reason: string }[] }>(await gitbus(['lint', '--json'], { home: boss }));
+    expect(lint.problems.find((p) => p.path === `signatures/claims/${id}.1.md.sig`)?.reason).toMatch(/more than 16384 bytes/);
+    pushRemove([`claims/${id}.1.md`, `signatures/claims/${id}.1.md.sig`], 'the oversized sidecar removed');
+  }, 60_000);
+
   it("a card forged in v's name is not shown", async () => {
     push({ 'nodes/v.md': `---\nnode: v\nlabels: [gpu]\nrunners: [shell]\n---\n` }, 'a forged card');
     const s = await status();
