@@ -132,7 +132,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       // task this node saw end whose end was deleted since.
       const trusted = ids.filter((id) => verdicts.get(id)?.trusted);
       for (const [id, state] of await archivedStates(ctx, trusted)) verdicts.set(id, replayed(id, state));
-      markEndsRemoved(ctx.paths.home, snap, verdicts);
+      await markEndsRemoved(ctx.paths.home, snap, verdicts);
       return trustedJudge(ctx.paths.home, ctx.config, verdicts);
     };
     let judge = untrustedJudge;

@@ -289,7 +289,7 @@ interface Judged {
 /** The tasks this node's trust or policy turns down, with why (full views: a verdict reads the whole handoff). */
 async function judgeHandoffs(ctx: BusContext, snap: Snapshot, trust: EnforcedTrust | null, views: TaskView[]): Promise<Map<string, Judged>> {
   const verdicts = trust ? await handoffVerdicts(snap, trust, views.filter((v) => !isFinal(v.state)).map((v) => v.id), { name: ctx.config.node, labels: ctx.config.labels }) : null;
-  if (verdicts) markEndsRemoved(ctx.paths.home, snap, verdicts);
+  if (verdicts) await markEndsRemoved(ctx.paths.home, snap, verdicts);
   const judge = trustedJudge(ctx.paths.home, ctx.config, verdicts);
   // What keeps this node's watcher from a pending task it could otherwise take (runner, labels, address).
   const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners, ...(judge ? { policy: judge } : {}) };

@@ -139,6 +139,26 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     expect(r.stdout + r.stderr).toMatch(/replayed/);
   });
 
+  it('deleting the cancel of a task a node saw cancelled does not make it run there', async () => {
+    const ran = join(bus.dir, 'cancel-revived.out');
+    const id = await dispatch('dangerous', `echo RAN > ${ran}`, 'w');
+    const c = await gitbus(['cancel', id, '--json'], { home: boss });
+    expect(c.code, c.stderr).toBe(0);
+    expect((await status(w)).tasks.find((x) => x.id === id)?.state).toBe('cancelled');
+    const paths = gitCli(['ls-tree', '-r', '--name-only', 'main'], bus.remote).split('\n').filter((p) => p === `cancels/${id}.md` || p === `signatures/cancels/${id}.md.sig`);
+    expect(paths).toContain(`cancels/${id}.md`);
+    pushRemove(paths, 'a cancel removed');
+    const t = json<{ tasks: { id: string; state: string; untrusted?: string }[] }>(await gitbus(['status', '--json'], { home: w })).tasks.find((x) => x.id === id);
+    expect(t?.state).toBe('pending');
+    expect(t?.untrusted).toMatch(/^replayed: this node saw task .* cancelled, and its cancel was removed/);
+    const once = startWatcher(w, ['--once'], children);
+    await once.exited;
+    // w refused it (a refusal ends it as failed, saying why) rather than run it.
+    expect(existsSync(ran)).toBe(false);
+    expect(task(await status(), id)?.state).toBe('failed');
+    expect(onMain(`responses/${id}.md`)).toMatch(/replayed: this node saw task .* cancelled/);
+  }, 60_000);
+
   it("a claim forged in v's name does not hold the task; v's own claim goes past it, signed", async () => {
     const id = await dispatch('for-v', 'true', 'v');
     push({ [`claims/${id}.1.md`]: `---\nid: ${id}\nattempt: 1\nnode: v\nclaimed: ${now()}\n---\n` }, 'a forged claim');
