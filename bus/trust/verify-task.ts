@@ -12,6 +12,8 @@ import { snapshotOrLast, type Offline } from '../ops/query.js';
 import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
 import { checkFileSignatures, readSidecars, type FileSignatures, type Sidecar } from './file-signatures.js';
 import { MAX_SIGNATURE_FILE } from './sshsig.js';
+import { enforcedTrust } from './enforce.js';
+import { acceptedOf, loadPin } from './pin.js';
 
 /** Where the allowed signers live in the bus (docs/PROTOCOL.md §11). */
 export const ALLOWED_SIGNERS_PATH = 'trust/allowed_signers';
@@ -34,8 +36,12 @@ export interface TaskSignatures {
   id: string;
   /** The month folder when the task was found on the archive branch, else null. */
   archived: string | null;
-  /** trust/allowed_signers as read from the same commit: how many keys, and the lines that could not be used. */
-  allowedSigners: { path: string; entries: number; problems: FileProblem[] } | null;
+  /**
+   * The signers the files were checked against: how many keys, and the lines that could not be used. On a node that
+   * pinned the trust root, the version it accepts (`source: 'accepted'`, with its number); elsewhere the bus's copy
+   * trust/allowed_signers (`source: 'bus-copy'`), which anyone with push access can edit: names from it are claims.
+   */
+  allowedSigners: { path: string; entries: number; problems: FileProblem[]; source: 'accepted' | 'bus-copy'; version?: number } | null;
   /** Each file of the task in order: handoff, claims and releases by attempt, cancel, response. */
   files: VerifiedFile[];
   offline: Offline | null;
@@ -62,14 +68,18 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   const { snap, offline } = await snapshotOrLast(ctx);
   const store = snap.store;
   const rootTree = snap.commit ? await store.readCommitTree(snap.commit) : null;
-  const allowed = rootTree ? await readAllowedSigners(store, rootTree) : null;
+  // A node that pinned the root never names signers from the bus's unsigned copy (PROTOCOL.md §12): it checks
+  // against the version it accepts, as its watcher does.
+  const pin = loadPin(ctx.paths.home);
+  const accepted = pin ? ((await enforcedTrust(snap, ctx.paths.home, ctx.config))?.accepted ?? acceptedOf(loadPin(ctx.paths.home) ?? pin, ctx.paths.home)) : null;
+  const allowed = accepted ? accepted.signers : rootTree ? await readAllowedSigners(store, rootTree) : null;
   const now = opts.now ?? new Date();
   const check = async (path: string, oid: string, archived?: Sidecar[]): Promise<VerifiedFile> => {
     const sidecars = archived ?? (rootTree ? await readSidecars(store, rootTree, path) : []);
     const file = checkFileSignatures(path, await store.readBlob(oid), sidecars, allowed, now);
     return { ...file, verdict: opts.judge?.(file) ?? null };
   };
-  const allowedSigners = allowed ? { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems } : null;
+  const allowedSigners = !allowed ? null : accepted ? { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'accepted' as const, version: accepted.version } : { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'bus-copy' as const };
   let id: string | null = null;
   try {
     id = resolveTaskId(snap.ids(), ref);

@@ -45,7 +45,8 @@ function human(r: TaskSignatures): string {
   const lines = [`task ${r.id}${r.archived ? ` (archived ${r.archived})` : ''}: ${r.files.length} file(s): ${count('verified')} verified, ${count('unsigned')} unsigned, ${count('invalid')} invalid`];
   for (const f of r.files) lines.push(...fileLines(f));
   if (r.allowedSigners) {
-    lines.push(`trust/allowed_signers: ${r.allowedSigners.entries} key line(s)${r.allowedSigners.problems.length ? `, ${r.allowedSigners.problems.length} problem(s):` : ''}`);
+    const from = r.allowedSigners.source === 'accepted' ? `of trust version ${r.allowedSigners.version ?? '?'} (accepted by this node)` : '(the bus\'s copy, not trusted: anyone with push access can edit it; pin the trust root with "gitbus trust pin")';
+    lines.push(`signers checked against trust/allowed_signers ${from}: ${r.allowedSigners.entries} key line(s)${r.allowedSigners.problems.length ? `, ${r.allowedSigners.problems.length} problem(s):` : ''}`);
     for (const p of r.allowedSigners.problems) lines.push(`  ${problemLine(p)}`);
   }
   return lines.join('\n');

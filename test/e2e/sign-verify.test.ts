@@ -32,7 +32,7 @@ async function gitOk(args: string[], cwd: string): Promise<string> {
 interface VerifyJson {
   id: string;
   files: { path: string; status: string; namespace: string; signatures: { sidecar: string; ok: boolean; reason: string | null; signer: { fingerprint: string } | null; principals: string[] | null }[] }[];
-  allowedSigners: { entries: number } | null;
+  allowedSigners: { entries: number; source: string } | null;
 }
 
 describe('gitbus sign and gitbus verify', () => {
@@ -86,6 +86,9 @@ describe('gitbus sign and gitbus verify', () => {
     expect(r.code, r.stderr).toBe(0);
     const j = json<VerifyJson>(r);
     expect(j.allowedSigners?.entries).toBe(1);
+    // No trust root pinned here: the names come from the bus's copy, and the answer says it is not trusted.
+    expect(j.allowedSigners?.source).toBe('bus-copy');
+    expect((await gitbus(['verify', ID], { home: bus.home('alpha') })).stdout).toContain("(the bus's copy, not trusted");
     const [handoff, claimFile] = j.files;
     expect(handoff).toMatchObject({ path: `handoffs/${ID}.md`, status: 'verified', namespace: 'gitbus-handoff@v1' });
     expect(handoff?.signatures[0]).toMatchObject({ ok: true, signer: { fingerprint }, principals: ['alice@example.com'] });

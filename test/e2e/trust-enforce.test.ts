@@ -183,6 +183,26 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
     expect(lint.problems.some((x) => x.path === `handoffs/${ids['signed']}.md`)).toBe(false);
   });
 
+  it('verify on a pinned node names signers from the version it accepts, never from the bus\'s copy of allowed_signers', async () => {
+    const copy = gitCli(['show', 'main:trust/allowed_signers'], bus.remote);
+    const mallory = readFileSync(`${key('mallory')}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    push({ 'trust/allowed_signers': `${copy.trimEnd()}\nalice ${mallory}\n` }, 'mallory listed as alice in the copy');
+    try {
+      const r = await gitbus(['verify', ids['forged'] ?? '', '--json'], { home: w });
+      const v = json<{ files: { status: string; signatures: { principals: string[] | null }[] }[]; allowedSigners: { source: string; version?: number } }>(r);
+      expect(v.allowedSigners.source).toBe('accepted');
+      expect(v.files[0]?.signatures[0]?.principals ?? []).not.toContain('alice');
+      const human = await gitbus(['verify', ids['forged'] ?? ''], { home: w });
+      expect(human.stdout).not.toMatch(/\(alice\)/);
+      expect(human.stdout).toMatch(/accepted by this node/);
+      // The admin's node pinned at trust init: the same.
+      const b = await gitbus(['verify', ids['forged'] ?? '', '--json'], { home: boss });
+      expect(json<{ allowedSigners: { source: string } }>(b).allowedSigners.source).toBe('accepted');
+    } finally {
+      push({ 'trust/allowed_signers': copy }, 'the copy restored');
+    }
+  });
+
   it('claim --next takes the signed task only', async () => {
     // Every other task addressed to w is untrusted: claim --next skips them. Released again for the watcher to run.
     const r = await gitbus(['claim', '--next', '--json'], { home: w });
