@@ -15,6 +15,7 @@ import { SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import { nodeFileVerdict } from '../trust/node-file-trust.js';
 import { acceptedOf, loadPin, pinPath } from '../trust/pin.js';
+import { MAX_SIGNATURE_FILE } from '../trust/sshsig.js';
 
 /**
  * Final states of archived tasks, for dependencies (`after`) on tasks that have left main. Fetches the archive
@@ -47,7 +48,7 @@ async function archivedEndCounts(ctx: BusContext, id: string, entry: ArchivedTas
   const parsed = parseArchivedFile(`${entry.month}/${id}/response.md`, bytes);
   const node = parsed.ok && typeof (parsed.file.data as Partial<Response>).node === 'string' ? ((parsed.file.data as Response).node) : null;
   const sig = entry.signatures.get('response.md.sig');
-  const sidecar = sig ? await store.readBlob(sig) : undefined;
+  const sidecar = sig ? await store.readBlob(sig, MAX_SIGNATURE_FILE) : undefined;
   const path = pathFor({ kind: 'response', id });
   return nodeFileVerdict({ path, bytes, node, ...(sidecar ? { sidecar } : {}) }, trust.accepted, trust.node, new Date()).counts;
 }
