@@ -111,9 +111,10 @@ describe('commands served by the watcher', () => {
       await served(['status', '--json']);
       const next = await run(['status', '--json']);
       if (!next.report.served) missed = next.report;
-      return missed !== undefined;
+      // An earlier test's commands may have made it a burst already: then none misses, and two are kept.
+      return missed !== undefined || standbys().at(-1)?.keep === 2;
     }, 120_000, () => `watcher stderr: ${watcher.stderr()}`);
-    expect(missed).toMatchObject({ served: false, reason: 'no standby process was ready' });
+    if (missed) expect(missed).toMatchObject({ served: false, reason: 'no standby process was ready' });
     await until('two standbys ready', () => standbys().at(-1)?.ready === 2, 60_000, () => JSON.stringify(standbys().slice(-5)));
     expect(standbys().at(-1)).toMatchObject({ ready: 2, keep: 2 });
     // Now two in a row are served, by two processes, each the same as its own process's output.
