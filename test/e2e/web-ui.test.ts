@@ -299,7 +299,8 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
 
   it('a progress bar redrawn in place replaces the last line of the output, and nothing is shown twice', async () => {
     const [go1, go2] = [join(bus.dir, 'go1'), join(bus.dir, 'go2')];
-    const wait = (f: string) => `while [ ! -e '${f}' ]; do sleep 0.1; done`;
+    // A gate the test opens, bounded (60 s) so that a failed test leaves no task waiting for ever.
+    const wait = (f: string) => `i=0; while [ ! -e '${f}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done`;
     const id = await bus.dispatch('alpha', ['redraw', '--to', 'gamma', '--command', `echo line one; echo line two; printf 'progress 1%%'; ${wait(go1)}; printf '\\rprogress 2%%'; ${wait(go2)}; printf '\\rprogress 3%%\\n'; echo finished`]);
     await page.goto(`${ui.url}task/${id}`);
     const out = page.locator('pre.output');
