@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import SlowFirstSequencer from './test/helpers/slow-first-sequencer.js';
+import LongestFirstSequencer from './test/helpers/longest-first-sequencer.js';
 
 export default defineConfig({
   test: {
@@ -10,7 +10,7 @@ export default defineConfig({
     // the suite was kept green with two whole suites of three running at once, more load than this
     // (docs/PERFORMANCE.md).
     maxWorkers: 4,
-    sequence: { sequencer: SlowFirstSequencer },
+    sequence: { sequencer: LongestFirstSequencer },
     globalSetup: ['test/helpers/global-setup.ts'],
     // The build, which e2e fixtures import for what is not their subject (test/helpers/bus.ts), is loaded by Node
     // as it is: through vitest's module runner the bus layer's modules cost more CPU than the CLI processes saved.
