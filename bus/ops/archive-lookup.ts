@@ -19,7 +19,9 @@ import { MAX_SIGNATURE_FILE } from '../trust/sshsig.js';
 
 /**
  * Final states of archived tasks, for dependencies (`after`) on tasks that have left main. Fetches the archive
- * branch only when asked about an id that is not live, so normal work never reads the archive.
+ * branch only when asked about an id that is not live, so normal work never reads the archive. On a node that
+ * enforces trust an entry whose end does not count is left out; whether an id was archived at all (a replay,
+ * bus/ops/claim.ts) asks findArchived, which keeps every entry.
  */
 export async function archivedStates(ctx: BusContext, ids: string[]): Promise<Map<string, TaskState>> {
   const out = new Map<string, TaskState>();

@@ -18,7 +18,7 @@ import { resolveTaskId } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
 import type { TaskFiles } from '../model/types.js';
-import { archivedStates } from './archive-lookup.js';
+import { archivedStates, findArchived } from './archive-lookup.js';
 import { updateObservations } from '../liveness-store.js';
 import { claimHolders } from './claim-holders.js';
 import { livenessOf } from '../model/liveness.js';
@@ -129,9 +129,11 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       }
       const verdicts = await handoffVerdicts(snap, trust, ids, target_);
       // Replay: a signed handoff of a task that already ended and left main, pushed back under its own id; then a
-      // task this node saw end whose end was deleted since.
+      // task this node saw end whose end was deleted since. Any archived
+      // folder of the id counts, whether or not its end counts here (archivedStates drops those, for `after`):
+      // deleting an archived response's signature must not make its handoff runnable again.
       const trusted = ids.filter((id) => verdicts.get(id)?.trusted);
-      for (const [id, state] of await archivedStates(ctx, trusted)) verdicts.set(id, replayed(id, state));
+      for (const [id, entry] of await findArchived(ctx, trusted)) verdicts.set(id, replayed(id, entry.month, entry.state));
       await markEndsRemoved(ctx.paths.home, snap, verdicts);
       return trustedJudge(ctx.paths.home, ctx.config, verdicts);
     };

@@ -90,9 +90,12 @@ export async function handoffVerdicts(snap: Snapshot, trust: EnforcedTrust, ids:
   return out;
 }
 
-/** The verdict on a signed handoff whose task already ended and was archived: it ran once, it does not run again. */
-export function replayed(id: string, state: string): HandoffTrust {
-  return { trusted: false, reason: `replayed: task ${id} already ended (${state}) and was archived; a signed handoff runs once`, fix: 'dispatch it again as a new task' };
+/**
+ * The verdict on a signed handoff whose task is on the archive branch (`<month>/<id>/`): it already ended and left
+ * main, so it does not run again, whatever its archived end's signatures say.
+ */
+export function replayed(id: string, month: string, state: string): HandoffTrust {
+  return { trusted: false, reason: `replayed: task ${id} was found on the archive branch (${month}/${id}/): it already ended (${state}) and was archived; a signed handoff runs once`, fix: 'dispatch it again as a new task' };
 }
 
 /** The refusal a judge returns for an untrusted task: the field `trust`, so the refusal path can word it. */

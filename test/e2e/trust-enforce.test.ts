@@ -286,7 +286,7 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
     push({ [`handoffs/${id}.md`]: handoff, [sigPath]: gitCli(['show', `archive:signatures/${month}/${id}/handoff.md.sig`], bus.remote) }, 'replay');
     const r = await ended(id);
     expect(r.state).toBe('failed');
-    expect(r.reason).toMatch(/^refused: untrusted: replayed: task .* already ended \(succeeded\) and was archived/);
+    expect(r.reason).toMatch(/^refused: untrusted: replayed: task \S+ was found on the archive branch \(\d{4}-\d{2}\/\S+\/\): it already ended \(succeeded\) and was archived/);
     expect(existsSync(marker('signed'))).toBe(false);
   });
 });

@@ -344,3 +344,34 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     expect(nodeFiles()).toContain('signatures/nodes/w.md.sig');
   });
 });
+
+describe('replays: an archived end stripped of its signature', () => {
+  const onMainUnder = (folder: string) => gitCli(['ls-tree', '-r', '--name-only', 'main', folder], bus.remote);
+
+  it('a signed handoff pushed back after its task was archived is refused as replayed even when its archived response lost its signature', async () => {
+    const ran = join(bus.dir, 'archived-ran');
+    const id = await dispatch('archived-once', `touch ${ran}`, 'w');
+    expect((await gitbus(['claim', id, '--json'], { home: w })).code).toBe(0);
+    const r = await gitbus(['respond', id, '--status', 'succeeded', '--summary', 'once', '--json'], { home: w });
+    expect(r.code, r.stderr).toBe(0);
+    const a = await gitbus(['archive', '--all', '--json'], { home: boss });
+    expect(a.code, a.stderr).toBe(0);
+    expect(onMainUnder('handoffs/')).not.toContain(id);
+    // On the archive branch, as anyone with push access could: the archived response's signature goes.
+    const arch = join(bus.dir, 'archive-strip');
+    gitCli(['clone', '-q', '-b', 'archive', bus.remote, arch]);
+    const month = gitCli(['ls-tree', '--name-only', 'HEAD'], arch).split('\n').find((m) => /^\d{4}-\d{2}$/.test(m) && existsSync(join(arch, m, id))) ?? '';
+    expect(existsSync(join(arch, 'signatures', month, id, 'response.md.sig'))).toBe(true);
+    gitCli(['rm', '-q', `signatures/${month}/${id}/response.md.sig`], arch);
+    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', 'an archived end stripped'], arch);
+    gitCli(['push', '-q', 'origin', 'HEAD:archive'], arch);
+    // The signed handoff back in main under its own id; w forgets it saw it end (a fresh log: a node that joined since).
+    push({ [`handoffs/${id}.md`]: readFileSync(join(arch, month, id, 'handoff.md'), 'utf8'), [`signatures/handoffs/${id}.md.sig`]: readFileSync(join(arch, 'signatures', month, id, 'handoff.md.sig'), 'utf8') }, 'replay');
+    rmSync(join(w, 'trust', 'seen-ended.log'), { force: true });
+    const c = await gitbus(['claim', id, '--json'], { home: w });
+    expect(c.code, c.stdout).not.toBe(0);
+    expect(c.stdout + c.stderr).toMatch(new RegExp(`replayed: task ${id} was found on the archive branch \\(${month}/${id}/\\)`));
+    expect(onMainUnder('claims/')).not.toContain(id);
+    expect(existsSync(ran)).toBe(false);
+  }, 90_000);
+});

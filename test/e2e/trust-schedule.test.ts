@@ -223,7 +223,7 @@ describe('schedules on a bus whose trust root the node pinned', () => {
     push({ [`handoffs/${ids.signedRun}.md`]: bytes }, 'replay an instance');
     const r = await ended(ids.signedRun);
     expect(r.state).toBe('failed');
-    expect(r.reason).toMatch(new RegExp(`^refused: untrusted: replayed: task ${ids.signedRun} already ended \\(succeeded\\) and was archived`));
+    expect(r.reason).toMatch(new RegExp(`^refused: untrusted: replayed: task ${ids.signedRun} was found on the archive branch \\(\\d{4}-\\d{2}/${ids.signedRun}/\\): it already ended \\(succeeded\\) and was archived`));
     expect(readFileSync(marker('nightly'), 'utf8')).toBe('ran\n');
   });
 });
