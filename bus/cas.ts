@@ -2,7 +2,7 @@ import { PushRejectedError } from './git/push-errors.js';
 import type { RefUpdate } from './git/push.js';
 import { ContentionError, UnsupportedProtocolError } from './errors.js';
 import { Snapshot } from './model/snapshot.js';
-import { readTrustedSnapshot, signNodeChanges } from './trust/node-files.js';
+import { noteOwnClaims, readTrustedSnapshot, signNodeChanges } from './trust/node-files.js';
 import { KNOWN_PROTOCOL } from './model/task-view.js';
 import { buildCommit, type FileChange } from './store/objects.js';
 import { MAIN } from './repo.js';
@@ -97,6 +97,7 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
       try {
         if (unchanged) await ctx.repo.pushOthers(ref, head, also);
         else await ctx.repo.push(head, built, ref, head, also);
+        if (!unchanged && ref === MAIN) noteOwnClaims(ctx, snap, decision.commit.changes);
         return { done: true as const, result: decision.result, commit: unchanged ? null : built.oid };
       } catch (err) {
         if (err instanceof PushRejectedError && err.data['kind'] === 'stale') return { done: false as const };

@@ -50,6 +50,8 @@ export interface PolicyRefusal {
   /** Each refusing field with the limit and what the task asks, `; `-separated. */
   reason: string;
   fix: string;
+  /** A refusal nobody answers: the task is skipped even when addressed to this node (a trust verdict's `leaveAlone`). */
+  leaveAlone?: true;
 }
 
 export type PolicyVerdict = { ok: true; caps: PolicyCaps } | PolicyRefusal;

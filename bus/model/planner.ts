@@ -13,7 +13,8 @@ export interface NodeFacts {
   policy?: (handoff: Handoff, id: string) => PolicyVerdict;
   /**
    * A task addressed to this node that its policy refuses is claimable, so that the claimer (the watcher) answers
-   * it `failed` with the reason, running nothing; otherwise it is skipped like any other task it may not claim.
+   * it `failed` with the reason, running nothing; otherwise it is skipped like any other task it may not claim. A
+   * refusal that says `leaveAlone` (another node may be running the task) is skipped all the same.
    */
   answerRefusals?: boolean;
 }
@@ -57,7 +58,7 @@ export function eligibility(view: TaskView, who: NodeFacts, maxAttempts: number)
   if (elsewhere) return elsewhere;
   if (view.attempts >= maxAttempts) return { ok: false, reason: `it has used all ${maxAttempts} attempts`, fix: 'dispatch a new task, or raise maxAttempts in gitbus.yaml' };
   const verdict = who.policy?.(h, view.id);
-  if (verdict && !verdict.ok && !(who.answerRefusals && h.to === who.node)) return { ok: false, reason: `this node's policy refuses it: ${verdict.reason}`, fix: verdict.fix, refusedByPolicy: true };
+  if (verdict && !verdict.ok && !(who.answerRefusals && h.to === who.node && !verdict.leaveAlone)) return { ok: false, reason: `this node's policy refuses it: ${verdict.reason}`, fix: verdict.fix, refusedByPolicy: true };
   return OK;
 }
 

@@ -129,7 +129,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       }
       const verdicts = await handoffVerdicts(snap, trust, ids, target_);
       // Replay: a signed handoff of a task that already ended and left main, pushed back under its own id; then a
-      // task this node saw end whose end was deleted since. Any archived
+      // task this node saw end, cancelled or claimed whose end, cancel or claim was deleted since. Any archived
       // folder of the id counts, whether or not its end counts here (archivedStates drops those, for `after`):
       // deleting an archived response's signature must not make its handoff runnable again.
       const trusted = ids.filter((id) => verdicts.get(id)?.trusted);

@@ -19,7 +19,11 @@ import type { TrustVersion } from './version-content.js';
 export type HandoffTrust =
   /** `via`: how an unsigned handoff got its signer's trust (`schedule <template>`: an instance of a signed template). */
   | { trusted: true; signer: Signer; rule: number; via?: string }
-  | { trusted: false; reason: string; fix: string };
+  /**
+   * `leaveAlone`: another node may be running it (its claim was removed under it, seen-ended.ts): this node neither
+   * claims it nor answers it, even addressed to it; a refusal is otherwise answered `failed` there (the watcher).
+   */
+  | { trusted: false; reason: string; fix: string; leaveAlone?: true };
 
 /** The trust state a node enforces: the version it accepted from its pin forward, and its own revocations. */
 export interface EnforcedTrust {

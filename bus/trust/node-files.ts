@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { pathFor } from '../../schemas/layout.js';
+import { classifyPath, pathFor } from '../../schemas/layout.js';
 import { signaturePathFor } from '../../schemas/signature-layout.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
@@ -12,7 +12,7 @@ import { nodeKeyPaths, ensureNodeKey } from './node-key.js';
 import { checkNodeFileSignature, nodeFileVerdict } from './node-file-trust.js';
 import { loadEd25519Key, signBusFileInProcess } from './node-signer.js';
 import { MAX_SIGNATURE_FILE, type SignatureCheck } from './sshsig.js';
-import { noteEnded } from './seen-ended.js';
+import { noteClaimed, noteEnded } from './seen-ended.js';
 import { overrideProblem, trustedSettings } from './trusted-settings.js';
 
 /**
@@ -56,8 +56,8 @@ export async function applyTrust(snap: Snapshot, ctx: Pick<BusContext, 'paths' |
     snap.settingsOverridden = s.overridden;
     snap.settingsProblems.push(...s.overridden.map(overrideProblem));
     await filterNodeFiles(snap, trust, now);
-    // What ended here is remembered, so that deleting its end later cannot make this node run it again.
-    noteEnded(ctx.paths.home, snap);
+    // What ended or was claimed here is remembered, so that deleting its end or claim later cannot make this node run it again.
+    await noteEnded(ctx.paths.home, snap);
   }
   return trust;
 }
@@ -171,6 +171,20 @@ export async function signNodeChanges(ctx: Pick<BusContext, 'paths' | 'config'>,
   const key = loadEd25519Key(privatePath);
   const sidecars: FileChange[] = toSign.map((c) => signBusFileInProcess(key, c.path, c.content as string | Uint8Array));
   return [...changes, ...sidecars];
+}
+
+/**
+ * Records the claims this node just pushed (`changes`, decided from `snap`) as seen, when it enforces trust on
+ * `snap`: its own running task is then refused here too if its claim is removed, before any later read shows it.
+ */
+export function noteOwnClaims(ctx: Pick<BusContext, 'paths'>, snap: Snapshot, changes: readonly FileChange[]): void {
+  if (!trustOf(snap)) return;
+  const claims: [string, number][] = [];
+  for (const c of changes) {
+    const where = c.content === null ? undefined : classifyPath(c.path);
+    if (where && 'kind' in where && where.kind === 'claim') claims.push([where.id, where.attempt]);
+  }
+  if (claims.length > 0) noteClaimed(ctx.paths.home, claims);
 }
 
 /** The node card's path and its sidecar's, for code that rewrites both. */

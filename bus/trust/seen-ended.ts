@@ -7,11 +7,13 @@ import type { HandoffTrust } from './handoff-trust.js';
 
 /**
  * What this node saw end (docs/PROTOCOL.md §12, "Replay"), kept in `<home>/trust/seen-ended.log`, appended: the id
- * of each task it saw with a response that counts (a bare id per line), and of each task it saw cancelled
- * (`cancelled <id>`). Someone with push access can delete a task's claims and response, or its cancel (and their
- * signatures), so that the task reads as pending again; a node that saw it end, or saw it cancelled, refuses to run
- * it. Neither leaves main legitimately except by archiving, which takes the whole task. Only nodes that enforce
- * trust keep it: elsewhere deleting a response is a person's way to run a task again.
+ * of each task it saw with a response that counts (a bare id per line), of each task it saw cancelled
+ * (`cancelled <id>`), and each claim that counts it saw (`claimed <id> <attempt>`; a line it does not know is
+ * skipped, so an older gitbus reads the log still). Someone with push access can delete a task's claims and
+ * response, or its cancel, or the claim of a task being run (and their signatures), so that the task reads as
+ * pending again; a node that saw it end, cancelled or claimed refuses to run it. None of them leaves main
+ * legitimately except by archiving, which takes the whole task (a release or a lease's expiry adds files). Only
+ * nodes that enforce trust keep it: elsewhere deleting a response is a person's way to run a task again.
  */
 
 export function seenEndedPath(home: string): string {
@@ -19,47 +21,88 @@ export function seenEndedPath(home: string): string {
 }
 
 const CANCELLED = 'cancelled ';
+const CLAIMED = 'claimed ';
 
-interface Seen {
+export interface SeenLog {
   ended: Set<string>;
   cancelled: Set<string>;
+  /** Task id -> the highest attempt this node saw claimed. */
+  claimed: Map<string, number>;
 }
 
-const memory = new Map<string, Seen>();
+/** The log's lines as what they record, pure: a line that is not one of its kinds (or is cut short) is skipped. */
+export function parseSeenLog(text: string): SeenLog {
+  const seen: SeenLog = { ended: new Set(), cancelled: new Set(), claimed: new Map() };
+  for (const line of text.split('\n')) {
+    if (line.startsWith(CANCELLED)) {
+      const id = line.slice(CANCELLED.length);
+      if (isTaskId(id)) seen.cancelled.add(id);
+    } else if (line.startsWith(CLAIMED)) {
+      const [id, attempt, ...rest] = line.slice(CLAIMED.length).split(' ');
+      const n = /^[1-9]\d{0,8}$/.test(attempt ?? '') ? Number(attempt) : 0;
+      if (id !== undefined && isTaskId(id) && n > 0 && rest.length === 0) seen.claimed.set(id, Math.max(seen.claimed.get(id) ?? 0, n));
+    } else if (isTaskId(line)) seen.ended.add(line);
+  }
+  return seen;
+}
 
-function loaded(home: string): Seen {
+/** The line that records a claim of attempt `attempt` of `id`. */
+export function claimedLine(id: string, attempt: number): string {
+  return `${CLAIMED}${id} ${attempt}`;
+}
+
+const memory = new Map<string, SeenLog>();
+
+function loaded(home: string): SeenLog {
   let seen = memory.get(home);
   if (seen) return seen;
-  seen = { ended: new Set(), cancelled: new Set() };
   const path = seenEndedPath(home);
-  if (existsSync(path)) {
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      const cancelled = line.startsWith(CANCELLED) ? line.slice(CANCELLED.length) : null;
-      if (cancelled !== null) {
-        if (isTaskId(cancelled)) seen.cancelled.add(cancelled);
-      } else if (isTaskId(line)) seen.ended.add(line);
-    }
-  }
+  seen = parseSeenLog(existsSync(path) ? readFileSync(path, 'utf8') : '');
   memory.set(home, seen);
   return seen;
 }
 
-/** Records the tasks of `snap` that have a response or a cancel (read through this node's trust: forged responses are gone). */
-export function noteEnded(home: string, snap: Snapshot): void {
+function append(home: string, lines: string[]): void {
+  if (lines.length === 0) return;
+  const path = seenEndedPath(home);
+  mkdirSync(dirname(path), { recursive: true });
+  appendFileSync(path, lines.map((l) => `${l}\n`).join(''));
+}
+
+/**
+ * Records the tasks of `snap` that have a response or a cancel, and the highest claim of each (read through this
+ * node's trust: forged responses and claims are gone). A claim that does not parse is not recorded: it names no
+ * node, and removing it is how a person frees the task it holds (PROTOCOL.md §4).
+ */
+export async function noteEnded(home: string, snap: Snapshot): Promise<void> {
   const seen = loaded(home);
   const ended: string[] = [];
   const cancelled: string[] = [];
+  const claimed: [string, number][] = [];
   for (const [id, f] of snap.index.tasks) {
     if (!f.handoff) continue;
     if (f.response && !seen.ended.has(id)) ended.push(id);
     if (f.cancel && !seen.cancelled.has(id)) cancelled.push(id);
+    let top = 0;
+    for (const a of f.claims.keys()) top = Math.max(top, a);
+    const ref = f.claims.get(top);
+    if (!ref || top <= (seen.claimed.get(id) ?? 0)) continue;
+    // Read only for a claim not recorded yet: once per claim and node.
+    const p = await snap.parse<{ node?: unknown }>(ref);
+    if (p.ok && typeof p.data.node === 'string') claimed.push([id, top]);
   }
-  if (ended.length === 0 && cancelled.length === 0) return;
-  const path = seenEndedPath(home);
-  mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, [...ended, ...cancelled.map((id) => `${CANCELLED}${id}`)].map((l) => `${l}\n`).join(''));
+  noteClaimed(home, claimed);
+  append(home, [...ended, ...cancelled.map((id) => `${CANCELLED}${id}`)]);
   for (const id of ended) seen.ended.add(id);
   for (const id of cancelled) seen.cancelled.add(id);
+}
+
+/** Records claims this node saw, or made itself (bus/trust/node-files.ts notes its own once they are on the remote). */
+export function noteClaimed(home: string, claims: Iterable<readonly [string, number]>): void {
+  const seen = loaded(home);
+  const fresh = [...claims].filter(([id, a]) => a > (seen.claimed.get(id) ?? 0));
+  append(home, fresh.map(([id, a]) => claimedLine(id, a)));
+  for (const [id, a] of fresh) seen.claimed.set(id, Math.max(seen.claimed.get(id) ?? 0, a));
 }
 
 /** Whether this node saw `id` end. */
@@ -83,9 +126,19 @@ export function cancelRemoved(id: string): HandoffTrust {
 }
 
 /**
+ * The verdict on a task this node saw claimed whose claim of that attempt is gone (removed, or replaced by one that
+ * does not count): its holder may be running it still, so it is left alone (`leaveAlone`): not claimed, and not
+ * answered either, since a claim and a response of this node would land under the holder's run.
+ */
+export function claimRemoved(id: string, attempt: number): Extract<HandoffTrust, { trusted: false }> {
+  return { trusted: false, leaveAlone: true, reason: `replayed: this node saw task ${id} claimed (attempt ${attempt}), and that claim was removed from the bus since; its holder may be running it still`, fix: `leave it to its holder; if no node runs it any more, cancel it ("gitbus cancel ${id}") and dispatch it again as a new task` };
+}
+
+/**
  * Marks, in `verdicts`, the trusted tasks this node saw end that read as not ended again, and those it saw cancelled
- * whose cancel is gone. An instance of a schedule template this node saw cancelled, whose cancel is gone, is refused
- * the same way: deleting a template's cancel does not restart its schedule here.
+ * whose cancel is gone, and those whose highest claim it saw is gone (claimRemoved). An instance of a schedule
+ * template this node saw cancelled, whose cancel is gone, is refused the same way: deleting a template's cancel
+ * does not restart its schedule here.
  */
 export async function markEndsRemoved(home: string, snap: Snapshot, verdicts: Map<string, HandoffTrust>): Promise<void> {
   const seen = loaded(home);
@@ -94,6 +147,7 @@ export async function markEndsRemoved(home: string, snap: Snapshot, verdicts: Ma
     const f = snap.index.tasks.get(id);
     if (!f?.response && seen.ended.has(id)) verdicts.set(id, endRemoved(id));
     else if (!f?.cancel && seen.cancelled.has(id)) verdicts.set(id, cancelRemoved(id));
+    else if (seen.claimed.has(id) && !f?.claims.has(seen.claimed.get(id) ?? 0)) verdicts.set(id, claimRemoved(id, seen.claimed.get(id) ?? 0));
     else if (seen.cancelled.size > 0) {
       // Read only when this node ever saw a cancel: an instance names its template in `from`.
       const t = templateOfFrom((await snap.view(id))?.handoff?.from);

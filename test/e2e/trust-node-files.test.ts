@@ -345,8 +345,72 @@ describe('claims, responses and cards forged in a node\'s name', () => {
   });
 });
 
-describe('replays: an archived end stripped of its signature', () => {
+describe('replays: a claim removed under its holder, an archived end stripped of its signature', () => {
+  type Judged = { tasks: { id: string; state: string; untrusted?: string }[] };
+  const judgedOn = async (home: string, id: string) => json<Judged>(await gitbus(['status', '--json'], { home })).tasks.find((t) => t.id === id);
   const onMainUnder = (folder: string) => gitCli(['ls-tree', '-r', '--name-only', 'main', folder], bus.remote);
+  const seenLog = (home: string) => readFileSync(join(home, 'trust', 'seen-ended.log'), 'utf8');
+  const REMOVED = /^replayed: this node saw task \S+ claimed \(attempt 1\), and that claim was removed from the bus since/;
+
+  it('a node that saw a claim leaves the task alone once the claim is removed: not claimed, not answered, the reason shown', async () => {
+    const b = await bus.addNode('b', [], ['--runner', 'shell', '--trust', fp('alice')]);
+    await admin(['trust', 'add', 'node', 'b', nodeKey(b)]);
+    const ran = join(bus.dir, 'held-ran');
+    const d = await gitbus(['dispatch', 'held', '--command', `touch ${ran}`, '--json', '--no-git'], { home: boss, env: NO_GIT_KEY });
+    expect(d.code, d.stderr).toBe(0);
+    const id = json<{ id: string }>(d).id;
+    // w holds it (a signed claim); b reads the bus meanwhile and records the claim.
+    const c = await gitbus(['claim', id, '--json'], { home: w });
+    expect(c.code, c.stderr).toBe(0);
+    expect(await judgedOn(b, id)).toMatchObject({ state: 'claimed' });
+    expect(seenLog(b)).toContain(`claimed ${id} 1\n`);
+    pushRemove([`claims/${id}.1.md`, `signatures/claims/${id}.1.md.sig`], "a running task's claim removed");
+
+    const t = await judgedOn(b, id);
+    expect(t?.state).toBe('pending');
+    expect(t?.untrusted).toMatch(REMOVED);
+    const byId = await gitbus(['claim', id, '--json'], { home: b });
+    expect(byId.code).not.toBe(0);
+    expect(byId.stdout + byId.stderr).toMatch(/replayed: this node saw task \S+ claimed \(attempt 1\)/);
+    const next = await gitbus(['claim', '--next', '--json'], { home: b });
+    expect(next.code).not.toBe(0);
+    expect(next.stdout + next.stderr).toMatch(/NOTHING_CLAIMABLE[\s\S]*replayed: this node saw task/);
+    // The watcher (which answers refusals addressed to it) skips it too, and writes nothing under it (--once: all
+    // it did is pushed when it exits).
+    const once = startWatcher(b, ['--once'], children);
+    expect(await once.exited).toBe(0);
+    expect(onMainUnder('claims/')).not.toContain(id);
+    expect(onMainUnder('responses/')).not.toContain(id);
+    expect(existsSync(ran)).toBe(false);
+  }, 90_000);
+
+  it("the holder's own watcher, its claim removed while it runs the task addressed to it, neither claims it again nor answers it; its result is set aside", async () => {
+    const go = join(bus.dir, 'go-held-w');
+    const runs = join(bus.dir, 'held-w-runs');
+    const id = await dispatch('held-w', `echo run >> ${runs}; for i in $(seq 1 600); do [ -e ${go} ] && break; sleep 0.05; done`, 'w');
+    const running = startWatcher(w, ['--poll', '1s'], children);
+    try {
+      await until('w to claim it', async () => running.events().some((e) => e.type === 'claimed' && e.id === id), 30_000, () => running.stderr());
+      // Recorded as it was pushed, before any later read.
+      expect(seenLog(w)).toContain(`claimed ${id} 1\n`);
+      pushRemove([`claims/${id}.1.md`, `signatures/claims/${id}.1.md.sig`], "w's claim removed under its run");
+      writeFileSync(go, '');
+      const again = () => running.events().find((e) => e.type === 'claimed' && e.id === id && e.attempt !== 1);
+      await until('w to pass it over', async () => again() !== undefined || running.events().some((e) => e.type === 'refused' && e.id === id), 30_000, () => `${JSON.stringify(running.events())}\n${running.stderr()}`);
+      expect(again()).toBeUndefined();
+      expect(running.events().find((e) => e.type === 'refused' && e.id === id)).toMatchObject({ answered: false, reason: expect.stringMatching(/replayed: this node saw task \S+ claimed \(attempt 1\)/) });
+      // Its result could not be written (the task is not held by w on the bus): set aside for a person, not lost.
+      await until('its result to be set aside', async () => running.events().some((e) => e.type === 'rejected' && e.id === id), 30_000, () => running.stderr());
+      expect(readFileSync(runs, 'utf8')).toBe('run\n');
+      expect(onMainUnder('claims/')).not.toContain(id);
+      expect(onMainUnder('responses/')).not.toContain(id);
+      expect(running.child.exitCode).toBeNull();
+      expect((await judgedOn(w, id))?.untrusted).toMatch(REMOVED);
+    } finally {
+      running.child.kill('SIGTERM');
+      await running.exited;
+    }
+  }, 120_000);
 
   it('a signed handoff pushed back after its task was archived is refused as replayed even when its archived response lost its signature', async () => {
     const ran = join(bus.dir, 'archived-ran');

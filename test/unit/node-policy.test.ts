@@ -3,6 +3,8 @@ import { globMatch } from '../../bus/model/glob.js';
 import { nodePolicyVerdict, signerMatches, type NodePolicy, type PolicyFacts, type PolicyTask, type PolicyVerdict } from '../../bus/model/node-policy.js';
 import { baseTaskView } from '../../bus/model/task-view.js';
 import { claimQueue, eligibility } from '../../bus/model/planner.js';
+import { untrustedVerdict } from '../../bus/trust/enforce.js';
+import { claimRemoved } from '../../bus/trust/seen-ended.js';
 import { cardPolicy, offeredRunners, policyJudge, policyOfCard } from '../../bus/node-policy.js';
 import { nodeConfigSchema, type NodeConfig } from '../../bus/home.js';
 import { nodeCardSchema } from '../../schemas/node-card.js';
@@ -286,6 +288,22 @@ describe('the planner with a policy', () => {
     expect(eligibility(addressed, who, 3).ok).toBe(false);
     expect(eligibility(addressed, { ...who, answerRefusals: true }, 3).ok).toBe(true);
     expect(eligibility(view('b', { command: 'rm' }), { ...who, answerRefusals: true }, 3).ok).toBe(false);
+  });
+
+  it('a refusal that says leaveAlone is skipped even addressed to this node by a claimer that answers refusals', () => {
+    // A trust verdict on a task whose claim was removed under its holder: a claim and an answer would land under its run.
+    const untrusted = untrustedVerdict(claimRemoved('a', 1));
+    expect(untrusted).toMatchObject({ ok: false, leaveAlone: true });
+    const judge = () => untrusted;
+    const addressed = view('a', { command: 'make', to: 'w' });
+    const e = eligibility(addressed, { ...who, policy: judge, answerRefusals: true }, 3);
+    expect(e).toMatchObject({ ok: false, refusedByPolicy: true });
+    expect(e.reason).toMatch(/^this node's policy refuses it: untrusted: replayed: this node saw task a claimed \(attempt 1\), and that claim was removed/);
+    expect(claimQueue([addressed], { ...who, policy: judge, answerRefusals: true }, 3)).toEqual([]);
+    // Another refusal of the same task is still answered.
+    const answered = untrustedVerdict({ trusted: false, reason: 'unsigned', fix: 'sign it' });
+    expect(answered).not.toHaveProperty('leaveAlone');
+    expect(eligibility(addressed, { ...who, policy: () => answered, answerRefusals: true }, 3).ok).toBe(true);
   });
 
   it('other reasons come first: a task for another node is not the policy\'s business', () => {

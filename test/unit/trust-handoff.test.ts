@@ -1,6 +1,12 @@
 import { describe, it, expect } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Snapshot } from '../../bus/model/snapshot.js';
+import type { TaskFiles } from '../../bus/model/types.js';
+import { claimedLine, markEndsRemoved, noteClaimed, parseSeenLog, seenEndedPath } from '../../bus/trust/seen-ended.js';
 import type { Handoff } from '../../schemas/handoff.js';
-import { handoffTrust, type EnforcedTrust } from '../../bus/trust/handoff-trust.js';
+import { handoffTrust, type EnforcedTrust, type HandoffTrust } from '../../bus/trust/handoff-trust.js';
 import { trustedJudge } from '../../bus/trust/enforce.js';
 import { signedMessage } from '../../bus/trust/messages.js';
 import { parseKeyBlob } from '../../bus/trust/ssh-key.js';
@@ -66,5 +72,60 @@ describe('the trust verdict on a handoff', () => {
     expect(unsigned).toMatchObject({ ok: false, fields: ['trust'] });
     expect(unsigned && !unsigned.ok ? policyRefusal('w', unsigned) : '').toMatch(/^refused: untrusted: unsigned: .*; nothing was run/);
     expect(judge?.(HANDOFF, 'never-checked')).toMatchObject({ ok: false, fields: ['trust'] });
+  });
+});
+
+describe('what a node saw end, cancelled or claimed (seen-ended.log)', () => {
+  const files = (claims: number[], more: Partial<TaskFiles> = {}): TaskFiles => ({ id: ID, handoff: { path: PATH, oid: 'h' }, claims: new Map(claims.map((a) => [a, { path: `claims/${ID}.${a}.md`, oid: `c${a}` }])), releases: new Map(), ...more });
+  /** Only what markEndsRemoved reads of a snapshot: its index (and views, which it asks only after a cancel). */
+  const snapOf = (f: TaskFiles) => ({ index: { tasks: new Map([[ID, f]]) }, view: async () => undefined }) as unknown as Snapshot;
+  const home = () => mkdtempSync(join(tmpdir(), 'gitbus-seen-'));
+  const judged = async (h: string, f: TaskFiles) => {
+    const verdicts = new Map<string, HandoffTrust>([[ID, { trusted: true, signer: { principals: ['alice'], fingerprint: 'SHA256:x' }, rule: 0 }]]);
+    await markEndsRemoved(h, snapOf(f), verdicts);
+    return verdicts.get(ID);
+  };
+
+  it('reads the lines of every gitbus: bare ids, cancels, claims; a line it does not know, or cut short, is skipped', () => {
+    const seen = parseSeenLog([ID, `cancelled ${OTHER}`, claimedLine(ID, 2), `claimed ${ID} 1`, `claimed ${OTHER}`, `claimed ${OTHER} 0`, `claimed ${OTHER} 1 x`, 'claimed no/such 3', 'released x 1', ''].join('\n'));
+    expect([...seen.ended]).toEqual([ID]);
+    expect([...seen.cancelled]).toEqual([OTHER]);
+    expect([...seen.claimed]).toEqual([[ID, 2]]);
+    // What an older gitbus reads of a claim's line: not a task id, so nothing.
+    expect(parseSeenLog(`claimed ${ID} 1`).ended.size).toBe(0);
+  });
+
+  it('refuses a task whose highest claim it saw is gone, leaving it alone; a later claim or a release changes nothing', async () => {
+    const h = home();
+    try {
+      noteClaimed(h, [[ID, 1]]);
+      expect(readFileSync(seenEndedPath(h), 'utf8')).toBe(`claimed ${ID} 1\n`);
+      expect((await judged(h, files([1])))?.trusted).toBe(true);
+      expect((await judged(h, files([1, 2], { releases: new Map([[1, { path: `releases/${ID}.1.md`, oid: 'r' }]]) })))?.trusted).toBe(true);
+      const gone = await judged(h, files([]));
+      expect(gone).toMatchObject({ trusted: false, leaveAlone: true });
+      expect(gone?.trusted === false && gone.reason).toMatch(/^replayed: this node saw task .* claimed \(attempt 1\), and that claim was removed from the bus since/);
+      noteClaimed(h, [[ID, 2], [ID, 1]]);
+      expect(readFileSync(seenEndedPath(h), 'utf8')).toBe(`claimed ${ID} 1\nclaimed ${ID} 2\n`);
+      // Attempt 2 seen: only its removal counts now, the first claim's removal too (the second was taken from it).
+      expect((await judged(h, files([1])))).toMatchObject({ trusted: false, leaveAlone: true });
+      expect((await judged(h, files([2])))?.trusted).toBe(true);
+    } finally {
+      rmSync(h, { recursive: true, force: true });
+    }
+  });
+
+  it('an end it saw removed is refused first, and answered (not left alone): nobody runs an ended task', async () => {
+    const h = home();
+    try {
+      mkdirSync(join(h, 'trust'));
+      writeFileSync(seenEndedPath(h), `${ID}\nclaimed ${ID} 1\n`);
+      const v = await judged(h, files([]));
+      expect(v).toMatchObject({ trusted: false });
+      expect(v).not.toHaveProperty('leaveAlone');
+      expect(v?.trusted === false && v.reason).toMatch(/saw task .* end/);
+    } finally {
+      rmSync(h, { recursive: true, force: true });
+    }
   });
 });
