@@ -184,7 +184,11 @@ export function noteOwnClaims(ctx: Pick<BusContext, 'paths'>, snap: Snapshot, ch
     const where = c.content === null ? undefined : classifyPath(c.path);
     if (where && 'kind' in where && where.kind === 'claim') claims.push([where.id, where.attempt]);
   }
-  if (claims.length > 0) noteClaimed(ctx.paths.home, claims);
+  try {
+    if (claims.length > 0) noteClaimed(ctx.paths.home, claims);
+  } catch {
+    // The push went through: failing it now (a full disk) would lose the claim's run. The next read records it.
+  }
 }
 
 /** The node card's path and its sidecar's, for code that rewrites both. */
