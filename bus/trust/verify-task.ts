@@ -14,21 +14,16 @@ import { checkFileSignatures, readSidecars, type FileSignatures, type Sidecar } 
 import { MAX_SIGNATURE_FILE } from './sshsig.js';
 import { enforcedTrust } from './enforce.js';
 import { acceptedOf, loadPin } from './pin.js';
+import { archivedHandoffVerdict, liveHandoffVerdict, nodeFileStanding, type TrustVerdict } from './verify-verdicts.js';
 
 /** Where the allowed signers live in the bus (docs/PROTOCOL.md §11). */
 export const ALLOWED_SIGNERS_PATH = 'trust/allowed_signers';
 
-/**
- * The seam for trust policy (issue 11, point 2): given a file's checked signatures, whether the policy trusts it.
- * `gitbus verify` passes none yet, and every file's verdict is then null.
- */
-export type TrustJudge = (file: FileSignatures) => TrustVerdict | null;
-export interface TrustVerdict {
-  trusted: boolean;
-  reason: string;
-}
-
 export interface VerifiedFile extends FileSignatures {
+  /**
+   * On a node that enforces trust, what it makes of the file (bus/trust/verify-verdicts.ts): for the handoff, whether
+   * this node would run it; for a claim, release or response, whether it counts here. Null elsewhere.
+   */
   verdict: TrustVerdict | null;
 }
 
@@ -54,6 +49,11 @@ export async function readAllowedSigners(store: ObjectStore, rootTree: string): 
   return parseAllowedSigners(new TextDecoder().decode(await store.readBlob(entry.oid)), ALLOWED_SIGNERS_PATH);
 }
 
+/** A task's files in the order verify lists them: handoff, claims and releases, cancel, response. */
+function fileOrder(path: string): number {
+  return path.startsWith('handoffs/') ? 0 : path.startsWith('cancels/') ? 2 : path.startsWith('responses/') ? 3 : 1;
+}
+
 /** The path a file of an archived task had in main, from its name in the archive folder. */
 function livePathOf(month: string, id: string, name: string): string | null {
   const p = parseArchivePath(`${month}/${id}/${name}`);
@@ -61,23 +61,28 @@ function livePathOf(month: string, id: string, name: string): string | null {
 }
 
 /**
- * Checks the signatures of every file of one task — read-only: it reports, it decides nothing. A task that left
- * main is read from the archive branch with its sidecars (from main for a task archived before they moved too).
+ * Checks the signatures of every file of one task and, on a node that enforces trust, gives each the verdict this
+ * node acts on — read-only: it reports, it changes nothing on the bus. A task that left main is read from the archive
+ * branch with its sidecars (from main for a task archived before they moved too).
  */
-export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Date; judge?: TrustJudge } = {}): Promise<TaskSignatures> {
+export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Date } = {}): Promise<TaskSignatures> {
   const { snap, offline } = await snapshotOrLast(ctx);
   const store = snap.store;
   const rootTree = snap.commit ? await store.readCommitTree(snap.commit) : null;
   // A node that pinned the root never names signers from the bus's unsigned copy (PROTOCOL.md §12): it checks
   // against the version it accepts, as its watcher does.
   const pin = loadPin(ctx.paths.home);
-  const accepted = pin ? ((await enforcedTrust(snap, ctx.paths.home, ctx.config))?.accepted ?? acceptedOf(loadPin(ctx.paths.home) ?? pin, ctx.paths.home)) : null;
+  const trust = pin ? await enforcedTrust(snap, ctx.paths.home, ctx.config) : null;
+  const accepted = pin ? (trust?.accepted ?? acceptedOf(pin, ctx.paths.home)) : null;
   const allowed = accepted ? accepted.signers : rootTree ? await readAllowedSigners(store, rootTree) : null;
   const now = opts.now ?? new Date();
-  const check = async (path: string, oid: string, archived?: Sidecar[]): Promise<VerifiedFile> => {
+  /** `handoff`: the verdict on the task's handoff, worked out by the caller (live and archived differ). */
+  const check = async (path: string, oid: string, archived?: Sidecar[], handoff?: (bytes: Uint8Array, sidecars: Sidecar[]) => Promise<TrustVerdict>): Promise<VerifiedFile> => {
     const sidecars = archived ?? (rootTree ? await readSidecars(store, rootTree, path) : []);
-    const file = checkFileSignatures(path, await store.readBlob(oid), sidecars, allowed, now);
-    return { ...file, verdict: opts.judge?.(file) ?? null };
+    const bytes = await store.readBlob(oid);
+    const file = checkFileSignatures(path, bytes, sidecars, allowed, now);
+    if (!trust) return { ...file, verdict: null };
+    return { ...file, verdict: handoff ? await handoff(bytes, sidecars) : nodeFileStanding(path, bytes, sidecars, trust, now) };
   };
   const allowedSigners = !allowed ? null : accepted ? { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'accepted' as const, version: accepted.version } : { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'bus-copy' as const };
   let id: string | null = null;
@@ -89,21 +94,33 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   if (id) {
     const f = snap.index.tasks.get(id);
     if (!f) throw new UnknownTaskError(ref);
-    const refs: (FileRef | undefined)[] = [f.handoff, ...[...f.claims.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, c]) => [c, f.releases.get(n)]), f.cancel, f.response];
+    const taskId = id;
+    const refs: (FileRef | undefined)[] = [...[...f.claims.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, c]) => [c, f.releases.get(n)]), f.cancel, f.response];
     const files: VerifiedFile[] = [];
+    if (f.handoff) files.push(await check(f.handoff.path, f.handoff.oid, undefined, trust ? async () => liveHandoffVerdict(ctx, snap, trust, taskId, offline !== null) : undefined));
     for (const r of refs) if (r) files.push(await check(r.path, r.oid));
+    // Files this node took out of the task as forged (bus/trust/node-files.ts) are on the bus all the same: listed,
+    // with why they do not count here.
+    for (const forged of snap.forged) {
+      if (forged.id !== id || !rootTree) continue;
+      const slash = forged.path.lastIndexOf('/');
+      const entry = (await listFolder(store, rootTree, forged.path.slice(0, slash))).find((e) => e.path === forged.path.slice(slash + 1) && e.type === 'blob');
+      if (!entry) continue;
+      const file = await check(forged.path, entry.oid);
+      files.push({ ...file, verdict: { trusted: false, reason: forged.reason, fix: forged.fix } });
+    }
+    files.sort((a, b) => fileOrder(a.path) - fileOrder(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return { id, archived: null, allowedSigners, files, offline };
   }
   if (offline) throw new UnknownTaskError(ref);
   const entry = (await findArchived(ctx, [ref], { thorough: true })).get(ref);
   if (!entry) throw new UnknownTaskError(ref);
   const files: VerifiedFile[] = [];
-  const order = (p: string): number => (p.startsWith('handoffs/') ? 0 : p.startsWith('cancels/') ? 2 : p.startsWith('responses/') ? 3 : 1);
   const live = [...entry.files].flatMap(([name, oid]) => {
     const path = livePathOf(entry.month, ref, name);
     return path ? [{ name, path, oid }] : [];
   });
-  live.sort((a, b) => order(a.path) - order(b.path) || (a.path < b.path ? -1 : 1));
+  live.sort((a, b) => fileOrder(a.path) - fileOrder(b.path) || (a.path < b.path ? -1 : 1));
   // Signatures moved to the archive with their files (signatures/<month>/<id>/<name>.sig); a task archived before
   // they did has them in main still.
   const dir = `${SIGNATURES_FOLDER}/${entry.month}/${ref}`;
@@ -111,7 +128,8 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   for (const f of live) {
     const sig = archivedSigs.get(`${f.name}${SIGNATURE_EXT}`);
     const sidecars = sig ? [{ path: `${dir}/${f.name}${SIGNATURE_EXT}`, content: await store.readBlob(sig, MAX_SIGNATURE_FILE) }] : undefined;
-    files.push(await check(f.path, f.oid, sidecars));
+    const handoff = trust && f.path.startsWith('handoffs/') ? async (bytes: Uint8Array, all: Sidecar[]) => archivedHandoffVerdict(f.path, bytes, all, ctx, trust, now) : undefined;
+    files.push(await check(f.path, f.oid, sidecars, handoff));
   }
   return { id: ref, archived: entry.month, allowedSigners, files, offline: null };
 }

@@ -11,7 +11,7 @@ export function register(program: Command): void {
     program
       .command('verify')
       .argument('<id>', 'task id, or a unique prefix or suffix of it')
-      .description('check the signatures of a task\'s files (handoff, claims, releases, cancel, response) and name their signers; exits 8 when a signature does not verify'),
+      .description('check the signatures of a task\'s files (handoff, claims, releases, cancel, response) and name their signers; on a node that pinned the trust root, also whether it would run the task and which files count; exits 8 when a signature does not verify'),
   ).action(async (id: string, opts: CommonOptions) =>
     withBus(opts, async (ctx) => {
       const r = await verifyTask(ctx, id);
@@ -36,7 +36,12 @@ function fileLines(f: VerifiedFile): string[] {
     if (s.ok) lines.push(`  ${f.path}: verified, signed by ${by}`);
     else lines.push(`  ${f.path}: INVALID (${s.reason ?? 'unknown'}): ${s.message ?? ''}${s.signer ? ` [key ${by}]` : ''}`, `      fix: ${s.fix ?? ''}`);
   }
-  if (f.verdict) lines.push(`      policy: ${f.verdict.trusted ? 'trusted' : 'not trusted'}: ${f.verdict.reason}`);
+  if (f.verdict) {
+    const handoff = f.path.startsWith('handoffs/');
+    const word = handoff ? (f.verdict.trusted ? 'runs here' : 'refused here') : f.verdict.trusted ? 'counts here' : 'does not count here';
+    lines.push(`      trust: ${word}: ${f.verdict.reason}`);
+    if (f.verdict.fix) lines.push(`      fix: ${f.verdict.fix}`);
+  }
   return lines;
 }
 

@@ -212,6 +212,27 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
     expect(rel.code, rel.stderr).toBe(0);
   });
 
+  it('verify on the worker gives the verdict its watcher acts on: the signed task runs here, each refused one says why, and the claim counts', async () => {
+    type Verified = { files: { path: string; status: string; verdict: { trusted: boolean; reason: string; fix?: string } | null }[] };
+    const signed = json<Verified>(await gitbus(['verify', ids['signed'] ?? '', '--json'], { home: w }));
+    const [handoff, ...rest] = signed.files;
+    expect(handoff?.verdict).toMatchObject({ trusted: true, reason: expect.stringMatching(/^this node would run it: signed by alice \(SHA256:.*\), allowed by rule 1$/) });
+    // Claimed and released by the test before: w is not listed, and this version accepts unlisted nodes.
+    expect(rest.map((f) => [f.path.split('/')[0], f.verdict?.trusted])).toEqual([['claims', true], ['releases', true]]);
+    expect(rest[0]?.verdict?.reason).toMatch(/^counts: node w is not listed, and trust version \d+ accepts unlisted nodes/);
+    for (const [name, re] of Object.entries(REFUSED)) {
+      const r = await gitbus(['verify', ids[name] ?? '', '--json'], { home: w });
+      const v = json<Verified>(r).files[0]?.verdict;
+      expect(v?.trusted, name).toBe(false);
+      expect(v?.reason, name).toMatch(re);
+      expect(v?.fix, name).toBeTruthy();
+    }
+    const human = await gitbus(['verify', ids['revoked'] ?? ''], { home: w });
+    expect(human.stdout).toMatch(/trust: refused here: .*a key this node revoked/);
+    // Where no trust root is pinned there is no verdict to give: the person's clone is not a node; the boss pinned it.
+    expect(json<Verified>(await gitbus(['verify', ids['signed'] ?? '', '--json'], { home: boss })).files[0]?.verdict?.trusted).toBe(true);
+  });
+
   it('the watcher runs the signed task and answers each untrusted one addressed to it "refused", running nothing', async () => {
     watcher = startWatcher(w, ['--poll', '1s'], children);
     const ok = await ended(ids['signed'] ?? '');

@@ -1,0 +1,81 @@
+import { parseBusFile } from '../../schemas/bus-file.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import type { BusContext } from '../context.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { findArchived } from '../ops/archive-lookup.js';
+import { handoffVerdicts, replayed, trustedJudge } from './enforce.js';
+import type { Sidecar } from './file-signatures.js';
+import { handoffTrust, type EnforcedTrust, type HandoffTrust } from './handoff-trust.js';
+import { signedKindOf } from './messages.js';
+import { nodeFileVerdict } from './node-file-trust.js';
+import { markEndsRemoved } from './seen-ended.js';
+
+/**
+ * What a node that enforces trust makes of each file of a task, for `gitbus verify`: the same verdicts its watcher
+ * acts on (bus/ops/claim.ts, bus/trust/node-files.ts), not only whether a signature verifies. A handoff signed by an
+ * allowed signer may still be refused (a rule that does not allow its runner on this node, a revoked key, a replay,
+ * this node's policy); a claim with a valid signature by the wrong node's key is forged.
+ */
+export interface TrustVerdict {
+  /** The handoff: whether this node would run it; a claim, release or response: whether it counts here. */
+  trusted: boolean;
+  reason: string;
+  fix?: string;
+}
+
+/** A cancel stops work and is never verified (docs/PROTOCOL.md §12): it counts whoever wrote it. */
+const CANCEL: TrustVerdict = { trusted: true, reason: 'a cancel counts whoever wrote it: it only stops work, and is not verified (docs/PROTOCOL.md §12)' };
+
+function signedBy(t: Extract<HandoffTrust, { trusted: true }>): string {
+  const who = t.signer.principals.length > 0 ? `${t.signer.principals.join(', ')} (${t.signer.fingerprint})` : t.signer.fingerprint;
+  return `signed by ${who}, allowed by rule ${t.rule}${t.via ? ` (${t.via})` : ''}`;
+}
+
+function nodeOf(path: string, bytes: Uint8Array): string | null {
+  const p = parseBusFile(path, bytes);
+  return p.ok && typeof (p.file.data as { node?: unknown }).node === 'string' ? ((p.file.data as { node: string }).node) : null;
+}
+
+/** A claim's, release's or response's standing here, from its bytes and first sidecar (`null`: not a node's file). */
+export function nodeFileStanding(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], trust: EnforcedTrust, now: Date): TrustVerdict | null {
+  const kind = signedKindOf(path);
+  if (kind === 'cancel') return CANCEL;
+  if (kind !== 'claim' && kind !== 'release' && kind !== 'response') return null;
+  const sidecar = sidecars[0]?.content;
+  const v = nodeFileVerdict({ path, bytes, node: nodeOf(path, bytes), ...(sidecar ? { sidecar } : {}) }, trust.accepted, trust.node, now);
+  if (!v.counts) return { trusted: false, reason: v.reason, fix: v.fix };
+  const name = v.node ?? 'an unnamed node';
+  return { trusted: true, reason: v.signed ? `counts: signed by node ${name}'s key` : `counts: node ${name} is not listed, and trust version ${trust.accepted.version} accepts unlisted nodes (unlistedNodes: accept)` };
+}
+
+/**
+ * Whether this node would run the live task `id`: its handoff's trust verdict (signature, rules, revocations), the
+ * replay checks (the archive, unless `offline`; what this node saw end, cancelled or claimed) and this node's policy,
+ * as the watcher decides them when it claims.
+ */
+export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust: EnforcedTrust, id: string, offline: boolean): Promise<TrustVerdict> {
+  const target = { name: ctx.config.node, labels: ctx.config.labels };
+  const verdicts = await handoffVerdicts(snap, trust, [id], target);
+  if (!offline && verdicts.get(id)?.trusted) {
+    const archived = (await findArchived(ctx, [id])).get(id);
+    if (archived) verdicts.set(id, replayed(id, archived.month, archived.state));
+  }
+  await markEndsRemoved(ctx.paths.home, snap, verdicts);
+  const t = verdicts.get(id);
+  const handoff = (await snap.view(id))?.handoff;
+  if (!t || !handoff) return { trusted: false, reason: 'its handoff does not parse, so nothing runs it', fix: 'run "gitbus lint"' };
+  if (!t.trusted) return { trusted: false, reason: t.reason, fix: t.fix };
+  const policy = trustedJudge(ctx.paths.home, ctx.config, verdicts)?.(handoff, id);
+  if (policy && !policy.ok) return { trusted: false, reason: `${signedBy(t)}, but this node's policy refuses it: ${policy.reason}`, fix: policy.fix };
+  const unchecked = offline ? ' (the archive was not consulted: offline)' : '';
+  return { trusted: true, reason: `this node would run it: ${signedBy(t)}${unchecked}` };
+}
+
+/** An archived task's handoff: whether it was trusted here (it does not run again either way: a replay). */
+export function archivedHandoffVerdict(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], ctx: Pick<BusContext, 'config'>, trust: EnforcedTrust, now: Date): TrustVerdict {
+  const p = parseBusFile(path, bytes);
+  const handoff = p.ok ? (p.file.data as Handoff) : undefined;
+  const t = handoffTrust(path, bytes, sidecars, handoff, trust, { name: ctx.config.node, labels: ctx.config.labels }, now);
+  const once = 'archived: a signed handoff runs once, and one pushed back into main is refused as replayed';
+  return t.trusted ? { trusted: true, reason: `${signedBy(t)}; ${once}` } : { trusted: false, reason: `${t.reason}; ${once}`, fix: t.fix };
+}
