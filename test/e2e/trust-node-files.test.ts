@@ -103,6 +103,13 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     expect(task(s, id)?.state).toBe('pending');
     expect(s.forged.find((x) => x.path === `claims/${id}.1.md`)?.reason).toMatch(/its signature does not verify \(mismatch/);
     expect(task(s, real)?.claim?.node).toBe('v');
+    // verify lists the forged claim, which the node takes out of its view, with why it does not count here; the real
+    // one counts, signed by v's key.
+    type Verified = { files: { path: string; status: string; verdict: { trusted: boolean; reason: string } | null }[] };
+    const forged = json<Verified>(await gitbus(['verify', id, '--json'], { home: boss })).files.find((f) => f.path === `claims/${id}.1.md`);
+    expect(forged).toMatchObject({ status: 'invalid', verdict: { trusted: false, reason: expect.stringMatching(/^forged in the name of node v: its signature does not verify \(mismatch/) } });
+    expect(json<Verified>(await gitbus(['verify', real, '--json'], { home: boss })).files.find((f) => f.path === `claims/${real}.1.md`)?.verdict).toEqual({ trusted: true, reason: "counts: signed by node v's key" });
+    expect((await gitbus(['verify', id], { home: boss })).stdout).toMatch(new RegExp(`claims/${id}\\.1\\.md: INVALID[\\s\\S]*trust: does not count here: forged in the name of node v`));
   });
 
   it('an oversized signature sidecar is refused as too large, not read whole, and nothing stops', async () => {
