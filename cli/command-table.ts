@@ -73,7 +73,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'task', args: '[options]', description: 'inside a task: the task this process runs in (from GITBUS_TASK_ID): its handoff, attempt, node, worktree and latest progress', load: () => import('./commands/task.js') },
   // Signatures (docs/PROTOCOL.md §11).
   { name: 'sign', args: '[options] <path>', description: 'sign a bus file with your SSH key (SSHSIG, as ssh-keygen -Y sign); writes signatures/<path>.sig next to it in the checkout', load: () => import('./commands/sign.js') },
-  { name: 'verify', args: '[options] <id>', description: 'check the signatures of a task\'s files (handoff, claims, releases, cancel, response) and name their signers; exits 8 when a signature does not verify', load: () => import('./commands/verify.js') },
+  { name: 'verify', args: '[options] <id>', description: 'check the signatures of a task\'s files (handoff, claims, releases, cancel, response) and name their signers; on a node that pinned the trust root, also whether it would run the task and which files count; exits 8 when a signature does not verify', load: () => import('./commands/verify.js') },
   // Trust (docs/PROTOCOL.md §12): the trust root, its chain, and this node's pin.
   { name: 'trust', args: '', description: 'the trust root in the bus: who may sign, who may dispatch what, and what this node pinned (docs/PROTOCOL.md §12)', load: () => import('./commands/trust.js') },
   // Environment sync (README "Keeping every node's setup in step"): profiles under env/, drift by content hash.
