@@ -95,7 +95,15 @@ export const trustPolicySchema = z.strictObject({
   rules: z.optional(z.array(trustRuleSchema)),
   unlistedNodes: z.optional(z.enum(UNLISTED_NODES)).register(z.globalRegistry, { description: 'accept or refuse: what counts of files written in the name of a node with no key listed' }),
   settings: z.optional(trustSettingsSchema),
+  /**
+   * How old a signed handoff's `created` may be when a node claims it (docs/PROTOCOL.md §12, "Replay"): a handoff
+   * replayed after its archived folders were deleted is refused once it is older. Absent: no bound.
+   */
+  maxHandoffAge: z.optional(positiveDurationSchema),
 }).register(z.globalRegistry, { description: 'trust policy: trust/policy.yaml' });
+
+/** What `gitbus trust init` writes into version 1: old enough for a task that waits a while, short enough to bound replays. */
+export const DEFAULT_MAX_HANDOFF_AGE = '30d';
 
 export type TrustRule = z.infer<typeof trustRuleSchema>;
 export type TrustPolicy = z.infer<typeof trustPolicySchema>;

@@ -5,6 +5,7 @@ import { instanceId, latestDue, renderInstance } from '../model/schedule.js';
 import type { FileChange } from '../store/objects.js';
 import { findArchived } from './archive-lookup.js';
 import { signedByListedSigner } from '../trust/enforce.js';
+import { dueTooOld } from '../trust/handoff-age.js';
 import { trustOf } from '../trust/node-files.js';
 
 /** Instances known to exist (live or archived), so that a wake does not look them up in the archive again. */
@@ -47,6 +48,8 @@ export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<
       // On a bus this node enforces trust on, only a template a listed signer signed makes instances.
       const trust = trustOf(snap);
       if (trust && !(await signedByListedSigner(snap, trust, id, now))) continue;
+      // Nor an instance the version's maxHandoffAge would refuse at once (a fleet back after a long absence).
+      if (trust && dueTooOld(trust.accepted.policy, due, now)) continue;
       wanted.push({ id: instance, template: id, due, h, body: view.handoffBody ?? '' });
     }
     if (wanted.length > 0) {

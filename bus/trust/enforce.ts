@@ -8,6 +8,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type PolicyJudge } from '../node-policy.js';
 import { readSidecars, type Sidecar } from './file-signatures.js';
+import { boundedByAge } from './handoff-age.js';
 import { handoffTrust, type EnforcedTrust, type HandoffTrust, type TrustTarget } from './handoff-trust.js';
 import { pinPath } from './pin.js';
 import { loadTrust } from './root.js';
@@ -52,7 +53,8 @@ async function judge(snap: Snapshot, home: string, config: Pick<NodeConfig, 'tru
 
 /**
  * The trust verdict on each of `ids` (tasks whose handoff is on `snap`), for this node as the target. An unsigned
- * instance of a schedule (`from: schedule:<template>`) is judged by its template (schedule-trust.ts).
+ * instance of a schedule (`from: schedule:<template>`) is judged by its template (schedule-trust.ts). Each is then
+ * bounded by the version's maxHandoffAge at `now` (handoff-age.ts): templates not, instances by their due time.
  */
 export async function handoffVerdicts(snap: Snapshot, trust: EnforcedTrust, ids: Iterable<string>, target: TrustTarget, now = new Date()): Promise<Map<string, HandoffTrust>> {
   const out = new Map<string, HandoffTrust>();
@@ -81,11 +83,8 @@ export async function handoffVerdicts(snap: Snapshot, trust: EnforcedTrust, ids:
     const h = await own(id);
     if (!h) continue;
     const templateId = templateOfFrom(h.handoff?.from);
-    if (h.sidecars.length === 0 && templateId !== null && templateId !== id) {
-      out.set(id, scheduledInstanceTrust({ id, path: h.path, bytes: h.bytes }, templateId, await templateFacts(templateId), now));
-    } else {
-      out.set(id, h.verdict());
-    }
+    const t = h.sidecars.length === 0 && templateId !== null && templateId !== id ? scheduledInstanceTrust({ id, path: h.path, bytes: h.bytes }, templateId, await templateFacts(templateId), now) : h.verdict();
+    out.set(id, boundedByAge(t, h.path, h.handoff, trust.accepted, now));
   }
   return out;
 }

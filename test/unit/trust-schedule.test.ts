@@ -7,6 +7,7 @@ import { scheduledInstanceTrust, type TemplateFacts } from '../../bus/trust/sche
 import { signedMessage } from '../../bus/trust/messages.js';
 import { parseKeyBlob } from '../../bus/trust/ssh-key.js';
 import { renderVersion } from '../../bus/trust/change.js';
+import { boundedByAge, dueTooOld } from '../../bus/trust/handoff-age.js';
 import { forge, makeKey, type ForgeKey } from '../helpers/sshsig-forge.js';
 
 /**
@@ -129,5 +130,37 @@ describe('the trust verdict on an unsigned schedule instance', () => {
     const i = instance(DUE);
     expect(why(scheduledInstanceTrust({ ...i, id: 'other-20261121030000' }, 'nightly', template(), NOW))).toMatch(/its id is not nightly's instance id for a due time \(nightly-YYYYMMDDhhmmss\)/);
     expect(why(scheduledInstanceTrust(i, 'nightl', template(), NOW))).toMatch(/its id is not nightl's instance id/);
+  });
+});
+
+describe('schedules under a maxHandoffAge (bus/trust/handoff-age.ts)', () => {
+  // The template was created on 2026-11-01, weeks before NOW: far older than the bound.
+  const bounded = renderVersion({
+    version: 2,
+    allowedSigners: `alice ${alice.line}\n`,
+    policy: { version: 2, admins: ['alice'], rules: [{ signers: ['alice'], runners: ['shell'], nodes: ['w'] }], maxHandoffAge: '1d' },
+  }, undefined).version;
+
+  it('exempts the template, and judges an instance by its own due time, not the template\'s created', () => {
+    const t = template();
+    expect(boundedByAge(t.verdict, TEMPLATE_PATH, t.handoff, bounded, NOW)).toBe(t.verdict);
+    const i = instance(DUE);
+    const derived = scheduledInstanceTrust(i, 'nightly', t, NOW);
+    expect(boundedByAge(derived, i.path, parsed(i.path, i.bytes.toString()).handoff, bounded, NOW)).toMatchObject({ trusted: true, via: 'schedule nightly' });
+  });
+
+  it('refuses a replayed old instance as stale by its due time, with the schedule named', () => {
+    const old = instance(new Date('2026-11-05T03:00:00Z'));
+    const derived = scheduledInstanceTrust(old, 'nightly', template(), NOW);
+    expect(derived.trusted).toBe(true);
+    const t = boundedByAge(derived, old.path, parsed(old.path, old.bytes.toString()).handoff, bounded, NOW);
+    expect(why(t)).toBe(`stale: ${old.path} was dispatched by schedule nightly with created 2026-11-05T03:00:00.000Z (its due time), older than the trust policy's maxHandoffAge (1d, trust version 2); a replayed old handoff is refused`);
+    expect(t.trusted ? '' : t.fix).toMatch(/^nothing to do: the schedule dispatches a fresh instance at its next due time/);
+  });
+
+  it('watchers do not dispatch an instance the bound would refuse (a fleet back after a long absence)', () => {
+    expect(dueTooOld(bounded.policy, DUE, NOW)).toBe(false);
+    expect(dueTooOld(bounded.policy, new Date('2026-11-19T03:00:00Z'), NOW)).toBe(true);
+    expect(dueTooOld(accepted.policy, new Date('2020-01-01T00:00:00Z'), NOW)).toBe(false);
   });
 });
