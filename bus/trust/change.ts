@@ -1,5 +1,5 @@
 import { renderYaml } from '../../schemas/safe-yaml.js';
-import { FINGERPRINT_RE, nodeOfPrincipal, nodePrincipal, TRUSTED_SETTING_KEYS, type TrustPolicy, type TrustRule, type TrustSettings, type UnlistedNodes } from '../../schemas/trust-root.js';
+import { DEFAULT_MAX_HANDOFF_AGE, FINGERPRINT_RE, nodeOfPrincipal, nodePrincipal, TRUSTED_SETTING_KEYS, type TrustPolicy, type TrustRule, type TrustSettings, type UnlistedNodes } from '../../schemas/trust-root.js';
 import { contentDigest } from './chain-files.js';
 import { nodeSignerLine } from './node-keys.js';
 import { TrustChangeInvalidError } from './root-errors.js';
@@ -28,7 +28,9 @@ export type TrustEdit =
   | { kind: 'remove-node'; node: string }
   | { kind: 'unlisted-nodes'; value: UnlistedNodes }
   /** Fixes these bus settings (lease, heartbeat, maxAttempts) for nodes that enforce trust; other keys stay as they were. */
-  | { kind: 'settings'; settings: TrustSettings };
+  | { kind: 'settings'; settings: TrustSettings }
+  /** Bounds the age of the signed handoffs nodes run (a duration), or, null, removes the bound. */
+  | { kind: 'max-handoff-age'; value: string | null };
 
 export interface VersionContent {
   version: number;
@@ -179,6 +181,11 @@ export function applyEdit(prev: TrustVersion, edit: TrustEdit): VersionContent {
       policy.settings = mergedTrustSettings(before, edit.settings);
       break;
     }
+    case 'max-handoff-age':
+      if ((prev.policy.maxHandoffAge ?? null) === edit.value) invalid(edit.value === null ? `trust version ${prev.version} sets no maxHandoffAge` : `maxHandoffAge is already ${edit.value} in version ${prev.version}`, 'nothing to do');
+      if (edit.value === null) delete policy.maxHandoffAge;
+      else policy.maxHandoffAge = edit.value;
+      break;
   }
   return { version: prev.version + 1, allowedSigners, policy };
 }
@@ -191,7 +198,8 @@ export interface FirstVersionNodes {
 
 /**
  * Version 1: the admins with their keys, a threshold, one rule letting the admins run anything anywhere, the
- * nodes listed from the start with the policy for the others, and the bus settings it fixes (gitbus.yaml's at init).
+ * nodes listed from the start with the policy for the others, the bus settings it fixes (gitbus.yaml's at init),
+ * and a maxHandoffAge, written out so that a new root bounds replays and shows it does.
  */
 export function firstVersion(admins: { principal: string; key: PublicKey }[], threshold?: number, nodes: FirstVersionNodes = {}, settings?: TrustSettings): VersionContent {
   const principals = [...new Set(admins.map((a) => a.principal))];
@@ -206,6 +214,7 @@ export function firstVersion(admins: { principal: string; key: PublicKey }[], th
     rules: [{ signers: principals, runners: ['*'], nodes: ['*'] }],
     ...(nodes.unlistedNodes ? { unlistedNodes: nodes.unlistedNodes } : {}),
     ...(settings ? { settings } : {}),
+    maxHandoffAge: DEFAULT_MAX_HANDOFF_AGE,
   };
   const lines = [...admins.map((a) => signerLine(a.principal, a.key)), ...(nodes.nodes ?? []).map((n) => nodeSignerLine(n.node, n.key))];
   return { version: 1, allowedSigners: lines.map((l) => `${l}\n`).join(''), policy };

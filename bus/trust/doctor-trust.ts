@@ -35,7 +35,7 @@ export async function checkTrustRoot(home: string, config: NodeConfig, snap: Sna
   }
   if (!accepted) return fail(NAME, 'this node has no accepted trust version', 'run "gitbus trust list" for details');
   const pinNote = report.pinMatches === null ? `pinned version ${pin.pinned.version} is not on the bus` : report.pinMatches ? `pinned version ${pin.pinned.version} matches the bus` : `pinned version ${pin.pinned.version} differs on the bus`;
-  const head = `accepts version ${accepted.version} of ${report.newest} (${accepted.digest}; admins ${accepted.policy.admins.join(', ')}, threshold ${accepted.policy.threshold ?? 1}); ${pinNote}`;
+  const head = `accepts version ${accepted.version} of ${report.newest} (${accepted.digest}; admins ${accepted.policy.admins.join(', ')}, threshold ${accepted.policy.threshold ?? 1}; maxHandoffAge ${accepted.policy.maxHandoffAge ?? 'none'}); ${pinNote}`;
   if (report.behind) return fail(NAME, `${head}; the bus's chain ends at version ${report.behind.bus}: versions this node accepted were removed`, 'find out who rewrote trust/; this node keeps the version it accepted');
   if (stop?.status === 'refused') return fail(NAME, `${head}; version ${stop.version} is refused: ${stop.reason}`, stop.fix);
   if (report.pinMatches === false) return fail(NAME, `${head}: the trust chain was rewritten since this node pinned it`, 'find out who rewrote trust/chain/; this node keeps the version it accepted');

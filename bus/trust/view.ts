@@ -29,6 +29,8 @@ export interface TrustVersionView {
   rules: TrustRule[];
   /** The bus settings the version fixes over gitbus.yaml (null: none, gitbus.yaml decides them). */
   settings: TrustSettings | null;
+  /** How old a signed handoff may be when a node claims it (null: no bound; docs/PROTOCOL.md §12, "Replay"). */
+  maxHandoffAge: string | null;
 }
 
 export interface TrustListView {
@@ -64,6 +66,7 @@ export function versionView(v: TrustVersion): TrustVersionView {
     unlistedNodes: unlistedNodesOf(v),
     rules: v.policy.rules ?? [],
     settings: v.policy.settings ?? null,
+    maxHandoffAge: v.policy.maxHandoffAge ?? null,
   };
 }
 

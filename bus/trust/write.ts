@@ -246,6 +246,8 @@ function describeEdit(edit: TrustEdit): string {
       return `unlisted nodes ${edit.value}`;
     case 'settings':
       return `settings ${settingsText(edit.settings)}`;
+    case 'max-handoff-age':
+      return `max handoff age ${edit.value ?? 'none'}`;
   }
 }
 

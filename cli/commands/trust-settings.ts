@@ -24,6 +24,13 @@ export function trustSettingsLine(settings: TrustSettings | null): string {
     : 'settings: none (gitbus.yaml decides lease, heartbeat and maxAttempts, and anyone who can push can change it: "gitbus trust settings" fixes them)';
 }
 
+/** `trust list`'s line for a version's maxHandoffAge. */
+export function maxHandoffAgeLine(maxHandoffAge: string | null): string {
+  return maxHandoffAge !== null
+    ? `max handoff age: ${maxHandoffAge} (a signed handoff older than this when a node claims it is refused as stale)`
+    : 'max handoff age: none (an old signed handoff pushed back into main after its archived folders were deleted runs again on a node that never saw it: "gitbus trust max-handoff-age 30d" bounds it)';
+}
+
 function gitbusYamlText(r: TrustWriteResult): string {
   switch (r.gitbusYaml) {
     case 'rewritten':

@@ -12,10 +12,11 @@ import { RUNNERS } from '../../schemas/fields.js';
 import { MAX_TRUST_VERSION, PRINCIPAL_RE, PRINCIPAL_RULE, type TrustRule, type UnlistedNodes } from '../../schemas/trust-root.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { durationFlag, intFlag } from '../flags.js';
+import { DURATION_RULE } from '../../schemas/duration.js';
 import { emit } from '../output.js';
 import { digestFlag, fingerprintsFlag, trustChoiceOf } from '../trust-prompt.js';
 import { registerNodeKeyCommands, unlistedNodesFlag } from './trust-nodes.js';
-import { registerSettingsCommand, trustSettingsLine } from './trust-settings.js';
+import { maxHandoffAgeLine, registerSettingsCommand, trustSettingsLine } from './trust-settings.js';
 import { settingsText } from '../../bus/trust/trusted-settings.js';
 import { nodeKeysText, ownKeyFailed, ownKeyText } from '../node-keys.js';
 
@@ -91,6 +92,7 @@ function listText(v: TrustListView): string {
     lines.push(a.rules.length ? 'rules:' : 'rules: none (nobody may dispatch)');
     a.rules.forEach((r, i) => lines.push(ruleText(r, i)));
     lines.push(trustSettingsLine(a.settings));
+    lines.push(maxHandoffAgeLine(a.maxHandoffAge));
     if (v.nodes) lines.push(...nodeKeysText(v.nodes));
   } else lines.push('no version of the trust root is accepted');
   const n = v.next;
@@ -98,7 +100,7 @@ function listText(v: TrustListView): string {
   if (n?.status === 'refused') lines.push(`refused: version ${n.version}: ${n.reason}\n  fix: ${n.fix}`);
   const p = v.proposed;
   if (p) {
-    lines.push(`  version ${p.version} would have: admins ${p.admins.join(', ')} (threshold ${p.threshold}); signers ${p.signers.map((s) => `${s.principals.join(',')} ${s.fingerprint}`).join(', ')}; node keys ${p.nodeKeys.map((n) => `${n.node} ${n.fingerprint}`).join(', ') || 'none'}; unlisted nodes ${p.unlistedNodes}; settings ${p.settings ? settingsText(p.settings) : 'none'}`);
+    lines.push(`  version ${p.version} would have: admins ${p.admins.join(', ')} (threshold ${p.threshold}); signers ${p.signers.map((s) => `${s.principals.join(',')} ${s.fingerprint}`).join(', ')}; node keys ${p.nodeKeys.map((n) => `${n.node} ${n.fingerprint}`).join(', ') || 'none'}; unlisted nodes ${p.unlistedNodes}; settings ${p.settings ? settingsText(p.settings) : 'none'}; max handoff age ${p.maxHandoffAge ?? 'none'}`);
     p.rules.forEach((r, i) => lines.push(`  ${ruleText(r, i)}`));
   }
   if (v.behind) lines.push(`the bus's chain ends at version ${v.behind.bus}, behind the version ${v.behind.accepted} this node accepted: this node keeps its own`);
@@ -211,6 +213,15 @@ export function register(program: Command): void {
     changeAction(opts, () => ({ kind: 'remove-rule', index: intFlag('RULE', 1, 10_000)(n) }), 'wrote'),
   );
 
+  keyed(
+    trust
+      .command('max-handoff-age')
+      .argument('<duration|none>', `how old a signed handoff may be when a node claims it (${DURATION_RULE}), or none for no bound`)
+      .description('bound the age of the signed handoffs nodes run, so that an old one pushed back into main is refused as stale (docs/PROTOCOL.md §12, "Replay")')
+      .addHelpText('after', '\nA node that enforces trust refuses a signed handoff whose created is older than this when it claims it. Schedules keep running: a template is exempt, each instance is as old as its due time.'),
+  ).action(async (value: string, opts: KeyOpts) =>
+    changeAction(opts, () => ({ kind: 'max-handoff-age', value: value === 'none' ? null : durationFlag('DURATION', { positive: true })(value) }), 'wrote'),
+  );
   keyed(trust.command('threshold').argument('<n>', 'admin signatures each later change needs').description('change how many admins must sign a trust change')).action(async (n: string, opts: KeyOpts) =>
     changeAction(opts, () => ({ kind: 'threshold', threshold: intFlag('THRESHOLD', 1, 100)(n) }), 'wrote'),
   );

@@ -311,3 +311,53 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
     expect(existsSync(marker('signed'))).toBe(false);
   });
 });
+
+describe('a signed freshness bound (maxHandoffAge)', () => {
+  /** A handoff written by hand with `created`, signed by alice with ssh-keygen as dispatch would sign it, pushed with its sidecar. */
+  function pushSigned(id: string, created: string, to?: string): void {
+    const path = `handoffs/${id}.md`;
+    const text = `---\nid: ${id}\ntitle: ${id}\nfrom: alice\ncreated: ${created}\n${to ? `to: ${to}\n` : ''}command: touch ${marker(id)}\n---\n`;
+    const sig = execFileSync('ssh-keygen', ['-Y', 'sign', '-n', 'gitbus-handoff@v1', '-f', key('alice')], { input: Buffer.from(`gitbus handoff v1\n${path}\n${text}`), encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
+    push({ [path]: text, [`signatures/${path}.sig`]: sig }, `signed ${id}`);
+  }
+  const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+
+  it('an admin sets it with "gitbus trust max-handoff-age" (a duration), and trust list shows it', async () => {
+    const before = await gitbus(['trust', 'list'], { home: w });
+    expect(before.stdout).toContain('max handoff age: 30d');
+    const r = await gitbus(['trust', 'max-handoff-age', '1h', '--key', key('alice'), '--json'], { home: boss });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ status: string; version: number }>(r)).toMatchObject({ status: 'accepted', version: 6 });
+    expect(gitCli(['show', 'main:trust/chain/6.policy.yaml'], bus.remote)).toMatch(/^maxHandoffAge: 1h$/m);
+    const bad = await gitbus(['trust', 'max-handoff-age', '1 hour', '--key', key('alice'), '--json'], { home: boss });
+    expect(bad.code).not.toBe(0);
+    expect(json<{ error: { message: string; fix: string } }>(bad).error.fix).toMatch(/duration/);
+    const list = json<{ accepted: { version: number; maxHandoffAge: string } }>(await gitbus(['trust', 'list', '--json'], { home: w }));
+    expect(list.accepted).toMatchObject({ version: 6, maxHandoffAge: '1h' });
+  });
+
+  it('status on the worker names a stale signed handoff and one dated ahead; claim refuses them; the watcher answers the stale one addressed to it and runs a fresh one', async () => {
+    pushSigned('stale-anyone', hoursAgo(3));
+    pushSigned('dated-ahead', new Date(Date.now() + 86_400_000).toISOString());
+    const s = json<{ trust: { version: number } | null; tasks: { id: string; untrusted?: string }[] }>(await gitbus(['status', '--json'], { home: w }));
+    expect(s.trust?.version).toBe(6);
+    const untrusted = new Map(s.tasks.map((t) => [t.id, t.untrusted]));
+    expect(untrusted.get('stale-anyone')).toMatch(/^stale: handoffs\/stale-anyone\.md was signed with created \S+, older than the trust policy's maxHandoffAge \(1h, trust version 6\); a replayed old handoff is refused$/);
+    expect(untrusted.get('dated-ahead')).toMatch(/^dated ahead: handoffs\/dated-ahead\.md was signed with created \S+, more than 60 s ahead of this node's clock/);
+    const claim = await gitbus(['claim', 'stale-anyone', '--json'], { home: w });
+    expect(claim.code).not.toBe(0);
+    expect(claim.stdout + claim.stderr).toMatch(/stale: handoffs\/stale-anyone\.md/);
+
+    pushSigned('stale-to-w', hoursAgo(2), 'w');
+    const refused = await ended('stale-to-w');
+    expect(refused.state).toBe('failed');
+    expect(refused.reason).toMatch(/^refused: untrusted: stale: handoffs\/stale-to-w\.md was signed with created \S+, older than the trust policy's maxHandoffAge \(1h, trust version 6\)/);
+    expect(existsSync(marker('stale-to-w'))).toBe(false);
+    const fresh = await dispatchOk('alice', 'fresh');
+    expect((await ended(fresh)).state).toBe('succeeded');
+    expect(existsSync(marker('fresh'))).toBe(true);
+    // Neither refused one addressed to nobody ran.
+    expect(existsSync(marker('stale-anyone'))).toBe(false);
+    expect(existsSync(marker('dated-ahead'))).toBe(false);
+  });
+});

@@ -25,6 +25,7 @@ import { showInProcess } from '../helpers/in-process.js';
  * an instance whose command was changed, one of an unsigned template and one for a time the schedule does not
  * produce are each refused with their reason and run nothing. Archiving moves signatures with their files, and
  * `gitbus verify` checks an archived task from the archive; an archived instance pushed back is refused as a replay.
+ * The root's maxHandoffAge (36h) is shorter than the templates' age: the schedule runs all the same.
  */
 const FINAL = ['succeeded', 'failed', 'timed-out', 'cancelled'];
 const DAILY = '0 0 * * *';
@@ -96,6 +97,10 @@ beforeAll(async () => {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key('alice')]);
   const init = await gitbus(['trust', 'init', '--admin', `alice=${key('alice')}.pub`, '--key', key('alice'), '--unlisted-nodes', 'accept', '--json'], { home: boss });
   expect(init.code, init.stderr).toBe(0);
+  // A freshness bound shorter than the templates' age (47 h or more): templates are exempt, instances are as old as
+  // their due time (today's: under 24 h), so the schedule keeps running.
+  const bound = await gitbus(['trust', 'max-handoff-age', '36h', '--key', key('alice'), '--json'], { home: boss });
+  expect(bound.code, bound.stderr).toBe(0);
   w = await bus.addNode('w', [], ['--runner', 'shell', '--trust', fp('alice')]);
   const bossYaml = join(boss, 'node.yaml');
   writeFileSync(bossYaml, stringify({ ...(parse(readFileSync(bossYaml, 'utf8')) as object), signingKey: key('alice') }));
@@ -146,7 +151,8 @@ describe('schedules on a bus whose trust root the node pinned', () => {
     expect(lint.problems.some((p) => p.path === 'handoffs/nightly.md')).toBe(false);
   });
 
-  it('the instance the watcher dispatches from the signed template runs; the others are answered "refused" and run nothing', async () => {
+  it('the instance the watcher dispatches from the signed template runs, under a maxHandoffAge shorter than the template\'s age; the others are answered "refused" and run nothing', async () => {
+    expect(json<{ accepted: { maxHandoffAge: string } }>(await gitbus(['trust', 'list', '--json'], { home: w })).accepted.maxHandoffAge).toBe('36h');
     const ww = startWatcher(w, ['--poll', '1s'], children);
     watcher = ww;
     // w's watcher writes it, unsigned, as the template renders it for the latest due time (today's, unless the

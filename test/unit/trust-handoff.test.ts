@@ -10,7 +10,9 @@ import { handoffTrust, type EnforcedTrust, type HandoffTrust } from '../../bus/t
 import { trustedJudge } from '../../bus/trust/enforce.js';
 import { signedMessage } from '../../bus/trust/messages.js';
 import { parseKeyBlob } from '../../bus/trust/ssh-key.js';
-import { renderVersion } from '../../bus/trust/change.js';
+import { applyEdit, firstVersion, renderVersion } from '../../bus/trust/change.js';
+import { boundedByAge, maxHandoffAgeMs } from '../../bus/trust/handoff-age.js';
+import { parseVersion } from '../../bus/trust/version-content.js';
 import { policyRefusal } from '../../watcher/run-task.js';
 import { forge, makeKey, type ForgeKey } from '../helpers/sshsig-forge.js';
 
@@ -127,5 +129,71 @@ describe('what a node saw end, cancelled or claimed (seen-ended.log)', () => {
     } finally {
       rmSync(h, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the signed freshness bound (maxHandoffAge, bus/trust/handoff-age.ts)', () => {
+  const bounded = (maxHandoffAge?: string) =>
+    renderVersion({
+      version: 4,
+      allowedSigners: `alice ${alice.line}\n`,
+      policy: { version: 4, admins: ['alice'], rules: [{ signers: ['alice'], runners: ['shell'], nodes: ['w'] }], ...(maxHandoffAge ? { maxHandoffAge } : {}) },
+    }, undefined).version;
+  const NOW = new Date('2026-12-01T12:00:00Z');
+  const signedBy = handoffTrust(PATH, BYTES, sig(alice), HANDOFF, trust, W, NOW);
+  const at = (created?: string): Handoff => ({ ...HANDOFF, ...(created ? { created } : {}) }) as Handoff;
+  const why = (t: HandoffTrust) => (t.trusted ? 'trusted' : t.reason);
+
+  it('trusts a signed handoff created within the bound, up to the clock skew ahead, and anything at all without a bound', () => {
+    expect(signedBy.trusted).toBe(true);
+    expect(boundedByAge(signedBy, PATH, at('2026-11-20T12:00:00Z'), bounded('30d'), NOW)).toBe(signedBy);
+    expect(boundedByAge(signedBy, PATH, at('2026-12-01T12:00:50Z'), bounded('30d'), NOW)).toBe(signedBy);
+    // No maxHandoffAge: existing buses are unchanged, however old the handoff or whether it says when.
+    expect(boundedByAge(signedBy, PATH, at('2020-01-01T00:00:00Z'), bounded(), NOW)).toBe(signedBy);
+    expect(boundedByAge(signedBy, PATH, at(), bounded(), NOW)).toBe(signedBy);
+  });
+
+  it('refuses a signed handoff older than the bound as stale, naming the file, created, the bound and the version, with the fix', () => {
+    const t = boundedByAge(signedBy, PATH, at('2026-10-01T12:00:00Z'), bounded('30d'), NOW);
+    expect(t).toEqual({
+      trusted: false,
+      reason: `stale: ${PATH} was signed with created 2026-10-01T12:00:00Z, older than the trust policy's maxHandoffAge (30d, trust version 4); a replayed old handoff is refused`,
+      fix: 'dispatch it again as a new task (an admin can raise maxHandoffAge: "gitbus trust max-handoff-age DURATION")',
+    });
+    expect(why(boundedByAge(signedBy, PATH, at('2026-12-01T10:59:59Z'), bounded('1h'), NOW))).toMatch(/^stale: /);
+    // A handoff that does not say when it was made cannot be shown fresh.
+    expect(why(boundedByAge(signedBy, PATH, at(), bounded('30d'), NOW))).toMatch(/^stale: handoffs\/.* has no created, so its age cannot be told against the trust policy's maxHandoffAge \(30d, trust version 4\)/);
+  });
+
+  it('refuses a created further ahead than the clock skew: a handoff dated ahead would stay fresh past the bound', () => {
+    const t = boundedByAge(signedBy, PATH, at('2099-01-01T00:00:00Z'), bounded('30d'), NOW);
+    expect(why(t)).toBe(`dated ahead: ${PATH} was signed with created 2099-01-01T00:00:00Z, more than 60 s ahead of this node's clock (2026-12-01T12:00:00.000Z); a handoff dated ahead would stay fresh past the trust policy's maxHandoffAge (30d, trust version 4)`);
+    expect(t.trusted ? '' : t.fix).toMatch(/check the clock of the machine that dispatched it/);
+    expect(why(boundedByAge(signedBy, PATH, at('2026-12-01T12:01:01Z'), bounded('30d'), NOW))).toMatch(/^dated ahead: /);
+  });
+
+  it('leaves an untrusted verdict as it is, and exempts a schedule template (it runs for ever)', () => {
+    const unsigned = handoffTrust(PATH, BYTES, [], HANDOFF, trust, W, NOW);
+    expect(boundedByAge(unsigned, PATH, at('2020-01-01T00:00:00Z'), bounded('1h'), NOW)).toBe(unsigned);
+    const template = { ...at('2025-01-01T00:00:00Z'), schedule: '0 3 * * *' } as Handoff;
+    expect(boundedByAge(signedBy, PATH, template, bounded('1h'), NOW)).toBe(signedBy);
+  });
+
+  it('reads a malformed maxHandoffAge as a problem of the version, naming the file, the field and the fix; trust init writes 30d; the edit sets and removes it', () => {
+    const policy = (v: string) => Buffer.from(`version: 1\nadmins: [alice]\nmaxHandoffAge: ${v}\n`);
+    for (const bad of ['30 days', '0s', '"1D"']) {
+      const r = parseVersion(1, Buffer.from(`alice ${alice.line}\n`), policy(bad));
+      expect(r.ok).toBe(false);
+      const p = r.ok ? undefined : r.problems[0];
+      expect(p).toMatchObject({ path: 'trust/chain/1.policy.yaml', field: 'maxHandoffAge', severity: 'error' });
+      expect(p?.fix).toMatch(/duration/);
+    }
+    expect(parseVersion(1, Buffer.from(`alice ${alice.line}\n`), policy('90d')).ok).toBe(true);
+    const v1 = renderVersion(firstVersion([{ principal: 'alice', key: parseKeyBlob(alice.blob) }]), undefined);
+    expect(v1.policy).toMatch(/^maxHandoffAge: 30d$/m);
+    expect(maxHandoffAgeMs(v1.version.policy)).toBe(30 * 86_400_000);
+    expect(applyEdit(v1.version, { kind: 'max-handoff-age', value: '90d' }).policy.maxHandoffAge).toBe('90d');
+    expect(applyEdit(v1.version, { kind: 'max-handoff-age', value: null }).policy.maxHandoffAge).toBeUndefined();
+    expect(() => applyEdit(v1.version, { kind: 'max-handoff-age', value: '30d' })).toThrow(/maxHandoffAge is already 30d in version 1/);
   });
 });

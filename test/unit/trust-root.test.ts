@@ -25,8 +25,8 @@ function version(content: VersionContent, previous?: string): TrustVersion {
 const v1 = version(firstVersion([{ principal: 'alice', key: alice }]));
 
 describe('trust versions', () => {
-  it('version 1 has the admins, threshold 1 unless given, and a rule letting the admins run anything anywhere', () => {
-    expect(v1.policy).toEqual({ version: 1, admins: ['alice'], rules: [{ signers: ['alice'], runners: ['*'], nodes: ['*'] }] });
+  it('version 1 has the admins, threshold 1 unless given, a rule letting the admins run anything anywhere, and a maxHandoffAge of 30d', () => {
+    expect(v1.policy).toEqual({ version: 1, admins: ['alice'], rules: [{ signers: ['alice'], runners: ['*'], nodes: ['*'] }], maxHandoffAge: '30d' });
     expect(v1.allowedSigners).toBe(`alice ${alice.line}\n`);
     expect(v1.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
