@@ -15,11 +15,12 @@ import type { TrustVersion } from './version-content.js';
  */
 
 /**
- * How far ahead of this node's clock a `created` may be: the clock difference `gitbus doctor`'s `clock` check
- * tolerates. Further ahead is refused, since a handoff dated ahead would stay fresh past the bound (a date in 2099
- * signed once would be replayable for ever).
+ * How far ahead of this node's clock a `created` may be: as far as the bound itself (at least a minute). Further
+ * ahead is refused, since a handoff dated ahead stays fresh past the bound (a date in 2099 signed once would be
+ * replayable for ever); up to it, one stays fresh at most twice the bound after it was signed, and a fleet whose
+ * clocks differ by minutes (the clock-skew tests run nodes ten minutes apart) does not fail its work.
  */
-export const CREATED_SKEW_MS = 60_000;
+export const MIN_AHEAD_MS = 60_000;
 
 /** The version's bound in milliseconds, or null: no bound (a version without `maxHandoffAge`). */
 export function maxHandoffAgeMs(policy: TrustPolicy): number | null {
@@ -48,8 +49,8 @@ export function boundedByAge(t: HandoffTrust, path: string, handoff: Handoff | u
   const what = t.via ? `was dispatched by ${t.via} with created ${handoff.created ?? ''} (its due time)` : `was signed with created ${handoff.created ?? ''}`;
   const age = now.getTime() - created;
   if (age > bound) return { trusted: false, reason: `stale: ${path} ${what}, older than ${limit}; a replayed old handoff is refused`, fix: t.via ? INSTANCE_FIX : FIX };
-  if (-age > CREATED_SKEW_MS) {
-    return { trusted: false, reason: `dated ahead: ${path} ${what}, more than ${CREATED_SKEW_MS / 1000} s ahead of this node's clock (${now.toISOString()}); a handoff dated ahead would stay fresh past ${limit}`, fix: CLOCK_FIX };
+  if (-age > Math.max(bound, MIN_AHEAD_MS)) {
+    return { trusted: false, reason: `dated ahead: ${path} ${what}, further ahead of this node's clock (${now.toISOString()}) than ${limit}; a handoff dated ahead would stay fresh past the bound`, fix: CLOCK_FIX };
   }
   return t;
 }

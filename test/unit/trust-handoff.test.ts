@@ -144,10 +144,13 @@ describe('the signed freshness bound (maxHandoffAge, bus/trust/handoff-age.ts)',
   const at = (created?: string): Handoff => ({ ...HANDOFF, ...(created ? { created } : {}) }) as Handoff;
   const why = (t: HandoffTrust) => (t.trusted ? 'trusted' : t.reason);
 
-  it('trusts a signed handoff created within the bound, up to the clock skew ahead, and anything at all without a bound', () => {
+  it('trusts a signed handoff created within the bound, up to the bound ahead (clocks differ), and anything at all without a bound', () => {
     expect(signedBy.trusted).toBe(true);
     expect(boundedByAge(signedBy, PATH, at('2026-11-20T12:00:00Z'), bounded('30d'), NOW)).toBe(signedBy);
     expect(boundedByAge(signedBy, PATH, at('2026-12-01T12:00:50Z'), bounded('30d'), NOW)).toBe(signedBy);
+    // A dispatcher's clock ten minutes fast, or even days: within the bound ahead.
+    expect(boundedByAge(signedBy, PATH, at('2026-12-01T12:10:00Z'), bounded('1h'), NOW)).toBe(signedBy);
+    expect(boundedByAge(signedBy, PATH, at('2026-12-20T12:00:00Z'), bounded('30d'), NOW)).toBe(signedBy);
     // No maxHandoffAge: existing buses are unchanged, however old the handoff or whether it says when.
     expect(boundedByAge(signedBy, PATH, at('2020-01-01T00:00:00Z'), bounded(), NOW)).toBe(signedBy);
     expect(boundedByAge(signedBy, PATH, at(), bounded(), NOW)).toBe(signedBy);
@@ -165,11 +168,13 @@ describe('the signed freshness bound (maxHandoffAge, bus/trust/handoff-age.ts)',
     expect(why(boundedByAge(signedBy, PATH, at(), bounded('30d'), NOW))).toMatch(/^stale: handoffs\/.* has no created, so its age cannot be told against the trust policy's maxHandoffAge \(30d, trust version 4\)/);
   });
 
-  it('refuses a created further ahead than the clock skew: a handoff dated ahead would stay fresh past the bound', () => {
+  it('refuses a created further ahead than the bound: a handoff dated ahead would stay fresh past the bound', () => {
     const t = boundedByAge(signedBy, PATH, at('2099-01-01T00:00:00Z'), bounded('30d'), NOW);
-    expect(why(t)).toBe(`dated ahead: ${PATH} was signed with created 2099-01-01T00:00:00Z, more than 60 s ahead of this node's clock (2026-12-01T12:00:00.000Z); a handoff dated ahead would stay fresh past the trust policy's maxHandoffAge (30d, trust version 4)`);
+    expect(why(t)).toBe(`dated ahead: ${PATH} was signed with created 2099-01-01T00:00:00Z, further ahead of this node's clock (2026-12-01T12:00:00.000Z) than the trust policy's maxHandoffAge (30d, trust version 4); a handoff dated ahead would stay fresh past the bound`);
     expect(t.trusted ? '' : t.fix).toMatch(/check the clock of the machine that dispatched it/);
-    expect(why(boundedByAge(signedBy, PATH, at('2026-12-01T12:01:01Z'), bounded('30d'), NOW))).toMatch(/^dated ahead: /);
+    expect(why(boundedByAge(signedBy, PATH, at('2026-12-01T13:00:01Z'), bounded('1h'), NOW))).toMatch(/^dated ahead: /);
+    // A bound under a minute still lets clocks differ by a minute.
+    expect(boundedByAge(signedBy, PATH, at('2026-12-01T12:00:50Z'), bounded('10s'), NOW)).toBe(signedBy);
   });
 
   it('leaves an untrusted verdict as it is, and exempts a schedule template (it runs for ever)', () => {
