@@ -1,3 +1,5 @@
+import { redactDeep, redactUrlPasswords } from './url-redact.js';
+
 /**
  * Every failure gitbus reports is a GitbusError subclass with a stable `code` (also its `name`), a `data`
  * object for scripts, and a message that says what to do about it. Only cli/ turns these into exit codes.
@@ -9,9 +11,13 @@ export abstract class GitbusError extends Error {
   readonly fix: string;
 
   constructor(message: string, fix: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(fix ? `${message}\n  fix: ${fix}` : message, options);
-    this.fix = fix;
-    this.data = data;
+    // An error may quote a remote URL as typed or configured (a refused --repo, a node.yaml project URL with a
+    // token): wherever it is shown or published, the password is not (schemas/url-redact.ts).
+    const shown = redactUrlPasswords(message);
+    const fixShown = redactUrlPasswords(fix);
+    super(fixShown ? `${shown}\n  fix: ${fixShown}` : shown, options);
+    this.fix = fixShown;
+    this.data = redactDeep(data) as Record<string, unknown>;
     // Subclasses set `code` as a class field, which exists only after this constructor returns; a getter lets
     // `name` mirror it so stack traces and `err.name` show the stable code.
     Object.defineProperty(this, 'name', { get: () => this.code, configurable: true, enumerable: false });

@@ -11,6 +11,7 @@ import { WrittenOnceError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { FileChange } from '../store/objects.js';
 import { shellWord } from '../project/shell-word.js';
+import { redactUrlPasswords } from '../../schemas/url-redact.js';
 
 export interface RespondInput {
   id: string;
@@ -55,13 +56,15 @@ export const BODY_LIMITS = { summary: 16 * 1024, results: 128 * 1024, output: 64
  */
 export function responseBody(input: Partial<Pick<RespondInput, 'id'>> & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'uncommitted' | 'uncommittedWhy'>): string {
   const parts: string[] = [];
-  const clean = (text: string, max: number) => bodySafeText(clipHead(terminalText(text), max)).trim();
+  // The response goes to every node and stays in the bus's history: a URL's password in it (a task that printed
+  // `git remote -v`, a push error naming this node's project URL) is not published.
+  const clean = (text: string, max: number) => bodySafeText(clipHead(redactUrlPasswords(terminalText(text)), max)).trim();
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
   if (input.project) parts.push(branchSection(input.project, input.projectStat, input.branchMoved, input.uncommitted, input.id, input.uncommittedWhy));
   if (input.output !== undefined) {
-    const output = bodySafeText(clipTail(terminalText(input.output), BODY_LIMITS.output)).replace(/^\n+/, '').trimEnd();
+    const output = bodySafeText(clipTail(redactUrlPasswords(terminalText(input.output)), BODY_LIMITS.output)).replace(/^\n+/, '').trimEnd();
     const fence = fenceFor(output);
     parts.push(`## Output\n\n${fence}\n${output}\n${fence}\n`);
   }
@@ -79,7 +82,7 @@ export function branchSection(p: ProjectReport, stat: string | undefined, moved:
     if (p.merged?.length) lines.push('', `Merged cleanly: ${p.merged.join(', ')}.`);
     lines.push('', `Ask an agent to resolve them: \`gitbus resolve ${id}\`.`, '');
   } else if (p.pushed) lines.push('Fetch it:', '', '```', `git fetch ${shellWord(p.repo)} ${shellWord(p.branch)}`, '```', '');
-  else lines.push(`Not on the project remote yet: ${oneLineText(p.pushError ?? 'the push has not been tried', 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');
+  else lines.push(`Not on the project remote yet: ${oneLineText(redactUrlPasswords(p.pushError ?? 'the push has not been tried'), 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');
   if (uncommitted) lines.push(`${uncommitted} changed file${uncommitted === 1 ? ' was' : 's were'} left uncommitted in the worktree: ${uncommittedWhy}.`, '');
   if (p.subjects?.length) lines.push('Commits:', '', ...p.subjects.map((s) => `- ${s}`), '');
   const cleanStat = stat === undefined ? '' : bodySafeText(clipTail(terminalText(stat), 16 * 1024)).trimEnd();
@@ -101,7 +104,7 @@ export function outputOfBody(body: string): string | undefined {
 
 /** The reason field: terminal text, capped; undefined when nothing readable is left. Pure. */
 export function reasonText(reason: string): string | undefined {
-  const text = clipHead(terminalText(reason), BODY_LIMITS.reason).trim();
+  const text = clipHead(redactUrlPasswords(terminalText(reason)), BODY_LIMITS.reason).trim();
   return text === '' ? undefined : text;
 }
 

@@ -225,6 +225,20 @@ describe('dispatch names the code of a project', () => {
     // Given with --repo: refused, pointing at a credential helper.
     const given = await dispatchIn(neutralCwd(), ['given', '--repo', 'http://alice:s3cretTOKEN@127.0.0.1:1/app.git']);
     expect(json<{ error: { code: string; fix: string } }>(given).error).toMatchObject({ code: 'BAD_INPUT', fix: expect.stringContaining('credential helper') });
+    // ...and the refusal quotes the URL without its password, in the message, the fix and the data, as text and as
+    // JSON, for dispatch, run and fanout alike.
+    const url = 'http://alice:s3cretTOKEN@127.0.0.1:1/app.git';
+    const refusals = [
+      given,
+      await gitbus(['dispatch', 'given', '--repo', url], { home, cwd: neutralCwd() }),
+      await gitbus(['run', '--repo', url, '--json', '--', 'true'], { home, cwd: neutralCwd() }),
+      await gitbus(['fanout', 'plan.md', '--repo', url, '--json'], { home, cwd: neutralCwd() }),
+    ];
+    for (const refused of refusals) {
+      expect(refused.code).toBe(2);
+      expect(refused.stdout + refused.stderr).not.toContain('s3cretTOKEN');
+      expect(refused.stdout + refused.stderr).toContain('http://alice:***@127.0.0.1:1/app.git');
+    }
   });
 
   it('a temp dir for the suite is inside no checkout, so plain test dispatches stay plain', async () => {

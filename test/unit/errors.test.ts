@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { GitbusError } from '../../schemas/errors.js';
+import { redactUrlPasswords } from '../../schemas/url-redact.js';
 import * as busErrors from '../../bus/errors.js';
 import * as resumeErrors from '../../bus/resume-errors.js';
 import * as localErrors from '../../bus/local-io.js';
@@ -76,6 +77,23 @@ describe('error classes', () => {
     for (const e of all.filter((x) => ['DISK_FULL', 'LOCAL_IO', 'CLONE_DAMAGED'].includes(x.code))) expect(exitCodeFor(e), e.code).toBe(EXIT.local);
     const byCode = (code: string) => all.find((x) => x.code === code);
     expect([exitCodeFor(byCode('BASE_NOT_PUSHED')), exitCodeFor(byCode('BASE_NOT_FOUND')), exitCodeFor(byCode('PROJECT_REMOTE_UNREACHABLE'))]).toEqual([EXIT.conflict, EXIT.notFound, EXIT.remote]);
+  });
+});
+
+describe('URL passwords in errors', () => {
+  it('every error shows a URL with its password as ***, in the message, the fix and the data; the user name stays', () => {
+    const url = 'https://alice:s3cret@host.example/x.git';
+    const e = new busErrors.InputError(`--repo ${JSON.stringify(url)} is not valid`, `check git ls-remote ${url}`, { value: url, nested: { urls: [url] } });
+    expect(JSON.stringify({ message: e.message, fix: e.fix, data: e.data })).not.toContain('s3cret');
+    expect(e.message).toContain('"https://alice:***@host.example/x.git"');
+    expect(e.fix).toBe('check git ls-remote https://alice:***@host.example/x.git');
+    expect(e.data).toEqual({ value: 'https://alice:***@host.example/x.git', nested: { urls: ['https://alice:***@host.example/x.git'] } });
+  });
+  it('leaves URLs without a password as they are', () => {
+    for (const url of ['ssh://git@host/x.git', 'https://me@host/x.git', 'http://127.0.0.1:8080/x.git', 'http://[::1]:80/x', 'git@host:x.git']) {
+      expect(redactUrlPasswords(`remote ${url} failed`), url).toBe(`remote ${url} failed`);
+    }
+    expect(redactUrlPasswords('ssh://git:tok@h/x and https://:tok@h/y')).toBe('ssh://git:***@h/x and https://:***@h/y');
   });
 });
 

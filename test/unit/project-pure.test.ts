@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { branchViolation, defaultBranch, projectReportSchema } from '../../schemas/project.js';
-import { branchSection, projectFields } from '../../bus/ops/respond.js';
+import { branchSection, projectFields, reasonText, responseBody } from '../../bus/ops/respond.js';
 import { shownBranch } from '../../bus/ops/query.js';
 import { resolveBody } from '../../bus/ops/resolve.js';
 import { resumePlan } from '../../bus/model/resume-plan.js';
@@ -53,6 +53,15 @@ describe('project fields', () => {
     expect(JSON.stringify(withToken.error?.issues)).not.toContain('s3cretTOKEN');
     expect(handoffSchema.safeParse({ title: 't', repo: 'p', base: '--orphan' }).success).toBe(false);
     expect(handoffSchema.safeParse({ title: 't', repo: 'p', baseCommit: 'abc' }).success).toBe(false);
+  });
+
+  it('a response publishes no URL password: not in its reason, summary, output or push error', () => {
+    const url = 'https://alice:s3cret@host.example/x.git';
+    expect(reasonText(`the project remote ${url} refused the push`)).toBe('the project remote https://alice:***@host.example/x.git refused the push');
+    const report = { repo: 'p', branch: 'b', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: false, pushError: `could not push to ${url}` };
+    const body = responseBody({ summary: `cloned ${url}`, output: `origin\t${url} (fetch)\n`, project: report });
+    expect(body).not.toContain('s3cret');
+    expect(body).toContain('https://alice:***@host.example/x.git');
   });
 
   it('needs a repo for project fields, and branches to merge for the merge runner', () => {
