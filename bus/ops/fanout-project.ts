@@ -3,6 +3,7 @@ import { InputError } from '../errors.js';
 import { absoluteRemoteUrl, nodeRemoteUrl } from '../project/remote-url.js';
 import { homedir } from '../user-home-dir.js';
 import { projectForTask } from '../project/resolve.js';
+import { checkedRepo } from '../project/fields.js';
 import type { FanoutProject } from '../model/fanout.js';
 
 /**
@@ -19,9 +20,12 @@ export interface FanoutProjectFlags {
 
 export async function fanoutProject(ctx: BusContext, cwd: string, flags: FanoutProjectFlags): Promise<{ project: FanoutProject; warnings: string[] }> {
   if (flags.repo !== undefined && flags.base !== undefined && flags.baseCommit !== undefined) {
-    // A project name of node.yaml is written as the name (each node maps it to its own URL); a path is made absolute.
+    // A project name of node.yaml is written as the name (each node maps it to its own URL); a path is made absolute,
+    // and a URL loses its credentials with a warning, as dispatch's --repo does (the bus publishes the handoff).
     const named = Object.hasOwn(ctx.config.projects ?? {}, flags.repo);
-    return { project: { repo: named ? flags.repo : absoluteRemoteUrl(flags.repo, cwd), base: flags.base, baseCommit: flags.baseCommit }, warnings: [] };
+    const warnings: string[] = [];
+    const repo = named ? flags.repo : checkedRepo(absoluteRemoteUrl(flags.repo, cwd), '--repo', warnings);
+    return { project: { repo, base: flags.base, baseCommit: flags.baseCommit }, warnings };
   }
   const projects = Object.fromEntries(Object.entries(ctx.config.projects ?? {}).map(([name, p]) => [name, nodeRemoteUrl(p.url, ctx.paths.home, homedir())]));
   const r = await projectForTask({

@@ -62,7 +62,7 @@ function needsProject(flags: ProjectFlags, why: string): InputError {
  * left out, with a warning, since the bus publishes the handoff to every node and keeps it in its history. The
  * dispatching node still lists the remote with the URL as written.
  */
-function checkedRepo(url: string, flag: string, warnings: string[]): string {
+export function checkedRepo(url: string, flag: string, warnings: string[]): string {
   const { repo, dropped } = publishableRepo(url);
   if (dropped) warnings.push(`${flag === '--repo' ? 'the --repo URL' : flag} carries credentials (a password, or a user name or token over http(s)): the task records ${repo} without them; each node authenticates with its own git credential helper or SSH key`);
   const r = repoSchema.safeParse(repo);

@@ -78,7 +78,7 @@ export function register(program: Command): void {
         const { project, warnings } = await fanoutProject(ctx, process.cwd(), { ...(opts.repo ? { repo: opts.repo } : {}), ...(opts.base ? { base: opts.base } : {}), ...(opts.baseCommit ? { baseCommit: opts.baseCommit } : {}) });
         if (!opts.json) for (const w of warnings) note(`gitbus: warning: ${w}`);
         const sign = opts.dryRun ? undefined : await signerFor(ctx, opts);
-        const r = await fanout(ctx, {
+        const made = await fanout(ctx, {
           ...(sign ? { sign } : {}),
           plan: parsed.plan,
           planPath: planFile,
@@ -86,7 +86,9 @@ export function register(program: Command): void {
           defaults: { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.group ? { group: opts.group } : {}) },
           dryRun: opts.dryRun === true,
         });
-        if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
+        if (!opts.json) for (const w of made.warnings) note(`gitbus: warning: ${w}`);
+        // --json has the project's warnings too (credentials left out of --repo), as dispatch's has.
+        const r: FanoutResult = { ...made, warnings: [...warnings, ...made.warnings] };
         if (!r.dryRun) recordForClaudeSession(ctx.paths.home, r.tasks.map((t) => ({ id: t.id, title: t.title })));
         if (r.queued) note(`gitbus: queued the fan-out on this node: ${r.queued.reason}; it is sent in one commit at the next contact (any gitbus command, or the watcher)`);
         emit(opts, r, () => human(r));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { gitbus, gitCli, json, neutralCwd } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 
 type Json = Record<string, unknown>;
@@ -169,6 +169,19 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     expect(dry.code, dry.stderr).toBe(0);
     expect(json<{ dryRun: boolean; tasks: unknown[] }>(dry)).toMatchObject({ dryRun: true, group: `${GROUP}-2` });
     expect(busLog().length).toBe(before);
+  });
+
+  it('--repo with a user name over https is recorded without it, with a warning, as dispatch does, also with --base-commit given', async () => {
+    type Dry = { repo: string; warnings: string[]; tasks: { text: string }[] };
+    const given = ['--repo', 'https://bot@127.0.0.1:1/app.git', '--base', 'main', '--base-commit', baseCommit];
+    const r = await gitbus(['fanout', planFile, ...given, '--group', `${GROUP}-creds`, '--dry-run', '--json'], { home, cwd: neutralCwd() });
+    expect(r.code, r.stderr).toBe(0);
+    const dry = json<Dry>(r);
+    expect(dry.repo).toBe('https://127.0.0.1:1/app.git');
+    expect(dry.tasks.map((t) => t.text).join('')).not.toContain('bot@');
+    expect(dry.warnings).toEqual(expect.arrayContaining([expect.stringContaining('carries credentials')]));
+    const text = await gitbus(['fanout', planFile, ...given, '--group', `${GROUP}-creds`, '--dry-run'], { home, cwd: neutralCwd() });
+    expect(text.stderr).toContain('gitbus: warning: the --repo URL carries credentials');
   });
 
   it('a bad plan gives a clear error naming the file, the field and the fix', async () => {
