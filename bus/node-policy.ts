@@ -4,7 +4,7 @@ import type { CardPolicy } from '../schemas/node-card.js';
 import type { NodeConfig } from './home.js';
 import { globMatch } from './model/glob.js';
 import { nodePolicyVerdict, type NodePolicy, type PolicyFacts, type PolicyVerdict, type Signer } from './model/node-policy.js';
-import { nodeRemoteUrl } from './project/remote-url.js';
+import { nodeRemoteUrl, publishableRepo } from './project/remote-url.js';
 
 /**
  * Who signed a task, once its signature verified; null when none did. The trust work (signed handoffs) plugs its
@@ -44,7 +44,9 @@ export function cardPolicy(home: string, config: NodeConfig): CardPolicy | undef
   if (p.repos) {
     const urls = Object.entries(policyFacts(home, config).projects ?? {})
       .filter(([name, url]) => p.repos?.some((g) => globMatch(g, name) || globMatch(g, url)))
-      .map(([, url]) => url);
+      // As a handoff records it (no password; over http(s) no user name): the card is public, and dispatchers
+      // judge their handoffs' repo against it.
+      .map(([, url]) => publishableRepo(url).repo);
     out.repos = [...new Set([...p.repos, ...urls])].slice(0, 300);
   }
   if (p.workRoots) out.workRoots = p.workRoots;

@@ -3,6 +3,7 @@ import { COMMAND_RUNNERS, type RunnerName } from '../../schemas/fields.js';
 import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { globMatch } from './glob.js';
 import { hasDotSegment } from '../../schemas/project.js';
+import { sameProjectRemote } from '../project/remote-url.js';
 
 /**
  * A node's policy (node.yaml `policy:`, validated by bus/home.ts): what this machine accepts at most, whatever
@@ -146,7 +147,8 @@ export function signerMatches(entry: string, s: Signer): boolean {
 function repoNames(repo: string, projects: Readonly<Record<string, string>> | undefined): string[] {
   const out = [repo];
   for (const [name, url] of Object.entries(projects ?? {})) {
-    if (name === repo || normalRemote(url) === normalRemote(repo)) out.push(name, url);
+    // Compared without credentials: dispatch leaves them out of the handoff, node.yaml may keep its own user name.
+    if (name === repo || sameProjectRemote(url, repo)) out.push(name, url);
   }
   return out;
 }

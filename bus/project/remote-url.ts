@@ -58,3 +58,31 @@ export function publishableRepo(url: string): { repo: string; dropped: boolean }
 export function sameRemote(a: string, b: string): boolean {
   return remoteKey(a) === remoteKey(b);
 }
+
+/**
+ * Whether a handoff's `repo` and a URL of node.yaml name one project remote, whatever credentials either carries:
+ * dispatch records a URL without its password and, over http(s), without its user name, while node.yaml keeps the
+ * node's own (`https://me@host/x.git`). An SSH user name on one side only is the other side's default (its
+ * ~/.ssh/config says it); two different ones may mean two homes (`~/x.git`), so they stay two remotes. Trailing
+ * slashes and `.git` do not matter. Pure.
+ */
+export function sameProjectRemote(a: string, b: string): boolean {
+  const norm = (u: string) => publishableRepo(u).repo.replace(/\/+$/, '').replace(/\.git$/, '');
+  const na = norm(a);
+  const nb = norm(b);
+  if (na === nb) return true;
+  const ua = sshUser(na);
+  const ub = sshUser(nb);
+  return (ua === null) !== (ub === null) && withoutSshUser(na) === withoutSshUser(nb);
+}
+
+/** The user name of an ssh:// or scp-like (`git@host:x.git`) remote, or null. Pure. */
+function sshUser(url: string): string | null {
+  if (SCHEME_RE.test(url)) return urlUserinfo(url)?.user ?? null;
+  if (isLocalPath(url)) return null;
+  return /^([^@/:]+)@/.exec(url)?.[1] ?? null;
+}
+
+function withoutSshUser(url: string): string {
+  return SCHEME_RE.test(url) ? url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1') : url.replace(/^[^@/:]+@/, '');
+}

@@ -99,6 +99,16 @@ describe('nodePolicyVerdict', () => {
       expect(verdict({ repos: ['app'] }, { command: 'true', repo: 'git@host:o/app.git' }).ok).toBe(true);
       expect(verdict({ repos: ['git@host:o/app.git'] }, { command: 'true', repo: 'app' }).ok).toBe(true);
     });
+    it('matches a node.yaml project URL with a user name to the handoff, which dispatch recorded without it', () => {
+      const projects = { app: 'https://me@host/o/app.git', ops: 'ssh://git@host/o/ops.git', cli: 'git@host:o/cli.git' };
+      const only = (repos: string[], repo: string) => verdict({ repos }, { command: 'true', repo }, { projects }).ok;
+      expect(only(['app'], 'https://host/o/app.git')).toBe(true);
+      expect(only(['ops'], 'ssh://host/o/ops.git')).toBe(true);
+      expect(only(['cli'], 'host:o/cli.git')).toBe(true);
+      // Two different SSH users may mean two homes: not the same remote.
+      expect(only(['ops'], 'ssh://other@host/o/ops.git')).toBe(false);
+      expect(only(['app'], 'https://host/o/other.git')).toBe(false);
+    });
     it('refuses a repo no pattern matches, naming the patterns and the repo', () => {
       const v = refused(verdict(policy, { command: 'true', repo: 'git@host:evil/x.git' }));
       expect(v?.reason).toBe('policy.repos: node w works only on git@host:o/*, tools, and the task\'s repo is "git@host:evil/x.git"');
@@ -255,6 +265,13 @@ describe('the node judge and the node card', () => {
     expect(policyOfCard(card.policy ?? {})).not.toHaveProperty('commands');
     expect(nodeCard(config(undefined), 'x', new Date())).not.toHaveProperty('policy');
     expect(cardPolicy('/h', config(undefined))).toBeUndefined();
+  });
+
+  it('the card lists a project URL as a handoff records it: no password, no user name over http(s)', () => {
+    const c = config({ repos: ['app'] }, { projects: { app: { url: 'https://me:t0ken@host/o/app.git' } } });
+    const card = cardPolicy('/home/g', c) ?? {};
+    expect(card.repos).toEqual(['app', 'https://host/o/app.git']);
+    expect(nodePolicyVerdict(policyOfCard(card), { command: 'true', repo: 'https://host/o/app.git' }, { node: 'w' }).ok).toBe(true);
   });
 
   it('a dispatcher judging from the card refuses what it can know: a repo URL, the timeout, the budget', () => {

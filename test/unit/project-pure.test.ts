@@ -89,6 +89,11 @@ describe('project settings on a node', () => {
     expect(resolveProject(config, '/srv/other.git')).toMatchObject({ url: '/srv/other.git', name: null });
     expect(resolveProject(config, 'other')).toMatchObject({ reason: expect.stringContaining('neither a project named') });
     expect(sameRemote('https://h/o/r.git/', 'https://h/o/r')).toBe(true);
+    // node.yaml keeps the node's user name; dispatch records the URL without it (and never a password).
+    const withUsers = { projects: { app: { url: 'https://me@h/o/app.git' }, ops: { url: 'ssh://git@h/o/ops.git' } } };
+    expect(resolveProject({ ...withUsers, projectsOnly: true }, 'https://h/o/app.git')).toMatchObject({ url: 'https://me@h/o/app.git', name: 'app' });
+    expect(resolveProject({ ...withUsers, projectsOnly: true }, 'ssh://h/o/ops')).toMatchObject({ url: 'ssh://git@h/o/ops.git', name: 'ops' });
+    expect(resolveProject({ ...withUsers, projectsOnly: true }, 'ssh://eve@h/o/ops.git')).toMatchObject({ reason: expect.stringContaining('not one of the projects') });
     // projectsOnly: only what node.yaml lists, by name or URL.
     expect(resolveProject({ ...config, projectsOnly: true }, '/srv/other.git')).toMatchObject({ reason: expect.stringContaining('not one of the projects this node works on') });
     expect(resolveProject({ ...config, projectsOnly: true }, 'git@host:o/app.git')).toMatchObject({ name: 'app' });

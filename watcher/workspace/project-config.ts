@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { nodeRemoteUrl } from '../../bus/project/remote-url.js';
+import { nodeRemoteUrl, sameProjectRemote } from '../../bus/project/remote-url.js';
 import type { NodeConfig } from '../../bus/home.js';
 
 export type ProjectSettings = NonNullable<NodeConfig['projects']>[string];
@@ -36,10 +36,12 @@ export function resolveProject(config: Pick<NodeConfig, 'projects' | 'projectsOn
   return { url: repo, name: null, settings: null };
 }
 
-/** Two spellings of one remote: trailing slashes and `.git` do not matter. Pure. */
+/**
+ * Two spellings of one remote: trailing slashes, `.git` and the credentials dispatch leaves out of a handoff
+ * (bus/project/remote-url.ts sameProjectRemote) do not matter. Pure.
+ */
 export function sameRemote(a: string, b: string): boolean {
-  const norm = (u: string) => u.replace(/\/+$/, '').replace(/\.git$/, '');
-  return norm(a) === norm(b);
+  return sameProjectRemote(a, b);
 }
 
 /** The folder name of a project's cached clone: readable, and distinct for distinct URLs. Pure. */
