@@ -8,6 +8,7 @@ import { tryParseDuration } from '../../schemas/duration.js';
 import type { CommonOptions } from '../common.js';
 import { withCommon } from '../common.js';
 import { writeErr } from '../output.js';
+import { intFlag } from '../flags.js';
 
 /** The most a hook reads from standard input: Claude Code's input is a few KiB. */
 const MAX_INPUT = 1024 * 1024;
@@ -44,14 +45,16 @@ export function register(program: Command): void {
       .command('claude')
       .description('run one Claude Code hook of the gitbus plugin: reads the hook input (JSON) on stdin, prints the hook output (JSON) on stdout')
       .addArgument(new Argument('<event>', 'the hook: session-start, user-prompt-submit, stop, or wait (the Stop hook that runs in the background and wakes the session when a task ends)').choices(HOOK_EVENTS))
+      .option('--wake-exit <code>', 'wait: exit with this code instead of 2 when a task ended (the plugin\'s hook line maps it to 2, so that a usage error of a gitbus too old to know "wait" wakes nobody)', intFlag('--wake-exit', 3, 125))
       .addHelpText(
         'after',
         '\nThe session\'s tasks are the ones gitbus commands recorded under its id (CLAUDE_CODE_SESSION_ID) in\n' +
           '<home>/claude/sessions/. The hooks read only this node\'s clone; "wait" also lists the remote once per poll\n' +
           'interval when no watcher runs for this home. Exit codes follow Claude Code\'s hooks: 0 (with or without\n' +
-          'output), 2 from "wait" when a task ended (stderr goes to Claude), 1 for a failure (shown, never blocking).',
+          'output), 2 from "wait" when a task ended (stderr goes to Claude; --wake-exit CODE instead), 1 for a failure\n' +
+          '(shown, never blocking).',
       ),
-  ).action(async (event: HookEvent, opts: CommonOptions) => {
+  ).action(async (event: HookEvent, opts: CommonOptions & { wakeExit?: number }) => {
     // Any failure is exit 1 (Claude Code shows it and goes on); 2 would block the prompt or the stop.
     try {
       const home = resolveHome(opts.home);
@@ -63,7 +66,7 @@ export function register(program: Command): void {
           : await runHook(event, input, home);
       if (r.output) process.stdout.write(`${JSON.stringify(r.output)}\n`);
       if (r.stderr) writeErr(`${r.stderr}\n`);
-      process.exitCode = r.exitCode;
+      process.exitCode = r.exitCode === 2 && event === 'wait' && opts.wakeExit !== undefined ? opts.wakeExit : r.exitCode;
     } catch (err) {
       writeErr(`gitbus hook claude ${event}: ${(err as Error).message.split('\n')[0] ?? ''}\n`);
       process.exitCode = 1;

@@ -59,6 +59,22 @@ function validate(dir: string, home: string): Promise<RunResult> {
   return spawnBounded(CLAUDE, ['plugin', 'validate', '--strict', dir], { cwd: home, env: claudeEnv(home), timeoutMs: 60_000 });
 }
 
+/** The plugin's background Stop hook line, as Claude Code runs it (with sh). */
+async function waitHookLine(): Promise<string> {
+  const hooks = JSON.parse(await readFile(join(PLUGIN, 'hooks/hooks.json'), 'utf8')) as { hooks: { Stop: { hooks: { asyncRewake?: boolean; command: string }[] }[] } };
+  const line = hooks.hooks.Stop[0]?.hooks.find((h) => h.asyncRewake === true)?.command;
+  if (line === undefined) throw new Error('hooks.json has no asyncRewake Stop hook');
+  return line;
+}
+
+/** A folder holding an executable `gitbus` with this shell script's body, to put first on PATH. */
+async function fakeGitbus(body: string): Promise<string> {
+  const bin = await temp('gitbus-cc-fake-');
+  await writeFile(join(bin, 'gitbus'), `#!/bin/sh\n${body}\n`);
+  await chmod(join(bin, 'gitbus'), 0o755);
+  return bin;
+}
+
 /** A recorded hook input with this test's session and folder. */
 async function hookInput(event: 'SessionStart' | 'UserPromptSubmit' | 'Stop', session: string, over: Record<string, unknown> = {}): Promise<string> {
   const recorded = JSON.parse(await readFile(join(FIXTURES, `${event}.json`), 'utf8')) as Record<string, unknown>;
@@ -81,11 +97,11 @@ describe('the plugin passes the real claude plugin validate', () => {
     const r = await validate(PLUGIN, home);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('Validation passed');
-    for (const what of ['commands: gitbus:dispatch', 'commands: gitbus:status', 'commands: gitbus:collect', 'commands: gitbus:fanout', 'UserPromptSubmit command "gitbus hook claude user-prompt-submit || exit 1"', 'Stop command "gitbus hook claude wait"', 'mcpServers: gitbus stdio gitbus ["mcp"]']) {
+    for (const what of ['commands: gitbus:dispatch', 'commands: gitbus:status', 'commands: gitbus:collect', 'commands: gitbus:fanout', 'UserPromptSubmit command "gitbus hook claude user-prompt-submit || exit 1"', 'Stop command "gitbus hook claude wait --wake-exit 75;', 'mcpServers: gitbus stdio gitbus ["mcp"]']) {
       expect(r.stdout).toContain(what);
     }
     const hooks = JSON.parse(await readFile(join(PLUGIN, 'hooks/hooks.json'), 'utf8')) as { hooks: { Stop: { hooks: { asyncRewake?: boolean; command: string }[] }[] } };
-    expect(hooks.hooks.Stop[0]?.hooks.find((h) => h.command.endsWith(' wait'))?.asyncRewake).toBe(true);
+    expect(hooks.hooks.Stop[0]?.hooks.find((h) => h.command.startsWith('gitbus hook claude wait '))?.asyncRewake).toBe(true);
     for (const cmd of await readdir(join(PLUGIN, 'commands'))) {
       expect(await readFile(join(PLUGIN, 'commands', cmd), 'utf8'), cmd).toMatch(/^allowed-tools: Bash\(gitbus:\*\)$/m);
     }
@@ -278,7 +294,9 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
   it('the asyncRewake waiter sleeps until a task ends, then exits 2 with the news; one waiter per session', async () => {
     const id = json<{ id: string }>(await gitbus(['dispatch', 'Bake the lightmaps', '--to', 'gpu-box', '--no-git', '--json'], { home: laptop, env: { CLAUDE_CODE_SESSION_ID: session } })).id;
     const input = await hookInput('Stop', session);
-    const child = spawn(process.execPath, [CLI, 'hook', 'claude', 'wait'], { cwd: neutralCwd(), env: { ...process.env, GITBUS_HOME: laptop, GITBUS_CLAUDE_WAIT: '2m', CLAUDE_CODE_SESSION_ATTENDED: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // The plugin's own hook line, run as Claude Code runs it: its exit code and stderr are what wake the session.
+    const bin = await fakeGitbus(`exec "${process.execPath}" "${CLI}" "$@"`);
+    const child = spawn('sh', ['-c', await waitHookLine()], { cwd: neutralCwd(), env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, GITBUS_HOME: laptop, GITBUS_CLAUDE_WAIT: '2m', CLAUDE_CODE_SESSION_ATTENDED: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
@@ -296,6 +314,18 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
     expect(hookOut(await hook('user-prompt-submit', await hookInput('UserPromptSubmit', session))), 'told once').toBeNull();
     const idle = await gitbus(['hook', 'claude', 'wait'], { home: laptop, input, env: { CLAUDE_CODE_SESSION_ATTENDED: '1' }, timeoutMs: 10_000 });
     expect(idle.code, 'nothing left to wait for').toBe(0);
+  });
+
+  it('the plugin\'s background hook line wakes nobody when gitbus is too old to know "wait" (a usage error, exit 2); other failures still show', async () => {
+    const line = await waitHookLine();
+    const run = async (body: string) => spawnBounded('sh', ['-c', line], { cwd: neutralCwd(), env: { ...process.env, PATH: `${await fakeGitbus(body)}:${process.env['PATH'] ?? ''}` }, input: await hookInput('Stop', session), timeoutMs: 20_000 });
+    const old = await run(`echo "error: command-argument value 'wait' is invalid for argument 'event'. Allowed choices are session-start, user-prompt-submit, stop." >&2; exit 2`);
+    expect(old.code, 'a usage error is not a wake').toBe(0);
+    expect((await run(`echo "error: unknown option '--wake-exit'" >&2; exit 2`)).code).toBe(0);
+    expect((await run('echo "gitbus hook claude wait: no bus here" >&2; exit 1')).code, 'a failure is shown, never blocking').toBe(1);
+    expect((await run('exit 0')).code).toBe(0);
+    const wake = await run('echo "- t1 ended" >&2; exit 75');
+    expect([wake.code, wake.stderr]).toEqual([2, '- t1 ended\n']);
   });
 
   it('after /clear (a new session id in the same Claude process) SessionStart carries the tasks over; the waiter ends with that process, and does not wait under claude -p', async () => {
