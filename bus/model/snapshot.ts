@@ -15,6 +15,7 @@ import { DISK_MIN_NEW, handoffFactsFile, loadParsedFromDisk, readHandoffRows, ro
 import { baseViews, cached, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
 import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
 import { applyDependencies, baseTaskView, refsToParse, withDependencies, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
+import { shellWord } from '../project/shell-word.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
 
 export interface NodeView {
@@ -339,7 +340,7 @@ export class Snapshot {
       path: ref.path,
       field: 'node',
       reason: `the result says node ${resp.node} wrote it, but attempt ${resp.attempt} was claimed by ${holder}, the only node that runs it`,
-      fix: `find out who wrote ${ref.path} (git log -- ${ref.path}); anyone who can push can write any file: "gitbus trust init" makes nodes refuse files written in another node's name`,
+      fix: whoWroteFix(ref.path),
       severity: 'warning',
     };
   }
@@ -374,4 +375,12 @@ export class Snapshot {
     this.saveParsed();
     return problems;
   }
+}
+
+/**
+ * The fix of a result written in another node's name: the `git log` to find its writer. The path is a layout-checked
+ * bus path today, but a command people copy gets every value quoted all the same (shellWord). Pure.
+ */
+export function whoWroteFix(path: string): string {
+  return `find out who wrote ${path} (git log -- ${shellWord(path)}); anyone who can push can write any file: "gitbus trust init" makes nodes refuse files written in another node's name`;
 }

@@ -20,6 +20,7 @@ import { globRegExp, parseIncludeFile } from '../../watcher/workspace/include.js
 import { isMoved, movedBranch, refusalText } from '../../watcher/workspace/push.js';
 import { parseShortstat } from '../../watcher/workspace/results.js';
 import { outageOf } from '../../bus/project/git.js';
+import { whoWroteFix } from '../../bus/model/snapshot.js';
 
 describe('project fields', () => {
   it('accepts branch names git accepts and refuses the rest with the reason', () => {
@@ -201,6 +202,8 @@ describe('commands printed from bus fields', () => {
     // a base the project remote lacks, and local work that blocks a worktree
     expect(words(between(baseMissingFix(branch), '(', ') and dispatch'))).toEqual(['git', 'push', 'origin', branch]);
     expect(words(between(keepLocalFix('/h/p.git', branch), 'first (', '), or give'))).toEqual(['git', '--git-dir', '/h/p.git', 'push', 'origin', `${branch}:refs/heads/${branch}-kept`]);
+    // a result written in another node's name: the git log that finds its writer
+    expect(words(between(whoWroteFix(`responses/${branch}.md`), ' (', '); anyone'))).toEqual(['git', 'log', '--', `responses/${branch}.md`]);
     // dispatch's BASE_NOT_PUSHED (quoted already)
     expect(words(basePushCommand(repo, 'c'.repeat(40), { kind: 'branch', branch }))).toEqual(['git', 'push', repo, branch]);
     expect(existsSync(pwned)).toBe(false);
