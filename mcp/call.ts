@@ -127,6 +127,7 @@ const TOOL_WORDS: [RegExp, string][] = [
   [/\badd --no-repo for a task that does not work on this code/g, 'leave out repo and cwd for a task that does not work on this code'],
   [/\bclaim it first: gitbus claim \S+/g, 'claim it first with claim_next'],
   [/"gitbus status"/g, 'the status tool'],
+  [/\brun it inside a checkout of the project \(one with a remote\), or name the project with --repo URL\b/g, 'give cwd (a directory inside a checkout of the project, one with a remote), or name the project with repo (a URL or path)'],
   [/\bwith --repo URL\b/g, 'with repo (a URL or path)'],
   [/(^|[\s(])--(repo|base|branch)\b/g, '$1$2'],
 ];

@@ -109,12 +109,13 @@ async function notPushed(plan: ProjectPlan, base: string, commit: string, remote
  * flags make reading it pointless), plans (fields.ts) and resolves. Errors: BAD_INPUT, BASE_NOT_PUSHED,
  * BASE_NOT_FOUND, PROJECT_REMOTE_UNREACHABLE.
  */
-export async function projectForTask(o: Omit<PlanInput, 'checkout' | 'noCheckout'> & { readCheckout: boolean }): Promise<ProjectOutcome> {
+export async function projectForTask(o: Omit<PlanInput, 'checkout'> & { readCheckout: boolean }): Promise<ProjectOutcome> {
   const f: ProjectFlags = o.flags;
   const wanted = f.repo !== false && (o.implicit || f.repo !== undefined || f.base !== undefined || f.branch !== undefined);
   const checkout = o.readCheckout && wanted ? await readCheckout(o.cwd) : null;
   const { readCheckout: read, ...input } = o;
-  const plan = planProject({ ...input, checkout, noCheckout: read ? 'this directory is not inside a git checkout' : '--no-git leaves the checkout unread' });
+  // Why no checkout gives the project, in the caller's words (the MCP server's are its arguments), else the CLI's.
+  const plan = planProject({ ...input, checkout, noCheckout: o.noCheckout ?? (read ? 'this directory is not inside a git checkout' : '--no-git leaves the checkout unread') });
   if (plan.project === null) return { fields: null, warnings: [], notes: plan.note !== undefined ? [plan.note] : [] };
   const r = await resolveProject(plan.project);
   return { fields: r.fields, warnings: r.warnings, notes: [] };

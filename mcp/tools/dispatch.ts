@@ -116,7 +116,8 @@ function projectFor(ctx: BusContext, a: { repo?: string; base?: string; branch?:
   // node.yaml's URLs are this node's; a relative path there is relative to the home, like its other paths.
   const projects = Object.fromEntries(Object.entries(ctx.config.projects ?? {}).map(([name, p]) => [name, absoluteRemoteUrl(p.url, ctx.paths.home)]));
   const flags = { ...(a.repo !== undefined ? { repo: a.repo } : {}), ...(a.base !== undefined ? { base: a.base } : {}), ...(a.branch !== undefined ? { branch: a.branch } : {}) };
-  return projectForTask({ flags, implicit: fromCheckout, readCheckout: fromCheckout, cwd, projects, busRemote: ctx.config.remote });
+  const noCheckout = fromCheckout ? `cwd ${cwd} is not inside a git checkout` : 'no cwd names a checkout of the project';
+  return projectForTask({ flags, implicit: fromCheckout, readCheckout: fromCheckout, cwd, projects, busRemote: ctx.config.remote, noCheckout });
 }
 
 function isDirectory(path: string): boolean {

@@ -191,6 +191,11 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(s['branch']).toMatchObject({ repo: p.remote, branch: `gitbus/${d.id}`, pushed: null });
     expect((s['handoff'] as { body: string }).body).toContain('## Git state');
     expect(errorText(await call('dispatch', { title: 'x', cwd: join(dir.path, 'missing') }))).toMatch(/^BAD_INPUT: cwd: .*missing is not a directory\nfix: /);
+    // base without a project: the error names the arguments that give one, not a directory to run a command in.
+    const noProject = errorText(await call('dispatch', { title: 'x', base: 'main' }));
+    expect(noProject).toBe('BAD_INPUT: base needs project work, and no cwd names a checkout of the project\nfix: give cwd (a directory inside a checkout of the project, one with a remote), or name the project with repo (a URL or path)');
+    const notCheckout = errorText(await call('dispatch', { title: 'x', base: 'main', cwd: dir.path }));
+    expect(notCheckout).toBe(`BAD_INPUT: base needs project work, and cwd ${dir.path} is not inside a git checkout\nfix: give cwd (a directory inside a checkout of the project, one with a remote), or name the project with repo (a URL or path)`);
   });
 
   it('a GitbusError and bad arguments come back as tool errors with the fix, and the server keeps serving', async () => {

@@ -84,6 +84,7 @@ describe('mcp tool calls', () => {
     expect(inToolWords('give --repo URL, or --no-repo for a plain task')).toBe('give repo (a URL or path), or leave out repo and cwd for a plain task');
     expect(inToolWords('claim it first: gitbus claim t-1')).toBe('claim it first with claim_next');
     expect(inToolWords('--base needs project work')).toBe('base needs project work');
+    expect(inToolWords('run it inside a checkout of the project (one with a remote), or name the project with --repo URL')).toBe('give cwd (a directory inside a checkout of the project, one with a remote), or name the project with repo (a URL or path)');
   });
 
   it('arguments that are not an object at all are refused as bad input', async () => {
