@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../local-io.js';
-import { EnvNoBackupError, EnvRestoreConflictError } from './errors.js';
+import { EnvNoBackupError, EnvPathUnsafeError, EnvRestoreConflictError } from './errors.js';
 import { sha256Hex } from './hash.js';
-import { readLocal, removeLocal, writeLocal } from './local.js';
+import { linkOnPath, readLocal, removeLocal, writeLocal } from './local.js';
 
 /**
  * Backups of what `gitbus env apply` replaced or removed, and `gitbus env restore`: the answer to chezmoi's users'
@@ -144,6 +144,16 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
   const m = id === undefined ? [...all].reverse().find((b) => !b.restored && b.reason === 'apply') : all.find((b) => b.id === id);
   if (!m) throw new EnvNoBackupError(id ?? null, all.map((b) => b.id));
   const now = opts.now ?? new Date();
+  // A linked folder on a file's path is never written through, even with --force. Every file is checked before any
+  // is put back: a restore is all or nothing, so a refused one leaves the home as it was, and runs whole once the
+  // link is mended (it stopped at that file before, after putting back the ones before it).
+  const unsafe = m.entries.flatMap((e) => {
+    const why = linkOnPath(userHome, e.rel);
+    return why === undefined ? [] : [`${e.target} (${why})`];
+  });
+  if (unsafe.length > 0) {
+    throw new EnvPathUnsafeError([...new Set(unsafe)].join(', '), 'nothing was restored', `replace the link with the real folder it leads to (or move the files back under the home), then run "gitbus env restore ${m.id}" again`);
+  }
   const current = m.entries.map((e) => ({ e, local: readLocal(userHome, e.rel) }));
   // A folder or link where the file was is never replaced, even with --force.
   const others = current.filter((x) => x.local.kind === 'other' || (x.local.kind === 'file' && x.local.link));

@@ -133,7 +133,7 @@ export class EnvProfileStaleError extends GitbusError {
 /** A write or removal in the home that would go through a symbolic link or leave it: never done. */
 export class EnvPathUnsafeError extends GitbusError {
   readonly code = 'ENV_PATH_UNSAFE';
-  constructor(target: string, reason: string) {
-    super(`${target}: ${reason}; gitbus never writes through a symbolic link or outside the home`, 'replace the link with a real folder, or leave the file out of the profile', { target, reason });
+  constructor(target: string, reason: string, fix = 'replace the link with a real folder, or leave the file out of the profile') {
+    super(`${target}: ${reason}; gitbus never writes through a symbolic link or outside the home`, fix, { target, reason });
   }
 }
