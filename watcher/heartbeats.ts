@@ -2,7 +2,7 @@ import type { BusContext } from '../bus/context.js';
 import { readObservations } from '../bus/liveness-store.js';
 import { livenessOf, type Observations } from '../bus/model/liveness.js';
 import type { ClaimResult } from '../bus/ops/claim.js';
-import { observeHeartbeats, publishHeartbeat } from '../bus/ops/heartbeat.js';
+import { HEARTBEAT_LOG_TAIL_BYTES, observeHeartbeats, publishHeartbeat } from '../bus/ops/heartbeat.js';
 import { readProgress } from '../bus/progress.js';
 import { effectiveRunner } from '../schemas/handoff.js';
 import { clipTail } from '../schemas/output-text.js';
@@ -171,6 +171,6 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
 }
 
 /** The output a heartbeat carries per running task. */
-const BEAT_TAIL = 4 * 1024;
+const BEAT_TAIL = HEARTBEAT_LOG_TAIL_BYTES;
 /** At most one early heartbeat per this long carries posted progress (WatchOptions.progressBeatMs). */
 const PROGRESS_BEAT_MS = 10_000;

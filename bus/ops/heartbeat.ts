@@ -9,6 +9,12 @@ import { buildCommit, type FileChange } from '../store/objects.js';
 import { progressOf, progressText, type Progress } from '../progress.js';
 import type { NodeSpend } from '../spend-ledger.js';
 
+/**
+ * How much of a running task's output a heartbeat carries, `logs/<id>.<attempt>.log` (docs/PROTOCOL.md §5a): the
+ * last 4 KiB. Readers show at most that much of another node's log, whatever size it has.
+ */
+export const HEARTBEAT_LOG_TAIL_BYTES = 4 * 1024;
+
 export interface HeartbeatOptions {
   /** What this node's claude runs spent today (UTC) and its daily cap: shown per node by `status` elsewhere. */
   claude?: NodeSpend;

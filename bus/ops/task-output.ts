@@ -7,10 +7,10 @@ import { resolveTaskId } from '../model/resolve-id.js';
 import type { ShownState } from '../model/types.js';
 import { queuedDispatch } from '../queue.js';
 import { snapshotOrLast, type Offline } from './query.js';
-import { terminalText } from '../../schemas/output-text.js';
+import { clipTail, terminalText } from '../../schemas/output-text.js';
 import { outputOfBody } from './respond.js';
 import { parse } from 'yaml';
-import { beatDetails } from './heartbeat.js';
+import { beatDetails, HEARTBEAT_LOG_TAIL_BYTES } from './heartbeat.js';
 import { readProgress, type Progress } from '../progress.js';
 import type { ClaudeReport, TaskResponse } from '../../schemas/response.js';
 import { parseArchivedFile } from '../../schemas/bus-file.js';
@@ -53,7 +53,9 @@ export const LOG_TAIL_BYTES = 8 * 1024 * 1024;
 
 /**
  * The most of a heartbeat's log (`logs/<id>.<attempt>.log`, the last 4 KiB of a run's output) a reader reads: a
- * node writes its own heartbeat ref with any blob it likes; a larger one is not read at all.
+ * node writes its own heartbeat ref with any blob it likes; a larger one is not read at all, and of one it reads
+ * only the last 4 KiB are shown, as the protocol says a heartbeat carries (a node's own may be a little over, its
+ * control characters made visible).
  */
 export const HEARTBEAT_LOG_MAX_BYTES = 64 * 1024;
 
@@ -108,8 +110,8 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
   if (!entry) return { ...base, source: 'none', text: '', progress };
   // Another node's bytes: a log above the limit is not read (a node may put 700 MB there), only said to be there.
   const log = await ctx.repo.store.readBlobUpTo(entry.oid, HEARTBEAT_LOG_MAX_BYTES);
-  if (typeof log === 'number') return { ...base, source: 'heartbeat', text: `(not shown: ${node}'s heartbeat log is ${log} bytes, more than the limit of 64 KiB)\n`, progress };
-  return { ...base, source: 'heartbeat', text: terminalText(log), progress };
+  if (typeof log === 'number') return { ...base, source: 'heartbeat', text: `(not shown: ${node}'s heartbeat log is ${log} bytes; a heartbeat carries the last 4 KiB of output, and one above 64 KiB is not read)\n`, progress };
+  return { ...base, source: 'heartbeat', text: clipTail(terminalText(log), HEARTBEAT_LOG_TAIL_BYTES), progress };
 }
 
 /** An archived task's output, from its archived response (none for one a cancel ended); null when not archived. */

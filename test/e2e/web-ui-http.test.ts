@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { gitbus, gitCli } from '../helpers/cli.js';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { writeHeartbeat } from '../helpers/refs.js';
 import { until } from '../helpers/wait.js';
 import { eventStream, makeUiBus, rawRequest, spawnUi, type UiBus, type UiProcess } from '../helpers/web-ui.js';
@@ -104,11 +104,19 @@ describe('gitbus ui over plain HTTP', () => {
     const s = events(`/api/task/${id}/output`);
     try {
       await until('the output', () => s.list.some((e) => e.event === 'output'), 15_000, () => JSON.stringify(s.list));
-      expect(s.list[0]?.data['text']).toBe("(not shown: beta's heartbeat log is 102400 bytes, more than the limit of 64 KiB)\n");
+      expect(s.list[0]?.data['text']).toBe("(not shown: beta's heartbeat log is 102400 bytes; a heartbeat carries the last 4 KiB of output, and one above 64 KiB is not read)\n");
     } finally {
       s.close();
     }
     expect((await gitbus(['logs', id], { home: bus.home('alpha') })).stdout).toContain("beta's heartbeat log is 102400 bytes");
+    // One over 4 KiB and under 64 KiB is read, and its last 4 KiB shown (from a line start), as a heartbeat carries.
+    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n');
+    writeHeartbeat(bus.remote, 'beta', 1, { [`${id}.1.log`]: `${lines}\n` });
+    const tail = json<{ text: string; source: string }>(await gitbus(['logs', id, '--json'], { home: bus.home('alpha') }));
+    expect(tail.source).toBe('heartbeat');
+    expect(Buffer.byteLength(tail.text)).toBeLessThanOrEqual(4096);
+    expect(Buffer.byteLength(tail.text)).toBeGreaterThan(4000);
+    expect(tail.text).toMatch(/^line \d+\n[\s\S]*\nline 1999\n$/);
   });
 
   it('answers a request target that is not a URL path with 400 BAD_INPUT, not an internal error', async () => {
