@@ -5,6 +5,7 @@ import { listing } from './listing.js';
 import { GitbusError, firstLine, type FileProblem } from '../schemas/errors.js';
 import type { z } from 'zod/mini';
 import { problemsFromIssues } from '../schemas/field-problems.js';
+import { redactDeep } from '../schemas/url-redact.js';
 import { knownKeysAt } from '../schemas/schema-walk.js';
 import { nearestName } from '../schemas/suggest.js';
 import type { Tool, ToolEnv } from './tool.js';
@@ -80,7 +81,9 @@ export function badArguments(tool: string, problems: FileProblem[]): ToolErrorDa
 }
 
 /** An error result: the message, the fix and the code as text for the model, the same as data in `_meta`. Pure. */
-export function errorResult(e: ToolErrorData): ToolResult {
+export function errorResult(raw: ToolErrorData): ToolResult {
+  // Whatever built it (a GitbusError redacts its own), a URL's password is not handed to the model.
+  const e = redactDeep(raw) as ToolErrorData;
   return {
     content: [{ type: 'text', text: `${e.code}: ${e.message}\nfix: ${e.fix}` }],
     isError: true,

@@ -1,4 +1,5 @@
 import { parse, stringify } from 'yaml';
+import { redactUrlPasswords } from '../../schemas/url-redact.js';
 import { terminalText } from '../../schemas/output-text.js';
 import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { PushRejectedError } from '../git/push-errors.js';
@@ -54,9 +55,10 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
   // that a slow poll is not taken for a gap (bus/model/liveness.ts).
   if (opts.leaseMs !== undefined) updateObservations(ctx.paths.home, refs, Date.now(), opts.leaseMs);
   const current = refs.get(ref) ?? null;
-  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), ...(opts.everyMs !== undefined && !opts.stopped ? { every: formatDuration(Math.max(1, Math.round(opts.everyMs / 1000)) * 1000) } : {}), running: running.map(({ id, attempt, progress }) => ({ id, attempt, ...(progress ? { progress: { text: progressText(progress.text), at: progress.at } } : {}) })), ...(opts.claude ? { claude: opts.claude } : {}) };
+  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), ...(opts.everyMs !== undefined && !opts.stopped ? { every: formatDuration(Math.max(1, Math.round(opts.everyMs / 1000)) * 1000) } : {}), running: running.map(({ id, attempt, progress }) => ({ id, attempt, ...(progress ? { progress: { text: redactUrlPasswords(progressText(progress.text)), at: progress.at } } : {}) })), ...(opts.claude ? { claude: opts.claude } : {}) };
   const changes: FileChange[] = [{ path: 'heartbeat.yaml', content: `# gitbus heartbeat: rewritten by its node every beat\n${stringify(state)}` }];
-  for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: terminalText(t.tail) });
+  // Every node reads the heartbeat: a URL's password in a task's output (git printing this node's project URL) is not published.
+  for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: redactUrlPasswords(terminalText(t.tail)) });
   const built = await buildCommit(ctx.repo.store, { parent: null, changes, message: `gitbus: heartbeat ${ctx.config.node}`, author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` }, now });
   try {
     await ctx.repo.push(null, built, ref, current);

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBus, type BusContext } from '../../bus/context.js';
 import { claim } from '../../bus/ops/claim.js';
+import { publishHeartbeat } from '../../bus/ops/heartbeat.js';
 import { LOG_TAIL_BYTES, readLog, taskOutput } from '../../bus/ops/task-output.js';
 import { gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -65,5 +66,15 @@ describe('a long log', () => {
     expect(cli.stderr).toMatch(/the log is 9\.\d MB; its first 1\.\d MB are not shown\. All of it is in .*\.1\.log/);
     const j = await gitbus(['logs', id, '--raw', '--json'], { home: bus.home('alpha') });
     expect(json<{ source: string; log: { skipped: number } }>(j)).toMatchObject({ source: 'local', log: { skipped: out.log?.skipped } });
+  });
+  it('a heartbeat publishes no URL password: not in the output tail it carries, nor in the progress', async () => {
+    const secret = 'https://me:s3cretTOKEN@git.example/app.git';
+    await publishHeartbeat(ctx, [{ id, attempt: 1, tail: `Cloning into 'app'... ${secret}\n`, progress: { text: `fetching ${secret}`, at: new Date().toISOString() } }]);
+    const show = (path: string) => execFileSync('git', ['--git-dir', bus.remote, 'show', `refs/gitbus/heartbeats/alpha:${path}`], { encoding: 'utf8' });
+    const log = show(`logs/${id}.1.log`);
+    const beat = show('heartbeat.yaml');
+    expect(log + beat).not.toContain('s3cretTOKEN');
+    expect(log).toContain('https://me:***@git.example/app.git');
+    expect(beat).toContain('fetching https://me:***@git.example/app.git');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { GitbusError } from '../../schemas/errors.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
+import { fail, ok } from '../../bus/ops/doctor-check.js';
 import * as busErrors from '../../bus/errors.js';
 import * as resumeErrors from '../../bus/resume-errors.js';
 import * as localErrors from '../../bus/local-io.js';
@@ -88,6 +89,12 @@ describe('URL passwords in errors', () => {
     expect(e.message).toContain('"https://alice:***@host.example/x.git"');
     expect(e.fix).toBe('check git ls-remote https://alice:***@host.example/x.git');
     expect(e.data).toEqual({ value: 'https://alice:***@host.example/x.git', nested: { urls: ['https://alice:***@host.example/x.git'] } });
+  });
+  it('doctor\'s checks show a node.yaml URL with its password as *** too', () => {
+    const c = fail('project.app', 'https://me:s3cret@h/app.git cannot be listed', 'check that "git ls-remote https://me:s3cret@h/app.git" works');
+    expect(JSON.stringify(c)).not.toContain('s3cret');
+    expect(c.detail).toBe('https://me:***@h/app.git cannot be listed');
+    expect(ok('project.app', 'https://me:s3cret@h/app.git answers').detail).toBe('https://me:***@h/app.git answers');
   });
   it('leaves URLs without a password as they are', () => {
     for (const url of ['ssh://git@host/x.git', 'https://me@host/x.git', 'http://127.0.0.1:8080/x.git', 'http://[::1]:80/x', 'git@host:x.git']) {

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { z } from '../../schemas/zod.js';
 import { NodeCannotRunError, TaskStateError, UnknownNodeError, UnknownTaskError } from '../../bus/errors.js';
 import { BaseNotPushedError, ProjectRemoteError } from '../../bus/project/base-errors.js';
-import { callTool, inToolWords } from '../../mcp/call.js';
+import { callTool, errorResult, inToolWords } from '../../mcp/call.js';
 import { listing } from '../../mcp/listing.js';
 import { timestampSchema } from '../../schemas/timestamp.js';
 import { idOfDropped, LineGate, type DroppedLine } from '../../mcp/line-gate.js';
@@ -81,6 +81,10 @@ describe('mcp tool calls', () => {
       expect(text, err.code).not.toMatch(/add --|--(no-)?repo|gitbus (status|claim)/);
     }
     expect(inToolWords('add --force to dispatch anyway')).toBe('give force: true to dispatch anyway');
+    // A tool error built by hand (not a GitbusError, which redacts itself) shows no URL password either.
+    const leaky = errorResult({ code: 'X', message: 'cannot list https://me:s3cret@h/x.git', fix: 'fix https://me:s3cret@h/x.git', data: { url: 'https://me:s3cret@h/x.git' } });
+    expect(JSON.stringify(leaky)).not.toContain('s3cret');
+    expect(leaky.content[0]?.text).toBe('X: cannot list https://me:***@h/x.git\nfix: fix https://me:***@h/x.git');
     expect(inToolWords('give --repo URL, or --no-repo for a plain task')).toBe('give repo (a URL or path), or leave out repo and cwd for a plain task');
     expect(inToolWords('claim it first: gitbus claim t-1')).toBe('claim it first with claim_next');
     expect(inToolWords('--base needs project work')).toBe('base needs project work');
