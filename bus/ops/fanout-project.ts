@@ -4,6 +4,7 @@ import { absoluteRemoteUrl, nodeRemoteUrl } from '../project/remote-url.js';
 import { homedir } from '../user-home-dir.js';
 import { projectForTask } from '../project/resolve.js';
 import { checkedRepo } from '../project/fields.js';
+import { readCheckout } from '../project/checkout.js';
 import type { FanoutProject } from '../model/fanout.js';
 
 /**
@@ -24,7 +25,9 @@ export async function fanoutProject(ctx: BusContext, cwd: string, flags: FanoutP
     // and a URL loses its credentials with a warning, as dispatch's --repo does (the bus publishes the handoff).
     const named = Object.hasOwn(ctx.config.projects ?? {}, flags.repo);
     const warnings: string[] = [];
-    const repo = named ? flags.repo : checkedRepo(absoluteRemoteUrl(flags.repo, cwd), '--repo', warnings);
+    // A remote of the checkout by its name (`--repo origin`), as dispatch reads it, not a folder "origin" here.
+    const remote = named || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(flags.repo) ? undefined : (await readCheckout(cwd))?.remotes.find((r) => r.name === flags.repo);
+    const repo = named ? flags.repo : checkedRepo(remote?.url ?? absoluteRemoteUrl(flags.repo, cwd), '--repo', warnings);
     return { project: { repo, base: flags.base, baseCommit: flags.baseCommit }, warnings };
   }
   const projects = Object.fromEntries(Object.entries(ctx.config.projects ?? {}).map(([name, p]) => [name, nodeRemoteUrl(p.url, ctx.paths.home, homedir())]));

@@ -182,6 +182,10 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     expect(dry.warnings).toEqual(expect.arrayContaining([expect.stringContaining('carries credentials')]));
     const text = await gitbus(['fanout', planFile, ...given, '--group', `${GROUP}-creds`, '--dry-run'], { home, cwd: neutralCwd() });
     expect(text.stderr).toContain('gitbus: warning: the --repo URL carries credentials');
+    // A remote of the checkout by name is its URL, as for dispatch (it was taken for a folder "origin" there).
+    const byName = await gitbus(['fanout', planFile, '--repo', 'origin', '--base', 'main', '--base-commit', baseCommit, '--group', `${GROUP}-creds`, '--dry-run', '--json'], { home, cwd: work });
+    expect(byName.code, byName.stderr).toBe(0);
+    expect(json<Dry>(byName).repo).toBe(project);
   });
 
   it('a bad plan gives a clear error naming the file, the field and the fix', async () => {
