@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { BusContext } from '../bus/context.js';
-import { nodeRemoteUrl } from '../bus/project/remote-url.js';
+import { nodeProjectUrls } from '../bus/project/remote-url.js';
 import { homedir } from '../bus/user-home-dir.js';
 import { projectForTask, type ProjectOutcome } from '../bus/project/resolve.js';
 import { baseSchema, branchSchema, defaultBranch, repoSchema } from '../schemas/project.js';
@@ -30,7 +30,7 @@ export function withProjectFlags(cmd: Command, implicit: boolean): Command {
 /** Reads the checkout and the project remote as the flags ask; what it decides goes into the handoff. */
 export function projectFromFlags(ctx: BusContext, opts: ProjectOpts, o: { implicit: boolean; readCheckout: boolean }): Promise<ProjectOutcome> {
   // node.yaml's URLs are this node's; a relative path there is relative to the home, like its other paths.
-  const projects = Object.fromEntries(Object.entries(ctx.config.projects ?? {}).map(([name, p]) => [name, nodeRemoteUrl(p.url, ctx.paths.home, homedir())]));
+  const projects = nodeProjectUrls(ctx.config.projects, ctx.paths.home, homedir());
   return projectForTask({
     flags: { ...(opts.repo !== undefined ? { repo: opts.repo } : {}), ...(opts.base !== undefined ? { base: opts.base } : {}), ...(opts.branch !== undefined ? { branch: opts.branch } : {}) },
     implicit: o.implicit,

@@ -1,6 +1,6 @@
 import type { BusContext } from '../context.js';
 import { InputError } from '../errors.js';
-import { absoluteRemoteUrl, nodeRemoteUrl } from '../project/remote-url.js';
+import { absoluteRemoteUrl, nodeProjectUrls } from '../project/remote-url.js';
 import { homedir } from '../user-home-dir.js';
 import { projectForTask } from '../project/resolve.js';
 import { checkedRepo } from '../project/fields.js';
@@ -30,7 +30,7 @@ export async function fanoutProject(ctx: BusContext, cwd: string, flags: FanoutP
     const repo = named ? flags.repo : checkedRepo(remote?.url ?? absoluteRemoteUrl(flags.repo, cwd), '--repo', warnings);
     return { project: { repo, base: flags.base, baseCommit: flags.baseCommit }, warnings };
   }
-  const projects = Object.fromEntries(Object.entries(ctx.config.projects ?? {}).map(([name, p]) => [name, nodeRemoteUrl(p.url, ctx.paths.home, homedir())]));
+  const projects = nodeProjectUrls(ctx.config.projects, ctx.paths.home, homedir());
   const r = await projectForTask({
     flags: { ...(flags.repo !== undefined ? { repo: flags.repo } : {}), ...(flags.base !== undefined ? { base: flags.base } : {}) },
     implicit: true,

@@ -19,6 +19,11 @@ export function isLocalPath(url: string): boolean {
   return colon === -1 || (slash !== -1 && slash < colon);
 }
 
+/** node.yaml's projects, name -> URL as git on this node needs it (nodeRemoteUrl), for dispatch, fanout and MCP alike. Pure. */
+export function nodeProjectUrls(projects: Readonly<Record<string, { url: string }>> | undefined, home: string, userHome: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(projects ?? {}).map(([name, p]) => [name, nodeRemoteUrl(p.url, home, userHome)]));
+}
+
 /** `url` with a relative path made absolute against `base` (where git would resolve it). Pure. */
 export function absoluteRemoteUrl(url: string, base: string): string {
   return !SCHEME_RE.test(url) && isLocalPath(url) && !isAbsolute(url) ? resolve(base, url) : url;

@@ -8,7 +8,8 @@ import { dispatch } from '../../bus/ops/dispatch.js';
 import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { handoffBody } from '../../bus/ops/handoff-body.js';
 import { resumeInto } from '../../bus/ops/resume.js';
-import { absoluteRemoteUrl } from '../../bus/project/remote-url.js';
+import { nodeProjectUrls } from '../../bus/project/remote-url.js';
+import { homedir } from '../../bus/user-home-dir.js';
 import { projectForTask } from '../../bus/project/resolve.js';
 import type { BusContext } from '../../bus/context.js';
 import { InvalidBusFileError, firstLine } from '../../schemas/errors.js';
@@ -113,8 +114,8 @@ export const dispatchTool = defineTool({
 
 /** The project fields, as cli/project-flags.ts decides them for `dispatch`: from the arguments, and the checkout when `cwd` is given. */
 function projectFor(ctx: BusContext, a: { repo?: string; base?: string; branch?: string }, cwd: string, fromCheckout: boolean) {
-  // node.yaml's URLs are this node's; a relative path there is relative to the home, like its other paths.
-  const projects = Object.fromEntries(Object.entries(ctx.config.projects ?? {}).map(([name, p]) => [name, absoluteRemoteUrl(p.url, ctx.paths.home)]));
+  // node.yaml's URLs are this node's: `~/…` in the user's home, a relative path relative to the bus home, as for the CLI.
+  const projects = nodeProjectUrls(ctx.config.projects, ctx.paths.home, homedir());
   const flags = { ...(a.repo !== undefined ? { repo: a.repo } : {}), ...(a.base !== undefined ? { base: a.base } : {}), ...(a.branch !== undefined ? { branch: a.branch } : {}) };
   const noCheckout = fromCheckout ? `cwd ${cwd} is not inside a git checkout` : 'no cwd names a checkout of the project';
   return projectForTask({ flags, implicit: fromCheckout, readCheckout: fromCheckout, cwd, projects, busRemote: ctx.config.remote, noCheckout });

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { planProject, headBase, type PlanInput, type ProjectPlan } from '../../bus/project/fields.js';
 import { chooseRemote, parseRemotes, type Checkout } from '../../bus/project/checkout.js';
-import { absoluteRemoteUrl, isLocalPath, sameRemote } from '../../bus/project/remote-url.js';
+import { absoluteRemoteUrl, isLocalPath, nodeProjectUrls, sameRemote } from '../../bus/project/remote-url.js';
 import { pushCommand } from '../../bus/project/base-check.js';
 import { parseLsRemote, remoteRef } from '../../bus/project/ls-remote.js';
 import { GitbusError } from '../../schemas/errors.js';
@@ -45,6 +45,11 @@ describe('remote URLs', () => {
     expect(absoluteRemoteUrl('gpu:r.git', '/home/ada/proj')).toBe('gpu:r.git');
     expect(absoluteRemoteUrl('https://h/r.git', '/x')).toBe('https://h/r.git');
     expect(absoluteRemoteUrl('file:///srv/r.git', '/x')).toBe('file:///srv/r.git');
+  });
+
+  it('maps node.yaml projects to URLs one way for dispatch, fanout and the MCP server: ~ in the user home, relative in the bus home', () => {
+    expect(nodeProjectUrls({ a: { url: '~/src/a.git' }, b: { url: 'repos/b.git' }, c: { url: 'git@h:c.git' } }, '/h/.gitbus', '/h')).toEqual({ a: '/h/src/a.git', b: '/h/.gitbus/repos/b.git', c: 'git@h:c.git' });
+    expect(nodeProjectUrls(undefined, '/h/.gitbus', '/h')).toEqual({});
   });
 
   it('compares remotes across spellings of one path', () => {
