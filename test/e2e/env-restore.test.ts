@@ -1,35 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { gitbus, json, type RunResult } from '../helpers/cli.js';
-import { makeBus } from '../helpers/bus.js';
+import { renameSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { json } from '../helpers/cli.js';
+import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
 
 /**
- * `gitbus env restore` as a process, with two nodes on a real bare remote and fake HOMEs of their own (as in
- * env-sync.test.ts): node a captures a profile, node b applies it over files of its own, and b's restore of that
- * backup meets a folder on a file's path that became a symbolic link since.
+ * `gitbus env restore` as a process, with two nodes on a real bare remote and fake HOMEs of their own
+ * (test/helpers/env-fleet.ts): node a captures a profile, node b applies it over files of its own, and b's restore
+ * of that backup meets a folder on a file's path that became a symbolic link since.
  */
 
-type Node = 'a' | 'b';
-let bus: Awaited<ReturnType<typeof makeBus>>;
-const fakeHome = (n: Node) => join(bus.dir, `HOME-${n}`);
-/** What every process sees: its fake HOME, and no system git config (a signing key of the machine must not leak in). */
-const envOf = (n: Node) => ({ HOME: fakeHome(n), GIT_CONFIG_NOSYSTEM: '1' });
-const envCmd = (n: Node, args: string[]): Promise<RunResult> => gitbus(['env', ...args, '--json'], { home: bus.home(n), env: envOf(n) });
-const put = (n: Node, rel: string, text: string) => {
-  const p = join(fakeHome(n), rel);
-  mkdirSync(dirname(p), { recursive: true });
-  writeFileSync(p, text);
-};
-const read = (n: Node, rel: string) => readFileSync(join(fakeHome(n), rel), 'utf8');
-const ok = (r: RunResult) => expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+const fleet = envFleet();
+const { envCmd, put, read, fakeHome, ok } = fleet;
+let bus: EnvBus;
 
 beforeAll(async () => {
-  bus = await makeBus({ node: 'a' });
-  await bus.addNode('b');
+  bus = await fleet.start();
 }, 30_000);
 
-afterAll(async () => bus?.cleanup());
+afterAll(() => fleet.stop());
 
 describe('gitbus env restore', () => {
   it('restores nothing when a folder on one file\'s path became a symbolic link (ENV_PATH_UNSAFE, each such file named); once mended, everything', async () => {
