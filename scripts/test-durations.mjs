@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes test/timings/file-seconds.json from a vitest JSON report (`npx vitest run --reporter=json
-// --outputFile.json=report.json`): each test file's wall time in that run, in seconds, which the suite's
+// --outputFile.json=report.json`, or `GITBUS_TEST_REPORT=report.json npm run check`): each test file's wall time in that run, in seconds, which the suite's
 // sequencer (test/helpers/longest-first-sequencer.ts) starts longest first. Run it after a full run on a quiet
 // machine when files were added or changed much; an old table only makes the order a little worse.
 import { readFileSync, writeFileSync } from 'node:fs';
