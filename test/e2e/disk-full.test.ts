@@ -138,13 +138,17 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
 
   it('with no room kept (it was taken), the result is held in memory and reaches the bus once space is freed', async () => {
     const { bus, home } = await smallDiskBus(['--runner', 'shell']);
-    // The task takes its own reservation away first, as another process filling the disk could.
-    const id = await bus.dispatch('boss', ['fills the disk, room taken', '--to', 'worker', '--command', 'rm -f "$GITBUS_HOME"/outbox/*.reserved; head -c 100000000 /dev/zero > fill.bin 2>/dev/null; exit 0']);
+    // The task takes its own reservation away first, as another process filling the disk could. It fills the disk
+    // three times: a file the watcher was replacing (liveness.json, by a temp file and a rename) as the first fill
+    // ended frees a page when the rename lands, and the result would fit there; the later fills take it back.
+    const id = await bus.dispatch('boss', ['fills the disk, room taken', '--to', 'worker', '--command', 'rm -f "$GITBUS_HOME"/outbox/*.reserved; for i in 1 2 3; do head -c 100000000 /dev/zero >> fill.bin 2>/dev/null; sleep 0.2; done; exit 0']);
     const w = startWatcher(home);
     await until('the run to end on a full disk', () => w.events().some((e) => e.type === 'finished' && e.id === id), 90_000, w.out);
-    // Nothing could be written: the task is still claimed on the bus, and the watcher said why.
+    // Nothing could be written: the watcher said why as the run ended (the result held in memory; a later flush
+    // stores it as soon as a page is free again), and the task is still claimed on the bus.
+    const ended = w.events().findIndex((e) => e.type === 'finished' && e.id === id);
+    expect(w.events().slice(0, ended).some((e) => e.type === 'error' && e.code === 'DISK_FULL'), w.out()).toBe(true);
     expect(await stateOf(bus.home('boss'), id)).toBe('claimed');
-    expect(w.events().some((e) => e.type === 'error' && e.code === 'DISK_FULL'), w.out()).toBe(true);
     expect(w.child.exitCode).toBeNull();
 
     rmSync(join(home, 'work', 'fill.bin'), { force: true });
