@@ -12,6 +12,7 @@ import { ensureCache, fetchProject, isAncestor, refCommit, resolveBase } from '.
 import { resolveProject } from './project-config.js';
 import { branchFacts } from './results.js';
 import { git } from '../../bus/project/git.js';
+import { redactUrlPasswords } from '../../schemas/url-redact.js';
 
 /** Why the integration stopped: each conflicting branch with its files, on one line. Pure. */
 export function conflictReason(conflicts: { branch: string; files: string[] }[], total: number): string {
@@ -30,7 +31,9 @@ export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: str
   const started = new Date();
   const h = task.handoff;
   mkdirSync(dirname(logPath), { recursive: true });
-  const log = (line: string) => appendFileSync(logPath, `${line}\n`);
+  // The task's log stays in the node's home and `gitbus logs` shows it: a node.yaml project URL may carry a
+  // password, which it does not get (what is published from it is redacted again on the way out).
+  const log = (line: string) => appendFileSync(logPath, `${redactUrlPasswords(line)}\n`);
   const end = async (o: Omit<RunOutcome, 'started' | 'finished' | 'outputTail' | 'exitCode'> & { exitCode?: number | null }): Promise<RunOutcome> => ({ exitCode: null, started, finished: new Date(), outputTail: await readTail(logPath), ...o });
   if (!h.repo || !h.merge?.length) return end({ status: 'failed', reason: 'the merge runner needs "repo" and "merge"' });
   const project = resolveProject(ctx.config, h.repo, { home: ctx.paths.home, userHome: homedir() });
