@@ -72,6 +72,15 @@ export function cardlessNodes(refs: ReadonlyMap<string, string>, carded: Iterabl
 }
 
 /**
+ * The refs under the heartbeat prefix that name no node (`a/b/c`, a bidi override, upper case): every reader
+ * ignores them (cardlessNodes, status), and gitbus never writes one, so one there was pushed by hand or by a tool.
+ * Sorted. Pure.
+ */
+export function strayHeartbeatRefs(refs: ReadonlyMap<string, string>): string[] {
+  return [...refs.keys()].filter((r) => r.startsWith(HEARTBEAT_PREFIX) && !isNodeName(r.slice(HEARTBEAT_PREFIX.length))).sort();
+}
+
+/**
  * A pause in this observer's own listings longer than this restarts every silence clock. Half the lease: a
  * watcher lists at every poll and heartbeat (both well below that with the usual settings), and an outage shorter
  * than this plus two heartbeats stays below the lease, so it cannot expire a node that was only cut off.

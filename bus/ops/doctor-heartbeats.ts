@@ -4,7 +4,8 @@ import { looseCommitTime } from '../store/commit-time.js';
 import type { NodeConfig } from '../home.js';
 import type { BusRepo } from '../repo.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { cardlessNodes, HEARTBEAT_PREFIX, heartbeatRef, setAsideCards } from '../model/liveness.js';
+import { cardlessNodes, HEARTBEAT_PREFIX, heartbeatRef, setAsideCards, strayHeartbeatRefs } from '../model/liveness.js';
+import { visibleText } from '../../schemas/output-text.js';
 import { budgetOf, presenceMs } from '../model/budget.js';
 import { updateObservations } from '../liveness-store.js';
 import { nodeLiveness } from './node-liveness.js';
@@ -47,8 +48,13 @@ export async function checkHeartbeats(repo: BusRepo, home: string, config: NodeC
   const cardless = cardlessNodes(refs, carded, snap.forged).filter((n) => n !== config.node);
   for (const n of setAsideCards(snap.forged)) carded.add(n);
   const others = [...carded, ...cardless].filter((n) => n !== config.node).sort();
+  // Refs under the heartbeat prefix that name no node are ignored by every reader; said here, or nobody would know.
+  const stray = strayHeartbeatRefs(refs);
+  const strayText = stray.length ? `; ${stray.length} ref${stray.length === 1 ? '' : 's'} under ${HEARTBEAT_PREFIX} ${stray.length === 1 ? 'names' : 'name'} no node and ${stray.length === 1 ? 'is' : 'are'} ignored: ${stray.map((r) => visibleText(r)).join(', ')}` : '';
+  const strayFix = stray.length ? [`gitbus never writes such a ref: delete ${stray.length === 1 ? 'it' : 'each'} from the remote with "git push <remote> --delete <ref>" (a name shown with <U+...> holds that character), and find who pushed it`] : [];
   if (others.length === 0) {
-    out.push(ok('heartbeat.others', 'no other nodes on the bus'));
+    const detail = `no other nodes on the bus${strayText}`;
+    out.push(strayFix.length ? warn('heartbeat.others', detail, strayFix.join('; ')) : ok('heartbeat.others', detail));
     return out;
   }
   const by = { alive: [] as string[], idle: [] as string[], stopped: [] as string[], silent: [] as string[], unleased: [] as string[] };
@@ -68,8 +74,9 @@ export async function checkHeartbeats(repo: BusRepo, home: string, config: NodeC
   const fixes = [
     ...(by.silent.length ? ['start the watcher on the silent nodes; their claimed tasks are reclaimed after the lease; a machine that is gone for good is taken off the bus with "gitbus leave --node NAME" once its claims are reclaimed'] : []),
     ...(cardless.length ? [`stop the watcher of ${cardless.join(', ')} and run "gitbus leave --node NAME" to remove the heartbeat, or restart that watcher to bring the node back (it publishes its card as it starts)`] : []),
+    ...strayFix,
   ];
-  const detail = `${text}; judged by this node's observations (liveness.json)${cardless.length ? `; ${cardless.join(', ')} ${cardless.length === 1 ? 'beats' : 'beat'} with no card on main (taken off the bus while a watcher ran, or the card was removed)` : ''}`;
+  const detail = `${text}; judged by this node's observations (liveness.json)${cardless.length ? `; ${cardless.join(', ')} ${cardless.length === 1 ? 'beats' : 'beat'} with no card on main (taken off the bus while a watcher ran, or the card was removed)` : ''}${strayText}`;
   out.push(fixes.length ? warn('heartbeat.others', detail, fixes.join('; ')) : ok('heartbeat.others', detail));
   return out;
 }

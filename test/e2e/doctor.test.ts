@@ -81,6 +81,24 @@ describe('gitbus doctor', () => {
     expect(check(json<Report>(await gitbus(['doctor', '--json'], { home })), 'home.ledgers').status).toBe('ok');
   });
 
+  it('names the refs under refs/gitbus/heartbeats/ that name no node, which every reader ignores, with the fix', async () => {
+    const b = await makeBus({ node: 'hb' });
+    try {
+      const main = gitCli(['rev-parse', 'main'], b.remote).trim();
+      const odd = ['refs/gitbus/heartbeats/a/b', 'refs/gitbus/heartbeats/\u202Eevil'];
+      for (const ref of odd) gitCli(['update-ref', ref, main], b.remote);
+      const c = check(json<Report>(await gitbus(['doctor', '--json'], { home: b.home('hb') })), 'heartbeat.others');
+      expect(c.status).toBe('warn');
+      expect(c.detail).toContain('2 refs under refs/gitbus/heartbeats/ name no node and are ignored: refs/gitbus/heartbeats/a/b, refs/gitbus/heartbeats/<U+202E>evil');
+      expect(c.detail).not.toContain('\u202E');
+      expect(c.fix).toContain('git push <remote> --delete <ref>');
+      for (const ref of odd) gitCli(['update-ref', '-d', ref], b.remote);
+      expect(check(json<Report>(await gitbus(['doctor', '--json'], { home: b.home('hb') })), 'heartbeat.others')).toMatchObject({ status: 'ok', detail: 'no other nodes on the bus' });
+    } finally {
+      await b.cleanup();
+    }
+  });
+
   it('a remote that refuses pushes (pre-receive hook): remote.push fails with the hook message, and nothing is left behind', async () => {
     const b = await makeBus({ node: 'ro' });
     try {

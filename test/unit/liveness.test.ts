@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readObservations, updateObservations } from '../../bus/liveness-store.js';
 import { beatFacts } from '../../bus/ops/heartbeat.js';
-import { cardlessNodes, heartbeatRef, livenessOf, NO_OBSERVATIONS, observe, observationGapMs, observedPushes, shownLiveness, type Observations } from '../../bus/model/liveness.js';
+import { cardlessNodes, strayHeartbeatRefs, heartbeatRef, livenessOf, NO_OBSERVATIONS, observe, observationGapMs, observedPushes, shownLiveness, type Observations } from '../../bus/model/liveness.js';
 
 const refs = (entries: Record<string, string>) => new Map(Object.entries(entries).map(([n, oid]) => [heartbeatRef(n), oid]));
 const LEASE = 6_000;
@@ -218,5 +218,17 @@ describe('nodes that beat with no card', () => {
       ['refs/gitbus/heartbeats/', '5'],
     ]);
     expect(cardlessNodes(refs, [], [])).toEqual(['ok-1']);
+  });
+
+  it('the refs that name no node are the stray ones doctor names', () => {
+    const refs = new Map([
+      ['refs/heads/main', 'm'],
+      ['refs/gitbus/heartbeats/ok-1', '1'],
+      ['refs/gitbus/heartbeats/a/b/c', '2'],
+      ['refs/gitbus/heartbeats/\u202Eevil', '3'],
+      ['refs/gitbus/doctor/ok-1', '4'],
+    ]);
+    expect(strayHeartbeatRefs(refs)).toEqual(['refs/gitbus/heartbeats/a/b/c', 'refs/gitbus/heartbeats/\u202Eevil']);
+    expect(strayHeartbeatRefs(new Map([['refs/gitbus/heartbeats/ok-1', '1']]))).toEqual([]);
   });
 });
