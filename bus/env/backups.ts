@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '../local-io.js';
+import { asLocalFailure, writeFileAtomicSync } from '../local-io.js';
 import { EnvNoBackupError, EnvPathUnsafeError, EnvRestoreConflictError } from './errors.js';
 import { sha256Hex } from './hash.js';
-import { linkOnPath, readLocal, removeLocal, writeLocal } from './local.js';
+import { linkOnPath, readLocal, removeLocal, stageLocal, type StagedFile } from './local.js';
 
 /**
  * Backups of what `gitbus env apply` replaced or removed, and `gitbus env restore`: the answer to chezmoi's users'
@@ -92,6 +92,12 @@ export class BackupWriter {
     writeFileAtomicSync(join(this.dir, 'manifest.json'), `${JSON.stringify(this.manifest, null, 2)}\n`);
   }
 
+  /** Takes back everything saved: none of the replacements happened. */
+  discard(): void {
+    if (this.manifest) rmSync(this.dir, { recursive: true, force: true });
+    this.manifest = null;
+  }
+
   /** Takes back the last file saved, whose replacement did not happen. */
   forgetLast(): void {
     const last = this.manifest?.entries.pop();
@@ -162,18 +168,32 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
   if (changed.length > 0 && !opts.force) throw new EnvRestoreConflictError(m.id, changed.map((x) => x.e.target));
   const safety = new BackupWriter(home, userHome, m.profile, node, now, 'restore');
   const files: RestoreResult['files'] = [];
-  // Newest change first: a file saved twice in one backup gets its oldest content back.
-  for (const e of [...m.entries].reverse()) {
-    const content = e.backup === null ? null : readFileSync(join(backupsDir(home), m.id, e.backup));
-    safety.save(e.target, e.rel, content);
-    if (content === null) {
-      removeLocal(userHome, e.rel);
-      files.push({ target: e.target, action: 'removed' });
-    } else {
-      writeLocal(userHome, e.rel, content, e.mode ?? 0o644);
-      files.push({ target: e.target, action: 'restored' });
+  // Every file is written beside its place first, and only when all are written is each put in place (a rename,
+  // which needs no room): a write that fails (a full disk) restores nothing, as a refused link does above, where it
+  // used to stop after putting back the files before it.
+  const staged: StagedFile[] = [];
+  const steps: (() => void)[] = [];
+  try {
+    // Newest change first: a file saved twice in one backup gets its oldest content back (its steps run in order).
+    for (const e of [...m.entries].reverse()) {
+      const content = e.backup === null ? null : readFileSync(join(backupsDir(home), m.id, e.backup));
+      safety.save(e.target, e.rel, content);
+      if (content === null) {
+        steps.push(() => removeLocal(userHome, e.rel));
+        files.push({ target: e.target, action: 'removed' });
+      } else {
+        const file = stageLocal(userHome, e.rel, content, e.mode ?? 0o644);
+        staged.push(file);
+        steps.push(() => file.commit());
+        files.push({ target: e.target, action: 'restored' });
+      }
     }
+  } catch (err) {
+    for (const file of staged) file.discard();
+    safety.discard();
+    throw asLocalFailure(err, userHome);
   }
+  for (const step of steps) step();
   m.restored = now.toISOString();
   writeFileAtomicSync(join(backupsDir(home), m.id, 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
   return { id: m.id, profile: m.profile, files: files.reverse(), backup: safety.id };

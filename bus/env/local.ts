@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../local-io.js';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES } from '../../schemas/env-paths.js';
@@ -187,6 +187,40 @@ export function writeLocal(userHome: string, rel: string, bytes: Uint8Array, mod
   writeFileAtomicSync(abs, bytes, tmp, { mode });
   // The mode given to the write is masked by the umask and ignored for an existing temp name: set it exactly.
   chmodSync(abs, mode);
+}
+
+/** A file written beside its place and not yet put there (stageLocal). */
+export interface StagedFile {
+  /** Puts the file in its place: a rename, which needs no room on the disk. */
+  commit(): void;
+  /** Removes the staged copy. */
+  discard(): void;
+}
+
+/**
+ * Writes what `rel` is to hold into a temp file beside it, with its mode, without touching `rel`: a restore
+ * stages every file before it puts any in place, so a write that fails (a full disk) leaves the home as it was.
+ */
+export function stageLocal(userHome: string, rel: string, bytes: Uint8Array, mode: number): StagedFile {
+  const abs = absOf(userHome, rel);
+  makeParents(userHome, rel);
+  refuseLinks(userHome, rel);
+  const tmp = join(dirname(abs), `.${basename(abs)}.gitbus-${process.pid}-${randomBytes(3).toString('hex')}.tmp`);
+  const discard = () => rmSync(tmp, { force: true });
+  try {
+    writeFileSync(tmp, bytes, { mode });
+    chmodSync(tmp, mode);
+  } catch (err) {
+    discard();
+    throw err;
+  }
+  return {
+    commit: () => {
+      refuseLinks(userHome, rel);
+      renameSync(tmp, abs);
+    },
+    discard,
+  };
 }
 
 /** Sets a file's mode; false when the file system did not keep the executable bits asked for. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renameSync, rmSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { json } from '../helpers/cli.js';
 import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
@@ -18,7 +19,24 @@ beforeAll(async () => {
   bus = await fleet.start();
 }, 30_000);
 
-afterAll(() => fleet.stop());
+const mounts: string[] = [];
+afterAll(() => {
+  for (const m of mounts) spawnSync('umount', ['-l', m], { timeout: 10_000 });
+  return fleet.stop();
+});
+
+/** A small tmpfs at `dir`, or false where mounting is not permitted (not root); CI must be able to. */
+function smallDisk(dir: string): boolean {
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    if (process.env['CI'] === 'true') throw new Error('cannot mount a tmpfs, and CI must run the full-disk restore test: run it as root');
+    return false;
+  }
+  mounts.push(dir);
+  return true;
+}
 
 describe('gitbus env restore', () => {
   it('restores nothing when a folder on one file\'s path became a symbolic link (ENV_PATH_UNSAFE, each such file named); once mended, everything', async () => {
@@ -58,5 +76,47 @@ describe('gitbus env restore', () => {
     ok(restored);
     expect(json<{ files: { target: string; action: string }[] }>(restored).files.map((f) => f.target).sort()).toEqual(files.map((f) => `~/${f}`).sort());
     for (const f of files) expect(read('b', f), f).toBe(`b's ${f}\n`);
+  });
+
+  it('restores nothing when a file does not fit on a full disk (DISK_FULL); once there is room, everything', async (ctx) => {
+    const disk = join(fakeHome('b'), '.small');
+    if (!smallDisk(disk)) {
+      console.warn('full-disk restore test skipped: mounting a tmpfs is not permitted here (run as root)');
+      ctx.skip();
+    }
+    // The small file is put back first (the restore goes from the last file apply changed, and apply goes by path),
+    // so a restore that wrote file by file would have put it back before the big one failed.
+    const big = (who: string) => who.repeat(300 * 1024);
+    put('a', '.small/big', big('A'));
+    put('a', '.small/tiny', "a's tiny\n");
+    ok(await envCmd('a', ['capture', 'small', '--add', '~/.small/big', '--add', '~/.small/tiny']));
+    put('b', '.small/big', big('B'));
+    put('b', '.small/tiny', "b's tiny\n");
+    const applied = await envCmd('b', ['apply', 'small', '--force']);
+    ok(applied);
+    const backup = json<{ results: { backup: string }[] }>(applied).results[0]?.backup ?? '';
+    expect(read('b', '.small/tiny')).toBe("a's tiny\n");
+
+    // Fill the disk, then give back room for the small file but not the big one.
+    const filler = join(disk, 'filler');
+    spawnSync('sh', ['-c', `head -c 10000000 /dev/zero > '${filler}'`], { timeout: 30_000 });
+    truncateSync(filler, Math.max(0, statSync(filler).size - 64 * 1024));
+    type Listed = { backups: { id: string; restored?: string; reason: string }[] };
+    const restoreBackups = async () => json<Listed>(await envCmd('b', ['restore', '--list'])).backups.filter((b) => b.reason === 'restore').map((b) => b.id);
+    const before = await restoreBackups();
+    const refused = await envCmd('b', ['restore', backup]);
+    expect(refused.code, refused.stderr).not.toBe(0);
+    expect(json<{ error: { code: string } }>(refused).error.code).toBe('DISK_FULL');
+    // Not one file put back, no staged copy left, and no backup of a restore that did not happen.
+    expect(read('b', '.small/tiny')).toBe("a's tiny\n");
+    expect(read('b', '.small/big')).toBe(big('A'));
+    expect(spawnSync('sh', ['-c', `ls -A '${disk}'`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort()).toEqual(['big', 'filler', 'tiny']);
+    expect(await restoreBackups()).toEqual(before);
+    expect(json<Listed>(await envCmd('b', ['restore', '--list'])).backups.find((b) => b.id === backup)?.restored).toBeUndefined();
+
+    rmSync(filler);
+    ok(await envCmd('b', ['restore', backup]));
+    expect(read('b', '.small/tiny')).toBe("b's tiny\n");
+    expect(read('b', '.small/big')).toBe(big('B'));
   });
 });
