@@ -96,6 +96,10 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     expect(await ghost.textContent()).toMatch(/^ghost live/);
     expect(await page.locator('section[aria-labelledby="fleet-cardless"]').textContent()).toContain('gitbus leave --node NAME');
     await shot('fleet');
+    // Its tasks are a click away: the task list filtered to that node.
+    await ghost.locator('a', { hasText: 'its tasks' }).click();
+    await expect.poll(() => page.locator('#f-node').inputValue(), { timeout: 15_000 }).toBe('ghost');
+    expect(new URL(page.url()).search).toBe('?node=ghost');
   });
 
   it('a task finished by another node appears without a reload', async () => {

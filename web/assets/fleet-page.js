@@ -98,7 +98,8 @@ function cardlessSection(list) {
     { 'aria-labelledby': 'fleet-cardless' },
     h('h2', { id: 'fleet-cardless' }, `Beating with no card (${list.length})`),
     h('p', { class: 'muted' }, 'Taken off the bus while a watcher ran, or the card was removed. Stop that watcher and run "gitbus leave --node NAME", or restart that watcher to bring the node back (it publishes its card as it starts).'),
-    h('ul', null, list.map((n) => h('li', { 'data-cardless': n.node }, h('bdi', null, n.node), ' ', livenessBadge(n.liveness), n.heartbeat ? [' ', h('time', { datetime: n.heartbeat.at, title: n.heartbeat.at }, agoText(n.heartbeat.ageMs))] : null))),
+    // Its tasks: what it claimed before its card went is what `leave` waits for, or what the lease gives back.
+    h('ul', null, list.map((n) => h('li', { 'data-cardless': n.node }, h('bdi', null, n.node), ' ', livenessBadge(n.liveness), n.heartbeat ? [' ', h('time', { datetime: n.heartbeat.at, title: n.heartbeat.at }, agoText(n.heartbeat.ageMs))] : null, ' ', h('a', { href: `/tasks?node=${encodeURIComponent(n.node)}`, 'data-key': `cardless-tasks:${n.node}` }, 'its tasks')))),
   );
 }
 
