@@ -16,7 +16,9 @@ if (!reportPath) {
 const report = JSON.parse(readFileSync(reportPath, 'utf8'));
 const seconds = {};
 for (const file of report.testResults) {
-  const name = relative(join(root, 'test'), file.name);
+  // Named from the test folder of the run's own clone (CI's fresh clone is elsewhere than this checkout), as the
+  // sequencer looks them up: `e2e/x.test.ts`.
+  const name = /\/test\/((?:unit|integration|e2e)\/.+)$/.exec(file.name)?.[1] ?? relative(join(root, 'test'), file.name);
   seconds[name] = Math.round((file.endTime - file.startTime) / 100) / 10;
 }
 const sorted = Object.fromEntries(Object.entries(seconds).sort(([a], [b]) => (a < b ? -1 : 1)));
