@@ -171,29 +171,34 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
   // Every file is written beside its place first, and only when all are written is each put in place (a rename,
   // which needs no room): a write that fails (a full disk) restores nothing, as a refused link does above, where it
   // used to stop after putting back the files before it.
-  const staged: StagedFile[] = [];
-  const steps: (() => void)[] = [];
+  const steps: StagedFile[] = [];
   try {
     // Newest change first: a file saved twice in one backup gets its oldest content back (its steps run in order).
     for (const e of [...m.entries].reverse()) {
       const content = e.backup === null ? null : readFileSync(join(backupsDir(home), m.id, e.backup));
       safety.save(e.target, e.rel, content);
       if (content === null) {
-        steps.push(() => removeLocal(userHome, e.rel));
+        steps.push({ commit: () => removeLocal(userHome, e.rel), discard: () => undefined });
         files.push({ target: e.target, action: 'removed' });
       } else {
-        const file = stageLocal(userHome, e.rel, content, e.mode ?? 0o644);
-        staged.push(file);
-        steps.push(() => file.commit());
+        steps.push(stageLocal(userHome, e.rel, content, e.mode ?? 0o644));
         files.push({ target: e.target, action: 'restored' });
       }
     }
   } catch (err) {
-    for (const file of staged) file.discard();
+    for (const step of steps) step.discard();
     safety.discard();
     throw asLocalFailure(err, userHome);
   }
-  for (const step of steps) step();
+  for (const [i, step] of steps.entries()) {
+    try {
+      step.commit();
+    } catch (err) {
+      // A rename refused (a file turned into a folder meanwhile): the copies not yet put in place are not left about.
+      for (const rest of steps.slice(i)) rest.discard();
+      throw asLocalFailure(err, userHome);
+    }
+  }
   m.restored = now.toISOString();
   writeFileAtomicSync(join(backupsDir(home), m.id, 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
   return { id: m.id, profile: m.profile, files: files.reverse(), backup: safety.id };

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomicSync } from '../local-io.js';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES } from '../../schemas/env-paths.js';
 import { EnvPathUnsafeError } from './errors.js';
 import { neverWritten, type Skipped } from './resolve.js';
@@ -180,13 +179,13 @@ export function walkLocalDir(userHome: string, rel: string): { files: string[]; 
  * settings.json; folders on the way are made. The rename replaces a file, never a link (apply refuses those first).
  */
 export function writeLocal(userHome: string, rel: string, bytes: Uint8Array, mode: number): void {
-  const abs = absOf(userHome, rel);
-  makeParents(userHome, rel);
-  refuseLinks(userHome, rel);
-  const tmp = join(dirname(abs), `.${basename(abs)}.gitbus-${process.pid}-${randomBytes(3).toString('hex')}.tmp`);
-  writeFileAtomicSync(abs, bytes, tmp, { mode });
-  // The mode given to the write is masked by the umask and ignored for an existing temp name: set it exactly.
-  chmodSync(abs, mode);
+  const staged = stageLocal(userHome, rel, bytes, mode);
+  try {
+    staged.commit();
+  } catch (err) {
+    staged.discard();
+    throw err;
+  }
 }
 
 /** A file written beside its place and not yet put there (stageLocal). */
@@ -198,8 +197,9 @@ export interface StagedFile {
 }
 
 /**
- * Writes what `rel` is to hold into a temp file beside it, with its mode, without touching `rel`: a restore
- * stages every file before it puts any in place, so a write that fails (a full disk) leaves the home as it was.
+ * Writes what `rel` is to hold into a temp file beside it, with its mode, without touching `rel`: writeLocal puts it
+ * in place at once; a restore stages every file before it puts any in place, so a write that fails (a full disk)
+ * leaves the home as it was. The rename stays in the folder the links were checked in.
  */
 export function stageLocal(userHome: string, rel: string, bytes: Uint8Array, mode: number): StagedFile {
   const abs = absOf(userHome, rel);
@@ -209,18 +209,13 @@ export function stageLocal(userHome: string, rel: string, bytes: Uint8Array, mod
   const discard = () => rmSync(tmp, { force: true });
   try {
     writeFileSync(tmp, bytes, { mode });
+    // The mode given to the write is masked by the umask and ignored for an existing temp name: set it exactly.
     chmodSync(tmp, mode);
   } catch (err) {
     discard();
     throw err;
   }
-  return {
-    commit: () => {
-      refuseLinks(userHome, rel);
-      renameSync(tmp, abs);
-    },
-    discard,
-  };
+  return { commit: () => renameSync(tmp, abs), discard };
 }
 
 /** Sets a file's mode; false when the file system did not keep the executable bits asked for. */

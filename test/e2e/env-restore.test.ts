@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { json } from '../helpers/cli.js';
 import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
@@ -110,7 +110,7 @@ describe('gitbus env restore', () => {
     // Not one file put back, no staged copy left, and no backup of a restore that did not happen.
     expect(read('b', '.small/tiny')).toBe("a's tiny\n");
     expect(read('b', '.small/big')).toBe(big('A'));
-    expect(spawnSync('sh', ['-c', `ls -A '${disk}'`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort()).toEqual(['big', 'filler', 'tiny']);
+    expect(readdirSync(disk).sort()).toEqual(['big', 'filler', 'tiny']);
     expect(await restoreBackups()).toEqual(before);
     expect(json<Listed>(await envCmd('b', ['restore', '--list'])).backups.find((b) => b.id === backup)?.restored).toBeUndefined();
 
