@@ -6,6 +6,7 @@ import { classifyPath, isFileProblem, isLiveFolder, LIVE_FOLDERS } from '../../s
 import { classifySignaturePath, SIGNATURES_FOLDER, signaturePathFor, takesCoSignatures } from '../../schemas/signature-layout.js';
 import { InputError } from '../errors.js';
 import { indexTree, type LiveTree } from '../model/index-tree.js';
+import type { FileRef } from '../model/types.js';
 import type { TreeEntry } from '../store/objects.js';
 import { checkoutRootOf } from '../trust/checkout-root.js';
 import { sidecarProblems } from '../trust/lint-signatures.js';
@@ -106,12 +107,20 @@ export async function lintListing(files: readonly ListedFile[], changed: Readonl
   // A problem's path is a changed file, or a folder (`handoffs/sub`) that holds one.
   const concerns = (path: string): boolean => changed.has(path) || [...changed].some((c) => c.startsWith(`${path}/`));
   const problems = indexTree(live).problems.filter((p) => concerns(p.path));
+  // indexTree keeps a link or folder with a bus file's name as that file (`notAFile`, so that nothing commits over
+  // it) rather than as a problem: its path's own problem is added here, once however many files a folder holds.
+  const reported = new Set(problems.map(problemKey));
   const toRead: ListedFile[] = [];
   let checked = 0;
   for (const f of files) {
     if (!changed.has(f.path)) continue;
     const where = classifyPath(f.path, f.mode);
-    if (where === undefined || isFileProblem(where)) continue; // ignored, or already reported by indexTree
+    if (where === undefined) continue;
+    if (isFileProblem(where)) {
+      if (!reported.has(problemKey(where))) problems.push(where);
+      reported.add(problemKey(where));
+      continue;
+    }
     checked++;
     if (f.size !== undefined && f.size > MAX_FILE) problems.push(...tooBig(f.path, f.size));
     else toRead.push(f);
@@ -125,6 +134,8 @@ export async function lintListing(files: readonly ListedFile[], changed: Readonl
   const sigs = await lintListedSignatures(files, changed, read);
   return { checked: checked + sigs.checked, problems: [...problems, ...sigs.problems] };
 }
+
+const problemKey = (p: FileProblem): string => `${p.path}\0${p.field}\0${p.reason}`;
 
 /**
  * Sidecars under signatures/ (docs/PROTOCOL.md §11) that the commit adds or modifies, or whose signed file it
@@ -231,8 +242,13 @@ async function lintCheckout(root: string): Promise<LintReport> {
   let checked = 0;
   const files: string[] = [];
   if (index.settings) files.push('gitbus.yaml');
-  for (const t of index.tasks.values()) for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response]) if (r) files.push(r.path);
-  for (const r of index.nodes.values()) files.push(r.path);
+  // A link or folder with a bus file's name is reported, never read: a link's target is not the file (§8).
+  const add = (r: FileRef | undefined): void => {
+    if (r?.notAFile) problems.push(r.notAFile);
+    else if (r) files.push(r.path);
+  };
+  for (const t of index.tasks.values()) for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response]) add(r);
+  for (const r of index.nodes.values()) add(r);
   for (const rel of files) {
     checked++;
     problems.push(...(await lintFile(join(root, rel), rel, sizes.get(rel) ?? 0)));

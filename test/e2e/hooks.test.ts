@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gitbus, json, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -137,6 +137,33 @@ describe('git hooks in a person\'s clone of the bus', () => {
     expect(pull.out).toContain('gitbus: 1 new response(s):');
     expect(pull.out).toMatch(/by-hand-1 +succeeded +by alpha +Written in an editor/);
     expect(existsSync(join(work, 'responses', 'by-hand-1.md'))).toBe(true);
+  });
+
+  it('pre-commit refuses a symbolic link or a folder at a bus file\'s path, as gitbus lint does', async () => {
+    const before = await gitOk(['rev-parse', 'HEAD'], work);
+    await symlink('../gitbus.yaml', join(work, 'handoffs', 'link-1.md'));
+    await mkdir(join(work, 'handoffs', 'folder-1.md'));
+    await writeFile(join(work, 'handoffs', 'folder-1.md', 'a'), VALID);
+    await writeFile(join(work, 'handoffs', 'folder-1.md', 'b'), VALID);
+    await gitOk(['add', 'handoffs'], work);
+    const refused = await git(['commit', '-m', 'not files'], work);
+    expect(refused.code, refused.out).not.toBe(0);
+    expect(refused.out).toContain('error: handoffs/link-1.md: it is a symbolic link; gitbus never follows links');
+    expect(refused.out).toContain('error: handoffs/folder-1.md: it is a folder; handoffs/ holds only files');
+    // One problem for the folder, however many files it holds.
+    expect(refused.out.split('handoffs/folder-1.md: it is a folder').length).toBe(2);
+    expect(refused.out).toContain('commit refused: 2 error(s)');
+    expect(await gitOk(['rev-parse', 'HEAD'], work)).toBe(before);
+
+    // gitbus lint on the checkout says the same, and reads neither the link's target nor the folder.
+    const lint = await gitbus(['lint', work]);
+    expect(lint.code, lint.stderr).toBe(8);
+    expect(lint.stdout).toContain('error: handoffs/link-1.md: it is a symbolic link');
+    expect(lint.stdout).toContain('error: handoffs/folder-1.md: it is a folder');
+
+    await gitOk(['rm', '-r', '-q', '--cached', 'handoffs/link-1.md', 'handoffs/folder-1.md'], work);
+    await rm(join(work, 'handoffs', 'link-1.md'));
+    await rm(join(work, 'handoffs', 'folder-1.md'), { recursive: true });
   });
 
   it('install honours core.hooksPath and worktrees; reinstalling changes nothing', async () => {
