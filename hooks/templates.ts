@@ -14,7 +14,7 @@ export const HOOK_MARKER = '# gitbus-hook:';
 export const PREVIOUS_SUFFIX = '.pre-gitbus';
 
 export const HOOK_PURPOSE: Record<HookName, string> = {
-  'pre-commit': 'refuses a commit whose staged bus files break the protocol (the checks of gitbus lint)',
+  'pre-commit': 'refuses a commit whose staged bus files break the protocol (the checks of gitbus lint), or that changes or deletes a task\'s file (written once)',
   'post-commit': 'pushes the branch after each commit, so committing a handoff dispatches it',
   'post-merge': 'after a pull, lists the responses that arrived',
   'post-rewrite': 'after git pull --rebase, lists the responses that arrived and pushes the rebased commits',

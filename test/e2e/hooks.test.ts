@@ -166,6 +166,57 @@ describe('git hooks in a person\'s clone of the bus', () => {
     await rm(join(work, 'handoffs', 'folder-1.md'), { recursive: true });
   });
 
+  it('pre-commit refuses changing or deleting a bus file that was valid in HEAD (written once); removing an invalid one is allowed', async () => {
+    const before = await gitOk(['rev-parse', 'HEAD'], work);
+    const response = join(work, 'responses', 'by-hand-1.md');
+    await writeFile(response, `${await readFile(response, 'utf8')}\nEdited afterwards.\n`);
+    const edited = await git(['commit', '-a', '-m', 'edit a response'], work);
+    expect(edited.code, edited.out).not.toBe(0);
+    expect(edited.out).toContain('error: responses/by-hand-1.md: the commit changes it, but a bus file on main is written once');
+    expect(edited.out).toContain('git restore --staged --worktree responses/by-hand-1.md');
+    expect(edited.out).toContain('commit refused: 1 error(s)');
+    await gitOk(['restore', '--staged', '--worktree', 'responses/by-hand-1.md'], work);
+
+    await gitOk(['rm', '-q', 'handoffs/by-hand-2.md'], work);
+    const deleted = await git(['commit', '-m', 'remove a task'], work);
+    expect(deleted.code, deleted.out).not.toBe(0);
+    expect(deleted.out).toContain('error: handoffs/by-hand-2.md: the commit deletes it');
+    expect(deleted.out).toContain('git restore --staged --worktree handoffs/by-hand-2.md');
+    expect(deleted.out).toContain('gitbus cancel by-hand-2');
+    expect(deleted.out).toContain('gitbus archive');
+    await gitOk(['restore', '--staged', '--worktree', 'handoffs/by-hand-2.md'], work);
+    expect(await gitOk(['rev-parse', 'HEAD'], work)).toBe(before);
+    expect(await gitOk(['status', '--porcelain'], work)).toBe('');
+
+    // A handoff that does not parse got in past the hook: a person removing it repairs the bus (PROTOCOL §4).
+    await writeFile(join(work, 'handoffs', 'broken-1.md'), '---\ntitle: [unclosed\n---\n');
+    await gitOk(['add', 'handoffs/broken-1.md'], work);
+    expect((await git(['commit', '--no-verify', '-m', 'broken'], work)).code).toBe(0);
+    await gitOk(['rm', '-q', 'handoffs/broken-1.md'], work);
+    const repaired = await git(['commit', '-m', 'remove the broken handoff'], work);
+    expect(repaired.code, repaired.out).toBe(0);
+    expect(repaired.out).not.toContain('error:');
+    expect(repaired.out).toContain('gitbus: pushed main to origin/main');
+  });
+
+  it('pre-commit lets a merge bring the removal of a valid bus file (an archive elsewhere) when the person commits it', async () => {
+    const archiver = join(bus.dir, 'archiver');
+    await gitOk(['clone', '-q', bus.remote, archiver]);
+    await gitOk(['rm', '-q', 'handoffs/by-hand-2.md'], archiver);
+    await gitOk(['commit', '-q', '-m', 'archive by-hand-2'], archiver);
+    await gitOk(['push', '-q'], archiver);
+
+    await writeFile(join(work, 'handoffs', 'by-hand-3.md'), VALID);
+    await gitOk(['add', 'handoffs/by-hand-3.md'], work);
+    expect((await git(['commit', '-m', 'third by hand'], work)).out).toContain('rejected');
+    await gitOk(['pull', '-q', '--no-rebase', '--no-commit'], work);
+    const merged = await git(['commit', '-m', 'merge'], work);
+    expect(merged.code, merged.out).toBe(0);
+    expect(merged.out).not.toContain('error:');
+    expect(merged.out).toContain('gitbus: pushed main to origin/main');
+    expect(existsSync(join(work, 'handoffs', 'by-hand-2.md'))).toBe(false);
+  });
+
   it('install honours core.hooksPath and worktrees; reinstalling changes nothing', async () => {
     const again = json<InstallJson>(await gitbus(['hooks', 'install', '--json'], { cwd: work }));
     expect(again.hooks.map((h) => h.action)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
