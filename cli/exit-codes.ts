@@ -38,6 +38,7 @@ const BY_CODE: Record<string, number> = {
   NOT_A_BUS_CHECKOUT: EXIT.setup,
   HOOK_GIT_FAILED: EXIT.setup,
   HOOK_EXISTS: EXIT.conflict,
+  HOOKS_DIR_SHARED: EXIT.setup,
   UNSUPPORTED_PROTOCOL: EXIT.setup,
   NO_RUNNERS: EXIT.setup,
   RUNNERS_MISSING: EXIT.setup,

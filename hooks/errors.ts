@@ -27,3 +27,19 @@ export class HookExistsError extends GitbusError {
     super(`${paths.length === 1 ? `${paths[0] ?? ''} exists and ${why} it` : `${paths.join(', ')} exist and ${why} them`}; nothing was installed`, fix, { paths });
   }
 }
+
+/**
+ * git's hooks folder for this clone is outside it — core.hooksPath set globally or to a folder shared by several
+ * repositories — so hooks installed there would lint and push every repository that uses the folder.
+ */
+export class SharedHooksDirError extends GitbusError {
+  readonly code = 'HOOKS_DIR_SHARED';
+  /** `origin`: where core.hooksPath is set, as `git config --show-origin` says (null when it is not set). */
+  constructor(hooksDir: string, top: string, origin: string | null, fix: string) {
+    super(
+      `${hooksDir}, where git looks for this clone's hooks, is outside the clone ${top} (${origin !== null ? `core.hooksPath, set in ${origin}` : 'git rev-parse --git-path hooks'}): hooks installed there would run in every repository that uses that folder, linting and pushing them as a bus; nothing was installed`,
+      fix,
+      { hooksDir, top, origin },
+    );
+  }
+}

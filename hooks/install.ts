@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../bus/errors.js';
-import { HookExistsError, NotABusCheckoutError, NotARepoError } from './errors.js';
+import { shellWord } from '../bus/project/shell-word.js';
+import { HookExistsError, NotABusCheckoutError, NotARepoError, SharedHooksDirError } from './errors.js';
 import { git } from './git.js';
 import { HOOK_NAMES, HOOK_PURPOSE, hookScript, isGitbusHook, PREVIOUS_SUFFIX, type CliLocation, type HookName } from './templates.js';
 
@@ -72,6 +73,41 @@ export function locateCli(): CliLocation {
   return { node: process.execPath, script: realpathSync(process.argv[1] ?? '') };
 }
 
+/** A path with its links resolved, for the part of it that exists (a hooks folder may not exist yet). */
+function realPath(path: string): string {
+  const abs = resolve(path);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const up = dirname(abs);
+    return up === abs ? abs : join(realPath(up), basename(abs));
+  }
+}
+
+const isWithin = (path: string, folder: string): boolean => path === folder || path.startsWith(folder.endsWith(sep) ? folder : `${folder}${sep}`);
+
+/**
+ * Refuses a hooks folder outside the clone — neither under its git folder nor under its work tree — as a global
+ * core.hooksPath (`git config --global core.hooksPath ~/.githooks`) gives: every repository of the user runs the
+ * hooks there, and gitbus's would refuse or push their commits. A folder of the clone's own (the default, or a
+ * relative core.hooksPath such as .githooks) is where they belong.
+ */
+async function refuseSharedHooksDir(checkout: Checkout): Promise<void> {
+  const common = await git(['rev-parse', '--git-common-dir'], { cwd: checkout.top });
+  const commonDir = resolve(checkout.top, common.stdout.toString('utf8').trim());
+  const hooks = realPath(checkout.hooksDir);
+  if (common.code === 0 && (isWithin(hooks, realPath(commonDir)) || isWithin(hooks, realPath(checkout.top)))) return;
+  const set = await git(['config', '--show-origin', '--get', 'core.hooksPath'], { cwd: checkout.top });
+  const origin = set.code === 0 ? (set.stdout.toString('utf8').split('\t')[0] ?? '').replace(/^file:/, '') : null;
+  const top = shellWord(checkout.top);
+  let fix = `give this clone a hooks folder of its own: git -C ${top} config core.hooksPath "$(git -C ${top} rev-parse --git-common-dir)/hooks", then run "gitbus hooks install" again`;
+  // An earlier gitbus installed into the shared folder: those hooks go first, while this clone still points there.
+  const left: string[] = [];
+  for (const name of HOOK_NAMES) if (isGitbusHook((await readText(join(checkout.hooksDir, name))) ?? '')) left.push(name);
+  if (left.length > 0) fix = `first remove the gitbus hooks an earlier install put there (${left.join(', ')}) with: gitbus hooks uninstall --dir ${top}; then ${fix}`;
+  throw new SharedHooksDirError(checkout.hooksDir, checkout.top, origin, fix);
+}
+
 export type InstallAction = 'installed' | 'updated' | 'unchanged' | 'chained';
 
 export interface InstalledHook {
@@ -111,6 +147,7 @@ async function writeExecutable(path: string, text: string): Promise<void> {
  */
 export async function installHooks(dir: string, opts: { force?: boolean; cli?: CliLocation } = {}): Promise<InstallReport> {
   const checkout = await findCheckout(dir, true);
+  await refuseSharedHooksDir(checkout);
   const cli = opts.cli ?? locateCli();
   const plan: { name: HookName; path: string; previous: string; current: string | undefined; text: string }[] = [];
   for (const name of HOOK_NAMES) {

@@ -1,5 +1,6 @@
 import { Argument, type Command } from 'commander';
 import { installHooks, uninstallHooks, type InstallReport, type UninstallReport } from '../../hooks/install.js';
+import { inBusWorkTree } from '../../hooks/in-bus.js';
 import { lintStaged } from '../../hooks/pre-commit.js';
 import { pushAfterCommit } from '../../hooks/post-commit.js';
 import { arrivedResponses } from '../../hooks/post-merge.js';
@@ -63,6 +64,11 @@ function unsignedText(unsigned: readonly string[], refused: boolean): string {
 async function runHook(name: HookName, args: string[], opts: CommonOptions): Promise<void> {
   // git runs hooks at the top of the work tree, with the environment (GIT_INDEX_FILE, …) they must honour.
   const cwd = process.cwd();
+  if (!(await inBusWorkTree(cwd))) {
+    // A gitbus hook copied or shared (a global core.hooksPath) into a repository that is not a bus: nothing to do.
+    emit(opts, { skipped: 'not a bus: no gitbus.yaml at the top of the work tree' }, () => '');
+    return;
+  }
   switch (name) {
     case 'pre-commit': {
       const r = await lintStaged(cwd);
