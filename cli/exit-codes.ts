@@ -47,6 +47,7 @@ const BY_CODE: Record<string, number> = {
   SERVICE_COMMAND_FAILED: EXIT.setup,
   SERVICE_BAD_PATH: EXIT.setup,
   SERVICE_NO_ENTRY: EXIT.setup,
+  SERVICE_OTHER_HOME: EXIT.conflict,
   BAD_INPUT: EXIT.usage,
   INVALID_NAME: EXIT.usage,
   INVALID_BUS_FILE: EXIT.invalid,

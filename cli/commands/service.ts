@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { schemaFlag } from '../flags.js';
 import { nodeNameSchema } from '../../schemas/fields.js';
 import { installService, serviceStatus, uninstallService, type ServiceTarget, type StatusResult } from '../../watcher/service/service.js';
+import { shellQuote } from '../../watcher/service/manager.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
 
@@ -27,6 +28,11 @@ function stateText(s: { state: string | null; subState: string | null; pid: numb
 
 function statusText(r: StatusResult): string {
   const lines = [`${r.name} (${kindOf(r)}) for node ${r.node}, home ${r.home}`];
+  if (r.otherHome !== null) {
+    lines.push(`  file: ${r.file} (not this home's: it runs the watcher of another home, ${r.otherHome}, whose node is also named ${r.node})`);
+    lines.push(`  this home has no service; see that one with "gitbus service status --home ${shellQuote(r.otherHome)}"`);
+    return lines.join('\n');
+  }
   lines.push(`  file: ${r.file} (${r.installed ? 'installed' : 'not installed'})`);
   if (!r.managerAvailable) lines.push(`  state: unknown: ${r.manager === 'systemd' ? 'systemctl --user' : 'launchctl'} is not available here (${r.reason})`);
   else lines.push(`  state: ${r.loaded ? 'loaded' : 'not loaded'}, ${r.active ? 'active' : 'not active'}${r.loaded ? `: ${stateText(r)}` : ''}`);

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gitbus, json, ROOT, tempDir, type RunResult } from '../helpers/cli.js';
 import { setting, systemdWords } from '../helpers/systemd-unit.js';
@@ -263,6 +263,60 @@ describe.runIf(process.platform === 'linux')('gitbus service (systemd user unit)
     const none = await gitbus(['doctor', '--service', '--json', '--home', home], { env });
     expect(none.code).toBe(7);
     expect(check(none, 'service.file')).toMatchObject({ status: 'fail', fix: expect.stringContaining('gitbus service install --home') });
+  });
+
+  it('two homes whose nodes share a name: install, status, uninstall and doctor --service from one do not take the other\'s unit', async () => {
+    const units = await tempDir('gitbus-units-');
+    cleanups.push(units.cleanup);
+    const env = { GITBUS_SERVICE_DIR: units.path };
+    const first = await oddNode('box', true);
+    const second = await oddNode('box', true);
+    const file = join(units.path, 'gitbus-watch-box.service');
+    const homeOf = () => systemdWords(setting(readFileSync(file, 'utf8'), 'Environment')[0] ?? '', false)[0];
+
+    const one = await gitbus(['service', 'install', '--json', '--home', first.home], { env });
+    expect(one.code, one.stderr).toBe(SYSTEMD ? 0 : 7);
+    expect(homeOf()).toBe(`GITBUS_HOME=${first.home}`);
+
+    const two = await gitbus(['service', 'install', '--json', '--home', second.home], { env });
+    expectNoStack(two);
+    expect(two.code, two.stderr).toBe(5);
+    const { error } = json<ErrorOut>(two);
+    expect(error.code).toBe('SERVICE_OTHER_HOME');
+    expect(error.data).toMatchObject({ file, node: 'box', home: second.home, otherHome: first.home });
+    expect(error.message).toContain(`runs the watcher of another home, ${first.home}`);
+    expect(error.fix).toContain(`gitbus service uninstall --home '${first.home}'`);
+    expect(homeOf()).toBe(`GITBUS_HOME=${first.home}`);
+    const twoText = await gitbus(['service', 'install', '--home', second.home], { env });
+    expect(twoText.code).toBe(5);
+    expect(twoText.stderr).toContain('gitbus service uninstall --home');
+
+    const status = await gitbus(['service', 'status', '--json', '--home', second.home], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(json<Status & { otherHome: string | null }>(status)).toMatchObject({ installed: false, otherHome: first.home, loaded: null, active: null });
+    const statusText = await gitbus(['service', 'status', '--home', second.home], { env });
+    expect(statusText.stdout).toContain(`not this home's: it runs the watcher of another home, ${first.home}`);
+    expect(json<Status & { otherHome: string | null }>(await gitbus(['service', 'status', '--json', '--home', first.home], { env }))).toMatchObject({ installed: true, otherHome: null });
+
+    for (const args of [[], ['--node', 'box']]) {
+      const off = await gitbus(['service', 'uninstall', '--json', '--home', second.home, ...args], { env });
+      expect(off.code, off.stderr).toBe(5);
+      expect(json<ErrorOut>(off).error).toMatchObject({ code: 'SERVICE_OTHER_HOME', data: { action: 'uninstall', otherHome: first.home } });
+      expect(existsSync(file)).toBe(true);
+    }
+
+    const doctor = await gitbus(['doctor', '--service', '--json', '--home', second.home], { env });
+    const check = json<{ checks: { name: string; status: string; detail: string }[] }>(doctor).checks.find((c) => c.name === 'service.file');
+    expect(check).toMatchObject({ status: 'fail', detail: expect.stringContaining(`another home, ${first.home}`) });
+
+    // A unit whose home holds no node any more is nobody else's: the other home may replace it.
+    renameSync(join(first.home, 'node.yaml'), join(first.home, 'node.yaml.moved'));
+    const replaced = await gitbus(['service', 'install', '--json', '--home', second.home], { env });
+    expect(replaced.code, replaced.stderr).toBe(SYSTEMD ? 0 : 7);
+    expect(homeOf()).toBe(`GITBUS_HOME=${second.home}`);
+    const off = await gitbus(['service', 'uninstall', '--json', '--home', second.home], { env });
+    expect(off.code, off.stderr).toBe(0);
+    expect(existsSync(file)).toBe(false);
   });
 
   it('every subcommand has --help and --json', async () => {

@@ -8,7 +8,7 @@ import { checkRunners } from '../doctor-runners.js';
 import { shellQuote } from './manager.js';
 import { serviceEnvironment } from './read-service.js';
 import { runnerBinary, whichOn } from './service-path.js';
-import { serviceTarget, type ServiceOptions, type ServiceTarget } from './service.js';
+import { otherHomeOf, serviceTarget, type ServiceOptions, type ServiceTarget } from './service.js';
 
 /**
  * `gitbus doctor --service`: the runner checks under the environment the installed service gives the watcher,
@@ -58,6 +58,13 @@ export async function checkService(home: string, config: NodeConfig, opts: Servi
     text = readFileSync(t.file, 'utf8');
   } catch (err) {
     return [fail('service.file', `cannot read ${t.file}: ${(err as Error).message}`, `check its permissions, or run "${install}" again`), skip('service.runners', 'no service file to read')];
+  }
+  const other = otherHomeOf(t);
+  if (other !== null) {
+    return [
+      fail('service.file', `${t.file} runs the watcher of another home, ${other}, whose node is also named ${config.node}; this home has no service`, `remove that home's service with "gitbus service uninstall --home ${shellQuote(other)}", then run "${install}"`),
+      skip('service.runners', "the service file is another home's"),
+    ];
   }
   const fileEnv = serviceEnvironment(t.manager, text);
   if (fileEnv === null) return [fail('service.file', `cannot read the environment in ${t.file}`, `run "${install}" again to rewrite it`), skip('service.runners', 'the service file could not be read')];

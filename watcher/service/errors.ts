@@ -59,3 +59,18 @@ export class ServiceEntryNotFoundError extends GitbusError {
     super(`cannot find gitbus's bin/gitbus.js (searched from ${searched})`, 'run gitbus from its package (bin/gitbus.js next to dist/), e.g. after "npm link" or "npm install -g"', { searched });
   }
 }
+
+/**
+ * The service file for this node's name runs another home's watcher: two homes on one machine whose nodes share a
+ * name share the unit (or LaunchAgent) name, and acting on it from this home would take the other node's service.
+ */
+export class ServiceOtherHomeError extends GitbusError {
+  readonly code = 'SERVICE_OTHER_HOME';
+  constructor(opts: { action: 'install' | 'uninstall'; name: string; file: string; node: string; home: string; otherHome: string; fix: string }) {
+    super(
+      `${opts.name} (${opts.file}) runs the watcher of another home, ${opts.otherHome}, whose node is also named "${opts.node}"; ${opts.action === 'install' ? 'installing' : 'removing'} it from ${opts.home} would take that node's service`,
+      opts.fix,
+      { action: opts.action, name: opts.name, file: opts.file, node: opts.node, home: opts.home, otherHome: opts.otherHome },
+    );
+  }
+}

@@ -3,10 +3,11 @@ import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from '../../bus/user-home-dir.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { homePaths, loadNodeConfig, type NodeConfig } from '../../bus/home.js';
+import { homeHasNode, homePaths, loadNodeConfig, type NodeConfig } from '../../bus/home.js';
 import { NoRunnersError } from '../errors.js';
 import { RUNNERS } from '../run-task.js';
-import { ServiceEntryNotFoundError, ServiceManagerUnavailableError, ServiceUnsupportedPlatformError } from './errors.js';
+import { ServiceEntryNotFoundError, ServiceManagerUnavailableError, ServiceOtherHomeError, ServiceUnsupportedPlatformError } from './errors.js';
+import { serviceEnvironment } from './read-service.js';
 import { launchdLabel, launchdLogPath, launchdPlistName, renderLaunchdPlist } from './launchd-plist.js';
 import { assertNodeName, journalCommand, renderSystemdUnit, systemdUnitName, type WatcherServiceSpec } from './systemd-unit.js';
 import { type ServiceCommands, SpawnServiceCommands, type ServiceManagerKind } from './commands.js';
@@ -88,7 +89,10 @@ export interface UninstallResult extends ServiceTarget {
 }
 
 export interface StatusResult extends ServiceTarget {
+  /** This home's service is installed (false when the file there runs another home: `otherHome`). */
   installed: boolean;
+  /** The home whose watcher the file of this node's name runs, when that is another home that still holds a node; the state fields are then null. */
+  otherHome: string | null;
   /** Whether the service manager could be asked; when not, `reason` says why and the state fields are null. */
   managerAvailable: boolean;
   reason: string | null;
@@ -192,6 +196,32 @@ async function writeServiceFile(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
+function sameFolder(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The home whose watcher the service file of this node's name runs, when that is not `t.home` and it still holds a
+ * node. Unit and label are named after the node only, so two homes whose nodes share a name share them. A file whose
+ * home is gone (or that names none) is nobody else's: it may be replaced or removed from here.
+ */
+export function otherHomeOf(t: ServiceTarget): string | null {
+  let text: string;
+  try {
+    text = readFileSync(t.file, 'utf8');
+  } catch {
+    return null;
+  }
+  const theirs = serviceEnvironment(t.manager, text)?.['GITBUS_HOME'];
+  if (theirs === undefined || theirs === '' || sameFolder(theirs, t.home) || !homeHasNode(theirs)) return null;
+  return theirs;
+}
+
 /**
  * Installs the node's watcher as a service: refuses a home without a node or a node without runners (or environment
  * profiles to keep in step), writes the
@@ -203,6 +233,11 @@ export async function installService(home: string, opts: ServiceOptions = {}): P
   // A node that runs no tasks may still keep its setup in step with the bus (node.yaml env:).
   if (!config.runners.some((r) => RUNNERS[r]) && (config.env ?? []).length === 0) throw new NoRunnersError(config.node, home);
   const t = serviceTarget(home, config.node, opts);
+  const other = otherHomeOf(t);
+  if (other !== null) {
+    const fix = `remove that home's service first with "gitbus service uninstall --home ${shellQuote(other)}", then run "gitbus service install --home ${shellQuote(home)}" again; or run this home's watcher another way ("gitbus watch --home ${shellQuote(home)}")`;
+    throw new ServiceOtherHomeError({ action: 'install', name: t.name, file: t.file, node: t.node, home, otherHome: other, fix });
+  }
   const { text, runners } = renderService(t, config, opts);
   const m = managerOf(t, opts);
   const existed = existsSync(t.file);
@@ -240,6 +275,11 @@ async function nodeOf(home: string, node: string | undefined): Promise<string> {
 /** Stops and unloads the node's service and removes its file. Without a reachable manager the file is still removed. */
 export async function uninstallService(home: string, opts: ServiceOptions & { node?: string } = {}): Promise<UninstallResult> {
   const t = serviceTarget(home, await nodeOf(home, opts.node), opts);
+  const other = otherHomeOf(t);
+  if (other !== null) {
+    const fix = `it is not this home's service to remove; remove it from its own home with "gitbus service uninstall --home ${shellQuote(other)}"`;
+    throw new ServiceOtherHomeError({ action: 'uninstall', name: t.name, file: t.file, node: t.node, home, otherHome: other, fix });
+  }
   const m = managerOf(t, opts);
   const existed = existsSync(t.file);
   const notes: string[] = [];
@@ -258,11 +298,13 @@ export async function uninstallService(home: string, opts: ServiceOptions & { no
 export async function serviceStatus(home: string, opts: ServiceOptions & { node?: string } = {}): Promise<StatusResult> {
   const t = serviceTarget(home, await nodeOf(home, opts.node), opts);
   const m = managerOf(t, opts);
-  const installed = existsSync(t.file);
+  const otherHome = otherHomeOf(t);
+  const installed = otherHome === null && existsSync(t.file);
   const reason = await m.probe();
-  if (reason !== null) {
-    return { ...t, installed, managerAvailable: false, reason, loaded: null, active: null, state: null, subState: null, pid: null, enabled: null };
+  // The manager's state of that name is the other home's service, not this one's.
+  if (reason !== null || otherHome !== null) {
+    return { ...t, installed, otherHome, managerAvailable: reason === null, reason, loaded: null, active: null, state: null, subState: null, pid: null, enabled: null };
   }
   const s = await m.state(t);
-  return { ...t, installed, managerAvailable: true, reason: null, ...s };
+  return { ...t, installed, otherHome, managerAvailable: true, reason: null, ...s };
 }
