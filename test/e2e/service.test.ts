@@ -111,6 +111,14 @@ describe.runIf(process.platform === 'linux')('gitbus service (systemd user unit)
     expect(idle.stderr).toContain('no runners enabled');
     expect(idle.stderr).toContain('runners: [shell]');
     expectNoStack(idle);
+    // A home ending in a backslash: the unit's WorkingDirectory= line would continue into the next setting.
+    const slashed = await oddNode('slashed', true);
+    const backslashHome = `${slashed.dir}/h3\\`;
+    renameSync(slashed.home, backslashHome);
+    const bad = await gitbus(['service', 'install', '--json'], { home: backslashHome, env });
+    expect(bad.code, bad.stderr).toBe(7);
+    expect(json<ErrorOut>(bad).error).toMatchObject({ code: 'SERVICE_BAD_PATH', data: { what: 'bus home', value: backslashHome } });
+    expect(json<ErrorOut>(bad).error.message).toContain('ends in a backslash');
     expect(readdirSync(units.path)).toEqual([]);
   });
 

@@ -71,6 +71,8 @@ describe('systemd user unit', () => {
   it('refuses paths a unit file cannot hold', () => {
     expect(() => renderSystemdUnit({ node: 'a', home: '/tmp/a\nb', nodePath: NODE, entry: ENTRY })).toThrow(expect.objectContaining({ code: 'SERVICE_BAD_PATH' }));
     expect(() => renderSystemdUnit({ node: 'a', home: '/tmp/trailing ', nodePath: NODE, entry: ENTRY })).toThrow(expect.objectContaining({ code: 'SERVICE_BAD_PATH' }));
+    // A trailing backslash continues the line: WorkingDirectory= would take the next setting into the path.
+    expect(() => renderSystemdUnit({ node: 'a', home: '/tmp/h3\\', nodePath: NODE, entry: ENTRY })).toThrow(expect.objectContaining({ code: 'SERVICE_BAD_PATH', message: expect.stringContaining('ends in a backslash') }));
     expect(() => renderLaunchdPlist({ node: 'a', home: '/tmp/a\u0001', nodePath: NODE, entry: ENTRY })).toThrow(expect.objectContaining({ code: 'SERVICE_BAD_PATH' }));
   });
 });

@@ -16,7 +16,7 @@ export class ServiceUnsupportedPlatformError extends GitbusError {
 export class ServicePathError extends GitbusError {
   readonly code = 'SERVICE_BAD_PATH';
   constructor(what: string, value: string, reason: string) {
-    super(`the ${what} ${JSON.stringify(value)} cannot be written into a service file: ${reason}`, `use a ${what} without newlines, control characters or trailing spaces`, { what, value, reason });
+    super(`the ${what} ${JSON.stringify(value)} cannot be written into a service file: ${reason}`, `use a ${what} without newlines, control characters, trailing spaces or a trailing backslash`, { what, value, reason });
   }
 }
 

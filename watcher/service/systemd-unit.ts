@@ -69,6 +69,8 @@ export function assertRepresentable(what: string, value: string): void {
   if (CONTROL.test(value)) throw new ServicePathError(what, value, 'it contains a newline or another control character');
   // Unit files drop whitespace at the end of a line, and WorkingDirectory= cannot be quoted.
   if (/\s$/.test(value)) throw new ServicePathError(what, value, 'it ends in whitespace');
+  // A backslash at the end of a line continues it: WorkingDirectory= would swallow the next setting.
+  if (value.endsWith('\\')) throw new ServicePathError(what, value, 'it ends in a backslash');
 }
 
 /** Specifiers (`%n`, `%h`, ...) are expanded in most unit settings; a literal percent sign is `%%`. */
