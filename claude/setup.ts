@@ -1,6 +1,8 @@
-import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { InputError } from '../bus/errors.js';
 import { writeFileAtomicSync } from '../bus/local-io.js';
+import { shellQuote } from '../watcher/service/manager.js';
 import { approxTokens, blockState, removeBlocks, renderBlock, scanBlocks, upsertBlock, type BlockState, type FoundBlock } from './claude-md.js';
 import { ClaudeMdMarkersError } from './errors.js';
 import { claudeConfigDir, PLUGIN_ID, pluginDir, pluginVersion } from './plugin-files.js';
@@ -22,6 +24,8 @@ export interface SetupTarget {
   pluginDir: string;
   version: string;
   configDir: string;
+  /** The command that sets this target up, as a person types it: with --dir when one was given, so it works from any folder. */
+  command: string;
 }
 
 export function setupTarget(scope: SetupScope, opts: { dir?: string; env?: NodeJS.ProcessEnv; root?: string } = {}): SetupTarget {
@@ -29,9 +33,22 @@ export function setupTarget(scope: SetupScope, opts: { dir?: string; env?: NodeJ
   const configDir = claudeConfigDir(env);
   const plugin = pluginDir(opts.root);
   const version = pluginVersion(opts.root);
-  if (scope === 'user') return { scope, settingsFile: join(configDir, 'settings.json'), claudeMd: join(configDir, 'CLAUDE.md'), projectDir: null, pluginDir: plugin, version, configDir };
+  if (scope === 'user') return { scope, settingsFile: join(configDir, 'settings.json'), claudeMd: join(configDir, 'CLAUDE.md'), projectDir: null, pluginDir: plugin, version, configDir, command: 'gitbus setup claude' };
   const dir = resolve(opts.dir ?? process.cwd());
-  return { scope, settingsFile: join(dir, '.claude', 'settings.json'), claudeMd: join(dir, 'CLAUDE.md'), projectDir: dir, pluginDir: plugin, version, configDir };
+  // A mistyped --dir would otherwise set up a new, wrong folder.
+  if (opts.dir !== undefined && !isFolder(dir)) {
+    throw new InputError(`--dir: ${dir} ${existsSync(dir) ? 'is not a folder' : 'does not exist'}`, "give --dir the project's folder (it must exist)", { flag: '--dir', value: opts.dir });
+  }
+  const command = `gitbus setup claude --project${opts.dir !== undefined ? ` --dir ${shellQuote(dir)}` : ''}`;
+  return { scope, settingsFile: join(dir, '.claude', 'settings.json'), claudeMd: join(dir, 'CLAUDE.md'), projectDir: dir, pluginDir: plugin, version, configDir, command };
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 export interface SetupReport {
@@ -120,7 +137,7 @@ export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.Process
   else if (after.state === 'outdated') problems.push(`${t.claudeMd} has the gitbus block of v${after.version}, not the current one (v${t.version})`);
   else if (after.state === 'duplicated') problems.push(`${t.claudeMd} has ${after.versions.length} gitbus blocks`);
   const fixes: string[] = [];
-  if (problems.length > 0) fixes.push(`gitbus setup claude${t.scope === 'project' ? ' --project' : ''}`);
+  if (problems.length > 0) fixes.push(t.command);
   if (gitbusOnPath === null) {
     problems.push('gitbus is not on PATH, where the plugin\'s commands and hooks look for it');
     const bin = join(dirname(t.pluginDir), 'bin', 'gitbus.js');

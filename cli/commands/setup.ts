@@ -54,7 +54,7 @@ export function register(program: Command): void {
       .description("install gitbus's Claude Code plugin (commands, hooks, MCP server) without a marketplace, and a short versioned gitbus block in CLAUDE.md")
       .option('--user', 'for every project: ~/.claude/settings.json and ~/.claude/CLAUDE.md (the default)')
       .option('--project', "for one project: its .claude/settings.json and CLAUDE.md (the current folder, or --dir)")
-      .option('--dir <path>', 'the project folder for --project (default: the current folder)')
+      .option('--dir <path>', 'the project folder for --project, which must exist (default: the current folder)')
       .option('--check', 'say what is installed and whether it is current; exit 7 when it is not')
       .option('--remove', "remove the plugin's settings keys and the gitbus block, and nothing else")
       .addHelpText(

@@ -206,6 +206,27 @@ describe('gitbus setup claude', () => {
     expect(JSON.parse(await readFile(r.settings.backup, 'utf8'))).toMatchObject({ enabledPlugins: { 'gitbus@gitbus': true } });
   });
 
+  it('--dir must be a folder that exists (a typo sets up nothing), and --check\'s fix keeps it', async () => {
+    const parent = await temp('gitbus-cc-dir-');
+    const missing = join(parent, 'no such project');
+    const typo = await gitbus(['setup', 'claude', '--project', '--dir', missing, '--json'], { env: env() });
+    expect(typo.code, typo.stderr).toBe(2);
+    expect(json<{ error: { code: string; message: string; data: { flag: string } } }>(typo).error).toMatchObject({ code: 'BAD_INPUT', message: `--dir: ${missing} does not exist`, data: { flag: '--dir' } });
+    expect(existsSync(missing)).toBe(false);
+    const file = join(parent, 'a file');
+    await writeFile(file, 'not a project\n');
+    const notDir = await gitbus(['setup', 'claude', '--project', '--dir', file, '--json'], { env: env() });
+    expect(notDir.code, notDir.stderr).toBe(2);
+    expect(json<{ error: { code: string; message: string; data: { flag: string } } }>(notDir).error).toMatchObject({ code: 'BAD_INPUT', message: `--dir: ${file} is not a folder`, data: { flag: '--dir' } });
+    // Run from another folder, the fix must still name this project, or it would set up that other folder.
+    const elsewhere = join(parent, "the project's folder");
+    await mkdir(elsewhere);
+    const check = await gitbus(['setup', 'claude', '--project', '--dir', elsewhere, '--check', '--json'], { cwd: parent, env: env() });
+    expect(check.code).toBe(7);
+    expect(json<{ fixes: string[] }>(check).fixes).toContain(`gitbus setup claude --project --dir '${elsewhere.replaceAll("'", `'\\''`)}'`);
+    expect(existsSync(join(elsewhere, 'CLAUDE.md'))).toBe(false);
+  });
+
   it('refuses a malformed settings.json and changes nothing', async () => {
     const broken = '{ "model": "opus", // a comment Claude Code does not allow\n}';
     await writeFile(settingsFile(), broken);
