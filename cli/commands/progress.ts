@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { postProgress, progressText } from '../../bus/progress.js';
-import { InputError } from '../../bus/errors.js';
+import { InputError, NoBusError } from '../../bus/errors.js';
+import { homeHasNode } from '../../bus/home.js';
 import { run, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
 import { runsHere, taskSelf } from '../task-env.js';
@@ -13,6 +14,9 @@ export function register(program: Command): void {
       .description('inside a task: post a progress line, shown by status, logs and the dispatcher\'s dispatch --wait on any node (the watcher sends it with its next heartbeat, early when progress is posted)'),
   ).action(async (words: string[], opts: CommonOptions) =>
     run(opts, async (home) => {
+      // No bus is opened (the line stays on this node), so nothing else would notice a home without a node, and
+      // writing the line would make one's skeleton there.
+      if (!homeHasNode(home)) throw new NoBusError(home);
       const self = taskSelf(home);
       const raw = words.join(' ');
       if (progressText(raw) === '') throw new InputError('the progress line is empty', 'say where the task stands, e.g. gitbus progress "tests pass, writing the docs"');

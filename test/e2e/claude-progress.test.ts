@@ -162,5 +162,11 @@ describe('claude tasks seen from the fleet', () => {
       expect(r.code).toBe(2);
       expect(json<{ error: { code: string; fix: string } }>(r).error).toMatchObject({ code: 'NOT_IN_TASK', fix: expect.stringContaining('gitbus show ID') });
     }
+    // In a home with no node (a mistyped GITBUS_HOME): no bus, as every command says, and nothing made there.
+    const empty = join(bus.dir, 'no-node-home');
+    const none = await gitbus(['progress', '--json', 'hi'], { home: empty, env: { GITBUS_TASK_ID: 't-20260101-000000-abcd', GITBUS_ATTEMPT: '1' } });
+    expect(none.code, none.stderr).toBe(7);
+    expect(json<{ error: { code: string } }>(none).error.code).toBe('NO_BUS');
+    expect(existsSync(empty)).toBe(false);
   });
 });
