@@ -10,7 +10,7 @@ import { withCommon } from '../common.js';
 import { writeErr } from '../output.js';
 import { intFlag } from '../flags.js';
 
-/** The most a hook reads from standard input: Claude Code's input is a few KiB. */
+/** The most a hook reads from standard input: Claude Code's input is a few KiB, but holds the prompt; past this, parseHookInput reads it leniently. */
 const MAX_INPUT = 1024 * 1024;
 /** How long `wait` waits at most, unless GITBUS_CLAUDE_WAIT (a duration) says otherwise; hooks.json gives it 1h. */
 const WAIT_MAX_MS = 55 * 60 * 1000;

@@ -289,7 +289,10 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
 
   it('UserPromptSubmit after a response arrived: the task, its status, summary and gitbus show ID; then nothing new', async () => {
     await finish(early, 'succeeded', 'all 42 GPU tests pass');
-    const out = hookOut(await hook('user-prompt-submit', await hookInput('UserPromptSubmit', session)));
+    // A huge pasted prompt: the hook reads the first 1 MiB only, which is no longer one JSON document.
+    const pasted = `${'a log line of the pasted build output\n'.repeat(40_000)}`;
+    expect(pasted.length).toBeGreaterThan(1024 * 1024);
+    const out = hookOut(await hook('user-prompt-submit', await hookInput('UserPromptSubmit', session, { prompt: pasted })));
     expect(out?.hookSpecificOutput?.hookEventName).toBe('UserPromptSubmit');
     const ctx = out?.hookSpecificOutput?.additionalContext ?? '';
     expect(ctx).toContain(`- ${early} "Run the GPU validation suite": succeeded on gpu-box`);
@@ -306,7 +309,8 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
     expect(held?.hookSpecificOutput).toBeUndefined();
     expect(held?.systemMessage).toContain(`${late} failed on gpu-box`);
     expect(hookOut(await hook('stop', await hookInput('Stop', 'a1b2c3d4-0000-4000-8000-000000000000')))).toBeNull();
-    const out = hookOut(await hook('stop', await hookInput('Stop', session)));
+    // A field of a type gitbus does not expect is left out, not the whole input.
+    const out = hookOut(await hook('stop', await hookInput('Stop', session, { source: 5 })));
     expect(out?.hookSpecificOutput).toEqual({ hookEventName: 'Stop', additionalContext: expect.stringContaining(`- ${late} "Profile the renderer": failed on gpu-box`) });
     expect(out?.hookSpecificOutput?.additionalContext).toContain(`gitbus show ${late}`);
     expect(hookOut(await hook('stop', await hookInput('Stop', session)))).toBeNull();

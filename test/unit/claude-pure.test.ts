@@ -108,4 +108,19 @@ describe('hear-back', () => {
     expect(parseHookInput('not json')).toBeNull();
     expect(parseHookInput('{"cwd": "/x"}')).toBeNull();
   });
+
+  it('keeps the session id of hook input that is cut off or has a field of an unexpected type', () => {
+    const session = '9b1d6c1e-5a36-4c36-8d55-2f0b8f1c7a41';
+    expect(parseHookInput(JSON.stringify({ session_id: session, source: 5, stop_hook_active: 'yes', cwd: '/p' }))).toEqual({ session_id: session, cwd: '/p' });
+    expect(parseHookInput(JSON.stringify({ session_id: 7 }))).toBeNull();
+    // Cut off inside the prompt: the fields before it are read where they stand as keys, not from the prompt's text.
+    const whole = JSON.stringify({ prompt: 'see "session_id": "someone-elses-session" and "cwd": "/elsewhere"', session_id: session, cwd: '/tmp/"q"\\x', hook_event_name: 'UserPromptSubmit', source: 'clear', more: 'x'.repeat(1000) });
+    const cut = whole.slice(0, whole.length - 500);
+    expect(parseHookInput(cut)).toEqual({ session_id: session, cwd: '/tmp/"q"\\x', hook_event_name: 'UserPromptSubmit', source: 'clear', stop_hook_active: true });
+    // A Stop cut off before stop_hook_active could be read holds nothing twice: it counts as true.
+    expect(parseHookInput(`{"session_id":"${session}","stop_hook_active":false,"last_assistant_message":"long`)?.stop_hook_active).toBe(false);
+    expect(parseHookInput(`{"session_id":"${session}","last_assistant_message":"long`)?.stop_hook_active).toBe(true);
+    expect(parseHookInput(`{"prompt":"{\\"session_id\\":\\"${session}\\"}`)).toBeNull();
+    expect(parseHookInput('{"session_id":"../../etc","prompt":"cut')).toBeNull();
+  });
 });
