@@ -13,13 +13,17 @@ export function latestDue(expr: string, now: Date, notBefore?: Date): Date | nul
   const time = new (cron().CronTime)(expr, 'UTC');
   const next = (d: Date) => time.getNextDateFrom(d, 'UTC').toJSDate();
   // Widen the look-back until it holds an occurrence, then walk forward to the last one before now.
+  // The last step is the bound itself: doubling alone stops at 2^19 minutes (~364 days), short of a yearly
+  // schedule's due time in the last day before the next one.
+  const bound = 400 * 86_400_000;
   let found: Date | null = null;
-  for (let step = 60_000; step <= 400 * 86_400_000; step *= 2) {
+  for (let step = 60_000; ; step = Math.min(step * 2, bound)) {
     const candidate = next(new Date(now.getTime() - step));
     if (candidate.getTime() <= now.getTime()) {
       found = candidate;
       break;
     }
+    if (step === bound) break;
   }
   if (!found) return null;
   for (let n = next(found); n.getTime() <= now.getTime(); n = next(found)) found = n;

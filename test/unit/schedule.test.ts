@@ -11,6 +11,13 @@ describe('schedules', () => {
     expect(latestDue('0 0 1 1 *', now)?.toISOString()).toBe('2026-01-01T00:00:00.000Z');
   });
 
+  it('catches up a yearly due time until the next one, also in its last day (the look-back reaches 400 days)', () => {
+    const created = new Date('2025-12-01T00:00:00Z');
+    expect(latestDue('0 0 1 1 *', new Date('2026-12-30T00:00:00Z'), created)?.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+    expect(latestDue('0 0 1 1 *', new Date('2026-12-31T12:00:00Z'), created)?.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+    expect(latestDue('0 0 1 1 *', new Date('2026-12-31T23:59:59Z'), created)?.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+  });
+
   it('measures the shortest gap between due times over the next 35 days; a yearly or impossible schedule does not throw', () => {
     const now = new Date('2026-11-21T10:17:42Z');
     expect(shortestGapMs('*/10 * * * * *', now)).toBe(10_000);
