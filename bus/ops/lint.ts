@@ -11,6 +11,7 @@ import type { TreeEntry } from '../store/objects.js';
 import { checkoutRootOf } from '../trust/checkout-root.js';
 import { sidecarProblems } from '../trust/lint-signatures.js';
 import { signedKindOf } from '../trust/messages.js';
+import { handoffProblems, type LintedHandoff } from './lint-handoff.js';
 
 /** Bus files are at most this big (docs/PROTOCOL.md §2); larger ones are reported without being read. */
 const MAX_FILE = 256 * 1024;
@@ -34,7 +35,9 @@ export async function lintPath(path: string): Promise<LintReport> {
   if (st.isDirectory()) return lintCheckout(path);
   if (path.endsWith('.sig') && /(^|[\\/])signatures[\\/]/.test(path)) return lintSidecarFile(path);
   const rel = `${basename(dirname(path))}/${basename(path)}`;
-  const problems = await lintFile(path, basename(path) === 'gitbus.yaml' ? 'gitbus.yaml' : rel, st.size);
+  const { problems, handoff } = await lintFile(path, basename(path) === 'gitbus.yaml' ? 'gitbus.yaml' : rel, st.size);
+  // A file alone names no other task: whether its `after` names a template is the checkout's or the bus's to say.
+  if (handoff) problems.push(...handoffProblems(handoff, () => false));
   return { checked: 1, problems };
 }
 
@@ -44,18 +47,25 @@ function tooBig(rel: string, size: number): FileProblem[] {
 
 /** The problems of one bus file's content, given its repo-relative path. */
 function lintContent(rel: string, content: Uint8Array): FileProblem[] {
-  if (content.byteLength > MAX_FILE) return tooBig(rel, content.byteLength);
-  if (rel === 'gitbus.yaml') {
-    const r = parseSettingsFile(content);
-    return r.ok ? r.warnings : r.problems;
-  }
-  const r = parseBusFile(rel, content);
-  return r.ok ? r.warnings : r.problems;
+  return lintParsed(rel, content).problems;
 }
 
-async function lintFile(abs: string, rel: string, size: number): Promise<FileProblem[]> {
-  if (size > MAX_FILE) return tooBig(rel, size);
-  return lintContent(rel, await readFile(abs));
+/** lintContent, with the handoff when the file is one that parses (for the checks of lint-handoff.ts). */
+function lintParsed(rel: string, content: Uint8Array): { problems: FileProblem[]; handoff?: LintedHandoff } {
+  if (content.byteLength > MAX_FILE) return { problems: tooBig(rel, content.byteLength) };
+  if (rel === 'gitbus.yaml') {
+    const r = parseSettingsFile(content);
+    return { problems: r.ok ? r.warnings : r.problems };
+  }
+  const r = parseBusFile(rel, content);
+  if (!r.ok) return { problems: r.problems };
+  if (r.kind !== 'handoff') return { problems: [...r.warnings] };
+  return { problems: [...r.warnings], handoff: { id: r.location.id, path: rel, handoff: r.file.data, body: r.file.body } };
+}
+
+async function lintFile(abs: string, rel: string, size: number): Promise<{ problems: FileProblem[]; handoff?: LintedHandoff }> {
+  if (size > MAX_FILE) return { problems: tooBig(rel, size) };
+  return lintParsed(rel, await readFile(abs));
 }
 
 /** One file of a tree given as a flat listing, as `git ls-files --stage` prints it. */
@@ -249,9 +259,18 @@ async function lintCheckout(root: string): Promise<LintReport> {
   };
   for (const t of index.tasks.values()) for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response]) add(r);
   for (const r of index.nodes.values()) add(r);
+  const handoffs: LintedHandoff[] = [];
   for (const rel of files) {
     checked++;
-    problems.push(...(await lintFile(join(root, rel), rel, sizes.get(rel) ?? 0)));
+    const r = await lintFile(join(root, rel), rel, sizes.get(rel) ?? 0);
+    problems.push(...r.problems);
+    if (r.handoff) handoffs.push(r.handoff);
+  }
+  const templates = new Set(handoffs.filter((h) => h.handoff.schedule !== undefined).map((h) => h.id));
+  for (const h of handoffs) {
+    // A task that has ended (a response, or a cancel) is done with, until it is archived.
+    const files = index.tasks.get(h.id);
+    if (!files?.response && !files?.cancel) problems.push(...handoffProblems(h, (d) => templates.has(d)));
   }
   const sigs = await lintCheckoutSignatures(root);
   return { checked: checked + sigs.checked, problems: [...problems, ...sigs.problems] };

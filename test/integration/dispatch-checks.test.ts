@@ -56,5 +56,10 @@ describe('dispatch --after a short ref', () => {
     pushFiles(work, { 'handoffs/never-due.md': '---\ntitle: never\ncommand: "true"\nschedule: "0 0 30 2 *"\n---\n' }, 'a schedule');
     const lint = await gitbus(['lint', '--json'], { home: bus.home('alpha') });
     expect(json<{ problems: { path: string; field: string; reason: string }[] }>(lint).problems).toContainEqual(expect.objectContaining({ path: 'handoffs/never-due.md', field: 'schedule', reason: expect.stringContaining('is never due') }));
+    // lint PATH runs the same check, on the clone and on the one file.
+    for (const path of [work, join(work, 'handoffs', 'never-due.md')]) {
+      const local = await gitbus(['lint', path, '--json'], { home: bus.home('alpha') });
+      expect(json<{ problems: { path: string; field: string; reason: string }[] }>(local).problems, path).toContainEqual(expect.objectContaining({ path: 'handoffs/never-due.md', field: 'schedule', reason: expect.stringContaining('is never due') }));
+    }
   });
 });
