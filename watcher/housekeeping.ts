@@ -7,7 +7,7 @@ import { archivable, archive } from '../bus/ops/archive.js';
 import { cancelDoomed } from '../bus/ops/dependency-cancel.js';
 import { reapExpired } from '../bus/ops/reap.js';
 import { release } from '../bus/ops/release.js';
-import { dispatchDue } from '../bus/ops/schedule.js';
+import { dispatchDue, type UnrenderableSchedule } from '../bus/ops/schedule.js';
 import type { Running } from './claimed-run.js';
 import type { EnvWatch } from './env-watch.js';
 import type { RemoteHealth } from './remote-health.js';
@@ -115,7 +115,8 @@ export function housekeeping(deps: HousekeepingDeps): Housekeeping {
         r.cancel.abort();
       }
       for (const x of await reapExpired(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'reaped', id: x.id, status: x.status, reason: x.reason });
-      for (const x of await dispatchDue(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'scheduled', id: x.id, template: x.template, due: x.due });
+      const onUnrenderable = (u: UnrenderableSchedule) => opts.onEvent({ type: 'schedule-failed', template: u.template, reason: u.reason, fix: u.fix });
+      for (const x of await dispatchDue(ctx, undefined, { peek: await peek(), onUnrenderable })) opts.onEvent({ type: 'scheduled', id: x.id, template: x.template, due: x.due });
       for (const x of await cancelDoomed(ctx, undefined, { peek: await peek() })) opts.onEvent({ type: 'cancelled', id: x.id, reason: x.reason });
       await archiveFinished();
     } catch (err) {

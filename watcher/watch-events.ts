@@ -22,6 +22,8 @@ export type WatchEvent =
   | { type: 'released'; id: string; attempt: number; reason: string }
   | { type: 'reaped'; id: string; status: string; reason: string }
   | { type: 'scheduled'; id: string; template: string; due: string }
+  /** A schedule's template whose instance would not be a valid handoff: it dispatches nothing. Once per template. */
+  | { type: 'schedule-failed'; template: string; reason: string; fix: string }
   /** This watcher moved finished tasks past `archiveAfter` to the archive branch (another watcher may have done part). */
   | { type: 'archived'; ids: string[] }
   /** A blocked task this watcher cancelled because a dependency ended without success. */

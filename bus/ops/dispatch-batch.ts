@@ -15,6 +15,7 @@ import { isQueued, listQueue, type QueueEntry, type QueuedSignature } from '../q
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { sendBatch } from './send-batch.js';
 import { afterId, dispatchWarnings, neverDueError } from './dispatch.js';
+import { instanceProblem, INSTANCE_FIX } from './lint-handoff.js';
 import { neverDue } from '../model/schedule.js';
 import { targetProblem } from './dispatch-target.js';
 import { handoffBody } from './handoff-body.js';
@@ -182,6 +183,9 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
       // Validate exactly what will be committed, with the same parser every reader uses.
       const check = parseBusFile(path, text);
       if (!check.ok) problems.push(...check.problems.filter((p) => p.severity === 'error').map((p) => onTask(task, p)));
+      // A template whose instance would not be a valid handoff would dispatch nothing, ever.
+      const unrenderable = check.ok && data.schedule !== undefined ? instanceProblem({ id, handoff: data, body }, now) : undefined;
+      if (unrenderable) problems.push(onTask(task, { path, field: '', reason: `the schedule would dispatch nothing: ${unrenderable}`, fix: `shorten the body: ${INSTANCE_FIX}`, severity: 'error' }));
     } catch (err) {
       if (!(err instanceof InvalidBusFileError)) throw err;
       problems.push(...err.problems.map((p) => onTask(task, p)));

@@ -16,6 +16,7 @@ import { isQueued, listQueue, putQueue, removeQueue, type QueueEntry } from '../
 import { outageCode } from '../remote-failure.js';
 import { deliverQueued } from './deliver.js';
 import { localSnapshot } from './query.js';
+import { instanceProblem, INSTANCE_FIX } from './lint-handoff.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 
 /**
@@ -97,6 +98,9 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   // Validate exactly what will be committed, with the same parser every reader uses.
   const check = parseBusFile(path, text);
   if (!check.ok) throw new InvalidBusFileError(check.problems);
+  // A template whose instance would not be a valid handoff (a body near the size limit) would dispatch nothing, ever.
+  const unrenderable = data.schedule !== undefined ? instanceProblem({ id, handoff: data, body: input.body }, now) : undefined;
+  if (unrenderable) throw new InvalidBusFileError([{ path, field: '', reason: `the schedule would dispatch nothing: ${unrenderable}`, fix: `shorten the body: ${INSTANCE_FIX}`, severity: 'error' }]);
   const signature = input.sign ? await input.sign(path, text) : undefined;
   const entry: QueueEntry = { kind: 'dispatch', id, path, text, title: data.title, queuedAt: now.toISOString(), chosenId: input.id !== undefined, ...(signature ? { signature } : {}) };
   putQueue(ctx.paths.home, entry);

@@ -7,9 +7,13 @@ import { findArchived } from './archive-lookup.js';
 import { signedByListedSigner } from '../trust/enforce.js';
 import { dueTooOld } from '../trust/handoff-age.js';
 import { trustOf } from '../trust/node-files.js';
+import { INSTANCE_FIX } from './lint-handoff.js';
 
 /** Instances known to exist (live or archived), so that a wake does not look them up in the archive again. */
 const known = new Set<string>();
+
+/** Templates whose instance was found not to be a valid handoff: each reported once (a handoff is written once). */
+const unrenderable = new Set<string>();
 
 export interface ScheduledInstance {
   id: string;
@@ -17,13 +21,22 @@ export interface ScheduledInstance {
   due: string;
 }
 
+/** A template that dispatches nothing: its instance would not be a valid handoff (a body near the size limit). */
+export interface UnrenderableSchedule {
+  template: string;
+  reason: string;
+  fix: string;
+}
+
 /**
  * Dispatches the instance of every schedule that is due and not yet dispatched. Every watcher runs this; the
  * instance id is the same on all of them (template id + due time), so the compare-and-swap lets exactly one
  * create it and the others find it there. Cancelling the template stops the schedule. `opts.peek`: decide from a
- * snapshot already read first; only an instance to create syncs.
+ * snapshot already read first; only an instance to create syncs. `opts.onUnrenderable`: told once per template
+ * whose instance would not be a valid handoff, which is never dispatched (docs/PROTOCOL.md §5a).
  */
-export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<TransactOptions, 'peek'> = {}): Promise<ScheduledInstance[]> {
+export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<TransactOptions, 'peek'> & { onUnrenderable?: (u: UnrenderableSchedule) => void } = {}): Promise<ScheduledInstance[]> {
+  const failed: UnrenderableSchedule[] = [];
   const r = await transact(ctx, 'schedule', async (snap) => {
     const created: ScheduledInstance[] = [];
     const changes: FileChange[] = [];
@@ -60,14 +73,23 @@ export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<
           continue;
         }
         const rendered = renderInstance({ id: w.template, handoff: w.h, body: w.body }, w.due);
-        if (!rendered.ok) continue;
+        if (!rendered.ok) {
+          if (!unrenderable.has(w.template)) failed.push({ template: w.template, reason: rendered.reason, fix: `cancel it ("gitbus cancel ${w.template}") and dispatch it again with a shorter body: ${INSTANCE_FIX}` });
+          continue;
+        }
         changes.push({ path: rendered.path, content: rendered.text });
         created.push({ id: w.id, template: w.template, due: w.due.toISOString() });
       }
     }
     if (changes.length === 0) return { result: { created } };
     return { result: { created }, commit: { changes, message: `gitbus: schedule ${created.map((c) => c.id).join(', ')}` } };
-  }, opts);
+  }, { ...(opts.peek ? { peek: opts.peek } : {}) });
   for (const c of r.created) known.add(c.id);
+  // Said after the decision, once: the transaction may run its callback again after a lost race.
+  for (const f of failed) {
+    if (unrenderable.has(f.template)) continue;
+    unrenderable.add(f.template);
+    opts.onUnrenderable?.(f);
+  }
   return r.created;
 }

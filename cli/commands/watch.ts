@@ -65,6 +65,8 @@ function eventLine(e: WatchEvent): string | null {
       ].join('\n');
     case 'scheduled':
       return `${e.id}: dispatched for ${e.due} by the schedule of ${e.template}`;
+    case 'schedule-failed':
+      return `${e.template}: its schedule dispatches nothing: ${e.reason}\n  fix: ${e.fix}`;
     case 'archived':
       return `archived ${e.ids.length} finished task${e.ids.length === 1 ? '' : 's'}: ${e.ids.join(', ')}`;
     case 'reaped':

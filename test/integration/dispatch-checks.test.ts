@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openBus } from '../../bus/context.js';
+import { dispatchDue, type UnrenderableSchedule } from '../../bus/ops/schedule.js';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { pushFiles } from '../helpers/push-access.js';
@@ -60,6 +63,60 @@ describe('dispatch --after a short ref', () => {
     for (const path of [work, join(work, 'handoffs', 'never-due.md')]) {
       const local = await gitbus(['lint', path, '--json'], { home: bus.home('alpha') });
       expect(json<{ problems: { path: string; field: string; reason: string }[] }>(local).problems, path).toContainEqual(expect.objectContaining({ path: 'handoffs/never-due.md', field: 'schedule', reason: expect.stringContaining('is never due') }));
+    }
+  });
+});
+
+/**
+ * A template whose instance would pass the 256 KiB limit (a body just under it: the instance adds its id, `from`,
+ * `created` and a line naming the schedule) dispatches nothing: dispatch refuses it, lint reports one written by
+ * hand, and the watcher says so once instead of skipping it in silence.
+ */
+describe('a schedule whose instance would be too big', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  const body = `${'x'.repeat(99)}\n`.repeat(2619);
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('is refused by dispatch, naming the size, the limit and the fix', async () => {
+    const file = join(bus.dir, 'big.md');
+    writeFileSync(file, body);
+    const r = await gitbus(['dispatch', 'big', '--no-git', '--command', 'true', '--schedule', '* * * * *', '--body-file', file, '--json'], { home: bus.home('alpha') });
+    expect(r.code, r.stderr).toBe(2);
+    const err = json<{ error: { code: string; message: string; fix: string; data: { flag?: string } } }>(r).error;
+    expect(err.code).toBe('BAD_INPUT');
+    expect(err.data.flag).toBe('--body-file');
+    expect(err.message).toMatch(/dispatch nothing.*\d+ bytes, more than the limit of 262144/);
+    expect(err.fix).toContain('shorten the body');
+    // The same body without a schedule is a task of its own, within the limit.
+    const once = await gitbus(['dispatch', 'big once', '--no-git', '--command', 'true', '--body-file', file, '--json'], { home: bus.home('alpha') });
+    expect(once.code, once.stderr).toBe(0);
+  });
+
+  it('written by hand, is an error of lint (bus and PATH), and the watcher reports it once', async () => {
+    const work = join(bus.dir, 'hand');
+    gitCli(['clone', '-q', '-b', 'main', bus.remote, work]);
+    pushFiles(work, { 'handoffs/big-template.md': `---\ntitle: big\ncommand: "true"\nschedule: "* * * * *"\n---\n${body}` }, 'a big schedule');
+    const expected = expect.objectContaining({ path: 'handoffs/big-template.md', severity: 'error', reason: expect.stringMatching(/dispatches nothing.*more than the limit/) });
+    const lint = await gitbus(['lint', '--json'], { home: bus.home('alpha') });
+    expect(lint.code).toBe(8);
+    expect(json<{ problems: unknown[] }>(lint).problems).toContainEqual(expected);
+    for (const path of [work, join(work, 'handoffs', 'big-template.md')]) {
+      const local = await gitbus(['lint', path, '--json'], { home: bus.home('alpha') });
+      expect(json<{ problems: unknown[] }>(local).problems, path).toContainEqual(expected);
+    }
+    const ctx = await openBus(bus.home('alpha'));
+    try {
+      const told: UnrenderableSchedule[] = [];
+      const later = new Date(Date.now() + 120_000);
+      expect(await dispatchDue(ctx, later, { onUnrenderable: (u) => told.push(u) })).toEqual([]);
+      expect(await dispatchDue(ctx, new Date(later.getTime() + 60_000), { onUnrenderable: (u) => told.push(u) })).toEqual([]);
+      expect(told).toEqual([expect.objectContaining({ template: 'big-template', reason: expect.stringContaining('more than the limit'), fix: expect.stringContaining('shorter body') })]);
+    } finally {
+      await ctx.repo.close();
     }
   });
 });
