@@ -35,6 +35,7 @@ export function span(ms: number): string {
 
 /** A dependency a blocked task waits for, and what is wrong with it when it is more than "not done yet". */
 function dependencyText(d: { id: string; state: string }): string {
+  if (d.state === 'scheduled') return `${d.id}, a schedule template, which never ends: it will be cancelled`;
   if (d.state === 'failed' || d.state === 'cancelled' || d.state === 'timed-out') return `${d.id}, which ${d.state === 'cancelled' ? 'was cancelled' : d.state === 'timed-out' ? 'timed out' : 'failed'}: it will be cancelled`;
   if (d.state === 'unknown' || d.state === 'invalid' || d.state === 'unsupported') return `${d.id}, which is ${d.state}`;
   return d.id;

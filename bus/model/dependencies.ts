@@ -9,11 +9,15 @@ export type DependencyState = TaskState | 'unknown';
 /** Final states other than success: a task waiting for one of these waits in vain. */
 export const DEAD_ENDS: readonly DependencyState[] = ['failed', 'cancelled', 'timed-out'];
 
+/**
+ * Whether a task waiting for a dependency in this state waits in vain: it ended without success, or it is a
+ * schedule's template, which never ends (§4 rule 5).
+ */
 export function isDeadEnd(state: DependencyState): boolean {
-  return DEAD_ENDS.includes(state);
+  return DEAD_ENDS.includes(state) || state === 'scheduled';
 }
 
-const ENDED: Record<string, string> = { failed: 'failed', cancelled: 'was cancelled', 'timed-out': 'timed out' };
+const ENDED: Record<string, string> = { failed: 'failed', cancelled: 'was cancelled', 'timed-out': 'timed out', scheduled: 'is a schedule template, which never ends' };
 
 export interface BlockedTask {
   id: string;
@@ -21,8 +25,8 @@ export interface BlockedTask {
 }
 
 /**
- * Of the given blocked tasks, those that can never run, each with the reason: a dependency ended without success,
- * the task is on a ring of blocked tasks waiting on each other (dependencyCycles), or a dependency is itself one
+ * Of the given blocked tasks, those that can never run, each with the reason: a dependency ended without success
+ * or is a schedule's template (which never ends), the task is on a ring of blocked tasks waiting on each other (dependencyCycles), or a dependency is itself one
  * of these (so a chain A <- B <- C falls together when A fails, in one decision). Other waits
  * (a dependency still pending, running, invalid, unknown or of a newer protocol) may still end well: left alone.
  */

@@ -14,7 +14,7 @@ import type { ProjectFields } from '../project/resolve.js';
 import { isQueued, listQueue, type QueueEntry, type QueuedSignature } from '../queue.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { sendBatch } from './send-batch.js';
-import { afterId, dispatchWarnings, neverDueError } from './dispatch.js';
+import { afterId, dispatchWarnings, neverDueError, templateAfterError } from './dispatch.js';
 import { instanceProblem, INSTANCE_FIX } from './lint-handoff.js';
 import { neverDue } from '../model/schedule.js';
 import { targetProblem } from './dispatch-target.js';
@@ -158,6 +158,8 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   // the ids the batch's lines choose.
   const namable = [...new Set([...snap.ids(), ...listQueue(home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : [])), ...chosen])];
   const rewritten: { at: string; text: string }[] = [];
+  // A schedule's template never ends (PROTOCOL.md §4 rule 5): a line after it could never run.
+  const templates = new Set(await snap.handoffIdsWhere('schedule', (h) => h.schedule !== undefined, false));
   const built = input.tasks.map((task) => {
     const { handoff, body } = batchHandoff(task, input);
     const id = task.handoff.id ?? freshId(now, taken);
@@ -169,6 +171,10 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
       after = after?.map((dep) => {
         const full = afterId(namable, dep);
         if (full !== dep) rewritten.push({ at: task.at, text: `after ${dep} is taken as ${full}, the task it names` });
+        if (templates.has(full)) {
+          const err = templateAfterError(full);
+          problems.push({ path: task.at, field: `${task.field}after`, reason: err.message.replace('--after', 'after'), fix: err.fix, severity: 'error' });
+        }
         return full;
       });
     } catch (err) {

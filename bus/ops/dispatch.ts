@@ -90,6 +90,12 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   const namable = [...new Set([...known.ids(), ...listQueue(ctx.paths.home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : []))])];
   const resolved = input.handoff.after?.map((dep) => ({ dep, id: afterId(namable, dep) }));
   const after = resolved ? { after: resolved.map((r) => r.id) } : {};
+  // A schedule's template never ends (PROTOCOL.md §4 rule 5): a task after it could never run.
+  if (resolved) {
+    const templates = new Set(await known.handoffIdsWhere('schedule', (h) => h.schedule !== undefined, false));
+    const template = resolved.find((r) => templates.has(r.id));
+    if (template) throw templateAfterError(template.id);
+  }
   // Said, since a full id of an archived task that happens to start or end another task's id would be taken as that one.
   const rewritten = (resolved ?? []).filter((r) => r.id !== r.dep).map((r) => `--after ${r.dep} is taken as ${r.id}, the task it names`);
   const data = { id, ...input.handoff, ...after, ...branch, from: ctx.config.node, created: now.toISOString() } as Handoff;
@@ -145,6 +151,11 @@ export function afterId(ids: readonly string[], ref: string): string {
 
 export function neverDueError(schedule: string): InputError {
   return new InputError(`--schedule "${schedule}" is never due (no such day in the next 8 years), so nothing would ever be dispatched`, 'check the day of the month against the month (February has no 30th), for example "0 3 28 2 *"', { flag: '--schedule' });
+}
+
+/** `--after` naming a schedule's template, which never ends: the task would wait for ever. */
+export function templateAfterError(id: string): InputError {
+  return new InputError(`--after ${id} names a schedule template, which never ends, so the task could never run`, `depend on one of its instances (${id}-<YYYYMMDDhhmmss>, as "gitbus status" lists them) or drop --after ${id}`, { flag: '--after' });
 }
 
 function idTaken(id: string, why = `a task with id ${id} already exists`): TaskIdTakenError {

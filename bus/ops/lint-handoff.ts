@@ -13,7 +13,8 @@ export interface LintedHandoff {
 
 /**
  * What a handoff that parses would still get wrong on the bus (docs/PROTOCOL.md §5a): a schedule never due, a
- * template whose instance would not be a valid handoff (so no instance is ever dispatched). Checked alike by
+ * template whose instance would not be a valid handoff (so no instance is ever dispatched), an `after` naming a
+ * schedule's template (which never ends, §4). Checked alike by
  * `gitbus lint` (the bus) and `gitbus lint PATH`, on handoffs of tasks that have not ended. `isTemplate`: whether an id names a schedule's template on the bus (a
  * single file linted alone knows of none).
  */
@@ -28,7 +29,20 @@ export function handoffProblems(h: LintedHandoff, isTemplate: (id: string) => bo
       if (reason) problems.push({ path: h.path, field: '', reason: `the schedule dispatches nothing: ${reason}`, fix: `cancel it ("gitbus cancel ${h.id}") and dispatch it again with a shorter body: ${INSTANCE_FIX}`, severity: 'error' });
     }
   }
+  for (const dep of h.handoff.after ?? []) {
+    if (dep !== h.id && isTemplate(dep)) problems.push(templateDependencyProblem(h, dep));
+  }
   return problems;
+}
+
+function templateDependencyProblem(h: LintedHandoff, dep: string): FileProblem {
+  return {
+    path: h.path,
+    field: 'after',
+    reason: `dependency ${dep} is a schedule template, which never ends: the task can never run (a watcher cancels it)`,
+    fix: `depend on one of its instances (${dep}-<YYYYMMDDhhmmss>) or drop it from after, and dispatch the task again`,
+    severity: 'error',
+  };
 }
 
 /** How to make a template whose instance is too big fit: what dispatch, lint and the watcher say. */

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBus } from '../../bus/context.js';
 import { dispatchDue, type UnrenderableSchedule } from '../../bus/ops/schedule.js';
+import { cancelDoomed } from '../../bus/ops/dependency-cancel.js';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { pushFiles } from '../helpers/push-access.js';
@@ -115,6 +116,48 @@ describe('a schedule whose instance would be too big', () => {
       expect(await dispatchDue(ctx, later, { onUnrenderable: (u) => told.push(u) })).toEqual([]);
       expect(await dispatchDue(ctx, new Date(later.getTime() + 60_000), { onUnrenderable: (u) => told.push(u) })).toEqual([]);
       expect(told).toEqual([expect.objectContaining({ template: 'big-template', reason: expect.stringContaining('more than the limit'), fix: expect.stringContaining('shorter body') })]);
+    } finally {
+      await ctx.repo.close();
+    }
+  });
+});
+
+/**
+ * A schedule's template never ends (PROTOCOL.md §4 rule 5): `--after` naming one is refused, lint reports a handoff
+ * written by hand that names one, and the housekeeping cancels such a task as a dead end, status saying why first.
+ */
+describe('after a schedule template', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    await bus.dispatch('alpha', ['nightly', '--command', 'true', '--schedule', '0 3 * * *', '--id', 'nightly']);
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('is refused by dispatch, on --after, naming the fix', async () => {
+    const r = await gitbus(['dispatch', 'after it', '--no-git', '--command', 'true', '--after', 'nightly', '--json'], { home: bus.home('alpha') });
+    expect(r.code, r.stderr).toBe(2);
+    const err = json<{ error: { code: string; message: string; fix: string; data: { flag?: string } } }>(r).error;
+    expect(err).toMatchObject({ code: 'BAD_INPUT', data: { flag: '--after' } });
+    expect(err.message).toContain('nightly names a schedule template, which never ends');
+    expect(err.fix).toContain('drop --after nightly');
+  });
+
+  it('written by hand, is a lint error on after, shown in status, and cancelled by the housekeeping with the reason', async () => {
+    const work = join(bus.dir, 'hand');
+    gitCli(['clone', '-q', '-b', 'main', bus.remote, work]);
+    pushFiles(work, { 'handoffs/waits-for-nightly.md': '---\ntitle: waits\ncommand: "true"\nafter: [nightly]\n---\n' }, 'after a template');
+    const expected = expect.objectContaining({ path: 'handoffs/waits-for-nightly.md', field: 'after', severity: 'error', reason: expect.stringContaining('nightly is a schedule template') });
+    const lint = await gitbus(['lint', '--json'], { home: bus.home('alpha') });
+    expect(json<{ problems: unknown[] }>(lint).problems).toContainEqual(expected);
+    const local = await gitbus(['lint', work, '--json'], { home: bus.home('alpha') });
+    expect(json<{ problems: unknown[] }>(local).problems).toContainEqual(expected);
+    const status = await gitbus(['status'], { home: bus.home('alpha') });
+    expect(status.stdout).toContain('nightly, a schedule template, which never ends');
+    const ctx = await openBus(bus.home('alpha'));
+    try {
+      expect(await cancelDoomed(ctx)).toEqual([{ id: 'waits-for-nightly', reason: 'dependency nightly is a schedule template, which never ends' }]);
     } finally {
       await ctx.repo.close();
     }

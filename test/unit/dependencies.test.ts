@@ -27,9 +27,15 @@ describe('a task whose dependency ended without success', () => {
   });
 
   it('leaves alone waits that may still end well: pending, running, invalid, unknown, newer protocol', () => {
-    for (const s of ['pending', 'blocked', 'claimed', 'cancelling', 'invalid', 'unknown', 'unsupported', 'scheduled'] as const) {
+    for (const s of ['pending', 'blocked', 'claimed', 'cancelling', 'invalid', 'unknown', 'unsupported'] as const) {
       expect(doomedByDependencies([{ id: 't', after: ['d'] }], states({ d: s })).size).toBe(0);
     }
+  });
+
+  it('names a schedule template as a dependency that never ends, and a chain after it falls with it', () => {
+    const doomed = doomedByDependencies([{ id: 'x', after: ['nightly'] }, { id: 'y', after: ['x'] }], states({ nightly: 'scheduled', x: 'blocked' }));
+    expect(doomed.get('x')).toBe('dependency nightly is a schedule template, which never ends');
+    expect(doomed.get('y')).toBe('dependency x was cancelled: dependency nightly is a schedule template, which never ends');
   });
 
   it('one dead dependency among several is enough', () => {
