@@ -19,6 +19,11 @@ export function isDeadEnd(state: DependencyState): boolean {
 
 const ENDED: Record<string, string> = { failed: 'failed', cancelled: 'was cancelled', 'timed-out': 'timed out', scheduled: 'is a schedule template, which never ends' };
 
+/** `dependency <dep> failed` (or `was cancelled`, ...): why waiting for a dependency in a dead-end state is vain. */
+export function deadEndReason(dep: string, state: DependencyState): string {
+  return `dependency ${dep} ${ENDED[state] ?? state}`;
+}
+
 export interface BlockedTask {
   id: string;
   after: readonly string[];
@@ -45,7 +50,7 @@ export function doomedByDependencies(blocked: readonly BlockedTask[], stateOf: (
         const state = stateOf(dep);
         const via = doomed.get(dep);
         if (isDeadEnd(state)) {
-          const root = `dependency ${dep} ${ENDED[state] ?? state}`;
+          const root = deadEndReason(dep, state);
           doomed.set(t.id, { reason: root, root });
         } else if (via) {
           doomed.set(t.id, { reason: `dependency ${dep} was cancelled: ${via.root}`, root: via.root });

@@ -14,8 +14,9 @@ export interface DependencyCancel {
 }
 
 /**
- * Cancels every blocked task whose dependency ended without success, or that waits on itself through a ring of
- * blocked tasks (docs/PROTOCOL.md §4): a cancel file with the
+ * Cancels every blocked task whose dependency ended without success (or is a schedule's template), or that waits
+ * on itself through a ring of blocked tasks, and every schedule's template whose `after` can never be met
+ * (docs/PROTOCOL.md §4, §5a): a cancel file with the
  * reason, so that the task ends `cancelled` instead of waiting forever. Every watcher runs this at housekeeping;
  * the compare-and-swap lets exactly one write each cancel, and the others find it there. `opts.peek`: decide
  * from a snapshot already read first; only a cancel to write syncs.
@@ -30,10 +31,21 @@ export async function cancelDoomed(ctx: BusContext, now = () => new Date(), opts
     }
     const blocked: BlockedTask[] = [];
     const states = new Map<string, DependencyState>();
+    const templates: BlockedTask[] = [];
     for (const v of await snap.viewsOf(candidates, (missing) => archivedStates(ctx, missing))) {
+      // A template whose `after` can never be met would dispatch an instance cancelled at once at every due time:
+      // it is cancelled as a blocked task is, which ends the schedule (§5a).
+      if (v.state === 'scheduled' && v.handoff?.after?.length) templates.push({ id: v.id, after: v.handoff.after });
       if (v.state !== 'blocked') continue;
       blocked.push({ id: v.id, after: v.waitingFor });
       for (const d of v.waitingOn) states.set(d.id, d.state);
+    }
+    if (templates.length > 0) {
+      // A template is not blocked (its instances are), so its dependencies' states are looked up here.
+      const deps = [...new Set(templates.flatMap((t) => t.after))].filter((d) => !states.has(d));
+      for (const v of await snap.viewsOf(deps.filter((d) => snap.has(d)), (missing) => archivedStates(ctx, missing))) states.set(v.id, v.state);
+      for (const [id, state] of await archivedStates(ctx, deps.filter((d) => !snap.has(d)))) states.set(id, state);
+      blocked.push(...templates);
     }
     const doomed = doomedByDependencies(blocked, (d) => states.get(d) ?? 'unknown');
     const cancelled: DependencyCancel[] = [];

@@ -7,6 +7,7 @@ import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { defaultBranch } from '../../schemas/project.js';
 import { InputError, TaskIdTakenError, UnknownTaskError } from '../errors.js';
 import { resolveTaskId } from '../model/resolve-id.js';
+import { deadEndReason } from '../model/dependencies.js';
 import { neverDue, shortestGapMs } from '../model/schedule.js';
 import { formatDuration } from '../../schemas/duration.js';
 import type { BusContext } from '../context.js';
@@ -35,6 +36,11 @@ export async function dispatchWarnings(snap: Snapshot, h: Handoff, alsoComing?: 
   const cards = candidates.flatMap((n) => (n.card ? [n.card] : []));
   if (runner !== 'manual' && cards.length > 0 && !cards.some((c) => !c.runners || c.runners.includes(runner))) {
     warnings.push(`no ${h.to ? `node ${h.to}` : 'node'} offers the ${runner} runner; the task waits until one does (runners: [${runner}] in a node's node.yaml)`);
+  }
+  for (const dep of h.after ?? []) {
+    const state = snap.has(dep) ? (await snap.view(dep))?.state : undefined;
+    // Ended without success already: the watchers cancel the task (a template: its schedule) at their next look.
+    if (state === 'failed' || state === 'cancelled' || state === 'timed-out') warnings.push(`${deadEndReason(dep, state)}, so ${h.schedule ? 'the schedule can never dispatch a task that runs: the watchers cancel the template' : 'the task can never run: the watchers cancel it'}`);
   }
   for (const dep of h.after ?? []) if (!snap.has(dep) && !alsoComing?.has(dep)) warnings.push(`dependency ${dep} is not a live task: if it is an archived task's full id, its archived result counts; otherwise the task waits until a task with that id exists`);
   if (h.schedule) {

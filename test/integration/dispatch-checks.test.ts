@@ -163,3 +163,32 @@ describe('after a schedule template', () => {
     }
   });
 });
+
+/**
+ * A template after a task that ended without success would dispatch an instance cancelled at once at every due
+ * time: dispatch warns, and the housekeeping cancels the template itself, which ends the schedule.
+ */
+describe('a schedule after a task that ended without success', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('is warned of at dispatch and cancelled by the housekeeping, so no instance is dispatched', async () => {
+    const gone = await bus.dispatch('alpha', ['gone', '--command', 'true', '--id', 'gone']);
+    const c = await gitbus(['cancel', gone, '--json'], { home: bus.home('alpha') });
+    expect(c.code, c.stderr).toBe(0);
+    const r = await gitbus(['dispatch', 'every minute', '--no-git', '--command', 'true', '--schedule', '* * * * *', '--after', gone, '--id', 'doomed-schedule', '--json'], { home: bus.home('alpha') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ warnings: string[] }>(r).warnings).toContainEqual(expect.stringContaining('dependency gone was cancelled, so the schedule can never dispatch a task that runs'));
+    const ctx = await openBus(bus.home('alpha'));
+    try {
+      expect(await cancelDoomed(ctx)).toEqual([{ id: 'doomed-schedule', reason: 'dependency gone was cancelled' }]);
+      expect(await dispatchDue(ctx, new Date(Date.now() + 120_000))).toEqual([]);
+    } finally {
+      await ctx.repo.close();
+    }
+  });
+});
