@@ -14,6 +14,7 @@ import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
 import { localSnapshot } from './query.js';
+import { archivedStates } from './archive-lookup.js';
 
 export interface CancelResult {
   id: string;
@@ -55,6 +56,7 @@ export async function cancel(ctx: BusContext, ref: string, reason?: string, now 
   try {
     return await transact<CancelResult>(ctx, 'cancel', async (snap) => decideCancel(snap, ref, data(), sign));
   } catch (err) {
+    if (err instanceof UnknownTaskError && (err.data['candidates'] as string[]).length === 0) return await cancelArchived(ctx, ref, err);
     if (outageCode(err) === null) throw err;
     const d = data();
     const known = await localSnapshot(ctx);
@@ -78,6 +80,17 @@ export async function cancel(ctx: BusContext, ref: string, reason?: string, now 
     putQueue(ctx.paths.home, queuedCancel(local.result.id, d, signature && typeof signature.content === 'string' ? { path: signature.path, content: signature.content } : undefined));
     return { ...local.result, queued: { reason: firstLine(err) }, attempts: 0, commit: null };
   }
+}
+
+/**
+ * A ref no live task matches may be an archived task's full id (as `gitbus show` finds it): archived tasks have
+ * ended, so it is answered as a live ended task is. Otherwise the live lookup's error stands.
+ */
+async function cancelArchived(ctx: BusContext, ref: string, miss: UnknownTaskError): Promise<CancelResult & TransactStats> {
+  const state = (await archivedStates(ctx, [ref])).get(ref);
+  if (state === undefined) throw miss;
+  if (state === 'cancelled') return { id: ref, state, changed: false, attempts: 0, commit: null };
+  throw new TaskStateError(ref, state, 'cancel it', 'nothing to do: it has already ended', { archived: true });
 }
 
 /** A cancel as it waits in the queue for the next contact, with its signature when this node signs. */

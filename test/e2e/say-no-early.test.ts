@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { BIN, gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
-import { cancelInProcess, statusInProcess } from '../helpers/in-process.js';
+import { archivedTask, cancelInProcess, statusInProcess } from '../helpers/in-process.js';
 
 /**
  * Refusals that come before anything is written: bad flag values (exit 2, naming the flag), tasks addressed to a
@@ -210,6 +210,22 @@ function plantHeartbeat(node: string, at: Date): void {
   const commit = execFileSync('git', ['--git-dir', bus.remote, 'commit-tree', treeOid, '-m', `gitbus: heartbeat ${node}`], { env, encoding: 'utf8' }).trim();
   gitCli(['--git-dir', bus.remote, 'update-ref', `refs/gitbus/heartbeats/${node}`, commit]);
 }
+
+describe('cancel an archived task', () => {
+  it('by its full id is answered as a live ended task (exit 5, its state), as show finds it; an unknown id stays UNKNOWN_TASK', async () => {
+    const id = await archivedTask(home(), 'done and archived');
+    const before = gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim();
+    const r = await gitbus(['cancel', id, '--json'], { home: home() });
+    expect(r.code, r.stderr).toBe(5);
+    const err = json<{ error: { code: string; message: string; fix: string; data: { state: string } } }>(r).error;
+    expect(err).toMatchObject({ code: 'TASK_STATE', data: { state: 'succeeded' } });
+    expect(err.fix).toContain('it has already ended');
+    expect(gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim()).toBe(before);
+    const unknown = await gitbus(['cancel', `${id}x`, '--json'], { home: home() });
+    expect(unknown.code).toBe(4);
+    expect(json<{ error: { code: string } }>(unknown).error.code).toBe('UNKNOWN_TASK');
+  });
+});
 
 describe('join --force: a rebuilt machine takes its old node name back', () => {
   it('without --force the name is refused as taken, and the fix offers --force', async () => {
