@@ -32,10 +32,11 @@ export interface BlockedTask {
 /**
  * Of the given blocked tasks, those that can never run, each with the reason: a dependency ended without success
  * or is a schedule's template (which never ends), the task is on a ring of blocked tasks waiting on each other (dependencyCycles), or a dependency is itself one
- * of these (so a chain A <- B <- C falls together when A fails, in one decision). Other waits
+ * of these (so a chain A <- B <- C falls together when A fails, in one decision). `cancelReasonOf`: the reason of a
+ * cancelled dependency's cancel, so that one this rule cancelled earlier passes its root cause on. Other waits
  * (a dependency still pending, running, invalid, unknown or of a newer protocol) may still end well: left alone.
  */
-export function doomedByDependencies(blocked: readonly BlockedTask[], stateOf: (id: string) => DependencyState): Map<string, string> {
+export function doomedByDependencies(blocked: readonly BlockedTask[], stateOf: (id: string) => DependencyState, cancelReasonOf: (id: string) => string | undefined = () => undefined): Map<string, string> {
   const doomed = new Map<string, { reason: string; root: string }>();
   // Tasks waiting on each other in a ring wait for ever too (handoffs are written once: nobody can edit the ring open).
   for (const [id, ring] of dependencyCycles(blocked)) {
@@ -49,7 +50,11 @@ export function doomedByDependencies(blocked: readonly BlockedTask[], stateOf: (
       for (const dep of t.after) {
         const state = stateOf(dep);
         const via = doomed.get(dep);
-        if (isDeadEnd(state)) {
+        // A dependency cancelled earlier by the same rule: its root cause goes on, as when a chain falls at once.
+        const earlier = state === 'cancelled' ? dependencyRoot(cancelReasonOf(dep)) : undefined;
+        if (earlier) {
+          doomed.set(t.id, { reason: `dependency ${dep} was cancelled: ${earlier}`, root: earlier });
+        } else if (isDeadEnd(state)) {
           const root = deadEndReason(dep, state);
           doomed.set(t.id, { reason: root, root });
         } else if (via) {
@@ -61,6 +66,19 @@ export function doomedByDependencies(blocked: readonly BlockedTask[], stateOf: (
     }
   }
   return new Map([...doomed].map(([id, d]) => [id, d.reason]));
+}
+
+const ROOT_FORMS = [/^dependency \S+ (failed|was cancelled|timed out|is a schedule template, which never ends)$/, /^its dependencies form a cycle \(.*\)$/s];
+
+/**
+ * The root cause a cancel reason written by this rule carries (`dependency A failed`, `its dependencies form a
+ * cycle (...)`, or the root after `dependency B was cancelled: `), or undefined for any other reason (a person's).
+ */
+export function dependencyRoot(reason: string | undefined): string | undefined {
+  if (reason === undefined) return undefined;
+  const chained = /^dependency \S+ was cancelled: (.+)$/s.exec(reason);
+  if (chained?.[1] !== undefined && dependencyRoot(chained[1]) !== undefined) return chained[1];
+  return ROOT_FORMS.some((form) => form.test(reason)) ? reason : undefined;
 }
 
 /**

@@ -47,7 +47,13 @@ export async function cancelDoomed(ctx: BusContext, now = () => new Date(), opts
       for (const [id, state] of await archivedStates(ctx, deps.filter((d) => !snap.has(d)))) states.set(id, state);
       blocked.push(...templates);
     }
-    const doomed = doomedByDependencies(blocked, (d) => states.get(d) ?? 'unknown');
+    // The reasons of live cancelled dependencies: one cancelled earlier for its own dependencies passes on why.
+    const reasons = new Map<string, string>();
+    for (const [d, state] of states) {
+      const reason = state === 'cancelled' && snap.has(d) ? (await snap.view(d))?.cancel?.reason : undefined;
+      if (reason) reasons.set(d, reason);
+    }
+    const doomed = doomedByDependencies(blocked, (d) => states.get(d) ?? 'unknown', (d) => reasons.get(d));
     const cancelled: DependencyCancel[] = [];
     const changes: FileChange[] = [];
     for (const [id, reason] of doomed) {

@@ -44,4 +44,9 @@ describe('housekeeping among many tasks that have neither dependencies nor a sch
     expect(made.map((m) => m.template)).toEqual([ids['template']]);
     expect(await dispatchDue(ctx, now)).toEqual([]);
   });
+
+  it('a task after one cancelled in an earlier commit gets the root cause too, as a chain cancelled at once does', async () => {
+    const late = await bus.dispatch('alpha', ['late', '--command', 'true', '--after', ids['child'] as string]);
+    expect(await cancelDoomed(ctx)).toEqual([{ id: late, reason: `dependency ${ids['child']} was cancelled: dependency ${ids['root']} was cancelled` }]);
+  });
 });

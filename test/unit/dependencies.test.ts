@@ -38,6 +38,28 @@ describe('a task whose dependency ended without success', () => {
     expect(doomed.get('y')).toBe('dependency x was cancelled: dependency nightly is a schedule template, which never ends');
   });
 
+  it('carries the root cause on from a dependency this rule cancelled in an earlier commit, not from a person\'s cancel', () => {
+    const reasons: Record<string, string> = {
+      b: 'dependency a failed',
+      r: 'its dependencies form a cycle (r -> s -> r)',
+      c: 'dependency b was cancelled: dependency a failed',
+      p: 'no longer needed',
+    };
+    const doomed = doomedByDependencies(
+      [{ id: 'x', after: ['b'] }, { id: 'y', after: ['r'] }, { id: 'z', after: ['c'] }, { id: 'w', after: ['p'] }],
+      states({ b: 'cancelled', r: 'cancelled', c: 'cancelled', p: 'cancelled' }),
+      (id) => reasons[id],
+    );
+    expect(doomed).toEqual(
+      new Map([
+        ['x', 'dependency b was cancelled: dependency a failed'],
+        ['y', 'dependency r was cancelled: its dependencies form a cycle (r -> s -> r)'],
+        ['z', 'dependency c was cancelled: dependency a failed'],
+        ['w', 'dependency p was cancelled'],
+      ]),
+    );
+  });
+
   it('one dead dependency among several is enough', () => {
     expect(doomedByDependencies([{ id: 't', after: ['ok', 'bad'] }], states({ ok: 'succeeded', bad: 'failed' })).get('t')).toBe('dependency bad failed');
   });
