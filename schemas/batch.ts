@@ -141,8 +141,10 @@ function checkTask(at: string, prefix: string, raw: unknown): BatchTask | FilePr
     const shape = raw === null ? 'null' : Array.isArray(raw) ? 'a list' : `a ${typeof raw}`;
     return [{ path: at, field: prefix.replace(/\.$/, ''), reason: `a task must be a mapping of fields, and this is ${shape}`, fix: 'write the task as {"title": "...", ...}', severity: 'error' }];
   }
-  const fields: Record<string, unknown> = {};
-  const extras: Record<string, unknown> = {};
+  // No prototype: on a plain {} a "__proto__" key would set the prototype, and the schema would read its fields as
+  // the task's own; here it stays a key, which the schema refuses as an unknown field.
+  const fields: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const extras: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of Object.entries(raw)) {
     if (isExtraKey(key)) extras[key] = value;
     else fields[key] = value;

@@ -112,6 +112,12 @@ function identityProblems(path: string, location: BusPath, raw: Record<string, u
  */
 const GROWING_KINDS: ReadonlySet<BusKind> = new Set<BusKind>(['settings', 'node']);
 
+/**
+ * Names no gitbus field will ever have, that an object's key would turn into its prototype (or shadow it): refused
+ * as unknown fields even in a growing kind, whose unknown keys ride along as extras.
+ */
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 function newerFieldProblem(path: string, key: string, known: readonly string[]): FileProblem {
   const typo = unknownFieldProblem(path, [], key, known);
   return {
@@ -163,7 +169,7 @@ function parseAt(path: string, location: BusPath, content: string | Uint8Array):
   for (const key of Object.keys(raw)) {
     if (isExtraKey(key)) extras[key] = raw[key];
     else if (known.includes(key)) fields[key] = raw[key];
-    else if (GROWING_KINDS.has(kind)) {
+    else if (GROWING_KINDS.has(kind) && !PROTOTYPE_KEYS.has(key)) {
       // Kept as an extra so that a node that rewrites the file (a card, `trust init`) gives it back unchanged.
       extras[key] = raw[key];
       unknown.push(newerFieldProblem(path, key, known));

@@ -77,6 +77,18 @@ describe('batch files: JSON Lines', () => {
     );
   });
 
+  it('refuse __proto__, constructor and prototype as unknown fields: a key never fills the fields of a task', () => {
+    const got = problems('t.jsonl', lines('{"title":"x","__proto__":{"command":"echo smuggled","runner":"shell"}}', '{"title":"y","constructor":{"command":"echo a"}}', '{"title":"z","prototype":1}', '{"title":"w","runner":"claude","claude":{"__proto__":{"model":"opus"}}}'));
+    expect(got).toEqual([
+      { path: 't.jsonl:1', field: '__proto__', reason: 'unknown field "__proto__"' },
+      { path: 't.jsonl:2', field: 'constructor', reason: 'unknown field "constructor"' },
+      { path: 't.jsonl:3', field: 'prototype', reason: 'unknown field "prototype"' },
+      { path: 't.jsonl:4', field: 'claude.__proto__', reason: 'unknown field "__proto__"' },
+    ]);
+    expect(problems('t.yaml', 'tasks:\n  - title: x\n    __proto__: {command: echo smuggled}\n')).toEqual([{ path: 't.yaml:2', field: 'tasks.0.__proto__', reason: 'unknown field "__proto__"' }]);
+    expect(({} as Record<string, unknown>)['command']).toBeUndefined();
+  });
+
   it('name standard input "stdin", and refuse an empty file, invalid UTF-8 and a NUL byte', () => {
     expect(problems('-', '{"title": 5}')[0]?.path).toBe('stdin:1');
     expect(problems('t.jsonl', '\n\n')[0]?.reason).toMatch(/no tasks/);

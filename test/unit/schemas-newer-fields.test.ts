@@ -36,6 +36,15 @@ describe('fields of a newer gitbus in gitbus.yaml and node cards', () => {
     expect(renderBusFile('node', r.file.data, '', r.file.extras)).toContain('gpus: 2');
   });
 
+  it('a key that names a prototype is no newer field: refused as unknown, never kept as an extra', () => {
+    const card = parseBusFile('nodes/gpu-box.md', fm('node: gpu-box\nrunners: [shell]\n__proto__: {x-owner: mallory}\nconstructor: 1\nprototype: 2\n'));
+    if (card.ok) throw new Error('expected problems');
+    for (const key of ['__proto__', 'constructor', 'prototype']) expect(card.problems).toEqual(expect.arrayContaining([expect.objectContaining({ field: key, reason: `unknown field "${key}"`, severity: 'error' })]));
+    const settings = parseBusFile('gitbus.yaml', 'protocol: 1\n__proto__: {lease: 1m}\n');
+    if (settings.ok) throw new Error('expected problems');
+    expect(settings.problems[0]).toMatchObject({ field: '__proto__', reason: 'unknown field "__proto__"', severity: 'error' });
+  });
+
   it('a handoff stays strict: a task never runs with a field ignored', () => {
     expectProblem(parseHandoff('sandbox: strict'), HPATH, 'sandbox', /^unknown field "sandbox"$/);
   });
