@@ -5,7 +5,8 @@ import { GitbusError, type FileProblem } from './errors.js';
 import { problemsFromIssues, unknownFieldProblem } from './field-problems.js';
 import { text } from './fields.js';
 import { handoffRules, handoffSchema, type Handoff } from './handoff.js';
-import { parseYaml } from './safe-yaml.js';
+import { duplicateJsonKey } from './json-duplicate-key.js';
+import { duplicateKey, parseYaml } from './safe-yaml.js';
 
 /**
  * A batch file for `gitbus dispatch --from FILE` (docs/PROTOCOL.md §10a): many independent tasks that go on the
@@ -173,6 +174,11 @@ function jsonLines(path: string, content: string): { tasks: BatchTask[]; problem
       raw = JSON.parse(line);
     } catch (err) {
       problems.push({ path: at, field: '', reason: `the line is not JSON: ${(err as Error).message}`, fix: 'write one task per line as one JSON object, e.g. {"title": "Run the tests", "command": "make test"}', severity: 'error' });
+      return;
+    }
+    const twice = duplicateJsonKey(line);
+    if (twice !== null) {
+      problems.push({ path: at, field: [...twice.path, twice.key].join('.'), ...duplicateKey(twice.key, i + 1), severity: 'error' });
       return;
     }
     const r = checkTask(at, '', raw);

@@ -48,6 +48,11 @@ interface Located {
   fix: string;
 }
 
+/** The reason and fix for a key that appears twice in one mapping (a JSON line of a batch is held to the same rule). */
+export function duplicateKey(name: string, line: number): { reason: string; fix: string } {
+  return { reason: `the field "${name}" appears twice (again at line ${line})`, fix: 'keep one of them: a duplicate key is an error, because it is unclear which value is meant' };
+}
+
 /** Finds what the core-schema parse accepts but a bus file must not have, with the dotted path of each. */
 function inspect(doc: Document, lineOf: (offset: number) => number): Located[] {
   const found: Located[] = [];
@@ -87,12 +92,7 @@ function inspect(doc: Document, lineOf: (offset: number) => number): Located[] {
         const name = key.value;
         const keyLine = lineOf(key.range?.[0] ?? 0);
         if (seen.has(name)) {
-          found.push({
-            field: [...path, name].join('.'),
-            line: keyLine,
-            reason: `the field "${name}" appears twice (again at line ${keyLine})`,
-            fix: 'keep one of them: a duplicate key is an error, because it is unclear which value is meant',
-          });
+          found.push({ field: [...path, name].join('.'), line: keyLine, ...duplicateKey(name, keyLine) });
         }
         seen.add(name);
         walk(pair.value, [...path, name], depth + 1);

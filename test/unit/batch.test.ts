@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { batchFormat, BatchTooLargeError, checkBatchBytes, MAX_BATCH_BYTES, MAX_BATCH_TASKS, parseBatch, type BatchTask } from '../../schemas/batch.js';
 import { batchHandoff } from '../../bus/ops/dispatch-batch.js';
+import { duplicateJsonKey } from '../../schemas/json-duplicate-key.js';
 
 const lines = (...objs: unknown[]) => objs.map((o) => (typeof o === 'string' ? o : JSON.stringify(o))).join('\n');
 
@@ -87,6 +88,23 @@ describe('batch files: JSON Lines', () => {
     ]);
     expect(problems('t.yaml', 'tasks:\n  - title: x\n    __proto__: {command: echo smuggled}\n')).toEqual([{ path: 't.yaml:2', field: 'tasks.0.__proto__', reason: 'unknown field "__proto__"' }]);
     expect(({} as Record<string, unknown>)['command']).toBeUndefined();
+  });
+
+  it('refuse a key repeated in one object, as the YAML form does, instead of taking its last value', () => {
+    const got = problems('t.jsonl', lines({ title: 'fine' }, '{"title":"x","title":"y","command":"echo a","command":"rm -rf ~"}', '{"title":"z","runner":"claude","claude":{"model":"a","model":"b"}}', '{"title":"w","\\u0074itle":"v"}'));
+    const twice = (name: string, line: number) => `the field "${name}" appears twice (again at line ${line})`;
+    expect(got).toEqual([
+      { path: 't.jsonl:2', field: 'title', reason: twice('title', 2) },
+      { path: 't.jsonl:3', field: 'claude.model', reason: twice('model', 3) },
+      { path: 't.jsonl:4', field: 'title', reason: twice('title', 4) },
+    ]);
+    expect(problems('t.yaml', 'tasks:\n  - title: x\n    title: y\n')).toEqual([{ path: 't.yaml', field: 'tasks.0.title', reason: twice('title', 3) }]);
+  });
+
+  it('tell a repeated key from the same text in values, strings and other objects', () => {
+    expect(duplicateJsonKey('{"a":"\\"a\\":1,\\"a\\"","b":{"a":1},"c":[{"a":1},{"a":2}],"d":"}{,"}')).toBeNull();
+    expect(duplicateJsonKey('{"a":[1,{"b":1,"b":2}]}')).toEqual({ path: ['a', '1'], key: 'b' });
+    expect(duplicateJsonKey('[{"x":{"y":[]}},{"k":1,"k":1}]')).toEqual({ path: ['1'], key: 'k' });
   });
 
   it('name standard input "stdin", and refuse an empty file, invalid UTF-8 and a NUL byte', () => {
