@@ -16,6 +16,7 @@ import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { sendBatch } from './send-batch.js';
 import { afterId, dispatchWarnings, neverDueError, templateAfterError } from './dispatch.js';
 import { instanceProblem, INSTANCE_FIX } from './lint-handoff.js';
+import { dependencyCycles } from '../model/dependencies.js';
 import { neverDue } from '../model/schedule.js';
 import { targetProblem } from './dispatch-target.js';
 import { handoffBody } from './handoff-body.js';
@@ -130,6 +131,29 @@ async function targetProblems(ctx: BusContext, snap: Snapshot, built: { task: Ba
   return judge(fresh, local);
 }
 
+/**
+ * Lines whose `after` make a ring among the batch's own tasks (a -> b -> a): the watchers would cancel all of them as
+ * a cycle (bus/model/dependencies.ts), since a handoff is written once and nobody can open the ring. One problem a
+ * ring, at its first line, naming each task of it with its line. A task waiting for itself is refused by the
+ * handoff's own rules already. Pure.
+ */
+export function ringProblems(built: readonly { task: BatchTask; id: string; data: Pick<Handoff, 'after'> }[]): FileProblem[] {
+  const lineOf = new Map(built.map((b) => [b.id, b.task.at]));
+  const rings = dependencyCycles(built.map((b) => ({ id: b.id, after: (b.data.after ?? []).filter((d) => d !== b.id) })));
+  const named = new Set<string>();
+  const out: FileProblem[] = [];
+  for (const b of built) {
+    const ring = rings.get(b.id);
+    if (ring === undefined || named.has(b.id)) continue;
+    // The ring's text lists its ids (a long one shortened around a count), each shown here with its line.
+    const steps = ring.split(' -> ');
+    for (const s of steps) named.add(s);
+    const shown = steps.map((s) => (lineOf.has(s) ? `${s} (${lineOf.get(s) ?? ''})` : s)).join(' -> ');
+    out.push({ path: b.task.at, field: `${b.task.field}after`, reason: `the batch's tasks wait for each other in a ring, so none of them could ever run: ${shown}`, fix: 'remove one "after" of the ring (a task may wait for another of the batch only when that one does not wait for it)', severity: 'error' });
+  }
+  return out;
+}
+
 function freshId(now: Date, taken: (id: string) => boolean): string {
   for (;;) {
     const id = newTaskId(now, randomBytes);
@@ -199,6 +223,7 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
     return { task, id, data, path, text };
   });
 
+  problems.push(...ringProblems(built));
   const targets = await targetProblems(ctx, snap, built);
   if (!input.force) {
     for (const { task, error } of targets) {

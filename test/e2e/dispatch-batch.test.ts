@@ -96,6 +96,18 @@ describe('dispatch --from: many tasks in one commit', () => {
     expect(existsSync(join(home, 'queue')) ? readdirSync(join(home, 'queue')).filter((n) => n.endsWith('.dispatch.json')) : []).toEqual([]);
   });
 
+  it('refuses tasks of the batch that wait for each other in a ring, naming their lines, and writes nothing', async () => {
+    const file = join(bus.dir, 'ring.jsonl');
+    writeFileSync(file, jsonl([{ title: 'ring a', id: 'ring-a', after: ['ring-b'], command: 'true' }, { title: 'ring b', id: 'ring-b', after: ['ring-a'], command: 'true' }, { title: 'after the ring', command: 'true', after: ['ring-a'] }]));
+    const before = head();
+    const r = await gitbus(['dispatch', '--from', file, '--json', '--no-git'], { home });
+    expect(r.code, r.stderr).toBe(8);
+    const err = json<{ error: { code: string; data: { problems: { path: string; field: string; reason: string }[] } } }>(r).error;
+    expect(err.code).toBe('INVALID_BATCH');
+    expect(err.data.problems).toEqual([expect.objectContaining({ path: `${file}:1`, field: 'after', reason: `the batch's tasks wait for each other in a ring, so none of them could ever run: ring-a (${file}:1) -> ring-b (${file}:2) -> ring-a (${file}:1)` })]);
+    expect(head()).toBe(before);
+  });
+
   it('reads standard input, YAML or JSON Lines, and refuses flags that describe one task', async () => {
     const before = commits();
     const yaml = 'tasks:\n  - title: from stdin one\n    command: "true"\n  - title: from stdin two\n    body: |\n      Two lines\n      of body.\n';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchFormat, BatchTooLargeError, checkBatchBytes, MAX_BATCH_BYTES, MAX_BATCH_TASKS, parseBatch, type BatchTask } from '../../schemas/batch.js';
-import { batchHandoff } from '../../bus/ops/dispatch-batch.js';
+import { batchHandoff, ringProblems } from '../../bus/ops/dispatch-batch.js';
 import { duplicateJsonKey } from '../../schemas/json-duplicate-key.js';
 
 const lines = (...objs: unknown[]) => objs.map((o) => (typeof o === 'string' ? o : JSON.stringify(o))).join('\n');
@@ -187,5 +187,24 @@ describe('a batch task as a handoff', () => {
     const b = batchHandoff(task('{"title": "t", "body": "Do X.", "context": "Why.", "instructions": "How."}'), { project: null });
     expect(b.body).toBe('## Task\n\nDo X.\n\n## Context\n\nWhy.\n\n## Instructions\n\nHow.\n');
     expect(batchHandoff(task('{"title": "Only a title"}'), { project: null }).body).toBe('## Task\n\nOnly a title\n');
+  });
+});
+
+describe('rings among a batch\'s own tasks', () => {
+  it('refuse each ring once, at its first line, naming every task of it with its line', () => {
+    const tasks = ok('r.jsonl', lines(
+      { title: 'a', id: 'ring-a', after: ['ring-b'] },
+      { title: 'b', id: 'ring-b', after: ['ring-a'] },
+      { title: 'c', id: 'ring-c', after: ['ring-e', 'ring-a'] },
+      { title: 'd', id: 'ring-d', after: ['ring-c'] },
+      { title: 'e', id: 'ring-e', after: ['ring-d', 'elsewhere'] },
+      { title: 'free', id: 'free', after: ['ring-a', 'ring-c'] },
+    ));
+    const got = ringProblems(tasks.map((t) => ({ task: t, id: t.handoff.id ?? '', data: t.handoff })));
+    expect(got.map((p) => [p.path, p.field, p.reason])).toEqual([
+      ['r.jsonl:1', 'after', "the batch's tasks wait for each other in a ring, so none of them could ever run: ring-a (r.jsonl:1) -> ring-b (r.jsonl:2) -> ring-a (r.jsonl:1)"],
+      ['r.jsonl:3', 'after', "the batch's tasks wait for each other in a ring, so none of them could ever run: ring-c (r.jsonl:3) -> ring-e (r.jsonl:5) -> ring-d (r.jsonl:4) -> ring-c (r.jsonl:3)"],
+    ]);
+    expect(ringProblems(tasks.slice(2, 4).map((t) => ({ task: t, id: t.handoff.id ?? '', data: t.handoff })))).toEqual([]);
   });
 });
