@@ -234,7 +234,8 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   checkBatchBytes(built.reduce((n, b) => n + Buffer.byteLength(b.text), 0));
 
   const ids = built.map((b) => b.id);
-  const coming = new Set(ids);
+  // The batch's own tasks and the dispatches queued here arrive, so an `after` naming one waits for nothing unknown.
+  const coming = new Set([...ids, ...namable]);
   const found: { at: string; text: string }[] = [...rewritten];
   for (const b of built) for (const w of await dispatchWarnings(snap, b.data, coming)) found.push({ at: b.task.at, text: w });
   // Forced: a card that cannot run the task is said here (an unknown node is among the warnings already).

@@ -122,7 +122,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
     // cannot have been sent before.
     delivery = await deliverQueued(ctx, input.id === undefined ? { fresh: new Set([id]) } : {});
   } catch (err) {
-    if (outageCode(err) !== null) return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(known, data))], queued: { reason: firstLine(err) }, attempts: 0, commit: null };
+    if (outageCode(err) !== null) return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(known, data, new Set(namable)))], queued: { reason: firstLine(err) }, attempts: 0, commit: null };
     // Not an outage: this handoff would fail the same way at every later try, so it is not left queued.
     removeQueue(ctx.paths.home, entry);
     throw err;
@@ -135,7 +135,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   const mine = delivery.delivered.some((e) => e.kind === 'dispatch' && e.id === id);
   // Not in this delivery: another process of this node sent it between our queueing and our look.
   const commit = mine ? delivery.commit : null;
-  return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(await localSnapshot(ctx), data))], attempts: 1, commit };
+  return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(await localSnapshot(ctx), data, new Set(namable)))], attempts: 1, commit };
 }
 
 /**

@@ -101,8 +101,13 @@ describe('offline on the dispatching side', () => {
     expect(whole.code).toBe(5);
     expect(json<{ error: { message: string } }>(whole).error.message).toContain('in a batch of 2');
     // A short ref to a queued dispatch in --after is written as its full id, so that it is matched on the bus.
-    const later = json<{ id: string }>(await gitbus(['dispatch', 'deploy', '--after', first.slice(-6), '--no-git', '--json'], { home })).id;
+    // It waits for a dispatch that is coming: no warning says it waits for a task that does not exist.
+    const deploy = json<{ id: string; warnings: string[] }>(await gitbus(['dispatch', 'deploy', '--after', first.slice(-6), '--no-git', '--json'], { home }));
+    const later = deploy.id;
+    expect(deploy.warnings).toEqual([`--after ${first.slice(-6)} is taken as ${first}, the task it names`]);
     expect(readFileSync(join(home, 'queue', `${later}.dispatch.json`), 'utf8')).toContain(`after: [${first}]`);
+    const lines = json<{ warnings?: string[] }>(await gitbus(['dispatch', '--from', '-', '--dry-run', '--no-git', '--json'], { home, input: `{"title":"three","after":["${first}"]}\n` }));
+    expect(lines.warnings ?? []).toEqual([]);
     expect(json<{ dequeued?: boolean }>(await gitbus(['cancel', later, '--json'], { home })).dequeued).toBe(true);
     // A chosen id already queued is refused, not replaced; a prefix of several queued ids names them.
     expect((await gitbus(['dispatch', 'one', '--id', 'amb-one', '--no-git'], { home })).code).toBe(0);
