@@ -1,10 +1,11 @@
-import { readFileSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { BusContext } from '../bus/context.js';
 import { InputError } from '../bus/errors.js';
 import { gitContext } from '../bus/git-context.js';
 import { dispatchBatch, type BatchResult } from '../bus/ops/dispatch-batch.js';
 import { BatchTooLargeError, InvalidBatchError, MAX_BATCH_INPUT_BYTES, parseBatch } from '../schemas/batch.js';
 import { recordForClaudeSession } from './claude-session.js';
+import { readAtMost } from './read-at-most.js';
 import { emit, note } from './output.js';
 import { projectFromFlags, reportProject, type ProjectOpts } from './project-flags.js';
 import { signerFor } from './signing.js';
@@ -74,10 +75,12 @@ async function readStdin(): Promise<Buffer> {
 async function readBatch(file: string): Promise<Buffer> {
   try {
     if (file === '-') return await readStdin();
-    // A file far too big is refused before it is read into memory.
-    const size = statSync(file).size;
+    // A regular file far too big is refused before it is read; anything else (a pipe, a device) is read to the cap.
+    const size = (await stat(file)).size;
     if (size > MAX_BATCH_INPUT_BYTES) throw new BatchTooLargeError(`${file} is ${(size / 2 ** 20).toFixed(1)} MiB`, `${MAX_BATCH_INPUT_BYTES / 2 ** 20} MiB`, { bytes: size });
-    return readFileSync(file);
+    const read = await readAtMost(file, MAX_BATCH_INPUT_BYTES);
+    if (read.more) throw new BatchTooLargeError(`${file} is more than ${MAX_BATCH_INPUT_BYTES / 2 ** 20} MiB`, `${MAX_BATCH_INPUT_BYTES / 2 ** 20} MiB`);
+    return read.bytes;
   } catch (err) {
     if (err instanceof BatchTooLargeError) throw err;
     throw new InputError(`cannot read the batch from ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`, 'give a readable file (JSON Lines or YAML with tasks:), or - for standard input', { flag: '--from' });

@@ -1,7 +1,7 @@
 import { z } from './zod.js';
 import { GitbusError, type FileProblem } from './errors.js';
 import { problemsFromIssues } from './field-problems.js';
-import { COMMAND_RUNNERS, MAX_COMMAND_BYTES, MAX_TITLE_CHARS, labelSchema, nodeNameSchema, runnerSchema, text } from './fields.js';
+import { COMMAND_RUNNERS, MAX_COMMAND_BYTES, MAX_FILE_BYTES, MAX_TITLE_CHARS, labelSchema, nodeNameSchema, runnerSchema, text } from './fields.js';
 import { parseFrontmatter } from './frontmatter.js';
 import { claudeRequestSchema } from './handoff.js';
 import { positiveDurationSchema } from './duration.js';
@@ -15,6 +15,22 @@ import { GROUP_NAME_RE, GROUP_NAME_RULE, groupNameSchema } from './project.js';
  */
 
 export const MAX_WORKSTREAMS = 32;
+/**
+ * The most bytes of a plan file gitbus reads: what a bus file may hold, since the brief and a workstream's tasks
+ * go whole into one handoff (each at most that size).
+ */
+export const MAX_PLAN_BYTES = MAX_FILE_BYTES;
+
+/** A plan over MAX_PLAN_BYTES: never parsed. `size`: its size, or undefined when it was read only to the cap. */
+export function planTooLargeProblem(path: string, size?: number): FileProblem {
+  return {
+    path,
+    field: '',
+    reason: `the plan is ${size === undefined ? 'more than' : `${size} bytes, more than`} ${MAX_PLAN_BYTES / 1024} KiB, the most gitbus reads of a plan (what one handoff may hold)`,
+    fix: 'shorten the brief or the workstreams\' tasks: keep long material in files of the project and name them',
+    severity: 'error',
+  };
+}
 /** The name of the integration branch's last part: a workstream of that name would share its branch. */
 export const INTEGRATION = 'integration';
 
@@ -129,6 +145,8 @@ function planRules(path: string, p: PlanData): FileProblem[] {
  * the field and the fix. Pure.
  */
 export function parsePlan(path: string, content: string | Uint8Array): { ok: true; plan: Plan } | { ok: false; problems: FileProblem[] } {
+  const size = typeof content === 'string' ? Buffer.byteLength(content) : content.length;
+  if (size > MAX_PLAN_BYTES) return { ok: false, problems: [planTooLargeProblem(path, size)] };
   const read = parseFrontmatter(path, content);
   if (!read.ok) return read;
   const raw = { ...read.data };

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../../bus/errors.js';
 import { fanout, type FanoutResult } from '../../bus/ops/fanout.js';
 import { fanoutProject } from '../../bus/ops/fanout-project.js';
 import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
-import { InvalidPlanError, parsePlan } from '../../schemas/plan.js';
+import { InvalidPlanError, MAX_PLAN_BYTES, parsePlan, planTooLargeProblem } from '../../schemas/plan.js';
 import { baseSchema, commitSchema, groupNameSchema, repoSchema } from '../../schemas/project.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { repeatableFlag, schemaFlag } from '../flags.js';
@@ -12,6 +11,7 @@ import { emit, note } from '../output.js';
 import { problemLine } from '../format.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { recordForClaudeSession } from '../claude-session.js';
+import { readAtMost } from '../read-at-most.js';
 
 interface Opts extends CommonOptions {
   unsigned?: boolean;
@@ -24,12 +24,16 @@ interface Opts extends CommonOptions {
   dryRun?: boolean;
 }
 
-function readPlan(file: string): Buffer {
+/** The plan file, read only to its cap (cli/read-at-most.ts): a FIFO or a device may never end. */
+async function readPlan(file: string): Promise<Buffer> {
+  let read: Awaited<ReturnType<typeof readAtMost>>;
   try {
-    return readFileSync(file);
+    read = await readAtMost(file, MAX_PLAN_BYTES);
   } catch (err) {
     throw new InputError(`cannot read the plan ${file}: ${(err as Error).message}`, 'give the path of a plan file (Markdown with frontmatter; see "Plan files" in docs/PROTOCOL.md)', { flag: 'PLAN' });
   }
+  if (read.more) throw new InvalidPlanError([planTooLargeProblem(file)]);
+  return read.bytes;
 }
 
 function human(r: FanoutResult): string {
@@ -69,7 +73,7 @@ export function register(program: Command): void {
     withBus(
       opts,
       async (ctx) => {
-        const parsed = parsePlan(planFile, readPlan(planFile));
+        const parsed = parsePlan(planFile, await readPlan(planFile));
         if (!parsed.ok) {
           // The error names the first problem; a person fixing the plan wants them all at once.
           if (!opts.json) for (const p of parsed.problems.slice(1)) note(`gitbus: also ${problemLine(p)}`);

@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
+import { constants as osConstants, homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import type { Socket } from 'node:net';
@@ -22,6 +22,8 @@ import { EXIT } from '../exit.js';
 
 /** How long the watcher may take to hand the command to its standby before this process runs it itself. */
 const ACCEPT_TIMEOUT_MS = 1000;
+/** How long after forwarding a signal this process waits for the served command to end, before it ends itself. */
+const SIGNAL_GRACE_MS = 5000;
 
 export type ServeOutcome = { served: true; pid: number } | { served: false; reason: string };
 
@@ -159,9 +161,22 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
   let exitCode: number | null = null;
   let printed = false;
   let forwarded: NodeJS.Signals | null = null;
+  let standby = 0;
+  let giveUp: NodeJS.Timeout | undefined;
+  // A standby that does not end after the signal (its event loop held, or stopped) must not hold this process: a
+  // signal is a request to end, and timeout(1) or a service manager sent it to this one.
+  const stopWaiting = (sig: NodeJS.Signals, why: string) => {
+    state = 'done';
+    for (const s of signals) process.off(s, onSignal);
+    writeErr(Buffer.from(`gitbus: the served command did not end ${why}; this process stops waiting for it (the watcher's process ${standby} may still be running it: see "gitbus status")\n`));
+    socket.destroy();
+    process.exit(128 + (osConstants.signals[sig] ?? 0));
+  };
   const onSignal = (sig: NodeJS.Signals) => {
+    if (forwarded !== null) return stopWaiting(sig, `after ${forwarded}, and ${sig} followed`);
     forwarded = sig;
     socket.write(jsonFrame(FRAME.signal, { signal: sig }));
+    giveUp = setTimeout(() => stopWaiting(sig, `within ${SIGNAL_GRACE_MS / 1000} s of ${sig}`), SIGNAL_GRACE_MS);
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   socket.on('data', (chunk: Buffer) => {
@@ -191,7 +206,8 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
         // The go-ahead: the standby runs nothing until it has it, so a client that gave up waiting (and runs the
         // command itself) can never have it run twice.
         socket.write(encodeFrame(FRAME.go, Buffer.alloc(0)));
-        onServed(pidOf(f.data));
+        standby = pidOf(f.data);
+        onServed(standby);
         continue;
       }
       if (f.kind === FRAME.stdout) {
@@ -206,6 +222,7 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
   socket.on('close', () => {
     if (state !== 'running') return;
     state = 'done';
+    clearTimeout(giveUp);
     for (const s of signals) process.off(s, onSignal);
     // Made only when the command read it: making process.stdin costs a process milliseconds at its end.
     if (inputRelayed) process.stdin.destroy();

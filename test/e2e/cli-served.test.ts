@@ -365,4 +365,70 @@ describe('commands served by the watcher', () => {
     w.child.kill('SIGTERM');
     await w.exited;
   }, 180_000);
+
+  it('a client sent a signal ends by itself when the standby does not (5 s, exit 128+n), and at once on a second signal', async () => {
+    // Stopped in the tests before (this is for a run of this test alone): one watcher serves a home.
+    watcher.child.kill('SIGTERM');
+    await watcher.exited;
+    const w = startWatcher(alpha, ['--poll', '30s'], children);
+    await until('the watcher serving', () => w.events().some((e) => e.type === 'serving'), 60_000, () => w.stderr());
+    watcher = w;
+    /** `dispatch --wait` served and waiting (a client run in its own process is ended and started again), its standby stopped. */
+    const stuck = async (title: string) => {
+      for (let attempt = 1; ; attempt++) {
+        const file = join(scratch.path, `stuck-report-${title}-${attempt}.jsonl`);
+        const child = spawn(process.execPath, [BIN, 'dispatch', title, '--to', 'beta', '--no-git', '--wait'], {
+          cwd: neutralCwd(),
+          env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        children.push(child);
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (err += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        const exited = new Promise<{ code: number | null; at: number }>((r) => child.on('exit', (code) => r({ code, at: Date.now() })));
+        await until('the served command to report', () => existsSync(file) && readFileSync(file, 'utf8').includes('\n'), 60_000, () => err);
+        const report = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}') as ServeReport;
+        if (!report.served) {
+          child.kill('SIGKILL');
+          await exited;
+          expect(attempt, `never served: ${JSON.stringify(report)}`).toBeLessThan(20);
+          continue;
+        }
+        await until('dispatch --wait to be waiting', () => /\d{8}-\d{6}-[a-z0-9]{6}/.test(err), 60_000, () => err);
+        // A standby that cannot act on the signal it is sent, as one whose event loop a synchronous read holds.
+        const pid = report.pid as number;
+        process.kill(pid, 'SIGSTOP');
+        return { child, exited, pid, err: () => err };
+      }
+    };
+    const bounded = <T>(p: Promise<T>) => Promise.race([p, new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000).unref())]);
+
+    const one = await stuck('stuck once');
+    const sent = Date.now();
+    one.child.kill('SIGTERM');
+    const end = await bounded(one.exited);
+    process.kill(one.pid, 'SIGKILL');
+    expect(end, one.err()).toMatchObject({ code: 143 });
+    expect(typeof end === 'object' && end.at - sent).toBeGreaterThanOrEqual(4_500);
+    expect(one.err()).toContain(`gitbus: the served command did not end within 5 s of SIGTERM; this process stops waiting for it (the watcher's process ${one.pid} may still be running it`);
+
+    const two = await stuck('stuck twice');
+    two.child.kill('SIGINT');
+    // Two signals sent at once are one (a pending signal is not queued twice): the second goes once the kernel has
+    // handed the first to the process (Linux shows what is pending; elsewhere the first is given a moment).
+    const status = `/proc/${two.child.pid ?? 0}/status`;
+    const pendingSigint = () => readFileSync(status, 'utf8').split('\n').filter((l) => /^(SigPnd|ShdPnd):/.test(l)).some((l) => (BigInt(`0x${l.split(/\s+/)[1] ?? '0'}`) & 2n) !== 0n);
+    if (existsSync(status)) await until('the first SIGINT delivered', () => !pendingSigint(), 5_000);
+    else await new Promise((r) => setTimeout(r, 500));
+    const second = Date.now();
+    two.child.kill('SIGINT');
+    const end2 = await bounded(two.exited);
+    process.kill(two.pid, 'SIGKILL');
+    expect(end2, two.err()).toMatchObject({ code: 130 });
+    expect(typeof end2 === 'object' && end2.at - second).toBeLessThan(4_000);
+    expect(two.err()).toContain('gitbus: the served command did not end after SIGINT, and SIGINT followed');
+    w.child.kill('SIGTERM');
+    await w.exited;
+  }, 240_000);
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -107,6 +107,20 @@ describe('dispatch --from: many tasks in one commit', () => {
     expect(err.data.problems).toEqual([expect.objectContaining({ path: `${file}:1`, field: 'after', reason: `the batch's tasks wait for each other in a ring, so none of them could ever run: ring-a (${file}:1) -> ring-b (${file}:2) -> ring-a (${file}:1)` })]);
     expect(head()).toBe(before);
   });
+
+  it('reads a FIFO or a device only to the cap: one that never ends is refused, naming the file and the limit', async () => {
+    const fifo = join(bus.dir, 'endless.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // A writer with more than the cap to give (yes never ends); killed by the pipe closing, or at the end of the test.
+    const writer = spawn('sh', ['-c', `exec yes '{"title":"x"}' > "$1"`, 'sh', fifo], { stdio: 'ignore' });
+    children.push(writer);
+    for (const file of [fifo, '/dev/zero']) {
+      const r = await gitbus(['dispatch', '--from', file, '--dry-run', '--json', '--no-git'], { home, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(2);
+      expect(json<{ error: { code: string; message: string } }>(r).error).toMatchObject({ code: 'BATCH_TOO_LARGE', message: `${file} is more than 64 MiB; one batch (one commit) takes at most 64 MiB, so nothing was dispatched` });
+    }
+    writer.kill('SIGKILL');
+  }, 120_000);
 
   it('reads standard input, YAML or JSON Lines, and refuses flags that describe one task', async () => {
     const before = commits();

@@ -205,6 +205,16 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     expect(text.stderr).toContain(`${bad} (field workstreams.1.tasks): the required field "tasks" is missing`);
   });
 
+  it('reads a plan only to its cap: a larger file, or a device that never ends, is refused, naming the file and the limit', async () => {
+    const big = join(bus.dir, 'specs', 'big.md');
+    writeFileSync(big, `---\ntitle: Big\nworkstreams:\n  - name: ui\n    tasks: t\n---\n${'brief\n'.repeat(50_000)}`);
+    for (const file of [big, '/dev/zero']) {
+      const r = await gitbus(['fanout', file, '--dry-run', '--json'], { home, cwd: work, timeoutMs: 30_000 });
+      expect(r.code, r.stderr).toBe(8);
+      expect(json<{ error: { code: string; message: string } }>(r).error).toMatchObject({ code: 'INVALID_PLAN', message: expect.stringMatching(new RegExp(`^${file}: the plan is (\\d+ bytes, )?more than 256 KiB`)) });
+    }
+  });
+
   it('offline, the whole fan-out waits in the queue and later reaches the bus in one commit', async () => {
     const before = busLog().length;
     const away = `${bus.remote}.away`;
