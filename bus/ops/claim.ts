@@ -22,6 +22,7 @@ import { archivedStates, findArchived } from './archive-lookup.js';
 import { updateObservations } from '../liveness-store.js';
 import { claimHolders } from './claim-holders.js';
 import { livenessOf } from '../model/liveness.js';
+import { refuseIfArchived } from './archived-refusal.js';
 
 /**
  * `answerRefusals` (the watcher): a task addressed to this node that its policy refuses is claimed, to be answered
@@ -63,7 +64,7 @@ export interface ClaimResult {
 
 /** `opts.peek`: decide from a snapshot already read first; only a claim that would be made syncs (bus/cas.ts). */
 export async function claim(ctx: BusContext, target: ClaimTarget, now = () => new Date(), opts: ClaimOptions = {}): Promise<ClaimResult & TransactStats> {
-  const r = await claimInOneCommit(ctx, target, { max: 1 }, now, opts);
+  const r = await claimInOneCommit(ctx, target, { max: 1 }, now, opts).catch((err: unknown) => ('id' in target ? refuseIfArchived(ctx, target.id, err, 'claim it') : Promise.reject(err)));
   const first = r.claims[0];
   if (!first) throw new Error('unreachable: a claim decided nothing and did not throw');
   return { ...first, attempts: r.attempts, commit: r.commit };

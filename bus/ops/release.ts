@@ -4,6 +4,7 @@ import type { Release } from '../../schemas/release.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { heldTask } from './holder.js';
+import { refuseIfArchived } from './archived-refusal.js';
 
 export interface ReleaseResult {
   id: string;
@@ -13,7 +14,7 @@ export interface ReleaseResult {
 /** Gives a claim back: the task is pending again and its next claim takes the next attempt number. */
 export async function release(ctx: BusContext, ref: string, reason?: string, now = () => new Date()): Promise<ReleaseResult & TransactStats> {
   return transact(ctx, 'release', async (snap) => {
-    const view = await heldTask(snap, ref, ctx.config.node, 'release');
+    const view = await heldTask(snap, ref, ctx.config.node, 'release').catch((err: unknown) => refuseIfArchived(ctx, ref, err, 'release'));
     const data: Release = { id: view.id, attempt: view.claim.attempt, node: ctx.config.node, released: now().toISOString() };
     if (reason) data.reason = reason;
     const path = pathFor({ kind: 'release', id: view.id, attempt: view.claim.attempt });

@@ -12,6 +12,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import type { FileChange } from '../store/objects.js';
 import { shellWord } from '../project/shell-word.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
+import { refuseIfArchived } from './archived-refusal.js';
 
 export interface RespondInput {
   id: string;
@@ -121,7 +122,7 @@ export function iceccLine(c: NonNullable<RespondInput['icecc']>): string {
 
 export async function respond(ctx: BusContext, input: RespondInput): Promise<RespondResult & TransactStats> {
   return transact(ctx, 'respond', async (snap) => {
-    const made = await responseOf(ctx, snap, input);
+    const made = await responseOf(ctx, snap, input).catch((err: unknown) => refuseIfArchived(ctx, input.id, err, 'respond'));
     return { result: made.result, commit: { changes: [made.change], message: `gitbus: respond ${made.result.id} ${input.status} by ${ctx.config.node}` } };
   });
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { currentSnapshot } from '../../bus/ops/query.js';
 import { NotATmuxTaskError, TaskNotRunningError, UnknownTaskError } from '../../bus/errors.js';
 import { resolveTaskId } from '../../bus/model/resolve-id.js';
+import { refuseIfArchived } from '../../bus/ops/archived-refusal.js';
 import { sessionName } from '../../watcher/runners/tmux.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
@@ -31,7 +32,9 @@ export function register(program: Command): void {
     let target: AttachTarget | undefined;
     await withBus(opts, async (ctx) => {
       const snap = await currentSnapshot(ctx);
-      const id = resolveTaskId(snap.ids(), ref);
+      const id = await Promise.resolve()
+        .then(() => resolveTaskId(snap.ids(), ref))
+        .catch((err: unknown) => refuseIfArchived(ctx, ref, err, 'attach to it'));
       const view = await snap.view(id);
       if (!view) throw new UnknownTaskError(ref);
       const h = view.handoff;

@@ -225,6 +225,18 @@ describe('cancel an archived task', () => {
     expect(unknown.code).toBe(4);
     expect(json<{ error: { code: string } }>(unknown).error.code).toBe('UNKNOWN_TASK');
   });
+
+  it('claim, release, respond and attach by its full id are refused the same way, writing nothing', async () => {
+    const id = await archivedTask(home(), 'archived, then asked for again');
+    const before = gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim();
+    for (const args of [['claim', id], ['release', id], ['respond', id, '--status', 'succeeded'], ['attach', id]]) {
+      const r = await gitbus([...args, '--json'], { home: home() });
+      expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(5);
+      const err = json<{ error: { code: string; data: { state: string; archived: boolean } } }>(r).error;
+      expect(err, args.join(' ')).toMatchObject({ code: 'TASK_STATE', data: { state: 'succeeded (archived)', archived: true } });
+    }
+    expect(gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']).trim()).toBe(before);
+  }, 120_000);
 });
 
 describe('join --force: a rebuilt machine takes its old node name back', () => {
