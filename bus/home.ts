@@ -5,8 +5,7 @@ import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { problemsFromIssues } from '../schemas/field-problems.js';
 import { z } from '../schemas/zod.js';
-import { NODE_NAME_RE, LABEL_RE } from '../schemas/ids.js';
-import { runnerSchema } from '../schemas/fields.js';
+import { labelSchema, nodeNameSchema, runnerSchema } from '../schemas/fields.js';
 import { positiveDurationSchema } from '../schemas/duration.js';
 import { withRule } from '../schemas/rule.js';
 import { nodeTrustSchema } from '../schemas/trust-root.js';
@@ -47,7 +46,11 @@ export function homePaths(home: string): HomePaths {
   };
 }
 
-const ROOT_NAME = z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'a root name: lower-case letters, digits, "-" and "_"'));
+// Described, as every hand-written field is: a problem says "expected <description>" and "use <description>".
+const ROOT_NAME = z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,39}$/)).register(z.globalRegistry, {
+  description: 'a root name: 1–40 characters of lower-case letters a–z, digits, "-" and "_", starting with a letter or digit',
+});
+const ROOT_PATH = z.string().check(z.minLength(1)).register(z.globalRegistry, { description: 'a folder path: absolute, "~/…", or relative to the home' });
 
 /** A regular expression of `policy.commands`: it must compile, or the node would refuse (or allow) by accident. */
 const regexSource = withRule(z.string().check(z.minLength(1), z.maxLength(1000)), (source) => {
@@ -81,20 +84,20 @@ export const nodePolicySchema = z.strictObject({
 });
 
 export const nodeConfigSchema = z.strictObject({
-  node: z.string().check(z.regex(NODE_NAME_RE)),
+  node: nodeNameSchema,
   remote: z.string().check(z.minLength(1)),
-  labels: z._default(z.array(z.string().check(z.regex(LABEL_RE))), []),
+  labels: z._default(z.array(labelSchema), []),
   /** Runners the watcher may use. Empty by default: running commands from a shared repo is opted into. */
   runners: z._default(z.array(runnerSchema), []),
   /** How many tasks the watcher runs at once. */
-  parallel: z._default(z.int().check(z.minimum(1), z.maximum(1000)), 1),
+  parallel: z._default(z.int().check(z.minimum(1), z.maximum(1000)).register(z.globalRegistry, { description: 'a whole number from 1 to 1000' }), 1),
   /** Where tasks run; a handoff's workdir is relative to it. Default: <home>/work. */
   workRoot: z.optional(z.string().check(z.minLength(1))),
   /**
    * More roots, by name: a handoff whose workdir starts with a name (`src/gitbus`) runs under that root
    * (`~/src/gitbus`). Paths are absolute, `~/…`, or relative to the home. They must exist; gitbus never makes them.
    */
-  workRoots: z.optional(z.record(ROOT_NAME, z.string().check(z.minLength(1)))),
+  workRoots: z.optional(z.record(ROOT_NAME, ROOT_PATH)),
   /** The claude runner: what this node grants; a handoff may ask for less, never more. */
   claude: z.optional(z.strictObject({
     binary: z.optional(z.string().check(z.minLength(1))),

@@ -1,7 +1,7 @@
 import type { z } from 'zod/mini';
 import type { FileProblem } from './errors.js';
 import type { FieldViolation } from './kind-rules.js';
-import { describeRule, describeSchema, knownKeysAt, schemaAt } from './schema-walk.js';
+import { describeRule, describeSchema, knownKeysAt, recordKeyAt, schemaAt } from './schema-walk.js';
 import { nearestName } from './suggest.js';
 
 /** A value as a person would describe it in one short phrase. */
@@ -87,6 +87,12 @@ export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: 
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(schema, issue.path);
       for (const k of issue.keys) problems.push(unknownFieldProblem(path, issue.path, k, known));
+      continue;
+    }
+    if (issue.code === 'invalid_key') {
+      // The key is the fault, not its value: say what a key there must be (`workRoots` names a root).
+      const rule = describe(recordKeyAt(schema, issue.path.slice(0, -1)));
+      problems.push({ path, field, reason: `the name "${key}" is not ${rule}`, fix: `rename it: use ${rule}`, severity: 'error' });
       continue;
     }
     const expected = describe(schemaAt(schema, issue.path));

@@ -6,6 +6,8 @@ interface SchemaDef {
   innerType?: z.ZodMiniType;
   shape?: Record<string, z.ZodMiniType>;
   element?: z.ZodMiniType;
+  keyType?: z.ZodMiniType;
+  valueType?: z.ZodMiniType;
   format?: string;
   entries?: Record<string, unknown>;
   checks?: { _zod: { def: CheckDef } }[];
@@ -49,9 +51,19 @@ export function schemaAt(schema: z.ZodMiniType, path: readonly PropertyKey[]): z
     const def = defOf(unwrap(current).inner);
     if (def.type === 'object' && typeof key === 'string') current = def.shape?.[key];
     else if (def.type === 'array') current = def.element;
+    // A record's keys are names the file chooses (`workRoots.src`): every one holds the same kind of value.
+    else if (def.type === 'record' && typeof key === 'string') current = def.valueType;
     else return undefined;
   }
   return current;
+}
+
+/** The schema of a record's keys at this path (`workRoots`), for a key that is not a valid name. */
+export function recordKeyAt(schema: z.ZodMiniType, path: readonly PropertyKey[]): z.ZodMiniType | undefined {
+  const at = schemaAt(schema, path);
+  if (at === undefined) return undefined;
+  const def = defOf(unwrap(at).inner);
+  return def.type === 'record' ? def.keyType : undefined;
 }
 
 /** The field names a mapping at this path accepts. */

@@ -142,12 +142,39 @@ describe('a damaged bus home', () => {
     expect(r.code).toBe(7);
     const e = json<ErrorJson>(r).error;
     expect(e.code).toBe('BAD_SETTINGS');
-    expect(e.message).toBe(`${path}: field "parallel": expected a number, got the text "zero" (and 1 more: "runers" unknown field "runers")`);
-    expect(e.fix).toBe(`use a number, in ${path}`);
+    expect(e.message).toBe(`${path}: field "parallel": expected a whole number from 1 to 1000, got the text "zero" (and 1 more: "runers" unknown field "runers")`);
+    expect(e.fix).toBe(`use a whole number from 1 to 1000, in ${path}`);
     writeFileSync(path, good.replace(/^runners:/m, 'runers:'));
     const misspelt = json<ErrorJson>(await gitbus(['status', '--json'], { home })).error;
     expect(misspelt.message).toBe(`${path}: field "runers": unknown field "runers"`);
     expect(misspelt.fix).toBe(`remove it or rename it to "runners", in ${path}`);
+  });
+
+  it('a node.yaml value that breaks a rule is told the rule: node name, label, parallel, a work root and its name', async () => {
+    const { home } = await damagedBus();
+    const path = join(home, 'node.yaml');
+    const good = readFileSync(path, 'utf8');
+    const refusal = async (yaml: string) => {
+      writeFileSync(path, yaml);
+      const r = await gitbus(['status', '--json'], { home });
+      expect(r.code, r.stderr).toBe(7);
+      return json<ErrorJson>(r).error;
+    };
+    const nodeRule = 'a node name: 1–40 characters of lower-case letters a–z, digits, "-" and "_", starting with a letter or digit';
+    const node = await refusal(good.replace(/^node: .*$/m, 'node: ../x'));
+    expect(node.message).toBe(`${path}: field "node": expected ${nodeRule}, got the text "../x"`);
+    expect(node.fix).toBe(`use ${nodeRule}, in ${path}`);
+    const label = await refusal(good.replace(/^labels: .*$/m, 'labels: ["gpu box"]'));
+    expect(label.message).toContain('field "labels.0": expected a label: 1–40 characters of lower-case letters');
+    expect(label.fix).toContain('use a label: 1–40 characters');
+    const parallel = await refusal(good.replace(/^parallel: 1$/m, 'parallel: 0'));
+    expect(parallel.message).toBe(`${path}: field "parallel": expected a whole number from 1 to 1000, got the number 0`);
+    expect(parallel.fix).toBe(`use a whole number from 1 to 1000, in ${path}`);
+    const root = await refusal(`${good}workRoots:\n  src: 5\n`);
+    expect(root.message).toBe(`${path}: field "workRoots.src": expected a folder path: absolute, "~/…", or relative to the home, got the number 5`);
+    const rootName = await refusal(`${good}workRoots:\n  Src: /tmp\n`);
+    expect(rootName.message).toContain('field "workRoots.Src": the name "Src" is not a root name: 1–40 characters of lower-case letters');
+    expect(rootName.fix).toContain('rename it: use a root name');
   });
 
   it('a clone without refs/heads/main fetches it again: status works and doctor agrees', async () => {
