@@ -166,6 +166,9 @@ export function register(program: Command): void {
   ).action(async (profile: string | undefined, opts: CommonOptions) =>
     withBus(opts, async (ctx) => {
       const all = await looks(ctx, profileArg(profile), { force: true });
+      // As status: a profile named on the command line that the bus does not have is an error, a subscribed one a line.
+      const missing = all.find((l) => profile !== undefined && !l.report.found);
+      if (missing?.refusal) throw missing.refusal;
       const out = all.map((l) => ({
         profile: l.report.profile,
         problem: l.report.problem,

@@ -42,6 +42,14 @@ describe('gitbus env', () => {
     expect(busFiles()).toEqual([]);
   });
 
+  it('a profile the bus does not have is ENV_NO_PROFILE (exit 4) for status, diff and apply alike', async () => {
+    for (const sub of ['status', 'diff', 'apply']) {
+      const r = await envCmd('b', [sub, 'nosuch']);
+      expect(r.code, `env ${sub}: ${r.stderr}`).toBe(4);
+      expect(errorOf(r).code).toBe('ENV_NO_PROFILE');
+    }
+  });
+
   it('captures this machine\'s setup into a profile, leaving out what is never synced', async () => {
     put('a', '.zshrc', 'export PATH="$HOME/bin:$PATH"\nexport GITHUB_TOKEN="$(cat ~/.config/tokens/github)"\n');
     execFileSync('rm', [join(fakeHome('a'), '.claude/commands/deploy.env')]);
