@@ -5,11 +5,13 @@ import { reportError, writeErr } from './output.js';
 import type { CommandEntry } from './command-table.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { newProgram, registerCommand, registerStubs } from './program.js';
+import { usageErrorJson } from './usage-error.js';
 
 // Only the module of the command being run is imported (docs/ARCHITECTURE.md "How the CLI starts"): a command
 // starts without compiling the layers it does not use, and --version or --help without any of them. In the
 // CommonJS bundle (cli/main-cjs.ts) the same import() runs the command's modules, already in the one file.
 async function run(entry: CommandEntry | undefined): Promise<void> {
+  failedCommand = undefined;
   const program = newProgram();
   program.hook('preAction', () => {
     actionRan = true;
@@ -18,10 +20,7 @@ async function run(entry: CommandEntry | undefined): Promise<void> {
   else registerStubs(program, run);
   // After a usage error, one line saying where the options are, not the whole help (as git and gh do).
   program.showHelpAfterError('(run "gitbus --help" for the commands)');
-  for (const cmd of program.commands) {
-    cmd.exitOverride();
-    helpHintAfterError(cmd, `gitbus ${cmd.name()}`);
-  }
+  for (const cmd of program.commands) onUsageError(cmd, `gitbus ${cmd.name()}`);
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
@@ -30,7 +29,7 @@ async function run(entry: CommandEntry | undefined): Promise<void> {
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
       // commander printed its message on stderr; a script asking for --json gets the same error as a document.
       if (err.exitCode !== 0 && process.argv.includes('--json')) {
-        const error = { code: 'BAD_INPUT', message: err.message.replace(/^error: /, ''), fix: 'see the accepted options and values with --help', data: { commander: err.code } };
+        const error = usageErrorJson(err, failedCommand ?? 'gitbus');
         process.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
       }
     } else if (err instanceof GitbusError) {
@@ -42,10 +41,18 @@ async function run(entry: CommandEntry | undefined): Promise<void> {
   }
 }
 
+/** The command whose command line commander refused (`gitbus trust add signer`): its error names its --help. */
+let failedCommand: string | undefined;
+
 /** A command's usage errors, and its subcommands' (trust init, service install), point at its own --help. */
-function helpHintAfterError(cmd: Command, path: string): void {
+function onUsageError(cmd: Command, path: string): void {
   cmd.showHelpAfterError(`(run "${path} --help" for its options)`);
-  for (const sub of cmd.commands) helpHintAfterError(sub, `${path} ${sub.name()}`);
+  // commander's error does not say which command refused the line; the command that raises it does.
+  cmd.exitOverride((err) => {
+    failedCommand = path;
+    throw err;
+  });
+  for (const sub of cmd.commands) onUsageError(sub, `${path} ${sub.name()}`);
 }
 
 let actionRan = false;

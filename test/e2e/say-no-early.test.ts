@@ -120,10 +120,22 @@ describe('bad flag values', () => {
   });
 
   it('an unknown option or a missing value is a usage error too, and --json gets it as a document', async () => {
-    for (const args of [['dispatch', 'x', '--bogus'], ['respond', 'abc'], ['dispatch', 'x', '--to']]) {
-      const r = await gitbus([...args, '--json'], { home: home() });
+    // Each names the flag (`data.flag`) and, in the fix, the --help of the command that refused it.
+    // --json before a trailing --to: after it, it would be the value --to is missing.
+    const cases: [string[], string, string][] = [
+      [['dispatch', 'x', '--bogus', '--json'], '--bogus', 'gitbus dispatch'],
+      [['respond', 'abc', '--json'], '--status', 'gitbus respond'],
+      [['dispatch', 'x', '--json', '--to'], '--to', 'gitbus dispatch'],
+      [['trust', 'add', 'signer', 'a', 'b', '--bogus', '--json'], '--bogus', 'gitbus trust add signer'],
+      [['trust', 'init', '--json'], '--admin', 'gitbus trust init'],
+    ];
+    for (const [args, flag, command] of cases) {
+      const r = await gitbus(args, { home: home() });
       expect(r.code, args.join(' ')).toBe(2);
-      expect(json<{ error: { code: string; message: string } }>(r).error.code).toBe('BAD_INPUT');
+      const err = json<{ error: { code: string; fix: string; data: { flag?: string } } }>(r).error;
+      expect(err.code).toBe('BAD_INPUT');
+      expect(err.data.flag, args.join(' ')).toBe(flag);
+      expect(err.fix, args.join(' ')).toBe(`see the accepted options and values with "${command} --help"`);
     }
     // What commander refuses: the error and one line pointing at the command's help, not the whole help after it.
     for (const args of [['dispatch', 'x', '--bogus'], ['respond', 'abc']]) {

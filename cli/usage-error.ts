@@ -1,0 +1,40 @@
+import type { CommanderError } from 'commander';
+
+/** What `--json` prints for a command line commander refused: the same shape as every other error (cli/output.ts). */
+export interface UsageErrorJson {
+  code: 'BAD_INPUT';
+  message: string;
+  fix: string;
+  data: { commander: string; flag?: string };
+}
+
+/**
+ * The flag (`--to`) or argument (`TITLE`, upper case as the usage lines write it) a commander message names, or
+ * undefined when it names none (too many arguments, an unknown command). commander gives only a message, so the
+ * name is read from it: `unknown option '--bogus'`, `option '--to <node>' argument missing`, `required option
+ * '--admin <name=pubkeyfile>' not specified`, `missing required argument 'title'`, `command-argument value 'x' is
+ * invalid for argument 'hook'`. Pure.
+ */
+export function flagOfUsageError(code: string, message: string): string | undefined {
+  if (code === 'commander.unknownOption') return /unknown option '([^']+)'/.exec(message)?.[1];
+  if (code === 'commander.missingArgument') return /missing required argument '([^']+)'/.exec(message)?.[1]?.toUpperCase();
+  if (code === 'commander.invalidArgument') {
+    const argument = /is invalid for argument '([^']+)'/.exec(message)?.[1];
+    if (argument !== undefined) return argument.toUpperCase();
+  }
+  // An option's flags as declared, "-n, --node <name>": the long name is the one the documentation uses.
+  const flags = /option '([^']+)'/.exec(message)?.[1];
+  if (flags === undefined) return undefined;
+  return /--[A-Za-z0-9][\w-]*/.exec(flags)?.[0] ?? /-[A-Za-z0-9]/.exec(flags)?.[0];
+}
+
+/** The `--json` error for a usage error commander caught in `command` (its path, `gitbus trust add signer`). Pure. */
+export function usageErrorJson(err: Pick<CommanderError, 'code' | 'message'>, command: string): UsageErrorJson {
+  const flag = flagOfUsageError(err.code, err.message);
+  return {
+    code: 'BAD_INPUT',
+    message: err.message.replace(/^error: /, ''),
+    fix: `see the accepted options and values with "${command} --help"`,
+    data: { commander: err.code, ...(flag !== undefined ? { flag } : {}) },
+  };
+}
