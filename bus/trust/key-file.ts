@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { isSignatureError, SigningKeyInvalidError } from './errors.js';
+import { isSignatureError, SignatureMalformedError, SigningKeyInvalidError } from './errors.js';
 import { parseKeyBlob, parsePublicKeyLine, type SshPublicKey } from './ssh-key.js';
 import { WireReader, wireString } from './ssh-wire.js';
 
@@ -72,6 +72,9 @@ export function readKeyFile(text: string, path: string, pubText?: string): KeyFi
     return { kind: 'public', key, comment };
   } catch (err) {
     if (err instanceof SigningKeyInvalidError) throw err;
+    // A key that does not parse raises what a signature that does not parse raises; its "not a valid SSH
+    // signature" would send the reader looking for a signature file.
+    if (err instanceof SignatureMalformedError) throw new SigningKeyInvalidError(path, String(err.data['what']).split('\n')[0] ?? '', err.fix);
     if (isSignatureError(err)) throw new SigningKeyInvalidError(path, err.message.split('\n')[0] ?? '', err.fix);
     throw bad(`it is not an SSH key (${(err as Error).message.split('\n')[0] ?? ''})`);
   }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../bus/errors.js';
 import type { TrustEdit, PublicKey } from '../../bus/trust/change.js';
 import { readKeyFile } from '../../bus/trust/key-file.js';
+import { SigningKeyInvalidError } from '../../bus/trust/errors.js';
 import { resolveSigningKey, type SigningKey } from '../../bus/trust/signing-key.js';
 import { trustChange, trustSign, type TrustWriteResult } from '../../bus/trust/write.js';
 import { initTrustRoot, ownNodeKey } from '../../bus/trust/node-listing.js';
@@ -30,22 +31,33 @@ function principalArg(what: string, v: string): string {
   return v;
 }
 
-function readPublicKey(file: string): PublicKey {
+/**
+ * The public key a flag or argument names: `what` is how the message names it (`--admin ada`, `PUBKEYFILE`),
+ * `flag` what `data.flag` says. A file that is not a key is the command line's mistake, as a missing one is.
+ */
+function readPublicKey(file: string, what: string, flag: string): PublicKey {
+  const fix = 'give the path of an SSH public key file, the .pub file next to the private key (such as ~/.ssh/id_ed25519.pub)';
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read the public key ${file}: ${(err as Error).message}`, 'give the path of an SSH public key file (such as ~/.ssh/id_ed25519.pub)', { file });
+    throw new InputError(`${what}: cannot read the public key ${file}: ${(err as Error).message}`, fix, { flag, file });
   }
-  // A private key file is read for its public half only (never decrypted).
-  return readKeyFile(text, file).key;
+  try {
+    // A private key file is read for its public half only (never decrypted).
+    return readKeyFile(text, file).key;
+  } catch (err) {
+    // readKeyFile speaks of a key to sign with; here nothing signs with it, and the fix is another path.
+    if (!(err instanceof SigningKeyInvalidError)) throw err;
+    throw new InputError(`${what}: ${file} is not an SSH public key: ${String(err.data['why'])}`, fix, { flag, file });
+  }
 }
 
 /** `--admin NAME=PUBKEYFILE` (repeatable). */
 function adminFlag(v: string, previous: { principal: string; key: PublicKey }[] = []): { principal: string; key: PublicKey }[] {
   const eq = v.indexOf('=');
   if (eq <= 0) throw new InputError(`--admin ${JSON.stringify(v)} is not NAME=PUBKEYFILE`, 'give --admin alice=~/.ssh/id_ed25519.pub', { value: v });
-  return [...previous, { principal: principalArg('--admin', v.slice(0, eq)), key: readPublicKey(v.slice(eq + 1)) }];
+  return [...previous, { principal: principalArg('--admin', v.slice(0, eq)), key: readPublicKey(v.slice(eq + 1), `--admin ${v.slice(0, eq)}`, '--admin') }];
 }
 
 function listFlag(flag: string, re: RegExp | null, allowed?: readonly string[]): (v: string) => string[] {
@@ -161,7 +173,7 @@ export function register(program: Command): void {
       .description('allow a key to sign for a principal (a second key for one principal is how keys are rotated: add the new, then remove the old)')
       .option('--namespaces <kinds>', 'only these kinds of signatures: comma-separated (handoff, cancel, claim, response, node, trust, or full namespaces)'),
   ).action(async (principal: string, file: string, opts: KeyOpts & { namespaces?: string }) =>
-    changeAction(opts, () => ({ kind: 'add-signer', principal: principalArg('PRINCIPAL', principal), key: readPublicKey(file), ...(opts.namespaces ? { namespaces: opts.namespaces.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}) }), 'wrote'),
+    changeAction(opts, () => ({ kind: 'add-signer', principal: principalArg('PRINCIPAL', principal), key: readPublicKey(file, 'PUBKEYFILE', 'PUBKEYFILE'), ...(opts.namespaces ? { namespaces: opts.namespaces.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}) }), 'wrote'),
   );
   keyed(
     add
@@ -169,7 +181,7 @@ export function register(program: Command): void {
       .argument('<principal>', 'the new admin')
       .argument('[pubkeyfile]', 'their SSH public key file, when they have no key in allowed_signers yet')
       .description('make a principal an admin'),
-  ).action(async (principal: string, file: string | undefined, opts: KeyOpts) => changeAction(opts, () => ({ kind: 'add-admin', principal: principalArg('PRINCIPAL', principal), ...(file ? { key: readPublicKey(file) } : {}) }), 'wrote'));
+  ).action(async (principal: string, file: string | undefined, opts: KeyOpts) => changeAction(opts, () => ({ kind: 'add-admin', principal: principalArg('PRINCIPAL', principal), ...(file ? { key: readPublicKey(file, 'PUBKEYFILE', 'PUBKEYFILE') } : {}) }), 'wrote'));
   keyed(
     add
       .command('rule')

@@ -102,6 +102,28 @@ describe('the trust root', () => {
     expect((await listCli(delta)).pin).toMatchObject({ version: 1, how: 'fingerprints' });
   });
 
+  it('a file that is not an SSH public key, for --admin or PUBKEYFILE, is a usage error naming them (exit 2), as a missing file is', async () => {
+    const notKey = join(bus.dir, 'not-a-key.pub');
+    writeFileSync(notKey, 'hello world\n');
+    const before = gitCli(['rev-parse', 'main'], bus.remote).trim();
+    const cases: [string[], string, string][] = [
+      [['trust', 'init', '--admin', `ada=${notKey}`, '--key', key('alice')], '--admin', `--admin ada: ${notKey} is not an SSH public key`],
+      [['trust', 'init', '--admin', `ada=${notKey}.missing`, '--key', key('alice')], '--admin', `--admin ada: cannot read the public key ${notKey}.missing`],
+      [['trust', 'add', 'signer', 'ada', notKey, '--key', key('alice')], 'PUBKEYFILE', `PUBKEYFILE: ${notKey} is not an SSH public key`],
+      [['trust', 'add', 'admin', 'ada', notKey, '--key', key('alice')], 'PUBKEYFILE', `PUBKEYFILE: ${notKey} is not an SSH public key`],
+    ];
+    for (const [args, flag, message] of cases) {
+      const r = await gitbus([...args, '--json'], { home: alpha });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      const e = json<{ error: { code: string; message: string; fix: string; data: { flag?: string } } }>(r).error;
+      expect(e.code).toBe('BAD_INPUT');
+      expect(e.data.flag).toBe(flag);
+      expect(e.message.startsWith(message), e.message).toBe(true);
+      expect(e.fix).toContain('.pub file');
+    }
+    expect(gitCli(['rev-parse', 'main'], bus.remote).trim()).toBe(before);
+  });
+
   it('joining a bus with a trust root: refused without a terminal or a flag (nothing written), refused with another fingerprint, pinned with --trust or --trust-root', async () => {
     const beta = bus.home('beta');
     const none = await gitbus(['join', bus.remote, '--node', 'beta', '--json'], { home: beta });
