@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { UnknownTaskError } from '../../bus/errors.js';
 import { localSnapshot, snapshotOrLast } from '../../bus/ops/query.js';
 import { readProgress } from '../../bus/progress.js';
-import { withBus, withCommon, type CommonOptions } from '../common.js';
+import { openBus } from '../../bus/context.js';
+import { run, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { taskSelf } from '../task-env.js';
 
@@ -17,10 +18,12 @@ export function register(program: Command): void {
       .description('inside a task: the task this process runs in (from GITBUS_TASK_ID): its handoff, attempt, node, worktree and latest progress')
       .option('--body', 'print only the handoff\'s body (the task description)'),
   ).action(async (opts: Opts) =>
-    withBus(
-      opts,
-      async (ctx) => {
-        const self = taskSelf(ctx.paths.home);
+    run(opts, async (home) => {
+      // Outside a task is the caller's mistake whatever the home holds, so it is said before the bus is opened (a
+      // home without a bus would answer NO_BUS), as progress does. The queue is left to the task's watcher.
+      const self = taskSelf(home);
+      const ctx = await openBus(home);
+      try {
         // The clone already has the handoff (this node claimed it); ask the remote only if it does not.
         let view = await (await localSnapshot(ctx)).view(self.id).catch(() => undefined);
         if (!view?.handoff) view = await (await snapshotOrLast(ctx)).snap.view(self.id);
@@ -40,9 +43,9 @@ export function register(program: Command): void {
             out.body.trimEnd(),
           ].join('\n');
         });
-      },
-      undefined,
-      false,
-    ),
+      } finally {
+        await ctx.repo.close();
+      }
+    }),
   );
 }

@@ -156,11 +156,14 @@ describe('claude tasks seen from the fleet', () => {
     expect(json<{ ran: { id: string; status: string }[] }>(once).ran).toEqual([expect.objectContaining({ id: anyone, status: 'succeeded' })]);
   });
 
-  it('gitbus progress and gitbus task outside a task say so', async () => {
-    for (const cmd of [['progress', 'hello'], ['task']]) {
-      const r = await gitbus([...cmd, '--json'], { home: worker, env: { GITBUS_TASK_ID: '' } });
-      expect(r.code).toBe(2);
-      expect(json<{ error: { code: string; fix: string } }>(r).error).toMatchObject({ code: 'NOT_IN_TASK', fix: expect.stringContaining('gitbus show ID') });
+  it('gitbus progress and gitbus task outside a task say so, also with a home that has no bus', async () => {
+    // Outside a task is the mistake, not the home: one without a bus is not NO_BUS (exit 7) here.
+    for (const home of [worker, join(bus.dir, 'no-bus-here')]) {
+      for (const cmd of [['progress', 'hello'], ['task']]) {
+        const r = await gitbus([...cmd, '--json'], { home, env: { GITBUS_TASK_ID: '' } });
+        expect(r.code, `${cmd.join(' ')} in ${home}: ${r.stderr}`).toBe(2);
+        expect(json<{ error: { code: string; fix: string } }>(r).error).toMatchObject({ code: 'NOT_IN_TASK', fix: expect.stringContaining('gitbus show ID') });
+      }
     }
     // In a home with no node (a mistyped GITBUS_HOME): no bus, as every command says, and nothing made there.
     const empty = join(bus.dir, 'no-node-home');
