@@ -76,10 +76,14 @@ describe('the trust root', () => {
   });
   afterAll(async () => bus?.cleanup());
 
-  it('without a trust root, doctor skips trust.root and says how to start one', async () => {
+  it('without a trust root, doctor skips trust.root and says how to start one; trust list reports it and exits 0 (README)', async () => {
     const c = await trustCheck(alpha);
     expect(c.status).toBe('skip');
     expect(c.detail).toContain('gitbus trust init');
+    const r = await gitbus(['trust', 'list'], { home: alpha });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('the bus has no trust root; start one with "gitbus trust init');
+    expect((await listCli(alpha)).present).toBe(false);
   });
 
   it('an admin starts it: version 1, signed and pinned on their node; a node that joined before is told to pin, and pins', async () => {
