@@ -52,7 +52,10 @@ export interface Heartbeats {
   early: { soon: () => void; forget: (id: string, attempt: number) => void };
   /** Starts the heartbeat timer. */
   start: () => void;
-  /** gitbus.yaml changed the heartbeat: the timer ticks at `ms` from now on. */
+  /**
+   * After a look: the heartbeat is `ms` from now on, and the timer is re-timed when its tick changed (the tick
+   * follows the lease too: watcher/beat-cadence.ts tickMs).
+   */
   retime: (ms: number) => void;
   /** The last beat, saying the watcher stopped. */
   goodbye: () => Promise<void>;
@@ -61,7 +64,8 @@ export interface Heartbeats {
 }
 
 /**
- * The watcher's heartbeats (docs/PROTOCOL.md §5a): a timer that ticks at the heartbeat and pushes a beat when the
+ * The watcher's heartbeats (docs/PROTOCOL.md §5a): a timer that ticks at the heartbeat (at most a third of the
+ * lease apart, so a holder's beats keep its lease whatever the heartbeat says) and pushes a beat when the
  * node's cadence says one is due, early beats for progress and spend, a beat before a claim lands when the last
  * is old, the listings an idle observer still owes its silence clocks, and a goodbye on shutdown.
  */
@@ -134,6 +138,12 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
     deps.onTick();
   };
   let timer: NodeJS.Timeout | undefined;
+  let tickMs = 0;
+  const startTimer = () => {
+    clearInterval(timer);
+    tickMs = cadence.tickMs();
+    timer = setInterval(onBeat, timerMs(tickMs));
+  };
 
   /**
    * The last heartbeat says the watcher stopped (others show the node `stopped`, not silent). Best effort and
@@ -141,6 +151,7 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
    */
   const goodbye = async () => {
     clearInterval(timer);
+    timer = undefined;
     await beating?.catch(() => undefined);
     if (health.isDown || !deps.reached()) return;
     const last = publishHeartbeat(ctx, [], { stopped: true }).catch(() => false);
@@ -154,17 +165,16 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
     beat,
     beatBeforeClaim,
     early,
-    start: () => {
-      timer = setInterval(onBeat, timerMs(heartbeatMs));
-    },
+    start: startTimer,
     retime: (ms) => {
       heartbeatMs = ms;
-      clearInterval(timer);
-      timer = setInterval(onBeat, timerMs(heartbeatMs));
+      // Not once stopped: a look during the shutdown must not bring the timer back.
+      if (timer !== undefined && cadence.tickMs() !== tickMs) startTimer();
     },
     goodbye,
     stop: () => {
       clearInterval(timer);
+      timer = undefined;
       early.stop();
     },
   };

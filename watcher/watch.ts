@@ -291,12 +291,14 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     }
     beats.start();
     job = pollJob();
-    /** A changed `heartbeat` or `poll` in gitbus.yaml (and not fixed on the command line) applies from now on. */
+    /** A changed `heartbeat`, `lease` or `poll` in gitbus.yaml (and not fixed on the command line) applies from now on. */
     applySettings = (next) => {
       const hb = opts.heartbeatMs ?? next.heartbeatMs;
       const poll = cadence.pollMs();
-      if (hb === beats.heartbeatMs && poll === pollMs) return;
-      if (hb !== beats.heartbeatMs) beats.retime(hb);
+      const hbChanged = hb !== beats.heartbeatMs;
+      // Every time, not only when the heartbeat changed: the tick is at most a third of the lease, which may have.
+      beats.retime(hb);
+      if (!hbChanged && poll === pollMs) return;
       if (poll !== pollMs) {
         pollMs = poll;
         health.pollChanged(pollMs);

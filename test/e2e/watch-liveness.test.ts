@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -172,5 +172,49 @@ describe('status tells the truth', () => {
     expect(watchers.flatMap((w) => w.events()).some((e) => e.type === 'claimed' && (e.id === idB || e.id === idC))).toBe(false);
     for (const w of watchers) w.child.kill('SIGTERM');
     for (const w of watchers) expect(await w.exited).toBe(0);
+  }, 90_000);
+});
+
+describe('a holder keeps its lease whatever the heartbeat says', () => {
+  it('with a heartbeat longer than the lease (a warning only) the holder beats every third of the lease, and nobody takes its running task', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    // init refuses such settings; a person editing gitbus.yaml is only warned (docs/PROTOCOL.md §3).
+    const work = join(bus.dir, 'person');
+    gitCli(['clone', '-q', '-b', 'main', bus.remote, work]);
+    writeFileSync(join(work, 'gitbus.yaml'), 'protocol: 1\nlease: 6s\nheartbeat: 20s\npoll: 1s\narchiveAfter: 1d\nmaxAttempts: 3\n');
+    gitCli(['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qam', 'settings'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    // Every ref update the remote takes, in order, with the beats' own times read back below.
+    const pushlog = join(bus.dir, 'pushlog');
+    const hook = join(bus.remote, 'hooks', 'post-receive');
+    writeFileSync(hook, `#!/bin/sh\nwhile read old new ref; do echo "$ref $new" >> '${pushlog}'; done\n`);
+    chmodSync(hook, 0o755);
+    const x = await bus.addNode('x', [], ['--runner', 'shell']);
+    const y = await bus.addNode('y', [], ['--runner', 'shell']);
+    // Longer than two leases: y watches x for more than a lease while it runs.
+    const id = await bus.dispatch('boss', ['outlasts two leases', '--command', 'sleep 14; echo done']);
+    const holder = startWatcher(x, [], children);
+    await until('x to claim it', () => holder.events().some((e) => e.type === 'claimed' && e.id === id), 30_000, () => holder.stderr());
+    const observer = startWatcher(y, [], children);
+    const both = () => `x: ${JSON.stringify(holder.events())}\n${holder.stderr()}\ny: ${JSON.stringify(observer.events())}\n${observer.stderr()}`;
+    await until('x to finish it', () => holder.events().some((e) => e.type === 'finished' && e.id === id), 60_000, both);
+
+    expect(holder.events().find((e) => e.type === 'finished' && e.id === id)?.status).toBe('succeeded');
+    expect(observer.events().some((e) => e.type === 'claimed' && e.id === id), both()).toBe(false);
+    const shown = await show(bus.home('boss'), id);
+    expect(shown.state).toBe('succeeded');
+    expect(shown.files.filter((f) => f.path.startsWith('claims/'))).toHaveLength(1);
+    // x's beats while it ran: ticks a third of the lease (2 s) apart, not the 20 s of the heartbeat. Half a lease
+    // allows for a loaded machine's late timers; the lease itself would have expired the claim.
+    const beatTimes = readFileSync(pushlog, 'utf8').split('\n').filter((l) => l.startsWith('refs/gitbus/heartbeats/x ')).map((l) => {
+      const yaml = gitCli(['--git-dir', bus.remote, 'show', `${l.split(' ')[1] ?? ''}:heartbeat.yaml`]);
+      return { at: Date.parse(/^time: (.+)$/m.exec(yaml)?.[1] ?? ''), running: yaml.includes(`id: ${id}`) };
+    });
+    const whileRunning = beatTimes.filter((b) => b.running).map((b) => b.at);
+    expect(whileRunning.length).toBeGreaterThanOrEqual(6);
+    for (let i = 1; i < whileRunning.length; i++) expect((whileRunning[i] ?? 0) - (whileRunning[i - 1] ?? 0)).toBeLessThanOrEqual(3_000);
+    for (const w of [holder, observer]) w.child.kill('SIGTERM');
+    for (const w of [holder, observer]) expect(await w.exited).toBe(0);
   }, 90_000);
 });

@@ -25,6 +25,17 @@ describe('the watcher\'s cadence', () => {
     expect(c.pollMs()).toBe(2_000);
   });
 
+  it('ticks at the heartbeat, but at least three times a lease when the heartbeat is not shorter (a warning only)', () => {
+    const c = beatCadence(resolveSettings({ protocol: 1 }), { localRemote: true });
+    expect(c.tickMs()).toBe(30_000);
+    c.update(resolveSettings({ protocol: 1, lease: '6s', heartbeat: '20s' }), refsOf(2), 1);
+    expect(c.tickMs()).toBe(2_000);
+    expect(c.everyMs(true)).toBe(2_000);
+    // Half a tick early counts, not half the heartbeat: idle, presence (20 s) is not halved.
+    expect(c.due(12_000, 0, false)).toBe(false);
+    expect(c.due(19_000, 0, false)).toBe(true);
+  });
+
   it('lists without beating when the last listing is a quarter lease old, so silence clocks keep running', () => {
     const c = beatCadence(resolveSettings({ protocol: 1 }), { localRemote: false });
     expect(c.mustList(10_000, 9_500, 3_000)).toBe(false);
