@@ -120,6 +120,9 @@ export function observe(prev: Observations, refs: ReadonlyMap<string, string>, l
       if (claims.length === 0) delete o.holding;
       else o.holding = { claims, since: claims.some((c) => !before.has(c)) || !seen?.holding ? listedAt : seen.holding.since };
     }
+    // A gap restarts the claim's clock too, as far as it must: after this observer's clock was set back, a `since`
+    // from before the step lies ahead of every listing, and silenceFrom would keep a dead holder alive that long.
+    if (gap && o.holding && o.holding.since > listedAt) o.holding = { ...o.holding, since: listedAt };
     nodes[node] = o;
   }
   const next: Observations = { listedAt, nodes, watchedSince: gap ? listedAt : (prev.watchedSince ?? listedAt) };

@@ -93,6 +93,29 @@ describe('an outage is not a death', () => {
     const obs = observe(observe(NO_OBSERVATIONS, refs({ a: 'x1' }), 100_000, LEASE), refs({ a: 'x1' }), 50_000, LEASE);
     expect(obs).toMatchObject({ listedAt: 50_000, nodes: { a: { counted: 50_000 } } });
   });
+
+  it('a clock set back an hour does not keep a dead holder alive for the hour: its claim\'s clock restarts too', () => {
+    const r = refs({ a: 'x1' });
+    const held = new Map([['a', ['t1.1']]]);
+    const hour = 3_600_000;
+    // Watched holding its claim at 10:00 by the observer's clock; then that clock is stepped back an hour.
+    let obs: Observations = NO_OBSERVATIONS;
+    for (let t = 10 * hour; t <= 10 * hour + 2_000; t += 1_000) obs = observe(obs, r, t, LEASE, held);
+    expect(obs.nodes['a']?.holding?.since).toBe(10 * hour);
+    const back = 9 * hour + 3_000;
+    obs = observe(obs, r, back, LEASE, held);
+    expect(obs.nodes['a']).toMatchObject({ counted: back, holding: { claims: ['t1.1'], since: back } });
+    // Nothing moves for a lease after the step: the holder is silent, not an hour later.
+    for (let t = back + 1_000; t <= back + LEASE; t += 1_000) obs = observe(obs, r, t, LEASE, held);
+    expect(livenessOf(obs, 'a', LEASE)).toBe('alive');
+    obs = observe(obs, r, back + LEASE + 1, LEASE, held);
+    expect(livenessOf(obs, 'a', LEASE)).toBe('silent');
+    // The same with listings that do not read main (a heartbeat's listing): what was last seen is clamped as well.
+    let beatsOnly: Observations = NO_OBSERVATIONS;
+    for (let t = 10 * hour; t <= 10 * hour + 2_000; t += 1_000) beatsOnly = observe(beatsOnly, r, t, LEASE, held);
+    beatsOnly = listEvery(beatsOnly, r, back, back + LEASE + 1_000);
+    expect(livenessOf(beatsOnly, 'a', LEASE)).toBe('silent');
+  });
 });
 
 describe('liveness shown to people', () => {
