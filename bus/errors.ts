@@ -139,14 +139,40 @@ export class HeartbeatLeftError extends GitbusError {
   }
 }
 
+/**
+ * What this home has watched of a heartbeat that looks dead by the node's own clock: `first`, it sees the value for
+ * the first time; `moved`, the value changed since this home last listed it; `still`, it has stood still for
+ * `stillMs`, less than the lease (or, for an idle node, than its announced interval and a lease).
+ */
+export interface WatchedBeat {
+  seen: 'first' | 'moved' | 'still';
+  stillMs: number;
+}
+
 /** `gitbus leave --node NAME` for a node that still beats: its watcher would go on running as a node with no card. */
 export class NodeStillLiveError extends GitbusError {
   readonly code = 'NODE_STILL_LIVE';
-  constructor(node: string, liveness: string, beatAgeMs: number | null, lease: string) {
+  /** `watched`: the node looks dead only by its own clock, which decides no removal (docs/PROTOCOL.md §5a). */
+  constructor(node: string, liveness: string, beatAgeMs: number | null, lease: string, watched?: WatchedBeat) {
+    if (!watched) {
+      super(
+        `node "${node}" is ${liveness}${beatAgeMs === null ? '' : `: its last heartbeat is ${Math.max(0, Math.round(beatAgeMs / 1000))}s old`} (lease ${lease}); removing it would leave its watcher running as a node the bus no longer lists`,
+        `run "gitbus leave" on that machine (it stops nothing: stop its watcher first, e.g. "gitbus service uninstall"); if the machine is gone, add --force`,
+        { node, liveness, beatAgeMs },
+      );
+      return;
+    }
+    const seen =
+      watched.seen === 'first'
+        ? 'this home sees that heartbeat for the first time'
+        : watched.seen === 'moved'
+          ? 'that heartbeat moved since this home last looked'
+          : `this home has watched that heartbeat stand still for only ${Math.round(watched.stillMs / 1000)}s`;
+    const own = beatAgeMs === null ? 'its heartbeat looks old' : `by its own clock its last heartbeat is ${Math.max(0, Math.round(beatAgeMs / 1000))}s old`;
     super(
-      `node "${node}" is ${liveness}${beatAgeMs === null ? '' : `: its last heartbeat is ${Math.max(0, Math.round(beatAgeMs / 1000))}s old`} (lease ${lease}); removing it would leave its watcher running as a node the bus no longer lists`,
-      `run "gitbus leave" on that machine (it stops nothing: stop its watcher first, e.g. "gitbus service uninstall"); if the machine is gone, add --force`,
-      { node, liveness, beatAgeMs },
+      `node "${node}" may still be running: ${own}, but ${seen}; a removal counts only silence this home watched for longer than the lease (${lease}) by its own clock, never another machine's clock, and removing a running node would leave its watcher running as a node the bus no longer lists`,
+      `run "gitbus leave --node ${node}" again once this home has seen its heartbeat stand still for longer than the lease (${lease}): it remembers what it saw; if the machine is gone, add --force`,
+      { node, liveness, beatAgeMs, watched: watched.seen, stillMs: watched.stillMs },
     );
   }
 }

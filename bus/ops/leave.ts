@@ -52,8 +52,8 @@ export interface LeaveResult {
  * budget no longer count it. A host that cannot apply the two all or none gets them one after the other, the card
  * first. A node holding open claims does not leave: its own go back to the queue in that commit with `release`;
  * another node's must first be reclaimed, which takes its standing heartbeat (a node without one is a person's,
- * whose claims hold). Another node that still looks alive (alive or idle, as `status` judges it) is not removed
- * without `force`. Nothing of the node's home is touched.
+ * whose claims hold). Another node that may still run (alive or idle by this home's own watching, refuseLive) is not
+ * removed without `force`. Nothing of the node's home is touched.
  */
 export async function leaveBus(ctx: BusContext, opts: LeaveOptions = {}): Promise<LeaveResult> {
   const node = opts.node ?? ctx.config.node;
@@ -148,11 +148,27 @@ async function decideLeave(snap: Snapshot, node: string, self: boolean, beatOid:
   return { changes, card, released };
 }
 
-/** Another node alive or idle, as `status` judges it from this home's observations and the node's own last beat. */
+/**
+ * Another node that may still run is not removed. Decided by this observer's clock alone (docs/PROTOCOL.md §5a): a
+ * heartbeat value it has not itself watched stand still for longer than the lease (one it sees for the first time,
+ * or one that moved since it last listed) counts as live, whatever the node's own `time` says, since a clock off by
+ * more than the lease may mislead only the display, never a removal. What the beat says of itself that no clock
+ * decides stands: `stopped` (its watcher said goodbye), and `every` (an idle node is live until that and a lease).
+ */
 async function refuseLive(ctx: BusContext, node: string, refs: ReadonlyMap<string, string>, now: Date): Promise<void> {
   const snapSettings = (await currentSnapshot(ctx)).settings;
-  const obs = updateObservations(ctx.paths.home, refs, now.getTime(), snapSettings.leaseMs);
+  const at = now.getTime();
+  const obs = updateObservations(ctx.paths.home, refs, at, snapSettings.leaseMs);
   const beat = await readBeat(ctx, node);
-  const { liveness, beatAt } = nodeLiveness(obs, node, beat, snapSettings, ctx.repo.localRemotePath() !== null, now.getTime());
-  if (liveness === 'alive' || liveness === 'idle') throw new NodeStillLiveError(node, liveness, beatAt === null ? null : now.getTime() - beatAt, formatDuration(snapSettings.leaseMs));
+  const localRemote = ctx.repo.localRemotePath() !== null;
+  // Without its `time`, a beat is as old as this observer has watched its value stand still (bus/model/liveness.ts beatWrittenAt).
+  const watched = nodeLiveness(obs, node, beat && { ...beat, time: null }, snapSettings, localRemote, at);
+  if (watched.liveness !== 'alive' && watched.liveness !== 'idle') return;
+  const shown = nodeLiveness(obs, node, beat, snapSettings, localRemote, at);
+  const lease = formatDuration(snapSettings.leaseMs);
+  if (shown.liveness === 'alive' || shown.liveness === 'idle') throw new NodeStillLiveError(node, shown.liveness, shown.beatAt === null ? null : at - shown.beatAt, lease);
+  // Dead by its own clock, not yet by this one: say what this home has seen, and that waiting settles it.
+  const o = obs.nodes[node];
+  const seen = !o || o.since < at ? 'still' : o.after === null ? 'first' : 'moved';
+  throw new NodeStillLiveError(node, watched.liveness, shown.beatAt === null ? null : at - shown.beatAt, lease, { seen, stillMs: o ? Math.max(0, at - o.since) : 0 });
 }

@@ -21,7 +21,7 @@ export function register(program: Command): void {
       .description('take a node off the bus: its card and heartbeat go, so status, claims and the push budget no longer count it (this node by default)')
       .option('--node <name>', 'another node to take off the bus (a machine that is gone), once it holds no claims (watchers reclaim them when it has been silent past the lease)', schemaFlag('--node', nodeNameSchema))
       .option('--release', 'this node gives its claimed tasks back to the queue in the same commit (without it, a node holding claims does not leave)')
-      .option('--force', 'with --node: take off a node that still looks alive (its machine is gone, or its watcher will be stopped)')
+      .option('--force', 'with --node: take off a node that may still run: one whose heartbeat this home has not watched stand still past the lease by its own clock (its machine is gone, or its watcher will be stopped)')
       .addHelpText(
         'after',
         '\nRun on the node itself, with its watcher stopped ("gitbus service uninstall", or Ctrl-C): the watcher would\n' +

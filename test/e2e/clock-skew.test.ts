@@ -293,4 +293,26 @@ describe.skipIf(!available)('nodes whose clocks are ten minutes fast and slow', 
     );
     expect(outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []))).toEqual([]);
   });
+
+  it.concurrent('a node ten minutes slow whose watcher runs is not removed by `leave --node` without --force, though its heartbeat\'s own time is older than the lease', { timeout: 120_000 }, async () => {
+    // Default lease (5m): the slow node's beats say they are ten minutes old the moment they are written.
+    const bus = await oneNodeBus('exact', null);
+    const slow = join(bus.dir, 'home-slow');
+    await joinNode(slow, bus.remote, { node: 'slow', runners: ['shell'], now: clockOf('-10m') });
+    const w = startWatcher(slow, ['--no-serve'], children, skewEnv('-10m'));
+    const beating = () => gitCli(['--git-dir', bus.remote, 'for-each-ref', '--format=%(refname)', 'refs/gitbus/heartbeats/']).includes('refs/gitbus/heartbeats/slow');
+    await until('the slow watcher to beat', () => beating() && w.events().some((e) => e.type === 'started'), 60_000, () => w.stderr());
+    // The exact node's first look: by the slow node's clock it is silent, by the exact node's it has not been watched.
+    const r = await run(bus.home, null, ['leave', '--node', 'slow', '--json']);
+    expect(r.code, r.stderr).toBe(5);
+    const err = json<{ error: { code: string; message: string; fix: string; data: { beatAgeMs: number } } }>(r).error;
+    expect(err.code).toBe('NODE_STILL_LIVE');
+    expect(err.data.beatAgeMs).toBeGreaterThan(500_000);
+    expect(err.message).toContain('by its own clock its last heartbeat is');
+    expect(err.fix).toContain('add --force');
+    expect(ls(bus.remote, 'nodes')).toContain('slow.md');
+    expect(beating()).toBe(true);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+  });
 });

@@ -16,22 +16,42 @@ import { startWatcher } from '../helpers/watcher-process.js';
  * not while it looks alive unless forced.
  */
 
-let bus: Awaited<ReturnType<typeof makeBus>>;
+type Bus = Awaited<ReturnType<typeof makeBus>>;
+/** The default lease (5m): a node that beat seconds ago looks alive however slow the machine. */
+let bus: Bus;
+/**
+ * A lease of 3 s, for removals without --force: only a heartbeat this home watched stand still past the lease counts
+ * as silent (docs/PROTOCOL.md §5a), and these tests wait that long.
+ */
+let watched: Bus;
+const WATCHED_LEASE_MS = 3_000;
 const children: ChildProcess[] = [];
 
-const errorCode = (r: RunResult) => json<{ error: { code: string; fix: string } }>(r).error;
-const cards = () => gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'nodes/']).split('\n').filter(Boolean);
+const errorCode = (r: RunResult) => json<{ error: { code: string; fix: string; message: string; data: Record<string, unknown> } }>(r).error;
+const cards = (on: Bus = bus) => gitCli(['--git-dir', on.remote, 'ls-tree', '--name-only', 'main', 'nodes/']).split('\n').filter(Boolean);
 /** The nodes with a heartbeat ref on the remote. */
-const beats = () => [...readRefs(bus.remote, 'refs/gitbus/heartbeats/').keys()];
+const beats = (on: Bus = bus) => [...readRefs(on.remote, 'refs/gitbus/heartbeats/').keys()];
+/**
+ * alpha looks at the bus (a status), then a lease passes by this clock: heartbeats that have not moved meanwhile are
+ * ones alpha watched stand still past the lease. The wait is the passing of time itself, which is the condition.
+ */
+async function alphaWatchesALease(): Promise<void> {
+  await statusInProcess(watched.home('alpha'));
+  const from = Date.now();
+  await until('a lease to pass since alpha looked', () => Date.now() - from > WATCHED_LEASE_MS + 100, 10_000);
+}
 
 beforeAll(async () => {
   bus = await makeBus({ node: 'alpha', initArgs: ['--runner', 'shell'] });
-  for (const n of ['beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta']) await bus.addNode(n, [], ['--runner', 'shell']);
+  for (const n of ['beta', 'gamma']) await bus.addNode(n, [], ['--runner', 'shell']);
+  watched = await makeBus({ node: 'alpha', initArgs: ['--runner', 'shell', '--lease', '3s'] });
+  for (const n of ['delta', 'epsilon', 'zeta', 'eta', 'theta']) await watched.addNode(n, [], ['--runner', 'shell']);
 }, 120_000);
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   await bus?.cleanup();
+  await watched?.cleanup();
 });
 
 describe('gitbus leave', () => {
@@ -122,91 +142,100 @@ describe('gitbus leave', () => {
   }, 120_000);
 
   it('another node\'s claims keep it on the bus, forced or not, until they are reclaimed or answered', async () => {
-    const delta = bus.home('delta');
-    // A machine gone an hour ago: silent, so no --force is needed for it, but it still holds a claim.
-    writeHeartbeat(bus.remote, 'delta', 3_600_000);
-    const id = await bus.dispatch('alpha', ['for delta', '--to', 'delta']);
+    const delta = watched.home('delta');
+    // A machine gone an hour ago by its own clock, which may be an hour behind: alpha sees its heartbeat for the
+    // first time, so it counts as live (docs/PROTOCOL.md §5a), and the refusal says that waiting settles it.
+    writeHeartbeat(watched.remote, 'delta', 3_600_000);
+    const id = await watched.dispatch('alpha', ['for delta', '--to', 'delta']);
     await claimInProcess(delta, id);
+    const first = await gitbus(['leave', '--node', 'delta', '--json'], { home: watched.home('alpha') });
+    expect([first.code, errorCode(first).code], first.stderr).toEqual([5, 'NODE_STILL_LIVE']);
+    expect(errorCode(first).data).toMatchObject({ node: 'delta', liveness: 'alive', watched: 'first' });
+    expect(errorCode(first).message).toContain('this home sees that heartbeat for the first time');
+    expect(errorCode(first).fix).toContain('run "gitbus leave --node delta" again once this home has seen its heartbeat stand still for longer than the lease (3s)');
+    expect(cards(watched)).toContain('nodes/delta.md');
+    // Silent by this home's own watching, so no --force is needed for it, but it still holds a claim.
+    await alphaWatchesALease();
     for (const extra of [[], ['--force']]) {
-      const r = await gitbus(['leave', '--node', 'delta', ...extra, '--json'], { home: bus.home('alpha') });
+      const r = await gitbus(['leave', '--node', 'delta', ...extra, '--json'], { home: watched.home('alpha') });
       expect([r.code, errorCode(r).code]).toEqual([5, 'NODE_HOLDS_CLAIMS']);
       expect(errorCode(r).fix).toContain('reclaims them');
     }
-    expect(beats()).toContain('delta');
+    expect(beats(watched)).toContain('delta');
     // The machine answered before it went (a watcher reclaims a silent node's claims only after watching it for a lease).
     await respondInProcess(delta, id, { status: 'failed', summary: 'the machine is being retired' });
-    const left = await gitbus(['leave', '--node', 'delta', '--json'], { home: bus.home('alpha') });
+    const left = await gitbus(['leave', '--node', 'delta', '--json'], { home: watched.home('alpha') });
     expect(left.code, left.stderr).toBe(0);
-    expect(cards()).not.toContain('nodes/delta.md');
-    expect(beats()).not.toContain('delta');
+    expect(cards(watched)).not.toContain('nodes/delta.md');
+    expect(beats(watched)).not.toContain('delta');
   }, 120_000);
 
   it('a beat or a claim that lands while leave pushes moves nothing: the card and the heartbeat go in one push, and leave decides again', async () => {
-    const alpha = bus.home('alpha');
+    const alpha = watched.home('alpha');
     // The remote's pre-receive hook runs `race.sh` once, when a push deletes the heartbeat: what another node writes
     // in the moment between leave's decision and its push lands first.
-    const race = join(bus.remote, 'race.sh');
-    const hook = join(bus.remote, 'hooks', 'pre-receive');
+    const race = join(watched.remote, 'race.sh');
+    const hook = join(watched.remote, 'hooks', 'pre-receive');
     const installHook = () => writeFileSync(hook, `#!/bin/sh\ngrep -q ' 0000000000000000000000000000000000000000 refs/gitbus/heartbeats/' || exit 0\n[ -e '${race}' ] || exit 0\nmv '${race}' '${race}.ran'\nexec env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES sh '${race}.ran'\n`, { mode: 0o755 });
     installHook();
     const racing = (script: string) => writeFileSync(race, `git update-ref ${script}\n`);
+    // Machines gone an hour ago, whose heartbeats alpha watches stand still past the lease: by this home's clock
+    // they are silent, so each leave below goes as far as its push.
+    for (const n of ['epsilon', 'zeta', 'eta', 'theta']) writeHeartbeat(watched.remote, n, 3_600_000);
+    await alphaWatchesALease();
     try {
-      // A machine gone an hour ago, whose watcher beats once more as leave pushes: still running, so it stays.
-      writeHeartbeat(bus.remote, 'epsilon', 3_600_000);
-      racing(`refs/gitbus/heartbeats/epsilon ${heartbeatCommit(bus.remote, 'epsilon', 0)}`);
+      // One whose watcher beats once more as leave pushes: still running, so it stays.
+      racing(`refs/gitbus/heartbeats/epsilon ${heartbeatCommit(watched.remote, 'epsilon', 0)}`);
       const live = await gitbus(['leave', '--node', 'epsilon', '--json'], { home: alpha });
       expect(existsSync(race)).toBe(false);
       expect([live.code, errorCode(live).code], live.stderr).toEqual([5, 'NODE_STILL_LIVE']);
-      expect(cards()).toContain('nodes/epsilon.md');
+      expect(cards(watched)).toContain('nodes/epsilon.md');
       // Forced, the beat that lands meanwhile is deleted in the next round with the card.
-      writeHeartbeat(bus.remote, 'epsilon', 3_600_000);
-      racing(`refs/gitbus/heartbeats/epsilon ${heartbeatCommit(bus.remote, 'epsilon', 0)}`);
+      writeHeartbeat(watched.remote, 'epsilon', 3_600_000);
+      racing(`refs/gitbus/heartbeats/epsilon ${heartbeatCommit(watched.remote, 'epsilon', 0)}`);
       const forced = await gitbus(['leave', '--node', 'epsilon', '--force', '--json'], { home: alpha });
       expect(existsSync(race)).toBe(false);
       expect(forced.code, forced.stderr).toBe(0);
       expect(json(forced)).toMatchObject({ node: 'epsilon', card: true, heartbeat: true });
-      expect(cards()).not.toContain('nodes/epsilon.md');
-      expect(beats()).not.toContain('epsilon');
+      expect(cards(watched)).not.toContain('nodes/epsilon.md');
+      expect(beats(watched)).not.toContain('epsilon');
 
       // A claim as the node lands as leave pushes (a person's `gitbus claim` on that machine): its claim is not left
       // without the heartbeat a reclaim needs.
-      writeHeartbeat(bus.remote, 'zeta', 3_600_000);
-      const id = await bus.dispatch('alpha', ['for zeta', '--to', 'zeta']);
-      const before = mainOf(bus.remote);
-      await claimInProcess(bus.home('zeta'), id);
-      const claimed = mainOf(bus.remote);
-      gitCli(['--git-dir', bus.remote, 'update-ref', 'refs/heads/main', before ?? '', claimed ?? '']);
+      const id = await watched.dispatch('alpha', ['for zeta', '--to', 'zeta']);
+      const before = mainOf(watched.remote);
+      await claimInProcess(watched.home('zeta'), id);
+      const claimed = mainOf(watched.remote);
+      gitCli(['--git-dir', watched.remote, 'update-ref', 'refs/heads/main', before ?? '', claimed ?? '']);
       racing(`refs/heads/main ${claimed} ${before}`);
       const held = await gitbus(['leave', '--node', 'zeta', '--json'], { home: alpha });
       expect(existsSync(race)).toBe(false);
       expect([held.code, errorCode(held).code], held.stderr).toEqual([5, 'NODE_HOLDS_CLAIMS']);
-      expect(cards()).toContain('nodes/zeta.md');
-      expect(beats()).toContain('zeta');
+      expect(cards(watched)).toContain('nodes/zeta.md');
+      expect(beats(watched)).toContain('zeta');
     } finally {
       rmSync(hook, { force: true });
       rmSync(race, { force: true });
     }
 
     // A host that does not offer atomic pushes gets the two one after the other: the card, then the heartbeat.
-    writeHeartbeat(bus.remote, 'eta', 3_600_000);
-    gitCli(['--git-dir', bus.remote, 'config', 'receive.advertiseAtomic', 'false']);
+    gitCli(['--git-dir', watched.remote, 'config', 'receive.advertiseAtomic', 'false']);
     try {
       const apart = await gitbus(['leave', '--node', 'eta', '--json'], { home: alpha });
       expect(apart.code, apart.stderr).toBe(0);
       expect(json(apart)).toMatchObject({ node: 'eta', card: true, heartbeat: true });
-      expect(cards()).not.toContain('nodes/eta.md');
-      expect(beats()).not.toContain('eta');
+      expect(cards(watched)).not.toContain('nodes/eta.md');
+      expect(beats(watched)).not.toContain('eta');
       // There a beat between the two pushes keeps the heartbeat, and the error says the card went.
-      writeHeartbeat(bus.remote, 'theta', 3_600_000);
       installHook();
-      racing(`refs/gitbus/heartbeats/theta ${heartbeatCommit(bus.remote, 'theta', 0)}`);
+      racing(`refs/gitbus/heartbeats/theta ${heartbeatCommit(watched.remote, 'theta', 0)}`);
       const beat = await gitbus(['leave', '--node', 'theta', '--json'], { home: alpha });
       expect([beat.code, errorCode(beat).code], beat.stderr).toEqual([6, 'HEARTBEAT_LEFT']);
       expect(json<{ error: { data: Record<string, unknown>; fix: string } }>(beat).error).toMatchObject({ data: { cause: 'beat', card: true, released: [] }, fix: expect.stringContaining('stop its watcher') });
-      expect(cards()).not.toContain('nodes/theta.md');
-      expect(beats()).toContain('theta');
+      expect(cards(watched)).not.toContain('nodes/theta.md');
+      expect(beats(watched)).toContain('theta');
     } finally {
-      gitCli(['--git-dir', bus.remote, 'config', '--unset', 'receive.advertiseAtomic']);
+      gitCli(['--git-dir', watched.remote, 'config', '--unset', 'receive.advertiseAtomic']);
       rmSync(hook, { force: true });
       rmSync(race, { force: true });
     }
