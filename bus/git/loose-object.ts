@@ -36,7 +36,7 @@ export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, t
     } catch (err) {
       // The fan-out directory usually exists; creating it only when missing saves a system call per object.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      fs.mkdirSync(dir, { recursive: true });
+      makeFanOutDir(fs, dir);
       fs.writeFileSync(tmp, bytes, { mode: 0o444 });
     }
     fs.renameSync(tmp, path);
@@ -50,6 +50,19 @@ export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, t
     throw err;
   }
   return { oid, created: true };
+}
+
+/**
+ * The fan-out folder `objects/xx`, and only it: never `objects/` or the repository itself, so a repository that
+ * vanished (renamed away, a mount gone) is an ENOENT here rather than recreated empty at its old path, where the
+ * real one would later land inside it. EEXIST: another writer made it meanwhile.
+ */
+export function makeFanOutDir(fs: typeof NodeFs, dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 /** The id git gives an object of `type` with `content`: the sha1 of "<type> <size>\0<content>". */

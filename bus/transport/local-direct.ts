@@ -80,14 +80,21 @@ export async function directPush(
   assertFullRef(ref);
   assertOid(oldOid, 'old object id');
   assertOid(newOid, 'new object id');
-  // Never create a repository by accident: a remote that vanished (unmounted, renamed) is an error.
+  // Never create a repository by accident: a remote that vanished (unmounted, renamed) is an error. Below, only
+  // folders whose parent must already be there are made, so one that vanishes after this check is an ENOENT, which
+  // whileRemoteExists reports as the remote being gone.
   if (!fs.existsSync(join(remote, 'objects')) || !fs.existsSync(join(remote, 'HEAD'))) throw new RemoteNotFoundError(remote);
+  await whileRemoteExists(remote, () => pushNow(remote, args, judge));
+}
+
+async function pushNow(remote: string, args: Parameters<typeof directPush>[1], judge: StaleLockJudge): Promise<void> {
+  const { ref, oldOid, newOid } = args;
   // Objects first: once the ref moves, everything it names must already be there.
   for (const o of args.objects) await writeLooseObject(fs, remote, o.type, o.content);
   const refPath = join(remote, ...ref.split('/'));
   const lockPath = `${refPath}.lock`;
   // Synchronous: the lock is held for a few file operations, and sync calls are several times faster here.
-  fs.mkdirSync(join(refPath, '..'), { recursive: true });
+  makeRefFolders(remote, ref);
   const mark = takeRefLock(remote, lockPath, `${newOid}\n`);
   if (mark === null) {
     // The compare-and-swap loop retries; each retry looks again. A lock whose holder is known dead is broken at
@@ -104,6 +111,23 @@ export async function directPush(
   } finally {
     if (!renamed) fs.rmSync(lockPath, { force: true });
     if (mark) fs.rmSync(mark, { force: true });
+  }
+}
+
+/**
+ * The folders of `ref` below `refs/` (`refs/gitbus/heartbeats/` for a heartbeat), each made only where its parent
+ * is: `refs/` itself never is, so a remote that vanished is not recreated at its old path (an ENOENT instead).
+ */
+function makeRefFolders(remote: string, ref: string): void {
+  if (fs.existsSync(join(remote, ...ref.split('/').slice(0, -1)))) return; // the usual case: one system call
+  let dir = join(remote, 'refs');
+  for (const part of ref.split('/').slice(1, -1)) {
+    dir = join(dir, part);
+    try {
+      fs.mkdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
 }
 

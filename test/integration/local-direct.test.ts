@@ -1,5 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -186,6 +187,37 @@ describe('direct access to a local bare remote (no git process)', () => {
     renameSync(`${remote}.away`, remote);
     expect(await t.listRefs()).toBeInstanceOf(Map);
     await t.close();
+  });
+
+  it('a remote that vanishes between the check and the writes is not recreated at its path: REMOTE_NOT_FOUND, nothing made', async () => {
+    const { remote, store } = await setup();
+    const { existsSync, renameSync } = await import('node:fs');
+    const { writeLooseObject } = await import('../../bus/git/loose-object.js');
+    const away = `${remote}.away`;
+    const c = await buildCommit(store, { parent: null, changes: [{ path: 'a.md', content: 'a' }], message: 'one', author });
+    /** The objects of a push, which move the remote away as the push starts writing them: after its check. */
+    const vanishing = <T>(items: readonly T[]): T[] =>
+      Object.assign([...items], {
+        *[Symbol.iterator]() {
+          renameSync(remote, away);
+          yield* items;
+        },
+      });
+    // New objects: writing the first one would make its fan-out folder, and objects/ and the repository above it.
+    await expect(directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c.oid, objects: vanishing(c.objects) })).rejects.toMatchObject({ code: 'REMOTE_NOT_FOUND' });
+    expect(existsSync(remote)).toBe(false);
+    // The write alone, into the remote's old path.
+    await expect(writeLooseObject(fs, remote, 'blob', Buffer.from('x'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(existsSync(remote)).toBe(false);
+    renameSync(away, remote);
+    // No objects to write, a ref in folders of its own: making them would make refs/ and the repository above it.
+    await expect(directPush(remote, { ref: 'refs/gitbus/heartbeats/n', oldOid: ZERO, newOid: c.oid, objects: vanishing([]) })).rejects.toMatchObject({ code: 'REMOTE_NOT_FOUND' });
+    expect(existsSync(remote)).toBe(false);
+    renameSync(away, remote);
+    // Back, it takes the push whole, its ref's folders made one by one.
+    await directPush(remote, { ref: 'refs/gitbus/heartbeats/n', oldOid: ZERO, newOid: c.oid, objects: c.objects });
+    expect(gitCli(['--git-dir', remote, 'rev-parse', 'refs/gitbus/heartbeats/n']).trim()).toBe(c.oid);
+    expect(() => gitCli(['--git-dir', remote, 'fsck', '--strict', '--no-progress'])).not.toThrow();
   });
 
   it('an ENOENT in the middle of a direct operation is REMOTE_NOT_FOUND when the remote is gone, else passes through', async () => {

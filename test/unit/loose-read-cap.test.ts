@@ -10,6 +10,8 @@ import { openStore } from '../../bus/store/objects.js';
 
 /** A blob of zeros inflates ~1000:1: its size must be known, and refused, without inflating it whole. */
 const dir = mkdtempSync(join(tmpdir(), 'gitbus-loose-'));
+// A repository's objects folder: writing an object makes only its fan-out folder (bus/git/loose-object.ts).
+fs.mkdirSync(join(dir, 'objects'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('reading loose objects with a size cap', () => {
