@@ -9,9 +9,19 @@ import { refuseIfArchived } from './archived-refusal.js';
 export interface ReleaseResult {
   id: string;
   attempt: number;
+  /** gitbus.yaml's `maxAttempts` as the release was decided. */
+  maxAttempts: number;
+  /**
+   * What the task is after the release: `pending` again, or `failed` when that was its last allowed attempt (nobody
+   * may claim it again; the first watcher to look writes the failed response, docs/PROTOCOL.md §5a "Reaping").
+   */
+  becomes: 'pending' | 'failed';
 }
 
-/** Gives a claim back: the task is pending again and its next claim takes the next attempt number. */
+/**
+ * Gives a claim back: the task is pending again and its next claim takes the next attempt number, unless that was
+ * its last allowed attempt: then it fails.
+ */
 export async function release(ctx: BusContext, ref: string, reason?: string, now = () => new Date()): Promise<ReleaseResult & TransactStats> {
   return transact(ctx, 'release', async (snap) => {
     const view = await heldTask(snap, ref, ctx.config.node, 'release').catch((err: unknown) => refuseIfArchived(ctx, ref, err, 'release'));
@@ -19,7 +29,7 @@ export async function release(ctx: BusContext, ref: string, reason?: string, now
     if (reason) data.reason = reason;
     const path = pathFor({ kind: 'release', id: view.id, attempt: view.claim.attempt });
     return {
-      result: { id: view.id, attempt: view.claim.attempt },
+      result: { id: view.id, attempt: view.claim.attempt, maxAttempts: snap.settings.maxAttempts, becomes: view.attempts >= snap.settings.maxAttempts ? 'failed' : 'pending' },
       commit: { changes: [{ path, content: renderBusFile('release', data, '') }], message: `gitbus: release ${view.id} attempt ${view.claim.attempt} by ${ctx.config.node}` },
     };
   });

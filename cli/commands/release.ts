@@ -10,7 +10,11 @@ export function register(program: Command): void {
     async (id: string, opts: CommonOptions & { reason?: string }) =>
       withBus(opts, async (ctx) => {
         const r = await release(ctx, id, opts.reason);
-        emit(opts, r, () => `released ${r.id} (attempt ${r.attempt}); it is pending again`);
+        emit(opts, r, () =>
+          r.becomes === 'failed'
+            ? `released ${r.id} (attempt ${r.attempt}); it fails: its attempts are used up (${r.attempt} of ${r.maxAttempts}), so no node may claim it again (the first watcher to look writes its failed response)`
+            : `released ${r.id} (attempt ${r.attempt}); it is pending again`,
+        );
       }),
   );
 }

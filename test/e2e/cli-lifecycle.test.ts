@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { gitbus, gitCli, json, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { claimInProcess } from '../helpers/in-process.js';
 
 type Json = Record<string, unknown>;
 
@@ -60,9 +61,26 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
     expect((await gitbus(['claim', id], { home: b })).code).toBe(0);
     const rel = await gitbus(['release', id, '--reason', 'wrong machine', '--json'], { home: b });
     expect(rel.code, rel.stderr).toBe(0);
-    expect(json(rel)).toMatchObject({ id, attempt: 1 });
+    expect(json(rel)).toMatchObject({ id, attempt: 1, maxAttempts: 3, becomes: 'pending' });
     const c = json(await gitbus(['claim', id, '--json'], { home: a }));
     expect(c).toMatchObject({ id, attempt: 2, node: 'alpha' });
+  });
+
+  it('release at the last allowed attempt says the task fails, its attempts used up, not that it is pending again', async () => {
+    const one = await makeBus({ node: 'solo', initArgs: ['--max-attempts', '1'] });
+    try {
+      const home = one.home('solo');
+      const [text, asJson] = [await one.dispatch('solo', ['given back once']), await one.dispatch('solo', ['given back once, json'])];
+      for (const id of [text, asJson]) await claimInProcess(home, id);
+      const r = await gitbus(['release', text], { home });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`released ${text} (attempt 1); it fails: its attempts are used up (1 of 1), so no node may claim it again`);
+      expect(r.stdout).not.toContain('pending again');
+      const j = await gitbus(['release', asJson, '--json'], { home });
+      expect(json(j)).toMatchObject({ id: asJson, attempt: 1, maxAttempts: 1, becomes: 'failed' });
+    } finally {
+      await one.cleanup();
+    }
   });
 
   it('cancel: a pending task at once, a claimed one via its holder', async () => {
