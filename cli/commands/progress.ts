@@ -14,10 +14,11 @@ export function register(program: Command): void {
       .description('inside a task: post a progress line, shown by status, logs and the dispatcher\'s dispatch --wait on any node (the watcher sends it with its next heartbeat, early when progress is posted)'),
   ).action(async (words: string[], opts: CommonOptions) =>
     run(opts, async (home) => {
-      // No bus is opened (the line stays on this node), so nothing else would notice a home without a node, and
-      // writing the line would make one's skeleton there.
-      if (!homeHasNode(home)) throw new NoBusError(home);
+      // Outside a task first (NOT_IN_TASK, as `gitbus task` says), whatever the home holds. No bus is opened (the
+      // line stays on this node), so nothing else would notice a home without a node, and writing the line would
+      // make one's skeleton there.
       const self = taskSelf(home);
+      if (!homeHasNode(home)) throw new NoBusError(home);
       const raw = words.join(' ');
       if (progressText(raw) === '') throw new InputError('the progress line is empty', 'say where the task stands, e.g. gitbus progress "tests pass, writing the docs"');
       const p = postProgress(home, self.id, self.attempt, raw);
