@@ -3,6 +3,7 @@ import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/pr
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../bus/errors.js';
+import { SETTINGS_PATH } from '../schemas/layout.js';
 import { shellWord } from '../bus/project/shell-word.js';
 import { HookExistsError, NotABusCheckoutError, NotARepoError, SharedHooksDirError } from './errors.js';
 import { git } from './git.js';
@@ -30,7 +31,7 @@ export async function findCheckout(dir: string, requireBus: boolean): Promise<Ch
   const topOut = await git(['rev-parse', '--show-toplevel'], { cwd: abs });
   const top = topOut.stdout.toString('utf8').trim();
   if (topOut.code !== 0 || !top) throw new NotARepoError(abs, 'is not inside a git work tree');
-  if (requireBus && !existsSync(join(top, 'gitbus.yaml'))) throw new NotABusCheckoutError(top, await trackedMain(top));
+  if (requireBus && !existsSync(join(top, SETTINGS_PATH))) throw new NotABusCheckoutError(top, await trackedMain(top));
   const hooks = await git(['rev-parse', '--git-path', 'hooks'], { cwd: top });
   if (hooks.code !== 0) throw new NotARepoError(top, `has no hooks folder git will tell (${hooks.stderr.trim()})`);
   return { top, hooksDir: resolve(top, hooks.stdout.toString('utf8').trim()) };

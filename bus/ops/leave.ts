@@ -169,6 +169,6 @@ async function refuseLive(ctx: BusContext, node: string, refs: ReadonlyMap<strin
   if (shown.liveness === 'alive' || shown.liveness === 'idle') throw new NodeStillLiveError(node, shown.liveness, shown.beatAt === null ? null : at - shown.beatAt, lease);
   // Dead by its own clock, not yet by this one: say what this home has seen, and that waiting settles it.
   const o = obs.nodes[node];
-  const seen = !o || o.since < at ? 'still' : o.after === null ? 'first' : 'moved';
+  const seen = !o ? 'first' : o.since < at ? 'still' : o.after === null ? 'first' : 'moved';
   throw new NodeStillLiveError(node, watched.liveness, shown.beatAt === null ? null : at - shown.beatAt, lease, { seen, stillMs: o ? Math.max(0, at - o.since) : 0 });
 }

@@ -32,9 +32,12 @@ export function register(program: Command): void {
     let target: AttachTarget | undefined;
     await withBus(opts, async (ctx) => {
       const snap = await currentSnapshot(ctx);
-      const id = await Promise.resolve()
-        .then(() => resolveTaskId(snap.ids(), ref))
-        .catch((err: unknown) => refuseIfArchived(ctx, ref, err, 'attach to it'));
+      let id: string;
+      try {
+        id = resolveTaskId(snap.ids(), ref);
+      } catch (err) {
+        return refuseIfArchived(ctx, ref, err, 'attach to it');
+      }
       const view = await snap.view(id);
       if (!view) throw new UnknownTaskError(ref);
       const h = view.handoff;
