@@ -37,15 +37,21 @@ export function notServable(entry: CommandEntry, args: readonly string[], env: N
   // A prompt (an SSH passphrase, a host key) needs the terminal, which the standby does not have.
   if (stdinIsTTY) return 'standard input is a terminal';
   // A file read by its path (`--body-file -` reads file descriptor 0): the standby's is not the client's. `--from -`
-  // reads process.stdin, which the standby relays.
+  // reads process.stdin, which the standby relays. A shell's `<(...)` names another of the client's descriptors
+  // (`/dev/fd/63`), which the standby would open as its own.
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
-    if (STDIN_PATHS.has(arg) && !(arg === '-' && args[i - 1] === '--from')) return 'standard input named as a file';
+    const value = arg.startsWith('--') && arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : arg;
+    const fromStdin = (arg === '-' && args[i - 1] === '--from') || arg === '--from=-';
+    if (STDIN_PATHS.has(value) && !fromStdin) return 'standard input named as a file';
+    if (DESCRIPTOR_PATH.test(value)) return 'a file descriptor named as a file';
   }
   return null;
 }
 
 const STDIN_PATHS = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+/** Paths that open one of the opening process's own descriptors (Linux, the BSDs and macOS). */
+const DESCRIPTOR_PATH = /^\/(dev\/fd|proc\/self\/fd|proc\/thread-self\/fd)\/\d+$/;
 
 
 /** The bus home the command line names (`--home`, else GITBUS_HOME, else ~/.gitbus), as bus/home.ts resolves it. */

@@ -48,6 +48,13 @@ describe('which commands a client asks the watcher to serve', () => {
     expect(notServable(dispatch, ['dispatch', 'x', '--body-file', '-'], {}, false, [])).toBe('standard input named as a file');
     expect(notServable(dispatch, ['dispatch', 'x', '--body-file', '/dev/stdin'], {}, false, [])).toBe('standard input named as a file');
     expect(notServable(dispatch, ['dispatch', '--from', '-'], {}, false, [])).toBeNull();
+    expect(notServable(dispatch, ['dispatch', 'x', '--body-file=-'], {}, false, [])).toBe('standard input named as a file');
+    expect(notServable(dispatch, ['dispatch', '--from=-'], {}, false, [])).toBeNull();
+    // A shell's <(...) names the client's own descriptor, which the standby does not have.
+    expect(notServable(dispatch, ['dispatch', '--from', '/dev/fd/63'], {}, false, [])).toBe('a file descriptor named as a file');
+    expect(notServable(dispatch, ['dispatch', '--from=/proc/self/fd/5'], {}, false, [])).toBe('a file descriptor named as a file');
+    expect(notServable(dispatch, ['dispatch', 'x', '--body-file', '/dev/fd/12'], {}, false, [])).toBe('a file descriptor named as a file');
+    expect(notServable(dispatch, ['dispatch', '--from', '/tmp/dev/fd/3'], {}, false, [])).toBeNull();
   });
 
   it('the Claude Code hooks, but not the hour-long background wait', () => {
