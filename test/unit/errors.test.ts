@@ -1,39 +1,43 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { GitbusError } from '../../schemas/errors.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
 import { fail, ok } from '../../bus/ops/doctor-check.js';
 import * as busErrors from '../../bus/errors.js';
-import * as resumeErrors from '../../bus/resume-errors.js';
 import * as localErrors from '../../bus/local-io.js';
-import * as transportErrors from '../../bus/transport/errors.js';
-import * as sshErrors from '../../bus/transport/ssh-errors.js';
-import * as sshConnectErrors from '../../bus/transport/ssh-connect-errors.js';
-import * as gitErrors from '../../bus/git/errors.js';
-import * as pushErrors from '../../bus/git/push-errors.js';
-import * as fetchErrors from '../../bus/git/fetch-errors.js';
-import * as schemaErrors from '../../schemas/errors.js';
-import { InvalidIdError } from '../../schemas/ids.js';
-import { InvalidDurationError } from '../../schemas/duration.js';
-import * as hookErrors from '../../hooks/errors.js';
-import * as projectErrors from '../../bus/project/base-errors.js';
-import * as trustRootErrors from '../../bus/trust/root-errors.js';
-import * as envErrors from '../../bus/env/errors.js';
-import * as batchErrors from '../../schemas/batch.js';
-import { GitCommandError } from '../../hooks/git.js';
-import * as servedErrors from '../../cli/serve/served-errors.js';
 import { exitCodeFor, EXIT } from '../../cli/exit-codes.js';
 
 type Ctor = new (...args: unknown[]) => GitbusError;
 
 /** Arguments that satisfy every constructor's shape well enough to build an instance. */
-const OBJ = { service: 'git-upload-pack', remote: '/r', exitCode: 1, signal: null, stderr: 'e', stdout: new Uint8Array(), ref: 'refs/heads/main', kind: 'stale', reason: 'r', messages: '' };
+const OBJ = { service: 'git-upload-pack', remote: '/r', exitCode: 1, signal: null, stderr: 'e', stdout: new Uint8Array(), ref: 'refs/heads/main', kind: 'stale', reason: 'r', messages: '', manager: 'systemd', file: '/u/gitbus-a.service', name: 'gitbus-a', commands: ['systemctl --user daemon-reload'], fix: 'run it again', command: 'systemctl --user start gitbus-a', output: 'failed', written: true, action: 'install', node: 'a', home: '/h', otherHome: '/g' };
 const SSH_WHERE = { remote: 'gpu:bus.git', endpoint: 'me@gpu.lan:22', alias: 'gpu', user: 'me', tried: [], serverAccepts: [], knownHostsName: 'gpu.lan', keyType: 'ssh-ed25519', knownKeyType: 'ssh-ed25519', fingerprint: 'SHA256:x', knownHostsFile: '~/.ssh/known_hosts', port: 22, hostName: 'gpu.lan', file: 'f', line: 1 };
-const ARGS: unknown[][] = [[SSH_WHERE, 'reason'], [SSH_WHERE], ['file', 3, 'Port', 'is not a number', 'write Port 22'],['a', 'b', 'c', 'd'], ['a', ['b']], [OBJ], ['a', 1, 2], ['m', {}, undefined], [[{ path: 'p', field: 'f', reason: 'r', fix: 'x', severity: 'error' }]], [1, 'sha256:x', [{ principal: 'a', fingerprint: 'SHA256:x' }]], ['n', false, 'why', 'beat', { card: true, released: ['x.1'] }]];
+const ARGS: unknown[][] = [[SSH_WHERE, 'reason'], [SSH_WHERE], ['file', 3, 'Port', 'is not a number', 'write Port 22'],['a', 'b', 'c', 'd'], ['a', ['b']], [OBJ], ['a', 1, 2], ['m', {}, undefined], [[{ path: 'p', field: 'f', reason: 'r', fix: 'x', severity: 'error' }]], [1, 'sha256:x', [{ principal: 'a', fingerprint: 'SHA256:x' }]], ['n', false, 'why', 'beat', { card: true, released: ['x.1'] }], ['what', ['status'], 'stderr', 1, 'fix'], ['/h', '/h/watch.lock', null], ['a', [{ runner: 'tmux', binary: 'tmux', fix: 'install tmux' }]]];
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const LAYERS = ['schemas', 'bus', 'watcher', 'cli', 'hooks', 'web', 'mcp', 'claude'];
+
+/** Every source file that declares an error class, found by reading the sources, so that a new one is checked too. */
+function errorModules(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts') && /class \w+ extends \w*Error\b/.test(readFileSync(path, 'utf8'))) found.push(path);
+    }
+  };
+  for (const layer of LAYERS) walk(join(ROOT, layer));
+  return found;
+}
+
+const MODULES = await Promise.all(errorModules().map(async (path) => ({ path: relative(ROOT, path), mod: (await import(pathToFileURL(path).href)) as Record<string, unknown> })));
 
 function instances(): GitbusError[] {
   const out: GitbusError[] = [];
-  const modules = [busErrors, resumeErrors, localErrors, transportErrors, sshErrors, sshConnectErrors, gitErrors, pushErrors, fetchErrors, schemaErrors, { InvalidIdError, InvalidDurationError }, hookErrors, { GitCommandError }, projectErrors, trustRootErrors, envErrors, batchErrors, servedErrors];
-  for (const mod of modules) {
+  for (const { path, mod } of MODULES) {
     for (const value of Object.values(mod)) {
       if (typeof value !== 'function' || !(value.prototype instanceof GitbusError)) continue;
       let made: GitbusError | undefined;
@@ -45,7 +49,7 @@ function instances(): GitbusError[] {
           // try the next argument shape
         }
       }
-      if (!made) throw new Error(`could not construct ${value.name}`);
+      if (!made) throw new Error(`could not construct ${value.name} (${path}): add an argument shape to ARGS`);
       out.push(made);
     }
   }
@@ -54,8 +58,10 @@ function instances(): GitbusError[] {
 
 describe('error classes', () => {
   const all = instances();
-  it('exist in every layer', () => {
-    expect(all.length).toBeGreaterThan(25);
+  it('exist in every layer, each module that declares one read', () => {
+    expect(all.length).toBeGreaterThan(80);
+    const paths = MODULES.map((m) => m.path.split('/')[0]);
+    for (const layer of ['schemas', 'bus', 'watcher', 'cli', 'hooks', 'web', 'claude']) expect(paths, layer).toContain(layer);
   });
   it('each has a stable UPPER_SNAKE code, equal to its name, and a fix', () => {
     for (const e of all) {
