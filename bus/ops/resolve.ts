@@ -9,6 +9,7 @@ import { readRanTask } from './read-task.js';
 import { dispatch, type DispatchResult } from './dispatch.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { shellWord } from '../project/shell-word.js';
+import { localSnapshot } from './query.js';
 
 /**
  * The follow-up to an integration that ended with conflicts (`gitbus resolve ID`): one task that asks an agent
@@ -88,6 +89,11 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
     const fix = t.state === 'succeeded' ? `nothing to resolve: ${h.branch} merged cleanly` : `it ended without reporting conflicts${t.response?.reason ? ` (${t.response.reason})` : ''}; see "gitbus show ${t.id}"`;
     throw new TaskStateError(t.id, `${t.state} with no conflicts`, wanted, fix);
   }
+  const busy = await liveResolve(ctx, t.id, h.repo, h.branch);
+  if (busy) {
+    // A second follow-up would merge the same branches again on the same branch, racing the first one's pushes.
+    throw new TaskStateError(t.id, `already being resolved by ${busy.id} (${busy.state})`, wanted, `wait for ${busy.id} to end ("gitbus show ${busy.id}"), or cancel it ("gitbus cancel ${busy.id}") and run gitbus resolve ${t.id} again`, { resolvedBy: busy.id, resolveState: busy.state });
+  }
   const group = h.group ?? null;
   const fanTitle = h.title.endsWith(': integration') ? h.title.slice(0, -': integration'.length) : h.title;
   const handoff: NewHandoff = {
@@ -105,4 +111,17 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
   const body = resolveBody({ integration: t.id, group, branch: h.branch, base: h.base ?? null, baseCommit: h.baseCommit ?? null, merge: h.merge, merged: t.response?.project?.merged ?? [], conflicts });
   const r = await dispatch(ctx, { handoff, body, ...(opts.sign ? { sign: opts.sign } : {}) });
   return { ...r, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts };
+}
+
+/** A follow-up of the integration (a task on its repo and branch that is not the merge) that has not ended. */
+async function liveResolve(ctx: BusContext, integration: string, repo: string, branch: string): Promise<{ id: string; state: TaskState } | null> {
+  // The clone as readRanTask left it, synced a moment ago.
+  const snap = await localSnapshot(ctx);
+  const ids = await snap.handoffIdsWhere(`resolve ${repo} ${branch}`, (f) => f.repo === repo && f.branch === branch && f.runner !== 'merge', false);
+  for (const id of ids) {
+    if (id === integration) continue;
+    const v = await snap.baseView(id, false);
+    if (v && !isFinal(v.state)) return { id, state: v.state };
+  }
+  return null;
 }

@@ -286,5 +286,9 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     // The follow-up belongs to the group: `group` lists it with the others.
     const after = json<{ others: Json[] }>(await gitbus(['group', GROUP, '--json'], { home }));
     expect(after.others.map((o) => o['id'])).toEqual([res.id]);
+    // Asked again while the first follow-up is pending: a second would merge the same branches on the same branch.
+    const again = await gitbus(['resolve', integration as string, '--json'], { home });
+    expect(again.code, again.stderr).toBe(5);
+    expect(json<{ error: { code: string; message: string; fix: string } }>(again).error).toMatchObject({ code: 'TASK_STATE', message: expect.stringContaining(`already being resolved by ${res.id} (pending)`), fix: expect.stringContaining(`gitbus cancel ${res.id}`) });
   });
 });
