@@ -28,6 +28,8 @@ export interface FanoutInput {
   now?: Date;
   /** Signs each handoff (bus/trust/dispatch-signing.ts); each sidecar goes into the batch's commit. */
   sign?: BusFileSigner;
+  /** Put it on the bus even when a task's `to` names a node that is not on the bus or cannot run it (warned). */
+  force?: boolean;
 }
 
 export interface FanoutTaskResult {
@@ -151,6 +153,17 @@ export async function fanout(ctx: BusContext, input: FanoutInput): Promise<Fanou
     }
     return { task, data, path, text };
   });
+  if (!input.force) {
+    // As dispatch refuses a --to it could never be claimed by: a typo'd node name would leave the group waiting.
+    for (const [i, r] of rendered.entries()) {
+      const to = r.data.to;
+      const problem = to !== undefined ? await targetProblem(snap, to, r.data) : null;
+      if (!problem) continue;
+      const at = r.task.workstream === null ? 'integrate' : `workstreams.${i}`;
+      const fromPlan = r.task.workstream === null ? plan.integrate !== false && plan.integrate?.to !== undefined : plan.workstreams[i]?.to !== undefined;
+      problems.push({ path: input.planPath, field: `${at}.to`, reason: `${firstLine(problem)}${fromPlan ? '' : ' (set by --to)'}`, fix: problem.fix.includes('--force') ? problem.fix : `${problem.fix}; or give --force to put the fan-out on the bus anyway (its tasks wait)`, severity: 'error' });
+    }
+  }
   if (problems.length > 0) throw new InvalidPlanError(problems);
 
   const result: FanoutResult = {

@@ -2,7 +2,9 @@ import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import type { RunnerName } from '../../schemas/fields.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';
-import { TaskStateError } from '../errors.js';
+import { NodeCannotRunError, TaskStateError } from '../errors.js';
+import { firstLine } from '../../schemas/errors.js';
+import { dispatchTargetProblem } from './dispatch-target.js';
 import { resultsFile, suffixedTitle, type NewHandoff } from '../model/fanout.js';
 import { isFinal, type TaskState } from '../model/types.js';
 import { readRanTask } from './read-task.js';
@@ -26,6 +28,8 @@ export interface ResolveOptions {
   runner?: (typeof RESOLVE_RUNNERS)[number];
   /** Signs the follow-up as `gitbus dispatch` does (bus/trust/dispatch-signing.ts). */
   sign?: BusFileSigner;
+  /** Dispatch even when `to` names a node that is not on the bus or cannot run it (as `dispatch --force`). */
+  force?: boolean;
 }
 
 export interface ResolveResult extends DispatchResult {
@@ -109,8 +113,12 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
     merge: h.merge,
   };
   const body = resolveBody({ integration: t.id, group, branch: h.branch, base: h.base ?? null, baseCommit: h.baseCommit ?? null, merge: h.merge, merged: t.response?.project?.merged ?? [], conflicts });
+  const target = handoff.to !== undefined ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
+  if (target && !opts.force) throw target;
   const r = await dispatch(ctx, { handoff, body, ...(opts.sign ? { sign: opts.sign } : {}) });
-  return { ...r, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts };
+  // With force an unknown node is among dispatch's own warnings; a node that cannot run it is not.
+  const warnings = target instanceof NodeCannotRunError ? [...r.warnings, `${firstLine(target)}; the task waits until it can`] : r.warnings;
+  return { ...r, warnings, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts };
 }
 
 /** A follow-up of the integration (a task on its repo and branch that is not the merge) that has not ended. */

@@ -22,6 +22,7 @@ interface Opts extends CommonOptions {
   label?: string[];
   group?: string;
   dryRun?: boolean;
+  force?: boolean;
 }
 
 /** The plan file, read only to its cap (cli/read-at-most.ts): a FIFO or a device may never end. */
@@ -67,7 +68,8 @@ export function register(program: Command): void {
         .option('--group <name>', "the fan-out's name, instead of the plan's group (or its file name)", schemaFlag('--group', groupNameSchema))
         .option('--to <node>', 'run every task on this node, unless the plan says otherwise', schemaFlag('--to', nodeNameSchema))
         .option('--label <label>', 'a label every task needs, unless the plan says otherwise (repeatable)', repeatableFlag('--label', labelSchema))
-        .option('--dry-run', 'check the plan and show the handoffs it makes; write nothing'),
+        .option('--dry-run', 'check the plan and show the handoffs it makes; write nothing')
+        .option('--force', 'put it on the bus even when a task\'s node (--to, or the plan\'s to) is not on the bus or cannot run it (its tasks wait until one can)'),
     ),
   ).action(async (planFile: string, opts: Opts) =>
     withBus(
@@ -89,6 +91,7 @@ export function register(program: Command): void {
           project,
           defaults: { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.group ? { group: opts.group } : {}) },
           dryRun: opts.dryRun === true,
+          force: opts.force === true,
         });
         if (!opts.json) for (const w of made.warnings) note(`gitbus: warning: ${w}`);
         // --json has the project's warnings too (credentials left out of --repo), as dispatch's has.

@@ -12,6 +12,7 @@ interface Opts extends CommonOptions {
   to?: string;
   label?: string[];
   runner?: ResolveOptions['runner'];
+  force?: boolean;
 }
 
 export function register(program: Command): void {
@@ -22,13 +23,14 @@ export function register(program: Command): void {
       .description('ask an agent to resolve an integration\'s merge conflicts: dispatches a task on the integration branch that merges the same branches in order, lists the conflicts by branch and file, and asks to resolve, test and commit')
       .option('--to <node>', 'only this node may claim it', schemaFlag('--to', nodeNameSchema))
       .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', labelSchema))
-      .option('--runner <runner>', `who resolves: ${RESOLVE_RUNNERS.join(' or ')} (default claude)`, oneOfFlag('--runner', RESOLVE_RUNNERS))),
+      .option('--runner <runner>', `who resolves: ${RESOLVE_RUNNERS.join(' or ')} (default claude)`, oneOfFlag('--runner', RESOLVE_RUNNERS))
+      .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run it (it waits until one can)')),
   ).action(async (id: string, opts: Opts) =>
     withBus(
       opts,
       async (ctx) => {
         const sign = await signerFor(ctx, opts);
-        const r = await resolveConflicts(ctx, id, { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.runner ? { runner: opts.runner } : {}), ...(sign ? { sign } : {}) });
+        const r = await resolveConflicts(ctx, id, { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.runner ? { runner: opts.runner } : {}), ...(sign ? { sign } : {}), force: opts.force === true });
         if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
         recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title }]);
         if (r.queued) note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact`);

@@ -73,7 +73,8 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     writeFileSync(planFile, PLAN);
     const before = busLog().length;
     // Run inside the project's checkout: repo, base and base commit come from it.
-    const r = await gitbus(['fanout', planFile, '--json'], { home, cwd: work });
+    // alpha here offers only the manual runner: the nodes doing the work are fanout-run's; --force as a person would.
+    const r = await gitbus(['fanout', planFile, '--force', '--json'], { home, cwd: work });
     expect(r.code, r.stderr).toBe(0);
     out = json(r);
     expect(busLog().length).toBe(before + 1);
@@ -165,25 +166,43 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     expect(e.fix).toContain('--group');
     expect(busLog().length).toBe(before);
     // --dry-run under another name checks everything and writes nothing.
-    const dry = await gitbus(['fanout', planFile, '--group', `${GROUP}-2`, '--dry-run', '--json'], { home, cwd: work });
+    const dry = await gitbus(['fanout', planFile, '--group', `${GROUP}-2`, '--dry-run', '--force', '--json'], { home, cwd: work });
     expect(dry.code, dry.stderr).toBe(0);
     expect(json<{ dryRun: boolean; tasks: unknown[] }>(dry)).toMatchObject({ dryRun: true, group: `${GROUP}-2` });
     expect(busLog().length).toBe(before);
   });
 
+  it('refuses tasks addressed to a node that is not on the bus or cannot run them, naming the field, unless --force', async () => {
+    const before = busLog().length;
+    type Refused = { error: { code: string; message: string; fix: string; data: { problems: { field: string; reason: string; fix: string }[] } } };
+    const r = await gitbus(['fanout', planFile, '--group', `${GROUP}-to`, '--to', 'nosuch', '--json'], { home, cwd: work });
+    expect(r.code, r.stderr).toBe(8);
+    const problems = json<Refused>(r).error.data.problems;
+    // The plan's own `to: alpha` (alpha offers only the manual runner) and --to where the plan says nothing.
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.objectContaining({ field: 'workstreams.0.to', reason: expect.stringMatching(/no node named "nosuch".*\(set by --to\)$/), fix: expect.stringContaining('--force') }),
+      expect.objectContaining({ field: 'workstreams.2.to', reason: expect.stringContaining('node alpha cannot run this task'), fix: expect.stringContaining('--force') }),
+      expect.objectContaining({ field: 'integrate.to' }),
+    ]));
+    expect(busLog().length).toBe(before);
+    const forced = await gitbus(['fanout', planFile, '--group', `${GROUP}-to`, '--to', 'nosuch', '--dry-run', '--force', '--json'], { home, cwd: work });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(json<{ warnings: string[] }>(forced).warnings).toEqual(expect.arrayContaining([expect.stringContaining('nosuch')]));
+  });
+
   it('--repo with a user name over https is recorded without it, with a warning, as dispatch does, also with --base-commit given', async () => {
     type Dry = { repo: string; warnings: string[]; tasks: { text: string }[] };
     const given = ['--repo', 'https://bot@127.0.0.1:1/app.git', '--base', 'main', '--base-commit', baseCommit];
-    const r = await gitbus(['fanout', planFile, ...given, '--group', `${GROUP}-creds`, '--dry-run', '--json'], { home, cwd: neutralCwd() });
+    const r = await gitbus(['fanout', planFile, ...given, '--group', `${GROUP}-creds`, '--dry-run', '--force', '--json'], { home, cwd: neutralCwd() });
     expect(r.code, r.stderr).toBe(0);
     const dry = json<Dry>(r);
     expect(dry.repo).toBe('https://127.0.0.1:1/app.git');
     expect(dry.tasks.map((t) => t.text).join('')).not.toContain('bot@');
     expect(dry.warnings).toEqual(expect.arrayContaining([expect.stringContaining('carries credentials')]));
-    const text = await gitbus(['fanout', planFile, ...given, '--group', `${GROUP}-creds`, '--dry-run'], { home, cwd: neutralCwd() });
+    const text = await gitbus(['fanout', planFile, ...given, '--group', `${GROUP}-creds`, '--dry-run', '--force'], { home, cwd: neutralCwd() });
     expect(text.stderr).toContain('gitbus: warning: the --repo URL carries credentials');
     // A remote of the checkout by name is its URL, as for dispatch (it was taken for a folder "origin" there).
-    const byName = await gitbus(['fanout', planFile, '--repo', 'origin', '--base', 'main', '--base-commit', baseCommit, '--group', `${GROUP}-creds`, '--dry-run', '--json'], { home, cwd: work });
+    const byName = await gitbus(['fanout', planFile, '--repo', 'origin', '--base', 'main', '--base-commit', baseCommit, '--group', `${GROUP}-creds`, '--dry-run', '--force', '--json'], { home, cwd: work });
     expect(byName.code, byName.stderr).toBe(0);
     expect(json<Dry>(byName).repo).toBe(project);
   });
@@ -221,7 +240,7 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     renameSync(bus.remote, away);
     let r;
     try {
-      r = await gitbus(['fanout', planFile, '--group', 'offline-run', '--json'], { home, cwd: work });
+      r = await gitbus(['fanout', planFile, '--group', 'offline-run', '--force', '--json'], { home, cwd: work });
     } finally {
       renameSync(away, bus.remote);
     }
@@ -270,7 +289,11 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
 
     const notMerge = await gitbus(['resolve', core as string, '--json'], { home });
     expect(notMerge.code).toBe(5);
-    const r = await gitbus(['resolve', (integration as string).slice(-6), '--to', 'alpha', '--json'], { home });
+    // As dispatch --to: a node that is not on the bus is refused, and nothing is dispatched.
+    const nosuch = await gitbus(['resolve', integration as string, '--to', 'nosuch', '--json'], { home });
+    expect(nosuch.code, nosuch.stderr).toBe(4);
+    expect(json<{ error: { code: string; fix: string } }>(nosuch).error).toMatchObject({ code: 'UNKNOWN_NODE', fix: expect.stringContaining('--force') });
+    const r = await gitbus(['resolve', (integration as string).slice(-6), '--to', 'alpha', '--force', '--json'], { home });
     expect(r.code, r.stderr).toBe(0);
     const res = json<{ id: string; integration: string; commit: string }>(r);
     expect(res.integration).toBe(integration);
