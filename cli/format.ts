@@ -46,7 +46,7 @@ export function taskLine(t: TaskSummary, idWidth = 0): string {
   const where = t.claim ? ` on ${t.claim.node ?? '?'}` : t.to ? ` for ${t.to}` : '';
   const labels = t.labels.length ? ` [${t.labels.join(',')}]` : '';
   const prio = t.priority ? ` p${t.priority}` : '';
-  const waiting = t.waitingFor.length ? ` (after ${t.waitingOn.map(dependencyText).join(', ')})` : '';
+  const waiting = t.waitingFor.length ? ` (after ${t.waitingOn.map(dependencyText).join(', ')})` : t.exhausted ? ` (all ${t.attempts} attempts used: a watcher answers it failed)` : '';
   const branch = t.branch ? ` -> ${t.branch}` : '';
   return `  ${t.id.padEnd(idWidth)}  ${t.state.padEnd(10)} ${t.title ?? '(unreadable handoff)'}${where}${labels}${prio}${branch}${waiting}`;
 }

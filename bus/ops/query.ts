@@ -109,7 +109,7 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     // An entry that is not a file is shown by what it is, never read.
     for (const r of refs) if (r) files.push({ path: r.path, text: r.notAFile ? `(not shown: ${r.notAFile.reason})\n` : await shownText(snap.store, r.oid) });
     const branch = shownBranch(view);
-    return { id, state: view.state, archived: null, summary: summarize(view), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}) };
+    return { id, state: view.state, archived: null, summary: summarize(view, snap.settings.maxAttempts), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}) };
   }
   // Before the archive, which needs the remote: a dispatch queued here is what the dispatcher asks about next.
   const queued = queuedDispatch(ctx.paths.home, ref);

@@ -217,11 +217,11 @@ async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { sna
   const per = options.perState;
   const tasks = firstPerState(views, per).map((v) => {
     const j = judged.get(v.id);
-    return { ...summarize(v), ...(j?.refusedHere ? { refusedHere: j.refusedHere } : {}), ...(j?.untrusted ? { untrusted: j.untrusted } : {}) };
+    return { ...summarize(v, snap.settings.maxAttempts), ...(j?.refusedHere ? { refusedHere: j.refusedHere } : {}), ...(j?.untrusted ? { untrusted: j.untrusted } : {}) };
   });
   const problems = await snap.allProblems();
   if (digest && !whole && !offline && snap.commit !== null && views.length >= DIGEST_MIN_TASKS) {
-    const all = per === undefined ? tasks : views.map(summarize);
+    const all = per === undefined ? tasks : views.map((v) => summarize(v, snap.settings.maxAttempts));
     saveStatusDigest(ctx.repo.gitdir, { commit: snap.commit, settings: snap.settings, nodes, counts, top: firstPerState(all, DIGEST_PER_STATE), problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external: { asked, found } }, all);
   }
   const core: StatusCore = { head: snap.commit, settings: snap.settings, settingsOverridden: snap.settingsOverridden, nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts, trust: trust ? { version: trust.accepted.version } : null, problems, forged: snap.forged, holders };

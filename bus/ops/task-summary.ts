@@ -19,6 +19,11 @@ export interface TaskSummary {
   runner: string | null;
   priority: number;
   attempts: number;
+  /**
+   * Pending with every attempt used (the last one released, or its holder lost): no node may claim it, and the next
+   * watcher's housekeeping answers it failed. Until then its files still say pending.
+   */
+  exhausted: boolean;
   claim: { attempt: number; node: string | null } | null;
   response: { status: string; node: string; finished: string } | null;
   waitingFor: string[];
@@ -34,7 +39,7 @@ export interface TaskSummary {
   progress: Progress | null;
 }
 
-export function summarize(v: TaskView<HandoffFacts>): TaskSummary {
+export function summarize(v: TaskView<HandoffFacts>, maxAttempts = Number.POSITIVE_INFINITY): TaskSummary {
   const h = v.handoff;
   return {
     id: v.id,
@@ -47,6 +52,7 @@ export function summarize(v: TaskView<HandoffFacts>): TaskSummary {
     runner: h ? effectiveRunner(h) : null,
     priority: h?.priority ?? 0,
     attempts: v.attempts,
+    exhausted: v.state === 'pending' && v.attempts >= maxAttempts,
     claim: v.claim ? { attempt: v.claim.attempt, node: v.claim.node } : null,
     response: v.response ? { status: v.response.status, node: v.response.node, finished: v.response.finished } : null,
     waitingFor: v.waitingFor,

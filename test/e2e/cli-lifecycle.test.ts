@@ -78,6 +78,11 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
       expect(r.stdout).not.toContain('pending again');
       const j = await gitbus(['release', asJson, '--json'], { home });
       expect(json(j)).toMatchObject({ id: asJson, attempt: 1, maxAttempts: 1, becomes: 'failed' });
+      // Until a watcher answers it, its files say pending: status and show say it is spent, not claimable.
+      const st = await gitbus(['status'], { home });
+      expect(st.stdout).toMatch(new RegExp(`${text}\\s+pending\\s+given back once \\(all 1 attempts used: a watcher answers it failed\\)`));
+      const shown = json<{ state: string; summary: { exhausted: boolean } }>(await gitbus(['show', asJson, '--json'], { home }));
+      expect(shown).toMatchObject({ state: 'pending', summary: { exhausted: true } });
     } finally {
       await one.cleanup();
     }

@@ -20,7 +20,7 @@ describe('problemLine', () => {
 
 describe('taskLine', () => {
   const task = (id: string, state: TaskSummary['state']): TaskSummary => ({
-    id, state, title: 'a task', from: null, created: null, to: null, labels: [], runner: 'shell', priority: 0, attempts: 0, claim: null, response: null,
+    id, state, title: 'a task', from: null, created: null, to: null, labels: [], runner: 'shell', priority: 0, attempts: 0, exhausted: false, claim: null, response: null,
     waitingFor: [], waitingOn: [], problems: [], branch: null, group: null, claude: null, progress: null,
   });
 
@@ -29,6 +29,11 @@ describe('taskLine', () => {
     const width = Math.max(...tasks.map((t) => t.id.length));
     const at = tasks.map((t) => taskLine(t, width).indexOf('succeeded'));
     expect(at[0]).toBe(at[1]);
+  });
+
+  it('says a pending task with every attempt used is about to be answered failed', () => {
+    expect(taskLine({ ...task('t1', 'pending'), attempts: 3, exhausted: true })).toContain('pending    a task (all 3 attempts used: a watcher answers it failed)');
+    expect(taskLine({ ...task('t1', 'pending'), attempts: 2 })).not.toContain('attempts used');
   });
 });
 

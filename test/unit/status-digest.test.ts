@@ -16,7 +16,7 @@ const COMMIT = 'c'.repeat(40);
 const BUILD = 'test-build';
 
 function task(i: number, state: TaskSummary['state'] = 'pending'): TaskSummary {
-  return { id: `t-${i}`, state, title: `task ${i}`, from: 'x', created: '2026-11-01T00:00:00.000Z', to: null, labels: ['é', 'gpu'], runner: 'shell', priority: i % 3, attempts: 0, claim: null, response: null, waitingFor: [], waitingOn: [], problems: [], branch: null, group: null, claude: null, progress: null };
+  return { id: `t-${i}`, state, title: `task ${i}`, from: 'x', created: '2026-11-01T00:00:00.000Z', to: null, labels: ['é', 'gpu'], runner: 'shell', priority: i % 3, attempts: 0, exhausted: false, claim: null, response: null, waitingFor: [], waitingOn: [], problems: [], branch: null, group: null, claude: null, progress: null };
 }
 
 function digest(commit = COMMIT): { d: StatusDigest; all: TaskSummary[] } {
