@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import type { ServeReport } from '../../cli/code-cache.js';
-import { BIN, gitbus, json, neutralCwd, tempDir, TEST_CACHE_HOME, type RunResult } from '../helpers/cli.js';
+import { gitbus, json, tempDir, type RunResult } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 
@@ -231,64 +231,8 @@ describe('commands served by the watcher', () => {
     expect(JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}')).toMatchObject({ served: false, reason: `${open} may be written by others` });
   }, 60_000);
 
-  it('passes a signal to the served command: dispatch --wait ends as it would in its own process', async () => {
-    // A client runs its command itself when no standby is ready (one starts as the previous command ends): tried
-    // again, bounded, until this one is served.
-    let attempt = 0;
-    let last = '';
-    for (;;) {
-      attempt++;
-      const file = join(scratch.path, `wait-report-${attempt}.jsonl`);
-      const child = spawn(process.execPath, [BIN, 'dispatch', 'waited on', '--to', 'beta', '--no-git', '--wait'], {
-        cwd: neutralCwd(),
-        env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      children.push(child);
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
-      // It waits once the task is on the bus (its id printed).
-      await until('dispatch --wait to print the id', () => /\d{8}-\d{6}-[a-z0-9]{6}/.test(out), 60_000, () => out);
-      const report = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}') as ServeReport;
-      if (report.served) {
-        // The watcher stopping (Ctrl-C in its terminal, a service restart) does not end the command it serves: it
-        // stops (its `stopped` event) and waits for the command before it exits.
-        watcher.child.kill('SIGTERM');
-        await until('the watcher to stop', () => watcher.events().some((e) => e.type === 'stopped'), 60_000, () => watcher.stderr());
-        expect(child.exitCode, out).toBeNull();
-        expect(child.signalCode, out).toBeNull();
-        expect(watcher.child.exitCode).toBeNull();
-      }
-      child.kill('SIGINT');
-      const end = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 30_000))]);
-      expect(end, `still running after SIGINT: ${out}`).not.toBeNull();
-      last = JSON.stringify(report);
-      if (!report.served) {
-        expect(attempt, `never served: ${last}`).toBeLessThan(20);
-        await new Promise((r) => setTimeout(r, 200));
-        continue;
-      }
-      // As in its own process: ended by the signal, not left running, and the standby with it.
-      expect(end?.signal, out).toBe('SIGINT');
-      const pid = report.pid as number;
-      await until('the standby to end', () => {
-        try {
-          process.kill(pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 30_000);
-      // The watcher exits once the command it waited for has ended.
-      expect(await watcher.exited).toBe(0);
-      break;
-    }
-  }, 180_000);
-
   it('stops serving when the watcher stops: the socket is removed and commands run in their own process', async () => {
-    // Stopped in the test before (this is for a run of this test alone); its socket goes with it.
+    // Its socket goes with it.
     watcher.child.kill('SIGTERM');
     await watcher.exited;
     expect(existsSync(join(alpha, 'cli.sock'))).toBe(false);
@@ -323,112 +267,4 @@ describe('commands served by the watcher', () => {
     again.child.kill('SIGTERM');
     await again.exited;
   }, 120_000);
-
-  it('a standby killed while it runs the command: the client says so (exit 10, a JSON error under --json)', async () => {
-    const w = startWatcher(alpha, ['--poll', '30s'], children);
-    await until('the watcher serving', () => w.events().some((e) => e.type === 'serving'), 60_000, () => w.stderr());
-    watcher = w;
-    // `dispatch --wait` waits for a task nobody runs (beta has no watcher): the standby is killed while it waits.
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      const file = join(scratch.path, `lost-report-${attempt}.jsonl`);
-      const child = spawn(process.execPath, [BIN, 'dispatch', 'lost', '--to', 'beta', '--no-git', '--wait', '--json'], {
-        cwd: neutralCwd(),
-        env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.push(child);
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const code = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-      // Bounded: a client left hanging by its standby's end is the failure this test is for.
-      const exited = Promise.race([code, new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000).unref())]);
-      await until('the served command to report', () => existsSync(file) && readFileSync(file, 'utf8').includes('\n'), 60_000, () => err);
-      const report = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}') as ServeReport;
-      if (!report.served) {
-        child.kill('SIGINT');
-        await exited;
-        expect(attempt, `never served: ${JSON.stringify(report)}`).toBeLessThan(20);
-        continue;
-      }
-      // Waiting: its task is on the bus.
-      await until('dispatch --wait to be waiting', () => err.includes('waiting') || /\d{8}-\d{6}-[a-z0-9]{6}/.test(err + out), 60_000, () => err);
-      process.kill(report.pid as number, 'SIGKILL');
-      expect(await exited, err).toBe(10);
-      expect(err).toContain('ended before it finished');
-      expect(JSON.parse(out.slice(out.lastIndexOf('{\n  "error"')))).toMatchObject({ error: { code: 'SERVED_COMMAND_LOST', fix: expect.stringContaining('gitbus status') } });
-      break;
-    }
-    w.child.kill('SIGTERM');
-    await w.exited;
-  }, 180_000);
-
-  it('a client sent a signal ends by itself when the standby does not (5 s, exit 128+n), and at once on a second signal', async () => {
-    // Stopped in the tests before (this is for a run of this test alone): one watcher serves a home.
-    watcher.child.kill('SIGTERM');
-    await watcher.exited;
-    const w = startWatcher(alpha, ['--poll', '30s'], children);
-    await until('the watcher serving', () => w.events().some((e) => e.type === 'serving'), 60_000, () => w.stderr());
-    watcher = w;
-    /** `dispatch --wait` served and waiting (a client run in its own process is ended and started again), its standby stopped. */
-    const stuck = async (title: string) => {
-      for (let attempt = 1; ; attempt++) {
-        const file = join(scratch.path, `stuck-report-${title}-${attempt}.jsonl`);
-        const child = spawn(process.execPath, [BIN, 'dispatch', title, '--to', 'beta', '--no-git', '--wait'], {
-          cwd: neutralCwd(),
-          env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        children.push(child);
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => (err += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        const exited = new Promise<{ code: number | null; at: number }>((r) => child.on('exit', (code) => r({ code, at: Date.now() })));
-        await until('the served command to report', () => existsSync(file) && readFileSync(file, 'utf8').includes('\n'), 60_000, () => err);
-        const report = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}') as ServeReport;
-        if (!report.served) {
-          child.kill('SIGKILL');
-          await exited;
-          expect(attempt, `never served: ${JSON.stringify(report)}`).toBeLessThan(20);
-          continue;
-        }
-        await until('dispatch --wait to be waiting', () => /\d{8}-\d{6}-[a-z0-9]{6}/.test(err), 60_000, () => err);
-        // A standby that cannot act on the signal it is sent, as one whose event loop a synchronous read holds.
-        const pid = report.pid as number;
-        process.kill(pid, 'SIGSTOP');
-        return { child, exited, pid, err: () => err };
-      }
-    };
-    const bounded = <T>(p: Promise<T>) => Promise.race([p, new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000).unref())]);
-
-    const one = await stuck('stuck once');
-    const sent = Date.now();
-    one.child.kill('SIGTERM');
-    const end = await bounded(one.exited);
-    process.kill(one.pid, 'SIGKILL');
-    expect(end, one.err()).toMatchObject({ code: 143 });
-    expect(typeof end === 'object' && end.at - sent).toBeGreaterThanOrEqual(4_500);
-    expect(one.err()).toContain(`gitbus: the served command did not end within 5 s of SIGTERM; this process stops waiting for it (the watcher's process ${one.pid} may still be running it`);
-
-    const two = await stuck('stuck twice');
-    two.child.kill('SIGINT');
-    // Two signals sent at once are one (a pending signal is not queued twice): the second goes once the kernel has
-    // handed the first to the process (Linux shows what is pending; elsewhere the first is given a moment).
-    const status = `/proc/${two.child.pid ?? 0}/status`;
-    const pendingSigint = () => readFileSync(status, 'utf8').split('\n').filter((l) => /^(SigPnd|ShdPnd):/.test(l)).some((l) => (BigInt(`0x${l.split(/\s+/)[1] ?? '0'}`) & 2n) !== 0n);
-    if (existsSync(status)) await until('the first SIGINT delivered', () => !pendingSigint(), 5_000);
-    else await new Promise((r) => setTimeout(r, 500));
-    const second = Date.now();
-    two.child.kill('SIGINT');
-    const end2 = await bounded(two.exited);
-    process.kill(two.pid, 'SIGKILL');
-    expect(end2, two.err()).toMatchObject({ code: 130 });
-    expect(typeof end2 === 'object' && end2.at - second).toBeLessThan(4_000);
-    expect(two.err()).toContain('gitbus: the served command did not end after SIGINT, and SIGINT followed');
-    w.child.kill('SIGTERM');
-    await w.exited;
-  }, 240_000);
 });

@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gitbus, json, spawnBounded, type RunResult } from '../helpers/cli.js';
+import { gitbus, json } from '../helpers/cli.js';
+import { git as personGit, gitOk as personGitOk } from '../helpers/person-git.js';
 import { makeBus } from '../helpers/bus.js';
 
 /**
@@ -11,23 +12,14 @@ import { makeBus } from '../helpers/bus.js';
  * pre-commit hook's reminder for an unsigned handoff on a bus with trust/, and its refusal of a copied signature.
  */
 
-const IDENTITY = { GIT_AUTHOR_NAME: 'person', GIT_AUTHOR_EMAIL: 'p@example.invalid', GIT_COMMITTER_NAME: 'person', GIT_COMMITTER_EMAIL: 'p@example.invalid' };
 const ID = '20261121-042933-signed';
 const ID2 = '20261121-042934-copied';
 const HANDOFF = '---\ntitle: Signed by hand\nlabels: []\n---\n## Task\n\nCheck the thing.\n';
 
-async function git(args: string[], cwd: string): Promise<RunResult & { out: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...IDENTITY, SSH_AUTH_SOCK: '' };
-  delete env['GITBUS_HOME'];
-  const r = await spawnBounded('git', args, { cwd, env, timeoutMs: 60_000 });
-  return { ...r, out: r.stdout + r.stderr };
-}
-
-async function gitOk(args: string[], cwd: string): Promise<string> {
-  const r = await git(args, cwd);
-  if (r.code !== 0) throw new Error(`git ${args.join(' ')} failed (${r.code}):\n${r.out}`);
-  return r.stdout.trim();
-}
+/** A person's git, with no SSH agent: the keys tests sign with are files. */
+const NO_AGENT = { SSH_AUTH_SOCK: '' };
+const git = (args: string[], cwd: string) => personGit(args, cwd, NO_AGENT);
+const gitOk = (args: string[], cwd: string) => personGitOk(args, cwd, NO_AGENT);
 
 interface VerifyJson {
   id: string;
