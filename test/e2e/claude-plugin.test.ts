@@ -1,8 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmod, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { BIN, CLI, ROOT, TEST_CACHE_HOME, gitbus, json, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimAndRespond } from '../helpers/in-process.js';
@@ -122,119 +122,6 @@ describe('the plugin passes the real claude plugin validate', () => {
     const r2 = await validate(badHook, home);
     expect(r2.code).toBe(1);
     expect(r2.stdout + r2.stderr).toContain('unknown hook event');
-  });
-});
-
-describe('gitbus setup claude', () => {
-  let project: string;
-  let bin: string;
-  const env = () => ({ PATH: `${bin}:${process.env['PATH'] ?? ''}` });
-
-  beforeAll(async () => {
-    project = await temp('gitbus-cc-project-');
-    bin = await temp('gitbus-cc-bin-');
-    // The plugin's commands and hooks run `gitbus` from PATH, as an npm install puts it there.
-    await writeFile(join(bin, 'gitbus'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
-    await chmod(join(bin, 'gitbus'), 0o755);
-  });
-
-  const settingsFile = () => join(project, '.claude/settings.json');
-  const mdFile = () => join(project, 'CLAUDE.md');
-  const OTHER = { model: 'opus', enabledPlugins: { 'formatter@team': true }, extraKnownMarketplaces: { team: { source: { source: 'github', repo: 'team/plugins' } } }, permissions: { allow: ['Bash(npm test:*)'] } };
-  const MINE = '# Project rules\n\nUse tabs. Never push to main.\n';
-
-  it('--project merges the settings (every other key kept, a backup made) and inserts the block; --check says current', async () => {
-    await mkdir(join(project, '.claude'), { recursive: true });
-    await writeFile(settingsFile(), JSON.stringify(OTHER, null, 2));
-    await writeFile(mdFile(), MINE);
-    const r = await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() });
-    expect(r.code, r.stderr).toBe(0);
-    const rep = json<{ settings: { action: string; backup: string }; claudeMd: { action: string; version: string }; current: boolean }>(r);
-    expect(rep).toMatchObject({ settings: { action: 'updated' }, claudeMd: { action: 'inserted' }, current: true });
-    const s = JSON.parse(await readFile(settingsFile(), 'utf8')) as Record<string, Record<string, unknown>>;
-    expect(s).toMatchObject({ model: 'opus', permissions: OTHER.permissions, enabledPlugins: { 'formatter@team': true, 'gitbus@gitbus': true } });
-    expect(s['extraKnownMarketplaces']).toEqual({ ...OTHER.extraKnownMarketplaces, gitbus: { source: { source: 'directory', path: PLUGIN } } });
-    expect(JSON.parse(await readFile(rep.settings.backup, 'utf8'))).toEqual(OTHER);
-    const md = await readFile(mdFile(), 'utf8');
-    expect(md.startsWith(MINE)).toBe(true);
-    expect(md).toContain(`<!-- gitbus:begin v${rep.claudeMd.version} `);
-    const check = await gitbus(['setup', 'claude', '--project', '--check'], { cwd: project, env: env() });
-    expect(check.code, check.stdout + check.stderr).toBe(0);
-    expect(check.stdout).toContain('current');
-  });
-
-  it('a second setup changes nothing and keeps one block; an older version\'s block is replaced', async () => {
-    const before = await readFile(mdFile(), 'utf8');
-    const again = json<{ settings: { action: string }; claudeMd: { action: string } }>(await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() }));
-    expect(again).toMatchObject({ settings: { action: 'unchanged' }, claudeMd: { action: 'unchanged' } });
-    expect(await readFile(mdFile(), 'utf8')).toBe(before);
-    const old = before.replace(/<!-- gitbus:begin v[^ ]+ /, '<!-- gitbus:begin v0.0.1 ').replace('Rules:', 'Old rules:');
-    await writeFile(mdFile(), old);
-    const stale = await gitbus(['setup', 'claude', '--project', '--check'], { cwd: project, env: env() });
-    expect(stale.code).toBe(7);
-    expect(stale.stdout).toContain('has the gitbus block of v0.0.1');
-    const up = json<{ claudeMd: { action: string; previousVersion: string } }>(await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() }));
-    expect(up.claudeMd).toMatchObject({ action: 'replaced', previousVersion: '0.0.1' });
-    const md = await readFile(mdFile(), 'utf8');
-    expect(md).toBe(before);
-    expect(md.match(/gitbus:begin/g)).toHaveLength(1);
-  });
-
-  it('--remove takes out exactly what setup added', async () => {
-    const r = await gitbus(['setup', 'claude', '--project', '--remove'], { cwd: project, env: env() });
-    expect(r.code, r.stderr).toBe(0);
-    expect(await readFile(mdFile(), 'utf8')).toBe(MINE);
-    expect(JSON.parse(await readFile(settingsFile(), 'utf8'))).toEqual(OTHER);
-    const check = await gitbus(['setup', 'claude', '--project', '--check', '--json'], { cwd: project, env: env() });
-    expect(check.code).toBe(7);
-    expect(json<{ current: boolean; problems: string[] }>(check).problems.join('\n')).toContain('has no gitbus block');
-    // Without gitbus on PATH each kind of problem has its own fix: setup cannot put gitbus on PATH.
-    const noPath = await gitbus(['setup', 'claude', '--project', '--check'], { cwd: project, env: { PATH: '/usr/bin:/bin' } });
-    expect(noPath.code).toBe(7);
-    expect(noPath.stdout).toContain('  fix: gitbus setup claude --project\n');
-    expect(noPath.stdout).toContain(`  fix: put gitbus on PATH: "npm link" in ${dirname(PLUGIN)}`);
-  });
-
-  it('--remove in a project where setup made both files leaves neither behind, only the settings\' backup', async () => {
-    const fresh = await temp('gitbus-cc-fresh-');
-    const made = json<{ settings: { action: string } }>(await gitbus(['setup', 'claude', '--project', '--json'], { cwd: fresh, env: env() }));
-    expect(made.settings.action).toBe('created');
-    const r = json<{ settings: { action: string; backup: string } }>(await gitbus(['setup', 'claude', '--project', '--remove', '--json'], { cwd: fresh, env: env() }));
-    expect(r.settings.action).toBe('removed');
-    expect(existsSync(join(fresh, '.claude/settings.json'))).toBe(false);
-    expect(existsSync(join(fresh, 'CLAUDE.md'))).toBe(false);
-    expect(JSON.parse(await readFile(r.settings.backup, 'utf8'))).toMatchObject({ enabledPlugins: { 'gitbus@gitbus': true } });
-  });
-
-  it('--dir must be a folder that exists (a typo sets up nothing), and --check\'s fix keeps it', async () => {
-    const parent = await temp('gitbus-cc-dir-');
-    const missing = join(parent, 'no such project');
-    const typo = await gitbus(['setup', 'claude', '--project', '--dir', missing, '--json'], { env: env() });
-    expect(typo.code, typo.stderr).toBe(2);
-    expect(json<{ error: { code: string; message: string; data: { flag: string } } }>(typo).error).toMatchObject({ code: 'BAD_INPUT', message: `--dir: ${missing} does not exist`, data: { flag: '--dir' } });
-    expect(existsSync(missing)).toBe(false);
-    const file = join(parent, 'a file');
-    await writeFile(file, 'not a project\n');
-    const notDir = await gitbus(['setup', 'claude', '--project', '--dir', file, '--json'], { env: env() });
-    expect(notDir.code, notDir.stderr).toBe(2);
-    expect(json<{ error: { code: string; message: string; data: { flag: string } } }>(notDir).error).toMatchObject({ code: 'BAD_INPUT', message: `--dir: ${file} is not a folder`, data: { flag: '--dir' } });
-    // Run from another folder, the fix must still name this project, or it would set up that other folder.
-    const elsewhere = join(parent, "the project's folder");
-    await mkdir(elsewhere);
-    const check = await gitbus(['setup', 'claude', '--project', '--dir', elsewhere, '--check', '--json'], { cwd: parent, env: env() });
-    expect(check.code).toBe(7);
-    expect(json<{ fixes: string[] }>(check).fixes).toContain(`gitbus setup claude --project --dir '${elsewhere.replaceAll("'", `'\\''`)}'`);
-    expect(existsSync(join(elsewhere, 'CLAUDE.md'))).toBe(false);
-  });
-
-  it('refuses a malformed settings.json and changes nothing', async () => {
-    const broken = '{ "model": "opus", // a comment Claude Code does not allow\n}';
-    await writeFile(settingsFile(), broken);
-    const r = await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() });
-    expect(r.code).toBe(7);
-    expect(json<{ error: { code: string; fix: string } }>(r).error).toMatchObject({ code: 'CLAUDE_SETTINGS_INVALID', fix: expect.stringContaining('correct it') });
-    expect(await readFile(settingsFile(), 'utf8')).toBe(broken);
-    expect(await readFile(mdFile(), 'utf8')).toBe(MINE);
   });
 });
 
