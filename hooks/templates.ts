@@ -3,6 +3,7 @@
  * files: all logic lives in the CLI (`gitbus hooks run <hook>`), so the scripts only find gitbus, chain to the
  * hook they replaced (`<name>.pre-gitbus`, kept by `install --force`) and pass git's arguments on.
  */
+import { shellQuoted } from '../bus/project/shell-word.js';
 
 export const HOOK_NAMES = ['pre-commit', 'post-commit', 'post-merge', 'post-rewrite'] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
@@ -26,10 +27,6 @@ export interface CliLocation {
   script: string;
 }
 
-/** Quotes a string for POSIX sh: inside single quotes nothing is special but the quote itself. */
-export function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** What each hook does after the previous hook ran. */
 const BODY: Record<HookName, string> = {
@@ -70,8 +67,8 @@ ${HOOK_MARKER} ${name}
 # "gitbus hooks uninstall" removes it and puts back ${name}${PREVIOUS_SUFFIX}, the hook it replaced, if any.
 # Edits here are lost when the hooks are installed again.
 
-gitbus_node=${shQuote(cli.node)}
-gitbus_cli=${shQuote(cli.script)}
+gitbus_node=${shellQuoted(cli.node)}
+gitbus_cli=${shellQuoted(cli.script)}
 previous="$0${PREVIOUS_SUFFIX}"
 
 run_gitbus() {

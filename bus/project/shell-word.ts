@@ -9,3 +9,11 @@ const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 export function shellWord(s: string): string {
   return SAFE_WORD.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * Always single-quoted, for a value written into a script or a command line gitbus itself runs (a hook, a tmux
+ * pane's command), where a reader gains nothing from a bare word and every value gets the same treatment. Pure.
+ */
+export function shellQuoted(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

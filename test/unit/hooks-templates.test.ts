@@ -1,7 +1,8 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hookScript, HOOK_NAMES, isGitbusHook, shQuote } from '../../hooks/templates.js';
+import { hookScript, HOOK_NAMES, isGitbusHook } from '../../hooks/templates.js';
+import { shellQuoted as shQuote } from '../../bus/project/shell-word.js';
 import { spawnBounded, tempDir } from '../helpers/cli.js';
 
 /** The hook scripts are sh: run them with a stand-in for gitbus to see what they call. */

@@ -44,7 +44,7 @@ export function waitFor(channel: string, onExit: () => void): ChildProcess {
 export const exactSession = (name: string): string => `=${name}`;
 
 /** One word for `sh`, whatever it contains. */
-export const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+export { shellQuoted as shellQuote } from '../../bus/project/shell-word.js';
 
 /** tmux expands `#{...}` formats in `-c` and in pipe-pane's command; `##` is a literal `#`. */
 export const formatLiteral = (s: string): string => s.replace(/#/g, '##');

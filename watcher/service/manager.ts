@@ -25,6 +25,5 @@ export interface Manager {
   label: string;
 }
 
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9/._,+=:@-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
-}
+/** A word of a command printed for a person to copy. */
+export { shellWord as shellQuote } from '../../bus/project/shell-word.js';
