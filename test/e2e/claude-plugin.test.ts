@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { chmod, cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, CLI, ROOT, TEST_CACHE_HOME, gitbus, json, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { BIN, CLI, ROOT, TEST_CACHE_HOME, gitbus, json, neutralCwd, spawnBounded, tempDirs, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimAndRespond } from '../helpers/in-process.js';
 import { until } from '../helpers/wait.js';
@@ -17,15 +17,8 @@ const PLUGIN = join(ROOT, 'claude-plugin');
 const CLAUDE = join(ROOT, 'node_modules/.bin/claude');
 const FIXTURES = join(ROOT, 'test/fixtures/claude-hooks');
 
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-async function temp(prefix: string): Promise<string> {
-  const d = await tempDir(prefix);
-  cleanups.push(d.cleanup);
-  return d.path;
-}
+const { temp, cleanup } = tempDirs();
+afterAll(cleanup);
 
 /** Claude Code with its own empty config dir and no credentials: it neither reads nor writes anyone's settings. */
 /** read(2)'s number, which /proc/<pid>/syscall shows first while a process waits in it. */
@@ -140,9 +133,9 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
    */
   const finish = async (id: string, status: 'succeeded' | 'failed', summary: string) => claimAndRespond(gpu, id, { status, summary });
 
+  afterAll(async () => bus?.cleanup());
   beforeAll(async () => {
     bus = await makeBus({ node: 'laptop' });
-    cleanups.push(bus.cleanup);
     laptop = bus.home('laptop');
     gpu = await bus.addNode('gpu-box', ['gpu']);
     // As Claude Code's Bash tool runs it: the session's id in the environment.

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CLI, ROOT, gitbus, json, tempDir } from '../helpers/cli.js';
+import { CLI, ROOT, gitbus, json, tempDirs } from '../helpers/cli.js';
 
 /**
  * `gitbus setup claude`: the settings and CLAUDE.md block it writes into a project (or a user's settings), merged
@@ -11,15 +11,8 @@ import { CLI, ROOT, gitbus, json, tempDir } from '../helpers/cli.js';
  */
 const PLUGIN = join(ROOT, 'claude-plugin');
 
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-async function temp(prefix: string): Promise<string> {
-  const d = await tempDir(prefix);
-  cleanups.push(d.cleanup);
-  return d.path;
-}
+const { temp, cleanup } = tempDirs();
+afterAll(cleanup);
 
 describe('gitbus setup claude', () => {
   let project: string;

@@ -97,3 +97,21 @@ export async function tempDir(prefix = 'gitbus-test-'): Promise<{ path: string; 
   // test just killed can still be writing an object while the folder is removed under it.
   return { path, cleanup: () => rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }) };
 }
+
+/**
+ * Temp folders a test file makes as it goes, all removed after the file's tests (vitest's afterAll, registered
+ * by the caller): `const { temp, cleanup } = tempDirs(); afterAll(cleanup);`.
+ */
+export function tempDirs(): { temp: (prefix: string) => Promise<string>; cleanup: () => Promise<void> } {
+  const made: (() => Promise<void>)[] = [];
+  return {
+    temp: async (prefix) => {
+      const d = await tempDir(prefix);
+      made.push(d.cleanup);
+      return d.path;
+    },
+    cleanup: async () => {
+      for (const c of made.reverse()) await c();
+    },
+  };
+}
