@@ -2,13 +2,39 @@ import { UnknownTaskError } from '../errors.js';
 
 /**
  * Finds a task by full id, unique prefix, or unique suffix (the random part of a generated id is easier to
- * type than the timestamp). Pure.
+ * type than the timestamp). Pure. `archived`: full ids known to be archived tasks', which a ref names before any
+ * prefix or suffix match (an archived `job1` is not the live `job1-b`); such a ref is refused as no live task
+ * (UnknownTaskError without candidates), which every caller answers from the archive, as for any full id not live.
  */
-export function resolveTaskId(ids: Iterable<string>, ref: string): string {
+export function resolveTaskId(ids: Iterable<string>, ref: string, archived?: ReadonlySet<string>): string {
   const all = [...ids];
   if (all.includes(ref)) return ref;
-  if (ref.length < 4) throw new UnknownTaskError(ref);
+  if (ref.length < 4 || archived?.has(ref)) throw new UnknownTaskError(ref);
   const matches = all.filter((id) => id.startsWith(ref) || id.endsWith(ref));
   if (matches.length === 1 && matches[0] !== undefined) return matches[0];
   throw new UnknownTaskError(ref, matches);
+}
+
+/**
+ * Whether `ref` is no live id but would match live ones by prefix or suffix: only then can it be an archived task's
+ * full id that resolveTaskId would take for another task, so only then is the archive worth asking. Pure.
+ */
+export function looseRef(ids: Iterable<string>, ref: string): boolean {
+  if (ref.length < 4) return false;
+  let loose = false;
+  for (const id of ids) {
+    if (id === ref) return false;
+    if (id.startsWith(ref) || id.endsWith(ref)) loose = true;
+  }
+  return loose;
+}
+
+/**
+ * resolveTaskId, asking `isArchived` (one archive lookup) only when the ref would be taken by prefix or suffix: the
+ * common case, a live full id or a ref matching nothing live, costs nothing more.
+ */
+export async function resolveTaskIdBeyond(ids: Iterable<string>, ref: string, isArchived: (id: string) => Promise<boolean>): Promise<string> {
+  const all = [...ids];
+  const archived = looseRef(all, ref) && (await isArchived(ref)) ? new Set([ref]) : undefined;
+  return resolveTaskId(all, ref, archived);
 }

@@ -90,6 +90,15 @@ export interface FindArchivedOptions {
   thorough?: boolean;
 }
 
+/**
+ * Whether an id is an archived task's full id, for resolveTaskIdBeyond (bus/model/resolve-id.ts): looked up as the
+ * caller's own fallback to the archive looks it up, so a ref the caller would answer from the archive is not taken
+ * for a live task it happens to start or end.
+ */
+export function archivedIdCheck(ctx: BusContext, opts: FindArchivedOptions = {}): (id: string) => Promise<boolean> {
+  return async (id) => (await findArchived(ctx, [id], opts)).has(id);
+}
+
 export async function findArchived(ctx: BusContext, ids: string[], opts: FindArchivedOptions = {}): Promise<Map<string, ArchivedTask>> {
   // The archive moves about once a day; the listing this decision (or this watcher wake) just made is recent
   // enough, so a dependency on a task that is nowhere costs no extra round trip per wake.

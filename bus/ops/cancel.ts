@@ -6,7 +6,7 @@ import { TaskStateError, UnknownTaskError } from '../errors.js';
 import { transact, type Decision, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { unreadableHolder } from '../model/planner.js';
-import { resolveTaskId } from '../model/resolve-id.js';
+import { resolveTaskId, resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isFinal, type TaskState } from '../model/types.js';
 import { dequeueDispatch, listQueue, putQueue, type QueueEntry } from '../queue.js';
@@ -14,7 +14,7 @@ import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
 import { localSnapshot } from './query.js';
-import { archivedStates } from './archive-lookup.js';
+import { archivedIdCheck, archivedStates } from './archive-lookup.js';
 
 export interface CancelResult {
   id: string;
@@ -28,9 +28,13 @@ export interface CancelResult {
   dequeued?: true;
 }
 
-/** What a cancel of `id` does to the bus as `snap` has it. Also how a queued cancel is delivered later. */
-export async function decideCancel(snap: Snapshot, ref: string, data: Omit<Cancel, 'id'>, sign?: BusFileSigner): Promise<Decision<CancelResult>> {
-  const id = resolveTaskId(snap.ids(), ref);
+/**
+ * What a cancel of `id` does to the bus as `snap` has it. Also how a queued cancel is delivered later.
+ * `isArchived`: the archive lookup, so that an archived task's full id is not taken for a live task it starts or ends
+ * (left out where the remote is away, or for a queued cancel, which holds a full id).
+ */
+export async function decideCancel(snap: Snapshot, ref: string, data: Omit<Cancel, 'id'>, sign?: BusFileSigner, isArchived: (id: string) => Promise<boolean> = async () => false): Promise<Decision<CancelResult>> {
+  const id = await resolveTaskIdBeyond(snap.ids(), ref, isArchived);
   const view = await snap.view(id);
   if (!view) throw new Error(`unreachable: ${id} resolved but has no view`);
   if (view.state === 'cancelled' || view.state === 'cancelling') return { result: { id, state: view.state, changed: false } };
@@ -54,7 +58,7 @@ export async function decideCancel(snap: Snapshot, ref: string, data: Omit<Cance
 export async function cancel(ctx: BusContext, ref: string, reason?: string, now = () => new Date(), sign?: BusFileSigner): Promise<CancelResult & TransactStats> {
   const data = (): Omit<Cancel, 'id'> => ({ by: `${ctx.actor}@${ctx.config.node}`, cancelled: now().toISOString(), ...(reason ? { reason } : {}) });
   try {
-    return await transact<CancelResult>(ctx, 'cancel', async (snap) => decideCancel(snap, ref, data(), sign));
+    return await transact<CancelResult>(ctx, 'cancel', async (snap) => decideCancel(snap, ref, data(), sign, archivedIdCheck(ctx)));
   } catch (err) {
     if (err instanceof UnknownTaskError && (err.data['candidates'] as string[]).length === 0) return await cancelArchived(ctx, ref, err);
     if (outageCode(err) === null) throw err;

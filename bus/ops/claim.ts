@@ -14,11 +14,11 @@ import { policyJudge, type SignerOf } from '../node-policy.js';
 import { listsNode, unlistedNodesOf } from '../trust/node-keys.js';
 import { markEndsRemoved } from '../trust/seen-ended.js';
 import { enforcedTrust, handoffVerdicts, replayed, trustedJudge, untrustedVerdict } from '../trust/enforce.js';
-import { resolveTaskId } from '../model/resolve-id.js';
+import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
 import type { TaskFiles } from '../model/types.js';
-import { archivedStates, findArchived } from './archive-lookup.js';
+import { archivedIdCheck, archivedStates, findArchived } from './archive-lookup.js';
 import { updateObservations } from '../liveness-store.js';
 import { claimHolders } from './claim-holders.js';
 import { livenessOf } from '../model/liveness.js';
@@ -142,7 +142,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
     const expired = await expiredHolders(ctx, snap);
     let picked: TaskView[];
     if ('id' in target) {
-      const id = resolveTaskId(snap.ids(), target.id);
+      const id = await resolveTaskIdBeyond(snap.ids(), target.id, archivedIdCheck(ctx));
       judge = await judgeFor([id]);
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
       const view = reclaimable(await viewWithDeps(ctx, snap, id), expired);

@@ -14,7 +14,8 @@ import type { ProjectFields } from '../project/resolve.js';
 import { isQueued, listQueue, type QueueEntry, type QueuedSignature } from '../queue.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { sendBatch } from './send-batch.js';
-import { afterId, dispatchWarnings, neverDueError, templateAfterError } from './dispatch.js';
+import { afterId, archivedAmong, dispatchWarnings, neverDueError, templateAfterError } from './dispatch.js';
+import { looseRef } from '../model/resolve-id.js';
 import { instanceProblem, INSTANCE_FIX } from './lint-handoff.js';
 import { dependencyCycles } from '../model/dependencies.js';
 import { neverDue } from '../model/schedule.js';
@@ -169,6 +170,12 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   const problems: FileProblem[] = [];
 
   const chosen = new Set(input.tasks.flatMap((t) => (t.handoff.id !== undefined ? [t.handoff.id] : [])));
+  // What a line's `after` may name by a short ref, as `dispatch --after` does: live tasks, dispatches queued here, and
+  // the ids the batch's lines choose.
+  const namable = [...new Set([...snap.ids(), ...listQueue(home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : [])), ...chosen])];
+  // An archived task's full id names it, not a live task it starts or ends: those afters are looked up in the archive.
+  const loose = input.tasks.flatMap((t) => (t.handoff.after ?? []).filter((dep) => looseRef(namable, dep)));
+  const archived = await archivedAmong(ctx, loose);
   for (const t of input.tasks) {
     const id = t.handoff.id;
     if (id !== undefined && (snap.has(id) || isQueued(home, { kind: 'dispatch', id }))) {
@@ -178,9 +185,6 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   const drawn = new Set<string>();
   const taken = (id: string) => chosen.has(id) || drawn.has(id) || snap.has(id) || isQueued(home, { kind: 'dispatch', id });
 
-  // What a line's `after` may name by a short ref, as `dispatch --after` does: live tasks, dispatches queued here, and
-  // the ids the batch's lines choose.
-  const namable = [...new Set([...snap.ids(), ...listQueue(home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : [])), ...chosen])];
   const rewritten: { at: string; text: string }[] = [];
   // A schedule's template never ends (PROTOCOL.md §4 rule 5): a line after it could never run.
   const templates = new Set(await snap.handoffIdsWhere('schedule', (h) => h.schedule !== undefined, false));
@@ -193,7 +197,7 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
     let after = handoff.after;
     try {
       after = after?.map((dep) => {
-        const full = afterId(namable, dep);
+        const full = afterId(namable, dep, archived);
         if (full !== dep) rewritten.push({ at: task.at, text: `after ${dep} is taken as ${full}, the task it names` });
         if (templates.has(full)) {
           const err = templateAfterError(full);

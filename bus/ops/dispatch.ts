@@ -6,7 +6,7 @@ import { InvalidBusFileError } from '../../schemas/errors.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { defaultBranch } from '../../schemas/project.js';
 import { InputError, TaskIdTakenError, UnknownTaskError } from '../errors.js';
-import { resolveTaskId } from '../model/resolve-id.js';
+import { looseRef, resolveTaskId } from '../model/resolve-id.js';
 import { deadEndReason } from '../model/dependencies.js';
 import { neverDue, shortestGapMs } from '../model/schedule.js';
 import { formatDuration } from '../../schemas/duration.js';
@@ -16,6 +16,7 @@ import { firstLine } from '../../schemas/errors.js';
 import { isQueued, listQueue, putQueue, removeQueue, type QueueEntry } from '../queue.js';
 import { outageCode } from '../remote-failure.js';
 import { deliverQueued } from './deliver.js';
+import { findArchived } from './archive-lookup.js';
 import { localSnapshot } from './query.js';
 import { instanceProblem, INSTANCE_FIX } from './lint-handoff.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
@@ -94,7 +95,8 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   const branch = input.handoff.repo !== undefined && input.handoff.branch === undefined && input.handoff.schedule === undefined ? { branch: defaultBranch(id) } : {};
   if (input.handoff.schedule !== undefined && neverDue(input.handoff.schedule, now)) throw neverDueError(input.handoff.schedule);
   const namable = [...new Set([...known.ids(), ...listQueue(ctx.paths.home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : []))])];
-  const resolved = input.handoff.after?.map((dep) => ({ dep, id: afterId(namable, dep) }));
+  const archived = await archivedAmong(ctx, (input.handoff.after ?? []).filter((dep) => looseRef(namable, dep)));
+  const resolved = input.handoff.after?.map((dep) => ({ dep, id: afterId(namable, dep, archived) }));
   const after = resolved ? { after: resolved.map((r) => r.id) } : {};
   // A schedule's template never ends (PROTOCOL.md §4 rule 5): a task after it could never run.
   if (resolved) {
@@ -142,16 +144,31 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
  * What `--after REF` names: a task by its full id, or by the unique prefix or suffix `status` and `show` accept,
  * among the live tasks and the dispatches still queued here, so that the handoff holds the id a watcher can match
  * (the suffix alone would wait for ever). A ref that matches several is refused with their ids; one that matches
- * none is kept as given (an archived task is named by its full id, and its archived result counts). Exported for
+ * none is kept as given (an archived task is named by its full id, and its archived result counts), as is one in
+ * `archived` (archivedAmong), the archived task's full id before any live task it starts or ends. Exported for
  * `dispatch --from`, whose lines may also name each other.
  */
-export function afterId(ids: readonly string[], ref: string): string {
+export function afterId(ids: readonly string[], ref: string, archived: ReadonlySet<string>): string {
   if (ids.includes(ref)) return ref;
   try {
-    return resolveTaskId(ids, ref);
+    return resolveTaskId(ids, ref, archived);
   } catch (err) {
     if (err instanceof UnknownTaskError && (err.data['candidates'] as string[]).length > 1) throw err;
     return ref;
+  }
+}
+
+/**
+ * Which of `ids` are archived tasks' full ids, in one archive lookup (none when `ids` is empty). Where the remote
+ * cannot be reached the archive cannot be asked: none then, and what is taken for what is said as a warning.
+ */
+export async function archivedAmong(ctx: BusContext, ids: readonly string[]): Promise<ReadonlySet<string>> {
+  if (ids.length === 0) return new Set();
+  try {
+    return new Set((await findArchived(ctx, [...new Set(ids)])).keys());
+  } catch (err) {
+    if (outageCode(err) === null) throw err;
+    return new Set();
   }
 }
 

@@ -1,12 +1,15 @@
 import { TaskStateError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { resolveTaskId } from '../model/resolve-id.js';
+import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { TaskView } from '../model/task-view.js';
 import { holderText, unreadableHolder, unreadableHolderFix } from '../model/planner.js';
 
-/** The task's view, checked to be claimed by `node` (for release and respond, which only the holder may do). */
-export async function heldTask(snap: Snapshot, ref: string, node: string, wanted: string): Promise<TaskView & { claim: NonNullable<TaskView['claim']> }> {
-  const id = resolveTaskId(snap.ids(), ref);
+/**
+ * The task's view, checked to be claimed by `node` (for release and respond, which only the holder may do).
+ * `isArchived`: the archive lookup, so that an archived task's full id is not taken for a live task it starts or ends.
+ */
+export async function heldTask(snap: Snapshot, ref: string, node: string, wanted: string, isArchived: (id: string) => Promise<boolean>): Promise<TaskView & { claim: NonNullable<TaskView['claim']> }> {
+  const id = await resolveTaskIdBeyond(snap.ids(), ref, isArchived);
   const [view] = await snap.viewsOf([id]);
   if (!view) throw new Error(`unreachable: ${id} resolved but has no view`);
   if (view.state !== 'claimed' && view.state !== 'cancelling') {

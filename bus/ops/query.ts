@@ -2,7 +2,7 @@ import { UnknownTaskError } from '../errors.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readTrustedSnapshot } from '../trust/node-files.js';
-import { resolveTaskId } from '../model/resolve-id.js';
+import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { TaskView } from '../model/task-view.js';
 import type { ForgedFile, ShownState } from '../model/types.js';
 import { queuedDispatch } from '../queue.js';
@@ -11,7 +11,7 @@ import type { ObjectStore } from '../store/objects.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
-import { findArchived } from './archive-lookup.js';
+import { archivedIdCheck, findArchived } from './archive-lookup.js';
 import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import { summarize, type TaskSummary } from './task-summary.js';
 import { shellWord } from '../project/shell-word.js';
@@ -96,7 +96,8 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   const { snap, offline } = await snapshotOrLast(ctx);
   let id: string | null = null;
   try {
-    id = resolveTaskId(snap.ids(), ref);
+    // Offline the archive cannot be asked: a ref is then taken as the live tasks have it.
+    id = await resolveTaskIdBeyond(snap.ids(), ref, offline ? async () => false : archivedIdCheck(ctx, { thorough: true }));
   } catch (err) {
     if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1) throw err;
   }

@@ -3,17 +3,17 @@ import type { Handoff } from '../../schemas/handoff.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
-import { resolveTaskId } from '../model/resolve-id.js';
+import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { RanTask } from '../model/resume-plan.js';
-import { findArchived, readArchivedData } from './archive-lookup.js';
+import { archivedIdCheck, findArchived, readArchivedData } from './archive-lookup.js';
 import { snapshotOrLast } from './query.js';
 
 /** A task's handoff, response and claims as the bus holds them: live on main, else in the archive (by full id). */
 export async function readRanTask(ctx: BusContext, ref: string): Promise<RanTask> {
-  const { snap } = await snapshotOrLast(ctx);
+  const { snap, offline } = await snapshotOrLast(ctx);
   let id: string | null = null;
   try {
-    id = resolveTaskId(snap.ids(), ref);
+    id = await resolveTaskIdBeyond(snap.ids(), ref, offline ? async () => false : archivedIdCheck(ctx, { thorough: true }));
   } catch (err) {
     if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1) throw err;
   }

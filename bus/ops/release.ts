@@ -5,6 +5,7 @@ import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { heldTask } from './holder.js';
 import { refuseIfArchived } from './archived-refusal.js';
+import { archivedIdCheck } from './archive-lookup.js';
 
 export interface ReleaseResult {
   id: string;
@@ -24,7 +25,7 @@ export interface ReleaseResult {
  */
 export async function release(ctx: BusContext, ref: string, reason?: string, now = () => new Date()): Promise<ReleaseResult & TransactStats> {
   return transact(ctx, 'release', async (snap) => {
-    const view = await heldTask(snap, ref, ctx.config.node, 'release').catch((err: unknown) => refuseIfArchived(ctx, ref, err, 'release'));
+    const view = await heldTask(snap, ref, ctx.config.node, 'release', archivedIdCheck(ctx)).catch((err: unknown) => refuseIfArchived(ctx, ref, err, 'release'));
     const data: Release = { id: view.id, attempt: view.claim.attempt, node: ctx.config.node, released: now().toISOString() };
     if (reason) data.reason = reason;
     const path = pathFor({ kind: 'release', id: view.id, attempt: view.claim.attempt });

@@ -13,6 +13,7 @@ import type { FileChange } from '../store/objects.js';
 import { shellWord } from '../project/shell-word.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
 import { refuseIfArchived } from './archived-refusal.js';
+import { archivedIdCheck } from './archive-lookup.js';
 
 export interface RespondInput {
   id: string;
@@ -195,7 +196,7 @@ function sameResultKey(input: RespondInput): string {
 /** The response file of one result, decided from `snap`: only the holder writes it. */
 async function responseOf(ctx: BusContext, snap: Snapshot, input: RespondInput): Promise<{ result: RespondResult; change: FileChange }> {
   const now = input.now ?? (() => new Date());
-  const view = await heldTask(snap, input.id, ctx.config.node, 'respond');
+  const view = await heldTask(snap, input.id, ctx.config.node, 'respond', archivedIdCheck(ctx));
   const data: Response = {
     id: view.id,
     status: input.status,

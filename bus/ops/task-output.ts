@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
 import { heartbeatRef } from '../model/liveness.js';
-import { resolveTaskId } from '../model/resolve-id.js';
+import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { ShownState } from '../model/types.js';
 import { queuedDispatch } from '../queue.js';
 import { snapshotOrLast, type Offline } from './query.js';
@@ -14,7 +14,7 @@ import { beatDetails, HEARTBEAT_LOG_TAIL_BYTES } from './heartbeat.js';
 import { readProgress, type Progress } from '../progress.js';
 import type { ClaudeReport, TaskResponse } from '../../schemas/response.js';
 import { parseArchivedFile } from '../../schemas/bus-file.js';
-import { findArchived } from './archive-lookup.js';
+import { archivedIdCheck, findArchived } from './archive-lookup.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 
 export interface TaskOutput {
@@ -68,7 +68,7 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
   const { snap, offline } = await snapshotOrLast(ctx);
   let id: string;
   try {
-    id = resolveTaskId(snap.ids(), ref);
+    id = await resolveTaskIdBeyond(snap.ids(), ref, offline ? async () => false : archivedIdCheck(ctx, { thorough: true }));
   } catch (err) {
     // Not live: an archived task's output is its response's, as `show` finds it (by its full id).
     if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1) throw err;

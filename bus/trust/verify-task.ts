@@ -4,10 +4,10 @@ import { parseArchivePath } from '../../schemas/archive-layout.js';
 import { SIGNATURE_EXT, SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import { UnknownTaskError } from '../errors.js';
 import type { BusContext } from '../context.js';
-import { resolveTaskId } from '../model/resolve-id.js';
+import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { FileRef } from '../model/types.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
-import { findArchived } from '../ops/archive-lookup.js';
+import { archivedIdCheck, findArchived } from '../ops/archive-lookup.js';
 import { snapshotOrLast, type Offline } from '../ops/query.js';
 import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
 import { checkFileSignatures, readSidecars, type FileSignatures, type Sidecar } from './file-signatures.js';
@@ -87,7 +87,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   const allowedSigners = !allowed ? null : accepted ? { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'accepted' as const, version: accepted.version } : { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'bus-copy' as const };
   let id: string | null = null;
   try {
-    id = resolveTaskId(snap.ids(), ref);
+    id = await resolveTaskIdBeyond(snap.ids(), ref, offline ? async () => false : archivedIdCheck(ctx, { thorough: true }));
   } catch (err) {
     if (!(err instanceof UnknownTaskError) || ((err.data['candidates'] as string[] | undefined)?.length ?? 0) > 1) throw err;
   }

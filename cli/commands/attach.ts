@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { currentSnapshot } from '../../bus/ops/query.js';
 import { NotATmuxTaskError, TaskNotRunningError, UnknownTaskError } from '../../bus/errors.js';
-import { resolveTaskId } from '../../bus/model/resolve-id.js';
+import { resolveTaskIdBeyond } from '../../bus/model/resolve-id.js';
 import { refuseIfArchived } from '../../bus/ops/archived-refusal.js';
+import { archivedIdCheck } from '../../bus/ops/archive-lookup.js';
 import { sessionName } from '../../watcher/runners/tmux.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
@@ -34,7 +35,7 @@ export function register(program: Command): void {
       const snap = await currentSnapshot(ctx);
       let id: string;
       try {
-        id = resolveTaskId(snap.ids(), ref);
+        id = await resolveTaskIdBeyond(snap.ids(), ref, archivedIdCheck(ctx));
       } catch (err) {
         return refuseIfArchived(ctx, ref, err, 'attach to it');
       }

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gitbus, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { claimAndRespond, dispatchTask } from '../helpers/in-process.js';
+
+type Failure = { error: { code: string; message: string; data?: Record<string, unknown> } };
+
+/**
+ * An archived task keeps its id for good: its full id names it, never a live task whose id it starts or ends (an
+ * archived `job1` beside a live `job1-b`, a cancelled schedule template beside its instances), and a new task may not
+ * take it, whether dispatched alone or in a batch.
+ */
+describe('an archived task by its full id', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let home = '';
+  let live = '';
+  let month = '';
+  const run = (args: string[]) => gitbus(args, { home });
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha', initArgs: ['--runner', 'shell'] });
+    home = bus.home('alpha');
+    await dispatchTask(home, { id: 'job1', title: 'old', command: 'true' });
+    await claimAndRespond(home, 'job1', { status: 'succeeded' });
+    const a = await run(['archive', '--all', '--json']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(json<{ archived: string[] }>(a).archived).toContain('job1');
+    live = await dispatchTask(home, { id: 'job1-b', title: 'new', command: 'true' });
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('is the archived task for show and logs, not the live task it starts', async () => {
+    const shown = await run(['show', 'job1', '--json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    const s = json<{ id: string; state: string; archived: string }>(shown);
+    expect(s).toMatchObject({ id: 'job1', state: 'succeeded', archived: expect.stringMatching(/^\d{4}-\d{2}$/) });
+    month = s.archived;
+    const logs = await run(['logs', 'job1', '--json']);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(json(logs)).toMatchObject({ id: 'job1', state: 'succeeded' });
+    // A ref that is no archived id still finds the live task by its prefix.
+    expect(json(await run(['show', 'job1-', '--json']))).toMatchObject({ id: live, state: 'pending', archived: null });
+  });
+
+  it('is refused by claim, cancel, release and respond as an ended task; the live one is left alone', async () => {
+    for (const args of [['claim', 'job1'], ['cancel', 'job1'], ['release', 'job1'], ['respond', 'job1', '--status', 'failed']]) {
+      const r = await run([...args, '--json']);
+      expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(5);
+      expect(json<Failure>(r).error).toMatchObject({ code: 'TASK_STATE', message: expect.stringContaining('job1') });
+      expect(json<Failure>(r).error.message).not.toContain(live);
+    }
+    expect(json(await run(['show', live, '--json']))).toMatchObject({ id: live, state: 'pending' });
+    expect(month).not.toBe('');
+  });
+
+  it('is what --after names, with no word of the live task', async () => {
+    const d = await run(['dispatch', 'dep', '--after', 'job1', '--no-git', '--json']);
+    expect(d.code, d.stderr).toBe(0);
+    const { id, warnings } = json<{ id: string; warnings: string[] }>(d);
+    expect(warnings.join('\n')).not.toContain(live);
+    const handoff = json<{ files: { path: string; text: string }[] }>(await run(['show', id, '--json'])).files[0]?.text ?? '';
+    expect(handoff).toContain('after: [job1]\n');
+  });
+});
