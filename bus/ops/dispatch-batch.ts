@@ -173,13 +173,17 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   // What a line's `after` may name by a short ref, as `dispatch --after` does: live tasks, dispatches queued here, and
   // the ids the batch's lines choose.
   const namable = [...new Set([...snap.ids(), ...listQueue(home).flatMap((e) => (e.kind === 'dispatch' ? [e.id] : [])), ...chosen])];
-  // An archived task's full id names it, not a live task it starts or ends: those afters are looked up in the archive.
+  // One archive lookup for both: the chosen ids (ids are never reused, so one taken by an archived task is refused
+  // here, on its line, not at delivery) and the afters an archived full id could be taken for a live task by.
+  const fresh = [...chosen].filter((id) => !snap.has(id) && !isQueued(home, { kind: 'dispatch', id }));
   const loose = input.tasks.flatMap((t) => (t.handoff.after ?? []).filter((dep) => looseRef(namable, dep)));
-  const archived = await archivedAmong(ctx, loose);
+  const archived = await archivedAmong(ctx, [...fresh, ...loose]);
   for (const t of input.tasks) {
     const id = t.handoff.id;
     if (id !== undefined && (snap.has(id) || isQueued(home, { kind: 'dispatch', id }))) {
       problems.push({ path: t.at, field: `${t.field}id`, reason: `a task with id ${id} already exists`, fix: 'choose another id, or leave "id" out to get a generated one', severity: 'error' });
+    } else if (id !== undefined && archived.has(id)) {
+      problems.push({ path: t.at, field: `${t.field}id`, reason: `a task with id ${id} is in the archive (ids are never reused)`, fix: 'choose another id, or leave "id" out to get a generated one', severity: 'error' });
     }
   }
   const drawn = new Set<string>();

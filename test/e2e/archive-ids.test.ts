@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -60,5 +62,17 @@ describe('an archived task by its full id', () => {
     expect(warnings.join('\n')).not.toContain(live);
     const handoff = json<{ files: { path: string; text: string }[] }>(await run(['show', id, '--json'])).files[0]?.text ?? '';
     expect(handoff).toContain('after: [job1]\n');
+  });
+
+  it('is a batch line\'s problem when a line chooses it as its id, on that line, dry run or not', async () => {
+    const file = join(bus.dir, 'h.jsonl');
+    writeFileSync(file, `${JSON.stringify({ title: 'x', command: 'true' })}\n${JSON.stringify({ title: 'y', id: 'job1', command: 'true' })}\n`);
+    for (const dry of [['--dry-run'], []]) {
+      const r = await gitbus(['dispatch', '--from', 'h.jsonl', '--no-git', ...dry, '--json'], { home, cwd: bus.dir });
+      expect(r.code, `${dry.join(' ')}: ${r.stdout}${r.stderr}`).toBe(8);
+      const err = json<Failure>(r).error;
+      expect(err.code).toBe('INVALID_BATCH');
+      expect(err.data?.['problems']).toEqual([expect.objectContaining({ path: 'h.jsonl:2', field: 'id', reason: expect.stringContaining('job1 is in the archive') })]);
+    }
   });
 });
