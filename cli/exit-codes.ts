@@ -50,6 +50,7 @@ const BY_CODE: Record<string, number> = {
   SERVICE_OTHER_HOME: EXIT.conflict,
   BAD_INPUT: EXIT.usage,
   INVALID_NAME: EXIT.usage,
+  INVALID_ID: EXIT.usage,
   INVALID_BUS_FILE: EXIT.invalid,
   PATH_OCCUPIED: EXIT.invalid,
   WRITTEN_ONCE: EXIT.conflict,

@@ -6,7 +6,17 @@ export const TIMESTAMP_RE =
   /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$/;
 export const TIMESTAMP_RULE = 'an RFC 3339 timestamp with a zone, for example 2026-11-21T04:29:33Z or 2026-11-21T05:29:33.412+01:00';
 
-/** Epoch milliseconds of an RFC 3339 timestamp, or undefined when it is not one (including impossible dates). */
+/**
+ * The instants a timestamp may name: years 0000-9999 in UTC. An offset can carry a time written in year 0000 or 9999
+ * outside them (0000-01-01T00:30:00+01:00 is in year -1), where no RFC 3339 text, and no archive month, names it.
+ */
+const FIRST_MS = new Date('0000-01-01T00:00:00Z').getTime();
+const END_MS = new Date('+010000-01-01T00:00:00Z').getTime();
+
+/**
+ * Epoch milliseconds of an RFC 3339 timestamp, or undefined when it is not one (including impossible dates, and
+ * instants outside years 0000-9999 in UTC).
+ */
 export function timestampMs(text: string): number | undefined {
   const m = TIMESTAMP_RE.exec(text);
   if (!m) return undefined;
@@ -28,7 +38,8 @@ export function timestampMs(text: string): number | undefined {
   const utc = new Date(0);
   utc.setUTCFullYear(year, month - 1, day); // setUTCFullYear, unlike Date.UTC, does not map years 0–99 to 1900–1999
   utc.setUTCHours(hour, minute, second, ms);
-  return utc.getTime() - offsetMinutes * 60_000;
+  const at = utc.getTime() - offsetMinutes * 60_000;
+  return at < FIRST_MS || at >= END_MS ? undefined : at;
 }
 
 /** Whether a time of day in a zone is 23:59 UTC, the only minute with a leap second. Pure. */
@@ -51,6 +62,7 @@ function timestampHint(text: string): string {
   if (/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]/.test(text)) return ' (use "T", not a space, between date and time)';
   if (/^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9:.]+$/.test(text)) return ' (it has no zone; add Z for UTC)';
   if (/:60(\.[0-9]+)?([Zz]|[+-][0-9:]+)$/.test(text)) return ' (second 60 is a leap second, only at 23:59 UTC)';
+  if (TIMESTAMP_RE.test(text) && /^(0000|9999)-/.test(text)) return ' (its zone puts it outside the years 0000-9999 in UTC)';
   if (TIMESTAMP_RE.test(text)) return ' (no such date or time)';
   return '';
 }

@@ -162,7 +162,7 @@ export function housekeeping(deps: HousekeepingDeps): Housekeeping {
     const every = opts.archiveEveryMs ?? Math.min(ARCHIVE_EVERY_MS, snap.settings.archiveAfterMs);
     if (now - archiveLooked < every) return;
     archiveLooked = now;
-    if ((await archivable(snap, now)).length === 0) return;
+    if ((await archivable(snap, now)).tasks.length === 0) return;
     const r = await archive(ctx);
     if (r.archiveCommit !== null || r.mainCommit !== null) opts.onEvent({ type: 'archived', ids: r.archived });
   };

@@ -1,6 +1,6 @@
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_COMPLETE_TEXT, ARCHIVE_INDEX_FOLDER, archiveIndexMirror } from '../../schemas/archive-index.js';
 import { ARCHIVE_MONTH_RE, archivePathFor, archiveSignaturePathFor } from '../../schemas/archive-layout.js';
-import type { BusPath } from '../../schemas/layout.js';
+import { pathFor, type BusPath } from '../../schemas/layout.js';
 import { transact } from '../cas.js';
 import { ensureFolders } from '../archive/folders.js';
 import { openArchiveSource } from '../archive/source.js';
@@ -23,9 +23,31 @@ export interface ArchiveOptions {
 
 export interface ArchiveResult {
   archived: string[];
+  /** Finished tasks left on main because no archive month can be made of their end (archiveMonthAt). */
+  skipped: ArchiveSkip[];
   /** Commits made on the archive branch and on main (null when nothing needed doing). */
   archiveCommit: string | null;
   mainCommit: string | null;
+}
+
+/** A finished task that stays on main, with the file and field that keep it there and the fix. */
+export interface ArchiveSkip {
+  id: string;
+  path: string;
+  field: string;
+  reason: string;
+  fix: string;
+}
+
+/**
+ * The archive month (yyyy-mm, UTC) of an end time, or null when there is none: an instant outside years 0000-9999,
+ * which the timestamp rule refuses but a file written by an older gitbus may hold. Pure.
+ */
+export function archiveMonthAt(ms: number): string | null {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return null;
+  const month = d.toISOString().slice(0, 7);
+  return ARCHIVE_MONTH_RE.test(month) ? month : null;
 }
 
 /** When a finished task ended: its response's time, or its cancel's. */
@@ -80,11 +102,13 @@ const holdsNotAFile = (f: TaskFiles): boolean =>
 /**
  * The finished tasks of a snapshot that ended at least `olderThanMs` (default: the bus setting archiveAfter)
  * before `now`, with the month they ended in. Only a task with a response or a cancel can have finished, so only
- * those are read: a watcher can ask this of every snapshot it peeks at without parsing the whole bus.
+ * those are read: a watcher can ask this of every snapshot it peeks at without parsing the whole bus. A task whose
+ * end makes no archive month is skipped, with why (one such file must not stop every other task from moving).
  */
-export async function archivable(snap: Snapshot, now: number, olderThanMs?: number): Promise<{ view: TaskView; month: string }[]> {
+export async function archivable(snap: Snapshot, now: number, olderThanMs?: number): Promise<{ tasks: { view: TaskView; month: string }[]; skipped: ArchiveSkip[] }> {
   const cutoff = now - (olderThanMs ?? snap.settings.archiveAfterMs);
   const chosen: { view: TaskView; month: string }[] = [];
+  const skipped: ArchiveSkip[] = [];
   for (const [id, files] of snap.index.tasks) {
     if (!files.response && !files.cancel) continue;
     // A folder, link or submodule where a file of the task belongs stays on main until a person removes it (lint
@@ -94,9 +118,17 @@ export async function archivable(snap: Snapshot, now: number, olderThanMs?: numb
     if (!view || !isFinal(view.state)) continue;
     const ended = endedAt(view) ?? now;
     if (ended > cutoff) continue;
-    chosen.push({ view, month: new Date(ended).toISOString().slice(0, 7) });
+    const month = archiveMonthAt(ended);
+    if (month === null) {
+      const byResponse = view.response?.finished !== undefined;
+      const path = pathFor({ kind: byResponse ? 'response' : 'cancel', id });
+      const field = byResponse ? 'finished' : 'cancelled';
+      skipped.push({ id, path, field, reason: `its end time is outside the years 0000-9999 in UTC, so no archive month names it`, fix: `correct ${field} in ${path} (for example to the time it really ended, in UTC), then run gitbus archive again` });
+      continue;
+    }
+    chosen.push({ view, month });
   }
-  return chosen;
+  return { tasks: chosen, skipped };
 }
 
 /**
@@ -111,8 +143,8 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
   // file of the task, forged ones too, so none is left behind in main as an orphan.
   const snap = await readTrustedSnapshot(ctx, head);
   const raw = trustOf(snap) ? await Snapshot.read(ctx.repo.store, head) : snap;
-  const chosen = await archivable(snap, now, opts.all ? 0 : opts.olderThanMs);
-  if (chosen.length === 0) return { archived: [], archiveCommit: null, mainCommit: null };
+  const { tasks: chosen, skipped } = await archivable(snap, now, opts.all ? 0 : opts.olderThanMs);
+  if (chosen.length === 0) return { archived: [], skipped, archiveCommit: null, mainCommit: null };
   const sidecars = snap.commit ? await taskSidecars(snap.store, await snap.store.readCommitTree(snap.commit)) : new Map<string, FileRef>();
   const moves = chosen.map(({ view, month }) => archiveChanges({ ...view, files: raw.index.tasks.get(view.id) ?? view.files }, month, sidecars));
   const add = withArchiveIndex(moves.flatMap((m) => m.add));
@@ -139,7 +171,7 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
     },
     { ref: MAIN },
   );
-  return { archived: ids, archiveCommit: a.commit, mainCommit: m.commit };
+  return { archived: ids, skipped, archiveCommit: a.commit, mainCommit: m.commit };
 }
 
 /**

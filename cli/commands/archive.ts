@@ -22,7 +22,8 @@ export function register(program: Command): void {
       }
       const olderThanMs = durationMs(opts.olderThan);
       const r = await archive(ctx, { ...(opts.all ? { all: true } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) });
-      emit(opts, r, () => (r.archived.length ? `archived ${r.archived.length} task(s)` : 'nothing to archive'));
+      const skipped = r.skipped.map((s) => `\nskipped ${s.id}: ${s.path} (${s.field}): ${s.reason}\n  fix: ${s.fix}`).join('');
+      emit(opts, r, () => `${r.archived.length ? `archived ${r.archived.length} task(s)` : 'nothing to archive'}${skipped}`);
     }),
   );
 }

@@ -8,7 +8,7 @@ import {
   indexEntriesFor,
   parseArchiveIndexName,
 } from '../../schemas/archive-index.js';
-import { withArchiveIndex } from '../../bus/ops/archive.js';
+import { archiveMonthAt, withArchiveIndex } from '../../bus/ops/archive.js';
 
 /** The archive branch's id index (schemas/archive-index.ts, docs/PROTOCOL.md §7): pure path parts. */
 
@@ -64,5 +64,15 @@ describe('archive id index paths', () => {
       add[1],
       { path: `ids/${HH}/${ID}.2026-11.sig/handoff.md.sig`, content: { oid: 's'.repeat(40) } },
     ]);
+  });
+});
+
+describe('the archive month of an end time', () => {
+  it('is the UTC year and month, or none outside years 0000-9999 (the task is skipped, not the batch failed)', () => {
+    expect(archiveMonthAt(Date.parse('2026-11-30T23:30:00-01:00'))).toBe('2026-12');
+    expect(archiveMonthAt(Date.parse('0000-01-01T00:00:00Z'))).toBe('0000-01');
+    expect(archiveMonthAt(Date.parse('0000-01-01T00:30:00+01:00'))).toBeNull();
+    expect(archiveMonthAt(Date.parse('+010000-01-01T00:00:00Z'))).toBeNull();
+    expect(archiveMonthAt(Number.NaN)).toBeNull();
   });
 });

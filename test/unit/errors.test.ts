@@ -83,6 +83,8 @@ describe('error classes', () => {
     expect(exitCodeFor(new Error('plain'))).toBe(EXIT.error);
     for (const e of all.filter((x) => ['DISK_FULL', 'LOCAL_IO', 'CLONE_DAMAGED'].includes(x.code))) expect(exitCodeFor(e), e.code).toBe(EXIT.local);
     const byCode = (code: string) => all.find((x) => x.code === code);
+    // A bad id is a bad value given (exit 2), not a bug (exit 1).
+    expect(exitCodeFor(byCode('INVALID_ID'))).toBe(EXIT.usage);
     expect([exitCodeFor(byCode('BASE_NOT_PUSHED')), exitCodeFor(byCode('BASE_NOT_FOUND')), exitCodeFor(byCode('PROJECT_REMOTE_UNREACHABLE'))]).toEqual([EXIT.conflict, EXIT.notFound, EXIT.remote]);
   });
 });

@@ -209,6 +209,7 @@ describe('hostile files', () => {
     ['2026-11-21', /a date without a time/],
     ['2026-11-21 04:29:33Z', /use "T", not a space/],
     ['yesterday', /"yesterday" is not a timestamp/],
+    ['0000-01-01T00:30:00+01:00', /its zone puts it outside the years 0000-9999 in UTC/],
   ])('bad timestamp %s', (ts, reason) => {
     expectProblem(parseHandoff(`created: ${ts}`), HPATH, 'created', reason, /write an RFC 3339 timestamp with a zone/);
   });

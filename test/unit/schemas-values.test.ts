@@ -91,6 +91,9 @@ describe('timestamps', () => {
     '2026-12-02T10:00:60Z',
     '2016-12-31T23:59:60+01:00',
     '2016-12-31T23:58:60Z',
+    // A zone that carries the time out of years 0000-9999 in UTC: no archive month names it.
+    '0000-01-01T00:30:00+01:00',
+    '9999-12-31T23:30:00-01:00',
   ])('rejects %j', (t) => {
     expect(isTimestamp(t)).toBe(false);
   });
@@ -99,6 +102,9 @@ describe('timestamps', () => {
     expect(timestampMs('2026-11-21T05:29:33.412+01:00')).toBe(Date.parse('2026-11-21T04:29:33.412Z'));
     expect(timestampMs('2026-11-21T04:29:33.4129Z')).toBe(Date.parse('2026-11-21T04:29:33.412Z'));
     expect(timestampMs('0099-01-01T00:00:00Z')).toBe(Date.parse('0099-01-01T00:00:00Z'));
+    // The first and last instants of years 0000-9999, whatever the zone written.
+    expect(timestampMs('0000-01-01T01:00:00+01:00')).toBe(Date.parse('0000-01-01T00:00:00Z'));
+    expect(timestampMs('9999-12-31T22:59:59.999-01:00')).toBe(Date.parse('9999-12-31T23:59:59.999Z'));
     expect(formatTimestamp(new Date(0))).toBe('1970-01-01T00:00:00.000Z');
     expect(isTimestamp(formatTimestamp(new Date()))).toBe(true);
   });
