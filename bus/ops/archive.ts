@@ -101,12 +101,13 @@ const holdsNotAFile = (f: TaskFiles): boolean =>
 
 /**
  * The finished tasks of a snapshot that ended at least `olderThanMs` (default: the bus setting archiveAfter)
- * before `now`, with the month they ended in. Only a task with a response or a cancel can have finished, so only
+ * before `now`, or all of them (`'all'`: whatever their age, an end after `now` by a skewed clock too), with the
+ * month they ended in. Only a task with a response or a cancel can have finished, so only
  * those are read: a watcher can ask this of every snapshot it peeks at without parsing the whole bus. A task whose
  * end makes no archive month is skipped, with why (one such file must not stop every other task from moving).
  */
-export async function archivable(snap: Snapshot, now: number, olderThanMs?: number): Promise<{ tasks: { view: TaskView; month: string }[]; skipped: ArchiveSkip[] }> {
-  const cutoff = now - (olderThanMs ?? snap.settings.archiveAfterMs);
+export async function archivable(snap: Snapshot, now: number, olderThanMs?: number | 'all'): Promise<{ tasks: { view: TaskView; month: string }[]; skipped: ArchiveSkip[] }> {
+  const cutoff = olderThanMs === 'all' ? Infinity : now - (olderThanMs ?? snap.settings.archiveAfterMs);
   const chosen: { view: TaskView; month: string }[] = [];
   const skipped: ArchiveSkip[] = [];
   for (const [id, files] of snap.index.tasks) {
@@ -143,7 +144,7 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
   // file of the task, forged ones too, so none is left behind in main as an orphan.
   const snap = await readTrustedSnapshot(ctx, head);
   const raw = trustOf(snap) ? await Snapshot.read(ctx.repo.store, head) : snap;
-  const { tasks: chosen, skipped } = await archivable(snap, now, opts.all ? 0 : opts.olderThanMs);
+  const { tasks: chosen, skipped } = await archivable(snap, now, opts.all ? 'all' : opts.olderThanMs);
   if (chosen.length === 0) return { archived: [], skipped, archiveCommit: null, mainCommit: null };
   const sidecars = snap.commit ? await taskSidecars(snap.store, await snap.store.readCommitTree(snap.commit)) : new Map<string, FileRef>();
   const moves = chosen.map(({ view, month }) => archiveChanges({ ...view, files: raw.index.tasks.get(view.id) ?? view.files }, month, sidecars));

@@ -44,4 +44,16 @@ describe('archive chooses', () => {
     expect(r.skipped).toEqual([]);
     expect(json(await gitbus(['show', bad, '--json'], { home }))).toMatchObject({ id: bad, state: 'failed', archived: expect.stringMatching(/^[0-9]{4}-[0-9]{2}$/) });
   });
+
+  it('--all takes a finished task whose end is in the future (a node whose clock runs ahead)', async () => {
+    const ahead = await dispatchTask(home, { title: 'clock ahead', command: 'true' });
+    await claimAndRespond(home, ahead, { status: 'succeeded' });
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    editResponse(ahead, (t) => t.replace(/^finished: .*$/m, `finished: ${tomorrow}`), 'clock-ahead');
+    // Not by age: it has not ended a day ago by this clock.
+    expect(json<{ archived: string[] }>(await gitbus(['archive', '--older-than', '1h', '--json'], { home })).archived).not.toContain(ahead);
+    const a = await gitbus(['archive', '--all', '--json'], { home });
+    expect(a.code, a.stderr).toBe(0);
+    expect(json<{ archived: string[] }>(a).archived).toContain(ahead);
+  });
 });
