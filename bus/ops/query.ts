@@ -14,6 +14,7 @@ import { firstLine } from '../../schemas/errors.js';
 import { archivedIdCheck, findArchived } from './archive-lookup.js';
 import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import { summarize, type TaskSummary } from './task-summary.js';
+import { archivedView } from './archived-view.js';
 import { shellWord } from '../project/shell-word.js';
 
 /** Reads the current state of main (fetching only if the remote moved). */
@@ -62,6 +63,7 @@ export interface ShownTask {
   state: ShownState;
   /** The archive month (yyyy-mm) when the task has left main. */
   archived: string | null;
+  /** As `status --json` lists a task; an archived one's made from its archived files. Null for a queued dispatch. */
   summary: TaskSummary | null;
   files: { path: string; text: string }[];
   /** Files of the task forged in a node's name, which this node ignores (not in `files`). */
@@ -122,7 +124,7 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   const names = [...entry.files.keys()].sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1));
   const files: ShownTask['files'] = [];
   for (const name of names) files.push({ path: `archive:${entry.month}/${ref}/${name}`, text: await shownText(snap.store, entry.files.get(name) as string) });
-  return { id: ref, state: entry.state, archived: entry.month, summary: null, files, forged: [], offline: null };
+  return { id: ref, state: entry.state, archived: entry.month, summary: summarize(await archivedView(snap.store, ref, entry), snap.settings.maxAttempts), files, forged: [], offline: null };
 }
 
 /**

@@ -37,6 +37,8 @@ describe('an archived task by its full id', () => {
     const s = json<{ id: string; state: string; archived: string }>(shown);
     expect(s).toMatchObject({ id: 'job1', state: 'succeeded', archived: expect.stringMatching(/^\d{4}-\d{2}$/) });
     month = s.archived;
+    // Summarized from its archived files as a live task is from main's (show --json and the web view's /api/task).
+    expect(json<{ summary: unknown }>(shown).summary).toMatchObject({ id: 'job1', state: 'succeeded', title: 'old', attempts: 1, response: { status: 'succeeded', node: 'alpha' }, problems: [] });
     const logs = await run(['logs', 'job1', '--json']);
     expect(logs.code, logs.stderr).toBe(0);
     expect(json(logs)).toMatchObject({ id: 'job1', state: 'succeeded' });

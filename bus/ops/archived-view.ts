@@ -1,0 +1,49 @@
+import { parseArchivedFile } from '../../schemas/bus-file.js';
+import { parseArchivePath } from '../../schemas/archive-layout.js';
+import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { tooLargeProblem } from '../../schemas/file-text.js';
+import { isFileProblem } from '../../schemas/layout.js';
+import { baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type TaskView } from '../model/task-view.js';
+import type { FileRef, TaskFiles } from '../model/types.js';
+import type { ObjectStore } from '../store/objects.js';
+import type { ArchivedTask } from './archive-lookup.js';
+
+/**
+ * The view of an archived task, made from its archive folder's files as a live task's is made from main's
+ * (baseTaskView), so that `show --json` and the web view summarize it as they summarize a live one. Its state is the
+ * lookup's (findArchived), which dependencies and every command use; its problems name the archive's paths.
+ */
+export async function archivedView(store: ObjectStore, id: string, entry: Pick<ArchivedTask, 'month' | 'files' | 'state'>): Promise<TaskView> {
+  const files: TaskFiles = { id, claims: new Map(), releases: new Map() };
+  for (const [name, oid] of entry.files) {
+    const path = `${entry.month}/${id}/${name}`;
+    const where = parseArchivePath(path);
+    if (isFileProblem(where)) continue;
+    const ref: FileRef = { path, oid };
+    const at = where.location;
+    if (at.kind === 'claim') files.claims.set(at.attempt, ref);
+    else if (at.kind === 'release') files.releases.set(at.attempt, ref);
+    else files[at.kind] = ref;
+  }
+  const parse = async (ref: FileRef): Promise<Parsed<unknown>> => {
+    // Above the limit a file is not read (docs/PROTOCOL.md §3), as on main.
+    const content = await store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
+    if (typeof content === 'number') return { ok: false, problems: [tooLargeProblem(ref.path, content)] };
+    const r = parseArchivedFile(ref.path, content);
+    return r.ok ? { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings } : { ok: false, problems: r.problems };
+  };
+  const handoff = files.handoff
+    ? await parse(files.handoff)
+    : { ok: false as const, problems: [{ path: `${entry.month}/${id}/handoff.md`, field: '', reason: 'the archived task has no handoff', fix: 'put it back from the archive branch\'s history', severity: 'error' as const }] };
+  const parsed = { handoff } as ParsedTaskFiles;
+  for (const ref of refsToParse(files)) {
+    if (ref === files.handoff) continue;
+    const p = await parse(ref);
+    if (ref === files.response) parsed.response = p as ParsedTaskFiles['response'];
+    else if (ref === files.cancel) parsed.cancel = p as ParsedTaskFiles['cancel'];
+    else parsed.claim = p as ParsedTaskFiles['claim'];
+  }
+  const view = baseTaskView(files, parsed);
+  // Named as `show` names the archived files, so a problem points at the file listed under it.
+  return { ...view, state: entry.state, problems: view.problems.map((p) => ({ ...p, path: `archive:${p.path}` })) };
+}
