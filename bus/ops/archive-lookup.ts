@@ -1,5 +1,6 @@
 import { parseArchivedFile } from '../../schemas/bus-file.js';
 import type { TaskResponse as Response } from '../../schemas/response.js';
+import type { FileProblem } from '../../schemas/errors.js';
 import type { BusContext } from '../context.js';
 import type { TaskState } from '../model/types.js';
 import { ARCHIVE } from '../repo.js';
@@ -9,7 +10,7 @@ import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import type { ArchiveFilter, ArchiveObjectSource } from '../archive/path-read.js';
 import { openArchiveSource } from '../archive/source.js';
 import { UploadArchiveReader, type ArchivedFolders } from '../archive/upload-archive.js';
-import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
+import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, archiveIndexPathFor, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
 import { ARCHIVE_MONTH_RE } from '../../schemas/archive-layout.js';
 import { SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
@@ -57,7 +58,14 @@ async function archivedEndCounts(ctx: BusContext, id: string, entry: ArchivedTas
 
 export interface ArchivedTask {
   month: string;
+  /**
+   * How it ended: its response's status, `cancelled` for a cancel without a response, or `invalid` when the folder
+   * says neither (its response does not parse, or it has neither file): then how it ended is unknown, and a task
+   * after it stays blocked (docs/PROTOCOL.md §4) rather than being cancelled for an end nobody wrote.
+   */
   state: TaskState;
+  /** Why it is `invalid`, naming the archived file (`archive:<yyyy-mm>/<id>/...`); empty otherwise. */
+  problems: FileProblem[];
   /** File name inside the task's archive folder -> blob oid. */
   files: Map<string, string>;
   /** Its signature folder (`signatures/<yyyy-mm>/<id>/`): file name -> blob oid. Empty when it has none. */
@@ -130,11 +138,23 @@ async function lookUp(store: ObjectStore, head: string, ids: string[], reader: A
   for (const [id, f] of folder) {
     const blobs = async (oid: string | null) => new Map(oid ? (await store.readTree(oid)).filter((e) => e.type === 'blob' && e.mode !== '120000').map((e) => [e.path, e.oid] as const) : []);
     const files = await blobs(f.task);
-    let state: TaskState = 'cancelled';
-    if (files.has('response.md')) state = (await readArchivedData<Response>(store, id, { month: f.month, files }, 'response.md'))?.status ?? 'failed';
-    out.set(id, { month: f.month, state, files, signatures: await blobs(f.signatures) });
+    out.set(id, { month: f.month, ...(await archivedEnd(store, id, f.month, files)), files, signatures: await blobs(f.signatures) });
   }
   return out;
+}
+
+/** How an archived task ended, from its folder's files; `invalid`, with why, when they do not say. */
+async function archivedEnd(store: ObjectStore, id: string, month: string, files: ReadonlyMap<string, string>): Promise<Pick<ArchivedTask, 'state' | 'problems'>> {
+  const folder = `${month}/${id}`;
+  const resp = files.get('response.md');
+  if (resp !== undefined) {
+    const parsed = parseArchivedFile(`${folder}/response.md`, await store.readBlob(resp));
+    if (parsed.ok) return { state: (parsed.file.data as Response).status, problems: [] };
+    return { state: 'invalid', problems: parsed.problems.map((p) => ({ ...p, path: `archive:${p.path}` })) };
+  }
+  if (files.has('cancel.md')) return { state: 'cancelled', problems: [] };
+  const fix = `put the file back as it was: git log archive -- ${folder}/ ${archiveIndexPathFor(month, id)}/ lists the commits that changed it`;
+  return { state: 'invalid', problems: [{ path: `archive:${folder}/`, field: '', reason: 'the archived task has neither response.md nor cancel.md, so how it ended is unknown', fix, severity: 'error' }] };
 }
 
 /** Finds the folders of `wanted` (emptied as they are found) by reading the archive's trees level by level. */

@@ -13,7 +13,7 @@ import type { ArchivedTask } from './archive-lookup.js';
  * (baseTaskView), so that `show --json` and the web view summarize it as they summarize a live one. Its state is the
  * lookup's (findArchived), which dependencies and every command use; its problems name the archive's paths.
  */
-export async function archivedView(store: ObjectStore, id: string, entry: Pick<ArchivedTask, 'month' | 'files' | 'state'>): Promise<TaskView> {
+export async function archivedView(store: ObjectStore, id: string, entry: Pick<ArchivedTask, 'month' | 'files' | 'state' | 'problems'>): Promise<TaskView> {
   const files: TaskFiles = { id, claims: new Map(), releases: new Map() };
   for (const [name, oid] of entry.files) {
     const path = `${entry.month}/${id}/${name}`;
@@ -45,5 +45,9 @@ export async function archivedView(store: ObjectStore, id: string, entry: Pick<A
   }
   const view = baseTaskView(files, parsed);
   // Named as `show` names the archived files, so a problem points at the file listed under it.
-  return { ...view, state: entry.state, problems: view.problems.map((p) => ({ ...p, path: `archive:${p.path}` })) };
+  const problems = view.problems.map((p) => ({ ...p, path: `archive:${p.path}` }));
+  // The lookup's own (a folder without an end) after the files', each once.
+  const key = (p: { path: string; field: string; reason: string }) => `${p.path}\0${p.field}\0${p.reason}`;
+  const seen = new Set(problems.map(key));
+  return { ...view, state: entry.state, problems: [...problems, ...entry.problems.filter((p) => !seen.has(key(p)))] };
 }

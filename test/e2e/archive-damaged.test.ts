@@ -1,8 +1,10 @@
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveIndexProblems, archiveRootProblems } from '../../bus/ops/doctor-archive.js';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { claimAndRespond } from '../helpers/in-process.js';
+import { claimAndRespond, dispatchTask } from '../helpers/in-process.js';
 
 interface Check {
   name: string;
@@ -93,5 +95,57 @@ describe('a damaged archive', () => {
       { path: 'complete', type: 'tree', mode: '040000' },
       { path: 'ABC', type: 'tree', mode: '040000' },
     ])).toEqual({ damaged: ['"ids/ff" is a symbolic link, not a folder'], stray: ['"ids/complete" is a folder, not a file', '"ids/ABC"'] });
+  });
+});
+
+/**
+ * An archived task whose folder no longer says how it ended (its response rewritten into something that does not
+ * parse, or deleted) is invalid, not failed or cancelled: a task after it stays blocked (PROTOCOL.md §4) instead of
+ * being cancelled for good for an end nobody wrote, and show names the damaged file.
+ */
+describe('an archived task whose end is damaged', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let home = '';
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha', initArgs: ['--runner', 'shell'] });
+    home = bus.home('alpha');
+  });
+  afterAll(async () => bus?.cleanup());
+
+  /** A person changes D's response in its month folder and in the id index, with plain git on the archive branch. */
+  const damage = (dep: string, name: string, change: (file: string) => void): string => {
+    const work = join(bus.dir, name);
+    gitCli(['clone', '-q', '-b', 'archive', bus.remote, work]);
+    const month = readdirSync(work).find((m) => /^\d{4}-\d{2}$/.test(m)) ?? '';
+    const shard = readdirSync(join(work, 'ids')).find((h) => readdirSync(join(work, 'ids', h)).includes(`${dep}.${month}`)) ?? '';
+    for (const folder of [join(work, month, dep), join(work, 'ids', shard, `${dep}.${month}`)]) change(join(folder, 'response.md'));
+    gitCli(['commit', '-q', '-am', `damage ${dep}`], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:archive'], work);
+    return month;
+  };
+
+  const cases: [string, (file: string) => void, (month: string, dep: string) => { path: string; reason: RegExp }][] = [
+    ['rewritten into what does not parse', (f) => writeFileSync(f, '---\ngarbage: [\n---\n'), (month, dep) => ({ path: `archive:${month}/${dep}/response.md`, reason: /./ })],
+    ['deleted', (f) => rmSync(f), (month, dep) => ({ path: `archive:${month}/${dep}/`, reason: /neither response.md nor cancel.md/ })],
+  ];
+  it.each(cases)('its response %s: show says invalid and names the file; the task after it stays blocked', async (name, change, expected) => {
+    const dep = await dispatchTask(home, { title: `dependency (${name})`, command: 'true' });
+    await claimAndRespond(home, dep, { status: 'succeeded' });
+    expect((await gitbus(['archive', '--all'], { home })).code).toBe(0);
+    const after = await dispatchTask(home, { title: `after (${name})`, command: 'true', after: [dep] });
+    const month = damage(dep, name.split(' ')[0] ?? 'x', change);
+
+    const w = await gitbus(['watch', '--once', '--json'], { home });
+    expect(w.code, w.stderr).toBe(0);
+    const shown = json<{ state: string; summary: { problems: { path: string; reason: string }[] } }>(await gitbus(['show', dep, '--json'], { home }));
+    expect(shown.state).toBe('invalid');
+    const want = expected(month, dep);
+    expect(shown.summary.problems).toContainEqual(expect.objectContaining({ path: want.path, reason: expect.stringMatching(want.reason) }));
+    const t = json<{ state: string; files: { path: string }[] }>(await gitbus(['show', after, '--json'], { home }));
+    expect(t.state).toBe('blocked');
+    expect(t.files.map((f) => f.path)).not.toContain(`cancels/${after}.md`);
+    // status asks the archive for the dependency's state, as the watchers do.
+    const s = json<{ tasks: { id: string; state: string; waitingOn: unknown[] }[] }>(await gitbus(['status', '--json'], { home }));
+    expect(s.tasks.find((x) => x.id === after)).toMatchObject({ state: 'blocked', waitingOn: [{ id: dep, state: 'invalid' }] });
   });
 });
