@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fetchObjects } from '../git/fetch.js';
 import type { BusRepo } from '../repo.js';
 import { writeLocalRef } from '../store/local-ref.js';
+import { makeDirsBelow } from '../store/make-dirs.js';
 import { CatFileSource } from './cat-file.js';
 
 const TIP_DIR = 'gitbus-archive-tip.git';
@@ -17,8 +18,8 @@ const TIP_REF = 'refs/heads/archive';
 export async function shallowTipSource(repo: BusRepo, tip: string): Promise<CatFileSource> {
   const side = join(repo.gitdir, TIP_DIR);
   if (!fs.existsSync(join(side, 'HEAD'))) {
-    fs.mkdirSync(join(side, 'objects', 'pack'), { recursive: true });
-    fs.mkdirSync(join(side, 'refs', 'heads'), { recursive: true });
+    makeDirsBelow(fs, repo.gitdir, TIP_DIR, 'objects', 'pack');
+    makeDirsBelow(fs, side, 'refs', 'heads');
     fs.writeFileSync(join(side, 'config'), '[core]\n\trepositoryformatversion = 0\n\tbare = true\n');
     fs.writeFileSync(join(side, 'HEAD'), `ref: ${TIP_REF}\n`);
   }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type * as NodeFs from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { GitbusError } from '../../schemas/errors.js';
 import { GitServiceError } from '../transport/errors.js';
 import type { Transport } from '../transport/transport.js';
@@ -11,6 +11,7 @@ import { EXPLODE_BELOW_OBJECTS, writePackLoose } from './explode-pack.js';
 import { assertOid } from './oid.js';
 import { isoGit } from './iso-git.js';
 import { readLoose } from '../store/loose-read.js';
+import { makeDirsBelow } from '../store/make-dirs.js';
 import { FLUSH_PKT, PktLineReader, concatBytes, encodePktLine, pktText } from './pkt-line.js';
 import { readShallow, writeShallow } from './shallow.js';
 import { withLock } from '../lock.js';
@@ -247,13 +248,13 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
     // under them. The pack is self-contained (no thin-pack asked for), so it indexes on its own.
     const incoming = join(gitdir, 'gitbus-incoming', `${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
-      await fs.promises.mkdir(join(incoming, 'objects', 'pack'), { recursive: true });
+      makeDirsBelow(fs, gitdir, 'gitbus-incoming', basename(incoming), 'objects', 'pack');
       const tmpPack = `objects/pack/${packName}.pack`;
       await fs.promises.writeFile(join(incoming, tmpPack), negotiation.pack);
       await (await isoGit()).indexPack({ fs, dir: incoming, gitdir: incoming, filepath: tmpPack, cache: {} });
       // Pack before index: isomorphic-git finds packs by their .idx, so a pack is never seen without its data.
       packfile = `objects/pack/${packName}.pack`;
-      await fs.promises.mkdir(join(gitdir, 'objects', 'pack'), { recursive: true });
+      makeDirsBelow(fs, gitdir, 'objects', 'pack');
       await fs.promises.rename(join(incoming, packfile), join(gitdir, packfile));
       await fs.promises.rename(join(incoming, 'objects', 'pack', `${packName}.idx`), join(gitdir, 'objects', 'pack', `${packName}.idx`));
     } finally {

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { PushRejectedError } from '../git/push-errors.js';
-import { writeLooseObject, type GitObjectType } from '../git/loose-object.js';
+import { makeFanOutDir, writeLooseObject, type GitObjectType } from '../git/loose-object.js';
 import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
 import { readRefsFromDisk } from './read-refs.js';
 import { RemoteNotFoundError } from './errors.js';
@@ -300,7 +300,8 @@ function copyRawObject(local: string, oid: string, raw: Buffer): void {
   const dir = join(local, 'objects', oid.slice(0, 2));
   const path = join(dir, oid.slice(2));
   if (fs.existsSync(path)) return;
-  fs.mkdirSync(dir, { recursive: true });
+  // Not recursive: objects/ is there, and on a read-only home a recursive mkdir says ENOENT instead of EROFS.
+  makeFanOutDir(fs, dir);
   const tmp = join(dir, `tmp_obj_gitbus_${process.pid}_${randomBytes(4).toString('hex')}`);
   try {
     fs.writeFileSync(tmp, raw, { mode: 0o444 });
