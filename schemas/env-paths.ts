@@ -16,10 +16,24 @@ export const ENV_MAX_FILES = 1000;
 export const ENV_MAX_DEPTH = 12;
 const MAX_PATH_CHARS = 1024;
 
-/** One segment of a path: not empty, `.` or `..`, no `/`, `\` or control character, no white space at either end. */
+/** Code points HFS+ ignores in a name, so that git treats `.g\u200cit` as `.git` on macOS (git's is_hfs_dotgit). */
+const HFS_IGNORED = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+
+/**
+ * Whether git takes a name for `.git`: in any letter case, with what HFS+ ignores removed, with the trailing dots and
+ * spaces NTFS drops, or as NTFS's short name `git~1`. A profile holding one cannot be checked out (git refuses the
+ * path, fsck calls it hasDotgit), and applied it would write into a repository's own folder.
+ */
+export function isGitDirName(segment: string): boolean {
+  const name = segment.replace(HFS_IGNORED, '').toLowerCase();
+  return name.replace(/[. ]+$/, '') === '.git' || name === 'git~1';
+}
+
+/** One segment of a path: not empty, `.` or `..`, not `.git`, no `/`, `\` or control character, no white space at either end. */
 export function whyNotSegment(segment: string): string | undefined {
   if (segment === '') return 'it has an empty part ("//" or a trailing "/")';
   if (segment === '.' || segment === '..') return `it has a "${segment}" part`;
+  if (isGitDirName(segment)) return `it has a part git reads as ".git" (${JSON.stringify(segment)}), which no git repository may hold`;
   // File systems count a name's bytes (UTF-8), not its characters: 200 × "é" is 400 bytes, too long for ext4 and APFS.
   if (new TextEncoder().encode(segment).byteLength > 255) return 'a part is longer than 255 bytes (in UTF-8)';
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(segment)) return 'it contains a control character';
@@ -53,8 +67,8 @@ export function whyNotSource(source: string): string | undefined {
   return whyNotRelative(source);
 }
 
-export const TARGET_RULE = 'a path inside the home folder: ~/ then names separated by "/", without "." or ".." parts, for example ~/.claude/CLAUDE.md';
-export const SOURCE_RULE = 'a path inside the profile\'s files/ folder: names separated by "/", without "." or ".." parts, for example home/.zshrc';
+export const TARGET_RULE = 'a path inside the home folder: ~/ then names separated by "/", without ".", ".." or ".git" parts, for example ~/.claude/CLAUDE.md';
+export const SOURCE_RULE = 'a path inside the profile\'s files/ folder: names separated by "/", without ".", ".." or ".git" parts, for example home/.zshrc';
 
 /** `~/a/b` → `a/b`. Expects a valid target. */
 export function targetRel(target: string): string {

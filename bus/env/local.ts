@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES } from '../../schemas/env-paths.js';
+import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, isGitDirName } from '../../schemas/env-paths.js';
 import { EnvPathUnsafeError } from './errors.js';
 import { neverWritten, type Skipped } from './resolve.js';
 
@@ -130,8 +130,8 @@ export function localKind(userHome: string, rel: string): 'file' | 'dir' | 'miss
 
 /**
  * Every file under the folder at `rel` (home-relative paths), for capturing a folder entry. What is never synced is
- * left out without being entered (~/.claude/projects can be large), and so are links to folders and anything deeper
- * than the depth limit.
+ * left out without being entered (~/.claude/projects can be large), and so are `.git` folders (or files), links to
+ * folders and anything deeper than the depth limit.
  */
 export function walkLocalDir(userHome: string, rel: string): { files: string[]; skipped: Skipped[] } {
   const files: string[] = [];
@@ -141,6 +141,12 @@ export function walkLocalDir(userHome: string, rel: string): { files: string[]; 
     for (const d of names) {
       const childRel = `${dirRel}/${d.name}`;
       const target = `~/${childRel}`;
+      // A repository inside the folder (a skill installed with git clone): its .git would put a path no git
+      // repository may hold on the bus, and its objects are not setup.
+      if (isGitDirName(d.name)) {
+        skipped.push({ target, reason: 'a git repository\'s own folder (.git) is never synced: no git repository may hold one; the files it tracks are synced' });
+        continue;
+      }
       const never = neverWritten(childRel);
       // A name that looks like a secret is the secret scan's to refuse; only what is never synced is skipped here.
       if (never !== undefined && !never.includes('looks like a secret')) {

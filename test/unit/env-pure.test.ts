@@ -30,6 +30,9 @@ describe('env manifest', () => {
     expect(whyNotTarget('~/a/./b')).toMatch(/"\." part/);
     expect(whyNotTarget('~/')).toMatch(/home folder itself/);
     expect(whyNotTarget('.zshrc')).toMatch(/~\//);
+    // What git reads as .git (its is_ntfs_dotgit and is_hfs_dotgit): no git repository may hold such a path.
+    for (const part of ['.git', '.GIT', '.Git..', '.git. .', 'GIT~1', '.g\u200cit', '\ufeff.git']) expect(whyNotTarget(`~/skill/${part}/HEAD`), part).toMatch(/git reads as "\.git"/);
+    for (const part of ['.github', '.gitconfig', 'git', '.git-hooks', 'git~2']) expect(whyNotTarget(`~/skill/${part}/x`), part).toBeUndefined();
     for (const target of ['/etc/passwd', '~/../../etc/x', '~/a//b']) {
       const r = parse({ format: 1, entries: [{ source: 'a', target }], files: { a: file() } });
       expect(r.ok, target).toBe(false);

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { gitCli, json } from '../helpers/cli.js';
+import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
+
+/**
+ * Environment sync (issue 12) of folder entries (test/helpers/env-fleet.ts: nodes a and b, fake HOMEs, a real bare
+ * remote, the CLI as a process): what a folder holds that must not go on the bus as it is — a git repository's own
+ * .git (a skill installed with git clone).
+ */
+
+const fleet = envFleet();
+const { fakeHome, cli, envCmd, put, busFiles, byHand, plantEntry, ok } = fleet;
+let bus: EnvBus;
+
+type Capture = { files: { target: string }[]; skipped: { target: string; reason: string }[] };
+
+beforeAll(async () => {
+  bus = await fleet.start();
+}, 30_000);
+
+afterAll(() => fleet.stop());
+
+describe('gitbus env, folder entries', () => {
+  it('a skill installed with git clone: its .git is skipped with the reason, the bus stays one git can check out, and a manifest naming a .git part is invalid', async () => {
+    const skill = join(fakeHome('a'), '.claude/skills/myskill');
+    gitCli(['init', '-q', skill]);
+    put('a', '.claude/skills/myskill/SKILL.md', '# skill\n');
+    // What git also reads as .git: another letter case, and NTFS's short name.
+    put('a', '.claude/skills/other/.GIT/config', '[core]\n');
+    put('a', '.claude/skills/other/git~1/HEAD', 'ref: refs/heads/main\n');
+    put('a', '.claude/skills/other/SKILL.md', '# other\n');
+    const r = await envCmd('a', ['capture', 'skills', '--add', '~/.claude/skills']);
+    ok(r);
+    const cap = json<Capture>(r);
+    expect(cap.files.map((f) => f.target).sort()).toEqual(['~/.claude/skills/myskill/SKILL.md', '~/.claude/skills/other/SKILL.md']);
+    expect(cap.skipped).toEqual(expect.arrayContaining(['~/.claude/skills/myskill/.git', '~/.claude/skills/other/.GIT', '~/.claude/skills/other/git~1'].map((target) => ({ target, reason: expect.stringMatching(/git repository's own folder \(\.git\) is never synced/) }))));
+    expect(busFiles().filter((p) => /\/(\.git|git~1)(\/|$)/i.test(p))).toEqual([]);
+    const clone = join(bus.dir, 'checkout');
+    gitCli(['clone', '-q', '-b', 'main', bus.remote, clone]);
+    gitCli(['fsck', '--strict'], bus.remote);
+
+    // By hand: an entry that would write into a repository's .git (hooks run code), in a manifest git can hold.
+    byHand((work) => plantEntry(work, 'skills', { source: 'home/r/.git./hooks', target: '~/r/.git./hooks', kind: 'dir' }));
+    const lint = await cli('a', ['lint']);
+    expect(lint.code).toBe(8);
+    expect(json<{ problems: { path: string; reason: string }[] }>(lint).problems).toContainEqual(expect.objectContaining({ path: 'env/skills/manifest.yaml', reason: expect.stringMatching(/part git reads as "\.git" \("\.git\."\)/) }));
+    const apply = await envCmd('b', ['apply', 'skills']);
+    expect(apply.code).toBe(8);
+    expect(fleet.errorOf(apply).code).toBe('ENV_PROFILE_INVALID');
+  });
+});
