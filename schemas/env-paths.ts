@@ -103,6 +103,9 @@ export function neverSynced(rel: string): string | undefined {
   if (first === '.config' && parts[1] === 'gh' && parts[2] === 'hosts.yml') return 'GitHub CLI\'s hosts.yml holds its tokens';
   if (first === '.config' && parts[1] === 'gcloud' && parts.length > 2) return 'the Google Cloud SDK\'s folder (~/.config/gcloud) holds its access tokens';
   if (/credential/i.test(name)) return 'its name says it holds credentials';
+  // `gitbus setup claude` keeps the settings.json it replaced beside it, and a write stages a temp file there.
+  if (/\.gitbus-backup-[^/]*$/.test(name)) return 'a backup gitbus wrote on this machine (*.gitbus-backup-*) belongs to it';
+  if (/^\..+\.gitbus-\d+-[0-9a-f]+\.tmp$/.test(name)) return 'a temporary file gitbus writes while it replaces a file (*.gitbus-<pid>-<hex>.tmp)';
   return undefined;
 }
 

@@ -15,7 +15,7 @@ import { parseJsonObject, pickKeys, renderJson } from './json-merge.js';
 import { localKind, readLocal, walkLocalDir } from './local.js';
 import { readProfile } from './profile.js';
 import { profileVerdict, staleReason } from './trust.js';
-import { chooseEntries, type Skipped } from './resolve.js';
+import { chooseEntries, fileMerge, JSON_MERGED, type Skipped } from './resolve.js';
 import { captureDecision, captureRemoves } from './states.js';
 import { scanSecrets } from './secrets.js';
 import { knowsTarget, laterUpdated, readState, writeState, type SyncedFile } from './state-store.js';
@@ -31,8 +31,6 @@ import { knowsTarget, laterUpdated, readState, writeState, type SyncedFile } fro
  * of one machine (`gitbus setup claude`'s), and the plugins they enable go with them.
  */
 export const LOCAL_ONLY_SETTINGS_KEYS: readonly string[] = ['extraKnownMarketplaces', 'additionalMarketplaces', 'enabledPlugins'];
-/** Files merged by keys unless said otherwise: Claude Code's settings, whose other keys each machine keeps. */
-const JSON_MERGED = new Set(['.claude/settings.json']);
 /** What a new profile holds when no --add is given: seed 000's tw-env-sync, where this machine has them. */
 export const DEFAULT_TARGETS: readonly string[] = ['~/.claude/CLAUDE.md', '~/.claude/commands', '~/.claude/agents', '~/.claude/skills', '~/.claude/settings.json', '~/.zshrc', '~/.gitconfig'];
 
@@ -122,8 +120,11 @@ interface Taken {
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
-/** Reads one entry's files from this machine; secrets found are collected in `hits`. */
-function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped: Skipped[], busKeys: string[] | undefined): Taken[] | null {
+/**
+ * Reads one entry's files from this machine; secrets found are collected in `hits`. `busKeys` gives the keys the
+ * bus's copy of a file merged by keys has (by source), the list an entry without `keys` manages.
+ */
+function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped: Skipped[], busKeys: (source: string) => string[] | undefined): Taken[] | null {
   const rel = targetRel(entry.target);
   const kind = localKind(userHome, rel);
   if (kind === 'missing') return null;
@@ -141,15 +142,19 @@ function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped
     }
     let bytes: Uint8Array = local.bytes;
     let synced: Omit<SyncedFile, 'at'> = { hash: sha256Hex(local.bytes), executable: (local.mode & 0o111) !== 0 };
-    if (entry.merge === 'json') {
+    const json = fileMerge(entry, fileRel) === 'json';
+    if (json) {
       const parsed = parseJsonObject(utf8.decode(local.bytes));
-      if (!parsed.ok) throw new EnvTargetRefusedError(target, `it is ${parsed.reason}`, 'fix the file, or capture it without merge by keys');
-      const keys = entry.keys ?? busKeys ?? Object.keys(parsed.value).filter((k) => !LOCAL_ONLY_SETTINGS_KEYS.includes(k));
+      if (!parsed.ok) throw new EnvTargetRefusedError(target, `it is ${parsed.reason}`, (entry.kind ?? 'file') === 'dir' ? `fix the file: a folder entry (${entry.target}) merges Claude Code's settings.json by keys` : 'fix the file, or capture it without merge by keys');
+      // A folder entry has no --keys: the keys naming one machine's folders are never its (a copy on the bus made
+      // before it merged by keys may still have them).
+      const fromBus = (entry.kind ?? 'file') === 'dir' ? busKeys(source)?.filter((k) => !LOCAL_ONLY_SETTINGS_KEYS.includes(k)) : busKeys(source);
+      const keys = entry.keys ?? fromBus ?? Object.keys(parsed.value).filter((k) => !LOCAL_ONLY_SETTINGS_KEYS.includes(k));
       const picked = pickKeys(parsed.value, keys);
       bytes = Buffer.from(renderJson(picked), 'utf8');
       synced = { hash: keysHash(picked, Object.keys(picked)), keys: Object.keys(picked) };
     }
-    for (const f of scanSecrets(utf8.decode(bytes))) hits.push({ target, line: entry.merge === 'json' ? 0 : f.line, what: entry.merge === 'json' ? `${f.what}, in the keys the profile takes` : f.what });
+    for (const f of scanSecrets(utf8.decode(bytes))) hits.push({ target, line: json ? 0 : f.line, what: json ? `${f.what}, in the keys the profile takes` : f.what });
     out.push({ target, source, bytes, executable: (local.mode & 0o111) !== 0, synced });
   };
   if ((entry.kind ?? 'file') === 'file') {
@@ -259,22 +264,26 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const rebuilding = Boolean(signer && opts.rebuild && !trusted);
     const contents = read.found && read.ok ? read.profile.contents : new Map<string, Uint8Array>();
     // The bus's hash of a file as state.json records it: of the content, or of the keys for a file merged by keys.
+    const busJson = (source: string) => (contents.has(source) ? parseJsonObject(utf8.decode(contents.get(source) ?? new Uint8Array())) : null);
     const busHash = (source: string, merge: EnvEntry['merge']): string | undefined => {
       const f = old?.files[source];
       if (!f || merge !== 'json') return f?.sha256;
-      const j = parseJsonObject(utf8.decode(contents.get(source) ?? new Uint8Array()));
-      return j.ok ? keysHash(j.value, Object.keys(j.value)) : f.sha256;
+      const j = busJson(source);
+      return j?.ok ? keysHash(j.value, Object.keys(j.value)) : f.sha256;
+    };
+    const busKeys = (source: string): string[] | undefined => {
+      const j = busJson(source);
+      return j?.ok ? Object.keys(j.value) : undefined;
     };
     for (const entry of toTake) {
       if (neverSynced(targetRel(entry.target)) !== undefined) continue;
-      const busJson = entry.merge === 'json' ? parseJsonObject(utf8.decode(contents.get(entry.source) ?? new Uint8Array())) : null;
-      const got = takeEntry(entry, userHome, hits, skipped, busJson?.ok && contents.has(entry.source) ? Object.keys(busJson.value) : undefined);
+      const got = takeEntry(entry, userHome, hits, skipped, busKeys);
       if (got === null) {
         kept.push(entry.target);
         continue;
       }
       for (const t of got) {
-        const d = captureDecision(busHash(t.source, entry.merge), t.synced.hash, state.files[t.target]?.hash, Boolean(opts.force));
+        const d = captureDecision(busHash(t.source, fileMerge(entry, targetRel(t.target))), t.synced.hash, state.files[t.target]?.hash, Boolean(opts.force));
         // Rebuilding, the bus's newer bytes are not verified: this machine's, which are what it last synced, are.
         if (d === 'take' || (d === 'keep-bus' && rebuilding)) taken.push(t);
         else (d === 'conflict' ? conflicts : newer).push(t.target);
@@ -314,7 +323,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
         const e = entries.find((x) => ((x.kind ?? 'file') === 'file' ? x.source === source : source.startsWith(`${x.source}/`)));
         if (!e || unvouchedEntries.has(e)) continue;
         const target = (e.kind ?? 'file') === 'file' ? e.target : `${e.target}/${source.slice(e.source.length + 1)}`;
-        if (state.files[target]?.hash !== busHash(source, e.merge)) {
+        if (state.files[target]?.hash !== busHash(source, fileMerge(e, targetRel(target)))) {
           unvouchedSources.add(source);
           unvouched.push(target);
         }

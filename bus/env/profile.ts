@@ -1,11 +1,12 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseEnvManifest, type EnvManifest } from '../../schemas/env-manifest.js';
-import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES, ENV_MAX_PROFILE_BYTES, ENV_PROFILE_RE, whyNotSegment } from '../../schemas/env-paths.js';
+import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES, ENV_MAX_PROFILE_BYTES, ENV_PROFILE_RE, targetRel, whyNotSegment } from '../../schemas/env-paths.js';
 import { ENV_FOLDER, ENV_MANIFEST_NAME, envManifestPath } from '../../schemas/signature-layout.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { sha256Hex } from './hash.js';
 import { parseJsonObject } from './json-merge.js';
+import { fileMerge } from './resolve.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
@@ -153,11 +154,13 @@ async function readProfileTree(snap: Snapshot, name: string, treeOid: string): P
   }
   // A file merged by keys must be a JSON object a node can merge: checked here so that lint and every node say so.
   for (const [i, e] of manifest.entries.entries()) {
-    if (e.merge !== 'json') continue;
-    const bytes = contents.get(e.source);
-    if (!bytes) continue;
-    const parsed = parseJsonObject(utf8.decode(bytes));
-    if (!parsed.ok) problems.push({ path: `${at}/${e.source}`, field: `entries.${i}.merge`, reason: `the entry merges it by JSON keys, but it is ${parsed.reason}`, fix: 'capture it again from a valid settings file, or remove merge: json from the entry', severity: 'error' });
+    const dir = (e.kind ?? 'file') === 'dir';
+    for (const [source, bytes] of contents) {
+      const rest = source === e.source && !dir ? '' : dir && source.startsWith(`${e.source}/`) ? source.slice(e.source.length + 1) : undefined;
+      if (rest === undefined || fileMerge(e, targetRel(rest === '' ? e.target : `${e.target}/${rest}`)) !== 'json') continue;
+      const parsed = parseJsonObject(utf8.decode(bytes));
+      if (!parsed.ok) problems.push({ path: `${at}/${source}`, field: dir ? `entries.${i}` : `entries.${i}.merge`, reason: `${dir ? 'a folder entry merges Claude Code\'s settings.json by JSON keys' : 'the entry merges it by JSON keys'}, but it is ${parsed.reason}`, fix: dir ? 'capture it again from a valid settings file' : 'capture it again from a valid settings file, or remove merge: json from the entry', severity: 'error' });
+    }
   }
   for (const source of blobs.keys()) {
     if (manifest.files[source] === undefined) warnings.push(problem(`${at}/${source}`, 'the manifest does not list this file; it is ignored', 'remove it, or capture the profile again', 'warning'));

@@ -67,6 +67,20 @@ export function chooseEntries(m: EnvManifest, facts: NodeFacts): { chosen: { ent
   return { chosen, skipped };
 }
 
+/** Files merged by keys unless an entry says otherwise: Claude Code's settings, whose other keys each machine keeps. */
+export const JSON_MERGED: ReadonlySet<string> = new Set(['.claude/settings.json']);
+
+/**
+ * How one file of an entry is written: as the entry says, and in a folder entry (~/.claude captured whole) Claude
+ * Code's settings.json merged by keys as a file entry of it would be: written whole it would take away each node's
+ * own keys and put one machine's plugin folders on all. Its keys are the profile's file's (a folder entry has no
+ * `keys`).
+ */
+export function fileMerge(entry: EnvEntry, rel: string): 'replace' | 'json' {
+  if (entry.merge !== undefined) return entry.merge;
+  return (entry.kind ?? 'file') === 'dir' && JSON_MERGED.has(rel) ? 'json' : 'replace';
+}
+
 /** Why a file at `rel` (home-relative) is never written by a profile, or undefined. */
 export function neverWritten(rel: string): string | undefined {
   const never = neverSynced(rel);
@@ -88,7 +102,7 @@ export function resolveProfile(m: EnvManifest, facts: NodeFacts): ResolvedProfil
       skipped.push({ target, reason: why });
       return;
     }
-    const merge = entry.merge ?? 'replace';
+    const merge = fileMerge(entry, rel);
     items.push({ target, rel, source, merge, ...(merge === 'json' && entry.keys ? { keys: entry.keys } : {}), file, entry: index });
   };
   for (const { entry, index } of chosen) {

@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { gitCli, json } from '../helpers/cli.js';
-import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
+import { envFleet, SETTINGS_A, type EnvBus } from '../helpers/env-fleet.js';
 
 /**
  * Environment sync (issue 12) of folder entries (test/helpers/env-fleet.ts: nodes a and b, fake HOMEs, a real bare
  * remote, the CLI as a process): what a folder holds that must not go on the bus as it is — a git repository's own
- * .git (a skill installed with git clone).
+ * .git (a skill installed with git clone), Claude Code's settings.json (merged by keys, as a file entry of it is),
+ * the backups gitbus itself leaves beside it.
  */
 
 const fleet = envFleet();
-const { fakeHome, cli, envCmd, put, busFiles, byHand, plantEntry, ok } = fleet;
+const { fakeHome, cli, envCmd, put, read, onBus, busFiles, byHand, plantEntry, states, ok } = fleet;
 let bus: EnvBus;
 
 type Capture = { files: { target: string }[]; skipped: { target: string; reason: string }[] };
@@ -48,5 +49,31 @@ describe('gitbus env, folder entries', () => {
     const apply = await envCmd('b', ['apply', 'skills']);
     expect(apply.code).toBe(8);
     expect(fleet.errorOf(apply).code).toBe('ENV_PROFILE_INVALID');
+  });
+
+  it('~/.claude captured whole: settings.json is merged by keys (no plugin folder of machine a, b keeps its own keys), and setup claude\'s backups stay where they are', async () => {
+    put('a', '.claude/CLAUDE.md', '# house rules\n');
+    put('a', '.claude/settings.json', `${JSON.stringify(SETTINGS_A, null, 2)}\n`);
+    put('a', '.claude/settings.json.gitbus-backup-20260101T000000Z', '{"model":"haiku"}\n');
+    put('a', '.claude/projects/x/session.jsonl', '{}\n');
+    const r = await envCmd('a', ['capture', 'whole', '--add', '~/.claude']);
+    ok(r);
+    const cap = json<Capture>(r);
+    expect(cap.files.map((f) => f.target).filter((t) => !t.startsWith('~/.claude/skills/')).sort()).toEqual(['~/.claude/CLAUDE.md', '~/.claude/settings.json']);
+    expect(cap.skipped).toContainEqual({ target: '~/.claude/settings.json.gitbus-backup-20260101T000000Z', reason: expect.stringMatching(/a backup gitbus wrote on this machine/) });
+    const onBusSettings = JSON.parse(onBus('env/whole/files/home/.claude/settings.json') ?? 'null') as Record<string, unknown>;
+    expect(Object.keys(onBusSettings).sort()).toEqual(['hooks', 'model']);
+    expect(busFiles().filter((p) => p.includes('gitbus-backup'))).toEqual([]);
+
+    put('b', '.claude/settings.json', `${JSON.stringify({ permissions: { allow: ['Bash(make:*)'] }, model: 'sonnet' }, null, 2)}\n`);
+    ok(await envCmd('b', ['apply', 'whole', '--force']));
+    const merged = JSON.parse(read('b', '.claude/settings.json')) as Record<string, unknown>;
+    expect(merged).toEqual({ permissions: { allow: ['Bash(make:*)'] }, model: 'opus', hooks: SETTINGS_A.hooks });
+    // A key b adds is b's, not drift; nor is a plugin folder a's capture again leaves out.
+    put('b', '.claude/settings.json', `${JSON.stringify({ ...merged, theme: 'dark' }, null, 2)}\n`);
+    expect((await states('b', 'whole'))['~/.claude/settings.json']).toBe('in-sync');
+    put('a', '.claude/settings.json', `${JSON.stringify({ ...SETTINGS_A, model: 'sonnet' }, null, 2)}\n`);
+    ok(await envCmd('a', ['capture', 'whole']));
+    expect(JSON.parse(onBus('env/whole/files/home/.claude/settings.json') ?? 'null')).toEqual({ model: 'sonnet', hooks: SETTINGS_A.hooks });
   });
 });
