@@ -46,13 +46,17 @@ export interface EnvNode {
   config: NodeConfig;
 }
 
-/** The profiles to look at: the one named, else those node.yaml subscribes to. */
+/**
+ * The profiles to look at: those node.yaml subscribes to, and the one named after them when it is not one of them.
+ * All are looked at even when one is named, since a file two of them write is held in the later one whichever is
+ * asked for; lookAtProfiles' `only` then reports the named one.
+ */
 export function profilesToLook(node: EnvNode, named?: string): { profile: string; apply: 'auto' | 'manual' | null }[] {
   const subs = node.config.env ?? [];
-  if (named !== undefined) return [{ profile: named, apply: subs.find((s) => s.profile === named)?.apply ?? null }];
-  if (subs.length === 0) throw new EnvNoProfilesError(homePaths(node.home).config);
+  if (named === undefined && subs.length === 0) throw new EnvNoProfilesError(homePaths(node.home).config);
   const seen = new Set<string>();
-  return subs.filter((s) => !seen.has(s.profile) && seen.add(s.profile)).map((s) => ({ profile: s.profile, apply: s.apply }));
+  const out = subs.filter((s) => !seen.has(s.profile) && seen.add(s.profile)).map((s) => ({ profile: s.profile, apply: s.apply }));
+  return named === undefined || seen.has(named) ? out : [...out, { profile: named, apply: null }];
 }
 
 export async function lookAtProfile(snap: Snapshot, node: EnvNode, userHome: string, name: string, apply: 'auto' | 'manual' | null, opts: { force?: boolean; now?: Date } = {}): Promise<ProfileLook> {
@@ -87,9 +91,9 @@ export async function lookAtProfile(snap: Snapshot, node: EnvNode, userHome: str
 /**
  * Each profile of `subs` looked at, in order, for `env status|diff|apply` and the watcher. One that cannot be looked
  * at (an error nobody foresaw) is refused with the reason, never stopping the others; a file two profiles both
- * write (or one inside the other's) is held in the later one.
+ * write (or one inside the other's) is held in the later one. With `only`, just that profile is returned.
  */
-export async function lookAtProfiles(snap: Snapshot, node: EnvNode, userHome: string, subs: readonly { profile: string; apply: 'auto' | 'manual' | null }[], opts: { force?: boolean; now?: Date } = {}): Promise<ProfileLook[]> {
+export async function lookAtProfiles(snap: Snapshot, node: EnvNode, userHome: string, subs: readonly { profile: string; apply: 'auto' | 'manual' | null }[], opts: { force?: boolean; now?: Date; only?: string } = {}): Promise<ProfileLook[]> {
   const out: ProfileLook[] = [];
   for (const sub of subs) {
     try {
@@ -101,7 +105,7 @@ export async function lookAtProfiles(snap: Snapshot, node: EnvNode, userHome: st
     }
   }
   holdClashes(out);
-  return out;
+  return opts.only === undefined ? out : out.filter((l) => l.report.profile === opts.only);
 }
 
 /** Holds a file of a later profile whose target an earlier profile writes too, or is inside one of its, or holds one. */

@@ -52,7 +52,7 @@ async function looks(ctx: BusContext, named: string | undefined, opts: { force?:
   const { snap, offline } = await snapshotOrLast(ctx);
   offlineNote(offline);
   const node = { home: ctx.paths.home, config: ctx.config };
-  return lookAtProfiles(snap, node, userHome(), profilesToLook(node, named), opts);
+  return lookAtProfiles(snap, node, userHome(), profilesToLook(node, named), { ...opts, ...(named !== undefined ? { only: named } : {}) });
 }
 
 const ACTION_WORDS: Record<Exclude<EnvAction, 'none'>, string> = { write: 'writes it', remove: 'removes it', mode: 'sets its executable bit as the profile has it (its content is in sync)' };

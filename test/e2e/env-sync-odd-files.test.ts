@@ -117,7 +117,13 @@ describe('gitbus env', () => {
     ok(applied);
     const p4 = await envCmd('b', ['apply', 'p4']);
     expect(p4.code, p4.stderr).toBe(5);
-    expect(json<{ results: { held: { why: string }[] }[] }>(p4).results[0]?.held[0]?.why).toMatch(/~\/x on its path is a file, so apply leaves it/);
+    // Named, p4 is still the later of the two subscribed profiles that write under ~/x.
+    expect(json<{ results: { held: { why: string }[] }[] }>(p4).results[0]?.held[0]?.why).toMatch(/profile p3 also puts a file at ~\/x, and one path is inside the other/);
+    // Not subscribed to p3, b is told what is in the way on its disk.
+    editNode('b', (c) => (c['env'] = [{ profile: 'p4', apply: 'manual' }]));
+    const alone = await envCmd('b', ['apply', 'p4']);
+    expect(alone.code, alone.stderr).toBe(5);
+    expect(json<{ results: { held: { why: string }[] }[] }>(alone).results[0]?.held[0]?.why).toMatch(/~\/x on its path is a file, so apply leaves it/);
 
     // A 2.2 GB local file where a profile has one: held as too large, never read.
     put('a', 'dl/disk.img', 'small\n');
@@ -135,6 +141,25 @@ describe('gitbus env', () => {
     const held = await envCmd('b', ['status', 'claude']);
     expect(json<{ profiles: { files: { target: string; held?: string }[] }[] }>(held).profiles[0]?.files.find((f) => f.target === '~/.claude/settings.json')?.held).toMatch(/your file is not valid JSON .*--force" replaces the whole file with the profile's keys only/);
     put('b', '.claude/settings.json', settings);
+    editNode('b', (c) => (c['env'] = [{ profile: 'claude', apply: 'auto' }]));
+  });
+
+  it('a file two subscribed profiles write is held in the later one also when that profile is named: env apply other leaves ~/.zshrc, even without --force', async () => {
+    put('a', '.zshrc', 'shell rc\n');
+    ok(await envCmd('a', ['capture', 'shell', '--add', '~/.zshrc']));
+    put('a', '.zshrc', 'other rc\n');
+    ok(await envCmd('a', ['capture', 'other', '--add', '~/.zshrc']));
+    editNode('b', (c) => (c['env'] = [{ profile: 'shell', apply: 'manual' }, { profile: 'other', apply: 'manual' }]));
+    const r = await envCmd('b', ['apply', 'other']);
+    expect(r.code, r.stderr).toBe(5);
+    const res = json<{ results: { profile: string; written: string[]; held: { target: string; why: string }[] }[] }>(r).results;
+    expect(res).toEqual([expect.objectContaining({ profile: 'other', written: [], held: [expect.objectContaining({ target: '~/.zshrc', why: expect.stringMatching(/profile shell also puts a file at ~\/\.zshrc/) })] })]);
+    expect(existsSync(join(fakeHome('b'), '.zshrc'))).toBe(false);
+    const status = json<{ profiles: { profile: string; files: { target: string; held?: string }[] }[] }>(await envCmd('b', ['status', 'other'])).profiles;
+    expect(status.map((p) => p.profile)).toEqual(['other']);
+    expect(status[0]?.files).toEqual([expect.objectContaining({ target: '~/.zshrc', held: expect.stringMatching(/profile shell also puts a file/) })]);
+    ok(await envCmd('b', ['apply', 'shell']));
+    expect(read('b', '.zshrc')).toBe('shell rc\n');
     editNode('b', (c) => (c['env'] = [{ profile: 'claude', apply: 'auto' }]));
   });
 });
