@@ -1,10 +1,10 @@
 import type { ListedFile } from '../bus/ops/lint.js';
 import { LIVE_FOLDERS, SETTINGS_PATH } from '../schemas/layout.js';
-import { SIGNATURES_FOLDER, TRUST_FOLDER } from '../schemas/signature-layout.js';
+import { ENV_FOLDER, SIGNATURES_FOLDER, TRUST_FOLDER } from '../schemas/signature-layout.js';
 import { gitOut, objectSizes, splitZ, type GitOptions } from './git.js';
 
 /** Pathspecs of everything gitbus reads in `main`: literal, so that no name is taken as a pattern. */
-export const BUS_PATHSPECS = [SETTINGS_PATH, ...LIVE_FOLDERS, SIGNATURES_FOLDER, TRUST_FOLDER].map((p) => `:(literal)${p}`);
+export const BUS_PATHSPECS = [SETTINGS_PATH, ...LIVE_FOLDERS, SIGNATURES_FOLDER, TRUST_FOLDER, ENV_FOLDER].map((p) => `:(literal)${p}`);
 
 /** The bus files of the index being committed (`git ls-files --stage`). */
 export async function stagedFiles(opts: GitOptions): Promise<ListedFile[]> {

@@ -1,6 +1,6 @@
 import { hasSidecarIn, lintListing, type LintReport, type ListedFile } from '../bus/ops/lint.js';
 import { classifyPath, isFileProblem } from '../schemas/layout.js';
-import { TRUST_FOLDER } from '../schemas/signature-layout.js';
+import { ENV_FOLDER, TRUST_FOLDER } from '../schemas/signature-layout.js';
 import { gitOut, readObjects, splitZ } from './git.js';
 import { addSizes, BUS_PATHSPECS, stagedFiles } from './listing.js';
 import { writtenOnceProblems } from './written-once.js';
@@ -25,6 +25,8 @@ export async function lintStaged(cwd: string): Promise<StagedLint> {
   const opts = { cwd, hookEnv: true };
   // Against HEAD, or against nothing on an unborn branch; deletions are judged by writtenOnceProblems.
   const changed = splitZ(await gitOut(['diff', '--cached', '--name-only', '-z', '--no-renames', '--no-ext-diff', '--diff-filter=d', '--', ...BUS_PATHSPECS], opts));
+  // A file deleted from a profile breaks it as an edit does (its manifest still names it): the profile is checked.
+  changed.push(...splitZ(await gitOut(['diff', '--cached', '--name-only', '-z', '--no-renames', '--no-ext-diff', '--diff-filter=D', '--', `:(literal)${ENV_FOLDER}`], opts)));
   const files = await stagedFiles(opts);
   const writtenOnce = await writtenOnceProblems(files, opts);
   if (changed.length === 0) return { changed, checked: 0, problems: writtenOnce, unsigned: [] };

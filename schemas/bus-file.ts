@@ -196,7 +196,7 @@ export function parseBusFile(path: string, content: string | Uint8Array): ParseR
   if (where === undefined) {
     return {
       ok: false,
-      problems: [fileProblem(path, '', 'it is not a gitbus file', `bus files are ${SETTINGS_PATH} and files in ${Object.keys(FOLDER_KIND).join('/, ')}/`)],
+      problems: [fileProblem(path, '', 'it is not a gitbus file', `bus files are ${SETTINGS_PATH} and files in ${Object.keys(FOLDER_KIND).join('/, ')}/; a file of an environment profile (env/<profile>/) is linted with its profile, given by its path in a checkout of the bus`)],
     };
   }
   if (isFileProblem(where)) {

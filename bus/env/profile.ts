@@ -2,7 +2,6 @@ import type { FileProblem } from '../../schemas/errors.js';
 import { parseEnvManifest, type EnvManifest } from '../../schemas/env-manifest.js';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES, ENV_MAX_PROFILE_BYTES, ENV_PROFILE_RE, targetRel, whyNotSegment } from '../../schemas/env-paths.js';
 import { ENV_FOLDER, ENV_MANIFEST_NAME, envManifestPath } from '../../schemas/signature-layout.js';
-import type { Snapshot } from '../model/snapshot.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { sha256Hex } from './hash.js';
 import { parseJsonObject } from './json-merge.js';
@@ -50,29 +49,38 @@ export interface BrokenProfile {
 
 export type ProfileRead = { found: false } | BrokenProfile | { found: true; ok: true; profile: EnvProfile };
 
+/**
+ * What a profile is read from: a Snapshot of main, or a tree built from a listing (`gitbus lint PATH` and the
+ * pre-commit hook: a checkout on disk, the index being committed; lint-env-files.ts).
+ */
+export interface EnvTrees {
+  readonly commit: string | null;
+  readonly store: Pick<ObjectStore, 'readTree' | 'readBlob' | 'readCommitTree'>;
+}
+
 const problem = (path: string, reason: string, fix: string, severity: 'error' | 'warning' = 'error'): FileProblem => ({ path, field: '', reason, fix, severity });
 const RECAPTURE = 'capture the profile again with "gitbus env capture PROFILE" (it writes the manifest and files together)';
 
 /** The root tree entries of a snapshot's commit (cached by oid in the store). */
-async function rootEntries(snap: Snapshot): Promise<TreeEntry[]> {
+async function rootEntries(snap: EnvTrees): Promise<TreeEntry[]> {
   return snap.commit ? snap.store.readTree(await snap.store.readCommitTree(snap.commit)) : [];
 }
 
 /** The oid of `env/` in the snapshot, or null: a watcher compares it between wakes to see whether any profile changed. */
-export async function envTreeOid(snap: Snapshot): Promise<string | null> {
+export async function envTreeOid(snap: EnvTrees): Promise<string | null> {
   const e = (await rootEntries(snap)).find((x) => x.path === ENV_FOLDER);
   return e?.type === 'tree' ? e.oid : null;
 }
 
 /** The profiles on the bus: folders of env/ with a profile's name. */
-export async function listProfiles(snap: Snapshot): Promise<string[]> {
+export async function listProfiles(snap: EnvTrees): Promise<string[]> {
   const env = await envTreeOid(snap);
   if (!env) return [];
   return (await snap.store.readTree(env)).filter((e) => e.type === 'tree' && ENV_PROFILE_RE.test(e.path)).map((e) => e.path).sort();
 }
 
 /** Every blob under a tree, by path, refusing links, submodules and depth; problems collected. */
-async function walkFiles(store: ObjectStore, oid: string, prefix: string, at: string, out: Map<string, string>, problems: FileProblem[], depth: number): Promise<void> {
+async function walkFiles(store: EnvTrees['store'], oid: string, prefix: string, at: string, out: Map<string, string>, problems: FileProblem[], depth: number): Promise<void> {
   for (const e of await store.readTree(oid)) {
     const rel = prefix ? `${prefix}/${e.path}` : e.path;
     const path = `${at}/${rel}`;
@@ -91,7 +99,7 @@ async function walkFiles(store: ObjectStore, oid: string, prefix: string, at: st
 /** Reads by profile name and tree oid: a watcher looks at its profiles every wake, and they rarely change. */
 const cache = new Map<string, ProfileRead>();
 
-export async function readProfile(snap: Snapshot, name: string): Promise<ProfileRead> {
+export async function readProfile(snap: EnvTrees, name: string): Promise<ProfileRead> {
   const env = await envTreeOid(snap);
   const dir = env ? (await snap.store.readTree(env)).find((e) => e.path === name) : undefined;
   if (!dir || dir.type !== 'tree') return { found: false };
@@ -104,7 +112,7 @@ export async function readProfile(snap: Snapshot, name: string): Promise<Profile
   return read;
 }
 
-async function readProfileTree(snap: Snapshot, name: string, treeOid: string): Promise<ProfileRead> {
+async function readProfileTree(snap: EnvTrees, name: string, treeOid: string): Promise<ProfileRead> {
   const manifestPath = envManifestPath(name);
   const at = `${ENV_FOLDER}/${name}/files`;
   const entries = await snap.store.readTree(treeOid);

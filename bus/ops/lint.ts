@@ -11,6 +11,9 @@ import type { TreeEntry } from '../store/objects.js';
 import { checkoutRootOf } from '../trust/checkout-root.js';
 import { sidecarProblems } from '../trust/lint-signatures.js';
 import { signedKindOf } from '../trust/messages.js';
+import { envFilesOnDisk, envFoldersOf, envListingProblems } from '../env/lint-env-files.js';
+import { ENV_FOLDER } from '../../schemas/signature-layout.js';
+import { SETTINGS_PATH } from '../../schemas/layout.js';
 import { handoffProblems, type LintedHandoff } from './lint-handoff.js';
 
 /** Bus files are at most this big (docs/PROTOCOL.md §2); larger ones are reported without being read. */
@@ -22,8 +25,8 @@ export interface LintReport {
 }
 
 /**
- * Lints bus files on disk: one file (its folder name gives its kind), or a checkout of a bus (every live
- * folder and gitbus.yaml). Used by `gitbus lint PATH` and by the pre-commit hook.
+ * Lints bus files on disk: one file (its folder name gives its kind; a file of a profile, its whole profile), or a
+ * checkout of a bus (every live folder, gitbus.yaml and env/). Used by `gitbus lint PATH`.
  */
 export async function lintPath(path: string): Promise<LintReport> {
   let st;
@@ -34,11 +37,35 @@ export async function lintPath(path: string): Promise<LintReport> {
   }
   if (st.isDirectory()) return lintCheckout(path);
   if (path.endsWith('.sig') && /(^|[\\/])signatures[\\/]/.test(path)) return lintSidecarFile(path);
+  // Its path in the checkout, when it is in one: a file of a profile is judged with the rest of its profile.
+  const root = checkoutOf(path);
+  const inCheckout = root === null ? null : relative(root, resolve(path)).split(sep).join('/');
+  if (root !== null && inCheckout?.startsWith(`${ENV_FOLDER}/`)) {
+    const { files, read } = await envFilesOnDisk(root);
+    return { checked: 1, problems: await envListingProblems(files, envFoldersOf([inCheckout]), read) };
+  }
   const rel = `${basename(dirname(path))}/${basename(path)}`;
-  const { problems, handoff } = await lintFile(path, basename(path) === 'gitbus.yaml' ? 'gitbus.yaml' : rel, st.size);
+  const linted = await lintFile(path, basename(path) === 'gitbus.yaml' ? 'gitbus.yaml' : rel, st.size);
+  const { handoff } = linted;
+  // A file that is no bus file is named by its whole path (its folder's name is what made it none).
+  const problems = parseBusFileKnows(rel) ? linted.problems : linted.problems.map((p) => (p.path === rel ? { ...p, path: inCheckout ?? path } : p));
   // A file alone names no other task: whether its `after` names a template is the checkout's or the bus's to say.
   if (handoff) problems.push(...handoffProblems(handoff, () => false));
   return { checked: 1, problems };
+}
+
+/** The checkout `path` is in (the nearest folder above with gitbus.yaml), or null. */
+function checkoutOf(path: string): string | null {
+  try {
+    return checkoutRootOf(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `rel` (folder/name) is a path bus files may have, so that a problem about it names it as it is. */
+function parseBusFileKnows(rel: string): boolean {
+  return rel === SETTINGS_PATH || classifyPath(rel) !== undefined;
 }
 
 function tooBig(rel: string, size: number): FileProblem[] {
@@ -84,7 +111,8 @@ export interface ListedFile {
  * reports only the problems of the paths in `changed`, so that a commit is judged by what it adds or modifies,
  * not by older problems in the bus. Checks names, modes and folder structure (with the whole listing, so that a
  * response without its handoff is caught) and the content of every changed bus file. `read` returns the
- * contents of the given object ids. Paths outside the bus folders are ignored.
+ * contents of the given object ids; a profile under env/ with a changed file is checked whole. Paths outside the
+ * bus folders are ignored.
  */
 export async function lintListing(files: readonly ListedFile[], changed: ReadonlySet<string>, read: (oids: string[]) => Promise<Map<string, Uint8Array>>): Promise<LintReport> {
   const live: LiveTree = { commit: '', root: [], folders: new Map() };
@@ -142,7 +170,10 @@ export async function lintListing(files: readonly ListedFile[], changed: Readonl
     else problems.push(...lintContent(f.path, content));
   }
   const sigs = await lintListedSignatures(files, changed, read);
-  return { checked: checked + sigs.checked, problems: [...problems, ...sigs.problems] };
+  // A profile a commit touches is checked whole, its manifest against its files (docs/PROTOCOL.md §13).
+  const profiles = envFoldersOf(changed);
+  if (profiles.size > 0) problems.push(...(await envListingProblems(files, profiles, read)));
+  return { checked: checked + sigs.checked + profiles.size, problems: [...problems, ...sigs.problems] };
 }
 
 const problemKey = (p: FileProblem): string => `${p.path}\0${p.field}\0${p.reason}`;
@@ -273,7 +304,10 @@ async function lintCheckout(root: string): Promise<LintReport> {
     if (!files?.response && !files?.cancel) problems.push(...handoffProblems(h, (d) => templates.has(d)));
   }
   const sigs = await lintCheckoutSignatures(root);
-  return { checked: checked + sigs.checked, problems: [...problems, ...sigs.problems] };
+  const env = await envFilesOnDisk(root);
+  const profiles = envFoldersOf(env.files.map((f) => f.path));
+  problems.push(...(await envListingProblems(env.files, profiles, env.read)));
+  return { checked: checked + sigs.checked + profiles.size, problems: [...problems, ...sigs.problems] };
 }
 
 function modeOf(st: { isSymbolicLink(): boolean; isDirectory(): boolean; mode: number }): string {

@@ -10,6 +10,7 @@ import { captureProfile, DEFAULT_TARGETS, type CaptureResult } from '../../bus/e
 import { unifiedDiff } from '../../bus/env/diff-text.js';
 import { applyLooked, cardEnvOfReport, lookAtProfiles, profilesToLook, type ProfileLook, type ProfileReport } from '../../bus/env/report.js';
 import { countsText, cardEnvOf, type EnvAction } from '../../bus/env/states.js';
+import { EnvProfileInvalidError } from '../../bus/env/errors.js';
 import { ENV_PROFILE_RE, ENV_PROFILE_RULE } from '../../schemas/env-paths.js';
 import { InputError } from '../../bus/errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -53,6 +54,24 @@ async function looks(ctx: BusContext, named: string | undefined, opts: { force?:
   offlineNote(offline);
   const node = { home: ctx.paths.home, config: ctx.config };
   return lookAtProfiles(snap, node, userHome(), profilesToLook(node, named), { ...opts, ...(named !== undefined ? { only: named } : {}) });
+}
+
+/**
+ * status and diff of a profile named on the command line that the bus does not have (exit 4) or that is invalid
+ * (exit 8) fail as apply does: there is no file to report. Subscribed ones are reported, each with its problem.
+ */
+function refuseNamed(all: readonly ProfileLook[], named: string | undefined): void {
+  if (named === undefined) return;
+  const bad = all.find((l) => !l.report.found || l.refusal instanceof EnvProfileInvalidError);
+  if (bad?.refusal) throw bad.refusal;
+}
+
+/**
+ * A report that holds an invalid profile exits 8 (README, exit codes), after the report: a script sees that a
+ * profile cannot be used. An untrusted or stale one is reported with its files and exits 0: only apply refuses it.
+ */
+function exitForInvalid(all: readonly ProfileLook[]): void {
+  if (all.some((l) => l.refusal instanceof EnvProfileInvalidError)) process.exitCode = EXIT.invalid;
 }
 
 const ACTION_WORDS: Record<Exclude<EnvAction, 'none'>, string> = { write: 'writes it', remove: 'removes it', mode: 'sets its executable bit as the profile has it (its content is in sync)' };
@@ -150,11 +169,10 @@ export function register(program: Command): void {
     async (profile: string | undefined, opts: CommonOptions) =>
       withBus(opts, async (ctx) => {
         const all = await looks(ctx, profileArg(profile));
-        // A profile named on the command line that the bus does not have is an error; a subscribed one is reported.
-        const missing = all.find((l) => profile !== undefined && !l.report.found);
-        if (missing?.refusal) throw missing.refusal;
+        refuseNamed(all, profile);
         const reports = all.map((l) => l.report);
         emit(opts, { profiles: reports }, () => reports.map(reportText).join('\n'));
+        exitForInvalid(all);
       }),
   );
 
@@ -166,9 +184,7 @@ export function register(program: Command): void {
   ).action(async (profile: string | undefined, opts: CommonOptions) =>
     withBus(opts, async (ctx) => {
       const all = await looks(ctx, profileArg(profile), { force: true });
-      // As status: a profile named on the command line that the bus does not have is an error, a subscribed one a line.
-      const missing = all.find((l) => profile !== undefined && !l.report.found);
-      if (missing?.refusal) throw missing.refusal;
+      refuseNamed(all, profile);
       const out = all.map((l) => ({
         profile: l.report.profile,
         problem: l.report.problem,
@@ -185,6 +201,7 @@ export function register(program: Command): void {
           .map((p) => (p.problem !== null ? `profile ${p.profile}: ${p.problem}` : p.files.length === 0 ? `profile ${p.profile}: in sync` : p.files.map((f) => `# ${f.target}: ${STATE_WORD[f.state] ?? f.state}\n${f.diff}`).join('\n')))
           .join('\n'),
       );
+      exitForInvalid(all);
     }),
   );
 

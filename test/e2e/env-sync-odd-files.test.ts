@@ -108,8 +108,9 @@ describe('gitbus env', () => {
     expect(once.code, once.stderr).toBe(0);
     expect(`${once.stdout}${once.stderr}`).not.toMatch(/Maximum call stack/);
     expect(read('b', 'x')).toBe('x file\n');
+    // The report names each profile; one that cannot be used makes it exit 8.
     const status = await envCmd('b', ['status']);
-    ok(status);
+    expect(status.code, status.stderr).toBe(8);
     const profiles = json<{ profiles: { profile: string; problem: string | null; files: { target: string; held?: string }[] }[] }>(status).profiles;
     expect(profiles.find((p) => p.profile === 'deep')?.problem).toMatch(/^invalid: .*nested more than 64 levels/);
     expect(profiles.find((p) => p.profile === 'p4')?.files).toEqual([expect.objectContaining({ target: '~/x/y', held: expect.stringMatching(/profile p3 also puts a file at ~\/x, and one path is inside the other/) })]);

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FileProblem } from '../../schemas/errors.js';
+import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES } from '../../schemas/env-paths.js';
+import { ENV_FOLDER } from '../../schemas/signature-layout.js';
+import type { TreeEntry } from '../store/objects.js';
+import { envProblems } from './lint-env.js';
+import type { EnvTrees } from './profile.js';
+
+/**
+ * env/ checked from a flat listing of files rather than from a commit of main: `gitbus lint PATH` (a checkout on
+ * disk) and the pre-commit hook (the index being committed) judge a profile as `gitbus lint` and every node do,
+ * a manifest with its files (a file edited by hand no longer has the SHA-256 its manifest names).
+ */
+
+/** One file under env/: its repo-relative path, git's mode string, and an id its content is read by. */
+export interface EnvListedFile {
+  path: string;
+  mode: string;
+  oid: string;
+}
+
+interface Folder {
+  files: Map<string, { mode: string; oid: string }>;
+  folders: Map<string, Folder>;
+}
+
+const newFolder = (): Folder => ({ files: new Map(), folders: new Map() });
+
+/**
+ * The problems of the profiles named in `profiles` (folder names under env/, stray ones included), read from
+ * `files`; `read` gives the contents of the listed ids.
+ */
+export async function envListingProblems(files: readonly EnvListedFile[], profiles: ReadonlySet<string>, read: (oids: string[]) => Promise<Map<string, Uint8Array>>): Promise<FileProblem[]> {
+  const root = newFolder();
+  const wanted: EnvListedFile[] = [];
+  for (const f of files) {
+    const parts = f.path.split('/');
+    if (parts[0] !== ENV_FOLDER || parts.length < 2 || !profiles.has(parts[1] ?? '')) continue;
+    let at = root;
+    for (const p of parts.slice(0, -1)) {
+      let next = at.folders.get(p);
+      if (!next) at.folders.set(p, (next = newFolder()));
+      at = next;
+    }
+    at.files.set(parts[parts.length - 1] ?? '', { mode: f.mode, oid: f.oid });
+    if (f.mode !== '160000') wanted.push(f);
+  }
+  if (!root.folders.has(ENV_FOLDER)) return [];
+  const blobs = await read([...new Set(wanted.map((f) => f.oid))]);
+  // Trees get ids from their entries, so that readProfile's cache (by a profile's tree id) tells contents apart.
+  const trees = new Map<string, TreeEntry[]>();
+  const store = (folder: Folder): string => {
+    const entries: TreeEntry[] = [];
+    for (const [name, sub] of folder.folders) entries.push({ path: name, oid: store(sub), mode: '040000', type: 'tree' });
+    for (const [name, f] of folder.files) entries.push({ path: name, oid: f.oid, mode: f.mode, type: f.mode === '160000' ? 'commit' : 'blob' });
+    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const oid = createHash('sha1').update(`gitbus-listing-tree\0${entries.map((e) => `${e.mode} ${e.type} ${e.oid} ${e.path}`).join('\0')}`).digest('hex');
+    trees.set(oid, entries);
+    return oid;
+  };
+  const rootOid = store(root);
+  const listing: EnvTrees = {
+    commit: 'listing',
+    store: {
+      readCommitTree: async () => rootOid,
+      readTree: async (oid) => trees.get(oid) ?? [],
+      readBlob: async (oid) => {
+        const b = blobs.get(oid);
+        if (b === undefined) throw new Error(`the content of object ${oid} cannot be read`);
+        return b;
+      },
+    },
+  };
+  return envProblems(listing, profiles);
+}
+
+/** How many entries a walk of env/ on disk takes in at most: past that a profile is too large anyway. */
+const MAX_WALKED = 20 * ENV_MAX_FILES;
+
+/**
+ * Every file under `<root>/env` on disk as a listing (links as links, never followed), with a reader of their
+ * contents: a file larger than a profile's may be is not read, a stand-in one byte over the limit is.
+ */
+export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFile[]; read: (oids: string[]) => Promise<Map<string, Uint8Array>> }> {
+  const files: EnvListedFile[] = [];
+  const paths = new Map<string, { abs: string; size: number }>();
+  const visit = async (rel: string, depth: number): Promise<void> => {
+    let names: string[];
+    try {
+      names = (await readdir(join(root, ...rel.split('/')))).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (paths.size >= MAX_WALKED) return;
+      const child = `${rel}/${name}`;
+      const abs = join(root, ...child.split('/'));
+      const st = await lstat(abs);
+      if (st.isDirectory()) {
+        // readProfile refuses folders nested this deep; one level more is enough for it to say so.
+        if (depth <= ENV_MAX_DEPTH + 6) await visit(child, depth + 1);
+        continue;
+      }
+      const mode = st.isSymbolicLink() ? '120000' : st.mode & 0o111 ? '100755' : '100644';
+      const oid = createHash('sha1').update(`${child}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).digest('hex');
+      files.push({ path: child, mode, oid });
+      paths.set(oid, { abs, size: st.size });
+    }
+  };
+  const st = await lstat(join(root, ENV_FOLDER)).catch(() => null);
+  if (st?.isDirectory()) await visit(ENV_FOLDER, 1);
+  const read = async (oids: string[]): Promise<Map<string, Uint8Array>> => {
+    const out = new Map<string, Uint8Array>();
+    for (const oid of oids) {
+      const f = paths.get(oid);
+      if (!f) continue;
+      // A disk image dropped into env/ is reported too large without being read.
+      if (f.size > ENV_MAX_FILE_BYTES) out.set(oid, new Uint8Array(ENV_MAX_FILE_BYTES + 1));
+      else out.set(oid, await readFile(f.abs).catch(() => new Uint8Array()));
+    }
+    return out;
+  };
+  return { files, read };
+}
+
+/** The profile folders (and stray entries) of env/ that `paths` (repo-relative) touch. */
+export function envFoldersOf(paths: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const p of paths) {
+    const parts = p.split('/');
+    if (parts[0] === ENV_FOLDER && parts.length >= 2 && parts[1]) out.add(parts[1]);
+  }
+  return out;
+}
