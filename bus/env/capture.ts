@@ -9,6 +9,7 @@ import type { FileChange } from '../store/objects.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { readSidecars } from '../trust/file-signatures.js';
 import { sidecarPathFor } from '../trust/messages.js';
+import { InputError } from '../errors.js';
 import { EnvCaptureConflictError, EnvCaptureUnverifiedError, EnvSecretError, EnvTargetRefusedError, type SecretHit } from './errors.js';
 import { keysHash, sha256Hex } from './hash.js';
 import { parseJsonObject, pickKeys, renderJson } from './json-merge.js';
@@ -200,6 +201,31 @@ function entryFor(target: string, opts: CaptureOptions, userHome: string, node: 
   };
 }
 
+/**
+ * Where --keys goes: the added file merged by keys; without --add, the profile's one entry merged by keys (taken
+ * again with the new list). Refused where no such file is named, rather than ignored: the user asked for a change.
+ */
+function keysTo(profile: string, keys: string[], entries: EnvEntry[], added: readonly string[], addedEntries: Set<EnvEntry>, toTake: EnvEntry[]): void {
+  const flag = { flag: '--keys', profile };
+  if (added.length > 0) {
+    if ([...addedEntries].some((e) => e.merge === 'json')) return;
+    throw new InputError(`--keys chooses the top-level keys of a file merged by keys, and ${added.join(', ')} ${added.length === 1 ? 'is' : 'are'} written whole`, 'leave --keys out, or give it with --add naming a file merged by keys (~/.claude/settings.json)', flag);
+  }
+  const json = entries.flatMap((e, i) => (e.merge === 'json' ? [i] : []));
+  const only = json.length === 1 ? json[0] : undefined;
+  const entry = only === undefined ? undefined : entries[only];
+  if (only === undefined || entry === undefined) {
+    const names = json.map((i) => entries[i]?.target).join(', ');
+    throw new InputError(json.length === 0 ? `--keys chooses the top-level keys of a file merged by keys, and profile ${profile} has none` : `profile ${profile} has ${json.length} files merged by keys (${names}): --keys does not say which`, json.length === 0 ? 'add one with --add ~/.claude/settings.json --keys K,...' : 'name the one with --add PATH --keys K,...', flag);
+  }
+  const changed: EnvEntry = { ...entry, keys };
+  entries[only] = changed;
+  const at = toTake.indexOf(entry);
+  if (at >= 0) toTake[at] = changed;
+  else toTake.push(changed);
+  addedEntries.add(changed);
+}
+
 export async function captureProfile(ctx: BusContext, userHome: string, opts: CaptureOptions, signer: BusFileSigner | undefined): Promise<CaptureResult> {
   const node = ctx.config.node;
   const os = platform();
@@ -241,6 +267,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
       toTake.push(entry);
       addedEntries.add(entry);
     }
+    if (opts.keys) keysTo(opts.profile, opts.keys, entries, targets, addedEntries, toTake);
     // Without --add, the entries that apply to this node are taken again (its own variant, where it has one), but
     // only those it captured or applied before (its state.json has their files): anyone with push access can add an
     // entry to the manifest, and this machine's files go on the bus only for entries its user asked for.
@@ -248,6 +275,7 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     const notTaken: string[] = [];
     if (targets.length === 0) {
       for (const { entry } of chooseEntries({ format: ENV_MANIFEST_FORMAT, entries, files: {} }, { node, platform: os }).chosen) {
+        if (addedEntries.has(entry)) continue;
         if (known(entry)) toTake.push(entry);
         else notTaken.push(entry.target);
       }

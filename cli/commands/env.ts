@@ -145,7 +145,7 @@ export function register(program: Command): void {
         .description(`copy this machine's files into the profile on the bus; refuses what looks like a secret. A new profile without --add takes ${DEFAULT_TARGETS.join(', ')} (those this machine has); an existing one takes again every entry that applies here`)
         .option('--add <path>', 'add a file or folder (~/…, or a path inside the home); repeatable', addFlag)
         .option('--variant <which>', 'put the --add entries in this node\'s variant (node) or this system\'s (os), not the default one', oneOfFlag('--variant', ['node', 'os'] as const))
-        .option('--keys <list>', 'for a file merged by keys (~/.claude/settings.json): only these top-level keys, comma-separated', keysFlag)
+        .option('--keys <list>', 'for a file merged by keys (~/.claude/settings.json): only these top-level keys, comma-separated; with --add, for the file it adds, else for the profile\'s one file merged by keys; refused for a file written whole', keysFlag)
         .option('--description <text>', 'what the profile is for')
         .option('--force', 'take this machine\'s files also where the bus changed them since this node last synced (refused otherwise)')
         .option('--rebuild', 'sign a profile of only what this node captured or applied itself and what --add names, leaving out what it cannot vouch for (a signed capture of such a profile is refused otherwise)'),

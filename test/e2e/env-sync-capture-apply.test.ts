@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { gitbus, json } from '../helpers/cli.js';
 import { envFleet, SETTINGS_A, type EnvBus } from '../helpers/env-fleet.js';
 import { startWatcher } from '../helpers/watcher-process.js';
@@ -166,5 +167,26 @@ describe('gitbus env', () => {
     expect(json<{ results: { written: string[]; removed: string[] }[] }>(applied).results[0]).toMatchObject({ written: ['~/.claude/commands/plan.md'], removed: ['~/.claude/commands/review.md'] });
     expect(existsSync(join(fakeHome('b'), '.claude/commands/review.md'))).toBe(false);
     expect(read('b', '.claude/CLAUDE.md')).toMatch(/be very brief/);
+  });
+
+  it('--keys on an existing profile changes the keys of its file merged by keys; with a file written whole it is refused (exit 2), never dropped', async () => {
+    put('a', '.claude/settings.json', `${JSON.stringify(SETTINGS_A, null, 2)}\n`);
+    ok(await envCmd('a', ['capture', 'keyed', '--add', '~/.claude/settings.json']));
+    const keysOnBus = () => (parse(onBus('env/keyed/manifest.yaml') ?? '') as { entries: { keys?: string[] }[] }).entries[0]?.keys;
+    expect(keysOnBus()).toEqual(['model', 'hooks']);
+    const r = await envCmd('a', ['capture', 'keyed', '--keys', 'hooks']);
+    ok(r);
+    expect(keysOnBus()).toEqual(['hooks']);
+    expect(JSON.parse(onBus('env/keyed/files/home/.claude/settings.json') ?? 'null')).toEqual({ hooks: SETTINGS_A.hooks });
+    const whole = await envCmd('a', ['capture', 'keyed', '--add', '~/.gitconfig', '--keys', 'x']);
+    expect(whole.code).toBe(2);
+    expect(errorOf(whole)).toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/--keys .*~\/\.gitconfig is written whole/) });
+    expect(onBus('env/keyed/manifest.yaml')).not.toContain('gitconfig');
+    // A profile without a file merged by keys, or with two, says what to name.
+    put('a', '.tmux.conf', 'set -g mouse on\n');
+    ok(await envCmd('a', ['capture', 'plain', '--add', '~/.tmux.conf']));
+    const none = await envCmd('a', ['capture', 'plain', '--keys', 'hooks']);
+    expect(none.code).toBe(2);
+    expect(errorOf(none)).toMatchObject({ message: expect.stringMatching(/profile plain has none/), fix: expect.stringMatching(/--add ~\/\.claude\/settings\.json --keys/) });
   });
 });
