@@ -130,11 +130,20 @@ function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped
   const kind = localKind(userHome, rel);
   if (kind === 'missing') return null;
   const out: Taken[] = [];
-  const takeFile = (fileRel: string, source: string) => {
+  const takeFile = (fileRel: string, source: string, inFolder: boolean) => {
     const target = `~/${fileRel}`;
     const local = readLocal(userHome, fileRel);
+    // Too large is told apart from not a file: in a folder such a file is left out as what is never synced is; named
+    // alone, the fix is to leave it out.
+    const size = local.kind === 'other' ? local.size : local.kind === 'file' ? local.bytes.byteLength : undefined;
+    if (size !== undefined && size > ENV_MAX_FILE_BYTES) {
+      if (inFolder) {
+        skipped.push({ target, reason: `too large (${size} bytes; a profile's file is at most ${ENV_MAX_FILE_BYTES}): left out of the profile` });
+        return;
+      }
+      throw new EnvTargetRefusedError(target, `it is ${size} bytes; a profile's file is at most ${ENV_MAX_FILE_BYTES}`, 'leave it out of the profile');
+    }
     if (local.kind !== 'file') throw new EnvTargetRefusedError(target, `it is ${local.kind === 'other' ? local.why : 'missing'}`, 'capture regular files and folders');
-    if (local.bytes.byteLength > ENV_MAX_FILE_BYTES) throw new EnvTargetRefusedError(target, `it is ${local.bytes.byteLength} bytes; a profile's file is at most ${ENV_MAX_FILE_BYTES}`, 'leave it out of the profile');
     const name = fileRel.slice(fileRel.lastIndexOf('/') + 1);
     const byName = secretName(name);
     if (byName !== undefined) {
@@ -160,13 +169,13 @@ function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped
   };
   if ((entry.kind ?? 'file') === 'file') {
     if (kind !== 'file') throw new EnvTargetRefusedError(entry.target, `the profile has it as a file, but here it is ${kind === 'dir' ? 'a folder' : 'not a regular file'}`, 'make it a file again, or remove the entry from the profile');
-    takeFile(rel, entry.source);
+    takeFile(rel, entry.source, false);
   } else {
     if (kind !== 'dir') throw new EnvTargetRefusedError(entry.target, 'the profile has it as a folder, but here it is not one', 'make it a folder again, or remove the entry from the profile');
     const walked = walkLocalDir(userHome, rel);
     skipped.push(...walked.skipped);
     if (walked.files.length > ENV_MAX_FILES) throw new EnvTargetRefusedError(entry.target, `it holds ${walked.files.length} files, more than ${ENV_MAX_FILES}`, 'capture a smaller folder');
-    for (const f of walked.files) takeFile(f, `${entry.source}/${f.slice(rel.length + 1)}`);
+    for (const f of walked.files) takeFile(f, `${entry.source}/${f.slice(rel.length + 1)}`, true);
   }
   return out;
 }

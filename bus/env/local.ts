@@ -13,8 +13,11 @@ import { neverWritten, type Skipped } from './resolve.js';
 export type LocalFile =
   | { kind: 'missing' }
   | { kind: 'file'; bytes: Buffer; mode: number; link: boolean }
-  /** `why` reads after "it is": "a folder", "too large (…)", "unreadable here (ENAMETOOLONG: …)". */
-  | { kind: 'other'; why: string };
+  /**
+   * `why` reads after "it is": "a folder", "too large (…)", "unreadable here (ENAMETOOLONG: …)"; `size` is set for a
+   * file too large (capture leaves one inside a folder out, and refuses one named alone with another fix).
+   */
+  | { kind: 'other'; why: string; size?: number };
 
 /** An fs error as words after "it is", for a file that cannot be looked at (a name too long, a loop, no access). */
 function unreadable(err: unknown): string {
@@ -51,7 +54,7 @@ export function readLocal(userHome: string, rel: string): LocalFile {
     if (!st.isFile()) return { kind: 'other', why: 'a symbolic link to something that is not a file' };
   } else if (!st.isFile()) return { kind: 'other', why: st.isDirectory() ? 'a folder' : 'not a regular file' };
   const big = tooLarge(st.size);
-  if (big !== undefined) return { kind: 'other', why: big };
+  if (big !== undefined) return { kind: 'other', why: big, size: st.size };
   let bytes: Buffer;
   try {
     bytes = readFileSync(abs);
@@ -60,7 +63,7 @@ export function readLocal(userHome: string, rel: string): LocalFile {
   }
   // It may have grown between the stat and the read.
   const grown = tooLarge(bytes.byteLength);
-  if (grown !== undefined) return { kind: 'other', why: grown };
+  if (grown !== undefined) return { kind: 'other', why: grown, size: bytes.byteLength };
   return { kind: 'file', bytes, mode: st.mode & 0o7777, link };
 }
 

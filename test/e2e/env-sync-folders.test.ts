@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gitCli, json } from '../helpers/cli.js';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { envFleet, SETTINGS_A, type EnvBus } from '../helpers/env-fleet.js';
 
 /**
  * Environment sync (issue 12) of folder entries (test/helpers/env-fleet.ts: nodes a and b, fake HOMEs, a real bare
  * remote, the CLI as a process): what a folder holds that must not go on the bus as it is — a git repository's own
  * .git (a skill installed with git clone), Claude Code's settings.json (merged by keys, as a file entry of it is),
- * the backups gitbus itself leaves beside it.
+ * the backups gitbus itself leaves beside it, a file too large for a profile.
  */
 
 const fleet = envFleet();
@@ -75,5 +76,20 @@ describe('gitbus env, folder entries', () => {
     put('a', '.claude/settings.json', `${JSON.stringify({ ...SETTINGS_A, model: 'sonnet' }, null, 2)}\n`);
     ok(await envCmd('a', ['capture', 'whole']));
     expect(JSON.parse(onBus('env/whole/files/home/.claude/settings.json') ?? 'null')).toEqual({ model: 'sonnet', hooks: SETTINGS_A.hooks });
+  });
+
+  it('a file over 1 MiB in a captured folder is left out with the reason, and the rest captured; named alone it is refused with the fix to leave it out', async () => {
+    put('a', 'tools/a.txt', 'x\n');
+    writeFileSync(join(fakeHome('a'), 'tools/big.bin'), Buffer.alloc(1_100_000, 7));
+    const r = await envCmd('a', ['capture', 't', '--add', '~/tools']);
+    ok(r);
+    const cap = json<Capture>(r);
+    expect(cap.files.map((f) => f.target)).toEqual(['~/tools/a.txt']);
+    expect(cap.skipped).toEqual([{ target: '~/tools/big.bin', reason: expect.stringMatching(/^too large \(1100000 bytes; a profile's file is at most 1048576\): left out/) }]);
+    const text = await gitbus(['env', 'capture', 't'], { home: bus.home('a'), env: fleet.envOf('a') });
+    expect(text.stdout).toMatch(/skipped +~\/tools\/big\.bin: too large/);
+    const alone = await envCmd('a', ['capture', 't2', '--add', '~/tools/big.bin']);
+    expect(alone.code).toBe(2);
+    expect(fleet.errorOf(alone)).toMatchObject({ code: 'ENV_TARGET_REFUSED', message: expect.stringMatching(/1100000 bytes/), fix: 'leave it out of the profile' });
   });
 });
