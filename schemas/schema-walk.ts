@@ -82,14 +82,23 @@ const TYPE_WORDS: Record<string, string> = {
   array: 'a list',
   object: 'a mapping',
   null: 'null',
-  enum: 'one of the allowed values',
 };
 
-/** What a field expects, in words: its description, else its type. */
+/**
+ * What a field expects, in words: its description, else its type. An enum's values are always named (after a
+ * description that does not name them all): "the allowed values" would leave a person guessing.
+ */
 export function describeSchema(schema: z.ZodMiniType | undefined): string {
   if (schema === undefined) return 'a valid value';
   const { inner, description } = unwrap(schema);
-  return description ?? TYPE_WORDS[defOf(inner).type] ?? 'a valid value';
+  const def = defOf(inner);
+  if (def.type === 'enum' && def.entries) {
+    const values = Object.values(def.entries).map(String);
+    const oneOf = `one of ${values.join(', ')}`;
+    if (description === undefined) return oneOf;
+    return values.every((v) => description.includes(v)) ? description : `${description} (${oneOf})`;
+  }
+  return description ?? TYPE_WORDS[def.type] ?? 'a valid value';
 }
 
 

@@ -177,3 +177,19 @@ describe('suggestions', () => {
     expect(nearestName('x', known)).toBeUndefined();
   });
 });
+
+describe('enum fields', () => {
+  it('name their values: node.yaml env apply: automatic says auto or manual, and a described enum adds the values its words leave out', async () => {
+    const { nodeConfigSchema } = await import('../../bus/home.js');
+    const { problemsFromIssues } = await import('../../schemas/field-problems.js');
+    const { describeSchema } = await import('../../schemas/schema-walk.js');
+    const { z } = await import('../../schemas/zod.js');
+    const config = { node: 'a', remote: '/tmp/r', env: [{ profile: 'claude', apply: 'automatic' }] };
+    const r = nodeConfigSchema.safeParse(config);
+    expect(r.success).toBe(false);
+    const problems = r.success ? [] : problemsFromIssues('node.yaml', nodeConfigSchema, r.error.issues).filter((p) => p.field === 'env.0.apply');
+    expect(problems).toEqual([expect.objectContaining({ reason: expect.stringMatching(/expected one of auto, manual, got/), fix: expect.stringMatching(/one of auto, manual/) })]);
+    expect(describeSchema(z.enum(['x', 'y']).register(z.globalRegistry, { description: 'a letter' }))).toBe('a letter (one of x, y)');
+    expect(describeSchema(z.enum(['x', 'y']).register(z.globalRegistry, { description: 'x or y' }))).toBe('x or y');
+  });
+});
