@@ -38,12 +38,14 @@ export async function archivedStates(ctx: BusContext, ids: string[]): Promise<Ma
   return out;
 }
 
-function acceptedTrust(ctx: BusContext): EnforcedTrust | null {
+/** The trust this node enforces, or null when it pinned no trust root. */
+export function acceptedTrust(ctx: BusContext): EnforcedTrust | null {
   const pin = existsSync(pinPath(ctx.paths.home)) ? loadPin(ctx.paths.home) : null;
   return pin ? { accepted: acceptedOf(pin, ctx.paths.home), node: ctx.config.trust ?? {} } : null;
 }
 
-async function archivedEndCounts(ctx: BusContext, id: string, entry: ArchivedTask, trust: EnforcedTrust): Promise<boolean> {
+/** Whether an archived task's end counts on a node that enforces trust: its response was written by the node it names. */
+export async function archivedEndCounts(ctx: BusContext, id: string, entry: ArchivedTask, trust: EnforcedTrust): Promise<boolean> {
   const resp = entry.files.get('response.md');
   if (!resp) return true; // ended by a cancel, which stops work and is never verified (docs/PROTOCOL.md §12)
   const store = ctx.repo.store;

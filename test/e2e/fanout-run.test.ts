@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
@@ -93,5 +93,45 @@ describe('a fan-out run by watchers', () => {
     expect(handoff).toContain('runner: claude');
     expect(handoff).toContain('branch: clash/integration');
     expect(handoff).toContain('app.txt');
+  }, 240_000);
+
+  it('merges each workstream as its response reports it: beside a branch it found in its way, and never one that moved since', async () => {
+    const commit = (file: string, text: string) => {
+      writeFileSync(join(project.checkout, file), text);
+      gitCli(['add', file], project.checkout);
+      gitCli(['commit', '-q', '-m', file], project.checkout);
+    };
+    // A branch of the workstream's name pushed after the fan-out, not on its base: its result goes beside it.
+    commit('main.txt', 'main moves on\n');
+    gitCli(['push', '-q', 'origin', 'main'], project.checkout);
+    const beside = await fanout(plan('beside', [{ name: 'ws', command: 'echo new > ws.txt' }]));
+    gitCli(['switch', '-q', '-c', 'stale', 'HEAD~1'], project.checkout);
+    commit('stale.txt', 'not this fan-out\n');
+    gitCli(['push', '-q', 'origin', 'stale:refs/heads/beside/ws'], project.checkout);
+    gitCli(['switch', '-q', 'main'], project.checkout);
+    await workUntilDone();
+    const ws = (await response(beside.tasks[0]?.id ?? ''))['project'] as { branch: string };
+    expect(ws.branch).toMatch(/^beside\/ws-moved-[0-9a-f]{8}$/);
+    const merged = await response(beside.integration);
+    expect(merged).toMatchObject({ status: 'succeeded', project: { branch: 'beside/integration', merged: [ws.branch] } });
+    expect(branchFiles(project.remote, 'beside/integration')).toEqual(expect.arrayContaining(['ws.txt', 'main.txt']));
+    expect(branchFiles(project.remote, 'beside/integration')).not.toContain('stale.txt');
+
+    // Commits pushed on a workstream's branch after it ended are not its result: the integration fails, saying so.
+    const pastPlan = plan('past', [{ name: 'ws', command: 'echo mine > ws.txt' }]);
+    writeFileSync(pastPlan, readFileSync(pastPlan, 'utf8').replace('workstreams:', 'integrate: {to: w2}\nworkstreams:').replace('    command:', '    to: w1\n    command:'));
+    const past = await fanout(pastPlan);
+    const first = await gitbus(['watch', '--once', '--json'], { home: bus.home('w1'), timeoutMs: 120_000 });
+    expect(json<{ ran: unknown[] }>(first).ran, first.stderr).toHaveLength(1);
+    gitCli(['fetch', '-q', 'origin', 'past/ws'], project.checkout);
+    gitCli(['switch', '-q', '-c', 'on-top', 'FETCH_HEAD'], project.checkout);
+    commit('later.txt', 'pushed on top\n');
+    gitCli(['push', '-q', 'origin', 'on-top:refs/heads/past/ws'], project.checkout);
+    gitCli(['switch', '-q', 'main'], project.checkout);
+    await workUntilDone();
+    const refused = await response(past.integration);
+    expect(refused['status']).toBe('failed');
+    expect(refused['reason']).toMatch(new RegExp(`past/ws: task ${past.tasks[0]?.id} left its result on past/ws at [0-9a-f]{12}, but the project remote has past/ws at [0-9a-f]{12} \\(it moved since\\)`));
+    expect(branchFiles(project.remote, 'past/integration')).toBeNull();
   }, 240_000);
 });

@@ -11,6 +11,7 @@ import type { RunOutcome } from '../runners/runner.js';
 import { ensureCache, fetchProject, isAncestor, refCommit, resolveBase } from './cache.js';
 import { resolveProject } from './project-config.js';
 import { branchFacts } from './results.js';
+import { dependencyResults, type DependencyResult } from '../../bus/ops/dependency-results.js';
 import { git } from '../../bus/project/git.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
 
@@ -21,11 +22,27 @@ export function conflictReason(conflicts: { branch: string; files: string[] }[],
 }
 
 /**
+ * Where a dependency's results are: the branch its response names (beside the one asked for, when that had moved)
+ * at the commit it reports, as the project remote still has it. Anything else is not what the task made: an older
+ * run's branch of the same name, or commits someone pushed on top since.
+ */
+async function reportedResult(gitDir: string, name: string, dep: DependencyResult): Promise<{ name: string; commit: string } | { problem: string }> {
+  const r = dep.report;
+  if (!r) return { problem: `${name}: task ${dep.id} reported no result on the project` };
+  const at = await refCommit(gitDir, `refs/remotes/origin/${r.branch}`);
+  if (at === r.headCommit) return { name: r.branch, commit: at };
+  const left = `${r.branch} at ${r.headCommit.slice(0, 12)}`;
+  if (at === null) return { problem: `${name}: task ${dep.id} left its result on ${left}, which the project remote does not have${r.pushed ? '' : ` (not pushed${r.pushError ? `: ${r.pushError}` : ''})`}` };
+  return { problem: `${name}: task ${dep.id} left its result on ${left}, but the project remote has ${r.branch} at ${at.slice(0, 12)} (it moved since)` };
+}
+
+/**
  * The merge runner (a fan-out's integration): the branches of `merge` are merged in order onto the base — or onto
  * the result branch as the remote has it, when that already contains the base (a second run after conflicts were
  * resolved there) — in the node's cached clone, without a worktree. Every merge is dry-run first; only when all
  * are clean is the result pushed (by the outbox, as any project task's branch); otherwise the conflicts are
- * reported by branch and file and nothing is pushed.
+ * reported by branch and file and nothing is pushed. A branch made by a task of `after` is merged as that task's
+ * response reports it (its branch, at its headCommit), never as whatever now has the name.
  */
 export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: string, abort: AbortSignal): Promise<RunOutcome> {
   const started = new Date();
@@ -45,14 +62,29 @@ export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: str
     await fetchProject(cache);
     if (abort.aborted) return end({ status: 'cancelled', reason: 'stopped on request' });
     const base = await resolveBase(cache, h);
+    const made = h.after?.length ? await dependencyResults(ctx, h.after) : [];
     const branches: { name: string; commit: string }[] = [];
     const missing: string[] = [];
+    const lost: string[] = [];
     for (const name of h.merge) {
+      const dep = made.find((d) => d.asked === name);
+      if (dep) {
+        const found = await reportedResult(cache.gitDir, name, dep);
+        if ('problem' in found) lost.push(found.problem);
+        else branches.push(found);
+        continue;
+      }
+      // A branch no task of `after` was asked for (a merge task written by hand): as the remote has it now.
       const c = await refCommit(cache.gitDir, `refs/remotes/origin/${name}`);
       if (c) branches.push({ name, commit: c });
       else missing.push(name);
     }
-    if (missing.length > 0) return end({ status: 'failed', reason: `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not on the project remote ${project.url}: nothing was merged` });
+    if (missing.length > 0) lost.push(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not on the project remote ${project.url}`);
+    if (lost.length > 0) {
+      for (const l of lost) log(`gitbus: ${l}`);
+      return end({ status: 'failed', reason: `${lost.join('; ')}: nothing was merged; merge what is there by hand, or fan out again under a new group` });
+    }
+    for (const b of branches) log(`gitbus: ${b.name} at ${b.commit.slice(0, 12)}`);
     const existing = await refCommit(cache.gitDir, `refs/remotes/origin/${branch}`);
     const start = existing !== null && (await isAncestor(cache.gitDir, base.commit, existing)) ? existing : base.commit;
     log(`gitbus: merging ${branches.map((b) => b.name).join(', ')} onto ${start === base.commit ? `${base.base} (${base.commit.slice(0, 12)})` : `${branch} (${start.slice(0, 12)})`}`);
