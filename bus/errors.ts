@@ -1,4 +1,5 @@
 import { GitbusError } from '../schemas/errors.js';
+import { shellWord } from './project/shell-word.js';
 
 export class NoBusError extends GitbusError {
   readonly code = 'NO_BUS';
@@ -282,6 +283,22 @@ export class GroupLiveError extends GitbusError {
       queued ? `group "${group}" is already queued on this node (${shown}), waiting for the remote` : `group "${group}" already has live tasks on the bus (${shown})`,
       `pick another name with --group NAME (or "group:" in the plan), for example --group ${group}-2; "gitbus group ${group}" shows the fan-out that has it`,
       { group, ids, queued },
+    );
+  }
+}
+
+/**
+ * `gitbus fanout` under a group whose branches the project remote already has (an earlier fan-out's, archived
+ * since): its workstreams would start from them, or push beside them, and the integration would meet them.
+ */
+export class GroupBranchesTakenError extends GitbusError {
+  readonly code = 'GROUP_BRANCHES_TAKEN';
+  constructor(group: string, repo: string, branches: string[]) {
+    const shown = `${branches.slice(0, 5).join(', ')}${branches.length > 5 ? `, +${branches.length - 5} more` : ''}`;
+    super(
+      `the project remote ${repo} already has branches of group "${group}" (${shown}): a fan-out under that name would build on an earlier one's work`,
+      `pick another name with --group NAME (or "group:" in the plan), for example --group ${group}-2; or, when the earlier work is no longer wanted, delete its branches (git push ${shellWord(repo)} --delete ${branches.map(shellWord).join(' ')}) and fan out again`,
+      { group, repo, branches },
     );
   }
 }

@@ -59,6 +59,7 @@ const BY_CODE: Record<string, number> = {
   INVALID_BATCH: EXIT.invalid,
   BATCH_TOO_LARGE: EXIT.usage,
   GROUP_LIVE: EXIT.conflict,
+  GROUP_BRANCHES_TAKEN: EXIT.conflict,
   UNKNOWN_GROUP: EXIT.notFound,
   PROJECT_GIT: EXIT.remote,
   BASE_MISSING: EXIT.notFound,

@@ -7,7 +7,7 @@ import { pathFor } from '../../schemas/layout.js';
 import { InvalidPlanError, type Plan } from '../../schemas/plan.js';
 import { branchViolation, workstreamBranch } from '../../schemas/project.js';
 import type { BusContext } from '../context.js';
-import { GroupLiveError, InputError } from '../errors.js';
+import { GroupBranchesTakenError, GroupLiveError, InputError } from '../errors.js';
 import { buildFanout, type FanoutBuild, type FanoutDefaults, type FanoutProject, type FanoutTask } from '../model/fanout.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isQueued, listQueue, type QueueEntry, type QueuedSignature } from '../queue.js';
@@ -30,6 +30,8 @@ export interface FanoutInput {
   sign?: BusFileSigner;
   /** Put it on the bus even when a task's `to` names a node that is not on the bus or cannot run it (warned). */
   force?: boolean;
+  /** The project remote's branches (bus/ops/fanout-project.ts); null or absent: unknown, not checked. */
+  remoteBranches?: readonly string[] | null;
 }
 
 export interface FanoutTaskResult {
@@ -117,7 +119,7 @@ function freshIds(n: number, now: Date, taken: (id: string) => boolean): string[
  * Puts a fan-out on the bus: a handoff per workstream and the integration task, queued as one batch and
  * delivered in ONE commit (bus/ops/deliver.ts), so no node ever sees part of a fan-out, and the integration
  * task's `after` never names a task that is not there. Refused when live tasks already have the group, here and
- * again inside the delivery's compare-and-swap.
+ * again inside the delivery's compare-and-swap, and when the project remote already has branches under it.
  */
 export async function fanout(ctx: BusContext, input: FanoutInput): Promise<FanoutResult> {
   const { plan, project } = input;
@@ -132,6 +134,10 @@ export async function fanout(ctx: BusContext, input: FanoutInput): Promise<Fanou
   if (live.length > 0) throw new GroupLiveError(group, live);
   const queuedSame = listQueue(ctx.paths.home).filter((e) => e.kind === 'dispatch' && e.batch?.group === group);
   if (queuedSame.length > 0) throw new GroupLiveError(group, queuedSame.map((e) => e.id), true);
+  // An earlier fan-out's branches (its tasks archived since): workers continue a branch that contains the base, so
+  // its old commits would leak into the new work, or the new work would go beside it. `<group>` itself blocks them all.
+  const taken = (input.remoteBranches ?? []).filter((b) => b === group || b.startsWith(`${group}/`)).sort();
+  if (taken.length > 0) throw new GroupBranchesTakenError(group, project.repo, taken);
 
   const count = plan.workstreams.length + (plan.integrate === false ? 0 : 1);
   const ids = freshIds(count, now, (id) => snap.has(id) || isQueued(ctx.paths.home, { kind: 'dispatch', id }));

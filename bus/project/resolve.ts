@@ -22,6 +22,8 @@ export interface ProjectOutcome {
   warnings: string[];
   /** Why a task that could have been project work is not (a checkout without a remote). */
   notes: string[];
+  /** What the project remote advertised when the base was checked; null when it could not be asked. */
+  listing?: RemoteListing | null;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface ProjectOutcome {
  * the remote cannot be reached, a checkout of the project answers from its remote-tracking refs (what it last saw
  * of the remote, updated by every push and fetch) with a warning, and otherwise the outage is the answer.
  */
-export async function resolveProject(plan: ProjectPlan): Promise<{ fields: ProjectFields; warnings: string[] }> {
+export async function resolveProject(plan: ProjectPlan): Promise<{ fields: ProjectFields; warnings: string[]; listing: RemoteListing | null }> {
   const warnings = [...plan.warnings];
   const dir = plan.local?.top ?? null;
   // Messages name the remote without the credentials its URL may carry (they are the checkout's, not the bus's).
@@ -86,7 +88,7 @@ export async function resolveProject(plan: ProjectPlan): Promise<{ fields: Proje
       throw outage ?? new BaseNotFoundError(base, shown, 'here');
     }
   }
-  return { fields: { repo: plan.repo, base, baseCommit: commit, ...(plan.branch !== undefined ? { branch: plan.branch } : {}) }, warnings };
+  return { fields: { repo: plan.repo, base, baseCommit: commit, ...(plan.branch !== undefined ? { branch: plan.branch } : {}) }, warnings, listing };
 }
 
 async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string, shown: string): Promise<BaseNotPushedError> {
@@ -118,5 +120,5 @@ export async function projectForTask(o: Omit<PlanInput, 'checkout'> & { readChec
   const plan = planProject({ ...input, checkout, noCheckout: o.noCheckout ?? (read ? 'this directory is not inside a git checkout' : '--no-git leaves the checkout unread') });
   if (plan.project === null) return { fields: null, warnings: [], notes: plan.note !== undefined ? [plan.note] : [] };
   const r = await resolveProject(plan.project);
-  return { fields: r.fields, warnings: r.warnings, notes: [] };
+  return { fields: r.fields, warnings: r.warnings, notes: [], listing: r.listing };
 }

@@ -65,7 +65,7 @@ export function register(program: Command): void {
         .option('--repo <url>', "the project's remote (default: the remote of the checkout you are in)", schemaFlag('--repo', repoSchema))
         .option('--base <ref>', 'the branch, tag or commit to start from (default: the checkout\'s branch)', schemaFlag('--base', baseSchema))
         .option('--base-commit <sha>', 'the full commit id the base is at (default: resolved in the checkout)', schemaFlag('--base-commit', commitSchema))
-        .option('--group <name>', "the fan-out's name, instead of the plan's group (or its file name)", schemaFlag('--group', groupNameSchema))
+        .option('--group <name>', "the fan-out's name, instead of the plan's group (or its file name); refused while live tasks have it or the project remote has branches under it", schemaFlag('--group', groupNameSchema))
         .option('--to <node>', 'run every task on this node, unless the plan says otherwise', schemaFlag('--to', nodeNameSchema))
         .option('--label <label>', 'a label every task needs, unless the plan says otherwise (repeatable)', repeatableFlag('--label', labelSchema))
         .option('--dry-run', 'check the plan and show the handoffs it makes; write nothing')
@@ -81,7 +81,7 @@ export function register(program: Command): void {
           if (!opts.json) for (const p of parsed.problems.slice(1)) note(`gitbus: also ${problemLine(p)}`);
           throw new InvalidPlanError(parsed.problems);
         }
-        const { project, warnings } = await fanoutProject(ctx, process.cwd(), { ...(opts.repo ? { repo: opts.repo } : {}), ...(opts.base ? { base: opts.base } : {}), ...(opts.baseCommit ? { baseCommit: opts.baseCommit } : {}) });
+        const { project, warnings, branches } = await fanoutProject(ctx, process.cwd(), { ...(opts.repo ? { repo: opts.repo } : {}), ...(opts.base ? { base: opts.base } : {}), ...(opts.baseCommit ? { baseCommit: opts.baseCommit } : {}) });
         if (!opts.json) for (const w of warnings) note(`gitbus: warning: ${w}`);
         const sign = opts.dryRun ? undefined : await signerFor(ctx, opts);
         const made = await fanout(ctx, {
@@ -92,6 +92,7 @@ export function register(program: Command): void {
           defaults: { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.group ? { group: opts.group } : {}) },
           dryRun: opts.dryRun === true,
           force: opts.force === true,
+          remoteBranches: branches,
         });
         if (!opts.json) for (const w of made.warnings) note(`gitbus: warning: ${w}`);
         // --json has the project's warnings too (credentials left out of --repo), as dispatch's has.

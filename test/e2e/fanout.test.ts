@@ -172,6 +172,26 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     expect(busLog().length).toBe(before);
   });
 
+  it('refuses a group whose branches the project remote already has (an earlier fan-out archived since), naming them and the fix; writes nothing', async () => {
+    const before = busLog().length;
+    for (const b of ['reused/core-pipeline', 'reused/integration-moved-0123abcd', 'reused-other/x']) gitCli(['push', '-q', 'origin', `main:refs/heads/${b}`], work);
+    type Refused = { error: { code: string; message: string; fix: string; data: { branches: string[] } } };
+    const given = ['--repo', project, '--base', 'main', '--base-commit', baseCommit];
+    for (const args of [[], given]) {
+      const r = await gitbus(['fanout', planFile, '--group', 'reused', ...args, '--force', '--json'], { home, cwd: work });
+      expect(r.code, r.stderr).toBe(5);
+      const e = json<Refused>(r).error;
+      expect(e).toMatchObject({ code: 'GROUP_BRANCHES_TAKEN', message: expect.stringContaining(`the project remote ${project} already has branches of group "reused" (reused/core-pipeline, reused/integration-moved-0123abcd)`) });
+      expect(e.data.branches).toEqual(['reused/core-pipeline', 'reused/integration-moved-0123abcd']);
+      expect(e.fix).toContain('--group reused-2');
+      expect(e.fix).toContain(`git push ${project} --delete reused/core-pipeline reused/integration-moved-0123abcd`);
+    }
+    expect(busLog().length).toBe(before);
+    // A group whose name merely starts the same is free.
+    const other = await gitbus(['fanout', planFile, '--group', 'reused-o', '--dry-run', '--force', '--json'], { home, cwd: work });
+    expect(other.code, other.stderr).toBe(0);
+  });
+
   it('refuses tasks addressed to a node that is not on the bus or cannot run them, naming the field, unless --force', async () => {
     const before = busLog().length;
     type Refused = { error: { code: string; message: string; fix: string; data: { problems: { field: string; reason: string; fix: string }[] } } };
