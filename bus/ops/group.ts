@@ -25,6 +25,7 @@ export interface GroupTask {
   /** The workstream's name; null for the integration task and other tasks of the group. */
   workstream: string | null;
   runner: string | null;
+  /** Where its results are: the response's branch once it ended, else the handoff's. */
   branch: string | null;
   /** The node running it (open claim), or that ended it. */
   node: string | null;
@@ -79,7 +80,8 @@ function groupTask(p: Parts): GroupTask {
     title: h?.title ?? null,
     workstream: h?.workstream ?? null,
     runner: h ? effectiveRunner(h) : null,
-    branch: h?.branch ?? r?.project?.branch ?? null,
+    // Where the results are: beside the branch asked for when that had moved (docs/PROTOCOL.md §3a step 5).
+    branch: r?.project?.branch ?? h?.branch ?? null,
     node: p.claim?.node ?? r?.node ?? null,
     attempt: p.claim?.attempt ?? r?.attempt ?? (p.attempts || null),
     session: p.claim?.session ?? r?.claude?.sessionId ?? null,

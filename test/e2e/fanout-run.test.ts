@@ -107,15 +107,21 @@ describe('a fan-out run by watchers', () => {
     const beside = await fanout(plan('beside', [{ name: 'ws', command: 'echo new > ws.txt' }]));
     gitCli(['switch', '-q', '-c', 'stale', 'HEAD~1'], project.checkout);
     commit('stale.txt', 'not this fan-out\n');
-    gitCli(['push', '-q', 'origin', 'stale:refs/heads/beside/ws'], project.checkout);
+    gitCli(['push', '-q', 'origin', 'stale:refs/heads/beside/ws', 'stale:refs/heads/beside/integration'], project.checkout);
     gitCli(['switch', '-q', 'main'], project.checkout);
     await workUntilDone();
     const ws = (await response(beside.tasks[0]?.id ?? ''))['project'] as { branch: string };
     expect(ws.branch).toMatch(/^beside\/ws-moved-[0-9a-f]{8}$/);
     const merged = await response(beside.integration);
-    expect(merged).toMatchObject({ status: 'succeeded', project: { branch: 'beside/integration', merged: [ws.branch] } });
-    expect(branchFiles(project.remote, 'beside/integration')).toEqual(expect.arrayContaining(['ws.txt', 'main.txt']));
-    expect(branchFiles(project.remote, 'beside/integration')).not.toContain('stale.txt');
+    const into = (merged['project'] as { branch: string }).branch;
+    expect(into).toMatch(/^beside\/integration-moved-[0-9a-f]{8}$/);
+    expect(merged).toMatchObject({ status: 'succeeded', project: { merged: [ws.branch] } });
+    expect(branchFiles(project.remote, into)).toEqual(expect.arrayContaining(['ws.txt', 'main.txt']));
+    expect(branchFiles(project.remote, into)).not.toContain('stale.txt');
+    // group says where the results went, not the names the handoffs asked for.
+    const g = json<{ workstreams: { branch: string }[]; integration: { branch: string } }>(await gitbus(['group', 'beside', '--json'], { home: bus.home('alpha') }));
+    expect([g.workstreams[0]?.branch, g.integration.branch]).toEqual([ws.branch, into]);
+    expect((await gitbus(['group', 'beside'], { home: bus.home('alpha') })).stdout).toContain(`integrated: git fetch origin ${into}`);
 
     // Commits pushed on a workstream's branch after it ended are not its result: the integration fails, saying so.
     const pastPlan = plan('past', [{ name: 'ws', command: 'echo mine > ws.txt' }]);
