@@ -96,12 +96,14 @@ const DATE_PREFIX_RE = /^\d{4}[-_]\d{2}[-_]\d{2}(?:[-_T]\d{2}){0,3}[-_]+/;
 /**
  * The group a plan file's name gives (`specs/2025_06_07_14_35_00_conversation_system.md` → `conversation_system`,
  * as seed 003 named its features): the base name without extension and leading date, lower case, other
- * characters as "-". Undefined when nothing usable is left. Pure.
+ * characters as "-". The date stays when no letter follows it (`2025_06_07_14_35_00.md` keeps it whole): what
+ * would be left (`00`) is a name unrelated plans share, and a group's branches must be its own. Undefined when
+ * nothing usable is left. Pure.
  */
 export function groupFromFileName(path: string): string | undefined {
   const base = (path.split(/[\\/]/).pop() ?? '').replace(/\.[^.]*$/, '');
-  const slug = base
-    .replace(DATE_PREFIX_RE, '')
+  const undated = base.replace(DATE_PREFIX_RE, '');
+  const slug = (/[a-z]/i.test(undated) ? undated : base)
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^[^a-z0-9]+/, '')

@@ -13,6 +13,10 @@ describe('plan files', () => {
     expect(groupFromFileName('specs/2025_06_07_14_35_00_conversation_system.md')).toBe('conversation_system');
     expect(groupFromFileName('/x/My Feature!.md')).toBe('my-feature');
     expect(groupFromFileName('---.md')).toBeUndefined();
+    // A name that is only a date keeps it: "00" or "01" would be shared by unrelated plans, and so their branches.
+    expect(groupFromFileName('specs/2025_06_07_14_35_00.md')).toBe('2025_06_07_14_35_00');
+    expect(groupFromFileName('specs/2025-06-07-2.md')).toBe('2025-06-07-2');
+    expect(groupFromFileName('specs/2025-06-07-v2.md')).toBe('v2');
     const p = plan('title: T\nworkstreams:\n  - {name: a, tasks: do a}\n', 'specs/2025-06-07-auth.md');
     expect(p.ok && p.plan.group).toBe('auth');
   });
