@@ -28,7 +28,10 @@ export interface ResolveOptions {
   runner?: (typeof RESOLVE_RUNNERS)[number];
   /** Signs the follow-up as `gitbus dispatch` does (bus/trust/dispatch-signing.ts). */
   sign?: BusFileSigner;
-  /** Dispatch even when `to` names a node that is not on the bus or cannot run it (as `dispatch --force`). */
+  /**
+   * Dispatch even when `to` names a node that is not on the bus or cannot run it (as `dispatch --force`), and when
+   * an earlier follow-up already resolved it.
+   */
   force?: boolean;
 }
 
@@ -93,7 +96,12 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
     const fix = t.state === 'succeeded' ? `nothing to resolve: ${h.branch} merged cleanly` : `it ended without reporting conflicts${t.response?.reason ? ` (${t.response.reason})` : ''}; see "gitbus show ${t.id}"`;
     throw new TaskStateError(t.id, `${t.state} with no conflicts`, wanted, fix);
   }
-  const busy = await liveResolve(ctx, t.id, h.repo, h.branch);
+  const { busy, resolved } = await followUps(ctx, t.id, h.repo, h.branch);
+  if (resolved && !opts.force) {
+    // A second follow-up is another paid run, merging again what the first already merged and pushed.
+    const where = resolved.branch ?? h.branch;
+    throw new TaskStateError(t.id, `already resolved by ${resolved.id} (succeeded)`, wanted, `fetch its result: git fetch ${shellWord(h.repo)} ${shellWord(where)}; to resolve it again anyway, add --force`, { resolvedBy: resolved.id, resolveState: 'succeeded' });
+  }
   if (busy) {
     // A second follow-up would merge the same branches again on the same branch, racing the first one's pushes.
     throw new TaskStateError(t.id, `already being resolved by ${busy.id} (${busy.state})`, wanted, `wait for ${busy.id} to end ("gitbus show ${busy.id}"), or cancel it ("gitbus cancel ${busy.id}") and run gitbus resolve ${t.id} again`, { resolvedBy: busy.id, resolveState: busy.state });
@@ -121,15 +129,22 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
   return { ...r, warnings, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts };
 }
 
-/** A follow-up of the integration (a task on its repo and branch that is not the merge) that has not ended. */
-async function liveResolve(ctx: BusContext, integration: string, repo: string, branch: string): Promise<{ id: string; state: TaskState } | null> {
+/**
+ * The live follow-ups of the integration (tasks on its repo and branch that are not the merge): one that has not
+ * ended (`busy`), and one that succeeded (`resolved`, with the branch its response says it pushed).
+ */
+async function followUps(ctx: BusContext, integration: string, repo: string, branch: string): Promise<{ busy: { id: string; state: TaskState } | null; resolved: { id: string; branch: string | null } | null }> {
   // The clone as readRanTask left it, synced a moment ago.
   const snap = await localSnapshot(ctx);
   const ids = await snap.handoffIdsWhere(`resolve ${repo} ${branch}`, (f) => f.repo === repo && f.branch === branch && f.runner !== 'merge', false);
+  let busy: { id: string; state: TaskState } | null = null;
+  let resolved: { id: string; branch: string | null } | null = null;
   for (const id of ids) {
     if (id === integration) continue;
     const v = await snap.baseView(id, false);
-    if (v && !isFinal(v.state)) return { id, state: v.state };
+    if (!v) continue;
+    if (!isFinal(v.state)) busy ??= { id, state: v.state };
+    else if (v.state === 'succeeded') resolved ??= { id, branch: v.response?.project?.branch ?? null };
   }
-  return null;
+  return { busy, resolved };
 }

@@ -35,6 +35,12 @@ function table(rows: GroupTask[], name: (t: GroupTask) => string): string[] {
   return [line(head), ...cells.map(line)];
 }
 
+/** The follow-up (a `gitbus resolve`) that succeeded and pushed the integration's branch, or beside it. Pure. */
+function resolvedBy(integration: GroupTask, others: GroupTask[]): GroupTask | undefined {
+  const b = integration.branch;
+  return b === null ? undefined : others.find((o) => o.state === 'succeeded' && o.project?.pushed === true && (o.branch === b || o.branch?.startsWith(`${b}-moved-`) === true));
+}
+
 /** `gitbus group` for people. Pure. */
 export function groupText(g: GroupView): string {
   const out = [`group ${g.group}${g.title ? `: ${g.title}` : ''}`];
@@ -43,10 +49,12 @@ export function groupText(g: GroupView): string {
   out.push('', ...table(rows, (t) => t.workstream ?? (t === g.integration ? 'integration' : t.runner === 'claude' ? 'resolve' : 'other')));
   for (const t of rows) if (t.reason) out.push(`  ${t.workstream ?? t.id}: ${t.reason}`);
   const c = g.integration?.project?.conflicts;
+  const fixed = g.integration ? resolvedBy(g.integration, g.others) : undefined;
   if (c?.length) {
-    out.push('', `conflicts (${g.integration?.branch ?? 'integration'} left untouched):`);
+    out.push('', `conflicts (${g.integration?.branch ?? 'integration'} left untouched${fixed ? `; resolved by ${fixed.id}` : ''}):`);
     for (const x of c) out.push(`  ${x.branch}: ${x.files.join(', ')}`);
-    out.push(`ask an agent to resolve them: gitbus resolve ${g.integration?.id}`);
+    if (fixed?.branch) out.push(`resolved by ${fixed.id}: git fetch origin ${shellWord(fixed.branch)}`);
+    else out.push(`ask an agent to resolve them: gitbus resolve ${g.integration?.id}`);
   } else if (g.integration?.state === 'succeeded' && g.integration.branch) {
     out.push('', `integrated: git fetch origin ${shellWord(g.integration.branch)}`);
   }

@@ -24,7 +24,7 @@ export function register(program: Command): void {
       .option('--to <node>', 'only this node may claim it', schemaFlag('--to', nodeNameSchema))
       .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', labelSchema))
       .option('--runner <runner>', `who resolves: ${RESOLVE_RUNNERS.join(' or ')} (default claude)`, oneOfFlag('--runner', RESOLVE_RUNNERS))
-      .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run it (it waits until one can)')),
+      .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run it (it waits until one can), or when an earlier resolve of it already succeeded')),
   ).action(async (id: string, opts: Opts) =>
     withBus(
       opts,

@@ -333,5 +333,21 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     const again = await gitbus(['resolve', integration as string, '--json'], { home });
     expect(again.code, again.stderr).toBe(5);
     expect(json<{ error: { code: string; message: string; fix: string } }>(again).error).toMatchObject({ code: 'TASK_STATE', message: expect.stringContaining(`already being resolved by ${res.id} (pending)`), fix: expect.stringContaining(`gitbus cancel ${res.id}`) });
+
+    // Once the follow-up succeeded and pushed, group says so, and resolve refuses a second paid run unless --force.
+    gitCli(['pull', '-q', '--rebase', 'origin', 'main'], busClone);
+    file(`claims/${res.id}.1.md`, `---\nid: ${res.id}\nattempt: 1\nnode: alpha\nclaimed: ${at}\n---\n`);
+    file(`responses/${res.id}.md`, `---\nid: ${res.id}\nstatus: succeeded\nnode: alpha\nattempt: 1\nfinished: ${at}\nproject:\n  repo: ${project}\n  branch: ${GROUP}/integration\n  baseCommit: ${baseCommit}\n  headCommit: ${'b'.repeat(40)}\n  pushed: true\n---\n`);
+    gitCli(['add', '-A'], busClone);
+    gitCli(['commit', '-q', '-m', 'resolved by hand'], busClone);
+    gitCli(['push', '-q', 'origin', 'main'], busClone);
+    const resolved = (await gitbus(['group', GROUP], { home })).stdout;
+    expect(resolved).toContain(`resolved by ${res.id}: git fetch origin ${GROUP}/integration`);
+    expect(resolved).not.toContain(`gitbus resolve ${integration}`);
+    const twice = await gitbus(['resolve', integration as string, '--json'], { home });
+    expect(twice.code, twice.stderr).toBe(5);
+    expect(json<{ error: { code: string; message: string; fix: string } }>(twice).error).toMatchObject({ code: 'TASK_STATE', message: expect.stringContaining(`already resolved by ${res.id}`), fix: expect.stringContaining('--force') });
+    const forced = await gitbus(['resolve', integration as string, '--to', 'alpha', '--force', '--json'], { home });
+    expect(forced.code, forced.stderr).toBe(0);
   });
 });
