@@ -1,6 +1,7 @@
 import type { TaskView } from '../bus/model/task-view.js';
 import { isFinal, type TaskState } from '../bus/model/types.js';
 import { oneLineText } from '../schemas/output-text.js';
+import { notPushedWords } from '../bus/project/push-state.js';
 import type { Ledger, LedgerTask } from './session-ledger.js';
 
 /**
@@ -21,6 +22,8 @@ export interface TaskFact {
   /** A project task's result branch and whether it is on the project remote. */
   branch: string | null;
   pushed: boolean | null;
+  /** Why it is not (notPushedWords), when it is not. */
+  notPushed: string | null;
 }
 
 const ENDED_STATES: readonly string[] = ['invalid', 'unsupported'];
@@ -37,7 +40,7 @@ export function isWaiting(state: TaskFact['state']): boolean {
 
 export function factOf(t: LedgerTask, view: TaskView | undefined, queued: boolean): TaskFact {
   const title = oneLineText(view?.handoff?.title ?? t.title, 120);
-  if (!view) return { id: t.id, title, state: queued ? 'queued' : 'gone', node: null, summary: '', durationMs: null, branch: null, pushed: null };
+  if (!view) return { id: t.id, title, state: queued ? 'queued' : 'gone', node: null, summary: '', durationMs: null, branch: null, pushed: null, notPushed: null };
   const r = view.response;
   const project = r?.project;
   return {
@@ -49,6 +52,7 @@ export function factOf(t: LedgerTask, view: TaskView | undefined, queued: boolea
     durationMs: r?.durationMs ?? null,
     branch: project?.branch ?? null,
     pushed: project ? project.pushed === true : null,
+    notPushed: project && !project.pushed ? notPushedWords(t.id, project).text : null,
   };
 }
 
@@ -94,7 +98,7 @@ function endedItem(f: TaskFact): string {
   const where = f.node ? ` on ${f.node}` : '';
   const took = f.durationMs !== null ? ` after ${span(f.durationMs)}` : '';
   const lines = [`- ${f.id} "${f.title}": ${f.state}${where}${took}.${f.summary ? ` Summary: ${f.summary}` : ''}`];
-  if (f.branch) lines.push(`  Results on branch ${f.branch}${f.pushed ? '' : ' (not pushed yet)'}.`);
+  if (f.branch) lines.push(`  Results on branch ${f.branch}${f.notPushed ? ` (${f.notPushed})` : ''}.`);
   lines.push(`  Read more: gitbus show ${f.id}`);
   return lines.join('\n');
 }

@@ -17,7 +17,7 @@ function endedLines(f: TaskFact): string[] {
   const facts = [f.state, f.node ?? '', f.durationMs !== null ? span(f.durationMs) : ''].filter(Boolean).join('  ');
   const lines = [`  ${f.id}  ${facts}  ${f.title}`];
   if (f.summary) lines.push(`      ${f.summary}`);
-  if (f.branch) lines.push(`      branch ${f.branch}${f.pushed ? '' : ' (not pushed yet)'}`);
+  if (f.branch) lines.push(`      branch ${f.branch}${f.notPushed ? ` (${f.notPushed})` : ''}`);
   lines.push(`      gitbus show ${f.id}`);
   return lines;
 }

@@ -4,13 +4,14 @@ import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.
 import { emit } from '../output.js';
 import { problemLine } from '../format.js';
 import type { FileProblem } from '../../schemas/errors.js';
+import { notPushedWords } from '../../bus/project/push-state.js';
 
 export function register(program: Command): void {
   withCommon(program.command('show').argument('<id>', 'task id, or a unique prefix or suffix of it').description('the handoff, claims and response of one task')).action(async (id: string, opts: CommonOptions) =>
     withBus(opts, async (ctx) => {
       const t = await showTask(ctx, id);
       if (!opts.json) offlineNote(t.offline);
-      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...problemLines(t.summary?.problems ?? []), ...(t.branch ? branchLines(t.branch) : []), ...t.files.map((f) => `\n==> ${f.path} <==\n${f.text.trimEnd()}`), ...forgedLines(t.forged)].join('\n'));
+      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...problemLines(t.summary?.problems ?? []), ...(t.branch ? branchLines(t.id, t.branch) : []), ...t.files.map((f) => `\n==> ${f.path} <==\n${f.text.trimEnd()}`), ...forgedLines(t.forged)].join('\n'));
     }),
   );
 }
@@ -20,12 +21,13 @@ function problemLines(problems: readonly FileProblem[]): string[] {
   return problems.length === 0 ? [] : [`problems (${problems.length}):`, ...problems.map((p) => `  ${problemLine(p)}`)];
 }
 
-/** A project task's branch on two lines: where and in what state, and the command that fetches it. */
-function branchLines(b: ShownBranch): string[] {
+/** A project task's branch on two lines: where and in what state, and the command that fetches it (when it is coming). */
+function branchLines(id: string, b: ShownBranch): string[] {
   const r = b.report;
   const facts = r ? `${r.commits ?? 0} commit${r.commits === 1 ? '' : 's'}, ${r.files ?? 0} file${r.files === 1 ? '' : 's'}, +${r.insertions ?? 0} -${r.deletions ?? 0}, ` : '';
-  const state = b.pushed === null ? 'results go here when it ends' : b.pushed ? `${facts}pushed` : `${facts}not pushed yet: ${r?.pushError ?? 'unknown reason'}`;
-  return [`branch ${b.branch} of ${b.repo} (${state})`, `  fetch: ${b.fetch}`];
+  const missing = b.pushed === false ? notPushedWords(id, r ?? {}) : null;
+  const state = b.pushed === null ? 'results go here when it ends' : missing ? `${facts}${missing.text}` : `${facts}pushed`;
+  return [`branch ${b.branch} of ${b.repo} (${state})`, ...(missing?.fetchable === false ? [] : [`  fetch: ${b.fetch}`])];
 }
 
 /** Files of the task this node ignores as forged in a node's name: named, with why, never shown as the task's. */

@@ -87,6 +87,13 @@ describe('a fan-out run by watchers', () => {
     expect(r['reason']).toContain('1 of 3 branches conflict: clash/right (app.txt)');
     expect(r['project']).toMatchObject({ pushed: false, merged: ['clash/left', 'clash/other'], conflicts: [{ branch: 'clash/right', files: ['app.txt'] }] });
     expect(branchFiles(project.remote, 'clash/integration')).toBeNull();
+    // Nothing is coming to that branch: show and collect say why and what next, and offer no fetch of it.
+    const said = `not pushed: 1 branch conflict; gitbus resolve ${f.integration}`;
+    const shown = (await gitbus(['show', f.integration], { home: bus.home('alpha') })).stdout;
+    expect(shown).toContain(`branch clash/integration of ${project.remote} (0 commits, 0 files, +0 -0, ${said})`);
+    expect(shown).not.toContain('fetch:');
+    const collected = await gitbus(['collect', '--node', '--all', '--peek'], { home: bus.home('alpha') });
+    expect(collected.stdout, collected.stderr).toContain(`branch clash/integration (${said})`);
     const fix = await gitbus(['resolve', f.integration, '--json'], { home: bus.home('alpha') });
     expect(fix.code, fix.stderr).toBe(0);
     const handoff = json<{ files: { text: string }[] }>(await gitbus(['show', json<{ id: string }>(fix).id, '--json'], { home: bus.home('alpha') })).files[0]?.text ?? '';

@@ -79,7 +79,7 @@ describe('Claude Code settings', () => {
 });
 
 describe('hear-back', () => {
-  const fact = (id: string, state: TaskFact['state'], summary = ''): TaskFact => ({ id, title: `task ${id}`, state, node: 'gpu-box', summary, durationMs: 192_000, branch: null, pushed: null });
+  const fact = (id: string, state: TaskFact['state'], summary = ''): TaskFact => ({ id, title: `task ${id}`, state, node: 'gpu-box', summary, durationMs: 192_000, branch: null, pushed: null, notPushed: null });
 
   it('tells each ended task once and lists what is still to end', () => {
     const ledger = { session: 's', tasks: [{ id: 'a', title: 'a', at: '' }, { id: 'b', title: 'b', at: '', told: 'failed' as const }, { id: 'c', title: 'c', at: '' }, { id: 'd', title: 'd', at: '' }] };

@@ -16,10 +16,12 @@ function diffstat(r) {
   return `${r.commits ?? 0} commit${r.commits === 1 ? '' : 's'}, ${r.files ?? 0} file${r.files === 1 ? '' : 's'} changed, +${r.insertions ?? 0} −${r.deletions ?? 0}`;
 }
 
-function branchSection(b) {
+function branchSection(b, id) {
   if (!b) return null;
   const r = b.report ?? null;
-  const state = b.pushed === null ? 'results go here when it ends' : b.pushed ? 'pushed' : `not pushed yet: ${r?.pushError ?? 'unknown reason'}`;
+  // As bus/project/push-state.ts says it: a conflicted integration left its branch as it was, nothing is coming.
+  const conflicts = r?.conflicts?.length ?? 0;
+  const state = b.pushed === null ? 'results go here when it ends' : b.pushed ? 'pushed' : conflicts > 0 ? `not pushed: ${conflicts} branch${conflicts === 1 ? '' : 'es'} conflict; gitbus resolve ${id}` : `not pushed yet${r?.pushError ? `: ${r.pushError}` : ''}`;
   return h(
     'section',
     { 'aria-labelledby': 'branch-h' },
@@ -32,7 +34,7 @@ function branchSection(b) {
       ['Commits', r?.subjects?.length ? h('ul', { class: 'plain' }, r.subjects.map((s) => h('li', null, s))) : null],
       ['Merged', chips(r?.merged)],
       ['Conflicts', r?.conflicts?.length ? h('ul', { class: 'plain' }, r.conflicts.map((c) => h('li', null, h('code', null, c.branch), `: ${c.files.join(', ')}`))) : null],
-      ['Fetch', h('code', { class: 'copy' }, b.fetch)],
+      ['Fetch', conflicts > 0 ? null : h('code', { class: 'copy' }, b.fetch)],
     ]),
   );
 }
@@ -113,7 +115,7 @@ export function taskPage(el, ref) {
       heading.textContent = s?.title ?? (t.archived ? `Task ${t.id}` : '(unreadable handoff)');
       document.title = `${s?.title ?? t.id} · gitbus`;
       replace(sub, h('code', null, t.id), ' ', stateBadge(t.state), t.archived ? ` archived ${t.archived}` : '');
-      replace(body, offlineNotice(t.offline), summaryFacts(s), branchSection(t.branch));
+      replace(body, offlineNotice(t.offline), summaryFacts(s), branchSection(t.branch, t.id));
       replace(files, filesSection(t.files));
       if (t.archived) {
         // An archived task's output is the Output section of its response, shown below.
