@@ -98,7 +98,7 @@ export async function dispatchFromFile(ctx: BusContext, file: string, opts: Batc
   const parsed = parseBatch(file, await readBatch(file));
   if (!parsed.ok) throw new InvalidBatchError(parsed.problems);
   // Once for the batch: one look at the checkout, one check that the base is on the project remote.
-  const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git });
+  const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git, by: 'dispatch' });
   reportProject(project, json);
   const git = opts.git ? await gitContext(process.cwd()) : null;
   const sign = opts.dryRun ? undefined : await signerFor(ctx, opts);

@@ -3,6 +3,7 @@ import type { BusContext } from '../bus/context.js';
 import { nodeProjectUrls } from '../bus/project/remote-url.js';
 import { homedir } from '../bus/user-home-dir.js';
 import { projectForTask, type ProjectOutcome } from '../bus/project/resolve.js';
+import type { ProjectCommand } from '../bus/project/base-errors.js';
 import { baseSchema, branchSchema, defaultBranch, repoSchema } from '../schemas/project.js';
 import { schemaFlag } from './flags.js';
 import { note } from './output.js';
@@ -28,7 +29,7 @@ export function withProjectFlags(cmd: Command, implicit: boolean): Command {
 }
 
 /** Reads the checkout and the project remote as the flags ask; what it decides goes into the handoff. */
-export function projectFromFlags(ctx: BusContext, opts: ProjectOpts, o: { implicit: boolean; readCheckout: boolean }): Promise<ProjectOutcome> {
+export function projectFromFlags(ctx: BusContext, opts: ProjectOpts, o: { implicit: boolean; readCheckout: boolean; by: ProjectCommand }): Promise<ProjectOutcome> {
   // node.yaml's URLs are this node's; a relative path there is relative to the home, like its other paths.
   const projects = nodeProjectUrls(ctx.config.projects, ctx.paths.home, homedir());
   return projectForTask({
@@ -38,6 +39,7 @@ export function projectFromFlags(ctx: BusContext, opts: ProjectOpts, o: { implic
     cwd: process.cwd(),
     projects,
     busRemote: ctx.config.remote,
+    by: o.by,
   });
 }
 

@@ -51,6 +51,7 @@ export async function fanoutProject(ctx: BusContext, cwd: string, flags: FanoutP
     cwd,
     projects,
     busRemote: ctx.config.remote,
+    by: 'fanout',
   });
   if (!r.fields) {
     throw new InputError(`a fan-out needs a project: ${r.notes.join('; ') || 'none was found'}`, 'run gitbus fanout inside a checkout of the project (on the branch to start from, pushed), or give --repo URL (and --base REF)', { flag: '--repo' });
@@ -69,7 +70,7 @@ function branchesOf(listing: RemoteListing): string[] {
 
 async function listBranches(url: string, shown: string, warnings: string[]): Promise<string[] | null> {
   try {
-    return branchesOf(await lsRemote(url, undefined, shown));
+    return branchesOf(await lsRemote(url, 'fanout', undefined, shown));
   } catch (err) {
     if (!(err instanceof ProjectRemoteError)) throw err;
     warnings.push(`${UNCHECKED} (${String(err.data['message'] ?? '')})`);

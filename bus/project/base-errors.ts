@@ -2,17 +2,29 @@ import { GitbusError } from '../../schemas/errors.js';
 
 /**
  * Why a dispatch refuses to make project work: the worker starts from the exact commit the dispatcher saw, so
- * that commit must be where the worker fetches from.
+ * that commit must be where the worker fetches from. The fix names only what the command that asked accepts.
  */
+
+/** The command whose project work is checked: `dispatch` (and the MCP server's dispatch tool), `run` or `fanout`. */
+export type ProjectCommand = 'dispatch' | 'run' | 'fanout';
+
+const AGAIN: Record<ProjectCommand, string> = { dispatch: 'dispatch again', run: 'run gitbus run again', fanout: 'run gitbus fanout again' };
+
+/** How to make the same task without the project: dispatch has --no-repo; run makes project work only when asked; a fan-out always is. */
+const PLAIN: Record<ProjectCommand, string> = {
+  dispatch: '; or add --no-repo for a task that does not work on this code',
+  run: '; or leave out --repo, --base and --branch for a task that does not work on this code',
+  fanout: '',
+};
 
 /** The base commit is not on the project remote: the worker could not fetch it. */
 export class BaseNotPushedError extends GitbusError {
   readonly code = 'BASE_NOT_PUSHED';
-  constructor(d: { commit: string; base: string; remote: string; url: string; command: string; dir: string }) {
+  constructor(d: { commit: string; base: string; remote: string; url: string; command: string; dir: string }, by: ProjectCommand) {
     const named = d.base === d.commit ? d.commit : `${d.commit} (${d.base})`;
     super(
       `the base commit ${named} is not on the project remote ${d.remote === d.url ? d.url : `${d.remote} (${d.url})`}: a worker could not fetch it`,
-      `push it: run "${d.command}"${d.dir ? ` in ${d.dir}` : ''}, then dispatch again; or add --no-repo for a task that does not work on this code`,
+      `push it: run "${d.command}"${d.dir ? ` in ${d.dir}` : ''}, then ${AGAIN[by]}${PLAIN[by]}`,
       d,
     );
   }
@@ -33,12 +45,12 @@ export class BaseNotFoundError extends GitbusError {
 /** `git ls-remote` on the project remote failed: it is down, or refuses us. Not the same as "not pushed". */
 export class ProjectRemoteError extends GitbusError {
   readonly code = 'PROJECT_REMOTE_UNREACHABLE';
-  constructor(url: string, message: string, outage: boolean) {
+  constructor(url: string, message: string, outage: boolean, by: ProjectCommand) {
     super(
       `the project remote ${url} cannot be ${outage ? 'reached' : 'read'}: ${message}`,
       outage
-        ? 'check the network and that the host is up, then dispatch again; or add --no-repo for a task that does not work on this code'
-        : `check the URL (git remote -v) and that you may read it (git ls-remote ${url}); or add --no-repo for a task that does not work on this code`,
+        ? `check the network and that the host is up, then ${AGAIN[by]}${PLAIN[by]}`
+        : `check the URL (git remote -v) and that you may read it (git ls-remote ${url})${PLAIN[by]}`,
       { url, message, outage },
     );
   }

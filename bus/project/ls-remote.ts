@@ -1,5 +1,5 @@
 import { git, lastLines, outageOf, ProjectGitError } from './git.js';
-import { ProjectRemoteError } from './base-errors.js';
+import { ProjectRemoteError, type ProjectCommand } from './base-errors.js';
 
 /** What a project remote advertises: its refs (tags also peeled, as `refs/tags/v1^{}`) and its default branch. */
 export interface RemoteListing {
@@ -27,8 +27,8 @@ export function parseLsRemote(out: string): RemoteListing {
   return { refs, head };
 }
 
-/** `git ls-remote --symref URL`; a failure is ProjectRemoteError (naming the remote as `shown`), saying whether it is an outage. */
-export async function lsRemote(url: string, cwd?: string, shown = url): Promise<RemoteListing> {
+/** `git ls-remote --symref URL`; a failure is ProjectRemoteError (naming the remote as `shown`, with a fix for the command `by`), saying whether it is an outage. */
+export async function lsRemote(url: string, by: ProjectCommand, cwd?: string, shown = url): Promise<RemoteListing> {
   try {
     const r = await git(['ls-remote', '--symref', url], { ...(cwd !== undefined ? { cwd } : {}), timeoutMs: LS_REMOTE_MS, what: `listing ${shown}` });
     return parseLsRemote(r.stdout);
@@ -37,7 +37,7 @@ export async function lsRemote(url: string, cwd?: string, shown = url): Promise<
     // git adds "Could not read from remote repository" (an outage to outageOf) to "no repository there": a wrong
     // URL is not an outage, and no remote-tracking ref may stand in for it.
     const outage = /does not appear to be a git repository|repository .*not found/i.test(err.stderr) ? null : outageOf(err.stderr);
-    throw new ProjectRemoteError(shown, lastLines(err.stderr) || outage || `git ls-remote exited with ${err.exitCode ?? 'a timeout'}`, outage !== null);
+    throw new ProjectRemoteError(shown, lastLines(err.stderr) || outage || `git ls-remote exited with ${err.exitCode ?? 'a timeout'}`, outage !== null, by);
   }
 }
 

@@ -1,5 +1,5 @@
 import { COMMIT_RE } from '../../schemas/project.js';
-import { BaseNotFoundError, BaseNotPushedError, ProjectRemoteError } from './base-errors.js';
+import { BaseNotFoundError, BaseNotPushedError, ProjectRemoteError, type ProjectCommand } from './base-errors.js';
 import { fullRefName, onRemote, pushCommand, reachableFrom, resolveLocally, trackingTips, type BaseSource } from './base-check.js';
 import { readCheckout } from './checkout.js';
 import { publishableRepo } from './remote-url.js';
@@ -31,7 +31,7 @@ export interface ProjectOutcome {
  * the remote cannot be reached, a checkout of the project answers from its remote-tracking refs (what it last saw
  * of the remote, updated by every push and fetch) with a warning, and otherwise the outage is the answer.
  */
-export async function resolveProject(plan: ProjectPlan): Promise<{ fields: ProjectFields; warnings: string[]; listing: RemoteListing | null }> {
+export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Promise<{ fields: ProjectFields; warnings: string[]; listing: RemoteListing | null }> {
   const warnings = [...plan.warnings];
   const dir = plan.local?.top ?? null;
   // Messages name the remote without the credentials its URL may carry (they are the checkout's, not the bus's).
@@ -39,7 +39,7 @@ export async function resolveProject(plan: ProjectPlan): Promise<{ fields: Proje
   let listing: RemoteListing | null = null;
   let outage: ProjectRemoteError | null = null;
   try {
-    listing = await lsRemote(plan.url, dir ?? undefined, shown);
+    listing = await lsRemote(plan.url, by, dir ?? undefined, shown);
   } catch (err) {
     if (!(err instanceof ProjectRemoteError && err.data['outage'] === true && dir !== null && plan.remoteName !== null)) throw err;
     outage = err;
@@ -79,7 +79,7 @@ export async function resolveProject(plan: ProjectPlan): Promise<{ fields: Proje
       if (!(await onRemote(commit, listing, dir))) {
         // The remote's branches moved on past what this checkout has (someone else pushed): their tips are unknown
         // here, so they cannot say. The remote-tracking refs can: a commit they reach was pushed, or fetched, there.
-        if (dir === null || plan.remoteName === null || !(await reachableFrom(commit, await trackingTips(plan.remoteName, dir), dir))) throw await notPushed(plan, base, commit, remote, shown);
+        if (dir === null || plan.remoteName === null || !(await reachableFrom(commit, await trackingTips(plan.remoteName, dir), dir))) throw await notPushed(plan, base, commit, remote, shown, by);
         warnings.push(`${plan.remoteName} has commits ${dir} has not fetched; ${commit.slice(0, 12)} is on it as ${dir} last saw it (git fetch ${shellWord(plan.remoteName)} to update)`);
       }
     } else if (dir !== null && plan.remoteName !== null && (await reachableFrom(commit, await trackingTips(plan.remoteName, dir), dir))) {
@@ -91,7 +91,7 @@ export async function resolveProject(plan: ProjectPlan): Promise<{ fields: Proje
   return { fields: { repo: plan.repo, base, baseCommit: commit, ...(plan.branch !== undefined ? { branch: plan.branch } : {}) }, warnings, listing };
 }
 
-async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string, shown: string): Promise<BaseNotPushedError> {
+async function notPushed(plan: ProjectPlan, base: string, commit: string, remote: string, shown: string, by: ProjectCommand): Promise<BaseNotPushedError> {
   const local = plan.local;
   let source: BaseSource = { kind: 'commit' };
   if (local !== null) {
@@ -103,7 +103,7 @@ async function notPushed(plan: ProjectPlan, base: string, commit: string, remote
       source = { kind: 'tag', tag: ref.slice('refs/tags/'.length) };
     }
   }
-  return new BaseNotPushedError({ commit, base, remote, url: shown, command: pushCommand(remote, commit, source), dir: local?.top ?? '' });
+  return new BaseNotPushedError({ commit, base, remote, url: shown, command: pushCommand(remote, commit, source), dir: local?.top ?? '' }, by);
 }
 
 /**
@@ -111,14 +111,14 @@ async function notPushed(plan: ProjectPlan, base: string, commit: string, remote
  * flags make reading it pointless), plans (fields.ts) and resolves. Errors: BAD_INPUT, BASE_NOT_PUSHED,
  * BASE_NOT_FOUND, PROJECT_REMOTE_UNREACHABLE.
  */
-export async function projectForTask(o: Omit<PlanInput, 'checkout'> & { readCheckout: boolean }): Promise<ProjectOutcome> {
+export async function projectForTask(o: Omit<PlanInput, 'checkout'> & { readCheckout: boolean; by: ProjectCommand }): Promise<ProjectOutcome> {
   const f: ProjectFlags = o.flags;
   const wanted = f.repo !== false && (o.implicit || f.repo !== undefined || f.base !== undefined || f.branch !== undefined);
   const checkout = o.readCheckout && wanted ? await readCheckout(o.cwd) : null;
-  const { readCheckout: read, ...input } = o;
+  const { readCheckout: read, by, ...input } = o;
   // Why no checkout gives the project, in the caller's words (the MCP server's are its arguments), else the CLI's.
   const plan = planProject({ ...input, checkout, noCheckout: o.noCheckout ?? (read ? 'this directory is not inside a git checkout' : '--no-git leaves the checkout unread') });
   if (plan.project === null) return { fields: null, warnings: [], notes: plan.note !== undefined ? [plan.note] : [] };
-  const r = await resolveProject(plan.project);
+  const r = await resolveProject(plan.project, by);
   return { fields: r.fields, warnings: r.warnings, notes: [], listing: r.listing };
 }

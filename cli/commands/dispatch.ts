@@ -101,7 +101,7 @@ export function register(program: Command): void {
         throw new InputError('--resume takes the project, base and branch of the task it resumes', 'leave out --repo, --base and --branch', { flag: '--resume' });
       }
       // Before anything is queued: a base that is not on the project remote refuses the dispatch.
-      const project = opts.resume ? { fields: null, warnings: [], notes: [] } : await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git });
+      const project = opts.resume ? { fields: null, warnings: [], notes: [] } : await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git, by: 'dispatch' });
       const fields = projectFieldsFor(project, opts.schedule !== undefined);
       if (fields) Object.assign(handoff, fields);
       reportProject(project, Boolean(opts.json));

@@ -60,7 +60,7 @@ export function register(program: Command): void {
       const handoff: Omit<Handoff, 'id' | 'from' | 'created'> = { title: runTitle(command), to: node, runner: 'shell', command };
       if (opts.label?.length) handoff.labels = opts.label;
       if (opts.timeout) handoff.timeout = opts.timeout;
-      const project = await projectFromFlags(ctx, opts, { implicit: false, readCheckout: true });
+      const project = await projectFromFlags(ctx, opts, { implicit: false, readCheckout: true, by: 'run' });
       const fields = projectFieldsFor(project, false);
       if (fields) Object.assign(handoff, fields);
       reportProject(project, Boolean(opts.json));

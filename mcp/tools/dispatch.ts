@@ -118,7 +118,7 @@ function projectFor(ctx: BusContext, a: { repo?: string; base?: string; branch?:
   const projects = nodeProjectUrls(ctx.config.projects, ctx.paths.home, homedir());
   const flags = { ...(a.repo !== undefined ? { repo: a.repo } : {}), ...(a.base !== undefined ? { base: a.base } : {}), ...(a.branch !== undefined ? { branch: a.branch } : {}) };
   const noCheckout = fromCheckout ? `cwd ${cwd} is not inside a git checkout` : 'no cwd names a checkout of the project';
-  return projectForTask({ flags, implicit: fromCheckout, readCheckout: fromCheckout, cwd, projects, busRemote: ctx.config.remote, noCheckout });
+  return projectForTask({ flags, implicit: fromCheckout, readCheckout: fromCheckout, cwd, projects, busRemote: ctx.config.remote, noCheckout, by: 'dispatch' });
 }
 
 function isDirectory(path: string): boolean {

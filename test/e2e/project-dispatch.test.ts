@@ -124,6 +124,25 @@ describe('dispatch names the code of a project', () => {
     gitCli(['switch', '-q', 'main'], work);
   });
 
+  it('fanout and run name only what they accept in the fix of BASE_NOT_PUSHED and PROJECT_REMOTE_UNREACHABLE', async () => {
+    type Refused = { error: { code: string; fix: string } };
+    commit(work, 'not pushed for the fan-out');
+    const plan = join(dir, 'fan.md');
+    writeFileSync(plan, '---\ntitle: Fan\nworkstreams:\n  - {name: a, tasks: do a}\n---\nThe brief.\n');
+    const fan = await gitbus(['fanout', plan, '--dry-run', '--json'], { home, cwd: work });
+    expect(fan.code, fan.stderr).toBe(5);
+    const e = json<Refused>(fan).error;
+    expect(e).toMatchObject({ code: 'BASE_NOT_PUSHED', fix: expect.stringContaining('then run gitbus fanout again') });
+    expect(e.fix).not.toMatch(/--no-repo|dispatch again/);
+    sh('git push -q origin main', work);
+    const down = await gitbus(['fanout', plan, '--repo', 'ssh://127.0.0.1:1/proj.git', '--dry-run', '--json'], { home, cwd: neutralCwd() });
+    expect(json<Refused>(down).error).toMatchObject({ code: 'PROJECT_REMOTE_UNREACHABLE', fix: expect.stringContaining('then run gitbus fanout again') });
+    expect(json<Refused>(down).error.fix).not.toContain('--no-repo');
+    const run = await gitbus(['run', 'laptop', '--repo', 'ssh://127.0.0.1:1/proj.git', '--json', '--', 'true'], { home, cwd: neutralCwd() });
+    expect(json<Refused>(run).error).toMatchObject({ code: 'PROJECT_REMOTE_UNREACHABLE', fix: expect.stringContaining('leave out --repo, --base and --branch') });
+    expect(json<Refused>(run).error.fix).not.toMatch(/--no-repo|dispatch again/);
+  });
+
   it('a base the remote has under newer commits someone else pushed is not "not pushed": the remote-tracking refs vouch for it, with a warning', async () => {
     const shared = join(dir, 'shared.git');
     const me = join(dir, 'me');

@@ -70,9 +70,9 @@ describe('mcp tool calls', () => {
     const errors = [
       new UnknownNodeError('gpu-box', ['alpha']),
       new NodeCannotRunError('beta', ['no runner claude'], 'dispatch with a runner it has'),
-      new ProjectRemoteError('https://example.invalid/p.git', 'timed out', true),
-      new ProjectRemoteError('https://example.invalid/p.git', 'denied', false),
-      new BaseNotPushedError({ commit: 'abc', base: 'main', remote: 'origin', url: 'u', command: 'git push origin main', dir: '/p' }),
+      new ProjectRemoteError('https://example.invalid/p.git', 'timed out', true, 'dispatch'),
+      new ProjectRemoteError('https://example.invalid/p.git', 'denied', false, 'dispatch'),
+      new BaseNotPushedError({ commit: 'abc', base: 'main', remote: 'origin', url: 'u', command: 'git push origin main', dir: '/p' }, 'dispatch'),
       new TaskStateError('t-1', 'pending', 'respond', 'claim it first: gitbus claim t-1'),
     ];
     for (const err of errors) {
