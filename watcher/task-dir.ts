@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 /**
  * The directory a task runs in: the node's work root, or the handoff's workdir inside it. A workdir whose first
@@ -23,7 +23,8 @@ export function taskDir(workRoot: string, workdir: string | undefined, named: Re
 function inside(root: string, rest: string, workdir: string, what: string): { cwd: string } | { reason: string } {
   const cwd = resolve(root, rest);
   const rel = relative(root, cwd);
-  if (rel.startsWith('..') || isAbsolute(rel)) return { reason: `workdir "${workdir}" is outside this node's ${what} ${root}` };
+  // ".." as a component leaves the root; a name that merely starts with dots ("..foo") is inside it.
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return { reason: `workdir "${workdir}" is outside this node's ${what} ${root}` };
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) return { reason: `workdir "${workdir}" does not exist on this node (under ${root})` };
   return { cwd };
 }

@@ -49,6 +49,18 @@ describe('taskDir', () => {
     expect(taskDir(root, 'missing')).toEqual({ reason: expect.stringContaining('does not exist') });
   });
 
+  it('takes a name that only starts with dots as inside the root (only ".." as a component leaves it)', async () => {
+    const dir = await tempDir();
+    cleanup = dir.cleanup;
+    const root = join(dir.path, 'work');
+    mkdirSync(join(root, '..foo'), { recursive: true });
+    mkdirSync(join(root, 'a', '...'), { recursive: true });
+    expect(taskDir(root, '..foo')).toEqual({ cwd: join(root, '..foo') });
+    expect(taskDir(root, 'a/...')).toEqual({ cwd: join(root, 'a', '...') });
+    expect(taskDir(root, '..')).toEqual({ reason: expect.stringContaining('outside') });
+    expect(taskDir(root, 'a/../../x')).toEqual({ reason: expect.stringContaining('outside') });
+  });
+
   it('runs a workdir that starts with a root name under that root, and never creates or leaves it', async () => {
     const dir = await tempDir();
     cleanup = dir.cleanup;
