@@ -83,6 +83,18 @@ describe('task output with any bytes', () => {
     expect(raw.includes(Buffer.from('a\u0000b'))).toBe(true);
   });
 
+  it('a task whose last line is longer than the tail responds with the end of that line, not nothing', async () => {
+    const { b, show, once } = await bus('shell');
+    const id = await b.dispatch('boss', ['one long last line', '--command', "echo first; head -c 9000 /dev/zero | tr '\\000' x; echo"]);
+    await once();
+    const response = (await show(id)).files.find((f) => f.path.startsWith('responses/'))?.text ?? '';
+    expect(response).toContain('status: succeeded');
+    expect(response).toMatch(/## Output\n\n```\nx{8000,}\n```\n$/);
+    const logs = await gitbus(['logs', id], { home: b.home('boss') });
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/x{8000,}/);
+  });
+
   it('a running task\'s heartbeat tail, read by logs on another node, is readable text', async () => {
     const { b, worker } = await bus('shell');
     const gate = join(b.dir, 'gate');

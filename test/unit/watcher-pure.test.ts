@@ -1,10 +1,11 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pollCron } from '../../watcher/poll-schedule.js';
 import { taskDir } from '../../watcher/task-dir.js';
 import { cancelReason, outcomeSummary } from '../../watcher/run-task.js';
+import { readTail } from '../../watcher/runners/output-tail.js';
 import { tempDir } from '../helpers/cli.js';
 
 describe('pollCron', () => {
@@ -100,5 +101,24 @@ describe('outcomeSummary', () => {
     expect(outcomeSummary(task, o)).toBe('`make test` was cancelled after 2.0 s.');
     expect(cancelReason({ by: 'ada@laptop', reason: 'wrong branch' }, 'stopped on request')).toBe('cancelled by ada@laptop: wrong branch (stopped on request)');
     expect(cancelReason({ by: 'ada@laptop' }, undefined)).toBe('cancelled by ada@laptop');
+  });
+});
+
+describe('readTail', () => {
+  it('keeps whole lines, and the end of a last line longer than the window rather than nothing', async () => {
+    const dir = await tempDir();
+    try {
+      const log = join(dir.path, 'run.log');
+      writeFileSync(log, `first\n${'x'.repeat(9000)}\n`);
+      expect(await readTail(log, 100)).toBe(`${'x'.repeat(99)}\n`);
+      writeFileSync(log, `${'x'.repeat(9000)}\r\n`);
+      expect(await readTail(log, 100)).toBe(`${'x'.repeat(98)}\r\n`);
+      writeFileSync(log, `${'x'.repeat(9000)}\nlast\n`);
+      expect(await readTail(log, 100)).toBe('last\n');
+      writeFileSync(log, 'short\n');
+      expect(await readTail(log, 100)).toBe('short\n');
+    } finally {
+      await dir.cleanup();
+    }
   });
 });

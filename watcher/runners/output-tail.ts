@@ -1,8 +1,9 @@
 import { open } from 'node:fs/promises';
 
 /**
- * The last `maxBytes` of a log, cut to whole lines: enough of the output for a response, never all of it. The
- * bytes are raw output: they become readable text (schemas/output-text.ts) where they reach the bus.
+ * The last `maxBytes` of a log, cut to whole lines where it holds more than one: enough of the output for a
+ * response, never all of it. The bytes are raw output: they become readable text (schemas/output-text.ts) where
+ * they reach the bus.
  */
 export async function readTail(path: string, maxBytes = 8 * 1024): Promise<string> {
   let fh;
@@ -19,9 +20,12 @@ export async function readTail(path: string, maxBytes = 8 * 1024): Promise<strin
     let from = 0;
     // A cut inside a multi-byte character (one long line) starts at the next whole character instead.
     if (start > 0) while (from < buf.length && ((buf[from] ?? 0) & 0xc0) === 0x80) from++;
-    let text = buf.subarray(from).toString('utf8');
-    if (start > 0) text = text.slice(text.indexOf('\n') + 1);
-    return text;
+    const text = buf.subarray(from).toString('utf8');
+    if (start === 0) return text;
+    // The first line is cut, so it goes, unless nothing but its newline follows: a last line longer than the
+    // window is still the output, cut, rather than nothing.
+    const nl = text.indexOf('\n');
+    return nl >= 0 && /\S/.test(text.slice(nl + 1)) ? text.slice(nl + 1) : text;
   } finally {
     await fh.close();
   }
