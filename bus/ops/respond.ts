@@ -95,13 +95,22 @@ export function branchSection(p: ProjectReport, stat: string | undefined, moved:
   return lines.join('\n');
 }
 
-/** The output section of a response body (as responseBody writes it, with any fence length), or undefined. Pure. */
+/**
+ * The output section of a response body (as responseBody writes it, with any fence length), or undefined. The
+ * output itself may hold a `## Output` heading, even one with a fence after it, so the section is found from its
+ * end: the closing fence that ends the body gives the fence's length, and the section is the last heading followed
+ * by an opening fence of exactly that length, which no line of the output can hold (its fence is longer). Pure.
+ */
 export function outputOfBody(body: string): string | undefined {
-  const at = body.lastIndexOf('\n## Output\n\n');
-  const section = at >= 0 ? body.slice(at + 1) : body.startsWith('## Output\n\n') ? body : undefined;
-  if (section === undefined) return undefined;
-  const m = /^## Output\n\n(`{3,})\n([\s\S]*?)\n?\1[ \t]*(?:\n|$)/.exec(section);
-  return m ? (m[2] ?? '') : undefined;
+  const end = body.trimEnd();
+  const fence = /(?:^|\n)(`{3,})$/.exec(end.slice(end.lastIndexOf('\n')))?.[1];
+  if (fence === undefined) return undefined;
+  const open = `## Output\n\n${fence}\n`;
+  const at = end.lastIndexOf(`\n${open}`);
+  const from = at >= 0 ? at + 1 + open.length : end.startsWith(open) ? open.length : -1;
+  const to = end.length - fence.length;
+  if (from < 0 || from > to) return undefined;
+  return end.slice(from, to).replace(/\n$/, '');
 }
 
 /** The reason field: terminal text, capped; undefined when nothing readable is left. Pure. */

@@ -95,6 +95,15 @@ describe('task output with any bytes', () => {
     expect(logs.stdout).toMatch(/x{8000,}/);
   });
 
+  it('an output that holds an output heading of its own is shown whole (logs, run and --wait read the response alike)', async () => {
+    const { b, once } = await bus('shell');
+    const id = await b.dispatch('boss', ['fake heading', '--command', "echo REAL; printf '## Output\\n\\n```\\nall good\\n```\\n'; printf '## Output\\n\\nno fence\\n'"]);
+    await once();
+    const logs = await gitbus(['logs', id], { home: b.home('boss') });
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain('REAL\n## Output\n\n```\nall good\n```\n## Output\n\nno fence');
+  });
+
   it('a running task\'s heartbeat tail, read by logs on another node, is readable text', async () => {
     const { b, worker } = await bus('shell');
     const gate = join(b.dir, 'gate');

@@ -95,6 +95,14 @@ describe('response bodies', () => {
     // A results section that mentions an output heading does not hide the real one.
     expect(outputOfBody(responseBody({ results: '## Output\n\n```\nfake\n```', output: 'real' }))).toBe('real');
   });
+
+  it('gives back an output that itself holds an output heading, fenced or not, whole', () => {
+    for (const output of ['REAL\n## Output\n\n```\nall good\n```', '## Output\n\nno fence', 'REAL\n\n## Output\n\n````\nx\n````\ny']) {
+      expect(outputOfBody(responseBody({ summary: 's', output }))).toBe(output);
+    }
+    expect(outputOfBody('## Summary\n\nno output section\n')).toBeUndefined();
+    expect(outputOfBody('## Output\n\n```\n```\n')).toBe('');
+  });
 });
 
 describe('visibleText', () => {
