@@ -277,6 +277,27 @@ describe.skipIf(!canRun)('the icecc runner on a real icecream cluster (loopback)
     expect(b).toContain('no-such.sock');
   }, 120_000);
 
+  it('a compile log the task replaced or filled with junk neither hangs nor crashes the watcher', async () => {
+    const { bus, show, response, once } = await iceccBus();
+    const home = await bus.addNode('hostile', [], ['--runner', 'icecc']);
+    setIcecc(home, { scheduler: `127.0.0.1:${port}` });
+    const line = (text: string) => `ICECC[4242] 2026-11-21 05:54:03: ${text}`;
+    const ids = [
+      // Read to its end, this never ends (the watcher would ignore SIGTERM meanwhile).
+      await bus.dispatch('boss', ['urandom', '--runner', 'icecc', '--to', 'hostile', '--command', 'ln -sf /dev/urandom "$ICECC_LOGFILE"']),
+      // Opened for reading, this waits for a writer that never comes.
+      await bus.dispatch('boss', ['fifo', '--runner', 'icecc', '--to', 'hostile', '--command', 'rm -f "$ICECC_LOGFILE"; mkfifo "$ICECC_LOGFILE"']),
+      // A few MB without a newline, then one real compile: the long line is skipped, the compile counted.
+      await bus.dispatch('boss', ['long line', '--runner', 'icecc', '--to', 'hostile', '--command', `head -c 3000000 /dev/zero | tr '\\000' x > "$ICECC_LOGFILE"; printf '\\n%s\\n%s\\n' '${line('invoked as: icecc gcc -c a.c -o a.o')}' '${line('invoking: /usr/bin/gcc -c a.c -o a.o')}' >> "$ICECC_LOGFILE"`]),
+    ];
+    const ran = await once(home, clientEnv());
+    expect(ran.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    const [urandom, fifo, long] = await Promise.all(ids.map(async (id) => response(await show(id))));
+    expect(urandom).toMatch(/^icecc: no compiles went through icecc/m);
+    expect(fifo).toMatch(/^icecc: no compiles went through icecc/m);
+    expect(long).toMatch(/^icecc: 1 compile, 0 remote, 1 local/m);
+  }, 120_000);
+
   it('a timeout stops the whole build; the response says nothing went through icecc', async () => {
     const { bus, show, response, once } = await iceccBus();
     const home = await bus.addNode('slow', [], ['--runner', 'icecc']);

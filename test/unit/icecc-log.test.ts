@@ -1,6 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { countIceccLog, parseScheduler } from '../../watcher/runners/icecc.js';
 import { iceccLine, responseBody } from '../../bus/ops/respond.js';
+import { readLogLines } from '../../watcher/runners/log-lines.js';
+import { symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/cli.js';
 
 // Lines as icecc 1.4 writes them with ICECC_DEBUG=debug and ICECC_LOGFILE (several clients append to one file).
 const log = (lines: [number, string][]) => lines.map(([pid, text]) => `ICECC[${pid}] 2026-11-21 05:54:03: ${text}`);
@@ -87,5 +91,31 @@ describe('the icecc line of a response', () => {
     expect(responseBody({ summary: 'ok', output: 'out', icecc })).toBe('## Summary\n\nok\n\n## Results\n\nicecc: 1 compile, 1 remote, 0 local via scheduler s\n\n## Output\n\n```\nout\n```\n');
     expect(responseBody({ results: 'built', icecc })).toBe('## Results\n\nbuilt\n\nicecc: 1 compile, 1 remote, 0 local via scheduler s\n');
     expect(responseBody({ summary: 'ok' })).toBe('## Summary\n\nok\n');
+  });
+});
+
+describe('readLogLines', () => {
+  it('reads the end of a regular file only, split by hand, skipping the cut first line and lines over the cap', async () => {
+    const dir = await tempDir();
+    try {
+      const path = join(dir.path, 'c.icecc.log');
+      const all = () => true;
+      writeFileSync(path, `${'y'.repeat(50)}\nkept one\r\n${'z'.repeat(30)}\nkept two\n${'w'.repeat(25)}`);
+      // The window starts inside the y line; the z and w lines are over 20 bytes.
+      expect(await readLogLines(path, all, 100, 20)).toEqual(['kept one', 'kept two']);
+      expect(await readLogLines(path, (l) => l.endsWith('two'), 1000, 20)).toEqual(['kept two']);
+      expect(await readLogLines(path, all, 1000, 100)).toEqual(['y'.repeat(50), 'kept one', 'z'.repeat(30), 'kept two', 'w'.repeat(25)]);
+      // A line longer than the read buffer (1 MiB), then a short one.
+      writeFileSync(path, `${'x'.repeat(3 * 1024 * 1024)}\nafter\n`);
+      expect(await readLogLines(path, all)).toEqual(['after']);
+      // What a task may put at the path instead: neither followed nor read.
+      const link = join(dir.path, 'link.log');
+      symlinkSync('/dev/urandom', link);
+      expect(await readLogLines(link, all)).toEqual([]);
+      expect(await readLogLines(dir.path, all)).toEqual([]);
+      expect(await readLogLines(join(dir.path, 'none'), all)).toEqual([]);
+    } finally {
+      await dir.cleanup();
+    }
   });
 });

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, createReadStream, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { NodeConfig } from '../../bus/home.js';
 import { taskEnv, type RunOutcome, type RunRequest, type Runner } from './runner.js';
 import { failedToStart } from './process-group.js';
 import { runShellCommand } from './shell.js';
+import { readLogLines } from './log-lines.js';
 
 /** The icecream scheduler's port when `icecc.scheduler` names none (what iceccd and icecc-scheduler use). */
 export const DEFAULT_SCHEDULER_PORT = 8765;
@@ -200,14 +200,7 @@ export function countIceccLog(lines: Iterable<string>): IceccCounts {
   return { compiles: compiles.length, remote: compiles.filter((r) => r.where === 'remote').length, local: compiles.filter((r) => r.where === 'local').length };
 }
 
+/** The counts from the compile log the task's icecc clients wrote; the task can write or replace it, so it is read bounded. */
 async function countIceccLogFile(path: string): Promise<IceccCounts> {
-  try {
-    const input = createReadStream(path, { encoding: 'utf8' });
-    const lines = createInterface({ input, crlfDelay: Infinity });
-    const all: string[] = [];
-    for await (const line of lines) if (line.startsWith('ICECC[')) all.push(line);
-    return countIceccLog(all);
-  } catch {
-    return { compiles: 0, remote: 0, local: 0 }; // no log: nothing went through icecc
-  }
+  return countIceccLog(await readLogLines(path, (line) => line.startsWith('ICECC[')));
 }
