@@ -7,6 +7,7 @@ import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
 import { flag, grant } from '../helpers/claude.js';
+import { until } from '../helpers/wait.js';
 import { editNode } from '../helpers/project.js';
 
 /**
@@ -69,6 +70,15 @@ function recorded(id: string): Recorded {
   const calls = readFileSync(record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Recorded).filter((c) => c.taskId === id);
   expect(calls, `the stand-in ran once for ${id}`).toHaveLength(1);
   return calls[0] as Recorded;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 beforeAll(async () => {
@@ -261,6 +271,24 @@ describe('the claude runner', () => {
     const { data } = await response(id);
     expect(data.claude?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(data.reason).toContain(`stopped after the timeout of 2s; resume it with claude.resume: ${data.claude?.sessionId}`);
+  });
+
+  it('ends when claude exits, even while a process it started holds its output, and stops that process', async () => {
+    const home = await bus.addNode('forks');
+    const pidFile = join(bus.dir, 'fork-sleeper.pid');
+    const bin = join(bus.dir, 'claude-fork');
+    const result = JSON.stringify({ type: 'result', subtype: 'success', is_error: false, result: 'done', session_id: '11111111-1111-1111-1111-111111111111', total_cost_usd: 0.01, num_turns: 1 });
+    writeFileSync(bin, `#!/bin/sh\ncat >/dev/null\nsleep 120 &\necho $! > '${pidFile}'\necho '${result}'\n`, { mode: 0o755 });
+    grant(home, { binary: bin });
+    const id = await dispatch(['Leaves a child', '--to', 'forks', '--force', '--timeout', '100s'], 'Do something.\n');
+    const started = Date.now();
+    const ran = await watchOnce(home);
+    expect(ran).toEqual([expect.objectContaining({ id, status: 'succeeded' })]);
+    // Not the sleep's two minutes, nor the timeout's 100 s.
+    expect(Date.now() - started).toBeLessThan(45_000);
+    const sleeper = Number(readFileSync(pidFile, 'utf8'));
+    await until('the sleep claude left running to be stopped', () => !alive(sleeper), 10_000);
+    expect((await response(id)).data.claude?.sessionId).toBe('11111111-1111-1111-1111-111111111111');
   });
 
   it('a permission mode claude does not know is refused with the reason, without running claude', async () => {

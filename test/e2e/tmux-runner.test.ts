@@ -73,6 +73,16 @@ describe.skipIf(!hasTmux)('the tmux runner', () => {
     expect(hasSession(bad)).toBe(false);
   });
 
+  it('a task is over when its command exits: what it left running, even nohup\'d, is stopped with it', async () => {
+    const { bus, once } = await tmuxBus();
+    const pidFile = join(bus.dir, 'sleeper.pid');
+    const id = await bus.dispatch('boss', ['leaves a child', '--runner', 'tmux', '--command', `nohup sleep 120 >/dev/null 2>&1 & echo $! > '${pidFile}'; echo started`]);
+    expect(await once()).toEqual([expect.objectContaining({ id, status: 'succeeded', exitCode: 0 })]);
+    const sleeper = Number(readFileSync(pidFile, 'utf8'));
+    const alive = () => spawnSync('kill', ['-0', String(sleeper)]).status === 0;
+    await until('the nohup\'d sleep to be stopped', () => !alive(), 10_000);
+  });
+
   it('keep: true leaves the session for a person to look at', async () => {
     const { bus, show, response, once } = await tmuxBus();
     // dispatch has no --keep: write the handoff by hand, as a person would.

@@ -18,10 +18,21 @@ function startWatcher(home: string, args: string[] = []): { child: ChildProcess;
   return { child, lines: () => out.split('\n').filter(Boolean), exited };
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const cleanups: (() => Promise<void>)[] = [];
 const children: ChildProcess[] = [];
+const leftovers: number[] = [];
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
+  for (const pid of leftovers) if (alive(pid)) process.kill(pid, 'SIGKILL');
   for (const c of cleanups) await c();
 });
 
@@ -143,6 +154,20 @@ describe.concurrent('gitbus watch', () => {
     const slowShown = await show(slow);
     expect(slowShown.state).toBe('timed-out');
     expect(ran.find((t) => t.id === slow)?.status).toBe('timed-out');
+  });
+
+  it('a shell task is over when its command exits: what it left running in the background is stopped with it', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const w = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const pidFile = join(bus.dir, 'sleeper.pid');
+    const id = await bus.dispatch('boss', ['leaves a child', '--command', `sleep 120 & echo $! > '${pidFile}'; echo started`]);
+    const r = await gitbus(['watch', '--once', '--json'], { home: w, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ ran: { id: string; status: string }[] }>(r).ran).toEqual([expect.objectContaining({ id, status: 'succeeded' })]);
+    const sleeper = Number(readFileSync(pidFile, 'utf8'));
+    leftovers.push(sleeper);
+    await until('the background sleep to be stopped', () => !alive(sleeper), 10_000);
   });
 
   it('a workdir that does not exist on the node fails with the reason instead of stalling', async () => {

@@ -8,13 +8,14 @@ import { readableClaudeLog } from './claude-format.js';
 import { runInteractive } from './claude-interactive.js';
 import { readTail } from './output-tail.js';
 import { taskEnv, type RunOutcome, type RunRequest, type Runner } from './runner.js';
-import { failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
+import { endGroup, failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
 
 /**
  * Claude Code headless: `claude -p` with the handoff's body on standard input, in its own process group (a timeout
  * or cancel stops it and every tool it started), with what the handoff asks narrowed to what the node grants
  * (`claude-args.ts`). Its stream-json output and its stderr go to the log as they come, so `gitbus logs` and the
  * heartbeat show progress; the final result line gives the response its result text, session, cost and turns.
+ * The run ends when claude exits: what it left running (a tool's background process) is stopped with its group.
  */
 export const claudeRunner: Runner = {
   async run(req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
@@ -68,11 +69,25 @@ export const claudeRunner: Runner = {
     stdin.end(claudePrompt(req.handoff.title, req.body));
 
     const stopper = stopOnTimeoutOrAbort(child, req.timeoutMs, abort);
+    // The exit, not the end of stdout: a tool claude started (a `sleep 600 &` in a Bash call) may hold stdout
+    // open long after claude is gone, and the run is over when claude is.
     const result = await new Promise<{ code: number | null; error?: NodeJS.ErrnoException }>((resolve) => {
       child.once('error', (error) => resolve({ code: null, error }));
-      child.once('close', (code) => resolve({ code }));
+      child.once('exit', (code) => resolve({ code }));
     });
+    // What claude wrote just before it exited may still be in the pipe: read until stdout ends, for a moment at most.
+    if (!stdout.readableEnded) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, STDOUT_DRAIN_MS);
+        stdout.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    stdout.destroy();
     stopper.dispose();
+    endGroup(child.pid);
     stream.end();
     logOpen = false;
     closeSync(log);
@@ -110,6 +125,9 @@ function cannotStart(binary: string, err: NodeJS.ErrnoException, node: string): 
     "point claude.binary in the node's node.yaml (or GITBUS_CLAUDE_BIN) at it if it is not on the watcher's PATH"
   );
 }
+
+/** After claude exits, how long what it wrote last may take to come through a pipe its leftovers still hold. */
+const STDOUT_DRAIN_MS = 1_000;
 
 /** How much of the log the readable output is made from: stream-json lines are long, the readable ones short. */
 const READABLE_WINDOW = 512 * 1024;

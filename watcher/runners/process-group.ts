@@ -21,16 +21,37 @@ export function failedToStart(started: Date, reason: string): RunOutcome {
 }
 
 /**
+ * What a run's command left behind once it exited (a `sleep 600 &`, a server it started, a tool still holding its
+ * output): the run is over, so its process group goes too, SIGTERM then SIGKILL after KILL_GRACE_MS. The group id
+ * stays valid while any member lives; with none left this signals nothing.
+ */
+export function endGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  killGroup(pid, 'SIGTERM');
+  setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+}
+
+/** Whether the process has exited, as Node saw it. */
+export function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/**
  * Stops a run's process group when its timeout passes or `abort` fires (a cancel, a shutdown): SIGTERM, then
- * SIGKILL after KILL_GRACE_MS. `reason()` says which happened; `dispose()` once the process has exited.
+ * SIGKILL after KILL_GRACE_MS. The group is signalled even when its leader has already exited, since what it
+ * started may still run (and hold the output the runner waits on); but an exit that came first stands, so
+ * `reason()` names a stop only when it came while the leader still ran. `dispose()` once the run is over.
  */
 export function stopOnTimeoutOrAbort(child: ChildProcess, timeoutMs: number | undefined, abort: AbortSignal): { reason(): StopReason | null; dispose(): void } {
   let ended: StopReason | null = null;
+  let signalled = false;
   const stop = (why: StopReason) => {
-    if (ended || child.exitCode !== null || child.pid === undefined) return;
-    ended = why;
-    killGroup(child.pid, 'SIGTERM');
-    setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+    if (signalled || child.pid === undefined) return;
+    signalled = true;
+    if (!hasExited(child)) ended = why;
+    const pid = child.pid;
+    killGroup(pid, 'SIGTERM');
+    setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS).unref();
   };
   const timer = timeoutMs ? setLongTimeout(() => stop('timed-out'), timeoutMs) : undefined;
   const onAbort = () => stop('cancelled');

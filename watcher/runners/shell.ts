@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readTail } from './output-tail.js';
 import { taskEnv, type RunOutcome, type RunRequest, type Runner } from './runner.js';
-import { failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
+import { endGroup, failedToStart, stopOnTimeoutOrAbort } from './process-group.js';
 
 
 /**
@@ -19,7 +19,8 @@ export const shellRunner: Runner = {
 
 /**
  * `sh -c <command>` with `env`, in its own process group, output appended to the log, stopped on timeout or
- * abort: the run every command runner shares (the icecc runner adds only its environment and its counts).
+ * abort, and the group ended when the command exits (what it left running in the background goes with it): the
+ * run every command runner shares (the icecc runner adds only its environment and its counts).
  */
 export async function runShellCommand(req: RunRequest, command: string, env: NodeJS.ProcessEnv, abort: AbortSignal): Promise<RunOutcome> {
   const started = new Date();
@@ -40,6 +41,7 @@ export async function runShellCommand(req: RunRequest, command: string, env: Nod
     child.once('close', (code) => resolve({ code }));
   });
   stopper.dispose();
+  endGroup(child.pid);
   const finished = new Date();
   const outputTail = await readTail(req.logPath);
   if (result.error) return { status: 'failed', exitCode: null, started, finished, outputTail, reason: `could not start sh: ${result.error.message}` };

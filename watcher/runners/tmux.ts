@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { dirname } from 'node:path';
 import { readTail } from './output-tail.js';
 import type { RunOutcome, RunRequest, Runner } from './runner.js';
-import { failedToStart, KILL_GRACE_MS, killGroup } from './process-group.js';
+import { endGroup, failedToStart, KILL_GRACE_MS, killGroup } from './process-group.js';
 import { exactSession, formatLiteral, shellQuote, tmux, waitFor } from './tmux-client.js';
 import { setLongTimeout } from '../../bus/long-timeout.js';
 
@@ -78,8 +78,10 @@ export const tmuxRunner: Runner = {
       });
     }
     over = true;
-    // Gone without a status: whatever the command left in its group must not outlive its session.
+    // Gone without a status: whatever the command left in its group must not outlive its session. With one, the
+    // run is over as for the shell runner: what it left in the background goes too (nohup'd, it outlives the hangup).
     if (exitCode === null) killGroup(panePid, 'SIGKILL');
+    else endGroup(panePid);
     timer?.clear();
     if (killTimer) clearTimeout(killTimer);
     abort.removeEventListener('abort', onAbort);
