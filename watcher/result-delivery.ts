@@ -111,7 +111,7 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
       } else if (remoteFailed(err)) {
         if (fresh) onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(err) });
       } else {
-        onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(asLocalFailure(err, home)) });
+        onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(asLocalFailure(err, home)), local: true });
       }
     }
   };

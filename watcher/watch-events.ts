@@ -28,7 +28,8 @@ export type WatchEvent =
   | { type: 'archived'; ids: string[] }
   /** A blocked task this watcher cancelled because a dependency ended without success. */
   | { type: 'cancelled'; id: string; reason: string }
-  | { type: 'queued'; id: string; attempt: number; reason: string }
+  /** `local`: kept for a failure on this node (its disk, a bug), not because the remote is down. */
+  | { type: 'queued'; id: string; attempt: number; reason: string; local?: true }
   | { type: 'delivered'; id: string; attempt: number; status: string }
   /** A project task's branch reached the project remote (`moved`: the branch it was meant for, which had moved, so it went beside it). */
   | { type: 'pushed'; id: string; attempt: number; branch: string; moved?: string }

@@ -315,6 +315,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     }
     if (opts.once) {
       if (await keepHouse()) await claims.drain(true);
+      // A SIGTERM ends the drain early: the runs still get the grace period, and their results go out, before
+      // finish() and the caller close the transport.
+      await ending.endRuns();
       await ending.finish();
       return finished;
     }

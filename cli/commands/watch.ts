@@ -51,7 +51,7 @@ function eventLine(e: WatchEvent): string | null {
     case 'error':
       return `error: ${e.message}`;
     case 'queued':
-      return `${e.id}: result kept in the outbox until the remote is back (${e.reason})`;
+      return e.local ? `${e.id}: result kept in the outbox, to be sent again at the next wake or start (${e.reason})` : `${e.id}: result kept in the outbox until the remote is back (${e.reason})`;
     case 'delivered':
       return `${e.id}: result delivered (${e.status})`;
     case 'pushed':

@@ -224,6 +224,27 @@ describe.concurrent('gitbus watch', () => {
     expect(claims.sort()).toEqual(ids.map((id) => `claims/${id}.1.md`).sort());
   });
 
+  it('--once stopped by SIGTERM lets a run finish within the grace period and delivers its result', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const h = await bus.addNode('worker', [], ['--runner', 'shell']);
+    const begun = join(bus.dir, 'begun');
+    const id = await bus.dispatch('boss', ['short', '--command', `echo start; touch '${begun}'; sleep 3; echo end`]);
+    const child = spawn(process.execPath, [BIN, 'watch', '--once', '--json'], { env: { ...process.env, GITBUS_HOME: h }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await until('the task to start', () => existsSync(begun), 30_000);
+    child.kill('SIGTERM');
+    expect(await exited, out).toBe(0);
+    expect(out).not.toContain('outbox');
+    const shown = json<Shown>(await gitbus(['show', id, '--json'], { home: bus.home('boss') }));
+    expect(shown.state, out).toBe('succeeded');
+    expect(shown.files.find((f) => f.path.startsWith('responses/'))?.text).toContain('end');
+  });
+
   it('on SIGTERM a task still running after the grace period is stopped and released for another node', async () => {
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
