@@ -133,3 +133,29 @@ describe('claude result', () => {
     expect(v.resultText).toContain('cut at 96 KiB');
   });
 });
+
+describe('ClaudeStream with one endless line', () => {
+  it('reads a 20 MB line in time proportional to it, drops it as garbled, and still reads the result after it', () => {
+    const seen: string[] = [];
+    const stream = new ClaudeStream((l) => 'text' in l && seen.push(l.text));
+    const piece = 'x'.repeat(64 * 1024);
+    const started = Date.now();
+    for (let i = 0; i < 320; i++) stream.push(piece);
+    stream.push('\n{"type":"result","subtype":"success","is_error":false,"result":"done","session_id":"s1"}\n');
+    stream.end();
+    // Flattened at every chunk, as it once was, this took some 20 s.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(stream.result?.result).toBe('done');
+    expect(stream.garbled).toBe(1);
+    expect(seen).toEqual(['[a line longer than 4 MiB, not read]']);
+  });
+
+  it('joins a line that came in many chunks, and reads the last line without a newline at the end', () => {
+    const stream = new ClaudeStream();
+    const line = JSON.stringify({ type: 'result', subtype: 'success', result: 'y'.repeat(100_000), session_id: 's2' });
+    for (let i = 0; i < line.length; i += 777) stream.push(line.slice(i, i + 777));
+    stream.end();
+    expect(stream.result?.result).toHaveLength(100_000);
+    expect(stream.garbled).toBe(0);
+  });
+});

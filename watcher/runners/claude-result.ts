@@ -19,6 +19,10 @@ export interface ClaudeResultEvent {
   errors?: unknown[];
 }
 
+/** A longer line of claude's output is not read (it is not an event gitbus needs): the memory a line may take. */
+export const MAX_LINE_CHARS = 4 * 1024 * 1024;
+const OVERLONG_NOTE = `[a line longer than ${MAX_LINE_CHARS / 1024 / 1024} MiB, not read]`;
+
 /** At most this much of the result text goes into the response (a bus file is at most 256 KiB). */
 export const MAX_RESULT_BYTES = 96 * 1024;
 
@@ -42,17 +46,49 @@ export class ClaudeStream {
   garbled = 0;
   /** The last non-empty line, for a reason when no result came. */
   lastLine = '';
-  private partial = '';
+  /** The line being read, in the pieces it came in: joined once, when its newline comes. */
+  private partial: string[] = [];
+  private partialLength = 0;
+  /** The line being read is over MAX_LINE_CHARS: the rest of it is dropped until its newline. */
+  private overlong = false;
 
   push(chunk: string): void {
-    const lines = (this.partial + chunk).split('\n');
-    this.partial = lines.pop() ?? '';
-    for (const line of lines) this.line(line);
+    // Only the new chunk is searched, and the line so far is never flattened before its end: one endless line
+    // costs time in proportion to its length, and memory up to the cap.
+    let from = 0;
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', from)) {
+      this.append(chunk.slice(from, nl));
+      this.endLine();
+      from = nl + 1;
+    }
+    this.append(chunk.slice(from));
   }
 
   end(): void {
-    if (this.partial !== '') this.line(this.partial);
-    this.partial = '';
+    if (this.partialLength > 0 || this.overlong) this.endLine();
+  }
+
+  private append(piece: string): void {
+    if (this.overlong || piece === '') return;
+    if (this.partialLength + piece.length > MAX_LINE_CHARS) {
+      this.overlong = true;
+      this.partial = [];
+      this.partialLength = 0;
+      return;
+    }
+    this.partial.push(piece);
+    this.partialLength += piece.length;
+  }
+
+  private endLine(): void {
+    if (this.overlong) {
+      this.garbled++;
+      this.lastLine = OVERLONG_NOTE;
+      this.onLine?.({ text: OVERLONG_NOTE });
+    } else this.line(this.partial.join(''));
+    this.partial = [];
+    this.partialLength = 0;
+    this.overlong = false;
   }
 
   private line(raw: string): void {
