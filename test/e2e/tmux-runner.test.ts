@@ -107,9 +107,18 @@ describe.skipIf(!hasTmux)('the tmux runner', () => {
     const { bus, show, once } = await tmuxBus();
     const slow = await bus.dispatch('boss', ['too slow', '--runner', 'tmux', '--command', 'echo started; sleep 30', '--timeout', '1s']);
     const ran = await once();
-    expect(ran.find((t) => t.id === slow)?.status).toBe('timed-out');
+    expect(ran.find((t) => t.id === slow)).toMatchObject({ status: 'timed-out', exitCode: null });
     expect((await show(slow)).state).toBe('timed-out');
     expect(hasSession(slow)).toBe(false);
+  });
+
+  it('a command killed by a signal reports no exit code, as under the shell runner', async () => {
+    const { bus, show, response, once } = await tmuxBus();
+    const id = await bus.dispatch('boss', ['killed', '--runner', 'tmux', '--command', 'echo dying; kill -9 $$']);
+    expect(await once()).toEqual([expect.objectContaining({ id, status: 'failed', exitCode: null })]);
+    const text = response(await show(id));
+    expect(text).toContain('reason: killed by a signal');
+    expect(text).not.toContain('exitCode: 137');
   });
 
   it('a person can attach to a running task; gitbus cancel stops it and removes the session', async () => {

@@ -49,7 +49,8 @@ export const tmuxRunner: Runner = {
     let over = false;
     let killTimer: NodeJS.Timeout | undefined;
     const stop = (why: 'timed-out' | 'cancelled') => {
-      if (ended || over) return;
+      // An exit the wrapper already recorded stands: the command ended by itself before the timeout or the cancel.
+      if (ended || over || readExit(files.exit) !== null) return;
       ended = why;
       // The pane's process is a session leader, so its group holds everything the command started.
       killGroup(panePid, 'SIGTERM');
@@ -96,12 +97,17 @@ export const tmuxRunner: Runner = {
       await until(async () => existsSync(files.piped), FLUSH_MS);
     }
     const finished = new Date();
+    // The wrapper sees `sh -c` killed by signal n as status 128+n; the shell runner sees the signal itself, and
+    // reports no exit code: the same here, so that a task's response does not depend on its runner.
+    const bySignal = exitCode !== null && exitCode > 128 && exitCode <= 128 + 64;
+    const code = bySignal ? null : exitCode;
     // The pane's terminal turns \n into \r\n; the response is read as text, not replayed on a terminal.
     const outputTail = (await readTail(req.logPath)).replace(/\r\n/g, '\n');
     removeFiles();
-    if (ended === 'timed-out') return { status: 'timed-out', exitCode, started, finished, outputTail, reason: `stopped after the timeout of ${req.handoff.timeout}` };
-    if (ended === 'cancelled') return { status: 'cancelled', exitCode, started, finished, outputTail, reason: 'stopped on request' };
+    if (ended === 'timed-out') return { status: 'timed-out', exitCode: code, started, finished, outputTail, reason: `stopped after the timeout of ${req.handoff.timeout}` };
+    if (ended === 'cancelled') return { status: 'cancelled', exitCode: code, started, finished, outputTail, reason: 'stopped on request' };
     if (exitCode === null) return { status: 'failed', exitCode, started, finished, outputTail, reason: `tmux session ${name} ended before the command did (killed from outside?)` };
+    if (bySignal) return { status: 'failed', exitCode: null, started, finished, outputTail, reason: 'killed by a signal' };
     return exitCode === 0
       ? { status: 'succeeded', exitCode, started, finished, outputTail }
       : { status: 'failed', exitCode, started, finished, outputTail, reason: `exit code ${exitCode}` };
