@@ -13,10 +13,14 @@ import { join } from 'node:path';
 import { openStore, type BuiltCommit, type ObjectStore } from './store/objects.js';
 import { deleteLocalRef, readLooseRef, writeLocalRef } from './store/local-ref.js';
 import { isoGit } from './git/iso-git.js';
+import { reaches } from './store/ancestry.js';
+import { PushRejectedError } from './git/push-errors.js';
 
 export const MAIN = 'refs/heads/main';
 export const ARCHIVE = 'refs/heads/archive';
 const CONTACT_FILE = 'gitbus-last-contact';
+/** Commits looked through for a push whose answer was lost: the pushes of others that may have landed on it since. */
+const LANDED_WALK = 1000;
 
 /**
  * A node's clone of the bus: a gitdir without a work tree whose refs/heads/main mirrors the remote's main as
@@ -129,25 +133,51 @@ export class BusRepo {
   async push(parent: string | null, built: BuiltCommit, ref = MAIN, expected: string | null = parent, also: readonly RefUpdate[] = []): Promise<void> {
     // Several refs at once go through git's receive-pack, whose ref transaction is all or none.
     const direct = also.length === 0 ? await this.directRemote() : null;
-    if (direct !== null) {
-      await whileRemoteExists(direct, () => directPush(direct, { ref, oldOid: expected ?? '0'.repeat(40), newOid: built.oid, objects: built.objects }));
-      writeLocalRef(this.gitdir, ref, built.oid);
-      afterDirectPush(direct, this.gcEvery);
-      return;
+    try {
+      if (direct !== null) {
+        await whileRemoteExists(direct, () => directPush(direct, { ref, oldOid: expected ?? '0'.repeat(40), newOid: built.oid, objects: built.objects }));
+        afterDirectPush(direct, this.gcEvery);
+      } else {
+        await pushRef({
+          fs,
+          gitdir: this.gitdir,
+          cache: this.store.cache,
+          transport: this.transport,
+          ref,
+          oldOid: expected ?? '0'.repeat(40),
+          newOid: built.oid,
+          oids: built.newOids,
+          objects: built.objects,
+          also,
+        });
+      }
+    } catch (err) {
+      // A refusal is the remote's answer. Any other failure may have come after the remote moved the ref (the
+      // connection cut before its answer): then the change happened (PROTOCOL.md §5, step 5), and a caller that
+      // took it for a failure would hand back a claim that is on the bus, never run.
+      if (err instanceof PushRejectedError || !(await this.landed(ref, built.oid, expected))) throw err;
     }
-    await pushRef({
-      fs,
-      gitdir: this.gitdir,
-      cache: this.store.cache,
-      transport: this.transport,
-      ref,
-      oldOid: expected ?? '0'.repeat(40),
-      newOid: built.oid,
-      oids: built.newOids,
-      objects: built.objects,
-      also,
-    });
     writeLocalRef(this.gitdir, ref, built.oid);
+  }
+
+  /**
+   * After a push whose answer never came: whether the remote's `ref` is now `oid`, or a commit that carries it
+   * (another push already landed on top of it). One listing, and a fetch only when the ref moved elsewhere; a
+   * failure of either is "cannot tell", which leaves the push's own failure standing.
+   */
+  private async landed(ref: string, oid: string, expected: string | null): Promise<boolean> {
+    try {
+      const now = await this.remoteHead(ref);
+      if (now === oid) return true;
+      // Still at the old value, or gone: the push did not land. A heartbeat (a commit without a parent replacing
+      // the last) is never carried by another one.
+      if (now === null || now === expected || ref !== MAIN) return false;
+      const haves = [await this.localHead(MAIN)].filter((o): o is string => o !== null);
+      const tip = (await this.hasObject(now)) ? now : (await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: now, ref, haves, explodeBelow: Number.POSITIVE_INFINITY })).fetched;
+      return (await reaches(this.gitdir, this.store.cache, tip, oid, LANDED_WALK)) === true;
+    } catch {
+      return false;
+    }
   }
 
   /**

@@ -4,6 +4,11 @@ import { gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startGitHttpServer } from '../helpers/git-http-server.js';
+import { pointAt } from '../helpers/in-process.js';
+import { mainListing } from '../helpers/refs.js';
 
 /**
  * A claim in this watcher's name that it never ran — its push reached the remote while the answer was lost, so the
@@ -19,8 +24,11 @@ beforeAll(async () => {
   w = await bus.addNode('w', [], ['--runner', 'shell']);
 }, 30_000);
 
+const cleanups: (() => Promise<void>)[] = [];
+
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
+  for (const c of cleanups.reverse()) await c();
   await bus?.cleanup();
 });
 
@@ -44,4 +52,31 @@ describe('a running watcher', () => {
     const after = json<{ tasks: { id: string; state: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('boss') }));
     expect(after.tasks.find((t) => t.id === mine)?.state).toBe('claimed');
   }, 60_000);
+});
+
+describe('a push whose answer is lost', () => {
+  // PROTOCOL.md §5 step 5: if the remote accepted it, the change happened. Every push of this node lands on the
+  // server, which then cuts the connection instead of answering: the watcher must find its claim on the remote and
+  // run the task, not give it back as never run (three such hand-backs used to fail the task unrun).
+  it('is a claim that landed: the watcher runs the task once', async () => {
+    const http = await makeBus({ node: 'boss' });
+    cleanups.push(http.cleanup);
+    const home = await http.addNode('lossy', [], ['--runner', 'shell']);
+    let dropping = false;
+    const server = await startGitHttpServer({ projectRoot: http.dir, dropAnswer: (path) => dropping && path.endsWith('/git-receive-pack') });
+    cleanups.push(() => server.close());
+    await pointAt(home, `${server.url}/remote.git`);
+    const watcher = startWatcher(home, ['--poll', '1s', '--no-serve', '--retry', '1s', '--retry-max', '2s'], children);
+    await until('the watcher to start', () => watcher.events().some((e) => e.type === 'started'), 20_000, () => watcher.stderr());
+    dropping = true;
+    const ran = join(http.dir, 'ran.txt');
+    const id = await http.dispatch('boss', ['runs once', '--to', 'lossy', '--command', `echo "$GITBUS_ATTEMPT" >> '${ran}'`]);
+    const responses = mainListing(http.remote, 'responses');
+    await until('the task to be answered', () => responses().includes(`responses/${id}.md`), 45_000, () => `${JSON.stringify(watcher.events())}\n${watcher.stderr()}`);
+    expect(existsSync(ran), watcher.stderr()).toBe(true);
+    expect(readFileSync(ran, 'utf8')).toBe('1\n');
+    const s = json<{ tasks: { id: string; state: string }[] }>(await gitbus(['status', '--json'], { home: http.home('boss') }));
+    expect(s.tasks.find((t) => t.id === id)?.state).toBe('succeeded');
+    expect(watcher.events().filter((e) => e.type === 'released')).toEqual([]);
+  }, 90_000);
 });

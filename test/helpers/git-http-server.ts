@@ -29,6 +29,11 @@ export interface GitHttpServerOptions {
   tls?: { key: string; cert: string };
   /** Answer every request this late, once its body has arrived: a slow host, with the connection long made. */
   answerDelayMs?: number;
+  /**
+   * Serve the request, then cut the connection instead of answering when this says so: a push that lands on the
+   * server while its client sees only a dropped connection (the answer lost on the way back).
+   */
+  dropAnswer?: (path: string) => boolean;
 }
 
 function checkAuth(header: string | undefined, token: string): string | undefined {
@@ -93,6 +98,10 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
     child.on('close', () => {
       clearTimeout(timer);
       children.delete(child);
+      if (opts.dropAnswer?.(url.pathname)) {
+        res.socket?.destroy();
+        return;
+      }
       const all = Buffer.concat(out);
       let sep = all.indexOf('\r\n\r\n');
       let sepLen = 4;
