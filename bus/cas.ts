@@ -1,6 +1,6 @@
 import { PushRejectedError } from './git/push-errors.js';
 import type { RefUpdate } from './git/push.js';
-import { ContentionError, UnsupportedProtocolError } from './errors.js';
+import { ContentionError, NotABusError, UnsupportedProtocolError } from './errors.js';
 import { Snapshot } from './model/snapshot.js';
 import { noteOwnClaims, readTrustedSnapshot, signNodeChanges } from './trust/node-files.js';
 import { KNOWN_PROTOCOL } from './model/task-view.js';
@@ -59,7 +59,7 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
   let peeked: { snap: Snapshot; decision: Decision<T> } | null = null;
   if (opts.peek) {
     const peek = opts.peek;
-    checkProtocol(ref, peek);
+    checkProtocol(ctx, ref, peek);
     const looked = await decide(peek, 1);
     if (!looked.commit) return { ...looked.result, attempts: 0, commit: null };
     peeked = { snap: peek, decision: looked };
@@ -76,7 +76,7 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
       const same = attempt === 1 && peeked !== null && ref === MAIN && head !== null && head === peeked.snap.commit ? peeked : null;
       // main is read as this node trusts it (forged node files out); other refs (the archive) as they are.
       const snap = same ? same.snap : ref === MAIN ? await readTrustedSnapshot(ctx, head) : await Snapshot.read(ctx.repo.store, head);
-      checkProtocol(ref, snap);
+      checkProtocol(ctx, ref, snap);
       const decision = same ? same.decision : await decide(snap, attempt);
       if (!decision.commit) return { done: true as const, result: decision.result, commit: null };
       const built = await buildCommit(ctx.repo.store, {
@@ -115,8 +115,24 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
 /** Lost races before a transaction past its deadline gives up (ContentionError). */
 const MIN_LOST_RACES = 10;
 
-function checkProtocol(ref: string, snap: Snapshot): void {
-  if (ref === MAIN && snap.commit && snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
+function checkProtocol(ctx: BusContext, ref: string, snap: Snapshot): void {
+  if (ref !== MAIN || !snap.commit) return;
+  checkIsBus(ctx, snap);
+  if (snap.settings.protocol > KNOWN_PROTOCOL) throw new UnsupportedProtocolError(snap.settings.protocol, KNOWN_PROTOCOL);
+}
+
+/**
+ * A main without gitbus.yaml is not a bus (node.yaml's remote names a project's repository, or main was replaced
+ * by other history): nothing is written on top of it, and nothing on it is run, as join already refuses it.
+ */
+export function checkIsBus(ctx: BusContext, snap: Snapshot): void {
+  if (snap.commit && !snap.index.settings) {
+    throw new NotABusError(
+      ctx.repo.transport.display,
+      `${MAIN} at ${snap.commit.slice(0, 12)} has no gitbus.yaml`,
+      `check remote: in ${ctx.paths.config} (it must name the bus's repository, not a project's); if it does, the bus's main was replaced: put it back with git (git push --force-with-lease=${MAIN}:${snap.commit} ${ctx.repo.transport.display} <the bus's last commit>:${MAIN})`,
+    );
+  }
 }
 
 /** Full jitter: uniform in [0, min(1 s, 10 ms * 2^attempt)], so racing nodes spread out instead of colliding again. */

@@ -8,6 +8,7 @@ import { publishNodeCard } from '../bus/ops/node-card-publish.js';
 import { signOwnFiles } from '../bus/trust/sign-own-files.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { remoteFailureCode } from '../bus/remote-failure.js';
+import { checkIsBus } from '../bus/cas.js';
 import { MAIN } from '../bus/repo.js';
 import { NoRunnersError, RunnersMissingError } from './errors.js';
 import { acquireWatcherLock } from './watcher-lock.js';
@@ -93,7 +94,9 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   let unreachableAtStart: unknown = null;
   let settings: Snapshot['settings'];
   try {
-    settings = (await currentSnapshot(ctx)).settings;
+    const first = await currentSnapshot(ctx);
+    checkIsBus(ctx, first);
+    settings = first.settings;
   } catch (err) {
     if (opts.once || remoteFailureCode(err) === null || (await ctx.repo.localHead(MAIN)) === null) throw err;
     unreachableAtStart = err;
@@ -128,6 +131,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     try {
       const started = Date.now();
       const snap = await currentSnapshot(ctx);
+      // Nothing on a main that is not a bus is run (bus/cas.ts refuses to write on it as well).
+      checkIsBus(ctx, snap);
       ranking.looked(Date.now() - started);
       remoteUp();
       leaseMs = snap.settings.leaseMs;
