@@ -34,6 +34,8 @@ const NEEDS_A_PERSON: ReadonlySet<string> = new Set([
   'SSH_HOST_KEY_UNKNOWN',
   'SSH_KNOWN_HOSTS_LINE_INVALID',
   'SSH_CONFIG_INVALID',
+  // main rewound (bus/remote-main-errors.ts): a person decides whether to put it back.
+  'REMOTE_MAIN_REWOUND',
 ]);
 
 /**

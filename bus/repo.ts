@@ -6,6 +6,7 @@ import { pushRef, type RefUpdate } from './git/push.js';
 import type { Transport } from './transport/transport.js';
 import { LocalTransport } from './transport/local.js';
 import { NotABusError } from './errors.js';
+import { RemoteMainRewoundError } from './remote-main-errors.js';
 import { directAccessBlocker, directFetch, directPush, whileRemoteExists } from './transport/local-direct.js';
 import { afterDirectPush } from './transport/local-gc.js';
 import { existsSync } from 'node:fs';
@@ -90,7 +91,11 @@ export class BusRepo {
   }
 
   private async syncOnce(ref: string, maxAgeMs: number): Promise<string | null> {
-    const [remote, local] = await Promise.all([this.remoteHead(ref, maxAgeMs), this.localHead(ref)]);
+    // The local ref first: it only ever names what the remote accepted, so a listing made after it shows the same
+    // commit or one that carries it, unless main was rewound (below). Read the other way round, a push by another
+    // process of this node in between would look like a rewind.
+    const local = await this.localHead(ref);
+    const remote = await this.remoteHead(ref, maxAgeMs);
     if (remote === local) return remote;
     if (remote === null) {
       // main never disappears from a bus; a remote without it is the wrong repository or a broken one, and
@@ -122,8 +127,29 @@ export class BusRepo {
         tip = (await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: remote, ref, haves, explodeBelow: Number.POSITIVE_INFINITY })).fetched;
       }
     }
+    if (ref === MAIN && local !== null && !(await this.carries(tip, local))) {
+      // A listing kept from earlier may predate a push another process of this node made since: ask again.
+      if (maxAgeMs > 0) return this.syncOnce(ref, 0);
+      throw new RemoteMainRewoundError(this.transport.display, this.gitdir, local, tip);
+    }
     writeLocalRef(this.gitdir, ref, tip);
     return tip;
+  }
+
+  /** Rewinds found (`carries` said no), by tip and last seen: judged once, not at every poll while one lasts. */
+  private readonly rewinds = new Set<string>();
+
+  /**
+   * Whether main's new tip carries the commit this node last saw, i.e. is a fast-forward of it (PROTOCOL.md §5:
+   * nodes never rewind main; people push fast-forwards). A clone too far behind to tell within the walk's bound is
+   * taken to be behind, not rewound.
+   */
+  private async carries(tip: string, lastSeen: string): Promise<boolean> {
+    const key = `${tip} ${lastSeen}`;
+    if (this.rewinds.has(key)) return false;
+    if ((await reaches(this.gitdir, this.store.cache, tip, lastSeen)) !== false) return true;
+    this.rewinds.add(key);
+    return false;
   }
 
   /**

@@ -1,10 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { pointAt } from '../helpers/in-process.js';
-import { mainOf } from '../helpers/refs.js';
+import { mainListing, mainOf } from '../helpers/refs.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * A remote whose main is not the bus this node knows: node.yaml pointed at a project's repository, or the bus's main
@@ -34,7 +37,14 @@ describe('a remote main that is not a bus', () => {
     const home = await bus.addNode('a', [], ['--runner', 'shell']);
     const proj = projectRepo(bus.dir);
     const before = mainOf(proj);
+    const lastSeen = mainOf(bus.remote) as string;
     await pointAt(home, proj);
+    // The clone still holds the bus's main: the project's history does not carry it.
+    const first = await gitbus(['dispatch', 'hello', '--command', 'true', '--no-git', '--json'], { home });
+    expect(first.code, first.stdout + first.stderr).toBe(6);
+    expect(json<{ error: { code: string } }>(first).error.code).toBe('REMOTE_MAIN_REWOUND');
+    // A person who means it accepts the new main on this node, as the error's fix says: then it is judged as a bus.
+    gitCli(['--git-dir', join(home, 'clone.git'), 'update-ref', 'refs/heads/main', before as string, lastSeen]);
     const d = await gitbus(['dispatch', 'hello', '--command', 'true', '--no-git', '--json'], { home });
     expect(d.code, d.stdout + d.stderr).toBe(7);
     const err = json<{ error: { code: string; message: string; fix: string } }>(d).error;
@@ -47,5 +57,47 @@ describe('a remote main that is not a bus', () => {
     expect(w.stdout).not.toContain('"claimed"');
     expect(mainOf(proj)).toBe(before);
     expect(gitCli(['--git-dir', proj, 'ls-tree', '-r', '--name-only', 'main']).trim()).toBe('');
+  });
+});
+
+describe('a remote main moved back to an older commit', () => {
+  it('stops the watcher, reported once with the fix, instead of running finished tasks again; putting main back resumes it', { timeout: 120_000 }, async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const home = await bus.addNode('a', [], ['--runner', 'shell']);
+    const ran = join(bus.dir, 'ran.txt');
+    const id = await bus.dispatch('boss', ['once', '--to', 'a', '--command', `echo "$GITBUS_ATTEMPT" >> '${ran}'`]);
+    const dispatched = mainOf(bus.remote) as string;
+    const watcher = startWatcher(home, ['--poll', '1s', '--no-serve', '--retry', '1s', '--retry-max', '2s'], children);
+    const explain = () => `${JSON.stringify(watcher.events())}\n${watcher.stderr()}`;
+    const responses = mainListing(bus.remote, 'responses');
+    await until('the task to be answered', () => responses().includes(`responses/${id}.md`), 45_000, explain);
+    const answered = mainOf(bus.remote) as string;
+    await until('the watcher to see its answer', () => (mainOf(join(home, 'clone.git')) ?? '') === answered, 20_000, explain);
+
+    // A force-push back to the dispatch: the task looks pending again.
+    gitCli(['--git-dir', bus.remote, 'update-ref', 'refs/heads/main', dispatched]);
+    await until('the watcher to report the rewind', () => watcher.events().some((e) => e.type === 'remote-down'), 30_000, explain);
+    const down = watcher.events().find((e) => e.type === 'remote-down');
+    expect(down?.['code']).toBe('REMOTE_MAIN_REWOUND');
+    expect(String(down?.['fix'])).toContain(`push --force-with-lease=refs/heads/main:${dispatched}`);
+    expect(String(down?.['fix'])).toContain(`update-ref refs/heads/main ${dispatched} `);
+    // Several retries (1-2 s apart) while main stays rewound: still one report, nothing claimed or written.
+    const downAt = Date.now();
+    await until('the rewind to last 6 s', () => Date.now() - downAt >= 6_000, 10_000);
+    expect(watcher.events().filter((e) => e.type === 'remote-down' || e.type === 'error'), explain()).toHaveLength(1);
+    expect(watcher.events().filter((e) => e.type === 'claimed')).toHaveLength(1);
+    expect(mainOf(bus.remote)).toBe(dispatched);
+
+    // The fix: main put back from the node's clone (a fast-forward of what the remote has now).
+    const fix = String(down?.['fix']);
+    const push = /(git --git-dir \S+ push \S+ \S+ \S+:refs\/heads\/main)/.exec(fix)?.[1];
+    expect(push, fix).toBeDefined();
+    gitCli((push as string).split(' ').slice(1));
+    expect(mainOf(bus.remote)).toBe(answered);
+    await until('the watcher to be back', () => watcher.events().some((e) => e.type === 'remote-up'), 30_000, explain);
+    expect(readFileSync(ran, 'utf8')).toBe('1\n');
+    const s = json<{ tasks: { id: string; state: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('boss') }));
+    expect(s.tasks.find((t) => t.id === id)?.state).toBe('succeeded');
   });
 });

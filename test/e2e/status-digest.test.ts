@@ -129,6 +129,8 @@ describe('status digest', () => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
     }
     gitCli(['--git-dir', bus.remote, 'update-ref', 'refs/heads/main', commit]);
+    // A node refuses a main that does not carry what it last saw (REMOTE_MAIN_REWOUND) until a person accepts it.
+    gitCli(['--git-dir', join(home, 'clone.git'), 'update-ref', 'refs/heads/main', commit]);
     expect(await waiting()).toMatchObject({ state: 'pending', waitingOn: [] });
   });
 
