@@ -34,8 +34,9 @@ const NEEDS_A_PERSON: ReadonlySet<string> = new Set([
   'SSH_HOST_KEY_UNKNOWN',
   'SSH_KNOWN_HOSTS_LINE_INVALID',
   'SSH_CONFIG_INVALID',
-  // main rewound (bus/remote-main-errors.ts): a person decides whether to put it back.
+  // main rewound or deleted (bus/remote-main-errors.ts): a person decides whether to put it back.
   'REMOTE_MAIN_REWOUND',
+  'REMOTE_MAIN_GONE',
 ]);
 
 /**

@@ -2,7 +2,7 @@ import { GitbusError } from '../schemas/errors.js';
 import { shellWord } from './project/shell-word.js';
 
 /**
- * The remote's main is no longer the history this node last saw. These are remote failures that need a person
+ * The remote's main is no longer the history this node last saw. Both are remote failures that need a person
  * (bus/remote-failure.ts): the watcher backs off and reports them once, a command fails instead of queueing. The
  * fixes work from this node's own clone, which still holds the commit it last saw.
  */
@@ -20,3 +20,14 @@ export class RemoteMainRewoundError extends GitbusError {
   }
 }
 
+/** main is gone from a remote where this node saw it: deleted (`git push <remote> :main`), or the repository replaced. */
+export class RemoteMainGoneError extends GitbusError {
+  readonly code = 'REMOTE_MAIN_GONE';
+  constructor(remote: string, clone: string, lastSeen: string) {
+    super(
+      `${remote} has no refs/heads/main any more (this node last saw ${lastSeen.slice(0, 12)}): it was deleted, or the repository was replaced; this node writes and claims nothing until it is back`,
+      `put it back from this node's clone: git --git-dir ${shellWord(clone)} push ${shellWord(remote)} ${lastSeen}:refs/heads/main (or, if the bus moved, point remote: in node.yaml at its new place)`,
+      { remote, clone, lastSeen },
+    );
+  }
+}

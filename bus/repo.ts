@@ -6,7 +6,7 @@ import { pushRef, type RefUpdate } from './git/push.js';
 import type { Transport } from './transport/transport.js';
 import { LocalTransport } from './transport/local.js';
 import { NotABusError } from './errors.js';
-import { RemoteMainRewoundError } from './remote-main-errors.js';
+import { RemoteMainGoneError, RemoteMainRewoundError } from './remote-main-errors.js';
 import { directAccessBlocker, directFetch, directPush, whileRemoteExists } from './transport/local-direct.js';
 import { afterDirectPush } from './transport/local-gc.js';
 import { existsSync } from 'node:fs';
@@ -100,7 +100,10 @@ export class BusRepo {
     if (remote === null) {
       // main never disappears from a bus; a remote without it is the wrong repository or a broken one, and
       // mirroring that would make every task look gone. Other refs (archive, heartbeats) may be absent.
-      if (ref === MAIN) throw new NotABusError(this.transport.display, `it has no ${MAIN} (this node last saw ${local})`);
+      if (ref === MAIN) {
+        if (local !== null) throw new RemoteMainGoneError(this.transport.display, this.gitdir, local);
+        throw new NotABusError(this.transport.display, `it has no ${MAIN}`);
+      }
       deleteLocalRef(this.gitdir, ref);
       return null;
     }

@@ -101,3 +101,34 @@ describe('a remote main moved back to an older commit', () => {
     expect(s.tasks.find((t) => t.id === id)?.state).toBe('succeeded');
   });
 });
+
+describe('a remote main deleted', () => {
+  it('is an outage that needs a person: reported once with the push that puts it back, and commands say the same', { timeout: 120_000 }, async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const home = await bus.addNode('a', [], ['--runner', 'shell']);
+    const watcher = startWatcher(home, ['--poll', '1s', '--no-serve', '--retry', '1s', '--retry-max', '2s'], children);
+    const explain = () => `${JSON.stringify(watcher.events())}\n${watcher.stderr()}`;
+    await until('the watcher to start', () => watcher.events().some((e) => e.type === 'started'), 20_000, explain);
+    const last = mainOf(join(home, 'clone.git')) as string;
+    gitCli(['--git-dir', bus.remote, 'update-ref', '-d', 'refs/heads/main']);
+    await until('the watcher to report main gone', () => watcher.events().some((e) => e.type === 'remote-down'), 30_000, explain);
+    const down = watcher.events().find((e) => e.type === 'remote-down');
+    expect(down?.['code']).toBe('REMOTE_MAIN_GONE');
+    const fix = String(down?.['fix']);
+    expect(fix).toContain(`push ${bus.remote} ${last}:refs/heads/main`);
+    expect(fix).not.toContain('gitbus init');
+    const downAt = Date.now();
+    await until('main to stay gone for 5 s', () => Date.now() - downAt >= 5_000, 10_000);
+    expect(watcher.events().filter((e) => e.type === 'remote-down' || e.type === 'error'), explain()).toHaveLength(1);
+    const d = await gitbus(['dispatch', 'hello', '--command', 'true', '--no-git', '--json'], { home });
+    expect(d.code, d.stdout + d.stderr).toBe(6);
+    const err = json<{ error: { code: string; fix: string } }>(d).error;
+    expect(err.code).toBe('REMOTE_MAIN_GONE');
+    expect(err.fix).toContain(`${last}:refs/heads/main`);
+    // The fix, as given: main is back and so is the watcher.
+    const push = /(git --git-dir \S+ push \S+ \S+:refs\/heads\/main)/.exec(fix)?.[1];
+    gitCli((push as string).split(' ').slice(1));
+    await until('the watcher to be back', () => watcher.events().some((e) => e.type === 'remote-up'), 30_000, explain);
+  });
+});
