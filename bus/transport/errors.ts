@@ -1,4 +1,5 @@
 import { GitbusError } from '../../schemas/errors.js';
+import { shellWord } from '../project/shell-word.js';
 
 /** The remote string is neither an absolute path nor a file:// URL. */
 export class LocalRemoteInvalidError extends GitbusError {
@@ -12,17 +13,32 @@ export class LocalRemoteInvalidError extends GitbusError {
   }
 }
 
-/** A local remote path that does not exist, or (`http`) an http(s) remote answering 404. */
+/** Where a missing repository was looked for: a local path (the default), an http(s) URL, or a path on an SSH host. */
+export type NotFoundVia = 'local' | 'http' | { ssh: { host: string; path: string; said: string } };
+
+/**
+ * A local remote path that does not exist, an http(s) remote answering 404, or an SSH host whose git found no
+ * repository at the path. `path` is the remote as node.yaml names it, alone: what the server said goes apart.
+ */
 export class RemoteNotFoundError extends GitbusError {
   readonly code = 'REMOTE_NOT_FOUND';
-  constructor(path: string, http = false) {
-    super(
-      http ? `there is no git repository at ${path} (HTTP 404)` : `the remote repository ${path} does not exist`,
-      http
-        ? 'check the URL (it usually ends in .git); some hosts answer 404 instead of 401 for private repositories, so also check the token (GITBUS_TOKEN or credentials.yaml in the bus home)'
-        : `check the path (is the shared disk mounted?), or create the repository with \`git init --bare --initial-branch=main ${path}\``,
-      http ? { path, status: 404 } : { path },
-    );
+  constructor(path: string, via: NotFoundVia = 'local') {
+    if (via === 'http') {
+      super(
+        `there is no git repository at ${path} (HTTP 404)`,
+        'check the URL (it usually ends in .git); some hosts answer 404 instead of 401 for private repositories, so also check the token (GITBUS_TOKEN or credentials.yaml in the bus home)',
+        { path, status: 404 },
+      );
+    } else if (via === 'local') {
+      super(`the remote repository ${path} does not exist`, `check the path (is the shared disk mounted?), or create the repository with \`git init --bare --initial-branch=main ${path}\``, { path });
+    } else {
+      const { host, path: onHost, said } = via.ssh;
+      super(
+        `the remote repository ${path} does not exist${said ? ` (the host said: ${said})` : ''}`,
+        `check the path on ${host}; to make a new bus there, \`gitbus init --remote ${shellWord(path)}\` creates the repository, or create it yourself with \`ssh ${shellWord(host)} git init --bare --initial-branch=main ${shellWord(onHost)}\``,
+        { path, host, hostPath: onHost, said },
+      );
+    }
   }
 }
 

@@ -220,7 +220,7 @@ export class HttpTransport implements Transport {
       const sent = (await this.credentialFor(res.url)) !== undefined;
       throw new RemoteAuthError(this.display, res.status, sent, this.home === undefined ? undefined : credentialsFilePath(this.home));
     }
-    if (res.status === 404) throw new RemoteNotFoundError(this.display, true);
+    if (res.status === 404) throw new RemoteNotFoundError(this.display, 'http');
     if (res.status >= 400 || res.status < 200) {
       throw new RemoteHttpError(this.display, what, res.status, res.body.subarray(0, 300).toString('utf8').trim());
     }

@@ -217,7 +217,7 @@ export class SshTransport implements Transport {
   private startFailure(command: string, reader: ChannelReader): Error {
     const end = reader.end;
     if (/does not appear to be a git repository|not a git repository|No such file or directory|repository .* not found/i.test(end.stderr)) {
-      return new RemoteNotFoundError(`${this.display} (${end.stderr.trim().split('\n').pop() ?? ''})`);
+      return new RemoteNotFoundError(this.display, { ssh: { host: this.target.remote.host, path: this.target.remote.path, said: end.stderr.trim().split('\n').pop() ?? '' } });
     }
     return new SshRemoteCommandError(this.target.where, command, end.exitCode, end.stderr);
   }

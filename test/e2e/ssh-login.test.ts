@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, gitbus, gitCli, spawnBounded, tempDir } from '../helpers/cli.js';
+import { CLI, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { clientHome as clientHome_, knownHostsLine, sshBus as sshBus_ } from '../helpers/ssh-bus.js';
 import { keygen, sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { until } from '../helpers/wait.js';
@@ -108,9 +108,17 @@ describe.skipIf(!available)('SSH failures that must be clear', () => {
 
   it('reports a missing repository on the host', async () => {
     const b = await bare();
-    const r = await gitbus(['join', `busbox:${b.dir}/nope.git`, '--node', 'x'], { home: join(b.dir, 'h'), env: sshd.env });
+    const remote = `busbox:${b.dir}/nope.git`;
+    const r = await gitbus(['join', remote, '--node', 'x', '--json'], { home: join(b.dir, 'h'), env: sshd.env });
     expect(r.code).toBe(6);
-    expect(r.stderr).toMatch(/REMOTE_NOT_FOUND|no git repository|does not exist/);
+    const err = json<{ error: { code: string; message: string; fix: string; data: { path: string; said: string } } }>(r).error;
+    expect(err.code).toBe('REMOTE_NOT_FOUND');
+    // The remote is named as given, what the host said apart; the fix makes the repository on the host, not here.
+    expect(err.data.path).toBe(remote);
+    expect(err.message).toMatch(new RegExp(`^the remote repository ${remote} does not exist \\(the host said: .+\\)$`));
+    expect(err.fix).toContain(`gitbus init --remote ${remote}`);
+    expect(err.fix).toContain(`ssh busbox git init --bare --initial-branch=main ${b.dir}/nope.git`);
+    expect(err.fix).not.toContain('(');
   });
 
   it('uses a key from ssh-agent, and a passphrase-protected key with GITBUS_SSH_PASSPHRASE', async () => {
