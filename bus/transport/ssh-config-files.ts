@@ -31,6 +31,22 @@ export function readConfigText(file: string, checkPerm: boolean): string | undef
   }
 }
 
+/**
+ * The file GITBUS_SSH_CONFIG names: it replaces ~/.ssh/config, so like `ssh -F` a missing one is an error, not a
+ * silent fall back to no settings at all (another user, port or key than the person meant).
+ */
+export function checkExplicitConfig(file: string): void {
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) return;
+  throw new SshConfigError(
+    file,
+    0,
+    '',
+    `${st ? 'is a directory' : 'does not exist'} (GITBUS_SSH_CONFIG names it)`,
+    `point GITBUS_SSH_CONFIG at an ssh config file that exists, or unset it to use ~/.ssh/config`,
+  );
+}
+
 /** OpenSSH refuses a user config that others could write (it could set ProxyCommand): so do we. */
 function checkPermissions(file: string, st: Stats): void {
   const uid = process.getuid?.();

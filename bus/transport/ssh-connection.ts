@@ -5,6 +5,7 @@ import { ssh2 } from './ssh2-lib.js';
 import type { Client, ClientChannel } from 'ssh2';
 import { authAttempts, planAuth, type PassphrasePrompt } from './ssh-auth.js';
 import { resolveSshHost, type SshHostConfig } from './ssh-config.js';
+import { checkExplicitConfig } from './ssh-config-files.js';
 import { SshAuthError, SshConnectionError, SshUnreachableError, type SshWhere } from './ssh-connect-errors.js';
 import { hostKeyCheck, type AcceptedHostKey } from './ssh-host-key.js';
 import type { SshRemote } from './ssh-url.js';
@@ -44,7 +45,9 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 
 export function resolveTarget(remote: SshRemote, options: SshOptions = {}): SshTarget {
   const env = options.env ?? process.env;
-  const files = options.configFiles ?? (env['GITBUS_SSH_CONFIG'] ? [env['GITBUS_SSH_CONFIG']] : undefined);
+  const explicit = env['GITBUS_SSH_CONFIG'];
+  if (options.configFiles === undefined && explicit) checkExplicitConfig(explicit);
+  const files = options.configFiles ?? (explicit ? [explicit] : undefined);
   const resolved = resolveSshHost(remote.host, files ? { files } : {});
   const config = options.proxyJump === undefined ? resolved : { ...resolved, proxyJump: options.proxyJump };
   const user = remote.user ?? config.user;

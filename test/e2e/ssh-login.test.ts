@@ -121,6 +121,18 @@ describe.skipIf(!available)('SSH failures that must be clear', () => {
     expect(err.fix).not.toContain('(');
   });
 
+  it('refuses a GITBUS_SSH_CONFIG that names no file, as ssh -F does, naming it', async () => {
+    const b = await bare();
+    const missing = join(b.dir, 'no-such-config');
+    const r = await gitbus(['join', `busbox:${b.path}`, '--node', 'x', '--json'], { home: join(b.dir, 'h'), env: { ...sshd.env, GITBUS_SSH_CONFIG: missing } });
+    expect(r.code, r.stdout + r.stderr).toBe(7);
+    const err = json<{ error: { code: string; message: string; fix: string; data: { file: string } } }>(r).error;
+    expect(err.code).toBe('SSH_CONFIG_INVALID');
+    expect(err.data.file).toBe(missing);
+    expect(err.message).toContain('GITBUS_SSH_CONFIG');
+    expect(err.fix).toContain('GITBUS_SSH_CONFIG');
+  });
+
   it('uses a key from ssh-agent, and a passphrase-protected key with GITBUS_SSH_PASSPHRASE', async () => {
     const bus = await sshBus();
     const locked = join(bus.dir, 'locked_key');
