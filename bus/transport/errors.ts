@@ -1,5 +1,6 @@
 import { GitbusError } from '../../schemas/errors.js';
 import { shellWord } from '../project/shell-word.js';
+import { PktLineError } from '../git/errors.js';
 
 /** The remote string is neither an absolute path nor a file:// URL. */
 export class LocalRemoteInvalidError extends GitbusError {
@@ -194,5 +195,39 @@ export class CredentialsFileError extends GitbusError {
   readonly code = 'REMOTE_CREDENTIALS_INVALID';
   constructor(path: string, reason: string, fix: string) {
     super(`${path} cannot be used: ${reason}`, fix, { path, reason });
+  }
+}
+
+/**
+ * A remote whose answer should have been git's protocol and was not (a proxy's or captive portal's page with the
+ * right content type, a broken server): a remote failure like any other (REMOTE_), naming the remote.
+ */
+export class RemoteGarbledError extends GitbusError {
+  readonly code = 'REMOTE_PROTOCOL_GARBLED';
+  constructor(remote: string, what: string, err: PktLineError) {
+    super(
+      `the remote ${remote} answered ${what} with data that is not git's protocol: ${err.message}`,
+      `check that ${remote} is a git repository served by git itself (for http(s), git's smart HTTP: a proxy, login page or captive portal may be answering in its place); if it is, run git ls-remote ${shellWord(remote)} to see what it sends`,
+      { remote, what, ...err.data },
+      { cause: err },
+    );
+  }
+}
+
+/** Reads `what` from the remote, a PktLineError becoming the remote's failure (RemoteGarbledError). */
+export function readingFrom<T>(remote: string, what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw err instanceof PktLineError ? new RemoteGarbledError(remote, what, err) : err;
+  }
+}
+
+/** readingFrom for an answer still on its way. */
+export async function readingFromAsync<T>(remote: string, what: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    throw err instanceof PktLineError ? new RemoteGarbledError(remote, what, err) : err;
   }
 }

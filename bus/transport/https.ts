@@ -11,6 +11,8 @@ import {
   RemoteUrlInvalidError,
   TransportClosedError,
   TransportTimeoutError,
+  readingFrom,
+  readingFromAsync,
 } from './errors.js';
 import type { GitService, Transport } from './transport.js';
 import { HttpBadRedirect, HttpClient, HttpClosed, HttpDeadline, HttpRefusedRedirect, type HttpAnswer } from './http-request.js';
@@ -129,10 +131,15 @@ export class HttpTransport implements Transport {
   }
 
   async listRefs(): Promise<Map<string, string>> {
-    return parseAdvertisedRefs(await this.advertise('git-upload-pack'));
+    const adv = await this.advertise('git-upload-pack');
+    return readingFrom(this.display, 'the ref listing', () => parseAdvertisedRefs(adv));
   }
 
-  async advertise(service: GitService): Promise<Uint8Array> {
+  advertise(service: GitService): Promise<Uint8Array> {
+    return readingFromAsync(this.display, `the ref advertisement of ${service}`, () => this.advertiseUnchecked(service));
+  }
+
+  private async advertiseUnchecked(service: GitService): Promise<Uint8Array> {
     const url = this.urlFor(`info/refs?service=${service}`);
     const res = await this.request('GET', url, service, undefined);
     if (res.redirected && res.url.href !== url.href) {

@@ -1,6 +1,7 @@
 import { GitbusError } from '../../schemas/errors.js';
 import { parseAdvertisedRefs } from './advertised-refs.js';
-import { GitServiceError, RemoteNotFoundError, TransportClosedError, TransportTimeoutError } from './errors.js';
+import { GitServiceError, RemoteGarbledError, RemoteNotFoundError, TransportClosedError, TransportTimeoutError, readingFrom } from './errors.js';
+import { PktLineError } from '../git/errors.js';
 import { ChannelReader, type ChannelEnd } from './ssh-channel.js';
 import { SshConnectionError, SshRemoteCommandError } from './ssh-connect-errors.js';
 import { acquireConnection, releaseConnection, resolveTarget, type SshConnection, type SshConnectionInfo, type SshOptions, type SshTarget } from './ssh-connection.js';
@@ -63,7 +64,8 @@ export class SshTransport implements Transport {
   }
 
   async listRefs(): Promise<Map<string, string>> {
-    return parseAdvertisedRefs(await this.advertise('git-upload-pack'));
+    const adv = await this.advertise('git-upload-pack');
+    return readingFrom(this.display, 'the ref listing', () => parseAdvertisedRefs(adv));
   }
 
   async advertise(service: GitService): Promise<Uint8Array> {
@@ -77,7 +79,7 @@ export class SshTransport implements Transport {
   }
 
   rpcAdvertised(service: GitService, build: (advertised: Map<string, string>) => Uint8Array): Promise<Uint8Array> {
-    return this.exchange(service, (adv) => build(parseAdvertisedRefs(adv)));
+    return this.exchange(service, (adv) => build(readingFrom(this.display, 'the ref listing', () => parseAdvertisedRefs(adv))));
   }
 
   /** The request is made from the advertisement of the channel that will read it (see rpcAdvertised). */
@@ -208,6 +210,7 @@ export class SshTransport implements Transport {
       return { reader, done, adv };
     } catch (err) {
       this.finish(reader, done);
+      if (err instanceof PktLineError) throw new RemoteGarbledError(this.display, `the ref advertisement of ${service}`, err);
       if (err instanceof GitbusError) throw err;
       throw new SshConnectionError(this.target.where, `\`${command}\` broke off: ${(err as Error).message}`, err);
     }

@@ -218,3 +218,27 @@ describe.concurrent('an https remote', () => {
     expect(plain.requests, 'nothing, and no token, went to the plain http server').toEqual([]);
   });
 });
+
+describe('an http(s) server that answers with something other than git', () => {
+  it('is a remote failure naming the remote (REMOTE_PROTOCOL_GARBLED, exit 6), not a bare PKT_LINE_MALFORMED', { timeout: 60_000 }, async () => {
+    const dir = await tempDir('gitbus-garbled-');
+    cleanups.push(dir.cleanup);
+    // The right content type and service line (a proxy that copied them), then bytes that are no pkt-lines.
+    const server = await startGitHttpServer({
+      projectRoot: dir.path,
+      intercept: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement' });
+        res.end('001e# service=git-upload-pack\n0000<html>sign in to continue</html>');
+        return true;
+      },
+    });
+    cleanups.push(() => server.close());
+    const url = `${server.url}/bus.git`;
+    const r = await gitbus(['join', url, '--node', 'beta', '--json'], { home: join(dir.path, 'home-beta') });
+    expect(r.code, r.stdout + r.stderr).toBe(6);
+    const err = json<{ error: { code: string; message: string; fix: string } }>(r).error;
+    expect(err.code).toBe('REMOTE_PROTOCOL_GARBLED');
+    expect(err.message).toContain(url);
+    expect(err.fix).toContain(url);
+  });
+});
