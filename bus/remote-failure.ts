@@ -48,3 +48,17 @@ export function outageCode(err: unknown): string | null {
   const code = remoteFailureCode(err);
   return code !== null && !NEEDS_A_PERSON.has(code) ? code : null;
 }
+
+/** Errors that came from a push (BusRepo.push), as opposed to a listing or a fetch. */
+const pushFailures = new WeakSet<object>();
+
+/** Notes that `err` is a push's failure (the remote may still list fine: a read-only token); returns it. */
+export function markPushFailure(err: unknown): unknown {
+  if (typeof err === 'object' && err !== null) pushFailures.add(err);
+  return err;
+}
+
+/** Whether `err` came from a push (markPushFailure). */
+export function isPushFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && pushFailures.has(err);
+}

@@ -16,6 +16,7 @@ import { deleteLocalRef, readLooseRef, writeLocalRef } from './store/local-ref.j
 import { isoGit } from './git/iso-git.js';
 import { reaches } from './store/ancestry.js';
 import { PushRejectedError } from './git/push-errors.js';
+import { markPushFailure } from './remote-failure.js';
 
 export const MAIN = 'refs/heads/main';
 export const ARCHIVE = 'refs/heads/archive';
@@ -184,10 +185,17 @@ export class BusRepo {
       // A refusal is the remote's answer. Any other failure may have come after the remote moved the ref (the
       // connection cut before its answer): then the change happened (PROTOCOL.md §5, step 5), and a caller that
       // took it for a failure would hand back a claim that is on the bus, never run.
-      if (err instanceof PushRejectedError || !(await this.landed(ref, built.oid, expected))) throw err;
+      if (err instanceof PushRejectedError || !(await this.landed(ref, built.oid, expected))) throw markPushFailure(err);
     }
     writeLocalRef(this.gitdir, ref, built.oid);
+    this.pushes++;
   }
+
+  /**
+   * Pushes the remote accepted in this process: a watcher whose pushes failed while listings worked (a token that
+   * may read but not write) ends that outage only when this grows (watcher/remote-health.ts).
+   */
+  pushes = 0;
 
   /**
    * After a push whose answer never came: whether the remote's `ref` is now `oid`, or a commit that carries it
@@ -214,7 +222,12 @@ export class BusRepo {
    * `ref` goes in the same receive-pack transaction from `at` to `at`, which only checks that it is still there.
    */
   async pushOthers(ref: string, at: string, also: readonly RefUpdate[]): Promise<void> {
-    await pushRef({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, ref, oldOid: at, newOid: at, oids: [], objects: [], also });
+    try {
+      await pushRef({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, ref, oldOid: at, newOid: at, oids: [], objects: [], also });
+    } catch (err) {
+      throw markPushFailure(err);
+    }
+    this.pushes++;
   }
 
   /**

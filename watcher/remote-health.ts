@@ -1,4 +1,4 @@
-import { remoteFailureCode } from '../bus/remote-failure.js';
+import { isPushFailure, remoteFailureCode } from '../bus/remote-failure.js';
 import { retryDelay, retryPolicy } from './backoff.js';
 import { firstLine } from '../schemas/errors.js';
 import { timerMs } from '../bus/long-timeout.js';
@@ -27,6 +27,8 @@ export interface RemoteHealthOptions {
   report: (err: unknown) => void;
   /** The retry timer went off: wake and look at the remote again. */
   retry: () => void;
+  /** Pushes the remote accepted so far (BusRepo.pushes): ends an outage that a push started. */
+  pushes: () => number;
 }
 
 export interface RemoteHealth {
@@ -43,7 +45,7 @@ export interface RemoteHealth {
   attemptFailed(err: unknown): void;
   /** Any failure: a remote one goes to the outage, any other is reported. */
   fail(err: unknown): void;
-  /** A look got through: ends the outage, if there is one. */
+  /** A look got through: ends the outage, if there is one (one a push started: only once a push got through since). */
   remoteUp(): void;
   /**
    * During an outage, whether a sign of life may end the current wait early: once per wait, so that file events
@@ -65,6 +67,12 @@ interface Down {
   retry: NodeJS.Timeout | null;
   /** A sign of life (a file change) already ended the current wait early once: the next must wait for the timer. */
   earlyUsed: boolean;
+  /**
+   * A push failed (BusRepo.pushes when it did), while listings may work (a token that may read but not write): a
+   * look that gets through does not end this outage, only a push that does, so it is not reported down and back
+   * at every wake.
+   */
+  pushesAt: number | null;
 }
 
 /**
@@ -89,7 +97,7 @@ export function remoteHealth(o: RemoteHealthOptions): RemoteHealth {
     const code = remoteFailureCode(err);
     if (code === null || o.once) return false;
     if (down) return true;
-    const d: Down = { since: Date.now(), code, message: firstLine(err), failures: 1, retry: null, earlyUsed: false };
+    const d: Down = { since: Date.now(), code, message: firstLine(err), failures: 1, retry: null, earlyUsed: false, pushesAt: isPushFailure(err) ? o.pushes() : null };
     down = d;
     const retryInMs = scheduleRetry(d);
     const fix = (err as { fix?: unknown }).fix;
@@ -108,6 +116,7 @@ export function remoteHealth(o: RemoteHealthOptions): RemoteHealth {
   const remoteUp = (): void => {
     const d = down;
     if (!d) return;
+    if (d.pushesAt !== null && o.pushes() === d.pushesAt) return;
     if (d.retry) clearTimeout(d.retry);
     down = null;
     onEvent({ type: 'remote-up', remote, downForMs: Date.now() - d.since, attempts: d.failures });

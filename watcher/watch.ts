@@ -117,6 +117,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     onEvent: opts.onEvent,
     report,
     retry: () => void wake('retry'),
+    pushes: () => ctx.repo.pushes,
   });
   const { remoteFailed, attemptFailed, fail, remoteUp } = health;
   // Who claims a task first (watcher/claim-ranking.ts); its deadline wakes look at the remote again.

@@ -3,7 +3,11 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
-import { seedPool } from '../helpers/bus.js';
+import { makeBus, seedPool } from '../helpers/bus.js';
+import { mainListing } from '../helpers/refs.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+import type { ChildProcess } from 'node:child_process';
 import { selfSignedCert } from '../helpers/tls-cert.js';
 import { dispatchTask, initNode, joinNode, pointAt } from '../helpers/in-process.js';
 
@@ -13,8 +17,10 @@ import { dispatchTask, initNode, joinNode, pointAt } from '../helpers/in-process
  */
 const TOKEN = 'gbt-e2e-9f8e7d6c5b4a';
 const cleanups: (() => Promise<void>)[] = [];
+const children: ChildProcess[] = [];
 
 afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
   for (const c of cleanups.reverse()) await c();
 });
 
@@ -240,5 +246,40 @@ describe('an http(s) server that answers with something other than git', () => {
     expect(err.code).toBe('REMOTE_PROTOCOL_GARBLED');
     expect(err.message).toContain(url);
     expect(err.fix).toContain(url);
+  });
+});
+
+describe('a token that may read but not push (403 on git-receive-pack only)', () => {
+  it('is one outage, reported once, that only a push that gets through ends', { timeout: 120_000 }, async () => {
+    const bus = await makeBus({ node: 'boss', initArgs: ['--lease', '30s', '--heartbeat', '2s'] });
+    cleanups.push(bus.cleanup);
+    const home = await bus.addNode('w', [], ['--runner', 'shell']);
+    let readOnly = false;
+    const server = await startGitHttpServer({
+      projectRoot: bus.dir,
+      intercept: (req, res) => {
+        if (!readOnly || !(req.url ?? '').includes('git-receive-pack')) return false;
+        res.writeHead(403, { 'content-type': 'text/plain' });
+        res.end('this token may not push\n');
+        return true;
+      },
+    });
+    cleanups.push(() => server.close());
+    await pointAt(home, `${server.url}/remote.git`);
+    const watcher = startWatcher(home, ['--poll', '1s', '--no-serve', '--retry', '1s', '--retry-max', '2s'], children);
+    const explain = () => `${JSON.stringify(watcher.events())}\n${watcher.stderr()}`;
+    await until('the watcher to start', () => watcher.events().some((e) => e.type === 'started'), 20_000, explain);
+    readOnly = true;
+    const id = await bus.dispatch('boss', ['pushed later', '--to', 'w', '--command', 'true']);
+    await until('the refused push to be reported', () => watcher.events().some((e) => e.type === 'remote-down'), 30_000, explain);
+    expect(watcher.events().find((e) => e.type === 'remote-down')?.['code']).toBe('REMOTE_AUTH_FAILED');
+    // Listings keep working all along: still one outage, not "down" and "back" at every wake.
+    const downAt = Date.now();
+    await until('the refusals to last 6 s', () => Date.now() - downAt >= 6_000, 10_000);
+    expect(watcher.events().filter((e) => e.type === 'remote-down' || e.type === 'remote-up'), explain()).toHaveLength(1);
+    readOnly = false;
+    await until('the watcher to be back', () => watcher.events().some((e) => e.type === 'remote-up'), 30_000, explain);
+    const responses = mainListing(bus.remote, 'responses');
+    await until('the task to be answered', () => responses().includes(`responses/${id}.md`), 45_000, explain);
   });
 });
