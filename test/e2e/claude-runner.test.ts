@@ -7,7 +7,7 @@ import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
 import { flag, grant } from '../helpers/claude.js';
-import { until } from '../helpers/wait.js';
+import { alive, until } from '../helpers/wait.js';
 import { editNode } from '../helpers/project.js';
 
 /**
@@ -70,15 +70,6 @@ function recorded(id: string): Recorded {
   const calls = readFileSync(record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Recorded).filter((c) => c.taskId === id);
   expect(calls, `the stand-in ran once for ${id}`).toHaveLength(1);
   return calls[0] as Recorded;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import type { ServeReport } from '../../cli/code-cache.js';
 import { BIN, neutralCwd, tempDir, TEST_CACHE_HOME } from '../helpers/cli.js';
-import { until } from '../helpers/wait.js';
+import { alive, until } from '../helpers/wait.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 
 /**
@@ -70,15 +70,6 @@ async function servingWatcher(): Promise<WatcherProcess> {
   return w;
 }
 
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
 beforeAll(async () => {
   scratch = await tempDir('gitbus-served-signals-');
   bus = await makeBus({ node: 'alpha', initArgs: ['--runner', 'shell'] });
@@ -107,7 +98,7 @@ describe('signals and ends of a served command', () => {
     const end = await bounded(w.exited);
     // As in its own process: ended by the signal, not left running, and the standby with it.
     expect(end, w.err()).toMatchObject({ signal: 'SIGINT' });
-    await until('the standby to end', () => isGone(w.pid), 30_000);
+    await until('the standby to end', () => !alive(w.pid), 30_000);
     // The watcher exits once the command it waited for has ended.
     expect(await watcher.exited).toBe(0);
   }, 180_000);

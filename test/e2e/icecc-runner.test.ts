@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { until } from '../helpers/wait.js';
+import { alive, until } from '../helpers/wait.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
 type Ran = { ran: { id: string; status: string; exitCode: number | null }[] };
@@ -108,15 +108,6 @@ async function stopDaemon(d: Daemon): Promise<void> {
   const timer = setTimeout(() => kill('SIGKILL'), 5_000);
   await Promise.race([gone, new Promise((r) => setTimeout(r, 10_000))]);
   clearTimeout(timer);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const readLog = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(-30).join('\n') : '(no log)');

@@ -4,11 +4,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFile
 import { join } from 'node:path';
 import { BIN, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { until } from '../helpers/wait.js';
+import { alive, until } from '../helpers/wait.js';
 import { statusInProcess } from '../helpers/in-process.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
-
 
 function startWatcher(home: string, args: string[] = []): { child: ChildProcess; lines: () => string[]; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s', ...args], { env: { ...process.env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -16,15 +15,6 @@ function startWatcher(home: string, args: string[] = []): { child: ChildProcess;
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return { child, lines: () => out.split('\n').filter(Boolean), exited };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const cleanups: (() => Promise<void>)[] = [];
