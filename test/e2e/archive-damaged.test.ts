@@ -117,7 +117,8 @@ describe('an archived task whose end is damaged', () => {
     const work = join(bus.dir, name);
     gitCli(['clone', '-q', '-b', 'archive', bus.remote, work]);
     const month = readdirSync(work).find((m) => /^\d{4}-\d{2}$/.test(m)) ?? '';
-    const shard = readdirSync(join(work, 'ids')).find((h) => readdirSync(join(work, 'ids', h)).includes(`${dep}.${month}`)) ?? '';
+    // ids/ holds shard folders and the `complete` marker file, in whatever order the file system lists them.
+    const shard = readdirSync(join(work, 'ids'), { withFileTypes: true }).find((h) => h.isDirectory() && readdirSync(join(work, 'ids', h.name)).includes(`${dep}.${month}`))?.name ?? '';
     for (const folder of [join(work, month, dep), join(work, 'ids', shard, `${dep}.${month}`)]) change(join(folder, 'response.md'));
     gitCli(['commit', '-q', '-am', `damage ${dep}`], work);
     gitCli(['push', '-q', 'origin', 'HEAD:archive'], work);
