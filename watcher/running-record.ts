@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -15,7 +15,12 @@ const dirOf = (home: string) => join(home, 'running');
 
 export function recordRunning(home: string, r: RunningRecord): void {
   mkdirSync(dirOf(home), { recursive: true });
-  writeFileSync(join(dirOf(home), `${r.id}.${r.attempt}.json`), JSON.stringify(r));
+  // Written aside and renamed: a watcher killed mid-write must not leave a record its successor cannot read, which
+  // would leave the run it names going.
+  const name = `${r.id}.${r.attempt}.json`;
+  const aside = join(dirOf(home), `.${name}.${process.pid}.tmp`);
+  writeFileSync(aside, JSON.stringify(r));
+  renameSync(aside, join(dirOf(home), name));
 }
 
 export function forgetRunning(home: string, id: string, attempt: number): void {
@@ -31,6 +36,7 @@ export function listRunning(home: string): RunningRecord[] {
   }
   const out: RunningRecord[] = [];
   for (const name of names) {
+    if (!name.endsWith('.json') || name.startsWith('.')) continue;
     try {
       const r = JSON.parse(readFileSync(join(dirOf(home), name), 'utf8')) as RunningRecord;
       if (typeof r.pid === 'number' && typeof r.id === 'string' && typeof r.attempt === 'number') out.push(r);

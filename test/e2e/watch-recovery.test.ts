@@ -162,14 +162,15 @@ describe.concurrent('watcher recovery', () => {
     await until('the claim', () => events(first).some((e) => e.type === 'claimed' && e.id === id));
     const { readdirSync, readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    await until('the run record', () => {
+    const recordName = () => {
       try {
-        return readdirSync(join(w, 'running')).length > 0;
+        return readdirSync(join(w, 'running')).find((n) => n.endsWith('.json') && !n.startsWith('.'));
       } catch {
-        return false;
+        return undefined;
       }
-    });
-    const record = JSON.parse(readFileSync(join(w, 'running', readdirSync(join(w, 'running'))[0] as string), 'utf8')) as { pid: number };
+    };
+    await until('the run record', () => recordName() !== undefined);
+    const record = JSON.parse(readFileSync(join(w, 'running', recordName() as string), 'utf8')) as { pid: number };
     first.child.kill('SIGKILL');
     await first.exited;
     const alive = (pid: number) => {
