@@ -87,9 +87,17 @@ export function start(): Promise<void> {
     writeErr('gitbus: the command stopped before it finished (nothing was left for it to wait for); this is a bug in gitbus\n');
     process.exitCode = UNSETTLED;
   });
-  // `gitbus --home DIR status` as `gitbus status --home DIR` (the loader did it already when it ran first).
-  process.argv.splice(2, Infinity, ...hoistGlobalOptions(process.argv.slice(2)));
-  return run(invokedCommand(process.argv.slice(2))).finally(() => {
+  return runArgv().finally(() => {
     settled = true;
   });
+}
+
+/**
+ * The command process.argv names, without the hooks start() sets on the process: for a process that runs more
+ * than one command (the test suite runs most of its commands in its own process, test/helpers/cli-in-process.ts).
+ */
+export function runArgv(): Promise<void> {
+  // `gitbus --home DIR status` as `gitbus status --home DIR` (the loader did it already when it ran first).
+  process.argv.splice(2, Infinity, ...hoistGlobalOptions(process.argv.slice(2)));
+  return run(invokedCommand(process.argv.slice(2)));
 }

@@ -4,9 +4,13 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import type { ServeReport } from '../../cli/code-cache.js';
-import { gitbus, json, tempDir, type RunResult } from '../helpers/cli.js';
+import { gitbus, json, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
+
+// Every command here runs as a process: the commands are served by a watcher, or run as processes: what a process does
+// is the subject.
+commandsAsProcesses();
 
 /**
  * Commands served by the watcher (cli/serve/, docs/ARCHITECTURE.md "Commands served by the watcher"): a short

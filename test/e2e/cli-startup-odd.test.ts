@@ -2,9 +2,12 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, gitbus, json, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { BIN, gitbus, json, spawnBounded, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import type { CodeCacheReport } from '../../cli/code-cache.js';
+
+// Every command here runs as a process: how a command process starts and ends is the subject.
+commandsAsProcesses();
 
 /** Root can run the CLI as a uid of no account (setpriv), as a container's `--user 12345` does. */
 const asRoot = typeof process.getuid === 'function' && process.getuid() === 0 && existsSync('/usr/bin/setpriv');

@@ -3,12 +3,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, ROOT, TEST_CACHE_HOME, gitbus, json, tempDir, type RunResult } from '../helpers/cli.js';
+import { CLI, ROOT, TEST_CACHE_HOME, gitbus, json, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 import type { ChildProcess } from 'node:child_process';
 import { makeBus } from '../helpers/bus.js';
 import { claimAndRespond } from '../helpers/in-process.js';
+
+// Every command here runs as a process: what a command process loads and costs is the subject.
+commandsAsProcesses();
 
 /**
  * What a command loads, seen from outside: the CLI runs with a module loader hook (NODE_OPTIONS --import) that
@@ -26,6 +29,7 @@ export async function load(url, context, nextLoad) { appendFileSync(log, url + '
 `;
 const REGISTER = `import { register, createRequire } from 'node:module';
 import { appendFileSync } from 'node:fs';
+
 const log = process.env.GITBUS_TEST_MODULE_LOG;
 register(new URL('./hooks.mjs', import.meta.url), { data: { log } });
 const require = createRequire(import.meta.url);

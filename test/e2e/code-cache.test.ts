@@ -1,11 +1,14 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT, gitbus, json, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { ROOT, gitbus, json, spawnBounded, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import type { CodeCacheReport } from '../../cli/code-cache.js';
 import { wrapCache } from '../../cli/code-cache-file.js';
 import { COMMANDS } from '../../cli/command-table.js';
+
+// Every command here runs as a process: the loader's code cache, read and written by each process, is the subject.
+commandsAsProcesses();
 
 /**
  * The V8 code cache bin/gitbus.js keeps per command (cli/code-cache.ts): written, used, rewritten when damaged or

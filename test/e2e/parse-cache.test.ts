@@ -1,8 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitbus, gitCli } from '../helpers/cli.js';
+import { gitbus, gitCli, commandsAsProcesses } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+
+// Every command here runs as a process: the parse cache on disk, which each process reads and writes, is the subject
+// (in one process the memos answer).
+commandsAsProcesses();
 
 /**
  * The node's parse cache (docs/ARCHITECTURE.md "The parse cache") changes how fast status is, never what it says:

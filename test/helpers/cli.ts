@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gitbusInProcess } from './cli-in-process.js';
+export { commandsAsProcesses } from './cli-in-process.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The ES module build, which tests that start the CLI themselves run (what GITBUS_CODE_CACHE=0 runs). */
@@ -42,14 +44,21 @@ export interface RunResult {
 }
 
 /**
- * Runs the compiled gitbus CLI as its own OS process through bin/gitbus.js, with a bounded wait, in `cwd` (default:
- * neutralCwd()).
+ * Runs the compiled gitbus CLI through bin/gitbus.js, with a bounded wait, in `cwd` (default: neutralCwd()): a
+ * served command in the test's own process when it may (test/helpers/cli-in-process.ts), else as its own OS
+ * process; `process: true` asks for a process, for a test about the process itself.
  */
-export function gitbus(args: string[], opts: { home?: string; cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function gitbus(args: string[], opts: { home?: string; cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; process?: true } = {}): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, ...opts.env };
   delete env['GITBUS_HOME'];
   if (opts.home) env['GITBUS_HOME'] = opts.home;
-  return spawnBounded(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? neutralCwd(), env, input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const run = { cwd: opts.cwd ?? neutralCwd(), env, input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 };
+  if (!opts.process) {
+    const here = await gitbusInProcess(ROOT, BIN, args, run);
+    if (here) return here;
+  }
+  return spawnBounded(process.execPath, [BIN, ...args], run);
 }
 
 export function spawnBounded(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | undefined; timeoutMs: number }): Promise<RunResult> {

@@ -1,0 +1,153 @@
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import type { CommandEntry } from '../../cli/command-table.js';
+import type { RunResult } from './cli.js';
+
+/**
+ * A gitbus command run in the test's own process, from the build, as a watcher's standby runs one for a client
+ * (cli/serve/standby.ts): the command line, environment, working folder and standard streams are the command's
+ * while it runs, and put back after. A CLI process costs ~0.3 s of CPU in the suite, most of it Node's and the
+ * bundle's start-up, and the suite started ~2,000 of them: more than the two cores' 8-minute budget had left
+ * (docs/PERFORMANCE.md "The test suite").
+ *
+ * What a standby would run (the served commands, on a command line that reads no file descriptor of the
+ * client's) and the other commands that end by themselves (SHORT). One command at a time: a test running two at
+ * once (a claim race) gets the second as a process of its own, as it gets every command with GITBUS_TEST_SPAWN=1
+ * (the suite run as people run gitbus, each command a process). What is about the process itself (the loader, the
+ * code cache, serving, signals, exit on EPIPE) is tested with processes: spawnBounded, or gitbus() with
+ * `process: true`.
+ */
+
+interface Cli {
+  runArgv: () => Promise<void>;
+  invokedCommand: (args: readonly string[]) => CommandEntry | undefined;
+  servedFor: (entry: CommandEntry, args: readonly string[]) => boolean;
+}
+
+let cli: Promise<Cli> | undefined;
+function load(root: string): Promise<Cli> {
+  const from = (path: string) => import(pathToFileURL(join(root, 'dist', path)).href) as Promise<Record<string, unknown>>;
+  return (cli ??= Promise.all(['cli/start.js', 'cli/invoked-command.js', 'cli/command-table.js'].map(from)).then((m) => Object.assign({}, ...m) as Cli));
+}
+
+let busy = false;
+/** Process events a command may listen to; what it added is taken off after it. */
+const WATCHED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'exit'];
+
+const STDIN_PATHS = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+const DESCRIPTOR_PATH = /^\/(dev\/fd|proc\/self\/fd|proc\/thread-self\/fd)\/\d+$/;
+
+/**
+ * What a process reads from its environment once, at its start (cli/serve/start-env.ts, and what the dynamic
+ * loader and libfaketime read): a command given other values than this process has runs in a process of its own.
+ */
+const START_ENV = ['NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA', 'UV_THREADPOOL_SIZE', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'LANG', 'LC_ALL', 'NODE_OPTIONS', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'FAKETIME', 'TZ'];
+
+let asProcesses = false;
+/**
+ * Every gitbus() of the calling test file runs as a process: for a file about what a process does (the loader,
+ * serving, start-up) or one whose commands must not share what a process keeps in memory between them (a node's
+ * key read once, the trust log, the parse memos), as two commands never do outside the suite.
+ */
+export function commandsAsProcesses(): void {
+  asProcesses = true;
+}
+
+/** Whether this command line may run here (what cli/serve/client.ts notServable() lets a standby run). */
+async function runsHere(root: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<boolean> {
+  if (START_ENV.some((k) => (env[k] ?? '') !== (process.env[k] ?? '')) || Object.keys(env).some((k) => k.startsWith('FAKETIME'))) return false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const value = arg.startsWith('--') && arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : arg;
+    const fromStdin = (arg === '-' && args[i - 1] === '--from') || arg === '--from=-';
+    if ((STDIN_PATHS.has(value) && !fromStdin) || DESCRIPTOR_PATH.test(value)) return false;
+  }
+  const { invokedCommand, servedFor } = await load(root);
+  const entry = invokedCommand(args);
+  if (entry === undefined) return false;
+  return servedFor(entry, args) || SHORT.has(entry.name) || (entry.name === 'watch' && args.includes('--once'));
+}
+
+/**
+ * Commands a standby does not run but which end by themselves and touch no descriptor of their own process: run
+ * here too, and `watch --once`. Not here: `watch` without --once (a daemon), `mcp` and `ui` (servers), `attach`
+ * (hands its terminal to ssh or tmux).
+ */
+const SHORT = new Set(['init', 'join', 'leave', 'lint', 'archive', 'logs', 'run', 'resume', 'worktrees', 'service', 'hooks', 'doctor', 'fanout', 'group', 'resolve', 'prime', 'setup', 'task', 'sign', 'verify', 'trust', 'env']);
+
+function define(name: 'stdout' | 'stderr' | 'stdin', stream: unknown): void {
+  Object.defineProperty(process, name, { configurable: true, enumerable: true, get: () => stream });
+}
+
+function capture(into: (s: string) => void): Writable {
+  const stream = new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      into(chunk.toString());
+      cb();
+    },
+  });
+  return Object.assign(stream, { isTTY: false });
+}
+
+/**
+ * Runs `gitbus ARGS` here when it may (else returns null, and the caller starts a process). `bin` is what the
+ * command sees as its own program (process.argv[1]): hooks and service files it writes name it.
+ */
+export async function gitbusInProcess(root: string, bin: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string | undefined; timeoutMs: number }): Promise<RunResult | null> {
+  if (process.env['GITBUS_TEST_SPAWN'] === '1' || asProcesses || busy) return null;
+  busy = true;
+  let here = false;
+  try {
+    here = await runsHere(root, args, opts.env);
+  } finally {
+    if (!here) busy = false;
+  }
+  if (!here) return null;
+  const { runArgv } = await load(root);
+  let stdout = '';
+  let stderr = '';
+  const saved = {
+    argv: process.argv,
+    env: { ...process.env },
+    cwd: process.cwd(),
+    exitCode: process.exitCode,
+    streams: (['stdout', 'stderr', 'stdin'] as const).map((k) => [k, Object.getOwnPropertyDescriptor(process, k)] as const),
+    listeners: WATCHED.map((e) => [e, process.listeners(e as 'SIGINT')] as const),
+  };
+  const input = Readable.from(opts.input === undefined || opts.input === '' ? [] : [Buffer.from(opts.input)]);
+  Object.assign(input, { isTTY: false });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    for (const k of Object.keys(process.env)) delete process.env[k];
+    Object.assign(process.env, opts.env);
+    process.chdir(opts.cwd);
+    process.argv = [process.execPath, bin, ...args];
+    process.exitCode = undefined;
+    define('stdout', capture((s) => (stdout += s)));
+    define('stderr', capture((s) => (stderr += s)));
+    define('stdin', input);
+    const ran = runArgv().then(
+      () => undefined,
+      (err: unknown) => {
+        // What Node prints for an error nothing caught, and its exit code.
+        stderr += `${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`;
+        process.exitCode = 1;
+      },
+    );
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), opts.timeoutMs)));
+    if ((await Promise.race([ran, timedOut])) === 'timeout') throw new Error(`gitbus ${args.join(' ')} (in the test's process) did not finish within ${opts.timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`);
+    const code = process.exitCode;
+    return { code: typeof code === 'number' ? code : Number(code ?? 0) || 0, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+    for (const [k, d] of saved.streams) if (d) Object.defineProperty(process, k, d);
+    for (const [e, before] of saved.listeners) for (const l of process.listeners(e as 'SIGINT')) if (!before.includes(l)) process.removeListener(e, l);
+    for (const k of Object.keys(process.env)) delete process.env[k];
+    Object.assign(process.env, saved.env);
+    process.chdir(saved.cwd);
+    process.argv = saved.argv;
+    process.exitCode = saved.exitCode;
+    busy = false;
+  }
+}
