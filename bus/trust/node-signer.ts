@@ -1,5 +1,5 @@
 import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { signaturePathFor } from '../../schemas/signature-layout.js';
 import { SigningKeyInvalidError } from './errors.js';
 import { signedMessage } from './messages.js';
@@ -55,16 +55,21 @@ export function readEd25519Key(text: string, path: string): InProcessKey {
   }
 }
 
-const loaded = new Map<string, InProcessKey>();
+const loaded = new Map<string, { file: string; key: InProcessKey }>();
 
-/** The key at `path`, read once per process (a node's key does not change while it runs). */
+/**
+ * The key at `path`, read again only when the file changed (a stat per signature, against a read and a parse): a
+ * watcher that runs for weeks signs with the key the node has now, after a person rotated it (README "Node keys"),
+ * not with the one it read at its start, which the trust root no longer lists.
+ */
 export function loadEd25519Key(path: string): InProcessKey {
-  let k = loaded.get(path);
-  if (!k) {
-    k = readEd25519Key(readFileSync(path, 'utf8'), path);
-    loaded.set(path, k);
-  }
-  return k;
+  const st = statSync(path);
+  const file = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  const known = loaded.get(path);
+  if (known?.file === file) return known.key;
+  const key = readEd25519Key(readFileSync(path, 'utf8'), path);
+  loaded.set(path, { file, key });
+  return key;
 }
 
 /** An armored SSHSIG of `message` in `namespace` by `k`, hash sha512 as ssh-keygen uses. */

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isTaskId } from '../../schemas/ids.js';
 import { templateOfFrom } from '../model/schedule.js';
@@ -51,22 +51,48 @@ export function claimedLine(id: string, attempt: number): string {
   return `${CLAIMED}${id} ${attempt}`;
 }
 
-const memory = new Map<string, SeenLog>();
+/** The log as read by this process, and the file's length once this process's own lines were added. */
+const memory = new Map<string, { seen: SeenLog; bytes: number }>();
 
 function loaded(home: string): SeenLog {
-  let seen = memory.get(home);
-  if (seen) return seen;
+  const known = memory.get(home);
+  if (known) return known.seen;
+  return reread(home);
+}
+
+function reread(home: string): SeenLog {
   const path = seenEndedPath(home);
-  seen = parseSeenLog(existsSync(path) ? readFileSync(path, 'utf8') : '');
-  memory.set(home, seen);
+  const text = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
+  const seen = parseSeenLog(text.toString('utf8'));
+  memory.set(home, { seen, bytes: text.length });
   return seen;
+}
+
+/**
+ * Reads the log again when another process of this node added to it since (a person's `gitbus claim` beside the
+ * watcher, which would otherwise not know that claim until it saw it on the bus itself, after a replay removed it).
+ */
+function refreshed(home: string): SeenLog {
+  const known = memory.get(home);
+  if (!known) return reread(home);
+  let size = 0;
+  try {
+    size = statSync(seenEndedPath(home)).size;
+  } catch {
+    // No log (yet, or removed): what this process knows stands.
+    return known.seen;
+  }
+  return size === known.bytes ? known.seen : reread(home);
 }
 
 function append(home: string, lines: string[]): void {
   if (lines.length === 0) return;
   const path = seenEndedPath(home);
   mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, lines.map((l) => `${l}\n`).join(''));
+  const text = lines.map((l) => `${l}\n`).join('');
+  appendFileSync(path, text);
+  const known = memory.get(home);
+  if (known) known.bytes += Buffer.byteLength(text);
 }
 
 /**
@@ -75,7 +101,7 @@ function append(home: string, lines: string[]): void {
  * node, and removing it is how a person frees the task it holds (PROTOCOL.md §4).
  */
 export async function noteEnded(home: string, snap: Snapshot): Promise<void> {
-  const seen = loaded(home);
+  const seen = refreshed(home);
   const ended: string[] = [];
   const cancelled: string[] = [];
   const claimed: [string, number][] = [];
@@ -97,9 +123,12 @@ export async function noteEnded(home: string, snap: Snapshot): Promise<void> {
   for (const id of cancelled) seen.cancelled.add(id);
 }
 
-/** Records claims this node saw, or made itself (bus/trust/node-files.ts notes its own once they are on the remote). */
+/**
+ * Records claims this node saw, or made itself (bus/trust/node-files.ts notes its own once they are on the remote),
+ * after what other processes of this node recorded since this one last looked.
+ */
 export function noteClaimed(home: string, claims: Iterable<readonly [string, number]>): void {
-  const seen = loaded(home);
+  const seen = refreshed(home);
   const fresh = [...claims].filter(([id, a]) => a > (seen.claimed.get(id) ?? 0));
   append(home, fresh.map(([id, a]) => claimedLine(id, a)));
   for (const [id, a] of fresh) seen.claimed.set(id, Math.max(seen.claimed.get(id) ?? 0, a));

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureNodeKey } from '../../bus/trust/node-key.js';
-import { readEd25519Key, signBusFileInProcess, signInProcess } from '../../bus/trust/node-signer.js';
+import { loadEd25519Key, readEd25519Key, signBusFileInProcess, signInProcess } from '../../bus/trust/node-signer.js';
 import { nodeSignerLine } from '../../bus/trust/node-keys.js';
 import { SigningKeyInvalidError } from '../../bus/trust/errors.js';
 
@@ -20,6 +20,17 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('signing with the node key in-process', () => {
+  it('a key replaced at its path (a person rotated it) is read again at the next signature, not kept from the first', async () => {
+    const home = join(dir, 'rotated');
+    const first = await ensureNodeKey(home, 'r');
+    expect(loadEd25519Key(first.privatePath).key.blob).toEqual(first.key.blob);
+    rmSync(first.privatePath);
+    rmSync(`${first.privatePath}.pub`, { force: true });
+    const second = await ensureNodeKey(home, 'r');
+    expect(second.key.blob).not.toEqual(first.key.blob);
+    expect(loadEd25519Key(second.privatePath).key.blob).toEqual(second.key.blob);
+  });
+
   it('writes the same SSHSIG as ssh-keygen -Y sign, and ssh-keygen -Y verify accepts it for node:<name>', async () => {
     const k = await ensureNodeKey(join(dir, 'home'), 'w');
     const key = readEd25519Key(readFileSync(k.privatePath, 'utf8'), k.privatePath);
