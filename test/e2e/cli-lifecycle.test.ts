@@ -202,7 +202,7 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
     // A node of its own: git fsck is not atomic against writers (an object fetched after its scan, under a ref read
     // after it, reads as missing), and the other tests' commands use alpha's clone while this one checks.
     const c = await bus.addNode('parallel');
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => gitbus(['dispatch', `parallel ${i}`, '--no-git', '--json'], { home: c })));
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => gitbus(['dispatch', `parallel ${i}`, '--no-git', '--json'], { home: c, process: true })));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const ids = results.map((r) => json<{ id: string }>(r).id);
     expect(new Set(ids).size).toBe(8);

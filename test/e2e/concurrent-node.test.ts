@@ -38,7 +38,7 @@ async function fleet(remote: string, bare: string, dir: string, env: NodeJS.Proc
   const home = (n: string) => join(dir, `home-${n}`);
   const init = await gitbus(['init', '--remote', remote, '--node', dispatcher, ...INIT_FLAGS, '--json'], { home: home(dispatcher), env, timeoutMs: 120_000 });
   expect(init.code, init.stderr).toBe(0);
-  const joins = await Promise.all(workers.map((n) => gitbus(['join', remote, '--node', n, ...JOIN_FLAGS, '--label', 'worker', '--json'], { home: home(n), env, timeoutMs: 120_000 })));
+  const joins = await Promise.all(workers.map((n) => gitbus(['join', remote, '--node', n, ...JOIN_FLAGS, '--label', 'worker', '--json'], { home: home(n), env, timeoutMs: 120_000, process: true })));
   for (const j of joins) expect(j.code, j.stderr).toBe(0);
   return tracked({ home, env, bare, runs: join(dir, 'runs.log'), watchers: [] });
 }
@@ -71,7 +71,7 @@ function startWatcher(f: Fleet, name: string, poll = '500ms'): Fleet['watchers']
 /** Dispatches `n` tasks at once from one home; each task appends its number to the runs file. */
 async function fanOut(f: Fleet, from: string, n: number, first = 0, extra: string[] = []): Promise<{ results: RunResult[]; ids: string[] }> {
   const results = await Promise.all(
-    Array.from({ length: n }, (_, k) => first + k).map((i) => gitbus(['dispatch', `task ${i}`, '--command', `echo ran-${i} >> ${f.runs}; echo out-${i}`, '--json', '--no-git', ...extra], { home: f.home(from), env: f.env, timeoutMs: 240_000 })),
+    Array.from({ length: n }, (_, k) => first + k).map((i) => gitbus(['dispatch', `task ${i}`, '--command', `echo ran-${i} >> ${f.runs}; echo out-${i}`, '--json', '--no-git', ...extra], { home: f.home(from), env: f.env, timeoutMs: 240_000, process: true })),
   );
   for (const r of results) expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
   const ids = results.map((r) => json<{ id: string; queued?: unknown }>(r)).map((d) => {

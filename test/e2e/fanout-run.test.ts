@@ -33,7 +33,7 @@ async function fanout(file: string): Promise<Fanned> {
 /** Both workers take what they may until nothing is left; the integration becomes claimable once all four succeeded. */
 async function workUntilDone(): Promise<void> {
   for (let round = 0; round < 3; round++) {
-    const runs = await Promise.all(['w1', 'w2'].map((n) => gitbus(['watch', '--once', '--json'], { home: bus.home(n), timeoutMs: 120_000 })));
+    const runs = await Promise.all(['w1', 'w2'].map((n) => gitbus(['watch', '--once', '--json'], { home: bus.home(n), timeoutMs: 120_000, process: true })));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     if (runs.every((r) => json<{ ran: unknown[] }>(r).ran.length === 0)) return;
   }

@@ -3,13 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { gitbus, gitCli, json, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
+import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
-
-// Every command here runs as a process: a node key is read once per process, and these tests rotate and replace keys
-// between commands.
-commandsAsProcesses();
 
 /**
  * Node keys in the trust root (docs/PROTOCOL.md §12, "Node keys"), with real ssh-keygen keys and the CLI as

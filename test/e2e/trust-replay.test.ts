@@ -1,15 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gitbus, gitCli, json, commandsAsProcesses } from '../helpers/cli.js';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 import { NO_GIT_KEY } from '../helpers/ssh-keys.js';
 import { task, trustFleet, type FleetBus } from '../helpers/trust-fleet.js';
-
-// Every command here runs as a process: the trust log of what a node saw is read once per process, and these tests
-// change it between commands.
-commandsAsProcesses();
 
 /**
  * Replays under trust (docs/PROTOCOL.md §12, "Replay"): someone with push access (plain git) removes a task's end,

@@ -1,6 +1,8 @@
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { expect } from 'vitest';
 import type { CommandEntry } from '../../cli/command-table.js';
 import type { RunResult } from './cli.js';
 
@@ -12,11 +14,11 @@ import type { RunResult } from './cli.js';
  * (docs/PERFORMANCE.md "The test suite").
  *
  * What a standby would run (the served commands, on a command line that reads no file descriptor of the
- * client's) and the other commands that end by themselves (SHORT). One command at a time: a test running two at
- * once (a claim race) gets the second as a process of its own, as it gets every command with GITBUS_TEST_SPAWN=1
- * (the suite run as people run gitbus, each command a process). What is about the process itself (the loader, the
- * code cache, serving, signals, exit on EPIPE) is tested with processes: spawnBounded, or gitbus() with
- * `process: true`.
+ * client's) and the other commands that end by themselves (SHORT). One command at a time: commands of concurrent
+ * tests take turns, and one whose turn does not come soon (the other is a `run`, a `watch --once`) runs as a
+ * process. GITBUS_TEST_SPAWN=1 runs every command as a process, as people run gitbus. What is about the process
+ * itself (the loader, the code cache, serving, signals, exit on EPIPE) or about commands running at once is
+ * tested with processes: spawnBounded, gitbus() with `process: true`, or commandsAsProcesses() for a file.
  */
 
 interface Cli {
@@ -32,6 +34,46 @@ function load(root: string): Promise<Cli> {
 }
 
 let busy = false;
+/** Commands waiting for the one running here to end. */
+const waiting: (() => void)[] = [];
+/**
+ * How long a command waits for the one running here before it starts a process instead. Concurrent tests'
+ * commands take turns (most end within a few tens of milliseconds); a long one (a `run`, a `watch --once` running
+ * tasks) does not hold the others. A test whose subject is commands running at once asks for processes.
+ */
+const TURN_WAIT_MS = 2000;
+
+/**
+ * True once this command holds the slot (taken at once when free, else after the running one ends, at most
+ * TURN_WAIT_MS); false when it did not get it. Taken synchronously: commands started in one tick never share it.
+ */
+function slotFree(): Promise<boolean> {
+  if (!busy) {
+    busy = true;
+    return Promise.resolve(true);
+  }
+  return new Promise((resolve) => {
+    const take = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      waiting.splice(waiting.indexOf(take), 1);
+      resolve(false);
+    }, TURN_WAIT_MS);
+    waiting.push(take);
+  });
+}
+
+/** The slot is free: the first waiting command takes it, else it stays free. */
+function release(): void {
+  busy = false;
+  const next = waiting.shift();
+  if (next) {
+    busy = true;
+    next();
+  }
+}
 /** Process events a command may listen to; what it added is taken off after it. */
 const WATCHED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'exit'];
 
@@ -54,19 +96,23 @@ export function commandsAsProcesses(): void {
   asProcesses = true;
 }
 
-/** Whether this command line may run here (what cli/serve/client.ts notServable() lets a standby run). */
-async function runsHere(root: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<boolean> {
-  if (START_ENV.some((k) => (env[k] ?? '') !== (process.env[k] ?? '')) || Object.keys(env).some((k) => k.startsWith('FAKETIME'))) return false;
+/** Why this command line may not run here, or null when it may (what cli/serve/client.ts lets a standby run). */
+async function whyNotHere(root: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string | null> {
+  const differs = START_ENV.find((k) => (env[k] ?? '') !== (process.env[k] ?? '')) ?? Object.keys(env).find((k) => k.startsWith('FAKETIME'));
+  if (differs !== undefined) return `${differs} is read at a process's start`;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     const value = arg.startsWith('--') && arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : arg;
     const fromStdin = (arg === '-' && args[i - 1] === '--from') || arg === '--from=-';
-    if ((STDIN_PATHS.has(value) && !fromStdin) || DESCRIPTOR_PATH.test(value)) return false;
+    if ((STDIN_PATHS.has(value) && !fromStdin) || DESCRIPTOR_PATH.test(value)) return 'it names a file descriptor';
   }
   const { invokedCommand, servedFor } = await load(root);
   const entry = invokedCommand(args);
-  if (entry === undefined) return false;
-  return servedFor(entry, args) || SHORT.has(entry.name) || (entry.name === 'watch' && args.includes('--once'));
+  if (entry === undefined) return 'no command';
+  if (servedFor(entry, args) || SHORT.has(entry.name) || (entry.name === 'watch' && args.includes('--once'))) return null;
+  // Help prints and ends, whatever the command does otherwise.
+  if (args.includes('--help') || args.includes('-h')) return null;
+  return `${entry.name} runs long or owns its terminal`;
 }
 
 /**
@@ -75,6 +121,16 @@ async function runsHere(root: string, args: readonly string[], env: NodeJS.Proce
  * (hands its terminal to ssh or tmux).
  */
 const SHORT = new Set(['init', 'join', 'leave', 'lint', 'archive', 'logs', 'run', 'resume', 'worktrees', 'service', 'hooks', 'doctor', 'fanout', 'group', 'resolve', 'prime', 'setup', 'task', 'sign', 'verify', 'trust', 'env']);
+
+/**
+ * The caller starts a process. With GITBUS_TEST_SPAWN_LOG=FILE each such command is a line there, with why: what
+ * is left to move into the test's process.
+ */
+function spawned(args: readonly string[], why: string): null {
+  const log = process.env['GITBUS_TEST_SPAWN_LOG'];
+  if (log) appendFileSync(log, `${JSON.stringify({ file: expect.getState().testPath ?? '?', args: args.slice(0, 3), why })}\n`);
+  return null;
+}
 
 function define(name: 'stdout' | 'stderr' | 'stdin', stream: unknown): void {
   Object.defineProperty(process, name, { configurable: true, enumerable: true, get: () => stream });
@@ -95,15 +151,16 @@ function capture(into: (s: string) => void): Writable {
  * command sees as its own program (process.argv[1]): hooks and service files it writes name it.
  */
 export async function gitbusInProcess(root: string, bin: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string | undefined; timeoutMs: number }): Promise<RunResult | null> {
-  if (process.env['GITBUS_TEST_SPAWN'] === '1' || asProcesses || busy) return null;
-  busy = true;
-  let here = false;
+  const why = process.env['GITBUS_TEST_SPAWN'] === '1' ? 'GITBUS_TEST_SPAWN=1' : asProcesses ? 'the file asks for processes' : null;
+  if (why !== null) return spawned(args, why);
+  if (!(await slotFree())) return spawned(args, 'another command ran here for longer than a moment');
+  let whyNot: string | null = 'not decided';
   try {
-    here = await runsHere(root, args, opts.env);
+    whyNot = await whyNotHere(root, args, opts.env);
   } finally {
-    if (!here) busy = false;
+    if (whyNot !== null) release();
   }
-  if (!here) return null;
+  if (whyNot !== null) return spawned(args, whyNot);
   const { runArgv } = await load(root);
   let stdout = '';
   let stderr = '';
@@ -148,6 +205,6 @@ export async function gitbusInProcess(root: string, bin: string, args: string[],
     process.chdir(saved.cwd);
     process.argv = saved.argv;
     process.exitCode = saved.exitCode;
-    busy = false;
+    release();
   }
 }
