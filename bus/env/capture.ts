@@ -1,7 +1,6 @@
 import { platform } from 'node:os';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ENV_MANIFEST_FORMAT, renderEnvManifest, variantKey, type EnvEntry, type EnvManifest } from '../../schemas/env-manifest.js';
-import { ENV_MAX_FILE_BYTES, ENV_MAX_FILES, ENV_MAX_PROFILE_BYTES, ENV_OS, neverSynced, secretName, TARGET_RULE, targetRel, whyNotTarget } from '../../schemas/env-paths.js';
+import { ENV_MAX_PROFILE_BYTES, ENV_OS, neverSynced, targetRel } from '../../schemas/env-paths.js';
 import { ENV_FOLDER, envManifestPath } from '../../schemas/signature-layout.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -9,17 +8,17 @@ import type { FileChange } from '../store/objects.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { readSidecars } from '../trust/file-signatures.js';
 import { sidecarPathFor } from '../trust/messages.js';
-import { InputError } from '../errors.js';
 import { EnvCaptureConflictError, EnvCaptureUnverifiedError, EnvSecretError, EnvTargetRefusedError, type SecretHit } from './errors.js';
 import { keysHash, sha256Hex } from './hash.js';
-import { parseJsonObject, pickKeys, renderJson } from './json-merge.js';
-import { localKind, readLocal, walkLocalDir } from './local.js';
+import { parseJsonObject } from './json-merge.js';
+import { localKind } from './local.js';
 import { readProfile } from './profile.js';
 import { profileVerdict, staleReason } from './trust.js';
-import { chooseEntries, fileMerge, JSON_MERGED, type Skipped } from './resolve.js';
+import { chooseEntries, fileMerge, type Skipped } from './resolve.js';
 import { captureDecision, captureRemoves } from './states.js';
-import { scanSecrets } from './secrets.js';
-import { knowsTarget, laterUpdated, readState, writeState, type SyncedFile } from './state-store.js';
+import { knowsTarget, laterUpdated, readState, writeState } from './state-store.js';
+import { asTarget, entryFor, keysTo } from './capture-entries.js';
+import { takeEntry, utf8, type Taken } from './capture-take.js';
 
 /**
  * `gitbus env capture PROFILE`: this machine's files into the profile on the bus, in one commit through the
@@ -27,11 +26,6 @@ import { knowsTarget, laterUpdated, readState, writeState, type SyncedFile } fro
  * refused (by name and by content), and what is never synced is left out, whatever was asked.
  */
 
-/**
- * Keys of Claude Code's settings.json left out of a new entry unless --keys names them: the marketplaces name folders
- * of one machine (`gitbus setup claude`'s), and the plugins they enable go with them.
- */
-export const LOCAL_ONLY_SETTINGS_KEYS: readonly string[] = ['extraKnownMarketplaces', 'additionalMarketplaces', 'enabledPlugins'];
 /** What a new profile holds when no --add is given: seed 000's tw-env-sync, where this machine has them. */
 export const DEFAULT_TARGETS: readonly string[] = ['~/.claude/CLAUDE.md', '~/.claude/commands', '~/.claude/agents', '~/.claude/skills', '~/.claude/settings.json', '~/.zshrc', '~/.gitconfig'];
 
@@ -85,154 +79,6 @@ export interface CaptureResult {
   repaired: boolean;
   signed: boolean;
   commit: string | null;
-}
-
-/** `~/x`, `/home/me/x` or `x` (from `cwd`) as a target `~/x`, or the reason it cannot be one. */
-export function asTarget(path: string, userHome: string, cwd: string): string {
-  let rel: string;
-  if (path === '~' || path.startsWith('~/')) rel = path.slice(2);
-  else {
-    const abs = isAbsolute(path) ? resolve(path) : resolve(cwd, path);
-    rel = relative(resolve(userHome), abs);
-    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new EnvTargetRefusedError(path, `it is not inside the home folder ${userHome}`, `profiles hold files of the home folder only: ${TARGET_RULE}`);
-    rel = rel.split(sep).join('/');
-  }
-  const target = `~/${rel.replace(/\/+$/, '')}`;
-  const why = whyNotTarget(target);
-  if (why !== undefined) throw new EnvTargetRefusedError(path, `not a target: ${why}`, `write ${TARGET_RULE}`);
-  const never = neverSynced(targetRel(target));
-  if (never !== undefined) throw new EnvTargetRefusedError(target, `it is never synced: ${never}`, 'leave it out of the profile');
-  return target;
-}
-
-function sourceFor(target: string, variant: CaptureOptions['variant'], node: string, os: string): string {
-  const rel = targetRel(target);
-  return variant === 'node' ? `node/${node}/${rel}` : variant === 'os' ? `os/${os}/${rel}` : `home/${rel}`;
-}
-
-interface Taken {
-  target: string;
-  source: string;
-  bytes: Uint8Array;
-  executable: boolean;
-  /** What state.json records for it. */
-  synced: Omit<SyncedFile, 'at'>;
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-
-/**
- * Reads one entry's files from this machine; secrets found are collected in `hits`. `busKeys` gives the keys the
- * bus's copy of a file merged by keys has (by source), the list an entry without `keys` manages.
- */
-function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped: Skipped[], busKeys: (source: string) => string[] | undefined): Taken[] | null {
-  const rel = targetRel(entry.target);
-  const kind = localKind(userHome, rel);
-  if (kind === 'missing') return null;
-  const out: Taken[] = [];
-  const takeFile = (fileRel: string, source: string, inFolder: boolean) => {
-    const target = `~/${fileRel}`;
-    const local = readLocal(userHome, fileRel);
-    // Too large is told apart from not a file: in a folder such a file is left out as what is never synced is; named
-    // alone, the fix is to leave it out.
-    const size = local.kind === 'other' ? local.size : local.kind === 'file' ? local.bytes.byteLength : undefined;
-    if (size !== undefined && size > ENV_MAX_FILE_BYTES) {
-      if (inFolder) {
-        skipped.push({ target, reason: `too large (${size} bytes; a profile's file is at most ${ENV_MAX_FILE_BYTES}): left out of the profile` });
-        return;
-      }
-      throw new EnvTargetRefusedError(target, `it is ${size} bytes; a profile's file is at most ${ENV_MAX_FILE_BYTES}`, 'leave it out of the profile');
-    }
-    if (local.kind !== 'file') throw new EnvTargetRefusedError(target, `it is ${local.kind === 'other' ? local.why : 'missing'}`, 'capture regular files and folders');
-    const name = fileRel.slice(fileRel.lastIndexOf('/') + 1);
-    const byName = secretName(name);
-    if (byName !== undefined) {
-      hits.push({ target, line: 0, what: byName });
-      return;
-    }
-    let bytes: Uint8Array = local.bytes;
-    let synced: Omit<SyncedFile, 'at'> = { hash: sha256Hex(local.bytes), executable: (local.mode & 0o111) !== 0 };
-    const json = fileMerge(entry, fileRel) === 'json';
-    if (json) {
-      const parsed = parseJsonObject(utf8.decode(local.bytes));
-      if (!parsed.ok) throw new EnvTargetRefusedError(target, `it is ${parsed.reason}`, (entry.kind ?? 'file') === 'dir' ? `fix the file: a folder entry (${entry.target}) merges Claude Code's settings.json by keys` : 'fix the file, or capture it without merge by keys');
-      // A folder entry has no --keys: the keys naming one machine's folders are never its (a copy on the bus made
-      // before it merged by keys may still have them).
-      const fromBus = (entry.kind ?? 'file') === 'dir' ? busKeys(source)?.filter((k) => !LOCAL_ONLY_SETTINGS_KEYS.includes(k)) : busKeys(source);
-      const keys = entry.keys ?? fromBus ?? Object.keys(parsed.value).filter((k) => !LOCAL_ONLY_SETTINGS_KEYS.includes(k));
-      const picked = pickKeys(parsed.value, keys);
-      bytes = Buffer.from(renderJson(picked), 'utf8');
-      synced = { hash: keysHash(picked, Object.keys(picked)), keys: Object.keys(picked) };
-    }
-    for (const f of scanSecrets(utf8.decode(bytes))) hits.push({ target, line: json ? 0 : f.line, what: json ? `${f.what}, in the keys the profile takes` : f.what });
-    out.push({ target, source, bytes, executable: (local.mode & 0o111) !== 0, synced });
-  };
-  if ((entry.kind ?? 'file') === 'file') {
-    if (kind !== 'file') throw new EnvTargetRefusedError(entry.target, `the profile has it as a file, but here it is ${kind === 'dir' ? 'a folder' : 'not a regular file'}`, 'make it a file again, or remove the entry from the profile');
-    takeFile(rel, entry.source, false);
-  } else {
-    if (kind !== 'dir') throw new EnvTargetRefusedError(entry.target, 'the profile has it as a folder, but here it is not one', 'make it a folder again, or remove the entry from the profile');
-    const walked = walkLocalDir(userHome, rel);
-    skipped.push(...walked.skipped);
-    if (walked.files.length > ENV_MAX_FILES) throw new EnvTargetRefusedError(entry.target, `it holds ${walked.files.length} files, more than ${ENV_MAX_FILES}`, 'capture a smaller folder');
-    for (const f of walked.files) takeFile(f, `${entry.source}/${f.slice(rel.length + 1)}`, true);
-  }
-  return out;
-}
-
-/** The top-level keys of this machine's JSON file at `rel`, but those that name its own folders; undefined when it does not parse. */
-function localKeys(userHome: string, rel: string): string[] | undefined {
-  const local = readLocal(userHome, rel);
-  if (local.kind !== 'file') return undefined;
-  const parsed = parseJsonObject(utf8.decode(local.bytes));
-  return parsed.ok ? Object.keys(parsed.value).filter((k) => !LOCAL_ONLY_SETTINGS_KEYS.includes(k)) : undefined;
-}
-
-/** The entry for a path added with --add: file or folder as it is here, merged by keys for Claude Code's settings. */
-function entryFor(target: string, opts: CaptureOptions, userHome: string, node: string, os: string, existing: EnvEntry | undefined): EnvEntry {
-  const rel = targetRel(target);
-  const kind = localKind(userHome, rel);
-  if (kind === 'missing') throw new EnvTargetRefusedError(target, 'there is no such file or folder here', 'give a path that exists on this machine');
-  if (kind === 'other') throw new EnvTargetRefusedError(target, 'it is not a regular file or folder', 'capture regular files and folders');
-  const json = kind === 'file' && (existing?.merge === 'json' || JSON_MERGED.has(rel));
-  // The keys a profile manages are written down when the entry is made (every key of this machine's file but the
-  // ones naming its own folders), so that a later capture on another node does not turn that node's keys into the
-  // profile's. --keys changes the list.
-  const keys = opts.keys ?? existing?.keys ?? (json ? localKeys(userHome, rel) : undefined);
-  return {
-    source: existing?.source ?? sourceFor(target, opts.variant, node, os),
-    target,
-    ...(kind === 'dir' ? { kind: 'dir' as const } : {}),
-    ...(json ? { merge: 'json' as const } : {}),
-    ...(json && keys ? { keys } : {}),
-    ...(opts.variant === 'os' ? { os: [os as 'linux'] } : {}),
-    ...(opts.variant === 'node' ? { nodes: [node] } : {}),
-  };
-}
-
-/**
- * Where --keys goes: the added file merged by keys; without --add, the profile's one entry merged by keys (taken
- * again with the new list). Refused where no such file is named, rather than ignored: the user asked for a change.
- */
-function keysTo(profile: string, keys: string[], entries: EnvEntry[], added: readonly string[], addedEntries: Set<EnvEntry>, toTake: EnvEntry[]): void {
-  const flag = { flag: '--keys', profile };
-  if (added.length > 0) {
-    if ([...addedEntries].some((e) => e.merge === 'json')) return;
-    throw new InputError(`--keys chooses the top-level keys of a file merged by keys, and ${added.join(', ')} ${added.length === 1 ? 'is' : 'are'} written whole`, 'leave --keys out, or give it with --add naming a file merged by keys (~/.claude/settings.json)', flag);
-  }
-  const json = entries.flatMap((e, i) => (e.merge === 'json' ? [i] : []));
-  const only = json.length === 1 ? json[0] : undefined;
-  const entry = only === undefined ? undefined : entries[only];
-  if (only === undefined || entry === undefined) {
-    const names = json.map((i) => entries[i]?.target).join(', ');
-    throw new InputError(json.length === 0 ? `--keys chooses the top-level keys of a file merged by keys, and profile ${profile} has none` : `profile ${profile} has ${json.length} files merged by keys (${names}): --keys does not say which`, json.length === 0 ? 'add one with --add ~/.claude/settings.json --keys K,...' : 'name the one with --add PATH --keys K,...', flag);
-  }
-  const changed: EnvEntry = { ...entry, keys };
-  entries[only] = changed;
-  const at = toTake.indexOf(entry);
-  if (at >= 0) toTake[at] = changed;
-  else toTake.push(changed);
-  addedEntries.add(changed);
 }
 
 export async function captureProfile(ctx: BusContext, userHome: string, opts: CaptureOptions, signer: BusFileSigner | undefined): Promise<CaptureResult> {
