@@ -1,25 +1,47 @@
 import type { Command } from 'commander';
 import { cancel } from '../../bus/ops/cancel.js';
+import { cancelGroup } from '../../bus/ops/cancel-group.js';
+import { InputError } from '../../bus/errors.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { schemaFlag } from '../flags.js';
 import { reasonSchema } from '../../schemas/fields.js';
 
+type Opts = CommonOptions & { reason?: string; unsigned?: boolean; group?: string };
+
 export function register(program: Command): void {
-  withCommon(withUnsignedFlag(program.command('cancel').argument('<id>', 'task id, or a unique prefix or suffix of it').option('--reason <text>', 'why', schemaFlag('--reason', reasonSchema)).description('cancel a task: at once if nobody runs it, else its node stops it'))).action(
-    async (id: string, opts: CommonOptions & { reason?: string; unsigned?: boolean }) =>
-      withBus(opts, async (ctx) => {
-        const r = await cancel(ctx, id, opts.reason, undefined, await signerFor(ctx, opts));
-        if (r.queued) {
-          emit(opts, r, () => `${r.id}: cancel queued on this node: the remote cannot be reached (${r.queued?.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
-          return;
-        }
-        if (r.dequeued) {
-          emit(opts, r, () => `${r.id}: cancelled (it was still queued on this node, and will never be sent)`);
-          return;
-        }
-        emit(opts, r, () => (r.changed ? `${r.id}: ${r.state}${r.state === 'cancelling' ? ' (its node stops the work and reports)' : ''}` : `${r.id}: already ${r.state}`));
-      }),
+  withCommon(
+    withUnsignedFlag(
+      program
+        .command('cancel')
+        .argument('[id]', 'task id, or a unique prefix or suffix of it')
+        .option('--group <name>', 'cancel every task of this fan-out group that has not ended (workstreams, integration, follow-ups), in one commit')
+        .option('--reason <text>', 'why', schemaFlag('--reason', reasonSchema))
+        .description('cancel a task: at once if nobody runs it, else its node stops it; --group NAME: every task of a fan-out'),
+    ),
+  ).action(async (id: string | undefined, opts: Opts) =>
+    withBus(opts, async (ctx) => {
+      if ((id === undefined) === (opts.group === undefined)) throw new InputError('give a task id or --group NAME (not both)', 'run "gitbus cancel ID" or "gitbus cancel --group NAME"', { flag: '--group' });
+      if (opts.group !== undefined) {
+        const g = await cancelGroup(ctx, opts.group, opts.reason, undefined, await signerFor(ctx, opts));
+        emit(opts, g, () => {
+          const changed = g.tasks.filter((t) => t.changed);
+          const lines = g.tasks.map((t) => `${t.id}: ${t.changed ? t.state : `already ${t.state}`}${t.state === 'cancelling' && t.changed ? ' (its node stops the work and reports)' : ''}`);
+          return `group ${g.group}: ${changed.length} of ${g.tasks.length} task(s) cancelled\n${lines.join('\n')}`;
+        });
+        return;
+      }
+      const r = await cancel(ctx, id as string, opts.reason, undefined, await signerFor(ctx, opts));
+      if (r.queued) {
+        emit(opts, r, () => `${r.id}: cancel queued on this node: the remote cannot be reached (${r.queued?.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
+        return;
+      }
+      if (r.dequeued) {
+        emit(opts, r, () => `${r.id}: cancelled (it was still queued on this node, and will never be sent)`);
+        return;
+      }
+      emit(opts, r, () => (r.changed ? `${r.id}: ${r.state}${r.state === 'cancelling' ? ' (its node stops the work and reports)' : ''}` : `${r.id}: already ${r.state}`));
+    }),
   );
 }
