@@ -55,9 +55,17 @@ export interface GroupView {
   integration: GroupTask | null;
   /** Tasks of the group that are neither: follow-ups such as `gitbus resolve`. */
   others: GroupTask[];
+  /** The follow-up (a `gitbus resolve`) that succeeded and pushed the integration's branch; null when none has. */
+  resolvedBy: string | null;
   /** Sum of the known costs, US dollars. */
   costUsd: number;
   offline: Offline | null;
+}
+
+/** The follow-up that succeeded and pushed the integration's branch, or a branch beside it (`-moved-`). Pure. */
+function resolvingTask(integration: GroupTask, others: readonly GroupTask[]): GroupTask | undefined {
+  const b = integration.branch;
+  return b === null ? undefined : others.find((o) => o.state === 'succeeded' && o.project?.pushed === true && (o.branch === b || o.branch?.startsWith(`${b}-moved-`) === true));
 }
 
 interface Parts {
@@ -155,7 +163,8 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
     .sort((a, b) => rank(a) - rank(b) || ((a.handoff?.workstream ?? '') < (b.handoff?.workstream ?? '') ? -1 : 1))
     .map(groupTask);
   const others = parts.filter((p) => p.handoff?.workstream === undefined && p !== integration).map(groupTask);
-  const all = [...workstreams, ...(integration ? [groupTask(integration)] : []), ...others];
+  const integrationTask = integration ? groupTask(integration) : null;
+  const all = [...workstreams, ...(integrationTask ? [integrationTask] : []), ...others];
   const first = integration?.handoff ?? parts.find((p) => p.handoff)?.handoff;
   const title = integration?.handoff?.title;
   return {
@@ -165,8 +174,9 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
     base: first?.base ?? null,
     baseCommit: first?.baseCommit ?? null,
     workstreams,
-    integration: integration ? groupTask(integration) : null,
+    integration: integrationTask,
     others,
+    resolvedBy: (integrationTask ? resolvingTask(integrationTask, others)?.id : undefined) ?? null,
     costUsd: Math.round(all.reduce((sum, t) => sum + (t.costUsd ?? 0), 0) * 1e6) / 1e6,
     offline,
   };

@@ -35,12 +35,6 @@ function table(rows: GroupTask[], name: (t: GroupTask) => string): string[] {
   return [line(head), ...cells.map(line)];
 }
 
-/** The follow-up (a `gitbus resolve`) that succeeded and pushed the integration's branch, or beside it. Pure. */
-function resolvedBy(integration: GroupTask, others: GroupTask[]): GroupTask | undefined {
-  const b = integration.branch;
-  return b === null ? undefined : others.find((o) => o.state === 'succeeded' && o.project?.pushed === true && (o.branch === b || o.branch?.startsWith(`${b}-moved-`) === true));
-}
-
 /** `gitbus group` for people. Pure. */
 export function groupText(g: GroupView): string {
   const out = [`group ${g.group}${g.title ? `: ${g.title}` : ''}`];
@@ -49,7 +43,7 @@ export function groupText(g: GroupView): string {
   out.push('', ...table(rows, (t) => t.workstream ?? (t === g.integration ? 'integration' : t.runner === 'claude' ? 'resolve' : 'other')));
   for (const t of rows) if (t.reason) out.push(`  ${t.workstream ?? t.id}: ${t.reason}`);
   const c = g.integration?.project?.conflicts;
-  const fixed = g.integration ? resolvedBy(g.integration, g.others) : undefined;
+  const fixed = g.others.find((o) => o.id === g.resolvedBy);
   if (c?.length) {
     out.push('', `conflicts (${g.integration?.branch ?? 'integration'} left untouched${fixed ? `; resolved by ${fixed.id}` : ''}):`);
     for (const x of c) out.push(`  ${x.branch}: ${x.files.join(', ')}`);

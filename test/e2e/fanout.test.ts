@@ -327,8 +327,9 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     expect(text).toContain(`- \`${GROUP}/robustness\`: \`src/chat.py\`, \`README\``);
     expect(text).toContain(`git merge --no-ff origin/${GROUP}/robustness`);
     // The follow-up belongs to the group: `group` lists it with the others.
-    const after = json<{ others: Json[] }>(await gitbus(['group', GROUP, '--json'], { home }));
+    const after = json<{ others: Json[]; resolvedBy: string | null }>(await gitbus(['group', GROUP, '--json'], { home }));
     expect(after.others.map((o) => o['id'])).toEqual([res.id]);
+    expect(after.resolvedBy).toBeNull();
     // Asked again while the first follow-up is pending: a second would merge the same branches on the same branch.
     const again = await gitbus(['resolve', integration as string, '--json'], { home });
     expect(again.code, again.stderr).toBe(5);
@@ -341,6 +342,7 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     gitCli(['add', '-A'], busClone);
     gitCli(['commit', '-q', '-m', 'resolved by hand'], busClone);
     gitCli(['push', '-q', 'origin', 'main'], busClone);
+    expect(json<{ resolvedBy: string | null }>(await gitbus(['group', GROUP, '--json'], { home })).resolvedBy).toBe(res.id);
     const resolved = (await gitbus(['group', GROUP], { home })).stdout;
     expect(resolved).toContain(`resolved by ${res.id}: git fetch origin ${GROUP}/integration`);
     expect(resolved).not.toContain(`gitbus resolve ${integration}`);

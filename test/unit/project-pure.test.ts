@@ -184,7 +184,7 @@ describe('commands printed from bus fields', () => {
     expect(words(branchSection(report, undefined, undefined, undefined).split('\n').find((l) => l.startsWith('git fetch'))!)).toEqual(fetch);
     // gitbus group
     const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null };
-    const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], costUsd: 0, offline: null });
+    const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, costUsd: 0, offline: null });
     expect(words(group.split('\n').find((l) => l.startsWith('integrated: '))!.slice('integrated: '.length))).toEqual(['git', 'fetch', 'origin', branch]);
     // gitbus resolve's prompt, run by an agent
     const body = resolveBody({ integration: 't2', group: 'g', branch, base: 'main', baseCommit: null, merge: [branch], merged: [], conflicts: [{ branch, files: ['a'] }] });
