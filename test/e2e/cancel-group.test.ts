@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { makeProject } from '../helpers/project.js';
 
 const GROUP = 'checkout-redo';
 const PLAN = `---
@@ -37,15 +38,7 @@ describe('gitbus cancel --group', () => {
   beforeAll(async () => {
     bus = await makeBus({ node: 'alpha' });
     home = bus.home('alpha');
-    const project = join(bus.dir, 'project.git');
-    const work = join(bus.dir, 'work');
-    gitCli(['init', '-q', '--bare', '-b', 'main', project]);
-    gitCli(['init', '-q', '-b', 'main', work]);
-    gitCli(['remote', 'add', 'origin', project], work);
-    writeFileSync(join(work, 'README'), 'shop\n');
-    gitCli(['add', '-A'], work);
-    gitCli(['commit', '-q', '-m', 'base'], work);
-    gitCli(['push', '-q', '-u', 'origin', 'main'], work);
+    const work = makeProject(bus.dir, 'shop').checkout;
     const plan = join(bus.dir, 'plan.md');
     writeFileSync(plan, PLAN);
     const r = await gitbus(['fanout', plan, '--force', '--json'], { home, cwd: work });
