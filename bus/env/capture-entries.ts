@@ -55,6 +55,9 @@ export function entryFor(target: string, opts: CaptureOptions, userHome: string,
     ...(json && keys ? { keys } : {}),
     ...(opts.variant === 'os' ? { os: [os as 'linux'] } : {}),
     ...(opts.variant === 'node' ? { nodes: [node] } : {}),
+    // Captured again without --variant: it stays in the variant it is in.
+    ...(opts.variant === undefined && existing?.os ? { os: existing.os } : {}),
+    ...(opts.variant === undefined && existing?.nodes ? { nodes: existing.nodes } : {}),
   };
 }
 

@@ -113,9 +113,14 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     if (targets.length === 0 && !old) throw new EnvTargetRefusedError('~', `none of ${DEFAULT_TARGETS.join(', ')} is on this machine`, 'name what to capture with --add PATH');
     const toTake: EnvEntry[] = [];
     const addedEntries = new Set<EnvEntry>();
+    // Without --variant, a path is captured again into the entry that applies to this node (its node's or its
+    // system's variant, where it has one), as a capture without --add takes them: a default entry made beside it
+    // would put this machine's file on every other node.
+    const applying = opts.variant === undefined ? chooseEntries({ format: ENV_MANIFEST_FORMAT, entries, files: {} }, { node, platform: os }).chosen : [];
     for (const target of targets) {
       const variant = { ...(opts.variant === 'os' ? { os: [os as 'linux'] } : {}), ...(opts.variant === 'node' ? { nodes: [node] } : {}) };
-      const at = entries.findIndex((e) => e.target === target && variantKey(e) === variantKey(variant));
+      const here = applying.find((c) => c.entry.target === target);
+      const at = here ? here.index : entries.findIndex((e) => e.target === target && variantKey(e) === variantKey(variant));
       const entry = entryFor(target, opts, userHome, node, os, at >= 0 ? entries[at] : undefined);
       if (at >= 0) entries[at] = entry;
       else entries.push(entry);

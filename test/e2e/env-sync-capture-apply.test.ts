@@ -115,6 +115,11 @@ describe('gitbus env', () => {
     put('b', '.config/starship.toml', 'format = "$all"\n');
     ok(await envCmd('b', ['capture', 'claude', '--add', '~/.config/starship.toml', '--variant', 'node']));
     expect(onBus('env/claude/manifest.yaml')).toMatch(/- source: node\/b\/\.config\/starship\.toml\n\s+target: ~\/\.config\/starship\.toml\n\s+nodes: \[ ?b ?\]/);
+    // Captured again without --variant, it stays b's: its filter is kept with its source.
+    put('b', '.config/starship.toml', 'format = "$directory"\n');
+    ok(await envCmd('b', ['capture', 'claude', '--add', '~/.config/starship.toml']));
+    expect(onBus('env/claude/manifest.yaml')).not.toMatch(/source: home\/\.config\/starship\.toml/);
+    expect(onBus('env/claude/manifest.yaml')).toMatch(/- source: node\/b\/\.config\/starship\.toml\n\s+target: ~\/\.config\/starship\.toml\n\s+nodes: \[ ?b ?\]/);
     expect((await states('a'))['~/.config/starship.toml']).toBeUndefined();
     expect((await envCmd('b', ['apply'])).code).toBe(5);
     const s = await cli('a', ['status']);
