@@ -43,7 +43,8 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
     const more = newOutput(shown, view);
     if (more) await o.onOutput(more);
     shown = view;
-    if (isFinal(out.state)) return { out, ended: true };
+    // An archived task does not change any more: one whose end is damaged (`invalid`) would be waited for in vain.
+    if (isFinal(out.state) || out.archived) return { out, ended: true };
     const left = end - Date.now();
     if (left <= 0 || o.signal.aborted) return { out, ended: false };
     await sleep(Math.min(o.pollMs ?? 1000, left), o.signal);

@@ -36,6 +36,8 @@ export interface TaskOutput {
   claude: ClaudeReport | null;
   /** With source `local`: the log file, its size, and how many bytes of its start `text` leaves out (LOG_TAIL_BYTES). */
   log?: LogFile;
+  /** Set for a task read from the archive: it no longer changes, whatever its state (a damaged one is `invalid`). */
+  archived?: true;
 }
 
 export interface LogFile {
@@ -118,7 +120,7 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
 async function archivedOutput(ctx: BusContext, id: string): Promise<TaskOutput | null> {
   const entry = (await findArchived(ctx, [id], { thorough: true })).get(id);
   if (!entry) return null;
-  const base = { id, state: entry.state, node: null, attempt: null, offline: null, runner: null, progress: null, claude: null, source: 'none' as const, text: '' };
+  const base = { id, state: entry.state, node: null, attempt: null, offline: null, runner: null, progress: null, claude: null, source: 'none' as const, text: '', archived: true as const };
   const resp = entry.files.get('response.md');
   if (!resp) return base;
   // The body too (the output is in it), not only the data. Another node's bytes: one above the size limit is not

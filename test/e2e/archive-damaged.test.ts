@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveIndexProblems, archiveRootProblems } from '../../bus/ops/doctor-archive.js';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { claimAndRespond, dispatchTask } from '../helpers/in-process.js';
+import { claimAndRespond, dispatchTask, waitInProcess } from '../helpers/in-process.js';
 
 interface Check {
   name: string;
@@ -148,5 +148,7 @@ describe('an archived task whose end is damaged', () => {
     // status asks the archive for the dependency's state, as the watchers do.
     const s = json<{ tasks: { id: string; state: string; waitingOn: unknown[] }[] }>(await gitbus(['status', '--json'], { home }));
     expect(s.tasks.find((x) => x.id === after)).toMatchObject({ state: 'blocked', waitingOn: [{ id: dep, state: 'invalid' }] });
+    // A wait on it (the MCP wait tool, an agent's) ends at once: an archived task does not change any more.
+    expect(await waitInProcess(home, dep, 20_000)).toEqual({ ended: true, state: 'invalid' });
   });
 });

@@ -34,6 +34,7 @@ type Ops = {
   saveNodeConfig: typeof import('../../bus/home.js').saveNodeConfig;
   initBus: typeof import('../../bus/ops/init.js').initBus;
   joinBus: typeof import('../../bus/ops/join.js').joinBus;
+  waitForTask: typeof import('../../watcher/wait-for-task.js').waitForTask;
 };
 let loaded: Promise<Ops> | undefined;
 function ops(): Promise<Ops> {
@@ -41,7 +42,7 @@ function ops(): Promise<Ops> {
     const from = (path: string) => import(pathToFileURL(join(ROOT, 'dist', path)).href) as Promise<Record<string, unknown>>;
     // Every module's exports in one object: the functions' names do not collide.
     const modules = await Promise.all(
-      ['bus/context.js', 'bus/ops/dispatch.js', 'bus/ops/dispatch-target.js', 'bus/ops/handoff-body.js', 'bus/trust/dispatch-signing.js', 'bus/ops/query.js', 'bus/queue.js', 'bus/ops/status.js', 'bus/ops/claim.js', 'bus/ops/cancel.js', 'bus/ops/respond.js', 'bus/trust/view.js', 'bus/ops/archive.js', 'bus/home.js', 'bus/ops/init.js', 'bus/ops/join.js'].map(from),
+      ['bus/context.js', 'bus/ops/dispatch.js', 'bus/ops/dispatch-target.js', 'bus/ops/handoff-body.js', 'bus/trust/dispatch-signing.js', 'bus/ops/query.js', 'bus/queue.js', 'bus/ops/status.js', 'bus/ops/claim.js', 'bus/ops/cancel.js', 'bus/ops/respond.js', 'bus/trust/view.js', 'bus/ops/archive.js', 'bus/home.js', 'bus/ops/init.js', 'bus/ops/join.js', 'watcher/wait-for-task.js'].map(from),
     );
     return Object.assign({}, ...modules) as Ops;
   };
@@ -241,4 +242,12 @@ export async function respondInProcess(home: string, id: string, answer: Omit<Re
 
 function withSummary(id: string, answer: Omit<RespondInput, 'id'>): RespondInput {
   return { ...answer, id, ...(answer.summary === undefined && answer.results === undefined ? { summary: answer.status } : {}) };
+}
+
+/** What the MCP `wait` tool and `dispatch --wait` wait on (watcher/wait-for-task.ts), in this process: ended and the last state. */
+export function waitInProcess(home: string, id: string, timeoutMs: number): Promise<{ ended: boolean; state: string }> {
+  return withBus(home, async (ctx, o) => {
+    const r = await o.waitForTask(ctx, id, { timeoutMs, signal: new AbortController().signal, onState: async () => undefined, onOutput: async () => undefined });
+    return { ended: r.ended, state: r.out.state };
+  });
 }
