@@ -18,7 +18,7 @@ export interface RanTask {
 }
 
 /** The handoff fields that continue a task's claude session where it ran: the same node, folder and session. */
-export type ResumeFields = Pick<Handoff, 'to' | 'runner' | 'claude' | 'resumes' | 'repo' | 'base' | 'baseCommit' | 'branch' | 'workdir'> & {
+export type ResumeFields = Pick<Handoff, 'to' | 'runner' | 'claude' | 'resumes' | 'repo' | 'base' | 'baseCommit' | 'branch' | 'workdir' | 'group'> & {
   to: string;
   claude: ClaudeRequest & { resume: string };
   resumes: string;
@@ -32,8 +32,8 @@ export interface ResumePlan {
 
 /**
  * How to continue task `t`'s claude session: on the node that ran it (the response's, else the last claim's), in
- * the session the response reports (else the one its claim recorded), on the same project, branch and workdir,
- * so that the node finds the worktree and the folder the session lives in. The claude settings it ran with are
+ * the session the response reports (else the one its claim recorded), on the same project, branch and workdir
+ * (and in the same fan-out group), so that the node finds the worktree and the folder the session lives in. The claude settings it ran with are
  * kept. Refuses a task that never ran, has no session, or is still running or will run again. Pure.
  */
 export function resumePlan(t: RanTask): ResumePlan {
@@ -67,6 +67,8 @@ export function resumePlan(t: RanTask): ResumePlan {
     fields.branch = h.branch ?? defaultBranch(t.id);
   }
   if (h.workdir !== undefined) fields.workdir = h.workdir;
+  // A fan-out's workstream resumed stays in its group: `gitbus group` lists it, `cancel --group` stops it.
+  if (h.group !== undefined) fields.group = h.group;
   return { fields, node, session };
 }
 
@@ -78,7 +80,7 @@ export function resumeTitle(id: string, prompt: string): string {
 }
 
 /** The keys a resume decides; a dispatch's own values for them are replaced (`dispatch --resume`). */
-const RESUME_KEYS = ['to', 'runner', 'claude', 'resumes', 'repo', 'base', 'baseCommit', 'branch', 'autoCommit', 'workdir'] as const;
+const RESUME_KEYS = ['to', 'runner', 'claude', 'resumes', 'repo', 'base', 'baseCommit', 'branch', 'autoCommit', 'workdir', 'group'] as const;
 
 /**
  * A dispatch's handoff made into a resume: the project fields come from the resumed task, whatever the current

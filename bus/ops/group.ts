@@ -41,6 +41,8 @@ export interface GroupTask {
   reason: string | null;
   /** The archive month, when the task has left main. */
   archived: string | null;
+  /** The task it resumes (`gitbus resume` of a workstream), for the follow-ups among `others`. */
+  resumes: string | null;
 }
 
 export interface GroupView {
@@ -98,6 +100,7 @@ function groupTask(p: Parts): GroupTask {
     waitingFor: p.waitingFor,
     reason: r && r.status !== 'succeeded' ? (r.reason ?? null) : null,
     archived: p.archived,
+    resumes: h?.resumes ?? null,
   };
 }
 

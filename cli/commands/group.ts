@@ -40,7 +40,7 @@ export function groupText(g: GroupView): string {
   const out = [`group ${g.group}${g.title ? `: ${g.title}` : ''}`];
   if (g.repo) out.push(`  ${g.repo}, base ${g.base ?? '?'}${g.baseCommit ? ` at ${g.baseCommit.slice(0, 12)}` : ''}`);
   const rows = [...g.workstreams, ...(g.integration ? [g.integration] : []), ...g.others];
-  out.push('', ...table(rows, (t) => t.workstream ?? (t === g.integration ? 'integration' : t.runner === 'claude' ? 'resolve' : 'other')));
+  out.push('', ...table(rows, (t) => t.workstream ?? (t === g.integration ? 'integration' : t.resumes !== null ? 'resume' : t.runner === 'claude' ? 'resolve' : 'other')));
   for (const t of rows) if (t.reason) out.push(`  ${t.workstream ?? t.id}: ${t.reason}`);
   const c = g.integration?.project?.conflicts;
   const fixed = g.others.find((o) => o.id === g.resolvedBy);

@@ -40,6 +40,11 @@ describe('resumePlan', () => {
     expect(p.fields).toEqual({ to: 'gpu', runner: 'claude', claude: { model: 'opus', resume: S }, resumes: 't1' });
   });
 
+  it("a fan-out's workstream resumes in its group (group and cancel --group see the resume), not as a workstream", () => {
+    const p = resumePlan(ran({ handoff: { title: 'x', runner: 'claude', group: 'checkout', workstream: 'api' } }));
+    expect(p.fields).toEqual({ to: 'gpu', runner: 'claude', claude: { resume: S }, resumes: 't1', group: 'checkout' });
+  });
+
   it('a task without a repo resumes without project fields', () => {
     const p = resumePlan(ran({ handoff: { title: 'x', runner: 'claude' } }));
     expect(p.fields).toEqual({ to: 'gpu', runner: 'claude', claude: { resume: S }, resumes: 't1' });
