@@ -1,4 +1,4 @@
-import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner, type ClaudeRequest, type Handoff } from '../../schemas/handoff.js';
 import type { RunnerName } from '../../schemas/fields.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';
@@ -26,6 +26,8 @@ export interface ResolveOptions {
   to?: string;
   labels?: string[];
   runner?: (typeof RESOLVE_RUNNERS)[number];
+  /** The follow-up's `claude:` requests (model, budget, turns, permissions), as dispatch's claude flags give them. */
+  claude?: ClaudeRequest;
   /** Signs the follow-up as `gitbus dispatch` does (bus/trust/dispatch-signing.ts). */
   sign?: BusFileSigner;
   /**
@@ -113,6 +115,7 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
     ...(opts.to ? { to: opts.to } : {}),
     ...(opts.labels?.length ? { labels: opts.labels } : {}),
     runner: opts.runner ?? 'claude',
+    ...(opts.claude ? { claude: opts.claude } : {}),
     repo: h.repo,
     ...(h.base ? { base: h.base } : {}),
     ...(h.baseCommit ? { baseCommit: h.baseCommit } : {}),

@@ -6,8 +6,10 @@ import { oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
 import { emit, note } from '../output.js';
 import { recordForClaudeSession } from '../claude-session.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
+import { claudeFromFlags, withClaudeFlags, type ClaudeOpts } from '../claude-flags.js';
+import { InputError } from '../../bus/errors.js';
 
-interface Opts extends CommonOptions {
+interface Opts extends CommonOptions, ClaudeOpts {
   unsigned?: boolean;
   to?: string;
   label?: string[];
@@ -17,20 +19,23 @@ interface Opts extends CommonOptions {
 
 export function register(program: Command): void {
   withCommon(
-    withUnsignedFlag(program
+    withClaudeFlags(withUnsignedFlag(program
       .command('resolve')
       .argument('<id>', 'the integration task that ended with conflicts (a unique prefix or suffix will do)')
       .description('ask an agent to resolve an integration\'s merge conflicts: dispatches a task on the integration branch that merges the same branches in order, lists the conflicts by branch and file, and asks to resolve, test and commit')
       .option('--to <node>', 'only this node may claim it', schemaFlag('--to', nodeNameSchema))
       .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', labelSchema))
       .option('--runner <runner>', `who resolves: ${RESOLVE_RUNNERS.join(' or ')} (default claude)`, oneOfFlag('--runner', RESOLVE_RUNNERS))
-      .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run it (it waits until one can), or when an earlier resolve of it already succeeded')),
+      .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run it (it waits until one can), or when an earlier resolve of it already succeeded'))),
   ).action(async (id: string, opts: Opts) =>
     withBus(
       opts,
       async (ctx) => {
+        const claude = claudeFromFlags(opts);
+        if (claude?.resume !== undefined) throw new InputError('--resume-session: a resolve starts a new session on the integration branch', 'leave --resume-session out; "gitbus resume ID PROMPT" continues a task\'s session', { flag: '--resume-session' });
+        if (claude && opts.runner === 'manual') throw new InputError('the claude flags (--model, --max-budget-usd, ...) are for the claude runner, and --runner is manual', 'leave --runner manual out, or the claude flags', { flag: '--runner' });
         const sign = await signerFor(ctx, opts);
-        const r = await resolveConflicts(ctx, id, { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.runner ? { runner: opts.runner } : {}), ...(sign ? { sign } : {}), force: opts.force === true });
+        const r = await resolveConflicts(ctx, id, { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.runner ? { runner: opts.runner } : {}), ...(claude ? { claude } : {}), ...(sign ? { sign } : {}), force: opts.force === true });
         if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
         recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title }]);
         if (r.queued) note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact`);

@@ -349,7 +349,13 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     const twice = await gitbus(['resolve', integration as string, '--json'], { home });
     expect(twice.code, twice.stderr).toBe(5);
     expect(json<{ error: { code: string; message: string; fix: string } }>(twice).error).toMatchObject({ code: 'TASK_STATE', message: expect.stringContaining(`already resolved by ${res.id}`), fix: expect.stringContaining('--force') });
-    const forced = await gitbus(['resolve', integration as string, '--to', 'alpha', '--force', '--json'], { home });
+    // The claude flags go into the follow-up's claude: requests; with --runner manual they are refused.
+    const manual = await gitbus(['resolve', integration as string, '--runner', 'manual', '--model', 'opus', '--force', '--json'], { home });
+    expect(manual.code).toBe(2);
+    expect(json<{ error: { message: string } }>(manual).error.message).toContain('for the claude runner');
+    const forced = await gitbus(['resolve', integration as string, '--to', 'alpha', '--force', '--model', 'opus', '--max-budget-usd', '3', '--json'], { home });
     expect(forced.code, forced.stderr).toBe(0);
+    const forcedText = json<{ files: { text: string }[] }>(await gitbus(['show', json<{ id: string }>(forced).id, '--json'], { home })).files[0]?.text ?? '';
+    expect(forcedText).toMatch(/claude:\n\s+model: opus\n\s+maxBudgetUsd: 3\n/);
   });
 });
