@@ -33,7 +33,7 @@ interface Fleet {
 const INIT_FLAGS = ['--runner', 'shell', '--lease', '2m'];
 const JOIN_FLAGS = ['--runner', 'shell'];
 
-/** The SSH fleet: init and join run as CLI processes, with the sshd's environment for their ssh. */
+/** The SSH fleet: init and join run by the CLI (the joins at once, as processes), with the sshd's environment for their ssh. */
 async function fleet(remote: string, bare: string, dir: string, env: NodeJS.ProcessEnv, workers: string[], dispatcher: string): Promise<Fleet> {
   const home = (n: string) => join(dir, `home-${n}`);
   const init = await gitbus(['init', '--remote', remote, '--node', dispatcher, ...INIT_FLAGS, '--json'], { home: home(dispatcher), env, timeoutMs: 120_000 });

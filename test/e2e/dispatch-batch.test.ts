@@ -11,7 +11,7 @@ import { until } from '../helpers/wait.js';
 import { fingerprintOf } from '../helpers/ssh-keys.js';
 
 /**
- * `gitbus dispatch --from FILE` (issue 14, batching) as processes on real bare remotes: many tasks in ONE commit
+ * `gitbus dispatch --from FILE` (issue 14, batching) on real bare remotes: many tasks in ONE commit
  * on main, a watcher running them, a bad line refusing the whole file, standard input, the checkout's project
  * once for all, signatures in the same commit on a bus with a trust root, and the offline queue sending the
  * batch in one commit later.

@@ -6,7 +6,7 @@ import { json } from '../helpers/cli.js';
 import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
 
 /**
- * `gitbus env restore` as a process, with two nodes on a real bare remote and fake HOMEs of their own
+ * `gitbus env restore`, with two nodes on a real bare remote and fake HOMEs of their own
  * (test/helpers/env-fleet.ts): node a captures a profile, node b applies it over files of its own, and b's restore
  * of that backup meets a folder on a file's path that became a symbolic link since.
  */

@@ -10,7 +10,7 @@ import { until } from '../helpers/wait.js';
 
 /**
  * Environment sync (issue 12), the everyday flow: two nodes with bus homes and fake HOMEs of their own, a real
- * bare remote, the CLI and a watcher as processes (test/helpers/env-fleet.ts). Node a captures its Claude Code and
+ * bare remote, the CLI, and a watcher as a process (test/helpers/env-fleet.ts). Node a captures its Claude Code and
  * shell setup into profile "claude" (secrets are refused); node b applies it (a file it had is a conflict until
  * --force; settings.json is merged by keys, b's own keys kept), edits locally (a conflict, never overwritten
  * silently), gets its file back from the backup, publishes drift that `status` and `doctor` show, its watcher

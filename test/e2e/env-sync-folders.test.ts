@@ -6,7 +6,7 @@ import { envFleet, SETTINGS_A, type EnvBus } from '../helpers/env-fleet.js';
 
 /**
  * Environment sync (issue 12) of folder entries (test/helpers/env-fleet.ts: nodes a and b, fake HOMEs, a real bare
- * remote, the CLI as a process): what a folder holds that must not go on the bus as it is — a git repository's own
+ * remote, the CLI): what a folder holds that must not go on the bus as it is — a git repository's own
  * .git (a skill installed with git clone), Claude Code's settings.json (merged by keys, as a file entry of it is),
  * the backups gitbus itself leaves beside it, a file too large for a profile.
  */

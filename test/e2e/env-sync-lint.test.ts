@@ -6,7 +6,7 @@ import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
 
 /**
  * Environment profiles edited by hand in a clone of the bus (test/helpers/env-fleet.ts: nodes a and b, fake HOMEs,
- * a real bare remote, the CLI as a process): the pre-commit hook and `gitbus lint PATH` check env/ as `gitbus lint`
+ * a real bare remote, the CLI): the pre-commit hook and `gitbus lint PATH` check env/ as `gitbus lint`
  * and every node do, and `env status|diff` of a profile that cannot be used exit as apply does.
  */
 

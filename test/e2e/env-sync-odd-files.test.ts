@@ -8,7 +8,7 @@ import { envFleet, SETTINGS_A, type EnvBus } from '../helpers/env-fleet.js';
 
 /**
  * Environment sync (issue 12) with files that are not plain (test/helpers/env-fleet.ts: nodes a and b, fake HOMEs,
- * a real bare remote, the CLI as a process): a script made executable after it was synced, a folder on the path
+ * a real bare remote, the CLI): a script made executable after it was synced, a folder on the path
  * that is a link, and profiles that cannot be used (a file nested 20,000 deep, two profiles' paths inside each
  * other, a huge or unparsable local file) which must not stop the others. Each test makes the profiles it uses;
  * the last needs "claude" with a settings.json merged by keys, which the fleet captures first.

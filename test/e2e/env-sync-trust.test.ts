@@ -8,7 +8,7 @@ import { fingerprintOf } from '../helpers/ssh-keys.js';
 
 /**
  * Environment sync (issue 12) against entries a node cannot vouch for (test/helpers/env-fleet.ts: nodes a and b,
- * fake HOMEs, a real bare remote, the CLI as a process). A capture reads only entries its node captured or
+ * fake HOMEs, a real bare remote, the CLI). A capture reads only entries its node captured or
  * applied; on a bus with a trust root only a profile signed by someone a rule allows to run shell tasks on b is
  * applied, an entry planted unsigned is never signed, a file changed on the bus behind its manifest's back and an
  * older profile put back are refused.

@@ -39,7 +39,7 @@ The conversation system lets users talk to the app.
 `;
 
 /**
- * gitbus fanout, group and resolve as processes on a local bus, with a real project repository and its bare
+ * gitbus fanout, group and resolve on a local bus, with a real project repository and its bare
  * remote. The watchers doing the work and the merge are the lead's end-to-end run; here the bus side: one commit,
  * the fields, the view of the group, refusals, and the follow-up built from a reported conflict.
  */

@@ -159,7 +159,7 @@ describe('an outage is not a death', () => {
     cleanups.push(dir.cleanup);
     const bare = join(dir.path, 'srv', 'bus.git');
     gitCli(['init', '-q', '--bare', '--initial-branch=main', bare]);
-    // Over SSH the nodes' init and join are CLI processes: their ssh needs the sshd's environment.
+    // Over SSH the nodes' init and join run by the CLI: their ssh needs the sshd's environment.
     const remote = `busbox:${bare}`;
     const cli = (args: string[], n: string) => gitbus([...args, '--json'], { home: join(dir.path, `home-${n}`), env: sshd.env });
     // A longer lease than over a local path: every SSH exchange costs more on a loaded machine, and a heartbeat

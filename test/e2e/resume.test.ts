@@ -12,7 +12,7 @@ import { until } from '../helpers/wait.js';
 /**
  * Sessions with node affinity (issue 9.5): a claude task's session is recorded in its claim before it runs;
  * `gitbus resume` and `dispatch --resume` continue it on the node that ran it, in the same worktree (or folder),
- * and `gitbus worktrees` lists and prunes a node's worktrees without losing work. Real git, the CLI and watchers
+ * and `gitbus worktrees` lists and prunes a node's worktrees without losing work. Real git, the CLI, watchers
  * as processes, the claude stand-in, which finds a session only in the folder it ran in.
  */
 const STANDIN = join(ROOT, 'test/fixtures/claude-standin.mjs');
@@ -36,7 +36,7 @@ function frontmatter(text: string): Record<string, unknown> {
 /**
  * What `gitbus show ID --json` says on alpha, read in the test's process (test/helpers/in-process.ts): the claims,
  * handoffs and responses the tests check are what the CLI and the watchers wrote; resume, dispatch, worktrees and
- * prune, what the tests are about, run as CLI processes.
+ * prune, what the tests are about, run through the CLI.
  */
 async function shown(id: string): Promise<Shown> {
   return showInProcess<Shown>(bus.home('alpha'), id);

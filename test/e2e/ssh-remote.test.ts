@@ -31,7 +31,7 @@ afterAll(async () => {
 const sshBus = (remoteOf?: (path: string) => string) => sshBus_(sshd, (c) => cleanups.push(c), remoteOf);
 /**
  * A bus for a test that is not about making it: made in the test's process, the nodes it adds reaching it over SSH
- * (test/helpers/ssh-bus.ts). What each test is about still runs as CLI processes over SSH.
+ * (test/helpers/ssh-bus.ts). What each test is about still runs through the CLI over SSH.
  */
 const fixtureBus = () => sshFixtureBus((c) => cleanups.push(c));
 

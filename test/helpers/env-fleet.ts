@@ -9,7 +9,7 @@ import { makeBus } from './bus.js';
 
 /**
  * The fixture of the environment sync tests (issue 12; test/e2e/env-sync-*.test.ts): a bus on a real bare remote
- * with nodes a and b, each with a bus home and a fake HOME of its own, and the CLI as a process. Each file starts
+ * with nodes a and b, each with a bus home and a fake HOME of its own, and the CLI (test/helpers/cli.ts). Each file starts
  * its own fleet and seeds only the files its tests use (the suite is CPU-bound: a file pays for what it builds).
  */
 export type Node = 'a' | 'b';

@@ -14,7 +14,7 @@ import { fingerprintOf, NO_GIT_KEY } from './ssh-keys.js';
  * trust-node-lifecycle), with real ssh-keygen keys: admin alice signs the root (unlisted nodes accepted, one rule:
  * alice's shell tasks run anywhere) and boss's handoffs; the nodes named join pinned to alice's root and are listed
  * in it by their keys; `person` is a clone of the remote, as anyone with push access has. Each file asks only for
- * the nodes its tests need: the setup is 2 CLI processes and 2 more per node.
+ * the nodes its tests need: the setup is 2 CLI commands and 2 more per node.
  *
  * The functions can be taken before `setUp` (a file's module scope) and called once it is done (in its tests).
  */
