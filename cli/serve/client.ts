@@ -36,9 +36,16 @@ export function notServable(entry: CommandEntry, args: readonly string[], env: N
   if (execArgv.length > 0 || (env['NODE_OPTIONS'] ?? '') !== '') return 'Node options are set';
   // A prompt (an SSH passphrase, a host key) needs the terminal, which the standby does not have.
   if (stdinIsTTY) return 'standard input is a terminal';
-  // A file read by its path (`--body-file -` reads file descriptor 0): the standby's is not the client's. `--from -`
-  // reads process.stdin, which the standby relays. A shell's `<(...)` names another of the client's descriptors
-  // (`/dev/fd/63`), which the standby would open as its own.
+  return namesOwnDescriptor(args);
+}
+
+/**
+ * Why the command line needs the descriptors of the process that typed it, or null. A file read by its path
+ * (`--body-file -` reads file descriptor 0): another process's is not the client's. `--from -` reads process.stdin,
+ * which a standby relays. A shell's `<(...)` names another of the client's descriptors (`/dev/fd/63`), which
+ * another process would open as its own.
+ */
+export function namesOwnDescriptor(args: readonly string[]): string | null {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     const value = arg.startsWith('--') && arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : arg;

@@ -4,6 +4,7 @@ import { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
 import type { CommandEntry } from '../../cli/command-table.js';
+import { START_ENV as NODE_START_ENV } from '../../cli/serve/start-env.js';
 import type { RunResult } from './cli.js';
 
 /**
@@ -23,6 +24,7 @@ import type { RunResult } from './cli.js';
 
 interface Cli {
   runArgv: () => Promise<void>;
+  namesOwnDescriptor: (args: readonly string[]) => string | null;
   invokedCommand: (args: readonly string[]) => CommandEntry | undefined;
   servedFor: (entry: CommandEntry, args: readonly string[]) => boolean;
 }
@@ -30,7 +32,7 @@ interface Cli {
 let cli: Promise<Cli> | undefined;
 function load(root: string): Promise<Cli> {
   const from = (path: string) => import(pathToFileURL(join(root, 'dist', path)).href) as Promise<Record<string, unknown>>;
-  return (cli ??= Promise.all(['cli/start.js', 'cli/invoked-command.js', 'cli/command-table.js'].map(from)).then((m) => Object.assign({}, ...m) as Cli));
+  return (cli ??= Promise.all(['cli/start.js', 'cli/invoked-command.js', 'cli/command-table.js', 'cli/serve/client.js'].map(from)).then((m) => Object.assign({}, ...m) as Cli));
 }
 
 let busy = false;
@@ -77,14 +79,12 @@ function release(): void {
 /** Process events a command may listen to; what it added is taken off after it. */
 const WATCHED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'exit'];
 
-const STDIN_PATHS = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
-const DESCRIPTOR_PATH = /^\/(dev\/fd|proc\/self\/fd|proc\/thread-self\/fd)\/\d+$/;
 
 /**
  * What a process reads from its environment once, at its start (cli/serve/start-env.ts, and what the dynamic
  * loader and libfaketime read): a command given other values than this process has runs in a process of its own.
  */
-const START_ENV = ['NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA', 'UV_THREADPOOL_SIZE', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'LANG', 'LC_ALL', 'NODE_OPTIONS', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'FAKETIME', 'TZ'];
+const START_ENV: readonly string[] = [...NODE_START_ENV, 'NODE_OPTIONS', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'FAKETIME', 'TZ'];
 
 let asProcesses = false;
 /**
@@ -100,13 +100,9 @@ export function commandsAsProcesses(): void {
 async function whyNotHere(root: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string | null> {
   const differs = START_ENV.find((k) => (env[k] ?? '') !== (process.env[k] ?? '')) ?? Object.keys(env).find((k) => k.startsWith('FAKETIME'));
   if (differs !== undefined) return `${differs} is read at a process's start`;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const value = arg.startsWith('--') && arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : arg;
-    const fromStdin = (arg === '-' && args[i - 1] === '--from') || arg === '--from=-';
-    if ((STDIN_PATHS.has(value) && !fromStdin) || DESCRIPTOR_PATH.test(value)) return 'it names a file descriptor';
-  }
-  const { invokedCommand, servedFor } = await load(root);
+  const { invokedCommand, servedFor, namesOwnDescriptor } = await load(root);
+  const descriptor = namesOwnDescriptor(args);
+  if (descriptor !== null) return descriptor;
   const entry = invokedCommand(args);
   if (entry === undefined) return 'no command';
   if (servedFor(entry, args) || SHORT.has(entry.name) || (entry.name === 'watch' && args.includes('--once'))) return null;

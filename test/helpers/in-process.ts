@@ -34,7 +34,6 @@ type Ops = {
   saveNodeConfig: typeof import('../../bus/home.js').saveNodeConfig;
   initBus: typeof import('../../bus/ops/init.js').initBus;
   joinBus: typeof import('../../bus/ops/join.js').joinBus;
-  waitForTask: typeof import('../../watcher/wait-for-task.js').waitForTask;
 };
 let loaded: Promise<Ops> | undefined;
 function ops(): Promise<Ops> {
@@ -42,7 +41,7 @@ function ops(): Promise<Ops> {
     const from = (path: string) => import(pathToFileURL(join(ROOT, 'dist', path)).href) as Promise<Record<string, unknown>>;
     // Every module's exports in one object: the functions' names do not collide.
     const modules = await Promise.all(
-      ['bus/context.js', 'bus/ops/dispatch.js', 'bus/ops/dispatch-target.js', 'bus/ops/handoff-body.js', 'bus/trust/dispatch-signing.js', 'bus/ops/query.js', 'bus/queue.js', 'bus/ops/status.js', 'bus/ops/claim.js', 'bus/ops/cancel.js', 'bus/ops/respond.js', 'bus/trust/view.js', 'bus/ops/archive.js', 'bus/home.js', 'bus/ops/init.js', 'bus/ops/join.js', 'watcher/wait-for-task.js'].map(from),
+      ['bus/context.js', 'bus/ops/dispatch.js', 'bus/ops/dispatch-target.js', 'bus/ops/handoff-body.js', 'bus/trust/dispatch-signing.js', 'bus/ops/query.js', 'bus/queue.js', 'bus/ops/status.js', 'bus/ops/claim.js', 'bus/ops/cancel.js', 'bus/ops/respond.js', 'bus/trust/view.js', 'bus/ops/archive.js', 'bus/home.js', 'bus/ops/init.js', 'bus/ops/join.js'].map(from),
     );
     return Object.assign({}, ...modules) as Ops;
   };
@@ -246,8 +245,10 @@ function withSummary(id: string, answer: Omit<RespondInput, 'id'>): RespondInput
 
 /** What the MCP `wait` tool and `dispatch --wait` wait on (watcher/wait-for-task.ts), in this process: ended and the last state. */
 export function waitInProcess(home: string, id: string, timeoutMs: number): Promise<{ ended: boolean; state: string }> {
-  return withBus(home, async (ctx, o) => {
-    const r = await o.waitForTask(ctx, id, { timeoutMs, signal: new AbortController().signal, onState: async () => undefined, onOutput: async () => undefined });
+  return withBus(home, async (ctx) => {
+    // Loaded by the one test that waits, not with every file's fixtures.
+    const { waitForTask } = (await import(pathToFileURL(join(ROOT, 'dist/watcher/wait-for-task.js')).href)) as typeof import('../../watcher/wait-for-task.js');
+    const r = await waitForTask(ctx, id, { timeoutMs, signal: new AbortController().signal, onState: async () => undefined, onOutput: async () => undefined });
     return { ended: r.ended, state: r.out.state };
   });
 }
