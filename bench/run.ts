@@ -143,6 +143,9 @@ async function historyCost(lines: string[]): Promise<void> {
   lines.push('', `baseline: the same operation on an empty bus (status median ${fmt(empty.status.median)} ms, claim median ${fmt(empty.claim.median)} ms)`, '');
 }
 
+// Every command the benches start runs in its own process unless a row says it is served: commands back to back
+// would otherwise start a "gitbus serve" for their home (cli/serve/auto-start.ts) and be served from the next run on.
+process.env['GITBUS_SERVE_AUTO'] = '0';
 const lines: string[] = [`# gitbus benchmark — ${new Date().toISOString()}`, '', `machine: ${machine()}`, `cycles per measurement: ${CYCLES}`, ''];
 const only = process.env['BENCH_ONLY'];
 if (!only || only === 'cycle') {

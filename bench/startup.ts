@@ -76,6 +76,11 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   await joinBus(servedHookHome, join(dir, 'status.git'), { node: 'bench-served-hook', runners: ['shell'] });
   const hookInput = `${JSON.stringify({ session_id: '9b1d6c1e-5a36-4c36-8d55-2f0b8f1c7a41', transcript_path: join(dir, 'transcript.jsonl'), cwd: dir, hook_event_name: 'UserPromptSubmit', prompt: 'start-up probe' })}\n`;
   const watchers = await Promise.all([servedStatusHome, servedDispatchHome, servedHookHome].map((h) => serving(h, join(dir, 'cache'))));
+  // A node of the status bus with no watcher (no runners: a machine that only dispatches), whose commands
+  // `gitbus serve` serves (cli/serve/standalone.ts): started here as the second command in ten minutes would.
+  const serverHome = join(dir, 'server-home');
+  await joinBus(serverHome, join(dir, 'status.git'), { node: 'bench-server' });
+  watchers.push(await serving(serverHome, join(dir, 'cache'), ['serve', '--json']));
 
   const builds = [{ name: '', bin: BIN }];
   // Several builds: separated by commas (a path with a comma in it cannot be compared).
@@ -100,6 +105,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   // standby loads and warms up (~0.4 s of CPU) while the next cases run, not the other served row.
   const servedReport = (name: string) => ({ GITBUS_SERVE_REPORT: join(dir, `served-${name}.jsonl`) });
   cases.splice(2, 0, { label: 'gitbus status, served by the watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', servedStatusHome], env: servedReport('status') });
+  cases.splice(Math.ceil(cases.length / 3) + 1, 0, { label: 'gitbus status, served by gitbus serve, no watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', serverHome], env: servedReport('server') });
   cases.splice(Math.ceil(cases.length / 2) + 1, 0, { label: 'gitbus dispatch --to, served by the watcher (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', servedDispatchHome], env: servedReport('dispatch') });
   cases.push({ label: 'gitbus dispatch --to (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome] });
   cases.push({ label: 'gitbus hook claude user-prompt-submit (Claude Code\'s hook)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', statusHome], input: hookInput });
@@ -123,7 +129,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     return ms;
   };
   for (const c of cases) for (let i = 0; i < 2; i++) once(c); // page cache, git's own first start
-  for (const name of ['status', 'dispatch', 'hook']) writeFileSync(join(dir, `served-${name}.jsonl`), '');
+  for (const name of ['status', 'dispatch', 'hook', 'server']) writeFileSync(join(dir, `served-${name}.jsonl`), '');
   const times = cases.map((): number[] => []);
   for (let round = 0; round < runs; round++) {
     for (let k = 0; k < cases.length; k++) {
@@ -152,7 +158,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     const cpuCol = hasCpu ? `  ${fmt(cpuMs).padStart(6)} ms  ${(cpuMs / ((cpu[0] ?? 0) / runs)).toFixed(2)}x` : '';
     lines.push(`${c.label.padEnd(64)} ${fmt(s.median).padStart(5)} ms ${fmt(s.p90).padStart(5)} ms  ${ratio.toFixed(2)}x${cpuCol}${verdict}`);
   });
-  lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs}, hook ${servedCount('hook')} of ${runs} (the others found no standby ready and ran in their own process). The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted.`);
+  lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs}, hook ${servedCount('hook')} of ${runs}; by gitbus serve: status ${servedCount('server')} of ${runs} (the others found no standby ready and ran in their own process). The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted.`);
   lines.push('', 'The HTTP remote: git http-backend behind a Node HTTP server on 127.0.0.1, in a process of its own (its CPU is not counted); the listing is a request, so the ratio has a network exchange in it that node -e 0 has not.');
   lines.push('', ...bursts);
   if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
@@ -165,11 +171,11 @@ interface ServingWatcher {
   ready: () => number;
 }
 
-/** `gitbus watch` in `home`, once it serves commands (its `serving` event); killed by the caller. */
-async function serving(home: string, cache: string): Promise<ServingWatcher> {
+/** `gitbus watch` (or `args`: `serve`) in `home`, once it serves commands (its `serving` event); killed by the caller. */
+async function serving(home: string, cache: string, args = ['watch', '--json']): Promise<ServingWatcher> {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cache };
   delete env['GITBUS_HOME'];
-  const child = spawn(process.execPath, [BIN, 'watch', '--json', '--home', home], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args, '--home', home], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let ready = 0;
   await new Promise<void>((resolveServing, reject) => {

@@ -5,7 +5,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isatty } from 'node:tty';
 import { buildIdentity, bundleFile } from './bundle-identity.js';
 import type { CommandEntry } from './command-table.js';
-import { homeOf, notServable, serveOrRun, trustedSocket } from './serve/client.js';
+import { homeOf, notServable, NOT_SERVED, serveOrRun, trustedSocket } from './serve/client.js';
+import { serveAtExit, serverWanted } from './serve/auto-start.js';
 import { STANDBY_ENV } from './serve/standby-env.js';
 export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
@@ -83,16 +84,22 @@ export function runCli(): void {
   if (entry === undefined) return runEntry(here, env, entry);
   // A command this home's watcher may run in its standby process: only Node and a socket start here.
   let sock: string | { reason: string };
+  let home: string | null = null;
   try {
     const why = notServable(entry, args, env, isatty(0));
-    const home = why === null ? homeOf(args, env) : null;
+    home = why === null ? homeOf(args, env) : null;
     sock = home !== null ? trustedSocket(home) : { reason: why ?? 'no home' };
   } catch (err) {
     // Serving is only ever a shortcut: whatever goes wrong deciding it, the command runs here.
     sock = { reason: String(err) };
   }
+  // Nothing listens (or a server that is gone left its socket): commands back to back start `gitbus serve`.
+  const unserved = (reason: string) => {
+    if (home !== null && (reason === NOT_SERVED || reason === 'the socket: ECONNREFUSED') && serverWanted(home, env)) serveAtExit(home, join(here, '../../bin/gitbus.js'), env);
+  };
   if (typeof sock !== 'string') {
     serveReport(env, { command: entry.name, served: false, reason: sock.reason });
+    unserved(sock.reason);
     return runEntry(here, env, entry);
   }
   serveOrRun(
@@ -101,6 +108,7 @@ export function runCli(): void {
     `${process.version}-${process.arch}-${buildIdentity(here)}`,
     (reason) => {
       serveReport(env, { command: entry.name, served: false, reason });
+      unserved(reason);
       runEntry(here, env, entry);
     },
     (pid) => serveReport(env, { command: entry.name, served: true, pid }),

@@ -51,6 +51,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'lint', args: '[options] [path]', description: 'check bus files against the protocol; exits 8 when there are errors', load: () => import('./commands/lint.js') },
   { name: 'archive', args: '[options]', description: 'move finished tasks from main to the archive branch', load: () => import('./commands/archive.js') },
   { name: 'watch', args: '[options]', description: 'run the watcher in the foreground: claim tasks this node may run, run them, push the responses', load: () => import('./commands/watch.js') },
+  { name: 'serve', args: '[options]', description: "serve this home's short commands (status, dispatch, show, Claude Code's hooks, ...) from a warmed-up standby process while no watcher runs, until none came for a while", load: () => import('./commands/serve.js') },
   { name: 'logs', args: '[options] <id>', description: 'the output of a task: live from the node that runs it (any node can ask), or from its response; a claude run as readable lines', load: () => import('./commands/logs.js') },
   { name: 'run', args: '[options] <node> <cmd...>', description: 'run a command on a node and wait for it (like tw run): prints its output, exits with its exit code (9 when it ended without one)', load: () => import('./commands/run.js') },
   { name: 'attach', args: '[options] <id>', description: 'print the command that attaches to a running tmux task\'s session on its node (ssh -t HOST tmux attach ...); --exec runs it', load: () => import('./commands/attach.js') },

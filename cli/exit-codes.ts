@@ -25,6 +25,7 @@ const BY_CODE: Record<string, number> = {
   BUS_EXISTS: EXIT.conflict,
   HOME_IN_USE: EXIT.conflict,
   WATCHER_RUNNING: EXIT.conflict,
+  ALREADY_SERVED: EXIT.conflict,
   CONTENTION: EXIT.remote,
   // Caught by the archive lookup, which falls back to the archive's tip; registered in case it ever surfaces.
   ARCHIVE_PATH_READ_REFUSED: EXIT.remote,

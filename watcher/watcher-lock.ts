@@ -31,6 +31,16 @@ export function watcherLockPath(home: string): string {
 
 export function acquireWatcherLock(home: string, env: NodeJS.ProcessEnv = process.env): WatcherLock {
   const path = watcherLockPath(home);
+  const taken = takeOwnerLock(path, env);
+  if ('held' in taken) throw new WatcherRunningError(home, path, taken.held);
+  return taken;
+}
+
+/**
+ * Takes a lock file naming its owner (this process), as the watcher lock is taken; `held` names the live owner that
+ * has it instead (null when its file cannot be read). Also the lock of a home's command server (cli/serve/standalone.ts).
+ */
+export function takeOwnerLock(path: string, env: NodeJS.ProcessEnv = process.env): WatcherLock | { held: WatcherOwner | null } {
   const me: WatcherOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), how: howStarted(env), startTicks: processStartTicks(process.pid) };
   for (let tries = 0; ; tries++) {
     try {
@@ -56,8 +66,14 @@ export function acquireWatcherLock(home: string, env: NodeJS.ProcessEnv = proces
       rmSync(path, { force: true });
       if (tries < 3) continue;
     }
-    throw new WatcherRunningError(home, path, owner);
+    return { held: owner };
   }
+}
+
+/** The owner named in a lock file while it is alive on this host (pid and start time), else null. */
+export function liveOwner(path: string): WatcherOwner | null {
+  const owner = readOwner(path);
+  return owner !== null && owner.host === hostname() && !ownerGone(owner) ? owner : null;
 }
 
 function ownerGone(owner: WatcherOwner): boolean {

@@ -7,6 +7,7 @@ import { span } from '../format.js';
 import { userHome } from '../user-home.js';
 import { preloadBusModules } from '../../bus/preload.js';
 import { serveCommands, type ServeEvent } from '../serve/server.js';
+import { stopStandaloneServer } from '../serve/standalone.js';
 
 interface Opts extends CommonOptions {
   once?: boolean;
@@ -138,10 +139,14 @@ export function register(program: Command): void {
           ...(progressBeatMs !== undefined ? { progressBeatMs } : {}),
           userHome: userHome(),
           // Never called for --once (watcher/watch.ts).
-          ...(opts.serve === false ? {} : { whileLocked: () => serveCommands(ctx.paths.home, (e) => {
-            const line = opts.json ? JSON.stringify(e) : serveLine(e);
-            if (line !== null) process.stdout.write(`${line}\n`);
-          }).close }),
+          ...(opts.serve === false ? {} : { whileLocked: () => {
+            // A "gitbus serve" of this home (started by commands before this watcher ran) gives way to it.
+            stopStandaloneServer(ctx.paths.home);
+            return serveCommands(ctx.paths.home, (e) => {
+              const line = opts.json ? JSON.stringify(e) : serveLine(e);
+              if (line !== null) process.stdout.write(`${line}\n`);
+            }).close;
+          } }),
           onEvent,
         });
         if (opts.once) emit(opts, { ran }, () => `ran ${ran.length} task(s)`);

@@ -61,6 +61,9 @@ const STDIN_PATHS = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0'])
 const DESCRIPTOR_PATH = /^\/(dev\/fd|proc\/self\/fd|proc\/thread-self\/fd)\/\d+$/;
 
 
+/** Why a command was not served when nothing listens for this home: no watcher and no `gitbus serve` runs. */
+export const NOT_SERVED = 'nothing serves this home (no watcher or gitbus serve runs)';
+
 /** The bus home the command line names (`--home`, else GITBUS_HOME, else ~/.gitbus), as bus/home.ts resolves it. */
 export function homeOf(args: readonly string[], env: NodeJS.ProcessEnv): string | null {
   let explicit: string | undefined;
@@ -89,7 +92,7 @@ export function trustedSocket(home: string): string | { reason: string } {
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
   try {
     const st = lstatSync(sock, { throwIfNoEntry: false });
-    if (st === undefined) return { reason: 'no watcher serves this home' };
+    if (st === undefined) return { reason: NOT_SERVED };
     if (!st.isSocket() || st.uid !== uid) return { reason: `${sock} is not this user's socket` };
     const dir = lstatSync(home, { throwIfNoEntry: false });
     if (dir === undefined || !dir.isDirectory() || dir.uid !== uid || (dir.mode & 0o022) !== 0) return { reason: `${home} may be written by others` };

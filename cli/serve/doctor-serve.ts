@@ -1,7 +1,9 @@
 import { createConnection } from 'node:net';
 import { ok, skip, warn, type Check } from '../../bus/ops/doctor-check.js';
-import { trustedSocket } from './client.js';
+import { NOT_SERVED, trustedSocket } from './client.js';
 import { socketPath } from './socket-path.js';
+import { serveLockPath } from './standalone.js';
+import { liveOwner } from '../../watcher/watcher-lock.js';
 
 const NAME = 'cli.serve';
 
@@ -15,7 +17,7 @@ export async function serveCheck(home: string, env: NodeJS.ProcessEnv = process.
   if (socketPath(home) === null) return warn(NAME, `the home's path is too long for a Unix socket (${home}): its watcher serves no command`, 'use a home with a shorter path to have short commands served');
   const sock = trustedSocket(home);
   if (typeof sock !== 'string') {
-    if (sock.reason === 'no watcher serves this home') return skip(NAME, 'no watcher serves this home: commands run in their own process (a running gitbus watch serves the short ones)');
+    if (sock.reason === NOT_SERVED) return skip(NAME, `${NOT_SERVED}: commands run in their own process (a running watcher serves the short ones; without one, gitbus serve, which gitbus starts by itself when commands come back to back)`);
     return warn(NAME, `not used: ${sock.reason}; commands run in their own process`, `chmod go-w ${home} (the socket carries each command's environment, so it is used only in a home nobody else may write to)`);
   }
   const reached = await new Promise<string | null>((resolve) => {
@@ -35,5 +37,5 @@ export async function serveCheck(home: string, env: NodeJS.ProcessEnv = process.
     });
   });
   if (reached !== null) return warn(NAME, `${sock} does not answer (${reached}): a socket left by a watcher that is gone; commands run in their own process`, 'start the watcher again (gitbus watch, or gitbus service install); it replaces the socket');
-  return ok(NAME, `the watcher serves short commands (status, dispatch, show, ...) on ${sock}`);
+  return ok(NAME, `${liveOwner(serveLockPath(home)) !== null ? 'gitbus serve' : 'the watcher'} serves short commands (status, dispatch, show, ...) on ${sock}`);
 }

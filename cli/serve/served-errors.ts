@@ -13,3 +13,20 @@ export class ServedCommandLostError extends GitbusError {
     );
   }
 }
+
+/**
+ * `gitbus serve` on a home whose commands are served already: by its watcher (which serves them itself), or by
+ * another `gitbus serve`. Two servers would take the socket from each other.
+ */
+export class AlreadyServedError extends GitbusError {
+  readonly code = 'ALREADY_SERVED';
+  constructor(home: string, by: 'watcher' | 'server', owner: { pid: number; since: string } | null) {
+    super(
+      by === 'watcher'
+        ? `the watcher of ${home}${owner ? ` (pid ${owner.pid}, since ${owner.since})` : ''} serves its commands already`
+        : `another "gitbus serve" serves the commands of ${home}${owner ? ` (pid ${owner.pid}, since ${owner.since})` : ''}`,
+      by === 'watcher' ? 'nothing to do: a running watcher serves the short commands itself' : `nothing to do; to restart it, stop that one first${owner ? ` (kill ${owner.pid})` : ''}`,
+      { home, by, ...(owner ? { pid: owner.pid, since: owner.since } : {}) },
+    );
+  }
+}

@@ -25,8 +25,22 @@ export type ServeEvent =
   | { type: 'standbys'; ready: number; keep: number };
 
 export interface Serving {
-  /** Stops serving; resolves once the commands standbys were running have ended, or after `drainMs`. */
-  close(): Promise<void>;
+  /**
+   * Stops serving; resolves once the commands standbys were running have ended (at most DRAIN_MS; `drain: false`:
+   * at once). `keepSocket`: leave the socket's path alone, for a server whose home another took over (a watcher has
+   * its own socket there, or is about to): the listening socket stays open, and the caller ends the process with
+   * process.exit(), which does not remove the path as closing it or a natural exit would.
+   */
+  close(opts?: { keepSocket?: boolean; drain?: boolean }): Promise<void>;
+  /** Whether the socket's path still holds this server's socket (false before it listens, and once replaced). */
+  ownsSocket(): boolean;
+}
+
+export interface ServeOptions {
+  /** Start the first standby at once, not at the first client (a server started because commands are coming). */
+  eager?: boolean;
+  /** Called for every client that connects, served or not (a server that stops when idle counts them). */
+  onClient?: () => void;
 }
 
 /** A standby nobody used for this long is stopped (its memory given back); the next client starts another. */
@@ -42,20 +56,20 @@ const BURST_MS = IDLE_MS;
 /** How long a stopping watcher waits for the commands its standbys run (an agent's `dispatch --wait` among them). */
 const DRAIN_MS = 30_000;
 
-export function serveCommands(home: string, onEvent: (e: ServeEvent) => void): Serving {
+export function serveCommands(home: string, onEvent: (e: ServeEvent) => void, opts: ServeOptions = {}): Serving {
   try {
-    return serve(home, onEvent);
+    return serve(home, onEvent, opts);
   } catch (err) {
     // Serving is a shortcut for commands; it never stops the watcher.
     const e = err as NodeJS.ErrnoException;
     onEvent({ type: 'serve-off', reason: `cannot serve commands: ${e.code ?? e.message}`, fix: 'check the permissions of the bus home; commands run in their own process meanwhile' });
-    return { close: () => Promise.resolve() };
+    return { close: () => Promise.resolve(), ownsSocket: () => false };
   }
 }
 
-function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
+function serve(home: string, onEvent: (e: ServeEvent) => void, opts: ServeOptions): Serving {
   const sock = socketPath(home);
-  const off: Serving = { close: () => Promise.resolve() };
+  const off: Serving = { close: () => Promise.resolve(), ownsSocket: () => false };
   if (sock === null) {
     onEvent({ type: 'serve-off', reason: `the home's path is too long for a Unix socket (${home})`, fix: 'use a shorter --home to have commands served' });
     return off;
@@ -167,6 +181,7 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
 
   const server: Server = createServer({ pauseOnConnect: true }, (conn: Socket) => {
     conn.on('error', () => undefined);
+    opts.onClient?.();
     let taken = ready.shift();
     // One that went away without its exit seen yet (killed) is no use.
     while (taken !== undefined && !taken.child.connected) {
@@ -209,12 +224,21 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
         // The umask made it so already.
       }
       onEvent({ type: 'serving', socket: sock });
+      if (opts.eager) startStandby();
     });
   } finally {
     process.umask(mask);
   }
   server.unref();
 
+  /** The socket's path still holds the socket this server made (not another watcher's of this home, after its lock). */
+  const ownsSocket = () => {
+    try {
+      return ownIno !== undefined && lstatSync(sock, { throwIfNoEntry: false })?.ino === ownIno;
+    } catch {
+      return false;
+    }
+  };
   const stopStandbys = () => {
     clearTimeout(next);
     for (const r of ready.splice(0)) {
@@ -225,17 +249,25 @@ function serve(home: string, onEvent: (e: ServeEvent) => void): Serving {
     starting = null;
   };
   return {
-    async close() {
+    ownsSocket,
+    async close(how = {}) {
       if (closed) return;
       closed = true;
-      server.close();
       stopStandbys();
-      try {
-        // Still ours unless another watcher of this home (after this one's lock) replaced it.
-        if (ownIno !== undefined && lstatSync(sock, { throwIfNoEntry: false })?.ino === ownIno) unlinkSync(sock);
-      } catch {
-        // Gone already.
+      if (how.keepSocket) {
+        // Node (libuv) removes a Unix socket's path when its server is closed, and when a process ends with one
+        // open: by name, whichever socket is there now. Left open, for the caller to end with process.exit().
+        return;
       }
+      server.close();
+      if (ownsSocket()) {
+        try {
+          unlinkSync(sock);
+        } catch {
+          // Gone already.
+        }
+      }
+      if (how.drain === false) return;
       // The commands standbys run end on their own; a service manager would end them with the watcher.
       const ends = [...running].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))));
       if (ends.length === 0) return;

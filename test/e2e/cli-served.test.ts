@@ -241,7 +241,7 @@ describe('commands served by the watcher', () => {
     await watcher.exited;
     expect(existsSync(join(alpha, 'cli.sock'))).toBe(false);
     const r = await run(['status', '--json']);
-    expect(r.report).toMatchObject({ served: false, reason: 'no watcher serves this home' });
+    expect(r.report).toMatchObject({ served: false, reason: 'nothing serves this home (no watcher or gitbus serve runs)' });
     expect(r.r.code).toBe(0);
     const d = await run(['doctor', '--json']);
     expect(json<{ checks: { name: string; status: string }[] }>(d.r).checks.find((c) => c.name === 'cli.serve')).toMatchObject({ status: 'skip' });

@@ -13,6 +13,9 @@ export default function setup(): void {
   // ~28 ms of CPU each, for the thousands of CLI and watcher processes the suite starts. Unset for the workers and
   // everything they start.
   delete process.env['NODE_EXTRA_CA_CERTS'];
+  // Commands back to back would start a "gitbus serve" in the background for each test's home (cli/serve/auto-start.ts),
+  // a process and a standby left to end by themselves ten minutes later: only the tests of that start it.
+  process.env['GITBUS_SERVE_AUTO'] = '0';
   // bin/gitbus.js keeps its V8 code cache in $XDG_CACHE_HOME: for the processes tests start, the tests' own.
   process.env['XDG_CACHE_HOME'] = TEST_CACHE_HOME;
 }

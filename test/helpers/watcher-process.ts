@@ -18,7 +18,12 @@ export interface WatcherProcess {
 
 /** `gitbus watch --json` as its own OS process; `children` collects it so the suite can kill leftovers. */
 export function startWatcher(home: string, args: string[], children: ChildProcess[], env: NodeJS.ProcessEnv = {}): WatcherProcess {
-  const child = spawn(process.execPath, [BIN, 'watch', '--json', ...args], { env: { ...process.env, ...env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startEventProcess(home, ['watch', '--json', ...args], children, env);
+}
+
+/** A gitbus command that prints one JSON event per line (`watch --json`, `serve --json`) as its own OS process. */
+export function startEventProcess(home: string, args: string[], children: ChildProcess[], env: NodeJS.ProcessEnv = {}): WatcherProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, GITBUS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';

@@ -87,7 +87,7 @@ describe('the socket a client trusts', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
     expect(trustedSocket(file)).toEqual({ reason: 'the socket: ENOTDIR' });
-    expect(trustedSocket(join(dir, 'missing'))).toEqual({ reason: 'no watcher serves this home' });
+    expect(trustedSocket(join(dir, 'missing'))).toEqual({ reason: 'nothing serves this home (no watcher or gitbus serve runs)' });
     (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
   });
 });
