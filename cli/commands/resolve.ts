@@ -26,13 +26,12 @@ export function register(program: Command): void {
       .option('--to <node>', 'only this node may claim it', schemaFlag('--to', nodeNameSchema))
       .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', labelSchema))
       .option('--runner <runner>', `who resolves: ${RESOLVE_RUNNERS.join(' or ')} (default claude)`, oneOfFlag('--runner', RESOLVE_RUNNERS))
-      .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run it (it waits until one can), or when an earlier resolve of it already succeeded'))),
+      .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run it (it waits until one can), or when an earlier resolve of it already succeeded')), { resumeSession: false }),
   ).action(async (id: string, opts: Opts) =>
     withBus(
       opts,
       async (ctx) => {
         const claude = claudeFromFlags(opts);
-        if (claude?.resume !== undefined) throw new InputError('--resume-session: a resolve starts a new session on the integration branch', 'leave --resume-session out; "gitbus resume ID PROMPT" continues a task\'s session', { flag: '--resume-session' });
         if (claude && opts.runner === 'manual') throw new InputError('the claude flags (--model, --max-budget-usd, ...) are for the claude runner, and --runner is manual', 'leave --runner manual out, or the claude flags', { flag: '--runner' });
         const sign = await signerFor(ctx, opts);
         const r = await resolveConflicts(ctx, id, { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}), ...(opts.runner ? { runner: opts.runner } : {}), ...(claude ? { claude } : {}), ...(sign ? { sign } : {}), force: opts.force === true });

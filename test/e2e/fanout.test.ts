@@ -353,6 +353,11 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     const manual = await gitbus(['resolve', integration as string, '--runner', 'manual', '--model', 'opus', '--force', '--json'], { home });
     expect(manual.code).toBe(2);
     expect(json<{ error: { message: string } }>(manual).error.message).toContain('for the claude runner');
+    // A resolve starts a new session: it has no --resume-session (commander's unknown option, exit 2).
+    const resumed = await gitbus(['resolve', integration as string, '--resume-session', '0b1d6c1e-5a36-4c36-8d55-2f0b8f1c7a41', '--json'], { home });
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toContain("unknown option '--resume-session'");
+    expect((await gitbus(['resolve', '--help'], { home })).stdout).not.toContain('--resume-session');
     const forced = await gitbus(['resolve', integration as string, '--to', 'alpha', '--force', '--model', 'opus', '--max-budget-usd', '3', '--json'], { home });
     expect(forced.code, forced.stderr).toBe(0);
     const forcedText = json<{ files: { text: string }[] }>(await gitbus(['show', json<{ id: string }>(forced).id, '--json'], { home })).files[0]?.text ?? '';
