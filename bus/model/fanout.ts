@@ -1,5 +1,5 @@
 import { MAX_TITLE_CHARS } from '../../schemas/fields.js';
-import type { Handoff } from '../../schemas/handoff.js';
+import type { ClaudeRequest, Handoff } from '../../schemas/handoff.js';
 import { INTEGRATION, type Plan, type Workstream } from '../../schemas/plan.js';
 import { workstreamBranch } from '../../schemas/project.js';
 
@@ -143,4 +143,20 @@ export function buildFanout(plan: Plan, project: FanoutProject, defaults: Fanout
     body: integrationBody(plan, group, wsIds, project),
   };
   return { group, tasks: [...tasks, integration], integration };
+}
+
+/**
+ * The `claude:` requests that all of `asked` make alike (the same value under the same key), `resume` aside (a
+ * session is one task's); null when `asked` is empty or they share none. Pure.
+ */
+export function commonClaude(asked: readonly ClaudeRequest[]): ClaudeRequest | null {
+  const [first, ...rest] = asked;
+  if (first === undefined) return null;
+  const common: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(first)) {
+    if (key === 'resume' || value === undefined) continue;
+    const same = JSON.stringify(value);
+    if (rest.every((c) => JSON.stringify((c as Record<string, unknown>)[key]) === same)) common[key] = value;
+  }
+  return Object.keys(common).length > 0 ? (common as ClaudeRequest) : null;
 }

@@ -5,7 +5,7 @@ import type { BusContext } from '../context.js';
 import { NodeCannotRunError, TaskStateError } from '../errors.js';
 import { firstLine } from '../../schemas/errors.js';
 import { dispatchTargetProblem } from './dispatch-target.js';
-import { resultsFile, suffixedTitle, type NewHandoff } from '../model/fanout.js';
+import { commonClaude, resultsFile, suffixedTitle, type NewHandoff } from '../model/fanout.js';
 import { isFinal, type TaskState } from '../model/types.js';
 import { readRanTask } from './read-task.js';
 import { dispatch, type DispatchResult } from './dispatch.js';
@@ -45,6 +45,10 @@ export interface ResolveResult extends DispatchResult {
   merge: string[];
   conflicts: { branch: string; files: string[] }[];
   commit: string | null;
+  /** The follow-up's `claude:` requests (null: none, or another runner). */
+  claude: ClaudeRequest | null;
+  /** What of them came from the workstreams, which the flags override key by key (null: nothing). */
+  claudeFromWorkstreams: ClaudeRequest | null;
 }
 
 interface Integration {
@@ -109,13 +113,17 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
     throw new TaskStateError(t.id, `already being resolved by ${busy.id} (${busy.state})`, wanted, `wait for ${busy.id} to end ("gitbus show ${busy.id}"), or cancel it ("gitbus cancel ${busy.id}") and run gitbus resolve ${t.id} again`, { resolvedBy: busy.id, resolveState: busy.state });
   }
   const group = h.group ?? null;
+  const by = opts.runner ?? 'claude';
+  // The fan-out's claude settings (its plan's `claude:`, which every workstream got) unless a flag says otherwise.
+  const fromWorkstreams = by === 'claude' ? await workstreamClaude(ctx, h.repo, h.merge, group) : null;
+  const claude = by === 'claude' && (fromWorkstreams || opts.claude) ? { ...fromWorkstreams, ...opts.claude } : undefined;
   const fanTitle = h.title.endsWith(': integration') ? h.title.slice(0, -': integration'.length) : h.title;
   const handoff: NewHandoff = {
     title: suffixedTitle(fanTitle, 'resolve merge conflicts'),
     ...(opts.to ? { to: opts.to } : {}),
     ...(opts.labels?.length ? { labels: opts.labels } : {}),
-    runner: opts.runner ?? 'claude',
-    ...(opts.claude ? { claude: opts.claude } : {}),
+    runner: by,
+    ...(claude ? { claude } : {}),
     repo: h.repo,
     ...(h.base ? { base: h.base } : {}),
     ...(h.baseCommit ? { baseCommit: h.baseCommit } : {}),
@@ -129,7 +137,24 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
   const r = await dispatch(ctx, { handoff, body, ...(opts.sign ? { sign: opts.sign } : {}) });
   // With force an unknown node is among dispatch's own warnings; a node that cannot run it is not.
   const warnings = target instanceof NodeCannotRunError ? [...r.warnings, `${firstLine(target)}; the task waits until it can`] : r.warnings;
-  return { ...r, warnings, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts };
+  return { ...r, warnings, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts, claude: claude ?? null, claudeFromWorkstreams: fromWorkstreams };
+}
+
+/**
+ * The `claude:` requests every live claude workstream of the integration asked for alike (the plan's `claude:`,
+ * which fanout gives each; a workstream's own override differs and is left out), without `resume`; null when there
+ * is none (the workstreams were archived, or asked for nothing in common).
+ */
+async function workstreamClaude(ctx: BusContext, repo: string, branches: string[], group: string | null): Promise<ClaudeRequest | null> {
+  const snap = await localSnapshot(ctx);
+  const merged = new Set(branches);
+  const ids = await snap.handoffIdsWhere(`workstreams ${repo} ${group ?? ''} ${branches.join(' ')}`, (f) => f.repo === repo && f.branch !== undefined && merged.has(f.branch) && (group === null || f.group === group), false);
+  const asked: ClaudeRequest[] = [];
+  for (const id of ids) {
+    const handoff = (await snap.baseView(id, false))?.handoff;
+    if (handoff && effectiveRunner(handoff) === 'claude') asked.push(handoff.claude ?? {});
+  }
+  return commonClaude(asked);
 }
 
 /**

@@ -39,7 +39,7 @@ export function register(program: Command): void {
         recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title }]);
         if (r.queued) note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact`);
         const files = r.conflicts.reduce((n, c) => n + c.files.length, 0);
-        emit(opts, r, () => `${r.id}\n  resolves ${files} conflicted file${files === 1 ? '' : 's'} in ${r.conflicts.length} branch${r.conflicts.length === 1 ? '' : 'es'} of ${r.integration} on ${r.branch}${r.group ? `; follow it with: gitbus group ${r.group}` : ''}`);
+        emit(opts, r, () => `${r.id}\n  resolves ${files} conflicted file${files === 1 ? '' : 's'} in ${r.conflicts.length} branch${r.conflicts.length === 1 ? '' : 'es'} of ${r.integration} on ${r.branch}${r.group ? `; follow it with: gitbus group ${r.group}` : ''}${r.claudeFromWorkstreams ? `\n  claude: ${Object.entries(r.claudeFromWorkstreams).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('; ')} as its workstreams asked (the claude flags override these)` : ''}`);
       },
       undefined,
       // dispatch() sends the queue itself.

@@ -315,10 +315,13 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     expect(json<{ error: { code: string; fix: string } }>(nosuch).error).toMatchObject({ code: 'UNKNOWN_NODE', fix: expect.stringContaining('--force') });
     const r = await gitbus(['resolve', (integration as string).slice(-6), '--to', 'alpha', '--force', '--json'], { home });
     expect(r.code, r.stderr).toBe(0);
-    const res = json<{ id: string; integration: string; commit: string }>(r);
+    const res = json<{ id: string; integration: string; commit: string; claude: Json | null; claudeFromWorkstreams: Json | null }>(r);
     expect(res.integration).toBe(integration);
+    // The plan's claude: (model sonnet, which the three claude workstreams got) is the follow-up's too.
+    expect(res).toMatchObject({ claude: { model: 'sonnet' }, claudeFromWorkstreams: { model: 'sonnet' } });
     const text = json<{ files: { text: string }[] }>(await gitbus(['show', res.id, '--json'], { home })).files[0]?.text ?? '';
     expect(text).toContain('runner: claude');
+    expect(text).toMatch(/claude:\n\s+model: sonnet\n/);
     expect(text).toContain('to: alpha');
     expect(text).toContain(`branch: ${GROUP}/integration`);
     expect(text).toContain(`baseCommit: ${baseCommit}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { groupFromFileName, parsePlan } from '../../schemas/plan.js';
-import { buildFanout, suffixedTitle } from '../../bus/model/fanout.js';
+import { buildFanout, commonClaude, suffixedTitle } from '../../bus/model/fanout.js';
 
 const project = { repo: '/srv/app.git', base: 'main', baseCommit: 'c'.repeat(40) };
 
@@ -47,5 +47,15 @@ describe('plan files', () => {
     const t = suffixedTitle('x'.repeat(300), 'integration');
     expect([...t].length).toBe(200);
     expect(t.endsWith('…: integration')).toBe(true);
+  });
+});
+
+describe("a resolve's claude requests from the workstreams", () => {
+  it('are what every workstream asked alike; an override, a missing key and resume are left out', () => {
+    expect(commonClaude([])).toBeNull();
+    expect(commonClaude([{ model: 'opus', maxBudgetUsd: 5, allowedTools: ['Bash(git *)'], resume: 's1' }, { model: 'opus', maxBudgetUsd: 5, allowedTools: ['Bash(git *)'], maxTurns: 20, resume: 's2' }])).toEqual({ model: 'opus', maxBudgetUsd: 5, allowedTools: ['Bash(git *)'] });
+    expect(commonClaude([{ model: 'opus' }, { model: 'sonnet' }])).toBeNull();
+    expect(commonClaude([{ model: 'opus', allowedTools: ['a'] }, { model: 'opus', allowedTools: ['a', 'b'] }, {}])).toBeNull();
+    expect(commonClaude([{ interactive: true }])).toEqual({ interactive: true });
   });
 });
