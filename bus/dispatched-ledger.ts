@@ -1,7 +1,7 @@
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLocalLockSync } from './lock.js';
-import { writeFileAtomicSync } from './local-io.js';
+import { appendLedger, readLedger, writeLedger } from './jsonl-ledger.js';
 
 /**
  * The tasks this home put on the bus that `gitbus collect` has not accounted for yet: `<home>/dispatched.jsonl`, one
@@ -25,20 +25,8 @@ export function dispatchedPath(home: string): string {
 
 /** Adds delivered handoffs. Never throws: the delivery already happened, and this is bookkeeping for collect. */
 export function noteDispatched(home: string, tasks: DispatchedTask[]): void {
-  if (tasks.length === 0) return;
-  const file = dispatchedPath(home);
   try {
-    withLocalLockSync(`${file}.lock`, () => {
-      // After a line a crash cut short, a new line starts on a line of its own, so that it is not lost with the cut one.
-      const lead = endsCut(file) ? '\n' : '';
-      appendFileSync(file, lead + tasks.map((t) => `${JSON.stringify({ id: t.id, title: t.title, at: t.at })}\n`).join(''), { mode: 0o600 });
-      if (statSync(file).size > MAX_BYTES) {
-        // Junk lines go first; the oldest half of the notes only when what is left is still too big.
-        const all = readLines(file);
-        const bytes = all.reduce((n, t) => n + Buffer.byteLength(JSON.stringify(t)) + 1, 0);
-        writeLines(file, bytes > MAX_BYTES / 2 ? all.slice(Math.floor(all.length / 2)) : all);
-      }
-    });
+    appendLedger(dispatchedPath(home), tasks.map((t) => ({ id: t.id, title: t.title, at: t.at })), MAX_BYTES, parseTask);
   } catch {
     // A full disk or a lock held for too long: collect then misses only the archived ones among these.
   }
@@ -46,7 +34,8 @@ export function noteDispatched(home: string, tasks: DispatchedTask[]): void {
 
 /** The tasks noted and not yet forgotten, oldest first, each id once (its first note). */
 export function readDispatched(home: string): DispatchedTask[] {
-  return readLines(dispatchedPath(home));
+  const seen = new Set<string>();
+  return readLedger(dispatchedPath(home), parseTask).filter((t) => !seen.has(t.id) && Boolean(seen.add(t.id)));
 }
 
 /**
@@ -58,56 +47,14 @@ export function keepDispatched(home: string, keep: (t: DispatchedTask) => boolea
   const file = dispatchedPath(home);
   if (!existsSync(file)) return;
   try {
-    withLocalLockSync(`${file}.lock`, () => writeLines(file, readLines(file).filter(keep)));
+    withLocalLockSync(`${file}.lock`, () => writeLedger(file, readDispatched(home).filter(keep)));
   } catch {
     // As noteDispatched: bookkeeping only.
   }
 }
 
-function readLines(file: string): DispatchedTask[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  const seen = new Set<string>();
-  const out: DispatchedTask[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    try {
-      const t = JSON.parse(line) as Partial<DispatchedTask>;
-      // A line cut by a crash, or edited by hand, is skipped rather than failing every collect.
-      if (typeof t.id !== 'string' || typeof t.title !== 'string' || typeof t.at !== 'string' || seen.has(t.id)) continue;
-      seen.add(t.id);
-      out.push({ id: t.id, title: t.title, at: t.at });
-    } catch {
-      continue;
-    }
-  }
-  return out;
-}
-
-function writeLines(file: string, tasks: DispatchedTask[]): void {
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileAtomicSync(file, tasks.map((t) => `${JSON.stringify(t)}\n`).join(''), undefined, { mode: 0o600 });
-}
-
-/** Whether the file exists and does not end with a newline. */
-function endsCut(file: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size === 0) return false;
-    const last = Buffer.alloc(1);
-    readSync(fd, last, 0, 1, size - 1);
-    return last[0] !== 0x0a;
-  } finally {
-    closeSync(fd);
-  }
+/** A line of the file, or null for one a crash cut short or a person edited into something else. */
+function parseTask(v: unknown): DispatchedTask | null {
+  const t = (typeof v === 'object' && v !== null ? v : {}) as Partial<DispatchedTask>;
+  return typeof t.id === 'string' && typeof t.title === 'string' && typeof t.at === 'string' ? { id: t.id, title: t.title, at: t.at } : null;
 }

@@ -307,7 +307,7 @@ export class GroupBranchesTakenError extends GitbusError {
 export class UnknownGroupError extends GitbusError {
   readonly code = 'UNKNOWN_GROUP';
   constructor(group: string) {
-    super(`no live task has group "${group}"`, 'check the name ("gitbus status" lists the tasks); a fan-out whose tasks were all archived is no longer a group: "gitbus show ID" still shows each task', { group });
+    super(`no live task has group "${group}"`, 'check the name ("gitbus status" lists the tasks); a fan-out the archive took whole is shown by "gitbus group" only on the node that ran its "gitbus fanout" (which noted its tasks), and "gitbus show ID" shows each of its tasks on any node', { group });
   }
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { newTaskId } from '../../schemas/ids.js';
+import { noteGroup } from '../groups-ledger.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import { InvalidBusFileError } from '../../schemas/errors.js';
@@ -118,6 +119,8 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   const signature = input.sign ? await input.sign(path, text) : undefined;
   const entry: QueueEntry = { kind: 'dispatch', id, path, text, title: data.title, queuedAt: now.toISOString(), chosenId: input.id !== undefined, ...(signature ? { signature } : {}) };
   putQueue(ctx.paths.home, entry);
+  // A follow-up of a fan-out (resolve, resume of a workstream): `group` lists it after the archive took the group.
+  if (data.group !== undefined) noteGroup(ctx.paths.home, { group: data.group, integration: null, ids: [id], at: entry.queuedAt });
   let delivery: Awaited<ReturnType<typeof deliverQueued>>;
   try {
     // A chosen id may be an archived task's (ids are never reused: the delivery asks the archive); a generated one

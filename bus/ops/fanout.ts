@@ -3,6 +3,7 @@ import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import { firstLine, InvalidBusFileError, type FileProblem } from '../../schemas/errors.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { newTaskId } from '../../schemas/ids.js';
+import { noteGroup } from '../groups-ledger.js';
 import { pathFor } from '../../schemas/layout.js';
 import { InvalidPlanError, type Plan } from '../../schemas/plan.js';
 import { branchViolation, workstreamBranch } from '../../schemas/project.js';
@@ -209,6 +210,8 @@ export async function fanout(ctx: BusContext, input: FanoutInput): Promise<Fanou
     if (others.length > 0) throw new GroupLiveError(group, others);
     throw new InputError(`the fan-out was refused: ${sent.reason}`, 'run gitbus fanout again: it draws new ids', { reason: sent.reason });
   }
+  // On the bus, or queued to go there: `group` finds it here once the archive has it (bus/groups-ledger.ts).
+  noteGroup(ctx.paths.home, { group, integration: result.integration, ids: result.tasks.map((t) => t.id), at: created });
   if (sent.kind === 'queued') return { ...result, queued: { reason: sent.reason } };
   return sent.kind === 'delivered' ? { ...result, commit: sent.commit } : result;
 }

@@ -8,14 +8,15 @@ import type { Snapshot } from '../model/snapshot.js';
 import type { TaskState } from '../model/types.js';
 import { archivedStates, findArchived, readArchivedData } from './archive-lookup.js';
 import { groupTaskIds } from './group-members.js';
+import { recordedGroup } from '../groups-ledger.js';
 import { snapshotOrLast, type Offline } from './query.js';
 
 /**
  * A fan-out at a glance (`gitbus group NAME`), what seed 003 kept by hand in sessions.json: per workstream its
  * state, node, attempt, claude session, cost and what it left on its branch; the integration task with its merges
  * and conflicts; and other tasks of the group (a `gitbus resolve` follow-up). Reads main; workstreams the archive
- * already took are found through the live integration task's `after` (by id, which is cheap), never by scanning
- * the archive.
+ * already took are found through the live integration task's `after` (by id, which is cheap), and a fan-out archived
+ * whole through this home's note of it (bus/groups-ledger.ts), never by scanning the archive.
  */
 
 export interface GroupTask {
@@ -140,19 +141,25 @@ const INTEGRATION_SUFFIX = ': integration';
 export async function groupView(ctx: BusContext, group: string): Promise<GroupView> {
   const { snap, offline } = await snapshotOrLast(ctx);
   const ids = await groupTaskIds(snap, group);
-  if (ids.length === 0) throw new UnknownGroupError(group);
-  const missing = await snap.missingDependencies(ids);
-  const archivedState = offline || missing.length === 0 ? new Map<string, TaskState>() : await archivedStates(ctx, missing);
   const parts: Parts[] = [];
-  for (const id of ids) {
-    const p = await liveParts(snap, id, (d) => archivedState.get(d));
-    if (p) parts.push(p);
+  if (ids.length === 0) {
+    // Archived whole (the watchers archive what ended a day ago): this home's note of the fan-out names its tasks.
+    const noted = offline ? null : recordedGroup(ctx.paths.home, group);
+    if (noted) parts.push(...(await archivedParts(ctx, noted.ids)).filter((p) => p.handoff?.group === group));
+    if (parts.length === 0) throw new UnknownGroupError(group);
+  } else {
+    const missing = await snap.missingDependencies(ids);
+    const archivedState = offline || missing.length === 0 ? new Map<string, TaskState>() : await archivedStates(ctx, missing);
+    for (const id of ids) {
+      const p = await liveParts(snap, id, (d) => archivedState.get(d));
+      if (p) parts.push(p);
+    }
   }
   // The integration task: the merge runner's; the newest when there are several.
   const merges = parts.filter((p) => p.handoff && effectiveRunner(p.handoff) === 'merge').sort((a, b) => ((a.handoff?.created ?? '') < (b.handoff?.created ?? '') ? 1 : -1));
   const integration = merges[0] ?? null;
   // Workstreams already archived: the integration task still names them.
-  if (integration && !offline) {
+  if (integration && integration.archived === null && !offline) {
     const gone = (integration.handoff?.after ?? []).filter((d) => !snap.has(d));
     parts.push(...(await archivedParts(ctx, gone)).filter((p) => p.handoff?.group === group));
   }
