@@ -6,12 +6,15 @@ import { NodeCannotRunError, TaskStateError } from '../errors.js';
 import { firstLine } from '../../schemas/errors.js';
 import { dispatchTargetProblem } from './dispatch-target.js';
 import { commonClaude, resultsFile, suffixedTitle, type NewHandoff } from '../model/fanout.js';
+import { mergeAgainBody, mergeAgainHandoff } from '../model/merge-again.js';
+import { groupTaskIds } from './group-members.js';
 import { isFinal, type TaskState } from '../model/types.js';
 import { readRanTask } from './read-task.js';
 import { dispatch, type DispatchResult } from './dispatch.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { shellWord } from '../project/shell-word.js';
 import { localSnapshot } from './query.js';
+import { findArchived, readArchivedData } from './archive-lookup.js';
 
 /**
  * The follow-up to an integration that ended with conflicts (`gitbus resolve ID`): one task that asks an agent
@@ -19,8 +22,8 @@ import { localSnapshot } from './query.js';
  * the conflicts the merge runner found listed by branch and file.
  */
 
-/** Who resolves: an agent (claude), or a person or agent who claims it by hand (manual). */
-export const RESOLVE_RUNNERS = ['claude', 'manual'] as const satisfies readonly RunnerName[];
+/** Who resolves: an agent (claude), a person or agent who claims it by hand (manual), or the merge runner again (merge). */
+export const RESOLVE_RUNNERS = ['claude', 'manual', 'merge'] as const satisfies readonly RunnerName[];
 
 export interface ResolveOptions {
   to?: string;
@@ -49,6 +52,8 @@ export interface ResolveResult extends DispatchResult {
   claude: ClaudeRequest | null;
   /** What of them came from the workstreams, which the flags override key by key (null: nothing). */
   claudeFromWorkstreams: ClaudeRequest | null;
+  /** `--runner merge`: the group's tasks it waits for (those that had not ended). */
+  after?: string[];
 }
 
 interface Integration {
@@ -98,7 +103,11 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
   }
   const conflicts = t.response?.project?.conflicts ?? [];
   if (!isFinal(t.state)) throw new TaskStateError(t.id, t.state, wanted, `wait until it ends; ${h.group ? `"gitbus group ${h.group}"` : `"gitbus show ${t.id}"`} shows its progress`);
-  if (conflicts.length === 0) {
+  const again = opts.runner === 'merge';
+  if (again && t.state === 'succeeded' && !opts.force) {
+    throw new TaskStateError(t.id, 'succeeded', 'merge its branches again', `nothing to merge again: ${h.branch} merged cleanly and was pushed; to merge again anyway (a workstream's branch moved since), add --force`);
+  }
+  if (!again && conflicts.length === 0) {
     const fix = t.state === 'succeeded' ? `nothing to resolve: ${h.branch} merged cleanly` : `it ended without reporting conflicts${t.response?.reason ? ` (${t.response.reason})` : ''}; see "gitbus show ${t.id}"`;
     throw new TaskStateError(t.id, `${t.state} with no conflicts`, wanted, fix);
   }
@@ -113,6 +122,7 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
     throw new TaskStateError(t.id, `already being resolved by ${busy.id} (${busy.state})`, wanted, `wait for ${busy.id} to end ("gitbus show ${busy.id}"), or cancel it ("gitbus cancel ${busy.id}") and run gitbus resolve ${t.id} again`, { resolvedBy: busy.id, resolveState: busy.state });
   }
   const group = h.group ?? null;
+  if (again) return mergeAgain(ctx, { id: t.id, handoff: { ...h, repo: h.repo, branch: h.branch, merge: h.merge }, conflicts }, opts);
   const by = opts.runner ?? 'claude';
   // The fan-out's claude settings (its plan's `claude:`, which every workstream got) unless a flag says otherwise.
   const fromWorkstreams = by === 'claude' ? await workstreamClaude(ctx, h.repo, h.merge, group) : null;
@@ -158,13 +168,15 @@ async function workstreamClaude(ctx: BusContext, repo: string, branches: string[
 }
 
 /**
- * The live follow-ups of the integration (tasks on its repo and branch that are not the merge): one that has not
- * ended (`busy`), and one that succeeded (`resolved`, with the branch its response says it pushed).
+ * The live follow-ups of the integration (the other tasks on its repo and branch: a resolve, a merge dispatched
+ * again): one that has not ended (`busy`), and one that succeeded (`resolved`, with the branch its response says it
+ * pushed).
  */
 async function followUps(ctx: BusContext, integration: string, repo: string, branch: string): Promise<{ busy: { id: string; state: TaskState } | null; resolved: { id: string; branch: string | null } | null }> {
   // The clone as readRanTask left it, synced a moment ago.
   const snap = await localSnapshot(ctx);
-  const ids = await snap.handoffIdsWhere(`resolve ${repo} ${branch}`, (f) => f.repo === repo && f.branch === branch && f.runner !== 'merge', false);
+  // A merge dispatched again (`--runner merge`) counts as a follow-up: it merges and pushes the same branch.
+  const ids = await snap.handoffIdsWhere(`resolve ${repo} ${branch}`, (f) => f.repo === repo && f.branch === branch, false);
   let busy: { id: string; state: TaskState } | null = null;
   let resolved: { id: string; branch: string | null } | null = null;
   for (const id of ids) {
@@ -175,4 +187,52 @@ async function followUps(ctx: BusContext, integration: string, repo: string, bra
     else if (v.state === 'succeeded') resolved ??= { id, branch: v.response?.project?.branch ?? null };
   }
   return { busy, resolved };
+}
+
+/**
+ * `resolve ID --runner merge`: the integration dispatched again as it was (a merge runner task on the same repo,
+ * base, branch and branches, in the same order), after the newest task on each of its branches: the workstream, or
+ * the follow-up that reworks its branch (`gitbus resume` of it). The merge runner then merges each branch as that
+ * task's response reports it, once they have all ended, as it did for the integration.
+ */
+async function mergeAgain(ctx: BusContext, t: { id: string; handoff: Handoff & { repo: string; branch: string; merge: string[] }; conflicts: { branch: string; files: string[] }[] }, opts: ResolveOptions): Promise<ResolveResult> {
+  const h = t.handoff;
+  const group = h.group ?? null;
+  const after = await newestOnBranches(ctx, h, t.id);
+  const handoff = mergeAgainHandoff(h, { ...(opts.to ? { to: opts.to } : {}), ...(opts.labels ? { labels: opts.labels } : {}), after });
+  const body = mergeAgainBody({ integration: t.id, group, branch: h.branch, merge: h.merge, after });
+  const target = handoff.to !== undefined ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
+  if (target && !opts.force) throw target;
+  const r = await dispatch(ctx, { handoff, body, ...(opts.sign ? { sign: opts.sign } : {}) });
+  const warnings = target instanceof NodeCannotRunError ? [...r.warnings, `${firstLine(target)}; the task waits until it can`] : r.warnings;
+  return { ...r, warnings, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts: t.conflicts, claude: null, claudeFromWorkstreams: null, after };
+}
+
+/**
+ * Per branch of the merge, in its order, the newest task made for it: among the integration's own `after` (the
+ * workstreams, live or archived) and the group's live tasks (a resume of a workstream is newer than the workstream).
+ */
+async function newestOnBranches(ctx: BusContext, h: Handoff & { merge: string[] }, integration: string): Promise<string[]> {
+  const snap = await localSnapshot(ctx);
+  const live = [...new Set([...(h.after ?? []), ...(h.group ? await groupTaskIds(snap, h.group, new Set([integration])) : [])])];
+  const made: { id: string; handoff: Handoff }[] = [];
+  const gone: string[] = [];
+  for (const id of live) {
+    const handoff = snap.has(id) ? (await snap.baseView(id, false))?.handoff : undefined;
+    if (handoff) made.push({ id, handoff });
+    else if (!snap.has(id)) gone.push(id);
+  }
+  for (const [id, entry] of gone.length ? await findArchived(ctx, gone) : new Map()) {
+    const handoff = await readArchivedData<Handoff>(ctx.repo.store, id, entry, 'handoff.md');
+    if (handoff) made.push({ id, handoff });
+  }
+  const newest = new Map<string, { id: string; created: string }>();
+  for (const { id, handoff } of made) {
+    const b = handoff.branch;
+    if (b === undefined || !h.merge.includes(b) || effectiveRunner(handoff) === 'merge') continue;
+    const seen = newest.get(b);
+    const created = handoff.created ?? '';
+    if (!seen || created > seen.created || (created === seen.created && id > seen.id)) newest.set(b, { id, created });
+  }
+  return h.merge.flatMap((b) => newest.get(b)?.id ?? []);
 }
