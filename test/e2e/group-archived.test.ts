@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
-import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeProject } from '../helpers/project.js';
+import { gitbus, json } from '../helpers/cli.js';
 
 const GROUP = 'archived_fanout';
 const PLAN = `---
@@ -30,15 +31,7 @@ describe('group of a fan-out the archive took whole', () => {
     bus = await makeBus({ node: 'alpha' });
     home = bus.home('alpha');
     await bus.addNode('beta');
-    const project = join(bus.dir, 'project.git');
-    const work = join(bus.dir, 'work');
-    gitCli(['init', '-q', '--bare', '-b', 'main', project]);
-    gitCli(['init', '-q', '-b', 'main', work]);
-    gitCli(['remote', 'add', 'origin', project], work);
-    writeFileSync(join(work, 'README'), 'app\n');
-    gitCli(['add', '-A'], work);
-    gitCli(['commit', '-q', '-m', 'base'], work);
-    gitCli(['push', '-q', '-u', 'origin', 'main'], work);
+    const work = makeProject(bus.dir).checkout;
     mkdirSync(join(bus.dir, 'specs'));
     const plan = join(bus.dir, 'specs', `${GROUP}.md`);
     writeFileSync(plan, PLAN);

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
+import { makeProject } from '../helpers/project.js';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 
 const GROUP = 'merge_again';
@@ -35,16 +36,10 @@ describe('resolve --runner merge: the integration again', () => {
   beforeAll(async () => {
     bus = await makeBus({ node: 'alpha', initArgs: ['--runner', 'merge'] });
     home = bus.home('alpha');
-    project = join(bus.dir, 'project.git');
-    const work = join(bus.dir, 'work');
-    gitCli(['init', '-q', '--bare', '-b', 'main', project]);
-    gitCli(['init', '-q', '-b', 'main', work]);
-    gitCli(['remote', 'add', 'origin', project], work);
-    writeFileSync(join(work, 'README'), 'app\n');
-    gitCli(['add', '-A'], work);
-    gitCli(['commit', '-q', '-m', 'base'], work);
-    gitCli(['push', '-q', '-u', 'origin', 'main'], work);
-    baseCommit = gitCli(['rev-parse', 'HEAD'], work).trim();
+    const made = makeProject(bus.dir);
+    project = made.remote;
+    const work = made.checkout;
+    baseCommit = made.main();
     mkdirSync(join(bus.dir, 'specs'));
     const plan = join(bus.dir, 'specs', `${GROUP}.md`);
     writeFileSync(plan, PLAN);
