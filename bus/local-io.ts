@@ -38,6 +38,14 @@ export class LocalIoError extends GitbusError {
  * An object of the node's clone that cannot be read (cut short, overwritten, deleted). The clone is a cache of
  * the remote: the store fetches such objects again (bus/clone-repair.ts) and throws this only when that failed.
  */
+/** The folder the command was run in was removed (`process.cwd()` fails): nothing can be resolved against it. */
+export class WorkingFolderGoneError extends GitbusError {
+  readonly code = 'WORKING_FOLDER_GONE';
+  constructor() {
+    super('the folder this command was run in no longer exists (it was removed or moved after the shell entered it)', 'cd to a folder that exists (cd ~, or cd to the checkout again) and run the command again');
+  }
+}
+
 export class CloneDamagedError extends GitbusError {
   readonly code = 'CLONE_DAMAGED';
   constructor(gitdir: string, oid: string, problem: string, why?: string) {
@@ -79,6 +87,7 @@ export function localFailure(err: unknown, where = 'the bus home'): GitbusError 
     const p = (e as { path?: unknown }).path;
     const path = typeof p === 'string' ? p : null;
     if (typeof code !== 'string') continue;
+    if (syscall === 'uv_cwd') return new WorkingFolderGoneError();
     if (DISK_FULL.has(code)) return new DiskFullError(path ?? where, typeof syscall === 'string' ? syscall : 'write');
     if (path && LOCAL.has(code)) return new LocalIoError(path, typeof syscall === 'string' ? syscall : 'access', code, typeof message === 'string' ? message.split(':')[0] ?? code : code);
   }

@@ -26,6 +26,7 @@ const BY_CODE: Record<string, number> = {
   HOME_IN_USE: EXIT.conflict,
   WATCHER_RUNNING: EXIT.conflict,
   ALREADY_SERVED: EXIT.conflict,
+  WORKING_FOLDER_GONE: EXIT.local,
   CONTENTION: EXIT.remote,
   // Caught by the archive lookup, which falls back to the archive's tip; registered in case it ever surfaces.
   ARCHIVE_PATH_READ_REFUSED: EXIT.remote,

@@ -66,7 +66,8 @@ export async function watch(given: BusContext, opts: WatchOptions): Promise<Fini
   const ctx: BusContext = missing.length === 0 ? given : { ...given, config: { ...given.config, runners: given.config.runners.filter(usable) } };
   for (const m of missing) opts.onEvent({ type: 'runner-missing', runner: m.runner, binary: m.binary, fix: m.fix });
   // Before anything else, above all before restart recovery, which would stop a live watcher's runs.
-  const lock = acquireWatcherLock(ctx.paths.home);
+  // Whether it serves the home's commands, for a `gitbus serve` of the home to tell (cli/serve/standalone.ts).
+  const lock = acquireWatcherLock(ctx.paths.home, process.env, !opts.once && opts.whileLocked !== undefined);
   let unlock: (() => Promise<void> | void) | undefined;
   try {
     unlock = opts.once ? undefined : opts.whileLocked?.();

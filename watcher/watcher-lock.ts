@@ -1,5 +1,5 @@
 import { isAlive } from '../bus/lock.js';
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { WatcherRunningError } from './errors.js';
@@ -19,6 +19,8 @@ export interface WatcherOwner {
   how: string;
   /** The process's start time as the kernel counts it (Linux: clock ticks after boot), to survive pid reuse. */
   startTicks: number | null;
+  /** A watcher: whether it serves the home's short commands (false: `--no-serve`, `--once`). Absent: it does (older). */
+  serves?: boolean;
 }
 
 export interface WatcherLock {
@@ -29,9 +31,9 @@ export function watcherLockPath(home: string): string {
   return join(home, 'watcher.lock');
 }
 
-export function acquireWatcherLock(home: string, env: NodeJS.ProcessEnv = process.env): WatcherLock {
+export function acquireWatcherLock(home: string, env: NodeJS.ProcessEnv = process.env, serves?: boolean): WatcherLock {
   const path = watcherLockPath(home);
-  const taken = takeOwnerLock(path, env);
+  const taken = takeOwnerLock(path, env, serves === undefined ? {} : { serves });
   if ('held' in taken) throw new WatcherRunningError(home, path, taken.held);
   return taken;
 }
@@ -40,12 +42,20 @@ export function acquireWatcherLock(home: string, env: NodeJS.ProcessEnv = proces
  * Takes a lock file naming its owner (this process), as the watcher lock is taken; `held` names the live owner that
  * has it instead (null when its file cannot be read). Also the lock of a home's command server (cli/serve/standalone.ts).
  */
-export function takeOwnerLock(path: string, env: NodeJS.ProcessEnv = process.env): WatcherLock | { held: WatcherOwner | null } {
-  const me: WatcherOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), how: howStarted(env), startTicks: processStartTicks(process.pid) };
+export function takeOwnerLock(path: string, env: NodeJS.ProcessEnv = process.env, more: Pick<WatcherOwner, 'serves'> = {}): WatcherLock | { held: WatcherOwner | null } {
+  const me: WatcherOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), how: howStarted(env), startTicks: processStartTicks(process.pid), ...more };
   for (let tries = 0; ; tries++) {
     try {
       const fd = openSync(path, 'wx');
-      writeSync(fd, JSON.stringify(me));
+      try {
+        writeSync(fd, JSON.stringify(me));
+      } catch (err) {
+        // A full disk: an empty lock left behind would name no owner, and every later start would take it for one
+        // being written this instant.
+        closeSync(fd);
+        rmSync(path, { force: true });
+        throw err;
+      }
       closeSync(fd);
       let released = false;
       return {
@@ -62,11 +72,27 @@ export function takeOwnerLock(path: string, env: NodeJS.ProcessEnv = process.env
     const owner = readOwner(path);
     // Unreadable: being written by a watcher starting this instant (or garbage); one retry tells which.
     if (owner === null && tries === 0) continue;
+    // Unreadable and old (left by a gitbus before the cleanup above, or written by hand): no process is writing it.
+    if (owner === null && tries < 3 && unreadableFor(path) > UNREADABLE_STALE_MS) {
+      rmSync(path, { force: true });
+      continue;
+    }
     if (owner !== null && ownerGone(owner)) {
       rmSync(path, { force: true });
       if (tries < 3) continue;
     }
     return { held: owner };
+  }
+}
+
+/** A lock file that cannot be read this long after it was written is no process's being written. */
+const UNREADABLE_STALE_MS = 10_000;
+
+function unreadableFor(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 
@@ -89,7 +115,7 @@ export function readOwner(path: string): WatcherOwner | null {
     const o: unknown = JSON.parse(readFileSync(path, 'utf8'));
     if (o && typeof o === 'object' && typeof (o as WatcherOwner).pid === 'number' && typeof (o as WatcherOwner).host === 'string') {
       const w = o as Partial<WatcherOwner> & { pid: number; host: string };
-      return { pid: w.pid, host: w.host, since: typeof w.since === 'string' ? w.since : '?', how: typeof w.how === 'string' ? w.how : '?', startTicks: typeof w.startTicks === 'number' ? w.startTicks : null };
+      return { pid: w.pid, host: w.host, since: typeof w.since === 'string' ? w.since : '?', how: typeof w.how === 'string' ? w.how : '?', startTicks: typeof w.startTicks === 'number' ? w.startTicks : null, ...(typeof w.serves === 'boolean' ? { serves: w.serves } : {}) };
     }
   } catch {
     // missing, or being written

@@ -30,6 +30,7 @@ function line(e: StandaloneEvent, idle: string): string | null {
 const STOPPED: Record<Extract<StandaloneEvent, { type: 'stopped' }>['reason'], string> = {
   idle: 'no command came for the idle time',
   watcher: "this home's watcher started; it serves the commands now",
+  'no-serve': "this home's watcher started with --no-serve: its commands run in their own process",
   gone: 'the socket was removed (the home moved or was deleted)',
   signal: 'asked to stop',
   off: 'serving could not start (above)',

@@ -1,4 +1,4 @@
-import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -26,10 +26,13 @@ export function wantedMark(home: string): string {
 
 /**
  * Notes an unserved command (the mark's time); true when the one before was within the window, so a server is
- * wanted. Never for a home that does not exist or cannot be written, nor where a watcher holds the home.
+ * wanted. Never for a folder that is not a bus home (no node.yaml) or cannot be written, nor where a live watcher
+ * holds the home.
  */
 export function serverWanted(home: string, env: NodeJS.ProcessEnv, now = Date.now()): boolean {
   if (env['GITBUS_SERVE_AUTO'] === '0') return false;
+  // Not a bus home (a project folder given as --home by mistake, a home not made yet): nothing is written in it.
+  if (!existsSync(join(home, 'node.yaml'))) return false;
   const mark = wantedMark(home);
   let before: number;
   try {
@@ -46,8 +49,9 @@ export function serverWanted(home: string, env: NodeJS.ProcessEnv, now = Date.no
     return false;
   }
   if (now - before > WINDOW_MS || now < before) return false;
-  // A watcher started with --no-serve (or one that is gone and left its lock): its node's commands stay unserved.
-  if (existsSync(join(home, 'watcher.lock'))) return false;
+  // A watcher started with --no-serve holds the home: its node's commands stay unserved. (One that is gone, killed
+  // and its lock left, holds nothing; `gitbus serve` checks the owner fully.)
+  if (watcherAlive(home)) return false;
   // One started this recently and nothing serves: it could not serve here (a sandbox that refuses the socket, a
   // home on a file system without sockets), or is still loading. Not started again and again for every command.
   const started = join(home, 'serve-started');
@@ -73,4 +77,23 @@ export function serveAtExit(home: string, bin: string, env: NodeJS.ProcessEnv): 
       // Only a shortcut for the commands that come next.
     }
   });
+}
+
+/** Whether the home's watcher.lock names a process that exists (the loader's light check: no host or start time). */
+function watcherAlive(home: string): boolean {
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(readFileSync(join(home, 'watcher.lock'), 'utf8')) as { pid?: unknown }).pid;
+  } catch (err) {
+    // No lock: no watcher. One being written this instant, or unreadable: taken as held.
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: another user's process has that pid now; not this user's watcher.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH' && (err as NodeJS.ErrnoException).code !== 'EPERM';
+  }
 }

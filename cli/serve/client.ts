@@ -94,7 +94,9 @@ export function trustedSocket(home: string): string | { reason: string } {
     const st = lstatSync(sock, { throwIfNoEntry: false });
     if (st === undefined) return { reason: NOT_SERVED };
     if (!st.isSocket() || st.uid !== uid) return { reason: `${sock} is not this user's socket` };
-    const dir = lstatSync(home, { throwIfNoEntry: false });
+    // The folder itself, through a link (`~/.gitbus -> /data/gitbus`): openFolder below checks every folder the path
+    // and its links pass, so whoever may replace the link is looked at there.
+    const dir = statSync(home, { throwIfNoEntry: false });
     if (dir === undefined || !dir.isDirectory() || dir.uid !== uid || (dir.mode & 0o022) !== 0) return { reason: `${home} may be written by others` };
     const open = openFolder(home, uid);
     if (open !== null) return { reason: `${open} may be written by others` };

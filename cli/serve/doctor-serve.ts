@@ -3,7 +3,7 @@ import { ok, skip, warn, type Check } from '../../bus/ops/doctor-check.js';
 import { NOT_SERVED, trustedSocket } from './client.js';
 import { socketPath } from './socket-path.js';
 import { serveLockPath } from './standalone.js';
-import { liveOwner } from '../../watcher/watcher-lock.js';
+import { liveOwner, watcherLockPath } from '../../watcher/watcher-lock.js';
 
 const NAME = 'cli.serve';
 
@@ -17,6 +17,8 @@ export async function serveCheck(home: string, env: NodeJS.ProcessEnv = process.
   if (socketPath(home) === null) return warn(NAME, `the home's path is too long for a Unix socket (${home}): its watcher serves no command`, 'use a home with a shorter path to have short commands served');
   const sock = trustedSocket(home);
   if (typeof sock !== 'string') {
+    const holder = liveOwner(watcherLockPath(home));
+    if (holder?.serves === false) return skip(NAME, `the watcher (pid ${holder.pid}) runs with --no-serve: commands run in their own process`);
     if (sock.reason === NOT_SERVED) return skip(NAME, `${NOT_SERVED}: commands run in their own process (a running watcher serves the short ones; without one, gitbus serve, which gitbus starts by itself when commands come back to back)`);
     return warn(NAME, `not used: ${sock.reason}; commands run in their own process`, `chmod go-w ${home} (the socket carries each command's environment, so it is used only in a home nobody else may write to)`);
   }
@@ -36,6 +38,6 @@ export async function serveCheck(home: string, env: NodeJS.ProcessEnv = process.
       resolve(err.code ?? err.message);
     });
   });
-  if (reached !== null) return warn(NAME, `${sock} does not answer (${reached}): a socket left by a watcher that is gone; commands run in their own process`, 'start the watcher again (gitbus watch, or gitbus service install); it replaces the socket');
+  if (reached !== null) return warn(NAME, `${sock} does not answer (${reached}): a socket left by a watcher or a gitbus serve that is gone; commands run in their own process`, 'run gitbus serve, or start the watcher (gitbus watch, or gitbus service install): either replaces the socket; commands that come back to back also start a gitbus serve by themselves');
   return ok(NAME, `${liveOwner(serveLockPath(home)) !== null ? 'gitbus serve' : 'the watcher'} serves short commands (status, dispatch, show, ...) on ${sock}`);
 }

@@ -16,17 +16,29 @@ export class ServedCommandLostError extends GitbusError {
 
 /**
  * `gitbus serve` on a home whose commands are served already: by its watcher (which serves them itself), or by
- * another `gitbus serve`. Two servers would take the socket from each other.
+ * another `gitbus serve`; or on a home whose watcher runs with --no-serve (its commands are not to be served). Two
+ * servers would take the socket from each other.
  */
 export class AlreadyServedError extends GitbusError {
   readonly code = 'ALREADY_SERVED';
-  constructor(home: string, by: 'watcher' | 'server', owner: { pid: number; since: string } | null) {
+  constructor(home: string, by: 'watcher' | 'no-serve' | 'server', owner: { pid: number; since: string } | null, lock?: string) {
+    const who = owner ? ` (pid ${owner.pid}, since ${owner.since})` : '';
     super(
       by === 'watcher'
-        ? `the watcher of ${home}${owner ? ` (pid ${owner.pid}, since ${owner.since})` : ''} serves its commands already`
-        : `another "gitbus serve" serves the commands of ${home}${owner ? ` (pid ${owner.pid}, since ${owner.since})` : ''}`,
-      by === 'watcher' ? 'nothing to do: a running watcher serves the short commands itself' : `nothing to do; to restart it, stop that one first${owner ? ` (kill ${owner.pid})` : ''}`,
-      { home, by, ...(owner ? { pid: owner.pid, since: owner.since } : {}) },
+        ? `the watcher of ${home}${who} serves its commands already`
+        : by === 'no-serve'
+          ? `the watcher of ${home}${who} runs with --no-serve: this home's commands are not served`
+          : owner
+            ? `another "gitbus serve" serves the commands of ${home}${who}`
+            : `${lock ?? 'serve.lock'} is held, but cannot be read`,
+      by === 'watcher'
+        ? 'nothing to do: a running watcher serves the short commands itself'
+        : by === 'no-serve'
+          ? 'restart the watcher without --no-serve to have them served'
+          : owner
+            ? `nothing to do; to restart it, stop that one first (kill ${owner.pid})`
+            : `if no "gitbus serve" is starting this instant, delete ${lock ?? 'serve.lock'} and run gitbus serve again`,
+      { home, by, ...(owner ? { pid: owner.pid, since: owner.since } : {}), ...(lock && !owner ? { lock } : {}) },
     );
   }
 }

@@ -81,9 +81,10 @@ function serve(home: string, onEvent: (e: ServeEvent) => void, opts: ServeOption
   }
   const st = lstatSync(sock, { throwIfNoEntry: false });
   if (st !== undefined) {
-    // The watcher lock is held: a socket there is a dead watcher's. Anything else is not gitbus's to remove.
+    // The watcher lock (or a gitbus serve's serve.lock) is held: a socket there is a dead watcher's or server's, or a
+    // server's the watcher just stopped. Anything else is not gitbus's to remove.
     if (!st.isSocket()) {
-      onEvent({ type: 'serve-off', reason: `${sock} exists and is not a socket`, fix: `remove ${sock} and restart the watcher` });
+      onEvent({ type: 'serve-off', reason: `${sock} exists and is not a socket`, fix: `remove ${sock}, then restart the watcher or gitbus serve` });
       return off;
     }
     unlinkSync(sock);

@@ -14,8 +14,12 @@ import { AlreadyServedError } from './served-errors.js';
 
 export type StandaloneEvent = ServeEvent | { type: 'stopped'; reason: StopReason };
 
-/** idle: no command for the idle time; watcher: a watcher took the home over; gone: the socket (or the home) was removed; signal: SIGTERM or SIGINT; off: serving could not start. */
-export type StopReason = 'idle' | 'watcher' | 'gone' | 'signal' | 'off';
+/**
+ * idle: no command for the idle time; watcher: a watcher took the home over (it serves the commands); no-serve: a
+ * watcher started with --no-serve holds the home (its commands are not served); gone: the socket (or the home) was
+ * removed; signal: SIGTERM or SIGINT; off: serving could not start.
+ */
+export type StopReason = 'idle' | 'watcher' | 'no-serve' | 'gone' | 'signal' | 'off';
 
 /** How often the server looks at the watcher lock, its socket and the idle clock. */
 const CHECK_MS = 2000;
@@ -30,9 +34,9 @@ export function serveLockPath(home: string): string {
  */
 export async function serveUntilIdle(home: string, opts: { idleMs: number; stop: AbortSignal; onEvent: (e: StandaloneEvent) => void }): Promise<{ reason: StopReason; exitNow: boolean }> {
   const watcher = liveOwner(watcherLockPath(home));
-  if (watcher !== null) throw new AlreadyServedError(home, 'watcher', watcher);
+  if (watcher !== null) throw new AlreadyServedError(home, watcher.serves === false ? 'no-serve' : 'watcher', watcher);
   const lock = takeOwnerLock(serveLockPath(home));
-  if ('held' in lock) throw new AlreadyServedError(home, 'server', lock.held);
+  if ('held' in lock) throw new AlreadyServedError(home, 'server', lock.held, serveLockPath(home));
   try {
     let last = Date.now();
     let off = false;
@@ -50,7 +54,8 @@ export async function serveUntilIdle(home: string, opts: { idleMs: number; stop:
     );
     const check = () => {
       if (off) return resolveEnd('off');
-      if (liveOwner(watcherLockPath(home)) !== null) return resolveEnd('watcher');
+      const holder = liveOwner(watcherLockPath(home));
+      if (holder !== null) return resolveEnd(holder.serves === false ? 'no-serve' : 'watcher');
       if (served && !serving.ownsSocket()) return resolveEnd('gone');
       if (Date.now() - last >= opts.idleMs) return resolveEnd('idle');
     };
@@ -63,7 +68,8 @@ export async function serveUntilIdle(home: string, opts: { idleMs: number; stop:
     opts.stop.removeEventListener('abort', onAbort);
     // A watcher that took the home over has put its own socket there, or is about to, and the socket of a server
     // whose path was replaced is not this one's: left open, and the process ends with process.exit() (the caller's).
-    const keepSocket = reason === 'watcher' || reason === 'gone' || liveOwner(watcherLockPath(home)) !== null;
+    // A watcher that does not serve makes no socket: this one's is removed as usual, so no client finds a dead one.
+    const keepSocket = reason === 'watcher' || reason === 'gone' || servingWatcher(home);
     // The commands this server's standbys run need nothing of it: they go on after it ends.
     await serving.close({ keepSocket, drain: false });
     opts.onEvent({ type: 'stopped', reason });
@@ -71,6 +77,12 @@ export async function serveUntilIdle(home: string, opts: { idleMs: number; stop:
   } finally {
     lock.release();
   }
+}
+
+/** A live watcher holds the home and serves it (an older one's lock does not say: it serves). */
+function servingWatcher(home: string): boolean {
+  const w = liveOwner(watcherLockPath(home));
+  return w !== null && w.serves !== false;
 }
 
 /** How long a watcher waits for the server it stopped to end, before it kills it. */

@@ -44,6 +44,8 @@ async function warmUp(dir: string, start: Start): Promise<void> {
     }
   };
   try {
+    // The home was removed (the node is gone): making the warm-up bus would bring a folder of it back.
+    if (!existsSync(dirname(dir))) return;
     const made = existsSync(join(dir, 'node.yaml')) && existsSync(join(dir, 'standby-tasks'));
     const pending = made ? readdirSync(join(dir, 'standby-tasks'), { withFileTypes: false }).length : 0;
     if (!made || pending >= WARMUP_TASKS) {

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { gitbus, gitCli, json, tempDir } from '../helpers/cli.js';
+import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimInProcess } from '../helpers/in-process.js';
 
@@ -237,6 +237,19 @@ describe.concurrent('CLI errors and exit codes', () => {
       expect(r.stderr).toContain('gitbus init');
     } finally {
       await dir.cleanup();
+    }
+  });
+
+  it('run from a folder that was removed: WORKING_FOLDER_GONE (exit 10) with the fix, not an internal error', async () => {
+    const bus = await makeBus({ node: 'here' });
+    try {
+      // A shell that entered the folder before it was removed, as a terminal left in a deleted checkout is.
+      const r = await spawnBounded('sh', ['-c', 'mkdir gone && cd gone && rmdir ../gone && exec "$0" "$1" dispatch x --no-git --json', process.execPath, BIN], { cwd: bus.dir, env: { ...process.env, GITBUS_HOME: bus.home('here') }, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(10);
+      expect(json<{ error: { code: string; fix: string } }>(r).error).toMatchObject({ code: 'WORKING_FOLDER_GONE', fix: expect.stringContaining('cd to a folder that exists') });
+      expect(r.stderr).not.toContain('internal error');
+    } finally {
+      await bus.cleanup();
     }
   });
 

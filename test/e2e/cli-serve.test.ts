@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +135,55 @@ describe('gitbus serve', () => {
     } finally {
       watcher?.child.kill('SIGTERM');
       if (watcher) await stopped(watcher);
+    }
+  });
+});
+
+describe('gitbus serve and what a home holds', () => {
+  it('serves a home reached through a link (~/.gitbus -> elsewhere), as the home itself', async () => {
+    const link = join(scratch.path, 'home-link');
+    symlinkSync(alpha, link);
+    const server = startEventProcess(alpha, ['serve', '--idle', '30s', '--json'], children);
+    try {
+      await until('a standby ready', () => server.events().some((e) => e.type === 'standbys' && Number(e['ready']) >= 1), 60_000, server.stderr);
+      const file = join(scratch.path, 'report-link.jsonl');
+      const r = await gitbus(['status', '--json'], { home: link, env: { GITBUS_SERVE_REPORT: file } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}')).toMatchObject({ served: true });
+    } finally {
+      server.child.kill('SIGTERM');
+      await stopped(server);
+    }
+  });
+
+  it('a serve.lock nobody can read: refused with the fix while it is new, taken over once it is old', async () => {
+    writeFileSync(lock(), '');
+    const fresh = await gitbus(['serve', '--json'], { home: alpha });
+    expect(fresh.code).toBe(5);
+    expect(json<{ error: { code: string; fix: string } }>(fresh).error).toMatchObject({ code: 'ALREADY_SERVED', fix: expect.stringContaining(`delete ${lock()}`) });
+    // Left by a crash (a full disk between making the file and writing the owner): no process is writing it.
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock(), old, old);
+    const server = startEventProcess(alpha, ['serve', '--idle', '2s', '--json'], children);
+    expect(await stopped(server)).toBe(0);
+    expect(server.events().map((e) => e.type)).toContain('serving');
+    expect(existsSync(lock())).toBe(false);
+  });
+
+  it('a watcher run with --no-serve: a server stops and removes its socket, and gitbus serve is refused naming --no-serve', async () => {
+    const server = startEventProcess(alpha, ['serve', '--json'], children);
+    await until('serving', () => server.events().some((e) => e.type === 'serving'), 60_000, server.stderr);
+    const watcher = startWatcher(alpha, ['--poll', '30s', '--no-serve'], children);
+    try {
+      expect(await stopped(server)).toBe(0);
+      expect(server.events().at(-1)).toMatchObject({ type: 'stopped', reason: 'no-serve' });
+      expect(existsSync(sock())).toBe(false);
+      const refused = await gitbus(['serve', '--json'], { home: alpha });
+      expect(refused.code).toBe(5);
+      expect(json<{ error: { data: { by: string }; fix: string } }>(refused).error).toMatchObject({ data: { by: 'no-serve' }, fix: expect.stringContaining('without --no-serve') });
+    } finally {
+      watcher.child.kill('SIGTERM');
+      await stopped(watcher);
     }
   });
 });

@@ -1,13 +1,15 @@
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RESTART_MS, serverWanted, WINDOW_MS, wantedMark } from '../../cli/serve/auto-start.js';
 
 const dirs: string[] = [];
+/** A bus home as far as the start looks: a folder with a node.yaml. */
 function home(): string {
   const d = mkdtempSync(join(tmpdir(), 'gitbus-auto-serve-'));
   dirs.push(d);
+  writeFileSync(join(d, 'node.yaml'), 'node: n\n');
   return d;
 }
 afterAll(() => {
@@ -42,11 +44,22 @@ describe('when an unserved command starts gitbus serve', () => {
     expect(existsSync(wantedMark(h))).toBe(false);
   });
 
-  it('never where a watcher holds the home (one started with --no-serve serves nothing, and wants no server)', () => {
+  it('never where a live watcher holds the home (one started with --no-serve serves nothing, and wants no server); a dead one holds nothing', () => {
     const h = home();
-    writeFileSync(join(h, 'watcher.lock'), '{}');
+    writeFileSync(join(h, 'watcher.lock'), JSON.stringify({ pid: process.pid, host: 'here' }));
     expect(serverWanted(h, {}, t0)).toBe(false);
     expect(serverWanted(h, {}, t0 + 1)).toBe(false);
+    // Above Linux's largest pid (4194304): no such process. A watcher killed with its lock left behind.
+    writeFileSync(join(h, 'watcher.lock'), JSON.stringify({ pid: 4_194_305, host: 'here' }));
+    expect(serverWanted(h, {}, t0 + 2)).toBe(true);
+  });
+
+  it('never in a folder that is not a bus home, and writes nothing there (a project folder given as --home)', () => {
+    const h = home();
+    rmSync(join(h, 'node.yaml'));
+    expect(serverWanted(h, {}, t0)).toBe(false);
+    expect(serverWanted(h, {}, t0 + 1)).toBe(false);
+    expect(readdirSync(h)).toEqual([]);
   });
 
   it('never for a home that does not exist, nor when the clock went back', () => {
