@@ -261,7 +261,7 @@ describe('commands served by the watcher', () => {
     const check = json<{ checks: { name: string; status: string; detail: string; fix?: string }[] }>(d.r).checks.find((c) => c.name === 'cli.serve');
     expect(check).toMatchObject({ status: 'warn' });
     expect(check?.detail).toContain('does not answer (ECONNREFUSED)');
-    expect(check?.fix).toContain('start the watcher again');
+    expect(check?.fix).toContain('run gitbus serve, or start the watcher');
     // The next watcher replaces it; one that runs the ES module build (GITBUS_CODE_CACHE=0) serves as well.
     const again = startWatcher(alpha, ['--poll', '30s'], children, { GITBUS_CODE_CACHE: '0' });
     await until('the next watcher serving', () => again.events().some((e) => e.type === 'serving'), 60_000, () => again.stderr());
