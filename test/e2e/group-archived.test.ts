@@ -26,6 +26,7 @@ describe('group of a fan-out the archive took whole', () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
   let home: string;
   let out: { integration: string; tasks: { id: string; workstream: string | null }[] };
+  let extraId: string;
 
   beforeAll(async () => {
     bus = await makeBus({ node: 'alpha' });
@@ -38,6 +39,10 @@ describe('group of a fan-out the archive took whole', () => {
     const r = await gitbus(['fanout', plan, '--force', '--json'], { home, cwd: work });
     expect(r.code, r.stderr).toBe(0);
     out = json(r);
+    // A task a script adds to the group (a batch line with `group:`), noted as the fan-out's follow-ups are.
+    const extra = await gitbus(['dispatch', '--from', '-', '--no-git', '--json'], { home, input: `${JSON.stringify({ title: 'an extra check', group: GROUP, runner: 'shell', command: 'true' })}\n` });
+    expect(extra.code, extra.stderr).toBe(0);
+    extraId = json<{ ids: string[] }>(extra).ids[0] as string;
     // Every task ends (cancelled), and the archive takes them all.
     expect((await gitbus(['cancel', '--group', GROUP, '--json'], { home })).code).toBe(0);
     const a = await gitbus(['archive', '--all', '--json'], { home });
@@ -55,6 +60,7 @@ describe('group of a fan-out the archive took whole', () => {
     expect(g.workstreams.map((w) => [w.workstream, w.state])).toEqual([['one', 'cancelled'], ['two', 'cancelled']]);
     expect(g.workstreams.every((w) => /^\d{4}-\d{2}$/.test(w.archived ?? ''))).toBe(true);
     expect(g.integration).toMatchObject({ id: out.integration, state: 'cancelled', archived: expect.stringMatching(/^\d{4}-\d{2}$/) });
+    expect(json<{ others: { id: string; state: string }[] }>(r).others).toEqual([expect.objectContaining({ id: extraId, state: 'cancelled' })]);
     expect((await gitbus(['group', GROUP], { home })).stdout).toContain('cancelled');
   });
 
