@@ -9,7 +9,7 @@ import { join } from 'node:path';
  * WINDOW_MS of the one before does, as the process ends (so that the server's start does not take the CPU from the
  * command a person or an agent waits for). The server ends by itself after ten minutes without a command, so this
  * costs a machine that only now and then runs gitbus nothing, and one driven by an agent or Claude Code's hooks
- * a process and a standby (~130 MB) while commands come; one that cannot serve here is not started again for a
+ * a process and a standby (~120 MB) while commands come; one that cannot serve here is not started again for a
  * minute. GITBUS_SERVE_AUTO=0 turns it off.
  */
 
