@@ -97,6 +97,19 @@ describe.skipIf(!canMount)('a full disk under the home', () => {
     expect(again.code, again.stderr).toBe(0);
   });
 
+  it('gitbus serve on a full disk fails with DISK_FULL and leaves no empty serve.lock: it serves once space is freed', async () => {
+    const { home, fill, free } = await smallDiskBus();
+    fill();
+    const r = await gitbus(['serve', '--idle', '1s', '--json'], { home });
+    expect(r.code, r.stderr).toBe(10);
+    expect(json<ErrorJson>(r).error.code).toBe('DISK_FULL');
+    expect(existsSync(join(home, 'serve.lock'))).toBe(false);
+    free();
+    const again = await gitbus(['serve', '--idle', '1s', '--json'], { home, timeoutMs: 60_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('"reason":"idle"');
+  });
+
   it('respond fails with DISK_FULL, leaves no temp files, and succeeds once space is freed', async () => {
     const { bus, home, fill, free } = await smallDiskBus();
     const id = await bus.dispatch('boss', ['to answer by hand', '--to', 'worker']);
