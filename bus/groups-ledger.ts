@@ -9,6 +9,8 @@ import { appendLedger, readLedger } from './jsonl-ledger.js';
  * a task of a group (a `resolve` or `resume` follow-up: a note without an integration).
  */
 export interface FannedOut {
+  /** A `gitbus fanout` (its tasks), or a task that joined the group later (a resolve, a resume, a dispatch --group). */
+  kind: 'fanout' | 'follow-up';
   group: string;
   /** The integration task's id (null for a plan without one, should there ever be such). */
   integration: string | null;
@@ -35,21 +37,23 @@ export function noteGroup(home: string, entry: FannedOut): void {
 }
 
 /**
- * The group's tasks as this home noted them: its newest fan-out (the note with an integration) and the follow-ups
- * noted after it (resolve, resume); null when this home made none of that name.
+ * The group's tasks as this home noted them: its newest fan-out and the follow-ups noted after it (resolve, resume,
+ * dispatch --group); null when this home noted none of that name.
  */
 export function recordedGroup(home: string, group: string): FannedOut | null {
   const notes = readLedger(groupsPath(home), parseEntry).filter((e) => e.group === group);
-  const last = notes.findLastIndex((e) => e.integration !== null);
+  const last = notes.findLastIndex((e) => e.kind === 'fanout');
   const from = notes.slice(Math.max(0, last));
   const first = from[0];
   if (first === undefined) return null;
-  return { group, integration: first.integration, ids: [...new Set(from.flatMap((e) => e.ids))], at: first.at };
+  return { kind: first.kind, group, integration: first.integration, ids: [...new Set(from.flatMap((e) => e.ids))], at: first.at };
 }
 
 function parseEntry(v: unknown): FannedOut | null {
   const e = (typeof v === 'object' && v !== null ? v : {}) as Partial<FannedOut>;
   if (typeof e.group !== 'string' || typeof e.at !== 'string' || !Array.isArray(e.ids) || !e.ids.every((id) => typeof id === 'string')) return null;
   if (e.integration !== null && typeof e.integration !== 'string') return null;
-  return { group: e.group, integration: e.integration, ids: e.ids, at: e.at };
+  // Notes of the first day had no kind: a fan-out's named its integration.
+  const kind = e.kind === 'fanout' || e.kind === 'follow-up' ? e.kind : e.integration !== null ? 'fanout' : 'follow-up';
+  return { kind, group: e.group, integration: e.integration, ids: e.ids, at: e.at };
 }

@@ -29,6 +29,7 @@ const PER_TASK: [key: string, flag: string, field: string][] = [
   ['context', '--context', 'context'],
   ['instructions', '--instructions', 'instructions'],
   ['after', '--after', 'after'],
+  ['group', '--group', 'group'],
   ['priority', '--priority', 'priority'],
   ['timeout', '--timeout', 'timeout'],
   ['workdir', '--workdir', 'workdir'],

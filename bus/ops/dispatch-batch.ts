@@ -271,7 +271,7 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   const sent = await sendBatch(ctx, entries);
   if (sent.kind === 'refused') throw new InputError(`the batch was refused, and nothing of it was dispatched: ${sent.reason}`, 'run it again: generated ids are drawn anew (a chosen "id" that is taken must change)', { reason: sent.reason });
   // Lines that join a fan-out's group: `group` lists them after the archive took the group, as dispatch's.
-  for (const b of built) if (b.data.group !== undefined) noteGroup(ctx.paths.home, { group: b.data.group, integration: null, ids: [b.id], at: now.toISOString() });
+  for (const b of built) if (b.data.group !== undefined) noteGroup(ctx.paths.home, { kind: 'follow-up', group: b.data.group, integration: null, ids: [b.id], at: now.toISOString() });
   if (sent.kind === 'queued') return { ...result, queued: { reason: sent.reason } };
   return sent.kind === 'delivered' ? { ...result, commit: sent.commit } : result;
 }

@@ -120,7 +120,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   const entry: QueueEntry = { kind: 'dispatch', id, path, text, title: data.title, queuedAt: now.toISOString(), chosenId: input.id !== undefined, ...(signature ? { signature } : {}) };
   putQueue(ctx.paths.home, entry);
   // A follow-up of a fan-out (resolve, resume of a workstream): `group` lists it after the archive took the group.
-  if (data.group !== undefined) noteGroup(ctx.paths.home, { group: data.group, integration: null, ids: [id], at: entry.queuedAt });
+  if (data.group !== undefined) noteGroup(ctx.paths.home, { kind: 'follow-up', group: data.group, integration: null, ids: [id], at: entry.queuedAt });
   let delivery: Awaited<ReturnType<typeof deliverQueued>>;
   try {
     // A chosen id may be an archived task's (ids are never reused: the delivery asks the archive); a generated one

@@ -211,7 +211,7 @@ export async function fanout(ctx: BusContext, input: FanoutInput): Promise<Fanou
     throw new InputError(`the fan-out was refused: ${sent.reason}`, 'run gitbus fanout again: it draws new ids', { reason: sent.reason });
   }
   // On the bus, or queued to go there: `group` finds it here once the archive has it (bus/groups-ledger.ts).
-  noteGroup(ctx.paths.home, { group, integration: result.integration, ids: result.tasks.map((t) => t.id), at: created });
+  noteGroup(ctx.paths.home, { kind: 'fanout', group, integration: result.integration, ids: result.tasks.map((t) => t.id), at: created });
   if (sent.kind === 'queued') return { ...result, queued: { reason: sent.reason } };
   return sent.kind === 'delivered' ? { ...result, commit: sent.commit } : result;
 }

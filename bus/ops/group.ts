@@ -144,7 +144,8 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
   const parts: Parts[] = [];
   if (ids.length === 0) {
     // Archived whole (the watchers archive what ended a day ago): this home's note of the fan-out names its tasks.
-    const noted = offline ? null : recordedGroup(ctx.paths.home, group);
+    // Reading them takes the remote: offline, that outage is the error (as `show` of an archived task says it).
+    const noted = recordedGroup(ctx.paths.home, group);
     if (noted) parts.push(...(await archivedParts(ctx, noted.ids)).filter((p) => p.handoff?.group === group));
     if (parts.length === 0) throw new UnknownGroupError(group);
   } else {

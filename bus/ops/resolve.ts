@@ -15,6 +15,7 @@ import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { shellWord } from '../project/shell-word.js';
 import { localSnapshot } from './query.js';
 import { findArchived, readArchivedData } from './archive-lookup.js';
+import { recordedGroup } from '../groups-ledger.js';
 
 /**
  * The follow-up to an integration that ended with conflicts (`gitbus resolve ID`): one task that asks an agent
@@ -105,13 +106,13 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
   if (!isFinal(t.state)) throw new TaskStateError(t.id, t.state, wanted, `wait until it ends; ${h.group ? `"gitbus group ${h.group}"` : `"gitbus show ${t.id}"`} shows its progress`);
   const again = opts.runner === 'merge';
   if (again && t.state === 'succeeded' && !opts.force) {
-    throw new TaskStateError(t.id, 'succeeded', 'merge its branches again', `nothing to merge again: ${h.branch} merged cleanly and was pushed; to merge again anyway (a workstream's branch moved since), add --force`);
+    throw new TaskStateError(t.id, 'succeeded', 'merge its branches again', `nothing to merge again: ${h.branch} merged cleanly and was pushed; to merge again anyway, after a task of the group reworked a workstream's branch (gitbus resume of it, or gitbus dispatch --group ${h.group ?? 'GROUP'} --branch ...), add --force`);
   }
   if (!again && conflicts.length === 0) {
     const fix = t.state === 'succeeded' ? `nothing to resolve: ${h.branch} merged cleanly` : `it ended without reporting conflicts${t.response?.reason ? ` (${t.response.reason})` : ''}; see "gitbus show ${t.id}"`;
     throw new TaskStateError(t.id, `${t.state} with no conflicts`, wanted, fix);
   }
-  const { busy, resolved } = await followUps(ctx, t.id, h.repo, h.branch);
+  const { busy, resolved } = await followUps(ctx, t.id, h.repo, h.branch, h.group ?? null);
   if (resolved && !opts.force) {
     // A second follow-up is another paid run, merging again what the first already merged and pushed.
     const where = resolved.branch ?? h.branch;
@@ -172,7 +173,7 @@ async function workstreamClaude(ctx: BusContext, repo: string, branches: string[
  * again): one that has not ended (`busy`), and one that succeeded (`resolved`, with the branch its response says it
  * pushed).
  */
-async function followUps(ctx: BusContext, integration: string, repo: string, branch: string): Promise<{ busy: { id: string; state: TaskState } | null; resolved: { id: string; branch: string | null } | null }> {
+async function followUps(ctx: BusContext, integration: string, repo: string, branch: string, group: string | null): Promise<{ busy: { id: string; state: TaskState } | null; resolved: { id: string; branch: string | null } | null }> {
   // The clone as readRanTask left it, synced a moment ago.
   const snap = await localSnapshot(ctx);
   // A merge dispatched again (`--runner merge`) counts as a follow-up: it merges and pushes the same branch.
@@ -186,7 +187,28 @@ async function followUps(ctx: BusContext, integration: string, repo: string, bra
     if (!isFinal(v.state)) busy ??= { id, state: v.state };
     else if (v.state === 'succeeded') resolved ??= { id, branch: v.response?.project?.branch ?? null };
   }
+  // One archived since (it ended a day ago): as this home noted the group's follow-ups (bus/groups-ledger.ts).
+  if (resolved === null && group !== null) {
+    for (const a of await archivedNoted(ctx, group, snap)) {
+      if (a.id !== integration && a.state === 'succeeded' && a.handoff.repo === repo && a.handoff.branch === branch) {
+        resolved = { id: a.id, branch: a.response?.project?.branch ?? null };
+        break;
+      }
+    }
+  }
   return { busy, resolved };
+}
+
+/** The group's tasks this home noted that have left main for the archive, with their handoff, state and response. */
+async function archivedNoted(ctx: BusContext, group: string, snap: Awaited<ReturnType<typeof localSnapshot>>): Promise<{ id: string; handoff: Handoff; state: TaskState; response?: TaskResponse }[]> {
+  const gone = (recordedGroup(ctx.paths.home, group)?.ids ?? []).filter((id) => !snap.has(id));
+  const out: { id: string; handoff: Handoff; state: TaskState; response?: TaskResponse }[] = [];
+  for (const [id, entry] of gone.length ? await findArchived(ctx, gone) : new Map()) {
+    const handoff = await readArchivedData<Handoff>(ctx.repo.store, id, entry, 'handoff.md');
+    const response = await readArchivedData<TaskResponse>(ctx.repo.store, id, entry, 'response.md');
+    if (handoff?.group === group) out.push({ id, handoff, state: entry.state, ...(response ? { response } : {}) });
+  }
+  return out;
 }
 
 /**
@@ -210,11 +232,14 @@ async function mergeAgain(ctx: BusContext, t: { id: string; handoff: Handoff & {
 
 /**
  * Per branch of the merge, in its order, the newest task made for it: among the integration's own `after` (the
- * workstreams, live or archived) and the group's live tasks (a resume of a workstream is newer than the workstream).
+ * workstreams, live or archived), the group's live tasks and those this home noted of it, archived since (a resume of
+ * a workstream is newer than the workstream).
  */
 async function newestOnBranches(ctx: BusContext, h: Handoff & { merge: string[] }, integration: string): Promise<string[]> {
   const snap = await localSnapshot(ctx);
-  const live = [...new Set([...(h.after ?? []), ...(h.group ? await groupTaskIds(snap, h.group, new Set([integration])) : [])])];
+  // The group's follow-ups archived since are known to this home's note of the group (bus/groups-ledger.ts).
+  const noted = h.group ? (recordedGroup(ctx.paths.home, h.group)?.ids ?? []) : [];
+  const live = [...new Set([...(h.after ?? []), ...(h.group ? await groupTaskIds(snap, h.group, new Set([integration])) : []), ...noted])].filter((id) => id !== integration);
   const made: { id: string; handoff: Handoff }[] = [];
   const gone: string[] = [];
   for (const id of live) {

@@ -12,6 +12,7 @@ import { dispatchFromFlags, durationFlag, durationMs, intFlag, oneOfFlag, repeat
 import { handoffSchema } from '../../schemas/handoff.js';
 import { labelSchema, nodeNameSchema, RUNNERS, taskIdSchema } from '../../schemas/fields.js';
 import { cronSchema } from '../../schemas/cron.js';
+import { groupNameSchema } from '../../schemas/project.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { refuseLoneWaitTimeout, timedOut, waitForEnd } from '../wait.js';
@@ -25,6 +26,7 @@ import { dispatchFromFile, refuseSingleFlags } from '../dispatch-batch.js';
 
 interface Opts extends CommonOptions, ProjectOpts, ClaudeOpts {
   unsigned?: boolean;
+  group?: string;
   to?: string;
   label?: string[];
   runner?: Handoff['runner'];
@@ -61,6 +63,7 @@ export function register(program: Command): void {
     .option('--instructions <text>', 'how to do it and how to report back')
     .option('--after <id>', 'run only after this task succeeded (repeatable)', repeatableFlag('--after', taskIdSchema))
     .option('--priority <n>', 'higher runs first (-1000..1000, default 0)', intFlag('--priority', -1000, 1000))
+    .option('--group <name>', "join a fan-out's group: gitbus group lists the task and cancel --group stops it; with --repo and --branch GROUP/WORKSTREAM, a rework of that workstream's branch, which resolve --runner merge then merges", schemaFlag('--group', groupNameSchema))
     .option('--timeout <duration>', 'stop the run after this long, e.g. 30m', durationFlag('--timeout', { positive: true }))
     .option('--workdir <dir>', 'where it runs on the worker, relative to its work root, or under a named root of its node.yaml (src/project)', schemaFlag('--workdir', handoffSchema.shape.workdir._zod.def.innerType))
     .option('--id <id>', 'choose the id instead of generating one', schemaFlag('--id', taskIdSchema))
@@ -94,6 +97,7 @@ export function register(program: Command): void {
       if (opts.command) handoff.command = opts.command;
       if (opts.after?.length) handoff.after = opts.after;
       if (opts.priority !== undefined) handoff.priority = opts.priority;
+      if (opts.group) handoff.group = opts.group;
       if (opts.timeout) handoff.timeout = opts.timeout;
       if (opts.workdir) handoff.workdir = opts.workdir;
       if (opts.schedule) handoff.schedule = opts.schedule;

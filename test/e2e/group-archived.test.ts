@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
@@ -62,6 +62,18 @@ describe('group of a fan-out the archive took whole', () => {
     expect(g.integration).toMatchObject({ id: out.integration, state: 'cancelled', archived: expect.stringMatching(/^\d{4}-\d{2}$/) });
     expect(json<{ others: { id: string; state: string }[] }>(r).others).toEqual([expect.objectContaining({ id: extraId, state: 'cancelled' })]);
     expect((await gitbus(['group', GROUP], { home })).stdout).toContain('cancelled');
+  });
+
+  it('offline, on the node that made it: the remote is the error (exit 6), not an unknown group', async () => {
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    try {
+      const r = await gitbus(['group', GROUP, '--json'], { home });
+      expect(r.code, r.stderr).toBe(6);
+      expect(json<{ error: { code: string } }>(r).error.code).not.toBe('UNKNOWN_GROUP');
+    } finally {
+      renameSync(away, bus.remote);
+    }
   });
 
   it('is UNKNOWN_GROUP (exit 4) on a node that did not make it: the archive is read by id, never scanned', async () => {

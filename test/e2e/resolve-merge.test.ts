@@ -51,7 +51,6 @@ describe('resolve --runner merge: the integration again', () => {
 
   it('waits for the integration to end, then dispatches the same merge after the newest task on each branch, and only once', async () => {
     const [one, two] = out.tasks.map((t) => t.id);
-    const rework = 'rework-one';
     const early = await gitbus(['resolve', out.integration, '--runner', 'merge', '--json'], { home });
     expect(early.code).toBe(5);
     expect(json<{ error: { code: string } }>(early).error.code).toBe('TASK_STATE');
@@ -66,8 +65,6 @@ describe('resolve --runner merge: the integration again', () => {
     };
     file(`claims/${one}.1.md`, `---\nid: ${one}\nattempt: 1\nnode: alpha\nclaimed: ${at}\n---\n`);
     file(`responses/${one}.md`, `---\nid: ${one}\nstatus: succeeded\nnode: alpha\nattempt: 1\nfinished: ${at}\n---\n`);
-    // Workstream one is being reworked by a follow-up on its branch (as \`gitbus resume\` of it makes): not ended.
-    file(`handoffs/${rework}.md`, `---\nid: ${rework}\ntitle: "one: rework"\nfrom: alpha\ncreated: ${new Date(Date.now() + 1000).toISOString()}\nrunner: claude\nrepo: ${project}\nbase: main\nbaseCommit: ${baseCommit}\nbranch: ${GROUP}/one\ngroup: ${GROUP}\n---\nRework it.\n`);
     file(`claims/${two}.1.md`, `---\nid: ${two}\nattempt: 1\nnode: alpha\nclaimed: ${at}\n---\n`);
     file(`responses/${two}.md`, `---\nid: ${two}\nstatus: succeeded\nnode: alpha\nattempt: 1\nfinished: ${at}\n---\n`);
     file(`claims/${out.integration}.1.md`, `---\nid: ${out.integration}\nattempt: 1\nnode: alpha\nclaimed: ${at}\n---\n`);
@@ -78,6 +75,11 @@ describe('resolve --runner merge: the integration again', () => {
     gitCli(['add', '-A'], clone);
     gitCli(['commit', '-q', '-m', 'results by hand'], clone);
     gitCli(['push', '-q', 'origin', 'main'], clone);
+
+    // Workstream one is reworked by a task of the group on its branch (as `gitbus resume` of it would be): not ended.
+    const made = await gitbus(['dispatch', 'one: rework', '--group', GROUP, '--repo', project, '--base', 'main', '--branch', `${GROUP}/one`, '--runner', 'shell', '--command', 'true', '--json'], { home });
+    expect(made.code, made.stderr).toBe(0);
+    const rework = json<{ id: string }>(made).id;
 
     const withClaude = await gitbus(['resolve', out.integration, '--runner', 'merge', '--model', 'opus', '--json'], { home });
     expect(withClaude.code).toBe(2);
@@ -106,5 +108,21 @@ describe('resolve --runner merge: the integration again', () => {
       expect(twice.code, runner).toBe(5);
       expect(json<{ error: { message: string } }>(twice).error.message).toContain(`already being resolved by ${again.id}`);
     }
+
+    // Both end, the merge pushed the branch, and a day later the archive takes everything: merging again is still
+    // refused, from this home's note of the group's follow-ups.
+    gitCli(['pull', '-q', 'origin', 'main'], clone);
+    file(`claims/${rework}.1.md`, `---\nid: ${rework}\nattempt: 1\nnode: alpha\nclaimed: ${at}\n---\n`);
+    file(`responses/${rework}.md`, `---\nid: ${rework}\nstatus: succeeded\nnode: alpha\nattempt: 1\nfinished: ${at}\n---\n`);
+    file(`claims/${again.id}.1.md`, `---\nid: ${again.id}\nattempt: 1\nnode: alpha\nclaimed: ${at}\n---\n`);
+    file(`responses/${again.id}.md`, `---\nid: ${again.id}\nstatus: succeeded\nnode: alpha\nattempt: 1\nfinished: ${at}\nrunner: merge\nproject:\n  repo: ${project}\n  branch: ${GROUP}/integration\n  baseCommit: ${baseCommit}\n  headCommit: ${'c'.repeat(40)}\n  pushed: true\n---\n`);
+    gitCli(['add', '-A'], clone);
+    gitCli(['commit', '-q', '-m', 'the merge again succeeded'], clone);
+    gitCli(['push', '-q', 'origin', 'main'], clone);
+    const archived = await gitbus(['archive', '--all', '--json'], { home });
+    expect(archived.code, archived.stderr).toBe(0);
+    const later = await gitbus(['resolve', out.integration, '--runner', 'merge', '--json'], { home });
+    expect(later.code, later.stderr).toBe(5);
+    expect(json<{ error: { message: string } }>(later).error.message).toContain(`already resolved by ${again.id}`);
   });
 });
