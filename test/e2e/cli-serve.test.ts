@@ -79,22 +79,13 @@ afterAll(async () => {
 });
 
 describe('gitbus serve', () => {
-  it('serves the short commands of a home whose watcher does not run, and stops after --idle without one', async () => {
-    const server = startEventProcess(alpha, ['serve', '--idle', '4s', '--json'], children);
+  it('serves the short commands of a home whose watcher does not run; is refused while it serves (ALREADY_SERVED, exit 5; --auto quietly); SIGTERM stops it', async () => {
+    const server = startEventProcess(alpha, ['serve', '--json'], children);
     await until('a standby ready', () => server.events().some((e) => e.type === 'standbys' && Number(e['ready']) >= 1), 60_000, server.stderr);
     const { r, report } = await run(['status', '--json']);
     expect(report).toMatchObject({ command: 'status', served: true });
     expect(r.code).toBe(0);
     expect(json(r)).toHaveProperty('nodes');
-    expect(await stopped(server)).toBe(0);
-    expect(server.events().at(-1)).toMatchObject({ type: 'stopped', reason: 'idle' });
-    expect(existsSync(sock())).toBe(false);
-    expect(existsSync(lock())).toBe(false);
-  });
-
-  it('is refused while another serves the home (ALREADY_SERVED, exit 5); --auto then exits 0 saying nothing; SIGTERM stops it', async () => {
-    const server = startEventProcess(alpha, ['serve', '--json'], children);
-    await until('serving', () => server.events().some((e) => e.type === 'serving'), 60_000, server.stderr);
     const again = await gitbus(['serve', '--json'], { home: alpha });
     expect(again.code).toBe(5);
     expect(json<{ error: { code: string; data: Record<string, unknown> } }>(again).error).toMatchObject({ code: 'ALREADY_SERVED', data: { by: 'server', pid: server.child.pid } });
@@ -156,7 +147,7 @@ describe('gitbus serve and what a home holds', () => {
     }
   });
 
-  it('a serve.lock nobody can read: refused with the fix while it is new, taken over once it is old', async () => {
+  it('a serve.lock nobody can read: refused with the fix while it is new, taken over once it is old; --idle ends it without a command', async () => {
     writeFileSync(lock(), '');
     const fresh = await gitbus(['serve', '--json'], { home: alpha });
     expect(fresh.code).toBe(5);
@@ -167,6 +158,8 @@ describe('gitbus serve and what a home holds', () => {
     const server = startEventProcess(alpha, ['serve', '--idle', '2s', '--json'], children);
     expect(await stopped(server)).toBe(0);
     expect(server.events().map((e) => e.type)).toContain('serving');
+    expect(server.events().at(-1)).toMatchObject({ type: 'stopped', reason: 'idle' });
+    expect(existsSync(sock())).toBe(false);
     expect(existsSync(lock())).toBe(false);
   });
 
