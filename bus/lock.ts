@@ -95,9 +95,13 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs?
  * microseconds, so a holder is waited for briefly; one that holds it longer is dead or stuck, and the work then
  * goes ahead without it, since the file is replaced atomically and a lost update only delays a judgement.
  */
+/** Blocks this thread for `ms` (a synchronous wait for another process, where no event can say when it is done). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000): T {
   const end = performance.now() + waitMs;
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {
     let got: boolean;
     try {
@@ -120,7 +124,7 @@ export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000):
       if (!owner) rmSync(path, { force: true });
       return fn();
     } else {
-      Atomics.wait(pause, 0, 0, 1);
+      sleepSync(1);
     }
   }
 }
@@ -129,10 +133,10 @@ export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000):
  * Creates the lock file exclusively with its owner already in it, so that a process killed at any moment never
  * leaves an empty lock behind: the owner goes to a temp file first, which is then hard-linked to the lock's
  * name (as exclusive as an O_EXCL create). Where the file system has no hard links: an exclusive create, then
- * the write. False when the lock is held; a full disk is thrown.
+ * the write. False when the lock is held; a full disk is thrown. `owner`: what the file says (the watcher lock's
+ * owner has more in it: watcher/watcher-lock.ts).
  */
-function createLockFile(path: string): boolean {
-  const owner = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+export function createLockFile(path: string, owner = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() })): boolean {
   const tmp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
   try {
     writeFileSync(tmp, owner);

@@ -1,5 +1,5 @@
-import { isAlive } from '../bus/lock.js';
-import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createLockFile, isAlive } from '../bus/lock.js';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { WatcherRunningError } from './errors.js';
@@ -45,18 +45,9 @@ export function acquireWatcherLock(home: string, env: NodeJS.ProcessEnv = proces
 export function takeOwnerLock(path: string, env: NodeJS.ProcessEnv = process.env, more: Pick<WatcherOwner, 'serves'> = {}): WatcherLock | { held: WatcherOwner | null } {
   const me: WatcherOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), how: howStarted(env), startTicks: processStartTicks(process.pid), ...more };
   for (let tries = 0; ; tries++) {
-    try {
-      const fd = openSync(path, 'wx');
-      try {
-        writeSync(fd, JSON.stringify(me));
-      } catch (err) {
-        // A full disk: an empty lock left behind would name no owner, and every later start would take it for one
-        // being written this instant.
-        closeSync(fd);
-        rmSync(path, { force: true });
-        throw err;
-      }
-      closeSync(fd);
+    // Made with its owner already in it (bus/lock.ts): a full disk or a crash leaves no empty lock, which would name
+    // no owner and be taken for one being written this instant.
+    if (createLockFile(path, JSON.stringify(me))) {
       let released = false;
       return {
         release() {
@@ -66,13 +57,11 @@ export function takeOwnerLock(path: string, env: NodeJS.ProcessEnv = process.env
           if (readOwner(path)?.pid === me.pid) rmSync(path, { force: true });
         },
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = readOwner(path);
     // Unreadable: being written by a watcher starting this instant (or garbage); one retry tells which.
     if (owner === null && tries === 0) continue;
-    // Unreadable and old (left by a gitbus before the cleanup above, or written by hand): no process is writing it.
+    // Unreadable and old (left empty by an older gitbus on a full disk, or written by hand): no process writes it.
     if (owner === null && tries < 3 && unreadableFor(path) > UNREADABLE_STALE_MS) {
       rmSync(path, { force: true });
       continue;

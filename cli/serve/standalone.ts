@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { isAlive } from '../../bus/lock.js';
+import { isAlive, sleepSync } from '../../bus/lock.js';
 import { liveOwner, takeOwnerLock, watcherLockPath } from '../../watcher/watcher-lock.js';
 import { serveCommands, type ServeEvent } from './server.js';
 import { AlreadyServedError } from './served-errors.js';
@@ -98,11 +98,10 @@ export function stopStandaloneServer(home: string): number | null {
   const owner = liveOwner(serveLockPath(home));
   if (owner === null || owner.pid === process.pid) return null;
   const pid = owner.pid;
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   const waitGone = (ms: number) => {
     for (const until = Date.now() + ms; Date.now() < until; ) {
       if (!isAlive(pid)) return true;
-      Atomics.wait(pause, 0, 0, 20);
+      sleepSync(20);
     }
     return !isAlive(pid);
   };
