@@ -5,16 +5,17 @@ import { appendLedger, readLedger } from './jsonl-ledger.js';
  * The fan-outs this home put on the bus: `<home>/groups.jsonl`, one JSON line per `gitbus fanout` (its group, its
  * integration task and every task id it made). Main forgets a fan-out once the watchers archive it (a day after it
  * ended, by default), and the archive is read by task id, never scanned: this file is how `gitbus group NAME` finds
- * an archived fan-out's tasks, on the node that made it. Appended by bus/ops/fanout.ts, and by bus/ops/dispatch.ts for
- * a task of a group (a `resolve` or `resume` follow-up: a note without an integration).
+ * an archived fan-out's tasks, on the node that made it. Appended by bus/ops/fanout.ts (a `fanout` note), and by
+ * bus/ops/dispatch.ts and dispatch-batch.ts for a task that joins a group (a `follow-up` note: resolve, resume,
+ * dispatch --group).
  */
 export interface FannedOut {
   /** A `gitbus fanout` (its tasks), or a task that joined the group later (a resolve, a resume, a dispatch --group). */
   kind: 'fanout' | 'follow-up';
   group: string;
-  /** The integration task's id (null for a plan without one, should there ever be such). */
+  /** The integration task's id (null for a plan with `integrate: false`, and for a follow-up). */
   integration: string | null;
-  /** Every task the fan-out made, the integration's included. */
+  /** Every task the fan-out made, the integration's included (a follow-up: its own id). */
   ids: string[];
   /** When it was made (this machine's clock). */
   at: string;

@@ -53,7 +53,7 @@ export interface ResolveResult extends DispatchResult {
   claude: ClaudeRequest | null;
   /** What of them came from the workstreams, which the flags override key by key (null: nothing). */
   claudeFromWorkstreams: ClaudeRequest | null;
-  /** `--runner merge`: the group's tasks it waits for (those that had not ended). */
+  /** `--runner merge`: the newest task on each branch, which it runs after and merges as they report. */
   after?: string[];
 }
 
@@ -143,12 +143,17 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
     merge: h.merge,
   };
   const body = resolveBody({ integration: t.id, group, branch: h.branch, base: h.base ?? null, baseCommit: h.baseCommit ?? null, merge: h.merge, merged: t.response?.project?.merged ?? [], conflicts });
+  const r = await dispatchFollowUp(ctx, handoff, body, opts);
+  return { ...r, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts, claude: claude ?? null, claudeFromWorkstreams: fromWorkstreams };
+}
+
+/** Dispatches the follow-up, refusing a `to` that cannot take it unless forced (as `dispatch --to` does). */
+async function dispatchFollowUp(ctx: BusContext, handoff: NewHandoff, body: string, opts: ResolveOptions): Promise<DispatchResult & { commit: string | null }> {
   const target = handoff.to !== undefined ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
   if (target && !opts.force) throw target;
   const r = await dispatch(ctx, { handoff, body, ...(opts.sign ? { sign: opts.sign } : {}) });
   // With force an unknown node is among dispatch's own warnings; a node that cannot run it is not.
-  const warnings = target instanceof NodeCannotRunError ? [...r.warnings, `${firstLine(target)}; the task waits until it can`] : r.warnings;
-  return { ...r, warnings, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts, claude: claude ?? null, claudeFromWorkstreams: fromWorkstreams };
+  return target instanceof NodeCannotRunError ? { ...r, warnings: [...r.warnings, `${firstLine(target)}; the task waits until it can`] } : r;
 }
 
 /**
@@ -199,16 +204,28 @@ async function followUps(ctx: BusContext, integration: string, repo: string, bra
   return { busy, resolved };
 }
 
-/** The group's tasks this home noted that have left main for the archive, with their handoff, state and response. */
-async function archivedNoted(ctx: BusContext, group: string, snap: Awaited<ReturnType<typeof localSnapshot>>): Promise<{ id: string; handoff: Handoff; state: TaskState; response?: TaskResponse }[]> {
-  const gone = (recordedGroup(ctx.paths.home, group)?.ids ?? []).filter((id) => !snap.has(id));
-  const out: { id: string; handoff: Handoff; state: TaskState; response?: TaskResponse }[] = [];
+interface ArchivedFollowUp {
+  id: string;
+  handoff: Handoff;
+  state: TaskState;
+  response?: TaskResponse;
+}
+
+/** Those of `ids` that have left main for the archive, with their handoff, state and response. */
+async function archivedTasks(ctx: BusContext, ids: readonly string[], snap: Awaited<ReturnType<typeof localSnapshot>>): Promise<ArchivedFollowUp[]> {
+  const gone = ids.filter((id) => !snap.has(id));
+  const out: ArchivedFollowUp[] = [];
   for (const [id, entry] of gone.length ? await findArchived(ctx, gone) : new Map()) {
     const handoff = await readArchivedData<Handoff>(ctx.repo.store, id, entry, 'handoff.md');
     const response = await readArchivedData<TaskResponse>(ctx.repo.store, id, entry, 'response.md');
-    if (handoff?.group === group) out.push({ id, handoff, state: entry.state, ...(response ? { response } : {}) });
+    if (handoff) out.push({ id, handoff, state: entry.state, ...(response ? { response } : {}) });
   }
   return out;
+}
+
+/** The group's tasks this home noted (bus/groups-ledger.ts), archived since. */
+async function archivedNoted(ctx: BusContext, group: string, snap: Awaited<ReturnType<typeof localSnapshot>>): Promise<ArchivedFollowUp[]> {
+  return (await archivedTasks(ctx, recordedGroup(ctx.paths.home, group)?.ids ?? [], snap)).filter((a) => a.handoff.group === group);
 }
 
 /**
@@ -223,11 +240,8 @@ async function mergeAgain(ctx: BusContext, t: { id: string; handoff: Handoff & {
   const after = await newestOnBranches(ctx, h, t.id);
   const handoff = mergeAgainHandoff(h, { ...(opts.to ? { to: opts.to } : {}), ...(opts.labels ? { labels: opts.labels } : {}), after });
   const body = mergeAgainBody({ integration: t.id, group, branch: h.branch, merge: h.merge, after });
-  const target = handoff.to !== undefined ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
-  if (target && !opts.force) throw target;
-  const r = await dispatch(ctx, { handoff, body, ...(opts.sign ? { sign: opts.sign } : {}) });
-  const warnings = target instanceof NodeCannotRunError ? [...r.warnings, `${firstLine(target)}; the task waits until it can`] : r.warnings;
-  return { ...r, warnings, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts: t.conflicts, claude: null, claudeFromWorkstreams: null, after };
+  const r = await dispatchFollowUp(ctx, handoff, body, opts);
+  return { ...r, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts: t.conflicts, claude: null, claudeFromWorkstreams: null, after };
 }
 
 /**
@@ -239,16 +253,10 @@ async function newestOnBranches(ctx: BusContext, h: Handoff & { merge: string[] 
   const snap = await localSnapshot(ctx);
   // The group's follow-ups archived since are known to this home's note of the group (bus/groups-ledger.ts).
   const noted = h.group ? (recordedGroup(ctx.paths.home, h.group)?.ids ?? []) : [];
-  const live = [...new Set([...(h.after ?? []), ...(h.group ? await groupTaskIds(snap, h.group, new Set([integration])) : []), ...noted])].filter((id) => id !== integration);
-  const made: { id: string; handoff: Handoff }[] = [];
-  const gone: string[] = [];
-  for (const id of live) {
+  const candidates = [...new Set([...(h.after ?? []), ...(h.group ? await groupTaskIds(snap, h.group, new Set([integration])) : []), ...noted])].filter((id) => id !== integration);
+  const made: { id: string; handoff: Handoff }[] = await archivedTasks(ctx, candidates, snap);
+  for (const id of candidates) {
     const handoff = snap.has(id) ? (await snap.baseView(id, false))?.handoff : undefined;
-    if (handoff) made.push({ id, handoff });
-    else if (!snap.has(id)) gone.push(id);
-  }
-  for (const [id, entry] of gone.length ? await findArchived(ctx, gone) : new Map()) {
-    const handoff = await readArchivedData<Handoff>(ctx.repo.store, id, entry, 'handoff.md');
     if (handoff) made.push({ id, handoff });
   }
   const newest = new Map<string, { id: string; created: string }>();
