@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isatty } from 'node:tty';
 import { buildIdentity, bundleFile } from './bundle-identity.js';
 import type { CommandEntry } from './command-table.js';
-import { homeOf, notServable, NOT_SERVED, serveOrRun, trustedSocket } from './serve/client.js';
+import { homeOf, notServable, nothingListens, serveOrRun, trustedSocket } from './serve/client.js';
 import { serveAtExit, serverWanted } from './serve/auto-start.js';
 import { STANDBY_ENV } from './serve/standby-env.js';
 export { bundleFile } from './bundle-identity.js';
@@ -95,7 +95,7 @@ export function runCli(): void {
   }
   // Nothing listens (or a server that is gone left its socket): commands back to back start `gitbus serve`.
   const unserved = (reason: string) => {
-    if (home !== null && (reason === NOT_SERVED || reason === 'the socket: ECONNREFUSED') && serverWanted(home, env)) serveAtExit(home, join(here, '../../bin/gitbus.js'), env);
+    if (home !== null && nothingListens(reason) && serverWanted(home, env)) serveAtExit(home, join(here, '../../bin/gitbus.js'), env);
   };
   if (typeof sock !== 'string') {
     serveReport(env, { command: entry.name, served: false, reason: sock.reason });

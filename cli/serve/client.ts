@@ -64,6 +64,16 @@ const DESCRIPTOR_PATH = /^\/(dev\/fd|proc\/self\/fd|proc\/thread-self\/fd)\/\d+$
 /** Why a command was not served when nothing listens for this home: no watcher and no `gitbus serve` runs. */
 export const NOT_SERVED = 'nothing serves this home (no watcher or gitbus serve runs)';
 
+/** Whether a reason the command was not served means nothing listens: no socket, or a dead process's (refused). */
+export function nothingListens(reason: string): boolean {
+  return reason === NOT_SERVED || reason === socketReason('ECONNREFUSED');
+}
+
+/** Why a command runs here when connecting failed: the socket's error code. */
+function socketReason(code: string): string {
+  return `the socket: ${code}`;
+}
+
 /** The bus home the command line names (`--home`, else GITBUS_HOME, else ~/.gitbus), as bus/home.ts resolves it. */
 export function homeOf(args: readonly string[], env: NodeJS.ProcessEnv): string | null {
   let explicit: string | undefined;
@@ -103,7 +113,7 @@ export function trustedSocket(home: string): string | { reason: string } {
     return sock;
   } catch (err) {
     // A home that is a file (ENOTDIR), or a folder this user may not read: the command says what is wrong with it.
-    return { reason: `the socket: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    return { reason: socketReason((err as NodeJS.ErrnoException).code ?? String(err)) };
   }
 }
 
@@ -163,7 +173,7 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
   };
   const timer = setTimeout(() => fallBack('the watcher did not answer in time'), ACCEPT_TIMEOUT_MS);
   socket.on('error', (err: NodeJS.ErrnoException) => {
-    if (state === 'asking') fallBack(`the socket: ${err.code ?? err.message}`);
+    if (state === 'asking') fallBack(socketReason(err.code ?? err.message));
   });
   socket.on('connect', () => {
     let req: ServeRequest;

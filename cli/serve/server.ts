@@ -260,14 +260,8 @@ function serve(home: string, onEvent: (e: ServeEvent) => void, opts: ServeOption
         // open: by name, whichever socket is there now. Left open, for the caller to end with process.exit().
         return;
       }
+      // Removes the socket's path too (libuv, by name).
       server.close();
-      if (ownsSocket()) {
-        try {
-          unlinkSync(sock);
-        } catch {
-          // Gone already.
-        }
-      }
       if (how.drain === false) return;
       // The commands standbys run end on their own; a service manager would end them with the watcher.
       const ends = [...running].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))));
