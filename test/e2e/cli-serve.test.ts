@@ -8,7 +8,7 @@ import type { ServeReport } from '../../cli/code-cache.js';
 import { stopStandaloneServer } from '../../cli/serve/standalone.js';
 import { processStartTicks } from '../../watcher/watcher-lock.js';
 import { commandsAsProcesses, gitbus, json, tempDir, type RunResult } from '../helpers/cli.js';
-import { alive, until } from '../helpers/wait.js';
+import { alive, bounded, until } from '../helpers/wait.js';
 import { startEventProcess, startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 
 // What starts and serves processes is the subject: every command runs as a process, through the loader.
@@ -55,13 +55,8 @@ function serverPid(): number | null {
   }
 }
 
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s waiting for ${what}`)), ms)))]).finally(() => clearTimeout(timer));
-}
-
 async function stopped(p: WatcherProcess): Promise<number | null> {
-  return within(p.exited, 60_000, `the process to end\nstderr: ${p.stderr()}`);
+  return bounded(p.exited, 60_000, `the process to end\nstderr: ${p.stderr()}`);
 }
 
 beforeAll(async () => {
@@ -189,7 +184,7 @@ describe("the watcher's stop of a server", () => {
     const sh = spawn('sh', ['-c', `"$0" -e "process.on('SIGTERM', () => {}); require('fs').writeFileSync(process.argv[1], ''); setInterval(() => {}, 1000)" "$1" & echo $!`, process.execPath, ready], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     sh.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await within(new Promise((r) => sh.on('exit', r)), 30_000, 'the shell');
+    await bounded(new Promise((r) => sh.on('exit', r)), 30_000, 'the shell');
     const pid = Number(out.trim());
     await until('the stubborn process ready', () => existsSync(ready), 30_000);
     try {

@@ -1,8 +1,7 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { renameSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
-import { makeProject } from '../helpers/project.js';
+import { fanOutPlan, makeProject } from '../helpers/project.js';
 import { gitbus, json } from '../helpers/cli.js';
 
 const GROUP = 'archived_fanout';
@@ -32,13 +31,7 @@ describe('group of a fan-out the archive took whole', () => {
     bus = await makeBus({ node: 'alpha' });
     home = bus.home('alpha');
     await bus.addNode('beta');
-    const work = makeProject(bus.dir).checkout;
-    mkdirSync(join(bus.dir, 'specs'));
-    const plan = join(bus.dir, 'specs', `${GROUP}.md`);
-    writeFileSync(plan, PLAN);
-    const r = await gitbus(['fanout', plan, '--force', '--json'], { home, cwd: work });
-    expect(r.code, r.stderr).toBe(0);
-    out = json(r);
+    out = await fanOutPlan(home, bus.dir, makeProject(bus.dir).checkout, GROUP, PLAN);
     // A task a script adds to the group (a batch line with `group:`), noted as the fan-out's follow-ups are.
     const extra = await gitbus(['dispatch', '--from', '-', '--no-git', '--json'], { home, input: `${JSON.stringify({ title: 'an extra check', group: GROUP, runner: 'shell', command: 'true' })}\n` });
     expect(extra.code, extra.stderr).toBe(0);

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
-import { makeProject } from '../helpers/project.js';
+import { fanOutPlan, makeProject } from '../helpers/project.js';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 
 const GROUP = 'merge_again';
@@ -38,14 +38,8 @@ describe('resolve --runner merge: the integration again', () => {
     home = bus.home('alpha');
     const made = makeProject(bus.dir);
     project = made.remote;
-    const work = made.checkout;
     baseCommit = made.main();
-    mkdirSync(join(bus.dir, 'specs'));
-    const plan = join(bus.dir, 'specs', `${GROUP}.md`);
-    writeFileSync(plan, PLAN);
-    const r = await gitbus(['fanout', plan, '--force', '--json'], { home, cwd: work });
-    expect(r.code, r.stderr).toBe(0);
-    out = json(r);
+    out = await fanOutPlan(home, bus.dir, made.checkout, GROUP, PLAN);
   }, 120_000);
   afterAll(async () => bus?.cleanup());
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import { dirname, join } from 'node:path';
 import { gitbus, json, ROOT, tempDir, type RunResult } from '../helpers/cli.js';
 import { setting, systemdWords } from '../helpers/systemd-unit.js';
-import { until } from '../helpers/wait.js';
+import { bounded, until } from '../helpers/wait.js';
 
 /**
  * `gitbus service` through the real CLI and the real systemctl. Where `systemctl --user` works the unit is
@@ -85,16 +85,6 @@ function runExecStart(unit: string): { child: ChildProcess; started: Promise<str
     child.on('error', reject);
   });
   return { child, started, exited };
-}
-
-async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)));
-  try {
-    return await Promise.race([p, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 describe.runIf(process.platform === 'linux')('gitbus service (systemd user unit)', () => {

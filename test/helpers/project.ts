@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parse, stringify } from 'yaml';
-import { gitCli } from './cli.js';
+import { gitbus, gitCli } from './cli.js';
 
 /**
  * A project repository for project-work tests: a bare remote (`remote`) with `main` holding a few files, and a
@@ -53,4 +53,17 @@ export function branchFiles(remote: string, branch: string): string[] | null {
 
 export function showFile(remote: string, branch: string, path: string): string {
   return gitCli(['--git-dir', remote, 'show', `refs/heads/${branch}:${path}`]);
+}
+
+/**
+ * `gitbus fanout` of the plan `text`, written as `<dir>/specs/<name>.md` (the group is the file's name), run by `home`
+ * in the project's `checkout` with --force; fails the test unless it succeeds, and returns its JSON.
+ */
+export async function fanOutPlan<T>(home: string, dir: string, checkout: string, name: string, text: string): Promise<T> {
+  mkdirSync(join(dir, 'specs'), { recursive: true });
+  const plan = join(dir, 'specs', `${name}.md`);
+  writeFileSync(plan, text);
+  const r = await gitbus(['fanout', plan, '--force', '--json'], { home, cwd: checkout });
+  if (r.code !== 0) throw new Error(`fanout failed (exit ${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
 }

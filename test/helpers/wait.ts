@@ -22,3 +22,14 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** `p`, or a rejection naming `what` once `ms` have passed: a wait on a process's end, bounded. */
+export async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s waiting for ${what}`)), ms)));
+  try {
+    return await Promise.race([p, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
