@@ -2,7 +2,6 @@ import { accessSync, appendFileSync, closeSync, constants, fstatSync, lstatSync,
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isatty } from 'node:tty';
 import { buildIdentity, bundleFile } from './bundle-identity.js';
 import type { CommandEntry } from './command-table.js';
 import { homeOf, notServable, nothingListens, serveOrRun, trustedSocket } from './serve/client.js';
@@ -86,7 +85,7 @@ export function runCli(): void {
   let sock: string | { reason: string };
   let home: string | null = null;
   try {
-    const why = notServable(entry, args, env, isatty(0));
+    const why = notServable(entry, args, env);
     home = why === null ? homeOf(args, env) : null;
     sock = home !== null ? trustedSocket(home) : { reason: why ?? 'no home' };
   } catch (err) {

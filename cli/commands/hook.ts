@@ -22,8 +22,9 @@ const WAIT_MAX_MS = 55 * 60 * 1000;
  * pipe non-blocking, whenever Claude Code wrote the input a moment after starting the hook.
  */
 function readInput(): Promise<string> {
-  // isatty, not process.stdin.isTTY: a terminal's stream is not made at all (a standby's own fd 0 is /dev/null).
-  if (isatty(0)) return Promise.resolve('');
+  // isatty first: a terminal's stream is not made at all. A standby's own fd 0 is /dev/null, and its process.stdin
+  // (the relayed one, already made) says whether the client's is a terminal.
+  if (isatty(0) || process.stdin.isTTY) return Promise.resolve('');
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -28,14 +28,12 @@ const SIGNAL_GRACE_MS = 5000;
 export type ServeOutcome = { served: true; pid: number } | { served: false; reason: string };
 
 /** Why the command cannot be served, before any socket is opened; null when it may be. */
-export function notServable(entry: CommandEntry, args: readonly string[], env: NodeJS.ProcessEnv, stdinIsTTY: boolean, execArgv: readonly string[] = process.execArgv): string | null {
+export function notServable(entry: CommandEntry, args: readonly string[], env: NodeJS.ProcessEnv, execArgv: readonly string[] = process.execArgv): string | null {
   if (!servedFor(entry, args)) return 'not a served command';
   if (env['GITBUS_SERVE'] === '0') return 'GITBUS_SERVE=0';
   // The standby runs with the watcher's Node options; a process started with others (an --inspect, a --require)
   // asked for them.
   if (execArgv.length > 0 || (env['NODE_OPTIONS'] ?? '') !== '') return 'Node options are set';
-  // A prompt (an SSH passphrase, a host key) needs the terminal, which the standby does not have.
-  if (stdinIsTTY) return 'standard input is a terminal';
   return namesOwnDescriptor(args);
 }
 
@@ -196,6 +194,7 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
   const stopWaiting = (sig: NodeJS.Signals, why: string) => {
     state = 'done';
     for (const s of signals) process.off(s, onSignal);
+    rawMode(false);
     writeErr(Buffer.from(`gitbus: the served command did not end ${why}; this process stops waiting for it (the watcher's process ${standby} may still be running it: see "gitbus status")\n`));
     socket.destroy();
     process.exit(128 + (osConstants.signals[sig] ?? 0));
@@ -244,6 +243,8 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
       }
       else if (f.kind === FRAME.stderr) writeErr(f.data);
       else if (f.kind === FRAME.wantInput) relayInput(socket);
+      else if (f.kind === FRAME.pauseInput) pauseInput();
+      else if (f.kind === FRAME.rawMode) rawMode(json(f.data)['raw'] === true);
       else if (f.kind === FRAME.exit) exitCode = codeOf(f.data);
     }
   });
@@ -252,6 +253,8 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
     state = 'done';
     clearTimeout(giveUp);
     for (const s of signals) process.off(s, onSignal);
+    // A prompt cut short (the standby killed) leaves no terminal without echo.
+    rawMode(false);
     // Made only when the command read it: making process.stdin costs a process milliseconds at its end.
     if (inputRelayed) process.stdin.destroy();
     if (exitCode !== null) {
@@ -283,16 +286,38 @@ function request(args: string[], build: string): ServeRequest {
   const cwd = process.cwd();
   // The folder's identity: a standby that reaches another folder by that path (a bind mount, a sandbox) declines.
   const st = statSync(cwd, { bigint: true });
-  return { v: 1, argv: args, cwd, cwdId: `${st.dev}:${st.ino}`, env, umask, build, stdout: tty(1, () => process.stdout), stderr: tty(2, () => process.stderr) };
+  return { v: 1, argv: args, cwd, cwdId: `${st.dev}:${st.ino}`, env, umask, build, stdout: tty(1, () => process.stdout), stderr: tty(2, () => process.stderr), stdin: { isTTY: isatty(0) } };
 }
 
 let inputRelayed = false;
 function relayInput(socket: Socket): void {
-  if (inputRelayed) return;
+  // Asked again after a prompt was answered (a terminal is read only while the command reads it).
+  if (inputRelayed) {
+    process.stdin.resume();
+    return;
+  }
   inputRelayed = true;
   process.stdin.on('data', (d: Buffer) => socket.write(encodeFrame(FRAME.input, d)));
   process.stdin.on('end', () => socket.write(encodeFrame(FRAME.inputEnd, Buffer.alloc(0))));
   process.stdin.on('error', () => socket.write(encodeFrame(FRAME.inputEnd, Buffer.alloc(0))));
+}
+
+/** The command stopped reading its terminal: so does this process, and what is typed next stays for the shell. */
+function pauseInput(): void {
+  if (inputRelayed) process.stdin.pause();
+}
+
+let raw = false;
+/** The client's terminal in raw mode, as the command's prompt asked, or back (only ever a terminal's, and only back once). */
+function rawMode(on: boolean): void {
+  if (on === raw || !isatty(0)) return;
+  const stdin = process.stdin as NodeJS.ReadStream;
+  try {
+    stdin.setRawMode(on);
+    raw = on;
+  } catch {
+    // A terminal gone (hung up): nothing to set.
+  }
 }
 
 let stderrGuarded = false;

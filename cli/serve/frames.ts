@@ -27,6 +27,10 @@ export const FRAME = {
   stderr: 0x44, // D
   /** standby: the command reads standard input: send it */
   wantInput: 0x57, // W
+  /** standby: the command stopped reading standard input (a prompt answered): stop reading the terminal */
+  pauseInput: 0x50, // P
+  /** standby: put the client's terminal in raw mode or back ({ raw }, JSON): a prompt without echo */
+  rawMode: 0x4d, // M
   /** standby: the command ended ({ code }, JSON) */
   exit: 0x58, // X
 } as const;
@@ -86,6 +90,8 @@ export interface ServeRequest {
   build: string;
   stdout: { isTTY: boolean; columns?: number };
   stderr: { isTTY: boolean; columns?: number };
+  /** Whether the client's standard input is a terminal: a prompt then asks there, through the standby. */
+  stdin: { isTTY: boolean };
 }
 
 export function parseRequest(data: Buffer): ServeRequest | null {
@@ -105,5 +111,5 @@ export function parseRequest(data: Buffer): ServeRequest | null {
     const o = (typeof s === 'object' && s !== null ? s : {}) as { isTTY?: unknown; columns?: unknown };
     return { isTTY: o.isTTY === true, ...(typeof o.columns === 'number' && o.columns > 0 ? { columns: o.columns } : {}) };
   };
-  return { v: 1, argv: r.argv, cwd: r.cwd, cwdId: r.cwdId, env: env as Record<string, string>, umask: r.umask, build: r.build, stdout: stream(r.stdout), stderr: stream(r.stderr) };
+  return { v: 1, argv: r.argv, cwd: r.cwd, cwdId: r.cwdId, env: env as Record<string, string>, umask: r.umask, build: r.build, stdout: stream(r.stdout), stderr: stream(r.stderr), stdin: { isTTY: stream(r.stdin).isTTY } };
 }

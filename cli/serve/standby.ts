@@ -133,14 +133,30 @@ function take(socket: Socket, build: string, startEnv: string, start: Start): Pr
     }, CLIENT_TIMEOUT_MS);
     // The command's standard input: asked of the client when the command first reads it (most never do).
     let inputAsked = false;
-    const input: Readable = new Readable({
-      read: () => {
-        if (inputAsked || phase !== 'running') return;
-        inputAsked = true;
-        // Waiting for input keeps this process alive, as a read of its own standard input would.
-        socket.ref();
-        socket.write(encodeFrame(FRAME.wantInput, Buffer.alloc(0)));
-      },
+    // A terminal is read only while the command reads it, as a process's own stdin stops reading when paused (a
+    // prompt answered): what is typed after it stays for the shell, and the standby may end. Paused, it is asked
+    // again only on resume(): a stream reads ahead after a push (read(0)) even when paused.
+    let inputPaused = false;
+    const askInput = () => {
+      if (inputAsked || inputPaused || phase !== 'running') return;
+      inputAsked = true;
+      // Waiting for input keeps this process alive, as a read of its own standard input would.
+      socket.ref();
+      socket.write(encodeFrame(FRAME.wantInput, Buffer.alloc(0)));
+    };
+    const input: Readable = new Readable({ read: askInput });
+    input.on('pause', () => {
+      if (req?.stdin.isTTY !== true) return;
+      inputPaused = true;
+      if (!inputAsked || socket.destroyed) return;
+      inputAsked = false;
+      socket.unref();
+      socket.write(encodeFrame(FRAME.pauseInput, Buffer.alloc(0)));
+    });
+    input.on('resume', () => {
+      if (!inputPaused) return;
+      inputPaused = false;
+      askInput();
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -237,7 +253,8 @@ function run(req: ServeRequest, socket: Socket, start: Start, input: Readable): 
   process.argv = [process.argv[0] as string, process.argv[1] as string, ...req.argv];
   const out = relayStream(socket, FRAME.stdout, req.stdout);
   const err = relayStream(socket, FRAME.stderr, req.stderr);
-  Object.defineProperty(input, 'isTTY', { value: false });
+  Object.defineProperty(input, 'isTTY', { value: req.stdin.isTTY });
+  if (req.stdin.isTTY) terminalModes(input, socket);
   define('stdout', out);
   define('stderr', err);
   define('stdin', input);
@@ -272,6 +289,21 @@ function run(req: ServeRequest, socket: Socket, start: Start, input: Readable): 
   process.on('beforeExit', () => {
     const code = process.exitCode;
     end(typeof code === 'number' ? code : Number(code ?? 0) || 0);
+  });
+}
+
+/**
+ * What a prompt does to a terminal (`setRawMode`: keys one by one, no echo, for a passphrase), done to the client's:
+ * the client sets its terminal as asked, and back when the command ends.
+ */
+function terminalModes(input: Readable, socket: Socket): void {
+  const tty = Object.assign(input, {
+    isRaw: false,
+    setRawMode(raw: boolean) {
+      tty.isRaw = raw;
+      if (!socket.destroyed) socket.write(jsonFrame(FRAME.rawMode, { raw }));
+      return tty;
+    },
   });
 }
 

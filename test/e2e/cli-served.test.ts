@@ -1,11 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import type { ServeReport } from '../../cli/code-cache.js';
-import { gitbus, json, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
-import { until } from '../helpers/wait.js';
+import { BIN, gitbus, json, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
+import { bounded, until } from '../helpers/wait.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 
 // Every command here runs as a process: the commands are served by a watcher, or run as processes: what a process does
@@ -48,6 +48,37 @@ async function served(args: string[], opts: Parameters<typeof run>[1] = {}): Pro
     () => `last report: ${JSON.stringify(last?.report)}\nwatcher stderr: ${watcher.stderr()}`,
   );
   return last as { r: RunResult; report: ServeReport };
+}
+
+/**
+ * Runs gitbus in alpha's home on a terminal (`script` gives it a pseudo-terminal as standard input, output and
+ * error; `input` is typed there), until the watcher serves it; bounded.
+ */
+async function servedInTerminal(args: string[], input = ''): Promise<{ code: number | null; out: string; report: ServeReport }> {
+  let last: { code: number | null; out: string; report: ServeReport } | undefined;
+  await until(
+    `gitbus ${args.join(' ')} on a terminal served by the watcher`,
+    async () => {
+      const file = join(scratch.path, `report-${++reports}.jsonl`);
+      const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { env: { ...process.env, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file }, stdio: ['pipe', 'pipe', 'pipe'] });
+      children.push(child);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      // Typed on the terminal at once: the terminal keeps it until the command reads it. Standard input stays open
+      // until the end, as a person's terminal does.
+      child.stdin.write(input);
+      const code = await bounded(new Promise<number | null>((resolve) => child.once('exit', resolve)), 30_000, `gitbus ${args.join(' ')} on a terminal to end\n${out}`);
+      child.stdin.end();
+      const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
+      const report = JSON.parse(lines.at(-1) ?? '{"command":"?","served":false,"reason":"no report"}') as ServeReport;
+      last = { code, out, report };
+      return report.served;
+    },
+    60_000,
+    () => `last: ${JSON.stringify(last)}\nwatcher stderr: ${watcher.stderr()}`,
+  );
+  return last as { code: number | null; out: string; report: ServeReport };
 }
 
 beforeAll(async () => {
@@ -159,6 +190,26 @@ describe('commands served by the watcher', () => {
     expect(b.r.code, b.r.stderr).toBe(0);
     expect(b.r.stdout).toContain('batch one');
     expect(b.r.stdout).toContain('batch two');
+  }, 120_000);
+
+  it('serves a command typed in a terminal: output as the terminal shows it, input typed there, a hook that reads none', async () => {
+    const s = await servedInTerminal(['status']);
+    expect(s.code, s.out).toBe(0);
+    // Human output (a terminal's), not JSON: stdout was a terminal for the command too.
+    expect(s.out).toMatch(/alpha/);
+    expect(s.out.trimStart().startsWith('{')).toBe(false);
+
+    // Input typed on the terminal, ended with Ctrl-D, read by the served command (dispatch --from -).
+    const d = await servedInTerminal(['dispatch', '--from', '-', '--to', 'beta', '--no-git', '--json'], `${JSON.stringify({ title: 'typed in a terminal' })}\n\u0004`);
+    expect(d.code, d.out).toBe(0);
+    const id = /"ids": \[\s*"([^"]+)"/.exec(d.out)?.[1];
+    expect(id, d.out).toBeDefined();
+    const shown = await run(['show', id ?? '', '--json'], { env: { GITBUS_SERVE: '0' } });
+    expect(shown.r.stdout).toContain('typed in a terminal');
+
+    // A hook run by hand in a terminal reads no input (as in its own process), rather than wait for the person.
+    const h = await servedInTerminal(['hook', 'claude', 'user-prompt-submit']);
+    expect(h.code, h.out).toBe(0);
   }, 120_000);
 
   it('serves the Claude Code hooks with their input from the client\'s standard input, but not the hour-long wait', async () => {

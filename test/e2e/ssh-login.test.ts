@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
+import { BIN, CLI, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { clientHome as clientHome_, knownHostsLine, sshBus as sshBus_ } from '../helpers/ssh-bus.js';
 import { keygen, sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { until } from '../helpers/wait.js';
+import { startEventProcess } from '../helpers/watcher-process.js';
 
 /**
  * Reaching an SSH remote and logging in: what must fail, and how clearly (host keys, keys, users, ports,
@@ -16,11 +17,13 @@ if (!available) console.warn('skipping the SSH login tests: /usr/sbin/sshd is no
 
 let sshd: Sshd;
 const cleanups: (() => Promise<void>)[] = [];
+const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   if (available) sshd = await startSshd();
 });
 afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
   for (const c of cleanups.reverse()) await c();
   await sshd?.cleanup();
 });
@@ -133,7 +136,7 @@ describe.skipIf(!available)('SSH failures that must be clear', () => {
     expect(err.fix).toContain('GITBUS_SSH_CONFIG');
   });
 
-  it('uses a key from ssh-agent, and a passphrase-protected key with GITBUS_SSH_PASSPHRASE', async () => {
+  it('uses a key from ssh-agent, and a passphrase-protected key with GITBUS_SSH_PASSPHRASE or asked on the terminal, in its own process and served', async () => {
     const bus = await sshBus();
     const locked = join(bus.dir, 'locked_key');
     const pub = keygen(locked, 'ed25519', 'correct horse');
@@ -159,6 +162,28 @@ describe.skipIf(!available)('SSH failures that must be clear', () => {
       await until('the prompted command to finish', () => existsSync(out) && readFileSync(out, 'utf8').includes('exit='), 20_000);
       expect(readFileSync(out, 'utf8')).toContain('exit=0');
       expect(pane()).not.toContain('correct horse');
+
+      // The same typed where a server serves the home (cli/serve/): the prompt is the standby's, asked on this
+      // terminal through the client, which puts it in raw mode and back.
+      const server = startEventProcess(bus.home('alpha'), ['serve', '--json'], children, { HOME: c.home });
+      await until('a standby ready', () => server.events().some((e) => e.type === 'standbys' && Number(e['ready']) >= 1), 60_000, server.stderr);
+      const out2 = join(bus.dir, 'prompted-served.out');
+      const report = join(bus.dir, 'served.jsonl');
+      const cmd2 = `HOME=${c.home} GITBUS_HOME=${bus.home('alpha')} GITBUS_SERVE_REPORT=${report} ${process.execPath} ${BIN} status --json > ${out2}; echo exit=$? >> ${out2}; stty -a >> ${out2}`;
+      spawnSync('tmux', ['-S', sock, 'kill-server']);
+      expect(spawnSync('tmux', ['-S', sock, 'new-session', '-d', '-x', '200', '-y', '20', cmd2]).status).toBe(0);
+      await until('the passphrase prompt, served', () => pane().includes(`Enter passphrase for key '${locked}':`), 20_000, () => `${pane()}\nserver: ${server.stderr()}`);
+      spawnSync('tmux', ['-S', sock, 'send-keys', 'correct horse', 'Enter']);
+      await until('the served prompted command to finish', () => existsSync(out2) && readFileSync(out2, 'utf8').includes('exit='), 20_000, () => `pane: ${pane()}\nout: ${existsSync(out2) ? readFileSync(out2, 'utf8') : ''}\nserver: ${server.stderr()}`);
+      const served = readFileSync(out2, 'utf8');
+      expect(served).toContain('exit=0');
+      expect(JSON.parse(served.slice(0, served.indexOf('exit='))).nodes).toBeDefined();
+      // The terminal is back as it was: echo on, not raw.
+      expect(served).toMatch(/(^|\s)echo(\s|$)/m);
+      expect(served).toMatch(/(^|\s)icanon(\s|$)/m);
+      expect(pane()).not.toContain('correct horse');
+      expect(JSON.parse(readFileSync(report, 'utf8').trim().split('\n').at(-1) ?? '{}')).toMatchObject({ command: 'status', served: true });
+      server.child.kill('SIGTERM');
     } else if (process.env['CI'] === 'true') throw new Error('tmux is missing on CI');
 
     // ssh-agent holding the key; the config names no key file.

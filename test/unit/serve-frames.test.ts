@@ -23,7 +23,8 @@ describe('served command frames', () => {
 
   it('accepts a well-formed request and nothing else', () => {
     const ok = { v: 1, argv: ['status'], cwd: '/tmp', cwdId: '1:2', env: { A: 'b' }, umask: 18, build: 'x', stdout: { isTTY: true, columns: 80 }, stderr: {} };
-    expect(parseRequest(Buffer.from(JSON.stringify(ok)))).toEqual({ ...ok, stderr: { isTTY: false } });
+    expect(parseRequest(Buffer.from(JSON.stringify(ok)))).toEqual({ ...ok, stderr: { isTTY: false }, stdin: { isTTY: false } });
+    expect(parseRequest(Buffer.from(JSON.stringify({ ...ok, stdin: { isTTY: true, columns: 3 } })))?.stdin).toEqual({ isTTY: true });
     for (const bad of ['nope', '[]', JSON.stringify({ ...ok, v: 2 }), JSON.stringify({ ...ok, env: { A: 1 } }), JSON.stringify({ ...ok, argv: [1] })]) {
       expect(parseRequest(Buffer.from(bad))).toBeNull();
     }
@@ -33,35 +34,35 @@ describe('served command frames', () => {
 describe('which commands a client asks the watcher to serve', () => {
   const status = COMMANDS.find((c) => c.name === 'status');
   const lint = COMMANDS.find((c) => c.name === 'lint');
-  it('only served commands, without Node options or a terminal on stdin', () => {
+  it('only served commands, without Node options', () => {
     if (!status || !lint) throw new Error('the command table lacks status or lint');
-    expect(notServable(status, ['status'], {}, false, [])).toBeNull();
-    expect(notServable(status, ['status'], {}, false, ['--inspect'])).toBe('Node options are set');
-    expect(notServable(lint, ['lint'], {}, false, [])).toBe('not a served command');
-    expect(notServable(status, ['status'], { GITBUS_SERVE: '0' }, false, [])).toBe('GITBUS_SERVE=0');
-    expect(notServable(status, ['status'], { NODE_OPTIONS: '--inspect' }, false, [])).toBe('Node options are set');
-    expect(notServable(status, ['status'], {}, true, [])).toBe('standard input is a terminal');
+    expect(notServable(status, ['status'], {}, [])).toBeNull();
+    expect(notServable(status, ['status'], {}, ['--inspect'])).toBe('Node options are set');
+    expect(notServable(lint, ['lint'], {}, [])).toBe('not a served command');
+    expect(notServable(status, ['status'], { GITBUS_SERVE: '0' }, [])).toBe('GITBUS_SERVE=0');
+    expect(notServable(status, ['status'], { NODE_OPTIONS: '--inspect' }, [])).toBe('Node options are set');
+    // A terminal on standard input is served: a prompt asks there through the client (e2e/cli-served, ssh-login).
     // Help prints what the command's module registers, the same in a standby (cli-served compares the two).
-    expect(notServable(status, ['status', '--help'], {}, false, [])).toBeNull();
+    expect(notServable(status, ['status', '--help'], {}, [])).toBeNull();
     const dispatch = COMMANDS.find((c) => c.name === 'dispatch');
     if (!dispatch) throw new Error('no dispatch row');
-    expect(notServable(dispatch, ['dispatch', 'x', '--body-file', '-'], {}, false, [])).toBe('standard input named as a file');
-    expect(notServable(dispatch, ['dispatch', 'x', '--body-file', '/dev/stdin'], {}, false, [])).toBe('standard input named as a file');
-    expect(notServable(dispatch, ['dispatch', '--from', '-'], {}, false, [])).toBeNull();
-    expect(notServable(dispatch, ['dispatch', 'x', '--body-file=-'], {}, false, [])).toBe('standard input named as a file');
-    expect(notServable(dispatch, ['dispatch', '--from=-'], {}, false, [])).toBeNull();
+    expect(notServable(dispatch, ['dispatch', 'x', '--body-file', '-'], {}, [])).toBe('standard input named as a file');
+    expect(notServable(dispatch, ['dispatch', 'x', '--body-file', '/dev/stdin'], {}, [])).toBe('standard input named as a file');
+    expect(notServable(dispatch, ['dispatch', '--from', '-'], {}, [])).toBeNull();
+    expect(notServable(dispatch, ['dispatch', 'x', '--body-file=-'], {}, [])).toBe('standard input named as a file');
+    expect(notServable(dispatch, ['dispatch', '--from=-'], {}, [])).toBeNull();
     // A shell's <(...) names the client's own descriptor, which the standby does not have.
-    expect(notServable(dispatch, ['dispatch', '--from', '/dev/fd/63'], {}, false, [])).toBe('a file descriptor named as a file');
-    expect(notServable(dispatch, ['dispatch', '--from=/proc/self/fd/5'], {}, false, [])).toBe('a file descriptor named as a file');
-    expect(notServable(dispatch, ['dispatch', 'x', '--body-file', '/dev/fd/12'], {}, false, [])).toBe('a file descriptor named as a file');
-    expect(notServable(dispatch, ['dispatch', '--from', '/tmp/dev/fd/3'], {}, false, [])).toBeNull();
+    expect(notServable(dispatch, ['dispatch', '--from', '/dev/fd/63'], {}, [])).toBe('a file descriptor named as a file');
+    expect(notServable(dispatch, ['dispatch', '--from=/proc/self/fd/5'], {}, [])).toBe('a file descriptor named as a file');
+    expect(notServable(dispatch, ['dispatch', 'x', '--body-file', '/dev/fd/12'], {}, [])).toBe('a file descriptor named as a file');
+    expect(notServable(dispatch, ['dispatch', '--from', '/tmp/dev/fd/3'], {}, [])).toBeNull();
   });
 
   it('the Claude Code hooks, but not the hour-long background wait', () => {
     const hook = COMMANDS.find((c) => c.name === 'hook');
     if (!hook) throw new Error('no hook row');
-    for (const event of ['session-start', 'user-prompt-submit', 'stop']) expect(notServable(hook, ['hook', 'claude', event], {}, false, [])).toBeNull();
-    expect(notServable(hook, ['hook', 'claude', 'wait'], {}, false, [])).toBe('not a served command');
+    for (const event of ['session-start', 'user-prompt-submit', 'stop']) expect(notServable(hook, ['hook', 'claude', event], {}, [])).toBeNull();
+    expect(notServable(hook, ['hook', 'claude', 'wait'], {}, [])).toBe('not a served command');
   });
 
   it('finds the home as the command will: --home, then GITBUS_HOME, not what follows --', () => {
