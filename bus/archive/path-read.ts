@@ -55,7 +55,7 @@ export interface ArchiveObjectSource {
    * Makes sure `oids` are loose in the clone: each object alone (`tree:0`), a commit with its root tree (`tree:1`),
    * or (no filter) each with everything below it.
    */
-  ensure(oids: readonly string[], filter?: ArchiveFilter): Promise<void>;
+  ensure(oids: readonly string[], filter?: ArchiveFilter, noted?: boolean): Promise<void>;
   close?(): void;
 }
 
@@ -95,8 +95,11 @@ export class ArchivePathReader implements ArchiveObjectSource {
     }
   }
 
-  /** Makes sure `oids` are in the clone, fetching the missing ones in one exchange. */
-  async ensure(oids: readonly string[], filter?: ArchiveFilter): Promise<void> {
+  /**
+   * Makes sure `oids` are in the clone, fetching the missing ones in one exchange. `noted`: ids that main's
+   * `archive-shards` named, which a hand-written file may get wrong: a refusal of those says nothing of the remote.
+   */
+  async ensure(oids: readonly string[], filter?: ArchiveFilter, noted = false): Promise<void> {
     const missing: string[] = [];
     for (const oid of new Set(oids)) if (!(await this.repo.hasObject(oid))) missing.push(oid);
     const [first, ...rest] = missing;
@@ -118,6 +121,7 @@ export class ArchivePathReader implements ArchiveObjectSource {
       });
       this.stats.objects += got.objectCount;
     } catch (err) {
+      if (noted) throw err;
       const said = refusal(err) ?? (await this.refusedByCapabilities(err));
       if (said === null) throw err;
       this.rememberRefusal(said);

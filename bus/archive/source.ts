@@ -22,12 +22,13 @@ class FallingBack implements ArchiveObjectSource {
   get stats(): PathReadStats {
     return this.current.stats;
   }
-  async ensure(oids: readonly string[], filter?: ArchiveFilter): Promise<void> {
+  async ensure(oids: readonly string[], filter?: ArchiveFilter, noted = false): Promise<void> {
     if (this.mode === 'path' && this.reader.refusedRecently()) await this.switch();
     try {
-      await this.current.ensure(oids, filter);
+      await this.current.ensure(oids, filter, noted);
     } catch (err) {
-      if (!(err instanceof PathReadRefusedError) || this.mode !== 'path') throw err;
+      // What main's note named may simply be wrong: the caller reads the archive's path instead.
+      if (noted || !(err instanceof PathReadRefusedError) || this.mode !== 'path') throw err;
       await this.switch();
       await this.current.ensure(oids, filter);
     }

@@ -3,12 +3,14 @@ import type { TaskResponse as Response } from '../../schemas/response.js';
 import type { FileProblem } from '../../schemas/errors.js';
 import type { BusContext } from '../context.js';
 import type { TaskState } from '../model/types.js';
-import { ARCHIVE } from '../repo.js';
+import { ARCHIVE, MAIN } from '../repo.js';
 import { existsSync } from 'node:fs';
 import { pathFor } from '../../schemas/layout.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import type { ArchiveFilter, ArchiveObjectSource } from '../archive/path-read.js';
 import { openArchiveSource } from '../archive/source.js';
+import { shardsInMain } from '../archive/shards-hint.js';
+import type { ArchiveShards } from '../../schemas/archive-shards.js';
 import { UploadArchiveReader, type ArchivedFolders } from '../archive/upload-archive.js';
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, archiveIndexPathFor, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
 import { ARCHIVE_MONTH_RE } from '../../schemas/archive-layout.js';
@@ -118,7 +120,9 @@ export async function findArchived(ctx: BusContext, ids: string[], opts: FindArc
   try {
     // Through git's services, one upload-archive exchange finds what the index has, where the remote runs it.
     const known = source.mode === 'path' ? ((await new UploadArchiveReader(ctx.repo).find(head, ids)) ?? new Map<string, ArchivedFolders>()) : new Map<string, ArchivedFolders>();
-    return await lookUp(ctx.repo.store, head, ids, source, opts.thorough ?? false, known);
+    // Main says where the shards are when it names this tip (an archive run's own note): no root or `ids` to read.
+    const noted = ids.some((id) => !known.has(id)) ? await shardsInMain(ctx.repo.store, await ctx.repo.localHead(MAIN)) : null;
+    return await lookUp(ctx.repo.store, head, ids, source, opts.thorough ?? false, known, noted?.archive === head ? noted : null);
   } finally {
     source.close?.();
   }
@@ -128,12 +132,21 @@ export async function findArchived(ctx: BusContext, ids: string[], opts: FindArc
  * The lookup itself, from the archive commit `head`; `reader` brings what the clone lacks. `known`: the folders of
  * tasks already found (bus/archive/upload-archive.ts), which are in the clone.
  */
-async function lookUp(store: ObjectStore, head: string, ids: string[], reader: ArchiveObjectSource, thorough: boolean, known: ReadonlyMap<string, ArchivedFolders>): Promise<Map<string, ArchivedTask>> {
+async function lookUp(store: ObjectStore, head: string, ids: string[], reader: ArchiveObjectSource, thorough: boolean, known: ReadonlyMap<string, ArchivedFolders>, noted: ArchiveShards | null): Promise<Map<string, ArchivedTask>> {
   const out = new Map<string, ArchivedTask>();
-  const need = async (oids: string[], filter?: ArchiveFilter) => (oids.length > 0 ? reader.ensure(oids, filter) : undefined);
+  const need = async (oids: string[], filter?: ArchiveFilter, noted = false) => (oids.length > 0 ? reader.ensure(oids, filter, noted) : undefined);
   const folder = new Map<string, ArchivedFolders>(known);
   const wanted = new Set(ids.filter((id) => !known.has(id)));
-  if (wanted.size > 0) await findByPath(store, head, wanted, folder, need, thorough);
+  if (wanted.size > 0 && noted !== null) {
+    try {
+      await findByPath(store, head, wanted, folder, need, thorough, noted);
+    } catch {
+      // A note naming trees the remote does not have (written by hand): the archive's own path, from its root.
+      for (const id of folder.keys()) if (!known.has(id)) wanted.add(id);
+      for (const id of wanted) folder.delete(id);
+      await findByPath(store, head, wanted, folder, need, thorough, null);
+    }
+  } else if (wanted.size > 0) await findByPath(store, head, wanted, folder, need, thorough, null);
 
   // The tasks' folders with their files, in one exchange.
   await need([...folder].flatMap(([id, f]) => (known.has(id) ? [] : f.signatures ? [f.task, f.signatures] : [f.task])));
@@ -165,21 +178,32 @@ async function findByPath(
   head: string,
   wanted: Set<string>,
   folder: Map<string, ArchivedFolders>,
-  need: (oids: string[], filter?: ArchiveFilter) => Promise<void>,
+  need: (oids: string[], filter?: ArchiveFilter, noted?: boolean) => Promise<void>,
   thorough: boolean,
+  noted: ArchiveShards | null,
 ): Promise<void> {
-  await need([head], 'tree:1');
-  const tree = await store.readCommitTree(head);
-  const root = await store.readTree(tree);
+  let rootEntries: TreeEntry[] | undefined;
+  const readRoot = async () => {
+    if (rootEntries) return rootEntries;
+    await need([head], 'tree:1');
+    return (rootEntries = await store.readTree(await store.readCommitTree(head)));
+  };
+  const indexShards = async (): Promise<{ shards: Map<string, string>; complete: boolean } | null> => {
+    if (noted) return noted;
+    const index = (await readRoot()).find((e) => e.path === ARCHIVE_INDEX_FOLDER && e.type === 'tree');
+    if (!index) return null;
+    await need([index.oid], 'tree:0');
+    const entries = await store.readTree(index.oid);
+    return { shards: new Map(entries.filter((e) => e.type === 'tree').map((e) => [e.path, e.oid] as const)), complete: entries.some((e) => e.path === ARCHIVE_INDEX_COMPLETE && e.type === 'blob') };
+  };
 
-  const index = root.find((e) => e.path === ARCHIVE_INDEX_FOLDER && e.type === 'tree');
+  const index = await indexShards();
   let indexComplete = false;
   if (index) {
-    await need([index.oid], 'tree:0');
-    const shards = new Map((await store.readTree(index.oid)).filter((e) => e.type === 'tree').map((e) => [e.path, e.oid] as const));
-    indexComplete = (await store.readTree(index.oid)).some((e) => e.path === ARCHIVE_INDEX_COMPLETE && e.type === 'blob');
+    const shards = index.shards;
+    indexComplete = index.complete;
     const shardOids = [...wanted].flatMap((id) => shards.get(archiveShardOf(id)) ?? []);
-    await need(shardOids, 'tree:0');
+    await need(shardOids, 'tree:0', noted !== null);
     for (const id of wanted) {
       const shard = shards.get(archiveShardOf(id));
       if (!shard) continue;
@@ -194,6 +218,7 @@ async function findByPath(
 
   // Tasks archived before the index (or by a gitbus that does not write it): the month folders, newest first.
   if (wanted.size > 0 && (thorough || !indexComplete)) {
+    const root = await readRoot();
     const months = root.filter((e) => e.type === 'tree' && ARCHIVE_MONTH_RE.test(e.path)).sort((a, b) => (a.path < b.path ? 1 : -1));
     await need(months.map((m) => m.oid), 'tree:0');
     const sigRoot = root.find((e) => e.path === SIGNATURES_FOLDER && e.type === 'tree');

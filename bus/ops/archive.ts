@@ -4,6 +4,7 @@ import { pathFor, type BusPath } from '../../schemas/layout.js';
 import { transact } from '../cas.js';
 import { ensureFolders } from '../archive/folders.js';
 import { openArchiveSource } from '../archive/source.js';
+import { shardsChange, shardsOfArchive } from '../archive/shards-hint.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
@@ -161,14 +162,20 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
     },
     { ref: ARCHIVE },
   );
+  // Where the shards of the archive are now, for nodes that never read it (schemas/archive-shards.ts): only while
+  // the archive's tip is the commit just made, so that two nodes archiving at once never leave main naming the
+  // older one's (the later one writes its own).
+  const shards = a.commit !== null && (await ctx.repo.remoteHead(ARCHIVE)) === a.commit ? await shardsOfArchive(ctx.repo.store, a.commit) : null;
   const m = await transact(
     ctx,
     'archive',
     async (latest) => {
       // Remove only what is still there unchanged; another node may have archived some of them already.
       const live = await livePaths(trustOf(latest) ? await Snapshot.read(ctx.repo.store, latest.commit) : latest);
-      const present = remove.filter((r) => live.get(r.path) === r.oid).map((r) => ({ path: r.path, content: null }));
-      return present.length ? { result: {}, commit: { changes: present, message } } : { result: {} };
+      const present: FileChange[] = remove.filter((r) => live.get(r.path) === r.oid).map((r) => ({ path: r.path, content: null }));
+      if (present.length === 0) return { result: {} };
+      const hint = shards ? await shardsChange(ctx.repo.store, latest.commit, shards) : [];
+      return { result: {}, commit: { changes: [...present, ...hint], message } };
     },
     { ref: MAIN },
   );

@@ -241,4 +241,40 @@ describe('archive path reads', () => {
     expect(json<{ state: string }>(await ok(['show', id], o2)).state).toBe('succeeded');
     expect(archiveObjectsIn(join(o2, 'clone.git')).has(revParse(`archive:${month}`))).toBe(false);
   });
+
+  it('main says where the shards are: a node of a host without upload-archive reads the shard and the folders, not the root or ids', async () => {
+    // The archive's tip above is a hand-made commit, which main's note does not name: an archive run writes it anew.
+    done.push(await finishedTask('five'));
+    await ok(['archive', '--all'], boss);
+    const note = gitCli(['--git-dir', bus.remote, 'show', 'main:archive-shards']);
+    expect(note).toContain(`archive ${revParse('archive')}\ncomplete\n`);
+    const id = done[0] ?? '';
+    expect(note).toContain(`${shard(id)} ${revParse(`archive:ids/${shard(id)}`)}`);
+    // A node that reads through git's services from a host that does not run git-upload-archive (GitHub, smart HTTP).
+    const fresh = async (name: string) => {
+      const home = bus.home(name);
+      await ok(['join', bus.remote, '--node', name, '--trust', fp('alice')], home, { GITBUS_DIRECT: '0' });
+      writeFileSync(join(home, 'clone.git', 'gitbus-archive-upload-archive'), 'refused\n');
+      return home;
+    };
+    const n1 = await fresh('n1');
+    expect(json<{ state: string; archived: string }>(await ok(['show', id], n1, { GITBUS_DIRECT: '0' }))).toMatchObject({ state: 'succeeded', archived: month });
+    expect(archiveObjectsIn(join(n1, 'clone.git'))).toEqual(new Set([revParse(`archive:ids/${shard(id)}`), ...folderObjects(id)]));
+
+    // A note naming trees the remote does not have (a hand edit): the lookup reads the path from the root, as
+    // without one, and does not take the host for one that refuses path reads.
+    const edit = join(bus.dir, 'note-editor');
+    gitCli(['clone', '-q', '--branch', 'main', bus.remote, edit]);
+    writeFileSync(join(edit, 'archive-shards'), note.replace(/^([0-9a-f]{2}) [0-9a-f]{40}$/gm, `$1 ${'0'.repeat(40)}`));
+    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qam', 'a wrong note'], edit);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], edit);
+    const n2 = await fresh('n2');
+    expect(json<{ state: string }>(await ok(['show', id], n2, { GITBUS_DIRECT: '0' })).state).toBe('succeeded');
+    expect(archiveObjectsIn(join(n2, 'clone.git'))).toEqual(pathObjects(id));
+    const refusal = join(n2, 'clone.git', 'gitbus-archive-path-reads');
+    expect(existsSync(refusal), existsSync(refusal) ? readFileSync(refusal, 'utf8') : '').toBe(false);
+    // The same from a local remote read directly (git cat-file in the remote).
+    const n3 = await bus.addNode('n3', [], ['--trust', fp('alice')]);
+    expect(json<{ state: string }>(await ok(['show', id], n3)).state).toBe('succeeded');
+  });
 });

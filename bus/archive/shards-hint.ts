@@ -1,0 +1,42 @@
+import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, ARCHIVE_SHARD_RE } from '../../schemas/archive-index.js';
+import { ARCHIVE_SHARDS_PATH, MAX_ARCHIVE_SHARDS_FILE, parseArchiveShards, renderArchiveShards, type ArchiveShards } from '../../schemas/archive-shards.js';
+import type { FileChange, ObjectStore } from '../store/objects.js';
+
+/**
+ * `archive-shards` in main (schemas/archive-shards.ts): written by `gitbus archive` with its removal from main, read
+ * by a lookup of an archived task before it walks the archive's trees.
+ */
+
+/** The shards of archive commit `commit`, from its trees in the clone (the archive step just wrote them); null when they are not there. */
+export async function shardsOfArchive(store: ObjectStore, commit: string): Promise<ArchiveShards | null> {
+  try {
+    const root = await store.readTree(await store.readCommitTree(commit));
+    const ids = root.find((e) => e.path === ARCHIVE_INDEX_FOLDER && e.type === 'tree');
+    if (!ids) return null;
+    const entries = await store.readTree(ids.oid);
+    const shards = new Map(entries.filter((e) => e.type === 'tree' && ARCHIVE_SHARD_RE.test(e.path)).map((e) => [e.path, e.oid] as const));
+    return { archive: commit, complete: entries.some((e) => e.path === ARCHIVE_INDEX_COMPLETE && e.type === 'blob'), shards };
+  } catch {
+    return null;
+  }
+}
+
+/** The file as main's commit `commit` has it, parsed; null when it has none or it is not the format. */
+export async function shardsInMain(store: ObjectStore, commit: string | null): Promise<ArchiveShards | null> {
+  if (commit === null) return null;
+  try {
+    const entry = (await store.readTree(await store.readCommitTree(commit))).find((e) => e.path === ARCHIVE_SHARDS_PATH && e.type === 'blob');
+    if (!entry) return null;
+    return parseArchiveShards(Buffer.from(await store.readBlob(entry.oid, MAX_ARCHIVE_SHARDS_FILE)).toString('utf8'));
+  } catch {
+    // Too large, or an object this clone lacks: the archive is read by path.
+    return null;
+  }
+}
+
+/** The change that makes main's file say `shards`, or none when it says so already. */
+export async function shardsChange(store: ObjectStore, mainCommit: string | null, shards: ArchiveShards): Promise<FileChange[]> {
+  const text = renderArchiveShards(shards);
+  const now = await shardsInMain(store, mainCommit);
+  return now !== null && renderArchiveShards(now) === text ? [] : [{ path: ARCHIVE_SHARDS_PATH, content: text }];
+}
