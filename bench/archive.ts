@@ -1,8 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createWriteStream, readdirSync, statSync } from 'node:fs';
+import { cpSync, createWriteStream, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderBusFile } from '../schemas/bus-file.js';
+import { ARCHIVE_SHARDS_PATH, renderArchiveShards } from '../schemas/archive-shards.js';
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_COMPLETE_TEXT, ARCHIVE_INDEX_FOLDER, archiveIndexPathFor } from '../schemas/archive-index.js';
 import { openBus } from '../bus/context.js';
 import { initBus } from '../bus/ops/init.js';
@@ -65,6 +66,30 @@ export async function writeArchive(remote: string, dir: string, finished: number
   await new Promise<void>((r) => out.end(() => r()));
   execFileSync('sh', ['-c', `git fast-import --quiet --done < "${stream}"`], { cwd: remote, env: GIT_ENV });
   return ids;
+}
+
+/** BENCH_ARCHIVE_PATH=1: nodes read through git's services from a host that does not run git-upload-archive. */
+const PATH_ONLY = process.env['BENCH_ARCHIVE_PATH'] === '1';
+if (PATH_ONLY) process.env['GITBUS_DIRECT'] = '0';
+
+/** Main's `archive-shards` for the archive's tip, committed with the git CLI as `gitbus archive` would write it. */
+function writeShardsNote(remote: string, dir: string): void {
+  const tip = execFileSync('git', ['--git-dir', remote, 'rev-parse', 'archive'], { encoding: 'utf8' }).trim();
+  const listing = execFileSync('git', ['--git-dir', remote, 'ls-tree', `${tip}:${ARCHIVE_INDEX_FOLDER}`], { encoding: 'utf8' });
+  const shards = new Map<string, string>();
+  let complete = false;
+  for (const line of listing.split('\n').filter(Boolean)) {
+    const [meta = '', name = ''] = line.split('\t');
+    const [, type, oid = ''] = meta.split(' ');
+    if (type === 'tree') shards.set(name, oid);
+    else if (name === ARCHIVE_INDEX_COMPLETE) complete = true;
+  }
+  const work = join(dir, 'note-writer');
+  execFileSync('git', ['clone', '-q', '--branch', 'main', remote, work], { env: GIT_ENV });
+  writeFileSync(join(work, ARCHIVE_SHARDS_PATH), renderArchiveShards({ archive: tip, complete, shards }));
+  execFileSync('git', ['add', ARCHIVE_SHARDS_PATH], { cwd: work, env: GIT_ENV });
+  execFileSync('git', ['commit', '-qm', 'gitbus: archive-shards'], { cwd: work, env: GIT_ENV });
+  execFileSync('git', ['push', '-q', 'origin', 'HEAD:main'], { cwd: work, env: GIT_ENV });
 }
 
 function cli(args: string[], home: string): number {
@@ -142,11 +167,20 @@ export async function archiveBench(lines: string[], finished: number, runs: numb
   const commits = execFileSync('git', ['--git-dir', bigRemote, 'rev-list', '--count', 'archive'], { encoding: 'utf8' }).trim();
   const archiveObjects = execFileSync('git', ['--git-dir', bigRemote, 'count-objects', '-v'], { encoding: 'utf8' });
 
+  // The same archive without main's note of where its shards are (schemas/archive-shards.ts), as a bus archived by
+  // a gitbus before it is: a reader walks from the archive's root. Then the note, as `gitbus archive` writes it.
+  const bareRemote = join(dir, 'big-no-note.git');
+  cpSync(bigRemote, bareRemote, { recursive: true });
+  const bareHome = join(dir, 'big-no-note-admin');
+  await joinBus(bareHome, bareRemote, { node: 'admin2' });
+  writeShardsNote(bigRemote, dir);
+
   const buses: BusUnderTest[] = [
     { name: 'empty', remote: emptyRemote, shown: live.id },
     { name: 'big', remote: bigRemote, shown: archived },
+    { name: 'big-no-note', remote: bareRemote, shown: archived },
   ];
-  for (const [after, home] of [[live.id, emptyHome], [archived, bigHome]] as const) {
+  for (const [after, home] of [[live.id, emptyHome], [archived, bigHome], [archived, bareHome]] as const) {
     const ctx = await openBus(home);
     for (let i = 0; i < pending; i++) await dispatch(ctx, { handoff: { title: `waits ${i}`, command: 'true', after: [after] }, body: '## Task\n\nbench\n' });
     await ctx.repo.close();
@@ -163,6 +197,8 @@ export async function archiveBench(lines: string[], finished: number, runs: numb
       for (const bus of r % 2 === 0 ? buses : [...buses].reverse()) {
         const home = join(dir, `n${node++}`);
         await joinBus(home, bus.remote, { node: `n${node}`, runners: ['shell'] });
+        // As on a host that does not run git-upload-archive (GitHub, smart HTTP): what it answers, remembered.
+        if (PATH_ONLY) writeFileSync(join(home, 'clone.git', 'gitbus-archive-upload-archive'), 'refused (bench)\n');
         push(first, `${bus.name} ${c}`, cli(argsOf(c, bus), home));
         if (bus.name === 'big' && c === 'show' && !firstClone) firstClone = objectFiles(join(home, 'clone.git'));
         push(later, `${bus.name} ${c}`, cli(argsOf(c, bus), home));
@@ -176,9 +212,12 @@ export async function archiveBench(lines: string[], finished: number, runs: numb
   lines.push(`remote object store: ${archiveObjects.split('\n').filter((l) => /^(count|size-pack|in-pack)/.test(l)).join(', ')}`);
   if (firstClone) lines.push(`a fresh node's clone after its first \`show\` of an archived task: ${firstClone.loose} loose objects, ${firstClone.packs} pack(s), ${Math.round(firstClone.bytes / 1024)} KiB`);
   lines.push('');
+  if (PATH_ONLY) lines.push('every node reads through git\'s services (GITBUS_DIRECT=0) as from a host without git-upload-archive (BENCH_ARCHIVE_PATH=1)', '');
   for (const c of COMMANDS) {
     lines.push(row(`${c}, first time (fresh join)`, s(first, `big ${c}`), s(first, `empty ${c}`), 1.3));
     lines.push(row(`${c}, again on the same node`, s(later, `big ${c}`), s(later, `empty ${c}`), 1.3));
   }
+  lines.push('', 'the same archive without main\'s archive-shards (a reader walks from the archive\'s root):');
+  for (const c of COMMANDS) lines.push(row(`${c}, first time (fresh join), no note`, s(first, `big-no-note ${c}`), s(first, `empty ${c}`), 1.3));
   lines.push('', `baseline: the same command on an empty bus (show: a live finished task; claim --next and watch --once: a task waiting on it); medians ${COMMANDS.map((c) => `${c} ${fmt(s(first, `empty ${c}`).median)} ms`).join(', ')}`, '');
 }
