@@ -19,6 +19,8 @@ done
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ssh-agent >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v pgrep >/dev/null 2>&1 || need_apt+=(procps)
+# A served command's terminal is hung up on a pseudo-terminal made with Python's pty module.
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # The https remote's tests make a private CA's certificate.
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v make >/dev/null 2>&1 || need_apt+=(make)

@@ -197,9 +197,11 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
     rawMode(false);
     writeErr(Buffer.from(`gitbus: the served command did not end ${why}; this process stops waiting for it (the watcher's process ${standby} may still be running it: see "gitbus status")\n`));
     socket.destroy();
-    process.exit(128 + (osConstants.signals[sig] ?? 0));
+    dieBy(sig);
   };
   const onSignal = (sig: NodeJS.Signals) => {
+    // A hangup comes twice (the kernel's, and the shell's to its jobs): the second is the same request, not another.
+    if (forwarded === 'SIGHUP' && sig === 'SIGHUP') return;
     if (forwarded !== null) return stopWaiting(sig, `after ${forwarded}, and ${sig} followed`);
     forwarded = sig;
     socket.write(jsonFrame(FRAME.signal, { signal: sig }));
@@ -242,7 +244,7 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
         process.stdout.write(f.data);
       }
       else if (f.kind === FRAME.stderr) writeErr(f.data);
-      else if (f.kind === FRAME.wantInput) relayInput(socket);
+      else if (f.kind === FRAME.wantInput) relayInput(socket, () => onSignal('SIGHUP'));
       else if (f.kind === FRAME.pauseInput) pauseInput();
       else if (f.kind === FRAME.rawMode) rawMode(json(f.data)['raw'] === true);
       else if (f.kind === FRAME.exit) exitCode = codeOf(f.data);
@@ -263,7 +265,7 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
     }
     if (forwarded !== null) {
       // The standby ended without an exit code after the signal this process was sent: end the same way.
-      process.kill(process.pid, forwarded);
+      dieBy(forwarded);
       return;
     }
     const lost = new ServedCommandLostError();
@@ -290,16 +292,34 @@ function request(args: string[], build: string): ServeRequest {
 }
 
 let inputRelayed = false;
-function relayInput(socket: Socket): void {
+/**
+ * Relays standard input as the command reads it. `hungUp` is called instead of relaying its end when the input was a
+ * terminal that hung up: its end is then no Ctrl-D, and the command must not go on with what was typed so far (a
+ * process of its own dies of the SIGHUP that comes a moment after the end, before it can use it).
+ */
+function relayInput(socket: Socket, hungUp: () => void): void {
   // Asked again after a prompt was answered (a terminal is read only while the command reads it).
   if (inputRelayed) {
     process.stdin.resume();
     return;
   }
   inputRelayed = true;
+  const terminal = isatty(0);
+  // A hung-up terminal is no longer a terminal to isatty (its ioctls fail with EIO).
+  const ended = () => (terminal && !isatty(0) ? hungUp() : socket.write(encodeFrame(FRAME.inputEnd, Buffer.alloc(0))));
   process.stdin.on('data', (d: Buffer) => socket.write(encodeFrame(FRAME.input, d)));
-  process.stdin.on('end', () => socket.write(encodeFrame(FRAME.inputEnd, Buffer.alloc(0))));
-  process.stdin.on('error', () => socket.write(encodeFrame(FRAME.inputEnd, Buffer.alloc(0))));
+  process.stdin.on('end', ended);
+  process.stdin.on('error', ended);
+}
+
+/**
+ * Ends this process by `sig`, as its own command would have ended (its handlers for it are off by now). Not by
+ * process.exit: Node then sets a terminal back as it found it, which fails on one that hung up, and aborts the process.
+ */
+function dieBy(sig: NodeJS.Signals): void {
+  process.kill(process.pid, sig);
+  // Where the signal is ignored (started under nohup): its exit code.
+  setTimeout(() => process.exit(128 + (osConstants.signals[sig] ?? 0)), 100);
 }
 
 /** The command stopped reading its terminal: so does this process, and what is typed next stays for the shell. */

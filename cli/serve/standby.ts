@@ -233,7 +233,14 @@ function raise(data: Buffer): void {
   } catch {
     return;
   }
-  if (sig === 'SIGINT' || sig === 'SIGTERM' || sig === 'SIGHUP') process.kill(process.pid, sig);
+  if (sig !== 'SIGINT' && sig !== 'SIGTERM' && sig !== 'SIGHUP') return;
+  // To the standby's process group (it leads one: forked detached), as a terminal signals its foreground group: the
+  // git and ssh processes the command started end with it, as they would in the client's own process.
+  try {
+    process.kill(-process.pid, sig);
+  } catch {
+    process.kill(process.pid, sig);
+  }
 }
 
 /** Becomes the client's process and runs its command. */

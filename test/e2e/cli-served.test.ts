@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import type { ServeReport } from '../../cli/code-cache.js';
-import { BIN, gitbus, json, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
+import { BIN, gitbus, json, spawnBounded, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
 import { bounded, until } from '../helpers/wait.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 
@@ -210,6 +211,31 @@ describe('commands served by the watcher', () => {
     // A hook run by hand in a terminal reads no input (as in its own process), rather than wait for the person.
     const h = await servedInTerminal(['hook', 'claude', 'user-prompt-submit']);
     expect(h.code, h.out).toBe(0);
+  }, 120_000);
+
+  it('a served command whose terminal hangs up ends as in its own process: by SIGHUP, using nothing typed so far', async () => {
+    // test/fixtures/hangup.py: a pseudo-terminal, a line typed there, then the hangup of a closed terminal window
+    // (its end of input, the kernel's SIGHUP and the shell's).
+    const typed = join(scratch.path, 'typed.jsonl');
+    writeFileSync(typed, `${JSON.stringify({ title: 'typed before a hangup' })}\n`);
+    const hangup = fileURLToPath(new URL('../fixtures/hangup.py', import.meta.url));
+    let last: { ended: string; report: ServeReport } | undefined;
+    await until(
+      'dispatch --from - on a terminal that hangs up, served',
+      async () => {
+        const file = join(scratch.path, `report-${++reports}.jsonl`);
+        const r = await spawnBounded('python3', [hangup, typed, process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--no-git'], { env: { ...process.env, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file }, timeoutMs: 30_000 });
+        const report = JSON.parse(existsSync(file) ? (readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}') : '{"served":false,"reason":"no report"}') as ServeReport;
+        last = { ended: `${r.stdout.trim()}${r.stderr}`, report };
+        return report.served;
+      },
+      60_000,
+      () => `last: ${JSON.stringify(last)}\nwatcher stderr: ${watcher.stderr()}`,
+    );
+    // Killed by SIGHUP (1), as its own process is: not an abort of Node's (6, 11) setting back a terminal that is gone.
+    expect(last?.ended).toBe('signal 1');
+    const st = await run(['status', '--json'], { env: { GITBUS_SERVE: '0' } });
+    expect(st.r.stdout).not.toContain('typed before a hangup');
   }, 120_000);
 
   it('serves the Claude Code hooks with their input from the client\'s standard input, but not the hour-long wait', async () => {
