@@ -197,7 +197,9 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
     rawMode(false);
     writeErr(Buffer.from(`gitbus: the served command did not end ${why}; this process stops waiting for it (the watcher's process ${standby} may still be running it: see "gitbus status")\n`));
     socket.destroy();
-    dieBy(sig);
+    // After a hangup, by the signal: process.exit would set back a terminal that is gone (below). Else its exit code.
+    if (sig === 'SIGHUP') dieBy(sig);
+    else process.exit(128 + (osConstants.signals[sig] ?? 0));
   };
   const onSignal = (sig: NodeJS.Signals) => {
     // A hangup comes twice (the kernel's, and the shell's to its jobs): the second is the same request, not another.

@@ -169,12 +169,12 @@ describe.skipIf(!available)('SSH failures that must be clear', () => {
       await until('a standby ready', () => server.events().some((e) => e.type === 'standbys' && Number(e['ready']) >= 1), 60_000, server.stderr);
       const out2 = join(bus.dir, 'prompted-served.out');
       const report = join(bus.dir, 'served.jsonl');
-      const cmd2 = `HOME=${c.home} GITBUS_HOME=${bus.home('alpha')} GITBUS_SERVE_REPORT=${report} ${process.execPath} ${BIN} status --json > ${out2}; echo exit=$? >> ${out2}; stty -a >> ${out2}`;
+      const cmd2 = `HOME=${c.home} GITBUS_HOME=${bus.home('alpha')} GITBUS_SERVE_REPORT=${report} ${process.execPath} ${BIN} status --json > ${out2}; echo exit=$? >> ${out2}; stty -a >> ${out2}; echo end >> ${out2}`;
       spawnSync('tmux', ['-S', sock, 'kill-server']);
       expect(spawnSync('tmux', ['-S', sock, 'new-session', '-d', '-x', '200', '-y', '20', cmd2]).status).toBe(0);
       await until('the passphrase prompt, served', () => pane().includes(`Enter passphrase for key '${locked}':`), 20_000, () => `${pane()}\nserver: ${server.stderr()}`);
       spawnSync('tmux', ['-S', sock, 'send-keys', 'correct horse', 'Enter']);
-      await until('the served prompted command to finish', () => existsSync(out2) && readFileSync(out2, 'utf8').includes('exit='), 20_000, () => `pane: ${pane()}\nout: ${existsSync(out2) ? readFileSync(out2, 'utf8') : ''}\nserver: ${server.stderr()}`);
+      await until('the served prompted command to finish', () => existsSync(out2) && /^end$/m.test(readFileSync(out2, 'utf8')), 20_000, () => `pane: ${pane()}\nout: ${existsSync(out2) ? readFileSync(out2, 'utf8') : ''}\nserver: ${server.stderr()}`);
       const served = readFileSync(out2, 'utf8');
       expect(served).toContain('exit=0');
       expect(JSON.parse(served.slice(0, served.indexOf('exit='))).nodes).toBeDefined();
