@@ -1,4 +1,5 @@
 import { ARCHIVE_SHARD_RE } from './archive-index.js';
+import type { FileProblem } from './errors.js';
 
 /**
  * `archive-shards` in `main` (docs/PROTOCOL.md §7, "Where the shards are"): the archive commit a node archived to,
@@ -51,4 +52,15 @@ export function parseArchiveShards(text: string): ArchiveShards | null {
     shards.set(name, oid);
   }
   return { archive, complete, shards };
+}
+
+/**
+ * What `gitbus lint archive-shards` says of the file: nothing when it is the note `gitbus archive` writes, else a
+ * warning (readers ignore it and read the archive from its root; nothing is wrong with the bus).
+ */
+export function archiveShardsProblems(path: string, content: Uint8Array): FileProblem[] {
+  const fix = `remove it (git rm ${ARCHIVE_SHARDS_PATH}): the next archive run writes it anew`;
+  if (content.byteLength > MAX_ARCHIVE_SHARDS_FILE) return [{ path, field: '', reason: `file is ${content.byteLength} bytes; the note gitbus archive writes is at most ${MAX_ARCHIVE_SHARDS_FILE}, and readers ignore a larger one`, fix, severity: 'warning' }];
+  if (parseArchiveShards(Buffer.from(content).toString('utf8')) !== null) return [];
+  return [{ path, field: '', reason: `it is not the note of where the archive's shards are that gitbus archive writes (first line "${MAGIC}", then "archive <commit>", "complete", "<hh> <tree>" lines); readers ignore it`, fix, severity: 'warning' }];
 }

@@ -34,8 +34,15 @@ export async function shardsInMain(store: ObjectStore, commit: string | null): P
   }
 }
 
-/** The change that makes main's file say `shards`, or none when it says so already. */
+/**
+ * The change that makes main's file say `shards`; none when it says so already, or when something other than a
+ * file is at its path (a folder, a link someone committed): the note is only a hint, and archiving never fails for it.
+ */
 export async function shardsChange(store: ObjectStore, mainCommit: string | null, shards: ArchiveShards): Promise<FileChange[]> {
+  if (mainCommit !== null) {
+    const entry = (await store.readTree(await store.readCommitTree(mainCommit))).find((e) => e.path === ARCHIVE_SHARDS_PATH);
+    if (entry !== undefined && (entry.type !== 'blob' || (entry.mode !== '100644' && entry.mode !== '100755'))) return [];
+  }
   const text = renderArchiveShards(shards);
   const now = await shardsInMain(store, mainCommit);
   return now !== null && renderArchiveShards(now) === text ? [] : [{ path: ARCHIVE_SHARDS_PATH, content: text }];

@@ -162,10 +162,6 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
     },
     { ref: ARCHIVE },
   );
-  // Where the shards of the archive are now, for nodes that never read it (schemas/archive-shards.ts): only while
-  // the archive's tip is the commit just made, so that two nodes archiving at once never leave main naming the
-  // older one's (the later one writes its own).
-  const shards = a.commit !== null && (await ctx.repo.remoteHead(ARCHIVE)) === a.commit ? await shardsOfArchive(ctx.repo.store, a.commit) : null;
   const m = await transact(
     ctx,
     'archive',
@@ -174,12 +170,23 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
       const live = await livePaths(trustOf(latest) ? await Snapshot.read(ctx.repo.store, latest.commit) : latest);
       const present: FileChange[] = remove.filter((r) => live.get(r.path) === r.oid).map((r) => ({ path: r.path, content: null }));
       if (present.length === 0) return { result: {} };
-      const hint = shards ? await shardsChange(ctx.repo.store, latest.commit, shards) : [];
-      return { result: {}, commit: { changes: [...present, ...hint], message } };
+      return { result: {}, commit: { changes: [...present, ...(await shardsNote(ctx, latest.commit))], message } };
     },
     { ref: MAIN },
   );
   return { archived: ids, skipped, archiveCommit: a.commit, mainCommit: m.commit };
+}
+
+/**
+ * Main's note of where the archive's shards are (schemas/archive-shards.ts), for the archive's tip as the remote has
+ * it now, asked at each attempt: with two nodes archiving at once, whichever writes main last names the tip both
+ * left. Nothing when the tip's trees are not in this clone (another node's commit this one never read): main keeps
+ * the note it has, which readers ignore once it names another commit.
+ */
+async function shardsNote(ctx: BusContext, mainCommit: string | null): Promise<FileChange[]> {
+  const tip = await ctx.repo.remoteHead(ARCHIVE);
+  const shards = tip === null ? null : await shardsOfArchive(ctx.repo.store, tip);
+  return shards === null ? [] : shardsChange(ctx.repo.store, mainCommit, shards);
 }
 
 /**

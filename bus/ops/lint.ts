@@ -14,6 +14,7 @@ import { signedKindOf } from '../trust/messages.js';
 import { envFilesOnDisk, envFoldersOf, envListingProblems } from '../env/lint-env-files.js';
 import { ENV_FOLDER } from '../../schemas/signature-layout.js';
 import { SETTINGS_PATH } from '../../schemas/layout.js';
+import { ARCHIVE_SHARDS_PATH, archiveShardsProblems } from '../../schemas/archive-shards.js';
 import { handoffProblems, type LintedHandoff } from './lint-handoff.js';
 
 /** Bus files are at most this big (docs/PROTOCOL.md §2); larger ones are reported without being read. */
@@ -44,6 +45,8 @@ export async function lintPath(path: string): Promise<LintReport> {
     const { files, read } = await envFilesOnDisk(root);
     return { checked: 1, problems: await envListingProblems(files, envFoldersOf([inCheckout]), read) };
   }
+  // Main's note of where the archive's shards are: a file gitbus writes, checked for its own format.
+  if (inCheckout === ARCHIVE_SHARDS_PATH) return { checked: 1, problems: archiveShardsProblems(inCheckout, await readFile(path)) };
   const rel = `${basename(dirname(path))}/${basename(path)}`;
   const linted = await lintFile(path, basename(path) === 'gitbus.yaml' ? 'gitbus.yaml' : rel, st.size);
   const { handoff } = linted;

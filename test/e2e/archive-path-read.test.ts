@@ -276,5 +276,26 @@ describe('archive path reads', () => {
     // The same from a local remote read directly (git cat-file in the remote).
     const n3 = await bus.addNode('n3', [], ['--trust', fp('alice')]);
     expect(json<{ state: string }>(await ok(['show', id], n3)).state).toBe('succeeded');
+
+    // lint checks the note for what it is (a warning: readers ignore a note that is not the format).
+    const lint = async (file: string) => json<{ problems: { path: string; severity: string; fix: string }[] }>(await gitbus(['lint', join(edit, file), '--json'], { home: boss }));
+    writeFileSync(join(edit, 'archive-shards'), 'my notes\n');
+    expect((await lint('archive-shards')).problems).toMatchObject([{ path: 'archive-shards', severity: 'warning', fix: expect.stringContaining('git rm archive-shards') }]);
+    writeFileSync(join(edit, 'archive-shards'), note);
+    expect((await lint('archive-shards')).problems).toEqual([]);
+
+    // A folder someone committed at the note's path: archiving goes on and leaves it alone (the note is a hint).
+    gitCli(['fetch', '-q', 'origin', 'main'], edit);
+    gitCli(['reset', '-q', '--hard', 'origin/main'], edit);
+    gitCli(['rm', '-q', 'archive-shards'], edit);
+    mkdirSync(join(edit, 'archive-shards'));
+    writeFileSync(join(edit, 'archive-shards', 'mine.txt'), 'a folder of someone\'s\n');
+    gitCli(['add', 'archive-shards'], edit);
+    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', 'a folder where the note goes'], edit);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], edit);
+    const six = await finishedTask('six');
+    await ok(['archive', '--all'], boss);
+    expect(gitCli(['--git-dir', bus.remote, 'ls-tree', '-r', '--name-only', 'main']).split('\n').filter((p) => p.includes(six))).toEqual([]);
+    expect(gitCli(['--git-dir', bus.remote, 'show', 'main:archive-shards/mine.txt'])).toContain('a folder');
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -118,7 +119,11 @@ describe.skipIf(!available)('an SSH remote', () => {
     const clone = join(gamma, 'clone.git');
     expect(readFileSync(join(clone, 'gitbus-archive-upload-archive'), 'utf8')).toMatch(/Invalid command/);
     const held = gitCli(['--git-dir', clone, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)']);
-    expect(held).toContain(gitCli(['--git-dir', bus.bare, 'rev-parse', 'archive:ids']).trim());
+    // By its path from the shard down: main's archive-shards says where the shard is, so neither the archive's root
+    // nor `ids` is read (docs/PROTOCOL.md §7).
+    const hh = createHash('sha1').update(id).digest('hex').slice(0, 2);
+    expect(held).toContain(gitCli(['--git-dir', bus.bare, 'rev-parse', `archive:ids/${hh}`]).trim());
+    expect(held).not.toContain(gitCli(['--git-dir', bus.bare, 'rev-parse', 'archive:ids']).trim());
     expect(existsSync(join(clone, 'gitbus-archive-tip.git'))).toBe(false);
     // doctor says so, and that path reads remain.
     const archiveReads = json<{ checks: { name: string; status: string; detail: string }[] }>(await run(['doctor', '--json'], gamma, own.env)).checks.find((c) => c.name === 'remote.archive-reads');

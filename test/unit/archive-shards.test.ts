@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArchiveShards, renderArchiveShards } from '../../schemas/archive-shards.js';
+import { MAX_ARCHIVE_SHARDS_FILE, archiveShardsProblems, parseArchiveShards, renderArchiveShards } from '../../schemas/archive-shards.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -29,5 +29,12 @@ describe('archive-shards in main (docs/PROTOCOL.md §7)', () => {
     ]) {
       expect(parseArchiveShards(bad), JSON.stringify(bad)).toBeNull();
     }
+  });
+
+  it('lint says nothing of the note gitbus writes, and warns of anything else at its path', () => {
+    const good = Buffer.from(renderArchiveShards({ archive: A, complete: false, shards: new Map([['0a', B]]) }));
+    expect(archiveShardsProblems('archive-shards', good)).toEqual([]);
+    expect(archiveShardsProblems('archive-shards', Buffer.from('my notes\n'))).toMatchObject([{ path: 'archive-shards', field: '', severity: 'warning', fix: expect.stringContaining('git rm archive-shards') }]);
+    expect(archiveShardsProblems('archive-shards', Buffer.alloc(MAX_ARCHIVE_SHARDS_FILE + 1))).toMatchObject([{ severity: 'warning', reason: expect.stringContaining('bytes') }]);
   });
 });
