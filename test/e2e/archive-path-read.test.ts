@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { BIN, gitbus, gitCli, json } from '../helpers/cli.js';
+import { bounded, until } from '../helpers/wait.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimAndRespond } from '../helpers/in-process.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
@@ -298,4 +299,38 @@ describe('archive path reads', () => {
     expect(gitCli(['--git-dir', bus.remote, 'ls-tree', '-r', '--name-only', 'main']).split('\n').filter((p) => p.includes(six))).toEqual([]);
     expect(gitCli(['--git-dir', bus.remote, 'show', 'main:archive-shards/mine.txt'])).toContain('a folder');
   });
+
+  it('two archive runs at once: main\'s note names the archive tip both left, not the older run\'s commit', async () => {
+    const two = await makeBus({ node: 'a', initArgs: ['--runner', 'shell'] });
+    try {
+      const a = two.home('a');
+      const b = await two.addNode('b', [], ['--runner', 'shell']);
+      const ago = (ms: number) => () => new Date(Date.now() - ms);
+      const task = async (home: string, title: string, finishedAgo: number) => {
+        const id = json<{ id: string }>(await gitbus(['dispatch', title, '--command', 'true', '--no-git', '--json'], { home })).id;
+        await claimAndRespond(home, id, { status: 'succeeded', now: ago(finishedAgo) });
+        return id;
+      };
+      const t1 = await task(a, 'ended half an hour ago', 30 * 60_000);
+      // a's first push to main waits at the remote (a pre-receive hook) until the test lets it go: a has archived t1
+      // and is about to remove it from main when b archives another task.
+      writeFileSync(join(two.remote, 'hooks', 'pre-receive'), `#!/bin/sh\nwhile read old new ref; do\n  if [ "$ref" = refs/heads/main ] && [ ! -f HELD ]; then\n    touch HELD\n    i=0; while [ ! -f GO ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n  fi\ndone\n`, { mode: 0o755 });
+      const first = spawn(process.execPath, [BIN, 'archive', '--older-than', '1m', '--json'], { env: { ...process.env, GITBUS_HOME: a, GITBUS_DIRECT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      first.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const ended = new Promise<number | null>((resolve) => first.once('exit', resolve));
+      await until('a held at its push to main', () => existsSync(join(two.remote, 'HELD')), 30_000, () => err);
+      const t2 = await task(b, 'ended two hours ago', 2 * 3600_000);
+      await ok(['archive', '--older-than', '1h'], b);
+      writeFileSync(join(two.remote, 'GO'), '');
+      expect(await bounded(ended, 60_000, `a's archive to end\n${err}`), err).toBe(0);
+      const onMain = gitCli(['--git-dir', two.remote, 'ls-tree', '-r', '--name-only', 'main']);
+      expect(onMain).not.toContain(t1);
+      expect(onMain).not.toContain(t2);
+      const tip = gitCli(['--git-dir', two.remote, 'rev-parse', 'archive']).trim();
+      expect(gitCli(['--git-dir', two.remote, 'show', 'main:archive-shards'])).toContain(`archive ${tip}\n`);
+    } finally {
+      await two.cleanup();
+    }
+  }, 120_000);
 });
