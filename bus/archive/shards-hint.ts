@@ -1,5 +1,7 @@
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, ARCHIVE_SHARD_RE } from '../../schemas/archive-index.js';
 import { ARCHIVE_SHARDS_PATH, MAX_ARCHIVE_SHARDS_FILE, parseArchiveShards, renderArchiveShards, type ArchiveShards } from '../../schemas/archive-shards.js';
+import type { BusContext } from '../context.js';
+import { ARCHIVE } from '../repo.js';
 import type { FileChange, ObjectStore } from '../store/objects.js';
 
 /**
@@ -46,4 +48,16 @@ export async function shardsChange(store: ObjectStore, mainCommit: string | null
   const text = renderArchiveShards(shards);
   const now = await shardsInMain(store, mainCommit);
   return now !== null && renderArchiveShards(now) === text ? [] : [{ path: ARCHIVE_SHARDS_PATH, content: text }];
+}
+
+/**
+ * Main's note for the archive's tip as the remote has it now, asked at each compare-and-swap attempt: with two nodes
+ * archiving at once, whichever writes main last names the tip both left. Nothing when the tip's trees are not in this
+ * clone (another node's commit this one never read): main keeps the note it has, which readers ignore once it names
+ * another commit.
+ */
+export async function shardsNote(ctx: BusContext, mainCommit: string | null): Promise<FileChange[]> {
+  const tip = await ctx.repo.remoteHead(ARCHIVE);
+  const shards = tip === null ? null : await shardsOfArchive(ctx.repo.store, tip);
+  return shards === null ? [] : shardsChange(ctx.repo.store, mainCommit, shards);
 }

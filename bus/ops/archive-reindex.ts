@@ -13,7 +13,8 @@ import { TASK_ID_RE } from '../../schemas/ids.js';
 import { transact } from '../cas.js';
 import type { BusContext } from '../context.js';
 import type { FileChange, ObjectStore, TreeEntry } from '../store/objects.js';
-import { ARCHIVE } from '../repo.js';
+import { ARCHIVE, MAIN } from '../repo.js';
+import { shardsNote } from '../archive/shards-hint.js';
 import { readFoldersOf } from './archive.js';
 
 export interface ReindexResult {
@@ -22,6 +23,8 @@ export interface ReindexResult {
   /** Index entries replaced because they did not hold the task's folder (a file there, or another folder). */
   repaired: number;
   commit: string | null;
+  /** The commit on main that made its note of where the shards are name the reindexed archive (null: none needed). */
+  noteCommit: string | null;
 }
 
 /**
@@ -107,5 +110,11 @@ export async function reindexArchive(ctx: BusContext): Promise<ReindexResult> {
     },
     { ref: ARCHIVE },
   );
-  return { indexed: r.indexed, repaired: r.repaired, commit: r.commit };
+  // The shards moved: main's note (schemas/archive-shards.ts) names the new tip, so that lookups by path keep
+  // starting at the shard.
+  const note = r.commit === null ? { commit: null } : await transact(ctx, 'archive', async (latest) => {
+    const changes = await shardsNote(ctx, latest.commit);
+    return changes.length ? { result: {}, commit: { changes, message: 'gitbus: where the archive\'s shards are, after its reindex' } } : { result: {} };
+  }, { ref: MAIN });
+  return { indexed: r.indexed, repaired: r.repaired, commit: r.commit, noteCommit: note.commit };
 }

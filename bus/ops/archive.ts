@@ -4,7 +4,7 @@ import { pathFor, type BusPath } from '../../schemas/layout.js';
 import { transact } from '../cas.js';
 import { ensureFolders } from '../archive/folders.js';
 import { openArchiveSource } from '../archive/source.js';
-import { shardsChange, shardsOfArchive } from '../archive/shards-hint.js';
+import { shardsNote } from '../archive/shards-hint.js';
 import type { BusContext } from '../context.js';
 import { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
@@ -175,18 +175,6 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
     { ref: MAIN },
   );
   return { archived: ids, skipped, archiveCommit: a.commit, mainCommit: m.commit };
-}
-
-/**
- * Main's note of where the archive's shards are (schemas/archive-shards.ts), for the archive's tip as the remote has
- * it now, asked at each attempt: with two nodes archiving at once, whichever writes main last names the tip both
- * left. Nothing when the tip's trees are not in this clone (another node's commit this one never read): main keeps
- * the note it has, which readers ignore once it names another commit.
- */
-async function shardsNote(ctx: BusContext, mainCommit: string | null): Promise<FileChange[]> {
-  const tip = await ctx.repo.remoteHead(ARCHIVE);
-  const shards = tip === null ? null : await shardsOfArchive(ctx.repo.store, tip);
-  return shards === null ? [] : shardsChange(ctx.repo.store, mainCommit, shards);
 }
 
 /**

@@ -215,8 +215,11 @@ describe('archive path reads', () => {
     const o1 = await bus.addNode('o1', [], ['--trust', fp('alice')]);
     const shown = json<{ state: string; archived: string }>(await ok(['show', id], o1));
     expect(shown).toMatchObject({ state: 'succeeded', archived: month });
-    const r = json<{ indexed: number; commit: string | null }>(await ok(['archive', '--reindex'], boss));
+    const r = json<{ indexed: number; commit: string | null; noteCommit: string | null }>(await ok(['archive', '--reindex'], boss));
     expect(r.indexed).toBe(done.length + 1);
+    // The shards moved: main's note names the reindexed archive, in a commit of its own.
+    expect(r.noteCommit).toBe(revParse('main'));
+    expect(gitCli(['--git-dir', bus.remote, 'show', 'main:archive-shards'])).toContain(`archive ${revParse('archive')}\n`);
     expect(revParse(`archive:ids/${shard(id)}/${id}.${month}`)).toBe(revParse(`archive:${month}/${id}`));
     expect(revParse(`archive:ids/${shard(id)}/${id}.${month}.sig`)).toBe(revParse(`archive:signatures/${month}/${id}`));
     expect(json<{ indexed: number; commit: string | null }>(await ok(['archive', '--reindex'], boss)).commit).toBeNull();
