@@ -9,10 +9,10 @@ import { pathFor } from '../../schemas/layout.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import type { ArchiveFilter, ArchiveObjectSource } from '../archive/path-read.js';
 import { openArchiveSource } from '../archive/source.js';
-import { shardsInMain } from '../archive/shards-hint.js';
+import { indexOf, shardsInMain } from '../archive/shards-hint.js';
 import type { ArchiveShards } from '../../schemas/archive-shards.js';
 import { UploadArchiveReader, type ArchivedFolders } from '../archive/upload-archive.js';
-import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, archiveIndexPathFor, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
+import { ARCHIVE_INDEX_FOLDER, archiveIndexPathFor, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
 import { ARCHIVE_MONTH_RE } from '../../schemas/archive-layout.js';
 import { SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
@@ -137,16 +137,17 @@ async function lookUp(store: ObjectStore, head: string, ids: string[], reader: A
   const need = async (oids: string[], filter?: ArchiveFilter, noted = false) => (oids.length > 0 ? reader.ensure(oids, filter, noted) : undefined);
   const folder = new Map<string, ArchivedFolders>(known);
   const wanted = new Set(ids.filter((id) => !known.has(id)));
-  if (wanted.size > 0 && noted !== null) {
+  if (wanted.size > 0) {
     try {
       await findByPath(store, head, wanted, folder, need, thorough, noted);
-    } catch {
+    } catch (err) {
+      if (noted === null) throw err;
       // A note naming trees the remote does not have (written by hand): the archive's own path, from its root.
       for (const id of folder.keys()) if (!known.has(id)) wanted.add(id);
       for (const id of wanted) folder.delete(id);
       await findByPath(store, head, wanted, folder, need, thorough, null);
     }
-  } else if (wanted.size > 0) await findByPath(store, head, wanted, folder, need, thorough, null);
+  }
 
   // The tasks' folders with their files, in one exchange.
   await need([...folder].flatMap(([id, f]) => (known.has(id) ? [] : f.signatures ? [f.task, f.signatures] : [f.task])));
@@ -188,13 +189,12 @@ async function findByPath(
     await need([head], 'tree:1');
     return (rootEntries = await store.readTree(await store.readCommitTree(head)));
   };
-  const indexShards = async (): Promise<{ shards: Map<string, string>; complete: boolean } | null> => {
+  const indexShards = async (): Promise<Pick<ArchiveShards, 'shards' | 'complete'> | null> => {
     if (noted) return noted;
     const index = (await readRoot()).find((e) => e.path === ARCHIVE_INDEX_FOLDER && e.type === 'tree');
     if (!index) return null;
     await need([index.oid], 'tree:0');
-    const entries = await store.readTree(index.oid);
-    return { shards: new Map(entries.filter((e) => e.type === 'tree').map((e) => [e.path, e.oid] as const)), complete: entries.some((e) => e.path === ARCHIVE_INDEX_COMPLETE && e.type === 'blob') };
+    return indexOf(await store.readTree(index.oid));
   };
 
   const index = await indexShards();
