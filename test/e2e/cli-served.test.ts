@@ -27,13 +27,21 @@ let scratch: { path: string; cleanup: () => Promise<void> };
 const children: ChildProcess[] = [];
 let reports = 0;
 
+/** A new GITBUS_SERVE_REPORT file, and a reader of the last command's report in it. */
+function reportFile(): { file: string; report: () => ServeReport } {
+  const file = join(scratch.path, `report-${++reports}.jsonl`);
+  const report = () => {
+    const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
+    return JSON.parse(lines.at(-1) ?? '{"command":"?","served":false,"reason":"no report"}') as ServeReport;
+  };
+  return { file, report };
+}
+
 /** Runs gitbus in alpha's home and says whether the watcher served it (GITBUS_SERVE_REPORT). */
 async function run(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ r: RunResult; report: ServeReport }> {
-  const file = join(scratch.path, `report-${++reports}.jsonl`);
+  const { file, report } = reportFile();
   const r = await gitbus(args, { home: alpha, ...opts, env: { GITBUS_SERVE_REPORT: file, ...opts.env } });
-  const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
-  const report = JSON.parse(lines.at(-1) ?? '{"command":"?","served":false,"reason":"no report"}') as ServeReport;
-  return { r, report };
+  return { r, report: report() };
 }
 
 /** Runs the command until the watcher serves it (the first client of a watcher starts its standby); bounded. */
@@ -60,7 +68,7 @@ async function servedInTerminal(args: string[], input = ''): Promise<{ code: num
   await until(
     `gitbus ${args.join(' ')} on a terminal served by the watcher`,
     async () => {
-      const file = join(scratch.path, `report-${++reports}.jsonl`);
+      const { file, report: reported } = reportFile();
       const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { env: { ...process.env, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file }, stdio: ['pipe', 'pipe', 'pipe'] });
       children.push(child);
       let out = '';
@@ -71,8 +79,7 @@ async function servedInTerminal(args: string[], input = ''): Promise<{ code: num
       child.stdin.write(input);
       const code = await bounded(new Promise<number | null>((resolve) => child.once('exit', resolve)), 30_000, `gitbus ${args.join(' ')} on a terminal to end\n${out}`);
       child.stdin.end();
-      const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
-      const report = JSON.parse(lines.at(-1) ?? '{"command":"?","served":false,"reason":"no report"}') as ServeReport;
+      const report = reported();
       last = { code, out, report };
       return report.served;
     },
@@ -223,9 +230,9 @@ describe('commands served by the watcher', () => {
     await until(
       'dispatch --from - on a terminal that hangs up, served',
       async () => {
-        const file = join(scratch.path, `report-${++reports}.jsonl`);
+        const { file, report: reported } = reportFile();
         const r = await spawnBounded('python3', [hangup, typed, process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--no-git'], { env: { ...process.env, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file }, timeoutMs: 30_000 });
-        const report = JSON.parse(existsSync(file) ? (readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '{}') : '{"served":false,"reason":"no report"}') as ServeReport;
+        const report = reported();
         last = { ended: `${r.stdout.trim()}${r.stderr}`, report };
         return report.served;
       },
