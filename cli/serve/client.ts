@@ -308,10 +308,11 @@ function relayInput(socket: Socket, hungUp: () => void): void {
   inputRelayed = true;
   const terminal = isatty(0);
   // A hung-up terminal is no longer a terminal to isatty (its ioctls fail with EIO).
-  const ended = () => (terminal && !isatty(0) ? hungUp() : socket.write(encodeFrame(FRAME.inputEnd, Buffer.alloc(0))));
+  const hungUpNow = () => terminal && !isatty(0);
   process.stdin.on('data', (d: Buffer) => socket.write(encodeFrame(FRAME.input, d)));
-  process.stdin.on('end', ended);
-  process.stdin.on('error', ended);
+  process.stdin.on('end', () => (hungUpNow() ? hungUp() : socket.write(encodeFrame(FRAME.inputEnd, Buffer.alloc(0)))));
+  // A failed read is not an end: the command would take what came so far for all of it (a batch cut short).
+  process.stdin.on('error', (err: NodeJS.ErrnoException) => (hungUpNow() ? hungUp() : socket.write(jsonFrame(FRAME.inputError, { code: err.code ?? 'EIO', message: err.message }))));
 }
 
 /**

@@ -15,6 +15,8 @@ export const FRAME = {
   go: 0x47, // G
   /** client: its standard input ended */
   inputEnd: 0x45, // E
+  /** client: reading its standard input failed ({ code, message }, JSON): the command's read fails as in its own process */
+  inputError: 0x46, // F
   /** client: a signal it received, to be raised in the standby ({ signal }, JSON) */
   signal: 0x53, // S
   /** standby: it runs the command ({ pid }, JSON) */
@@ -74,6 +76,23 @@ export class FrameReader {
     }
     return frames;
   }
+}
+
+/**
+ * The read error an `inputError` frame carries, as the command's own read would have failed: an Error with the
+ * errno code (EIO when the frame says none that looks like one).
+ */
+export function inputErrorOf(data: Buffer): NodeJS.ErrnoException {
+  let v: unknown;
+  try {
+    v = JSON.parse(data.toString('utf8'));
+  } catch {
+    v = {};
+  }
+  const o = (typeof v === 'object' && v !== null ? v : {}) as { code?: unknown; message?: unknown };
+  const code = typeof o.code === 'string' && /^E[A-Z0-9]{1,20}$/.test(o.code) ? o.code : 'EIO';
+  const message = typeof o.message === 'string' && o.message !== '' ? o.message.slice(0, 500) : `${code}: standard input could not be read`;
+  return Object.assign(new Error(message), { code, syscall: 'read' });
 }
 
 /** The command a client asks a standby to run: everything of its process that a command can see. */

@@ -7,7 +7,7 @@ import { buildIdentity } from '../bundle-identity.js';
 import { COMMANDS, servedFor } from '../command-table.js';
 import { invokedCommand } from '../invoked-command.js';
 import { STANDBY_ENV, WARMUP_ENV } from './standby-env.js';
-import { FRAME, FrameReader, OUTPUT_FRAME, encodeFrame, jsonFrame, parseRequest, type ServeRequest } from './frames.js';
+import { FRAME, FrameReader, inputErrorOf, OUTPUT_FRAME, encodeFrame, jsonFrame, parseRequest, type ServeRequest } from './frames.js';
 import { START_ENV } from './start-env.js';
 
 /**
@@ -207,6 +207,7 @@ function take(socket: Socket, build: string, startEnv: string, start: Start): Pr
         }
         if (f.kind === FRAME.input) input.push(f.data);
         else if (f.kind === FRAME.inputEnd) input.push(null);
+        else if (f.kind === FRAME.inputError) input.destroy(inputErrorOf(f.data));
         else if (f.kind === FRAME.signal) raise(f.data);
       }
     });

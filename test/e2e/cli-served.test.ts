@@ -245,6 +245,36 @@ describe('commands served by the watcher', () => {
     expect(st.r.stdout).not.toContain('typed before a hangup');
   }, 120_000);
 
+  it('a read of standard input that fails (a reset connection) fails the served command as its own: nothing is dispatched', async () => {
+    // test/fixtures/reset-stdin.py: standard input is a TCP connection that sends a task's line, then resets.
+    const sent = join(scratch.path, 'sent.jsonl');
+    writeFileSync(sent, `${JSON.stringify({ title: 'sent before a reset' })}\n`);
+    const reset = fileURLToPath(new URL('../fixtures/reset-stdin.py', import.meta.url));
+    const attempt = async (env: NodeJS.ProcessEnv) => {
+      const { file, report } = reportFile();
+      const r = await spawnBounded('python3', [reset, sent, process.execPath, BIN, 'dispatch', '--from', '-', '--to', 'beta', '--no-git'], { env: { ...process.env, GITBUS_HOME: alpha, GITBUS_SERVE_REPORT: file, ...env }, timeoutMs: 30_000 });
+      return { r, report: report() };
+    };
+    let last: Awaited<ReturnType<typeof attempt>> | undefined;
+    await until(
+      'dispatch --from - on a connection that resets, served',
+      async () => {
+        last = await attempt({});
+        return last.report.served;
+      },
+      60_000,
+      () => `last: ${JSON.stringify(last)}\nwatcher stderr: ${watcher.stderr()}`,
+    );
+    const own = await attempt({ GITBUS_SERVE: '0' });
+    expect(own.report.served).toBe(false);
+    for (const { r } of [last as NonNullable<typeof last>, own]) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('cannot read the batch from standard input: read ECONNRESET');
+    }
+    const st = await run(['status', '--json'], { env: { GITBUS_SERVE: '0' } });
+    expect(st.r.stdout).not.toContain('sent before a reset');
+  }, 120_000);
+
   it('serves the Claude Code hooks with their input from the client\'s standard input, but not the hour-long wait', async () => {
     const input = readFileSync(new URL('../fixtures/claude-hooks/SessionStart.json', import.meta.url), 'utf8');
     const a = await served(['hook', 'claude', 'session-start'], { input });

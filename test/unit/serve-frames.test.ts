@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FRAME, FrameReader, MAX_FRAME, encodeFrame, jsonFrame, parseRequest } from '../../cli/serve/frames.js';
+import { FRAME, FrameReader, MAX_FRAME, encodeFrame, inputErrorOf, jsonFrame, parseRequest } from '../../cli/serve/frames.js';
 import { homeOf, notServable } from '../../cli/serve/client.js';
 import { socketPath } from '../../cli/serve/socket-path.js';
 import { COMMANDS } from '../../cli/command-table.js';
@@ -28,6 +28,16 @@ describe('served command frames', () => {
     for (const bad of ['nope', '[]', JSON.stringify({ ...ok, v: 2 }), JSON.stringify({ ...ok, env: { A: 1 } }), JSON.stringify({ ...ok, argv: [1] })]) {
       expect(parseRequest(Buffer.from(bad))).toBeNull();
     }
+  });
+
+  it("gives a failed read of the client's input as the read error its own process would see, whatever the frame holds", () => {
+    const e = inputErrorOf(Buffer.from(JSON.stringify({ code: 'ECONNRESET', message: 'read ECONNRESET' })));
+    expect([e instanceof Error, e.code, e.message, e.syscall]).toEqual([true, 'ECONNRESET', 'read ECONNRESET', 'read']);
+    for (const bad of ['nope', '{}', JSON.stringify({ code: 'rm -rf /', message: 7 })]) {
+      const b = inputErrorOf(Buffer.from(bad));
+      expect([b.code, b.message]).toEqual(['EIO', 'EIO: standard input could not be read']);
+    }
+    expect(inputErrorOf(Buffer.from(JSON.stringify({ message: 'x'.repeat(9000) }))).message).toHaveLength(500);
   });
 });
 
