@@ -16,6 +16,7 @@ export function outboxEntryFor(task: ClaimResult, outcome: RunOutcome, cancelled
       status: outcome.status,
       summary: outcomeSummary(task, outcome, by ?? undefined),
       output: outcome.outputTail,
+      ...(outcome.log ? { log: outcome.log } : {}),
       exitCode: outcome.exitCode,
       started: outcome.started.toISOString(),
       durationMs: outcome.finished.getTime() - outcome.started.getTime(),

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { effectiveRunner } from '../schemas/handoff.js';
 import { formatDuration, parseDuration } from '../schemas/duration.js';
@@ -5,10 +6,11 @@ import type { BusContext } from '../bus/context.js';
 import { namedRootsOf, workRootOf, type NodeConfig } from '../bus/home.js';
 import type { PolicyCaps, PolicyRefusal } from '../bus/model/node-policy.js';
 import type { ClaimResult } from '../bus/ops/claim.js';
-import type { RunOutcome, RunRequest, Runner } from './runners/runner.js';
+import type { RunLog, RunOutcome, RunRequest, Runner } from './runners/runner.js';
 import { runGuarded, runLocked, runProjectTask } from './workspace/run-project-task.js';
 import { sessionLockKey } from './workspace/run-lock.js';
-import { claudeRunner } from './runners/claude.js';
+import { claudeRunner, READABLE_WINDOW } from './runners/claude.js';
+import { OUTPUT_TAIL_BYTES } from './runners/output-tail.js';
 import type { SpendLimit } from './runners/claude-args.js';
 import { iceccRunner } from './runners/icecc.js';
 import { shellRunner } from './runners/shell.js';
@@ -28,6 +30,23 @@ export function logPathOf(ctx: BusContext, id: string, attempt: number): string 
   return join(ctx.paths.logs, `${id}.${attempt}.log`);
 }
 
+/**
+ * The run's log as its response names it: its size, and whether the response's output is made from only its end
+ * (a claude run's readable lines from its last READABLE_WINDOW, any other runner's from its last OUTPUT_TAIL_BYTES).
+ * Undefined when the run left no log (it never started).
+ */
+export function runLog(path: string, runner: string): RunLog | undefined {
+  let bytes: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) return undefined;
+    bytes = st.size;
+  } catch {
+    return undefined;
+  }
+  return { path, bytes, cut: bytes > (runner === 'claude' ? READABLE_WINDOW : OUTPUT_TAIL_BYTES) };
+}
+
 /** Where a run sits among the node's runs, for a project's `{slot}` (ports per run). */
 export interface RunPlace {
   slot: number;
@@ -35,7 +54,9 @@ export interface RunPlace {
 
 /** Runs one claimed task to its end. Never throws: a task that cannot run is a failed outcome with the reason. */
 export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSignal, onStart?: (pid: number) => void, place: RunPlace = { slot: 0 }, spend?: SpendLimit): Promise<RunOutcome> {
-  const outcome = await runClaimed(ctx, task, abort, onStart, place, spend);
+  const ran = await runClaimed(ctx, task, abort, onStart, place, spend);
+  const log = runLog(logPathOf(ctx, task.id, task.attempt), effectiveRunner(task.handoff));
+  const outcome = log ? { ...ran, log } : ran;
   const capMs = task.handoff.timeout === undefined && task.policy?.ok ? task.policy.caps.timeoutMs : undefined;
   // A task that gave no timeout and ran out of the node's: say whose limit it was.
   if (outcome.status === 'timed-out' && capMs !== undefined) return { ...outcome, reason: `${outcome.reason ? `${outcome.reason}: ` : ''}the task gave no timeout, and node ${ctx.config.node}'s policy.maxTimeout is ${formatDuration(capMs)}` };

@@ -27,6 +27,11 @@ export interface RespondInput {
   durationMs?: number;
   /** The claude runner's session, cost, turns and model. */
   claude?: ClaudeReport;
+  /**
+   * The run's log on this node: when `output` is made from its end only (`cut`), or the body's cap cuts it, the
+   * body's Log section says how long all of it is and where it is.
+   */
+  log?: { path: string; bytes: number; cut: boolean };
   /** The icecc runner's counts: a line in the Results section (the response schema has no field for them). */
   icecc?: { compiles: number; remote: number; local: number; scheduler: string | null };
   /** A project task's branch: the response's `project` field and its Branch section. */
@@ -56,7 +61,7 @@ export const BODY_LIMITS = { summary: 16 * 1024, results: 128 * 1024, output: 64
  * valid UTF-8, no line that reads as a conflict marker, capped in size; the output sits in a backtick fence
  * longer than any backtick run inside it, so no output can end the block early. Pure.
  */
-export function responseBody(input: Partial<Pick<RespondInput, 'id'>> & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'uncommitted' | 'uncommittedWhy'>): string {
+export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'uncommitted' | 'uncommittedWhy'>): string {
   const parts: string[] = [];
   // The response goes to every node and stays in the bus's history: a URL's password in it (a task that printed
   // `git remote -v`, a push error naming this node's project URL) is not published.
@@ -66,11 +71,42 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id'>> & Pick<Res
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
   if (input.project) parts.push(branchSection(input.project, input.projectStat, input.branchMoved, input.uncommitted, input.id, input.uncommittedWhy));
   if (input.output !== undefined) {
-    const output = bodySafeText(clipTail(redactUrlPasswords(terminalText(input.output)), BODY_LIMITS.output)).replace(/^\n+/, '').trimEnd();
+    const readable = redactUrlPasswords(terminalText(input.output));
+    const clipped = clipTail(readable, BODY_LIMITS.output);
+    const output = bodySafeText(clipped).replace(/^\n+/, '').trimEnd();
+    if (input.log && (input.log.cut || clipped.length < readable.length)) parts.push(logSection(input.log, input.id));
     const fence = fenceFor(output);
     parts.push(`## Output\n\n${fence}\n${output}\n${fence}\n`);
   }
   return parts.join('\n');
+}
+
+/**
+ * The Log section, right before the output: the output is only the end of the run's log, whose size and path on
+ * the node that ran it this one line gives (docs/PROTOCOL.md §3, responses; read back by logOfBody). A path that
+ * could not sit in backticks on one line is left out. Pure.
+ */
+export function logSection(log: { path: string; bytes: number }, id = 'ID'): string {
+  const where = /^[^`\u0000-\u001f\u007f-\u009f\u2028\u2029]+$/.test(log.path) ? ` are in \`${log.path}\`` : ' are in the log';
+  return `## Log\n\n${LOG_LINE_START}${log.bytes} bytes of output${where} on the node that ran the task (\`gitbus logs ${id}\` there shows them, up to the last 8 MB).\n`;
+}
+
+const LOG_LINE_START = 'The output below is only its end: all ';
+const LOG_SECTION_RE = /(?:^|\n)## Log\n\nThe output below is only its end: all (\d{1,16}) bytes of output are in (?:`([^`\n]+)`|the log) on the node that ran the task[^\n]*\n\n?$/;
+
+/**
+ * What a response body's Log section says (logSection): the size of the run's whole log and its path on the node
+ * that ran it (null when the section does not name one), or undefined when the body has no such section (the
+ * output is all of it, or an older gitbus wrote it). Only a section before the output counts. Pure.
+ */
+export function logOfBody(body: string): { bytes: number; path: string | null } | undefined {
+  const output = outputSection(body);
+  if (!output) return undefined;
+  // The section right before the output's heading, one line: text of the output or the results is never taken for it.
+  const m = LOG_SECTION_RE.exec(body.slice(0, output.heading));
+  if (!m) return undefined;
+  const bytes = Number(m[1]);
+  return Number.isSafeInteger(bytes) ? { bytes, path: m[2] ?? null } : undefined;
 }
 
 /** The Branch section: where the results are, how to fetch them, what the commits say, the diffstat. Pure. */
@@ -102,15 +138,22 @@ export function branchSection(p: ProjectReport, stat: string | undefined, moved:
  * by an opening fence of exactly that length, which no line of the output can hold (its fence is longer). Pure.
  */
 export function outputOfBody(body: string): string | undefined {
+  const section = outputSection(body);
+  return section === undefined ? undefined : body.trimEnd().slice(section.from, section.to).replace(/\n$/, '');
+}
+
+/** Where the output section's heading starts, and its text's start and end, as outputOfBody finds them. Pure. */
+function outputSection(body: string): { heading: number; from: number; to: number } | undefined {
   const end = body.trimEnd();
   const fence = /(?:^|\n)(`{3,})$/.exec(end.slice(end.lastIndexOf('\n')))?.[1];
   if (fence === undefined) return undefined;
   const open = `## Output\n\n${fence}\n`;
   const at = end.lastIndexOf(`\n${open}`);
-  const from = at >= 0 ? at + 1 + open.length : end.startsWith(open) ? open.length : -1;
+  const heading = at >= 0 ? at + 1 : end.startsWith(open) ? 0 : -1;
+  const from = heading + open.length;
   const to = end.length - fence.length;
-  if (from < 0 || from > to) return undefined;
-  return end.slice(from, to).replace(/\n$/, '');
+  if (heading < 0 || from > to) return undefined;
+  return { heading, from, to };
 }
 
 /** The reason field: terminal text, capped; undefined when nothing readable is left. Pure. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText, visibleText } from '../../schemas/output-text.js';
-import { outputOfBody, reasonText, responseBody } from '../../bus/ops/respond.js';
+import { logOfBody, outputOfBody, reasonText, responseBody } from '../../bus/ops/respond.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 
 const CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
@@ -94,6 +94,23 @@ describe('response bodies', () => {
     expect(outputOfBody("## Summary\n\nx\n\n## Output\n\n```\nold '''\n```\n")).toBe("old '''");
     // A results section that mentions an output heading does not hide the real one.
     expect(outputOfBody(responseBody({ results: '## Output\n\n```\nfake\n```', output: 'real' }))).toBe('real');
+  });
+
+  it('says, in a Log section before the output, that the output is only the end of a longer log, and reads it back', () => {
+    const log = { path: '/home/pi/.gitbus/logs/t.1.log', bytes: 10_000_000, cut: true };
+    const body = responseBody({ id: 't', summary: 's', output: 'end\n', log });
+    expect(body).toContain('## Log\n\nThe output below is only its end: all 10000000 bytes of output are in `/home/pi/.gitbus/logs/t.1.log` on the node that ran the task (`gitbus logs t` there');
+    expect(logOfBody(body)).toEqual({ bytes: 10_000_000, path: log.path });
+    expect(outputOfBody(body)).toBe('end');
+    // All of it shown: nothing said. A path that cannot sit in backticks is not named.
+    expect(logOfBody(responseBody({ output: 'all', log: { ...log, bytes: 4, cut: false } }))).toBeUndefined();
+    expect(logOfBody(responseBody({ output: 'x', log: { ...log, path: '/a`b/t.1.log' } }))).toEqual({ bytes: 10_000_000, path: null });
+    // The body's cap cuts the output: said too, whatever the runner read.
+    expect(logOfBody(responseBody({ output: 'y\n'.repeat(40_000), log: { ...log, bytes: 80_000, cut: false } }))?.bytes).toBe(80_000);
+    // Such a line inside the output is not the section, nor one followed by more results.
+    const fake = `## Log\n\nThe output below is only its end: all 99 bytes of output are in \`/x\` on the node that ran the task.\n`;
+    expect(logOfBody(responseBody({ output: fake }))).toBeUndefined();
+    expect(logOfBody(responseBody({ results: `${fake}\nmore`, output: 'z' }))).toBeUndefined();
   });
 
   it('gives back an output that itself holds an output heading, fenced or not, whole', () => {

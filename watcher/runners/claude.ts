@@ -130,7 +130,7 @@ function cannotStart(binary: string, err: NodeJS.ErrnoException, node: string): 
 const STDOUT_DRAIN_MS = 1_000;
 
 /** How much of the log the readable output is made from: stream-json lines are long, the readable ones short. */
-const READABLE_WINDOW = 512 * 1024;
+export const READABLE_WINDOW = 512 * 1024;
 
 function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;

@@ -1,11 +1,14 @@
 import { open } from 'node:fs/promises';
 
+/** How much of a run's log a response's output is taken from (whole lines of it): the rest stays in the log. */
+export const OUTPUT_TAIL_BYTES = 8 * 1024;
+
 /**
  * The last `maxBytes` of a log, cut to whole lines where it holds more than one: enough of the output for a
  * response, never all of it. The bytes are raw output: they become readable text (schemas/output-text.ts) where
  * they reach the bus.
  */
-export async function readTail(path: string, maxBytes = 8 * 1024): Promise<string> {
+export async function readTail(path: string, maxBytes = OUTPUT_TAIL_BYTES): Promise<string> {
   let fh;
   try {
     fh = await open(path, 'r');

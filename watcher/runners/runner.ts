@@ -38,6 +38,14 @@ export function taskEnv(req: RunRequest, base: NodeJS.ProcessEnv = process.env):
 
 export type RunStatus = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
 
+/** A run's log on the node that ran it, as its response names it (bus/ops/respond.ts, the Log section). */
+export interface RunLog {
+  path: string;
+  bytes: number;
+  /** The output in the response is made from the log's end only: the log is longer than what the runner reads. */
+  cut: boolean;
+}
+
 /** How a run ended, for the response. */
 export interface RunOutcome {
   status: RunStatus;
@@ -46,6 +54,11 @@ export interface RunOutcome {
   finished: Date;
   /** The last lines of the output. */
   outputTail: string;
+  /**
+   * The run's log on this node: its size, and whether `outputTail` was made from only its end (run-task.ts sets it
+   * from the file, whatever the runner), so that the response says where all of it is.
+   */
+  log?: RunLog;
   /** Why it failed, timed out or was cancelled, in words. */
   reason?: string;
   /** The claude runner's session, cost, turns and model, for the response's `claude` field. */
