@@ -7,8 +7,8 @@ import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { ShownState } from '../model/types.js';
 import { queuedDispatch } from '../queue.js';
 import { snapshotOrLast, type Offline } from './query.js';
-import { clipTail, terminalText } from '../../schemas/output-text.js';
-import { outputOfBody } from './respond.js';
+import { clipTail, oneLineText, terminalText } from '../../schemas/output-text.js';
+import { logOfBody, outputOfBody } from './respond.js';
 import { parse } from 'yaml';
 import { beatDetails, HEARTBEAT_LOG_TAIL_BYTES } from './heartbeat.js';
 import { readProgress, type Progress } from '../progress.js';
@@ -38,6 +38,18 @@ export interface TaskOutput {
   log?: LogFile;
   /** Set for a task read from the archive: it no longer changes, whatever its state (a damaged one is `invalid`). */
   archived?: true;
+  /**
+   * Whether `text` is less than the task's whole output: a local log past LOG_TAIL_BYTES, or a response whose output
+   * is the end of a longer log (its Log section says so). Then `shownBytes` (of `text`), `totalBytes` (the log's)
+   * and `fullLogPath` (on `node`, the node that ran it; null when the response names no path) say how much of how
+   * much, and where all of it is. A heartbeat's tail is always a window and is not counted here.
+   */
+  truncated: boolean;
+  shownBytes?: number;
+  totalBytes?: number;
+  fullLogPath?: string | null;
+  /** Why the task failed, timed out or was cancelled, as its response says it (`reason`, else its summary's first line); null otherwise. */
+  reason: string | null;
 }
 
 export interface LogFile {
@@ -67,6 +79,19 @@ export const HEARTBEAT_LOG_MAX_BYTES = 64 * 1024;
  * section once it has ended. Always as terminal text (schemas/output-text.ts): any node's bytes are safe to print.
  */
 export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boolean } = {}): Promise<TaskOutput> {
+  const out = await outputOf(ctx, ref, opts);
+  if (out.truncated || !out.log || out.log.skipped === 0) return out;
+  return { ...out, truncated: true, shownBytes: out.log.bytes - out.log.skipped, totalBytes: out.log.bytes, fullLogPath: out.log.path };
+}
+
+type Found = Omit<TaskOutput, 'truncated' | 'reason'> & Partial<Pick<TaskOutput, 'truncated' | 'reason'>>;
+
+async function outputOf(ctx: BusContext, ref: string, opts: { raw?: boolean }): Promise<TaskOutput> {
+  const found = await foundOutput(ctx, ref, opts);
+  return { ...found, truncated: found.truncated ?? false, reason: found.reason ?? null };
+}
+
+async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }): Promise<Found> {
   const { snap, offline } = await snapshotOrLast(ctx);
   let id: string;
   try {
@@ -87,22 +112,17 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
   const node = view.claim?.node ?? view.response?.node ?? null;
   const attempt = view.claim?.attempt ?? view.response?.attempt ?? null;
   const h = view.handoff;
-  const base = { id, state: view.state, node, attempt, offline, runner: h ? (h.runner ?? (h.command ? 'shell' : 'manual')) : null, progress: null, claude: view.response?.claude ?? null };
-  // The raw log, when this node has it, even after the response (whose output is what the runner made of it).
-  if (opts.raw && node === ctx.config.node && attempt !== null) {
+  const reason = view.response && view.responseBody !== undefined ? reasonOf(view.response, view.responseBody) : null;
+  const base = { id, state: view.state, node, attempt, offline, runner: h ? (h.runner ?? (h.command ? 'shell' : 'manual')) : null, progress: null, claude: view.response?.claude ?? null, reason };
+  // This node's log when it ran the task, even after the response: the response has only the end of the output
+  // (docs/PROTOCOL.md §3), the log all of it (the runner's raw lines; a claude run's are shown readable).
+  if (node === ctx.config.node && attempt !== null) {
     const local = readLog(ctx, id, attempt);
     if (local !== null) return { ...base, source: 'local', ...local, progress: view.responseBody === undefined ? readProgress(ctx.paths.home, id, attempt) : null };
   }
-  if (view.responseBody !== undefined) {
-    const text = outputOfBody(view.responseBody);
-    return { ...base, source: 'response', text: text ? `${terminalText(text)}\n` : '' };
-  }
+  if (view.responseBody !== undefined) return { ...base, source: 'response', ...responseOutput(view.responseBody, node) };
+  // Claimed here but no log (a person's claim, not run by a watcher): the heartbeat is asked then.
   if (!node || attempt === null) return { ...base, source: 'none', text: '' };
-  if (node === ctx.config.node) {
-    const local = readLog(ctx, id, attempt);
-    // Null when claimed here but not run by a watcher (a person's claim): the heartbeat is asked then.
-    if (local !== null) return { ...base, source: 'local', ...local, progress: readProgress(ctx.paths.home, id, attempt) };
-  }
   const beat = offline ? await ctx.repo.localHead(heartbeatRef(node)) : await ctx.repo.sync(heartbeatRef(node));
   if (!beat) return { ...base, source: 'none', text: '' };
   const tree = await ctx.repo.store.readTree(await ctx.repo.store.readCommitTree(beat));
@@ -117,7 +137,7 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
 }
 
 /** An archived task's output, from its archived response (none for one a cancel ended); null when not archived. */
-async function archivedOutput(ctx: BusContext, id: string): Promise<TaskOutput | null> {
+async function archivedOutput(ctx: BusContext, id: string): Promise<Found | null> {
   const entry = (await findArchived(ctx, [id], { thorough: true })).get(id);
   if (!entry) return null;
   const base = { id, state: entry.state, node: null, attempt: null, offline: null, runner: null, progress: null, claude: null, source: 'none' as const, text: '', archived: true as const };
@@ -130,8 +150,27 @@ async function archivedOutput(ctx: BusContext, id: string): Promise<TaskOutput |
   const parsed = parseArchivedFile(`${entry.month}/${id}/response.md`, bytes);
   if (!parsed.ok) return base;
   const r = parsed.file.data as TaskResponse;
-  const text = outputOfBody(parsed.file.body);
-  return { ...base, node: r.node, attempt: r.attempt ?? null, claude: r.claude ?? null, source: 'response', text: text ? `${terminalText(text)}\n` : '' };
+  return { ...base, node: r.node, attempt: r.attempt ?? null, claude: r.claude ?? null, reason: reasonOf(r, parsed.file.body), source: 'response', ...responseOutput(parsed.file.body, r.node) };
+}
+
+/** A response's output, and when its Log section says that is only the end of the run's log, how much of how much. */
+function responseOutput(body: string, node: string | null): Pick<TaskOutput, 'text' | 'truncated' | 'shownBytes' | 'totalBytes' | 'fullLogPath'> {
+  const output = outputOfBody(body);
+  const text = output ? `${terminalText(output)}\n` : '';
+  const log = logOfBody(body);
+  if (!log || node === null) return { text, truncated: false };
+  return { text, truncated: true, shownBytes: Buffer.byteLength(text), totalBytes: log.bytes, fullLogPath: log.path === null ? null : oneLineText(log.path, 4096) };
+}
+
+/**
+ * Why a task did not succeed, in words, as its response says it: `reason`, else the first line of its Summary (a
+ * person's `gitbus respond` may give only that); null for one that succeeded. Terminal text on one line. Pure.
+ */
+export function reasonOf(r: Pick<TaskResponse, 'status' | 'reason'>, body: string): string | null {
+  if (r.status === 'succeeded') return null;
+  if (r.reason !== undefined) return oneLineText(r.reason, 4096) || null;
+  const summary = /(?:^|\n)## Summary\n\n([^\n]+)/.exec(body)?.[1];
+  return summary === undefined ? null : oneLineText(summary, 4096) || null;
 }
 
 /**

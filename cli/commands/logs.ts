@@ -3,7 +3,8 @@ import { taskOutput } from '../../bus/ops/task-output.js';
 import { newOutput } from '../../bus/ops/output-change.js';
 import { isFinal } from '../../bus/model/types.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
-import { emit } from '../output.js';
+import { emit, note } from '../output.js';
+import { truncationNote } from '../output-note.js';
 import { outputView } from '../../watcher/output-view.js';
 
 interface Opts extends CommonOptions {
@@ -23,7 +24,8 @@ export function register(program: Command): void {
     withBus(opts, async (ctx) => {
       let out = await taskOutput(ctx, id, { raw: Boolean(opts.raw) });
       if (!opts.json) offlineNote(out.offline);
-      if (!opts.json && out.log && out.log.skipped > 0) process.stderr.write(`gitbus: the log is ${megabytes(out.log.bytes)}; its first ${megabytes(out.log.skipped)} are not shown. All of it is in ${out.log.path}\n`);
+      const said = opts.json ? null : truncationNote(out);
+      if (said) note(said);
       if (!opts.follow || opts.json) {
         emit(opts, out, () => outputView(out, opts.raw));
         return;
@@ -39,10 +41,9 @@ export function register(program: Command): void {
         if (more) process.stdout.write(more);
         shown = view;
       }
+      // Once it ended: whether its response holds only the end of the output, and where all of it is.
+      const end = truncationNote(out);
+      if (end && end !== said) note(end);
     }),
   );
-}
-
-function megabytes(n: number): string {
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }

@@ -13,6 +13,7 @@ import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { timedOut, waitForEnd } from '../wait.js';
+import { truncationFields, truncationNote } from '../output-note.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 
@@ -84,7 +85,7 @@ export function register(program: Command): void {
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
       const done = waited.out;
       if (!waited.ended) {
-        emit(opts, { id: r.id, node: done.node, status: done.state, exitCode: null, reason: null, output: done.text, claude: done.claude, ended: false, ...(done.offline ? { offline: done.offline } : {}), ...(summary ? { project: summary } : {}) }, () => '');
+        emit(opts, { id: r.id, node: done.node, status: done.state, exitCode: null, reason: null, output: done.text, ...truncationFields(done), claude: done.claude, ended: false, ...(done.offline ? { offline: done.offline } : {}), ...(summary ? { project: summary } : {}) }, () => '');
         timedOut(waited, r.id, opts.waitTimeout);
         return;
       }
@@ -92,7 +93,9 @@ export function register(program: Command): void {
       const response = view?.response;
       const exitCode = response?.exitCode ?? null;
       const reason = response?.reason ?? null;
-      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, claude: done.claude, ended: true, ...(summary ? { project: summary } : {}) }, () => '');
+      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, ...truncationFields(done), claude: done.claude, ended: true, ...(summary ? { project: summary } : {}) }, () => '');
+      const cut = opts.json ? null : truncationNote(done);
+      if (cut) note(cut);
       if (exitCode !== null && exitCode >= 0 && exitCode <= 255) {
         process.exitCode = exitCode;
         return;

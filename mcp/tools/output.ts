@@ -29,6 +29,7 @@ export const logsTool = defineTool({
   async run(a, env) {
     const out = await taskOutput(await env.bus(), a.id);
     const t = tail(outputView(out), a.maxChars ?? DEFAULT_MAX);
-    return { ...out, text: t.text, truncated: t.truncated };
+    // Cut here to maxChars, or only the end of a longer log to begin with (`fullLogPath` says where all of it is).
+    return { ...out, text: t.text, truncated: t.truncated || out.truncated };
   },
 });

@@ -71,7 +71,7 @@ describe('gitbus run', () => {
     const j = await gitbus(['run', 'worker', '--json', '--label', 'fast', '--', 'echo', 'hi there'], { home });
     expect(j.code, j.stderr).toBe(0);
     const ran = json<Ran>(j);
-    expect(ran).toMatchObject({ node: 'worker', status: 'succeeded', exitCode: 0, output: 'hi there\n' });
+    expect(ran).toMatchObject({ node: 'worker', status: 'succeeded', exitCode: 0, output: 'hi there\n', truncated: false });
     const shown = json<{ summary: { title: string; to: string; runner: string; labels: string[] } }>(await gitbus(['show', ran.id, '--json'], { home }));
     expect(shown.summary).toMatchObject({ title: "run: echo 'hi there'", to: 'worker', runner: 'shell', labels: ['fast'] });
 
@@ -79,6 +79,57 @@ describe('gitbus run', () => {
     expect(t.code, t.stderr).toBe(9);
     expect(t.stderr).toMatch(/ended timed-out without an exit code/);
   }, 120_000);
+
+  it('a long output: run and logs elsewhere say that only its end is shown, of how much, and where all of it is; logs on the node that ran it prints its log', async () => {
+    const bus = await makeBus({ node: 'boss' });
+    cleanups.push(bus.cleanup);
+    const worker = await bus.addNode('worker', [], ['--runner', 'shell']);
+    startWatcher(worker);
+    const home = bus.home('boss');
+    // Whole lines, 2.9 MB: far more than a response's output, less than the 8 MB logs reads of a log.
+    const total = 14 * 214_286;
+    const line = '0123456789abc\n';
+
+    const r = await gitbus(['run', 'worker', '--', 'sh', '-c', `yes 0123456789abc | head -c ${total}`], { home, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const id = /dispatched (\S+);/.exec(r.stderr)?.[1] ?? '';
+    // Elsewhere: the response's end, said to be only that.
+    const elsewhere = await gitbus(['logs', id], { home });
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    const shown = Buffer.byteLength(elsewhere.stdout);
+    expect(shown).toBeGreaterThan(4000);
+    expect(shown).toBeLessThan(64 * 1024);
+    expect(elsewhere.stdout.endsWith(`${line}${line}`)).toBe(true);
+    const path = join(worker, 'logs', `${id}.1.log`);
+    const said = `gitbus: only the end of ${id}'s output is shown: the last ${shown} bytes of 2.9 MB. All of it is in ${path} on worker; "gitbus logs ${id}" there shows all of it\n`;
+    expect(elsewhere.stderr).toBe(said);
+    // run printed the same (after any heartbeat tail it showed while the command ran), and said the same.
+    expect(r.stdout.endsWith(elsewhere.stdout)).toBe(true);
+    expect(r.stderr.endsWith(said)).toBe(true);
+
+    const j = json<Ran & { truncated: boolean; shownBytes: number; totalBytes: number; fullLogPath: string }>(await gitbus(['run', 'worker', '--json', '--', 'sh', '-c', `yes 0123456789abc | head -c ${total}`], { home, timeoutMs: 60_000 }));
+    expect(j).toMatchObject({ status: 'succeeded', truncated: true, shownBytes: Buffer.byteLength(j.output), totalBytes: total, fullLogPath: join(worker, 'logs', `${j.id}.1.log`) });
+
+    const ej = json<{ source: string; truncated: boolean; shownBytes: number; totalBytes: number; fullLogPath: string; node: string }>(await gitbus(['logs', id, '--json'], { home }));
+    expect(ej).toMatchObject({ source: 'response', node: 'worker', truncated: true, shownBytes: shown, totalBytes: total, fullLogPath: path });
+    // The response says it too, for anyone reading it with show.
+    const response = json<{ files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home })).files.find((f) => f.path.startsWith('responses/'))?.text ?? '';
+    expect(response).toContain(`## Log\n\nThe output below is only its end: all ${total} bytes of output are in \`${path}\` on the node that ran the task`);
+
+    // On the node that ran it: all of its log (under 8 MB), with nothing to say.
+    const there = await gitbus(['logs', id], { home: worker });
+    expect(there.code, there.stderr).toBe(0);
+    expect(Buffer.byteLength(there.stdout)).toBe(total);
+    expect(there.stdout.startsWith(line)).toBe(true);
+    expect(there.stderr).toBe('');
+    expect(json(await gitbus(['logs', id, '--json'], { home: worker }))).toMatchObject({ source: 'local', truncated: false, log: { path, bytes: total, skipped: 0 } });
+
+    // An output that fits is all there, and nothing is said.
+    const small = await gitbus(['run', 'worker', '--', 'sh', '-c', 'seq 1 500'], { home });
+    expect(small.code, small.stderr).toBe(0);
+    expect(small.stdout.startsWith('1\n2\n')).toBe(true);
+    expect(small.stderr).not.toContain('only the end');
+  }, 180_000);
 
   it('refuses a node that is not on the bus, or does not offer the shell runner, with a fix; --force dispatches with a warning', async () => {
     const bus = await makeBus({ node: 'boss' });

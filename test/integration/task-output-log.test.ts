@@ -65,7 +65,7 @@ describe('a long log', () => {
     expect(cli.stdout.endsWith('last line\n')).toBe(true);
     expect(cli.stderr).toMatch(/the log is 9\.\d MB; its first 1\.\d MB are not shown\. All of it is in .*\.1\.log/);
     const j = await gitbus(['logs', id, '--raw', '--json'], { home: bus.home('alpha') });
-    expect(json<{ source: string; log: { skipped: number } }>(j)).toMatchObject({ source: 'local', log: { skipped: out.log?.skipped } });
+    expect(json<{ source: string; log: { skipped: number } }>(j)).toMatchObject({ source: 'local', log: { skipped: out.log?.skipped }, truncated: true, totalBytes: out.log?.bytes, shownBytes: (out.log?.bytes ?? 0) - (out.log?.skipped ?? 0), fullLogPath: out.log?.path });
   });
   it('a heartbeat publishes no URL password: not in the output tail it carries, nor in the progress', async () => {
     const secret = 'https://me:s3cretTOKEN@git.example/app.git';
