@@ -227,7 +227,13 @@ describe.concurrent('following work', () => {
     expect(ok.stdout).toContain('all good');
     const bad = await gitbus(['dispatch', 'fails', '--command', 'echo nope; exit 4', '--wait', '--no-git', '--json'], { home: bus.home('boss'), timeoutMs: 60_000 });
     expect(bad.code).toBe(9);
-    expect(json(bad)).toMatchObject({ state: 'failed', node: 'worker', output: 'nope\n' });
+    expect(json(bad)).toMatchObject({ state: 'failed', node: 'worker', output: 'nope\n', reason: 'exit code 4', truncated: false });
+    // A task that could not run: why is said at the end, as show and run say it, not only "failed".
+    const nowhere = await gitbus(['dispatch', 'wd', '--to', 'worker', '--command', 'pwd', '--workdir', 'nope/dir', '--no-git', '--wait'], { home: bus.home('boss'), timeoutMs: 60_000 });
+    expect(nowhere.code).toBe(9);
+    expect(nowhere.stderr).toMatch(/: failed on worker \(attempt 1\)\ngitbus: \S+ ended failed on worker: workdir "nope\/dir" does not exist on this node \(under .*\)\n$/);
+    const nowhereJson = json<{ reason: string; ended: boolean }>(await gitbus(['dispatch', 'wd', '--to', 'worker', '--command', 'pwd', '--workdir', 'nope/dir', '--no-git', '--wait', '--json'], { home: bus.home('boss'), timeoutMs: 60_000 }));
+    expect(nowhereJson).toMatchObject({ ended: true, reason: expect.stringMatching(/^workdir "nope\/dir" does not exist on this node/) });
     ww.child.kill('SIGTERM');
     expect(await ww.exited).toBe(0);
   }, 120_000);
