@@ -62,7 +62,11 @@ export interface BatchTask {
   extras: Record<string, unknown>;
 }
 
-export type BatchParse = { ok: true; format: BatchFormat; tasks: BatchTask[] } | { ok: false; format: BatchFormat; problems: FileProblem[] };
+/**
+ * A batch file read: its tasks, or its problems with the tasks that passed on their own lines (`tasks`), so that the
+ * checks against the bus can name those lines' problems in the same run (bus/ops/dispatch-batch.ts).
+ */
+export type BatchParse = { ok: true; format: BatchFormat; tasks: BatchTask[] } | { ok: false; format: BatchFormat; problems: FileProblem[]; tasks: BatchTask[] };
 
 export class InvalidBatchError extends GitbusError {
   readonly code = 'INVALID_BATCH';
@@ -244,12 +248,31 @@ function batchRules(tasks: BatchTask[]): FileProblem[] {
 export function parseBatch(path: string, content: string | Uint8Array): BatchParse {
   const name = path === '-' ? 'stdin' : path;
   const decoded = decode(name, content);
-  if (typeof decoded !== 'string') return { ok: false, format: 'jsonl', problems: [decoded] };
+  if (typeof decoded !== 'string') return { ok: false, format: 'jsonl', problems: [decoded], tasks: [] };
   const format = batchFormat(path, decoded);
   const { tasks, problems } = format === 'jsonl' ? jsonLines(name, decoded) : yamlTasks(name, decoded);
   if (format === 'jsonl' && tasks.length === 0 && problems.length === 0) {
     problems.push({ path: name, field: '', reason: 'the file has no tasks', fix: 'write one task per line, e.g. {"title": "Run the tests", "command": "make test"}', severity: 'error' });
   }
-  problems.push(...batchRules(tasks));
-  return problems.length > 0 ? { ok: false, format, problems } : { ok: true, format, tasks };
+  const twice = batchRules(tasks);
+  problems.push(...twice);
+  // A line whose id another line chose too is left out of the checks against the bus: which one would keep it is
+  // not decided.
+  const passed = twice.length > 0 ? tasks.filter((t) => !twice.some((p) => p.path === t.at)) : tasks;
+  return problems.length > 0 ? { ok: false, format, problems: inFileOrder(problems), tasks: passed } : { ok: true, format, tasks };
+}
+
+/** The line of `FILE:LINE`; 0 for the file as a whole; -1 for what is not in the file (a flag such as `--to`). Pure. */
+function lineOf(path: string): number {
+  if (path.startsWith('--')) return -1;
+  const m = /:(\d+)$/.exec(path);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * A batch's problems as a person fixes them, top down: those of the command line's flags first, then the file's
+ * own, then each line's in the order of the file (a line's keep their order). Pure.
+ */
+export function inFileOrder(problems: readonly FileProblem[]): FileProblem[] {
+  return problems.map((p, i) => ({ p, i, line: lineOf(p.path) })).sort((a, b) => a.line - b.line || a.i - b.i).map((x) => x.p);
 }

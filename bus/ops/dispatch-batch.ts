@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { checkBatchBytes, InvalidBatchError, type BatchTask } from '../../schemas/batch.js';
+import { checkBatchBytes, inFileOrder, InvalidBatchError, type BatchTask } from '../../schemas/batch.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import { firstLine, InvalidBusFileError, type FileProblem } from '../../schemas/errors.js';
 import type { Handoff } from '../../schemas/handoff.js';
@@ -43,6 +43,11 @@ export interface BatchShared {
 
 export interface BatchInput extends BatchShared {
   tasks: BatchTask[];
+  /**
+   * What reading the file found wrong (parseBatch), `tasks` being the lines that passed: those lines are still
+   * checked against the bus, and the batch is refused with every problem at once, in the order of the file.
+   */
+  fileProblems?: FileProblem[];
   /** Build and check everything, write nothing. */
   dryRun?: boolean;
   /** Dispatch to nodes that are not on the bus or whose card says they cannot run the task (warnings instead). */
@@ -134,6 +139,30 @@ async function targetProblems(ctx: BusContext, snap: Snapshot, built: { task: Ba
 }
 
 /**
+ * The refusals of targetProblems as problems: on the line's `to` when the line names the node, else on the `--to`
+ * flag whose default the line took, once a reason, naming the lines that took it. Pure.
+ */
+export function targetFileProblems(targets: readonly { task: BatchTask; error: UnknownNodeError | NodeCannotRunError }[], defaultTo: string | undefined): FileProblem[] {
+  const out: FileProblem[] = [];
+  const byFlag = new Map<string, { fix: string; ats: string[] }>();
+  for (const { task, error } of targets) {
+    if (task.handoff.to !== undefined || defaultTo === undefined) {
+      out.push({ path: task.at, field: `${task.field}to`, reason: firstLine(error), fix: error.fix, severity: 'error' });
+      continue;
+    }
+    const reason = firstLine(error);
+    const seen = byFlag.get(reason);
+    if (seen) seen.ats.push(task.at);
+    else byFlag.set(reason, { fix: error.fix, ats: [task.at] });
+  }
+  const flagged = [...byFlag].map(([reason, { fix, ats }]): FileProblem => {
+    const lines = `${ats.slice(0, 3).join(', ')}${ats.length > 3 ? ` and ${ats.length - 3} more` : ''}`;
+    return { path: '--to', field: '', reason: `${reason} (the "to" of ${lines}, which ${ats.length === 1 ? 'has' : 'have'} none of ${ats.length === 1 ? 'its' : 'their'} own)`, fix: `correct --to, or give ${ats.length === 1 ? 'that line a "to" of its' : 'those lines a "to" of their'} own; ${fix}`, severity: 'error' };
+  });
+  return [...flagged, ...out];
+}
+
+/**
  * Lines whose `after` make a ring among the batch's own tasks (a -> b -> a): the watchers would cancel all of them as
  * a cycle (bus/model/dependencies.ts), since a handoff is written once and nobody can open the ring. One problem a
  * ring, at its first line, naming each task of it with its line. A task waiting for itself is refused by the
@@ -168,7 +197,7 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
   const created = now.toISOString();
   const snap = await localSnapshot(ctx);
   const home = ctx.paths.home;
-  const problems: FileProblem[] = [];
+  const problems: FileProblem[] = [...(input.fileProblems ?? [])];
 
   const chosen = new Set(input.tasks.flatMap((t) => (t.handoff.id !== undefined ? [t.handoff.id] : [])));
   // What a line's `after` may name by a short ref, as `dispatch --after` does: live tasks, dispatches queued here, and
@@ -234,12 +263,8 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
 
   problems.push(...ringProblems(built));
   const targets = await targetProblems(ctx, snap, built);
-  if (!input.force) {
-    for (const { task, error } of targets) {
-      problems.push({ path: task.at, field: `${task.field}to`, reason: firstLine(error), fix: error.fix, severity: 'error' });
-    }
-  }
-  if (problems.length > 0) throw new InvalidBatchError(problems);
+  if (!input.force) problems.push(...targetFileProblems(targets, input.defaults?.to));
+  if (problems.length > 0) throw new InvalidBatchError(inFileOrder(problems));
   checkBatchBytes(built.reduce((n, b) => n + Buffer.byteLength(b.text), 0));
 
   const ids = built.map((b) => b.id);

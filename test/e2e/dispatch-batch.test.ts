@@ -97,6 +97,35 @@ describe('dispatch --from: many tasks in one commit', () => {
     expect(existsSync(join(home, 'queue')) ? readdirSync(join(home, 'queue')).filter((n) => n.endsWith('.dispatch.json')) : []).toEqual([]);
   });
 
+  it('names the file\'s problems and the bus\'s in one run, in the order of the file, and blames --to for the default it gave', async () => {
+    const file = join(bus.dir, 'both.jsonl');
+    writeFileSync(file, jsonl([{ title: 'a', comand: 'ls' }, { title: 'e', to: 'nosuchnode' }, { title: 'fine', to: 'worker', command: 'true' }, { title: 'p', to: 'worker', priority: 'high' }]));
+    const before = head();
+    const r = await gitbus(['dispatch', '--from', file, '--json', '--no-git'], { home });
+    expect(r.code, r.stderr).toBe(8);
+    type Problems = { error: { code: string; data: { problems: { path: string; field: string; reason: string }[] } } };
+    const err = json<Problems>(r).error;
+    expect(err.code).toBe('INVALID_BATCH');
+    // The unknown node of line 2 (a check against the bus) with the schema's problems of lines 1 and 4, not after them.
+    expect(err.data.problems.map((p) => `${p.path} ${p.field}`)).toEqual([`${file}:1 comand`, `${file}:2 to`, `${file}:4 priority`]);
+    expect(err.data.problems[1]?.reason).toContain('no node named "nosuchnode" is on this bus');
+    const human = await gitbus(['dispatch', '--from', file, '--no-git'], { home });
+    expect(human.stderr).toMatch(/\(\+2 more problems; nothing was dispatched\)/);
+    expect(human.stderr).toContain(`also error: ${file}:2 (to): no node named "nosuchnode"`);
+
+    // A default from the command line is the flag's problem, named once with the lines that took it.
+    const piped = jsonl([{ title: 'f' }, { title: 'g', to: 'worker' }, { title: 'h' }]);
+    const dry = await gitbus(['dispatch', '--from', '-', '--to', 'nosuchnode', '--dry-run', '--no-git'], { home, input: piped });
+    expect(dry.code, dry.stderr).toBe(8);
+    expect(dry.stderr).toContain('gitbus: --to: no node named "nosuchnode" is on this bus');
+    expect(dry.stderr).toContain('(the "to" of stdin:1, stdin:3, which have none of their own)');
+    expect(dry.stderr).toContain('fix: correct --to, or give those lines a "to" of their own');
+    expect(dry.stderr).not.toContain('(field to)');
+    const dryJson = json<Problems>(await gitbus(['dispatch', '--from', '-', '--to', 'nosuchnode', '--dry-run', '--json', '--no-git'], { home, input: piped }));
+    expect(dryJson.error.data.problems.map((p) => `${p.path} ${p.field}`)).toEqual(['--to ']);
+    expect(head()).toBe(before);
+  });
+
   it('refuses tasks of the batch that wait for each other in a ring, naming their lines, and writes nothing', async () => {
     const file = join(bus.dir, 'ring.jsonl');
     writeFileSync(file, jsonl([{ title: 'ring a', id: 'ring-a', after: ['ring-b'], command: 'true' }, { title: 'ring b', id: 'ring-b', after: ['ring-a'], command: 'true' }, { title: 'after the ring', command: 'true', after: ['ring-a'] }]));

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { batchFormat, BatchTooLargeError, checkBatchBytes, MAX_BATCH_BYTES, MAX_BATCH_TASKS, parseBatch, type BatchTask } from '../../schemas/batch.js';
-import { batchHandoff, ringProblems } from '../../bus/ops/dispatch-batch.js';
+import { batchHandoff, ringProblems, targetFileProblems } from '../../bus/ops/dispatch-batch.js';
+import { UnknownNodeError } from '../../bus/errors.js';
+import { inFileOrder } from '../../schemas/batch.js';
 import { duplicateJsonKey } from '../../schemas/json-duplicate-key.js';
 
 const lines = (...objs: unknown[]) => objs.map((o) => (typeof o === 'string' ? o : JSON.stringify(o))).join('\n');
@@ -206,5 +208,30 @@ describe('rings among a batch\'s own tasks', () => {
       ['r.jsonl:3', 'after', "the batch's tasks wait for each other in a ring, so none of them could ever run: ring-c (r.jsonl:3) -> ring-e (r.jsonl:5) -> ring-d (r.jsonl:4) -> ring-c (r.jsonl:3)"],
     ]);
     expect(ringProblems(tasks.slice(2, 4).map((t) => ({ task: t, id: t.handoff.id ?? '', data: t.handoff })))).toEqual([]);
+  });
+});
+
+describe('a batch with problems, for one run that names them all', () => {
+  it('keeps the lines that passed on their own for the checks against the bus (not one whose id another line chose too)', () => {
+    const r = parseBatch('p.jsonl', lines({ title: 'fine' }, { title: 'x', comand: 'ls' }, 'not json', { title: 'y', to: 'elsewhere' }, { title: 'a', id: 'same' }, { title: 'b', id: 'same' }));
+    if (r.ok) throw new Error('expected problems');
+    expect(r.tasks.map((t) => t.at)).toEqual(['p.jsonl:1', 'p.jsonl:4', 'p.jsonl:5']);
+    expect(r.problems.map((p) => p.path)).toEqual(['p.jsonl:2', 'p.jsonl:3', 'p.jsonl:6']);
+  });
+
+  it('orders problems as a person fixes them: flags first, then the file as a whole, then by line, a line\'s in their order', () => {
+    const p = (path: string, field: string) => ({ path, field, reason: 'r', fix: 'f', severity: 'error' as const });
+    expect(inFileOrder([p('f:10', 'to'), p('f:2', 'after'), p('f', ''), p('f:2', 'comand'), p('--to', '')]).map((x) => `${x.path} ${x.field}`)).toEqual(['--to ', 'f ', 'f:2 after', 'f:2 comand', 'f:10 to']);
+  });
+
+  it('blames --to, once, naming the lines that took it, and a line\'s own "to" on that line', () => {
+    const tasks = ok('stdin', lines({ title: 'f' }, { title: 'g', to: 'nobody' }, { title: 'h' }));
+    const error = (node: string) => new UnknownNodeError(node, ['laptop', 'pi']);
+    const got = targetFileProblems([{ task: tasks[0] as BatchTask, error: error('nosuchnode') }, { task: tasks[1] as BatchTask, error: error('nobody') }, { task: tasks[2] as BatchTask, error: error('nosuchnode') }], 'nosuchnode');
+    expect(got.map((x) => [x.path, x.field, x.reason])).toEqual([
+      ['--to', '', 'no node named "nosuchnode" is on this bus (nodes: laptop, pi) (the "to" of stdin:1, stdin:3, which have none of their own)'],
+      ['stdin:2', 'to', 'no node named "nobody" is on this bus (nodes: laptop, pi)'],
+    ]);
+    expect(got[0]?.fix).toMatch(/^correct --to, or give those lines a "to" of their own; check the name/);
   });
 });
