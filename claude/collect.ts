@@ -4,6 +4,7 @@ import type { BusContext } from '../bus/context.js';
 import { withLocalLockSync } from '../bus/lock.js';
 import { writeFileAtomicSync } from '../bus/local-io.js';
 import { findArchived } from '../bus/ops/archive-lookup.js';
+import { archivedView } from '../bus/ops/archived-view.js';
 import { snapshotOrLast, type Offline } from '../bus/ops/query.js';
 import { isQueued, listQueue } from '../bus/queue.js';
 import { keepDispatched, readDispatched } from '../bus/dispatched-ledger.js';
@@ -104,10 +105,14 @@ function readCollected(file: string): Set<string> {
   }
 }
 
-/** Session tasks that left main: their final state from the archive branch (`gitbus show ID` has the rest). */
+/**
+ * Tasks that left main, from the archive branch: each with the facts a live one has (node, time, summary line,
+ * result branch), read from its archived files as `gitbus show` reads them. One lookup for all of them: the folders
+ * it brings are in the clone, so the views read no more of the remote.
+ */
 async function archivedFacts(ctx: BusContext, tasks: readonly LedgerTask[], offline: boolean): Promise<TaskFact[]> {
   if (tasks.length === 0) return [];
-  let found = new Map<string, { state: TaskState }>();
+  let found: Awaited<ReturnType<typeof findArchived>> = new Map();
   if (!offline) {
     try {
       found = await findArchived(ctx, tasks.map((t) => t.id));
@@ -115,9 +120,14 @@ async function archivedFacts(ctx: BusContext, tasks: readonly LedgerTask[], offl
       if (outageCode(err) === null) throw err;
     }
   }
-  return tasks.map((t) => {
-    const f = factOf(t, undefined, false);
-    const a = found.get(t.id);
-    return a ? { ...f, state: a.state, summary: 'archived: gitbus show shows its response' } : f;
-  });
+  const out: TaskFact[] = [];
+  for (const t of tasks) {
+    const entry = found.get(t.id);
+    if (!entry) {
+      out.push(factOf(t, undefined, false));
+      continue;
+    }
+    out.push({ ...factOf(t, await archivedView(ctx.repo.store, t.id, entry), false), archived: entry.month });
+  }
+  return out;
 }

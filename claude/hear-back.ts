@@ -24,6 +24,8 @@ export interface TaskFact {
   pushed: boolean | null;
   /** Why it is not (notPushedWords), when it is not. */
   notPushed: string | null;
+  /** The archive's month folder (`yyyy-mm`) of a task that left main; absent for a task on main. */
+  archived?: string;
 }
 
 const ENDED_STATES: readonly string[] = ['invalid', 'unsupported'];

@@ -18,7 +18,7 @@ function endedLines(f: TaskFact): string[] {
   const lines = [`  ${f.id}  ${facts}  ${f.title}`];
   if (f.summary) lines.push(`      ${f.summary}`);
   if (f.branch) lines.push(`      branch ${f.branch}${f.notPushed ? ` (${f.notPushed})` : ''}`);
-  lines.push(`      gitbus show ${f.id}`);
+  lines.push(`      gitbus show ${f.id}${f.archived ? ` (archived, ${f.archived})` : ''}`);
   return lines;
 }
 

@@ -32,22 +32,27 @@ describe('collect of tasks archived between two collects', () => {
     const early = await bus.dispatch('laptop', ['over the weekend', '--to', 'worker']);
     const open = await bus.dispatch('laptop', ['still running', '--to', 'worker']);
     expect(readDispatched(bus.home('laptop')).map((t) => t.id)).toEqual([early, open]);
-    await claimAndRespond(worker, early, { status: 'succeeded', summary: 'done on saturday' });
+    await claimAndRespond(worker, early, { status: 'succeeded', summary: 'done on saturday', durationMs: 4_000 });
     expect((await archive(ctx, { all: true })).archived).toContain(early);
 
     const r = await collect(ctx, {});
-    expect(r.ended).toEqual([expect.objectContaining({ id: early, state: 'succeeded', title: 'over the weekend' })]);
+    // The same facts a live task has, read from the archived response (node, time, summary line), and where it is.
+    expect(r.ended).toEqual([expect.objectContaining({ id: early, state: 'succeeded', title: 'over the weekend', node: 'worker', durationMs: 4_000, summary: 'done on saturday', archived: expect.stringMatching(/^\d{4}-\d{2}$/) })]);
     expect(r.waiting.map((f) => f.id)).toEqual([open]);
     // Reported: forgotten. Still open: kept, so that its end is found wherever it is by then.
     expect(readDispatched(bus.home('laptop')).map((t) => t.id)).toEqual([open]);
     expect((await collect(ctx, {})).ended).toEqual([]);
 
     // The CLI says the same of the next one.
-    await claimAndRespond(worker, open, { status: 'failed', summary: 'out of disk' });
+    await claimAndRespond(worker, open, { status: 'failed', summary: 'out of disk', durationMs: 61_000 });
     await archive(ctx, { all: true });
+    const peek = await gitbus(['collect', '--node', '--peek'], { home: bus.home('laptop') });
+    expect(peek.code, peek.stderr).toBe(0);
+    // As a live one is shown: status, node, time and title, then the summary line.
+    expect(peek.stdout).toMatch(new RegExp(`  ${open}  failed  worker  1m01s  still running\n      out of disk\n      gitbus show ${open} \\(archived, \\d{4}-\\d{2}\\)`));
     const cli = await gitbus(['collect', '--node', '--json'], { home: bus.home('laptop') });
     expect(cli.code, cli.stderr).toBe(0);
-    expect(json<{ ended: { id: string; state: string }[] }>(cli).ended).toEqual([expect.objectContaining({ id: open, state: 'failed' })]);
+    expect(json<{ ended: { id: string; state: string }[] }>(cli).ended).toEqual([expect.objectContaining({ id: open, state: 'failed', node: 'worker', durationMs: 61_000, summary: 'out of disk' })]);
     expect(readFileSync(dispatchedPath(bus.home('laptop')), 'utf8')).toBe('');
   });
 
