@@ -18,7 +18,11 @@ export function register(program: Command): void {
         .argument('[id]', 'task id, or a unique prefix or suffix of it')
         .option('--group <name>', 'cancel every task of this fan-out group that has not ended (workstreams, integration, follow-ups), in one commit')
         .option('--reason <text>', 'why', schemaFlag('--reason', reasonSchema))
-        .description('cancel a task: at once if nobody runs it, else its node stops it; --group NAME: every task of a fan-out'),
+        .description('cancel a task: at once if nobody runs it, else its node stops it; --group NAME: every task of a fan-out')
+        .addHelpText(
+          'after',
+          '\nA task already cancelled, or being cancelled (cancelling), is left as it is: nothing is written, exit 0,\n"already cancelled" (changed: false in --json), so a script may retry a cancel. A task that ended otherwise\n(succeeded, failed, timed-out), live or archived, cannot be cancelled: TASK_STATE, exit 5, with its state.',
+        ),
     ),
   ).action(async (id: string | undefined, opts: Opts) =>
     withBus(opts, async (ctx) => {
@@ -41,7 +45,7 @@ export function register(program: Command): void {
         emit(opts, r, () => `${r.id}: cancelled (it was still queued on this node, and will never be sent)`);
         return;
       }
-      emit(opts, r, () => (r.changed ? `${r.id}: ${r.state}${r.state === 'cancelling' ? ' (its node stops the work and reports)' : ''}` : `${r.id}: already ${r.state}`));
+      emit(opts, r, () => (r.changed ? `${r.id}: ${r.state}${r.state === 'cancelling' ? ' (its node stops the work and reports)' : ''}` : `${r.id}: already ${r.state}; nothing to do`));
     }),
   );
 }

@@ -77,4 +77,15 @@ describe('an archived task by its full id', () => {
       expect(err.data?.['problems']).toEqual([expect.objectContaining({ path: 'h.jsonl:2', field: 'id', reason: expect.stringContaining('job1 is in the archive') })]);
     }
   });
+
+  it('cancelled and archived, is cancelled again as a no-op (exit 0, changed: false), where a succeeded one is exit 5', async () => {
+    await dispatchTask(home, { id: 'stop1', title: 'stopped', command: 'true' });
+    expect((await run(['cancel', 'stop1'])).code).toBe(0);
+    const a = await run(['archive', '--all', '--json']);
+    expect(json<{ archived: string[] }>(a).archived).toContain('stop1');
+    const again = await run(['cancel', 'stop1', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(json(again)).toMatchObject({ id: 'stop1', state: 'cancelled', changed: false });
+    expect((await run(['cancel', 'job1'])).code).toBe(5);
+  });
 });

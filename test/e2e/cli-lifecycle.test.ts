@@ -91,7 +91,13 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
   it('cancel: a pending task at once, a claimed one via its holder', async () => {
     const p = await bus.dispatch('alpha', ['never mind']);
     expect(json(await gitbus(['cancel', p, '--json'], { home: b }))).toMatchObject({ id: p, state: 'cancelled', changed: true });
-    expect(json(await gitbus(['cancel', p, '--json'], { home: b }))).toMatchObject({ changed: false });
+    // Cancelling a cancelled task again is a no-op, exit 0, so a script may retry; a task that ended otherwise exits 5 (below).
+    const again = await gitbus(['cancel', p, '--json'], { home: b });
+    expect(again.code, again.stderr).toBe(0);
+    expect(json(again)).toMatchObject({ id: p, state: 'cancelled', changed: false });
+    const againText = await gitbus(['cancel', p], { home: b });
+    expect(againText.code, againText.stderr).toBe(0);
+    expect(againText.stdout.trim()).toBe(`${p}: already cancelled; nothing to do`);
     expect((await gitbus(['claim', p], { home: a })).code).toBe(5);
 
     const running = await bus.dispatch('alpha', ['stop me']);
@@ -106,6 +112,11 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
     const finished = await gitbus(['cancel', done], { home: b });
     expect(finished.code).toBe(5);
     expect(finished.stderr).toContain('succeeded');
+    expect(json<{ error: { code: string } }>(await gitbus(['cancel', done, '--json'], { home: b })).error.code).toBe('TASK_STATE');
+    // The help says both.
+    const help = await gitbus(['cancel', '--help'], { home: b });
+    expect(help.stdout).toMatch(/already cancelled, or being cancelled \(cancelling\), is left as it is: nothing is written, exit 0/);
+    expect(help.stdout).toMatch(/\(succeeded, failed, timed-out\), live or archived, cannot be cancelled: TASK_STATE, exit 5/);
   });
 
   it('claim --next follows priority, labels, --to and dependencies (also on archived tasks)', async () => {
