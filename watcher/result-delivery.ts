@@ -83,7 +83,7 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
     }
     try {
       const branch = await pushBeforeResponse(home, entry);
-      if (branch.go && branch.pushed) onEvent({ type: 'pushed', id: entry.id, attempt: entry.attempt, branch: branch.pushed.branch, ...(branch.pushed.moved ? { moved: branch.pushed.moved } : {}) });
+      if (branch.go && branch.pushed) onEvent({ type: 'pushed', id: entry.id, attempt: entry.attempt, ...branch.pushed });
       // Stored again: the push's outcome must survive a crash between here and the response.
       if (entry.input.project) queue(entry);
       if (!branch.go) {
@@ -142,7 +142,7 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
       await Promise.all(now.map((entry) => deliver(entry)));
       retryingPushes ??= retryPendingPushes(home, deps.retryMs)
         .then((done) => {
-          for (const p of done) onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch });
+          for (const p of done) onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch, ...(p.moved ? { moved: p.moved } : {}), ...(p.rewritten ? { rewritten: p.rewritten } : {}) });
         }, report)
         .finally(() => (retryingPushes = null));
       if (deps.downReason() === null && listQueue(home).length > 0) {

@@ -31,8 +31,13 @@ export type WatchEvent =
   /** `local`: kept for a failure on this node (its disk, a bug), not because the remote is down. */
   | { type: 'queued'; id: string; attempt: number; reason: string; local?: true }
   | { type: 'delivered'; id: string; attempt: number; status: string }
-  /** A project task's branch reached the project remote (`moved`: the branch it was meant for, which had moved, so it went beside it). */
-  | { type: 'pushed'; id: string; attempt: number; branch: string; moved?: string }
+  /**
+   * A project task's branch reached the project remote. `moved`: the branch it was meant for, which refused a
+   * fast-forward, so it went beside it; `rewritten`, when that was because the run rewrote the branch's history (a
+   * rebase, an amend): the commit the remote had from this worktree, which the result no longer holds. Without
+   * `rewritten`, the branch had moved on the remote.
+   */
+  | { type: 'pushed'; id: string; attempt: number; branch: string; moved?: string; rewritten?: string }
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
   /** Dispatches and cancels queued on this node while the remote was unreachable (bus/queue.ts) reached the bus. */
   | { type: 'sent'; changes: { kind: string; id: string }[]; refused: { kind: string; id: string; reason: string; path: string }[] }

@@ -91,7 +91,7 @@ function groupTask(p: Parts): GroupTask {
     title: h?.title ?? null,
     workstream: h?.workstream ?? null,
     runner: h ? effectiveRunner(h) : null,
-    // Where the results are: beside the branch asked for when that had moved (docs/PROTOCOL.md §3a step 5).
+    // Where the results are: beside the branch asked for when they were not a fast-forward of it (docs/PROTOCOL.md §3a step 5).
     branch: r?.project?.branch ?? h?.branch ?? null,
     node: p.claim?.node ?? r?.node ?? null,
     attempt: p.claim?.attempt ?? r?.attempt ?? (p.attempts || null),

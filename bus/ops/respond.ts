@@ -38,8 +38,13 @@ export interface RespondInput {
   project?: ProjectReport;
   /** `git diff --stat` of the branch from its base. */
   projectStat?: string;
-  /** The branch the results were meant for, when it had moved on the remote and they went beside it. */
+  /** The branch the results were meant for, when the push there was not a fast-forward and they went beside it. */
   branchMoved?: string;
+  /**
+   * With branchMoved: the run rewrote the branch's history (a rebase, an amend), so this commit, which had reached
+   * the remote from the worktree before, is not in the results; without it, the branch had moved on the remote.
+   */
+  branchRewritten?: string;
   /** Files the run left uncommitted in its worktree, and why (autoCommit off, a merge left unresolved). */
   uncommitted?: number;
   uncommittedWhy?: string;
@@ -61,7 +66,7 @@ export const BODY_LIMITS = { summary: 16 * 1024, results: 128 * 1024, output: 64
  * valid UTF-8, no line that reads as a conflict marker, capped in size; the output sits in a backtick fence
  * longer than any backtick run inside it, so no output can end the block early. Pure.
  */
-export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'uncommitted' | 'uncommittedWhy'>): string {
+export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'branchRewritten' | 'uncommitted' | 'uncommittedWhy'>): string {
   const parts: string[] = [];
   // The response goes to every node and stays in the bus's history: a URL's password in it (a task that printed
   // `git remote -v`, a push error naming this node's project URL) is not published.
@@ -69,7 +74,7 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & 
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
-  if (input.project) parts.push(branchSection(input.project, input.projectStat, input.branchMoved, input.uncommitted, input.id, input.uncommittedWhy));
+  if (input.project) parts.push(branchSection(input.project, input.projectStat, input.branchMoved, input.uncommitted, input.id, input.uncommittedWhy, input.branchRewritten));
   if (input.output !== undefined) {
     const readable = redactUrlPasswords(terminalText(input.output));
     const clipped = clipTail(readable, BODY_LIMITS.output);
@@ -109,17 +114,29 @@ export function logOfBody(body: string): { bytes: number; path: string | null } 
   return Number.isSafeInteger(bytes) ? { bytes, path: m[2] ?? null } : undefined;
 }
 
-/** The Branch section: where the results are, how to fetch them, what the commits say, the diffstat. Pure. */
-export function branchSection(p: ProjectReport, stat: string | undefined, moved: string | undefined, uncommitted: number | undefined, id = 'ID', uncommittedWhy = 'autoCommit is off'): string {
+/**
+ * The Branch section: where the results are, how to fetch them, what the commits say, the diffstat. `moved`: the
+ * branch they were meant for, when they went beside it; `rewritten`, when that was because the run rewrote its
+ * history (the commit of it the remote had, no longer in the results) rather than the branch moving. Pure.
+ */
+export function branchSection(p: ProjectReport, stat: string | undefined, moved: string | undefined, uncommitted: number | undefined, id = 'ID', uncommittedWhy = 'autoCommit is off', rewritten?: string): string {
   const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
   const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
-  if (moved) lines.push(`${moved} had moved on the remote since the task started, so the results went beside it, to ${p.branch}.`, '');
+  if (moved && rewritten) lines.push(`The run rewrote the history of ${moved} (a rebase or an amend): ${rewritten.slice(0, 12)}, which had reached the remote from this worktree, is not part of the results, so they were not a fast-forward of ${moved} and went beside it, to ${p.branch}. ${moved} itself was left as it was: gitbus never forces a push.`, '');
+  else if (moved) lines.push(`${moved} had moved on the remote since the task started, so the results went beside it, to ${p.branch}.`, '');
   if (p.conflicts?.length) {
     lines.push(`Nothing was pushed: ${p.conflicts.length === 1 ? 'a merge conflicts' : 'merges conflict'}, and ${p.branch} was left untouched.`, '');
     for (const c of p.conflicts) lines.push(`- ${c.branch}: ${c.files.map((f) => oneLineText(f, 300)).join(', ')}`);
     if (p.merged?.length) lines.push('', `Merged cleanly: ${p.merged.join(', ')}.`);
     lines.push('', `Ask an agent to resolve them: \`gitbus resolve ${id}\`.`, '');
-  } else if (p.pushed) lines.push('Fetch it:', '', '```', `git fetch ${shellWord(p.repo)} ${shellWord(p.branch)}`, '```', '');
+  } else if (p.pushed) {
+    lines.push('Fetch it:', '', '```', `git fetch ${shellWord(p.repo)} ${shellWord(p.branch)}`, '```', '');
+    if (moved && rewritten) {
+      // The lease names the commit the remote had: the push over it is refused if anyone pushed there since.
+      lines.push(`To make the rewritten history ${moved}, once you have checked it, push it over ${moved} yourself (after the fetch above):`, '', '```', `git push --force-with-lease=${shellWord(`refs/heads/${moved}:${rewritten}`)} ${shellWord(p.repo)} ${shellWord(`${p.headCommit}:refs/heads/${moved}`)}`, '```', '');
+      lines.push(`Or keep ${moved}'s history: a follow-up in this worktree that merges it makes the next results a fast-forward of it:`, '', '```', `gitbus resume ${shellWord(id)} ${shellWord(`merge ${moved} into this branch and fix what breaks`)}`, '```', '');
+    }
+  }
   else lines.push(`Not on the project remote yet: ${oneLineText(redactUrlPasswords(p.pushError ?? 'the push has not been tried'), 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');
   if (uncommitted) lines.push(`${uncommitted} changed file${uncommitted === 1 ? ' was' : 's were'} left uncommitted in the worktree: ${uncommittedWhy}.`, '');
   if (p.subjects?.length) lines.push('Commits:', '', ...p.subjects.map((s) => `- ${s}`), '');

@@ -17,7 +17,7 @@ import { groupText } from '../../cli/commands/group.js';
 import { handoffRules, handoffSchema } from '../../schemas/handoff.js';
 import { cacheName, fillEnv, resolveProject, sameRemote } from '../../watcher/workspace/project-config.js';
 import { globRegExp, parseIncludeFile } from '../../watcher/workspace/include.js';
-import { isMoved, movedBranch, refusalText } from '../../watcher/workspace/push.js';
+import { isMoved, lastPushedOf, movedBranch, notFastForwardCause, refusalText } from '../../watcher/workspace/push.js';
 import { parseShortstat } from '../../watcher/workspace/results.js';
 import { outageOf } from '../../bus/project/git.js';
 import { whoWroteFix } from '../../bus/model/snapshot.js';
@@ -148,6 +148,34 @@ describe('what git said', () => {
     expect(parseShortstat(' 3 files changed, 10 insertions(+), 1 deletion(-)')).toEqual({ files: 3, insertions: 10, deletions: 1 });
     expect(parseShortstat(' 1 file changed, 1 insertion(+)')).toEqual({ files: 1, insertions: 1, deletions: 0 });
   });
+
+  it('tells a branch that moved on the remote from a run that rewrote it, by the commit the worktree pushed last', () => {
+    const c = 'c'.repeat(40);
+    // Known and dropped from the result: a rebase or an amend; still in it, or nothing to tell by: moved.
+    expect(notFastForwardCause(c, false)).toBe('rewritten');
+    expect(notFastForwardCause(c, true)).toBe('moved');
+    expect(notFastForwardCause(c, null)).toBe('moved');
+    expect(notFastForwardCause(undefined, null)).toBe('moved');
+    // What the worktree pushed last counts on its branch, or beside it for that commit; not elsewhere, not unknown.
+    expect(lastPushedOf({ branch: 'f/x', pushedCommit: c, pushedBranch: 'f/x' })).toBe(c);
+    expect(lastPushedOf({ branch: 'f/x', pushedCommit: c, pushedBranch: movedBranch('f/x', c) })).toBe(c);
+    expect(lastPushedOf({ branch: 'f/x', pushedCommit: c, pushedBranch: movedBranch('f/x', 'd'.repeat(40)) })).toBeUndefined();
+    expect(lastPushedOf({ branch: 'f/x', pushedCommit: c, pushedBranch: 'f/y' })).toBeUndefined();
+    expect(lastPushedOf({ branch: 'f/x' })).toBeUndefined();
+  });
+
+  it('the response says which: the branch moved on the remote, or the run rewrote its history, and how to adopt that', () => {
+    const report = { repo: 'p', branch: 'f/x-moved-bbbbbbbb', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
+    const moved = branchSection(report, undefined, 'f/x', undefined, 't1');
+    expect(moved).toContain('f/x had moved on the remote since the task started, so the results went beside it, to f/x-moved-bbbbbbbb.');
+    expect(moved).not.toContain('rewrote');
+    expect(moved).not.toContain('force');
+    const rewritten = branchSection(report, undefined, 'f/x', undefined, 't1', undefined, 'c'.repeat(40));
+    expect(rewritten).toContain(`The run rewrote the history of f/x (a rebase or an amend): ${'c'.repeat(12)}, which had reached the remote from this worktree, is not part of the results`);
+    expect(rewritten).not.toContain('had moved on the remote');
+    expect(rewritten).toContain(`git push --force-with-lease=refs/heads/f/x:${'c'.repeat(40)} p ${'b'.repeat(40)}:refs/heads/f/x`);
+    expect(rewritten).toContain(`gitbus resume t1 'merge f/x into this branch and fix what breaks'`);
+  });
 });
 
 describe('commands printed from bus fields', () => {
@@ -182,6 +210,10 @@ describe('commands printed from bus fields', () => {
     expect(words(shownBranch({ id: 't1', handoff: { title: 't', repo, branch } })!.fetch)).toEqual(fetch);
     // the response's "Fetch it"
     expect(words(branchSection(report, undefined, undefined, undefined).split('\n').find((l) => l.startsWith('git fetch'))!)).toEqual(fetch);
+    // the response's ways to adopt a rewritten history
+    const adopt = branchSection(report, undefined, branch, undefined, 't1', undefined, 'c'.repeat(40)).split('\n');
+    expect(words(adopt.find((l) => l.startsWith('git push'))!)).toEqual(['git', 'push', `--force-with-lease=refs/heads/${branch}:${'c'.repeat(40)}`, repo, `${'b'.repeat(40)}:refs/heads/${branch}`]);
+    expect(words(adopt.find((l) => l.startsWith('gitbus resume'))!)).toEqual(['gitbus', 'resume', 't1', `merge ${branch} into this branch and fix what breaks`]);
     // gitbus group
     const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null };
     const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, costUsd: 0, offline: null });

@@ -1,7 +1,7 @@
 import type { OutboxEntry } from '../outbox.js';
 import { listPendingPushes, putPendingPush, removePendingPush } from './pending-pushes.js';
-import { pushResult } from './push.js';
-import { updateRecord } from './registry.js';
+import { lastPushedOf, pushResult } from './push.js';
+import { readRecord, updateRecord } from './registry.js';
 
 /** How long an outage of the project remote holds a response back before it goes out saying the branch is not pushed yet. */
 export const PUSH_HOLD_MS = 10 * 60_000;
@@ -9,7 +9,7 @@ export const PUSH_HOLD_MS = 10 * 60_000;
 export const PUSH_RETRY_MS = 60_000;
 
 export type BranchStep =
-  | { go: true; pushed?: { branch: string; moved?: string } }
+  | { go: true; pushed?: { branch: string; moved?: string; rewritten?: string } }
   /** Held back by an outage of the project remote: the entry stays queued and is tried at the next delivery. */
   | { go: false; reason: string };
 
@@ -24,15 +24,23 @@ export async function pushBeforeResponse(home: string, entry: OutboxEntry, now =
   const project = entry.input.project;
   const push = entry.push;
   if (!push || !project || project.pushed) return { go: true };
+  if (push.worktree && push.lastTriedAt === undefined) {
+    // At the first try, what the worktree's last result reached the remote as now: the run was prepared (and
+    // `lastPushed` read) maybe before the previous result's push was done. Kept in the entry for the retries.
+    const rec = readRecord(home, push.worktree);
+    const last = rec ? lastPushedOf(rec) : undefined;
+    if (last) push.lastPushed = last;
+  }
   const r = await pushResult(push);
   push.lastTriedAt = new Date(now).toISOString();
   if (r.kind === 'pushed') {
     entry.input.project = { ...project, pushed: true, branch: r.branch };
     delete entry.input.project.pushError;
     if (r.moved) entry.input.branchMoved = r.moved;
+    if (r.rewritten) entry.input.branchRewritten = r.rewritten;
     delete entry.push;
     if (push.worktree) updateRecord(home, push.worktree, (w) => ({ ...w, pushedCommit: push.commit, pushedBranch: r.branch }));
-    return { go: true, pushed: { branch: r.branch, ...(r.moved ? { moved: r.moved } : {}) } };
+    return { go: true, pushed: { branch: r.branch, ...(r.moved ? { moved: r.moved } : {}), ...(r.rewritten ? { rewritten: r.rewritten } : {}) } };
   }
   push.firstFailedAt ??= new Date(now).toISOString();
   if (r.kind === 'outage' && now - Date.parse(push.firstFailedAt) < PUSH_HOLD_MS) return { go: false, reason: r.reason };
@@ -43,15 +51,15 @@ export async function pushBeforeResponse(home: string, entry: OutboxEntry, now =
 }
 
 /** Tries the branches whose responses went out without them, each at most every `everyMs`. Returns those now pushed. */
-export async function retryPendingPushes(home: string, everyMs = PUSH_RETRY_MS, now = Date.now()): Promise<{ id: string; attempt: number; branch: string; url: string }[]> {
-  const done: { id: string; attempt: number; branch: string; url: string }[] = [];
+export async function retryPendingPushes(home: string, everyMs = PUSH_RETRY_MS, now = Date.now()): Promise<{ id: string; attempt: number; branch: string; url: string; moved?: string; rewritten?: string }[]> {
+  const done: { id: string; attempt: number; branch: string; url: string; moved?: string; rewritten?: string }[] = [];
   for (const e of listPendingPushes(home)) {
     if (e.push.lastTriedAt && now - Date.parse(e.push.lastTriedAt) < everyMs) continue;
     const r = await pushResult(e.push);
     if (r.kind === 'pushed') {
       removePendingPush(home, e.id, e.attempt);
       if (e.push.worktree) updateRecord(home, e.push.worktree, (w) => ({ ...w, pushedCommit: e.push.commit, pushedBranch: r.branch }));
-      done.push({ id: e.id, attempt: e.attempt, branch: r.branch, url: e.push.url });
+      done.push({ id: e.id, attempt: e.attempt, branch: r.branch, url: e.push.url, ...(r.moved ? { moved: r.moved } : {}), ...(r.rewritten ? { rewritten: r.rewritten } : {}) });
     } else {
       putPendingPush(home, { ...e, push: { ...e.push, lastTriedAt: new Date(now).toISOString() } });
     }

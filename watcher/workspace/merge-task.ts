@@ -22,7 +22,7 @@ export function conflictReason(conflicts: { branch: string; files: string[] }[],
 }
 
 /**
- * Where a dependency's results are: the branch its response names (beside the one asked for, when that had moved)
+ * Where a dependency's results are: the branch its response names (beside the one asked for, when they were not a fast-forward of it)
  * at the commit it reports, as the project remote still has it. Anything else is not what the task made: an older
  * run's branch of the same name, or commits someone pushed on top since.
  */

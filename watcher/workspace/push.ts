@@ -9,13 +9,25 @@ export interface PendingPush {
   branch: string;
   /** The worktree's key in the registry (watcher/workspace/registry.ts), where a successful push is recorded. */
   worktree?: string;
+  /**
+   * The commit this worktree's last result reached the remote as, on `branch` or beside it (the registry's
+   * `pushedCommit`, watcher/workspace/registry.ts): when `branch` refuses a fast-forward and this commit is not in
+   * `commit`, the run rewrote the branch's history (a rebase, an amend) rather than the branch moving on the remote.
+   * Absent in entries stored before it was kept, and for a worktree's first result: the cause is then taken as moved.
+   */
+  lastPushed?: string;
   /** When the first try failed, for how long a response is held back by an outage. */
   firstFailedAt?: string;
   lastTriedAt?: string;
 }
 
 export type PushResult =
-  | { kind: 'pushed'; branch: string; moved?: string }
+  /**
+   * `moved`: the branch the results were meant for, which refused a fast-forward, so they went beside it to
+   * `branch`; `rewritten`, when that was because the run rewrote the history (pendingPush.lastPushed, which the
+   * remote had, is not in the result), not because the branch moved on the remote.
+   */
+  | { kind: 'pushed'; branch: string; moved?: string; rewritten?: string }
   | { kind: 'outage'; reason: string }
   | { kind: 'refused'; reason: string };
 
@@ -24,6 +36,16 @@ export function movedBranch(branch: string, commit: string): string {
   // Within the 250 characters a branch may have; a cut that ends a part badly ("." or ".lock") is trimmed back.
   const stem = branch.slice(0, 250 - '-moved-'.length - 8).replace(/[./]+$/, '').replace(/\.lock$/, '');
   return `${stem}-moved-${commit.slice(0, 8)}`;
+}
+
+/**
+ * The commit a worktree's last result reached the remote as (its registry record, watcher/workspace/registry.ts),
+ * when that was on its branch or beside it (that commit's `-moved-` branch): what a later result must contain
+ * unless its run rewrote the history. Pure.
+ */
+export function lastPushedOf(r: { branch: string; pushedCommit?: string; pushedBranch?: string }): string | undefined {
+  if (!r.pushedCommit || !r.pushedBranch) return undefined;
+  return r.pushedBranch === r.branch || r.pushedBranch === movedBranch(r.branch, r.pushedCommit) ? r.pushedCommit : undefined;
 }
 
 /** Whether git's push output says the ref moved (non-fast-forward, or newer work there to fetch first). Pure. */
@@ -38,6 +60,25 @@ export function refusalText(stderr: string): string {
   const rejected = lines.filter((l) => /^! \[/.test(l));
   const said = [...remote.slice(-5), ...rejected.slice(0, 2)].join(' / ');
   return (said || lastLines(stderr, 2)).slice(0, 800);
+}
+
+/**
+ * Why a push to the branch was not a fast-forward: `rewritten` when the commit this worktree last pushed is known
+ * and is not an ancestor of the result (`ancestor` false: the run dropped it by a rebase or an amend); `moved`
+ * otherwise (someone else pushed to the branch, or nothing is known to tell). Pure.
+ */
+export function notFastForwardCause(lastPushed: string | undefined, ancestor: boolean | null): 'moved' | 'rewritten' {
+  return lastPushed !== undefined && ancestor === false ? 'rewritten' : 'moved';
+}
+
+/** Whether `ancestor` is in the history of `of`: null when git cannot tell (an object it does not have). */
+async function inHistory(gitDir: string, ancestor: string, of: string): Promise<boolean | null> {
+  try {
+    const r = await git(['merge-base', '--is-ancestor', ancestor, of], { gitDir, okCodes: [1] });
+    return r.code === 0;
+  } catch {
+    return null;
+  }
 }
 
 async function pushOnce(p: PendingPush, branch: string, timeoutMs: number): Promise<PushResult | { kind: 'moved' }> {
@@ -56,8 +97,9 @@ async function pushOnce(p: PendingPush, branch: string, timeoutMs: number): Prom
 }
 
 /**
- * Pushes a result branch without ever forcing: a fast-forward, or, when the branch moved on the remote, to
- * `<branch>-moved-<commit>` beside it, so that neither the remote's work nor the task's is lost.
+ * Pushes a result branch without ever forcing: a fast-forward, or, when it is not one, to `<branch>-moved-<commit>`
+ * beside it, so that neither the remote's work nor the task's is lost. Not a fast-forward either because the
+ * branch moved on the remote, or because the run rewrote its history (`rewritten`, notFastForwardCause).
  */
 export async function pushResult(p: PendingPush, timeoutMs = NETWORK_GIT_MS): Promise<PushResult> {
   const first = await pushOnce(p, p.branch, timeoutMs);
@@ -65,5 +107,7 @@ export async function pushResult(p: PendingPush, timeoutMs = NETWORK_GIT_MS): Pr
   const beside = movedBranch(p.branch, p.commit);
   const second = await pushOnce(p, beside, timeoutMs);
   if (second.kind === 'moved') return { kind: 'refused', reason: `both ${p.branch} and ${beside} moved on ${p.url}` };
-  return second.kind === 'pushed' ? { kind: 'pushed', branch: beside, moved: p.branch } : second;
+  if (second.kind !== 'pushed') return second;
+  const cause = notFastForwardCause(p.lastPushed, p.lastPushed === undefined ? null : await inHistory(p.gitDir, p.lastPushed, p.commit));
+  return { kind: 'pushed', branch: beside, moved: p.branch, ...(cause === 'rewritten' && p.lastPushed ? { rewritten: p.lastPushed } : {}) };
 }

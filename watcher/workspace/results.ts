@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { git } from '../../bus/project/git.js';
 import { MAX_SUBJECTS, type ProjectReport } from '../../schemas/project.js';
 import { oneLineText } from '../../schemas/output-text.js';
-import type { PendingPush } from './push.js';
+import { lastPushedOf, type PendingPush } from './push.js';
 import type { PreparedWorkspace } from './worktree.js';
 
 export interface FinishInput {
@@ -96,7 +96,8 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
     pushed: false,
     ...facts.counts,
   };
-  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key }, stat: statText, uncommitted, ...(uncommitted > 0 ? { uncommittedWhy: midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off' } : {}) };
+  const lastPushed = lastPushedOf(f.ws.record);
+  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key, ...(lastPushed ? { lastPushed } : {}) }, stat: statText, uncommitted, ...(uncommitted > 0 ? { uncommittedWhy: midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off' } : {}) };
 }
 
 /**
