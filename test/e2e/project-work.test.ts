@@ -196,9 +196,73 @@ describe('project tasks', () => {
     expect(p.branch).toBe(`shared/branch-moved-${p.headCommit.slice(0, 8)}`);
     expect(p.pushed).toBe(true);
     expect(r.body).toContain('shared/branch had moved on the remote');
+    expect(r.body).not.toContain('rewrote');
     expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'shared/branch']).trim()).toBe(theirs);
     expect(showFile(project.remote, p.branch, 'mine.txt')).toBe('mine\n');
   }, 90_000);
+
+  it('a resumed run that rewrites its pushed branch (an amend) goes beside it saying so, never forced; a branch someone else pushed to says it moved', async () => {
+    const amend = (msg: string) => `echo "${msg}" >> one.txt && git add one.txt && git -c user.name=t -c user.email=t@x commit -q --amend -m "${msg}"`;
+    pushHandoffs(person, bus.remote, [
+      { id: 'pw-rw-first', frontmatter: { to: 'w2', repo: 'proj', branch: 'rw/topic', command: 'echo one > one.txt' } },
+      { id: 'pw-mv-first', frontmatter: { to: 'w1', repo: 'proj', branch: 'mv/topic', command: 'echo one > one.txt' } },
+    ]);
+    const [rw, mv] = await Promise.all([watchOnce(bus.home('w2')), watchOnce(bus.home('w1'))]);
+    expect(rw).toEqual([expect.objectContaining({ id: 'pw-rw-first', status: 'succeeded' })]);
+    expect(mv).toEqual([expect.objectContaining({ id: 'pw-mv-first', status: 'succeeded' })]);
+    const accepted = gitCli(['--git-dir', project.remote, 'rev-parse', 'rw/topic']).trim();
+    expect(((await response('pw-rw-first')).data.project as Report).headCommit).toBe(accepted);
+
+    // Someone else builds on mv/topic meanwhile; the resume on w1 adds a commit to what it pushed: the branch moved.
+    const other = join(bus.dir, 'other-mv');
+    gitCli(['clone', '-q', '--branch', 'mv/topic', project.remote, other]);
+    writeFileSync(join(other, 'theirs.txt'), 'theirs\n');
+    gitCli(['add', '.'], other);
+    gitCli(['commit', '-q', '-m', 'their work on mv/topic'], other);
+    gitCli(['push', '-q', 'origin', 'mv/topic'], other);
+    const theirs = gitCli(['rev-parse', 'HEAD'], other).trim();
+    pushHandoffs(person, bus.remote, [
+      // The resume on w2 amends the commit the remote already has: the history is rewritten, the remote did not move.
+      { id: 'pw-rw-amend', frontmatter: { to: 'w2', repo: 'proj', resumes: 'pw-rw-first', command: amend('one, amended') } },
+      { id: 'pw-mv-next', frontmatter: { to: 'w1', repo: 'proj', resumes: 'pw-mv-first', command: 'echo two > two.txt' } },
+    ]);
+    const w = startWatcher(bus.home('w2'), ['--poll', '1s'], children);
+    let text: Awaited<ReturnType<typeof gitbus>>;
+    try {
+      text = await gitbus(['watch', '--once'], { home: bus.home('w1'), timeoutMs: 90_000 });
+      await until('the amended result to be delivered', () => w.events().some((e) => e.type === 'delivered' && e.id === 'pw-rw-amend'), 60_000, () => `${w.events().map((e) => JSON.stringify(e)).join('\n')}\n${w.stderr()}`);
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.exited;
+    }
+    const amended = (await response('pw-rw-amend'));
+    const pa = amended.data.project as Report;
+    expect(pa).toMatchObject({ pushed: true, branch: `rw/topic-moved-${pa.headCommit.slice(0, 8)}` });
+    expect(w.events().find((e) => e.type === 'pushed' && e.id === 'pw-rw-amend')).toMatchObject({ branch: pa.branch, moved: 'rw/topic', rewritten: accepted });
+    expect(amended.body).toContain(`The run rewrote the history of rw/topic (a rebase or an amend): ${accepted.slice(0, 12)}, which had reached the remote from this worktree, is not part of the results`);
+    expect(amended.body).not.toContain('had moved on the remote');
+    expect(amended.body).toContain(`git push --force-with-lease=refs/heads/rw/topic:${accepted} proj ${pa.headCommit}:refs/heads/rw/topic`);
+    // Never forced: the remote's branch is where the first run left it, the amended commit beside it.
+    expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'rw/topic']).trim()).toBe(accepted);
+    expect(showFile(project.remote, pa.branch, 'one.txt')).toBe('one\none, amended\n');
+
+    // The branch someone else pushed to: beside it, saying it moved, in the response and the watch's line.
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/pw-mv-next: branch mv\/topic-moved-[0-9a-f]{8} pushed to the project remote \(mv\/topic had moved, so beside it\)/);
+    const next = await response('pw-mv-next');
+    expect(next.body).toContain('mv/topic had moved on the remote since the task started');
+    expect(next.body).not.toContain('rewrote');
+    expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'mv/topic']).trim()).toBe(theirs);
+
+    // Amended again: the commit it rewrites is the one that went beside the branch; the watch's line says so too.
+    pushHandoffs(person, bus.remote, [{ id: 'pw-rw-again', frontmatter: { to: 'w2', repo: 'proj', resumes: 'pw-rw-first', command: amend('one, amended again') } }]);
+    const again = await gitbus(['watch', '--once'], { home: bus.home('w2'), timeoutMs: 90_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`pw-rw-again: branch rw/topic-moved-`);
+    expect(again.stdout).toContain(`(beside rw/topic: the run rewrote its history, a rebase or an amend, so it was not a fast-forward of ${pa.headCommit.slice(0, 12)}; nothing was forced)`);
+    expect((await response('pw-rw-again')).body).toContain(`The run rewrote the history of rw/topic (a rebase or an amend): ${pa.headCommit.slice(0, 12)}`);
+    expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'rw/topic']).trim()).toBe(accepted);
+  }, 180_000);
 
   it('a second task on the same branch continues it on the same node, and a merge left half done is never committed', async () => {
     pushHandoffs(person, bus.remote, [{ id: 'pw-first', frontmatter: { to: 'w1', repo: 'proj', branch: 'topic/shared', command: 'echo first > first.txt' } }]);
