@@ -8,6 +8,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import type { TaskState } from '../model/types.js';
 import { archivedStates, findArchived, readArchivedData } from './archive-lookup.js';
 import { groupTaskIds } from './group-members.js';
+import { unmergedBranches } from '../model/merged-branches.js';
 import { recordedGroup } from '../groups-ledger.js';
 import { snapshotOrLast, type Offline } from './query.js';
 
@@ -58,17 +59,50 @@ export interface GroupView {
   integration: GroupTask | null;
   /** Tasks of the group that are neither: follow-ups such as `gitbus resolve`. */
   others: GroupTask[];
-  /** The follow-up (a `gitbus resolve`) that succeeded and pushed the integration's branch; null when none has. */
+  /**
+   * The follow-up (a `gitbus resolve`) that succeeded and pushed the integration's branch with every workstream
+   * merged into it; null when none has.
+   */
   resolvedBy: string | null;
+  /** Follow-ups that ended with the integration's branch lacking workstreams (its response's `project.merged`). */
+  incomplete: IncompleteResolve[];
   /** Sum of the known costs, US dollars. */
   costUsd: number;
   offline: Offline | null;
 }
 
-/** The follow-up that succeeded and pushed the integration's branch, or a branch beside it (`-moved-`). Pure. */
-function resolvingTask(integration: GroupTask, others: readonly GroupTask[]): GroupTask | undefined {
+export interface IncompleteResolve {
+  id: string;
+  /** Where it left the integration's branch (beside it, when that had moved). */
+  branch: string | null;
+  pushed: boolean;
+  /** The branches of the integration's `merge` the result does not contain. */
+  missing: string[];
+}
+
+/** Whether a task of the group worked on the integration's branch, or a branch beside it (`-moved-`). Pure. */
+function onBranch(integration: GroupTask, o: GroupTask): boolean {
   const b = integration.branch;
-  return b === null ? undefined : others.find((o) => o.state === 'succeeded' && o.project?.pushed === true && (o.branch === b || o.branch?.startsWith(`${b}-moved-`) === true));
+  return b !== null && (o.branch === b || o.branch?.startsWith(`${b}-moved-`) === true);
+}
+
+/**
+ * The follow-up that succeeded and pushed the integration's branch with all of `merge` in it: as its response says
+ * (`project.merged`; a response without it, of a gitbus before that check, is taken at its word). Pure.
+ */
+function resolvingTask(integration: GroupTask, merge: readonly string[], others: readonly GroupTask[]): GroupTask | undefined {
+  return others.find((o) => o.state === 'succeeded' && o.project?.pushed === true && onBranch(integration, o) && (unmergedBranches(merge, o.project)?.length ?? 0) === 0);
+}
+
+/** Follow-ups that ended with a result on the integration's branch lacking some of `merge`, conflicts aside. Pure. */
+export function incompleteResolves(integration: GroupTask, merge: readonly string[], others: readonly GroupTask[]): IncompleteResolve[] {
+  const out: IncompleteResolve[] = [];
+  for (const o of others) {
+    if (!o.project || o.project.conflicts?.length || !onBranch(integration, o)) continue;
+    const missing = unmergedBranches(merge, o.project);
+    if (missing?.length) out.push({ id: o.id, branch: o.branch, pushed: o.project.pushed, missing });
+  }
+  return out;
 }
 
 interface Parts {
@@ -176,6 +210,7 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
   const others = parts.filter((p) => p.handoff?.workstream === undefined && p !== integration).map(groupTask);
   const integrationTask = integration ? groupTask(integration) : null;
   const all = [...workstreams, ...(integrationTask ? [integrationTask] : []), ...others];
+  const merge = integration?.handoff?.merge ?? [];
   const first = integration?.handoff ?? parts.find((p) => p.handoff)?.handoff;
   const title = integration?.handoff?.title;
   return {
@@ -187,7 +222,8 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
     workstreams,
     integration: integrationTask,
     others,
-    resolvedBy: (integrationTask ? resolvingTask(integrationTask, others)?.id : undefined) ?? null,
+    resolvedBy: (integrationTask ? resolvingTask(integrationTask, merge, others)?.id : undefined) ?? null,
+    incomplete: integrationTask ? incompleteResolves(integrationTask, merge, others) : [],
     costUsd: Math.round(all.reduce((sum, t) => sum + (t.costUsd ?? 0), 0) * 1e6) / 1e6,
     offline,
   };

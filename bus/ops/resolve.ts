@@ -1,6 +1,8 @@
 import { effectiveRunner, type ClaudeRequest, type Handoff } from '../../schemas/handoff.js';
 import type { RunnerName } from '../../schemas/fields.js';
 import type { TaskResponse } from '../../schemas/response.js';
+import type { ProjectReport } from '../../schemas/project.js';
+import { unmergedBranches } from '../model/merged-branches.js';
 import type { BusContext } from '../context.js';
 import { NodeCannotRunError, TaskStateError } from '../errors.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -112,7 +114,7 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
     const fix = t.state === 'succeeded' ? `nothing to resolve: ${h.branch} merged cleanly` : `it ended without reporting conflicts${t.response?.reason ? ` (${t.response.reason})` : ''}; see "gitbus show ${t.id}"`;
     throw new TaskStateError(t.id, `${t.state} with no conflicts`, wanted, fix);
   }
-  const { busy, resolved } = await followUps(ctx, t.id, h.repo, h.branch, h.group ?? null);
+  const { busy, resolved } = await followUps(ctx, t.id, h.repo, h.branch, h.merge, h.group ?? null);
   if (resolved && !opts.force) {
     // A second follow-up is another paid run, merging again what the first already merged and pushed.
     const where = resolved.branch ?? h.branch;
@@ -178,11 +180,13 @@ async function workstreamClaude(ctx: BusContext, repo: string, branches: string[
  * again): one that has not ended (`busy`), and one that succeeded (`resolved`, with the branch its response says it
  * pushed).
  */
-async function followUps(ctx: BusContext, integration: string, repo: string, branch: string, group: string | null): Promise<{ busy: { id: string; state: TaskState } | null; resolved: { id: string; branch: string | null } | null }> {
+async function followUps(ctx: BusContext, integration: string, repo: string, branch: string, merge: readonly string[], group: string | null): Promise<{ busy: { id: string; state: TaskState } | null; resolved: { id: string; branch: string | null } | null }> {
   // The clone as readRanTask left it, synced a moment ago.
   const snap = await localSnapshot(ctx);
   // A merge dispatched again (`--runner merge`) counts as a follow-up: it merges and pushes the same branch.
   const ids = await snap.handoffIdsWhere(`resolve ${repo} ${branch}`, (f) => f.repo === repo && f.branch === branch, false);
+  // One whose response says its branch lacks workstreams resolved nothing (as `gitbus group` says).
+  const merges = (p: ProjectReport | undefined) => (unmergedBranches(merge, p)?.length ?? 0) === 0;
   let busy: { id: string; state: TaskState } | null = null;
   let resolved: { id: string; branch: string | null } | null = null;
   for (const id of ids) {
@@ -190,12 +194,12 @@ async function followUps(ctx: BusContext, integration: string, repo: string, bra
     const v = await snap.baseView(id, false);
     if (!v) continue;
     if (!isFinal(v.state)) busy ??= { id, state: v.state };
-    else if (v.state === 'succeeded') resolved ??= { id, branch: v.response?.project?.branch ?? null };
+    else if (v.state === 'succeeded' && merges(v.response?.project)) resolved ??= { id, branch: v.response?.project?.branch ?? null };
   }
   // One archived since (it ended a day ago): as this home noted the group's follow-ups (bus/groups-ledger.ts).
   if (resolved === null && group !== null) {
     for (const a of await archivedNoted(ctx, group, snap)) {
-      if (a.id !== integration && a.state === 'succeeded' && a.handoff.repo === repo && a.handoff.branch === branch) {
+      if (a.id !== integration && a.state === 'succeeded' && a.handoff.repo === repo && a.handoff.branch === branch && merges(a.response?.project)) {
         resolved = { id: a.id, branch: a.response?.project?.branch ?? null };
         break;
       }

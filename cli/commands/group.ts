@@ -48,7 +48,12 @@ export function groupText(g: GroupView): string {
     out.push('', `conflicts (${g.integration?.branch ?? 'integration'} left untouched${fixed ? `; resolved by ${fixed.id}` : ''}):`);
     for (const x of c) out.push(`  ${x.branch}: ${x.files.join(', ')}`);
     if (fixed?.branch) out.push(`resolved by ${fixed.id}: git fetch origin ${shellWord(fixed.branch)}`);
-    else out.push(`ask an agent to resolve them: gitbus resolve ${g.integration?.id}`);
+    else {
+      // A follow-up that ended without merging every workstream is no resolution: said, with what to do instead.
+      for (const x of g.incomplete) out.push(`resolve ${x.id} ${x.pushed ? 'pushed' : 'left (not pushed)'} ${x.branch ?? 'the branch'} without ${x.missing.join(', ')}: not resolved`);
+      const id = g.integration?.id ?? 'ID';
+      out.push(g.incomplete.length ? `resolve again: gitbus resolve ${id}, or merge again once the workstreams are fixed: gitbus resolve ${id} --runner merge` : `ask an agent to resolve them: gitbus resolve ${id}`);
+    }
   } else if (g.integration?.state === 'succeeded' && g.integration.branch) {
     out.push('', `integrated: git fetch origin ${shellWord(g.integration.branch)}`);
   }

@@ -216,11 +216,11 @@ describe('commands printed from bus fields', () => {
     expect(words(adopt.find((l) => l.startsWith('gitbus resume'))!)).toEqual(['gitbus', 'resume', 't1', `merge ${branch} into this branch and fix what breaks`]);
     // gitbus group
     const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null };
-    const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, costUsd: 0, offline: null });
+    const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], costUsd: 0, offline: null });
     expect(words(group.split('\n').find((l) => l.startsWith('integrated: '))!.slice('integrated: '.length))).toEqual(['git', 'fetch', 'origin', branch]);
     // A workstream's resume, dispatched into the group, is named so among the follow-ups (not taken for a resolve).
     const resume = { ...integration, id: 't3', runner: 'claude', state: 'pending' as const, project: null, resumes: 't1' };
-    const withResume = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [resume], resolvedBy: null, costUsd: 0, offline: null });
+    const withResume = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [resume], resolvedBy: null, incomplete: [], costUsd: 0, offline: null });
     expect(withResume.split('\n').find((l) => l.includes(' t3 '))).toMatch(/^\s+resume\s+t3\s+pending/);
     // gitbus resolve's prompt, run by an agent
     const body = resolveBody({ integration: 't2', group: 'g', branch, base: 'main', baseCommit: null, merge: [branch], merged: [], conflicts: [{ branch, files: ['a'] }] });

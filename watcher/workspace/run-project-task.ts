@@ -11,6 +11,7 @@ import { prepareWorktree } from './worktree.js';
 import { updateRecord, worktreeKeyFor } from './registry.js';
 import { acquireRunLock, worktreeLockKey } from './run-lock.js';
 import { mergeTask } from './merge-task.js';
+import { checkMerged, missingReason } from './merge-check.js';
 
 /** Runs a runner, turning anything it throws (a full disk under its log) into a failed outcome. */
 export async function runGuarded(ctx: BusContext, runner: Runner, req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
@@ -88,6 +89,18 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
   try {
     const f = await finishWorktree({ ws, id: task.id, attempt: task.attempt, node: ctx.config.node, title: task.title, status: outcome.status, autoCommit: task.handoff.autoCommit ?? ws.settings?.autoCommit });
     updateRecord(ctx.paths.home, ws.record.key, (r) => ({ ...r, headCommit: f.report.headCommit }));
+    // A follow-up that merges by hand (gitbus resolve): it resolved only if the branch holds every branch's result.
+    const check = task.handoff.merge?.length ? await checkMerged(ctx, task, ws.cache.gitDir, f.report.headCommit, (line) => noteInLog(req.logPath, `${line}\n`)).catch((err: unknown) => firstLine(err)) : null;
+    if (typeof check === 'string') {
+      // Not known to be merged: not counted as resolved.
+      const why = `could not check which branches of "merge" ${f.report.branch} contains: ${check}`;
+      noteInLog(req.logPath, `gitbus: ${why}\n`);
+      if (outcome.status === 'succeeded') outcome = { ...outcome, status: 'failed', reason: why };
+    } else if (check) {
+      noteInLog(req.logPath, `gitbus: ${f.report.branch} contains ${check.merged.length} of ${check.merged.length + check.missing.length} branches of "merge"${check.missing.length ? `; not ${check.missing.map((m) => m.branch).join(', ')}` : ''}\n`);
+      f.report.merged = check.merged;
+      if (check.missing.length > 0 && outcome.status === 'succeeded') outcome = { ...outcome, status: 'failed', reason: missingReason(f.report.branch, check) };
+    }
     return { ...outcome, project: f.report, push: f.push, projectStat: f.stat, ...(f.uncommitted > 0 ? { uncommitted: f.uncommitted, ...(f.uncommittedWhy ? { uncommittedWhy: f.uncommittedWhy } : {}) } : {}) };
   } catch (err) {
     const why = `could not record the branch of the run: ${firstLine(err)}; the work is kept in ${ws.record.path} on ${ctx.config.node}`;

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { fanOutPlan, makeProject, showFile } from '../helpers/project.js';
+
+/**
+ * A `gitbus resolve` follow-up counts as resolving only when the branch it pushed contains every workstream's
+ * result: the worker checks it when the run ends (response `project.merged`), and `gitbus group` decides from that.
+ * Real watchers on one node; the agent is the claude stand-in, which here commits nothing.
+ */
+const STANDIN = join(ROOT, 'test/fixtures/claude-standin.mjs');
+const GROUP = 'readme';
+const PLAN = `---
+title: Both edit the README
+runner: shell
+to: box1
+workstreams:
+  - name: left
+    tasks: The left part.
+    command: "echo left > README.md"
+  - name: right
+    tasks: The right part.
+    command: "echo right > README.md"
+---
+Two parts that clash.
+`;
+
+type Json = Record<string, unknown>;
+type Fanned = { integration: string; tasks: { id: string; workstream: string | null; branch: string }[] };
+
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let project: ReturnType<typeof makeProject>;
+let home: string;
+let claudeEnv: NodeJS.ProcessEnv;
+
+/** box1 runs what it may until nothing is left. */
+async function work(): Promise<void> {
+  for (let round = 0; round < 4; round++) {
+    const r = await gitbus(['watch', '--once', '--json'], { home: bus.home('box1'), env: claudeEnv, timeoutMs: 120_000, process: true });
+    expect(r.code, r.stderr).toBe(0);
+    if (json<{ ran: unknown[] }>(r).ran.length === 0) return;
+  }
+}
+
+async function response(id: string): Promise<Json> {
+  const shown = json<{ state: string; files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home }));
+  const file = shown.files.find((f) => f.path.startsWith('responses/'));
+  if (!file) throw new Error(`${id} has no response (state ${shown.state})`);
+  return parse(file.text.split('---\n')[1] ?? '') as Json;
+}
+
+beforeAll(async () => {
+  bus = await makeBus();
+  home = bus.home('alpha');
+  project = makeProject(bus.dir);
+  claudeEnv = { GITBUS_CLAUDE_BIN: STANDIN, CLAUDE_STANDIN_SESSIONS: join(bus.dir, 'sessions') };
+  await bus.addNode('box1', [], ['--runner', 'shell', '--runner', 'merge', '--runner', 'claude']);
+}, 60_000);
+afterAll(async () => bus?.cleanup());
+
+describe('resolve: resolved only when every workstream is merged', () => {
+  it('an agent that merges nothing leaves the group unresolved, saying what the branch lacks; one whose branch holds both resolves it', async () => {
+    const f = await fanOutPlan<Fanned>(home, bus.dir, project.checkout, GROUP, PLAN);
+    await work();
+    const integration = await response(f.integration);
+    expect(integration).toMatchObject({ status: 'failed', project: { conflicts: [{ branch: `${GROUP}/right`, files: ['README.md'] }] } });
+    const [left, right] = f.tasks.filter((t) => t.workstream !== null);
+
+    // The agent commits nothing: the branch is pushed as the bare base, and the run is no resolution.
+    const first = await gitbus(['resolve', f.integration, '--to', 'box1', '--json'], { home });
+    expect(first.code, first.stderr).toBe(0);
+    const lazy = json<{ id: string }>(first).id;
+    await work();
+    const r = await response(lazy);
+    expect(r).toMatchObject({ status: 'failed', project: { branch: `${GROUP}/integration`, pushed: true, merged: [] } });
+    expect(r['reason']).toContain(`${GROUP}/integration does not contain ${GROUP}/left (task ${left?.id}'s result `);
+    expect(r['reason']).toContain(`gitbus resolve ${f.integration}`);
+    const g = json<{ resolvedBy: string | null; incomplete: Json[] }>(await gitbus(['group', GROUP, '--json'], { home }));
+    expect(g.resolvedBy).toBeNull();
+    expect(g.incomplete).toEqual([{ id: lazy, branch: `${GROUP}/integration`, pushed: true, missing: [`${GROUP}/left`, `${GROUP}/right`] }]);
+    const text = (await gitbus(['group', GROUP], { home })).stdout;
+    expect(text).not.toContain('resolved by');
+    expect(text).toContain(`resolve ${lazy} pushed ${GROUP}/integration without ${GROUP}/left, ${GROUP}/right: not resolved`);
+    expect(text).toContain(`resolve again: gitbus resolve ${f.integration}, or merge again once the workstreams are fixed: gitbus resolve ${f.integration} --runner merge`);
+
+    // Someone merges both on the branch by hand; the next resolve finds them in it, and that resolves the group.
+    const co = project.checkout;
+    gitCli(['fetch', '-q', 'origin'], co);
+    gitCli(['switch', '-q', '-c', 'fix', `origin/${GROUP}/integration`], co);
+    gitCli(['merge', '-q', '--no-ff', `origin/${left?.branch}`, '-m', 'merge left'], co);
+    expect(() => gitCli(['merge', '-q', '--no-ff', `origin/${right?.branch}`, '-m', 'merge right'], co)).toThrow();
+    writeFileSync(join(co, 'README.md'), 'left\nright\n');
+    gitCli(['add', 'README.md'], co);
+    gitCli(['commit', '-q', '--no-edit'], co);
+    gitCli(['push', '-q', 'origin', `fix:refs/heads/${GROUP}/integration`], co);
+    gitCli(['switch', '-q', 'main'], co);
+    const second = await gitbus(['resolve', f.integration, '--to', 'box1', '--json'], { home });
+    expect(second.code, second.stderr).toBe(0);
+    const done = json<{ id: string }>(second).id;
+    await work();
+    expect(await response(done)).toMatchObject({ status: 'succeeded', project: { pushed: true, merged: [`${GROUP}/left`, `${GROUP}/right`] } });
+    expect(showFile(project.remote, `${GROUP}/integration`, 'README.md')).toBe('left\nright\n');
+    const after = json<{ resolvedBy: string | null }>(await gitbus(['group', GROUP, '--json'], { home }));
+    expect(after.resolvedBy).toBe(done);
+    const resolved = (await gitbus(['group', GROUP], { home })).stdout;
+    expect(resolved).toContain(`resolved by ${done}: git fetch origin ${GROUP}/integration`);
+    expect(resolved).not.toContain(`resolve ${lazy} pushed`);
+  }, 300_000);
+});
