@@ -81,15 +81,23 @@ function formatAhead(ms: number): string {
   return `${Math.round(s / 86_400)}d`;
 }
 
+/** The command that dispatches a task to a node that cannot take it yet: its --force is worded for it. */
+export type DispatchedBy = 'dispatch' | 'run';
+
+/** "add --force to dispatch anyway (what then)", as the command that refused says it. Pure. */
+function forceAnyway(node: string, by: DispatchedBy, then: string): string {
+  return by === 'run' ? `add --force to run it anyway (gitbus run --force ${node} -- CMD ...; ${then})` : `add --force to dispatch anyway (${then})`;
+}
+
 /** `dispatch --to` / `run` naming a node that is not on the bus: the task would wait forever. */
 export class UnknownNodeError extends GitbusError {
   readonly code = 'UNKNOWN_NODE';
-  constructor(node: string, known: string[], wanted: 'dispatch' | 'leave' = 'dispatch') {
+  constructor(node: string, known: string[], wanted: DispatchedBy | 'leave' = 'dispatch') {
     super(
       `no node named "${node}" is on this bus${known.length ? ` (nodes: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''})` : ''}`,
       wanted === 'leave'
         ? 'check the name ("gitbus status" lists the nodes): it has no card on main and no heartbeat ref, so it has left already or never joined'
-        : `check the name ("gitbus status" lists the nodes), join that machine first ("gitbus join URL --node ${node}" on it), or add --force to dispatch anyway (the task waits until such a node joins)`,
+        : `check the name ("gitbus status" lists the nodes), join that machine first ("gitbus join URL --node ${node}" on it), or ${forceAnyway(node, wanted, 'the task waits until such a node joins')}`,
       { node, known },
     );
   }
@@ -182,8 +190,8 @@ export class NodeStillLiveError extends GitbusError {
 export class NodeCannotRunError extends GitbusError {
   readonly code = 'NODE_CANNOT_RUN';
   /** `refuses`: only the node's policy stands in the way, so a forced task is answered `failed` rather than left waiting. */
-  constructor(node: string, reasons: string[], fix: string, refuses = false) {
-    super(`node ${node} cannot run this task: ${reasons.join('; ')}`, `${fix}, or add --force to dispatch anyway (${refuses ? 'the node then answers it failed with the reason' : 'the task waits until the node can run it'})`, { node, reasons, refuses });
+  constructor(node: string, reasons: string[], fix: string, refuses = false, by: DispatchedBy = 'dispatch') {
+    super(`node ${node} cannot run this task: ${reasons.join('; ')}`, `${fix}, or ${forceAnyway(node, by, refuses ? 'the node then answers it failed with the reason' : 'the task waits until the node can run it')}`, { node, reasons, refuses });
   }
 }
 

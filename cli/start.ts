@@ -5,7 +5,7 @@ import { reportError, writeErr } from './output.js';
 import type { CommandEntry } from './command-table.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { newProgram, registerCommand, registerStubs } from './program.js';
-import { usageErrorJson } from './usage-error.js';
+import { usageErrorJson, usageHint } from './usage-error.js';
 
 // Only the module of the command being run is imported (docs/ARCHITECTURE.md "How the CLI starts"): a command
 // starts without compiling the layers it does not use, and --version or --help without any of them. In the
@@ -31,6 +31,9 @@ async function run(entry: CommandEntry | undefined): Promise<void> {
       if (err.exitCode !== 0 && process.argv.includes('--json')) {
         const error = usageErrorJson(err, failedCommand ?? 'gitbus');
         process.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
+      } else if (err.exitCode !== 0) {
+        const hint = usageHint(err, failedCommand ?? 'gitbus');
+        if (hint !== undefined) writeErr(`${hint}\n`);
       }
     } else if (err instanceof GitbusError) {
       // A flag parser (cli/flags.ts) refused a value while commander read the command line, before any action ran.

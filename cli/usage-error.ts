@@ -28,13 +28,24 @@ export function flagOfUsageError(code: string, message: string): string | undefi
   return /--[A-Za-z0-9][\w-]*/.exec(flags)?.[0] ?? /-[A-Za-z0-9]/.exec(flags)?.[0];
 }
 
+/**
+ * What to do about a usage error that a command's line makes easy to run into, beyond its --help; undefined for
+ * the others. `gitbus run NODE ls -la` reads `-la` as an option of gitbus run's: the command's own options go
+ * after `--`. Pure.
+ */
+export function usageHint(err: Pick<CommanderError, 'code' | 'message'>, command: string): string | undefined {
+  if (command !== 'gitbus run' || err.code !== 'commander.unknownOption') return undefined;
+  const flag = flagOfUsageError(err.code, err.message) ?? '-x';
+  return `if ${flag} is the command's own option, put -- before the command: gitbus run NODE -- CMD ${flag} ...`;
+}
+
 /** The `--json` error for a usage error commander caught in `command` (its path, `gitbus trust add signer`). Pure. */
 export function usageErrorJson(err: Pick<CommanderError, 'code' | 'message'>, command: string): UsageErrorJson {
   const flag = flagOfUsageError(err.code, err.message);
   return {
     code: 'BAD_INPUT',
     message: err.message.replace(/^error: /, ''),
-    fix: `see the accepted options and values with "${command} --help"`,
+    fix: usageHint(err, command) ?? `see the accepted options and values with "${command} --help"`,
     data: { commander: err.code, ...(flag !== undefined ? { flag } : {}) },
   };
 }

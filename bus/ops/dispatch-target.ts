@@ -1,6 +1,6 @@
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import type { BusContext } from '../context.js';
-import { NodeCannotRunError, UnknownNodeError } from '../errors.js';
+import { NodeCannotRunError, UnknownNodeError, type DispatchedBy } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { currentSnapshot, localSnapshot } from './query.js';
 import { nodePolicyVerdict, type PolicyTask } from '../model/node-policy.js';
@@ -10,10 +10,10 @@ import { policyOfCard } from '../node-policy.js';
 export type TargetTask = Pick<Handoff, 'runner' | 'command' | 'labels'> & PolicyTask;
 
 /** Why `snap`'s node `to` could never claim `h`, as an error; null when it can (or its card cannot tell). Pure. */
-export async function targetProblem(snap: Snapshot, to: string, h: TargetTask): Promise<UnknownNodeError | NodeCannotRunError | null> {
+export async function targetProblem(snap: Snapshot, to: string, h: TargetTask, by: DispatchedBy = 'dispatch'): Promise<UnknownNodeError | NodeCannotRunError | null> {
   const nodes = await snap.nodes();
   const node = nodes.find((n) => n.node === to);
-  if (!node) return new UnknownNodeError(to, nodes.map((n) => n.node));
+  if (!node) return new UnknownNodeError(to, nodes.map((n) => n.node), by);
   // An unreadable card says nothing about the node; lint reports it, and the task may well run.
   const card = node.card;
   if (!card) return null;
@@ -39,7 +39,7 @@ export async function targetProblem(snap: Snapshot, to: string, h: TargetTask): 
       fixes.push(v.fix);
     }
   }
-  return reasons.length ? new NodeCannotRunError(to, reasons, fixes.join('; '), !waits) : null;
+  return reasons.length ? new NodeCannotRunError(to, reasons, fixes.join('; '), !waits, by) : null;
 }
 
 /**
@@ -48,8 +48,8 @@ export async function targetProblem(snap: Snapshot, to: string, h: TargetTask): 
  * offline); a problem is confirmed against the remote's current main, since the node may have joined or changed
  * its card since the last sync.
  */
-export async function dispatchTargetProblem(ctx: BusContext, to: string, h: TargetTask): Promise<UnknownNodeError | NodeCannotRunError | null> {
-  if ((await targetProblem(await localSnapshot(ctx), to, h)) === null) return null;
+export async function dispatchTargetProblem(ctx: BusContext, to: string, h: TargetTask, by: DispatchedBy = 'dispatch'): Promise<UnknownNodeError | NodeCannotRunError | null> {
+  if ((await targetProblem(await localSnapshot(ctx), to, h, by)) === null) return null;
   let fresh: Snapshot;
   try {
     fresh = await currentSnapshot(ctx);
@@ -57,5 +57,5 @@ export async function dispatchTargetProblem(ctx: BusContext, to: string, h: Targ
     // Remote unreachable: judge by the clone (the fix offers --force); dispatch itself reports the remote.
     fresh = await localSnapshot(ctx);
   }
-  return targetProblem(fresh, to, h);
+  return targetProblem(fresh, to, h, by);
 }

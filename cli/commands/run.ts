@@ -66,7 +66,7 @@ export function register(program: Command): void {
       if (fields) Object.assign(handoff, fields);
       reportProject(project, Boolean(opts.json));
       const body = handoffBody({ task: `Run on ${node}:\n\n\`\`\`sh\n${command.replace(/```/g, "'''")}\n\`\`\``, git: null });
-      const target = await dispatchTargetProblem(ctx, node, handoff);
+      const target = await dispatchTargetProblem(ctx, node, handoff, 'run');
       if (target && !opts.force) throw target;
       // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.
       if (target instanceof NodeCannotRunError) note(`gitbus: warning: ${firstLine(target)}; the task waits until it can`);

@@ -139,10 +139,20 @@ describe('gitbus run', () => {
     const ghost = await gitbus(['run', 'ghost', '--', 'true'], { home });
     expect(ghost.code, ghost.stderr).toBe(4);
     expect(ghost.stderr).toContain('no node named "ghost"');
-    expect(ghost.stderr).toContain('--force');
+    // The fix names run's own --force, not dispatch's.
+    expect(ghost.stderr).toContain('add --force to run it anyway (gitbus run --force ghost -- CMD ...; the task waits until such a node joins)');
+    expect(ghost.stderr).not.toContain('to dispatch anyway');
+    // The command's own options before "--" are run's: the error says where they go.
+    const dashes = await gitbus(['run', 'ghost', 'ls', '-la'], { home });
+    expect(dashes.code).toBe(2);
+    expect(dashes.stderr).toContain("unknown option '-la'");
+    expect(dashes.stderr).toContain('put -- before the command: gitbus run NODE -- CMD -la ...');
+    const dashesJson = await gitbus(['run', 'ghost', 'ls', '-la', '--json'], { home });
+    expect(json<{ error: { fix: string } }>(dashesJson).error.fix).toContain('put -- before the command');
     const plain = await gitbus(['run', 'plain', '--', 'true'], { home });
     expect(plain.code, plain.stderr).toBe(5);
     expect(plain.stderr).toContain('node plain cannot run this task: it does not offer the shell runner');
+    expect(plain.stderr).toContain('add --force to run it anyway (gitbus run --force plain -- CMD ...');
     // Nothing was dispatched by the refusals.
     expect(json<{ tasks: unknown[] }>(await gitbus(['status', '--json'], { home })).tasks).toEqual([]);
     const forced = await stderrOf(['run', '--force', 'plain', '--', 'true'], home, 'waiting for its response');

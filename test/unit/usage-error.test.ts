@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flagOfUsageError, usageErrorJson } from '../../cli/usage-error.js';
+import { flagOfUsageError, usageErrorJson, usageHint } from '../../cli/usage-error.js';
 
 describe('usage errors commander catches', () => {
   it('name the flag or argument of each message commander writes', () => {
@@ -24,5 +24,13 @@ describe('usage errors commander catches', () => {
       fix: 'see the accepted options and values with "gitbus trust add signer --help"',
       data: { commander: 'commander.unknownOption', flag: '--bogus' },
     });
+  });
+
+  it("a command's own option before -- in gitbus run: the fix says to put -- first; other commands keep the --help fix", () => {
+    const err = { code: 'commander.unknownOption', message: "error: unknown option '-la'" };
+    expect(usageHint(err, 'gitbus run')).toBe("if -la is the command's own option, put -- before the command: gitbus run NODE -- CMD -la ...");
+    expect(usageErrorJson(err, 'gitbus run').fix).toBe(usageHint(err, 'gitbus run'));
+    expect(usageHint(err, 'gitbus dispatch')).toBeUndefined();
+    expect(usageHint({ code: 'commander.missingArgument', message: "error: missing required argument 'cmd'" }, 'gitbus run')).toBeUndefined();
   });
 });
