@@ -3,6 +3,7 @@ import { InputError } from '../bus/errors.js';
 import { DURATION_RULE, tryParseDuration } from '../schemas/duration.js';
 import { InvalidBusFileError, type FileProblem } from '../schemas/errors.js';
 import { problemsFromIssues } from '../schemas/field-problems.js';
+import { RUNNERS } from '../schemas/fields.js';
 
 /**
  * Parsers for flag values, run by commander while it reads the command line: a bad value is refused before
@@ -137,3 +138,6 @@ export async function dispatchFromFlags<T>(run: () => Promise<T>, whole: string)
     throw err;
   }
 }
+
+/** init's and join's --runner: every runner a node may enable, from the one list of them (schemas/fields.ts). */
+export const RUNNER_FLAG_HELP = `a runner this node's watcher may use: ${RUNNERS.join(', ')} (repeatable; none by default)`;

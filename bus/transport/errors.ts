@@ -31,7 +31,8 @@ export class RemoteNotFoundError extends GitbusError {
         { path, status: 404 },
       );
     } else if (via === 'local') {
-      super(`the remote repository ${path} does not exist`, `check the path (is the shared disk mounted?), or create the repository with \`git init --bare --initial-branch=main ${path}\``, { path });
+      // An empty repository made by hand is no bus either (NOT_A_BUS): init makes the repository and the bus in one.
+      super(`the remote repository ${path} does not exist`, `check the path (is the shared disk mounted?); to make a new bus there, \`gitbus init --remote ${shellWord(path)}\` creates the repository`, { path });
     } else {
       const { host, path: onHost, said } = via.ssh;
       super(

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { durationFlag, intFlag, repeatableFlag, repeatableOneOf, schemaFlag } from '../flags.js';
+import { RUNNER_FLAG_HELP, durationFlag, intFlag, repeatableFlag, repeatableOneOf, schemaFlag } from '../flags.js';
 import { labelSchema, nodeNameSchema, RUNNERS } from '../../schemas/fields.js';
 import { settingsSchema } from '../../schemas/settings.js';
 
@@ -31,7 +31,7 @@ export function register(program: Command): void {
       .option('--remote <url>', 'shared remote: a path or file:// URL to a bare repo (created if missing), an SSH remote (host:path, ssh://user@host/path; created with git init on the host if missing) or an https:// URL (must exist); default: embedded, inside the bus home')
       .option('--node <name>', 'this node\'s name (default: the host name)', schemaFlag('--node', nodeNameSchema))
       .option('--label <label>', 'a label of this node (repeatable)', repeatableFlag('--label', labelSchema))
-      .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', repeatableOneOf('--runner', RUNNERS))
+      .option('--runner <runner>', RUNNER_FLAG_HELP, repeatableOneOf('--runner', RUNNERS))
       .option('--parallel <n>', 'how many tasks the watcher runs at once (default 1)', intFlag('--parallel', 1, 1000))
       .option('--lease <duration>', 'how long a claim survives its node\'s silence (default 5m)', durationFlag('--lease', { positive: true }))
       .option('--heartbeat <duration>', 'how often watchers prove they are alive (default 30s, or a third of --lease)', durationFlag('--heartbeat', { positive: true }))

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { intFlag, repeatableFlag, repeatableOneOf, schemaFlag } from '../flags.js';
+import { RUNNER_FLAG_HELP, intFlag, repeatableFlag, repeatableOneOf, schemaFlag } from '../flags.js';
 import { labelSchema, nodeNameSchema, RUNNERS } from '../../schemas/fields.js';
 
 import { joinBus } from '../../bus/ops/join.js';
@@ -28,7 +28,7 @@ export function register(program: Command): void {
       .description('add this machine to an existing bus as a new node')
       .option('--node <name>', 'this node\'s name (default: the host name)', schemaFlag('--node', nodeNameSchema))
       .option('--label <label>', 'a label of this node (repeatable)', repeatableFlag('--label', labelSchema))
-      .option('--runner <runner>', 'a runner this node\'s watcher may use: shell, tmux, claude, icecc (repeatable; none by default)', repeatableOneOf('--runner', RUNNERS))
+      .option('--runner <runner>', RUNNER_FLAG_HELP, repeatableOneOf('--runner', RUNNERS))
       .option('--parallel <n>', 'how many tasks the watcher runs at once (default 1)', intFlag('--parallel', 1, 1000))
       .option('--force', 'take over the name of a node already on the bus, when this machine replaces it (refused while that node\'s heartbeat is within the lease)')
       .option('--trust <fingerprints>', 'on a bus with a trust root: the admin key fingerprints you checked (SHA256:..., comma-separated); without it a terminal asks', fingerprintsFlag)

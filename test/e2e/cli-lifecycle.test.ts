@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimInProcess } from '../helpers/in-process.js';
+import { RUNNERS } from '../../schemas/fields.js';
 
 type Json = Record<string, unknown>;
 
@@ -237,6 +238,9 @@ describe.concurrent('CLI errors and exit codes', () => {
       // A command with subcommands (service, hooks, worktrees) has --json on each of them.
       if (!/\nCommands:/.test(r.stdout)) expect(r.stdout, cmd).toContain('--json');
     });
+    // init's and join's --runner list every runner there is (seed 003's integration needs merge).
+    expect(RUNNERS).toContain('merge');
+    for (const cmd of ['init', 'join']) expect(helps[listed.indexOf(cmd)]?.stdout.replace(/\s+/g, ' '), cmd).toContain(`may use: ${RUNNERS.join(', ')} (repeatable`);
   });
 
   it('no bus at the home: exit 7 and says how to make one', async () => {
@@ -281,6 +285,14 @@ describe.concurrent('CLI errors and exit codes', () => {
       const onto = await gitbus(['init', '--remote', bus.remote], { home: join(bus.dir, 'h4') });
       expect(onto.code).toBe(5);
       expect(onto.stderr).toContain('gitbus join');
+      // join of a path with no repository: the fix makes a bus there in one step (an empty `git init --bare` would
+      // be refused next as NOT_A_BUS), and following it works.
+      const missing = join(bus.dir, 'no-bus.git');
+      const nothing = await gitbus(['join', missing, '--node', 'two', '--json'], { home: join(bus.dir, 'h5') });
+      expect(json<{ error: { code: string; fix: string } }>(nothing).error).toMatchObject({ code: 'REMOTE_NOT_FOUND', fix: expect.stringContaining(`\`gitbus init --remote ${missing}\``) });
+      expect(json<{ error: { fix: string } }>(nothing).error.fix).not.toContain('git init --bare');
+      const made = await gitbus(['init', '--remote', missing, '--node', 'two'], { home: join(bus.dir, 'h5') });
+      expect(made.code, made.stderr).toBe(0);
     } finally {
       await bus.cleanup();
     }
