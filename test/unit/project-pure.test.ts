@@ -7,6 +7,8 @@ import { branchViolation, defaultBranch, projectReportSchema } from '../../schem
 import { branchSection, projectFields, reasonText, responseBody } from '../../bus/ops/respond.js';
 import { shownBranch } from '../../bus/ops/query.js';
 import { resolveBody } from '../../bus/ops/resolve.js';
+import { unmergedBranches } from '../../bus/model/merged-branches.js';
+import { incompleteResolves } from '../../bus/ops/group.js';
 import { resumePlan } from '../../bus/model/resume-plan.js';
 import type { NoSessionError } from '../../bus/resume-errors.js';
 import { pushCommand as basePushCommand } from '../../bus/project/base-check.js';
@@ -243,5 +245,30 @@ describe('commands printed from bus fields', () => {
     // dispatch's BASE_NOT_PUSHED (quoted already)
     expect(words(basePushCommand(repo, 'c'.repeat(40), { kind: 'branch', branch }))).toEqual(['git', 'push', repo, branch]);
     expect(existsSync(pwned)).toBe(false);
+  });
+});
+
+describe('a resolve follow-up counts by what its branch contains', () => {
+  const merge = ['g/a', 'g/b'];
+  it('lists the branches of merge its response does not say it holds; a response without merged is taken at its word', () => {
+    expect(unmergedBranches(merge, { merged: [] })).toEqual(['g/a', 'g/b']);
+    expect(unmergedBranches(merge, { merged: ['g/a'] })).toEqual(['g/b']);
+    // The merge runner names a branch that had moved by where its results went.
+    expect(unmergedBranches(merge, { merged: ['g/a-moved-1234abcd', 'g/b'] })).toEqual([]);
+    expect(unmergedBranches(merge, {})).toBeNull();
+    expect(unmergedBranches(merge, null)).toBeNull();
+  });
+
+  it('group counts none that lacks a workstream, and says which it lacks', () => {
+    const base = { state: 'succeeded' as const, title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], reason: null, archived: null, resumes: null };
+    const report = { repo: '/r.git', branch: 'g/integration', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
+    const integration = { ...base, id: 'i', state: 'failed' as const, runner: 'merge', branch: 'g/integration', project: { ...report, pushed: false, merged: ['g/a'], conflicts: [{ branch: 'g/b', files: ['README.md'] }] } };
+    const lazy = { ...base, id: 'r1', state: 'failed' as const, runner: 'claude', branch: 'g/integration', project: { ...report, merged: [] } };
+    const old = { ...base, id: 'r0', runner: 'claude', branch: 'g/integration', project: report };
+    expect(incompleteResolves(integration, merge, [lazy, old])).toEqual([{ id: 'r1', branch: 'g/integration', pushed: true, missing: ['g/a', 'g/b'] }]);
+    const text = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [lazy], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [lazy]), costUsd: 0, offline: null });
+    expect(text).toContain('resolve r1 pushed g/integration without g/a, g/b: not resolved');
+    expect(text).toContain('resolve again: gitbus resolve i, or merge again once the workstreams are fixed: gitbus resolve i --runner merge');
+    expect(text).not.toContain('resolved by');
   });
 });
