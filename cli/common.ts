@@ -10,6 +10,7 @@ import { listQueue } from '../bus/queue.js';
 import { outageCode } from '../bus/remote-failure.js';
 import type { Offline } from '../bus/ops/query.js';
 import { asLocalFailure } from '../bus/local-io.js';
+import { readFailure } from './read-failure.js';
 
 export interface CommonOptions {
   home?: string;
@@ -26,7 +27,7 @@ export function readBodyFile(file: string): string {
   try {
     return readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`, 'give a readable file, or - for standard input');
+    throw new InputError(readFailure(file, err), 'give a readable file, or - for standard input');
   }
 }
 

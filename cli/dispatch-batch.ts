@@ -1,3 +1,4 @@
+import { readFailure } from './read-failure.js';
 import { stat } from 'node:fs/promises';
 import type { BusContext } from '../bus/context.js';
 import { InputError } from '../bus/errors.js';
@@ -84,7 +85,7 @@ async function readBatch(file: string): Promise<Buffer> {
     return read.bytes;
   } catch (err) {
     if (err instanceof BatchTooLargeError) throw err;
-    throw new InputError(`cannot read the batch from ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`, 'give a readable file (JSON Lines or YAML with tasks:), or - for standard input', { flag: '--from' });
+    throw new InputError(readFailure(file, err, `the batch from ${file === '-' ? 'standard input' : file}`), 'give a readable file (JSON Lines or YAML with tasks:), or - for standard input', { flag: '--from' });
   }
 }
 

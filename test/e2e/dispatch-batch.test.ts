@@ -152,6 +152,16 @@ describe('dispatch --from: many tasks in one commit', () => {
     writer.kill('SIGKILL');
   }, 120_000);
 
+  it('says in words why a batch file cannot be read: missing, a folder', async () => {
+    const missing = join(bus.dir, 'missing.jsonl');
+    for (const [file, why] of [[missing, `${missing} does not exist`], [bus.dir, `${bus.dir} is a folder, not a file`]] as const) {
+      const r = await gitbus(['dispatch', '--from', file, '--no-git'], { home });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`gitbus: ${why}\n`);
+      expect(r.stderr).not.toMatch(/ENOENT|EISDIR/);
+    }
+  });
+
   it('reads standard input, YAML or JSON Lines, and refuses flags that describe one task', async () => {
     const before = commits();
     const yaml = 'tasks:\n  - title: from stdin one\n    command: "true"\n  - title: from stdin two\n    body: |\n      Two lines\n      of body.\n';
