@@ -4,6 +4,7 @@ import { waitForTask } from '../watcher/wait-for-task.js';
 import { InputError } from '../bus/errors.js';
 import { EXIT } from './exit-codes.js';
 import { note } from './output.js';
+import { truncationFields, truncationNote } from './output-note.js';
 
 /**
  * `--wait`: until the task ends, or for at most `timeoutMs` (`--wait-timeout`; Ctrl-C stops the waiting too),
@@ -39,4 +40,23 @@ export function timedOut(waited: { out: TaskOutput; ended: boolean }, id: string
   note(`gitbus: stopped waiting after ${after ?? ''}: ${id} is ${waited.out.state}, and goes on; follow it with "gitbus logs ${id} --follow", or end it with "gitbus cancel ${id}"`);
   process.exitCode = EXIT.waitTimedOut;
   return true;
+}
+
+/** What `--json` of a wait adds about the end: why it did not succeed (null for a success or a wait cut short) and whether the output is all of it. */
+export function endFields(waited: { out: TaskOutput; ended: boolean }): Record<string, unknown> {
+  return { reason: waited.ended ? waited.out.reason : null, ...truncationFields(waited.out) };
+}
+
+/**
+ * After an ended wait, for `dispatch --wait` and `resume --wait`: says on stderr when the output shown was only its
+ * end, and why the task did not succeed (the last state line names only the state, node and attempt), and sets exit
+ * code 9 then.
+ */
+export function reportEnd(json: boolean, id: string, done: TaskOutput): void {
+  const cut = json ? null : truncationNote(done);
+  if (cut) note(cut);
+  if (done.state === 'succeeded') return;
+  // Why, as `show` and `run` say it.
+  if (!json) note(`gitbus: ${id} ended ${done.state}${done.node ? ` on ${done.node}` : ''}${done.reason ? `: ${done.reason}` : ''}`);
+  process.exitCode = EXIT.taskEnded;
 }

@@ -15,8 +15,7 @@ import { cronSchema } from '../../schemas/cron.js';
 import { groupNameSchema } from '../../schemas/project.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { refuseLoneWaitTimeout, timedOut, waitForEnd } from '../wait.js';
-import { truncationFields, truncationNote } from '../output-note.js';
+import { endFields, refuseLoneWaitTimeout, reportEnd, timedOut, waitForEnd } from '../wait.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 import { resumeInto } from '../../bus/ops/resume.js';
 import { InputError } from '../../bus/errors.js';
@@ -137,16 +136,11 @@ export function register(program: Command): void {
       note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
       const done = waited.out;
-      emit(opts, { ...out, state: done.state, node: done.node, attempt: done.attempt, reason: waited.ended ? done.reason : null, output: done.text, ...truncationFields(done), claude: done.claude, ended: waited.ended, ...(done.offline ? { offline: done.offline } : {}) }, () => '');
+      emit(opts, { ...out, state: done.state, node: done.node, attempt: done.attempt, output: done.text, ...endFields(waited), claude: done.claude, ended: waited.ended, ...(done.offline ? { offline: done.offline } : {}) }, () => '');
       // An ended wait's state is final; the test narrows it for the ledger.
       if (timedOut(waited, r.id, opts.waitTimeout) || !isFinal(done.state)) return;
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title, told: done.state }]);
-      const cut = opts.json ? null : truncationNote(done);
-      if (cut) note(cut);
-      if (done.state === 'succeeded') return;
-      // Why, as `show` and `run` say it: the last state line names only the state, node and attempt.
-      if (!opts.json) note(`gitbus: ${r.id} ended ${done.state}${done.node ? ` on ${done.node}` : ''}${done.reason ? `: ${done.reason}` : ''}`);
-      process.exitCode = EXIT.taskEnded;
+      reportEnd(Boolean(opts.json), r.id, done);
     }, undefined, false),
   );
 }

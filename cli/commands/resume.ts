@@ -4,7 +4,7 @@ import { resume } from '../../bus/ops/resume.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { refuseLoneWaitTimeout, timedOut, waitForEnd } from '../wait.js';
+import { endFields, refuseLoneWaitTimeout, reportEnd, timedOut, waitForEnd } from '../wait.js';
 import { durationFlag, durationMs } from '../flags.js';
 import { recordForClaudeSession } from '../claude-session.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
@@ -46,11 +46,11 @@ export function register(program: Command): void {
       note(`dispatched ${r.id}, resuming ${r.resumes} (session ${r.session}) on ${r.node}; waiting for its response (Ctrl-C stops waiting, not the task)`);
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
       const done = waited.out;
-      emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text, claude: done.claude, ended: waited.ended, ...(done.offline ? { offline: done.offline } : {}) }, () => '');
+      emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text, ...endFields(waited), claude: done.claude, ended: waited.ended, ...(done.offline ? { offline: done.offline } : {}) }, () => '');
       // An ended wait's state is final; the test narrows it for the ledger.
       if (timedOut(waited, r.id, opts.waitTimeout) || !isFinal(done.state)) return;
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title, told: done.state }]);
-      if (done.state !== 'succeeded') process.exitCode = EXIT.taskEnded;
+      reportEnd(Boolean(opts.json), r.id, done);
     }, undefined, false),
   );
 }

@@ -194,6 +194,24 @@ describe('sessions with node affinity', () => {
     expect(calls('rs-elsewhere')).toEqual([]);
   }, 60_000);
 
+  it('resume --wait says why the resumed run did not succeed, and exits 9', async () => {
+    const handoffs = () => gitCli(['--git-dir', bus.remote, 'ls-tree', '--name-only', 'main', 'handoffs/']).split('\n').filter(Boolean);
+    const before = new Set(handoffs());
+    // Its own process: it waits while this test has w1 run the task.
+    const waiting = gitbus(['resume', 'rs-plain', 'And the colour?', '--wait', '--wait-timeout', '90s'], { home: bus.home('alpha'), process: true, timeoutMs: 120_000 });
+    let id = '';
+    await until('the resume on main', () => {
+      id = handoffs().find((h) => !before.has(h))?.replace(/^handoffs\/(.+)\.md$/, '$1') ?? '';
+      return id !== '';
+    }, 60_000);
+    // claude on w1 not logged in: the run fails with the reason in words.
+    const r = await gitbus(['watch', '--once', '--json'], { home: w1, env: { ...claudeEnv, CLAUDE_STANDIN_MODE: 'not-logged-in' }, timeoutMs: 90_000 });
+    expect(json<{ ran: { id: string; status: string }[] }>(r).ran).toEqual([expect.objectContaining({ id, status: 'failed' })]);
+    const w = await waiting;
+    expect(w.code, w.stderr).toBe(9);
+    expect(w.stderr).toContain(`gitbus: ${id} ended failed on w1: claude is not logged in on node w1`);
+  }, 120_000);
+
   it('two runs never share a worktree at once: a task that continues another one\'s worktree waits for its run to end', async () => {
     editNode(w2, (c) => ({ ...c, parallel: 2 }));
     const gate = join(bus.dir, 'gate');
