@@ -46,7 +46,8 @@ report="$(mktemp)"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
 # A plain closing line that any CI reads, whatever the test runner's own format.
-node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);' "$report" || true
+# A file that fails before its tests run (an import, a top-level throw) counts no failed test: it is named apart.
+node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.every((a) => a.status !== "failed")).map((f) => f.name.replace(/^.*\/test\//, "test/")); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped${broken.length ? `; ${broken.length} file(s) failed outside their tests: ${broken.join(", ")}` : ""}`);' "$report" || true
 # GITBUS_TEST_REPORT=FILE keeps the JSON report (scripts/test-durations.mjs makes the sequencer's table from it).
 if [ -n "${GITBUS_TEST_REPORT:-}" ]; then cp "$report" "$GITBUS_TEST_REPORT" || true; fi
 rm -f "$report"
