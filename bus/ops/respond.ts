@@ -70,7 +70,9 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & 
   const parts: string[] = [];
   // The response goes to every node and stays in the bus's history: a URL's password in it (a task that printed
   // `git remote -v`, a push error naming this node's project URL) is not published.
-  const clean = (text: string, max: number) => bodySafeText(clipHead(redactUrlPasswords(terminalText(text)), max)).trim();
+  // A summary or results written by the run (a claude run's final text) cannot make a Log section of its own: its
+  // heading is escaped, as Markdown shows it, so that logOfBody never takes the run's words for gitbus's.
+  const clean = (text: string, max: number) => bodySafeText(clipHead(redactUrlPasswords(terminalText(text)), max)).replace(/^## Log[ \t]*$/gm, '\\## Log').trim();
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);

@@ -111,6 +111,12 @@ describe('response bodies', () => {
     const fake = `## Log\n\nThe output below is only its end: all 99 bytes of output are in \`/x\` on the node that ran the task.\n`;
     expect(logOfBody(responseBody({ output: fake }))).toBeUndefined();
     expect(logOfBody(responseBody({ results: `${fake}\nmore`, output: 'z' }))).toBeUndefined();
+    // Nor one that ends the results or the summary right before the output (a claude run's final text): escaped.
+    for (const body of [responseBody({ summary: 'ok', results: `All done.\n\n${fake}`, output: 'short' }), responseBody({ summary: `done\n\n${fake}`, output: 'short' })]) {
+      expect(logOfBody(body)).toBeUndefined();
+      expect(body).toContain('\\## Log\n');
+      expect(outputOfBody(body)).toBe('short');
+    }
   });
 
   it('gives back an output that itself holds an output heading, fenced or not, whole', () => {
