@@ -254,13 +254,16 @@ describe('project tasks', () => {
     expect(next.body).not.toContain('rewrote');
     expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'mv/topic']).trim()).toBe(theirs);
 
-    // Amended again: the commit it rewrites is the one that went beside the branch; the watch's line says so too.
+    // Amended again: the branch still holds what this worktree last put there (the first run's commit, the amended one
+    // went beside it), and that is what the result lacks; the watch's line says so too, with the lease that holds.
     pushHandoffs(person, bus.remote, [{ id: 'pw-rw-again', frontmatter: { to: 'w2', repo: 'proj', resumes: 'pw-rw-first', command: amend('one, amended again') } }]);
     const again = await gitbus(['watch', '--once'], { home: bus.home('w2'), timeoutMs: 90_000 });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(`pw-rw-again: branch rw/topic-moved-`);
-    expect(again.stdout).toContain(`(beside rw/topic: the run rewrote its history, a rebase or an amend, so it was not a fast-forward of ${pa.headCommit.slice(0, 12)}; nothing was forced)`);
-    expect((await response('pw-rw-again')).body).toContain(`The run rewrote the history of rw/topic (a rebase or an amend): ${pa.headCommit.slice(0, 12)}`);
+    expect(again.stdout).toContain(`(beside rw/topic: the run rewrote its history, a rebase or an amend, so it was not a fast-forward of ${accepted.slice(0, 12)}; nothing was forced)`);
+    const againBody = (await response('pw-rw-again')).body;
+    expect(againBody).toContain(`The run rewrote the history of rw/topic (a rebase or an amend): ${accepted.slice(0, 12)}`);
+    expect(againBody).toContain(`--force-with-lease=refs/heads/rw/topic:${accepted} `);
     expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'rw/topic']).trim()).toBe(accepted);
   }, 180_000);
 

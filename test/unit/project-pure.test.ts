@@ -153,15 +153,20 @@ describe('what git said', () => {
 
   it('tells a branch that moved on the remote from a run that rewrote it, by the commit the worktree pushed last', () => {
     const c = 'c'.repeat(40);
-    // Known and dropped from the result: a rebase or an amend; still in it, or nothing to tell by: moved.
-    expect(notFastForwardCause(c, false)).toBe('rewritten');
-    expect(notFastForwardCause(c, true)).toBe('moved');
-    expect(notFastForwardCause(c, null)).toBe('moved');
-    expect(notFastForwardCause(undefined, null)).toBe('moved');
-    // What the worktree pushed last counts on its branch, or beside it for that commit; not elsewhere, not unknown.
+    const d = 'd'.repeat(40);
+    // The remote's branch still at what this worktree put there, and the result without it: a rebase or an amend.
+    expect(notFastForwardCause(c, c, false)).toBe('rewritten');
+    expect(notFastForwardCause(c, c, true)).toBe('moved');
+    expect(notFastForwardCause(c, c, null)).toBe('moved');
+    // Someone else pushed there (as well, maybe): moved, whatever the result holds; nothing known: moved.
+    expect(notFastForwardCause(c, d, false)).toBe('moved');
+    expect(notFastForwardCause(c, null, false)).toBe('moved');
+    expect(notFastForwardCause(undefined, c, false)).toBe('moved');
+    // What the worktree last pushed to its branch itself; a record from before `onBranch`: its last push, when that
+    // went to the branch, not beside it or elsewhere.
+    expect(lastPushedOf({ branch: 'f/x', onBranch: c, pushedCommit: d, pushedBranch: movedBranch('f/x', d) })).toBe(c);
     expect(lastPushedOf({ branch: 'f/x', pushedCommit: c, pushedBranch: 'f/x' })).toBe(c);
-    expect(lastPushedOf({ branch: 'f/x', pushedCommit: c, pushedBranch: movedBranch('f/x', c) })).toBe(c);
-    expect(lastPushedOf({ branch: 'f/x', pushedCommit: c, pushedBranch: movedBranch('f/x', 'd'.repeat(40)) })).toBeUndefined();
+    expect(lastPushedOf({ branch: 'f/x', pushedCommit: c, pushedBranch: movedBranch('f/x', c) })).toBeUndefined();
     expect(lastPushedOf({ branch: 'f/x', pushedCommit: c, pushedBranch: 'f/y' })).toBeUndefined();
     expect(lastPushedOf({ branch: 'f/x' })).toBeUndefined();
   });

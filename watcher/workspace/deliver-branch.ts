@@ -25,7 +25,7 @@ export async function pushBeforeResponse(home: string, entry: OutboxEntry, now =
   const push = entry.push;
   if (!push || !project || project.pushed) return { go: true };
   if (push.worktree && push.lastTriedAt === undefined) {
-    // At the first try, what the worktree's last result reached the remote as now: the run was prepared (and
+    // At the first try, what the worktree last pushed to its branch as known now: the run was prepared (and
     // `lastPushed` read) maybe before the previous result's push was done. Kept in the entry for the retries.
     const rec = readRecord(home, push.worktree);
     const last = rec ? lastPushedOf(rec) : undefined;
@@ -39,7 +39,7 @@ export async function pushBeforeResponse(home: string, entry: OutboxEntry, now =
     if (r.moved) entry.input.branchMoved = r.moved;
     if (r.rewritten) entry.input.branchRewritten = r.rewritten;
     delete entry.push;
-    if (push.worktree) updateRecord(home, push.worktree, (w) => ({ ...w, pushedCommit: push.commit, pushedBranch: r.branch }));
+    if (push.worktree) updateRecord(home, push.worktree, (w) => ({ ...w, pushedCommit: push.commit, pushedBranch: r.branch, ...(r.branch === push.branch ? { onBranch: push.commit } : {}) }));
     return { go: true, pushed: { branch: r.branch, ...(r.moved ? { moved: r.moved } : {}), ...(r.rewritten ? { rewritten: r.rewritten } : {}) } };
   }
   push.firstFailedAt ??= new Date(now).toISOString();
@@ -58,7 +58,7 @@ export async function retryPendingPushes(home: string, everyMs = PUSH_RETRY_MS, 
     const r = await pushResult(e.push);
     if (r.kind === 'pushed') {
       removePendingPush(home, e.id, e.attempt);
-      if (e.push.worktree) updateRecord(home, e.push.worktree, (w) => ({ ...w, pushedCommit: e.push.commit, pushedBranch: r.branch }));
+      if (e.push.worktree) updateRecord(home, e.push.worktree, (w) => ({ ...w, pushedCommit: e.push.commit, pushedBranch: r.branch, ...(r.branch === e.push.branch ? { onBranch: e.push.commit } : {}) }));
       done.push({ id: e.id, attempt: e.attempt, branch: r.branch, url: e.push.url, ...(r.moved ? { moved: r.moved } : {}), ...(r.rewritten ? { rewritten: r.rewritten } : {}) });
     } else {
       putPendingPush(home, { ...e, push: { ...e.push, lastTriedAt: new Date(now).toISOString() } });

@@ -10,10 +10,10 @@ export interface PendingPush {
   /** The worktree's key in the registry (watcher/workspace/registry.ts), where a successful push is recorded. */
   worktree?: string;
   /**
-   * The commit this worktree's last result reached the remote as, on `branch` or beside it (the registry's
-   * `pushedCommit`, watcher/workspace/registry.ts): when `branch` refuses a fast-forward and this commit is not in
-   * `commit`, the run rewrote the branch's history (a rebase, an amend) rather than the branch moving on the remote.
-   * Absent in entries stored before it was kept, and for a worktree's first result: the cause is then taken as moved.
+   * The commit this worktree last pushed to `branch` itself (the registry's `onBranch`, watcher/workspace/registry.ts):
+   * when `branch` refuses a fast-forward, still holds exactly this commit, and `commit` does not contain it, the run
+   * rewrote the branch's history (a rebase, an amend); otherwise the branch moved on the remote. Absent in entries
+   * stored before it was kept, and before a worktree's first result reached its branch: the cause is then moved.
    */
   lastPushed?: string;
   /** When the first try failed, for how long a response is held back by an outage. */
@@ -25,7 +25,7 @@ export type PushResult =
   /**
    * `moved`: the branch the results were meant for, which refused a fast-forward, so they went beside it to
    * `branch`; `rewritten`, when that was because the run rewrote the history (pendingPush.lastPushed, which the
-   * remote had, is not in the result), not because the branch moved on the remote.
+   * remote's branch still holds, is not in the result), not because the branch moved on the remote.
    */
   | { kind: 'pushed'; branch: string; moved?: string; rewritten?: string }
   | { kind: 'outage'; reason: string }
@@ -39,13 +39,13 @@ export function movedBranch(branch: string, commit: string): string {
 }
 
 /**
- * The commit a worktree's last result reached the remote as (its registry record, watcher/workspace/registry.ts),
- * when that was on its branch or beside it (that commit's `-moved-` branch): what a later result must contain
- * unless its run rewrote the history. Pure.
+ * The commit a worktree last pushed to its branch itself (its registry record, watcher/workspace/registry.ts): what
+ * the remote's branch still holds unless someone else pushed there. Records from before `onBranch` was kept: their
+ * last push, when it went to the branch. Pure.
  */
-export function lastPushedOf(r: { branch: string; pushedCommit?: string; pushedBranch?: string }): string | undefined {
-  if (!r.pushedCommit || !r.pushedBranch) return undefined;
-  return r.pushedBranch === r.branch || r.pushedBranch === movedBranch(r.branch, r.pushedCommit) ? r.pushedCommit : undefined;
+export function lastPushedOf(r: { branch: string; onBranch?: string; pushedCommit?: string; pushedBranch?: string }): string | undefined {
+  if (r.onBranch) return r.onBranch;
+  return r.pushedCommit && r.pushedBranch === r.branch ? r.pushedCommit : undefined;
 }
 
 /** Whether git's push output says the ref moved (non-fast-forward, or newer work there to fetch first). Pure. */
@@ -63,12 +63,24 @@ export function refusalText(stderr: string): string {
 }
 
 /**
- * Why a push to the branch was not a fast-forward: `rewritten` when the commit this worktree last pushed is known
- * and is not an ancestor of the result (`ancestor` false: the run dropped it by a rebase or an amend); `moved`
- * otherwise (someone else pushed to the branch, or nothing is known to tell). Pure.
+ * Why a push to the branch was not a fast-forward: `rewritten` when the remote's branch (`tip`, null when it could
+ * not be read) still holds exactly the commit this worktree last pushed there and the result does not contain it
+ * (`ancestor` false: the run dropped it by a rebase or an amend); `moved` otherwise (someone else pushed to the
+ * branch, maybe as well, or nothing is known to tell). Pure.
  */
-export function notFastForwardCause(lastPushed: string | undefined, ancestor: boolean | null): 'moved' | 'rewritten' {
-  return lastPushed !== undefined && ancestor === false ? 'rewritten' : 'moved';
+export function notFastForwardCause(lastPushed: string | undefined, tip: string | null, ancestor: boolean | null): 'moved' | 'rewritten' {
+  return lastPushed !== undefined && tip === lastPushed && ancestor === false ? 'rewritten' : 'moved';
+}
+
+/** The commit the project remote's `branch` is at now; null when it has none or cannot be asked. */
+async function remoteTip(p: PendingPush, branch: string, timeoutMs: number): Promise<string | null> {
+  try {
+    const r = await git(['ls-remote', 'origin', `refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs });
+    const m = /^([0-9a-f]{40}(?:[0-9a-f]{24})?)\trefs\/heads\//m.exec(r.stdout);
+    return m?.[1] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Whether `ancestor` is in the history of `of`: null when git cannot tell (an object it does not have). */
@@ -108,6 +120,8 @@ export async function pushResult(p: PendingPush, timeoutMs = NETWORK_GIT_MS): Pr
   const second = await pushOnce(p, beside, timeoutMs);
   if (second.kind === 'moved') return { kind: 'refused', reason: `both ${p.branch} and ${beside} moved on ${p.url}` };
   if (second.kind !== 'pushed') return second;
-  const cause = notFastForwardCause(p.lastPushed, p.lastPushed === undefined ? null : await inHistory(p.gitDir, p.lastPushed, p.commit));
+  // Asked only when the worktree pushed the branch before: one more round trip, on a push that was refused anyway.
+  const tip = p.lastPushed === undefined ? null : await remoteTip(p, p.branch, timeoutMs);
+  const cause = notFastForwardCause(p.lastPushed, tip, tip === null || tip !== p.lastPushed ? null : await inHistory(p.gitDir, p.lastPushed, p.commit));
   return { kind: 'pushed', branch: beside, moved: p.branch, ...(cause === 'rewritten' && p.lastPushed ? { rewritten: p.lastPushed } : {}) };
 }

@@ -26,6 +26,8 @@ export interface WorktreeRecord {
   /** The commit the project remote last accepted, and on which branch. */
   pushedCommit?: string;
   pushedBranch?: string;
+  /** The commit this worktree last pushed to its branch itself (not beside it): what the remote's branch holds while nobody else pushed. */
+  onBranch?: string;
   /** The project's setup command has succeeded here. */
   setupDone?: boolean;
   /** Files copied in from the node's checkout (`include`): never committed by gitbus. */
