@@ -18,7 +18,7 @@ export interface RanTask {
 }
 
 /** The handoff fields that continue a task's claude session where it ran: the same node, folder and session. */
-export type ResumeFields = Pick<Handoff, 'to' | 'runner' | 'claude' | 'resumes' | 'repo' | 'base' | 'baseCommit' | 'branch' | 'workdir' | 'group'> & {
+export type ResumeFields = Pick<Handoff, 'to' | 'runner' | 'claude' | 'resumes' | 'repo' | 'base' | 'baseCommit' | 'branch' | 'workdir' | 'group' | 'merge'> & {
   to: string;
   claude: ClaudeRequest & { resume: string };
   resumes: string;
@@ -69,6 +69,9 @@ export function resumePlan(t: RanTask): ResumePlan {
   if (h.workdir !== undefined) fields.workdir = h.workdir;
   // A fan-out's workstream resumed stays in its group: `gitbus group` lists it, `cancel --group` stops it.
   if (h.group !== undefined) fields.group = h.group;
+  // A resolve's follow-up resumed still merges those branches: its node checks the result contains them (else a
+  // resume that merged nothing would count as resolving the integration).
+  if (h.merge !== undefined) fields.merge = h.merge;
   return { fields, node, session };
 }
 
@@ -80,7 +83,7 @@ export function resumeTitle(id: string, prompt: string): string {
 }
 
 /** The keys a resume decides; a dispatch's own values for them are replaced (`dispatch --resume`). */
-const RESUME_KEYS = ['to', 'runner', 'claude', 'resumes', 'repo', 'base', 'baseCommit', 'branch', 'autoCommit', 'workdir', 'group'] as const;
+const RESUME_KEYS = ['to', 'runner', 'claude', 'resumes', 'repo', 'base', 'baseCommit', 'branch', 'autoCommit', 'workdir', 'group', 'merge'] as const;
 
 /**
  * A dispatch's handoff made into a resume: the project fields come from the resumed task, whatever the current

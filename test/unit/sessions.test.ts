@@ -45,6 +45,11 @@ describe('resumePlan', () => {
     expect(p.fields).toEqual({ to: 'gpu', runner: 'claude', claude: { resume: S }, resumes: 't1', group: 'checkout' });
   });
 
+  it("a resolve's follow-up resumes with the branches it merges, so that its node checks them again", () => {
+    const p = resumePlan(ran({ handoff: { title: 'x', runner: 'claude', group: 'checkout', merge: ['checkout/api', 'checkout/ui'] } }));
+    expect(p.fields).toEqual({ to: 'gpu', runner: 'claude', claude: { resume: S }, resumes: 't1', group: 'checkout', merge: ['checkout/api', 'checkout/ui'] });
+  });
+
   it('a task without a repo resumes without project fields', () => {
     const p = resumePlan(ran({ handoff: { title: 'x', runner: 'claude' } }));
     expect(p.fields).toEqual({ to: 'gpu', runner: 'claude', claude: { resume: S }, resumes: 't1' });
