@@ -21,6 +21,8 @@ export interface MergeResult {
   task: string;
   /** Its response's `project.headCommit`. */
   commit: string;
+  /** The branch its response names: `branch`, or beside it (`<branch>-moved-<commit>`) when it was no fast-forward. */
+  on: string;
 }
 
 export interface MergeResults {
@@ -80,7 +82,7 @@ export async function mergeResults(ctx: BusContext, h: Pick<Handoff, 'repo' | 'b
   for (const branch of merge) {
     const m = newest.get(branch);
     const report = m ? reports.find((r) => r.id === m.id)?.report : undefined;
-    if (m && report) results.push({ branch, task: m.id, commit: report.headCommit });
+    if (m && report) results.push({ branch, task: m.id, commit: report.headCommit, on: report.branch });
   }
   return { results, integration: integration?.id ?? null };
 }

@@ -18,6 +18,7 @@ import { shellWord } from '../project/shell-word.js';
 import { localSnapshot } from './query.js';
 import { findArchived, readArchivedData } from './archive-lookup.js';
 import { recordedGroup } from '../groups-ledger.js';
+import { mergeResults } from './merge-results.js';
 
 /**
  * The follow-up to an integration that ended with conflicts (`gitbus resolve ID`): one task that asks an agent
@@ -73,10 +74,12 @@ async function findIntegration(ctx: BusContext, ref: string): Promise<Integratio
 }
 
 /** The follow-up's body: the conflicts, then how to merge in order, resolve, test and commit. Pure. */
-export function resolveBody(x: { integration: string; group: string | null; branch: string; base: string | null; baseCommit: string | null; merge: string[]; merged: string[]; conflicts: { branch: string; files: string[] }[] }): string {
+export function resolveBody(x: { integration: string; group: string | null; branch: string; base: string | null; baseCommit: string | null; merge: string[]; merged: string[]; conflicts: { branch: string; files: string[] }[]; on?: Record<string, string> }): string {
   const base = x.base ? `\`${x.base}\`${x.baseCommit ? ` (${x.baseCommit.slice(0, 12)})` : ''}` : x.baseCommit ? x.baseCommit.slice(0, 12) : 'the base';
   const conflicts = x.conflicts.map((c) => `- \`${c.branch}\`: ${c.files.length ? c.files.map((f) => `\`${f}\``).join(', ') : '(no file named)'}`).join('\n');
-  const merges = x.merge.map((b) => `git merge --no-ff ${shellWord(`origin/${b}`)} -m ${shellWord(`Merge ${b} into ${x.branch}`)}`).join('\n');
+  // A workstream whose result went beside its branch (not a fast-forward of it) is merged from where the result is:
+  // its node checks that the branch contains that result.
+  const merges = x.merge.map((b) => `git merge --no-ff ${shellWord(`origin/${x.on?.[b] ?? b}`)} -m ${shellWord(`Merge ${b} into ${x.branch}`)}`).join('\n');
   const clean = x.merged.length ? `\nThese merged cleanly when the others were skipped: ${x.merged.map((b) => `\`${b}\``).join(', ')}. Once the conflicts above are resolved, a later branch may meet new ones.\n` : '';
   return [
     '## Task\n',
@@ -144,7 +147,10 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
     ...(group ? { group } : {}),
     merge: h.merge,
   };
-  const body = resolveBody({ integration: t.id, group, branch: h.branch, base: h.base ?? null, baseCommit: h.baseCommit ?? null, merge: h.merge, merged: t.response?.project?.merged ?? [], conflicts });
+  // Where each workstream's result is, as its response names it; none known (the bus out of reach): its branch.
+  const results = await mergeResults(ctx, { repo: h.repo, branch: h.branch, merge: h.merge, ...(group ? { group } : {}) }, t.id).catch(() => ({ results: [] }));
+  const on = Object.fromEntries(results.results.filter((r) => r.on !== r.branch).map((r) => [r.branch, r.on]));
+  const body = resolveBody({ integration: t.id, group, branch: h.branch, base: h.base ?? null, baseCommit: h.baseCommit ?? null, merge: h.merge, merged: t.response?.project?.merged ?? [], conflicts, on });
   const r = await dispatchFollowUp(ctx, handoff, body, opts);
   return { ...r, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts, claude: claude ?? null, claudeFromWorkstreams: fromWorkstreams };
 }

@@ -232,6 +232,9 @@ describe('commands printed from bus fields', () => {
     // gitbus resolve's prompt, run by an agent
     const body = resolveBody({ integration: 't2', group: 'g', branch, base: 'main', baseCommit: null, merge: [branch], merged: [], conflicts: [{ branch, files: ['a'] }] });
     expect(words(body.split('\n').find((l) => l.startsWith('git merge'))!)).toEqual(['git', 'merge', '--no-ff', `origin/${branch}`, '-m', `Merge ${branch} into ${branch}`]);
+    // A workstream whose result went beside its branch is merged from there, where its node looks for it.
+    const beside = resolveBody({ integration: 't2', group: 'g', branch: 'g/integration', base: 'main', baseCommit: null, merge: ['g/a', 'g/b'], merged: [], conflicts: [], on: { 'g/b': 'g/b-moved-0123abcd' } });
+    expect(beside.split('\n').filter((l) => l.startsWith('git merge')).map((l) => words(l)[3])).toEqual(['origin/g/a', 'origin/g/b-moved-0123abcd']);
     // gitbus resume of a shell task
     let fix = '';
     try {
