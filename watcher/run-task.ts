@@ -55,7 +55,9 @@ export interface RunPlace {
 /** Runs one claimed task to its end. Never throws: a task that cannot run is a failed outcome with the reason. */
 export async function runTask(ctx: BusContext, task: ClaimResult, abort: AbortSignal, onStart?: (pid: number) => void, place: RunPlace = { slot: 0 }, spend?: SpendLimit): Promise<RunOutcome> {
   const ran = await runClaimed(ctx, task, abort, onStart, place, spend);
-  const log = runLog(logPathOf(ctx, task.id, task.attempt), effectiveRunner(task.handoff));
+  // Only output that was read from the log can be its end: a run that failed before (or without) reading it says
+  // nothing about the log's size above an empty Output.
+  const log = ran.outputTail === '' ? undefined : runLog(logPathOf(ctx, task.id, task.attempt), effectiveRunner(task.handoff));
   const outcome = log ? { ...ran, log } : ran;
   const capMs = task.handoff.timeout === undefined && task.policy?.ok ? task.policy.caps.timeoutMs : undefined;
   // A task that gave no timeout and ran out of the node's: say whose limit it was.
