@@ -46,12 +46,29 @@ function patternOf(issue: z.core.$ZodIssue): RegExp | undefined {
   return m ? new RegExp(m[1] ?? '', m[2]) : undefined;
 }
 
-function fixFor(issue: z.core.$ZodIssue, key: string, expected: string, input: unknown, json: boolean): string {
+/**
+ * The text to suggest for a number or true/false given where text is expected: the value itself in quotes when the
+ * field takes that, else with a unit (`30` for a duration is `"30s"`), else undefined (nothing to quote that fits).
+ */
+function quotedCandidate(at: z.ZodMiniType | undefined, input: number | boolean): string | undefined {
+  const plain = String(input);
+  if (at === undefined) return plain;
+  if (at.safeParse(plain).success) return plain;
+  if (typeof input === 'number') return ['s', 'm'].map((unit) => `${plain}${unit}`).find((t) => at.safeParse(t).success);
+  return undefined;
+}
+
+function fixFor(issue: z.core.$ZodIssue, key: string, expected: string, input: unknown, json: boolean, at: z.ZodMiniType | undefined): string {
   if (issue.code === 'invalid_type' && issue.expected === 'array' && (typeof input === 'string' || typeof input === 'number')) {
     return json ? `give it as a list, for example "${key}": [${JSON.stringify(input)}]` : `write it as a list, for example ${key}: [${String(input)}]`;
   }
   if (issue.code === 'invalid_type' && issue.expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')) {
-    return json ? `give it as a JSON string, for example "${key}": "${String(input)}"` : `put the value in quotes so YAML reads it as text, for example ${key}: "${String(input)}"`;
+    // Only a suggestion the field takes: a duration's `30` quoted is still not a duration.
+    const text = quotedCandidate(at, input);
+    if (text !== undefined) {
+      return json ? `give it as a JSON string, for example "${key}": "${text}"` : `put the value in quotes so YAML reads it as text, for example ${key}: "${text}"`;
+    }
+    return `use ${expected}`;
   }
   if (typeof input === 'string') {
     const pattern = patternOf(issue);
@@ -95,7 +112,8 @@ export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: 
       problems.push({ path, field, reason: `the name "${key}" is not ${rule}`, fix: `rename it: use ${rule}`, severity: 'error' });
       continue;
     }
-    const expected = describe(schemaAt(schema, issue.path));
+    const at = schemaAt(schema, issue.path);
+    const expected = describe(at);
     if (issue.code === 'custom') {
       const fix = (issue.params as { fix?: unknown } | undefined)?.fix;
       problems.push({ path, field, reason: issue.message, fix: typeof fix === 'string' ? fix : `use ${expected}`, severity: 'error' });
@@ -106,7 +124,7 @@ export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: 
       problems.push({ path, field, reason: `the required field "${key}" is missing`, fix: `add "${key}": ${expected}`, severity: 'error' });
       continue;
     }
-    problems.push({ path, field, reason: `expected ${expected}, got ${describeValue(input)}`, fix: fixFor(issue, key, expected, input, json), severity: 'error' });
+    problems.push({ path, field, reason: `expected ${expected}, got ${describeValue(input)}`, fix: fixFor(issue, key, expected, input, json, at), severity: 'error' });
   }
   return problems;
 }

@@ -94,6 +94,8 @@ describe('hostile files', () => {
 
   it('wrong types', () => {
     expectProblem(parseBusFile(HPATH, fm('title: 2026')), HPATH, 'title', /^expected one line saying what to do, got the number 2026$/, /put the value in quotes .* title: "2026"/);
+    // A number where a duration goes: quoting it alone would still not be one, so the fix adds the unit.
+    expectProblem(parseHandoff('timeout: 90'), HPATH, 'timeout', /got the number 90$/, /^put the value in quotes so YAML reads it as text, for example timeout: "90s"$/);
     expectProblem(parseHandoff('labels: gpu'), HPATH, 'labels', /expected a list of labels, got the text "gpu"/, /write it as a list, for example labels: \[gpu\]/);
     expectProblem(parseHandoff('priority: high'), HPATH, 'priority', /expected a whole number from -1000 to 1000, got the text "high"/);
     expectProblem(parseHandoff('keep: "yes"'), HPATH, 'keep', /expected true or false, got the text "yes"/);
