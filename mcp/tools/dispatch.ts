@@ -100,6 +100,9 @@ export const dispatchTool = defineTool({
       }
     }
     const fields = project?.fields;
+    // `cwd` asks for project work: where it is no checkout, the task is plain, as `gitbus dispatch` run there makes it, and the result says so.
+    const notes = [...(project?.notes ?? [])];
+    if (cwd !== null && !fields && notes.length === 0 && git === null) notes.push(`not project work: cwd ${cwd} is not inside a git checkout, so the task is a plain one (give cwd a checkout of the project, or repo and base)`);
     return {
       id: r.id,
       path: r.path,
@@ -107,7 +110,7 @@ export const dispatchTool = defineTool({
       warnings: [...warnings, ...r.warnings],
       ...(r.queued ? { queued: r.queued } : {}),
       ...(fields ? { project: { ...fields, branch: fields.branch ?? defaultBranch(r.id) } } : {}),
-      ...(project?.notes.length ? { notes: project.notes } : {}),
+      ...(notes.length ? { notes } : {}),
     };
   },
 });

@@ -191,6 +191,10 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(s['branch']).toMatchObject({ repo: p.remote, branch: `gitbus/${d.id}`, pushed: null });
     expect((s['handoff'] as { body: string }).body).toContain('## Git state');
     expect(errorText(await call('dispatch', { title: 'x', cwd: join(dir.path, 'missing') }))).toMatch(/^BAD_INPUT: cwd: .*missing is not a directory\nfix: /);
+    // A cwd that is a directory but no checkout: a plain task, as `gitbus dispatch` run there makes, and the result says so.
+    const plain = await ok<Json>('dispatch', { title: 'plain', to: 'beta', command: 'true', cwd: dir.path });
+    expect(plain['project']).toBeUndefined();
+    expect(plain['notes']).toEqual([`not project work: cwd ${dir.path} is not inside a git checkout, so the task is a plain one (give cwd a checkout of the project, or repo and base)`]);
     // base without a project: the error names the arguments that give one, not a directory to run a command in.
     const noProject = errorText(await call('dispatch', { title: 'x', base: 'main' }));
     expect(noProject).toBe('BAD_INPUT: base needs project work, and no cwd names a checkout of the project\nfix: give cwd (a directory inside a checkout of the project, one with a remote), or name the project with repo (a URL or path)');
@@ -216,6 +220,9 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     // A rule of the handoff across fields, named by the argument.
     expect(errorText(await call('dispatch', { title: 'x', runner: 'shell' }))).toMatch(/^BAD_INPUT: command: the shell runner needs a command[^]*\nfix: add "command/);
     expect(errorText(await call('wait', { id: 'x', timeout: '5 minutes' }))).toContain('fix: write a duration');
+    // A number for a duration: the fix is a value the argument takes ("30" would be refused in turn), and it is.
+    expect(errorText(await call('wait', { id: 'x', timeout: 30 }))).toMatch(/^BAD_INPUT: invalid arguments for wait: timeout: expected a duration[^]*got the number 30\nfix: give it as a JSON string, for example "timeout": "30s"$/);
+    expect(errorText(await call('wait', { id: 'x', timeout: '30s' }))).toMatch(/^UNKNOWN_TASK: /);
     expect(errorText(await call('respond', { id: 'no-such-task', status: 'done' }))).toMatch(/^BAD_INPUT: invalid arguments for respond: status: expected one of succeeded, failed, cancelled, timed-out, got the text "done"\nfix: use one of/);
     await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toThrow(/no tool "no_such_tool"/);
 
