@@ -265,6 +265,24 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(r.stderr).toContain('gitbus mcp: serving 7 tools');
   });
 
+  it('on a home without a bus it starts, and a call says how to make one or start the server on another home, not a CLI flag', async () => {
+    const empty = await tempDir('gitbus-mcp-no-bus-');
+    cleanups.push(empty.cleanup);
+    const rpc = (id: number | null, method: string, params: Json) => JSON.stringify({ jsonrpc: '2.0', ...(id === null ? {} : { id }), method, params });
+    const input = [
+      rpc(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } }),
+      rpc(null, 'notifications/initialized', {}),
+      rpc(2, 'tools/call', { name: 'status', arguments: {} }),
+    ];
+    const r = await spawnBounded(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(join(empty.path, 'home')), input: `${input.join('\n')}\n`, timeoutMs: 20_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const answer = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { id: number; result: CallToolResult }).find((a) => a.id === 2);
+    expect(answer?.result.isError).toBe(true);
+    expect((answer?.result.content[0] as { text: string }).text).toBe(
+      `NO_BUS: no bus at ${join(empty.path, 'home')}\nfix: run "gitbus init" to create a bus or "gitbus join URL" to join one (or start the server on another home: claude mcp add gitbus -e GITBUS_HOME=PATH -- gitbus mcp)`,
+    );
+  });
+
   it('ends on SIGTERM while the client still holds its standard input open', async () => {
     const child = spawn(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(bus.home('alpha')), stdio: ['pipe', 'pipe', 'pipe'] });
     children.push(child);

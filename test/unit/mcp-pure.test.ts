@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { z } from '../../schemas/zod.js';
-import { NodeCannotRunError, TaskStateError, UnknownNodeError, UnknownTaskError } from '../../bus/errors.js';
+import { NoBusError, NodeCannotRunError, TaskStateError, UnknownNodeError, UnknownTaskError } from '../../bus/errors.js';
 import { BaseNotPushedError, ProjectRemoteError } from '../../bus/project/base-errors.js';
 import { callTool, errorResult, inToolWords } from '../../mcp/call.js';
 import { listing } from '../../mcp/listing.js';
@@ -74,11 +74,12 @@ describe('mcp tool calls', () => {
       new ProjectRemoteError('https://example.invalid/p.git', 'denied', false, 'dispatch'),
       new BaseNotPushedError({ commit: 'abc', base: 'main', remote: 'origin', url: 'u', command: 'git push origin main', dir: '/p' }, 'dispatch'),
       new TaskStateError('t-1', 'pending', 'respond', 'claim it first: gitbus claim t-1'),
+      new NoBusError('/nowhere'),
     ];
     for (const err of errors) {
       const text = (await callTool(failing(err), {}, env, () => {})).content[0]?.text ?? '';
       // A command to run on another machine ("gitbus join URL --node X" on it) stays as it is.
-      expect(text, err.code).not.toMatch(/add --|--(no-)?repo|gitbus (status|claim)/);
+      expect(text, err.code).not.toMatch(/add --|--(no-)?repo|--home|gitbus (status|claim)/);
     }
     expect(inToolWords('add --force to dispatch anyway')).toBe('give force: true to dispatch anyway');
     // A tool error built by hand (not a GitbusError, which redacts itself) shows no URL password either.
