@@ -19,7 +19,8 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The known name `name` was most likely meant to be, or undefined when none is close: within a third of its length
- * (at least 1, at most 3 edits), ignoring case, or a known name it is the start of (`prio` → `priority`).
+ * (at least 1, at most 3 edits), ignoring case, or a known name it is the start of (`prio` → `priority`), or the one
+ * known name that has it as a word.
  */
 export function nearestName(name: string, known: readonly string[]): string | undefined {
   if (name.length > 100) return undefined;
@@ -34,6 +35,16 @@ export function nearestName(name: string, known: readonly string[]): string | un
     }
   }
   if (best !== undefined) return best;
-  if (lower.length >= 3) return known.find((candidate) => candidate.toLowerCase().startsWith(lower));
+  if (lower.length >= 3) {
+    const start = known.find((candidate) => candidate.toLowerCase().startsWith(lower));
+    if (start !== undefined) return start;
+  }
+  // One word of a camelCase name, or its plural, when only one known name has it (`budget` → `maxBudgetUsd`,
+  // `permissions` → `permissionMode`).
+  if (lower.length >= 4) {
+    const words = (candidate: string) => candidate.split(/(?=[A-Z])|[-_.]/).map((w) => w.toLowerCase());
+    const hits = known.filter((candidate) => words(candidate).some((w) => w === lower || `${w}s` === lower));
+    if (hits.length === 1) return hits[0];
+  }
   return undefined;
 }

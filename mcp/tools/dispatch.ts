@@ -59,7 +59,7 @@ export const dispatchTool = defineTool({
   title: 'Dispatch a task',
   description: [
     'Put a new task (a handoff) on the bus for a node of the fleet; returns its id at once. Follow it with `wait` (its response, with progress), `show` or `logs`.',
-    'Who runs it: `to` names the one node that may claim it, `labels` are what the claiming node must all have. How: `runner` shell (or tmux, icecc) runs `command` in `workdir`; claude runs the body as a prompt (`claude` holds its model, budget, permissions); manual is claimed by a person or an agent (default: shell with a command, else manual). When: `after` the listed tasks succeeded, `priority` higher first, `timeout` stops the run.',
+    'Who runs it: `to` names the one node that may claim it, `labels` are what the claiming node must all have. How: `runner` shell (or tmux, icecc) runs `command` in `workdir`; claude runs the body as a prompt (`claude` holds its `model`, `maxBudgetUsd`, `permissionMode`, `allowedTools`, `maxTurns`); manual is claimed by a person or an agent (default: shell with a command, else manual). When: `after` the listed tasks succeeded, `priority` higher first, `timeout` stops the run.',
     'Project work (a task that changes code in a git repository and pushes its results to a branch): `repo`, `base` (refused unless its commit is on the project remote) and `branch` (default gitbus/<id>), or `cwd` to take them from a checkout as `gitbus dispatch` run there would.',
   ].join(' '),
   input,

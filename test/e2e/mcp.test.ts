@@ -211,6 +211,8 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     const text = errorText(bad);
     expect(text).toMatch(/^BAD_INPUT: invalid arguments for dispatch:/);
     expect(text).toContain('- runnr: unknown argument "runnr" (fix: did you mean "runner"?)');
+    // The words the README and the tool's description use for claude's settings lead to the argument's name.
+    expect(errorText(await call('dispatch', { title: 'x', runner: 'claude', claude: { budget: 5 } }))).toMatch(/claude\.budget: unknown argument[^]*did you mean "maxBudgetUsd"\?/);
     expect(text).toContain('- to: expected a node name');
     expect(text).toContain('got the text "Bad Name"');
     expect(text).toContain('- priority: expected a whole number from -1000 to 1000, got the text "high"');

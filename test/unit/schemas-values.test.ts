@@ -173,6 +173,10 @@ describe('suggestions', () => {
     expect(nearestName('Title', known)).toBe('title');
     expect(nearestName('tittle', known)).toBe('title');
     expect(nearestName('prio', known)).toBe('priority');
+    expect(nearestName('budget', ['model', 'permissionMode', 'maxBudgetUsd', 'maxTurns'])).toBe('maxBudgetUsd');
+    expect(nearestName('permissions', ['model', 'permissionMode', 'maxBudgetUsd'])).toBe('permissionMode');
+    // A word two names share says nothing.
+    expect(nearestName('turns', ['maxTurns', 'minTurns'])).toBeUndefined();
     expect(nearestName('zzzzzz', known)).toBeUndefined();
     expect(nearestName('x', known)).toBeUndefined();
   });
