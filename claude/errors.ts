@@ -3,10 +3,11 @@ import { GitbusError } from '../schemas/errors.js';
 /** A Claude Code settings file gitbus must change but cannot read as a JSON object: it is never overwritten. */
 export class ClaudeSettingsInvalidError extends GitbusError {
   readonly code = 'CLAUDE_SETTINGS_INVALID';
-  constructor(file: string, reason: string) {
+  /** `again`: the command that was run, as a person types it (with --project and --dir), to run once more. */
+  constructor(file: string, reason: string, again = 'gitbus setup claude') {
     super(
       `${file} is not a settings file gitbus can change: ${reason}`,
-      `correct it (Claude Code reads it as one JSON object) and run "gitbus setup claude" again; gitbus leaves a file it cannot read untouched`,
+      `correct it (Claude Code reads it as one JSON object) and run "${again}" again; gitbus leaves a file it cannot read untouched`,
       { file, reason },
     );
   }

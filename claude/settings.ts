@@ -75,7 +75,7 @@ export function withoutPlugin(s: Settings): Settings {
 }
 
 /** A settings file as read: its object, or none yet. Refuses (never overwrites) a file that is not a JSON object. */
-export function readSettings(file: string): { settings: Settings; exists: boolean; text: string } {
+export function readSettings(file: string, again?: string): { settings: Settings; exists: boolean; text: string } {
   if (!existsSync(file)) return { settings: {}, exists: false, text: '' };
   const text = readFileSync(file, 'utf8');
   if (text.trim() === '') return { settings: {}, exists: true, text };
@@ -83,10 +83,10 @@ export function readSettings(file: string): { settings: Settings; exists: boolea
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ClaudeSettingsInvalidError(file, `not valid JSON (${(err as Error).message})`);
+    throw new ClaudeSettingsInvalidError(file, `not valid JSON (${(err as Error).message})`, again);
   }
   const problem = settingsProblem(parsed);
-  if (problem) throw new ClaudeSettingsInvalidError(file, problem);
+  if (problem) throw new ClaudeSettingsInvalidError(file, problem, again);
   return { settings: parsed as Settings, exists: true, text };
 }
 

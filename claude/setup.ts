@@ -94,7 +94,8 @@ export interface SetupReport {
  * files are read and checked before either is written, so a malformed one stops the command with nothing changed.
  */
 export function setupClaude(t: SetupTarget, mode: SetupMode, env: NodeJS.ProcessEnv = process.env): SetupReport {
-  const read = readSettings(t.settingsFile);
+  // The fix names the command as it was run: a project's setup again with --project, a removal again with --remove.
+  const read = readSettings(t.settingsFile, `${t.command}${mode === 'install' ? '' : ` --${mode}`}`);
   const mdText = existsSync(t.claudeMd) ? readFileSync(t.claudeMd, 'utf8') : null;
   const scan = scanBlocks(mdText ?? '');
   if (!scan.ok) throw new ClaudeMdMarkersError(t.claudeMd, scan.line, scan.reason);

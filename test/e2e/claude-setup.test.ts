@@ -122,6 +122,11 @@ describe('gitbus setup claude', () => {
     const r = await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() });
     expect(r.code).toBe(7);
     expect(json<{ error: { code: string; fix: string } }>(r).error).toMatchObject({ code: 'CLAUDE_SETTINGS_INVALID', fix: expect.stringContaining('correct it') });
+    // The fix names the command that was run, --project and all: the user scope's would set up another file.
+    expect(json<{ error: { fix: string } }>(r).error.fix).toContain('run "gitbus setup claude --project" again');
+    const removing = await gitbus(['setup', 'claude', '--project', '--remove', '--json'], { cwd: project, env: env() });
+    expect(removing.code).toBe(7);
+    expect(json<{ error: { fix: string } }>(removing).error.fix).toContain('run "gitbus setup claude --project --remove" again');
     expect(await readFile(settingsFile(), 'utf8')).toBe(broken);
     expect(await readFile(mdFile(), 'utf8')).toBe(MINE);
   });
