@@ -211,6 +211,9 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     const text = errorText(bad);
     expect(text).toMatch(/^BAD_INPUT: invalid arguments for dispatch:/);
     expect(text).toContain('- runnr: unknown argument "runnr" (fix: did you mean "runner"?)');
+    // A bus error that names a CLI command to look at a task names the show tool instead.
+    const waiting = await ok<{ id: string }>('dispatch', { title: 'waits for a person', runner: 'manual', labels: ['nobody-has-this'], force: true });
+    expect(errorText(await call('dispatch', { title: 'go on', resume: waiting.id }))).toBe(`NEVER_RAN: task ${waiting.id} never ran (it is pending), so there is no session to resume\nfix: wait until it has run (the show tool), or dispatch a new task`);
     // The words the README and the tool's description use for claude's settings lead to the argument's name.
     expect(errorText(await call('dispatch', { title: 'x', runner: 'claude', claude: { budget: 5 } }))).toMatch(/claude\.budget: unknown argument[^]*did you mean "maxBudgetUsd"\?/);
     expect(text).toContain('- to: expected a node name');

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { z } from '../../schemas/zod.js';
 import { NoBusError, NodeCannotRunError, TaskStateError, UnknownNodeError, UnknownTaskError } from '../../bus/errors.js';
 import { BaseNotPushedError, ProjectRemoteError } from '../../bus/project/base-errors.js';
+import { NeverRanError } from '../../bus/resume-errors.js';
 import { callTool, errorResult, inToolWords } from '../../mcp/call.js';
 import { listing } from '../../mcp/listing.js';
 import { timestampSchema } from '../../schemas/timestamp.js';
@@ -75,11 +76,13 @@ describe('mcp tool calls', () => {
       new BaseNotPushedError({ commit: 'abc', base: 'main', remote: 'origin', url: 'u', command: 'git push origin main', dir: '/p' }, 'dispatch'),
       new TaskStateError('t-1', 'pending', 'respond', 'claim it first: gitbus claim t-1'),
       new NoBusError('/nowhere'),
+      new TaskStateError('t-1', 'failed (archived)', 'respond', 'nothing to do: it has ended and was archived; gitbus show ID shows its result'),
+      new NeverRanError('t-1', 'pending'),
     ];
     for (const err of errors) {
       const text = (await callTool(failing(err), {}, env, () => {})).content[0]?.text ?? '';
       // A command to run on another machine ("gitbus join URL --node X" on it) stays as it is.
-      expect(text, err.code).not.toMatch(/add --|--(no-)?repo|--home|gitbus (status|claim)/);
+      expect(text, err.code).not.toMatch(/add --|--(no-)?repo|--home|gitbus (status|claim|show)/);
     }
     expect(inToolWords('add --force to dispatch anyway')).toBe('give force: true to dispatch anyway');
     // A tool error built by hand (not a GitbusError, which redacts itself) shows no URL password either.
