@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { z } from '../../schemas/zod.js';
 import { NoBusError, NodeCannotRunError, TaskStateError, UnknownNodeError, UnknownTaskError } from '../../bus/errors.js';
 import { BaseNotPushedError, ProjectRemoteError } from '../../bus/project/base-errors.js';
-import { NeverRanError } from '../../bus/resume-errors.js';
+import { NeverRanError, NoSessionError } from '../../bus/resume-errors.js';
 import { callTool, errorResult, inToolWords } from '../../mcp/call.js';
 import { listing } from '../../mcp/listing.js';
 import { timestampSchema } from '../../schemas/timestamp.js';
@@ -78,6 +78,7 @@ describe('mcp tool calls', () => {
       new NoBusError('/nowhere'),
       new TaskStateError('t-1', 'failed (archived)', 'respond', 'nothing to do: it has ended and was archived; gitbus show ID shows its result'),
       new NeverRanError('t-1', 'pending'),
+      new NoSessionError('t-1', 'its handoff cannot be read', 'see what is wrong with "gitbus show t-1"'),
     ];
     for (const err of errors) {
       const text = (await callTool(failing(err), {}, env, () => {})).content[0]?.text ?? '';
