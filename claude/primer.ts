@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { scanBlocks } from './claude-md.js';
 import type { NodeView } from '../bus/model/snapshot.js';
 import { oneLineText } from '../schemas/output-text.js';
 import { claudeConfigDir, readAsset } from './plugin-files.js';
@@ -15,18 +16,34 @@ export function rulesText(root?: string): string {
 }
 
 /**
- * Whether a CLAUDE.md that Claude Code loads for a session in `cwd` already holds gitbus's block (the user's, or
- * the project's), so that SessionStart does not repeat its rules.
+ * Whether a CLAUDE.md that Claude Code loads for a session in `cwd` already holds gitbus's block (the user's, or a
+ * project's: Claude Code reads CLAUDE.md in `cwd` and in every folder above it), so that SessionStart does not repeat
+ * its rules. A block is a begin and an end marker that pair up (scanBlocks): a CLAUDE.md that only mentions the
+ * marker, or whose block lost its end, does not give the session the rules.
  */
 export function blockInstalled(cwd: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
-  const files = [join(claudeConfigDir(env), 'CLAUDE.md'), ...(cwd ? [join(cwd, 'CLAUDE.md')] : [])];
+  const files = [join(claudeConfigDir(env), 'CLAUDE.md'), ...(cwd ? foldersUp(resolve(cwd)).map((d) => join(d, 'CLAUDE.md')) : [])];
   return files.some((f) => {
     try {
-      return existsSync(f) && readFileSync(f, 'utf8').includes('<!-- gitbus:begin');
+      if (!existsSync(f)) return false;
+      const scan = scanBlocks(readFileSync(f, 'utf8'));
+      return scan.ok && scan.blocks.length > 0;
     } catch {
       return false;
     }
   });
+}
+
+/** `dir` and each folder above it, up to the root. Pure. */
+function foldersUp(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; out.length < 256; ) {
+    out.push(d);
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  return out;
 }
 
 /** One line per fact a session needs first: which node this machine is, and what the others offer. Pure. */

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmod, cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, CLI, ROOT, TEST_CACHE_HOME, gitbus, json, neutralCwd, spawnBounded, tempDirs, type RunResult } from '../helpers/cli.js';
@@ -268,6 +268,27 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
     expect(node.stdout).toContain(`${late}  failed  gpu-box`);
     expect(node.stdout).toContain('renderer crashed at frame 12');
     expect((await gitbus(['collect', '--node'], { home: laptop })).stdout).toContain('nothing new');
+  });
+
+  it("SessionStart gives the rules unless a CLAUDE.md Claude Code loads holds the block: the project's, from a subfolder too; a mere mention is no block", async () => {
+    const config = await temp('gitbus-cc-config-');
+    const project = await temp('gitbus-cc-rules-');
+    const sub = join(project, 'src', 'deep');
+    await mkdir(sub, { recursive: true });
+    const setup = await gitbus(['setup', 'claude', '--project'], { cwd: project, home: laptop, env: { CLAUDE_CONFIG_DIR: config } });
+    expect(setup.code, setup.stderr).toBe(0);
+    const rulesIn = async (cwd: string) => {
+      const out = hookOut(await gitbus(['hook', 'claude', 'session-start'], { home: laptop, env: { CLAUDE_CONFIG_DIR: config }, input: await hookInput('SessionStart', 'c3c3c3c3-0000-4000-8000-000000000003', { cwd }) }));
+      return (out?.hookSpecificOutput?.additionalContext ?? '').includes('Rules:');
+    };
+    expect(await rulesIn(project)).toBe(false);
+    // Claude Code reads the CLAUDE.md of every folder above the session's: the project's block is loaded there too.
+    expect(await rulesIn(sub)).toBe(false);
+    // A CLAUDE.md that only writes about the marker holds no block, nor does one whose block lost its end marker.
+    await writeFile(join(project, 'CLAUDE.md'), 'Notes: setup writes `<!-- gitbus:begin v0.1.0 -->` blocks.\n');
+    expect(await rulesIn(sub)).toBe(true);
+    await writeFile(join(project, 'CLAUDE.md'), '<!-- gitbus:begin v0.1.0 -->\nhalf a block\n');
+    expect(await rulesIn(project)).toBe(true);
   });
 
   it('gitbus prime prints the guide with this node and the others; --brief the CLAUDE.md rules', async () => {
