@@ -26,7 +26,7 @@ import type { BusFileSigner } from '../trust/dispatch-signing.js';
  * Problems that do not make a handoff invalid but would leave it waiting: said at once, not discovered later.
  * `alsoComing`: ids that are not on the bus yet but arrive with this handoff (a batch), so `after` may name them.
  */
-export async function dispatchWarnings(snap: Snapshot, h: Handoff, alsoComing?: ReadonlySet<string>): Promise<string[]> {
+export async function dispatchWarnings(snap: Snapshot, h: Handoff, alsoComing?: ReadonlySet<string>, targetJudged = false): Promise<string[]> {
   const warnings: string[] = [];
   const nodes = await snap.nodes();
   if (h.to && !nodes.some((n) => n.node === h.to)) warnings.push(`no node named "${h.to}" is on this bus yet; the task waits until one joins`);
@@ -36,7 +36,8 @@ export async function dispatchWarnings(snap: Snapshot, h: Handoff, alsoComing?: 
   // A manual task is claimed by a person (gitbus claim), whatever runners the watchers offer.
   const runner = effectiveRunner(h);
   const cards = candidates.flatMap((n) => (n.card ? [n.card] : []));
-  if (runner !== 'manual' && cards.length > 0 && !cards.some((c) => !c.runners || c.runners.includes(runner))) {
+  // `targetJudged`: the command said already what the node `to` cannot run (dispatchTargetProblem, forced), runner included.
+  if (!(targetJudged && h.to) && runner !== 'manual' && cards.length > 0 && !cards.some((c) => !c.runners || c.runners.includes(runner))) {
     warnings.push(`no ${h.to ? `node ${h.to}` : 'node'} offers the ${runner} runner; the task waits until one does (runners: [${runner}] in a node's node.yaml)`);
   }
   for (const dep of h.after ?? []) {
@@ -62,6 +63,8 @@ export interface DispatchInput {
   now?: Date;
   /** Signs the handoff (bus/trust/dispatch-signing.ts); its sidecar goes into the same commit. */
   sign?: BusFileSigner;
+  /** The caller warned already that the node `to` cannot run the task (a forced NODE_CANNOT_RUN): no second warning of its runner. */
+  targetJudged?: boolean;
 }
 
 export interface DispatchResult {
@@ -127,7 +130,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
     // cannot have been sent before.
     delivery = await deliverQueued(ctx, input.id === undefined ? { fresh: new Set([id]) } : {});
   } catch (err) {
-    if (outageCode(err) !== null) return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(known, data, new Set(namable)))], queued: { reason: firstLine(err) }, attempts: 0, commit: null };
+    if (outageCode(err) !== null) return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(known, data, new Set(namable), input.targetJudged === true))], queued: { reason: firstLine(err) }, attempts: 0, commit: null };
     // Not an outage: this handoff would fail the same way at every later try, so it is not left queued.
     removeQueue(ctx.paths.home, entry);
     throw err;
@@ -140,7 +143,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   const mine = delivery.delivered.some((e) => e.kind === 'dispatch' && e.id === id);
   // Not in this delivery: another process of this node sent it between our queueing and our look.
   const commit = mine ? delivery.commit : null;
-  return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(await localSnapshot(ctx), data, new Set(namable)))], attempts: 1, commit };
+  return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(await localSnapshot(ctx), data, new Set(namable), input.targetJudged === true))], attempts: 1, commit };
 }
 
 /**

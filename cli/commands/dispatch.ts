@@ -116,7 +116,7 @@ export function register(program: Command): void {
       // With --force an unknown node is among dispatch's own warnings; a card that cannot run it is not.
       if (target instanceof NodeCannotRunError && !opts.json) note(`gitbus: warning: ${firstLine(target)}; the task waits until it can`);
       const sign = await signerFor(ctx, opts);
-      const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}), ...(sign ? { sign } : {}) }), opts.bodyFile !== undefined ? '--body-file' : 'TITLE');
+      const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}), ...(sign ? { sign } : {}), targetJudged: target instanceof NodeCannotRunError && !opts.json }), opts.bodyFile !== undefined ? '--body-file' : 'TITLE');
       if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
       if (!opts.schedule) recordForClaudeSession(ctx.paths.home, [{ id: r.id, title }]);
       const summary = projectSummary(fields, r.id, opts.schedule !== undefined);

@@ -87,7 +87,7 @@ export const dispatchTool = defineTool({
     const warnings = [...(project?.warnings ?? []), ...(target instanceof NodeCannotRunError ? [`${firstLine(target)}; the task waits until it can`] : [])];
     // Signed as `gitbus dispatch` signs (bus/trust/dispatch-signing.ts); without a key on a bus this node enforces trust on, refused.
     const sign = await commandSigner(ctx);
-    const r = await handoffErrorsAsInput(() => dispatch(ctx, { handoff, body, ...(sign ? { sign } : {}) }));
+    const r = await handoffErrorsAsInput(() => dispatch(ctx, { handoff, body, ...(sign ? { sign } : {}), targetJudged: target instanceof NodeCannotRunError }));
     // Claude Code gives its MCP servers the session's id as it gives its Bash tool: the session's hooks then tell it
     // when this task ends, as for a `gitbus dispatch` it ran (claude/session-ledger.ts).
     const session = process.env['CLAUDE_CODE_SESSION_ID'];

@@ -211,6 +211,9 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     const text = errorText(bad);
     expect(text).toMatch(/^BAD_INPUT: invalid arguments for dispatch:/);
     expect(text).toContain('- runnr: unknown argument "runnr" (fix: did you mean "runner"?)');
+    // Forced onto a node that cannot run it: one warning that says why, not a second about its runner.
+    const forced = await ok<{ warnings: string[] }>('dispatch', { title: 'forced', to: 'alpha', runner: 'shell', command: 'true', force: true });
+    expect(forced.warnings).toEqual(['node alpha cannot run this task: it does not offer the shell runner (its runners: manual); the task waits until it can']);
     // A bus error that names a CLI command to look at a task names the show tool instead.
     const waiting = await ok<{ id: string }>('dispatch', { title: 'waits for a person', runner: 'manual', labels: ['nobody-has-this'], force: true });
     expect(errorText(await call('dispatch', { title: 'go on', resume: waiting.id }))).toBe(`NEVER_RAN: task ${waiting.id} never ran (it is pending), so there is no session to resume\nfix: wait until it has run (the show tool), or dispatch a new task`);
