@@ -177,6 +177,13 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
     // No node here offers a runner (a manual task needs none): a task for one waits, and dispatch says so at once.
     const claude = json<{ warnings: string[] }>(await gitbus(['dispatch', 'needs claude', '--runner', 'claude', '--no-git', '--json'], { home: a }));
     expect(claude.warnings).toEqual([expect.stringContaining('no node offers the claude runner')]);
+    // Forced onto a node that cannot run it: one warning, not a second about the same runner; --json keeps one too.
+    const forced = await gitbus(['dispatch', 'forced', '--to', 'alpha', '--runner', 'claude', '--no-git', '--force'], { home: a });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr.match(/gitbus: warning: /g)).toHaveLength(1);
+    expect(forced.stderr).toContain('node alpha cannot run this task: it does not offer the claude runner');
+    const forcedJson = json<{ warnings: string[] }>(await gitbus(['dispatch', 'forced', '--to', 'alpha', '--runner', 'claude', '--no-git', '--force', '--json'], { home: a }));
+    expect(forcedJson.warnings).toEqual([expect.stringContaining('no node alpha offers the claude runner')]);
   });
 
   it('a task given back at its last attempt fails at the next watcher wake, instead of staying pending for ever', async () => {
