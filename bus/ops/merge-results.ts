@@ -1,10 +1,9 @@
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import type { BusContext } from '../context.js';
 import type { TaskState } from '../model/types.js';
-import { findArchived } from './archive-lookup.js';
 import { dependencyResults } from './dependency-results.js';
 import { localSnapshot } from './query.js';
-import { readArchivedData } from './archive-lookup.js';
+import { findArchived, readArchivedData } from './archive-lookup.js';
 
 /**
  * What a task that merges by hand (a `gitbus resolve` follow-up: a handoff with `merge` and a runner other than

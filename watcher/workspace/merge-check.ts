@@ -1,9 +1,8 @@
 import type { BusContext } from '../../bus/context.js';
 import type { ClaimResult } from '../../bus/ops/claim.js';
 import { mergeResults } from '../../bus/ops/merge-results.js';
-import { git } from '../../bus/project/git.js';
 import { firstLine } from '../../schemas/errors.js';
-import { refCommit } from './cache.js';
+import { isAncestor, refCommit } from './cache.js';
 
 /**
  * A task that merges by hand (a `gitbus resolve` follow-up: `merge` with a runner other than `merge`), checked when
@@ -21,12 +20,6 @@ export interface MergeCheck {
   integration: string | null;
 }
 
-/** `commit` is in the history of `head`; false when the clone does not have it. */
-async function contains(gitDir: string, commit: string, head: string): Promise<boolean> {
-  const r = await git(['merge-base', '--is-ancestor', commit, head], { gitDir, okCodes: [1, 128] });
-  return r.code === 0;
-}
-
 export async function checkMerged(ctx: BusContext, task: ClaimResult, gitDir: string, head: string, note: (line: string) => void): Promise<MergeCheck> {
   const h = task.handoff;
   // The bus out of reach: each branch as the project remote has it.
@@ -37,9 +30,10 @@ export async function checkMerged(ctx: BusContext, task: ClaimResult, gitDir: st
   const out: MergeCheck = { merged: [], missing: [], integration };
   for (const branch of h.merge ?? []) {
     const found = results.find((r) => r.branch === branch);
-    // No task reports it (a `merge` written by hand, or a result the node cannot read): as the remote has it.
+    // No task reports it (a `merge` written by hand, or a result the node cannot read): as the remote has it. A
+    // commit the clone lacks is not contained.
     const commit = found?.commit ?? (await refCommit(gitDir, `refs/remotes/origin/${branch}`));
-    if (commit !== null && (await contains(gitDir, commit, head))) out.merged.push(branch);
+    if (commit !== null && (await isAncestor(gitDir, commit, head).catch(() => false))) out.merged.push(branch);
     else out.missing.push({ branch, task: found?.task ?? null, commit });
   }
   return out;

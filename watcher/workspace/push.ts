@@ -1,4 +1,6 @@
 import { git, lastLines, NETWORK_GIT_MS, outageOf, ProjectGitError, refClash } from '../../bus/project/git.js';
+import { parseLsRemote } from '../../bus/project/ls-remote.js';
+import { isAncestor } from './cache.js';
 
 /** A result branch waiting to be pushed: kept in the outbox entry (and in `<home>/pushes/` once the response went out) until the remote has it. */
 export interface PendingPush {
@@ -76,18 +78,7 @@ export function notFastForwardCause(lastPushed: string | undefined, tip: string 
 async function remoteTip(p: PendingPush, branch: string, timeoutMs: number): Promise<string | null> {
   try {
     const r = await git(['ls-remote', 'origin', `refs/heads/${branch}`], { gitDir: p.gitDir, timeoutMs });
-    const m = /^([0-9a-f]{40}(?:[0-9a-f]{24})?)\trefs\/heads\//m.exec(r.stdout);
-    return m?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Whether `ancestor` is in the history of `of`: null when git cannot tell (an object it does not have). */
-async function inHistory(gitDir: string, ancestor: string, of: string): Promise<boolean | null> {
-  try {
-    const r = await git(['merge-base', '--is-ancestor', ancestor, of], { gitDir, okCodes: [1] });
-    return r.code === 0;
+    return parseLsRemote(r.stdout).refs.get(`refs/heads/${branch}`) ?? null;
   } catch {
     return null;
   }
@@ -122,6 +113,7 @@ export async function pushResult(p: PendingPush, timeoutMs = NETWORK_GIT_MS): Pr
   if (second.kind !== 'pushed') return second;
   // Asked only when the worktree pushed the branch before: one more round trip, on a push that was refused anyway.
   const tip = p.lastPushed === undefined ? null : await remoteTip(p, p.branch, timeoutMs);
-  const cause = notFastForwardCause(p.lastPushed, tip, tip === null || tip !== p.lastPushed ? null : await inHistory(p.gitDir, p.lastPushed, p.commit));
+  // git cannot tell (an object the clone lacks): null, taken as moved.
+  const cause = notFastForwardCause(p.lastPushed, tip, tip === null || tip !== p.lastPushed ? null : await isAncestor(p.gitDir, p.lastPushed, p.commit).catch(() => null));
   return { kind: 'pushed', branch: beside, moved: p.branch, ...(cause === 'rewritten' && p.lastPushed ? { rewritten: p.lastPushed } : {}) };
 }
