@@ -1,7 +1,7 @@
-import { readFailure } from './read-failure.js';
 import { stat } from 'node:fs/promises';
 import type { BusContext } from '../bus/context.js';
 import { InputError } from '../bus/errors.js';
+import { readFailure } from './read-failure.js';
 import { gitContext } from '../bus/git-context.js';
 import { dispatchBatch, type BatchResult } from '../bus/ops/dispatch-batch.js';
 import { BatchTooLargeError, InvalidBatchError, MAX_BATCH_INPUT_BYTES, parseBatch } from '../schemas/batch.js';
@@ -102,35 +102,27 @@ export async function dispatchFromFile(ctx: BusContext, file: string, opts: Batc
   // run names all of them; the project is resolved for that too, and when it cannot be, the file's problems are
   // what is reported (the flags' error comes once they are fixed).
   const fileProblems = parsed.ok ? [] : parsed.problems;
-  // Once for the batch: one look at the checkout, one check that the base is on the project remote.
-  let project: Awaited<ReturnType<typeof projectFromFlags>>;
-  try {
-    project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git, by: 'dispatch' });
-  } catch (err) {
-    if (fileProblems.length > 0) throw new InvalidBatchError(fileProblems);
+  // With problems in the file, a check that could not be made (the project, the bus) leaves those problems to report.
+  const fileProblemsFirst = (err: unknown): never => {
+    if (fileProblems.length > 0 && !(err instanceof InvalidBatchError)) throw new InvalidBatchError(fileProblems);
     throw err;
-  }
+  };
+  // Once for the batch: one look at the checkout, one check that the base is on the project remote.
+  const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git, by: 'dispatch' }).catch(fileProblemsFirst);
   if (fileProblems.length === 0) reportProject(project, json);
   const git = opts.git ? await gitContext(process.cwd()) : null;
   // Nothing is signed for a batch that is refused anyway (a key may ask for its passphrase).
   const sign = opts.dryRun || fileProblems.length > 0 ? undefined : await signerFor(ctx, opts);
-  let result: BatchResult;
-  try {
-    result = await dispatchBatch(ctx, {
-      tasks: parsed.tasks,
-      fileProblems,
-      project: project.fields,
-      defaults: { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}) },
-      git,
-      dryRun: opts.dryRun === true,
-      force: opts.force === true,
-      ...(sign ? { sign } : {}),
-    });
-  } catch (err) {
-    // With problems in the file, a check against the bus that could not be made leaves those problems to report.
-    if (fileProblems.length > 0 && !(err instanceof InvalidBatchError)) throw new InvalidBatchError(fileProblems);
-    throw err;
-  }
+  const result = await dispatchBatch(ctx, {
+    tasks: parsed.tasks,
+    fileProblems,
+    project: project.fields,
+    defaults: { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}) },
+    git,
+    dryRun: opts.dryRun === true,
+    force: opts.force === true,
+    ...(sign ? { sign } : {}),
+  }).catch(fileProblemsFirst);
   const r = { result, project, format: parsed.format, recurring: parsed.tasks.map((t) => t.handoff.schedule !== undefined) };
   if (!json) for (const w of result.warnings) note(`gitbus: warning: ${w}`);
   const n = result.ids.length;

@@ -79,17 +79,13 @@ export const HEARTBEAT_LOG_MAX_BYTES = 64 * 1024;
  * section once it has ended. Always as terminal text (schemas/output-text.ts): any node's bytes are safe to print.
  */
 export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boolean } = {}): Promise<TaskOutput> {
-  const out = await outputOf(ctx, ref, opts);
+  const found = await foundOutput(ctx, ref, opts);
+  const out = { ...found, truncated: found.truncated ?? false, reason: found.reason ?? null };
   if (out.truncated || !out.log || out.log.skipped === 0) return out;
   return { ...out, truncated: true, shownBytes: out.log.bytes - out.log.skipped, totalBytes: out.log.bytes, fullLogPath: out.log.path };
 }
 
 type Found = Omit<TaskOutput, 'truncated' | 'reason'> & Partial<Pick<TaskOutput, 'truncated' | 'reason'>>;
-
-async function outputOf(ctx: BusContext, ref: string, opts: { raw?: boolean }): Promise<TaskOutput> {
-  const found = await foundOutput(ctx, ref, opts);
-  return { ...found, truncated: found.truncated ?? false, reason: found.reason ?? null };
-}
 
 async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }): Promise<Found> {
   const { snap, offline } = await snapshotOrLast(ctx);
