@@ -1,16 +1,16 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
-import { CLI, ROOT, gitCli, gitbus, neutralCwd, spawnBounded, tempDir, type RunResult } from '../helpers/cli.js';
+import { CLI, gitCli, gitbus, neutralCwd, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { makeProject } from '../helpers/project.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { MCP_SESSION as SESSION, mcpServerEnv as serverEnv } from '../helpers/mcp-server.js';
 
 /**
  * `gitbus mcp` driven by the MCP SDK's own client over stdio, as Claude Code drives it: the server is the compiled
@@ -35,14 +35,6 @@ const protocolErrors: Error[] = [];
  */
 const wire: { method?: string; id?: unknown; params?: { progressToken?: unknown; message?: string } }[] = [];
 let serverLog = '';
-
-function serverEnv(home: string): Record<string, string> {
-  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  // As Claude Code starts its MCP servers: with the session's id, so the session hears back about what it dispatched.
-  return { ...env, GITBUS_HOME: home, CLAUDE_CODE_SESSION_ID: SESSION };
-}
-
-const SESSION = '0b6f1b8e-6a4c-4e7e-9a51-7c1d2e3f4a5b';
 
 beforeAll(async () => {
   bus = await makeBus({ node: 'alpha' });
@@ -273,24 +265,6 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(r.stderr).toContain('gitbus mcp: serving 7 tools');
   });
 
-  it('on a home without a bus it starts, and a call says how to make one or start the server on another home, not a CLI flag', async () => {
-    const empty = await tempDir('gitbus-mcp-no-bus-');
-    cleanups.push(empty.cleanup);
-    const rpc = (id: number | null, method: string, params: Json) => JSON.stringify({ jsonrpc: '2.0', ...(id === null ? {} : { id }), method, params });
-    const input = [
-      rpc(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } }),
-      rpc(null, 'notifications/initialized', {}),
-      rpc(2, 'tools/call', { name: 'status', arguments: {} }),
-    ];
-    const r = await spawnBounded(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(join(empty.path, 'home')), input: `${input.join('\n')}\n`, timeoutMs: 20_000 });
-    expect(r.code, r.stderr).toBe(0);
-    const answer = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { id: number; result: CallToolResult }).find((a) => a.id === 2);
-    expect(answer?.result.isError).toBe(true);
-    expect((answer?.result.content[0] as { text: string }).text).toBe(
-      `NO_BUS: no bus at ${join(empty.path, 'home')}\nfix: run "gitbus init" to create a bus or "gitbus join URL" to join one (or start the server on another home: claude mcp add gitbus -e GITBUS_HOME=PATH -- gitbus mcp)`,
-    );
-  });
-
   it('ends on SIGTERM while the client still holds its standard input open', async () => {
     const child = spawn(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(bus.home('alpha')), stdio: ['pipe', 'pipe', 'pipe'] });
     children.push(child);
@@ -352,72 +326,4 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(await ok('show', { id: 'leap-task' })).toMatchObject({ id: 'leap-task', state: 'invalid' });
   });
 
-  it('the real `claude mcp add` registers it, and `claude mcp list` connects to it', async () => {
-    const home = await tempDir('gitbus-mcp-claude-home-');
-    cleanups.push(home.cleanup);
-    const claude = async (args: string[]): Promise<RunResult> => {
-      const env: NodeJS.ProcessEnv = { ...process.env, HOME: home.path, CLAUDE_CONFIG_DIR: join(home.path, '.claude'), DISABLE_TELEMETRY: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' };
-      for (const k of ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_BASE_URL']) delete env[k];
-      // As in claude-cli.test.ts: npm may skip the package's postinstall (the native binary); its wrapper works either way.
-      const direct = await spawnBounded(join(ROOT, 'node_modules/.bin/claude'), args, { cwd: home.path, env, timeoutMs: 60_000 }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
-      if (direct.code !== -1 && !/postinstall|placeholder/i.test(direct.stderr)) return direct;
-      return spawnBounded(process.execPath, [join(ROOT, 'node_modules/@anthropic-ai/claude-code/cli-wrapper.cjs'), ...args], { cwd: home.path, env, timeoutMs: 60_000 });
-    };
-    const add = await claude(['mcp', 'add', 'gitbus', '-e', `GITBUS_HOME=${bus.home('alpha')}`, '--', process.execPath, CLI, 'mcp']);
-    expect(add.code, add.stderr).toBe(0);
-    expect(add.stdout).toContain('Added stdio MCP server gitbus');
-    const list = await claude(['mcp', 'list']);
-    expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/gitbus: .* mcp - ✔ Connected/);
-  });
-});
-
-describe('gitbus mcp with a remote that takes connections and never answers', () => {
-  it('answers from the last known state within seconds, saying so; wait returns by its timeout; the server stops at once', async () => {
-    const silent = createServer(() => {
-      // Takes the connection and says nothing, as a remote whose answers are dropped on the way back.
-    });
-    const sockets: Socket[] = [];
-    silent.on('connection', (s) => sockets.push(s));
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const port = (silent.address() as AddressInfo).port;
-    const b = await makeBus({ node: 'gamma' });
-    let c: Client | undefined;
-    try {
-      const id = await b.dispatch('gamma', ['known before the outage', '--runner', 'manual', '--label', 'nobody-has-this', '--force']);
-      const yaml = join(b.home('gamma'), 'node.yaml');
-      writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/^remote: .*$/m, `remote: http://127.0.0.1:${port}/bus.git`));
-      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: serverEnv(b.home('gamma')), cwd: neutralCwd(), stderr: 'pipe' });
-      let log = '';
-      transport.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-      c = new Client({ name: 'gitbus-test', version: '1.0.0' });
-      await c.connect(transport);
-      const timed = async (name: string, args: Json) => {
-        const t0 = Date.now();
-        const r = (await c?.callTool({ name, arguments: args }, undefined, { timeout: 30_000 })) as CallToolResult;
-        expect(r.isError, `${name}: ${JSON.stringify(r.content)}\n${log}`).toBeFalsy();
-        return { ms: Date.now() - t0, out: r.structuredContent as Json };
-      };
-      const first = await timed('status', {});
-      expect(first.ms).toBeLessThan(10_000);
-      expect(first.out['offline']).toMatchObject({ code: 'TRANSPORT_TIMEOUT' });
-      expect(first.out['tasks']).toContainEqual(expect.objectContaining({ id, state: 'pending' }));
-      // The outage is remembered: the next calls do not wait for the remote again.
-      const again = await timed('show', { id });
-      expect(again.ms).toBeLessThan(2_500);
-      expect(again.out).toMatchObject({ id, state: 'pending', offline: { code: 'TRANSPORT_TIMEOUT' } });
-      const w = await timed('wait', { id, timeout: '3s' });
-      expect(w.ms).toBeLessThan(8_000);
-      expect(w.out).toMatchObject({ id, ended: false, state: 'pending', offline: { code: 'TRANSPORT_TIMEOUT' } });
-      const t0 = Date.now();
-      await c.close();
-      c = undefined;
-      expect(Date.now() - t0).toBeLessThan(10_000);
-    } finally {
-      await c?.close();
-      for (const s of sockets) s.destroy();
-      silent.close();
-      await b.cleanup();
-    }
-  });
 });
