@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { BusContext } from '../bus/context.js';
 import { readObservations } from '../bus/liveness-store.js';
 import { livenessOf, type Observations } from '../bus/model/liveness.js';
@@ -48,8 +49,8 @@ export interface Heartbeats {
   beat: () => Promise<void>;
   /** TransactOptions.beforeWrite of this node's claims. */
   beatBeforeClaim: () => Promise<void>;
-  /** Early beats carrying progress or spend (watcher/progress-beats.ts). */
-  early: { soon: () => void; forget: (id: string, attempt: number) => void };
+  /** Early beats carrying progress, a run's first output or spend (watcher/progress-beats.ts). */
+  early: { soon: (run?: { id: string; attempt: number }) => void; forget: (id: string, attempt: number) => void };
   /** Starts the heartbeat timer. */
   start: () => void;
   /**
@@ -104,6 +105,7 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
       return wanted <= 0 ? wanted : cadence.earlyMs(wanted);
     },
     running: () => [...deps.running()].map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
+    hasOutput: (id, attempt) => logSize(logPathOf(ctx, id, attempt)) > 0,
     lastBeatAt: () => lastBeatAt,
     beat,
     isDown: () => health.isDown,
@@ -184,6 +186,14 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
       early.stop();
     },
   };
+}
+
+function logSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0; // not written yet
+  }
 }
 
 /** The output a heartbeat carries per running task. */

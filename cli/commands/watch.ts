@@ -105,7 +105,7 @@ export function register(program: Command): void {
       .option('--retry-max <duration>', 'while the remote is down, the longest wait between attempts (default: 10 poll intervals, at most 5m)', durationFlag('--retry-max', { positive: true }))
       .option('--keep-logs <duration>', 'remove task logs in <home>/logs older than this, at start and daily (default 14d; 0 keeps them all)', durationFlag('--keep-logs', { zeroOff: true }))
       .option('--no-serve', 'do not serve short commands (status, dispatch, show, ...) from a standby process; each then starts as its own process (docs/ARCHITECTURE.md "Commands served by the watcher")')
-      .option('--progress-beat <duration>', 'progress posted by a task (gitbus progress) goes out with an early heartbeat, at most one per this long (default 10s; 0: with the regular heartbeats only)', durationFlag('--progress-beat', { zeroOff: true })),
+      .option('--progress-beat <duration>', 'progress posted by a task (gitbus progress), and a run\'s first output, go out with an early heartbeat, at most one per this long (default 10s; 0: with the regular heartbeats only)', durationFlag('--progress-beat', { zeroOff: true })),
   ).action(async (opts: Opts) =>
     withBus(opts, async (ctx) => {
       // A daemon loads now what it would load later (bus/preload.ts); --once ends before any upgrade could matter.

@@ -133,6 +133,38 @@ describe('task output with any bytes', () => {
   });
 });
 
+describe('a running task seen from another node', () => {
+  it("its first output reaches another node's logs with an early beat, not at the holder's next regular beat", async () => {
+    // Regular beats 10 minutes apart (a third of the lease is longer still): only the early beat that the run's
+    // first output asks for can carry it within the deadline below.
+    const b = await makeBus({ node: 'boss', initArgs: ['--lease', '1h', '--heartbeat', '10m'] });
+    cleanups.push(b.cleanup);
+    const worker = await b.addNode('worker', [], ['--runner', 'shell']);
+    const gate = join(b.dir, 'gate');
+    const id = await b.dispatch('boss', ['prints then waits', '--command', `echo first-words; while [ ! -e '${gate}' ]; do sleep 0.1; done`]);
+    const watcher = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s', '--progress-beat', '2s'], { env: { ...process.env, GITBUS_HOME: worker }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(watcher);
+    let events = '';
+    watcher.stdout?.on('data', (d: Buffer) => (events += d.toString()));
+    let seen: Logs = { source: 'none', text: '', state: '' };
+    try {
+      await until(
+        "the run's first output in another node's logs",
+        async () => {
+          seen = json<Logs>(await gitbus(['logs', id, '--json'], { home: b.home('boss') }));
+          return seen.source === 'heartbeat' && seen.text.includes('first-words');
+        },
+        45_000,
+        () => `last logs: ${JSON.stringify(seen)}\nwatcher: ${events}`,
+      );
+    } finally {
+      writeFileSync(gate, '');
+    }
+    await until('the task to succeed', async () => (await showInProcess<Shown>(b.home('boss'), id)).state === 'succeeded', 90_000, () => events);
+    watcher.kill('SIGTERM');
+  });
+});
+
 describe('bus text a person wrote', () => {
   it('show prints a handoff whose body holds escape sequences with each one shown, none obeyed', async () => {
     const b = await makeBus({ node: 'boss' });
