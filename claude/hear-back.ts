@@ -1,6 +1,7 @@
 import type { TaskView } from '../bus/model/task-view.js';
 import { isFinal, type TaskState } from '../bus/model/types.js';
 import { oneLineText } from '../schemas/output-text.js';
+import { responseSection } from '../bus/ops/response-sections.js';
 import { notPushedWords } from '../bus/project/push-state.js';
 import type { Ledger, LedgerTask } from './session-ledger.js';
 
@@ -60,11 +61,7 @@ export function factOf(t: LedgerTask, view: TaskView | undefined, queued: boolea
 
 /** The first line of the response's Summary section, else its reason, else the first line of its Results. */
 export function summaryLine(body: string | undefined, reason: string | undefined): string {
-  const section = (name: string): string | undefined => {
-    if (!body) return undefined;
-    const m = new RegExp(`(?:^|\\n)## ${name}\\n\\n([\\s\\S]*?)(?=\\n## |$)`).exec(body);
-    return m?.[1]?.split('\n').find((l) => l.trim() !== '');
-  };
+  const section = (name: string): string | undefined => (body === undefined ? undefined : responseSection(body, name)?.split('\n')[0]);
   const line = section('Summary') ?? (reason && reason.trim() !== '' ? reason : undefined) ?? section('Results') ?? '';
   return oneLineText(line, 200);
 }

@@ -2,6 +2,7 @@ import type { ShownTask } from '../bus/ops/query.js';
 import { parseArchivedFile, parseBusFile, type ParseResult } from '../schemas/bus-file.js';
 import type { Handoff } from '../schemas/handoff.js';
 import type { TaskResponse } from '../schemas/response.js';
+import { responseSection } from '../bus/ops/response-sections.js';
 
 /** A task's handoff and response as fields and body, and its other files (claims, releases, cancel) as text. Pure. */
 export interface TaskFiles {
@@ -26,13 +27,7 @@ function parse(path: string, text: string): ParseResult {
   return path.startsWith('archive:') ? parseArchivedFile(path.slice('archive:'.length), text) : parseBusFile(path, text);
 }
 
-/** The text of a `## Name` section of a body written by responseBody (bus/ops/respond.ts), or null. Pure. */
+/** The text of a `## Name` section of a response body (responseSection), or null: MCP's JSON has no undefined. Pure. */
 export function bodySection(body: string, name: string): string | null {
-  const lines = body.split('\n');
-  const start = lines.indexOf(`## ${name}`);
-  if (start < 0) return null;
-  const rest = lines.slice(start + 1);
-  const end = rest.findIndex((l) => /^## /.test(l));
-  const text = (end < 0 ? rest : rest.slice(0, end)).join('\n').trim();
-  return text === '' ? null : text;
+  return responseSection(body, name) ?? null;
 }

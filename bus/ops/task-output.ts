@@ -9,6 +9,7 @@ import { queuedDispatch } from '../queue.js';
 import { snapshotOrLast, type Offline } from './query.js';
 import { clipTail, oneLineText, terminalText } from '../../schemas/output-text.js';
 import { logOfBody, outputOfBody } from './respond.js';
+import { responseSection } from './response-sections.js';
 import { parse } from 'yaml';
 import { beatDetails, HEARTBEAT_LOG_TAIL_BYTES } from './heartbeat.js';
 import { readProgress, type Progress } from '../progress.js';
@@ -165,7 +166,7 @@ function responseOutput(body: string, node: string | null): Pick<TaskOutput, 'te
 export function reasonOf(r: Pick<TaskResponse, 'status' | 'reason'>, body: string): string | null {
   if (r.status === 'succeeded') return null;
   if (r.reason !== undefined) return oneLineText(r.reason, 4096) || null;
-  const summary = /(?:^|\n)## Summary\n\n([^\n]+)/.exec(body)?.[1];
+  const summary = responseSection(body, 'Summary')?.split('\n')[0];
   return summary === undefined ? null : oneLineText(summary, 4096) || null;
 }
 

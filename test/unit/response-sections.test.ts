@@ -1,0 +1,43 @@
+import { describe, it, expect } from 'vitest';
+import { responseBody } from '../../bus/ops/respond.js';
+import { responseSection } from '../../bus/ops/response-sections.js';
+import { reasonOf } from '../../bus/ops/task-output.js';
+import { summaryLine } from '../../claude/hear-back.js';
+
+describe('responseSection, the one reader of a response body\'s sections', () => {
+  it('reads each section up to the next heading, as responseBody wrote it', () => {
+    const body = responseBody({ summary: 'all good\nsecond line', results: '- one\n- two', output: 'hi' });
+    expect(responseSection(body, 'Summary')).toBe('all good\nsecond line');
+    expect(responseSection(body, 'Results')).toBe('- one\n- two');
+    expect(responseSection(body, 'Branch')).toBeUndefined();
+  });
+
+  it('takes an escaped `\\## Log` line of the run\'s own words for text, not for a heading that ends the section', () => {
+    const body = responseBody({ summary: 'done\n## Log\nthe rest', results: 'r' });
+    expect(body).toContain('\\## Log');
+    expect(responseSection(body, 'Summary')).toBe('done\n\\## Log\nthe rest');
+    expect(responseSection(body, 'Log')).toBeUndefined();
+    expect(responseSection(body, 'Results')).toBe('r');
+  });
+
+  it('has nothing for a Summary that is missing, empty or blank, and every reader then falls back alike', () => {
+    const missing = '## Results\n\n12 passed\n';
+    const empty = '## Summary\n\n## Results\n\n12 passed\n';
+    const blank = '## Summary\n\n  \n\t\n\n## Results\n\n12 passed\n';
+    for (const body of [missing, empty, blank]) {
+      expect(responseSection(body, 'Summary')).toBeUndefined();
+      expect(summaryLine(body, undefined)).toBe('12 passed');
+      expect(summaryLine(body, 'exit 1')).toBe('exit 1');
+      expect(reasonOf({ status: 'failed' }, body)).toBeNull();
+    }
+    expect(responseSection('', 'Summary')).toBeUndefined();
+  });
+
+  it('gives the hear-back and a failed task\'s reason the same first line', () => {
+    const body = responseBody({ summary: '\n\nbuild broke\nsee the log', results: 'r' });
+    expect(summaryLine(body, undefined)).toBe('build broke');
+    expect(reasonOf({ status: 'failed' }, body)).toBe('build broke');
+    expect(reasonOf({ status: 'failed', reason: 'exit 2' }, body)).toBe('exit 2');
+    expect(reasonOf({ status: 'succeeded' }, body)).toBeNull();
+  });
+});
