@@ -1,7 +1,7 @@
 import type { TaskView } from '../bus/model/task-view.js';
 import { isFinal, type TaskState } from '../bus/model/types.js';
 import { oneLineText } from '../schemas/output-text.js';
-import { responseSection } from '../bus/ops/response-sections.js';
+import { responseSection, sectionHeadline } from '../bus/ops/response-sections.js';
 import { notPushedWords } from '../bus/project/push-state.js';
 import type { Ledger, LedgerTask } from './session-ledger.js';
 
@@ -17,7 +17,7 @@ export interface TaskFact {
   state: TaskState | 'queued' | 'gone';
   /** The node that ran it (response), or holds it (claim). */
   node: string | null;
-  /** The response's summary line, else its reason, else the first line of its results. */
+  /** The response's summary line, else its reason, else the first line of its results (summaryLine). */
   summary: string;
   durationMs: number | null;
   /** A project task's result branch and whether it is on the project remote. */
@@ -59,11 +59,17 @@ export function factOf(t: LedgerTask, view: TaskView | undefined, queued: boolea
   };
 }
 
-/** The first line of the response's Summary section, else its reason, else the first line of its Results. */
+/**
+ * The headline of the response's Summary section, else its reason, else the headline of its Results: a section's
+ * first line, marked `(+N more lines)` when more follow (sectionHeadline), since `gitbus show` has the rest.
+ */
 export function summaryLine(body: string | undefined, reason: string | undefined): string {
-  const section = (name: string): string | undefined => (body === undefined ? undefined : responseSection(body, name)?.split('\n')[0]);
-  const line = section('Summary') ?? (reason && reason.trim() !== '' ? reason : undefined) ?? section('Results') ?? '';
-  return oneLineText(line, 200);
+  const section = (name: string): string | undefined => (body === undefined ? undefined : responseSection(body, name));
+  const summary = section('Summary');
+  if (summary !== undefined) return sectionHeadline(summary, 200);
+  if (reason && reason.trim() !== '') return oneLineText(reason, 200);
+  const results = section('Results');
+  return results === undefined ? '' : sectionHeadline(results, 200);
 }
 
 export interface News {

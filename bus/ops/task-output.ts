@@ -9,7 +9,7 @@ import { queuedDispatch } from '../queue.js';
 import { snapshotOrLast, type Offline } from './query.js';
 import { clipTail, oneLineText, terminalText } from '../../schemas/output-text.js';
 import { logOfBody, outputOfBody } from './respond.js';
-import { responseSection } from './response-sections.js';
+import { responseSection, sectionHeadline } from './response-sections.js';
 import { parse } from 'yaml';
 import { beatDetails, HEARTBEAT_LOG_TAIL_BYTES } from './heartbeat.js';
 import { readProgress, type Progress } from '../progress.js';
@@ -160,14 +160,15 @@ function responseOutput(body: string, node: string | null): Pick<TaskOutput, 'te
 }
 
 /**
- * Why a task did not succeed, in words, as its response says it: `reason`, else the first line of its Summary (a
- * person's `gitbus respond` may give only that); null for one that succeeded. Terminal text on one line. Pure.
+ * Why a task did not succeed, in words, as its response says it: `reason`, else its Summary's headline (a person's
+ * `gitbus respond` may give only that), marked when more lines follow; null for one that succeeded. Terminal text
+ * on one line. Pure.
  */
 export function reasonOf(r: Pick<TaskResponse, 'status' | 'reason'>, body: string): string | null {
   if (r.status === 'succeeded') return null;
   if (r.reason !== undefined) return oneLineText(r.reason, 4096) || null;
-  const summary = responseSection(body, 'Summary')?.split('\n')[0];
-  return summary === undefined ? null : oneLineText(summary, 4096) || null;
+  const summary = responseSection(body, 'Summary');
+  return summary === undefined ? null : sectionHeadline(summary, 4096) || null;
 }
 
 /**

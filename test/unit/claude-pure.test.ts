@@ -95,8 +95,9 @@ describe('hear-back', () => {
     expect([hasEnded('invalid'), hasEnded('queued'), isWaiting('queued'), isWaiting('gone')]).toEqual([true, false, true, false]);
   });
 
-  it('takes the summary line from the response, flattened to one line of plain text', () => {
-    expect(summaryLine('## Summary\n\n\u001b[31mall\u001b[0m green\nsecond line\n\n## Results\n\nx\n', undefined)).toBe('all green');
+  it('takes the summary line from the response, flattened to one line of plain text, saying when more lines follow', () => {
+    expect(summaryLine('## Summary\n\n\u001b[31mall\u001b[0m green\nsecond line\n\n## Results\n\nx\n', undefined)).toBe('all green (+1 more line)');
+    expect(summaryLine('## Summary\n\nall green\n\n## Results\n\nx\n', undefined)).toBe('all green');
     expect(summaryLine('## Results\n\n12 passed\n', 'exit 1')).toBe('exit 1');
     expect(summaryLine('## Results\n\n12 passed\n', undefined)).toBe('12 passed');
     expect(summaryLine(`## Summary\n\n${'x'.repeat(500)}\n`, undefined)).toHaveLength(200);

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { responseBody } from '../../bus/ops/respond.js';
-import { responseSection } from '../../bus/ops/response-sections.js';
+import { responseSection, sectionHeadline } from '../../bus/ops/response-sections.js';
 import { reasonOf } from '../../bus/ops/task-output.js';
 import { summaryLine } from '../../claude/hear-back.js';
 
@@ -33,11 +33,34 @@ describe('responseSection, the one reader of a response body\'s sections', () =>
     expect(responseSection('', 'Summary')).toBeUndefined();
   });
 
-  it('gives the hear-back and a failed task\'s reason the same first line', () => {
+  it('gives the hear-back and a failed task\'s reason the same headline', () => {
     const body = responseBody({ summary: '\n\nbuild broke\nsee the log', results: 'r' });
-    expect(summaryLine(body, undefined)).toBe('build broke');
-    expect(reasonOf({ status: 'failed' }, body)).toBe('build broke');
+    expect(summaryLine(body, undefined)).toBe('build broke (+1 more line)');
+    expect(reasonOf({ status: 'failed' }, body)).toBe('build broke (+1 more line)');
     expect(reasonOf({ status: 'failed', reason: 'exit 2' }, body)).toBe('exit 2');
     expect(reasonOf({ status: 'succeeded' }, body)).toBeNull();
+  });
+});
+
+describe('sectionHeadline, a section shown on one line', () => {
+  it('is the first line, marked when more lines follow, so that the rest is not taken for missing', () => {
+    expect(sectionHeadline('all green', 200)).toBe('all green');
+    expect(sectionHeadline('all green\n\nsecond\nthird', 200)).toBe('all green (+2 more lines)');
+    expect(sectionHeadline('all green\nsecond', 200)).toBe('all green (+1 more line)');
+    expect(sectionHeadline('all green\n\n  \n', 200)).toBe('all green');
+  });
+
+  it('keeps within its length, the marker included', () => {
+    const long = sectionHeadline(`${'x'.repeat(500)}\nmore`, 200);
+    expect(long).toHaveLength(200);
+    expect(long.endsWith('… (+1 more line)')).toBe(true);
+    expect(sectionHeadline('x'.repeat(500), 200)).toHaveLength(200);
+  });
+
+  it('is what the hear-back and a failed task\'s reason show of a summary of several lines', () => {
+    const body = responseBody({ summary: 'out of disk\n/var has 0 bytes left\nclean it and retry', results: 'r' });
+    expect(summaryLine(body, undefined)).toBe('out of disk (+2 more lines)');
+    expect(reasonOf({ status: 'failed' }, body)).toBe('out of disk (+2 more lines)');
+    expect(summaryLine(responseBody({ results: 'first\nsecond' }), undefined)).toBe('first (+1 more line)');
   });
 });
