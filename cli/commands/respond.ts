@@ -22,7 +22,7 @@ export function register(program: Command): void {
       .argument('<id>', 'a task this node holds')
       .description('report the result of a claimed task (like report-back)')
       .requiredOption('--status <status>', `how it ended: ${RESPONSE_STATUSES.join(', ')}`, oneOfFlag('--status', RESPONSE_STATUSES))
-      .option('--summary <text>', 'one paragraph for the Summary section')
+      .option('--summary <text>', 'the Summary section; its first line is the headline one-line views show (more lines are kept and marked there)')
       .option('--body-file <file>', 'the Results section (Markdown); - reads standard input')
       .option('--exit-code <n>', 'exit code of what ran', intFlag('--exit-code', -2147483648, 2147483647))
       .option('--reason <text>', 'why it failed or was cancelled', schemaFlag('--reason', reasonSchema)),

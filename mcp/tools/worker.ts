@@ -57,7 +57,7 @@ export const respondTool = defineTool({
   input: z.strictObject({
     id: taskRefSchema,
     status: responseSchema.shape.status,
-    summary: z.optional(z.string()).register(z.globalRegistry, { description: 'one paragraph for the Summary section (default: the status, when no results are given)' }),
+    summary: z.optional(z.string()).register(z.globalRegistry, { description: 'the Summary section: its first line is the headline one-line views show (the hear-back, collect), marked when more lines follow; default: the status, when no results are given' }),
     results: z.optional(z.string()).register(z.globalRegistry, { description: 'the Results section (Markdown): what was done, what was found' }),
     exitCode: z.optional(z.int().check(z.minimum(-2147483648), z.maximum(2147483647))).register(z.globalRegistry, { description: 'the exit code of what ran, if anything did' }),
     reason: z.optional(reasonSchema).register(z.globalRegistry, { description: 'why it failed or was cancelled' }),
