@@ -23,7 +23,15 @@ export interface ServeOptions {
   home: string;
   /** Lines for a person reading the server's log: standard error, never standard output (the protocol). */
   log: (line: string) => void;
+  /** How often a long call (a `wait`) reports where it stands when nothing new came; default PROGRESS_EVERY_MS. */
+  progressEveryMs?: number;
 }
+
+/**
+ * Well under the 60 s after which a client of the MCP SDK gives up on a call by default, so that one that resets its
+ * timeout on progress keeps waiting, with room for a slow poll of a remote (3 s at most, LISTING_BUDGET).
+ */
+export const PROGRESS_EVERY_MS = 15_000;
 
 /**
  * Serves the gitbus tools over MCP on standard input and output until the client closes standard input or the
@@ -73,7 +81,9 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
       sending.add(sent);
       return sent;
     };
-    const call = callTool(tool, req.params.arguments, { bus, progress, signal: AbortSignal.any([extra.signal, stopping.signal]), cwd: process.cwd(), home: o.home }, o.log);
+    const started = Date.now();
+    const env = { bus, progress, progressEveryMs: o.progressEveryMs ?? PROGRESS_EVERY_MS, signal: AbortSignal.any([extra.signal, stopping.signal]), cwd: process.cwd(), home: o.home };
+    const call = callTool(tool, req.params.arguments, env, o.log);
     inflight.add(call);
     try {
       return await call;
@@ -81,6 +91,9 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
       answered = true;
       await Promise.allSettled([...sending]);
       inflight.delete(call);
+      // The SDK drops the answer to a cancelled call; the log says the call did stop (a client's request timeout
+      // cancels it too: the reason says so).
+      if (extra.signal.aborted) o.log(`gitbus mcp: ${tool.name} (request ${String(extra.requestId)}) was cancelled by the client (${cancelReason(extra.signal)}); it stopped after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
   });
 
@@ -121,6 +134,13 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
   stopping.abort();
   const ctx = await open.bus?.catch(() => null);
   await ctx?.repo.close();
+}
+
+/** Why the client cancelled: the reason of its `notifications/cancelled`, when it gave one. */
+function cancelReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (typeof r === 'string' && r !== '') return r;
+  return r instanceof Error ? r.message : 'no reason given';
 }
 
 /**

@@ -7,6 +7,11 @@ export interface ToolEnv {
   bus(): Promise<BusContext>;
   /** Tells the client how a long call is going; does nothing when the client asked for no progress. */
   progress(message: string): Promise<void>;
+  /**
+   * How often a long call reports where it stands when nothing new came: a client that resets its request timeout
+   * on progress (the SDK's `resetTimeoutOnProgress`) then keeps waiting as long as the call runs.
+   */
+  progressEveryMs: number;
   /** Aborted when the client cancels the call or the server shuts down. */
   signal: AbortSignal;
   /** The server's working directory: where the MCP client started it (for Claude Code, the project). */

@@ -5,6 +5,7 @@ import { newOutput } from '../bus/ops/output-change.js';
 import { outputView } from './output-view.js';
 import { deliverQueued } from '../bus/ops/deliver.js';
 import { outageCode } from '../bus/remote-failure.js';
+import { formatDuration } from '../schemas/duration.js';
 
 export interface WaitOptions {
   /** How long to wait at most; 0 looks once. */
@@ -14,6 +15,11 @@ export interface WaitOptions {
   onState(line: string): Promise<void>;
   /** Output the task printed since the last call. */
   onOutput(text: string): Promise<void>;
+  /**
+   * When nothing was reported for `everyMs`, where the task stands anyway (`stillLine`): an MCP client resets its
+   * request timeout on each progress notification, so a quiet wait longer than that timeout is not given up on.
+   */
+  still?: { everyMs: number; report(line: string): Promise<void> };
   pollMs?: number;
 }
 
@@ -23,7 +29,10 @@ export interface WaitOptions {
  * MCP `wait` tool. Once a second: a local remote answers from a file read, a remote one from a ref listing.
  */
 export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions): Promise<{ out: TaskOutput; ended: boolean }> {
-  const end = Date.now() + o.timeoutMs;
+  const start = Date.now();
+  const end = start + o.timeoutMs;
+  let reportedAt = start;
+  const reported = () => (reportedAt = Date.now());
   let id = ref;
   let last = '';
   let shown = '';
@@ -34,19 +43,21 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
     if (out.state === 'queued' && !out.offline && (await deliverQuietly(ctx))) out = await taskOutput(ctx, id);
     id = out.id;
     const said = stateLine(out);
-    if (said.key !== last) await o.onState(said.line);
+    if (said.key !== last) await o.onState(said.line).then(reported);
     last = said.key;
     // What the task's agent posted with `gitbus progress`, as `dispatch --wait` shows it.
-    if (out.progress && out.progress.at !== progressAt) await o.onState(`${out.id}: progress: ${out.progress.text}`);
+    if (out.progress && out.progress.at !== progressAt) await o.onState(`${out.id}: progress: ${out.progress.text}`).then(reported);
     progressAt = out.progress?.at ?? progressAt;
     const view = outputView(out);
     const more = newOutput(shown, view);
-    if (more) await o.onOutput(more);
+    if (more) await o.onOutput(more).then(reported);
     shown = view;
     // An archived task does not change any more: one whose end is damaged (`invalid`) would be waited for in vain.
     if (isFinal(out.state) || out.archived) return { out, ended: true };
     const left = end - Date.now();
     if (left <= 0 || o.signal.aborted) return { out, ended: false };
+    // Said from the poll, not from a timer of its own: nothing is left running when the wait returns.
+    if (o.still && Date.now() - reportedAt >= o.still.everyMs) await o.still.report(stillLine(out, Date.now() - start, o.timeoutMs)).then(reported);
     await sleep(Math.min(o.pollMs ?? 1000, left), o.signal);
   }
 }
@@ -62,6 +73,12 @@ export function stateLine(out: Pick<TaskOutput, 'id' | 'state' | 'node' | 'attem
   const where = out.node ? ` on ${out.node}${out.attempt ? ` (attempt ${out.attempt})` : ''}` : '';
   if (out.offline) return { key: `offline ${out.id}: ${out.state}${where}`, line: `${out.id}: the remote cannot be reached (${out.offline.reason}); still waiting, last known ${out.state}${where}` };
   return { key: `${out.id}: ${out.state}${where}`, line: `${out.id}: ${out.state}${where}` };
+}
+
+/** Where a task stands in a wait that has seen nothing new for a while: its state line and how long it waited (pure). */
+export function stillLine(out: Pick<TaskOutput, 'id' | 'state' | 'node' | 'attempt' | 'offline'>, waitedMs: number, timeoutMs: number): string {
+  const waited = formatDuration(Math.round(waitedMs / 1000) * 1000);
+  return `${stateLine(out).line}; waited ${waited}${Number.isFinite(timeoutMs) ? ` of ${formatDuration(timeoutMs)}` : ''}`;
 }
 
 /** Delivers this node's queue; true when something went out. An outage leaves it queued. */

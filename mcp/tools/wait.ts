@@ -9,7 +9,10 @@ import { waitForTask } from '../../watcher/wait-for-task.js';
 import { responseOut } from './show.js';
 import { outputSourceSchema } from './output.js';
 
-/** Under the 60 s after which a client of the MCP SDK gives up on a call by default, so a plain call returns. */
+/**
+ * Under the 60 s after which a client of the MCP SDK gives up on a call by default, so a plain call (no progress
+ * token, or a client that does not reset its timeout on progress) returns before its client gives up on it.
+ */
 const DEFAULT_TIMEOUT = '50s';
 const DEFAULT_MAX = 4000;
 /** A progress message is a line in a client's display, not a log: the end of a long burst of output is enough. */
@@ -17,7 +20,7 @@ const PROGRESS_CHARS = 2000;
 
 const input = z.strictObject({
   id: taskRefSchema,
-  timeout: z.optional(durationSchema).register(z.globalRegistry, { description: `how long to wait at most: a whole number followed by ms, s, m, h or d (default ${DEFAULT_TIMEOUT}; 0s looks once). A call that runs out returns ended: false; call again to wait on` }),
+  timeout: z.optional(durationSchema).register(z.globalRegistry, { description: `how long to wait at most: a whole number followed by ms, s, m, h or d (default ${DEFAULT_TIMEOUT}; 0s looks once). A call that runs out returns ended: false; call again to wait on. Longer than your own request timeout only with a progress token and that timeout reset on progress` }),
   maxChars: maxCharsSchema(DEFAULT_MAX),
 });
 
@@ -39,7 +42,7 @@ export const waitTool = defineTool({
   name: 'wait',
   title: 'Wait for a task',
   description:
-    'Wait until a task ends (succeeded, failed, cancelled, timed-out) or the timeout passes, then return its state, summary, response and the end of its output. With a progress token, each change of state and new output is sent as a progress notification on the way.',
+    'Wait until a task ends (succeeded, failed, cancelled, timed-out) or the timeout passes, then return its state, summary, response and the end of its output. With a progress token, each change of state and new output is sent as a progress notification on the way, and after each 15 s (by default) without news where the task stands (its state and node): a client that gives up on a request after a timeout of its own (60 s in the MCP SDK) should pass a progress token and reset that timeout on progress (the SDK: onprogress with resetTimeoutOnProgress), or keep this timeout under its own. A cancelled call stops waiting.',
   input,
   output,
   hints: { readOnlyHint: true, openWorldHint: true },
@@ -50,6 +53,7 @@ export const waitTool = defineTool({
       signal: env.signal,
       onState: (line) => env.progress(line),
       onOutput: (text) => env.progress(tail(text.trimEnd(), PROGRESS_CHARS).text),
+      still: { everyMs: env.progressEveryMs, report: (line) => env.progress(line) },
     });
     const response = ended ? taskFiles((await showTask(ctx, out.id)).files).response : null;
     // A claude run's stream-json as readable lines, as `dispatch --wait` shows it (watcher/output-view.ts).

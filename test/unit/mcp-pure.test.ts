@@ -15,6 +15,7 @@ import { TOOLS } from '../../mcp/tools/index.js';
 const env: ToolEnv & { home: string } = {
   bus: () => Promise.reject(new Error('no bus in a unit test')),
   progress: async () => {},
+  progressEveryMs: 15_000,
   signal: new AbortController().signal,
   cwd: '/',
   home: '/nowhere',

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { newOutput, outputChange } from '../../bus/ops/output-change.js';
-import { stateLine } from '../../watcher/wait-for-task.js';
+import { stateLine, stillLine } from '../../watcher/wait-for-task.js';
 import type { TaskState } from '../../bus/model/types.js';
 
 describe('newOutput', () => {
@@ -64,5 +64,10 @@ describe('the state line --wait prints', () => {
     expect(timeout.key).toBe(refused.key);
     expect(stateLine({ ...base, offline: null }).key).not.toBe(refused.key);
     expect(stateLine({ ...base, state: 'cancelling' as const, offline: null }).key).not.toBe(stateLine({ ...base, offline: null }).key);
+  });
+
+  it('says, when nothing changed for a while, the state and how long the wait has gone (rounded to seconds)', () => {
+    expect(stillLine({ ...base, offline: null }, 45_400, 300_000)).toBe('T1: claimed on beta (attempt 1); waited 45s of 5m');
+    expect(stillLine({ ...base, state: 'pending' as const, node: null, attempt: null, offline: null }, 60_200, Number.POSITIVE_INFINITY)).toBe('T1: pending; waited 1m');
   });
 });
