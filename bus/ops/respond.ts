@@ -14,6 +14,7 @@ import { shellWord } from '../project/shell-word.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
 import { refuseIfArchived } from './archived-refusal.js';
 import { archivedIdCheck } from './archive-lookup.js';
+import { escapeSectionHeadings } from './response-sections.js';
 
 export interface RespondInput {
   id: string;
@@ -70,9 +71,10 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & 
   const parts: string[] = [];
   // The response goes to every node and stays in the bus's history: a URL's password in it (a task that printed
   // `git remote -v`, a push error naming this node's project URL) is not published.
-  // A summary or results written by the run (a claude run's final text) cannot make a Log section of its own: its
-  // heading is escaped, as Markdown shows it, so that logOfBody never takes the run's words for gitbus's.
-  const clean = (text: string, max: number) => bodySafeText(clipHead(redactUrlPasswords(terminalText(text)), max)).replace(/^## Log[ \t]*$/gm, '\\## Log').trim();
+  // A summary or results written by the run (a claude run's final text) cannot end its section early or make a Log
+  // section of its own: a line reading as one of gitbus's headings is escaped, as Markdown shows it, so that neither
+  // responseSection nor logOfBody ever takes the run's words for gitbus's.
+  const clean = (text: string, max: number) => escapeSectionHeadings(bodySafeText(clipHead(redactUrlPasswords(terminalText(text)), max))).trim();
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);

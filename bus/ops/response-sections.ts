@@ -7,16 +7,34 @@ import { oneLineText } from '../../schemas/output-text.js';
  */
 
 /**
- * The text of the body's `## Name` section, trimmed: its lines up to the next `## ` heading. A `\## Log` line (a run's
- * own words, escaped by responseBody) is text, not a heading. Undefined when there is no such section, or it holds
+ * The sections gitbus writes in a response body, in their order (responseBody). Only these headings end a section:
+ * a run's own Markdown (a claude run's final text with its `## Changes` and `## Next steps`) stays in its section.
+ */
+export const RESPONSE_SECTIONS = ['Summary', 'Results', 'Branch', 'Log', 'Output'] as const;
+
+/** A line that is one of gitbus's own section headings (an escaped `\## Log` is not). */
+const SECTION_HEADING = new RegExp(`^## (?:${RESPONSE_SECTIONS.join('|')})[ \t]*$`);
+
+/**
+ * The run's own lines that would read as one of gitbus's section headings, escaped as Markdown shows them
+ * (`\## Results`), so that no run can end its section early or give its response a section of its own. Pure.
+ */
+export function escapeSectionHeadings(text: string): string {
+  return text.replace(new RegExp(SECTION_HEADING.source, 'gm'), (line) => `\\${line}`);
+}
+
+/**
+ * The text of the body's `## Name` section, trimmed: its lines up to the next of gitbus's own section headings
+ * (RESPONSE_SECTIONS), so that other `## ` headings of the run's words are part of it. An escaped `\## Log` line
+ * (responseBody escapes the run's own) is text, not a heading. Undefined when there is no such section, or it holds
  * only blank lines. Pure.
  */
 export function responseSection(body: string, name: string): string | undefined {
   const lines = body.split('\n');
-  const start = lines.indexOf(`## ${name}`);
+  const start = lines.findIndex((l) => l.replace(/[ \t]+$/, '') === `## ${name}`);
   if (start < 0) return undefined;
   const rest = lines.slice(start + 1);
-  const end = rest.findIndex((l) => l.startsWith('## '));
+  const end = rest.findIndex((l) => SECTION_HEADING.test(l));
   const text = (end < 0 ? rest : rest.slice(0, end)).join('\n').trim();
   return text === '' ? undefined : text;
 }

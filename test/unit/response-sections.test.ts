@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { responseBody } from '../../bus/ops/respond.js';
-import { responseSection, sectionHeadline } from '../../bus/ops/response-sections.js';
+import { outputOfBody, responseBody } from '../../bus/ops/respond.js';
+import { escapeSectionHeadings, responseSection, sectionHeadline } from '../../bus/ops/response-sections.js';
 import { reasonOf } from '../../bus/ops/task-output.js';
 import { summaryLine } from '../../claude/hear-back.js';
 
@@ -18,6 +18,16 @@ describe('responseSection, the one reader of a response body\'s sections', () =>
     expect(responseSection(body, 'Summary')).toBe('done\n\\## Log\nthe rest');
     expect(responseSection(body, 'Log')).toBeUndefined();
     expect(responseSection(body, 'Results')).toBe('r');
+  });
+
+  it("keeps a run's own Markdown headings in its section, and escapes only those that read as gitbus's", () => {
+    const results = '## Changes\n\n- parser fixed\n\n## Output\n\nfake\n## Summary\n## Next steps\n\nship it';
+    const body = responseBody({ summary: 'done', results, output: 'real output' });
+    expect(responseSection(body, 'Results')).toBe('## Changes\n\n- parser fixed\n\n\\## Output\n\nfake\n\\## Summary\n## Next steps\n\nship it');
+    expect(responseSection(body, 'Summary')).toBe('done');
+    expect(outputOfBody(body)).toBe('real output');
+    // A heading with words after the name is the run's, not gitbus's: left as written.
+    expect(escapeSectionHeadings('## Summary of the change\n## Log\n## Results  ')).toBe('## Summary of the change\n\\## Log\n\\## Results  ');
   });
 
   it('has nothing for a Summary that is missing, empty or blank, and every reader then falls back alike', () => {
