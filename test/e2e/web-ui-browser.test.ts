@@ -5,7 +5,7 @@ import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ROOT, gitbus, gitCli } from '../helpers/cli.js';
-import { PAYLOAD, makeUiBus, spawnUi, type UiBus, type UiProcess } from '../helpers/web-ui.js';
+import { PAYLOAD, makeUiBus, resolveFiles, spawnUi, type UiBus, type UiProcess } from '../helpers/web-ui.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 
 /**
@@ -278,5 +278,30 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     const problem = page.locator('.problem', { hasText: 'handoffs/broken.md' });
     await problem.waitFor({ timeout: 15_000 });
     expect(await problem.textContent()).toMatch(/Fix: /);
+  });
+
+  it('the group page says a resolve that pushed the branch without the workstreams did not resolve it, and who did, as gitbus group does', async () => {
+    await page.goto(`${ui.url}group/release-1`);
+    const conflicts = page.locator('section', { has: page.locator('h2', { hasText: 'Conflicts' }) });
+    await conflicts.waitFor({ timeout: 15_000 });
+    expect(await conflicts.textContent()).toContain('release-1/ui: README.md');
+    expect(await conflicts.locator('[data-incomplete="rel-fix1"]').textContent()).toBe('Resolve rel-fix1 pushed release-1/integration without release-1/api, release-1/ui: not resolved.');
+    expect(await conflicts.textContent()).toContain('Resolve again: gitbus resolve rel-int, or merge again once the workstreams are fixed: gitbus resolve rel-int --runner merge');
+    expect(await conflicts.locator('[data-resolved-by]').count()).toBe(0);
+    expect((await gitbus(['group', 'release-1'], { home: bus.home('alpha') })).stdout).toContain('resolve rel-fix1 pushed release-1/integration without release-1/api, release-1/ui: not resolved');
+    await page.evaluate('window.__sameDocument = true');
+    // A second resolve pushes the branch with both merged: the page follows the bus to it without a reload.
+    const work = join(bus.dir, 'work');
+    gitCli(['pull', '-q', '--rebase', 'origin', 'main'], work);
+    for (const [path, text] of Object.entries(resolveFiles('rel-fix2', 'succeeded', ['release-1/api', 'release-1/ui']))) writeFileSync(join(work, path), text);
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'a resolve that merged both'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const resolved = conflicts.locator('[data-resolved-by="rel-fix2"]');
+    await resolved.waitFor({ timeout: 15_000 });
+    expect(await resolved.textContent()).toBe('Resolved by rel-fix2: the result is on release-1/integration.');
+    expect(await conflicts.locator('[data-incomplete]').count()).toBe(0);
+    expect(await page.evaluate('window.__sameDocument')).toBe(true);
+    await shot('group-resolved');
   });
 });

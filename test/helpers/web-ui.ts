@@ -27,7 +27,8 @@ export interface UiProcess {
  * alpha (labelled gpu, heartbeat 1 s, fleet "test fleet"), beta and gamma (a shell runner); a task to beta whose
  * title is a script payload; "ghost", a node taken off the bus while its watcher ran (it beats with no card); and
  * a clone of the remote at bus.dir/work for the tests to push with plain git. With `pages`, that clone also pushes
- * a fan-out's tasks, an invalid handoff and beta's card with an environment profile drifting.
+ * a fan-out's tasks (two workstreams, an integration that met a conflict, a resolve that merged nothing), an invalid
+ * handoff and beta's card with an environment profile drifting.
  */
 export async function makeUiBus(opts: { pages: boolean }): Promise<{ bus: UiBus; beta: string; gamma: string; xssId: string }> {
   const bus = await makeBus({ node: 'alpha', labels: ['gpu'], initArgs: ['--heartbeat', '1s', '--name', 'test fleet'] });
@@ -38,7 +39,12 @@ export async function makeUiBus(opts: { pages: boolean }): Promise<{ bus: UiBus;
   if (opts.pages) {
     // A fan-out's tasks and an invalid handoff, written with plain git as a person would.
     mkdirSync(join(work, 'handoffs'), { recursive: true });
-    for (const ws of ['api', 'ui']) writeFileSync(join(work, 'handoffs', `rel-${ws}.md`), `---\ntitle: release 1, ${ws}\nfrom: alpha\nto: beta\ngroup: release-1\nworkstream: ${ws}\n---\n## Task\n\nship the ${ws}\n`);
+    mkdirSync(join(work, 'responses'), { recursive: true });
+    for (const ws of ['api', 'ui']) writeFileSync(join(work, 'handoffs', `rel-${ws}.md`), `---\ntitle: release 1, ${ws}\nfrom: alpha\nto: beta\nrepo: ${REL_REPO}\nbranch: release-1/${ws}\ngroup: release-1\nworkstream: ${ws}\n---\n## Task\n\nship the ${ws}\n`);
+    // Its integration, which met a conflict, and a resolve follow-up that pushed the branch without the workstreams.
+    writeFileSync(join(work, 'handoffs', 'rel-int.md'), `---\ntitle: "release 1: integration"\nfrom: alpha\nto: beta\nrunner: merge\nrepo: ${REL_REPO}\nbranch: release-1/integration\nmerge: [release-1/api, release-1/ui]\ngroup: release-1\n---\n`);
+    writeFileSync(join(work, 'responses', 'rel-int.md'), `---\nid: rel-int\nstatus: failed\nnode: beta\nfinished: ${new Date().toISOString()}\nreason: release-1/ui conflicts\nproject:\n  repo: ${REL_REPO}\n  branch: release-1/integration\n  baseCommit: ${'a'.repeat(40)}\n  headCommit: ${'a'.repeat(40)}\n  pushed: false\n  merged: [release-1/api]\n  conflicts: [{ branch: release-1/ui, files: [README.md] }]\n---\n`);
+    for (const [path, text] of Object.entries(resolveFiles('rel-fix1', 'failed', []))) writeFileSync(join(work, path), text);
     writeFileSync(join(work, 'handoffs', 'broken.md'), '---\ntitle: [never closed\n---\nbody\n');
     // beta's card as its watcher would publish it with one environment profile drifting (gitbus env, issue 12).
     const card = readFileSync(join(work, 'nodes', 'beta.md'), 'utf8');
@@ -52,6 +58,19 @@ export async function makeUiBus(opts: { pages: boolean }): Promise<{ bus: UiBus;
   // A node taken off the bus while its watcher ran: it beats with no card.
   writeHeartbeat(bus.remote, 'ghost', 0);
   return { bus, beta, gamma, xssId };
+}
+
+const REL_REPO = '/srv/release.git';
+
+/**
+ * A `gitbus resolve` follow-up of the pages' fan-out (release-1) that ended with the integration's branch pushed,
+ * holding the workstreams in `merged`: its handoff and response, by path, as plain git would write them.
+ */
+export function resolveFiles(id: string, status: 'succeeded' | 'failed', merged: string[]): Record<string, string> {
+  return {
+    [`handoffs/${id}.md`]: `---\ntitle: resolve release 1\nfrom: alpha\nto: beta\nrunner: claude\nrepo: ${REL_REPO}\nbranch: release-1/integration\ngroup: release-1\n---\n`,
+    [`responses/${id}.md`]: `---\nid: ${id}\nstatus: ${status}\nnode: beta\nfinished: ${new Date().toISOString()}\nproject:\n  repo: ${REL_REPO}\n  branch: release-1/integration\n  baseCommit: ${'a'.repeat(40)}\n  headCommit: ${'b'.repeat(40)}\n  pushed: true\n  merged: [${merged.join(', ')}]\n---\n`,
+  };
 }
 
 /** `gitbus ui --json` as its own process: resolves once it printed its URL. */

@@ -263,7 +263,7 @@ function changes(t) {
 }
 
 function renderGroup(g) {
-  const rows = [...g.workstreams.map((t) => [t.workstream, t]), ...(g.integration ? [['integration', g.integration]] : []), ...g.others.map((t) => [t.runner === 'claude' ? 'resolve' : 'other', t])];
+  const rows = [...g.workstreams.map((t) => [t.workstream, t]), ...(g.integration ? [['integration', g.integration]] : []), ...g.others.map((t) => [t.resumes !== null ? 'resume' : t.runner === 'claude' ? 'resolve' : 'other', t])];
   const table = h(
     'table',
     { class: 'list' },
@@ -289,7 +289,6 @@ function renderGroup(g) {
     ),
   );
   const reasons = rows.filter(([, t]) => t.reason);
-  const conflicts = g.integration?.project?.conflicts ?? [];
   return [
     offlineNotice(g.offline),
     facts([
@@ -300,16 +299,37 @@ function renderGroup(g) {
     ]),
     scrollBox('Tasks of the group', table),
     reasons.length ? h('section', null, h('h2', null, 'Why tasks ended without success'), h('ul', null, reasons.map(([name, t]) => h('li', null, h('strong', null, name ?? t.id), `: ${t.reason}`)))) : null,
-    conflicts.length
-      ? h(
-          'section',
-          null,
-          h('h2', null, 'Conflicts'),
-          h('p', null, `${g.integration?.branch ?? 'The integration branch'} was left untouched. Ask an agent to resolve them: `, h('code', null, `gitbus resolve ${g.integration?.id ?? ''}`)),
-          h('ul', null, conflicts.map((c) => h('li', null, h('code', null, c.branch), `: ${c.files.join(', ')}`))),
-        )
-      : null,
+    integrationOutcome(g),
   ];
+}
+
+/**
+ * The integration's conflicts and who resolved them, as `gitbus group` says it: the read model decides (resolvedBy,
+ * incomplete); the page only words it.
+ */
+function integrationOutcome(g) {
+  const i = g.integration;
+  const conflicts = i?.project?.conflicts ?? [];
+  if (!conflicts.length) return i?.state === 'succeeded' && i.branch ? h('section', null, h('h2', null, 'Integrated'), h('p', null, 'Every workstream is merged on ', h('code', null, i.branch), '.')) : null;
+  const fixed = g.others.find((o) => o.id === g.resolvedBy);
+  const id = i?.id ?? '';
+  let next;
+  if (fixed) next = h('p', { 'data-resolved-by': fixed.id }, 'Resolved by ', taskLink(fixed.id, undefined, false), fixed.branch ? [': the result is on ', h('code', null, fixed.branch)] : '', '.');
+  else if (g.incomplete.length) {
+    // A follow-up that ended without merging every workstream is no resolution: said, with what to do instead.
+    next = [
+      h('ul', { class: 'incomplete' }, g.incomplete.map((x) => h('li', { 'data-incomplete': x.id }, 'Resolve ', taskLink(x.id, undefined, false), ` ${x.pushed ? 'pushed' : 'left (not pushed)'} `, x.branch ? h('code', null, x.branch) : 'the branch', ` without ${x.missing.join(', ')}: not resolved.`))),
+      h('p', null, 'Resolve again: ', h('code', null, `gitbus resolve ${id}`), ', or merge again once the workstreams are fixed: ', h('code', null, `gitbus resolve ${id} --runner merge`)),
+    ];
+  } else next = h('p', null, 'Ask an agent to resolve them: ', h('code', null, `gitbus resolve ${id}`));
+  return h(
+    'section',
+    null,
+    h('h2', null, 'Conflicts'),
+    h('p', null, i?.branch ? h('code', null, i.branch) : 'The integration branch', ' was left untouched.'),
+    h('ul', null, conflicts.map((c) => h('li', null, h('code', null, c.branch), `: ${c.files.join(', ')}`))),
+    next,
+  );
 }
 
 export function groupPage(el, name) {
