@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { BusContext } from '../bus/context.js';
 import { withLocalLockSync } from '../bus/lock.js';
 import { writeFileAtomicSync } from '../bus/local-io.js';
-import { findArchived } from '../bus/ops/archive-lookup.js';
+import { acceptedTrust, findArchived } from '../bus/ops/archive-lookup.js';
+import { countedArchive } from '../bus/ops/archived-trust.js';
 import { archivedView } from '../bus/ops/archived-view.js';
 import { snapshotOrLast, type Offline } from '../bus/ops/query.js';
 import { isQueued, listQueue } from '../bus/queue.js';
@@ -107,8 +108,8 @@ function readCollected(file: string): Set<string> {
 
 /**
  * Tasks that left main, from the archive branch: each with the facts a live one has (node, time, summary line,
- * result branch), read from its archived files as `gitbus show` reads them. One lookup for all of them: the folders
- * it brings are in the clone, so the views read no more of the remote.
+ * result branch), read from its archived files as `gitbus show` reads them, trust included. One lookup for all of
+ * them: the folders it brings are in the clone, so the views read no more of the remote.
  */
 async function archivedFacts(ctx: BusContext, tasks: readonly LedgerTask[], offline: boolean): Promise<TaskFact[]> {
   if (tasks.length === 0) return [];
@@ -121,12 +122,15 @@ async function archivedFacts(ctx: BusContext, tasks: readonly LedgerTask[], offl
     }
   }
   const out: TaskFact[] = [];
+  const trust = acceptedTrust(ctx);
   for (const t of tasks) {
-    const entry = found.get(t.id);
-    if (!entry) {
+    const raw = found.get(t.id);
+    if (!raw) {
       out.push(factOf(t, undefined, false));
       continue;
     }
+    // As `show` reads it: a response forged in a node's name is no result (the task reads as invalid, saying why).
+    const { entry } = await countedArchive(ctx, t.id, raw, trust);
     out.push({ ...factOf(t, await archivedView(ctx.repo.store, t.id, entry), false), archived: entry.month });
   }
   return out;

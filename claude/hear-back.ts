@@ -17,7 +17,7 @@ export interface TaskFact {
   state: TaskState | 'queued' | 'gone';
   /** The node that ran it (response), or holds it (claim). */
   node: string | null;
-  /** The response's summary line, else its reason, else the first line of its results (summaryLine). */
+  /** The response's summary line, else its reason, else the first line of its results (summaryLine); for an invalid task, why. */
   summary: string;
   durationMs: number | null;
   /** A project task's result branch and whether it is on the project remote. */
@@ -51,7 +51,8 @@ export function factOf(t: LedgerTask, view: TaskView | undefined, queued: boolea
     title,
     state: view.state,
     node: r?.node ?? view.claim?.node ?? null,
-    summary: summaryLine(view.responseBody, r?.reason),
+    // A task that is invalid says why in its place: no result (or none that counts here) to sum up.
+    summary: r || view.state !== 'invalid' ? summaryLine(view.responseBody, r?.reason) : oneLineText(view.problems.find((p) => p.severity === 'error')?.reason ?? '', 200),
     durationMs: r?.durationMs ?? null,
     branch: project?.branch ?? null,
     pushed: project ? project.pushed === true : null,

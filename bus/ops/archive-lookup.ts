@@ -5,7 +5,7 @@ import type { BusContext } from '../context.js';
 import type { TaskState } from '../model/types.js';
 import { ARCHIVE, MAIN } from '../repo.js';
 import { existsSync } from 'node:fs';
-import { pathFor } from '../../schemas/layout.js';
+import { isFileProblem, pathFor } from '../../schemas/layout.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import type { ArchiveFilter, ArchiveObjectSource } from '../archive/path-read.js';
 import { openArchiveSource } from '../archive/source.js';
@@ -13,10 +13,10 @@ import { indexOf, shardsInMain } from '../archive/shards-hint.js';
 import type { ArchiveShards } from '../../schemas/archive-shards.js';
 import { UploadArchiveReader, type ArchivedFolders } from '../archive/upload-archive.js';
 import { ARCHIVE_INDEX_FOLDER, archiveIndexPathFor, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
-import { ARCHIVE_MONTH_RE } from '../../schemas/archive-layout.js';
+import { ARCHIVE_MONTH_RE, parseArchivePath } from '../../schemas/archive-layout.js';
 import { SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
-import { nodeFileVerdict } from '../trust/node-file-trust.js';
+import { nodeFileVerdict, type NodeFileVerdict } from '../trust/node-file-trust.js';
 import { acceptedOf, loadPin, pinPath } from '../trust/pin.js';
 import { MAX_SIGNATURE_FILE } from '../trust/sshsig.js';
 
@@ -50,14 +50,23 @@ export function acceptedTrust(ctx: BusContext): EnforcedTrust | null {
 export async function archivedEndCounts(ctx: BusContext, id: string, entry: ArchivedTask, trust: EnforcedTrust): Promise<boolean> {
   const resp = entry.files.get('response.md');
   if (!resp) return true; // ended by a cancel, which stops work and is never verified (docs/PROTOCOL.md §12)
-  const store = ctx.repo.store;
-  const bytes = await store.readBlob(resp);
-  const parsed = parseArchivedFile(`${entry.month}/${id}/response.md`, bytes);
-  const node = parsed.ok && typeof (parsed.file.data as Partial<Response>).node === 'string' ? ((parsed.file.data as Response).node) : null;
-  const sig = entry.signatures.get('response.md.sig');
+  return (await archivedFileVerdict(ctx.repo.store, entry, { path: `${entry.month}/${id}/response.md`, oid: resp }, trust, new Date())).counts;
+}
+
+/**
+ * Whether a claim, release or response of an archived task (`ref`: its archive path and blob) was written by the node
+ * it names, judged as on main: the signature covers the file's path on main, and sits in the task's signature folder.
+ */
+export async function archivedFileVerdict(store: ObjectStore, entry: Pick<ArchivedTask, 'signatures'>, ref: { path: string; oid: string }, trust: EnforcedTrust, now: Date): Promise<NodeFileVerdict> {
+  const where = parseArchivePath(ref.path);
+  if (isFileProblem(where)) return { counts: false, node: null, reason: where.reason, fix: where.fix };
+  const bytes = await store.readBlob(ref.oid);
+  const parsed = parseArchivedFile(ref.path, bytes);
+  const data = parsed.ok ? (parsed.file.data as { node?: unknown }) : {};
+  const node = typeof data.node === 'string' ? data.node : null;
+  const sig = entry.signatures.get(`${ref.path.slice(ref.path.lastIndexOf('/') + 1)}.sig`);
   const sidecar = sig ? await store.readBlob(sig, MAX_SIGNATURE_FILE) : undefined;
-  const path = pathFor({ kind: 'response', id });
-  return nodeFileVerdict({ path, bytes, node, ...(sidecar ? { sidecar } : {}) }, trust.accepted, trust.node, new Date()).counts;
+  return nodeFileVerdict({ path: pathFor(where.location), bytes, node, ...(sidecar ? { sidecar } : {}) }, trust.accepted, trust.node, now);
 }
 
 export interface ArchivedTask {

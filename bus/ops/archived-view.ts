@@ -14,17 +14,7 @@ import type { ArchivedTask } from './archive-lookup.js';
  * lookup's (findArchived), which dependencies and every command use; its problems name the archive's paths.
  */
 export async function archivedView(store: ObjectStore, id: string, entry: Pick<ArchivedTask, 'month' | 'files' | 'state' | 'problems'>): Promise<TaskView> {
-  const files: TaskFiles = { id, claims: new Map(), releases: new Map() };
-  for (const [name, oid] of entry.files) {
-    const path = `${entry.month}/${id}/${name}`;
-    const where = parseArchivePath(path);
-    if (isFileProblem(where)) continue;
-    const ref: FileRef = { path, oid };
-    const at = where.location;
-    if (at.kind === 'claim') files.claims.set(at.attempt, ref);
-    else if (at.kind === 'release') files.releases.set(at.attempt, ref);
-    else files[at.kind] = ref;
-  }
+  const files = archivedTaskFiles(id, entry);
   const parse = async (ref: FileRef): Promise<Parsed<unknown>> => {
     // Above the limit a file is not read (docs/PROTOCOL.md §3), as on main.
     const content = await store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
@@ -50,4 +40,20 @@ export async function archivedView(store: ObjectStore, id: string, entry: Pick<A
   const key = (p: { path: string; field: string; reason: string }) => `${p.path}\0${p.field}\0${p.reason}`;
   const seen = new Set(problems.map(key));
   return { ...view, state: entry.state, problems: [...problems, ...entry.problems.filter((p) => !seen.has(key(p)))] };
+}
+
+/** An archived task's files as a live task's are indexed, by their archive paths (`<yyyy-mm>/<id>/<name>`). Pure. */
+export function archivedTaskFiles(id: string, entry: Pick<ArchivedTask, 'month' | 'files'>): TaskFiles {
+  const files: TaskFiles = { id, claims: new Map(), releases: new Map() };
+  for (const [name, oid] of entry.files) {
+    const path = `${entry.month}/${id}/${name}`;
+    const where = parseArchivePath(path);
+    if (isFileProblem(where)) continue;
+    const ref: FileRef = { path, oid };
+    const at = where.location;
+    if (at.kind === 'claim') files.claims.set(at.attempt, ref);
+    else if (at.kind === 'release') files.releases.set(at.attempt, ref);
+    else files[at.kind] = ref;
+  }
+  return files;
 }

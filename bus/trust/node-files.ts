@@ -100,7 +100,7 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
   // The index's map is shared with the process-wide index memo (bus/model/index-tree.ts): replaced, never edited.
   const kept = new Map<string, TaskFiles>();
   for (const [id, files] of snap.index.tasks) {
-    const k = await filterTask(files, judge, snap.forged);
+    const k = await filterTaskFiles(files, judge, snap.forged);
     if (k !== files) kept.set(id, k);
   }
   if (kept.size > 0) snap.index.tasks = new Map([...snap.index.tasks].map(([id, f]) => [id, kept.get(id) ?? f]));
@@ -118,8 +118,9 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
  * claim's release, and the response. Lower attempts and their releases change nothing whoever wrote them.
  * Returns `files` when nothing is forged, else a copy without the forged files: a TaskFiles object is shared by
  * the snapshots of every process-wide index (bus/model/index-tree.ts IndexMemo), so it is never changed in place.
+ * An archived task's files are judged by the same rules (bus/ops/archived-trust.ts).
  */
-async function filterTask(files: TaskFiles, judge: (ref: FileRef, kind: ForgedFile['kind']) => Promise<ForgedFile | null>, forged: ForgedFile[]): Promise<TaskFiles> {
+export async function filterTaskFiles(files: TaskFiles, judge: (ref: FileRef, kind: ForgedFile['kind']) => Promise<ForgedFile | null>, forged: ForgedFile[]): Promise<TaskFiles> {
   let out = files;
   const own = (): TaskFiles => {
     if (out === files) out = { ...files, claims: new Map(files.claims), releases: new Map(files.releases) };

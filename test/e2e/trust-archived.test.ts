@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { trustFleet, type FleetBus, type Forged } from '../helpers/trust-fleet.js';
+
+/**
+ * What reads an archived task as a result (`collect`, `show`) counts its response as a live one is counted, under
+ * trust (real ssh-keygen keys; the fleet: test/helpers/trust-fleet.ts): w ran two of boss's tasks and signed their
+ * ends, both were archived, and then someone with push access rewrote one archived response on the archive branch.
+ * Its signature no longer verifies: boss does not take it for the task's result, and says why.
+ */
+const fleet = trustFleet(['w']);
+const { dispatch } = fleet;
+let bus: FleetBus;
+let boss: string;
+let w: string;
+
+beforeAll(async () => {
+  ({ bus, boss } = await fleet.setUp());
+  w = bus.home('w');
+}, 60_000);
+
+afterAll(fleet.tearDown);
+
+type Fact = { id: string; state: string; node: string | null; summary: string; archived?: string };
+type Shown = { state: string; archived: string | null; files: { path: string; text: string }[]; forged: Forged[] };
+
+describe('an archived response forged in a node\'s name', () => {
+  it('is no result for collect or show: the task reads as invalid, saying why, and the file is listed as forged', async () => {
+    const kept = await dispatch('kept', 'true', 'w');
+    const tampered = await dispatch('tampered', 'true', 'w');
+    for (const [id, summary] of [[kept, 'the real one'], [tampered, 'the real two']] as const) {
+      expect((await gitbus(['claim', id, '--json'], { home: w })).code).toBe(0);
+      const r = await gitbus(['respond', id, '--status', 'failed', '--summary', summary, '--json'], { home: w });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const a = await gitbus(['archive', '--all', '--json'], { home: boss });
+    expect(a.code, a.stderr).toBe(0);
+    expect(json<{ archived: string[] }>(a).archived).toEqual(expect.arrayContaining([kept, tampered]));
+
+    // On the archive branch, as anyone with push access could: the result rewritten, its signature left as it was.
+    const arch = join(bus.dir, 'archive-forge');
+    gitCli(['clone', '-q', '-b', 'archive', bus.remote, arch]);
+    const month = gitCli(['ls-tree', '--name-only', 'HEAD'], arch).split('\n').find((m) => /^\d{4}-\d{2}$/.test(m) && existsSync(join(arch, m, tampered))) ?? '';
+    expect(existsSync(join(arch, 'signatures', month, tampered, 'response.md.sig'))).toBe(true);
+    // The month folder and the id index's copy of it (ids/<hh>/<id>.<yyyy-mm>/), which lookups read first.
+    const copies = gitCli(['ls-files'], arch).split('\n').filter((f) => f === `${month}/${tampered}/response.md` || f.endsWith(`/${tampered}.${month}/response.md`));
+    expect(copies).toHaveLength(2);
+    for (const f of copies) writeFileSync(join(arch, f), readFileSync(join(arch, f), 'utf8').replace('status: failed', 'status: succeeded').replace('the real two', 'all green, ship it'));
+    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qam', 'an archived result rewritten'], arch);
+    gitCli(['push', '-q', 'origin', 'HEAD:archive'], arch);
+    const path = `archive:${month}/${tampered}/response.md`;
+
+    const c = await gitbus(['collect', '--node', '--peek', '--json'], { home: boss });
+    expect(c.code, c.stderr).toBe(0);
+    const ended = json<{ ended: Fact[] }>(c).ended;
+    expect(ended.find((f) => f.id === kept)).toMatchObject({ state: 'failed', node: 'w', summary: 'the real one', archived: month });
+    const forgedFact = ended.find((f) => f.id === tampered);
+    expect(forgedFact).toMatchObject({ state: 'invalid', archived: month });
+    expect(forgedFact?.summary).toMatch(/^how the task ended is unknown: this node does not count its archived response \(forged in the name of node w: its signature does not verify/);
+    const text = (await gitbus(['collect', '--node', '--peek'], { home: boss })).stdout;
+    expect(text).not.toContain('all green, ship it');
+    expect(text).toMatch(new RegExp(`  ${tampered}  invalid  w  tampered\n      how the task ended is unknown`));
+
+    const shown = json<Shown>(await gitbus(['show', tampered, '--json'], { home: boss }));
+    expect(shown.state).toBe('invalid');
+    expect(shown.files.map((f) => f.path)).not.toContain(path);
+    expect(shown.forged).toEqual([expect.objectContaining({ path, kind: 'response', id: tampered, node: 'w', reason: expect.stringMatching(/^forged in the name of node w: its signature does not verify/) })]);
+    const human = (await gitbus(['show', tampered], { home: boss })).stdout;
+    expect(human).toContain(`task ${tampered}: invalid (archived ${month})`);
+    expect(human).toContain("ignored, forged in a node's name (1):");
+    expect(human).not.toContain('all green, ship it');
+    // The untouched one is shown as it ended, its response with it.
+    const real = json<Shown>(await gitbus(['show', kept, '--json'], { home: boss }));
+    expect(real).toMatchObject({ state: 'failed', archived: month, forged: [] });
+    expect(real.files.find((f) => f.path === `archive:${month}/${kept}/response.md`)?.text).toContain('the real one');
+  }, 90_000);
+});
