@@ -117,6 +117,7 @@ export async function dispatchFromFile(ctx: BusContext, file: string, opts: Batc
     tasks: parsed.tasks,
     fileProblems,
     project: project.fields,
+    projectFrom: typeof opts.repo === 'string' ? 'flag' : 'checkout',
     defaults: { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}) },
     git,
     dryRun: opts.dryRun === true,

@@ -51,6 +51,8 @@ export interface PolicyRefusal {
   /** Each refusing field with the limit and what the task asks, `; `-separated. */
   reason: string;
   fix: string;
+  /** Each refusing field on its own, for a caller that says which of the task's values each is about. */
+  each: { field: string; reason: string; fix: string }[];
   /** A refusal nobody answers: the task is skipped even when addressed to this node (a trust verdict's `leaveAlone`). */
   leaveAlone?: true;
 }
@@ -134,7 +136,7 @@ export function nodePolicyVerdict(policy: NodePolicy | undefined, task: PolicyTa
   }
 
   if (refusals.length === 0) return { ok: true, caps };
-  return { ok: false, fields: refusals.map((r) => r.field), reason: refusals.map((r) => r.reason).join('; '), fix: [...new Set(refusals.map((r) => r.fix))].join('; ') };
+  return { ok: false, fields: refusals.map((r) => r.field), reason: refusals.map((r) => r.reason).join('; '), fix: [...new Set(refusals.map((r) => r.fix))].join('; '), each: refusals };
 }
 
 /** A `signers` entry: a key fingerprint (`SHA256:…`, exact) or a principal (a glob, `*@example.com`). Pure. */

@@ -8,9 +8,8 @@ import { pathFor } from '../../schemas/layout.js';
 import { defaultBranch } from '../../schemas/project.js';
 import type { BusContext } from '../context.js';
 import { noteGroup } from '../groups-ledger.js';
-import { InputError, NodeCannotRunError, UnknownTaskError, type UnknownNodeError } from '../errors.js';
+import { InputError, NodeCannotRunError, UnknownTaskError } from '../errors.js';
 import type { GitContext } from '../git-context.js';
-import type { Snapshot } from '../model/snapshot.js';
 import type { ProjectFields } from '../project/resolve.js';
 import { isQueued, listQueue, type QueueEntry, type QueuedSignature } from '../queue.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
@@ -20,9 +19,9 @@ import { looseRef } from '../model/resolve-id.js';
 import { instanceProblem, INSTANCE_FIX } from './lint-handoff.js';
 import { dependencyCycles } from '../model/dependencies.js';
 import { neverDue } from '../model/schedule.js';
-import { targetProblem } from './dispatch-target.js';
+import { targetFileProblems, targetProblems, type BatchFlagDefaults } from './batch-targets.js';
 import { handoffBody } from './handoff-body.js';
-import { currentSnapshot, localSnapshot } from './query.js';
+import { localSnapshot } from './query.js';
 
 /**
  * `gitbus dispatch --from FILE` (docs/PROTOCOL.md §10a): many independent tasks, decided from one snapshot and
@@ -36,7 +35,9 @@ export type NewHandoff = Omit<Handoff, 'id' | 'from' | 'created'>;
 export interface BatchShared {
   /** Resolved once for the batch (`dispatch` does it per task); null: plain tasks unless a task names its repo. */
   project: ProjectFields | null;
-  defaults?: { to?: string; labels?: string[] };
+  defaults?: Pick<BatchFlagDefaults, 'to' | 'labels'>;
+  /** Where `project` came from: `--repo`, or the checkout (--repo's default); a refusal of it is blamed on --repo. */
+  projectFrom?: 'flag' | 'checkout';
   /** The checkout's git state, for each body's `## Git state` (as `dispatch` writes it); null: none. */
   git?: GitContext | null;
 }
@@ -114,52 +115,6 @@ function grouped(found: { at: string; text: string }[]): string[] {
   const by = new Map<string, string[]>();
   for (const f of found) by.set(f.text, [...(by.get(f.text) ?? []), f.at]);
   return [...by].map(([text, ats]) => `${text} (${ats[0] ?? ''}${ats.length > 1 ? ` and ${ats.length - 1} more` : ''})`);
-}
-
-/** Tasks whose `to` could never claim them, as the local clone sees it, confirmed on the remote's main. */
-async function targetProblems(ctx: BusContext, snap: Snapshot, built: { task: BatchTask; data: Handoff }[]): Promise<{ task: BatchTask; error: UnknownNodeError | NodeCannotRunError }[]> {
-  const judge = async (s: Snapshot, list: typeof built) => {
-    const out: { task: BatchTask; data: Handoff; error: UnknownNodeError | NodeCannotRunError }[] = [];
-    for (const b of list) {
-      const error = b.data.to !== undefined ? await targetProblem(s, b.data.to, b.data) : null;
-      if (error) out.push({ ...b, error });
-    }
-    return out;
-  };
-  const local = await judge(snap, built);
-  if (local.length === 0) return [];
-  let fresh: Snapshot;
-  try {
-    // The node may have joined, or changed its card, since this clone last synced.
-    fresh = await currentSnapshot(ctx);
-  } catch {
-    return local;
-  }
-  return judge(fresh, local);
-}
-
-/**
- * The refusals of targetProblems as problems: on the line's `to` when the line names the node, else on the `--to`
- * flag whose default the line took, once a reason, naming the lines that took it. Pure.
- */
-export function targetFileProblems(targets: readonly { task: BatchTask; error: UnknownNodeError | NodeCannotRunError }[], defaultTo: string | undefined): FileProblem[] {
-  const out: FileProblem[] = [];
-  const byFlag = new Map<string, { fix: string; ats: string[] }>();
-  for (const { task, error } of targets) {
-    if (task.handoff.to !== undefined || defaultTo === undefined) {
-      out.push({ path: task.at, field: `${task.field}to`, reason: firstLine(error), fix: error.fix, severity: 'error' });
-      continue;
-    }
-    const reason = firstLine(error);
-    const seen = byFlag.get(reason);
-    if (seen) seen.ats.push(task.at);
-    else byFlag.set(reason, { fix: error.fix, ats: [task.at] });
-  }
-  const flagged = [...byFlag].map(([reason, { fix, ats }]): FileProblem => {
-    const lines = `${ats.slice(0, 3).join(', ')}${ats.length > 3 ? ` and ${ats.length - 3} more` : ''}`;
-    return { path: '--to', field: '', reason: `${reason} (the "to" of ${lines}, which ${ats.length === 1 ? 'has' : 'have'} none of ${ats.length === 1 ? 'its' : 'their'} own)`, fix: `correct --to, or give ${ats.length === 1 ? 'that line a "to" of its' : 'those lines a "to" of their'} own; ${fix}`, severity: 'error' };
-  });
-  return [...flagged, ...out];
 }
 
 /**
@@ -263,7 +218,7 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
 
   problems.push(...ringProblems(built));
   const targets = await targetProblems(ctx, snap, built);
-  if (!input.force) problems.push(...targetFileProblems(targets, input.defaults?.to));
+  if (!input.force) problems.push(...targetFileProblems(targets, { ...input.defaults, ...(input.project && input.projectFrom ? { project: input.projectFrom } : {}) }));
   if (problems.length > 0) throw new InvalidBatchError(inFileOrder(problems));
   checkBatchBytes(built.reduce((n, b) => n + Buffer.byteLength(b.text), 0));
 

@@ -9,37 +9,62 @@ import { policyOfCard } from '../node-policy.js';
 /** What of a task decides whether a node's card says it can run it. */
 export type TargetTask = Pick<Handoff, 'runner' | 'command' | 'labels'> & PolicyTask;
 
-/** Why `snap`'s node `to` could never claim `h`, as an error; null when it can (or its card cannot tell). Pure. */
-export async function targetProblem(snap: Snapshot, to: string, h: TargetTask, by: DispatchedBy = 'dispatch'): Promise<UnknownNodeError | NodeCannotRunError | null> {
+/**
+ * What of a task a node's card refuses, each with its reason and fix: the node itself (`to`: its runners, its
+ * policy), the labels it lacks (`labels`), or the project (`repo`: its policy.repos). A batch blames each on what
+ * gave that value, a line or a flag (bus/ops/dispatch-batch.ts).
+ */
+export type TargetCause = 'to' | 'labels' | 'repo';
+export interface TargetRefusal {
+  cause: TargetCause;
+  reason: string;
+  fix: string;
+  /** From the node's policy: a forced task is answered `failed` rather than left waiting. */
+  policy: boolean;
+}
+
+/** Why `snap`'s node `to` could never claim `h`: the node is unknown, or what its card refuses (none: it can, or its card cannot tell). Pure. */
+export async function targetRefusals(snap: Snapshot, to: string, h: TargetTask, by: DispatchedBy = 'dispatch'): Promise<UnknownNodeError | TargetRefusal[]> {
   const nodes = await snap.nodes();
   const node = nodes.find((n) => n.node === to);
   if (!node) return new UnknownNodeError(to, nodes.map((n) => n.node), by);
   // An unreadable card says nothing about the node; lint reports it, and the task may well run.
   const card = node.card;
-  if (!card) return null;
-  const reasons: string[] = [];
-  const fixes: string[] = [];
+  if (!card) return [];
+  const out: TargetRefusal[] = [];
   const runner = effectiveRunner(h);
   if (card.runners && !card.runners.includes(runner)) {
-    reasons.push(`it does not offer the ${runner} runner (its runners: ${card.runners.join(', ') || 'none'})`);
     // Enabled in node.yaml but left off the card because its program is missing there is as likely as not enabled.
-    fixes.push(`enable it on ${to} (runners: [${runner}] in its node.yaml, then restart its watcher), or, if it is enabled there, install its program ("gitbus doctor" on ${to} says what is missing)`);
+    out.push({ cause: 'to', reason: `it does not offer the ${runner} runner (its runners: ${card.runners.join(', ') || 'none'})`, fix: `enable it on ${to} (runners: [${runner}] in its node.yaml, then restart its watcher), or, if it is enabled there, install its program ("gitbus doctor" on ${to} says what is missing)`, policy: false });
   }
   const missing = (h.labels ?? []).filter((l) => !(card.labels ?? []).includes(l));
-  if (missing.length > 0) {
-    reasons.push(`it lacks the label(s) ${missing.join(', ')}`);
-    fixes.push(`drop those labels, or add them to ${to} (labels in its node.yaml)`);
-  }
-  const waits = reasons.length > 0;
+  if (missing.length > 0) out.push({ cause: 'labels', reason: `it lacks the label(s) ${missing.join(', ')}`, fix: `drop those labels, or add them to ${to} (labels in its node.yaml)`, policy: false });
   // The policy its card publishes (not its command patterns, nor what only the node knows: its roots, signers).
   if (card.policy && runner !== 'manual') {
     const v = nodePolicyVerdict(policyOfCard(card.policy), h, { node: to });
-    if (!v.ok) {
-      reasons.push(`its policy refuses it (${v.reason})`);
-      fixes.push(v.fix);
-    }
+    if (!v.ok) for (const r of v.each) out.push({ cause: r.field === 'policy.repos' ? 'repo' : 'to', reason: r.reason, fix: r.fix, policy: true });
   }
-  return reasons.length ? new NodeCannotRunError(to, reasons, fixes.join('; '), !waits, by) : null;
+  return out;
+}
+
+/** Refusals (of targetRefusals) as the error a dispatch reports; null when there are none. Pure. */
+export function cannotRunError(to: string, refusals: readonly TargetRefusal[], by: DispatchedBy = 'dispatch'): NodeCannotRunError | null {
+  if (refusals.length === 0) return null;
+  const own = refusals.filter((r) => !r.policy);
+  const policy = refusals.filter((r) => r.policy);
+  const reasons = own.map((r) => r.reason);
+  const fixes = own.map((r) => r.fix);
+  if (policy.length > 0) {
+    reasons.push(`its policy refuses it (${policy.map((r) => r.reason).join('; ')})`);
+    fixes.push([...new Set(policy.map((r) => r.fix))].join('; '));
+  }
+  return new NodeCannotRunError(to, reasons, fixes.join('; '), own.length === 0, by);
+}
+
+/** Why `snap`'s node `to` could never claim `h`, as an error; null when it can (or its card cannot tell). Pure. */
+export async function targetProblem(snap: Snapshot, to: string, h: TargetTask, by: DispatchedBy = 'dispatch'): Promise<UnknownNodeError | NodeCannotRunError | null> {
+  const r = await targetRefusals(snap, to, h, by);
+  return r instanceof UnknownNodeError ? r : cannotRunError(to, r, by);
 }
 
 /**

@@ -99,7 +99,8 @@ export function replayed(id: string, month: string, state: string): HandoffTrust
 
 /** The refusal a judge returns for an untrusted task: the field `trust`, so the refusal path can word it. */
 export function untrustedVerdict(t: Extract<HandoffTrust, { trusted: false }>): PolicyVerdict {
-  return { ok: false, fields: ['trust'], reason: `untrusted: ${t.reason}`, fix: t.fix, ...(t.leaveAlone ? { leaveAlone: true as const } : {}) };
+  const reason = `untrusted: ${t.reason}`;
+  return { ok: false, fields: ['trust'], reason, fix: t.fix, each: [{ field: 'trust', reason, fix: t.fix }], ...(t.leaveAlone ? { leaveAlone: true as const } : {}) };
 }
 
 /**

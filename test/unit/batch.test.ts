@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { batchFormat, BatchTooLargeError, checkBatchBytes, MAX_BATCH_BYTES, MAX_BATCH_TASKS, parseBatch, type BatchTask } from '../../schemas/batch.js';
-import { batchHandoff, ringProblems, targetFileProblems } from '../../bus/ops/dispatch-batch.js';
-import { UnknownNodeError } from '../../bus/errors.js';
+import { batchHandoff, ringProblems } from '../../bus/ops/dispatch-batch.js';
+import { targetFileProblems } from '../../bus/ops/batch-targets.js';
+import { cannotRunError, type TargetRefusal } from '../../bus/ops/dispatch-target.js';
+import { NodeCannotRunError, UnknownNodeError } from '../../bus/errors.js';
 import { inFileOrder } from '../../schemas/batch.js';
 import { duplicateJsonKey } from '../../schemas/json-duplicate-key.js';
 
@@ -227,11 +229,34 @@ describe('a batch with problems, for one run that names them all', () => {
   it('blames --to, once, naming the lines that took it, and a line\'s own "to" on that line', () => {
     const tasks = ok('stdin', lines({ title: 'f' }, { title: 'g', to: 'nobody' }, { title: 'h' }));
     const error = (node: string) => new UnknownNodeError(node, ['laptop', 'pi']);
-    const got = targetFileProblems([{ task: tasks[0] as BatchTask, error: error('nosuchnode') }, { task: tasks[1] as BatchTask, error: error('nobody') }, { task: tasks[2] as BatchTask, error: error('nosuchnode') }], 'nosuchnode');
+    const got = targetFileProblems([{ task: tasks[0] as BatchTask, error: error('nosuchnode'), refusals: [] }, { task: tasks[1] as BatchTask, error: error('nobody'), refusals: [] }, { task: tasks[2] as BatchTask, error: error('nosuchnode'), refusals: [] }], { to: 'nosuchnode' });
     expect(got.map((x) => [x.path, x.field, x.reason])).toEqual([
       ['--to', '', 'no node named "nosuchnode" is on this bus (nodes: laptop, pi) (the "to" of stdin:1, stdin:3, which have none of their own)'],
       ['stdin:2', 'to', 'no node named "nobody" is on this bus (nodes: laptop, pi)'],
     ]);
     expect(got[0]?.fix).toMatch(/^correct --to, or give those lines a "to" of their own; check the name/);
+  });
+
+  it('blames --label and --repo for the defaults they gave, each part of a refusal on what gave its value', () => {
+    const tasks = ok('stdin', lines({ title: 'f', to: 'pi' }, { title: 'g', to: 'pi', labels: ['gpu'] }, { title: 'h', to: 'pi', runner: 'claude' }, { title: 'i', to: 'pi', repo: 'git@example.com:own.git' }));
+    const runner: TargetRefusal = { cause: 'to', reason: 'it does not offer the claude runner (its runners: shell)', fix: 'enable it on pi', policy: false };
+    const labels: TargetRefusal = { cause: 'labels', reason: 'it lacks the label(s) gpu', fix: 'drop those labels, or add them to pi (labels in its node.yaml)', policy: false };
+    const repo: TargetRefusal = { cause: 'repo', reason: 'policy.repos: node pi works only on a, and the task\'s repo is "b"', fix: 'add a pattern', policy: true };
+    const found = (i: number, refusals: TargetRefusal[]) => ({ task: tasks[i] as BatchTask, error: cannotRunError('pi', refusals) as NodeCannotRunError, refusals });
+    const targets = [found(0, [labels, repo]), found(1, [labels, repo]), found(2, [runner, labels]), found(3, [repo])];
+    const got = targetFileProblems(targets, { labels: ['gpu'], project: 'flag' });
+    expect(got.map((x) => [x.path, x.field, x.reason])).toEqual([
+      ['--label', '', 'node pi cannot run this task: it lacks the label(s) gpu (the "labels" of stdin:1, stdin:3, which have none of their own)'],
+      ['--repo', '', 'node pi cannot run this task: its policy refuses it (policy.repos: node pi works only on a, and the task\'s repo is "b") (the "repo" of stdin:1, stdin:2, which name no project of their own)'],
+      // A line's own labels and repo stay on its "to": the node it named is what they do not fit.
+      ['stdin:2', 'to', 'node pi cannot run this task: it lacks the label(s) gpu'],
+      ['stdin:3', 'to', 'node pi cannot run this task: it does not offer the claude runner (its runners: shell)'],
+      ['stdin:4', 'to', 'node pi cannot run this task: its policy refuses it (policy.repos: node pi works only on a, and the task\'s repo is "b")'],
+    ]);
+    expect(got[0]?.fix).toMatch(/^correct --label, or give those lines "labels" of their own; drop those labels/);
+    // The checkout's project: --repo is the flag to give.
+    const checkout = targetFileProblems([found(0, [repo])], { project: 'checkout' });
+    expect(checkout.map((x) => [x.path, x.reason])).toEqual([['--repo', 'node pi cannot run this task: its policy refuses it (policy.repos: node pi works only on a, and the task\'s repo is "b") (the repo of this checkout, which stdin:1 takes, naming no project of its own)']]);
+    expect(checkout[0]?.fix).toMatch(/^give --repo a project that node works on, --no-repo for plain tasks, or that line a "repo" of its own; add a pattern/);
   });
 });
