@@ -126,6 +126,22 @@ describe('dispatch --from: many tasks in one commit', () => {
     expect(head()).toBe(before);
   });
 
+  it('blames --label for the labels it gave lines that name their node, and a line\'s own labels on that line', async () => {
+    const piped = jsonl([{ title: 'f', to: 'worker', command: 'true' }, { title: 'g', to: 'worker', command: 'true', labels: ['fast'] }, { title: 'h', to: 'worker', command: 'true' }]);
+    const before = head();
+    type Problems = { error: { code: string; data: { problems: { path: string; field: string; reason: string; fix: string }[] } } };
+    const r = json<Problems>(await gitbus(['dispatch', '--from', '-', '--label', 'gpu', '--dry-run', '--json', '--no-git'], { home, input: piped }));
+    expect(r.error.data.problems.map((p) => `${p.path} ${p.field}`)).toEqual(['--label ', 'stdin:2 to']);
+    expect(r.error.data.problems[0]?.reason).toBe('node worker cannot run this task: it lacks the label(s) gpu (the "labels" of stdin:1, stdin:3, which have none of their own)');
+    expect(r.error.data.problems[0]?.fix).toMatch(/^correct --label, or give those lines "labels" of their own; drop those labels, or add them to worker/);
+    expect(r.error.data.problems[1]?.reason).toBe('node worker cannot run this task: it lacks the label(s) fast');
+    const human = await gitbus(['dispatch', '--from', '-', '--label', 'gpu', '--no-git'], { home, input: piped });
+    expect(human.code, human.stderr).toBe(8);
+    expect(human.stderr).toContain('gitbus: --label: node worker cannot run this task: it lacks the label(s) gpu');
+    expect(human.stderr).not.toContain('stdin:1 (field to)');
+    expect(head()).toBe(before);
+  });
+
   it('refuses tasks of the batch that wait for each other in a ring, naming their lines, and writes nothing', async () => {
     const file = join(bus.dir, 'ring.jsonl');
     writeFileSync(file, jsonl([{ title: 'ring a', id: 'ring-a', after: ['ring-b'], command: 'true' }, { title: 'ring b', id: 'ring-b', after: ['ring-a'], command: 'true' }, { title: 'after the ring', command: 'true', after: ['ring-a'] }]));
