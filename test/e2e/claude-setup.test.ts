@@ -15,36 +15,47 @@ const { temp, cleanup } = tempDirs();
 afterAll(cleanup);
 
 describe('gitbus setup claude', () => {
-  let project: string;
   let bin: string;
   const env = () => ({ PATH: `${bin}:${process.env['PATH'] ?? ''}` });
 
   beforeAll(async () => {
-    project = await temp('gitbus-cc-project-');
     bin = await temp('gitbus-cc-bin-');
     // The plugin's commands and hooks run `gitbus` from PATH, as an npm install puts it there.
     await writeFile(join(bin, 'gitbus'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
     await chmod(join(bin, 'gitbus'), 0o755);
   });
 
-  const settingsFile = () => join(project, '.claude/settings.json');
-  const mdFile = () => join(project, 'CLAUDE.md');
+  const settingsFile = (project: string) => join(project, '.claude/settings.json');
+  const mdFile = (project: string) => join(project, 'CLAUDE.md');
   const OTHER = { model: 'opus', enabledPlugins: { 'formatter@team': true }, extraKnownMarketplaces: { team: { source: { source: 'github', repo: 'team/plugins' } } }, permissions: { allow: ['Bash(npm test:*)'] } };
   const MINE = '# Project rules\n\nUse tabs. Never push to main.\n';
+  /** A project of its own for each case (so that each passes alone and in any order): settings and a CLAUDE.md of the user's. */
+  const userProject = async () => {
+    const project = await temp('gitbus-cc-project-');
+    await mkdir(join(project, '.claude'), { recursive: true });
+    await writeFile(settingsFile(project), JSON.stringify(OTHER, null, 2));
+    await writeFile(mdFile(project), MINE);
+    return project;
+  };
+  /** A user's project that `setup claude --project` has set up. */
+  const setUpProject = async () => {
+    const project = await userProject();
+    const r = await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    return project;
+  };
 
   it('--project merges the settings (every other key kept, a backup made) and inserts the block; --check says current', async () => {
-    await mkdir(join(project, '.claude'), { recursive: true });
-    await writeFile(settingsFile(), JSON.stringify(OTHER, null, 2));
-    await writeFile(mdFile(), MINE);
+    const project = await userProject();
     const r = await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() });
     expect(r.code, r.stderr).toBe(0);
     const rep = json<{ settings: { action: string; backup: string }; claudeMd: { action: string; version: string }; current: boolean }>(r);
     expect(rep).toMatchObject({ settings: { action: 'updated' }, claudeMd: { action: 'inserted' }, current: true });
-    const s = JSON.parse(await readFile(settingsFile(), 'utf8')) as Record<string, Record<string, unknown>>;
+    const s = JSON.parse(await readFile(settingsFile(project), 'utf8')) as Record<string, Record<string, unknown>>;
     expect(s).toMatchObject({ model: 'opus', permissions: OTHER.permissions, enabledPlugins: { 'formatter@team': true, 'gitbus@gitbus': true } });
     expect(s['extraKnownMarketplaces']).toEqual({ ...OTHER.extraKnownMarketplaces, gitbus: { source: { source: 'directory', path: PLUGIN } } });
     expect(JSON.parse(await readFile(rep.settings.backup, 'utf8'))).toEqual(OTHER);
-    const md = await readFile(mdFile(), 'utf8');
+    const md = await readFile(mdFile(project), 'utf8');
     expect(md.startsWith(MINE)).toBe(true);
     expect(md).toContain(`<!-- gitbus:begin v${rep.claudeMd.version} `);
     const check = await gitbus(['setup', 'claude', '--project', '--check'], { cwd: project, env: env() });
@@ -53,27 +64,29 @@ describe('gitbus setup claude', () => {
   });
 
   it('a second setup changes nothing and keeps one block; an older version\'s block is replaced', async () => {
-    const before = await readFile(mdFile(), 'utf8');
+    const project = await setUpProject();
+    const before = await readFile(mdFile(project), 'utf8');
     const again = json<{ settings: { action: string }; claudeMd: { action: string } }>(await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() }));
     expect(again).toMatchObject({ settings: { action: 'unchanged' }, claudeMd: { action: 'unchanged' } });
-    expect(await readFile(mdFile(), 'utf8')).toBe(before);
+    expect(await readFile(mdFile(project), 'utf8')).toBe(before);
     const old = before.replace(/<!-- gitbus:begin v[^ ]+ /, '<!-- gitbus:begin v0.0.1 ').replace('Rules:', 'Old rules:');
-    await writeFile(mdFile(), old);
+    await writeFile(mdFile(project), old);
     const stale = await gitbus(['setup', 'claude', '--project', '--check'], { cwd: project, env: env() });
     expect(stale.code).toBe(7);
     expect(stale.stdout).toContain('has the gitbus block of v0.0.1');
     const up = json<{ claudeMd: { action: string; previousVersion: string } }>(await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() }));
     expect(up.claudeMd).toMatchObject({ action: 'replaced', previousVersion: '0.0.1' });
-    const md = await readFile(mdFile(), 'utf8');
+    const md = await readFile(mdFile(project), 'utf8');
     expect(md).toBe(before);
     expect(md.match(/gitbus:begin/g)).toHaveLength(1);
   });
 
   it('--remove takes out exactly what setup added', async () => {
+    const project = await setUpProject();
     const r = await gitbus(['setup', 'claude', '--project', '--remove'], { cwd: project, env: env() });
     expect(r.code, r.stderr).toBe(0);
-    expect(await readFile(mdFile(), 'utf8')).toBe(MINE);
-    expect(JSON.parse(await readFile(settingsFile(), 'utf8'))).toEqual(OTHER);
+    expect(await readFile(mdFile(project), 'utf8')).toBe(MINE);
+    expect(JSON.parse(await readFile(settingsFile(project), 'utf8'))).toEqual(OTHER);
     const check = await gitbus(['setup', 'claude', '--project', '--check', '--json'], { cwd: project, env: env() });
     expect(check.code).toBe(7);
     expect(json<{ current: boolean; problems: string[] }>(check).problems.join('\n')).toContain('has no gitbus block');
@@ -117,8 +130,9 @@ describe('gitbus setup claude', () => {
   });
 
   it('refuses a malformed settings.json and changes nothing', async () => {
+    const project = await userProject();
     const broken = '{ "model": "opus", // a comment Claude Code does not allow\n}';
-    await writeFile(settingsFile(), broken);
+    await writeFile(settingsFile(project), broken);
     const r = await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() });
     expect(r.code).toBe(7);
     expect(json<{ error: { code: string; fix: string } }>(r).error).toMatchObject({ code: 'CLAUDE_SETTINGS_INVALID', fix: expect.stringContaining('correct it') });
@@ -127,7 +141,7 @@ describe('gitbus setup claude', () => {
     const removing = await gitbus(['setup', 'claude', '--project', '--remove', '--json'], { cwd: project, env: env() });
     expect(removing.code).toBe(7);
     expect(json<{ error: { fix: string } }>(removing).error.fix).toContain('run "gitbus setup claude --project --remove" again');
-    expect(await readFile(settingsFile(), 'utf8')).toBe(broken);
-    expect(await readFile(mdFile(), 'utf8')).toBe(MINE);
+    expect(await readFile(settingsFile(project), 'utf8')).toBe(broken);
+    expect(await readFile(mdFile(project), 'utf8')).toBe(MINE);
   });
 });
