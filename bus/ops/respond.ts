@@ -121,12 +121,13 @@ export function logOfBody(body: string): { bytes: number; path: string | null } 
 /**
  * The Branch section: where the results are, how to fetch them, what the commits say, the diffstat. `moved`: the
  * branch they were meant for, when they went beside it; `rewritten`, when that was because the run rewrote its
- * history (the commit of it the remote had, no longer in the results) rather than the branch moving. Pure.
+ * history (the commit of it the remote had and the worktree built on, no longer in the results) rather than the
+ * branch moving. Pure.
  */
 export function branchSection(p: ProjectReport, stat: string | undefined, moved: string | undefined, uncommitted: number | undefined, id = 'ID', uncommittedWhy = 'autoCommit is off', rewritten?: string): string {
   const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
   const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
-  if (moved && rewritten) lines.push(`The run rewrote the history of ${moved} (a rebase or an amend): ${rewritten.slice(0, 12)}, which had reached the remote from this worktree, is not part of the results, so they were not a fast-forward of ${moved} and went beside it, to ${p.branch}. ${moved} itself was left as it was: gitbus never forces a push.`, '');
+  if (moved && rewritten) lines.push(`The run rewrote the history of ${moved} (a rebase or an amend): ${rewritten.slice(0, 12)}, the commit of ${moved} on the remote that this worktree built on, is not part of the results, so they were not a fast-forward of ${moved} and went beside it, to ${p.branch}. ${moved} itself was left as it was: gitbus never forces a push.`, '');
   else if (moved) lines.push(`${moved} had moved on the remote since the task started, so the results went beside it, to ${p.branch}.`, '');
   if (p.conflicts?.length) {
     lines.push(`Nothing was pushed: ${p.conflicts.length === 1 ? 'a merge conflicts' : 'merges conflict'}, and ${p.branch} was left untouched.`, '');

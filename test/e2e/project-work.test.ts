@@ -239,7 +239,7 @@ describe('project tasks', () => {
     const pa = amended.data.project as Report;
     expect(pa).toMatchObject({ pushed: true, branch: `rw/topic-moved-${pa.headCommit.slice(0, 8)}` });
     expect(w.events().find((e) => e.type === 'pushed' && e.id === 'pw-rw-amend')).toMatchObject({ branch: pa.branch, moved: 'rw/topic', rewritten: accepted });
-    expect(amended.body).toContain(`The run rewrote the history of rw/topic (a rebase or an amend): ${accepted.slice(0, 12)}, which had reached the remote from this worktree, is not part of the results`);
+    expect(amended.body).toContain(`The run rewrote the history of rw/topic (a rebase or an amend): ${accepted.slice(0, 12)}, the commit of rw/topic on the remote that this worktree built on, is not part of the results`);
     expect(amended.body).not.toContain('had moved on the remote');
     expect(amended.body).toContain(`git push --force-with-lease=refs/heads/rw/topic:${accepted} proj ${pa.headCommit}:refs/heads/rw/topic`);
     // Never forced: the remote's branch is where the first run left it, the amended commit beside it.
@@ -266,6 +266,30 @@ describe('project tasks', () => {
     expect(againBody).toContain(`--force-with-lease=refs/heads/rw/topic:${accepted} `);
     expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'rw/topic']).trim()).toBe(accepted);
   }, 180_000);
+
+  it('the first run in a worktree that rewrites a branch already on the remote (an amend of its tip) says rewritten, not moved', async () => {
+    // A person's branch on the project remote, built on main: the task continues it, and amends its last commit.
+    const theirs = join(bus.dir, 'person-pre');
+    gitCli(['clone', '-q', project.remote, theirs]);
+    writeFileSync(join(theirs, 'pre.txt'), 'pre\n');
+    gitCli(['add', '.'], theirs);
+    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-q', '-m', 'their start'], theirs);
+    gitCli(['push', '-q', 'origin', 'HEAD:refs/heads/pre/topic'], theirs);
+    const start = gitCli(['--git-dir', project.remote, 'rev-parse', 'pre/topic']).trim();
+    pushHandoffs(person, bus.remote, [{ id: 'pw-pre-amend', frontmatter: { to: 'w2', repo: 'proj', base: 'main', branch: 'pre/topic', command: 'echo amended >> pre.txt && git add pre.txt && git -c user.name=t -c user.email=t@x commit -q --amend -m "their start, amended"' } }]);
+    const ran = await gitbus(['watch', '--once'], { home: bus.home('w2'), timeoutMs: 90_000 });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toContain(`(beside pre/topic: the run rewrote its history, a rebase or an amend, so it was not a fast-forward of ${start.slice(0, 12)}; nothing was forced)`);
+    const r = await response('pw-pre-amend');
+    const p = r.data.project as Report;
+    expect(p).toMatchObject({ pushed: true, branch: `pre/topic-moved-${p.headCommit.slice(0, 8)}` });
+    expect(r.body).toContain(`The run rewrote the history of pre/topic (a rebase or an amend): ${start.slice(0, 12)}, the commit of pre/topic on the remote that this worktree built on, is not part of the results`);
+    expect(r.body).toContain(`--force-with-lease=refs/heads/pre/topic:${start} `);
+    expect(r.body).not.toContain('had moved on the remote');
+    // Never forced: the person's commit is where they left it, the amended one beside it.
+    expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'pre/topic']).trim()).toBe(start);
+    expect(showFile(project.remote, p.branch, 'pre.txt')).toBe('pre\namended\n');
+  }, 120_000);
 
   it('a second task on the same branch continues it on the same node, and a merge left half done is never committed', async () => {
     pushHandoffs(person, bus.remote, [{ id: 'pw-first', frontmatter: { to: 'w1', repo: 'proj', branch: 'topic/shared', command: 'echo first > first.txt' } }]);

@@ -151,7 +151,7 @@ describe('what git said', () => {
     expect(parseShortstat(' 1 file changed, 1 insertion(+)')).toEqual({ files: 1, insertions: 1, deletions: 0 });
   });
 
-  it('tells a branch that moved on the remote from a run that rewrote it, by the commit the worktree pushed last', () => {
+  it('tells a branch that moved on the remote from a run that rewrote it, by the commit of it the worktree pushed last or started from', () => {
     const c = 'c'.repeat(40);
     const d = 'd'.repeat(40);
     // The remote's branch still at what this worktree put there, and the result without it: a rebase or an amend.
@@ -169,6 +169,12 @@ describe('what git said', () => {
     expect(lastPushedOf({ branch: 'f/x', pushedCommit: c, pushedBranch: movedBranch('f/x', c) })).toBeUndefined();
     expect(lastPushedOf({ branch: 'f/x', pushedCommit: c, pushedBranch: 'f/y' })).toBeUndefined();
     expect(lastPushedOf({ branch: 'f/x' })).toBeUndefined();
+    // Before the worktree pushed to its branch: the commit the branch was at on the remote when the worktree was
+    // made from it; its own push, once there is one, comes first.
+    expect(lastPushedOf({ branch: 'f/x', remoteAtStart: c })).toBe(c);
+    expect(lastPushedOf({ branch: 'f/x', remoteAtStart: c, pushedCommit: d, pushedBranch: movedBranch('f/x', d) })).toBe(c);
+    expect(lastPushedOf({ branch: 'f/x', remoteAtStart: c, onBranch: d })).toBe(d);
+    expect(lastPushedOf({ branch: 'f/x', remoteAtStart: c, pushedCommit: d, pushedBranch: 'f/x' })).toBe(d);
   });
 
   it('the response says which: the branch moved on the remote, or the run rewrote its history, and how to adopt that', () => {
@@ -178,7 +184,7 @@ describe('what git said', () => {
     expect(moved).not.toContain('rewrote');
     expect(moved).not.toContain('force');
     const rewritten = branchSection(report, undefined, 'f/x', undefined, 't1', undefined, 'c'.repeat(40));
-    expect(rewritten).toContain(`The run rewrote the history of f/x (a rebase or an amend): ${'c'.repeat(12)}, which had reached the remote from this worktree, is not part of the results`);
+    expect(rewritten).toContain(`The run rewrote the history of f/x (a rebase or an amend): ${'c'.repeat(12)}, the commit of f/x on the remote that this worktree built on, is not part of the results`);
     expect(rewritten).not.toContain('had moved on the remote');
     expect(rewritten).toContain(`git push --force-with-lease=refs/heads/f/x:${'c'.repeat(40)} p ${'b'.repeat(40)}:refs/heads/f/x`);
     expect(rewritten).toContain(`gitbus resume t1 'merge f/x into this branch and fix what breaks'`);

@@ -12,10 +12,12 @@ export interface PendingPush {
   /** The worktree's key in the registry (watcher/workspace/registry.ts), where a successful push is recorded. */
   worktree?: string;
   /**
-   * The commit this worktree last pushed to `branch` itself (the registry's `onBranch`, watcher/workspace/registry.ts):
-   * when `branch` refuses a fast-forward, still holds exactly this commit, and `commit` does not contain it, the run
-   * rewrote the branch's history (a rebase, an amend); otherwise the branch moved on the remote. Absent in entries
-   * stored before it was kept, and before a worktree's first result reached its branch: the cause is then moved.
+   * The commit of `branch` on the remote that this worktree built on (lastPushedOf): the one it last pushed there
+   * itself, or, before it pushed there, the one the branch was at when the worktree was made from it. When `branch`
+   * refuses a fast-forward, still holds exactly this commit, and `commit` does not contain it, the run rewrote the
+   * branch's history (a rebase, an amend); otherwise the branch moved on the remote. Absent in entries stored before
+   * it was kept, and for a branch that was not on the remote when the worktree was made and that it has not pushed
+   * to yet: the cause is then moved. (The name is the one stored entries have.)
    */
   lastPushed?: string;
   /** When the first try failed, for how long a response is held back by an outage. */
@@ -27,7 +29,8 @@ export type PushResult =
   /**
    * `moved`: the branch the results were meant for, which refused a fast-forward, so they went beside it to
    * `branch`; `rewritten`, when that was because the run rewrote the history (pendingPush.lastPushed, which the
-   * remote's branch still holds, is not in the result), not because the branch moved on the remote.
+   * remote's branch still holds and the worktree built on, is not in the result), not because the branch moved on
+   * the remote.
    */
   | { kind: 'pushed'; branch: string; moved?: string; rewritten?: string }
   | { kind: 'outage'; reason: string }
@@ -41,13 +44,16 @@ export function movedBranch(branch: string, commit: string): string {
 }
 
 /**
- * The commit a worktree last pushed to its branch itself (its registry record, watcher/workspace/registry.ts): what
- * the remote's branch still holds unless someone else pushed there. Records from before `onBranch` was kept: their
- * last push, when it went to the branch. Pure.
+ * The commit of its branch on the remote a worktree built on (its registry record, watcher/workspace/registry.ts):
+ * what the remote's branch still holds unless someone else pushed there. The one it last pushed there itself
+ * (records from before `onBranch` was kept: their last push, when it went to the branch); before any, the one the
+ * branch was at when the worktree was made from it: either way the run started from it, so a result that lacks it
+ * while the remote still holds it is a rewrite of the branch, not a move of it. Pure.
  */
-export function lastPushedOf(r: { branch: string; onBranch?: string; pushedCommit?: string; pushedBranch?: string }): string | undefined {
+export function lastPushedOf(r: { branch: string; onBranch?: string; pushedCommit?: string; pushedBranch?: string; remoteAtStart?: string }): string | undefined {
   if (r.onBranch) return r.onBranch;
-  return r.pushedCommit && r.pushedBranch === r.branch ? r.pushedCommit : undefined;
+  if (r.pushedCommit && r.pushedBranch === r.branch) return r.pushedCommit;
+  return r.remoteAtStart;
 }
 
 /** Whether git's push output says the ref moved (non-fast-forward, or newer work there to fetch first). Pure. */
@@ -66,7 +72,7 @@ export function refusalText(stderr: string): string {
 
 /**
  * Why a push to the branch was not a fast-forward: `rewritten` when the remote's branch (`tip`, null when it could
- * not be read) still holds exactly the commit this worktree last pushed there and the result does not contain it
+ * not be read) still holds exactly the commit of it this worktree built on (lastPushedOf) and the result does not contain it
  * (`ancestor` false: the run dropped it by a rebase or an amend); `moved` otherwise (someone else pushed to the
  * branch, maybe as well, or nothing is known to tell). Pure.
  */
@@ -111,7 +117,7 @@ export async function pushResult(p: PendingPush, timeoutMs = NETWORK_GIT_MS): Pr
   const second = await pushOnce(p, beside, timeoutMs);
   if (second.kind === 'moved') return { kind: 'refused', reason: `both ${p.branch} and ${beside} moved on ${p.url}` };
   if (second.kind !== 'pushed') return second;
-  // Asked only when the worktree pushed the branch before: one more round trip, on a push that was refused anyway.
+  // Asked only when the worktree built on the branch's commit: one more round trip, on a push that was refused anyway.
   const tip = p.lastPushed === undefined ? null : await remoteTip(p, p.branch, timeoutMs);
   // git cannot tell (an object the clone lacks): null, taken as moved.
   const cause = notFastForwardCause(p.lastPushed, tip, tip === null || tip !== p.lastPushed ? null : await isAncestor(p.gitDir, p.lastPushed, p.commit).catch(() => null));

@@ -28,6 +28,12 @@ export interface WorktreeRecord {
   pushedBranch?: string;
   /** The commit this worktree last pushed to its branch itself (not beside it): what the remote's branch holds while nobody else pushed. */
   onBranch?: string;
+  /**
+   * The commit the project remote's branch was at when this worktree was made from it (or from local commits on top
+   * of it): what the remote's branch holds, before this worktree's first push there, while nobody else pushed.
+   * Absent when the branch was not on the remote, or the worktree does not build on it.
+   */
+  remoteAtStart?: string;
   /** The project's setup command has succeeded here. */
   setupDone?: boolean;
   /** Files copied in from the node's checkout (`include`): never committed by gitbus. */

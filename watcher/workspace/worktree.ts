@@ -107,9 +107,13 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
       await git(['worktree', 'prune'], { gitDir: cache.gitDir });
     }
     const fromRemote = remoteHead !== null && remoteHead !== base.commit && (await isAncestor(cache.gitDir, base.commit, remoteHead)) ? remoteHead : base.commit;
-    await addWorktree(cache, branch, path, await keepLocalWork(cache, branch, fromRemote, base.commit, localHead));
+    const start = await keepLocalWork(cache, branch, fromRemote, base.commit, localHead);
+    await addWorktree(cache, branch, path, start);
     created = true;
-    record = { key, path, repo: h.repo, url: project.url, gitDir: cache.gitDir, branch, baseCommit: base.commit, tasks: [input.id], created: now, updated: now };
+    // A branch that was on the remote already and that this worktree builds on: until the worktree pushes there, a
+    // result that lacks this commit while the remote still holds it rewrote the branch (watcher/workspace/push.ts).
+    const builtOn = remoteHead !== null && (remoteHead === start || (await isAncestor(cache.gitDir, remoteHead, start))) ? { remoteAtStart: remoteHead } : {};
+    record = { key, path, repo: h.repo, url: project.url, gitDir: cache.gitDir, branch, baseCommit: base.commit, ...builtOn, tasks: [input.id], created: now, updated: now };
   }
   if (input.session) record.session = input.session;
   if (created && project.settings?.checkout) {
