@@ -56,6 +56,7 @@ export async function archivedEndCounts(ctx: BusContext, id: string, entry: Arch
 /**
  * Whether a claim, release or response of an archived task (`ref`: its archive path and blob) was written by the node
  * it names, judged as on main: the signature covers the file's path on main, and sits in the task's signature folder.
+ * Its fix names the archive path.
  */
 export async function archivedFileVerdict(store: ObjectStore, entry: Pick<ArchivedTask, 'signatures'>, ref: { path: string; oid: string }, trust: EnforcedTrust, now: Date): Promise<NodeFileVerdict> {
   const where = parseArchivePath(ref.path);
@@ -66,7 +67,7 @@ export async function archivedFileVerdict(store: ObjectStore, entry: Pick<Archiv
   const node = typeof data.node === 'string' ? data.node : null;
   const sig = entry.signatures.get(`${ref.path.slice(ref.path.lastIndexOf('/') + 1)}.sig`);
   const sidecar = sig ? await store.readBlob(sig, MAX_SIGNATURE_FILE) : undefined;
-  return nodeFileVerdict({ path: pathFor(where.location), bytes, node, ...(sidecar ? { sidecar } : {}) }, trust.accepted, trust.node, now);
+  return nodeFileVerdict({ path: pathFor(where.location), bytes, node, ...(sidecar ? { sidecar } : {}), archivedAt: ref.path }, trust.accepted, trust.node, now);
 }
 
 export interface ArchivedTask {

@@ -28,6 +28,12 @@ export interface NodeFileInput {
   node: string | null;
   /** The check of its sidecar, when already made (a cache keyed by the blobs: checks are pure); absent with no sidecar. */
   check?: SignatureCheck;
+  /**
+   * For an archived file, its path on the archive branch (`<yyyy-mm>/<id>/<name>`): `path` is still the one on main,
+   * which its signature covers, but a fix names where the file is. Nothing signs an archived file after the fact
+   * (a node signs its own unsigned files only on main: sign-own-files.ts), so no fix waits for that.
+   */
+  archivedAt?: string;
 }
 
 export function checkNodeFileSignature(path: string, bytes: Uint8Array, sidecar: Uint8Array): SignatureCheck {
@@ -40,11 +46,15 @@ export function nodeFileVerdict(f: NodeFileInput, v: TrustVersion, trust: NodeTr
   const check = f.check ?? (f.sidecar === undefined ? undefined : checkNodeFileSignature(f.path, f.bytes ?? new Uint8Array(), f.sidecar));
   const speaksFor = check?.ok ? nodesSpokenFor(v, check.signer, namespace, trust, now) : [];
   if (f.node !== null && speaksFor.includes(f.node)) return { counts: true, node: f.node, signed: true };
-  const fixFor = (node: string) => `if node ${node} wrote it, it signs its files itself once it runs a gitbus that knows the trust root ("gitbus trust pin" on ${node}); otherwise the file was written by someone else with push access: remove it`;
+  const where = f.archivedAt === undefined ? f.path : `${f.archivedAt} from the archive branch`;
+  const fixFor = (node: string) =>
+    f.archivedAt === undefined
+      ? `if node ${node} wrote it, it signs its files itself once it runs a gitbus that knows the trust root ("gitbus trust pin" on ${node}); otherwise the file was written by someone else with push access: remove it`
+      : `if someone with push access changed or wrote it, put ${f.archivedAt} on the archive branch back as it was, or remove it (git log archive -- ${f.archivedAt} lists the commits that changed it); if node ${node} wrote it unsigned, it stays uncounted: nothing signs an archived file after the fact`;
   if (f.node === null) {
     if (speaksFor.length > 0) return { counts: true, node: speaksFor[0] ?? null, signed: true };
     if (unlistedNodesOf(v) === 'accept') return { counts: true, node: null, signed: false };
-    return { counts: false, node: null, reason: `it does not parse, so it names no node, and no listed node signed it`, fix: `remove ${f.path}` };
+    return { counts: false, node: null, reason: `it does not parse, so it names no node, and no listed node signed it`, fix: `remove ${where}` };
   }
   const listed = listsNode(v, f.node);
   // A sidecar that does not verify is lint's problem (a signed file rewritten by an older gitbus): not a reason here.
@@ -60,7 +70,7 @@ export function nodeFileVerdict(f: NodeFileInput, v: TrustVersion, trust: NodeTr
       counts: false,
       node: f.node,
       reason: `forged in the name of node ${f.node}: trust version ${v.version} lists no key for ${f.node} and refuses unlisted nodes (unlistedNodes: refuse), and ${why()}`,
-      fix: `an admin lists the node's key ("gitbus trust add node ${f.node}"), or remove ${f.path}`,
+      fix: `an admin lists the node's key ("gitbus trust add node ${f.node}"), or remove ${where}`,
     };
   }
   return { counts: false, node: f.node, reason: `forged in the name of node ${f.node}: ${why()}; trust version ${v.version} lists ${nodePrincipal(f.node)}'s key`, fix: fixFor(f.node) };

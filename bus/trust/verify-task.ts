@@ -76,13 +76,17 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   const accepted = pin ? (trust?.accepted ?? acceptedOf(pin, ctx.paths.home)) : null;
   const allowed = accepted ? accepted.signers : rootTree ? await readAllowedSigners(store, rootTree) : null;
   const now = opts.now ?? new Date();
-  /** `handoff`: the verdict on the task's handoff, worked out by the caller (live and archived differ). */
-  const check = async (path: string, oid: string, archived?: Sidecar[], handoff?: (bytes: Uint8Array, sidecars: Sidecar[]) => Promise<TrustVerdict>): Promise<VerifiedFile> => {
-    const sidecars = archived ?? (rootTree ? await readSidecars(store, rootTree, path) : []);
+  /**
+   * `handoff`: the verdict on the task's handoff, worked out by the caller (live and archived differ). `archived`: an
+   * archived file's sidecars (undefined: read from main, where a task archived before they moved has them) and its
+   * path on the archive branch, which a verdict's fix names.
+   */
+  const check = async (path: string, oid: string, archived?: { sidecars: Sidecar[] | undefined; at: string }, handoff?: (bytes: Uint8Array, sidecars: Sidecar[]) => Promise<TrustVerdict>): Promise<VerifiedFile> => {
+    const sidecars = archived?.sidecars ?? (rootTree ? await readSidecars(store, rootTree, path) : []);
     const bytes = await store.readBlob(oid);
     const file = checkFileSignatures(path, bytes, sidecars, allowed, now);
     if (!trust) return { ...file, verdict: null };
-    return { ...file, verdict: handoff ? await handoff(bytes, sidecars) : nodeFileStanding(path, bytes, sidecars, trust, now) };
+    return { ...file, verdict: handoff ? await handoff(bytes, sidecars) : nodeFileStanding(path, bytes, sidecars, trust, now, archived?.at) };
   };
   const allowedSigners = !allowed ? null : accepted ? { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'accepted' as const, version: accepted.version } : { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'bus-copy' as const };
   let id: string | null = null;
@@ -129,7 +133,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
     const sig = archivedSigs.get(`${f.name}${SIGNATURE_EXT}`);
     const sidecars = sig ? [{ path: `${dir}/${f.name}${SIGNATURE_EXT}`, content: await store.readBlob(sig, MAX_SIGNATURE_FILE) }] : undefined;
     const handoff = trust && f.path.startsWith('handoffs/') ? async (bytes: Uint8Array, all: Sidecar[]) => archivedHandoffVerdict(f.path, bytes, all, ctx, trust, now) : undefined;
-    files.push(await check(f.path, f.oid, sidecars, handoff));
+    files.push(await check(f.path, f.oid, { sidecars, at: `${entry.month}/${ref}/${f.name}` }, handoff));
   }
   return { id: ref, archived: entry.month, allowedSigners, files, offline: null };
 }

@@ -36,13 +36,16 @@ function nodeOf(path: string, bytes: Uint8Array): string | null {
   return p.ok && typeof (p.file.data as { node?: unknown }).node === 'string' ? ((p.file.data as { node: string }).node) : null;
 }
 
-/** A claim's, release's or response's standing here, from its bytes and first sidecar (`null`: not a node's file). */
-export function nodeFileStanding(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], trust: EnforcedTrust, now: Date): TrustVerdict | null {
+/**
+ * A claim's, release's or response's standing here, from its bytes and first sidecar (`null`: not a node's file).
+ * `archivedAt`: an archived file's path on the archive branch, which a fix names (`path` is its path on main).
+ */
+export function nodeFileStanding(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], trust: EnforcedTrust, now: Date, archivedAt?: string): TrustVerdict | null {
   const kind = signedKindOf(path);
   if (kind === 'cancel') return CANCEL;
   if (kind !== 'claim' && kind !== 'release' && kind !== 'response') return null;
   const sidecar = sidecars[0]?.content;
-  const v = nodeFileVerdict({ path, bytes, node: nodeOf(path, bytes), ...(sidecar ? { sidecar } : {}) }, trust.accepted, trust.node, now);
+  const v = nodeFileVerdict({ path, bytes, node: nodeOf(path, bytes), ...(sidecar ? { sidecar } : {}), ...(archivedAt !== undefined ? { archivedAt } : {}) }, trust.accepted, trust.node, now);
   if (!v.counts) return { trusted: false, reason: v.reason, fix: v.fix };
   const name = v.node ?? 'an unnamed node';
   return { trusted: true, reason: v.signed ? `counts: signed by node ${name}'s key` : `counts: node ${name} is not listed, and trust version ${trust.accepted.version} accepts unlisted nodes (unlistedNodes: accept)` };

@@ -24,7 +24,7 @@ beforeAll(async () => {
 afterAll(fleet.tearDown);
 
 type Fact = { id: string; state: string; node: string | null; summary: string; archived?: string };
-type Shown = { state: string; archived: string | null; files: { path: string; text: string }[]; forged: Forged[] };
+type Shown = { state: string; archived: string | null; files: { path: string; text: string }[]; forged: (Forged & { fix: string })[] };
 
 describe('an archived response forged in a node\'s name', () => {
   it('is no result for collect or show: the task reads as invalid, saying why, and the file is listed as forged', async () => {
@@ -75,5 +75,12 @@ describe('an archived response forged in a node\'s name', () => {
     const real = json<Shown>(await gitbus(['show', kept, '--json'], { home: boss }));
     expect(real).toMatchObject({ state: 'failed', archived: month, forged: [] });
     expect(real.files.find((f) => f.path === `archive:${month}/${kept}/response.md`)?.text).toContain('the real one');
+    // The fix names the file where it is, on the archive branch: not responses/<id>.md, which main no longer has.
+    const fix = shown.forged[0]?.fix ?? '';
+    expect(fix).toContain(`put ${month}/${tampered}/response.md on the archive branch back as it was`);
+    expect(fix).not.toContain(`responses/${tampered}.md`);
+    // So does `verify`'s verdict on it (the file listed by its path on main, which its signature covers).
+    const verified = json<{ files: { path: string; verdict: { trusted: boolean; fix?: string } | null }[] }>(await gitbus(['verify', tampered, '--json'], { home: boss }));
+    expect(verified.files.find((f) => f.path === `responses/${tampered}.md`)?.verdict).toEqual({ trusted: false, reason: expect.stringMatching(/^forged in the name of node w/), fix });
   }, 90_000);
 });
