@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import type { BusContext } from '../bus/context.js';
 import { withLocalLockSync } from '../bus/lock.js';
 import { writeFileAtomicSync } from '../bus/local-io.js';
-import { acceptedTrust, findArchived } from '../bus/ops/archive-lookup.js';
-import { countedArchive } from '../bus/ops/archived-trust.js';
+import { findCounted } from '../bus/ops/archived-trust.js';
 import { archivedView } from '../bus/ops/archived-view.js';
 import { snapshotOrLast, type Offline } from '../bus/ops/query.js';
 import { isQueued, listQueue } from '../bus/queue.js';
@@ -113,24 +112,22 @@ function readCollected(file: string): Set<string> {
  */
 async function archivedFacts(ctx: BusContext, tasks: readonly LedgerTask[], offline: boolean): Promise<TaskFact[]> {
   if (tasks.length === 0) return [];
-  let found: Awaited<ReturnType<typeof findArchived>> = new Map();
+  // As `show` reads them: a response forged in a node's name is no result (the task reads as invalid, saying why).
+  let found: Awaited<ReturnType<typeof findCounted>> = new Map();
   if (!offline) {
     try {
-      found = await findArchived(ctx, tasks.map((t) => t.id));
+      found = await findCounted(ctx, tasks.map((t) => t.id));
     } catch (err) {
       if (outageCode(err) === null) throw err;
     }
   }
   const out: TaskFact[] = [];
-  const trust = acceptedTrust(ctx);
   for (const t of tasks) {
-    const raw = found.get(t.id);
-    if (!raw) {
+    const entry = found.get(t.id)?.entry;
+    if (!entry) {
       out.push(factOf(t, undefined, false));
       continue;
     }
-    // As `show` reads it: a response forged in a node's name is no result (the task reads as invalid, saying why).
-    const { entry } = await countedArchive(ctx, t.id, raw, trust);
     out.push({ ...factOf(t, await archivedView(ctx.repo.store, t.id, entry), false), archived: entry.month });
   }
   return out;

@@ -20,43 +20,16 @@ import { nodeFileVerdict, type NodeFileVerdict } from '../trust/node-file-trust.
 import { acceptedOf, loadPin, pinPath } from '../trust/pin.js';
 import { MAX_SIGNATURE_FILE } from '../trust/sshsig.js';
 
-/**
- * Final states of archived tasks, for dependencies (`after`) on tasks that have left main. Fetches the archive
- * branch only when asked about an id that is not live, so normal work never reads the archive. On a node that
- * enforces trust an entry whose end does not count is left out; whether an id was archived at all (a replay,
- * bus/ops/claim.ts) asks findArchived, which keeps every entry.
- */
-export async function archivedStates(ctx: BusContext, ids: string[]): Promise<Map<string, TaskState>> {
-  const out = new Map<string, TaskState>();
-  if (ids.length === 0) return out;
-  const found = await findArchived(ctx, ids);
-  const trust = acceptedTrust(ctx);
-  for (const [id, entry] of found) {
-    // Anyone with push access can write the archive too: on a node that enforces trust an archived end counts only
-    // when its response was written by the node it names (bus/trust/node-file-trust.ts); else it reads as unknown.
-    if (trust && !(await archivedEndCounts(ctx, id, entry, trust))) continue;
-    out.set(id, entry.state);
-  }
-  return out;
-}
-
 /** The trust this node enforces, or null when it pinned no trust root. */
 export function acceptedTrust(ctx: BusContext): EnforcedTrust | null {
   const pin = existsSync(pinPath(ctx.paths.home)) ? loadPin(ctx.paths.home) : null;
   return pin ? { accepted: acceptedOf(pin, ctx.paths.home), node: ctx.config.trust ?? {} } : null;
 }
 
-/** Whether an archived task's end counts on a node that enforces trust: its response was written by the node it names. */
-export async function archivedEndCounts(ctx: BusContext, id: string, entry: ArchivedTask, trust: EnforcedTrust): Promise<boolean> {
-  const resp = entry.files.get('response.md');
-  if (!resp) return true; // ended by a cancel, which stops work and is never verified (docs/PROTOCOL.md §12)
-  return (await archivedFileVerdict(ctx.repo.store, entry, { path: `${entry.month}/${id}/response.md`, oid: resp }, trust, new Date())).counts;
-}
-
 /**
  * Whether a claim, release or response of an archived task (`ref`: its archive path and blob) was written by the node
  * it names, judged as on main: the signature covers the file's path on main, and sits in the task's signature folder.
- * Its fix names the archive path.
+ * Its fix names the archive path. What reads an archived task asks countedArchive (archived-trust.ts), which uses this.
  */
 export async function archivedFileVerdict(store: ObjectStore, entry: Pick<ArchivedTask, 'signatures'>, ref: { path: string; oid: string }, trust: EnforcedTrust, now: Date): Promise<NodeFileVerdict> {
   const where = parseArchivePath(ref.path);

@@ -1,6 +1,6 @@
 import type { BusContext } from '../context.js';
 import { TaskStateError, UnknownTaskError } from '../errors.js';
-import { archivedStates } from './archive-lookup.js';
+import { archivedStates } from './archived-trust.js';
 
 /**
  * A ref no live task matches may be an archived task's full id, which `gitbus show` finds: archived tasks have

@@ -1,9 +1,13 @@
+import type { Claim } from '../../schemas/claim.js';
 import type { FileProblem } from '../../schemas/errors.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import type { TaskResponse } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';
-import type { ForgedFile } from '../model/types.js';
+import type { RanTask } from '../model/resume-plan.js';
+import type { ForgedFile, TaskState } from '../model/types.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import { filterTaskFiles } from '../trust/node-files.js';
-import { acceptedTrust, archivedFileVerdict, type ArchivedTask } from './archive-lookup.js';
+import { acceptedTrust, archivedFileVerdict, findArchived, readArchivedData, type ArchivedTask, type FindArchivedOptions } from './archive-lookup.js';
 import { archivedTaskFiles } from './archived-view.js';
 
 /**
@@ -11,8 +15,10 @@ import { archivedTaskFiles } from './archived-view.js';
  * enforces trust its claims, release and response are judged as a live task's are on main (filterTaskFiles, the same
  * code): one not written by the node it names is taken out of `files` and listed in `forged`, by its archive path as
  * `show` names it. Without a response that counts (and no cancel) how the task ended is unknown: `invalid`, saying
- * why, as for a response that does not parse — never the forged response's status. For what shows an archived task
- * as a result: `show`, `collect`, `group`. (Dependencies leave such an end out altogether: archivedStates.)
+ * why, as for a response that does not parse — never the forged response's status. Every reader of an archived
+ * task's claims, releases or response goes through it (findCounted): `show`, `collect`, `group`, `logs` and what
+ * waits on a task, `resume` and `resolve`, dependencies (archivedStates), the merge runner's results, `worktrees`.
+ * findArchived alone is for whether an id was archived at all (a replay, a dispatch's chosen id).
  */
 export interface CountedArchive {
   entry: ArchivedTask;
@@ -35,11 +41,61 @@ export async function countedArchive(ctx: BusContext, id: string, entry: Archive
   const out = new Set(forged.map((f) => f.path.slice(`archive:${entry.month}/${id}/`.length)));
   const kept = new Map([...entry.files].filter(([name]) => !out.has(name)));
   const response = forged.find((f) => f.kind === 'response');
-  // A cancel ends a task whoever wrote it (it stops work, docs/PROTOCOL.md §12), as archivedEndCounts takes it.
+  // A cancel ends a task whoever wrote it (it stops work, docs/PROTOCOL.md §12).
   const end: Pick<ArchivedTask, 'state' | 'problems'> = !response ? entry : kept.has('cancel.md') ? { state: 'cancelled', problems: [] } : { state: 'invalid', problems: [endNotCounted(response)] };
   return { entry: { ...entry, files: kept, state: end.state, problems: end.problems }, forged };
 }
 
 function endNotCounted(f: ForgedFile): FileProblem {
   return { path: f.path, field: '', reason: `how the task ended is unknown: this node does not count its archived response (${f.reason})`, fix: f.fix, severity: 'error' };
+}
+
+/** Archived tasks by id (findArchived), each as this node counts it. */
+export async function findCounted(ctx: BusContext, ids: string[], opts: FindArchivedOptions = {}): Promise<Map<string, CountedArchive>> {
+  const out = new Map<string, CountedArchive>();
+  if (ids.length === 0) return out;
+  const trust = acceptedTrust(ctx);
+  const now = new Date();
+  for (const [id, entry] of await findArchived(ctx, ids, opts)) out.set(id, await countedArchive(ctx, id, entry, trust, now));
+  return out;
+}
+
+/**
+ * Final states of archived tasks, for dependencies (`after`) on tasks that have left main. Fetches the archive
+ * branch only when asked about an id that is not live, so normal work never reads the archive. A task whose end does
+ * not count here (its response forged, and no cancel) is left out: its state is unknown, so a task after it stays
+ * blocked rather than running on, or being cancelled for, an end nobody wrote.
+ */
+export async function archivedStates(ctx: BusContext, ids: string[]): Promise<Map<string, TaskState>> {
+  const out = new Map<string, TaskState>();
+  for (const [id, { entry, forged }] of await findCounted(ctx, ids)) {
+    if (entry.state === 'invalid' && forged.some((f) => f.kind === 'response')) continue;
+    out.set(id, entry.state);
+  }
+  return out;
+}
+
+/** An archived task's handoff, claims and response as this node counts them (a forged one is not there), with its month. */
+export interface ArchivedRun extends RanTask {
+  month: string;
+  /** Why it is `invalid` (archive paths); empty otherwise. */
+  problems: FileProblem[];
+  forged: ForgedFile[];
+}
+
+/** The archived tasks among `ids`, read as `resume`, `resolve`, the merge runner and dependencies read a task. */
+export async function archivedRuns(ctx: BusContext, ids: string[], opts: FindArchivedOptions = {}): Promise<Map<string, ArchivedRun>> {
+  const out = new Map<string, ArchivedRun>();
+  for (const [id, { entry, forged }] of await findCounted(ctx, ids, opts)) {
+    const read = <T>(name: string): Promise<T | undefined> => readArchivedData<T>(ctx.repo.store, id, entry, name);
+    const claims: Claim[] = [];
+    for (const name of entry.files.keys()) {
+      const c = /^claim\.\d+\.md$/.test(name) ? await read<Claim>(name) : undefined;
+      if (c) claims.push(c);
+    }
+    const handoff = (await read<Handoff>('handoff.md')) ?? null;
+    const response = (await read<TaskResponse>('response.md')) ?? null;
+    out.set(id, { id, state: entry.state, handoff, response, claims, month: entry.month, problems: entry.problems, forged });
+  }
+  return out;
 }

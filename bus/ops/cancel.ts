@@ -14,7 +14,8 @@ import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
 import { localSnapshot } from './query.js';
-import { archivedIdCheck, archivedStates } from './archive-lookup.js';
+import { archivedIdCheck } from './archive-lookup.js';
+import { archivedStates } from './archived-trust.js';
 
 export interface CancelResult {
   id: string;

@@ -6,7 +6,7 @@ import type { BusContext } from '../context.js';
 import { doomedByDependencies, type BlockedTask, type DependencyState } from '../model/dependencies.js';
 import { openAttempt } from '../model/index-tree.js';
 import type { FileChange } from '../store/objects.js';
-import { archivedStates } from './archive-lookup.js';
+import { archivedStates } from './archived-trust.js';
 
 export interface DependencyCancel {
   id: string;

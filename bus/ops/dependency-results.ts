@@ -1,15 +1,13 @@
-import type { Handoff } from '../../schemas/handoff.js';
 import type { ProjectReport } from '../../schemas/project.js';
-import type { TaskResponse } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';
-import { acceptedTrust, archivedEndCounts, findArchived, readArchivedData } from './archive-lookup.js';
+import { archivedRuns } from './archived-trust.js';
 import { localSnapshot } from './query.js';
 
 /**
  * What the tasks an integration waits for (`after`) left on their branches, as their responses report it: the
  * branch each was asked for, and where its results really are (a moved branch sends them beside it, §3a step 5).
- * Live tasks are read from the clone as the claim left it; those the archive took, from the archive, where on a
- * node that enforces trust a response counts only as archivedStates would count it.
+ * Live tasks are read from the clone as the claim left it; those the archive took, from the archive, as this node
+ * counts them (archivedRuns: a response forged in a node's name reports nothing).
  */
 export interface DependencyResult {
   id: string;
@@ -29,13 +27,6 @@ export async function dependencyResults(ctx: BusContext, ids: readonly string[])
     else gone.push(id);
   }
   if (gone.length === 0) return out;
-  const found = await findArchived(ctx, gone);
-  const trust = acceptedTrust(ctx);
-  for (const [id, entry] of found) {
-    const handoff = await readArchivedData<Handoff>(ctx.repo.store, id, entry, 'handoff.md');
-    const counts = !trust || (await archivedEndCounts(ctx, id, entry, trust));
-    const response = counts ? await readArchivedData<TaskResponse>(ctx.repo.store, id, entry, 'response.md') : undefined;
-    out.push({ id, asked: handoff?.branch ?? null, report: response?.project ?? null });
-  }
+  for (const t of (await archivedRuns(ctx, gone)).values()) out.push({ id: t.id, asked: t.handoff?.branch ?? null, report: t.response?.project ?? null });
   return out;
 }

@@ -6,8 +6,8 @@ import type { BusContext } from '../context.js';
 import { UnknownGroupError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskState } from '../model/types.js';
-import { acceptedTrust, archivedStates, findArchived, readArchivedData } from './archive-lookup.js';
-import { countedArchive } from './archived-trust.js';
+import { readArchivedData } from './archive-lookup.js';
+import { archivedStates, findCounted } from './archived-trust.js';
 import { groupTaskIds } from './group-members.js';
 import { unmergedBranches } from '../model/merged-branches.js';
 import { recordedGroup } from '../groups-ledger.js';
@@ -157,12 +157,9 @@ async function liveParts(snap: Snapshot, id: string, external: (id: string) => T
 
 async function archivedParts(ctx: BusContext, ids: string[]): Promise<Parts[]> {
   if (ids.length === 0) return [];
-  const found = await findArchived(ctx, ids);
-  const trust = acceptedTrust(ctx);
   const out: Parts[] = [];
-  for (const [id, raw] of found) {
-    // A response forged in a node's name is no result here, as `show` reads it: so no forged resolve resolves a group.
-    const { entry } = await countedArchive(ctx, id, raw, trust);
+  // A response forged in a node's name is no result here, as `show` reads it: so no forged resolve resolves a group.
+  for (const [id, { entry }] of await findCounted(ctx, ids)) {
     const read = <T>(name: string): Promise<T | undefined> => readArchivedData<T>(ctx.repo.store, id, entry, name);
     const claims = [...entry.files.keys()].map((n) => /^claim\.(\d+)\.md$/.exec(n)?.[1]).filter((a): a is string => a !== undefined).map(Number);
     const last = claims.length ? Math.max(...claims) : 0;

@@ -3,7 +3,7 @@ import type { BusContext } from '../context.js';
 import type { TaskState } from '../model/types.js';
 import { dependencyResults } from './dependency-results.js';
 import { localSnapshot } from './query.js';
-import { findArchived, readArchivedData } from './archive-lookup.js';
+import { archivedRuns } from './archived-trust.js';
 
 /**
  * What a task that merges by hand (a `gitbus resolve` follow-up: a handoff with `merge` and a runner other than
@@ -60,11 +60,11 @@ export async function mergeResults(ctx: BusContext, h: Pick<Handoff, 'repo' | 'b
       if (integration === null || created > integration.created) integration = { id, created };
     } else made.push({ id, handoff: v.handoff, state: v.state });
   }
-  // Workstreams the archive took since: the integration still names them.
+  // Workstreams the archive took since: the integration still names them. One whose archived response is forged in a
+  // node's name did not succeed here (it reads `invalid`), so it does not hide an older result that counts.
   const gone = [...after].filter((id) => id !== self && !snap.has(id));
-  for (const [id, entry] of gone.length ? await findArchived(ctx, gone) : new Map()) {
-    const handoff = await readArchivedData<Handoff>(ctx.repo.store, id, entry, 'handoff.md');
-    if (handoff?.repo === repo && handoff.branch !== undefined && wanted.has(handoff.branch) && effectiveRunner(handoff) !== 'merge') made.push({ id, handoff, state: entry.state });
+  for (const { id, handoff, state } of (await archivedRuns(ctx, gone)).values()) {
+    if (handoff?.repo === repo && handoff.branch !== undefined && wanted.has(handoff.branch) && effectiveRunner(handoff) !== 'merge') made.push({ id, handoff, state });
   }
   const newest = new Map<string, Made>();
   for (const m of made) {

@@ -11,11 +11,11 @@ import type { ObjectStore } from '../store/objects.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
-import { archivedIdCheck, findArchived } from './archive-lookup.js';
+import { archivedIdCheck } from './archive-lookup.js';
 import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import { summarize, type TaskSummary } from './task-summary.js';
 import { archivedView } from './archived-view.js';
-import { countedArchive } from './archived-trust.js';
+import { findCounted } from './archived-trust.js';
 import { shellWord } from '../project/shell-word.js';
 
 /** Reads the current state of main (fetching only if the remote moved). */
@@ -118,10 +118,10 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   // Before the archive, which needs the remote: a dispatch queued here is what the dispatcher asks about next.
   const queued = queuedDispatch(ctx.paths.home, ref);
   if (queued) return { id: queued.id, state: 'queued', archived: null, summary: null, files: [{ path: queued.path, text: queued.text }], forged: [], offline };
-  const found = (await findArchived(ctx, [ref], { thorough: true })).get(ref);
-  if (!found) throw new UnknownTaskError(ref);
   // As a live task's: files forged in a node's name are listed apart, and a forged end is no end.
-  const { entry, forged } = await countedArchive(ctx, ref, found);
+  const found = (await findCounted(ctx, [ref], { thorough: true })).get(ref);
+  if (!found) throw new UnknownTaskError(ref);
+  const { entry, forged } = found;
   const order = (name: string) => (name === 'handoff.md' ? 0 : name === 'cancel.md' ? 2 : name === 'response.md' ? 3 : 1);
   const names = [...entry.files.keys()].sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1));
   const files: ShownTask['files'] = [];

@@ -16,7 +16,7 @@ import { dispatch, type DispatchResult } from './dispatch.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { shellWord } from '../project/shell-word.js';
 import { localSnapshot } from './query.js';
-import { findArchived, readArchivedData } from './archive-lookup.js';
+import { archivedRuns } from './archived-trust.js';
 import { recordedGroup } from '../groups-ledger.js';
 import { mergeResults } from './merge-results.js';
 
@@ -221,16 +221,13 @@ interface ArchivedFollowUp {
   response?: TaskResponse;
 }
 
-/** Those of `ids` that have left main for the archive, with their handoff, state and response. */
+/**
+ * Those of `ids` that have left main for the archive, with their handoff, state and response as this node counts
+ * them (archivedRuns): a follow-up whose response is forged in a node's name resolved nothing.
+ */
 async function archivedTasks(ctx: BusContext, ids: readonly string[], snap: Awaited<ReturnType<typeof localSnapshot>>): Promise<ArchivedFollowUp[]> {
-  const gone = ids.filter((id) => !snap.has(id));
-  const out: ArchivedFollowUp[] = [];
-  for (const [id, entry] of gone.length ? await findArchived(ctx, gone) : new Map()) {
-    const handoff = await readArchivedData<Handoff>(ctx.repo.store, id, entry, 'handoff.md');
-    const response = await readArchivedData<TaskResponse>(ctx.repo.store, id, entry, 'response.md');
-    if (handoff) out.push({ id, handoff, state: entry.state, ...(response ? { response } : {}) });
-  }
-  return out;
+  const runs = await archivedRuns(ctx, ids.filter((id) => !snap.has(id)));
+  return [...runs.values()].flatMap(({ id, handoff, state, response }) => (handoff ? [{ id, handoff, state, ...(response ? { response } : {}) }] : []));
 }
 
 /** The group's tasks this home noted (bus/groups-ledger.ts), archived since. */

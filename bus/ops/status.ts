@@ -9,7 +9,7 @@ import { isFinal, type ForgedFile, type SettingOverride, type TaskState } from '
 import { MAIN } from '../repo.js';
 import { outageCode } from '../remote-failure.js';
 import { listQueue, type QueueEntry } from '../queue.js';
-import { archivedStates } from './archive-lookup.js';
+import { archivedStates } from './archived-trust.js';
 import { readObservations, updateObservations } from '../liveness-store.js';
 import { cardlessNodes, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
 import { type FleetReport } from '../model/budget.js';

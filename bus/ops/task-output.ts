@@ -15,7 +15,8 @@ import { beatDetails, HEARTBEAT_LOG_TAIL_BYTES } from './heartbeat.js';
 import { readProgress, type Progress } from '../progress.js';
 import type { ClaudeReport, TaskResponse } from '../../schemas/response.js';
 import { parseArchivedFile } from '../../schemas/bus-file.js';
-import { archivedIdCheck, findArchived } from './archive-lookup.js';
+import { archivedIdCheck } from './archive-lookup.js';
+import { findCounted } from './archived-trust.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 
 export interface TaskOutput {
@@ -133,11 +134,16 @@ async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }
   return { ...base, source: 'heartbeat', text: clipTail(terminalText(log), HEARTBEAT_LOG_TAIL_BYTES), progress };
 }
 
-/** An archived task's output, from its archived response (none for one a cancel ended); null when not archived. */
+/**
+ * An archived task's output, from its archived response (none for one a cancel ended); null when not archived. Under
+ * trust, from a response that counts here (findCounted): a forged one is no output and no end, the task reads
+ * `invalid` and `reason` says why, so `dispatch --wait` of it never reports the forged status.
+ */
 async function archivedOutput(ctx: BusContext, id: string): Promise<Found | null> {
-  const entry = (await findArchived(ctx, [id], { thorough: true })).get(id);
+  const entry = (await findCounted(ctx, [id], { thorough: true })).get(id)?.entry;
   if (!entry) return null;
-  const base = { id, state: entry.state, node: null, attempt: null, offline: null, runner: null, progress: null, claude: null, source: 'none' as const, text: '', archived: true as const };
+  const reason = entry.state === 'invalid' ? (entry.problems[0]?.reason ?? null) : null;
+  const base = { id, state: entry.state, node: null, attempt: null, offline: null, runner: null, progress: null, claude: null, source: 'none' as const, text: '', archived: true as const, reason };
   const resp = entry.files.get('response.md');
   if (!resp) return base;
   // The body too (the output is in it), not only the data. Another node's bytes: one above the size limit is not

@@ -1,6 +1,6 @@
 import type { BusContext } from '../context.js';
 import { isFinal, type TaskState } from '../model/types.js';
-import { findArchived } from './archive-lookup.js';
+import { findCounted } from './archived-trust.js';
 import { snapshotOrLast, type Offline } from './query.js';
 
 export interface TaskStateOnBus {
@@ -35,7 +35,9 @@ export async function statesOnBus(ctx: BusContext, ids: string[]): Promise<State
   const missing = ids.filter((id) => !states.has(id));
   if (missing.length > 0 && !offline) {
     try {
-      for (const [id, entry] of await findArchived(ctx, missing)) states.set(id, { state: entry.state, archived: true });
+      // As this node counts them: one whose response is forged in a node's name did not end (`invalid`), so its
+      // worktree is kept.
+      for (const [id, { entry }] of await findCounted(ctx, missing)) states.set(id, { state: entry.state, archived: true });
     } catch {
       // The archive could not be read: those tasks stay unknown, which keeps their worktrees.
     }

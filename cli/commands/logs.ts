@@ -32,7 +32,8 @@ export function register(program: Command): void {
       }
       let shown = outputView(out, opts.raw);
       process.stdout.write(shown);
-      while (!isFinal(out.state)) {
+      // An archived task does not change any more: one whose end is damaged or forged (`invalid`) would be followed in vain.
+      while (!isFinal(out.state) && !out.archived) {
         await new Promise((r) => setTimeout(r, 1000));
         out = await taskOutput(ctx, out.id, { raw: Boolean(opts.raw) });
         // A local log only grows; a heartbeat or response is a window on the end of the output.

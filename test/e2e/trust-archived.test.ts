@@ -2,13 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { ranTaskInProcess, statesOnBusInProcess } from '../helpers/in-process.js';
 import { trustFleet, type FleetBus, type Forged } from '../helpers/trust-fleet.js';
 
 /**
- * What reads an archived task as a result (`collect`, `show`) counts its response as a live one is counted, under
- * trust (real ssh-keygen keys; the fleet: test/helpers/trust-fleet.ts): w ran two of boss's tasks and signed their
- * ends, both were archived, and then someone with push access rewrote one archived response on the archive branch.
- * Its signature no longer verifies: boss does not take it for the task's result, and says why.
+ * What reads an archived task (`collect`, `show`, `logs` and the waits, `resume`/`resolve`, `worktrees`) counts its
+ * response as a live one is counted, under trust (real ssh-keygen keys; the fleet: test/helpers/trust-fleet.ts): w
+ * ran two of boss's tasks and signed their ends, both were archived, and then someone with push access rewrote one
+ * archived response on the archive branch. Its signature no longer verifies: boss does not take it for the task's
+ * result anywhere, and says why.
  */
 const fleet = trustFleet(['w']);
 const { dispatch } = fleet;
@@ -82,5 +84,23 @@ describe('an archived response forged in a node\'s name', () => {
     // So does `verify`'s verdict on it (the file listed by its path on main, which its signature covers).
     const verified = json<{ files: { path: string; verdict: { trusted: boolean; fix?: string } | null }[] }>(await gitbus(['verify', tampered, '--json'], { home: boss }));
     expect(verified.files.find((f) => f.path === `responses/${tampered}.md`)?.verdict).toEqual({ trusted: false, reason: expect.stringMatching(/^forged in the name of node w/), fix });
+
+    // Its output, as `logs` and every wait read it (`dispatch --wait`, `run`, MCP `wait`): no forged end, and why.
+    const logs = await gitbus(['logs', tampered, '--json'], { home: boss });
+    expect(logs.stdout).not.toContain('all green, ship it');
+    const out = json<{ state: string; archived?: true; source: string; reason: string | null }>(logs);
+    expect(out).toMatchObject({ state: 'invalid', archived: true, source: 'none' });
+    expect(out.reason).toMatch(/^how the task ended is unknown: this node does not count its archived response \(forged in the name of node w/);
+    // Followed, it returns at once: an archived task does not change any more (a process, so a loop is killed).
+    const followed = await gitbus(['logs', tampered, '--follow'], { home: boss, process: true, timeoutMs: 20_000 });
+    expect(followed.code, followed.stderr).toBe(0);
+
+    // What `resume` and `resolve` read of it, and what `worktrees` keeps a worktree by: no forged end there either.
+    const ran = await ranTaskInProcess(boss, tampered);
+    expect(ran).toMatchObject({ id: tampered, state: 'invalid', response: null });
+    expect(ran.claims.map((c) => c.node)).toEqual(['w']);
+    const states = (await statesOnBusInProcess(boss, [tampered, kept])).states;
+    expect(states.get(tampered)).toEqual({ state: 'invalid', archived: true });
+    expect(states.get(kept)).toEqual({ state: 'failed', archived: true });
   }, 90_000);
 });

@@ -5,6 +5,8 @@ import type { Handoff } from '../../schemas/handoff.js';
 import type { InitOptions, InitResult } from '../../bus/ops/init.js';
 import type { JoinOptions, JoinResult } from '../../bus/ops/join.js';
 import type { RespondInput } from '../../bus/ops/respond.js';
+import type { RanTask } from '../../bus/model/resume-plan.js';
+import type { StatesOnBus } from '../../bus/ops/task-states.js';
 import { gitbus, json, ROOT } from './cli.js';
 
 /**
@@ -148,6 +150,20 @@ export function claimInProcess(home: string, id: string, actor?: string): Promis
 /** `gitbus cancel ID` in this process (signed where this node signs, as the command does), for a test's cleanup. */
 export async function cancelInProcess(home: string, id: string, reason?: string): Promise<void> {
   await withBus(home, async (ctx, o) => o.cancel(ctx, id, reason, undefined, await o.commandSigner(ctx)));
+}
+
+/**
+ * What the bus holds about a task for `resume` and `resolve` (bus/ops/read-task.ts readRanTask), and the states
+ * `worktrees` keeps a worktree by (bus/ops/task-states.ts statesOnBus): readers that no command prints as they are.
+ */
+export async function ranTaskInProcess(home: string, id: string): Promise<RanTask> {
+  const { readRanTask } = (await import(pathToFileURL(join(ROOT, 'dist', 'bus/ops/read-task.js')).href)) as typeof import('../../bus/ops/read-task.js');
+  return withBus(home, (ctx) => readRanTask(ctx, id));
+}
+
+export async function statesOnBusInProcess(home: string, ids: string[]): Promise<StatesOnBus> {
+  const { statesOnBus } = (await import(pathToFileURL(join(ROOT, 'dist', 'bus/ops/task-states.js')).href)) as typeof import('../../bus/ops/task-states.js');
+  return withBus(home, (ctx) => statesOnBus(ctx, ids));
 }
 
 export type InitNodeOptions = Omit<InitOptions, 'remote'>;
