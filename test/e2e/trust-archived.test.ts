@@ -1,16 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { ranTaskInProcess, statesOnBusInProcess } from '../helpers/in-process.js';
 import { trustFleet, type FleetBus, type Forged } from '../helpers/trust-fleet.js';
+import { spawnUi } from '../helpers/web-ui.js';
 
 /**
- * What reads an archived task (`collect`, `show`, `logs` and the waits, `resume`/`resolve`, `worktrees`) counts its
- * response as a live one is counted, under trust (real ssh-keygen keys; the fleet: test/helpers/trust-fleet.ts): w
- * ran two of boss's tasks and signed their ends, both were archived, and then someone with push access rewrote one
- * archived response on the archive branch. Its signature no longer verifies: boss does not take it for the task's
- * result anywhere, and says why.
+ * What reads an archived task (`collect`, `show`, `logs` and the waits, `resume`/`resolve`, `worktrees`, the web
+ * view) counts its response as a live one is counted, under trust (real ssh-keygen keys; the fleet:
+ * test/helpers/trust-fleet.ts): w ran two of boss's tasks and signed their ends, both were archived, and then someone
+ * with push access rewrote one archived response on the archive branch. Its signature no longer verifies: boss does
+ * not take it for the task's result anywhere, and says why.
  */
 const fleet = trustFleet(['w']);
 const { dispatch } = fleet;
@@ -28,10 +30,15 @@ afterAll(fleet.tearDown);
 type Fact = { id: string; state: string; node: string | null; summary: string; archived?: string };
 type Shown = { state: string; archived: string | null; files: { path: string; text: string }[]; forged: (Forged & { fix: string })[] };
 
+// The browser is Debian's chromium, driven by playwright-core, as in web-ui-browser.test.ts (which CI requires).
+const CHROMIUM = '/usr/bin/chromium';
+let tampered = '';
+let month = '';
+
 describe('an archived response forged in a node\'s name', () => {
   it('is no result for collect or show: the task reads as invalid, saying why, and the file is listed as forged', async () => {
     const kept = await dispatch('kept', 'true', 'w');
-    const tampered = await dispatch('tampered', 'true', 'w');
+    tampered = await dispatch('tampered', 'true', 'w');
     for (const [id, summary] of [[kept, 'the real one'], [tampered, 'the real two']] as const) {
       expect((await gitbus(['claim', id, '--json'], { home: w })).code).toBe(0);
       const r = await gitbus(['respond', id, '--status', 'failed', '--summary', summary, '--json'], { home: w });
@@ -44,7 +51,7 @@ describe('an archived response forged in a node\'s name', () => {
     // On the archive branch, as anyone with push access could: the result rewritten, its signature left as it was.
     const arch = join(bus.dir, 'archive-forge');
     gitCli(['clone', '-q', '-b', 'archive', bus.remote, arch]);
-    const month = gitCli(['ls-tree', '--name-only', 'HEAD'], arch).split('\n').find((m) => /^\d{4}-\d{2}$/.test(m) && existsSync(join(arch, m, tampered))) ?? '';
+    month = gitCli(['ls-tree', '--name-only', 'HEAD'], arch).split('\n').find((m) => /^\d{4}-\d{2}$/.test(m) && existsSync(join(arch, m, tampered))) ?? '';
     expect(existsSync(join(arch, 'signatures', month, tampered, 'response.md.sig'))).toBe(true);
     // The month folder and the id index's copy of it (ids/<hh>/<id>.<yyyy-mm>/), which lookups read first.
     const copies = gitCli(['ls-files'], arch).split('\n').filter((f) => f === `${month}/${tampered}/response.md` || f.endsWith(`/${tampered}.${month}/response.md`));
@@ -103,4 +110,26 @@ describe('an archived response forged in a node\'s name', () => {
     expect(states.get(tampered)).toEqual({ state: 'invalid', archived: true });
     expect(states.get(kept)).toEqual({ state: 'failed', archived: true });
   }, 90_000);
+
+  it.skipIf(!existsSync(CHROMIUM))('is listed apart on the web task page, with why and the fix', async () => {
+    expect(tampered).not.toBe('');
+    const children: ChildProcess[] = [];
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+    try {
+      const ui = await spawnUi(boss, children);
+      const page = await browser.newPage();
+      await page.goto(`${ui.url}task/${tampered}`);
+      const forged = page.getByRole('region', { name: /forged in a node’s name \(1\)/ });
+      await forged.waitFor({ timeout: 15_000 });
+      const text = await forged.innerText();
+      expect(text).toContain(`archive:${month}/${tampered}/response.md`);
+      expect(text).toMatch(/forged in the name of node w: its signature does not verify/);
+      expect(text).toContain(`Fix: if someone with push access changed or wrote it, put ${month}/${tampered}/response.md on the archive branch back as it was`);
+      expect(await page.getByRole('region', { name: 'Files' }).innerText()).not.toContain('all green, ship it');
+    } finally {
+      await browser.close();
+      for (const c of children) c.kill('SIGKILL');
+    }
+  }, 60_000);
 });

@@ -67,6 +67,30 @@ function filesSection(files) {
   );
 }
 
+// Files this node does not count as the task's, forged in a node's name (under trust; `forged` of `gitbus show`, live
+// or archived): named apart with why and the fix, never among the Files.
+function forgedSection(forged) {
+  if (!forged?.length) return null;
+  return h(
+    'section',
+    { 'aria-labelledby': 'forged-h' },
+    h('h2', { id: 'forged-h' }, `Ignored, forged in a node’s name (${forged.length})`),
+    h(
+      'ul',
+      { class: 'problem-list' },
+      forged.map((f, i) =>
+        h(
+          'li',
+          { class: 'problem severity-error' },
+          h('p', null, h('span', { class: 'badge tone-bad' }, 'forged'), ' ', h('code', { tabindex: '0', 'data-key': `forged:${i}` }, f.path), f.node ? [' ', h('span', { class: 'muted' }, `(in the name of ${f.node})`)] : null),
+          h('p', null, f.reason),
+          h('p', { class: 'fix' }, 'Fix: ', f.fix),
+        ),
+      ),
+    ),
+  );
+}
+
 export function taskPage(el, ref) {
   const heading = h('h1', { tabindex: '-1' }, ref);
   document.title = `Task ${ref} · gitbus`;
@@ -116,7 +140,7 @@ export function taskPage(el, ref) {
       document.title = `${s?.title ?? t.id} · gitbus`;
       replace(sub, h('code', null, t.id), ' ', stateBadge(t.state), t.archived ? ` archived ${t.archived}` : '');
       replace(body, offlineNotice(t.offline), summaryFacts(s), branchSection(t.branch, t.id));
-      replace(files, filesSection(t.files));
+      replace(files, filesSection(t.files), forgedSection(t.forged));
       if (t.archived) {
         // An archived task's output is the Output section of its response, shown below.
         stream?.close();
