@@ -3,7 +3,7 @@ import type { BusContext } from '../bus/context.js';
 import { readObservations } from '../bus/liveness-store.js';
 import { livenessOf, type Observations } from '../bus/model/liveness.js';
 import type { ClaimResult } from '../bus/ops/claim.js';
-import { HEARTBEAT_LOG_TAIL_BYTES, observeHeartbeats, publishHeartbeat } from '../bus/ops/heartbeat.js';
+import { HEARTBEAT_LOG_TAIL_BYTES, observeHeartbeats, publishHeartbeat, type BeatLog } from '../bus/ops/heartbeat.js';
 import { readProgress } from '../bus/progress.js';
 import { effectiveRunner } from '../schemas/handoff.js';
 import { clipTail } from '../schemas/output-text.js';
@@ -75,18 +75,24 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
   const home = ctx.paths.home;
   let heartbeatMs = deps.heartbeatMs;
   const spendCap = deps.spendCap;
-  /** A run's output for its heartbeat: the last 4 KiB, for claude the readable view (its JSON lines are longer than that). */
-  const beatTail = async (r: { task: ClaimResult }): Promise<string> => {
+  /**
+   * A run's output for its heartbeat: the last 4 KiB, for claude the readable view (its JSON lines are longer than
+   * that); and, when that is only the end of it, the log's size and path, so that readers say so.
+   */
+  const beatTail = async (r: { task: ClaimResult }): Promise<{ tail: string; log: BeatLog | null }> => {
     const path = logPathOf(ctx, r.task.id, r.task.attempt);
-    if (effectiveRunner(r.task.handoff) !== 'claude') return readTail(path, BEAT_TAIL);
-    return clipTail(readableClaudeLog(await readTail(path, 512 * 1024)), BEAT_TAIL);
+    const bytes = logSize(path);
+    if (effectiveRunner(r.task.handoff) !== 'claude') return { tail: await readTail(path, BEAT_TAIL), log: bytes > BEAT_TAIL ? { bytes, path } : null };
+    const readable = readableClaudeLog(await readTail(path, CLAUDE_READ_BYTES));
+    const tail = clipTail(readable, BEAT_TAIL);
+    return { tail, log: bytes > CLAUDE_READ_BYTES || tail.length < readable.length ? { bytes, path } : null };
   };
   let beating: Promise<void> | null = null;
   let lastBeatAt = 0;
   const beat = () =>
     (beating ??= (async () => {
       lastBeatAt = Date.now();
-      const tasks = await Promise.all([...deps.running()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, tail: await beatTail(r), progress: readProgress(home, r.task.id, r.task.attempt) })));
+      const tasks = await Promise.all([...deps.running()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, ...(await beatTail(r)), progress: readProgress(home, r.task.id, r.task.attempt) })));
       await publishHeartbeat(ctx, tasks, { leaseMs: deps.leaseMs(), everyMs: cadence.everyMs(holding()), ...(spendCap ? { claude: spendCap.today() } : {}) });
     })().finally(() => (beating = null)));
   /**
@@ -198,5 +204,7 @@ function logSize(path: string): number {
 
 /** The output a heartbeat carries per running task. */
 const BEAT_TAIL = HEARTBEAT_LOG_TAIL_BYTES;
+/** How much of a claude run's stream-json a beat reads for its readable tail. */
+const CLAUDE_READ_BYTES = 512 * 1024;
 /** At most one early heartbeat per this long carries posted progress (WatchOptions.progressBeatMs). */
 const PROGRESS_BEAT_MS = 10_000;

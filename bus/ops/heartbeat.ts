@@ -38,6 +38,14 @@ export interface RunningTask {
   tail: string;
   /** The latest progress posted from inside the task (`gitbus progress`). */
   progress?: Progress | null;
+  /** The run's whole log on this node, when the tail is only its end: readers say how much they show of how much. */
+  log?: BeatLog | null;
+}
+
+/** A running task's log on the node that runs it: its size in bytes and its path there. */
+export interface BeatLog {
+  bytes: number;
+  path: string;
 }
 
 /**
@@ -55,7 +63,7 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
   // that a slow poll is not taken for a gap (bus/model/liveness.ts).
   if (opts.leaseMs !== undefined) updateObservations(ctx.paths.home, refs, Date.now(), opts.leaseMs);
   const current = refs.get(ref) ?? null;
-  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), ...(opts.everyMs !== undefined && !opts.stopped ? { every: formatDuration(Math.max(1, Math.round(opts.everyMs / 1000)) * 1000) } : {}), running: running.map(({ id, attempt, progress }) => ({ id, attempt, ...(progress ? { progress: { text: redactUrlPasswords(progressText(progress.text)), at: progress.at } } : {}) })), ...(opts.claude ? { claude: opts.claude } : {}) };
+  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), ...(opts.everyMs !== undefined && !opts.stopped ? { every: formatDuration(Math.max(1, Math.round(opts.everyMs / 1000)) * 1000) } : {}), running: running.map(({ id, attempt, progress, log }) => ({ id, attempt, ...(progress ? { progress: { text: redactUrlPasswords(progressText(progress.text)), at: progress.at } } : {}), ...(log ? { log: { bytes: log.bytes, path: log.path } } : {}) })), ...(opts.claude ? { claude: opts.claude } : {}) };
   const changes: FileChange[] = [{ path: 'heartbeat.yaml', content: `# gitbus heartbeat: rewritten by its node every beat\n${stringify(state)}` }];
   // Every node reads the heartbeat: a URL's password in a task's output (git printing this node's project URL) is not published.
   for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: redactUrlPasswords(terminalText(t.tail)) });
@@ -109,9 +117,13 @@ export function beatFacts(doc: unknown): BeatFacts {
   return { time: Number.isFinite(time) ? time : null, stopped: o['stopped'] === true, everyMs: every !== undefined && every > 0 ? every : null };
 }
 
-/** What a heartbeat tells beyond liveness: the latest progress of each run (keyed `<id>.<attempt>`), the node's spend. */
+/**
+ * What a heartbeat tells beyond liveness: the latest progress of each run (keyed `<id>.<attempt>`), the size and path
+ * of each run's log when its tail is only the end of it, the node's spend.
+ */
 export interface BeatDetails {
   progress: Record<string, Progress>;
+  logs: Record<string, BeatLog>;
   spend: NodeSpend | null;
 }
 
@@ -119,15 +131,29 @@ export interface BeatDetails {
 export function beatDetails(doc: unknown): BeatDetails {
   const o = doc && typeof doc === 'object' ? (doc as Record<string, unknown>) : {};
   const progress: Record<string, Progress> = {};
+  const logs: Record<string, BeatLog> = {};
   for (const r of Array.isArray(o['running']) ? (o['running'] as unknown[]).slice(0, 1000) : []) {
     const run = r && typeof r === 'object' ? (r as Record<string, unknown>) : {};
+    if (typeof run['id'] !== 'string' || !Number.isInteger(run['attempt'])) continue;
+    const key = `${run['id']}.${String(run['attempt'])}`;
     const p = progressOf(run['progress']);
-    if (typeof run['id'] === 'string' && Number.isInteger(run['attempt']) && p) progress[`${run['id']}.${String(run['attempt'])}`] = p;
+    if (p) progress[key] = p;
+    const log = beatLogOf(run['log']);
+    if (log) logs[key] = log;
   }
   const c = o['claude'] && typeof o['claude'] === 'object' ? (o['claude'] as Record<string, unknown>) : null;
   const usd = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
   const day = c && typeof c['day'] === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(c['day']) ? c['day'] : null;
   const spent = c ? usd(c['spentUsd']) : null;
   const spend = day !== null && spent !== null ? { day, spentUsd: spent, capUsd: c ? usd(c['capUsd']) : null } : null;
-  return { progress, spend };
+  return { progress, logs, spend };
+}
+
+/** A run's `log: {bytes, path}` as another node wrote it: a size as a safe integer, a path of one line. Pure. */
+function beatLogOf(v: unknown): BeatLog | null {
+  if (!v || typeof v !== 'object') return null;
+  const { bytes, path } = v as Record<string, unknown>;
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) return null;
+  if (typeof path !== 'string' || path === '' || path.length > 4096 || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(path)) return null;
+  return { bytes, path };
 }

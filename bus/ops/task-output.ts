@@ -11,7 +11,7 @@ import { clipTail, oneLineText, terminalText } from '../../schemas/output-text.j
 import { logOfBody, outputOfBody } from './respond.js';
 import { responseSection, sectionHeadline } from './response-sections.js';
 import { parse } from 'yaml';
-import { beatDetails, HEARTBEAT_LOG_TAIL_BYTES } from './heartbeat.js';
+import { beatDetails, HEARTBEAT_LOG_TAIL_BYTES, type BeatDetails } from './heartbeat.js';
 import { readProgress, type Progress } from '../progress.js';
 import type { ClaudeReport, TaskResponse } from '../../schemas/response.js';
 import { parseArchivedFile } from '../../schemas/bus-file.js';
@@ -44,7 +44,7 @@ export interface TaskOutput {
    * Whether `text` is less than the task's whole output: a local log past LOG_TAIL_BYTES, or a response whose output
    * is the end of a longer log (its Log section says so). Then `shownBytes` (of `text`), `totalBytes` (the log's)
    * and `fullLogPath` (on `node`, the node that ran it; null when the response names no path) say how much of how
-   * much, and where all of it is. A heartbeat's tail is always a window and is not counted here.
+   * much, and where all of it is. A heartbeat's tail counts when its node says the run's log is longer (its `log`).
    */
   truncated: boolean;
   shownBytes?: number;
@@ -124,14 +124,19 @@ async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }
   const beat = offline ? await ctx.repo.localHead(heartbeatRef(node)) : await ctx.repo.sync(heartbeatRef(node));
   if (!beat) return { ...base, source: 'none', text: '' };
   const tree = await ctx.repo.store.readTree(await ctx.repo.store.readCommitTree(beat));
-  const progress = await beatProgress(ctx, tree, `${id}.${attempt}`);
+  const details = await beatDetailsOf(ctx, tree);
+  const progress = details?.progress[`${id}.${attempt}`] ?? null;
+  const whole = details?.logs[`${id}.${attempt}`];
   const logs = tree.find((e) => e.path === 'logs' && e.type === 'tree');
   const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;
   if (!entry) return { ...base, source: 'none', text: '', progress };
   // Another node's bytes: a log above the limit is not read (a node may put 700 MB there), only said to be there.
   const log = await ctx.repo.store.readBlobUpTo(entry.oid, HEARTBEAT_LOG_MAX_BYTES);
   if (typeof log === 'number') return { ...base, source: 'heartbeat', text: `(not shown: ${node}'s heartbeat log is ${log} bytes; a heartbeat carries the last 4 KiB of output, and one above 64 KiB is not read)\n`, progress };
-  return { ...base, source: 'heartbeat', text: clipTail(terminalText(log), HEARTBEAT_LOG_TAIL_BYTES), progress };
+  const text = clipTail(terminalText(log), HEARTBEAT_LOG_TAIL_BYTES);
+  // The holder says when its tail is only the end of the run's log: how much of how much, and where all of it is.
+  if (!whole) return { ...base, source: 'heartbeat', text, progress };
+  return { ...base, source: 'heartbeat', text, progress, truncated: true, shownBytes: Buffer.byteLength(text), totalBytes: whole.bytes, fullLogPath: oneLineText(whole.path, 4096) };
 }
 
 /**
@@ -224,14 +229,14 @@ export function readLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: num
 }
 
 /** The progress a heartbeat's heartbeat.yaml carries for one run, or null. */
-async function beatProgress(ctx: BusContext, tree: { path: string; type: string; oid: string }[], key: string): Promise<Progress | null> {
+async function beatDetailsOf(ctx: BusContext, tree: { path: string; type: string; oid: string }[]): Promise<BeatDetails | null> {
   const entry = tree.find((e) => e.path === 'heartbeat.yaml' && e.type === 'blob');
   if (!entry) return null;
   try {
     const bytes = await ctx.repo.store.readBlobUpTo(entry.oid, 64 * 1024);
     if (typeof bytes === 'number') return null;
-    return beatDetails(parse(new TextDecoder().decode(bytes), { schema: 'core', maxAliasCount: 10, uniqueKeys: true })).progress[key] ?? null;
+    return beatDetails(parse(new TextDecoder().decode(bytes), { schema: 'core', maxAliasCount: 10, uniqueKeys: true }));
   } catch {
-    return null;
+    return null; // another node's file: a heartbeat.yaml that does not parse tells nothing beyond its tail
   }
 }

@@ -9,7 +9,7 @@ import { until } from '../helpers/wait.js';
 import { showInProcess } from '../helpers/in-process.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
-type Logs = { source: string; text: string; state: string };
+type Logs = { source: string; text: string; state: string; truncated?: boolean; shownBytes?: number; totalBytes?: number; fullLogPath?: string | null };
 
 // Any control character but tab and newline: what must never reach a response, a heartbeat or a terminal.
 const CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
@@ -141,7 +141,8 @@ describe('a running task seen from another node', () => {
     cleanups.push(b.cleanup);
     const worker = await b.addNode('worker', [], ['--runner', 'shell']);
     const gate = join(b.dir, 'gate');
-    const id = await b.dispatch('boss', ['prints then waits', '--command', `echo first-words; while [ ! -e '${gate}' ]; do sleep 0.1; done`]);
+    // 10,000 bytes first: the 4 KiB the heartbeat carries is then only the end, which logs must say.
+    const id = await b.dispatch('boss', ['prints then waits', '--command', `head -c 10000 /dev/zero | tr '\\000' x; echo; echo first-words; while [ ! -e '${gate}' ]; do sleep 0.1; done`]);
     const watcher = spawn(process.execPath, [BIN, 'watch', '--json', '--poll', '1s', '--progress-beat', '2s'], { env: { ...process.env, GITBUS_HOME: worker }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(watcher);
     let events = '';
@@ -157,6 +158,14 @@ describe('a running task seen from another node', () => {
         45_000,
         () => `last logs: ${JSON.stringify(seen)}\nwatcher: ${events}`,
       );
+      // The holder said the tail is only the end of its log: how much of how much, and where all of it is.
+      expect(seen).toMatchObject({ truncated: true, totalBytes: 10_013, fullLogPath: join(worker, 'logs', `${id}.1.log`) });
+      expect(seen.shownBytes).toBeLessThanOrEqual(4096);
+      const human = await gitbus(['logs', id], { home: b.home('boss') });
+      expect(human.code, human.stderr).toBe(0);
+      expect(human.stdout).toContain('first-words');
+      expect(human.stderr).toContain(`only the end of ${id}'s output is shown: the last`);
+      expect(human.stderr).toContain(`of 10013 bytes. All of it is in ${join(worker, 'logs', `${id}.1.log`)} on worker`);
     } finally {
       writeFileSync(gate, '');
     }

@@ -85,9 +85,28 @@ describe('progress and spend in a heartbeat', () => {
       running: [{ id: 't1', attempt: 2, progress: { text: 'halfway\u001b[31m there', at: '2026-11-30T12:00:00.000Z' } }, { id: 't2', attempt: 1, progress: { text: 'x', at: 'yesterday' } }, { id: 't3', attempt: 1 }],
       claude: { day: '2026-11-30', spentUsd: 3.5, capUsd: 20 },
     };
-    expect(beatDetails(doc)).toEqual({ progress: { 't1.2': { text: 'halfway there', at: '2026-11-30T12:00:00.000Z' } }, spend: { day: '2026-11-30', spentUsd: 3.5, capUsd: 20 } });
+    expect(beatDetails(doc)).toEqual({ progress: { 't1.2': { text: 'halfway there', at: '2026-11-30T12:00:00.000Z' } }, logs: {}, spend: { day: '2026-11-30', spentUsd: 3.5, capUsd: 20 } });
     expect(beatDetails({ claude: { day: 'today', spentUsd: 1 } }).spend).toBeNull();
-    expect(beatDetails('garbage')).toEqual({ progress: {}, spend: null });
+    expect(beatDetails('garbage')).toEqual({ progress: {}, logs: {}, spend: null });
+  });
+
+  it("reads a run's log size and path when its tail is only the end; drops one that does not fit", () => {
+    const run = (id: string, log: unknown) => ({ id, attempt: 1, log });
+    const doc = {
+      running: [
+        run('ok', { bytes: 10_000, path: '/home/pi/.gitbus/logs/ok.1.log' }),
+        run('neg', { bytes: -1, path: '/p' }),
+        run('float', { bytes: 1.5, path: '/p' }),
+        run('huge', { bytes: 2 ** 60, path: '/p' }),
+        run('text', { bytes: '10', path: '/p' }),
+        run('nopath', { bytes: 10 }),
+        run('newline', { bytes: 10, path: '/a\nb' }),
+        run('escape', { bytes: 10, path: '/a\u001b[2Jb' }),
+        run('long', { bytes: 10, path: `/${'x'.repeat(5000)}` }),
+        run('scalar', 'big'),
+      ],
+    };
+    expect(beatDetails(doc).logs).toEqual({ 'ok.1': { bytes: 10_000, path: '/home/pi/.gitbus/logs/ok.1.log' } });
   });
 
   it('a progress line is one line of plain text, capped', () => {
