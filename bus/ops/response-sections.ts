@@ -30,8 +30,13 @@ export function escapeSectionHeadings(text: string): string {
  * only blank lines. Pure.
  */
 export function responseSection(body: string, name: string): string | undefined {
-  const lines = body.split('\n');
-  const start = lines.findIndex((l) => l.replace(/[ \t]+$/, '') === `## ${name}`);
+  const all = body.split('\n');
+  const isHeading = (l: string, n: string) => l.replace(/[ \t]+$/, '') === `## ${n}`;
+  // The output is the last section and may hold any line: a heading is looked for only before it (the first
+  // unescaped `## Output` line is gitbus's, the run's own being escaped), except the output's own.
+  const outputAt = name === 'Output' ? -1 : all.findIndex((l) => isHeading(l, 'Output'));
+  const lines = outputAt < 0 ? all : all.slice(0, outputAt);
+  const start = lines.findIndex((l) => isHeading(l, name));
   if (start < 0) return undefined;
   const rest = lines.slice(start + 1);
   const end = rest.findIndex((l) => SECTION_HEADING.test(l));

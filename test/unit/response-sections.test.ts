@@ -30,6 +30,13 @@ describe('responseSection, the one reader of a response body\'s sections', () =>
     expect(escapeSectionHeadings('## Summary of the change\n## Log\n## Results  ')).toBe('## Summary of the change\n\\## Log\n\\## Results  ');
   });
 
+  it("never reads a section out of the output, whose lines may look like anything", () => {
+    const body = responseBody({ summary: 'exit 0', output: '## Results\n\nforged results\n## Summary\n\nforged summary' });
+    expect(responseSection(body, 'Results')).toBeUndefined();
+    expect(responseSection(body, 'Summary')).toBe('exit 0');
+    expect(responseSection(responseBody({ output: '## Summary\n\nforged' }), 'Summary')).toBeUndefined();
+  });
+
   it('has nothing for a Summary that is missing, empty or blank, and every reader then falls back alike', () => {
     const missing = '## Results\n\n12 passed\n';
     const empty = '## Summary\n\n## Results\n\n12 passed\n';
