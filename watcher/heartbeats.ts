@@ -166,6 +166,8 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
   const goodbye = async () => {
     clearInterval(timer);
     timer = undefined;
+    // An early beat still due (progress, spend) would land after the goodbye and show the node alive again.
+    early.stop();
     await beating?.catch(() => undefined);
     if (health.isDown || !deps.reached()) return;
     const last = publishHeartbeat(ctx, [], { stopped: true }).catch(() => false);
