@@ -126,13 +126,13 @@ export function nodePolicyVerdict(policy: NodePolicy | undefined, task: PolicyTa
   if (maxMs !== undefined && policy.maxTimeout !== undefined) {
     const asked = task.timeout === undefined ? undefined : tryParseDuration(task.timeout);
     if (asked === undefined) caps.timeoutMs = maxMs;
-    else if (asked > maxMs) refuse('policy.maxTimeout', `the task's timeout ${task.timeout} is longer than node ${node}'s limit of ${formatDuration(maxMs)}`, `give it a timeout of ${formatDuration(maxMs)} or less (dispatch --timeout, or timeout: in a handoff or a --from line)`);
+    else if (asked > maxMs) refuse('policy.maxTimeout', `the task's timeout ${task.timeout} is longer than node ${node}'s limit of ${formatDuration(maxMs)}`, `give it a timeout of ${formatDuration(maxMs)} or less, with dispatch --timeout or the timeout field of a handoff or a --from line`);
   }
 
   if (policy.maxBudgetUsd !== undefined && runner === 'claude') {
     const asked = task.claude?.maxBudgetUsd;
     if (asked === undefined) caps.budgetUsd = policy.maxBudgetUsd;
-    else if (asked > policy.maxBudgetUsd) refuse('policy.maxBudgetUsd', `the task asks for a budget of $${asked}, more than node ${node}'s limit of $${policy.maxBudgetUsd}`, `give it a budget of ${policy.maxBudgetUsd} or less (dispatch --max-budget-usd, or claude.maxBudgetUsd in a handoff or a --from line)`);
+    else if (asked > policy.maxBudgetUsd) refuse('policy.maxBudgetUsd', `the task asks for a budget of $${asked}, more than node ${node}'s limit of $${policy.maxBudgetUsd}`, `give it a budget of ${policy.maxBudgetUsd} or less, with dispatch --max-budget-usd or the claude.maxBudgetUsd field of a handoff or a --from line`);
   }
 
   if (refusals.length === 0) return { ok: true, caps };

@@ -145,7 +145,7 @@ describe('node policy', () => {
     const err = json<{ error: { code: string; message: string; fix: string } }>(r).error;
     expect(err.code).toBe('NODE_CANNOT_RUN');
     expect(err.message).toContain("its policy refuses it (policy.maxTimeout: the task's timeout 1h is longer than node w's limit of 5s)");
-    expect(err.fix).toContain('a timeout of 5s or less (dispatch --timeout');
+    expect(err.fix).toContain('a timeout of 5s or less, with dispatch --timeout');
     expect(err.fix).toContain('the node then answers it failed');
 
     const id = await dispatch(['say hi', '--to', 'w', '--command', 'echo hi', '--timeout', '1h', '--force']);

@@ -189,7 +189,7 @@ describe('nodePolicyVerdict', () => {
     it('a longer timeout is refused, naming both', () => {
       const v = refused(verdict({ maxTimeout: '2h' }, { command: 'true', timeout: '3h' }));
       expect(v?.reason).toBe("policy.maxTimeout: the task's timeout 3h is longer than node w's limit of 2h");
-      expect(v?.fix).toBe('give it a timeout of 2h or less (dispatch --timeout, or timeout: in a handoff or a --from line)');
+      expect(v?.fix).toBe('give it a timeout of 2h or less, with dispatch --timeout or the timeout field of a handoff or a --from line');
     });
     it('a task without a timeout gets the limit; one within it keeps its own', () => {
       expect(verdict({ maxTimeout: '90m' }, { command: 'true' })).toEqual({ ok: true, caps: { timeoutMs: 90 * 60_000 } });
@@ -202,7 +202,7 @@ describe('nodePolicyVerdict', () => {
     it('a claude task asking more is refused; one asking none gets the limit; one within keeps its own', () => {
       const v = refused(verdict({ maxBudgetUsd: 2 }, { runner: 'claude', claude: { maxBudgetUsd: 5 } }));
       expect(v?.reason).toBe("policy.maxBudgetUsd: the task asks for a budget of $5, more than node w's limit of $2");
-      expect(v?.fix).toBe('give it a budget of 2 or less (dispatch --max-budget-usd, or claude.maxBudgetUsd in a handoff or a --from line)');
+      expect(v?.fix).toBe('give it a budget of 2 or less, with dispatch --max-budget-usd or the claude.maxBudgetUsd field of a handoff or a --from line');
       expect(verdict({ maxBudgetUsd: 2 }, { runner: 'claude' })).toEqual({ ok: true, caps: { budgetUsd: 2 } });
       expect(verdict({ maxBudgetUsd: 2 }, { runner: 'claude', claude: { maxBudgetUsd: 1 } })).toEqual({ ok: true, caps: {} });
     });
@@ -332,7 +332,7 @@ describe('what runs', () => {
   it('a refusal becomes the response reason, saying nothing ran and how to fix it', () => {
     const v = nodePolicyVerdict({ maxTimeout: '1m' }, { command: 'true', timeout: '1h' }, { node: 'w' });
     expect(v.ok).toBe(false);
-    if (!v.ok) expect(policyRefusal('w', v)).toBe("refused by node w's policy, nothing was run: policy.maxTimeout: the task's timeout 1h is longer than node w's limit of 1m (give it a timeout of 1m or less (dispatch --timeout, or timeout: in a handoff or a --from line))");
+    if (!v.ok) expect(policyRefusal('w', v)).toBe("refused by node w's policy, nothing was run: policy.maxTimeout: the task's timeout 1h is longer than node w's limit of 1m (give it a timeout of 1m or less, with dispatch --timeout or the timeout field of a handoff or a --from line)");
   });
 
   it('the budget cap lowers what the node grants claude, so claude gets it as --max-budget-usd', () => {
