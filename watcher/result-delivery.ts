@@ -142,7 +142,7 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
       await Promise.all(now.map((entry) => deliver(entry)));
       retryingPushes ??= retryPendingPushes(home, deps.retryMs)
         .then((done) => {
-          for (const p of done) onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch, ...(p.moved ? { moved: p.moved } : {}), ...(p.rewritten ? { rewritten: p.rewritten } : {}) });
+          for (const p of done) onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch, ...(p.moved ? { moved: p.moved } : {}), ...(p.rewritten ? { rewritten: p.rewritten } : {}), ...(p.apart ? { apart: p.apart } : {}) });
         }, report)
         .finally(() => (retryingPushes = null));
       if (deps.downReason() === null && listQueue(home).length > 0) {

@@ -35,9 +35,10 @@ export type WatchEvent =
    * A project task's branch reached the project remote. `moved`: the branch it was meant for, which refused a
    * fast-forward, so it went beside it; `rewritten`, when that was because the run rewrote the branch's history (a
    * rebase, an amend): the commit the remote had from this worktree, which the result no longer holds. Without
-   * `rewritten`, the branch had moved on the remote.
+   * `rewritten`, the branch had moved on the remote, unless `apart`: it never built on the task's base (the commit it
+   * was at when the worktree was made beside it, and still is), so nobody moved it.
    */
-  | { type: 'pushed'; id: string; attempt: number; branch: string; moved?: string; rewritten?: string }
+  | { type: 'pushed'; id: string; attempt: number; branch: string; moved?: string; rewritten?: string; apart?: string }
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
   /** Dispatches and cancels queued on this node while the remote was unreachable (bus/queue.ts) reached the bus. */
   | { type: 'sent'; changes: { kind: string; id: string }[]; refused: { kind: string; id: string; reason: string; path: string }[] }

@@ -46,6 +46,11 @@ export interface RespondInput {
    * the remote from the worktree before, is not in the results; without it, the branch had moved on the remote.
    */
   branchRewritten?: string;
+  /**
+   * With branchMoved: the branch on the remote did not contain the task's base when the worktree was made, so the
+   * run started from the base beside it, and the branch is still at this commit: nobody moved it.
+   */
+  branchApart?: string;
   /** Files the run left uncommitted in its worktree, and why (autoCommit off, a merge left unresolved). */
   uncommitted?: number;
   uncommittedWhy?: string;
@@ -67,7 +72,7 @@ export const BODY_LIMITS = { summary: 16 * 1024, results: 128 * 1024, output: 64
  * valid UTF-8, no line that reads as a conflict marker, capped in size; the output sits in a backtick fence
  * longer than any backtick run inside it, so no output can end the block early. Pure.
  */
-export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'branchRewritten' | 'uncommitted' | 'uncommittedWhy'>): string {
+export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'branchRewritten' | 'branchApart' | 'uncommitted' | 'uncommittedWhy'>): string {
   const parts: string[] = [];
   // The response goes to every node and stays in the bus's history: a URL's password in it (a task that printed
   // `git remote -v`, a push error naming this node's project URL) is not published.
@@ -78,7 +83,7 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & 
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
-  if (input.project) parts.push(branchSection(input.project, input.projectStat, input.branchMoved, input.uncommitted, input.id, input.uncommittedWhy, input.branchRewritten));
+  if (input.project) parts.push(branchSection(input.project, input.projectStat, input.branchMoved, input.uncommitted, input.id, input.uncommittedWhy, input.branchRewritten, input.branchApart));
   if (input.output !== undefined) {
     const readable = redactUrlPasswords(terminalText(input.output));
     const clipped = clipTail(readable, BODY_LIMITS.output);
@@ -122,12 +127,14 @@ export function logOfBody(body: string): { bytes: number; path: string | null } 
  * The Branch section: where the results are, how to fetch them, what the commits say, the diffstat. `moved`: the
  * branch they were meant for, when they went beside it; `rewritten`, when that was because the run rewrote its
  * history (the commit of it the remote had and the worktree built on, no longer in the results) rather than the
- * branch moving. Pure.
+ * branch moving; `apart`, when it was because the branch never built on the task's base (the commit it was at when
+ * the worktree was made beside it, and still is). Pure.
  */
-export function branchSection(p: ProjectReport, stat: string | undefined, moved: string | undefined, uncommitted: number | undefined, id = 'ID', uncommittedWhy = 'autoCommit is off', rewritten?: string): string {
+export function branchSection(p: ProjectReport, stat: string | undefined, moved: string | undefined, uncommitted: number | undefined, id = 'ID', uncommittedWhy = 'autoCommit is off', rewritten?: string, apart?: string): string {
   const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
   const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
   if (moved && rewritten) lines.push(`The run rewrote the history of ${moved} (a rebase or an amend): ${rewritten.slice(0, 12)}, the commit of ${moved} on the remote that this worktree built on, is not part of the results, so they were not a fast-forward of ${moved} and went beside it, to ${p.branch}. ${moved} itself was left as it was: gitbus never forces a push.`, '');
+  else if (moved && apart) lines.push(`${moved} on the remote did not build on the task's base when its worktree was made (it was at ${apart.slice(0, 12)}, which does not contain ${p.baseCommit.slice(0, 12)}), so the run started from the base and the results went beside it, to ${p.branch}. ${moved} itself was left as it was.`, '');
   else if (moved) lines.push(`${moved} had moved on the remote since the task started, so the results went beside it, to ${p.branch}.`, '');
   if (p.conflicts?.length) {
     lines.push(`Nothing was pushed: ${p.conflicts.length === 1 ? 'a merge conflicts' : 'merges conflict'}, and ${p.branch} was left untouched.`, '');
@@ -140,6 +147,8 @@ export function branchSection(p: ProjectReport, stat: string | undefined, moved:
       // The lease names the commit the remote had: the push over it is refused if anyone pushed there since.
       lines.push(`To make the rewritten history ${moved}, once you have checked it, push it over ${moved} yourself (after the fetch above):`, '', '```', `git push --force-with-lease=${shellWord(`refs/heads/${moved}:${rewritten}`)} ${shellWord(p.repo)} ${shellWord(`${p.headCommit}:refs/heads/${moved}`)}`, '```', '');
       lines.push(`Or keep ${moved}'s history: a follow-up in this worktree that merges it makes the next results a fast-forward of it:`, '', '```', `gitbus resume ${shellWord(id)} ${shellWord(`merge ${moved} into this branch and fix what breaks`)}`, '```', '');
+    } else if (moved && apart) {
+      lines.push(`To have them together, merge one into the other: a follow-up in this worktree that merges ${moved} makes the next results a fast-forward of it, and they go to ${moved} itself:`, '', '```', `gitbus resume ${shellWord(id)} ${shellWord(`merge ${moved} into this branch and fix what breaks`)}`, '```', '');
     }
   }
   else lines.push(`Not on the project remote yet: ${oneLineText(redactUrlPasswords(p.pushError ?? 'the push has not been tried'), 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');

@@ -56,7 +56,7 @@ function eventLine(e: WatchEvent): string | null {
     case 'delivered':
       return `${e.id}: result delivered (${e.status})`;
     case 'pushed':
-      return `${e.id}: branch ${e.branch} pushed to the project remote${e.moved ? (e.rewritten ? ` (beside ${e.moved}: the run rewrote its history, a rebase or an amend, so it was not a fast-forward of ${e.rewritten.slice(0, 12)}; nothing was forced)` : ` (${e.moved} had moved, so beside it)`) : ''}`;
+      return `${e.id}: branch ${e.branch} pushed to the project remote${e.moved ? (e.rewritten ? ` (beside ${e.moved}: the run rewrote its history, a rebase or an amend, so it was not a fast-forward of ${e.rewritten.slice(0, 12)}; nothing was forced)` : e.apart ? ` (beside ${e.moved}: it did not build on the task's base, at ${e.apart.slice(0, 12)} since before the task)` : ` (${e.moved} had moved, so beside it)`) : ''}`;
     case 'rejected':
       return `${e.id}: the bus no longer accepts this result (${e.reason}); kept in ${e.path}`;
     case 'sent':

@@ -180,7 +180,7 @@ describe('project tasks', () => {
     }
   }, 150_000);
 
-  it('a branch that moved on the remote is never overwritten: the results go beside it', async () => {
+  it("a branch on the remote that is not the task's is never overwritten: the results go beside it", async () => {
     // Someone else's unrelated work is already on the branch the task asks for.
     const other = join(bus.dir, 'other');
     gitCli(['init', '-q', '--initial-branch=elsewhere', other]);
@@ -195,7 +195,9 @@ describe('project tasks', () => {
     const p = r.data.project as Report;
     expect(p.branch).toBe(`shared/branch-moved-${p.headCommit.slice(0, 8)}`);
     expect(p.pushed).toBe(true);
-    expect(r.body).toContain('shared/branch had moved on the remote');
+    // It was like that before the task started: not moved.
+    expect(r.body).toContain("shared/branch on the remote did not build on the task's base");
+    expect(r.body).not.toContain('had moved on the remote');
     expect(r.body).not.toContain('rewrote');
     expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'shared/branch']).trim()).toBe(theirs);
     expect(showFile(project.remote, p.branch, 'mine.txt')).toBe('mine\n');
@@ -289,6 +291,40 @@ describe('project tasks', () => {
     // Never forced: the person's commit is where they left it, the amended one beside it.
     expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'pre/topic']).trim()).toBe(start);
     expect(showFile(project.remote, p.branch, 'pre.txt')).toBe('pre\namended\n');
+  }, 120_000);
+
+  it('a branch already on the remote that does not hold the base: the results go beside it, saying it never built on the base, not that it moved', async () => {
+    // A person's branches on the project remote with a history of their own, without main's commit.
+    const theirs = join(bus.dir, 'person-apart');
+    gitCli(['clone', '-q', project.remote, theirs]);
+    gitCli(['checkout', '-q', '--orphan', 'apart'], theirs);
+    writeFileSync(join(theirs, 'theirs.txt'), 'theirs\n');
+    gitCli(['add', '.'], theirs);
+    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-q', '-m', 'their own start'], theirs);
+    gitCli(['push', '-q', 'origin', 'HEAD:refs/heads/apart/topic', 'HEAD:refs/heads/apart/busy'], theirs);
+    const at = gitCli(['--git-dir', project.remote, 'rev-parse', 'apart/topic']).trim();
+    const base = project.main();
+    // The second one gets a push from the person while its task runs: that one did move.
+    const pushMeanwhile = `git -C '${theirs}' -c user.name=p -c user.email=p@x commit -q --allow-empty -m meanwhile && git -C '${theirs}' push -q origin HEAD:refs/heads/apart/busy`;
+    pushHandoffs(person, bus.remote, [
+      { id: 'pw-apart', frontmatter: { to: 'w2', repo: 'proj', base: 'main', branch: 'apart/topic', command: 'echo mine > mine.txt' } },
+      { id: 'pw-apart-busy', frontmatter: { to: 'w2', repo: 'proj', base: 'main', branch: 'apart/busy', command: `echo mine > mine.txt && ${pushMeanwhile}` } },
+    ]);
+    const ran = await gitbus(['watch', '--once'], { home: bus.home('w2'), timeoutMs: 90_000 });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toContain(`(beside apart/topic: it did not build on the task's base, at ${at.slice(0, 12)} since before the task)`);
+    const r = await response('pw-apart');
+    const p = r.data.project as Report;
+    expect(p).toMatchObject({ pushed: true, baseCommit: base, branch: `apart/topic-moved-${p.headCommit.slice(0, 8)}` });
+    expect(r.body).toContain(`apart/topic on the remote did not build on the task's base when its worktree was made (it was at ${at.slice(0, 12)}, which does not contain ${base.slice(0, 12)}), so the run started from the base and the results went beside it, to ${p.branch}.`);
+    expect(r.body).toContain(`gitbus resume pw-apart 'merge apart/topic into this branch and fix what breaks'`);
+    expect(r.body).not.toContain('had moved on the remote');
+    expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'apart/topic']).trim()).toBe(at);
+    expect(showFile(project.remote, p.branch, 'mine.txt')).toBe('mine\n');
+    // Pushed to while its task ran: it moved.
+    const busy = await response('pw-apart-busy');
+    expect(busy.body).toContain(`apart/busy had moved on the remote since the task started, so the results went beside it, to ${(busy.data.project as Report).branch}.`);
+    expect(busy.body).not.toContain('did not build on');
   }, 120_000);
 
   it('a second task on the same branch continues it on the same node, and a merge left half done is never committed', async () => {

@@ -19,7 +19,7 @@ import { groupText } from '../../cli/commands/group.js';
 import { handoffRules, handoffSchema } from '../../schemas/handoff.js';
 import { cacheName, fillEnv, resolveProject, sameRemote } from '../../watcher/workspace/project-config.js';
 import { globRegExp, parseIncludeFile } from '../../watcher/workspace/include.js';
-import { isMoved, lastPushedOf, movedBranch, notFastForwardCause, refusalText } from '../../watcher/workspace/push.js';
+import { apartOf, isMoved, lastPushedOf, movedBranch, notFastForwardCause, refusalText } from '../../watcher/workspace/push.js';
 import { parseShortstat } from '../../watcher/workspace/results.js';
 import { outageOf } from '../../bus/project/git.js';
 import { whoWroteFix } from '../../bus/model/snapshot.js';
@@ -177,7 +177,25 @@ describe('what git said', () => {
     expect(lastPushedOf({ branch: 'f/x', remoteAtStart: c, pushedCommit: d, pushedBranch: 'f/x' })).toBe(d);
   });
 
-  it('the response says which: the branch moved on the remote, or the run rewrote its history, and how to adopt that', () => {
+  it("tells a branch that moved on the remote from one that never built on the task's base, by the commit it was at when the worktree was made", () => {
+    const c = 'c'.repeat(40);
+    const d = 'd'.repeat(40);
+    // The remote's branch still where it was when the worktree started beside it: nobody moved it.
+    expect(notFastForwardCause(undefined, c, null, c)).toBe('apart');
+    // Someone pushed there since, or nothing is known: moved.
+    expect(notFastForwardCause(undefined, d, null, c)).toBe('moved');
+    expect(notFastForwardCause(undefined, null, null, c)).toBe('moved');
+    // A rewrite of what the worktree itself pushed there comes first.
+    expect(notFastForwardCause(c, c, false, c)).toBe('rewritten');
+    // Kept until the worktree pushes to the branch itself; results beside it keep it apart.
+    expect(apartOf({ branch: 'f/x', apartAtStart: c })).toBe(c);
+    expect(apartOf({ branch: 'f/x', apartAtStart: c, pushedCommit: d, pushedBranch: movedBranch('f/x', d) })).toBe(c);
+    expect(apartOf({ branch: 'f/x', apartAtStart: c, onBranch: d })).toBeUndefined();
+    expect(apartOf({ branch: 'f/x', apartAtStart: c, pushedCommit: d, pushedBranch: 'f/x' })).toBeUndefined();
+    expect(apartOf({ branch: 'f/x' })).toBeUndefined();
+  });
+
+  it('the response says which: the branch moved on the remote, the run rewrote its history (and how to adopt that), or the branch never built on the base', () => {
     const report = { repo: 'p', branch: 'f/x-moved-bbbbbbbb', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
     const moved = branchSection(report, undefined, 'f/x', undefined, 't1');
     expect(moved).toContain('f/x had moved on the remote since the task started, so the results went beside it, to f/x-moved-bbbbbbbb.');
@@ -188,6 +206,11 @@ describe('what git said', () => {
     expect(rewritten).not.toContain('had moved on the remote');
     expect(rewritten).toContain(`git push --force-with-lease=refs/heads/f/x:${'c'.repeat(40)} p ${'b'.repeat(40)}:refs/heads/f/x`);
     expect(rewritten).toContain(`gitbus resume t1 'merge f/x into this branch and fix what breaks'`);
+    const apart = branchSection(report, undefined, 'f/x', undefined, 't1', undefined, undefined, 'c'.repeat(40));
+    expect(apart).toContain(`f/x on the remote did not build on the task's base when its worktree was made (it was at ${'c'.repeat(12)}, which does not contain ${'a'.repeat(12)}), so the run started from the base and the results went beside it, to f/x-moved-bbbbbbbb.`);
+    expect(apart).not.toContain('had moved on the remote');
+    expect(apart).not.toContain('force');
+    expect(apart).toContain(`gitbus resume t1 'merge f/x into this branch and fix what breaks'`);
   });
 });
 

@@ -20,6 +20,13 @@ export interface PendingPush {
    * to yet: the cause is then moved. (The name is the one stored entries have.)
    */
   lastPushed?: string;
+  /**
+   * The commit `branch` was at on the remote when this worktree was made, when it did not contain the task's base
+   * and the worktree started beside it (the registry's `apartAtStart`, until the worktree pushed to `branch`
+   * itself: apartOf): when `branch` refuses a fast-forward and still holds exactly this commit, nobody moved it; the
+   * results were apart from it from the start.
+   */
+  apartAtStart?: string;
   /** When the first try failed, for how long a response is held back by an outage. */
   firstFailedAt?: string;
   lastTriedAt?: string;
@@ -30,9 +37,10 @@ export type PushResult =
    * `moved`: the branch the results were meant for, which refused a fast-forward, so they went beside it to
    * `branch`; `rewritten`, when that was because the run rewrote the history (pendingPush.lastPushed, which the
    * remote's branch still holds and the worktree built on, is not in the result), not because the branch moved on
-   * the remote.
+   * the remote; `apart`, when it was because `branch` did not build on the task's base to begin with (the commit
+   * it was at when the worktree was made, and still is).
    */
-  | { kind: 'pushed'; branch: string; moved?: string; rewritten?: string }
+  | { kind: 'pushed'; branch: string; moved?: string; rewritten?: string; apart?: string }
   | { kind: 'outage'; reason: string }
   | { kind: 'refused'; reason: string };
 
@@ -56,6 +64,15 @@ export function lastPushedOf(r: { branch: string; onBranch?: string; pushedCommi
   return r.remoteAtStart;
 }
 
+/**
+ * The commit its branch was at on the remote when a worktree was made beside it (it lacked the task's base), while
+ * the worktree has not pushed to the branch itself since: what the remote's branch still holds unless someone
+ * pushed there. Pure.
+ */
+export function apartOf(r: { branch: string; apartAtStart?: string; onBranch?: string; pushedCommit?: string; pushedBranch?: string }): string | undefined {
+  return r.apartAtStart && !r.onBranch && r.pushedBranch !== r.branch ? r.apartAtStart : undefined;
+}
+
 /** Whether git's push output says the ref moved (non-fast-forward, or newer work there to fetch first). Pure. */
 export function isMoved(output: string): boolean {
   return /\[rejected\].*(non-fast-forward|fetch first)|\(non-fast-forward\)|\(fetch first\)|stale info/.test(output);
@@ -73,11 +90,13 @@ export function refusalText(stderr: string): string {
 /**
  * Why a push to the branch was not a fast-forward: `rewritten` when the remote's branch (`tip`, null when it could
  * not be read) still holds exactly the commit of it this worktree built on (lastPushedOf) and the result does not contain it
- * (`ancestor` false: the run dropped it by a rebase or an amend); `moved` otherwise (someone else pushed to the
- * branch, maybe as well, or nothing is known to tell). Pure.
+ * (`ancestor` false: the run dropped it by a rebase or an amend); `apart` when it still holds exactly the commit it
+ * was at when the worktree was made beside it (apartOf: it lacked the task's base), so nobody pushed there; `moved`
+ * otherwise (someone else pushed to the branch, maybe as well, or nothing is known to tell). Pure.
  */
-export function notFastForwardCause(lastPushed: string | undefined, tip: string | null, ancestor: boolean | null): 'moved' | 'rewritten' {
-  return lastPushed !== undefined && tip === lastPushed && ancestor === false ? 'rewritten' : 'moved';
+export function notFastForwardCause(lastPushed: string | undefined, tip: string | null, ancestor: boolean | null, apart?: string): 'moved' | 'rewritten' | 'apart' {
+  if (lastPushed !== undefined && tip === lastPushed && ancestor === false) return 'rewritten';
+  return apart !== undefined && tip === apart ? 'apart' : 'moved';
 }
 
 /** The commit the project remote's `branch` is at now; null when it has none or cannot be asked. */
@@ -108,7 +127,8 @@ async function pushOnce(p: PendingPush, branch: string, timeoutMs: number): Prom
 /**
  * Pushes a result branch without ever forcing: a fast-forward, or, when it is not one, to `<branch>-moved-<commit>`
  * beside it, so that neither the remote's work nor the task's is lost. Not a fast-forward either because the
- * branch moved on the remote, or because the run rewrote its history (`rewritten`, notFastForwardCause).
+ * branch moved on the remote, because the run rewrote its history (`rewritten`), or because the branch never
+ * built on the task's base (`apart`): notFastForwardCause.
  */
 export async function pushResult(p: PendingPush, timeoutMs = NETWORK_GIT_MS): Promise<PushResult> {
   const first = await pushOnce(p, p.branch, timeoutMs);
@@ -117,9 +137,11 @@ export async function pushResult(p: PendingPush, timeoutMs = NETWORK_GIT_MS): Pr
   const second = await pushOnce(p, beside, timeoutMs);
   if (second.kind === 'moved') return { kind: 'refused', reason: `both ${p.branch} and ${beside} moved on ${p.url}` };
   if (second.kind !== 'pushed') return second;
-  // Asked only when the worktree built on the branch's commit: one more round trip, on a push that was refused anyway.
-  const tip = p.lastPushed === undefined ? null : await remoteTip(p, p.branch, timeoutMs);
+  // Asked only when the worktree built on the branch's commit, or started beside it: one more round trip, on a push
+  // that was refused anyway.
+  const tip = p.lastPushed === undefined && p.apartAtStart === undefined ? null : await remoteTip(p, p.branch, timeoutMs);
   // git cannot tell (an object the clone lacks): null, taken as moved.
-  const cause = notFastForwardCause(p.lastPushed, tip, tip === null || tip !== p.lastPushed ? null : await isAncestor(p.gitDir, p.lastPushed, p.commit).catch(() => null));
-  return { kind: 'pushed', branch: beside, moved: p.branch, ...(cause === 'rewritten' && p.lastPushed ? { rewritten: p.lastPushed } : {}) };
+  const cause = notFastForwardCause(p.lastPushed, tip, tip === null || p.lastPushed === undefined || tip !== p.lastPushed ? null : await isAncestor(p.gitDir, p.lastPushed, p.commit).catch(() => null), p.apartAtStart);
+  const why = cause === 'rewritten' && p.lastPushed ? { rewritten: p.lastPushed } : cause === 'apart' && p.apartAtStart ? { apart: p.apartAtStart } : {};
+  return { kind: 'pushed', branch: beside, moved: p.branch, ...why };
 }

@@ -34,6 +34,12 @@ export interface WorktreeRecord {
    * Absent when the branch was not on the remote, or the worktree does not build on it.
    */
   remoteAtStart?: string;
+  /**
+   * The commit the project remote's branch was at when this worktree was made, when that did not contain the task's
+   * base, so the worktree started from the base beside it: a result that is not a fast-forward of the branch while
+   * the remote still holds this commit was apart from it from the start, not moved by anyone (watcher/workspace/push.ts).
+   */
+  apartAtStart?: string;
   /** The project's setup command has succeeded here. */
   setupDone?: boolean;
   /** Files copied in from the node's checkout (`include`): never committed by gitbus. */

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { git } from '../../bus/project/git.js';
 import { MAX_SUBJECTS, type ProjectReport } from '../../schemas/project.js';
 import { oneLineText } from '../../schemas/output-text.js';
-import { lastPushedOf, type PendingPush } from './push.js';
+import { apartOf, lastPushedOf, type PendingPush } from './push.js';
 import type { PreparedWorkspace } from './worktree.js';
 
 export interface FinishInput {
@@ -97,7 +97,8 @@ export async function finishWorktree(f: FinishInput): Promise<Finished> {
     ...facts.counts,
   };
   const lastPushed = lastPushedOf(f.ws.record);
-  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key, ...(lastPushed ? { lastPushed } : {}) }, stat: statText, uncommitted, ...(uncommitted > 0 ? { uncommittedWhy: midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off' } : {}) };
+  const apartAtStart = apartOf(f.ws.record);
+  return { report, push: { gitDir: f.ws.cache.gitDir, url: f.ws.cache.url, commit: head, branch: f.ws.record.branch, worktree: f.ws.record.key, ...(lastPushed ? { lastPushed } : {}), ...(apartAtStart ? { apartAtStart } : {}) }, stat: statText, uncommitted, ...(uncommitted > 0 ? { uncommittedWhy: midMerge ? 'a merge was left unresolved, so nothing was committed' : 'autoCommit is off' } : {}) };
 }
 
 /**

@@ -112,8 +112,10 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
     created = true;
     // A branch that was on the remote already and that this worktree builds on: until the worktree pushes there, a
     // result that lacks this commit while the remote still holds it rewrote the branch (watcher/workspace/push.ts).
-    const builtOn = remoteHead !== null && (remoteHead === start || (await isAncestor(cache.gitDir, remoteHead, start))) ? { remoteAtStart: remoteHead } : {};
-    record = { key, path, repo: h.repo, url: project.url, gitDir: cache.gitDir, branch, baseCommit: base.commit, ...builtOn, tasks: [input.id], created: now, updated: now };
+    // One that was there and that it does not build on (it lacks the base): its results are no fast-forward of it
+    // unless the run merges it, and the push says why rather than that someone moved it.
+    const onRemote = remoteHead === null ? {} : remoteHead === start || (await isAncestor(cache.gitDir, remoteHead, start)) ? { remoteAtStart: remoteHead } : { apartAtStart: remoteHead };
+    record = { key, path, repo: h.repo, url: project.url, gitDir: cache.gitDir, branch, baseCommit: base.commit, ...onRemote, tasks: [input.id], created: now, updated: now };
   }
   if (input.session) record.session = input.session;
   if (created && project.settings?.checkout) {
