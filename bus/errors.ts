@@ -1,4 +1,4 @@
-import { GitbusError } from '../schemas/errors.js';
+import { GitbusError, type FileProblem } from '../schemas/errors.js';
 import { shellWord } from './project/shell-word.js';
 
 export class NoBusError extends GitbusError {
@@ -238,10 +238,16 @@ export class NothingClaimableError extends GitbusError {
   }
 }
 
+/**
+ * A task that is `invalid` asked to do what only a task that runs or ended can: be claimed (it never runs), or be
+ * resumed (it does not run again by itself, and how it ended is unknown). `problems` say why it is invalid, each with
+ * its fix; `refusal` says what is refused, after "task ID is invalid and".
+ */
 export class InvalidTaskError extends GitbusError {
   readonly code = 'INVALID_TASK';
-  constructor(id: string, reasons: string[]) {
-    super(`task ${id} is invalid and will never run: ${reasons.join('; ')}`, `fix its handoff file (see "gitbus lint"), or cancel it with "gitbus cancel ${id}"`, { id, reasons });
+  constructor(id: string, problems: FileProblem[], refusal = 'will never run', fix = `fix its handoff file (see "gitbus lint"), or cancel it with "gitbus cancel ${id}"`) {
+    const reasons = problems.map((p) => `${p.path}${p.field ? ` ${p.field}` : ''}: ${p.reason}`);
+    super(`task ${id} is invalid and ${refusal}${reasons.length ? `: ${reasons.join('; ')}` : ''}`, fix, { id, reasons, problems });
   }
 }
 

@@ -1,8 +1,10 @@
 import type { Claim } from '../../schemas/claim.js';
+import type { FileProblem } from '../../schemas/errors.js';
 import { effectiveRunner, type ClaudeRequest, type Handoff } from '../../schemas/handoff.js';
 import { MAX_TITLE_CHARS } from '../../schemas/fields.js';
 import { defaultBranch } from '../../schemas/project.js';
 import type { TaskResponse } from '../../schemas/response.js';
+import { InvalidTaskError } from '../errors.js';
 import { NeverRanError, NoSessionError, StillRunningError } from '../resume-errors.js';
 import { isFinal, type TaskState } from './types.js';
 import { shellWord } from '../project/shell-word.js';
@@ -15,6 +17,8 @@ export interface RanTask {
   response: TaskResponse | null;
   /** Its readable claims, any order. */
   claims: Claim[];
+  /** Why it is `invalid` (an archived file's path as `archive:<month>/<id>/<name>`); empty otherwise. */
+  problems: FileProblem[];
 }
 
 /** The handoff fields that continue a task's claude session where it ran: the same node, folder and session. */
@@ -34,10 +38,13 @@ export interface ResumePlan {
  * How to continue task `t`'s claude session: on the node that ran it (the response's, else the last claim's), in
  * the session the response reports (else the one its claim recorded), on the same project, branch and workdir
  * (and in the same fan-out group), so that the node finds the worktree and the folder the session lives in. The claude settings it ran with are
- * kept. Refuses a task that never ran, has no session, or is still running or will run again. Pure.
+ * kept. Refuses a task that is invalid, never ran, has no session, or is still running or will run again. Pure.
  */
 export function resumePlan(t: RanTask): ResumePlan {
   const lastClaim = [...t.claims].sort((a, b) => b.attempt - a.attempt)[0];
+  // Before the others: an invalid task does not run again by itself (its handoff never runs; an archived one's end
+  // is unknown, so its node may not be done with the session), and what helps is its problems' fixes, not a wait.
+  if (t.state === 'invalid') throw invalidRefusal(t);
   if (!isFinal(t.state)) {
     if (t.claims.length === 0 && !t.response) throw new NeverRanError(t.id, t.state);
     const running = t.state === 'claimed' || t.state === 'cancelling';
@@ -73,6 +80,14 @@ export function resumePlan(t: RanTask): ResumePlan {
   // resume that merged nothing would count as resolving the integration).
   if (h.merge !== undefined) fields.merge = h.merge;
   return { fields, node, session };
+}
+
+function invalidRefusal(t: RanTask): InvalidTaskError {
+  const errors = t.problems.filter((p) => p.severity === 'error');
+  const problems = errors.length ? errors : t.problems;
+  const first = problems[0];
+  const fix = `${first ? `${first.fix} (` : ''}"gitbus show ${t.id}" lists why${first ? ')' : ''}, or dispatch a new task`;
+  return new InvalidTaskError(t.id, problems, 'does not run again by itself, so there is no session to resume', fix);
 }
 
 /** `resume <id>: <the prompt's first line>`, within a title's length. Pure. */

@@ -78,8 +78,6 @@ export async function archivedStates(ctx: BusContext, ids: string[]): Promise<Ma
 /** An archived task's handoff, claims and response as this node counts them (a forged one is not there), with its month. */
 export interface ArchivedRun extends RanTask {
   month: string;
-  /** Why it is `invalid` (archive paths); empty otherwise. */
-  problems: FileProblem[];
   forged: ForgedFile[];
 }
 

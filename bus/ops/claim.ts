@@ -150,7 +150,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       picked = [view];
       const e = eligibility(view, who, snap.settings.maxAttempts);
       if (!e.ok) {
-        if (view.state === 'invalid') throw new InvalidTaskError(id, view.problems.map((p) => `${p.path}${p.field ? ` ${p.field}` : ''}: ${p.reason}`));
+        if (view.state === 'invalid') throw new InvalidTaskError(id, view.problems);
         if (view.state === 'claimed' || view.state === 'cancelling') throw new TaskStateError(id, holderText(view), 'claim it', e.fix, { holder: view.claim?.node ?? null });
         throw new NotClaimableError(id, e.reason, e.fix);
       }

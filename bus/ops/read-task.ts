@@ -27,9 +27,9 @@ export async function readRanTask(ctx: BusContext, ref: string): Promise<RanTask
       const p = await snap.parse<Claim>(c);
       if (p.ok) claims.push(p.data);
     }
-    return { id, state: view.state, handoff: view.handoff ?? null, response: view.response ?? null, claims };
+    return { id, state: view.state, handoff: view.handoff ?? null, response: view.response ?? null, claims, problems: view.problems };
   }
   const t = (await archivedRuns(ctx, [ref], { thorough: true })).get(ref);
   if (!t) throw new UnknownTaskError(ref);
-  return { id: t.id, state: t.state, handoff: t.handoff, response: t.response, claims: t.claims };
+  return { id: t.id, state: t.state, handoff: t.handoff, response: t.response, claims: t.claims, problems: t.problems };
 }

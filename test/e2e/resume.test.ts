@@ -168,16 +168,20 @@ describe('sessions with node affinity', () => {
     expect(call?.argv.join(' ')).toContain(`--resume ${session}`);
   }, 60_000);
 
-  it('resume refuses a task that has no session, never ran or is still running, saying what to do', async () => {
+  it('resume refuses a task that has no session, never ran, is invalid or is still running, saying what to do', async () => {
     const alpha = bus.home('alpha');
     const shell = await gitbus(['resume', 'rs-shell', 'again', '--json'], { home: alpha });
     expect(shell.code).toBe(5);
     expect(json<{ error: { code: string; message: string; fix: string } }>(shell).error).toMatchObject({ code: 'NO_SESSION', message: expect.stringContaining('shell runner'), fix: expect.stringContaining('dispatch a new task') });
 
-    pushHandoffs(person, bus.remote, [{ id: 'rs-waiting', frontmatter: { to: 'nobody', runner: 'claude' } }, { id: 'rs-busy', frontmatter: { to: 'w2', runner: 'claude' } }]);
+    pushHandoffs(person, bus.remote, [{ id: 'rs-waiting', frontmatter: { to: 'nobody', runner: 'claude' } }, { id: 'rs-busy', frontmatter: { to: 'w2', runner: 'claude' } }, { id: 'rs-invalid', frontmatter: { to: 'nobody', runner: 'claude', priority: 'high' } }]);
     const never = await gitbus(['resume', 'rs-waiting', 'go', '--json'], { home: alpha });
     expect(never.code).toBe(5);
     expect(json<{ error: { code: string } }>(never).error.code).toBe('NEVER_RAN');
+    // Not "will run again", nor "wait until it has run": it never runs, and why is in its problems.
+    const invalid = await gitbus(['resume', 'rs-invalid', 'go', '--json'], { home: alpha });
+    expect(invalid.code).toBe(5);
+    expect(json<{ error: { code: string; message: string; fix: string; data: { problems: { path: string; field: string }[] } } }>(invalid).error).toMatchObject({ code: 'INVALID_TASK', message: expect.stringContaining('does not run again by itself'), fix: expect.stringContaining('"gitbus show rs-invalid" lists why'), data: { problems: [{ path: 'handoffs/rs-invalid.md', field: 'priority' }] } });
 
     const claimed = await gitbus(['claim', 'rs-busy', '--json'], { home: w2 });
     expect(claimed.code, claimed.stderr).toBe(0);

@@ -267,7 +267,7 @@ describe('commands printed from bus fields', () => {
     // gitbus resume of a shell task
     let fix = '';
     try {
-      resumePlan({ id: 't3', state: 'succeeded', handoff: { title: 't', command: 'make', repo, branch }, response: { id: 't3', status: 'succeeded', node: 'w', attempt: 1, finished: '2026-01-01T00:00:00Z' }, claims: [] });
+      resumePlan({ id: 't3', state: 'succeeded', handoff: { title: 't', command: 'make', repo, branch }, response: { id: 't3', status: 'succeeded', node: 'w', attempt: 1, finished: '2026-01-01T00:00:00Z' }, claims: [], problems: [] });
     } catch (err) {
       fix = (err as NoSessionError).fix ?? '';
     }

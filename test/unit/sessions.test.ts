@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { applyResume, resumePlan, resumeTitle, type RanTask } from '../../bus/model/resume-plan.js';
 import { NeverRanError, NoSessionError, StillRunningError } from '../../bus/resume-errors.js';
+import { InvalidTaskError } from '../../bus/errors.js';
 import { exitCodeFor, EXIT } from '../../cli/exit-codes.js';
 import { mayPrune, pruneBlockers, pruneReason, pushCommand, type PruneFacts } from '../../watcher/workspace/prune-rules.js';
 import type { WorktreeRecord } from '../../watcher/workspace/registry.js';
@@ -16,6 +17,7 @@ const ran = (more: Partial<RanTask> = {}): RanTask => ({
     { id: 't1', attempt: 1, node: 'laptop', claimed: '2026-01-01T00:00:00Z', session: 'first' },
     { id: 't1', attempt: 2, node: 'gpu', claimed: '2026-01-01T00:00:00Z', session: S },
   ],
+  problems: [],
   ...more,
 });
 
@@ -66,8 +68,32 @@ describe('resumePlan', () => {
     expect(() => resumePlan(ran({ state: 'pending', response: null }))).toThrow(/pending and will run again/);
   });
 
+  it('refuses an invalid task, live or archived, with why it is invalid and the fix, not as one that will run again', () => {
+    const refusal = (t: RanTask): InvalidTaskError => {
+      try {
+        resumePlan(t);
+      } catch (e) {
+        if (e instanceof InvalidTaskError) return e;
+        throw e;
+      }
+      throw new Error('resumed an invalid task');
+    };
+    // An archived task whose response does not count: it has claims and a session, but how it ended is unknown.
+    const forged = { path: 'archive:2026-01/t1/response.md', field: '', reason: 'how the task ended is unknown: this node does not count its archived response (not signed)', fix: 'put 2026-01/t1/response.md back as it was on the archive branch, or remove it', severity: 'error' as const };
+    const archived = refusal(ran({ state: 'invalid', problems: [forged] }));
+    expect(archived.message.split('\n')[0]).toBe('task t1 is invalid and does not run again by itself, so there is no session to resume: archive:2026-01/t1/response.md: how the task ended is unknown: this node does not count its archived response (not signed)');
+    expect(archived.fix).toBe('put 2026-01/t1/response.md back as it was on the archive branch, or remove it ("gitbus show t1" lists why), or dispatch a new task');
+    expect(archived.data['problems']).toEqual([forged]);
+    // A live handoff that does not parse never ran: its problems, not "never ran, wait until it has run".
+    const bad = { path: 'handoffs/t1.md', field: 'priority', reason: 'must be an integer', fix: 'write a whole number', severity: 'error' as const };
+    const warning = { ...bad, field: 'created', reason: 'in the future', fix: 'check the clock', severity: 'warning' as const };
+    const live = refusal(ran({ state: 'invalid', response: null, claims: [], problems: [warning, bad] }));
+    expect(live.message.split('\n')[0]).toBe('task t1 is invalid and does not run again by itself, so there is no session to resume: handoffs/t1.md priority: must be an integer');
+    expect(live.fix).toBe('write a whole number ("gitbus show t1" lists why), or dispatch a new task');
+  });
+
   it('its refusals exit 5 with a fix', () => {
-    for (const e of [new NeverRanError('t', 'pending'), new NoSessionError('t', 'why', 'fix'), new StillRunningError('t', 'claimed', 'n')]) {
+    for (const e of [new NeverRanError('t', 'pending'), new NoSessionError('t', 'why', 'fix'), new StillRunningError('t', 'claimed', 'n'), new InvalidTaskError('t', [], 'does not run again')]) {
       expect(exitCodeFor(e)).toBe(EXIT.conflict);
       expect(e.fix).not.toBe('');
     }
