@@ -164,6 +164,13 @@ describe('pruneBlockers', () => {
     expect(pushCommand({ path: "/a b/it's", branch: 'x' })).toBe(`git -C '/a b/it'\\''s' push origin HEAD:refs/heads/x`);
     expect(pruneBlockers(facts(cases[3]))[0]?.fix).toContain('gitbus cancel k');
   });
+
+  it('keeps a worktree of an invalid task, saying what ends it: a cancel for a live one, its archived files for an archived one', () => {
+    const archived = pruneBlockers(facts({ tasks: [{ id: 'k', state: 'invalid', archived: true }] }));
+    expect(archived).toEqual([{ reason: 'task k is archived, but how it ended is unknown (invalid): its run may not be over', fix: '"gitbus show k" names the archived file that does not say and how to repair it on the archive branch', overridable: false }]);
+    const live = pruneBlockers(facts({ tasks: [{ id: 'k', state: 'invalid', archived: false }] }));
+    expect(live).toEqual([{ reason: 'task k is invalid, and never ends by itself', fix: 'cancel it ("gitbus cancel k"), which ends it, or fix its handoff as "gitbus show k" says', overridable: false }]);
+  });
 });
 
 describe('acquireRunLock', () => {

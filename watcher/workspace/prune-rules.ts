@@ -60,6 +60,10 @@ export function pruneBlockers(f: PruneFacts): Blocker[] {
   for (const t of [...f.tasks, ...f.resumers]) {
     const resumer = f.resumers.includes(t);
     if (t.state === 'unknown') hard(`task ${t.id} is neither on the bus nor in its archive, or the bus could not be asked`, `check it with "gitbus show ${t.id}" and try again when the bus can be reached`);
+    else if (t.state === 'invalid' && t.archived) {
+      // A cancel does not reach an archived task, and nothing else will end it: only its archived files can say.
+      hard(`task ${t.id} is archived, but how it ended is unknown (invalid): its run may not be over`, `"gitbus show ${t.id}" names the archived file that does not say and how to repair it on the archive branch`);
+    } else if (t.state === 'invalid') hard(`task ${t.id} ${resumer ? 'resumes it and ' : ''}is invalid, and never ends by itself`, `cancel it ("gitbus cancel ${t.id}"), which ends it, or fix its handoff as "gitbus show ${t.id}" says`);
     else if (!isFinal(t.state)) hard(`task ${t.id} ${resumer ? 'resumes it and ' : ''}is ${t.state}`, `wait until it ends, or cancel it ("gitbus cancel ${t.id}")`);
   }
   if (f.pendingPush) hard(`its branch ${r.branch} waits to be pushed to the project remote`, `the watcher pushes it as soon as ${r.url} takes it ("gitbus show" of its task says why it did not)`);
