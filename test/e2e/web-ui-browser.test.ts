@@ -270,7 +270,7 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     }
   });
 
-  it('the group and problems pages show the fan-out and the invalid file with its reason', async () => {
+  it('the group and problems pages show the fan-out and the invalid file with its reason, and its task page says why it is invalid', async () => {
     await page.goto(`${ui.url}group/release-1`);
     await expect.poll(() => page.locator('table.list').textContent(), { timeout: 15_000 }).toContain('rel-api');
     expect(await page.locator('table.list').textContent()).toContain('rel-ui');
@@ -278,6 +278,19 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     const problem = page.locator('.problem', { hasText: 'handoffs/broken.md' });
     await problem.waitFor({ timeout: 15_000 });
     expect(await problem.textContent()).toMatch(/Fix: /);
+    // As `gitbus show` lists them: each of the task's problems with its path, field, reason and fix.
+    await page.goto(`${ui.url}task/broken`);
+    const section = page.locator('section', { has: page.locator('h2', { hasText: 'Problems' }) });
+    await section.waitFor({ timeout: 15_000 });
+    expect(await page.locator('.sub .badge').textContent()).toBe('invalid');
+    type Shown = { summary: { problems: { path: string; field: string; reason: string; fix: string }[] } };
+    const { problems } = (await page.evaluate<Shown>("fetch('/api/task/broken').then((r) => r.json())")).summary;
+    expect(problems.length).toBeGreaterThan(0);
+    expect(await section.locator('.problem').count()).toBe(problems.length);
+    for (const [i, p] of problems.entries()) {
+      const text = await section.locator('.problem').nth(i).textContent();
+      expect(text).toContain(`${p.path}${p.field ? ` (${p.field})` : ''}${p.reason}Fix: ${p.fix}`);
+    }
   });
 
   it('the group page says a resolve that pushed the branch without the workstreams did not resolve it, and who did, as gitbus group does', async () => {

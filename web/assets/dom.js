@@ -136,6 +136,19 @@ export function errorNotice(err) {
  * Replaces a container's children with a new rendering, keeping the keyboard's place: the element that had focus
  * is found again in the new content by its `data-key` and focused.
  */
+// One problem as lint reports it (schemas/errors.ts FileProblem): its severity, path and field, why, and the fix.
+// `codeAttrs` go on the path (the problems page makes it a j/k stop).
+export function problemItem(p, codeAttrs) {
+  const error = p.severity === 'error';
+  return h(
+    'li',
+    { class: `problem severity-${error ? 'error' : 'warning'}` },
+    h('p', null, h('span', { class: `badge tone-${error ? 'bad' : 'warn'}` }, error ? 'error' : 'warning'), ' ', h('code', codeAttrs, p.path), p.field ? [' ', h('span', { class: 'muted' }, `(${p.field})`)] : null),
+    h('p', null, p.reason),
+    h('p', { class: 'fix' }, 'Fix: ', p.fix),
+  );
+}
+
 export function replace(container, ...children) {
   const active = document.activeElement;
   const key = active && container.contains(active) ? active.getAttribute('data-key') : null;

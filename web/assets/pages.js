@@ -1,7 +1,7 @@
 // The tasks (board and list), a fan-out group and the problems, and the loader every page uses (the fleet is
 // fleet-page.js, one task task-page.js). Each page reads one JSON endpoint (the data of `gitbus status`, `group` or
 // `lint`) and renders it; nothing here decides a state.
-import { errorNotice, facts, getJson, h, offlineNotice, replace, scrollBox, stateBadge, taskLink, title, usd } from './dom.js';
+import { errorNotice, facts, getJson, h, offlineNotice, problemItem, replace, scrollBox, stateBadge, taskLink, title, usd } from './dom.js';
 
 /**
  * Loads and renders a page's data; a refresh asked for while one runs is run once more after it, so the last
@@ -351,15 +351,7 @@ function renderProblems(r) {
       ? h(
           'ul',
           { class: 'problem-list' },
-          r.problems.map((p, i) =>
-            h(
-              'li',
-              { class: `problem severity-${p.severity === 'error' ? 'error' : 'warning'}` },
-              h('p', null, h('span', { class: `badge tone-${p.severity === 'error' ? 'bad' : 'warn'}` }, p.severity === 'error' ? 'error' : 'warning'), ' ', h('code', { tabindex: '0', 'data-nav': '', 'data-key': `problem:${i}` }, p.path), p.field ? [' ', h('span', { class: 'muted' }, `(${p.field})`)] : null),
-              h('p', null, p.reason),
-              h('p', { class: 'fix' }, 'Fix: ', p.fix),
-            ),
-          ),
+          r.problems.map((p, i) => problemItem(p, { tabindex: '0', 'data-nav': '', 'data-key': `problem:${i}` })),
         )
       : h('p', null, 'No problems: every file of the bus is valid.'),
   ];

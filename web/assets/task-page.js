@@ -1,6 +1,6 @@
 // One task: what `gitbus show` prints (handoff, claims, releases, cancel, response, the project branch with its
 // diffstat) and its output as `gitbus logs --follow` streams it.
-import { chips, errorNotice, facts, getJson, groupHref, h, offlineNotice, replace, stateBadge, taskLink, usd, when } from './dom.js';
+import { chips, errorNotice, facts, getJson, groupHref, h, offlineNotice, problemItem, replace, stateBadge, taskLink, usd, when } from './dom.js';
 import { loader } from './pages.js';
 
 const FINAL = ['succeeded', 'failed', 'cancelled', 'timed-out'];
@@ -56,6 +56,17 @@ function summaryFacts(s) {
     ['Claude', claudeText(s.claude)],
     ['Progress', s.progress ? [s.progress.text, ' ', when(s.progress.at)] : null],
   ]);
+}
+
+// What is wrong with the task's files, as `gitbus show` lists them: why an invalid task is invalid, and the fix.
+function problemsSection(problems) {
+  if (!problems?.length) return null;
+  return h(
+    'section',
+    { 'aria-labelledby': 'problems-h' },
+    h('h2', { id: 'problems-h' }, `Problems (${problems.length})`),
+    h('ul', { class: 'problem-list' }, problems.map((p, i) => problemItem(p, { tabindex: '0', 'data-key': `problem:${i}` }))),
+  );
 }
 
 function filesSection(files) {
@@ -139,7 +150,7 @@ export function taskPage(el, ref) {
       heading.textContent = s?.title ?? (t.archived ? `Task ${t.id}` : '(unreadable handoff)');
       document.title = `${s?.title ?? t.id} · gitbus`;
       replace(sub, h('code', null, t.id), ' ', stateBadge(t.state), t.archived ? ` archived ${t.archived}` : '');
-      replace(body, offlineNotice(t.offline), summaryFacts(s), branchSection(t.branch, t.id));
+      replace(body, offlineNotice(t.offline), problemsSection(s?.problems), summaryFacts(s), branchSection(t.branch, t.id));
       replace(files, filesSection(t.files), forgedSection(t.forged));
       if (t.archived) {
         // An archived task's output is the Output section of its response, shown below.
