@@ -40,6 +40,8 @@ export interface BatchShared {
   projectFrom?: 'flag' | 'checkout';
   /** The checkout's git state, for each body's `## Git state` (as `dispatch` writes it); null: none. */
   git?: GitContext | null;
+  /** `--no-repo` was given: no line takes the checkout's repo, which a line's fix then says. */
+  noRepo?: boolean;
 }
 
 export interface BatchInput extends BatchShared {
@@ -106,6 +108,16 @@ export function batchHandoff(task: BatchTask, shared: BatchShared): { handoff: N
     git: shared.git ?? null,
   });
   return { handoff, body };
+}
+
+/**
+ * A line's problem whose fix asks for a "repo" (the merge runner's, a project field's, `resumes`), when `--no-repo`
+ * kept the checkout's repo from the line: the fix says so, or the person looks for why the checkout's was not taken.
+ * Pure.
+ */
+export function noRepoFix(p: FileProblem, handoff: Pick<Handoff, 'repo'>, shared: Pick<BatchShared, 'noRepo'>): FileProblem {
+  if (!shared.noRepo || handoff.repo !== undefined || !/\badd (the )?"repo/.test(p.fix)) return p;
+  return { ...p, fix: `${p.fix}; --no-repo keeps this checkout's repo from every line of the batch, so this one must name its own` };
 }
 
 const onTask = (task: BatchTask, p: FileProblem): FileProblem => ({ ...p, path: task.at, field: p.field === '' ? task.field.replace(/\.$/, '') : `${task.field}${p.field}` });
@@ -205,13 +217,13 @@ export async function dispatchBatch(ctx: BusContext, input: BatchInput): Promise
       text = renderBusFile('handoff', data, body, task.extras);
       // Validate exactly what will be committed, with the same parser every reader uses.
       const check = parseBusFile(path, text);
-      if (!check.ok) problems.push(...check.problems.filter((p) => p.severity === 'error').map((p) => onTask(task, p)));
+      if (!check.ok) problems.push(...check.problems.filter((p) => p.severity === 'error').map((p) => onTask(task, noRepoFix(p, handoff, input))));
       // A template whose instance would not be a valid handoff would dispatch nothing, ever.
       const unrenderable = check.ok && data.schedule !== undefined ? instanceProblem({ id, handoff: data, body }, now) : undefined;
       if (unrenderable) problems.push(onTask(task, { path, field: '', reason: `the schedule would dispatch nothing: ${unrenderable}`, fix: `shorten the body: ${INSTANCE_FIX}`, severity: 'error' }));
     } catch (err) {
       if (!(err instanceof InvalidBusFileError)) throw err;
-      problems.push(...err.problems.map((p) => onTask(task, p)));
+      problems.push(...err.problems.map((p) => onTask(task, noRepoFix(p, handoff, input))));
     }
     return { task, id, data, path, text };
   });

@@ -227,6 +227,11 @@ describe('dispatch --from: many tasks in one commit', () => {
     expect(fileAt(`handoffs/${out.ids[0]}.md`)).toContain('## Git state');
     const plain = json<Out>(await gitbus(['dispatch', '--from', '-', '--json', '--no-repo'], { home, cwd: work, input: jsonl([{ title: 'no project', command: 'true' }]) }));
     expect(frontmatter(fileAt(`handoffs/${plain.ids[0]}.md`))['repo']).toBeUndefined();
+    // A line that needs a repo is told that --no-repo kept the checkout's from it.
+    const merge = await gitbus(['dispatch', '--from', '-', '--json', '--no-repo', '--dry-run'], { home, cwd: work, input: jsonl([{ title: 'integrate', runner: 'merge', merge: ['a'] }]) });
+    expect(merge.code).toBe(8);
+    const repoProblem = json<{ error: { data: { problems: { path: string; field: string; fix: string }[] } } }>(merge).error.data.problems.find((p) => p.field === 'repo');
+    expect(repoProblem).toMatchObject({ path: 'stdin:1', fix: expect.stringContaining('--no-repo keeps this checkout\'s repo from every line of the batch') });
   });
 
   it('offline, queues the whole batch and delivers it in one commit at the next contact', async () => {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { batchFormat, BatchTooLargeError, checkBatchBytes, MAX_BATCH_BYTES, MAX_BATCH_TASKS, parseBatch, type BatchTask } from '../../schemas/batch.js';
-import { batchHandoff, ringProblems } from '../../bus/ops/dispatch-batch.js';
+import { batchHandoff, noRepoFix, ringProblems } from '../../bus/ops/dispatch-batch.js';
+import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import { InvalidBusFileError, type FileProblem } from '../../schemas/errors.js';
 import { targetFileProblems } from '../../bus/ops/batch-targets.js';
 import { cannotRunError, type TargetRefusal } from '../../bus/ops/dispatch-target.js';
 import { NodeCannotRunError, UnknownNodeError } from '../../bus/errors.js';
@@ -191,6 +194,39 @@ describe('a batch task as a handoff', () => {
     const b = batchHandoff(task('{"title": "t", "body": "Do X.", "context": "Why.", "instructions": "How."}'), { project: null });
     expect(b.body).toBe('## Task\n\nDo X.\n\n## Context\n\nWhy.\n\n## Instructions\n\nHow.\n');
     expect(batchHandoff(task('{"title": "Only a title"}'), { project: null }).body).toBe('## Task\n\nOnly a title\n');
+  });
+});
+
+describe('a line that needs a repo under --no-repo', () => {
+  // The problems every reader finds in the handoff as it would be committed, as dispatchBatch checks it.
+  const checked = (fields: Partial<Handoff>) => {
+    const data = { id: 'x1', title: 't', from: 'n', created: '2026-01-01T00:00:00Z', ...fields } as Handoff;
+    try {
+      const r = parseBusFile('handoffs/x1.md', renderBusFile('handoff', data, 'body\n'));
+      return r.ok ? [] : r.problems.filter((p) => p.severity === 'error');
+    } catch (err) {
+      if (!(err instanceof InvalidBusFileError)) throw err;
+      return err.problems.filter((p) => p.severity === 'error');
+    }
+  };
+
+  it('says in its fix that --no-repo took the checkout\'s repo away, not only "add repo"', () => {
+    const found = checked({ runner: 'merge', merge: ['a', 'b'] });
+    // The merge runner's repo, and its branches to merge, which only project work has.
+    expect(found.map((p) => p.field).sort()).toEqual(['merge', 'repo']);
+    const repo = found.find((p) => p.field === 'repo') as FileProblem;
+    expect(repo.fix).toBe('add "repo: <the project\'s remote>"');
+    expect(noRepoFix(repo, {}, { noRepo: true })).toEqual({ ...repo, fix: 'add "repo: <the project\'s remote>"; --no-repo keeps this checkout\'s repo from every line of the batch, so this one must name its own' });
+    for (const p of found) expect(noRepoFix(p, {}, { noRepo: true }).fix).toContain('--no-repo keeps this checkout\'s repo');
+  });
+
+  it('leaves the fix alone without --no-repo, for a line with a repo of its own, and for a problem a repo does not fix', () => {
+    const merge = checked({ runner: 'merge', merge: ['a'] }).find((p) => p.field === 'repo') as FileProblem;
+    expect(noRepoFix(merge, {}, {})).toBe(merge);
+    expect(noRepoFix(merge, { repo: '/srv/app.git' }, { noRepo: true })).toBe(merge);
+    const noBranches = checked({ runner: 'merge', repo: '/srv/app.git' }).find((p) => p.field === 'merge') as FileProblem;
+    expect(noBranches.reason).toContain('needs the branches to merge');
+    expect(noRepoFix(noBranches, {}, { noRepo: true })).toBe(noBranches);
   });
 });
 
