@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { ranTaskInProcess, statesOnBusInProcess } from '../helpers/in-process.js';
+import { resumePlan } from '../../bus/model/resume-plan.js';
 import { trustFleet, type FleetBus, type Forged } from '../helpers/trust-fleet.js';
 import { spawnUi } from '../helpers/web-ui.js';
 
@@ -106,6 +107,9 @@ describe('an archived response forged in a node\'s name', () => {
     const ran = await ranTaskInProcess(boss, tampered);
     expect(ran).toMatchObject({ id: tampered, state: 'invalid', response: null });
     expect(ran.claims.map((c) => c.node)).toEqual(['w']);
+    // Why, for resume to refuse it with: an archived task does not run again, and how it ended is unknown.
+    expect(ran.problems).toEqual([expect.objectContaining({ path: `archive:${month}/${tampered}/response.md`, reason: expect.stringMatching(/^how the task ended is unknown/) })]);
+    expect(() => resumePlan(ran)).toThrow(/is invalid and does not run again by itself, so there is no session to resume: archive:\S+\/response.md: how the task ended is unknown/);
     const states = (await statesOnBusInProcess(boss, [tampered, kept])).states;
     expect(states.get(tampered)).toEqual({ state: 'invalid', archived: true });
     expect(states.get(kept)).toEqual({ state: 'failed', archived: true });
@@ -127,6 +131,8 @@ describe('an archived response forged in a node\'s name', () => {
       expect(text).toMatch(/forged in the name of node w: its signature does not verify/);
       expect(text).toContain(`Fix: if someone with push access changed or wrote it, put ${month}/${tampered}/response.md on the archive branch back as it was`);
       expect(await page.getByRole('region', { name: 'Files' }).innerText()).not.toContain('all green, ship it');
+      // Why the task reads as invalid, as `show` lists it.
+      expect(await page.getByRole('region', { name: 'Problems (1)' }).innerText()).toMatch(/how the task ended is unknown: this node does not count its archived response/);
     } finally {
       await browser.close();
       for (const c of children) c.kill('SIGKILL');
