@@ -180,29 +180,6 @@ describe('project tasks', () => {
     }
   }, 150_000);
 
-  it("a branch on the remote that is not the task's is never overwritten: the results go beside it", async () => {
-    // Someone else's unrelated work is already on the branch the task asks for.
-    const other = join(bus.dir, 'other');
-    gitCli(['init', '-q', '--initial-branch=elsewhere', other]);
-    writeFileSync(join(other, 'theirs.txt'), 'theirs\n');
-    gitCli(['add', '.'], other);
-    gitCli(['commit', '-q', '-m', 'their work'], other);
-    gitCli(['push', '-q', project.remote, 'elsewhere:refs/heads/shared/branch'], other);
-    const theirs = gitCli(['--git-dir', project.remote, 'rev-parse', 'shared/branch']).trim();
-    pushHandoffs(person, bus.remote, [{ id: 'pw-moved', frontmatter: { to: 'w2', repo: 'proj', base: 'main', branch: 'shared/branch', command: 'echo mine > mine.txt' } }]);
-    expect(await watchOnce(bus.home('w2'))).toEqual([expect.objectContaining({ id: 'pw-moved', status: 'succeeded' })]);
-    const r = await response('pw-moved');
-    const p = r.data.project as Report;
-    expect(p.branch).toBe(`shared/branch-moved-${p.headCommit.slice(0, 8)}`);
-    expect(p.pushed).toBe(true);
-    // It was like that before the task started: not moved.
-    expect(r.body).toContain("shared/branch on the remote did not build on the task's base");
-    expect(r.body).not.toContain('had moved on the remote');
-    expect(r.body).not.toContain('rewrote');
-    expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'shared/branch']).trim()).toBe(theirs);
-    expect(showFile(project.remote, p.branch, 'mine.txt')).toBe('mine\n');
-  }, 90_000);
-
   it('a resumed run that rewrites its pushed branch (an amend) goes beside it saying so, never forced; a branch someone else pushed to says it moved', async () => {
     const amend = (msg: string) => `echo "${msg}" >> one.txt && git add one.txt && git -c user.name=t -c user.email=t@x commit -q --amend -m "${msg}"`;
     pushHandoffs(person, bus.remote, [
