@@ -132,10 +132,6 @@ export function errorNotice(err) {
   return notice('error', err instanceof ApiError ? [err.message, err.fix ? ` (${err.fix})` : ''] : `Could not load this page: ${err?.message ?? err}`);
 }
 
-/**
- * Replaces a container's children with a new rendering, keeping the keyboard's place: the element that had focus
- * is found again in the new content by its `data-key` and focused.
- */
 // One problem as lint reports it (schemas/errors.ts FileProblem): its severity, path and field, why, and the fix.
 // `codeAttrs` go on the path (the problems page makes it a j/k stop).
 export function problemItem(p, codeAttrs) {
@@ -149,6 +145,10 @@ export function problemItem(p, codeAttrs) {
   );
 }
 
+/**
+ * Replaces a container's children with a new rendering, keeping the keyboard's place: the element that had focus
+ * is found again in the new content by its `data-key` and focused.
+ */
 export function replace(container, ...children) {
   const active = document.activeElement;
   const key = active && container.contains(active) ? active.getAttribute('data-key') : null;
