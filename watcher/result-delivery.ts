@@ -8,6 +8,7 @@ import { firstLine } from '../schemas/errors.js';
 import { listOutbox, putOutbox, rejectOutbox, removeOutbox, type OutboxEntry } from './outbox.js';
 import type { WatchOptions } from './watch-events.js';
 import { pushBeforeResponse, retryPendingPushes } from './workspace/deliver-branch.js';
+import { besideCause } from './workspace/push.js';
 
 export interface ResultDeliveryDeps {
   ctx: BusContext;
@@ -142,7 +143,7 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
       await Promise.all(now.map((entry) => deliver(entry)));
       retryingPushes ??= retryPendingPushes(home, deps.retryMs)
         .then((done) => {
-          for (const p of done) onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch, ...(p.moved ? { moved: p.moved } : {}), ...(p.rewritten ? { rewritten: p.rewritten } : {}), ...(p.apart ? { apart: p.apart } : {}) });
+          for (const p of done) onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch, ...besideCause(p) });
         }, report)
         .finally(() => (retryingPushes = null));
       if (deps.downReason() === null && listQueue(home).length > 0) {

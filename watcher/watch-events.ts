@@ -1,5 +1,6 @@
 import type { RemoteDownEvent, RemoteUpEvent } from './remote-health.js';
 import type { RunOutcome } from './runners/runner.js';
+import type { BesideCause } from './workspace/push.js';
 
 /** What the watcher reports (one JSON line each under `gitbus watch --json`), how it is driven, what it ran. */
 export type WatchEvent =
@@ -38,7 +39,7 @@ export type WatchEvent =
    * `rewritten`, the branch had moved on the remote, unless `apart`: it never built on the task's base (the commit it
    * was at when the worktree was made beside it, and still is), so nobody moved it.
    */
-  | { type: 'pushed'; id: string; attempt: number; branch: string; moved?: string; rewritten?: string; apart?: string }
+  | ({ type: 'pushed'; id: string; attempt: number; branch: string } & BesideCause)
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
   /** Dispatches and cancels queued on this node while the remote was unreachable (bus/queue.ts) reached the bus. */
   | { type: 'sent'; changes: { kind: string; id: string }[]; refused: { kind: string; id: string; reason: string; path: string }[] }

@@ -1,6 +1,6 @@
 import type { OutboxEntry } from '../outbox.js';
 import { listPendingPushes, putPendingPush, removePendingPush } from './pending-pushes.js';
-import { apartOf, lastPushedOf, pushResult } from './push.js';
+import { apartOf, besideCause, lastPushedOf, pushResult, type BesideCause } from './push.js';
 import { readRecord, updateRecord } from './registry.js';
 
 /** How long an outage of the project remote holds a response back before it goes out saying the branch is not pushed yet. */
@@ -9,7 +9,7 @@ export const PUSH_HOLD_MS = 10 * 60_000;
 export const PUSH_RETRY_MS = 60_000;
 
 export type BranchStep =
-  | { go: true; pushed?: { branch: string; moved?: string; rewritten?: string; apart?: string } }
+  | { go: true; pushed?: { branch: string } & BesideCause }
   /** Held back by an outage of the project remote: the entry stays queued and is tried at the next delivery. */
   | { go: false; reason: string };
 
@@ -45,7 +45,7 @@ export async function pushBeforeResponse(home: string, entry: OutboxEntry, now =
     if (r.apart) entry.input.branchApart = r.apart;
     delete entry.push;
     if (push.worktree) updateRecord(home, push.worktree, (w) => ({ ...w, pushedCommit: push.commit, pushedBranch: r.branch, ...(r.branch === push.branch ? { onBranch: push.commit } : {}) }));
-    return { go: true, pushed: { branch: r.branch, ...(r.moved ? { moved: r.moved } : {}), ...(r.rewritten ? { rewritten: r.rewritten } : {}), ...(r.apart ? { apart: r.apart } : {}) } };
+    return { go: true, pushed: { branch: r.branch, ...besideCause(r) } };
   }
   push.firstFailedAt ??= new Date(now).toISOString();
   if (r.kind === 'outage' && now - Date.parse(push.firstFailedAt) < PUSH_HOLD_MS) return { go: false, reason: r.reason };
@@ -56,15 +56,15 @@ export async function pushBeforeResponse(home: string, entry: OutboxEntry, now =
 }
 
 /** Tries the branches whose responses went out without them, each at most every `everyMs`. Returns those now pushed. */
-export async function retryPendingPushes(home: string, everyMs = PUSH_RETRY_MS, now = Date.now()): Promise<{ id: string; attempt: number; branch: string; url: string; moved?: string; rewritten?: string; apart?: string }[]> {
-  const done: { id: string; attempt: number; branch: string; url: string; moved?: string; rewritten?: string; apart?: string }[] = [];
+export async function retryPendingPushes(home: string, everyMs = PUSH_RETRY_MS, now = Date.now()): Promise<({ id: string; attempt: number; branch: string; url: string } & BesideCause)[]> {
+  const done: ({ id: string; attempt: number; branch: string; url: string } & BesideCause)[] = [];
   for (const e of listPendingPushes(home)) {
     if (e.push.lastTriedAt && now - Date.parse(e.push.lastTriedAt) < everyMs) continue;
     const r = await pushResult(e.push);
     if (r.kind === 'pushed') {
       removePendingPush(home, e.id, e.attempt);
       if (e.push.worktree) updateRecord(home, e.push.worktree, (w) => ({ ...w, pushedCommit: e.push.commit, pushedBranch: r.branch, ...(r.branch === e.push.branch ? { onBranch: e.push.commit } : {}) }));
-      done.push({ id: e.id, attempt: e.attempt, branch: r.branch, url: e.push.url, ...(r.moved ? { moved: r.moved } : {}), ...(r.rewritten ? { rewritten: r.rewritten } : {}), ...(r.apart ? { apart: r.apart } : {}) });
+      done.push({ id: e.id, attempt: e.attempt, branch: r.branch, url: e.push.url, ...besideCause(r) });
     } else {
       putPendingPush(home, { ...e, push: { ...e.push, lastTriedAt: new Date(now).toISOString() } });
     }

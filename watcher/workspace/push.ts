@@ -40,9 +40,21 @@ export type PushResult =
    * the remote; `apart`, when it was because `branch` did not build on the task's base to begin with (the commit
    * it was at when the worktree was made, and still is).
    */
-  | { kind: 'pushed'; branch: string; moved?: string; rewritten?: string; apart?: string }
+  | ({ kind: 'pushed'; branch: string } & BesideCause)
   | { kind: 'outage'; reason: string }
   | { kind: 'refused'; reason: string };
+
+/** Why results went beside the branch they were meant for (PushResult), as the response and the `pushed` event say it. */
+export interface BesideCause {
+  moved?: string;
+  rewritten?: string;
+  apart?: string;
+}
+
+/** The cause fields a result carries on: only those set, as every reader of an event or a stored entry expects. Pure. */
+export function besideCause(r: BesideCause): BesideCause {
+  return { ...(r.moved ? { moved: r.moved } : {}), ...(r.rewritten ? { rewritten: r.rewritten } : {}), ...(r.apart ? { apart: r.apart } : {}) };
+}
 
 /** Where results go when the branch moved on the remote meanwhile: next to it, never over it. Pure. */
 export function movedBranch(branch: string, commit: string): string {
