@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { BusContext } from '../bus/context.js';
 import { readObservations } from '../bus/liveness-store.js';
 import { livenessOf, type Observations } from '../bus/model/liveness.js';
@@ -11,7 +11,7 @@ import type { BeatCadence } from './beat-cadence.js';
 import { progressBeats } from './progress-beats.js';
 import type { RemoteHealth } from './remote-health.js';
 import { logPathOf } from './run-task.js';
-import { readableClaudeLog } from './runners/claude-format.js';
+import { claudeHasSpoken, readableClaudeLog } from './runners/claude-format.js';
 import { readTail } from './runners/output-tail.js';
 import type { SpendCap } from './spend-cap.js';
 import type { WakeReason } from './wake-reason.js';
@@ -111,7 +111,13 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
       return wanted <= 0 ? wanted : cadence.earlyMs(wanted);
     },
     running: () => [...deps.running()].map((r) => ({ id: r.task.id, attempt: r.task.attempt })),
-    hasOutput: (id, attempt) => logSize(logPathOf(ctx, id, attempt)) > 0,
+    hasOutput: (id, attempt) => {
+      const path = logPathOf(ctx, id, attempt);
+      const run = [...deps.running()].find((r) => r.task.id === id && r.task.attempt === attempt);
+      if (run === undefined || effectiveRunner(run.task.handoff) !== 'claude') return logSize(path) > 0;
+      // A claude run's log starts with gitbus's notes and claude's session line: not worth a push of their own.
+      return logSize(path) > CLAUDE_HEAD_BYTES || claudeHasSpoken(readHead(path, CLAUDE_HEAD_BYTES));
+    },
     lastBeatAt: () => lastBeatAt,
     beat,
     isDown: () => health.isDown,
@@ -204,8 +210,30 @@ function logSize(path: string): number {
   }
 }
 
+/** The first `maxBytes` of a log (all of it when shorter; '' when there is none yet). */
+function readHead(path: string, maxBytes: number): string {
+  let fd;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return ''; // not written yet
+  }
+  try {
+    const buf = Buffer.alloc(maxBytes);
+    return buf.subarray(0, readSync(fd, buf, 0, maxBytes, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The output a heartbeat carries per running task. */
 const BEAT_TAIL = HEARTBEAT_LOG_TAIL_BYTES;
+/**
+ * How much of a claude run's log is read, each second until claude has said something, to see whether it has:
+ * gitbus's notes and the session line (its tools, MCP servers, commands) fit in it many times over, so a longer
+ * log counts as output.
+ */
+const CLAUDE_HEAD_BYTES = 256 * 1024;
 /** How much of a claude run's stream-json a beat reads for its readable tail. */
 const CLAUDE_READ_BYTES = 512 * 1024;
 /** At most one early heartbeat per this long carries posted progress (WatchOptions.progressBeatMs). */

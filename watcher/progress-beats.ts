@@ -8,7 +8,7 @@ export interface ProgressBeatsOptions {
   /** At most one early heartbeat per this long (0: none). */
   everyMs: number;
   running: () => Iterable<{ id: string; attempt: number }>;
-  /** Whether a running task has printed anything yet (its log is not empty). */
+  /** Whether a running task has printed anything yet: its log is not empty, or for claude, claude said something. */
   hasOutput: (id: string, attempt: number) => boolean;
   /** When the last heartbeat went out (ms since the epoch). */
   lastBeatAt: () => number;
@@ -20,11 +20,11 @@ export interface ProgressBeatsOptions {
  * Progress posted from inside a task (`gitbus progress`, a file in the home) is looked for each second while tasks
  * run, and sent with an early heartbeat: at most one per `everyMs`, so a chatty agent costs the remote a push every
  * few seconds at most; later lines of the same window go with that beat or the next. A run's first output asks for
- * such a beat too, so `gitbus logs` on another node shows a run that prints within that window rather than at the
- * node's next regular beat (which, holding claims on a host with a push budget, can be minutes away). A beat asked
- * only for runs that have all ended by its time is not pushed: their responses carry more than it would. `soon()`
- * without a run asks for a beat for another reason (a claude run that spent money, so other nodes see the node's
- * spend).
+ * such a beat too (a claude run's first words, not the session line every run starts with), so `gitbus logs` on
+ * another node shows a run that prints within that window rather than at the node's next regular beat (which,
+ * holding claims on a host with a push budget, can be minutes away). A beat asked only for runs that have all ended
+ * by its time is not pushed: their responses carry more than it would. `soon()` without a run asks for a beat for
+ * another reason (a claude run that spent money, so other nodes see the node's spend).
  */
 export function progressBeats(o: ProgressBeatsOptions): {
   soon: (run?: { id: string; attempt: number }) => void;

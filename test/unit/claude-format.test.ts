@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { ClaudeLogFormatter, mainArgument, readableClaudeLog, resultLine } from '../../watcher/runners/claude-format.js';
+import { ClaudeLogFormatter, claudeHasSpoken, mainArgument, readableClaudeLog, resultLine } from '../../watcher/runners/claude-format.js';
 import { interactiveArgs, statusFacts, transcriptPath } from '../../watcher/runners/claude-interactive.js';
 
 /**
@@ -85,6 +85,20 @@ describe('the readable view of a claude run', () => {
   it('drops JSON cut at either end of a window (a heartbeat tail, a log being written)', () => {
     const cut = `"name":"Bash","input":{"command":"ls"}}]},"session_id":"x","type":"assistant"}\n${assistant([{ type: 'text', text: 'hello' }])}{"type":"assistant","message":{"content":[{"ty`;
     expect(readableClaudeLog(cut)).toBe('claude: hello\n');
+  });
+
+  it("has spoken once claude said something, not at gitbus's notes, its session line or thinking alone", () => {
+    const start = RUN.slice(0, RUN.indexOf(init) + init.length);
+    expect(claudeHasSpoken(start)).toBe(false);
+    expect(claudeHasSpoken(start + assistant([{ type: 'thinking', thinking: 'hmm', signature: 'x' }]))).toBe(false);
+    expect(claudeHasSpoken('gitbus: waiting for task t1 to end\ngitbus: progress: starting\n')).toBe(false);
+    const said = assistant([{ type: 'text', text: 'Looking.' }]);
+    // A line still being written is not yet said.
+    expect(claudeHasSpoken(start + said.slice(0, -10))).toBe(false);
+    expect(claudeHasSpoken(start + said)).toBe(true);
+    expect(claudeHasSpoken(start + assistant([{ type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'ls' } }]))).toBe(true);
+    expect(claudeHasSpoken(start + line({ type: 'system', subtype: 'api_retry', attempt: 1, max_retries: 10, error: 'overloaded_error' }))).toBe(true);
+    expect(claudeHasSpoken('Error: something on stderr\n')).toBe(true);
   });
 
   it('main arguments of the common tools', () => {

@@ -15,6 +15,14 @@ export class ClaudeLogFormatter {
   /** Tool names by tool_use id, so a failed tool_result can say which tool failed. */
   private readonly tools = new Map<string, string>();
   private cwd: string | undefined;
+  /**
+   * Whether claude has shown anything of its own yet: what it said, a tool call, a retry, its stderr; not the
+   * session's opening line (`claude: session …`) nor gitbus's notes, which say only that the run started.
+   */
+  get spoke(): boolean {
+    return this.said;
+  }
+  private said = false;
 
   /** Readable text for the complete lines in `chunk`; a line cut at the end waits for the next chunk. */
   push(chunk: string): string {
@@ -40,9 +48,12 @@ export class ClaudeLogFormatter {
       // written may end inside one: neither is worth showing.
       if (l.text.startsWith('{"') || (l.text.endsWith('}') && /"(session_id|uuid|type)":"/.test(l.text))) return;
       this.out.push(l.text);
+      if (!l.text.startsWith('gitbus: ')) this.said = true;
       return;
     }
-    this.out.push(...this.event(l.event));
+    const shown = this.event(l.event);
+    if (shown.length > 0 && !(l.event['type'] === 'system' && l.event['subtype'] === 'init')) this.said = true;
+    this.out.push(...shown);
   }
 
   private event(e: Record<string, unknown>): string[] {
@@ -110,6 +121,16 @@ export class ClaudeLogFormatter {
 export function readableClaudeLog(text: string): string {
   const f = new ClaudeLogFormatter();
   return f.push(text) + f.end();
+}
+
+/**
+ * Whether the start of a claude run's log holds more than gitbus's notes and the session's opening line
+ * (ClaudeLogFormatter.spoke): a line still being written does not count yet. Pure.
+ */
+export function claudeHasSpoken(text: string): boolean {
+  const f = new ClaudeLogFormatter();
+  f.push(text);
+  return f.spoke;
 }
 
 /** The last line of a run: how it ended, turns, cost, time. Pure. */
