@@ -1,7 +1,7 @@
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { JsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { asLocalFailure } from '../bus/local-io.js';
-import { listing } from './listing.js';
+import { outputSchema } from './listing.js';
 import { GitbusError, firstLine, type FileProblem } from '../schemas/errors.js';
 import type { z } from 'zod/mini';
 import { problemsFromIssues } from '../schemas/field-problems.js';
@@ -98,7 +98,7 @@ function outputCheck(tool: Tool): JsonSchemaValidator<unknown> {
   let check = checks.get(tool.name);
   if (!check) {
     validator ??= new AjvJsonSchemaValidator();
-    check = validator.getValidator(listing(tool).outputSchema);
+    check = validator.getValidator(outputSchema(tool));
     checks.set(tool.name, check);
   }
   return check;

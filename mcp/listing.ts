@@ -1,5 +1,5 @@
 import { z } from '../schemas/zod.js';
-import type { Tool } from './tool.js';
+import type { ServerFacts, Tool } from './tool.js';
 
 /** A tool as tools/list describes it (structurally the SDK's Tool). */
 export interface ToolListing {
@@ -19,15 +19,20 @@ export interface ToolListing {
  * of bus files) refuse other properties, plain ones (an op's result) leave them open, so that a field an op gains
  * later does not fail a client's check. No schema here has a default or a transform, the only other difference. Pure.
  */
-export function listing(tool: Tool): ToolListing {
+export function listing(tool: Tool, server: ServerFacts): ToolListing {
   return {
     name: tool.name,
     title: tool.title,
-    description: tool.description,
+    description: typeof tool.description === 'string' ? tool.description : tool.description(server),
     inputSchema: jsonSchema(tool.input),
-    outputSchema: jsonSchema(tool.output),
+    outputSchema: outputSchema(tool),
     annotations: { title: tool.title, ...tool.hints },
   };
+}
+
+/** The tool's output schema as its listing publishes it. Pure. */
+export function outputSchema(tool: Tool): ToolListing['outputSchema'] {
+  return jsonSchema(tool.output);
 }
 
 function jsonSchema(schema: z.ZodMiniObject): { type: 'object'; [key: string]: unknown } {

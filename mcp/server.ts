@@ -57,7 +57,8 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
   const server = new Server({ name: 'gitbus', title: 'gitbus', version: GITBUS_VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   const byName = new Map(TOOLS.map((t) => [t.name, t]));
   const inflight = new Set<Promise<unknown>>();
-  const listed = TOOLS.map(listing);
+  const progressEveryMs = o.progressEveryMs ?? PROGRESS_EVERY_MS;
+  const listed = TOOLS.map((t) => listing(t, { progressEveryMs }));
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const tool = byName.get(req.params.name);
@@ -82,7 +83,7 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
       return sent;
     };
     const started = Date.now();
-    const env = { bus, progress, progressEveryMs: o.progressEveryMs ?? PROGRESS_EVERY_MS, signal: AbortSignal.any([extra.signal, stopping.signal]), cwd: process.cwd(), home: o.home };
+    const env = { bus, progress, progressEveryMs, signal: AbortSignal.any([extra.signal, stopping.signal]), cwd: process.cwd(), home: o.home };
     const call = callTool(tool, req.params.arguments, env, o.log);
     inflight.add(call);
     try {

@@ -18,6 +18,9 @@ export interface ToolEnv {
   cwd: string;
 }
 
+/** What a tool's description may say of the server that lists it: the facts fixed when it started. */
+export type ServerFacts = Pick<ToolEnv, 'progressEveryMs'>;
+
 /** Hints for the client (MCP tool annotations). */
 export interface ToolHints {
   readOnlyHint?: boolean;
@@ -29,7 +32,8 @@ export interface ToolHints {
 export interface ToolSpec<I extends z.ZodMiniObject, O extends z.ZodMiniObject> {
   name: string;
   title: string;
-  description: string;
+  /** A function when the text names a setting of the server, so that it says what this server does. */
+  description: string | ((server: ServerFacts) => string);
   input: I;
   output: O;
   hints: ToolHints;
@@ -41,7 +45,7 @@ export interface ToolSpec<I extends z.ZodMiniObject, O extends z.ZodMiniObject> 
 export interface Tool {
   name: string;
   title: string;
-  description: string;
+  description: string | ((server: ServerFacts) => string);
   input: z.ZodMiniObject;
   output: z.ZodMiniObject;
   hints: ToolHints;

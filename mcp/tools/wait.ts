@@ -1,7 +1,7 @@
 import { outputView } from '../../watcher/output-view.js';
 import { z } from '../../schemas/zod.js';
 import { showTask } from '../../bus/ops/query.js';
-import { durationSchema, parseDuration } from '../../schemas/duration.js';
+import { durationSchema, formatDuration, parseDuration } from '../../schemas/duration.js';
 import { maxCharsSchema, offlineSchema, tail, taskRefSchema, shownStateSchema } from '../schemas.js';
 import { bodySection, taskFiles } from '../task-files.js';
 import { defineTool } from '../tool.js';
@@ -41,8 +41,8 @@ const output = z.object({
 export const waitTool = defineTool({
   name: 'wait',
   title: 'Wait for a task',
-  description:
-    'Wait until a task ends (succeeded, failed, cancelled, timed-out) or the timeout passes, then return its state, summary, response and the end of its output. With a progress token, each change of state and new output is sent as a progress notification on the way, and after each 15 s (by default) without news where the task stands (its state and node): a client that gives up on a request after a timeout of its own (60 s in the MCP SDK) should pass a progress token and reset that timeout on progress (the SDK: onprogress with resetTimeoutOnProgress), or keep this timeout under its own. A cancelled call stops waiting.',
+  description: (server) =>
+    `Wait until a task ends (succeeded, failed, cancelled, timed-out) or the timeout passes, then return its state, summary, response and the end of its output. With a progress token, each change of state and new output is sent as a progress notification on the way, and after each ${formatDuration(server.progressEveryMs)} without news where the task stands (its state and node): a client that gives up on a request after a timeout of its own (60 s in the MCP SDK) should pass a progress token and reset that timeout on progress (the SDK: onprogress with resetTimeoutOnProgress), or keep this timeout under its own. A cancelled call stops waiting.`,
   input,
   output,
   hints: { readOnlyHint: true, openWorldHint: true },

@@ -52,6 +52,12 @@ function settled<T>(p: Promise<T>): { result: () => { value?: T; error?: unknown
 }
 
 describe('a long wait over MCP', () => {
+  it("the wait tool's description gives the interval of the server's reports, as its environment set it", async () => {
+    const wait = (await client.listTools()).tools.find((t) => t.name === 'wait');
+    expect(wait?.description).toContain('after each 1s without news where the task stands');
+    expect(wait?.description).not.toContain('15');
+  });
+
   it('outlives a client timeout that progress resets: the server says where the task stands while nothing changes, and the wait returns its end', async () => {
     const d = await ok<{ id: string }>('dispatch', { title: 'answered by hand later', to: 'alpha', runner: 'manual' });
     const progress: Progress[] = [];

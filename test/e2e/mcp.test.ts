@@ -108,6 +108,8 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(dispatch?.inputSchema.properties).toHaveProperty('claude.properties.maxBudgetUsd');
     expect(dispatch?.inputSchema.properties).toHaveProperty('cwd');
     expect(tools.find((t) => t.name === 'wait')?.outputSchema?.properties).toHaveProperty('ended');
+    // The interval this server reports at (mcp-long-wait.test.ts: one set in its environment).
+    expect(tools.find((t) => t.name === 'wait')?.description).toContain('after each 15s without news where the task stands');
     expect(tools.find((t) => t.name === 'status')?.annotations?.readOnlyHint).toBe(true);
   });
 

@@ -104,7 +104,7 @@ describe('mcp tool calls', () => {
 
   it("every tool's schemas render as JSON Schema draft 7, objects at the top", () => {
     for (const t of TOOLS) {
-      const l = listing(t);
+      const l = listing(t, env);
       expect(l.inputSchema).toMatchObject({ type: 'object', additionalProperties: false });
       expect(l.outputSchema.type).toBe('object');
       expect(l.inputSchema).not.toHaveProperty('$schema');
