@@ -118,7 +118,7 @@ export async function dispatchFromFile(ctx: BusContext, file: string, opts: Batc
     fileProblems,
     project: project.fields,
     projectFrom: typeof opts.repo === 'string' ? 'flag' : 'checkout',
-    noRepo: opts.repo === false,
+    ...(opts.repo === false ? { noCheckoutRepo: '--no-repo' } : !opts.git && opts.repo === undefined ? { noCheckoutRepo: '--no-git' } : {}),
     defaults: { ...(opts.to ? { to: opts.to } : {}), ...(opts.label?.length ? { labels: opts.label } : {}) },
     git,
     dryRun: opts.dryRun === true,

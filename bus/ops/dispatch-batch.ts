@@ -40,8 +40,11 @@ export interface BatchShared {
   projectFrom?: 'flag' | 'checkout';
   /** The checkout's git state, for each body's `## Git state` (as `dispatch` writes it); null: none. */
   git?: GitContext | null;
-  /** `--no-repo` was given: no line takes the checkout's repo, which a line's fix then says. */
-  noRepo?: boolean;
+  /**
+   * The flag that kept the checkout's repo from every line (`--no-repo`, or `--no-git` without `--repo`, which
+   * leaves the checkout unread): a line that needs a repo says so in its fix.
+   */
+  noCheckoutRepo?: '--no-repo' | '--no-git';
 }
 
 export interface BatchInput extends BatchShared {
@@ -112,12 +115,13 @@ export function batchHandoff(task: BatchTask, shared: BatchShared): { handoff: N
 
 /**
  * A line's problem whose fix asks for a "repo" (the merge runner's, a project field's, `resumes`), when `--no-repo`
- * kept the checkout's repo from the line: the fix says so, or the person looks for why the checkout's was not taken.
- * Pure.
+ * or `--no-git` kept the checkout's repo from the line: the fix names that flag, or the person looks for why the
+ * checkout's was not taken. Pure.
  */
-export function noRepoFix(p: FileProblem, handoff: Pick<Handoff, 'repo'>, shared: Pick<BatchShared, 'noRepo'>): FileProblem {
-  if (!shared.noRepo || handoff.repo !== undefined || !/\badd (the )?"repo/.test(p.fix)) return p;
-  return { ...p, fix: `${p.fix}; --no-repo keeps this checkout's repo from every line of the batch, so this one must name its own` };
+export function noRepoFix(p: FileProblem, handoff: Pick<Handoff, 'repo'>, shared: Pick<BatchShared, 'noCheckoutRepo'>): FileProblem {
+  if (shared.noCheckoutRepo === undefined || handoff.repo !== undefined || !/\badd (the )?"repo/.test(p.fix)) return p;
+  const why = shared.noCheckoutRepo === '--no-repo' ? "--no-repo keeps this checkout's repo from every line of the batch" : '--no-git leaves the checkout unread: no line of the batch takes its repo';
+  return { ...p, fix: `${p.fix}; ${why}, so this one must name its own` };
 }
 
 const onTask = (task: BatchTask, p: FileProblem): FileProblem => ({ ...p, path: task.at, field: p.field === '' ? task.field.replace(/\.$/, '') : `${task.field}${p.field}` });

@@ -204,7 +204,7 @@ describe('dispatch --from: many tasks in one commit', () => {
     expect(commits()).toBe(before + 2);
   });
 
-  it('fills repo, base and base commit once from the checkout for every task, branch gitbus/<id> each, unless --no-repo', async () => {
+  it('fills repo, base and base commit once from the checkout for every task, branch gitbus/<id> each, unless --no-repo or --no-git', async () => {
     const project = join(bus.dir, 'project.git');
     const work = join(bus.dir, 'work');
     gitCli(['init', '-q', '--bare', '-b', 'main', project]);
@@ -232,6 +232,14 @@ describe('dispatch --from: many tasks in one commit', () => {
     expect(merge.code).toBe(8);
     const repoProblem = json<{ error: { data: { problems: { path: string; field: string; fix: string }[] } } }>(merge).error.data.problems.find((p) => p.field === 'repo');
     expect(repoProblem).toMatchObject({ path: 'stdin:1', fix: expect.stringContaining('--no-repo keeps this checkout\'s repo from every line of the batch') });
+    // So is one that --no-git kept it from: the checkout is not read at all.
+    const unread = await gitbus(['dispatch', '--from', '-', '--json', '--no-git', '--dry-run'], { home, cwd: work, input: jsonl([{ title: 'integrate', runner: 'merge', merge: ['a'] }]) });
+    expect(unread.code).toBe(8);
+    const unreadProblem = json<{ error: { data: { problems: { path: string; field: string; fix: string }[] } } }>(unread).error.data.problems.find((p) => p.field === 'repo');
+    expect(unreadProblem).toMatchObject({ path: 'stdin:1', fix: expect.stringContaining('--no-git leaves the checkout unread: no line of the batch takes its repo, so this one must name its own') });
+    // With --repo as well, the lines take that one: --no-git kept nothing from them.
+    const given = await gitbus(['dispatch', '--from', '-', '--json', '--no-git', '--repo', project, '--dry-run'], { home, cwd: work, input: jsonl([{ title: 'integrate', runner: 'merge', merge: ['a'] }]) });
+    expect(given.code, given.stderr).toBe(0);
   });
 
   it('offline, queues the whole batch and delivers it in one commit at the next contact', async () => {

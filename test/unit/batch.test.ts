@@ -197,7 +197,7 @@ describe('a batch task as a handoff', () => {
   });
 });
 
-describe('a line that needs a repo under --no-repo', () => {
+describe('a line that needs a repo under --no-repo or --no-git', () => {
   // The problems every reader finds in the handoff as it would be committed, as dispatchBatch checks it.
   const checked = (fields: Partial<Handoff>) => {
     const data = { id: 'x1', title: 't', from: 'n', created: '2026-01-01T00:00:00Z', ...fields } as Handoff;
@@ -216,17 +216,22 @@ describe('a line that needs a repo under --no-repo', () => {
     expect(found.map((p) => p.field).sort()).toEqual(['merge', 'repo']);
     const repo = found.find((p) => p.field === 'repo') as FileProblem;
     expect(repo.fix).toBe('add "repo: <the project\'s remote>"');
-    expect(noRepoFix(repo, {}, { noRepo: true })).toEqual({ ...repo, fix: 'add "repo: <the project\'s remote>"; --no-repo keeps this checkout\'s repo from every line of the batch, so this one must name its own' });
-    for (const p of found) expect(noRepoFix(p, {}, { noRepo: true }).fix).toContain('--no-repo keeps this checkout\'s repo');
+    expect(noRepoFix(repo, {}, { noCheckoutRepo: '--no-repo' })).toEqual({ ...repo, fix: 'add "repo: <the project\'s remote>"; --no-repo keeps this checkout\'s repo from every line of the batch, so this one must name its own' });
+    for (const p of found) expect(noRepoFix(p, {}, { noCheckoutRepo: '--no-repo' }).fix).toContain('--no-repo keeps this checkout\'s repo');
+  });
+
+  it('names --no-git when that is what kept the checkout\'s repo from the line', () => {
+    const repo = checked({ runner: 'merge', merge: ['a'] }).find((p) => p.field === 'repo') as FileProblem;
+    expect(noRepoFix(repo, {}, { noCheckoutRepo: '--no-git' }).fix).toBe('add "repo: <the project\'s remote>"; --no-git leaves the checkout unread: no line of the batch takes its repo, so this one must name its own');
   });
 
   it('leaves the fix alone without --no-repo, for a line with a repo of its own, and for a problem a repo does not fix', () => {
     const merge = checked({ runner: 'merge', merge: ['a'] }).find((p) => p.field === 'repo') as FileProblem;
     expect(noRepoFix(merge, {}, {})).toBe(merge);
-    expect(noRepoFix(merge, { repo: '/srv/app.git' }, { noRepo: true })).toBe(merge);
+    expect(noRepoFix(merge, { repo: '/srv/app.git' }, { noCheckoutRepo: '--no-repo' })).toBe(merge);
     const noBranches = checked({ runner: 'merge', repo: '/srv/app.git' }).find((p) => p.field === 'merge') as FileProblem;
     expect(noBranches.reason).toContain('needs the branches to merge');
-    expect(noRepoFix(noBranches, {}, { noRepo: true })).toBe(noBranches);
+    expect(noRepoFix(noBranches, {}, { noCheckoutRepo: '--no-repo' })).toBe(noBranches);
   });
 });
 
