@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import type { CommandEntry } from '../../cli/command-table.js';
 import { START_ENV as NODE_START_ENV } from '../../cli/serve/start-env.js';
 import type { RunResult } from './cli.js';
@@ -94,6 +94,10 @@ let asProcesses = false;
  */
 export function commandsAsProcesses(): void {
   asProcesses = true;
+  // Test files share a worker and its modules (vitest.config.ts): the next file's commands run here again.
+  afterAll(() => {
+    asProcesses = false;
+  });
 }
 
 /** Why this command line may not run here, or null when it may (what cli/serve/client.ts lets a standby run). */
