@@ -39,11 +39,16 @@ async function workUntilDone(): Promise<void> {
   }
 }
 
-async function response(id: string): Promise<Record<string, unknown>> {
+/** The task's response file as the bus has it: its frontmatter and body. */
+async function responseText(id: string): Promise<string> {
   const shown = json<{ state: string; files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home: bus.home('alpha') }));
   const file = shown.files.find((f) => f.path.startsWith('responses/'));
   if (!file) throw new Error(`${id} has no response (state ${shown.state})`);
-  return parse(file.text.split('---\n')[1] ?? '') as Record<string, unknown>;
+  return file.text;
+}
+
+async function response(id: string): Promise<Record<string, unknown>> {
+  return parse((await responseText(id)).split('---\n')[1] ?? '') as Record<string, unknown>;
 }
 
 beforeAll(async () => {
@@ -115,6 +120,7 @@ describe('a fan-out run by watchers', () => {
     gitCli(['switch', '-q', '-c', 'stale', 'HEAD~1'], project.checkout);
     commit('stale.txt', 'not this fan-out\n');
     gitCli(['push', '-q', 'origin', 'stale:refs/heads/beside/ws', 'stale:refs/heads/beside/integration'], project.checkout);
+    const stale = gitCli(['rev-parse', 'stale'], project.checkout).trim();
     gitCli(['switch', '-q', 'main'], project.checkout);
     await workUntilDone();
     const ws = (await response(beside.tasks[0]?.id ?? ''))['project'] as { branch: string };
@@ -123,6 +129,11 @@ describe('a fan-out run by watchers', () => {
     const into = (merged['project'] as { branch: string }).branch;
     expect(into).toMatch(/^beside\/integration-moved-[0-9a-f]{8}$/);
     expect(merged).toMatchObject({ status: 'succeeded', project: { merged: [ws.branch] } });
+    // The integration branch never held the base: told as apart from the start, as any project task's result is, not as moved.
+    const base = (merged['project'] as { baseCommit: string }).baseCommit;
+    const body = await responseText(beside.integration);
+    expect(body).toContain(`beside/integration on the remote did not build on the task's base when its worktree was made (it was at ${stale.slice(0, 12)}, which does not contain ${base.slice(0, 12)}), so the run started from the base and the results went beside it, to ${into}.`);
+    expect(body).not.toContain('had moved on the remote');
     expect(branchFiles(project.remote, into)).toEqual(expect.arrayContaining(['ws.txt', 'main.txt']));
     expect(branchFiles(project.remote, into)).not.toContain('stale.txt');
     // group says where the results went, not the names the handoffs asked for.

@@ -11,6 +11,7 @@ import type { RunOutcome } from '../runners/runner.js';
 import { ensureCache, fetchProject, isAncestor, refCommit, resolveBase } from './cache.js';
 import { resolveProject } from './project-config.js';
 import { branchFacts } from './results.js';
+import { startFacts } from './start-facts.js';
 import { dependencyResults, type DependencyResult } from '../../bus/ops/dependency-results.js';
 import { git } from '../../bus/project/git.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
@@ -98,14 +99,16 @@ export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: str
     }
     // Made by commit-tree, the result has no ref until it is pushed: one keeps it from git's gc meanwhile.
     await git(['update-ref', `refs/gitbus/results/${task.id}`, r.head], { gitDir: cache.gitDir });
-    const facts = await branchFacts({ gitDir: cache.gitDir }, base.commit, r.head);
+    // What the result branch on the remote was to this run, as a worktree's record keeps it for a run in one: a push
+    // that is not a fast-forward then says whether the branch moved, or never held the base to begin with.
+    const [facts, onRemote] = await Promise.all([branchFacts({ gitDir: cache.gitDir }, base.commit, r.head), startFacts(cache.gitDir, existing, start)]);
     log(`gitbus: all ${branches.length} merged into ${branch} at ${r.head.slice(0, 12)}`);
     return end({
       status: 'succeeded',
       exitCode: 0,
       project: { ...report, ...facts.counts },
       projectStat: facts.stat,
-      push: { gitDir: cache.gitDir, url: project.url, commit: r.head, branch },
+      push: { gitDir: cache.gitDir, url: project.url, commit: r.head, branch, ...(onRemote.remoteAtStart ? { lastPushed: onRemote.remoteAtStart } : {}), ...(onRemote.apartAtStart ? { apartAtStart: onRemote.apartAtStart } : {}) },
       resultText: `Merged ${r.merged.join(', ')} into ${branch}.`,
     });
   } catch (err) {

@@ -17,14 +17,16 @@ export interface PendingPush {
    * refuses a fast-forward, still holds exactly this commit, and `commit` does not contain it, the run rewrote the
    * branch's history (a rebase, an amend); otherwise the branch moved on the remote. Absent in entries stored before
    * it was kept, and for a branch that was not on the remote when the worktree was made and that it has not pushed
-   * to yet: the cause is then moved. (The name is the one stored entries have.)
+   * to yet: the cause is then moved. (The name is the one stored entries have.) For the merge runner, which has no
+   * worktree: the branch's commit on the remote that its merges started from or built on (start-facts.ts).
    */
   lastPushed?: string;
   /**
    * The commit `branch` was at on the remote when this worktree was made, when it did not contain the task's base
    * and the worktree started beside it (the registry's `apartAtStart`, until the worktree pushed to `branch`
    * itself: apartOf): when `branch` refuses a fast-forward and still holds exactly this commit, nobody moved it; the
-   * results were apart from it from the start.
+   * results were apart from it from the start. For the merge runner: the branch's commit on the remote when it
+   * lacked the base, so the merges started from the base beside it.
    */
   apartAtStart?: string;
   /** When the first try failed, for how long a response is held back by an outage. */

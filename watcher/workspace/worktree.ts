@@ -10,6 +10,7 @@ import { commitsOf, ensureCache, fetchProject, isAncestor, isProjectOutage, refC
 import { copyIncluded } from './include.js';
 import { fillEnv, resolveProject, type ProjectSettings } from './project-config.js';
 import { readRecord, worktreeKeyFor, worktreePathOf, writeRecord, type WorktreeRecord } from './registry.js';
+import { startFacts } from './start-facts.js';
 import { shellWord } from '../../bus/project/shell-word.js';
 
 export class WorkspaceError extends GitbusError {
@@ -110,11 +111,7 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
     const start = await keepLocalWork(cache, branch, fromRemote, base.commit, localHead);
     await addWorktree(cache, branch, path, start);
     created = true;
-    // A branch that was on the remote already and that this worktree builds on: until the worktree pushes there, a
-    // result that lacks this commit while the remote still holds it rewrote the branch (watcher/workspace/push.ts).
-    // One that was there and that it does not build on (it lacks the base): its results are no fast-forward of it
-    // unless the run merges it, and the push says why rather than that someone moved it.
-    const onRemote = remoteHead === null ? {} : remoteHead === start || (await isAncestor(cache.gitDir, remoteHead, start)) ? { remoteAtStart: remoteHead } : { apartAtStart: remoteHead };
+    const onRemote = await startFacts(cache.gitDir, remoteHead, start);
     record = { key, path, repo: h.repo, url: project.url, gitDir: cache.gitDir, branch, baseCommit: base.commit, ...onRemote, tasks: [input.id], created: now, updated: now };
   }
   if (input.session) record.session = input.session;
