@@ -126,3 +126,16 @@ export const projectReportSchema = z.strictObject({
 }).register(z.globalRegistry, { description: 'project work: {repo, branch, baseCommit, headCommit, pushed, commits, subjects, files, insertions, deletions}' });
 
 export type ProjectReport = z.infer<typeof projectReportSchema>;
+
+/**
+ * Why a project task's results went beside the branch they were meant for, as the response's Branch section, the
+ * watcher's `pushed` event and the outbox say it: `moved`, the branch they were meant for (the push there was not
+ * a fast-forward); with it, `rewritten`, the commit of that branch on the remote the run built on and then
+ * rewrote (a rebase, an amend), or `apart`, the commit it was at when the run started beside it (it lacked the
+ * task's base); with neither, the branch moved on the remote.
+ */
+export interface BesideCause {
+  moved?: string;
+  rewritten?: string;
+  apart?: string;
+}

@@ -1,7 +1,7 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { ClaudeReport, TaskResponse as Response } from '../../schemas/response.js';
-import { branchViolation, MAX_SUBJECTS, projectReportSchema, type ProjectReport } from '../../schemas/project.js';
+import { branchViolation, MAX_SUBJECTS, projectReportSchema, type BesideCause, type ProjectReport } from '../../schemas/project.js';
 import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText } from '../../schemas/output-text.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -83,7 +83,7 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & 
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
-  if (input.project) parts.push(branchSection(input.project, input.projectStat, input.branchMoved, input.uncommitted, input.id, input.uncommittedWhy, input.branchRewritten, input.branchApart));
+  if (input.project) parts.push(branchSection(input.project, input.projectStat, { moved: input.branchMoved, rewritten: input.branchRewritten, apart: input.branchApart }, input.uncommitted, input.id, input.uncommittedWhy));
   if (input.output !== undefined) {
     const readable = redactUrlPasswords(terminalText(input.output));
     const clipped = clipTail(readable, BODY_LIMITS.output);
@@ -124,13 +124,14 @@ export function logOfBody(body: string): { bytes: number; path: string | null } 
 }
 
 /**
- * The Branch section: where the results are, how to fetch them, what the commits say, the diffstat. `moved`: the
- * branch they were meant for, when they went beside it; `rewritten`, when that was because the run rewrote its
+ * The Branch section: where the results are, how to fetch them, what the commits say, the diffstat. `beside.moved`:
+ * the branch they were meant for, when they went beside it; `rewritten`, when that was because the run rewrote its
  * history (the commit of it the remote had and the worktree built on, no longer in the results) rather than the
  * branch moving; `apart`, when it was because the branch never built on the task's base (the commit it was at when
  * the worktree was made beside it, and still is). Pure.
  */
-export function branchSection(p: ProjectReport, stat: string | undefined, moved: string | undefined, uncommitted: number | undefined, id = 'ID', uncommittedWhy = 'autoCommit is off', rewritten?: string, apart?: string): string {
+export function branchSection(p: ProjectReport, stat: string | undefined, beside: BesideCause, uncommitted: number | undefined, id = 'ID', uncommittedWhy = 'autoCommit is off'): string {
+  const { moved, rewritten, apart } = beside;
   const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
   const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
   if (moved && rewritten) lines.push(`The run rewrote the history of ${moved} (a rebase or an amend): ${rewritten.slice(0, 12)}, the commit of ${moved} on the remote that this worktree built on, is not part of the results, so they were not a fast-forward of ${moved} and went beside it, to ${p.branch}. ${moved} itself was left as it was: gitbus never forces a push.`, '');

@@ -197,16 +197,16 @@ describe('what git said', () => {
 
   it('the response says which: the branch moved on the remote, the run rewrote its history (and how to adopt that), or the branch never built on the base', () => {
     const report = { repo: 'p', branch: 'f/x-moved-bbbbbbbb', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
-    const moved = branchSection(report, undefined, 'f/x', undefined, 't1');
+    const moved = branchSection(report, undefined, { moved: 'f/x' }, undefined, 't1');
     expect(moved).toContain('f/x had moved on the remote since the task started, so the results went beside it, to f/x-moved-bbbbbbbb.');
     expect(moved).not.toContain('rewrote');
     expect(moved).not.toContain('force');
-    const rewritten = branchSection(report, undefined, 'f/x', undefined, 't1', undefined, 'c'.repeat(40));
+    const rewritten = branchSection(report, undefined, { moved: 'f/x', rewritten: 'c'.repeat(40) }, undefined, 't1');
     expect(rewritten).toContain(`The run rewrote the history of f/x (a rebase or an amend): ${'c'.repeat(12)}, the commit of f/x on the remote that this worktree built on, is not part of the results`);
     expect(rewritten).not.toContain('had moved on the remote');
     expect(rewritten).toContain(`git push --force-with-lease=refs/heads/f/x:${'c'.repeat(40)} p ${'b'.repeat(40)}:refs/heads/f/x`);
     expect(rewritten).toContain(`gitbus resume t1 'merge f/x into this branch and fix what breaks'`);
-    const apart = branchSection(report, undefined, 'f/x', undefined, 't1', undefined, undefined, 'c'.repeat(40));
+    const apart = branchSection(report, undefined, { moved: 'f/x', apart: 'c'.repeat(40) }, undefined, 't1');
     expect(apart).toContain(`f/x on the remote did not build on the task's base when its worktree was made (it was at ${'c'.repeat(12)}, which does not contain ${'a'.repeat(12)}), so the run started from the base and the results went beside it, to f/x-moved-bbbbbbbb.`);
     expect(apart).not.toContain('had moved on the remote');
     expect(apart).not.toContain('force');
@@ -245,9 +245,9 @@ describe('commands printed from bus fields', () => {
     // gitbus show
     expect(words(shownBranch({ id: 't1', handoff: { title: 't', repo, branch } })!.fetch)).toEqual(fetch);
     // the response's "Fetch it"
-    expect(words(branchSection(report, undefined, undefined, undefined).split('\n').find((l) => l.startsWith('git fetch'))!)).toEqual(fetch);
+    expect(words(branchSection(report, undefined, {}, undefined).split('\n').find((l) => l.startsWith('git fetch'))!)).toEqual(fetch);
     // the response's ways to adopt a rewritten history
-    const adopt = branchSection(report, undefined, branch, undefined, 't1', undefined, 'c'.repeat(40)).split('\n');
+    const adopt = branchSection(report, undefined, { moved: branch, rewritten: 'c'.repeat(40) }, undefined, 't1').split('\n');
     expect(words(adopt.find((l) => l.startsWith('git push'))!)).toEqual(['git', 'push', `--force-with-lease=refs/heads/${branch}:${'c'.repeat(40)}`, repo, `${'b'.repeat(40)}:refs/heads/${branch}`]);
     expect(words(adopt.find((l) => l.startsWith('gitbus resume'))!)).toEqual(['gitbus', 'resume', 't1', `merge ${branch} into this branch and fix what breaks`]);
     // gitbus group

@@ -1,6 +1,7 @@
 import { git, lastLines, NETWORK_GIT_MS, outageOf, ProjectGitError, refClash } from '../../bus/project/git.js';
 import { parseLsRemote } from '../../bus/project/ls-remote.js';
 import { isAncestor } from './cache.js';
+import type { BesideCause } from '../../schemas/project.js';
 
 /** A result branch waiting to be pushed: kept in the outbox entry (and in `<home>/pushes/` once the response went out) until the remote has it. */
 export interface PendingPush {
@@ -46,12 +47,8 @@ export type PushResult =
   | { kind: 'outage'; reason: string }
   | { kind: 'refused'; reason: string };
 
-/** Why results went beside the branch they were meant for (PushResult), as the response and the `pushed` event say it. */
-export interface BesideCause {
-  moved?: string;
-  rewritten?: string;
-  apart?: string;
-}
+// Down in schemas/, where the response's Branch section (bus/ops/respond.ts) reads it too.
+export type { BesideCause } from '../../schemas/project.js';
 
 /** The cause fields a result carries on: only those set, as every reader of an event or a stored entry expects. Pure. */
 export function besideCause(r: BesideCause): BesideCause {
