@@ -47,8 +47,8 @@ export interface RespondInput {
    */
   branchRewritten?: string;
   /**
-   * With branchMoved: the branch on the remote did not contain the task's base when the worktree was made, so the
-   * run started from the base beside it, and the branch is still at this commit: nobody moved it.
+   * With branchMoved: the branch on the remote did not contain the task's base when the task started, so the task
+   * built on the base beside it, and the branch is still at this commit: nobody moved it.
    */
   branchApart?: string;
   /** Files the run left uncommitted in its worktree, and why (autoCommit off, a merge left unresolved). */
@@ -72,7 +72,7 @@ export const BODY_LIMITS = { summary: 16 * 1024, results: 128 * 1024, output: 64
  * valid UTF-8, no line that reads as a conflict marker, capped in size; the output sits in a backtick fence
  * longer than any backtick run inside it, so no output can end the block early. Pure.
  */
-export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'branchRewritten' | 'branchApart' | 'uncommitted' | 'uncommittedWhy'>): string {
+export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & { runner?: string | undefined } & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'branchRewritten' | 'branchApart' | 'uncommitted' | 'uncommittedWhy'>): string {
   const parts: string[] = [];
   // The response goes to every node and stays in the bus's history: a URL's password in it (a task that printed
   // `git remote -v`, a push error naming this node's project URL) is not published.
@@ -83,7 +83,7 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & 
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
-  if (input.project) parts.push(branchSection(input.project, input.projectStat, { moved: input.branchMoved, rewritten: input.branchRewritten, apart: input.branchApart }, input.uncommitted, input.id, input.uncommittedWhy));
+  if (input.project) parts.push(branchSection(input.project, input.projectStat, { moved: input.branchMoved, rewritten: input.branchRewritten, apart: input.branchApart }, { uncommitted: input.uncommitted, id: input.id, uncommittedWhy: input.uncommittedWhy, runner: input.runner }));
   if (input.output !== undefined) {
     const readable = redactUrlPasswords(terminalText(input.output));
     const clipped = clipTail(readable, BODY_LIMITS.output);
@@ -128,14 +128,17 @@ export function logOfBody(body: string): { bytes: number; path: string | null } 
  * the branch they were meant for, when they went beside it; `rewritten`, when that was because the run rewrote its
  * history (the commit of it the remote had and the worktree built on, no longer in the results) rather than the
  * branch moving; `apart`, when it was because the branch never built on the task's base (the commit it was at when
- * the worktree was made beside it, and still is). Pure.
+ * the task started, and still is). How to bring the results onto that branch depends on `runner`: a
+ * claude task's session can be resumed to merge it; any other task has no session (`gitbus resume` refuses it),
+ * so the person is given the git commands that merge the results into the branch from their own checkout. Pure.
  */
-export function branchSection(p: ProjectReport, stat: string | undefined, beside: BesideCause, uncommitted: number | undefined, id = 'ID', uncommittedWhy = 'autoCommit is off'): string {
+export function branchSection(p: ProjectReport, stat: string | undefined, beside: BesideCause, run: BranchRun = {}): string {
   const { moved, rewritten, apart } = beside;
+  const { uncommitted, id = 'ID', uncommittedWhy = 'autoCommit is off', runner } = run;
   const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
   const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
   if (moved && rewritten) lines.push(`The run rewrote the history of ${moved} (a rebase or an amend): ${rewritten.slice(0, 12)}, the commit of ${moved} on the remote that this worktree built on, is not part of the results, so they were not a fast-forward of ${moved} and went beside it, to ${p.branch}. ${moved} itself was left as it was: gitbus never forces a push.`, '');
-  else if (moved && apart) lines.push(`${moved} on the remote did not build on the task's base when its worktree was made (it was at ${apart.slice(0, 12)}, which does not contain ${p.baseCommit.slice(0, 12)}), so the run started from the base and the results went beside it, to ${p.branch}. ${moved} itself was left as it was.`, '');
+  else if (moved && apart) lines.push(`${moved} on the remote did not build on the task's base when the task started (it was at ${apart.slice(0, 12)}, which does not contain ${p.baseCommit.slice(0, 12)}), so the task built on the base instead and its results went beside ${moved}, to ${p.branch}. ${moved} itself was left as it was.`, '');
   else if (moved) lines.push(`${moved} had moved on the remote since the task started, so the results went beside it, to ${p.branch}.`, '');
   if (p.conflicts?.length) {
     lines.push(`Nothing was pushed: ${p.conflicts.length === 1 ? 'a merge conflicts' : 'merges conflict'}, and ${p.branch} was left untouched.`, '');
@@ -147,9 +150,12 @@ export function branchSection(p: ProjectReport, stat: string | undefined, beside
     if (moved && rewritten) {
       // The lease names the commit the remote had: the push over it is refused if anyone pushed there since.
       lines.push(`To make the rewritten history ${moved}, once you have checked it, push it over ${moved} yourself (after the fetch above):`, '', '```', `git push --force-with-lease=${shellWord(`refs/heads/${moved}:${rewritten}`)} ${shellWord(p.repo)} ${shellWord(`${p.headCommit}:refs/heads/${moved}`)}`, '```', '');
-      lines.push(`Or keep ${moved}'s history: a follow-up in this worktree that merges it makes the next results a fast-forward of it:`, '', '```', `gitbus resume ${shellWord(id)} ${shellWord(`merge ${moved} into this branch and fix what breaks`)}`, '```', '');
+      if (runner === 'claude') lines.push(`Or keep ${moved}'s history: a follow-up in this worktree that merges it makes the next results a fast-forward of it:`, '', '```', resumeToMerge(id, moved), '```', '');
+      else lines.push(`Or keep ${moved}'s history: ${mergeYourself(moved)}`, '', '```', ...mergeIntoBranch(p, moved, false), '```', '');
     } else if (moved && apart) {
-      lines.push(`To have them together, merge one into the other: a follow-up in this worktree that merges ${moved} makes the next results a fast-forward of it, and they go to ${moved} itself:`, '', '```', `gitbus resume ${shellWord(id)} ${shellWord(`merge ${moved} into this branch and fix what breaks`)}`, '```', '');
+      if (runner === 'claude') lines.push(`To have them together, merge one into the other: a follow-up in this worktree that merges ${moved} makes the next results a fast-forward of it, and they go to ${moved} itself:`, '', '```', resumeToMerge(id, moved), '```', '');
+      // Its own history may share no commit with the base's: git merges those only when told to.
+      else lines.push(`To have them together, ${mergeYourself(moved)}`, '', '```', ...mergeIntoBranch(p, moved, true), '```', '');
     }
   }
   else lines.push(`Not on the project remote yet: ${oneLineText(redactUrlPasswords(p.pushError ?? 'the push has not been tried'), 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');
@@ -161,6 +167,41 @@ export function branchSection(p: ProjectReport, stat: string | undefined, beside
     lines.push(fence, cleanStat, fence, '');
   }
   return lines.join('\n');
+}
+
+/** How a call of branchSection says what it cannot see in the report: the run's leftovers and who ran it. */
+export interface BranchRun {
+  /** Files the run left uncommitted in its worktree, and why. */
+  uncommitted?: number | undefined;
+  uncommittedWhy?: string | undefined;
+  id?: string | undefined;
+  /** The task's runner (the response's `runner`): only a claude task's session can be resumed to merge. */
+  runner?: string | undefined;
+}
+
+/** The resume that merges `branch` in the task's worktree, for a claude task. Pure. */
+function resumeToMerge(id: string, branch: string): string {
+  return `gitbus resume ${shellWord(id)} ${shellWord(`merge ${branch} into this branch and fix what breaks`)}`;
+}
+
+/** What the person does with mergeIntoBranch's commands, after the words that say why. Pure. */
+function mergeYourself(branch: string): string {
+  return `merge the results into ${branch} yourself, after the fetch above, in a checkout of the project with nothing uncommitted (resolve any conflict and commit before the push, which is a fast-forward of ${branch} and refused if it moved since):`;
+}
+
+/**
+ * The git commands a person runs in their checkout to merge the results (`p.headCommit`, which the fetch above
+ * brought) into `branch` as the remote has it now, and push that: on a detached HEAD, so that no local branch of
+ * theirs is touched, then back where they were. `unrelated`: `branch` may share no history with the results. Pure.
+ */
+function mergeIntoBranch(p: ProjectReport, branch: string, unrelated: boolean): string[] {
+  return [
+    `git fetch ${shellWord(p.repo)} ${shellWord(branch)}`,
+    'git switch --detach FETCH_HEAD',
+    `git merge${unrelated ? ' --allow-unrelated-histories' : ''} ${shellWord(p.headCommit)}`,
+    `git push ${shellWord(p.repo)} ${shellWord(`HEAD:refs/heads/${branch}`)}`,
+    'git switch -',
+  ];
 }
 
 /**
@@ -299,7 +340,7 @@ async function responseOf(ctx: BusContext, snap: Snapshot, input: RespondInput):
   const project = input.project === undefined ? undefined : projectFields(input.project);
   if (project !== undefined) data.project = project;
   const path = pathFor({ kind: 'response', id: view.id });
-  return { result: { id: view.id, status: input.status, path }, change: { path, content: renderBusFile('response', data, responseBody(input)) } };
+  return { result: { id: view.id, status: input.status, path }, change: { path, content: renderBusFile('response', data, responseBody({ ...input, runner: data.runner })) } };
 }
 
 /**

@@ -132,7 +132,10 @@ describe('a fan-out run by watchers', () => {
     // The integration branch never held the base: told as apart from the start, as any project task's result is, not as moved.
     const base = (merged['project'] as { baseCommit: string }).baseCommit;
     const body = await responseText(beside.integration);
-    expect(body).toContain(`beside/integration on the remote did not build on the task's base when its worktree was made (it was at ${stale.slice(0, 12)}, which does not contain ${base.slice(0, 12)}), so the run started from the base and the results went beside it, to ${into}.`);
+    expect(body).toContain(`beside/integration on the remote did not build on the task's base when the task started (it was at ${stale.slice(0, 12)}, which does not contain ${base.slice(0, 12)}), so the task built on the base instead and its results went beside beside/integration, to ${into}.`);
+    // The merge runner has no session to resume: the person merges the results into the branch themselves.
+    expect(body).not.toContain('gitbus resume');
+    expect(body).toContain(`git merge --allow-unrelated-histories ${(merged['project'] as { headCommit: string }).headCommit}\ngit push`);
     expect(body).not.toContain('had moved on the remote');
     expect(branchFiles(project.remote, into)).toEqual(expect.arrayContaining(['ws.txt', 'main.txt']));
     expect(branchFiles(project.remote, into)).not.toContain('stale.txt');

@@ -37,6 +37,15 @@ function frontmatter(text: string): Record<string, unknown> {
   return parse(text.split('---\n')[1] ?? '') as Record<string, unknown>;
 }
 
+/** The lines of the first fenced block after the line of `body` that starts with `lead`. */
+function fencedAfter(body: string, lead: string): string[] {
+  const lines = body.split('\n');
+  const at = lines.findIndex((l) => l.startsWith(lead));
+  expect(at, `${lead} in ${body}`).toBeGreaterThanOrEqual(0);
+  const open = lines.indexOf('```', at);
+  return lines.slice(open + 1, lines.indexOf('```', open + 1));
+}
+
 async function response(id: string): Promise<{ data: Record<string, unknown> & { project?: Report; status: string; reason?: string }; body: string }> {
   const file = (await shown(id)).files.find((f) => f.path.startsWith('responses/'));
   if (!file) throw new Error(`${id} has no response`);
@@ -221,6 +230,9 @@ describe('project tasks', () => {
     expect(amended.body).toContain(`The run rewrote the history of rw/topic (a rebase or an amend): ${accepted.slice(0, 12)}, the commit of rw/topic on the remote that this worktree built on, is not part of the results`);
     expect(amended.body).not.toContain('had moved on the remote');
     expect(amended.body).toContain(`git push --force-with-lease=refs/heads/rw/topic:${accepted} proj ${pa.headCommit}:refs/heads/rw/topic`);
+    // A shell task has no session to resume: keeping the branch's history is a merge the person makes.
+    expect(amended.body).not.toContain('gitbus resume');
+    expect(fencedAfter(amended.body, "Or keep rw/topic's history: merge the results into rw/topic yourself")).toContain(`git merge ${pa.headCommit}`);
     // Never forced: the remote's branch is where the first run left it, the amended commit beside it.
     expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'rw/topic']).trim()).toBe(accepted);
     expect(showFile(project.remote, pa.branch, 'one.txt')).toBe('one\none, amended\n');
@@ -293,11 +305,21 @@ describe('project tasks', () => {
     const r = await response('pw-apart');
     const p = r.data.project as Report;
     expect(p).toMatchObject({ pushed: true, baseCommit: base, branch: `apart/topic-moved-${p.headCommit.slice(0, 8)}` });
-    expect(r.body).toContain(`apart/topic on the remote did not build on the task's base when its worktree was made (it was at ${at.slice(0, 12)}, which does not contain ${base.slice(0, 12)}), so the run started from the base and the results went beside it, to ${p.branch}.`);
-    expect(r.body).toContain(`gitbus resume pw-apart 'merge apart/topic into this branch and fix what breaks'`);
+    expect(r.body).toContain(`apart/topic on the remote did not build on the task's base when the task started (it was at ${at.slice(0, 12)}, which does not contain ${base.slice(0, 12)}), so the task built on the base instead and its results went beside apart/topic, to ${p.branch}.`);
     expect(r.body).not.toContain('had moved on the remote');
     expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'apart/topic']).trim()).toBe(at);
     expect(showFile(project.remote, p.branch, 'mine.txt')).toBe('mine\n');
+    // A shell task has no session, so `gitbus resume` would refuse it: the person is told the git commands instead,
+    // and they work as given, in their checkout (where "proj", the handoff's repo, names the project's remote).
+    expect(r.body).not.toContain('gitbus resume');
+    gitCli(['remote', 'add', 'proj', project.remote], theirs);
+    const byHand = [...fencedAfter(r.body, 'Fetch it:'), ...fencedAfter(r.body, 'To have them together, merge the results into apart/topic yourself')];
+    expect(byHand).toEqual([`git fetch proj ${p.branch}`, 'git fetch proj apart/topic', 'git switch --detach FETCH_HEAD', `git merge --allow-unrelated-histories ${p.headCommit}`, 'git push proj HEAD:refs/heads/apart/topic', 'git switch -']);
+    for (const line of byHand) gitCli(line.split(' ').slice(1), theirs);
+    const together = gitCli(['--git-dir', project.remote, 'rev-list', '--parents', '-n', '1', 'apart/topic']).trim().split(' ');
+    expect(together.slice(1)).toEqual([at, p.headCommit]);
+    expect([showFile(project.remote, 'apart/topic', 'mine.txt'), showFile(project.remote, 'apart/topic', 'theirs.txt')]).toEqual(['mine\n', 'theirs\n']);
+    expect(gitCli(['branch', '--show-current'], theirs).trim()).toBe('apart');
     // Pushed to while its task ran: it moved.
     const busy = await response('pw-apart-busy');
     expect(busy.body).toContain(`apart/busy had moved on the remote since the task started, so the results went beside it, to ${(busy.data.project as Report).branch}.`);

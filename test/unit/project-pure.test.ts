@@ -197,20 +197,37 @@ describe('what git said', () => {
 
   it('the response says which: the branch moved on the remote, the run rewrote its history (and how to adopt that), or the branch never built on the base', () => {
     const report = { repo: 'p', branch: 'f/x-moved-bbbbbbbb', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
-    const moved = branchSection(report, undefined, { moved: 'f/x' }, undefined, 't1');
+    const claude = { id: 't1', runner: 'claude' };
+    const moved = branchSection(report, undefined, { moved: 'f/x' }, claude);
     expect(moved).toContain('f/x had moved on the remote since the task started, so the results went beside it, to f/x-moved-bbbbbbbb.');
     expect(moved).not.toContain('rewrote');
     expect(moved).not.toContain('force');
-    const rewritten = branchSection(report, undefined, { moved: 'f/x', rewritten: 'c'.repeat(40) }, undefined, 't1');
+    const rewritten = branchSection(report, undefined, { moved: 'f/x', rewritten: 'c'.repeat(40) }, claude);
     expect(rewritten).toContain(`The run rewrote the history of f/x (a rebase or an amend): ${'c'.repeat(12)}, the commit of f/x on the remote that this worktree built on, is not part of the results`);
     expect(rewritten).not.toContain('had moved on the remote');
     expect(rewritten).toContain(`git push --force-with-lease=refs/heads/f/x:${'c'.repeat(40)} p ${'b'.repeat(40)}:refs/heads/f/x`);
     expect(rewritten).toContain(`gitbus resume t1 'merge f/x into this branch and fix what breaks'`);
-    const apart = branchSection(report, undefined, { moved: 'f/x', apart: 'c'.repeat(40) }, undefined, 't1');
-    expect(apart).toContain(`f/x on the remote did not build on the task's base when its worktree was made (it was at ${'c'.repeat(12)}, which does not contain ${'a'.repeat(12)}), so the run started from the base and the results went beside it, to f/x-moved-bbbbbbbb.`);
+    const apart = branchSection(report, undefined, { moved: 'f/x', apart: 'c'.repeat(40) }, claude);
+    expect(apart).toContain(`f/x on the remote did not build on the task's base when the task started (it was at ${'c'.repeat(12)}, which does not contain ${'a'.repeat(12)}), so the task built on the base instead and its results went beside f/x, to f/x-moved-bbbbbbbb.`);
     expect(apart).not.toContain('had moved on the remote');
     expect(apart).not.toContain('force');
     expect(apart).toContain(`gitbus resume t1 'merge f/x into this branch and fix what breaks'`);
+  });
+
+  it('a task of another runner has no session to resume: the response gives the git commands that merge the results into the branch', () => {
+    const report = { repo: 'p', branch: 'f/x-moved-bbbbbbbb', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
+    const merge = (flags: string) => ['git fetch p f/x', 'git switch --detach FETCH_HEAD', `git merge${flags} ${'b'.repeat(40)}`, 'git push p HEAD:refs/heads/f/x', 'git switch -'].join('\n');
+    for (const runner of ['shell', 'tmux', 'icecc', 'merge', 'manual', undefined]) {
+      const apart = branchSection(report, undefined, { moved: 'f/x', apart: 'c'.repeat(40) }, { id: 't1', runner });
+      expect(apart, String(runner)).not.toContain('gitbus resume');
+      expect(apart, String(runner)).toContain(`To have them together, merge the results into f/x yourself, after the fetch above,`);
+      expect(apart, String(runner)).toContain(`\`\`\`\n${merge(' --allow-unrelated-histories')}\n\`\`\``);
+      const rewritten = branchSection(report, undefined, { moved: 'f/x', rewritten: 'c'.repeat(40) }, { id: 't1', runner });
+      expect(rewritten, String(runner)).not.toContain('gitbus resume');
+      expect(rewritten, String(runner)).toContain(`git push --force-with-lease=refs/heads/f/x:${'c'.repeat(40)} p ${'b'.repeat(40)}:refs/heads/f/x`);
+      expect(rewritten, String(runner)).toContain(`Or keep f/x's history: merge the results into f/x yourself`);
+      expect(rewritten, String(runner)).toContain(`\`\`\`\n${merge('')}\n\`\`\``);
+    }
   });
 });
 
@@ -245,11 +262,17 @@ describe('commands printed from bus fields', () => {
     // gitbus show
     expect(words(shownBranch({ id: 't1', handoff: { title: 't', repo, branch } })!.fetch)).toEqual(fetch);
     // the response's "Fetch it"
-    expect(words(branchSection(report, undefined, {}, undefined).split('\n').find((l) => l.startsWith('git fetch'))!)).toEqual(fetch);
+    expect(words(branchSection(report, undefined, {}).split('\n').find((l) => l.startsWith('git fetch'))!)).toEqual(fetch);
     // the response's ways to adopt a rewritten history
-    const adopt = branchSection(report, undefined, { moved: branch, rewritten: 'c'.repeat(40) }, undefined, 't1').split('\n');
+    const adopt = branchSection(report, undefined, { moved: branch, rewritten: 'c'.repeat(40) }, { id: 't1', runner: 'claude' }).split('\n');
     expect(words(adopt.find((l) => l.startsWith('git push'))!)).toEqual(['git', 'push', `--force-with-lease=refs/heads/${branch}:${'c'.repeat(40)}`, repo, `${'b'.repeat(40)}:refs/heads/${branch}`]);
     expect(words(adopt.find((l) => l.startsWith('gitbus resume'))!)).toEqual(['gitbus', 'resume', 't1', `merge ${branch} into this branch and fix what breaks`]);
+    // A task of another runner merges it by hand: the branch and the repo are one word each there too.
+    const byHand = branchSection(report, undefined, { moved: branch, apart: 'c'.repeat(40) }, { id: 't1', runner: 'shell' }).split('\n');
+    const after = byHand.slice(byHand.indexOf('git switch --detach FETCH_HEAD') - 1);
+    expect(words(after[0]!)).toEqual(['git', 'fetch', repo, branch]);
+    expect(words(after[2]!)).toEqual(['git', 'merge', '--allow-unrelated-histories', 'b'.repeat(40)]);
+    expect(words(after[3]!)).toEqual(['git', 'push', repo, `HEAD:refs/heads/${branch}`]);
     // gitbus group
     const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null };
     const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], costUsd: 0, offline: null });
