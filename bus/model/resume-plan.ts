@@ -15,7 +15,7 @@ export interface RanTask {
   state: TaskState;
   handoff: Handoff | null;
   response: TaskResponse | null;
-  /** Its readable claims, any order. */
+  /** Its readable claims, by attempt number. */
   claims: Claim[];
   /** Why it is `invalid` (an archived file's path as `archive:<month>/<id>/<name>`); empty otherwise. */
   problems: FileProblem[];

@@ -9,6 +9,7 @@ import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import { filterTaskFiles } from '../trust/node-files.js';
 import { acceptedTrust, archivedFileVerdict, findArchived, readArchivedData, type ArchivedTask, type FindArchivedOptions } from './archive-lookup.js';
 import { archivedTaskFiles } from './archived-view.js';
+import { claimsByAttempt } from '../model/task-file-order.js';
 
 /**
  * An archived task as this node counts it. Anyone with push access can write the archive branch, so on a node that
@@ -87,8 +88,8 @@ export async function archivedRuns(ctx: BusContext, ids: string[], opts: FindArc
   for (const [id, { entry, forged }] of await findCounted(ctx, ids, opts)) {
     const read = <T>(name: string): Promise<T | undefined> => readArchivedData<T>(ctx.repo.store, id, entry, name);
     const claims: Claim[] = [];
-    for (const name of entry.files.keys()) {
-      const c = /^claim\.\d+\.md$/.test(name) ? await read<Claim>(name) : undefined;
+    for (const [, ref] of claimsByAttempt(archivedTaskFiles(id, entry))) {
+      const c = await read<Claim>(ref.path.slice(ref.path.lastIndexOf('/') + 1));
       if (c) claims.push(c);
     }
     const handoff = (await read<Handoff>('handoff.md')) ?? null;

@@ -4,6 +4,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { readTrustedSnapshot } from '../trust/node-files.js';
 import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { TaskView } from '../model/task-view.js';
+import { filesInShowOrder } from '../model/task-file-order.js';
 import type { ForgedFile, ShownState } from '../model/types.js';
 import { queuedDispatch } from '../queue.js';
 import { MAIN } from '../repo.js';
@@ -14,7 +15,7 @@ import { firstLine } from '../../schemas/errors.js';
 import { archivedIdCheck } from './archive-lookup.js';
 import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import { summarize, type TaskSummary } from './task-summary.js';
-import { archivedView } from './archived-view.js';
+import { archivedTaskFiles, archivedView } from './archived-view.js';
 import { findCounted } from './archived-trust.js';
 import { shellWord } from '../project/shell-word.js';
 
@@ -107,11 +108,9 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   if (id) {
     const view = await snap.view(id);
     if (!view) throw new UnknownTaskError(ref);
-    const f = view.files;
-    const refs = [f.handoff, ...[...f.claims.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, c]) => [c, f.releases.get(n)]), f.cancel, f.response];
     const files: ShownTask['files'] = [];
     // An entry that is not a file is shown by what it is, never read.
-    for (const r of refs) if (r) files.push({ path: r.path, text: r.notAFile ? `(not shown: ${r.notAFile.reason})\n` : await shownText(snap.store, r.oid) });
+    for (const r of filesInShowOrder(view.files)) files.push({ path: r.path, text: r.notAFile ? `(not shown: ${r.notAFile.reason})\n` : await shownText(snap.store, r.oid) });
     const branch = shownBranch(view);
     return { id, state: view.state, archived: null, summary: summarize(view, snap.settings.maxAttempts), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}) };
   }
@@ -122,8 +121,9 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   const found = (await findCounted(ctx, [ref], { thorough: true })).get(ref);
   if (!found) throw new UnknownTaskError(ref);
   const { entry, forged } = found;
-  const order = (name: string) => (name === 'handoff.md' ? 0 : name === 'cancel.md' ? 2 : name === 'response.md' ? 3 : 1);
-  const names = [...entry.files.keys()].sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1));
+  // In a live task's order; after them what the archive's layout does not name (a file someone added), by name.
+  const placed = filesInShowOrder(archivedTaskFiles(ref, entry)).map((r) => r.path.slice(r.path.lastIndexOf('/') + 1));
+  const names = [...placed, ...[...entry.files.keys()].filter((n) => !placed.includes(n)).sort()];
   const files: ShownTask['files'] = [];
   for (const name of names) files.push({ path: `archive:${entry.month}/${ref}/${name}`, text: await shownText(snap.store, entry.files.get(name) as string) });
   return { id: ref, state: entry.state, archived: entry.month, summary: summarize(await archivedView(snap.store, ref, entry), snap.settings.maxAttempts), files, forged, offline: null };

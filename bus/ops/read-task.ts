@@ -2,6 +2,7 @@ import type { Claim } from '../../schemas/claim.js';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
 import { resolveTaskIdBeyond } from '../model/resolve-id.js';
+import { claimsByAttempt } from '../model/task-file-order.js';
 import type { RanTask } from '../model/resume-plan.js';
 import { archivedIdCheck } from './archive-lookup.js';
 import { archivedRuns } from './archived-trust.js';
@@ -23,7 +24,7 @@ export async function readRanTask(ctx: BusContext, ref: string): Promise<RanTask
     const view = await snap.view(id);
     if (!view) throw new UnknownTaskError(ref);
     const claims: Claim[] = [];
-    for (const c of view.files.claims.values()) {
+    for (const [, c] of claimsByAttempt(view.files)) {
       const p = await snap.parse<Claim>(c);
       if (p.ok) claims.push(p.data);
     }

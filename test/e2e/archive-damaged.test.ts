@@ -1,10 +1,11 @@
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveIndexProblems, archiveRootProblems } from '../../bus/ops/doctor-archive.js';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimAndRespond, dispatchTask, waitInProcess } from '../helpers/in-process.js';
+import { changeArchivedFile } from '../helpers/archive-branch.js';
 
 interface Check {
   name: string;
@@ -113,17 +114,7 @@ describe('an archived task whose end is damaged', () => {
   afterAll(async () => bus?.cleanup());
 
   /** A person changes D's response in its month folder and in the id index, with plain git on the archive branch. */
-  const damage = (dep: string, name: string, change: (file: string) => void): string => {
-    const work = join(bus.dir, name);
-    gitCli(['clone', '-q', '-b', 'archive', bus.remote, work]);
-    const month = readdirSync(work).find((m) => /^\d{4}-\d{2}$/.test(m)) ?? '';
-    // ids/ holds shard folders and the `complete` marker file, in whatever order the file system lists them.
-    const shard = readdirSync(join(work, 'ids'), { withFileTypes: true }).find((h) => h.isDirectory() && readdirSync(join(work, 'ids', h.name)).includes(`${dep}.${month}`))?.name ?? '';
-    for (const folder of [join(work, month, dep), join(work, 'ids', shard, `${dep}.${month}`)]) change(join(folder, 'response.md'));
-    gitCli(['commit', '-q', '-am', `damage ${dep}`], work);
-    gitCli(['push', '-q', 'origin', 'HEAD:archive'], work);
-    return month;
-  };
+  const damage = (dep: string, name: string, change: (file: string) => void): string => changeArchivedFile(bus.remote, join(bus.dir, name), dep, 'response.md', change);
 
   const cases: [string, (file: string) => void, (month: string, dep: string) => { path: string; reason: RegExp }][] = [
     ['rewritten into what does not parse', (f) => writeFileSync(f, '---\ngarbage: [\n---\n'), (month, dep) => ({ path: `archive:${month}/${dep}/response.md`, reason: /./ })],

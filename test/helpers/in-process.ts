@@ -30,6 +30,7 @@ type Ops = {
   claim: typeof import('../../bus/ops/claim.js').claim;
   cancel: typeof import('../../bus/ops/cancel.js').cancel;
   respond: typeof import('../../bus/ops/respond.js').respond;
+  release: typeof import('../../bus/ops/release.js').release;
   trustList: typeof import('../../bus/trust/view.js').trustList;
   archive: typeof import('../../bus/ops/archive.js').archive;
   loadNodeConfig: typeof import('../../bus/home.js').loadNodeConfig;
@@ -43,7 +44,7 @@ function ops(): Promise<Ops> {
     const from = (path: string) => import(pathToFileURL(join(ROOT, 'dist', path)).href) as Promise<Record<string, unknown>>;
     // Every module's exports in one object: the functions' names do not collide.
     const modules = await Promise.all(
-      ['bus/context.js', 'bus/ops/dispatch.js', 'bus/ops/dispatch-target.js', 'bus/ops/handoff-body.js', 'bus/trust/dispatch-signing.js', 'bus/ops/query.js', 'bus/queue.js', 'bus/ops/status.js', 'bus/ops/claim.js', 'bus/ops/cancel.js', 'bus/ops/respond.js', 'bus/trust/view.js', 'bus/ops/archive.js', 'bus/home.js', 'bus/ops/init.js', 'bus/ops/join.js'].map(from),
+      ['bus/context.js', 'bus/ops/dispatch.js', 'bus/ops/dispatch-target.js', 'bus/ops/handoff-body.js', 'bus/trust/dispatch-signing.js', 'bus/ops/query.js', 'bus/queue.js', 'bus/ops/status.js', 'bus/ops/claim.js', 'bus/ops/cancel.js', 'bus/ops/respond.js', 'bus/ops/release.js', 'bus/trust/view.js', 'bus/ops/archive.js', 'bus/home.js', 'bus/ops/init.js', 'bus/ops/join.js'].map(from),
     );
     return Object.assign({}, ...modules) as Ops;
   };
@@ -212,16 +213,25 @@ export async function dispatchTask(home: string, task: Handoffish & { id?: strin
   return id;
 }
 
-/** A task dispatched, claimed and answered `succeeded` by `home`'s node, and then archived (`archive --all`): its id. */
-export async function archivedTask(home: string, title: string): Promise<string> {
-  const id = await dispatchTask(home, { title, command: 'true' });
+/**
+ * A task dispatched from `home`, run by its node and then archived (`archive --all`): its id. Claimed `attempts` times
+ * (the bus's maxAttempts allowing), each claim but the last given back (`release`); it ends `succeeded` (a response
+ * to the last claim) or `cancelled` (the last claim given back too, then a cancel).
+ */
+export async function archivedTask(home: string, title: string, opts: { attempts?: number; end?: 'succeeded' | 'cancelled'; group?: string } = {}): Promise<string> {
+  const id = await dispatchTask(home, { title, command: 'true', ...(opts.group !== undefined ? { group: opts.group } : {}) });
   return withBus(home, async (ctx, o) => {
-    await o.claim(ctx, { id });
-    await o.respond(ctx, { id, status: 'succeeded' });
+    const attempts = opts.attempts ?? 1;
+    for (let a = 1; a <= attempts; a++) {
+      await o.claim(ctx, { id });
+      if (a < attempts || opts.end === 'cancelled') await o.release(ctx, id);
+    }
+    if (opts.end === 'cancelled') await o.cancel(ctx, id);
+    else await o.respond(ctx, { id, status: 'succeeded' });
     const a = await o.archive(ctx, { all: true });
     if (!a.archived.includes(id)) throw new Error(`${id} was not archived: ${JSON.stringify(a)}`);
     return id;
-  }).catch(failed('claim, respond and archive'));
+  }).catch(failed('claim, release, end and archive'));
 }
 
 function failed(what: string): (err: unknown) => never {
