@@ -35,13 +35,26 @@ export interface ResumePlan {
 }
 
 /**
+ * The claim of the attempt that ended `t`: the response's attempt, else (no response, or one that names none) the
+ * last claim's. Undefined when that claim is not among `t.claims` (it did not parse or does not count). Pure.
+ */
+export function runClaim(t: Pick<RanTask, 'claims' | 'response'>): Claim | undefined {
+  const attempt = t.response?.attempt ?? highestClaim(t.claims)?.attempt;
+  return t.claims.find((c) => c.attempt === attempt);
+}
+
+function highestClaim(claims: readonly Claim[]): Claim | undefined {
+  return [...claims].sort((a, b) => b.attempt - a.attempt)[0];
+}
+
+/**
  * How to continue task `t`'s claude session: on the node that ran it (the response's, else the last claim's), in
  * the session the response reports (else the one its claim recorded), on the same project, branch and workdir
  * (and in the same fan-out group), so that the node finds the worktree and the folder the session lives in. The claude settings it ran with are
  * kept. Refuses a task that is invalid, never ran, has no session, or is still running or will run again. Pure.
  */
 export function resumePlan(t: RanTask): ResumePlan {
-  const lastClaim = [...t.claims].sort((a, b) => b.attempt - a.attempt)[0];
+  const lastClaim = highestClaim(t.claims);
   // Before the others: an invalid task does not run again by itself (its handoff never runs; an archived one's end
   // is unknown, so its node may not be done with the session), and what helps is its problems' fixes, not a wait.
   if (t.state === 'invalid') throw invalidRefusal(t);
@@ -57,8 +70,7 @@ export function resumePlan(t: RanTask): ResumePlan {
   if (runner !== 'claude') {
     throw new NoSessionError(t.id, `it ran with the ${runner} runner, and only a claude task has a session`, `dispatch a new task instead${h.repo ? ` (with --repo ${shellWord(h.repo)} --branch ${shellWord(h.branch ?? defaultBranch(t.id))} it continues the same branch)` : ''}`);
   }
-  const attempt = t.response?.attempt ?? lastClaim?.attempt;
-  const claimOfRun = t.claims.find((c) => c.attempt === attempt) ?? lastClaim;
+  const claimOfRun = runClaim(t) ?? lastClaim;
   const session = t.response?.claude?.sessionId ?? claimOfRun?.session;
   const node = t.response?.node ?? claimOfRun?.node;
   if (!session || !node) {

@@ -6,8 +6,8 @@ import type { BusContext } from '../context.js';
 import { UnknownGroupError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskState } from '../model/types.js';
-import { readArchivedData } from './archive-lookup.js';
-import { archivedStates, findCounted } from './archived-trust.js';
+import { archivedRuns, archivedStates } from './archived-trust.js';
+import { runClaim } from '../model/resume-plan.js';
 import { groupTaskIds } from './group-members.js';
 import { unmergedBranches } from '../model/merged-branches.js';
 import { recordedGroup } from '../groups-ledger.js';
@@ -156,17 +156,13 @@ async function liveParts(snap: Snapshot, id: string, external: (id: string) => T
 }
 
 async function archivedParts(ctx: BusContext, ids: string[]): Promise<Parts[]> {
-  if (ids.length === 0) return [];
   const out: Parts[] = [];
-  // A response forged in a node's name is no result here, as `show` reads it: so no forged resolve resolves a group.
-  for (const [id, { entry }] of await findCounted(ctx, ids)) {
-    const read = <T>(name: string): Promise<T | undefined> => readArchivedData<T>(ctx.repo.store, id, entry, name);
-    const claims = [...entry.files.keys()].map((n) => /^claim\.(\d+)\.md$/.exec(n)?.[1]).filter((a): a is string => a !== undefined).map(Number);
-    const last = claims.length ? Math.max(...claims) : 0;
-    const handoff = await read<Handoff>('handoff.md');
-    const claim = last ? await read<Claim>(`claim.${last}.md`) : undefined;
-    const response = await read<TaskResponse>('response.md');
-    out.push({ id, state: entry.state, ...(handoff ? { handoff } : {}), ...(claim ? { claim } : {}), ...(response ? { response } : {}), attempts: last, waitingFor: [], archived: entry.month });
+  // Read as resume and resolve read it (archivedRuns): a claim or response forged in a node's name, or one that does
+  // not parse, is not there. So no forged resolve resolves a group, and attempts are the claims that count.
+  for (const t of (await archivedRuns(ctx, ids)).values()) {
+    const claim = runClaim(t);
+    const attempts = Math.max(0, ...t.claims.map((c) => c.attempt));
+    out.push({ id: t.id, state: t.state, ...(t.handoff ? { handoff: t.handoff } : {}), ...(claim ? { claim } : {}), ...(t.response ? { response: t.response } : {}), attempts, waitingFor: [], archived: t.month });
   }
   return out;
 }

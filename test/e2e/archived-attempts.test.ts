@@ -1,14 +1,18 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBus } from '../helpers/bus.js';
 import { gitbus, json } from '../helpers/cli.js';
 import { archivedTask, ranTaskInProcess } from '../helpers/in-process.js';
+import { changeArchivedFile } from '../helpers/archive-branch.js';
 
 const GROUP = 'retried';
 const ATTEMPTS = 11;
 
 /**
  * An archived task that was claimed and given back eleven times, then cancelled: what reads its claims takes them
- * by attempt number, as a live task's (`claim.2.md` before `claim.10.md`, not tree order).
+ * by attempt number, as a live task's (`claim.2.md` before `claim.10.md`, not tree order), and `group` counts only
+ * the claims that count, as `resume` reads them: one rewritten into what does not parse is no attempt.
  */
 describe('an archived task with many attempts', () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
@@ -29,5 +33,17 @@ describe('an archived task with many attempts', () => {
     const perAttempt = Array.from({ length: ATTEMPTS }, (_, i) => [`claim.${i + 1}.md`, `release.${i + 1}.md`]).flat();
     expect(shown.files.map((f) => f.path)).toEqual(['handoff.md', ...perAttempt, 'cancel.md'].map((n) => `archive:${month}/${id}/${n}`));
     expect((await ranTaskInProcess(home, id)).claims.map((c) => c.attempt)).toEqual(Array.from({ length: ATTEMPTS }, (_, i) => i + 1));
+  });
+
+  it('group takes its attempt and node from the last claim that counts, not from a claim file that does not parse', async () => {
+    const before = json<{ others: { id: string; attempt: number | null; node: string | null }[] }>(await gitbus(['group', GROUP, '--json'], { home }));
+    expect(before.others).toEqual([expect.objectContaining({ id, state: 'cancelled', attempt: ATTEMPTS, node: 'alpha' })]);
+    // The last claim rewritten on the archive branch into what does not parse.
+    changeArchivedFile(bus.remote, join(bus.dir, 'archive-edit'), id, `claim.${ATTEMPTS}.md`, (f) => writeFileSync(f, '---\ngarbage: [\n---\n'));
+    const r = await gitbus(['group', GROUP, '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<{ others: unknown[] }>(r).others).toEqual([expect.objectContaining({ id, state: 'cancelled', attempt: ATTEMPTS - 1, node: 'alpha' })]);
+    // As resume and resolve read it.
+    expect((await ranTaskInProcess(home, id)).claims.map((c) => c.attempt).at(-1)).toBe(ATTEMPTS - 1);
   });
 });
