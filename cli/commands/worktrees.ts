@@ -56,7 +56,7 @@ export function register(program: Command): void {
   withCommon(
     worktrees
       .command('prune')
-      .argument('[keys...]', 'worktrees to remove even though they hold a claude session or their tasks are not archived yet')
+      .argument('[keys...]', 'worktrees to remove even though they hold a claude session, their tasks are not archived yet, or an archived task\'s end is unknown (invalid)')
       .description('remove worktrees whose work is safe on the project remote: without KEYs those whose tasks ended and are archived and that hold no claude session; never one with unpushed commits, uncommitted files or a task that may still run there')
       .option('--dry-run', 'say what would be removed, remove nothing'),
   ).action(async (keys: string[], own: PruneOpts) => {

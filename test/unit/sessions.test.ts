@@ -128,6 +128,7 @@ describe('pruneBlockers', () => {
     tasks: [{ id: 'k', state: 'succeeded', archived: true }, { id: 'r', state: 'failed', archived: true }],
     resumers: [],
     pendingPush: false,
+    running: new Set(),
     ...more,
   });
 
@@ -165,11 +166,21 @@ describe('pruneBlockers', () => {
     expect(pruneBlockers(facts(cases[3]))[0]?.fix).toContain('gitbus cancel k');
   });
 
-  it('keeps a worktree of an invalid task, saying what ends it: a cancel for a live one, its archived files for an archived one', () => {
+  it('keeps a worktree of an invalid task: a live one until it is cancelled; an archived one unless named, saying how to name it', () => {
     const archived = pruneBlockers(facts({ tasks: [{ id: 'k', state: 'invalid', archived: true }] }));
-    expect(archived).toEqual([{ reason: 'task k is archived, but how it ended is unknown (invalid): its run may not be over', fix: '"gitbus show k" names the archived file that does not say and how to repair it on the archive branch', overridable: false }]);
+    expect(archived).toEqual([{ reason: 'task k is archived, but how it ended is unknown (invalid; "gitbus show k" says why)', fix: 'an archived task never runs again, and this node no longer runs it; to prune it anyway, name it: gitbus worktrees prune k', overridable: true }]);
+    expect(mayPrune(archived, false)).toBe(false);
+    expect(mayPrune(archived, true)).toBe(true);
     const live = pruneBlockers(facts({ tasks: [{ id: 'k', state: 'invalid', archived: false }] }));
     expect(live).toEqual([{ reason: 'task k is invalid, and never ends by itself', fix: 'cancel it ("gitbus cancel k"), which ends it, or fix its handoff as "gitbus show k" says', overridable: false }]);
+  });
+
+  it('never lets a task this node still runs go, named or not, whatever the bus says of it', () => {
+    for (const state of ['invalid', 'succeeded'] as const) {
+      const b = pruneBlockers(facts({ tasks: [{ id: 'k', state, archived: true }], running: new Set(['k']) }));
+      expect(b).toEqual([{ reason: `task k is ${state} and archived on the bus, but this node runs it now`, fix: 'wait until its run ends ("gitbus logs k --follow"); a run left by a watcher that died is stopped when the watcher starts again', overridable: false }]);
+      expect(mayPrune(b, true)).toBe(false);
+    }
   });
 });
 

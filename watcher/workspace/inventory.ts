@@ -7,6 +7,7 @@ import type { Offline } from '../../bus/ops/query.js';
 import { firstLine } from '../../schemas/errors.js';
 import { refCommit } from './cache.js';
 import { listPendingPushes } from './pending-pushes.js';
+import { listRunning } from '../running-record.js';
 import { mayPrune, pruneBlockers, type Blocker, type PruneFacts, type TaskOnBus, type WorktreeGitFacts } from './prune-rules.js';
 import { listRecords, type WorktreeRecord } from './registry.js';
 
@@ -62,12 +63,12 @@ export async function worktreeGitFacts(r: WorktreeRecord): Promise<WorktreeGitFa
 }
 
 /** Rows from facts already gathered. Pure. */
-export function inventoryRows(records: WorktreeRecord[], facts: Map<string, WorktreeGitFacts>, bus: Pick<StatesOnBus, 'states' | 'resumers'>, pendingKeys: ReadonlySet<string>): (WorktreeRow & { facts: PruneFacts })[] {
+export function inventoryRows(records: WorktreeRecord[], facts: Map<string, WorktreeGitFacts>, bus: Pick<StatesOnBus, 'states' | 'resumers'>, pendingKeys: ReadonlySet<string>, running: ReadonlySet<string>): (WorktreeRow & { facts: PruneFacts })[] {
   return records.map((r) => {
     const g = facts.get(r.key) ?? { exists: false, head: null, unpushed: null, uncommitted: null, problem: 'not looked at' };
     const tasks = r.tasks.map((id) => ({ id, ...(bus.states.get(id) ?? { state: 'unknown' as const, archived: false }) }));
     const resumers = bus.resumers.filter((x) => r.tasks.includes(x.resumes) && !r.tasks.includes(x.id)).map((x) => ({ id: x.id, state: x.state, archived: false }));
-    const pf: PruneFacts = { record: r, git: g, tasks, resumers, pendingPush: pendingKeys.has(r.key) };
+    const pf: PruneFacts = { record: r, git: g, tasks, resumers, pendingPush: pendingKeys.has(r.key), running };
     const blockers = pruneBlockers(pf);
     return {
       key: r.key,
@@ -115,6 +116,6 @@ export async function readInventory(ctx: BusContext, beforeFacts?: (gitDir: stri
   }
   const bus = await statesOnBus(ctx, [...new Set(records.flatMap((r) => r.tasks))]);
   const pending = new Set(listPendingPushes(home).flatMap((p) => (p.push.worktree ? [p.push.worktree] : [])));
-  const rows = inventoryRows(records, facts, bus, pending);
+  const rows = inventoryRows(records, facts, bus, pending, new Set(listRunning(home).map((r) => r.id)));
   return { inventory: { node: ctx.config.node, worktrees: rows.map(({ facts: _f, ...row }) => row), offline: bus.offline }, rows };
 }

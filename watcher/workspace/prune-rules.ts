@@ -40,6 +40,8 @@ export interface PruneFacts {
   resumers: TaskOnBus[];
   /** The branch waits in `<home>/pushes/` for the project remote. */
   pendingPush: boolean;
+  /** Ids of the tasks this node's watcher runs now (`<home>/running/`, watcher/running-record.ts). */
+  running: ReadonlySet<string>;
 }
 
 /** The command that saves a worktree's commits on the project remote. Pure. */
@@ -49,8 +51,9 @@ export function pushCommand(r: Pick<WorktreeRecord, 'path' | 'branch'>): string 
 
 /**
  * Why a worktree must stay (empty: it may go). Never removed, named or not: a task that has not ended or will run
- * there, commits not on the project remote, uncommitted changes, a branch waiting to be pushed, facts that could
- * not be checked. Kept unless named: tasks not archived yet, a claude session that `gitbus resume` continues. Pure.
+ * there, or that this node still runs whatever the bus says, commits not on the project remote, uncommitted
+ * changes, a branch waiting to be pushed, facts that could not be checked. Kept unless named: tasks not archived
+ * yet, an archived task whose end is unknown, a claude session that `gitbus resume` continues. Pure.
  */
 export function pruneBlockers(f: PruneFacts): Blocker[] {
   const out: Blocker[] = [];
@@ -60,11 +63,15 @@ export function pruneBlockers(f: PruneFacts): Blocker[] {
   for (const t of [...f.tasks, ...f.resumers]) {
     const resumer = f.resumers.includes(t);
     if (t.state === 'unknown') hard(`task ${t.id} is neither on the bus nor in its archive, or the bus could not be asked`, `check it with "gitbus show ${t.id}" and try again when the bus can be reached`);
-    else if (t.state === 'invalid' && t.archived) {
-      // A cancel does not reach an archived task, and nothing else will end it: only its archived files can say.
-      hard(`task ${t.id} is archived, but how it ended is unknown (invalid): its run may not be over`, `"gitbus show ${t.id}" names the archived file that does not say and how to repair it on the archive branch`);
+    else if (t.state !== 'invalid' && !isFinal(t.state)) hard(`task ${t.id} ${resumer ? 'resumes it and ' : ''}is ${t.state}`, `wait until it ends, or cancel it ("gitbus cancel ${t.id}")`);
+    else if (f.running.has(t.id)) {
+      // Its end on the bus may be one nobody on this node wrote (a rewritten response): the run going here says more.
+      hard(`task ${t.id} is ${t.state}${t.archived ? ' and archived' : ''} on the bus, but this node runs it now`, `wait until its run ends ("gitbus logs ${t.id} --follow"); a run left by a watcher that died is stopped when the watcher starts again`);
+    } else if (t.state === 'invalid' && t.archived) {
+      // How it ended is unknown, but this node runs it no more and an archived task is never claimed again: whoever
+      // names the worktree decides, as for a session. Waiting for its archived files to be repaired could be for ever.
+      soft(`task ${t.id} is archived, but how it ended is unknown (invalid; "gitbus show ${t.id}" says why)`, `an archived task never runs again, and this node no longer runs it; to prune it anyway, name it: gitbus worktrees prune ${r.key}`);
     } else if (t.state === 'invalid') hard(`task ${t.id} ${resumer ? 'resumes it and ' : ''}is invalid, and never ends by itself`, `cancel it ("gitbus cancel ${t.id}"), which ends it, or fix its handoff as "gitbus show ${t.id}" says`);
-    else if (!isFinal(t.state)) hard(`task ${t.id} ${resumer ? 'resumes it and ' : ''}is ${t.state}`, `wait until it ends, or cancel it ("gitbus cancel ${t.id}")`);
   }
   if (f.pendingPush) hard(`its branch ${r.branch} waits to be pushed to the project remote`, `the watcher pushes it as soon as ${r.url} takes it ("gitbus show" of its task says why it did not)`);
   if (git.problem !== undefined) hard(`its work could not be checked: ${git.problem}`, 'try again when the project remote can be reached');
