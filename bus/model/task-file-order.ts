@@ -1,3 +1,4 @@
+import { classifyPath } from '../../schemas/layout.js';
 import type { FileRef, TaskFiles } from './types.js';
 
 /**
@@ -15,4 +16,24 @@ export function claimsByAttempt(files: Pick<TaskFiles, 'claims'>): [attempt: num
 export function filesInShowOrder(files: TaskFiles): FileRef[] {
   const refs = [files.handoff, ...claimsByAttempt(files).flatMap(([n, c]) => [c, files.releases.get(n)]), files.cancel, files.response];
   return refs.filter((r): r is FileRef => r !== undefined);
+}
+
+const KIND_RANK: Record<string, number> = { handoff: 0, claim: 1, release: 1, cancel: 2, response: 3 };
+
+/**
+ * Orders a task's file paths as `show` lists its files (filesInShowOrder), for a list of paths rather than a task's
+ * index entry, such as `verify`'s (which also lists files taken out as forged): the handoff, each attempt's claim
+ * then its release by attempt number, the cancel, the response; a path that is none of them last, by name. Pure.
+ */
+export function byShowOrder(a: string, b: string): number {
+  const ka = showKey(a);
+  const kb = showKey(b);
+  return ka[0] - kb[0] || ka[1] - kb[1] || ka[2] - kb[2] || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function showKey(path: string): [rank: number, attempt: number, releaseAfterClaim: number] {
+  const p = classifyPath(path);
+  if (p === undefined || !('kind' in p)) return [4, 0, 0];
+  const attempt = 'attempt' in p ? p.attempt : 0;
+  return [KIND_RANK[p.kind] ?? 4, attempt, p.kind === 'release' ? 1 : 0];
 }

@@ -5,7 +5,7 @@ import { SIGNATURE_EXT, SIGNATURES_FOLDER } from '../../schemas/signature-layout
 import { UnknownTaskError } from '../errors.js';
 import type { BusContext } from '../context.js';
 import { resolveTaskIdBeyond } from '../model/resolve-id.js';
-import type { FileRef } from '../model/types.js';
+import { byShowOrder, filesInShowOrder } from '../model/task-file-order.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
 import { archivedIdCheck, findArchived } from '../ops/archive-lookup.js';
 import { snapshotOrLast, type Offline } from '../ops/query.js';
@@ -47,11 +47,6 @@ export async function readAllowedSigners(store: ObjectStore, rootTree: string): 
   const entry = (await listFolder(store, rootTree, 'trust')).find((e) => e.path === 'allowed_signers' && e.type === 'blob');
   if (!entry) return null;
   return parseAllowedSigners(new TextDecoder().decode(await store.readBlob(entry.oid)), ALLOWED_SIGNERS_PATH);
-}
-
-/** A task's files in the order verify lists them: handoff, claims and releases, cancel, response. */
-function fileOrder(path: string): number {
-  return path.startsWith('handoffs/') ? 0 : path.startsWith('cancels/') ? 2 : path.startsWith('responses/') ? 3 : 1;
 }
 
 /** The path a file of an archived task had in main, from its name in the archive folder. */
@@ -99,10 +94,9 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
     const f = snap.index.tasks.get(id);
     if (!f) throw new UnknownTaskError(ref);
     const taskId = id;
-    const refs: (FileRef | undefined)[] = [...[...f.claims.entries()].sort((a, b) => a[0] - b[0]).flatMap(([n, c]) => [c, f.releases.get(n)]), f.cancel, f.response];
     const files: VerifiedFile[] = [];
     if (f.handoff) files.push(await check(f.handoff.path, f.handoff.oid, undefined, trust ? async () => liveHandoffVerdict(ctx, snap, trust, taskId, offline !== null) : undefined));
-    for (const r of refs) if (r) files.push(await check(r.path, r.oid));
+    for (const r of filesInShowOrder(f)) if (r !== f.handoff) files.push(await check(r.path, r.oid));
     // Files this node took out of the task as forged (bus/trust/node-files.ts) are on the bus all the same: listed,
     // with why they do not count here.
     for (const forged of snap.forged) {
@@ -113,7 +107,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
       const file = await check(forged.path, entry.oid);
       files.push({ ...file, verdict: { trusted: false, reason: forged.reason, fix: forged.fix } });
     }
-    files.sort((a, b) => fileOrder(a.path) - fileOrder(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    files.sort((a, b) => byShowOrder(a.path, b.path));
     return { id, archived: null, allowedSigners, files, offline };
   }
   if (offline) throw new UnknownTaskError(ref);
@@ -124,7 +118,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
     const path = livePathOf(entry.month, ref, name);
     return path ? [{ name, path, oid }] : [];
   });
-  live.sort((a, b) => fileOrder(a.path) - fileOrder(b.path) || (a.path < b.path ? -1 : 1));
+  live.sort((a, b) => byShowOrder(a.path, b.path));
   // Signatures moved to the archive with their files (signatures/<month>/<id>/<name>.sig); a task archived before
   // they did has them in main still.
   const dir = `${SIGNATURES_FOLDER}/${entry.month}/${ref}`;

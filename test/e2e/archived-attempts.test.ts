@@ -25,7 +25,7 @@ describe('an archived task with many attempts', () => {
   }, 60_000);
   afterAll(async () => bus?.cleanup());
 
-  it('show lists its claims by attempt number, each with its release, and resume reads them in that order', async () => {
+  it('show and verify list its claims by attempt number, each with its release, and resume reads them in that order', async () => {
     const r = await gitbus(['show', id, '--json'], { home });
     expect(r.code, r.stderr).toBe(0);
     const shown = json<{ archived: string; files: { path: string }[] }>(r);
@@ -33,6 +33,11 @@ describe('an archived task with many attempts', () => {
     const perAttempt = Array.from({ length: ATTEMPTS }, (_, i) => [`claim.${i + 1}.md`, `release.${i + 1}.md`]).flat();
     expect(shown.files.map((f) => f.path)).toEqual(['handoff.md', ...perAttempt, 'cancel.md'].map((n) => `archive:${month}/${id}/${n}`));
     expect((await ranTaskInProcess(home, id)).claims.map((c) => c.attempt)).toEqual(Array.from({ length: ATTEMPTS }, (_, i) => i + 1));
+    // verify lists the same files in the same order, by the paths they had in main.
+    const v = await gitbus(['verify', id, '--json'], { home });
+    expect(v.code, v.stderr).toBe(0);
+    const perAttemptLive = Array.from({ length: ATTEMPTS }, (_, i) => [`claims/${id}.${i + 1}.md`, `releases/${id}.${i + 1}.md`]).flat();
+    expect(json<{ files: { path: string }[] }>(v).files.map((f) => f.path)).toEqual([`handoffs/${id}.md`, ...perAttemptLive, `cancels/${id}.md`]);
   });
 
   it('group takes its attempt and node from the last claim that counts, not from a claim file that does not parse', async () => {
