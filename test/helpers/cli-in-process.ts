@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { afterAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { CommandEntry } from '../../cli/command-table.js';
 import { START_ENV as NODE_START_ENV } from '../../cli/serve/start-env.js';
 import type { RunResult } from './cli.js';
@@ -93,12 +93,22 @@ let asProcesses = false;
  * key read once, the trust log, the parse memos), as two commands never do outside the suite.
  */
 export function commandsAsProcesses(): void {
-  asProcesses = true;
-  // Test files share a worker and its modules (vitest.config.ts): the next file's commands run here again.
+  // Test files share a worker and its modules (vitest.config.ts), and a worker may load several files before it
+  // runs any: the flag is the running file's, set when its tests start and cleared when they end.
+  beforeAll(() => {
+    asProcesses = true;
+  });
   afterAll(() => {
     asProcesses = false;
   });
 }
+
+/**
+ * Set when a command run here did not finish in its time: it may still be running, writing to whatever streams
+ * and exit code the process has and reading its environment, so no later command (of this file or of the next
+ * one in this worker) runs beside it here.
+ */
+let abandoned: string | null = null;
 
 /** Why this command line may not run here, or null when it may (what cli/serve/client.ts lets a standby run). */
 async function whyNotHere(root: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string | null> {
@@ -151,7 +161,7 @@ function capture(into: (s: string) => void): Writable {
  * command sees as its own program (process.argv[1]): hooks and service files it writes name it.
  */
 export async function gitbusInProcess(root: string, bin: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string | undefined; timeoutMs: number }): Promise<RunResult | null> {
-  const why = process.env['GITBUS_TEST_SPAWN'] === '1' ? 'GITBUS_TEST_SPAWN=1' : asProcesses ? 'the file asks for processes' : null;
+  const why = process.env['GITBUS_TEST_SPAWN'] === '1' ? 'GITBUS_TEST_SPAWN=1' : asProcesses ? 'the file asks for processes' : abandoned !== null ? `${abandoned} may still run here` : null;
   if (why !== null) return spawned(args, why);
   if (!(await slotFree())) return spawned(args, 'another command ran here for longer than a moment');
   let whyNot: string | null = 'not decided';
@@ -193,7 +203,10 @@ export async function gitbusInProcess(root: string, bin: string, args: string[],
       },
     );
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), opts.timeoutMs)));
-    if ((await Promise.race([ran, timedOut])) === 'timeout') throw new Error(`gitbus ${args.join(' ')} (in the test's process) did not finish within ${opts.timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`);
+    if ((await Promise.race([ran, timedOut])) === 'timeout') {
+      abandoned = `gitbus ${args.join(' ')}, which did not finish in its time,`;
+      throw new Error(`gitbus ${args.join(' ')} (in the test's process) did not finish within ${opts.timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`);
+    }
     const code = process.exitCode;
     return { code: typeof code === 'number' ? code : Number(code ?? 0) || 0, stdout, stderr };
   } finally {

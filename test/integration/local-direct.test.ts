@@ -36,11 +36,13 @@ describe('direct access to a local bare remote (no git process)', () => {
     gitCli(['init', '-q', '--bare', join(remote, '..', 'r2.git')]);
     gitCli(['--git-dir', join(remote, '..', 'r2.git'), 'config', 'receive.denyNonFastForwards', 'true']);
     expect(await directAccessBlocker(join(remote, '..', 'r2.git'))).toContain('receive');
+    const saved = process.env['GITBUS_DIRECT'];
     process.env['GITBUS_DIRECT'] = '0';
     try {
       expect(await directAccessBlocker(join(remote, '..', 'r2.git'))).toContain('GITBUS_DIRECT');
     } finally {
-      delete process.env['GITBUS_DIRECT'];
+      if (saved === undefined) delete process.env['GITBUS_DIRECT'];
+      else process.env['GITBUS_DIRECT'] = saved;
     }
   });
 
