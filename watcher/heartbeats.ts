@@ -11,7 +11,8 @@ import type { BeatCadence } from './beat-cadence.js';
 import { progressBeats } from './progress-beats.js';
 import type { RemoteHealth } from './remote-health.js';
 import { logPathOf } from './run-task.js';
-import { claudeHasSpoken, readableClaudeLog } from './runners/claude-format.js';
+import { claudeSpokeMemo } from './claude-spoke-memo.js';
+import { readableClaudeLog } from './runners/claude-format.js';
 import { readTail } from './runners/output-tail.js';
 import type { SpendCap } from './spend-cap.js';
 import type { WakeReason } from './wake-reason.js';
@@ -103,6 +104,7 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
     if (Date.now() - lastBeatAt > heartbeatMs) await beat().catch(() => undefined);
   };
 
+  const spoken = claudeSpokeMemo(CLAUDE_HEAD_BYTES);
   const early = progressBeats({
     home,
     // Read at each use: early beats keep to the budget (bus/model/budget.ts earlyBeatMs).
@@ -116,7 +118,7 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
       const run = [...deps.running()].find((r) => r.task.id === id && r.task.attempt === attempt);
       if (run === undefined || effectiveRunner(run.task.handoff) !== 'claude') return logSize(path) > 0;
       // A claude run's log starts with gitbus's notes and claude's session line: not worth a push of their own.
-      return logSize(path) > CLAUDE_HEAD_BYTES || claudeHasSpoken(readHead(path, CLAUDE_HEAD_BYTES));
+      return spoken.spoke(`${id}.${attempt}`, logSize(path), (bytes) => readHead(path, bytes));
     },
     lastBeatAt: () => lastBeatAt,
     beat,
@@ -186,7 +188,13 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
     },
     beat,
     beatBeforeClaim,
-    early,
+    early: {
+      soon: early.soon,
+      forget: (id, attempt) => {
+        early.forget(id, attempt);
+        spoken.forget(`${id}.${attempt}`);
+      },
+    },
     start: startTimer,
     retime: (ms) => {
       heartbeatMs = ms;
@@ -229,7 +237,7 @@ function readHead(path: string, maxBytes: number): string {
 /** The output a heartbeat carries per running task. */
 const BEAT_TAIL = HEARTBEAT_LOG_TAIL_BYTES;
 /**
- * How much of a claude run's log is read, each second until claude has said something, to see whether it has:
+ * How much of a claude run's log is read, when it grew until claude has said something, to see whether it has:
  * gitbus's notes and the session line (its tools, MCP servers, commands) fit in it many times over, so a longer
  * log counts as output.
  */

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { ClaudeLogFormatter, claudeHasSpoken, mainArgument, readableClaudeLog, resultLine } from '../../watcher/runners/claude-format.js';
+import { claudeSpokeMemo } from '../../watcher/claude-spoke-memo.js';
 import { interactiveArgs, statusFacts, transcriptPath } from '../../watcher/runners/claude-interactive.js';
 
 /**
@@ -99,6 +100,30 @@ describe('the readable view of a claude run', () => {
     expect(claudeHasSpoken(start + assistant([{ type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'ls' } }]))).toBe(true);
     expect(claudeHasSpoken(start + line({ type: 'system', subtype: 'api_retry', attempt: 1, max_retries: 10, error: 'overloaded_error' }))).toBe(true);
     expect(claudeHasSpoken('Error: something on stderr\n')).toBe(true);
+  });
+
+  it('is read again only when the log grew, at most as much as it holds, and forgotten when the run ends', () => {
+    const memo = claudeSpokeMemo(64 * 1024);
+    let log = RUN.slice(0, RUN.indexOf(init) + init.length);
+    const reads: number[] = [];
+    const look = (key = 't1.1') => memo.spoke(key, Buffer.byteLength(log), (n) => (reads.push(n), Buffer.from(log).subarray(0, n).toString('utf8')));
+    expect(look()).toBe(false);
+    // Claude thinks for minutes: the unchanged log is not read again.
+    expect(look()).toBe(false);
+    expect(look()).toBe(false);
+    expect(reads).toEqual([Buffer.byteLength(log)]);
+    log += assistant([{ type: 'text', text: 'Looking.' }]);
+    expect(look()).toBe(true);
+    expect(reads).toEqual([reads[0], Buffer.byteLength(log)]);
+    // Another run (or the same task's next attempt) is its own.
+    expect(look('t1.2')).toBe(true);
+    expect(memo.size).toBe(2);
+    // Nothing yet, or more than the head holds: no read at all.
+    expect(memo.spoke('t2.1', 0, () => expect.unreachable())).toBe(false);
+    expect(memo.spoke('t3.1', 64 * 1024 + 1, () => expect.unreachable())).toBe(true);
+    memo.forget('t1.1');
+    memo.forget('t1.2');
+    expect(memo.size).toBe(0);
   });
 
   it('main arguments of the common tools', () => {
