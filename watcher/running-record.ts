@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from '../bus/lock.js';
 
 /**
  * A file per running task in `<home>/running/`, naming its process group: what a watcher restarted after a
@@ -45,6 +46,17 @@ export function listRunning(home: string): RunningRecord[] {
     }
   }
   return out;
+}
+
+/**
+ * Whether a recorded run still goes: its process group (the one killLeftover stops) has a process left; the group
+ * outlives its leader while anything the command started runs. A record whose group is gone names a run that is
+ * over: left by a watcher that died (SIGKILL, a crash) and was not started again, or about to be forgotten by one
+ * delivering its result. A pid taken again by an unrelated group counts as still running: the safe side.
+ */
+export function stillRuns(r: RunningRecord): boolean {
+  // isAlive with a negative pid asks about the group (kill(2)); 0 and 1 would name this process's group or every process.
+  return Number.isInteger(r.pid) && r.pid > 1 && isAlive(-r.pid);
 }
 
 /** Stops a leftover process group (SIGKILL: its watcher is gone, nobody is waiting for a clean exit). */

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { changeArchivedFile } from '../helpers/archive-branch.js';
 import { makeBus } from '../helpers/bus.js';
 import { gitbus, json } from '../helpers/cli.js';
 import { editNode, makeProject, pushHandoffs } from '../helpers/project.js';
+import { bounded } from '../helpers/wait.js';
 
 type Blocker = { reason: string; fix: string; overridable: boolean };
 type Pruned = { removed: { key: string }[]; kept: { key: string; named: boolean; blockers: Blocker[] }[] };
@@ -16,7 +18,8 @@ const KEY = 'pi-lost';
  * A worktree whose task was archived and then became `invalid` there (its archived response rewritten into what does
  * not parse): how it ended is unknown, but nothing runs an archived task again, and the files of the archive are
  * seldom repaired. Unnamed, `worktrees prune` keeps it and says how to prune it; named, it goes, unless this node's
- * watcher still runs the task (`<home>/running/`). Real git, the CLI, a watcher run.
+ * watcher still runs the task (a record in `<home>/running/` whose process group lives). Real git, the CLI, a
+ * watcher run.
  */
 describe('worktrees prune of an archived invalid task', () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
@@ -53,17 +56,30 @@ describe('worktrees prune of an archived invalid task', () => {
     expect(text.stdout).toContain(`kept ${KEY}:\n  task ${KEY} is archived, but how it ended is unknown`);
     expect(text.stdout).toContain(`    fix: an archived task never runs again, and this node no longer runs it; to prune it anyway, name it: gitbus worktrees prune ${KEY}\n`);
 
-    // While this node's watcher runs it (whatever the bus says of it), not even named.
-    recordRunning(home, { id: KEY, attempt: 1, pid: process.pid });
+    // While this node's watcher runs it (whatever the bus says of it), not even named. A run is a process group of
+    // its own, as the runners start it.
+    const run = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+    const ended = new Promise<void>((r) => run.once('exit', () => r()));
+    const pid = run.pid;
+    if (pid === undefined) throw new Error('sleep did not start');
+    recordRunning(home, { id: KEY, attempt: 1, pid });
     try {
       const running = await prune([KEY]);
       expect(running.code).toBe(5);
       expect(running.out.kept).toEqual([{ key: KEY, named: true, blockers: [expect.objectContaining({ reason: `task ${KEY} is invalid and archived on the bus, but this node runs it now`, overridable: false })] }]);
     } finally {
-      forgetRunning(home, KEY, 1);
+      process.kill(-pid, 'SIGKILL');
+      await bounded(ended, 10_000, 'the stand-in run to end');
     }
 
-    const named = await prune([KEY]);
+    // Its record stays, as a watcher killed with SIGKILL and not started again leaves it: a run that is over keeps
+    // nothing, or the worktree would stay for ever.
+    let named: Awaited<ReturnType<typeof prune>>;
+    try {
+      named = await prune([KEY]);
+    } finally {
+      forgetRunning(home, KEY, 1);
+    }
     expect(named.code).toBe(0);
     expect(named.out.removed).toEqual([expect.objectContaining({ key: KEY })]);
     expect(existsSync(join(home, 'worktrees', KEY))).toBe(false);

@@ -7,7 +7,7 @@ import type { Offline } from '../../bus/ops/query.js';
 import { firstLine } from '../../schemas/errors.js';
 import { refCommit } from './cache.js';
 import { listPendingPushes } from './pending-pushes.js';
-import { listRunning } from '../running-record.js';
+import { listRunning, stillRuns } from '../running-record.js';
 import { mayPrune, pruneBlockers, type Blocker, type PruneFacts, type TaskOnBus, type WorktreeGitFacts } from './prune-rules.js';
 import { listRecords, type WorktreeRecord } from './registry.js';
 
@@ -116,6 +116,6 @@ export async function readInventory(ctx: BusContext, beforeFacts?: (gitDir: stri
   }
   const bus = await statesOnBus(ctx, [...new Set(records.flatMap((r) => r.tasks))]);
   const pending = new Set(listPendingPushes(home).flatMap((p) => (p.push.worktree ? [p.push.worktree] : [])));
-  const rows = inventoryRows(records, facts, bus, pending, new Set(listRunning(home).map((r) => r.id)));
+  const rows = inventoryRows(records, facts, bus, pending, new Set(listRunning(home).filter(stillRuns).map((r) => r.id)));
   return { inventory: { node: ctx.config.node, worktrees: rows.map(({ facts: _f, ...row }) => row), offline: bus.offline }, rows };
 }

@@ -40,7 +40,7 @@ export interface PruneFacts {
   resumers: TaskOnBus[];
   /** The branch waits in `<home>/pushes/` for the project remote. */
   pendingPush: boolean;
-  /** Ids of the tasks this node's watcher runs now (`<home>/running/`, watcher/running-record.ts). */
+  /** Ids of the tasks this node's watcher runs now: records in `<home>/running/` whose process group lives (watcher/running-record.ts stillRuns). */
   running: ReadonlySet<string>;
 }
 
