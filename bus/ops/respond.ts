@@ -135,6 +135,7 @@ export function logOfBody(body: string): { bytes: number; path: string | null } 
 export function branchSection(p: ProjectReport, stat: string | undefined, beside: BesideCause, run: BranchRun = {}): string {
   const { moved, rewritten, apart } = beside;
   const { uncommitted, id = 'ID', uncommittedWhy = 'autoCommit is off', runner } = run;
+  const repo = p.repo;
   const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
   const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
   if (moved && rewritten) lines.push(`The run rewrote the history of ${moved} (a rebase or an amend): ${rewritten.slice(0, 12)}, the commit of ${moved} on the remote that this worktree built on, is not part of the results, so they were not a fast-forward of ${moved} and went beside it, to ${p.branch}. ${moved} itself was left as it was: gitbus never forces a push.`, '');
@@ -146,16 +147,16 @@ export function branchSection(p: ProjectReport, stat: string | undefined, beside
     if (p.merged?.length) lines.push('', `Merged cleanly: ${p.merged.join(', ')}.`);
     lines.push('', `Ask an agent to resolve them: \`gitbus resolve ${id}\`.`, '');
   } else if (p.pushed) {
-    lines.push('Fetch it:', '', '```', `git fetch ${shellWord(p.repo)} ${shellWord(p.branch)}`, '```', '');
+    lines.push('Fetch it:', '', '```', fetchCommand(repo, p.branch), '```', '');
     if (moved && rewritten) {
       // The lease names the commit the remote had: the push over it is refused if anyone pushed there since.
-      lines.push(`To make the rewritten history ${moved}, once you have checked it, push it over ${moved} yourself (after the fetch above):`, '', '```', `git push --force-with-lease=${shellWord(`refs/heads/${moved}:${rewritten}`)} ${shellWord(p.repo)} ${shellWord(`${p.headCommit}:refs/heads/${moved}`)}`, '```', '');
+      lines.push(`To make the rewritten history ${moved}, once you have checked it, push it over ${moved} yourself (after the fetch above):`, '', '```', `git push --force-with-lease=${shellWord(`refs/heads/${moved}:${rewritten}`)} ${shellWord(repo)} ${shellWord(`${p.headCommit}:refs/heads/${moved}`)}`, '```', '');
       if (runner === 'claude') lines.push(`Or keep ${moved}'s history: a follow-up in this worktree that merges it makes the next results a fast-forward of it:`, '', '```', resumeToMerge(id, moved), '```', '');
-      else lines.push(`Or keep ${moved}'s history: ${mergeYourself(moved)}`, '', '```', ...mergeIntoBranch(p, moved, false), '```', '');
+      else lines.push(`Or keep ${moved}'s history: ${mergeYourself(moved)}`, '', '```', ...mergeIntoBranch(p, repo, moved, false), '```', '', ON_CONFLICT, '');
     } else if (moved && apart) {
       if (runner === 'claude') lines.push(`To have them together, merge one into the other: a follow-up in this worktree that merges ${moved} makes the next results a fast-forward of it, and they go to ${moved} itself:`, '', '```', resumeToMerge(id, moved), '```', '');
       // Its own history may share no commit with the base's: git merges those only when told to.
-      else lines.push(`To have them together, ${mergeYourself(moved)}`, '', '```', ...mergeIntoBranch(p, moved, true), '```', '');
+      else lines.push(`To have them together, ${mergeYourself(moved)}`, '', '```', ...mergeIntoBranch(p, repo, moved, true), '```', '', ON_CONFLICT, '');
     }
   }
   else lines.push(`Not on the project remote yet: ${oneLineText(redactUrlPasswords(p.pushError ?? 'the push has not been tried'), 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');
@@ -186,22 +187,36 @@ function resumeToMerge(id: string, branch: string): string {
 
 /** What the person does with mergeIntoBranch's commands, after the words that say why. Pure. */
 function mergeYourself(branch: string): string {
-  return `merge the results into ${branch} yourself, after the fetch above, in a checkout of the project with nothing uncommitted (resolve any conflict and commit before the push, which is a fast-forward of ${branch} and refused if it moved since):`;
+  return `merge the results into ${branch} yourself, after the fetch above, from any checkout of the project: the merge is made in a temporary worktree, so your own files and branch stay as they are, and the push is a fast-forward of ${branch}, refused if it moved since.`;
+}
+
+/** What to do when mergeIntoBranch's merge stops on a conflict: the commands after it did not run. Pure. */
+const ON_CONFLICT =
+  'On a conflict the commands stop at the merge: resolve it in "$d", `git -C "$d" commit --no-edit`, then run the push and the `git worktree remove`.';
+
+/**
+ * The git commands a person runs in a checkout of the project to merge the results (`p.headCommit`, which the
+ * fetch above brought) into `branch` as `repo` has it now, and push that. One `&&` chain, so that a conflict stops
+ * it before the push. The merge happens in a temporary detached worktree: whatever the checkout is on (a
+ * branch, a detached HEAD, uncommitted work) is left alone and nothing needs switching back. `unrelated`: `branch`
+ * may share no history with the results. Pure.
+ */
+function mergeIntoBranch(p: ProjectReport, repo: string, branch: string, unrelated: boolean): string[] {
+  return [
+    `${fetchCommand(repo, branch)} &&`,
+    'd=$(mktemp -d) && git worktree add --detach "$d" FETCH_HEAD &&',
+    `git -C "$d" merge --no-edit${unrelated ? ' --allow-unrelated-histories' : ''} -m ${shellWord(`Merge ${p.branch} into ${branch}`)} ${shellWord(p.headCommit)} &&`,
+    `git -C "$d" push ${shellWord(repo)} ${shellWord(`HEAD:refs/heads/${branch}`)} &&`,
+    'git worktree remove "$d"',
+  ];
 }
 
 /**
- * The git commands a person runs in their checkout to merge the results (`p.headCommit`, which the fetch above
- * brought) into `branch` as the remote has it now, and push that: on a detached HEAD, so that no local branch of
- * theirs is touched, then back where they were. `unrelated`: `branch` may share no history with the results. Pure.
+ * `git fetch` of a branch by its full ref: a short name is taken for a tag of the same name first, when the remote
+ * has one, and the person would get the tag. Pure.
  */
-function mergeIntoBranch(p: ProjectReport, branch: string, unrelated: boolean): string[] {
-  return [
-    `git fetch ${shellWord(p.repo)} ${shellWord(branch)}`,
-    'git switch --detach FETCH_HEAD',
-    `git merge${unrelated ? ' --allow-unrelated-histories' : ''} ${shellWord(p.headCommit)}`,
-    `git push ${shellWord(p.repo)} ${shellWord(`HEAD:refs/heads/${branch}`)}`,
-    'git switch -',
-  ];
+function fetchCommand(repo: string, branch: string): string {
+  return `git fetch ${shellWord(repo)} ${shellWord(`refs/heads/${branch}`)}`;
 }
 
 /**

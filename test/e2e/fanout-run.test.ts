@@ -135,7 +135,7 @@ describe('a fan-out run by watchers', () => {
     expect(body).toContain(`beside/integration on the remote did not build on the task's base when the task started (it was at ${stale.slice(0, 12)}, which does not contain ${base.slice(0, 12)}), so the task built on the base instead and its results went beside beside/integration, to ${into}.`);
     // The merge runner has no session to resume: the person merges the results into the branch themselves.
     expect(body).not.toContain('gitbus resume');
-    expect(body).toContain(`git merge --allow-unrelated-histories ${(merged['project'] as { headCommit: string }).headCommit}\ngit push`);
+    expect(body).toContain(`git -C "$d" merge --no-edit --allow-unrelated-histories -m 'Merge ${into} into beside/integration' ${(merged['project'] as { headCommit: string }).headCommit} &&\ngit -C "$d" push`);
     expect(body).not.toContain('had moved on the remote');
     expect(branchFiles(project.remote, into)).toEqual(expect.arrayContaining(['ws.txt', 'main.txt']));
     expect(branchFiles(project.remote, into)).not.toContain('stale.txt');

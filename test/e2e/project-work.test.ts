@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -98,7 +98,7 @@ describe('project tasks', () => {
     expect(showFile(project.remote, 'gitbus/pw-one', 'env.txt')).toBe('8000 pw-one gitbus/pw-one\n');
     // Outside any checkout of the person's: in the node's home.
     expect(showFile(project.remote, 'gitbus/pw-one', 'where.txt').trim()).toBe(join(bus.home('w1'), 'worktrees', 'pw-one'));
-    expect(r1.body).toContain(`git fetch proj gitbus/pw-one`);
+    expect(r1.body).toContain(`git fetch proj refs/heads/gitbus/pw-one`);
     const status = await gitbus(['status'], { home: bus.home('alpha') });
     expect(status.stdout).toMatch(/pw-two\s+succeeded\s+pw-two.* -> feature\/two/);
     const text = await gitbus(['show', 'pw-one'], { home: bus.home('alpha') });
@@ -232,7 +232,7 @@ describe('project tasks', () => {
     expect(amended.body).toContain(`git push --force-with-lease=refs/heads/rw/topic:${accepted} proj ${pa.headCommit}:refs/heads/rw/topic`);
     // A shell task has no session to resume: keeping the branch's history is a merge the person makes.
     expect(amended.body).not.toContain('gitbus resume');
-    expect(fencedAfter(amended.body, "Or keep rw/topic's history: merge the results into rw/topic yourself")).toContain(`git merge ${pa.headCommit}`);
+    expect(fencedAfter(amended.body, "Or keep rw/topic's history: merge the results into rw/topic yourself")).toContain(`git -C "$d" merge --no-edit -m 'Merge ${pa.branch} into rw/topic' ${pa.headCommit} &&`);
     // Never forced: the remote's branch is where the first run left it, the amended commit beside it.
     expect(gitCli(['--git-dir', project.remote, 'rev-parse', 'rw/topic']).trim()).toBe(accepted);
     expect(showFile(project.remote, pa.branch, 'one.txt')).toBe('one\none, amended\n');
@@ -313,13 +313,31 @@ describe('project tasks', () => {
     // and they work as given, in their checkout (where "proj", the handoff's repo, names the project's remote).
     expect(r.body).not.toContain('gitbus resume');
     gitCli(['remote', 'add', 'proj', project.remote], theirs);
-    const byHand = [...fencedAfter(r.body, 'Fetch it:'), ...fencedAfter(r.body, 'To have them together, merge the results into apart/topic yourself')];
-    expect(byHand).toEqual([`git fetch proj ${p.branch}`, 'git fetch proj apart/topic', 'git switch --detach FETCH_HEAD', `git merge --allow-unrelated-histories ${p.headCommit}`, 'git push proj HEAD:refs/heads/apart/topic', 'git switch -']);
-    for (const line of byHand) gitCli(line.split(' ').slice(1), theirs);
-    const together = gitCli(['--git-dir', project.remote, 'rev-list', '--parents', '-n', '1', 'apart/topic']).trim().split(' ');
-    expect(together.slice(1)).toEqual([at, p.headCommit]);
+    // Tags named like the branches, on an unrelated commit: a fetch by the short name would bring the tag instead.
+    for (const tag of ['apart/topic', p.branch]) gitCli(['--git-dir', project.remote, 'tag', tag, base]);
+    const fetchIt = fencedAfter(r.body, 'Fetch it:');
+    const byHand = fencedAfter(r.body, 'To have them together, merge the results into apart/topic yourself');
+    expect(fetchIt).toEqual([`git fetch proj refs/heads/${p.branch}`]);
+    expect(byHand).toEqual([
+      'git fetch proj refs/heads/apart/topic &&',
+      'd=$(mktemp -d) && git worktree add --detach "$d" FETCH_HEAD &&',
+      `git -C "$d" merge --no-edit --allow-unrelated-histories -m 'Merge ${p.branch} into apart/topic' ${p.headCommit} &&`,
+      'git -C "$d" push proj HEAD:refs/heads/apart/topic &&',
+      'git worktree remove "$d"',
+    ]);
+    // Run as a person pastes them, with a change of theirs left uncommitted: the merge does not touch it.
+    writeFileSync(join(theirs, 'theirs.txt'), 'theirs, being edited\n');
+    try {
+      execFileSync('sh', ['-ec', [...fetchIt, ...byHand].join('\n')], { cwd: theirs, env: { ...process.env, GIT_AUTHOR_NAME: 'p', GIT_AUTHOR_EMAIL: 'p@x', GIT_COMMITTER_NAME: 'p', GIT_COMMITTER_EMAIL: 'p@x' }, stdio: 'pipe' });
+    } finally {
+      for (const tag of ['apart/topic', p.branch]) gitCli(['--git-dir', project.remote, 'tag', '-d', tag]);
+    }
+    const together = gitCli(['--git-dir', project.remote, 'log', '-1', '--format=%P%n%s', 'refs/heads/apart/topic']).trim().split('\n');
+    expect(together).toEqual([`${at} ${p.headCommit}`, `Merge ${p.branch} into apart/topic`]);
     expect([showFile(project.remote, 'apart/topic', 'mine.txt'), showFile(project.remote, 'apart/topic', 'theirs.txt')]).toEqual(['mine\n', 'theirs\n']);
     expect(gitCli(['branch', '--show-current'], theirs).trim()).toBe('apart');
+    expect(readFileSync(join(theirs, 'theirs.txt'), 'utf8')).toBe('theirs, being edited\n');
+    expect(gitCli(['worktree', 'list', '--porcelain'], theirs).split('\n').filter((l) => l.startsWith('worktree '))).toHaveLength(1);
     // Pushed to while its task ran: it moved.
     const busy = await response('pw-apart-busy');
     expect(busy.body).toContain(`apart/busy had moved on the remote since the task started, so the results went beside it, to ${(busy.data.project as Report).branch}.`);

@@ -216,18 +216,37 @@ describe('what git said', () => {
 
   it('a task of another runner has no session to resume: the response gives the git commands that merge the results into the branch', () => {
     const report = { repo: 'p', branch: 'f/x-moved-bbbbbbbb', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
-    const merge = (flags: string) => ['git fetch p f/x', 'git switch --detach FETCH_HEAD', `git merge${flags} ${'b'.repeat(40)}`, 'git push p HEAD:refs/heads/f/x', 'git switch -'].join('\n');
+    // One chain in a temporary worktree: a conflict stops it before the push, and the person's checkout is not touched.
+    const merge = (flags: string) => [
+      'git fetch p refs/heads/f/x &&',
+      'd=$(mktemp -d) && git worktree add --detach "$d" FETCH_HEAD &&',
+      `git -C "$d" merge --no-edit${flags} -m 'Merge f/x-moved-bbbbbbbb into f/x' ${'b'.repeat(40)} &&`,
+      'git -C "$d" push p HEAD:refs/heads/f/x &&',
+      'git worktree remove "$d"',
+    ].join('\n');
+    const onConflict = 'On a conflict the commands stop at the merge: resolve it in "$d", `git -C "$d" commit --no-edit`, then run the push and the `git worktree remove`.';
     for (const runner of ['shell', 'tmux', 'icecc', 'merge', 'manual', undefined]) {
       const apart = branchSection(report, undefined, { moved: 'f/x', apart: 'c'.repeat(40) }, { id: 't1', runner });
       expect(apart, String(runner)).not.toContain('gitbus resume');
       expect(apart, String(runner)).toContain(`To have them together, merge the results into f/x yourself, after the fetch above,`);
-      expect(apart, String(runner)).toContain(`\`\`\`\n${merge(' --allow-unrelated-histories')}\n\`\`\``);
+      expect(apart, String(runner)).toContain(`\`\`\`\n${merge(' --allow-unrelated-histories')}\n\`\`\`\n\n${onConflict}\n`);
       const rewritten = branchSection(report, undefined, { moved: 'f/x', rewritten: 'c'.repeat(40) }, { id: 't1', runner });
       expect(rewritten, String(runner)).not.toContain('gitbus resume');
       expect(rewritten, String(runner)).toContain(`git push --force-with-lease=refs/heads/f/x:${'c'.repeat(40)} p ${'b'.repeat(40)}:refs/heads/f/x`);
       expect(rewritten, String(runner)).toContain(`Or keep f/x's history: merge the results into f/x yourself`);
-      expect(rewritten, String(runner)).toContain(`\`\`\`\n${merge('')}\n\`\`\``);
+      expect(rewritten, String(runner)).toContain(`\`\`\`\n${merge('')}\n\`\`\`\n\n${onConflict}\n`);
     }
+  });
+});
+
+describe('the remote the Branch section\'s commands name', () => {
+  const report = { repo: 'p', branch: 'f/x-moved-bbbbbbbb', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
+  const commands = (text: string) => text.split('\n').filter((l) => l.startsWith('git '));
+
+  it('a branch is fetched by its full ref: a tag of the same name on the remote would be taken first', () => {
+    const text = branchSection({ ...report, repo: '/srv/p.git' }, undefined, { moved: 'f/x', apart: 'c'.repeat(40) }, { runner: 'shell' });
+    expect(commands(text).filter((l) => l.startsWith('git fetch'))).toEqual(['git fetch /srv/p.git refs/heads/f/x-moved-bbbbbbbb', 'git fetch /srv/p.git refs/heads/f/x &&']);
+    expect(text).not.toContain('node.yaml');
   });
 });
 
@@ -262,17 +281,18 @@ describe('commands printed from bus fields', () => {
     // gitbus show
     expect(words(shownBranch({ id: 't1', handoff: { title: 't', repo, branch } })!.fetch)).toEqual(fetch);
     // the response's "Fetch it"
-    expect(words(branchSection(report, undefined, {}).split('\n').find((l) => l.startsWith('git fetch'))!)).toEqual(fetch);
+    expect(words(branchSection(report, undefined, {}).split('\n').find((l) => l.startsWith('git fetch'))!)).toEqual(['git', 'fetch', repo, `refs/heads/${branch}`]);
     // the response's ways to adopt a rewritten history
     const adopt = branchSection(report, undefined, { moved: branch, rewritten: 'c'.repeat(40) }, { id: 't1', runner: 'claude' }).split('\n');
     expect(words(adopt.find((l) => l.startsWith('git push'))!)).toEqual(['git', 'push', `--force-with-lease=refs/heads/${branch}:${'c'.repeat(40)}`, repo, `${'b'.repeat(40)}:refs/heads/${branch}`]);
     expect(words(adopt.find((l) => l.startsWith('gitbus resume'))!)).toEqual(['gitbus', 'resume', 't1', `merge ${branch} into this branch and fix what breaks`]);
     // A task of another runner merges it by hand: the branch and the repo are one word each there too.
     const byHand = branchSection(report, undefined, { moved: branch, apart: 'c'.repeat(40) }, { id: 't1', runner: 'shell' }).split('\n');
-    const after = byHand.slice(byHand.indexOf('git switch --detach FETCH_HEAD') - 1);
-    expect(words(after[0]!)).toEqual(['git', 'fetch', repo, branch]);
-    expect(words(after[2]!)).toEqual(['git', 'merge', '--allow-unrelated-histories', 'b'.repeat(40)]);
-    expect(words(after[3]!)).toEqual(['git', 'push', repo, `HEAD:refs/heads/${branch}`]);
+    const after = byHand.slice(byHand.indexOf('d=$(mktemp -d) && git worktree add --detach "$d" FETCH_HEAD &&') - 1).map((l) => l.replace(/ &&$/, ''));
+    expect(words(after[0]!)).toEqual(['git', 'fetch', repo, `refs/heads/${branch}`]);
+    // "$d" is empty here: words() sets no d.
+    expect(words(after[2]!)).toEqual(['git', '-C', '', 'merge', '--no-edit', '--allow-unrelated-histories', '-m', `Merge ${branch} into ${branch}`, 'b'.repeat(40)]);
+    expect(words(after[3]!)).toEqual(['git', '-C', '', 'push', repo, `HEAD:refs/heads/${branch}`]);
     // gitbus group
     const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null };
     const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], costUsd: 0, offline: null });
