@@ -11,6 +11,7 @@ import { WrittenOnceError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { FileChange } from '../store/objects.js';
 import { shellWord } from '../project/shell-word.js';
+import { effectiveRunner } from '../../schemas/handoff.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
 import { refuseIfArchived } from './archived-refusal.js';
 import { archivedIdCheck } from './archive-lookup.js';
@@ -349,7 +350,7 @@ async function responseOf(ctx: BusContext, snap: Snapshot, input: RespondInput):
   if (input.durationMs !== undefined) data.durationMs = input.durationMs;
   const reason = input.reason === undefined ? undefined : reasonText(input.reason);
   if (reason !== undefined) data.reason = reason;
-  if (view.handoff) data.runner = view.handoff.runner ?? (view.handoff.command ? 'shell' : 'manual');
+  if (view.handoff) data.runner = effectiveRunner(view.handoff);
   const claude = input.claude === undefined ? undefined : claudeFields(input.claude);
   if (claude !== undefined && Object.keys(claude).length > 0) data.claude = claude;
   const project = input.project === undefined ? undefined : projectFields(input.project);
