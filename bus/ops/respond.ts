@@ -11,6 +11,7 @@ import { WrittenOnceError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { FileChange } from '../store/objects.js';
 import { shellWord } from '../project/shell-word.js';
+import { isProjectName } from '../project/remote-url.js';
 import { effectiveRunner } from '../../schemas/handoff.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
 import { refuseIfArchived } from './archived-refusal.js';
@@ -38,6 +39,11 @@ export interface RespondInput {
   icecc?: { compiles: number; remote: number; local: number; scheduler: string | null };
   /** A project task's branch: the response's `project` field and its Branch section. */
   project?: ProjectReport;
+  /**
+   * When the project's `repo` is a node.yaml project name: the URL the branch was pushed to, as publishedRemote
+   * gives it, which the Branch section's commands fetch from (git does not read node.yaml).
+   */
+  projectUrl?: string;
   /** `git diff --stat` of the branch from its base. */
   projectStat?: string;
   /** The branch the results were meant for, when the push there was not a fast-forward and they went beside it. */
@@ -73,7 +79,7 @@ export const BODY_LIMITS = { summary: 16 * 1024, results: 128 * 1024, output: 64
  * valid UTF-8, no line that reads as a conflict marker, capped in size; the output sits in a backtick fence
  * longer than any backtick run inside it, so no output can end the block early. Pure.
  */
-export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & { runner?: string | undefined } & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectStat' | 'branchMoved' | 'branchRewritten' | 'branchApart' | 'uncommitted' | 'uncommittedWhy'>): string {
+export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & { runner?: string | undefined } & Pick<RespondInput, 'summary' | 'results' | 'output' | 'icecc' | 'project' | 'projectUrl' | 'projectStat' | 'branchMoved' | 'branchRewritten' | 'branchApart' | 'uncommitted' | 'uncommittedWhy'>): string {
   const parts: string[] = [];
   // The response goes to every node and stays in the bus's history: a URL's password in it (a task that printed
   // `git remote -v`, a push error naming this node's project URL) is not published.
@@ -84,7 +90,7 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & 
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
-  if (input.project) parts.push(branchSection(input.project, input.projectStat, { moved: input.branchMoved, rewritten: input.branchRewritten, apart: input.branchApart }, { uncommitted: input.uncommitted, id: input.id, uncommittedWhy: input.uncommittedWhy, runner: input.runner }));
+  if (input.project) parts.push(branchSection(input.project, input.projectStat, { moved: input.branchMoved, rewritten: input.branchRewritten, apart: input.branchApart }, { uncommitted: input.uncommitted, id: input.id, uncommittedWhy: input.uncommittedWhy, runner: input.runner, url: input.projectUrl }));
   if (input.output !== undefined) {
     const readable = redactUrlPasswords(terminalText(input.output));
     const clipped = clipTail(readable, BODY_LIMITS.output);
@@ -136,7 +142,8 @@ export function logOfBody(body: string): { bytes: number; path: string | null } 
 export function branchSection(p: ProjectReport, stat: string | undefined, beside: BesideCause, run: BranchRun = {}): string {
   const { moved, rewritten, apart } = beside;
   const { uncommitted, id = 'ID', uncommittedWhy = 'autoCommit is off', runner } = run;
-  const repo = p.repo;
+  // Where the commands fetch from and push to: a project name means something to git only as a remote's name.
+  const repo = isProjectName(p.repo) && run.url !== undefined ? run.url : p.repo;
   const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
   const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
   if (moved && rewritten) lines.push(`The run rewrote the history of ${moved} (a rebase or an amend): ${rewritten.slice(0, 12)}, the commit of ${moved} on the remote that this worktree built on, is not part of the results, so they were not a fast-forward of ${moved} and went beside it, to ${p.branch}. ${moved} itself was left as it was: gitbus never forces a push.`, '');
@@ -148,6 +155,8 @@ export function branchSection(p: ProjectReport, stat: string | undefined, beside
     if (p.merged?.length) lines.push('', `Merged cleanly: ${p.merged.join(', ')}.`);
     lines.push('', `Ask an agent to resolve them: \`gitbus resolve ${id}\`.`, '');
   } else if (p.pushed) {
+    if (repo !== p.repo) lines.push(`The commands use ${repo}, the URL of ${p.repo} on the node that ran the task.`, '');
+    else if (isProjectName(p.repo)) lines.push(`${p.repo} is the project's name in node.yaml, which git does not read: the commands need a remote of that name in your checkout (\`git remote add ${shellWord(p.repo)} URL\`), or the project's URL in its place.`, '');
     lines.push('Fetch it:', '', '```', fetchCommand(repo, p.branch), '```', '');
     if (moved && rewritten) {
       // The lease names the commit the remote had: the push over it is refused if anyone pushed there since.
@@ -179,6 +188,8 @@ export interface BranchRun {
   id?: string | undefined;
   /** The task's runner (the response's `runner`): only a claude task's session can be resumed to merge. */
   runner?: string | undefined;
+  /** The project's URL, when its `repo` is a node.yaml project name (RespondInput.projectUrl). */
+  url?: string | undefined;
 }
 
 /** The resume that merges `branch` in the task's worktree, for a claude task. Pure. */

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { urlUserinfo } from '../../schemas/project.js';
+import { repoSchema, urlUserinfo } from '../../schemas/project.js';
 
 /**
  * Remote URLs as git reads them (git's connect.c): `scheme://…` is a URL, `host:path` with the colon before any
@@ -58,6 +58,26 @@ export function publishableRepo(url: string): { repo: string; dropped: boolean }
   const at = url.indexOf('://') + 3;
   const rest = url.slice(at + info.user.length + (info.password === undefined ? 0 : info.password.length + 1) + 1);
   return { repo: `${url.slice(0, at)}${http ? '' : `${info.user}@`}${rest}`, dropped: true };
+}
+
+/**
+ * Whether a handoff's `repo` is a node.yaml project name rather than a remote: dispatch records a path absolute
+ * and a URL with its scheme or host, so what is left, a bare word like `proj`, names a project. Pure.
+ */
+export function isProjectName(repo: string): boolean {
+  return isLocalPath(repo) && !isAbsolute(repo) && !/^file:\/\//i.test(repo);
+}
+
+/**
+ * The remote a person elsewhere can fetch a project task's branch from, when the handoff's `repo` is a node.yaml
+ * project name (which git does not read) and this node reaches it at `url`: the URL without its credentials. None
+ * when `repo` is a remote itself, or `url` is a path on this node (meaningless on the person's machine), or the
+ * URL could not be a handoff's repo. Pure.
+ */
+export function publishedRemote(repo: string, url: string): string | undefined {
+  if (!isProjectName(repo) || isLocalPath(url)) return undefined;
+  const shown = publishableRepo(url).repo;
+  return repoSchema.safeParse(shown).success ? shown : undefined;
 }
 
 export function sameRemote(a: string, b: string): boolean {

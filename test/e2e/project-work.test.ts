@@ -313,6 +313,7 @@ describe('project tasks', () => {
     // and they work as given, in their checkout (where "proj", the handoff's repo, names the project's remote).
     expect(r.body).not.toContain('gitbus resume');
     gitCli(['remote', 'add', 'proj', project.remote], theirs);
+    expect(r.body).toContain("proj is the project's name in node.yaml, which git does not read");
     // Tags named like the branches, on an unrelated commit: a fetch by the short name would bring the tag instead.
     for (const tag of ['apart/topic', p.branch]) gitCli(['--git-dir', project.remote, 'tag', tag, base]);
     const fetchIt = fencedAfter(r.body, 'Fetch it:');

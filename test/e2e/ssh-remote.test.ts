@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeBus, seedPool } from '../helpers/bus.js';
 import { archivedTask, dispatchTask, dispatchTasks, pointAt } from '../helpers/in-process.js';
-import { makeProject, pushHandoffs, showFile } from '../helpers/project.js';
+import { editNode, makeProject, pushHandoffs, showFile } from '../helpers/project.js';
 import { sshBus as sshBus_, sshFixtureBus } from '../helpers/ssh-bus.js';
 import { sshdAvailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { until } from '../helpers/wait.js';
@@ -49,14 +49,22 @@ describe.skipIf(!available)('an SSH remote', () => {
     cleanups.push(bus.cleanup);
     const project = makeProject(bus.dir);
     const worker = await bus.addNode('sshworker', [], ['--runner', 'shell']);
-    pushHandoffs(join(bus.dir, 'person'), bus.remote, [{ id: 'over-ssh', frontmatter: { to: 'sshworker', repo: `busbox:${project.remote}`, base: 'main', command: 'echo via ssh > ssh.txt' } }]);
+    // The second names the project as the worker's node.yaml does: git does not read that, so its response gives the URL.
+    editNode(worker, (c) => ({ ...c, projects: { sshproj: { url: `busbox:${project.remote}` } } }));
+    pushHandoffs(join(bus.dir, 'person'), bus.remote, [
+      { id: 'over-ssh', frontmatter: { to: 'sshworker', repo: `busbox:${project.remote}`, base: 'main', command: 'echo via ssh > ssh.txt' } },
+      { id: 'over-ssh-named', frontmatter: { to: 'sshworker', repo: 'sshproj', base: 'main', command: 'echo named > named.txt' } },
+    ]);
     const env = { ...process.env, GIT_SSH_COMMAND: `ssh -F ${sshd.configFile} -o BatchMode=yes` };
     const w = await gitbus(['watch', '--once', '--json'], { home: worker, env, timeoutMs: 60_000 });
     expect(w.code, w.stderr).toBe(0);
-    expect(json<{ ran: { id: string; status: string }[] }>(w).ran).toEqual([expect.objectContaining({ id: 'over-ssh', status: 'succeeded' })]);
+    expect(json<{ ran: { id: string; status: string }[] }>(w).ran).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'over-ssh', status: 'succeeded' }), expect.objectContaining({ id: 'over-ssh-named', status: 'succeeded' })]));
     expect(showFile(project.remote, 'gitbus/over-ssh', 'ssh.txt')).toBe('via ssh\n');
     const shown = json<{ branch: { pushed: boolean; fetch: string } }>(await gitbus(['show', 'over-ssh', '--json'], { home: worker }));
     expect(shown.branch).toMatchObject({ pushed: true, fetch: `git fetch busbox:${project.remote} gitbus/over-ssh` });
+    const named = json<{ files: { path: string; text: string }[] }>(await gitbus(['show', 'over-ssh-named', '--json'], { home: worker })).files.find((f) => f.path.startsWith('responses/'))?.text ?? '';
+    expect(named).toContain(`The commands use busbox:${project.remote}, the URL of sshproj on the node that ran the task.`);
+    expect(named).toContain(`git fetch busbox:${project.remote} refs/heads/gitbus/over-ssh-named\n`);
   });
 
   it('inits, joins, dispatches, claims and responds through an ssh config alias and an ssh:// URL', async () => {

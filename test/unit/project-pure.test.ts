@@ -23,6 +23,7 @@ import { apartOf, isMoved, lastPushedOf, movedBranch, notFastForwardCause, refus
 import { parseShortstat } from '../../watcher/workspace/results.js';
 import { outageOf } from '../../bus/project/git.js';
 import { whoWroteFix } from '../../bus/model/snapshot.js';
+import { publishedRemote } from '../../bus/project/remote-url.js';
 
 describe('project fields', () => {
   it('accepts branch names git accepts and refuses the rest with the reason', () => {
@@ -240,13 +241,34 @@ describe('what git said', () => {
 });
 
 describe('the remote the Branch section\'s commands name', () => {
-  const report = { repo: 'p', branch: 'f/x-moved-bbbbbbbb', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
+  const report = { repo: 'proj', branch: 'f/x-moved-bbbbbbbb', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
   const commands = (text: string) => text.split('\n').filter((l) => l.startsWith('git '));
 
   it('a branch is fetched by its full ref: a tag of the same name on the remote would be taken first', () => {
     const text = branchSection({ ...report, repo: '/srv/p.git' }, undefined, { moved: 'f/x', apart: 'c'.repeat(40) }, { runner: 'shell' });
     expect(commands(text).filter((l) => l.startsWith('git fetch'))).toEqual(['git fetch /srv/p.git refs/heads/f/x-moved-bbbbbbbb', 'git fetch /srv/p.git refs/heads/f/x &&']);
     expect(text).not.toContain('node.yaml');
+  });
+
+  it('a node.yaml project name: its URL on the node when that is one a person can reach, else what the name needs', () => {
+    const named = branchSection(report, undefined, { moved: 'f/x', rewritten: 'c'.repeat(40) }, { runner: 'shell' });
+    expect(named).toContain("proj is the project's name in node.yaml, which git does not read: the commands need a remote of that name in your checkout (`git remote add proj URL`), or the project's URL in its place.");
+    expect(commands(named).every((l) => / proj /.test(l) || !/fetch|push/.test(l))).toBe(true);
+    const url = branchSection(report, undefined, { moved: 'f/x', rewritten: 'c'.repeat(40) }, { runner: 'shell', url: 'https://git.example/p.git' });
+    expect(url).toContain('The commands use https://git.example/p.git, the URL of proj on the node that ran the task.');
+    expect(url).not.toContain('git remote add');
+    expect(commands(url).filter((l) => /fetch|push/.test(l)).every((l) => l.includes(' https://git.example/p.git '))).toBe(true);
+    expect(commands(url).filter((l) => / proj /.test(l))).toEqual([]);
+  });
+
+  it('the URL published is the node\'s only for a project name, without credentials, and never a path on the node', () => {
+    expect(publishedRemote('proj', 'https://me:tok@git.example/p.git')).toBe('https://git.example/p.git');
+    expect(publishedRemote('proj', 'git@git.example:p.git')).toBe('git@git.example:p.git');
+    expect(publishedRemote('proj', '/srv/p.git')).toBeUndefined();
+    expect(publishedRemote('proj', 'file:///srv/p.git')).toBeUndefined();
+    expect(publishedRemote('https://git.example/p.git', 'https://git.example/p.git')).toBeUndefined();
+    expect(publishedRemote('/srv/p.git', 'ssh://git.example/p.git')).toBeUndefined();
+    expect(publishedRemote('proj', 'ext::sh -c x')).toBeUndefined();
   });
 });
 

@@ -1,3 +1,4 @@
+import { publishedRemote } from '../../bus/project/remote-url.js';
 import type { OutboxEntry } from '../outbox.js';
 import { listPendingPushes, putPendingPush, removePendingPush } from './pending-pushes.js';
 import { apartOf, besideCause, lastPushedOf, pushResult, type BesideCause } from './push.js';
@@ -40,6 +41,8 @@ export async function pushBeforeResponse(home: string, entry: OutboxEntry, now =
   if (r.kind === 'pushed') {
     entry.input.project = { ...project, pushed: true, branch: r.branch };
     delete entry.input.project.pushError;
+    const url = publishedRemote(project.repo, push.url);
+    if (url) entry.input.projectUrl = url;
     if (r.moved) entry.input.branchMoved = r.moved;
     if (r.rewritten) entry.input.branchRewritten = r.rewritten;
     if (r.apart) entry.input.branchApart = r.apart;
