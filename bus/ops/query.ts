@@ -17,7 +17,7 @@ import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import { summarize, type TaskSummary } from './task-summary.js';
 import { archivedTaskFiles, archivedView } from './archived-view.js';
 import { findCounted } from './archived-trust.js';
-import { shellWord } from '../project/shell-word.js';
+import { fetchCommand } from '../project/fetch-command.js';
 
 /** Reads the current state of main (fetching only if the remote moved). */
 export async function currentSnapshot(ctx: BusContext): Promise<Snapshot> {
@@ -92,7 +92,7 @@ export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response'>)
   const repo = report?.repo ?? view.handoff?.repo;
   if (repo === undefined) return undefined;
   const branch = report?.branch ?? view.handoff?.branch ?? defaultBranch(view.id);
-  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), fetch: `git fetch ${shellWord(repo)} ${shellWord(branch)}` };
+  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), fetch: fetchCommand(repo, branch) };
 }
 
 /** One task's handoff, claims, releases, cancel and response, live or archived. */

@@ -14,6 +14,7 @@ import { isFinal, type TaskState } from '../model/types.js';
 import { readRanTask } from './read-task.js';
 import { dispatch, type DispatchResult } from './dispatch.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
+import { fetchCommand } from '../project/fetch-command.js';
 import { shellWord } from '../project/shell-word.js';
 import { localSnapshot } from './query.js';
 import { archivedRuns } from './archived-trust.js';
@@ -121,7 +122,7 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
   if (resolved && !opts.force) {
     // A second follow-up is another paid run, merging again what the first already merged and pushed.
     const where = resolved.branch ?? h.branch;
-    throw new TaskStateError(t.id, `already resolved by ${resolved.id} (succeeded)`, wanted, `fetch its result: git fetch ${shellWord(h.repo)} ${shellWord(where)}; to resolve it again anyway, add --force`, { resolvedBy: resolved.id, resolveState: 'succeeded' });
+    throw new TaskStateError(t.id, `already resolved by ${resolved.id} (succeeded)`, wanted, `fetch its result: ${fetchCommand(h.repo, where)}; to resolve it again anyway, add --force`, { resolvedBy: resolved.id, resolveState: 'succeeded' });
   }
   if (busy) {
     // A second follow-up would merge the same branches again on the same branch, racing the first one's pushes.

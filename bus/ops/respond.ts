@@ -10,6 +10,7 @@ import { resolveTaskId } from '../model/resolve-id.js';
 import { WrittenOnceError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { FileChange } from '../store/objects.js';
+import { fetchCommand } from '../project/fetch-command.js';
 import { shellWord } from '../project/shell-word.js';
 import { isProjectName } from '../project/remote-url.js';
 import { effectiveRunner } from '../../schemas/handoff.js';
@@ -221,14 +222,6 @@ function mergeIntoBranch(p: ProjectReport, repo: string, branch: string, unrelat
     `git -C "$d" push ${shellWord(repo)} ${shellWord(`HEAD:refs/heads/${branch}`)} &&`,
     'git worktree remove "$d"',
   ];
-}
-
-/**
- * `git fetch` of a branch by its full ref: a short name is taken for a tag of the same name first, when the remote
- * has one, and the person would get the tag. Pure.
- */
-function fetchCommand(repo: string, branch: string): string {
-  return `git fetch ${shellWord(repo)} ${shellWord(`refs/heads/${branch}`)}`;
 }
 
 /**

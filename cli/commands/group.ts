@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { groupView, type GroupTask, type GroupView } from '../../bus/ops/group.js';
-import { shellWord } from '../../bus/project/shell-word.js';
+import { fetchCommand } from '../../bus/project/fetch-command.js';
 import { groupNameSchema } from '../../schemas/project.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { schemaFlag } from '../flags.js';
@@ -47,7 +47,7 @@ export function groupText(g: GroupView): string {
   if (c?.length) {
     out.push('', `conflicts (${g.integration?.branch ?? 'integration'} left untouched${fixed ? `; resolved by ${fixed.id}` : ''}):`);
     for (const x of c) out.push(`  ${x.branch}: ${x.files.join(', ')}`);
-    if (fixed?.branch) out.push(`resolved by ${fixed.id}: git fetch origin ${shellWord(fixed.branch)}`);
+    if (fixed?.branch) out.push(`resolved by ${fixed.id}: ${fetchCommand('origin', fixed.branch)}`);
     else {
       // A follow-up that ended without merging every workstream is no resolution: said, with what to do instead.
       for (const x of g.incomplete) out.push(`resolve ${x.id} ${x.pushed ? 'pushed' : 'left (not pushed)'} ${x.branch ?? 'the branch'} without ${x.missing.join(', ')}: not resolved`);
@@ -55,7 +55,7 @@ export function groupText(g: GroupView): string {
       out.push(g.incomplete.length ? `resolve again: gitbus resolve ${id}, or merge again once the workstreams are fixed: gitbus resolve ${id} --runner merge` : `ask an agent to resolve them: gitbus resolve ${id}`);
     }
   } else if (g.integration?.state === 'succeeded' && g.integration.branch) {
-    out.push('', `integrated: git fetch origin ${shellWord(g.integration.branch)}`);
+    out.push('', `integrated: ${fetchCommand('origin', g.integration.branch)}`);
   }
   if (g.costUsd > 0) out.push('', `cost so far: $${g.costUsd.toFixed(2)}`);
   return out.join('\n');

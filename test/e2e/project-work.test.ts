@@ -103,7 +103,7 @@ describe('project tasks', () => {
     expect(status.stdout).toMatch(/pw-two\s+succeeded\s+pw-two.* -> feature\/two/);
     const text = await gitbus(['show', 'pw-one'], { home: bus.home('alpha') });
     expect(text.stdout).toContain('branch gitbus/pw-one of proj (2 commits, 4 files, ');
-    expect(text.stdout).toContain('  fetch: git fetch proj gitbus/pw-one');
+    expect(text.stdout).toContain('  fetch: git fetch proj refs/heads/gitbus/pw-one');
     expect(r1.body).toContain('- task one edits app');
 
     const p2 = (await response('pw-two')).data.project as Report;

@@ -61,7 +61,7 @@ describe.skipIf(!available)('an SSH remote', () => {
     expect(json<{ ran: { id: string; status: string }[] }>(w).ran).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'over-ssh', status: 'succeeded' }), expect.objectContaining({ id: 'over-ssh-named', status: 'succeeded' })]));
     expect(showFile(project.remote, 'gitbus/over-ssh', 'ssh.txt')).toBe('via ssh\n');
     const shown = json<{ branch: { pushed: boolean; fetch: string } }>(await gitbus(['show', 'over-ssh', '--json'], { home: worker }));
-    expect(shown.branch).toMatchObject({ pushed: true, fetch: `git fetch busbox:${project.remote} gitbus/over-ssh` });
+    expect(shown.branch).toMatchObject({ pushed: true, fetch: `git fetch busbox:${project.remote} refs/heads/gitbus/over-ssh` });
     const named = json<{ files: { path: string; text: string }[] }>(await gitbus(['show', 'over-ssh-named', '--json'], { home: worker })).files.find((f) => f.path.startsWith('responses/'))?.text ?? '';
     expect(named).toContain(`The commands use busbox:${project.remote}, the URL of sshproj on the node that ran the task.`);
     expect(named).toContain(`git fetch busbox:${project.remote} refs/heads/gitbus/over-ssh-named\n`);

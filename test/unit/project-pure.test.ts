@@ -299,11 +299,12 @@ describe('commands printed from bus fields', () => {
 
   it('each command is a quoted word per value: the shell runs nothing of them', () => {
     const report = { repo, branch, baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true, commits: 1, files: 1, insertions: 1, deletions: 0 };
-    const fetch = ['git', 'fetch', repo, branch];
+    // By its full ref everywhere: a short name would fetch a tag of the same name first.
+    const fetch = ['git', 'fetch', repo, `refs/heads/${branch}`];
     // gitbus show
     expect(words(shownBranch({ id: 't1', handoff: { title: 't', repo, branch } })!.fetch)).toEqual(fetch);
     // the response's "Fetch it"
-    expect(words(branchSection(report, undefined, {}).split('\n').find((l) => l.startsWith('git fetch'))!)).toEqual(['git', 'fetch', repo, `refs/heads/${branch}`]);
+    expect(words(branchSection(report, undefined, {}).split('\n').find((l) => l.startsWith('git fetch'))!)).toEqual(fetch);
     // the response's ways to adopt a rewritten history
     const adopt = branchSection(report, undefined, { moved: branch, rewritten: 'c'.repeat(40) }, { id: 't1', runner: 'claude' }).split('\n');
     expect(words(adopt.find((l) => l.startsWith('git push'))!)).toEqual(['git', 'push', `--force-with-lease=refs/heads/${branch}:${'c'.repeat(40)}`, repo, `${'b'.repeat(40)}:refs/heads/${branch}`]);
@@ -311,14 +312,18 @@ describe('commands printed from bus fields', () => {
     // A task of another runner merges it by hand: the branch and the repo are one word each there too.
     const byHand = branchSection(report, undefined, { moved: branch, apart: 'c'.repeat(40) }, { id: 't1', runner: 'shell' }).split('\n');
     const after = byHand.slice(byHand.indexOf('d=$(mktemp -d) && git worktree add --detach "$d" FETCH_HEAD &&') - 1).map((l) => l.replace(/ &&$/, ''));
-    expect(words(after[0]!)).toEqual(['git', 'fetch', repo, `refs/heads/${branch}`]);
+    expect(words(after[0]!)).toEqual(fetch);
     // "$d" is empty here: words() sets no d.
     expect(words(after[2]!)).toEqual(['git', '-C', '', 'merge', '--no-edit', '--allow-unrelated-histories', '-m', `Merge ${branch} into ${branch}`, 'b'.repeat(40)]);
     expect(words(after[3]!)).toEqual(['git', '-C', '', 'push', repo, `HEAD:refs/heads/${branch}`]);
     // gitbus group
     const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null };
     const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], costUsd: 0, offline: null });
-    expect(words(group.split('\n').find((l) => l.startsWith('integrated: '))!.slice('integrated: '.length))).toEqual(['git', 'fetch', 'origin', branch]);
+    expect(words(group.split('\n').find((l) => l.startsWith('integrated: '))!.slice('integrated: '.length))).toEqual(['git', 'fetch', 'origin', `refs/heads/${branch}`]);
+    const conflicted = { ...integration, state: 'failed' as const, project: { ...report, conflicts: [{ branch, files: ['a'] }] } };
+    const fixer = { ...integration, id: 't4', runner: 'claude' };
+    const fixed = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration: conflicted, others: [fixer], resolvedBy: 't4', incomplete: [], costUsd: 0, offline: null });
+    expect(words(fixed.split('\n').find((l) => l.startsWith('resolved by t4: '))!.slice('resolved by t4: '.length))).toEqual(['git', 'fetch', 'origin', `refs/heads/${branch}`]);
     // A workstream's resume, dispatched into the group, is named so among the follow-ups (not taken for a resolve).
     const resume = { ...integration, id: 't3', runner: 'claude', state: 'pending' as const, project: null, resumes: 't1' };
     const withResume = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [resume], resolvedBy: null, incomplete: [], costUsd: 0, offline: null });
