@@ -9,11 +9,18 @@ import { dueTooOld } from '../trust/handoff-age.js';
 import { trustOf } from '../trust/node-files.js';
 import { INSTANCE_FIX } from './lint-handoff.js';
 
-/** Instances known to exist (live or archived), so that a wake does not look them up in the archive again. */
-const known = new Set<string>();
+/**
+ * Per open bus (a watcher keeps one for its life): instances known to exist (live or archived), so that a wake does
+ * not look them up in the archive again, and templates whose instance was found not to be a valid handoff, each
+ * reported once (a handoff is written once). Keyed by the bus, not the process: ids are only unique within a bus.
+ */
+const memory = new WeakMap<BusContext, { known: Set<string>; unrenderable: Set<string> }>();
 
-/** Templates whose instance was found not to be a valid handoff: each reported once (a handoff is written once). */
-const unrenderable = new Set<string>();
+function memoryOf(ctx: BusContext): { known: Set<string>; unrenderable: Set<string> } {
+  let m = memory.get(ctx);
+  if (m === undefined) memory.set(ctx, (m = { known: new Set(), unrenderable: new Set() }));
+  return m;
+}
 
 export interface ScheduledInstance {
   id: string;
@@ -37,6 +44,7 @@ export interface UnrenderableSchedule {
  */
 export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<TransactOptions, 'peek'> & { onUnrenderable?: (u: UnrenderableSchedule) => void } = {}): Promise<ScheduledInstance[]> {
   const failed: UnrenderableSchedule[] = [];
+  const { known, unrenderable } = memoryOf(ctx);
   const r = await transact(ctx, 'schedule', async (snap) => {
     const created: ScheduledInstance[] = [];
     const changes: FileChange[] = [];

@@ -192,3 +192,35 @@ describe('a schedule after a task that ended without success', () => {
     }
   });
 });
+
+/**
+ * A schedule copied into two buses (the same template file, so the same template id) makes its instances on each:
+ * what a process remembers of instances it found is per bus, so one process working on both (a test worker, a
+ * served command's standby) does not take the first bus's instance for the second's.
+ */
+describe('the same schedule on two buses in one process', () => {
+  it('dispatches its instance on each', async () => {
+    const buses = [await makeBus({ node: 'alpha' }), await makeBus({ node: 'alpha' })];
+    try {
+      const due = new Date(Date.now() + 120_000);
+      const made: string[][] = [];
+      for (const [i, bus] of buses.entries()) {
+        const work = join(bus.dir, 'hand');
+        gitCli(['clone', '-q', '-b', 'main', bus.remote, work]);
+        pushFiles(work, { 'handoffs/nightly-copy.md': '---\ntitle: nightly\ncommand: "true"\nschedule: "* * * * *"\n---\n' }, `the schedule, bus ${i}`);
+        const ctx = await openBus(bus.home('alpha'));
+        try {
+          made.push((await dispatchDue(ctx, due)).map((x) => x.id));
+          // Asked again, the instance is there: nothing more.
+          expect(await dispatchDue(ctx, due)).toEqual([]);
+        } finally {
+          await ctx.repo.close();
+        }
+      }
+      expect(made[0]).toHaveLength(1);
+      expect(made[1]).toEqual(made[0]);
+    } finally {
+      for (const bus of buses) await bus.cleanup();
+    }
+  });
+});
