@@ -64,10 +64,15 @@ export interface ArchivedTask {
  * its kind; undefined when the folder has no such file or it does not parse (`show` prints it as it is).
  */
 export async function readArchivedData<T>(store: ObjectStore, id: string, entry: Pick<ArchivedTask, 'month' | 'files'>, name: string): Promise<T | undefined> {
+  return (await readArchivedFile<T>(store, id, entry, name))?.data;
+}
+
+/** As readArchivedData, with the file's body (a response's sections). */
+export async function readArchivedFile<T>(store: ObjectStore, id: string, entry: Pick<ArchivedTask, 'month' | 'files'>, name: string): Promise<{ data: T; body: string } | undefined> {
   const oid = entry.files.get(name);
   if (!oid) return undefined;
   const parsed = parseArchivedFile(`${entry.month}/${id}/${name}`, await store.readBlob(oid));
-  return parsed.ok ? (parsed.file.data as T) : undefined;
+  return parsed.ok ? { data: parsed.file.data as T, body: parsed.file.body } : undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { RanTask } from '../model/resume-plan.js';
 import type { ForgedFile, TaskState } from '../model/types.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import { filterTaskFiles } from '../trust/node-files.js';
-import { acceptedTrust, archivedFileVerdict, findArchived, readArchivedData, type ArchivedTask, type FindArchivedOptions } from './archive-lookup.js';
+import { acceptedTrust, archivedFileVerdict, findArchived, readArchivedData, readArchivedFile, type ArchivedTask, type FindArchivedOptions } from './archive-lookup.js';
 import { archivedTaskFiles } from './archived-view.js';
 import { claimsByAttempt } from '../model/task-file-order.js';
 
@@ -78,6 +78,8 @@ export async function archivedStates(ctx: BusContext, ids: string[]): Promise<Ma
 
 /** An archived task's handoff, claims and response as this node counts them (a forged one is not there), with its month. */
 export interface ArchivedRun extends RanTask {
+  /** The response's body, when it parsed (its Branch section names a project's URL: bus/ops/branch-remote.ts). */
+  responseBody?: string;
   month: string;
   forged: ForgedFile[];
 }
@@ -93,8 +95,9 @@ export async function archivedRuns(ctx: BusContext, ids: string[], opts: FindArc
       if (c) claims.push(c);
     }
     const handoff = (await read<Handoff>('handoff.md')) ?? null;
-    const response = (await read<TaskResponse>('response.md')) ?? null;
-    out.set(id, { id, state: entry.state, handoff, response, claims, month: entry.month, problems: entry.problems, forged });
+    const responseFile = await readArchivedFile<TaskResponse>(ctx.repo.store, id, entry, 'response.md');
+    const response = responseFile?.data ?? null;
+    out.set(id, { id, state: entry.state, handoff, response, ...(responseFile ? { responseBody: responseFile.body } : {}), claims, month: entry.month, problems: entry.problems, forged });
   }
   return out;
 }

@@ -7,6 +7,7 @@ import { UnknownGroupError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskState } from '../model/types.js';
 import { archivedRuns, archivedStates } from './archived-trust.js';
+import { resultsRemote } from './branch-remote.js';
 import { runClaim } from '../model/resume-plan.js';
 import { groupTaskIds } from './group-members.js';
 import { unmergedBranches } from '../model/merged-branches.js';
@@ -30,6 +31,11 @@ export interface GroupTask {
   runner: string | null;
   /** Where its results are: the response's branch once it ended, else the handoff's. */
   branch: string | null;
+  /**
+   * The remote that branch is fetched from: the response's repo, else the handoff's, a node.yaml project name
+   * replaced by the URL the response's Branch section gives for it (bus/ops/branch-remote.ts). Null without a repo.
+   */
+  remote: string | null;
   /** The node running it (open claim), or that ended it. */
   node: string | null;
   attempt: number | null;
@@ -112,9 +118,14 @@ interface Parts {
   handoff?: Handoff;
   claim?: Claim;
   response?: TaskResponse;
+  responseBody?: string;
   attempts: number;
   waitingFor: string[];
   archived: string | null;
+}
+
+function remoteOf(repo: string | undefined, report: ProjectReport | undefined, body: string | undefined): string | null {
+  return repo === undefined ? null : resultsRemote(repo, report, body);
 }
 
 function groupTask(p: Parts): GroupTask {
@@ -128,6 +139,7 @@ function groupTask(p: Parts): GroupTask {
     runner: h ? effectiveRunner(h) : null,
     // Where the results are: beside the branch asked for when they were not a fast-forward of it (docs/PROTOCOL.md §3a step 5).
     branch: r?.project?.branch ?? h?.branch ?? null,
+    remote: remoteOf(r?.project?.repo ?? h?.repo, r?.project, p.responseBody),
     node: p.claim?.node ?? r?.node ?? null,
     attempt: p.claim?.attempt ?? r?.attempt ?? (p.attempts || null),
     session: p.claim?.session ?? r?.claude?.sessionId ?? null,
@@ -149,6 +161,7 @@ async function liveParts(snap: Snapshot, id: string, external: (id: string) => T
     ...(v.handoff ? { handoff: v.handoff } : {}),
     ...(v.claim?.data ? { claim: v.claim.data } : {}),
     ...(v.response ? { response: v.response } : {}),
+    ...(v.responseBody !== undefined ? { responseBody: v.responseBody } : {}),
     attempts: v.attempts,
     waitingFor: v.waitingFor,
     archived: null,
@@ -162,7 +175,7 @@ async function archivedParts(ctx: BusContext, ids: string[]): Promise<Parts[]> {
   for (const t of (await archivedRuns(ctx, ids)).values()) {
     const claim = runClaim(t);
     const attempts = Math.max(0, ...t.claims.map((c) => c.attempt));
-    out.push({ id: t.id, state: t.state, ...(t.handoff ? { handoff: t.handoff } : {}), ...(claim ? { claim } : {}), ...(t.response ? { response: t.response } : {}), attempts, waitingFor: [], archived: t.month });
+    out.push({ id: t.id, state: t.state, ...(t.handoff ? { handoff: t.handoff } : {}), ...(claim ? { claim } : {}), ...(t.response ? { response: t.response } : {}), ...(t.responseBody !== undefined ? { responseBody: t.responseBody } : {}), attempts, waitingFor: [], archived: t.month });
   }
   return out;
 }

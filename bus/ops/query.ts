@@ -18,6 +18,7 @@ import { summarize, type TaskSummary } from './task-summary.js';
 import { archivedTaskFiles, archivedView } from './archived-view.js';
 import { findCounted } from './archived-trust.js';
 import { fetchCommand } from '../project/fetch-command.js';
+import { resultsRemote } from './branch-remote.js';
 
 /** Reads the current state of main (fetching only if the remote moved). */
 export async function currentSnapshot(ctx: BusContext): Promise<Snapshot> {
@@ -82,17 +83,18 @@ export interface ShownBranch {
   /** null while the task has not ended. */
   pushed: boolean | null;
   report?: ProjectReport;
-  /** The command that fetches the results. */
+  /** The command that fetches the results: from the project's URL the response gives when `repo` is a node.yaml project name. */
   fetch: string;
 }
 
 /** Where a project task's results are, from its response, or, before it ends, from its handoff. Pure. */
-export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response'>): ShownBranch | undefined {
+export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response' | 'responseBody'>): ShownBranch | undefined {
   const report = view.response?.project;
   const repo = report?.repo ?? view.handoff?.repo;
   if (repo === undefined) return undefined;
   const branch = report?.branch ?? view.handoff?.branch ?? defaultBranch(view.id);
-  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), fetch: fetchCommand(repo, branch) };
+  // From the remote the response's own commands fetch from: a project name is a URL on the node that ran it.
+  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), fetch: fetchCommand(resultsRemote(repo, report, view.responseBody), branch) };
 }
 
 /** One task's handoff, claims, releases, cancel and response, live or archived. */

@@ -15,6 +15,7 @@ import { readRanTask } from './read-task.js';
 import { dispatch, type DispatchResult } from './dispatch.js';
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { fetchCommand } from '../project/fetch-command.js';
+import { resultsRemote } from './branch-remote.js';
 import { shellWord } from '../project/shell-word.js';
 import { localSnapshot } from './query.js';
 import { archivedRuns } from './archived-trust.js';
@@ -122,7 +123,7 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
   if (resolved && !opts.force) {
     // A second follow-up is another paid run, merging again what the first already merged and pushed.
     const where = resolved.branch ?? h.branch;
-    throw new TaskStateError(t.id, `already resolved by ${resolved.id} (succeeded)`, wanted, `fetch its result: ${fetchCommand(h.repo, where)}; to resolve it again anyway, add --force`, { resolvedBy: resolved.id, resolveState: 'succeeded' });
+    throw new TaskStateError(t.id, `already resolved by ${resolved.id} (succeeded)`, wanted, `fetch its result: ${fetchCommand(resolved.remote, where)}; to resolve it again anyway, add --force`, { resolvedBy: resolved.id, resolveState: 'succeeded' });
   }
   if (busy) {
     // A second follow-up would merge the same branches again on the same branch, racing the first one's pushes.
@@ -187,7 +188,7 @@ async function workstreamClaude(ctx: BusContext, repo: string, branches: string[
  * again): one that has not ended (`busy`), and one that succeeded (`resolved`, with the branch its response says it
  * pushed).
  */
-async function followUps(ctx: BusContext, integration: string, repo: string, branch: string, merge: readonly string[], group: string | null): Promise<{ busy: { id: string; state: TaskState } | null; resolved: { id: string; branch: string | null } | null }> {
+async function followUps(ctx: BusContext, integration: string, repo: string, branch: string, merge: readonly string[], group: string | null): Promise<{ busy: { id: string; state: TaskState } | null; resolved: { id: string; branch: string | null; remote: string } | null }> {
   // The clone as readRanTask left it, synced a moment ago.
   const snap = await localSnapshot(ctx);
   // A merge dispatched again (`--runner merge`) counts as a follow-up: it merges and pushes the same branch.
@@ -195,19 +196,19 @@ async function followUps(ctx: BusContext, integration: string, repo: string, bra
   // One whose response says its branch lacks workstreams resolved nothing (as `gitbus group` says).
   const merges = (p: ProjectReport | undefined) => (unmergedBranches(merge, p)?.length ?? 0) === 0;
   let busy: { id: string; state: TaskState } | null = null;
-  let resolved: { id: string; branch: string | null } | null = null;
+  let resolved: { id: string; branch: string | null; remote: string } | null = null;
   for (const id of ids) {
     if (id === integration) continue;
     const v = await snap.baseView(id, false);
     if (!v) continue;
     if (!isFinal(v.state)) busy ??= { id, state: v.state };
-    else if (v.state === 'succeeded' && merges(v.response?.project)) resolved ??= { id, branch: v.response?.project?.branch ?? null };
+    else if (v.state === 'succeeded' && merges(v.response?.project)) resolved ??= { id, branch: v.response?.project?.branch ?? null, remote: resultsRemote(repo, v.response?.project, v.responseBody) };
   }
   // One archived since (it ended a day ago): as this home noted the group's follow-ups (bus/groups-ledger.ts).
   if (resolved === null && group !== null) {
     for (const a of await archivedNoted(ctx, group, snap)) {
       if (a.id !== integration && a.state === 'succeeded' && a.handoff.repo === repo && a.handoff.branch === branch && merges(a.response?.project)) {
-        resolved = { id: a.id, branch: a.response?.project?.branch ?? null };
+        resolved = { id: a.id, branch: a.response?.project?.branch ?? null, remote: resultsRemote(repo, a.response?.project, a.responseBody) };
         break;
       }
     }
@@ -220,6 +221,7 @@ interface ArchivedFollowUp {
   handoff: Handoff;
   state: TaskState;
   response?: TaskResponse;
+  responseBody?: string;
 }
 
 /**
@@ -228,7 +230,7 @@ interface ArchivedFollowUp {
  */
 async function archivedTasks(ctx: BusContext, ids: readonly string[], snap: Awaited<ReturnType<typeof localSnapshot>>): Promise<ArchivedFollowUp[]> {
   const runs = await archivedRuns(ctx, ids.filter((id) => !snap.has(id)));
-  return [...runs.values()].flatMap(({ id, handoff, state, response }) => (handoff ? [{ id, handoff, state, ...(response ? { response } : {}) }] : []));
+  return [...runs.values()].flatMap(({ id, handoff, state, response, responseBody }) => (handoff ? [{ id, handoff, state, ...(response ? { response } : {}), ...(responseBody !== undefined ? { responseBody } : {}) }] : []));
 }
 
 /** The group's tasks this home noted (bus/groups-ledger.ts), archived since. */

@@ -11,6 +11,7 @@ import { WrittenOnceError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { FileChange } from '../store/objects.js';
 import { fetchCommand } from '../project/fetch-command.js';
+import { projectUrlLine } from './branch-remote.js';
 import { shellWord } from '../project/shell-word.js';
 import { isProjectName } from '../project/remote-url.js';
 import { effectiveRunner } from '../../schemas/handoff.js';
@@ -156,7 +157,7 @@ export function branchSection(p: ProjectReport, stat: string | undefined, beside
     if (p.merged?.length) lines.push('', `Merged cleanly: ${p.merged.join(', ')}.`);
     lines.push('', `Ask an agent to resolve them: \`gitbus resolve ${id}\`.`, '');
   } else if (p.pushed) {
-    if (repo !== p.repo) lines.push(`The commands use ${repo}, the URL of ${p.repo} on the node that ran the task.`, '');
+    if (repo !== p.repo) lines.push(projectUrlLine(repo, p.repo), '');
     else if (isProjectName(p.repo)) lines.push(`${p.repo} is the project's name in node.yaml, which git does not read: the commands need a remote of that name in your checkout (\`git remote add ${shellWord(p.repo)} URL\`), or the project's URL in its place.`, '');
     lines.push('Fetch it:', '', '```', fetchCommand(repo, p.branch), '```', '');
     if (moved && rewritten) {

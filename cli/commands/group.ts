@@ -35,6 +35,15 @@ function table(rows: GroupTask[], name: (t: GroupTask) => string): string[] {
   return [line(head), ...cells.map(line)];
 }
 
+/**
+ * Where a task's branch is fetched from: its own remote (a project name as the URL its response gives), else the
+ * group's repo. Neither happens for a task with a branch (a merge or resolve task has a repo), but a checkout's
+ * remote is most often `origin`, so a person reading it knows what to put in its place. Pure.
+ */
+function remoteOf(t: GroupTask, g: GroupView): string {
+  return t.remote ?? g.repo ?? 'origin';
+}
+
 /** `gitbus group` for people. Pure. */
 export function groupText(g: GroupView): string {
   const out = [`group ${g.group}${g.title ? `: ${g.title}` : ''}`];
@@ -47,7 +56,7 @@ export function groupText(g: GroupView): string {
   if (c?.length) {
     out.push('', `conflicts (${g.integration?.branch ?? 'integration'} left untouched${fixed ? `; resolved by ${fixed.id}` : ''}):`);
     for (const x of c) out.push(`  ${x.branch}: ${x.files.join(', ')}`);
-    if (fixed?.branch) out.push(`resolved by ${fixed.id}: ${fetchCommand('origin', fixed.branch)}`);
+    if (fixed?.branch) out.push(`resolved by ${fixed.id}: ${fetchCommand(remoteOf(fixed, g), fixed.branch)}`);
     else {
       // A follow-up that ended without merging every workstream is no resolution: said, with what to do instead.
       for (const x of g.incomplete) out.push(`resolve ${x.id} ${x.pushed ? 'pushed' : 'left (not pushed)'} ${x.branch ?? 'the branch'} without ${x.missing.join(', ')}: not resolved`);
@@ -55,7 +64,7 @@ export function groupText(g: GroupView): string {
       out.push(g.incomplete.length ? `resolve again: gitbus resolve ${id}, or merge again once the workstreams are fixed: gitbus resolve ${id} --runner merge` : `ask an agent to resolve them: gitbus resolve ${id}`);
     }
   } else if (g.integration?.state === 'succeeded' && g.integration.branch) {
-    out.push('', `integrated: ${fetchCommand('origin', g.integration.branch)}`);
+    out.push('', `integrated: ${fetchCommand(remoteOf(g.integration, g), g.integration.branch)}`);
   }
   if (g.costUsd > 0) out.push('', `cost so far: $${g.costUsd.toFixed(2)}`);
   return out.join('\n');

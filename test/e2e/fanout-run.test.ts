@@ -142,7 +142,7 @@ describe('a fan-out run by watchers', () => {
     // group says where the results went, not the names the handoffs asked for.
     const g = json<{ workstreams: { branch: string }[]; integration: { branch: string } }>(await gitbus(['group', 'beside', '--json'], { home: bus.home('alpha') }));
     expect([g.workstreams[0]?.branch, g.integration.branch]).toEqual([ws.branch, into]);
-    expect((await gitbus(['group', 'beside'], { home: bus.home('alpha') })).stdout).toContain(`integrated: git fetch origin refs/heads/${into}`);
+    expect((await gitbus(['group', 'beside'], { home: bus.home('alpha') })).stdout).toContain(`integrated: git fetch ${project.remote} refs/heads/${into}`);
 
     // Commits pushed on a workstream's branch after it ended are not its result: the integration fails, saying so.
     const pastPlan = plan('past', [{ name: 'ws', command: 'echo mine > ws.txt' }]);

@@ -347,11 +347,11 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     gitCli(['push', '-q', 'origin', 'main'], busClone);
     expect(json<{ resolvedBy: string | null }>(await gitbus(['group', GROUP, '--json'], { home })).resolvedBy).toBe(res.id);
     const resolved = (await gitbus(['group', GROUP], { home })).stdout;
-    expect(resolved).toContain(`resolved by ${res.id}: git fetch origin refs/heads/${GROUP}/integration`);
+    expect(resolved).toContain(`resolved by ${res.id}: git fetch ${project} refs/heads/${GROUP}/integration`);
     expect(resolved).not.toContain(`gitbus resolve ${integration}`);
     const twice = await gitbus(['resolve', integration as string, '--json'], { home });
     expect(twice.code, twice.stderr).toBe(5);
-    expect(json<{ error: { code: string; message: string; fix: string } }>(twice).error).toMatchObject({ code: 'TASK_STATE', message: expect.stringContaining(`already resolved by ${res.id}`), fix: expect.stringContaining(`refs/heads/${GROUP}/integration; to resolve it again anyway, add --force`) });
+    expect(json<{ error: { code: string; message: string; fix: string } }>(twice).error).toMatchObject({ code: 'TASK_STATE', message: expect.stringContaining(`already resolved by ${res.id}`), fix: expect.stringContaining(`fetch its result: git fetch ${project} refs/heads/${GROUP}/integration; to resolve it again anyway, add --force`) });
     // The claude flags go into the follow-up's claude: requests; with --runner manual they are refused.
     const manual = await gitbus(['resolve', integration as string, '--runner', 'manual', '--model', 'opus', '--force', '--json'], { home });
     expect(manual.code).toBe(2);

@@ -106,7 +106,7 @@ describe('resolve: resolved only when every workstream is merged', () => {
     const after = json<{ resolvedBy: string | null }>(await gitbus(['group', GROUP, '--json'], { home }));
     expect(after.resolvedBy).toBe(done);
     const resolved = (await gitbus(['group', GROUP], { home })).stdout;
-    expect(resolved).toContain(`resolved by ${done}: git fetch origin refs/heads/${GROUP}/integration`);
+    expect(resolved).toContain(`resolved by ${done}: git fetch ${project.remote} refs/heads/${GROUP}/integration`);
     expect(resolved).not.toContain(`resolve ${lazy} pushed`);
   }, 300_000);
 });

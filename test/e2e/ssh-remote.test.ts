@@ -65,6 +65,9 @@ describe.skipIf(!available)('an SSH remote', () => {
     const named = json<{ files: { path: string; text: string }[] }>(await gitbus(['show', 'over-ssh-named', '--json'], { home: worker })).files.find((f) => f.path.startsWith('responses/'))?.text ?? '';
     expect(named).toContain(`The commands use busbox:${project.remote}, the URL of sshproj on the node that ran the task.`);
     expect(named).toContain(`git fetch busbox:${project.remote} refs/heads/gitbus/over-ssh-named\n`);
+    // show fetches from where the response's commands do, not from the name git does not read.
+    const namedShown = json<{ branch: { repo: string; fetch: string } }>(await gitbus(['show', 'over-ssh-named', '--json'], { home: worker }));
+    expect(namedShown.branch).toEqual(expect.objectContaining({ repo: 'sshproj', fetch: `git fetch busbox:${project.remote} refs/heads/gitbus/over-ssh-named` }));
   });
 
   it('inits, joins, dispatches, claims and responds through an ssh config alias and an ssh:// URL', async () => {

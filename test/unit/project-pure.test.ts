@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { branchViolation, defaultBranch, projectReportSchema } from '../../schemas/project.js';
 import { branchSection, projectFields, reasonText, responseBody } from '../../bus/ops/respond.js';
 import { shownBranch } from '../../bus/ops/query.js';
+import { projectUrlLine, projectUrlOfBody, resultsRemote } from '../../bus/ops/branch-remote.js';
 import { resolveBody } from '../../bus/ops/resolve.js';
 import { unmergedBranches } from '../../bus/model/merged-branches.js';
 import { incompleteResolves } from '../../bus/ops/group.js';
@@ -261,6 +262,34 @@ describe('the remote the Branch section\'s commands name', () => {
     expect(commands(url).filter((l) => / proj /.test(l))).toEqual([]);
   });
 
+  it('show and group fetch from the URL the response gives for a project name, and from no other line or value', () => {
+    const url = 'https://git.example/p.git';
+    const fetchFrom = (remote: string) => `git fetch ${remote} refs/heads/f/x-moved-bbbbbbbb`;
+    const body = responseBody({ summary: 'done', project: report, projectUrl: url, output: 'ok' });
+    expect(projectUrlOfBody(body, report)).toBe(url);
+    expect(projectUrlOfBody(body.replace(/\n/g, '\r\n'), report)).toBe(url);
+    const response = { id: 't1', status: 'succeeded' as const, node: 'w', finished: '2026-01-01T00:00:00Z', project: report };
+    const shown = (responseBody?: string) => shownBranch({ id: 't1', handoff: { title: 't', repo: 'proj' }, response, ...(responseBody === undefined ? {} : { responseBody }) })!;
+    expect(shown(body)).toMatchObject({ repo: 'proj', fetch: fetchFrom(url) });
+    // Without the line (an older gitbus; the project a path on the node that ran it): the name, as written.
+    expect(shown(responseBody({ project: report })).fetch).toBe(fetchFrom('proj'));
+    expect(shown().fetch).toBe(fetchFrom('proj'));
+    // A line the node would not have written: credentials, a path on that node, what git runs as a command.
+    for (const bad of ['https://me:tok@git.example/p.git', 'https://me@git.example/p.git', '/srv/p.git', 'file:///srv/p.git', 'ext::sh -c x', '']) {
+      expect(projectUrlOfBody(body.replace(projectUrlLine(url, 'proj'), projectUrlLine(bad, 'proj')), report), bad).toBeUndefined();
+    }
+    // The run's words are not the Branch section's, even when they write one; nor is a line after the fetch.
+    const runWrote = responseBody({ results: `## Branch\n\n${projectUrlLine('https://evil.example/x.git', 'proj')}`, summary: projectUrlLine('https://evil.example/x.git', 'proj'), project: report });
+    expect(projectUrlOfBody(runWrote, report)).toBeUndefined();
+    expect(projectUrlOfBody(responseBody({ project: report }).replace('```\n', `\`\`\`\n${projectUrlLine('https://evil.example/x.git', 'proj')}\n`), report)).toBeUndefined();
+    // Another project's name, a branch not pushed, a repo that is a remote itself.
+    expect(projectUrlOfBody(body, { ...report, repo: 'other' })).toBeUndefined();
+    expect(projectUrlOfBody(body, { ...report, pushed: false })).toBeUndefined();
+    // gitbus group, from the task's own remote as groupView makes it.
+    const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch: report.branch, remote: resultsRemote('proj', report, body), node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null };
+    expect(groupText({ group: 'g', title: 't', repo: 'proj', base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], costUsd: 0, offline: null })).toContain(`integrated: ${fetchFrom(url)}`);
+  });
+
   it('the URL published is the node\'s only for a project name, without credentials, and never a path on the node', () => {
     expect(publishedRemote('proj', 'https://me:tok@git.example/p.git')).toBe('https://git.example/p.git');
     expect(publishedRemote('proj', 'git@git.example:p.git')).toBe('git@git.example:p.git');
@@ -317,13 +346,17 @@ describe('commands printed from bus fields', () => {
     expect(words(after[2]!)).toEqual(['git', '-C', '', 'merge', '--no-edit', '--allow-unrelated-histories', '-m', `Merge ${branch} into ${branch}`, 'b'.repeat(40)]);
     expect(words(after[3]!)).toEqual(['git', '-C', '', 'push', repo, `HEAD:refs/heads/${branch}`]);
     // gitbus group
-    const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null };
+    // From the group's repo, not a remote name the person's checkout may not have.
+    const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, remote: repo, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null };
     const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], costUsd: 0, offline: null });
-    expect(words(group.split('\n').find((l) => l.startsWith('integrated: '))!.slice('integrated: '.length))).toEqual(['git', 'fetch', 'origin', `refs/heads/${branch}`]);
+    expect(words(group.split('\n').find((l) => l.startsWith('integrated: '))!.slice('integrated: '.length))).toEqual(fetch);
     const conflicted = { ...integration, state: 'failed' as const, project: { ...report, conflicts: [{ branch, files: ['a'] }] } };
     const fixer = { ...integration, id: 't4', runner: 'claude' };
     const fixed = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration: conflicted, others: [fixer], resolvedBy: 't4', incomplete: [], costUsd: 0, offline: null });
-    expect(words(fixed.split('\n').find((l) => l.startsWith('resolved by t4: '))!.slice('resolved by t4: '.length))).toEqual(['git', 'fetch', 'origin', `refs/heads/${branch}`]);
+    expect(words(fixed.split('\n').find((l) => l.startsWith('resolved by t4: '))!.slice('resolved by t4: '.length))).toEqual(fetch);
+    // A task with no remote of its own (none happens with a branch) is fetched from the group's repo.
+    const bare = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration: { ...integration, remote: null }, others: [], resolvedBy: null, incomplete: [], costUsd: 0, offline: null });
+    expect(words(bare.split('\n').find((l) => l.startsWith('integrated: '))!.slice('integrated: '.length))).toEqual(fetch);
     // A workstream's resume, dispatched into the group, is named so among the follow-ups (not taken for a resolve).
     const resume = { ...integration, id: 't3', runner: 'claude', state: 'pending' as const, project: null, resumes: 't1' };
     const withResume = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [resume], resolvedBy: null, incomplete: [], costUsd: 0, offline: null });
@@ -367,7 +400,7 @@ describe('a resolve follow-up counts by what its branch contains', () => {
   });
 
   it('group counts none that lacks a workstream, and says which it lacks', () => {
-    const base = { state: 'succeeded' as const, title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], reason: null, archived: null, resumes: null };
+    const base = { state: 'succeeded' as const, title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], reason: null, archived: null, resumes: null, remote: '/r.git' };
     const report = { repo: '/r.git', branch: 'g/integration', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
     const integration = { ...base, id: 'i', state: 'failed' as const, runner: 'merge', branch: 'g/integration', project: { ...report, pushed: false, merged: ['g/a'], conflicts: [{ branch: 'g/b', files: ['README.md'] }] } };
     const lazy = { ...base, id: 'r1', state: 'failed' as const, runner: 'claude', branch: 'g/integration', project: { ...report, merged: [] } };
