@@ -8,7 +8,7 @@ import type { ForgedFile, TaskState } from '../model/types.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import { filterTaskFiles } from '../trust/node-files.js';
 import { acceptedTrust, archivedFileVerdict, findArchived, readArchivedData, readArchivedFile, type ArchivedTask, type FindArchivedOptions } from './archive-lookup.js';
-import { archivedTaskFiles } from './archived-view.js';
+import { archivedName, archivedTaskFiles } from './archived-view.js';
 import { claimsByAttempt } from '../model/task-file-order.js';
 
 /**
@@ -91,7 +91,7 @@ export async function archivedRuns(ctx: BusContext, ids: string[], opts: FindArc
     const read = <T>(name: string): Promise<T | undefined> => readArchivedData<T>(ctx.repo.store, id, entry, name);
     const claims: Claim[] = [];
     for (const [, ref] of claimsByAttempt(archivedTaskFiles(id, entry))) {
-      const c = await read<Claim>(ref.path.slice(ref.path.lastIndexOf('/') + 1));
+      const c = await read<Claim>(archivedName(ref));
       if (c) claims.push(c);
     }
     const handoff = (await read<Handoff>('handoff.md')) ?? null;

@@ -42,6 +42,11 @@ export async function archivedView(store: ObjectStore, id: string, entry: Pick<A
   return { ...view, state: entry.state, problems: [...problems, ...entry.problems.filter((p) => !seen.has(key(p)))] };
 }
 
+/** The name in its archive folder (`claim.2.md`) of a file of archivedTaskFiles (whose paths are `<month>/<id>/<name>`). Pure. */
+export function archivedName(ref: Pick<FileRef, 'path'>): string {
+  return ref.path.slice(ref.path.lastIndexOf('/') + 1);
+}
+
 /** An archived task's files as a live task's are indexed, by their archive paths (`<yyyy-mm>/<id>/<name>`). Pure. */
 export function archivedTaskFiles(id: string, entry: Pick<ArchivedTask, 'month' | 'files'>): TaskFiles {
   const files: TaskFiles = { id, claims: new Map(), releases: new Map() };

@@ -15,7 +15,7 @@ import { firstLine } from '../../schemas/errors.js';
 import { archivedIdCheck } from './archive-lookup.js';
 import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import { summarize, type TaskSummary } from './task-summary.js';
-import { archivedTaskFiles, archivedView } from './archived-view.js';
+import { archivedName, archivedTaskFiles, archivedView } from './archived-view.js';
 import { findCounted } from './archived-trust.js';
 import { fetchCommand } from '../project/fetch-command.js';
 import { resultsRemote } from './branch-remote.js';
@@ -124,7 +124,7 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   if (!found) throw new UnknownTaskError(ref);
   const { entry, forged } = found;
   // In a live task's order; after them what the archive's layout does not name (a file someone added), by name.
-  const placed = filesInShowOrder(archivedTaskFiles(ref, entry)).map((r) => r.path.slice(r.path.lastIndexOf('/') + 1));
+  const placed = filesInShowOrder(archivedTaskFiles(ref, entry)).map(archivedName);
   const names = [...placed, ...[...entry.files.keys()].filter((n) => !placed.includes(n)).sort()];
   const files: ShownTask['files'] = [];
   for (const name of names) files.push({ path: `archive:${entry.month}/${ref}/${name}`, text: await shownText(snap.store, entry.files.get(name) as string) });
