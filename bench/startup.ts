@@ -23,6 +23,8 @@ interface Case {
   env?: NodeJS.ProcessEnv;
   /** Written to the process's standard input (else it reads /dev/null). */
   input?: string;
+  /** The watcher or server that serves this case: the next case waits until its next standby is ready. */
+  servedBy?: ServingWatcher;
 }
 
 /**
@@ -101,15 +103,17 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   cases.push({ label: 'gitbus status, cache folder unusable (ES modules since issue 14 round 2)', args: status(BIN), env: noCache });
   cases.push({ label: 'gitbus dispatch, cache folder unusable', args: dispatchArgs(BIN), env: noCache });
   cases.push({ label: 'gitbus status --help', args: [BIN, 'status', '--help'] });
-  // The served rows apart from each other in the order (which rotates, keeping it): after each, the watcher's next
-  // standby loads and warms up (~0.4 s of CPU) while the next cases run, not the other served row.
+  // The served rows apart from each other in the order (which rotates, keeping it). After each, the watcher's next
+  // standby loads and warms up (~0.4 s of CPU); the next case waits for it (`settled`), since a command that runs
+  // in its own process is one on a machine where no watcher or server runs, so no standby warms up beside it.
   const servedReport = (name: string) => ({ GITBUS_SERVE_REPORT: join(dir, `served-${name}.jsonl`) });
-  cases.splice(2, 0, { label: 'gitbus status, served by the watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', servedStatusHome], env: servedReport('status') });
-  cases.splice(Math.ceil(cases.length / 3) + 1, 0, { label: 'gitbus status, served by gitbus serve, no watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', serverHome], env: servedReport('server') });
-  cases.splice(Math.ceil(cases.length / 2) + 1, 0, { label: 'gitbus dispatch --to, served by the watcher (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', servedDispatchHome], env: servedReport('dispatch') });
+  const [statusWatcher, dispatchWatcher, hookWatcher, server] = watchers as [ServingWatcher, ServingWatcher, ServingWatcher, ServingWatcher];
+  cases.splice(2, 0, { label: 'gitbus status, served by the watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', servedStatusHome], env: servedReport('status'), servedBy: statusWatcher });
+  cases.splice(Math.ceil(cases.length / 3) + 1, 0, { label: 'gitbus status, served by gitbus serve, no watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', serverHome], env: servedReport('server'), servedBy: server });
+  cases.splice(Math.ceil(cases.length / 2) + 1, 0, { label: 'gitbus dispatch --to, served by the watcher (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', servedDispatchHome], env: servedReport('dispatch'), servedBy: dispatchWatcher });
   cases.push({ label: 'gitbus dispatch --to (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome] });
   cases.push({ label: 'gitbus hook claude user-prompt-submit (Claude Code\'s hook)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', statusHome], input: hookInput });
-  cases.splice(Math.ceil((cases.length * 5) / 6), 0, { label: 'gitbus hook claude user-prompt-submit, served', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', servedHookHome], env: servedReport('hook'), input: hookInput });
+  cases.splice(Math.ceil((cases.length * 5) / 6), 0, { label: 'gitbus hook claude user-prompt-submit, served', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', servedHookHome], env: servedReport('hook'), input: hookInput, servedBy: hookWatcher });
   cases.push({ label: 'gitbus status, ES modules (GITBUS_CODE_CACHE=0)', args: status(BIN), env: { GITBUS_CODE_CACHE: '0' } });
   cases.push({ label: 'gitbus dispatch, ES modules (GITBUS_CODE_CACHE=0)', args: dispatchArgs(BIN), env: { GITBUS_CODE_CACHE: '0' } });
 
@@ -128,13 +132,20 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     if (r.status !== 0) throw new Error(`${c.label} exited ${r.status}: ${r.stderr.toString()}`);
     return ms;
   };
-  for (const c of cases) for (let i = 0; i < 2; i++) once(c); // page cache, git's own first start
+  const timed = async (c: Case, i?: number): Promise<number> => {
+    const seen = c.servedBy?.events() ?? 0;
+    const ms = once(c, i);
+    if (c.servedBy !== undefined) notReady += (await settled(c.servedBy, seen)) ? 0 : 1;
+    return ms;
+  };
+  let notReady = 0;
+  for (const c of cases) for (let i = 0; i < 2; i++) await timed(c); // page cache, git's own first start
   for (const name of ['status', 'dispatch', 'hook', 'server']) writeFileSync(join(dir, `served-${name}.jsonl`), '');
   const times = cases.map((): number[] => []);
   for (let round = 0; round < runs; round++) {
     for (let k = 0; k < cases.length; k++) {
       const i = (round + k) % cases.length;
-      (times[i] as number[]).push(once(cases[i] as Case, i));
+      (times[i] as number[]).push(await timed(cases[i] as Case, i));
     }
   }
 
@@ -158,7 +169,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     const cpuCol = hasCpu ? `  ${fmt(cpuMs).padStart(6)} ms  ${(cpuMs / ((cpu[0] ?? 0) / runs)).toFixed(2)}x` : '';
     lines.push(`${c.label.padEnd(64)} ${fmt(s.median).padStart(5)} ms ${fmt(s.p90).padStart(5)} ms  ${ratio.toFixed(2)}x${cpuCol}${verdict}`);
   });
-  lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs}, hook ${servedCount('hook')} of ${runs}; by gitbus serve: status ${servedCount('server')} of ${runs} (the others found no standby ready and ran in their own process). The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted.`);
+  lines.push('', `Served by the watcher: status ${servedCount('status')} of ${runs} runs, dispatch ${servedCount('dispatch')} of ${runs}, hook ${servedCount('hook')} of ${runs}; by gitbus serve: status ${servedCount('server')} of ${runs} (the others found no standby ready and ran in their own process). The watcher's standby (cli/serve/) loads and warms up in the background after each served run; its CPU is not the client's and is not counted, and the next case starts once it is ready${notReady === 0 ? '' : ` (${notReady} times not within ${SETTLE_MS / 1000} s: the next case ran beside it)`}.`);
   lines.push('', 'The HTTP remote: git http-backend behind a Node HTTP server on 127.0.0.1, in a process of its own (its CPU is not counted); the listing is a request, so the ratio has a network exchange in it that node -e 0 has not.');
   lines.push('', ...bursts);
   if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
@@ -169,6 +180,24 @@ interface ServingWatcher {
   child: import('node:child_process').ChildProcess;
   /** Standbys ready, as the watcher last said (its `standbys` events). */
   ready: () => number;
+  /** How many `standbys` events it has sent. */
+  events: () => number;
+}
+
+/** How long the case after a served one waits for the next standby to be ready. */
+const SETTLE_MS = 20_000;
+
+/**
+ * Whether the standby that replaces the one a served run took is ready: a `standbys` event after the run's
+ * (`seen` events before it; the hand-over itself sends one) that says one is ready. False after SETTLE_MS.
+ */
+async function settled(w: ServingWatcher, seen: number): Promise<boolean> {
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 10));
+    if (w.events() > seen && w.ready() >= 1) return true;
+    if (Date.now() > deadline) return false;
+  }
 }
 
 /** `gitbus watch` (or `args`: `serve`) in `home`, once it serves commands (its `serving` event); killed by the caller. */
@@ -178,11 +207,21 @@ async function serving(home: string, cache: string, args = ['watch', '--json']):
   const child = spawn(process.execPath, [BIN, ...args, '--home', home], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let ready = 0;
+  let events = 0;
   await new Promise<void>((resolveServing, reject) => {
     const timer = setTimeout(() => reject(new Error(`the watcher in ${home} did not serve within 60 s: ${out}`)), 60_000);
+    let line = '';
     const seen = (d: Buffer) => {
       out = (out + d.toString()).slice(-100_000);
-      for (const m of out.matchAll(/"type":"standbys","ready":(\d+)/g)) ready = Number(m[1]);
+      // Whole lines only, each once (a chunk may end inside one; out keeps a tail that would count them again).
+      const lines = (line + d.toString()).split('\n');
+      line = lines.pop() ?? '';
+      for (const l of lines) {
+        const m = /"type":"standbys","ready":(\d+)/.exec(l);
+        if (m === null) continue;
+        ready = Number(m[1]);
+        events++;
+      }
       if (out.includes('"type":"serving"')) {
         clearTimeout(timer);
         resolveServing();
@@ -192,7 +231,7 @@ async function serving(home: string, cache: string, args = ['watch', '--json']):
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => reject(new Error(`the watcher in ${home} exited ${code}: ${out}`)));
   });
-  return { child, ready: () => ready };
+  return { child, ready: () => ready, events: () => events };
 }
 
 const BURST = 12;
