@@ -2,6 +2,9 @@ import { parseArchivedFile } from '../../schemas/bus-file.js';
 import type { TaskResponse as Response } from '../../schemas/response.js';
 import type { FileProblem } from '../../schemas/errors.js';
 import type { BusContext } from '../context.js';
+import { UnknownTaskError } from '../errors.js';
+import { archivedName } from './archived-view.js';
+import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { TaskState } from '../model/types.js';
 import { ARCHIVE, MAIN } from '../repo.js';
 import { existsSync } from 'node:fs';
@@ -38,7 +41,7 @@ export async function archivedFileVerdict(store: ObjectStore, entry: Pick<Archiv
   const parsed = parseArchivedFile(ref.path, bytes);
   const data = parsed.ok ? (parsed.file.data as { node?: unknown }) : {};
   const node = typeof data.node === 'string' ? data.node : null;
-  const sig = entry.signatures.get(`${ref.path.slice(ref.path.lastIndexOf('/') + 1)}.sig`);
+  const sig = entry.signatures.get(`${archivedName(ref)}.sig`);
   const sidecar = sig ? await store.readBlob(sig, MAX_SIGNATURE_FILE) : undefined;
   return nodeFileVerdict({ path: pathFor(where.location), bytes, node, ...(sidecar ? { sidecar } : {}), archivedAt: ref.path }, trust.accepted, trust.node, now);
 }
@@ -97,6 +100,20 @@ export interface FindArchivedOptions {
  */
 export function archivedIdCheck(ctx: BusContext, opts: FindArchivedOptions = {}): (id: string) => Promise<boolean> {
   return async (id) => (await findArchived(ctx, [id], opts)).has(id);
+}
+
+/**
+ * The live task `ref` names, or null where none does, so that the caller answers it from the archive (a full id) or
+ * its own queue: the reading commands' first step. Offline the archive cannot be asked, and the live tasks decide; a
+ * ref that matches several live tasks throws (UnknownTaskError with its candidates).
+ */
+export async function liveTaskId(ctx: BusContext, ids: Iterable<string>, ref: string, offline: boolean): Promise<string | null> {
+  try {
+    return await resolveTaskIdBeyond(ids, ref, offline ? async () => false : archivedIdCheck(ctx, { thorough: true }));
+  } catch (err) {
+    if (!(err instanceof UnknownTaskError) || ((err.data['candidates'] as string[] | undefined)?.length ?? 0) > 1) throw err;
+    return null;
+  }
 }
 
 export async function findArchived(ctx: BusContext, ids: string[], opts: FindArchivedOptions = {}): Promise<Map<string, ArchivedTask>> {

@@ -2,7 +2,6 @@ import { UnknownTaskError } from '../errors.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readTrustedSnapshot } from '../trust/node-files.js';
-import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { TaskView } from '../model/task-view.js';
 import { filesInShowOrder } from '../model/task-file-order.js';
 import type { ForgedFile, ShownState } from '../model/types.js';
@@ -12,7 +11,7 @@ import type { ObjectStore } from '../store/objects.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine } from '../../schemas/errors.js';
-import { archivedIdCheck } from './archive-lookup.js';
+import { liveTaskId } from './archive-lookup.js';
 import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import { summarize, type TaskSummary } from './task-summary.js';
 import { archivedName, archivedTaskFiles, archivedView } from './archived-view.js';
@@ -100,13 +99,7 @@ export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response' |
 /** One task's handoff, claims, releases, cancel and response, live or archived. */
 export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask> {
   const { snap, offline } = await snapshotOrLast(ctx);
-  let id: string | null = null;
-  try {
-    // Offline the archive cannot be asked: a ref is then taken as the live tasks have it.
-    id = await resolveTaskIdBeyond(snap.ids(), ref, offline ? async () => false : archivedIdCheck(ctx, { thorough: true }));
-  } catch (err) {
-    if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1) throw err;
-  }
+  const id = await liveTaskId(ctx, snap.ids(), ref, offline !== null);
   if (id) {
     const view = await snap.view(id);
     if (!view) throw new UnknownTaskError(ref);
@@ -128,7 +121,9 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   const names = [...placed, ...[...entry.files.keys()].filter((n) => !placed.includes(n)).sort()];
   const files: ShownTask['files'] = [];
   for (const name of names) files.push({ path: `archive:${entry.month}/${ref}/${name}`, text: await shownText(snap.store, entry.files.get(name) as string) });
-  return { id: ref, state: entry.state, archived: entry.month, summary: summarize(await archivedView(snap.store, ref, entry), snap.settings.maxAttempts), files, forged, offline: null };
+  const view = await archivedView(snap.store, ref, entry);
+  const branch = shownBranch(view);
+  return { id: ref, state: entry.state, archived: entry.month, summary: summarize(view, snap.settings.maxAttempts), files, forged, offline: null, ...(branch ? { branch } : {}) };
 }
 
 /**

@@ -1,10 +1,9 @@
 import type { Claim } from '../../schemas/claim.js';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
-import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import { claimsByAttempt } from '../model/task-file-order.js';
 import type { RanTask } from '../model/resume-plan.js';
-import { archivedIdCheck } from './archive-lookup.js';
+import { liveTaskId } from './archive-lookup.js';
 import { archivedRuns } from './archived-trust.js';
 import { snapshotOrLast } from './query.js';
 
@@ -14,12 +13,7 @@ import { snapshotOrLast } from './query.js';
  */
 export async function readRanTask(ctx: BusContext, ref: string): Promise<RanTask> {
   const { snap, offline } = await snapshotOrLast(ctx);
-  let id: string | null = null;
-  try {
-    id = await resolveTaskIdBeyond(snap.ids(), ref, offline ? async () => false : archivedIdCheck(ctx, { thorough: true }));
-  } catch (err) {
-    if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1) throw err;
-  }
+  const id = await liveTaskId(ctx, snap.ids(), ref, offline !== null);
   if (id !== null) {
     const view = await snap.view(id);
     if (!view) throw new UnknownTaskError(ref);

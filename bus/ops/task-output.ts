@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
 import { heartbeatRef } from '../model/liveness.js';
-import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { ShownState } from '../model/types.js';
 import { queuedDispatch } from '../queue.js';
 import { snapshotOrLast, type Offline } from './query.js';
@@ -15,7 +14,7 @@ import { beatDetails, HEARTBEAT_LOG_TAIL_BYTES, type BeatDetails } from './heart
 import { readProgress, type Progress } from '../progress.js';
 import type { ClaudeReport, TaskResponse } from '../../schemas/response.js';
 import { parseArchivedFile } from '../../schemas/bus-file.js';
-import { archivedIdCheck } from './archive-lookup.js';
+import { liveTaskId } from './archive-lookup.js';
 import { findCounted } from './archived-trust.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 
@@ -91,18 +90,14 @@ type Found = Omit<TaskOutput, 'truncated' | 'reason'> & Partial<Pick<TaskOutput,
 
 async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }): Promise<Found> {
   const { snap, offline } = await snapshotOrLast(ctx);
-  let id: string;
-  try {
-    id = await resolveTaskIdBeyond(snap.ids(), ref, offline ? async () => false : archivedIdCheck(ctx, { thorough: true }));
-  } catch (err) {
-    // Not live: an archived task's output is its response's, as `show` finds it (by its full id).
-    if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 1) throw err;
+  const id = await liveTaskId(ctx, snap.ids(), ref, offline !== null);
+  // Not live: an archived task's output is its response's, as `show` finds it (by its full id).
+  if (id === null) {
     // Dispatched here while the remote was away: it exists, waiting in this node's queue, with no output yet.
     const queued = queuedDispatch(ctx.paths.home, ref);
     if (queued) return { id: queued.id, state: 'queued', node: null, attempt: null, offline, runner: null, progress: null, claude: null, source: 'none', text: '' };
-    if (offline) throw err;
-    const archived = await archivedOutput(ctx, ref);
-    if (!archived) throw err;
+    const archived = offline ? null : await archivedOutput(ctx, ref);
+    if (!archived) throw new UnknownTaskError(ref);
     return archived;
   }
   const view = await snap.view(id);

@@ -4,10 +4,9 @@ import { parseArchivePath } from '../../schemas/archive-layout.js';
 import { SIGNATURE_EXT, SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import { UnknownTaskError } from '../errors.js';
 import type { BusContext } from '../context.js';
-import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import { byShowOrder, filesInShowOrder } from '../model/task-file-order.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
-import { archivedIdCheck, findArchived } from '../ops/archive-lookup.js';
+import { findArchived, liveTaskId } from '../ops/archive-lookup.js';
 import { snapshotOrLast, type Offline } from '../ops/query.js';
 import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
 import { checkFileSignatures, readSidecars, type FileSignatures, type Sidecar } from './file-signatures.js';
@@ -84,12 +83,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
     return { ...file, verdict: handoff ? await handoff(bytes, sidecars) : nodeFileStanding(path, bytes, sidecars, trust, now, archived?.at) };
   };
   const allowedSigners = !allowed ? null : accepted ? { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'accepted' as const, version: accepted.version } : { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'bus-copy' as const };
-  let id: string | null = null;
-  try {
-    id = await resolveTaskIdBeyond(snap.ids(), ref, offline ? async () => false : archivedIdCheck(ctx, { thorough: true }));
-  } catch (err) {
-    if (!(err instanceof UnknownTaskError) || ((err.data['candidates'] as string[] | undefined)?.length ?? 0) > 1) throw err;
-  }
+  const id = await liveTaskId(ctx, snap.ids(), ref, offline !== null);
   if (id) {
     const f = snap.index.tasks.get(id);
     if (!f) throw new UnknownTaskError(ref);

@@ -7,6 +7,7 @@ import { collect } from '../../claude/collect.js';
 import { claimAndRespond } from '../helpers/in-process.js';
 import { gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
+import { makeProject } from '../helpers/project.js';
 
 /**
  * `gitbus collect` outside a Claude session (the node's scope): a task this node dispatched that ended and was
@@ -54,6 +55,23 @@ describe('collect of tasks archived between two collects', () => {
     expect(cli.code, cli.stderr).toBe(0);
     expect(json<{ ended: { id: string; state: string }[] }>(cli).ended).toEqual([expect.objectContaining({ id: open, state: 'failed', node: 'worker', durationMs: 61_000, summary: 'out of disk' })]);
     expect(readFileSync(dispatchedPath(bus.home('laptop')), 'utf8')).toBe('');
+  });
+
+  it('shows an archived project task with its branch and the command that fetches it, as a live one', async () => {
+    const { remote: repo, main } = makeProject(bus.dir);
+    const id = await bus.dispatch('laptop', ['fix the flaky test', '--to', 'worker', '--repo', repo, '--branch', 'fix/flaky', '--base', 'main']);
+    await claimAndRespond(worker, id, { status: 'succeeded', summary: 'fixed', project: { repo, branch: 'fix/flaky', baseCommit: main(), headCommit: 'b'.repeat(40), pushed: true, commits: 1 } });
+    const live = json<{ branch?: unknown }>(await gitbus(['show', id, '--json'], { home: bus.home('laptop') })).branch;
+    expect(live).toMatchObject({ repo, branch: 'fix/flaky', pushed: true, fetch: `git fetch ${repo} refs/heads/fix/flaky` });
+    expect((await archive(ctx, { all: true })).archived).toContain(id);
+    const shown = await gitbus(['show', id, '--json'], { home: bus.home('laptop') });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(json<{ archived: string | null; branch?: unknown }>(shown)).toMatchObject({ archived: expect.stringMatching(/^\d{4}-\d{2}$/), branch: live });
+    const text = await gitbus(['show', id], { home: bus.home('laptop') });
+    expect(text.stdout).toContain(`branch fix/flaky of ${repo} (`);
+    expect(text.stdout).toContain(`  fetch: git fetch ${repo} refs/heads/fix/flaky`);
+    // Reported and forgotten, as the next test expects of the ledger.
+    expect((await collect(ctx, {})).ended.map((t) => t.id)).toEqual([id]);
   });
 
   it('a note cut short by a crash does not take the next one with it', async () => {
