@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
@@ -49,6 +49,11 @@ export interface TaskOutput {
   shownBytes?: number;
   totalBytes?: number;
   fullLogPath?: string | null;
+  /**
+   * True when this is the node that ran it and that log is gone (the watcher removes logs older than `--keep-logs`):
+   * the response's end is then all there is.
+   */
+  fullLogRemoved?: boolean;
   /** Why the task failed, timed out or was cancelled, as its response says it (`reason`, else its summary's first line); null otherwise. */
   reason: string | null;
 }
@@ -113,7 +118,12 @@ async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }
     const local = readLog(ctx, id, attempt);
     if (local !== null) return { ...base, source: 'local', ...local, progress: view.responseBody === undefined ? readProgress(ctx.paths.home, id, attempt) : null };
   }
-  if (view.responseBody !== undefined) return { ...base, source: 'response', ...responseOutput(view.responseBody, node) };
+  if (view.responseBody !== undefined) {
+    const out = responseOutput(view.responseBody, node);
+    // Its own log would have been read above: a path the response names that is not there any more was removed.
+    const removed = node === ctx.config.node && typeof out.fullLogPath === 'string' && !existsSync(out.fullLogPath);
+    return { ...base, source: 'response', ...out, ...(removed ? { fullLogRemoved: true } : {}) };
+  }
   // Claimed here but no log (a person's claim, not run by a watcher): the heartbeat is asked then.
   if (!node || attempt === null) return { ...base, source: 'none', text: '' };
   const beat = offline ? await ctx.repo.localHead(heartbeatRef(node)) : await ctx.repo.sync(heartbeatRef(node));

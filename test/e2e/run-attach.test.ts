@@ -123,6 +123,16 @@ describe('gitbus run', () => {
     expect(there.stdout.startsWith(line)).toBe(true);
     expect(there.stderr).toBe('');
     expect(json(await gitbus(['logs', id, '--json'], { home: worker }))).toMatchObject({ source: 'local', truncated: false, log: { path, bytes: total, skipped: 0 } });
+    // Once the watcher removed that log (--keep-logs), the node that ran it has the response's end, and says the rest is gone
+    // rather than sending the person to run there what they just ran.
+    rmSync(path);
+    const gone = await gitbus(['logs', id], { home: worker });
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.stdout).toBe(elsewhere.stdout);
+    expect(gone.stderr).toBe(`gitbus: only the end of ${id}'s output is shown: the last ${shown} bytes of 2.9 MB. All of it was in ${path} on this node, which the watcher has since removed (it keeps logs for --keep-logs, default 14d)\n`);
+    expect(json(await gitbus(['logs', id, '--json'], { home: worker }))).toMatchObject({ source: 'response', truncated: true, fullLogPath: path, fullLogRemoved: true });
+    // Elsewhere the path is still where it was on that node, for all the reader can tell.
+    expect(json<Record<string, unknown>>(await gitbus(['logs', id, '--json'], { home }))['fullLogRemoved']).toBeUndefined();
 
     // An output that fits is all there, and nothing is said.
     const small = await gitbus(['run', 'worker', '--', 'sh', '-c', 'seq 1 500'], { home });
