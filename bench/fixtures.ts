@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderBusFile } from '../schemas/bus-file.js';
@@ -10,8 +10,24 @@ export function git(args: string[], cwd?: string, input?: string | Buffer, env?:
   return execFileSync('git', args, { cwd, env: env ? { ...GIT_ENV, ...env } : GIT_ENV, input, encoding: 'utf8', maxBuffer: 1 << 30 });
 }
 
+/** Folders tmp() made in this process: removed when it exits (the archive bench's alone is ~1 GB), unless BENCH_KEEP=1. */
+const made: string[] = [];
+
 export function tmp(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (made.length === 0 && process.env['BENCH_KEEP'] !== '1') process.once('exit', removeTemps);
+  made.push(dir);
+  return dir;
+}
+
+function removeTemps(): void {
+  for (const dir of made.splice(0)) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // A file still held open by a process the bench started: left for the system's temp cleaning.
+    }
+  }
 }
 
 /**
