@@ -1,4 +1,4 @@
-import { ENV_MAX_FILE_BYTES, ENV_MAX_FILES, secretName, targetRel } from '../../schemas/env-paths.js';
+import { ENV_MAX_FILE_BYTES, ENV_MAX_FILES, secretName, targetRel, whyNotSource, whyNotTarget } from '../../schemas/env-paths.js';
 import type { EnvEntry } from '../../schemas/env-manifest.js';
 import { EnvTargetRefusedError, type SecretHit } from './errors.js';
 import { keysHash, sha256Hex } from './hash.js';
@@ -41,6 +41,16 @@ export function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], 
   const out: Taken[] = [];
   const takeFile = (fileRel: string, source: string, inFolder: boolean) => {
     const target = `~/${fileRel}`;
+    // A path a manifest may not hold (too deep or too long once under files/home/): taken, no node could use the
+    // profile. In a folder it is left out as a file too large is; named alone, it is refused.
+    const badPath = whyNotTarget(target) ?? whyNotSource(source);
+    if (badPath !== undefined) {
+      if (inFolder) {
+        skipped.push({ target, reason: `its path cannot be kept in a profile (${badPath}): left out of the profile` });
+        return;
+      }
+      throw new EnvTargetRefusedError(target, `its path cannot be kept in a profile: ${badPath}`, 'move it where its path is shorter and less deep, or leave it out of the profile');
+    }
     const local = readLocal(userHome, fileRel);
     // Too large is told apart from not a file: in a folder such a file is left out as what is never synced is; named
     // alone, the fix is to leave it out.

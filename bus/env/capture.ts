@@ -1,5 +1,5 @@
 import { platform } from 'node:os';
-import { ENV_MANIFEST_FORMAT, renderEnvManifest, variantKey, type EnvEntry, type EnvManifest } from '../../schemas/env-manifest.js';
+import { ENV_MANIFEST_FORMAT, parseEnvManifest, renderEnvManifest, variantKey, type EnvEntry, type EnvManifest } from '../../schemas/env-manifest.js';
 import { ENV_MAX_PROFILE_BYTES, ENV_OS, neverSynced, targetRel } from '../../schemas/env-paths.js';
 import { ENV_FOLDER, envManifestPath } from '../../schemas/signature-layout.js';
 import { transact } from '../cas.js';
@@ -254,6 +254,13 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
     if (unvouched.length > 0 && !opts.rebuild) throw new EnvCaptureUnverifiedError(opts.profile, unvouched, distrust);
     updated = manifest.updated;
     const text = renderEnvManifest(manifest);
+    // Nodes check a manifest as untrusted input; one they would refuse (two --add paths one inside the other) is never
+    // written: it would stop the profile on every node, and the next capture would write it again.
+    const check = parseEnvManifest(manifestPath, Buffer.from(text, 'utf8'));
+    if (!check.ok) {
+      const first = check.problems[0];
+      throw new EnvTargetRefusedError(opts.profile, `the profile would be invalid on every node: ${first ? `${first.field ? `${first.field}: ` : ''}${first.reason}` : 'its manifest does not parse'}`, first?.fix ?? 'capture fewer paths');
+    }
     const changes: FileChange[] = [{ path: manifestPath, content: text }];
     for (const t of taken) if (old?.files[t.source]?.sha256 !== files[t.source]?.sha256) changes.push({ path: `${base}/${t.source}`, content: t.bytes });
     for (const source of present) if (files[source] === undefined) changes.push({ path: `${base}/${source}`, content: null });

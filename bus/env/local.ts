@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, isGitDirName } from '../../schemas/env-paths.js';
+import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, isGitDirName, whyNotSegment } from '../../schemas/env-paths.js';
 import { EnvPathUnsafeError } from './errors.js';
 import { neverWritten, type Skipped } from './resolve.js';
 
@@ -148,6 +148,13 @@ export function walkLocalDir(userHome: string, rel: string): { files: string[]; 
       // repository may hold on the bus, and its objects are not setup.
       if (isGitDirName(d.name)) {
         skipped.push({ target, reason: 'a git repository\'s own folder (.git) is never synced: no git repository may hold one; the files it tracks are synced' });
+        continue;
+      }
+      // A name no profile may hold (macOS's "Icon\r", "notes " with a trailing space, "a\\b"): taken, it would make the
+      // manifest invalid on every node, and capture again would take it again.
+      const badName = whyNotSegment(d.name);
+      if (badName !== undefined) {
+        skipped.push({ target, reason: `its name cannot be kept in a profile (${badName}): left out; rename it to sync it` });
         continue;
       }
       const never = neverWritten(childRel);

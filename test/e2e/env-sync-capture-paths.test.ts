@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { json } from '../helpers/cli.js';
+import { envFleet } from '../helpers/env-fleet.js';
+
+/**
+ * Environment sync (issue 12) against what a capture must never put on the bus (test/helpers/env-fleet.ts: nodes a
+ * and b, fake HOMEs, a real bare remote, the CLI): a path no manifest may hold, found in a captured folder or
+ * named, made the profile invalid on every node, and capturing again wrote it again.
+ */
+
+const fleet = envFleet();
+const { fakeHome, envCmd, cli, put, read, onBus, ok, errorOf } = fleet;
+
+beforeAll(async () => {
+  await fleet.start();
+  mkdirSync(fakeHome('b'));
+}, 30_000);
+
+afterAll(() => fleet.stop());
+
+type Capture = { files: { target: string }[]; skipped: { target: string; reason: string }[] };
+
+describe('gitbus env capture', () => {
+  it('leaves out a folder\'s files whose path no profile may hold, refuses such a path named alone or two paths one inside the other, and writes only profiles nodes can use', async () => {
+    put('a', '.claude/commands/review.md', 'review the diff\n');
+    put('a', '.claude/commands/Icon\r', '');
+    put('a', '.claude/commands/notes ', 'trailing space\n');
+    put('a', '.claude/commands/a\\b.md', 'backslash\n');
+    // Four names of 255 characters: each one may be, but a path has at most 1,024.
+    const long = `long/${Array.from({ length: 4 }, (_, i) => `${i}`.repeat(255)).join('/')}`;
+    put('a', long, 'long\n');
+    put('a', 'long/ok.md', 'fine\n');
+    const r = await envCmd('a', ['capture', 'cmds', '--add', '~/.claude/commands', '--add', '~/long']);
+    ok(r);
+    const got = json<Capture>(r);
+    expect(got.files.map((f) => f.target)).toEqual(['~/.claude/commands/review.md', '~/long/ok.md']);
+    expect(got.skipped).toEqual(
+      expect.arrayContaining([
+        { target: '~/.claude/commands/Icon\r', reason: expect.stringMatching(/^its name cannot be kept in a profile \(it contains a control character\): left out; rename it/) },
+        { target: '~/.claude/commands/notes ', reason: expect.stringMatching(/starts or ends with white space/) },
+        { target: '~/.claude/commands/a\\b.md', reason: expect.stringMatching(/contains "\\"/) },
+        { target: `~/${long}`, reason: expect.stringMatching(/^its path cannot be kept in a profile \(it is longer than 1024 characters\): left out/) },
+      ]),
+    );
+    const lint = await cli('a', ['lint']);
+    ok(lint);
+    ok(await envCmd('b', ['apply', 'cmds']));
+    expect(read('b', '.claude/commands/review.md')).toBe('review the diff\n');
+
+    // Named alone, such a path is refused with the reason, and nothing is written.
+    // ~/n1/…/n15/f is 16 names: a target may have 16, but under files/home/ it has 17.
+    const before = onBus('env/cmds/manifest.yaml');
+    const alone = 'n1/n2/n3/n4/n5/n6/n7/n8/n9/n10/n11/n12/n13/n14/n15/f';
+    put('a', alone, 'deep\n');
+    const named = await envCmd('a', ['capture', 'cmds', '--add', `~/${alone}`]);
+    expect(named.code).toBe(2);
+    expect(errorOf(named)).toMatchObject({ code: 'ENV_TARGET_REFUSED', message: expect.stringMatching(/its path cannot be kept in a profile: it is more than 16 folders deep/) });
+    // A folder and a file in it: nodes refuse such a manifest, so it is never written.
+    put('a', '.claude/CLAUDE.md', '# house rules\n');
+    const overlap = await envCmd('a', ['capture', 'cmds', '--add', '~/.claude', '--add', '~/.claude/CLAUDE.md']);
+    expect(overlap.code).toBe(2);
+    expect(errorOf(overlap)).toMatchObject({ code: 'ENV_TARGET_REFUSED', message: expect.stringMatching(/the profile would be invalid on every node: entries\.\d: .*overlap: one is inside the other/), fix: expect.stringMatching(/not both/) });
+    expect(onBus('env/cmds/manifest.yaml')).toBe(before);
+  });
+});
