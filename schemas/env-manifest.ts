@@ -94,8 +94,9 @@ export function manifestRules(m: EnvManifest): FieldViolation[] {
     const kind = e.kind ?? 'file';
     if (e.merge === 'json' && kind !== 'file') err(`${field}.merge`, 'merge: json is for a file, not a folder', 'remove merge, or make the entry a file');
     if (e.keys !== undefined && e.merge !== 'json') err(`${field}.keys`, 'keys are only for merge: json', 'remove keys, or add merge: json');
-    if (kind === 'file' && m.files[e.source] === undefined) err(`${field}.source`, `${e.source} is not among the profile's files`, 'capture the profile again ("gitbus env capture PROFILE")');
-    if (kind === 'dir' && m.files[e.source] !== undefined) err(`${field}.source`, `${e.source} is a file, but the entry is a folder`, 'write kind: file, or point source at a folder');
+    // Own keys only: a source named "constructor" is not a file of every manifest.
+    if (kind === 'file' && !Object.hasOwn(m.files, e.source)) err(`${field}.source`, `${e.source} is not among the profile's files`, 'capture the profile again ("gitbus env capture PROFILE")');
+    if (kind === 'dir' && Object.hasOwn(m.files, e.source)) err(`${field}.source`, `${e.source} is a file, but the entry is a folder`, 'write kind: file, or point source at a folder');
     const key = `${e.target}\0${variantKey(e)}`;
     const before = seen.get(key);
     if (before !== undefined) err(field, `entries ${before} and ${i} both put a file at ${e.target} for the same systems and nodes`, 'remove one of them, or give one an os: or nodes: filter');

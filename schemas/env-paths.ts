@@ -98,6 +98,9 @@ export function neverSynced(rel: string): string | undefined {
     if (second === '.credentials.json') return 'Claude Code\'s credentials stay on their machine';
     if (CLAUDE_SESSION_DATA.has(second)) return `Claude Code's session data (~/.claude/${second}) belongs to one machine`;
   }
+  // gitbus's own bus home (the default one): another node's node.yaml would give this node its name, its clone.git
+  // and state.json belong to one machine, and keys/ holds the node's private key.
+  if (first === '.gitbus') return 'gitbus\'s bus home (~/.gitbus: this node\'s name, clone, state and key) belongs to its machine';
   if (CREDENTIAL_STORES.has(first)) return `${first} holds credentials, which never go on the bus`;
   if (first === '.docker' && parts[1] === 'config.json') return 'Docker\'s config.json holds registry credentials';
   if (first === '.config' && parts[1] === 'gh' && parts[2] === 'hosts.yml') return 'GitHub CLI\'s hosts.yml holds its tokens';

@@ -171,7 +171,7 @@ async function readProfileTree(snap: EnvTrees, name: string, treeOid: string): P
     }
   }
   for (const source of blobs.keys()) {
-    if (manifest.files[source] === undefined) warnings.push(problem(`${at}/${source}`, 'the manifest does not list this file; it is ignored', 'remove it, or capture the profile again', 'warning'));
+    if (!Object.hasOwn(manifest.files, source)) warnings.push(problem(`${at}/${source}`, 'the manifest does not list this file; it is ignored', 'remove it, or capture the profile again', 'warning'));
   }
   if (problems.length > 0) return fail([], manifest);
   return { found: true, ok: true, profile: { name, manifestPath, manifestBytes: manifestBytes, manifest, treeOid, contents, warnings, present } };

@@ -107,7 +107,7 @@ export function resolveProfile(m: EnvManifest, facts: NodeFacts): ResolvedProfil
   };
   for (const { entry, index } of chosen) {
     if ((entry.kind ?? 'file') === 'file') {
-      const file = m.files[entry.source];
+      const file = Object.hasOwn(m.files, entry.source) ? m.files[entry.source] : undefined;
       if (file) add(entry.target, entry.source, entry, index, file);
       continue;
     }

@@ -1,16 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { json } from '../helpers/cli.js';
 import { envFleet } from '../helpers/env-fleet.js';
 
 /**
  * Environment sync (issue 12) against what a capture must never put on the bus (test/helpers/env-fleet.ts: nodes a
  * and b, fake HOMEs, a real bare remote, the CLI): a path no manifest may hold, found in a captured folder or
- * named, made the profile invalid on every node, and capturing again wrote it again.
+ * named, made the profile invalid on every node, and capturing again wrote it again; gitbus's own bus home synced
+ * would give every node one node's name; an entry naming "constructor" passed for a file every manifest has.
  */
 
 const fleet = envFleet();
-const { fakeHome, envCmd, cli, put, read, onBus, ok, errorOf } = fleet;
+const { fakeHome, envCmd, cli, put, read, onBus, byHand, plantEntry, ok, errorOf } = fleet;
 
 beforeAll(async () => {
   await fleet.start();
@@ -62,5 +64,34 @@ describe('gitbus env capture', () => {
     expect(overlap.code).toBe(2);
     expect(errorOf(overlap)).toMatchObject({ code: 'ENV_TARGET_REFUSED', message: expect.stringMatching(/the profile would be invalid on every node: entries\.\d: .*overlap: one is inside the other/), fix: expect.stringMatching(/not both/) });
     expect(onBus('env/cmds/manifest.yaml')).toBe(before);
+  });
+
+  it('never syncs gitbus\'s own bus home (~/.gitbus), and an entry naming "constructor" is not a file every manifest has', async () => {
+    put('a', '.gitbus/node.yaml', 'node: a\n');
+    const refused = await envCmd('a', ['capture', 'home', '--add', '~/.gitbus']);
+    expect(refused.code).toBe(2);
+    expect(errorOf(refused)).toMatchObject({ code: 'ENV_TARGET_REFUSED', message: expect.stringMatching(/~\/\.gitbus: it is never synced: gitbus's bus home/) });
+
+    // Pushed by hand, an entry for b's node.yaml is skipped with the reason, and b's file stays b's.
+    put('b', '.gitbus/node.yaml', 'node: b\n');
+    byHand((work) => plantEntry(work, 'cmds', { source: 'home/.gitbus/node.yaml', target: '~/.gitbus/node.yaml' }, { source: 'home/.gitbus/node.yaml', text: 'node: a\n' }));
+    const status = await envCmd('b', ['status', 'cmds']);
+    ok(status);
+    expect(json<{ profiles: { skipped: { target: string; reason: string }[] }[] }>(status).profiles[0]?.skipped).toEqual([{ target: '~/.gitbus/node.yaml', reason: expect.stringMatching(/^never synced: gitbus's bus home/) }]);
+    ok(await envCmd('b', ['apply', 'cmds']));
+    expect(read('b', '.gitbus/node.yaml')).toBe('node: b\n');
+
+    // A source named like a property every object has is no file of the profile: invalid, not silently nothing.
+    byHand((work) => {
+      mkdirSync(join(work, 'env/proto/files'), { recursive: true });
+      writeFileSync(join(work, 'env/proto/manifest.yaml'), 'format: 1\nentries:\n  - {source: constructor, target: ~/ctor}\nfiles: {}\n');
+    });
+    const lint = await cli('a', ['lint']);
+    expect(lint.code).toBe(8);
+    expect(json<{ problems: { path: string; field: string; reason: string; severity: string }[] }>(lint).problems).toContainEqual(expect.objectContaining({ path: 'env/proto/manifest.yaml', field: 'entries.0.source', reason: 'constructor is not among the profile\'s files', severity: 'error' }));
+    const apply = await envCmd('b', ['apply', 'proto']);
+    expect(apply.code).toBe(8);
+    expect(errorOf(apply).code).toBe('ENV_PROFILE_INVALID');
+    expect(existsSync(join(fakeHome('b'), 'ctor'))).toBe(false);
   });
 });
