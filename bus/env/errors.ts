@@ -41,7 +41,7 @@ export class EnvProfileInvalidError extends GitbusError {
 export class EnvProfileUntrustedError extends GitbusError {
   readonly code = 'ENV_PROFILE_UNTRUSTED';
   constructor(profile: string, reason: string, fix: string) {
-    super(`profile ${profile} is not applied on this node: ${reason}`, fix, { profile, reason });
+    super(`profile ${profile} is not applied on this node: ${reason}`, fix.replace(/PROFILE/g, profile), { profile, reason });
   }
 }
 

@@ -78,7 +78,7 @@ export async function lookAtProfile(snap: Snapshot, node: EnvNode, userHome: str
   const report: ProfileReport = { ...base, found: true, trust, files: shownFiles(plan), skipped: plan.skipped, warnings: profile.warnings };
   if (trust && !trust.trusted) {
     const err = new EnvProfileUntrustedError(name, trust.reason, trust.fix);
-    return { report: { ...report, problem: `untrusted: ${trust.reason}`, fix: trust.fix }, plan, profile, refusal: err };
+    return { report: { ...report, problem: `untrusted: ${trust.reason}`, fix: err.fix }, plan, profile, refusal: err };
   }
   const stale = trust ? staleReason(profile.manifest.updated, state.updated) : undefined;
   if (stale !== undefined) {

@@ -75,7 +75,9 @@ describe('gitbus env', () => {
       ok(await envCmd('a', ['capture', 'claude', '--unsigned']));
       const unsigned = await envCmd('b', ['apply']);
       expect(unsigned.code).toBe(8);
-      expect(errorOf(unsigned)).toMatchObject({ code: 'ENV_PROFILE_UNTRUSTED', message: expect.stringMatching(/unsigned: env\/claude\/manifest\.yaml has no signature/) });
+      // The fix names the profile, as a command to run: not "PROFILE".
+      expect(errorOf(unsigned)).toMatchObject({ code: 'ENV_PROFILE_UNTRUSTED', message: expect.stringMatching(/unsigned: env\/claude\/manifest\.yaml has no signature/), fix: expect.stringMatching(/git log -p on the bus's main, env\/claude\).*"gitbus env capture claude --rebuild"/) });
+      expect(json<{ profiles: { fix: string | null }[] }>(await envCmd('b', ['status'])).profiles[0]?.fix).not.toMatch(/PROFILE/);
       expect(read('b', '.gitconfig')).not.toMatch(/rebase/);
 
       editNode('a', (c) => (c['signingKey'] = key('bob')));
