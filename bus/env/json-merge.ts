@@ -16,7 +16,9 @@ export function parseJsonObject(text: string): JsonRead {
   try {
     v = JSON.parse(text);
   } catch (err) {
-    return { ok: false, reason: `not valid JSON (${(err as Error).message})` };
+    // V8 quotes the text it failed on: a node's own settings (tokens in its env key, say), over several lines, would
+    // go into every report and the watcher's log. The reason keeps what went wrong, not the file's text.
+    return { ok: false, reason: `not valid JSON (${(err as Error).message.replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '')})` };
   }
   if (!isObject(v)) return { ok: false, reason: 'not a JSON object' };
   if (tooDeep(v)) return { ok: false, reason: `not usable: its JSON is nested more than ${JSON_MAX_DEPTH} levels deep` };

@@ -199,6 +199,12 @@ describe('JSON merged by keys', () => {
     expect(Object.keys(pickKeys(r.value, ['__proto__']))).toEqual(['__proto__']);
     expect(parseJsonObject('[1]')).toMatchObject({ ok: false });
   });
+
+  it('says why a file is not JSON without quoting its text (a node\'s settings may hold a token), on one line', () => {
+    const r = parseJsonObject('// mine\n{"env": {"TOKEN": "x"}}');
+    expect(r).toEqual({ ok: false, reason: "not valid JSON (Unexpected token '/')" });
+    expect(parseJsonObject(`{"a": 1, "b": ${'x'.repeat(40)}}`)).toEqual({ ok: false, reason: "not valid JSON (Unexpected token 'x')" });
+  });
 });
 
 describe('secret scan', () => {
