@@ -17,6 +17,7 @@ import { parseArchivedFile } from '../../schemas/bus-file.js';
 import { liveTaskId } from './archive-lookup.js';
 import { findCounted } from './archived-trust.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { modeProblem } from '../../schemas/layout.js';
 
 export interface TaskOutput {
   id: string;
@@ -135,6 +136,10 @@ async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }
   const logs = tree.find((e) => e.path === 'logs' && e.type === 'tree');
   const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;
   if (!entry) return { ...base, source: 'none', text: '', progress };
+  // Another node's tree: a log that is no file (a submodule's commit is not even fetched, a folder's tree would read
+  // as bytes) is named by what it is, never read, as a bus file that is no file is.
+  const notAFile = modeProblem(`logs/${entry.path}`, 'logs/', entry.mode);
+  if (notAFile) return { ...base, source: 'heartbeat', text: `(not shown: ${node}'s heartbeat log ${notAFile.path} is not a file: ${notAFile.reason})\n`, progress };
   // Another node's bytes: a log above the limit is not read (a node may put 700 MB there), only said to be there.
   const log = await ctx.repo.store.readBlobUpTo(entry.oid, HEARTBEAT_LOG_MAX_BYTES);
   if (typeof log === 'number') return { ...base, source: 'heartbeat', text: `(not shown: ${node}'s heartbeat log is ${log} bytes; a heartbeat carries the last 4 KiB of output, and one above 64 KiB is not read)\n`, progress };

@@ -119,6 +119,36 @@ describe('gitbus ui over plain HTTP', () => {
     expect(tail.text).toMatch(/^line \d+\n[\s\S]*\nline 1999\n$/);
   });
 
+  it('names a heartbeat log that is no file (a submodule, a folder, a link) and reads nothing of it: the page and logs say what it is', async () => {
+    const id = await bus.dispatch('alpha', ['a hostile beat', '--to', 'beta']);
+    expect((await gitbus(['claim', id, '--json'], { home: beta })).code).toBe(0);
+    const hash = (text: string) => gitCli(['--git-dir', bus.remote, 'hash-object', '-w', '--stdin'], undefined, text).trim();
+    const folder = gitCli(['--git-dir', bus.remote, 'mktree'], undefined, `100644 blob ${hash('inside the folder\n')}\tx\n`).trim();
+    const kinds: [string, string][] = [
+      // A commit the remote does not have: reading it was a damaged clone, for every node that asked.
+      [`160000 commit ${'1'.repeat(40)}`, 'it is a submodule; gitbus never follows submodules'],
+      // Read as a blob, the tree's own bytes were shown as the output.
+      [`040000 tree ${folder}`, 'it is a folder; logs/ holds only files'],
+      [`120000 blob ${hash('/etc/passwd')}`, 'it is a symbolic link; gitbus never follows links'],
+    ];
+    for (const [entry, what] of kinds) {
+      writeHeartbeat(bus.remote, 'beta', 0, {}, [`${entry}\t${id}.1.log`]);
+      const said = `(not shown: beta's heartbeat log logs/${id}.1.log is not a file: ${what})\n`;
+      const s = events(`/api/task/${id}/output`);
+      try {
+        // The page of the kind before may still be followed: the server then sends what it showed first.
+        await until(`the output naming ${what}`, () => s.list.some((e) => e.event === 'output' && e.data['text'] === said && e.data['source'] === 'heartbeat'), 15_000, () => JSON.stringify(s.list));
+        expect(s.list.filter((e) => e.event === 'error')).toEqual([]);
+      } finally {
+        s.close();
+      }
+      const logs = await gitbus(['logs', id, '--json'], { home: bus.home('alpha') });
+      expect(logs.code, logs.stderr).toBe(0);
+      expect(json<{ text: string }>(logs).text).toBe(said);
+    }
+    expect(ui.stderr()).not.toContain('internal error');
+  });
+
   it('answers a request target that is not a URL path with 400 BAD_INPUT, not an internal error', async () => {
     const { hostname, port } = new URL(ui.url);
     const send = (target: string) =>

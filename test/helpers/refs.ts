@@ -64,18 +64,23 @@ export function mainListing(gitDir: string, folder: string): () => string[] {
   };
 }
 
-/** Writes a heartbeat for `node` straight into the bare remote, as its watcher would have written it `ageMs` ago. */
-export function writeHeartbeat(remote: string, node: string, ageMs: number, logs: Record<string, string> = {}): void {
-  gitCli(['--git-dir', remote, 'update-ref', `refs/gitbus/heartbeats/${node}`, heartbeatCommit(remote, node, ageMs, logs)]);
+/**
+ * Writes a heartbeat for `node` straight into the bare remote, as its watcher would have written it `ageMs` ago.
+ * `entries`: more lines of its `logs` tree as `git mktree` takes them (a hostile node's folder, link or submodule).
+ */
+export function writeHeartbeat(remote: string, node: string, ageMs: number, logs: Record<string, string> = {}, entries: string[] = []): void {
+  gitCli(['--git-dir', remote, 'update-ref', `refs/gitbus/heartbeats/${node}`, heartbeatCommit(remote, node, ageMs, logs, entries)]);
 }
 
 /** A heartbeat commit for `node` dated `ageMs` ago, stored in the bare remote and not (yet) on any ref. */
-export function heartbeatCommit(remote: string, node: string, ageMs: number, logs: Record<string, string> = {}): string {
+export function heartbeatCommit(remote: string, node: string, ageMs: number, logs: Record<string, string> = {}, entries: string[] = []): string {
   const time = new Date(Date.now() - ageMs).toISOString();
   const blob = gitCli(['--git-dir', remote, 'hash-object', '-w', '--stdin'], undefined, `# gitbus heartbeat: rewritten by its node every beat\nnode: ${node}\ntime: ${time}\npid: 4242\nrunning: []\n`).trim();
   // `logs/<id>.<attempt>.log` as given (a test's hostile one may be of any size).
   const logLines = Object.entries(logs).map(([name, text]) => `100644 blob ${gitCli(['--git-dir', remote, 'hash-object', '-w', '--stdin'], undefined, text).trim()}\t${name}\n`);
-  const logTree = logLines.length ? `040000 tree ${gitCli(['--git-dir', remote, 'mktree'], undefined, logLines.join('')).trim()}\tlogs\n` : '';
+  const lines = [...logLines, ...entries.map((e) => `${e}\n`)];
+  // --missing: a submodule's commit is nowhere in the remote, as a hostile node's would not be.
+  const logTree = lines.length ? `040000 tree ${gitCli(['--git-dir', remote, 'mktree', '--missing'], undefined, lines.join('')).trim()}\tlogs\n` : '';
   const tree = gitCli(['--git-dir', remote, 'mktree'], undefined, `100644 blob ${blob}\theartbeat.yaml\n${logTree}`).trim();
   return gitCli(['--git-dir', remote, 'commit-tree', tree, '-m', `gitbus: heartbeat ${node}`]).trim();
 }
