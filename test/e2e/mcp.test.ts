@@ -306,6 +306,31 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(await ok<Json>('wait', { id, timeout: '0s' })).toMatchObject({ id, ended: false, state: 'pending', offline: null });
   });
 
+  it("a claude run's output holds no control character that its stream-json escaped: logs and wait give terminal text (gitbus logs --follow too)", async () => {
+    const work = await tempDir('gitbus-mcp-esc-');
+    cleanups.push(work.cleanup);
+    gitCli(['clone', '-q', bus.remote, work.path]);
+    mkdirSync(join(work.path, 'handoffs'), { recursive: true });
+    mkdirSync(join(work.path, 'responses'), { recursive: true });
+    // What claude said and what a failed tool printed, as JSON strings: a window title, a screen clear, colours.
+    const stream = [
+      { type: 'assistant', message: { content: [{ type: 'text', text: 'hi \u001b]0;pwned\u0007\u001b[2Jthere' }, { type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'npm test \u009b31m' } }] } },
+      { type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', is_error: true, content: '\u001b[31mFAIL\u001b[0m one test' }] } },
+    ].map((e) => JSON.stringify(e));
+    writeFileSync(join(work.path, 'handoffs', 'esc-run.md'), '---\ntitle: escapes\nfrom: alpha\nto: beta\nrunner: claude\n---\n## Task\n\nnothing\n');
+    writeFileSync(join(work.path, 'responses', 'esc-run.md'), `---\nid: esc-run\nstatus: succeeded\nnode: beta\nfinished: ${new Date().toISOString()}\n---\n## Summary\n\ndone\n\n## Output\n\n\`\`\`\n${stream.join('\n')}\n\`\`\`\n`);
+    gitCli(['add', '-A'], work.path);
+    gitCli(['commit', '-q', '-m', 'plant a claude run whose output escapes control characters'], work.path);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work.path);
+
+    const shown = 'claude: hi there\n  → Bash: npm test\n  ✗ Bash: FAIL one test\n';
+    expect((await ok<{ text: string }>('logs', { id: 'esc-run' })).text).toBe(shown);
+    expect((await ok<{ output: string }>('wait', { id: 'esc-run', timeout: '0s' })).output).toBe(shown);
+    const follow = await gitbus(['logs', 'esc-run', '--follow'], { home: bus.home('alpha') });
+    expect(follow.code, follow.stderr).toBe(0);
+    expect(follow.stdout).toBe(shown);
+  });
+
   it('a leap second out of place in a planted bus file is a problem of that file: status and claim_next still answer (the SDK client checks date-time)', async () => {
     const work = await tempDir('gitbus-mcp-plant-');
     cleanups.push(work.cleanup);

@@ -1,3 +1,4 @@
+import { terminalText } from '../../schemas/output-text.js';
 import { ClaudeStream, type StreamLine } from './claude-result.js';
 
 /**
@@ -51,7 +52,9 @@ export class ClaudeLogFormatter {
       if (!l.text.startsWith('gitbus: ')) this.said = true;
       return;
     }
-    const shown = this.event(l.event);
+    // stream-json carries what claude said and what its tools printed as JSON strings, whose escapes (\u001b) the
+    // log's terminal text could not see: decoded, they are control characters again, made terminal text here.
+    const shown = this.event(l.event).map((line) => terminalText(line));
     if (shown.length > 0 && !(l.event['type'] === 'system' && l.event['subtype'] === 'init')) this.said = true;
     this.out.push(...shown);
   }
