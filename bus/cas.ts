@@ -126,13 +126,22 @@ function checkProtocol(ctx: BusContext, ref: string, snap: Snapshot): void {
  * by other history): nothing is written on top of it, and nothing on it is run, as join already refuses it.
  */
 export function checkIsBus(ctx: BusContext, snap: Snapshot): void {
-  if (snap.commit && !snap.index.settings) {
+  if (!snap.commit || snap.index.settings) return;
+  const main = `${MAIN} at ${snap.commit.slice(0, 12)}`;
+  // One that is there but is no file was put there by someone who can push: said so, rather than sending the person
+  // to check node.yaml's remote, which is right.
+  if (snap.index.problems.some((p) => p.path === 'gitbus.yaml')) {
     throw new NotABusError(
       ctx.repo.transport.display,
-      `${MAIN} at ${snap.commit.slice(0, 12)} has no gitbus.yaml`,
-      `check remote: in ${ctx.paths.config} (it must name the bus's repository, not a project's); if it does, the bus's main was replaced: put it back with git (git push --force-with-lease=${MAIN}:${snap.commit} ${ctx.repo.transport.display} <the bus's last commit>:${MAIN})`,
+      `${main} has a gitbus.yaml that is not a regular file (a folder, a link or a submodule)`,
+      'in a clone of the bus, remove it (git rm -r gitbus.yaml) and bring the file back from the commit before the one that replaced it (git log -- gitbus.yaml lists them; git checkout COMMIT~1 -- gitbus.yaml), then commit and push',
     );
   }
+  throw new NotABusError(
+    ctx.repo.transport.display,
+    `${main} has no gitbus.yaml`,
+    `check remote: in ${ctx.paths.config} (it must name the bus's repository, not a project's); if it does, the bus's main was replaced: put it back with git (git push --force-with-lease=${MAIN}:${snap.commit} ${ctx.repo.transport.display} <the bus's last commit>:${MAIN})`,
+  );
 }
 
 /** Full jitter: uniform in [0, min(1 s, 10 ms * 2^attempt)], so racing nodes spread out instead of colliding again. */

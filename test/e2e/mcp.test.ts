@@ -353,4 +353,32 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(await ok('show', { id: 'leap-task' })).toMatchObject({ id: 'leap-task', state: 'invalid' });
   });
 
+  it('a gitbus.yaml replaced by a folder refuses writes with that said and the fix, not a remote to check; reads go on', async () => {
+    const work = await tempDir('gitbus-mcp-settings-');
+    cleanups.push(work.cleanup);
+    gitCli(['clone', '-q', bus.remote, work.path]);
+    const settings = readFileSync(join(work.path, 'gitbus.yaml'));
+    const replace = (make: () => void, msg: string) => {
+      gitCli(['pull', '-q', '--rebase', 'origin', 'main'], work.path);
+      gitCli(['rm', '-q', '-r', 'gitbus.yaml'], work.path);
+      make();
+      gitCli(['add', '-A'], work.path);
+      gitCli(['commit', '-q', '-m', msg], work.path);
+      gitCli(['push', '-q', 'origin', 'HEAD:main'], work.path);
+    };
+    replace(() => {
+      mkdirSync(join(work.path, 'gitbus.yaml'));
+      writeFileSync(join(work.path, 'gitbus.yaml', 'x'), 'x\n');
+    }, 'gitbus.yaml as a folder');
+    try {
+      const refused = errorText(await call('dispatch', { title: 'over a folder', runner: 'manual' }));
+      expect(refused).toMatch(/^NOT_A_BUS: .* has a gitbus\.yaml that is not a regular file \(a folder, a link or a submodule\)\nfix: in a clone of the bus, remove it \(git rm -r gitbus\.yaml\) and bring the file back/);
+      expect(refused).not.toContain('node.yaml');
+      expect((await ok<{ problems: { path: string; reason: string }[] }>('status', {})).problems).toContainEqual(expect.objectContaining({ path: 'gitbus.yaml', reason: 'gitbus.yaml must be a regular file' }));
+    } finally {
+      replace(() => writeFileSync(join(work.path, 'gitbus.yaml'), settings), 'gitbus.yaml back');
+    }
+    expect((await ok<{ id: string }>('dispatch', { title: 'after the settings are back', runner: 'manual' })).id).toMatch(/./);
+  });
+
 });
