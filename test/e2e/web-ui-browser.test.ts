@@ -270,6 +270,31 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     }
   });
 
+  it('bus text with no place to break (a title a node runs, why a task failed) wraps at 375 px instead of widening the page', async () => {
+    const long = 'W'.repeat(200);
+    const running = await bus.dispatch('alpha', [long, '--to', 'beta', '--runner', 'manual', '--group', 'long-words']);
+    expect((await gitbus(['claim', running, '--json'], { home: beta })).code).toBe(0);
+    const failed = await bus.dispatch('alpha', ['fails at length', '--to', 'beta', '--runner', 'manual', '--group', 'long-words']);
+    expect((await gitbus(['claim', failed, '--json'], { home: beta })).code).toBe(0);
+    expect((await gitbus(['respond', failed, '--status', 'failed', '--reason', 'R'.repeat(3000)], { home: beta })).code).toBe(0);
+    await page.setViewportSize({ width: 375, height: 760 });
+    try {
+      for (const [path, ready, text] of [
+        ['', 'article[data-node="beta"] .running', long],
+        ['group/long-words', 'li strong', 'R'.repeat(100)],
+      ] as const) {
+        await page.goto(`${ui.url}${path}`);
+        await expect.poll(() => page.locator('main').textContent(), { timeout: 15_000 }).toContain(text);
+        await page.locator(ready).first().waitFor({ timeout: 15_000 });
+        const { scroll, client } = await page.evaluate<{ scroll: number; client: number }>('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })');
+        expect(scroll, `${path || '/'} is ${scroll} px wide`).toBeLessThanOrEqual(client);
+      }
+      await shot('narrow-long-words');
+    } finally {
+      await page.setViewportSize({ width: 1100, height: 760 });
+    }
+  });
+
   it('the group and problems pages show the fan-out and the invalid file with its reason, and its task page says why it is invalid', async () => {
     await page.goto(`${ui.url}group/release-1`);
     await expect.poll(() => page.locator('table.list').textContent(), { timeout: 15_000 }).toContain('rel-api');
