@@ -66,10 +66,15 @@ export const taskSummarySchema = z.object({
 export const maxCharsSchema = (dflt: number) =>
   z.optional(z.int().check(z.minimum(0), z.maximum(1_000_000))).register(z.globalRegistry, { description: `how many characters of output to return at most, from its end (default ${dflt})` });
 
-/** The last `max` characters of `text`, from a line start when one is near. Pure. */
+/**
+ * The last `max` characters of `text`, from a line start when one is near. A last line longer than `max` is given
+ * as its end (from after its own line break there would be nothing), and a character the cut split (an emoji's
+ * second half, a lone surrogate that JSON carries but UTF-8 cannot) is left out. Pure.
+ */
 export function tail(full: string, max: number): { text: string; truncated: boolean } {
   if (full.length <= max) return { text: full, truncated: false };
-  const cut = full.slice(full.length - max);
+  let cut = full.slice(full.length - max);
+  if (/^[\uDC00-\uDFFF]/.test(cut)) cut = cut.slice(1);
   const nl = cut.indexOf('\n');
-  return { text: nl >= 0 && nl < 200 ? cut.slice(nl + 1) : cut, truncated: true };
+  return { text: nl >= 0 && nl < 200 && nl + 1 < cut.length ? cut.slice(nl + 1) : cut, truncated: true };
 }

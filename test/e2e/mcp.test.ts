@@ -331,6 +331,28 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(follow.stdout).toBe(shown);
   });
 
+  it('the end of an output whose last line is longer than maxChars is that line\'s end, and no cut splits a character', async () => {
+    const work = await tempDir('gitbus-mcp-tail-');
+    cleanups.push(work.cleanup);
+    gitCli(['clone', '-q', bus.remote, work.path]);
+    mkdirSync(join(work.path, 'handoffs'), { recursive: true });
+    mkdirSync(join(work.path, 'responses'), { recursive: true });
+    const outputs: Record<string, string> = { 'one-line': 'y'.repeat(10_000), emoji: '\u{1F600}'.repeat(300) };
+    for (const [id, output] of Object.entries(outputs)) {
+      writeFileSync(join(work.path, 'handoffs', `${id}.md`), `---\ntitle: ${id}\nfrom: alpha\nto: beta\nrunner: manual\n---\n`);
+      writeFileSync(join(work.path, 'responses', `${id}.md`), `---\nid: ${id}\nstatus: succeeded\nnode: beta\nfinished: ${new Date().toISOString()}\n---\n## Summary\n\ndone\n\n## Output\n\n\`\`\`\n${output}\n\`\`\`\n`);
+    }
+    gitCli(['add', '-A'], work.path);
+    gitCli(['commit', '-q', '-m', 'plant outputs of one long line'], work.path);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work.path);
+
+    // Its last 100 characters were cut after the line break that ends them: nothing was left.
+    expect(await ok<Json>('logs', { id: 'one-line', maxChars: 100 })).toMatchObject({ text: `${'y'.repeat(99)}\n`, truncated: true });
+    expect(await ok<Json>('wait', { id: 'one-line', timeout: '0s', maxChars: 100 })).toMatchObject({ output: `${'y'.repeat(99)}\n`, outputTruncated: true });
+    // 300 emoji and a line break are 601 UTF-16 units: the last 100 start in the middle of one.
+    expect(await ok<Json>('logs', { id: 'emoji', maxChars: 100 })).toMatchObject({ text: `${'\u{1F600}'.repeat(49)}\n`, truncated: true });
+  });
+
   it('a leap second out of place in a planted bus file is a problem of that file: status and claim_next still answer (the SDK client checks date-time)', async () => {
     const work = await tempDir('gitbus-mcp-plant-');
     cleanups.push(work.cleanup);

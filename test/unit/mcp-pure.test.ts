@@ -119,6 +119,10 @@ describe('mcp helpers', () => {
     expect(tail('abc', 5)).toEqual({ text: 'abc', truncated: false });
     expect(tail('line one\nline two\n', 12)).toEqual({ text: 'line two\n', truncated: true });
     expect(tail('x'.repeat(1000), 10)).toEqual({ text: 'x'.repeat(10), truncated: true });
+    // One line longer than max: its end, not the nothing after its line break.
+    expect(tail(`${'y'.repeat(1000)}\n`, 10)).toEqual({ text: `${'y'.repeat(9)}\n`, truncated: true });
+    // A cut through an emoji leaves out its second half (a lone surrogate).
+    expect(tail('\u{1F600}'.repeat(10), 5)).toEqual({ text: '\u{1F600}'.repeat(2), truncated: true });
   });
 
   it('bodySection reads one section of a response body', () => {
