@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import { classifyPath, pathFor } from '../../schemas/layout.js';
 import { signaturePathFor } from '../../schemas/signature-layout.js';
 import type { BusContext } from '../context.js';
@@ -88,8 +89,11 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
       // Blobs never change: a check is made once per process, and the file's bytes are read only for it.
       const key = `${ref.path}\0${ref.oid}\0${sidecarOid}`;
       check = checks.get(key);
-      if (!check) {
-        check = checkNodeFileSignature(ref.path, await snap.store.readBlob(ref.oid), await snap.store.readBlob(sidecarOid, MAX_SIGNATURE_FILE));
+      // A file over the size limit does not parse whoever signed it, so it is judged unsigned; reading it whole would
+      // stop every read of this node at a blob over the object cap (OBJECT_TOO_LARGE), pushed with any sidecar beside it.
+      const bytes = check ? null : await snap.store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
+      if (bytes !== null && typeof bytes !== 'number') {
+        check = checkNodeFileSignature(ref.path, bytes, await snap.store.readBlob(sidecarOid, MAX_SIGNATURE_FILE));
         if (checks.size >= CHECK_CACHE_LIMIT) checks.clear();
         checks.set(key, check);
       }

@@ -33,9 +33,11 @@ function usableBlob(path: string, e: TreeEntry, problems: FileProblem[]): boolea
 }
 
 async function readCapped(snap: Snapshot, path: string, oid: string, problems: FileProblem[]): Promise<Uint8Array | undefined> {
-  const bytes = await snap.store.readBlob(oid);
-  if (bytes.length > MAX_FILE_BYTES) {
-    problems.push({ path, field: '', reason: `larger than ${MAX_FILE_BYTES} bytes`, fix: `remove ${path}`, severity: 'error' });
+  // Never read whole: anyone with push access writes trust/, and a blob over the object cap would otherwise stop
+  // every command of a pinned node (OBJECT_TOO_LARGE), the never-trusted copies at the top of trust/ included.
+  const bytes = await snap.store.readBlobUpTo(oid, MAX_FILE_BYTES);
+  if (typeof bytes === 'number') {
+    problems.push({ path, field: '', reason: `larger than ${MAX_FILE_BYTES} bytes (${bytes})`, fix: `remove ${path}`, severity: 'error' });
     return undefined;
   }
   return bytes;

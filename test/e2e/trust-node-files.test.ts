@@ -6,13 +6,14 @@ import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 import { showInProcess } from '../helpers/in-process.js';
-import { FINAL, now, task, trustFleet, type FleetBus, type Forged } from '../helpers/trust-fleet.js';
+import { FINAL, now, task, trustFleet, type FleetBus, type Forged, type Status } from '../helpers/trust-fleet.js';
 
 /**
  * Files a node writes in its own name, under trust (issue 11 point 3, second half), with real ssh-keygen keys and
  * nodes as processes (the fleet: test/helpers/trust-fleet.ts). Admin alice; nodes w and v pinned the root and their
  * keys are listed in it. Someone with push access (plain git) forges a response for the task w is running, a claim
- * in v's name, a claim carrying a signature copied from a real one, one with an oversized signature, v's card and an
+ * in v's name, a claim carrying a signature copied from a real one, one with an oversized signature, a blob over the
+ * object cap (as a signed claim, and as the bus's copy of allowed_signers), v's card and an
  * end on the archive branch: each is ignored by the nodes and reported by status, show and lint, and the real work
  * goes on — w's real result replaces the forged one, v's claim goes past the forged attempt. Ends, cancels and claims
  * removed are in trust-replay.test.ts; nodes that pin late, join, are unlisted or leave in trust-node-lifecycle.test.ts.
@@ -129,6 +130,26 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(json<{ tasks: { id: string; state: string; problems: { reason: string }[] }[] }>(r).tasks.find((t) => t.id === huge)).toMatchObject({ state: 'invalid', problems: [expect.objectContaining({ reason: expect.stringContaining('the file is 68157440 bytes, more than the limit') })] });
     pushRemove([`handoffs/${huge}.md`], 'the huge handoff removed');
+  }, 90_000);
+
+  it('a blob over the object cap as the bus\'s copy of allowed_signers, or as a claim with a sidecar beside it, stops nothing: each is named too large', async () => {
+    const held = await dispatch('huge-claim', 'true', 'v');
+    const next = await dispatch('after-huge', 'true', 'v');
+    const copy = onMain('trust/allowed_signers');
+    // One 65 MiB blob at both paths: the copy is never trusted, and the claim does not parse whoever signed it.
+    const huge = 'A'.repeat(65 * 1024 * 1024);
+    push({ 'trust/allowed_signers': huge, [`claims/${held}.1.md`]: huge, [`signatures/claims/${held}.1.md.sig`]: 'junk\n' }, 'blobs over the object cap');
+    const r = await gitbus(['status', '--json'], { home: v });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(task(json<Status>(r), held)?.claim).toEqual({ attempt: 1, node: null });
+    const lint = await gitbus(['lint', '--json'], { home: v });
+    const problems = json<{ problems: { path: string; reason: string }[] }>(lint).problems;
+    expect(problems.find((p) => p.path === 'trust/allowed_signers')?.reason).toMatch(/^larger than 262144 bytes/);
+    expect(problems.find((p) => p.path === `claims/${held}.1.md`)?.reason).toMatch(/more than the limit/);
+    const c = await gitbus(['claim', next, '--json'], { home: v });
+    expect(c.code, c.stderr).toBe(0);
+    pushRemove([`claims/${held}.1.md`, `signatures/claims/${held}.1.md.sig`], 'the huge claim removed');
+    push({ 'trust/allowed_signers': copy }, 'the copy restored');
   }, 90_000);
 
   it("a card forged in v's name is not shown", async () => {
