@@ -29,8 +29,8 @@ function who(s: SignatureReport): string {
 }
 
 function fileLines(f: VerifiedFile): string[] {
-  if (f.status === 'unsigned') return [`  ${f.path}: unsigned`];
-  const lines: string[] = [];
+  // An unsigned file has no signature lines, but still its verdict: an unsigned handoff is refused, a claim forged.
+  const lines: string[] = f.status === 'unsigned' ? [`  ${f.path}: unsigned`] : [];
   for (const s of f.signatures) {
     const by = s.signer ? `${s.signer.fingerprint} (${who(s)})` : 'an unreadable key';
     if (s.ok) lines.push(`  ${f.path}: verified, signed by ${by}`);

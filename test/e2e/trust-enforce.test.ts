@@ -229,6 +229,7 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
     }
     const human = await gitbus(['verify', ids['revoked'] ?? ''], { home: w });
     expect(human.stdout).toMatch(/trust: refused here: .*a key this node revoked/);
+    expect((await gitbus(['verify', ids['unsigned'] ?? ''], { home: w })).stdout).toMatch(/\.md: unsigned\n {6}trust: refused here: unsigned: handoffs\/\S+ has no signature/);
     // Where no trust root is pinned there is no verdict to give: the person's clone is not a node; the boss pinned it.
     expect(json<Verified>(await gitbus(['verify', ids['signed'] ?? '', '--json'], { home: boss })).files[0]?.verdict?.trusted).toBe(true);
   });

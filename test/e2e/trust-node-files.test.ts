@@ -85,6 +85,7 @@ describe('claims, responses and cards forged in a node\'s name', () => {
     const s = await status();
     expect(task(s, id)?.state).toBe('pending');
     expect(s.forged.find((x) => x.path === `claims/${id}.1.md`)?.reason).toMatch(/^forged in the name of node v: it is not signed/);
+    expect((await gitbus(['verify', id], { home: boss })).stdout).toContain(`claims/${id}.1.md: unsigned\n      trust: does not count here: forged in the name of node v: it is not signed`);
     const c = await gitbus(['claim', id, '--json'], { home: v });
     expect(c.code, c.stderr).toBe(0);
     expect(json<{ attempt: number }>(c).attempt).toBe(2);
