@@ -1,8 +1,9 @@
 import { tryParseDuration } from '../../schemas/duration.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
-import type { NodeTrust } from '../../schemas/trust-root.js';
+import { nodeOfPrincipal, type NodeTrust } from '../../schemas/trust-root.js';
 import type { Signer } from '../model/node-policy.js';
 import type { Sidecar } from './file-signatures.js';
+import { principalsFor } from './allowed-signers.js';
 import { isRevoked } from './chain.js';
 import { signedMessage } from './messages.js';
 import { principalsOf, ruleAllows } from './policy-rules.js';
@@ -55,6 +56,11 @@ export function handoffTrust(path: string, bytes: Uint8Array, sidecars: readonly
   }
   const principals = principalsOf(v, key, m.namespace, trust.node, now);
   if (principals.length === 0) {
+    // A listed key that may not sign handoffs now (expired, not valid yet, other namespaces): adding it again fixes nothing.
+    const line = principalsFor(v.signers, key, m.namespace, now).refused.find((r) => r.principals.some((p) => nodeOfPrincipal(p) === undefined && !isRevoked(trust.node, key.fingerprint, p)));
+    if (line) {
+      return { trusted: false, reason: `signed by ${line.principals.join(', ')} (${key.fingerprint}), whose key trust version ${v.version} lists but does not let it sign handoffs now: ${line.reason}`, fix: `an admin lists a key that may sign handoffs now for ${line.principals.join(', ')} ("gitbus trust add signer"), or dispatch it with such a key` };
+    }
     return { trusted: false, reason: `signed by ${key.fingerprint}, which trust version ${v.version} does not list as a signer of handoffs${isRevokedPrincipalOnly(v, key.fingerprint, trust.node) ? ' (its principals are revoked on this node)' : ''}`, fix: `an admin adds the key ("gitbus trust add signer"), or dispatch it with a listed key` };
   }
   if (!handoff) return { trusted: false, reason: 'the handoff does not parse', fix: 'dispatch it again' };

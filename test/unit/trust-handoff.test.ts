@@ -60,6 +60,23 @@ describe('the trust verdict on a handoff', () => {
     expect(why(handoffTrust(PATH, BYTES, sig(alice), HANDOFF, trust, { name: 'x', labels: [] }, now))).toMatch(/may not make node x run/);
   });
 
+  it('names the line of a listed key that may not sign handoffs now (expired, not valid yet, other namespaces), not a key missing from trust', () => {
+    const dated = renderVersion({
+      version: 2,
+      allowedSigners: `alice ${alice.line}\nbob valid-before="20200101Z" ${bob.line}\nmallory valid-after="20990101Z" ${mallory.line}\n`,
+      policy: { version: 2, admins: ['alice'], rules: [{ signers: ['alice', 'bob', 'mallory'], runners: ['shell'], nodes: ['*'] }] },
+    }, undefined).version;
+    const why = (key: ForgeKey) => {
+      const t = handoffTrust(PATH, BYTES, sig(key), HANDOFF, { accepted: dated, node: {} }, W, now);
+      return t.trusted ? { reason: 'trusted', fix: '' } : t;
+    };
+    expect(why(bob)).toEqual({ trusted: false, reason: `signed by bob (${fpOf(bob)}), whose key trust version 2 lists but does not let it sign handoffs now: line 2: the key expired at 2020-01-01T00:00:00.000Z`, fix: expect.stringContaining('an admin lists a key that may sign handoffs now for bob') });
+    expect(why(mallory).reason).toBe(`signed by mallory (${fpOf(mallory)}), whose key trust version 2 lists but does not let it sign handoffs now: line 3: the key is not valid before 2099-01-01T00:00:00.000Z`);
+    const cancelsOnly = renderVersion({ version: 1, allowedSigners: `alice ${alice.line}\nbob namespaces="gitbus-cancel@v1" ${bob.line}\n`, policy: { version: 1, admins: ['alice'], rules: [{ signers: ['bob'], runners: ['shell'], nodes: ['*'] }] } }, undefined).version;
+    const t = handoffTrust(PATH, BYTES, sig(bob), HANDOFF, { accepted: cancelsOnly, node: {} }, W, now);
+    expect(t.trusted ? '' : t.reason).toMatch(/whose key trust version 1 lists but does not let it sign handoffs now: line 2 allows only the namespaces gitbus-cancel@v1, not gitbus-handoff@v1$/);
+  });
+
   it('the judge refuses an untrusted task before node policy, and gives policy.signers the verified signer', () => {
     const config = { node: 'w', labels: [], runners: ['shell'], policy: { signers: ['bob'] } } as unknown as Parameters<typeof trustedJudge>[1];
     const verdicts = new Map([
