@@ -18,6 +18,9 @@ const output = z.object({
   handoff: handoffOut,
   response: responseOut,
   files: z.array(z.object({ path: z.string(), text: z.string() })).register(z.globalRegistry, { description: 'its claims, releases and cancel as the files on the bus' }),
+  forged: z
+    .array(z.object({ path: z.string(), kind: z.enum(['claim', 'release', 'response', 'node']), id: z.optional(z.string()), node: z.nullable(z.string()), reason: z.string(), fix: z.string() }))
+    .register(z.globalRegistry, { description: "files written in a node's name that this node does not count (its trust root pinned): not among files or the response, each with why and the fix" }),
   branch: z.optional(z.object({ repo: repoSchema, branch: branchSchema, pushed: z.nullable(z.boolean()), report: z.optional(projectReportSchema), fetch: z.string().register(z.globalRegistry, { description: 'the command that fetches the results' }) })).register(z.globalRegistry, { description: "project work: the task's result branch (pushed is null until it ends)" }),
   offline: offlineSchema,
 });
@@ -25,13 +28,13 @@ const output = z.object({
 export const showTool = defineTool({
   name: 'show',
   title: 'Show a task',
-  description: "One task, live or archived: its state, its handoff, claims and response, and for project work where its result branch is.",
+  description: "One task, live or archived: its state, its handoff, claims and response, the files this node does not count as forged in a node's name, and for project work where its result branch is.",
   input: z.strictObject({ id: taskRefSchema }),
   output,
   hints: { readOnlyHint: true, openWorldHint: true },
   async run(a, env) {
     const t = await showTask(await env.bus(), a.id);
     const f = taskFiles(t.files);
-    return { id: t.id, state: t.state, archived: t.archived, summary: t.summary, handoff: f.handoff, response: f.response, files: f.others, ...(t.branch ? { branch: t.branch } : {}), offline: t.offline };
+    return { id: t.id, state: t.state, archived: t.archived, summary: t.summary, handoff: f.handoff, response: f.response, files: f.others, forged: t.forged, ...(t.branch ? { branch: t.branch } : {}), offline: t.offline };
   },
 });

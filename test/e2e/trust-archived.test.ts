@@ -2,15 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CLI, gitbus, gitCli, json, neutralCwd } from '../helpers/cli.js';
+import { mcpServerEnv } from '../helpers/mcp-server.js';
 import { ranTaskInProcess, statesOnBusInProcess } from '../helpers/in-process.js';
 import { resumePlan } from '../../bus/model/resume-plan.js';
 import { trustFleet, type FleetBus, type Forged } from '../helpers/trust-fleet.js';
 import { spawnUi } from '../helpers/web-ui.js';
 
 /**
- * What reads an archived task (`collect`, `show`, `logs` and the waits, `resume`/`resolve`, `worktrees`, the web
- * view) counts its response as a live one is counted, under trust (real ssh-keygen keys; the fleet:
+ * What reads an archived task (`collect`, `show` and MCP `show`, `logs` and the waits, `resume`/`resolve`, `worktrees`,
+ * the web view) counts its response as a live one is counted, under trust (real ssh-keygen keys; the fleet:
  * test/helpers/trust-fleet.ts): w ran two of boss's tasks and signed their ends, both were archived, and then someone
  * with push access rewrote one archived response on the archive branch. Its signature no longer verifies: boss does
  * not take it for the task's result anywhere, and says why.
@@ -114,6 +117,25 @@ describe('an archived response forged in a node\'s name', () => {
     expect(states.get(tampered)).toEqual({ state: 'invalid', archived: true });
     expect(states.get(kept)).toEqual({ state: 'failed', archived: true });
   }, 90_000);
+
+  it('is listed apart by the MCP show tool too, with why and the fix, and is not its response', async () => {
+    expect(tampered).not.toBe('');
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: mcpServerEnv(boss), cwd: neutralCwd(), stderr: 'pipe' });
+    const client = new Client({ name: 'gitbus-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      // The SDK's client checks the result against the tool's published output schema itself.
+      const r = await client.callTool({ name: 'show', arguments: { id: tampered } });
+      expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
+      const shown = r.structuredContent as { state: string; response: unknown; files: { path: string }[]; forged: (Forged & { fix: string })[] };
+      expect(shown.state).toBe('invalid');
+      expect(shown.response).toBeNull();
+      expect(JSON.stringify(shown)).not.toContain('all green, ship it');
+      expect(shown.forged).toEqual([expect.objectContaining({ path: `archive:${month}/${tampered}/response.md`, kind: 'response', node: 'w', reason: expect.stringMatching(/^forged in the name of node w: its signature does not verify/), fix: expect.stringContaining('on the archive branch back as it was') })]);
+    } finally {
+      await client.close();
+    }
+  });
 
   it.skipIf(!existsSync(CHROMIUM))('is listed apart on the web task page, with why and the fix', async () => {
     expect(tampered).not.toBe('');
