@@ -52,6 +52,27 @@ async function checkNoConversion(root: string, rel: string): Promise<void> {
 }
 
 /**
+ * Refuses a symbolic link at any folder between the checkout's top and `rel`: a link pushed into the bus (anyone with
+ * push access can make signatures/handoffs one) would have gitbus read the file it signs, or write its sidecar,
+ * outside the checkout. Folders not made yet are fine: gitbus makes them.
+ */
+async function refuseLinkedFolders(root: string, rel: string): Promise<void> {
+  const parts = rel.split('/').slice(0, -1);
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
+    const st = await lstat(join(root, ...parts.slice(0, i))).catch(() => null);
+    if (!st) return;
+    if (st.isSymbolicLink()) {
+      throw new InputError(
+        `${dir} in the checkout ${root} is a symbolic link; gitbus never follows links, so it neither reads nor writes ${rel} through it`,
+        `remove the link and check the folder out again ("git rm ${dir}", then restore it from a commit before the link); "git log -- ${dir}" shows who pushed the link`,
+        { path: rel, link: dir },
+      );
+    }
+  }
+}
+
+/**
  * `gitbus sign PATH`: signs a file of a bus checkout and writes its sidecar under signatures/ (docs/PROTOCOL.md
  * §11). The message names the file's path relative to the checkout's top. A sidecar by the same key that still
  * verifies is left alone; one that no longer verifies (the file was edited after signing) is replaced.
@@ -60,6 +81,7 @@ export async function signPath(file: string, opts: SigningKeyOptions & SignOptio
   const abs = resolve(file);
   const root = checkoutRootOf(abs);
   const rel = relative(root, abs).split(sep).join('/');
+  await refuseLinkedFolders(root, rel);
   const st = await lstat(abs).catch(() => null);
   if (!st) throw new InputError(`${file} does not exist`, 'give the path of a bus file, e.g. handoffs/<id>.md');
   if (!st.isFile()) throw new NotSignableError(rel, st.isSymbolicLink() ? 'it is a symbolic link; gitbus never follows links' : 'it is not a regular file');
@@ -71,6 +93,7 @@ export async function signPath(file: string, opts: SigningKeyOptions & SignOptio
   const key = await resolveSigningKey({ ...opts, cwd: opts.cwd ?? root });
   const sidecar = sidecarPathFor(rel, key.parsed.key);
   const sidecarFile = join(root, ...sidecar.split('/'));
+  await refuseLinkedFolders(root, sidecar);
   let outcome: SignPathResult['outcome'] = 'signed';
   if (existsSync(sidecarFile)) {
     const existing = checkFileSignatures(rel, bytes, [{ path: sidecar, content: await readFile(sidecarFile) }], null).signatures[0];

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gitbus, json } from '../helpers/cli.js';
 import { git as personGit, gitOk as personGitOk } from '../helpers/person-git.js';
@@ -114,6 +114,30 @@ describe('gitbus sign and gitbus verify', () => {
     const busLint = await gitbus(['lint', '--json'], { home: bus.home('alpha') });
     expect(busLint.code).toBe(8);
     expect(busLint.stdout).toContain(`signatures/handoffs/${ID2}.md.sig`);
+  });
+
+  it('sign neither reads nor writes through a folder of the checkout that is a symbolic link, as one pushed into the bus would be', async () => {
+    const outside = join(bus.dir, 'outside');
+    await mkdir(outside);
+    const sidecars = join(work, 'signatures', 'handoffs');
+    await rename(sidecars, `${sidecars}.aside`);
+    await symlink(outside, sidecars);
+    const r = await gitbus(['sign', `handoffs/${ID2}.md`, '--key', key, '--json'], { cwd: work, env: noAgent });
+    expect(r.code, r.stdout).toBe(2);
+    expect(json<{ error: { message: string } }>(r).error.message).toContain('signatures/handoffs in the checkout');
+    expect(readdirSync(outside)).toEqual([]);
+    await rm(sidecars);
+    await rename(`${sidecars}.aside`, sidecars);
+    // The signed file's own folder: its bytes are read from where the link points, not from the bus.
+    const handoffs = join(work, 'handoffs');
+    await rename(handoffs, `${handoffs}.aside`);
+    await writeFile(join(outside, `${ID}.md`), HANDOFF.replace('Check the thing.', 'Something else.'));
+    await symlink(outside, handoffs);
+    const read = await gitbus(['sign', `handoffs/${ID}.md`, '--key', key, '--json'], { cwd: work, env: noAgent });
+    expect(read.code, read.stdout).toBe(2);
+    expect(json<{ error: { message: string } }>(read).error.message).toMatch(/^handoffs in the checkout .* is a symbolic link/);
+    await rm(handoffs);
+    await rename(`${handoffs}.aside`, handoffs);
   });
 
   it('sign says what is wrong: no key configured, a file that is not a bus file', async () => {
