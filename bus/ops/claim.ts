@@ -11,9 +11,9 @@ import { claimQueue, eligibility, holderText, mayEverClaim, pickManyFromQueue, s
 import type { FileChange } from '../store/objects.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
-import { listsNode, unlistedNodesOf } from '../trust/node-keys.js';
 import { markEndsRemoved } from '../trust/seen-ended.js';
 import { enforcedTrust, handoffVerdicts, replayed, trustedJudge, untrustedVerdict } from '../trust/enforce.js';
+import { whyClaimNothing } from '../trust/node-files.js';
 import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
@@ -120,13 +120,14 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
     // On a bus whose trust root this node pinned, only handoffs signed by an allowed signer are acted on.
     const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
     const target_ = { name: ctx.config.node, labels: ctx.config.labels };
-    // A node whose own key the accepted version does not list, on a bus that refuses unlisted nodes, writes nothing:
-    // its claim would be ignored as forged and the task run again elsewhere.
-    const unlisted = trust !== null && unlistedNodesOf(trust.accepted) === 'refuse' && !listsNode(trust.accepted, ctx.config.node);
+    // A node whose own key the accepted version does not list (on a bus that refuses unlisted nodes), or lists
+    // another key for, writes nothing: its claim would be ignored as forged and the task run again elsewhere.
+    const claimNothing = trust !== null ? whyClaimNothing(ctx.paths.home, ctx.config.node, trust.accepted) : null;
+    const unlisted = claimNothing !== null;
     const judgeFor = async (ids: string[]) => {
       if (!trust) return untrustedJudge;
-      if (unlisted) {
-        const v = untrustedVerdict({ trusted: false, reason: `this node's key is not listed in trust version ${trust.accepted.version}, which refuses unlisted nodes (unlistedNodes: refuse): its claim would count as forged`, fix: `an admin lists it: "gitbus trust add node ${ctx.config.node}"` });
+      if (claimNothing) {
+        const v = untrustedVerdict({ trusted: false, ...claimNothing });
         return () => v;
       }
       const verdicts = await handoffVerdicts(snap, trust, ids, target_);

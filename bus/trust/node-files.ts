@@ -10,6 +10,9 @@ import { enforcedTrust } from './enforce.js';
 import type { EnforcedTrust } from './handoff-trust.js';
 import { signedKindOf } from './messages.js';
 import { nodeKeyPaths, ensureNodeKey } from './node-key.js';
+import { addNodeCommand, nodeKeysIn } from './node-key-status.js';
+import { unlistedNodesOf } from './node-keys.js';
+import type { TrustVersion } from './version-content.js';
 import { checkNodeFileSignature, nodeFileVerdict } from './node-file-trust.js';
 import { loadEd25519Key, signBusFileInProcess } from './node-signer.js';
 import { MAX_SIGNATURE_FILE, type SignatureCheck } from './sshsig.js';
@@ -200,4 +203,31 @@ export function noteOwnClaims(ctx: Pick<BusContext, 'paths'>, snap: Snapshot, ch
 export function cardPaths(node: string): { card: string; sidecar: string } {
   const card = pathFor({ kind: 'node', node });
   return { card, sidecar: signaturePathFor(card) };
+}
+
+/**
+ * Why this node must claim nothing under `v` (null: it may claim): what it writes would count as forged on every
+ * node that enforces trust, so a task it ran would run again elsewhere and its result be refused
+ * (docs/PROTOCOL.md §12, "Node keys"). Either `v` lists no key for it and refuses unlisted nodes, or `v` lists
+ * another key for it than the one in its home: it rotated its key (`gitbus trust node-key --rotate`) and no admin
+ * listed the new one yet, or another machine took the name over.
+ */
+export function whyClaimNothing(home: string, node: string, v: TrustVersion): { reason: string; fix: string } | null {
+  const listed = nodeKeysIn(v, node).map((k) => k.fingerprint);
+  if (listed.length === 0) {
+    if (unlistedNodesOf(v) === 'accept') return null;
+    return { reason: `this node's key is not listed in trust version ${v.version}, which refuses unlisted nodes (unlistedNodes: refuse): its claim would count as forged`, fix: `an admin lists it: "gitbus trust add node ${node}"` };
+  }
+  const { privatePath } = nodeKeyPaths(home);
+  let own: string | null = null;
+  try {
+    own = existsSync(privatePath) ? loadEd25519Key(privatePath).key.fingerprint : null;
+  } catch {
+    // Unreadable: signing would fail too; the refusal below says which key the version wants.
+  }
+  if (own !== null && listed.includes(own)) return null;
+  return {
+    reason: `this node's key ${own ?? `(none in ${privatePath})`} is not the one trust version ${v.version} lists for ${node} (${listed.join(', ')}): its claim would count as forged`,
+    fix: own !== null ? `an admin checks the fingerprint with you and runs: ${addNodeCommand(node, own)}` : `restore ${privatePath} from a backup, or make a new key with "gitbus trust node-key --rotate" and have an admin list it`,
+  };
 }

@@ -165,6 +165,16 @@ describe('node keys in the trust root', () => {
     expect(c.detail).toContain('the node\'s key changed');
     expect(c.fix).toContain(`gitbus trust add node w --fingerprint ${r.fingerprint}`);
     expect((await nodesOf(boss)).awaiting).toEqual([{ node: 'w', fingerprint: r.fingerprint, listed: [old], command: `gitbus trust add node w --fingerprint ${r.fingerprint}` }]);
+    // Until an admin lists the new key, w claims nothing: its claim, signed by a key the version does not list for
+    // it, would count as forged everywhere, and the task it ran would run again elsewhere. (Its card, signed by that
+    // key, is not shown either: the dispatch to w needs --force.)
+    editYaml(boss, (c) => {
+      c['signingKey'] = key('alice');
+    });
+    const task = await ok<{ id: string }>(['dispatch', 'after the rotation', '--to', 'w', '--force', '--command', 'true', '--no-git'], boss);
+    const refused = await run(['claim', task.id], w);
+    expect(refused.code, refused.stdout).not.toBe(0);
+    expect(errorOf(refused).message).toContain(`this node's key ${r.fingerprint} is not the one trust version 2 lists for w (${old})`);
 
     // The admin got the key line from w itself: given as an argument, no card and no prompt needed.
     const rotated = await admin<{ version: number; from: string; replaced: string[] }>(['trust', 'add', 'node', 'w', nodePubLine(w)]);
@@ -172,6 +182,10 @@ describe('node keys in the trust root', () => {
     expect(nodeLines().filter((l) => l.startsWith('node:w '))).toEqual([expect.stringContaining(nodePubLine(w))]);
     expect(nodeLines()).toHaveLength(2);
     expect(await nodeKeyCheck(w)).toMatchObject({ status: 'ok' });
+    await ok(['cancel', task.id], boss);
+    editYaml(boss, (c) => {
+      delete c['signingKey'];
+    });
   });
 
   it('unlisted-nodes toggles between accept and refuse; remove node takes the key out', async () => {
