@@ -22,7 +22,8 @@ export interface TrustVersionView {
   adminKeys: AdminKey[];
   threshold: number;
   /** People's keys (a node's key is in `nodeKeys`). */
-  signers: { principals: string[]; fingerprint: string; keyType: string; namespaces: string | null }[];
+  /** `validAfter`/`validBefore`: the line's bounds (ISO 8601, null: none), read on each verifier's clock. */
+  signers: { principals: string[]; fingerprint: string; keyType: string; namespaces: string | null; validAfter: string | null; validBefore: string | null }[];
   /** Nodes' own keys (`node:<name>` lines, docs/PROTOCOL.md §12 "Node keys"). */
   nodeKeys: { node: string; fingerprint: string; keyType: string }[];
   unlistedNodes: 'accept' | 'refuse';
@@ -54,6 +55,8 @@ export interface TrustListView {
   nodes: NodeKeysView | null;
 }
 
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
 export function versionView(v: TrustVersion): TrustVersionView {
   return {
     version: v.version,
@@ -61,7 +64,7 @@ export function versionView(v: TrustVersion): TrustVersionView {
     admins: v.policy.admins,
     adminKeys: adminKeysOf(v),
     threshold: v.policy.threshold ?? 1,
-    signers: v.signers.entries.filter((e) => !e.principals.every((p) => nodeOfPrincipal(p) !== undefined)).map((e) => ({ principals: e.principals, fingerprint: e.key.fingerprint, keyType: e.key.type, namespaces: e.namespaces })),
+    signers: v.signers.entries.filter((e) => !e.principals.every((p) => nodeOfPrincipal(p) !== undefined)).map((e) => ({ principals: e.principals, fingerprint: e.key.fingerprint, keyType: e.key.type, namespaces: e.namespaces, validAfter: iso(e.validAfter), validBefore: iso(e.validBefore) })),
     nodeKeys: listedNodes(v),
     unlistedNodes: unlistedNodesOf(v),
     rules: v.policy.rules ?? [],

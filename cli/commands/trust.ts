@@ -92,6 +92,13 @@ function ruleText(r: TrustRule, i: number): string {
   return `  ${i + 1}. ${parts.join('; ')}`;
 }
 
+/** A key's validity as this machine's clock reads it now (nodes judge by theirs): an expired key signs nothing. */
+function validityText(after: string | null, before: string | null, now: Date): string {
+  if (before !== null && now > new Date(before)) return `  EXPIRED at ${before}: its signatures do not count`;
+  if (after !== null && now < new Date(after)) return `  NOT VALID before ${after}: its signatures do not count yet`;
+  return `${after !== null ? `  valid from ${after}` : ''}${before !== null ? `  valid until ${before}` : ''}`;
+}
+
 function listText(v: TrustListView): string {
   if (!v.present && !v.pin) return 'the bus has no trust root; start one with "gitbus trust init --admin NAME=PUBKEYFILE --key KEYFILE"';
   const lines: string[] = [];
@@ -100,7 +107,7 @@ function listText(v: TrustListView): string {
     lines.push(`trust root: version ${a.version} accepted${v.newest ? ` (the bus has ${v.newest})` : ''}, ${a.digest}`);
     lines.push(`admins: ${a.admins.join(', ')} (threshold ${a.threshold})`);
     lines.push('signers:');
-    for (const s of a.signers) lines.push(`  ${s.principals.join(',')}  ${s.fingerprint}${s.namespaces ? `  namespaces ${s.namespaces}` : ''}`);
+    for (const s of a.signers) lines.push(`  ${s.principals.join(',')}  ${s.fingerprint}${s.namespaces ? `  namespaces ${s.namespaces}` : ''}${validityText(s.validAfter, s.validBefore, new Date())}`);
     lines.push(a.rules.length ? 'rules:' : 'rules: none (nobody may dispatch)');
     a.rules.forEach((r, i) => lines.push(ruleText(r, i)));
     lines.push(trustSettingsLine(a.settings));
