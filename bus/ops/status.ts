@@ -19,7 +19,8 @@ import { readBeat, type BeatDetails } from './heartbeat.js';
 import { nodeLiveness } from './node-liveness.js';
 import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
-import { enforcedTrust, handoffVerdicts, pinsTrust, trustedJudge } from '../trust/enforce.js';
+import { enforcedTrust, handoffVerdicts, pinsTrust, trustedJudge, untrustedVerdict } from '../trust/enforce.js';
+import { whyClaimNothing } from '../trust/node-files.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import type { HandoffFacts } from '../store/parse-cache-file.js';
 import { markEndsRemoved } from '../trust/seen-ended.js';
@@ -293,8 +294,15 @@ async function judgeHandoffs(ctx: BusContext, snap: Snapshot, trust: EnforcedTru
   const judge = trustedJudge(ctx.paths.home, ctx.config, verdicts);
   // What keeps this node's watcher from a pending task it could otherwise take (runner, labels, address).
   const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners, ...(judge ? { policy: judge } : {}) };
+  // A node whose own key the version does not list for it claims nothing, and answers nothing (bus/ops/claim.ts).
+  const claimNothing = trust ? whyClaimNothing(ctx.paths.home, ctx.config.node, trust.accepted) : null;
   const refusedHere = (v: TaskView): string | undefined => {
     if (!judge || v.state !== 'pending' || !v.handoff) return undefined;
+    if (claimNothing) {
+      const refused = untrustedVerdict({ trusted: false, ...claimNothing });
+      const mine = v.handoff.to === ctx.config.node || eligibility(v, { ...me, policy: () => refused }, snap.settings.maxAttempts).refusedByPolicy;
+      return mine ? `${claimNothing.reason}; this node claims nothing until then (${claimNothing.fix})` : undefined;
+    }
     if (v.handoff.to === ctx.config.node) {
       const verdict = judge(v.handoff, v.id);
       return verdict.ok ? undefined : `${verdict.reason} (addressed to this node: its watcher answers it failed)`;

@@ -175,6 +175,10 @@ describe('node keys in the trust root', () => {
     const refused = await run(['claim', task.id], w);
     expect(refused.code, refused.stdout).not.toBe(0);
     expect(errorOf(refused).message).toContain(`this node's key ${r.fingerprint} is not the one trust version 2 lists for w (${old})`);
+    const status = await ok<{ tasks: { id: string; refusedHere?: string }[] }>(['status'], w);
+    const why = status.tasks.find((t) => t.id === task.id)?.refusedHere;
+    expect(why).toContain(`this node's key ${r.fingerprint} is not the one trust version 2 lists for w (${old})`);
+    expect(why).toContain(`; this node claims nothing until then (an admin checks the fingerprint with you and runs: gitbus trust add node w --fingerprint ${r.fingerprint})`);
 
     // The admin got the key line from w itself: given as an argument, no card and no prompt needed.
     const rotated = await admin<{ version: number; from: string; replaced: string[] }>(['trust', 'add', 'node', 'w', nodePubLine(w)]);
