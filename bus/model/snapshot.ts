@@ -99,7 +99,10 @@ export class Snapshot {
     }
     let r = settingsCache.get(ref.oid);
     if (!r) {
-      r = parseSettingsFile(await this.store.readBlob(ref.oid));
+      // Above the limit it is not read (as any bus file): a blob over the object cap pushed as gitbus.yaml would
+      // otherwise stop every read of the bus, on every node.
+      const bytes = await this.store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
+      r = typeof bytes === 'number' ? { ok: false, problems: [{ ...tooLargeProblem(ref.path, bytes), fix: 'make gitbus.yaml a few lines of settings again (docs/PROTOCOL.md §3); defaults are used until then' }] } : parseSettingsFile(bytes);
       // One entry per version of gitbus.yaml a long-lived process meets: few, but never more than a handful kept.
       if (settingsCache.size >= 8) settingsCache.clear();
       settingsCache.set(ref.oid, r);

@@ -1,4 +1,5 @@
 import { parseSettingsFile, renderSettings } from '../../schemas/bus-file.js';
+import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import { SETTINGS_PATH } from '../../schemas/layout.js';
 import type { TrustSettings } from '../../schemas/trust-root.js';
 import { transact } from '../cas.js';
@@ -91,7 +92,9 @@ function copyChanges(v: TrustVersion): FileChange[] {
  */
 async function gitbusYamlChange(snap: Snapshot, trust: TrustSettings): Promise<{ change: FileChange | null; state: 'rewritten' | 'agreed' | 'unreadable' }> {
   const ref = snap.index.settings;
-  const parsed = ref ? parseSettingsFile(await snap.store.readBlob(ref.oid)) : undefined;
+  // One over the bus file limit is not read, as a snapshot does not: unreadable, so nothing of it is kept.
+  const bytes = ref ? await snap.store.readBlobUpTo(ref.oid, MAX_FILE_BYTES) : undefined;
+  const parsed = bytes === undefined || typeof bytes === 'number' ? undefined : parseSettingsFile(bytes);
   if (!parsed?.ok) return { change: null, state: 'unreadable' };
   if (busAgrees(parsed.settings, trust)) return { change: null, state: 'agreed' };
   return { change: { path: SETTINGS_PATH, content: renderSettings(withTrustedSettings(parsed.file.data, trust), parsed.file.extras) }, state: 'rewritten' };

@@ -144,6 +144,22 @@ describe('hostile input in the coordination repo', () => {
     expect(d.code, d.stderr).toBe(0);
   });
 
+  it('a gitbus.yaml over the object cap is named too large, never read, and the bus goes on with its defaults', async () => {
+    // Written whole it would stop every read of the bus (OBJECT_TOO_LARGE), on every node; `trust` reads it too.
+    await pushSettings(`name: huge\n#${'x'.repeat(65 * 1024 * 1024)}\n`, 'a gitbus.yaml over the object cap');
+    const s = await gitbus(['status', '--json'], { home: bus.home('alpha') });
+    expect(s.code, s.stderr).toBe(0);
+    const status = json<{ settings: { name?: string; leaseMs: number }; problems: { path: string; reason: string; fix: string }[] }>(s);
+    expect(status.settings.name).toBeUndefined();
+    expect(status.settings.leaseMs).toBe(5 * 60_000);
+    expect(status.problems.filter((p) => p.path === 'gitbus.yaml')).toEqual([expect.objectContaining({ reason: expect.stringContaining('more than the limit of 262144 (256 KiB)'), fix: expect.stringContaining('gitbus.yaml') })]);
+    const d = await gitbus(['dispatch', 'lands all the same', '--no-git', '--json'], { home: bus.home('alpha') });
+    expect(d.code, d.stderr).toBe(0);
+    const l = await gitbus(['trust', 'list', '--json'], { home: bus.home('alpha') });
+    expect(l.code, l.stderr).toBe(0);
+    await pushSettings('protocol: 1\n', 'gitbus.yaml put back');
+  });
+
   it('a bus whose gitbus.yaml has a newer protocol is read but never written', async () => {
     await pushSettings('protocol: 2\nlease: 5m\n', 'bus upgraded by a newer gitbus');
     const before = gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']);
