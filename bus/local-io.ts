@@ -66,7 +66,7 @@ export class ObjectTooLargeError extends GitbusError {
   constructor(gitdir: string, oid: string, size: number, max: number) {
     super(
       `the object ${oid} in ${gitdir} is ${size} bytes; gitbus reads objects of at most ${max} bytes`,
-      `no file on the bus is that large legitimately: remove the commit that added it from the bus's history (find it with "git log --find-object=${oid}" in a clone of the remote)`,
+      `no file on the bus is that large legitimately: find it with "git log --all --source -1 --name-status --find-object=${oid}" in a clone of the remote (the branch, the commit and the file), and remove it from that branch in a new commit ("git rm", commit, push); gitbus reads the branches' current files only, so their history may keep it`,
       { gitdir, oid, size, max },
     );
   }

@@ -119,12 +119,7 @@ async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }
     const local = readLog(ctx, id, attempt);
     if (local !== null) return { ...base, source: 'local', ...local, progress: view.responseBody === undefined ? readProgress(ctx.paths.home, id, attempt) : null };
   }
-  if (view.responseBody !== undefined) {
-    const out = responseOutput(view.responseBody, node);
-    // Its own log would have been read above: a path the response names that is not there any more was removed.
-    const removed = node === ctx.config.node && typeof out.fullLogPath === 'string' && !existsSync(out.fullLogPath);
-    return { ...base, source: 'response', ...out, ...(removed ? { fullLogRemoved: true } : {}) };
-  }
+  if (view.responseBody !== undefined) return { ...base, source: 'response', ...responseOutput(view.responseBody, node, ctx.config.node) };
   // Claimed here but no log (a person's claim, not run by a watcher): the heartbeat is asked then.
   if (!node || attempt === null) return { ...base, source: 'none', text: '' };
   const beat = offline ? await ctx.repo.localHead(heartbeatRef(node)) : await ctx.repo.sync(heartbeatRef(node));
@@ -168,16 +163,25 @@ async function archivedOutput(ctx: BusContext, id: string): Promise<Found | null
   const parsed = parseArchivedFile(`${entry.month}/${id}/response.md`, bytes);
   if (!parsed.ok) return base;
   const r = parsed.file.data as TaskResponse;
-  return { ...base, node: r.node, attempt: r.attempt ?? null, claude: r.claude ?? null, reason: reasonOf(r, parsed.file.body), source: 'response', ...responseOutput(parsed.file.body, r.node) };
+  const ended = { ...base, node: r.node, attempt: r.attempt ?? null, claude: r.claude ?? null, reason: reasonOf(r, parsed.file.body) };
+  // On the node that ran it, its own log while it keeps it (a task is archived a day after it ends, its log kept 14).
+  const local = r.node === ctx.config.node && r.attempt !== undefined ? readLog(ctx, id, r.attempt) : null;
+  if (local !== null) return { ...ended, source: 'local', ...local };
+  return { ...ended, source: 'response', ...responseOutput(parsed.file.body, r.node, ctx.config.node) };
 }
 
-/** A response's output, and when its Log section says that is only the end of the run's log, how much of how much. */
-function responseOutput(body: string, node: string | null): Pick<TaskOutput, 'text' | 'truncated' | 'shownBytes' | 'totalBytes' | 'fullLogPath'> {
+/**
+ * A response's output, and when its Log section says that is only the end of the run's log, how much of how much.
+ * `self`: this node; when it ran the task (`node`), its log would have been read first, so a path the response names
+ * that is not there any more was removed (`fullLogRemoved`).
+ */
+function responseOutput(body: string, node: string | null, self: string): Pick<TaskOutput, 'text' | 'truncated' | 'shownBytes' | 'totalBytes' | 'fullLogPath' | 'fullLogRemoved'> {
   const output = outputOfBody(body);
   const text = output ? `${terminalText(output)}\n` : '';
   const log = logOfBody(body);
   if (!log || node === null) return { text, truncated: false };
-  return { text, truncated: true, shownBytes: Buffer.byteLength(text), totalBytes: log.bytes, fullLogPath: log.path === null ? null : oneLineText(log.path, 4096) };
+  const removed = node === self && log.path !== null && !existsSync(log.path);
+  return { text, truncated: true, shownBytes: Buffer.byteLength(text), totalBytes: log.bytes, fullLogPath: log.path === null ? null : oneLineText(log.path, 4096), ...(removed ? { fullLogRemoved: true } : {}) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, CLI, gitbus, json } from '../helpers/cli.js';
@@ -125,6 +125,7 @@ describe('gitbus run', () => {
     expect(json(await gitbus(['logs', id, '--json'], { home: worker }))).toMatchObject({ source: 'local', truncated: false, log: { path, bytes: total, skipped: 0 } });
     // Once the watcher removed that log (--keep-logs), the node that ran it has the response's end, and says the rest is gone
     // rather than sending the person to run there what they just ran.
+    const whole = readFileSync(path);
     rmSync(path);
     const gone = await gitbus(['logs', id], { home: worker });
     expect(gone.code, gone.stderr).toBe(0);
@@ -133,6 +134,18 @@ describe('gitbus run', () => {
     expect(json(await gitbus(['logs', id, '--json'], { home: worker }))).toMatchObject({ source: 'response', truncated: true, fullLogPath: path, fullLogRemoved: true });
     // Elsewhere the path is still where it was on that node, for all the reader can tell.
     expect(json<Record<string, unknown>>(await gitbus(['logs', id, '--json'], { home }))['fullLogRemoved']).toBeUndefined();
+    // Archived (a day after it ended, by default), the same: its own log while it keeps it, then the response's end.
+    writeFileSync(path, whole);
+    const archived = await gitbus(['archive', '--all', '--json'], { home });
+    expect(json<{ archived: string[] }>(archived).archived).toContain(id);
+    const ownArchived = await gitbus(['logs', id], { home: worker });
+    expect(ownArchived.code, ownArchived.stderr).toBe(0);
+    expect(Buffer.byteLength(ownArchived.stdout)).toBe(total);
+    expect(ownArchived.stderr).toBe('');
+    rmSync(path);
+    const goneArchived = await gitbus(['logs', id], { home: worker });
+    expect(goneArchived.stdout).toBe(elsewhere.stdout);
+    expect(goneArchived.stderr).toBe(gone.stderr);
 
     // An output that fits is all there, and nothing is said.
     const small = await gitbus(['run', 'worker', '--', 'sh', '-c', 'seq 1 500'], { home });
