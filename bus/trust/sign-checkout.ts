@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { InputError } from '../errors.js';
@@ -10,6 +9,7 @@ import { sidecarPathFor, signedKindOf, signedMessage, type SignedKind } from './
 import { signBusFile, type SignOptions } from './sign.js';
 import { resolveSigningKey, type SigningKeyOptions } from './signing-key.js';
 import { checkoutRootOf } from './checkout-root.js';
+import { MAX_SIGNATURE_FILE } from './sshsig.js';
 
 /** Bus files are at most this big (docs/PROTOCOL.md §2). */
 const MAX_FILE = 256 * 1024;
@@ -95,8 +95,19 @@ export async function signPath(file: string, opts: SigningKeyOptions & SignOptio
   const sidecarFile = join(root, ...sidecar.split('/'));
   await refuseLinkedFolders(root, sidecar);
   let outcome: SignPathResult['outcome'] = 'signed';
-  if (existsSync(sidecarFile)) {
-    const existing = checkFileSignatures(rel, bytes, [{ path: sidecar, content: await readFile(sidecarFile) }], null).signatures[0];
+  const side = await lstat(sidecarFile).catch(() => null);
+  if (side && !side.isFile()) {
+    // Read through, a link pushed by anyone would have sign read /dev/zero or a file outside the checkout.
+    throw new InputError(
+      `${sidecar} in the checkout ${root} is ${side.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'} where the signature of ${rel} goes; gitbus never reads or writes through it`,
+      `remove it ("git rm -r ${sidecar}"), then sign again; "git log -- ${sidecar}" shows who pushed it`,
+      { path: rel, sidecar },
+    );
+  }
+  if (side) {
+    // Larger than any signature: not one, so it is replaced unread.
+    const content = side.size > MAX_SIGNATURE_FILE ? new Uint8Array() : await readFile(sidecarFile);
+    const existing = checkFileSignatures(rel, bytes, [{ path: sidecar, content }], null).signatures[0];
     if (existing?.ok && existing.signer) {
       const base = { root, path: rel, kind: kind as SignedKind, namespace: signedMessage(rel, bytes).namespace, sidecar, sidecarFile, keySource: key.source };
       if (existing.signer.key === key.parsed.key.line) return { ...base, signer: existing.signer, outcome: 'already-signed' };

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gitbus, json } from '../helpers/cli.js';
@@ -138,6 +138,18 @@ describe('gitbus sign and gitbus verify', () => {
     expect(json<{ error: { message: string } }>(read).error.message).toMatch(/^handoffs in the checkout .* is a symbolic link/);
     await rm(handoffs);
     await rename(`${handoffs}.aside`, handoffs);
+    // The signature file itself a link (to /dev/zero, or a file outside): refused, neither read nor replaced.
+    const sig = readdirSync(sidecars).find((n) => n.startsWith(`${ID}.md.`)) ?? '';
+    expect(sig).not.toBe('');
+    await rename(join(sidecars, sig), join(outside, 'real.sig'));
+    await writeFile(join(outside, 'secret'), 'not a signature\n');
+    await symlink(join(outside, 'secret'), join(sidecars, sig));
+    const linked = await gitbus(['sign', `handoffs/${ID}.md`, '--key', key, '--json'], { cwd: work, env: noAgent });
+    expect(linked.code, linked.stdout).toBe(2);
+    expect(json<{ error: { message: string; fix: string } }>(linked).error).toMatchObject({ message: expect.stringMatching(new RegExp(`^signatures/handoffs/${ID}\\.md\\..* is a symbolic link where the signature of handoffs/${ID}\\.md goes`)), fix: expect.stringContaining('git rm -r') });
+    expect(lstatSync(join(sidecars, sig)).isSymbolicLink()).toBe(true);
+    await rm(join(sidecars, sig));
+    await rename(join(outside, 'real.sig'), join(sidecars, sig));
   });
 
   it('sign says what is wrong: no key configured, a file that is not a bus file', async () => {
