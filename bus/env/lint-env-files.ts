@@ -71,6 +71,11 @@ export async function envListingProblems(files: readonly EnvListedFile[], profil
         if (b === undefined) throw new Error(`the content of object ${oid} cannot be read`);
         return b;
       },
+      readBlobUpTo: async (oid, max) => {
+        const b = blobs.get(oid);
+        if (b === undefined) throw new Error(`the content of object ${oid} cannot be read`);
+        return b.byteLength > max ? b.byteLength : b;
+      },
     },
   };
   return envProblems(listing, profiles);

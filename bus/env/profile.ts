@@ -55,7 +55,7 @@ export type ProfileRead = { found: false } | BrokenProfile | { found: true; ok: 
  */
 export interface EnvTrees {
   readonly commit: string | null;
-  readonly store: Pick<ObjectStore, 'readTree' | 'readBlob' | 'readCommitTree'>;
+  readonly store: Pick<ObjectStore, 'readTree' | 'readBlob' | 'readBlobUpTo' | 'readCommitTree'>;
 }
 
 const problem = (path: string, reason: string, fix: string, severity: 'error' | 'warning' = 'error'): FileProblem => ({ path, field: '', reason, fix, severity });
@@ -133,8 +133,10 @@ async function readProfileTree(snap: EnvTrees, name: string, treeOid: string): P
   const m = entries.find((e) => e.path === ENV_MANIFEST_NAME);
   if (!m) return fail([problem(manifestPath, 'the profile has no manifest.yaml', RECAPTURE)]);
   if (m.type !== 'blob' || m.mode === '120000') return fail([problem(manifestPath, 'manifest.yaml must be a regular file', RECAPTURE)]);
-  manifestBytes = await snap.store.readBlob(m.oid);
-  if (manifestBytes.byteLength > 1024 * 1024) return fail([problem(manifestPath, `the manifest is ${manifestBytes.byteLength} bytes, more than 1 MiB`, RECAPTURE)]);
+  // Another node's blob: above the limit it is not read (one over the object cap would stop every read of env/).
+  const manifestRead = await snap.store.readBlobUpTo(m.oid, 1024 * 1024);
+  if (typeof manifestRead === 'number') return fail([problem(manifestPath, `the manifest is ${manifestRead} bytes, more than 1 MiB`, RECAPTURE)]);
+  manifestBytes = manifestRead;
   const parsed = parseEnvManifest(manifestPath, manifestBytes);
   if (!parsed.ok) return fail(parsed.problems);
   const manifest = parsed.manifest;
@@ -147,12 +149,14 @@ async function readProfileTree(snap: EnvTrees, name: string, treeOid: string): P
       problems.push(problem(`${at}/${source}`, 'the manifest lists this file but the profile does not have it', RECAPTURE));
       continue;
     }
-    const bytes = await snap.store.readBlob(oid);
-    total += bytes.byteLength;
-    if (bytes.byteLength > ENV_MAX_FILE_BYTES || total > ENV_MAX_PROFILE_BYTES) {
-      problems.push(problem(`${at}/${source}`, `too large (${bytes.byteLength} bytes; a file may have ${ENV_MAX_FILE_BYTES}, a profile ${ENV_MAX_PROFILE_BYTES})`, 'leave large files out of the profile'));
+    const read = await snap.store.readBlobUpTo(oid, ENV_MAX_FILE_BYTES);
+    const size = typeof read === 'number' ? read : read.byteLength;
+    total += size;
+    if (typeof read === 'number' || total > ENV_MAX_PROFILE_BYTES) {
+      problems.push(problem(`${at}/${source}`, `too large (${size} bytes; a file may have ${ENV_MAX_FILE_BYTES}, a profile ${ENV_MAX_PROFILE_BYTES})`, 'leave large files out of the profile'));
       break;
     }
+    const bytes = read;
     if (bytes.byteLength !== file.size || sha256Hex(bytes) !== file.sha256) {
       problems.push(problem(`${at}/${source}`, 'its content is not what the manifest names (SHA-256 or size differ): it changed after the manifest was written', RECAPTURE));
       continue;

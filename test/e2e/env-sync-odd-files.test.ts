@@ -163,4 +163,22 @@ describe('gitbus env', () => {
     expect(read('b', '.zshrc')).toBe('shell rc\n');
     editNode('b', (c) => (c['env'] = [{ profile: 'claude', apply: 'auto' }]));
   });
+
+  it('a manifest or a profile file over the object cap, pushed by hand, is too large and never read: lint and the other profiles go on', async () => {
+    const huge = 'x'.repeat(65 * 1024 * 1024);
+    byHand((work) => {
+      mkdirSync(join(work, 'env/hugeman/files/home'), { recursive: true });
+      writeFileSync(join(work, 'env/hugeman/files/home/.a'), 'a\n');
+      writeFileSync(join(work, 'env/hugeman/manifest.yaml'), huge);
+      mkdirSync(join(work, 'env/hugefile/files/home'), { recursive: true });
+      writeFileSync(join(work, 'env/hugefile/files/home/.big'), huge);
+      writeFileSync(join(work, 'env/hugefile/manifest.yaml'), stringify({ format: 1, entries: [{ source: 'home/.big', target: '~/.big' }], files: { 'home/.big': { sha256: createHash('sha256').update('big\n').digest('hex'), size: 4 } } }));
+    });
+    const lint = await cli('a', ['lint']);
+    expect(lint.code, lint.stderr).toBe(8);
+    expect(lint.stdout).toMatch(/env\/hugeman\/manifest\.yaml[\s\S]*the manifest is 68157440 bytes, more than 1 MiB/);
+    expect(lint.stdout).toMatch(/env\/hugefile\/files\/home\/\.big[\s\S]*too large \(68157440 bytes/);
+    expect(`${lint.stdout}${lint.stderr}`).not.toContain('OBJECT_TOO_LARGE');
+    ok(await envCmd('b', ['status', 'claude']));
+  });
 });
