@@ -1,7 +1,7 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { isFileProblem } from '../../schemas/layout.js';
 import { classifySignaturePath, SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
-import { ObjectTooLargeError } from '../local-io.js';
+import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { checkFileSignatures } from './file-signatures.js';
 import { MAX_SIGNATURE_FILE } from './sshsig.js';
@@ -64,13 +64,14 @@ export async function signatureProblemsInTree(store: ObjectStore, rootTree: stri
       continue;
     }
     const signed = await blobAt(store, rootTree, where.signed);
+    if (signed === null) continue;
     problems.push(...sidecarProblems(path, entry.mode, await store.readBlob(entry.oid, MAX_SIGNATURE_FILE), signed));
   }
   return problems;
 }
 
-/** The content of the blob at `path` in a tree, or undefined. */
-async function blobAt(store: ObjectStore, rootTree: string, path: string): Promise<Uint8Array | undefined> {
+/** The content of the blob at `path` in a tree, undefined when there is none, null when it is over the bus file limit. */
+async function blobAt(store: ObjectStore, rootTree: string, path: string): Promise<Uint8Array | undefined | null> {
   let entries = await store.readTree(rootTree);
   const parts = path.split('/');
   for (const [i, part] of parts.entries()) {
@@ -84,14 +85,10 @@ async function blobAt(store: ObjectStore, rootTree: string, path: string): Promi
 }
 
 /**
- * A blob over the object cap is no bus file whatever its sidecar says (lint reports the file itself as too large):
- * its sidecar has nothing to be checked against, and reading it must not stop the whole lint.
+ * A blob over the bus file limit is no bus file whatever its sidecar says (lint reports the file itself as too
+ * large): its sidecar has nothing to be checked against, and it is not read (one over the object cap would stop lint).
  */
-async function readUnlessTooLarge(store: ObjectStore, oid: string): Promise<Uint8Array | undefined> {
-  try {
-    return await store.readBlob(oid);
-  } catch (err) {
-    if (err instanceof ObjectTooLargeError) return undefined;
-    throw err;
-  }
+async function readUnlessTooLarge(store: ObjectStore, oid: string): Promise<Uint8Array | null> {
+  const read = await store.readBlobUpTo(oid, MAX_FILE_BYTES);
+  return typeof read === 'number' ? null : read;
 }
