@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { writeLooseObject, type GitObjectType } from '../git/loose-object.js';
 import { assertOid } from '../git/oid.js';
 import { decodeTree } from '../store/encode.js';
-import { readLoose } from '../store/loose-read.js';
+import { MAX_OBJECT_BYTES, readLoose } from '../store/loose-read.js';
 import type { ArchiveFilter, ArchiveObjectSource, PathReadStats } from './path-read.js';
 
 /**
@@ -17,6 +17,9 @@ export class CatFileSource implements ArchiveObjectSource {
   readonly stats: PathReadStats = { requests: 0, objects: 0 };
   private child: ChildProcessWithoutNullStreams | null = null;
   private buffer: Buffer = Buffer.alloc(0);
+  /** Output not yet joined to `buffer`: joining each chunk as it came copied a large object's bytes over and over. */
+  private chunks: Buffer[] = [];
+  private queued = 0;
   private waiting: (() => void) | null = null;
   private failed: Error | null = null;
 
@@ -39,7 +42,9 @@ export class CatFileSource implements ArchiveObjectSource {
     if (present) {
       // Still walk below it: a tree fetched earlier with tree:0 is here without its children. Read here, so that a
       // lookup of what the clone holds already starts no process.
-      const local = await readLoose(this.clone, oid);
+      // Only a tree or commit is walked: a blob over the object cap stands in as a placeholder of its type, unread
+      // (read whole it stopped every lookup of its task with OBJECT_TOO_LARGE).
+      const local = await readLoose(this.clone, oid, MAX_OBJECT_BYTES);
       obj = local ? { type: local.type as GitObjectType, content: local.content } : await this.read(oid);
     } else {
       obj = await this.read(oid);
@@ -60,7 +65,8 @@ export class CatFileSource implements ArchiveObjectSource {
     if (this.child) return this.child;
     const child = childProcess().spawn(this.gitPath, ['--git-dir', this.source, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, GIT_DIR: undefined, GIT_OBJECT_DIRECTORY: undefined, GIT_ALTERNATE_OBJECT_DIRECTORIES: undefined } });
     child.stdout.on('data', (d: Buffer) => {
-      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, d]) : d;
+      this.chunks.push(d);
+      this.queued += d.length;
       this.waiting?.();
     });
     let stderr = '';
@@ -83,7 +89,11 @@ export class CatFileSource implements ArchiveObjectSource {
     const child = this.start();
     child.stdin.write(`${oid}\n`);
     for (;;) {
-      const nl = this.buffer.indexOf(0x0a);
+      let nl = this.buffer.indexOf(0x0a);
+      if (nl < 0 && this.chunks.length > 0) {
+        this.gather();
+        nl = this.buffer.indexOf(0x0a);
+      }
       if (nl >= 0) {
         const header = this.buffer.toString('latin1', 0, nl);
         if (header.endsWith(' missing')) {
@@ -93,7 +103,9 @@ export class CatFileSource implements ArchiveObjectSource {
         const m = /^([0-9a-f]{40}) (blob|tree|commit|tag) (\d+)$/.exec(header);
         if (!m) throw new Error(`git cat-file said ${JSON.stringify(header)}`);
         const size = Number(m[3]);
-        if (this.buffer.length >= nl + 1 + size + 1) {
+        const need = nl + 1 + size + 1;
+        if (this.buffer.length < need && this.buffer.length + this.queued >= need) this.gather();
+        if (this.buffer.length >= need) {
           const content = Buffer.from(this.buffer.subarray(nl + 1, nl + 1 + size));
           this.buffer = this.buffer.subarray(nl + 1 + size + 1);
           return { type: m[2] as GitObjectType, content };
@@ -103,6 +115,12 @@ export class CatFileSource implements ArchiveObjectSource {
       await new Promise<void>((r) => (this.waiting = r));
       this.waiting = null;
     }
+  }
+
+  private gather(): void {
+    this.buffer = Buffer.concat([this.buffer, ...this.chunks]);
+    this.chunks = [];
+    this.queued = 0;
   }
 
   close(): void {

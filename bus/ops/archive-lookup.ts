@@ -1,4 +1,6 @@
 import { parseArchivedFile } from '../../schemas/bus-file.js';
+import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { tooLargeProblem } from '../../schemas/file-text.js';
 import type { TaskResponse as Response } from '../../schemas/response.js';
 import type { FileProblem } from '../../schemas/errors.js';
 import type { BusContext } from '../context.js';
@@ -37,7 +39,10 @@ export function acceptedTrust(ctx: BusContext): EnforcedTrust | null {
 export async function archivedFileVerdict(store: ObjectStore, entry: Pick<ArchivedTask, 'signatures'>, ref: { path: string; oid: string }, trust: EnforcedTrust, now: Date): Promise<NodeFileVerdict> {
   const where = parseArchivePath(ref.path);
   if (isFileProblem(where)) return { counts: false, node: null, reason: where.reason, fix: where.fix };
-  const bytes = await store.readBlob(ref.oid);
+  // Over the size limit it does not parse whoever signed it: judged unsigned, never read (as on main, node-files.ts).
+  const read = await store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
+  if (typeof read === 'number') return nodeFileVerdict({ path: pathFor(where.location), bytes: new Uint8Array(), node: null, archivedAt: ref.path }, trust.accepted, trust.node, now);
+  const bytes = read;
   const parsed = parseArchivedFile(ref.path, bytes);
   const data = parsed.ok ? (parsed.file.data as { node?: unknown }) : {};
   const node = typeof data.node === 'string' ? data.node : null;
@@ -74,7 +79,9 @@ export async function readArchivedData<T>(store: ObjectStore, id: string, entry:
 export async function readArchivedFile<T>(store: ObjectStore, id: string, entry: Pick<ArchivedTask, 'month' | 'files'>, name: string): Promise<{ data: T; body: string } | undefined> {
   const oid = entry.files.get(name);
   if (!oid) return undefined;
-  const parsed = parseArchivedFile(`${entry.month}/${id}/${name}`, await store.readBlob(oid));
+  const bytes = await store.readBlobUpTo(oid, MAX_FILE_BYTES);
+  if (typeof bytes === 'number') return undefined;
+  const parsed = parseArchivedFile(`${entry.month}/${id}/${name}`, bytes);
   return parsed.ok ? { data: parsed.file.data as T, body: parsed.file.body } : undefined;
 }
 
@@ -169,7 +176,9 @@ async function archivedEnd(store: ObjectStore, id: string, month: string, files:
   const folder = `${month}/${id}`;
   const resp = files.get('response.md');
   if (resp !== undefined) {
-    const parsed = parseArchivedFile(`${folder}/response.md`, await store.readBlob(resp));
+    const bytes = await store.readBlobUpTo(resp, MAX_FILE_BYTES);
+    if (typeof bytes === 'number') return { state: 'invalid', problems: [{ ...tooLargeProblem(`archive:${folder}/response.md`, bytes), fix: `put the response back as it was: git log archive -- ${folder}/ lists the commits that changed it` }] };
+    const parsed = parseArchivedFile(`${folder}/response.md`, bytes);
     if (parsed.ok) return { state: (parsed.file.data as Response).status, problems: [] };
     return { state: 'invalid', problems: parsed.problems.map((p) => ({ ...p, path: `archive:${p.path}` })) };
   }

@@ -119,6 +119,8 @@ describe('an archived task whose end is damaged', () => {
   const cases: [string, (file: string) => void, (month: string, dep: string) => { path: string; reason: RegExp }][] = [
     ['rewritten into what does not parse', (f) => writeFileSync(f, '---\ngarbage: [\n---\n'), (month, dep) => ({ path: `archive:${month}/${dep}/response.md`, reason: /./ })],
     ['deleted', (f) => rmSync(f), (month, dep) => ({ path: `archive:${month}/${dep}/`, reason: /neither response.md nor cancel.md/ })],
+    // Read whole, a blob over the object cap made show, status, the watcher and every lookup of it fail (OBJECT_TOO_LARGE).
+    ['replaced by 65 MiB', (f) => writeFileSync(f, 'x'.repeat(65 * 1024 * 1024)), (month, dep) => ({ path: `archive:${month}/${dep}/response.md`, reason: /the file is 68157440 bytes, more than the limit/ })],
   ];
   it.each(cases)('its response %s: show says invalid and names the file; the task after it stays blocked', async (name, change, expected) => {
     const dep = await dispatchTask(home, { title: `dependency (${name})`, command: 'true' });
