@@ -222,8 +222,13 @@ export function whyClaimNothing(home: string, node: string, v: TrustVersion): { 
   let own: string | null = null;
   try {
     own = existsSync(privatePath) ? loadEd25519Key(privatePath).key.fingerprint : null;
-  } catch {
-    // Unreadable: signing would fail too; the refusal below says which key the version wants.
+  } catch (err) {
+    // Signing would fail too: said as doctor says it, not as a key that is missing.
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+    return {
+      reason: `this node's key ${privatePath} cannot be read (${why}), so what it writes cannot be signed with the key trust version ${v.version} lists for ${node} (${listed.join(', ')}): its claim would count as forged`,
+      fix: `put the key back from a backup, or move it aside and make a new one with "gitbus trust node-key --rotate" and have an admin list it`,
+    };
   }
   if (own !== null && listed.includes(own)) return null;
   return {

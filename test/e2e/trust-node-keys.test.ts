@@ -179,6 +179,15 @@ describe('node keys in the trust root', () => {
     const why = status.tasks.find((t) => t.id === task.id)?.refusedHere;
     expect(why).toContain(`this node's key ${r.fingerprint} is not the one trust version 2 lists for w (${old})`);
     expect(why).toContain(`; this node claims nothing until then (an admin checks the fingerprint with you and runs: gitbus trust add node w --fingerprint ${r.fingerprint})`);
+    // A key file that is there but cannot be read is said to be so, not to be missing.
+    const keyFile = join(w, 'keys', 'node_ed25519');
+    const keyText = readFileSync(keyFile);
+    writeFileSync(keyFile, 'not a key\n');
+    const unreadable = await run(['claim', task.id], w);
+    expect(unreadable.code, unreadable.stdout).not.toBe(0);
+    expect(errorOf(unreadable).message).toContain(`this node's key ${keyFile} cannot be read`);
+    expect(errorOf(unreadable).message).not.toContain('(none in');
+    writeFileSync(keyFile, keyText);
 
     // The admin got the key line from w itself: given as an argument, no card and no prompt needed.
     const rotated = await admin<{ version: number; from: string; replaced: string[] }>(['trust', 'add', 'node', 'w', nodePubLine(w)]);
