@@ -61,6 +61,7 @@ export async function waitForNews(input: HookInput | null, home: string, opts: W
 async function waitLoop(ctx: BusContext, home: string, session: string, opts: WaitOptions): Promise<HookResult> {
   const start = Date.now();
   let known: Set<string> | null = null;
+  let first = true;
   const pollMs = opts.pollMs ?? Math.max(5_000, (await localSnapshot(ctx)).settings.pollMs);
   let wake: () => void = () => undefined;
   // A local remote is watched too (as the watcher does): a push there wakes the waiter, whose sync is then a file read.
@@ -92,7 +93,9 @@ async function waitLoop(ctx: BusContext, home: string, session: string, opts: Wa
       if (news.waiting.length === 0) return SILENT;
       const left = opts.maxMs - (Date.now() - start);
       if (left <= 0) return SILENT;
-      const why = await new Promise<'event' | 'poll' | 'gone'>((resolve) => {
+      // The first look read the clone before the watch was in place: a push or a sync in between sent no event, so
+      // the first turn looks again at once, as after one, instead of waiting out a poll interval (30 s by default).
+      const why = first ? 'event' : await new Promise<'event' | 'poll' | 'gone'>((resolve) => {
         const timers: NodeJS.Timeout[] = [];
         const done = (w: 'event' | 'poll' | 'gone') => {
           for (const t of timers) clearTimeout(t);
@@ -110,6 +113,7 @@ async function waitLoop(ctx: BusContext, home: string, session: string, opts: Wa
           timers.push(setTimeout(check, 2_000));
         }
       });
+      first = false;
       if (why === 'gone') return SILENT;
       if (localRemote !== null || (why === 'poll' && !watcherRuns(home))) {
         try {
