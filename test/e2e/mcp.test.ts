@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -81,6 +81,20 @@ function writtenBeforeItsAnswer(e: Error): boolean {
   const at = wire.findIndex((w) => w.method === 'notifications/progress' && w.params?.progressToken === n.params?.progressToken && (w.params as { progress?: unknown }).progress === n.params?.progress);
   const answer = wire.findIndex((w) => w.id === n.params?.progressToken && w.method === undefined);
   return at >= 0 && answer > at;
+}
+
+/** Files pushed to the bus's main with plain git, as anyone with push access could (paths in the bus, their text). */
+async function plant(files: Record<string, string>, message: string): Promise<void> {
+  const work = await tempDir('gitbus-mcp-plant-');
+  cleanups.push(work.cleanup);
+  gitCli(['clone', '-q', bus.remote, work.path]);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(work.path, path)), { recursive: true });
+    writeFileSync(join(work.path, path), text);
+  }
+  gitCli(['add', '-A'], work.path);
+  gitCli(['commit', '-q', '-m', message], work.path);
+  gitCli(['push', '-q', 'origin', 'HEAD:main'], work.path);
 }
 
 function errorText(r: CallToolResult): string {
@@ -307,21 +321,15 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
   });
 
   it("a claude run's output holds no control character that its stream-json escaped: logs and wait give terminal text (gitbus logs --follow too)", async () => {
-    const work = await tempDir('gitbus-mcp-esc-');
-    cleanups.push(work.cleanup);
-    gitCli(['clone', '-q', bus.remote, work.path]);
-    mkdirSync(join(work.path, 'handoffs'), { recursive: true });
-    mkdirSync(join(work.path, 'responses'), { recursive: true });
     // What claude said and what a failed tool printed, as JSON strings: a window title, a screen clear, colours.
     const stream = [
       { type: 'assistant', message: { content: [{ type: 'text', text: 'hi \u001b]0;pwned\u0007\u001b[2Jthere' }, { type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'npm test \u009b31m' } }] } },
       { type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', is_error: true, content: '\u001b[31mFAIL\u001b[0m one test' }] } },
     ].map((e) => JSON.stringify(e));
-    writeFileSync(join(work.path, 'handoffs', 'esc-run.md'), '---\ntitle: escapes\nfrom: alpha\nto: beta\nrunner: claude\n---\n## Task\n\nnothing\n');
-    writeFileSync(join(work.path, 'responses', 'esc-run.md'), `---\nid: esc-run\nstatus: succeeded\nnode: beta\nfinished: ${new Date().toISOString()}\n---\n## Summary\n\ndone\n\n## Output\n\n\`\`\`\n${stream.join('\n')}\n\`\`\`\n`);
-    gitCli(['add', '-A'], work.path);
-    gitCli(['commit', '-q', '-m', 'plant a claude run whose output escapes control characters'], work.path);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], work.path);
+    await plant({
+      'handoffs/esc-run.md': '---\ntitle: escapes\nfrom: alpha\nto: beta\nrunner: claude\n---\n## Task\n\nnothing\n',
+      'responses/esc-run.md': `---\nid: esc-run\nstatus: succeeded\nnode: beta\nfinished: ${new Date().toISOString()}\n---\n## Summary\n\ndone\n\n## Output\n\n\`\`\`\n${stream.join('\n')}\n\`\`\`\n`,
+    }, 'plant a claude run whose output escapes control characters');
 
     const shown = 'claude: hi there\n  → Bash: npm test\n  ✗ Bash: FAIL one test\n';
     expect((await ok<{ text: string }>('logs', { id: 'esc-run' })).text).toBe(shown);
@@ -332,19 +340,13 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
   });
 
   it('the end of an output whose last line is longer than maxChars is that line\'s end, and no cut splits a character', async () => {
-    const work = await tempDir('gitbus-mcp-tail-');
-    cleanups.push(work.cleanup);
-    gitCli(['clone', '-q', bus.remote, work.path]);
-    mkdirSync(join(work.path, 'handoffs'), { recursive: true });
-    mkdirSync(join(work.path, 'responses'), { recursive: true });
     const outputs: Record<string, string> = { 'one-line': 'y'.repeat(10_000), emoji: '\u{1F600}'.repeat(300) };
+    const files: Record<string, string> = {};
     for (const [id, output] of Object.entries(outputs)) {
-      writeFileSync(join(work.path, 'handoffs', `${id}.md`), `---\ntitle: ${id}\nfrom: alpha\nto: beta\nrunner: manual\n---\n`);
-      writeFileSync(join(work.path, 'responses', `${id}.md`), `---\nid: ${id}\nstatus: succeeded\nnode: beta\nfinished: ${new Date().toISOString()}\n---\n## Summary\n\ndone\n\n## Output\n\n\`\`\`\n${output}\n\`\`\`\n`);
+      files[`handoffs/${id}.md`] = `---\ntitle: ${id}\nfrom: alpha\nto: beta\nrunner: manual\n---\n`;
+      files[`responses/${id}.md`] = `---\nid: ${id}\nstatus: succeeded\nnode: beta\nfinished: ${new Date().toISOString()}\n---\n## Summary\n\ndone\n\n## Output\n\n\`\`\`\n${output}\n\`\`\`\n`;
     }
-    gitCli(['add', '-A'], work.path);
-    gitCli(['commit', '-q', '-m', 'plant outputs of one long line'], work.path);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], work.path);
+    await plant(files, 'plant outputs of one long line');
 
     // Its last 100 characters were cut after the line break that ends them: nothing was left.
     expect(await ok<Json>('logs', { id: 'one-line', maxChars: 100 })).toMatchObject({ text: `${'y'.repeat(99)}\n`, truncated: true });
@@ -354,15 +356,10 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
   });
 
   it('a leap second out of place in a planted bus file is a problem of that file: status and claim_next still answer (the SDK client checks date-time)', async () => {
-    const work = await tempDir('gitbus-mcp-plant-');
-    cleanups.push(work.cleanup);
-    gitCli(['clone', '-q', bus.remote, work.path]);
-    mkdirSync(join(work.path, 'handoffs'), { recursive: true });
-    writeFileSync(join(work.path, 'nodes', 'evil.md'), '---\nnode: evil\njoined: 2026-12-02T10:00:60Z\n---\n');
-    writeFileSync(join(work.path, 'handoffs', 'leap-task.md'), '---\ntitle: leap\nto: alpha\ncreated: 2026-12-02T10:00:60Z\n---\n## Task\n\nnothing\n');
-    gitCli(['add', '-A'], work.path);
-    gitCli(['commit', '-q', '-m', 'plant leap seconds'], work.path);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], work.path);
+    await plant({
+      'nodes/evil.md': '---\nnode: evil\njoined: 2026-12-02T10:00:60Z\n---\n',
+      'handoffs/leap-task.md': '---\ntitle: leap\nto: alpha\ncreated: 2026-12-02T10:00:60Z\n---\n## Task\n\nnothing\n',
+    }, 'plant leap seconds');
 
     const s = await ok<{ problems: { path: string; field: string; reason: string }[] }>('status', {});
     expect(s.problems).toEqual(expect.arrayContaining([
