@@ -123,7 +123,6 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
     // A node whose own key the accepted version does not list (on a bus that refuses unlisted nodes), or lists
     // another key for, writes nothing: its claim would be ignored as forged and the task run again elsewhere.
     const claimNothing = trust !== null ? whyClaimNothing(ctx.paths.home, ctx.config.node, trust.accepted) : null;
-    const unlisted = claimNothing !== null;
     const judgeFor = async (ids: string[]) => {
       if (!trust) return untrustedJudge;
       if (claimNothing) {
@@ -167,7 +166,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       snap.saveParsed();
       judge = await judgeFor(views.map((v) => v.id));
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
-      const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals && !unlisted ? { answerRefusals: true } : {}) };
+      const facts: NodeFacts = { ...who, ...(target.runners ? { runners: target.runners } : {}), ...(target.answerRefusals && claimNothing === null ? { answerRefusals: true } : {}) };
       const eligible = claimQueue(views, facts, snap.settings.maxAttempts);
       const queue = limits.ready ? [...(await limits.ready(eligible, snap, sortQueue(views.filter((v) => v.state === 'pending'))))] : eligible;
       // A spread order is this node's own and the same at every round: a retry takes its next preference as it is.

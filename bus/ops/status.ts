@@ -296,10 +296,10 @@ async function judgeHandoffs(ctx: BusContext, snap: Snapshot, trust: EnforcedTru
   const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners, ...(judge ? { policy: judge } : {}) };
   // A node whose own key the version does not list for it claims nothing, and answers nothing (bus/ops/claim.ts).
   const claimNothing = trust ? whyClaimNothing(ctx.paths.home, ctx.config.node, trust.accepted) : null;
+  const refused = claimNothing ? untrustedVerdict({ trusted: false, ...claimNothing }) : null;
   const refusedHere = (v: TaskView): string | undefined => {
     if (!judge || v.state !== 'pending' || !v.handoff) return undefined;
-    if (claimNothing) {
-      const refused = untrustedVerdict({ trusted: false, ...claimNothing });
+    if (claimNothing && refused) {
       const mine = v.handoff.to === ctx.config.node || eligibility(v, { ...me, policy: () => refused }, snap.settings.maxAttempts).refusedByPolicy;
       return mine ? `${claimNothing.reason}; this node claims nothing until then (${claimNothing.fix})` : undefined;
     }
