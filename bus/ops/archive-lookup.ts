@@ -36,19 +36,19 @@ export function acceptedTrust(ctx: BusContext): EnforcedTrust | null {
  * it names, judged as on main: the signature covers the file's path on main, and sits in the task's signature folder.
  * Its fix names the archive path. What reads an archived task asks countedArchive (archived-trust.ts), which uses this.
  */
-export async function archivedFileVerdict(store: ObjectStore, entry: Pick<ArchivedTask, 'signatures'>, ref: { path: string; oid: string }, trust: EnforcedTrust, now: Date): Promise<NodeFileVerdict> {
+export async function archivedFileVerdict(store: ObjectStore, entry: Pick<ArchivedTask, 'signatures'>, ref: { path: string; oid: string }, trust: EnforcedTrust, now: Date): Promise<NodeFileVerdict & { data: Record<string, unknown> | null }> {
   const where = parseArchivePath(ref.path);
-  if (isFileProblem(where)) return { counts: false, node: null, reason: where.reason, fix: where.fix };
+  if (isFileProblem(where)) return { counts: false, node: null, reason: where.reason, fix: where.fix, data: null };
   // Over the size limit it does not parse whoever signed it: judged unsigned, never read (as on main, node-files.ts).
   const read = await store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
-  if (typeof read === 'number') return nodeFileVerdict({ path: pathFor(where.location), bytes: new Uint8Array(), node: null, archivedAt: ref.path }, trust.accepted, trust.node, now);
+  if (typeof read === 'number') return { ...nodeFileVerdict({ path: pathFor(where.location), bytes: new Uint8Array(), node: null, archivedAt: ref.path }, trust.accepted, trust.node, now), data: null };
   const bytes = read;
   const parsed = parseArchivedFile(ref.path, bytes);
-  const data = parsed.ok ? (parsed.file.data as { node?: unknown }) : {};
-  const node = typeof data.node === 'string' ? data.node : null;
+  const data = parsed.ok ? (parsed.file.data as Record<string, unknown>) : null;
+  const node = typeof data?.['node'] === 'string' ? data['node'] : null;
   const sig = entry.signatures.get(`${archivedName(ref)}.sig`);
   const sidecar = sig ? await store.readBlob(sig, MAX_SIGNATURE_FILE) : undefined;
-  return nodeFileVerdict({ path: pathFor(where.location), bytes, node, ...(sidecar ? { sidecar } : {}), archivedAt: ref.path }, trust.accepted, trust.node, now);
+  return { ...nodeFileVerdict({ path: pathFor(where.location), bytes, node, ...(sidecar ? { sidecar } : {}), archivedAt: ref.path }, trust.accepted, trust.node, now), data };
 }
 
 export interface ArchivedTask {

@@ -6,7 +6,7 @@ import type { BusContext } from '../context.js';
 import type { RanTask } from '../model/resume-plan.js';
 import type { ForgedFile, TaskState } from '../model/types.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
-import { filterTaskFiles } from '../trust/node-files.js';
+import { filterTaskFiles } from '../trust/task-file-filter.js';
 import { acceptedTrust, archivedFileVerdict, findArchived, readArchivedData, readArchivedFile, type ArchivedTask, type FindArchivedOptions } from './archive-lookup.js';
 import { archivedName, archivedTaskFiles } from './archived-view.js';
 import { claimsByAttempt } from '../model/task-file-order.js';
@@ -34,7 +34,8 @@ export async function countedArchive(ctx: BusContext, id: string, entry: Archive
     files,
     async (ref, kind) => {
       const v = await archivedFileVerdict(ctx.repo.store, entry, ref, trust, now);
-      return v.counts ? null : { path: `archive:${ref.path}`, kind, node: v.node, reason: v.reason, fix: v.fix };
+      const path = `archive:${ref.path}`;
+      return v.counts ? { forged: null, path, where: `${ref.path} on the archive branch`, signed: v.signed, data: v.data } : { forged: { path, kind, node: v.node, reason: v.reason, fix: v.fix } };
     },
     forged,
   );

@@ -13,7 +13,7 @@ import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type SignerOf } from '../node-policy.js';
 import { markEndsRemoved } from '../trust/seen-ended.js';
 import { enforcedTrust, handoffVerdicts, replayed, trustedJudge, untrustedVerdict } from '../trust/enforce.js';
-import { whyClaimNothing } from '../trust/node-files.js';
+import { holdersToTakeOver, whyClaimNothing } from '../trust/node-files.js';
 import { resolveTaskIdBeyond } from '../model/resolve-id.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskView } from '../model/task-view.js';
@@ -140,7 +140,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       return trustedJudge(ctx.paths.home, ctx.config, verdicts);
     };
     let judge = untrustedJudge;
-    const expired = await expiredHolders(ctx, snap);
+    const expired = holdersToTakeOver(trust, ctx.config.node, await expiredHolders(ctx, snap));
     let picked: TaskView[];
     if ('id' in target) {
       const id = await resolveTaskIdBeyond(snap.ids(), target.id, archivedIdCheck(ctx));

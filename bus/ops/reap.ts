@@ -5,6 +5,7 @@ import { transact, type TransactOptions } from '../cas.js';
 import type { BusContext } from '../context.js';
 import type { FileChange } from '../store/objects.js';
 import { expiredHolders } from './claim.js';
+import { holdersToTakeOver, trustOf, whyClaimNothing } from '../trust/node-files.js';
 
 export interface Reaped {
   id: string;
@@ -21,7 +22,11 @@ export interface Reaped {
  */
 export async function reapExpired(ctx: BusContext, now = () => new Date(), opts: Pick<TransactOptions, 'peek'> = {}): Promise<Reaped[]> {
   const r = await transact(ctx, 'reap', async (snap) => {
-    const expired = await expiredHolders(ctx, snap);
+    const trust = trustOf(snap);
+    // What this node writes would count as forged everywhere (its key is not the one listed, or unlisted nodes are
+    // refused): an end it wrote would only be written again at every look.
+    if (trust && whyClaimNothing(ctx.paths.home, ctx.config.node, trust.accepted)) return { result: { reaped: [] } };
+    const expired = holdersToTakeOver(trust, ctx.config.node, await expiredHolders(ctx, snap));
     const reaped: Reaped[] = [];
     const changes: FileChange[] = [];
     const end = (id: string, status: Reaped['status'], attempt: number, reason: string) => {

@@ -11,13 +11,14 @@ import type { EnforcedTrust } from './handoff-trust.js';
 import { signedKindOf } from './messages.js';
 import { nodeKeyPaths, ensureNodeKey } from './node-key.js';
 import { addNodeCommand, nodeKeysIn } from './node-key-status.js';
-import { unlistedNodesOf } from './node-keys.js';
+import { listsNode, unlistedNodesOf } from './node-keys.js';
 import type { TrustVersion } from './version-content.js';
 import { checkNodeFileSignature, nodeFileVerdict } from './node-file-trust.js';
 import { loadEd25519Key, signBusFileInProcess } from './node-signer.js';
 import { MAX_SIGNATURE_FILE, type SignatureCheck } from './sshsig.js';
 import { noteClaimed, noteEnded } from './seen-ended.js';
 import { overrideProblem, trustedSettings } from './trusted-settings.js';
+import { filterTaskFiles, type JudgedFile } from './task-file-filter.js';
 
 /**
  * Files a node writes in its own name (docs/PROTOCOL.md §12, "Files a node writes"), thin I/O around
@@ -80,11 +81,13 @@ async function sidecarsOf(snap: Snapshot): Promise<Map<string, string>> {
 
 async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date): Promise<void> {
   const sidecars = await sidecarsOf(snap);
-  const judge = async (ref: FileRef, kind: ForgedFile['kind'], fileNode?: string): Promise<ForgedFile | null> => {
+  const judge = async (ref: FileRef, kind: ForgedFile['kind'], fileNode?: string): Promise<JudgedFile> => {
     let node: string | null = fileNode ?? null;
+    let data: Record<string, unknown> | null = null;
     if (fileNode === undefined) {
-      const p = await snap.parse<{ node?: unknown }>(ref);
-      node = p.ok && typeof p.data.node === 'string' ? p.data.node : null;
+      const p = await snap.parse<Record<string, unknown>>(ref);
+      data = p.ok ? p.data : null;
+      node = typeof data?.['node'] === 'string' ? data['node'] : null;
     }
     const sidecarOid = sidecars.get(ref.path);
     let check: SignatureCheck | undefined;
@@ -102,7 +105,7 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
       }
     }
     const v = nodeFileVerdict({ path: ref.path, node, ...(check ? { check } : {}) }, trust.accepted, trust.node, now);
-    return v.counts ? null : { path: ref.path, kind, node: v.node, reason: v.reason, fix: v.fix };
+    return v.counts ? { forged: null, path: ref.path, where: ref.path, signed: v.signed, data } : { forged: { path: ref.path, kind, node: v.node, reason: v.reason, fix: v.fix } };
   };
   // The index's map is shared with the process-wide index memo (bus/model/index-tree.ts): replaced, never edited.
   const kept = new Map<string, TaskFiles>();
@@ -112,56 +115,12 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
   }
   if (kept.size > 0) snap.index.tasks = new Map([...snap.index.tasks].map(([id, f]) => [id, kept.get(id) ?? f]));
   for (const [node, ref] of [...snap.index.nodes]) {
-    const f = await judge(ref, 'node', node);
-    if (f) {
+    const { forged } = await judge(ref, 'node', node);
+    if (forged) {
       snap.index.nodes.delete(node);
-      snap.forged.push(f);
+      snap.forged.push(forged);
     }
   }
-}
-
-/**
- * Only what decides the task's state is judged: claims from the highest down to the first that counts, that
- * claim's release, and the response. Lower attempts and their releases change nothing whoever wrote them.
- * Returns `files` when nothing is forged, else a copy without the forged files: a TaskFiles object is shared by
- * the snapshots of every process-wide index (bus/model/index-tree.ts IndexMemo), so it is never changed in place.
- * An archived task's files are judged by the same rules (bus/ops/archived-trust.ts).
- */
-export async function filterTaskFiles(files: TaskFiles, judge: (ref: FileRef, kind: ForgedFile['kind']) => Promise<ForgedFile | null>, forged: ForgedFile[]): Promise<TaskFiles> {
-  let out = files;
-  const own = (): TaskFiles => {
-    if (out === files) out = { ...files, claims: new Map(files.claims), releases: new Map(files.releases) };
-    return out;
-  };
-  const attempts = [...files.claims.keys()].sort((a, b) => b - a);
-  for (const a of attempts) {
-    const ref = files.claims.get(a);
-    if (!ref) continue;
-    const f = await judge(ref, 'claim');
-    if (!f) break;
-    const t = own();
-    t.claims.delete(a);
-    t.takenAttempt = Math.max(t.takenAttempt ?? 0, a);
-    forged.push({ ...f, id: files.id });
-  }
-  let top = 0;
-  for (const a of out.claims.keys()) top = Math.max(top, a);
-  const release = out.releases.get(top);
-  if (release) {
-    const f = await judge(release, 'release');
-    if (f) {
-      own().releases.delete(top);
-      forged.push({ ...f, id: files.id });
-    }
-  }
-  if (out.response) {
-    const f = await judge(out.response, 'response');
-    if (f) {
-      delete own().response;
-      forged.push({ ...f, id: files.id });
-    }
-  }
-  return out;
 }
 
 const NODE_KINDS = new Set(['claim', 'release', 'response', 'node']);
@@ -235,4 +194,15 @@ export function whyClaimNothing(home: string, node: string, v: TrustVersion): { 
     reason: `this node's key ${own ?? `(none in ${privatePath})`} is not the one trust version ${v.version} lists for ${node} (${listed.join(', ')}): its claim would count as forged`,
     fix: own !== null ? `an admin checks the fingerprint with you and runs: ${addNodeCommand(node, own)}` : `restore ${privatePath} from a backup, or make a new key with "gitbus trust node-key --rotate" and have an admin list it`,
   };
+}
+
+/**
+ * The silent holders whose claims this node may take over (reclaim) or end (reap): all of `expired`, except, on a
+ * node that enforces trust and whose own key the accepted version does not list, the nodes it does list. What this
+ * node wrote over their claims would count as forged on every node that enforces trust, its own included
+ * (task-file-filter.ts), so it would only write it again at its next look.
+ */
+export function holdersToTakeOver(trust: EnforcedTrust | null | undefined, self: string, expired: Set<string>): Set<string> {
+  if (!trust || expired.size === 0 || listsNode(trust.accepted, self)) return expired;
+  return new Set([...expired].filter((n) => !listsNode(trust.accepted, n)));
 }
