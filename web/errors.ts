@@ -23,3 +23,27 @@ export class UiAssetsMissingError extends GitbusError {
     super(`the web view's files are not at ${where}`, 'reinstall gitbus (its package includes web/assets/)', { where });
   }
 }
+
+/** The endpoints of `gitbus ui`'s API, for the fix of an answer to a path that is none of them. */
+const ENDPOINTS = 'GET /api/fleet, /api/tasks, /api/task/ID, /api/task/ID/output, /api/group/NAME, /api/problems or /api/events';
+
+/** A request to a path under /api that is no endpoint (answered 404). */
+export class UiUnknownEndpointError extends GitbusError {
+  readonly code = 'UI_UNKNOWN_ENDPOINT';
+  constructor(path: string) {
+    super(`no endpoint of the web view's API at ${shownPath(path)}`, `ask for one of ${ENDPOINTS}`, { path: shownPath(path) });
+  }
+}
+
+/** A request to the API with a method that would change something: the web view is read-only (answered 405). */
+export class UiMethodNotAllowedError extends GitbusError {
+  readonly code = 'UI_METHOD_NOT_ALLOWED';
+  constructor(method: string, path: string) {
+    super(`${method} ${shownPath(path)}: the web view is read-only and answers GET and HEAD only`, `read it with GET (the CLI changes the bus: gitbus dispatch, respond, cancel, ...)`, { method, path: shownPath(path) });
+  }
+}
+
+/** A request path as an error quotes it: a client may send one of any length. */
+function shownPath(path: string): string {
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}

@@ -14,6 +14,8 @@ export type Route =
   | { kind: 'api'; what: 'task' | 'output'; id: string }
   | { kind: 'api'; what: 'group'; name: string }
   | { kind: 'bad'; reason: string }
+  /** A path under /api that names no endpoint: answered as the endpoints answer errors (JSON), not as a page. */
+  | { kind: 'no-endpoint'; path: string }
   | { kind: 'none' };
 
 /**
@@ -28,6 +30,11 @@ export function requestPath(target: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** Whether a path is the API's (`/api`, `/api/...`): its answers, errors included, are JSON for scripts. Pure. */
+export function isApiPath(pathname: string): boolean {
+  return pathname === '/api' || pathname.startsWith('/api/');
 }
 
 const ASSET_RE = /^[a-z0-9][a-z0-9_-]*\.(html|css|js|svg|png)$/;
@@ -49,7 +56,7 @@ export function routeOf(pathname: string): Route {
   if (n === 2 && (b === 'fleet' || b === 'tasks' || b === 'problems' || b === 'events')) return { kind: 'api', what: b };
   if ((n === 3 || (n === 4 && d === 'output')) && b === 'task' && c) return nameOk('task', c) ? { kind: 'api', what: n === 4 ? 'output' : 'task', id: c } : bad('task', c);
   if (n === 3 && b === 'group' && c) return nameOk('group', c) ? { kind: 'api', what: 'group', name: c } : bad('group', c);
-  return { kind: 'none' };
+  return { kind: 'no-endpoint', path: pathname };
 }
 
 function nameOk(kind: 'task' | 'group', name: string): boolean {

@@ -9,9 +9,9 @@ import { GitbusError, firstLine } from '../schemas/errors.js';
 import { fleetView, groupPageView, problemsView, StatusReader, taskView, tasksView } from './api.js';
 import { loadAssets } from './assets.js';
 import { BusChanges } from './bus-changes.js';
-import { UiListenError, UiPortInUseError } from './errors.js';
+import { UiListenError, UiMethodNotAllowedError, UiPortInUseError, UiUnknownEndpointError } from './errors.js';
 import { OutputFollowers } from './output-follow.js';
-import { requestPath, routeOf, type Route } from './routes.js';
+import { isApiPath, requestPath, routeOf, type Route } from './routes.js';
 import { ALLOWED_METHODS, allowedHosts, hostAllowed, SECURITY_HEADERS, viewUrl, visibleJson } from './security.js';
 import { openEventStream, type EventStream } from './sse.js';
 
@@ -110,12 +110,15 @@ async function handle(s: Served, req: IncomingMessage, res: ServerResponse): Pro
       return;
     }
     const method = req.method ?? 'GET';
+    const path = requestPath(req.url ?? '/');
     if (!(ALLOWED_METHODS as readonly string[]).includes(method)) {
-      plain(res, 405, 'the web view is read-only: it answers GET and HEAD only\n', { Allow: ALLOWED_METHODS.join(', ') });
+      const allow = { Allow: ALLOWED_METHODS.join(', ') };
+      // A script calling the API reads its errors as JSON, whichever path and method it got wrong.
+      if (path !== null && isApiPath(path)) return error(res, 405, new UiMethodNotAllowedError(method, path), false, allow);
+      plain(res, 405, 'the web view is read-only: it answers GET and HEAD only\n', allow);
       return;
     }
     const head = method === 'HEAD';
-    const path = requestPath(req.url ?? '/');
     const route: Route = path === null ? { kind: 'bad', reason: `${JSON.stringify((req.url ?? '').slice(0, 80))} is not a request target` } : routeOf(path);
     await answer(s, route, res, head);
   } catch (err) {
@@ -123,9 +126,8 @@ async function handle(s: Served, req: IncomingMessage, res: ServerResponse): Pro
       res.destroy();
       return;
     }
-    const known = err instanceof GitbusError;
-    if (!known) s.log(`gitbus ui: internal error on ${req.url ?? '?'}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    json(res, statusFor(err), { error: { code: known ? err.code : 'INTERNAL', message: firstLine(err), fix: known ? err.fix : 'this is a bug in gitbus; please report it with what the page showed' } }, false);
+    if (!(err instanceof GitbusError)) s.log(`gitbus ui: internal error on ${req.url ?? '?'}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    error(res, statusFor(err), err, false);
   }
 }
 
@@ -142,6 +144,8 @@ async function answer(s: Served, route: Route, res: ServerResponse, head: boolea
     }
     case 'none':
       return plain(res, 404, 'nothing here\n');
+    case 'no-endpoint':
+      return error(res, 404, new UiUnknownEndpointError(route.path), head);
     case 'bad':
       return json(res, 400, { error: { code: 'BAD_INPUT', message: route.reason, fix: 'use a link from the pages' } }, head);
   }
@@ -203,6 +207,12 @@ function plain(res: ServerResponse, code: number, text: string, extra: Record<st
   send(res, code, 'text/plain; charset=utf-8', Buffer.from(text), false, extra);
 }
 
-function json(res: ServerResponse, code: number, value: unknown, head: boolean): void {
-  send(res, code, 'application/json; charset=utf-8', Buffer.from(visibleJson(value)), head, { 'Cache-Control': 'no-store' });
+function json(res: ServerResponse, code: number, value: unknown, head: boolean, extra: Record<string, string> = {}): void {
+  send(res, code, 'application/json; charset=utf-8', Buffer.from(visibleJson(value)), head, { 'Cache-Control': 'no-store', ...extra });
+}
+
+/** An error as every endpoint answers one: `{ error: { code, message, fix } }`, the code stable for scripts. */
+function error(res: ServerResponse, status: number, err: unknown, head: boolean, extra: Record<string, string> = {}): void {
+  const known = err instanceof GitbusError;
+  json(res, status, { error: { code: known ? err.code : 'INTERNAL', message: firstLine(err), fix: known ? err.fix : 'this is a bug in gitbus; please report it with what the page showed' } }, head, extra);
 }

@@ -45,10 +45,18 @@ describe('gitbus ui over plain HTTP', () => {
   it('is read-only: every method but GET and HEAD is refused, and the bus does not move', async () => {
     const before = remoteMain();
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
-      for (const path of ['/', '/api/fleet', `/api/task/${xssId}`]) {
+      for (const path of ['/', '/api/fleet', `/api/task/${xssId}`, '/api/nothing']) {
         const r = await raw(method, path);
         expect(r.status, `${method} ${path}`).toBe(405);
         expect(r.headers['allow']).toBe('GET, HEAD');
+        // The API's refusal is JSON, as its other errors are; a page's is text.
+        if (path === '/') {
+          expect(r.headers['content-type']).toBe('text/plain; charset=utf-8');
+          continue;
+        }
+        expect(r.headers['content-type'], `${method} ${path}`).toBe('application/json; charset=utf-8');
+        const { error } = JSON.parse(r.body) as { error: { code: string; message: string; fix: string } };
+        expect(error).toEqual({ code: 'UI_METHOD_NOT_ALLOWED', message: `${method} ${path}: the web view is read-only and answers GET and HEAD only`, fix: expect.stringContaining('GET') as string });
       }
     }
     expect((await raw('HEAD', '/api/fleet')).status).toBe(200);
@@ -81,6 +89,22 @@ describe('gitbus ui over plain HTTP', () => {
     expect(unknown.status).toBe(404);
     expect((JSON.parse(unknown.body) as { error: { code: string } }).error.code).toBe('UNKNOWN_TASK');
     expect((await raw('GET', '/api/group/nosuchgroup')).status).toBe(404);
+  });
+
+  it('answers a path under /api that is no endpoint with 404 as JSON naming the path, as its endpoints answer errors; any other path with a text 404', async () => {
+    for (const path of ['/api/nothing', '/api', '/api/', `/api/task/${xssId}/claim`, '/api/fleet/more']) {
+      const r = await raw('GET', path);
+      expect(r.status, path).toBe(404);
+      expect(r.headers['content-type'], path).toBe('application/json; charset=utf-8');
+      const { error } = JSON.parse(r.body) as { error: { code: string; message: string; fix: string } };
+      expect(error.code, path).toBe('UI_UNKNOWN_ENDPOINT');
+      expect(error.message).toBe(`no endpoint of the web view's API at ${path}`);
+      expect(error.fix).toContain('/api/task/ID/output');
+      const head = await raw('HEAD', path);
+      expect([head.status, head.headers['content-type'], head.body]).toEqual([404, 'application/json; charset=utf-8', '']);
+    }
+    const page = await raw('GET', '/nothing');
+    expect([page.status, page.headers['content-type']]).toEqual([404, 'text/plain; charset=utf-8']);
   });
 
   it('does not read a task file above 256 KiB nor a heartbeat log above 64 KiB: the page and show say they are there', async () => {

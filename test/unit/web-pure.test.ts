@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { changedRefs } from '../../web/bus-changes.js';
-import { assetType, requestPath, routeOf } from '../../web/routes.js';
+import { assetType, isApiPath, requestPath, routeOf } from '../../web/routes.js';
 import { allowedHosts, hostAllowed, viewUrl } from '../../web/security.js';
 
 const machine = { hostname: 'Build-Box', addresses: ['127.0.0.1', '192.168.1.20', '::1', 'fe80::1'] };
@@ -42,8 +42,9 @@ describe('the web view: routes', () => {
     expect(routeOf('/api/task/abc')).toEqual({ kind: 'api', what: 'task', id: 'abc' });
     expect(routeOf('/api/task/abc/output')).toEqual({ kind: 'api', what: 'output', id: 'abc' });
     expect(routeOf('/api/group/g1')).toEqual({ kind: 'api', what: 'group', name: 'g1' });
-    expect(routeOf('/api/task/abc/claim')).toEqual({ kind: 'none' });
-    expect(routeOf('/api/nothing')).toEqual({ kind: 'none' });
+    // A path under /api that names no endpoint is the API's to answer (as JSON), not a page's.
+    for (const p of ['/api/task/abc/claim', '/api/nothing', '/api', '/api/', '/api/task/', '/api/fleet/x']) expect(routeOf(p), p).toEqual({ kind: 'no-endpoint', path: p });
+    expect([isApiPath('/api'), isApiPath('/api/x'), isApiPath('/apis'), isApiPath('/tasks')]).toEqual([true, true, false, false]);
   });
 });
 
