@@ -201,7 +201,18 @@ export function reasonOf(r: Pick<TaskResponse, 'status' | 'reason'>, body: strin
  * there. Null when there is no log (a person's claim, runs on another node).
  */
 export function readLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: number, tailBytes = LOG_TAIL_BYTES): { text: string; log: LogFile } | null {
-  const path = join(ctx.paths.logs, `${id}.${attempt}.log`);
+  const read = readLogBytes(join(ctx.paths.logs, `${id}.${attempt}.log`), tailBytes);
+  return read && { text: terminalText(read.bytes), log: read.log };
+}
+
+/**
+ * A log's bytes as written: its last `tailBytes` from the first line that starts there (all of it when shorter).
+ * With `from`, what follows that byte instead, when the log still holds it and at most `tailBytes` follow: a reader
+ * that has read up to there goes on by position, never by matching text, which output that repeats itself would
+ * fool (`log.skipped` is then `from`; else the tail is read, and `skipped` says where it starts). Null when there is
+ * no log, or it is no file.
+ */
+export function readLogBytes(path: string, tailBytes = LOG_TAIL_BYTES, from?: number): { bytes: Buffer; log: LogFile } | null {
   let fd: number;
   try {
     // Non-blocking: a FIFO put where the log goes would block an open for reading until something writes to it.
@@ -213,18 +224,12 @@ export function readLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: num
     const st = fstatSync(fd);
     if (!st.isFile()) return null;
     const size = st.size;
+    if (from !== undefined && from >= 0 && from <= size && size - from <= tailBytes) return { bytes: readRange(fd, from, size), log: { path, bytes: size, skipped: from } };
     // One byte before the tail is read too: when it ends a line, the tail starts with a whole one.
-    const from = Math.max(0, size - tailBytes - 1);
-    const buf = Buffer.alloc(size - from);
-    let n = 0;
-    while (n < buf.length) {
-      const r = readSync(fd, buf, n, buf.length - n, from + n);
-      if (r === 0) break;
-      n += r;
-    }
-    let bytes = buf.subarray(0, n);
-    let skipped = from;
-    if (from > 0) {
+    const start = Math.max(0, size - tailBytes - 1);
+    let bytes = readRange(fd, start, size);
+    let skipped = start;
+    if (start > 0) {
       // From a whole line: a claude log is read line by line as JSON; with no line end in the tail, from a whole
       // UTF-8 character (continuation bytes are 10xxxxxx).
       const nl = bytes.indexOf(0x0a);
@@ -233,13 +238,25 @@ export function readLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: num
       bytes = bytes.subarray(cut);
       skipped += cut;
     }
-    return { text: terminalText(bytes), log: { path, bytes: size, skipped } };
+    return { bytes, log: { path, bytes: size, skipped } };
   } catch {
     // A log that cannot be read (a folder, no permission): as if there were none; the heartbeat or response is asked.
     return null;
   } finally {
     closeSync(fd);
   }
+}
+
+/** Bytes `from` to `to` of an open file, fewer when it shrank meanwhile. */
+function readRange(fd: number, from: number, to: number): Buffer {
+  const buf = Buffer.alloc(to - from);
+  let n = 0;
+  while (n < buf.length) {
+    const r = readSync(fd, buf, n, buf.length - n, from + n);
+    if (r === 0) break;
+    n += r;
+  }
+  return buf.subarray(0, n);
 }
 
 /** The progress a heartbeat's heartbeat.yaml carries for one run, or null. */

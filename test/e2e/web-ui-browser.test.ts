@@ -1,9 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { LOG_TAIL_BYTES } from '../../bus/ops/task-output.js';
 import { ROOT, gitbus, gitCli } from '../helpers/cli.js';
 import { PAYLOAD, makeUiBus, resolveFiles, spawnUi, type UiBus, type UiProcess } from '../helpers/web-ui.js';
 import { startWatcher } from '../helpers/watcher-process.js';
@@ -229,6 +230,37 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     writeFileSync(go2, '');
     await expect.poll(() => page.locator('.sub .badge').textContent(), { timeout: 20_000 }).toBe('succeeded');
     await expect.poll(() => out.textContent(), { timeout: 20_000 }).toBe('line one\nline two\nprogress 3%\nfinished\n');
+  });
+
+  it('a log that repeats itself exactly at the window size is followed by position: the repeat shown once more, nothing dropped or doubled', async () => {
+    // A window (LOG_TAIL_BYTES) of numbered lines, written twice: the window read after the second write is the
+    // first one, character for character, which text matching took for nothing new.
+    const id = await bus.dispatch('alpha', ['repeats at the window size', '--to', 'alpha']);
+    expect((await gitbus(['claim', id, '--json'], { home: bus.home('alpha') })).code).toBe(0);
+    const logs = join(bus.home('alpha'), 'logs');
+    mkdirSync(logs, { recursive: true });
+    const log = join(logs, `${id}.1.log`);
+    const width = 64;
+    const n = LOG_TAIL_BYTES / width;
+    const block = Buffer.alloc(LOG_TAIL_BYTES);
+    for (let i = 0; i < n; i++) block.write(`${String(i).padStart(7, '0')} ${'.'.repeat(width - 9)}\n`, i * width);
+    writeFileSync(log, block);
+    // Read in the page: the text is 16 MB by the end. `bad`: the first line that is not the next number.
+    const lines = () =>
+      page.evaluate<{ lines: number; bad: number; last: string }>(`(() => {
+        const all = document.querySelector('pre.output')?.textContent?.split('\\n') ?? [];
+        let bad = -1;
+        for (let k = 0; k < all.length - 1; k++) if (Number(all[k].slice(0, 7)) !== k % ${n}) { bad = k; break; }
+        return { lines: all.length - 1, bad, last: all[all.length - 1] ?? '' };
+      })()`);
+    await page.goto(`${ui.url}task/${id}`);
+    await expect.poll(lines, { timeout: 30_000 }).toEqual({ lines: n, bad: -1, last: '' });
+    appendFileSync(log, block);
+    const r = await gitbus(['respond', id, '--status', 'succeeded', '--summary', 'repeated'], { home: bus.home('alpha') });
+    expect(r.code, r.stderr).toBe(0);
+    await expect.poll(() => page.locator('.sub .badge').textContent(), { timeout: 20_000 }).toBe('succeeded');
+    await expect.poll(lines, { timeout: 30_000 }).toEqual({ lines: 2 * n, bad: -1, last: '' });
+    expect(refused).toEqual([]);
   });
 
   it('a bad address shows a page saying so: a sort key that is no column, an id that is no task id', async () => {

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openBus, type BusContext } from '../../bus/context.js';
+import { claim } from '../../bus/ops/claim.js';
+import { LOG_TAIL_BYTES } from '../../bus/ops/task-output.js';
+import { OutputFollowers, type OutputEvent } from '../../web/output-follow.js';
+import { gitbus } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * The web view's follower of a task's output (web/output-follow.ts) on this node's own log, which it reads on from
+ * where it left off: what pages are sent as the log grows, a line being redrawn, the log written anew, and a claude
+ * run's lines made readable across reads. A page's view of repeated output at the window size is in
+ * web-ui-browser.test.ts.
+ */
+describe("following this node's log of a run by position", () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let ctx: BusContext;
+  let followers: OutputFollowers;
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    ctx = await openBus(bus.home('alpha'));
+    mkdirSync(ctx.paths.logs, { recursive: true });
+    followers = new OutputFollowers(ctx, 100);
+  });
+  afterAll(async () => {
+    followers?.stop();
+    await ctx?.repo.close();
+    await bus?.cleanup();
+  });
+
+  /** A task claimed here, its log holding `text`, and the events of a page following it. */
+  async function followed(args: string[], text: string) {
+    const id = await bus.dispatch('alpha', args);
+    await claim(ctx, { id });
+    const log = join(ctx.paths.logs, `${id}.1.log`);
+    writeFileSync(log, text);
+    const events: OutputEvent[] = [];
+    const unfollow = followers.follow(id, (e) => events.push(e));
+    /** What a page shows after the events so far: a reset replaces, anything else is added. */
+    const page = () => events.reduce((shown, e) => (e.type !== 'output' ? shown : e.reset ? e.text : shown + e.text), '');
+    /** Waits for an event like `want` among those after the ones already seen. */
+    const next = async (want: Partial<Extract<OutputEvent, { type: 'output' }>>) => {
+      const seen = events.length;
+      await until(`an output event ${JSON.stringify(want)}`, () => events.slice(seen).some((e) => e.type === 'output' && matches(e, want)), 10_000, () => JSON.stringify(events.slice(-3)));
+    };
+    return { id, log, events, page, next, unfollow };
+  }
+
+  function matches(e: Extract<OutputEvent, { type: 'output' }>, want: Partial<Extract<OutputEvent, { type: 'output' }>>): boolean {
+    return Object.entries(want).every(([k, v]) => (e as unknown as Record<string, unknown>)[k] === v);
+  }
+
+  it('sends what follows the position: more of a line, a redrawn line with the lines before it, whole lines; a page that joins gets it all', async () => {
+    const f = await followed(['plain'], 'one\nstep 1');
+    await f.next({ reset: true, text: 'one\nstep 1' });
+    appendFileSync(f.log, '0');
+    await f.next({ reset: false, text: '0' });
+    // A progress bar redrawn in place: the line shown is replaced, not printed again after it.
+    appendFileSync(f.log, '\rstep 11');
+    await f.next({ reset: true, text: 'one\nstep 11' });
+    appendFileSync(f.log, ' done\nrepeat\nrepeat\n');
+    await f.next({ reset: false, text: ' done\nrepeat\nrepeat\n' });
+    appendFileSync(f.log, 'repeat\nrepeat\n');
+    await f.next({ reset: false, text: 'repeat\nrepeat\n' });
+    expect(f.page()).toBe('one\nstep 11 done\nrepeat\nrepeat\nrepeat\nrepeat\n');
+    const joined: OutputEvent[] = [];
+    const leave = followers.follow(f.id, (e) => joined.push(e));
+    expect(joined[0]).toMatchObject({ type: 'output', reset: true, text: f.page() });
+    leave();
+    // The log written anew (shorter than the position): what it holds replaces what was shown.
+    writeFileSync(f.log, 'fresh\n');
+    await f.next({ reset: true, text: 'fresh\n' });
+    const r = await gitbus(['respond', f.id, '--status', 'succeeded', '--summary', 'done'], { home: bus.home('alpha') });
+    expect(r.code, r.stderr).toBe(0);
+    await until('the end', () => f.events.some((e) => e.type === 'end' && e.state === 'succeeded'), 15_000, () => JSON.stringify(f.events.slice(-3)));
+    expect(f.page()).toBe('fresh\n');
+    f.unfollow();
+  });
+
+  it('shows output that repeats itself past the window each time it grows, once: the window read is the same text every time', async () => {
+    const line = `${'tick '.repeat(12)}...\n`;
+    expect(LOG_TAIL_BYTES % line.length).toBe(0);
+    const f = await followed(['repeats'], line.repeat(LOG_TAIL_BYTES / line.length + 10));
+    await f.next({ reset: true, text: line.repeat(LOG_TAIL_BYTES / line.length) });
+    appendFileSync(f.log, line);
+    await f.next({ reset: false, text: line });
+    appendFileSync(f.log, line.repeat(3));
+    await f.next({ reset: false, text: line.repeat(3) });
+    expect(f.page()).toBe(line.repeat(LOG_TAIL_BYTES / line.length + 4));
+    f.unfollow();
+  });
+
+  it("reads a claude run's stream-json on from where it left off, readable, a tool's failure named by the call an earlier read saw", async () => {
+    const call = JSON.stringify({ type: 'assistant', message: { content: [{ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'npm test' } }] } });
+    const failed = JSON.stringify({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', is_error: true, content: 'exit 1' }] } });
+    const f = await followed(['claude run', '--runner', 'claude'], `${call}\n${failed.slice(0, 20)}`);
+    // A line still being written is not shown: it may be half a JSON event.
+    await f.next({ reset: true, text: '  → Bash: npm test\n' });
+    appendFileSync(f.log, `${failed.slice(20)}\n`);
+    await f.next({ reset: false, text: '  ✗ Bash: exit 1\n' });
+    expect(f.page()).toBe('  → Bash: npm test\n  ✗ Bash: exit 1\n');
+    f.unfollow();
+  });
+});
