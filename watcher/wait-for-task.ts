@@ -6,6 +6,8 @@ import { outputView } from './output-view.js';
 import { deliverQueued } from '../bus/ops/deliver.js';
 import { outageCode } from '../bus/remote-failure.js';
 import { formatDuration } from '../schemas/duration.js';
+import { InvalidTaskError } from '../bus/errors.js';
+import { snapshotOrLast } from '../bus/ops/query.js';
 
 export interface WaitOptions {
   /** How long to wait at most; 0 looks once. */
@@ -54,6 +56,12 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
     shown = view;
     // An archived task does not change any more: one whose end is damaged (`invalid`) would be waited for in vain.
     if (isFinal(out.state) || out.archived) return { out, ended: true };
+    // A live one whose handoff cannot be read never runs, so it would be waited for in vain too (until someone pushes
+    // a corrected file): what is wrong with the file, and the fix, at once instead of after the whole timeout.
+    if (out.state === 'invalid') {
+      const refused = await invalidWaitError(ctx, out.id);
+      if (refused) throw refused;
+    }
     const left = end - Date.now();
     if (left <= 0 || o.signal.aborted) return { out, ended: false };
     // Said from the poll, not from a timer of its own: nothing is left running when the wait returns.
@@ -79,6 +87,20 @@ export function stateLine(out: Pick<TaskOutput, 'id' | 'state' | 'node' | 'attem
 export function stillLine(out: Pick<TaskOutput, 'id' | 'state' | 'node' | 'attempt' | 'offline'>, waitedMs: number, timeoutMs: number): string {
   const waited = formatDuration(Math.round(waitedMs / 1000) * 1000);
   return `${stateLine(out).line}; waited ${waited}${Number.isFinite(timeoutMs) ? ` of ${formatDuration(timeoutMs)}` : ''}`;
+}
+
+/**
+ * Why a wait for the invalid task `id` is refused: its files' problems, the first error's fix. Null when the task
+ * is no longer invalid (its handoff was corrected since it was looked at): the wait goes on.
+ */
+async function invalidWaitError(ctx: BusContext, id: string): Promise<InvalidTaskError | null> {
+  const view = await (await snapshotOrLast(ctx)).snap.view(id);
+  if (view?.state !== 'invalid') return null;
+  const errors = view.problems.filter((p) => p.severity === 'error');
+  const problems = errors.length ? errors : view.problems;
+  const first = problems[0];
+  const where = first ? `in ${first.path}${first.field ? ` (${first.field})` : ''}: ${first.fix}; push the corrected file and wait again, or ` : '';
+  return new InvalidTaskError(id, problems, 'will never run, so a wait for it would never end', `${where}cancel the task with "gitbus cancel ${id}"`);
 }
 
 /** Delivers this node's queue; true when something went out. An outage leaves it queued. */

@@ -372,6 +372,27 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(await ok('show', { id: 'leap-task' })).toMatchObject({ id: 'leap-task', state: 'invalid' });
   });
 
+  it('a wait on a live task whose handoff is invalid answers at once with the file, the field and the fix `gitbus lint` gives, as a tool error', async () => {
+    await plant({
+      'handoffs/bad-field.md': '---\ntitle: bad field\nfrom: alpha\nto: beta\nrunner: manual\npriority: high\n---\n## Task\n\nnothing\n',
+      'handoffs/no-yaml.md': '---\ntitle: [unclosed\n---\n## Task\n\nnothing\n',
+    }, 'plant handoffs that are invalid');
+    const lint = await gitbus(['lint', '--json'], { home: bus.home('alpha') });
+    const problems = (JSON.parse(lint.stdout) as { problems: { path: string; field: string; reason: string; fix: string }[] }).problems;
+    for (const [id, field] of [['bad-field', 'priority'], ['no-yaml', '']] as const) {
+      const p = problems.find((x) => x.path === `handoffs/${id}.md`);
+      expect(p, lint.stdout).toMatchObject({ field });
+      const t0 = Date.now();
+      const r = await call('wait', { id, timeout: '30s' });
+      // Without the refusal the wait would have run its 30 s out and answered ended: false.
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      const text = errorText(r);
+      expect(text).toContain(`INVALID_TASK: task ${id} is invalid and will never run, so a wait for it would never end: handoffs/${id}.md${field ? ` ${field}` : ''}: ${p?.reason ?? ''}`);
+      expect(text).toContain(`\nfix: in handoffs/${id}.md${field ? ` (${field})` : ''}: ${p?.fix ?? ''}; push the corrected file and wait again, or cancel the task with "gitbus cancel ${id}"`);
+      expect((r._meta?.['gitbus/error'] as { data: { problems: unknown[] } }).data.problems).toEqual([expect.objectContaining({ path: `handoffs/${id}.md`, field, fix: p?.fix })]);
+    }
+  });
+
   it('a gitbus.yaml replaced by a folder refuses writes with that said and the fix, not a remote to check; reads go on', async () => {
     const work = await tempDir('gitbus-mcp-settings-');
     cleanups.push(work.cleanup);
