@@ -1,6 +1,7 @@
 import { z } from '../schemas/zod.js';
 import type { TaskState } from '../bus/model/types.js';
 import { text } from '../schemas/fields.js';
+import { claudeReportSchema } from '../schemas/response.js';
 
 /**
  * The pieces the tools' input and output schemas share. Fields that the bus's own files have (a handoff's title,
@@ -42,7 +43,17 @@ export const fileProblemSchema = z.object({
   severity: z.enum(['error', 'warning']),
 });
 
-/** bus/ops/query.ts TaskSummary. */
+/** bus/model/types.ts ForgedFile: a file written in a node's name that this node does not count (a pinned trust root). */
+export const forgedFileSchema = z.object({
+  path: z.string(),
+  kind: z.enum(['claim', 'release', 'response', 'node']),
+  id: z.optional(z.string()).register(z.globalRegistry, { description: 'the task it belongs to (none for a node card)' }),
+  node: z.nullable(z.string()).register(z.globalRegistry, { description: 'the node it names, when it parses' }),
+  reason: z.string(),
+  fix: z.string(),
+});
+
+/** bus/ops/task-summary.ts TaskSummary. */
 export const taskSummarySchema = z.object({
   id: z.string(),
   state: taskStateSchema,
@@ -61,6 +72,9 @@ export const taskSummarySchema = z.object({
   problems: z.array(fileProblemSchema),
   branch: z.nullable(z.string()),
   group: z.nullable(z.string()),
+  exhausted: z.boolean().register(z.globalRegistry, { description: 'pending with every attempt used: no node may claim it, and the next watcher answers it failed' }),
+  claude: z.nullable(claudeReportSchema).register(z.globalRegistry, { description: "a claude task's facts from its response (null before it ends, or for other runners)" }),
+  progress: z.nullable(z.object({ text: z.string(), at: z.string() })).register(z.globalRegistry, { description: 'the latest progress its agent posted while it runs' }),
 });
 
 export const maxCharsSchema = (dflt: number) =>

@@ -3,7 +3,7 @@ import { showTask } from '../../bus/ops/query.js';
 import { handoffSchema } from '../../schemas/handoff.js';
 import { projectReportSchema, repoSchema, branchSchema } from '../../schemas/project.js';
 import { responseSchema } from '../../schemas/response.js';
-import { offlineSchema, shownStateSchema, taskRefSchema, taskSummarySchema } from '../schemas.js';
+import { forgedFileSchema, offlineSchema, shownStateSchema, taskRefSchema, taskSummarySchema } from '../schemas.js';
 import { taskFiles } from '../task-files.js';
 import { defineTool } from '../tool.js';
 
@@ -19,7 +19,7 @@ const output = z.object({
   response: responseOut,
   files: z.array(z.object({ path: z.string(), text: z.string() })).register(z.globalRegistry, { description: 'its claims, releases and cancel as the files on the bus' }),
   forged: z
-    .array(z.object({ path: z.string(), kind: z.enum(['claim', 'release', 'response', 'node']), id: z.optional(z.string()), node: z.nullable(z.string()), reason: z.string(), fix: z.string() }))
+    .array(forgedFileSchema)
     .register(z.globalRegistry, { description: "files written in a node's name that this node does not count (its trust root pinned): not among files or the response, each with why and the fix" }),
   branch: z.optional(z.object({ repo: repoSchema, branch: branchSchema, pushed: z.nullable(z.boolean()), report: z.optional(projectReportSchema), fetch: z.string().register(z.globalRegistry, { description: 'the command that fetches the results' }) })).register(z.globalRegistry, { description: "project work: the task's result branch (pushed is null until it ends)" }),
   offline: offlineSchema,

@@ -1,7 +1,7 @@
 import { z } from '../../schemas/zod.js';
 import { busStatus } from '../../bus/ops/status.js';
 import { nodeCardSchema } from '../../schemas/node-card.js';
-import { fileProblemSchema, offlineSchema, taskStateSchema, taskSummarySchema } from '../schemas.js';
+import { fileProblemSchema, forgedFileSchema, offlineSchema, taskStateSchema, taskSummarySchema } from '../schemas.js';
 import { defineTool } from '../tool.js';
 
 const DEFAULT_LIMIT = 100;
@@ -11,24 +11,52 @@ const input = z.strictObject({
   limit: z.optional(z.int().check(z.minimum(0), z.maximum(100_000))).register(z.globalRegistry, { description: `list at most this many tasks, live work first (default ${DEFAULT_LIMIT}); counts cover all` }),
 });
 
+const liveness = {
+  liveness: z.enum(['alive', 'idle', 'silent', 'unleased', 'stopped']).register(z.globalRegistry, { description: 'alive: its watcher beats; idle: it holds no claims and marks presence rarely, its last beat within the interval it announced; silent: its heartbeat is older than the lease (and its announced interval); stopped: its watcher shut down; unleased: no watcher ever ran' }),
+  heartbeat: z.nullable(z.object({ at: z.string(), ageMs: z.number(), stopped: z.boolean() })),
+  spend: z.nullable(z.object({ day: z.string(), spentUsd: z.number(), capUsd: z.nullable(z.number()) })).register(z.globalRegistry, { description: 'what its claude runs spent today (UTC) against its daily cap; null when it says nothing' }),
+};
+
 const output = z.object({
   node: z.string().register(z.globalRegistry, { description: 'this node' }),
   remote: z.string(),
+  head: z.nullable(z.string()).register(z.globalRegistry, { description: 'the commit of main this is the status of' }),
   nodes: z.array(
     z.object({
       node: z.string(),
       card: z.optional(nodeCardSchema).register(z.globalRegistry, { description: "the node's card: labels, runners, host, version" }),
-      liveness: z.enum(['alive', 'idle', 'silent', 'unleased', 'stopped']).register(z.globalRegistry, { description: 'alive: its watcher beats; idle: it holds no claims and marks presence rarely, its last beat within the interval it announced; silent: its heartbeat is older than the lease (and its announced interval); stopped: its watcher shut down; unleased: no watcher ever ran' }),
-      heartbeat: z.nullable(z.object({ at: z.string(), ageMs: z.number(), stopped: z.boolean() })),
+      ...liveness,
       problems: z.array(fileProblemSchema),
     }),
   ),
+  cardless: z.array(z.object({ node: z.string(), ...liveness })).register(z.globalRegistry, { description: 'nodes that beat with no card on main: taken off the bus while a watcher ran, or the card was removed' }),
   counts: z.record(z.string(), z.number()).register(z.globalRegistry, { description: 'how many tasks are in each state' }),
-  tasks: z.array(taskSummarySchema),
+  tasks: z.array(
+    z.extend(taskSummarySchema, {
+      untrusted: z.optional(z.string()).register(z.globalRegistry, { description: 'why this node will not run it: its handoff is not trusted under the trust root this node pinned' }),
+      refusedHere: z.optional(z.string()).register(z.globalRegistry, { description: "why this node's policy refuses it" }),
+      noTaker: z.optional(z.string()).register(z.globalRegistry, { description: "why no node's card lets it take the task" }),
+    }),
+  ),
   more: z.int().register(z.globalRegistry, { description: 'tasks left out by `limit`' }),
+  trust: z.nullable(z.object({ version: z.int() })).register(z.globalRegistry, { description: "the trust root's version this node enforces on handoffs (it pinned the bus's trust root); null: it acts on any handoff" }),
   problems: z.array(fileProblemSchema).register(z.globalRegistry, { description: 'files of the bus that are not valid' }),
+  forged: z.array(forgedFileSchema).register(z.globalRegistry, { description: "claims, releases, responses and node cards written in a node's name that this node does not count (its trust root pinned), each with why and the fix" }),
   queued: z.array(z.object({ kind: z.string(), id: z.string(), title: z.optional(z.string()), queuedAt: z.string() })).register(z.globalRegistry, { description: 'changes made on this node that the remote has not taken yet' }),
   offline: offlineSchema,
+  budget: z
+    .object({
+      budget: z.object({ pushesPerMin: z.number(), readsPerSec: z.number(), source: z.string() }),
+      nodes: z.number(),
+      holders: z.number(),
+      expectedPerMin: z.number(),
+      observedPerMin: z.nullable(z.number()),
+      windowMs: z.number(),
+      readsPerSec: z.number(),
+      over: z.boolean(),
+      advice: z.array(z.string()),
+    })
+    .register(z.globalRegistry, { description: "the fleet's heartbeat pushes a minute (expected, and seen) and polling reads a second against the bus's budget; when over, what to change" }),
 });
 
 export const statusTool = defineTool({
