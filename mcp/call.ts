@@ -6,6 +6,7 @@ import { GitbusError, firstLine, type FileProblem } from '../schemas/errors.js';
 import type { z } from 'zod/mini';
 import { problemsFromIssues } from '../schemas/field-problems.js';
 import { redactDeep } from '../schemas/url-redact.js';
+import { visibleStrings } from '../schemas/output-text.js';
 import { knownKeysAt } from '../schemas/schema-walk.js';
 import { nearestName } from '../schemas/suggest.js';
 import type { Tool, ToolEnv } from './tool.js';
@@ -36,7 +37,10 @@ export async function callTool(tool: Tool, args: unknown, env: ToolEnv & { home:
   const parsed = tool.input.safeParse(args ?? {}, { reportInput: true });
   if (!parsed.success) return errorResult(badArguments(tool.name, argumentProblems(tool, parsed.error.issues)));
   try {
-    const out = await tool.run(parsed.data, env);
+    // Bus content (a handoff's or response's body, a file's text) is anyone's with push access: its control
+    // characters are shown, not passed on, as the CLI and the web view show them (a client may print the result
+    // in a terminal, and a bidirectional override reorders what a person reads).
+    const out = visibleStrings(await tool.run(parsed.data, env));
     const text = JSON.stringify(out, null, 2);
     const checked = outputCheck(tool)(out);
     if (checked.valid) return { content: [{ type: 'text', text }], structuredContent: out };
@@ -82,8 +86,9 @@ export function badArguments(tool: string, problems: FileProblem[]): ToolErrorDa
 
 /** An error result: the message, the fix and the code as text for the model, the same as data in `_meta`. Pure. */
 export function errorResult(raw: ToolErrorData): ToolResult {
-  // Whatever built it (a GitbusError redacts its own), a URL's password is not handed to the model.
-  const e = redactDeep(raw) as ToolErrorData;
+  // Whatever built it (a GitbusError redacts its own), a URL's password is not handed to the model; what it quotes
+  // of the bus has its control characters shown, as the CLI's errors do.
+  const e = visibleStrings(redactDeep(raw) as ToolErrorData);
   return {
     content: [{ type: 'text', text: `${e.code}: ${e.message}\nfix: ${e.fix}` }],
     isError: true,

@@ -199,6 +199,22 @@ export function visibleText(raw: string): string {
     });
 }
 
+/**
+ * `value` with every string in it (not the keys) as visibleText shows it: a result made of bus content for a reader
+ * that is not a terminal this process writes to (an MCP client, which shows it to a model and often to a person in
+ * a terminal). Pure: a new value, the same shape.
+ */
+export function visibleStrings<T>(value: T): T {
+  return deepVisible(value) as T;
+}
+
+function deepVisible(v: unknown): unknown {
+  if (typeof v === 'string') return visibleText(v);
+  if (Array.isArray(v)) return v.map(deepVisible);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepVisible(x)]));
+}
+
 /** One line of plain text at most `maxChars` code points long (for one-line fields such as a model name). */
 export function oneLineText(raw: string, maxChars: number): string {
   const flat = terminalText(raw).replace(/[\t\n\u2028\u2029]+/g, ' ').trim();

@@ -339,6 +339,33 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(follow.stdout).toBe(shown);
   });
 
+  it('bodies of bus files (a handoff, a response, a file shown) have their control characters shown as `gitbus show` shows them, newlines and tabs kept', async () => {
+    // A screen clear, a window title, an 8-bit CSI, a next-line control and a bidirectional override.
+    const hostile = 'step\tone \u001b[2J\u001b]0;pwned\u0007red \u009b31m next\u0085 \u202eexe.pdf';
+    const shown = 'step\tone ^[[2J^[]0;pwned^Gred <U+009B>31m next<U+0085> <U+202E>exe.pdf';
+    await plant({
+      'handoffs/ctl-body.md': `---\ntitle: control characters\nfrom: alpha\nto: beta\nrunner: manual\n---\n## Task\n\n${hostile}\n`,
+      'claims/ctl-body.1.md': `---\nid: ctl-body\nattempt: 1\nnode: beta\nclaimed: ${new Date().toISOString()}\n---\n${hostile}\n`,
+      'responses/ctl-body.md': `---\nid: ctl-body\nstatus: succeeded\nnode: beta\nattempt: 1\nfinished: ${new Date().toISOString()}\n---\n## Summary\n\n${hostile}\n\n## Results\n\n${hostile}\n`,
+    }, 'plant bodies with control characters');
+    const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+    const s = await ok<{ handoff: { body: string }; response: { body: string }; files: { path: string; text: string }[] }>('show', { id: 'ctl-body' });
+    expect(s.handoff.body).toBe(`## Task\n\n${shown}\n`);
+    expect(s.response.body).toBe(`## Summary\n\n${shown}\n\n## Results\n\n${shown}\n`);
+    expect(s.files).toEqual([{ path: 'claims/ctl-body.1.md', text: expect.stringContaining(`\n${shown}\n`) }]);
+    // As the CLI shows the same file.
+    const cli = await gitbus(['show', 'ctl-body'], { home: bus.home('alpha') });
+    expect(cli.stdout).toContain(`\n${shown}\n`);
+
+    const w = await call('wait', { id: 'ctl-body', timeout: '0s' });
+    expect(w.structuredContent).toMatchObject({ ended: true, summary: shown, response: { body: expect.stringContaining(`## Results\n\n${shown}\n`) } });
+    for (const r of [w, await call('show', { id: 'ctl-body' })]) {
+      expect(JSON.stringify(r.structuredContent)).not.toMatch(raw);
+      expect((r.content[0] as { text: string }).text).not.toMatch(raw);
+    }
+  });
+
   it('the end of an output whose last line is longer than maxChars is that line\'s end, and no cut splits a character', async () => {
     const outputs: Record<string, string> = { 'one-line': 'y'.repeat(10_000), emoji: '\u{1F600}'.repeat(300) };
     const files: Record<string, string> = {};

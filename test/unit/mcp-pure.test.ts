@@ -97,6 +97,19 @@ describe('mcp tool calls', () => {
     expect(inToolWords('run it inside a checkout of the project (one with a remote), or name the project with --repo URL')).toBe('give cwd (a directory inside a checkout of the project, one with a remote), or name the project with repo (a URL or path)');
   });
 
+  it("bus content in a result or an error has its control characters shown as the CLI shows them, newlines and tabs kept", async () => {
+    const raw = 'line\tone\r\n\u001b]0;pwned\u0007\u001b[2Jcleared \u009b31mred\u0085 \u202eexe.pdf\n';
+    const shown = 'line\tone\n^[]0;pwned^G^[[2Jcleared <U+009B>31mred<U+0085> <U+202E>exe.pdf\n';
+    const echo = defineTool({ name: 'echo', title: 'Echo', description: 'echoes', input: z.strictObject({}), output: z.object({ body: z.string(), files: z.array(z.object({ text: z.string() })) }), hints: {}, run: async () => ({ body: raw, files: [{ text: raw }] }) });
+    const r = await callTool(echo, {}, env, () => {});
+    expect(r.structuredContent).toEqual({ body: shown, files: [{ text: shown }] });
+    expect(r.content[0]?.text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(JSON.parse(r.content[0]?.text ?? '')).toEqual(r.structuredContent);
+    const err = errorResult({ code: 'X', message: `the file says ${raw.trimEnd()}`, fix: 'fix \u001b[2J', data: { quoted: raw } });
+    expect(err.content[0]?.text).toBe(`X: the file says ${shown.trimEnd()}\nfix: fix ^[[2J`);
+    expect(err._meta?.['gitbus/error']).toMatchObject({ data: { quoted: shown } });
+  });
+
   it('arguments that are not an object at all are refused as bad input', async () => {
     const r = await callTool(failing(new Error('not reached')), 'text', env, () => {});
     expect(r.content[0]?.text).toBe('BAD_INPUT: invalid arguments for boom: the arguments: expected a mapping, got the text "text"\nfix: use a mapping');
