@@ -110,6 +110,16 @@ describe('mcp tool calls', () => {
     expect(err._meta?.['gitbus/error']).toMatchObject({ data: { quoted: shown } });
   });
 
+  it('bus text at its length limit still fits the output schema once its control characters are shown', async () => {
+    // A title may be 200 characters; each U+202E in it is shown as 8 (<U+202E>).
+    const title = '\u202e'.repeat(200);
+    const echo = defineTool({ name: 'echo-title', title: 'Echo', description: 'echoes', input: z.strictObject({}), output: z.object({ title: z.string().check(z.maxLength(200)) }), hints: {}, run: async () => ({ title }) });
+    const r = await callTool(echo, {}, env, () => {});
+    expect(r.isError).toBeUndefined();
+    expect(r.structuredContent).toEqual({ title: '<U+202E>'.repeat(200) });
+    for (const t of TOOLS) expect(JSON.stringify(listing(t, env).outputSchema), t.name).not.toContain('maxLength');
+  });
+
   it('arguments that are not an object at all are refused as bad input', async () => {
     const r = await callTool(failing(new Error('not reached')), 'text', env, () => {});
     expect(r.content[0]?.text).toBe('BAD_INPUT: invalid arguments for boom: the arguments: expected a mapping, got the text "text"\nfix: use a mapping');
