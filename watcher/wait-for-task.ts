@@ -100,7 +100,7 @@ async function invalidWaitError(ctx: BusContext, id: string): Promise<InvalidTas
   const problems = errors.length ? errors : view.problems;
   const first = problems[0];
   const where = first ? `in ${first.path}${first.field ? ` (${first.field})` : ''}: ${first.fix}; push the corrected file and wait again, or ` : '';
-  return new InvalidTaskError(id, problems, 'will never run, so a wait for it would never end', `${where}cancel the task with "gitbus cancel ${id}"`);
+  return new InvalidTaskError(id, problems, 'will not change as it is, so a wait for it would never end', `${where}cancel the task with "gitbus cancel ${id}"`);
 }
 
 /** Delivers this node's queue; true when something went out. An outage leaves it queued. */

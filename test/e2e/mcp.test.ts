@@ -414,7 +414,7 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
       // Without the refusal the wait would have run its 30 s out and answered ended: false.
       expect(Date.now() - t0).toBeLessThan(15_000);
       const text = errorText(r);
-      expect(text).toContain(`INVALID_TASK: task ${id} is invalid and will never run, so a wait for it would never end: handoffs/${id}.md${field ? ` ${field}` : ''}: ${p?.reason ?? ''}`);
+      expect(text).toContain(`INVALID_TASK: task ${id} is invalid and will not change as it is, so a wait for it would never end: handoffs/${id}.md${field ? ` ${field}` : ''}: ${p?.reason ?? ''}`);
       expect(text).toContain(`\nfix: in handoffs/${id}.md${field ? ` (${field})` : ''}: ${p?.fix ?? ''}; push the corrected file and wait again, or cancel the task with "gitbus cancel ${id}"`);
       expect((r._meta?.['gitbus/error'] as { data: { problems: unknown[] } }).data.problems).toEqual([expect.objectContaining({ path: `handoffs/${id}.md`, field, fix: p?.fix })]);
     }
