@@ -7,7 +7,7 @@ import type { NodeConfig } from '../home.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type PolicyJudge } from '../node-policy.js';
-import { readSidecars, type Sidecar } from './file-signatures.js';
+import { readSidecars, readSidecarsOf, type Sidecar } from './file-signatures.js';
 import { boundedByAge } from './handoff-age.js';
 import { handoffTrust, type EnforcedTrust, type HandoffTrust, type TrustTarget } from './handoff-trust.js';
 import { pinPath } from './pin.js';
@@ -66,8 +66,8 @@ export async function handoffVerdicts(snap: Snapshot, trust: EnforcedTrust, ids:
     const view = await snap.view(id);
     const bytes = await handoffBytes(snap, ref.oid);
     if (!bytes) return null; // over the object cap: no verdict, so untrusted (its file is invalid anyway)
-    const sidecars = await readSidecars(snap.store, rootTree, ref.path);
-    return { path: ref.path, bytes, sidecars, handoff: view?.handoff, verdict: () => handoffTrust(ref.path, bytes, sidecars, view?.handoff, trust, target, now) };
+    const { sidecars, unread } = await readSidecarsOf(snap.store, rootTree, ref.path);
+    return { path: ref.path, bytes, sidecars, handoff: view?.handoff, verdict: () => handoffTrust(ref.path, bytes, sidecars, view?.handoff, trust, target, now, unread) };
   };
   // Many instances share one template: read and judge each template once.
   const templates = new Map<string, TemplateFacts | null>();

@@ -1,7 +1,7 @@
 import { isFileProblem } from '../../schemas/layout.js';
 import { classifySignaturePath, SIGNATURES_FOLDER, SIGNER_TAG_RE, SIGNATURE_EXT, takesCoSignatures } from '../../schemas/signature-layout.js';
 import type { FileRef } from '../model/types.js';
-import { listFolder, type ObjectStore } from '../store/objects.js';
+import { listFolder, type ObjectStore, type TreeEntry } from '../store/objects.js';
 import { principalsFor, type AllowedSigners } from './allowed-signers.js';
 import { SignatureInvalidError, type SignatureFailure } from './errors.js';
 import { signedKindOf, signedMessage, type SignedKind } from './messages.js';
@@ -93,21 +93,78 @@ export function isSidecarName(name: string, base: string, coSigned: boolean): bo
  * for a trust file `signatures/<signed>.<tag>.sig`. Lists one folder (trees are cached by oid in the store).
  */
 export async function sidecarRefs(store: ObjectStore, rootTree: string, signed: string): Promise<FileRef[]> {
-  if (signedKindOf(signed) === undefined) return [];
+  return (await sidecarEntries(store, rootTree, signed)).refs;
+}
+
+/** The sidecars of `signed` (as sidecarRefs), and the entries named as its sidecars that are not files. One listing. */
+export async function sidecarEntries(store: ObjectStore, rootTree: string, signed: string): Promise<{ refs: FileRef[]; unread: UnreadSidecar[] }> {
+  if (signedKindOf(signed) === undefined) return { refs: [], unread: [] };
   const slash = signed.lastIndexOf('/');
   const dir = `${SIGNATURES_FOLDER}/${signed.slice(0, slash)}`;
   const base = signed.slice(slash + 1);
   const co = takesCoSignatures(signed);
-  const entries = await listFolder(store, rootTree, dir);
-  return entries.filter((e) => e.type === 'blob' && e.mode !== '120000' && isSidecarName(e.path, base, co)).map((e) => ({ path: `${dir}/${e.path}`, oid: e.oid }));
+  const refs: FileRef[] = [];
+  const unread: UnreadSidecar[] = [];
+  for (const e of await listFolder(store, rootTree, dir)) {
+    if (!isSidecarName(e.path, base, co)) continue;
+    const is = notAFile(e);
+    if (is) unread.push({ path: `${dir}/${e.path}`, is });
+    else refs.push({ path: `${dir}/${e.path}`, oid: e.oid });
+  }
+  return { refs, unread };
 }
 
 /** Reads the sidecars of `signed` from a commit. */
 export async function readSidecars(store: ObjectStore, rootTree: string, signed: string): Promise<Sidecar[]> {
-  const out: Sidecar[] = [];
+  return (await readSidecarsOf(store, rootTree, signed)).sidecars;
+}
+
+/** Reads the sidecars of `signed` from a commit, and names what holds a sidecar's name without being a file (unread). */
+export async function readSidecarsOf(store: ObjectStore, rootTree: string, signed: string): Promise<{ sidecars: Sidecar[]; unread: UnreadSidecar[] }> {
+  const { refs, unread } = await sidecarEntries(store, rootTree, signed);
+  const sidecars: Sidecar[] = [];
   // Capped: an oversized sidecar is refused as too large (sshsig.ts) without being inflated whole.
-  for (const ref of await sidecarRefs(store, rootTree, signed)) out.push({ path: ref.path, content: await store.readBlob(ref.oid, MAX_SIGNATURE_FILE) });
-  return out;
+  for (const ref of refs) sidecars.push({ path: ref.path, content: await store.readBlob(ref.oid, MAX_SIGNATURE_FILE) });
+  return { sidecars, unread };
+}
+
+/**
+ * An entry at a sidecar's path that is not a file: a folder, a symbolic link or a submodule. gitbus never follows or
+ * reads one (lint reports it, docs/PROTOCOL.md §11), so the file it would sign reads as unsigned; a verdict says
+ * which it is rather than that the file has no signature, since the fix differs: remove it, then sign again.
+ */
+export interface UnreadSidecar {
+  path: string;
+  is: 'folder' | 'link' | 'submodule';
+}
+
+/** What a tree entry is when it is not a file, or null for a file (a blob that is not a link). */
+export function notAFile(e: Pick<TreeEntry, 'type' | 'mode'>): UnreadSidecar['is'] | null {
+  if (e.type === 'tree') return 'folder';
+  if (e.type === 'commit') return 'submodule';
+  return e.mode === '120000' ? 'link' : null;
+}
+
+/**
+ * Why `signed` counts as unsigned although something holds its sidecar's name, and the fix. `signAgain`: how the
+ * file gets a signature again once the entry is gone (a person signs a handoff; a node's own file is put back).
+ */
+export function unreadSidecarWords(u: UnreadSidecar, signed: string, signAgain: string): { reason: string; fix: string } {
+  const what = u.is === 'folder' ? 'a folder' : u.is === 'link' ? 'a symbolic link' : 'a submodule';
+  return {
+    reason: `${u.path} is ${what}, not a signature file: gitbus never reads one, so ${signed} has no signature it can check`,
+    fix: `remove it ("git rm -r ${u.path}"; "git log -- ${u.path}" shows who pushed it), then ${signAgain}`,
+  };
+}
+
+/**
+ * How a bus file gets its signature again: a person signs in a checkout of the bus (docs/PROTOCOL.md §11); a file a
+ * node writes in its own name only that node's key signs, so its signature is put back (§12, "Files a node writes").
+ */
+export function signAgainWords(signed: string): string {
+  const kind = signedKindOf(signed);
+  if (kind === 'claim' || kind === 'release' || kind === 'response' || kind === 'node') return `put back the signature the node that wrote ${signed} made, from the commit before the one that replaced it: only that node's key signs it`;
+  return `sign ${signed} again ("gitbus sign ${signed}" in a checkout of the bus)`;
 }
 
 /** The folders of main whose files belong to one task and move to the archive with it (PROTOCOL.md §7). */

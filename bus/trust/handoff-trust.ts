@@ -2,7 +2,7 @@ import { tryParseDuration } from '../../schemas/duration.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { nodeOfPrincipal, type NodeTrust } from '../../schemas/trust-root.js';
 import type { Signer } from '../model/node-policy.js';
-import type { Sidecar } from './file-signatures.js';
+import { signAgainWords, unreadSidecarWords, type Sidecar, type UnreadSidecar } from './file-signatures.js';
 import { principalsFor } from './allowed-signers.js';
 import { isRevoked } from './chain.js';
 import { signedMessage } from './messages.js';
@@ -40,10 +40,18 @@ export interface TrustTarget {
 
 const SIGN_FIX = 'dispatch it again from a node with a signing key an allowed signer holds (node.yaml signingKey, or git\'s SSH signing key), or sign it with "gitbus sign"';
 
-export function handoffTrust(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], handoff: Handoff | undefined, trust: EnforcedTrust, target: TrustTarget, now: Date): HandoffTrust {
+/** `unread`: what holds the sidecar's name without being a file (file-signatures.ts), said instead of "no signature". */
+export function handoffTrust(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], handoff: Handoff | undefined, trust: EnforcedTrust, target: TrustTarget, now: Date, unread: readonly UnreadSidecar[] = []): HandoffTrust {
   const v = trust.accepted;
   const sidecar = sidecars[0];
-  if (!sidecar) return { trusted: false, reason: `unsigned: ${path} has no signature (signatures/${path}.sig), and this bus has a trust root (version ${v.version})`, fix: SIGN_FIX };
+  if (!sidecar) {
+    const u = unread[0];
+    if (u) {
+      const w = unreadSidecarWords(u, path, `${signAgainWords(path)}, or dispatch it again`);
+      return { trusted: false, reason: `unsigned: ${w.reason}, and this bus has a trust root (version ${v.version})`, fix: w.fix };
+    }
+    return { trusted: false, reason: `unsigned: ${path} has no signature (signatures/${path}.sig), and this bus has a trust root (version ${v.version})`, fix: SIGN_FIX };
+  }
   const m = signedMessage(path, bytes);
   const check = checkSshsig(sidecar.content, m.message, m.namespace);
   if (!check.ok) {

@@ -2,6 +2,7 @@ import type { NodeTrust } from '../../schemas/trust-root.js';
 import { nodePrincipal } from '../../schemas/trust-root.js';
 import { namespaceOf, signedKindOf, signedMessage } from './messages.js';
 import { listsNode, nodesSpokenFor, unlistedNodesOf } from './node-keys.js';
+import { unreadSidecarWords, type UnreadSidecar } from './file-signatures.js';
 import type { SignatureCheck } from './sshsig.js';
 import { checkSshsig } from './sshsig.js';
 import type { TrustVersion } from './version-content.js';
@@ -28,6 +29,8 @@ export interface NodeFileInput {
   node: string | null;
   /** The check of its sidecar, when already made (a cache keyed by the blobs: checks are pure); absent with no sidecar. */
   check?: SignatureCheck;
+  /** What holds its sidecar's name without being a file, when it has no sidecar: said rather than "it is not signed". */
+  unread?: UnreadSidecar;
   /**
    * For an archived file, its path on the archive branch (`<yyyy-mm>/<id>/<name>`): `path` is still the one on main,
    * which its signature covers, but a fix names where the file is. Nothing signs an archived file after the fact
@@ -59,7 +62,9 @@ export function nodeFileVerdict(f: NodeFileInput, v: TrustVersion, trust: NodeTr
   const listed = listsNode(v, f.node);
   // A sidecar that does not verify is lint's problem (a signed file rewritten by an older gitbus): not a reason here.
   if (!listed && unlistedNodesOf(v) === 'accept') return { counts: true, node: f.node, signed: false };
+  const unread = check === undefined && f.unread ? unreadSidecarWords(f.unread, f.path, `put node ${f.node}'s signature back as it was, if it wrote the file`) : null;
   const why = (): string => {
+    if (unread) return `it is not signed: ${unread.reason}`;
     if (check === undefined) return 'it is not signed';
     if (!check.ok) return `its signature does not verify (${check.reason}: ${check.error.message.split('\n')[0] ?? ''})`;
     if (speaksFor.length > 0) return `it is signed by the key of node ${speaksFor.join(', ')} (${check.signer.fingerprint})`;
@@ -73,5 +78,5 @@ export function nodeFileVerdict(f: NodeFileInput, v: TrustVersion, trust: NodeTr
       fix: `an admin lists the node's key ("gitbus trust add node ${f.node}"), or remove ${where}`,
     };
   }
-  return { counts: false, node: f.node, reason: `forged in the name of node ${f.node}: ${why()}; trust version ${v.version} lists ${nodePrincipal(f.node)}'s key`, fix: fixFor(f.node) };
+  return { counts: false, node: f.node, reason: `forged in the name of node ${f.node}: ${why()}; trust version ${v.version} lists ${nodePrincipal(f.node)}'s key`, fix: unread && f.archivedAt === undefined ? unread.fix : fixFor(f.node) };
 }

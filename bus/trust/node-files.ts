@@ -14,6 +14,7 @@ import { addNodeCommand, nodeKeysIn } from './node-key-status.js';
 import { listsNode, unlistedNodesOf } from './node-keys.js';
 import type { TrustVersion } from './version-content.js';
 import { checkNodeFileSignature, nodeFileVerdict } from './node-file-trust.js';
+import { notAFile, type UnreadSidecar } from './file-signatures.js';
 import { loadEd25519Key, signBusFileInProcess } from './node-signer.js';
 import { MAX_SIGNATURE_FILE, type SignatureCheck } from './sshsig.js';
 import { noteClaimed, noteEnded } from './seen-ended.js';
@@ -69,18 +70,25 @@ export async function applyTrust(snap: Snapshot, ctx: Pick<BusContext, 'paths' |
 
 const NODE_SIDECAR_FOLDERS = ['claims', 'releases', 'responses', 'nodes'] as const;
 
-async function sidecarsOf(snap: Snapshot): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  if (!snap.commit) return out;
+/** The sidecars of node files by the path they sign, and what holds a sidecar's name without being a file (never read). */
+async function sidecarsOf(snap: Snapshot): Promise<{ sidecars: Map<string, string>; unread: Map<string, UnreadSidecar> }> {
+  const sidecars = new Map<string, string>();
+  const unread = new Map<string, UnreadSidecar>();
+  if (!snap.commit) return { sidecars, unread };
   const tree = await snap.store.readCommitTree(snap.commit);
   for (const folder of NODE_SIDECAR_FOLDERS) {
-    for (const e of await listFolder(snap.store, tree, `signatures/${folder}`)) if (e.type === 'blob') out.set(`${folder}/${e.path.slice(0, -'.sig'.length)}`, e.oid);
+    for (const e of await listFolder(snap.store, tree, `signatures/${folder}`)) {
+      const signed = `${folder}/${e.path.slice(0, -'.sig'.length)}`;
+      const is = notAFile(e);
+      if (is === null) sidecars.set(signed, e.oid);
+      else if (e.path.endsWith('.sig')) unread.set(signed, { path: `signatures/${folder}/${e.path}`, is });
+    }
   }
-  return out;
+  return { sidecars, unread };
 }
 
 async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date): Promise<void> {
-  const sidecars = await sidecarsOf(snap);
+  const { sidecars, unread } = await sidecarsOf(snap);
   const judge = async (ref: FileRef, kind: ForgedFile['kind'], fileNode?: string): Promise<JudgedFile> => {
     let node: string | null = fileNode ?? null;
     let data: Record<string, unknown> | null = null;
@@ -104,7 +112,8 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
         checks.set(key, check);
       }
     }
-    const v = nodeFileVerdict({ path: ref.path, node, ...(check ? { check } : {}) }, trust.accepted, trust.node, now);
+    const notRead = unread.get(ref.path);
+    const v = nodeFileVerdict({ path: ref.path, node, ...(check ? { check } : {}), ...(notRead ? { unread: notRead } : {}) }, trust.accepted, trust.node, now);
     return v.counts ? { forged: null, path: ref.path, where: ref.path, signed: v.signed, data } : { forged: { path: ref.path, kind, node: v.node, reason: v.reason, fix: v.fix } };
   };
   // The index's map is shared with the process-wide index memo (bus/model/index-tree.ts): replaced, never edited.

@@ -9,7 +9,7 @@ import { listFolder, type ObjectStore } from '../store/objects.js';
 import { findArchived, liveTaskId } from '../ops/archive-lookup.js';
 import { snapshotOrLast, type Offline } from '../ops/query.js';
 import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
-import { checkFileSignatures, readSidecars, type FileSignatures, type Sidecar } from './file-signatures.js';
+import { checkFileSignatures, readSidecarsOf, signAgainWords, unreadSidecarWords, type FileSignatures, type Sidecar, type UnreadSidecar } from './file-signatures.js';
 import { MAX_SIGNATURE_FILE } from './sshsig.js';
 import { enforcedTrust } from './enforce.js';
 import { acceptedOf, loadPin } from './pin.js';
@@ -24,6 +24,11 @@ export interface VerifiedFile extends FileSignatures {
    * this node would run it; for a claim, release or response, whether it counts here. Null elsewhere.
    */
   verdict: TrustVerdict | null;
+  /**
+   * What holds a sidecar's name of the file without being a file (a folder, a symbolic link, a submodule): never
+   * read, so the file counts as unsigned; each with why and the fix. Absent when there is none.
+   */
+  unread?: { path: string; is: UnreadSidecar['is']; reason: string; fix: string }[];
 }
 
 export interface TaskSignatures {
@@ -76,11 +81,15 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
    * path on the archive branch, which a verdict's fix names.
    */
   const check = async (path: string, oid: string, archived?: { sidecars: Sidecar[] | undefined; at: string }, handoff?: (bytes: Uint8Array, sidecars: Sidecar[]) => Promise<TrustVerdict>): Promise<VerifiedFile> => {
-    const sidecars = archived?.sidecars ?? (rootTree ? await readSidecars(store, rootTree, path) : []);
+    const found = archived?.sidecars ? { sidecars: archived.sidecars, unread: [] } : rootTree ? await readSidecarsOf(store, rootTree, path) : { sidecars: [], unread: [] };
+    const { sidecars } = found;
     const bytes = await store.readBlob(oid);
     const file = checkFileSignatures(path, bytes, sidecars, allowed, now);
-    if (!trust) return { ...file, verdict: null };
-    return { ...file, verdict: handoff ? await handoff(bytes, sidecars) : nodeFileStanding(path, bytes, sidecars, trust, now, archived?.at) };
+    // Only when nothing readable signs it: a sidecar that verifies is the file's signature whatever else is there.
+    const unread = sidecars.length > 0 ? [] : found.unread.map((u) => ({ ...u, ...unreadSidecarWords(u, path, signAgainWords(path)) }));
+    const notRead = unread.length > 0 ? { unread } : {};
+    if (!trust) return { ...file, verdict: null, ...notRead };
+    return { ...file, verdict: handoff ? await handoff(bytes, sidecars) : nodeFileStanding(path, bytes, sidecars, trust, now, archived?.at, found.unread[0]), ...notRead };
   };
   const allowedSigners = !allowed ? null : accepted ? { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'accepted' as const, version: accepted.version } : { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'bus-copy' as const };
   const id = await liveTaskId(ctx, snap.ids(), ref, offline !== null);

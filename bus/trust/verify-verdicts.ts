@@ -4,7 +4,7 @@ import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { findArchived } from '../ops/archive-lookup.js';
 import { handoffVerdicts, replayed, trustedJudge } from './enforce.js';
-import type { Sidecar } from './file-signatures.js';
+import type { Sidecar, UnreadSidecar } from './file-signatures.js';
 import { handoffTrust, type EnforcedTrust, type HandoffTrust } from './handoff-trust.js';
 import { signedKindOf } from './messages.js';
 import { nodeFileVerdict } from './node-file-trust.js';
@@ -40,12 +40,12 @@ function nodeOf(path: string, bytes: Uint8Array): string | null {
  * A claim's, release's or response's standing here, from its bytes and first sidecar (`null`: not a node's file).
  * `archivedAt`: an archived file's path on the archive branch, which a fix names (`path` is its path on main).
  */
-export function nodeFileStanding(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], trust: EnforcedTrust, now: Date, archivedAt?: string): TrustVerdict | null {
+export function nodeFileStanding(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], trust: EnforcedTrust, now: Date, archivedAt?: string, unread?: UnreadSidecar): TrustVerdict | null {
   const kind = signedKindOf(path);
   if (kind === 'cancel') return CANCEL;
   if (kind !== 'claim' && kind !== 'release' && kind !== 'response') return null;
   const sidecar = sidecars[0]?.content;
-  const v = nodeFileVerdict({ path, bytes, node: nodeOf(path, bytes), ...(sidecar ? { sidecar } : {}), ...(archivedAt !== undefined ? { archivedAt } : {}) }, trust.accepted, trust.node, now);
+  const v = nodeFileVerdict({ path, bytes, node: nodeOf(path, bytes), ...(sidecar ? { sidecar } : {}), ...(archivedAt !== undefined ? { archivedAt } : {}), ...(unread ? { unread } : {}) }, trust.accepted, trust.node, now);
   if (!v.counts) return { trusted: false, reason: v.reason, fix: v.fix };
   const name = v.node ?? 'an unnamed node';
   return { trusted: true, reason: v.signed ? `counts: signed by node ${name}'s key` : `counts: node ${name} is not listed, and trust version ${trust.accepted.version} accepts unlisted nodes (unlistedNodes: accept)` };

@@ -30,7 +30,11 @@ function who(s: SignatureReport): string {
 
 function fileLines(f: VerifiedFile): string[] {
   // An unsigned file has no signature lines, but still its verdict: an unsigned handoff is refused, a claim forged.
-  const lines: string[] = f.status === 'unsigned' ? [`  ${f.path}: unsigned`] : [];
+  const lines: string[] = [];
+  // What holds a sidecar's name without being a file is named, not taken for "no signature"; a verdict's fix says
+  // the same where there is one.
+  for (const u of f.unread ?? []) lines.push(`  ${f.path}: unsigned: ${u.reason}`, ...(f.verdict?.fix ? [] : [`      fix: ${u.fix}`]));
+  if (f.status === 'unsigned' && !f.unread?.length) lines.push(`  ${f.path}: unsigned`);
   for (const s of f.signatures) {
     const by = s.signer ? `${s.signer.fingerprint} (${who(s)})` : 'an unreadable key';
     if (s.ok) lines.push(`  ${f.path}: verified, signed by ${by}`);

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { NO_GIT_KEY } from '../helpers/ssh-keys.js';
+import { trustFleet, type FleetBus } from '../helpers/trust-fleet.js';
+
+/**
+ * How a node that pinned the trust root reports its verdict on a handoff, with real ssh-keygen keys (the fleet of
+ * test/helpers/trust-fleet.ts: admin alice signs the root and the boss's dispatches; w and x pinned it and are
+ * listed): a sidecar that is a folder or a link is named as such, with the fix.
+ */
+const fleet = trustFleet(['w', 'x']);
+const { status, dispatch, push } = fleet;
+let bus: FleetBus;
+let boss: string;
+let w: string;
+let version = 0;
+const ids: Record<string, string> = {};
+const id = (name: string): string => ids[name] ?? '';
+
+interface Verdict { version?: number; trusted: boolean; reason: string; fix?: string; signer?: { principals: string[]; fingerprint: string }; notForThisNode?: true }
+interface Verified { files: { path: string; status: string; verdict: Verdict | null; unread?: { path: string; is: string; reason: string; fix: string }[] }[] }
+
+async function unsigned(name: string, extra: string[] = ['--to', 'w']): Promise<string> {
+  const r = await gitbus(['dispatch', name, '--command', 'true', ...extra, '--unsigned', '--json', '--no-git'], { home: boss, env: NO_GIT_KEY });
+  expect(r.code, r.stderr).toBe(0);
+  return json<{ id: string }>(r).id;
+}
+
+/** Puts a symbolic link at `path` on main, as anyone with push access could. */
+function pushLink(path: string, target: string): void {
+  const clone = join(bus.dir, 'person');
+  gitCli(['pull', '-q', '--ff-only'], clone);
+  mkdirSync(join(clone, path, '..'), { recursive: true });
+  symlinkSync(target, join(clone, path));
+  push({}, `a link at ${path}`);
+}
+
+const verify = async (home: string, ref: string) => json<Verified>(await gitbus(['verify', ref, '--json'], { home }));
+
+beforeAll(async () => {
+  ({ bus, boss } = await fleet.setUp());
+  w = bus.home('w');
+  version = (await status(w) as unknown as { trust: { version: number } }).trust.version;
+  ids['signed'] = await dispatch('signed', 'true', 'w');
+  ids['unsigned'] = await unsigned('unsigned');
+  ids['copied'] = await unsigned('copied');
+  ids['folder'] = await unsigned('folder-sidecar');
+  ids['link'] = await unsigned('link-sidecar');
+  push({
+    [`signatures/handoffs/${id('copied')}.md.sig`]: gitCli(['show', `main:signatures/handoffs/${id('signed')}.md.sig`], bus.remote),
+    [`signatures/handoffs/${id('folder')}.md.sig/readme`]: 'not a signature\n',
+  }, 'a copied signature, and a folder where a signature goes');
+  pushLink(`signatures/handoffs/${id('link')}.md.sig`, `${id('signed')}.md.sig`);
+}, 90_000);
+
+afterAll(fleet.tearDown);
+
+describe("a node's verdict on a handoff", () => {
+  it('a sidecar that is a folder or a link is named as such, with the fix, not taken for no signature', async () => {
+    const s = json<{ tasks: { id: string; untrusted?: string }[] }>(await gitbus(['status', '--json'], { home: w }));
+    const untrusted = (name: string) => s.tasks.find((t) => t.id === id(name))?.untrusted;
+    expect(untrusted('folder')).toBe(`unsigned: signatures/handoffs/${id('folder')}.md.sig is a folder, not a signature file: gitbus never reads one, so handoffs/${id('folder')}.md has no signature it can check, and this bus has a trust root (version ${version})`);
+    expect(untrusted('link')).toMatch(new RegExp(`^unsigned: signatures/handoffs/${id('link')}\\.md\\.sig is a symbolic link, not a signature file`));
+    const f = (await verify(w, id('folder'))).files[0];
+    const fix = `remove it ("git rm -r signatures/handoffs/${id('folder')}.md.sig"; "git log -- signatures/handoffs/${id('folder')}.md.sig" shows who pushed it), then sign handoffs/${id('folder')}.md again ("gitbus sign handoffs/${id('folder')}.md" in a checkout of the bus)`;
+    expect(f?.status).toBe('unsigned');
+    expect(f?.unread).toEqual([{ path: `signatures/handoffs/${id('folder')}.md.sig`, is: 'folder', reason: expect.stringContaining('is a folder'), fix }]);
+    expect(f?.verdict).toMatchObject({ trusted: false, reason: expect.stringContaining('is a folder, not a signature file'), fix: `${fix}, or dispatch it again` });
+    const text = (await gitbus(['verify', id('link')], { home: w })).stdout;
+    expect(text).toContain(`  handoffs/${id('link')}.md: unsigned: signatures/handoffs/${id('link')}.md.sig is a symbolic link, not a signature file`);
+    expect(text).toContain(`fix: remove it ("git rm -r signatures/handoffs/${id('link')}.md.sig"`);
+
+    // A node's own file whose sidecar was made a folder: forged, and why.
+    const claimed = await gitbus(['claim', id('signed'), '--json'], { home: w });
+    expect(claimed.code, claimed.stderr).toBe(0);
+    const clone = join(bus.dir, 'person');
+    const sidecar = `signatures/claims/${id('signed')}.1.md.sig`;
+    gitCli(['pull', '-q', '--ff-only'], clone);
+    rmSync(join(clone, sidecar));
+    mkdirSync(join(clone, sidecar));
+    writeFileSync(join(clone, sidecar, 'readme'), 'not a signature\n');
+    push({}, 'a folder in place of a claim\'s signature');
+    const forged = (await status()).forged.find((g) => g.path === `claims/${id('signed')}.1.md`);
+    expect(forged?.reason).toMatch(new RegExp(`^forged in the name of node w: it is not signed: ${sidecar.replace(/\./g, '\\.')} is a folder, not a signature file`));
+    expect((forged as { fix?: string } | undefined)?.fix).toMatch(new RegExp(`^remove it \\("git rm -r ${sidecar.replace(/\./g, '\\.')}"`));
+  });
+});
