@@ -1,5 +1,6 @@
 import type { FileProblem } from '../schemas/errors.js';
 import type { TaskSummary } from '../bus/ops/task-summary.js';
+import type { TrustVerdict } from '../bus/trust/verify-verdicts.js';
 
 /**
  * A problem as two lines. Its parts quote the bus (a file name, a YAML key, a value), which may hold line breaks:
@@ -49,4 +50,9 @@ export function taskLine(t: TaskSummary, idWidth = 0): string {
   const waiting = t.waitingFor.length ? ` (after ${t.waitingOn.map(dependencyText).join(', ')})` : t.exhausted ? ` (all ${t.attempts} attempts used: a watcher answers it failed)` : '';
   const branch = t.branch ? ` -> ${t.branch}` : '';
   return `  ${t.id.padEnd(idWidth)}  ${t.state.padEnd(10)} ${t.title ?? '(unreadable handoff)'}${where}${labels}${prio}${branch}${waiting}`;
+}
+
+/** What a node makes of a handoff, in a word, as `verify` and `show` say it before the verdict's reason. */
+export function handoffVerdictWord(v: Pick<TrustVerdict, 'trusted' | 'notForThisNode'>): string {
+  return v.trusted ? 'runs here' : v.notForThisNode ? 'not for this node' : 'refused here';
 }

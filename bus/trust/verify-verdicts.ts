@@ -9,27 +9,44 @@ import { handoffTrust, type EnforcedTrust, type HandoffTrust } from './handoff-t
 import { signedKindOf } from './messages.js';
 import { nodeFileVerdict } from './node-file-trust.js';
 import { markEndsRemoved } from './seen-ended.js';
+import { whyClaimNothing } from './node-files.js';
+import { notForThisNode } from '../model/planner.js';
 
 /**
  * What a node that enforces trust makes of each file of a task, for `gitbus verify`: the same verdicts its watcher
  * acts on (bus/ops/claim.ts, bus/trust/node-files.ts), not only whether a signature verifies. A handoff signed by an
  * allowed signer may still be refused (a rule that does not allow its runner on this node, a revoked key, a replay,
- * this node's policy); a claim with a valid signature by the wrong node's key is forged.
+ * this node's policy), or not be this node's to run at all (addressed to another node, a label or runner it lacks,
+ * its own key not listed); a claim with a valid signature by the wrong node's key is forged.
  */
 export interface TrustVerdict {
   /** The handoff: whether this node would run it; a claim, release or response: whether it counts here. */
   trusted: boolean;
   reason: string;
   fix?: string;
+  /**
+   * The handoff: who signed it, when its signature verifies by a key the accepted version lists for handoffs and a
+   * rule lets that signer have the node it was judged for run it (this node, or the node it is addressed to).
+   */
+  signer?: { principals: string[]; fingerprint: string };
+  /**
+   * The handoff: set when this node would not run it for a reason of its own, whatever its signature says: it is
+   * addressed to another node, needs a label or runner this node lacks, or this node claims nothing (its own key is
+   * not the one the version lists). `reason` says which, then how the signature stands.
+   */
+  notForThisNode?: true;
 }
 
 /** A cancel stops work and is never verified (docs/PROTOCOL.md §12): it counts whoever wrote it. */
 const CANCEL: TrustVerdict = { trusted: true, reason: 'a cancel counts whoever wrote it: it only stops work, and is not verified (docs/PROTOCOL.md §12)' };
 
-function signedBy(t: Extract<HandoffTrust, { trusted: true }>): string {
+/** `forNode`: the node the rule was found for, when not this one (the node the handoff is addressed to). */
+function signedBy(t: Extract<HandoffTrust, { trusted: true }>, forNode?: string): string {
   const who = t.signer.principals.length > 0 ? `${t.signer.principals.join(', ')} (${t.signer.fingerprint})` : t.signer.fingerprint;
-  return `signed by ${who}, allowed by rule ${t.rule}${t.via ? ` (${t.via})` : ''}`;
+  return `signed by ${who}, allowed by rule ${t.rule}${forNode ? ` for node ${forNode}` : ''}${t.via ? ` (${t.via})` : ''}`;
 }
+
+const signerOf = (t: Extract<HandoffTrust, { trusted: true }>): Pick<Required<TrustVerdict>, 'signer'> => ({ signer: { principals: [...t.signer.principals], fingerprint: t.signer.fingerprint } });
 
 function nodeOf(path: string, bytes: Uint8Array): string | null {
   const p = parseBusFile(path, bytes);
@@ -52,12 +69,19 @@ export function nodeFileStanding(path: string, bytes: Uint8Array, sidecars: read
 }
 
 /**
- * Whether this node would run the live task `id`: its handoff's trust verdict (signature, rules, revocations), the
- * replay checks (the archive, unless `offline`; what this node saw end, cancelled or claimed) and this node's policy,
- * as the watcher decides them when it claims.
+ * Whether this node would run the live task `id`: first what rules it out for this node whatever its signature, as
+ * the claim decision does (bus/ops/claim.ts: addressed to another node, a label or runner this node lacks, this
+ * node claiming nothing while the version does not list its own key); then its handoff's trust verdict (signature,
+ * rules, revocations), the replay checks (the archive, unless `offline`; what this node saw end, cancelled or
+ * claimed) and this node's policy, as the watcher decides them when it claims. A handoff addressed to another node
+ * is judged by the rules for that node (its name, and its labels from its card), so that the verdict says how its
+ * signature stands where it is meant to run; this node's policy is then not asked.
  */
 export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust: EnforcedTrust, id: string, offline: boolean): Promise<TrustVerdict> {
-  const target = { name: ctx.config.node, labels: ctx.config.labels };
+  const handoff = (await snap.view(id))?.handoff;
+  const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners };
+  const elsewhere = handoff?.to !== undefined && handoff.to !== me.node ? handoff.to : undefined;
+  const target = elsewhere ? { name: elsewhere, labels: (await snap.nodes()).find((n) => n.node === elsewhere)?.card?.labels ?? [] } : { name: me.node, labels: me.labels };
   const verdicts = await handoffVerdicts(snap, trust, [id], target);
   if (!offline && verdicts.get(id)?.trusted) {
     const archived = (await findArchived(ctx, [id])).get(id);
@@ -65,13 +89,18 @@ export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust:
   }
   await markEndsRemoved(ctx.paths.home, snap, verdicts);
   const t = verdicts.get(id);
-  const handoff = (await snap.view(id))?.handoff;
   if (!t || !handoff) return { trusted: false, reason: 'its handoff does not parse, so nothing runs it', fix: 'run "gitbus lint"' };
+  const unchecked = offline ? ' (the archive was not consulted: offline)' : '';
+  const skip = notForThisNode(handoff, me) ?? whyClaimNothing(ctx.paths.home, me.node, trust.accepted);
+  if (skip) {
+    // Said first, as the claim decision rules it out first; how the signature stands is still what a reader asks.
+    const signature = t.trusted ? `${signedBy(t, elsewhere)}${unchecked}` : `and its handoff is untrusted${elsewhere ? ` for node ${elsewhere}` : ''}: ${t.reason}`;
+    return { trusted: false, reason: `this node would not run it: ${skip.reason}; ${signature}`, fix: t.trusted || !t.fix ? skip.fix : `${skip.fix}; for its signature: ${t.fix}`, notForThisNode: true, ...(t.trusted ? signerOf(t) : {}) };
+  }
   if (!t.trusted) return { trusted: false, reason: t.reason, fix: t.fix };
   const policy = trustedJudge(ctx.paths.home, ctx.config, verdicts)?.(handoff, id);
-  if (policy && !policy.ok) return { trusted: false, reason: `${signedBy(t)}, but this node's policy refuses it: ${policy.reason}`, fix: policy.fix };
-  const unchecked = offline ? ' (the archive was not consulted: offline)' : '';
-  return { trusted: true, reason: `this node would run it: ${signedBy(t)}${unchecked}` };
+  if (policy && !policy.ok) return { trusted: false, reason: `${signedBy(t)}, but this node's policy refuses it: ${policy.reason}`, fix: policy.fix, ...signerOf(t) };
+  return { trusted: true, reason: `this node would run it: ${signedBy(t)}${unchecked}`, ...signerOf(t) };
 }
 
 /** An archived task's handoff: whether it was trusted here (it does not run again either way: a replay). */
@@ -80,5 +109,6 @@ export function archivedHandoffVerdict(path: string, bytes: Uint8Array, sidecars
   const handoff = p.ok ? (p.file.data as Handoff) : undefined;
   const t = handoffTrust(path, bytes, sidecars, handoff, trust, { name: ctx.config.node, labels: ctx.config.labels }, now);
   const once = 'archived: a signed handoff runs once, and one pushed back into main is refused as replayed';
-  return t.trusted ? { trusted: true, reason: `${signedBy(t)}; ${once}` } : { trusted: false, reason: `${t.reason}; ${once}`, fix: t.fix };
+  return t.trusted ? { trusted: true, reason: `${signedBy(t)}; ${once}`, ...signerOf(t) } : { trusted: false, reason: `${t.reason}; ${once}`, fix: t.fix };
 }
+

@@ -4,7 +4,7 @@ import type { SignatureReport } from '../../bus/trust/file-signatures.js';
 import { EXIT } from '../exit-codes.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
-import { problemLine } from '../format.js';
+import { handoffVerdictWord, problemLine } from '../format.js';
 
 export function register(program: Command): void {
   withCommon(
@@ -42,7 +42,7 @@ function fileLines(f: VerifiedFile): string[] {
   }
   if (f.verdict) {
     const handoff = f.path.startsWith('handoffs/');
-    const word = handoff ? (f.verdict.trusted ? 'runs here' : 'refused here') : f.verdict.trusted ? 'counts here' : 'does not count here';
+    const word = handoff ? handoffVerdictWord(f.verdict) : f.verdict.trusted ? 'counts here' : 'does not count here';
     lines.push(`      trust: ${word}: ${f.verdict.reason}`);
     if (f.verdict.fix) lines.push(`      fix: ${f.verdict.fix}`);
   }

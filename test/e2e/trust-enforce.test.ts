@@ -213,7 +213,7 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
   });
 
   it('verify on the worker gives the verdict its watcher acts on: the signed task runs here, each refused one says why, and the claim counts', async () => {
-    type Verified = { files: { path: string; status: string; verdict: { trusted: boolean; reason: string; fix?: string } | null }[] };
+    type Verified = { files: { path: string; status: string; verdict: { trusted: boolean; reason: string; fix?: string; notForThisNode?: true } | null }[] };
     const signed = json<Verified>(await gitbus(['verify', ids['signed'] ?? '', '--json'], { home: w }));
     const [handoff, ...rest] = signed.files;
     expect(handoff?.verdict).toMatchObject({ trusted: true, reason: expect.stringMatching(/^this node would run it: signed by alice \(SHA256:.*\), allowed by rule 1$/) });
@@ -230,8 +230,8 @@ describe('signed handoffs, enforced by a node that pinned the trust root', () =>
     const human = await gitbus(['verify', ids['revoked'] ?? ''], { home: w });
     expect(human.stdout).toMatch(/trust: refused here: .*a key this node revoked/);
     expect((await gitbus(['verify', ids['unsigned'] ?? ''], { home: w })).stdout).toMatch(/\.md: unsigned\n {6}trust: refused here: unsigned: handoffs\/\S+ has no signature/);
-    // Where no trust root is pinned there is no verdict to give: the person's clone is not a node; the boss pinned it.
-    expect(json<Verified>(await gitbus(['verify', ids['signed'] ?? '', '--json'], { home: boss })).files[0]?.verdict?.trusted).toBe(true);
+    // The boss pinned the root too, but the task is w's: not for the boss to run, its signature judged for w.
+    expect(json<Verified>(await gitbus(['verify', ids['signed'] ?? '', '--json'], { home: boss })).files[0]?.verdict).toMatchObject({ trusted: false, notForThisNode: true, reason: expect.stringMatching(/^this node would not run it: it is addressed to node w; signed by alice \(SHA256:\S+\), allowed by rule 1 for node w$/) });
   });
 
   it('the watcher runs the signed task and answers each untrusted one addressed to it "refused", running nothing', async () => {

@@ -8,13 +8,15 @@ import { trustFleet, type FleetBus } from '../helpers/trust-fleet.js';
 /**
  * How a node that pinned the trust root reports its verdict on a handoff, with real ssh-keygen keys (the fleet of
  * test/helpers/trust-fleet.ts: admin alice signs the root and the boss's dispatches; w and x pinned it and are
- * listed): a sidecar that is a folder or a link is named as such, with the fix.
+ * listed): `verify` says a task addressed to another node is not this node's to run; a sidecar that is a folder or
+ * a link is named as such, with the fix.
  */
 const fleet = trustFleet(['w', 'x']);
-const { status, dispatch, push } = fleet;
+const { fp, status, dispatch, push } = fleet;
 let bus: FleetBus;
 let boss: string;
 let w: string;
+let x: string;
 let version = 0;
 const ids: Record<string, string> = {};
 const id = (name: string): string => ids[name] ?? '';
@@ -42,6 +44,7 @@ const verify = async (home: string, ref: string) => json<Verified>(await gitbus(
 beforeAll(async () => {
   ({ bus, boss } = await fleet.setUp());
   w = bus.home('w');
+  x = bus.home('x');
   version = (await status(w) as unknown as { trust: { version: number } }).trust.version;
   ids['signed'] = await dispatch('signed', 'true', 'w');
   ids['unsigned'] = await unsigned('unsigned');
@@ -58,6 +61,21 @@ beforeAll(async () => {
 afterAll(fleet.tearDown);
 
 describe("a node's verdict on a handoff", () => {
+  it('verify on another node than the one a handoff is addressed to says it is not its to run, and how its signature stands there', async () => {
+    const v = (await verify(x, id('signed'))).files[0]?.verdict;
+    expect(v).toEqual({ trusted: false, notForThisNode: true, reason: expect.stringMatching(/^this node would not run it: it is addressed to node w; signed by alice \(SHA256:\S+\), allowed by rule 1 for node w$/), fix: expect.stringContaining('claim it on w'), signer: { principals: ['alice'], fingerprint: fp('alice') } });
+    expect((await gitbus(['verify', id('signed')], { home: x })).stdout).toMatch(/trust: not for this node: this node would not run it: it is addressed to node w; signed by alice/);
+    // Refused for w as well: both are said, with the fix of each.
+    const both = (await verify(x, id('unsigned'))).files[0]?.verdict;
+    expect(both).toMatchObject({ trusted: false, notForThisNode: true, reason: expect.stringMatching(/^this node would not run it: it is addressed to node w; and its handoff is untrusted for node w: unsigned: /), fix: expect.stringMatching(/claim it on w.*; for its signature: .*gitbus sign/) });
+    // A label this node lacks rules it out too, as the claim decision does.
+    const gpu = await gitbus(['dispatch', 'needs a gpu', '--command', 'true', '--label', 'gpu', '--json', '--no-git'], { home: boss, env: NO_GIT_KEY });
+    expect(gpu.code, gpu.stderr).toBe(0);
+    expect((await verify(w, json<{ id: string }>(gpu).id)).files[0]?.verdict).toMatchObject({ trusted: false, notForThisNode: true, reason: expect.stringMatching(/^this node would not run it: this node lacks label\(s\) gpu; signed by alice/) });
+    // The node it is addressed to would run it.
+    expect((await verify(w, id('signed'))).files[0]?.verdict?.trusted).toBe(true);
+  });
+
   it('a sidecar that is a folder or a link is named as such, with the fix, not taken for no signature', async () => {
     const s = json<{ tasks: { id: string; untrusted?: string }[] }>(await gitbus(['status', '--json'], { home: w }));
     const untrusted = (name: string) => s.tasks.find((t) => t.id === id(name))?.untrusted;
