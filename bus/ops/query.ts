@@ -18,6 +18,8 @@ import { archivedName, archivedTaskFiles, archivedView } from './archived-view.j
 import { findCounted } from './archived-trust.js';
 import { fetchCommand } from '../project/fetch-command.js';
 import { resultsRemote } from './branch-remote.js';
+import { enforcedTrust } from '../trust/enforce.js';
+import { archivedTaskHandoffVerdict, liveHandoffVerdict, type TrustVerdict } from '../trust/verify-verdicts.js';
 
 /** Reads the current state of main (fetching only if the remote moved). */
 export async function currentSnapshot(ctx: BusContext): Promise<Snapshot> {
@@ -74,7 +76,15 @@ export interface ShownTask {
   offline: Offline | null;
   /** A project task's branch: where its results are (or will be) and how to fetch them. */
   branch?: ShownBranch;
+  /**
+   * On a node that pinned the trust root (none elsewhere): the trust version it enforces, and its verdict on the
+   * task's handoff as `gitbus verify` gives it (bus/trust/verify-verdicts.ts): signed by whom, or unsigned, forged or
+   * refused and why, and whether this node would run it. Absent too for a queued dispatch and a task with no handoff.
+   */
+  trust?: ShownTrust;
 }
+
+export type ShownTrust = { version: number } & TrustVerdict;
 
 export interface ShownBranch {
   repo: string;
@@ -107,7 +117,9 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     // An entry that is not a file is shown by what it is, never read.
     for (const r of filesInShowOrder(view.files)) files.push({ path: r.path, text: r.notAFile ? `(not shown: ${r.notAFile.reason})\n` : await shownText(snap.store, r.oid) });
     const branch = shownBranch(view);
-    return { id, state: view.state, archived: null, summary: summarize(view, snap.settings.maxAttempts), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}) };
+    const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
+    const verdict = trust && view.files.handoff ? { version: trust.accepted.version, ...(await liveHandoffVerdict(ctx, snap, trust, id, offline !== null)) } : null;
+    return { id, state: view.state, archived: null, summary: summarize(view, snap.settings.maxAttempts), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}), ...(verdict ? { trust: verdict } : {}) };
   }
   // Before the archive, which needs the remote: a dispatch queued here is what the dispatcher asks about next.
   const queued = queuedDispatch(ctx.paths.home, ref);
@@ -123,7 +135,9 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   for (const name of names) files.push({ path: `archive:${entry.month}/${ref}/${name}`, text: await shownText(snap.store, entry.files.get(name) as string) });
   const view = await archivedView(snap.store, ref, entry);
   const branch = shownBranch(view);
-  return { id: ref, state: entry.state, archived: entry.month, summary: summarize(view, snap.settings.maxAttempts), files, forged, offline: null, ...(branch ? { branch } : {}) };
+  const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
+  const verdict = trust ? await archivedTaskHandoffVerdict(ctx, snap, trust, ref, entry, new Date()) : null;
+  return { id: ref, state: entry.state, archived: entry.month, summary: summarize(view, snap.settings.maxAttempts), files, forged, offline: null, ...(branch ? { branch } : {}), ...(trust && verdict ? { trust: { version: trust.accepted.version, ...verdict } } : {}) };
 }
 
 /**

@@ -4,7 +4,11 @@ import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { findArchived } from '../ops/archive-lookup.js';
 import { handoffVerdicts, replayed, trustedJudge } from './enforce.js';
-import type { Sidecar, UnreadSidecar } from './file-signatures.js';
+import { readSidecars, type Sidecar, type UnreadSidecar } from './file-signatures.js';
+import type { ArchivedTask } from '../ops/archive-lookup.js';
+import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { SIGNATURE_EXT, SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
+import { MAX_SIGNATURE_FILE } from './sshsig.js';
 import { handoffTrust, type EnforcedTrust, type HandoffTrust } from './handoff-trust.js';
 import { signedKindOf } from './messages.js';
 import { nodeFileVerdict } from './node-file-trust.js';
@@ -13,11 +17,12 @@ import { whyClaimNothing } from './node-files.js';
 import { notForThisNode } from '../model/planner.js';
 
 /**
- * What a node that enforces trust makes of each file of a task, for `gitbus verify`: the same verdicts its watcher
- * acts on (bus/ops/claim.ts, bus/trust/node-files.ts), not only whether a signature verifies. A handoff signed by an
- * allowed signer may still be refused (a rule that does not allow its runner on this node, a revoked key, a replay,
- * this node's policy), or not be this node's to run at all (addressed to another node, a label or runner it lacks,
- * its own key not listed); a claim with a valid signature by the wrong node's key is forged.
+ * What a node that enforces trust makes of each file of a task, for `gitbus verify` (and, for the handoff, `gitbus
+ * show`): the same verdicts its watcher acts on (bus/ops/claim.ts, bus/trust/node-files.ts), not only whether a
+ * signature verifies. A handoff signed by an allowed signer may still be refused (a rule that does not allow its
+ * runner on this node, a revoked key, a replay, this node's policy), or not be this node's to run at all (addressed
+ * to another node, a label or runner it lacks, its own key not listed); a claim with a valid signature by the wrong
+ * node's key is forged.
  */
 export interface TrustVerdict {
   /** The handoff: whether this node would run it; a claim, release or response: whether it counts here. */
@@ -36,6 +41,9 @@ export interface TrustVerdict {
    */
   notForThisNode?: true;
 }
+
+/** An archived task's handoff, in its folder on the archive branch. */
+const ARCHIVED_HANDOFF = 'handoff.md';
 
 /** A cancel stops work and is never verified (docs/PROTOCOL.md §12): it counts whoever wrote it. */
 const CANCEL: TrustVerdict = { trusted: true, reason: 'a cancel counts whoever wrote it: it only stops work, and is not verified (docs/PROTOCOL.md §12)' };
@@ -112,3 +120,18 @@ export function archivedHandoffVerdict(path: string, bytes: Uint8Array, sidecars
   return t.trusted ? { trusted: true, reason: `${signedBy(t)}; ${once}`, ...signerOf(t) } : { trusted: false, reason: `${t.reason}; ${once}`, fix: t.fix };
 }
 
+/**
+ * The verdict on the handoff of the archived task `id` (`entry`: its folder on the archive branch), as `gitbus verify`
+ * gives it: its sidecar from the archive, or from main for a task archived before sidecars moved with their files.
+ * Null when the folder has no handoff, or one over the bus file limit (not a bus file, whoever signed it).
+ */
+export async function archivedTaskHandoffVerdict(ctx: Pick<BusContext, 'config'>, snap: Snapshot, trust: EnforcedTrust, id: string, entry: Pick<ArchivedTask, 'month' | 'files' | 'signatures'>, now: Date): Promise<TrustVerdict | null> {
+  const oid = entry.files.get(ARCHIVED_HANDOFF);
+  if (oid === undefined) return null;
+  const bytes = await snap.store.readBlobUpTo(oid, MAX_FILE_BYTES);
+  if (typeof bytes === 'number') return null;
+  const path = `handoffs/${id}.md`;
+  const sig = entry.signatures.get(`${ARCHIVED_HANDOFF}${SIGNATURE_EXT}`);
+  const sidecars = sig !== undefined ? [{ path: `${SIGNATURES_FOLDER}/${entry.month}/${id}/${ARCHIVED_HANDOFF}${SIGNATURE_EXT}`, content: await snap.store.readBlob(sig, MAX_SIGNATURE_FILE) }] : snap.commit ? await readSidecars(snap.store, await snap.store.readCommitTree(snap.commit), path) : [];
+  return archivedHandoffVerdict(path, bytes, sidecars, ctx, trust, now);
+}

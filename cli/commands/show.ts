@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { showTask, type ShownBranch, type ShownTask } from '../../bus/ops/query.js';
+import { showTask, type ShownBranch, type ShownTask, type ShownTrust } from '../../bus/ops/query.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
-import { problemLine } from '../format.js';
+import { handoffVerdictWord, problemLine } from '../format.js';
 import type { FileProblem } from '../../schemas/errors.js';
 import { notPushedWords } from '../../bus/project/push-state.js';
 
@@ -11,9 +11,15 @@ export function register(program: Command): void {
     withBus(opts, async (ctx) => {
       const t = await showTask(ctx, id);
       if (!opts.json) offlineNote(t.offline);
-      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...problemLines(t.summary?.problems ?? []), ...(t.branch ? branchLines(t.id, t.branch) : []), ...t.files.map((f) => `\n==> ${f.path} <==\n${f.text.trimEnd()}`), ...forgedLines(t.forged)].join('\n'));
+      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...trustLines(t.trust), ...problemLines(t.summary?.problems ?? []), ...(t.branch ? branchLines(t.id, t.branch) : []), ...t.files.map((f) => `\n==> ${f.path} <==\n${f.text.trimEnd()}`), ...forgedLines(t.forged)].join('\n'));
     }),
   );
+}
+
+/** The handoff's trust verdict on a node that pinned the trust root, as verify says it; nothing elsewhere. */
+function trustLines(v: ShownTrust | undefined): string[] {
+  if (!v) return [];
+  return [`trust (version ${v.version}): ${handoffVerdictWord(v)}: ${v.reason}`, ...(v.fix ? [`  fix: ${v.fix}`] : [])];
 }
 
 /** What is wrong with the task's files, as lint says it: why an invalid task is invalid, and the fix. */

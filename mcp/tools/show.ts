@@ -23,18 +23,33 @@ const output = z.object({
     .register(z.globalRegistry, { description: "files written in a node's name that this node does not count (its trust root pinned): not among files or the response, each with why and the fix" }),
   branch: z.optional(z.object({ repo: repoSchema, branch: branchSchema, pushed: z.nullable(z.boolean()), report: z.optional(projectReportSchema), fetch: z.string().register(z.globalRegistry, { description: 'the command that fetches the results' }) })).register(z.globalRegistry, { description: "project work: the task's result branch (pushed is null until it ends)" }),
   offline: offlineSchema,
+  trust: z
+    .optional(
+      z.object({
+        version: z.number(),
+        trusted: z.boolean(),
+        reason: z.string(),
+        fix: z.optional(z.string()),
+        signer: z.optional(z.object({ principals: z.array(z.string()), fingerprint: z.string() })),
+        notForThisNode: z.optional(z.literal(true)),
+      }),
+    )
+    .register(z.globalRegistry, {
+      description:
+        "only on a node that pinned the bus's trust root: the trust version it enforces and its verdict on the handoff, as `gitbus verify` gives it. trusted: whether this node would run it; reason: signed by whom, or unsigned, forged or refused and why; signer: who signed it, when a listed key did and a rule allows it; notForThisNode: not this node's to run (addressed to another node, a label or runner it lacks, its own key not listed)",
+    }),
 });
 
 export const showTool = defineTool({
   name: 'show',
   title: 'Show a task',
-  description: "One task, live or archived: its state, its handoff, claims and response, the files this node does not count as forged in a node's name, and for project work where its result branch is.",
+  description: "One task, live or archived: its state, its handoff, claims and response, the files this node does not count as forged in a node's name, for project work where its result branch is, and on a node that pinned the trust root its verdict on the handoff (signed by whom, or unsigned, forged or refused and why).",
   input: z.strictObject({ id: taskRefSchema }),
   output,
   hints: { readOnlyHint: true, openWorldHint: true },
   async run(a, env) {
     const t = await showTask(await env.bus(), a.id);
     const f = taskFiles(t.files);
-    return { id: t.id, state: t.state, archived: t.archived, summary: t.summary, handoff: f.handoff, response: f.response, files: f.others, forged: t.forged, ...(t.branch ? { branch: t.branch } : {}), offline: t.offline };
+    return { id: t.id, state: t.state, archived: t.archived, summary: t.summary, handoff: f.handoff, response: f.response, files: f.others, forged: t.forged, ...(t.branch ? { branch: t.branch } : {}), offline: t.offline, ...(t.trust ? { trust: t.trust } : {}) };
   },
 });

@@ -1,18 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CLI, gitbus, gitCli, json, neutralCwd } from '../helpers/cli.js';
+import { mcpServerEnv } from '../helpers/mcp-server.js';
 import { NO_GIT_KEY } from '../helpers/ssh-keys.js';
 import { trustFleet, type FleetBus } from '../helpers/trust-fleet.js';
+import { spawnUi } from '../helpers/web-ui.js';
 
 /**
  * How a node that pinned the trust root reports its verdict on a handoff, with real ssh-keygen keys (the fleet of
  * test/helpers/trust-fleet.ts: admin alice signs the root and the boss's dispatches; w and x pinned it and are
- * listed): `verify` says a task addressed to another node is not this node's to run; a sidecar that is a folder or
- * a link is named as such, with the fix.
+ * listed). `show` (CLI, --json, MCP `show`, the web view's task JSON) says it as `verify` does, and nothing new
+ * without a pin; `verify` says a task addressed to another node is not this node's to run; a sidecar that is a
+ * folder or a link is named as such, with the fix.
  */
 const fleet = trustFleet(['w', 'x']);
-const { fp, status, dispatch, push } = fleet;
+const { fp, status, dispatch, push, children } = fleet;
 let bus: FleetBus;
 let boss: string;
 let w: string;
@@ -22,6 +28,7 @@ const ids: Record<string, string> = {};
 const id = (name: string): string => ids[name] ?? '';
 
 interface Verdict { version?: number; trusted: boolean; reason: string; fix?: string; signer?: { principals: string[]; fingerprint: string }; notForThisNode?: true }
+interface Shown { id: string; trust?: Verdict }
 interface Verified { files: { path: string; status: string; verdict: Verdict | null; unread?: { path: string; is: string; reason: string; fix: string }[] }[] }
 
 async function unsigned(name: string, extra: string[] = ['--to', 'w']): Promise<string> {
@@ -39,6 +46,7 @@ function pushLink(path: string, target: string): void {
   push({}, `a link at ${path}`);
 }
 
+const show = async (home: string, ref: string) => json<Shown>(await gitbus(['show', ref, '--json'], { home }));
 const verify = async (home: string, ref: string) => json<Verified>(await gitbus(['verify', ref, '--json'], { home }));
 
 beforeAll(async () => {
@@ -61,10 +69,64 @@ beforeAll(async () => {
 afterAll(fleet.tearDown);
 
 describe("a node's verdict on a handoff", () => {
-  it('verify on another node than the one a handoff is addressed to says it is not its to run, and how its signature stands there', async () => {
+  it('show on a node that pinned the root says who signed the handoff, or why it is refused, as verify does', async () => {
+    const signed = (await show(w, id('signed'))).trust;
+    expect(signed).toEqual({ version, trusted: true, reason: expect.stringMatching(/^this node would run it: signed by alice \(SHA256:\S+\), allowed by rule 1$/), signer: { principals: ['alice'], fingerprint: fp('alice') } });
+    // The same verdict verify gives the handoff.
+    const { version: _v, ...verdict } = signed ?? { version: 0 };
+    expect((await verify(w, id('signed'))).files[0]?.verdict).toEqual(verdict);
+    const text = (await gitbus(['show', id('signed')], { home: w })).stdout;
+    expect(text).toContain(`\ntrust (version ${version}): runs here: this node would run it: signed by alice (${fp('alice')}), allowed by rule 1\n`);
+
+    const refused = (await show(w, id('unsigned'))).trust;
+    expect(refused).toMatchObject({ version, trusted: false, reason: expect.stringMatching(/^unsigned: handoffs\/\S+ has no signature/), fix: expect.stringContaining('gitbus sign') });
+    expect(refused?.signer).toBeUndefined();
+    expect((await gitbus(['show', id('unsigned')], { home: w })).stdout).toMatch(new RegExp(`\\ntrust \\(version ${version}\\): refused here: unsigned: handoffs/\\S+ has no signature.*\\n  fix: .*gitbus sign`));
+    expect((await show(w, id('copied'))).trust).toMatchObject({ trusted: false, reason: expect.stringMatching(/^bad signature \(mismatch\)/) });
+  });
+
+  it('show on a node that did not pin the root says nothing new', async () => {
+    const pin = join(w, 'trust-pin.json');
+    renameSync(pin, `${pin}.aside`);
+    try {
+      const shown = await gitbus(['show', id('signed'), '--json'], { home: w });
+      expect(json<Shown>(shown)).not.toHaveProperty('trust');
+      expect((await gitbus(['show', id('signed')], { home: w })).stdout).not.toMatch(/^trust/m);
+    } finally {
+      renameSync(`${pin}.aside`, pin);
+    }
+  });
+
+  it('MCP show and the web view\'s task JSON carry the same verdict', async () => {
+    const expected = (await show(w, id('signed'))).trust;
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: mcpServerEnv(w), cwd: neutralCwd(), stderr: 'pipe' });
+    const client = new Client({ name: 'gitbus-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      // The SDK client checks the result against the tool's output schema itself.
+      const r = await client.callTool({ name: 'show', arguments: { id: id('signed') } }, undefined, { timeout: 45_000 });
+      expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
+      expect((r.structuredContent as Shown).trust).toEqual(expected);
+      const refused = await client.callTool({ name: 'show', arguments: { id: id('unsigned') } }, undefined, { timeout: 45_000 });
+      expect((refused.structuredContent as Shown).trust).toMatchObject({ trusted: false, reason: expect.stringMatching(/^unsigned: /) });
+    } finally {
+      await client.close();
+    }
+    const ui = await spawnUi(w, children as ChildProcess[]);
+    try {
+      const page = (await (await fetch(new URL(`/api/task/${encodeURIComponent(id('signed'))}`, ui.url))).json()) as Shown;
+      expect(page.trust).toEqual(expected);
+    } finally {
+      ui.child.kill('SIGTERM');
+      await ui.exited;
+    }
+  }, 60_000);
+
+  it('verify and show on another node than the one a handoff is addressed to say it is not theirs to run, and how its signature stands there', async () => {
     const v = (await verify(x, id('signed'))).files[0]?.verdict;
     expect(v).toEqual({ trusted: false, notForThisNode: true, reason: expect.stringMatching(/^this node would not run it: it is addressed to node w; signed by alice \(SHA256:\S+\), allowed by rule 1 for node w$/), fix: expect.stringContaining('claim it on w'), signer: { principals: ['alice'], fingerprint: fp('alice') } });
     expect((await gitbus(['verify', id('signed')], { home: x })).stdout).toMatch(/trust: not for this node: this node would not run it: it is addressed to node w; signed by alice/);
+    expect((await show(x, id('signed'))).trust).toEqual({ version, ...v });
     // Refused for w as well: both are said, with the fix of each.
     const both = (await verify(x, id('unsigned'))).files[0]?.verdict;
     expect(both).toMatchObject({ trusted: false, notForThisNode: true, reason: expect.stringMatching(/^this node would not run it: it is addressed to node w; and its handoff is untrusted for node w: unsigned: /), fix: expect.stringMatching(/claim it on w.*; for its signature: .*gitbus sign/) });
@@ -89,6 +151,7 @@ describe("a node's verdict on a handoff", () => {
     const text = (await gitbus(['verify', id('link')], { home: w })).stdout;
     expect(text).toContain(`  handoffs/${id('link')}.md: unsigned: signatures/handoffs/${id('link')}.md.sig is a symbolic link, not a signature file`);
     expect(text).toContain(`fix: remove it ("git rm -r signatures/handoffs/${id('link')}.md.sig"`);
+    expect((await show(w, id('link'))).trust?.reason).toContain('is a symbolic link');
 
     // A node's own file whose sidecar was made a folder: forged, and why.
     const claimed = await gitbus(['claim', id('signed'), '--json'], { home: w });
@@ -103,5 +166,14 @@ describe("a node's verdict on a handoff", () => {
     const forged = (await status()).forged.find((g) => g.path === `claims/${id('signed')}.1.md`);
     expect(forged?.reason).toMatch(new RegExp(`^forged in the name of node w: it is not signed: ${sidecar.replace(/\./g, '\\.')} is a folder, not a signature file`));
     expect((forged as { fix?: string } | undefined)?.fix).toMatch(new RegExp(`^remove it \\("git rm -r ${sidecar.replace(/\./g, '\\.')}"`));
+  });
+
+  it('show on an archived task gives the verdict on its archived handoff', async () => {
+    const c = await gitbus(['cancel', id('unsigned'), '--json'], { home: boss });
+    expect(c.code, c.stderr).toBe(0);
+    const a = await gitbus(['archive', '--all', '--json'], { home: boss });
+    expect(a.code, a.stderr).toBe(0);
+    const shown = await show(w, id('unsigned'));
+    expect(shown.trust).toMatchObject({ version, trusted: false, reason: expect.stringMatching(/^unsigned: .*; archived: a signed handoff runs once/) });
   });
 });

@@ -1,5 +1,5 @@
 // One task: what `gitbus show` prints (handoff, claims, releases, cancel, response, the project branch with its
-// diffstat) and its output as `gitbus logs --follow` streams it.
+// diffstat, the trust verdict on its handoff) and its output as `gitbus logs --follow` streams it.
 import { chips, errorNotice, facts, getJson, groupHref, h, offlineNotice, problemItem, replace, stateBadge, taskLink, usd, when } from './dom.js';
 import { loader } from './pages.js';
 
@@ -56,6 +56,21 @@ function summaryFacts(s) {
     ['Claude', claudeText(s.claude)],
     ['Progress', s.progress ? [s.progress.text, ' ', when(s.progress.at)] : null],
   ]);
+}
+
+// On a node that pinned the trust root, its verdict on the handoff (`trust` of `gitbus show`): whether it would run
+// it, signed by whom, or why not, with the fix. Nothing on a node without one.
+function trustSection(v) {
+  if (!v) return null;
+  const [word, tone] = v.trusted ? ['runs here', 'ok'] : v.notForThisNode ? ['not for this node', 'off'] : ['refused here', 'bad'];
+  return h(
+    'section',
+    { 'aria-labelledby': 'trust-h' },
+    h('h2', { id: 'trust-h' }, 'Trust'),
+    h('p', null, h('span', { class: `badge tone-${tone}` }, word), ' ', h('span', { class: 'muted' }, `trust version ${v.version}`)),
+    h('p', { tabindex: '0', 'data-key': 'trust' }, v.reason),
+    v.fix ? h('p', { class: 'fix' }, 'Fix: ', v.fix) : null,
+  );
 }
 
 // What is wrong with the task's files, as `gitbus show` lists them: why an invalid task is invalid, and the fix.
@@ -150,7 +165,7 @@ export function taskPage(el, ref) {
       heading.textContent = s?.title ?? (t.archived ? `Task ${t.id}` : '(unreadable handoff)');
       document.title = `${s?.title ?? t.id} · gitbus`;
       replace(sub, h('code', null, t.id), ' ', stateBadge(t.state), t.archived ? ` archived ${t.archived}` : '');
-      replace(body, offlineNotice(t.offline), problemsSection(s?.problems), summaryFacts(s), branchSection(t.branch, t.id));
+      replace(body, offlineNotice(t.offline), problemsSection(s?.problems), summaryFacts(s), trustSection(t.trust), branchSection(t.branch, t.id));
       replace(files, filesSection(t.files), forgedSection(t.forged));
       if (t.archived) {
         // An archived task's output is the Output section of its response, shown below.
