@@ -5,6 +5,10 @@ import type { Snapshot } from '../model/snapshot.js';
 import { currentSnapshot, localSnapshot } from './query.js';
 import { nodePolicyVerdict, type PolicyTask } from '../model/node-policy.js';
 import { policyOfCard } from '../node-policy.js';
+import type { ForgedFile } from '../model/types.js';
+import { listFolder } from '../store/objects.js';
+import { notAFile } from '../trust/file-signatures.js';
+import { addNodeCommand, offeredKey } from '../trust/node-key-status.js';
 
 /** What of a task decides whether a node's card says it can run it. */
 export type TargetTask = Pick<Handoff, 'runner' | 'command' | 'labels'> & PolicyTask;
@@ -27,7 +31,11 @@ export interface TargetRefusal {
 export async function targetRefusals(snap: Snapshot, to: string, h: TargetTask, by: DispatchedBy = 'dispatch'): Promise<UnknownNodeError | TargetRefusal[]> {
   const nodes = await snap.nodes();
   const node = nodes.find((n) => n.node === to);
-  if (!node) return new UnknownNodeError(to, nodes.map((n) => n.node), by);
+  if (!node) {
+    // A card this node's trust took out as forged (bus/trust/node-files.ts): the node is there, its card not trusted.
+    const forged = snap.forged.find((f) => f.kind === 'node' && f.node === to);
+    return forged ? [await untrustedCard(snap, to, forged)] : new UnknownNodeError(to, nodes.map((n) => n.node), by);
+  }
   // An unreadable card says nothing about the node; lint reports it, and the task may well run.
   const card = node.card;
   if (!card) return [];
@@ -45,6 +53,22 @@ export async function targetRefusals(snap: Snapshot, to: string, h: TargetTask, 
     if (!v.ok) for (const r of v.each) out.push({ cause: r.field === 'policy.repos' ? 'repo' : 'to', reason: r.reason, fix: r.fix, policy: true });
   }
   return out;
+}
+
+/**
+ * A node whose card this node's trust ignores as forged: it claims nothing that counts here until an admin lists
+ * the key it signs with (most often it rotated its key, `gitbus trust node-key --rotate`, and nobody listed the new
+ * one yet; docs/PROTOCOL.md §12, "Node keys"). The fix names the key its card offers, to be checked with the node:
+ * the card is what someone with push access could have written.
+ */
+async function untrustedCard(snap: Snapshot, to: string, forged: ForgedFile): Promise<TargetRefusal> {
+  const entry = snap.commit ? (await listFolder(snap.store, await snap.store.readCommitTree(snap.commit), 'nodes')).find((e) => e.path === `${to}.md` && notAFile(e) === null) : undefined;
+  const card = entry ? await snap.parse<{ key?: unknown }>({ path: forged.path, oid: entry.oid }) : null;
+  const offered = card?.ok && typeof card.data.key === 'string' ? offeredKey(card.data.key) : undefined;
+  const list = offered
+    ? `an admin checks the fingerprint with node ${to} ("gitbus trust node-key" there prints it) and lists its key: ${addNodeCommand(to, offered.fingerprint)}`
+    : `an admin lists the key node ${to} signs with ("gitbus trust node-key" on ${to} prints it): gitbus trust add node ${to} --fingerprint SHA256:...`;
+  return { cause: 'to', reason: `its card (${forged.path}) is not trusted on this node, so neither is anything it writes: ${forged.reason}`, fix: list, policy: false };
 }
 
 /** Refusals (of targetRefusals) as the error a dispatch reports; null when there are none. Pure. */

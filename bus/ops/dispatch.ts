@@ -29,7 +29,12 @@ import type { BusFileSigner } from '../trust/dispatch-signing.js';
 export async function dispatchWarnings(snap: Snapshot, h: Handoff, alsoComing?: ReadonlySet<string>, targetJudged = false): Promise<string[]> {
   const warnings: string[] = [];
   const nodes = await snap.nodes();
-  if (h.to && !nodes.some((n) => n.node === h.to)) warnings.push(`no node named "${h.to}" is on this bus yet; the task waits until one joins`);
+  if (h.to && !nodes.some((n) => n.node === h.to)) {
+    // Its card taken out as forged by this node's trust: the node is there, and the command said so when forced.
+    const forged = snap.forged.find((f) => f.kind === 'node' && f.node === h.to);
+    if (!forged) warnings.push(`no node named "${h.to}" is on this bus yet; the task waits until one joins`);
+    else if (!targetJudged) warnings.push(`node ${h.to}'s card is not trusted on this node (${forged.reason}); the task waits until an admin lists the key ${h.to} signs with ("gitbus trust list" shows the command)`);
+  }
   const candidates = nodes.filter((n) => !h.to || n.node === h.to);
   const missing = (h.labels ?? []).filter((l) => !candidates.some((n) => n.card?.labels?.includes(l)));
   if (missing.length > 0 && candidates.length > 0) warnings.push(`no ${h.to ? `node ${h.to}` : 'node'} has label(s) ${missing.join(', ')}; the task waits until one does`);

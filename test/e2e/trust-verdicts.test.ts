@@ -4,7 +4,7 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CLI, gitbus, gitCli, json, neutralCwd } from '../helpers/cli.js';
+import { CLI, gitbus, gitCli, json, neutralCwd, type RunResult } from '../helpers/cli.js';
 import { mcpServerEnv } from '../helpers/mcp-server.js';
 import { NO_GIT_KEY } from '../helpers/ssh-keys.js';
 import { trustFleet, type FleetBus } from '../helpers/trust-fleet.js';
@@ -15,7 +15,8 @@ import { spawnUi } from '../helpers/web-ui.js';
  * test/helpers/trust-fleet.ts: admin alice signs the root and the boss's dispatches; w and x pinned it and are
  * listed). `show` (CLI, --json, MCP `show`, the web view's task JSON) says it as `verify` does, and nothing new
  * without a pin; `verify` says a task addressed to another node is not this node's to run; a sidecar that is a
- * folder or a link is named as such, with the fix.
+ * folder or a link is named as such, with the fix; and after w rotates its key, a dispatch to w says that w's card
+ * is not trusted and how an admin lists the key, rather than that there is no node w.
  */
 const fleet = trustFleet(['w', 'x']);
 const { fp, status, dispatch, push, children } = fleet;
@@ -30,6 +31,7 @@ const id = (name: string): string => ids[name] ?? '';
 interface Verdict { version?: number; trusted: boolean; reason: string; fix?: string; signer?: { principals: string[]; fingerprint: string }; notForThisNode?: true }
 interface Shown { id: string; trust?: Verdict }
 interface Verified { files: { path: string; status: string; verdict: Verdict | null; unread?: { path: string; is: string; reason: string; fix: string }[] }[] }
+const errorOf = (r: RunResult) => json<{ error: { code: string; message: string; fix: string } }>(r).error;
 
 async function unsigned(name: string, extra: string[] = ['--to', 'w']): Promise<string> {
   const r = await gitbus(['dispatch', name, '--command', 'true', ...extra, '--unsigned', '--json', '--no-git'], { home: boss, env: NO_GIT_KEY });
@@ -175,5 +177,28 @@ describe("a node's verdict on a handoff", () => {
     expect(a.code, a.stderr).toBe(0);
     const shown = await show(w, id('unsigned'));
     expect(shown.trust).toMatchObject({ version, trusted: false, reason: expect.stringMatching(/^unsigned: .*; archived: a signed handoff runs once/) });
+  });
+
+  it('after w rotates its key, a dispatch to w says its card is not trusted and how an admin lists the key, not that there is no node w', async () => {
+    const rotated = await gitbus(['trust', 'node-key', '--rotate', '--json'], { home: w });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const fresh = json<{ fingerprint: string }>(rotated).fingerprint;
+    // The boss reads the bus after the rotation (dispatch judges the target by its clone first).
+    expect((await status()).forged.map((f) => f.path)).toContain('nodes/w.md');
+    const r = await gitbus(['dispatch', 'after the rotation', '--to', 'w', '--command', 'true', '--json', '--no-git'], { home: boss, env: NO_GIT_KEY });
+    expect(r.code).not.toBe(0);
+    const err = errorOf(r);
+    expect(err.code).toBe('NODE_CANNOT_RUN');
+    expect(err.message).toMatch(/^node w cannot run this task: its card \(nodes\/w\.md\) is not trusted on this node, so neither is anything it writes: forged in the name of node w: it is signed by SHA256:\S+, which is not a key of node w here/);
+    expect(err.fix).toContain(`an admin checks the fingerprint with node w ("gitbus trust node-key" there prints it) and lists its key: gitbus trust add node w --fingerprint ${fresh}`);
+    expect(err.fix).toContain('--force');
+    const human = await gitbus(['dispatch', 'after the rotation', '--to', 'w', '--command', 'true', '--no-git'], { home: boss, env: NO_GIT_KEY });
+    expect(human.stderr).toContain('node w cannot run this task: its card (nodes/w.md) is not trusted on this node');
+    expect(human.stderr).not.toContain('no node named');
+    // Forced, it goes on the bus with the same warning, once.
+    const forced = await gitbus(['dispatch', 'after the rotation', '--to', 'w', '--command', 'true', '--force', '--no-git'], { home: boss, env: NO_GIT_KEY });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr.match(/is not trusted on this node/g)).toHaveLength(1);
+    expect(forced.stderr).not.toContain('no node named');
   });
 });
