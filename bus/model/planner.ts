@@ -244,6 +244,8 @@ export interface CardFacts {
   readable?: boolean;
   labels?: readonly string[];
   runners?: readonly string[];
+  /** Why this node's trust ignores the node's card as forged: what the node writes does not count here either. */
+  untrusted?: string;
 }
 
 /**
@@ -260,12 +262,13 @@ export function noTaker(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'>
   // A node whose card cannot be read may well take it (as dispatch's target check judges it).
   if (candidates.some((c) => c.readable === false)) return null;
   const why = (c: CardFacts): string | null => {
+    if (c.untrusted !== undefined) return `its card is not trusted on this node, so neither is what it claims (${c.untrusted})`;
     if (c.runners && !c.runners.includes(runner)) return `it does not offer the ${runner} runner`;
     const missing = (h.labels ?? []).filter((l) => !(c.labels ?? []).includes(l));
     return missing.length > 0 ? `it lacks label(s) ${missing.join(', ')}` : null;
   };
   const reasons = candidates.map(why);
   if (reasons.some((r) => r === null)) return null;
-  if (h.to) return `node ${h.to} cannot take it: ${reasons[0] ?? ''} (its card; "gitbus doctor" on it says why)`;
+  if (h.to) return `node ${h.to} cannot take it: ${reasons[0] ?? ''}${candidates[0]?.untrusted !== undefined ? '' : ' (its card; "gitbus doctor" on it says why)'}`;
   return `no node can take it: ${candidates.map((c, i) => `${c.node}: ${reasons[i] ?? ''}`).slice(0, 3).join('; ')}${candidates.length > 3 ? '; ...' : ''}`;
 }

@@ -2,7 +2,7 @@ import type { FileProblem } from '../../schemas/errors.js';
 import type { ResolvedSettings } from '../../schemas/settings.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot, NodeView } from '../model/snapshot.js';
-import { eligibility, noTaker, sortQueue } from '../model/planner.js';
+import { eligibility, noTaker, sortQueue, type CardFacts } from '../model/planner.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import type { TaskView } from '../model/task-view.js';
 import { isFinal, type ForgedFile, type SettingOverride, type TaskState } from '../model/types.js';
@@ -255,7 +255,9 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     if (t.claim.node === ctx.config.node) return readProgress(ctx.paths.home, t.id, t.claim.attempt);
     return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
   };
-  const cards = core.nodes.map((n) => (n.card ? { node: n.node, ...(n.card.labels ? { labels: n.card.labels } : {}), ...(n.card.runners ? { runners: n.card.runners } : {}) } : { node: n.node, readable: false }));
+  const cards: CardFacts[] = core.nodes.map((n) => (n.card ? { node: n.node, ...(n.card.labels ? { labels: n.card.labels } : {}), ...(n.card.runners ? { runners: n.card.runners } : {}) } : { node: n.node, readable: false }));
+  // A card taken out as forged (a node that rotated its key, not listed yet): the node is there, but not trusted here.
+  for (const f of core.forged) if (f.kind === 'node' && f.node !== null && !cards.some((c) => c.node === f.node)) cards.push({ node: f.node, untrusted: f.reason });
   return {
     node: ctx.config.node,
     remote: ctx.repo.transport.display,

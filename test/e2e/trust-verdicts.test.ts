@@ -200,5 +200,9 @@ describe("a node's verdict on a handoff", () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr.match(/is not trusted on this node/g)).toHaveLength(1);
     expect(forced.stderr).not.toContain('no node named');
+    // status says the same of the task waiting for w, not that w is not on the bus.
+    const waiting = json<{ tasks: { title: string; state: string; noTaker?: string }[] }>(await gitbus(['status', '--json'], { home: boss })).tasks.find((t) => t.title === 'after the rotation');
+    expect(waiting?.state).toBe('pending');
+    expect(waiting?.noTaker).toMatch(/^node w cannot take it: its card is not trusted on this node, so neither is what it claims \(forged in the name of node w: it is signed by SHA256:\S+, which is not a key of node w here/);
   });
 });
