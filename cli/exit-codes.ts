@@ -111,6 +111,7 @@ const BY_CODE: Record<string, number> = {
   // Environment profiles (bus/env/errors.ts).
   ENV_NO_PROFILE: EXIT.notFound,
   ENV_NO_PROFILES: EXIT.setup,
+  ENV_HOME_MISSING: EXIT.setup,
   ENV_PROFILE_INVALID: EXIT.invalid,
   ENV_PROFILE_UNTRUSTED: EXIT.invalid,
   ENV_TARGET_REFUSED: EXIT.usage,

@@ -1,6 +1,6 @@
 import { GitbusError } from '../../schemas/errors.js';
 import { BackupWriter, pruneBackups } from './backups.js';
-import { chmodLocal, removeLocal, withExecutable, writeLocal } from './local.js';
+import { chmodLocal, fsReason, removeLocal, withExecutable, writeLocal } from './local.js';
 import { shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
 import { writeState, type EnvStateFile } from './state-store.js';
 
@@ -93,7 +93,5 @@ export function applyPlan(home: string, userHome: string, node: string, plan: Pr
 
 /** An error as a reason: a gitbus error's message, an fs error's code and message. */
 function whyFailed(err: unknown): string {
-  if (err instanceof GitbusError) return err.message;
-  const e = err as NodeJS.ErrnoException;
-  return `${e.code ? `${e.code}: ` : ''}${String(e?.message ?? err).split('\n')[0] ?? ''}`;
+  return err instanceof GitbusError ? err.message : fsReason(err);
 }

@@ -137,3 +137,19 @@ export class EnvPathUnsafeError extends GitbusError {
     super(`${target}: ${reason}; gitbus never writes through a symbolic link or outside the home`, fix, { target, reason });
   }
 }
+
+/**
+ * The home folder profiles are read from and written to is not there: $HOME names a path that does not exist, is
+ * not a folder or is relative, or HOME is not set and the account's home (the passwd entry) does not exist (a
+ * service account's /nonexistent). Said up front: otherwise every file reads as missing here and every write fails.
+ */
+export class EnvHomeMissingError extends GitbusError {
+  readonly code = 'ENV_HOME_MISSING';
+  constructor(home: string, why: string, from: 'HOME' | 'account') {
+    super(
+      from === 'HOME' ? `HOME is ${JSON.stringify(home)}, which ${why}: gitbus env has no home folder to read or write profiles in` : `HOME is not set, and this account's home folder ${home} (from the passwd file) ${why}: gitbus env has no home folder to read or write profiles in`,
+      'set HOME to your home folder, an absolute path that exists (export HOME=/home/you), and run the command again',
+      { home, why, from },
+    );
+  }
+}

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, isGitDirName, whyNotSegment } from '../../schemas/env-paths.js';
-import { EnvPathUnsafeError } from './errors.js';
+import { EnvHomeMissingError, EnvPathUnsafeError } from './errors.js';
 import { neverWritten, type Skipped } from './resolve.js';
 
 /**
@@ -19,11 +19,41 @@ export type LocalFile =
    */
   | { kind: 'other'; why: string; size?: number };
 
+/**
+ * An fs error in one line: its code and message, the code once (Node's messages start with it already: "ENOENT: no
+ * such file or directory, open '…'").
+ */
+export function fsReason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException | undefined;
+  const message = String(e?.message ?? err).split('\n')[0]?.slice(0, 200) ?? '';
+  return e?.code && !message.startsWith(e.code) ? `${e.code}: ${message}` : message;
+}
+
 /** An fs error as words after "it is", for a file that cannot be looked at (a name too long, a loop, no access). */
 function unreadable(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ENOTDIR') return 'under a file: a folder on its path is a file';
-  return `unreadable (${e.code ?? 'error'}: ${String(e.message ?? err).split('\n')[0]?.slice(0, 200) ?? ''})`;
+  return `unreadable (${fsReason(err)})`;
+}
+
+/**
+ * The home folder profiles are read from and written to: `$HOME` (`raw`) when it is set, else the account's, checked
+ * to be an absolute path to a folder that exists. Without the check a missing home reads as every file missing here,
+ * and apply fails on each file with the fs error.
+ */
+export function envUserHome(raw: string | undefined, account: () => string): string {
+  const from = raw !== undefined && raw !== '' ? 'HOME' : 'account';
+  const home = from === 'HOME' && raw !== undefined ? raw : account();
+  if (!isAbsolute(home)) throw new EnvHomeMissingError(home, 'is not an absolute path', from);
+  let st;
+  try {
+    st = statSync(home);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new EnvHomeMissingError(home, code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be looked at (${fsReason(err)})`, from);
+  }
+  if (!st.isDirectory()) throw new EnvHomeMissingError(home, 'is not a folder', from);
+  return resolve(home);
 }
 
 /** A file too large for a profile is never read (nor backed up): the node's files can be anything, disk images too. */

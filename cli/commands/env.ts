@@ -18,7 +18,7 @@ import { offlineNote, run, withBus, withCommon, type CommonOptions } from '../co
 import { oneOfFlag } from '../flags.js';
 import { emit, note } from '../output.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
-import { userHome } from '../user-home.js';
+import { envUserHome } from '../user-home.js';
 
 /**
  * `gitbus env`: every node's Claude Code and shell setup kept in step from the bus (README "Keeping every node's
@@ -50,10 +50,12 @@ const STATE_WORD: Record<string, string> = {
 
 /** Looks at the profiles (the one named, else the subscribed ones) on the bus as it is now, or as last seen offline. */
 async function looks(ctx: BusContext, named: string | undefined, opts: { force?: boolean } = {}): Promise<ProfileLook[]> {
+  // Checked before the bus is read: a home that is not there is said as such, not as every file missing here.
+  const home = envUserHome();
   const { snap, offline } = await snapshotOrLast(ctx);
   offlineNote(offline);
   const node = { home: ctx.paths.home, config: ctx.config };
-  return lookAtProfiles(snap, node, userHome(), profilesToLook(node, named), { ...opts, ...(named !== undefined ? { only: named } : {}) });
+  return lookAtProfiles(snap, node, home, profilesToLook(node, named), { ...opts, ...(named !== undefined ? { only: named } : {}) });
 }
 
 /**
@@ -156,7 +158,7 @@ export function register(program: Command): void {
       if (opts.variant && !opts.add?.length) throw new InputError('--variant needs --add', 'name the files that differ on this node or system with --add PATH', { flag: '--variant' });
       const r = await captureProfile(
         ctx,
-        userHome(),
+        envUserHome(),
         { profile, add: opts.add ?? [], ...(opts.variant ? { variant: opts.variant } : {}), ...(opts.keys ? { keys: opts.keys } : {}), ...(opts.description !== undefined ? { description: opts.description } : {}), ...(opts.force ? { force: true } : {}), ...(opts.rebuild ? { rebuild: true } : {}) },
         await signerFor(ctx, opts),
       );
@@ -219,7 +221,7 @@ export function register(program: Command): void {
       const refused = all.find((l) => l.refusal);
       if (refused?.refusal) throw refused.refusal;
       const node = { home: ctx.paths.home, config: ctx.config };
-      const results = all.map((l) => applyLooked(l, node, userHome(), { dryRun: Boolean(opts.dryRun) }));
+      const results = all.map((l) => applyLooked(l, node, envUserHome(), { dryRun: Boolean(opts.dryRun) }));
       emit(opts, { results }, () => results.map(applyText).join('\n'));
       if (!opts.dryRun) await publishDrift(ctx);
       if (results.some((r) => r.held.length > 0)) process.exitCode = EXIT.conflict;
@@ -241,7 +243,7 @@ export function register(program: Command): void {
         return;
       }
       const config = await loadNodeConfig(home);
-      const r = restoreBackup(home, userHome(), config.node, backup, { force: Boolean(opts.force) });
+      const r = restoreBackup(home, envUserHome(), config.node, backup, { force: Boolean(opts.force) });
       emit(opts, r, () => [`restored backup ${r.id} (profile ${r.profile})`, ...r.files.map((f) => `  ${f.action.padEnd(9)} ${f.target}`), ...(r.backup ? [`  what was there before is in backup ${r.backup}`] : [])].join('\n'));
     }),
   );

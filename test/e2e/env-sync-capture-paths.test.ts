@@ -16,7 +16,6 @@ const { fakeHome, envCmd, cli, put, read, onBus, byHand, plantEntry, ok, errorOf
 
 beforeAll(async () => {
   await fleet.start();
-  mkdirSync(fakeHome('b'));
 }, 30_000);
 
 afterAll(() => fleet.stop());

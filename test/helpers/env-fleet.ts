@@ -100,6 +100,8 @@ export function envFleet() {
     async start(): Promise<EnvBus> {
       current = await makeBus({ node: 'a' });
       await current.addNode('b');
+      // A node's HOME exists, as a user's does: gitbus env refuses one that does not (ENV_HOME_MISSING).
+      for (const n of ['a', 'b'] as const) mkdirSync(fakeHome(n));
       return current;
     },
     async stop(): Promise<void> {

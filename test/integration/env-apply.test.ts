@@ -8,6 +8,8 @@ import { sha256Hex } from '../../bus/env/hash.js';
 import type { EnvProfile } from '../../bus/env/profile.js';
 import { planProfile } from '../../bus/env/plan.js';
 import { readState, statePath, writeState } from '../../bus/env/state-store.js';
+import { EnvHomeMissingError } from '../../bus/env/errors.js';
+import { envUserHome } from '../../bus/env/local.js';
 import { tempDir } from '../helpers/cli.js';
 
 /** apply, backups and restore on a real file system, without a bus: the profile is built in memory. */
@@ -117,5 +119,23 @@ describe('env apply on a file system', () => {
     mkdirSync(join(home, 'env/p'), { recursive: true });
     writeFileSync(statePath(home, 'p'), JSON.stringify({ files: { '~/ok': { hash: 'h', at: 'x' }, '/etc/passwd': { hash: 'h', at: 'x' }, '~/../x': { hash: 'h', at: 'x' }, '~/bad': { at: 'x' } } }));
     expect(Object.keys(readState(home, 'p').files)).toEqual(['~/ok']);
+  });
+
+  it('takes the account\'s home when HOME is not set, and says HOME and the passwd file when that one is not there either', () => {
+    expect(envUserHome(undefined, () => user)).toBe(user);
+    expect(envUserHome('', () => user)).toBe(user);
+    expect(envUserHome(`${user}/`, () => '/')).toBe(user);
+    const gone = join(dir.path, 'nonexistent');
+    for (const raw of [undefined, '']) {
+      let err: unknown;
+      try {
+        envUserHome(raw, () => gone);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(EnvHomeMissingError);
+      expect(err).toMatchObject({ code: 'ENV_HOME_MISSING', data: { home: gone, from: 'account' }, fix: expect.stringMatching(/^set HOME to your home folder/) });
+      expect((err as Error).message).toMatch(/^HOME is not set, and this account's home folder .*nonexistent \(from the passwd file\) does not exist/);
+    }
   });
 });

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitbus, json } from '../helpers/cli.js';
+import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
+
+/**
+ * Environment sync (issue 12), what `gitbus env` says when it cannot or does not act (test/helpers/env-fleet.ts:
+ * nodes a and b, fake HOMEs, a real bare remote, the CLI): a HOME that points nowhere is one clear error, not an fs
+ * error per file, and a file apply cannot write says its fs error once.
+ */
+
+const fleet = envFleet();
+const { fakeHome, envCmd, put, read, ok, errorOf } = fleet;
+let bus: EnvBus;
+
+beforeAll(async () => {
+  bus = await fleet.start();
+  put('a', '.zshrc', 'alias gs="git status"\n');
+  put('a', '.gitconfig', '[user]\n\tname = a\n');
+  ok(await envCmd('a', ['capture', 'claude', '--add', '~/.zshrc', '--add', '~/.gitconfig']));
+}, 30_000);
+
+afterAll(() => fleet.stop());
+
+describe('gitbus env', () => {
+  it('with HOME missing, not a folder or relative, every command says so and how to fix it, and writes nothing', async () => {
+    const nowhere = join(bus.dir, 'HOME-nowhere');
+    const aFile = join(bus.dir, 'HOME-a-file');
+    writeFileSync(aFile, 'not a folder\n');
+    const cases: { home: string; args: string[]; why: RegExp }[] = [
+      { home: nowhere, args: ['apply', 'claude'], why: /which does not exist/ },
+      { home: nowhere, args: ['capture', 'claude'], why: /which does not exist/ },
+      { home: join(aFile, 'below'), args: ['status', 'claude'], why: /which does not exist/ },
+      { home: aFile, args: ['diff', 'claude'], why: /which is not a folder/ },
+      { home: 'HOME-rel', args: ['apply', 'claude'], why: /which is not an absolute path/ },
+      { home: nowhere, args: ['restore'], why: /which does not exist/ },
+    ];
+    for (const c of cases) {
+      const r = await gitbus(['env', ...c.args, '--json'], { home: bus.home('b'), env: { HOME: c.home, GIT_CONFIG_NOSYSTEM: '1' }, cwd: bus.dir });
+      expect(r.code, `env ${c.args.join(' ')} with HOME=${c.home}: ${r.stdout}${r.stderr}`).toBe(7);
+      expect(errorOf(r)).toMatchObject({ code: 'ENV_HOME_MISSING', message: expect.stringMatching(new RegExp(`^HOME is ${JSON.stringify(c.home).replace(/[/.]/g, '\\$&')}, ${c.why.source}`)), fix: expect.stringMatching(/^set HOME to your home folder, an absolute path that exists/) });
+    }
+    expect(existsSync(nowhere)).toBe(false);
+    expect(existsSync(join(bus.dir, 'HOME-rel'))).toBe(false);
+    // In words, for a person: one error naming HOME, no fs code.
+    const human = await gitbus(['env', 'apply', 'claude'], { home: bus.home('b'), env: { HOME: nowhere, GIT_CONFIG_NOSYSTEM: '1' } });
+    expect(human.stderr).toMatch(/^gitbus: HOME is ".*HOME-nowhere", which does not exist: gitbus env has no home folder to read or write profiles in\n {2}fix: set HOME/);
+    expect(human.stderr).not.toMatch(/ENOENT/);
+  });
+
+  it('a file apply cannot write is left with its fs error said once', async () => {
+    // A name of 250 bytes may be kept, but the temp file written beside it has a longer one: the write fails.
+    const long = `${'n'.repeat(250)}`;
+    put('a', long, 'long\n');
+    ok(await envCmd('a', ['capture', 'claude', '--add', `~/${long}`]));
+    const r = await envCmd('b', ['apply', 'claude']);
+    expect(r.code, r.stdout).toBe(5);
+    const held = json<{ results: { written: string[]; held: { target: string; why: string }[] }[] }>(r).results[0];
+    expect(held?.written).toEqual(['~/.gitconfig', '~/.zshrc']);
+    expect(held?.held).toEqual([{ target: `~/${long}`, state: 'missing-here', why: expect.stringMatching(/^it could not be changed: ENAMETOOLONG: name too long, [a-z]+ '/) }]);
+    expect(read('b', '.zshrc')).toBe('alias gs="git status"\n');
+    expect(existsSync(join(fakeHome('b'), long))).toBe(false);
+  });
+});
