@@ -19,15 +19,36 @@ export interface ApplyResult {
   modes: { target: string; executable: boolean }[];
   /** Files not in sync that apply left as they are, and why. */
   held: { target: string; state: FileStatus['state']; why: string }[];
+  /**
+   * What apply had nothing to do with, and why: `refused` on this node whatever the profile says (never synced, a
+   * name that looks like a secret, two entries of one precedence, the profile's JSON not an object), `not-for-this-node`
+   * (every entry for it names other nodes or systems), `unchanged` (in sync already).
+   */
+  skipped: ApplySkipped[];
   /** The backup of this run (`gitbus env restore ID`), or null when nothing was replaced. */
   backup: string | null;
   files: FileStatus[];
 }
 
+export interface ApplySkipped {
+  target: string;
+  kind: 'refused' | 'not-for-this-node' | 'unchanged';
+  reason: string;
+}
+
+/** What a plan leaves alone besides the files it holds: refused, for other nodes, in sync. */
+export function skippedOf(plan: ProfilePlan): ApplySkipped[] {
+  return [
+    ...plan.skipped.map((s) => ({ target: s.target, kind: 'refused' as const, reason: s.reason })),
+    ...plan.notHere.map((s) => ({ target: s.target, kind: 'not-for-this-node' as const, reason: s.reason })),
+    ...plan.files.filter((f) => f.source !== null && f.state === 'in-sync' && f.action === 'none' && f.held === undefined).map((f) => ({ target: f.target, kind: 'unchanged' as const, reason: 'in sync: the file here is as the profile has it' })),
+  ];
+}
+
 export function applyPlan(home: string, userHome: string, node: string, plan: ProfilePlan, opts: { dryRun?: boolean; now?: Date } = {}): ApplyResult {
   const now = opts.now ?? new Date();
   const dryRun = Boolean(opts.dryRun);
-  const result: ApplyResult = { profile: plan.profile, dryRun, written: [], removed: [], modes: [], held: [], backup: null, files: shownFiles(plan) };
+  const result: ApplyResult = { profile: plan.profile, dryRun, written: [], removed: [], modes: [], held: [], skipped: skippedOf(plan), backup: null, files: shownFiles(plan) };
   for (const f of plan.files) if (f.action === 'none' && f.held !== undefined) result.held.push({ target: f.target, state: f.state, why: f.held });
   const backup = new BackupWriter(home, userHome, plan.profile, node, now);
   // Until a file is done, state.json keeps what it said of it: a failure half-way records exactly what was done.

@@ -40,7 +40,10 @@ export interface ProfilePlan {
   /** What state.json keeps as `updated` once applied: the later of its own and the manifest's. */
   updated?: string;
   files: Planned[];
+  /** Targets refused on this node (never synced, entries of one precedence, a profile's JSON that does not parse). */
   skipped: Skipped[];
+  /** Targets whose entries are all for other nodes or systems. */
+  notHere: Skipped[];
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -132,7 +135,7 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
   }
   files.push(...removals(state, resolved.dirs, new Set(files.map((f) => f.target).concat(skipped.map((s) => s.target))), userHome, force));
   const updated = laterUpdated(state.updated, profile.manifest.updated);
-  return { profile: profile.name, ...(updated !== undefined ? { updated } : {}), files, skipped };
+  return { profile: profile.name, ...(updated !== undefined ? { updated } : {}), files, skipped, notHere: resolved.notHere };
 }
 
 /** Why apply may not write or remove the file at `rel` whatever its state (a link, a folder, a link on its path), or undefined. */

@@ -33,6 +33,8 @@ export interface ResolvedProfile {
   /** Targets of the folder entries that apply here (files a folder lost in the bus are removed under them). */
   dirs: string[];
   skipped: Skipped[];
+  /** Targets whose every entry names other nodes or systems: nothing of them goes on this node. */
+  notHere: Skipped[];
 }
 
 export interface NodeFacts {
@@ -48,12 +50,24 @@ function specificity(e: EnvEntry, facts: NodeFacts): number | undefined {
   return (e.nodes ? 2 : 0) + (e.os ? 1 : 0);
 }
 
-/** The entry that applies to this node for each target, or why none can be chosen. */
-export function chooseEntries(m: EnvManifest, facts: NodeFacts): { chosen: { entry: EnvEntry; index: number }[]; skipped: Skipped[] } {
+/** What an entry's filters name: "nodes b, c", "os darwin", "nodes b and os linux". */
+function filterText(e: EnvEntry): string {
+  return [e.nodes ? `nodes ${e.nodes.join(', ')}` : '', e.os ? `os ${e.os.join(', ')}` : ''].filter((t) => t !== '').join(' and ');
+}
+
+/**
+ * The entry that applies to this node for each target, or why none can be chosen; and the targets none of whose
+ * entries is for this node (`notHere`), with what they are for.
+ */
+export function chooseEntries(m: EnvManifest, facts: NodeFacts): { chosen: { entry: EnvEntry; index: number }[]; skipped: Skipped[]; notHere: Skipped[] } {
   const best = new Map<string, { entry: EnvEntry; index: number; score: number; tie: boolean }>();
+  const elsewhere = new Map<string, string[]>();
   for (const [index, entry] of m.entries.entries()) {
     const score = specificity(entry, facts);
-    if (score === undefined) continue;
+    if (score === undefined) {
+      elsewhere.set(entry.target, [...(elsewhere.get(entry.target) ?? []), filterText(entry)]);
+      continue;
+    }
     const now = best.get(entry.target);
     if (!now || score > now.score) best.set(entry.target, { entry, index, score, tie: false });
     else if (score === now.score) now.tie = true;
@@ -64,7 +78,11 @@ export function chooseEntries(m: EnvManifest, facts: NodeFacts): { chosen: { ent
     if (b.tie) skipped.push({ target, reason: `several entries apply to node ${facts.node} (${facts.platform}) with the same precedence; name the node in one of them` });
     else chosen.push({ entry: b.entry, index: b.index });
   }
-  return { chosen, skipped };
+  const notHere: Skipped[] = [];
+  for (const [target, filters] of elsewhere) {
+    if (!best.has(target)) notHere.push({ target, reason: `its ${filters.length === 1 ? 'entry is' : 'entries are'} for ${filters.join('; ')}, not node ${facts.node} (${facts.platform})` });
+  }
+  return { chosen, skipped, notHere };
 }
 
 /** Files merged by keys unless an entry says otherwise: Claude Code's settings, whose other keys each machine keeps. */
@@ -92,7 +110,7 @@ export function neverWritten(rel: string): string | undefined {
 }
 
 export function resolveProfile(m: EnvManifest, facts: NodeFacts): ResolvedProfile {
-  const { chosen, skipped } = chooseEntries(m, facts);
+  const { chosen, skipped, notHere } = chooseEntries(m, facts);
   const items: EnvItem[] = [];
   const dirs: string[] = [];
   const add = (target: string, source: string, entry: EnvEntry, index: number, file: EnvFile) => {
@@ -118,5 +136,5 @@ export function resolveProfile(m: EnvManifest, facts: NodeFacts): ResolvedProfil
     }
   }
   items.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
-  return { items, dirs, skipped };
+  return { items, dirs, skipped, notHere };
 }

@@ -4,7 +4,7 @@ import { snapshotOrLast } from '../../bus/ops/query.js';
 import { publishNodeCard } from '../../bus/ops/node-card-publish.js';
 import { outageCode } from '../../bus/remote-failure.js';
 import type { BusContext } from '../../bus/context.js';
-import type { ApplyResult } from '../../bus/env/apply.js';
+import type { ApplyResult, ApplySkipped } from '../../bus/env/apply.js';
 import { listBackups, restoreBackup } from '../../bus/env/backups.js';
 import { captureProfile, DEFAULT_TARGETS, type CaptureResult } from '../../bus/env/capture.js';
 import { unifiedDiff } from '../../bus/env/diff-text.js';
@@ -93,6 +93,8 @@ function reportText(r: ProfileReport): string {
   return lines.join('\n');
 }
 
+const SKIP_WORD: Record<ApplySkipped['kind'], string> = { refused: 'refused', 'not-for-this-node': 'not for this node', unchanged: 'unchanged' };
+
 function applyText(r: ApplyResult): string {
   const verb = r.dryRun ? 'would write' : 'wrote';
   const n = r.written.length + r.removed.length + r.modes.length;
@@ -101,6 +103,7 @@ function applyText(r: ApplyResult): string {
   for (const m of r.modes) lines.push(`  ${(r.dryRun ? 'would chmod' : 'chmod').padEnd(12)} ${m.target} (${m.executable ? 'made executable' : 'made not executable'}, as the profile has it)`);
   for (const t of r.removed) lines.push(`  ${(r.dryRun ? 'would remove' : 'removed').padEnd(12)} ${t}`);
   for (const h of r.held) lines.push(`  ${'left'.padEnd(12)} ${h.target} (${STATE_WORD[h.state] ?? h.state}): ${h.why}`);
+  for (const s of r.skipped) lines.push(`  ${(s.kind === 'unchanged' ? 'unchanged' : 'skipped').padEnd(12)} ${s.target}${s.kind === 'unchanged' ? '' : ` (${SKIP_WORD[s.kind]})`}: ${s.reason}`);
   if (r.backup) lines.push(`  backup ${r.backup} holds what was replaced: "gitbus env restore ${r.backup}" puts it back`);
   return lines.join('\n');
 }

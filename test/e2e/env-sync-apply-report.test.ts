@@ -7,11 +7,11 @@ import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
 /**
  * Environment sync (issue 12), what `gitbus env` says when it cannot or does not act (test/helpers/env-fleet.ts:
  * nodes a and b, fake HOMEs, a real bare remote, the CLI): a HOME that points nowhere is one clear error, not an fs
- * error per file, and a file apply cannot write says its fs error once.
+ * error per file, a file apply cannot write says its fs error once, and apply lists what it skipped and why.
  */
 
 const fleet = envFleet();
-const { fakeHome, envCmd, put, read, ok, errorOf } = fleet;
+const { fakeHome, envOf, envCmd, put, read, byHand, plantEntry, ok, errorOf } = fleet;
 let bus: EnvBus;
 
 beforeAll(async () => {
@@ -61,5 +61,33 @@ describe('gitbus env', () => {
     expect(held?.held).toEqual([{ target: `~/${long}`, state: 'missing-here', why: expect.stringMatching(/^it could not be changed: ENAMETOOLONG: name too long, [a-z]+ '/) }]);
     expect(read('b', '.zshrc')).toBe('alias gs="git status"\n');
     expect(existsSync(join(fakeHome('b'), long))).toBe(false);
+  });
+
+  it('apply lists each entry it skipped and why: refused here, not for this node, unchanged; in --json and in words', async () => {
+    put('a', '.tmux.conf', 'set -g mouse on\n');
+    put('a', '.inputrc', 'set editing-mode vi\n');
+    ok(await envCmd('a', ['capture', 'mixed', '--add', '~/.tmux.conf']));
+    ok(await envCmd('a', ['capture', 'mixed', '--add', '~/.inputrc', '--variant', 'node']));
+    byHand((work) => plantEntry(work, 'mixed', { source: 'home/.ssh/config', target: '~/.ssh/config' }, { source: 'home/.ssh/config', text: 'Host *\n' }));
+    type Skip = { target: string; kind: string; reason: string };
+    type Result = { results: { written: string[]; skipped: Skip[] }[] };
+    const refused = { target: '~/.ssh/config', kind: 'refused', reason: expect.stringMatching(/^never synced: \.ssh holds credentials/) };
+    const notHere = { target: '~/.inputrc', kind: 'not-for-this-node', reason: expect.stringMatching(/^its entry is for nodes a, not node b \(/) };
+    const dry = await envCmd('b', ['apply', 'mixed', '--dry-run']);
+    ok(dry);
+    expect(json<Result>(dry).results[0]).toMatchObject({ written: ['~/.tmux.conf'], skipped: [refused, notHere] });
+    const first = await envCmd('b', ['apply', 'mixed']);
+    ok(first);
+    expect(json<Result>(first).results[0]).toMatchObject({ written: ['~/.tmux.conf'], skipped: [refused, notHere] });
+    const again = await envCmd('b', ['apply', 'mixed']);
+    ok(again);
+    expect(json<Result>(again).results[0]).toEqual(expect.objectContaining({ written: [], skipped: [refused, notHere, { target: '~/.tmux.conf', kind: 'unchanged', reason: 'in sync: the file here is as the profile has it' }] }));
+    const human = await gitbus(['env', 'apply', 'mixed'], { home: bus.home('b'), env: envOf('b') });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^ {2}skipped {6}~\/\.ssh\/config \(refused\): never synced: \.ssh holds credentials/m);
+    expect(human.stdout).toMatch(/^ {2}skipped {6}~\/\.inputrc \(not for this node\): its entry is for nodes a, not node b/m);
+    expect(human.stdout).toMatch(/^ {2}unchanged {4}~\/\.tmux\.conf: in sync/m);
+    expect(existsSync(join(fakeHome('b'), '.ssh'))).toBe(false);
+    expect(existsSync(join(fakeHome('b'), '.inputrc'))).toBe(false);
   });
 });
