@@ -108,11 +108,15 @@ export async function lookAtProfiles(snap: Snapshot, node: EnvNode, userHome: st
   return opts.only === undefined ? out : out.filter((l) => l.report.profile === opts.only);
 }
 
-/** Holds a file of a later profile whose target an earlier profile writes too, or is inside one of its, or holds one. */
+/**
+ * Holds a file of a later profile whose target an earlier profile writes too, or is inside one of its, or holds one.
+ * A profile this node refuses (untrusted, stale) writes nothing here, so it holds no target: an unsigned profile
+ * listed first would otherwise keep a signed one from its files on a node that enforces a trust root.
+ */
 export function holdClashes(looks: readonly ProfileLook[]): void {
   const taken = new Map<string, string>();
   for (const look of looks) {
-    if (!look.plan) continue;
+    if (!look.plan || look.refusal) continue;
     const mine: string[] = [];
     for (const f of look.plan.files) {
       if (f.source === null) continue;

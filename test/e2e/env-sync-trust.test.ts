@@ -11,7 +11,7 @@ import { fingerprintOf } from '../helpers/ssh-keys.js';
  * fake HOMEs, a real bare remote, the CLI). A capture reads only entries its node captured or
  * applied; on a bus with a trust root only a profile signed by someone a rule allows to run shell tasks on b is
  * applied, an entry planted unsigned is never signed, a file changed on the bus behind its manifest's back and an
- * older profile put back are refused.
+ * older profile put back are refused, and an unsigned profile listed before a signed one holds none of its files.
  *
  * The fleet starts where a node in use is: a captured "claude", b applied it and keeps a file of its own in b's
  * variant, and b edited ~/.zshrc and CLAUDE.md since (held on every apply, so an apply writes only what a changed).
@@ -164,6 +164,33 @@ describe('gitbus env', () => {
       ok(await envCmd('a', ['capture', 'claude', '--rebuild']));
       expect(onBus('env/claude/files/home/.gitconfig')).toMatch(/prune/);
       expect((await states('b'))['~/.gitconfig']).toBe('in-sync');
+    });
+
+    it('an unsigned profile listed first in node.yaml holds no file of a signed one: it is refused, and the signed one is applied there', async () => {
+      put('a', '.tmux.conf', 'set -g mouse off\n');
+      ok(await envCmd('a', ['capture', 'loose', '--add', '~/.tmux.conf', '--unsigned']));
+      put('a', '.tmux.conf', 'set -g mouse on\n');
+      ok(await envCmd('a', ['capture', 'claude', '--add', '~/.tmux.conf']));
+      editNode('b', (c) => (c['env'] = [{ profile: 'loose', apply: 'manual' }, { profile: 'claude', apply: 'manual' }]));
+      type Row = { target: string; state: string; action: string; held?: string };
+      const status = await envCmd('b', ['status']);
+      ok(status);
+      const [loose, claude] = json<{ profiles: { profile: string; problem: string | null; files: Row[] }[] }>(status).profiles;
+      expect(loose).toMatchObject({ profile: 'loose', problem: expect.stringMatching(/^untrusted: unsigned/) });
+      const tmux = claude?.files.find((f) => f.target === '~/.tmux.conf');
+      expect(tmux).toMatchObject({ state: 'missing-here', action: 'write' });
+      expect(tmux?.held).toBeUndefined();
+      // All of them at once: nothing is written while one is refused.
+      const all = await envCmd('b', ['apply']);
+      expect(all.code).toBe(8);
+      expect(errorOf(all)).toMatchObject({ code: 'ENV_PROFILE_UNTRUSTED', message: expect.stringMatching(/^profile loose is not applied/) });
+      expect(existsSync(join(fakeHome('b'), '.tmux.conf'))).toBe(false);
+      const signed = await envCmd('b', ['apply', 'claude']);
+      expect(signed.code, signed.stdout).toBe(5); // ~/.zshrc and CLAUDE.md are still changed here
+      const applied = json<{ results: { written: string[]; held: { target: string }[] }[] }>(signed).results[0];
+      expect(applied?.written).toEqual(['~/.tmux.conf']);
+      expect(applied?.held.map((h) => h.target)).toEqual(['~/.claude/CLAUDE.md', '~/.zshrc']);
+      expect(read('b', '.tmux.conf')).toBe('set -g mouse on\n');
     });
   });
 });
