@@ -75,6 +75,17 @@ export function targetRel(target: string): string {
   return target.slice(2);
 }
 
+/**
+ * A name as a case-insensitive file system takes it, to compare with the names never synced: NFC-normalised, what
+ * HFS+ ignores removed, then upper- and lower-cased. Lower-casing alone misses letters whose lower case is not their
+ * upper case's: "ſ" (U+017F, long s) upper-cases to "S", and APFS's case folding takes ~/.ſsh for ~/.ssh; the Kelvin
+ * sign K lower-cases to "k". Wider than Unicode's case folding ("ı" comes out "i"), which only makes more names never
+ * synced, never fewer.
+ */
+export function caseFold(name: string): string {
+  return name.normalize('NFC').replace(HFS_IGNORED, '').toUpperCase().toLowerCase().normalize('NFC');
+}
+
 /** Folders of ~/.claude that hold one machine's sessions, history and caches (Claude Code's own state). */
 const CLAUDE_SESSION_DATA = new Set(['projects', 'todos', 'statsig', 'shell-snapshots', 'ide', 'logs', 'session-env', 'file-history', 'debug', 'telemetry', 'history.jsonl', 'plugins']);
 /** Folders and files that hold credentials. */
@@ -86,9 +97,9 @@ const CREDENTIAL_STORES = new Set(['.ssh', '.gnupg', '.aws', '.azure', '.kube', 
  * in step"). Checked on capture and on apply.
  */
 export function neverSynced(rel: string): string | undefined {
-  // Compared lower-cased and NFC-normalised: on a case-insensitive file system (macOS APFS, Windows) ~/.SSH is
-  // ~/.ssh, and a name in NFD is the same file as in NFC.
-  const parts = rel.normalize('NFC').toLowerCase().split('/');
+  // Compared case-folded and NFC-normalised (caseFold): on a case-insensitive file system (macOS APFS, Windows)
+  // ~/.SSH and ~/.ſsh are ~/.ssh, and a name in NFD is the same file as in NFC.
+  const parts = caseFold(rel).split('/');
   const first = parts[0] ?? '';
   const name = parts[parts.length - 1] ?? '';
   if (first === '.claude.json' || first.startsWith('.claude.json.')) return 'Claude Code\'s own state (~/.claude.json: account, per-project settings and history) stays on its machine';
@@ -114,7 +125,7 @@ export function neverSynced(rel: string): string | undefined {
 
 /** Why a file's name says it holds a secret (a key, a token file), or undefined. */
 export function secretName(raw: string): string | undefined {
-  const name = raw.normalize('NFC').toLowerCase();
+  const name = caseFold(raw);
   if (name === '.env' || name.startsWith('.env.') || name.endsWith('.env')) return 'a .env file holds secrets';
   if (/credential/i.test(name)) return 'its name says it holds credentials';
   if (/^id_[a-z0-9_-]+$/i.test(name)) return 'it looks like an SSH private key (id_*)';

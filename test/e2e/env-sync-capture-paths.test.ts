@@ -93,4 +93,39 @@ describe('gitbus env capture', () => {
     expect(errorOf(apply).code).toBe('ENV_PROFILE_INVALID');
     expect(existsSync(join(fakeHome('b'), 'ctor'))).toBe(false);
   });
+
+  it('folds names as a case-insensitive file system does: ~/.ſsh (long s) and ~/.SSH are ~/.ssh, never captured nor applied', async () => {
+    put('a', '.ſsh/config', 'Host *\n');
+    put('a', '.SSH/config', 'Host *\n');
+    for (const path of ['~/.ſsh/config', '~/.ſsh', '~/.SSH']) {
+      const r = await envCmd('a', ['capture', 'folded', '--add', path]);
+      expect(r.code, `${path}: ${r.stdout}`).toBe(2);
+      expect(errorOf(r)).toMatchObject({ code: 'ENV_TARGET_REFUSED', message: expect.stringMatching(/: it is never synced: \.ssh holds credentials/) });
+    }
+    // In a folder captured whole, Claude Code's session data under a folded name is left out too.
+    put('a', '.claude/ſtatſig/cache.json', '{}\n');
+    put('a', '.claude/PROJECTS/p/session.jsonl', '{}\n');
+    const folder = await envCmd('a', ['capture', 'folded', '--add', '~/.claude']);
+    ok(folder);
+    expect(json<Capture>(folder).skipped).toEqual(expect.arrayContaining([
+      { target: '~/.claude/ſtatſig', reason: expect.stringMatching(/^never synced: Claude Code's session data \(~\/\.claude\/statsig\)/) },
+      { target: '~/.claude/PROJECTS', reason: expect.stringMatching(/^never synced: Claude Code's session data \(~\/\.claude\/projects\)/) },
+    ]));
+    expect(onBus('env/folded/manifest.yaml')).not.toMatch(/ſtatſig|PROJECTS/);
+
+    // Pushed by hand, such entries are refused on b, which keeps its own files.
+    put('b', '.SSH/authorized_keys', 'ssh-ed25519 AAAA b\n');
+    byHand((work) => {
+      plantEntry(work, 'cmds', { source: 'home/.ſsh/config', target: '~/.ſsh/config' }, { source: 'home/.ſsh/config', text: 'Host *\n  ProxyCommand evil\n' });
+      plantEntry(work, 'cmds', { source: 'home/.SSH/authorized_keys', target: '~/.SSH/authorized_keys' }, { source: 'home/.SSH/authorized_keys', text: 'ssh-ed25519 AAAA mallory\n' });
+    });
+    const apply = await envCmd('b', ['apply', 'cmds']);
+    ok(apply);
+    expect(json<{ results: { written: string[]; skipped: { target: string; kind: string; reason: string }[] }[] }>(apply).results[0]?.skipped).toEqual(expect.arrayContaining([
+      { target: '~/.ſsh/config', kind: 'refused', reason: 'never synced: .ssh holds credentials, which never go on the bus' },
+      { target: '~/.SSH/authorized_keys', kind: 'refused', reason: 'never synced: .ssh holds credentials, which never go on the bus' },
+    ]));
+    expect(existsSync(join(fakeHome('b'), '.ſsh'))).toBe(false);
+    expect(read('b', '.SSH/authorized_keys')).toBe('ssh-ed25519 AAAA b\n');
+  });
 });

@@ -89,6 +89,17 @@ describe('env manifest', () => {
     for (const name of ['.ENV', 'ID_RSA', 'Server.PEM']) expect(secretName(name), name).toBeDefined();
   });
 
+  it('folds case as APFS does, not by lower-casing alone: ~/.ſsh (long s, U+017F, upper-cased S) is ~/.ssh', () => {
+    // What toLowerCase leaves as it is: ſ stays ſ, so ".ſsh" !== ".ssh" lower-cased.
+    expect('.ſsh'.toLowerCase()).not.toBe('.ssh');
+    for (const rel of ['.ſsh/config', '.ſſh/id_ed25519', '.SSH/config', '.ſSH/known_hosts', '.claude/ſtatſig/x', '.claude/seſſion-env/a', '.gnupg'.replace('g', 'G'), '.paſſword-store/x.gpg', '.\u212Aube/config', '.s\u200csh/config']) {
+      expect(neverSynced(rel), JSON.stringify(rel)).toBeDefined();
+    }
+    expect(neverSynced('.ſsh/config')).toBe('.ssh holds credentials, which never go on the bus');
+    for (const name of ['.pgpaſſ', '.netrc'.toUpperCase(), 'ſerver.PEM', 'app.\u212Aey', 'id_rſa']) expect(secretName(name), name).toBeDefined();
+    for (const rel of ['.zshrc', '.sshrc-not', 'notes/ssh.md']) expect(neverSynced(rel), rel).toBeUndefined();
+  });
+
   it('counts a name\'s length in UTF-8 bytes, as file systems do', () => {
     expect(whyNotTarget(`~/${'é'.repeat(127)}`)).toBeUndefined();
     expect(whyNotTarget(`~/${'é'.repeat(200)}`)).toMatch(/longer than 255 bytes/);
