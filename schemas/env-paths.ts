@@ -92,11 +92,30 @@ const CLAUDE_SESSION_DATA = new Set(['projects', 'todos', 'statsig', 'shell-snap
 const CREDENTIAL_STORES = new Set(['.ssh', '.gnupg', '.aws', '.azure', '.kube', '.netrc', '.git-credentials', '.pgpass', '.password-store']);
 
 /**
- * Why the file at `rel` (relative to the home) is never synced, whatever a manifest says, or undefined: Claude
- * Code's own state and its local settings, session data, and credential stores (README "Keeping every node's setup
- * in step"). Checked on capture and on apply.
+ * Why `rel` (relative to the home) is gitbus's bus home in use or inside it, or undefined. `busHome`: where the bus
+ * home is, relative to the user's home (as given and with links resolved, bus/env/local.ts ownHome), '' for the home
+ * itself; empty when it is outside the home. GITBUS_HOME or --home may put it anywhere, ~/work/gb-home too.
  */
-export function neverSynced(rel: string): string | undefined {
+export function inBusHome(rel: string, busHome: readonly string[]): string | undefined {
+  const folded = caseFold(rel);
+  for (const b of busHome) {
+    const own = caseFold(b);
+    if (own === '' || folded === own || folded.startsWith(`${own}/`)) {
+      return `gitbus's bus home in use (${b === '' ? 'the home folder itself' : `~/${b}`}: this node's name, clone, state and key) belongs to its machine`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why the file at `rel` (relative to the home) is never synced, whatever a manifest says, or undefined: Claude
+ * Code's own state and its local settings, session data, credential stores (README "Keeping every node's setup in
+ * step"), and gitbus's bus home: ~/.gitbus, and the one in use wherever it is (`busHome`, as inBusHome takes it).
+ * Checked on capture and on apply.
+ */
+export function neverSynced(rel: string, busHome: readonly string[] = []): string | undefined {
+  const own = inBusHome(rel, busHome);
+  if (own !== undefined) return own;
   // Compared case-folded and NFC-normalised (caseFold): on a case-insensitive file system (macOS APFS, Windows)
   // ~/.SSH and ~/.ſsh are ~/.ssh, and a name in NFD is the same file as in NFC.
   const parts = caseFold(rel).split('/');

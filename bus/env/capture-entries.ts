@@ -5,7 +5,7 @@ import { InputError } from '../errors.js';
 import type { CaptureOptions } from './capture.js';
 import { localKeys } from './capture-take.js';
 import { EnvTargetRefusedError } from './errors.js';
-import { localKind } from './local.js';
+import { localKind, reachesOwnHome, type OwnHome } from './local.js';
 import { JSON_MERGED } from './resolve.js';
 
 /**
@@ -14,7 +14,7 @@ import { JSON_MERGED } from './resolve.js';
  */
 
 /** `~/x`, `/home/me/x` or `x` (from `cwd`) as a target `~/x`, or the reason it cannot be one. */
-export function asTarget(path: string, userHome: string, cwd: string): string {
+export function asTarget(path: string, userHome: string, cwd: string, own: OwnHome): string {
   let rel: string;
   if (path === '~' || path.startsWith('~/')) rel = path.slice(2);
   else {
@@ -26,7 +26,7 @@ export function asTarget(path: string, userHome: string, cwd: string): string {
   const target = `~/${rel.replace(/\/+$/, '')}`;
   const why = whyNotTarget(target);
   if (why !== undefined) throw new EnvTargetRefusedError(path, `not a target: ${why}`, `write ${TARGET_RULE}`);
-  const never = neverSynced(targetRel(target));
+  const never = neverSynced(targetRel(target), own.rels) ?? reachesOwnHome(userHome, targetRel(target), own);
   if (never !== undefined) throw new EnvTargetRefusedError(target, `it is never synced: ${never}`, 'leave it out of the profile');
   return target;
 }

@@ -3,7 +3,7 @@ import type { EnvEntry } from '../../schemas/env-manifest.js';
 import { EnvTargetRefusedError, type SecretHit } from './errors.js';
 import { keysHash, sha256Hex } from './hash.js';
 import { parseJsonObject, pickKeys, renderJson } from './json-merge.js';
-import { localKind, readLocal, walkLocalDir } from './local.js';
+import { localKind, reachesOwnHome, readLocal, walkLocalDir, type OwnHome } from './local.js';
 import { fileMerge, type Skipped } from './resolve.js';
 import { scanSecrets } from './secrets.js';
 import type { SyncedFile } from './state-store.js';
@@ -34,7 +34,7 @@ export const utf8 = new TextDecoder('utf-8', { fatal: false });
  * Reads one entry's files from this machine; secrets found are collected in `hits`. `busKeys` gives the keys the
  * bus's copy of a file merged by keys has (by source), the list an entry without `keys` manages.
  */
-export function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped: Skipped[], busKeys: (source: string) => string[] | undefined): Taken[] | null {
+export function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], skipped: Skipped[], busKeys: (source: string) => string[] | undefined, own: OwnHome): Taken[] | null {
   const rel = targetRel(entry.target);
   const kind = localKind(userHome, rel);
   if (kind === 'missing') return null;
@@ -50,6 +50,15 @@ export function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], 
         return;
       }
       throw new EnvTargetRefusedError(target, `its path cannot be kept in a profile: ${badPath}`, 'move it where its path is shorter and less deep, or leave it out of the profile');
+    }
+    // A link leading into gitbus's bus home in use: its node.yaml, state and keys are this machine's.
+    const intoOwn = reachesOwnHome(userHome, fileRel, own);
+    if (intoOwn !== undefined) {
+      if (inFolder) {
+        skipped.push({ target, reason: `never synced: ${intoOwn}` });
+        return;
+      }
+      throw new EnvTargetRefusedError(target, `it is never synced: ${intoOwn}`, 'leave it out of the profile');
     }
     const local = readLocal(userHome, fileRel);
     // Too large is told apart from not a file: in a folder such a file is left out as what is never synced is; named
@@ -91,7 +100,7 @@ export function takeEntry(entry: EnvEntry, userHome: string, hits: SecretHit[], 
     takeFile(rel, entry.source, false);
   } else {
     if (kind !== 'dir') throw new EnvTargetRefusedError(entry.target, 'the profile has it as a folder, but here it is not one', 'make it a folder again, or remove the entry from the profile');
-    const walked = walkLocalDir(userHome, rel);
+    const walked = walkLocalDir(userHome, rel, own.rels);
     skipped.push(...walked.skipped);
     if (walked.files.length > ENV_MAX_FILES) throw new EnvTargetRefusedError(entry.target, `it holds ${walked.files.length} files, more than ${ENV_MAX_FILES}`, 'capture a smaller folder');
     for (const f of walked.files) takeFile(f, `${entry.source}/${f.slice(rel.length + 1)}`, true);

@@ -11,7 +11,7 @@ import { sidecarPathFor } from '../trust/messages.js';
 import { EnvCaptureConflictError, EnvCaptureUnverifiedError, EnvSecretError, EnvTargetRefusedError, type SecretHit } from './errors.js';
 import { keysHash, sha256Hex } from './hash.js';
 import { parseJsonObject } from './json-merge.js';
-import { localKind } from './local.js';
+import { localKind, ownHome, reachesOwnHome } from './local.js';
 import { readProfile } from './profile.js';
 import { profileVerdict, staleReason } from './trust.js';
 import { chooseEntries, fileMerge, type Skipped } from './resolve.js';
@@ -86,7 +86,8 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
   const os = platform();
   const now = opts.now ?? new Date();
   const cwd = opts.cwd ?? process.cwd();
-  const added = opts.add.map((p) => asTarget(p, userHome, cwd));
+  const own = ownHome(userHome, ctx.paths.home);
+  const added = opts.add.map((p) => asTarget(p, userHome, cwd, own));
   if (opts.variant === 'os' && !(ENV_OS as readonly string[]).includes(os)) throw new EnvTargetRefusedError(added[0] ?? '~', `this system (${os}) cannot be named in a profile`, `profiles name ${ENV_OS.join(', ')}; capture without --variant os`);
   const manifestPath = envManifestPath(opts.profile);
   const base = `${ENV_FOLDER}/${opts.profile}/files`;
@@ -164,8 +165,12 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
       return j?.ok ? Object.keys(j.value) : undefined;
     };
     for (const entry of toTake) {
-      if (neverSynced(targetRel(entry.target)) !== undefined) continue;
-      const got = takeEntry(entry, userHome, hits, skipped, busKeys);
+      const never = neverSynced(targetRel(entry.target), own.rels) ?? reachesOwnHome(userHome, targetRel(entry.target), own);
+      if (never !== undefined) {
+        skipped.push({ target: entry.target, reason: `never synced: ${never}` });
+        continue;
+      }
+      const got = takeEntry(entry, userHome, hits, skipped, busKeys, own);
       if (got === null) {
         kept.push(entry.target);
         continue;

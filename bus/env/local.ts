@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, isGitDirName, whyNotSegment } from '../../schemas/env-paths.js';
 import { EnvHomeMissingError, EnvPathUnsafeError } from './errors.js';
 import { neverWritten, type Skipped } from './resolve.js';
@@ -63,6 +63,47 @@ function tooLarge(size: number): string | undefined {
 
 export function absOf(userHome: string, rel: string): string {
   return join(userHome, ...rel.split('/'));
+}
+
+/** A path with its links resolved (the real one, in the case the file system keeps), or as it is when it cannot be. */
+function real(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** `path` relative to `dir` with "/" between names when it is `dir` or inside it ('' for `dir` itself), else undefined. */
+function within(dir: string, path: string): string | undefined {
+  const rel = relative(dir, path);
+  if (rel === '') return '';
+  return rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split(sep).join('/');
+}
+
+/**
+ * gitbus's bus home in use (GITBUS_HOME, --home, or ~/.gitbus) as a profile must never touch it: `rels`, where it is
+ * under the user's home as given and with links resolved (a linked $HOME, a bus home named through a link), for
+ * neverSynced; `real`, its real path, for a file capture reads through a link.
+ */
+export interface OwnHome {
+  rels: string[];
+  real: string;
+}
+
+export function ownHome(userHome: string, busHome: string): OwnHome {
+  const realBus = real(busHome);
+  const rels = [within(resolve(userHome), resolve(busHome)), within(real(userHome), realBus)].filter((r): r is string => r !== undefined);
+  return { rels: [...new Set(rels)], real: realBus };
+}
+
+/**
+ * Why the file or folder at `rel`, its links followed, is gitbus's bus home or inside it, or undefined: a link in the
+ * home (~/gb → the bus home) leads capture there although no name on its path says so.
+ */
+export function reachesOwnHome(userHome: string, rel: string, own: OwnHome): string | undefined {
+  const at = within(own.real, real(absOf(userHome, rel)));
+  return at === undefined ? undefined : `gitbus's bus home in use (${own.real}: this node's name, clone, state and key) belongs to its machine, and ~/${rel} leads into it through a link`;
 }
 
 export function readLocal(userHome: string, rel: string): LocalFile {
@@ -166,7 +207,7 @@ export function localKind(userHome: string, rel: string): 'file' | 'dir' | 'miss
  * left out without being entered (~/.claude/projects can be large), and so are `.git` folders (or files), links to
  * folders and anything deeper than the depth limit.
  */
-export function walkLocalDir(userHome: string, rel: string): { files: string[]; skipped: Skipped[] } {
+export function walkLocalDir(userHome: string, rel: string, busHome: readonly string[]): { files: string[]; skipped: Skipped[] } {
   const files: string[] = [];
   const skipped: Skipped[] = [];
   const visit = (dirRel: string, depth: number) => {
@@ -187,7 +228,7 @@ export function walkLocalDir(userHome: string, rel: string): { files: string[]; 
         skipped.push({ target, reason: `its name cannot be kept in a profile (${badName}): left out; rename it to sync it` });
         continue;
       }
-      const never = neverWritten(childRel);
+      const never = neverWritten(childRel, busHome);
       // A name that looks like a secret is the secret scan's to refuse; only what is never synced is skipped here.
       if (never !== undefined && !never.includes('looks like a secret')) {
         skipped.push({ target, reason: never });

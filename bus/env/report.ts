@@ -9,6 +9,7 @@ import { listProfiles, readProfile, type EnvProfile } from './profile.js';
 import type { Skipped } from './resolve.js';
 import { cardEnvOf } from './states.js';
 import { planProfile, shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
+import { ownHome } from './local.js';
 import { readState } from './state-store.js';
 import { profileVerdict, STALE_FIX, staleReason, type ProfileTrust } from './trust.js';
 
@@ -74,7 +75,7 @@ export async function lookAtProfile(snap: Snapshot, node: EnvNode, userHome: str
   const profile = read.profile;
   const trust = await profileVerdict(snap, profile, node.home, node.config, opts.now);
   const state = readState(node.home, name);
-  const plan = planProfile(profile, userHome, state, { node: node.config.node, platform: platform() }, opts);
+  const plan = planProfile(profile, userHome, state, { node: node.config.node, platform: platform(), busHome: ownHome(userHome, node.home).rels }, opts);
   const report: ProfileReport = { ...base, found: true, trust, files: shownFiles(plan), skipped: plan.skipped, warnings: profile.warnings };
   if (trust && !trust.trusted) {
     const err = new EnvProfileUntrustedError(name, trust.reason, trust.fix);

@@ -41,6 +41,8 @@ export interface NodeFacts {
   node: string;
   /** `process.platform`. */
   platform: string;
+  /** Where gitbus's bus home in use is under the user's home (bus/env/local.ts ownHome): never written. */
+  busHome?: readonly string[];
 }
 
 /** How specific an entry is for a node it applies to: a node name beats a system, a system beats nothing. */
@@ -99,9 +101,9 @@ export function fileMerge(entry: EnvEntry, rel: string): 'replace' | 'json' {
   return (entry.kind ?? 'file') === 'dir' && JSON_MERGED.has(rel) ? 'json' : 'replace';
 }
 
-/** Why a file at `rel` (home-relative) is never written by a profile, or undefined. */
-export function neverWritten(rel: string): string | undefined {
-  const never = neverSynced(rel);
+/** Why a file at `rel` (home-relative) is never written by a profile, or undefined; `busHome` as neverSynced takes it. */
+export function neverWritten(rel: string, busHome: readonly string[]): string | undefined {
+  const never = neverSynced(rel, busHome);
   if (never !== undefined) return `never synced: ${never}`;
   const secret = secretName(rel.slice(rel.lastIndexOf('/') + 1));
   if (secret !== undefined) return `never synced: it looks like a secret (${secret})`;
@@ -115,7 +117,7 @@ export function resolveProfile(m: EnvManifest, facts: NodeFacts): ResolvedProfil
   const dirs: string[] = [];
   const add = (target: string, source: string, entry: EnvEntry, index: number, file: EnvFile) => {
     const rel = targetRel(target);
-    const why = neverWritten(rel);
+    const why = neverWritten(rel, facts.busHome ?? []);
     if (why !== undefined) {
       skipped.push({ target, reason: why });
       return;

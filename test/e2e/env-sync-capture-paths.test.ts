@@ -1,21 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { json } from '../helpers/cli.js';
-import { envFleet } from '../helpers/env-fleet.js';
+import { gitbus, json } from '../helpers/cli.js';
+import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
 
 /**
  * Environment sync (issue 12) against what a capture must never put on the bus (test/helpers/env-fleet.ts: nodes a
  * and b, fake HOMEs, a real bare remote, the CLI): a path no manifest may hold, found in a captured folder or
  * named, made the profile invalid on every node, and capturing again wrote it again; gitbus's own bus home synced
- * would give every node one node's name; an entry naming "constructor" passed for a file every manifest has.
+ * would give every node one node's name (~/.gitbus, and one GITBUS_HOME puts elsewhere under the home); an entry
+ * naming "constructor" passed for a file every manifest has; a never-synced name in a case lower-casing misses
+ * (~/.ſsh) slipped through.
  */
 
 const fleet = envFleet();
 const { fakeHome, envCmd, cli, put, read, onBus, byHand, plantEntry, ok, errorOf } = fleet;
+let bus: EnvBus;
 
 beforeAll(async () => {
-  await fleet.start();
+  bus = await fleet.start();
 }, 30_000);
 
 afterAll(() => fleet.stop());
@@ -127,5 +130,38 @@ describe('gitbus env capture', () => {
     ]));
     expect(existsSync(join(fakeHome('b'), '.ſsh'))).toBe(false);
     expect(read('b', '.SSH/authorized_keys')).toBe('ssh-ed25519 AAAA b\n');
+  });
+
+  it('never captures nor applies over gitbus\'s bus home in use, wherever GITBUS_HOME puts it under the home (~/work/gb-home), by any name or link', async () => {
+    const user = join(bus.dir, 'HOME-c');
+    const own = join(user, 'work', 'gb-home');
+    const c = (args: string[]) => gitbus([...args, '--json'], { home: own, env: { HOME: user, GIT_CONFIG_NOSYSTEM: '1' } });
+    ok(await c(['join', bus.remote, '--node', 'c']));
+    const nodeYaml = readFileSync(join(own, 'node.yaml'), 'utf8');
+    mkdirSync(join(user, 'work', 'notes'), { recursive: true });
+    writeFileSync(join(user, 'work', 'notes', 'todo.md'), 'ship it\n');
+    symlinkSync(own, join(user, 'gb'));
+    const r = await c(['env', 'capture', 'own', '--add', '~/work']);
+    ok(r);
+    const got = json<Capture>(r);
+    expect(got.files.map((f) => f.target)).toEqual(['~/work/notes/todo.md']);
+    expect(got.skipped).toContainEqual({ target: '~/work/gb-home', reason: expect.stringMatching(/^never synced: gitbus's bus home in use \(~\/work\/gb-home: this node's name, clone, state and key\)/) });
+    expect(onBus('env/own/manifest.yaml')).not.toMatch(/gb-home/);
+    // Named, in another letter case, or through a link: refused, and nothing is written.
+    for (const path of ['~/work/gb-home', '~/work/gb-home/node.yaml', join(own, 'state.json'), '~/Work/GB-Home/node.yaml', '~/gb', '~/gb/node.yaml']) {
+      const refused = await c(['env', 'capture', 'own', '--add', path]);
+      expect(refused.code, `${path}: ${refused.stdout}`).toBe(2);
+      expect(errorOf(refused)).toMatchObject({ code: 'ENV_TARGET_REFUSED', message: expect.stringMatching(/: it is never synced: gitbus's bus home in use /) });
+    }
+    expect(onBus('env/own/manifest.yaml')).not.toMatch(/gb-home|~\/gb\b/);
+
+    // Pushed by hand, an entry for it is refused on c, whose node.yaml stays its own.
+    writeFileSync(join(user, '.zshrc'), 'alias gs="git status"\n');
+    ok(await c(['env', 'capture', 'rc', '--add', '~/.zshrc']));
+    byHand((work) => plantEntry(work, 'rc', { source: 'home/work/gb-home/node.yaml', target: '~/work/gb-home/node.yaml' }, { source: 'home/work/gb-home/node.yaml', text: 'node: mallory\n' }));
+    const apply = await c(['env', 'apply', 'rc', '--force']);
+    ok(apply);
+    expect(json<{ results: { written: string[]; skipped: { target: string; kind: string; reason: string }[] }[] }>(apply).results[0]?.skipped).toContainEqual({ target: '~/work/gb-home/node.yaml', kind: 'refused', reason: expect.stringMatching(/^never synced: gitbus's bus home in use \(~\/work\/gb-home/) });
+    expect(readFileSync(join(own, 'node.yaml'), 'utf8')).toBe(nodeYaml);
   });
 });

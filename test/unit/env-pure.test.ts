@@ -100,6 +100,14 @@ describe('env manifest', () => {
     for (const rel of ['.zshrc', '.sshrc-not', 'notes/ssh.md']) expect(neverSynced(rel), rel).toBeUndefined();
   });
 
+  it('never syncs the bus home in use wherever it is under the home, in any case, and nothing beside it', () => {
+    const own = ['work/gb-home'];
+    for (const rel of ['work/gb-home', 'work/gb-home/node.yaml', 'Work/GB-Home/keys/node', 'work/gb-home/clone.git/HEAD']) expect(neverSynced(rel, own), rel).toMatch(/^gitbus's bus home in use \(~\/work\/gb-home: /);
+    for (const rel of ['work/gb-home2/x', 'work/gb', 'work/notes.md']) expect(neverSynced(rel, own), rel).toBeUndefined();
+    expect(neverSynced('work/gb-home/node.yaml')).toBeUndefined();
+    expect(neverSynced('.zshrc', [''])).toMatch(/\(the home folder itself: /);
+  });
+
   it('counts a name\'s length in UTF-8 bytes, as file systems do', () => {
     expect(whyNotTarget(`~/${'é'.repeat(127)}`)).toBeUndefined();
     expect(whyNotTarget(`~/${'é'.repeat(200)}`)).toMatch(/longer than 255 bytes/);
