@@ -1,8 +1,7 @@
 import type { BusContext } from '../bus/context.js';
 import { isFinal } from '../bus/model/types.js';
 import { taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
-import { newOutput } from '../bus/ops/output-change.js';
-import { outputView } from './output-view.js';
+import { OutputFollower } from './output-follow.js';
 import { deliverQueued } from '../bus/ops/deliver.js';
 import { outageCode } from '../bus/remote-failure.js';
 import { formatDuration } from '../schemas/duration.js';
@@ -37,7 +36,7 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
   const reported = () => (reportedAt = Date.now());
   let id = ref;
   let last = '';
-  let shown = '';
+  const follower = new OutputFollower();
   let progressAt: string | undefined;
   for (;;) {
     let out = await taskOutput(ctx, id);
@@ -50,10 +49,9 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
     // What the task's agent posted with `gitbus progress`, as `dispatch --wait` shows it.
     if (out.progress && out.progress.at !== progressAt) await o.onState(`${out.id}: progress: ${out.progress.text}`).then(reported);
     progressAt = out.progress?.at ?? progressAt;
-    const view = outputView(out);
-    const more = newOutput(shown, view);
+    // This node's log by position, so output that repeats itself is printed each time; another node's by its text.
+    const more = follower.next(out).printed;
     if (more) await o.onOutput(more).then(reported);
-    shown = view;
     // An archived task does not change any more: one whose end is damaged (`invalid`) would be waited for in vain.
     if (isFinal(out.state) || out.archived) return { out, ended: true };
     // A live one whose handoff cannot be read never runs, so it would be waited for in vain too (until someone pushes

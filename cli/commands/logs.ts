@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { taskOutput } from '../../bus/ops/task-output.js';
-import { newOutput } from '../../bus/ops/output-change.js';
 import { isFinal } from '../../bus/model/types.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
 import { truncationNote } from '../output-note.js';
 import { outputView } from '../../watcher/output-view.js';
+import { OutputFollower } from '../../watcher/output-follow.js';
 
 interface Opts extends CommonOptions {
   follow?: boolean;
@@ -30,17 +30,16 @@ export function register(program: Command): void {
         emit(opts, out, () => outputView(out, opts.raw));
         return;
       }
-      let shown = outputView(out, opts.raw);
-      process.stdout.write(shown);
+      const follower = new OutputFollower(Boolean(opts.raw));
+      process.stdout.write(follower.next(out).printed);
       // An archived task does not change any more: one whose end is damaged or forged (`invalid`) would be followed in vain.
       while (!isFinal(out.state) && !out.archived) {
         await new Promise((r) => setTimeout(r, 1000));
         out = await taskOutput(ctx, out.id, { raw: Boolean(opts.raw) });
-        // A local log only grows; a heartbeat or response is a window on the end of the output.
-        const view = outputView(out, opts.raw);
-        const more = newOutput(shown, view);
+        // This node's log is read on by position (a log only grows, and output that repeats itself is new each time
+        // it is written); a heartbeat or response is a window on the end of the output, matched by its text.
+        const more = follower.next(out).printed;
         if (more) process.stdout.write(more);
-        shown = view;
       }
       // Once it ended: whether its response holds only the end of the output, and where all of it is.
       const end = truncationNote(out);

@@ -3,17 +3,19 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBus, type BusContext } from '../../bus/context.js';
 import { claim } from '../../bus/ops/claim.js';
-import { LOG_TAIL_BYTES } from '../../bus/ops/task-output.js';
+import { LOG_TAIL_BYTES, taskOutput } from '../../bus/ops/task-output.js';
 import { OutputFollowers, type OutputEvent } from '../../web/output-follow.js';
+import { OutputFollower } from '../../watcher/output-follow.js';
 import { gitbus } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
 
 /**
- * The web view's follower of a task's output (web/output-follow.ts) on this node's own log, which it reads on from
- * where it left off: what pages are sent as the log grows, a line being redrawn, the log written anew, and a claude
- * run's lines made readable across reads. A page's view of repeated output at the window size is in
- * web-ui-browser.test.ts.
+ * The follower of a task's output (watcher/output-follow.ts) on this node's own log, which it reads on from where it
+ * left off: what the web view's pages are sent (web/output-follow.ts) and what a terminal prints (`logs --follow`,
+ * `dispatch --wait`) as the log grows, a line being redrawn, the log written anew, and a claude run's lines made
+ * readable across reads. A page's view of repeated output at the window size is in web-ui-browser.test.ts, the
+ * CLI's in e2e/logs-follow.test.ts.
  */
 describe("following this node's log of a run by position", () => {
   let bus: Awaited<ReturnType<typeof makeBus>>;
@@ -79,6 +81,28 @@ describe("following this node's log of a run by position", () => {
     await until('the end', () => f.events.some((e) => e.type === 'end' && e.state === 'succeeded'), 15_000, () => JSON.stringify(f.events.slice(-3)));
     expect(f.page()).toBe('fresh\n');
     f.unfollow();
+  });
+
+  it('prints for a terminal what follows the position; a redrawn line again on a line of its own; a log written anew after what was printed', async () => {
+    const id = await bus.dispatch('alpha', ['printed']);
+    await claim(ctx, { id });
+    const log = join(ctx.paths.logs, `${id}.1.log`);
+    writeFileSync(log, 'one\nstep 1');
+    const follower = new OutputFollower();
+    const printed = async () => follower.next(await taskOutput(ctx, id)).printed;
+    expect(await printed()).toBe('one\nstep 1');
+    appendFileSync(log, '0');
+    expect(await printed()).toBe('0');
+    expect(await printed()).toBe('');
+    // A terminal cannot take back `step 10`: the line as it is now, on a line of its own.
+    appendFileSync(log, '\rstep 11');
+    expect(await printed()).toBe('\nstep 11');
+    appendFileSync(log, ' done\nrepeat\n');
+    expect(await printed()).toBe(' done\nrepeat\n');
+    appendFileSync(log, 'repeat\n');
+    expect(await printed()).toBe('repeat\n');
+    writeFileSync(log, 'fresh\n');
+    expect(await printed()).toBe('fresh\n');
   });
 
   it('shows output that repeats itself past the window each time it grows, once: the window read is the same text every time', async () => {

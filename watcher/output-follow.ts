@@ -1,0 +1,120 @@
+import { isFinal } from '../bus/model/types.js';
+import { LOG_TAIL_BYTES, readLogBytes, type TaskOutput } from '../bus/ops/task-output.js';
+import { newOutput, outputChange, type OutputChange } from '../bus/ops/output-change.js';
+import { terminalText } from '../schemas/output-text.js';
+import { outputView } from './output-view.js';
+import { ClaudeLogFormatter } from './runners/claude-format.js';
+
+/**
+ * What one read of a task's output added to what was shown: for a page, which can replace what it shows
+ * (`change`); for a terminal, which can only print more (`printed`: a line redrawn in place is printed again on a
+ * line of its own, as `newOutput` says).
+ */
+export interface OutputStep {
+  change: OutputChange;
+  printed: string;
+}
+
+/**
+ * A position in this node's log of a run. The log only grows, so what is new is what follows the position: a
+ * window matched against the text shown would take output that repeats itself (the same lines again, a block as
+ * long as the window) for nothing new, or show it twice.
+ */
+interface LogCursor {
+  path: string;
+  /** The byte after the last whole line read: the next read starts there, so a line still being written is read whole. */
+  lineEnd: number;
+  /** What was shown of that line still being written (a progress bar may redraw it before it ends). */
+  partial: string;
+  /** A claude run's lines made readable, with what they taught it (tool names by id) kept from read to read. */
+  claude: ClaudeLogFormatter | null;
+}
+
+/**
+ * One follower of a task's output, read after read (`logs --follow`, `dispatch --wait` and MCP `wait` through
+ * watcher/wait-for-task.ts, the web view's web/output-follow.ts), as `outputView` shows it. This node's own log of
+ * the run is read on by position from where the last read stopped (`readLogBytes`); the other sources — a heartbeat's
+ * 4 KiB tail, a response — carry no position, so their text is matched against what was shown (`outputChange`,
+ * `newOutput`), and output there that repeats itself at the window's size can still be taken for nothing new.
+ */
+export class OutputFollower {
+  private text = '';
+  private cursor: LogCursor | null = null;
+  private started = false;
+
+  /** `raw`: a claude run's stream-json as it was logged (`logs --raw`), not made readable. */
+  constructor(private readonly raw = false) {}
+
+  /** The end of what was shown, at most LOG_TAIL_BYTES characters: what a page that joins is sent. */
+  get shown(): string {
+    return this.text;
+  }
+
+  /** What `out` adds to what was shown. */
+  next(out: TaskOutput): OutputStep {
+    const first = !this.started;
+    const prev = this.text;
+    const onLog = out.source === 'local' && out.log ? this.readOn(out, out.log.path, first) : null;
+    if (onLog) {
+      this.started = true;
+      this.text = lastChars(onLog.change.reset ? onLog.change.text : prev + onLog.change.text, LOG_TAIL_BYTES);
+      return onLog;
+    }
+    this.started = true;
+    // A heartbeat's or a response's text is a window onto the end of the output, with no position to go on from:
+    // one that does not follow what was shown (a redrawn progress bar, a window that slid past it) replaces it.
+    const view = outputView(out, this.raw);
+    this.cursor = null;
+    this.text = view;
+    return first ? { change: { reset: true, text: view }, printed: view } : { change: outputChange(prev, view), printed: newOutput(prev, view) };
+  }
+
+  /**
+   * The log at `path` read on from the cursor (the whole window the first time, for a new attempt's log, or when it
+   * grew by more than a window since), as `outputView` shows it: a claude run's lines readable, a line still being
+   * written only once the run ended. Null when the log went away meanwhile.
+   */
+  private readOn(out: TaskOutput, path: string, first: boolean): OutputStep | null {
+    const cursor = this.cursor;
+    const same = cursor !== null && cursor.path === path;
+    const read = readLogBytes(path, LOG_TAIL_BYTES, same ? cursor.lineEnd : undefined);
+    if (!read) return null;
+    const on = same && read.log.skipped === cursor.lineEnd;
+    // Terminal text is made line by line, so the text of whole lines read apart is the text of them read together.
+    const lineEnd = read.bytes.lastIndexOf(0x0a) + 1;
+    const whole = terminalText(read.bytes.subarray(0, lineEnd));
+    const rest = terminalText(read.bytes.subarray(lineEnd));
+    const claude = !this.raw && out.runner === 'claude' ? (on && cursor.claude ? cursor.claude : new ClaudeLogFormatter()) : null;
+    const lines = claude ? claude.push(whole) : whole;
+    const partial = claude ? (isFinal(out.state) ? claude.push(rest) + claude.end() : '') : rest;
+    this.cursor = { path, lineEnd: read.log.skipped + lineEnd, partial, claude };
+    const text = lines + partial;
+    const prev = this.text;
+    if (first) return { change: { reset: true, text }, printed: text };
+    // After other text (the heartbeat's, another attempt's log): compared with it, having no position in it.
+    if (!same) return { change: outputChange(prev, text), printed: newOutput(prev, text) };
+    // The same log that does not go on from the position (it grew by more than a window since, or was written
+    // anew): what it holds now replaces what was shown; a terminal prints it after what it printed.
+    if (!on) return { change: { reset: true, text }, printed: lineBreak(prev) + text };
+    // `text` starts with the line that was still being written: what was shown of it, then more, or it was redrawn.
+    if (text.startsWith(cursor.partial)) {
+      const more = text.slice(cursor.partial.length);
+      return { change: { reset: false, text: more }, printed: more };
+    }
+    const kept = prev.endsWith(cursor.partial) ? prev.slice(0, prev.length - cursor.partial.length) : '';
+    return { change: { reset: true, text: kept + text }, printed: lineBreak(prev) + text };
+  }
+}
+
+/** What a terminal prints before new text after `prev`: a line of its own, unless `prev` ended one. */
+function lineBreak(prev: string): string {
+  return prev === '' || prev.endsWith('\n') ? '' : '\n';
+}
+
+/** The end of `text`, at most `max` characters, from a line start when one is in it. */
+function lastChars(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const from = text.length - max;
+  const nl = text.indexOf('\n', from);
+  return nl >= 0 && nl < text.length - 1 ? text.slice(nl + 1) : text.slice(from);
+}
