@@ -50,8 +50,14 @@ export class OutputFollower {
     return this.text;
   }
 
-  /** What `out` adds to what was shown. */
-  next(out: TaskOutput): OutputStep {
+  /**
+   * What `out` adds. With `textRead` false, `out` came from `taskOutput(…, { logText: false })`, which looked at
+   * this node's log without reading it: null then when the log went away before it could be read here, and the
+   * caller reads the task's output again with its text.
+   */
+  next(out: TaskOutput): OutputStep;
+  next(out: TaskOutput, textRead: boolean): OutputStep | null;
+  next(out: TaskOutput, textRead = true): OutputStep | null {
     const first = !this.started;
     const prev = this.text;
     const onLog = out.source === 'local' && out.log ? this.readOn(out, out.log.path, first) : null;
@@ -60,6 +66,7 @@ export class OutputFollower {
       this.text = lastChars(onLog.change.reset ? onLog.change.text : prev + onLog.change.text, LOG_TAIL_BYTES);
       return onLog;
     }
+    if (!textRead && out.source === 'local') return null;
     this.started = true;
     // A heartbeat's or a response's text is a window onto the end of the output, with no position to go on from:
     // one that does not follow what was shown (a redrawn progress bar, a window that slid past it) replaces it.

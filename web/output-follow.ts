@@ -72,8 +72,16 @@ export class OutputFollowers {
         let out: TaskOutput;
         let change: OutputChange;
         try {
-          out = await taskOutput(this.ctx, ref);
-          change = f.reader.next(out).change;
+          // This node's log is read here by position (OutputFollower), so taskOutput need not read and convert its
+          // window (up to 8 MiB) each second only to say where the task stands: it only looks at the log.
+          out = await taskOutput(this.ctx, ref, { logText: false });
+          let step = f.reader.next(out, false);
+          if (!step) {
+            // The log went away between the two looks: the output from wherever it is known now, text and all.
+            out = await taskOutput(this.ctx, ref);
+            step = f.reader.next(out);
+          }
+          change = step.change;
         } catch (err) {
           this.emit(f, { type: 'error', code: err instanceof GitbusError ? err.code : 'INTERNAL', message: firstLine(err) });
           return;

@@ -80,12 +80,23 @@ export const LOG_TAIL_BYTES = 8 * 1024 * 1024;
  */
 export const HEARTBEAT_LOG_MAX_BYTES = 64 * 1024;
 
+export interface OutputOptions {
+  raw?: boolean;
+  /**
+   * False: this node's log of the run is only looked at (its path and size), not read: `text` is then empty and
+   * `log.skipped` the log's whole size (so `truncated` is true of any log with bytes). For a follower that reads the
+   * log itself, by position (watcher/output-follow.ts): it learns where the task stands without reading and
+   * converting up to LOG_TAIL_BYTES each time. Default true.
+   */
+  logText?: boolean;
+}
+
 /**
  * The output of a task, from wherever it is best known: this node's own log while it runs the task here, the
  * holder's heartbeat (the last 4 KiB, refreshed every beat) while another node runs it, the response's output
  * section once it has ended. Always as terminal text (schemas/output-text.ts): any node's bytes are safe to print.
  */
-export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boolean } = {}): Promise<TaskOutput> {
+export async function taskOutput(ctx: BusContext, ref: string, opts: OutputOptions = {}): Promise<TaskOutput> {
   const found = await foundOutput(ctx, ref, opts);
   const out = { ...found, truncated: found.truncated ?? false, reason: found.reason ?? null };
   if (out.truncated || !out.log || out.log.skipped === 0) return out;
@@ -94,7 +105,7 @@ export async function taskOutput(ctx: BusContext, ref: string, opts: { raw?: boo
 
 type Found = Omit<TaskOutput, 'truncated' | 'reason'> & Partial<Pick<TaskOutput, 'truncated' | 'reason'>>;
 
-async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }): Promise<Found> {
+async function foundOutput(ctx: BusContext, ref: string, opts: OutputOptions): Promise<Found> {
   const { snap, offline } = await snapshotOrLast(ctx);
   const id = await liveTaskId(ctx, snap.ids(), ref, offline !== null);
   // Not live: an archived task's output is its response's, as `show` finds it (by its full id).
@@ -102,7 +113,7 @@ async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }
     // Dispatched here while the remote was away: it exists, waiting in this node's queue, with no output yet.
     const queued = queuedDispatch(ctx.paths.home, ref);
     if (queued) return { id: queued.id, state: 'queued', node: null, attempt: null, offline, runner: null, progress: null, claude: null, source: 'none', text: '' };
-    const archived = offline ? null : await archivedOutput(ctx, ref);
+    const archived = offline ? null : await archivedOutput(ctx, ref, opts);
     if (!archived) throw new UnknownTaskError(ref);
     return archived;
   }
@@ -116,7 +127,7 @@ async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }
   // This node's log when it ran the task, even after the response: the response has only the end of the output
   // (docs/PROTOCOL.md §3), the log all of it (the runner's raw lines; a claude run's are shown readable).
   if (node === ctx.config.node && attempt !== null) {
-    const local = readLog(ctx, id, attempt);
+    const local = opts.logText === false ? lookAtLog(ctx, id, attempt) : readLog(ctx, id, attempt);
     if (local !== null) return { ...base, source: 'local', ...local, progress: view.responseBody === undefined ? readProgress(ctx.paths.home, id, attempt) : null };
   }
   if (view.responseBody !== undefined) return { ...base, source: 'response', ...responseOutput(view.responseBody, node, ctx.config.node) };
@@ -149,7 +160,7 @@ async function foundOutput(ctx: BusContext, ref: string, opts: { raw?: boolean }
  * trust, from a response that counts here (findCounted): a forged one is no output and no end, the task reads
  * `invalid` and `reason` says why, so `dispatch --wait` of it never reports the forged status.
  */
-async function archivedOutput(ctx: BusContext, id: string): Promise<Found | null> {
+async function archivedOutput(ctx: BusContext, id: string, opts: OutputOptions): Promise<Found | null> {
   const entry = (await findCounted(ctx, [id], { thorough: true })).get(id)?.entry;
   if (!entry) return null;
   const reason = entry.state === 'invalid' ? (entry.problems[0]?.reason ?? null) : null;
@@ -165,7 +176,7 @@ async function archivedOutput(ctx: BusContext, id: string): Promise<Found | null
   const r = parsed.file.data as TaskResponse;
   const ended = { ...base, node: r.node, attempt: r.attempt ?? null, claude: r.claude ?? null, reason: reasonOf(r, parsed.file.body) };
   // On the node that ran it, its own log while it keeps it (a task is archived a day after it ends, its log kept 14).
-  const local = r.node === ctx.config.node && r.attempt !== undefined ? readLog(ctx, id, r.attempt) : null;
+  const local = r.node === ctx.config.node && r.attempt !== undefined ? (opts.logText === false ? lookAtLog(ctx, id, r.attempt) : readLog(ctx, id, r.attempt)) : null;
   if (local !== null) return { ...ended, source: 'local', ...local };
   return { ...ended, source: 'response', ...responseOutput(parsed.file.body, r.node, ctx.config.node) };
 }
@@ -205,6 +216,15 @@ export function readLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: num
   return read && { text: terminalText(read.bytes), log: read.log };
 }
 
+/** This node's log of a run looked at, not read (`logText: false`): none of its text, all of its bytes skipped. */
+function lookAtLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: number): { text: string; log: LogFile } | null {
+  const path = join(ctx.paths.logs, `${id}.${attempt}.log`);
+  const opened = openLog(path);
+  if (!opened) return null;
+  closeSync(opened.fd);
+  return { text: '', log: { path, bytes: opened.size, skipped: opened.size } };
+}
+
 /**
  * A log's bytes as written: its last `tailBytes` from the first line that starts there (all of it when shorter).
  * With `from`, what follows that byte instead, when the log still holds it and at most `tailBytes` follow: a reader
@@ -213,17 +233,10 @@ export function readLog(ctx: Pick<BusContext, 'paths'>, id: string, attempt: num
  * no log, or it is no file.
  */
 export function readLogBytes(path: string, tailBytes = LOG_TAIL_BYTES, from?: number): { bytes: Buffer; log: LogFile } | null {
-  let fd: number;
+  const opened = openLog(path);
+  if (!opened) return null;
+  const { fd, size } = opened;
   try {
-    // Non-blocking: a FIFO put where the log goes would block an open for reading until something writes to it.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return null;
-    const size = st.size;
     if (from !== undefined && from >= 0 && from <= size && size - from <= tailBytes) return { bytes: readRange(fd, from, size), log: { path, bytes: size, skipped: from } };
     // One byte before the tail is read too: when it ends a line, the tail starts with a whole one.
     const start = Math.max(0, size - tailBytes - 1);
@@ -245,6 +258,28 @@ export function readLogBytes(path: string, tailBytes = LOG_TAIL_BYTES, from?: nu
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A log opened for reading, with its size; null when there is none, or it is no file (a folder, a FIFO). The
+ * caller closes it.
+ */
+function openLog(path: string): { fd: number; size: number } | null {
+  let fd: number;
+  try {
+    // Non-blocking: a FIFO put where the log goes would block an open for reading until something writes to it.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isFile()) return { fd, size: st.size };
+  } catch {
+    // as if there were none, as for a log that cannot be read
+  }
+  closeSync(fd);
+  return null;
 }
 
 /** Bytes `from` to `to` of an open file, fewer when it shrank meanwhile. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBus, type BusContext } from '../../bus/context.js';
 import { claim } from '../../bus/ops/claim.js';
@@ -103,6 +103,10 @@ describe("following this node's log of a run by position", () => {
     expect(await printed()).toBe('repeat\n');
     writeFileSync(log, 'fresh\n');
     expect(await printed()).toBe('fresh\n');
+    // Looked at, not read (`logText: false`), and gone before the follower reads it: the caller reads again.
+    const looked = await taskOutput(ctx, id, { logText: false });
+    rmSync(log);
+    expect(follower.next(looked, false)).toBeNull();
   });
 
   it('shows output that repeats itself past the window each time it grows, once: the window read is the same text every time', async () => {

@@ -65,6 +65,9 @@ describe('a long log', () => {
     expect(cli.stdout.endsWith('last line\n')).toBe(true);
     expect(cli.stderr).toMatch(/the log is 9\.\d MB; its first 1\.\d MB are not shown\. All of it is in .*\.1\.log/);
     const j = await gitbus(['logs', id, '--raw', '--json'], { home: bus.home('alpha') });
+    // Only looked at, for a follower that reads the log itself: where the task stands and the log's size, no text.
+    const looked = await taskOutput(ctx, id, { logText: false });
+    expect(looked).toMatchObject({ source: 'local', state: out.state, text: '', log: { path: out.log?.path, bytes: out.log?.bytes, skipped: out.log?.bytes } });
     expect(json<{ source: string; log: { skipped: number } }>(j)).toMatchObject({ source: 'local', log: { skipped: out.log?.skipped }, truncated: true, totalBytes: out.log?.bytes, shownBytes: (out.log?.bytes ?? 0) - (out.log?.skipped ?? 0), fullLogPath: out.log?.path });
   });
   it('a heartbeat publishes no URL password: not in the output tail it carries, nor in the progress', async () => {
