@@ -35,9 +35,11 @@ export async function countedArchive(ctx: BusContext, id: string, entry: Archive
     async (ref, kind) => {
       const v = await archivedFileVerdict(ctx.repo.store, entry, ref, trust, now);
       const path = `archive:${ref.path}`;
-      return v.counts ? { forged: null, path, where: `${ref.path} on the archive branch`, signed: v.signed, data: v.data } : { forged: { path, kind, node: v.node, reason: v.reason, fix: v.fix } };
+      return v.counts ? { forged: null, path, where: `${ref.path} on the archive branch`, signed: v.signed, node: v.node, data: v.data } : { forged: { path, kind, node: v.node, reason: v.reason, fix: v.fix } };
     },
     forged,
+    // One by one: it ended under the rules of the gitbus that archived it (task-file-filter.ts).
+    false,
   );
   if (judged === files) return { entry, forged };
   const out = new Set(forged.map((f) => f.path.slice(`archive:${entry.month}/${id}/`.length)));

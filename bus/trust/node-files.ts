@@ -114,7 +114,7 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
     }
     const notRead = unread.get(ref.path);
     const v = nodeFileVerdict({ path: ref.path, node, ...(check ? { check } : {}), ...(notRead ? { unread: notRead } : {}) }, trust.accepted, trust.node, now);
-    return v.counts ? { forged: null, path: ref.path, where: ref.path, signed: v.signed, data } : { forged: { path: ref.path, kind, node: v.node, reason: v.reason, fix: v.fix } };
+    return v.counts ? { forged: null, path: ref.path, where: ref.path, signed: v.signed, node: v.node, data } : { forged: { path: ref.path, kind, node: v.node, reason: v.reason, fix: v.fix } };
   };
   // The index's map is shared with the process-wide index memo (bus/model/index-tree.ts): replaced, never edited.
   const kept = new Map<string, TaskFiles>();

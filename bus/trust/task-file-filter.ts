@@ -28,6 +28,8 @@ export type JudgedFile =
       where: string;
       /** Signed by a key the version lists for the node it names; false: counted as an unlisted node's, unsigned. */
       signed: boolean;
+      /** The node it speaks for: the one it names, or for one that does not parse, the listed node that signed it. */
+      node: string | null;
       /** Its fields when it parses; null otherwise (then only its own problems say what is wrong). */
       data: Readonly<Record<string, unknown>> | null;
     };
@@ -42,7 +44,7 @@ interface Holder {
   signed: boolean;
 }
 
-const nodeOf = (j: Counted): string | null => (typeof j.data?.['node'] === 'string' ? j.data['node'] : null);
+const nodeOf = (j: Counted): string | null => j.node ?? (typeof j.data?.['node'] === 'string' ? j.data['node'] : null);
 const named = (node: string | null): string => (node === null ? 'no node (it does not parse)' : `node ${node}`);
 
 /**
@@ -50,9 +52,11 @@ const named = (node: string | null): string => (node === null ? 'no node (it doe
  * claim an unlisted node wrote, the claim it would take over), that claim's release, and the response. Returns
  * `files` when nothing is forged, else a copy without the forged files: a TaskFiles object is shared by the snapshots
  * of every process-wide index (bus/model/index-tree.ts IndexMemo), so it is never changed in place. An archived
- * task's files are judged by the same rules (bus/ops/archived-trust.ts).
+ * task's files are judged one by one only (`holderRules` false, bus/ops/archived-trust.ts): it ended under the rules
+ * of the gitbus that archived it, which let an unlisted node reclaim and end a listed node's task; a task whose end a
+ * holder rule forges on main is never archived.
  */
-export async function filterTaskFiles(files: TaskFiles, judge: FileJudge, forged: ForgedFile[]): Promise<TaskFiles> {
+export async function filterTaskFiles(files: TaskFiles, judge: FileJudge, forged: ForgedFile[], holderRules = true): Promise<TaskFiles> {
   let out = files;
   const own = (): TaskFiles => {
     if (out === files) out = { ...files, claims: new Map(files.claims), releases: new Map(files.releases) };
@@ -86,7 +90,7 @@ export async function filterTaskFiles(files: TaskFiles, judge: FileJudge, forged
     let counts = false;
     if (ref) {
       const j = await judge(ref, 'release');
-      const f = j.forged ?? releaseNotFromHolder(j, holder, files.id);
+      const f = j.forged ?? (holderRules ? releaseNotFromHolder(j, holder, files.id) : null);
       if (f) {
         own().releases.delete(holder.attempt);
         forged.push({ ...f, id: files.id });
@@ -100,10 +104,18 @@ export async function filterTaskFiles(files: TaskFiles, judge: FileJudge, forged
   for (const [i, a] of attempts.entries()) {
     const c = await claimAt(a);
     if (!c) continue;
-    if (!c.signed) {
+    if (holderRules && !c.signed) {
+      // The listed node's claim it would take over: the highest counting signed claim below, past unsigned ones (a
+      // made-up name may stack several claims: each is judged against the listed claim, not the one just below).
       let below: Holder | null = null;
-      for (const b of attempts.slice(i + 1)) if ((below = await claimAt(b))) break;
-      if (below?.signed && !(await released(below))) {
+      for (const b of attempts.slice(i + 1)) {
+        const h = await claimAt(b);
+        if (h?.signed) {
+          below = h;
+          break;
+        }
+      }
+      if (below && !(await released(below))) {
         const ref = out.claims.get(a);
         if (ref) dropClaim(a, takeover(ref.path, c, below));
         continue;
@@ -115,7 +127,7 @@ export async function filterTaskFiles(files: TaskFiles, judge: FileJudge, forged
   const open = top && !(await released(top)) ? top : null;
   if (out.response) {
     const j = await judge(out.response, 'response');
-    const f = j.forged ?? responseNotAllowed(j, top, open, files.id);
+    const f = j.forged ?? (holderRules ? responseNotAllowed(j, top, open, files.id) : null);
     if (f) {
       delete own().response;
       forged.push({ ...f, id: files.id });

@@ -23,6 +23,8 @@ interface FileSpec {
   attempt?: number;
   /** Forged on its own (unsigned in a listed node's name, say). */
   forged?: boolean;
+  /** It does not parse (node null) but this listed node's key signed it. */
+  signedAs?: string;
 }
 
 function task(files: { claims?: Record<number, FileSpec>; releases?: Record<number, FileSpec>; response?: FileSpec }) {
@@ -42,7 +44,8 @@ function task(files: { claims?: Record<number, FileSpec>; releases?: Record<numb
     if (!s) throw new Error(`no spec for ${r.path}`);
     if (s.forged) return { forged: { path: r.path, kind, node: s.node, reason: 'forged on its own', fix: 'remove it' } };
     const data = s.node === null ? null : { node: s.node, ...(s.status ? { status: s.status } : {}), ...(s.attempt !== undefined ? { attempt: s.attempt } : {}) };
-    return { forged: null, path: r.path, where: r.path, signed: s.node !== null && LISTED.has(s.node), data };
+    if (s.signedAs !== undefined) return { forged: null, path: r.path, where: r.path, signed: true, node: s.signedAs, data };
+    return { forged: null, path: r.path, where: r.path, signed: s.node !== null && LISTED.has(s.node), node: s.node, data };
   };
   return { files: t, judge };
 }
@@ -110,6 +113,11 @@ describe('who may free, end or take over another node\'s claim, under trust', ()
     expect(await judged({ claims: { 1: { node: 'w' }, 2: { node: 'v' } } })).toMatchObject({ claims: [1, 2], forged: [] });
     expect(await judged({ claims: { 1: { node: 'w' }, 2: { node: 'ghost' } }, releases: { 1: { node: 'w' } } })).toMatchObject({ claims: [1, 2], forged: [] });
     expect(await judged({ claims: { 1: { node: 'u' }, 2: { node: 'ghost' } } })).toMatchObject({ claims: [1, 2], forged: [] });
+    // Claims stacked in a made-up name are each judged against the listed claim below them, not the one just below.
+    const stacked = await judged({ claims: { 1: { node: 'w' }, 2: { node: 'ghost' }, 3: { node: 'ghost' } }, response: { node: 'ghost', status: 'succeeded', attempt: 3 } });
+    expect(stacked).toMatchObject({ claims: [1], takenAttempt: 3, response: false });
+    expect(stacked.forged).toHaveLength(3);
+    expect(await judged({ claims: { 1: { node: 'w' }, 2: { node: 'u' }, 3: { node: 'ghost' } }, releases: { 1: { node: 'w' } } })).toMatchObject({ claims: [1, 2, 3], forged: [] });
     // A forged claim between them is passed over to the claim it would take over.
     const between = await judged({ claims: { 1: { node: 'w' }, 2: { node: 'v', forged: true }, 3: { node: 'ghost' } } });
     expect(between).toMatchObject({ claims: [1], takenAttempt: 3 });
@@ -123,6 +131,9 @@ describe('who may free, end or take over another node\'s claim, under trust', ()
     const response = await judged({ claims: w1, response: { node: null } });
     expect(response.response).toBe(false);
     expect(response.forged).toEqual([`responses/${ID}.md: it does not parse, so it names no node, and attempt 1 is held by node w, which the trust version lists: only a listed node ends another listed node's task`]);
+    // A claim that does not parse but that w's key signed is w's: w's own release and result count.
+    expect(await judged({ claims: { 1: { node: null, signedAs: 'w' } }, releases: { 1: { node: 'w' } } })).toMatchObject({ releases: [1], forged: [] });
+    expect(await judged({ claims: { 1: { node: null, signedAs: 'w' } }, response: { node: 'w', status: 'succeeded', attempt: 1 } })).toMatchObject({ response: true, forged: [] });
     // Where no listed node holds the task, its own problems say what is wrong with it, as before.
     expect(await judged({ claims: { 1: { node: 'u' } }, response: { node: null } })).toMatchObject({ response: true, forged: [] });
     expect(await judged({ response: { node: null } })).toMatchObject({ response: true, forged: [] });
@@ -143,5 +154,14 @@ describe('whose silent claims a node reclaims or reaps, under trust', () => {
     expect([...holdersToTakeOver(trust, 'v', silent)].sort()).toEqual(['u', 'w']);
     expect([...holdersToTakeOver(trust, 'x', silent)]).toEqual(['u']);
     expect([...holdersToTakeOver(null, 'x', silent)].sort()).toEqual(['u', 'w']);
+  });
+});
+
+describe('archived tasks', () => {
+  it('are judged file by file only: they ended under the rules of the gitbus that archived them', async () => {
+    const t = task({ claims: { 1: { node: 'w' }, 2: { node: 'u' } }, response: { node: 'u', status: 'succeeded', attempt: 2 } });
+    const forged: ForgedFile[] = [];
+    expect(await filterTaskFiles(t.files, t.judge, forged, false)).toBe(t.files);
+    expect(forged).toEqual([]);
   });
 });
