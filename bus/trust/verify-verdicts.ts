@@ -1,5 +1,6 @@
 import { parseBusFile } from '../../schemas/bus-file.js';
-import type { Handoff } from '../../schemas/handoff.js';
+import { GitbusError, firstLine } from '../../schemas/errors.js';
+import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { findArchived } from '../ops/archive-lookup.js';
@@ -91,15 +92,24 @@ export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust:
   const elsewhere = handoff?.to !== undefined && handoff.to !== me.node ? handoff.to : undefined;
   const target = elsewhere ? { name: elsewhere, labels: (await snap.nodes()).find((n) => n.node === elsewhere)?.card?.labels ?? [] } : { name: me.node, labels: me.labels };
   const verdicts = await handoffVerdicts(snap, trust, [id], target);
+  let unconsulted = offline ? 'offline' : null;
   if (!offline && verdicts.get(id)?.trusted) {
-    const archived = (await findArchived(ctx, [id])).get(id);
-    if (archived) verdicts.set(id, replayed(id, archived.month, archived.state));
+    try {
+      const archived = (await findArchived(ctx, [id])).get(id);
+      if (archived) verdicts.set(id, replayed(id, archived.month, archived.state));
+    } catch (err) {
+      // The replay check needs the remote; `show` of a live task must not fail for it (the watcher checks at claim).
+      if (!(err instanceof GitbusError)) throw err;
+      unconsulted = `it could not be read: ${firstLine(err)}`;
+    }
   }
   await markEndsRemoved(ctx.paths.home, snap, verdicts);
   const t = verdicts.get(id);
   if (!t || !handoff) return { trusted: false, reason: 'its handoff does not parse, so nothing runs it', fix: 'run "gitbus lint"' };
-  const unchecked = offline ? ' (the archive was not consulted: offline)' : '';
-  const skip = notForThisNode(handoff, me) ?? whyClaimNothing(ctx.paths.home, me.node, trust.accepted);
+  const unchecked = unconsulted === null ? '' : ` (the archive was not consulted: ${unconsulted})`;
+  // A manual task is taken by a person or an agent (`gitbus claim`, MCP claim_next), whatever runners the watcher has.
+  const who = effectiveRunner(handoff) === 'manual' ? { ...me, runners: undefined } : me;
+  const skip = notForThisNode(handoff, who) ?? whyClaimNothing(ctx.paths.home, me.node, trust.accepted);
   if (skip) {
     // Said first, as the claim decision rules it out first; how the signature stands is still what a reader asks.
     const signature = t.trusted ? `${signedBy(t, elsewhere)}${unchecked}` : `and its handoff is untrusted${elsewhere ? ` for node ${elsewhere}` : ''}: ${t.reason}`;
