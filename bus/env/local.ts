@@ -78,7 +78,8 @@ function real(path: string): string {
 function within(dir: string, path: string): string | undefined {
   const rel = relative(dir, path);
   if (rel === '') return '';
-  return rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split(sep).join('/');
+  // `..gb` is a name inside `dir`; only `..` itself or a path through it leaves it.
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel) ? undefined : rel.split(sep).join('/');
 }
 
 /**

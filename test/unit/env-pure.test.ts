@@ -8,6 +8,7 @@ import { cardEnvOf, decide, fileState } from '../../bus/env/states.js';
 import { mergeJson, parseJsonObject, pickKeys } from '../../bus/env/json-merge.js';
 import { keysHash } from '../../bus/env/hash.js';
 import { scanSecrets } from '../../bus/env/secrets.js';
+import { ownHome } from '../../bus/env/local.js';
 import { unifiedDiff } from '../../bus/env/diff-text.js';
 import { nodeCardSchema } from '../../schemas/node-card.js';
 
@@ -106,6 +107,12 @@ describe('env manifest', () => {
     for (const rel of ['work/gb-home2/x', 'work/gb', 'work/notes.md']) expect(neverSynced(rel, own), rel).toBeUndefined();
     expect(neverSynced('work/gb-home/node.yaml')).toBeUndefined();
     expect(neverSynced('.zshrc', [''])).toMatch(/\(the home folder itself: /);
+  });
+
+  it('finds the bus home under the home even when its name starts with two dots', () => {
+    expect(ownHome('/home/u', '/home/u/..gb').rels).toEqual(['..gb']);
+    expect(ownHome('/home/u', '/home/u/work/..x/gb').rels).toEqual(['work/..x/gb']);
+    expect(ownHome('/home/u', '/home/other/gb').rels).toEqual([]);
   });
 
   it('counts a name\'s length in UTF-8 bytes, as file systems do', () => {
