@@ -19,7 +19,7 @@ import { readBeat, type BeatDetails } from './heartbeat.js';
 import { nodeLiveness } from './node-liveness.js';
 import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
-import { enforcedTrust, handoffVerdicts, pinsTrust, trustedJudge, untrustedVerdict } from '../trust/enforce.js';
+import { addressedVerdicts, enforcedTrust, pinsTrust, trustedJudge, untrustedVerdict } from '../trust/enforce.js';
 import { whyClaimNothing } from '../trust/node-files.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import type { HandoffFacts } from '../store/parse-cache-file.js';
@@ -291,7 +291,10 @@ interface Judged {
 
 /** The tasks this node's trust or policy turns down, with why (full views: a verdict reads the whole handoff). */
 async function judgeHandoffs(ctx: BusContext, snap: Snapshot, trust: EnforcedTrust | null, views: TaskView[]): Promise<Map<string, Judged>> {
-  const verdicts = trust ? await handoffVerdicts(snap, trust, views.filter((v) => !isFinal(v.state)).map((v) => v.id), { name: ctx.config.node, labels: ctx.config.labels }) : null;
+  // A task addressed to another node is judged by the rules for that node, as show and verify judge it: whether it
+  // is trusted is then the same on every node, not "untrusted" wherever the rules do not let it run.
+  const live = views.filter((v) => !isFinal(v.state)).map((v) => ({ id: v.id, to: v.handoff?.to }));
+  const verdicts = trust ? await addressedVerdicts(snap, trust, live, { name: ctx.config.node, labels: ctx.config.labels }) : null;
   if (verdicts) await markEndsRemoved(ctx.paths.home, snap, verdicts);
   const judge = trustedJudge(ctx.paths.home, ctx.config, verdicts);
   // What keeps this node's watcher from a pending task it could otherwise take (runner, labels, address).

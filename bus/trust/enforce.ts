@@ -4,7 +4,7 @@ import type { FileProblem } from '../../schemas/errors.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { isFinal } from '../model/types.js';
 import type { NodeConfig } from '../home.js';
-import type { Snapshot } from '../model/snapshot.js';
+import type { NodeView, Snapshot } from '../model/snapshot.js';
 import type { PolicyVerdict } from '../model/node-policy.js';
 import { policyJudge, type PolicyJudge } from '../node-policy.js';
 import { readSidecars, readSidecarsOf, type Sidecar } from './file-signatures.js';
@@ -90,6 +90,35 @@ export async function handoffVerdicts(snap: Snapshot, trust: EnforcedTrust, ids:
 }
 
 /**
+ * The node a handoff's trust is judged for: the node it is addressed to (`to`), by its name and the labels of its
+ * card on `snap` (none without a card), else this node (`me`). A handoff addressed to another node runs there or
+ * nowhere, so every command judges it by that node's rules (status, lint, show, verify): the fleet's nodes then
+ * agree on it, rather than each calling it refused because the rules do not let it run on them.
+ */
+export async function trustTargetOf(snap: Snapshot, to: string | undefined, me: TrustTarget, cards?: readonly NodeView[]): Promise<TrustTarget> {
+  if (to === undefined || to === me.name) return me;
+  return { name: to, labels: (cards ?? (await snap.nodes())).find((n) => n.node === to)?.card?.labels ?? [] };
+}
+
+/** handoffVerdicts for tasks of `snap` each judged for the node it is addressed to, else this node (trustTargetOf). */
+export async function addressedVerdicts(snap: Snapshot, trust: EnforcedTrust, tasks: Iterable<{ id: string; to?: string | undefined }>, me: TrustTarget, now = new Date()): Promise<Map<string, HandoffTrust>> {
+  const groups = new Map<string, string[]>();
+  for (const t of tasks) {
+    const name = t.to ?? me.name;
+    const ids = groups.get(name);
+    if (ids) ids.push(t.id);
+    else groups.set(name, [t.id]);
+  }
+  const out = new Map<string, HandoffTrust>();
+  const cards = [...groups.keys()].some((name) => name !== me.name) ? await snap.nodes() : [];
+  for (const [name, ids] of groups) {
+    const target = await trustTargetOf(snap, name, me, cards);
+    for (const [id, t] of await handoffVerdicts(snap, trust, ids, target, now)) out.set(id, t);
+  }
+  return out;
+}
+
+/**
  * The verdict on a signed handoff whose task is on the archive branch (`<month>/<id>/`): it already ended and left
  * main, so it does not run again, whatever its archived end's signatures say.
  */
@@ -122,23 +151,26 @@ export function trustedJudge(home: string, config: NodeConfig, verdicts: Readonl
 }
 
 /**
- * `gitbus lint` on a bus this node enforces trust on: each live task whose handoff it would refuse, with the
- * reason (a warning: during a migration unsigned tasks are expected, and the bus itself is well-formed).
+ * `gitbus lint` on a bus this node enforces trust on: each live task whose handoff it would refuse, or the node it
+ * is addressed to would (trustTargetOf), with the reason (a warning: during a migration unsigned tasks are
+ * expected, and the bus itself is well-formed).
  */
 export async function untrustedProblems(snap: Snapshot, home: string, config: NodeConfig): Promise<FileProblem[]> {
   const trust = await enforcedTrust(snap, home, config);
   if (!trust) return [];
-  const live: string[] = [];
+  const live: { id: string; to?: string | undefined }[] = [];
   for (const id of snap.ids()) {
     const v = await snap.view(id);
-    if (v && !isFinal(v.state)) live.push(id);
+    if (v && !isFinal(v.state)) live.push({ id, to: v.handoff?.to });
   }
-  const verdicts = await handoffVerdicts(snap, trust, live, { name: config.node, labels: config.labels });
+  const verdicts = await addressedVerdicts(snap, trust, live, { name: config.node, labels: config.labels });
   const out: FileProblem[] = [];
-  for (const [id, t] of verdicts) {
-    if (t.trusted) continue;
+  for (const { id, to } of live) {
+    const t = verdicts.get(id);
+    if (!t || t.trusted) continue;
     const path = snap.index.tasks.get(id)?.handoff?.path ?? id;
-    out.push({ path, field: '', reason: `untrusted on node ${config.node} (trust version ${trust.accepted.version}): ${t.reason}`, fix: t.fix, severity: 'warning' });
+    const where = to !== undefined && to !== config.node ? `for node ${to}, to which it is addressed (judged on node ${config.node}, trust version ${trust.accepted.version})` : `on node ${config.node} (trust version ${trust.accepted.version})`;
+    out.push({ path, field: '', reason: `untrusted ${where}: ${t.reason}`, fix: t.fix, severity: 'warning' });
   }
   return out;
 }

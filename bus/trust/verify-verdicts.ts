@@ -4,7 +4,7 @@ import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { findArchived } from '../ops/archive-lookup.js';
-import { handoffVerdicts, replayed, trustedJudge } from './enforce.js';
+import { handoffVerdicts, replayed, trustTargetOf, trustedJudge } from './enforce.js';
 import { readSidecars, type Sidecar, type UnreadSidecar } from './file-signatures.js';
 import type { ArchivedTask } from '../ops/archive-lookup.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
@@ -90,7 +90,7 @@ export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust:
   const handoff = (await snap.view(id))?.handoff;
   const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners };
   const elsewhere = handoff?.to !== undefined && handoff.to !== me.node ? handoff.to : undefined;
-  const target = elsewhere ? { name: elsewhere, labels: (await snap.nodes()).find((n) => n.node === elsewhere)?.card?.labels ?? [] } : { name: me.node, labels: me.labels };
+  const target = await trustTargetOf(snap, handoff?.to, { name: me.node, labels: me.labels });
   const verdicts = await handoffVerdicts(snap, trust, [id], target);
   let unconsulted = offline ? 'offline' : null;
   if (!offline && verdicts.get(id)?.trusted) {

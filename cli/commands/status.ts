@@ -47,7 +47,8 @@ export function register(program: Command): void {
             if (t.progress) lines.push(`      progress: ${t.progress.text} (${ago(t.progress.at)})`);
             if (t.refusedHere) lines.push(`      refused by this node's policy: ${t.refusedHere}`);
             if (t.noTaker) lines.push(`      waits: ${t.noTaker}`);
-            if (t.untrusted) lines.push(`      untrusted (this node will not run it): ${t.untrusted}`);
+            // Judged for the node it is addressed to, which alone runs it (bus/trust/enforce.ts trustTargetOf).
+            if (t.untrusted) lines.push(t.to && t.to !== s.node ? `      untrusted for node ${t.to}, to which it is addressed: ${t.untrusted}` : `      untrusted (this node will not run it): ${t.untrusted}`);
           }
           const total = s.counts[st] ?? group.length;
           if (total > SHOWN_PER_STATE) lines.push(`  ... and ${total - SHOWN_PER_STATE} more (gitbus status --json lists all)`);

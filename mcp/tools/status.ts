@@ -33,7 +33,7 @@ const output = z.object({
   counts: z.record(z.string(), z.number()).register(z.globalRegistry, { description: 'how many tasks are in each state' }),
   tasks: z.array(
     z.extend(taskSummarySchema, {
-      untrusted: z.optional(z.string()).register(z.globalRegistry, { description: 'why this node will not run it: its handoff is not trusted under the trust root this node pinned' }),
+      untrusted: z.optional(z.string()).register(z.globalRegistry, { description: 'why its handoff is not trusted under the trust root this node pinned: for the node it is addressed to (`to`), else for this node' }),
       refusedHere: z.optional(z.string()).register(z.globalRegistry, { description: "why this node's policy refuses it" }),
       noTaker: z.optional(z.string()).register(z.globalRegistry, { description: "why no node's card lets it take the task" }),
     }),

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CLI, gitbus, gitCli, json, neutralCwd, type RunResult } from '../helpers/cli.js';
@@ -51,11 +53,31 @@ function pushLink(path: string, target: string): void {
 const show = async (home: string, ref: string) => json<Shown>(await gitbus(['show', ref, '--json'], { home }));
 const verify = async (home: string, ref: string) => json<Verified>(await gitbus(['verify', ref, '--json'], { home }));
 
+/** Dispatches as the boss with `signer`'s key (then alice's again, the fleet's). */
+async function dispatchAs(signer: string, name: string, extra: string[]): Promise<string> {
+  const path = join(boss, 'node.yaml');
+  const config = readFileSync(path, 'utf8');
+  writeFileSync(path, stringify({ ...(parse(config) as Record<string, unknown>), signingKey: fleet.key(signer) }));
+  try {
+    const r = await gitbus(['dispatch', name, '--command', 'true', ...extra, '--json', '--no-git'], { home: boss, env: NO_GIT_KEY });
+    expect(r.code, r.stderr).toBe(0);
+    return json<{ id: string }>(r).id;
+  } finally {
+    writeFileSync(path, config);
+  }
+}
+
 beforeAll(async () => {
   ({ bus, boss } = await fleet.setUp());
   w = bus.home('w');
   x = bus.home('x');
+  // bob may have shell tasks run on w only: a task of his addressed to w is trusted there, and elsewhere refused.
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bob', '-f', fleet.key('bob')]);
+  await fleet.admin(['trust', 'add', 'signer', 'bob', `${fleet.key('bob')}.pub`]);
+  await fleet.admin(['trust', 'add', 'rule', '--signers', 'bob', '--runners', 'shell', '--nodes', 'w']);
   version = (await status(w) as unknown as { trust: { version: number } }).trust.version;
+  ids['bobToW'] = await dispatchAs('bob', 'bob for w', ['--to', 'w']);
+  ids['bobAnywhere'] = await dispatchAs('bob', 'bob for anyone', []);
   ids['signed'] = await dispatch('signed', 'true', 'w');
   ids['unsigned'] = await unsigned('unsigned');
   ids['copied'] = await unsigned('copied');
@@ -138,6 +160,29 @@ describe("a node's verdict on a handoff", () => {
     expect((await verify(w, json<{ id: string }>(gpu).id)).files[0]?.verdict).toMatchObject({ trusted: false, notForThisNode: true, reason: expect.stringMatching(/^this node would not run it: this node lacks label\(s\) gpu; signed by alice/) });
     // The node it is addressed to would run it.
     expect((await verify(w, id('signed'))).files[0]?.verdict?.trusted).toBe(true);
+  });
+
+  it('status and lint judge a task addressed to another node by the rules for that node, as show does; one with no `to` by their own', async () => {
+    type Listed = { tasks: { id: string; to?: string; untrusted?: string }[] };
+    type Linted = { problems: { path: string; reason: string; severity: string }[] };
+    const untrusted = async (home: string, name: string) => json<Listed>(await gitbus(['status', '--json'], { home })).tasks.find((t) => t.id === id(name))?.untrusted;
+    const lintOf = async (home: string, name: string) => json<Linted>(await gitbus(['lint', '--json'], { home })).problems.find((p) => p.path === `handoffs/${id(name)}.md`);
+    // Allowed for w, where it is addressed: every node says so, as their show does.
+    for (const home of [w, x]) {
+      expect(await untrusted(home, 'bobToW'), home).toBeUndefined();
+      expect(await lintOf(home, 'bobToW'), home).toBeUndefined();
+    }
+    expect((await show(x, id('bobToW'))).trust).toMatchObject({ notForThisNode: true, reason: expect.stringMatching(/^this node would not run it: it is addressed to node w; signed by bob \(SHA256:\S+\), allowed by rule \d+ for node w$/) });
+    // With no `to`, each node judges it for itself: w may run it, x may not.
+    expect(await untrusted(w, 'bobAnywhere')).toBeUndefined();
+    expect(await untrusted(x, 'bobAnywhere')).toMatch(/^signed by bob \(SHA256:\S+\), who may not make node x run this shell task/);
+    expect((await lintOf(x, 'bobAnywhere'))?.reason).toMatch(/^untrusted on node x \(trust version \d+\): signed by bob .*who may not make node x run this shell task/);
+    // Refused for w too (unsigned): x says so, for w, as w does, and names the node it was judged for.
+    const unsignedOnW = await untrusted(w, 'unsigned');
+    expect(unsignedOnW).toMatch(/^unsigned: handoffs\/\S+ has no signature/);
+    expect(await untrusted(x, 'unsigned')).toBe(unsignedOnW);
+    expect((await lintOf(x, 'unsigned'))?.reason).toBe(`untrusted for node w, to which it is addressed (judged on node x, trust version ${version}): ${unsignedOnW ?? ''}`);
+    expect((await gitbus(['status'], { home: x })).stdout).toContain(`untrusted for node w, to which it is addressed: ${unsignedOnW ?? ''}`);
   });
 
   it('a sidecar that is a folder or a link is named as such, with the fix, not taken for no signature', async () => {
