@@ -129,7 +129,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   for (const f of live) {
     const sig = archivedSigs.get(`${f.name}${SIGNATURE_EXT}`);
     const sidecars = sig ? [{ path: `${dir}/${f.name}${SIGNATURE_EXT}`, content: await store.readBlob(sig, MAX_SIGNATURE_FILE) }] : undefined;
-    const handoff = trust && f.path.startsWith('handoffs/') ? async (bytes: Uint8Array, all: Sidecar[]) => archivedHandoffVerdict(f.path, bytes, all, ctx, trust, now) : undefined;
+    const handoff = trust && f.path.startsWith('handoffs/') ? async (bytes: Uint8Array, all: Sidecar[]) => archivedHandoffVerdict(f.path, bytes, all, snap, { name: ctx.config.node, labels: ctx.config.labels }, trust, entry.state, now) : undefined;
     files.push(await check(f.path, f.oid, { sidecars, at: `${entry.month}/${ref}/${f.name}` }, handoff));
   }
   return { id: ref, archived: entry.month, allowedSigners, files, offline: null };

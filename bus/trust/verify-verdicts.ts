@@ -10,23 +10,28 @@ import type { ArchivedTask } from '../ops/archive-lookup.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import { SIGNATURE_EXT, SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import { MAX_SIGNATURE_FILE } from './sshsig.js';
-import { handoffTrust, type EnforcedTrust, type HandoffTrust } from './handoff-trust.js';
+import { handoffTrust, type EnforcedTrust, type HandoffTrust, type TrustTarget } from './handoff-trust.js';
 import { signedKindOf } from './messages.js';
 import { nodeFileVerdict } from './node-file-trust.js';
 import { markEndsRemoved } from './seen-ended.js';
 import { whyClaimNothing } from './node-files.js';
-import { notForThisNode } from '../model/planner.js';
+import { holderText, notForThisNode } from '../model/planner.js';
+import { isFinal, type TaskState } from '../model/types.js';
+import type { TaskView } from '../model/task-view.js';
 
 /**
  * What a node that enforces trust makes of each file of a task, for `gitbus verify` (and, for the handoff, `gitbus
  * show`): the same verdicts its watcher acts on (bus/ops/claim.ts, bus/trust/node-files.ts), not only whether a
  * signature verifies. A handoff signed by an allowed signer may still be refused (a rule that does not allow its
- * runner on this node, a revoked key, a replay, this node's policy), or not be this node's to run at all (addressed
- * to another node, a label or runner it lacks, its own key not listed); a claim with a valid signature by the wrong
- * node's key is forged.
+ * runner on this node, a revoked key, a replay, this node's policy), or not be this node's to run at all (ended,
+ * held by another node's claim, addressed to another node, a label or runner it lacks, its own key not listed); a
+ * claim with a valid signature by the wrong node's key is forged.
  */
 export interface TrustVerdict {
-  /** The handoff: whether this node would run it; a claim, release or response: whether it counts here. */
+  /**
+   * The handoff: whether this node would run it (or, holding its claim, runs it); a claim, release or response:
+   * whether it counts here.
+   */
   trusted: boolean;
   reason: string;
   fix?: string;
@@ -36,9 +41,10 @@ export interface TrustVerdict {
    */
   signer?: { principals: string[]; fingerprint: string };
   /**
-   * The handoff: set when this node would not run it for a reason of its own, whatever its signature says: it is
-   * addressed to another node, needs a label or runner this node lacks, or this node claims nothing (its own key is
-   * not the one the version lists). `reason` says which, then how the signature stands.
+   * The handoff: set when this node would not run it whatever its signature says: it ended (live or archived: no
+   * node runs it again), another node's claim holds it (only its holder runs it), it is addressed to another node,
+   * needs a label or runner this node lacks, or this node claims nothing (its own key is not the one the version
+   * lists). `reason` says which, then how the signature stands.
    */
   notForThisNode?: true;
 }
@@ -78,16 +84,18 @@ export function nodeFileStanding(path: string, bytes: Uint8Array, sidecars: read
 }
 
 /**
- * Whether this node would run the live task `id`: first what rules it out for this node whatever its signature, as
- * the claim decision does (bus/ops/claim.ts: addressed to another node, a label or runner this node lacks, this
- * node claiming nothing while the version does not list its own key); then its handoff's trust verdict (signature,
+ * Whether this node would run the live task `id`: first what holds of a task no node is to take (it ended: no node
+ * runs it again; a claim holds it: only its holder runs it); then what rules it out for this node whatever its
+ * signature, as the claim decision does (bus/ops/claim.ts: addressed to another node, a label or runner this node
+ * lacks, this node claiming nothing while the version does not list its own key); then its handoff's trust verdict (signature,
  * rules, revocations), the replay checks (the archive, unless `offline`; what this node saw end, cancelled or
  * claimed) and this node's policy, as the watcher decides them when it claims. A handoff addressed to another node
  * is judged by the rules for that node (its name, and its labels from its card), so that the verdict says how its
  * signature stands where it is meant to run; this node's policy is then not asked.
  */
 export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust: EnforcedTrust, id: string, offline: boolean): Promise<TrustVerdict> {
-  const handoff = (await snap.view(id))?.handoff;
+  const view = await snap.view(id);
+  const handoff = view?.handoff;
   const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners };
   const elsewhere = handoff?.to !== undefined && handoff.to !== me.node ? handoff.to : undefined;
   const target = await trustTargetOf(snap, handoff?.to, { name: me.node, labels: me.labels });
@@ -107,12 +115,20 @@ export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust:
   const t = verdicts.get(id);
   if (!t || !handoff) return { trusted: false, reason: 'its handoff does not parse, so nothing runs it', fix: 'run "gitbus lint"' };
   const unchecked = unconsulted === null ? '' : ` (the archive was not consulted: ${unconsulted})`;
+  // How the signature stands, after what rules the task out: still what a reader asks.
+  const signature = t.trusted ? `${signedBy(t, elsewhere)}${unchecked}` : `and its handoff is untrusted${elsewhere ? ` for node ${elsewhere}` : ''}: ${t.reason}`;
+  // A task that ended, or that a claim holds, is nobody's to take: what holds is said instead of whether this node would.
+  const settled = view ? settledWords(view, me.node) : null;
+  if (settled) {
+    const verdict = `${settled.words}; ${signature}`;
+    if (settled.heldHere) return t.trusted ? { trusted: true, reason: verdict, ...signerOf(t) } : { trusted: false, reason: verdict, fix: t.fix };
+    return { trusted: false, reason: verdict, notForThisNode: true, ...(t.trusted ? signerOf(t) : { fix: t.fix }) };
+  }
   // A manual task is taken by a person or an agent (`gitbus claim`, MCP claim_next), whatever runners the watcher has.
   const who = effectiveRunner(handoff) === 'manual' ? { ...me, runners: undefined } : me;
   const skip = notForThisNode(handoff, who) ?? whyClaimNothing(ctx.paths.home, me.node, trust.accepted);
   if (skip) {
-    // Said first, as the claim decision rules it out first; how the signature stands is still what a reader asks.
-    const signature = t.trusted ? `${signedBy(t, elsewhere)}${unchecked}` : `and its handoff is untrusted${elsewhere ? ` for node ${elsewhere}` : ''}: ${t.reason}`;
+    // Said first, as the claim decision rules it out first.
     return { trusted: false, reason: `this node would not run it: ${skip.reason}; ${signature}`, fix: t.trusted || !t.fix ? skip.fix : `${skip.fix}; for its signature: ${t.fix}`, notForThisNode: true, ...(t.trusted ? signerOf(t) : {}) };
   }
   if (!t.trusted) return { trusted: false, reason: t.reason, fix: t.fix };
@@ -121,13 +137,38 @@ export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust:
   return { trusted: true, reason: `this node would run it: ${signedBy(t)}${unchecked}`, ...signerOf(t) };
 }
 
-/** An archived task's handoff: whether it was trusted here (it does not run again either way: a replay). */
-export function archivedHandoffVerdict(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], ctx: Pick<BusContext, 'config'>, trust: EnforcedTrust, now: Date): TrustVerdict {
+/**
+ * What holds of a live task that no node is to take, said in place of whether this node would run it: it ended (it
+ * does not run again), or a claim holds it (only its holder runs it). `heldHere`: this node is the holder. Null for a
+ * task a node may still take (pending, blocked, and the states no claim takes: invalid, unsupported, scheduled).
+ */
+function settledWords(view: Pick<TaskView, 'id' | 'state' | 'claim' | 'files'>, me: string): { words: string; heldHere: boolean } | null {
+  if (isFinal(view.state)) return { words: `it ended (${view.state}): no node runs it again`, heldHere: false };
+  if (view.state !== 'claimed' && view.state !== 'cancelling') return null;
+  const attempt = view.claim?.attempt ?? '?';
+  const holder = view.claim?.node;
+  const stopping = view.state === 'cancelling' ? `, cancelled and to be stopped ${holder === me ? 'here' : 'there'}` : '';
+  if (holder === me) return { words: `this node holds it (attempt ${attempt})${stopping}: only its holder runs it`, heldHere: true };
+  if (holder) return { words: `it is held by node ${holder} (attempt ${attempt})${stopping}: only its holder runs it`, heldHere: false };
+  // A claim that names no node this gitbus can read holds it all the same (bus/model/planner.ts holderText).
+  return { words: `it is ${holderText(view)}: no node takes it while that claim holds it`, heldHere: false };
+}
+
+/**
+ * An archived task's handoff (`state`: how it ended, as the archive says): no node runs it again (a signed handoff
+ * runs once; one pushed back into main is refused as replayed), said first; then how its signature stands, judged as
+ * a live task's is, for the node it is addressed to, else this node (`me`).
+ */
+export async function archivedHandoffVerdict(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], snap: Snapshot, me: TrustTarget, trust: EnforcedTrust, state: TaskState, now: Date): Promise<TrustVerdict> {
   const p = parseBusFile(path, bytes);
   const handoff = p.ok ? (p.file.data as Handoff) : undefined;
-  const t = handoffTrust(path, bytes, sidecars, handoff, trust, { name: ctx.config.node, labels: ctx.config.labels }, now);
-  const once = 'archived: a signed handoff runs once, and one pushed back into main is refused as replayed';
-  return t.trusted ? { trusted: true, reason: `${signedBy(t)}; ${once}`, ...signerOf(t) } : { trusted: false, reason: `${t.reason}; ${once}`, fix: t.fix };
+  const target = await trustTargetOf(snap, handoff?.to, me);
+  const elsewhere = target.name !== me.name ? target.name : undefined;
+  const t = handoffTrust(path, bytes, sidecars, handoff, trust, target, now);
+  const ended = state === 'invalid' ? 'it was archived, with no end that reads (invalid)' : `it ended (${state}) and was archived`;
+  const once = `${ended}: no node runs it again (a signed handoff runs once, and one pushed back into main is refused as replayed)`;
+  if (t.trusted) return { trusted: false, reason: `${once}; ${signedBy(t, elsewhere)}`, notForThisNode: true, ...signerOf(t) };
+  return { trusted: false, reason: `${once}; and its handoff is untrusted${elsewhere ? ` for node ${elsewhere}` : ''}: ${t.reason}`, fix: t.fix, notForThisNode: true };
 }
 
 /**
@@ -135,7 +176,7 @@ export function archivedHandoffVerdict(path: string, bytes: Uint8Array, sidecars
  * gives it: its sidecar from the archive, or from main for a task archived before sidecars moved with their files.
  * Null when the folder has no handoff, or one over the bus file limit (not a bus file, whoever signed it).
  */
-export async function archivedTaskHandoffVerdict(ctx: Pick<BusContext, 'config'>, snap: Snapshot, trust: EnforcedTrust, id: string, entry: Pick<ArchivedTask, 'month' | 'files' | 'signatures'>, now: Date): Promise<TrustVerdict | null> {
+export async function archivedTaskHandoffVerdict(ctx: Pick<BusContext, 'config'>, snap: Snapshot, trust: EnforcedTrust, id: string, entry: Pick<ArchivedTask, 'month' | 'state' | 'files' | 'signatures'>, now: Date): Promise<TrustVerdict | null> {
   const oid = entry.files.get(ARCHIVED_HANDOFF);
   if (oid === undefined) return null;
   const bytes = await snap.store.readBlobUpTo(oid, MAX_FILE_BYTES);
@@ -143,5 +184,5 @@ export async function archivedTaskHandoffVerdict(ctx: Pick<BusContext, 'config'>
   const path = `handoffs/${id}.md`;
   const sig = entry.signatures.get(`${ARCHIVED_HANDOFF}${SIGNATURE_EXT}`);
   const sidecars = sig !== undefined ? [{ path: `${SIGNATURES_FOLDER}/${entry.month}/${id}/${ARCHIVED_HANDOFF}${SIGNATURE_EXT}`, content: await snap.store.readBlob(sig, MAX_SIGNATURE_FILE) }] : snap.commit ? await readSidecars(snap.store, await snap.store.readCommitTree(snap.commit), path) : [];
-  return archivedHandoffVerdict(path, bytes, sidecars, ctx, trust, now);
+  return archivedHandoffVerdict(path, bytes, sidecars, snap, { name: ctx.config.node, labels: ctx.config.labels }, trust, entry.state, now);
 }

@@ -185,6 +185,31 @@ describe("a node's verdict on a handoff", () => {
     expect((await gitbus(['status'], { home: x })).stdout).toContain(`untrusted for node w, to which it is addressed: ${unsignedOnW ?? ''}`);
   });
 
+  it('show and verify say that a task that ended runs nowhere again, and that one a claim holds runs only on its holder, then how its signature stands', async () => {
+    const alice = { principals: ['alice'], fingerprint: fp('alice') };
+    ids['ended'] = await dispatch('ended', 'true', 'w');
+    const held = await gitbus(['dispatch', 'held', '--command', 'true', '--json', '--no-git'], { home: boss, env: NO_GIT_KEY });
+    expect(held.code, held.stderr).toBe(0);
+    ids['held'] = json<{ id: string }>(held).id;
+    for (const [who, ref] of [[boss, id('ended')], [x, id('held')]] as const) {
+      const r = await gitbus([who === boss ? 'cancel' : 'claim', ref, '--json'], { home: who });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const ended = { version, trusted: false, notForThisNode: true, reason: expect.stringMatching(/^it ended \(cancelled\): no node runs it again; signed by alice \(SHA256:\S+\), allowed by rule 1$/), signer: alice };
+    expect((await show(w, id('ended'))).trust).toEqual(ended);
+    const { version: _v, ...verdict } = (await show(w, id('ended'))).trust ?? { version: 0 };
+    expect((await verify(w, id('ended'))).files[0]?.verdict).toEqual(verdict);
+    expect((await gitbus(['show', id('ended')], { home: w })).stdout).toContain(`\ntrust (version ${version}): not for this node: it ended (cancelled): no node runs it again; signed by alice (${fp('alice')}), allowed by rule 1\n`);
+    // Elsewhere, judged for w as before, the end said first.
+    expect((await show(x, id('ended'))).trust?.reason).toMatch(/^it ended \(cancelled\): no node runs it again; signed by alice \(SHA256:\S+\), allowed by rule 1 for node w$/);
+    // Held by x: only x runs it; x says it holds it.
+    expect((await show(w, id('held'))).trust).toEqual({ version, trusted: false, notForThisNode: true, reason: expect.stringMatching(/^it is held by node x \(attempt 1\): only its holder runs it; signed by alice \(SHA256:\S+\), allowed by rule 1$/), signer: alice });
+    expect((await verify(x, id('held'))).files[0]?.verdict).toEqual({ trusted: true, reason: expect.stringMatching(/^this node holds it \(attempt 1\): only its holder runs it; signed by alice \(SHA256:\S+\), allowed by rule 1$/), signer: alice });
+    const cancelled = await gitbus(['cancel', id('held'), '--json'], { home: boss });
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect((await verify(w, id('held'))).files[0]?.verdict?.reason).toMatch(/^it is held by node x \(attempt 1\), cancelled and to be stopped there: only its holder runs it; signed by alice/);
+  });
+
   it('a sidecar that is a folder or a link is named as such, with the fix, not taken for no signature', async () => {
     const s = json<{ tasks: { id: string; untrusted?: string }[] }>(await gitbus(['status', '--json'], { home: w }));
     const untrusted = (name: string) => s.tasks.find((t) => t.id === id(name))?.untrusted;
@@ -221,7 +246,12 @@ describe("a node's verdict on a handoff", () => {
     const a = await gitbus(['archive', '--all', '--json'], { home: boss });
     expect(a.code, a.stderr).toBe(0);
     const shown = await show(w, id('unsigned'));
-    expect(shown.trust).toMatchObject({ version, trusted: false, reason: expect.stringMatching(/^unsigned: .*; archived: a signed handoff runs once/) });
+    expect(shown.trust).toMatchObject({ version, trusted: false, notForThisNode: true, reason: expect.stringMatching(/^it ended \(cancelled\) and was archived: no node runs it again \(a signed handoff runs once, .*\); and its handoff is untrusted: unsigned: /) });
+    // One signed, addressed to w: judged for w, on every node, as when it was live; verify says the same.
+    const ended = (await show(x, id('ended'))).trust;
+    expect(ended).toEqual({ version, trusted: false, notForThisNode: true, reason: expect.stringMatching(/^it ended \(cancelled\) and was archived: no node runs it again .*; signed by alice \(SHA256:\S+\), allowed by rule 1 for node w$/), signer: { principals: ['alice'], fingerprint: fp('alice') } });
+    const { version: _v, ...verdict } = ended ?? { version: 0 };
+    expect((await verify(x, id('ended'))).files.find((f) => f.path.startsWith('handoffs/'))?.verdict).toEqual(verdict);
   });
 
   it('after w rotates its key, a dispatch to w says its card is not trusted and how an admin lists the key, not that there is no node w', async () => {
