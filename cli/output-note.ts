@@ -1,11 +1,15 @@
 import { LOG_TAIL_BYTES, type TaskOutput } from '../bus/ops/task-output.js';
+import type { LogNotShown } from '../watcher/output-follow.js';
 
 /**
  * The line stderr gets when what `logs`, `run` or `dispatch --wait` print is less than the task's whole output:
  * how much of how much, and where all of it is (this node's log, or the log on the node that ran it, with the
- * command that shows it there). Null when the output is all there. Pure.
+ * command that shows it there). Null when the output is all there. `followed`: what a follower that printed this
+ * node's log as it grew (`logs --follow`, `--wait`) left out of it, which is what is said of that log then, not
+ * what the window of `out` leaves out (the follower printed from its first window on). Pure.
  */
-export function truncationNote(out: Pick<TaskOutput, 'id' | 'node' | 'source' | 'log' | 'truncated' | 'shownBytes' | 'totalBytes' | 'fullLogPath' | 'fullLogRemoved'>): string | null {
+export function truncationNote(out: Pick<TaskOutput, 'id' | 'node' | 'source' | 'log' | 'truncated' | 'shownBytes' | 'totalBytes' | 'fullLogPath' | 'fullLogRemoved'>, followed: LogNotShown | null = null): string | null {
+  if (out.source === 'local' && out.log && followed?.path === out.log.path) return followedNote(followed);
   if (!out.truncated) return null;
   if (out.source === 'local' && out.log) return `gitbus: the log is ${megabytes(out.log.bytes)}; its first ${megabytes(out.log.skipped)} are not shown. All of it is in ${out.log.path}`;
   const of = out.shownBytes !== undefined && out.totalBytes !== undefined ? `: the last ${size(out.shownBytes)} of ${size(out.totalBytes)}` : '';
@@ -20,6 +24,16 @@ export function truncationNote(out: Pick<TaskOutput, 'id' | 'node' | 'source' | 
 export function truncationFields(out: Pick<TaskOutput, 'truncated' | 'shownBytes' | 'totalBytes' | 'fullLogPath' | 'fullLogRemoved'>): Pick<TaskOutput, 'truncated' | 'shownBytes' | 'totalBytes' | 'fullLogPath' | 'fullLogRemoved'> {
   if (!out.truncated) return { truncated: false };
   return { truncated: true, ...(out.shownBytes !== undefined ? { shownBytes: out.shownBytes } : {}), ...(out.totalBytes !== undefined ? { totalBytes: out.totalBytes } : {}), ...(out.fullLogPath !== undefined ? { fullLogPath: out.fullLogPath } : {}), ...(out.fullLogRemoved === true ? { fullLogRemoved: true } : {}) };
+}
+
+/** Of this node's log, what a follower did not print: its start, and what came in faster than it read. */
+function followedNote(f: LogNotShown): string | null {
+  if (f.first + f.between === 0) return null;
+  const all = `All of it is in ${f.path}`;
+  if (f.between === 0) return `gitbus: the log is ${megabytes(f.bytes)}; its first ${megabytes(f.first)} are not shown. ${all}`;
+  const fast = `where more than ${LOG_TAIL_BYTES / (1024 * 1024)} MB came in between two reads (the output says where)`;
+  const which = f.first > 0 ? `: its first ${size(f.first)}, and ${size(f.between)} ${fast}` : `, ${fast}`;
+  return `gitbus: the log is ${megabytes(f.bytes)}; ${size(f.first + f.between)} of it are not shown${which}. ${all}`;
 }
 
 function megabytes(n: number): string {

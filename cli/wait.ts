@@ -1,6 +1,7 @@
 import type { BusContext } from '../bus/context.js';
 import type { TaskOutput } from '../bus/ops/task-output.js';
-import { waitForTask } from '../watcher/wait-for-task.js';
+import { waitForTask, type WaitResult } from '../watcher/wait-for-task.js';
+import type { LogNotShown } from '../watcher/output-follow.js';
 import { InputError } from '../bus/errors.js';
 import { EXIT } from './exit-codes.js';
 import { note } from './output.js';
@@ -9,14 +10,17 @@ import { truncationFields, truncationNote } from './output-note.js';
 /**
  * `--wait`: until the task ends, or for at most `timeoutMs` (`--wait-timeout`; Ctrl-C stops the waiting too),
  * reporting each change of state and each progress line, and with `onOutput` the output as it grows
- * (watcher/wait-for-task.ts). Returns the last output, and whether the task ended.
+ * (watcher/wait-for-task.ts). Returns the last output, whether the task ended, and what of this node's log was not
+ * printed. The last output has its text only without `onOutput` (`--json`, which reports it at the end): one that
+ * printed the output as it came needs no more than where the task stands.
  */
-export async function waitForEnd(ctx: BusContext, id: string, onProgress: (line: string) => void, onOutput?: (text: string) => void, timeoutMs = Number.POSITIVE_INFINITY): Promise<{ out: TaskOutput; ended: boolean }> {
+export async function waitForEnd(ctx: BusContext, id: string, onProgress: (line: string) => void, onOutput?: (text: string) => void, timeoutMs = Number.POSITIVE_INFINITY): Promise<WaitResult> {
   return waitForTask(ctx, id, {
     timeoutMs,
     signal: new AbortController().signal,
     onState: async (line) => onProgress(line),
     onOutput: async (text) => onOutput?.(text),
+    text: onOutput === undefined,
   });
 }
 
@@ -49,11 +53,11 @@ export function endFields(waited: { out: TaskOutput; ended: boolean }): Record<s
 
 /**
  * After an ended wait, for `dispatch --wait` and `resume --wait`: says on stderr when the output shown was only its
- * end, and why the task did not succeed (the last state line names only the state, node and attempt), and sets exit
- * code 9 then.
+ * end (of this node's log, what was not printed: `notShown`), and why the task did not succeed (the last state line
+ * names only the state, node and attempt), and sets exit code 9 then.
  */
-export function reportEnd(json: boolean, id: string, done: TaskOutput): void {
-  const cut = json ? null : truncationNote(done);
+export function reportEnd(json: boolean, id: string, done: TaskOutput, notShown: LogNotShown | null): void {
+  const cut = json ? null : truncationNote(done, notShown);
   if (cut) note(cut);
   if (done.state === 'succeeded') return;
   // Why, as `show` and `run` say it.

@@ -1,5 +1,6 @@
+import type { BusContext } from '../bus/context.js';
 import { isFinal } from '../bus/model/types.js';
-import { LOG_TAIL_BYTES, readLogBytes, type TaskOutput } from '../bus/ops/task-output.js';
+import { LOG_TAIL_BYTES, readLogBytes, taskOutput, type OutputOptions, type TaskOutput } from '../bus/ops/task-output.js';
 import { newOutput, outputChange, type OutputChange } from '../bus/ops/output-change.js';
 import { terminalText } from '../schemas/output-text.js';
 import { outputView } from './output-view.js';
@@ -24,10 +25,25 @@ interface LogCursor {
   path: string;
   /** The byte after the last whole line read: the next read starts there, so a line still being written is read whole. */
   lineEnd: number;
+  /** The byte after the last one shown: `lineEnd`, or past it when the line still being written was shown. */
+  shownEnd: number;
   /** What was shown of that line still being written (a progress bar may redraw it before it ends). */
   partial: string;
   /** A claude run's lines made readable, with what they taught it (tool names by id) kept from read to read. */
   claude: ClaudeLogFormatter | null;
+}
+
+/**
+ * What a follower did not show of this node's log of a run (`path`, `bytes` long at its last read): its start,
+ * before the window read first (`first`), and what came in between two reads beyond a window (`between`: the
+ * follower reads on from where it stopped, at most LOG_TAIL_BYTES, so a log that grew by more is shown from its
+ * window, and the output says so where the bytes were left out).
+ */
+export interface LogNotShown {
+  path: string;
+  bytes: number;
+  first: number;
+  between: number;
 }
 
 /**
@@ -40,6 +56,7 @@ interface LogCursor {
 export class OutputFollower {
   private text = '';
   private cursor: LogCursor | null = null;
+  private notShown: LogNotShown | null = null;
   private started = false;
 
   /** `raw`: a claude run's stream-json as it was logged (`logs --raw`), not made readable. */
@@ -48,6 +65,11 @@ export class OutputFollower {
   /** The end of what was shown, at most LOG_TAIL_BYTES characters: what a page that joins is sent. */
   get shown(): string {
     return this.text;
+  }
+
+  /** What it did not show of the log of this node it follows; null while it follows none (`truncationNote`). */
+  get logNotShown(): LogNotShown | null {
+    return this.notShown && { ...this.notShown };
   }
 
   /**
@@ -72,6 +94,7 @@ export class OutputFollower {
     // one that does not follow what was shown (a redrawn progress bar, a window that slid past it) replaces it.
     const view = outputView(out, this.raw);
     this.cursor = null;
+    this.notShown = null;
     this.text = view;
     return first ? { change: { reset: true, text: view }, printed: view } : { change: outputChange(prev, view), printed: newOutput(prev, view) };
   }
@@ -94,14 +117,25 @@ export class OutputFollower {
     const claude = !this.raw && out.runner === 'claude' ? (on && cursor.claude ? cursor.claude : new ClaudeLogFormatter()) : null;
     const lines = claude ? claude.push(whole) : whole;
     const partial = claude ? (isFinal(out.state) ? claude.push(rest) + claude.end() : '') : rest;
-    this.cursor = { path, lineEnd: read.log.skipped + lineEnd, partial, claude };
+    // A claude run's line still being written is shown only once the run ended (it may be half a JSON event).
+    const shownEnd = read.log.skipped + (claude && !isFinal(out.state) ? lineEnd : read.bytes.length);
+    this.cursor = { path, lineEnd: read.log.skipped + lineEnd, shownEnd, partial, claude };
     const text = lines + partial;
     const prev = this.text;
+    // Grown by more than a window since the last read: the bytes between the last one shown and the window are not.
+    const grown = same && !on && read.log.bytes >= cursor.lineEnd;
+    const skipped = grown ? Math.max(0, read.log.skipped - cursor.shownEnd) : 0;
+    const before = this.notShown?.path === path ? this.notShown : null;
+    this.notShown = before && (on || grown) ? { ...before, bytes: read.log.bytes, between: before.between + skipped } : { path, bytes: read.log.bytes, first: read.log.skipped, between: 0 };
     if (first) return { change: { reset: true, text }, printed: text };
     // After other text (the heartbeat's, another attempt's log): compared with it, having no position in it.
     if (!same) return { change: outputChange(prev, text), printed: newOutput(prev, text) };
-    // The same log that does not go on from the position (it grew by more than a window since, or was written
-    // anew): what it holds now replaces what was shown; a terminal prints it after what it printed.
+    // The same log that does not go on from the position: what it holds now replaces what was shown; a terminal
+    // prints it after what it printed. Where bytes were left out, a terminal, on which the window's text would
+    // follow what it printed as if nothing came between, says so on a line of its own (a page is sent the window
+    // alone, as a page that joins is).
+    if (grown) return { change: { reset: true, text }, printed: lineBreak(prev) + (skipped > 0 ? skippedLine(skipped, path) : '') + text };
+    // Written anew (shorter than the position): none of what was shown is in it any more.
     if (!on) return { change: { reset: true, text }, printed: lineBreak(prev) + text };
     // `text` starts with the line that was still being written: what was shown of it, then more, or it was redrawn.
     if (text.startsWith(cursor.partial)) {
@@ -111,6 +145,24 @@ export class OutputFollower {
     const kept = prev.endsWith(cursor.partial) ? prev.slice(0, prev.length - cursor.partial.length) : '';
     return { change: { reset: true, text: kept + text }, printed: lineBreak(prev) + text };
   }
+}
+
+/**
+ * One read of a follower: `looked` is `taskOutput(…, { logText: false })`, which told where the task stands and
+ * looked at this node's log without reading it, and the follower reads that log on from where it stopped. When the
+ * log went away in between, the output is read again, text and all, from wherever it is known now (`opts`: as
+ * `taskOutput` takes them). What `looked` or that read said, and what the follower adds.
+ */
+export async function followOn(ctx: BusContext, looked: TaskOutput, follower: OutputFollower, opts: Omit<OutputOptions, 'logText'> = {}): Promise<{ out: TaskOutput; step: OutputStep }> {
+  const step = follower.next(looked, false);
+  if (step) return { out: looked, step };
+  const out = await taskOutput(ctx, looked.id, opts);
+  return { out, step: follower.next(out) };
+}
+
+/** The line a terminal gets where a follower left out `bytes` of the log at `path`: more than a window came in between two reads. */
+function skippedLine(bytes: number, path: string): string {
+  return `gitbus: ${bytes} bytes of output not shown here (more than ${LOG_TAIL_BYTES / (1024 * 1024)} MB came in between two reads); all of it is in ${path}\n`;
 }
 
 /** What a terminal prints before new text after `prev`: a line of its own, unless `prev` ended one. */

@@ -1,7 +1,7 @@
 import type { BusContext } from '../bus/context.js';
 import { isFinal } from '../bus/model/types.js';
-import { taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
-import { OutputFollower } from './output-follow.js';
+import { taskOutput, withLogText, type TaskOutput } from '../bus/ops/task-output.js';
+import { followOn, OutputFollower, type LogNotShown } from './output-follow.js';
 import { deliverQueued } from '../bus/ops/deliver.js';
 import { outageCode } from '../bus/remote-failure.js';
 import { formatDuration } from '../schemas/duration.js';
@@ -22,6 +22,20 @@ export interface WaitOptions {
    */
   still?: { everyMs: number; report(line: string): Promise<void> };
   pollMs?: number;
+  /**
+   * Whether the `out` returned carries this node's log's text (MCP `wait`'s `output`, `--json`'s): then the log is
+   * read once more at the end. Each poll only looks at the log, which the follower reads on by position; without the
+   * text, `out` says where the task stands, and `notShown` what of the log the output reported leaves out. Default true.
+   */
+  text?: boolean;
+}
+
+/** How a wait ended: the task's last output (`text`), whether it ended, and what of this node's log was not reported. */
+export interface WaitResult {
+  out: TaskOutput;
+  ended: boolean;
+  /** Of this node's log of the run, what `onOutput` was not given (`truncationNote`); null when none was followed. */
+  notShown: LogNotShown | null;
 }
 
 /**
@@ -29,7 +43,7 @@ export interface WaitOptions {
  * agent posts and new output (a claude run as readable lines) on the way: `dispatch --wait` (cli/wait.ts) and the
  * MCP `wait` tool. Once a second: a local remote answers from a file read, a remote one from a ref listing.
  */
-export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions): Promise<{ out: TaskOutput; ended: boolean }> {
+export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions): Promise<WaitResult> {
   const start = Date.now();
   const end = start + o.timeoutMs;
   let reportedAt = start;
@@ -38,10 +52,14 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
   let last = '';
   const follower = new OutputFollower();
   let progressAt: string | undefined;
+  const done = async (out: TaskOutput, ended: boolean): Promise<WaitResult> => ({ out: o.text === false ? out : await withLogText(ctx, out), ended, notShown: follower.logNotShown });
   for (;;) {
-    let out = await taskOutput(ctx, id);
+    // Where the task stands, this node's log only looked at: the follower reads it on by position.
+    let looked = await taskOutput(ctx, id, { logText: false });
     // Queued here, and the remote answers again: sent now, as any command of this node would, so the wait goes on.
-    if (out.state === 'queued' && !out.offline && (await deliverQuietly(ctx))) out = await taskOutput(ctx, id);
+    if (looked.state === 'queued' && !looked.offline && (await deliverQuietly(ctx))) looked = await taskOutput(ctx, id, { logText: false });
+    // This node's log by position, so output that repeats itself is printed each time; another node's by its text.
+    const { out, step } = await followOn(ctx, looked, follower);
     id = out.id;
     const said = stateLine(out);
     if (said.key !== last) await o.onState(said.line).then(reported);
@@ -49,11 +67,9 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
     // What the task's agent posted with `gitbus progress`, as `dispatch --wait` shows it.
     if (out.progress && out.progress.at !== progressAt) await o.onState(`${out.id}: progress: ${out.progress.text}`).then(reported);
     progressAt = out.progress?.at ?? progressAt;
-    // This node's log by position, so output that repeats itself is printed each time; another node's by its text.
-    const more = follower.next(out).printed;
-    if (more) await o.onOutput(more).then(reported);
+    if (step.printed) await o.onOutput(step.printed).then(reported);
     // An archived task does not change any more: one whose end is damaged (`invalid`) would be waited for in vain.
-    if (isFinal(out.state) || out.archived) return { out, ended: true };
+    if (isFinal(out.state) || out.archived) return done(out, true);
     // A live one whose handoff cannot be read never runs, so it would be waited for in vain too (until someone pushes
     // a corrected file): what is wrong with the file, and the fix, at once instead of after the whole timeout.
     if (out.state === 'invalid') {
@@ -61,7 +77,7 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
       if (refused) throw refused;
     }
     const left = end - Date.now();
-    if (left <= 0 || o.signal.aborted) return { out, ended: false };
+    if (left <= 0 || o.signal.aborted) return done(out, false);
     // Said from the poll, not from a timer of its own: nothing is left running when the wait returns.
     if (o.still && Date.now() - reportedAt >= o.still.everyMs) await o.still.report(stillLine(out, Date.now() - start, o.timeoutMs)).then(reported);
     await sleep(Math.min(o.pollMs ?? 1000, left), o.signal);

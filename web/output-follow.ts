@@ -3,7 +3,7 @@ import { isFinal } from '../bus/model/types.js';
 import { taskOutput, type TaskOutput } from '../bus/ops/task-output.js';
 import type { OutputChange } from '../bus/ops/output-change.js';
 import { GitbusError, firstLine } from '../schemas/errors.js';
-import { OutputFollower } from '../watcher/output-follow.js';
+import { followOn, OutputFollower } from '../watcher/output-follow.js';
 
 /** What an output stream tells a page: the text so far (`reset`) or what came after it, and the end. */
 export type OutputEvent =
@@ -74,14 +74,9 @@ export class OutputFollowers {
         try {
           // This node's log is read here by position (OutputFollower), so taskOutput need not read and convert its
           // window (up to 8 MiB) each second only to say where the task stands: it only looks at the log.
-          out = await taskOutput(this.ctx, ref, { logText: false });
-          let step = f.reader.next(out, false);
-          if (!step) {
-            // The log went away between the two looks: the output from wherever it is known now, text and all.
-            out = await taskOutput(this.ctx, ref);
-            step = f.reader.next(out);
-          }
-          change = step.change;
+          const read = await followOn(this.ctx, await taskOutput(this.ctx, ref, { logText: false }), f.reader);
+          out = read.out;
+          change = read.step.change;
         } catch (err) {
           this.emit(f, { type: 'error', code: err instanceof GitbusError ? err.code : 'INTERNAL', message: firstLine(err) });
           return;

@@ -97,7 +97,26 @@ export interface OutputOptions {
  * section once it has ended. Always as terminal text (schemas/output-text.ts): any node's bytes are safe to print.
  */
 export async function taskOutput(ctx: BusContext, ref: string, opts: OutputOptions = {}): Promise<TaskOutput> {
-  const found = await foundOutput(ctx, ref, opts);
+  return counted(await foundOutput(ctx, ref, opts));
+}
+
+/**
+ * `out`, which `taskOutput(…, { logText: false })` gave, with this node's log read as `taskOutput` reads it: for a
+ * follower that reads the log by position each second and needs its text once, at the end (`--json`'s `output`, MCP
+ * `wait`'s). Every fact but the text and how much of the log it is stays `out`'s; another source is as it is. When
+ * the log went away meanwhile, the output is read again from wherever it is known now.
+ */
+export async function withLogText(ctx: BusContext, out: TaskOutput, opts: Omit<OutputOptions, 'logText'> = {}): Promise<TaskOutput> {
+  if (out.source !== 'local' || !out.log) return out;
+  const read = readLogBytes(out.log.path);
+  if (!read) return taskOutput(ctx, out.id, opts);
+  // What `out` said of the log looked at (all of it skipped) is said anew of the text read.
+  const { truncated: _looked, shownBytes: _shown, totalBytes: _total, fullLogPath: _path, ...facts } = out;
+  return counted({ ...facts, text: terminalText(read.bytes), log: read.log });
+}
+
+/** Found output with the defaults, and a local log's window counted as truncation (how much of how much). */
+function counted(found: Found): TaskOutput {
   const out = { ...found, truncated: found.truncated ?? false, reason: found.reason ?? null };
   if (out.truncated || !out.log || out.log.skipped === 0) return out;
   return { ...out, truncated: true, shownBytes: out.log.bytes - out.log.skipped, totalBytes: out.log.bytes, fullLogPath: out.log.path };

@@ -140,7 +140,7 @@ export function register(program: Command): void {
       // An ended wait's state is final; the test narrows it for the ledger.
       if (timedOut(waited, r.id, opts.waitTimeout) || !isFinal(done.state)) return;
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title, told: done.state }]);
-      reportEnd(Boolean(opts.json), r.id, done);
+      reportEnd(Boolean(opts.json), r.id, done, waited.notShown);
     }, undefined, false),
   );
 }

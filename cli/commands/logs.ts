@@ -5,7 +5,7 @@ import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.
 import { emit, note } from '../output.js';
 import { truncationNote } from '../output-note.js';
 import { outputView } from '../../watcher/output-view.js';
-import { OutputFollower } from '../../watcher/output-follow.js';
+import { followOn, OutputFollower } from '../../watcher/output-follow.js';
 
 interface Opts extends CommonOptions {
   follow?: boolean;
@@ -22,27 +22,34 @@ export function register(program: Command): void {
       .option('--raw', "the output as it was logged: on the node that ran it, its log (a claude run's stream-json as claude wrote it; the last 8 MB of a longer one, whose file is named); elsewhere what the heartbeat or response holds, unformatted. Control characters are applied or dropped as everywhere; the file has the bytes"),
   ).action(async (id: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
-      let out = await taskOutput(ctx, id, { raw: Boolean(opts.raw) });
-      if (!opts.json) offlineNote(out.offline);
-      const said = opts.json ? null : truncationNote(out);
-      if (said) note(said);
+      const raw = Boolean(opts.raw);
       if (!opts.follow || opts.json) {
+        const out = await taskOutput(ctx, id, { raw });
+        if (!opts.json) offlineNote(out.offline);
+        const said = opts.json ? null : truncationNote(out);
+        if (said) note(said);
         emit(opts, out, () => outputView(out, opts.raw));
         return;
       }
-      const follower = new OutputFollower(Boolean(opts.raw));
-      process.stdout.write(follower.next(out).printed);
+      // This node's log is read on by position (a log only grows, and output that repeats itself is new each time
+      // it is written), so each read asks taskOutput only where the task stands, the log looked at, not read; a
+      // heartbeat or response is a window on the end of the output, matched by its text.
+      const follower = new OutputFollower(raw);
+      let { out, step } = await followOn(ctx, await taskOutput(ctx, id, { raw, logText: false }), follower, { raw });
+      offlineNote(out.offline);
+      // Of this node's log, what the follower leaves out: its start before the first window.
+      const said = truncationNote(out, follower.logNotShown);
+      if (said) note(said);
+      process.stdout.write(step.printed);
       // An archived task does not change any more: one whose end is damaged or forged (`invalid`) would be followed in vain.
       while (!isFinal(out.state) && !out.archived) {
         await new Promise((r) => setTimeout(r, 1000));
-        out = await taskOutput(ctx, out.id, { raw: Boolean(opts.raw) });
-        // This node's log is read on by position (a log only grows, and output that repeats itself is new each time
-        // it is written); a heartbeat or response is a window on the end of the output, matched by its text.
-        const more = follower.next(out).printed;
-        if (more) process.stdout.write(more);
+        ({ out, step } = await followOn(ctx, await taskOutput(ctx, out.id, { raw, logText: false }), follower, { raw }));
+        if (step.printed) process.stdout.write(step.printed);
       }
-      // Once it ended: whether its response holds only the end of the output, and where all of it is.
-      const end = truncationNote(out);
+      // Once it ended: whether its response holds only the end of the output, and where all of it is; of this node's
+      // log, what the follower did not print (its start, and what came in faster than it read).
+      const end = truncationNote(out, follower.logNotShown);
       if (end && end !== said) note(end);
     }),
   );

@@ -94,7 +94,7 @@ export function register(program: Command): void {
       const exitCode = response?.exitCode ?? null;
       const reason = response?.reason ?? null;
       emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, ...truncationFields(done), claude: done.claude, ended: true, ...(summary ? { project: summary } : {}) }, () => '');
-      const cut = opts.json ? null : truncationNote(done);
+      const cut = opts.json ? null : truncationNote(done, waited.notShown);
       if (cut) note(cut);
       if (exitCode !== null && exitCode >= 0 && exitCode <= 255) {
         process.exitCode = exitCode;

@@ -5,7 +5,7 @@ import { openBus, type BusContext } from '../../bus/context.js';
 import { claim } from '../../bus/ops/claim.js';
 import { LOG_TAIL_BYTES, taskOutput } from '../../bus/ops/task-output.js';
 import { OutputFollowers, type OutputEvent } from '../../web/output-follow.js';
-import { OutputFollower } from '../../watcher/output-follow.js';
+import { followOn, OutputFollower } from '../../watcher/output-follow.js';
 import { gitbus } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
@@ -120,6 +120,37 @@ describe("following this node's log of a run by position", () => {
     await f.next({ reset: false, text: line.repeat(3) });
     expect(f.page()).toBe(line.repeat(LOG_TAIL_BYTES / line.length + 4));
     f.unfollow();
+  });
+
+  it('says on a line of its own where a log grew by more than the window between two reads, and counts what it did not show', async () => {
+    const id = await bus.dispatch('alpha', ['jumps']);
+    await claim(ctx, { id });
+    const log = join(ctx.paths.logs, `${id}.1.log`);
+    writeFileSync(log, 'one\nstep 1');
+    const follower = new OutputFollower();
+    // As `logs --follow` and `--wait` read it: taskOutput only looks at the log, the follower reads it on.
+    const read = async () => (await followOn(ctx, await taskOutput(ctx, id, { logText: false }), follower)).step;
+    expect((await read()).printed).toBe('one\nstep 1');
+    expect(follower.logNotShown).toEqual({ path: log, bytes: 10, first: 0, between: 0 });
+    // The line being written ends, then 1 MiB more than a window comes in before the next read.
+    const line = `${'x'.repeat(63)}\n`;
+    const past = 16384;
+    appendFileSync(log, `\n${line.repeat(LOG_TAIL_BYTES / line.length + past)}`);
+    const window = line.repeat(LOG_TAIL_BYTES / line.length);
+    const left = past * line.length + 1; // the line end after `step 1`, which was shown without it, and the lines
+    const step = await read();
+    expect(step.printed).toBe(`\ngitbus: ${left} bytes of output not shown here (more than 8 MB came in between two reads); all of it is in ${log}\n${window}`);
+    // A page is sent the window, which replaces what it showed, as a page that joins now would be.
+    expect(step.change).toEqual({ reset: true, text: window });
+    const bytes = 11 + (LOG_TAIL_BYTES + past * line.length);
+    expect(follower.logNotShown).toEqual({ path: log, bytes, first: 0, between: left });
+    appendFileSync(log, 'last\n');
+    expect((await read()).printed).toBe('last\n');
+    expect(follower.logNotShown).toEqual({ path: log, bytes: bytes + 5, first: 0, between: left });
+    // Written anew: what it does not show of it is counted afresh.
+    writeFileSync(log, 'fresh\n');
+    expect((await read()).printed).toBe('fresh\n');
+    expect(follower.logNotShown).toEqual({ path: log, bytes: 6, first: 0, between: 0 });
   });
 
   it("reads a claude run's stream-json on from where it left off, readable, a tool's failure named by the call an earlier read saw", async () => {
