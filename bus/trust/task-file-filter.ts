@@ -174,7 +174,8 @@ function responseNotAllowed(j: Counted, top: Holder | null, open: Holder | null,
   const status = j.data['status'];
   const attempt = typeof j.data['attempt'] === 'number' ? j.data['attempt'] : null;
   if (status === 'succeeded' || status === 'timed-out') {
-    if (top !== null && attempt === top.attempt && node === top.node) return null;
+    // `attempt` is optional in the schema: a holder's result without one (written by hand) ends the claim it holds.
+    if (top !== null && (attempt === top.attempt || attempt === null) && node === top.node) return null;
     const held = top === null ? 'no claim of the task counts' : `attempt ${top.attempt} is held by ${named(top.node)}`;
     return {
       path: j.path,

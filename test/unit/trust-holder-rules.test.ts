@@ -81,6 +81,7 @@ describe('who may free, end or take over another node\'s claim, under trust', ()
   it('a succeeded or timed-out result counts only from the holder of the attempt it names', async () => {
     expect(await judged({ claims: w1, response: { node: 'w', status: 'succeeded', attempt: 1 } })).toMatchObject({ response: true, forged: [] });
     expect(await judged({ claims: { 1: { node: 'u' } }, response: { node: 'u', status: 'timed-out', attempt: 1 } })).toMatchObject({ response: true, forged: [] });
+    expect(await judged({ claims: w1, response: { node: 'w', status: 'succeeded' } })).toMatchObject({ response: true, forged: [] });
     for (const [node, status, attempt] of [['ghost', 'succeeded', 1], ['v', 'succeeded', 1], ['w', 'succeeded', 2], ['ghost', 'timed-out', 1]] as const) {
       const r = await judged({ claims: w1, response: { node, status, attempt } });
       expect(r.response, `${node} ${status} ${attempt}`).toBe(false);
