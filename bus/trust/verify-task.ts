@@ -7,6 +7,7 @@ import type { BusContext } from '../context.js';
 import { byShowOrder, filesInShowOrder } from '../model/task-file-order.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
 import { findArchived, liveTaskId } from '../ops/archive-lookup.js';
+import { countedArchive } from '../ops/archived-trust.js';
 import { snapshotOrLast, type Offline } from '../ops/query.js';
 import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
 import { checkFileSignatures, readSidecarsOf, signAgainWords, unreadSidecarWords, type FileSignatures, type Sidecar, type UnreadSidecar } from './file-signatures.js';
@@ -126,10 +127,12 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   // they did has them in main still.
   const dir = `${SIGNATURES_FOLDER}/${entry.month}/${ref}`;
   const archivedSigs = entry.signatures;
+  // How it ended as this node counts it (a forged end is no end: `invalid`), as show says it.
+  const state = trust ? (await countedArchive(ctx, ref, entry, trust, now)).entry.state : entry.state;
   for (const f of live) {
     const sig = archivedSigs.get(`${f.name}${SIGNATURE_EXT}`);
     const sidecars = sig ? [{ path: `${dir}/${f.name}${SIGNATURE_EXT}`, content: await store.readBlob(sig, MAX_SIGNATURE_FILE) }] : undefined;
-    const handoff = trust && f.path.startsWith('handoffs/') ? async (bytes: Uint8Array, all: Sidecar[]) => archivedHandoffVerdict(f.path, bytes, all, snap, { name: ctx.config.node, labels: ctx.config.labels }, trust, entry.state, now) : undefined;
+    const handoff = trust && f.path.startsWith('handoffs/') ? async (bytes: Uint8Array, all: Sidecar[]) => archivedHandoffVerdict(f.path, bytes, all, snap, { name: ctx.config.node, labels: ctx.config.labels }, trust, state, now) : undefined;
     files.push(await check(f.path, f.oid, { sidecars, at: `${entry.month}/${ref}/${f.name}` }, handoff));
   }
   return { id: ref, archived: entry.month, allowedSigners, files, offline: null };

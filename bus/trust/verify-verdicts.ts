@@ -121,7 +121,13 @@ export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust:
   const settled = view ? settledWords(view, me.node) : null;
   if (settled) {
     const verdict = `${settled.words}; ${signature}`;
-    if (settled.heldHere) return t.trusted ? { trusted: true, reason: verdict, ...signerOf(t) } : { trusted: false, reason: verdict, fix: t.fix };
+    if (settled.heldHere && t.trusted) {
+      // A task this node's policy refuses is claimed only to be answered failed (watcher/claimed-run.ts).
+      const refused = trustedJudge(ctx.paths.home, ctx.config, verdicts)?.(handoff, id);
+      if (refused && !refused.ok) return { trusted: false, reason: `${settled.words}, to answer it failed: this node's policy refuses it: ${refused.reason}; ${signature}`, fix: refused.fix, ...signerOf(t) };
+      return { trusted: true, reason: verdict, ...signerOf(t) };
+    }
+    if (settled.heldHere) return { trusted: false, reason: verdict, ...(t.trusted ? {} : { fix: t.fix }) };
     return { trusted: false, reason: verdict, notForThisNode: true, ...(t.trusted ? signerOf(t) : { fix: t.fix }) };
   }
   // A manual task is taken by a person or an agent (`gitbus claim`, MCP claim_next), whatever runners the watcher has.
@@ -149,7 +155,8 @@ function settledWords(view: Pick<TaskView, 'id' | 'state' | 'claim' | 'files'>, 
   const holder = view.claim?.node;
   const stopping = view.state === 'cancelling' ? `, cancelled and to be stopped ${holder === me ? 'here' : 'there'}` : '';
   if (holder === me) return { words: `this node holds it (attempt ${attempt})${stopping}: only its holder runs it`, heldHere: true };
-  if (holder) return { words: `it is held by node ${holder} (attempt ${attempt})${stopping}: only its holder runs it`, heldHere: false };
+  // Whether the holder went silent is each observer's own reading of the heartbeats (status shows it): said, not judged.
+  if (holder) return { words: `it is held by node ${holder} (attempt ${attempt})${stopping}: only its holder runs it, unless ${holder} goes silent past the lease and another node takes it over`, heldHere: false };
   // A claim that names no node this gitbus can read holds it all the same (bus/model/planner.ts holderText).
   return { words: `it is ${holderText(view)}: no node takes it while that claim holds it`, heldHere: false };
 }

@@ -95,6 +95,9 @@ describe('an archived response forged in a node\'s name', () => {
     // So does `verify`'s verdict on it (the file listed by its path on main, which its signature covers).
     const verified = json<{ files: { path: string; verdict: { trusted: boolean; fix?: string } | null }[] }>(await gitbus(['verify', tampered, '--json'], { home: boss }));
     expect(verified.files.find((f) => f.path === `responses/${tampered}.md`)?.verdict).toEqual({ trusted: false, reason: expect.stringMatching(/^forged in the name of node w/), fix });
+    // And its handoff's verdict says how it ended as this node counts it, as show does: no end that reads.
+    const handoffVerdict = verified.files.find((f) => f.path === `handoffs/${tampered}.md`)?.verdict as { reason?: string } | null | undefined;
+    expect(handoffVerdict?.reason).toMatch(/^it was archived, with no end that reads \(invalid\)/);
 
     // Its output, as `logs` and every wait read it (`dispatch --wait`, `run`, MCP `wait`): no forged end, and why.
     const logs = await gitbus(['logs', tampered, '--json'], { home: boss });

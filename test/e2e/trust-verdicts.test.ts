@@ -203,11 +203,11 @@ describe("a node's verdict on a handoff", () => {
     // Elsewhere, judged for w as before, the end said first.
     expect((await show(x, id('ended'))).trust?.reason).toMatch(/^it ended \(cancelled\): no node runs it again; signed by alice \(SHA256:\S+\), allowed by rule 1 for node w$/);
     // Held by x: only x runs it; x says it holds it.
-    expect((await show(w, id('held'))).trust).toEqual({ version, trusted: false, notForThisNode: true, reason: expect.stringMatching(/^it is held by node x \(attempt 1\): only its holder runs it; signed by alice \(SHA256:\S+\), allowed by rule 1$/), signer: alice });
+    expect((await show(w, id('held'))).trust).toEqual({ version, trusted: false, notForThisNode: true, reason: expect.stringMatching(/^it is held by node x \(attempt 1\): only its holder runs it, unless x goes silent past the lease and another node takes it over; signed by alice \(SHA256:\S+\), allowed by rule 1$/), signer: alice });
     expect((await verify(x, id('held'))).files[0]?.verdict).toEqual({ trusted: true, reason: expect.stringMatching(/^this node holds it \(attempt 1\): only its holder runs it; signed by alice \(SHA256:\S+\), allowed by rule 1$/), signer: alice });
     const cancelled = await gitbus(['cancel', id('held'), '--json'], { home: boss });
     expect(cancelled.code, cancelled.stderr).toBe(0);
-    expect((await verify(w, id('held'))).files[0]?.verdict?.reason).toMatch(/^it is held by node x \(attempt 1\), cancelled and to be stopped there: only its holder runs it; signed by alice/);
+    expect((await verify(w, id('held'))).files[0]?.verdict?.reason).toMatch(/^it is held by node x \(attempt 1\), cancelled and to be stopped there: only its holder runs it, unless x goes silent past the lease and another node takes it over; signed by alice/);
   });
 
   it('a sidecar that is a folder or a link is named as such, with the fix, not taken for no signature', async () => {

@@ -122,7 +122,7 @@ function board(tasks) {
   );
 }
 
-function listTable(tasks, f, onSort) {
+function listTable(tasks, f, onSort, self) {
   const head = h(
     'tr',
     null,
@@ -139,7 +139,7 @@ function listTable(tasks, f, onSort) {
       'tr',
       { 'data-state': t.state },
       h('td', null, taskLink(t.id)),
-      h('td', { class: 'title' }, t.title ?? '(unreadable handoff)', t.untrusted ? h('div', { class: 'warn' }, t.to ? `untrusted for node ${t.to}, to which it is addressed: ${t.untrusted}` : `untrusted here: ${t.untrusted}`) : null, t.refusedHere ? h('div', { class: 'muted' }, `refused here: ${t.refusedHere}`) : null),
+      h('td', { class: 'title' }, t.title ?? '(unreadable handoff)', t.untrusted ? h('div', { class: 'warn' }, t.to && t.to !== self ? `untrusted for node ${t.to}, to which it is addressed: ${t.untrusted}` : `untrusted here: ${t.untrusted}`) : null, t.refusedHere ? h('div', { class: 'muted' }, `refused here: ${t.refusedHere}`) : null),
       h('td', null, stateBadge(t.state)),
       h('td', null, nodeOf(t)),
       h('td', null, t.runner ?? ''),
@@ -215,7 +215,7 @@ export function tasksPage(el, _param, query) {
               f.sort = key;
               syncUrl();
               render();
-            }),
+            }, data.node),
           )
         : h('p', { class: 'muted' }, data.tasks.length ? 'No task matches the filters.' : 'No tasks on the bus.'),
     );
