@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { asLocalFailure, writeFileAtomicSync } from '../local-io.js';
 import { EnvNoBackupError, EnvPathUnsafeError, EnvRestoreConflictError } from './errors.js';
 import { sha256Hex } from './hash.js';
-import { linkOnPath, readLocal, removeLocal, stageLocal, type StagedFile } from './local.js';
+import { linkOnPath, ownHome, readLocal, removeLocal, stageLocal, type StagedFile } from './local.js';
+import { neverWritten, type Skipped } from './resolve.js';
+import { targetRel, whyNotTarget } from '../../schemas/env-paths.js';
 
 /**
  * Backups of what `gitbus env apply` replaced or removed, and `gitbus env restore`: the answer to chezmoi's users'
@@ -137,6 +139,11 @@ export interface RestoreResult {
   id: string;
   profile: string;
   files: { target: string; action: 'restored' | 'removed' }[];
+  /**
+   * Entries left alone, with why: a path apply would not write today (never synced, gitbus's bus home in use, a
+   * name that looks like a secret), or one that is not a path in the home at all (a hand-edited backup).
+   */
+  skipped: Skipped[];
   /** The backup of what a forced restore replaced. */
   backup: string | null;
 }
@@ -150,17 +157,26 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
   const m = id === undefined ? [...all].reverse().find((b) => !b.restored && b.reason === 'apply') : all.find((b) => b.id === id);
   if (!m) throw new EnvNoBackupError(id ?? null, all.map((b) => b.id));
   const now = opts.now ?? new Date();
+  // A backup is this node's file, but one made before apply knew a path as never synced (the bus home in use, moved
+  // under the home by GITBUS_HOME), or edited by hand, may name it: a restore writes nothing apply would not.
+  const busHome = ownHome(userHome, home).rels;
+  const skipped: Skipped[] = [];
+  const entries = m.entries.filter((e) => {
+    const why = whyNotRestored(e, busHome);
+    if (why !== undefined) skipped.push({ target: typeof e.target === 'string' ? e.target : JSON.stringify(e.target) ?? 'an entry without a target', reason: why });
+    return why === undefined;
+  });
   // A linked folder on a file's path is never written through, even with --force. Every file is checked before any
   // is put back: a restore is all or nothing, so a refused one leaves the home as it was, and runs whole once the
   // link is mended (it stopped at that file before, after putting back the ones before it).
-  const unsafe = m.entries.flatMap((e) => {
+  const unsafe = entries.flatMap((e) => {
     const why = linkOnPath(userHome, e.rel);
     return why === undefined ? [] : [`${e.target} (${why})`];
   });
   if (unsafe.length > 0) {
     throw new EnvPathUnsafeError([...new Set(unsafe)].join(', '), 'nothing was restored', `replace the link with the real folder it leads to (or move the files back under the home), then run "gitbus env restore ${m.id}" again`);
   }
-  const current = m.entries.map((e) => ({ e, local: readLocal(userHome, e.rel) }));
+  const current = entries.map((e) => ({ e, local: readLocal(userHome, e.rel) }));
   // A folder or link where the file was is never replaced, even with --force.
   const others = current.filter((x) => x.local.kind === 'other' || (x.local.kind === 'file' && x.local.link));
   if (others.length > 0) throw new EnvRestoreConflictError(m.id, others.map((x) => `${x.e.target} (${x.local.kind === 'other' ? x.local.why : 'a symbolic link'} now)`));
@@ -174,7 +190,7 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
   const steps: StagedFile[] = [];
   try {
     // Newest change first: a file saved twice in one backup gets its oldest content back (its steps run in order).
-    for (const e of [...m.entries].reverse()) {
+    for (const e of [...entries].reverse()) {
       const content = e.backup === null ? null : readFileSync(join(backupsDir(home), m.id, e.backup));
       safety.save(e.target, e.rel, content);
       if (content === null) {
@@ -201,7 +217,17 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
   }
   m.restored = now.toISOString();
   writeFileAtomicSync(join(backupsDir(home), m.id, 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
-  return { id: m.id, profile: m.profile, files: files.reverse(), backup: safety.id };
+  return { id: m.id, profile: m.profile, files: files.reverse(), skipped, backup: safety.id };
+}
+
+/** Why a backup's entry is not put back, or undefined: the checks apply makes before it writes a file. */
+function whyNotRestored(e: BackupEntry, busHome: readonly string[]): string | undefined {
+  if (typeof e.target !== 'string' || typeof e.rel !== 'string') return 'the backup\'s entry has no target and path: it is not one gitbus wrote';
+  const bad = whyNotTarget(e.target);
+  if (bad !== undefined) return `it is not a path in the home folder (${bad})`;
+  if (e.rel !== targetRel(e.target)) return `its path ${JSON.stringify(e.rel)} is not its target's: the backup's entry is not one gitbus wrote`;
+  if (e.backup !== null && (typeof e.backup !== 'string' || !/^[0-9]{4,}$/.test(e.backup))) return `its copy ${JSON.stringify(e.backup)} is not a file gitbus keeps in a backup`;
+  return neverWritten(e.rel, busHome);
 }
 
 /** Backups kept at least: the newest this many, and every one younger than BACKUP_KEEP_MS. */

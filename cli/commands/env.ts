@@ -247,7 +247,14 @@ export function register(program: Command): void {
       }
       const config = await loadNodeConfig(home);
       const r = restoreBackup(home, envUserHome(), config.node, backup, { force: Boolean(opts.force) });
-      emit(opts, r, () => [`restored backup ${r.id} (profile ${r.profile})`, ...r.files.map((f) => `  ${f.action.padEnd(9)} ${f.target}`), ...(r.backup ? [`  what was there before is in backup ${r.backup}`] : [])].join('\n'));
+      emit(opts, r, () =>
+        [
+          `restored backup ${r.id} (profile ${r.profile})`,
+          ...r.files.map((f) => `  ${f.action.padEnd(9)} ${f.target}`),
+          ...r.skipped.map((s) => `  ${'skipped'.padEnd(9)} ${s.target}: ${s.reason}; left as it is`),
+          ...(r.backup ? [`  what was there before is in backup ${r.backup}`] : []),
+        ].join('\n'),
+      );
     }),
   );
 }

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, truncateSync } from 'node:fs';
-import { join } from 'node:path';
-import { json } from '../helpers/cli.js';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { gitbus, json } from '../helpers/cli.js';
 import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
 
 /**
@@ -118,5 +119,64 @@ describe('gitbus env restore', () => {
     ok(await envCmd('b', ['restore', backup]));
     expect(read('b', '.small/tiny')).toBe("b's tiny\n");
     expect(read('b', '.small/big')).toBe(big('B'));
+  });
+
+  it('leaves out what apply would not write today, saying so: the bus home in use, a path never synced, one outside the home; restores the rest', async () => {
+    // A backup made before apply knew the bus home in use as never synced (GITBUS_HOME under the home), or edited by
+    // hand. b's bus home is <dir>/home-b, so with HOME=<dir> it is ~/home-b.
+    const userHome = bus.dir;
+    const own = basename(bus.home('b'));
+    const nodeYaml = join(bus.home('b'), 'node.yaml');
+    const nodeBefore = readFileSync(nodeYaml, 'utf8');
+    writeFileSync(join(userHome, '.restorable'), 'after\n');
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const id = '20260101-000000-000';
+    const dir = join(bus.home('b'), 'env', 'backups', id);
+    mkdirSync(dir, { recursive: true });
+    const copies: [string, string][] = [
+      ['0001', 'before\n'],
+      ['0002', 'node: mallory\nremote: /elsewhere\n'],
+      ['0003', 'ssh-ed25519 AAAA mallory\n'],
+      ['0004', 'escaped\n'],
+    ];
+    for (const [name, text] of copies) writeFileSync(join(dir, name), text);
+    const entry = (target: string, rel: string, backup: string, written: string | null) => ({ target, rel, hash: null, backup, mode: 0o644, written });
+    const manifest = {
+      format: 1,
+      id,
+      profile: 'old',
+      node: 'b',
+      at: '2026-01-01T00:00:00.000Z',
+      reason: 'apply',
+      entries: [
+        entry('~/.restorable', '.restorable', '0001', sha('after\n')),
+        entry(`~/${own}/node.yaml`, `${own}/node.yaml`, '0002', sha(nodeBefore)),
+        entry('~/.ssh/authorized_keys', '.ssh/authorized_keys', '0003', null),
+        entry('~/x/../HOME-b/escaped', 'x/../HOME-b/escaped', '0004', null),
+      ],
+    };
+    writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    const r = await gitbus(['env', 'restore', id, '--json'], { home: bus.home('b'), env: { HOME: userHome, GIT_CONFIG_NOSYSTEM: '1' } });
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    const done = json<{ files: { target: string; action: string }[]; skipped: { target: string; reason: string }[] }>(r);
+    expect(done.files).toEqual([{ target: '~/.restorable', action: 'restored' }]);
+    expect(done.skipped).toEqual([
+      { target: `~/${own}/node.yaml`, reason: expect.stringMatching(new RegExp(`^never synced: gitbus's bus home in use \\(~/${own}: `)) },
+      { target: '~/.ssh/authorized_keys', reason: expect.stringMatching(/^never synced: \.ssh holds credentials/) },
+      { target: '~/x/../HOME-b/escaped', reason: expect.stringMatching(/^it is not a path in the home folder \(it has a "\.\." part\)/) },
+    ]);
+    expect(readFileSync(join(userHome, '.restorable'), 'utf8')).toBe('before\n');
+    expect(readFileSync(nodeYaml, 'utf8')).toBe(nodeBefore);
+    expect(existsSync(join(userHome, '.ssh'))).toBe(false);
+    expect(existsSync(join(fakeHome('b'), 'escaped'))).toBe(false);
+
+    // In words too.
+    writeFileSync(join(userHome, '.restorable'), 'after\n');
+    const human = await gitbus(['env', 'restore', id], { home: bus.home('b'), env: { HOME: userHome, GIT_CONFIG_NOSYSTEM: '1' } });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(new RegExp(`^ {2}skipped {3}~/${own}/node\\.yaml: never synced: gitbus's bus home in use .*; left as it is$`, 'm'));
+    expect(human.stdout).toMatch(/^ {2}skipped {3}~\/\.ssh\/authorized_keys: never synced: \.ssh holds credentials.*; left as it is$/m);
+    expect(readFileSync(nodeYaml, 'utf8')).toBe(nodeBefore);
   });
 });
