@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, isGitDirName, whyNotSegment } from '../../schemas/env-paths.js';
 import { EnvHomeMissingError, EnvPathUnsafeError } from './errors.js';
 import { neverWritten, type Skipped } from './resolve.js';
@@ -284,6 +284,9 @@ export interface StagedFile {
   discard(): void;
 }
 
+/** What a file staged beside its place is named, then 12 random hex digits (schemas/env-paths.ts never syncs it). */
+const STAGED_PREFIX = '.gitbus-tmp-';
+
 /**
  * Writes what `rel` is to hold into a temp file beside it, with its mode, without touching `rel`: writeLocal puts it
  * in place at once; a restore stages every file before it puts any in place, so a write that fails (a full disk)
@@ -293,7 +296,8 @@ export function stageLocal(userHome: string, rel: string, bytes: Uint8Array, mod
   const abs = absOf(userHome, rel);
   makeParents(userHome, rel);
   refuseLinks(userHome, rel);
-  const tmp = join(dirname(abs), `.${basename(abs)}.gitbus-${process.pid}-${randomBytes(3).toString('hex')}.tmp`);
+  // A name of its own, not the file's with more around it: a file's name may be 255 bytes, the most a name can be.
+  const tmp = join(dirname(abs), `${STAGED_PREFIX}${randomBytes(6).toString('hex')}`);
   const discard = () => rmSync(tmp, { force: true });
   try {
     writeFileSync(tmp, bytes, { mode });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, json } from '../helpers/cli.js';
 import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
@@ -7,7 +8,8 @@ import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
 /**
  * Environment sync (issue 12), what `gitbus env` says when it cannot or does not act (test/helpers/env-fleet.ts:
  * nodes a and b, fake HOMEs, a real bare remote, the CLI): a HOME that points nowhere is one clear error, not an fs
- * error per file, a file apply cannot write says its fs error once, and apply lists what it skipped and why.
+ * error per file, a name of 255 bytes is written like any other, a file apply cannot write says its fs error once,
+ * and apply lists what it skipped and why.
  */
 
 const fleet = envFleet();
@@ -21,7 +23,35 @@ beforeAll(async () => {
   ok(await envCmd('a', ['capture', 'claude', '--add', '~/.zshrc', '--add', '~/.gitconfig']));
 }, 30_000);
 
-afterAll(() => fleet.stop());
+const mounts: string[] = [];
+afterAll(() => {
+  for (const m of mounts) spawnSync('umount', ['-l', m], { timeout: 10_000 });
+  return fleet.stop();
+});
+
+/**
+ * Makes `dir` a folder no file can be written in: without write permission, or for root (whom permissions do not
+ * stop) a read-only tmpfs mounted there. False where neither works (CI must be able to).
+ */
+function unwritable(dir: string): boolean {
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o555);
+  try {
+    writeFileSync(join(dir, 'probe'), '');
+    rmSync(join(dir, 'probe'));
+  } catch {
+    return true;
+  }
+  chmodSync(dir, 0o755);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', dir], { stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    if (process.env['CI'] === 'true') throw new Error('cannot make a folder unwritable here (root, and no tmpfs may be mounted): CI must run the fs error test');
+    return false;
+  }
+  mounts.push(dir);
+  return true;
+}
 
 describe('gitbus env', () => {
   it('with HOME missing, not a folder or relative, every command says so and how to fix it, and writes nothing', async () => {
@@ -49,18 +79,41 @@ describe('gitbus env', () => {
     expect(human.stderr).not.toMatch(/ENOENT/);
   });
 
-  it('a file apply cannot write is left with its fs error said once', async () => {
-    // A name of 250 bytes may be kept, but the temp file written beside it has a longer one: the write fails.
-    const long = `${'n'.repeat(250)}`;
+  it('a file whose name is 255 bytes long, the most a name may be, is applied: the temp file beside it has a short name', async () => {
+    const long = 'n'.repeat(255);
+    // 127 two-byte letters and one more: 255 bytes in UTF-8.
+    const wide = `${'é'.repeat(127)}n`;
+    expect(Buffer.byteLength(wide)).toBe(255);
     put('a', long, 'long\n');
-    ok(await envCmd('a', ['capture', 'claude', '--add', `~/${long}`]));
+    put('a', `.config/${wide}`, 'wide\n');
+    ok(await envCmd('a', ['capture', 'claude', '--add', `~/${long}`, '--add', `~/.config/${wide}`]));
     const r = await envCmd('b', ['apply', 'claude']);
+    ok(r);
+    const done = json<{ results: { written: string[]; held: unknown[] }[] }>(r).results[0];
+    expect(done?.held).toEqual([]);
+    expect(done?.written.sort()).toEqual(['~/.config/' + wide, '~/.gitconfig', '~/.zshrc', `~/${long}`].sort());
+    expect(read('b', long)).toBe('long\n');
+    expect(read('b', `.config/${wide}`)).toBe('wide\n');
+    // No staged copy is left beside them.
+    for (const dir of ['', '.config']) expect(readdirSync(join(fakeHome('b'), dir)).filter((n) => n.includes('gitbus')), dir).toEqual([]);
+    expect((await fleet.states('b'))[`~/${long}`]).toBe('in-sync');
+  });
+
+  it('a file apply cannot write is left with its fs error said once', async (ctx) => {
+    put('a', 'locked/conf', 'conf\n');
+    ok(await envCmd('a', ['capture', 'locked', '--add', '~/locked/conf']));
+    const locked = join(fakeHome('b'), 'locked');
+    if (!unwritable(locked)) {
+      console.warn('fs error test skipped: this user may write anywhere and cannot mount a read-only tmpfs');
+      ctx.skip();
+    }
+    const r = await envCmd('b', ['apply', 'locked']);
     expect(r.code, r.stdout).toBe(5);
     const held = json<{ results: { written: string[]; held: { target: string; why: string }[] }[] }>(r).results[0];
-    expect(held?.written).toEqual(['~/.gitconfig', '~/.zshrc']);
-    expect(held?.held).toEqual([{ target: `~/${long}`, state: 'missing-here', why: expect.stringMatching(/^it could not be changed: ENAMETOOLONG: name too long, [a-z]+ '/) }]);
-    expect(read('b', '.zshrc')).toBe('alias gs="git status"\n');
-    expect(existsSync(join(fakeHome('b'), long))).toBe(false);
+    expect(held?.written).toEqual([]);
+    expect(held?.held).toEqual([{ target: '~/locked/conf', state: 'missing-here', why: expect.stringMatching(/^it could not be changed: (EACCES|EROFS): [a-z -]+, [a-z]+ '/) }]);
+    expect(held?.held[0]?.why).not.toMatch(/^it could not be changed: (E[A-Z]+): \1/);
+    expect(readdirSync(locked)).toEqual([]);
   });
 
   it('apply lists each entry it skipped and why: refused here, not for this node, unchanged; in --json and in words', async () => {
