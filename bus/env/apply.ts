@@ -36,11 +36,21 @@ export interface ApplySkipped {
   reason: string;
 }
 
-/** What a plan leaves alone besides the files it holds: refused, for other nodes, in sync. */
-export function skippedOf(plan: ProfilePlan): ApplySkipped[] {
+/** A target of the profile that is not a file of this node: refused here, or for other nodes only. */
+export type LeftOut = ApplySkipped & { kind: 'refused' | 'not-for-this-node' };
+
+/** The targets of a plan that are no file of this node, with why: what `status` lists as skipped. */
+export function leftOutOf(plan: ProfilePlan): LeftOut[] {
   return [
     ...plan.skipped.map((s) => ({ target: s.target, kind: 'refused' as const, reason: s.reason })),
     ...plan.notHere.map((s) => ({ target: s.target, kind: 'not-for-this-node' as const, reason: s.reason })),
+  ];
+}
+
+/** What a plan leaves alone besides the files it holds: refused, for other nodes, in sync. */
+export function skippedOf(plan: ProfilePlan): ApplySkipped[] {
+  return [
+    ...leftOutOf(plan),
     ...plan.files.filter((f) => f.source !== null && f.state === 'in-sync' && f.action === 'none' && f.held === undefined).map((f) => ({ target: f.target, kind: 'unchanged' as const, reason: 'in sync: the file here is as the profile has it' })),
   ];
 }

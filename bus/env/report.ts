@@ -3,10 +3,9 @@ import type { CardEnv } from '../../schemas/env-drift.js';
 import type { FileProblem } from '../../schemas/errors.js';
 import { homePaths, type NodeConfig } from '../home.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { applyPlan, type ApplyResult } from './apply.js';
+import { applyPlan, leftOutOf, type ApplyResult, type LeftOut } from './apply.js';
 import { EnvNoProfileError, EnvNoProfilesError, EnvProfileInvalidError, EnvProfileStaleError, EnvProfileUntrustedError } from './errors.js';
 import { listProfiles, readProfile, type EnvProfile } from './profile.js';
-import type { Skipped } from './resolve.js';
 import { cardEnvOf } from './states.js';
 import { planProfile, shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
 import { ownHome } from './local.js';
@@ -30,7 +29,11 @@ export interface ProfileReport {
   /** The trust verdict, or null when this node enforces no trust root. */
   trust: ProfileTrust | null;
   files: FileStatus[];
-  skipped: Skipped[];
+  /**
+   * Targets of the profile that are no file of this node, as `apply` lists them: `refused` here whatever the profile
+   * says (never synced, entries of one precedence, ...), `not-for-this-node` (every entry names other nodes or systems).
+   */
+  skipped: LeftOut[];
   warnings: FileProblem[];
 }
 
@@ -76,7 +79,7 @@ export async function lookAtProfile(snap: Snapshot, node: EnvNode, userHome: str
   const trust = await profileVerdict(snap, profile, node.home, node.config, opts.now);
   const state = readState(node.home, name);
   const plan = planProfile(profile, userHome, state, { node: node.config.node, platform: platform(), busHome: ownHome(userHome, node.home).rels }, opts);
-  const report: ProfileReport = { ...base, found: true, trust, files: shownFiles(plan), skipped: plan.skipped, warnings: profile.warnings };
+  const report: ProfileReport = { ...base, found: true, trust, files: shownFiles(plan), skipped: leftOutOf(plan), warnings: profile.warnings };
   if (trust && !trust.trusted) {
     const err = new EnvProfileUntrustedError(name, trust.reason, trust.fix);
     return { report: { ...report, problem: `untrusted: ${trust.reason}`, fix: err.fix }, plan, profile, refusal: err };

@@ -78,6 +78,8 @@ function exitForInvalid(all: readonly ProfileLook[]): void {
 
 const ACTION_WORDS: Record<Exclude<EnvAction, 'none'>, string> = { write: 'writes it', remove: 'removes it', mode: 'sets its executable bit as the profile has it (its content is in sync)' };
 
+const SKIP_WORD: Record<ApplySkipped['kind'], string> = { refused: 'refused', 'not-for-this-node': 'not for this node', unchanged: 'unchanged' };
+
 function reportText(r: ProfileReport): string {
   const how = r.apply === null ? 'not subscribed here' : `apply: ${r.apply}`;
   if (r.problem !== null) return `profile ${r.profile} (${how}): ${r.problem}${r.fix ? `\n  fix: ${r.fix}` : ''}`;
@@ -88,12 +90,10 @@ function reportText(r: ProfileReport): string {
     const what = f.source === null ? `${STATE_WORD[f.state] ?? f.state} (removed from the profile)` : STATE_WORD[f.state] ?? f.state;
     lines.push(`  ${what.padEnd(18)} ${f.target}${f.action !== 'none' ? `  -> apply ${ACTION_WORDS[f.action]}` : ''}${f.held ? `\n  ${' '.repeat(18)} ${f.held}` : ''}`);
   }
-  for (const s of r.skipped) lines.push(`  ${'skipped'.padEnd(18)} ${s.target}: ${s.reason}`);
+  for (const s of r.skipped) lines.push(`  ${'skipped'.padEnd(18)} ${s.target} (${SKIP_WORD[s.kind]}): ${s.reason}`);
   for (const w of r.warnings) lines.push(`  warning: ${w.path}${w.field ? ` (${w.field})` : ''}: ${w.reason}`);
   return lines.join('\n');
 }
-
-const SKIP_WORD: Record<ApplySkipped['kind'], string> = { refused: 'refused', 'not-for-this-node': 'not for this node', unchanged: 'unchanged' };
 
 function applyText(r: ApplyResult): string {
   const verb = r.dryRun ? 'would write' : 'wrote';

@@ -143,4 +143,33 @@ describe('gitbus env', () => {
     expect(existsSync(join(fakeHome('b'), '.ssh'))).toBe(false);
     expect(existsSync(join(fakeHome('b'), '.inputrc'))).toBe(false);
   });
+
+  it('status lists the targets that are no file of this node as apply does: refused here, not for this node; in --json and in words', async () => {
+    put('a', '.screenrc', 'startup_message off\n');
+    put('a', '.vimrc', 'set number\n');
+    ok(await envCmd('a', ['capture', 'elsewhere', '--add', '~/.screenrc']));
+    ok(await envCmd('a', ['capture', 'elsewhere', '--add', '~/.vimrc', '--variant', 'node']));
+    byHand((work) => {
+      plantEntry(work, 'elsewhere', { source: 'home/.aws/config', target: '~/.aws/config' }, { source: 'home/.aws/config', text: '[default]\n' });
+      plantEntry(work, 'elsewhere', { source: 'mac/.hushlogin', target: '~/.hushlogin', os: ['darwin'] }, { source: 'mac/.hushlogin', text: '' });
+    });
+    type Status = { profiles: { files: { target: string; state: string }[]; skipped: { target: string; kind: string; reason: string }[] }[] };
+    const r = await envCmd('b', ['status', 'elsewhere']);
+    ok(r);
+    const p = json<Status>(r).profiles[0];
+    expect(p?.files.map((f) => [f.target, f.state])).toEqual([['~/.screenrc', 'missing-here']]);
+    expect(p?.skipped).toEqual([
+      { target: '~/.aws/config', kind: 'refused', reason: expect.stringMatching(/^never synced: \.aws holds credentials/) },
+      { target: '~/.vimrc', kind: 'not-for-this-node', reason: expect.stringMatching(/^its entry is for nodes a, not node b \(/) },
+      { target: '~/.hushlogin', kind: 'not-for-this-node', reason: expect.stringMatching(/^its entry is for os darwin, not node b \(/) },
+    ]);
+    const human = await gitbus(['env', 'status', 'elsewhere'], { home: bus.home('b'), env: envOf('b') });
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^ {2}skipped {12}~\/\.aws\/config \(refused\): never synced: \.aws holds credentials/m);
+    expect(human.stdout).toMatch(/^ {2}skipped {12}~\/\.vimrc \(not for this node\): its entry is for nodes a, not node b/m);
+    expect(human.stdout).toMatch(/^ {2}skipped {12}~\/\.hushlogin \(not for this node\): its entry is for os darwin, not node b/m);
+    // The same list as apply's.
+    const applied = json<{ results: { skipped: { target: string; kind: string }[] }[] }>(await envCmd('b', ['apply', 'elsewhere', '--dry-run'])).results[0];
+    expect(applied?.skipped.map((s) => [s.target, s.kind])).toEqual(p?.skipped.map((s) => [s.target, s.kind]));
+  });
 });

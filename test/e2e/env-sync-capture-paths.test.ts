@@ -79,7 +79,7 @@ describe('gitbus env capture', () => {
     byHand((work) => plantEntry(work, 'cmds', { source: 'home/.gitbus/node.yaml', target: '~/.gitbus/node.yaml' }, { source: 'home/.gitbus/node.yaml', text: 'node: a\n' }));
     const status = await envCmd('b', ['status', 'cmds']);
     ok(status);
-    expect(json<{ profiles: { skipped: { target: string; reason: string }[] }[] }>(status).profiles[0]?.skipped).toEqual([{ target: '~/.gitbus/node.yaml', reason: expect.stringMatching(/^never synced: gitbus's bus home/) }]);
+    expect(json<{ profiles: { skipped: { target: string; kind: string; reason: string }[] }[] }>(status).profiles[0]?.skipped).toEqual([{ target: '~/.gitbus/node.yaml', kind: 'refused', reason: expect.stringMatching(/^never synced: gitbus's bus home/) }]);
     ok(await envCmd('b', ['apply', 'cmds']));
     expect(read('b', '.gitbus/node.yaml')).toBe('node: b\n');
 
