@@ -4,6 +4,7 @@ import type { Snapshot } from '../bus/model/snapshot.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
 import { envTreeOid } from '../bus/env/profile.js';
 import { applyLooked, cardEnvOfReport, lookAtProfiles } from '../bus/env/report.js';
+import { cardEnvOf } from '../bus/env/states.js';
 import { firstLine, GitbusError } from '../schemas/errors.js';
 import type { WatchEvent } from './watch-events.js';
 
@@ -22,8 +23,15 @@ export interface EnvWatch {
 /** How often at most local files are looked at again when the bus's env/ did not change. */
 export const ENV_LOOK_MS = 60_000;
 
-export function envWatch(ctx: BusContext, userHome: string, onEvent: (e: WatchEvent) => void, everyMs = ENV_LOOK_MS): EnvWatch {
+/**
+ * `findHome` gives the user's home folder at each look, or throws why there is none (ENV_HOME_MISSING: HOME names a
+ * path that is not there): then nothing is looked at or applied, the reason is reported once (again only after the
+ * home was back) and the node card says it for each profile; the watcher's other work goes on.
+ */
+export function envWatch(ctx: BusContext, findHome: () => string, onEvent: (e: WatchEvent) => void, everyMs = ENV_LOOK_MS): EnvWatch {
   let lastTree: string | null | undefined;
+  /** The home problem last reported, so that it is said once rather than at every look. */
+  let homeProblem: string | undefined;
   let lastLook = 0;
   /** What was last reported per profile, so a held file or a refusal is reported once, not every wake. */
   const reported = new Map<string, string>();
@@ -50,6 +58,19 @@ export function envWatch(ctx: BusContext, userHome: string, onEvent: (e: WatchEv
       lastLook = now;
       const seen = new Set<string>();
       const wanted = subs.filter((s) => !seen.has(s.profile) && seen.add(s.profile)).map((s) => ({ profile: s.profile, apply: s.apply }));
+      let userHome: string;
+      try {
+        userHome = findHome();
+      } catch (err) {
+        if (!(err instanceof GitbusError)) throw err;
+        const reason = firstLine(err);
+        if (homeProblem !== reason) onEvent({ type: 'env-home-missing', code: err.code, profiles: wanted.map((w) => w.profile), reason, fix: err.fix });
+        homeProblem = reason;
+        // Other nodes see why this one's files are not kept in step (gitbus status, their doctor).
+        await publishNodeCard(ctx, { env: wanted.map((w) => cardEnvOf(w.profile, w.apply, [], `no home folder: ${reason}`)), peek: snap, fromWatcher: true });
+        return;
+      }
+      homeProblem = undefined;
       let looks = await lookAtProfiles(snap, node, userHome, wanted);
       let changedAny = false;
       for (const look of looks) {

@@ -62,6 +62,11 @@ export type WatchEvent =
   | { type: 'env-held'; profile: string; files: { target: string; state: string; why: string }[] }
   /** A subscribed profile cannot be applied here (not on the bus, invalid, untrusted): reported when the reason changes. */
   | { type: 'env-refused'; profile: string; reason: string; fix: string }
+  /**
+   * The user's home folder cannot be used (`code` ENV_HOME_MISSING: HOME names a path that is not a folder, or is
+   * relative): no subscribed profile is looked at or applied. Reported once, and again only after it was back.
+   */
+  | { type: 'env-home-missing'; code: string; profiles: string[]; reason: string; fix: string }
   | RemoteDownEvent
   | RemoteUpEvent
   | { type: 'stopped' };
@@ -92,7 +97,10 @@ export interface WatchOptions {
    * the regular heartbeats carry it.
    */
   progressBeatMs?: number;
-  /** The home folder environment profiles are applied to (default: the user's, $HOME). */
+  /**
+   * The home folder environment profiles are applied to, as HOME gives it (default: $HOME, else the account's);
+   * checked at each look (bus/env/local.ts envUserHome), so a HOME that is not a folder is reported, not written in.
+   */
   userHome?: string;
   /** How often at most local files of subscribed profiles are looked at when env/ did not change (default 60 s). */
   envEveryMs?: number;

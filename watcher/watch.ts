@@ -35,6 +35,7 @@ import { heartbeats } from './heartbeats.js';
 import { pruneProgress } from '../bus/progress.js';
 import { SpendCap } from './spend-cap.js';
 import { envWatch } from './env-watch.js';
+import { envUserHome } from '../bus/env/local.js';
 import { beatCadence } from './beat-cadence.js';
 import { claimHolders } from '../bus/ops/claim-holders.js';
 import type { WakeReason } from './wake-reason.js';
@@ -152,7 +153,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   let peeked: Snapshot | null = null;
   const peek = async (): Promise<Snapshot> => (peeked = await localSnapshot(ctx, peeked));
 
-  const env = envWatch(ctx, opts.userHome ?? homedir(), opts.onEvent, opts.envEveryMs);
+  const env = envWatch(ctx, () => envUserHome(opts.userHome ?? process.env['HOME'], homedir), opts.onEvent, opts.envEveryMs);
 
   // The daily claude cap and the ledger of what runs spent (watcher/spend-cap.ts).
   const spendCap = new SpendCap(home, ctx.config.claude);

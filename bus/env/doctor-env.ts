@@ -6,12 +6,25 @@ import { lookAtProfile } from './report.js';
 import { countsText, cardEnvOf } from './states.js';
 
 /**
- * `gitbus doctor`'s `env.<profile>` for each profile node.yaml subscribes to: whether it can be applied here
+ * `gitbus doctor`'s `env.<profile>` for each profile node.yaml subscribes to (`findHome` gives the user's home, or
+ * throws why there is none: then `env.home` fails instead): whether it can be applied here
  * (on the bus, valid, trusted), this node's files by state, and what the other nodes' cards say of theirs (seed
  * 000's health monitor, which compared one file's hash across two machines).
  */
-export async function checkEnvProfiles(home: string, config: NodeConfig, snap: Snapshot | null, userHome: string): Promise<Check[]> {
+export async function checkEnvProfiles(home: string, config: NodeConfig, snap: Snapshot | null, findHome: () => string): Promise<Check[]> {
   const subs = config.env ?? [];
+  if (subs.length === 0) return [];
+  let userHome: string;
+  try {
+    userHome = findHome();
+  } catch (err) {
+    // HOME pointing nowhere (ENV_HOME_MISSING) is one failure with its fix, not each profile's files all missing.
+    const names = [...new Set(subs.map((s) => s.profile))];
+    return [
+      fail('env.home', `${firstLine(err)}; ${names.length === 1 ? 'profile' : 'profiles'} ${names.join(', ')} cannot be looked at or applied here`, err instanceof GitbusError ? err.fix : 'set HOME to your home folder, an absolute path that exists, and run "gitbus doctor" again'),
+      ...names.map((n) => skip(`env.${n}`, 'no home folder to look at its files in (env.home)')),
+    ];
+  }
   const out: Check[] = [];
   for (const sub of subs) {
     const name = `env.${sub.profile}`;

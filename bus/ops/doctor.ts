@@ -57,8 +57,11 @@ export interface DoctorOptions {
   maxSkewMs?: number;
   /** An SSH command taking longer than this on the host (the login shell's start-up) is a warning. */
   slowCommandMs?: number;
-  /** The home folder environment profiles apply to (the CLI passes $HOME); without it the env checks are skipped. */
-  userHome?: string;
+  /**
+   * The home folder environment profiles apply to, or why there is none (the CLI checks $HOME: ENV_HOME_MISSING,
+   * then `env.home` fails); without it the env checks are skipped.
+   */
+  userHome?: () => string;
   /** Checks of this machine that need no node, made by the caller (the CLI's code cache), listed last. */
   localChecks?: Check[];
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { runDoctor } from '../../bus/ops/doctor.js';
-import { userHome } from '../user-home.js';
+import { envUserHome } from '../user-home.js';
 import { checkRunners } from '../../watcher/doctor-runners.js';
 import { checkService } from '../../watcher/service/doctor-service.js';
 import { spendCheck } from '../../watcher/spend-cap.js';
@@ -20,7 +20,7 @@ export function register(program: Command): void {
   ).action(async (opts: CommonOptions & { service?: boolean }) =>
     run(opts, async (home) => {
       const runnerChecks = async (config: Parameters<typeof checkRunners>[0]) => [...(await checkRunners(config)), spendCheck(home, config), ...(opts.service ? await checkService(home, config) : [])];
-      const r = await runDoctor(home, { runnerChecks, userHome: userHome(), localChecks: [codeCacheCheck(), await serveCheck(home)] });
+      const r = await runDoctor(home, { runnerChecks, userHome: () => envUserHome(), localChecks: [codeCacheCheck(), await serveCheck(home)] });
       emit(opts, r, () => {
         const width = Math.max(...r.checks.map((c) => c.name.length));
         const lines = [`gitbus doctor: home ${r.home}${r.node ? `, node ${r.node}` : ''}`];

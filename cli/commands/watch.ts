@@ -4,7 +4,6 @@ import { watch, WATCHER_ACTOR, type WatchEvent } from '../../watcher/watch.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
 import { span } from '../format.js';
-import { userHome } from '../user-home.js';
 import { preloadBusModules } from '../../bus/preload.js';
 import { serveCommands, type ServeEvent } from '../serve/server.js';
 import { stopStandaloneServer } from '../serve/standalone.js';
@@ -88,6 +87,8 @@ function eventLine(e: WatchEvent): string | null {
       return `env ${e.profile}: left as they are: ${e.files.map((f) => `${f.target} (${f.state})`).join(', ')}; see gitbus env diff ${e.profile}`;
     case 'env-refused':
       return `env ${e.profile}: not applied: ${e.reason}${e.fix ? `\n  fix: ${e.fix}` : ''}`;
+    case 'env-home-missing':
+      return `env ${e.profiles.join(', ')}: not looked at or applied: ${e.reason}\n  fix: ${e.fix}`;
     case 'stopped':
       return 'stopped';
   }
@@ -137,7 +138,6 @@ export function register(program: Command): void {
           ...(retryMs !== undefined ? { retryMs } : {}),
           ...(retryMaxMs !== undefined ? { retryMaxMs } : {}),
           ...(progressBeatMs !== undefined ? { progressBeatMs } : {}),
-          userHome: userHome(),
           // Never called for --once (watcher/watch.ts).
           ...(opts.serve === false ? {} : { whileLocked: () => {
             // A "gitbus serve" of this home (started by commands before this watcher ran) gives way to it.

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, json } from '../helpers/cli.js';
 import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
+import { startWatcher } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Environment sync (issue 12), what `gitbus env` says when it cannot or does not act (test/helpers/env-fleet.ts:
@@ -13,7 +15,7 @@ import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
  */
 
 const fleet = envFleet();
-const { fakeHome, envOf, envCmd, put, read, byHand, plantEntry, ok, errorOf } = fleet;
+const { fakeHome, envOf, envCmd, cli, put, read, byHand, plantEntry, editNode, ok, errorOf } = fleet;
 let bus: EnvBus;
 
 beforeAll(async () => {
@@ -77,6 +79,65 @@ describe('gitbus env', () => {
     const human = await gitbus(['env', 'apply', 'claude'], { home: bus.home('b'), env: { HOME: nowhere, GIT_CONFIG_NOSYSTEM: '1' } });
     expect(human.stderr).toMatch(/^gitbus: HOME is ".*HOME-nowhere", which does not exist: gitbus env has no home folder to read or write profiles in\n {2}fix: set HOME/);
     expect(human.stderr).not.toMatch(/ENOENT/);
+  });
+
+  it('with HOME missing, doctor fails env.home with the fix, and the watcher says so once, goes on with its tasks and applies once the home is there', async () => {
+    const late = join(bus.dir, 'HOME-late');
+    const env = { HOME: late, GIT_CONFIG_NOSYSTEM: '1' };
+    let runners: unknown;
+    editNode('b', (c) => {
+      runners = c['runners'];
+      c['env'] = [{ profile: 'claude', apply: 'auto' }];
+      c['runners'] = ['shell'];
+    });
+    try {
+      type Checks = { checks: { name: string; status: string; detail: string; fix?: string }[] };
+      const doctor = await gitbus(['doctor', '--json'], { home: bus.home('b'), env, cwd: bus.dir });
+      expect(doctor.code, doctor.stderr).toBe(7);
+      const checks = json<Checks>(doctor).checks.filter((c) => c.name.startsWith('env.'));
+      expect(checks).toEqual([
+        { name: 'env.home', status: 'fail', detail: expect.stringMatching(/^HOME is ".*HOME-late", which does not exist: gitbus env has no home folder to read or write profiles in; profile claude cannot be looked at or applied here$/), fix: expect.stringMatching(/^set HOME to your home folder/) },
+        expect.objectContaining({ name: 'env.claude', status: 'skip' }),
+      ]);
+      const words = await gitbus(['doctor'], { home: bus.home('b'), env, cwd: bus.dir });
+      expect(words.stdout).toMatch(/^FAIL +env\.home +HOME is ".*HOME-late", which does not exist.*\n +fix: set HOME to your home folder/m);
+
+      const w = startWatcher(bus.home('b'), ['--poll', '1s', '--no-serve'], fleet.children, env);
+      const explain = () => `${JSON.stringify(w.events())}\n${w.stderr()}`;
+      await until('the watcher to say HOME is missing', () => w.events().some((e) => e.type === 'env-home-missing'), 20_000, explain);
+      expect(w.events().find((e) => e.type === 'env-home-missing')).toMatchObject({ code: 'ENV_HOME_MISSING', profiles: ['claude'], reason: expect.stringMatching(/^HOME is ".*HOME-late", which does not exist/), fix: expect.stringMatching(/^set HOME to your home folder/) });
+      // The fleet sees why on b's card.
+      type Status = { nodes: { node: string; card?: { env?: { profile: string; problem?: string }[] } }[] };
+      const problemOnCard = async () => json<Status>(await cli('a', ['status'])).nodes.find((n) => n.node === 'b')?.card?.env?.[0]?.problem ?? '';
+      await until('b\'s card to say HOME is missing', async () => /^no home folder: HOME is ".*HOME-late", which does not exist/.test(await problemOnCard()), 20_000, explain);
+
+      // The profile changes on the bus, so the watcher looks again; a task dispatched after that is claimed at a wake
+      // whose housekeeping (env first) saw the change, and runs: the watcher goes on with its other work.
+      put('a', '.zshrc', 'alias gs="git status"\nalias gd="git diff"\n');
+      ok(await envCmd('a', ['capture', 'claude']));
+      const id = await bus.dispatch('a', ['while HOME is missing', '--command', 'true', '--to', 'b']);
+      await until('b to run the task', () => w.events().some((e) => e.type === 'finished' && e.id === id), 30_000, explain);
+      expect(w.events().find((e) => e.type === 'finished' && e.id === id)).toMatchObject({ status: 'succeeded' });
+      expect(w.events().filter((e) => e.type === 'env-home-missing')).toHaveLength(1);
+      expect(w.events().filter((e) => e.type === 'env-held' || e.type === 'env-applied' || e.type === 'error')).toEqual([]);
+      expect(existsSync(late)).toBe(false);
+
+      // The home made, the next look applies the profile there.
+      mkdirSync(late);
+      put('a', '.zshrc', 'alias gs="git status"\n');
+      ok(await envCmd('a', ['capture', 'claude']));
+      await until('b to apply the profile in its home', () => w.events().some((e) => e.type === 'env-applied'), 30_000, explain);
+      expect(readFileSync(join(late, '.zshrc'), 'utf8')).toBe('alias gs="git status"\n');
+      await until('b\'s card to drop the problem', async () => (await problemOnCard()) === '', 20_000, explain);
+      w.child.kill('SIGTERM');
+      expect(await w.exited).toBe(0);
+    } finally {
+      editNode('b', (c) => {
+        delete c['env'];
+        if (runners === undefined) delete c['runners'];
+        else c['runners'] = runners;
+      });
+    }
   });
 
   it('a file whose name is 255 bytes long, the most a name may be, is applied: the temp file beside it has a short name', async () => {
