@@ -14,6 +14,11 @@ import { ClaudeLogFormatter } from './runners/claude-format.js';
 export interface OutputStep {
   change: OutputChange;
   printed: string;
+  /**
+   * A line for the reader, not part of the output: where bytes of the log were left out (more than a window came in
+   * between two reads). A terminal prints it on stderr, beside the output on stdout, which stays what the task wrote.
+   */
+  note?: string;
 }
 
 /**
@@ -132,9 +137,9 @@ export class OutputFollower {
     if (!same) return { change: outputChange(prev, text), printed: newOutput(prev, text) };
     // The same log that does not go on from the position: what it holds now replaces what was shown; a terminal
     // prints it after what it printed. Where bytes were left out, a terminal, on which the window's text would
-    // follow what it printed as if nothing came between, says so on a line of its own (a page is sent the window
-    // alone, as a page that joins is).
-    if (grown) return { change: { reset: true, text }, printed: lineBreak(prev) + (skipped > 0 ? skippedLine(skipped, path) : '') + text };
+    // follow what it printed as if nothing came between, says so in a note (a page is sent the window alone, as a
+    // page that joins is).
+    if (grown) return { change: { reset: true, text }, printed: lineBreak(prev) + text, ...(skipped > 0 ? { note: skippedLine(skipped, path) } : {}) };
     // Written anew (shorter than the position): none of what was shown is in it any more.
     if (!on) return { change: { reset: true, text }, printed: lineBreak(prev) + text };
     // `text` starts with the line that was still being written: what was shown of it, then more, or it was redrawn.

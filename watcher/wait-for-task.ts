@@ -67,6 +67,8 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
     // What the task's agent posted with `gitbus progress`, as `dispatch --wait` shows it.
     if (out.progress && out.progress.at !== progressAt) await o.onState(`${out.id}: progress: ${out.progress.text}`).then(reported);
     progressAt = out.progress?.at ?? progressAt;
+    // A note (bytes left out) goes where state lines go (stderr, an MCP progress notification), not into the output.
+    if (step.note) await o.onState(step.note.trimEnd()).then(reported);
     if (step.printed) await o.onOutput(step.printed).then(reported);
     // An archived task does not change any more: one whose end is damaged (`invalid`) would be waited for in vain.
     if (isFinal(out.state) || out.archived) return done(out, true);

@@ -45,6 +45,8 @@ export function register(program: Command): void {
       while (!isFinal(out.state) && !out.archived) {
         await new Promise((r) => setTimeout(r, 1000));
         ({ out, step } = await followOn(ctx, await taskOutput(ctx, out.id, { raw, logText: false }), follower, { raw }));
+        // Where bytes were left out: said on stderr, so that stdout stays what the task wrote.
+        if (step.note) note(step.note.trimEnd());
         if (step.printed) process.stdout.write(step.printed);
       }
       // Once it ended: whether its response holds only the end of the output, and where all of it is; of this node's
