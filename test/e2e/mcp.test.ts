@@ -1,111 +1,24 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
-import { CLI, gitCli, gitbus, neutralCwd, spawnBounded, tempDir } from '../helpers/cli.js';
-import { makeBus } from '../helpers/bus.js';
+import { describe, it, expect } from 'vitest';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { readFileSync, renameSync } from 'node:fs';
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import { CLI, gitbus, neutralCwd, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeProject } from '../helpers/project.js';
-import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 import { MCP_SESSION as SESSION, mcpServerEnv as serverEnv } from '../helpers/mcp-server.js';
+import { mcpSession, type Json } from '../helpers/mcp-session.js';
 
 /**
- * `gitbus mcp` driven by the MCP SDK's own client over stdio, as Claude Code drives it: the server is the compiled
- * CLI as a process, on node alpha's home; node beta runs a watcher as another process. The client checks every
- * structured result against the tool's output schema (it does so itself), and any line on the server's standard
- * output that is not the protocol would reach `onerror`.
+ * `gitbus mcp` driven by the MCP SDK's own client over stdio, as Claude Code drives it (test/helpers/mcp-session.ts):
+ * the tools, waits with progress, errors, a closed input and SIGTERM, a queued dispatch; node beta runs a watcher.
+ * What bus files anyone with push access wrote come back as: test/e2e/mcp-bus-content.test.ts.
  */
-
-type Json = Record<string, unknown>;
-
-const children: ChildProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-let bus: Awaited<ReturnType<typeof makeBus>>;
-let client: Client;
-const protocolErrors: Error[] = [];
-/**
- * Every message from the server in the order it arrived on the wire. The SDK client (1.32) hands notifications to
- * their handlers a microtask later than responses, so a progress report that arrives in the same read as its call's
- * answer reaches a handler already removed: "Received a progress notification for an unknown token", a known race
- * servers cannot avoid (modelcontextprotocol/typescript-sdk#2580). What the server guarantees — every report of a
- * call written before its answer — is checked here, on the wire.
- */
-const wire: { method?: string; id?: unknown; params?: { progressToken?: unknown; message?: string } }[] = [];
-let serverLog = '';
-
-beforeAll(async () => {
-  bus = await makeBus({ node: 'alpha' });
-  cleanups.push(bus.cleanup);
-  const beta = await bus.addNode('beta', [], ['--runner', 'shell']);
-  const watcher = startWatcher(beta, ['--poll', '1s'], children);
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: serverEnv(bus.home('alpha')), cwd: neutralCwd(), stderr: 'pipe' });
-  transport.stderr?.on('data', (d: Buffer) => (serverLog += d.toString()));
-  client = new Client({ name: 'gitbus-test', version: '1.0.0' });
-  client.onerror = (e) => protocolErrors.push(e);
-  await client.connect(transport);
-  const deliver = transport.onmessage;
-  transport.onmessage = (m) => {
-    wire.push(m as (typeof wire)[number]);
-    deliver?.(m);
-  };
-  await until('the watcher on beta to start', () => watcher.events().some((e) => e.type === 'started'), 30_000, watcher.stderr);
-});
-
-afterAll(async () => {
-  await client?.close();
-  for (const c of children) c.kill('SIGKILL');
-  for (const c of cleanups) await c();
-});
-
-async function call(name: string, args: Json, onprogress?: (p: Progress) => void): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args }, undefined, { timeout: 45_000, ...(onprogress ? { onprogress } : {}) })) as CallToolResult;
-}
-
-/** A successful call's structured result. */
-async function ok<T = Json>(name: string, args: Json, onprogress?: (p: Progress) => void): Promise<T> {
-  const r = await call(name, args, onprogress);
-  expect(r.isError, `${name}: ${JSON.stringify(r.content)}\nserver log:\n${serverLog}`).toBeFalsy();
-  // The text is the same result as JSON, for clients that read only text.
-  expect(JSON.parse((r.content[0] as { text: string }).text)).toEqual(r.structuredContent);
-  return r.structuredContent as T;
-}
-
-/** Whether `e` is the SDK client's late dispatch of a progress report that the server wrote before its call's answer. */
-function writtenBeforeItsAnswer(e: Error): boolean {
-  const m = /^Received a progress notification for an unknown token: (\{.*\})$/.exec(e.message);
-  if (!m) return false;
-  const n = JSON.parse(m[1] ?? '{}') as { params?: { progressToken?: unknown; progress?: unknown } };
-  const at = wire.findIndex((w) => w.method === 'notifications/progress' && w.params?.progressToken === n.params?.progressToken && (w.params as { progress?: unknown }).progress === n.params?.progress);
-  const answer = wire.findIndex((w) => w.id === n.params?.progressToken && w.method === undefined);
-  return at >= 0 && answer > at;
-}
-
-/** Files pushed to the bus's main with plain git, as anyone with push access could (paths in the bus, their text). */
-async function plant(files: Record<string, string>, message: string): Promise<void> {
-  const work = await tempDir('gitbus-mcp-plant-');
-  cleanups.push(work.cleanup);
-  gitCli(['clone', '-q', bus.remote, work.path]);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(work.path, path)), { recursive: true });
-    writeFileSync(join(work.path, path), text);
-  }
-  gitCli(['add', '-A'], work.path);
-  gitCli(['commit', '-q', '-m', message], work.path);
-  gitCli(['push', '-q', 'origin', 'HEAD:main'], work.path);
-}
-
-function errorText(r: CallToolResult): string {
-  expect(r.isError).toBe(true);
-  expect(r.structuredContent).toBeUndefined();
-  return (r.content[0] as { text: string }).text;
-}
+const { bus, client, serverLog, children, cleanups, protocolErrors, wire, call, ok, errorText, writtenBeforeItsAnswer } = mcpSession({ watcher: true });
 
 describe('gitbus mcp over stdio, with the MCP SDK client', () => {
   it('lists its tools, each with typed input and output schemas', async () => {
-    const { tools } = await client.listTools();
+    const { tools } = await client().listTools();
     expect(tools.map((t) => t.name)).toEqual(['dispatch', 'status', 'show', 'wait', 'logs', 'claim_next', 'respond']);
     for (const t of tools) {
       expect(t.description, t.name).toBeTruthy();
@@ -131,7 +44,7 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     const d = await ok<{ id: string; warnings: string[] }>('dispatch', { title: 'say hello', command: 'echo hello from beta; sleep 1; echo done', to: 'beta' });
     expect(d.id).toMatch(/^[a-z0-9]/);
     expect(d.warnings).toEqual([]);
-    expect(readFileSync(join(bus.home('alpha'), 'claude', 'sessions', `${SESSION}.json`), 'utf8')).toContain(d.id);
+    expect(readFileSync(join(bus().home('alpha'), 'claude', 'sessions', `${SESSION}.json`), 'utf8')).toContain(d.id);
 
     const progress: Progress[] = [];
     const w = await ok<Json>('wait', { id: d.id, timeout: '40s' }, (p) => progress.push(p));
@@ -240,7 +153,7 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     expect(errorText(await call('wait', { id: 'x', timeout: 30 }))).toMatch(/^BAD_INPUT: invalid arguments for wait: timeout: expected a duration[^]*got the number 30\nfix: give it as a JSON string, for example "timeout": "30s"$/);
     expect(errorText(await call('wait', { id: 'x', timeout: '30s' }))).toMatch(/^UNKNOWN_TASK: /);
     expect(errorText(await call('respond', { id: 'no-such-task', status: 'done' }))).toMatch(/^BAD_INPUT: invalid arguments for respond: status: expected one of succeeded, failed, cancelled, timed-out, got the text "done"\nfix: use one of/);
-    await expect(client.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toThrow(/no tool "no_such_tool"/);
+    await expect(client().callTool({ name: 'no_such_tool', arguments: {} })).rejects.toThrow(/no tool "no_such_tool"/);
 
     // The whole handoff too large is no one argument's problem (it was blamed on body); flags are arguments.
     const tooLarge = errorText(await call('dispatch', { title: 'x', runner: 'manual', labels: Array.from({ length: 30_000 }, (_, i) => `label-number-${i}`) }));
@@ -258,7 +171,7 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     const text = errorText(r);
     expect(text).toMatch(/^BAD_INPUT: the message is \d+ bytes; gitbus mcp reads messages of at most 4194304 bytes\nfix: a bus file is at most 256 KiB/);
     expect((await ok<{ node: string }>('status', {})).node).toBe('alpha');
-    expect(serverLog).toContain('dropped a message of');
+    expect(serverLog()).toContain('dropped a message of');
   });
 
   it('answers the calls under way when the client closes its input (a wait stops waiting), and writes nothing but the protocol on standard output', async () => {
@@ -271,7 +184,7 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
       rpc(3, 'tools/call', { name: 'status', arguments: {} }),
     ];
     const t0 = Date.now();
-    const r = await spawnBounded(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(bus.home('alpha')), input: `${input.join('\n')}\n`, timeoutMs: 20_000 });
+    const r = await spawnBounded(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(bus().home('alpha')), input: `${input.join('\n')}\n`, timeoutMs: 20_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(Date.now() - t0).toBeLessThan(15_000);
     const answers = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { jsonrpc: string; id: number; result: { structuredContent?: Json } });
@@ -282,7 +195,7 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
   });
 
   it('ends on SIGTERM while the client still holds its standard input open', async () => {
-    const child = spawn(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(bus.home('alpha')), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'mcp'], { cwd: neutralCwd(), env: serverEnv(bus().home('alpha')), stdio: ['pipe', 'pipe', 'pipe'] });
     children.push(child);
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -297,8 +210,8 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
   });
 
   it('a dispatch queued while the remote is away is queued to wait, logs and show (and `gitbus show`), not an unknown task; it goes out when the remote is back', async () => {
-    const away = `${bus.remote}.away`;
-    renameSync(bus.remote, away);
+    const away = `${bus().remote}.away`;
+    renameSync(bus().remote, away);
     let id: string;
     try {
       const d = await ok<{ id: string; queued?: { reason: string } }>('dispatch', { title: 'queued while away', runner: 'manual', labels: ['nobody-has-this'], force: true });
@@ -309,143 +222,14 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
       expect(await ok<Json>('logs', { id: id.slice(-6) })).toMatchObject({ id, state: 'queued', text: '' });
       const s = await ok<Json>('show', { id });
       expect(s).toMatchObject({ id, state: 'queued', archived: null, summary: null, handoff: { fields: { id, title: 'queued while away' } }, files: [] });
-      const cli = await gitbus(['show', id], { home: bus.home('alpha') });
+      const cli = await gitbus(['show', id], { home: bus().home('alpha') });
       expect(cli.code, cli.stderr).toBe(0);
       expect(cli.stdout).toContain(`task ${id}: queued`);
       expect(cli.stdout).toContain('title: queued while away');
     } finally {
-      renameSync(away, bus.remote);
+      renameSync(away, bus().remote);
     }
     // The next call delivers it first.
     expect(await ok<Json>('wait', { id, timeout: '0s' })).toMatchObject({ id, ended: false, state: 'pending', offline: null });
   });
-
-  it("a claude run's output holds no control character that its stream-json escaped: logs and wait give terminal text (gitbus logs --follow too)", async () => {
-    // What claude said and what a failed tool printed, as JSON strings: a window title, a screen clear, colours.
-    const stream = [
-      { type: 'assistant', message: { content: [{ type: 'text', text: 'hi \u001b]0;pwned\u0007\u001b[2Jthere' }, { type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'npm test \u009b31m' } }] } },
-      { type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', is_error: true, content: '\u001b[31mFAIL\u001b[0m one test' }] } },
-    ].map((e) => JSON.stringify(e));
-    await plant({
-      'handoffs/esc-run.md': '---\ntitle: escapes\nfrom: alpha\nto: beta\nrunner: claude\n---\n## Task\n\nnothing\n',
-      'responses/esc-run.md': `---\nid: esc-run\nstatus: succeeded\nnode: beta\nfinished: ${new Date().toISOString()}\n---\n## Summary\n\ndone\n\n## Output\n\n\`\`\`\n${stream.join('\n')}\n\`\`\`\n`,
-    }, 'plant a claude run whose output escapes control characters');
-
-    const shown = 'claude: hi there\n  → Bash: npm test\n  ✗ Bash: FAIL one test\n';
-    expect((await ok<{ text: string }>('logs', { id: 'esc-run' })).text).toBe(shown);
-    expect((await ok<{ output: string }>('wait', { id: 'esc-run', timeout: '0s' })).output).toBe(shown);
-    const follow = await gitbus(['logs', 'esc-run', '--follow'], { home: bus.home('alpha') });
-    expect(follow.code, follow.stderr).toBe(0);
-    expect(follow.stdout).toBe(shown);
-  });
-
-  it('bodies of bus files (a handoff, a response, a file shown) have their control characters shown as `gitbus show` shows them, newlines and tabs kept', async () => {
-    // A screen clear, a window title, an 8-bit CSI, a next-line control and a bidirectional override.
-    const hostile = 'step\tone \u001b[2J\u001b]0;pwned\u0007red \u009b31m next\u0085 \u202eexe.pdf';
-    const shown = 'step\tone ^[[2J^[]0;pwned^Gred <U+009B>31m next<U+0085> <U+202E>exe.pdf';
-    await plant({
-      'handoffs/ctl-body.md': `---\ntitle: control characters\nfrom: alpha\nto: beta\nrunner: manual\n---\n## Task\n\n${hostile}\n`,
-      'claims/ctl-body.1.md': `---\nid: ctl-body\nattempt: 1\nnode: beta\nclaimed: ${new Date().toISOString()}\n---\n${hostile}\n`,
-      'responses/ctl-body.md': `---\nid: ctl-body\nstatus: succeeded\nnode: beta\nattempt: 1\nfinished: ${new Date().toISOString()}\n---\n## Summary\n\n${hostile}\n\n## Results\n\n${hostile}\n`,
-    }, 'plant bodies with control characters');
-    const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-
-    const s = await ok<{ handoff: { body: string }; response: { body: string }; files: { path: string; text: string }[] }>('show', { id: 'ctl-body' });
-    expect(s.handoff.body).toBe(`## Task\n\n${shown}\n`);
-    expect(s.response.body).toBe(`## Summary\n\n${shown}\n\n## Results\n\n${shown}\n`);
-    expect(s.files).toEqual([{ path: 'claims/ctl-body.1.md', text: expect.stringContaining(`\n${shown}\n`) }]);
-    // As the CLI shows the same file.
-    const cli = await gitbus(['show', 'ctl-body'], { home: bus.home('alpha') });
-    expect(cli.stdout).toContain(`\n${shown}\n`);
-
-    const w = await call('wait', { id: 'ctl-body', timeout: '0s' });
-    expect(w.structuredContent).toMatchObject({ ended: true, summary: shown, response: { body: expect.stringContaining(`## Results\n\n${shown}\n`) } });
-    for (const r of [w, await call('show', { id: 'ctl-body' })]) {
-      expect(JSON.stringify(r.structuredContent)).not.toMatch(raw);
-      expect((r.content[0] as { text: string }).text).not.toMatch(raw);
-    }
-  });
-
-  it('the end of an output whose last line is longer than maxChars is that line\'s end, and no cut splits a character', async () => {
-    const outputs: Record<string, string> = { 'one-line': 'y'.repeat(10_000), emoji: '\u{1F600}'.repeat(300) };
-    const files: Record<string, string> = {};
-    for (const [id, output] of Object.entries(outputs)) {
-      files[`handoffs/${id}.md`] = `---\ntitle: ${id}\nfrom: alpha\nto: beta\nrunner: manual\n---\n`;
-      files[`responses/${id}.md`] = `---\nid: ${id}\nstatus: succeeded\nnode: beta\nfinished: ${new Date().toISOString()}\n---\n## Summary\n\ndone\n\n## Output\n\n\`\`\`\n${output}\n\`\`\`\n`;
-    }
-    await plant(files, 'plant outputs of one long line');
-
-    // Its last 100 characters were cut after the line break that ends them: nothing was left.
-    expect(await ok<Json>('logs', { id: 'one-line', maxChars: 100 })).toMatchObject({ text: `${'y'.repeat(99)}\n`, truncated: true });
-    expect(await ok<Json>('wait', { id: 'one-line', timeout: '0s', maxChars: 100 })).toMatchObject({ output: `${'y'.repeat(99)}\n`, outputTruncated: true });
-    // 300 emoji and a line break are 601 UTF-16 units: the last 100 start in the middle of one.
-    expect(await ok<Json>('logs', { id: 'emoji', maxChars: 100 })).toMatchObject({ text: `${'\u{1F600}'.repeat(49)}\n`, truncated: true });
-  });
-
-  it('a leap second out of place in a planted bus file is a problem of that file: status and claim_next still answer (the SDK client checks date-time)', async () => {
-    await plant({
-      'nodes/evil.md': '---\nnode: evil\njoined: 2026-12-02T10:00:60Z\n---\n',
-      'handoffs/leap-task.md': '---\ntitle: leap\nto: alpha\ncreated: 2026-12-02T10:00:60Z\n---\n## Task\n\nnothing\n',
-    }, 'plant leap seconds');
-
-    const s = await ok<{ problems: { path: string; field: string; reason: string }[] }>('status', {});
-    expect(s.problems).toEqual(expect.arrayContaining([
-      expect.objectContaining({ path: 'nodes/evil.md', field: 'joined', reason: expect.stringContaining('leap second, only at 23:59 UTC') }),
-      expect.objectContaining({ path: 'handoffs/leap-task.md', field: 'created' }),
-    ]));
-    // Not claimed: an invalid handoff is nobody's to take (before, the claim was committed and its answer refused).
-    // (An earlier test's manual task for alpha may be taken instead.)
-    expect((await ok<Json>('claim_next', {}))['id']).not.toBe('leap-task');
-    expect(await ok('show', { id: 'leap-task' })).toMatchObject({ id: 'leap-task', state: 'invalid' });
-  });
-
-  it('a wait on a live task whose handoff is invalid answers at once with the file, the field and the fix `gitbus lint` gives, as a tool error', async () => {
-    await plant({
-      'handoffs/bad-field.md': '---\ntitle: bad field\nfrom: alpha\nto: beta\nrunner: manual\npriority: high\n---\n## Task\n\nnothing\n',
-      'handoffs/no-yaml.md': '---\ntitle: [unclosed\n---\n## Task\n\nnothing\n',
-    }, 'plant handoffs that are invalid');
-    const lint = await gitbus(['lint', '--json'], { home: bus.home('alpha') });
-    const problems = (JSON.parse(lint.stdout) as { problems: { path: string; field: string; reason: string; fix: string }[] }).problems;
-    for (const [id, field] of [['bad-field', 'priority'], ['no-yaml', '']] as const) {
-      const p = problems.find((x) => x.path === `handoffs/${id}.md`);
-      expect(p, lint.stdout).toMatchObject({ field });
-      const t0 = Date.now();
-      const r = await call('wait', { id, timeout: '30s' });
-      // Without the refusal the wait would have run its 30 s out and answered ended: false.
-      expect(Date.now() - t0).toBeLessThan(15_000);
-      const text = errorText(r);
-      expect(text).toContain(`INVALID_TASK: task ${id} is invalid and will not change as it is, so a wait for it would never end: handoffs/${id}.md${field ? ` ${field}` : ''}: ${p?.reason ?? ''}`);
-      expect(text).toContain(`\nfix: in handoffs/${id}.md${field ? ` (${field})` : ''}: ${p?.fix ?? ''}; push the corrected file and wait again, or cancel the task with "gitbus cancel ${id}"`);
-      expect((r._meta?.['gitbus/error'] as { data: { problems: unknown[] } }).data.problems).toEqual([expect.objectContaining({ path: `handoffs/${id}.md`, field, fix: p?.fix })]);
-    }
-  });
-
-  it('a gitbus.yaml replaced by a folder refuses writes with that said and the fix, not a remote to check; reads go on', async () => {
-    const work = await tempDir('gitbus-mcp-settings-');
-    cleanups.push(work.cleanup);
-    gitCli(['clone', '-q', bus.remote, work.path]);
-    const settings = readFileSync(join(work.path, 'gitbus.yaml'));
-    const replace = (make: () => void, msg: string) => {
-      gitCli(['pull', '-q', '--rebase', 'origin', 'main'], work.path);
-      gitCli(['rm', '-q', '-r', 'gitbus.yaml'], work.path);
-      make();
-      gitCli(['add', '-A'], work.path);
-      gitCli(['commit', '-q', '-m', msg], work.path);
-      gitCli(['push', '-q', 'origin', 'HEAD:main'], work.path);
-    };
-    replace(() => {
-      mkdirSync(join(work.path, 'gitbus.yaml'));
-      writeFileSync(join(work.path, 'gitbus.yaml', 'x'), 'x\n');
-    }, 'gitbus.yaml as a folder');
-    try {
-      const refused = errorText(await call('dispatch', { title: 'over a folder', runner: 'manual' }));
-      expect(refused).toMatch(/^NOT_A_BUS: .* has a gitbus\.yaml that is not a regular file \(a folder, a link or a submodule\)\nfix: in a clone of the bus, remove it \(git rm -r gitbus\.yaml\) and bring the file back/);
-      expect(refused).not.toContain('node.yaml');
-      expect((await ok<{ problems: { path: string; reason: string }[] }>('status', {})).problems).toContainEqual(expect.objectContaining({ path: 'gitbus.yaml', reason: 'gitbus.yaml must be a regular file' }));
-    } finally {
-      replace(() => writeFileSync(join(work.path, 'gitbus.yaml'), settings), 'gitbus.yaml back');
-    }
-    expect((await ok<{ id: string }>('dispatch', { title: 'after the settings are back', runner: 'manual' })).id).toMatch(/./);
-  });
-
 });
