@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { pushFiles } from '../helpers/push-access.js';
-import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
+import { fingerprintOf, makeKeys, NO_GIT_KEY } from '../helpers/ssh-keys.js';
 import { contentDigest } from '../../bus/trust/chain-files.js';
 import { parsePublicKeyLine } from '../../bus/trust/ssh-key.js';
 
@@ -56,8 +56,7 @@ beforeAll(async () => {
   bus = await makeBus({ node: 'boss' });
   boss = bus.home('boss');
   keys = join(bus.dir, 'keys');
-  mkdirSync(keys);
-  for (const name of ['alice', 'bob', 'carol']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key(name)]);
+  makeKeys(keys, ['alice', 'bob', 'carol']);
   const init = await gitbus(['trust', 'init', '--admin', `alice=${key('alice')}.pub`, '--unlisted-nodes', 'accept', '--key', key('alice'), '--json'], { home: boss });
   expect(init.code, init.stderr).toBe(0);
   const person = join(bus.dir, 'person');

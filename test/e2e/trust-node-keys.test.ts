@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { fingerprintOf, NO_GIT_KEY } from '../helpers/ssh-keys.js';
+import { fingerprintOf, makeKeys, NO_GIT_KEY } from '../helpers/ssh-keys.js';
 
 /**
  * Node keys in the trust root (docs/PROTOCOL.md §12, "Node keys"), with real ssh-keygen keys and the CLI as
@@ -89,8 +88,7 @@ beforeAll(async () => {
   bus = await makeBus({ node: 'boss' });
   boss = bus.home('boss');
   keys = join(bus.dir, 'keys');
-  mkdirSync(keys);
-  for (const name of ['alice', 'bob', 'carol']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key(name)]);
+  makeKeys(keys, ['alice', 'bob', 'carol']);
 }, 30_000);
 afterAll(async () => bus?.cleanup());
 
