@@ -4,6 +4,7 @@ import { Duplex } from 'node:stream';
 import { ssh2 } from './ssh2-lib.js';
 import type { Client, ClientChannel } from 'ssh2';
 import { authAttempts, planAuth, type PassphrasePrompt } from './ssh-auth.js';
+import { ChannelReader } from './ssh-channel.js';
 import { resolveSshHost, type SshHostConfig } from './ssh-config.js';
 import { checkExplicitConfig } from './ssh-config-files.js';
 import { SshAuthError, SshConnectionError, SshUnreachableError, type SshWhere } from './ssh-connect-errors.js';
@@ -113,8 +114,13 @@ export class SshConnection {
     private readonly maxChannels = 8,
   ) {}
 
-  /** Runs `command` on a new channel. A connection that turns out dead is replaced once before giving up. */
-  async exec(command: string): Promise<{ channel: ClientChannel; done: () => void }> {
+  /**
+   * Runs `command` on a new channel, read from the moment it opens. A connection that turns out dead is replaced once
+   * before giving up. The reader is made in ssh2's callback: the packets that confirm the channel, carry a quick
+   * command's output and its exit status can come in one read, and ssh2 emits `exit` as it parses them, before a
+   * reader made after the await could listen (`date -u +%s` then read as a command that failed, in `gitbus doctor`).
+   */
+  async exec(command: string): Promise<{ channel: ClientChannel; reader: ChannelReader; done: () => void }> {
     await this.slot();
     let released = false;
     const done = () => {
@@ -127,14 +133,14 @@ export class SshConnection {
       for (let attempt = 1; ; attempt++) {
         const client = await this.connect();
         try {
-          const channel = await new Promise<ClientChannel>((resolve, reject) => {
+          const reader = await new Promise<ChannelReader>((resolve, reject) => {
             try {
-              client.exec(command, (err, ch) => (err ? reject(err) : resolve(ch)));
+              client.exec(command, (err, ch) => (err ? reject(err) : resolve(new ChannelReader(ch))));
             } catch (err) {
               reject(err); // "Not connected": the connection closed since we looked
             }
           });
-          return { channel, done };
+          return { channel: reader.channel, reader, done };
         } catch (err) {
           this.drop(client);
           if (attempt >= 2 || this.closed) throw new SshConnectionError(this.target.where, `could not start \`${command}\`: ${(err as Error).message}`, err);

@@ -120,8 +120,7 @@ export class SshTransport implements Transport {
   async uploadArchive(body: Uint8Array): Promise<Uint8Array> {
     if (this.closed) throw new TransportClosedError(this.display);
     const command = remoteGitCommand('git-upload-archive', this.target.remote.path);
-    const { channel, done } = await this.conn.exec(command);
-    const reader = new ChannelReader(channel);
+    const { channel, reader, done } = await this.conn.exec(command);
     this.live.add(reader);
     try {
       return await this.bounded(`git-upload-archive on ${this.display}`, reader, async () => {
@@ -175,9 +174,8 @@ export class SshTransport implements Transport {
   /** Runs a command that reads nothing on the host, to its end: its output, how it ended, how long it took. */
   private async runCommand(command: string, what: string): Promise<{ out: string; end: ChannelEnd; ms: number }> {
     if (this.closed) throw new TransportClosedError(this.display);
-    const { channel, done } = await this.conn.exec(command);
+    const { channel, reader, done } = await this.conn.exec(command);
     const started = performance.now();
-    const reader = new ChannelReader(channel);
     try {
       channel.end();
       const out = new TextDecoder().decode(await this.bounded(what, reader, () => reader.readToEnd()));
@@ -201,8 +199,7 @@ export class SshTransport implements Transport {
     // Only one parked channel per service: a newer listing replaces the older one.
     this.unpark(service, true);
     const command = remoteGitCommand(service, this.target.remote.path);
-    const { channel, done } = await this.conn.exec(command);
-    const reader = new ChannelReader(channel);
+    const { reader, done } = await this.conn.exec(command);
     this.live.add(reader);
     try {
       const adv = await this.bounded(`the ref advertisement of ${this.display}`, reader, () => reader.readAdvertisement());
