@@ -16,17 +16,34 @@ export const ENV_MAX_FILES = 1000;
 export const ENV_MAX_DEPTH = 12;
 const MAX_PATH_CHARS = 1024;
 
-/** Code points HFS+ ignores in a name, so that git treats `.g\u200cit` as `.git` on macOS (git's is_hfs_dotgit). */
+/** Code points HFS+ ignores in a name, so that git treats `.g\u200cit` as `.git` on macOS (git's utf8.c next_hfs_char). */
 const HFS_IGNORED = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
 
 /**
- * Whether git takes a name for `.git`: in any letter case, with what HFS+ ignores removed, with the trailing dots and
- * spaces NTFS drops, or as NTFS's short name `git~1`. A profile holding one cannot be checked out (git refuses the
- * path, fsck calls it hasDotgit), and applied it would write into a repository's own folder.
+ * git's is_ntfs_dotgit (path.c): `.git` or its 8.3 short name `git~1`, in any ASCII letter case, then only dots and
+ * spaces (NTFS drops them at a name's end) up to the end, a "/" or "\\" (a folder on Windows), or a ":" (an
+ * alternate data stream: `.git::$INDEX_ALLOCATION` is the folder itself).
+ */
+function isNtfsDotGit(name: string): boolean {
+  return /^(?:\.[gG][iI][tT]|[gG][iI][tT]~1)[. ]*(?:$|[\\/:])/.test(name);
+}
+
+/**
+ * git's is_hfs_dotgit (utf8.c): `.git` in any ASCII letter case (only ASCII: git clamps there) once the code points
+ * HFS+ ignores are removed, anywhere in the name, then the end or a "/". No dots or spaces dropped: HFS+ keeps them.
+ */
+function isHfsDotGit(name: string): boolean {
+  return /^\.[gG][iI][tT](?:$|\/)/.test(name.replace(HFS_IGNORED, ''));
+}
+
+/**
+ * Whether git refuses `segment` as a name in a tree, as `.git` (read-cache.c verify_path with core.protectNTFS and
+ * core.protectHFS, which fsck checks everywhere as hasDotgit): what HFS+ or NTFS take for `.git` (above); and after
+ * each "\\" in it, which git takes for a folder separator in NTFS's rules on every system, what NTFS does. A
+ * profile holding one cannot be checked out, and applied it would write into a repository's own folder.
  */
 export function isGitDirName(segment: string): boolean {
-  const name = segment.replace(HFS_IGNORED, '').toLowerCase();
-  return name.replace(/[. ]+$/, '') === '.git' || name === 'git~1';
+  return isHfsDotGit(segment) || segment.split('\\').some(isNtfsDotGit);
 }
 
 /** One segment of a path: not empty, `.` or `..`, not `.git`, no `/`, `\` or control character, no white space at either end. */
