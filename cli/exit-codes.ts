@@ -122,6 +122,7 @@ const BY_CODE: Record<string, number> = {
   ENV_PATH_UNSAFE: EXIT.conflict,
   ENV_NO_BACKUP: EXIT.notFound,
   ENV_RESTORE_CONFLICT: EXIT.conflict,
+  ENV_NOTHING_RESTORED: EXIT.nothing,
   // The web view (web/errors.ts).
   UI_PORT_IN_USE: EXIT.conflict,
   UI_LISTEN_FAILED: EXIT.setup,

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asLocalFailure, writeFileAtomicSync } from '../local-io.js';
-import { EnvNoBackupError, EnvPathUnsafeError, EnvRestoreConflictError } from './errors.js';
+import { EnvNoBackupError, EnvNothingRestoredError, EnvPathUnsafeError, EnvRestoreConflictError } from './errors.js';
 import { sha256Hex } from './hash.js';
 import { linkOnPath, ownHome, readLocal, removeLocal, stageLocal, type StagedFile } from './local.js';
 import { neverWritten, type Skipped } from './resolve.js';
@@ -166,6 +166,9 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
     if (why !== undefined) skipped.push({ target: typeof e.target === 'string' ? e.target : JSON.stringify(e.target) ?? 'an entry without a target', reason: why });
     return why === undefined;
   });
+  // A backup none of whose entries may be put back restores nothing: said as such, and not marked restored, so that
+  // it is still the one a plain "gitbus env restore" names.
+  if (entries.length === 0) throw new EnvNothingRestoredError(m.id, skipped);
   // A linked folder on a file's path is never written through, even with --force. Every file is checked before any
   // is put back: a restore is all or nothing, so a refused one leaves the home as it was, and runs whole once the
   // link is mended (it stopped at that file before, after putting back the ones before it).

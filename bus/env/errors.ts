@@ -94,6 +94,22 @@ export class EnvRestoreConflictError extends GitbusError {
   }
 }
 
+/**
+ * A restore of a backup every entry of which it leaves as it is (a path apply would not write today, one that is not
+ * in the home): nothing was put back, and the backup is not marked restored.
+ */
+export class EnvNothingRestoredError extends GitbusError {
+  readonly code = 'ENV_NOTHING_RESTORED';
+  constructor(id: string, skipped: { target: string; reason: string }[]) {
+    const shown = skipped.slice(0, 5).map((s) => `${s.target} (${s.reason})`).join('; ');
+    super(
+      `nothing was restored from backup ${id}: ${skipped.length === 0 ? 'it lists no file' : `every file it holds is one restore leaves as it is: ${shown}${skipped.length > 5 ? `; and ${skipped.length - 5} more` : ''}`}`,
+      'the backup is left as it is, not marked restored; "gitbus env restore --list" lists the others, and "gitbus env restore ID" restores one',
+      { id, skipped },
+    );
+  }
+}
+
 /** `capture` of files changed both here and in the bus since this node last synced them. */
 export class EnvCaptureConflictError extends GitbusError {
   readonly code = 'ENV_CAPTURE_CONFLICT';
