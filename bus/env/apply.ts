@@ -1,6 +1,7 @@
 import { GitbusError } from '../../schemas/errors.js';
 import { BackupWriter, pruneBackups } from './backups.js';
 import { chmodLocal, fsReason, removeLocal, withExecutable, writeLocal } from './local.js';
+import { octal, PERMISSION_BITS, type NarrowedMode } from './modes.js';
 import { shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
 import { writeState, type EnvStateFile } from './state-store.js';
 
@@ -17,6 +18,11 @@ export interface ApplyResult {
   removed: string[];
   /** Files whose content was in sync and whose executable bit was set or cleared to match the profile. */
   modes: { target: string; executable: boolean }[];
+  /**
+   * Files written or chmodded whose mode here had a setuid, setgid or sticky bit: written with the permission bits
+   * only (modes.ts), never carried onto the profile's content.
+   */
+  narrowed: NarrowedMode[];
   /** Files not in sync that apply left as they are, and why. */
   held: { target: string; state: FileStatus['state']; why: string }[];
   /**
@@ -58,7 +64,7 @@ export function skippedOf(plan: ProfilePlan): ApplySkipped[] {
 export function applyPlan(home: string, userHome: string, node: string, plan: ProfilePlan, opts: { dryRun?: boolean; now?: Date } = {}): ApplyResult {
   const now = opts.now ?? new Date();
   const dryRun = Boolean(opts.dryRun);
-  const result: ApplyResult = { profile: plan.profile, dryRun, written: [], removed: [], modes: [], held: [], skipped: skippedOf(plan), backup: null, files: shownFiles(plan) };
+  const result: ApplyResult = { profile: plan.profile, dryRun, written: [], removed: [], modes: [], narrowed: [], held: [], skipped: skippedOf(plan), backup: null, files: shownFiles(plan) };
   for (const f of plan.files) if (f.action === 'none' && f.held !== undefined) result.held.push({ target: f.target, state: f.state, why: f.held });
   const backup = new BackupWriter(home, userHome, plan.profile, node, now);
   // Until a file is done, state.json keeps what it said of it: a failure half-way records exactly what was done.
@@ -89,6 +95,7 @@ export function applyPlan(home: string, userHome: string, node: string, plan: Pr
           }
           claimed.add(f.target);
           result.written.push(f.target);
+          if (f.local.kind === 'file') narrowedFrom(result, f.target, f.local.mode, f.executable);
         } else if (f.action === 'mode' && f.local.kind === 'file') {
           // Content unchanged, so nothing to back up: only the mode changes, and it is said. A file system that keeps
           // no executable bit (vfat, some network mounts) would have it "changed" at every look: held, with why.
@@ -97,6 +104,7 @@ export function applyPlan(home: string, userHome: string, node: string, plan: Pr
             continue;
           }
           result.modes.push({ target: f.target, executable: f.executable });
+          narrowedFrom(result, f.target, f.local.mode, f.executable);
         } else if (f.action === 'remove') {
           if (!dryRun) {
             backup.save(f.target, f.rel, null);
@@ -120,6 +128,11 @@ export function applyPlan(home: string, userHome: string, node: string, plan: Pr
   }
   if (result.backup !== null) pruneBackups(home, now);
   return result;
+}
+
+/** Names a file whose mode here had bits beyond the permission bits, which the write or chmod did not keep. */
+function narrowedFrom(result: ApplyResult, target: string, mode: number, executable: boolean): void {
+  if ((mode & ~PERMISSION_BITS) !== 0) result.narrowed.push({ target, mode: octal(mode), applied: octal(withExecutable(mode, executable)) });
 }
 
 /** An error as a reason: a gitbus error's message, an fs error's code and message. */

@@ -4,6 +4,7 @@ import { asLocalFailure, writeFileAtomicSync } from '../local-io.js';
 import { EnvNoBackupError, EnvNothingRestoredError, EnvPathUnsafeError, EnvRestoreConflictError } from './errors.js';
 import { sha256Hex } from './hash.js';
 import { linkOnPath, ownHome, readLocal, removeLocal, stageLocal, type StagedFile } from './local.js';
+import { permissionMode, octal, type NarrowedMode } from './modes.js';
 import { neverWritten, type Skipped } from './resolve.js';
 import { targetRel, whyNotTarget } from '../../schemas/env-paths.js';
 
@@ -144,6 +145,11 @@ export interface RestoreResult {
    * name that looks like a secret), or one that is not a path in the home at all (a hand-edited backup).
    */
   skipped: Skipped[];
+  /**
+   * Files whose mode in the backup was not permission bits alone (a setuid, setgid or sticky bit, or no mode at all,
+   * in a hand-edited backup): restored with the permission bits only, never a wider mode (modes.ts).
+   */
+  narrowed: NarrowedMode[];
   /** The backup of what a forced restore replaced. */
   backup: string | null;
 }
@@ -187,6 +193,7 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
   if (changed.length > 0 && !opts.force) throw new EnvRestoreConflictError(m.id, changed.map((x) => x.e.target));
   const safety = new BackupWriter(home, userHome, m.profile, node, now, 'restore');
   const files: RestoreResult['files'] = [];
+  const narrowed: NarrowedMode[] = [];
   // Every file is written beside its place first, and only when all are written is each put in place (a rename,
   // which needs no room): a write that fails (a full disk) restores nothing, as a refused link does above, where it
   // used to stop after putting back the files before it.
@@ -200,8 +207,11 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
         steps.push({ commit: () => removeLocal(userHome, e.rel), discard: () => undefined });
         files.push({ target: e.target, action: 'removed' });
       } else {
-        steps.push(stageLocal(userHome, e.rel, content, e.mode ?? 0o644));
+        // A backup gitbus wrote always has the file's mode; one without is given what a new file gets.
+        const mode = permissionMode(e.mode ?? 0o644);
+        steps.push(stageLocal(userHome, e.rel, content, mode.mode));
         files.push({ target: e.target, action: 'restored' });
+        if (mode.was !== undefined) narrowed.push({ target: e.target, mode: mode.was, applied: octal(mode.mode) });
       }
     }
   } catch (err) {
@@ -220,7 +230,7 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
   }
   m.restored = now.toISOString();
   writeFileAtomicSync(join(backupsDir(home), m.id, 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
-  return { id: m.id, profile: m.profile, files: files.reverse(), skipped, backup: safety.id };
+  return { id: m.id, profile: m.profile, files: files.reverse(), skipped, narrowed: narrowed.reverse(), backup: safety.id };
 }
 
 /** Why a backup's entry is not put back, or undefined: the checks apply makes before it writes a file. */

@@ -3,6 +3,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSyn
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, isGitDirName, whyNotSegment } from '../../schemas/env-paths.js';
 import { EnvHomeMissingError, EnvPathUnsafeError } from './errors.js';
+import { PERMISSION_BITS } from './modes.js';
 import { neverWritten, type Skipped } from './resolve.js';
 
 /**
@@ -300,9 +301,10 @@ export function stageLocal(userHome: string, rel: string, bytes: Uint8Array, mod
   const tmp = join(dirname(abs), `${STAGED_PREFIX}${randomBytes(6).toString('hex')}`);
   const discard = () => rmSync(tmp, { force: true });
   try {
-    writeFileSync(tmp, bytes, { mode });
-    // The mode given to the write is masked by the umask and ignored for an existing temp name: set it exactly.
-    chmodSync(tmp, mode);
+    writeFileSync(tmp, bytes, { mode: mode & PERMISSION_BITS });
+    // The mode given to the write is masked by the umask and ignored for an existing temp name: set it exactly, its
+    // permission bits only (modes.ts), whatever a caller passed.
+    chmodSync(tmp, mode & PERMISSION_BITS);
   } catch (err) {
     discard();
     throw err;
@@ -314,7 +316,7 @@ export function stageLocal(userHome: string, rel: string, bytes: Uint8Array, mod
 export function chmodLocal(userHome: string, rel: string, mode: number): boolean {
   const abs = absOf(userHome, rel);
   refuseLinks(userHome, rel);
-  chmodSync(abs, mode);
+  chmodSync(abs, mode & PERMISSION_BITS);
   return (statSync(abs).mode & 0o111) === (mode & 0o111);
 }
 
@@ -323,8 +325,11 @@ export function removeLocal(userHome: string, rel: string): void {
   rmSync(absOf(userHome, rel), { force: true });
 }
 
-/** A mode with the executable bits set or cleared: where the file may be read, it may be run. */
+/**
+ * A mode with the executable bits set or cleared: where the file may be read, it may be run. Permission bits only: a
+ * setuid, setgid or sticky bit of the file here is not kept for the profile's content (modes.ts).
+ */
 export function withExecutable(mode: number, executable: boolean): number {
-  const base = mode & 0o7666;
+  const base = mode & 0o666;
   return executable ? base | ((base & 0o444) >> 2) : base;
 }
