@@ -155,8 +155,9 @@ export function neverSynced(rel: string, busHome: readonly string[] = []): strin
   if (/credential/i.test(name)) return 'its name says it holds credentials';
   // `gitbus setup claude` keeps the settings.json it replaced beside it, and a write stages a temp file there.
   if (/\.gitbus-backup-[^/]*$/.test(name)) return 'a backup gitbus wrote on this machine (*.gitbus-backup-*) belongs to it';
-  // .gitbus-tmp-<hex> now; .NAME.gitbus-<pid>-<hex>.tmp before, which a write that was killed may have left.
-  if (/^\.gitbus-tmp-[0-9a-f]+$/.test(name) || /^\..+\.gitbus-\d+-[0-9a-f]+\.tmp$/.test(name)) return 'a temporary file gitbus writes while it replaces a file (.gitbus-tmp-<hex>)';
+  // .gitbus-tmp-<pid>-<hex> now; .gitbus-tmp-<hex> and .NAME.gitbus-<pid>-<hex>.tmp before, which a write that was
+  // killed may have left.
+  if (/^\.gitbus-tmp-(?:\d+-)?[0-9a-f]+$/.test(name) || /^\..+\.gitbus-\d+-[0-9a-f]+\.tmp$/.test(name)) return 'a temporary file gitbus writes while it replaces a file (.gitbus-tmp-<pid>-<hex>)';
   return undefined;
 }
 

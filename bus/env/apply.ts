@@ -3,6 +3,7 @@ import { BackupWriter, pruneBackups } from './backups.js';
 import { chmodLocal, fsReason, removeLocal, withExecutable, writeLocal } from './local.js';
 import { octal, PERMISSION_BITS, type NarrowedMode } from './modes.js';
 import { shownFiles, type FileStatus, type ProfilePlan } from './plan.js';
+import { sweepStaged } from './staged.js';
 import { writeState, type EnvStateFile } from './state-store.js';
 
 /**
@@ -23,6 +24,8 @@ export interface ApplyResult {
    * only (modes.ts), never carried onto the profile's content.
    */
   narrowed: NarrowedMode[];
+  /** Temp files a killed apply or restore left in the folders of the profile's files, removed (staged.ts). */
+  leftovers: string[];
   /** Files not in sync that apply left as they are, and why. */
   held: { target: string; state: FileStatus['state']; why: string }[];
   /**
@@ -64,8 +67,9 @@ export function skippedOf(plan: ProfilePlan): ApplySkipped[] {
 export function applyPlan(home: string, userHome: string, node: string, plan: ProfilePlan, opts: { dryRun?: boolean; now?: Date } = {}): ApplyResult {
   const now = opts.now ?? new Date();
   const dryRun = Boolean(opts.dryRun);
-  const result: ApplyResult = { profile: plan.profile, dryRun, written: [], removed: [], modes: [], narrowed: [], held: [], skipped: skippedOf(plan), backup: null, files: shownFiles(plan) };
+  const result: ApplyResult = { profile: plan.profile, dryRun, written: [], removed: [], modes: [], narrowed: [], leftovers: [], held: [], skipped: skippedOf(plan), backup: null, files: shownFiles(plan) };
   for (const f of plan.files) if (f.action === 'none' && f.held !== undefined) result.held.push({ target: f.target, state: f.state, why: f.held });
+  result.leftovers = sweepStaged(userHome, plan.files.map((f) => f.rel), { dryRun, now: now.getTime() });
   const backup = new BackupWriter(home, userHome, plan.profile, node, now);
   // Until a file is done, state.json keeps what it said of it: a failure half-way records exactly what was done.
   const state: EnvStateFile = { format: 1, profile: plan.profile, ...(plan.updated !== undefined ? { updated: plan.updated } : {}), files: {} };

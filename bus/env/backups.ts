@@ -6,6 +6,7 @@ import { sha256Hex } from './hash.js';
 import { linkOnPath, ownHome, readLocal, removeLocal, stageLocal, type StagedFile } from './local.js';
 import { permissionMode, octal, type NarrowedMode } from './modes.js';
 import { neverWritten, type Skipped } from './resolve.js';
+import { sweepStaged } from './staged.js';
 import { targetRel, whyNotTarget } from '../../schemas/env-paths.js';
 
 /**
@@ -150,6 +151,8 @@ export interface RestoreResult {
    * in a hand-edited backup): restored with the permission bits only, never a wider mode (modes.ts).
    */
   narrowed: NarrowedMode[];
+  /** Temp files a killed apply or restore left in the folders restored into, removed (staged.ts). */
+  leftovers: string[];
   /** The backup of what a forced restore replaced. */
   backup: string | null;
 }
@@ -191,6 +194,7 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
   if (others.length > 0) throw new EnvRestoreConflictError(m.id, others.map((x) => `${x.e.target} (${x.local.kind === 'other' ? x.local.why : 'a symbolic link'} now)`));
   const changed = current.filter((x) => (x.local.kind === 'file' ? sha256Hex(x.local.bytes) : null) !== x.e.written);
   if (changed.length > 0 && !opts.force) throw new EnvRestoreConflictError(m.id, changed.map((x) => x.e.target));
+  const leftovers = sweepStaged(userHome, entries.map((e) => e.rel), { now: now.getTime() });
   const safety = new BackupWriter(home, userHome, m.profile, node, now, 'restore');
   const files: RestoreResult['files'] = [];
   const narrowed: NarrowedMode[] = [];
@@ -230,7 +234,7 @@ export function restoreBackup(home: string, userHome: string, node: string, id: 
   }
   m.restored = now.toISOString();
   writeFileAtomicSync(join(backupsDir(home), m.id, 'manifest.json'), `${JSON.stringify(m, null, 2)}\n`);
-  return { id: m.id, profile: m.profile, files: files.reverse(), skipped, narrowed: narrowed.reverse(), backup: safety.id };
+  return { id: m.id, profile: m.profile, files: files.reverse(), skipped, narrowed: narrowed.reverse(), leftovers, backup: safety.id };
 }
 
 /** Why a backup's entry is not put back, or undefined: the checks apply makes before it writes a file. */

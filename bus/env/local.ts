@@ -285,8 +285,18 @@ export interface StagedFile {
   discard(): void;
 }
 
-/** What a file staged beside its place is named, then 12 random hex digits (schemas/env-paths.ts never syncs it). */
-const STAGED_PREFIX = '.gitbus-tmp-';
+/**
+ * What a file staged beside its place is named: `.gitbus-tmp-<pid>-<12 hex>`. The writer's pid tells a write in
+ * progress, however slow (a restore stages every file before it renames any), from one a killed process left
+ * (staged.ts sweeps those); `.gitbus-tmp-<12 hex>`, without a pid, is what gitbus wrote before, judged by age alone.
+ * schemas/env-paths.ts never syncs either.
+ */
+export const STAGED_RE = /^\.gitbus-tmp-(?:([1-9][0-9]{0,9})-)?[0-9a-f]{12}$/;
+
+/** A name of its own, not the file's with more around it: a file's name may be 255 bytes, the most a name can be. */
+function stagedName(): string {
+  return `.gitbus-tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
 
 /**
  * Writes what `rel` is to hold into a temp file beside it, with its mode, without touching `rel`: writeLocal puts it
@@ -297,8 +307,7 @@ export function stageLocal(userHome: string, rel: string, bytes: Uint8Array, mod
   const abs = absOf(userHome, rel);
   makeParents(userHome, rel);
   refuseLinks(userHome, rel);
-  // A name of its own, not the file's with more around it: a file's name may be 255 bytes, the most a name can be.
-  const tmp = join(dirname(abs), `${STAGED_PREFIX}${randomBytes(6).toString('hex')}`);
+  const tmp = join(dirname(abs), stagedName());
   const discard = () => rmSync(tmp, { force: true });
   try {
     writeFileSync(tmp, bytes, { mode: mode & PERMISSION_BITS });

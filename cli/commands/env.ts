@@ -103,6 +103,7 @@ function applyText(r: ApplyResult): string {
   for (const m of r.modes) lines.push(`  ${(r.dryRun ? 'would chmod' : 'chmod').padEnd(12)} ${m.target} (${m.executable ? 'made executable' : 'made not executable'}, as the profile has it)`);
   for (const t of r.removed) lines.push(`  ${(r.dryRun ? 'would remove' : 'removed').padEnd(12)} ${t}`);
   for (const n of r.narrowed) lines.push(`  ${'mode'.padEnd(12)} ${n.target}: written ${n.applied}, not ${n.mode} as it was here (a setuid, setgid or sticky bit is never kept for the profile's content)`);
+  for (const t of r.leftovers) lines.push(`  ${(r.dryRun ? 'would remove' : 'removed').padEnd(12)} ${t} (a temp file a killed apply or restore left)`);
   for (const h of r.held) lines.push(`  ${'left'.padEnd(12)} ${h.target} (${STATE_WORD[h.state] ?? h.state}): ${h.why}`);
   for (const s of r.skipped) lines.push(`  ${(s.kind === 'unchanged' ? 'unchanged' : 'skipped').padEnd(12)} ${s.target}${s.kind === 'unchanged' ? '' : ` (${SKIP_WORD[s.kind]})`}: ${s.reason}`);
   if (r.backup) lines.push(`  backup ${r.backup} holds what was replaced: "gitbus env restore ${r.backup}" puts it back`);
@@ -253,6 +254,7 @@ export function register(program: Command): void {
           `restored backup ${r.id} (profile ${r.profile})`,
           ...r.files.map((f) => `  ${f.action.padEnd(9)} ${f.target}`),
           ...r.narrowed.map((n) => `  ${'mode'.padEnd(9)} ${n.target}: restored ${n.applied}, not ${n.mode} as the backup has it (permission bits only)`),
+          ...r.leftovers.map((t) => `  ${'removed'.padEnd(9)} ${t} (a temp file a killed apply or restore left)`),
           ...r.skipped.map((s) => `  ${'skipped'.padEnd(9)} ${s.target}: ${s.reason}; left as it is`),
           ...(r.backup ? [`  what was there before is in backup ${r.backup}`] : []),
         ].join('\n'),
