@@ -12,6 +12,9 @@ const pushes = new Map<string, number>();
  * takes its own gc.pid lock against other nodes doing the same, and prunes unreachable objects only when they
  * are older than gc.pruneExpire (two weeks), so nothing a running push still needs is removed.
  *
+ * The packs it writes get their reverse index (`.rev`), as in a repository `gitbus init` made (local.ts,
+ * BUS_REMOTE_CONFIG_SECTIONS): a remote made before that, or by hand, gains them at its next gc.
+ *
  * Returns whether a gc was started. It runs detached and is never waited for; a failure (no git) costs nothing.
  */
 export function afterDirectPush(remote: string, every: number, gitPath = 'git'): boolean {
@@ -21,7 +24,7 @@ export function afterDirectPush(remote: string, every: number, gitPath = 'git'):
   // Ref-lock marks left by this host's processes killed mid-push (local-direct.ts) go at the same moment.
   sweepRefLockMarks(remote);
   try {
-    const child = childProcess().spawn(gitPath, ['-C', remote, 'gc', '--auto', '--quiet'], { stdio: 'ignore', detached: true });
+    const child = childProcess().spawn(gitPath, ['-c', 'pack.writeReverseIndex=true', '-C', remote, 'gc', '--auto', '--quiet'], { stdio: 'ignore', detached: true });
     child.on('error', () => undefined);
     child.unref();
     return true;

@@ -207,11 +207,16 @@ export async function createBareRepo(path: string, options: LocalTransportOption
   if (run.exitCode !== 0) {
     throw new GitServiceError({ service: 'git-init', remote: abs, exitCode: run.exitCode, signal: run.signal, stderr: run.stderr, stdout: run.stdout });
   }
-  // Should the repository later be served over SSH or HTTPS, nodes read one archived task by its path from it
-  // (bus/archive/path-read.ts). The file was just written by git init: appending a section is what git config does.
-  await fsp.appendFile(join(abs, 'config'), PATH_READ_CONFIG_SECTION);
+  // The file was just written by git init: appending sections is what git config does.
+  await fsp.appendFile(join(abs, 'config'), BUS_REMOTE_CONFIG_SECTIONS);
   return abs;
 }
 
-/** The options of PATH_READ_CONFIG, as a config file section. */
-export const PATH_READ_CONFIG_SECTION = '[uploadpack]\n\tallowFilter = true\n\tallowAnySHA1InWant = true\n';
+/**
+ * What a bare repository gitbus creates says for itself: should it later be served over SSH or HTTPS, nodes read one
+ * archived task by its path from it (PATH_READ_CONFIG, bus/archive/path-read.ts); and every pack git writes there
+ * (received, or made by gc) gets its reverse index (`.rev`, git ≥ 2.41's default), without which every upload-pack
+ * exchange builds one in memory for the whole pack: ~17 ms of the host's CPU per exchange at 400,000 objects
+ * (docs/PERFORMANCE.md), paid by each fetch and each path read through git's services.
+ */
+export const BUS_REMOTE_CONFIG_SECTIONS = '[uploadpack]\n\tallowFilter = true\n\tallowAnySHA1InWant = true\n[pack]\n\twriteReverseIndex = true\n';

@@ -165,8 +165,9 @@ export class SshTransport implements Transport {
     if (/^~[^/]/.test(path)) throw new SshRemoteCommandError(this.target.where, `git init --bare ${path}`, null, 'a ~user/ path cannot be created by gitbus; create the repository on the host, or give a path from /');
     // `git init` does not expand ~ (upload-pack does): the remote shell expands ~/ instead.
     const dir = path.startsWith('~/') ? `"$HOME"/${shellQuote(path.slice(2))}` : shellQuote(path);
-    // Path reads of the archive (bus/archive/path-read.ts) need these; a host that ignores them costs a shallow fetch.
-    const command = `git init --quiet --bare ${dir} && git --git-dir=${dir} symbolic-ref HEAD refs/heads/main && git --git-dir=${dir} config uploadpack.allowFilter true && git --git-dir=${dir} config uploadpack.allowAnySHA1InWant true`;
+    // Path reads of the archive (bus/archive/path-read.ts) need the first two; a host that ignores them costs a
+    // shallow fetch. The third gives every pack a reverse index, as for a local path (local.ts, BUS_REMOTE_CONFIG_SECTIONS).
+    const command = `git init --quiet --bare ${dir} && git --git-dir=${dir} symbolic-ref HEAD refs/heads/main && git --git-dir=${dir} config uploadpack.allowFilter true && git --git-dir=${dir} config uploadpack.allowAnySHA1InWant true && git --git-dir=${dir} config pack.writeReverseIndex true`;
     const r = await this.runCommand(command, `git init on ${this.display}`);
     if (r.end.exitCode !== 0) throw new SshRemoteCommandError(this.target.where, command, r.end.exitCode, r.end.stderr || 'create the bare repository on the host yourself: git init --bare --initial-branch=main <path>');
   }

@@ -155,6 +155,7 @@ describe.skipIf(!available)('an SSH remote', () => {
     // Nodes read one archived task by its path from it (docs/PROTOCOL.md §7).
     expect(gitCli(['--git-dir', path, 'config', 'uploadpack.allowFilter']).trim()).toBe('true');
     expect(gitCli(['--git-dir', path, 'config', 'uploadpack.allowAnySHA1InWant']).trim()).toBe('true');
+    expect(gitCli(['--git-dir', path, 'config', 'pack.writeReverseIndex']).trim()).toBe('true');
     // An existing bus is not made again; a second init says so.
     const again = await gitbus(['init', '--remote', `busbox:${path}`, '--node', 'second', '--json'], { home: join(dir.path, 'home2'), env: sshd.env });
     expect(again.code).toBe(5);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BusRepo } from '../../bus/repo.js';
@@ -37,6 +38,7 @@ async function pushMany(gcEvery: number, pushes: number) {
   // threshold and three planted objects in that folder make "enough to pack" certain, as thousands of
   // heartbeats would in a real bus.
   gitSync(remote, ['config', 'gc.auto', '20']);
+  gitSync(remote, ['config', 'pack.writeReverseIndex', 'false']);
   for (const content of blobsInFolder17(3)) gitSync(remote, ['hash-object', '-w', '--stdin'], content);
   const repo = new BusRepo(await isoInit(dirs), new LocalTransport(remote), { gcEvery });
   expect(await repo.directRemote()).toBe(remote);
@@ -59,6 +61,10 @@ describe('git gc for directly written remotes', () => {
     expect(gitSync(remote, ['rev-parse', 'refs/heads/main'])).toBe(head);
     expect(gitSync(remote, ['fsck', '--no-dangling', '--connectivity-only'])).toBe('');
     expect(gitSync(remote, ['rev-list', '--count', 'main'])).toBe('10');
+    // With its reverse index, even in a remote whose config does not ask for one (made by hand, or before gitbus set it).
+    expect(gitSync(remote, ['config', '--get-all', 'pack.writeReverseIndex'])).toBe('false');
+    const packs = readdirSync(join(remote, 'objects', 'pack'));
+    expect(packs.filter((f) => f.endsWith('.rev'))).toEqual(packs.filter((f) => f.endsWith('.pack')).map((f) => f.replace(/\.pack$/, '.rev')));
   });
 
   it('starts no gc when it is switched off', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -134,6 +134,18 @@ describe('LocalTransport services', () => {
     const head = cliCommit(work, { 'x.md': 'x' });
     gitSync(work, ['push', '--quiet', 'origin', 'main']);
     expect(lsRemote(remote).get('refs/heads/main')).toBe(head);
+  });
+
+  it('createBareRepo makes a repo whose packs carry a reverse index, so no upload-pack builds one for them', async () => {
+    const remote = await createBareRepo(join(await dirs.make(), 'rev.git'));
+    expect(gitSync(remote, ['config', 'pack.writeReverseIndex'])).toBe('true');
+    const work = await cliClone(dirs, remote);
+    // More objects than receive-pack's transfer.unpackLimit (100): it keeps them as the pack it received.
+    cliCommit(work, Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`f${i}.md`, `file ${i}\n`])));
+    gitSync(work, ['push', '--quiet', 'origin', 'main']);
+    const packs = readdirSync(join(remote, 'objects', 'pack'));
+    expect(packs.filter((f) => f.endsWith('.pack'))).toHaveLength(1);
+    expect(packs.filter((f) => f.endsWith('.rev'))).toEqual(packs.filter((f) => f.endsWith('.pack')).map((f) => f.replace(/\.pack$/, '.rev')));
   });
 });
 
