@@ -71,6 +71,32 @@ export async function writeArchive(remote: string, dir: string, finished: number
 /** BENCH_ARCHIVE_PATH=1: nodes read through git's services from a host that does not run git-upload-archive. */
 const PATH_ONLY = process.env['BENCH_ARCHIVE_PATH'] === '1';
 
+/**
+ * BENCH_ARCHIVE_REV=0: leave the remotes as fast-import and the pushes left them, their packs without a reverse index
+ * (as a bus made before gitbus asked for one, on a git older than 2.41, until its next gc).
+ */
+const KEEP_PACKS = process.env['BENCH_ARCHIVE_REV'] === '0';
+
+/**
+ * The remote as gitbus keeps it (bus/transport/local-gc.ts) and a git host keeps its repositories: packed by `git gc`,
+ * each pack with its reverse index (`pack.writeReverseIndex`, which `gitbus init` sets; git ≥ 2.41's default) and a
+ * bitmap. fast-import, which stands in for the archive runs' pushes here, writes neither; without the reverse index
+ * every upload-pack exchange builds one in memory for the whole pack (~17 ms at 400,000 objects on this machine).
+ */
+function keepAsAHostDoes(remote: string): void {
+  if (!KEEP_PACKS) execFileSync('git', ['--git-dir', remote, '-c', 'pack.writeReverseIndex=true', 'gc', '--quiet'], { env: GIT_ENV });
+}
+
+/** What the remote's pack folder holds, by kind: `1 .pack, 1 .idx, 1 .rev, 1 .bitmap`. */
+function packFiles(remote: string): string {
+  const kinds = new Map<string, number>();
+  for (const f of readdirSync(join(remote, 'objects', 'pack'))) {
+    const ext = /\.[a-z]+$/.exec(f)?.[0];
+    if (ext) kinds.set(ext, (kinds.get(ext) ?? 0) + 1);
+  }
+  return [...kinds].map(([ext, n]) => `${n} ${ext}`).join(', ') || 'no packs';
+}
+
 /** Main's `archive-shards` for the archive's tip, committed with the git CLI as `gitbus archive` would write it. */
 function writeShardsNote(remote: string, dir: string): void {
   const tip = execFileSync('git', ['--git-dir', remote, 'rev-parse', 'archive'], { encoding: 'utf8' }).trim();
@@ -168,6 +194,7 @@ export async function archiveBench(lines: string[], finished: number, runs: numb
   // `show` reads another archived task than the one the pending tasks wait on: `join` warms the status (its
   // dependencies' lookup included), so a dependency's lookup is done before the first timed command.
   const shown = ids[Math.floor(ids.length / 3)] as string;
+  keepAsAHostDoes(bigRemote);
   const commits = execFileSync('git', ['--git-dir', bigRemote, 'rev-list', '--count', 'archive'], { encoding: 'utf8' }).trim();
   const archiveObjects = execFileSync('git', ['--git-dir', bigRemote, 'count-objects', '-v'], { encoding: 'utf8' });
 
@@ -189,6 +216,8 @@ export async function archiveBench(lines: string[], finished: number, runs: numb
     for (let i = 0; i < pending; i++) await dispatch(ctx, { handoff: { title: `waits ${i}`, command: 'true', after: [after] }, body: '## Task\n\nbench\n' });
     await ctx.repo.close();
   }
+  // The empty bus too, so that both sides are served from the same kind of object store.
+  keepAsAHostDoes(emptyRemote);
 
   // first[bus][command], later[bus][command]
   const first = new Map<string, number[]>();
@@ -213,7 +242,7 @@ export async function archiveBench(lines: string[], finished: number, runs: numb
   const s = (m: Map<string, number[]>, k: string): Sample => summarize(m.get(k) ?? []);
   lines.push(`## ${finished} archived tasks behind the bus, against an empty bus: commands as processes (${runs} runs each)`, '');
   lines.push(`archive: ${finished} tasks in ${commits} archive commits, written with git fast-import in ${built} ms (layout of bus/ops/archive.ts, id index included)`);
-  lines.push(`remote object store: ${archiveObjects.split('\n').filter((l) => /^(count|size-pack|in-pack)/.test(l)).join(', ')}`);
+  lines.push(`remote object store: ${archiveObjects.split('\n').filter((l) => /^(count|size-pack|in-pack)/.test(l)).join(', ')}; pack files: ${packFiles(bigRemote)}${KEEP_PACKS ? ' (BENCH_ARCHIVE_REV=0: as fast-import wrote them)' : ' (after git gc with pack.writeReverseIndex, as gitbus and hosts keep a remote)'}`);
   if (firstClone) lines.push(`a fresh node's clone after its first \`show\` of an archived task: ${firstClone.loose} loose objects, ${firstClone.packs} pack(s), ${Math.round(firstClone.bytes / 1024)} KiB`);
   lines.push('');
   if (PATH_ONLY) lines.push('every node reads through git\'s services (GITBUS_DIRECT=0) as from a host without git-upload-archive (BENCH_ARCHIVE_PATH=1)', '');
