@@ -1,7 +1,8 @@
 import { outputView } from '../../watcher/output-view.js';
 import { z } from '../../schemas/zod.js';
 import { showTask } from '../../bus/ops/query.js';
-import { durationSchema, formatDuration, parseDuration } from '../../schemas/duration.js';
+import { durationSchema, formatDuration, parseDuration, tryParseDuration } from '../../schemas/duration.js';
+import { withRule } from '../../schemas/rule.js';
 import { maxCharsSchema, offlineSchema, tail, taskRefSchema, shownStateSchema } from '../schemas.js';
 import { bodySection, taskFiles } from '../task-files.js';
 import { defineTool } from '../tool.js';
@@ -18,9 +19,21 @@ const DEFAULT_MAX = 4000;
 /** A progress message is a line in a client's display, not a log: the end of a long burst of output is enough. */
 const PROGRESS_CHARS = 2000;
 
+/**
+ * The longest one call waits. A call nobody reads any more polls the bus until its timeout: an MCP SDK client whose
+ * `maxTotalTimeout` runs out drops the call without cancelling it (only its plain timeout sends a cancel), so an
+ * unbounded timeout could keep the server polling for days for nobody.
+ */
+const MAX_TIMEOUT = '1h';
+const MAX_TIMEOUT_MS = parseDuration(MAX_TIMEOUT);
+
+const timeoutSchema = withRule(durationSchema, (text) =>
+  (tryParseDuration(text) ?? 0) > MAX_TIMEOUT_MS ? { reason: `${text} is longer than the ${MAX_TIMEOUT} one call may wait`, fix: `wait at most ${MAX_TIMEOUT}, and call wait again while ended is false` } : undefined,
+);
+
 const input = z.strictObject({
   id: taskRefSchema,
-  timeout: z.optional(durationSchema).register(z.globalRegistry, { description: `how long to wait at most: a whole number followed by ms, s, m, h or d (default ${DEFAULT_TIMEOUT}; 0s looks once). A call that runs out returns ended: false; call again to wait on. Longer than your own request timeout only with a progress token and that timeout reset on progress` }),
+  timeout: z.optional(timeoutSchema).register(z.globalRegistry, { description: `how long to wait at most: a whole number followed by ms, s, m, h or d, at most ${MAX_TIMEOUT} (default ${DEFAULT_TIMEOUT}; 0s looks once). A call that runs out returns ended: false; call again to wait on. Longer than your own request timeout only with a progress token and that timeout reset on progress` }),
   maxChars: maxCharsSchema(DEFAULT_MAX),
 });
 

@@ -114,4 +114,16 @@ describe('a long wait over MCP', () => {
 
     expect(await ok<Json>('wait', { id: d.id, timeout: '0s' })).toMatchObject({ id: d.id, ended: false, state: 'pending' });
   });
+
+  it('refuses a wait longer than an hour, which nobody might read to its end, naming the argument and the fix', async () => {
+    const d = await ok<{ id: string }>('dispatch', { title: 'waited on too long', to: 'alpha', runner: 'manual' });
+    const r = (await client.callTool({ name: 'wait', arguments: { id: d.id, timeout: '61m' } }, undefined, { timeout: 30_000 })) as CallToolResult;
+    expect(r.isError).toBe(true);
+    expect(r._meta?.['gitbus/error']).toMatchObject({
+      code: 'BAD_INPUT',
+      data: { problems: [{ field: 'timeout', reason: '61m is longer than the 1h one call may wait', fix: 'wait at most 1h, and call wait again while ended is false' }] },
+    });
+    const wait = (await client.listTools()).tools.find((t) => t.name === 'wait');
+    expect(JSON.stringify(wait?.inputSchema)).toContain('at most 1h');
+  });
 });
