@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomicSync } from '../bus/local-io.js';
+import { JsonNumberText, parseJsonKeepingNumbers, renderJsonKeepingNumbers } from '../bus/json-keeping-numbers.js';
 import { ClaudeSettingsInvalidError } from './errors.js';
 import { MARKETPLACE_NAME, PLUGIN_ID } from './plugin-files.js';
 
@@ -15,7 +16,7 @@ function marketplacesKey(s: Settings): 'extraKnownMarketplaces' | 'additionalMar
   return 'additionalMarketplaces' in s && !('extraKnownMarketplaces' in s) ? 'additionalMarketplaces' : 'extraKnownMarketplaces';
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNumberText);
 
 /** Why `s` cannot be changed safely, or null. Pure. */
 export function settingsProblem(s: unknown): string | null {
@@ -81,7 +82,7 @@ export function readSettings(file: string, again?: string): { settings: Settings
   if (text.trim() === '') return { settings: {}, exists: true, text };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJsonKeepingNumbers(text);
   } catch (err) {
     throw new ClaudeSettingsInvalidError(file, `not valid JSON (${(err as Error).message})`, again);
   }
@@ -90,8 +91,9 @@ export function readSettings(file: string, again?: string): { settings: Settings
   return { settings: parsed as Settings, exists: true, text };
 }
 
+/** As Claude Code writes it; its numbers as the file wrote them (bus/json-keeping-numbers.ts). */
 export function renderSettings(s: Settings): string {
-  return `${JSON.stringify(s, null, 2)}\n`;
+  return `${renderJsonKeepingNumbers(s)}\n`;
 }
 
 /**

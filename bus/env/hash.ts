@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { JsonNumberText } from '../json-keeping-numbers.js';
 
 /** The SHA-256 of bytes, as 64 lower-case hex digits: what a manifest lists and what state.json remembers. */
 export function sha256Hex(bytes: Uint8Array | string): string {
@@ -7,6 +8,8 @@ export function sha256Hex(bytes: Uint8Array | string): string {
 
 /** JSON with every object's keys sorted, so that two equal values always give the same text. */
 export function canonicalJson(value: unknown): string {
+  // Its text, not the number it reads as: 12345678901234567890 and ...891 are the same double, not the same setting.
+  if (value instanceof JsonNumberText) return value.text;
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;

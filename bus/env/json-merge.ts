@@ -3,18 +3,20 @@
  * top-level keys, every other key of the node's file is kept where it was.
  */
 
+import { JsonNumberText, parseJsonKeepingNumbers, renderJsonKeepingNumbers } from '../json-keeping-numbers.js';
+
 export type JsonObject = Record<string, unknown>;
 
 export type JsonRead = { ok: true; value: JsonObject } | { ok: false; reason: string };
 
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNumberText);
 
 /** Reads a JSON object from text; an empty file is an empty object (a settings file just created). */
 export function parseJsonObject(text: string): JsonRead {
   if (text.trim() === '') return { ok: true, value: {} };
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseJsonKeepingNumbers(text);
   } catch (err) {
     // V8 quotes the text it failed on: a node's own settings (tokens in its env key, say), over several lines, would
     // go into every report and the watcher's log. The reason keeps what went wrong, not the file's text.
@@ -53,7 +55,7 @@ export function mergeJson(local: JsonObject, profile: JsonObject): JsonObject {
   return Object.fromEntries([...kept, ...added]);
 }
 
-/** JSON as Claude Code writes its settings: two spaces, a final newline. */
+/** JSON as Claude Code writes its settings: two spaces, a final newline; numbers as the file wrote them. */
 export function renderJson(obj: JsonObject): string {
-  return `${JSON.stringify(obj, null, 2)}\n`;
+  return `${renderJsonKeepingNumbers(obj)}\n`;
 }

@@ -63,6 +63,18 @@ describe('gitbus setup claude', () => {
     expect(check.stdout).toContain('current');
   });
 
+  it('keeps every number of the user\'s settings as written, also through --remove', async () => {
+    const project = await userProject();
+    const numbers = '"cleanupPeriodDays": 30.0,\n  "x-team-id": 12345678901234567890,\n  "x-ratio": 1e3';
+    await writeFile(settingsFile(project), `{\n  ${numbers},\n  "model": "opus"\n}\n`);
+    const r = await gitbus(['setup', 'claude', '--project', '--json'], { cwd: project, env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(settingsFile(project), 'utf8')).toContain(numbers);
+    const removed = await gitbus(['setup', 'claude', '--project', '--remove', '--json'], { cwd: project, env: env() });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(await readFile(settingsFile(project), 'utf8')).toBe(`{\n  ${numbers},\n  "model": "opus"\n}\n`);
+  });
+
   it('a second setup changes nothing and keeps one block; an older version\'s block is replaced', async () => {
     const project = await setUpProject();
     const before = await readFile(mdFile(project), 'utf8');

@@ -5,7 +5,7 @@ import { envManifestPath, envProfileOfManifest, classifySignaturePath } from '..
 import { signedKindOf, sidecarPathFor, NAMESPACES } from '../../bus/trust/messages.js';
 import { resolveProfile } from '../../bus/env/resolve.js';
 import { cardEnvOf, decide, fileState } from '../../bus/env/states.js';
-import { mergeJson, parseJsonObject, pickKeys } from '../../bus/env/json-merge.js';
+import { mergeJson, parseJsonObject, pickKeys, renderJson } from '../../bus/env/json-merge.js';
 import { keysHash } from '../../bus/env/hash.js';
 import { scanSecrets } from '../../bus/env/secrets.js';
 import { ownHome } from '../../bus/env/local.js';
@@ -227,6 +227,32 @@ describe('JSON merged by keys', () => {
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(Object.keys(pickKeys(r.value, ['__proto__']))).toEqual(['__proto__']);
     expect(parseJsonObject('[1]')).toMatchObject({ ok: false });
+  });
+
+  it('writes back every number of the node\'s file as it was written, even those a double cannot hold', () => {
+    const node = '{\n  "id": 12345678901234567890,\n  "ratio": 1.0,\n  "big": 1e3,\n  "neg": -0,\n  "cents": 0.10,\n  "huge": 1e400,\n  "list": [\n    9007199254740993,\n    2,\n    "12345678901234567890"\n  ],\n  "text": "1.0 and 1e3 in a string",\n  "plain": 42\n}\n';
+    const local = parseJsonObject(node);
+    const profile = parseJsonObject('{"model": "opus", "limit": 2.50}');
+    expect(local.ok && profile.ok).toBe(true);
+    if (!local.ok || !profile.ok) return;
+    // The profile's keys set, the node's kept, each number in its own spelling; strings untouched.
+    expect(renderJson(mergeJson(local.value, profile.value))).toBe(`${node.slice(0, -3)},\n  "model": "opus",\n  "limit": 2.50\n}\n`);
+    expect(renderJson(local.value)).toBe(node);
+    // Two integers past 2^53 that read as the same double are different settings.
+    expect(keysHash(local.value, ['id'])).not.toBe(keysHash((parseJsonObject('{"id": 12345678901234567891}') as { value: Record<string, unknown> }).value, ['id']));
+    // Anything else that prints the value sees the number.
+    expect(JSON.parse(JSON.stringify(local.value))).toMatchObject({ id: 12345678901234567890, ratio: 1, big: 1000 });
+  });
+
+  it('takes no string of a file for a kept number, whatever it holds', () => {
+    const text = '{"a": "\\u0000abc:0", "b": 1.50, "c": "\\u0000"}';
+    const r = parseJsonObject(text);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value['a']).toBe('\u0000abc:0');
+    // A file that is one such number is still not an object.
+    expect(parseJsonObject('1.0')).toEqual({ ok: false, reason: 'not a JSON object' });
+    expect(renderJson(r.value)).toBe('{\n  "a": "\\u0000abc:0",\n  "b": 1.50,\n  "c": "\\u0000"\n}\n');
   });
 
   it('says why a file is not JSON without quoting its text (a node\'s settings may hold a token), on one line', () => {
