@@ -43,6 +43,22 @@ export class UiMethodNotAllowedError extends GitbusError {
   }
 }
 
+/**
+ * A request whose Host header names none of the names this server was bound to (answered 421): a page on another
+ * site reaching it through a DNS name it rebinds to this machine, or a name the server does not know it has.
+ */
+export class UiHostNotAllowedError extends GitbusError {
+  readonly code = 'UI_HOST_NOT_ALLOWED';
+  constructor(host: string | undefined, allowed: readonly string[]) {
+    const shown = allowed.slice(0, 8).join(', ') + (allowed.length > 8 ? `, … (${allowed.length} in all)` : '');
+    super(
+      host === undefined ? 'the request has no Host header' : `this server does not answer to the host ${JSON.stringify(shownPath(host))}`,
+      `open it by one of the names it answers to: ${shown} (a name it was not bound to is refused, so that no other site's page can reach it through DNS)`,
+      { host: host === undefined ? null : shownPath(host), allowed },
+    );
+  }
+}
+
 /** A request path as an error quotes it: a client may send one of any length. */
 function shownPath(path: string): string {
   return path.length > 200 ? `${path.slice(0, 200)}…` : path;

@@ -9,7 +9,7 @@ import { GitbusError, firstLine } from '../schemas/errors.js';
 import { fleetView, groupPageView, problemsView, StatusReader, taskView, tasksView } from './api.js';
 import { loadAssets } from './assets.js';
 import { BusChanges } from './bus-changes.js';
-import { UiListenError, UiMethodNotAllowedError, UiPortInUseError, UiUnknownEndpointError } from './errors.js';
+import { UiHostNotAllowedError, UiListenError, UiMethodNotAllowedError, UiPortInUseError, UiUnknownEndpointError } from './errors.js';
 import { OutputFollowers } from './output-follow.js';
 import { isApiPath, requestPath, routeOf, type Route } from './routes.js';
 import { ALLOWED_METHODS, allowedHosts, hostAllowed, SECURITY_HEADERS, viewUrl, visibleJson } from './security.js';
@@ -105,12 +105,14 @@ interface Served {
 
 async function handle(s: Served, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
+    const method = req.method ?? 'GET';
+    const path = requestPath(req.url ?? '/');
     if (!hostAllowed(req.headers.host, s.allowed())) {
+      // A script calling the API reads its errors as JSON; a person's browser gets the text.
+      if (path !== null && isApiPath(path)) return error(res, 421, new UiHostNotAllowedError(req.headers.host, [...s.allowed()]), method === 'HEAD');
       plain(res, 421, `this server answers to ${[...s.allowed()].join(', ')} only\n`);
       return;
     }
-    const method = req.method ?? 'GET';
-    const path = requestPath(req.url ?? '/');
     if (!(ALLOWED_METHODS as readonly string[]).includes(method)) {
       const allow = { Allow: ALLOWED_METHODS.join(', ') };
       // A script calling the API reads its errors as JSON, whichever path and method it got wrong.

@@ -77,8 +77,16 @@ describe('gitbus ui over plain HTTP', () => {
 
   it('refuses a Host header it was not bound to (DNS rebinding)', async () => {
     const port = new URL(ui.url).port;
-    expect((await raw('GET', '/api/fleet', `evil.example:${port}`)).status).toBe(421);
-    expect((await raw('GET', '/', `evil.example`)).status).toBe(421);
+    const api = await raw('GET', '/api/fleet', `evil.example:${port}`);
+    expect(api.status).toBe(421);
+    // The API answers it as JSON, as its other errors, naming the host and the names it answers to.
+    expect(api.headers['content-type']).toBe('application/json; charset=utf-8');
+    const { error } = JSON.parse(api.body) as { error: { code: string; message: string; fix: string } };
+    expect(error).toMatchObject({ code: 'UI_HOST_NOT_ALLOWED', message: `this server does not answer to the host "evil.example:${port}"` });
+    expect(error.fix).toContain(`127.0.0.1:${port}`);
+    const page = await raw('GET', '/', `evil.example`);
+    expect(page.status).toBe(421);
+    expect(page.headers['content-type']).toMatch(/^text\/plain/);
     expect((await raw('GET', '/api/fleet', `localhost:${port}`)).status).toBe(200);
   });
 
