@@ -62,6 +62,11 @@ export class OutputFollower {
   private text = '';
   private cursor: LogCursor | null = null;
   private notShown: LogNotShown | null = null;
+  /**
+   * Where in this node's log the text last sent whole to a page (a reset) begins; null when it is not that log's.
+   * `cut`: the text kept since then (`shown`) lost its start to the LOG_TAIL_BYTES limit.
+   */
+  private textFrom: { path: string; at: number; cut: boolean } | null = null;
   private started = false;
 
   /** `raw`: a claude run's stream-json as it was logged (`logs --raw`), not made readable. */
@@ -70,6 +75,19 @@ export class OutputFollower {
   /** The end of what was shown, at most LOG_TAIL_BYTES characters: what a page that joins is sent. */
   get shown(): string {
     return this.text;
+  }
+
+  /**
+   * For a page, which is sent `shown` when it joins and the whole text at each reset: how many bytes of this node's
+   * log come before that text, and where all of it is; null when none do (or the output is not that log's). Once
+   * the text kept lost its start to the LOG_TAIL_BYTES limit, its own length in bytes says where it begins: exact for
+   * plain text, about right for a claude run's lines made readable.
+   */
+  get logBefore(): { path: string; bytes: number } | null {
+    const from = this.textFrom;
+    if (!from || !this.cursor || this.cursor.path !== from.path) return null;
+    const bytes = from.cut ? Math.max(from.at, this.cursor.shownEnd - Buffer.byteLength(this.text)) : from.at;
+    return bytes > 0 ? { path: from.path, bytes } : null;
   }
 
   /** What it did not show of the log of this node it follows; null while it follows none (`truncationNote`). */
@@ -90,7 +108,9 @@ export class OutputFollower {
     const onLog = out.source === 'local' && out.log ? this.readOn(out, out.log.path, first) : null;
     if (onLog) {
       this.started = true;
-      this.text = lastChars(onLog.change.reset ? onLog.change.text : prev + onLog.change.text, LOG_TAIL_BYTES);
+      const all = onLog.change.reset ? onLog.change.text : prev + onLog.change.text;
+      this.text = lastChars(all, LOG_TAIL_BYTES);
+      if (this.textFrom && this.text.length < all.length) this.textFrom.cut = true;
       return onLog;
     }
     if (!textRead && out.source === 'local') return null;
@@ -100,6 +120,7 @@ export class OutputFollower {
     const view = outputView(out, this.raw);
     this.cursor = null;
     this.notShown = null;
+    this.textFrom = null;
     this.text = view;
     return first ? { change: { reset: true, text: view }, printed: view } : { change: outputChange(prev, view), printed: newOutput(prev, view) };
   }
@@ -132,16 +153,30 @@ export class OutputFollower {
     const skipped = grown ? Math.max(0, read.log.skipped - cursor.shownEnd) : 0;
     const before = this.notShown?.path === path ? this.notShown : null;
     this.notShown = before && (on || grown) ? { ...before, bytes: read.log.bytes, between: before.between + skipped } : { path, bytes: read.log.bytes, first: read.log.skipped, between: 0 };
-    if (first) return { change: { reset: true, text }, printed: text };
+    // Every step below but a line's continuation or redraw sends a page the text read, which begins where it was read.
+    const fromRead = () => (this.textFrom = { path, at: read.log.skipped, cut: false });
+    if (first) {
+      fromRead();
+      return { change: { reset: true, text }, printed: text };
+    }
     // After other text (the heartbeat's, another attempt's log): compared with it, having no position in it.
-    if (!same) return { change: outputChange(prev, text), printed: newOutput(prev, text) };
+    if (!same) {
+      fromRead();
+      return { change: outputChange(prev, text), printed: newOutput(prev, text) };
+    }
     // The same log that does not go on from the position: what it holds now replaces what was shown; a terminal
     // prints it after what it printed. Where bytes were left out, a terminal, on which the window's text would
     // follow what it printed as if nothing came between, says so in a note (a page is sent the window alone, as a
-    // page that joins is).
-    if (grown) return { change: { reset: true, text }, printed: lineBreak(prev) + text, ...(skipped > 0 ? { note: skippedLine(skipped, path) } : {}) };
+    // page that joins is, and logBefore says how much came before it).
+    if (grown) {
+      fromRead();
+      return { change: { reset: true, text }, printed: lineBreak(prev) + text, ...(skipped > 0 ? { note: skippedLine(skipped, path) } : {}) };
+    }
     // Written anew (shorter than the position): none of what was shown is in it any more.
-    if (!on) return { change: { reset: true, text }, printed: lineBreak(prev) + text };
+    if (!on) {
+      fromRead();
+      return { change: { reset: true, text }, printed: lineBreak(prev) + text };
+    }
     // `text` starts with the line that was still being written: what was shown of it, then more, or it was redrawn.
     if (text.startsWith(cursor.partial)) {
       const more = text.slice(cursor.partial.length);

@@ -5,9 +5,13 @@ import type { OutputChange } from '../bus/ops/output-change.js';
 import { GitbusError, firstLine } from '../schemas/errors.js';
 import { followOn, OutputFollower } from '../watcher/output-follow.js';
 
-/** What an output stream tells a page: the text so far (`reset`) or what came after it, and the end. */
+/**
+ * What an output stream tells a page: the text so far (`reset`) or what came after it, and the end. With each
+ * reset, `before`: how many bytes of this node's log of the run come before that text, and where all of it is
+ * (null when none do), since a page holds the log's last window at most.
+ */
 export type OutputEvent =
-  | { type: 'output'; reset: boolean; text: string; state: string; node: string | null; attempt: number | null; source: TaskOutput['source'] }
+  | { type: 'output'; reset: boolean; text: string; state: string; node: string | null; attempt: number | null; source: TaskOutput['source']; before?: { path: string; bytes: number } | null }
   | { type: 'end'; state: string }
   | { type: 'error'; code: string; message: string };
 
@@ -40,7 +44,7 @@ export class OutputFollowers {
       this.followers.set(ref, f);
     }
     f.listeners.add(fn);
-    if (f.last) fn({ ...f.last, reset: true, text: f.reader.shown });
+    if (f.last) fn({ ...f.last, reset: true, text: f.reader.shown, before: f.reader.logBefore });
     if (!f.running) {
       const follower = f;
       this.run(ref, f).catch((err: unknown) => this.emit(follower, { type: 'error', code: 'INTERNAL', message: firstLine(err) }));
@@ -84,7 +88,7 @@ export class OutputFollowers {
         const facts = { state: out.state, node: out.node, attempt: out.attempt, source: out.source };
         const moved = f.last !== null && (f.last.state !== out.state || f.last.node !== out.node || f.last.attempt !== out.attempt);
         f.last = { type: 'output', reset: false, text: '', ...facts };
-        if (change.reset || change.text || moved) this.emit(f, { type: 'output', ...change, ...facts });
+        if (change.reset || change.text || moved) this.emit(f, { type: 'output', ...change, ...facts, ...(change.reset ? { before: f.reader.logBefore } : {}) });
         if (isFinal(out.state)) {
           this.emit(f, { type: 'end', state: out.state });
           return;

@@ -263,6 +263,25 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     expect(refused).toEqual([]);
   });
 
+  it('says above a log longer than the window how much of it is not shown and where all of it is', async () => {
+    const id = await bus.dispatch('alpha', ['longer than the window', '--to', 'alpha']);
+    expect((await gitbus(['claim', id, '--json'], { home: bus.home('alpha') })).code).toBe(0);
+    const logs = join(bus.home('alpha'), 'logs');
+    mkdirSync(logs, { recursive: true });
+    const log = join(logs, `${id}.1.log`);
+    const line = `${'.'.repeat(63)}\n`;
+    writeFileSync(log, line.repeat(LOG_TAIL_BYTES / line.length + 16));
+    await page.goto(`${ui.url}task/${id}`);
+    const note = page.locator('#output-h + p');
+    await expect.poll(() => note.textContent(), { timeout: 30_000 }).toBe(`The first 1.0 KB of the output are not shown here; all of it is in ${log} on the machine serving this page.`);
+    expect(await note.isVisible()).toBe(true);
+    // Written anew, shorter: all of it is shown, and the note goes.
+    writeFileSync(log, 'short now\n');
+    await expect.poll(() => page.locator('pre.output').textContent(), { timeout: 30_000 }).toBe('short now\n');
+    expect(await note.isVisible()).toBe(false);
+    expect(refused).toEqual([]);
+  });
+
   it('a bad address shows a page saying so: a sort key that is no column, an id that is no task id', async () => {
     await page.goto(`${ui.url}tasks?sort=__proto__`);
     await page.locator('table.list a[data-nav]').first().waitFor({ timeout: 15_000 });

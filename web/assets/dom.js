@@ -72,6 +72,13 @@ export function when(iso, now = Date.now()) {
   return h('time', { datetime: iso, title: iso }, agoText(now - t));
 }
 
+/** A count of bytes as a person reads it: 512 bytes, 40.5 KB, 12.3 MB (MB of 1024 KB; never "0.0"). */
+export function byteSize(n) {
+  if (n < 1024) return `${n} ${n === 1 ? 'byte' : 'bytes'}`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
 export function usd(n) {
   return typeof n === 'number' && Number.isFinite(n) ? `$${(Math.round(n * 100) / 100).toFixed(2)}` : '';
 }

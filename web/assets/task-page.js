@@ -1,6 +1,6 @@
 // One task: what `gitbus show` prints (handoff, claims, releases, cancel, response, the project branch with its
 // diffstat, the trust verdict on its handoff) and its output as `gitbus logs --follow` streams it.
-import { chips, errorNotice, facts, getJson, groupHref, h, offlineNotice, problemItem, replace, stateBadge, taskLink, usd, when } from './dom.js';
+import { byteSize, chips, errorNotice, facts, getJson, groupHref, h, offlineNotice, problemItem, replace, stateBadge, taskLink, usd, when } from './dom.js';
 import { loader } from './pages.js';
 
 const FINAL = ['succeeded', 'failed', 'cancelled', 'timed-out'];
@@ -124,7 +124,9 @@ export function taskPage(el, ref) {
   const body = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
   const outState = h('span', { class: 'muted' }, 'connecting…');
   const pre = h('pre', { class: 'output', tabindex: '0', 'aria-label': 'Output', 'aria-live': 'off' });
-  const outputSection = h('section', { 'aria-labelledby': 'output-h' }, h('h2', { id: 'output-h' }, 'Output ', outState), pre);
+  // The page holds the end of a long log: what came before it, and where all of it is.
+  const before = h('p', { class: 'muted', hidden: true });
+  const outputSection = h('section', { 'aria-labelledby': 'output-h' }, h('h2', { id: 'output-h' }, 'Output ', outState), before, pre);
   const files = h('div');
   el.append(heading, sub, body, outputSection, files);
 
@@ -137,8 +139,11 @@ export function taskPage(el, ref) {
     stream.addEventListener('output', (e) => {
       const o = JSON.parse(e.data);
       const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-      if (o.reset) pre.textContent = o.text;
-      else if (o.text) pre.append(document.createTextNode(o.text));
+      if (o.reset) {
+        pre.textContent = o.text;
+        before.hidden = !o.before;
+        before.textContent = o.before ? `The first ${byteSize(o.before.bytes)} of the output are not shown here; all of it is in ${o.before.path} on the machine serving this page.` : '';
+      } else if (o.text) pre.append(document.createTextNode(o.text));
       if (atEnd) pre.scrollTop = pre.scrollHeight;
       const from = o.source === 'local' ? 'from this node’s log' : o.source === 'heartbeat' ? `live from ${o.node}’s heartbeat` : o.source === 'response' ? 'from the response' : 'none yet';
       outState.textContent = FINAL.includes(o.state) ? `(${from})` : `(${from}, following)`;
