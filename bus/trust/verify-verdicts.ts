@@ -42,9 +42,10 @@ export interface TrustVerdict {
   signer?: { principals: string[]; fingerprint: string };
   /**
    * The handoff: set when this node would not run it whatever its signature says: it ended (live or archived: no
-   * node runs it again), another node's claim holds it (only its holder runs it), it is addressed to another node,
-   * needs a label or runner this node lacks, or this node claims nothing (its own key is not the one the version
-   * lists). `reason` says which, then how the signature stands.
+   * node runs it again), another node's claim holds it (only its holder runs it), it is a schedule's template (it
+   * never runs itself), invalid or of a newer protocol, it is addressed to another node, needs a label or runner this
+   * node lacks, or this node claims nothing (its own key is not the one the version lists). `reason` says which,
+   * then how the signature stands (not for an invalid handoff or one of a newer protocol, which cannot be judged).
    */
   notForThisNode?: true;
 }
@@ -84,8 +85,9 @@ export function nodeFileStanding(path: string, bytes: Uint8Array, sidecars: read
 }
 
 /**
- * Whether this node would run the live task `id`: first what holds of a task no node is to take (it ended: no node
- * runs it again; a claim holds it: only its holder runs it); then what rules it out for this node whatever its
+ * Whether this node would run the live task `id`: first what holds of a task no node is to take (invalid, or of a
+ * newer protocol: no node of this protocol runs it; it ended: no node runs it again; a claim holds it: only its holder
+ * runs it; a schedule's template: only its instances run); then what rules it out for this node whatever its
  * signature, as the claim decision does (bus/ops/claim.ts: addressed to another node, a label or runner this node
  * lacks, this node claiming nothing while the version does not list its own key); then its handoff's trust verdict (signature,
  * rules, revocations), the replay checks (the archive, unless `offline`; what this node saw end, cancelled or
@@ -113,11 +115,14 @@ export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust:
   }
   await markEndsRemoved(ctx.paths.home, snap, verdicts);
   const t = verdicts.get(id);
+  // A handoff no node of this protocol reads runs nowhere here, whoever signed it: said rather than a parse failure.
+  const unread = view ? unreadHandoff(view) : null;
+  if (unread) return { trusted: false, ...unread, notForThisNode: true };
   if (!t || !handoff) return { trusted: false, reason: 'its handoff does not parse, so nothing runs it', fix: 'run "gitbus lint"' };
   const unchecked = unconsulted === null ? '' : ` (the archive was not consulted: ${unconsulted})`;
   // How the signature stands, after what rules the task out: still what a reader asks.
   const signature = t.trusted ? `${signedBy(t, elsewhere)}${unchecked}` : `and its handoff is untrusted${elsewhere ? ` for node ${elsewhere}` : ''}: ${t.reason}`;
-  // A task that ended, or that a claim holds, is nobody's to take: what holds is said instead of whether this node would.
+  // A task that ended, that a claim holds, or a schedule's template is nobody's to take: what holds is said instead of whether this node would.
   const settled = view ? settledWords(view, me.node) : null;
   if (settled) {
     const verdict = `${settled.words}; ${signature}`;
@@ -144,12 +149,32 @@ export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust:
 }
 
 /**
+ * Why no node of this gitbus's protocol runs a live task whose handoff it cannot take (invalid: it breaks the schema;
+ * unsupported: written for a newer protocol), said in place of whether this node would run it: its signature is not
+ * judged, as the rules need the fields it cannot read. Null for any other state.
+ */
+function unreadHandoff(view: Pick<TaskView, 'id' | 'state' | 'problems' | 'protocol' | 'handoff'>): { reason: string; fix: string } | null {
+  if (view.state === 'invalid') {
+    const p = view.problems.find((x) => x.severity === 'error') ?? view.problems[0];
+    const first = p ? ` (${p.path}${p.field ? ` (${p.field})` : ''}: ${p.reason}${view.problems.length > 1 ? `; and ${view.problems.length - 1} more` : ''})` : '';
+    return { reason: `it is invalid: no node runs it until the problems of its handoff are fixed${first}`, fix: `fix its handoff as "gitbus lint" says, or cancel it ("gitbus cancel ${view.id}")` };
+  }
+  if (view.state === 'unsupported') {
+    const protocol = view.protocol ?? view.handoff?.protocol;
+    return { reason: `it needs protocol ${protocol ?? '?'}, newer than this gitbus: this node does not run it, a node whose gitbus reads that protocol may`, fix: 'upgrade gitbus on this node to run it here' };
+  }
+  return null;
+}
+
+/**
  * What holds of a live task that no node is to take, said in place of whether this node would run it: it ended (it
- * does not run again), or a claim holds it (only its holder runs it). `heldHere`: this node is the holder. Null for a
- * task a node may still take (pending, blocked, and the states no claim takes: invalid, unsupported, scheduled).
+ * does not run again), a claim holds it (only its holder runs it), or it is a schedule's template (its instances
+ * run, each judged when a watcher makes it: bus/trust/schedule-trust.ts). `heldHere`: this node is the holder. Null
+ * for a task a node may still take (pending, blocked), and for invalid and unsupported ones (unreadHandoff).
  */
 function settledWords(view: Pick<TaskView, 'id' | 'state' | 'claim' | 'files'>, me: string): { words: string; heldHere: boolean } | null {
   if (isFinal(view.state)) return { words: `it ended (${view.state}): no node runs it again`, heldHere: false };
+  if (view.state === 'scheduled') return { words: 'it is a schedule\'s template: it never runs itself; each instance is judged when it is made', heldHere: false };
   if (view.state !== 'claimed' && view.state !== 'cancelling') return null;
   const attempt = view.claim?.attempt ?? '?';
   const holder = view.claim?.node;

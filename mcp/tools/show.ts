@@ -36,7 +36,7 @@ const output = z.object({
     )
     .register(z.globalRegistry, {
       description:
-        "only on a node that pinned the bus's trust root: the trust version it enforces and its verdict on the handoff, as `gitbus verify` gives it. trusted: whether this node would run it; reason: signed by whom, or unsigned, forged or refused and why; signer: who signed it, when a listed key did and a rule allows it; notForThisNode: not this node's to run (it ended, another node's claim holds it, addressed to another node, a label or runner it lacks, its own key not listed)",
+        "only on a node that pinned the bus's trust root: the trust version it enforces and its verdict on the handoff, as `gitbus verify` gives it. trusted: whether this node would run it; reason: signed by whom, or unsigned, forged or refused and why; signer: who signed it, when a listed key did and a rule allows it; notForThisNode: not this node's to run (it ended, another node's claim holds it, a schedule's template (it never runs itself), invalid or of a newer protocol, addressed to another node, a label or runner it lacks, its own key not listed)",
     }),
 });
 
