@@ -2,7 +2,7 @@ import type { NodeConfig } from '../home.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isRevoked } from '../trust/chain.js';
 import { enforcedTrust } from '../trust/enforce.js';
-import { readSidecars } from '../trust/file-signatures.js';
+import { readSidecarsOf, unreadSidecarWords, type UnreadSidecar } from '../trust/file-signatures.js';
 import type { EnforcedTrust, TrustTarget } from '../trust/handoff-trust.js';
 import { signedMessage } from '../trust/messages.js';
 import { principalsOf, ruleAllows } from '../trust/policy-rules.js';
@@ -20,11 +20,18 @@ import type { EnvProfile } from './profile.js';
 
 export type ProfileTrust = { trusted: true; principals: string[]; fingerprint: string; rule: number } | { trusted: false; reason: string; fix: string };
 
-const SIGN_FIX = 'look at what changed first (git log -p on the bus\'s main, env/PROFILE): anyone with push access may have written it. Then capture the profile again from a node with a signing key an allowed signer holds (node.yaml signingKey): "gitbus env capture PROFILE --rebuild" signs only what that node captured or applied itself and what --add names';
+const CAPTURE_AGAIN = 'capture the profile again from a node with a signing key an allowed signer holds (node.yaml signingKey): "gitbus env capture PROFILE --rebuild" signs only what that node captured or applied itself and what --add names';
+const SIGN_FIX = `look at what changed first (git log -p on the bus's main, env/PROFILE): anyone with push access may have written it. Then ${CAPTURE_AGAIN}`;
 
-export function profileTrust(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], trust: EnforcedTrust, target: TrustTarget, now: Date): ProfileTrust {
+/** `unread`: what holds the sidecar's name without being a file (file-signatures.ts), said instead of "no signature". */
+export function profileTrust(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], trust: EnforcedTrust, target: TrustTarget, now: Date, unread: readonly UnreadSidecar[] = []): ProfileTrust {
   const v = trust.accepted;
   const sidecar = sidecars[0];
+  const u = sidecar ? undefined : unread[0];
+  if (u) {
+    const w = unreadSidecarWords(u, path, CAPTURE_AGAIN);
+    return { trusted: false, reason: `unsigned: ${w.reason}, and this bus has a trust root (version ${v.version})`, fix: w.fix };
+  }
   if (!sidecar) return { trusted: false, reason: `unsigned: ${path} has no signature (signatures/${path}.sig), and this bus has a trust root (version ${v.version})`, fix: SIGN_FIX };
   const m = signedMessage(path, bytes);
   const check = checkSshsig(sidecar.content, m.message, m.namespace);
@@ -45,8 +52,8 @@ export async function profileVerdict(snap: Snapshot, profile: Pick<EnvProfile, '
   const trust = await enforcedTrust(snap, home, config);
   if (!trust) return null;
   const rootTree = snap.commit ? await snap.store.readCommitTree(snap.commit) : null;
-  const sidecars = rootTree ? await readSidecars(snap.store, rootTree, profile.manifestPath) : [];
-  return profileTrust(profile.manifestPath, profile.manifestBytes, sidecars, trust, { name: config.node, labels: config.labels }, now);
+  const { sidecars, unread } = rootTree ? await readSidecarsOf(snap.store, rootTree, profile.manifestPath) : { sidecars: [], unread: [] };
+  return profileTrust(profile.manifestPath, profile.manifestBytes, sidecars, trust, { name: config.node, labels: config.labels }, now, unread);
 }
 
 /**

@@ -19,7 +19,8 @@ import type { ArchiveShards } from '../../schemas/archive-shards.js';
 import { UploadArchiveReader, type ArchivedFolders } from '../archive/upload-archive.js';
 import { ARCHIVE_INDEX_FOLDER, archiveIndexPathFor, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
 import { ARCHIVE_MONTH_RE, parseArchivePath } from '../../schemas/archive-layout.js';
-import { SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
+import { SIGNATURE_EXT, SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
+import { notAFile, type UnreadSidecar } from '../trust/file-signatures.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import { nodeFileVerdict, type NodeFileVerdict } from '../trust/node-file-trust.js';
 import { acceptedOf, loadPin, pinPath } from '../trust/pin.js';
@@ -36,7 +37,7 @@ export function acceptedTrust(ctx: BusContext): EnforcedTrust | null {
  * it names, judged as on main: the signature covers the file's path on main, and sits in the task's signature folder.
  * Its fix names the archive path. What reads an archived task asks countedArchive (archived-trust.ts), which uses this.
  */
-export async function archivedFileVerdict(store: ObjectStore, entry: Pick<ArchivedTask, 'signatures'>, ref: { path: string; oid: string }, trust: EnforcedTrust, now: Date): Promise<NodeFileVerdict & { data: Record<string, unknown> | null }> {
+export async function archivedFileVerdict(store: ObjectStore, entry: Pick<ArchivedTask, 'month' | 'signatures' | 'unreadSignatures'>, ref: { path: string; oid: string }, trust: EnforcedTrust, now: Date): Promise<NodeFileVerdict & { data: Record<string, unknown> | null }> {
   const where = parseArchivePath(ref.path);
   if (isFileProblem(where)) return { counts: false, node: null, reason: where.reason, fix: where.fix, data: null };
   // Over the size limit it does not parse whoever signed it: judged unsigned, never read (as on main, node-files.ts).
@@ -46,9 +47,20 @@ export async function archivedFileVerdict(store: ObjectStore, entry: Pick<Archiv
   const parsed = parseArchivedFile(ref.path, bytes);
   const data = parsed.ok ? (parsed.file.data as Record<string, unknown>) : null;
   const node = typeof data?.['node'] === 'string' ? data['node'] : null;
-  const sig = entry.signatures.get(`${archivedName(ref)}.sig`);
+  const name = archivedName(ref);
+  const sig = entry.signatures.get(`${name}${SIGNATURE_EXT}`);
   const sidecar = sig ? await store.readBlob(sig, MAX_SIGNATURE_FILE) : undefined;
-  return { ...nodeFileVerdict({ path: pathFor(where.location), bytes, node, ...(sidecar ? { sidecar } : {}), archivedAt: ref.path }, trust.accepted, trust.node, now), data };
+  const unread = sidecar ? undefined : archivedUnreadSidecar(entry, where.location.id, name);
+  return { ...nodeFileVerdict({ path: pathFor(where.location), bytes, node, ...(sidecar ? { sidecar } : {}), ...(unread ? { unread } : {}), archivedAt: ref.path }, trust.accepted, trust.node, now), data };
+}
+
+/**
+ * What holds the sidecar name of the archived file `name` of task `id` without being a file (a folder, a link, a
+ * submodule in its signature folder), named on the archive branch; undefined when nothing does.
+ */
+export function archivedUnreadSidecar(entry: Pick<ArchivedTask, 'month' | 'unreadSignatures'>, id: string, name: string): UnreadSidecar | undefined {
+  const is = entry.unreadSignatures?.get(`${name}${SIGNATURE_EXT}`);
+  return is ? { path: `${SIGNATURES_FOLDER}/${entry.month}/${id}/${name}${SIGNATURE_EXT}`, is, branch: 'archive' } : undefined;
 }
 
 export interface ArchivedTask {
@@ -65,6 +77,11 @@ export interface ArchivedTask {
   files: Map<string, string>;
   /** Its signature folder (`signatures/<yyyy-mm>/<id>/`): file name -> blob oid. Empty when it has none. */
   signatures: Map<string, string>;
+  /**
+   * The entries of its signature folder that are not files (a folder, a symbolic link, a submodule), by name: never
+   * read, so the file each would sign is unsigned, and a verdict says what is there. Absent or empty: none.
+   */
+  unreadSignatures?: Map<string, UnreadSidecar['is']>;
 }
 
 /**
@@ -166,7 +183,15 @@ async function lookUp(store: ObjectStore, head: string, ids: string[], reader: A
   for (const [id, f] of folder) {
     const blobs = async (oid: string | null) => new Map(oid ? (await store.readTree(oid)).filter((e) => e.type === 'blob' && e.mode !== '120000').map((e) => [e.path, e.oid] as const) : []);
     const files = await blobs(f.task);
-    out.set(id, { month: f.month, ...(await archivedEnd(store, id, f.month, files)), files, signatures: await blobs(f.signatures) });
+    const sigEntries = f.signatures ? await store.readTree(f.signatures) : [];
+    const signatures = new Map<string, string>();
+    const unreadSignatures = new Map<string, UnreadSidecar['is']>();
+    for (const e of sigEntries) {
+      const is = notAFile(e);
+      if (is) unreadSignatures.set(e.path, is);
+      else signatures.set(e.path, e.oid);
+    }
+    out.set(id, { month: f.month, ...(await archivedEnd(store, id, f.month, files)), files, signatures, ...(unreadSignatures.size > 0 ? { unreadSignatures } : {}) });
   }
   return out;
 }

@@ -136,6 +136,8 @@ export async function readSidecarsOf(store: ObjectStore, rootTree: string, signe
 export interface UnreadSidecar {
   path: string;
   is: 'folder' | 'link' | 'submodule';
+  /** Set for an archived task's sidecar (`path` on the archive branch), which a fix names as such. */
+  branch?: 'archive';
 }
 
 /** What a tree entry is when it is not a file, or null for a file (a blob that is not a link). */
@@ -147,10 +149,17 @@ export function notAFile(e: Pick<TreeEntry, 'type' | 'mode'>): UnreadSidecar['is
 
 /**
  * Why `signed` counts as unsigned although something holds its sidecar's name, and the fix. `signAgain`: how the
- * file gets a signature again once the entry is gone (a person signs a handoff; a node's own file is put back).
+ * file gets a signature again once the entry is gone (a person signs a handoff; a node's own file is put back). On
+ * the archive branch nothing signs a file after the fact: the signature it was archived with is put back, if any.
  */
 export function unreadSidecarWords(u: UnreadSidecar, signed: string, signAgain: string): { reason: string; fix: string } {
   const what = u.is === 'folder' ? 'a folder' : u.is === 'link' ? 'a symbolic link' : 'a submodule';
+  if (u.branch === 'archive') {
+    return {
+      reason: `${u.path} on the archive branch is ${what}, not a signature file: gitbus never reads one, so the archived ${signed} has no signature it can check`,
+      fix: `remove it from the archive branch ("git rm -r ${u.path}" in a checkout of it; "git log archive -- ${u.path}" shows who pushed it), then put back the signature the file was archived with, if it had one: nothing signs an archived file after the fact`,
+    };
+  }
   return {
     reason: `${u.path} is ${what}, not a signature file: gitbus never reads one, so ${signed} has no signature it can check`,
     fix: `remove it ("git rm -r ${u.path}"; "git log -- ${u.path}" shows who pushed it), then ${signAgain}`,

@@ -78,5 +78,5 @@ export function nodeFileVerdict(f: NodeFileInput, v: TrustVersion, trust: NodeTr
       fix: `an admin lists the node's key ("gitbus trust add node ${f.node}"), or remove ${where}`,
     };
   }
-  return { counts: false, node: f.node, reason: `forged in the name of node ${f.node}: ${why()}; trust version ${v.version} lists ${nodePrincipal(f.node)}'s key`, fix: unread && f.archivedAt === undefined ? unread.fix : fixFor(f.node) };
+  return { counts: false, node: f.node, reason: `forged in the name of node ${f.node}: ${why()}; trust version ${v.version} lists ${nodePrincipal(f.node)}'s key`, fix: unread && (f.archivedAt === undefined || f.unread?.branch === 'archive') ? unread.fix : fixFor(f.node) };
 }

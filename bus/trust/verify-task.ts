@@ -6,7 +6,7 @@ import { UnknownTaskError } from '../errors.js';
 import type { BusContext } from '../context.js';
 import { byShowOrder, filesInShowOrder } from '../model/task-file-order.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
-import { findArchived, liveTaskId } from '../ops/archive-lookup.js';
+import { archivedUnreadSidecar, findArchived, liveTaskId } from '../ops/archive-lookup.js';
 import { countedArchive } from '../ops/archived-trust.js';
 import { snapshotOrLast, type Offline } from '../ops/query.js';
 import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
@@ -78,19 +78,19 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   const now = opts.now ?? new Date();
   /**
    * `handoff`: the verdict on the task's handoff, worked out by the caller (live and archived differ). `archived`: an
-   * archived file's sidecars (undefined: read from main, where a task archived before they moved has them) and its
-   * path on the archive branch, which a verdict's fix names.
+   * archived file's sidecars (undefined: read from main, where a task archived before they moved has them), what
+   * holds a sidecar's name there without being a file, and its path on the archive branch, which a verdict's fix names.
    */
-  const check = async (path: string, oid: string, archived?: { sidecars: Sidecar[] | undefined; at: string }, handoff?: (bytes: Uint8Array, sidecars: Sidecar[]) => Promise<TrustVerdict>): Promise<VerifiedFile> => {
-    const found = archived?.sidecars ? { sidecars: archived.sidecars, unread: [] } : rootTree ? await readSidecarsOf(store, rootTree, path) : { sidecars: [], unread: [] };
+  const check = async (path: string, oid: string, archived?: { sidecars: Sidecar[] | undefined; unread?: UnreadSidecar[]; at: string }, handoff?: (bytes: Uint8Array, sidecars: Sidecar[], unread: UnreadSidecar[]) => Promise<TrustVerdict>): Promise<VerifiedFile> => {
+    const found = archived?.sidecars ? { sidecars: archived.sidecars, unread: archived.unread ?? [] } : rootTree ? await readSidecarsOf(store, rootTree, path) : { sidecars: [], unread: [] };
     const { sidecars } = found;
     const bytes = await store.readBlob(oid);
     const file = checkFileSignatures(path, bytes, sidecars, allowed, now);
     // Only when nothing readable signs it: a sidecar that verifies is the file's signature whatever else is there.
-    const unread = sidecars.length > 0 ? [] : found.unread.map((u) => ({ ...u, ...unreadSidecarWords(u, path, signAgainWords(path)) }));
+    const unread = sidecars.length > 0 ? [] : found.unread.map((u) => ({ path: u.path, is: u.is, ...unreadSidecarWords(u, path, signAgainWords(path)) }));
     const notRead = unread.length > 0 ? { unread } : {};
     if (!trust) return { ...file, verdict: null, ...notRead };
-    return { ...file, verdict: handoff ? await handoff(bytes, sidecars) : nodeFileStanding(path, bytes, sidecars, trust, now, archived?.at, found.unread[0]), ...notRead };
+    return { ...file, verdict: handoff ? await handoff(bytes, sidecars, sidecars.length > 0 ? [] : found.unread) : nodeFileStanding(path, bytes, sidecars, trust, now, archived?.at, found.unread[0]), ...notRead };
   };
   const allowedSigners = !allowed ? null : accepted ? { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'accepted' as const, version: accepted.version } : { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'bus-copy' as const };
   const id = await liveTaskId(ctx, snap.ids(), ref, offline !== null);
@@ -131,9 +131,11 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
   const state = trust ? (await countedArchive(ctx, ref, entry, trust, now)).entry.state : entry.state;
   for (const f of live) {
     const sig = archivedSigs.get(`${f.name}${SIGNATURE_EXT}`);
-    const sidecars = sig ? [{ path: `${dir}/${f.name}${SIGNATURE_EXT}`, content: await store.readBlob(sig, MAX_SIGNATURE_FILE) }] : undefined;
-    const handoff = trust && f.path.startsWith('handoffs/') ? async (bytes: Uint8Array, all: Sidecar[]) => archivedHandoffVerdict(f.path, bytes, all, snap, { name: ctx.config.node, labels: ctx.config.labels }, trust, state, now) : undefined;
-    files.push(await check(f.path, f.oid, { sidecars, at: `${entry.month}/${ref}/${f.name}` }, handoff));
+    // What holds the sidecar's name in the archive without being a file is what is there: main is not read instead.
+    const unread = sig ? undefined : archivedUnreadSidecar(entry, ref, f.name);
+    const sidecars = sig ? [{ path: `${dir}/${f.name}${SIGNATURE_EXT}`, content: await store.readBlob(sig, MAX_SIGNATURE_FILE) }] : unread ? [] : undefined;
+    const handoff = trust && f.path.startsWith('handoffs/') ? async (bytes: Uint8Array, all: Sidecar[], unreadAll: UnreadSidecar[]) => archivedHandoffVerdict(f.path, bytes, all, snap, { name: ctx.config.node, labels: ctx.config.labels }, trust, state, now, unreadAll) : undefined;
+    files.push(await check(f.path, f.oid, { sidecars, ...(unread ? { unread: [unread] } : {}), at: `${entry.month}/${ref}/${f.name}` }, handoff));
   }
   return { id: ref, archived: entry.month, allowedSigners, files, offline: null };
 }

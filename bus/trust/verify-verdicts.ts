@@ -3,7 +3,7 @@ import { GitbusError, firstLine } from '../../schemas/errors.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { findArchived } from '../ops/archive-lookup.js';
+import { archivedUnreadSidecar, findArchived } from '../ops/archive-lookup.js';
 import { handoffVerdicts, replayed, trustTargetOf, trustedJudge } from './enforce.js';
 import { readSidecars, type Sidecar, type UnreadSidecar } from './file-signatures.js';
 import type { ArchivedTask } from '../ops/archive-lookup.js';
@@ -191,12 +191,12 @@ function settledWords(view: Pick<TaskView, 'id' | 'state' | 'claim' | 'files'>, 
  * runs once; one pushed back into main is refused as replayed), said first; then how its signature stands, judged as
  * a live task's is, for the node it is addressed to, else this node (`me`).
  */
-export async function archivedHandoffVerdict(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], snap: Snapshot, me: TrustTarget, trust: EnforcedTrust, state: TaskState, now: Date): Promise<TrustVerdict> {
+export async function archivedHandoffVerdict(path: string, bytes: Uint8Array, sidecars: readonly Sidecar[], snap: Snapshot, me: TrustTarget, trust: EnforcedTrust, state: TaskState, now: Date, unread: readonly UnreadSidecar[] = []): Promise<TrustVerdict> {
   const p = parseBusFile(path, bytes);
   const handoff = p.ok ? (p.file.data as Handoff) : undefined;
   const target = await trustTargetOf(snap, handoff?.to, me);
   const elsewhere = target.name !== me.name ? target.name : undefined;
-  const t = handoffTrust(path, bytes, sidecars, handoff, trust, target, now);
+  const t = handoffTrust(path, bytes, sidecars, handoff, trust, target, now, unread);
   const ended = state === 'invalid' ? 'it was archived, with no end that reads (invalid)' : `it ended (${state}) and was archived`;
   const once = `${ended}: no node runs it again (a signed handoff runs once, and one pushed back into main is refused as replayed)`;
   if (t.trusted) return { trusted: false, reason: `${once}; ${signedBy(t, elsewhere)}`, notForThisNode: true, ...signerOf(t) };
@@ -208,13 +208,16 @@ export async function archivedHandoffVerdict(path: string, bytes: Uint8Array, si
  * gives it: its sidecar from the archive, or from main for a task archived before sidecars moved with their files.
  * Null when the folder has no handoff, or one over the bus file limit (not a bus file, whoever signed it).
  */
-export async function archivedTaskHandoffVerdict(ctx: Pick<BusContext, 'config'>, snap: Snapshot, trust: EnforcedTrust, id: string, entry: Pick<ArchivedTask, 'month' | 'state' | 'files' | 'signatures'>, now: Date): Promise<TrustVerdict | null> {
+export async function archivedTaskHandoffVerdict(ctx: Pick<BusContext, 'config'>, snap: Snapshot, trust: EnforcedTrust, id: string, entry: Pick<ArchivedTask, 'month' | 'state' | 'files' | 'signatures' | 'unreadSignatures'>, now: Date): Promise<TrustVerdict | null> {
   const oid = entry.files.get(ARCHIVED_HANDOFF);
   if (oid === undefined) return null;
   const bytes = await snap.store.readBlobUpTo(oid, MAX_FILE_BYTES);
   if (typeof bytes === 'number') return null;
   const path = `handoffs/${id}.md`;
   const sig = entry.signatures.get(`${ARCHIVED_HANDOFF}${SIGNATURE_EXT}`);
+  // Something in the archive that holds the sidecar's name is what is there: main is not read in its place.
+  const unread = sig === undefined ? archivedUnreadSidecar(entry, id, ARCHIVED_HANDOFF) : undefined;
+  if (unread) return archivedHandoffVerdict(path, bytes, [], snap, { name: ctx.config.node, labels: ctx.config.labels }, trust, entry.state, now, [unread]);
   const sidecars = sig !== undefined ? [{ path: `${SIGNATURES_FOLDER}/${entry.month}/${id}/${ARCHIVED_HANDOFF}${SIGNATURE_EXT}`, content: await snap.store.readBlob(sig, MAX_SIGNATURE_FILE) }] : snap.commit ? await readSidecars(snap.store, await snap.store.readCommitTree(snap.commit), path) : [];
   return archivedHandoffVerdict(path, bytes, sidecars, snap, { name: ctx.config.node, labels: ctx.config.labels }, trust, entry.state, now);
 }

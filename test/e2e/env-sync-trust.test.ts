@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
@@ -191,6 +191,31 @@ describe('gitbus env', () => {
       expect(applied?.written).toEqual(['~/.tmux.conf']);
       expect(applied?.held.map((h) => h.target)).toEqual(['~/.claude/CLAUDE.md', '~/.zshrc']);
       expect(read('b', '.tmux.conf')).toBe('set -g mouse on\n');
+    });
+
+    it('a manifest whose signature is a folder or a symbolic link is named as such, with the fix, not taken for no signature', async () => {
+      const sig = 'signatures/env/claude/manifest.yaml.sig';
+      const refusal = async (is: string) => {
+        const status = await envCmd('b', ['status', 'claude']);
+        ok(status);
+        const p = json<{ profiles: { problem: string | null; fix: string | null }[] }>(status).profiles[0];
+        expect(p?.problem).toMatch(new RegExp(`^untrusted: unsigned: ${sig.replace(/\./g, '\\.')} is ${is}, not a signature file: gitbus never reads one, so env/claude/manifest\\.yaml has no signature it can check, and this bus has a trust root \\(version \\d+\\)$`));
+        expect(p?.fix).toBe(`remove it ("git rm -r ${sig}"; "git log -- ${sig}" shows who pushed it), then capture the profile again from a node with a signing key an allowed signer holds (node.yaml signingKey): "gitbus env capture claude --rebuild" signs only what that node captured or applied itself and what --add names`);
+        const apply = await envCmd('b', ['apply', 'claude']);
+        expect(apply.code).toBe(8);
+        expect(errorOf(apply)).toMatchObject({ code: 'ENV_PROFILE_UNTRUSTED', message: expect.stringContaining(`${sig} is ${is}, not a signature file`), fix: p?.fix });
+      };
+      byHand((work) => {
+        rmSync(join(work, sig));
+        mkdirSync(join(work, sig));
+        writeFileSync(join(work, sig, 'readme'), 'not a signature\n');
+      });
+      await refusal('a folder');
+      byHand((work) => {
+        rmSync(join(work, sig), { recursive: true });
+        symlinkSync('../../env/claude/manifest.yaml', join(work, sig));
+      });
+      await refusal('a symbolic link');
     });
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -162,5 +162,57 @@ describe('an archived response forged in a node\'s name', () => {
       await browser.close();
       for (const c of children) c.kill('SIGKILL');
     }
+  }, 60_000);
+});
+
+describe("an archived task's sidecar that is not a file", () => {
+  it('is named as a folder or a symbolic link on the archive branch, with the fix, by show and verify: not taken for no signature', async () => {
+    const id = await dispatch('odd sidecars', 'true', 'w');
+    expect((await gitbus(['claim', id, '--json'], { home: w })).code).toBe(0);
+    const r = await gitbus(['respond', id, '--status', 'succeeded', '--summary', 'done', '--json'], { home: w });
+    expect(r.code, r.stderr).toBe(0);
+    const a = await gitbus(['archive', '--all', '--json'], { home: boss });
+    expect(a.code, a.stderr).toBe(0);
+    // As anyone with push access could, in both copies lookups may read: the month's signature folder and the index's.
+    const arch = join(bus.dir, 'archive-sidecars');
+    gitCli(['clone', '-q', '-b', 'archive', bus.remote, arch]);
+    const at = gitCli(['ls-files'], arch).split('\n').filter((f) => f.endsWith('.md.sig') && (f.includes(`/${id}/`) || f.includes(`/${id}.`)));
+    const handoffSigs = at.filter((f) => f.endsWith('/handoff.md.sig'));
+    const responseSigs = at.filter((f) => f.endsWith('/response.md.sig'));
+    expect(handoffSigs).toHaveLength(2);
+    expect(responseSigs).toHaveLength(2);
+    for (const f of handoffSigs) {
+      rmSync(join(arch, f));
+      mkdirSync(join(arch, f));
+      writeFileSync(join(arch, f, 'readme'), 'not a signature\n');
+    }
+    for (const f of responseSigs) {
+      rmSync(join(arch, f));
+      symlinkSync('handoff.md.sig', join(arch, f));
+    }
+    gitCli(['add', '-A'], arch);
+    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', 'sidecars made a folder and a link'], arch);
+    gitCli(['push', '-q', 'origin', 'HEAD:archive'], arch);
+    const month = handoffSigs.find((f) => f.startsWith('signatures/'))?.split('/')[1] ?? '';
+    const handoffSig = `signatures/${month}/${id}/handoff.md.sig`;
+    const responseSig = `signatures/${month}/${id}/response.md.sig`;
+    const fixOf = (p: string) => `remove it from the archive branch ("git rm -r ${p}" in a checkout of it; "git log archive -- ${p}" shows who pushed it), then put back the signature the file was archived with, if it had one: nothing signs an archived file after the fact`;
+
+    const shown = json<{ state: string; trust?: { reason: string; fix?: string }; forged: (Forged & { fix: string })[] }>(await gitbus(['show', id, '--json'], { home: boss }));
+    expect(shown.trust?.reason).toContain(`; and its handoff is untrusted for node w: unsigned: ${handoffSig} on the archive branch is a folder, not a signature file: gitbus never reads one, so the archived handoffs/${id}.md has no signature it can check`);
+    expect(shown.trust?.fix).toBe(fixOf(handoffSig));
+    // The response's link is no signature of w's: forged, and the task's end unknown.
+    expect(shown.state).toBe('invalid');
+    expect(shown.forged).toEqual([expect.objectContaining({ kind: 'response', node: 'w', reason: expect.stringContaining(`it is not signed: ${responseSig} on the archive branch is a symbolic link, not a signature file`), fix: fixOf(responseSig) })]);
+
+    type Verified = { files: { path: string; status: string; verdict: { reason: string; fix?: string } | null; unread?: { path: string; is: string; reason: string; fix: string }[] }[] };
+    const verified = json<Verified>(await gitbus(['verify', id, '--json'], { home: boss }));
+    const handoff = verified.files.find((f) => f.path === `handoffs/${id}.md`);
+    expect(handoff?.status).toBe('unsigned');
+    expect(handoff?.unread).toEqual([{ path: handoffSig, is: 'folder', reason: expect.stringContaining('on the archive branch is a folder'), fix: fixOf(handoffSig) }]);
+    expect(handoff?.verdict?.reason).toBe(shown.trust?.reason);
+    const response = verified.files.find((f) => f.path === `responses/${id}.md`);
+    expect(response?.unread).toEqual([{ path: responseSig, is: 'link', reason: expect.stringContaining('on the archive branch is a symbolic link'), fix: fixOf(responseSig) }]);
+    expect(response?.verdict).toMatchObject({ reason: expect.stringContaining(`${responseSig} on the archive branch is a symbolic link`), fix: fixOf(responseSig) });
   }, 60_000);
 });
