@@ -11,7 +11,7 @@ import type { LogNotShown } from '../watcher/output-follow.js';
 export function truncationNote(out: Pick<TaskOutput, 'id' | 'node' | 'source' | 'log' | 'truncated' | 'shownBytes' | 'totalBytes' | 'fullLogPath' | 'fullLogRemoved'>, followed: LogNotShown | null = null): string | null {
   if (out.source === 'local' && out.log && followed?.path === out.log.path) return followedNote(followed);
   if (!out.truncated) return null;
-  if (out.source === 'local' && out.log) return `gitbus: the log is ${megabytes(out.log.bytes)}; its first ${megabytes(out.log.skipped)} are not shown. All of it is in ${out.log.path}`;
+  if (out.source === 'local' && out.log) return `gitbus: the log is ${size(out.log.bytes)}; its first ${size(out.log.skipped)} are not shown. All of it is in ${out.log.path}`;
   const of = out.shownBytes !== undefined && out.totalBytes !== undefined ? `: the last ${size(out.shownBytes)} of ${size(out.totalBytes)}` : '';
   const node = out.node ?? 'the node that ran it';
   if (out.fullLogRemoved === true) return `gitbus: only the end of ${out.id}'s output is shown${of}. All of it was in ${out.fullLogPath ?? 'the log'} on this node, which the watcher has since removed (it keeps logs for --keep-logs, default 14d)`;
@@ -30,19 +30,19 @@ export function truncationFields(out: Pick<TaskOutput, 'truncated' | 'shownBytes
 function followedNote(f: LogNotShown): string | null {
   if (f.first + f.between === 0) return null;
   const all = `All of it is in ${f.path}`;
-  if (f.between === 0) return `gitbus: the log is ${megabytes(f.bytes)}; its first ${megabytes(f.first)} are not shown. ${all}`;
+  if (f.between === 0) return `gitbus: the log is ${size(f.bytes)}; its first ${size(f.first)} are not shown. ${all}`;
   const fast = `where more than ${LOG_TAIL_BYTES / (1024 * 1024)} MB came in between two reads (the output says where)`;
   const which = f.first > 0 ? `: its first ${size(f.first)}, and ${size(f.between)} ${fast}` : `, ${fast}`;
-  return `gitbus: the log is ${megabytes(f.bytes)}; ${size(f.first + f.between)} of it are not shown${which}. ${all}`;
+  return `gitbus: the log is ${size(f.bytes)}; ${size(f.first + f.between)} of it are not shown${which}. ${all}`;
 }
 
-function megabytes(n: number): string {
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
-}
-
-/** A size as people read it: exact bytes while small (as `wc -c` counts them), else KB or MB. */
-function size(n: number): string {
-  if (n < 10 * 1024) return `${n} bytes`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return megabytes(n);
+/**
+ * A size as people read it: exact bytes while small (as `wc -c` counts them), else KB or MB, each with one decimal
+ * and never rounded up into the next unit's range, so that bytes left out never read as 0.0 and 1023.99 KB is not
+ * 1024.0 KB.
+ */
+export function size(n: number): string {
+  if (n < 10 * 1024) return n === 1 ? '1 byte' : `${n} bytes`;
+  if (n < 1024 * 1024 - 51) return `${(n / 1024).toFixed(1)} KB`;
+  return `${Math.max(1, n / (1024 * 1024)).toFixed(1)} MB`;
 }
