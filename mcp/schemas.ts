@@ -54,6 +54,16 @@ export const forgedFileSchema = z.object({
 });
 
 /** bus/ops/task-summary.ts TaskSummary. */
+/** A node's verdict on a task's handoff, as `show` gives it (`trust`) and `status` with an untrusted task (`trustVerdict`). */
+export const trustVerdictSchema = z.object({
+  version: z.number(),
+  trusted: z.boolean(),
+  reason: z.string(),
+  fix: z.optional(z.string()),
+  signer: z.optional(z.object({ principals: z.array(z.string()), fingerprint: z.string() })),
+  notForThisNode: z.optional(z.literal(true)),
+});
+
 export const taskSummarySchema = z.object({
   id: z.string(),
   state: taskStateSchema,

@@ -20,6 +20,8 @@ import { nodeLiveness } from './node-liveness.js';
 import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
 import { addressedVerdicts, enforcedTrust, pinsTrust, trustedJudge, untrustedVerdict } from '../trust/enforce.js';
+import { judgedHandoffVerdict } from '../trust/verify-verdicts.js';
+import type { ShownTrust } from './query.js';
 import { whyClaimNothing } from '../trust/node-files.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import type { HandoffFacts } from '../store/parse-cache-file.js';
@@ -53,7 +55,12 @@ export interface BusStatus {
    * `refusedHere`: why this node's policy (node.yaml `policy:`) refuses a pending or blocked task it could otherwise
    * take; `noTaker`: why no node's card lets it take a pending task (bus/model/planner.ts noTaker).
    */
-  tasks: (TaskSummary & { refusedHere?: string; untrusted?: string; noTaker?: string })[];
+  /**
+   * `untrusted`: why this node would not run the task's handoff, as a line; `trustVerdict`, with it: that verdict as
+   * `show --json` gives it (`trust`: the same code, bus/trust/verify-verdicts.ts), with the fix and whether the task is
+   * this node's to run at all.
+   */
+  tasks: (TaskSummary & { refusedHere?: string; untrusted?: string; trustVerdict?: ShownTrust; noTaker?: string })[];
   /** The first tasks of each state only (StatusOptions.perState), when set: `counts` has how many there are. */
   perState?: number;
   /** The trust version this node enforces on handoffs (it pinned the bus's trust root), or null: it acts on any handoff. */
@@ -218,7 +225,7 @@ async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { sna
   const per = options.perState;
   const tasks = firstPerState(views, per).map((v) => {
     const j = judged.get(v.id);
-    return { ...summarize(v, snap.settings.maxAttempts), ...(j?.refusedHere ? { refusedHere: j.refusedHere } : {}), ...(j?.untrusted ? { untrusted: j.untrusted } : {}) };
+    return { ...summarize(v, snap.settings.maxAttempts), ...(j?.refusedHere ? { refusedHere: j.refusedHere } : {}), ...(j?.untrusted ? { untrusted: j.untrusted, ...(j.trustVerdict ? { trustVerdict: j.trustVerdict } : {}) } : {}) };
   });
   const problems = await snap.allProblems();
   if (digest && !whole && !offline && snap.commit !== null && views.length >= DIGEST_MIN_TASKS) {
@@ -286,6 +293,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
 /** Why this node would not take a task it could otherwise: a trust verdict, or its policy (node.yaml `policy:`). */
 interface Judged {
   untrusted?: string;
+  trustVerdict?: ShownTrust;
   refusedHere?: string;
 }
 
@@ -320,7 +328,9 @@ async function judgeHandoffs(ctx: BusContext, snap: Snapshot, trust: EnforcedTru
     const t = verdicts?.get(v.id);
     const untrusted = t && !t.trusted ? t.reason : undefined;
     const refused = untrusted ? undefined : refusedHere(v);
-    if (untrusted || refused) out.set(v.id, { ...(untrusted ? { untrusted } : {}), ...(refused ? { refusedHere: refused } : {}) });
+    // Untrusted, the archive holds nothing the verdict needs (the replay check asks only of a trusted handoff).
+    const trustVerdict = untrusted && trust && verdicts ? { version: trust.accepted.version, ...judgedHandoffVerdict(ctx, trust, v.id, v, verdicts, null, claimNothing) } : undefined;
+    if (untrusted || refused) out.set(v.id, { ...(untrusted ? { untrusted } : {}), ...(trustVerdict ? { trustVerdict } : {}), ...(refused ? { refusedHere: refused } : {}) });
   }
   return out;
 }

@@ -97,10 +97,7 @@ export function nodeFileStanding(path: string, bytes: Uint8Array, sidecars: read
  */
 export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust: EnforcedTrust, id: string, offline: boolean): Promise<TrustVerdict> {
   const view = await snap.view(id);
-  const handoff = view?.handoff;
-  const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners };
-  const elsewhere = handoff?.to !== undefined && handoff.to !== me.node ? handoff.to : undefined;
-  const target = await trustTargetOf(snap, handoff?.to, { name: me.node, labels: me.labels });
+  const target = await trustTargetOf(snap, view?.handoff?.to, { name: ctx.config.node, labels: ctx.config.labels });
   const verdicts = await handoffVerdicts(snap, trust, [id], target);
   let unconsulted = offline ? 'offline' : null;
   if (!offline && verdicts.get(id)?.trusted) {
@@ -114,6 +111,20 @@ export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust:
     }
   }
   await markEndsRemoved(ctx.paths.home, snap, verdicts);
+  return judgedHandoffVerdict(ctx, trust, id, view, verdicts, unconsulted);
+}
+
+/**
+ * liveHandoffVerdict from the trust verdicts already made on the live task `id`'s handoff (`verdicts`: handoffVerdicts
+ * for the node it is addressed to, else this node, with the replay checks and markEndsRemoved applied), so that
+ * `status`, which judges every task at once, says of a task what `show` says. `unconsulted`: why the archive was not
+ * read for the replay check, or null when it was (or the handoff is untrusted, so there was nothing to check).
+ * `claimNothing`: whyClaimNothing for this node, when the caller already asked it (it reads this node's key file).
+ */
+export function judgedHandoffVerdict(ctx: Pick<BusContext, 'paths' | 'config'>, trust: EnforcedTrust, id: string, view: TaskView | undefined, verdicts: Map<string, HandoffTrust>, unconsulted: string | null, claimNothing?: { reason: string; fix: string } | null): TrustVerdict {
+  const handoff = view?.handoff;
+  const me = { node: ctx.config.node, labels: ctx.config.labels, runners: ctx.config.runners };
+  const elsewhere = handoff?.to !== undefined && handoff.to !== me.node ? handoff.to : undefined;
   const t = verdicts.get(id);
   // A handoff no node of this protocol reads runs nowhere here, whoever signed it: said rather than a parse failure.
   const unread = view ? unreadHandoff(view) : null;
@@ -137,7 +148,7 @@ export async function liveHandoffVerdict(ctx: BusContext, snap: Snapshot, trust:
   }
   // A manual task is taken by a person or an agent (`gitbus claim`, MCP claim_next), whatever runners the watcher has.
   const who = effectiveRunner(handoff) === 'manual' ? { ...me, runners: undefined } : me;
-  const skip = notForThisNode(handoff, who) ?? whyClaimNothing(ctx.paths.home, me.node, trust.accepted);
+  const skip = notForThisNode(handoff, who) ?? (claimNothing !== undefined ? claimNothing : whyClaimNothing(ctx.paths.home, me.node, trust.accepted));
   if (skip) {
     // Said first, as the claim decision rules it out first.
     return { trusted: false, reason: `this node would not run it: ${skip.reason}; ${signature}`, fix: t.trusted || !t.fix ? skip.fix : `${skip.fix}; for its signature: ${t.fix}`, notForThisNode: true, ...(t.trusted ? signerOf(t) : {}) };

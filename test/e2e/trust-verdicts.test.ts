@@ -18,7 +18,8 @@ import { spawnUi } from '../helpers/web-ui.js';
  * listed). `show` (CLI, --json, MCP `show`, the web view's task JSON) says it as `verify` does, and nothing new
  * without a pin; `verify` says a task addressed to another node is not this node's to run; a sidecar that is a
  * folder or a link is named as such, with the fix; and after w rotates its key, a dispatch to w says that w's card
- * is not trusted and how an admin lists the key, rather than that there is no node w.
+ * is not trusted and how an admin lists the key, rather than that there is no node w. `status --json` gives an
+ * untrusted task's verdict as `show` does (`trustVerdict`), beside the reason alone (`untrusted`).
  */
 const fleet = trustFleet(['w', 'x']);
 const { fp, status, dispatch, push, children } = fleet;
@@ -133,6 +134,11 @@ describe("a node's verdict on a handoff", () => {
       expect((r.structuredContent as Shown).trust).toEqual(expected);
       const refused = await client.callTool({ name: 'show', arguments: { id: id('unsigned') } }, undefined, { timeout: 45_000 });
       expect((refused.structuredContent as Shown).trust).toMatchObject({ trusted: false, reason: expect.stringMatching(/^unsigned: /) });
+      // MCP status gives the same verdict beside `untrusted`, checked against its output schema by the client.
+      const status = await client.callTool({ name: 'status', arguments: {} }, undefined, { timeout: 45_000 });
+      expect(status.isError, JSON.stringify(status.content)).toBeFalsy();
+      const listed = (status.structuredContent as { tasks: { id: string; trustVerdict?: Verdict }[] }).tasks.find((t) => t.id === id('unsigned'));
+      expect(listed?.trustVerdict).toEqual((refused.structuredContent as Shown).trust);
     } finally {
       await client.close();
     }
@@ -183,6 +189,22 @@ describe("a node's verdict on a handoff", () => {
     expect(await untrusted(x, 'unsigned')).toBe(unsignedOnW);
     expect((await lintOf(x, 'unsigned'))?.reason).toBe(`untrusted for node w, to which it is addressed (judged on node x, trust version ${version}): ${unsignedOnW ?? ''}`);
     expect((await gitbus(['status'], { home: x })).stdout).toContain(`untrusted for node w, to which it is addressed: ${unsignedOnW ?? ''}`);
+  });
+
+  it('status --json gives beside `untrusted` the verdict show gives (`trustVerdict`), on the node it is addressed to and elsewhere', async () => {
+    type Listed = { tasks: { id: string; untrusted?: string; trustVerdict?: Verdict }[] };
+    const row = async (home: string, name: string) => json<Listed>(await gitbus(['status', '--json'], { home })).tasks.find((t) => t.id === id(name));
+    for (const [home, name] of [[w, 'unsigned'], [x, 'unsigned'], [x, 'bobAnywhere'], [w, 'folder']] as const) {
+      const listed = await row(home, name);
+      const shown = (await show(home, id(name))).trust;
+      expect(listed?.untrusted, `${name} on ${home}`).toBeDefined();
+      expect(listed?.trustVerdict, `${name} on ${home}`).toEqual(shown);
+    }
+    // On w, where it is addressed, the reason alone and the verdict agree; on x it is not x's to run at all.
+    expect((await row(w, 'unsigned'))?.trustVerdict).toMatchObject({ version, trusted: false, reason: (await row(w, 'unsigned'))?.untrusted, fix: expect.stringContaining('gitbus sign') });
+    expect((await row(x, 'unsigned'))?.trustVerdict).toMatchObject({ notForThisNode: true, reason: expect.stringMatching(/^this node would not run it: it is addressed to node w; and its handoff is untrusted for node w: unsigned: /) });
+    // A trusted task has neither.
+    expect(await row(w, 'signed')).not.toHaveProperty('trustVerdict');
   });
 
   it('show and verify say that a task that ended runs nowhere again, and that one a claim holds runs only on its holder, then how its signature stands', async () => {
