@@ -135,7 +135,9 @@ describe('hear back: the hooks, fed the input Claude Code sends', () => {
 
   afterAll(async () => bus?.cleanup());
   beforeAll(async () => {
-    bus = await makeBus({ node: 'laptop' });
+    // The waiter lists the remote at each poll (5 s at least) besides waking on file events, which a loaded machine
+    // may deliver late or not at all (its inotify instances taken by other processes): within the waits below.
+    bus = await makeBus({ node: 'laptop', initArgs: ['--poll', '5s'] });
     laptop = bus.home('laptop');
     gpu = await bus.addNode('gpu-box', ['gpu']);
     // As Claude Code's Bash tool runs it: the session's id in the environment.
