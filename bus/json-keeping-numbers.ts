@@ -14,10 +14,61 @@ export class JsonNumberText {
   toJSON(): number {
     return Number(this.text);
   }
+  /**
+   * What it is as a value, for hashing and comparing: JavaScript's spelling of the number when that is the value the
+   * text writes (`30.0`, `1e3`, `0.10`: the same hash as JSON.parse's 30, 1000, 0.1 gave before numbers were kept),
+   * else the text itself (`12345678901234567890` and `...891` are one double but two settings; `1e400` no double).
+   */
+  get valueText(): string {
+    const js = JSON.stringify(Number(this.text));
+    return js !== 'null' && decimalOf(js) === decimalOf(this.text) ? js : this.text;
+  }
 }
 
-/** A JSON string literal, or a number; anything else between them is punctuation, spaces or a literal word. */
-const TOKEN_RE = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+/** A JSON number's exact decimal value as `<sign><digits>e<exponent>`, without leading or trailing zeros (zero: "0"). */
+function decimalOf(text: string): string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) return text;
+  const frac = m[3] ?? '';
+  let digits = `${m[2] ?? ''}${frac}`.replace(/^0+/, '');
+  let exp = BigInt(m[4] ?? '0') - BigInt(frac.length);
+  const trailing = /0*$/.exec(digits)?.[0].length ?? 0;
+  digits = digits.slice(0, digits.length - trailing);
+  exp += BigInt(trailing);
+  return digits === '' ? '0' : `${m[1] ?? ''}${digits}e${exp}`;
+}
+
+/**
+ * `text` with `fn` applied to each number outside strings: scanned by hand, since a regular expression over a string
+ * literal of some megabytes overflows V8's stack ("Maximum call stack size exceeded") and would call valid JSON invalid.
+ */
+function mapNumbers(text: string, fn: (token: string) => string): string {
+  const out: string[] = [];
+  let copied = 0;
+  let i = 0;
+  const isDigit = (c: number) => c >= 48 && c <= 57;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // A string: to its closing quote, past escaped characters.
+      i++;
+      while (i < text.length && text.charCodeAt(i) !== 34) i += text.charCodeAt(i) === 92 ? 2 : 1;
+      i++;
+    } else if (c === 45 || isDigit(c)) {
+      const start = i;
+      i++;
+      while (i < text.length && (isDigit(text.charCodeAt(i)) || '.eE+-'.includes(text.charAt(i)))) i++;
+      const token = text.slice(start, i);
+      const replaced = fn(token);
+      if (replaced !== token) {
+        out.push(text.slice(copied, start), replaced);
+        copied = i;
+      }
+    } else i++;
+  }
+  out.push(text.slice(copied));
+  return out.join('');
+}
 
 /**
  * A mark for numbers kept as text while JSON.parse or JSON.stringify runs: U+0000, which JSON text holds in a string
@@ -36,8 +87,9 @@ export function parseJsonKeepingNumbers(text: string): unknown {
   const plain: unknown = JSON.parse(text);
   const numbers: string[] = [];
   const mark = numberMark(text);
-  const marked = text.replace(TOKEN_RE, (token) => {
-    if (token.startsWith('"') || JSON.stringify(Number(token)) === token) return token;
+  // The text parsed as JSON above, so each token scanned is a valid JSON number.
+  const marked = mapNumbers(text, (token) => {
+    if (JSON.stringify(Number(token)) === token) return token;
     numbers.push(token);
     return `"${mark.escaped}${numbers.length - 1}"`;
   });

@@ -8,8 +8,8 @@ export function sha256Hex(bytes: Uint8Array | string): string {
 
 /** JSON with every object's keys sorted, so that two equal values always give the same text. */
 export function canonicalJson(value: unknown): string {
-  // Its text, not the number it reads as: 12345678901234567890 and ...891 are the same double, not the same setting.
-  if (value instanceof JsonNumberText) return value.text;
+  // Its value: 12345678901234567890 and ...891 are the same double, not the same setting; 30.0 is 30.
+  if (value instanceof JsonNumberText) return value.valueText;
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;

@@ -35,7 +35,7 @@ function tooDeep(value: unknown): boolean {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop() as [unknown, number];
-    if (v === null || typeof v !== 'object') continue;
+    if (v === null || typeof v !== 'object' || v instanceof JsonNumberText) continue;
     if (depth > JSON_MAX_DEPTH) return true;
     for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
   }

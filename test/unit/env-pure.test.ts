@@ -238,8 +238,12 @@ describe('JSON merged by keys', () => {
     // The profile's keys set, the node's kept, each number in its own spelling; strings untouched.
     expect(renderJson(mergeJson(local.value, profile.value))).toBe(`${node.slice(0, -3)},\n  "model": "opus",\n  "limit": 2.50\n}\n`);
     expect(renderJson(local.value)).toBe(node);
-    // Two integers past 2^53 that read as the same double are different settings.
-    expect(keysHash(local.value, ['id'])).not.toBe(keysHash((parseJsonObject('{"id": 12345678901234567891}') as { value: Record<string, unknown> }).value, ['id']));
+    // Two integers past 2^53 that read as the same double are different settings; 1.0 and 1e3 are the values 1 and
+    // 1000, hashed as before numbers were kept (a node's state.json from then stays in step).
+    const parsed = (text: string) => (parseJsonObject(text) as { value: Record<string, unknown> }).value;
+    expect(keysHash(local.value, ['id'])).not.toBe(keysHash(parsed('{"id": 12345678901234567891}'), ['id']));
+    expect(keysHash(local.value, ['ratio', 'big', 'neg', 'cents'])).toBe(keysHash({ ratio: 1, big: 1000, neg: 0, cents: 0.1 }, ['ratio', 'big', 'neg', 'cents']));
+    expect(keysHash(local.value, ['huge'])).not.toBe(keysHash({ huge: null }, ['huge']));
     // Anything else that prints the value sees the number.
     expect(JSON.parse(JSON.stringify(local.value))).toMatchObject({ id: 12345678901234567890, ratio: 1, big: 1000 });
   });
@@ -250,6 +254,11 @@ describe('JSON merged by keys', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.value['a']).toBe('\u0000abc:0');
+    // A string of some megabytes (a regular expression over it would overflow the stack), and a kept number as deep
+    // as a plain one may be.
+    const long = parseJsonObject(`{"blob": "${'a\\"'.repeat(3_000_000)}", "n": 1.0}`);
+    expect(long.ok && renderJson(long.value).endsWith('"n": 1.0\n}\n')).toBe(true);
+    expect(parseJsonObject(`${'{"a": '.repeat(64)}1.0${'}'.repeat(64)}`).ok).toBe(true);
     // A file that is one such number is still not an object.
     expect(parseJsonObject('1.0')).toEqual({ ok: false, reason: 'not a JSON object' });
     expect(renderJson(r.value)).toBe('{\n  "a": "\\u0000abc:0",\n  "b": 1.50,\n  "c": "\\u0000"\n}\n');
