@@ -11,7 +11,7 @@ import type { LogNotShown } from '../watcher/output-follow.js';
 export function truncationNote(out: Pick<TaskOutput, 'id' | 'node' | 'source' | 'log' | 'truncated' | 'shownBytes' | 'totalBytes' | 'fullLogPath' | 'fullLogRemoved'>, followed: LogNotShown | null = null): string | null {
   if (out.source === 'local' && out.log && followed?.path === out.log.path) return followedNote(followed);
   if (!out.truncated) return null;
-  if (out.source === 'local' && out.log) return `gitbus: the log is ${size(out.log.bytes)}; its first ${size(out.log.skipped)} are not shown. All of it is in ${out.log.path}`;
+  if (out.source === 'local' && out.log) return `gitbus: the log is ${size(out.log.bytes)}; ${firstNotShown(out.log.skipped)}. All of it is in ${out.log.path}`;
   const of = out.shownBytes !== undefined && out.totalBytes !== undefined ? `: the last ${size(out.shownBytes)} of ${size(out.totalBytes)}` : '';
   const node = out.node ?? 'the node that ran it';
   if (out.fullLogRemoved === true) return `gitbus: only the end of ${out.id}'s output is shown${of}. All of it was in ${out.fullLogPath ?? 'the log'} on this node, which the watcher has since removed (it keeps logs for --keep-logs, default 14d)`;
@@ -30,10 +30,15 @@ export function truncationFields(out: Pick<TaskOutput, 'truncated' | 'shownBytes
 function followedNote(f: LogNotShown): string | null {
   if (f.first + f.between === 0) return null;
   const all = `All of it is in ${f.path}`;
-  if (f.between === 0) return `gitbus: the log is ${size(f.bytes)}; its first ${size(f.first)} are not shown. ${all}`;
+  if (f.between === 0) return `gitbus: the log is ${size(f.bytes)}; ${firstNotShown(f.first)}. ${all}`;
   const fast = `where more than ${LOG_TAIL_BYTES / (1024 * 1024)} MB came in between two reads (the output says where)`;
   const which = f.first > 0 ? `: its first ${size(f.first)}, and ${size(f.between)} ${fast}` : `, ${fast}`;
   return `gitbus: the log is ${size(f.bytes)}; ${size(f.first + f.between)} of it are not shown${which}. ${all}`;
+}
+
+/** "its first 40.0 KB are not shown", with the verb a single byte takes. */
+function firstNotShown(n: number): string {
+  return n === 1 ? 'its first byte is not shown' : `its first ${size(n)} are not shown`;
 }
 
 /**

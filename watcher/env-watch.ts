@@ -83,7 +83,7 @@ export function envWatch(ctx: BusContext, findHome: () => string, onEvent: (e: W
           try {
             const r = applyLooked(look, node, userHome);
             const changed = r.written.length + r.removed.length + r.modes.length > 0;
-            if (changed) onEvent({ type: 'env-applied', profile, written: r.written, removed: r.removed, modes: r.modes, backup: r.backup });
+            if (changed || r.leftovers.length > 0) onEvent({ type: 'env-applied', profile, written: r.written, removed: r.removed, modes: r.modes, narrowed: r.narrowed, leftovers: r.leftovers, backup: r.backup });
             once(profile, r.held.length ? `held ${r.held.map((h) => `${h.target}:${h.state}`).join(',')}` : '', { type: 'env-held', profile, files: r.held });
             changedAny ||= changed;
           } catch (err) {

@@ -81,13 +81,15 @@ export class OutputFollower {
    * For a page, which is sent `shown` when it joins and the whole text at each reset: how many bytes of this node's
    * log come before that text, and where all of it is; null when none do (or the output is not that log's). Once
    * the text kept lost its start to the LOG_TAIL_BYTES limit, its own length in bytes says where it begins: exact for
-   * plain text, about right for a claude run's lines made readable.
+   * plain text; for a claude run's lines made readable, shorter than the log they come from, more than is left out
+   * (`about`).
    */
-  get logBefore(): { path: string; bytes: number } | null {
+  get logBefore(): { path: string; bytes: number; about: boolean } | null {
     const from = this.textFrom;
-    if (!from || !this.cursor || this.cursor.path !== from.path) return null;
-    const bytes = from.cut ? Math.max(from.at, this.cursor.shownEnd - Buffer.byteLength(this.text)) : from.at;
-    return bytes > 0 ? { path: from.path, bytes } : null;
+    const cursor = this.cursor;
+    if (!from || !cursor || cursor.path !== from.path) return null;
+    const bytes = from.cut ? Math.max(from.at, cursor.shownEnd - Buffer.byteLength(this.text)) : from.at;
+    return bytes > 0 ? { path: from.path, bytes, about: from.cut && cursor.claude !== null } : null;
   }
 
   /** What it did not show of the log of this node it follows; null while it follows none (`truncationNote`). */

@@ -1,6 +1,7 @@
 import type { RemoteDownEvent, RemoteUpEvent } from './remote-health.js';
 import type { RunOutcome } from './runners/runner.js';
 import type { BesideCause } from './workspace/push.js';
+import type { NarrowedMode } from '../bus/env/modes.js';
 
 /** What the watcher reports (one JSON line each under `gitbus watch --json`), how it is driven, what it ran. */
 export type WatchEvent =
@@ -57,7 +58,7 @@ export type WatchEvent =
    */
   | { type: 'refused'; id: string; attempt: number | null; answered: boolean; reason: string }
   /** An `auto` environment profile was applied: files written or removed, and the backup that holds what they replaced. */
-  | { type: 'env-applied'; profile: string; written: string[]; removed: string[]; modes: { target: string; executable: boolean }[]; backup: string | null }
+  | { type: 'env-applied'; profile: string; written: string[]; removed: string[]; modes: { target: string; executable: boolean }[]; narrowed: NarrowedMode[]; leftovers: string[]; backup: string | null }
   /** Files of an `auto` profile that apply leaves as they are (changed here, or both here and in the bus): reported when the set changes. */
   | { type: 'env-held'; profile: string; files: { target: string; state: string; why: string }[] }
   /** A subscribed profile cannot be applied here (not on the bus, invalid, untrusted): reported when the reason changes. */

@@ -7,11 +7,12 @@ import { followOn, OutputFollower } from '../watcher/output-follow.js';
 
 /**
  * What an output stream tells a page: the text so far (`reset`) or what came after it, and the end. With each
- * reset, `before`: how many bytes of this node's log of the run come before that text, and where all of it is
- * (null when none do), since a page holds the log's last window at most.
+ * reset, `before`: how many bytes of this node's log of the run come before that text (`about`: an estimate, for a
+ * claude run's lines made readable), and where all of it is (null when none do), since a page holds the log's last
+ * window at most.
  */
 export type OutputEvent =
-  | { type: 'output'; reset: boolean; text: string; state: string; node: string | null; attempt: number | null; source: TaskOutput['source']; before?: { path: string; bytes: number } | null }
+  | { type: 'output'; reset: boolean; text: string; state: string; node: string | null; attempt: number | null; source: TaskOutput['source']; before?: { path: string; bytes: number; about: boolean } | null }
   | { type: 'end'; state: string }
   | { type: 'error'; code: string; message: string };
 

@@ -82,7 +82,13 @@ function eventLine(e: WatchEvent): string | null {
     case 'refused':
       return e.answered ? `${e.id}: refused, answering failed (nothing run): ${e.reason}` : `${e.id}: left for other nodes: ${e.reason}`;
     case 'env-applied':
-      return `env ${e.profile}: applied ${[...e.written.map((t) => `wrote ${t}`), ...e.removed.map((t) => `removed ${t}`), ...e.modes.map((m) => `made ${m.target} ${m.executable ? 'executable' : 'not executable'}`)].join(', ')}${e.backup ? ` (what they replaced is in backup ${e.backup}: gitbus env restore ${e.backup})` : ''}`;
+      return `env ${e.profile}: applied ${[
+        ...e.written.map((t) => `wrote ${t}`),
+        ...e.removed.map((t) => `removed ${t}`),
+        ...e.modes.map((m) => `made ${m.target} ${m.executable ? 'executable' : 'not executable'}`),
+        ...e.narrowed.map((n) => `wrote ${n.target} with mode ${n.applied}, not ${n.mode} as it was here (a setuid, setgid or sticky bit is never kept)`),
+        ...e.leftovers.map((t) => `removed ${t} (a temp file a killed apply or restore left)`),
+      ].join(', ')}${e.backup ? ` (what they replaced is in backup ${e.backup}: gitbus env restore ${e.backup})` : ''}`;
     case 'env-held':
       return `env ${e.profile}: left as they are: ${e.files.map((f) => `${f.target} (${f.state})`).join(', ')}; see gitbus env diff ${e.profile}`;
     case 'env-refused':

@@ -141,7 +141,7 @@ describe('gitbus env', () => {
     ok(await envCmd('a', ['capture', 'claude']));
     await until('b to get the new CLAUDE.md', () => read('b', '.claude/CLAUDE.md').includes('run the tests'), 20_000, () => `${JSON.stringify(w.events())}\n${w.stderr()}`);
     await until('the applied event', () => w.events().some((e) => e.type === 'env-applied'), 5_000, () => JSON.stringify(w.events()));
-    expect(w.events().find((e) => e.type === 'env-applied')).toMatchObject({ profile: 'claude', written: ['~/.claude/CLAUDE.md'] });
+    expect(w.events().find((e) => e.type === 'env-applied')).toMatchObject({ profile: 'claude', written: ['~/.claude/CLAUDE.md'], narrowed: [], leftovers: [] });
     expect(w.events().find((e) => e.type === 'env-held')).toMatchObject({ profile: 'claude', files: [{ target: '~/.zshrc', state: 'changed-here' }] });
     expect(read('b', '.zshrc')).toMatch(/alias ll/);
     w.child.kill('SIGTERM');

@@ -273,7 +273,7 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     writeFileSync(log, line.repeat(LOG_TAIL_BYTES / line.length + 16));
     await page.goto(`${ui.url}task/${id}`);
     const note = page.locator('#output-h + p');
-    await expect.poll(() => note.textContent(), { timeout: 30_000 }).toBe(`The first 1.0 KB of the output are not shown here; all of it is in ${log} on the machine serving this page.`);
+    await expect.poll(() => note.textContent(), { timeout: 30_000 }).toBe(`Not shown here: the first 1024 bytes of the run's log. All of it is in ${log} on the machine serving this page.`);
     expect(await note.isVisible()).toBe(true);
     // Written anew, shorter: all of it is shown, and the note goes.
     writeFileSync(log, 'short now\n');

@@ -121,13 +121,13 @@ describe("following this node's log of a run by position", () => {
     expect(f.page()).toBe(line.repeat(LOG_TAIL_BYTES / line.length + 4));
     // The page was told what came before the window it was sent first: the ten lines past it, and where they are.
     const resets = f.events.filter((e) => e.type === 'output' && e.reset);
-    expect(resets.map((e) => e.type === 'output' && e.before)).toEqual([{ path: f.log, bytes: 10 * line.length }]);
+    expect(resets.map((e) => e.type === 'output' && e.before)).toEqual([{ path: f.log, bytes: 10 * line.length, about: false }]);
     // One that joins now is sent the end of what was shown, whole lines of at most a window, and told of the lines
     // before them.
     const joined: OutputEvent[] = [];
     const unjoin = followers.follow(f.id, (e) => joined.push(e));
     const kept = LOG_TAIL_BYTES / line.length - 1;
-    expect(joined[0]).toMatchObject({ type: 'output', reset: true, text: line.repeat(kept), before: { path: f.log, bytes: (LOG_TAIL_BYTES / line.length + 14 - kept) * line.length } });
+    expect(joined[0]).toMatchObject({ type: 'output', reset: true, text: line.repeat(kept), before: { path: f.log, bytes: (LOG_TAIL_BYTES / line.length + 14 - kept) * line.length, about: false } });
     unjoin();
     f.unfollow();
   });
@@ -154,7 +154,7 @@ describe("following this node's log of a run by position", () => {
     // A page is sent the window, which replaces what it showed, as a page that joins now would be, and is told how
     // much came before it (all of the log up to the window).
     expect(step.change).toEqual({ reset: true, text: window });
-    expect(follower.logBefore).toEqual({ path: log, bytes: 11 + left - 1 });
+    expect(follower.logBefore).toEqual({ path: log, bytes: 11 + left - 1, about: false });
     const bytes = 11 + (LOG_TAIL_BYTES + past * line.length);
     expect(follower.logNotShown).toEqual({ path: log, bytes, first: 0, between: left });
     appendFileSync(log, 'last\n');

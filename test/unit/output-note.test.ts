@@ -10,7 +10,7 @@ const local = (bytes: number, skipped: number) => ({ id: 't-1', node: 'n', sourc
 describe('truncationNote', () => {
   it('says how much of a log barely over the window was left out in bytes or KB, never as 0.0 MB', () => {
     expect(truncationNote(local(LOG_TAIL_BYTES + 100, 100))).toBe(`gitbus: the log is 8.0 MB; its first 100 bytes are not shown. All of it is in ${path}`);
-    expect(truncationNote(local(LOG_TAIL_BYTES + 1, 1))).toContain('its first 1 byte are not shown');
+    expect(truncationNote(local(LOG_TAIL_BYTES + 1, 1))).toContain('its first byte is not shown');
     expect(truncationNote(local(LOG_TAIL_BYTES + 40 * 1024, 40 * 1024))).toContain('its first 40.0 KB are not shown');
     expect(truncationNote(local(11 * MiB, 3 * MiB))).toBe(`gitbus: the log is 11.0 MB; its first 3.0 MB are not shown. All of it is in ${path}`);
   });

@@ -72,11 +72,14 @@ export function when(iso, now = Date.now()) {
   return h('time', { datetime: iso, title: iso }, agoText(now - t));
 }
 
-/** A count of bytes as a person reads it: 512 bytes, 40.5 KB, 12.3 MB (MB of 1024 KB; never "0.0"). */
+/**
+ * A count of bytes as a person reads it, as the CLI says it (cli/output-note.ts `size`): exact bytes while small, else
+ * KB or MB with one decimal, never rounded up into the next unit's range (no "1024.0 KB") nor down to "0.0".
+ */
 export function byteSize(n) {
-  if (n < 1024) return `${n} ${n === 1 ? 'byte' : 'bytes'}`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  if (n < 10 * 1024) return n === 1 ? '1 byte' : `${n} bytes`;
+  if (n < 1024 * 1024 - 51) return `${(n / 1024).toFixed(1)} KB`;
+  return `${Math.max(1, n / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 export function usd(n) {

@@ -142,7 +142,7 @@ export function taskPage(el, ref) {
       if (o.reset) {
         pre.textContent = o.text;
         before.hidden = !o.before;
-        before.textContent = o.before ? `The first ${byteSize(o.before.bytes)} of the output are not shown here; all of it is in ${o.before.path} on the machine serving this page.` : '';
+        before.textContent = o.before ? `Not shown here: ${o.before.about ? 'about ' : ''}the first ${byteSize(o.before.bytes)} of the run's log. All of it is in ${o.before.path} on the machine serving this page.` : '';
       } else if (o.text) pre.append(document.createTextNode(o.text));
       if (atEnd) pre.scrollTop = pre.scrollHeight;
       const from = o.source === 'local' ? 'from this node’s log' : o.source === 'heartbeat' ? `live from ${o.node}’s heartbeat` : o.source === 'response' ? 'from the response' : 'none yet';
