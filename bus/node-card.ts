@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { GITBUS_VERSION } from './version.js';
 import type { NodeCard } from '../schemas/node-card.js';
 import type { NodeConfig } from './home.js';
-import { cardPolicy, offeredRunners } from './node-policy.js';
+import { cardPolicy, cardProjectsOnly, offeredRunners } from './node-policy.js';
 import { readKeyFile } from './trust/key-file.js';
 import { nodeKeyPaths } from './trust/node-key.js';
 
@@ -30,6 +30,7 @@ export function publishedNodeKey(home: string): string | undefined {
  */
 export function nodeCard(config: NodeConfig, joined: string, now: Date, home?: string): NodeCard {
   const policy = cardPolicy(home ?? '/', config);
+  const projectsOnly = cardProjectsOnly(home ?? '/', config);
   const key = home === undefined ? undefined : publishedNodeKey(home);
   return {
     node: config.node,
@@ -37,6 +38,7 @@ export function nodeCard(config: NodeConfig, joined: string, now: Date, home?: s
     runners: offeredRunners(config),
     parallel: config.parallel,
     ...(policy ? { policy } : {}),
+    ...(projectsOnly ? { projectsOnly } : {}),
     version: GITBUS_VERSION,
     host: { os: platform(), arch: arch(), cpus: cpus().length, memoryMb: Math.round(totalmem() / 2 ** 20), hostname: hostname() },
     ...(key ? { key } : {}),

@@ -38,6 +38,12 @@ export const nodeCardSchema = z.strictObject({
   runners: z.optional(z.array(runnerSchema)).register(z.globalRegistry, { description: 'a list of runner names' }),
   parallel: z.optional(z.int().check(z.minimum(1), z.maximum(10_000))).register(z.globalRegistry, { description: 'a whole number from 1 to 10000' }),
   policy: z.optional(cardPolicySchema),
+  /**
+   * node.yaml `projectsOnly: true`: the only repos the node takes project tasks for, as its project names and their
+   * URLs. Top-level rather than in `policy`, whose fields an older reader checks strictly: a card field it does not
+   * know it ignores (PROTOCOL.md §6). Left out: the card does not limit repos beyond `policy.repos`.
+   */
+  projectsOnly: z.optional(z.array(oneLine('a project name or repository URL', 1000)).check(z.maxLength(300))).register(z.globalRegistry, { description: 'the project names and repository URLs the node takes project tasks for (node.yaml projectsOnly)' }),
   env: z.optional(z.array(cardEnvSchema).check(z.maxLength(50))).register(z.globalRegistry, { description: 'drift of the environment profiles the node subscribes to (env/)' }),
   version: z.optional(oneLine('a gitbus version', 100)),
   host: z.optional(hostSchema),

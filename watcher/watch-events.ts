@@ -52,7 +52,7 @@ export type WatchEvent =
    */
   | { type: 'spend-cap'; day: string; capUsd: number; spentUsd: number; reason: string }
   /**
-   * This node's policy (node.yaml `policy:`) refuses the task. `answered`: it was addressed to this node, which
+   * This node's policy (node.yaml `policy:`, or `projectsOnly`) refuses the task. `answered`: it was addressed to this node, which
    * claimed it and answers it `failed` with the reason, running nothing (attempt is that claim's); otherwise it is
    * left for other nodes, reported once per task while this watcher runs.
    */

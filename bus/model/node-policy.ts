@@ -3,7 +3,7 @@ import { COMMAND_RUNNERS, type RunnerName } from '../../schemas/fields.js';
 import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { globMatch } from './glob.js';
 import { hasDotSegment } from '../../schemas/project.js';
-import { sameProjectRemote } from '../project/remote-url.js';
+import { isProjectName, sameProjectRemote } from '../project/remote-url.js';
 
 /**
  * A node's policy (node.yaml `policy:`, validated by bus/home.ts): what this machine accepts at most, whatever
@@ -17,6 +17,11 @@ export interface NodePolicy {
   commands?: { allow?: readonly string[]; deny?: readonly string[] };
   maxTimeout?: string;
   maxBudgetUsd?: number;
+  /**
+   * node.yaml `projectsOnly: true` (outside `policy:`, judged with it): the only repos a project task may name, as
+   * its project names and their URLs. Any repo when left out.
+   */
+  projectsOnly?: readonly string[];
 }
 
 /** Who signed a task, once its signature is verified (the trust work plugs the verification in). */
@@ -99,6 +104,11 @@ export function nodePolicyVerdict(policy: NodePolicy | undefined, task: PolicyTa
     }
   }
 
+  if (policy.projectsOnly && task.repo !== undefined && !policy.projectsOnly.some((entry) => namesProject(entry, task.repo ?? ''))) {
+    const names = policy.projectsOnly.filter(isProjectName);
+    refuse('projectsOnly', `node ${node} takes project tasks only for the projects its node.yaml lists (${list(names) || 'none'}), and the task's repo is "${task.repo}"`, `dispatch it to a node that works on that repository, or add it under "projects" in ${node}'s node.yaml`);
+  }
+
   if (policy.workRoots && task.repo === undefined && task.workdir !== undefined) {
     const first = task.workdir.split('/')[0] ?? '';
     // A workdir that names no root of the node runs under its default work root, which is always allowed.
@@ -153,6 +163,15 @@ function repoNames(repo: string, projects: Readonly<Record<string, string>> | un
     if (name === repo || sameProjectRemote(url, repo)) out.push(name, url);
   }
   return out;
+}
+
+/**
+ * Whether a handoff's `repo` means the project `entry` of a projectsOnly list: a project name is that name exactly,
+ * a URL is that remote however the repo spells it (credentials, `.git`, trailing slashes) — the two ways the
+ * node's worktree code finds a node.yaml project (watcher/workspace/project-config.ts resolveProject). Pure.
+ */
+export function namesProject(entry: string, repo: string): boolean {
+  return isProjectName(entry) ? entry === repo : sameProjectRemote(entry, repo);
 }
 
 /** Two spellings of one remote compare equal: trailing slashes and `.git` do not matter. */

@@ -15,7 +15,7 @@ export type TargetTask = Pick<Handoff, 'runner' | 'command' | 'labels'> & Policy
 
 /**
  * What of a task a node's card refuses, each with its reason and fix: the node itself (`to`: its runners, its
- * policy), the labels it lacks (`labels`), or the project (`repo`: its policy.repos). A batch blames each on what
+ * policy), the labels it lacks (`labels`), or the project (`repo`: its policy.repos, its projectsOnly). A batch blames each on what
  * gave that value, a line or a flag (bus/ops/dispatch-batch.ts).
  */
 export type TargetCause = 'to' | 'labels' | 'repo';
@@ -48,9 +48,10 @@ export async function targetRefusals(snap: Snapshot, to: string, h: TargetTask, 
   const missing = (h.labels ?? []).filter((l) => !(card.labels ?? []).includes(l));
   if (missing.length > 0) out.push({ cause: 'labels', reason: `it lacks the label(s) ${missing.join(', ')}`, fix: `drop those labels, or add them to ${to} (labels in its node.yaml)`, policy: false });
   // The policy its card publishes (not its command patterns, nor what only the node knows: its roots, signers).
-  if (card.policy && runner !== 'manual') {
-    const v = nodePolicyVerdict(policyOfCard(card.policy), h, { node: to });
-    if (!v.ok) for (const r of v.each) out.push({ cause: r.field === 'policy.repos' ? 'repo' : 'to', reason: r.reason, fix: r.fix, policy: true });
+  const policy = policyOfCard(card);
+  if (policy && runner !== 'manual') {
+    const v = nodePolicyVerdict(policy, h, { node: to });
+    if (!v.ok) for (const r of v.each) out.push({ cause: r.field === 'policy.repos' || r.field === 'projectsOnly' ? 'repo' : 'to', reason: r.reason, fix: r.fix, policy: true });
   }
   return out;
 }

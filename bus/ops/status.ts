@@ -22,6 +22,7 @@ import { spendToday, type NodeSpend } from '../spend-ledger.js';
 import { addressedVerdicts, enforcedTrust, pinsTrust, trustedJudge, untrustedVerdict } from '../trust/enforce.js';
 import { judgedHandoffVerdict } from '../trust/verify-verdicts.js';
 import type { ShownTrust } from './query.js';
+import { judgesTasks } from '../node-policy.js';
 import { whyClaimNothing } from '../trust/node-files.js';
 import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import type { HandoffFacts } from '../store/parse-cache-file.js';
@@ -101,7 +102,7 @@ export async function busStatus(ctx: BusContext, options: StatusOptions = {}): P
   const per = options.perState;
   // A node that judges handoffs (a pinned trust root, a policy) decides with its own files and clock: it works its
   // status out in full every time. Any other reads the digest of the commit it was last worked out for.
-  const digestible = ctx.config.policy === undefined && !pinsTrust(ctx.paths.home) && (per === undefined || per <= DIGEST_PER_STATE);
+  const digestible = !judgesTasks(ctx.config) && !pinsTrust(ctx.paths.home) && (per === undefined || per <= DIGEST_PER_STATE);
   if (!digestible) return statusOf(ctx, await coreOfSnapshot(ctx, options, await snapshotOrLast(ctx)));
   const pre = await headOrLast(ctx);
   const looked = !pre.offline && pre.head !== null ? await coreOfDigest(ctx, pre.head, per) : undefined;
@@ -115,7 +116,7 @@ export async function busStatus(ctx: BusContext, options: StatusOptions = {}): P
  * anything but the archive: what join leaves behind, so that the node's first status reads it.
  */
 export async function warmStatusDigest(ctx: BusContext): Promise<void> {
-  if (ctx.config.policy !== undefined || pinsTrust(ctx.paths.home)) return;
+  if (judgesTasks(ctx.config) || pinsTrust(ctx.paths.home)) return;
   await coreOfSnapshot(ctx, { perState: DIGEST_PER_STATE }, { snap: await localSnapshot(ctx), offline: null }, true);
 }
 
@@ -208,7 +209,7 @@ async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { sna
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
   // Trust verdicts and a node policy judge whole handoffs; without either, the tasks are listed from their
   // handoffs' facts (Snapshot.rowViews), which is what keeps status cheap with thousands pending.
-  const whole = trust !== null || ctx.config.policy !== undefined;
+  const whole = trust !== null || judgesTasks(ctx.config);
   let views: TaskView<HandoffFacts>[];
   let judged = new Map<string, Judged>();
   if (whole) {

@@ -262,7 +262,7 @@ describe('the node judge and the node card', () => {
     expect(card.runners).toEqual(['manual', 'shell']);
     expect(card.policy).toEqual({ signers: ['alice'], repos: ['app', '/home/app.git'], workRoots: ['src'], commands: true, maxTimeout: '2h', maxBudgetUsd: 3 });
     expect(nodeCardSchema.safeParse(card).success).toBe(true);
-    expect(policyOfCard(card.policy ?? {})).not.toHaveProperty('commands');
+    expect(policyOfCard({ policy: card.policy ?? {} })).not.toHaveProperty('commands');
     expect(nodeCard(config(undefined), 'x', new Date())).not.toHaveProperty('policy');
     expect(cardPolicy('/h', config(undefined))).toBeUndefined();
   });
@@ -271,18 +271,50 @@ describe('the node judge and the node card', () => {
     const c = config({ repos: ['app'] }, { projects: { app: { url: 'https://me:t0ken@host/o/app.git' } } });
     const card = cardPolicy('/home/g', c) ?? {};
     expect(card.repos).toEqual(['app', 'https://host/o/app.git']);
-    expect(nodePolicyVerdict(policyOfCard(card), { command: 'true', repo: 'https://host/o/app.git' }, { node: 'w' }).ok).toBe(true);
+    expect(nodePolicyVerdict(policyOfCard({ policy: card }), { command: 'true', repo: 'https://host/o/app.git' }, { node: 'w' }).ok).toBe(true);
   });
 
   it('a dispatcher judging from the card refuses what it can know: a repo URL, the timeout, the budget', () => {
     const card = cardPolicy('/home/g', config({ repos: ['app'], maxTimeout: '2h', maxBudgetUsd: 3, signers: ['alice'], workRoots: [] })) ?? {};
-    const judge = (t: PolicyTask) => nodePolicyVerdict(policyOfCard(card), t, { node: 'w' });
+    const judge = (t: PolicyTask) => nodePolicyVerdict(policyOfCard({ policy: card }), t, { node: 'w' });
     expect(judge({ command: 'true', repo: '/home/app.git' }).ok).toBe(true);
     expect(judge({ command: 'true', repo: '/home/other.git' }).ok).toBe(false);
     expect(judge({ command: 'true', timeout: '3h' }).ok).toBe(false);
     expect(judge({ runner: 'claude', claude: { maxBudgetUsd: 4 } }).ok).toBe(false);
     // Signers and roots are for the node to judge.
     expect(judge({ command: 'true', workdir: 'src/x' }).ok).toBe(true);
+  });
+
+  it('projectsOnly is judged before the claim, as the worktree code finds a project: by name, or by URL in any spelling', () => {
+    const c = config(undefined, { projectsOnly: true, projects: { app: { url: '../app.git' }, web: { url: 'https://me:t0ken@host/o/web.git' } } });
+    const judge = policyJudge('/home/g', c);
+    const verdict = (repo: string) => judge?.({ title: 't', command: 'true', repo }, 'x');
+    for (const repo of ['app', '/home/app.git', '/home/app', 'web', 'https://host/o/web.git', 'https://host/o/web']) expect(verdict(repo)?.ok, repo).toBe(true);
+    // A name is that name exactly: "app.git" is neither the project app nor a remote.
+    for (const repo of ['other', 'app.git', '/home/other.git', 'https://host/o/app.git']) expect(verdict(repo)).toMatchObject({ ok: false, fields: ['projectsOnly'] });
+    expect(verdict('/srv/x.git')).toMatchObject({ reason: 'projectsOnly: node w takes project tasks only for the projects its node.yaml lists (app, web), and the task\'s repo is "/srv/x.git"', fix: expect.stringContaining('add it under "projects" in w\'s node.yaml') });
+    // Not a project task, or a manual one: nothing to refuse.
+    expect(judge?.({ title: 't', command: 'true' }, 'x').ok).toBe(true);
+    expect(judge?.({ title: 't', runner: 'manual', repo: '/srv/x.git' }, 'x').ok).toBe(true);
+    // With a policy too, both judge: each refusing field is named.
+    const both = policyJudge('/home/g', { ...c, policy: { repos: ['/srv/*'] } });
+    expect(both?.({ title: 't', command: 'true', repo: '/srv/x.git' }, 'x')).toMatchObject({ ok: false, fields: ['projectsOnly'] });
+    expect(both?.({ title: 't', command: 'true', repo: '/elsewhere/y.git' }, 'x')).toMatchObject({ ok: false, fields: ['policy.repos', 'projectsOnly'] });
+  });
+
+  it('the card publishes projectsOnly as names and URLs without credentials; a dispatcher judges from it, an older card has none', () => {
+    const c = config(undefined, { projectsOnly: true, projects: { app: { url: '../app.git' }, web: { url: 'https://me:t0ken@host/o/web.git' } } });
+    const card = nodeCard(c, '2026-01-01T00:00:00.000Z', new Date('2026-01-02T00:00:00Z'), '/home/g');
+    expect(card.projectsOnly).toEqual(['app', '/home/app.git', 'web', 'https://host/o/web.git']);
+    expect(card).not.toHaveProperty('policy');
+    expect(nodeCardSchema.safeParse(card).success).toBe(true);
+    const fromCard = (repo: string) => nodePolicyVerdict(policyOfCard(card), { command: 'true', repo }, { node: 'w' });
+    expect(fromCard('app').ok).toBe(true);
+    expect(fromCard('https://host/o/web.git/').ok).toBe(true);
+    expect(fromCard('nt')).toMatchObject({ ok: false, fields: ['projectsOnly'] });
+    expect(fromCard('/srv/x.git')).toMatchObject({ ok: false, fields: ['projectsOnly'] });
+    expect(policyOfCard({})).toBeUndefined();
+    expect(nodeCard(config(undefined), 'x', new Date(), '/home/g')).not.toHaveProperty('projectsOnly');
   });
 });
 
