@@ -194,7 +194,10 @@ describe('sessions with node affinity', () => {
   it('a resume addressed to a node that has no such worktree fails there with the reason', async () => {
     pushHandoffs(person, bus.remote, [{ id: 'rs-elsewhere', frontmatter: { to: 'w2', runner: 'claude', repo: 'proj', resumes: 'rs-first', claude: { resume: session } }, body: 'continue\n' }]);
     expect(await watchOnce(w2)).toEqual([expect.objectContaining({ id: 'rs-elsewhere', status: 'failed' })]);
-    expect(String((await file('rs-elsewhere', 'responses/'))['reason'])).toContain('task rs-first, which this task resumes, has no worktree on node w2');
+    const reason = String((await file('rs-elsewhere', 'responses/'))['reason']);
+    expect(reason).toContain('task rs-first, which this task resumes, has no worktree on node w2');
+    // A pruned worktree takes the session with it: the reason names the new task that continues the branch.
+    expect(reason).toContain('its session cannot continue: dispatch a new task on its branch instead, gitbus dispatch TITLE --repo proj --branch gitbus/rs-first');
     expect(calls('rs-elsewhere')).toEqual([]);
   }, 60_000);
 
