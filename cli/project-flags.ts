@@ -64,6 +64,16 @@ export function projectFieldsFor(p: ProjectOutcome, recurring: boolean): Project
   return rest;
 }
 
+/**
+ * The project of a handoff made otherwise than from the flags (`--resume`: the resumed task's), as
+ * projectSummary gives it: the base as written, else its commit (a handoff may name only one). Pure.
+ */
+export function handoffProject(h: { repo?: string; base?: string; baseCommit?: string; branch?: string }, id: string): ProjectSummary | null {
+  const base = h.base ?? h.baseCommit;
+  if (h.repo === undefined || base === undefined) return null;
+  return { repo: h.repo, base, ...(h.baseCommit !== undefined ? { baseCommit: h.baseCommit } : {}), branch: h.branch ?? defaultBranch(id) };
+}
+
 /** The project fields as the handoff has them, with the default branch filled in, for output. Pure. */
 export function projectSummary(fields: ProjectSummary | null, id: string, recurring: boolean): ProjectSummary | null {
   return fields ? { ...fields, ...(fields.branch === undefined && !recurring ? { branch: defaultBranch(id) } : {}) } : null;

@@ -6,6 +6,9 @@ import { InputError } from '../bus/errors.js';
 import { EXIT } from './exit-codes.js';
 import { note } from './output.js';
 import { truncationFields, truncationNote } from './output-note.js';
+import { dependencyResults } from '../bus/ops/dependency-results.js';
+import { projectEndWarnings } from '../bus/project/push-state.js';
+import { defaultBranch, type ProjectReport } from '../schemas/project.js';
 
 /**
  * `--wait`: until the task ends, or for at most `timeoutMs` (`--wait-timeout`; Ctrl-C stops the waiting too),
@@ -53,14 +56,41 @@ export function endFields(waited: { out: TaskOutput; ended: boolean }): Record<s
 
 /**
  * After an ended wait, for `dispatch --wait` and `resume --wait`: says on stderr when the output shown was only its
- * end (of this node's log, what was not printed: `notShown`), and why the task did not succeed (the last state line
- * names only the state, node and attempt), and sets exit code 9 then.
+ * end (of this node's log, what was not printed: `notShown`), where a project task's results are when that is not
+ * the branch announced or not the project remote (`end`), and why the task did not succeed (the last state line
+ * names only the state, node and attempt), and sets exit code 9 then. Results not pushed, or pushed beside the
+ * branch, leave a success exit 0: the run succeeded, the node pushes them until the remote takes them, and a
+ * script that fetches them reads `project` in `--json` (`pushed`, `branch`) rather than the exit code.
  */
-export function reportEnd(json: boolean, id: string, done: TaskOutput, notShown: LogNotShown | null): void {
+export function reportEnd(json: boolean, id: string, done: TaskOutput, notShown: LogNotShown | null, end: ProjectEnd | null = null): void {
   const cut = json ? null : truncationNote(done, notShown);
   if (cut) note(cut);
+  if (!json && end) for (const w of projectEndWarnings(id, end.asked, end.report)) note(`gitbus: warning: ${w}`);
   if (done.state === 'succeeded') return;
   // Why, as `show` and `run` say it.
   if (!json) note(`gitbus: ${id} ended ${done.state}${done.node ? ` on ${done.node}` : ''}${done.reason ? `: ${done.reason}` : ''}`);
   process.exitCode = EXIT.taskEnded;
+}
+
+/** Where a project task's results are once it ended: the branch the dispatch announced, and the response's report. */
+export interface ProjectEnd {
+  asked: string;
+  report: ProjectReport;
+}
+
+/** The project outcome of an ended task, from its response (as this node now has it); null for a plain task, or one that reports none. */
+export async function projectEnd(ctx: BusContext, id: string, waited: { ended: boolean }): Promise<ProjectEnd | null> {
+  if (!waited.ended) return null;
+  const [found] = await dependencyResults(ctx, [id]);
+  return found?.report ? { asked: found.asked ?? defaultBranch(id), report: found.report } : null;
+}
+
+/**
+ * `--json`'s `project` after a wait: what the dispatch announced, with the response's report over it (where the
+ * results really are, `headCommit`, `pushed`, `pushError`, the diffstat), and `askedBranch` when they went beside
+ * the branch announced. Pure.
+ */
+export function projectOutcome<T extends object>(announced: T | null, end: ProjectEnd | null): (T & Partial<ProjectReport> & { askedBranch?: string }) | T | null {
+  if (end === null) return announced;
+  return { ...(announced ?? ({} as T)), ...end.report, ...(end.report.branch !== end.asked ? { askedBranch: end.asked } : {}) };
 }

@@ -16,11 +16,13 @@ export async function planResume(ctx: BusContext, ref: string): Promise<ResumePl
  * branch and workdir replace whatever the flags or the current checkout gave; its other fields (priority, timeout,
  * labels, after) stay as given.
  */
-export async function resumeInto(ctx: BusContext, ref: string, handoff: Omit<Handoff, 'id' | 'from' | 'created'>): Promise<void> {
-  const merged = applyResume(handoff, await planResume(ctx, ref));
+export async function resumeInto(ctx: BusContext, ref: string, handoff: Omit<Handoff, 'id' | 'from' | 'created'>): Promise<ResumePlan> {
+  const plan = await planResume(ctx, ref);
+  const merged = applyResume(handoff, plan);
   if ('conflict' in merged) throw new InputError(`cannot resume ${ref} with ${merged.conflict}`, merged.fix, { flag: '--resume' });
   for (const k of Object.keys(handoff) as (keyof typeof handoff)[]) delete handoff[k];
   Object.assign(handoff, merged);
+  return plan;
 }
 
 export interface ResumeResult extends DispatchResult {
@@ -30,9 +32,9 @@ export interface ResumeResult extends DispatchResult {
 }
 
 /** `gitbus resume ID "prompt"`: a claude task for the node that ran ID, continuing its session in the same folder. */
-export async function resume(ctx: BusContext, ref: string, prompt: string, sign?: BusFileSigner): Promise<ResumeResult & { attempts: number; commit: string | null }> {
+export async function resume(ctx: BusContext, ref: string, prompt: string, sign?: BusFileSigner): Promise<ResumeResult & { attempts: number; commit: string | null; fields: ResumePlan['fields'] }> {
   if (prompt.trim() === '') throw new InputError('the prompt is empty', 'say what the session should do next, e.g. gitbus resume ID "continue"', { flag: 'PROMPT' });
   const plan = await planResume(ctx, ref);
   const r = await dispatch(ctx, { handoff: { title: resumeTitle(plan.fields.resumes, prompt), ...plan.fields }, body: prompt.endsWith('\n') ? prompt : `${prompt}\n`, ...(sign ? { sign } : {}) });
-  return { ...r, resumes: plan.fields.resumes, node: plan.node, session: plan.session };
+  return { ...r, resumes: plan.fields.resumes, node: plan.node, session: plan.session, fields: plan.fields };
 }

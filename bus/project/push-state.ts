@@ -10,3 +10,19 @@ export function notPushedWords(id: string, r: Pick<ProjectReport, 'pushError' | 
   if (n > 0) return { text: `not pushed: ${n} branch${n === 1 ? '' : 'es'} conflict; gitbus resolve ${id}`, fetchable: false };
   return { text: `not pushed yet${r.pushError ? `: ${r.pushError}` : ''}`, fetchable: true };
 }
+
+/**
+ * What a waiting command says after a project task ended, beyond its state: a state of `succeeded` is about the run,
+ * and a script that goes on to fetch `asked` (the branch the dispatch announced) would fetch nothing, or someone
+ * else's commits, when the results went beside it (`<asked>-moved-<commit>`, docs/PROTOCOL.md §3a step 5) or are not
+ * on the remote yet. In `show`'s words (notPushedWords). Empty when the results are where they were announced. Pure.
+ */
+export function projectEndWarnings(id: string, asked: string, r: ProjectReport): string[] {
+  const lines: string[] = [];
+  if (r.branch !== asked) lines.push(`${id}'s results went beside ${asked}, to branch ${r.branch} of ${r.repo}: they were not a fast-forward of ${asked}, and gitbus never forces a push; "gitbus show ${id}" says why and how to merge them`);
+  if (!r.pushed) {
+    const missing = notPushedWords(id, r);
+    lines.push(`${id}'s branch ${r.branch} of ${r.repo} is ${missing.text}${missing.fetchable ? `; the node that ran it pushes it again until the remote takes it ("gitbus show ${id}" says where it stands)` : ''}`);
+  }
+  return lines;
+}

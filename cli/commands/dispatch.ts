@@ -15,8 +15,8 @@ import { cronSchema } from '../../schemas/cron.js';
 import { groupNameSchema } from '../../schemas/project.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { endFields, refuseLoneWaitTimeout, reportEnd, timedOut, waitForEnd } from '../wait.js';
-import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
+import { endFields, projectEnd, projectOutcome, refuseLoneWaitTimeout, reportEnd, timedOut, waitForEnd } from '../wait.js';
+import { handoffProject, projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 import { resumeInto } from '../../bus/ops/resume.js';
 import { InputError } from '../../bus/errors.js';
 import { recordForClaudeSession } from '../claude-session.js';
@@ -109,7 +109,7 @@ export function register(program: Command): void {
       const fields = projectFieldsFor(project, opts.schedule !== undefined);
       if (fields) Object.assign(handoff, fields);
       reportProject(project, Boolean(opts.json));
-      if (opts.resume) await resumeInto(ctx, opts.resume, handoff);
+      const resumed = opts.resume ? await resumeInto(ctx, opts.resume, handoff) : null;
       applyClaudeFlags(handoff, opts);
       const target = handoff.to ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
       if (target && !opts.force) throw target;
@@ -119,9 +119,10 @@ export function register(program: Command): void {
       const r = await dispatchFromFlags(() => dispatch(ctx, { handoff, body, ...(opts.id ? { id: opts.id } : {}), ...(sign ? { sign } : {}), targetJudged: target instanceof NodeCannotRunError && !opts.json }), opts.bodyFile !== undefined ? '--body-file' : 'TITLE');
       if (!opts.json) for (const w of r.warnings) note(`gitbus: warning: ${w}`);
       if (!opts.schedule) recordForClaudeSession(ctx.paths.home, [{ id: r.id, title }]);
-      const summary = projectSummary(fields, r.id, opts.schedule !== undefined);
-      if (summary && !opts.json) note(projectLine(summary));
-      const out = { ...r, ...(summary ? { project: summary } : {}), ...(project.notes.length ? { notes: project.notes } : {}), ...(project.warnings.length ? { warnings: [...project.warnings, ...r.warnings] } : {}) };
+      // A resume's project is the resumed task's (resumeInto), as `resume --json` reports it, with what it resumes.
+      const summary = resumed ? handoffProject(handoff, r.id) : projectSummary(fields, r.id, opts.schedule !== undefined);
+      if (summary && !resumed && !opts.json) note(projectLine(summary));
+      const out = { ...r, ...(resumed ? { resumes: resumed.fields.resumes, node: resumed.node, session: resumed.session } : {}), ...(summary ? { project: summary } : {}), ...(project.notes.length ? { notes: project.notes } : {}), ...(project.warnings.length ? { warnings: [...project.warnings, ...r.warnings] } : {}) };
       if (r.queued) {
         note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
         emit(opts, out, () => r.id);
@@ -136,11 +137,13 @@ export function register(program: Command): void {
       note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
       const done = waited.out;
-      emit(opts, { ...out, state: done.state, node: done.node, attempt: done.attempt, output: done.text, ...endFields(waited), claude: done.claude, ended: waited.ended, ...(done.offline ? { offline: done.offline } : {}) }, () => '');
+      const end = await projectEnd(ctx, r.id, waited);
+      const outcome = projectOutcome(summary, end);
+      emit(opts, { ...out, ...(outcome ? { project: outcome } : {}), state: done.state, node: done.node, attempt: done.attempt, output: done.text, ...endFields(waited), claude: done.claude, ended: waited.ended, ...(done.offline ? { offline: done.offline } : {}) }, () => '');
       // An ended wait's state is final; the test narrows it for the ledger.
       if (timedOut(waited, r.id, opts.waitTimeout) || !isFinal(done.state)) return;
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title, told: done.state }]);
-      reportEnd(Boolean(opts.json), r.id, done, waited.notShown);
+      reportEnd(Boolean(opts.json), r.id, done, waited.notShown, end);
     }, undefined, false),
   );
 }

@@ -4,7 +4,8 @@ import { resume } from '../../bus/ops/resume.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { endFields, refuseLoneWaitTimeout, reportEnd, timedOut, waitForEnd } from '../wait.js';
+import { endFields, projectEnd, projectOutcome, refuseLoneWaitTimeout, reportEnd, timedOut, waitForEnd } from '../wait.js';
+import { handoffProject } from '../project-flags.js';
 import { durationFlag, durationMs } from '../flags.js';
 import { recordForClaudeSession } from '../claude-session.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
@@ -30,7 +31,10 @@ export function register(program: Command): void {
   ).action(async (id: string, prompt: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
       refuseLoneWaitTimeout(opts);
-      const r = await resume(ctx, id, prompt, await signerFor(ctx, opts));
+      const { fields, ...resumed } = await resume(ctx, id, prompt, await signerFor(ctx, opts));
+      // The resumed task's project (its repo, base and branch), as `dispatch --json` reports a project task's.
+      const project = handoffProject(fields, resumed.id);
+      const r = { ...resumed, ...(project ? { project } : {}) };
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title }]);
       if (r.queued) {
         note(`gitbus: queued ${r.id} on this node: the remote cannot be reached (${r.queued.reason}); it is sent at the next contact (any gitbus command, or the watcher)`);
@@ -46,11 +50,13 @@ export function register(program: Command): void {
       note(`dispatched ${r.id}, resuming ${r.resumes} (session ${r.session}) on ${r.node}; waiting for its response (Ctrl-C stops waiting, not the task)`);
       const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
       const done = waited.out;
-      emit(opts, { ...r, state: done.state, node: done.node, attempt: done.attempt, output: done.text, ...endFields(waited), claude: done.claude, ended: waited.ended, ...(done.offline ? { offline: done.offline } : {}) }, () => '');
+      const end = await projectEnd(ctx, r.id, waited);
+      const outcome = projectOutcome(project, end);
+      emit(opts, { ...r, ...(outcome ? { project: outcome } : {}), state: done.state, node: done.node, attempt: done.attempt, output: done.text, ...endFields(waited), claude: done.claude, ended: waited.ended, ...(done.offline ? { offline: done.offline } : {}) }, () => '');
       // An ended wait's state is final; the test narrows it for the ledger.
       if (timedOut(waited, r.id, opts.waitTimeout) || !isFinal(done.state)) return;
       recordForClaudeSession(ctx.paths.home, [{ id: r.id, title: r.title, told: done.state }]);
-      reportEnd(Boolean(opts.json), r.id, done, waited.notShown);
+      reportEnd(Boolean(opts.json), r.id, done, waited.notShown, end);
     }, undefined, false),
   );
 }

@@ -120,8 +120,8 @@ describe('sessions with node affinity', () => {
     const head1 = ((await file('rs-first', 'responses/'))['project'] as { headCommit: string }).headCommit;
     const r = await gitbus(['resume', 'rs-first', 'continue\n@write step2.txt two\n@commit step two', '--json'], { home: bus.home('alpha') });
     expect(r.code, r.stderr).toBe(0);
-    const out = json<{ id: string; node: string; session: string; resumes: string }>(r);
-    expect(out).toMatchObject({ node: 'w1', session, resumes: 'rs-first' });
+    const out = json<{ id: string; node: string; session: string; resumes: string; project: unknown }>(r);
+    expect(out).toMatchObject({ node: 'w1', session, resumes: 'rs-first', project: { repo: 'proj', branch: 'agent/resume', baseCommit: project.main() } });
     resumeId = out.id;
     expect(await file(resumeId, 'handoffs/')).toMatchObject({ title: 'resume rs-first: continue', to: 'w1', runner: 'claude', repo: 'proj', branch: 'agent/resume', resumes: 'rs-first', claude: { resume: session } });
 
@@ -160,7 +160,10 @@ describe('sessions with node affinity', () => {
 
     const r = await gitbus(['dispatch', 'check progress', '--resume', resumeId, '--priority', '7', '--timeout', '10m', '--no-git', '--json'], { home: bus.home('alpha') });
     expect(r.code, r.stderr).toBe(0);
-    const id = json<{ id: string }>(r).id;
+    // As `resume --json` reports it: what it resumes, where, in which session, on which project and branch.
+    const out = json<{ id: string }>(r);
+    expect(out).toMatchObject({ resumes: resumeId, node: 'w1', session, project: { repo: 'proj', branch: 'agent/resume', baseCommit: project.main() } });
+    const id = out.id;
     expect(await file(id, 'handoffs/')).toMatchObject({ title: 'check progress', to: 'w1', runner: 'claude', priority: 7, timeout: '10m', repo: 'proj', branch: 'agent/resume', resumes: resumeId, claude: { resume: session } });
     expect(await watchOnce(w1)).toEqual([expect.objectContaining({ id, status: 'succeeded' })]);
     const [call] = calls(id);
