@@ -33,15 +33,42 @@ export function onRemote(commit: string, listing: RemoteListing, dir: string | n
   return reachableFrom(commit, listing.refs.values(), dir);
 }
 
-/** The commit `base` names in the checkout at `dir`, or null when it names none there. */
+/**
+ * The branch a short name is in the checkout at `dir`, before anything else it could name: `refs/heads/NAME`, then
+ * `refs/remotes/<remote>/NAME`, as the worker (watcher/workspace/cache.ts) and the remote's listing
+ * (ls-remote.ts) take it; git's own rule (`rev-parse NAME`) would take a tag of the same name first. With the tag
+ * of that name when there is one too, for a warning. Null when no branch has the name (or it is no short name).
+ */
+export async function localBranch(base: string, dir: string, remote: string | null): Promise<{ ref: string; commit: string; tag: boolean } | null> {
+  if (base === 'HEAD' || base.startsWith('refs/')) return null;
+  const wanted = [`refs/heads/${base}`, ...(remote !== null ? [`refs/remotes/${remote}/${base}`] : []), `refs/tags/${base}`];
+  const r = await git(['for-each-ref', '--format=%(refname) %(objectname) %(objecttype)', ...wanted], { cwd: dir, okCodes: [1, 128] });
+  // for-each-ref also lists refs below a pattern (refs/heads/NAME/x): only the exact names count.
+  const found = new Map<string, { sha: string; type: string }>();
+  for (const line of r.stdout.split('\n')) {
+    const [ref, sha, type] = line.split(' ');
+    if (ref !== undefined && sha !== undefined && type !== undefined && wanted.includes(ref)) found.set(ref, { sha, type });
+  }
+  const hit = wanted.slice(0, -1).find((ref) => found.get(ref)?.type === 'commit');
+  return hit ? { ref: hit, commit: (found.get(hit) as { sha: string }).sha, tag: found.has(`refs/tags/${base}`) } : null;
+}
+
+/** What `--base NAME` says when a tag shares the branch's name: the branch is taken, and how to name the tag. Pure. */
+export function tagTooWarning(base: string, branchRef: string, commit: string): string {
+  return `--base ${base} names a branch (${branchRef}, ${commit.slice(0, 12)}) and a tag: the branch is used, never the tag of the same name; give --base refs/tags/${base} for the tag`;
+}
+
+/** The commit `base` names in the checkout at `dir` as git reads it, or null when it names none there: after localBranch, which reads a branch's name before git's rule would take a tag of it. */
 export async function resolveLocally(base: string, dir: string): Promise<string | null> {
   const r = await git(['rev-parse', '-q', '--verify', `${base}^{commit}`], { cwd: dir, okCodes: [1, 128] });
   const sha = r.stdout.trim();
   return r.code === 0 && sha !== '' ? sha : null;
 }
 
-/** What kind of ref `base` is in the checkout: the full name (`refs/heads/x`, `refs/tags/v1`), or null for a commit expression. */
+/** What kind of ref `base` is in the checkout: the full name (`refs/heads/x`, `refs/tags/v1`; a branch first), or null for a commit expression. */
 export async function fullRefName(base: string, dir: string): Promise<string | null> {
+  const branch = await localBranch(base, dir, null);
+  if (branch) return branch.ref;
   const r = await git(['rev-parse', '--symbolic-full-name', base], { cwd: dir, okCodes: [1, 128] });
   const name = r.stdout.trim().split('\n')[0] ?? '';
   return r.code === 0 && name.startsWith('refs/') ? name : null;

@@ -45,13 +45,17 @@ export class BaseNotFoundError extends GitbusError {
 /** `git ls-remote` on the project remote failed: it is down, or refuses us. Not the same as "not pushed". */
 export class ProjectRemoteError extends GitbusError {
   readonly code = 'PROJECT_REMOTE_UNREACHABLE';
-  constructor(url: string, message: string, outage: boolean, by: ProjectCommand) {
+  /** `named`: the `--repo` word was taken as a path relative to the current directory because no project or remote has that name. */
+  constructor(url: string, message: string, outage: boolean, by: ProjectCommand, named?: { word: string; projects: string[] }) {
+    const projects = named ? (named.projects.length ? `node.yaml names ${named.projects.join(', ')}` : 'node.yaml names none') : '';
     super(
-      `the project remote ${url} cannot be ${outage ? 'reached' : 'read'}: ${message}`,
-      outage
-        ? `check the network and that the host is up, then ${AGAIN[by]}${PLAIN[by]}`
-        : `check the URL (git remote -v) and that you may read it (git ls-remote ${url})${PLAIN[by]}`,
-      { url, message, outage },
+      `the project remote ${url} cannot be ${outage ? 'reached' : 'read'}: ${message}${named ? `; --repo ${named.word} was taken as a path because no node.yaml project and no remote of the checkout here is named ${named.word} (${projects})` : ''}`,
+      named
+        ? `give --repo a project name node.yaml has, a remote name of the checkout you run in, or the remote's URL${PLAIN[by]}`
+        : outage
+          ? `check the network and that the host is up, then ${AGAIN[by]}${PLAIN[by]}`
+          : `check the URL (git remote -v) and that you may read it (git ls-remote ${url})${PLAIN[by]}`,
+      { url, message, outage, ...(named ? { repo: named.word, projects: named.projects } : {}) },
     );
   }
 }

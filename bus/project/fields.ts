@@ -48,6 +48,8 @@ export interface ProjectPlan {
   head: boolean;
   branch?: string;
   warnings: string[];
+  /** `--repo WORD` taken as a relative path since no node.yaml project or checkout remote has that name; the project names node.yaml has. */
+  guessed?: { word: string; projects: string[] };
 }
 
 export type PlanResult = { project: ProjectPlan } | { project: null; note?: string };
@@ -90,6 +92,7 @@ export function planProject(input: PlanInput): PlanResult {
 
   let repo: string;
   let url: string;
+  let guessed: ProjectPlan['guessed'];
   const warnings: string[] = [];
   if (typeof flags.repo === 'string') {
     const named = input.projects[flags.repo];
@@ -103,6 +106,8 @@ export function planProject(input: PlanInput): PlanResult {
     } else {
       url = absoluteRemoteUrl(flags.repo, input.cwd);
       repo = checkedRepo(url, '--repo', warnings);
+      // A word that is no URL and no absolute path may have meant a project or a remote: said if the path fails.
+      if (url !== flags.repo && !flags.repo.includes('/')) guessed = { word: flags.repo, projects: Object.keys(input.projects).sort() };
     }
   } else {
     if (!input.implicit && !extra) return { project: null };
@@ -143,5 +148,5 @@ export function planProject(input: PlanInput): PlanResult {
     const one = local.changes === 1;
     warnings.push(`${local.changes} uncommitted change${one ? '' : 's'} in ${local.top} ${one ? 'is' : 'are'} not part of the task: commit and push ${one ? 'it' : 'them'} first if the task needs ${one ? 'it' : 'them'}`);
   }
-  return { project: { repo, url, remoteName, local, base, head, ...(flags.branch !== undefined ? { branch: flags.branch } : {}), warnings } };
+  return { project: { repo, url, remoteName, local, base, head, ...(flags.branch !== undefined ? { branch: flags.branch } : {}), warnings, ...(guessed ? { guessed } : {}) } };
 }

@@ -1,6 +1,6 @@
 import { COMMIT_RE } from '../../schemas/project.js';
 import { BaseNotFoundError, BaseNotPushedError, ProjectRemoteError, type ProjectCommand } from './base-errors.js';
-import { fullRefName, onRemote, pushCommand, reachableFrom, resolveLocally, trackingTips, type BaseSource } from './base-check.js';
+import { fullRefName, localBranch, onRemote, pushCommand, reachableFrom, resolveLocally, tagTooWarning, trackingTips, type BaseSource } from './base-check.js';
 import { readCheckout } from './checkout.js';
 import { publishableRepo } from './remote-url.js';
 import { shellWord } from './shell-word.js';
@@ -41,14 +41,29 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
   try {
     listing = await lsRemote(plan.url, by, dir ?? undefined, shown);
   } catch (err) {
+    if (err instanceof ProjectRemoteError && plan.guessed) throw new ProjectRemoteError(shown, String(err.data['message']), err.data['outage'] === true, by, plan.guessed);
     if (!(err instanceof ProjectRemoteError && err.data['outage'] === true && dir !== null && plan.remoteName !== null)) throw err;
     outage = err;
   }
 
   let base = plan.base;
   let commit: string | null = plan.head ? plan.local?.head ?? null : null;
-  if (commit === null && base !== null && dir !== null) commit = await resolveLocally(base, dir);
   let known = false;
+  if (commit === null && base !== null && dir !== null) {
+    const branch = await localBranch(base, dir, plan.remoteName);
+    // No branch of that name here: the remote's branch still comes before a tag this checkout has (git's rule).
+    const remoteBranch = branch === null && listing !== null && base !== 'HEAD' && !base.startsWith('refs/') ? listing.refs.get(`refs/heads/${base}`) : undefined;
+    if (branch) {
+      if (branch.tag) warnings.push(tagTooWarning(base, branch.ref, branch.commit));
+      commit = branch.commit;
+    } else if (remoteBranch !== undefined && listing !== null) {
+      if (listing.refs.has(`refs/tags/${base}`) || (await resolveLocally(`refs/tags/${base}`, dir)) !== null) warnings.push(tagTooWarning(base, `refs/heads/${base} of ${shown}`, remoteBranch));
+      commit = remoteBranch;
+      known = true;
+    } else {
+      commit = await resolveLocally(base, dir);
+    }
+  }
   if (commit === null) {
     if (listing === null) throw outage ?? new BaseNotFoundError(base, shown, 'here');
     if (base === null) {
@@ -59,6 +74,7 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
       known = true;
     } else {
       const hit = remoteRef(base, listing);
+      if (hit?.ref === `refs/heads/${base}` && listing.refs.has(`refs/tags/${base}`)) warnings.push(tagTooWarning(base, hit.ref, hit.sha));
       if (hit) {
         commit = hit.sha;
         known = true;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { gitbus, gitCli, json, neutralCwd, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
+import { editNode } from '../helpers/project.js';
 import { parseBusFile } from '../../schemas/bus-file.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { openBus } from '../../bus/context.js';
@@ -257,6 +258,59 @@ describe('dispatch names the code of a project', () => {
       expect(refused.code).toBe(2);
       expect(refused.stdout + refused.stderr).not.toContain('s3cretTOKEN');
       expect(refused.stdout + refused.stderr).toContain('http://alice:***@127.0.0.1:1/app.git');
+    }
+  });
+
+  it('--base NAME that a branch and a tag share is the branch (local, else remote-tracking, else the remote\'s), with a warning naming the tag\'s ref', async () => {
+    const twin = join(dir, 'twin');
+    gitCli(['clone', '-q', remote, twin]);
+    commit(twin, 'tagged twin');
+    gitCli(['tag', 'twin', 'HEAD'], twin);
+    commit(twin, 'branch twin');
+    gitCli(['branch', 'twin', 'HEAD'], twin);
+    gitCli(['push', '-q', 'origin', 'refs/heads/twin:refs/heads/twin', 'refs/tags/twin'], twin);
+    const branch = head(twin);
+    const tagged = gitCli(['rev-parse', 'refs/tags/twin'], twin).trim();
+    expect(tagged).not.toBe(branch);
+    const warned = expect.arrayContaining([expect.stringContaining('--base twin names a branch (refs/')]);
+    for (const cwd of [twin, neutralCwd()]) {
+      const r = await dispatchIn(cwd, ['from the twin branch', '--repo', remote, '--base', 'twin']);
+      expect(await handoffOf(r)).toMatchObject({ base: 'twin', baseCommit: branch });
+      expect(json<{ warnings: string[] }>(r).warnings).toEqual(warned);
+    }
+    // No local branch of that name: the remote-tracking one, still before the tag.
+    gitCli(['switch', '-q', '--detach'], twin);
+    gitCli(['branch', '-q', '-D', 'twin'], twin);
+    const tracking = await dispatchIn(twin, ['from origin/twin', '--base', 'twin']);
+    expect(await handoffOf(tracking)).toMatchObject({ baseCommit: branch });
+    expect(json<{ warnings: string[] }>(tracking).warnings).toEqual(expect.arrayContaining([expect.stringContaining('(refs/remotes/origin/twin, ')]));
+    // The tag by its full name.
+    expect(await handoffOf(await dispatchIn(twin, ['from the tag', '--base', 'refs/tags/twin']))).toMatchObject({ baseCommit: tagged });
+    // Neither a branch nor a remote-tracking one here, only a tag: the remote's branch of that name still comes first.
+    const elsewhere = join(dir, 'twin-elsewhere');
+    gitCli(['clone', '-q', remote, elsewhere]);
+    commit(elsewhere, 'their branch');
+    gitCli(['push', '-q', 'origin', 'HEAD:refs/heads/twin2'], elsewhere);
+    gitCli(['tag', 'twin2', 'refs/tags/twin'], twin);
+    const fromRemote = await dispatchIn(twin, ['from their branch', '--base', 'twin2']);
+    expect(await handoffOf(fromRemote)).toMatchObject({ base: 'twin2', baseCommit: head(elsewhere) });
+    expect(json<{ warnings: string[] }>(fromRemote).warnings).toEqual(expect.arrayContaining([expect.stringContaining(`--base twin2 names a branch (refs/heads/twin2 of ${remote}, `)]));
+  });
+
+  it('--repo WORD that names no node.yaml project and no remote is a path: when none is there, the error says so and lists the projects', async () => {
+    editNode(home, (c) => ({ ...c, projects: { alpha: { url: remote }, beta: { url: remote } } }));
+    try {
+      const r = await dispatchIn(neutralCwd(), ['nt work', '--repo', 'nt']);
+      expect(r.code, r.stderr).toBe(6);
+      const error = json<{ error: { code: string; message: string; fix: string; data: { repo: string; projects: string[] } } }>(r).error;
+      expect(error).toMatchObject({ code: 'PROJECT_REMOTE_UNREACHABLE', data: { repo: 'nt', projects: ['alpha', 'beta'] } });
+      expect(error.message).toContain(`the project remote ${join(neutralCwd(), 'nt')} cannot be read`);
+      expect(error.message).toContain('--repo nt was taken as a path because no node.yaml project and no remote of the checkout here is named nt (node.yaml names alpha, beta)');
+      expect(error.fix).toContain('a project name node.yaml has');
+      // A name node.yaml has is that project.
+      expect(await handoffOf(await dispatchIn(neutralCwd(), ['alpha work', '--repo', 'alpha']))).toMatchObject({ repo: 'alpha' });
+    } finally {
+      editNode(home, ({ projects: _p, ...c }) => c);
     }
   });
 
