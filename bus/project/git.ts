@@ -70,15 +70,36 @@ export class ProjectGitError extends GitbusError {
   }
 }
 
-/** The last meaningful lines of git's stderr, on one line. Pure. */
-export function lastLines(stderr: string, n = 3): string {
+/**
+ * Lines git prints after its error whatever the error was ("Please make sure you have the correct access rights /
+ * and the repository exists."): as the last line they would stand for the error itself and say nothing.
+ */
+const BOILERPLATE = /^(please make sure you have the correct access rights|and the repository exists\.?)$/i;
+/** git's own summary of a network failure, printed after the line that says what went wrong. */
+const GENERIC = /^fatal: could not read from remote repository\.?$/i;
+
+function stderrLines(stderr: string): string[] {
   return stderr
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^hint:/.test(l))
-    .slice(-n)
-    .join(' / ')
-    .slice(0, 600);
+    .filter((l) => l !== '' && !/^hint:/.test(l) && !BOILERPLATE.test(l));
+}
+
+/** The last meaningful lines of git's stderr, on one line (without hints and git's closing boilerplate). Pure. */
+export function lastLines(stderr: string, n = 3): string {
+  return stderrLines(stderr).slice(-n).join(' / ').slice(0, 600);
+}
+
+/**
+ * The one line of git's stderr that says what went wrong: its first `fatal:` (or `error:`) line other than the
+ * generic "Could not read from remote repository." — which follows the line that explains it (`ssh: connect to
+ * host …: Connection refused`, `ERROR: Repository not found.`) — else the last such line. Pure.
+ */
+export function gitReason(stderr: string): string {
+  const lines = stderrLines(stderr);
+  const specific = lines.filter((l) => !GENERIC.test(l));
+  const pick = specific.find((l) => /^(fatal|error):/i.test(l)) ?? specific.at(-1) ?? lines.at(-1) ?? '';
+  return pick.slice(0, 600);
 }
 
 /** Runs git; rejects with ProjectGitError (carrying `what` and `fix`) unless the exit code is 0 or in `okCodes`. */
@@ -126,7 +147,10 @@ export function outageOf(stderr: string): string | null {
     'ssh: connect to host',
     'did not finish in time',
   ];
-  // An SSH refusal also prints "could not read from remote repository": not an outage.
-  if (/permission denied|host key verification failed|authentication failed|403|401/.test(s)) return null;
-  return outage.some((o) => s.includes(o)) ? (lastLines(stderr, 1) || 'the project remote cannot be reached') : null;
+  // An SSH refusal also prints "could not read from remote repository": not an outage. Neither is a hosting
+  // service that answers it has no such repository (or none this node's key may see): `ERROR: Repository not found.`
+  // A path that is not a repository ("does not appear to be a git repository") stays an outage: a mount or a
+  // repository moved away for a while looks the same, and the dispatcher saw it there.
+  if (/permission denied|host key verification failed|authentication failed|repository not found|403|401/.test(s)) return null;
+  return outage.some((o) => s.includes(o)) ? (gitReason(stderr) || 'the project remote cannot be reached') : null;
 }

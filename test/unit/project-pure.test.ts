@@ -9,7 +9,7 @@ import { cacheName, fillEnv, resolveProject, sameRemote } from '../../watcher/wo
 import { globRegExp, parseIncludeFile } from '../../watcher/workspace/include.js';
 import { apartOf, isMoved, lastPushedOf, movedBranch, notFastForwardCause, refusalText } from '../../watcher/workspace/push.js';
 import { parseShortstat } from '../../watcher/workspace/results.js';
-import { outageOf } from '../../bus/project/git.js';
+import { gitReason, lastLines, outageOf } from '../../bus/project/git.js';
 
 describe('project fields', () => {
   it('accepts branch names git accepts and refuses the rest with the reason', () => {
@@ -125,6 +125,16 @@ describe('the response\'s project report', () => {
 });
 
 describe('what git said', () => {
+  it('names the line of git\'s stderr that says what went wrong, never its closing boilerplate', () => {
+    const gone = "fatal: '/x.git' does not appear to be a git repository\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n";
+    expect(outageOf(gone)).toBe("fatal: '/x.git' does not appear to be a git repository");
+    expect(gitReason('ssh: connect to host h port 22: Connection refused\r\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.')).toBe('ssh: connect to host h port 22: Connection refused');
+    expect(gitReason("hint: try this\nfatal: unable to access 'https://h/x.git/': Could not resolve host: h\n")).toBe("fatal: unable to access 'https://h/x.git/': Could not resolve host: h");
+    expect(gitReason('fatal: Could not read from remote repository.\n')).toBe('fatal: Could not read from remote repository.');
+    expect(gitReason('it did not finish in time and was stopped')).toBe('it did not finish in time and was stopped');
+    expect(lastLines(gone, 3)).toBe("fatal: '/x.git' does not appear to be a git repository / fatal: Could not read from remote repository.");
+  });
+
   it('tells a moved branch, an outage and a refusal apart', () => {
     expect(isMoved(' ! [rejected]        abc -> b (non-fast-forward)')).toBe(true);
     expect(isMoved(' ! [rejected]        abc -> b (fetch first)')).toBe(true);
@@ -132,6 +142,7 @@ describe('what git said', () => {
     expect(outageOf("fatal: '/x.git' does not appear to be a git repository\nfatal: Could not read from remote repository.")).not.toBeNull();
     expect(outageOf('ssh: connect to host h port 22: Connection refused\nfatal: Could not read from remote repository.')).not.toBeNull();
     expect(outageOf('git@h: Permission denied (publickey).\nfatal: Could not read from remote repository.')).toBeNull();
+    expect(outageOf('ERROR: Repository not found.\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.')).toBeNull();
     expect(refusalText('remote: closed today        \nTo r.git\n ! [remote rejected] HEAD -> x (pre-receive hook declined)\nerror: failed to push some refs')).toBe('closed today / ! [remote rejected] HEAD -> x (pre-receive hook declined)');
     expect(movedBranch('f/x', 'abcdef0123456')).toBe('f/x-moved-abcdef01');
     expect(parseShortstat(' 3 files changed, 10 insertions(+), 1 deletion(-)')).toEqual({ files: 3, insertions: 10, deletions: 1 });
