@@ -70,6 +70,7 @@ const BY_CODE: Record<string, number> = {
   BASE_NOT_PUSHED: EXIT.conflict,
   BASE_NOT_FOUND: EXIT.notFound,
   PROJECT_REMOTE_UNREACHABLE: EXIT.remote,
+  PROJECT_REMOTE_AWAY: EXIT.remote,
   DISK_FULL: EXIT.local,
   LOCAL_IO: EXIT.local,
   CLONE_DAMAGED: EXIT.local,

@@ -12,6 +12,7 @@ import type { SpendCap } from './spend-cap.js';
 import type { WakeReason } from './wake-reason.js';
 import type { FinishedTask, WatchOptions } from './watch-events.js';
 import { pushResult } from './workspace/push.js';
+import type { FetchWait } from './workspace/fetch-retry.js';
 
 /** One of this watcher's runs, from its claim until its result is on its way (or its claim given back). */
 export interface Running {
@@ -44,6 +45,10 @@ export interface ClaimedRunDeps {
   delivery: Pick<ResultDelivery, 'queue' | 'deliver'>;
   report: (err: unknown) => void;
   wake: (why: WakeReason) => void;
+  /** How a project task's start waits for its project remote (watcher/workspace/fetch-retry.ts), as the bus's settings are now. */
+  fetchWait: () => FetchWait;
+  /** gitbus.yaml's `maxAttempts` as last seen: a claim given back at the last attempt would only fail without its reason. */
+  maxAttempts: () => number;
 }
 
 /**
@@ -76,7 +81,7 @@ export function claimedRuns(deps: ClaimedRunDeps): { start: (task: ClaimResult) 
           // Only restart recovery needs the record; the run itself goes on.
           report(err);
         }
-      }, { slot }, spend);
+      }, { slot, fetchWait: deps.fetchWait() }, spend);
       self.ended = true;
       try {
         spendCap.settle(runKey, { id: task.id, attempt: task.attempt, costUsd: outcome.claude?.costUsd });
@@ -95,12 +100,33 @@ export function claimedRuns(deps: ClaimedRunDeps): { start: (task: ClaimResult) 
           opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: 'shutdown' });
           return;
         }
-        const entry = outboxEntryFor(task, outcome, self.cancelledBy);
+        let result = outcome;
+        if (outcome.giveBack) {
+          // The project remote stayed out of reach before the run could start: nothing is known about the task, so
+          // it goes back to the queue (the next attempt, here or on a node that reaches the remote) rather than
+          // failing for good. A release uses up the attempt all the same (docs/PROTOCOL.md §5a): at the last one
+          // the task fails, and the holder says why rather than leave it to a reap that could not.
+          const max = deps.maxAttempts();
+          if (task.attempt < max) {
+            try {
+              await release(ctx, task.id, outcome.giveBack);
+              opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: outcome.giveBack });
+              return;
+            } catch (err) {
+              // Not given back (the bus out of reach too): the orphan check releases a claim this watcher neither
+              // runs nor has a result for (watcher/housekeeping.ts), so the task is not lost either way.
+              report(err);
+              return;
+            }
+          }
+          result = { ...outcome, reason: `${outcome.reason ?? outcome.giveBack}; attempt ${task.attempt} was the last of ${max} allowed, so the task was not given back` };
+        }
+        const entry = outboxEntryFor(task, result, self.cancelledBy);
         // The result is safe on disk before the push is tried (or, on a full disk, held in memory and retried);
         // `deliver` removes it once the remote has it.
         deps.delivery.queue(entry);
         await deps.delivery.deliver(entry, true);
-        finished.push({ id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode });
+        finished.push({ id: task.id, attempt: task.attempt, status: result.status, exitCode: result.exitCode });
         opts.onEvent({ type: 'finished', id: task.id, attempt: task.attempt, status: outcome.status, exitCode: outcome.exitCode, durationMs });
       } catch (err) {
         report(err);

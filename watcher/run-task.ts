@@ -19,6 +19,7 @@ import { taskDir } from './task-dir.js';
 import { asLocalFailure } from '../bus/local-io.js';
 import { firstLine } from '../schemas/errors.js';
 import { failedToStart } from './runners/process-group.js';
+import type { FetchWait } from './workspace/fetch-retry.js';
 
 /** The merge runner works on a project (watcher/workspace/merge-task.ts); a merge task without one cannot run. */
 const mergeOnlyWithRepo: Runner = { run: async () => failedToStart(new Date(), 'the merge runner merges branches of a project, and the task names no "repo"') };
@@ -47,9 +48,10 @@ export function runLog(path: string, runner: string): RunLog | undefined {
   return { path, bytes, cut: bytes > (runner === 'claude' ? READABLE_WINDOW : OUTPUT_TAIL_BYTES) };
 }
 
-/** Where a run sits among the node's runs, for a project's `{slot}` (ports per run). */
+/** Where a run sits among the node's runs, for a project's `{slot}` (ports per run), and how its start waits for a project remote. */
 export interface RunPlace {
   slot: number;
+  fetchWait?: FetchWait;
 }
 
 /** Runs one claimed task to its end. Never throws: a task that cannot run is a failed outcome with the reason. */

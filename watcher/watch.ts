@@ -42,6 +42,7 @@ import type { WakeReason } from './wake-reason.js';
 import { claimRanking } from './claim-ranking.js';
 import { claimer } from './claims.js';
 import { shutdown, stoppedBy } from './shutdown.js';
+import { DEFAULT_FETCH_WAIT, type FetchWait } from './workspace/fetch-retry.js';
 
 /**
  * The watcher: claims tasks this node may run (runner enabled, labels, addressed to it or to any, dependencies
@@ -108,6 +109,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   const cadence = beatCadence(settings, { localRemote: ctx.repo.localRemotePath() !== null, ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}), ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}) });
   let pollMs = cadence.pollMs();
   let leaseMs = settings.leaseMs;
+  let maxAttempts = settings.maxAttempts;
 
   // The remote's health (watcher/remote-health.ts): one report per outage, wakes backed off until one gets through.
   const health = remoteHealth({
@@ -139,6 +141,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       ranking.looked(Date.now() - started);
       remoteUp();
       leaseMs = snap.settings.leaseMs;
+      maxAttempts = snap.settings.maxAttempts;
       const holders = await claimHolders(snap);
       cadence.update(snap.settings, ctx.repo.lastRefs, holders.size);
       heldOnBus = (holders.get(ctx.config.node)?.length ?? 0) > 0;
@@ -224,7 +227,13 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   const keepHouse = house.keep;
 
   // Each claimed task's run, to its result or, stopped by the shutdown, its claim given back (watcher/claimed-run.ts).
-  const { start } = claimedRuns({ ctx, opts, running, kill: kill.signal, finished, spendCap, showsSpend, early, delivery, report, wake: (why) => void wake(why) });
+  // A project remote out of reach at a task's start: fetched again --retry apart (doubling up to --retry-max) for up
+  // to a lease, then the claim is given back (watcher/workspace/fetch-retry.ts).
+  const fetchWait = (): FetchWait => {
+    const firstMs = opts.retryMs ?? DEFAULT_FETCH_WAIT.policy.firstMs;
+    return { policy: { firstMs, maxMs: Math.max(firstMs, opts.retryMaxMs ?? DEFAULT_FETCH_WAIT.policy.maxMs) }, holdMs: leaseMs };
+  };
+  const { start } = claimedRuns({ ctx, opts, running, kill: kill.signal, finished, spendCap, showsSpend, early, delivery, report, wake: (why) => void wake(why), fetchWait, maxAttempts: () => maxAttempts });
 
   // The drain's claims and those riding with results (watcher/claims.ts).
   const claims = claimer({ ctx, opts, runners, health, ranking, spendCap, running, look, peek, stopped, recovered: () => house.recovered, beatBeforeClaim, start, report });

@@ -374,16 +374,25 @@ describe('project tasks', () => {
     expect(byName('project.nocheckout')).toMatchObject({ status: 'warn', detail: expect.stringContaining('does not exist') });
   }, 60_000);
 
-  it('a merge task keeps the password of its node.yaml project URL out of the task log', async () => {
+  it('a merge task keeps the password of its node.yaml project URL out of the task log, also while it waits for the remote', async () => {
     const home = await bus.addNode('mrg', [], ['--runner', 'merge']);
-    // Port 9 (discard) on loopback: nothing answers, so the fetch fails at once, after the log named the URL.
+    // Port 9 (discard) on loopback: nothing answers, so each fetch fails at once (an outage: the watcher fetches
+    // again, a line in the log each time, until the lease is over), after the log named the URL.
     editNode(home, (c) => ({ ...c, projects: { locked: { url: 'http://someone:s3cret-token@127.0.0.1:9/p.git' } } }));
     pushHandoffs(person, bus.remote, [{ id: 'pw-mergesecret', frontmatter: { to: 'mrg', runner: 'merge', repo: 'locked', base: 'main', merge: ['feat/a'] } }]);
-    expect(await watchOnce(home)).toEqual([expect.objectContaining({ id: 'pw-mergesecret', status: 'failed' })]);
-    const log = readFileSync(join(home, 'logs', 'pw-mergesecret.1.log'), 'utf8');
-    expect(log).toContain('gitbus: fetching http://someone:***@127.0.0.1:9/p.git');
-    expect(log).not.toContain('s3cret-token');
-  }, 60_000);
+    const w = startWatcher(home, ['--poll', '1s', '--retry', '1s', '--retry-max', '1s', '--grace', '1s'], children);
+    try {
+      const path = join(home, 'logs', 'pw-mergesecret.1.log');
+      await until('two fetches that found the remote out of reach', () => existsSync(path) && readFileSync(path, 'utf8').split('cannot be reached').length > 2, 60_000, w.stderr);
+      const log = readFileSync(path, 'utf8');
+      expect(log).toContain('gitbus: fetching http://someone:***@127.0.0.1:9/p.git');
+      expect(log).toContain('gitbus: the project remote http://someone:***@127.0.0.1:9/p.git cannot be reached (');
+      expect(log).not.toContain('s3cret-token');
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.exited;
+    }
+  }, 90_000);
 
   it('a node that joins after the task was dispatched to it fetches the project, runs it and pushes the branch', async () => {
     pushHandoffs(person, bus.remote, [{ id: 'pw-late', frontmatter: { to: 'gpu', repo: project.remote, base: 'main', command: 'echo validated > gpu.txt' } }]);

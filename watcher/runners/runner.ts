@@ -76,6 +76,12 @@ export interface RunOutcome {
   /** Files the run left uncommitted in its worktree (autoCommit off, or a merge left unresolved), and why. */
   uncommitted?: number;
   uncommittedWhy?: string;
+  /**
+   * The run never started because the project remote stayed out of reach (watcher/workspace/fetch-retry.ts): the
+   * reason the claim is given back with, so that the task is tried again, rather than answered — unless this was
+   * its last allowed attempt; then the outcome (failed, with `reason`) is its response (watcher/claimed-run.ts).
+   */
+  giveBack?: string;
 }
 
 export interface Runner {

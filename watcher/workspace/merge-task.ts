@@ -8,7 +8,8 @@ import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import { integrate } from '../runners/merge.js';
 import { readTail } from '../runners/output-tail.js';
 import type { RunOutcome } from '../runners/runner.js';
-import { ensureCache, fetchProject, isAncestor, refCommit, resolveBase } from './cache.js';
+import { ensureCache, isAncestor, refCommit, resolveBase } from './cache.js';
+import { DEFAULT_FETCH_WAIT, fetchRetrying, unstarted, type FetchWait } from './fetch-retry.js';
 import { resolveProject } from './project-config.js';
 import { branchFacts } from './results.js';
 import { startFacts } from './start-facts.js';
@@ -45,7 +46,7 @@ async function reportedResult(gitDir: string, name: string, dep: DependencyResul
  * reported by branch and file and nothing is pushed. A branch made by a task of `after` is merged as that task's
  * response reports it (its branch, at its headCommit), never as whatever now has the name.
  */
-export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: string, abort: AbortSignal): Promise<RunOutcome> {
+export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: string, abort: AbortSignal, fetchWait?: FetchWait): Promise<RunOutcome> {
   const started = new Date();
   const h = task.handoff;
   mkdirSync(dirname(logPath), { recursive: true });
@@ -60,7 +61,12 @@ export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: str
   try {
     const cache = await ensureCache(ctx.paths.home, project.url);
     log(`gitbus: fetching ${project.url}`);
-    await fetchProject(cache);
+    try {
+      await fetchRetrying(cache, fetchWait ?? DEFAULT_FETCH_WAIT, abort, log);
+    } catch (err) {
+      log(`gitbus: ${firstLine(err)}`);
+      return { ...unstarted(err, started, abort, `could not integrate on ${ctx.config.node}`), outputTail: await readTail(logPath) };
+    }
     if (abort.aborted) return end({ status: 'cancelled', reason: 'stopped on request' });
     const base = await resolveBase(cache, h);
     const made = h.after?.length ? await dependencyResults(ctx, h.after) : [];

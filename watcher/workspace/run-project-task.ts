@@ -12,6 +12,7 @@ import { updateRecord, worktreeKeyFor } from './registry.js';
 import { acquireRunLock, worktreeLockKey } from './run-lock.js';
 import { mergeTask } from './merge-task.js';
 import { checkMerged, missingReason } from './merge-check.js';
+import { unstarted, type FetchWait } from './fetch-retry.js';
 
 /** Runs a runner, turning anything it throws (a full disk under its log) into a failed outcome. */
 export async function runGuarded(ctx: BusContext, runner: Runner, req: RunRequest, abort: AbortSignal): Promise<RunOutcome> {
@@ -53,21 +54,22 @@ export async function runLocked(lockKey: string, req: RunRequest, abort: AbortSi
  * branch, the project's files and setup), the runner runs inside it, and what it left is committed and described
  * for the response; the branch is pushed by the outbox. The merge runner works on the cached clone alone.
  */
-export async function runProjectTask(ctx: BusContext, task: ClaimResult, runner: Runner, req: RunRequest, abort: AbortSignal, place: { slot: number }): Promise<RunOutcome> {
-  if (task.handoff.runner === 'merge') return mergeTask(ctx, task, req.logPath, abort);
+export async function runProjectTask(ctx: BusContext, task: ClaimResult, runner: Runner, req: RunRequest, abort: AbortSignal, place: { slot: number; fetchWait?: FetchWait }): Promise<RunOutcome> {
+  if (task.handoff.runner === 'merge') return mergeTask(ctx, task, req.logPath, abort, place.fetchWait);
   // One run per worktree: a resume waits for the run (or a retried attempt) of the task it resumes.
   const key = worktreeKeyFor(ctx.paths.home, task.id, task.handoff.resumes);
   return runLocked(worktreeLockKey(ctx.paths.home, key), req, abort, `the worktree ${key}`, () => runInWorktree(ctx, task, runner, req, abort, place));
 }
 
-async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner, req: RunRequest, abort: AbortSignal, place: { slot: number }): Promise<RunOutcome> {
+async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner, req: RunRequest, abort: AbortSignal, place: { slot: number; fetchWait?: FetchWait }): Promise<RunOutcome> {
   const started = new Date();
   const fail = (reason: string): RunOutcome => ({ status: 'failed', exitCode: null, started, finished: new Date(), outputTail: '', reason });
   let ws;
   try {
-    ws = await prepareWorktree({ home: ctx.paths.home, config: ctx.config, id: task.id, attempt: task.attempt, handoff: task.handoff, slot: place.slot, abort, ...(task.session ? { session: task.session } : {}) });
+    const note = (line: string) => noteInLog(req.logPath, `${line}\n`);
+    ws = await prepareWorktree({ home: ctx.paths.home, config: ctx.config, id: task.id, attempt: task.attempt, handoff: task.handoff, slot: place.slot, abort, note, ...(place.fetchWait ? { fetchWait: place.fetchWait } : {}), ...(task.session ? { session: task.session } : {}) });
   } catch (err) {
-    return fail(`could not prepare the project's worktree on ${ctx.config.node}: ${firstLine(err)}`);
+    return unstarted(err, started, abort, `could not prepare the project's worktree on ${ctx.config.node}`);
   }
   if (ws.skippedIncludes.length > 0) noteInLog(req.logPath, ws.skippedIncludes.map((s) => `gitbus: not copied from the project's checkout: ${s}\n`).join(''));
   const inTree: RunRequest = { ...req, cwd: ws.cwd, env: { ...req.env, ...ws.env } };

@@ -6,7 +6,8 @@ import { git, ProjectGitError, refClash } from '../../bus/project/git.js';
 import { defaultBranch } from '../../schemas/project.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { GitbusError } from '../../schemas/errors.js';
-import { commitsOf, ensureCache, fetchProject, isAncestor, isProjectOutage, refCommit, resolveBase, serialized, type ProjectCache } from './cache.js';
+import { commitsOf, ensureCache, isAncestor, refCommit, resolveBase, serialized, type ProjectCache } from './cache.js';
+import { DEFAULT_FETCH_WAIT, fetchRetrying, type FetchWait } from './fetch-retry.js';
 import { copyIncluded } from './include.js';
 import { fillEnv, resolveProject, type ProjectSettings } from './project-config.js';
 import { readRecord, worktreeKeyFor, worktreePathOf, writeRecord, type WorktreeRecord } from './registry.js';
@@ -43,6 +44,10 @@ export interface PrepareInput {
   session?: string;
   /** Stops the waits between fetch retries when the task is cancelled. */
   abort?: AbortSignal;
+  /** How long the first fetch waits for a project remote it cannot reach (fetch-retry.ts). */
+  fetchWait?: FetchWait;
+  /** A line for the task's log: each fetch that found the project remote out of reach. */
+  note?: (line: string) => void;
 }
 
 function expand(home: string, path: string): string {
@@ -62,7 +67,7 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
   const project = resolveProject(input.config, h.repo, { home: input.home, userHome: homedir() });
   if ('reason' in project) throw new WorkspaceError(project.reason, 'see above');
   const cache = await ensureCache(input.home, project.url);
-  await fetchRetrying(cache, input.abort);
+  await fetchRetrying(cache, input.fetchWait ?? DEFAULT_FETCH_WAIT, input.abort, input.note);
   const key = worktreeKeyFor(input.home, input.id, h.resumes);
   const path = worktreePathOf(input.home, key);
   const existing = readRecord(input.home, key);
@@ -200,20 +205,4 @@ async function keepLocalWork(cache: ProjectCache, branch: string, start: string,
 /** How to save such commits before the task runs again: a push beside the branch (`branch` quoted, it comes from the bus). Pure. */
 export function keepLocalFix(gitDir: string, branch: string): string {
   return `push them first (git --git-dir ${shellWord(gitDir)} push origin ${shellWord(`${branch}:refs/heads/${branch}-kept`)}), or give the task another --branch`;
-}
-
-/** The fetch at a task's start, tried a few times over a minute when the project remote is out of reach. */
-async function fetchRetrying(cache: ProjectCache, abort: AbortSignal | undefined): Promise<void> {
-  for (const waitMs of [5_000, 15_000, 40_000, -1]) {
-    try {
-      await fetchProject(cache);
-      return;
-    } catch (err) {
-      if (waitMs < 0 || !isProjectOutage(err) || abort?.aborted) throw err;
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, waitMs);
-        abort?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
-      });
-    }
-  }
 }

@@ -1,0 +1,118 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { makeBus } from '../helpers/bus.js';
+import { showInProcess } from '../helpers/in-process.js';
+import { makeProject, pushHandoffs, showFile } from '../helpers/project.js';
+import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
+import { until } from '../helpers/wait.js';
+
+/**
+ * A project remote out of reach when a project task starts (seed 001: the box is often offline): the watcher
+ * fetches again, --retry apart, for up to the bus's lease while it holds the claim, and then gives the claim back
+ * for a later attempt instead of failing the task for good; only the last allowed attempt fails, saying why. Real
+ * processes, a real bare project remote moved away and back.
+ */
+type Shown = { state: string; files: { path: string; text: string }[] };
+
+const children: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const c of cleanups) await c();
+});
+
+function frontmatter(text: string): Record<string, unknown> {
+  return parse(text.split('---\n')[1] ?? '') as Record<string, unknown>;
+}
+
+/** A bus with one shell node `w1` (its lease is how long a start waits for the project remote), and a project. */
+async function setUp(initArgs: string[]) {
+  const bus = await makeBus({ initArgs: ['--heartbeat', '1s', ...initArgs] });
+  cleanups.push(bus.cleanup);
+  const w1 = await bus.addNode('w1', [], ['--runner', 'shell']);
+  const project = makeProject(bus.dir);
+  const away = `${project.remote}.away`;
+  const person = join(bus.dir, 'person');
+  const dispatch = (id: string) => pushHandoffs(person, bus.remote, [{ id, frontmatter: { to: 'w1', repo: project.remote, base: 'main', command: `echo ${id} > out.txt` } }]);
+  const file = async (id: string, prefix: string) => (await showInProcess<Shown>(bus.home('alpha'), id)).files.find((f) => f.path.startsWith(prefix));
+  return { bus, w1, project, away, dispatch, file };
+}
+
+function explain(w: WatcherProcess): () => string {
+  return () => `${w.events().map((e) => JSON.stringify(e)).join('\n')}\n${w.stderr()}`;
+}
+
+describe('a project remote out of reach at a task\'s start', () => {
+  it('is fetched again until it is back, and the task runs in its first attempt; the task\'s log says what git said', async () => {
+    const s = await setUp(['--lease', '2m']);
+    renameSync(s.project.remote, s.away);
+    s.dispatch('fo-back');
+    const w = startWatcher(s.w1, ['--poll', '1s', '--retry', '1s', '--retry-max', '1s'], children);
+    try {
+      const log = join(s.w1, 'logs', 'fo-back.1.log');
+      await until('the task\'s log to say the project remote cannot be reached', () => existsSync(log) && readFileSync(log, 'utf8').includes('cannot be reached'), 60_000, explain(w));
+      const note = readFileSync(log, 'utf8');
+      // git's own line, not the boilerplate it closes with.
+      expect(note).toContain('does not appear to be a git repository');
+      expect(note).not.toContain('and the repository exists');
+      renameSync(s.away, s.project.remote);
+      await until('the result', () => w.events().some((e) => e.type === 'delivered' && e.id === 'fo-back'), 60_000, explain(w));
+      const r = await s.file('fo-back', 'responses/');
+      expect(frontmatter(r?.text ?? '')).toMatchObject({ status: 'succeeded', attempt: 1 });
+      expect(w.events().filter((e) => e.id === 'fo-back' && (e.type === 'released' || e.type === 'claimed')).map((e) => e.type)).toEqual(['claimed']);
+      expect(showFile(s.project.remote, 'gitbus/fo-back', 'out.txt')).toBe('fo-back\n');
+      expect(readFileSync(log, 'utf8')).toContain('answered after');
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.exited;
+      if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
+    }
+  }, 150_000);
+
+  it('still away after the lease: the claim is given back saying why, and the next attempt runs once the remote is back', async () => {
+    const s = await setUp(['--lease', '4s']);
+    renameSync(s.project.remote, s.away);
+    s.dispatch('fo-later');
+    const w = startWatcher(s.w1, ['--poll', '1s', '--retry', '1s', '--retry-max', '1s'], children);
+    try {
+      await until('attempt 1 to be given back or answered', () => w.events().some((e) => e.id === 'fo-later' && (e.type === 'released' || e.type === 'finished')), 60_000, explain(w));
+      const released = w.events().find((e) => e.id === 'fo-later' && e.type === 'released');
+      expect(released, explain(w)()).toMatchObject({ attempt: 1 });
+      expect(String(released?.['reason'])).toMatch(/^the project remote .*proj\.git could not be reached for \d+s \(fatal: '.*proj\.git' does not appear to be a git repository\): given back to be tried again$/);
+      const release = await s.file('fo-later', 'releases/fo-later.1');
+      expect(frontmatter(release?.text ?? '')).toMatchObject({ node: 'w1', reason: released?.['reason'] });
+      renameSync(s.away, s.project.remote);
+      await until('the result of a later attempt', () => w.events().some((e) => e.type === 'delivered' && e.id === 'fo-later'), 60_000, explain(w));
+      const r = frontmatter((await s.file('fo-later', 'responses/'))?.text ?? '');
+      expect(r).toMatchObject({ status: 'succeeded' });
+      expect(Number(r['attempt'])).toBeGreaterThanOrEqual(2);
+      expect(showFile(s.project.remote, 'gitbus/fo-later', 'out.txt')).toBe('fo-later\n');
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.exited;
+      if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
+    }
+  }, 150_000);
+
+  it('at the last allowed attempt the task fails, its reason saying the remote could not be reached and why it was not given back', async () => {
+    const s = await setUp(['--lease', '3s', '--max-attempts', '1']);
+    renameSync(s.project.remote, s.away);
+    s.dispatch('fo-last');
+    const w = startWatcher(s.w1, ['--poll', '1s', '--retry', '1s', '--retry-max', '1s'], children);
+    try {
+      await until('the result', () => w.events().some((e) => e.type === 'delivered' && e.id === 'fo-last'), 60_000, explain(w));
+      expect(w.events().some((e) => e.type === 'released' && e.id === 'fo-last')).toBe(false);
+      const r = frontmatter((await s.file('fo-last', 'responses/'))?.text ?? '');
+      expect(r).toMatchObject({ status: 'failed', attempt: 1 });
+      expect(String(r['reason'])).toMatch(/could not be reached for \d+s \(fatal: '.*proj\.git' does not appear to be a git repository\); attempt 1 was the last of 1 allowed, so the task was not given back$/);
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.exited;
+      if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
+    }
+  }, 150_000);
+});

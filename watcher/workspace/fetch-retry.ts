@@ -1,0 +1,88 @@
+import { outageOf } from '../../bus/project/git.js';
+import { formatDuration } from '../../schemas/duration.js';
+import { firstLine, GitbusError } from '../../schemas/errors.js';
+import type { RunOutcome } from '../runners/runner.js';
+import { redactUrlPasswords } from '../../schemas/url-redact.js';
+import { retryDelay, type RetryPolicy } from '../backoff.js';
+import { fetchProject, isProjectOutage, type ProjectCache } from './cache.js';
+
+/**
+ * How the start of a project task waits for a project remote it cannot reach: fetches `policy` apart (the
+ * watcher's `--retry`, doubling up to `--retry-max`) for up to `holdMs` (the bus's lease: a node that cannot start
+ * holds the claim no longer than the fleet waits for a silent one), then the claim is given back.
+ */
+export interface FetchWait {
+  policy: RetryPolicy;
+  holdMs: number;
+}
+
+/** Outside a watcher (tests, `watch --once` without settings): as a watcher with the defaults waits. */
+export const DEFAULT_FETCH_WAIT: FetchWait = { policy: { firstMs: 5_000, maxMs: 60_000 }, holdMs: 5 * 60_000 };
+
+/**
+ * The fetch at a task's start, tried again while the project remote is out of reach (an outage, isProjectOutage)
+ * until `wait.holdMs` has passed; each failure is a line for the task's log (`note`). Throws a refusal at once
+ * (this node's credentials, a repository the host says it lacks) and an outage when the task was cancelled, as git
+ * reported them; ProjectRemoteAwayError once the hold is over.
+ */
+export async function fetchRetrying(cache: ProjectCache, wait: FetchWait, abort: AbortSignal | undefined, note: (line: string) => void = () => undefined): Promise<void> {
+  const since = Date.now();
+  for (let failures = 1; ; failures++) {
+    try {
+      await fetchProject(cache);
+      if (failures > 1) note(`gitbus: the project remote ${redactUrlPasswords(cache.url)} answered after ${seconds(Date.now() - since)}`);
+      return;
+    } catch (err) {
+      if (!isProjectOutage(err) || abort?.aborted) throw err;
+      const left = since + wait.holdMs - Date.now();
+      if (left <= 0) throw new ProjectRemoteAwayError(cache.url, outageReason(err), Date.now() - since);
+      const waitMs = Math.min(left, retryDelay(wait.policy, failures));
+      // The whole line: git's may quote the URL too, and a node.yaml project URL may hold a password.
+      note(redactUrlPasswords(`gitbus: the project remote ${cache.url} cannot be reached (${outageReason(err)}); trying again in ${seconds(waitMs)}, for up to ${seconds(left)} more before the task is given back`));
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, waitMs);
+        abort?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      });
+    }
+  }
+}
+
+/** git's line that says why the remote could not be reached, for an error isProjectOutage accepts. Pure. */
+export function outageReason(err: unknown): string {
+  const stderr = (err as { stderr?: unknown }).stderr;
+  return (typeof stderr === 'string' ? outageOf(stderr) : null) ?? 'no answer';
+}
+
+/**
+ * The project remote stayed out of reach for the whole hold at a task's start: nothing about the task, so its claim
+ * is given back (watcher/claimed-run.ts) for this node later, or another, to try again.
+ */
+export class ProjectRemoteAwayError extends GitbusError {
+  readonly code = 'PROJECT_REMOTE_AWAY';
+  constructor(url: string, reason: string, heldMs: number) {
+    super(
+      redactUrlPasswords(`the project remote ${url} could not be reached for ${seconds(heldMs)} (${reason})`),
+      `check that this node reaches it (git ls-remote ${redactUrlPasswords(url)} works there); the task is given back and tried again, here or on another node, until its last allowed attempt`,
+      { url, reason, heldMs },
+    );
+  }
+}
+
+/** A wait for people, in whole seconds (or minutes, hours when it is one): 5s, 90s, 5m. Pure. */
+function seconds(ms: number): string {
+  return formatDuration(Math.max(1, Math.round(ms / 1000)) * 1000);
+}
+
+/**
+ * The outcome of a project task that could not start: cancelled when a cancel or the shutdown stopped its wait for
+ * the project remote; given back (RunOutcome.giveBack) when that remote stayed out of reach, which says nothing
+ * about the task; failed otherwise (a refusal, a base the remote lacks), with `what` and the reason.
+ */
+export function unstarted(err: unknown, started: Date, abort: AbortSignal, what: string): RunOutcome {
+  const end = { exitCode: null, started, finished: new Date(), outputTail: '' };
+  if (abort.aborted) return { ...end, status: 'cancelled', reason: 'stopped on request while waiting for the project remote' };
+  const reason = `${what}: ${firstLine(err)}`;
+  // A later step that found the remote gone (the base fetched by id) is the same outage, found without a wait.
+  if (!(err instanceof ProjectRemoteAwayError) && !isProjectOutage(err)) return { ...end, status: 'failed', reason };
+  return { ...end, status: 'failed', reason, giveBack: `${firstLine(err)}: given back to be tried again` };
+}
