@@ -5,12 +5,12 @@ import type { TaskResponse } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';
 import { UnknownGroupError } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
-import type { TaskState } from '../model/types.js';
+import { isFinal, type TaskState } from '../model/types.js';
 import { archivedRuns, archivedStates } from './archived-trust.js';
 import { resultsRemote } from './branch-remote.js';
 import { runClaim } from '../model/resume-plan.js';
 import { groupTaskIds } from './group-members.js';
-import { unmergedBranches } from '../model/merged-branches.js';
+import { resolvesIntegration, unmergedBranches } from '../model/merged-branches.js';
 import { recordedGroup } from '../groups-ledger.js';
 import { snapshotOrLast, type Offline } from './query.js';
 
@@ -73,6 +73,11 @@ export interface GroupView {
   resolvedBy: string | null;
   /** Follow-ups that ended with the integration's branch lacking workstreams (its response's `project.merged`). */
   incomplete: IncompleteResolve[];
+  /**
+   * Tasks on the integration's branch (an earlier integration, a resolve) that ended without success before a later
+   * one resolved or integrated it: their reasons (resolve again, ...) no longer say what to do.
+   */
+  superseded: string[];
   /** Sum of the known costs, US dollars. */
   costUsd: number;
   offline: Offline | null;
@@ -88,17 +93,15 @@ export interface IncompleteResolve {
 }
 
 /** Whether a task of the group worked on the integration's branch, or a branch beside it (`-moved-`). Pure. */
-function onBranch(integration: GroupTask, o: GroupTask): boolean {
+export function onBranch(integration: GroupTask, o: GroupTask): boolean {
   const b = integration.branch;
   return b !== null && (o.branch === b || o.branch?.startsWith(`${b}-moved-`) === true);
 }
 
-/**
- * The follow-up that succeeded and pushed the integration's branch with all of `merge` in it: as its response says
- * (`project.merged`; a response without it, of a gitbus before that check, is taken at its word). Pure.
- */
+/** The follow-up that resolved the integration (resolvesIntegration, as `gitbus resolve` judges it). Pure. */
 function resolvingTask(integration: GroupTask, merge: readonly string[], others: readonly GroupTask[]): GroupTask | undefined {
-  return others.find((o) => o.state === 'succeeded' && o.project?.pushed === true && onBranch(integration, o) && (unmergedBranches(merge, o.project)?.length ?? 0) === 0);
+  // Its handoff's branch is the integration's; its response's may be beside it (`-moved-`).
+  return others.find((o) => onBranch(integration, o) && resolvesIntegration(merge, o.state, o.project));
 }
 
 /** Follow-ups that ended with a result on the integration's branch lacking some of `merge`, conflicts aside. Pure. */
@@ -110,6 +113,10 @@ export function incompleteResolves(integration: GroupTask, merge: readonly strin
     if (missing?.length) out.push({ id: o.id, branch: o.branch, pushed: o.project.pushed, missing });
   }
   return out;
+}
+
+function isFinalState(s: TaskState | 'unknown'): boolean {
+  return s !== 'unknown' && isFinal(s);
 }
 
 interface Parts {
@@ -223,6 +230,8 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
   const merge = integration?.handoff?.merge ?? [];
   const first = integration?.handoff ?? parts.find((p) => p.handoff)?.handoff;
   const title = integration?.handoff?.title;
+  const resolvedBy = (integrationTask ? resolvingTask(integrationTask, merge, others)?.id : undefined) ?? null;
+  const settled = resolvedBy ?? (integrationTask?.state === 'succeeded' ? integrationTask.id : null);
   return {
     group,
     title: title?.endsWith(INTEGRATION_SUFFIX) ? title.slice(0, -INTEGRATION_SUFFIX.length) : null,
@@ -232,8 +241,9 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
     workstreams,
     integration: integrationTask,
     others,
-    resolvedBy: (integrationTask ? resolvingTask(integrationTask, merge, others)?.id : undefined) ?? null,
-    incomplete: integrationTask ? incompleteResolves(integrationTask, merge, others) : [],
+    resolvedBy,
+    incomplete: integrationTask && resolvedBy === null ? incompleteResolves(integrationTask, merge, others) : [],
+    superseded: integrationTask && settled !== null ? others.filter((o) => o.id !== settled && o.state !== 'succeeded' && isFinalState(o.state) && onBranch(integrationTask, o)).map((o) => o.id) : [],
     costUsd: Math.round(all.reduce((sum, t) => sum + (t.costUsd ?? 0), 0) * 1e6) / 1e6,
     offline,
   };

@@ -2,7 +2,7 @@ import { effectiveRunner, type ClaudeRequest, type Handoff } from '../../schemas
 import type { RunnerName } from '../../schemas/fields.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { ProjectReport } from '../../schemas/project.js';
-import { unmergedBranches } from '../model/merged-branches.js';
+import { resolvesIntegration } from '../model/merged-branches.js';
 import type { BusContext } from '../context.js';
 import { NodeCannotRunError, TaskStateError } from '../errors.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -76,7 +76,7 @@ async function findIntegration(ctx: BusContext, ref: string): Promise<Integratio
 }
 
 /** The follow-up's body: the conflicts, then how to merge in order, resolve, test and commit. Pure. */
-export function resolveBody(x: { integration: string; group: string | null; branch: string; base: string | null; baseCommit: string | null; merge: string[]; merged: string[]; conflicts: { branch: string; files: string[] }[]; on?: Record<string, string> }): string {
+export function resolveBody(x: { integration: string; group: string | null; branch: string; base: string | null; baseCommit: string | null; merge: string[]; merged: string[]; conflicts: { branch: string; files: string[] }[]; on?: Record<string, string>; repo?: string; manual?: boolean }): string {
   const base = x.base ? `\`${x.base}\`${x.baseCommit ? ` (${x.baseCommit.slice(0, 12)})` : ''}` : x.baseCommit ? x.baseCommit.slice(0, 12) : 'the base';
   const conflicts = x.conflicts.map((c) => `- \`${c.branch}\`: ${c.files.length ? c.files.map((f) => `\`${f}\``).join(', ') : '(no file named)'}`).join('\n');
   // A workstream whose result went beside its branch (not a fast-forward of it) is merged from where the result is:
@@ -89,13 +89,18 @@ export function resolveBody(x: { integration: string; group: string | null; bran
     '## Conflicts the merge runner found\n',
     `${conflicts}\n${clean}`,
     '## How\n',
-    `Your worktree is on branch \`${x.branch}\`, at ${base}. The branches to merge are fetched as \`origin/<branch>\`. Merge them one at a time, in this order:\n`,
+    // A person (or an agent) who claims it by hand has no worktree made for them: where to start is theirs to set up.
+    x.manual
+      ? `In a checkout of ${x.repo ? `\`${x.repo}\`` : 'the project'} with it as \`origin\`, fetch and start \`${x.branch}\` at ${base} (\`git fetch origin\`, then \`git switch -c ${shellWord(x.branch)} ${shellWord(x.baseCommit ?? `origin/${x.base ?? 'BASE'}`)}\`, or \`git switch ${shellWord(x.branch)}\` when you have it already). The branches to merge are \`origin/<branch>\`. Merge them one at a time, in this order:\n`
+      : `Your worktree is on branch \`${x.branch}\`, at ${base}. The branches to merge are fetched as \`origin/<branch>\`. Merge them one at a time, in this order:\n`,
     '```sh',
     merges,
     '```\n',
     '- When a merge stops on conflicts, resolve each conflicted file keeping the intent of both sides (the workstreams\' notes in `RESULTS/` say what each meant), `git add` the files and conclude it with `git commit --no-edit` before the next merge. Do not drop either side\'s change without saying why.',
     '- After the last merge, run the project\'s tests and fix what the integration broke, in commits of their own.',
-    `- Write what you decided for each conflict in \`${resultsFile('integration')}\` and commit it. What is left uncommitted when the run ends is committed for you, and \`${x.branch}\` is pushed.`,
+    x.manual
+      ? `- Write what you decided for each conflict in \`${resultsFile('integration')}\` and commit it. Push \`${x.branch}\` (\`git push origin ${shellWord(`HEAD:refs/heads/${x.branch}`)}\`), then answer this task with \`gitbus respond ID --status succeeded\`: gitbus checks that \`${x.branch}\` on the project remote contains every branch above, and refuses the answer until it does (\`gitbus group\` then says \`resolved by\` this task).`
+      : `- Write what you decided for each conflict in \`${resultsFile('integration')}\` and commit it. What is left uncommitted when the run ends is committed for you, and \`${x.branch}\` is pushed.`,
     '',
   ].join('\n');
 }
@@ -152,7 +157,7 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
   // Where each workstream's result is, as its response names it; none known (the bus out of reach): its branch.
   const results = await mergeResults(ctx, { repo: h.repo, branch: h.branch, merge: h.merge, ...(group ? { group } : {}) }, t.id).catch(() => ({ results: [] }));
   const on = Object.fromEntries(results.results.filter((r) => r.on !== r.branch).map((r) => [r.branch, r.on]));
-  const body = resolveBody({ integration: t.id, group, branch: h.branch, base: h.base ?? null, baseCommit: h.baseCommit ?? null, merge: h.merge, merged: t.response?.project?.merged ?? [], conflicts, on });
+  const body = resolveBody({ integration: t.id, group, branch: h.branch, base: h.base ?? null, baseCommit: h.baseCommit ?? null, merge: h.merge, merged: t.response?.project?.merged ?? [], conflicts, on, repo: h.repo, manual: by === 'manual' });
   const r = await dispatchFollowUp(ctx, handoff, body, opts);
   return { ...r, integration: t.id, group, branch: h.branch, merge: h.merge, conflicts, claude: claude ?? null, claudeFromWorkstreams: fromWorkstreams };
 }
@@ -193,8 +198,8 @@ async function followUps(ctx: BusContext, integration: string, repo: string, bra
   const snap = await localSnapshot(ctx);
   // A merge dispatched again (`--runner merge`) counts as a follow-up: it merges and pushes the same branch.
   const ids = await snap.handoffIdsWhere(`resolve ${repo} ${branch}`, (f) => f.repo === repo && f.branch === branch, false);
-  // One whose response says its branch lacks workstreams resolved nothing (as `gitbus group` says).
-  const merges = (p: ProjectReport | undefined) => (unmergedBranches(merge, p)?.length ?? 0) === 0;
+  // As `gitbus group` judges it: one that pushed nothing, or a branch lacking workstreams, resolved nothing.
+  const resolves = (state: TaskState, p: ProjectReport | undefined) => resolvesIntegration(merge, state, p);
   let busy: { id: string; state: TaskState } | null = null;
   let resolved: { id: string; branch: string | null; remote: string } | null = null;
   for (const id of ids) {
@@ -202,12 +207,12 @@ async function followUps(ctx: BusContext, integration: string, repo: string, bra
     const v = await snap.baseView(id, false);
     if (!v) continue;
     if (!isFinal(v.state)) busy ??= { id, state: v.state };
-    else if (v.state === 'succeeded' && merges(v.response?.project)) resolved ??= { id, branch: v.response?.project?.branch ?? null, remote: resultsRemote(repo, v.response?.project, v.responseBody) };
+    else if (resolves(v.state, v.response?.project)) resolved ??= { id, branch: v.response?.project?.branch ?? null, remote: resultsRemote(repo, v.response?.project, v.responseBody) };
   }
   // One archived since (it ended a day ago): as this home noted the group's follow-ups (bus/groups-ledger.ts).
   if (resolved === null && group !== null) {
     for (const a of await archivedNoted(ctx, group, snap)) {
-      if (a.id !== integration && a.state === 'succeeded' && a.handoff.repo === repo && a.handoff.branch === branch && merges(a.response?.project)) {
+      if (a.id !== integration && a.handoff.repo === repo && a.handoff.branch === branch && resolves(a.state, a.response?.project)) {
         resolved = { id: a.id, branch: a.response?.project?.branch ?? null, remote: resultsRemote(repo, a.response?.project, a.responseBody) };
         break;
       }

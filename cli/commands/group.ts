@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { groupView, type GroupTask, type GroupView } from '../../bus/ops/group.js';
+import { groupView, onBranch, type GroupTask, type GroupView } from '../../bus/ops/group.js';
 import { fetchCommand } from '../../bus/project/fetch-command.js';
 import { groupNameSchema } from '../../schemas/project.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
@@ -44,13 +44,22 @@ function remoteOf(t: GroupTask, g: GroupView): string {
   return t.remote ?? g.repo ?? 'origin';
 }
 
+/** What a task of the group that is neither a workstream nor the integration is. Pure. */
+function kind(t: GroupTask, g: GroupView): string {
+  if (t.resumes !== null) return 'resume';
+  // An earlier integration (merged again since), or a resolve by an agent or by hand, on the integration's branch.
+  if (g.integration && onBranch(g.integration, t)) return t.runner === 'merge' ? 'integration' : 'resolve';
+  return 'other';
+}
+
 /** `gitbus group` for people. Pure. */
 export function groupText(g: GroupView): string {
   const out = [`group ${g.group}${g.title ? `: ${g.title}` : ''}`];
   if (g.repo) out.push(`  ${g.repo}, base ${g.base ?? '?'}${g.baseCommit ? ` at ${g.baseCommit.slice(0, 12)}` : ''}`);
   const rows = [...g.workstreams, ...(g.integration ? [g.integration] : []), ...g.others];
-  out.push('', ...table(rows, (t) => t.workstream ?? (t === g.integration ? 'integration' : t.resumes !== null ? 'resume' : t.runner === 'claude' ? 'resolve' : 'other')));
-  for (const t of rows) if (t.reason) out.push(`  ${t.workstream ?? t.id}: ${t.reason}`);
+  out.push('', ...table(rows, (t) => t.workstream ?? (t === g.integration ? 'integration' : kind(t, g))));
+  // A failure a later resolve or integration made moot is in the table; its reason (resolve again, ...) is not news.
+  for (const t of rows) if (t.reason && !g.superseded.includes(t.id)) out.push(`  ${t.workstream ?? t.id}: ${t.reason}`);
   const c = g.integration?.project?.conflicts;
   const fixed = g.others.find((o) => o.id === g.resolvedBy);
   if (c?.length) {

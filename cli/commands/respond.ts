@@ -6,6 +6,7 @@ import { respond } from '../../bus/ops/respond.js';
 import type { TaskResponse as Response } from '../../schemas/response.js';
 import { readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit } from '../output.js';
+import { manualMergeFields } from '../../watcher/workspace/manual-merge.js';
 
 interface Opts extends CommonOptions {
   status: Response['status'];
@@ -29,6 +30,9 @@ export function register(program: Command): void {
   ).action(async (id: string, opts: Opts) =>
     withBus(opts, async (ctx) => {
       const results = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : undefined;
+      // A merge done by hand (gitbus resolve --runner manual) has no run to check it: its success is the project
+      // remote's branch holding every workstream, which this reads and reports as a run's response would.
+      const merged = await manualMergeFields(ctx, id, opts.status);
       const r = await respond(ctx, {
         id,
         status: opts.status,
@@ -36,6 +40,7 @@ export function register(program: Command): void {
         ...(results !== undefined ? { results } : {}),
         ...(opts.exitCode !== undefined ? { exitCode: opts.exitCode } : {}),
         ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+        ...merged,
       });
       emit(opts, r, () => `responded ${r.id}: ${r.status} (${r.path})`);
     }),

@@ -2,6 +2,7 @@ import { z } from '../../schemas/zod.js';
 import { NothingClaimableError } from '../../bus/errors.js';
 import { claim } from '../../bus/ops/claim.js';
 import { respond } from '../../bus/ops/respond.js';
+import { manualMergeFields } from '../../watcher/workspace/manual-merge.js';
 import { firstLine } from '../../schemas/errors.js';
 import { reasonSchema, runnerSchema, taskIdSchema } from '../../schemas/fields.js';
 import { handoffSchema } from '../../schemas/handoff.js';
@@ -65,7 +66,11 @@ export const respondTool = defineTool({
   output: z.object({ id: taskIdSchema, status: z.enum(RESPONSE_STATUSES), path: z.string().register(z.globalRegistry, { description: 'the response file on the bus' }) }),
   hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run(a, env) {
-    const r = await respond(await env.bus(), {
+    const ctx = await env.bus();
+    // A merge by hand (gitbus resolve --runner manual) counts from what the project remote's branch holds.
+    const merged = await manualMergeFields(ctx, a.id, a.status);
+    const r = await respond(ctx, {
+      ...merged,
       id: a.id,
       status: a.status,
       ...(a.summary !== undefined ? { summary: a.summary } : a.results === undefined ? { summary: a.status } : {}),

@@ -108,5 +108,55 @@ describe('resolve: resolved only when every workstream is merged', () => {
     const resolved = (await gitbus(['group', GROUP], { home })).stdout;
     expect(resolved).toContain(`resolved by ${done}: git fetch ${project.remote} refs/heads/${GROUP}/integration`);
     expect(resolved).not.toContain(`resolve ${lazy} pushed`);
+    // The failed resolve's reason said to resolve or merge again: moot now, so not printed.
+    expect(resolved).not.toContain(String(r['reason']));
+    expect(resolved).not.toContain('or merge again (gitbus resolve');
+  }, 300_000);
+
+  it('a resolve by hand counts once the branch on the project remote holds every workstream: group says so, and resolve agrees', async () => {
+    const group = 'readme-hand';
+    const f = await fanOutPlan<Fanned>(home, bus.dir, project.checkout, group, PLAN);
+    await work();
+    expect(await response(f.integration)).toMatchObject({ status: 'failed', project: { conflicts: [{ branch: `${group}/right` }] } });
+    const [left, right] = f.tasks.filter((t) => t.workstream !== null);
+    const made = await gitbus(['resolve', f.integration, '--runner', 'manual', '--json'], { home });
+    expect(made.code, made.stderr).toBe(0);
+    const id = json<{ id: string }>(made).id;
+    // Its handoff is for a person: no worktree is made for them, and how to push and answer is said.
+    const handoff = json<{ files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home })).files.find((x) => x.path.startsWith('handoffs/'))?.text ?? '';
+    expect(handoff).not.toContain('Your worktree');
+    expect(handoff).toContain(`git push origin HEAD:refs/heads/${group}/integration`);
+    expect((await gitbus(['claim', id, '--json'], { home })).code).toBe(0);
+
+    // Answered succeeded before anything is pushed, or with a workstream left out: refused, saying what is missing.
+    const early = await gitbus(['respond', id, '--status', 'succeeded', '--json'], { home });
+    expect(early.code, early.stdout).toBe(5);
+    expect(json<{ error: { code: string; message: string } }>(early).error).toMatchObject({ code: 'MERGE_NOT_PUSHED', message: expect.stringContaining('is not on the project remote') });
+    const co = project.checkout;
+    gitCli(['fetch', '-q', 'origin'], co);
+    gitCli(['switch', '-q', '-c', 'hand', `origin/${left?.branch}`], co);
+    gitCli(['push', '-q', 'origin', `hand:refs/heads/${group}/integration`], co);
+    const half = await gitbus(['respond', id, '--status', 'succeeded', '--json'], { home });
+    expect(half.code, half.stdout).toBe(5);
+    expect(json<{ error: { message: string } }>(half).error.message).toContain(`does not contain ${group}/right`);
+
+    expect(() => gitCli(['merge', '-q', '--no-ff', `origin/${right?.branch}`, '-m', 'merge right'], co)).toThrow();
+    writeFileSync(join(co, 'README.md'), 'left\nright\n');
+    gitCli(['add', 'README.md'], co);
+    gitCli(['commit', '-q', '--no-edit'], co);
+    gitCli(['push', '-q', 'origin', `hand:refs/heads/${group}/integration`], co);
+    gitCli(['switch', '-q', 'main'], co);
+    const done = await gitbus(['respond', id, '--status', 'succeeded', '--summary', 'merged by hand', '--json'], { home });
+    expect(done.code, done.stderr + done.stdout).toBe(0);
+    expect(await response(id)).toMatchObject({ status: 'succeeded', project: { branch: `${group}/integration`, pushed: true, merged: [`${group}/left`, `${group}/right`] } });
+
+    expect(json<{ resolvedBy: string | null }>(await gitbus(['group', group, '--json'], { home })).resolvedBy).toBe(id);
+    const text = (await gitbus(['group', group], { home })).stdout;
+    expect(text).toContain(`resolved by ${id}: git fetch ${project.remote} refs/heads/${group}/integration`);
+    expect(text).not.toContain('ask an agent');
+    expect(text.split('\n').find((l) => l.includes(` ${id} `))).toMatch(new RegExp(`^\\s+resolve\\s+${id}\\s+succeeded`));
+    const again = await gitbus(['resolve', f.integration, '--json'], { home });
+    expect(again.code).toBe(5);
+    expect(json<{ error: { message: string } }>(again).error.message).toContain(`already resolved by ${id}`);
   }, 300_000);
 });

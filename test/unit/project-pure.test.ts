@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { branchViolation, defaultBranch, projectReportSchema } from '../../schemas/project.js';
 import { branchSection, projectFields, reasonText, responseBody } from '../../bus/ops/respond.js';
-import { unmergedBranches } from '../../bus/model/merged-branches.js';
+import { resolvesIntegration, unmergedBranches } from '../../bus/model/merged-branches.js';
 import { incompleteResolves } from '../../bus/ops/group.js';
 import { groupText } from '../../cli/commands/group.js';
 import { handoffRules, handoffSchema } from '../../schemas/handoff.js';
@@ -255,9 +255,38 @@ describe('a resolve follow-up counts by what its branch contains', () => {
     const lazy = { ...base, id: 'r1', state: 'failed' as const, runner: 'claude', branch: 'g/integration', project: { ...report, merged: [] } };
     const old = { ...base, id: 'r0', runner: 'claude', branch: 'g/integration', project: report };
     expect(incompleteResolves(integration, merge, [lazy, old])).toEqual([{ id: 'r1', branch: 'g/integration', pushed: true, missing: ['g/a', 'g/b'] }]);
-    const text = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [lazy], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [lazy]), costUsd: 0, offline: null });
+    const text = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [lazy], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [lazy]), superseded: [], costUsd: 0, offline: null });
     expect(text).toContain('resolve r1 pushed g/integration without g/a, g/b: not resolved');
     expect(text).toContain('resolve again: gitbus resolve i, or merge again once the workstreams are fixed: gitbus resolve i --runner merge');
     expect(text).not.toContain('resolved by');
+  });
+
+  it('group and resolve judge alike: only a success that reports the branch pushed with every workstream resolves', () => {
+    const report = { repo: '/r.git', branch: 'g/integration', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
+    // A manual resolve answered succeeded with nothing checked shows nothing pushed: it blocks no later resolve.
+    expect(resolvesIntegration(merge, 'succeeded', null)).toBe(false);
+    expect(resolvesIntegration(merge, 'succeeded', undefined)).toBe(false);
+    expect(resolvesIntegration(merge, 'succeeded', { ...report, pushed: false, merged: merge })).toBe(false);
+    expect(resolvesIntegration(merge, 'succeeded', { ...report, merged: ['g/a'] })).toBe(false);
+    expect(resolvesIntegration(merge, 'failed', { ...report, merged: merge })).toBe(false);
+    expect(resolvesIntegration(merge, 'succeeded', { ...report, merged: merge })).toBe(true);
+    // A response of a gitbus before the check lists no merged: taken at its word, once pushed.
+    expect(resolvesIntegration(merge, 'succeeded', report)).toBe(true);
+  });
+
+  it('group names a resolve by hand so, and drops the reasons of failures a later resolve made moot', () => {
+    const base = { title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], archived: null, resumes: null, remote: '/r.git' };
+    const report = { repo: '/r.git', branch: 'g/integration', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
+    const integration = { ...base, id: 'i', state: 'failed' as const, runner: 'merge', branch: 'g/integration', reason: 'conflicts', project: { ...report, pushed: false, merged: ['g/a'], conflicts: [{ branch: 'g/b', files: ['README.md'] }] } };
+    const lazy = { ...base, id: 'r1', state: 'failed' as const, runner: 'claude', branch: 'g/integration', reason: 'g/integration does not contain g/a; resolve again (gitbus resolve i), or merge again (gitbus resolve i --runner merge)', project: { ...report, merged: [] } };
+    const byHand = { ...base, id: 'r2', state: 'succeeded' as const, runner: 'manual', branch: 'g/integration', reason: null, project: { ...report, merged: merge } };
+    const text = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [lazy, byHand], resolvedBy: 'r2', incomplete: [], superseded: ['r1'], costUsd: 0, offline: null });
+    expect(text.split('\n').find((l) => l.includes(' r2 '))).toMatch(/^\s+resolve\s+r2\s+succeeded/);
+    expect(text).toContain('resolved by r2: git fetch /r.git refs/heads/g/integration');
+    expect(text).not.toContain('or merge again (gitbus resolve');
+    expect(text).not.toContain('ask an agent');
+    // Before it was resolved, the same failure is news.
+    const before = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [lazy], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [lazy]), superseded: [], costUsd: 0, offline: null });
+    expect(before).toContain(`  r1: ${lazy.reason}`);
   });
 });

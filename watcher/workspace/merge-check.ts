@@ -20,7 +20,7 @@ export interface MergeCheck {
   integration: string | null;
 }
 
-export async function checkMerged(ctx: BusContext, task: ClaimResult, gitDir: string, head: string, note: (line: string) => void): Promise<MergeCheck> {
+export async function checkMerged(ctx: BusContext, task: Pick<ClaimResult, 'id' | 'handoff'>, gitDir: string, head: string, note: (line: string) => void): Promise<MergeCheck> {
   const h = task.handoff;
   // The bus out of reach: each branch as the project remote has it.
   const { results, integration } = await mergeResults(ctx, h, task.id).catch((err: unknown) => {
