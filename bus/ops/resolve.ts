@@ -122,7 +122,8 @@ export async function resolveConflicts(ctx: BusContext, ref: string, opts: Resol
   }
   if (!again && conflicts.length === 0) {
     const fix = t.state === 'succeeded' ? `nothing to resolve: ${h.branch} merged cleanly` : `it ended without reporting conflicts${t.response?.reason ? ` (${t.response.reason})` : ''}; see "gitbus show ${t.id}"`;
-    throw new TaskStateError(t.id, `${t.state} with no conflicts`, wanted, fix);
+    // `state` is the task's state, as every TASK_STATE error gives it; that it has no conflicts is the message's.
+    throw new TaskStateError(t.id, t.state, `${wanted}: it reported none`, fix, { conflicts: 0 });
   }
   const { busy, resolved } = await followUps(ctx, t.id, h.repo, h.branch, h.merge, h.group ?? null);
   if (resolved && !opts.force) {

@@ -7,8 +7,20 @@ import { emit } from '../output.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { schemaFlag } from '../flags.js';
 import { reasonSchema } from '../../schemas/fields.js';
+import { groupNameSchema } from '../../schemas/project.js';
 
 type Opts = CommonOptions & { reason?: string; unsigned?: boolean; group?: string };
+
+/**
+ * How many were cancelled at once and how many are being cancelled (their nodes stop the work and report), apart:
+ * a running task is not cancelled until its node says so. Pure.
+ */
+export function cancelCounts(tasks: readonly { changed: boolean; state: string }[]): string {
+  const changed = tasks.filter((t) => t.changed);
+  const stopping = changed.filter((t) => t.state === 'cancelling').length;
+  const done = changed.length - stopping;
+  return `${done} of ${tasks.length} task(s) cancelled${stopping ? `, ${stopping} being cancelled (${stopping === 1 ? 'its node stops the work' : 'their nodes stop the work'} and report${stopping === 1 ? 's' : ''})` : ''}`;
+}
 
 export function register(program: Command): void {
   withCommon(
@@ -16,7 +28,7 @@ export function register(program: Command): void {
       program
         .command('cancel')
         .argument('[id]', 'task id, or a unique prefix or suffix of it')
-        .option('--group <name>', 'cancel every task of this fan-out group that has not ended (workstreams, integration, follow-ups), in one commit')
+        .option('--group <name>', 'cancel every task of this fan-out group that has not ended (workstreams, integration, follow-ups), in one commit', schemaFlag('--group', groupNameSchema))
         .option('--reason <text>', 'why', schemaFlag('--reason', reasonSchema))
         .description('cancel a task: at once if nobody runs it, else its node stops it; --group NAME: every task of a fan-out')
         .addHelpText(
@@ -30,9 +42,8 @@ export function register(program: Command): void {
       if (opts.group !== undefined) {
         const g = await cancelGroup(ctx, opts.group, opts.reason, undefined, await signerFor(ctx, opts));
         emit(opts, g, () => {
-          const changed = g.tasks.filter((t) => t.changed);
           const lines = g.tasks.map((t) => `${t.id}: ${t.changed ? t.state : `already ${t.state}`}${t.state === 'cancelling' && t.changed ? ' (its node stops the work and reports)' : ''}`);
-          return `group ${g.group}: ${changed.length} of ${g.tasks.length} task(s) cancelled\n${lines.join('\n')}`;
+          return `group ${g.group}: ${cancelCounts(g.tasks)}\n${lines.join('\n')}`;
         });
         return;
       }

@@ -69,6 +69,11 @@ describe('gitbus cancel --group', () => {
     expect(files).not.toContain(`cancels/${ui}.md`);
     expect(json<{ state: string }>(await gitbus(['show', docs, '--json'], { home })).state).toBe('cancelled');
 
+    // An integration cancelled has no conflicts to resolve: TASK_STATE with its state, the rest in the message.
+    const resolve = await gitbus(['resolve', integration, '--json'], { home });
+    expect(resolve.code).toBe(5);
+    expect(json<{ error: { message: string; data: { state: string } } }>(resolve).error).toMatchObject({ message: expect.stringContaining('cannot resolve its merge conflicts: it reported none'), data: { state: 'cancelled' } });
+
     // Again: nothing left to cancel, nothing written; the text says what each task is.
     const again = await gitbus(['cancel', '--group', GROUP], { home });
     expect(again.code, again.stderr).toBe(0);
@@ -86,5 +91,11 @@ describe('gitbus cancel --group', () => {
     expect(json<{ error: { message: string } }>(both).error.message).toContain('give a task id or --group NAME (not both)');
     const neither = await gitbus(['cancel', '--json'], { home });
     expect(neither.code).toBe(2);
+    // A name no group can have is a usage error with the name rule, as for `group` and `fanout --group`.
+    const bad = await gitbus(['cancel', '--group', 'Bad Name', '--json'], { home });
+    expect(bad.code, bad.stdout).toBe(2);
+    const same = await gitbus(['group', 'Bad Name', '--json'], { home });
+    expect(same.code).toBe(2);
+    expect(json<{ error: { message: string } }>(bad).error.message).toContain(json<{ error: { message: string } }>(same).error.message.replace(/^.*?: /, ''));
   });
 });

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { branchViolation, defaultBranch, projectReportSchema } from '../../schemas/project.js';
 import { branchSection, projectFields, reasonText, responseBody } from '../../bus/ops/respond.js';
 import { resolvesIntegration, unmergedBranches } from '../../bus/model/merged-branches.js';
+import { cancelCounts } from '../../cli/commands/cancel.js';
 import { incompleteResolves } from '../../bus/ops/group.js';
 import { groupText } from '../../cli/commands/group.js';
 import { handoffRules, handoffSchema } from '../../schemas/handoff.js';
@@ -288,5 +289,13 @@ describe('a resolve follow-up counts by what its branch contains', () => {
     // Before it was resolved, the same failure is news.
     const before = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [lazy], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [lazy]), superseded: [], costUsd: 0, offline: null });
     expect(before).toContain(`  r1: ${lazy.reason}`);
+  });
+});
+
+describe('cancel --group counts', () => {
+  it('counts what is cancelled and what is being cancelled apart', () => {
+    expect(cancelCounts([{ changed: true, state: 'cancelling' }, { changed: true, state: 'cancelling' }, { changed: true, state: 'cancelled' }])).toBe('1 of 3 task(s) cancelled, 2 being cancelled (their nodes stop the work and report)');
+    expect(cancelCounts([{ changed: true, state: 'cancelling' }, { changed: false, state: 'succeeded' }])).toBe('0 of 2 task(s) cancelled, 1 being cancelled (its node stops the work and reports)');
+    expect(cancelCounts([{ changed: false, state: 'succeeded' }])).toBe('0 of 1 task(s) cancelled');
   });
 });
