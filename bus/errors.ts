@@ -288,15 +288,22 @@ export class NotATmuxTaskError extends GitbusError {
   }
 }
 
+/** The fix's first words: another name, one known to be free when there is one. Pure. */
+function anotherName(free: string | null): string {
+  const how = 'pick another name with --group NAME (or "group:" in the plan)';
+  return free ? `${how}, for example --group ${free} (no live task or project branch has it)` : `${how}, one no live task has ("gitbus status" lists them) and the project remote has no branches under (git ls-remote --heads)`;
+}
+
 /** `gitbus fanout` with a group that already has tasks on the bus: their branches `<group>/*` would be shared. */
 export class GroupLiveError extends GitbusError {
   readonly code = 'GROUP_LIVE';
-  constructor(group: string, ids: string[], queued = false) {
+  /** `free`: a name no live task, queued fan-out or project branch has (null: none known to be free). */
+  constructor(group: string, ids: string[], queued = false, free: string | null = null) {
     const shown = `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''}`;
     super(
       queued ? `group "${group}" is already queued on this node (${shown}), waiting for the remote` : `group "${group}" already has live tasks on the bus (${shown})`,
-      `pick another name with --group NAME (or "group:" in the plan), for example --group ${group}-2; "gitbus group ${group}" shows the fan-out that has it`,
-      { group, ids, queued },
+      `${anotherName(free)}; "gitbus group ${group}" shows the fan-out that has it`,
+      { group, ids, queued, free },
     );
   }
 }
@@ -307,12 +314,12 @@ export class GroupLiveError extends GitbusError {
  */
 export class GroupBranchesTakenError extends GitbusError {
   readonly code = 'GROUP_BRANCHES_TAKEN';
-  constructor(group: string, repo: string, branches: string[]) {
+  constructor(group: string, repo: string, branches: string[], free: string | null = null) {
     const shown = `${branches.slice(0, 5).join(', ')}${branches.length > 5 ? `, +${branches.length - 5} more` : ''}`;
     super(
       `the project remote ${repo} already has branches of group "${group}" (${shown}): a fan-out under that name would build on an earlier one's work`,
-      `pick another name with --group NAME (or "group:" in the plan), for example --group ${group}-2; or, when the earlier work is no longer wanted, delete its branches (git push ${shellWord(repo)} --delete ${branches.map(shellWord).join(' ')}) and fan out again`,
-      { group, repo, branches },
+      `${anotherName(free)}; or, when the earlier work is no longer wanted, delete its branches (git push ${shellWord(repo)} --delete ${branches.map(shellWord).join(' ')}) and fan out again`,
+      { group, repo, branches, free },
     );
   }
 }

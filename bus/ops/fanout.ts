@@ -6,7 +6,7 @@ import { newTaskId } from '../../schemas/ids.js';
 import { noteGroup } from '../groups-ledger.js';
 import { pathFor } from '../../schemas/layout.js';
 import { InvalidPlanError, type Plan } from '../../schemas/plan.js';
-import { branchViolation, workstreamBranch } from '../../schemas/project.js';
+import { branchViolation, GROUP_NAME_RE, workstreamBranch } from '../../schemas/project.js';
 import type { BusContext } from '../context.js';
 import { GroupBranchesTakenError, GroupLiveError, InputError } from '../errors.js';
 import { buildFanout, type FanoutBuild, type FanoutDefaults, type FanoutProject, type FanoutTask } from '../model/fanout.js';
@@ -15,7 +15,7 @@ import { isQueued, listQueue, type QueueEntry, type QueuedSignature } from '../q
 import type { BusFileSigner } from '../trust/dispatch-signing.js';
 import { sendBatch } from './send-batch.js';
 import { targetProblem } from './dispatch-target.js';
-import { groupTaskIds } from './group-members.js';
+import { groupTaskIds, liveGroups } from './group-members.js';
 import { localSnapshot, snapshotOrLast } from './query.js';
 
 export interface FanoutInput {
@@ -87,6 +87,42 @@ function asPlanProblem(planPath: string, task: FanoutTask, index: number, p: Fil
   return { ...p, path: planPath, field, reason: `${p.reason} (in the handoff of ${task.workstream === null ? 'the integration task' : `workstream ${task.workstream}`})` };
 }
 
+/**
+ * The plan's way to keep --to for the workstreams and send the integration to a node with the merge runner:
+ * `integrate: {to: NODE}`, naming one the bus has (other than `to`) when there is one. Null when `to` itself
+ * offers the merge runner (what stands in the way is something else).
+ */
+async function integrateFix(snap: Snapshot, to: string): Promise<string | null> {
+  const nodes = await snap.nodes();
+  const merging = nodes.filter((n) => n.card && (!n.card.runners || n.card.runners.includes('merge'))).map((n) => n.node);
+  if (merging.includes(to)) return null;
+  const other = merging.find((n) => n !== to);
+  return `send the integration to a node with the merge runner in the plan: integrate: {to: ${other ?? 'NODE'}}${other ? '' : ' (no node on the bus offers it yet: runners: [merge] in a node\'s node.yaml)'}`;
+}
+
+/** The branches of `group` among `branches`: `<group>` itself and those under `<group>/`. Pure. */
+function branchesOfGroup(branches: readonly string[], group: string): string[] {
+  return branches.filter((b) => b === group || b.startsWith(`${group}/`)).sort();
+}
+
+/**
+ * A name to suggest instead of `group`: `<group>-2`, `-3`, ... the first no live task has, none queued here has, and
+ * under which the project remote has no branch. Null when the remote's branches are not known (it could not be
+ * listed): a name only the bus says is free may still be taken there.
+ */
+async function freeGroupName(ctx: BusContext, snap: Snapshot, group: string, remoteBranches: readonly string[] | null | undefined): Promise<string | null> {
+  if (!remoteBranches) return null;
+  const live = await liveGroups(snap);
+  const queued = new Set(listQueue(ctx.paths.home).flatMap((e) => (e.kind === 'dispatch' && e.batch?.group !== undefined ? [e.batch.group] : [])));
+  for (let n = 2; n < 1000; n++) {
+    const suffix = `-${n}`;
+    const name = `${group.slice(0, 63 - suffix.length)}${suffix}`;
+    if (!GROUP_NAME_RE.test(name) || live.has(name) || queued.has(name) || branchesOfGroup(remoteBranches, name).length > 0) continue;
+    return name;
+  }
+  return null;
+}
+
 /** Why some tasks may wait longer than expected: said at once, not discovered later. */
 async function fanoutWarnings(snap: Snapshot, handoffs: Handoff[]): Promise<string[]> {
   const out = new Set<string>();
@@ -131,14 +167,15 @@ export async function fanout(ctx: BusContext, input: FanoutInput): Promise<Fanou
   if (branchBad.length > 0) throw new InvalidPlanError(branchBad);
 
   const { snap } = await snapshotOrLast(ctx);
+  const free = () => freeGroupName(ctx, snap, group, input.remoteBranches);
   const live = await groupTaskIds(snap, group);
-  if (live.length > 0) throw new GroupLiveError(group, live);
+  if (live.length > 0) throw new GroupLiveError(group, live, false, await free());
   const queuedSame = listQueue(ctx.paths.home).filter((e) => e.kind === 'dispatch' && e.batch?.group === group);
-  if (queuedSame.length > 0) throw new GroupLiveError(group, queuedSame.map((e) => e.id), true);
+  if (queuedSame.length > 0) throw new GroupLiveError(group, queuedSame.map((e) => e.id), true, await free());
   // An earlier fan-out's branches (its tasks archived since): workers continue a branch that contains the base, so
   // its old commits would leak into the new work, or the new work would go beside it. `<group>` itself blocks them all.
-  const taken = (input.remoteBranches ?? []).filter((b) => b === group || b.startsWith(`${group}/`)).sort();
-  if (taken.length > 0) throw new GroupBranchesTakenError(group, project.repo, taken);
+  const taken = branchesOfGroup(input.remoteBranches ?? [], group);
+  if (taken.length > 0) throw new GroupBranchesTakenError(group, project.repo, taken, await free());
 
   const count = plan.workstreams.length + (plan.integrate === false ? 0 : 1);
   const ids = freshIds(count, now, (id) => snap.has(id) || isQueued(ctx.paths.home, { kind: 'dispatch', id }));
@@ -168,7 +205,10 @@ export async function fanout(ctx: BusContext, input: FanoutInput): Promise<Fanou
       if (!problem) continue;
       const at = r.task.workstream === null ? 'integrate' : `workstreams.${i}`;
       const fromPlan = r.task.workstream === null ? plan.integrate !== false && plan.integrate?.to !== undefined : plan.workstreams[i]?.to !== undefined;
-      problems.push({ path: input.planPath, field: `${at}.to`, reason: `${firstLine(problem)}${fromPlan ? '' : ' (set by --to)'}`, fix: problem.fix.includes('--force') ? problem.fix : `${problem.fix}; or give --force to put the fan-out on the bus anyway (its tasks wait)`, severity: 'error' });
+      const fix = problem.fix.includes('--force') ? problem.fix : `${problem.fix}; or give --force to put the fan-out on the bus anyway (its tasks wait)`;
+      // --to sends the integration where the workstreams go; the plan can send it elsewhere, to a node that merges.
+      const own = r.task.workstream === null && !fromPlan && to !== undefined ? await integrateFix(snap, to) : null;
+      problems.push({ path: input.planPath, field: `${at}.to`, reason: `${firstLine(problem)}${fromPlan ? '' : ' (set by --to)'}`, fix: own ? `${own}; or ${fix}` : fix, severity: 'error' });
     }
   }
   if (problems.length > 0) throw new InvalidPlanError(problems);
@@ -206,8 +246,9 @@ export async function fanout(ctx: BusContext, input: FanoutInput): Promise<Fanou
   });
   const sent = await sendBatch(ctx, entries);
   if (sent.kind === 'refused') {
-    const others = await groupTaskIds(await localSnapshot(ctx), group, new Set(entries.map((e) => e.id)));
-    if (others.length > 0) throw new GroupLiveError(group, others);
+    const now = await localSnapshot(ctx);
+    const others = await groupTaskIds(now, group, new Set(entries.map((e) => e.id)));
+    if (others.length > 0) throw new GroupLiveError(group, others, false, await freeGroupName(ctx, now, group, input.remoteBranches));
     throw new InputError(`the fan-out was refused: ${sent.reason}`, 'run gitbus fanout again: it draws new ids', { reason: sent.reason });
   }
   // On the bus, or queued to go there: `group` finds it here once the archive has it (bus/groups-ledger.ts).

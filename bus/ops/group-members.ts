@@ -14,3 +14,14 @@ export async function groupTaskIds(snap: Snapshot, group: string, except: Readon
   }
   return out.sort();
 }
+
+/** The groups live tasks have. Reads handoffs only, as groupTaskIds. */
+export async function liveGroups(snap: Snapshot): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const files of snap.index.tasks.values()) {
+    if (!files.handoff) continue;
+    const p = await snap.parse<Handoff>(files.handoff);
+    if (p.ok && p.data.group !== undefined) out.add(p.data.group);
+  }
+  return out;
+}

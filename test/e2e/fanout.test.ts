@@ -163,7 +163,7 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     const e = json<{ error: { code: string; message: string; fix: string } }>(r).error;
     expect(e.code).toBe('GROUP_LIVE');
     expect(e.message).toContain(`group "${GROUP}" already has live tasks`);
-    expect(e.fix).toContain('--group');
+    expect(e.fix).toContain(`--group ${GROUP}-2 (no live task or project branch has it)`);
     expect(busLog().length).toBe(before);
     // --dry-run under another name checks everything and writes nothing.
     const dry = await gitbus(['fanout', planFile, '--group', `${GROUP}-2`, '--dry-run', '--force', '--json'], { home, cwd: work });
@@ -174,7 +174,8 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
 
   it('refuses a group whose branches the project remote already has (an earlier fan-out archived since), naming them and the fix; writes nothing', async () => {
     const before = busLog().length;
-    for (const b of ['reused/core-pipeline', 'reused/integration-moved-0123abcd', 'reused-other/x']) gitCli(['push', '-q', 'origin', `main:refs/heads/${b}`], work);
+    // reused-2 is taken on the project remote too: the name suggested is one that is free.
+    for (const b of ['reused/core-pipeline', 'reused/integration-moved-0123abcd', 'reused-other/x', 'reused-2/x']) gitCli(['push', '-q', 'origin', `main:refs/heads/${b}`], work);
     type Refused = { error: { code: string; message: string; fix: string; data: { branches: string[] } } };
     const given = ['--repo', project, '--base', 'main', '--base-commit', baseCommit];
     for (const args of [[], given]) {
@@ -183,7 +184,7 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
       const e = json<Refused>(r).error;
       expect(e).toMatchObject({ code: 'GROUP_BRANCHES_TAKEN', message: expect.stringContaining(`the project remote ${project} already has branches of group "reused" (reused/core-pipeline, reused/integration-moved-0123abcd)`) });
       expect(e.data.branches).toEqual(['reused/core-pipeline', 'reused/integration-moved-0123abcd']);
-      expect(e.fix).toContain('--group reused-2');
+      expect(e.fix).toContain('--group reused-3 (no live task or project branch has it)');
       expect(e.fix).toContain(`git push ${project} --delete reused/core-pipeline reused/integration-moved-0123abcd`);
     }
     expect(busLog().length).toBe(before);

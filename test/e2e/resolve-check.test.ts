@@ -159,4 +159,13 @@ describe('resolve: resolved only when every workstream is merged', () => {
     expect(again.code).toBe(5);
     expect(json<{ error: { message: string } }>(again).error.message).toContain(`already resolved by ${id}`);
   }, 300_000);
+
+  it('fanout --to a node without the merge runner offers the plan\'s integrate: {to} with a node that has it', async () => {
+    const plan = join(bus.dir, 'specs', 'elsewhere.md');
+    writeFileSync(plan, PLAN.replace('to: box1\n', ''));
+    const r = await gitbus(['fanout', plan, '--to', 'alpha', '--json'], { home, cwd: project.checkout });
+    expect(r.code, r.stderr).toBe(8);
+    const problems = json<{ error: { data: { problems: { field: string; fix: string }[] } } }>(r).error.data.problems;
+    expect(problems.find((p) => p.field === 'integrate.to')?.fix).toContain('integrate: {to: box1}');
+  });
 });
