@@ -145,7 +145,8 @@ export function branchSection(p: ProjectReport, stat: string | undefined, beside
   const { moved, rewritten, apart } = beside;
   const { uncommitted, id = 'ID', uncommittedWhy = 'autoCommit is off', runner } = run;
   // Where the commands fetch from and push to: a project name means something to git only as a remote's name.
-  const repo = isProjectName(p.repo) && run.url !== undefined ? run.url : p.repo;
+  // Never a password: the response goes to every node (the URL is published without one; this is the second guard).
+  const repo = isProjectName(p.repo) && run.url !== undefined ? redactUrlPasswords(run.url) : p.repo;
   const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
   const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
   if (moved && rewritten) lines.push(`The run rewrote the history of ${moved} (a rebase or an amend): ${rewritten.slice(0, 12)}, the commit of ${moved} on the remote that this worktree built on, is not part of the results, so they were not a fast-forward of ${moved} and went beside it, to ${p.branch}. ${moved} itself was left as it was: gitbus never forces a push.`, '');

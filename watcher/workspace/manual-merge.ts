@@ -5,6 +5,7 @@ import type { ProjectReport } from '../../schemas/project.js';
 import { effectiveRunner } from '../../schemas/handoff.js';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
 import { shellWord } from '../../bus/project/shell-word.js';
+import { publishedRemote } from '../../bus/project/remote-url.js';
 import { git } from '../../bus/project/git.js';
 import { ensureCache, fetchProject, refCommit } from './cache.js';
 import { checkMerged } from './merge-check.js';
@@ -51,7 +52,11 @@ export async function manualMergeReport(ctx: BusContext, id: string, h: Handoff 
     head = await refCommit(cache.gitDir, `refs/remotes/origin/${h.branch}`);
     if (head === null) throw new MergeNotPushedError(id, h.branch, `it is not on the project remote ${url}`, `push it (git push ${shellWord(url)} HEAD:${shellWord(h.branch)}) and answer again`);
     check = await checkMerged(ctx, { id, handoff: h }, cache.gitDir, head, () => undefined);
-    if (h.baseCommit) commits = Number((await git(['rev-list', '--count', `${h.baseCommit}..${head}`], { gitDir: cache.gitDir, okCodes: [128] })).stdout.trim());
+    if (h.baseCommit) {
+      // The base may be missing from the cache (a remote rewritten since): then the count is left out.
+      const counted = await git(['rev-list', '--count', `${h.baseCommit}..${head}`], { gitDir: cache.gitDir, okCodes: [128] });
+      if (counted.code === 0) commits = Number(counted.stdout.trim());
+    }
   } catch (err) {
     if (err instanceof MergeNotPushedError) throw err;
     throw new MergeNotPushedError(id, h.branch, `the project remote could not be read: ${firstLine(err)}`, 'answer again once this node reaches the project remote, or from a node that does, or with --status failed');
@@ -69,7 +74,10 @@ export async function manualMergeReport(ctx: BusContext, id: string, h: Handoff 
     ...(Number.isSafeInteger(commits) ? { commits } : {}),
     merged: check.merged,
   };
-  return { project: report, ...(project.name !== null ? { projectUrl: url } : {}) };
+  // As the watcher publishes it (deliver-branch.ts): without the credentials node.yaml's URL may hold, since the
+  // response goes to every node of the bus.
+  const published = publishedRemote(h.repo, url);
+  return { project: report, ...(published !== undefined ? { projectUrl: published } : {}) };
 }
 
 /** `gitbus respond --status succeeded` of a manual merge whose branch on the project remote does not show it done. */
