@@ -21,6 +21,12 @@ export interface ClaimRanking {
   claimed: (ms: number) => void;
   /** The current rank step, ms. */
   stepMs: () => number;
+  /**
+   * This node gave task `id` back because it could not start it (its project remote out of reach): it is not ready
+   * here until `untilMs`, so that a node that can start it takes it first; this one takes it again after that
+   * when no other did.
+   */
+  stepAside: (id: string, untilMs: number) => void;
   /** Stops the pending wake. */
   stop: () => void;
 }
@@ -34,6 +40,7 @@ export interface ClaimRanking {
  */
 export function claimRanking(ctx: BusContext, wake: () => void, now: () => number = Date.now): ClaimRanking {
   const firstSeen = new Map<string, number>();
+  const aside = new Map<string, number>();
   const looks: number[] = [];
   const claims: number[] = [];
   const keep = (list: number[], ms: number) => {
@@ -61,6 +68,10 @@ export function claimRanking(ctx: BusContext, wake: () => void, now: () => numbe
     stepMs,
     looked: (ms) => keep(looks, ms),
     claimed: (ms) => keep(claims, ms),
+    stepAside: (id, untilMs) => {
+      aside.set(id, untilMs);
+      schedule(untilMs);
+    },
     stop: () => {
       if (timer) clearTimeout(timer);
       timer = null;
@@ -82,7 +93,13 @@ export function claimRanking(ctx: BusContext, wake: () => void, now: () => numbe
       const turn = claimTurn(pending.slice(0, RANKED_HEAD).map((v) => ({ id: v.id, task: v.handoff })), fleet, ctx.config.node);
       const out: TaskView[] = [];
       let soonest = Number.POSITIVE_INFINITY;
+      for (const [id, until] of aside) if (until <= t) aside.delete(id);
       for (const v of queue.slice(0, RANKED_HEAD)) {
+        const until = aside.get(v.id);
+        if (until !== undefined) {
+          soonest = Math.min(soonest, until);
+          continue;
+        }
         const rank = claimRank(v.id, v.handoff, fleet, ctx.config.node);
         const due = turnDeadline(firstSeen.get(v.id) ?? t, changedAt, rank, turn, step);
         if (due <= t) out.push(v);

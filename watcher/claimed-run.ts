@@ -49,6 +49,8 @@ export interface ClaimedRunDeps {
   fetchWait: () => FetchWait;
   /** gitbus.yaml's `maxAttempts` as last seen: a claim given back at the last attempt would only fail without its reason. */
   maxAttempts: () => number;
+  /** A task given back because it could not start here: other nodes get the first chance at it (ClaimRanking.stepAside). */
+  stepAside: (id: string) => void;
 }
 
 /**
@@ -110,6 +112,8 @@ export function claimedRuns(deps: ClaimedRunDeps): { start: (task: ClaimResult) 
           if (task.attempt < max) {
             try {
               await release(ctx, task.id, outcome.giveBack);
+              // Else this node, ranked first for it, would take it straight back and spend every attempt waiting.
+              deps.stepAside(task.id);
               opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: outcome.giveBack });
               return;
             } catch (err) {

@@ -233,7 +233,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     const firstMs = opts.retryMs ?? DEFAULT_FETCH_WAIT.policy.firstMs;
     return { policy: { firstMs, maxMs: Math.max(firstMs, opts.retryMaxMs ?? DEFAULT_FETCH_WAIT.policy.maxMs) }, holdMs: leaseMs };
   };
-  const { start } = claimedRuns({ ctx, opts, running, kill: kill.signal, finished, spendCap, showsSpend, early, delivery, report, wake: (why) => void wake(why), fetchWait, maxAttempts: () => maxAttempts });
+  const { start } = claimedRuns({ ctx, opts, running, kill: kill.signal, finished, spendCap, showsSpend, early, delivery, report, wake: (why) => void wake(why), fetchWait, maxAttempts: () => maxAttempts, stepAside: (id) => ranking.stepAside(id, Date.now() + leaseMs) });
 
   // The drain's claims and those riding with results (watcher/claims.ts).
   const claims = claimer({ ctx, opts, runners, health, ranking, spendCap, running, look, peek, stopped, recovered: () => house.recovered, beatBeforeClaim, start, report });

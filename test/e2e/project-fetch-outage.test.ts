@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
-import { makeProject, pushHandoffs, showFile } from '../helpers/project.js';
+import { editNode, makeProject, pushHandoffs, showFile } from '../helpers/project.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 
@@ -113,6 +113,36 @@ describe('a project remote out of reach at a task\'s start', () => {
       w.child.kill('SIGTERM');
       await w.exited;
       if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
+    }
+  }, 150_000);
+  it('a node that gave a task back steps aside for a lease, and a node that reaches the remote runs it', async () => {
+    // w1 is ranked first for this id (it would take it straight back), and its node.yaml names a path that is no
+    // repository for the project; w2's names the real remote.
+    const bus = await makeBus({ initArgs: ['--heartbeat', '1s', '--lease', '4s'] });
+    cleanups.push(bus.cleanup);
+    const w1 = await bus.addNode('w1', [], ['--runner', 'shell']);
+    const w2 = await bus.addNode('w2', [], ['--runner', 'shell']);
+    const project = makeProject(bus.dir);
+    editNode(w1, (c) => ({ ...c, projects: { proj: { url: join(bus.dir, 'nowhere', 'proj.git') } } }));
+    editNode(w2, (c) => ({ ...c, projects: { proj: { url: project.remote } } }));
+    const flags = ['--poll', '1s', '--retry', '1s', '--retry-max', '1s'];
+    const a = startWatcher(w1, flags, children);
+    const b = startWatcher(w2, flags, children);
+    const both = () => `w1:\n${explain(a)()}\nw2:\n${explain(b)()}`;
+    try {
+      await until('both watchers to start', () => a.events().some((e) => e.type === 'started') && b.events().some((e) => e.type === 'started'), 30_000, both);
+      pushHandoffs(join(bus.dir, 'person'), bus.remote, [{ id: 'rl-a', frontmatter: { repo: 'proj', base: 'main', command: 'echo hi > out.txt' } }]);
+      let shown: Shown = { state: '', files: [] };
+      await until('the task to end', async () => ['succeeded', 'failed'].includes((shown = await showInProcess<Shown>(bus.home('alpha'), 'rl-a')).state), 90_000, both);
+      const r = frontmatter(shown.files.find((f) => f.path.startsWith('responses/'))?.text ?? '');
+      expect(r, both()).toMatchObject({ status: 'succeeded', node: 'w2', attempt: 2 });
+      expect(a.events().filter((e) => e.id === 'rl-a').map((e) => `${String(e.type)}:${String(e['attempt'])}`)).toEqual(['claimed:1', 'released:1']);
+      expect(showFile(project.remote, 'gitbus/rl-a', 'out.txt')).toBe('hi\n');
+    } finally {
+      a.child.kill('SIGTERM');
+      b.child.kill('SIGTERM');
+      await a.exited;
+      await b.exited;
     }
   }, 150_000);
 });
