@@ -200,7 +200,7 @@ describe('sessions with node affinity', () => {
     const reason = String((await file('rs-elsewhere', 'responses/'))['reason']);
     expect(reason).toContain('task rs-first, which this task resumes, has no worktree on node w2');
     // A pruned worktree takes the session with it: the reason names the new task that continues the branch.
-    expect(reason).toContain('its session cannot continue: dispatch a new task on its branch instead, gitbus dispatch TITLE --repo proj --branch gitbus/rs-first');
+    expect(reason).toContain('its session cannot continue: dispatch a new task on its branch instead, gitbus dispatch TITLE --repo proj --base gitbus/rs-first --branch gitbus/rs-first');
     expect(calls('rs-elsewhere')).toEqual([]);
   }, 60_000);
 

@@ -40,9 +40,19 @@ export async function fetchRetrying(cache: ProjectCache, wait: FetchWait, abort:
       // The whole line: git's may quote the URL too, and a node.yaml project URL may hold a password.
       note(redactUrlPasswords(`gitbus: the project remote ${cache.url} cannot be reached (${outageReason(err)}); trying again in ${seconds(waitMs)}, for up to ${seconds(left)} more before the task is given back`));
       await new Promise<void>((r) => {
-        const t = setTimeout(r, waitMs);
-        abort?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+        // The listener goes with the wait: one per wait would pile up on the run's signal over a long hold.
+        const stop = () => {
+          clearTimeout(t);
+          r();
+        };
+        const t = setTimeout(() => {
+          abort?.removeEventListener('abort', stop);
+          r();
+        }, waitMs);
+        abort?.addEventListener('abort', stop, { once: true });
       });
+      // Cancelled or shut down while it waited: no fetch more (it could take a fetch's whole time-out).
+      if (abort?.aborted) throw err;
     }
   }
 }
