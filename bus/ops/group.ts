@@ -243,8 +243,20 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
     others,
     resolvedBy,
     incomplete: integrationTask && resolvedBy === null ? incompleteResolves(integrationTask, merge, others) : [],
-    superseded: integrationTask && settled !== null ? others.filter((o) => o.id !== settled && o.state !== 'succeeded' && isFinalState(o.state) && onBranch(integrationTask, o)).map((o) => o.id) : [],
+    superseded: integrationTask && settled !== null ? others.filter((o) => o.id !== settled && o.state !== 'succeeded' && isFinalState(o.state) && onBranch(integrationTask, o) && dispatchedBefore(o.id, settled)).map((o) => o.id) : [],
     costUsd: Math.round(all.reduce((sum, t) => sum + (t.costUsd ?? 0), 0) * 1e6) / 1e6,
     offline,
   };
+}
+
+/** Ids gitbus makes (`20261204-183215-c2ndk6`) start with when they were made. */
+const TIMED_ID_RE = /^\d{8}-\d{6}-/;
+
+/**
+ * Whether task `a` was dispatched before task `b`, as far as their ids say: a follow-up made after the one that
+ * settled the integration (a resume of it, a `resolve --force`) did not end before it and is not moot. Ids given
+ * by hand say nothing: taken as before, as a failure the settle came after is the common case.
+ */
+export function dispatchedBefore(a: string, b: string): boolean {
+  return !(TIMED_ID_RE.test(a) && TIMED_ID_RE.test(b)) || a < b;
 }

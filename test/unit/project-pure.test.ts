@@ -3,7 +3,7 @@ import { branchViolation, defaultBranch, projectReportSchema } from '../../schem
 import { branchSection, projectFields, reasonText, responseBody } from '../../bus/ops/respond.js';
 import { resolvesIntegration, unmergedBranches } from '../../bus/model/merged-branches.js';
 import { cancelCounts } from '../../cli/commands/cancel.js';
-import { incompleteResolves } from '../../bus/ops/group.js';
+import { dispatchedBefore, incompleteResolves } from '../../bus/ops/group.js';
 import { groupText } from '../../cli/commands/group.js';
 import { handoffRules, handoffSchema } from '../../schemas/handoff.js';
 import { cacheName, fillEnv, resolveProject, sameRemote } from '../../watcher/workspace/project-config.js';
@@ -297,5 +297,14 @@ describe('cancel --group counts', () => {
     expect(cancelCounts([{ changed: true, state: 'cancelling' }, { changed: true, state: 'cancelling' }, { changed: true, state: 'cancelled' }])).toBe('1 of 3 task(s) cancelled, 2 being cancelled (their nodes stop the work and report)');
     expect(cancelCounts([{ changed: true, state: 'cancelling' }, { changed: false, state: 'succeeded' }])).toBe('0 of 2 task(s) cancelled, 1 being cancelled (its node stops the work and reports)');
     expect(cancelCounts([{ changed: false, state: 'succeeded' }])).toBe('0 of 1 task(s) cancelled');
+  });
+});
+
+describe('a failed follow-up made moot by the one that settled the integration', () => {
+  it('is one dispatched before it, as gitbus ids say; ids given by hand count as before', () => {
+    expect(dispatchedBefore('20261204-101500-aaaaaa', '20261204-101501-bbbbbb')).toBe(true);
+    // A resume of the resolve, or a resolve --force, after the settle: not moot, its failure is news.
+    expect(dispatchedBefore('20261204-101502-cccccc', '20261204-101501-bbbbbb')).toBe(false);
+    expect(dispatchedBefore('my-resolve', '20261204-101501-bbbbbb')).toBe(true);
   });
 });
