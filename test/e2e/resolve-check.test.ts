@@ -126,6 +126,9 @@ describe('resolve: resolved only when every workstream is merged', () => {
     const handoff = json<{ files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home })).files.find((x) => x.path.startsWith('handoffs/'))?.text ?? '';
     expect(handoff).not.toContain('Your worktree');
     expect(handoff).toContain(`git push origin HEAD:refs/heads/${group}/integration`);
+    // Answered before it is claimed: refused as any answer of a task one does not hold, before the project is read.
+    const unclaimed = await gitbus(['respond', id, '--status', 'succeeded', '--json'], { home });
+    expect(json<{ error: { code: string; message: string } }>(unclaimed).error).toMatchObject({ code: 'TASK_STATE', message: expect.stringContaining('cannot respond') });
     expect((await gitbus(['claim', id, '--json'], { home })).code).toBe(0);
 
     // Answered succeeded before anything is pushed, or with a workstream left out: refused, saying what is missing.

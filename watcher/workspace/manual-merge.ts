@@ -6,6 +6,7 @@ import { effectiveRunner } from '../../schemas/handoff.js';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
 import { shellWord } from '../../bus/project/shell-word.js';
 import { publishedRemote } from '../../bus/project/remote-url.js';
+import { heldTask } from '../../bus/ops/holder.js';
 import { git } from '../../bus/project/git.js';
 import { ensureCache, fetchProject, refCommit } from './cache.js';
 import { checkMerged } from './merge-check.js';
@@ -105,6 +106,8 @@ export async function manualMergeFields(ctx: BusContext, ref: string, status: Re
   }
   const handoff = (await snap.baseView(id, false))?.handoff;
   if (!isManualMerge(handoff)) return {};
+  // Only its holder may answer it: said before the project remote is read (respond checks it again on the bus).
+  await heldTask(snap, id, ctx.config.node, 'respond', async () => false);
   const m = await manualMergeReport(ctx, id, handoff);
   return { project: m.project, ...(m.projectUrl !== undefined ? { projectUrl: m.projectUrl } : {}) };
 }
