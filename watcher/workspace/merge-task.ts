@@ -68,7 +68,15 @@ export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: str
       return { ...unstarted(err, started, abort, `could not integrate on ${ctx.config.node}`), outputTail: await readTail(logPath) };
     }
     if (abort.aborted) return end({ status: 'cancelled', reason: 'stopped on request' });
-    const base = await resolveBase(cache, h);
+    let base: Awaited<ReturnType<typeof resolveBase>>;
+    try {
+      base = await resolveBase(cache, h);
+    } catch (err) {
+      // The base fetched by id, or the remote's default branch asked: the remote gone since the fetch is the same
+      // outage, given back rather than failed (as a project task's start does, worktree.ts).
+      log(`gitbus: ${firstLine(err)}`);
+      return { ...unstarted(err, started, abort, `could not integrate on ${ctx.config.node}`), outputTail: await readTail(logPath) };
+    }
     const made = h.after?.length ? await dependencyResults(ctx, h.after) : [];
     const branches: { name: string; commit: string }[] = [];
     const missing: string[] = [];
