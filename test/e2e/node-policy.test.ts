@@ -7,7 +7,8 @@ import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
-import { showInProcess, statusInProcess } from '../helpers/in-process.js';
+import { taskEnd } from '../helpers/task-end.js';
+import { statusInProcess } from '../helpers/in-process.js';
 
 /**
  * Node policy (node.yaml `policy:`, issue 11 point 4) with real watcher processes: node w accepts at most shell
@@ -16,7 +17,6 @@ import { showInProcess, statusInProcess } from '../helpers/in-process.js';
  * left to free, the caps apply to what runs, and dispatch --to refuses early what w's card says it would refuse.
  */
 const STANDIN = join(ROOT, 'test/fixtures/claude-standin.mjs');
-const FINAL = ['succeeded', 'failed', 'timed-out', 'cancelled'];
 
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let w: string;
@@ -26,7 +26,6 @@ let person: string;
 let watcher: WatcherProcess;
 const children: ChildProcess[] = [];
 
-type Shown = { state: string; files: { path: string; text: string }[] };
 type Response = { status: string; reason?: string; node: string };
 
 async function dispatch(args: string[], input?: string): Promise<string> {
@@ -36,15 +35,7 @@ async function dispatch(args: string[], input?: string): Promise<string> {
 }
 
 /** The task's response once it has ended (polled, bounded). */
-async function ended(id: string): Promise<{ state: string; response: Response }> {
-  let shown: Shown = { state: '', files: [] };
-  await until(`${id} to end`, async () => {
-    shown = await showInProcess<Shown>(bus.home('boss'), id);
-    return FINAL.includes(shown.state);
-  }, 45_000, () => `${JSON.stringify(shown)}\nwatcher: ${watcher.events().map((e) => JSON.stringify(e)).join('\n')}\n${watcher.stderr()}`);
-  const text = shown.files.find((f) => f.path === `responses/${id}.md`)?.text ?? '';
-  return { state: shown.state, response: parse(/^---\n([\s\S]*?)\n---\n/.exec(text)?.[1] ?? '') as Response };
-}
+const ended = (id: string) => taskEnd<Response>(bus.home('boss'), id, watcher);
 
 function standinCalls(id: string): string[][] {
   if (!existsSync(record)) return [];

@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { gitbus, json, neutralCwd } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { branchFiles, editNode, makeProject } from '../helpers/project.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
-import { showInProcess, statusInProcess } from '../helpers/in-process.js';
+import { taskEnd } from '../helpers/task-end.js';
+import { statusInProcess } from '../helpers/in-process.js';
 
 /**
  * node.yaml `projectsOnly: true` is judged before the claim, as the node's policy is (README "Node policy"): node
@@ -17,7 +17,6 @@ import { showInProcess, statusInProcess } from '../helpers/in-process.js';
  * say why, its card publishes the projects so that dispatch --to refuses early, and a task forced to it is answered
  * failed with the reason, nothing fetched. Real bare project remotes in a temp folder.
  */
-const FINAL = ['succeeded', 'failed', 'timed-out', 'cancelled'];
 
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let only: string;
@@ -27,7 +26,6 @@ let other: ReturnType<typeof makeProject>;
 let watcher: WatcherProcess;
 const children: ChildProcess[] = [];
 
-type Shown = { state: string; files: { path: string; text: string }[] };
 type Response = { status: string; reason?: string; node: string };
 
 async function dispatch(args: string[]): Promise<string> {
@@ -37,15 +35,7 @@ async function dispatch(args: string[]): Promise<string> {
 }
 
 /** The task's response once it has ended (polled, bounded). */
-async function ended(id: string): Promise<{ state: string; response: Response }> {
-  let shown: Shown = { state: '', files: [] };
-  await until(`${id} to end`, async () => {
-    shown = await showInProcess<Shown>(bus.home('boss'), id);
-    return FINAL.includes(shown.state);
-  }, 45_000, () => `${JSON.stringify(shown)}\nwatcher: ${watcher.events().map((e) => JSON.stringify(e)).join('\n')}\n${watcher.stderr()}`);
-  const text = shown.files.find((f) => f.path === `responses/${id}.md`)?.text ?? '';
-  return { state: shown.state, response: parse(/^---\n([\s\S]*?)\n---\n/.exec(text)?.[1] ?? '') as Response };
-}
+const ended = (id: string) => taskEnd<Response>(bus.home('boss'), id, watcher);
 
 beforeAll(async () => {
   bus = await makeBus({ node: 'boss' });
