@@ -4,7 +4,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, gitbus, gitCli, json, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { makeProject } from '../helpers/project.js';
+import { makeProject, pushApartBranches } from '../helpers/project.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 
 /**
@@ -63,13 +63,7 @@ describe('dispatch --wait of project work', () => {
 
   it('results that went beside the branch announced: stderr names where they are, and --json has that branch and the one asked for', async () => {
     // A person's branch with a history of its own, without main's commit: the results cannot be a fast-forward of it.
-    const theirs = join(bus.dir, 'person-apart');
-    gitCli(['clone', '-q', project.remote, theirs]);
-    gitCli(['checkout', '-q', '--orphan', 'apart'], theirs);
-    writeFileSync(join(theirs, 'theirs.txt'), 'theirs\n');
-    gitCli(['add', '.'], theirs);
-    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-q', '-m', 'their own start'], theirs);
-    gitCli(['push', '-q', 'origin', 'HEAD:refs/heads/slow/one', 'HEAD:refs/heads/slow/two'], theirs);
+    pushApartBranches(bus.dir, project.remote, ['slow/one', 'slow/two']);
 
     const r = await dispatchWait('pw-beside-json', ['--base', 'main', '--branch', 'slow/one'], true);
     const p = json<{ project: Outcome }>(r).project;

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { showInProcess } from '../helpers/in-process.js';
-import { branchFiles, editNode, makeProject, pushHandoffs, showFile } from '../helpers/project.js';
+import { branchFiles, editNode, makeProject, pushApartBranches, pushHandoffs, showFile } from '../helpers/project.js';
 import { startWatcher } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 
@@ -284,13 +284,7 @@ describe('project tasks', () => {
 
   it('a branch already on the remote that does not hold the base: the results go beside it, saying it never built on the base, not that it moved', async () => {
     // A person's branches on the project remote with a history of their own, without main's commit.
-    const theirs = join(bus.dir, 'person-apart');
-    gitCli(['clone', '-q', project.remote, theirs]);
-    gitCli(['checkout', '-q', '--orphan', 'apart'], theirs);
-    writeFileSync(join(theirs, 'theirs.txt'), 'theirs\n');
-    gitCli(['add', '.'], theirs);
-    gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-q', '-m', 'their own start'], theirs);
-    gitCli(['push', '-q', 'origin', 'HEAD:refs/heads/apart/topic', 'HEAD:refs/heads/apart/busy'], theirs);
+    const theirs = pushApartBranches(bus.dir, project.remote, ['apart/topic', 'apart/busy']);
     const at = gitCli(['--git-dir', project.remote, 'rev-parse', 'apart/topic']).trim();
     const base = project.main();
     // The second one gets a push from the person while its task runs: that one did move.

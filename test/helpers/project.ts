@@ -67,3 +67,18 @@ export async function fanOutPlan<T>(home: string, dir: string, checkout: string,
   if (r.code !== 0) throw new Error(`fanout failed (exit ${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
+
+/**
+ * A person's branches `names` pushed to the project `remote` with a history of their own, without main's commit (a
+ * clone in `dir/person-apart`, returned): results built on the task's base cannot be a fast-forward of them.
+ */
+export function pushApartBranches(dir: string, remote: string, names: string[]): string {
+  const theirs = join(dir, 'person-apart');
+  gitCli(['clone', '-q', remote, theirs]);
+  gitCli(['checkout', '-q', '--orphan', 'apart'], theirs);
+  writeFileSync(join(theirs, 'theirs.txt'), 'theirs\n');
+  gitCli(['add', '.'], theirs);
+  gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-q', '-m', 'their own start'], theirs);
+  gitCli(['push', '-q', 'origin', ...names.map((n) => `HEAD:refs/heads/${n}`)], theirs);
+  return theirs;
+}
