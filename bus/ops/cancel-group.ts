@@ -1,7 +1,7 @@
 import type { Cancel } from '../../schemas/cancel.js';
 import { transact, type Decision, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
-import { UnknownGroupError } from '../errors.js';
+import { UnknownGroupError } from '../group-errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isFinal, type TaskState } from '../model/types.js';
 import type { FileChange } from '../store/objects.js';

@@ -3,7 +3,7 @@ import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import type { ProjectReport } from '../../schemas/project.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';
-import { UnknownGroupError } from '../errors.js';
+import { UnknownGroupError } from '../group-errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isFinal, type TaskState } from '../model/types.js';
 import { archivedRuns, archivedStates } from './archived-trust.js';
