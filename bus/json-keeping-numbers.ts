@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * JSON read and written again without changing its numbers (pure). gitbus rewrites files that are not its own — a
  * node's Claude Code settings.json, merged by keys by `env apply` (bus/env/json-merge.ts) and by `gitbus setup claude`
@@ -76,7 +78,7 @@ function mapNumbers(text: string, fn: (token: string) => string): string {
  */
 function numberMark(text: string): { id: string; value: string; escaped: string } {
   let id: string;
-  do id = Math.random().toString(16).slice(2, 14);
+  do id = randomBytes(6).toString('hex');
   while (text.includes(id));
   return { id, value: `\u0000${id}:`, escaped: `\\u0000${id}:` };
 }
