@@ -64,6 +64,11 @@ export const trustVerdictSchema = z.object({
   notForThisNode: z.optional(z.literal(true)),
 });
 
+/** A claimed task's result held by its holder for the project remote (its heartbeat's `delivering`, docs/PROTOCOL.md §5a). */
+export const deliveringSchema = z
+  .object({ since: z.string(), reason: z.string() })
+  .register(z.globalRegistry, { description: "set while the task is claimed but its run has ended on its node, and its result waits there for the project remote (an outage, ten minutes at most) before it goes out: since when the push fails, and why. The state stays claimed; it goes out when the remote answers" });
+
 export const taskSummarySchema = z.object({
   id: z.string(),
   state: taskStateSchema,

@@ -3,7 +3,7 @@ import type { BusContext } from '../bus/context.js';
 import { readObservations } from '../bus/liveness-store.js';
 import { livenessOf, type Observations } from '../bus/model/liveness.js';
 import type { ClaimResult } from '../bus/ops/claim.js';
-import { HEARTBEAT_LOG_TAIL_BYTES, observeHeartbeats, publishHeartbeat, type BeatLog } from '../bus/ops/heartbeat.js';
+import { HEARTBEAT_LOG_TAIL_BYTES, observeHeartbeats, publishHeartbeat, type BeatLog, type DeliveringTask } from '../bus/ops/heartbeat.js';
 import { readProgress } from '../bus/progress.js';
 import { effectiveRunner } from '../schemas/handoff.js';
 import { clipTail } from '../schemas/output-text.js';
@@ -31,6 +31,8 @@ export interface HeartbeatDeps {
   leaseMs: () => number;
   /** The runs each beat carries, with the tails of their output and their progress. */
   running: () => Iterable<{ task: ClaimResult }>;
+  /** Runs that ended whose result waits for their project remote (watcher/result-delivery.ts): each beat says so. */
+  delivering?: () => DeliveringTask[];
   /** The node holds claims: the lease needs beats; otherwise presence is marked rarely. */
   holding: () => boolean;
   /** The node runs claude tasks: its day's spend travels in its heartbeat. */
@@ -93,8 +95,12 @@ export function heartbeats(deps: HeartbeatDeps): Heartbeats {
   const beat = () =>
     (beating ??= (async () => {
       lastBeatAt = Date.now();
-      const tasks = await Promise.all([...deps.running()].map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, ...(await beatTail(r)), progress: readProgress(home, r.task.id, r.task.attempt) })));
-      await publishHeartbeat(ctx, tasks, { leaseMs: deps.leaseMs(), everyMs: cadence.everyMs(holding()), ...(spendCap ? { claude: spendCap.today() } : {}) });
+      const delivering = deps.delivering?.() ?? [];
+      // A run whose result is held is over: it is said delivering, not running (its run record goes a moment later).
+      const ended = new Set(delivering.map((d) => `${d.id}.${d.attempt}`));
+      const runs = [...deps.running()].filter((r) => !ended.has(`${r.task.id}.${r.task.attempt}`));
+      const tasks = await Promise.all(runs.map(async (r) => ({ id: r.task.id, attempt: r.task.attempt, ...(await beatTail(r)), progress: readProgress(home, r.task.id, r.task.attempt) })));
+      await publishHeartbeat(ctx, tasks, { leaseMs: deps.leaseMs(), everyMs: cadence.everyMs(holding()), ...(delivering.length ? { delivering } : {}), ...(spendCap ? { claude: spendCap.today() } : {}) });
     })().finally(() => (beating = null)));
   /**
    * Before a claim lands: a node whose last beat is older than the heartbeat (it was marking presence) beats

@@ -9,6 +9,7 @@ import { listOutbox, putOutbox, rejectOutbox, removeOutbox, type OutboxEntry } f
 import type { WatchOptions } from './watch-events.js';
 import { pushBeforeResponse, retryPendingPushes } from './workspace/deliver-branch.js';
 import { besideCause } from './workspace/push.js';
+import type { DeliveringTask } from '../bus/ops/heartbeat.js';
 
 export interface ResultDeliveryDeps {
   ctx: BusContext;
@@ -23,6 +24,8 @@ export interface ResultDeliveryDeps {
   report: (err: unknown) => void;
   fail: (err: unknown) => void;
   remoteFailed: (err: unknown) => boolean;
+  /** A result began to wait for its project remote: the heartbeat says so early (watcher/heartbeats.ts). */
+  onHold?: () => void;
 }
 
 export interface ResultDelivery {
@@ -34,6 +37,8 @@ export interface ResultDelivery {
   deliver: (entry: OutboxEntry, fresh?: boolean) => Promise<void>;
   /** Delivers everything waiting (held, outbox, queued dispatches and cancels); one flush at a time. */
   flush: () => Promise<void>;
+  /** Results held back because their project remote does not take their branch yet: what the heartbeat's `delivering` says. */
+  waitingForProject: () => DeliveringTask[];
 }
 
 /**
@@ -76,9 +81,39 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
     delivering.set(key, p);
     return p;
   };
+  /**
+   * Results whose run ended but whose branch the project remote did not take yet (an outage, PUSH_HOLD_MS at most),
+   * by `<id>.<attempt>`: the task stays claimed on the bus meanwhile, and the heartbeat tells other nodes why. Kept
+   * in memory: after a restart the first flush tries again and finds them anew.
+   */
+  const waiting = new Map<string, DeliveringTask>();
+  const settle = (entry: OutboxEntry, reason: string | null): void => {
+    const key = keyOf(entry);
+    if (reason === null) {
+      waiting.delete(key);
+      return;
+    }
+    const fresh = !waiting.has(key);
+    const tail = entry.input.output;
+    waiting.set(key, { id: entry.id, attempt: entry.attempt, since: entry.push?.firstFailedAt ?? new Date().toISOString(), reason, ...(tail ? { tail } : {}) });
+    if (fresh) deps.onHold?.();
+  };
   const deliverOnce = async (entry: OutboxEntry, fresh: boolean): Promise<void> => {
+    try {
+      await deliverStep(entry, fresh);
+    } finally {
+      // Any end but a branch held back (deliverStep's own settle) lets go of the wait.
+      if (!heldNow.has(keyOf(entry))) settle(entry, null);
+      heldNow.delete(keyOf(entry));
+    }
+  };
+  /** The deliveries of this moment that ended with their branch held back by the project remote. */
+  const heldNow = new Set<string>();
+  const deliverStep = async (entry: OutboxEntry, fresh: boolean): Promise<void> => {
     const downReason = deps.downReason();
     if (downReason !== null) {
+      // The bus is away: a result already waiting for its project remote still is, as far as anyone knows.
+      if (waiting.has(keyOf(entry))) heldNow.add(keyOf(entry));
       if (fresh) onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: downReason });
       return;
     }
@@ -88,6 +123,8 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
       // Stored again: the push's outcome must survive a crash between here and the response.
       if (entry.input.project) queue(entry);
       if (!branch.go) {
+        heldNow.add(keyOf(entry));
+        settle(entry, branch.reason);
         if (fresh) onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: branch.reason });
         return;
       }
@@ -159,5 +196,5 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
     })().finally(() => (flushing = null));
     return flushing;
   };
-  return { held, queue, deliver, flush };
+  return { held, queue, deliver, flush, waitingForProject: () => [...waiting.values()] };
 }

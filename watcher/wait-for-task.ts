@@ -5,6 +5,7 @@ import { followOn, OutputFollower, type LogNotShown } from './output-follow.js';
 import { deliverQueued } from '../bus/ops/deliver.js';
 import { outageCode } from '../bus/remote-failure.js';
 import { formatDuration } from '../schemas/duration.js';
+import { deliveringText } from '../bus/ops/heartbeat.js';
 import { InvalidTaskError } from '../bus/errors.js';
 import { snapshotOrLast } from '../bus/ops/query.js';
 
@@ -92,15 +93,17 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
  * cannot be reached is said, but is not part of the key: an outage whose error text changes (a refused connection,
  * then a timeout) is one outage, said once.
  */
-export function stateLine(out: Pick<TaskOutput, 'id' | 'state' | 'node' | 'attempt' | 'offline'>): { key: string; line: string } {
+export function stateLine(out: Pick<TaskOutput, 'id' | 'state' | 'node' | 'attempt' | 'offline' | 'delivering'>): { key: string; line: string } {
   if (out.state === 'queued') return { key: `${out.id}: queued`, line: `${out.id}: queued on this node, not on the bus yet; it is sent at the next contact with the remote` };
   const where = out.node ? ` on ${out.node}${out.attempt ? ` (attempt ${out.attempt})` : ''}` : '';
   if (out.offline) return { key: `offline ${out.id}: ${out.state}${where}`, line: `${out.id}: the remote cannot be reached (${out.offline.reason}); still waiting, last known ${out.state}${where}` };
+  // The run ended on its node; its result waits there for the project remote (its reason may change: said once).
+  if (out.delivering && out.node) return { key: `${out.id}: ${out.state}${where} delivering`, line: `${out.id}: ${out.state}${where}; ${deliveringText(out.node, out.delivering)}` };
   return { key: `${out.id}: ${out.state}${where}`, line: `${out.id}: ${out.state}${where}` };
 }
 
 /** Where a task stands in a wait that has seen nothing new for a while: its state line and how long it waited (pure). */
-export function stillLine(out: Pick<TaskOutput, 'id' | 'state' | 'node' | 'attempt' | 'offline'>, waitedMs: number, timeoutMs: number): string {
+export function stillLine(out: Pick<TaskOutput, 'id' | 'state' | 'node' | 'attempt' | 'offline' | 'delivering'>, waitedMs: number, timeoutMs: number): string {
   const waited = formatDuration(Math.round(waitedMs / 1000) * 1000);
   return `${stateLine(out).line}; waited ${waited}${Number.isFinite(timeoutMs) ? ` of ${formatDuration(timeoutMs)}` : ''}`;
 }

@@ -171,6 +171,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     heartbeatMs: opts.heartbeatMs ?? settings.heartbeatMs,
     leaseMs: () => leaseMs,
     running: () => running.values(),
+    // Declared below: read only when a beat is made, after the watcher is wired.
+    delivering: () => delivery.waitingForProject(),
     /**
      * Holding claims (running, on their way, or on the bus in this node's name, such as a person's `gitbus claim`
      * here): the lease needs beats; otherwise presence is marked rarely.
@@ -203,6 +205,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     report,
     fail,
     remoteFailed,
+    // A result held for its project remote keeps the task claimed: the next beat says why, soon, not at the cadence.
+    onHold: () => early.soon(),
   });
   const flushOutbox = () => delivery.flush();
 

@@ -6,6 +6,7 @@ import { showTask, snapshotOrLast, type Offline, type ShownTask } from '../bus/o
 import { busStatus, type BusStatus } from '../bus/ops/status.js';
 import type { FileProblem } from '../schemas/errors.js';
 import type { Progress } from '../bus/progress.js';
+import type { BeatDelivering } from '../bus/ops/heartbeat.js';
 
 /**
  * The JSON the pages read (GET /api/...), each a thin view over the operation the CLI command of the same page
@@ -20,6 +21,8 @@ export interface RunningTask {
   attempt: number;
   state: string;
   progress: Progress | null;
+  /** The run ended on the node, whose heartbeat says its result waits there for the project remote. */
+  delivering?: BeatDelivering;
 }
 
 export type FleetNode = BusStatus['nodes'][number] & { running: RunningTask[] };
@@ -60,7 +63,7 @@ export function fleetView(s: BusStatus): FleetView {
   for (const t of s.tasks) {
     if (!t.claim?.node || (t.state !== 'claimed' && t.state !== 'cancelling')) continue;
     const list = running.get(t.claim.node) ?? [];
-    list.push({ id: t.id, title: t.title, attempt: t.claim.attempt, state: t.state, progress: t.progress });
+    list.push({ id: t.id, title: t.title, attempt: t.claim.attempt, state: t.state, progress: t.progress, ...(t.delivering ? { delivering: t.delivering } : {}) });
     running.set(t.claim.node, list);
   }
   return {

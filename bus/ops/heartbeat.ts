@@ -1,6 +1,6 @@
 import { parse, stringify } from 'yaml';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
-import { terminalText } from '../../schemas/output-text.js';
+import { clipTail, oneLineText, terminalText } from '../../schemas/output-text.js';
 import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import type { BusContext } from '../context.js';
@@ -29,7 +29,30 @@ export interface HeartbeatOptions {
    * otherwise (bus/model/budget.ts). Written as `every`, so observers show an idle node `idle`, not silent.
    */
   everyMs?: number;
+  /**
+   * Runs that ended here whose result waits for their project remote (the branch is pushed before the response,
+   * watcher/workspace/deliver-branch.ts): written as `delivering`, so that other nodes say why the task is still
+   * `claimed`. At most MAX_BEAT_DELIVERING of them.
+   */
+  delivering?: DeliveringTask[];
 }
+
+/** A run that ended on this node and whose result is held until its project remote takes its branch. */
+export interface DeliveringTask {
+  id: string;
+  attempt: number;
+  /** When the first push of its branch failed (ISO 8601). */
+  since: string;
+  /** Why the push failed, on one line (a URL's password never in it). */
+  reason: string;
+  /** The end of the run's output, its response's to be: `logs` elsewhere goes on showing it (HEARTBEAT_LOG_TAIL_BYTES). */
+  tail?: string;
+}
+
+/** The most `delivering` entries a heartbeat writes, and a reader takes. */
+export const MAX_BEAT_DELIVERING = 100;
+/** The longest `reason` a heartbeat's `delivering` entry carries. */
+export const MAX_DELIVERING_REASON = 300;
 
 export interface RunningTask {
   id: string;
@@ -63,10 +86,14 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
   // that a slow poll is not taken for a gap (bus/model/liveness.ts).
   if (opts.leaseMs !== undefined) updateObservations(ctx.paths.home, refs, Date.now(), opts.leaseMs);
   const current = refs.get(ref) ?? null;
-  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), ...(opts.everyMs !== undefined && !opts.stopped ? { every: formatDuration(Math.max(1, Math.round(opts.everyMs / 1000)) * 1000) } : {}), running: running.map(({ id, attempt, progress, log }) => ({ id, attempt, ...(progress ? { progress: { text: redactUrlPasswords(progressText(progress.text)), at: progress.at } } : {}), ...(log ? { log: { bytes: log.bytes, path: log.path } } : {}) })), ...(opts.claude ? { claude: opts.claude } : {}) };
+  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), ...(opts.everyMs !== undefined && !opts.stopped ? { every: formatDuration(Math.max(1, Math.round(opts.everyMs / 1000)) * 1000) } : {}), running: running.map(({ id, attempt, progress, log }) => ({ id, attempt, ...(progress ? { progress: { text: redactUrlPasswords(progressText(progress.text)), at: progress.at } } : {}), ...(log ? { log: { bytes: log.bytes, path: log.path } } : {}) })), ...(opts.delivering?.length ? { delivering: opts.delivering.slice(0, MAX_BEAT_DELIVERING).map((d) => ({ id: d.id, attempt: d.attempt, since: d.since, reason: oneLineText(redactUrlPasswords(d.reason), MAX_DELIVERING_REASON) })) } : {}), ...(opts.claude ? { claude: opts.claude } : {}) };
   const changes: FileChange[] = [{ path: 'heartbeat.yaml', content: `# gitbus heartbeat: rewritten by its node every beat\n${stringify(state)}` }];
   // Every node reads the heartbeat: a URL's password in a task's output (git printing this node's project URL) is not published.
   for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: redactUrlPasswords(terminalText(t.tail)) });
+  for (const d of opts.delivering?.slice(0, MAX_BEAT_DELIVERING) ?? []) {
+    const path = `logs/${d.id}.${d.attempt}.log`;
+    if (d.tail !== undefined && !changes.some((c) => c.path === path)) changes.push({ path, content: redactUrlPasswords(terminalText(clipTail(d.tail, HEARTBEAT_LOG_TAIL_BYTES))) });
+  }
   const built = await buildCommit(ctx.repo.store, { parent: null, changes, message: `gitbus: heartbeat ${ctx.config.node}`, author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` }, now });
   try {
     await ctx.repo.push(null, built, ref, current);
@@ -125,6 +152,14 @@ export interface BeatDetails {
   progress: Record<string, Progress>;
   logs: Record<string, BeatLog>;
   spend: NodeSpend | null;
+  /** Runs that ended on the node whose result waits for their project remote, keyed `<id>.<attempt>`. */
+  delivering: Record<string, BeatDelivering>;
+}
+
+/** What a heartbeat says of a result its node holds for the project remote. */
+export interface BeatDelivering {
+  since: string;
+  reason: string;
 }
 
 /** The progress and spend of a parsed heartbeat.yaml; whatever does not fit is left out. Pure. */
@@ -146,7 +181,26 @@ export function beatDetails(doc: unknown): BeatDetails {
   const day = c && typeof c['day'] === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(c['day']) ? c['day'] : null;
   const spent = c ? usd(c['spentUsd']) : null;
   const spend = day !== null && spent !== null ? { day, spentUsd: spent, capUsd: c ? usd(c['capUsd']) : null } : null;
-  return { progress, logs, spend };
+  const delivering: Record<string, BeatDelivering> = {};
+  for (const d of Array.isArray(o['delivering']) ? (o['delivering'] as unknown[]).slice(0, MAX_BEAT_DELIVERING) : []) {
+    const held = beatDeliveringOf(d);
+    if (held) delivering[held.key] = { since: held.since, reason: held.reason };
+  }
+  return { progress, logs, spend, delivering };
+}
+
+/**
+ * One `delivering: {id, attempt, since, reason}` entry as another node wrote it: an id of the bus's length, a
+ * timestamp that parses, a reason as terminal text on one line, clipped. Pure.
+ */
+function beatDeliveringOf(v: unknown): (BeatDelivering & { key: string }) | null {
+  if (!v || typeof v !== 'object') return null;
+  const { id, attempt, since, reason } = v as Record<string, unknown>;
+  if (typeof id !== 'string' || id === '' || id.length > 200 || !/^[A-Za-z0-9._-]+$/.test(id)) return null;
+  if (typeof attempt !== 'number' || !Number.isSafeInteger(attempt) || attempt < 1) return null;
+  if (typeof since !== 'string' || since.length > 40 || !Number.isFinite(Date.parse(since))) return null;
+  if (typeof reason !== 'string') return null;
+  return { key: `${id}.${attempt}`, since: new Date(Date.parse(since)).toISOString(), reason: oneLineText(reason, MAX_DELIVERING_REASON) };
 }
 
 /** A run's `log: {bytes, path}` as another node wrote it: a size as a safe integer, a path of one line. Pure. */
@@ -156,4 +210,12 @@ function beatLogOf(v: unknown): BeatLog | null {
   if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) return null;
   if (typeof path !== 'string' || path === '' || path.length > 4096 || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(path)) return null;
   return { bytes, path };
+}
+
+/**
+ * What a claimed task's holder says of a result it holds for the project remote, as status, show, logs and
+ * `--wait` say it (terminal text: the reason is another node's words, already made one line). Pure.
+ */
+export function deliveringText(node: string, d: BeatDelivering): string {
+  return `finished on ${node}; its result waits for the project remote (${d.reason}) since ${d.since}, and goes out when it answers`;
 }

@@ -1,4 +1,5 @@
 import { UnknownTaskError } from '../errors.js';
+import { readBeat, type BeatDelivering } from './heartbeat.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readTrustedSnapshot } from '../trust/node-files.js';
@@ -82,6 +83,11 @@ export interface ShownTask {
    * refused and why, and whether this node would run it. Absent too for a queued dispatch and a task with no handoff.
    */
   trust?: ShownTrust;
+  /**
+   * A claimed task whose run ended on its holder, its result held there for the project remote, as the holder's
+   * heartbeat says (docs/PROTOCOL.md §5a `delivering`): since when and why. Words only: the state stays `claimed`.
+   */
+  delivering?: BeatDelivering;
 }
 
 export type ShownTrust = { version: number } & TrustVerdict;
@@ -119,7 +125,10 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     const branch = shownBranch(view);
     const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
     const verdict = trust && view.files.handoff ? { version: trust.accepted.version, ...(await liveHandoffVerdict(ctx, snap, trust, id, offline !== null)) } : null;
-    return { id, state: view.state, archived: null, summary: summarize(view, snap.settings.maxAttempts), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}), ...(verdict ? { trust: verdict } : {}) };
+    // Read only of the node the bus says holds the claim, for that attempt: another node's beat changes nothing here.
+    const beat = view.state === 'claimed' && view.claim?.node && !offline ? await readBeat(ctx, view.claim.node) : null;
+    const delivering = view.claim ? beat?.delivering[`${id}.${view.claim.attempt}`] : undefined;
+    return { id, state: view.state, archived: null, summary: summarize(view, snap.settings.maxAttempts), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}), ...(verdict ? { trust: verdict } : {}), ...(delivering ? { delivering } : {}) };
   }
   // Before the archive, which needs the remote: a dispatch queued here is what the dispatcher asks about next.
   const queued = queuedDispatch(ctx.paths.home, ref);

@@ -15,7 +15,7 @@ import { cardlessNodes, type BeatFacts, type ShownLiveness } from '../model/live
 import { type FleetReport } from '../model/budget.js';
 import { budgetReport, isLocalRemote } from './budget-report.js';
 import { claimHolders } from './claim-holders.js';
-import { readBeat, type BeatDetails } from './heartbeat.js';
+import { readBeat, type BeatDelivering, type BeatDetails } from './heartbeat.js';
 import { nodeLiveness } from './node-liveness.js';
 import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
@@ -61,7 +61,11 @@ export interface BusStatus {
    * `show --json` gives it (`trust`: the same code, bus/trust/verify-verdicts.ts), with the fix and whether the task is
    * this node's to run at all.
    */
-  tasks: (TaskSummary & { refusedHere?: string; untrusted?: string; trustVerdict?: ShownTrust; noTaker?: string })[];
+  /**
+   * `delivering`: a claimed task whose run ended on its holder, and whose result waits there for the project remote
+   * (the holder's heartbeat says so, docs/PROTOCOL.md §5a): since when and why. It stays `claimed`.
+   */
+  tasks: (TaskSummary & { refusedHere?: string; untrusted?: string; trustVerdict?: ShownTrust; noTaker?: string; delivering?: BeatDelivering })[];
   /** The first tasks of each state only (StatusOptions.perState), when set: `counts` has how many there are. */
   perState?: number;
   /** The trust version this node enforces on handoffs (it pinned the bus's trust root), or null: it acts on any handoff. */
@@ -263,6 +267,8 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     if (t.claim.node === ctx.config.node) return readProgress(ctx.paths.home, t.id, t.claim.attempt);
     return beats.get(t.claim.node)?.progress?.[`${t.id}.${t.claim.attempt}`] ?? null;
   };
+  /** A claimed task's result held by its holder for the project remote, as the holder's own heartbeat says: only its own claims. */
+  const deliveringOf = (t: TaskSummary): BeatDelivering | undefined => (t.state === 'claimed' && t.claim?.node ? beats.get(t.claim.node)?.delivering?.[`${t.id}.${t.claim.attempt}`] : undefined);
   const cards: CardFacts[] = core.nodes.map((n) => (n.card ? { node: n.node, ...(n.card.labels ? { labels: n.card.labels } : {}), ...(n.card.runners ? { runners: n.card.runners } : {}) } : { node: n.node, readable: false }));
   // A card taken out as forged (a node that rotated its key, not listed yet): the node is there, but not trusted here.
   for (const f of core.forged) if (f.kind === 'node' && f.node !== null && !cards.some((c) => c.node === f.node)) cards.push({ node: f.node, untrusted: f.reason });
@@ -279,7 +285,8 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     ...(core.perState !== undefined ? { perState: core.perState } : {}),
     tasks: core.tasks.map((t) => {
       const nobody = t.state === 'pending' ? noTaker({ ...(t.to ? { to: t.to } : {}), labels: t.labels, ...(t.runner ? { runner: t.runner as Handoff['runner'] } : {}) }, cards) : null;
-      return { ...t, progress: progressOf(t), ...(nobody ? { noTaker: nobody } : {}) };
+      const held = deliveringOf(t);
+      return { ...t, progress: progressOf(t), ...(nobody ? { noTaker: nobody } : {}), ...(held ? { delivering: held } : {}) };
     }),
     counts: core.counts,
     trust: core.trust,

@@ -10,7 +10,7 @@ import { clipTail, oneLineText, terminalText } from '../../schemas/output-text.j
 import { logOfBody, outputOfBody } from './respond.js';
 import { responseSection, sectionHeadline } from './response-sections.js';
 import { parse } from 'yaml';
-import { beatDetails, HEARTBEAT_LOG_TAIL_BYTES, type BeatDetails } from './heartbeat.js';
+import { beatDetails, HEARTBEAT_LOG_TAIL_BYTES, type BeatDelivering, type BeatDetails } from './heartbeat.js';
 import { readProgress, type Progress } from '../progress.js';
 import type { ClaudeReport, TaskResponse } from '../../schemas/response.js';
 import { parseArchivedFile } from '../../schemas/bus-file.js';
@@ -55,6 +55,11 @@ export interface TaskOutput {
    * the response's end is then all there is.
    */
   fullLogRemoved?: boolean;
+  /**
+   * Set while the task is claimed and its holder's heartbeat says the run ended there and its result waits for the
+   * project remote (docs/PROTOCOL.md §5a `delivering`): since when, and why. Words only: the state stays `claimed`.
+   */
+  delivering?: BeatDelivering;
   /** Why the task failed, timed out or was cancelled, as its response says it (`reason`, else its summary's first line); null otherwise. */
   reason: string | null;
 }
@@ -142,7 +147,7 @@ async function foundOutput(ctx: BusContext, ref: string, opts: OutputOptions): P
   const attempt = view.claim?.attempt ?? view.response?.attempt ?? null;
   const h = view.handoff;
   const reason = view.response && view.responseBody !== undefined ? reasonOf(view.response, view.responseBody) : null;
-  const base = { id, state: view.state, node, attempt, offline, runner: h ? (h.runner ?? (h.command ? 'shell' : 'manual')) : null, progress: null, claude: view.response?.claude ?? null, reason };
+  let base: Omit<Found, 'source' | 'text'> = { id, state: view.state, node, attempt, offline, runner: h ? (h.runner ?? (h.command ? 'shell' : 'manual')) : null, progress: null, claude: view.response?.claude ?? null, reason };
   // This node's log when it ran the task, even after the response: the response has only the end of the output
   // (docs/PROTOCOL.md §3), the log all of it (the runner's raw lines; a claude run's are shown readable).
   if (node === ctx.config.node && attempt !== null) {
@@ -157,6 +162,9 @@ async function foundOutput(ctx: BusContext, ref: string, opts: OutputOptions): P
   const tree = await ctx.repo.store.readTree(await ctx.repo.store.readCommitTree(beat));
   const details = await beatDetailsOf(ctx, tree);
   const progress = details?.progress[`${id}.${attempt}`] ?? null;
+  // Only of a task this node holds on the bus, as the bus says (never another's, whatever a beat claims).
+  const held = view.state === 'claimed' && view.claim?.node === node && view.claim.attempt === attempt ? details?.delivering[`${id}.${attempt}`] : undefined;
+  if (held) base = { ...base, delivering: held };
   const whole = details?.logs[`${id}.${attempt}`];
   const logs = tree.find((e) => e.path === 'logs' && e.type === 'tree');
   const entry = logs ? (await ctx.repo.store.readTree(logs.oid)).find((e) => e.path === `${id}.${attempt}.log`) : undefined;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { taskOutput } from '../../bus/ops/task-output.js';
+import { taskOutput, type TaskOutput } from '../../bus/ops/task-output.js';
+import { deliveringText } from '../../bus/ops/heartbeat.js';
 import { isFinal } from '../../bus/model/types.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
@@ -28,6 +29,7 @@ export function register(program: Command): void {
         if (!opts.json) offlineNote(out.offline);
         const said = opts.json ? null : truncationNote(out);
         if (said) note(said);
+        if (!opts.json) deliveringNote(out);
         emit(opts, out, () => outputView(out, opts.raw));
         return;
       }
@@ -40,6 +42,7 @@ export function register(program: Command): void {
       // Of this node's log, what the follower leaves out: its start before the first window.
       const said = truncationNote(out, follower.logNotShown);
       if (said) note(said);
+      let held = deliveringNote(out);
       process.stdout.write(step.printed);
       // An archived task does not change any more: one whose end is damaged or forged (`invalid`) would be followed in vain.
       while (!isFinal(out.state) && !out.archived) {
@@ -48,6 +51,9 @@ export function register(program: Command): void {
         // Where bytes were left out: said on stderr, so that stdout stays what the task wrote.
         if (step.note) note(step.note.trimEnd());
         if (step.printed) process.stdout.write(step.printed);
+        // Said once when the holder starts to hold the result, on stderr with the other notes.
+        if (out.delivering && !held) held = deliveringNote(out);
+        else if (!out.delivering) held = false;
       }
       // Once it ended: whether its response holds only the end of the output, and where all of it is; of this node's
       // log, what the follower did not print (its start, and what came in faster than it read).
@@ -55,4 +61,11 @@ export function register(program: Command): void {
       if (end && end !== said) note(end);
     }),
   );
+}
+
+/** A claimed task whose run ended on its holder, its result waiting there for the project remote: said on stderr. */
+function deliveringNote(out: TaskOutput): boolean {
+  if (!out.delivering || !out.node) return false;
+  note(`${out.id}: ${deliveringText(out.node, out.delivering)}`);
+  return true;
 }

@@ -5,13 +5,14 @@ import { emit } from '../output.js';
 import { handoffVerdictWord, problemLine } from '../format.js';
 import type { FileProblem } from '../../schemas/errors.js';
 import { notPushedWords } from '../../bus/project/push-state.js';
+import { deliveringText } from '../../bus/ops/heartbeat.js';
 
 export function register(program: Command): void {
   withCommon(program.command('show').argument('<id>', 'task id, or a unique prefix or suffix of it').description('the handoff, claims and response of one task')).action(async (id: string, opts: CommonOptions) =>
     withBus(opts, async (ctx) => {
       const t = await showTask(ctx, id);
       if (!opts.json) offlineNote(t.offline);
-      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...trustLines(t.trust), ...problemLines(t.summary?.problems ?? []), ...(t.branch ? branchLines(t.id, t.branch) : []), ...t.files.map((f) => `\n==> ${f.path} <==\n${f.text.trimEnd()}`), ...forgedLines(t.forged)].join('\n'));
+      emit(opts, t, () => [`task ${t.id}: ${t.state}${t.archived ? ` (archived ${t.archived})` : ''}`, ...(t.delivering && t.summary?.claim?.node ? [deliveringText(t.summary.claim.node, t.delivering)] : []), ...trustLines(t.trust), ...problemLines(t.summary?.problems ?? []), ...(t.branch ? branchLines(t.id, t.branch) : []), ...t.files.map((f) => `\n==> ${f.path} <==\n${f.text.trimEnd()}`), ...forgedLines(t.forged)].join('\n'));
     }),
   );
 }

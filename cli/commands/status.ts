@@ -1,4 +1,5 @@
 import { budgetLine } from '../../bus/ops/budget-report.js';
+import { deliveringText } from '../../bus/ops/heartbeat.js';
 import type { Command } from 'commander';
 import { busStatus, type BusStatus } from '../../bus/ops/status.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
@@ -45,6 +46,7 @@ export function register(program: Command): void {
           for (const t of group.slice(0, SHOWN_PER_STATE)) {
             lines.push(`${taskLine(t, idWidth)}${claudeFacts(t.claude)}`);
             if (t.progress) lines.push(`      progress: ${t.progress.text} (${ago(t.progress.at)})`);
+            if (t.delivering && t.claim?.node) lines.push(`      ${deliveringText(t.claim.node, t.delivering)}`);
             if (t.refusedHere) lines.push(`      refused by this node's policy: ${t.refusedHere}`);
             if (t.noTaker) lines.push(`      waits: ${t.noTaker}`);
             // Judged for the node it is addressed to, which alone runs it (bus/trust/enforce.ts trustTargetOf).

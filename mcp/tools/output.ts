@@ -1,7 +1,7 @@
 import { outputView } from '../../watcher/output-view.js';
 import { z } from '../../schemas/zod.js';
 import { taskOutput } from '../../bus/ops/task-output.js';
-import { maxCharsSchema, offlineSchema, tail, taskRefSchema, shownStateSchema } from '../schemas.js';
+import { deliveringSchema, maxCharsSchema, offlineSchema, tail, taskRefSchema, shownStateSchema } from '../schemas.js';
 import { defineTool } from '../tool.js';
 
 const DEFAULT_MAX = 16_000;
@@ -17,6 +17,7 @@ const output = z.object({
   text: z.string().register(z.globalRegistry, { description: 'the output, as terminal text (no escape sequences)' }),
   truncated: z.boolean().register(z.globalRegistry, { description: 'whether only the end of the output is given' }),
   offline: offlineSchema,
+  delivering: z.optional(deliveringSchema),
 });
 
 export const logsTool = defineTool({

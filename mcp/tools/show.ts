@@ -3,7 +3,7 @@ import { showTask } from '../../bus/ops/query.js';
 import { handoffSchema } from '../../schemas/handoff.js';
 import { projectReportSchema, repoSchema, branchSchema } from '../../schemas/project.js';
 import { responseSchema } from '../../schemas/response.js';
-import { forgedFileSchema, offlineSchema, shownStateSchema, taskRefSchema, taskSummarySchema, trustVerdictSchema } from '../schemas.js';
+import { deliveringSchema, forgedFileSchema, offlineSchema, shownStateSchema, taskRefSchema, taskSummarySchema, trustVerdictSchema } from '../schemas.js';
 import { taskFiles } from '../task-files.js';
 import { defineTool } from '../tool.js';
 
@@ -23,6 +23,7 @@ const output = z.object({
     .register(z.globalRegistry, { description: "files written in a node's name that this node does not count (its trust root pinned): not among files or the response, each with why and the fix" }),
   branch: z.optional(z.object({ repo: repoSchema, branch: branchSchema, pushed: z.nullable(z.boolean()), report: z.optional(projectReportSchema), fetch: z.string().register(z.globalRegistry, { description: 'the command that fetches the results' }) })).register(z.globalRegistry, { description: "project work: the task's result branch (pushed is null until it ends)" }),
   offline: offlineSchema,
+  delivering: z.optional(deliveringSchema),
   trust: z.optional(trustVerdictSchema).register(z.globalRegistry, {
     description:
       "only on a node that pinned the bus's trust root: the trust version it enforces and its verdict on the handoff, as `gitbus verify` gives it. trusted: whether this node would run it; reason: signed by whom, or unsigned, forged or refused and why; signer: who signed it, when a listed key did and a rule allows it; notForThisNode: not this node's to run (it ended, another node's claim holds it, a schedule's template (it never runs itself), invalid or of a newer protocol, addressed to another node, a label or runner it lacks, its own key not listed)",
@@ -39,6 +40,6 @@ export const showTool = defineTool({
   async run(a, env) {
     const t = await showTask(await env.bus(), a.id);
     const f = taskFiles(t.files);
-    return { id: t.id, state: t.state, archived: t.archived, summary: t.summary, handoff: f.handoff, response: f.response, files: f.others, forged: t.forged, ...(t.branch ? { branch: t.branch } : {}), offline: t.offline, ...(t.trust ? { trust: t.trust } : {}) };
+    return { id: t.id, state: t.state, archived: t.archived, summary: t.summary, handoff: f.handoff, response: f.response, files: f.others, forged: t.forged, ...(t.branch ? { branch: t.branch } : {}), offline: t.offline, ...(t.delivering ? { delivering: t.delivering } : {}), ...(t.trust ? { trust: t.trust } : {}) };
   },
 });

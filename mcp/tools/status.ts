@@ -1,7 +1,7 @@
 import { z } from '../../schemas/zod.js';
 import { busStatus } from '../../bus/ops/status.js';
 import { nodeCardSchema } from '../../schemas/node-card.js';
-import { fileProblemSchema, forgedFileSchema, offlineSchema, taskStateSchema, taskSummarySchema, trustVerdictSchema } from '../schemas.js';
+import { deliveringSchema, fileProblemSchema, forgedFileSchema, offlineSchema, taskStateSchema, taskSummarySchema, trustVerdictSchema } from '../schemas.js';
 import { defineTool } from '../tool.js';
 
 const DEFAULT_LIMIT = 100;
@@ -37,6 +37,7 @@ const output = z.object({
       trustVerdict: z.optional(trustVerdictSchema).register(z.globalRegistry, { description: 'with `untrusted`: the verdict on its handoff as `show` gives it (`trust` there): the trust version, the reason, the fix, and notForThisNode when it is not this node\'s to run at all' }),
       refusedHere: z.optional(z.string()).register(z.globalRegistry, { description: "why this node's policy refuses it" }),
       noTaker: z.optional(z.string()).register(z.globalRegistry, { description: "why no node's card lets it take the task" }),
+      delivering: z.optional(deliveringSchema),
     }),
   ),
   more: z.int().register(z.globalRegistry, { description: 'tasks left out by `limit`' }),

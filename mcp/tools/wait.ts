@@ -3,7 +3,7 @@ import { z } from '../../schemas/zod.js';
 import { showTask } from '../../bus/ops/query.js';
 import { durationSchema, formatDuration, parseDuration, tryParseDuration } from '../../schemas/duration.js';
 import { withRule } from '../../schemas/rule.js';
-import { maxCharsSchema, offlineSchema, tail, taskRefSchema, shownStateSchema } from '../schemas.js';
+import { deliveringSchema, maxCharsSchema, offlineSchema, tail, taskRefSchema, shownStateSchema } from '../schemas.js';
 import { bodySection, taskFiles } from '../task-files.js';
 import { defineTool } from '../tool.js';
 import { waitForTask } from '../../watcher/wait-for-task.js';
@@ -49,6 +49,7 @@ const output = z.object({
   outputTruncated: z.boolean(),
   source: outputSourceSchema,
   offline: offlineSchema,
+  delivering: z.optional(deliveringSchema),
 });
 
 export const waitTool = defineTool({
@@ -83,6 +84,7 @@ export const waitTool = defineTool({
       outputTruncated: o.truncated,
       source: out.source,
       offline: out.offline,
+      ...(out.delivering ? { delivering: out.delivering } : {}),
     };
   },
 });

@@ -85,9 +85,9 @@ describe('progress and spend in a heartbeat', () => {
       running: [{ id: 't1', attempt: 2, progress: { text: 'halfway\u001b[31m there', at: '2026-11-30T12:00:00.000Z' } }, { id: 't2', attempt: 1, progress: { text: 'x', at: 'yesterday' } }, { id: 't3', attempt: 1 }],
       claude: { day: '2026-11-30', spentUsd: 3.5, capUsd: 20 },
     };
-    expect(beatDetails(doc)).toEqual({ progress: { 't1.2': { text: 'halfway there', at: '2026-11-30T12:00:00.000Z' } }, logs: {}, spend: { day: '2026-11-30', spentUsd: 3.5, capUsd: 20 } });
+    expect(beatDetails(doc)).toEqual({ progress: { 't1.2': { text: 'halfway there', at: '2026-11-30T12:00:00.000Z' } }, logs: {}, spend: { day: '2026-11-30', spentUsd: 3.5, capUsd: 20 }, delivering: {} });
     expect(beatDetails({ claude: { day: 'today', spentUsd: 1 } }).spend).toBeNull();
-    expect(beatDetails('garbage')).toEqual({ progress: {}, logs: {}, spend: null });
+    expect(beatDetails('garbage')).toEqual({ progress: {}, logs: {}, spend: null, delivering: {} });
   });
 
   it("reads a run's log size and path when its tail is only the end; drops one that does not fit", () => {

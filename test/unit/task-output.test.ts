@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { newOutput, outputChange } from '../../bus/ops/output-change.js';
 import { stateLine, stillLine } from '../../watcher/wait-for-task.js';
+import { beatDetails, MAX_BEAT_DELIVERING } from '../../bus/ops/heartbeat.js';
 import type { TaskState } from '../../bus/model/types.js';
 
 describe('newOutput', () => {
@@ -69,5 +70,43 @@ describe('the state line --wait prints', () => {
   it('says, when nothing changed for a while, the state and how long the wait has gone (rounded to seconds)', () => {
     expect(stillLine({ ...base, offline: null }, 45_400, 300_000)).toBe('T1: claimed on beta (attempt 1); waited 45s of 5m');
     expect(stillLine({ ...base, state: 'pending' as const, node: null, attempt: null, offline: null }, 60_200, Number.POSITIVE_INFINITY)).toBe('T1: pending; waited 1m');
+  });
+});
+
+describe('a result held for the project remote', () => {
+  const base: { id: string; state: TaskState; node: string; attempt: number } = { id: 'T1', state: 'claimed', node: 'beta', attempt: 1 };
+  const held = { since: '2026-12-04T10:00:00.000Z', reason: 'the project remote /p.git cannot be reached (no such repository)' };
+
+  it('is said on the state line, once, whatever its reason becomes', () => {
+    const line = stateLine({ ...base, offline: null, delivering: held });
+    expect(line.line).toBe('T1: claimed on beta (attempt 1); finished on beta; its result waits for the project remote (the project remote /p.git cannot be reached (no such repository)) since 2026-12-04T10:00:00.000Z, and goes out when it answers');
+    expect(line.key).not.toBe(stateLine({ ...base, offline: null }).key);
+    expect(stateLine({ ...base, offline: null, delivering: { ...held, reason: 'timed out' } }).key).toBe(line.key);
+  });
+
+  it("is read from a heartbeat's delivering list, bounded and checked: what does not fit is left out", () => {
+    const doc = {
+      running: [],
+      delivering: [
+        { id: 'good', attempt: 2, since: '2026-12-04T10:00:00Z', reason: `line one\nline two \u001b[31m${'x'.repeat(1000)}` },
+        { id: '../evil', attempt: 1, since: '2026-12-04T10:00:00Z', reason: 'r' },
+        { id: 'noattempt', since: '2026-12-04T10:00:00Z', reason: 'r' },
+        { id: 'zero', attempt: 0, since: '2026-12-04T10:00:00Z', reason: 'r' },
+        { id: 'badtime', attempt: 1, since: 'yesterday', reason: 'r' },
+        { id: 'noreason', attempt: 1, since: '2026-12-04T10:00:00Z' },
+        'not an entry',
+      ],
+    };
+    const d = beatDetails(doc).delivering;
+    expect(Object.keys(d)).toEqual(['good.2']);
+    expect(d['good.2']?.since).toBe('2026-12-04T10:00:00.000Z');
+    expect(d['good.2']?.reason).toMatch(/^line one line two .*x…$/);
+    expect(d['good.2']?.reason).not.toContain('\u001b');
+    expect([...(d['good.2']?.reason ?? '')].length).toBe(300);
+    // An older heartbeat without the list, or one with something else there, holds nothing.
+    expect(beatDetails({ running: [] }).delivering).toEqual({});
+    expect(beatDetails({ delivering: 'all of them' }).delivering).toEqual({});
+    const many = Array.from({ length: MAX_BEAT_DELIVERING + 50 }, (_, i) => ({ id: `t${i}`, attempt: 1, since: '2026-12-04T10:00:00Z', reason: 'r' }));
+    expect(Object.keys(beatDetails({ delivering: many }).delivering)).toHaveLength(MAX_BEAT_DELIVERING);
   });
 });

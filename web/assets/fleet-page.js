@@ -62,7 +62,7 @@ function nodeCard(n, d) {
           h(
             'ul',
             null,
-            n.running.map((t) => h('li', null, taskLink(t.id, t.title ?? t.id), ` attempt ${t.attempt}`, t.state === 'cancelling' ? ' (cancelling)' : '', t.progress ? h('div', { class: 'progress' }, t.progress.text) : null)),
+            n.running.map((t) => h('li', null, taskLink(t.id, t.title ?? t.id), ` attempt ${t.attempt}`, t.state === 'cancelling' ? ' (cancelling)' : '', t.progress ? h('div', { class: 'progress' }, t.progress.text) : null, t.delivering ? h('div', { class: 'progress' }, `finished; its result waits for the project remote (${t.delivering.reason})`) : null)),
           ),
         )
       : h('p', { class: 'muted' }, 'Running nothing.'),

@@ -39,7 +39,8 @@ function branchSection(b, id) {
   );
 }
 
-function summaryFacts(s) {
+// `delivering`: the run ended on its node, whose heartbeat says its result waits there for the project remote.
+function summaryFacts(s, delivering) {
   if (!s) return null;
   return facts([
     ['From', s.from],
@@ -55,6 +56,7 @@ function summaryFacts(s) {
     ['Group', s.group ? h('a', { href: groupHref(s.group) }, s.group) : null],
     ['Claude', claudeText(s.claude)],
     ['Progress', s.progress ? [s.progress.text, ' ', when(s.progress.at)] : null],
+    ['Result', delivering && s.claim ? [`finished on ${s.claim.node ?? '?'}; its result waits for the project remote (${delivering.reason}) since `, when(delivering.since), ', and goes out when it answers'] : null],
   ]);
 }
 
@@ -170,7 +172,7 @@ export function taskPage(el, ref) {
       heading.textContent = s?.title ?? (t.archived ? `Task ${t.id}` : '(unreadable handoff)');
       document.title = `${s?.title ?? t.id} · gitbus`;
       replace(sub, h('code', null, t.id), ' ', stateBadge(t.state), t.archived ? ` archived ${t.archived}` : '');
-      replace(body, offlineNotice(t.offline), problemsSection(s?.problems), summaryFacts(s), trustSection(t.trust), branchSection(t.branch, t.id));
+      replace(body, offlineNotice(t.offline), problemsSection(s?.problems), summaryFacts(s, t.delivering), trustSection(t.trust), branchSection(t.branch, t.id));
       replace(files, filesSection(t.files), forgedSection(t.forged));
       if (t.archived) {
         // An archived task's output is the Output section of its response, shown below.
