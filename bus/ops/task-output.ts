@@ -152,7 +152,11 @@ async function foundOutput(ctx: BusContext, ref: string, opts: OutputOptions): P
   // (docs/PROTOCOL.md §3), the log all of it (the runner's raw lines; a claude run's are shown readable).
   if (node === ctx.config.node && attempt !== null) {
     const local = opts.logText === false ? lookAtLog(ctx, id, attempt) : readLog(ctx, id, attempt);
-    if (local !== null) return { ...base, source: 'local', ...local, progress: view.responseBody === undefined ? readProgress(ctx.paths.home, id, attempt) : null };
+    if (local !== null) {
+      // Held here for the project remote: this node's own heartbeat says so, as other nodes read it.
+      const own = view.state === 'claimed' && view.claim?.attempt === attempt ? await ownDelivering(ctx, id, attempt) : undefined;
+      return { ...base, ...(own ? { delivering: own } : {}), source: 'local', ...local, progress: view.responseBody === undefined ? readProgress(ctx.paths.home, id, attempt) : null };
+    }
   }
   if (view.responseBody !== undefined) return { ...base, source: 'response', ...responseOutput(view.responseBody, node, ctx.config.node) };
   // Claimed here but no log (a person's claim, not run by a watcher): the heartbeat is asked then.
@@ -180,6 +184,13 @@ async function foundOutput(ctx: BusContext, ref: string, opts: OutputOptions): P
   // The holder says when its tail is only the end of the run's log: how much of how much, and where all of it is.
   if (!whole) return { ...base, source: 'heartbeat', text, progress };
   return { ...base, source: 'heartbeat', text, progress, truncated: true, shownBytes: Buffer.byteLength(text), totalBytes: whole.bytes, fullLogPath: oneLineText(whole.path, 4096) };
+}
+
+/** What this node's heartbeat, as it last pushed it, says of a result of `id`'s `attempt` it holds for the project remote. */
+async function ownDelivering(ctx: BusContext, id: string, attempt: number): Promise<BeatDelivering | undefined> {
+  const beat = await ctx.repo.localHead(heartbeatRef(ctx.config.node));
+  if (!beat) return undefined;
+  return (await beatDetailsOf(ctx, await ctx.repo.store.readTree(await ctx.repo.store.readCommitTree(beat))))?.delivering[`${id}.${attempt}`];
 }
 
 /**

@@ -50,7 +50,7 @@ function forgeBeat(node: string, doc: Record<string, unknown>): void {
 }
 
 describe('a result held for the project remote', () => {
-  it('is said by status, show, logs and dispatch --wait on another node, until it goes out', async () => {
+  it('is said by status, show, logs and dispatch --wait on another node (logs on the holder too), until it goes out', async () => {
     const away = `${project.remote}.away`;
     const home = bus.home('alpha');
     // Waits on its own while the rest looks: its stderr is read once it ends.
@@ -70,6 +70,10 @@ describe('a result held for the project remote', () => {
       const logs = await gitbus(['logs', 'dl-held'], { home });
       expect(logs.stdout).toContain('done here');
       expect(logs.stderr).toContain(`dl-held: ${WORDS}`);
+      // On the holder itself too, which reads its own log of the run.
+      const own = await gitbus(['logs', 'dl-held'], { home: bus.home('w1') });
+      expect(own.stdout).toContain('done here');
+      expect(own.stderr).toContain(`dl-held: ${WORDS}`);
 
       // Another node's beat cannot put words on a task it does not hold: w2 claims to hold dl-held and a pending task.
       const pending = await gitbus(['dispatch', 'for nobody', '--id', 'dl-pending', '--to', 'w2', '--command', 'true'], { home });
