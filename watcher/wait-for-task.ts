@@ -7,6 +7,7 @@ import { outageCode } from '../bus/remote-failure.js';
 import { formatDuration } from '../schemas/duration.js';
 import { deliveringText } from '../bus/ops/heartbeat.js';
 import { InvalidTaskError } from '../bus/errors.js';
+import { abortableSleep } from './abortable-sleep.js';
 import { snapshotOrLast } from '../bus/ops/query.js';
 
 export interface WaitOptions {
@@ -83,7 +84,7 @@ export async function waitForTask(ctx: BusContext, ref: string, o: WaitOptions):
     if (left <= 0 || o.signal.aborted) return done(out, false);
     // Said from the poll, not from a timer of its own: nothing is left running when the wait returns.
     if (o.still && Date.now() - reportedAt >= o.still.everyMs) await o.still.report(stillLine(out, Date.now() - start, o.timeoutMs)).then(reported);
-    await sleep(Math.min(o.pollMs ?? 1000, left), o.signal);
+    await abortableSleep(Math.min(o.pollMs ?? 1000, left), o.signal);
   }
 }
 
@@ -130,16 +131,4 @@ async function deliverQuietly(ctx: BusContext): Promise<boolean> {
     if (outageCode(err) === null) throw err;
     return false;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

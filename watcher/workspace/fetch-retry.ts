@@ -4,6 +4,7 @@ import { firstLine, GitbusError } from '../../schemas/errors.js';
 import type { RunOutcome } from '../runners/runner.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
 import { retryDelay, type RetryPolicy } from '../backoff.js';
+import { abortableSleep } from '../abortable-sleep.js';
 import { fetchProject, isProjectOutage, type ProjectCache } from './cache.js';
 
 /**
@@ -39,18 +40,7 @@ export async function fetchRetrying(cache: ProjectCache, wait: FetchWait, abort:
       const waitMs = Math.min(left, retryDelay(wait.policy, failures));
       // The whole line: git's may quote the URL too, and a node.yaml project URL may hold a password.
       note(redactUrlPasswords(`gitbus: the project remote ${cache.url} cannot be reached (${outageReason(err)}); trying again in ${seconds(waitMs)}, for up to ${seconds(left)} more before the task is given back`));
-      await new Promise<void>((r) => {
-        // The listener goes with the wait: one per wait would pile up on the run's signal over a long hold.
-        const stop = () => {
-          clearTimeout(t);
-          r();
-        };
-        const t = setTimeout(() => {
-          abort?.removeEventListener('abort', stop);
-          r();
-        }, waitMs);
-        abort?.addEventListener('abort', stop, { once: true });
-      });
+      await abortableSleep(waitMs, abort);
       // Cancelled or shut down while it waited: no fetch more (it could take a fetch's whole time-out).
       if (abort?.aborted) throw err;
     }
