@@ -99,23 +99,23 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
     if (fresh) deps.onHold?.();
   };
   const deliverOnce = async (entry: OutboxEntry, fresh: boolean): Promise<void> => {
+    let held: string | null | undefined = null;
     try {
-      await deliverStep(entry, fresh);
+      held = await deliverStep(entry, fresh);
     } finally {
-      // Any end but a branch held back (deliverStep's own settle) lets go of the wait.
-      if (!heldNow.has(keyOf(entry))) settle(entry, null);
-      heldNow.delete(keyOf(entry));
+      // Held back by the project remote: waits, saying why; the bus away: as it was; any other end lets go of it.
+      if (held !== undefined) settle(entry, held);
     }
   };
-  /** The deliveries of this moment that ended with their branch held back by the project remote. */
-  const heldNow = new Set<string>();
-  const deliverStep = async (entry: OutboxEntry, fresh: boolean): Promise<void> => {
+  /**
+   * One try: why the project remote holds the result back (its branch not taken yet), undefined when the bus is away
+   * (a result already waiting for its project remote still is, as far as anyone knows), null otherwise.
+   */
+  const deliverStep = async (entry: OutboxEntry, fresh: boolean): Promise<string | null | undefined> => {
     const downReason = deps.downReason();
     if (downReason !== null) {
-      // The bus is away: a result already waiting for its project remote still is, as far as anyone knows.
-      if (waiting.has(keyOf(entry))) heldNow.add(keyOf(entry));
       if (fresh) onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: downReason });
-      return;
+      return undefined;
     }
     try {
       const branch = await pushBeforeResponse(home, entry);
@@ -123,10 +123,8 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
       // Stored again: the push's outcome must survive a crash between here and the response.
       if (entry.input.project) queue(entry);
       if (!branch.go) {
-        heldNow.add(keyOf(entry));
-        settle(entry, branch.reason);
         if (fresh) onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: branch.reason });
-        return;
+        return branch.reason;
       }
       await deps.submit(entry.input);
       held.delete(keyOf(entry));
@@ -152,6 +150,7 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
         onEvent({ type: 'queued', id: entry.id, attempt: entry.attempt, reason: firstLine(asLocalFailure(err, home)), local: true });
       }
     }
+    return null;
   };
   const alreadyDelivered = async (entry: OutboxEntry): Promise<boolean> => {
     const v = await (await currentSnapshot(ctx)).view(entry.id);

@@ -247,9 +247,9 @@ export async function fanout(ctx: BusContext, input: FanoutInput): Promise<Fanou
   });
   const sent = await sendBatch(ctx, entries);
   if (sent.kind === 'refused') {
-    const now = await localSnapshot(ctx);
-    const others = await groupTaskIds(now, group, new Set(entries.map((e) => e.id)));
-    if (others.length > 0) throw new GroupLiveError(group, others, false, await freeGroupName(ctx, now, group, input.remoteBranches));
+    const latest = await localSnapshot(ctx);
+    const others = await groupTaskIds(latest, group, new Set(entries.map((e) => e.id)));
+    if (others.length > 0) throw new GroupLiveError(group, others, false, await freeGroupName(ctx, latest, group, input.remoteBranches));
     throw new InputError(`the fan-out was refused: ${sent.reason}`, 'run gitbus fanout again: it draws new ids', { reason: sent.reason });
   }
   // On the bus, or queued to go there: `group` finds it here once the archive has it (bus/groups-ledger.ts).

@@ -108,6 +108,5 @@ export async function manualMergeFields(ctx: BusContext, ref: string, status: Re
   if (!isManualMerge(handoff)) return {};
   // Only its holder may answer it: said before the project remote is read (respond checks it again on the bus).
   await heldTask(snap, id, ctx.config.node, 'respond', async () => false);
-  const m = await manualMergeReport(ctx, id, handoff);
-  return { project: m.project, ...(m.projectUrl !== undefined ? { projectUrl: m.projectUrl } : {}) };
+  return manualMergeReport(ctx, id, handoff);
 }

@@ -91,7 +91,8 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
     if (h.resumes) {
       // Its session lived in that folder, so no resume can continue it; its branch can be continued by a new task.
       // The response's reason is this message alone (run-task.ts), so the fix is in it as well.
-      const fix = `if it ran on another node, resume it there (gitbus show ${h.resumes} names the node); if its worktree was pruned ("gitbus worktrees prune", logs/worktrees.log on ${input.config.node}), its session cannot continue: dispatch a new task on its branch instead, gitbus dispatch TITLE --repo ${shellWord(h.repo)} --base ${shellWord(h.branch ?? defaultBranch(h.resumes))} --branch ${shellWord(h.branch ?? defaultBranch(h.resumes))}`;
+      const its = shellWord(h.branch ?? defaultBranch(h.resumes));
+      const fix = `if it ran on another node, resume it there (gitbus show ${h.resumes} names the node); if its worktree was pruned ("gitbus worktrees prune", logs/worktrees.log on ${input.config.node}), its session cannot continue: dispatch a new task on its branch instead, gitbus dispatch TITLE --repo ${shellWord(h.repo)} --base ${its} --branch ${its}`;
       throw new WorkspaceError(`task ${h.resumes}, which this task resumes, has no worktree on node ${input.config.node}: ${fix}`, fix);
     }
     const branch = h.branch ?? defaultBranch(input.id);
