@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from './node-fs.js';
 import { openArchiveSource } from './archive/source.js';
 import { fetchObjects } from './git/fetch.js';
 import { FetchWantGoneError } from './git/fetch-errors.js';

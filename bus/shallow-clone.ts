@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from './node-fs.js';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { explodePack } from './git/explode-pack.js';

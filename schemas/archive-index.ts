@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './node-crypto.js';
 import { ARCHIVE_MONTH_RE } from './archive-layout.js';
 import { SIGNATURES_FOLDER } from './signature-layout.js';
 import { TASK_ID_RE } from './ids.js';
@@ -27,7 +27,7 @@ export const ARCHIVE_SHARD_RE = /^[0-9a-f]{2}$/;
 
 /** The shard of an id: two lower-case hex digits. */
 export function archiveShardOf(id: string): string {
-  return createHash('sha1').update(id, 'utf8').digest('hex').slice(0, 2);
+  return nodeCrypto().createHash('sha1').update(id, 'utf8').digest('hex').slice(0, 2);
 }
 
 /** `ids/<hh>`: the folder an id's index entries are in. */

@@ -1,6 +1,6 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { childProcess } from '../child-process.js';
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { writeLooseObject, type GitObjectType } from '../git/loose-object.js';
 import { assertOid } from '../git/oid.js';
 import { decodeTree } from '../store/encode.js';

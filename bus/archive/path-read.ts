@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { join } from 'node:path';
 import { GitbusError } from '../../schemas/errors.js';
 import { fetchObjects } from '../git/fetch.js';

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { join } from 'node:path';
 import { ARCHIVE_INDEX_FOLDER, archiveShardOf, indexEntriesFor } from '../../schemas/archive-index.js';
 import { TASK_ID_RE } from '../../schemas/ids.js';

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import type * as NodeFs from 'node:fs';
 import { basename, join } from 'node:path';
 import { GitbusError } from '../../schemas/errors.js';
@@ -116,7 +116,7 @@ function checkPack(pack: Uint8Array, remote: string): { count: number; sha: stri
   const version = b.readUInt32BE(4);
   if (version !== 2 && version !== 3) fail(`unsupported pack version ${version}`);
   const sha = b.subarray(b.length - 20).toString('hex');
-  const actual = createHash('sha1').update(b.subarray(0, b.length - 20)).digest('hex');
+  const actual = nodeCrypto().createHash('sha1').update(b.subarray(0, b.length - 20)).digest('hex');
   if (actual !== sha) fail('checksum mismatch (truncated or corrupted in transit)');
   return { count: b.readUInt32BE(8), sha };
 }
@@ -246,7 +246,7 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
     // Indexed in a folder of this fetch's own: other processes of the node fetch into the same clone at the same
     // time (nothing holds a lock across network I/O), and must never see a half-written pack or have one deleted
     // under them. The pack is self-contained (no thin-pack asked for), so it indexes on its own.
-    const incoming = join(gitdir, 'gitbus-incoming', `${process.pid}-${randomBytes(4).toString('hex')}`);
+    const incoming = join(gitdir, 'gitbus-incoming', `${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}`);
     try {
       makeDirsBelow(fs, gitdir, 'gitbus-incoming', basename(incoming), 'objects', 'pack');
       const tmpPack = `objects/pack/${packName}.pack`;

@@ -1,6 +1,7 @@
 import Module, { createRequire } from 'node:module';
 import type * as IsoGit from 'isomorphic-git';
-import { createHash, type Hash } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
+import type { Hash } from 'node:crypto';
 
 type IsoGitApi = typeof IsoGit.default;
 
@@ -26,7 +27,7 @@ export function isoGit(): Promise<IsoGitApi> {
 
 /** sha.js's Sha1 constructor over node:crypto: `new` on a function that returns an object gives that object. */
 function nodeSha1(): Hash {
-  return createHash('sha1');
+  return nodeCrypto().createHash('sha1');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import type * as NodeFs from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -67,5 +67,5 @@ export function makeFanOutDir(fs: typeof NodeFs, dir: string): void {
 
 /** The id git gives an object of `type` with `content`: the sha1 of "<type> <size>\0<content>". */
 export function gitObjectId(type: GitObjectType, content: Uint8Array): string {
-  return createHash('sha1').update(`${type} ${content.length}\0`, 'latin1').update(content).digest('hex');
+  return nodeCrypto().createHash('sha1').update(`${type} ${content.length}\0`, 'latin1').update(content).digest('hex');
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { deflateSync } from 'node:zlib';
 
 const TYPE_CODE = { commit: 1, tree: 2, blob: 3, tag: 4 } as const;
@@ -29,5 +29,5 @@ export function writePack(objects: readonly { type: keyof typeof TYPE_CODE; cont
     parts.push(Buffer.from(bytes), deflateSync(o.content));
   }
   const body = Buffer.concat(parts);
-  return Buffer.concat([body, createHash('sha1').update(body).digest()]);
+  return Buffer.concat([body, nodeCrypto().createHash('sha1').update(body).digest()]);
 }

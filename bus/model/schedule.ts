@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { cron } from './cron-lib.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import type { Handoff } from '../../schemas/handoff.js';
@@ -78,7 +78,7 @@ export function shortestGapMs(expr: string, from: Date, count = 20): number | nu
 export function instanceId(templateId: string, due: Date): string {
   const stamp = due.toISOString().replace(/[-:T]/g, '').slice(0, 14);
   if (templateId.length <= 49) return `${templateId}-${stamp}`;
-  const hash = createHash('sha1').update(templateId).digest('hex').slice(0, 6);
+  const hash = nodeCrypto().createHash('sha1').update(templateId).digest('hex').slice(0, 6);
   return `${templateId.slice(0, 42)}-${hash}-${stamp}`;
 }
 

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { isoGit } from '../git/iso-git.js';
 import { looseCommitTime } from '../store/commit-time.js';
 import type { NodeConfig } from '../home.js';

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { dispatchedPath } from '../dispatched-ledger.js';
 import { ledgerPath } from '../spend-ledger.js';
 import { groupsPath } from '../groups-ledger.js';

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { join } from 'node:path';
 import { ok, warn, type Check } from './doctor-check.js';
 

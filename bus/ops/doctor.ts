@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { isoGit } from '../git/iso-git.js';

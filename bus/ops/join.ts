@@ -1,5 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { existsSync } from 'node:fs';
 import { isoGit } from '../git/iso-git.js';
 import { looseCommitTime } from '../store/commit-time.js';

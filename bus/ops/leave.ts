@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import { signaturePathFor } from '../../schemas/signature-layout.js';

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { readLoose } from './loose-read.js';
 import { isoGit } from '../git/iso-git.js';
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 
 /**
  * The frame the node's cache files share (the parse cache, the status digests): a magic line, one JSON header line
@@ -21,5 +21,5 @@ export function readHeaderLine(bytes: Buffer, magic: string): { header: Record<s
 }
 
 export function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
+  return nodeCrypto().createHash('sha256').update(b).digest('hex');
 }

@@ -1,5 +1,5 @@
 import { PathOccupiedError, WrittenOnceError } from '../errors.js';
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { gitObjectId, writeLooseObject } from '../git/loose-object.js';
 import { decodeTree, encodeCommit, encodeTree, type GitObject } from './encode.js';
 import { readLoose, readLooseUpTo } from './loose-read.js';

@@ -1,7 +1,7 @@
-import * as fs from 'node:fs';
+import { fs } from '../node-fs.js';
 import { isAlive } from '../lock.js';
 import { readFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -140,7 +140,7 @@ function makeRefFolders(remote: string, ref: string): void {
  * a plain exclusive create was used, or null when the lock is held.
  */
 function takeRefLock(remote: string, lockPath: string, content: string): string | null {
-  const mark = join(remote, `${MARK_PREFIX}${process.pid}.${randomBytes(4).toString('hex')}.${HOST_HEX}`);
+  const mark = join(remote, `${MARK_PREFIX}${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.${HOST_HEX}`);
   try {
     fs.writeFileSync(mark, content, { mode: 0o644 });
     fs.linkSync(mark, lockPath);
@@ -302,7 +302,7 @@ function copyRawObject(local: string, oid: string, raw: Buffer): void {
   if (fs.existsSync(path)) return;
   // Not recursive: objects/ is there, and on a read-only home a recursive mkdir says ENOENT instead of EROFS.
   makeFanOutDir(fs, dir);
-  const tmp = join(dir, `tmp_obj_gitbus_${process.pid}_${randomBytes(4).toString('hex')}`);
+  const tmp = join(dir, `tmp_obj_gitbus_${process.pid}_${nodeCrypto().randomBytes(4).toString('hex')}`);
   try {
     fs.writeFileSync(tmp, raw, { mode: 0o444 });
     fs.renameSync(tmp, path);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { MAX_TRUST_VERSION } from '../../schemas/trust-root.js';
 
 /**
@@ -52,7 +52,7 @@ export function classifyChainName(name: string): { version: number; kind: ChainF
  * byte can move from one file to the other without changing it.
  */
 export function contentDigest(allowedSigners: Uint8Array, policy: Uint8Array): string {
-  const h = createHash('sha256');
+  const h = nodeCrypto().createHash('sha256');
   h.update(`gitbus trust content v1\nallowed_signers ${allowedSigners.length}\n`);
   h.update(allowedSigners);
   h.update(`\npolicy.yaml ${policy.length}\n`);

@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { isSignatureError, SignatureMalformedError, SigningKeyInvalidError } from './errors.js';
 import { parseKeyBlob, parsePublicKeyLine, type SshPublicKey } from './ssh-key.js';
 import { WireReader, wireString } from './ssh-wire.js';
@@ -26,7 +26,7 @@ function pemBody(text: string, begin: string, end: string): Buffer | null {
 
 /** The SSH blob of a PEM/PKCS#8 key, through its JWK (unencrypted keys only). */
 function blobFromPem(text: string): Buffer {
-  const jwk = createPrivateKey(text).export({ format: 'jwk' });
+  const jwk = nodeCrypto().createPrivateKey(text).export({ format: 'jwk' });
   const b = (s: string | undefined): Buffer => Buffer.from(s ?? '', 'base64url');
   const mpint = (v: Buffer): Buffer => {
     let i = 0;

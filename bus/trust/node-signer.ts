@@ -1,4 +1,5 @@
-import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
+import type { KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { signaturePathFor } from '../../schemas/signature-layout.js';
 import { SigningKeyInvalidError } from './errors.js';
@@ -47,7 +48,7 @@ export function readEd25519Key(text: string, path: string): InProcessKey {
     const pub = p.string('the public half');
     const secret = p.string('the secret');
     if (pub.length !== 32 || secret.length !== 64 || !secret.subarray(32).equals(pub)) throw bad('the ed25519 key is damaged');
-    const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: secret.subarray(0, 32).toString('base64url'), x: pub.toString('base64url') }, format: 'jwk' });
+    const privateKey = nodeCrypto().createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: secret.subarray(0, 32).toString('base64url'), x: pub.toString('base64url') }, format: 'jwk' });
     return { key, privateKey };
   } catch (err) {
     if (err instanceof SigningKeyInvalidError) throw err;
@@ -75,7 +76,7 @@ export function loadEd25519Key(path: string): InProcessKey {
 /** An armored SSHSIG of `message` in `namespace` by `k`, hash sha512 as ssh-keygen uses. */
 export function signInProcess(k: InProcessKey, message: Uint8Array, namespace: string): string {
   const data = signedData(namespace, 'sha512', message);
-  const sig = cryptoSign(null, data, k.privateKey);
+  const sig = nodeCrypto().sign(null, data, k.privateKey);
   const blob = Buffer.concat([
     SSHSIG_MAGIC,
     Buffer.from([0, 0, 0, 1]),

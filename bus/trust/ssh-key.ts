@@ -1,4 +1,5 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
+import type { KeyObject } from 'node:crypto';
 import { SignatureMalformedError, SignatureUnsupportedError } from './errors.js';
 import { SSH_KEY_TYPES } from '../../schemas/ssh-key-line.js';
 import { WireReader } from './ssh-wire.js';
@@ -60,11 +61,11 @@ export function unsupportedKeyType(type: string): { why: string; fix: string } |
 }
 
 export function fingerprintOf(blob: Uint8Array): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  return `SHA256:${nodeCrypto().createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
 export function signerTagOf(blob: Uint8Array): string {
-  return createHash('sha256').update(blob).digest('hex').slice(0, TAG_HEX);
+  return nodeCrypto().createHash('sha256').update(blob).digest('hex').slice(0, TAG_HEX);
 }
 
 /** Parses a public key's wire blob; refuses types gitbus does not verify and keys OpenSSH would refuse. */
@@ -137,17 +138,17 @@ export function keyObjectOf(key: SshPublicKey): KeyObject {
   let obj: KeyObject;
   try {
     if (key.type === 'ssh-ed25519') {
-      obj = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(r.string('the ed25519 key')) }, format: 'jwk' });
+      obj = nodeCrypto().createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(r.string('the ed25519 key')) }, format: 'jwk' });
     } else if (key.type === 'ssh-rsa') {
       const e = r.mpintUnsigned('the RSA exponent');
       const n = r.mpintUnsigned('the RSA modulus');
-      obj = createPublicKey({ key: { kty: 'RSA', e: b64url(e), n: b64url(n) }, format: 'jwk' });
+      obj = nodeCrypto().createPublicKey({ key: { kty: 'RSA', e: b64url(e), n: b64url(n) }, format: 'jwk' });
     } else {
       const curve = EC_CURVES[key.type];
       if (!curve) throw new Error(key.type);
       r.text('the curve name');
       const q = r.string('the ECDSA point');
-      obj = createPublicKey({ key: { kty: 'EC', crv: curve.jwk, x: b64url(q.subarray(1, 1 + curve.bytes)), y: b64url(q.subarray(1 + curve.bytes)) }, format: 'jwk' });
+      obj = nodeCrypto().createPublicKey({ key: { kty: 'EC', crv: curve.jwk, x: b64url(q.subarray(1, 1 + curve.bytes)), y: b64url(q.subarray(1 + curve.bytes)) }, format: 'jwk' });
     }
   } catch (err) {
     throw new SignatureMalformedError(`the ${key.type} public key is not a valid key (${(err as Error).message.split('\n')[0] ?? ''})`);

@@ -1,4 +1,4 @@
-import { createHash, verify as cryptoVerify } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { SignatureInvalidError, SignatureMalformedError, SignatureUnsupportedError, type SignatureError, type SignatureFailure, isSignatureError } from './errors.js';
 import { EC_CURVES, keyObjectOf, parseKeyBlob, unsupportedKeyType, type SshPublicKey } from './ssh-key.js';
 import { WireReader, wireString } from './ssh-wire.js';
@@ -119,7 +119,7 @@ export function parseSshsig(armored: string | Uint8Array): Sshsig {
 
 /** What the key actually signs (PROTOCOL.sshsig §3): magic, namespace, empty reserved, hash name, H(message). */
 export function signedData(namespace: string, hashAlgorithm: HashAlgorithm, message: Uint8Array): Buffer {
-  const digest = createHash(hashAlgorithm).update(message).digest();
+  const digest = nodeCrypto().createHash(hashAlgorithm).update(message).digest();
   return Buffer.concat([MAGIC, wireString(namespace), wireString(''), wireString(hashAlgorithm), wireString(digest)]);
 }
 
@@ -149,8 +149,8 @@ export function verifySshsig(sig: Sshsig, message: Uint8Array, namespace: string
   let ok: boolean;
   try {
     ok = sig.key.type.startsWith('ecdsa-')
-      ? cryptoVerify(digestFor(sig), data, { key, dsaEncoding: 'ieee-p1363' }, sig.signature)
-      : cryptoVerify(digestFor(sig), data, key, sig.signature);
+      ? nodeCrypto().verify(digestFor(sig), data, { key, dsaEncoding: 'ieee-p1363' }, sig.signature)
+      : nodeCrypto().verify(digestFor(sig), data, key, sig.signature);
   } catch {
     ok = false;
   }
