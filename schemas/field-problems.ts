@@ -20,13 +20,17 @@ export function describeValue(value: unknown): string {
   return typeof value;
 }
 
-function joinPath(path: readonly PropertyKey[]): string {
-  return path.map(String).join('.');
+/**
+ * A field's dotted path. `countFrom`: the number of a list's first item; zod counts from 0, and a file written for
+ * people (a fan-out plan) counts its items as they do, from 1. Record keys are strings, so only list positions move.
+ */
+function joinPath(path: readonly PropertyKey[], countFrom: 0 | 1 = 0): string {
+  return path.map((p) => (typeof p === 'number' ? String(p + countFrom) : String(p))).join('.');
 }
 
-export function unknownFieldProblem(path: string, parent: readonly PropertyKey[], key: string, known: readonly string[]): FileProblem {
+export function unknownFieldProblem(path: string, parent: readonly PropertyKey[], key: string, known: readonly string[], countFrom: 0 | 1 = 0): FileProblem {
   const suggestion = nearestName(key, known);
-  const field = joinPath([...parent, key]);
+  const field = joinPath([...parent, key], countFrom);
   const own = parent.length === 0 ? `, or rename it to "x-${key}" to keep it as your own field` : '';
   return {
     path,
@@ -87,15 +91,17 @@ function fixFor(issue: z.core.$ZodIssue, key: string, expected: string, input: u
  * Zod issues as FileProblems: the field's dotted path, what was expected (the schema's description) and what was found.
  * `json`: the values are a call's JSON arguments (mcp/call.ts), whose descriptions say what an argument is for: what
  * is expected is then said from the schema's type and bounds (describeRule), and fixes are in JSON, not YAML.
+ * `countFrom`: as joinPath's.
  */
-export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: readonly z.core.$ZodIssue[], opts: { json?: boolean } = {}): FileProblem[] {
+export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: readonly z.core.$ZodIssue[], opts: { json?: boolean; countFrom?: 0 | 1 } = {}): FileProblem[] {
   const json = opts.json === true;
+  const countFrom = opts.countFrom ?? 0;
   const describe = json ? describeRule : describeSchema;
   const problems: FileProblem[] = [];
   // One problem per field: zod may report a value twice (not a safe integer, and too big), which says nothing more.
   const reported = new Set<string>();
   for (const issue of issues) {
-    const field = joinPath(issue.path);
+    const field = joinPath(issue.path, countFrom);
     if (issue.code !== 'unrecognized_keys') {
       if (reported.has(field)) continue;
       reported.add(field);
@@ -103,7 +109,7 @@ export function problemsFromIssues(path: string, schema: z.ZodMiniType, issues: 
     const key = String(issue.path[issue.path.length - 1] ?? 'value');
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(schema, issue.path);
-      for (const k of issue.keys) problems.push(unknownFieldProblem(path, issue.path, k, known));
+      for (const k of issue.keys) problems.push(unknownFieldProblem(path, issue.path, k, known, countFrom));
       continue;
     }
     if (issue.code === 'invalid_key') {

@@ -31,6 +31,19 @@ export function planTooLargeProblem(path: string, size?: number): FileProblem {
     severity: 'error',
   };
 }
+/**
+ * Where a workstream is in messages: `workstreams.N`, counted from 1. A YAML list shows no positions, so a person
+ * finds "workstreams.2" by counting the plan's `- name:` entries, from one; a count from 0 sent them to the wrong
+ * workstream. Every list position in a plan's field paths is counted so (parsePlan, planListField).
+ */
+export const workstreamField = (index: number) => `workstreams.${index + 1}`;
+
+/**
+ * A field path from elsewhere (a handoff's problem, counted from 0 as bus files are) with its list positions counted
+ * from 1, to be said within a plan's field. Handoffs have no mappings keyed by numbers, so a number is a position.
+ */
+export const planListField = (field: string) => field.split('.').map((p) => (/^\d+$/.test(p) ? String(Number(p) + 1) : p)).join('.');
+
 /** The name of the integration branch's last part: a workstream of that name would share its branch. */
 export const INTEGRATION = 'integration';
 
@@ -125,9 +138,9 @@ function planRules(path: string, p: PlanData): FileProblem[] {
   const err = (field: string, reason: string, fix: string) => out.push({ path, field, reason, fix, severity: 'error' });
   const seen = new Map<string, number>();
   p.workstreams.forEach((ws, i) => {
-    const at = `workstreams.${i}`;
+    const at = workstreamField(i);
     const first = seen.get(ws.name);
-    if (first !== undefined) err(`${at}.name`, `the workstream name "${ws.name}" is used twice (also workstreams.${first})`, 'give every workstream its own name: it becomes its branch');
+    if (first !== undefined) err(`${at}.name`, `the workstream name "${ws.name}" is used twice (also ${workstreamField(first)})`, 'give every workstream its own name: it becomes its branch');
     else seen.set(ws.name, i);
     if (ws.name === INTEGRATION) err(`${at}.name`, `"${INTEGRATION}" is the integration task's branch`, 'choose another name for this workstream');
     const runner = ws.runner ?? p.runner;
@@ -162,7 +175,7 @@ export function parsePlan(path: string, content: string | Uint8Array): { ok: tru
   const noIntegration = raw['integrate'] === false;
   if (noIntegration) delete raw['integrate'];
   const parsed = planSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) problems.push(...problemsFromIssues(path, planSchema, parsed.error.issues));
+  if (!parsed.success) problems.push(...problemsFromIssues(path, planSchema, parsed.error.issues, { countFrom: 1 }));
   else problems.push(...planRules(path, parsed.data));
   const group = parsed.success ? (parsed.data.group ?? groupFromFileName(path)) : undefined;
   if (parsed.success && group === undefined) {

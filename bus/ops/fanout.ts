@@ -5,7 +5,7 @@ import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { newTaskId } from '../../schemas/ids.js';
 import { noteGroup } from '../groups-ledger.js';
 import { pathFor } from '../../schemas/layout.js';
-import { InvalidPlanError, type Plan } from '../../schemas/plan.js';
+import { InvalidPlanError, planListField, workstreamField, type Plan } from '../../schemas/plan.js';
 import { branchViolation, GROUP_NAME_RE, workstreamBranch } from '../../schemas/project.js';
 import type { BusContext } from '../context.js';
 import { InputError } from '../errors.js';
@@ -76,15 +76,15 @@ function branchProblems(planPath: string, plan: Plan, group: string, groupField:
   const out: FileProblem[] = [];
   plan.workstreams.forEach((ws, i) => {
     const bad = branchViolation(workstreamBranch(group, ws.name));
-    if (bad) out.push({ path: planPath, field: `workstreams.${i}.name`, reason: `"${ws.name}" cannot end a branch name: ${bad.reason}`, fix: 'choose a name without "..", a trailing ".lock" or a trailing "."', severity: 'error' });
+    if (bad) out.push({ path: planPath, field: `${workstreamField(i)}.name`, reason: `"${ws.name}" cannot end a branch name: ${bad.reason}`, fix: 'choose a name without "..", a trailing ".lock" or a trailing "."', severity: 'error' });
   });
   return out;
 }
 
 /** A handoff problem said against the plan: the field of the workstream (or the plan) that set it. Pure. */
 function asPlanProblem(planPath: string, task: FanoutTask, index: number, p: FileProblem): FileProblem {
-  const at = task.workstream === null ? 'integrate' : `workstreams.${index}`;
-  const field = p.field === '' ? (task.workstream === null ? at : `${at}.tasks`) : `${at}.${p.field}`;
+  const at = task.workstream === null ? 'integrate' : workstreamField(index);
+  const field = p.field === '' ? (task.workstream === null ? at : `${at}.tasks`) : `${at}.${planListField(p.field)}`;
   return { ...p, path: planPath, field, reason: `${p.reason} (in the handoff of ${task.workstream === null ? 'the integration task' : `workstream ${task.workstream}`})` };
 }
 
@@ -204,7 +204,7 @@ export async function fanout(ctx: BusContext, input: FanoutInput): Promise<Fanou
       const to = r.data.to;
       const problem = to !== undefined ? await targetProblem(snap, to, r.data) : null;
       if (!problem) continue;
-      const at = r.task.workstream === null ? 'integrate' : `workstreams.${i}`;
+      const at = r.task.workstream === null ? 'integrate' : workstreamField(i);
       const fromPlan = r.task.workstream === null ? plan.integrate !== false && plan.integrate?.to !== undefined : plan.workstreams[i]?.to !== undefined;
       const fix = problem.fix.includes('--force') ? problem.fix : `${problem.fix}; or give --force to put the fan-out on the bus anyway (its tasks wait)`;
       // --to sends the integration where the workstreams go; the plan can send it elsewhere, to a node that merges.

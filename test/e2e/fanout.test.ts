@@ -201,8 +201,8 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     const problems = json<Refused>(r).error.data.problems;
     // The plan's own `to: alpha` (alpha offers only the manual runner) and --to where the plan says nothing.
     expect(problems).toEqual(expect.arrayContaining([
-      expect.objectContaining({ field: 'workstreams.0.to', reason: expect.stringMatching(/no node named "nosuch".*\(set by --to\)$/), fix: expect.stringContaining('--force') }),
-      expect.objectContaining({ field: 'workstreams.2.to', reason: expect.stringContaining('node alpha cannot run this task'), fix: expect.stringContaining('--force') }),
+      expect.objectContaining({ field: 'workstreams.1.to', reason: expect.stringMatching(/no node named "nosuch".*\(set by --to\)$/), fix: expect.stringContaining('--force') }),
+      expect.objectContaining({ field: 'workstreams.3.to', reason: expect.stringContaining('node alpha cannot run this task'), fix: expect.stringContaining('--force') }),
       expect.objectContaining({ field: 'integrate.to' }),
     ]));
     expect(busLog().length).toBe(before);
@@ -237,12 +237,12 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     expect(e.code).toBe('INVALID_PLAN');
     expect(e.data.problems).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ path: bad, field: 'workstreams.1.tasks' }),
-        expect.objectContaining({ path: bad, field: 'workstreams.1.taks', fix: 'remove it or rename it to "tasks"' }),
+        expect.objectContaining({ path: bad, field: 'workstreams.2.tasks' }),
+        expect.objectContaining({ path: bad, field: 'workstreams.2.taks', fix: 'remove it or rename it to "tasks"' }),
       ]),
     );
     const text = await gitbus(['fanout', bad], { home, cwd: work });
-    expect(text.stderr).toContain(`${bad} (field workstreams.1.tasks): the required field "tasks" is missing`);
+    expect(text.stderr).toContain(`${bad} (field workstreams.2.tasks): the required field "tasks" is missing`);
   });
 
   it('reads a plan only to its cap: a larger file, or a device that never ends, is refused, naming the file and the limit', async () => {

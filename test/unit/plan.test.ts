@@ -26,8 +26,17 @@ describe('plan files', () => {
     expect(p.ok).toBe(false);
     if (p.ok) return;
     const fields = p.problems.map((x) => x.field);
-    expect(fields).toEqual(expect.arrayContaining(['branch', 'workstreams.0.command', 'workstreams.1.name', 'workstreams.2.name', 'workstreams.2.runner']));
+    expect(fields).toEqual(expect.arrayContaining(['branch', 'workstreams.1.command', 'workstreams.2.name', 'workstreams.3.name', 'workstreams.3.runner']));
     expect(p.problems.every((x) => x.path === 'specs/feature.md' && x.fix !== '')).toBe(true);
+  });
+
+  it('count list positions from 1 in every field path, as a person counts the entries of a YAML list', () => {
+    const p = plan('title: T\nworkstreams:\n  - {name: a, tasks: x}\n  - {name: b, tasks: y, labels: [ok, "Not A Label"], tsks: z}\n  - {name: a, tasks: z}\n');
+    expect(p.ok).toBe(false);
+    if (p.ok) return;
+    expect(p.problems.map((x) => x.field)).toEqual(['workstreams.2.labels.2', 'workstreams.2.tsks']);
+    const twice = plan('title: T\nworkstreams:\n  - {name: a, tasks: x}\n  - {name: a, tasks: z}\n');
+    expect(twice.ok ? [] : twice.problems.map((x) => [x.field, x.reason])).toEqual([['workstreams.2.name', expect.stringContaining('(also workstreams.1)')]]);
   });
 
   it('build handoffs with defaults below the workstream, claude by default, and integrate: false for none', () => {
