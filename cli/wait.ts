@@ -65,11 +65,19 @@ export function endFields(waited: { out: TaskOutput; ended: boolean }): Record<s
 export function reportEnd(json: boolean, id: string, done: TaskOutput, notShown: LogNotShown | null, end: ProjectEnd | null = null): void {
   const cut = json ? null : truncationNote(done, notShown);
   if (cut) note(cut);
-  if (!json && end) for (const w of projectEndWarnings(id, end.asked, end.report)) note(`gitbus: warning: ${w}`);
+  warnProjectEnd(json, id, end);
   if (done.state === 'succeeded') return;
   // Why, as `show` and `run` say it.
   if (!json) note(`gitbus: ${id} ended ${done.state}${done.node ? ` on ${done.node}` : ''}${done.reason ? `: ${done.reason}` : ''}`);
   process.exitCode = EXIT.taskEnded;
+}
+
+/**
+ * On stderr, when a project task's results are not where its dispatch announced them (projectEndWarnings); nothing
+ * with `--json`, whose `project` (projectOutcome) says it. For every command that waits for a task's end.
+ */
+export function warnProjectEnd(json: boolean, id: string, end: ProjectEnd | null): void {
+  if (!json && end) for (const w of projectEndWarnings(id, end.asked, end.report)) note(`gitbus: warning: ${w}`);
 }
 
 /** Where a project task's results are once it ended: the branch the dispatch announced, and the response's report. */

@@ -12,7 +12,7 @@ import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
 import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
-import { timedOut, waitForEnd } from '../wait.js';
+import { projectEnd, projectOutcome, timedOut, waitForEnd, warnProjectEnd } from '../wait.js';
 import { truncationFields, truncationNote } from '../output-note.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
@@ -93,9 +93,14 @@ export function register(program: Command): void {
       const response = view?.response;
       const exitCode = response?.exitCode ?? null;
       const reason = response?.reason ?? null;
-      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, ...truncationFields(done), claude: done.claude, ended: true, ...(summary ? { project: summary } : {}) }, () => '');
+      // As dispatch --wait: where the results really are, not only what the dispatch announced.
+      const end = await projectEnd(ctx, r.id, waited);
+      const outcome = projectOutcome(summary, end);
+      emit(opts, { id: r.id, node: done.node, status: done.state, exitCode, reason, output: done.text, ...truncationFields(done), claude: done.claude, ended: true, ...(outcome ? { project: outcome } : {}) }, () => '');
       const cut = opts.json ? null : truncationNote(done, waited.notShown);
       if (cut) note(cut);
+      // A command that exited 0 keeps exit 0 with results beside the branch or not pushed, as dispatch --wait does.
+      warnProjectEnd(Boolean(opts.json), r.id, end);
       if (exitCode !== null && exitCode >= 0 && exitCode <= 255) {
         process.exitCode = exitCode;
         return;

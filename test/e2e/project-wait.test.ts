@@ -74,6 +74,27 @@ describe('dispatch --wait of project work', () => {
     expect(text.stderr.indexOf('went beside')).toBeGreaterThan(text.stderr.indexOf('succeeded on w1'));
   }, 120_000);
 
+  it('run --repo says the same: --json has the project outcome, and stderr warns when it is not pushed or went beside', async () => {
+    const r = await gitbus(['run', 'w1', '--repo', project.remote, '--branch', 'refused/run', '--json', '--', 'sh', '-c', 'echo done > done.txt'], { home: bus.home('alpha'), timeoutMs: 90_000 });
+    expect(r.code, `${r.stderr}\n${watcher.stderr()}`).toBe(0);
+    const out = json<{ id: string; status: string; exitCode: number; project: Outcome }>(r);
+    expect(out).toMatchObject({ status: 'succeeded', exitCode: 0 });
+    expect(out.project).toMatchObject({ repo: project.remote, branch: 'refused/run', pushed: false, headCommit: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect(out.project.pushError).toContain('pushes are closed today');
+    expect(out.project.askedBranch).toBeUndefined();
+    // --json's stderr carries no warning: the outcome is in the document.
+    expect(r.stderr).not.toContain('gitbus: warning:');
+
+    pushApartBranches(bus.dir, project.remote, ['slow/run']);
+    const text = await gitbus(['run', 'w1', '--repo', project.remote, '--base', 'main', '--branch', 'slow/run', '--', 'sh', '-c', 'echo done > done.txt'], { home: bus.home('alpha'), timeoutMs: 90_000 });
+    expect(text.code, `${text.stderr}\n${watcher.stderr()}`).toBe(0);
+    expect(text.stderr).toMatch(/gitbus: warning: \S+'s results went beside slow\/run, to branch slow\/run-moved-[0-9a-f]{8} of /);
+    expect(text.stderr.indexOf('went beside')).toBeGreaterThan(text.stderr.indexOf('succeeded on w1'));
+    const beside = await gitbus(['run', 'w1', '--repo', project.remote, '--base', 'main', '--branch', 'slow/run', '--json', '--', 'sh', '-c', 'echo again > again.txt'], { home: bus.home('alpha'), timeoutMs: 90_000 });
+    const p = json<{ project: Outcome }>(beside).project;
+    expect(p).toMatchObject({ branch: `slow/run-moved-${p.headCommit.slice(0, 8)}`, askedBranch: 'slow/run', pushed: true });
+  }, 180_000);
+
   it('resume --wait says the same of the resumed run: its results went beside a branch someone else pushed to', async () => {
     const first = await gitbus(['dispatch', 'start', '--id', 'pw-session', '--to', 'w1', '--repo', project.remote, '--runner', 'claude', '--branch', 'agent/work', '--body-file', '-', '--wait', '--json'], { home: bus.home('alpha'), input: 'Start.\n@write one.txt one\n@commit step one\n', timeoutMs: 90_000 });
     expect(first.code, `${first.stderr}\n${watcher.stderr()}`).toBe(0);

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parse, stringify } from 'yaml';
@@ -70,10 +70,11 @@ export async function fanOutPlan<T>(home: string, dir: string, checkout: string,
 
 /**
  * A person's branches `names` pushed to the project `remote` with a history of their own, without main's commit (a
- * clone in `dir/person-apart`, returned): results built on the task's base cannot be a fast-forward of them.
+ * clone in a new `dir/person-apart-*`, returned): results built on the task's base cannot be a fast-forward of them.
  */
 export function pushApartBranches(dir: string, remote: string, names: string[]): string {
-  const theirs = join(dir, 'person-apart');
+  // A folder of its own each time: a test file may push apart branches more than once.
+  const theirs = mkdtempSync(join(dir, 'person-apart-'));
   gitCli(['clone', '-q', remote, theirs]);
   gitCli(['checkout', '-q', '--orphan', 'apart'], theirs);
   writeFileSync(join(theirs, 'theirs.txt'), 'theirs\n');
