@@ -4,7 +4,7 @@ import { nodeProjectUrls } from '../bus/project/remote-url.js';
 import { homedir } from '../bus/user-home-dir.js';
 import { projectForTask, type ProjectOutcome } from '../bus/project/resolve.js';
 import type { ProjectCommand } from '../bus/project/base-errors.js';
-import { baseSchema, branchSchema, defaultBranch, repoSchema } from '../schemas/project.js';
+import { baseSchema, branchSchema, defaultBranch, repoSchema, type ProjectSummary } from '../schemas/project.js';
 import { schemaFlag } from './flags.js';
 import { note } from './output.js';
 
@@ -50,7 +50,6 @@ export function reportProject(p: ProjectOutcome, json: boolean): void {
   for (const w of p.warnings) note(`gitbus: warning: ${w}`);
 }
 
-export type ProjectSummary = { repo: string; base: string; baseCommit?: string; branch?: string };
 
 /**
  * The fields the handoff gets. A schedule's template keeps no `baseCommit` (each run starts from `base` as the
@@ -62,16 +61,6 @@ export function projectFieldsFor(p: ProjectOutcome, recurring: boolean): Project
   if (!recurring) return p.fields;
   const { baseCommit: _resolved, ...rest } = p.fields;
   return rest;
-}
-
-/**
- * The project of a handoff made otherwise than from the flags (`--resume`: the resumed task's), as
- * projectSummary gives it: the base as written, else its commit (a handoff may name only one). Pure.
- */
-export function handoffProject(h: { repo?: string; base?: string; baseCommit?: string; branch?: string }, id: string): ProjectSummary | null {
-  const base = h.base ?? h.baseCommit;
-  if (h.repo === undefined || base === undefined) return null;
-  return { repo: h.repo, base, ...(h.baseCommit !== undefined ? { baseCommit: h.baseCommit } : {}), branch: h.branch ?? defaultBranch(id) };
 }
 
 /** The project fields as the handoff has them, with the default branch filled in, for output. Pure. */

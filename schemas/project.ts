@@ -101,6 +101,19 @@ export function defaultBranch(id: string): string {
   return `gitbus/${id}`;
 }
 
+/** Where a project task starts and where its results go, as the commands and the MCP dispatch tool report it. */
+export type ProjectSummary = { repo: string; base: string; baseCommit?: string; branch?: string };
+
+/**
+ * The project of a handoff made otherwise than from the flags (a resume: the resumed task's), as the commands'
+ * projectSummary gives it: the base as written, else its commit (a handoff may name only one). Pure.
+ */
+export function handoffProject(h: { repo?: string; base?: string; baseCommit?: string; branch?: string }, id: string): ProjectSummary | null {
+  const base = h.base ?? h.baseCommit;
+  if (h.repo === undefined || base === undefined) return null;
+  return { repo: h.repo, base, ...(h.baseCommit !== undefined ? { baseCommit: h.baseCommit } : {}), branch: h.branch ?? defaultBranch(id) };
+}
+
 /** The branch of a fan-out's workstream, and of its integration. Pure. */
 export function workstreamBranch(group: string, workstream: string): string {
   return `${group}/${workstream}`;

@@ -12,11 +12,11 @@ import { dispatchFromFlags, durationFlag, durationMs, intFlag, oneOfFlag, repeat
 import { handoffSchema } from '../../schemas/handoff.js';
 import { labelSchema, nodeNameSchema, RUNNERS, taskIdSchema } from '../../schemas/fields.js';
 import { cronSchema } from '../../schemas/cron.js';
-import { groupNameSchema } from '../../schemas/project.js';
+import { groupNameSchema, handoffProject } from '../../schemas/project.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { endFields, projectEnd, projectOutcome, refuseLoneWaitTimeout, reportEnd, timedOut, waitForEnd } from '../wait.js';
-import { handoffProject, projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
+import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
 import { resumeInto } from '../../bus/ops/resume.js';
 import { InputError } from '../../bus/errors.js';
 import { recordForClaudeSession } from '../claude-session.js';

@@ -5,7 +5,7 @@ import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { endFields, projectEnd, projectOutcome, refuseLoneWaitTimeout, reportEnd, timedOut, waitForEnd } from '../wait.js';
-import { handoffProject } from '../project-flags.js';
+import { handoffProject } from '../../schemas/project.js';
 import { durationFlag, durationMs } from '../flags.js';
 import { recordForClaudeSession } from '../claude-session.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';

@@ -16,7 +16,7 @@ import { InvalidBusFileError, firstLine } from '../../schemas/errors.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import { taskIdSchema } from '../../schemas/fields.js';
 import { handoffSchema, type Handoff } from '../../schemas/handoff.js';
-import { baseSchema, branchSchema, commitSchema, defaultBranch, repoSchema } from '../../schemas/project.js';
+import { baseSchema, branchSchema, commitSchema, defaultBranch, handoffProject, repoSchema } from '../../schemas/project.js';
 import { commandSigner } from '../../bus/trust/dispatch-signing.js';
 import { defineTool } from '../tool.js';
 
@@ -50,7 +50,10 @@ const output = z.object({
   title: z.string(),
   warnings: z.array(z.string()).register(z.globalRegistry, { description: 'why the task may wait longer than expected' }),
   queued: z.optional(z.object({ reason: z.string() })).register(z.globalRegistry, { description: 'set when the remote could not be reached: the task waits in this node\'s queue and is sent at the next contact' }),
-  project: z.optional(z.object({ repo: repoSchema, base: baseSchema, baseCommit: z.optional(commitSchema), branch: z.optional(branchSchema) })).register(z.globalRegistry, { description: 'project work: where the task starts and where its results go' }),
+  resumes: z.optional(taskIdSchema).register(z.globalRegistry, { description: 'with resume: the task whose session this one continues' }),
+  node: z.optional(z.string()).register(z.globalRegistry, { description: 'with resume: the node that holds the session, and so runs this task' }),
+  session: z.optional(z.string()).register(z.globalRegistry, { description: 'with resume: the claude session this task continues' }),
+  project: z.optional(z.object({ repo: repoSchema, base: baseSchema, baseCommit: z.optional(commitSchema), branch: z.optional(branchSchema) })).register(z.globalRegistry, { description: 'project work: where the task starts and where its results go (with resume: the resumed task\'s)' }),
   notes: z.optional(z.array(z.string())),
 });
 
@@ -81,7 +84,7 @@ export const dispatchTool = defineTool({
     // Before anything is queued: a base that is not on the project remote refuses the dispatch.
     const project = a.resume === undefined ? await projectFor(ctx, a, cwd ?? env.cwd, cwd !== null) : null;
     if (project?.fields) Object.assign(handoff, project.fields);
-    if (a.resume !== undefined) await resumeInto(ctx, a.resume, handoff);
+    const resumed = a.resume !== undefined ? await resumeInto(ctx, a.resume, handoff) : null;
     const target = handoff.to ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
     if (target && !a.force) throw target;
     const warnings = [...(project?.warnings ?? []), ...(target instanceof NodeCannotRunError ? [`${firstLine(target)}; the task waits until it can`] : [])];
@@ -99,7 +102,8 @@ export const dispatchTool = defineTool({
         // The task is on the bus; only this session's hear-back for it is lost (gitbus collect --node still lists it).
       }
     }
-    const fields = project?.fields;
+    // A resume's project is the resumed task's (resumeInto put it in the handoff), as `gitbus dispatch --resume` reports it.
+    const fields = resumed ? handoffProject(handoff, r.id) : project?.fields;
     // `cwd` asks for project work: where it is no checkout, the task is plain, as `gitbus dispatch` run there makes it, and the result says so.
     const notes = [...(project?.notes ?? [])];
     if (cwd !== null && !fields && notes.length === 0 && git === null) notes.push(`not project work: cwd ${cwd} is not inside a git checkout, so the task is a plain one (give cwd a checkout of the project, or repo and base)`);
@@ -109,6 +113,7 @@ export const dispatchTool = defineTool({
       title: r.title,
       warnings: [...warnings, ...r.warnings],
       ...(r.queued ? { queued: r.queued } : {}),
+      ...(resumed ? { resumes: resumed.fields.resumes, node: resumed.node, session: resumed.session } : {}),
       ...(fields ? { project: { ...fields, branch: fields.branch ?? defaultBranch(r.id) } } : {}),
       ...(notes.length ? { notes } : {}),
     };

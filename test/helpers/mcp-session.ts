@@ -21,7 +21,11 @@ import { mcpServerEnv as serverEnv } from './mcp-server.js';
 
 export type Json = Record<string, unknown>;
 
-export function mcpSession(opts: { watcher: boolean }) {
+/**
+ * `betaRunners`: what node beta offers (default: shell); `watcherEnv`: its watcher's environment beyond the test's,
+ * from the bus's folder (a claude stand-in's sessions, say).
+ */
+export function mcpSession(opts: { watcher: boolean; betaRunners?: string[]; watcherEnv?: (busDir: string) => NodeJS.ProcessEnv }) {
   const children: ChildProcess[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   let bus: Awaited<ReturnType<typeof makeBus>> | undefined;
@@ -41,8 +45,8 @@ export function mcpSession(opts: { watcher: boolean }) {
     const b = await makeBus({ node: 'alpha' });
     bus = b;
     cleanups.push(b.cleanup);
-    const beta = await b.addNode('beta', [], ['--runner', 'shell']);
-    const watcher = opts.watcher ? startWatcher(beta, ['--poll', '1s'], children) : null;
+    const beta = await b.addNode('beta', [], (opts.betaRunners ?? ['shell']).flatMap((r) => ['--runner', r]));
+    const watcher = opts.watcher ? startWatcher(beta, ['--poll', '1s'], children, opts.watcherEnv?.(b.dir) ?? {}) : null;
     const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: serverEnv(b.home('alpha')), cwd: neutralCwd(), stderr: 'pipe' });
     transport.stderr?.on('data', (d: Buffer) => (log.server += d.toString()));
     const c = new Client({ name: 'gitbus-test', version: '1.0.0' });
