@@ -289,9 +289,12 @@ export interface StagedFile {
  * What a file staged beside its place is named: `.gitbus-tmp-<pid>-<12 hex>`. The writer's pid tells a write in
  * progress, however slow (a restore stages every file before it renames any), from one a killed process left
  * (staged.ts sweeps those); `.gitbus-tmp-<12 hex>`, without a pid, is what gitbus wrote before, judged by age alone.
- * schemas/env-paths.ts never syncs either.
+ * The first versions named it after its file, `.NAME.gitbus-<pid>-<6 hex>.tmp` (OLD_STAGED_RE), until a name of 231
+ * or more bytes had no room for that. schemas/env-paths.ts never syncs any of them.
  */
 export const STAGED_RE = /^\.gitbus-tmp-(?:([1-9][0-9]{0,9})-)?[0-9a-f]{12}$/;
+/** `.NAME.gitbus-<pid>-<6 hex>.tmp`, as the first versions staged a file NAME; always with its writer's pid. */
+export const OLD_STAGED_RE = /^\..+\.gitbus-([1-9][0-9]{0,9})-[0-9a-f]{6}\.tmp$/;
 
 /** A name of its own, not the file's with more around it: a file's name may be 255 bytes, the most a name can be. */
 function stagedName(): string {

@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import { LEFTOVER_AGE_MS } from '../leftovers.js';
 import { isAlive } from '../lock.js';
-import { absOf, linkOnPath, STAGED_RE } from './local.js';
+import { absOf, linkOnPath, OLD_STAGED_RE, STAGED_RE } from './local.js';
 
 /**
  * `env apply` and `env restore` write a file of the home through a temp file beside it and a rename (local.ts
@@ -13,8 +13,9 @@ import { absOf, linkOnPath, STAGED_RE } from './local.js';
 /**
  * Removes the temp files a killed apply or restore left in the folders of `rels` (home-relative paths of the files
  * it writes), and returns them as `~/…`; with `dryRun`, only says which. Only a regular file (never a link, nor
- * anything through one: a folder reached through a link is not looked in) named exactly as stageLocal names them,
- * older than bus/leftovers.ts's LEFTOVER_AGE_MS (a write takes milliseconds), and whose writer is not running.
+ * anything through one: a folder reached through a link is not looked in) named exactly as stageLocal names them
+ * or an older gitbus named them (local.ts OLD_STAGED_RE), older than bus/leftovers.ts's LEFTOVER_AGE_MS (a write
+ * takes milliseconds), and whose writer is not running.
  */
 export function sweepStaged(userHome: string, rels: readonly string[], opts: { dryRun?: boolean; now?: number } = {}): string[] {
   const before = (opts.now ?? Date.now()) - LEFTOVER_AGE_MS;
@@ -30,7 +31,8 @@ export function sweepStaged(userHome: string, rels: readonly string[], opts: { d
       continue;
     }
     for (const name of names.sort()) {
-      const m = STAGED_RE.exec(name);
+      // An older gitbus's name too: it was killed as a newer one can be, and nothing else removes its leftovers.
+      const m = STAGED_RE.exec(name) ?? OLD_STAGED_RE.exec(name);
       if (!m) continue;
       const pid = m[1];
       if (pid !== undefined && isAlive(Number(pid))) continue;

@@ -7,7 +7,7 @@ import { envFleet, type EnvBus } from '../helpers/env-fleet.js';
 
 /**
  * The temp files an apply or restore killed between its write and its rename leaves beside a file of the home
- * (`.gitbus-tmp-<pid>-<hex>`, `.gitbus-tmp-<hex>` from an older gitbus): the next apply or restore writing in that
+ * (`.gitbus-tmp-<pid>-<hex>`; `.gitbus-tmp-<hex>` and `.NAME.gitbus-<pid>-<hex>.tmp` from older versions): the next apply or restore writing in that
  * folder removes them, only those of exactly that name, regular files, old enough, whose writer is gone
  * (bus/env/staged.ts). Nodes a and b of test/helpers/env-fleet.ts on a real bare remote, fake HOMEs, the CLI.
  */
@@ -54,6 +54,9 @@ describe('gitbus env: temp files a killed apply left', () => {
       '.config/tool/.gitbus-tmp-00112233aabb',
       // The home itself is a folder apply writes to (~/.zshrc).
       `.gitbus-tmp-${dead}-ffffffffffff`,
+      // What the first versions named them: .NAME.gitbus-<pid>-<6 hex>.tmp, beside the file NAME.
+      `.config/tool/.tool.conf.gitbus-${dead}-0a1b2c.tmp`,
+      `..zshrc.gitbus-${dead}-ffffff.tmp`,
     ];
     for (const rel of gone) leftover(rel, OLD);
     const kept = [
@@ -69,6 +72,15 @@ describe('gitbus env: temp files a killed apply left', () => {
       leftover('.config/tool/.gitbus-tmp-0A1B2C3D4E5F', OLD),
       // A folder no file of the profile is in.
       leftover(`.config/other/.gitbus-tmp-${dead}-0a1b2c3d4e5f`, OLD),
+      // The older name: its writer still runs, too young, or not exactly the name (no pid, other hex, other ending).
+      leftover(`.config/tool/.tool.conf.gitbus-${process.pid}-0a1b2c.tmp`, OLD),
+      leftover(`.config/tool/.tool.conf.gitbus-${dead}-aaaaaa.tmp`, 1000),
+      leftover('.config/tool/.tool.conf.gitbus-0a1b2c.tmp', OLD),
+      leftover(`.config/tool/.tool.conf.gitbus-${dead}-0a1b2c3d.tmp`, OLD),
+      leftover(`.config/tool/.tool.conf.gitbus-${dead}-0A1B2C.tmp`, OLD),
+      leftover(`.config/tool/tool.conf.gitbus-${dead}-0a1b2c.tmp`, OLD),
+      leftover(`.config/tool/.tool.conf.gitbus-${dead}-0a1b2c.tmp.keep`, OLD),
+      leftover(`.config/tool/..gitbus-${dead}-0a1b2c.tmp`, OLD),
     ];
     // Not a regular file: a folder, and a link (to a file outside the home, which must stay).
     const folder = join(fakeHome('b'), '.config/tool/.gitbus-tmp-cccccccccccc');
@@ -79,7 +91,10 @@ describe('gitbus env: temp files a killed apply left', () => {
     const link = join(fakeHome('b'), '.config/tool/.gitbus-tmp-dddddddddddd');
     symlinkSync(outside, link);
     lutimesSync(link, new Date(Date.now() - OLD), new Date(Date.now() - OLD));
-    kept.push(folder, link);
+    const oldLink = join(fakeHome('b'), `.config/tool/.tool.conf.gitbus-${dead}-dddddd.tmp`);
+    symlinkSync(outside, oldLink);
+    lutimesSync(oldLink, new Date(Date.now() - OLD), new Date(Date.now() - OLD));
+    kept.push(folder, link, oldLink);
 
     const dry = await envCmd('b', ['apply', 'dots', '--dry-run']);
     ok(dry);
