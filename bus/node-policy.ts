@@ -37,20 +37,64 @@ function projectsOnlyList(projects: Readonly<Record<string, string>>): string[] 
   return [...new Set(Object.entries(projects).flatMap(([name, url]) => [name, url]))];
 }
 
-/** At most this many entries in a card's `projectsOnly` (schemas/node-card.ts). */
-const CARD_PROJECTS_MAX = 300;
+/**
+ * At most this many entries in a card's repo lists, `policy.repos` and `projectsOnly` (schemas/node-card.ts). A list
+ * that would be longer is left out whole, never cut: a dispatcher refuses a repo its card does not list, so a cut
+ * list would refuse what the node takes, and without the field the node decides (docs/PROTOCOL.md §6).
+ */
+export const CARD_LIST_MAX = 300;
+
+/** A repo list this node's card leaves out, being longer than CARD_LIST_MAX: what the node says of it (cardListsLeftOut). */
+export interface CardListLeftOut {
+  field: 'policy.repos' | 'projectsOnly';
+  /** How many entries the whole list has. */
+  count: number;
+}
+
+/** The projects' names and URLs as a handoff records them (no password; over http(s) no user name). */
+function publishedProjectsOnly(home: string, config: NodeConfig): string[] {
+  const projects = Object.fromEntries(Object.entries(policyFacts(home, config).projects ?? {}).map(([name, url]) => [name, publishableRepo(url).repo]));
+  return projectsOnlyList(projects);
+}
 
 /**
  * The card's `projectsOnly`: with node.yaml `projectsOnly: true`, the projects' names and URLs as a handoff records
- * them (no password; over http(s) no user name), so that `dispatch --to` judges a repo as the node will. Undefined
- * without projectsOnly, and when the list would not fit: a card that left some out would refuse what the node
- * takes, and without the field the node decides.
+ * them, so that `dispatch --to` judges a repo as the node will. Undefined without projectsOnly, and when the list
+ * would not fit (CARD_LIST_MAX).
  */
 export function cardProjectsOnly(home: string, config: NodeConfig): string[] | undefined {
   if (!config.projectsOnly) return undefined;
-  const projects = Object.fromEntries(Object.entries(policyFacts(home, config).projects ?? {}).map(([name, url]) => [name, publishableRepo(url).repo]));
-  const list = projectsOnlyList(projects);
-  return list.length <= CARD_PROJECTS_MAX ? list : undefined;
+  const list = publishedProjectsOnly(home, config);
+  return list.length <= CARD_LIST_MAX ? list : undefined;
+}
+
+/**
+ * The card's `policy.repos` whole: node.yaml's patterns plus the URL of every project they admit by name, as a
+ * handoff records it (the card is public, and dispatchers judge their handoffs' repo against it), so that a
+ * dispatcher who gives the URL is judged as the node would judge it. Undefined without `policy.repos`.
+ */
+function publishedRepos(home: string, config: NodeConfig): string[] | undefined {
+  const repos = config.policy?.repos;
+  if (!repos) return undefined;
+  const urls = Object.entries(policyFacts(home, config).projects ?? {})
+    .filter(([name, url]) => repos.some((g) => globMatch(g, name) || globMatch(g, url)))
+    .map(([, url]) => publishableRepo(url).repo);
+  return [...new Set([...repos, ...urls])];
+}
+
+/**
+ * The repo lists this node's card leaves out for being longer than a card holds, each with its length: the node
+ * says so (the watcher at its start), since a dispatcher then checks no repo against them and only the node judges.
+ */
+export function cardListsLeftOut(home: string, config: NodeConfig): CardListLeftOut[] {
+  const out: CardListLeftOut[] = [];
+  const repos = publishedRepos(home, config);
+  if (repos && repos.length > CARD_LIST_MAX) out.push({ field: 'policy.repos', count: repos.length });
+  if (config.projectsOnly) {
+    const list = publishedProjectsOnly(home, config);
+    if (list.length > CARD_LIST_MAX) out.push({ field: 'projectsOnly', count: list.length });
+  }
+  return out;
 }
 
 /** What the verdict knows of this node: its named work roots and its projects' URLs as git here reaches them. */
@@ -61,23 +105,16 @@ export function policyFacts(home: string, config: NodeConfig): PolicyFacts {
 }
 
 /**
- * The policy as the node card publishes it (schemas/node-card.ts): its repo patterns plus the URL of every project
- * they admit by name, so that a dispatcher who gives the URL is judged as the node would judge it; no command
- * patterns. Undefined without a policy.
+ * The policy as the node card publishes it (schemas/node-card.ts): its repos (publishedRepos) when they fit
+ * (CARD_LIST_MAX), no command patterns. Undefined without a policy.
  */
 export function cardPolicy(home: string, config: NodeConfig): CardPolicy | undefined {
   const p = config.policy;
   if (!p) return undefined;
   const out: CardPolicy = {};
   if (p.signers) out.signers = p.signers;
-  if (p.repos) {
-    const urls = Object.entries(policyFacts(home, config).projects ?? {})
-      .filter(([name, url]) => p.repos?.some((g) => globMatch(g, name) || globMatch(g, url)))
-      // As a handoff records it (no password; over http(s) no user name): the card is public, and dispatchers
-      // judge their handoffs' repo against it.
-      .map(([, url]) => publishableRepo(url).repo);
-    out.repos = [...new Set([...p.repos, ...urls])].slice(0, 300);
-  }
+  const repos = publishedRepos(home, config);
+  if (repos && repos.length <= CARD_LIST_MAX) out.repos = repos;
   if (p.workRoots) out.workRoots = p.workRoots;
   if (p.commands) out.commands = true;
   if (p.maxTimeout) out.maxTimeout = p.maxTimeout;
@@ -92,8 +129,11 @@ export function cardPolicy(home: string, config: NodeConfig): CardPolicy | undef
  */
 export function policyOfCard(card: Pick<NodeCard, 'policy' | 'projectsOnly'>): NodePolicy | undefined {
   if (!card.policy && !card.projectsOnly) return undefined;
-  const { commands: _commands, ...rest } = card.policy ?? {};
-  return { ...rest, ...(card.projectsOnly ? { projectsOnly: card.projectsOnly } : {}) };
+  const { commands: _commands, repos, ...rest } = card.policy ?? {};
+  // Earlier builds cut a longer `policy.repos` to its first 300 without a word: a list that long may be missing
+  // repos the node takes, so it limits nothing here, as a list left out does not.
+  const whole = repos !== undefined && repos.length < CARD_LIST_MAX ? { repos } : {};
+  return { ...rest, ...whole, ...(card.projectsOnly ? { projectsOnly: card.projectsOnly } : {}) };
 }
 
 /** The runners a node offers on its card: those it enables and its policy allows, `manual` always. Pure. */

@@ -13,6 +13,13 @@ export type WatchEvent =
    * claims no task for it and its node card does not offer it. Reported at start, before `started`.
    */
   | { type: 'runner-missing'; runner: string; binary: string; fix: string }
+  /**
+   * A repo list of this node's policy (`policy.repos` with the URLs of the projects it admits, or `projectsOnly`)
+   * has more than `max` entries, the most a node card holds: the card leaves it out (bus/node-policy.ts
+   * CARD_LIST_MAX), so `dispatch --to` checks no task's repo against it and only this node judges, when it claims.
+   * Reported at start, before `started`.
+   */
+  | { type: 'card-list-left-out'; field: 'policy.repos' | 'projectsOnly'; count: number; max: number; fix: string }
   | { type: 'claimed'; id: string; attempt: number; title: string; reclaimed: boolean }
   /**
    * A claim lost a race to another node (bus/ops/claim.ts LostRace): `rejected`, its push was refused because main

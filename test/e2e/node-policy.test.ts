@@ -8,6 +8,7 @@ import { makeBus } from '../helpers/bus.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
 import { taskEnd } from '../helpers/task-end.js';
+import { editNode } from '../helpers/project.js';
 import { statusInProcess } from '../helpers/in-process.js';
 
 /**
@@ -173,5 +174,18 @@ describe('node policy', () => {
     const { state, response } = await ended(id);
     expect(state).toBe('failed');
     expect(response.reason).toContain('policy.repos: node w works only on /nowhere/allowed/*, and the task\'s repo is "/elsewhere/other.git"');
+  });
+
+  it('a policy.repos too long for the card is left off it whole, and the watcher says so at start, with the count', async () => {
+    const wide = await bus.addNode('wide', [], ['--runner', 'shell']);
+    // One pattern and the URLs of the 300 projects it admits: 301 entries, one more than a card holds.
+    const projects = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`app-${i}`, { url: `https://git.example/o/app-${i}.git` }]));
+    editNode(wide, (c) => ({ ...c, projects, policy: { repos: ['app-*'], maxTimeout: '1h' } }));
+    const ran = await gitbus(['watch', '--once'], { home: wide });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toContain("warning: node card leaves out policy.repos: 301 entries, more than the 300 a card holds, so dispatch --to checks no task's repo against it; this node judges each when it claims\n  fix: ");
+    type Status = { nodes: { node: string; card?: { policy?: Record<string, unknown> } }[] };
+    const card = json<Status>(await gitbus(['status', '--json'], { home: bus.home('boss') })).nodes.find((n) => n.node === 'wide')?.card;
+    expect(card?.policy).toEqual({ maxTimeout: '1h' });
   });
 });

@@ -5,7 +5,7 @@ import { baseTaskView } from '../../bus/model/task-view.js';
 import { claimQueue, eligibility } from '../../bus/model/planner.js';
 import { untrustedVerdict } from '../../bus/trust/enforce.js';
 import { claimRemoved } from '../../bus/trust/seen-ended.js';
-import { cardPolicy, offeredRunners, policyJudge, policyOfCard } from '../../bus/node-policy.js';
+import { cardListsLeftOut, cardPolicy, offeredRunners, policyJudge, policyOfCard } from '../../bus/node-policy.js';
 import { nodeConfigSchema, type NodeConfig } from '../../bus/home.js';
 import { nodeCardSchema } from '../../schemas/node-card.js';
 import { hasDotSegment } from '../../schemas/project.js';
@@ -315,6 +315,40 @@ describe('the node judge and the node card', () => {
     expect(fromCard('/srv/x.git')).toMatchObject({ ok: false, fields: ['projectsOnly'] });
     expect(policyOfCard({})).toBeUndefined();
     expect(nodeCard(config(undefined), 'x', new Date(), '/home/g')).not.toHaveProperty('projectsOnly');
+  });
+});
+
+describe('a repo list too long for the node card', () => {
+  const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`app-${i}`, { url: `https://host/o/app-${i}.git` }]));
+  const config = (policy: NodeConfig['policy'], more: Partial<NodeConfig> = {}): NodeConfig =>
+    nodeConfigSchema.parse({ node: 'w', remote: '/r.git', runners: ['shell'], policy, ...more });
+  const judgeByCard = (card: ReturnType<typeof nodeCard>, repo: string) => nodePolicyVerdict(policyOfCard(card), { command: 'true', repo }, { node: 'w' });
+
+  it('is left off the card whole, never cut, and the node says which and how long: policy.repos, as projectsOnly', () => {
+    // One pattern and the URLs of the 300 projects it admits: 301 entries.
+    const c = config({ repos: ['app-*'], maxTimeout: '2h' }, { projects: many(300) });
+    const card = nodeCard(c, '2026-01-01T00:00:00.000Z', new Date('2026-01-02T00:00:00Z'), '/home/g');
+    expect(card.policy).toEqual({ maxTimeout: '2h' });
+    expect(nodeCardSchema.safeParse(card).success).toBe(true);
+    expect(cardListsLeftOut('/home/g', c)).toEqual([{ field: 'policy.repos', count: 301 }]);
+    // A dispatcher reading the card refuses no repo the node may take: the 301st included.
+    expect(judgeByCard(card, 'https://host/o/app-299.git').ok).toBe(true);
+    // The node itself still judges by node.yaml.
+    expect(policyJudge('/home/g', c)?.({ title: 't', command: 'true', repo: 'https://host/o/other.git' }, 'x').ok).toBe(false);
+
+    const fits = config({ repos: ['app-*'] }, { projects: many(299) });
+    expect(cardPolicy('/home/g', fits)?.repos).toHaveLength(300);
+    expect(cardListsLeftOut('/home/g', fits)).toEqual([]);
+
+    const only = config(undefined, { projectsOnly: true, projects: many(151) });
+    expect(nodeCard(only, 'x', new Date(), '/home/g')).not.toHaveProperty('projectsOnly');
+    expect(cardListsLeftOut('/home/g', only)).toEqual([{ field: 'projectsOnly', count: 302 }]);
+  });
+
+  it('a card\'s policy.repos of exactly 300, as older builds cut a longer one, refuses nothing; a shorter one does', () => {
+    const listed = Array.from({ length: 300 }, (_, i) => `https://host/o/app-${i}.git`);
+    expect(nodePolicyVerdict(policyOfCard({ policy: { repos: listed } }), { command: 'true', repo: 'https://host/o/app-300.git' }, { node: 'w' }).ok).toBe(true);
+    expect(nodePolicyVerdict(policyOfCard({ policy: { repos: listed.slice(0, 299) } }), { command: 'true', repo: 'https://host/o/app-300.git' }, { node: 'w' })).toMatchObject({ ok: false, fields: ['policy.repos'] });
   });
 });
 
