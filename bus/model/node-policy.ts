@@ -167,7 +167,7 @@ function repoNames(repo: string, projects: Readonly<Record<string, string>> | un
 
 /**
  * Whether a handoff's `repo` means the project `entry` of a projectsOnly list: a project name is that name exactly,
- * a URL is that remote however the repo spells it (credentials, `.git`, trailing slashes) — the two ways the
+ * a URL is that remote however the repo spells it (bus/project/remote-url.ts sameProjectRemote) — the two ways the
  * node's worktree code finds a node.yaml project (watcher/workspace/project-config.ts resolveProject). Pure.
  */
 export function namesProject(entry: string, repo: string): boolean {

@@ -38,11 +38,35 @@ export function nodeRemoteUrl(url: string, home: string, userHome: string): stri
   return absoluteRemoteUrl(url, home);
 }
 
-/** One spelling per remote, for comparing two (paths resolved, `file://` dropped, no trailing slash). Pure. */
+/**
+ * The one spelling of a remote on this machine, for comparing two: the absolute path git opens, or null for a
+ * remote elsewhere (or a relative path, which means something only where it was written). Each rule is what git
+ * 2.39 does with the spellings (tried with `git ls-remote`): `file:///p`, `file://localhost/p` and `/p` open one
+ * repository (the scheme is case-sensitive: `FILE://` is no transport), and so do percent escapes in a `file://`
+ * URL, trailing slashes, repeated slashes and `.` parts. A `..` part stays: the system takes it after following a
+ * link (`/srv/lnk/../r.git` is not `/srv/r.git` when lnk is one). `.git` stays too: git tries `/srv/x` first and
+ * `/srv/x.git` only when that is no repository, so when both exist they are two. Pure.
+ */
+export function localRemotePath(url: string): string | null {
+  let path = url;
+  if (url.startsWith('file://')) {
+    const rest = url.slice('file://'.length).replace(/^localhost(?=\/)/, '');
+    try {
+      path = decodeURIComponent(rest);
+    } catch {
+      // A malformed escape: git fails on it as well, so it is no spelling of another remote.
+      return null;
+    }
+  } else if (!isLocalPath(url)) {
+    return null;
+  }
+  if (!path.startsWith('/')) return null;
+  return `/${path.split('/').filter((part) => part !== '' && part !== '.').join('/')}`;
+}
+
+/** One spelling per remote, for comparing two (a path on this machine as localRemotePath spells it; elsewhere, no trailing slash). Pure. */
 export function remoteKey(url: string): string {
-  const path = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;
-  const local = !SCHEME_RE.test(path) && isAbsolute(path) ? resolve(path) : path;
-  return local.length > 1 ? local.replace(/\/+$/, '') : local;
+  return localRemotePath(url) ?? (url.length > 1 ? url.replace(/\/+$/, '') : url);
 }
 
 /**
@@ -89,9 +113,15 @@ export function sameRemote(a: string, b: string): boolean {
  * dispatch records a URL without its password and, over http(s), without its user name, while node.yaml keeps the
  * node's own (`https://me@host/x.git`). An SSH user name on one side only is the other side's default (its
  * ~/.ssh/config says it); two different ones may mean two homes (`~/x.git`), so they stay two remotes. Trailing
- * slashes and `.git` do not matter. Pure.
+ * slashes and `.git` do not matter there (hosts serve both). A path on this machine is compared as git opens it
+ * (localRemotePath): `file://` or not, but `.git` counts. Pure.
  */
 export function sameProjectRemote(a: string, b: string): boolean {
+  // A path on this machine, however written, in one spelling (where `.git` counts, as it does to git); never the
+  // same as a remote elsewhere.
+  const la = localRemotePath(a);
+  const lb = localRemotePath(b);
+  if (la !== null || lb !== null) return la === lb;
   const norm = (u: string) => publishableRepo(u).repo.replace(/\/+$/, '').replace(/\.git$/, '');
   const na = norm(a);
   const nb = norm(b);
