@@ -1,10 +1,12 @@
 import { homedir } from './user-home-dir.js';
 import type { Handoff } from '../schemas/handoff.js';
-import type { CardPolicy, NodeCard } from '../schemas/node-card.js';
+import type { CardPolicy } from '../schemas/node-card.js';
 import type { NodeConfig } from './home.js';
 import { globMatch } from './model/glob.js';
-import { nodePolicyVerdict, type NodePolicy, type PolicyFacts, type PolicyVerdict, type Signer } from './model/node-policy.js';
+import { CARD_LIST_MAX, nodePolicyVerdict, type NodePolicy, type PolicyFacts, type PolicyVerdict, type Signer } from './model/node-policy.js';
 import { nodeRemoteUrl, publishableRepo } from './project/remote-url.js';
+
+export { CARD_LIST_MAX };
 
 /**
  * Who signed a task, once its signature verified; null when none did. The trust work (signed handoffs) plugs its
@@ -36,13 +38,6 @@ export function judgesTasks(config: Pick<NodeConfig, 'policy' | 'projectsOnly'>)
 function projectsOnlyList(projects: Readonly<Record<string, string>>): string[] {
   return [...new Set(Object.entries(projects).flatMap(([name, url]) => [name, url]))];
 }
-
-/**
- * At most this many entries in a card's repo lists, `policy.repos` and `projectsOnly` (schemas/node-card.ts). A list
- * that would be longer is left out whole, never cut: a dispatcher refuses a repo its card does not list, so a cut
- * list would refuse what the node takes, and without the field the node decides (docs/PROTOCOL.md §6).
- */
-export const CARD_LIST_MAX = 300;
 
 /** A repo list this node's card leaves out, being longer than CARD_LIST_MAX: what the node says of it (cardListsLeftOut). */
 export interface CardListLeftOut {
@@ -120,20 +115,6 @@ export function cardPolicy(home: string, config: NodeConfig): CardPolicy | undef
   if (p.maxTimeout) out.maxTimeout = p.maxTimeout;
   if (p.maxBudgetUsd !== undefined) out.maxBudgetUsd = p.maxBudgetUsd;
   return out;
-}
-
-/**
- * A card's policy as the verdict reads it: the runners are the card's own list, the commands unknown, and its
- * `projectsOnly` (a top-level field, which a card of an older gitbus does not have) limits repos. Undefined when the
- * card says neither. Pure.
- */
-export function policyOfCard(card: Pick<NodeCard, 'policy' | 'projectsOnly'>): NodePolicy | undefined {
-  if (!card.policy && !card.projectsOnly) return undefined;
-  const { commands: _commands, repos, ...rest } = card.policy ?? {};
-  // Earlier builds cut a longer `policy.repos` to its first 300 without a word: a list that long may be missing
-  // repos the node takes, so it limits nothing here, as a list left out does not.
-  const whole = repos !== undefined && repos.length < CARD_LIST_MAX ? { repos } : {};
-  return { ...rest, ...whole, ...(card.projectsOnly ? { projectsOnly: card.projectsOnly } : {}) };
 }
 
 /** The runners a node offers on its card: those it enables and its policy allows, `manual` always. Pure. */

@@ -1,4 +1,6 @@
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import type { NodeCard } from '../../schemas/node-card.js';
+import { cardRefusal, type PolicyTask } from './node-policy.js';
 import { spreadHash } from './planner.js';
 
 /**
@@ -13,14 +15,17 @@ export interface RankNode {
   node: string;
   /** Its heartbeat is not silent (a node marking presence rarely, `idle`, counts as live). */
   live: boolean;
-  /** What its node card offers; undefined: no readable card, so it is assumed able to run anything. */
-  card?: { labels?: readonly string[]; runners?: readonly string[]; parallel?: number };
+  /**
+   * What its node card offers, and what its policy refuses (docs/PROTOCOL.md §6); undefined: no readable card, so
+   * it is assumed able to run anything.
+   */
+  card?: Pick<NodeCard, 'labels' | 'runners' | 'parallel' | 'policy' | 'projectsOnly'>;
   /** Open claims it holds in the snapshot. */
   holding: number;
 }
 
-/** What of a task decides which nodes could claim it. */
-export type RankedTask = Pick<Handoff, 'runner' | 'command' | 'labels' | 'to'>;
+/** What of a task decides which nodes could claim it: runner, labels, address, and what a card's policy judges. */
+export type RankedTask = Pick<Handoff, 'runner' | 'command' | 'labels' | 'to'> & PolicyTask;
 
 /** Ranks below this schedule a wake of their own at their deadline; higher ranks claim only on their ordinary wakes. */
 export const RANK_WINDOW = 3;
@@ -30,7 +35,9 @@ export const RANK_STEP_MAX_MS = 2000;
 
 /**
  * The nodes that could claim `task` now, `self` always among them: live, with a card (if any) offering the task's
- * runner and labels, and a free slot (card `parallel`, else 1, minus the claims it holds). A task addressed to one
+ * runner and labels, and a free slot (card `parallel`, else 1, minus the claims it holds), and whose card's policy
+ * does not refuse the task (cardRefusal: the verdict the node itself reaches before its claim, so a node that
+ * leaves the task for others does not hold back the one that takes it by a rank step). A task addressed to one
  * node (`to`) has that node alone. Sorted by name. `includeSelf` false: `self` only as the snapshot shows it, like
  * any other node (what the fleet's turns are computed from, so that every node computes the same).
  */
@@ -46,6 +53,7 @@ export function ableNodes(task: RankedTask | undefined, nodes: readonly RankNode
       if ((task?.labels ?? []).some((l) => !(c.labels ?? []).includes(l))) continue;
     }
     if ((c?.parallel ?? 1) - n.holding <= 0) continue;
+    if (c && task && cardRefusal(c, task, n.node) !== null) continue;
     out.add(n.node);
   }
   return [...out].sort();

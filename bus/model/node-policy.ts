@@ -1,4 +1,5 @@
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import type { NodeCard } from '../../schemas/node-card.js';
 import { COMMAND_RUNNERS, type RunnerName } from '../../schemas/fields.js';
 import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { globMatch } from './glob.js';
@@ -147,6 +148,39 @@ export function nodePolicyVerdict(policy: NodePolicy | undefined, task: PolicyTa
 
   if (refusals.length === 0) return { ok: true, caps };
   return { ok: false, fields: refusals.map((r) => r.field), reason: refusals.map((r) => r.reason).join('; '), fix: [...new Set(refusals.map((r) => r.fix))].join('; '), each: refusals };
+}
+
+/**
+ * At most this many entries in a card's repo lists, `policy.repos` and `projectsOnly` (schemas/node-card.ts). A list
+ * that would be longer is left out whole, never cut: a dispatcher refuses a repo its card does not list, so a cut
+ * list would refuse what the node takes, and without the field the node decides (docs/PROTOCOL.md §6).
+ */
+export const CARD_LIST_MAX = 300;
+
+/**
+ * A card's policy as the verdict reads it: the runners are the card's own list, the commands unknown, and its
+ * `projectsOnly` (a top-level field, which a card of an older gitbus does not have) limits repos. Undefined when the
+ * card says neither. Pure.
+ */
+export function policyOfCard(card: Pick<NodeCard, 'policy' | 'projectsOnly'>): NodePolicy | undefined {
+  if (!card.policy && !card.projectsOnly) return undefined;
+  const { commands: _commands, repos, ...rest } = card.policy ?? {};
+  // Earlier builds cut a longer `policy.repos` to its first 300 without a word: a list that long may be missing
+  // repos the node takes, so it limits nothing here, as a list left out does not.
+  const whole = repos !== undefined && repos.length < CARD_LIST_MAX ? { repos } : {};
+  return { ...rest, ...whole, ...(card.projectsOnly ? { projectsOnly: card.projectsOnly } : {}) };
+}
+
+/**
+ * Why node `node`'s card says its policy refuses `task`, or null when it does not (or says nothing). The one judge
+ * of a task by another node's card, for `dispatch --to`, the claim ranking and `status`'s noTaker alike: the
+ * verdict the node itself reaches before its claim (nodePolicyVerdict), with what only the node knows (its work
+ * roots, its command patterns, a task's signer, what a bare project name means there) left for it to decide, so
+ * a card refuses no task the node would take. Pure.
+ */
+export function cardRefusal(card: Pick<NodeCard, 'policy' | 'projectsOnly'>, task: PolicyTask, node: string): PolicyRefusal | null {
+  const verdict = nodePolicyVerdict(policyOfCard(card), task, { node });
+  return verdict.ok ? null : verdict;
 }
 
 /** A `signers` entry: a key fingerprint (`SHA256:…`, exact) or a principal (a glob, `*@example.com`). Pure. */

@@ -3,8 +3,7 @@ import type { BusContext } from '../context.js';
 import { NodeCannotRunError, UnknownNodeError, type DispatchedBy } from '../errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { currentSnapshot, localSnapshot } from './query.js';
-import { nodePolicyVerdict, type PolicyTask } from '../model/node-policy.js';
-import { policyOfCard } from '../node-policy.js';
+import { cardRefusal, type PolicyTask } from '../model/node-policy.js';
 import type { ForgedFile } from '../model/types.js';
 import { listFolder } from '../store/objects.js';
 import { notAFile } from '../trust/file-signatures.js';
@@ -48,11 +47,8 @@ export async function targetRefusals(snap: Snapshot, to: string, h: TargetTask, 
   const missing = (h.labels ?? []).filter((l) => !(card.labels ?? []).includes(l));
   if (missing.length > 0) out.push({ cause: 'labels', reason: `it lacks the label(s) ${missing.join(', ')}`, fix: `drop those labels, or add them to ${to} (labels in its node.yaml)`, policy: false });
   // The policy its card publishes (not its command patterns, nor what only the node knows: its roots, signers).
-  const policy = policyOfCard(card);
-  if (policy && runner !== 'manual') {
-    const v = nodePolicyVerdict(policy, h, { node: to });
-    if (!v.ok) for (const r of v.each) out.push({ cause: r.field === 'policy.repos' || r.field === 'projectsOnly' ? 'repo' : 'to', reason: r.reason, fix: r.fix, policy: true });
-  }
+  const refused = cardRefusal(card, h, to);
+  if (refused) for (const r of refused.each) out.push({ cause: r.field === 'policy.repos' || r.field === 'projectsOnly' ? 'repo' : 'to', reason: r.reason, fix: r.fix, policy: true });
   return out;
 }
 

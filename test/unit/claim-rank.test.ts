@@ -43,6 +43,43 @@ describe('claim ranking (rendezvous hashing)', () => {
     expect(ableNodes(shell, nodes, 'newcomer')).toContain('newcomer');
   });
 
+  it("leaves out nodes whose card's policy refuses the task, judged as each node judges it before its claim", () => {
+    const nodes = [
+      node('a'),
+      node('onlyapp', { card: { runners: ['manual', 'shell'], policy: { repos: ['https://host/o/app.git'] } } }),
+      node('projects', { card: { runners: ['manual', 'shell'], projectsOnly: ['web', 'https://host/o/web.git'] } }),
+      node('short', { card: { runners: ['manual', 'shell'], policy: { maxTimeout: '10m' } } }),
+    ];
+    const repo = (r: string) => ({ ...shell, repo: r });
+    expect(ableNodes(repo('https://host/o/app.git'), nodes, 'a')).toEqual(['a', 'onlyapp', 'short']);
+    expect(ableNodes(repo('https://host/o/web.git'), nodes, 'a')).toEqual(['a', 'projects', 'short']);
+    expect(ableNodes({ ...shell, timeout: '1h' }, nodes, 'a')).toEqual(['a', 'onlyapp', 'projects']);
+    // A bare project name means what only each node knows: a repos pattern decides nothing from the card.
+    expect(ableNodes(repo('app'), nodes, 'a')).toEqual(['a', 'onlyapp', 'short']);
+    // A manual task runs nothing on a node: no policy refuses it.
+    expect(ableNodes({ runner: 'manual', repo: 'https://host/o/other.git', timeout: '1h' }, nodes, 'a')).toEqual(['a', 'onlyapp', 'projects', 'short']);
+    // This node is in its own set whatever its card says: its claim judges it by its node.yaml, with more facts.
+    expect(ableNodes({ ...shell, timeout: '1h' }, nodes, 'short')).toContain('short');
+    expect(ableNodes({ ...shell, timeout: '1h' }, nodes, 'short', false)).not.toContain('short');
+  });
+
+  it('ranks first for a task the node that takes it, not a node ranked before it whose card refuses it', () => {
+    const two = [node('refuses', { card: { runners: ['shell'], policy: { repos: ['https://host/o/app.git'] } } }), node('takes')];
+    const task = { ...shell, repo: 'https://host/o/other.git' };
+    const plain = [node('refuses'), node('takes')];
+    // Ids for which the refusing node would rank first were its refusal not weighed.
+    const before = ids.filter((id) => claimRank(id, task, plain, 'refuses') === 0);
+    expect(before.length).toBeGreaterThan(50);
+    for (const id of before) {
+      expect(claimRank(id, task, plain, 'takes')).toBe(1);
+      expect(claimRank(id, task, two, 'takes')).toBe(0);
+    }
+    // Nor does it take a turn ahead of the node that takes the task: that node is the only claimer, with no turn to wait.
+    const pending = before.slice(0, 4).map((id) => ({ id, task }));
+    expect(claimTurn(pending, two, 'takes')).toBe(0);
+    expect(claimTurn(pending, plain, 'takes')).toBe(1);
+  });
+
   it('gives a task addressed to one node that node alone, at rank 0', () => {
     expect(ableNodes({ ...shell, to: 'w3' }, fleet, 'w3')).toEqual(['w3']);
     for (const id of ids.slice(0, 20)) expect(claimRank(id, { ...shell, to: 'w3' }, fleet, 'w3')).toBe(0);

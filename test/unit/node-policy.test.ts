@@ -1,11 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { globMatch } from '../../bus/model/glob.js';
-import { nodePolicyVerdict, signerMatches, type NodePolicy, type PolicyFacts, type PolicyTask, type PolicyVerdict } from '../../bus/model/node-policy.js';
+import { cardRefusal, nodePolicyVerdict, policyOfCard, signerMatches, type NodePolicy, type PolicyFacts, type PolicyTask, type PolicyVerdict } from '../../bus/model/node-policy.js';
 import { baseTaskView } from '../../bus/model/task-view.js';
 import { claimQueue, eligibility } from '../../bus/model/planner.js';
 import { untrustedVerdict } from '../../bus/trust/enforce.js';
 import { claimRemoved } from '../../bus/trust/seen-ended.js';
-import { cardListsLeftOut, cardPolicy, offeredRunners, policyJudge, policyOfCard } from '../../bus/node-policy.js';
+import { cardListsLeftOut, cardPolicy, offeredRunners, policyJudge } from '../../bus/node-policy.js';
 import { nodeConfigSchema, type NodeConfig } from '../../bus/home.js';
 import { nodeCardSchema } from '../../schemas/node-card.js';
 import { hasDotSegment } from '../../schemas/project.js';
@@ -276,13 +276,17 @@ describe('the node judge and the node card', () => {
 
   it('a dispatcher judging from the card refuses what it can know: a repo URL, the timeout, the budget', () => {
     const card = cardPolicy('/home/g', config({ repos: ['app'], maxTimeout: '2h', maxBudgetUsd: 3, signers: ['alice'], workRoots: [] })) ?? {};
-    const judge = (t: PolicyTask) => nodePolicyVerdict(policyOfCard({ policy: card }), t, { node: 'w' });
-    expect(judge({ command: 'true', repo: '/home/app.git' }).ok).toBe(true);
-    expect(judge({ command: 'true', repo: '/home/other.git' }).ok).toBe(false);
-    expect(judge({ command: 'true', timeout: '3h' }).ok).toBe(false);
-    expect(judge({ runner: 'claude', claude: { maxBudgetUsd: 4 } }).ok).toBe(false);
-    // Signers and roots are for the node to judge.
-    expect(judge({ command: 'true', workdir: 'src/x' }).ok).toBe(true);
+    const refusal = (t: PolicyTask) => cardRefusal({ policy: card }, t, 'w');
+    expect(refusal({ command: 'true', repo: '/home/app.git' })).toBeNull();
+    expect(refusal({ command: 'true', repo: '/home/other.git' })).toMatchObject({ fields: ['policy.repos'] });
+    expect(refusal({ command: 'true', timeout: '3h' })).toMatchObject({ fields: ['policy.maxTimeout'] });
+    expect(refusal({ runner: 'claude', claude: { maxBudgetUsd: 4 } })).toMatchObject({ fields: ['policy.maxBudgetUsd'] });
+    // Signers and roots are for the node to judge, and a bare project name means what only the node knows.
+    expect(refusal({ command: 'true', workdir: 'src/x' })).toBeNull();
+    expect(refusal({ command: 'true', repo: 'other' })).toBeNull();
+    // A manual task runs nothing there, and a card without a policy refuses nothing.
+    expect(refusal({ runner: 'manual', repo: '/home/other.git' })).toBeNull();
+    expect(cardRefusal({}, { command: 'true', repo: '/home/other.git', timeout: '3h' }, 'w')).toBeNull();
   });
 
   it('projectsOnly is judged before the claim, as the worktree code finds a project: by name, or by URL in any spelling', () => {
