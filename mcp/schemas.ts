@@ -85,6 +85,7 @@ export const taskSummarySchema = z.object({
   waitingFor: z.array(z.string()),
   waitingOn: z.array(z.object({ id: z.string(), state: z.string() })),
   problems: z.array(fileProblemSchema),
+  repo: z.nullable(z.string()).register(z.globalRegistry, { description: "a project task's repository, as its handoff names it" }),
   branch: z.nullable(z.string()),
   group: z.nullable(z.string()),
   exhausted: z.boolean().register(z.globalRegistry, { description: 'pending with every attempt used: no node may claim it, and the next watcher answers it failed' }),

@@ -1,7 +1,8 @@
 import type { Handoff } from '../../schemas/handoff.js';
 import { effectiveRunner } from '../../schemas/handoff.js';
 import type { StateFields, TaskView } from './task-view.js';
-import type { PolicyVerdict } from './node-policy.js';
+import type { NodeCard } from '../../schemas/node-card.js';
+import { cardRefusal, type PolicyTask, type PolicyVerdict } from './node-policy.js';
 
 /** What the planner needs to know about the node that wants work. */
 export interface NodeFacts {
@@ -237,6 +238,8 @@ export function unreadableHolderFix(view: Pick<TaskView, 'id' | 'claim' | 'files
   return `a person fixes or removes ${unreadableHolder(view) ?? 'the claim file'} in the bus repository (git rm, commit, push); then it can be claimed; or end it with "gitbus cancel ${view.id}"`;
 }
 
+const POLICY_REFUSES = 'its policy refuses it';
+
 /** What a node card says of the node's will, as noTaker reads it. */
 export interface CardFacts {
   node: string;
@@ -244,17 +247,22 @@ export interface CardFacts {
   readable?: boolean;
   labels?: readonly string[];
   runners?: readonly string[];
+  /** What its policy refuses, as its card publishes it (judged by cardRefusal). */
+  policy?: NodeCard['policy'];
+  projectsOnly?: NodeCard['projectsOnly'];
   /** Why this node's trust ignores the node's card as forged: what the node writes does not count here either. */
   untrusted?: string;
 }
 
 /**
  * Why no node on the bus can take a pending task, by their cards (the runners each watcher found its program for,
- * its labels), or null when one can or when there are no cards to judge by. What `status` shows under a task that
- * would otherwise sit `pending` with nothing said: addressed to a node that does not offer its runner (its program is
- * missing there), or needing labels nobody has. Pure.
+ * its labels, what its policy refuses), or null when one can or when there are no cards to judge by. What `status`
+ * shows under a task that would otherwise sit `pending` with nothing said: addressed to a node that does not offer
+ * its runner (its program is missing there), needing labels nobody has, or refused by every node's policy (a
+ * project repo no card's `policy.repos` or `projectsOnly` admits, a timeout or budget over every node's limit):
+ * judged by cardRefusal, as the nodes' claims and the claim ranking judge it. Pure.
  */
-export function noTaker(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'>, cards: readonly CardFacts[]): string | null {
+export function noTaker(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'> & PolicyTask, cards: readonly CardFacts[]): string | null {
   if (cards.length === 0) return null;
   const runner = effectiveRunner(h);
   const candidates = h.to ? cards.filter((c) => c.node === h.to) : cards;
@@ -265,10 +273,18 @@ export function noTaker(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'>
     if (c.untrusted !== undefined) return `its card is not trusted on this node, so neither is what it claims (${c.untrusted})`;
     if (c.runners && !c.runners.includes(runner)) return `it does not offer the ${runner} runner`;
     const missing = (h.labels ?? []).filter((l) => !(c.labels ?? []).includes(l));
-    return missing.length > 0 ? `it lacks label(s) ${missing.join(', ')}` : null;
+    if (missing.length > 0) return `it lacks label(s) ${missing.join(', ')}`;
+    const refused = cardRefusal(c, h, c.node);
+    return refused ? `${POLICY_REFUSES} (${refused.reason})` : null;
   };
   const reasons = candidates.map(why);
   if (reasons.some((r) => r === null)) return null;
-  if (h.to) return `node ${h.to} cannot take it: ${reasons[0] ?? ''}${candidates[0]?.untrusted !== undefined ? '' : ' (its card; "gitbus doctor" on it says why)'}`;
+  const first = reasons[0] ?? '';
+  if (h.to) {
+    // Its runners are what its watcher found the programs for ("gitbus doctor" there says what is missing). A policy
+    // refusal names its field and limit; addressed to the node, its watcher answers the task failed with it.
+    const hint = candidates[0]?.untrusted !== undefined ? '' : first.startsWith(POLICY_REFUSES) ? '; its watcher answers it failed' : ' (its card; "gitbus doctor" on it says why)';
+    return `node ${h.to} cannot take it: ${first}${hint}`;
+  }
   return `no node can take it: ${candidates.map((c, i) => `${c.node}: ${reasons[i] ?? ''}`).slice(0, 3).join('; ')}${candidates.length > 3 ? '; ...' : ''}`;
 }

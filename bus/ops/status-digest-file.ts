@@ -17,8 +17,11 @@ import { frame, readHeaderLine, sha256 } from '../store/header-line.js';
  */
 export const MAGIC = 'gitbus-status-digest\n';
 
-/** Bump when what busStatus computes from a commit changes shape or meaning; the build id covers most changes. */
-export const STATUS_DIGEST_FORMAT = 1;
+/**
+ * Bump when what busStatus computes from a commit changes shape or meaning; the build id covers most changes.
+ * 2: task summaries carry `repo`, which noTaker judges node cards' `policy.repos` and `projectsOnly` by.
+ */
+export const STATUS_DIGEST_FORMAT = 2;
 
 /** Tasks of each state the core payload lists: `status` shows 50 a state (cli/commands/status.ts). */
 export const DIGEST_PER_STATE = 50;

@@ -269,7 +269,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
   };
   /** A claimed task's result held by its holder for the project remote, as the holder's own heartbeat says: only its own claims. */
   const deliveringOf = (t: TaskSummary): BeatDelivering | undefined => (t.state === 'claimed' && t.claim?.node ? beats.get(t.claim.node)?.delivering?.[`${t.id}.${t.claim.attempt}`] : undefined);
-  const cards: CardFacts[] = core.nodes.map((n) => (n.card ? { node: n.node, ...(n.card.labels ? { labels: n.card.labels } : {}), ...(n.card.runners ? { runners: n.card.runners } : {}) } : { node: n.node, readable: false }));
+  const cards: CardFacts[] = core.nodes.map((n) => (n.card ? { node: n.node, ...(n.card.labels ? { labels: n.card.labels } : {}), ...(n.card.runners ? { runners: n.card.runners } : {}), ...(n.card.policy ? { policy: n.card.policy } : {}), ...(n.card.projectsOnly ? { projectsOnly: n.card.projectsOnly } : {}) } : { node: n.node, readable: false }));
   // A card taken out as forged (a node that rotated its key, not listed yet): the node is there, but not trusted here.
   for (const f of core.forged) if (f.kind === 'node' && f.node !== null && !cards.some((c) => c.node === f.node)) cards.push({ node: f.node, untrusted: f.reason });
   return {
@@ -284,7 +284,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     cardless: (offline ? [] : cardlessNodes(ctx.repo.lastRefs, core.nodes.map((n) => n.node), core.forged).filter((n) => beats.get(n))).map((node) => ({ node, ...liveness(node) })),
     ...(core.perState !== undefined ? { perState: core.perState } : {}),
     tasks: core.tasks.map((t) => {
-      const nobody = t.state === 'pending' ? noTaker({ ...(t.to ? { to: t.to } : {}), labels: t.labels, ...(t.runner ? { runner: t.runner as Handoff['runner'] } : {}) }, cards) : null;
+      const nobody = t.state === 'pending' ? noTaker({ ...(t.to ? { to: t.to } : {}), labels: t.labels, ...(t.runner ? { runner: t.runner as Handoff['runner'] } : {}), ...(t.repo !== null ? { repo: t.repo } : {}) }, cards) : null;
       const held = deliveringOf(t);
       return { ...t, progress: progressOf(t), ...(nobody ? { noTaker: nobody } : {}), ...(held ? { delivering: held } : {}) };
     }),

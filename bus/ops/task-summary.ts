@@ -30,6 +30,11 @@ export interface TaskSummary {
   /** The dependencies it waits for and their states; one that ended without success dooms it (PROTOCOL.md §4). */
   waitingOn: { id: string; state: string }[];
   problems: FileProblem[];
+  /**
+   * A project task's repo as its handoff names it: what a node card's `policy.repos` and `projectsOnly` judge
+   * (`noTaker`), and which project a script groups it under.
+   */
+  repo: string | null;
   /** A project task's result branch (the response's, else the handoff's), and its fan-out. */
   branch: string | null;
   group: string | null;
@@ -58,6 +63,7 @@ export function summarize(v: TaskView<HandoffFacts>, maxAttempts = Number.POSITI
     waitingFor: v.waitingFor,
     waitingOn: v.waitingOn,
     problems: v.problems,
+    repo: h?.repo ?? null,
     branch: v.response?.project?.branch ?? (h?.repo !== undefined ? (h.branch ?? defaultBranch(v.id)) : null),
     group: h?.group ?? null,
     claude: v.response?.claude ?? null,

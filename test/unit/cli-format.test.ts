@@ -21,7 +21,7 @@ describe('problemLine', () => {
 describe('taskLine', () => {
   const task = (id: string, state: TaskSummary['state']): TaskSummary => ({
     id, state, title: 'a task', from: null, created: null, to: null, labels: [], runner: 'shell', priority: 0, attempts: 0, exhausted: false, claim: null, response: null,
-    waitingFor: [], waitingOn: [], problems: [], branch: null, group: null, claude: null, progress: null,
+    waitingFor: [], waitingOn: [], problems: [], repo: null, branch: null, group: null, claude: null, progress: null,
   });
 
   it('lines the states up when ids differ in length (ids given with --id)', () => {

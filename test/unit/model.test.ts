@@ -156,4 +156,21 @@ describe('noTaker', () => {
     // A node whose card cannot be read may take it: nothing is said.
     expect(noTaker({ runner: 'claude', to: 'odd' }, [...cards, { node: 'odd', readable: false }])).toBeNull();
   });
+
+  it("says so when every card's policy refuses a project task's repo, judged as the nodes' claims judge it", () => {
+    const limited = [
+      { node: 'gpu', runners: ['manual', 'shell'], policy: { repos: ['https://host/o/app.git'] } },
+      { node: 'mac', runners: ['manual', 'shell'], projectsOnly: ['web', 'https://host/o/web.git'] },
+    ];
+    expect(noTaker({ command: 'make', repo: 'https://host/o/other.git' }, limited)).toBe(
+      'no node can take it: gpu: its policy refuses it (policy.repos: node gpu works only on https://host/o/app.git, and the task\'s repo is "https://host/o/other.git"); ' +
+        'mac: its policy refuses it (projectsOnly: node mac takes project tasks only for the projects its node.yaml lists (web), and the task\'s repo is "https://host/o/other.git")',
+    );
+    expect(noTaker({ command: 'make', repo: 'https://host/o/web.git' }, limited)).toBeNull();
+    // Not a project task, or one whose bare name only a node can judge: someone may take it.
+    expect(noTaker({ command: 'make' }, limited)).toBeNull();
+    expect(noTaker({ command: 'make', repo: 'app' }, limited.slice(0, 1))).toBeNull();
+    // Addressed to a node that refuses it: it is said, and that its watcher answers it failed.
+    expect(noTaker({ command: 'make', repo: 'https://host/o/other.git', to: 'gpu' }, limited)).toMatch(/^node gpu cannot take it: its policy refuses it \(policy\.repos: .*\); its watcher answers it failed$/);
+  });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, resolveSettings } from '../../schemas/settings.js';
-import { decodeStatusDigest, encodeStatusDigest, type StatusDigest } from '../../bus/ops/status-digest-file.js';
+import { decodeStatusDigest, encodeStatusDigest, STATUS_DIGEST_FORMAT, type StatusDigest } from '../../bus/ops/status-digest-file.js';
 import { loadStatusDigest, saveStatusDigest } from '../../bus/ops/status-digest.js';
 import type { TaskSummary } from '../../bus/ops/task-summary.js';
 
@@ -16,7 +16,7 @@ const COMMIT = 'c'.repeat(40);
 const BUILD = 'test-build';
 
 function task(i: number, state: TaskSummary['state'] = 'pending'): TaskSummary {
-  return { id: `t-${i}`, state, title: `task ${i}`, from: 'x', created: '2026-11-01T00:00:00.000Z', to: null, labels: ['é', 'gpu'], runner: 'shell', priority: i % 3, attempts: 0, exhausted: false, claim: null, response: null, waitingFor: [], waitingOn: [], problems: [], branch: null, group: null, claude: null, progress: null };
+  return { id: `t-${i}`, state, title: `task ${i}`, from: 'x', created: '2026-11-01T00:00:00.000Z', to: null, labels: ['é', 'gpu'], runner: 'shell', priority: i % 3, attempts: 0, exhausted: false, claim: null, response: null, waitingFor: [], waitingOn: [], problems: [], repo: i % 7 === 0 ? `https://host/o/r${i}.git` : null, branch: null, group: null, claude: null, progress: null };
 }
 
 function digest(commit = COMMIT): { d: StatusDigest; all: TaskSummary[] } {
@@ -40,6 +40,16 @@ describe('status digest file (pure)', () => {
     const bytes = encodeStatusDigest(BUILD, d, all);
     expect(decodeStatusDigest(bytes, BUILD, COMMIT, false)).toEqual({ digest: d, all: null });
     expect(decodeStatusDigest(bytes, BUILD, COMMIT, true)).toEqual({ digest: d, all });
+    // What noTaker judges cards' repo policies by comes back with each summary.
+    expect(decodeStatusDigest(bytes, BUILD, COMMIT, true)?.all?.[7]?.repo).toBe('https://host/o/r7.git');
+  });
+
+  it('is null for a file of an earlier format: its summaries carry no repo, so its noTaker would miss repo policies', () => {
+    const { d, all } = digest();
+    const bytes = encodeStatusDigest(BUILD, d, all).toString('utf8');
+    const earlier = bytes.replace(`"format":${STATUS_DIGEST_FORMAT},`, `"format":${STATUS_DIGEST_FORMAT - 1},`);
+    expect(earlier).not.toBe(bytes);
+    expect(decodeStatusDigest(Buffer.from(earlier, 'utf8'), BUILD, COMMIT, true)).toBeNull();
   });
 
   it('is null for another build or commit, a file cut short, a flipped byte in either payload, or garbage', () => {
