@@ -176,7 +176,7 @@ export function policyOfCard(card: Pick<NodeCard, 'policy' | 'projectsOnly'>): N
  * of a task by another node's card, for `dispatch --to`, the claim ranking and `status`'s noTaker alike: the
  * verdict the node itself reaches before its claim (nodePolicyVerdict), with what only the node knows (its work
  * roots, its command patterns, a task's signer, what a bare project name means there) left for it to decide, so
- * a card refuses no task the node would take. Pure.
+ * that what a card refuses the node refuses too. Pure.
  */
 export function cardRefusal(card: Pick<NodeCard, 'policy' | 'projectsOnly'>, task: PolicyTask, node: string): PolicyRefusal | null {
   const verdict = nodePolicyVerdict(policyOfCard(card), task, { node });
