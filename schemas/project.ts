@@ -141,6 +141,16 @@ export const projectReportSchema = z.strictObject({
 export type ProjectReport = z.infer<typeof projectReportSchema>;
 
 /**
+ * Whether a report is of a run that pushed nothing on purpose: a failed or timed-out run that left its branch at its
+ * base (docs/PROTOCOL.md §3a step 5), whose push would only have made a branch holding nothing on the project remote.
+ * Told from the fields alone (a response's fields are fixed, §6): not pushed, with no pushError (nothing failed, and
+ * nothing is retried) and no conflicts (an integration's own "nothing pushed"), at its base. Pure.
+ */
+export function pushedNothing(r: Pick<ProjectReport, 'pushed' | 'baseCommit' | 'headCommit'> & Partial<Pick<ProjectReport, 'pushError' | 'conflicts'>>): boolean {
+  return !r.pushed && r.pushError === undefined && (r.conflicts?.length ?? 0) === 0 && r.headCommit === r.baseCommit;
+}
+
+/**
  * Why a project task's results went beside the branch they were meant for, as the response's Branch section, the
  * watcher's `pushed` event and the outbox say it: `moved`, the branch they were meant for (the push there was not
  * a fast-forward); with it, `rewritten`, the commit of that branch on the remote the run built on and then

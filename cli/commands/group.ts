@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { groupView, onBranch, type GroupTask, type GroupView } from '../../bus/ops/group.js';
 import { fetchCommand } from '../../bus/project/fetch-command.js';
-import { groupNameSchema } from '../../schemas/project.js';
+import { groupNameSchema, pushedNothing } from '../../schemas/project.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { schemaFlag } from '../flags.js';
 import { emit } from '../output.js';
@@ -13,7 +13,7 @@ function changes(t: GroupTask): string {
   if (p.commits !== undefined) parts.push(`${p.commits} commit${p.commits === 1 ? '' : 's'}`);
   if (p.files !== undefined) parts.push(`${p.files} file${p.files === 1 ? '' : 's'} +${p.insertions ?? 0} -${p.deletions ?? 0}`);
   if (p.merged) parts.push(`merged ${p.merged.length}`);
-  parts.push(p.pushed ? 'pushed' : `NOT pushed${p.pushError ? ` (${p.pushError})` : ''}`);
+  parts.push(p.pushed ? 'pushed' : pushedNothing(p) ? 'nothing pushed (no commit over the base)' : `NOT pushed${p.pushError ? ` (${p.pushError})` : ''}`);
   return parts.join(', ');
 }
 

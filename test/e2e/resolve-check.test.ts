@@ -69,27 +69,29 @@ describe('resolve: resolved only when every workstream is merged', () => {
     expect(integration).toMatchObject({ status: 'failed', project: { conflicts: [{ branch: `${GROUP}/right`, files: ['README.md'] }] } });
     const [left, right] = f.tasks.filter((t) => t.workstream !== null);
 
-    // The agent commits nothing: the branch is pushed as the bare base, and the run is no resolution.
+    // The agent commits nothing: the run is no resolution, and a branch at the bare base is not pushed (it would hold nothing).
     const first = await gitbus(['resolve', f.integration, '--to', 'box1', '--json'], { home });
     expect(first.code, first.stderr).toBe(0);
     const lazy = json<{ id: string }>(first).id;
     await work();
     const r = await response(lazy);
-    expect(r).toMatchObject({ status: 'failed', project: { branch: `${GROUP}/integration`, pushed: true, merged: [] } });
+    expect(r).toMatchObject({ status: 'failed', project: { branch: `${GROUP}/integration`, pushed: false, commits: 0, merged: [] } });
+    expect((r['project'] as Json)['pushError']).toBeUndefined();
+    expect(gitCli(['--git-dir', project.remote, 'branch', '--list', `${GROUP}/integration`]).trim()).toBe('');
     expect(r['reason']).toContain(`${GROUP}/integration does not contain ${GROUP}/left (task ${left?.id}'s result `);
     expect(r['reason']).toContain(`gitbus resolve ${f.integration}`);
     const g = json<{ resolvedBy: string | null; incomplete: Json[] }>(await gitbus(['group', GROUP, '--json'], { home }));
     expect(g.resolvedBy).toBeNull();
-    expect(g.incomplete).toEqual([{ id: lazy, branch: `${GROUP}/integration`, pushed: true, missing: [`${GROUP}/left`, `${GROUP}/right`] }]);
+    expect(g.incomplete).toEqual([{ id: lazy, branch: `${GROUP}/integration`, pushed: false, missing: [`${GROUP}/left`, `${GROUP}/right`] }]);
     const text = (await gitbus(['group', GROUP], { home })).stdout;
     expect(text).not.toContain('resolved by');
-    expect(text).toContain(`resolve ${lazy} pushed ${GROUP}/integration without ${GROUP}/left, ${GROUP}/right: not resolved`);
+    expect(text).toContain(`resolve ${lazy} left (not pushed) ${GROUP}/integration without ${GROUP}/left, ${GROUP}/right: not resolved`);
     expect(text).toContain(`resolve again: gitbus resolve ${f.integration}, or merge again once the workstreams are fixed: gitbus resolve ${f.integration} --runner merge`);
 
     // Someone merges both on the branch by hand; the next resolve finds them in it, and that resolves the group.
     const co = project.checkout;
     gitCli(['fetch', '-q', 'origin'], co);
-    gitCli(['switch', '-q', '-c', 'fix', `origin/${GROUP}/integration`], co);
+    gitCli(['switch', '-q', '-c', 'fix', 'origin/main'], co);
     gitCli(['merge', '-q', '--no-ff', `origin/${left?.branch}`, '-m', 'merge left'], co);
     expect(() => gitCli(['merge', '-q', '--no-ff', `origin/${right?.branch}`, '-m', 'merge right'], co)).toThrow();
     writeFileSync(join(co, 'README.md'), 'left\nright\n');

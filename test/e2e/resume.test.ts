@@ -311,4 +311,39 @@ describe('sessions with node affinity', () => {
     const unknown = await gitbus(['worktrees', 'prune', 'rs-nope', '--json'], { home: w1 });
     expect(unknown.code).toBe(2);
   }, 120_000);
+
+  it('a run that fails without a commit over its base pushes no branch and says so; dispatch --resume continues it in its worktree, and elsewhere the fix starts from its base', async () => {
+    const alpha = bus.home('alpha');
+    // More turns than allowed: claude stops with error_max_turns, having changed nothing.
+    pushHandoffs(person, bus.remote, [{ id: 'rs-nothing', frontmatter: { to: 'w1', repo: 'proj', base: 'main', runner: 'claude', claude: { maxTurns: 2 } }, body: 'Look around.\n@bash true\n@bash true\n@bash true\n' }]);
+    expect(await watchOnce(w1)).toEqual([expect.objectContaining({ id: 'rs-nothing', status: 'failed' })]);
+    const resp = await file('rs-nothing', 'responses/');
+    const report = resp['project'] as Record<string, unknown>;
+    expect(report).toMatchObject({ branch: 'gitbus/rs-nothing', pushed: false, commits: 0, baseCommit: project.main(), headCommit: project.main() });
+    expect(report['pushError']).toBeUndefined();
+    expect(branchFiles(project.remote, 'gitbus/rs-nothing')).toBeNull();
+    const body = (await shown('rs-nothing')).files.find((f) => f.path.startsWith('responses/'))?.text ?? '';
+    expect(body).toContain('Nothing was pushed: the run made no commit over its base, so `gitbus/rs-nothing` was not made on the project remote.');
+    const show = await gitbus(['show', 'rs-nothing'], { home: alpha });
+    expect(show.stdout).toContain('branch gitbus/rs-nothing of proj (0 commits, 0 files, +0 -0, not pushed: the run made no commit over its base, so there was nothing to push)');
+    expect(show.stdout).not.toContain('fetch:');
+
+    // On a node without its worktree: a base of gitbus/rs-nothing could not be dispatched, so the fix names main.
+    const sessionOf = String((await file('rs-nothing', 'claims/'))['session']);
+    pushHandoffs(person, bus.remote, [{ id: 'rs-nothing-w2', frontmatter: { to: 'w2', runner: 'claude', repo: 'proj', base: 'main', branch: 'gitbus/rs-nothing', resumes: 'rs-nothing', claude: { resume: sessionOf } }, body: 'continue\n' }]);
+    expect(await watchOnce(w2)).toEqual([expect.objectContaining({ id: 'rs-nothing-w2', status: 'failed' })]);
+    expect(String((await file('rs-nothing-w2', 'responses/'))['reason'])).toContain('gitbus dispatch TITLE --repo proj --base main --branch gitbus/rs-nothing (gitbus/rs-nothing is not on the project remote, so the new task starts from its base)');
+
+    const prompt = join(bus.dir, 'rs-nothing-prompt.md');
+    writeFileSync(prompt, 'Now do it.\n@bash echo found > found.txt\n');
+    const r = await gitbus(['dispatch', 'do it now', '--resume', 'rs-nothing', '--body-file', prompt, '--no-git', '--json'], { home: alpha });
+    expect(r.code, r.stderr).toBe(0);
+    const id = json<{ id: string }>(r).id;
+    expect(await watchOnce(w1)).toEqual([expect.objectContaining({ id, status: 'succeeded' })]);
+    const [call] = calls(id);
+    expect(call?.cwd).toBe(join(w1, 'worktrees', 'rs-nothing'));
+    expect(call?.argv.join(' ')).toContain(`--resume ${sessionOf}`);
+    expect((await file(id, 'responses/'))['project']).toMatchObject({ branch: 'gitbus/rs-nothing', pushed: true, commits: 1 });
+    expect(branchFiles(project.remote, 'gitbus/rs-nothing')).toContain('found.txt');
+  }, 120_000);
 });

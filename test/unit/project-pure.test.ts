@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { branchViolation, defaultBranch, projectReportSchema } from '../../schemas/project.js';
+import { branchViolation, defaultBranch, projectReportSchema, pushedNothing } from '../../schemas/project.js';
+import { notPushedWords } from '../../bus/project/push-state.js';
 import { branchSection, projectFields, reasonText, responseBody } from '../../bus/ops/respond.js';
 import { resolvesIntegration, unmergedBranches } from '../../bus/model/merged-branches.js';
 import { cancelCounts } from '../../cli/commands/cancel.js';
@@ -313,5 +314,24 @@ describe('a failed follow-up made moot by the one that settled the integration',
     // A resume of the resolve, or a resolve --force, after the settle: not moot, its failure is news.
     expect(dispatchedBefore('20261204-101502-cccccc', '20261204-101501-bbbbbb')).toBe(false);
     expect(dispatchedBefore('my-resolve', '20261204-101501-bbbbbb')).toBe(true);
+  });
+});
+
+describe('a failed run that made no commit over its base', () => {
+  const base = 'a'.repeat(40);
+  const report = { repo: '/srv/app.git', branch: 'gitbus/x', baseCommit: base, headCommit: base, pushed: false, commits: 0 };
+  it('is told from the fields alone: not pushed, at its base, with no pushError and no conflicts', () => {
+    expect(pushedNothing(report)).toBe(true);
+    expect(pushedNothing({ ...report, pushError: 'refused' })).toBe(false);
+    expect(pushedNothing({ ...report, conflicts: [{ branch: 'a', files: ['f'] }] })).toBe(false);
+    expect(pushedNothing({ ...report, headCommit: 'b'.repeat(40) })).toBe(false);
+    expect(pushedNothing({ ...report, pushed: true })).toBe(false);
+  });
+  it('is said to hold nothing to fetch, not to be pushed later', () => {
+    expect(notPushedWords('x', report)).toEqual({ text: 'not pushed: the run made no commit over its base, so there was nothing to push', fetchable: false });
+    expect(notPushedWords('x', { ...report, pushError: 'the remote refused' })).toEqual({ text: 'not pushed yet: the remote refused', fetchable: true });
+    const body = branchSection(report, '', {});
+    expect(body).toContain('Nothing was pushed: the run made no commit over its base');
+    expect(body).not.toContain('Not on the project remote yet');
   });
 });

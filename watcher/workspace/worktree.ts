@@ -91,8 +91,12 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
     if (h.resumes) {
       // Its session lived in that folder, so no resume can continue it; its branch can be continued by a new task.
       // The response's reason is this message alone (run-task.ts), so the fix is in it as well.
-      const its = shellWord(h.branch ?? defaultBranch(h.resumes));
-      const fix = `if it ran on another node, resume it there (gitbus show ${h.resumes} names the node); if its worktree was pruned ("gitbus worktrees prune", logs/worktrees.log on ${input.config.node}), its session cannot continue: dispatch a new task on its branch instead, gitbus dispatch TITLE --repo ${shellWord(h.repo)} --base ${its} --branch ${its}`;
+      const branch = h.branch ?? defaultBranch(h.resumes);
+      const its = shellWord(branch);
+      // A branch never pushed (its run failed without a commit over the base) is no base to dispatch from: its base is.
+      const pushed = (await refCommit(cache.gitDir, `refs/remotes/origin/${branch}`)) !== null;
+      const from = pushed ? its : shellWord(h.base ?? h.baseCommit ?? branch);
+      const fix = `if it ran on another node, resume it there (gitbus show ${h.resumes} names the node); if its worktree was pruned ("gitbus worktrees prune", logs/worktrees.log on ${input.config.node}), its session cannot continue: dispatch a new task on its branch instead, gitbus dispatch TITLE --repo ${shellWord(h.repo)} --base ${from} --branch ${its}${pushed ? '' : ` (${branch} is not on the project remote, so the new task starts from its base)`}`;
       throw new WorkspaceError(`task ${h.resumes}, which this task resumes, has no worktree on node ${input.config.node}: ${fix}`, fix);
     }
     const branch = h.branch ?? defaultBranch(input.id);

@@ -258,7 +258,8 @@ function changes(t) {
   if (p.commits !== undefined) parts.push(`${p.commits} commit${p.commits === 1 ? '' : 's'}`);
   if (p.files !== undefined) parts.push(`${p.files} file${p.files === 1 ? '' : 's'} +${p.insertions ?? 0} −${p.deletions ?? 0}`);
   if (p.merged) parts.push(`merged ${p.merged.length}`);
-  parts.push(p.pushed ? 'pushed' : `not pushed${p.pushError ? ` (${p.pushError})` : ''}`);
+  const nothing = !p.pushed && p.pushError === undefined && !p.conflicts?.length && p.headCommit === p.baseCommit;
+  parts.push(p.pushed ? 'pushed' : nothing ? 'nothing pushed (no commit over the base)' : `not pushed${p.pushError ? ` (${p.pushError})` : ''}`);
   return parts.join(', ');
 }
 

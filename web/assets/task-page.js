@@ -21,7 +21,9 @@ function branchSection(b, id) {
   const r = b.report ?? null;
   // As bus/project/push-state.ts says it: a conflicted integration left its branch as it was, nothing is coming.
   const conflicts = r?.conflicts?.length ?? 0;
-  const state = b.pushed === null ? 'results go here when it ends' : b.pushed ? 'pushed' : conflicts > 0 ? `not pushed: ${conflicts} branch${conflicts === 1 ? '' : 'es'} conflict; gitbus resolve ${id}` : `not pushed yet${r?.pushError ? `: ${r.pushError}` : ''}`;
+  // And a failed run that made no commit over its base (schemas/project.ts pushedNothing): its branch was never made.
+  const nothing = b.pushed === false && r !== null && r.pushError === undefined && conflicts === 0 && r.headCommit === r.baseCommit;
+  const state = b.pushed === null ? 'results go here when it ends' : b.pushed ? 'pushed' : conflicts > 0 ? `not pushed: ${conflicts} branch${conflicts === 1 ? '' : 'es'} conflict; gitbus resolve ${id}` : nothing ? 'not pushed: the run made no commit over its base, so there was nothing to push' : `not pushed yet${r?.pushError ? `: ${r.pushError}` : ''}`;
   return h(
     'section',
     { 'aria-labelledby': 'branch-h' },
@@ -34,7 +36,7 @@ function branchSection(b, id) {
       ['Commits', r?.subjects?.length ? h('ul', { class: 'plain' }, r.subjects.map((s) => h('li', null, s))) : null],
       ['Merged', chips(r?.merged)],
       ['Conflicts', r?.conflicts?.length ? h('ul', { class: 'plain' }, r.conflicts.map((c) => h('li', null, h('code', null, c.branch), `: ${c.files.join(', ')}`))) : null],
-      ['Fetch', conflicts > 0 ? null : h('code', { class: 'copy' }, b.fetch)],
+      ['Fetch', conflicts > 0 || nothing ? null : h('code', { class: 'copy' }, b.fetch)],
     ]),
   );
 }
