@@ -47,7 +47,10 @@ export interface ClaimedRunDeps {
   wake: (why: WakeReason) => void;
   /** How a project task's start waits for its project remote (watcher/workspace/fetch-retry.ts), as the bus's settings are now. */
   fetchWait: () => FetchWait;
-  /** gitbus.yaml's `maxAttempts` as last seen: a claim given back at the last attempt would only fail without its reason. */
+  /**
+   * gitbus.yaml's `maxAttempts` as last seen: only when a give-back cannot reach the bus, to tell whether its answer
+   * waits in the outbox (the last attempt) or the orphan check gives it back later; the release decides otherwise.
+   */
   maxAttempts: () => number;
   /** A task given back because it could not start here: other nodes get the first chance at it (ClaimRanking.stepAside). */
   stepAside: (id: string) => void;
@@ -108,17 +111,26 @@ export function claimedRuns(deps: ClaimedRunDeps): { start: (task: ClaimResult) 
           // it goes back to the queue (the next attempt, here or on a node that reaches the remote) rather than
           // failing for good. A release uses up the attempt all the same (docs/PROTOCOL.md §5a): at the last one
           // the task fails, and the holder says why rather than leave it to a reap that could not.
-          const max = deps.maxAttempts();
-          if (task.attempt < max) {
-            try {
-              await release(ctx, task.id, outcome.giveBack);
+          // Whether this is the last attempt is decided by the release from the snapshot it commits on: a maxAttempts
+          // changed in gitbus.yaml since this watcher last read it would otherwise release the last attempt (whose
+          // reap cannot say why) or fail one the bus would still allow.
+          let max: number;
+          try {
+            const r = await release(ctx, task.id, outcome.giveBack, undefined, { keepLast: true });
+            if (r.released) {
               // Else this node, ranked first for it, would take it straight back and spend every attempt waiting.
               deps.stepAside(task.id);
               opts.onEvent({ type: 'released', id: task.id, attempt: task.attempt, reason: outcome.giveBack });
               return;
-            } catch (err) {
-              // Not given back (the bus out of reach too): the orphan check releases a claim this watcher neither
-              // runs nor has a result for (watcher/housekeeping.ts), so the task is not lost either way.
+            }
+            max = r.maxAttempts;
+          } catch (err) {
+            // Not given back (the bus out of reach too): the orphan check releases a claim this watcher neither
+            // runs nor has a result for (watcher/housekeeping.ts), so the task is not lost either way — unless it is
+            // the last attempt as this watcher last saw the settings: its answer waits in the outbox instead, since
+            // a release there would leave the task to a reap that cannot say why.
+            max = deps.maxAttempts();
+            if (task.attempt < max) {
               report(err);
               return;
             }

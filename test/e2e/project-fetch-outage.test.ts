@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { makeBus } from '../helpers/bus.js';
@@ -8,6 +8,7 @@ import { showInProcess } from '../helpers/in-process.js';
 import { editNode, makeProject, pushHandoffs, showFile } from '../helpers/project.js';
 import { startWatcher, type WatcherProcess } from '../helpers/watcher-process.js';
 import { until } from '../helpers/wait.js';
+import { gitbus, gitCli } from '../helpers/cli.js';
 
 /**
  * A project remote out of reach when a project task starts (seed 001: the box is often offline): the watcher
@@ -115,6 +116,36 @@ describe('a project remote out of reach at a task\'s start', () => {
       if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
     }
   }, 150_000);
+  it('a maxAttempts lowered in gitbus.yaml while the start waits is what decides the last attempt: the holder fails it with the reason rather than release it', async () => {
+    // The watcher reads gitbus.yaml when it claims and at its housekeeping, once a heartbeat (11s; the lease's third
+    // paces only the holder's beats): the first at its first tick (4s), the next long after the give-back (12s).
+    const s = await setUp(['--lease', '12s', '--heartbeat', '11s', '--poll', '1s', '--max-attempts', '3']);
+    renameSync(s.project.remote, s.away);
+    s.dispatch('fo-lowered');
+    const watching = gitbus(['watch', '--once', '--json', '--retry', '1s', '--retry-max', '1s'], { home: s.w1, process: true, timeoutMs: 90_000 });
+    try {
+      const log = join(s.w1, 'logs', 'fo-lowered.1.log');
+      // Six fetches a second apart: past the first housekeeping, well before the give-back; the watcher still
+      // takes 3 for the bus's maxAttempts when the change below lands.
+      await until('the start to wait for the project remote', () => existsSync(log) && readFileSync(log, 'utf8').split('cannot be reached').length > 6, 60_000);
+      const work = join(s.bus.dir, 'settings-work');
+      gitCli(['clone', '-q', '-b', 'main', s.bus.remote, work]);
+      const yaml = readFileSync(join(work, 'gitbus.yaml'), 'utf8');
+      writeFileSync(join(work, 'gitbus.yaml'), yaml.replace(/^maxAttempts: .*$/m, 'maxAttempts: 1'));
+      gitCli(['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qam', 'one attempt'], work);
+      gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+      const r = await watching;
+      expect(r.code, r.stderr).toBe(0);
+      expect(await s.file('fo-lowered', 'releases/')).toBeUndefined();
+      const resp = frontmatter((await s.file('fo-lowered', 'responses/'))?.text ?? '');
+      expect(resp, r.stdout).toMatchObject({ status: 'failed', attempt: 1, node: 'w1' });
+      expect(String(resp['reason'])).toMatch(/could not be reached for \d+s \(fatal: '.*proj\.git' does not appear to be a git repository\); attempt 1 was the last of 1 allowed, so the task was not given back$/);
+    } finally {
+      await watching.catch(() => undefined);
+      if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
+    }
+  }, 150_000);
+
   it('a node that gave a task back steps aside for a lease, and a node that reaches the remote runs it', async () => {
     // w1 is ranked first for this id (it would take it straight back), and its node.yaml names a path that is no
     // repository for the project; w2's names the real remote.
