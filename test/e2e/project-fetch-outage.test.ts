@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { makeBus } from '../helpers/bus.js';
@@ -116,6 +116,51 @@ describe('a project remote out of reach at a task\'s start', () => {
       if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
     }
   }, 150_000);
+  it('an outage found after the fetch worked (the base fetched by id) is waited for as one at the start is, and the task runs in its first attempt', async () => {
+    const s = await setUp(['--lease', '2m']);
+    const person = join(s.bus.dir, 'person');
+    // A base commit on no branch of the remote: the worker's fetch of every branch lacks it, so it is fetched by id.
+    const co = s.project.checkout;
+    gitCli(['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'kept aside'], co);
+    const aside = gitCli(['rev-parse', 'HEAD'], co).trim();
+    gitCli(['push', '-q', 'origin', 'HEAD:refs/keep/aside'], co);
+    gitCli(['reset', '-q', '--hard', 'HEAD~1'], co);
+    // A first task makes the node's cached clone of the project.
+    pushHandoffs(person, s.bus.remote, [{ id: 'fo-warm', frontmatter: { to: 'w1', repo: s.project.remote, base: 'main', command: 'true' } }]);
+    const warm = await gitbus(['watch', '--once', '--json'], { home: s.w1, timeoutMs: 90_000 });
+    expect(warm.code, warm.stderr).toBe(0);
+    // The node's upload-pack for the project: git's own, run through a script that moves the remote away on its
+    // second call (the fetch by id, right after the fetch of every branch worked).
+    const projects = join(s.w1, 'projects');
+    const cache = join(projects, readdirSync(projects).find((n) => n.endsWith('.git')) ?? 'none');
+    const calls = join(s.bus.dir, 'upload-pack-calls');
+    const script = join(s.bus.dir, 'upload-pack.sh');
+    writeFileSync(script, `#!/bin/sh\necho "$*" >> '${calls}'\nif [ "$(wc -l < '${calls}')" -eq 2 ]; then mv '${s.project.remote}' '${s.away}'; fi\nexec git-upload-pack "$@"\n`);
+    chmodSync(script, 0o755);
+    gitCli(['--git-dir', cache, 'config', 'remote.origin.uploadpack', script]);
+    pushHandoffs(person, s.bus.remote, [{ id: 'fo-by-id', frontmatter: { to: 'w1', repo: s.project.remote, base: 'main', baseCommit: aside, command: 'echo by-id > out.txt' } }]);
+    const w = startWatcher(s.w1, ['--poll', '1s', '--retry', '1s', '--retry-max', '1s'], children);
+    try {
+      const log = join(s.w1, 'logs', 'fo-by-id.1.log');
+      const givenBack = () => w.events().some((e) => e.id === 'fo-by-id' && e.type === 'released');
+      await until('the fetch by id to find the project remote away', () => givenBack() || (existsSync(log) && readFileSync(log, 'utf8').includes('cannot be reached')), 60_000, explain(w));
+      expect(givenBack(), explain(w)()).toBe(false);
+      expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(2);
+      renameSync(s.away, s.project.remote);
+      await until('the result', () => w.events().some((e) => e.type === 'delivered' && e.id === 'fo-by-id'), 60_000, explain(w));
+      expect(w.events().filter((e) => e.id === 'fo-by-id' && (e.type === 'released' || e.type === 'claimed')).map((e) => e.type)).toEqual(['claimed']);
+      const r = frontmatter((await s.file('fo-by-id', 'responses/'))?.text ?? '');
+      expect(r).toMatchObject({ status: 'succeeded', attempt: 1 });
+      expect((r['project'] as Record<string, unknown>)['baseCommit']).toBe(aside);
+      expect(showFile(s.project.remote, 'gitbus/fo-by-id', 'out.txt')).toBe('by-id\n');
+      expect(readFileSync(log, 'utf8')).toContain('answered after');
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.exited;
+      if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
+    }
+  }, 150_000);
+
   it('a maxAttempts lowered in gitbus.yaml while the start waits is what decides the last attempt: the holder fails it with the reason rather than release it', async () => {
     // The watcher reads gitbus.yaml when it claims and at its housekeeping, once a heartbeat (11s; the lease's third
     // paces only the holder's beats): the first at its first tick (4s), the next long after the give-back (12s).

@@ -134,7 +134,9 @@ export async function resolveBase(cache: ProjectCache, h: { base?: string; baseC
       if (c) return { commit: c, base: h.base };
     }
     const tagBase = h.base;
-    await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/tags/${tagBase}:refs/tags/${tagBase}`], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
+    const t = await serialized(cache.gitDir, () => git(['fetch', '--quiet', '--no-tags', 'origin', `+refs/tags/${tagBase}:refs/tags/${tagBase}`], { gitDir: cache.gitDir, timeoutMs: NETWORK_GIT_MS, okCodes: [1, 128] }));
+    // As for the base fetched by id: an outage is not "no such tag".
+    if (t.code !== 0 && outageOf(t.stderr) !== null) throw new ProjectGitError(`could not fetch tag ${tagBase} from ${cache.url}`, ['fetch', 'origin', `refs/tags/${tagBase}`], t.stderr, t.code, 'check that this node reaches the project remote');
     const tag = await refCommit(cache.gitDir, `refs/tags/${h.base}`);
     if (tag) return { commit: tag, base: h.base };
     throw missing(`base "${h.base}"`, 'name a branch, tag or commit the project remote has, or push it first');

@@ -5,7 +5,7 @@ import type { RunOutcome } from '../runners/runner.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
 import { retryDelay, type RetryPolicy } from '../backoff.js';
 import { abortableSleep } from '../abortable-sleep.js';
-import { fetchProject, isProjectOutage, type ProjectCache } from './cache.js';
+import { isProjectOutage } from './cache.js';
 
 /**
  * How the start of a project task waits for a project remote it cannot reach: fetches `policy` apart (the
@@ -20,31 +20,47 @@ export interface FetchWait {
 /** Outside a watcher (tests, `watch --once` without settings): as a watcher with the defaults waits. */
 export const DEFAULT_FETCH_WAIT: FetchWait = { policy: { firstMs: 5_000, maxMs: 60_000 }, holdMs: 5 * 60_000 };
 
+/** One task's start, held while its project remote is away (outageHold). */
+export interface OutageHold {
+  run<T>(step: () => Promise<T>): Promise<T>;
+}
+
 /**
- * The fetch at a task's start, tried again while the project remote is out of reach (an outage, isProjectOutage)
- * until `wait.holdMs` has passed; each failure is a line for the task's log (`note`). Throws a refusal at once
- * (this node's credentials, a repository the host says it lacks) and an outage when the task was cancelled, as git
- * reported them; ProjectRemoteAwayError once the hold is over.
+ * The project remote's steps at one task's start (its fetch, then the base fetched by id, a tag, the remote's
+ * default branch), each tried again while the remote is out of reach (an outage, isProjectOutage), until
+ * `wait.holdMs` has passed since the first failure of any of them: an outage found after a fetch that worked is
+ * the same outage, held for the same lease, not given back at once. Each failure is a line for the task's log
+ * (`note`). A step throws a refusal at once (this node's credentials, a repository the host says it lacks) and an
+ * outage when the task was cancelled, as git reported them; ProjectRemoteAwayError once the hold is over.
  */
-export async function fetchRetrying(cache: ProjectCache, wait: FetchWait, abort: AbortSignal | undefined, note: (line: string) => void = () => undefined): Promise<void> {
-  const since = Date.now();
-  for (let failures = 1; ; failures++) {
-    try {
-      await fetchProject(cache);
-      if (failures > 1) note(`gitbus: the project remote ${redactUrlPasswords(cache.url)} answered after ${seconds(Date.now() - since)}`);
-      return;
-    } catch (err) {
-      if (!isProjectOutage(err) || abort?.aborted) throw err;
-      const left = since + wait.holdMs - Date.now();
-      if (left <= 0) throw new ProjectRemoteAwayError(cache.url, outageReason(err), Date.now() - since);
-      const waitMs = Math.min(left, retryDelay(wait.policy, failures));
-      // The whole line: git's may quote the URL too, and a node.yaml project URL may hold a password.
-      note(redactUrlPasswords(`gitbus: the project remote ${cache.url} cannot be reached (${outageReason(err)}); trying again in ${seconds(waitMs)}, for up to ${seconds(left)} more before the task is given back`));
-      await abortableSleep(waitMs, abort);
-      // Cancelled or shut down while it waited: no fetch more (it could take a fetch's whole time-out).
-      if (abort?.aborted) throw err;
-    }
-  }
+export function outageHold(url: string, wait: FetchWait, abort: AbortSignal | undefined, note: (line: string) => void = () => undefined): OutageHold {
+  /** When the first step found the remote away: the hold runs from there, across steps. */
+  let since: number | null = null;
+  let failures = 0;
+  return {
+    async run<T>(step: () => Promise<T>): Promise<T> {
+      for (let waited = false; ; ) {
+        try {
+          const r = await step();
+          if (waited && since !== null) note(`gitbus: the project remote ${redactUrlPasswords(url)} answered after ${seconds(Date.now() - since)}`);
+          return r;
+        } catch (err) {
+          if (!isProjectOutage(err) || abort?.aborted) throw err;
+          since ??= Date.now();
+          failures++;
+          const left = since + wait.holdMs - Date.now();
+          if (left <= 0) throw new ProjectRemoteAwayError(url, outageReason(err), Date.now() - since);
+          const waitMs = Math.min(left, retryDelay(wait.policy, failures));
+          // The whole line: git's may quote the URL too, and a node.yaml project URL may hold a password.
+          note(redactUrlPasswords(`gitbus: the project remote ${url} cannot be reached (${outageReason(err)}); trying again in ${seconds(waitMs)}, for up to ${seconds(left)} more before the task is given back`));
+          await abortableSleep(waitMs, abort);
+          waited = true;
+          // Cancelled or shut down while it waited: no try more (it could take a fetch's whole time-out).
+          if (abort?.aborted) throw err;
+        }
+      }
+    },
+  };
 }
 
 /** git's line that says why the remote could not be reached, for an error isProjectOutage accepts. Pure. */
@@ -82,7 +98,7 @@ export function unstarted(err: unknown, started: Date, abort: AbortSignal, what:
   const end = { exitCode: null, started, finished: new Date(), outputTail: '' };
   if (abort.aborted) return { ...end, status: 'cancelled', reason: 'stopped on request while waiting for the project remote' };
   const reason = `${what}: ${firstLine(err)}`;
-  // A later step that found the remote gone (the base fetched by id) is the same outage, found without a wait.
+  // An outage outageHold did not wait for (a step outside it): the same outage, given back as well.
   if (!(err instanceof ProjectRemoteAwayError) && !isProjectOutage(err)) return { ...end, status: 'failed', reason };
   return { ...end, status: 'failed', reason, giveBack: `${firstLine(err)}: given back to be tried again` };
 }

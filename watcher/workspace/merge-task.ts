@@ -8,8 +8,8 @@ import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import { integrate } from '../runners/merge.js';
 import { readTail } from '../runners/output-tail.js';
 import type { RunOutcome } from '../runners/runner.js';
-import { ensureCache, isAncestor, refCommit, resolveBase } from './cache.js';
-import { DEFAULT_FETCH_WAIT, fetchRetrying, unstarted, type FetchWait } from './fetch-retry.js';
+import { ensureCache, fetchProject, isAncestor, refCommit, resolveBase } from './cache.js';
+import { DEFAULT_FETCH_WAIT, outageHold, unstarted, type FetchWait } from './fetch-retry.js';
 import { resolveProject } from './project-config.js';
 import { branchFacts } from './results.js';
 import { startFacts } from './start-facts.js';
@@ -61,8 +61,11 @@ export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: str
   try {
     const cache = await ensureCache(ctx.paths.home, project.url);
     log(`gitbus: fetching ${project.url}`);
+    // One hold for the fetch and the base (fetched by id, a tag, the default branch): an outage found after the
+    // fetch worked waits as one before it does (fetch-retry.ts).
+    const hold = outageHold(cache.url, fetchWait ?? DEFAULT_FETCH_WAIT, abort, log);
     try {
-      await fetchRetrying(cache, fetchWait ?? DEFAULT_FETCH_WAIT, abort, log);
+      await hold.run(() => fetchProject(cache));
     } catch (err) {
       log(`gitbus: ${firstLine(err)}`);
       return { ...unstarted(err, started, abort, `could not integrate on ${ctx.config.node}`), outputTail: await readTail(logPath) };
@@ -70,10 +73,9 @@ export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: str
     if (abort.aborted) return end({ status: 'cancelled', reason: 'stopped on request' });
     let base: Awaited<ReturnType<typeof resolveBase>>;
     try {
-      base = await resolveBase(cache, h);
+      base = await hold.run(() => resolveBase(cache, h));
     } catch (err) {
-      // The base fetched by id, or the remote's default branch asked: the remote gone since the fetch is the same
-      // outage, given back rather than failed (as a project task's start does, worktree.ts).
+      // The remote still away after the hold: given back rather than failed (as a project task's start does).
       log(`gitbus: ${firstLine(err)}`);
       return { ...unstarted(err, started, abort, `could not integrate on ${ctx.config.node}`), outputTail: await readTail(logPath) };
     }

@@ -6,8 +6,8 @@ import { git, ProjectGitError, refClash } from '../../bus/project/git.js';
 import { defaultBranch } from '../../schemas/project.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { GitbusError } from '../../schemas/errors.js';
-import { commitsOf, ensureCache, isAncestor, refCommit, resolveBase, serialized, type ProjectCache } from './cache.js';
-import { DEFAULT_FETCH_WAIT, fetchRetrying, type FetchWait } from './fetch-retry.js';
+import { commitsOf, ensureCache, fetchProject, isAncestor, refCommit, resolveBase, serialized, type ProjectCache } from './cache.js';
+import { DEFAULT_FETCH_WAIT, outageHold, type FetchWait } from './fetch-retry.js';
 import { copyIncluded } from './include.js';
 import { fillEnv, resolveProject, type ProjectSettings } from './project-config.js';
 import { readRecord, worktreeKeyFor, worktreePathOf, writeRecord, type WorktreeRecord } from './registry.js';
@@ -67,7 +67,9 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
   const project = resolveProject(input.config, h.repo, { home: input.home, userHome: homedir() });
   if ('reason' in project) throw new WorkspaceError(project.reason, 'see above');
   const cache = await ensureCache(input.home, project.url);
-  await fetchRetrying(cache, input.fetchWait ?? DEFAULT_FETCH_WAIT, input.abort, input.note);
+  // One hold for every step that asks the remote: an outage after the fetch worked waits as one before it does.
+  const hold = outageHold(cache.url, input.fetchWait ?? DEFAULT_FETCH_WAIT, input.abort, input.note);
+  await hold.run(() => fetchProject(cache));
   const key = worktreeKeyFor(input.home, input.id, h.resumes);
   const path = worktreePathOf(input.home, key);
   const existing = readRecord(input.home, key);
@@ -110,10 +112,10 @@ export async function prepareWorktree(input: PrepareInput): Promise<PreparedWork
       const [known, head, local] = await commitsOf(cache.gitDir, [h.baseCommit, remoteRef, `refs/heads/${branch}`]);
       remoteHead = head ?? null;
       localHead = local ?? null;
-      base = await resolveBase(cache, h, typeof known === 'string');
+      base = await hold.run(() => resolveBase(cache, h, typeof known === 'string'));
     } else {
       // Lookups that do not depend on each other (resolveBase fetches no remote branch): at once.
-      [base, remoteHead] = await Promise.all([resolveBase(cache, h), refCommit(cache.gitDir, remoteRef)]);
+      [base, remoteHead] = await Promise.all([hold.run(() => resolveBase(cache, h)), refCommit(cache.gitDir, remoteRef)]);
     }
     // A folder without a record: left by a crash between making the worktree and recording it, or a record that
     // could not be read. Moved aside, never deleted: whatever is in it stays for a person to look at.
