@@ -53,9 +53,20 @@ export async function resolveProject(plan: ProjectPlan, by: ProjectCommand): Pro
     const branch = await localBranch(base, dir, plan.remoteName);
     // No branch of that name here: the remote's branch still comes before a tag this checkout has (git's rule).
     const remoteBranch = branch === null && listing !== null && base !== 'HEAD' && !base.startsWith('refs/') ? listing.refs.get(`refs/heads/${base}`) : undefined;
-    if (branch) {
+    // A remote-tracking ref is where the branch was when this checkout last fetched: the remote, when it answered,
+    // says where it is now, and the task starts from that.
+    const tracked = branch !== null && !branch.ref.startsWith('refs/heads/');
+    const now = tracked && listing !== null ? listing.refs.get(`refs/heads/${base}`) : undefined;
+    if (branch && now !== undefined && now !== branch.commit) {
+      if (branch.tag || listing?.refs.has(`refs/tags/${base}`)) warnings.push(tagTooWarning(base, `refs/heads/${base} of ${shown}`, now));
+      warnings.push(`--base ${base}: the branch ${base} of ${shown} is at ${now.slice(0, 12)} now, and ${dir} last saw it at ${branch.commit.slice(0, 12)} (${branch.ref}): the task starts from ${now.slice(0, 12)}, as the remote has it (git fetch ${shellWord(plan.remoteName ?? shown)} updates the checkout)`);
+      commit = now;
+      known = true;
+    } else if (branch) {
       if (branch.tag) warnings.push(tagTooWarning(base, branch.ref, branch.commit));
+      if (tracked && listing === null) warnings.push(`--base ${base}: the project remote cannot be reached, so the task starts from ${branch.commit.slice(0, 12)}, where ${dir} last saw the branch (${branch.ref}); the remote may have moved it since`);
       commit = branch.commit;
+      if (now !== undefined) known = true;
     } else if (remoteBranch !== undefined && listing !== null) {
       if (listing.refs.has(`refs/tags/${base}`) || (await resolveLocally(`refs/tags/${base}`, dir)) !== null) warnings.push(tagTooWarning(base, `refs/heads/${base} of ${shown}`, remoteBranch));
       commit = remoteBranch;

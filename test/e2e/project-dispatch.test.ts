@@ -297,6 +297,35 @@ describe('dispatch names the code of a project', () => {
     expect(json<{ warnings: string[] }>(fromRemote).warnings).toEqual(expect.arrayContaining([expect.stringContaining(`--base twin2 names a branch (refs/heads/twin2 of ${remote}, `)]));
   });
 
+  it('--base NAME with no local branch NAME is the remote\'s branch as it is now, not the checkout\'s stale remote-tracking ref (saying which when they differ); with the remote away, the tracking ref, with a warning', async () => {
+    const mover = join(dir, 'mover');
+    const stale = join(dir, 'stale');
+    gitCli(['clone', '-q', remote, mover]);
+    commit(mover, 'moving one');
+    gitCli(['push', '-q', 'origin', 'HEAD:refs/heads/moving'], mover);
+    const seen = head(mover);
+    // stale fetched `moving` once (origin/moving), has no branch of that name, and has not fetched since.
+    gitCli(['clone', '-q', remote, stale]);
+    expect(gitCli(['rev-parse', 'refs/remotes/origin/moving'], stale).trim()).toBe(seen);
+    commit(mover, 'moving two');
+    gitCli(['push', '-q', 'origin', 'HEAD:refs/heads/moving'], mover);
+    const tip = head(mover);
+    const r = await dispatchIn(stale, ['from moving', '--repo', remote, '--base', 'moving']);
+    expect(await handoffOf(r)).toMatchObject({ base: 'moving', baseCommit: tip });
+    expect(json<{ warnings: string[] }>(r).warnings).toEqual([`--base moving: the branch moving of ${remote} is at ${tip.slice(0, 12)} now, and ${stale} last saw it at ${seen.slice(0, 12)} (refs/remotes/origin/moving): the task starts from ${tip.slice(0, 12)}, as the remote has it (git fetch origin updates the checkout)`]);
+    // Once fetched, they agree: nothing to say.
+    gitCli(['fetch', '-q', 'origin'], stale);
+    const fresh = await dispatchIn(stale, ['from moving again', '--repo', remote, '--base', 'moving']);
+    expect(await handoffOf(fresh)).toMatchObject({ baseCommit: tip });
+    expect(json<{ warnings?: string[] }>(fresh).warnings ?? []).toEqual([]);
+    // The remote out of reach: the tracking ref is all there is, said to be what the checkout last saw.
+    const refusedRemote = 'ssh://127.0.0.1:1/proj.git';
+    gitCli(['remote', 'set-url', 'origin', refusedRemote], stale);
+    const offline = await dispatchIn(stale, ['from moving, offline', '--repo', refusedRemote, '--base', 'moving']);
+    expect(await handoffOf(offline)).toMatchObject({ base: 'moving', baseCommit: tip });
+    expect(json<{ warnings: string[] }>(offline).warnings).toEqual(expect.arrayContaining([`--base moving: the project remote cannot be reached, so the task starts from ${tip.slice(0, 12)}, where ${stale} last saw the branch (refs/remotes/origin/moving); the remote may have moved it since`]));
+  });
+
   it('--repo WORD that names no node.yaml project and no remote is a path: when none is there, the error says so and lists the projects', async () => {
     editNode(home, (c) => ({ ...c, projects: { alpha: { url: remote }, beta: { url: remote } } }));
     try {
