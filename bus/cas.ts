@@ -154,7 +154,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** handoffs/, claims/, releases/, cancels/ and responses/ files: never replaced once on main, but forged ones. */
+/** handoffs/, claims/, releases/, cancels/, responses/ and deliveries/ files: never replaced once on main, but forged ones. */
 function writtenOnce(snap: Snapshot): (path: string) => boolean {
   const forged = new Set(snap.forged.map((f) => f.path));
   return (path) => {

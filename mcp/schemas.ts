@@ -46,7 +46,7 @@ export const fileProblemSchema = z.object({
 /** bus/model/types.ts ForgedFile: a file written in a node's name that this node does not count (a pinned trust root). */
 export const forgedFileSchema = z.object({
   path: z.string(),
-  kind: z.enum(['claim', 'release', 'response', 'node']),
+  kind: z.enum(['claim', 'release', 'response', 'delivery', 'node']),
   id: z.optional(z.string()).register(z.globalRegistry, { description: 'the task it belongs to (none for a node card)' }),
   node: z.nullable(z.string()).register(z.globalRegistry, { description: 'the node it names, when it parses' }),
   reason: z.string(),

@@ -14,7 +14,7 @@ export interface ArchivedPath {
   location: ArchivablePath;
 }
 
-/** `<yyyy-mm>/<id>/handoff.md`, `claim.<n>.md`, `release.<n>.md`, `cancel.md` or `response.md`. */
+/** `<yyyy-mm>/<id>/handoff.md`, `claim.<n>.md`, `release.<n>.md`, `cancel.md`, `response.md` or `delivery.<n>.md`. */
 export function archivePathFor(month: string, p: BusPath): string {
   if (!ARCHIVE_MONTH_RE.test(month)) {
     throw new InvalidIdError(`${JSON.stringify(month)} is not an archive month`, 'use yyyy-mm, for example 2026-11', { month });
@@ -26,6 +26,7 @@ export function archivePathFor(month: string, p: BusPath): string {
       return `${month}/${checkedId(p.id)}/${p.kind}.md`;
     case 'claim':
     case 'release':
+    case 'delivery':
       return `${month}/${checkedId(p.id)}/${p.kind}.${checkedAttempt(p.attempt)}.md`;
     case 'settings':
     case 'node':
@@ -42,7 +43,7 @@ export function archiveSignaturePathFor(month: string, p: BusPath): string {
   return `${SIGNATURES_FOLDER}/${archivePathFor(month, p)}${SIGNATURE_EXT}`;
 }
 
-const ARCHIVE_NAME_RE = /^(handoff|cancel|response)\.md$|^(claim|release)\.([^.]*)\.md$/;
+const ARCHIVE_NAME_RE = /^(handoff|cancel|response)\.md$|^(claim|release|delivery)\.([^.]*)\.md$/;
 
 /** The month of an end time, in UTC, which names the archive folder. */
 export function archiveMonthOf(time: string | Date): string {
@@ -56,7 +57,7 @@ export function archiveMonthOf(time: string | Date): string {
 /** Reads a path of the archive branch back into a month and a location, or says what is wrong with it. */
 export function parseArchivePath(path: string, mode = '100644'): ArchivedPath | FileProblem {
   const parts = path.split('/');
-  const expected = '<yyyy-mm>/<id>/handoff.md, claim.<n>.md, release.<n>.md, cancel.md or response.md';
+  const expected = '<yyyy-mm>/<id>/handoff.md, claim.<n>.md, release.<n>.md, cancel.md, response.md or delivery.<n>.md';
   if (parts.length !== 3) return problem(path, `"${path}" is not an archive path`, `archive paths are ${expected}`);
   const [month = '', id = '', name = ''] = parts;
   const wrongMode = modeProblem(path, `${month}/${id}/`, mode);
@@ -68,7 +69,7 @@ export function parseArchivePath(path: string, mode = '100644'): ArchivedPath | 
   if (!m) return problem(path, `"${name}" is not an archived file name`, `archive paths are ${expected}`);
   const single = m[1] as 'handoff' | 'cancel' | 'response' | undefined;
   if (single !== undefined) return { month, location: { kind: single, id } };
-  const kind = m[2] as 'claim' | 'release';
+  const kind = m[2] as 'claim' | 'release' | 'delivery';
   const attempt = parseAttempt(m[3] ?? '');
   if (attempt === undefined) {
     return problem(path, `"${m[3] ?? ''}" in "${name}" is not an attempt number`, `name it ${kind}.<n>.md, with ${ATTEMPT_RULE}`);

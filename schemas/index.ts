@@ -66,6 +66,7 @@ export { effectiveRunner, handoffSchema, type ClaudeRequest, type Handoff } from
 export { claimSchema, type Claim, type Reclaim } from './claim.js';
 export { releaseSchema, type Release } from './release.js';
 export { cancelSchema, type Cancel } from './cancel.js';
+export { deliverySchema, type Delivery } from './delivery.js';
 export { RESPONSE_STATUSES, responseSchema, type ClaudeReport, type ResponseStatus, type TaskResponse } from './response.js';
 export { nodeCardSchema, type HostInfo, type NodeCard } from './node-card.js';
 export { BUS_KINDS, KINDS, type KindData } from './kinds.js';

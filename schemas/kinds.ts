@@ -1,6 +1,7 @@
 import type { z } from 'zod/mini';
 import { cancelSchema, type Cancel } from './cancel.js';
 import { claimRules, claimSchema, type Claim } from './claim.js';
+import { deliverySchema, type Delivery } from './delivery.js';
 import { handoffRules, handoffSchema, type Handoff } from './handoff.js';
 import type { FieldViolation } from './kind-rules.js';
 import type { BusKind, BusPathOf } from './layout.js';
@@ -17,6 +18,7 @@ export interface KindData {
   release: Release;
   cancel: Cancel;
   response: TaskResponse;
+  delivery: Delivery;
   node: NodeCard;
 }
 
@@ -46,6 +48,7 @@ export const KINDS: { readonly [K in BusKind]: KindSpec<K> } = {
   release: { schema: releaseSchema, rules: none, schemaName: 'release', title: 'gitbus release (releases/<id>.<attempt>.md frontmatter)' },
   cancel: { schema: cancelSchema, rules: none, schemaName: 'cancel', title: 'gitbus cancel (cancels/<id>.md frontmatter)' },
   response: { schema: responseSchema, rules: responseRules, schemaName: 'response', title: 'gitbus response (responses/<id>.md frontmatter)' },
+  delivery: { schema: deliverySchema, rules: none, schemaName: 'delivery', title: 'gitbus delivery (deliveries/<id>.<attempt>.md frontmatter)' },
   node: { schema: nodeCardSchema, rules: none, schemaName: 'node-card', title: 'gitbus node card (nodes/<node>.md frontmatter)' },
 };
 

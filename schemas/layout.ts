@@ -21,16 +21,17 @@ export type BusPath =
   | { kind: 'release'; id: string; attempt: number }
   | { kind: 'cancel'; id: string }
   | { kind: 'response'; id: string }
+  | { kind: 'delivery'; id: string; attempt: number }
   | { kind: 'node'; node: string };
 
 export type BusKind = BusPath['kind'];
 export type BusPathOf<K extends BusKind> = Extract<BusPath, { kind: K }>;
 /** Kinds that belong to one task and so move to the archive branch with it. */
-export type ArchivableKind = 'handoff' | 'claim' | 'release' | 'cancel' | 'response';
+export type ArchivableKind = 'handoff' | 'claim' | 'release' | 'cancel' | 'response' | 'delivery';
 export type ArchivablePath = BusPathOf<ArchivableKind>;
 
 export const SETTINGS_PATH = 'gitbus.yaml';
-export const LIVE_FOLDERS = ['handoffs', 'claims', 'releases', 'cancels', 'responses', 'nodes'] as const;
+export const LIVE_FOLDERS = ['handoffs', 'claims', 'releases', 'cancels', 'responses', 'deliveries', 'nodes'] as const;
 export type LiveFolder = (typeof LIVE_FOLDERS)[number];
 
 export const FOLDER_KIND = {
@@ -39,6 +40,7 @@ export const FOLDER_KIND = {
   releases: 'release',
   cancels: 'cancel',
   responses: 'response',
+  deliveries: 'delivery',
   nodes: 'node',
 } as const satisfies Record<LiveFolder, Exclude<BusKind, 'settings'>>;
 
@@ -48,6 +50,7 @@ export const KIND_FOLDER = {
   release: 'releases',
   cancel: 'cancels',
   response: 'responses',
+  delivery: 'deliveries',
   node: 'nodes',
 } as const satisfies Record<Exclude<BusKind, 'settings'>, LiveFolder>;
 
@@ -58,6 +61,7 @@ const NAME_PATTERN: Record<LiveFolder, string> = {
   releases: '<id>.<attempt>.md',
   cancels: '<id>.md',
   responses: '<id>.md',
+  deliveries: '<id>.<attempt>.md',
   nodes: '<node>.md',
 };
 
@@ -94,6 +98,7 @@ export function pathFor(p: BusPath): string {
       return `${KIND_FOLDER[p.kind]}/${checkedId(p.id)}.md`;
     case 'claim':
     case 'release':
+    case 'delivery':
       return `${KIND_FOLDER[p.kind]}/${checkedId(p.id)}.${checkedAttempt(p.attempt)}.md`;
     case 'node':
       if (!isNodeName(p.node)) {
@@ -198,7 +203,7 @@ export function classifyEntry(folder: string, name: string, mode: string): BusPa
   }
   const stem = name.slice(0, -'.md'.length);
   const kind = FOLDER_KIND[folder];
-  if (kind === 'claim' || kind === 'release') {
+  if (kind === 'claim' || kind === 'release' || kind === 'delivery') {
     const dot = stem.lastIndexOf('.');
     if (dot < 0) {
       return idNameProblem(path, folder, stem, name) ??

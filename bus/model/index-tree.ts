@@ -12,7 +12,7 @@ export interface LiveTree {
   trees?: Map<string, string>;
 }
 
-type TaskFileKind = 'handoff' | 'claim' | 'release' | 'cancel' | 'response';
+type TaskFileKind = 'handoff' | 'claim' | 'release' | 'cancel' | 'response' | 'delivery';
 
 /** One task file as its name classifies it. */
 interface TaskPart {
@@ -107,6 +107,7 @@ function buildFiles(id: string, folders: FolderIndex[]): TaskFiles {
       if (p.kind === 'handoff') t.handoff = p.ref;
       else if (p.kind === 'claim') (t.claims === NONE ? (t.claims = new Map()) : t.claims).set(p.attempt, p.ref);
       else if (p.kind === 'release') (t.releases === NONE ? (t.releases = new Map()) : t.releases).set(p.attempt, p.ref);
+      else if (p.kind === 'delivery') (t.deliveries ??= new Map()).set(p.attempt, p.ref);
       else if (p.kind === 'cancel') t.cancel = p.ref;
       else t.response = p.ref;
     }
@@ -182,7 +183,7 @@ export function indexTree(live: LiveTree, memo?: IndexMemo): TreeIndex {
       if (handoffs.byId.has(id) || orphans.has(id)) continue;
       orphans.add(id);
       const t = buildFiles(id, all);
-      for (const ref of [...t.claims.values(), ...t.releases.values(), t.cancel, t.response]) {
+      for (const ref of [...t.claims.values(), ...t.releases.values(), t.cancel, t.response, ...(t.deliveries?.values() ?? [])]) {
         if (ref) problems.push({ path: ref.path, field: '', reason: `no handoff handoffs/${t.id}.md for this file`, fix: `remove it, or restore handoffs/${t.id}.md`, severity: 'error' });
       }
     }

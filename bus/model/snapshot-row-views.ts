@@ -38,7 +38,7 @@ function rowViewNow(index: TreeIndex, id: string, facts: Map<string, CachedFacts
   if (!files?.handoff) return undefined;
   const known = rowViewsMemo.get(files) ?? baseViews.get(files);
   if (known) return known;
-  if (files.claims.size > 0 || files.releases.size > 0 || files.cancel || files.response) return undefined;
+  if (files.claims.size > 0 || files.releases.size > 0 || files.cancel || files.response || files.deliveries) return undefined;
   const ref = files.handoff;
   const inMemory = cached(ref.path, ref.oid) as Parsed<Handoff> | undefined;
   const row = inMemory ? undefined : facts?.get(ref.oid);

@@ -8,13 +8,14 @@ import type { NodeCard } from '../../schemas/node-card.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import type { Claim } from '../../schemas/claim.js';
 import type { TaskResponse } from '../../schemas/response.js';
+import type { Delivery } from '../../schemas/delivery.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
 import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
 import { indexTree, type LiveTree } from './index-tree.js';
 import { DISK_MIN_NEW, handoffFactsFile, loadParsedFromDisk, readHandoffRows, rowMatches, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
 import { baseViews, cached, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
 import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
-import { applyDependencies, baseTaskView, refsToParse, withDependencies, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
+import { applyDependencies, baseTaskView, isDeliveryRef, refsToParse, withDependencies, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
 import { shellWord } from '../project/shell-word.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
 
@@ -168,6 +169,7 @@ export class Snapshot {
       if (ref === files.handoff) continue;
       const p = await this.parse(ref);
       if (ref === files.response) parsed.response = p as ParsedTaskFiles['response'];
+      else if (isDeliveryRef(files, ref)) (parsed.deliveries ??= []).push({ path: ref.path, parsed: p as Parsed<Delivery> });
       else if (ref === files.cancel) parsed.cancel = p as ParsedTaskFiles['cancel'];
       else parsed.claim = p as ParsedTaskFiles['claim'];
     }
@@ -372,6 +374,13 @@ export class Snapshot {
         await add(files.response);
         const other = await this.responseByOther(files);
         if (other) problems.push(other);
+      }
+      if (files.deliveries) {
+        for (const ref of files.deliveries.values()) await add(ref);
+        const v = await this.baseView(files.id, false);
+        // The view's problems hold the deliveries' parse problems (added above) and why one that parses does not count.
+        const paths = new Set([...files.deliveries.values()].map((r) => r.path));
+        if (v) problems.push(...v.problems.filter((p) => paths.has(p.path) && !problems.includes(p)));
       }
     }
     for (const n of await this.nodes()) problems.push(...n.problems);

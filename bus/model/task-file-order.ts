@@ -11,14 +11,15 @@ export function claimsByAttempt(files: Pick<TaskFiles, 'claims'>): [attempt: num
 
 /**
  * A task's files in the order `show` lists them, live or archived: the handoff, each attempt's claim with its
- * release (by attempt number), the cancel, the response. Pure.
+ * release (by attempt number), the cancel, the response, its deliveries by attempt. Pure.
  */
 export function filesInShowOrder(files: TaskFiles): FileRef[] {
-  const refs = [files.handoff, ...claimsByAttempt(files).flatMap(([n, c]) => [c, files.releases.get(n)]), files.cancel, files.response];
+  const deliveries = [...(files.deliveries ?? [])].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
+  const refs = [files.handoff, ...claimsByAttempt(files).flatMap(([n, c]) => [c, files.releases.get(n)]), files.cancel, files.response, ...deliveries];
   return refs.filter((r): r is FileRef => r !== undefined);
 }
 
-const KIND_RANK: Record<string, number> = { handoff: 0, claim: 1, release: 1, cancel: 2, response: 3 };
+const KIND_RANK: Record<string, number> = { handoff: 0, claim: 1, release: 1, cancel: 2, response: 3, delivery: 4 };
 
 /**
  * Orders a task's file paths as `show` lists its files (filesInShowOrder), for a list of paths rather than a task's
@@ -33,7 +34,7 @@ export function byShowOrder(a: string, b: string): number {
 
 function showKey(path: string): [rank: number, attempt: number, releaseAfterClaim: number] {
   const p = classifyPath(path);
-  if (p === undefined || !('kind' in p)) return [4, 0, 0];
+  if (p === undefined || !('kind' in p)) return [5, 0, 0];
   const attempt = 'attempt' in p ? p.attempt : 0;
-  return [KIND_RANK[p.kind] ?? 4, attempt, p.kind === 'release' ? 1 : 0];
+  return [KIND_RANK[p.kind] ?? 5, attempt, p.kind === 'release' ? 1 : 0];
 }

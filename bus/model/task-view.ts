@@ -3,6 +3,8 @@ import type { Handoff } from '../../schemas/handoff.js';
 import type { Claim } from '../../schemas/claim.js';
 import type { TaskResponse as Response } from '../../schemas/response.js';
 import type { Cancel } from '../../schemas/cancel.js';
+import type { Delivery } from '../../schemas/delivery.js';
+import { mergeDeliveries, type DeliveryFile } from './delivery-merge.js';
 import { openAttempt, highestAttempt } from './index-tree.js';
 import type { FileRef, TaskFiles, TaskState } from './types.js';
 
@@ -19,6 +21,8 @@ export interface ParsedTaskFiles<H extends StateFields = Handoff> {
   claim?: Parsed<Claim>;
   response?: Parsed<Response>;
   cancel?: Parsed<Cancel>;
+  /** The task's delivery files, in attempt order. */
+  deliveries?: DeliveryFile[];
 }
 
 /**
@@ -39,8 +43,14 @@ export interface TaskView<H extends StateFields = Handoff> {
   attempts: number;
   /** The protocol an `unsupported` task's handoff needs, when it names one this gitbus does not know. */
   protocol?: number;
+  /**
+   * The response, with the delivery of its attempt folded in when one counts (bus/model/delivery-merge.ts): every
+   * reader's result. `responseBody` is the body as written.
+   */
   response?: Response;
   responseBody?: string;
+  /** The delivery that says the response's branch reached the project remote after the response went out. */
+  delivery?: Delivery & { path: string };
   cancel?: Cancel;
   /** Dependencies that have not succeeded (state blocked). */
   waitingFor: string[];
@@ -70,15 +80,23 @@ export function baseTaskView<H extends StateFields = Handoff>(files: TaskFiles, 
   if (files.response) {
     const r = parsed.response;
     if (r?.ok) {
-      view.response = r.data;
+      const merged = parsed.deliveries ? mergeDeliveries(r.data, parsed.deliveries) : null;
+      view.response = merged?.response ?? r.data;
+      if (merged?.delivery) view.delivery = merged.delivery;
+      if (merged && merged.problems.length > 0) view.problems = [...view.problems, ...merged.problems];
       view.responseBody = r.body;
       view.state = r.data.status;
     } else {
       // The one response slot is taken by an unreadable file: the task has ended, and must never run again.
       view.state = 'failed';
+      const loose = parsed.deliveries ? mergeDeliveries(undefined, parsed.deliveries).problems : [];
+      if (loose.length > 0) view.problems = [...view.problems, ...loose];
     }
     return view;
   }
+  // Deliveries without a readable response: said, never counted.
+  const loose = parsed.deliveries ? mergeDeliveries(undefined, parsed.deliveries).problems : [];
+  if (loose.length > 0) view.problems = [...view.problems, ...loose];
   // A cancel ends even an invalid task, so that it can be archived away; and a task held by a claim file that does
   // not parse, which names no node that could stop the work and report (PROTOCOL.md §4 rule 3): otherwise it would
   // stay `cancelling` for ever.
@@ -106,13 +124,15 @@ const NO_PROBLEMS = Object.freeze([]) as unknown as FileProblem[];
 function problemsOf(parsed: ParsedTaskFiles<StateFields>): FileProblem[] {
   const h = parsed.handoff;
   const own = h.ok ? h.warnings : h.problems;
-  const { claim, response, cancel } = parsed;
-  const bad = (claim && !claim.ok) || (response && !response.ok) || (cancel && !cancel.ok);
+  const { claim, response, cancel, deliveries } = parsed;
+  const badDelivery = deliveries?.some((d) => !d.parsed.ok) ?? false;
+  const bad = (claim && !claim.ok) || (response && !response.ok) || (cancel && !cancel.ok) || badDelivery;
   if (own.length === 0 && !bad) return NO_PROBLEMS;
   const out = [...own];
   if (claim && !claim.ok) out.push(...claim.problems);
   if (response && !response.ok) out.push(...response.problems);
   if (cancel && !cancel.ok) out.push(...cancel.problems);
+  for (const d of deliveries ?? []) if (!d.parsed.ok) out.push(...d.parsed.problems);
   return out;
 }
 
@@ -175,5 +195,13 @@ export function refsToParse(files: TaskFiles): FileRef[] {
   }
   if (files.response) refs.push(files.response);
   if (files.cancel) refs.push(files.cancel);
+  if (files.deliveries) for (const a of [...files.deliveries.keys()].sort((x, y) => x - y)) refs.push(files.deliveries.get(a) as FileRef);
   return refs;
+}
+
+/** Whether `ref` is one of the task's delivery files. */
+export function isDeliveryRef(files: TaskFiles, ref: FileRef): boolean {
+  if (!files.deliveries) return false;
+  for (const d of files.deliveries.values()) if (d === ref) return true;
+  return false;
 }

@@ -21,16 +21,22 @@ export interface TaskFiles {
   cancel?: FileRef;
   response?: FileRef;
   /**
+   * Deliveries by attempt (docs/PROTOCOL.md §3a, "A push that lands later"): the holder of an attempt saying that the
+   * project remote took its branch after its response went out saying it had not. Absent when there are none (most
+   * tasks), which is also how files indexed by a gitbus before deliveries read.
+   */
+  deliveries?: Map<number, FileRef>;
+  /**
    * The highest attempt whose claim file exists, forged ones included (docs/PROTOCOL.md §12, "Files a node
    * writes"): a forged claim is ignored but its path is taken, so the next claim goes past it. Absent: `claims`.
    */
   takenAttempt?: number;
 }
 
-/** A claim, release, response or node card this node ignores: not written by the node it names. */
+/** A claim, release, response, delivery or node card this node ignores: not written by the node it names. */
 export interface ForgedFile {
   path: string;
-  kind: 'claim' | 'release' | 'response' | 'node';
+  kind: 'claim' | 'release' | 'response' | 'delivery' | 'node';
   /** The task it belongs to (not for a node card). */
   id?: string;
   /** The node it names, when it parses. */

@@ -82,6 +82,7 @@ export function archiveChanges(view: TaskView, month: string, sidecars: Readonly
   for (const [attempt, ref] of f.releases) put({ kind: 'release', id: f.id, attempt }, ref);
   put({ kind: 'cancel', id: f.id }, f.cancel);
   put({ kind: 'response', id: f.id }, f.response);
+  for (const [attempt, ref] of f.deliveries ?? []) put({ kind: 'delivery', id: f.id, attempt }, ref);
   return { add, remove };
 }
 
@@ -98,7 +99,7 @@ export function withArchiveIndex(add: readonly FileChange[]): FileChange[] {
 }
 
 const holdsNotAFile = (f: TaskFiles): boolean =>
-  [f.handoff, f.cancel, f.response, ...f.claims.values(), ...f.releases.values()].some((r) => r?.notAFile !== undefined);
+  [f.handoff, f.cancel, f.response, ...f.claims.values(), ...f.releases.values(), ...(f.deliveries?.values() ?? [])].some((r) => r?.notAFile !== undefined);
 
 /**
  * The finished tasks of a snapshot that ended at least `olderThanMs` (default: the bus setting archiveAfter)
@@ -205,7 +206,7 @@ async function indexCompleteMark(store: ObjectStore, commit: string | null): Pro
 async function livePaths(snap: Snapshot): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const t of snap.index.tasks.values()) {
-    for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response]) if (r) out.set(r.path, r.oid);
+    for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response, ...(t.deliveries?.values() ?? [])]) if (r) out.set(r.path, r.oid);
   }
   if (snap.commit) for (const sig of (await taskSidecars(snap.store, await snap.store.readCommitTree(snap.commit))).values()) out.set(sig.path, sig.oid);
   return out;

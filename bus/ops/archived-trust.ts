@@ -10,6 +10,8 @@ import { filterTaskFiles } from '../trust/task-file-filter.js';
 import { acceptedTrust, archivedFileVerdict, findArchived, readArchivedData, readArchivedFile, type ArchivedTask, type FindArchivedOptions } from './archive-lookup.js';
 import { archivedName, archivedTaskFiles } from './archived-view.js';
 import { claimsByAttempt } from '../model/task-file-order.js';
+import { mergeDeliveries, type DeliveryFile } from '../model/delivery-merge.js';
+import type { Delivery } from '../../schemas/delivery.js';
 
 /**
  * An archived task as this node counts it. Anyone with push access can write the archive branch, so on a node that
@@ -99,7 +101,13 @@ export async function archivedRuns(ctx: BusContext, ids: string[], opts: FindArc
     }
     const handoff = (await read<Handoff>('handoff.md')) ?? null;
     const responseFile = await readArchivedFile<TaskResponse>(ctx.repo.store, id, entry, 'response.md');
-    const response = responseFile?.data ?? null;
+    // The result as every reader reads it: a delivery archived beside the response folded in (bus/model/delivery-merge.ts).
+    const deliveries: DeliveryFile[] = [];
+    for (const ref of archivedTaskFiles(id, entry).deliveries?.values() ?? []) {
+      const d = await read<Delivery>(archivedName(ref));
+      if (d) deliveries.push({ path: ref.path, parsed: { ok: true, data: d, body: '', warnings: [] } });
+    }
+    const response = responseFile ? (mergeDeliveries(responseFile.data, deliveries).response ?? null) : null;
     out.set(id, { id, state: entry.state, handoff, response, ...(responseFile ? { responseBody: responseFile.body } : {}), claims, month: entry.month, problems: entry.problems, forged });
   }
   return out;

@@ -1,9 +1,10 @@
 import { parseArchivedFile } from '../../schemas/bus-file.js';
 import { parseArchivePath } from '../../schemas/archive-layout.js';
+import type { Delivery } from '../../schemas/delivery.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import { tooLargeProblem } from '../../schemas/file-text.js';
 import { isFileProblem } from '../../schemas/layout.js';
-import { baseTaskView, refsToParse, type Parsed, type ParsedTaskFiles, type TaskView } from '../model/task-view.js';
+import { baseTaskView, isDeliveryRef, refsToParse, type Parsed, type ParsedTaskFiles, type TaskView } from '../model/task-view.js';
 import type { FileRef, TaskFiles } from '../model/types.js';
 import type { ObjectStore } from '../store/objects.js';
 import type { ArchivedTask } from './archive-lookup.js';
@@ -30,6 +31,7 @@ export async function archivedView(store: ObjectStore, id: string, entry: Pick<A
     if (ref === files.handoff) continue;
     const p = await parse(ref);
     if (ref === files.response) parsed.response = p as ParsedTaskFiles['response'];
+    else if (isDeliveryRef(files, ref)) (parsed.deliveries ??= []).push({ path: ref.path, parsed: p as Parsed<Delivery> });
     else if (ref === files.cancel) parsed.cancel = p as ParsedTaskFiles['cancel'];
     else parsed.claim = p as ParsedTaskFiles['claim'];
   }
@@ -58,6 +60,7 @@ export function archivedTaskFiles(id: string, entry: Pick<ArchivedTask, 'month' 
     const at = where.location;
     if (at.kind === 'claim') files.claims.set(at.attempt, ref);
     else if (at.kind === 'release') files.releases.set(at.attempt, ref);
+    else if (at.kind === 'delivery') (files.deliveries ??= new Map()).set(at.attempt, ref);
     else files[at.kind] = ref;
   }
   return files;

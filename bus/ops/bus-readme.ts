@@ -7,6 +7,7 @@ This repository is a message bus: tasks, claims and results are Markdown files, 
 - \`handoffs/\` — tasks. Add one by committing a file here (or with \`gitbus dispatch\`).
 - \`claims/\` — which node runs which task.
 - \`responses/\` — results. Read them here, or with \`gitbus show ID\`.
+- \`deliveries/\` — a result's branch that reached the project remote after its response went out.
 - \`cancels/\`, \`releases/\` — tasks stopped or given back.
 - \`nodes/\` — the machines on this bus.
 - \`gitbus.yaml\` — bus settings. \`schemas/\` — JSON Schema for editors.

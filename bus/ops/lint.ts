@@ -291,7 +291,7 @@ async function lintCheckout(root: string): Promise<LintReport> {
     if (r?.notAFile) problems.push(r.notAFile);
     else if (r) files.push(r.path);
   };
-  for (const t of index.tasks.values()) for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response]) add(r);
+  for (const t of index.tasks.values()) for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response, ...(t.deliveries?.values() ?? [])]) add(r);
   for (const r of index.nodes.values()) add(r);
   const handoffs: LintedHandoff[] = [];
   for (const rel of files) {

@@ -98,18 +98,24 @@ export interface ShownBranch {
   /** null while the task has not ended. */
   pushed: boolean | null;
   report?: ProjectReport;
+  /**
+   * When the response went out saying the branch was not pushed and its node said since that the remote took it
+   * (docs/PROTOCOL.md §3a, "A push that lands later"): when, and the file that says so. `report` already reads so.
+   */
+  delivered?: { at: string; path: string };
   /** The command that fetches the results: from the project's URL the response gives when `repo` is a node.yaml project name. */
   fetch: string;
 }
 
 /** Where a project task's results are, from its response, or, before it ends, from its handoff. Pure. */
-export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response' | 'responseBody'>): ShownBranch | undefined {
+export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response' | 'responseBody' | 'delivery'>): ShownBranch | undefined {
   const report = view.response?.project;
   const repo = report?.repo ?? view.handoff?.repo;
   if (repo === undefined) return undefined;
   const branch = report?.branch ?? view.handoff?.branch ?? defaultBranch(view.id);
   // From the remote the response's own commands fetch from: a project name is a URL on the node that ran it.
-  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), fetch: fetchCommand(resultsRemote(repo, report, view.responseBody), branch) };
+  const delivered = view.delivery ? { delivered: { at: view.delivery.delivered, path: view.delivery.path } } : {};
+  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), ...delivered, fetch: fetchCommand(resultsRemote(repo, report, view.responseBody), branch) };
 }
 
 /** One task's handoff, claims, releases, cancel and response, live or archived. */

@@ -172,12 +172,12 @@ export function unreadSidecarWords(u: UnreadSidecar, signed: string, signAgain: 
  */
 export function signAgainWords(signed: string): string {
   const kind = signedKindOf(signed);
-  if (kind === 'claim' || kind === 'release' || kind === 'response' || kind === 'node') return `put back the signature the node that wrote ${signed} made, from the commit before the one that replaced it: only that node's key signs it`;
+  if (kind === 'claim' || kind === 'release' || kind === 'response' || kind === 'delivery' || kind === 'node') return `put back the signature the node that wrote ${signed} made, from the commit before the one that replaced it: only that node's key signs it`;
   return `sign ${signed} again ("gitbus sign ${signed}" in a checkout of the bus)`;
 }
 
 /** The folders of main whose files belong to one task and move to the archive with it (PROTOCOL.md §7). */
-const TASK_FOLDERS = ['handoffs', 'claims', 'releases', 'cancels', 'responses'] as const;
+const TASK_FOLDERS = ['handoffs', 'claims', 'releases', 'cancels', 'responses', 'deliveries'] as const;
 
 /**
  * The sidecar of every task file (`signatures/<folder>/<name>.sig`) in the commit whose root tree is `rootTree`, by

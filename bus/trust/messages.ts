@@ -8,7 +8,7 @@ import type { SshPublicKey } from './ssh-key.js';
  * kind never verifies as another, over a domain-separated message that names the file's path, so that a signature
  * copied onto another path (another task id, attempt or node) fails. The id, target and runner are in the bytes.
  */
-export const SIGNED_KINDS = ['handoff', 'claim', 'release', 'cancel', 'response', 'node', 'trust', 'env'] as const;
+export const SIGNED_KINDS = ['handoff', 'claim', 'release', 'cancel', 'response', 'delivery', 'node', 'trust', 'env'] as const;
 export type SignedKind = (typeof SIGNED_KINDS)[number];
 
 /** The SSHSIG namespace of each kind (`ssh-keygen -Y sign -n <namespace>`). */
@@ -18,6 +18,7 @@ export const NAMESPACES: Readonly<Record<SignedKind, string>> = {
   release: 'gitbus-release@v1',
   cancel: 'gitbus-cancel@v1',
   response: 'gitbus-response@v1',
+  delivery: 'gitbus-delivery@v1',
   node: 'gitbus-node@v1',
   trust: 'gitbus-trust@v1',
   // An environment profile's manifest (env/<profile>/manifest.yaml): it installs hooks that run as the node's user.

@@ -68,7 +68,7 @@ export async function applyTrust(snap: Snapshot, ctx: Pick<BusContext, 'paths' |
   return trust;
 }
 
-const NODE_SIDECAR_FOLDERS = ['claims', 'releases', 'responses', 'nodes'] as const;
+const NODE_SIDECAR_FOLDERS = ['claims', 'releases', 'responses', 'deliveries', 'nodes'] as const;
 
 /** The sidecars of node files by the path they sign, and what holds a sidecar's name without being a file (never read). */
 async function sidecarsOf(snap: Snapshot): Promise<{ sidecars: Map<string, string>; unread: Map<string, UnreadSidecar> }> {
@@ -132,7 +132,7 @@ async function filterNodeFiles(snap: Snapshot, trust: EnforcedTrust, now: Date):
   }
 }
 
-const NODE_KINDS = new Set(['claim', 'release', 'response', 'node']);
+const NODE_KINDS = new Set(['claim', 'release', 'response', 'delivery', 'node']);
 
 /**
  * Adds the node's signature of every claim, release, response and card in `changes` (same commit), when this node

@@ -43,7 +43,7 @@ async function unsignedFilesOf(raw: Snapshot, node: string): Promise<FileRef[]> 
   const signedAlready = new Set<string>();
   if (raw.commit) {
     const tree = await raw.store.readCommitTree(raw.commit);
-    for (const folder of ['claims', 'releases', 'responses', 'nodes']) {
+    for (const folder of ['claims', 'releases', 'responses', 'deliveries', 'nodes']) {
       for (const e of await listFolder(raw.store, tree, `signatures/${folder}`)) signedAlready.add(`signatures/${folder}/${e.path}`);
     }
   }
@@ -57,6 +57,7 @@ async function unsignedFilesOf(raw: Snapshot, node: string): Promise<FileRef[]> 
     for (const c of f.claims.values()) await consider(c);
     for (const rel of f.releases.values()) await consider(rel);
     await consider(f.response);
+    for (const d of f.deliveries?.values() ?? []) await consider(d);
   }
   await consider(raw.index.nodes.get(node));
   return mine;

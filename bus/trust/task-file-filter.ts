@@ -12,7 +12,8 @@ import type { FileRef, ForgedFile, TaskFiles } from '../model/types.js';
  * - a `failed` or `cancelled` response (a reap, by whichever node noticed the holder went silent) ending a claim a
  *   listed node holds counts only from a listed node;
  * - a claim counts over another node's open claim (a reclaim) only when a listed node writes it, where a listed node
- *   holds that claim.
+ *   holds that claim;
+ * - a delivery counts only from the node whose claim of that attempt counts (only it holds the worktree it pushed).
  *
  * Without trust nothing here runs: anyone with push access can write any file, as before.
  */
@@ -59,7 +60,7 @@ const named = (node: string | null): string => (node === null ? 'no node (it doe
 export async function filterTaskFiles(files: TaskFiles, judge: FileJudge, forged: ForgedFile[], holderRules = true): Promise<TaskFiles> {
   let out = files;
   const own = (): TaskFiles => {
-    if (out === files) out = { ...files, claims: new Map(files.claims), releases: new Map(files.releases) };
+    if (out === files) out = { ...files, claims: new Map(files.claims), releases: new Map(files.releases), ...(files.deliveries ? { deliveries: new Map(files.deliveries) } : {}) };
     return out;
   };
   const claimVerdicts = new Map<number, Holder | null>();
@@ -133,7 +134,28 @@ export async function filterTaskFiles(files: TaskFiles, judge: FileJudge, forged
       forged.push({ ...f, id: files.id });
     }
   }
+  for (const [a, ref] of files.deliveries ?? []) {
+    const j = await judge(ref, 'delivery');
+    const f = j.forged ?? (holderRules ? deliveryNotFromHolder(j, await claimAt(a), a) : null);
+    if (f) {
+      own().deliveries?.delete(a);
+      forged.push({ ...f, id: files.id });
+    }
+  }
   return out;
+}
+
+function deliveryNotFromHolder(j: Counted, holder: Holder | null, attempt: number): ForgedFile | null {
+  const node = nodeOf(j);
+  if (holder !== null && node !== null && node === holder.node) return null;
+  const held = holder === null ? `no claim of attempt ${attempt} counts` : `attempt ${attempt} is held by ${named(holder.node)}`;
+  return {
+    path: j.path,
+    kind: 'delivery',
+    node,
+    reason: `a delivery in the name of ${named(node)}, but ${held}: only the node holding an attempt says that its branch reached the project remote`,
+    fix: `remove ${j.where}; the holder writes its own delivery when its push lands`,
+  };
 }
 
 function releaseNotFromHolder(j: Counted, holder: Holder, id: string): ForgedFile | null {

@@ -33,7 +33,8 @@ function branchLines(id: string, b: ShownBranch): string[] {
   const r = b.report;
   const facts = r ? `${r.commits ?? 0} commit${r.commits === 1 ? '' : 's'}, ${r.files ?? 0} file${r.files === 1 ? '' : 's'}, +${r.insertions ?? 0} -${r.deletions ?? 0}, ` : '';
   const missing = b.pushed === false ? notPushedWords(id, r ?? {}) : null;
-  const state = b.pushed === null ? 'results go here when it ends' : missing ? `${facts}${missing.text}` : `${facts}pushed`;
+  const later = b.delivered ? ` after its response went out (${b.delivered.path}, ${b.delivered.at})` : '';
+  const state = b.pushed === null ? 'results go here when it ends' : missing ? `${facts}${missing.text}` : `${facts}pushed${later}`;
   return [`branch ${b.branch} of ${b.repo} (${state})`, ...(missing?.fetchable === false ? [] : [`  fetch: ${b.fetch}`])];
 }
 

@@ -21,7 +21,7 @@ const output = z.object({
   forged: z
     .array(forgedFileSchema)
     .register(z.globalRegistry, { description: "files written in a node's name that this node does not count (its trust root pinned): not among files or the response, each with why and the fix" }),
-  branch: z.optional(z.object({ repo: repoSchema, branch: branchSchema, pushed: z.nullable(z.boolean()), report: z.optional(projectReportSchema), fetch: z.string().register(z.globalRegistry, { description: 'the command that fetches the results' }) })).register(z.globalRegistry, { description: "project work: the task's result branch (pushed is null until it ends)" }),
+  branch: z.optional(z.object({ repo: repoSchema, branch: branchSchema, pushed: z.nullable(z.boolean()), report: z.optional(projectReportSchema), delivered: z.optional(z.object({ at: z.string(), path: z.string() })).register(z.globalRegistry, { description: "set when the response went out with the branch not pushed and its node said since, in this delivery file, that the project remote took it: report reads as the remote has it" }), fetch: z.string().register(z.globalRegistry, { description: 'the command that fetches the results' }) })).register(z.globalRegistry, { description: "project work: the task's result branch (pushed is null until it ends; report folds in a later delivery)" }),
   offline: offlineSchema,
   delivering: z.optional(deliveringSchema),
   trust: z.optional(trustVerdictSchema).register(z.globalRegistry, {

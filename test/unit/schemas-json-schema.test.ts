@@ -9,7 +9,7 @@ const JSON_DIR = fileURLToPath(new URL('../../schemas/json/', import.meta.url));
 describe('JSON Schemas', () => {
   it('one file per kind, with the names editors are pointed at', () => {
     expect([...jsonSchemaFiles().keys()].sort()).toEqual(
-      ['cancel', 'claim', 'handoff', 'node-card', 'release', 'response', 'settings'].map((k) => `${k}.schema.json`),
+      ['cancel', 'claim', 'delivery', 'handoff', 'node-card', 'release', 'response', 'settings'].map((k) => `${k}.schema.json`),
     );
   });
 

@@ -34,7 +34,7 @@ describe('pathFor', () => {
   });
 
   it('lists the live folders', () => {
-    expect(LIVE_FOLDERS).toEqual(['handoffs', 'claims', 'releases', 'cancels', 'responses', 'nodes']);
+    expect(LIVE_FOLDERS).toEqual(['handoffs', 'claims', 'releases', 'cancels', 'responses', 'deliveries', 'nodes']);
   });
 });
 

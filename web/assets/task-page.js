@@ -23,7 +23,7 @@ function branchSection(b, id) {
   const conflicts = r?.conflicts?.length ?? 0;
   // And a failed run that made no commit over its base (schemas/project.ts pushedNothing): its branch was never made.
   const nothing = b.pushed === false && r !== null && r.pushError === undefined && conflicts === 0 && r.headCommit === r.baseCommit;
-  const state = b.pushed === null ? 'results go here when it ends' : b.pushed ? 'pushed' : conflicts > 0 ? `not pushed: ${conflicts} branch${conflicts === 1 ? '' : 'es'} conflict; gitbus resolve ${id}` : nothing ? 'not pushed: the run made no commit over its base, so there was nothing to push' : `not pushed yet${r?.pushError ? `: ${r.pushError}` : ''}`;
+  const state = b.pushed === null ? 'results go here when it ends' : b.pushed ? (b.delivered ? `pushed after its response went out (${b.delivered.path}, ${b.delivered.at})` : 'pushed') : conflicts > 0 ? `not pushed: ${conflicts} branch${conflicts === 1 ? '' : 'es'} conflict; gitbus resolve ${id}` : nothing ? 'not pushed: the run made no commit over its base, so there was nothing to push' : `not pushed yet${r?.pushError ? `: ${r.pushError}` : ''}`;
   return h(
     'section',
     { 'aria-labelledby': 'branch-h' },
