@@ -7,7 +7,9 @@ import { asLocalFailure } from '../bus/local-io.js';
 import { firstLine } from '../schemas/errors.js';
 import { listOutbox, putOutbox, rejectOutbox, removeOutbox, type OutboxEntry } from './outbox.js';
 import type { WatchOptions } from './watch-events.js';
-import { pushBeforeResponse, retryPendingPushes } from './workspace/deliver-branch.js';
+import { landedPushes, pushBeforeResponse, retryPendingPushes } from './workspace/deliver-branch.js';
+import { removePendingPush } from './workspace/pending-pushes.js';
+import { publishDelivery } from '../bus/ops/delivery.js';
 import { besideCause } from './workspace/push.js';
 import type { DeliveringTask } from '../bus/ops/heartbeat.js';
 
@@ -156,6 +158,25 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
     const v = await (await currentSnapshot(ctx)).view(entry.id);
     return v?.response?.node === ctx.config.node && v.response.attempt === entry.attempt;
   };
+  /**
+   * Publishes the pushes that landed after their responses went out (docs/PROTOCOL.md §3a, "A push that lands
+   * later"): each stays in `<home>/pushes/` until the bus has its delivery, or never will (`moot`), so that a crash
+   * or an outage of the bus in between loses nothing. One whose response is not on the bus yet waits for it.
+   */
+  const publishLanded = async (): Promise<void> => {
+    for (const e of landedPushes(home)) {
+      if (deps.downReason() !== null) return;
+      try {
+        const r = await publishDelivery(ctx, { id: e.id, attempt: e.attempt, branch: e.landed.branch, headCommit: e.landed.headCommit });
+        if (r.outcome === 'wait') continue;
+        removePendingPush(home, e.id, e.attempt);
+        onEvent({ type: 'branch-delivered', id: e.id, attempt: e.attempt, branch: e.landed.branch, ...(r.outcome === 'moot' ? { moot: r.why } : {}) });
+      } catch (err) {
+        if (remoteFailed(err)) return;
+        report(err);
+      }
+    }
+  };
   let flushing: Promise<void> | null = null;
   /** The background retry of refused pushes. */
   let retryingPushes: Promise<void> | null = null;
@@ -178,8 +199,9 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
       // Handed in together, so that they go in one commit.
       await Promise.all(now.map((entry) => deliver(entry)));
       retryingPushes ??= retryPendingPushes(home, deps.retryMs)
-        .then((done) => {
+        .then(async (done) => {
           for (const p of done) onEvent({ type: 'pushed', id: p.id, attempt: p.attempt, branch: p.branch, ...besideCause(p) });
+          await publishLanded();
         }, report)
         .finally(() => (retryingPushes = null));
       if (deps.downReason() === null && listQueue(home).length > 0) {

@@ -49,6 +49,11 @@ export type WatchEvent =
    */
   | ({ type: 'pushed'; id: string; attempt: number; branch: string } & BesideCause)
   | { type: 'rejected'; id: string; attempt: number; reason: string; path: string }
+  /**
+   * A branch that reached the project remote after its response went out is said on the bus (its delivery,
+   * docs/PROTOCOL.md §3a); `moot`: why nothing was published for it after all (the task was archived, ...).
+   */
+  | { type: 'branch-delivered'; id: string; attempt: number; branch: string; moot?: string }
   /** Dispatches and cancels queued on this node while the remote was unreachable (bus/queue.ts) reached the bus. */
   | { type: 'sent'; changes: { kind: string; id: string }[]; refused: { kind: string; id: string; reason: string; path: string }[] }
   | { type: 'error'; message: string; code: string | null }

@@ -58,6 +58,8 @@ function eventLine(e: WatchEvent): string | null {
       return `${e.id}: result delivered (${e.status})`;
     case 'pushed':
       return `${e.id}: branch ${e.branch} pushed to the project remote${e.moved ? (e.rewritten ? ` (beside ${e.moved}: the run rewrote its history, a rebase or an amend, so it was not a fast-forward of ${e.rewritten.slice(0, 12)}; nothing was forced)` : e.apart ? ` (beside ${e.moved}: it did not build on the task's base, at ${e.apart.slice(0, 12)} since before the task)` : ` (${e.moved} had moved, so beside it)`) : ''}`;
+    case 'branch-delivered':
+      return e.moot ? `${e.id}: branch ${e.branch} is on the project remote; nothing said on the bus (${e.moot})` : `${e.id}: the bus says now that branch ${e.branch} is on the project remote (deliveries/${e.id}.${e.attempt}.md)`;
     case 'rejected':
       return `${e.id}: the bus no longer accepts this result (${e.reason}); kept in ${e.path}`;
     case 'sent':

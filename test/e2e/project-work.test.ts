@@ -179,7 +179,7 @@ describe('project tasks', () => {
       expect(r.body).toContain('Not on the project remote yet');
       expect(branchFiles(project.remote, 'gitbus/pw-refused')).toBeNull();
       rmSync(gate);
-      await until('the branch to be pushed after all', () => w.events().some((e) => e.type === 'pushed' && e.id === 'pw-refused'), 60_000, w.stderr);
+      await until('the branch pushed, then said on the bus (test/e2e/project-delivery.test.ts)', () => ['pushed', 'branch-delivered'].every((t) => w.events().some((e) => e.type === t && e.id === 'pw-refused')), 60_000, w.stderr);
       expect(showFile(project.remote, 'gitbus/pw-refused', 'later.txt')).toBe('later\n');
       expect(existsSync(join(bus.home('w1'), 'pushes', 'pw-refused.1.json'))).toBe(false);
     } finally {

@@ -1,6 +1,6 @@
 import { publishedRemote } from '../../bus/project/remote-url.js';
 import type { OutboxEntry } from '../outbox.js';
-import { listPendingPushes, putPendingPush, removePendingPush } from './pending-pushes.js';
+import { listPendingPushes, putPendingPush, type PendingPushEntry } from './pending-pushes.js';
 import { apartOf, besideCause, lastPushedOf, pushResult, type BesideCause } from './push.js';
 import { readRecord, updateRecord } from './registry.js';
 
@@ -58,14 +58,18 @@ export async function pushBeforeResponse(home: string, entry: OutboxEntry, now =
   return { go: true };
 }
 
-/** Tries the branches whose responses went out without them, each at most every `everyMs`. Returns those now pushed. */
+/**
+ * Tries the branches whose responses went out without them, each at most every `everyMs`. Returns those now pushed;
+ * each stays listed, `landed`, until its delivery is on the bus (landedPushes, removePendingPush).
+ */
 export async function retryPendingPushes(home: string, everyMs = PUSH_RETRY_MS, now = Date.now()): Promise<({ id: string; attempt: number; branch: string; url: string } & BesideCause)[]> {
   const done: ({ id: string; attempt: number; branch: string; url: string } & BesideCause)[] = [];
   for (const e of listPendingPushes(home)) {
+    if (e.landed) continue;
     if (e.push.lastTriedAt && now - Date.parse(e.push.lastTriedAt) < everyMs) continue;
     const r = await pushResult(e.push);
     if (r.kind === 'pushed') {
-      removePendingPush(home, e.id, e.attempt);
+      putPendingPush(home, { ...e, landed: { branch: r.branch, headCommit: e.push.commit, at: new Date(now).toISOString() } });
       if (e.push.worktree) updateRecord(home, e.push.worktree, (w) => ({ ...w, pushedCommit: e.push.commit, pushedBranch: r.branch, ...(r.branch === e.push.branch ? { onBranch: e.push.commit } : {}) }));
       done.push({ id: e.id, attempt: e.attempt, branch: r.branch, url: e.push.url, ...besideCause(r) });
     } else {
@@ -73,4 +77,11 @@ export async function retryPendingPushes(home: string, everyMs = PUSH_RETRY_MS, 
     }
   }
   return done;
+}
+
+/** The pushes that landed and whose delivery the bus does not have yet, oldest first. */
+export function landedPushes(home: string): (PendingPushEntry & { landed: NonNullable<PendingPushEntry['landed']> })[] {
+  return listPendingPushes(home)
+    .flatMap((e) => (e.landed ? [{ ...e, landed: e.landed }] : []))
+    .sort((a, b) => (a.landed.at < b.landed.at ? -1 : a.landed.at > b.landed.at ? 1 : 0));
 }

@@ -6,12 +6,16 @@ import type { PendingPush } from './push.js';
 /**
  * Result branches whose response already went out without them (the project remote refused the push, or was out
  * of reach for longer than a response is held back): `<home>/pushes/<id>.<attempt>.json`, retried by the watcher
- * until the remote takes them. The worktree, and so the work, stays on the node meanwhile.
+ * until the remote takes them. The worktree, and so the work, stays on the node meanwhile. Once the remote took one,
+ * the entry stays, `landed`, until the bus has its delivery (docs/PROTOCOL.md §3a, "A push that lands later"):
+ * a crash between the push and the delivery leaves it here to be published at the next start.
  */
 export interface PendingPushEntry {
   id: string;
   attempt: number;
   push: PendingPush;
+  /** Where and when the remote took it: what the delivery publishes. */
+  landed?: { branch: string; headCommit: string; at: string };
 }
 
 const dirOf = (home: string) => join(home, 'pushes');
