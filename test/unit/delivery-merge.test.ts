@@ -3,6 +3,7 @@ import { besideBranch, mergeDeliveries, type DeliveryFile } from '../../bus/mode
 import { baseTaskView } from '../../bus/model/task-view.js';
 import { resolvesIntegration } from '../../bus/model/merged-branches.js';
 import type { FileRef, ForgedFile, TaskFiles } from '../../bus/model/types.js';
+import { signedMessage } from '../../bus/trust/messages.js';
 import { filterTaskFiles, type JudgedFile } from '../../bus/trust/task-file-filter.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import type { Delivery } from '../../schemas/delivery.js';
@@ -152,5 +153,13 @@ describe('a delivery counts only from the holder of its attempt, under trust', (
     const r = await judge('w', 'w', true);
     expect(r.kept).toEqual([]);
     expect(r.forged[0]).toMatchObject({ kind: 'delivery', reason: 'unsigned in a listed node\'s name' });
+  });
+});
+
+describe('a delivery is signed as a node file of its own kind', () => {
+  it('in the namespace gitbus-delivery@v1, over a message that names its path', () => {
+    const m = signedMessage(path(), new TextEncoder().encode('x'));
+    expect(m).toMatchObject({ kind: 'delivery', namespace: 'gitbus-delivery@v1' });
+    expect(m.message.toString('utf8')).toBe(`gitbus delivery v1\n${path()}\nx`);
   });
 });
