@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { JsonNumberText } from '../json-keeping-numbers.js';
 
 /** The SHA-256 of bytes, as 64 lower-case hex digits: what a manifest lists and what state.json remembers. */
 export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return nodeCrypto().createHash('sha256').update(bytes).digest('hex');
 }
 
 /** JSON with every object's keys sorted, so that two equal values always give the same text. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
@@ -56,7 +56,7 @@ export async function envListingProblems(files: readonly EnvListedFile[], profil
     for (const [name, sub] of folder.folders) entries.push({ path: name, oid: store(sub), mode: '040000', type: 'tree' });
     for (const [name, f] of folder.files) entries.push({ path: name, oid: f.oid, mode: f.mode, type: f.mode === '160000' ? 'commit' : 'blob' });
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const oid = createHash('sha1').update(`gitbus-listing-tree\0${entries.map((e) => `${e.mode} ${e.type} ${e.oid} ${e.path}`).join('\0')}`).digest('hex');
+    const oid = nodeCrypto().createHash('sha1').update(`gitbus-listing-tree\0${entries.map((e) => `${e.mode} ${e.type} ${e.oid} ${e.path}`).join('\0')}`).digest('hex');
     trees.set(oid, entries);
     return oid;
   };
@@ -109,7 +109,7 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
         continue;
       }
       const mode = st.isSymbolicLink() ? '120000' : st.mode & 0o111 ? '100755' : '100644';
-      const oid = createHash('sha1').update(`${child}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).digest('hex');
+      const oid = nodeCrypto().createHash('sha1').update(`${child}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).digest('hex');
       files.push({ path: child, mode, oid });
       paths.set(oid, { abs, size: st.size });
     }

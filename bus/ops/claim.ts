@@ -2,7 +2,7 @@ import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { Claim } from '../../schemas/claim.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateError } from '../errors.js';
 import { transact, type Decision, type TransactOptions, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -225,7 +225,7 @@ function claimOf(ctx: BusContext, snap: Snapshot, view: TaskView, expired: Reado
  */
 function sessionFor(h: Handoff | undefined): string | undefined {
   if (!h || effectiveRunner(h) !== 'claude') return undefined;
-  return h.claude?.resume ?? randomUUID();
+  return h.claude?.resume ?? nodeCrypto().randomUUID();
 }
 
 /**

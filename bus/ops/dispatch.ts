@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { newTaskId } from '../../schemas/ids.js';
 import { noteGroup } from '../groups-ledger.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
@@ -96,9 +96,9 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   if (input.id && known.has(input.id)) throw idTaken(input.id);
   // Queued here already (the remote was away): a second one would replace the first in the queue.
   if (input.id && isQueued(ctx.paths.home, { kind: 'dispatch', id: input.id })) throw idTaken(input.id, `a dispatch with id ${input.id} is already queued on this node (the remote was away); it is sent at the next contact`);
-  let id = input.id ?? newTaskId(now, randomBytes);
+  let id = input.id ?? newTaskId(now, nodeCrypto().randomBytes);
   // Two generated ids colliding (30 random bits within one second) with a task this node knows: draw again.
-  while (!input.id && (known.has(id) || isQueued(ctx.paths.home, { kind: 'dispatch', id }))) id = newTaskId(now, randomBytes);
+  while (!input.id && (known.has(id) || isQueued(ctx.paths.home, { kind: 'dispatch', id }))) id = newTaskId(now, nodeCrypto().randomBytes);
   // Project work names where its results go; the default names the task, so it is known only now (PROTOCOL.md §3a).
   // A schedule's template gets none: each instance is a task of its own, with a branch of its own.
   const branch = input.handoff.repo !== undefined && input.handoff.branch === undefined && input.handoff.schedule === undefined ? { branch: defaultBranch(id) } : {};

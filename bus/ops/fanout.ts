@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import { firstLine, InvalidBusFileError, type FileProblem } from '../../schemas/errors.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
@@ -147,7 +147,7 @@ async function fanoutWarnings(snap: Snapshot, handoffs: Handoff[]): Promise<stri
 function freshIds(n: number, now: Date, taken: (id: string) => boolean): string[] {
   const ids: string[] = [];
   while (ids.length < n) {
-    const id = newTaskId(now, randomBytes);
+    const id = newTaskId(now, nodeCrypto().randomBytes);
     if (!taken(id) && !ids.includes(id)) ids.push(id);
   }
   return ids;

@@ -4,7 +4,7 @@
  * parsed but never match, so a host that only has a CA line is "unknown", never silently trusted.
  */
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { dirname } from 'node:path';
 import { matchPatternList } from './ssh-config.js';
 import { KnownHostsLineError, KnownHostsWriteError } from './ssh-errors.js';
@@ -101,7 +101,7 @@ function hashSalt(field: string): Buffer | undefined {
 }
 
 function hashName(host: string, salt: Buffer): string {
-  const mac = createHmac('sha1', salt).update(host).digest('base64');
+  const mac = nodeCrypto().createHmac('sha1', salt).update(host).digest('base64');
   return `${HASH_MAGIC}${salt.toString('base64')}|${mac}`;
 }
 
@@ -134,7 +134,7 @@ export function knownKeyTypes(entries: KnownHostsEntry[], name: string): string[
 
 /** `SHA256:<base64 without padding>` as `ssh-keygen -lf` prints it. */
 export function fingerprintSha256(key: Buffer): string {
-  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+  return `SHA256:${nodeCrypto().createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
 }
 
 /** One known_hosts line for the key (hashed like HashKnownHosts yes when `hashed`), without a newline. */
@@ -145,7 +145,7 @@ export function formatKnownHostsLine(name: string, keyType: string, key: Buffer,
     throw new KnownHostsLineError('host name', name, 'it contains a space, comma, wildcard or quote');
   }
   if (!/^[A-Za-z0-9@._+-]+$/.test(keyType)) throw new KnownHostsLineError('key type', keyType, 'it is not a plain key type name');
-  return `${hashed ? hashName(host, randomBytes(20)) : host} ${keyType} ${key.toString('base64')}`;
+  return `${hashed ? hashName(host, nodeCrypto().randomBytes(20)) : host} ${keyType} ${key.toString('base64')}`;
 }
 
 /** Appends the line to the file (creating ~/.ssh with mode 0700 and the file with 0600 if missing). For StrictHostKeyChecking accept-new. */

@@ -4,7 +4,7 @@
  * transport acts on are resolved. Unknown keywords are skipped (OpenSSH would refuse them, but a newer OpenSSH
  * keyword must not break gitbus); the few that would change where or how OpenSSH connects are listed in `ignored`.
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { isIP } from 'node:net';
 import os from 'node:os';
 import { homedir, userName } from '../user-home-dir.js';
@@ -303,7 +303,7 @@ function build(r: Resolution, hostName: string): SshHostConfig {
   const hostKeyAlias = arg('hostkeyalias')?.toLowerCase();
   const localHost = os.hostname();
   const tokens: Record<string, string> = {
-    C: createHash('sha1').update(`${localHost}${hostName}${port}${user}`).digest('hex'),
+    C: nodeCrypto().createHash('sha1').update(`${localHost}${hostName}${port}${user}`).digest('hex'),
     L: localHost.split('.')[0] ?? localHost,
     d: r.home,
     h: hostName,

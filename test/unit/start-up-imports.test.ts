@@ -1,0 +1,34 @@
+import { describe, it, expect } from 'vitest';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ROOT } from '../helpers/cli.js';
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return name === 'json' ? [] : files(p);
+    return p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/**
+ * What every bus command's start would pay again if a module of the lower layers wrote it (issue 14; docs/PERFORMANCE.md
+ * "Start-up: one copy of node:fs, node:crypto on first use"): a value imported from node:crypto loads it with the
+ * module (schemas/node-crypto.ts loads it on first use), and each `import * as fs` becomes a copy of fs's ~100
+ * properties in the CLI bundle (bus/node-fs.ts holds the one namespace).
+ */
+describe('start-up imports of schemas/ and bus/', () => {
+  it('import node:crypto for types only and node:fs as a namespace only in bus/node-fs.ts', () => {
+    const bad: string[] = [];
+    for (const file of ['schemas', 'bus'].flatMap((d) => files(join(ROOT, d)))) {
+      const rel = relative(ROOT, file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/^import\s+(type\s+)?([^;]*?)\s+from\s+'node:(crypto|fs)';$/gm)) {
+        const [, typeOnly, what, mod] = m;
+        if (mod === 'crypto' && !typeOnly) bad.push(`${rel}: imports node:crypto values (${what}); use nodeCrypto() from schemas/node-crypto.ts`);
+        if (mod === 'fs' && !typeOnly && what?.startsWith('* as') && rel !== join('bus', 'node-fs.ts')) bad.push(`${rel}: imports node:fs as a namespace; import { fs } from bus/node-fs.ts`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+});
