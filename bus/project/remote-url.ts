@@ -44,8 +44,10 @@ export function nodeRemoteUrl(url: string, home: string, userHome: string): stri
  * 2.39 does with the spellings (tried with `git ls-remote`): `file:///p`, `file://localhost/p` and `/p` open one
  * repository (the scheme is case-sensitive: `FILE://` is no transport), and so do percent escapes in a `file://`
  * URL, trailing slashes, repeated slashes and `.` parts. A `..` part stays: the system takes it after following a
- * link (`/srv/lnk/../r.git` is not `/srv/r.git` when lnk is one). `.git` stays too: git tries `/srv/x` first and
- * `/srv/x.git` only when that is no repository, so when both exist they are two. Pure.
+ * link (`/srv/lnk/../r.git` is not `/srv/r.git` when lnk is one). A trailing `.git` is left out, as for a remote
+ * elsewhere: git opens `/srv/x.git` for `/srv/x` when only the former exists, and `git clone /srv/x` records origin
+ * `/srv/x` for it, which is the common case; only when both are repositories are they two, and that is not told
+ * apart here. Pure.
  */
 export function localRemotePath(url: string): string | null {
   let path = url;
@@ -61,7 +63,9 @@ export function localRemotePath(url: string): string | null {
     return null;
   }
   if (!path.startsWith('/')) return null;
-  return `/${path.split('/').filter((part) => part !== '' && part !== '.').join('/')}`;
+  const joined = `/${path.split('/').filter((part) => part !== '' && part !== '.').join('/')}`;
+  // `/srv/x/.git` is the repository `/srv/x` too (git opens the working tree's .git folder).
+  return joined.replace(/\.git$/, '').replace(/\/+$/, '') || '/';
 }
 
 /** One spelling per remote, for comparing two (a path on this machine as localRemotePath spells it; elsewhere, no trailing slash). Pure. */
@@ -113,12 +117,11 @@ export function sameRemote(a: string, b: string): boolean {
  * dispatch records a URL without its password and, over http(s), without its user name, while node.yaml keeps the
  * node's own (`https://me@host/x.git`). An SSH user name on one side only is the other side's default (its
  * ~/.ssh/config says it); two different ones may mean two homes (`~/x.git`), so they stay two remotes. Trailing
- * slashes and `.git` do not matter there (hosts serve both). A path on this machine is compared as git opens it
- * (localRemotePath): `file://` or not, but `.git` counts. Pure.
+ * slashes and `.git` do not matter (hosts serve both). A path on this machine is compared as git opens it
+ * (localRemotePath): `file://` or not, and `.git` does not matter there either. Pure.
  */
 export function sameProjectRemote(a: string, b: string): boolean {
-  // A path on this machine, however written, in one spelling (where `.git` counts, as it does to git); never the
-  // same as a remote elsewhere.
+  // A path on this machine, however written, in one spelling; never the same as a remote elsewhere.
   const la = localRemotePath(a);
   const lb = localRemotePath(b);
   if (la !== null || lb !== null) return la === lb;

@@ -293,10 +293,11 @@ describe('the node judge and the node card', () => {
     const c = config(undefined, { projectsOnly: true, projects: { app: { url: '../app.git' }, web: { url: 'https://me:t0ken@host/o/web.git' } } });
     const judge = policyJudge('/home/g', c);
     const verdict = (repo: string) => judge?.({ title: 't', command: 'true', repo }, 'x');
-    for (const repo of ['app', '/home/app.git', 'file:///home/app.git', '/home/app.git/', 'web', 'https://host/o/web.git', 'https://host/o/web']) expect(verdict(repo)?.ok, repo).toBe(true);
-    // A name is that name exactly: "app.git" is neither the project app nor a remote. A path's ".git" counts, as
-    // it does to git (bus/project/remote-url.ts localRemotePath): /home/app may be a repository of its own.
-    for (const repo of ['other', 'app.git', '/home/other.git', 'https://host/o/app.git', '/home/app', 'file:///home/app']) expect(verdict(repo)).toMatchObject({ ok: false, fields: ['projectsOnly'] });
+    // A path's ".git" does not matter, as a URL's does not: git opens /home/app.git for /home/app when only the
+    // former exists (bus/project/remote-url.ts localRemotePath).
+    for (const repo of ['app', '/home/app.git', '/home/app', 'file:///home/app.git', 'file:///home/app', '/home/app.git/', 'web', 'https://host/o/web.git', 'https://host/o/web']) expect(verdict(repo)?.ok, repo).toBe(true);
+    // A name is that name exactly: "app.git" is neither the project app nor a remote.
+    for (const repo of ['other', 'app.git', '/home/other.git', 'https://host/o/app.git']) expect(verdict(repo)).toMatchObject({ ok: false, fields: ['projectsOnly'] });
     expect(verdict('/srv/x.git')).toMatchObject({ reason: 'projectsOnly: node w takes project tasks only for the projects its node.yaml lists (app, web), and the task\'s repo is "/srv/x.git"', fix: expect.stringContaining('add it under "projects" in w\'s node.yaml') });
     // Not a project task, or a manual one: nothing to refuse.
     expect(judge?.({ title: 't', command: 'true' }, 'x').ok).toBe(true);

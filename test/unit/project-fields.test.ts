@@ -58,9 +58,12 @@ describe('remote URLs', () => {
     for (const same of ['file://localhost/srv/r.git', 'file:///srv/r%2egit', '/srv//./r.git/']) expect(sameRemote(same, '/srv/r.git'), same).toBe(true);
     // Not "..": the system takes it after following a link, so /srv/x/../r.git is /srv/r.git only when x is none.
     expect(sameRemote('/srv/x/../r.git', '/srv/r.git')).toBe(false);
-    // Not ".git": git opens /srv/r itself when it is a repository, and /srv/r.git only when it is not.
-    expect(sameRemote('/srv/r.git', '/srv/r')).toBe(false);
-    expect(sameRemote('file:///srv/r.git', 'file:///srv/r')).toBe(false);
+    // Nor ".git", one rule for paths as for URLs: git opens /srv/r.git for /srv/r when only the former exists, and
+    // "git clone /srv/r" records origin /srv/r.
+    expect(sameRemote('/srv/r.git', '/srv/r')).toBe(true);
+    expect(sameRemote('file:///srv/r.git', 'file:///srv/r/')).toBe(true);
+    expect(sameRemote('/srv/r/.git', '/srv/r')).toBe(true);
+    expect(sameRemote('/srv/r.git', '/srv/q')).toBe(false);
     // FILE:// is no transport of git's, and a malformed escape opens nothing.
     expect(sameRemote('FILE:///srv/r.git', '/srv/r.git')).toBe(false);
     expect(sameRemote('file:///srv/r%zz', '/srv/r%zz')).toBe(false);

@@ -89,13 +89,14 @@ describe('project settings on a node', () => {
     // projectsOnly: only what node.yaml lists, by name or URL.
     expect(resolveProject({ ...config, projectsOnly: true }, '/srv/other.git')).toMatchObject({ reason: expect.stringContaining('not one of the projects this node works on') });
     expect(resolveProject({ ...config, projectsOnly: true }, 'git@host:o/app.git')).toMatchObject({ name: 'app' });
-    // A path on the node, with file:// or without, matches as git opens it; its ".git" counts, as it does to git.
+    // A path on the node, with file:// or without, matches as git opens it; its ".git" does not matter, as a URL's does not.
     const local = { projects: { lib: { url: '/srv/lib.git' }, web: { url: 'file:///srv/web.git' } } };
     expect(resolveProject({ ...local, projectsOnly: true }, 'file:///srv/lib.git')).toMatchObject({ url: '/srv/lib.git', name: 'lib' });
     expect(resolveProject({ ...local, projectsOnly: true }, 'file://localhost/srv/lib.git/')).toMatchObject({ name: 'lib' });
     expect(resolveProject({ ...local, projectsOnly: true }, '/srv/web.git')).toMatchObject({ url: 'file:///srv/web.git', name: 'web' });
-    expect(resolveProject({ ...local, projectsOnly: true }, '/srv/lib')).toMatchObject({ reason: expect.stringContaining('not one of the projects') });
-    expect(resolveProject(local, '/srv/lib')).toMatchObject({ url: '/srv/lib', name: null });
+    expect(resolveProject({ ...local, projectsOnly: true }, '/srv/lib')).toMatchObject({ url: '/srv/lib.git', name: 'lib' });
+    expect(resolveProject(local, 'file:///srv/web')).toMatchObject({ url: 'file:///srv/web.git', name: 'web' });
+    expect(resolveProject({ ...local, projectsOnly: true }, '/srv/other')).toMatchObject({ reason: expect.stringContaining('not one of the projects') });
     // node.yaml's ~ and relative paths: the user's home and the bus home.
     expect(resolveProject({ projects: { a: { url: '~/src/a.git' }, b: { url: 'repos/b.git' } } }, 'a', { home: '/h/.gitbus', userHome: '/h' })).toMatchObject({ url: '/h/src/a.git' });
     expect(resolveProject({ projects: { a: { url: '~/src/a.git' }, b: { url: 'repos/b.git' } } }, 'b', { home: '/h/.gitbus', userHome: '/h' })).toMatchObject({ url: '/h/.gitbus/repos/b.git' });
