@@ -2,8 +2,7 @@ import { homedir } from './user-home-dir.js';
 import type { Handoff } from '../schemas/handoff.js';
 import type { CardPolicy } from '../schemas/node-card.js';
 import type { NodeConfig } from './home.js';
-import { globMatch } from './model/glob.js';
-import { CARD_LIST_MAX, nodePolicyVerdict, type NodePolicy, type PolicyFacts, type PolicyVerdict, type Signer } from './model/node-policy.js';
+import { CARD_LIST_MAX, nodePolicyVerdict, reposEntryMatches, type NodePolicy, type PolicyFacts, type PolicyVerdict, type Signer } from './model/node-policy.js';
 import { nodeRemoteUrl, publishableRepo } from './project/remote-url.js';
 
 export { CARD_LIST_MAX };
@@ -72,7 +71,7 @@ function publishedRepos(home: string, config: NodeConfig): string[] | undefined 
   const repos = config.policy?.repos;
   if (!repos) return undefined;
   const urls = Object.entries(policyFacts(home, config).projects ?? {})
-    .filter(([name, url]) => repos.some((g) => globMatch(g, name) || globMatch(g, url)))
+    .filter(([name, url]) => repos.some((g) => reposEntryMatches(g, name) || reposEntryMatches(g, url)))
     .map(([, url]) => publishableRepo(url).repo);
   return [...new Set([...repos, ...urls])];
 }

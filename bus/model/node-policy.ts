@@ -100,7 +100,7 @@ export function nodePolicyVerdict(policy: NodePolicy | undefined, task: PolicyTa
       // Globs match text: `/allowed/../other` matches `/allowed/**` and is not there. The schema refuses such a
       // repo; refused here too, whatever let it through.
       refuse('policy.repos', `node ${node} works only on ${list(policy.repos) || 'no project repositories'}, and the task's repo "${task.repo}" has a "." or ".." path part, which no pattern can judge`, 'write the repo without "." and ".." parts');
-    } else if (decidable && !policy.repos.some((glob) => names.some((name) => globMatch(glob, name) || globMatch(normalRemote(glob), normalRemote(name))))) {
+    } else if (decidable && !policy.repos.some((entry) => names.some((name) => reposEntryMatches(entry, name)))) {
       refuse('policy.repos', `node ${node} works only on ${list(policy.repos) || 'no project repositories'}, and the task's repo is "${task.repo}"`, `dispatch it to a node that works on that repository, or add a pattern for it to policy.repos in ${node}'s node.yaml`);
     }
   }
@@ -206,6 +206,19 @@ function repoNames(repo: string, projects: Readonly<Record<string, string>> | un
  */
 export function namesProject(entry: string, repo: string): boolean {
   return isProjectName(entry) ? entry === repo : sameProjectRemote(entry, repo);
+}
+
+/**
+ * Whether a `policy.repos` entry admits `name` (a task's repo, or a project name or URL it means on the node): a
+ * pattern with glob characters matches as text, a trailing slash and `.git` aside; an entry without any is a project
+ * name or a remote, compared as the node finds its projects (sameProjectRemote: `file://` or a path, repeated
+ * slashes, credentials, an SSH user on one side only, `.git`). The one comparison for the node judging by its
+ * node.yaml and for readers of its card (cardRefusal), and for the URLs the card publishes (bus/node-policy.ts), so
+ * that a card never refuses a spelling its node takes. Pure.
+ */
+export function reposEntryMatches(entry: string, name: string): boolean {
+  if (!/[*?]/.test(entry)) return entry === name || sameProjectRemote(entry, name);
+  return globMatch(entry, name) || globMatch(normalRemote(entry), normalRemote(name));
 }
 
 /** Two spellings of one remote compare equal: trailing slashes and `.git` do not matter. */

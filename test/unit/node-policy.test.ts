@@ -289,6 +289,24 @@ describe('the node judge and the node card', () => {
     expect(cardRefusal({}, { command: 'true', repo: '/home/other.git', timeout: '3h' }, 'w')).toBeNull();
   });
 
+  it('a card never refuses a spelling of a repo its node takes: file://, repeated slashes, an SSH user on one side only, .git', () => {
+    const c = config({ repos: ['proj', 'ssh'] }, { projects: { proj: { url: '/srv/x.git' }, ssh: { url: 'host:org/p.git' } } });
+    const card = nodeCard(c, '2026-01-01T00:00:00.000Z', new Date('2026-01-02T00:00:00Z'), '/home/g');
+    expect(card.policy?.repos).toEqual(['proj', 'ssh', '/srv/x.git', 'host:org/p.git']);
+    const judge = policyJudge('/home/g', c);
+    const spellings = ['/srv/x.git', 'file:///srv/x.git', 'file://localhost/srv/x.git', '/srv/x.git/', '/srv//x.git', '/srv/x', 'file:///srv/x', 'host:org/p.git', 'host:org/p', 'git@host:org/p', 'git@host:org/p.git'];
+    for (const repo of spellings) {
+      const task = { title: 't', command: 'true', repo };
+      expect(judge?.(task, 'x').ok, repo).toBe(true);
+      expect(cardRefusal(card, task, 'w'), repo).toBeNull();
+    }
+    // What the node refuses, its card refuses too.
+    for (const repo of ['/srv/y.git', 'file:///srv/y.git', 'git@host:org/q']) {
+      expect(judge?.({ title: 't', command: 'true', repo }, 'x').ok, repo).toBe(false);
+      expect(cardRefusal(card, { command: 'true', repo }, 'w'), repo).toMatchObject({ fields: ['policy.repos'] });
+    }
+  });
+
   it('projectsOnly is judged before the claim, as the worktree code finds a project: by name, or by URL in any spelling', () => {
     const c = config(undefined, { projectsOnly: true, projects: { app: { url: '../app.git' }, web: { url: 'https://me:t0ken@host/o/web.git' } } });
     const judge = policyJudge('/home/g', c);
