@@ -34,29 +34,43 @@ export const RANK_STEP_MIN_MS = 50;
 export const RANK_STEP_MAX_MS = 2000;
 
 /**
- * The nodes that could claim `task` now, `self` always among them: live, with a card (if any) offering the task's
- * runner and labels, and a free slot (card `parallel`, else 1, minus the claims it holds), and whose card's policy
- * does not refuse the task (cardRefusal: the verdict the node itself reaches before its claim, so a node that
- * leaves the task for others does not hold back the one that takes it by a rank step). A task addressed to one
- * node (`to`) has that node alone. Sorted by name. `includeSelf` false: `self` only as the snapshot shows it, like
- * any other node (what the fleet's turns are computed from, so that every node computes the same).
+ * The nodes that could claim `task` now: live, with a card (if any) offering the task's runner and labels, and a
+ * free slot (card `parallel`, else 1, minus the claims it holds), and whose card's policy does not refuse the task
+ * (cardRefusal: the verdict the node itself reaches before its claim, so a node that leaves the task for others
+ * does not hold back the one that takes it by a rank step). `self` is among them whatever the snapshot says of its
+ * liveness and slots (it is claiming now), but only when its own card does not turn the task down: every other
+ * node judges it by that card, so judging itself by it too keeps the able list the same on every node. A task
+ * addressed to one node (`to`) has that node alone. Sorted by name. `includeSelf` false: `self` only as the
+ * snapshot shows it, like any other node (what the fleet's turns are computed from, so that every node computes
+ * the same).
  */
 export function ableNodes(task: RankedTask | undefined, nodes: readonly RankNode[], self: string, includeSelf = true): string[] {
   if (task?.to) return [task.to];
-  const runner = task ? effectiveRunner(task) : undefined;
-  const out = new Set<string>(includeSelf ? [self] : []);
+  const out = new Set<string>();
+  let selfSeen = false;
   for (const n of nodes) {
-    if ((includeSelf && n.node === self) || !n.live) continue;
-    const c = n.card;
-    if (c) {
-      if (runner !== undefined && c.runners && !c.runners.includes(runner)) continue;
-      if ((task?.labels ?? []).some((l) => !(c.labels ?? []).includes(l))) continue;
+    if (includeSelf && n.node === self) {
+      selfSeen = true;
+      if (!n.card || cardTakes(n.card, task, n.node)) out.add(self);
+      continue;
     }
-    if ((c?.parallel ?? 1) - n.holding <= 0) continue;
-    if (c && task && cardRefusal(c, task, n.node) !== null) continue;
+    if (!n.live) continue;
+    if (n.card && !cardTakes(n.card, task, n.node)) continue;
+    if ((n.card?.parallel ?? 1) - n.holding <= 0) continue;
     out.add(n.node);
   }
+  // Not in the snapshot yet (no card, no heartbeat): nobody judges it by a card, so nor does it.
+  if (includeSelf && !selfSeen) out.add(self);
   return [...out].sort();
+}
+
+/** Whether a node's card offers `task`'s runner and labels and its policy does not refuse it. Pure. */
+function cardTakes(c: NonNullable<RankNode['card']>, task: RankedTask | undefined, node: string): boolean {
+  if (!task) return true;
+  const runner = effectiveRunner(task);
+  if (c.runners && !c.runners.includes(runner)) return false;
+  if ((task.labels ?? []).some((l) => !(c.labels ?? []).includes(l))) return false;
+  return cardRefusal(c, task, node) === null;
 }
 
 /**
@@ -74,9 +88,15 @@ export function rankOf(id: string, able: readonly string[], self: string): numbe
   return rank;
 }
 
-/** `self`'s rank for a task (ableNodes, then rankOf). */
+/**
+ * `self`'s rank for a task (ableNodes, then rankOf). When its own card turns the task down while its node.yaml takes
+ * it (the node knows more than its card says: what a bare project name means there, a list too long for the card)
+ * it ranks after every node the card view finds able, where the other nodes, which leave it out, do not expect it;
+ * it still claims when that turn comes, so a task no other node takes is not left waiting.
+ */
 export function claimRank(id: string, task: RankedTask | undefined, nodes: readonly RankNode[], self: string): number {
-  return rankOf(id, ableNodes(task, nodes, self), self);
+  const able = ableNodes(task, nodes, self);
+  return able.includes(self) ? rankOf(id, able, self) : able.length;
 }
 
 /** A pending task as the ranking sees it. */

@@ -38,9 +38,12 @@ describe('claim ranking (rendezvous hashing)', () => {
       { node: 'nocard-busy', live: true, holding: 1 },
     ];
     expect(ableNodes(shell, nodes, 'a')).toEqual(['a', 'gpu', 'nocard', 'roomy']);
-    expect(ableNodes({ ...shell, labels: ['gpu'] }, nodes, 'a')).toEqual(['a', 'gpu', 'nocard']);
-    // This node is always in the set, even when the snapshot does not know it yet.
+    // This node too is judged by its card, as the others judge it: without the label, it is not in the set.
+    expect(ableNodes({ ...shell, labels: ['gpu'] }, nodes, 'a')).toEqual(['gpu', 'nocard']);
+    // It is in the set when the snapshot does not know it yet (no card to judge it by), or shows it dead or full.
     expect(ableNodes(shell, nodes, 'newcomer')).toContain('newcomer');
+    expect(ableNodes(shell, nodes, 'dead')).toContain('dead');
+    expect(ableNodes(shell, nodes, 'full')).toContain('full');
   });
 
   it("leaves out nodes whose card's policy refuses the task, judged as each node judges it before its claim", () => {
@@ -56,10 +59,10 @@ describe('claim ranking (rendezvous hashing)', () => {
     expect(ableNodes({ ...shell, timeout: '1h' }, nodes, 'a')).toEqual(['a', 'onlyapp', 'projects']);
     // A bare project name means what only each node knows: a repos pattern decides nothing from the card.
     expect(ableNodes(repo('app'), nodes, 'a')).toEqual(['a', 'onlyapp', 'short']);
-    // A manual task runs nothing on a node: no policy refuses it.
-    expect(ableNodes({ runner: 'manual', repo: 'https://host/o/other.git', timeout: '1h' }, nodes, 'a')).toEqual(['a', 'onlyapp', 'projects', 'short']);
-    // This node is in its own set whatever its card says: its claim judges it by its node.yaml, with more facts.
-    expect(ableNodes({ ...shell, timeout: '1h' }, nodes, 'short')).toContain('short');
+    // A manual task runs nothing on a node: no policy refuses it ('a' offers no manual runner on its card).
+    expect(ableNodes({ runner: 'manual', repo: 'https://host/o/other.git', timeout: '1h' }, nodes, 'a')).toEqual(['onlyapp', 'projects', 'short']);
+    // This node is judged by its own card too, as every other node judges it, so that all compute one set.
+    expect(ableNodes({ ...shell, timeout: '1h' }, nodes, 'short')).not.toContain('short');
     expect(ableNodes({ ...shell, timeout: '1h' }, nodes, 'short', false)).not.toContain('short');
   });
 
@@ -78,6 +81,24 @@ describe('claim ranking (rendezvous hashing)', () => {
     const pending = before.slice(0, 4).map((id) => ({ id, task }));
     expect(claimTurn(pending, two, 'takes')).toBe(0);
     expect(claimTurn(pending, plain, 'takes')).toBe(1);
+  });
+
+  it('ranks a node whose own card refuses a task its node.yaml takes after every node its card view finds able, as the others rank it', () => {
+    // The card publishes a list that refuses what node.yaml takes (a card of an older gitbus, a list too long to
+    // publish whole and cut by an older build): the other nodes leave 'odd' out.
+    const odd = node('odd', { card: { runners: ['shell'], policy: { repos: ['https://host/o/app.git'] } } });
+    const task = { ...shell, repo: 'https://host/o/other.git' };
+    const nodes = [odd, node('b'), node('c'), node('d', { live: false })];
+    for (const id of ids.slice(0, 50)) {
+      // Every node computes one able list, 'odd' on none of them.
+      for (const self of ['b', 'c']) expect(ableNodes(task, nodes, self)).toEqual(['b', 'c']);
+      expect(ableNodes(task, nodes, 'odd')).toEqual(['b', 'c']);
+      // 'odd' comes after both, and the two ranks the others hold are 0 and 1, as without 'odd'.
+      expect(claimRank(id, task, nodes, 'odd')).toBe(2);
+      expect(['b', 'c'].map((n) => claimRank(id, task, nodes, n)).sort()).toEqual([0, 1]);
+    }
+    // Alone, it is at once first: a task no other node takes does not wait.
+    expect(claimRank(ids[0] ?? '', task, [odd], 'odd')).toBe(0);
   });
 
   it('gives a task addressed to one node that node alone, at rank 0', () => {
