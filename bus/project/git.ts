@@ -150,7 +150,9 @@ export function outageOf(stderr: string): string | null {
   // An SSH refusal also prints "could not read from remote repository": not an outage. Neither is a hosting
   // service that answers it has no such repository (or none this node's key may see): `ERROR: Repository not found.`
   // A path that is not a repository ("does not appear to be a git repository") stays an outage: a mount or a
-  // repository moved away for a while looks the same, and the dispatcher saw it there.
-  if (/permission denied|host key verification failed|authentication failed|repository not found|403|401/.test(s)) return null;
+  // repository moved away for a while looks the same, and the dispatcher saw it there. Nor is a ref the remote does
+  // not have: over git's protocol v0 (a plain sshd passes no GIT_PROTOCOL; protocol.version=0) `couldn't find remote
+  // ref` is followed by "the remote end hung up unexpectedly", which is the remote closing after the answer.
+  if (/permission denied|host key verification failed|authentication failed|repository not found|couldn't find remote ref|403|401/.test(s)) return null;
   return outage.some((o) => s.includes(o)) ? (gitReason(stderr) || 'the project remote cannot be reached') : null;
 }

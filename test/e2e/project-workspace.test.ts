@@ -98,6 +98,26 @@ describe('project workspace steps', () => {
     await expect(prepare('ws-nobase', { baseCommit: 'f'.repeat(40) })).rejects.toThrow(/is not on the project remote/);
   });
 
+  it('a base tag the remote lacks fails at once under git protocol v0 too, where git adds "the remote end hung up" to "couldn\'t find remote ref"', async () => {
+    // Protocol v0 is what a plain sshd (no GIT_PROTOCOL passed on) speaks; here through git's own config variables,
+    // which every git the worker runs reads.
+    const saved = { count: process.env['GIT_CONFIG_COUNT'], key: process.env['GIT_CONFIG_KEY_0'], value: process.env['GIT_CONFIG_VALUE_0'] };
+    Object.assign(process.env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.version', GIT_CONFIG_VALUE_0: '0' });
+    try {
+      const handoff = handoffSchema.parse({ id: 'ws-notag', title: 'task ws-notag', repo: project.remote, base: 'no-such-tag' });
+      // An outage would be fetched again for the whole hold (a minute here) before failing: a refusal fails at once.
+      const started = Date.now();
+      const fetchWait = { policy: { firstMs: 1_000, maxMs: 1_000 }, holdMs: 60_000 };
+      await expect(prepareWorktree({ home, config, id: 'ws-notag', attempt: 1, handoff, slot: 0, fetchWait })).rejects.toMatchObject({ code: 'BASE_MISSING', message: expect.stringContaining('base "no-such-tag" is not on the project remote') });
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      for (const [k, v] of [['GIT_CONFIG_COUNT', saved.count], ['GIT_CONFIG_KEY_0', saved.key], ['GIT_CONFIG_VALUE_0', saved.value]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  }, 90_000);
+
   it('a worktree folder removed by hand is made again at the same path, on its branch at what reached the remote', async () => {
     const ws = await prepare('ws-gone');
     writeFileSync(join(ws.cwd, 'work.txt'), 'work\n');

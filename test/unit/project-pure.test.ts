@@ -152,6 +152,8 @@ describe('what git said', () => {
     expect(outageOf("fatal: '/x.git' does not appear to be a git repository\nfatal: Could not read from remote repository.")).not.toBeNull();
     expect(outageOf('ssh: connect to host h port 22: Connection refused\nfatal: Could not read from remote repository.')).not.toBeNull();
     expect(outageOf('git@h: Permission denied (publickey).\nfatal: Could not read from remote repository.')).toBeNull();
+    // A ref the remote lacks, over protocol v0, where the remote hangs up after saying so.
+    expect(outageOf("fatal: couldn't find remote ref refs/tags/v9\nfatal: the remote end hung up unexpectedly")).toBeNull();
     expect(outageOf('ERROR: Repository not found.\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.')).toBeNull();
     expect(refusalText('remote: closed today        \nTo r.git\n ! [remote rejected] HEAD -> x (pre-receive hook declined)\nerror: failed to push some refs')).toBe('closed today / ! [remote rejected] HEAD -> x (pre-receive hook declined)');
     expect(movedBranch('f/x', 'abcdef0123456')).toBe('f/x-moved-abcdef01');
