@@ -2,10 +2,10 @@ import { homedir } from './user-home-dir.js';
 import type { Handoff } from '../schemas/handoff.js';
 import type { CardPolicy } from '../schemas/node-card.js';
 import type { NodeConfig } from './home.js';
-import { CARD_LIST_MAX, nodePolicyVerdict, reposEntryMatches, type NodePolicy, type PolicyFacts, type PolicyVerdict, type Signer } from './model/node-policy.js';
+import { CARD_LIST_MAX, CARD_LIST_PUBLISHED, nodePolicyVerdict, reposEntryMatches, type NodePolicy, type PolicyFacts, type PolicyVerdict, type Signer } from './model/node-policy.js';
 import { nodeRemoteUrl, publishableRepo } from './project/remote-url.js';
 
-export { CARD_LIST_MAX };
+export { CARD_LIST_MAX, CARD_LIST_PUBLISHED };
 
 /**
  * Who signed a task, once its signature verified; null when none did. The trust work (signed handoffs) plugs its
@@ -38,7 +38,7 @@ function projectsOnlyList(projects: Readonly<Record<string, string>>): string[] 
   return [...new Set(Object.entries(projects).flatMap(([name, url]) => [name, url]))];
 }
 
-/** A repo list this node's card leaves out, being longer than CARD_LIST_MAX: what the node says of it (cardListsLeftOut). */
+/** A repo list this node's card leaves out, being longer than CARD_LIST_PUBLISHED: what the node says of it (cardListsLeftOut). */
 export interface CardListLeftOut {
   field: 'policy.repos' | 'projectsOnly';
   /** How many entries the whole list has. */
@@ -54,12 +54,12 @@ function publishedProjectsOnly(home: string, config: NodeConfig): string[] {
 /**
  * The card's `projectsOnly`: with node.yaml `projectsOnly: true`, the projects' names and URLs as a handoff records
  * them, so that `dispatch --to` judges a repo as the node will. Undefined without projectsOnly, and when the list
- * would not fit (CARD_LIST_MAX).
+ * would not fit (CARD_LIST_PUBLISHED).
  */
 export function cardProjectsOnly(home: string, config: NodeConfig): string[] | undefined {
   if (!config.projectsOnly) return undefined;
   const list = publishedProjectsOnly(home, config);
-  return list.length <= CARD_LIST_MAX ? list : undefined;
+  return list.length <= CARD_LIST_PUBLISHED ? list : undefined;
 }
 
 /**
@@ -77,16 +77,16 @@ function publishedRepos(home: string, config: NodeConfig): string[] | undefined 
 }
 
 /**
- * The repo lists this node's card leaves out for being longer than a card holds, each with its length: the node
+ * The repo lists this node's card leaves out for being longer than a card lists, each with its length: the node
  * says so (the watcher at its start), since a dispatcher then checks no repo against them and only the node judges.
  */
 export function cardListsLeftOut(home: string, config: NodeConfig): CardListLeftOut[] {
   const out: CardListLeftOut[] = [];
   const repos = publishedRepos(home, config);
-  if (repos && repos.length > CARD_LIST_MAX) out.push({ field: 'policy.repos', count: repos.length });
+  if (repos && repos.length > CARD_LIST_PUBLISHED) out.push({ field: 'policy.repos', count: repos.length });
   if (config.projectsOnly) {
     const list = publishedProjectsOnly(home, config);
-    if (list.length > CARD_LIST_MAX) out.push({ field: 'projectsOnly', count: list.length });
+    if (list.length > CARD_LIST_PUBLISHED) out.push({ field: 'projectsOnly', count: list.length });
   }
   return out;
 }
@@ -100,7 +100,7 @@ export function policyFacts(home: string, config: NodeConfig): PolicyFacts {
 
 /**
  * The policy as the node card publishes it (schemas/node-card.ts): its repos (publishedRepos) when they fit
- * (CARD_LIST_MAX), no command patterns. Undefined without a policy.
+ * (CARD_LIST_PUBLISHED), no command patterns. Undefined without a policy.
  */
 export function cardPolicy(home: string, config: NodeConfig): CardPolicy | undefined {
   const p = config.policy;
@@ -108,7 +108,7 @@ export function cardPolicy(home: string, config: NodeConfig): CardPolicy | undef
   const out: CardPolicy = {};
   if (p.signers) out.signers = p.signers;
   const repos = publishedRepos(home, config);
-  if (repos && repos.length <= CARD_LIST_MAX) out.repos = repos;
+  if (repos && repos.length <= CARD_LIST_PUBLISHED) out.repos = repos;
   if (p.workRoots) out.workRoots = p.workRoots;
   if (p.commands) out.commands = true;
   if (p.maxTimeout) out.maxTimeout = p.maxTimeout;

@@ -15,8 +15,8 @@ export type WatchEvent =
   | { type: 'runner-missing'; runner: string; binary: string; fix: string }
   /**
    * A repo list of this node's policy (`policy.repos` with the URLs of the projects it admits, or `projectsOnly`)
-   * has more than `max` entries, the most a node card holds: the card leaves it out (bus/node-policy.ts
-   * CARD_LIST_MAX), so `dispatch --to` checks no task's repo against it and only this node judges, when it claims.
+   * has more than `max` entries, the most a node card lists (one fewer than it may hold, so that no reader takes
+   * it for a list an earlier build cut): the card leaves it out (bus/node-policy.ts CARD_LIST_PUBLISHED), so `dispatch --to` checks no task's repo against it and only this node judges, when it claims.
    * Reported at start, before `started`.
    */
   | { type: 'card-list-left-out'; field: 'policy.repos' | 'projectsOnly'; count: number; max: number; fix: string }

@@ -5,7 +5,7 @@ import type { BusContext } from '../bus/context.js';
 import { ResponseBatcher } from './response-batcher.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
 import { publishNodeCard } from '../bus/ops/node-card-publish.js';
-import { CARD_LIST_MAX, cardListsLeftOut } from '../bus/node-policy.js';
+import { CARD_LIST_PUBLISHED, cardListsLeftOut } from '../bus/node-policy.js';
 import { signOwnFiles } from '../bus/trust/sign-own-files.js';
 import type { Snapshot } from '../bus/model/snapshot.js';
 import { remoteFailureCode } from '../bus/remote-failure.js';
@@ -73,7 +73,7 @@ export async function watch(given: BusContext, opts: WatchOptions): Promise<Fini
     const fix = l.field === 'policy.repos'
       ? `the card lists policy.repos' patterns and the URL of each node.yaml project they admit: admit fewer projects, or leave it so (this node still refuses what its policy refuses, when it claims)`
       : `the card lists each node.yaml project's name and URL: list fewer projects, or leave it so (this node still refuses a repo it does not list, when it claims)`;
-    opts.onEvent({ type: 'card-list-left-out', field: l.field, count: l.count, max: CARD_LIST_MAX, fix });
+    opts.onEvent({ type: 'card-list-left-out', field: l.field, count: l.count, max: CARD_LIST_PUBLISHED, fix });
   }
   // Before anything else, above all before restart recovery, which would stop a live watcher's runs.
   // Whether it serves the home's commands, for a `gitbus serve` of the home to tell (cli/serve/standalone.ts).

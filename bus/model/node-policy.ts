@@ -158,6 +158,12 @@ export function nodePolicyVerdict(policy: NodePolicy | undefined, task: PolicyTa
 export const CARD_LIST_MAX = 300;
 
 /**
+ * The most entries a node publishes in one of those lists: one fewer than a card may hold, since a reader takes a
+ * `policy.repos` of exactly CARD_LIST_MAX as one an earlier build cut (policyOfCard) and ignores it.
+ */
+export const CARD_LIST_PUBLISHED = CARD_LIST_MAX - 1;
+
+/**
  * A card's policy as the verdict reads it: the runners are the card's own list, the commands unknown, and its
  * `projectsOnly` (a top-level field, which a card of an older gitbus does not have) limits repos. Undefined when the
  * card says neither. Pure.

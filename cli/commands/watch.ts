@@ -41,7 +41,7 @@ function eventLine(e: WatchEvent): string | null {
     case 'runner-missing':
       return `runner ${e.runner} left out: "${e.binary}" is not on PATH, so this node claims no ${e.runner} task and does not offer it\n  fix: ${e.fix}`;
     case 'card-list-left-out':
-      return `warning: node card leaves out ${e.field}: ${e.count} entries, more than the ${e.max} a card holds, so dispatch --to checks no task's repo against it; this node judges each when it claims\n  fix: ${e.fix}`;
+      return `warning: node card leaves out ${e.field}: ${e.count} entries, more than the ${e.max} a card lists, so dispatch --to checks no task's repo against it; this node judges each when it claims\n  fix: ${e.fix}`;
     case 'settings':
       return `bus settings changed: ${e.pollMs ? `checking every ${span(e.pollMs)}, ` : ''}heartbeat every ${span(e.heartbeatMs)}`;
     case 'claimed':

@@ -360,13 +360,23 @@ describe('a repo list too long for the node card', () => {
     // The node itself still judges by node.yaml.
     expect(policyJudge('/home/g', c)?.({ title: 't', command: 'true', repo: 'https://host/o/other.git' }, 'x').ok).toBe(false);
 
-    const fits = config({ repos: ['app-*'] }, { projects: many(299) });
-    expect(cardPolicy('/home/g', fits)?.repos).toHaveLength(300);
+    // 300 entries are left out too: a reader takes a list of exactly 300 for one an earlier build cut (policyOfCard),
+    // so a published list has at most 299.
+    const boundary = config({ repos: ['app-*'] }, { projects: many(299) });
+    expect(cardPolicy('/home/g', boundary)).not.toHaveProperty('repos');
+    expect(cardListsLeftOut('/home/g', boundary)).toEqual([{ field: 'policy.repos', count: 300 }]);
+    const fits = config({ repos: ['app-*'] }, { projects: many(298) });
+    expect(cardPolicy('/home/g', fits)?.repos).toHaveLength(299);
     expect(cardListsLeftOut('/home/g', fits)).toEqual([]);
+    // What the writer publishes, its readers take whole.
+    expect(judgeByCard(nodeCard(fits, 'x', new Date(), '/home/g'), 'https://host/o/other.git')).toMatchObject({ ok: false, fields: ['policy.repos'] });
 
-    const only = config(undefined, { projectsOnly: true, projects: many(151) });
+    const only = config(undefined, { projectsOnly: true, projects: many(150) });
     expect(nodeCard(only, 'x', new Date(), '/home/g')).not.toHaveProperty('projectsOnly');
-    expect(cardListsLeftOut('/home/g', only)).toEqual([{ field: 'projectsOnly', count: 302 }]);
+    expect(cardListsLeftOut('/home/g', only)).toEqual([{ field: 'projectsOnly', count: 300 }]);
+    const onlyFits = config(undefined, { projectsOnly: true, projects: many(149) });
+    expect(nodeCard(onlyFits, 'x', new Date(), '/home/g').projectsOnly).toHaveLength(298);
+    expect(cardListsLeftOut('/home/g', onlyFits)).toEqual([]);
   });
 
   it('a card\'s policy.repos of exactly 300, as older builds cut a longer one, refuses nothing; a shorter one does', () => {
