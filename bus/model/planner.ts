@@ -258,9 +258,10 @@ export interface CardFacts {
  * Why no node on the bus can take a pending task, by their cards (the runners each watcher found its program for,
  * its labels, what its policy refuses), or null when one can or when there are no cards to judge by. What `status`
  * shows under a task that would otherwise sit `pending` with nothing said: addressed to a node that does not offer
- * its runner (its program is missing there), needing labels nobody has, or refused by every node's policy (a
- * project repo no card's `policy.repos` or `projectsOnly` admits, a timeout or budget over every node's limit):
- * judged by cardRefusal, as the nodes' claims and the claim ranking judge it. Pure.
+ * its runner (its program is missing there), needing labels nobody has, or refused by every node's policy as far as
+ * the task's `repo`, runner, labels and address tell (a project repo no card's `policy.repos` or `projectsOnly`
+ * admits): judged by cardRefusal, as the claim ranking judges it. Not a timeout or budget over every node's limit:
+ * status's task summaries carry neither, so a task refused only for them is not said here. Pure.
  */
 export function noTaker(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'command'> & PolicyTask, cards: readonly CardFacts[]): string | null {
   if (cards.length === 0) return null;
