@@ -52,13 +52,7 @@ export function nodeRemoteUrl(url: string, home: string, userHome: string): stri
 export function localRemotePath(url: string): string | null {
   let path = url;
   if (url.startsWith('file://')) {
-    const rest = url.slice('file://'.length).replace(/^localhost(?=\/)/, '');
-    try {
-      path = decodeURIComponent(rest);
-    } catch {
-      // A malformed escape: git fails on it as well, so it is no spelling of another remote.
-      return null;
-    }
+    path = percentDecoded(url.slice('file://'.length).replace(/^localhost(?=\/)/, ''));
   } else if (!isLocalPath(url)) {
     return null;
   }
@@ -71,6 +65,17 @@ export function localRemotePath(url: string): string | null {
 /** One spelling per remote, for comparing two (a path on this machine as localRemotePath spells it; elsewhere, no trailing slash). Pure. */
 export function remoteKey(url: string): string {
   return localRemotePath(url) ?? (url.length > 1 ? url.replace(/\/+$/, '') : url);
+}
+
+/**
+ * `%XX` escapes as git decodes a file:// URL's path (each one byte; a `%` not followed by two hex digits stays as
+ * written), the bytes read as UTF-8. Unlike decodeURIComponent it never throws: a remote in a person's git config
+ * may be `file:///srv/%E0`, which git takes. Pure.
+ */
+function percentDecoded(text: string): string {
+  if (!text.includes('%')) return text;
+  const parts = text.split(/(%[0-9a-fA-F]{2})/);
+  return Buffer.concat(parts.map((p, i) => (i % 2 === 1 ? Buffer.from([Number.parseInt(p.slice(1), 16)]) : Buffer.from(p, 'utf8')))).toString('utf8');
 }
 
 /**

@@ -64,9 +64,17 @@ describe('remote URLs', () => {
     expect(sameRemote('file:///srv/r.git', 'file:///srv/r/')).toBe(true);
     expect(sameRemote('/srv/r/.git', '/srv/r')).toBe(true);
     expect(sameRemote('/srv/r.git', '/srv/q')).toBe(false);
-    // FILE:// is no transport of git's, and a malformed escape opens nothing.
+    // FILE:// is no transport of git's; a `%` without two hex digits stays as written (git 2.39 opens
+    // file:///srv/r%zz as the folder /srv/r%zz), and escapes that are no UTF-8 decode as git's bytes do.
     expect(sameRemote('FILE:///srv/r.git', '/srv/r.git')).toBe(false);
-    expect(sameRemote('file:///srv/r%zz', '/srv/r%zz')).toBe(false);
+    expect(sameRemote('file:///srv/r%zz', '/srv/r%zz')).toBe(true);
+  });
+
+  it('compares a file:// URL whose percent-encoding is no UTF-8 as git reads it, without throwing', () => {
+    // A checkout's remote is the person's own git config: `git remote add origin file:///srv/%E0%A4%A` is legal.
+    expect(sameRemote('file:///srv/%E0%A4%A', '/srv/r.git')).toBe(false);
+    expect(sameRemote('file:///srv/%E0%A4%A', 'file:///srv/%E0%A4%A/')).toBe(true);
+    expect(sameRemote('file:///srv/caf%C3%A9%2525.git', '/srv/café%25.git')).toBe(true);
   });
 });
 
