@@ -42,12 +42,19 @@ export function parseSshRemote(remote: string): SshRemote {
     if (url.search !== '' || url.hash !== '') return invalid('it has a query or fragment');
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     if (host === '') return invalid('it has no host');
-    let path = decodeURIComponent(url.pathname);
+    const decoded = (part: string, what: string): string => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        return invalid(`its ${what} is not valid percent-encoding (a "%" must start an escape of UTF-8 text, such as %20)`);
+      }
+    };
+    let path = decoded(url.pathname, 'path');
     if (path === '' || path === '/') return invalid('it has no repository path');
     // git: ssh://host/~/repo and ssh://host/~user/repo are relative to a home directory.
     if (path.startsWith('/~')) path = path.slice(1);
     path = trimSlash(path);
-    const user = url.username === '' ? undefined : decodeURIComponent(url.username);
+    const user = url.username === '' ? undefined : decoded(url.username, 'user name');
     const port = url.port === '' ? undefined : Number(url.port);
     const hostPart = host.includes(':') ? `[${host}]` : host;
     const display = `ssh://${user ? `${user}@` : ''}${hostPart}${port ? `:${port}` : ''}${path.startsWith('/') ? '' : '/'}${path}`;
