@@ -90,7 +90,7 @@ const MAX_WALKED = 20 * ENV_MAX_FILES;
  */
 export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFile[]; read: (oids: string[]) => Promise<Map<string, Uint8Array>> }> {
   const files: EnvListedFile[] = [];
-  const paths = new Map<string, { abs: string; size: number }>();
+  const paths = new Map<string, { abs: string; size: number; regular: boolean }>();
   const visit = async (rel: string, depth: number): Promise<void> => {
     let names: string[];
     try {
@@ -111,7 +111,7 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
       const mode = st.isSymbolicLink() ? '120000' : st.mode & 0o111 ? '100755' : '100644';
       const oid = nodeCrypto().createHash('sha1').update(`${child}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).digest('hex');
       files.push({ path: child, mode, oid });
-      paths.set(oid, { abs, size: st.size });
+      paths.set(oid, { abs, size: st.size, regular: st.isFile() });
     }
   };
   const st = await lstat(join(root, ENV_FOLDER)).catch(() => null);
@@ -123,6 +123,8 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
       if (!f) continue;
       // A disk image dropped into env/ is reported too large without being read.
       if (f.size > ENV_MAX_FILE_BYTES) out.set(oid, new Uint8Array(ENV_MAX_FILE_BYTES + 1));
+      // A FIFO or a device (git stores none) is never read, which could last for ever: it holds no file's bytes.
+      else if (!f.regular) out.set(oid, new Uint8Array());
       else out.set(oid, await readFile(f.abs).catch(() => new Uint8Array()));
     }
     return out;

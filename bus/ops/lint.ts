@@ -2,7 +2,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
-import { classifyPath, isFileProblem, isLiveFolder, LIVE_FOLDERS } from '../../schemas/layout.js';
+import { classifyPath, isFileProblem, isLiveFolder, LIVE_FOLDERS, modeProblem } from '../../schemas/layout.js';
 import { classifySignaturePath, SIGNATURES_FOLDER, signaturePathFor, takesCoSignatures } from '../../schemas/signature-layout.js';
 import { InputError } from '../errors.js';
 import { indexTree, type LiveTree } from '../model/index-tree.js';
@@ -45,6 +45,10 @@ export async function lintPath(path: string): Promise<LintReport> {
     const { files, read } = await envFilesOnDisk(root);
     return { checked: 1, problems: await envListingProblems(files, envFoldersOf([inCheckout]), read) };
   }
+  // A link is reported, never followed (§8); a FIFO or a device would be read for ever.
+  const shown = inCheckout ?? path;
+  if (st.isSymbolicLink()) return { checked: 1, problems: [modeProblem(shown, `${basename(dirname(path))}/`, '120000') ?? notRegular(shown)] };
+  if (!st.isFile()) return { checked: 1, problems: [notRegular(shown)] };
   // Main's note of where the archive's shards are: a file gitbus writes, checked for its own format.
   if (inCheckout === ARCHIVE_SHARDS_PATH) return { checked: 1, problems: archiveShardsProblems(inCheckout, await readFile(path)) };
   const rel = `${basename(dirname(path))}/${basename(path)}`;
@@ -69,6 +73,11 @@ function checkoutOf(path: string): string | null {
 /** Whether `rel` (folder/name) is a path bus files may have, so that a problem about it names it as it is. */
 function parseBusFileKnows(rel: string): boolean {
   return rel === SETTINGS_PATH || classifyPath(rel) !== undefined;
+}
+
+/** A path on disk that is no folder, regular file or link (a FIFO, a device, a socket): git stores none, and a read of one may never end. */
+function notRegular(path: string): FileProblem {
+  return { path, field: '', reason: 'it is not a regular file (a FIFO, a device or a socket), which git cannot store; gitbus reads only regular files', fix: 'remove it, or put a regular file there', severity: 'error' };
 }
 
 function tooBig(rel: string, size: number): FileProblem[] {
@@ -263,9 +272,14 @@ export function hasSidecarIn(paths: ReadonlySet<string>, signed: string): boolea
 async function lintCheckout(root: string): Promise<LintReport> {
   const live: LiveTree = { commit: '', root: [], folders: new Map() };
   const sizes = new Map<string, number>();
+  const special: FileProblem[] = [];
   for (const name of ['gitbus.yaml', ...LIVE_FOLDERS]) {
     const st = await lstat(join(root, name)).catch(() => null);
     if (!st) continue;
+    if (!st.isFile() && !st.isDirectory() && !st.isSymbolicLink()) {
+      special.push(notRegular(name));
+      continue;
+    }
     live.root.push({ path: name, oid: name, mode: modeOf(st), type: st.isDirectory() ? 'tree' : 'blob' });
     sizes.set(name, st.size);
   }
@@ -276,13 +290,17 @@ async function lintCheckout(root: string): Promise<LintReport> {
     for (const d of await readdir(join(root, folder), { withFileTypes: true })) {
       const rel = `${folder}/${d.name}`;
       const st = await lstat(join(root, rel));
+      if (!st.isFile() && !st.isDirectory() && !st.isSymbolicLink()) {
+        special.push(notRegular(rel));
+        continue;
+      }
       sizes.set(rel, st.size);
       entries.push({ path: d.name, oid: rel, mode: modeOf(st), type: st.isDirectory() ? 'tree' : 'blob' });
     }
     live.folders.set(folder, entries);
   }
   const index = indexTree(live);
-  const problems = [...index.problems];
+  const problems = [...special, ...index.problems];
   let checked = 0;
   const files: string[] = [];
   if (index.settings) files.push('gitbus.yaml');

@@ -1,7 +1,8 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { writeFile, mkdir, symlink } from 'node:fs/promises';
+import { writeFile, mkdir, symlink, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 
@@ -122,6 +123,32 @@ describe('hostile input in the coordination repo', () => {
     expect(json<{ archived: string[] }>(a).archived).toContain('typo');
     const s = json<{ tasks: { id: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('alpha') }));
     expect(s.tasks.map((t) => t.id)).not.toContain('typo');
+  });
+
+  it('lint of a link or a FIFO in a checkout reports it and reads neither: no target quoted, no wait for ever', async () => {
+    const work = join(bus.dir, 'attacker');
+    execFileSync('mkfifo', [join(work, 'handoffs', 'fifo.md')]);
+    // And one where a profile's manifest names a file (docs/PROTOCOL.md §13).
+    await mkdir(join(work, 'env', 'p1', 'files'), { recursive: true });
+    await writeFile(join(work, 'env', 'p1', 'manifest.yaml'), `format: 1\nentries:\n  - source: rc\n    target: ~/.zshrc\nfiles:\n  rc: {sha256: ${'a'.repeat(64)}, size: 3, executable: false}\n`);
+    execFileSync('mkfifo', [join(work, 'env', 'p1', 'files', 'rc')]);
+    try {
+      // Each in its own process, bounded: a read of the FIFO would never end.
+      const link = await gitbus(['lint', join(work, 'handoffs', 'link.md'), '--json'], { process: true, timeoutMs: 15_000 });
+      expect(link.code, link.stderr).toBe(8);
+      expect(link.stdout).not.toContain('root:');
+      expect(json<{ problems: Problem[] }>(link).problems).toEqual([expect.objectContaining({ path: 'handoffs/link.md', reason: expect.stringContaining('symbolic link') })]);
+      const fifo = await gitbus(['lint', join(work, 'handoffs', 'fifo.md'), '--json'], { process: true, timeoutMs: 15_000 });
+      expect(fifo.code, fifo.stderr).toBe(8);
+      expect(json<{ problems: Problem[] }>(fifo).problems).toEqual([expect.objectContaining({ path: 'handoffs/fifo.md', reason: expect.stringContaining('not a regular file') })]);
+      const all = await gitbus(['lint', work, '--json'], { process: true, timeoutMs: 15_000 });
+      expect(all.code, all.stderr).toBe(8);
+      expect(json<{ problems: Problem[] }>(all).problems).toContainEqual(expect.objectContaining({ path: 'handoffs/fifo.md', reason: expect.stringContaining('not a regular file') }));
+      expect(json<{ problems: Problem[] }>(all).problems).toContainEqual(expect.objectContaining({ path: 'env/p1/files/rc' }));
+    } finally {
+      await rm(join(work, 'handoffs', 'fifo.md'));
+      await rm(join(work, 'env'), { recursive: true });
+    }
   });
 
   /** gitbus.yaml replaced by `text` on the remote's main, as someone with push access would. */
