@@ -1,6 +1,7 @@
 import type { FileProblem } from '../schemas/errors.js';
 import type { TaskSummary } from '../bus/ops/task-summary.js';
 import type { TrustVerdict } from '../bus/trust/verify-verdicts.js';
+import { instantMs } from '../schemas/timestamp.js';
 
 /**
  * A problem as two lines. Its parts quote the bus (a file name, a YAML key, a value), which may hold line breaks:
@@ -16,7 +17,7 @@ const quoted = (text: string): string => text.replace(/\r?\n/g, '\n    | ');
 
 export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '';
-  const ms = now - Date.parse(iso);
+  const ms = now - instantMs(iso);
   if (!Number.isFinite(ms)) return '';
   const s = Math.round(ms / 1000);
   if (s < 60) return `${Math.max(s, 0)}s ago`;

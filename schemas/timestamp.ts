@@ -48,6 +48,15 @@ function isLeapMinute(hour: number, minute: number, offsetMinutes: number): bool
   return (((hour * 60 + minute - offsetMinutes) % day) + day) % day === day - 1;
 }
 
+/**
+ * Epoch milliseconds of a time a bus file holds, for comparing and arithmetic: as timestampMs reads it (a leap second,
+ * which RFC 3339 and the timestamp rule allow but Date.parse refuses, is the instant after it), else as Date.parse
+ * reads it (a file an older gitbus wrote); NaN when neither does. Pure.
+ */
+export function instantMs(text: string): number {
+  return timestampMs(text) ?? Date.parse(text);
+}
+
 export function isTimestamp(value: unknown): value is string {
   return typeof value === 'string' && timestampMs(value) !== undefined;
 }

@@ -19,6 +19,7 @@ import { captureDecision, captureRemoves } from './states.js';
 import { knowsTarget, laterUpdated, readState, writeState } from './state-store.js';
 import { asTarget, entryFor, keysTo } from './capture-entries.js';
 import { takeEntry, utf8, type Taken } from './capture-take.js';
+import { instantMs } from '../../schemas/timestamp.js';
 
 /**
  * `gitbus env capture PROFILE`: this machine's files into the profile on the bus, in one commit through the
@@ -287,7 +288,9 @@ export async function captureProfile(ctx: BusContext, userHome: string, opts: Ca
 
 /** A millisecond after a manifest time, or undefined. */
 function after(updated: string | undefined): string | undefined {
-  return updated === undefined ? undefined : new Date(Date.parse(updated) + 1).toISOString();
+  if (updated === undefined) return undefined;
+  const ms = instantMs(updated);
+  return Number.isFinite(ms) ? new Date(ms + 1).toISOString() : undefined;
 }
 
 /** How one taken file compares with the profile's entry for it before the capture. */

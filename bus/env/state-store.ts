@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { whyNotTarget } from '../../schemas/env-paths.js';
 import { writeFileAtomicSync } from '../local-io.js';
+import { instantMs } from '../../schemas/timestamp.js';
 
 /**
  * What this node last wrote or read for each file of a profile (`<home>/env/<profile>/state.json`): the S of the
@@ -52,7 +53,7 @@ export function readState(home: string, profile: string): EnvStateFile {
   const files = (raw as { files?: unknown } | null)?.files;
   if (typeof files !== 'object' || files === null) return empty;
   const updated = (raw as { updated?: unknown }).updated;
-  return { format: 1, profile, ...(typeof updated === 'string' && Number.isFinite(Date.parse(updated)) ? { updated } : {}), files: Object.fromEntries(Object.entries(files).filter(([k, v]) => whyNotTarget(k) === undefined && isSynced(v))) };
+  return { format: 1, profile, ...(typeof updated === 'string' && Number.isFinite(instantMs(updated)) ? { updated } : {}), files: Object.fromEntries(Object.entries(files).filter(([k, v]) => whyNotTarget(k) === undefined && isSynced(v))) };
 }
 
 export function writeState(home: string, state: EnvStateFile): void {
@@ -72,7 +73,7 @@ export function writeState(home: string, state: EnvStateFile): void {
 export function laterUpdated(a: string | undefined, b: string | undefined): string | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
-  return Date.parse(b) > Date.parse(a) ? b : a;
+  return instantMs(b) > instantMs(a) ? b : a;
 }
 
 /** Whether this node's state.json records an entry of the profile: a file it names, or a file under a folder it names. */

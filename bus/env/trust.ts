@@ -9,6 +9,7 @@ import { principalsOf, ruleAllows } from '../trust/policy-rules.js';
 import { checkSshsig } from '../trust/sshsig.js';
 import type { Sidecar } from '../trust/file-signatures.js';
 import type { EnvProfile } from './profile.js';
+import { instantMs } from '../../schemas/timestamp.js';
 
 /**
  * A profile change is code: Claude Code's settings hold hooks, a shell's rc file runs at every login. On a bus whose
@@ -63,7 +64,7 @@ export async function profileVerdict(snap: Snapshot, profile: Pick<EnvProfile, '
  */
 export function staleReason(manifestUpdated: string | undefined, known: string | undefined): string | undefined {
   if (known === undefined) return undefined;
-  if (manifestUpdated !== undefined && Date.parse(manifestUpdated) >= Date.parse(known)) return undefined;
+  if (manifestUpdated !== undefined && instantMs(manifestUpdated) >= instantMs(known)) return undefined;
   return `the profile on the bus (updated ${manifestUpdated ?? 'never'}) is older than the one this node last applied or captured (updated ${known}): an older signed profile was put back`;
 }
 

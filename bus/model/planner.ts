@@ -3,6 +3,7 @@ import { effectiveRunner } from '../../schemas/handoff.js';
 import type { StateFields, TaskView } from './task-view.js';
 import type { NodeCard } from '../../schemas/node-card.js';
 import { cardRefusal, type PolicyTask, type PolicyVerdict } from './node-policy.js';
+import { instantMs } from '../../schemas/timestamp.js';
 
 /** What the planner needs to know about the node that wants work. */
 export interface NodeFacts {
@@ -97,7 +98,7 @@ interface QueueKey {
 type Queued = Pick<TaskView<Pick<Handoff, 'priority' | 'created'> & StateFields>, 'id' | 'handoff'>;
 
 function queueKey(v: Queued): QueueKey {
-  const t = v.handoff?.created ? Date.parse(v.handoff.created) : NaN;
+  const t = v.handoff?.created ? instantMs(v.handoff.created) : NaN;
   return { p: v.handoff?.priority ?? 0, c: Number.isFinite(t) ? t : Number.MAX_SAFE_INTEGER, id: v.id };
 }
 

@@ -13,6 +13,7 @@ import type { FileChange, ObjectStore } from '../store/objects.js';
 import { taskSidecars } from '../trust/file-signatures.js';
 import { ARCHIVE, MAIN } from '../repo.js';
 import { readTrustedSnapshot, trustOf } from '../trust/node-files.js';
+import { instantMs } from '../../schemas/timestamp.js';
 
 export interface ArchiveOptions {
   /** Archive every finished task regardless of age. */
@@ -54,7 +55,7 @@ export function archiveMonthAt(ms: number): string | null {
 /** When a finished task ended: its response's time, or its cancel's. */
 export function endedAt(view: TaskView): number | null {
   const t = view.response?.finished ?? view.cancel?.cancelled;
-  const ms = t ? Date.parse(t) : NaN;
+  const ms = t ? instantMs(t) : NaN;
   return Number.isFinite(ms) ? ms : null;
 }
 

@@ -8,6 +8,7 @@ import { signedByListedSigner } from '../trust/enforce.js';
 import { dueTooOld } from '../trust/handoff-age.js';
 import { trustOf } from '../trust/node-files.js';
 import { INSTANCE_FIX } from './lint-handoff.js';
+import { instantMs } from '../../schemas/timestamp.js';
 
 /**
  * Per open bus (a watcher keeps one for its life): instances known to exist (live or archived), so that a wake does
@@ -56,7 +57,7 @@ export async function dispatchDue(ctx: BusContext, now = new Date(), opts: Pick<
       if (view?.state !== 'scheduled' || !h?.schedule) continue;
       let due: Date | null;
       try {
-        due = latestDue(h.schedule, now, h.created ? new Date(h.created) : undefined);
+        due = latestDue(h.schedule, now, h.created ? new Date(instantMs(h.created)) : undefined);
       } catch {
         continue; // an expression the schema accepted but cron cannot evaluate: lint reports the handoff
       }

@@ -2,6 +2,7 @@ import type { Handoff } from '../../schemas/handoff.js';
 import { dueOfInstanceId, instanceId, latestDue, renderInstance } from '../model/schedule.js';
 import type { TaskState } from '../model/types.js';
 import type { HandoffTrust } from './handoff-trust.js';
+import { instantMs } from '../../schemas/timestamp.js';
 
 /**
  * Trust by derivation for a schedule's instances (docs/PROTOCOL.md §12, "What a node verifies before acting"),
@@ -46,7 +47,7 @@ export function scheduledInstanceTrust(instance: InstanceFacts, templateId: stri
   if (template.state !== 'scheduled') return refuse(`the template ${templateId} is ${template.state}, so its schedule stopped`);
   if (!template.verdict.trusted) return refuse(`the template is not trusted: ${template.verdict.reason}`, template.verdict.fix);
   if (due.getTime() > now.getTime()) return refuse(`its due time ${when} is after this node's clock (${now.toISOString()})`);
-  const created = template.handoff.created === undefined ? undefined : new Date(template.handoff.created);
+  const created = template.handoff.created === undefined ? undefined : new Date(instantMs(template.handoff.created));
   let produced: Date | null;
   try {
     produced = latestDue(schedule, due, created);

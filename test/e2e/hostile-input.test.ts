@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile, mkdir, symlink, rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
@@ -149,6 +149,28 @@ describe('hostile input in the coordination repo', () => {
       await rm(join(work, 'handoffs', 'fifo.md'));
       await rm(join(work, 'env'), { recursive: true });
     }
+  });
+
+  it('a profile manifest whose updated is a leap second (RFC 3339 allows one) is captured over, not an internal error', async () => {
+    const work = join(bus.dir, 'attacker');
+    const home = join(bus.dir, 'person-home');
+    await mkdir(home, { recursive: true });
+    await writeFile(join(home, '.gitconfig'), '[user]\n\tname = one\n');
+    const env = { HOME: home };
+    const first = await gitbus(['env', 'capture', 'leap', '--add', '~/.gitconfig', '--json'], { home: bus.home('alpha'), env, process: true });
+    expect(first.code, first.stderr).toBe(0);
+    gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);
+    const manifest = join(work, 'env', 'leap', 'manifest.yaml');
+    await writeFile(manifest, readFileSync(manifest, 'utf8').replace(/^updated: .*$/m, 'updated: 2025-12-31T23:59:60Z'));
+    gitCli(['commit', '-q', '-am', 'a leap second in the manifest'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    await writeFile(join(home, '.gitconfig'), '[user]\n\tname = two\n');
+    const again = await gitbus(['env', 'capture', 'leap', '--json'], { home: bus.home('alpha'), env, process: true });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('INTERNAL');
+    gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);
+    // The new capture is later than the leap second, which is 2026-01-01T00:00:00Z.
+    expect(readFileSync(manifest, 'utf8')).toMatch(/^updated: 20(2[6-9]|[3-9]\d)-/m);
   });
 
   /** gitbus.yaml replaced by `text` on the remote's main, as someone with push access would. */

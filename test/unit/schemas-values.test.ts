@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { cronRangeProblem, isCronExpression } from '../../schemas/cron.js';
 import { formatDuration, InvalidDurationError, parseDuration, tryParseDuration } from '../../schemas/duration.js';
 import { editDistance, nearestName } from '../../schemas/suggest.js';
-import { formatTimestamp, isTimestamp, timestampMs } from '../../schemas/timestamp.js';
+import { formatTimestamp, instantMs, isTimestamp, timestampMs } from '../../schemas/timestamp.js';
+import { archiveMonthAt, endedAt } from '../../bus/ops/archive.js';
 
 describe('durations', () => {
   it.each([
@@ -107,6 +108,18 @@ describe('timestamps', () => {
     expect(timestampMs('9999-12-31T22:59:59.999-01:00')).toBe(Date.parse('9999-12-31T23:59:59.999Z'));
     expect(formatTimestamp(new Date(0))).toBe('1970-01-01T00:00:00.000Z');
     expect(isTimestamp(formatTimestamp(new Date()))).toBe(true);
+  });
+
+  it('reads a leap second, which the rule allows and Date.parse refuses, as the instant after it, for every comparison', () => {
+    expect(Number.isNaN(Date.parse('2025-12-31T23:59:60Z'))).toBe(true);
+    expect(instantMs('2025-12-31T23:59:60Z')).toBe(Date.parse('2026-01-01T00:00:00Z'));
+    expect(instantMs('2026-11-21T05:29:33.412+01:00')).toBe(Date.parse('2026-11-21T04:29:33.412Z'));
+    // What an older gitbus may have written, outside the rule, still reads as Date.parse reads it.
+    expect(instantMs('2026-11-21 04:29:33Z')).toBe(Date.parse('2026-11-21 04:29:33Z'));
+    expect(instantMs('garbage')).toBeNaN();
+    // A task that ended in a leap second is archived by that instant, not in the month it was archived in.
+    const view = { response: { finished: '2025-12-31T23:59:60Z' } } as unknown as Parameters<typeof endedAt>[0];
+    expect(archiveMonthAt(endedAt(view) ?? Number.NaN)).toBe('2026-01');
   });
 });
 
