@@ -279,6 +279,21 @@ export class TaskNotRunningError extends GitbusError {
   }
 }
 
+/**
+ * `gitbus attach`: the holder's card gives a host name that is no host name, such as `-oProxyCommand=...`, which ssh
+ * would take for an option and run; the card is anyone's with push access to write.
+ */
+export class AttachHostError extends GitbusError {
+  readonly code = 'ATTACH_HOST_REFUSED';
+  constructor(id: string, node: string, host: string, session: string) {
+    super(
+      `task ${id} runs on ${node}, whose card nodes/${node}.md gives host.hostname ${JSON.stringify(host)}: not a host name (letters, digits, ".", "-" and "_", starting with a letter or digit), so it is not given to ssh, which could read it as an option`,
+      `reach ${node} as you know it and run "tmux attach -t =${session}:" there; then find who wrote the card (git log -- nodes/${node}.md in a clone of the bus): ${node}'s watcher writes its real host name as it starts`,
+      { id, node, host },
+    );
+  }
+}
+
 /** `gitbus attach`: the task's runner has no tmux session. */
 export class NotATmuxTaskError extends GitbusError {
   readonly code = 'NOT_A_TMUX_TASK';

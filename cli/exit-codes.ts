@@ -11,6 +11,7 @@ const BY_CODE: Record<string, number> = {
   TASK_NOT_RUNNING: EXIT.conflict,
   NOT_IN_TASK: EXIT.usage,
   NOT_A_TMUX_TASK: EXIT.conflict,
+  ATTACH_HOST_REFUSED: EXIT.invalid,
   INVALID_TASK: EXIT.conflict,
   NODE_NAME_TAKEN: EXIT.conflict,
   NODE_LIVE: EXIT.conflict,

@@ -173,6 +173,24 @@ describe('hostile input in the coordination repo', () => {
     expect(readFileSync(manifest, 'utf8')).toMatch(/^updated: 20(2[6-9]|[3-9]\d)-/m);
   });
 
+  it('attach never hands ssh a card\'s host name it could read as an option: refused, nothing run', async () => {
+    const work = join(bus.dir, 'attacker');
+    gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);
+    const pwned = join(bus.dir, 'PWNED-BY-SSH');
+    await writeFile(join(work, 'nodes', 'evil.md'), `---\nnode: evil\nlabels: []\nrunners: [tmux]\nparallel: 1\nversion: 0.1.0\nhost:\n  os: linux\n  hostname: "-oProxyCommand=touch ${pwned}"\njoined: 2026-01-01T00:00:00Z\nupdated: 2026-01-01T00:00:00Z\n---\n`);
+    await writeFile(join(work, 'handoffs', 'tm1.md'), '---\ntitle: a tmux task\nrunner: tmux\ncommand: sleep 1000\n---\n');
+    await writeFile(join(work, 'claims', 'tm1.1.md'), '---\nid: tm1\nattempt: 1\nnode: evil\nclaimed: 2026-11-21T00:00:00Z\n---\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'a card whose host name is an ssh option'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const shown = await gitbus(['attach', 'tm1', '--json'], { home: bus.home('alpha') });
+    expect(shown.code, shown.stderr).toBe(8);
+    expect(json<{ error: { code: string; message: string; fix: string } }>(shown).error).toMatchObject({ code: 'ATTACH_HOST_REFUSED', message: expect.stringContaining('nodes/evil.md'), fix: expect.stringContaining('tmux attach -t =gitbus-tm1:') });
+    const ran = await gitbus(['attach', 'tm1', '--exec'], { home: bus.home('alpha'), process: true, timeoutMs: 15_000 });
+    expect(ran.code, ran.stderr).toBe(8);
+    expect(existsSync(pwned)).toBe(false);
+  });
+
   /** gitbus.yaml replaced by `text` on the remote's main, as someone with push access would. */
   async function pushSettings(text: string, message: string): Promise<void> {
     const work = join(bus.dir, 'attacker');
