@@ -7,6 +7,7 @@ import { span } from '../format.js';
 import { preloadBusModules } from '../../bus/preload.js';
 import { serveCommands, type ServeEvent } from '../serve/server.js';
 import { stopStandaloneServer } from '../serve/standalone.js';
+import { visibleText } from '../../schemas/output-text.js';
 
 interface Opts extends CommonOptions {
   once?: boolean;
@@ -17,6 +18,11 @@ interface Opts extends CommonOptions {
   keepLogs?: string;
   progressBeat?: string;
   serve?: boolean;
+}
+
+/** A line for a person, its control characters and bidirectional overrides shown, never obeyed. */
+function humanLine(line: string | null): string | null {
+  return line === null ? null : visibleText(line);
 }
 
 function serveLine(e: ServeEvent): string | null {
@@ -136,7 +142,8 @@ export function register(program: Command): void {
         // --once prints one JSON document at the end; the daemon prints one JSON event per line as it goes.
         const onEvent = (e: WatchEvent) => {
           if (opts.json && opts.once) return;
-          const line = opts.json ? JSON.stringify(e) : eventLine(e);
+          // A human line quotes bus content (a title, a reason): shown as every human output shows it (cli/output.ts).
+          const line = opts.json ? JSON.stringify(e) : humanLine(eventLine(e));
           if (line !== null) process.stdout.write(`${line}\n`);
         };
         const ran = await watch(ctx, {
@@ -153,7 +160,7 @@ export function register(program: Command): void {
             // A "gitbus serve" of this home (started by commands before this watcher ran) gives way to it.
             stopStandaloneServer(ctx.paths.home);
             return serveCommands(ctx.paths.home, (e) => {
-              const line = opts.json ? JSON.stringify(e) : serveLine(e);
+              const line = opts.json ? JSON.stringify(e) : humanLine(serveLine(e));
               if (line !== null) process.stdout.write(`${line}\n`);
             }).close;
           } }),

@@ -317,5 +317,18 @@ describe('what a person put where gitbus writes', () => {
     const s = json<{ problems: { path: string; reason: string }[] }>(await gitbus(['status', '--json'], { home: bus.home('alpha') }));
     expect(s.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'responses', reason: 'responses must be a folder' }), expect.objectContaining({ path: 'claims/v4.1.md' })]));
   });
+
+  it('the watcher\'s lines quote a title with its bidirectional override shown, not obeyed', async () => {
+    gitCli(['pull', '-q', 'origin', 'main'], work);
+    // A title may hold U+202E (it is no control character to the schema); on a terminal it would reverse the line.
+    await writeFile(join(work, 'handoffs', 'bidi.md'), '---\ntitle: "run \\u202e evil"\nrunner: shell\ncommand: "true"\n---\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'a title with a bidirectional override'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const w = await gitbus(['watch', '--once'], { home: bus.home('alpha') });
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stdout).toContain('claimed bidi (attempt 1): run <U+202E> evil');
+    expect(w.stdout).not.toContain('\u202e');
+  });
 });
 
