@@ -262,3 +262,17 @@ export function fenceFor(text: string): string {
   for (const m of text.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
   return '`'.repeat(Math.max(3, longest + 1));
 }
+
+/**
+ * `text` as a Markdown code span in a body an agent or a person reads (a task gitbus writes from another node's
+ * report, such as the file names of a merge's conflicts): its control characters shown (visibleText), and fenced by
+ * more backticks than any run inside it, so a name holding a backtick cannot end the span and put words of its own
+ * into the instructions (CommonMark: a span with a backtick at either end gets a space inside the fence). Pure.
+ */
+export function codeSpan(text: string): string {
+  const shown = visibleText(text);
+  const longest = Math.max(0, ...(shown.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = shown.startsWith('`') || shown.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${shown}${pad}${fence}`;
+}

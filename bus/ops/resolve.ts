@@ -6,6 +6,7 @@ import { resolvesIntegration } from '../model/merged-branches.js';
 import type { BusContext } from '../context.js';
 import { NodeCannotRunError, TaskStateError } from '../errors.js';
 import { firstLine } from '../../schemas/errors.js';
+import { codeSpan } from '../../schemas/output-text.js';
 import { dispatchTargetProblem } from './dispatch-target.js';
 import { commonClaude, resultsFile, suffixedTitle, type NewHandoff } from '../model/fanout.js';
 import { mergeAgainBody, mergeAgainHandoff } from '../model/merge-again.js';
@@ -78,7 +79,8 @@ async function findIntegration(ctx: BusContext, ref: string): Promise<Integratio
 /** The follow-up's body: the conflicts, then how to merge in order, resolve, test and commit. Pure. */
 export function resolveBody(x: { integration: string; group: string | null; branch: string; base: string | null; baseCommit: string | null; merge: string[]; merged: string[]; conflicts: { branch: string; files: string[] }[]; on?: Record<string, string>; repo?: string; manual?: boolean }): string {
   const base = x.base ? `\`${x.base}\`${x.baseCommit ? ` (${x.baseCommit.slice(0, 12)})` : ''}` : x.baseCommit ? x.baseCommit.slice(0, 12) : 'the base';
-  const conflicts = x.conflicts.map((c) => `- \`${c.branch}\`: ${c.files.length ? c.files.map((f) => `\`${f}\``).join(', ') : '(no file named)'}`).join('\n');
+  // The branches and files come from the integration's response, written by another node: shown, never obeyed.
+  const conflicts = x.conflicts.map((c) => `- ${codeSpan(c.branch)}: ${c.files.length ? c.files.map(codeSpan).join(', ') : '(no file named)'}`).join('\n');
   // A workstream whose result went beside its branch (not a fast-forward of it) is merged from where the result is:
   // its node checks that the branch contains that result.
   const merges = x.merge.map((b) => `git merge --no-ff ${shellWord(`origin/${x.on?.[b] ?? b}`)} -m ${shellWord(`Merge ${b} into ${x.branch}`)}`).join('\n');
