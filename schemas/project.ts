@@ -114,6 +114,17 @@ export function handoffProject(h: { repo?: string; base?: string; baseCommit?: s
   return { repo: h.repo, base, ...(h.baseCommit !== undefined ? { baseCommit: h.baseCommit } : {}), branch: h.branch ?? defaultBranch(id) };
 }
 
+/**
+ * Where a result goes when its branch refused a fast-forward: beside it, never over it (docs/PROTOCOL.md §3a). The
+ * watcher pushes there and a reader checks a delivery's branch against it, so both take it from here: one rule, or
+ * a long branch's delivery would be refused for a name the push really used. Pure.
+ */
+export function movedBranch(branch: string, commit: string): string {
+  // Within the 250 characters a branch may have; a cut that ends a part badly ("." or ".lock") is trimmed back.
+  const stem = branch.slice(0, 250 - '-moved-'.length - 8).replace(/[./]+$/, '').replace(/\.lock$/, '');
+  return `${stem}-moved-${commit.slice(0, 8)}`;
+}
+
 /** The branch of a fan-out's workstream, and of its integration. Pure. */
 export function workstreamBranch(group: string, workstream: string): string {
   return `${group}/${workstream}`;

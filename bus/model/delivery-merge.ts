@@ -1,5 +1,6 @@
 import type { Delivery } from '../../schemas/delivery.js';
 import type { FileProblem } from '../../schemas/errors.js';
+import { movedBranch } from '../../schemas/project.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { Parsed } from './task-view.js';
 
@@ -19,10 +20,8 @@ export interface MergedResult {
   problems: FileProblem[];
 }
 
-/** The branch beside `branch` that a push that is not a fast-forward goes to (docs/PROTOCOL.md §3a step 5). */
-export function besideBranch(branch: string, headCommit: string): string {
-  return `${branch}-moved-${headCommit.slice(0, 8)}`;
-}
+/** The branch beside `branch` that a push that is not a fast-forward goes to (docs/PROTOCOL.md §3a step 5): the watcher's own rule. */
+export const besideBranch = movedBranch;
 
 const REMOVE = 'remove it: the node that holds the attempt writes its delivery once its response is on the bus and its branch on the project remote';
 

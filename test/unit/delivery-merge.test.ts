@@ -7,6 +7,7 @@ import { signedMessage } from '../../bus/trust/messages.js';
 import { filterTaskFiles, type JudgedFile } from '../../bus/trust/task-file-filter.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import type { Delivery } from '../../schemas/delivery.js';
+import { movedBranch } from '../../watcher/workspace/push.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import type { TaskResponse } from '../../schemas/response.js';
 
@@ -48,6 +49,16 @@ describe('mergeDeliveries', () => {
     const beside = besideBranch('feature/x', HEAD);
     expect(beside).toBe(`feature/x-moved-${HEAD.slice(0, 8)}`);
     expect(mergeDeliveries(response(), [file(delivery({ branch: beside }))]).response?.project).toMatchObject({ branch: beside, pushed: true });
+  });
+
+  it('a long branch\'s push beside it is the branch the watcher pushed to (movedBranch), and its delivery counts', () => {
+    const long = `${'f/'.repeat(100)}${'x'.repeat(45)}.lock`;
+    const pushedTo = movedBranch(long, HEAD);
+    expect(pushedTo.length).toBeLessThanOrEqual(250);
+    expect(besideBranch(long, HEAD)).toBe(pushedTo);
+    const m = mergeDeliveries(response({}, { branch: long }), [file(delivery({ branch: pushedTo }))]);
+    expect(m.problems).toEqual([]);
+    expect(m.response?.project).toMatchObject({ branch: pushedTo, pushed: true });
   });
 
   it('nothing to fold in leaves the response as written', () => {

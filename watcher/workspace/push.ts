@@ -1,7 +1,7 @@
 import { git, lastLines, NETWORK_GIT_MS, outageOf, ProjectGitError, refClash } from '../../bus/project/git.js';
 import { parseLsRemote } from '../../bus/project/ls-remote.js';
 import { isAncestor } from './cache.js';
-import type { BesideCause } from '../../schemas/project.js';
+import { movedBranch, type BesideCause } from '../../schemas/project.js';
 
 /** A result branch waiting to be pushed: kept in the outbox entry (and in `<home>/pushes/` once the response went out) until the remote has it. */
 export interface PendingPush {
@@ -55,12 +55,8 @@ export function besideCause(r: BesideCause): BesideCause {
   return { ...(r.moved ? { moved: r.moved } : {}), ...(r.rewritten ? { rewritten: r.rewritten } : {}), ...(r.apart ? { apart: r.apart } : {}) };
 }
 
-/** Where results go when the branch moved on the remote meanwhile: next to it, never over it. Pure. */
-export function movedBranch(branch: string, commit: string): string {
-  // Within the 250 characters a branch may have; a cut that ends a part badly ("." or ".lock") is trimmed back.
-  const stem = branch.slice(0, 250 - '-moved-'.length - 8).replace(/[./]+$/, '').replace(/\.lock$/, '');
-  return `${stem}-moved-${commit.slice(0, 8)}`;
-}
+// Down in schemas/, where a delivery's reader (bus/model/delivery-merge.ts) checks a branch against it too.
+export { movedBranch } from '../../schemas/project.js';
 
 /**
  * The commit of its branch on the remote a worktree built on (its registry record, watcher/workspace/registry.ts):
