@@ -135,12 +135,31 @@ export async function archivable(snap: Snapshot, now: number, olderThanMs?: numb
   return { tasks: chosen, skipped };
 }
 
+/** What one archive run moves: decided from the head synced at its start (planArchive). */
+export interface ArchivePlan {
+  /** Each chosen task with its archive-side files and the files of main they copy (archiveChanges). */
+  moves: { id: string; add: FileChange[]; remove: FileRef[] }[];
+  skipped: ArchiveSkip[];
+  message: string;
+}
+
 /**
  * Moves finished tasks from main to the archive branch (docs/PROTOCOL.md §7): first add them to archive, then
  * remove them from main; each step is a compare-and-swap commit and idempotent, so an interrupted run is
- * completed by the next one.
+ * completed by the next one. A task that gained a file on main between the steps stays there whole (removeFromMain)
+ * and is not in `archived`: the next run moves it with that file.
  */
 export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
+  const plan = await planArchive(ctx, opts);
+  if (plan.moves.length === 0) return { archived: [], skipped: plan.skipped, archiveCommit: null, mainCommit: null };
+  const archiveCommit = await addToArchive(ctx, plan);
+  const m = await removeFromMain(ctx, plan);
+  const kept = new Set(m.kept);
+  return { archived: plan.moves.map((t) => t.id).filter((id) => !kept.has(id)), skipped: plan.skipped, archiveCommit, mainCommit: m.commit };
+}
+
+/** Step 0: which finished tasks move and what each one's files are, from the head of main as synced now. */
+export async function planArchive(ctx: BusContext, opts: ArchiveOptions = {}): Promise<ArchivePlan> {
   const now = (opts.now ?? new Date()).getTime();
   const head = await ctx.repo.sync(MAIN);
   // Which tasks ended is decided as this node trusts the bus (a forged response ends nothing); what moves is every
@@ -148,35 +167,58 @@ export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promi
   const snap = await readTrustedSnapshot(ctx, head);
   const raw = trustOf(snap) ? await Snapshot.read(ctx.repo.store, head) : snap;
   const { tasks: chosen, skipped } = await archivable(snap, now, opts.all ? 'all' : opts.olderThanMs);
-  if (chosen.length === 0) return { archived: [], skipped, archiveCommit: null, mainCommit: null };
+  if (chosen.length === 0) return { moves: [], skipped, message: '' };
   const sidecars = snap.commit ? await taskSidecars(snap.store, await snap.store.readCommitTree(snap.commit)) : new Map<string, FileRef>();
-  const moves = chosen.map(({ view, month }) => archiveChanges({ ...view, files: raw.index.tasks.get(view.id) ?? view.files }, month, sidecars));
-  const add = withArchiveIndex(moves.flatMap((m) => m.add));
-  const remove = moves.flatMap((m) => m.remove);
+  const moves = chosen.map(({ view, month }) => ({ id: view.id, ...archiveChanges({ ...view, files: raw.index.tasks.get(view.id) ?? view.files }, month, sidecars) }));
   const ids = chosen.map((c) => c.view.id);
-  const message = `gitbus: archive ${ids.length} task${ids.length === 1 ? '' : 's'}\n\n${ids.join('\n')}`;
+  return { moves, skipped, message: `gitbus: archive ${ids.length} task${ids.length === 1 ? '' : 's'}\n\n${ids.join('\n')}` };
+}
+
+/** Step 1: the planned files onto the archive branch. Returns its commit (null when it had them all already). */
+export async function addToArchive(ctx: BusContext, plan: ArchivePlan): Promise<string | null> {
+  const add = withArchiveIndex(plan.moves.flatMap((m) => m.add));
   const a = await transact(
     ctx,
     'archive',
     async (archived) => {
       await readFoldersOf(ctx, archived.commit, add.map((c) => c.path));
-      return { result: {}, commit: { changes: [...add, ...(await indexCompleteMark(ctx.repo.store, archived.commit))], message } };
+      return { result: {}, commit: { changes: [...add, ...(await indexCompleteMark(ctx.repo.store, archived.commit))], message: plan.message } };
     },
     { ref: ARCHIVE },
   );
+  return a.commit;
+}
+
+/**
+ * Step 2: the planned files off main, from main as it is now. A task with a file on main that step 1 did not copy
+ * (a delivery or a signature written since the plan, or a file rewritten) keeps every file on main: removing the
+ * rest would leave that file an orphan there and missing from the archive, with nothing left to tell a reader what
+ * it belongs to. `kept` names those tasks; the next run copies and removes them whole.
+ */
+export async function removeFromMain(ctx: BusContext, plan: ArchivePlan): Promise<{ commit: string | null; kept: string[] }> {
   const m = await transact(
     ctx,
     'archive',
     async (latest) => {
-      // Remove only what is still there unchanged; another node may have archived some of them already.
-      const live = await livePaths(trustOf(latest) ? await Snapshot.read(ctx.repo.store, latest.commit) : latest);
-      const present: FileChange[] = remove.filter((r) => live.get(r.path) === r.oid).map((r) => ({ path: r.path, content: null }));
-      if (present.length === 0) return { result: {} };
-      return { result: {}, commit: { changes: [...present, ...(await shardsNote(ctx, latest.commit))], message } };
+      const live = await liveTaskFiles(trustOf(latest) ? await Snapshot.read(ctx.repo.store, latest.commit) : latest);
+      const present: FileChange[] = [];
+      const kept: string[] = [];
+      for (const move of plan.moves) {
+        const copied = new Map(move.remove.map((r) => [r.path, r.oid]));
+        const now = live.get(move.id) ?? new Map<string, string>();
+        if ([...now].some(([path, oid]) => copied.get(path) !== oid)) {
+          kept.push(move.id);
+          continue;
+        }
+        // Remove only what is still there unchanged; another node may have archived some of them already.
+        for (const r of move.remove) if (now.get(r.path) === r.oid) present.push({ path: r.path, content: null });
+      }
+      if (present.length === 0) return { result: { kept } };
+      return { result: { kept }, commit: { changes: [...present, ...(await shardsNote(ctx, latest.commit))], message: plan.message } };
     },
     { ref: MAIN },
   );
-  return { archived: ids, skipped, archiveCommit: a.commit, mainCommit: m.commit };
+  return { commit: m.commit, kept: m.kept };
 }
 
 /**
@@ -203,12 +245,19 @@ async function indexCompleteMark(store: ObjectStore, commit: string | null): Pro
   return [{ path: `${ARCHIVE_INDEX_FOLDER}/${ARCHIVE_INDEX_COMPLETE}`, content: ARCHIVE_INDEX_COMPLETE_TEXT }];
 }
 
-/** Every task file of a snapshot and its sidecar, by path, with its blob. */
-async function livePaths(snap: Snapshot): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const t of snap.index.tasks.values()) {
-    for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response, ...(t.deliveries?.values() ?? [])]) if (r) out.set(r.path, r.oid);
+/** Every task file of a snapshot and its sidecar, by task, then by path, with its blob. */
+async function liveTaskFiles(snap: Snapshot): Promise<Map<string, Map<string, string>>> {
+  const sidecars = snap.commit ? await taskSidecars(snap.store, await snap.store.readCommitTree(snap.commit)) : new Map<string, FileRef>();
+  const out = new Map<string, Map<string, string>>();
+  for (const [id, t] of snap.index.tasks) {
+    const files = new Map<string, string>();
+    for (const r of [t.handoff, ...t.claims.values(), ...t.releases.values(), t.cancel, t.response, ...(t.deliveries?.values() ?? [])]) {
+      if (!r) continue;
+      files.set(r.path, r.oid);
+      const sig = sidecars.get(r.path);
+      if (sig) files.set(sig.path, sig.oid);
+    }
+    out.set(id, files);
   }
-  if (snap.commit) for (const sig of (await taskSidecars(snap.store, await snap.store.readCommitTree(snap.commit))).values()) out.set(sig.path, sig.oid);
   return out;
 }
