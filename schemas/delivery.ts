@@ -1,6 +1,6 @@
 import { z } from './zod.js';
 import { attemptSchema, nodeNameSchema, protocolSchema, taskIdSchema } from './fields.js';
-import { branchSchema, commitSchema } from './project.js';
+import { branchSchema, commitSchema, repoSchema } from './project.js';
 import { timestampSchema } from './timestamp.js';
 
 /**
@@ -15,6 +15,11 @@ export const deliverySchema = z.strictObject({
   node: nodeNameSchema,
   branch: branchSchema,
   headCommit: commitSchema,
+  /**
+   * The URL the node pushed to, when the response's `repo` is a node.yaml project name (which git does not read
+   * elsewhere): without credentials, as the response's Branch section publishes it when its push went through at once.
+   */
+  url: z.optional(repoSchema),
   delivered: timestampSchema,
 }).register(z.globalRegistry, { description: 'a delivery: deliveries/<id>.<attempt>.md, "the project remote now has attempt A\'s branch"' });
 

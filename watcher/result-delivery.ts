@@ -167,7 +167,7 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
     for (const e of landedPushes(home)) {
       if (deps.downReason() !== null) return;
       try {
-        const r = await publishDelivery(ctx, { id: e.id, attempt: e.attempt, branch: e.landed.branch, headCommit: e.landed.headCommit });
+        const r = await publishDelivery(ctx, { id: e.id, attempt: e.attempt, branch: e.landed.branch, headCommit: e.landed.headCommit, url: e.push.url });
         if (r.outcome === 'wait') continue;
         removePendingPush(home, e.id, e.attempt);
         onEvent({ type: 'branch-delivered', id: e.id, attempt: e.attempt, branch: e.landed.branch, ...(r.outcome === 'moot' ? { moot: r.why } : {}) });

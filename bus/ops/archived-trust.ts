@@ -85,6 +85,8 @@ export async function archivedStates(ctx: BusContext, ids: string[]): Promise<Ma
 export interface ArchivedRun extends RanTask {
   /** The response's body, when it parsed (its Branch section names a project's URL: bus/ops/branch-remote.ts). */
   responseBody?: string;
+  /** The URL the delivery folded into `response` names, for a project name (bus/ops/branch-remote.ts). */
+  deliveredUrl?: string;
   month: string;
   forged: ForgedFile[];
 }
@@ -107,8 +109,10 @@ export async function archivedRuns(ctx: BusContext, ids: string[], opts: FindArc
       const d = await read<Delivery>(archivedName(ref));
       if (d) deliveries.push({ path: ref.path, parsed: { ok: true, data: d, body: '', warnings: [] } });
     }
-    const response = responseFile ? (mergeDeliveries(responseFile.data, deliveries).response ?? null) : null;
-    out.set(id, { id, state: entry.state, handoff, response, ...(responseFile ? { responseBody: responseFile.body } : {}), claims, month: entry.month, problems: entry.problems, forged });
+    const merged = responseFile ? mergeDeliveries(responseFile.data, deliveries) : null;
+    const response = merged?.response ?? null;
+    const deliveredUrl = merged?.delivery?.url;
+    out.set(id, { id, state: entry.state, handoff, response, ...(responseFile ? { responseBody: responseFile.body } : {}), ...(deliveredUrl !== undefined ? { deliveredUrl } : {}), claims, month: entry.month, problems: entry.problems, forged });
   }
   return out;
 }

@@ -39,9 +39,20 @@ export function projectUrlOfBody(body: string, report: Pick<ProjectReport, 'repo
 }
 
 /**
- * The remote to fetch a task's results from: `repo` (the response's, else the handoff's), or the URL of that
- * project name its response gives (projectUrlOfBody). Pure.
+ * The URL a delivery gives for the project name `report.repo` (docs/PROTOCOL.md §3a, "A push that lands later"), or
+ * undefined: as projectUrlOfBody, only one that node would have published counts. Pure.
  */
-export function resultsRemote(repo: string, report: ProjectReport | undefined, body: string | undefined): string {
-  return (report && body !== undefined && report.repo === repo ? projectUrlOfBody(body, report) : undefined) ?? repo;
+export function projectUrlOfDelivery(url: string | undefined, report: Pick<ProjectReport, 'repo' | 'pushed'>): string | undefined {
+  if (url === undefined || !report.pushed || !isProjectName(report.repo)) return undefined;
+  return publishedRemote(report.repo, url) === url ? url : undefined;
+}
+
+/**
+ * The remote to fetch a task's results from: `repo` (the response's, else the handoff's), or the URL of that
+ * project name its response gives (projectUrlOfBody), or, for a push that landed after the response, its delivery
+ * (`deliveredUrl`: the response went out before the push, so its body has no such line). Pure.
+ */
+export function resultsRemote(repo: string, report: ProjectReport | undefined, body: string | undefined, deliveredUrl?: string): string {
+  if (!report || report.repo !== repo) return repo;
+  return (body !== undefined ? projectUrlOfBody(body, report) : undefined) ?? projectUrlOfDelivery(deliveredUrl, report) ?? repo;
 }

@@ -1,6 +1,8 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import type { Delivery } from '../../schemas/delivery.js';
 import { pathFor } from '../../schemas/layout.js';
+import type { ProjectReport } from '../../schemas/project.js';
+import { publishedRemote } from '../project/remote-url.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
 import { besideBranch } from '../model/delivery-merge.js';
@@ -14,6 +16,11 @@ export interface LandedPush {
   branch: string;
   /** The commit the remote now has there: the response's `headCommit`. */
   headCommit: string;
+  /**
+   * The URL this node pushed to, as node.yaml has it (credentials and all): published, without them, only when the
+   * response's `repo` is a project name, as the response's Branch section would have (publishedRemote).
+   */
+  url?: string;
 }
 
 /**
@@ -34,9 +41,11 @@ export type DeliveryOutcome = { outcome: 'written' | 'already' } | { outcome: 'w
 export async function publishDelivery(ctx: BusContext, landed: LandedPush, now = () => new Date()): Promise<DeliveryOutcome & TransactStats> {
   const node = ctx.config.node;
   return transact(ctx, 'deliver', async (snap) => {
-    const refusal = await whyNot(snap, node, landed);
-    if (refusal) return { result: refusal };
-    const data: Delivery = { id: landed.id, attempt: landed.attempt, node, branch: landed.branch, headCommit: landed.headCommit, delivered: now().toISOString() };
+    const judged = await whyNot(snap, node, landed);
+    if ('outcome' in judged) return { result: judged };
+    // A project name means nothing to git elsewhere: without the URL a reader's fetch command would name it.
+    const url = landed.url !== undefined ? publishedRemote(judged.repo, landed.url) : undefined;
+    const data: Delivery = { id: landed.id, attempt: landed.attempt, node, branch: landed.branch, headCommit: landed.headCommit, ...(url !== undefined ? { url } : {}), delivered: now().toISOString() };
     const body = `The project remote has the results of attempt ${landed.attempt} on \`${landed.branch}\` at ${landed.headCommit.slice(0, 12)} now; the response went out before it took them.\n`;
     return {
       result: { outcome: 'written' as const },
@@ -45,7 +54,8 @@ export async function publishDelivery(ctx: BusContext, landed: LandedPush, now =
   });
 }
 
-async function whyNot(snap: Snapshot, node: string, landed: LandedPush): Promise<DeliveryOutcome | null> {
+/** Why no delivery is written for `landed`, or the project report of the response it completes. */
+async function whyNot(snap: Snapshot, node: string, landed: LandedPush): Promise<DeliveryOutcome | ProjectReport> {
   const { id, attempt } = landed;
   const files = snap.index.tasks.get(id);
   if (!files) return { outcome: 'moot', why: `task ${id} is not on main any more (archived, or never there): a delivery moves only with its task` };
@@ -63,5 +73,5 @@ async function whyNot(snap: Snapshot, node: string, landed: LandedPush): Promise
   if (p.headCommit !== landed.headCommit || (landed.branch !== p.branch && landed.branch !== besideBranch(p.branch, p.headCommit))) {
     return { outcome: 'moot', why: `the push of ${landed.branch} at ${landed.headCommit.slice(0, 12)} is not the result the response of ${id} names (${p.branch} at ${p.headCommit.slice(0, 12)})` };
   }
-  return null;
+  return p;
 }

@@ -126,13 +126,15 @@ interface Parts {
   claim?: Claim;
   response?: TaskResponse;
   responseBody?: string;
+  /** The URL the delivery folded into `response` names (projectUrlOfDelivery). */
+  deliveredUrl?: string;
   attempts: number;
   waitingFor: string[];
   archived: string | null;
 }
 
-function remoteOf(repo: string | undefined, report: ProjectReport | undefined, body: string | undefined): string | null {
-  return repo === undefined ? null : resultsRemote(repo, report, body);
+function remoteOf(repo: string | undefined, report: ProjectReport | undefined, body: string | undefined, deliveredUrl: string | undefined): string | null {
+  return repo === undefined ? null : resultsRemote(repo, report, body, deliveredUrl);
 }
 
 function groupTask(p: Parts): GroupTask {
@@ -146,7 +148,7 @@ function groupTask(p: Parts): GroupTask {
     runner: h ? effectiveRunner(h) : null,
     // Where the results are: beside the branch asked for when they were not a fast-forward of it (docs/PROTOCOL.md §3a step 5).
     branch: r?.project?.branch ?? h?.branch ?? null,
-    remote: remoteOf(r?.project?.repo ?? h?.repo, r?.project, p.responseBody),
+    remote: remoteOf(r?.project?.repo ?? h?.repo, r?.project, p.responseBody, p.deliveredUrl),
     node: p.claim?.node ?? r?.node ?? null,
     attempt: p.claim?.attempt ?? r?.attempt ?? (p.attempts || null),
     session: p.claim?.session ?? r?.claude?.sessionId ?? null,
@@ -169,6 +171,7 @@ async function liveParts(snap: Snapshot, id: string, external: (id: string) => T
     ...(v.claim?.data ? { claim: v.claim.data } : {}),
     ...(v.response ? { response: v.response } : {}),
     ...(v.responseBody !== undefined ? { responseBody: v.responseBody } : {}),
+    ...(v.delivery?.url !== undefined ? { deliveredUrl: v.delivery.url } : {}),
     attempts: v.attempts,
     waitingFor: v.waitingFor,
     archived: null,
@@ -182,7 +185,7 @@ async function archivedParts(ctx: BusContext, ids: string[]): Promise<Parts[]> {
   for (const t of (await archivedRuns(ctx, ids)).values()) {
     const claim = runClaim(t);
     const attempts = Math.max(0, ...t.claims.map((c) => c.attempt));
-    out.push({ id: t.id, state: t.state, ...(t.handoff ? { handoff: t.handoff } : {}), ...(claim ? { claim } : {}), ...(t.response ? { response: t.response } : {}), ...(t.responseBody !== undefined ? { responseBody: t.responseBody } : {}), attempts, waitingFor: [], archived: t.month });
+    out.push({ id: t.id, state: t.state, ...(t.handoff ? { handoff: t.handoff } : {}), ...(claim ? { claim } : {}), ...(t.response ? { response: t.response } : {}), ...(t.responseBody !== undefined ? { responseBody: t.responseBody } : {}), ...(t.deliveredUrl !== undefined ? { deliveredUrl: t.deliveredUrl } : {}), attempts, waitingFor: [], archived: t.month });
   }
   return out;
 }

@@ -115,7 +115,7 @@ export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response' |
   const branch = report?.branch ?? view.handoff?.branch ?? defaultBranch(view.id);
   // From the remote the response's own commands fetch from: a project name is a URL on the node that ran it.
   const delivered = view.delivery ? { delivered: { at: view.delivery.delivered, path: view.delivery.path } } : {};
-  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), ...delivered, fetch: fetchCommand(resultsRemote(repo, report, view.responseBody), branch) };
+  return { repo, branch, pushed: report ? report.pushed : null, ...(report ? { report } : {}), ...delivered, fetch: fetchCommand(resultsRemote(repo, report, view.responseBody, view.delivery?.url), branch) };
 }
 
 /** One task's handoff, claims, releases, cancel and response, live or archived. */

@@ -210,13 +210,13 @@ async function followUps(ctx: BusContext, integration: string, repo: string, bra
     const v = await snap.baseView(id, false);
     if (!v) continue;
     if (!isFinal(v.state)) busy ??= { id, state: v.state };
-    else if (resolves(v.state, v.response?.project)) resolved ??= { id, branch: v.response?.project?.branch ?? null, remote: resultsRemote(repo, v.response?.project, v.responseBody) };
+    else if (resolves(v.state, v.response?.project)) resolved ??= { id, branch: v.response?.project?.branch ?? null, remote: resultsRemote(repo, v.response?.project, v.responseBody, v.delivery?.url) };
   }
   // One archived since (it ended a day ago): as this home noted the group's follow-ups (bus/groups-ledger.ts).
   if (resolved === null && group !== null) {
     for (const a of await archivedNoted(ctx, group, snap)) {
       if (a.id !== integration && a.handoff.repo === repo && a.handoff.branch === branch && resolves(a.state, a.response?.project)) {
-        resolved = { id: a.id, branch: a.response?.project?.branch ?? null, remote: resultsRemote(repo, a.response?.project, a.responseBody) };
+        resolved = { id: a.id, branch: a.response?.project?.branch ?? null, remote: resultsRemote(repo, a.response?.project, a.responseBody, a.deliveredUrl) };
         break;
       }
     }
@@ -230,6 +230,7 @@ interface ArchivedFollowUp {
   state: TaskState;
   response?: TaskResponse;
   responseBody?: string;
+  deliveredUrl?: string;
 }
 
 /**
@@ -238,7 +239,7 @@ interface ArchivedFollowUp {
  */
 async function archivedTasks(ctx: BusContext, ids: readonly string[], snap: Awaited<ReturnType<typeof localSnapshot>>): Promise<ArchivedFollowUp[]> {
   const runs = await archivedRuns(ctx, ids.filter((id) => !snap.has(id)));
-  return [...runs.values()].flatMap(({ id, handoff, state, response, responseBody }) => (handoff ? [{ id, handoff, state, ...(response ? { response } : {}), ...(responseBody !== undefined ? { responseBody } : {}) }] : []));
+  return [...runs.values()].flatMap(({ id, handoff, state, response, responseBody, deliveredUrl }) => (handoff ? [{ id, handoff, state, ...(response ? { response } : {}), ...(responseBody !== undefined ? { responseBody } : {}), ...(deliveredUrl !== undefined ? { deliveredUrl } : {}) }] : []));
 }
 
 /** The group's tasks this home noted (bus/groups-ledger.ts), archived since. */

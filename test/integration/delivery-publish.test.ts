@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusContext } from '../../bus/context.js';
 import type { DeliveryOutcome, LandedPush } from '../../bus/ops/delivery.js';
 import { makeBus } from '../helpers/bus.js';
-import { ROOT } from '../helpers/cli.js';
+import { ROOT, gitCli } from '../helpers/cli.js';
 import { claimInProcess, respondInProcess, showInProcess } from '../helpers/in-process.js';
 
 /**
@@ -48,5 +48,19 @@ describe('publishing a push that landed later', () => {
     expect(await publish(landed)).toMatchObject({ outcome: 'already' });
     const shown = await showInProcess<{ branch: { branch: string; pushed: boolean; delivered: { path: string } } }>(home, id);
     expect(shown.branch).toMatchObject({ branch: `feature/x-moved-${head.slice(0, 8)}`, pushed: true, delivered: { path: `deliveries/${id}.1.md` } });
+  });
+
+  it('names the URL pushed to, without credentials, for a project name, and show fetches from it', async () => {
+    const named = await bus.dispatch('alpha', ['work on a node.yaml project']);
+    await claimInProcess(home, named);
+    await respondInProcess(home, named, { status: 'succeeded', project: { repo: 'app', branch: 'feature/y', baseCommit: 'b'.repeat(40), headCommit: head, pushed: false, pushError: 'pre-receive hook declined' } });
+    expect(await publish({ id: named, attempt: 1, branch: 'feature/y', headCommit: head, url: 'https://me:s3cret@git.example.com/app.git' })).toMatchObject({ outcome: 'written' });
+    const file = gitCli(['show', `main:deliveries/${named}.1.md`], bus.remote);
+    expect(file).toContain('url: https://git.example.com/app.git');
+    expect(file).not.toContain('s3cret');
+    const shown = await showInProcess<{ branch: { repo: string; fetch: string } }>(home, named);
+    expect(shown.branch.repo).toBe('app');
+    expect(shown.branch.fetch).toContain('https://git.example.com/app.git');
+    expect(shown.branch.fetch).toBe(`git fetch https://git.example.com/app.git refs/heads/feature/y`);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { besideBranch, mergeDeliveries, type DeliveryFile } from '../../bus/model/delivery-merge.js';
 import { baseTaskView } from '../../bus/model/task-view.js';
 import { resolvesIntegration } from '../../bus/model/merged-branches.js';
+import { resultsRemote } from '../../bus/ops/branch-remote.js';
 import type { FileRef, ForgedFile, TaskFiles } from '../../bus/model/types.js';
 import { signedMessage } from '../../bus/trust/messages.js';
 import { filterTaskFiles, type JudgedFile } from '../../bus/trust/task-file-filter.js';
@@ -59,6 +60,15 @@ describe('mergeDeliveries', () => {
     const m = mergeDeliveries(response({}, { branch: long }), [file(delivery({ branch: pushedTo }))]);
     expect(m.problems).toEqual([]);
     expect(m.response?.project).toMatchObject({ branch: pushedTo, pushed: true });
+  });
+
+  it('the fetch command of a project name reads the URL the delivery gives, never one with credentials or a path', () => {
+    const pushed = { ...response({}, { repo: 'app', pushed: true }).project! };
+    expect(resultsRemote('app', pushed, '', 'https://git.example.com/app.git')).toBe('https://git.example.com/app.git');
+    expect(resultsRemote('app', pushed, '', 'https://me:tok@git.example.com/app.git')).toBe('app');
+    expect(resultsRemote('app', pushed, '', '/srv/app.git')).toBe('app');
+    expect(resultsRemote('app', { ...pushed, pushed: false }, '', 'https://git.example.com/app.git')).toBe('app');
+    expect(resultsRemote('/srv/app.git', { ...pushed, repo: '/srv/app.git' }, '', 'https://git.example.com/app.git')).toBe('/srv/app.git');
   });
 
   it('nothing to fold in leaves the response as written', () => {
