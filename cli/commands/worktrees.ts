@@ -21,6 +21,7 @@ function rowText(w: WorktreeRow): string {
     `    tasks: ${tasks || 'none'}${w.resumers.length ? `; to run here: ${w.resumers.map((t) => `${t.id} ${t.state}`).join(', ')}` : ''}`,
     `    head: ${short(w.head)} (${pushed}); uncommitted: ${w.uncommitted ?? 'unknown'}${w.session ? `; session: ${w.session}` : ''}; updated ${ago(w.updated)}`,
   ];
+  if (w.landedPush) lines.push('    branch: pushed; the bus is not told yet (the watcher publishes its delivery)');
   if (w.prunable) lines.push('    prunable');
   else for (const b of w.blockers) lines.push(`    kept: ${b.reason}${b.overridable ? ' (naming it prunes it anyway)' : ''}`);
   return lines.join('\n');

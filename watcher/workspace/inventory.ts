@@ -29,6 +29,11 @@ export interface WorktreeRow {
   unpushed: number | null;
   uncommitted: number | null;
   pendingPush: boolean;
+  /**
+   * The project remote took the branch after its response went out, and the bus has no delivery saying so yet
+   * (docs/PROTOCOL.md §3a, "A push that lands later"): nothing of the work is only here, so it keeps nothing.
+   */
+  landedPush: boolean;
   /** `gitbus worktrees prune` (no names) would remove it. */
   prunable: boolean;
   /** Why it is kept; `overridable` ones go when the worktree is named. */
@@ -63,7 +68,7 @@ export async function worktreeGitFacts(r: WorktreeRecord): Promise<WorktreeGitFa
 }
 
 /** Rows from facts already gathered. Pure. */
-export function inventoryRows(records: WorktreeRecord[], facts: Map<string, WorktreeGitFacts>, bus: Pick<StatesOnBus, 'states' | 'resumers'>, pendingKeys: ReadonlySet<string>, running: ReadonlySet<string>): (WorktreeRow & { facts: PruneFacts })[] {
+export function inventoryRows(records: WorktreeRecord[], facts: Map<string, WorktreeGitFacts>, bus: Pick<StatesOnBus, 'states' | 'resumers'>, pendingKeys: ReadonlySet<string>, running: ReadonlySet<string>, landedKeys: ReadonlySet<string> = new Set()): (WorktreeRow & { facts: PruneFacts })[] {
   return records.map((r) => {
     const g = facts.get(r.key) ?? { exists: false, head: null, unpushed: null, uncommitted: null, problem: 'not looked at' };
     const tasks = r.tasks.map((id) => ({ id, ...(bus.states.get(id) ?? { state: 'unknown' as const, archived: false }) }));
@@ -87,6 +92,7 @@ export function inventoryRows(records: WorktreeRecord[], facts: Map<string, Work
       unpushed: g.unpushed,
       uncommitted: g.uncommitted,
       pendingPush: pf.pendingPush,
+      landedPush: landedKeys.has(r.key),
       prunable: mayPrune(blockers, false),
       blockers,
       created: r.created,
@@ -115,7 +121,9 @@ export async function readInventory(ctx: BusContext, beforeFacts?: (gitDir: stri
     facts.set(r.key, problem ? { ...f, problem } : f);
   }
   const bus = await statesOnBus(ctx, [...new Set(records.flatMap((r) => r.tasks))]);
-  const pending = new Set(listPendingPushes(home).flatMap((p) => (p.push.worktree ? [p.push.worktree] : [])));
-  const rows = inventoryRows(records, facts, bus, pending, new Set(listRunning(home).filter(stillRuns).map((r) => r.id)));
+  const pushes = listPendingPushes(home);
+  const keysOf = (landed: boolean) => new Set(pushes.flatMap((p) => (p.push.worktree && (p.landed !== undefined) === landed ? [p.push.worktree] : [])));
+  // A landed entry waits for the bus, not for the project remote: the watcher publishes it without the worktree.
+  const rows = inventoryRows(records, facts, bus, keysOf(false), new Set(listRunning(home).filter(stillRuns).map((r) => r.id)), keysOf(true));
   return { inventory: { node: ctx.config.node, worktrees: rows.map(({ facts: _f, ...row }) => row), offline: bus.offline }, rows };
 }
