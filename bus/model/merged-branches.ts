@@ -24,3 +24,21 @@ export function unmergedBranches(merge: readonly string[], project: Pick<Project
 export function resolvesIntegration(merge: readonly string[], state: TaskState | 'unknown', project: ProjectReport | null | undefined): boolean {
   return state === 'succeeded' && project?.pushed === true && (unmergedBranches(merge, project)?.length ?? 0) === 0;
 }
+
+/**
+ * Which of the follow-ups that resolved an integration (resolvesIntegration) `gitbus group` and `gitbus resolve` both
+ * name: one whose result is on the integration's branch itself before one beside it (a push that landed later may
+ * have gone beside it, after a newer follow-up took the branch), and among those the newest by id (ids begin with
+ * when they were dispatched). One rule for both, so that they name the same task. Pure.
+ */
+export function settlingFollowUp<T extends { id: string; branch: string | null }>(integrationBranch: string | null, resolving: readonly T[]): T | undefined {
+  const own = resolving.filter((t) => t.branch === integrationBranch);
+  return newestById(own.length > 0 ? own : resolving);
+}
+
+/** The task with the greatest id: the one dispatched last, for ids gitbus made. Pure. */
+export function newestById<T extends { id: string }>(tasks: readonly T[]): T | undefined {
+  let newest: T | undefined;
+  for (const t of tasks) if (newest === undefined || t.id > newest.id) newest = t;
+  return newest;
+}

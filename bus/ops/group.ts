@@ -10,7 +10,7 @@ import { archivedRuns, archivedStates } from './archived-trust.js';
 import { resultsRemote } from './branch-remote.js';
 import { runClaim } from '../model/resume-plan.js';
 import { groupTaskIds } from './group-members.js';
-import { resolvesIntegration, unmergedBranches } from '../model/merged-branches.js';
+import { newestById, resolvesIntegration, settlingFollowUp, unmergedBranches } from '../model/merged-branches.js';
 import { recordedGroup } from '../groups-ledger.js';
 import { snapshotOrLast, type Offline } from './query.js';
 
@@ -98,10 +98,18 @@ export function onBranch(integration: GroupTask, o: GroupTask): boolean {
   return b !== null && (o.branch === b || o.branch?.startsWith(`${b}-moved-`) === true);
 }
 
-/** The follow-up that resolved the integration (resolvesIntegration, as `gitbus resolve` judges it). Pure. */
-function resolvingTask(integration: GroupTask, merge: readonly string[], others: readonly GroupTask[]): GroupTask | undefined {
+/**
+ * The follow-up that resolved the integration (resolvesIntegration; which of several: settlingFollowUp, as `gitbus
+ * resolve` picks it), and the failed tasks on its branch that the newest settling task (a resolving follow-up, or the
+ * integration itself when it succeeded) came after: their reasons no longer say what to do. Pure.
+ */
+export function settlement(integration: GroupTask, merge: readonly string[], others: readonly GroupTask[]): { resolvedBy: string | null; superseded: string[] } {
   // Its handoff's branch is the integration's; its response's may be beside it (`-moved-`).
-  return others.find((o) => onBranch(integration, o) && resolvesIntegration(merge, o.state, o.project));
+  const resolving = others.filter((o) => onBranch(integration, o) && resolvesIntegration(merge, o.state, o.project));
+  const resolvedBy = settlingFollowUp(integration.branch, resolving)?.id ?? null;
+  const settled = newestById([...resolving, ...(integration.state === 'succeeded' ? [integration] : [])])?.id ?? null;
+  const superseded = settled === null ? [] : others.filter((o) => o.id !== settled && o.state !== 'succeeded' && isFinalState(o.state) && onBranch(integration, o) && dispatchedBefore(o.id, settled)).map((o) => o.id);
+  return { resolvedBy, superseded };
 }
 
 /** Follow-ups that ended with a result on the integration's branch lacking some of `merge`, conflicts aside. Pure. */
@@ -233,8 +241,7 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
   const merge = integration?.handoff?.merge ?? [];
   const first = integration?.handoff ?? parts.find((p) => p.handoff)?.handoff;
   const title = integration?.handoff?.title;
-  const resolvedBy = (integrationTask ? resolvingTask(integrationTask, merge, others)?.id : undefined) ?? null;
-  const settled = resolvedBy ?? (integrationTask?.state === 'succeeded' ? integrationTask.id : null);
+  const { resolvedBy, superseded } = integrationTask ? settlement(integrationTask, merge, others) : { resolvedBy: null, superseded: [] };
   return {
     group,
     title: title?.endsWith(INTEGRATION_SUFFIX) ? title.slice(0, -INTEGRATION_SUFFIX.length) : null,
@@ -246,7 +253,7 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
     others,
     resolvedBy,
     incomplete: integrationTask && resolvedBy === null ? incompleteResolves(integrationTask, merge, others) : [],
-    superseded: integrationTask && settled !== null ? others.filter((o) => o.id !== settled && o.state !== 'succeeded' && isFinalState(o.state) && onBranch(integrationTask, o) && dispatchedBefore(o.id, settled)).map((o) => o.id) : [],
+    superseded,
     costUsd: Math.round(all.reduce((sum, t) => sum + (t.costUsd ?? 0), 0) * 1e6) / 1e6,
     offline,
   };

@@ -2,7 +2,7 @@ import { effectiveRunner, type ClaudeRequest, type Handoff } from '../../schemas
 import type { RunnerName } from '../../schemas/fields.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { ProjectReport } from '../../schemas/project.js';
-import { resolvesIntegration } from '../model/merged-branches.js';
+import { resolvesIntegration, settlingFollowUp } from '../model/merged-branches.js';
 import type { BusContext } from '../context.js';
 import { NodeCannotRunError, TaskStateError } from '../errors.js';
 import { firstLine } from '../../schemas/errors.js';
@@ -204,24 +204,24 @@ async function followUps(ctx: BusContext, integration: string, repo: string, bra
   // As `gitbus group` judges it: one that pushed nothing, or a branch lacking workstreams, resolved nothing.
   const resolves = (state: TaskState, p: ProjectReport | undefined) => resolvesIntegration(merge, state, p);
   let busy: { id: string; state: TaskState } | null = null;
-  let resolved: { id: string; branch: string | null; remote: string } | null = null;
+  const resolving: { id: string; branch: string | null; remote: string }[] = [];
   for (const id of ids) {
     if (id === integration) continue;
     const v = await snap.baseView(id, false);
     if (!v) continue;
     if (!isFinal(v.state)) busy ??= { id, state: v.state };
-    else if (resolves(v.state, v.response?.project)) resolved ??= { id, branch: v.response?.project?.branch ?? null, remote: resultsRemote(repo, v.response?.project, v.responseBody, v.delivery?.url) };
+    else if (resolves(v.state, v.response?.project)) resolving.push({ id, branch: v.response?.project?.branch ?? null, remote: resultsRemote(repo, v.response?.project, v.responseBody, v.delivery?.url) });
   }
   // One archived since (it ended a day ago): as this home noted the group's follow-ups (bus/groups-ledger.ts).
-  if (resolved === null && group !== null) {
+  if (resolving.length === 0 && group !== null) {
     for (const a of await archivedNoted(ctx, group, snap)) {
       if (a.id !== integration && a.handoff.repo === repo && a.handoff.branch === branch && resolves(a.state, a.response?.project)) {
-        resolved = { id: a.id, branch: a.response?.project?.branch ?? null, remote: resultsRemote(repo, a.response?.project, a.responseBody, a.deliveredUrl) };
-        break;
+        resolving.push({ id: a.id, branch: a.response?.project?.branch ?? null, remote: resultsRemote(repo, a.response?.project, a.responseBody, a.deliveredUrl) });
       }
     }
   }
-  return { busy, resolved };
+  // Of several, the one `gitbus group` names too.
+  return { busy, resolved: settlingFollowUp(branch, resolving) ?? null };
 }
 
 interface ArchivedFollowUp {

@@ -2,9 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { branchViolation, defaultBranch, projectReportSchema, pushedNothing } from '../../schemas/project.js';
 import { notPushedWords } from '../../bus/project/push-state.js';
 import { branchSection, projectFields, reasonText, responseBody } from '../../bus/ops/respond.js';
-import { resolvesIntegration, unmergedBranches } from '../../bus/model/merged-branches.js';
+import { resolvesIntegration, settlingFollowUp, unmergedBranches } from '../../bus/model/merged-branches.js';
 import { cancelCounts } from '../../cli/commands/cancel.js';
-import { dispatchedBefore, incompleteResolves } from '../../bus/ops/group.js';
+import { dispatchedBefore, incompleteResolves, settlement } from '../../bus/ops/group.js';
 import { groupText } from '../../cli/commands/group.js';
 import { handoffRules, handoffSchema } from '../../schemas/handoff.js';
 import { cacheName, fillEnv, resolveProject, sameRemote } from '../../watcher/workspace/project-config.js';
@@ -251,6 +251,26 @@ describe('what git said', () => {
 
 describe('a resolve follow-up counts by what its branch contains', () => {
   const merge = ['g/a', 'g/b'];
+  it('of several resolving follow-ups, group and resolve name the one on the branch itself, else the newest; superseded is judged against the newest', () => {
+    const base = { title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], archived: null, resumes: null, remote: '/r.git', runner: 'claude' };
+    const report = { repo: '/r.git', branch: 'g/integration', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true, merged: merge };
+    const integration = { ...base, id: '20261204-100000-iiiiii', state: 'failed' as const, runner: 'merge', branch: 'g/integration', reason: 'conflicts', project: { ...report, pushed: false, conflicts: [{ branch: 'g/b', files: ['x'] }] } };
+    // An older resolve whose push landed later, beside the branch a newer one had taken meanwhile (a delivery).
+    const beside = `g/integration-moved-${'c'.repeat(8)}`;
+    const older = { ...base, id: '20261204-110000-olderr', state: 'succeeded' as const, branch: beside, reason: null, project: { ...report, branch: beside, headCommit: 'c'.repeat(40) } };
+    const failed = { ...base, id: '20261204-120000-failed', state: 'failed' as const, branch: 'g/integration', reason: 'resolve again', project: { ...report, merged: [] } };
+    const newer = { ...base, id: '20261204-130000-newerr', state: 'succeeded' as const, branch: 'g/integration', reason: null, project: report };
+    expect(settlement(integration, merge, [older, failed, newer])).toEqual({ resolvedBy: newer.id, superseded: [failed.id] });
+    expect(settlingFollowUp('g/integration', [older, newer])?.id).toBe(newer.id);
+    // Only beside it: the newest of those.
+    const besideToo = { ...older, id: '20261204-140000-besid2' };
+    expect(settlement(integration, merge, [older, failed, besideToo])).toEqual({ resolvedBy: besideToo.id, superseded: [failed.id] });
+    // The branch itself wins even when an older task is on it and a newer one went beside it.
+    const ownOld = { ...newer, id: '20261204-105000-ownold' };
+    expect(settlement(integration, merge, [ownOld, failed, besideToo])).toEqual({ resolvedBy: ownOld.id, superseded: [failed.id] });
+    expect(settlingFollowUp('g/integration', [besideToo, ownOld])?.id).toBe(ownOld.id);
+  });
+
   it('lists the branches of merge its response does not say it holds; a response without merged is taken at its word', () => {
     expect(unmergedBranches(merge, { merged: [] })).toEqual(['g/a', 'g/b']);
     expect(unmergedBranches(merge, { merged: ['g/a'] })).toEqual(['g/b']);
