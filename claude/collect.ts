@@ -8,10 +8,10 @@ import { archivedView } from '../bus/ops/archived-view.js';
 import { snapshotOrLast, type Offline } from '../bus/ops/query.js';
 import { isQueued, listQueue } from '../bus/queue.js';
 import { keepDispatched, readDispatched } from '../bus/dispatched-ledger.js';
-import type { TaskState } from '../bus/model/types.js';
 import { outageCode } from '../bus/remote-failure.js';
-import { factOf, hasEnded, isWaiting, type TaskFact } from './hear-back.js';
-import { markTold, readLedger, type LedgerTask } from './session-ledger.js';
+import { factOf, hasEnded, isWaiting, newlyDelivered, type TaskFact } from './hear-back.js';
+import { tell } from './hook.js';
+import { readLedger, stillNews, type LedgerTask } from './session-ledger.js';
 
 export interface CollectOptions {
   /** The Claude Code session whose dispatches to collect; without one, every task this node dispatched. */
@@ -27,6 +27,11 @@ export interface CollectResult {
   session: string | null;
   /** Ended since the last collect (or the session's hooks last told it): each with its status and summary. */
   ended: TaskFact[];
+  /**
+   * Reported before with their branch not on the project remote, and pushed since (a delivery, docs/PROTOCOL.md §3a):
+   * each once.
+   */
+  landed: TaskFact[];
   /** Dispatched and not ended yet. */
   waiting: TaskFact[];
   offline: Offline | null;
@@ -43,7 +48,7 @@ export async function collect(ctx: BusContext, opts: CollectOptions): Promise<Co
   if (opts.session !== undefined) {
     const session = opts.session;
     const ledger = readLedger(ctx.paths.home, session);
-    const tasks = (ledger?.tasks ?? []).filter((t) => opts.all || t.told === undefined);
+    const tasks = (ledger?.tasks ?? []).filter((t) => opts.all || stillNews(t));
     const facts: TaskFact[] = [];
     const missing: LedgerTask[] = [];
     for (const t of tasks) {
@@ -52,9 +57,12 @@ export async function collect(ctx: BusContext, opts: CollectOptions): Promise<Co
       else missing.push(t);
     }
     facts.push(...(await archivedFacts(ctx, missing, offline !== null)));
-    const ended = facts.filter((f) => hasEnded(f.state));
-    if (!opts.peek) markTold(ctx.paths.home, session, new Map(ended.map((f) => [f.id, f.state as TaskState])));
-    return { scope: 'session', session, ended, waiting: facts.filter((f) => isWaiting(f.state)), offline };
+    const told = new Map(tasks.map((t) => [t.id, t]));
+    // Told of before (its branch not pushed then), and pushed since: a short word, once (keyed by the delivery).
+    const landed = opts.all ? [] : facts.filter((f) => told.get(f.id)?.told !== undefined && newlyDelivered(f, told.get(f.id)?.toldDelivered));
+    const ended = facts.filter((f) => hasEnded(f.state) && !landed.includes(f));
+    if (!opts.peek) tell(ctx.paths.home, session, ended, landed, ledger);
+    return { scope: 'session', session, ended, landed, waiting: facts.filter((f) => isWaiting(f.state)), offline };
   }
   const mine: TaskFact[] = [];
   for (const id of snap.ids()) {
@@ -70,8 +78,10 @@ export async function collect(ctx: BusContext, opts: CollectOptions): Promise<Co
   const archived = await archivedFacts(ctx, noted.filter((t) => !snap.has(t.id)), offline !== null);
   mine.push(...archived.filter((f) => f.state !== 'gone'));
   const file = join(ctx.paths.home, 'claude', 'collected.json');
-  const seen = readCollected(file);
+  const { ids: seen, delivered: seenDelivered } = readCollected(file);
   const ended = mine.filter((f) => hasEnded(f.state) && (opts.all || !seen.has(f.id)));
+  // Collected before, while its branch was not pushed, and pushed since: said once, by the delivery's path.
+  const landed = opts.all ? [] : mine.filter((f) => seen.has(f.id) && f.delivered !== undefined && !seenDelivered.has(f.delivered));
   if (!opts.peek) {
     // Kept: what may still end (waiting on main, queued) and what the archive could not be asked about now
     // (offline, or not found yet: the archive is written after main). A task ended on main is in main's mark.
@@ -85,23 +95,33 @@ export async function collect(ctx: BusContext, opts: CollectOptions): Promise<Co
     withLocalLockSync(`${file}.lock`, () => {
       // Ids that left main (archived) are dropped: the mark stays as small as the live bus.
       const onMain = new Set(snap.ids());
-      const next = [...new Set([...readCollected(file), ...ended.map((f) => f.id)])].filter((id) => onMain.has(id));
-      writeFileAtomicSync(file, `${JSON.stringify({ collected: next }, null, 2)}\n`);
+      const now = readCollected(file);
+      const next = [...new Set([...now.ids, ...ended.map((f) => f.id)])].filter((id) => onMain.has(id));
+      const told = [...ended, ...landed].flatMap((f) => (f.delivered !== undefined ? [f.delivered] : []));
+      const delivered = [...new Set([...now.delivered, ...told])].filter((p) => onMain.has(taskIdOfDelivery(p)));
+      writeFileAtomicSync(file, `${JSON.stringify({ collected: next, delivered }, null, 2)}\n`);
     });
   }
-  return { scope: 'node', session: null, ended, waiting: mine.filter((f) => isWaiting(f.state)), offline };
+  return { scope: 'node', session: null, ended, landed, waiting: mine.filter((f) => isWaiting(f.state)), offline };
 }
 
 /** A noted task neither on main nor in the archive for this long (its archive lost, main rewritten) is let go. */
 const FORGET_UNFOUND_MS = 30 * 24 * 3600 * 1000;
 
-function readCollected(file: string): Set<string> {
-  if (!existsSync(file)) return new Set();
+/** `deliveries/<id>.<attempt>.md` to its task id. Pure. */
+function taskIdOfDelivery(path: string): string {
+  return path.slice('deliveries/'.length).replace(/\.\d+\.md$/, '');
+}
+
+/** The ids collected, and the deliveries told of (docs/PROTOCOL.md §3a), by path. */
+function readCollected(file: string): { ids: Set<string>; delivered: Set<string> } {
+  const strings = (v: unknown) => new Set(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  if (!existsSync(file)) return { ids: new Set(), delivered: new Set() };
   try {
-    const raw = JSON.parse(readFileSync(file, 'utf8')) as { collected?: unknown };
-    return new Set(Array.isArray(raw.collected) ? raw.collected.filter((x): x is string => typeof x === 'string') : []);
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as { collected?: unknown; delivered?: unknown };
+    return { ids: strings(raw.collected), delivered: strings(raw.delivered) };
   } catch {
-    return new Set();
+    return { ids: new Set(), delivered: new Set() };
   }
 }
 

@@ -8,7 +8,7 @@ import type { HookEvent, HookInput } from './hook-input.js';
 import { blockInstalled, busFacts, rulesText, workerFacts } from './primer.js';
 import { factsOf } from './session-facts.js';
 import { currentEnough } from './freshness.js';
-import { adoptFromProcess, markTold, pruneLedgers, readLedger, validSession } from './session-ledger.js';
+import { adoptFromProcess, markTold, pruneLedgers, readLedger, stillNews, validSession, type Ledger, type Told } from './session-ledger.js';
 
 /** What one run of a hook prints: a JSON document on stdout (or nothing), and its exit code. */
 export interface HookResult {
@@ -38,7 +38,7 @@ export async function runHook(event: Exclude<HookEvent, 'wait'>, input: HookInpu
   const session = input.session_id;
   if (event === 'session-start') return sessionStart(input, home, env);
   const ledger = readLedger(home, session);
-  if (!ledger || !ledger.tasks.some((t) => t.told === undefined)) return SILENT;
+  if (!ledger || !ledger.tasks.some(stillNews)) return SILENT;
   const news = await withClone(home, async (ctx) => {
     const local = newsOf(ledger, await factsOf(ctx, await localSnapshot(ctx), ledger));
     // Tasks still out there: the clone may be behind when no watcher keeps it current, so look once.
@@ -46,15 +46,16 @@ export async function runHook(event: Exclude<HookEvent, 'wait'>, input: HookInpu
     return newsOf(ledger, await factsOf(ctx, await currentEnough(ctx, true), ledger));
   });
   if (!news) return SILENT;
+  const told = news.ended.length + news.landed.length > 0;
   if (event === 'user-prompt-submit') {
-    if (news.ended.length === 0) return SILENT;
-    tell(home, session, news.ended);
-    return { output: { systemMessage: endedLine(news.ended), hookSpecificOutput: { hookEventName: 'UserPromptSubmit', additionalContext: endedText(news.ended, news.waiting) } }, exitCode: 0 };
+    if (!told) return SILENT;
+    tell(home, session, news.ended, news.landed, ledger);
+    return { output: { systemMessage: endedLine(news.ended, news.landed), hookSpecificOutput: { hookEventName: 'UserPromptSubmit', additionalContext: endedText(news.ended, news.waiting, news.landed) } }, exitCode: 0 };
   }
-  if (news.ended.length > 0) {
-    if (input.stop_hook_active === true) return { output: { systemMessage: `${endedLine(news.ended)}; Claude hears of it at your next prompt` }, exitCode: 0 };
-    tell(home, session, news.ended);
-    return { output: { systemMessage: endedLine(news.ended), hookSpecificOutput: { hookEventName: 'Stop', additionalContext: endedText(news.ended, news.waiting) } }, exitCode: 0 };
+  if (told) {
+    if (input.stop_hook_active === true) return { output: { systemMessage: `${endedLine(news.ended, news.landed)}; Claude hears of it at your next prompt` }, exitCode: 0 };
+    tell(home, session, news.ended, news.landed, ledger);
+    return { output: { systemMessage: endedLine(news.ended, news.landed), hookSpecificOutput: { hookEventName: 'Stop', additionalContext: endedText(news.ended, news.waiting, news.landed) } }, exitCode: 0 };
   }
   if (news.waiting.length > 0) return { output: { systemMessage: waitingLine(news.waiting) }, exitCode: 0 };
   return SILENT;
@@ -69,25 +70,35 @@ async function sessionStart(input: HookInput, home: string, env: NodeJS.ProcessE
     const pid = Number(env['CLAUDE_PID']);
     if (input.source === 'clear' && Number.isSafeInteger(pid) && pid > 0) adoptFromProcess(home, session, pid);
     const ledger = readLedger(home, session);
-    const snap = await currentEnough(ctx, Boolean(ledger?.tasks.some((t) => t.told === undefined)));
-    const news: News = ledger ? newsOf(ledger, await factsOf(ctx, snap, ledger)) : { ended: [], waiting: [] };
-    return { bus: busFacts(ctx.config.node, ctx.repo.transport.display, await snap.nodes()), news };
+    const snap = await currentEnough(ctx, Boolean(ledger?.tasks.some(stillNews)));
+    const news: News = ledger ? newsOf(ledger, await factsOf(ctx, snap, ledger)) : { ended: [], landed: [], waiting: [] };
+    return { bus: busFacts(ctx.config.node, ctx.repo.transport.display, await snap.nodes()), news, ledger };
   });
   if (!facts) return SILENT;
   parts.push(facts.bus);
   if (!blockInstalled(input.cwd, env)) parts.push(rulesText().trim());
   if (worker) parts.push(worker);
-  if (facts.news.ended.length > 0) {
-    parts.push(endedText(facts.news.ended, facts.news.waiting));
-    tell(home, session, facts.news.ended);
+  if (facts.news.ended.length + facts.news.landed.length > 0) {
+    parts.push(endedText(facts.news.ended, facts.news.waiting, facts.news.landed));
+    tell(home, session, facts.news.ended, facts.news.landed, facts.ledger);
   } else if (facts.news.waiting.length > 0) {
     parts.push(waitingText(facts.news.waiting));
   }
   return { output: { hookSpecificOutput: { hookEventName: 'SessionStart', additionalContext: parts.join('\n\n') } }, exitCode: 0 };
 }
 
-export function tell(home: string, session: string, ended: TaskFact[]): void {
-  markTold(home, session, new Map(ended.map((f) => [f.id, f.state as TaskState])));
+/** Marks what the session was just told: each end (and whether its branch was still to be pushed), each delivery. */
+export function tell(home: string, session: string, ended: TaskFact[], landed: TaskFact[] = [], ledger: Ledger | null = null): void {
+  const before = new Map((ledger?.tasks ?? []).map((t) => [t.id, t.told]));
+  markTold(home, session, new Map([...toldOf(ended), ...landed.flatMap((f): [string, Told][] => {
+    const state = before.get(f.id);
+    return state === undefined || f.delivered === undefined ? [] : [[f.id, { state, delivered: f.delivered }]];
+  })]));
+}
+
+/** What telling these ended tasks marks in a ledger. Pure. */
+export function toldOf(ended: readonly TaskFact[]): [string, Told][] {
+  return ended.map((f) => [f.id, { state: f.state as TaskState, ...(f.awaitsPush ? { awaitsPush: true } : {}), ...(f.delivered !== undefined ? { delivered: f.delivered } : {}) }]);
 }
 
 /**

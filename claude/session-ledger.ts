@@ -20,6 +20,13 @@ export interface LedgerTask {
   cwd?: string;
   /** The final state the session was told of; absent until then. */
   told?: TaskState;
+  /** Told while its branch was not on the project remote yet: a delivery of it is still news (`toldDelivered`). */
+  awaitsPush?: true;
+  /**
+   * The delivery (`deliveries/<id>.<attempt>.md`, docs/PROTOCOL.md §3a) the session was told of, when its task's
+   * branch reached the project remote after the response: told once, by that path.
+   */
+  toldDelivered?: string;
 }
 
 export interface Ledger {
@@ -97,10 +104,31 @@ export function recordDispatch(home: string, session: string, tasks: { id: strin
   });
 }
 
-/** Marks tasks as told with their final state. */
-export function markTold(home: string, session: string, told: Map<string, TaskState>): void {
+/** What the session was told of one task: its end, whether its branch was on the project remote then, and the delivery that says it is now. */
+export interface Told {
+  state: TaskState;
+  awaitsPush?: boolean;
+  delivered?: string;
+}
+
+/** Marks tasks as told: their final state, and a delivery told of (then or later). */
+export function markTold(home: string, session: string, told: Map<string, Told>): void {
   if (told.size === 0) return;
-  updateLedger(home, session, (l) => ({ ...l, tasks: l.tasks.map((t) => (told.has(t.id) ? { ...t, told: told.get(t.id) as TaskState } : t)) }));
+  updateLedger(home, session, (l) => ({
+    ...l,
+    tasks: l.tasks.map((t) => {
+      const k = told.get(t.id);
+      if (!k) return t;
+      const { awaitsPush: _a, ...rest } = t;
+      const next: LedgerTask = { ...rest, told: k.state, ...(k.delivered !== undefined ? { toldDelivered: k.delivered } : {}) };
+      return k.awaitsPush && next.toldDelivered === undefined ? { ...next, awaitsPush: true } : next;
+    }),
+  }));
+}
+
+/** Whether a hook still has news to look for about a task: its end, or the later push of its branch. */
+export function stillNews(t: LedgerTask): boolean {
+  return t.told === undefined || (t.awaitsPush === true && t.toldDelivered === undefined);
 }
 
 /**

@@ -24,8 +24,10 @@ function endedLines(f: TaskFact): string[] {
 
 function text(r: CollectResult): string {
   const whose = r.scope === 'session' ? 'this Claude Code session' : 'this node';
-  const lines = [r.ended.length ? `${r.ended.length} task${r.ended.length === 1 ? '' : 's'} ${whose} dispatched ended since the last collect:` : `nothing new: no task ${whose} dispatched has ended since the last collect`];
+  const lines = r.ended.length ? [`${r.ended.length} task${r.ended.length === 1 ? '' : 's'} ${whose} dispatched ended since the last collect:`] : r.landed.length ? [] : [`nothing new: no task ${whose} dispatched has ended since the last collect`];
   for (const f of r.ended) lines.push(...endedLines(f));
+  // Collected before with the branch not pushed yet: the push landed since (a delivery), said once.
+  for (const f of r.landed) lines.push(`${f.id}: branch ${f.branch ?? ''} is on the project remote now (pushed after its response went out); gitbus show ${f.id}`);
   if (r.waiting.length) {
     lines.push(`still to end (${r.waiting.length}):`);
     for (const f of r.waiting.slice(0, 20)) lines.push(`  ${f.id}  ${f.state}${f.node ? `  ${f.node}` : ''}  ${f.title}`);

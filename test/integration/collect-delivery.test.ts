@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBus, type BusContext } from '../../bus/context.js';
+import { publishDelivery } from '../../bus/ops/delivery.js';
+import { collect } from '../../claude/collect.js';
+import { runHook } from '../../claude/hook.js';
+import { readLedger, recordDispatch } from '../../claude/session-ledger.js';
+import { makeBus } from '../helpers/bus.js';
+import { claimInProcess, respondInProcess } from '../helpers/in-process.js';
+
+/**
+ * A project task reported "not pushed yet" whose branch the project remote took later (a delivery, docs/PROTOCOL.md
+ * §3a "A push that lands later"): `gitbus collect` (this node's mark and a session's ledger) and the session's
+ * hooks say so once, keyed by the delivery's path, where they used to stay silent since the task had been reported.
+ */
+describe('a push that landed after its task was collected', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let ctx: BusContext;
+  let home: string;
+  const head = 'a'.repeat(40);
+  const SESSION = '0c1d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5';
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    home = bus.home('alpha');
+    ctx = await openBus(home);
+  });
+  afterAll(async () => {
+    await ctx?.repo.close();
+    await bus?.cleanup();
+  });
+
+  const refusedRun = async (title: string): Promise<string> => {
+    const id = await bus.dispatch('alpha', [title]);
+    await claimInProcess(home, id);
+    await respondInProcess(home, id, { status: 'succeeded', project: { repo: '/srv/app.git', branch: `feature/${id}`, baseCommit: 'b'.repeat(40), headCommit: head, pushed: false, pushError: 'pre-receive hook declined' } });
+    return id;
+  };
+  const deliver = async (id: string) => expect(await publishDelivery(ctx, { id, attempt: 1, branch: `feature/${id}`, headCommit: head })).toMatchObject({ outcome: 'written' });
+
+  it('collect --node reports it once, after the task itself', async () => {
+    const id = await refusedRun('pushes later');
+    const first = await collect(ctx, {});
+    expect(first.ended).toEqual([expect.objectContaining({ id, pushed: false, notPushed: expect.stringContaining('not pushed yet') })]);
+    expect(first.landed).toEqual([]);
+    await deliver(id);
+    const second = await collect(ctx, {});
+    expect(second.ended).toEqual([]);
+    expect(second.landed).toEqual([expect.objectContaining({ id, pushed: true, delivered: `deliveries/${id}.1.md` })]);
+    expect((await collect(ctx, {})).landed).toEqual([]);
+  });
+
+  it('a session hears it once, from its hooks or from collect', async () => {
+    const byHook = await refusedRun('the hook tells');
+    const byCollect = await refusedRun('collect tells');
+    recordDispatch(home, SESSION, [{ id: byHook, title: 'the hook tells' }, { id: byCollect, title: 'collect tells' }], home);
+    const told = await runHook('user-prompt-submit', { session_id: SESSION }, home);
+    expect(String(told.output?.['systemMessage'])).toContain(`${byHook} succeeded`);
+    expect(readLedger(home, SESSION)?.tasks.find((t) => t.id === byHook)).toMatchObject({ told: 'succeeded', awaitsPush: true });
+    // Nothing new: silent, but the ledger still looks for the pushes.
+    expect((await runHook('user-prompt-submit', { session_id: SESSION }, home)).output).toBeNull();
+
+    await deliver(byHook);
+    const landed = await runHook('user-prompt-submit', { session_id: SESSION }, home);
+    expect(String(landed.output?.['systemMessage'])).toContain(`${byHook} branch pushed now`);
+    const context = JSON.stringify(landed.output?.['hookSpecificOutput']);
+    expect(context).toContain(`its branch feature/${byHook} is on the project remote now`);
+    expect(context).not.toContain(byCollect);
+    expect((await runHook('user-prompt-submit', { session_id: SESSION }, home)).output).toBeNull();
+
+    await deliver(byCollect);
+    const r = await collect(ctx, { session: SESSION });
+    expect(r.ended).toEqual([]);
+    expect(r.landed.map((f) => f.id)).toEqual([byCollect]);
+    expect((await collect(ctx, { session: SESSION })).landed).toEqual([]);
+    expect(readLedger(home, SESSION)?.tasks.every((t) => t.awaitsPush === undefined)).toBe(true);
+    expect((await runHook('user-prompt-submit', { session_id: SESSION }, home)).output).toBeNull();
+  });
+});
