@@ -119,6 +119,8 @@ export async function filterTaskFiles(files: TaskFiles, judge: FileJudge, forged
       if (below && !(await released(below))) {
         const ref = out.claims.get(a);
         if (ref) dropClaim(a, takeover(ref.path, c, below));
+        // Dropped, it holds nothing: a delivery of that attempt in its node's name must not count by it.
+        claimVerdicts.set(a, null);
         continue;
       }
     }

@@ -170,6 +170,23 @@ describe('a delivery counts only from the holder of its attempt, under trust', (
     expect(r.original.deliveries?.has(1)).toBe(true);
   });
 
+  it('one of an attempt whose unsigned claim was dropped as a takeover is forged, though it names that claim\'s node', async () => {
+    const ref = (p: string): FileRef => ({ path: p, oid: p });
+    // w (listed) holds attempt 1; x (unlisted, unsigned) claims attempt 2 over it and delivers attempt 2.
+    const files: TaskFiles = { id: ID, claims: new Map([[1, ref(`claims/${ID}.1.md`)], [2, ref(`claims/${ID}.2.md`)]]), releases: new Map(), deliveries: new Map([[2, ref(path(2))]]) };
+    const nodes: Record<string, string> = { [`claims/${ID}.1.md`]: 'w', [`claims/${ID}.2.md`]: 'x', [path(2)]: 'x' };
+    const judgeFile = async (r: FileRef): Promise<JudgedFile> => {
+      const node = nodes[r.path] ?? null;
+      return { forged: null, path: r.path, where: r.path, signed: node === 'w', node, data: { node } };
+    };
+    const forged: ForgedFile[] = [];
+    const out = await filterTaskFiles(files, judgeFile, forged);
+    expect([...out.claims.keys()]).toEqual([1]);
+    expect(out.deliveries?.has(2)).toBe(false);
+    expect(forged.map((f) => [f.kind, f.path])).toEqual([['claim', `claims/${ID}.2.md`], ['delivery', path(2)]]);
+    expect(forged[1]?.reason).toContain('no claim of attempt 2 counts');
+  });
+
   it('one its signature does not back is forged as the judge says', async () => {
     const r = await judge('w', 'w', true);
     expect(r.kept).toEqual([]);
