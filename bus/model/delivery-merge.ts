@@ -1,6 +1,6 @@
 import type { Delivery } from '../../schemas/delivery.js';
 import type { FileProblem } from '../../schemas/errors.js';
-import { movedBranch } from '../../schemas/project.js';
+import { movedBranch, pushedNothing } from '../../schemas/project.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { Parsed } from './task-view.js';
 
@@ -62,6 +62,11 @@ export function mergeDeliveries(response: TaskResponse | undefined, files: reado
     }
     if (p.pushed) {
       bad(path, '', `the response of attempt ${d.attempt} says its branch was pushed already: the delivery changes nothing`, 'remove it; it is harmless meanwhile', 'warning');
+      continue;
+    }
+    if (pushedNothing(p)) {
+      // Nothing was left to push (a failed run at its base): no node keeps pushing it, so no push can land later.
+      bad(path, '', `the response of attempt ${d.attempt} pushed nothing on purpose (the run made no commit over its base): there is no branch to deliver, and the delivery changes nothing`, 'remove it; it is harmless meanwhile', 'warning');
       continue;
     }
     if (d.headCommit !== p.headCommit) {

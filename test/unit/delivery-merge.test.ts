@@ -107,6 +107,15 @@ describe('mergeDeliveries', () => {
     expect(mergeDeliveries(plain, [file(delivery())]).problems[0]?.reason).toMatch(/reports no project work/);
   });
 
+  it('a response that pushed nothing on purpose (a failed run at its base) is not made pushed by a delivery', () => {
+    const nothing = response({ status: 'failed' }, { headCommit: BASE });
+    delete nothing.project?.pushError;
+    const m = mergeDeliveries(nothing, [file(delivery({ headCommit: BASE }))]);
+    expect(m.response).toBe(nothing);
+    expect(m.delivery).toBeUndefined();
+    expect(m.problems).toEqual([expect.objectContaining({ path: path(), severity: 'warning', reason: expect.stringContaining('pushed nothing on purpose') })]);
+  });
+
   it('a second delivery, of another attempt than the response\'s, is a problem beside the one that counts', () => {
     const m = mergeDeliveries(response(), [file(delivery()), file(delivery({ attempt: 2 }))]);
     expect(m.response?.project?.pushed).toBe(true);
