@@ -41,6 +41,11 @@ export interface ResultDelivery {
   flush: () => Promise<void>;
   /** Results held back because their project remote does not take their branch yet: what the heartbeat's `delivering` says. */
   waitingForProject: () => DeliveringTask[];
+  /**
+   * Resolves when the flush under way and the retry of refused pushes it started (with the publishing of the
+   * deliveries of those that landed) are over: what a watcher that ends waits for.
+   */
+  settled: () => Promise<void>;
 }
 
 /**
@@ -217,5 +222,9 @@ export function resultDelivery(deps: ResultDeliveryDeps): ResultDelivery {
     })().finally(() => (flushing = null));
     return flushing;
   };
-  return { held, queue, deliver, flush, waitingForProject: () => [...waiting.values()] };
+  const settled = async (): Promise<void> => {
+    await flushing?.catch(() => undefined);
+    await retryingPushes?.catch(() => undefined);
+  };
+  return { held, queue, deliver, flush, waitingForProject: () => [...waiting.values()], settled };
 }

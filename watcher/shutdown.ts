@@ -10,7 +10,7 @@ export interface ShutdownDeps {
   /** Aborted when the grace period is over: the runs still going stop and give their tasks back (watcher/claimed-run.ts). */
   kill: AbortController;
   /** Results on their way to the bus (watcher/result-delivery.ts). */
-  delivery: Pick<ResultDelivery, 'flush' | 'held'>;
+  delivery: Pick<ResultDelivery, 'flush' | 'held' | 'settled'>;
   /** The heartbeat that says the watcher stopped (watcher/heartbeats.ts). */
   goodbye: () => Promise<void>;
   report: (err: unknown) => void;
@@ -50,6 +50,11 @@ export function shutdown(deps: ShutdownDeps): Shutdown {
       await all;
     },
     finish: async () => {
+      // A refused push tried again, or the delivery of one that landed, may be under way beside the drain: it gets the
+      // grace period (a node run only by `--once` would otherwise never publish it). Cut short, nothing is lost: the
+      // note stays in <home>/pushes/ until the bus has the delivery, and the next start publishes it.
+      const grace = new Promise<void>((r) => setTimeout(r, timerMs(opts.graceMs ?? 30_000)).unref());
+      await Promise.race([delivery.settled(), grace]);
       await lastChance();
       await deps.goodbye();
       opts.onEvent({ type: 'stopped' });
