@@ -78,31 +78,32 @@ async function findIntegration(ctx: BusContext, ref: string): Promise<Integratio
 
 /** The follow-up's body: the conflicts, then how to merge in order, resolve, test and commit. Pure. */
 export function resolveBody(x: { integration: string; group: string | null; branch: string; base: string | null; baseCommit: string | null; merge: string[]; merged: string[]; conflicts: { branch: string; files: string[] }[]; on?: Record<string, string>; repo?: string; manual?: boolean }): string {
-  const base = x.base ? `\`${x.base}\`${x.baseCommit ? ` (${x.baseCommit.slice(0, 12)})` : ''}` : x.baseCommit ? x.baseCommit.slice(0, 12) : 'the base';
-  // The branches and files come from the integration's response, written by another node: shown, never obeyed.
+  const base = x.base ? `${codeSpan(x.base)}${x.baseCommit ? ` (${x.baseCommit.slice(0, 12)})` : ''}` : x.baseCommit ? x.baseCommit.slice(0, 12) : 'the base';
+  // Names in code spans come from the handoff and the integration's response, written by other nodes: each one a
+  // span of its own (codeSpan), shown and never able to end the span and add words to the instructions.
   const conflicts = x.conflicts.map((c) => `- ${codeSpan(c.branch)}: ${c.files.length ? c.files.map(codeSpan).join(', ') : '(no file named)'}`).join('\n');
   // A workstream whose result went beside its branch (not a fast-forward of it) is merged from where the result is:
   // its node checks that the branch contains that result.
   const merges = x.merge.map((b) => `git merge --no-ff ${shellWord(`origin/${x.on?.[b] ?? b}`)} -m ${shellWord(`Merge ${b} into ${x.branch}`)}`).join('\n');
-  const clean = x.merged.length ? `\nThese merged cleanly when the others were skipped: ${x.merged.map((b) => `\`${b}\``).join(', ')}. Once the conflicts above are resolved, a later branch may meet new ones.\n` : '';
+  const clean = x.merged.length ? `\nThese merged cleanly when the others were skipped: ${x.merged.map(codeSpan).join(', ')}. Once the conflicts above are resolved, a later branch may meet new ones.\n` : '';
   return [
     '## Task\n',
-    `Integrate${x.group ? ` the fan-out \`${x.group}\`` : ''}: merge its branches into \`${x.branch}\` in order, resolve the conflicts that stopped the automatic merge (task ${x.integration}), run the tests, and commit.\n`,
+    `Integrate${x.group ? ` the fan-out ${codeSpan(x.group)}` : ''}: merge its branches into ${codeSpan(x.branch)} in order, resolve the conflicts that stopped the automatic merge (task ${x.integration}), run the tests, and commit.\n`,
     '## Conflicts the merge runner found\n',
     `${conflicts}\n${clean}`,
     '## How\n',
     // A person (or an agent) who claims it by hand has no worktree made for them: where to start is theirs to set up.
     x.manual
-      ? `In a checkout of ${x.repo ? `\`${x.repo}\`` : 'the project'} with it as \`origin\`, fetch and start \`${x.branch}\` at ${base} (\`git fetch origin\`, then \`git switch -c ${shellWord(x.branch)} ${shellWord(x.baseCommit ?? `origin/${x.base ?? 'BASE'}`)}\`, or \`git switch ${shellWord(x.branch)}\` when you have it already). The branches to merge are \`origin/<branch>\`. Merge them one at a time, in this order:\n`
-      : `Your worktree is on branch \`${x.branch}\`, at ${base}. The branches to merge are fetched as \`origin/<branch>\`. Merge them one at a time, in this order:\n`,
+      ? `In a checkout of ${x.repo ? codeSpan(x.repo) : 'the project'} with it as \`origin\`, fetch and start ${codeSpan(x.branch)} at ${base} (\`git fetch origin\`, then ${codeSpan(`git switch -c ${shellWord(x.branch)} ${shellWord(x.baseCommit ?? `origin/${x.base ?? 'BASE'}`)}`)}, or ${codeSpan(`git switch ${shellWord(x.branch)}`)} when you have it already). The branches to merge are \`origin/<branch>\`. Merge them one at a time, in this order:\n`
+      : `Your worktree is on branch ${codeSpan(x.branch)}, at ${base}. The branches to merge are fetched as \`origin/<branch>\`. Merge them one at a time, in this order:\n`,
     '```sh',
     merges,
     '```\n',
     '- When a merge stops on conflicts, resolve each conflicted file keeping the intent of both sides (the workstreams\' notes in `RESULTS/` say what each meant), `git add` the files and conclude it with `git commit --no-edit` before the next merge. Do not drop either side\'s change without saying why.',
     '- After the last merge, run the project\'s tests and fix what the integration broke, in commits of their own.',
     x.manual
-      ? `- Write what you decided for each conflict in \`${resultsFile('integration')}\` and commit it. Push \`${x.branch}\` (\`git push origin ${shellWord(`HEAD:refs/heads/${x.branch}`)}\`), then answer this task with \`gitbus respond ID --status succeeded\`: gitbus checks that \`${x.branch}\` on the project remote contains every branch above, and refuses the answer until it does (\`gitbus group\` then says \`resolved by\` this task).`
-      : `- Write what you decided for each conflict in \`${resultsFile('integration')}\` and commit it. What is left uncommitted when the run ends is committed for you, and \`${x.branch}\` is pushed.`,
+      ? `- Write what you decided for each conflict in \`${resultsFile('integration')}\` and commit it. Push ${codeSpan(x.branch)} (${codeSpan(`git push origin ${shellWord(`HEAD:refs/heads/${x.branch}`)}`)}), then answer this task with \`gitbus respond ID --status succeeded\`: gitbus checks that ${codeSpan(x.branch)} on the project remote contains every branch above, and refuses the answer until it does (\`gitbus group\` then says \`resolved by\` this task).`
+      : `- Write what you decided for each conflict in \`${resultsFile('integration')}\` and commit it. What is left uncommitted when the run ends is committed for you, and ${codeSpan(x.branch)} is pushed.`,
     '',
   ].join('\n');
 }
