@@ -221,24 +221,43 @@ async function lintSidecarFile(path: string): Promise<LintReport> {
   const root = checkoutRootOf(path);
   const rel = relative(root, resolve(path)).split(sep).join('/');
   const st = await lstat(path);
+  if (isSpecial(st)) return { checked: 1, problems: [notRegular(rel)] };
   const where = classifySignaturePath(rel, modeOf(st));
-  const signed = where && !isFileProblem(where) ? await readFile(join(root, ...where.signed.split('/'))).catch(() => undefined) : undefined;
-  return { checked: 1, problems: sidecarProblems(rel, modeOf(st), st.isFile() ? await readFile(path) : null, signed, true) };
+  const signedRel = where && !isFileProblem(where) ? where.signed : undefined;
+  const signed = signedRel === undefined ? undefined : await regularBytes(join(root, ...signedRel.split('/')));
+  // The file it signs is a link, a FIFO or a device: that is its problem, and nothing is read through or from it.
+  if (signed === null && signedRel !== undefined) return { checked: 1, problems: [notRegular(signedRel)] };
+  return { checked: 1, problems: sidecarProblems(rel, modeOf(st), st.isFile() ? await readFile(path) : null, signed ?? undefined, true) };
+}
+
+/** A path on disk that is neither a folder, a regular file nor a link: a FIFO, a device, a socket. */
+function isSpecial(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): boolean {
+  return !st.isFile() && !st.isDirectory() && !st.isSymbolicLink();
+}
+
+/** A regular file's bytes; null for anything else there (a link is never followed, a FIFO never read); undefined when nothing is. */
+async function regularBytes(path: string): Promise<Uint8Array | null | undefined> {
+  const st = await lstat(path).catch(() => undefined);
+  if (st === undefined) return undefined;
+  return st.isFile() ? readFile(path) : null;
 }
 
 /** Every path under `<root>/signatures`, with its mode, walked on disk without following links. */
-async function walkSignatures(root: string): Promise<{ rel: string; mode: string }[]> {
-  const out: { rel: string; mode: string }[] = [];
+async function walkSignatures(root: string): Promise<{ rel: string; mode: string; special: boolean }[]> {
+  const out: { rel: string; mode: string; special: boolean }[] = [];
   const visit = async (rel: string, depth: number): Promise<void> => {
     for (const d of await readdir(join(root, ...rel.split('/')), { withFileTypes: true })) {
       const child = `${rel}/${d.name}`;
       if (d.isDirectory() && depth < 6) await visit(child, depth + 1);
-      else out.push({ rel: child, mode: modeOf(await lstat(join(root, ...child.split('/')))) });
+      else {
+        const st = await lstat(join(root, ...child.split('/')));
+        out.push({ rel: child, mode: modeOf(st), special: isSpecial(st) });
+      }
     }
   };
   const st = await lstat(join(root, SIGNATURES_FOLDER)).catch(() => null);
   if (st?.isDirectory()) await visit(SIGNATURES_FOLDER, 1);
-  else if (st) out.push({ rel: SIGNATURES_FOLDER, mode: modeOf(st) });
+  else if (st) out.push({ rel: SIGNATURES_FOLDER, mode: modeOf(st), special: isSpecial(st) });
   return out;
 }
 
@@ -246,8 +265,12 @@ async function walkSignatures(root: string): Promise<{ rel: string; mode: string
 async function lintCheckoutSignatures(root: string): Promise<LintReport> {
   const problems: FileProblem[] = [];
   let checked = 0;
-  for (const { rel, mode } of await walkSignatures(root)) {
+  for (const { rel, mode, special } of await walkSignatures(root)) {
     checked++;
+    if (special) {
+      problems.push(notRegular(rel));
+      continue;
+    }
     if (mode === '040000') {
       problems.push({ path: rel, field: '', reason: 'signatures/ is nested deeper than any signed file', fix: 'remove the folder', severity: 'error' });
       continue;
@@ -255,7 +278,9 @@ async function lintCheckoutSignatures(root: string): Promise<LintReport> {
     const where = classifySignaturePath(rel, mode);
     const isSidecar = where !== undefined && !isFileProblem(where);
     const content = isSidecar ? await readFile(join(root, ...rel.split('/'))) : null;
-    const signed = isSidecar ? await readFile(join(root, ...where.signed.split('/'))).catch(() => undefined) : undefined;
+    const signed = isSidecar ? await regularBytes(join(root, ...where.signed.split('/'))) : undefined;
+    // A signed file that is a link or a FIFO is reported where the checkout's folders are walked, never read here.
+    if (signed === null) continue;
     problems.push(...sidecarProblems(rel, mode, content, signed));
   }
   return { checked, problems };

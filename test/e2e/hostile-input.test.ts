@@ -151,6 +151,37 @@ describe('hostile input in the coordination repo', () => {
     }
   });
 
+  it('lint of signatures/ reads no FIFO and follows no link: a sidecar that is a FIFO, a signed file that is one, a signed file that is a link', async () => {
+    const work = join(bus.dir, 'attacker');
+    const sigs = join(work, 'signatures', 'handoffs');
+    await mkdir(sigs, { recursive: true });
+    execFileSync('mkfifo', [join(sigs, 'fifo-sig.md.sig')]);
+    execFileSync('mkfifo', [join(work, 'handoffs', 'fifo-signed.md')]);
+    const sig = '-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n';
+    await writeFile(join(sigs, 'fifo-signed.md.sig'), sig);
+    await writeFile(join(sigs, 'link.md.sig'), sig);
+    try {
+      // Each in its own process, bounded: a read of a FIFO would never end.
+      const all = await gitbus(['lint', work, '--json'], { process: true, timeoutMs: 15_000 });
+      expect(all.code, all.stderr).toBe(8);
+      expect(all.stdout).not.toContain('root:');
+      expect(json<{ problems: Problem[] }>(all).problems).toContainEqual(expect.objectContaining({ path: 'signatures/handoffs/fifo-sig.md.sig', reason: expect.stringContaining('not a regular file') }));
+      expect(json<{ problems: Problem[] }>(all).problems).toContainEqual(expect.objectContaining({ path: 'handoffs/fifo-signed.md', reason: expect.stringContaining('not a regular file') }));
+      const one = await gitbus(['lint', join(sigs, 'fifo-sig.md.sig'), '--json'], { process: true, timeoutMs: 15_000 });
+      expect(one.code, one.stderr).toBe(8);
+      expect(json<{ problems: Problem[] }>(one).problems).toEqual([expect.objectContaining({ path: 'signatures/handoffs/fifo-sig.md.sig', reason: expect.stringContaining('not a regular file') })]);
+      for (const name of ['fifo-signed.md', 'link.md']) {
+        const r = await gitbus(['lint', join(sigs, `${name}.sig`), '--json'], { process: true, timeoutMs: 15_000 });
+        expect(r.code, `${name}: ${r.stderr}`).toBe(8);
+        expect(r.stdout).not.toContain('root:');
+        expect(json<{ problems: Problem[] }>(r).problems).toEqual([expect.objectContaining({ path: `handoffs/${name}`, reason: expect.stringContaining('not a regular file') })]);
+      }
+    } finally {
+      await rm(join(work, 'signatures'), { recursive: true });
+      await rm(join(work, 'handoffs', 'fifo-signed.md'));
+    }
+  });
+
   it('a profile manifest whose updated is a leap second (RFC 3339 allows one) is captured over, not an internal error', async () => {
     const work = join(bus.dir, 'attacker');
     const home = join(bus.dir, 'person-home');
