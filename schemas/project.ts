@@ -1,6 +1,7 @@
 import { z } from './zod.js';
 import { text } from './fields.js';
 import { withRule, type Violation } from './rule.js';
+import { decodedPathSpelling, isFileUrl } from './file-url.js';
 
 /**
  * The fields of project work (docs/PROTOCOL.md §3a): which code a task changes and where its results go. Every
@@ -9,7 +10,7 @@ import { withRule, type Violation } from './rule.js';
  */
 
 export const REPO_RULE =
-  'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport, no "." or ".." path part, no password in it';
+  'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport, no "." or ".." path part (in a file:// URL also once decoded), no password in it';
 
 /** `ext::` runs a command and `fd::` reads a descriptor: no URL from the bus may name either. */
 const FORBIDDEN_TRANSPORT_RE = /^(ext|fd)::/i;
@@ -37,7 +38,16 @@ const DOT_SEGMENT_RE = /(?:^|[/:])(?:\.|%2e){1,2}(?=$|[/?#])/i;
 
 /** Whether a repo has a "." or ".." path part, which node.yaml's policy.repos globs could not judge. Pure. */
 export function hasDotSegment(repo: string): boolean {
-  return DOT_SEGMENT_RE.test(repo);
+  return DOT_SEGMENT_RE.test(repo) || hasDecodedDotSegment(repo);
+}
+
+/**
+ * Whether a `file://` repo has a "." or ".." part only once its escapes are decoded: git decodes `%2F` to "/" too,
+ * so `file:///srv/allowed/x%2F..%2F..%2Fsecret.git` opens /srv/secret.git, while as text it has no such part. Pure.
+ */
+function hasDecodedDotSegment(repo: string): boolean {
+  if (!isFileUrl(repo) || !repo.includes('%')) return false;
+  return decodedPathSpelling(repo.slice('file://'.length)).split('/').some((part) => part === '.' || part === '..');
 }
 
 function repoViolation(repo: string): Violation | undefined {
@@ -45,6 +55,7 @@ function repoViolation(repo: string): Violation | undefined {
   if (repo.startsWith('-')) return { reason: `${shown} starts with "-", which git would read as an option`, fix: 'write the remote URL or path itself' };
   if (FORBIDDEN_TRANSPORT_RE.test(repo)) return { reason: `${shown} uses a transport that runs a command`, fix: 'use a path, an SSH or an HTTPS URL' };
   if (/\s/.test(repo)) return { reason: `${shown} contains white space`, fix: 'write the URL without spaces (percent-encode them in a URL)' };
+  if (hasDecodedDotSegment(repo)) return { reason: `${shown} has a "." or ".." path part once its percent escapes are decoded, as git opens a file:// URL ("%2F" is a "/")`, fix: 'write the path without escaped "/" and without "." or ".." parts (the folder they lead to, as it is)' };
   if (hasDotSegment(repo)) return { reason: `${shown} has a "." or ".." path part`, fix: 'write the path without them (the folder they lead to, as it is)' };
   // Everything on the bus is read by every node and kept in its history: a password or token there is published.
   if (urlUserinfo(repo)?.password !== undefined) return { reason: `${shown} carries a password or token`, fix: 'write the URL without it; each node authenticates with its own git credential helper or SSH key' };

@@ -4,6 +4,7 @@ import { COMMAND_RUNNERS, type RunnerName } from '../../schemas/fields.js';
 import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { globMatch } from './glob.js';
 import { hasDotSegment } from '../../schemas/project.js';
+import { decodedFileUrl } from '../../schemas/file-url.js';
 import { isProjectName, sameProjectRemote } from '../project/remote-url.js';
 
 /**
@@ -216,7 +217,8 @@ export function namesProject(entry: string, repo: string): boolean {
 
 /**
  * Whether a `policy.repos` entry admits `name` (a task's repo, or a project name or URL it means on the node): a
- * pattern with glob characters matches as text, a trailing slash and `.git` aside; an entry without any is a project
+ * pattern with glob characters matches as text, a trailing slash and `.git` aside, a `file://` URL with its
+ * escapes decoded on both sides (as git opens it: schemas/file-url.ts); an entry without any is a project
  * name or a remote, compared as the node finds its projects (sameProjectRemote: `file://` or a path, repeated
  * slashes, credentials, an SSH user on one side only, `.git`). The one comparison for the node judging by its
  * node.yaml and for readers of its card (cardRefusal), and for the URLs the card publishes (bus/node-policy.ts), so
@@ -224,7 +226,11 @@ export function namesProject(entry: string, repo: string): boolean {
  */
 export function reposEntryMatches(entry: string, name: string): boolean {
   if (!/[*?]/.test(entry)) return entry === name || sameProjectRemote(entry, name);
-  return globMatch(entry, name) || globMatch(normalRemote(entry), normalRemote(name));
+  // A file:// URL is matched as the path git opens: `x%2Fy` is two parts there, and one as text, so `*` would
+  // cross a "/". A pattern's escaped "*" or "?" stays a literal character, not a wildcard.
+  const pattern = decodedFileUrl(entry, '*?');
+  const spelled = decodedFileUrl(name, '*?');
+  return globMatch(pattern, spelled) || globMatch(normalRemote(pattern), normalRemote(spelled));
 }
 
 /** Two spellings of one remote compare equal: trailing slashes and `.git` do not matter. */

@@ -10,6 +10,7 @@ import { nodeConfigSchema, type NodeConfig } from '../../bus/home.js';
 import { nodeCardSchema } from '../../schemas/node-card.js';
 import { hasDotSegment } from '../../schemas/project.js';
 import { handoffSchema } from '../../schemas/handoff.js';
+import { problemsFromIssues } from '../../schemas/field-problems.js';
 import { nodeCard } from '../../bus/node-card.js';
 import { cappedConfig, policyRefusal } from '../../watcher/run-task.js';
 import { claudeInvocation } from '../../watcher/runners/claude-args.js';
@@ -124,6 +125,29 @@ describe('nodePolicyVerdict', () => {
       for (const repo of ['/tmp/p/allowed/x..y.git', '/tmp/p/allowed/.hidden.git', 'https://github.com/org/...git']) {
         expect(verdict({ repos: ['/tmp/p/allowed/**', 'https://github.com/org/**'] }, { command: 'true', repo }).ok, repo).toBe(true);
         expect(handoffSchema.safeParse({ title: 't', repo }).success, repo).toBe(true);
+      }
+    });
+    it('judges a file:// repo by the path git opens: an escaped "/" cannot hide a ".." part nor cross a "*"', () => {
+      // git 2.39 opens /srv/secret.git for the first: it decodes %2F to "/" as it decodes every escape.
+      for (const repo of ['file:///srv/allowed/x%2F..%2F..%2Fsecret.git', 'file:///srv/allowed/x%2f..', 'file:///srv/allowed/%2E%2E%2Fsecret.git', 'file:///srv/allowed/x%2F.%2Fy.git']) {
+        expect(hasDotSegment(repo), repo).toBe(true);
+        expect(refused(verdict({ repos: ['file:///srv/allowed/**'] }, { command: 'true', repo }))?.reason, repo).toContain('has a "." or ".." path part');
+        const parsed = handoffSchema.safeParse({ title: 't', repo });
+        expect(parsed.success, repo).toBe(false);
+        const problems = parsed.success ? [] : problemsFromIssues('handoff.json', handoffSchema, parsed.error.issues);
+        expect(problems, repo).toEqual([expect.objectContaining({ field: 'repo', reason: expect.stringContaining('once its percent escapes are decoded'), fix: expect.stringContaining('without escaped "/"') })]);
+      }
+      // A glob is matched against the decoded path: "*" stays within one part, as git sees the parts.
+      expect(verdict({ repos: ['file:///srv/*'] }, { command: 'true', repo: 'file:///srv/other%2Fx.git' }).ok).toBe(false);
+      expect(verdict({ repos: ['file:///srv/allowed/*'] }, { command: 'true', repo: 'file:///srv/allowe%64/x.git' }).ok).toBe(true);
+      expect(verdict({ repos: ['file:///srv/my%20dir/*'] }, { command: 'true', repo: 'file:///srv/my dir/x.git' }).ok).toBe(true);
+      // A pattern's escaped "*" is the character, not a wildcard.
+      expect(verdict({ repos: ['file:///srv/a%2A'] }, { command: 'true', repo: 'file:///srv/abc' }).ok).toBe(false);
+      // Escapes that decode to no "." or ".." part, and names with dots in them, stay valid.
+      for (const repo of ['file:///srv/allowed/x%2Fy.git', 'file:///srv/allowed/..x%2F.hidden.git', 'file:///srv/allowed/caf%C3%A9.git']) {
+        expect(hasDotSegment(repo), repo).toBe(false);
+        expect(handoffSchema.safeParse({ title: 't', repo }).success, repo).toBe(true);
+        expect(verdict({ repos: ['file:///srv/allowed/**'] }, { command: 'true', repo }).ok, repo).toBe(true);
       }
     });
     it('from a node card a bare project name cannot be judged (only the node knows what it means); a URL can', () => {

@@ -1,0 +1,93 @@
+/**
+ * The path of a `file://` URL as git opens it: git decodes each `%XX` to one byte (a `%` without two hex digits
+ * stays as written) and opens those bytes. Comparing or pattern-matching the URL as text is not comparing what git
+ * opens (`x%2F..%2F..%2Fsecret.git` is three parts to git, one to a glob), so both go through the one spelling
+ * here: the bytes, written as text such that equal spellings mean equal bytes.
+ */
+
+const fatal = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+/** How many bytes the UTF-8 sequence led by `b` has, 0 when `b` leads none. */
+function sequenceLength(b: number): number {
+  if (b < 0x80) return 1;
+  if (b >= 0xc2 && b <= 0xdf) return 2;
+  if (b >= 0xe0 && b <= 0xef) return 3;
+  if (b >= 0xf0 && b <= 0xf4) return 4;
+  return 0;
+}
+
+function escaped(b: number): string {
+  return `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+}
+
+/**
+ * `bytes` as text: UTF-8 as is, and as `%XX` (upper-case) each byte that is no UTF-8, a `%` itself and each byte
+ * `keep` marks. Reading undecodable bytes as U+FFFD instead would make `%E0`, `%FF` and a real U+FFFD one spelling
+ * of three paths; a literal `%` left as is would make a folder named `%E0` the byte E0. Pure.
+ */
+export function byteSpelling(bytes: Uint8Array, keep: readonly boolean[] = []): string {
+  let out = '';
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] ?? 0;
+    const n = keep[i] ? 0 : sequenceLength(b);
+    if (n === 1) {
+      out += b === 0x25 ? '%25' : String.fromCharCode(b);
+      i += 1;
+      continue;
+    }
+    // A fatal decoder refuses overlong forms, surrogates and cut sequences: those bytes are escaped one by one.
+    const seq = n > 1 && i + n <= bytes.length && !keep.slice(i + 1, i + n).some(Boolean) ? bytes.subarray(i, i + n) : null;
+    let text: string | null = null;
+    if (seq) {
+      try {
+        text = fatal.decode(seq);
+      } catch {
+        text = null;
+      }
+    }
+    if (text !== null) {
+      out += text;
+      i += n;
+    } else {
+      out += escaped(b);
+      i += 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * A `file://` URL's text after `file://` (or a path), its `%XX` escapes decoded as git decodes them, spelled by
+ * byteSpelling. `keepEscaped` names the characters that stay escaped when an escape wrote them: a policy glob's
+ * `%2A` is a literal "*", not a wildcard. Pure.
+ */
+export function decodedPathSpelling(text: string, keepEscaped = ''): string {
+  const bytes: number[] = [];
+  const keep: boolean[] = [];
+  const kept = new Set([...encoder.encode(keepEscaped)]);
+  for (const [i, part] of text.split(/(%[0-9a-fA-F]{2})/).entries()) {
+    if (i % 2 === 1) {
+      const b = Number.parseInt(part.slice(1), 16);
+      bytes.push(b);
+      keep.push(kept.has(b));
+    } else {
+      for (const b of encoder.encode(part)) {
+        bytes.push(b);
+        keep.push(false);
+      }
+    }
+  }
+  return byteSpelling(Uint8Array.from(bytes), keep);
+}
+
+/** Whether git takes `url` as a `file://` URL (the scheme is case-sensitive to git: `FILE://` is no transport). Pure. */
+export function isFileUrl(url: string): boolean {
+  return url.startsWith('file://');
+}
+
+/** A `file://` URL with its path as git opens it (decodedPathSpelling); any other URL as written. Pure. */
+export function decodedFileUrl(url: string, keepEscaped = ''): string {
+  return isFileUrl(url) ? `file://${decodedPathSpelling(url.slice('file://'.length), keepEscaped)}` : url;
+}
