@@ -5,7 +5,7 @@ import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { globMatch } from './glob.js';
 import { hasDotSegment } from '../../schemas/project.js';
 import { decodedFileUrl } from '../../schemas/file-url.js';
-import { isProjectName, sameProjectRemote } from '../project/remote-url.js';
+import { isProjectName, sameAllowedRemote, sameProjectRemote } from '../project/remote-url.js';
 
 /**
  * A node's policy (node.yaml `policy:`, validated by bus/home.ts): what this machine accepts at most, whatever
@@ -196,12 +196,18 @@ export function signerMatches(entry: string, s: Signer): boolean {
   return s.principals.some((p) => globMatch(entry, p));
 }
 
-/** The names a task's `repo` goes by on the node: as written, and the name and URL of the node.yaml project it means. */
+/**
+ * The names a task's `repo` goes by on the node, for policy.repos: as written, and the name and URL of the node.yaml
+ * project it means. A URL means a project as the allow-list compares (sameAllowedRemote, SSH user names as
+ * written), not as the worktree code finds one (sameProjectRemote): a node's card lists the project's URL, and a
+ * dispatcher reading it has no projects to map a repo through, so a laxer mapping here would make the node take
+ * what its card refuses.
+ */
 function repoNames(repo: string, projects: Readonly<Record<string, string>> | undefined): string[] {
   const out = [repo];
   for (const [name, url] of Object.entries(projects ?? {})) {
-    // Compared without credentials: dispatch leaves them out of the handoff, node.yaml may keep its own user name.
-    if (name === repo || sameProjectRemote(url, repo)) out.push(name, url);
+    // Compared without a password or an http(s) user name: dispatch leaves them out of the handoff.
+    if (name === repo || sameAllowedRemote(url, repo)) out.push(name, url);
   }
   return out;
 }
@@ -219,13 +225,14 @@ export function namesProject(entry: string, repo: string): boolean {
  * Whether a `policy.repos` entry admits `name` (a task's repo, or a project name or URL it means on the node): a
  * pattern with glob characters matches as text, a trailing slash and `.git` aside, a `file://` URL with its
  * escapes decoded on both sides (as git opens it: schemas/file-url.ts); an entry without any is a project
- * name or a remote, compared as the node finds its projects (sameProjectRemote: `file://` or a path, repeated
- * slashes, credentials, an SSH user on one side only, `.git`). The one comparison for the node judging by its
+ * name or a remote, compared as an allow-list must (sameAllowedRemote: `file://` or a path, repeated slashes, a
+ * password and an http(s) user name, `.git` aside; an SSH user name as written, since `~` is per user). The one
+ * comparison for the node judging by its
  * node.yaml and for readers of its card (cardRefusal), and for the URLs the card publishes (bus/node-policy.ts), so
  * that a card never refuses a spelling its node takes. Pure.
  */
 export function reposEntryMatches(entry: string, name: string): boolean {
-  if (!/[*?]/.test(entry)) return entry === name || sameProjectRemote(entry, name);
+  if (!/[*?]/.test(entry)) return entry === name || sameAllowedRemote(entry, name);
   // A file:// URL is matched as the path git opens: `x%2Fy` is two parts there, and one as text, so `*` would
   // cross a "/". A pattern's escaped "*" or "?" stays a literal character, not a wildcard.
   const pattern = decodedFileUrl(entry, '*?');

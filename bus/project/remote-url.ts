@@ -126,17 +126,34 @@ export function sameRemote(a: string, b: string): boolean {
  * (localRemotePath): `file://` or not, and `.git` does not matter there either. Pure.
  */
 export function sameProjectRemote(a: string, b: string): boolean {
+  if (sameAllowedRemote(a, b)) return true;
+  if (localRemotePath(a) !== null || localRemotePath(b) !== null) return false;
+  const na = comparable(a);
+  const nb = comparable(b);
+  const ua = sshUser(na);
+  const ub = sshUser(nb);
+  return (ua === null) !== (ub === null) && withoutSshUser(na) === withoutSshUser(nb);
+}
+
+/**
+ * Whether a handoff's `repo` is a remote an allow-list entry names (node.yaml `policy.repos`, and a node card's):
+ * as sameProjectRemote, but an SSH user name counts as written. sameProjectRemote may take a user on one side only
+ * for the other's default because a match there makes the node use its own node.yaml URL; an allow-list admits the
+ * repo as the task gives it, and `ssh://mallory@host/~/p.git` or `evil@host:org/p` is another home's repository
+ * than `host:org/p` (`~` and a relative path are per user). Over http(s) the user name is a credential, not an
+ * address, and dispatch leaves it out: it does not count. Pure.
+ */
+export function sameAllowedRemote(a: string, b: string): boolean {
   // A path on this machine, however written, in one spelling; never the same as a remote elsewhere.
   const la = localRemotePath(a);
   const lb = localRemotePath(b);
   if (la !== null || lb !== null) return la === lb;
-  const norm = (u: string) => publishableRepo(u).repo.replace(/\/+$/, '').replace(/\.git$/, '');
-  const na = norm(a);
-  const nb = norm(b);
-  if (na === nb) return true;
-  const ua = sshUser(na);
-  const ub = sshUser(nb);
-  return (ua === null) !== (ub === null) && withoutSshUser(na) === withoutSshUser(nb);
+  return comparable(a) === comparable(b);
+}
+
+/** A remote elsewhere without its password, its http(s) user name, trailing slashes and `.git`. Pure. */
+function comparable(url: string): string {
+  return publishableRepo(url).repo.replace(/\/+$/, '').replace(/\.git$/, '');
 }
 
 /** The user name of an ssh:// or scp-like (`git@host:x.git`) remote, or null. Pure. */

@@ -100,15 +100,41 @@ describe('nodePolicyVerdict', () => {
       expect(verdict({ repos: ['app'] }, { command: 'true', repo: 'git@host:o/app.git' }).ok).toBe(true);
       expect(verdict({ repos: ['git@host:o/app.git'] }, { command: 'true', repo: 'app' }).ok).toBe(true);
     });
-    it('matches a node.yaml project URL with a user name to the handoff, which dispatch recorded without it', () => {
+    it('matches a node.yaml project URL with an http(s) user name to the handoff, which dispatch recorded without it; an SSH user name counts as written', () => {
       const projects = { app: 'https://me@host/o/app.git', ops: 'ssh://git@host/o/ops.git', cli: 'git@host:o/cli.git' };
       const only = (repos: string[], repo: string) => verdict({ repos }, { command: 'true', repo }, { projects }).ok;
       expect(only(['app'], 'https://host/o/app.git')).toBe(true);
-      expect(only(['ops'], 'ssh://host/o/ops.git')).toBe(true);
-      expect(only(['cli'], 'host:o/cli.git')).toBe(true);
-      // Two different SSH users may mean two homes: not the same remote.
+      expect(only(['ops'], 'ssh://git@host/o/ops')).toBe(true);
+      expect(only(['cli'], 'git@host:o/cli')).toBe(true);
+      // An SSH user, on one side only or two different ones, may mean another home: not the remote the list admits.
+      expect(only(['ops'], 'ssh://host/o/ops.git')).toBe(false);
+      expect(only(['cli'], 'host:o/cli.git')).toBe(false);
       expect(only(['ops'], 'ssh://other@host/o/ops.git')).toBe(false);
       expect(only(['app'], 'https://host/o/other.git')).toBe(false);
+    });
+    it('an entry without a glob admits no other SSH user\'s repository: `~` and a relative path are per user', () => {
+      const cases: [string, string][] = [
+        ['ssh://host/~/p.git', 'ssh://mallory@host/~/p.git'],
+        ['host:org/p', 'evil@host:org/p'],
+        ['git@host:org/p', 'host:org/p'],
+        ['git@host:org/p', 'evil@host:org/p.git'],
+      ];
+      for (const [entry, repo] of cases) {
+        expect(verdict({ repos: [entry] }, { command: 'true', repo }, { projects: {} }), `${entry} ${repo}`).toMatchObject({ ok: false, fields: ['policy.repos'] });
+        expect(cardRefusal({ policy: { repos: [entry] } }, { command: 'true', repo }, 'w'), `${entry} ${repo}`).toMatchObject({ fields: ['policy.repos'] });
+      }
+      // The spellings of one remote still match, on both sides: trailing slash, .git, the same user, http(s) credentials.
+      const same: [string, string][] = [
+        ['ssh://host/~/p.git', 'ssh://host/~/p/'],
+        ['git@host:org/p', 'git@host:org/p.git'],
+        ['ssh://git@host/o/p', 'ssh://git@host/o/p.git/'],
+        ['https://host/o/p.git', 'https://me@host/o/p'],
+        ['/srv/p.git', 'file:///srv//p'],
+      ];
+      for (const [entry, repo] of same) {
+        expect(verdict({ repos: [entry] }, { command: 'true', repo }, { projects: {} }).ok, `${entry} ${repo}`).toBe(true);
+        expect(cardRefusal({ policy: { repos: [entry] } }, { command: 'true', repo }, 'w'), `${entry} ${repo}`).toBeNull();
+      }
     });
     it('refuses a repo no pattern matches, naming the patterns and the repo', () => {
       const v = refused(verdict(policy, { command: 'true', repo: 'git@host:evil/x.git' }));
@@ -313,19 +339,20 @@ describe('the node judge and the node card', () => {
     expect(cardRefusal({}, { command: 'true', repo: '/home/other.git', timeout: '3h' }, 'w')).toBeNull();
   });
 
-  it('a card never refuses a spelling of a repo its node takes: file://, repeated slashes, an SSH user on one side only, .git', () => {
+  it('a card never refuses a spelling of a repo its node takes, nor takes one its node refuses: file://, repeated slashes, .git; an SSH user as written', () => {
     const c = config({ repos: ['proj', 'ssh'] }, { projects: { proj: { url: '/srv/x.git' }, ssh: { url: 'host:org/p.git' } } });
     const card = nodeCard(c, '2026-01-01T00:00:00.000Z', new Date('2026-01-02T00:00:00Z'), '/home/g');
     expect(card.policy?.repos).toEqual(['proj', 'ssh', '/srv/x.git', 'host:org/p.git']);
     const judge = policyJudge('/home/g', c);
-    const spellings = ['/srv/x.git', 'file:///srv/x.git', 'file://localhost/srv/x.git', '/srv/x.git/', '/srv//x.git', '/srv/x', 'file:///srv/x', 'host:org/p.git', 'host:org/p', 'git@host:org/p', 'git@host:org/p.git'];
+    const spellings = ['/srv/x.git', 'file:///srv/x.git', 'file://localhost/srv/x.git', '/srv/x.git/', '/srv//x.git', '/srv/x', 'file:///srv/x', 'host:org/p.git', 'host:org/p', 'host:org/p/'];
     for (const repo of spellings) {
       const task = { title: 't', command: 'true', repo };
       expect(judge?.(task, 'x').ok, repo).toBe(true);
       expect(cardRefusal(card, task, 'w'), repo).toBeNull();
     }
     // What the node refuses, its card refuses too.
-    for (const repo of ['/srv/y.git', 'file:///srv/y.git', 'git@host:org/q']) {
+    // An SSH user the project URL does not give is another user's home on that host: refused on both sides.
+    for (const repo of ['/srv/y.git', 'file:///srv/y.git', 'git@host:org/q', 'git@host:org/p', 'evil@host:org/p.git']) {
       expect(judge?.({ title: 't', command: 'true', repo }, 'x').ok, repo).toBe(false);
       expect(cardRefusal(card, { command: 'true', repo }, 'w'), repo).toMatchObject({ fields: ['policy.repos'] });
     }
