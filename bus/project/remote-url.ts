@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { repoSchema, urlUserinfo } from '../../schemas/project.js';
+import { byteSpelling, decodedPathSpelling, isFileUrl } from '../../schemas/file-url.js';
 
 /**
  * Remote URLs as git reads them (git's connect.c): `scheme://…` is a URL, `host:path` with the colon before any
@@ -47,35 +48,31 @@ export function nodeRemoteUrl(url: string, home: string, userHome: string): stri
  * link (`/srv/lnk/../r.git` is not `/srv/r.git` when lnk is one). A trailing `.git` is left out, as for a remote
  * elsewhere: git opens `/srv/x.git` for `/srv/x` when only the former exists, and `git clone /srv/x` records origin
  * `/srv/x` for it, which is the common case; only when both are repositories are they two, and that is not told
- * apart here. Pure.
+ * apart here. It stays where the rest of the last part would be empty, `.` or `..` (`/srv/..git` is no spelling of
+ * `/srv/.`); a last part `.git` is the working tree above it. The path is spelled as bytes (schemas/file-url.ts
+ * byteSpelling: a `%`, and bytes that are no UTF-8, as `%XX`), so that two equal keys are one byte path: git opens
+ * three paths for `file:///srv/%E0`, `file:///srv/%FF` and `/srv/\uFFFD`. Pure.
  */
 export function localRemotePath(url: string): string | null {
-  let path = url;
-  if (url.startsWith('file://')) {
-    path = percentDecoded(url.slice('file://'.length).replace(/^localhost(?=\/)/, ''));
-  } else if (!isLocalPath(url)) {
+  let path: string;
+  if (isFileUrl(url)) {
+    path = decodedPathSpelling(url.slice('file://'.length).replace(/^localhost(?=\/)/, ''));
+  } else if (isLocalPath(url)) {
+    path = byteSpelling(new TextEncoder().encode(url));
+  } else {
     return null;
   }
   if (!path.startsWith('/')) return null;
-  const joined = `/${path.split('/').filter((part) => part !== '' && part !== '.').join('/')}`;
-  // `/srv/x/.git` is the repository `/srv/x` too (git opens the working tree's .git folder).
-  return joined.replace(/\.git$/, '').replace(/\/+$/, '') || '/';
+  const parts = path.split('/').filter((part) => part !== '' && part !== '.');
+  const last = parts.at(-1);
+  if (last === '.git') parts.pop();
+  else if (last !== undefined && last.endsWith('.git') && !['', '.', '..'].includes(last.slice(0, -'.git'.length))) parts[parts.length - 1] = last.slice(0, -'.git'.length);
+  return `/${parts.join('/')}`;
 }
 
 /** One spelling per remote, for comparing two (a path on this machine as localRemotePath spells it; elsewhere, no trailing slash). Pure. */
 export function remoteKey(url: string): string {
   return localRemotePath(url) ?? (url.length > 1 ? url.replace(/\/+$/, '') : url);
-}
-
-/**
- * `%XX` escapes as git decodes a file:// URL's path (each one byte; a `%` not followed by two hex digits stays as
- * written), the bytes read as UTF-8. Unlike decodeURIComponent it never throws: a remote in a person's git config
- * may be `file:///srv/%E0`, which git takes. Pure.
- */
-function percentDecoded(text: string): string {
-  if (!text.includes('%')) return text;
-  const parts = text.split(/(%[0-9a-fA-F]{2})/);
-  return Buffer.concat(parts.map((p, i) => (i % 2 === 1 ? Buffer.from([Number.parseInt(p.slice(1), 16)]) : Buffer.from(p, 'utf8')))).toString('utf8');
 }
 
 /**

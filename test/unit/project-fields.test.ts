@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { planProject, headBase, type PlanInput, type ProjectPlan } from '../../bus/project/fields.js';
 import { chooseRemote, parseRemotes, type Checkout } from '../../bus/project/checkout.js';
-import { absoluteRemoteUrl, isLocalPath, nodeProjectUrls, sameRemote } from '../../bus/project/remote-url.js';
+import { absoluteRemoteUrl, isLocalPath, localRemotePath, nodeProjectUrls, sameRemote } from '../../bus/project/remote-url.js';
 import { pushCommand } from '../../bus/project/base-check.js';
 import { parseLsRemote, remoteRef } from '../../bus/project/ls-remote.js';
 import { GitbusError } from '../../schemas/errors.js';
@@ -75,6 +75,29 @@ describe('remote URLs', () => {
     expect(sameRemote('file:///srv/%E0%A4%A', '/srv/r.git')).toBe(false);
     expect(sameRemote('file:///srv/%E0%A4%A', 'file:///srv/%E0%A4%A/')).toBe(true);
     expect(sameRemote('file:///srv/caf%C3%A9%2525.git', '/srv/café%25.git')).toBe(true);
+  });
+
+  it('compares byte paths: an escape that is no UTF-8, a U+FFFD and a literal "%XX" are three paths, as git opens three', () => {
+    const distinct = ['file:///srv/%E0', 'file:///srv/%FF', '/srv/\uFFFD', '/srv/%E0', 'file:///srv/%C0%AE'];
+    for (const a of distinct) for (const b of distinct) expect(sameRemote(a, b), `${a} ${b}`).toBe(a === b);
+    expect(localRemotePath('file:///srv/%e0%ff')).toBe('/srv/%E0%FF');
+    expect(localRemotePath('/srv/%E0')).toBe('/srv/%25E0');
+    // The same bytes however they are spelled: escaped or not, upper or lower case, the UTF-8 of a U+FFFD.
+    expect(sameRemote('file:///srv/%ef%bf%bd', '/srv/\uFFFD')).toBe(true);
+    expect(sameRemote('file:///srv/%E0', 'file:///srv/%e0/')).toBe(true);
+    expect(sameRemote('file:///srv/%2525E0', '/srv/%25E0')).toBe(true);
+  });
+
+  it('leaves a trailing ".git" on a last part that would be empty, "." or ".." without it', () => {
+    expect(localRemotePath('/srv/x/...git')).toBe('/srv/x/...git');
+    expect(localRemotePath('/srv/..git')).toBe('/srv/..git');
+    expect(sameRemote('/srv/..git', '/srv')).toBe(false);
+    expect(sameRemote('/srv/x/...git', '/srv/x/..')).toBe(false);
+    expect(sameRemote('file:///srv/%2E.git', '/srv')).toBe(false);
+    // A last part ".git" is the working tree's repository; "..x.git" is the folder "..x".
+    expect(localRemotePath('/srv/x/.git')).toBe('/srv/x');
+    expect(localRemotePath('/srv/..x.git')).toBe('/srv/..x');
+    expect(localRemotePath('/srv/x.git/')).toBe('/srv/x');
   });
 });
 
