@@ -40,7 +40,26 @@ async function setUp(initArgs: string[]) {
   const person = join(bus.dir, 'person');
   const dispatch = (id: string) => pushHandoffs(person, bus.remote, [{ id, frontmatter: { to: 'w1', repo: project.remote, base: 'main', command: `echo ${id} > out.txt` } }]);
   const file = async (id: string, prefix: string) => (await showInProcess<Shown>(bus.home('alpha'), id)).files.find((f) => f.path.startsWith(prefix));
-  return { bus, w1, project, away, dispatch, file };
+  /**
+   * Once the remote is back: the task ran in its first attempt, claimed once and never given back, its branch pushed
+   * with what it wrote, its log saying it was answered after the wait. Its response's frontmatter.
+   */
+  const ranFirstTime = async (w: WatcherProcess, id: string, wrote: string, log: string): Promise<Record<string, unknown>> => {
+    await until('the result', () => w.events().some((e) => e.type === 'delivered' && e.id === id), 60_000, explain(w));
+    expect(w.events().filter((e) => e.id === id && (e.type === 'released' || e.type === 'claimed')).map((e) => e.type)).toEqual(['claimed']);
+    const r = frontmatter((await file(id, 'responses/'))?.text ?? '');
+    expect(r).toMatchObject({ status: 'succeeded', attempt: 1 });
+    expect(showFile(project.remote, `gitbus/${id}`, 'out.txt')).toBe(wrote);
+    expect(readFileSync(log, 'utf8')).toContain('answered after');
+    return r;
+  };
+  /** Stops the watcher and puts the project remote back if a test left it away. */
+  const stop = async (w: WatcherProcess): Promise<void> => {
+    w.child.kill('SIGTERM');
+    await w.exited;
+    if (existsSync(away) && !existsSync(project.remote)) renameSync(away, project.remote);
+  };
+  return { bus, w1, project, away, dispatch, file, ranFirstTime, stop };
 }
 
 function explain(w: WatcherProcess): () => string {
@@ -61,16 +80,9 @@ describe('a project remote out of reach at a task\'s start', () => {
       expect(note).toContain('does not appear to be a git repository');
       expect(note).not.toContain('and the repository exists');
       renameSync(s.away, s.project.remote);
-      await until('the result', () => w.events().some((e) => e.type === 'delivered' && e.id === 'fo-back'), 60_000, explain(w));
-      const r = await s.file('fo-back', 'responses/');
-      expect(frontmatter(r?.text ?? '')).toMatchObject({ status: 'succeeded', attempt: 1 });
-      expect(w.events().filter((e) => e.id === 'fo-back' && (e.type === 'released' || e.type === 'claimed')).map((e) => e.type)).toEqual(['claimed']);
-      expect(showFile(s.project.remote, 'gitbus/fo-back', 'out.txt')).toBe('fo-back\n');
-      expect(readFileSync(log, 'utf8')).toContain('answered after');
+      await s.ranFirstTime(w, 'fo-back', 'fo-back\n', log);
     } finally {
-      w.child.kill('SIGTERM');
-      await w.exited;
-      if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
+      await s.stop(w);
     }
   }, 150_000);
 
@@ -93,9 +105,7 @@ describe('a project remote out of reach at a task\'s start', () => {
       expect(Number(r['attempt'])).toBeGreaterThanOrEqual(2);
       expect(showFile(s.project.remote, 'gitbus/fo-later', 'out.txt')).toBe('fo-later\n');
     } finally {
-      w.child.kill('SIGTERM');
-      await w.exited;
-      if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
+      await s.stop(w);
     }
   }, 150_000);
 
@@ -111,9 +121,7 @@ describe('a project remote out of reach at a task\'s start', () => {
       expect(r).toMatchObject({ status: 'failed', attempt: 1 });
       expect(String(r['reason'])).toMatch(/could not be reached for \d+s \(fatal: '.*proj\.git' does not appear to be a git repository\); attempt 1 was the last of 1 allowed, so the task was not given back$/);
     } finally {
-      w.child.kill('SIGTERM');
-      await w.exited;
-      if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
+      await s.stop(w);
     }
   }, 150_000);
   it('an outage found after the fetch worked (the base fetched by id) is waited for as one at the start is, and the task runs in its first attempt', async () => {
@@ -147,17 +155,10 @@ describe('a project remote out of reach at a task\'s start', () => {
       expect(givenBack(), explain(w)()).toBe(false);
       expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(2);
       renameSync(s.away, s.project.remote);
-      await until('the result', () => w.events().some((e) => e.type === 'delivered' && e.id === 'fo-by-id'), 60_000, explain(w));
-      expect(w.events().filter((e) => e.id === 'fo-by-id' && (e.type === 'released' || e.type === 'claimed')).map((e) => e.type)).toEqual(['claimed']);
-      const r = frontmatter((await s.file('fo-by-id', 'responses/'))?.text ?? '');
-      expect(r).toMatchObject({ status: 'succeeded', attempt: 1 });
+      const r = await s.ranFirstTime(w, 'fo-by-id', 'by-id\n', log);
       expect((r['project'] as Record<string, unknown>)['baseCommit']).toBe(aside);
-      expect(showFile(s.project.remote, 'gitbus/fo-by-id', 'out.txt')).toBe('by-id\n');
-      expect(readFileSync(log, 'utf8')).toContain('answered after');
     } finally {
-      w.child.kill('SIGTERM');
-      await w.exited;
-      if (existsSync(s.away) && !existsSync(s.project.remote)) renameSync(s.away, s.project.remote);
+      await s.stop(w);
     }
   }, 150_000);
 
