@@ -1,17 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT } from '../helpers/cli.js';
+import { sourceFiles } from '../helpers/source-files.js';
 
 const LAYERS = ['schemas', 'bus', 'hooks', 'watcher', 'claude', 'mcp', 'web', 'cli'] as const;
-
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return name === 'json' ? [] : files(p);
-    return p.endsWith('.ts') ? [p] : [];
-  });
-}
 
 /** schemas <- bus <- hooks <- watcher <- claude <- mcp <- web <- cli: a layer imports only from layers before it (docs/ARCHITECTURE.md). */
 describe('import direction', () => {
@@ -19,7 +12,7 @@ describe('import direction', () => {
     const bad: string[] = [];
     for (const [i, layer] of LAYERS.entries()) {
       const later = LAYERS.slice(i + 1);
-      for (const file of files(join(ROOT, layer))) {
+      for (const file of sourceFiles(join(ROOT, layer))) {
         const text = readFileSync(file, 'utf8');
         for (const m of text.matchAll(/from\s+'([^']+)'/g)) {
           const spec = m[1] ?? '';

@@ -1,15 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT } from '../helpers/cli.js';
-
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return name === 'json' ? [] : files(p);
-    return p.endsWith('.ts') ? [p] : [];
-  });
-}
+import { sourceFiles } from '../helpers/source-files.js';
 
 /**
  * What every bus command's start would pay again if a module of the lower layers wrote it (issue 14; docs/PERFORMANCE.md
@@ -20,7 +13,7 @@ function files(dir: string): string[] {
 describe('start-up imports of schemas/ and bus/', () => {
   it('import node:crypto for types only and node:fs as a namespace only in bus/node-fs.ts', () => {
     const bad: string[] = [];
-    for (const file of ['schemas', 'bus'].flatMap((d) => files(join(ROOT, d)))) {
+    for (const file of ['schemas', 'bus'].flatMap((d) => sourceFiles(join(ROOT, d)))) {
       const rel = relative(ROOT, file);
       const text = readFileSync(file, 'utf8');
       for (const m of text.matchAll(/^import\s+(type\s+)?([^;]*?)\s+from\s+'node:(crypto|fs)';$/gm)) {
