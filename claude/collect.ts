@@ -60,7 +60,8 @@ export async function collect(ctx: BusContext, opts: CollectOptions): Promise<Co
     const told = new Map(tasks.map((t) => [t.id, t]));
     // Told of before (its branch not pushed then), and pushed since: a short word, once (keyed by the delivery).
     const landed = opts.all ? [] : facts.filter((f) => told.get(f.id)?.told !== undefined && newlyDelivered(f, told.get(f.id)?.toldDelivered));
-    const ended = facts.filter((f) => hasEnded(f.state) && !landed.includes(f));
+    // A task told of before stays in the ledger only to hear of its push (awaitsPush): it has ended, but is no news.
+    const ended = facts.filter((f) => hasEnded(f.state) && (opts.all || told.get(f.id)?.told === undefined) && !landed.includes(f));
     if (!opts.peek) tell(ctx.paths.home, session, ended, landed, ledger);
     return { scope: 'session', session, ended, landed, waiting: facts.filter((f) => isWaiting(f.state)), offline };
   }

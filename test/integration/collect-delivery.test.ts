@@ -49,6 +49,18 @@ describe('a push that landed after its task was collected', () => {
     expect((await collect(ctx, {})).landed).toEqual([]);
   });
 
+  it('a session\'s collect tells of a task not pushed yet once, not again at each collect while its push waits', async () => {
+    const SOLO = '1d2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6';
+    const id = await refusedRun('waits for its push');
+    recordDispatch(home, SOLO, [{ id, title: 'waits for its push' }], home);
+    expect((await collect(ctx, { session: SOLO })).ended).toEqual([expect.objectContaining({ id, pushed: false })]);
+    expect(readLedger(home, SOLO)?.tasks.find((t) => t.id === id)).toMatchObject({ told: 'succeeded', awaitsPush: true });
+    // Told already: neither ended nor landed, however often it is asked, until the delivery comes.
+    for (let i = 0; i < 2; i++) expect(await collect(ctx, { session: SOLO })).toMatchObject({ ended: [], landed: [] });
+    await deliver(id);
+    expect((await collect(ctx, { session: SOLO })).landed.map((f) => f.id)).toEqual([id]);
+  });
+
   it('a session hears it once, from its hooks or from collect', async () => {
     const byHook = await refusedRun('the hook tells');
     const byCollect = await refusedRun('collect tells');
