@@ -41,19 +41,24 @@ export function shutdown(deps: ShutdownDeps): Shutdown {
     await delivery.flush().catch(report);
     for (const e of delivery.held.values()) opts.onEvent({ type: 'error', message: `the result of ${e.id} (attempt ${e.attempt}, ${e.input.status}) could be neither stored nor pushed and is lost with this watcher; the task will run again`, code: 'DISK_FULL' });
   };
+  // One grace period for the whole stop, runs and background pushes alike: a service manager's stop timeout
+  // (systemd's TimeoutStopSec, launchd's ExitTimeOut) allows for one, then kills the watcher before its goodbye.
+  let deadline: number | undefined;
+  const graceLeft = (): number => Math.max(0, (deadline ??= Date.now() + (opts.graceMs ?? 30_000)) - Date.now());
   return {
     endRuns: async () => {
+      const left = graceLeft();
       if (running.size === 0) return;
       const all = Promise.all([...running.values()].map((r) => r.done)).then(() => 'done' as const);
-      const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), timerMs(opts.graceMs ?? 30_000)).unref());
+      const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), timerMs(left)).unref());
       if ((await Promise.race([grace, all])) === 'grace') kill.abort();
       await all;
     },
     finish: async () => {
-      // A refused push tried again, or the delivery of one that landed, may be under way beside the drain: it gets the
-      // grace period (a node run only by `--once` would otherwise never publish it). Cut short, nothing is lost: the
-      // note stays in <home>/pushes/ until the bus has the delivery, and the next start publishes it.
-      const grace = new Promise<void>((r) => setTimeout(r, timerMs(opts.graceMs ?? 30_000)).unref());
+      // A refused push tried again, or the delivery of one that landed, may be under way beside the drain: it gets
+      // what is left of the grace period (a node run only by `--once` would otherwise never publish it). Cut short,
+      // nothing is lost: the note stays in <home>/pushes/ until the bus has the delivery, and the next start publishes it.
+      const grace = new Promise<void>((r) => setTimeout(r, timerMs(graceLeft())).unref());
       await Promise.race([delivery.settled(), grace]);
       await lastChance();
       await deps.goodbye();
