@@ -164,7 +164,7 @@ export function housekeeping(deps: HousekeepingDeps): Housekeeping {
     archiveLooked = now;
     if ((await archivable(snap, now)).tasks.length === 0) return;
     const r = await archive(ctx);
-    if (r.archiveCommit !== null || r.mainCommit !== null) opts.onEvent({ type: 'archived', ids: r.archived });
+    if (r.archiveCommit !== null || r.mainCommit !== null) opts.onEvent({ type: 'archived', ids: r.archived, kept: r.kept });
   };
 
   let keeping: Promise<boolean> | null = null;

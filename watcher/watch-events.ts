@@ -34,7 +34,7 @@ export type WatchEvent =
   /** A schedule's template whose instance would not be a valid handoff: it dispatches nothing. Once per template. */
   | { type: 'schedule-failed'; template: string; reason: string; fix: string }
   /** This watcher moved finished tasks past `archiveAfter` to the archive branch (another watcher may have done part). */
-  | { type: 'archived'; ids: string[] }
+  | { type: 'archived'; ids: string[]; /** Copied, but left on main for the next run: a file of theirs came meanwhile. */ kept: string[] }
   /** A blocked task this watcher cancelled because a dependency ended without success. */
   | { type: 'cancelled'; id: string; reason: string }
   /** `local`: kept for a failure on this node (its disk, a bug), not because the remote is down. */

@@ -25,6 +25,8 @@ export interface ArchiveOptions {
 
 export interface ArchiveResult {
   archived: string[];
+  /** Copied to the archive, but left on main whole because a file of theirs came meanwhile: the next run moves them. */
+  kept: string[];
   /** Finished tasks left on main because no archive month can be made of their end (archiveMonthAt). */
   skipped: ArchiveSkip[];
   /** Commits made on the archive branch and on main (null when nothing needed doing). */
@@ -151,11 +153,11 @@ export interface ArchivePlan {
  */
 export async function archive(ctx: BusContext, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
   const plan = await planArchive(ctx, opts);
-  if (plan.moves.length === 0) return { archived: [], skipped: plan.skipped, archiveCommit: null, mainCommit: null };
+  if (plan.moves.length === 0) return { archived: [], kept: [], skipped: plan.skipped, archiveCommit: null, mainCommit: null };
   const archiveCommit = await addToArchive(ctx, plan);
   const m = await removeFromMain(ctx, plan);
   const kept = new Set(m.kept);
-  return { archived: plan.moves.map((t) => t.id).filter((id) => !kept.has(id)), skipped: plan.skipped, archiveCommit, mainCommit: m.commit };
+  return { archived: plan.moves.map((t) => t.id).filter((id) => !kept.has(id)), kept: m.kept, skipped: plan.skipped, archiveCommit, mainCommit: m.commit };
 }
 
 /** Step 0: which finished tasks move and what each one's files are, from the head of main as synced now. */
@@ -171,7 +173,7 @@ export async function planArchive(ctx: BusContext, opts: ArchiveOptions = {}): P
   const sidecars = snap.commit ? await taskSidecars(snap.store, await snap.store.readCommitTree(snap.commit)) : new Map<string, FileRef>();
   const moves = chosen.map(({ view, month }) => ({ id: view.id, ...archiveChanges({ ...view, files: raw.index.tasks.get(view.id) ?? view.files }, month, sidecars) }));
   const ids = chosen.map((c) => c.view.id);
-  return { moves, skipped, message: `gitbus: archive ${ids.length} task${ids.length === 1 ? '' : 's'}\n\n${ids.join('\n')}` };
+  return { moves, skipped, message: archiveMessage(ids) };
 }
 
 /** Step 1: the planned files onto the archive branch. Returns its commit (null when it had them all already). */
@@ -195,6 +197,11 @@ export async function addToArchive(ctx: BusContext, plan: ArchivePlan): Promise<
  * rest would leave that file an orphan there and missing from the archive, with nothing left to tell a reader what
  * it belongs to. `kept` names those tasks; the next run copies and removes them whole.
  */
+/** An archive commit's message: how many tasks, then their ids. Pure. */
+function archiveMessage(ids: readonly string[]): string {
+  return `gitbus: archive ${ids.length} task${ids.length === 1 ? '' : 's'}\n\n${ids.join('\n')}`;
+}
+
 export async function removeFromMain(ctx: BusContext, plan: ArchivePlan): Promise<{ commit: string | null; kept: string[] }> {
   const m = await transact(
     ctx,
@@ -214,7 +221,9 @@ export async function removeFromMain(ctx: BusContext, plan: ArchivePlan): Promis
         for (const r of move.remove) if (now.get(r.path) === r.oid) present.push({ path: r.path, content: null });
       }
       if (present.length === 0) return { result: { kept } };
-      return { result: { kept }, commit: { changes: [...present, ...(await shardsNote(ctx, latest.commit))], message: plan.message } };
+      // Main's commit names the tasks it removes, not those kept for the next run.
+      const message = kept.length === 0 ? plan.message : archiveMessage(plan.moves.map((t) => t.id).filter((id) => !kept.includes(id)));
+      return { result: { kept }, commit: { changes: [...present, ...(await shardsNote(ctx, latest.commit))], message } };
     },
     { ref: MAIN },
   );

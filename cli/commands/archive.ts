@@ -23,7 +23,8 @@ export function register(program: Command): void {
       const olderThanMs = durationMs(opts.olderThan);
       const r = await archive(ctx, { ...(opts.all ? { all: true } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) });
       const skipped = r.skipped.map((s) => `\nskipped ${s.id}: ${s.path} (${s.field}): ${s.reason}\n  fix: ${s.fix}`).join('');
-      emit(opts, r, () => `${r.archived.length ? `archived ${r.archived.length} task(s)` : 'nothing to archive'}${skipped}`);
+      const kept = r.kept.length ? `\nkept on main for the next archive: ${r.kept.join(', ')} (a file of theirs came while they were archived)` : '';
+      emit(opts, r, () => `${r.archived.length ? `archived ${r.archived.length} task(s)` : r.kept.length ? 'archived none' : 'nothing to archive'}${kept}${skipped}`);
     }),
   );
 }

@@ -78,7 +78,7 @@ function eventLine(e: WatchEvent): string | null {
     case 'schedule-failed':
       return `${e.template}: its schedule dispatches nothing: ${e.reason}\n  fix: ${e.fix}`;
     case 'archived':
-      return `archived ${e.ids.length} finished task${e.ids.length === 1 ? '' : 's'}: ${e.ids.join(', ')}`;
+      return `archived ${e.ids.length} finished task${e.ids.length === 1 ? '' : 's'}${e.ids.length ? `: ${e.ids.join(', ')}` : ''}${e.kept.length ? `; kept on main for the next archive (a file of theirs came meanwhile): ${e.kept.join(', ')}` : ''}`;
     case 'reaped':
       return `${e.id}: ${e.status} (${e.reason})`;
     case 'cancelled':

@@ -49,15 +49,21 @@ describe('a delivery written while its task is being archived', () => {
       return ops.removeFromMain(ctx, plan);
     });
     expect(removed.kept).toEqual([id]);
+    // Main's commit names what it removed, not the task kept for the next run.
+    const message = gitCli(['log', '-1', '--format=%B', 'main'], bus.remote);
+    expect(message).toContain(other);
+    expect(message).not.toContain(id);
     expect(onMain().sort()).toEqual([`claims/${id}.1.md`, `deliveries/${id}.1.md`, `handoffs/${id}.md`, `responses/${id}.md`].sort());
     expect(gitCli(['ls-tree', '-r', '--name-only', 'main'], bus.remote)).not.toContain(other);
     expect((await gitbus(['lint', '--json'], { home })).code).toBe(0);
 
     const again = await withBus((ctx) => ops.archive(ctx, { all: true }));
-    expect(again.archived).toEqual([id]);
+    // The archive month is that of the task's end, which was just now (UTC).
+    const month = new Date().toISOString().slice(0, 7);
+    expect(again).toMatchObject({ archived: [id], kept: [] });
     expect(onMain()).toEqual([]);
-    expect(inArchive()).toContain(`2026-12/${id}/delivery.1.md`);
+    expect(inArchive()).toContain(`${month}/${id}/delivery.1.md`);
     const shown = await gitbus(['show', id, '--json'], { home });
-    expect(JSON.parse(shown.stdout)).toMatchObject({ branch: { pushed: true, delivered: { path: `2026-12/${id}/delivery.1.md` } } });
+    expect(JSON.parse(shown.stdout)).toMatchObject({ branch: { pushed: true, delivered: { path: `${month}/${id}/delivery.1.md` } } });
   }, 120_000);
 });
