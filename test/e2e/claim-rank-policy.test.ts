@@ -68,8 +68,9 @@ describe("node cards' refusals", () => {
       [`handoffs/${long}.md`]: `---\ntitle: long\npriority: 5\ntimeout: 10m\ncommand: ${JSON.stringify(waitForMark)}\n---\n`,
       [`handoffs/${short}.md`]: `---\ntitle: short\ncommand: "true"\n---\n`,
     }, 'two tasks');
-    await until('both tasks to be claimed', () => onMain('claims').length === 2, 30_000, explain);
     const claimedBy = (w: WatcherProcess) => w.events().filter((e) => e.type === 'claimed').map((e) => e.id);
+    // Each watcher says what it claimed once its push is through: wait for both to say it, not only for main.
+    await until('both tasks to be claimed', () => onMain('claims').length === 2 && claimedBy(wa).length > 0 && claimedBy(wb).length > 0, 30_000, explain);
     expect(claimedBy(wb)[0]).toBe(long);
     expect(claimedBy(wa)).toEqual([short]);
     expect(onMain('claims').sort()).toEqual([`claims/${long}.1.md`, `claims/${short}.1.md`]);

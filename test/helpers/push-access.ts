@@ -22,7 +22,16 @@ export function removeFiles(clone: string, paths: string[], message: string): vo
   commitAndPush(clone, message);
 }
 
+/** Commits and pushes to main; when a watcher pushed first, rebases on it and pushes again, as a person would. */
 function commitAndPush(clone: string, message: string): void {
   gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'commit', '-qm', message], clone);
-  gitCli(['push', '-q', 'origin', 'HEAD:main'], clone);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      gitCli(['push', '-q', 'origin', 'HEAD:main'], clone);
+      return;
+    } catch (err) {
+      if (attempt >= 5 || !String(err).includes('rejected')) throw err;
+      gitCli(['-c', 'user.name=p', '-c', 'user.email=p@x', 'pull', '-q', '--rebase', 'origin', 'main'], clone);
+    }
+  }
 }
