@@ -256,11 +256,16 @@ export function bodySafeText(text: string): string {
   return text.replace(CONFLICT_LINE_RE, ' ');
 }
 
-/** A backtick fence longer than any backtick run in `text`, so that the text cannot close the block it sits in. */
-export function fenceFor(text: string): string {
+/** The length of the longest run of backticks in `text` (0 without one). */
+function longestBacktickRun(text: string): number {
   let longest = 0;
   for (const m of text.matchAll(/`+/g)) longest = Math.max(longest, m[0].length);
-  return '`'.repeat(Math.max(3, longest + 1));
+  return longest;
+}
+
+/** A backtick fence longer than any backtick run in `text`, so that the text cannot close the block it sits in. */
+export function fenceFor(text: string): string {
+  return '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
 }
 
 /**
@@ -271,8 +276,7 @@ export function fenceFor(text: string): string {
  */
 export function codeSpan(text: string): string {
   const shown = visibleText(text);
-  const longest = Math.max(0, ...(shown.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = '`'.repeat(longest + 1);
+  const fence = '`'.repeat(longestBacktickRun(shown) + 1);
   const pad = shown.startsWith('`') || shown.endsWith('`') ? ' ' : '';
   return `${fence}${pad}${shown}${pad}${fence}`;
 }
