@@ -2,7 +2,6 @@ import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants, homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { isatty } from 'node:tty';
 import type { Socket } from 'node:net';
 import { servedFor, type CommandEntry } from '../command-table.js';
 import { FRAME, FrameReader, encodeFrame, jsonFrame, type ServeRequest } from './frames.js';
@@ -10,6 +9,10 @@ import { socketPath } from './socket-path.js';
 import { ServedCommandLostError } from './served-errors.js';
 import { firstLine } from '../../schemas/errors.js';
 import { EXIT } from '../exit.js';
+
+// node:tty (and node:net, which it loads) only once a command is served: a command that runs in its own process
+// with its output in a file or a pipe needs neither (issue 14).
+const isatty = (fd: number): boolean => (createRequire(import.meta.url)('node:tty') as typeof import('node:tty')).isatty(fd);
 
 /**
  * The client of a command served by the watcher (docs/ARCHITECTURE.md "Commands served by the watcher"), run by the

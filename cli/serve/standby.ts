@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { Readable, Writable } from 'node:stream';
-import { Socket } from 'node:net';
+import { createRequire } from 'node:module';
+import type { Readable, Writable } from 'node:stream';
+import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIdentity } from '../bundle-identity.js';
@@ -9,6 +10,12 @@ import { invokedCommand } from '../invoked-command.js';
 import { STANDBY_ENV, WARMUP_ENV } from './standby-env.js';
 import { FRAME, FrameReader, inputErrorOf, OUTPUT_FRAME, encodeFrame, jsonFrame, parseRequest, type ServeRequest } from './frames.js';
 import { START_ENV } from './start-env.js';
+
+// Loaded by a standby only: every command a CommonJS bundle runs goes through this module's top level
+// (cli/main-cjs.ts), and node:stream with node:net cost a command in its own process ~7 M instructions (issue 14).
+const nodeRequire = createRequire(import.meta.url);
+const stream = () => nodeRequire('node:stream') as typeof import('node:stream');
+const net = () => nodeRequire('node:net') as typeof import('node:net');
 
 /**
  * A standby process (docs/ARCHITECTURE.md "Commands served by the watcher"): the watcher forks `bin/gitbus.js` with
@@ -32,7 +39,7 @@ const WARMUP_TASKS = 50;
  */
 async function warmUp(dir: string, start: Start): Promise<void> {
   const saved = { argv: process.argv, exitCode: process.exitCode };
-  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const sink = new (stream().Writable)({ write: (_c, _e, cb) => cb() });
   define('stdout', sink);
   define('stderr', sink);
   const run = async (...args: string[]) => {
@@ -90,8 +97,8 @@ export async function standby(start: Start): Promise<void> {
   });
   let taken = false;
   process.on('message', (m: unknown, handle: unknown) => {
-    if (taken || !(handle instanceof Socket) || typeof m !== 'object' || m === null || (m as { type?: unknown }).type !== 'job') {
-      if (handle instanceof Socket) handle.destroy();
+    if (taken || !(handle instanceof net().Socket) || typeof m !== 'object' || m === null || (m as { type?: unknown }).type !== 'job') {
+      if (handle instanceof net().Socket) handle.destroy();
       return;
     }
     taken = true;
@@ -144,7 +151,7 @@ function take(socket: Socket, build: string, startEnv: string, start: Start): Pr
       socket.ref();
       socket.write(encodeFrame(FRAME.wantInput, Buffer.alloc(0)));
     };
-    const input: Readable = new Readable({ read: askInput });
+    const input: Readable = new (stream().Readable)({ read: askInput });
     input.on('pause', () => {
       if (req?.stdin.isTTY !== true) return;
       inputPaused = true;
@@ -321,7 +328,7 @@ function define(name: 'stdout' | 'stderr' | 'stdin', stream: unknown): void {
 
 /** Standard output or error as the client has it: frames on the socket, written in the order the command writes. */
 export function relayStream(socket: Socket, kind: number, tty: { isTTY: boolean; columns?: number }): Writable {
-  const stream = new Writable({
+  const out = new (stream().Writable)({
     write(chunk: Buffer, _enc, cb) {
       if (socket.destroyed || socket.writableEnded) {
         const e: NodeJS.ErrnoException = new Error('write EPIPE');
@@ -333,6 +340,6 @@ export function relayStream(socket: Socket, kind: number, tty: { isTTY: boolean;
       cb();
     },
   });
-  Object.assign(stream, { isTTY: tty.isTTY, ...(tty.columns !== undefined ? { columns: tty.columns } : {}) });
-  return stream;
+  Object.assign(out, { isTTY: tty.isTTY, ...(tty.columns !== undefined ? { columns: tty.columns } : {}) });
+  return out;
 }
