@@ -8,6 +8,7 @@ import { buildCommit, type FileChange } from './store/objects.js';
 import { MAIN } from './repo.js';
 import type { BusContext } from './context.js';
 import { classifyPath } from '../schemas/layout.js';
+import { monotonicMs } from './monotonic.js';
 
 /** What an operation decided from one snapshot: a result, and the commit that makes it true (if any). */
 export interface Decision<T> {
@@ -64,8 +65,8 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
     if (!looked.commit) return { ...looked.result, attempts: 0, commit: null };
     peeked = { snap: peek, decision: looked };
   }
-  const deadline = performance.now() + (opts.deadlineMs ?? 120_000);
-  const started = performance.now();
+  const deadline = monotonicMs() + (opts.deadlineMs ?? 120_000);
+  const started = monotonicMs();
   for (let attempt = 1; ; attempt++) {
     // No lock: objects are content-addressed, refs are replaced atomically, and the remote's compare-and-swap
     // decides between this node's own processes just as it does between nodes (docs/ARCHITECTURE.md).
@@ -107,7 +108,7 @@ export async function transact<T>(ctx: BusContext, op: string, decide: (snap: Sn
     if (outcome.done) return { ...outcome.result, attempts: attempt, commit: outcome.commit };
     opts.onRetry?.(attempt);
     // Time alone never gives up: over a slow link a few rounds may take a minute. Only losing again and again does.
-    if (performance.now() >= deadline && attempt >= MIN_LOST_RACES) throw new ContentionError(op, attempt, Math.round(performance.now() - started));
+    if (monotonicMs() >= deadline && attempt >= MIN_LOST_RACES) throw new ContentionError(op, attempt, Math.round(monotonicMs() - started));
     await sleep(backoff(attempt));
   }
 }

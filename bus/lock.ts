@@ -2,6 +2,7 @@ import { closeSync, linkSync, openSync, readFileSync, rmSync, writeFileSync, wri
 import { hostname } from 'node:os';
 import { LockTimeoutError } from './errors.js';
 import { StaleLockJudge } from './stale-lock.js';
+import { monotonicMs } from './monotonic.js';
 
 /**
  * The clone lock guards only short read-modify-write steps on local files of a node's home (the shallow list,
@@ -24,7 +25,7 @@ interface LockOwner {
 export const CLONE_LOCK_STALE_MS = 10_000;
 
 export async function acquireLock(path: string, timeoutMs = 30_000): Promise<LockHandle> {
-  const started = performance.now();
+  const started = monotonicMs();
   const judge = new StaleLockJudge(CLONE_LOCK_STALE_MS);
   let delay = 1;
   for (;;) {
@@ -51,7 +52,7 @@ export async function acquireLock(path: string, timeoutMs = 30_000): Promise<Loc
       rmSync(path, { force: true });
       continue;
     }
-    const waited = performance.now() - started;
+    const waited = monotonicMs() - started;
     if (waited >= timeoutMs) {
       throw new LockTimeoutError(path, owner ? `pid ${owner.pid} on ${owner.host} since ${owner.since}` : 'another process', Math.round(waited));
     }
@@ -100,7 +101,7 @@ export function sleepSync(ms: number): void {
 }
 
 export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000): T {
-  const end = performance.now() + waitMs;
+  const end = monotonicMs() + waitMs;
   for (;;) {
     let got: boolean;
     try {
@@ -118,7 +119,7 @@ export function withLocalLockSync<T>(path: string, fn: () => T, waitMs = 2_000):
     const owner = readOwner(path);
     if (owner && owner.host === hostname() && !isAlive(owner.pid)) {
       rmSync(path, { force: true });
-    } else if (performance.now() >= end) {
+    } else if (monotonicMs() >= end) {
       // Nobody holds a lock this long: an empty one (left by an older gitbus) goes, and the work goes ahead.
       if (!owner) rmSync(path, { force: true });
       return fn();

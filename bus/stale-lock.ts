@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { monotonicMs } from './monotonic.js';
 
 /**
  * Decides that a lock file was abandoned using one clock only: this process's monotonic clock. A lock is stale
@@ -14,7 +15,7 @@ export class StaleLockJudge {
   constructor(private readonly staleMs: number) {}
 
   /** True when `path` is the same file it was `staleMs` ago (by this process's clock); false if gone or new. */
-  isStale(path: string, now = performance.now()): boolean {
+  isStale(path: string, now = monotonicMs()): boolean {
     let identity: string;
     try {
       const st = statSync(path);

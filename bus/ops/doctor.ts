@@ -33,6 +33,7 @@ import { checkEnvProfiles } from '../env/doctor-env.js';
 import { checkNodeKey } from '../trust/doctor-node-key.js';
 import { checkTrustSettings } from '../trust/doctor-settings.js';
 import { applyTrust } from '../trust/node-files.js';
+import { monotonicMs } from '../monotonic.js';
 
 /**
  * `gitbus doctor`: what can be known about this node's setup without changing anything anyone else sees. Every
@@ -132,9 +133,9 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
   let listedAt = 0;
   try {
     transport = await openTransport(config.remote, home);
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     refs = await transport.listRefs();
-    listMs = performance.now() - t0;
+    listMs = monotonicMs() - t0;
     listedAt = Date.now();
     checks.push(ok('remote.reachable', `${transport.display}: ${refs.size} ref(s)`));
     if (transport instanceof SshTransport) checks.push(...sshChecks(transport));

@@ -10,6 +10,7 @@ import { checkExplicitConfig } from './ssh-config-files.js';
 import { SshAuthError, SshConnectionError, SshUnreachableError, type SshWhere } from './ssh-connect-errors.js';
 import { hostKeyCheck, type AcceptedHostKey } from './ssh-host-key.js';
 import type { SshRemote } from './ssh-url.js';
+import { monotonicMs } from '../monotonic.js';
 
 export interface SshOptions {
   env?: NodeJS.ProcessEnv;
@@ -225,7 +226,7 @@ export class SshConnection {
   private async open(): Promise<Client> {
     const t = this.target;
     const c = t.config;
-    const started = performance.now();
+    const started = monotonicMs();
     const env = this.options.env ?? process.env;
     const timeoutMs = c.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const sock = c.proxyJump && !c.proxyCommand ? await this.jump(c.proxyJump) : await openSocket(t, timeoutMs);
@@ -248,7 +249,7 @@ export class SshConnection {
       client.on('ready', () => {
         ready = true;
         this.client = client;
-        this.info = { hostKey: hostKey.accepted(), auth: auth.lastOffered(), connectMs: performance.now() - started, connections: (this.info?.connections ?? 0) + 1 };
+        this.info = { hostKey: hostKey.accepted(), auth: auth.lastOffered(), connectMs: monotonicMs() - started, connections: (this.info?.connections ?? 0) + 1 };
         resolve(client);
       });
       client.on('error', (err: Error & { level?: string }) => {

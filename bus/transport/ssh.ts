@@ -7,6 +7,7 @@ import { SshConnectionError, SshRemoteCommandError } from './ssh-connect-errors.
 import { acquireConnection, releaseConnection, resolveTarget, type SshConnection, type SshConnectionInfo, type SshOptions, type SshTarget } from './ssh-connection.js';
 import { parseSshRemote, remoteGitCommand, shellQuote } from './ssh-url.js';
 import type { GitService, Transport } from './transport.js';
+import { monotonicMs } from '../monotonic.js';
 
 export interface SshTransportOptions extends SshOptions {
   /** Upper bound for one exchange. Default 120 s. */
@@ -176,11 +177,11 @@ export class SshTransport implements Transport {
   private async runCommand(command: string, what: string): Promise<{ out: string; end: ChannelEnd; ms: number }> {
     if (this.closed) throw new TransportClosedError(this.display);
     const { channel, reader, done } = await this.conn.exec(command);
-    const started = performance.now();
+    const started = monotonicMs();
     try {
       channel.end();
       const out = new TextDecoder().decode(await this.bounded(what, reader, () => reader.readToEnd()));
-      return { out, end: reader.end, ms: performance.now() - started };
+      return { out, end: reader.end, ms: monotonicMs() - started };
     } finally {
       this.finish(reader, done);
     }
