@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from './node-fs-async.js';
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from './user-home-dir.js';
 import { join, resolve } from 'node:path';

@@ -1,6 +1,6 @@
 import { nodeCrypto } from '../schemas/node-crypto.js';
 import { renameSync, rmSync, writeFileSync, type WriteFileOptions } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from './node-fs-async.js';
 import { dirname } from 'node:path';
 import { GitbusError } from '../schemas/errors.js';
 

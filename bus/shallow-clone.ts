@@ -1,5 +1,5 @@
 import { fs } from './node-fs.js';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from './node-fs-async.js';
 import { join } from 'node:path';
 import { explodePack } from './git/explode-pack.js';
 import { initBareClone } from './store/init-clone.js';

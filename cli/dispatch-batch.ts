@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { stat } from '../bus/node-fs-async.js';
 import type { BusContext } from '../bus/context.js';
 import { InputError } from '../bus/errors.js';
 import { readFailure } from './read-failure.js';

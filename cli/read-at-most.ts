@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open } from '../bus/node-fs-async.js';
 
 const CHUNK = 1024 * 1024;
 

@@ -1,5 +1,5 @@
 import { nodeCrypto } from '../../schemas/node-crypto.js';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from '../node-fs-async.js';
 import { join } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES } from '../../schemas/env-paths.js';

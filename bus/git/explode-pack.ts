@@ -4,6 +4,7 @@ import { FetchFailedError } from './fetch-errors.js';
 import { writeLooseObject } from './loose-object.js';
 import { readPackIndexOids } from './pack-index.js';
 import { readPackObjects } from './pack-read.js';
+import { readFile, rm } from '../node-fs-async.js';
 
 /** Packs with fewer objects than this are turned into loose objects after a fetch. */
 export const EXPLODE_BELOW_OBJECTS = 1000;
@@ -41,10 +42,10 @@ export async function explodePack(args: { fs: typeof NodeFs; gitdir: string; pac
   const into = args.into ?? gitdir;
   const base = join(gitdir, 'objects', 'pack', packName);
   const idxPath = `${base}.idx`;
-  const oids = readPackIndexOids(new Uint8Array(await fs.promises.readFile(idxPath)), idxPath);
-  const written = new Set(await writePackLoose(fs, into, await fs.promises.readFile(`${base}.pack`), packName));
+  const oids = readPackIndexOids(new Uint8Array(await readFile(idxPath)), idxPath);
+  const written = new Set(await writePackLoose(fs, into, await readFile(`${base}.pack`), packName));
   for (const oid of oids) if (!written.has(oid)) throw new FetchFailedError(`could not read ${oid} from ${packName}`, { oid, packName });
-  await fs.promises.rm(idxPath, { force: true });
-  await fs.promises.rm(`${base}.pack`, { force: true });
+  await rm(idxPath, { force: true });
+  await rm(`${base}.pack`, { force: true });
   return oids;
 }

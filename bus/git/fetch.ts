@@ -15,6 +15,7 @@ import { makeDirsBelow } from '../store/make-dirs.js';
 import { FLUSH_PKT, PktLineReader, concatBytes, encodePktLine, pktText } from './pkt-line.js';
 import { readShallow, writeShallow } from './shallow.js';
 import { withLock } from '../lock.js';
+import { rename, rm, writeFile } from '../node-fs-async.js';
 
 export interface FetchObjectsOptions {
   fs: typeof NodeFs;
@@ -181,7 +182,7 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   if (opts.filter !== undefined && !/^(tree:\d{1,3}|blob:none)$/.test(opts.filter)) {
     throw new FetchFailedError(`unsupported object filter ${JSON.stringify(opts.filter)}`, { filter: opts.filter });
   }
-  const shallow = await readShallow(fs, gitdir);
+  const shallow = await readShallow(gitdir);
 
   // Tell the remote our shallow boundaries (it must not assume we have their parents), like git does when the
   // repository is shallow; the `shallow` capability announces that we understand shallow lines in the reply.
@@ -250,15 +251,15 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
     try {
       makeDirsBelow(fs, gitdir, 'gitbus-incoming', basename(incoming), 'objects', 'pack');
       const tmpPack = `objects/pack/${packName}.pack`;
-      await fs.promises.writeFile(join(incoming, tmpPack), negotiation.pack);
+      await writeFile(join(incoming, tmpPack), negotiation.pack);
       await (await isoGit()).indexPack({ fs, dir: incoming, gitdir: incoming, filepath: tmpPack, cache: {} });
       // Pack before index: isomorphic-git finds packs by their .idx, so a pack is never seen without its data.
       packfile = `objects/pack/${packName}.pack`;
       makeDirsBelow(fs, gitdir, 'objects', 'pack');
-      await fs.promises.rename(join(incoming, packfile), join(gitdir, packfile));
-      await fs.promises.rename(join(incoming, 'objects', 'pack', `${packName}.idx`), join(gitdir, 'objects', 'pack', `${packName}.idx`));
+      await rename(join(incoming, packfile), join(gitdir, packfile));
+      await rename(join(incoming, 'objects', 'pack', `${packName}.idx`), join(gitdir, 'objects', 'pack', `${packName}.idx`));
     } finally {
-      await fs.promises.rm(incoming, { recursive: true, force: true });
+      await rm(incoming, { recursive: true, force: true });
     }
   }
 
@@ -267,13 +268,13 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
   // written under a short lock of its own (git's name for it), since other fetches of this node may change it.
   if (opts.detached) return { fetched, objectCount: count, packBytes: negotiation.pack.length, packfile, exploded, shallow: [...shallow].sort() };
   const nextShallow = await withLock(join(gitdir, 'shallow.lock'), async () => {
-    const current = await readShallow(fs, gitdir);
+    const current = await readShallow(gitdir);
     const next = new Set(current);
     for (const oid of negotiation.shallow) {
       if (!next.has(oid) && !(await hasAllParents(fs, gitdir, cache, oid))) next.add(oid);
     }
     for (const oid of negotiation.unshallow) next.delete(oid);
-    if (next.size !== current.size || [...next].some((o) => !current.has(o))) await writeShallow(fs, gitdir, next);
+    if (next.size !== current.size || [...next].some((o) => !current.has(o))) await writeShallow(gitdir, next);
     return next;
   });
 

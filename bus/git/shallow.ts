@@ -1,14 +1,14 @@
-import type * as NodeFs from 'node:fs';
 import { join } from 'node:path';
+import { readFile, rename, rm, writeFile } from '../node-fs-async.js';
 
 /**
  * `gitdir/shallow`: one oid per line, the commits whose parents this repository does not have. git and
  * isomorphic-git both read it; an empty set means the file is absent.
  */
-export async function readShallow(fs: typeof NodeFs, gitdir: string): Promise<Set<string>> {
+export async function readShallow(gitdir: string): Promise<Set<string>> {
   let text: string;
   try {
-    text = await fs.promises.readFile(join(gitdir, 'shallow'), 'utf8');
+    text = await readFile(join(gitdir, 'shallow'), 'utf8');
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ENOENT') return new Set();
     throw err;
@@ -22,18 +22,18 @@ export async function readShallow(fs: typeof NodeFs, gitdir: string): Promise<Se
 }
 
 /** Replace the file atomically (a reader never sees half a list), or remove it when the set is empty. */
-export async function writeShallow(fs: typeof NodeFs, gitdir: string, oids: ReadonlySet<string>): Promise<void> {
+export async function writeShallow(gitdir: string, oids: ReadonlySet<string>): Promise<void> {
   const path = join(gitdir, 'shallow');
   if (oids.size === 0) {
-    await fs.promises.rm(path, { force: true });
+    await rm(path, { force: true });
     return;
   }
   const tmp = `${path}.gitbus-${process.pid}-${Date.now().toString(36)}`;
   try {
-    await fs.promises.writeFile(tmp, [...oids].sort().join('\n') + '\n');
-    await fs.promises.rename(tmp, path);
+    await writeFile(tmp, [...oids].sort().join('\n') + '\n');
+    await rename(tmp, path);
   } catch (err) {
-    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    await rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
 }

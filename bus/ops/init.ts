@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from '../node-fs-async.js';
 import { initBareClone } from '../store/init-clone.js';
 import { renderBusFile, renderSettings } from '../../schemas/bus-file.js';
 import { isLabel, isNodeName, LABEL_RE, NODE_NAME_RE } from '../../schemas/ids.js';

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from '../node-fs-async.js';
 import { fs } from '../node-fs.js';
 import { existsSync } from 'node:fs';
 import { isoGit } from '../git/iso-git.js';

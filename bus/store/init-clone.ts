@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from '../node-fs-async.js';
 import { join } from 'node:path';
 
 /**

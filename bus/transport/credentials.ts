@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { readFile, stat } from '../node-fs-async.js';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from '../../schemas/zod.js';
@@ -47,7 +47,7 @@ export async function resolveCredential(url: URL, home: string | undefined, env:
   const path = credentialsFilePath(home);
   let st;
   try {
-    st = await fsp.stat(path);
+    st = await stat(path);
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ENOENT') return undefined;
     throw err;
@@ -58,7 +58,7 @@ export async function resolveCredential(url: URL, home: string | undefined, env:
   }
   let data: unknown;
   try {
-    data = parse(await fsp.readFile(path, 'utf8'));
+    data = parse(await readFile(path, 'utf8'));
   } catch (err) {
     throw new CredentialsFileError(path, `it is not valid YAML (${(err as Error).message.split('\n')[0] ?? ''})`, 'write it as a YAML list: `- {host: git.example.com, token: <token>}`');
   }

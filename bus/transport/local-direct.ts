@@ -1,6 +1,6 @@
 import { fs } from '../node-fs.js';
 import { isAlive } from '../lock.js';
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../node-fs-async.js';
 import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';

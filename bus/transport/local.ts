@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { appendFile, readFile, stat } from '../node-fs-async.js';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -56,7 +56,7 @@ export function parseLocalRemote(remote: string): string {
 
 async function exists(path: string): Promise<boolean> {
   try {
-    await fsp.stat(path);
+    await stat(path);
     return true;
   } catch {
     return false;
@@ -67,7 +67,7 @@ async function exists(path: string): Promise<boolean> {
 async function checkBareRepo(path: string): Promise<void> {
   let st;
   try {
-    st = await fsp.stat(path);
+    st = await stat(path);
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ENOENT') throw new RemoteNotFoundError(path);
     throw err;
@@ -79,7 +79,7 @@ async function checkBareRepo(path: string): Promise<void> {
   }
   let config = '';
   try {
-    config = await fsp.readFile(join(path, 'config'), 'utf8');
+    config = await readFile(join(path, 'config'), 'utf8');
   } catch {
     // git tolerates a missing config; so do we.
   }
@@ -208,7 +208,7 @@ export async function createBareRepo(path: string, options: LocalTransportOption
     throw new GitServiceError({ service: 'git-init', remote: abs, exitCode: run.exitCode, signal: run.signal, stderr: run.stderr, stdout: run.stdout });
   }
   // The file was just written by git init: appending sections is what git config does.
-  await fsp.appendFile(join(abs, 'config'), BUS_REMOTE_CONFIG_SECTIONS);
+  await appendFile(join(abs, 'config'), BUS_REMOTE_CONFIG_SECTIONS);
   return abs;
 }
 

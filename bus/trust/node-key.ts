@@ -1,6 +1,6 @@
 import { childProcess } from '../child-process.js';
 import { existsSync } from 'node:fs';
-import { link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, rm } from '../node-fs-async.js';
 import { join } from 'node:path';
 import { InvalidIdError, isNodeName, NODE_NAME_RULE } from '../../schemas/ids.js';
 import { writeFileAtomic } from '../local-io.js';

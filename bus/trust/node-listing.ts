@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, rename } from 'node:fs/promises';
+import { readFile, rename } from '../node-fs-async.js';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
 import type { TrustSettings, UnlistedNodes } from '../../schemas/trust-root.js';
 import type { BusContext } from '../context.js';

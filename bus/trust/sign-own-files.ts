@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from '../node-fs-async.js';
 import { join } from 'node:path';
 import { signaturePathFor } from '../../schemas/signature-layout.js';
 import { transact } from '../cas.js';

@@ -1,5 +1,5 @@
 import { childProcess } from '../child-process.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from '../node-fs-async.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SigningFailedError, SigningKeyLockedError } from './errors.js';

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile } from '../node-fs-async.js';
 import { homedir } from '../user-home-dir.js';
 import { isAbsolute, join, resolve } from 'node:path';
 import { homePaths, loadNodeConfig } from '../home.js';

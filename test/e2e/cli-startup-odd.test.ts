@@ -162,13 +162,17 @@ describe('CLI start-up in odd places', () => {
   });
 
   it('a command that can no longer finish (nothing left to wait for) exits 13, not 0, with either build', async () => {
-    // A preload that makes the read of node.yaml a promise that never settles.
+    // A preload that makes the read of node.yaml one that never ends: its callback is never called (gitbus reads
+    // files through node:fs's callbacks, bus/node-fs-async.ts), nor its promise settled.
     const hang = join(dir.path, 'hang.cjs');
     writeFileSync(
       hang,
-      `const fsp = require('node:fs/promises');
-const real = fsp.readFile;
-fsp.readFile = (p, ...rest) => (String(p).endsWith('node.yaml') ? new Promise(() => {}) : real(p, ...rest));
+      `const fs = require('node:fs');
+const fsp = require('node:fs/promises');
+const real = fs.readFile;
+const realP = fsp.readFile;
+fs.readFile = (p, ...rest) => (String(p).endsWith('node.yaml') ? undefined : real(p, ...rest));
+fsp.readFile = (p, ...rest) => (String(p).endsWith('node.yaml') ? new Promise(() => {}) : realP(p, ...rest));
 require('node:module').syncBuiltinESMExports();
 `,
     );

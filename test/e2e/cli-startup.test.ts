@@ -49,14 +49,17 @@ globalThis.Function = new Proxy(Function, { construct(target, args) { appendFile
 /**
  * Node's own modules that a short command does not need at its start (issue 14, session 10): node:child_process
  * (which loads net and dgram) and the process.stdin stream; node:crypto for `status` (session 35: `dispatch` hashes
- * the objects it writes). A preload writes down each read of process.stdin and, at exit, child_process and crypto
- * if Node loaded them (process.moduleLoadList: Node's list of the built-ins it loaded).
+ * the objects it writes); node:tty, perf_hooks and fs/promises (session 36: the serve client's isatty, the lock's
+ * performance.now(), one file read). A preload writes down each read of process.stdin and, at exit, those modules
+ * if Node loaded them (process.moduleLoadList: Node's list of the built-ins it loaded). The preload is CommonJS
+ * (`--require`): Node's ES module loader loads fs/promises to read files, and an ES module import of node:fs reads
+ * every export of it, fs.promises too (so the ES module build, GITBUS_CODE_CACHE=0, loads it whatever gitbus uses).
  */
-const BUILTINS = `import { appendFileSync } from 'node:fs';
+const BUILTINS = `const { appendFileSync } = require('node:fs');
 const log = process.env.GITBUS_TEST_BUILTIN_LOG;
 const stdin = Object.getOwnPropertyDescriptor(process, 'stdin');
 Object.defineProperty(process, 'stdin', { ...stdin, get() { appendFileSync(log, 'process.stdin\\n'); return stdin.get.call(this); } });
-process.on('exit', () => appendFileSync(log, process.moduleLoadList.filter((m) => m === 'NativeModule child_process' || m === 'NativeModule crypto').map((m) => m + '\\n').join('')));
+process.on('exit', () => appendFileSync(log, process.moduleLoadList.filter((m) => /^NativeModule (child_process|crypto|tty|perf_hooks|internal\\/fs\\/promises)$/.test(m)).map((m) => m + '\\n').join('')));
 `;
 
 /**
@@ -144,7 +147,7 @@ describe('CLI start-up: what a command loads', () => {
     writeFileSync(join(dir.path, 'hooks.mjs'), HOOKS);
     writeFileSync(join(dir.path, 'register.mjs'), REGISTER);
     writeFileSync(join(dir.path, 'count-functions.mjs'), COUNT_FUNCTIONS);
-    writeFileSync(join(dir.path, 'builtins.mjs'), BUILTINS);
+    writeFileSync(join(dir.path, 'builtins.cjs'), BUILTINS);
     writeFileSync(join(dir.path, 'zod-config.mjs'), ZOD_CONFIG);
     bus = await makeBus({ node: 'solo' });
   });
@@ -208,25 +211,27 @@ describe('CLI start-up: what a command loads', () => {
     expect(dispatch.loaded.packages).toEqual([]);
   });
 
-  it('status and dispatch on a local bus load no node:child_process and make no process.stdin stream; status loads no node:crypto', async () => {
+  it('status and dispatch on a local bus load no node:child_process, tty, perf_hooks or fs/promises and make no process.stdin stream; status loads no node:crypto', async () => {
     for (const build of ['default', 'esm'] as const) {
       for (const args of [['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json']]) {
         const log = join(dir.path, `builtins-${runs++}.log`);
         writeFileSync(log, '');
-        const env = { NODE_OPTIONS: `--import=${join(dir.path, 'builtins.mjs')}`, GITBUS_TEST_BUILTIN_LOG: log, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}) };
+        const env = { NODE_OPTIONS: `--require=${join(dir.path, 'builtins.cjs')}`, GITBUS_TEST_BUILTIN_LOG: log, ...(build === 'esm' ? { GITBUS_CODE_CACHE: '0' } : {}) };
         const r = await gitbus(args, { home: bus.home('solo'), env });
         expect(r.code, r.stderr).toBe(0);
         // commander's require of child_process (for executable subcommands) is deferred by scripts/bundle.mjs,
         // gitbus's own by bus/child-process.ts; the SSH passphrase prompt looks at stdin only for an SSH remote;
         // crypto by schemas/node-crypto.ts (a dispatch hashes what it writes and names its task at random).
-        const loaded = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '' && !(args[0] === 'dispatch' && l === 'NativeModule crypto'));
+        const loaded = readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '' && !(args[0] === 'dispatch' && l === 'NativeModule crypto') && !(build === 'esm' && l === 'NativeModule internal/fs/promises'));
         expect(loaded, `${build}: ${args.join(' ')}`).toEqual([]);
       }
     }
     // The preload sees both: a command that reads stdin (a batch from "-") reads it.
     const log = join(dir.path, `builtins-${runs++}.log`);
     writeFileSync(log, '');
-    const batch = await gitbus(['dispatch', '--from', '-', '--no-git', '--json'], { home: bus.home('solo'), input: '{"title":"from stdin"}\n', env: { NODE_OPTIONS: `--import=${join(dir.path, 'builtins.mjs')}`, GITBUS_TEST_BUILTIN_LOG: log } });
+    const batch = await gitbus(['dispatch', '--from', '-', '--no-git', '--json'], { home: bus.home('solo'), input: '{"title":"from stdin"}\n', env: { NODE_OPTIONS: `--require=${join(dir.path, 'builtins.cjs')}`, GITBUS_TEST_BUILTIN_LOG: log } });
     expect(batch.code, batch.stderr).toBe(0);
     expect(readFileSync(log, 'utf8')).toContain('process.stdin');
   });

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open } from '../../bus/node-fs-async.js';
 
 /** How much of a log is read, from its end: the lines before it are left uncounted. */
 export const LOG_LINES_MAX_BYTES = 32 * 1024 * 1024;

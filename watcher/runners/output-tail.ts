@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open } from '../../bus/node-fs-async.js';
 
 /** How much of a run's log a response's output is taken from (whole lines of it): the rest stays in the log. */
 export const OUTPUT_TAIL_BYTES = 8 * 1024;

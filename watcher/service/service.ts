@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from '../../bus/node-fs-async.js';
 import { homedir } from '../../bus/user-home-dir.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
