@@ -14,6 +14,11 @@ export interface DispatchedTask {
   title: string;
   /** When it was queued (this machine's clock). */
   at: string;
+  /**
+   * Its end was collected while its branch was not on the project remote: kept only so that a delivery
+   * (docs/PROTOCOL.md §3a) is still reported once when the task was archived before the next collect.
+   */
+  awaitsPush?: true;
 }
 
 /** Past this size the oldest half goes at the next append: a node that never collects keeps a bounded file. */
@@ -26,7 +31,7 @@ export function dispatchedPath(home: string): string {
 /** Adds delivered handoffs. Never throws: the delivery already happened, and this is bookkeeping for collect. */
 export function noteDispatched(home: string, tasks: DispatchedTask[]): void {
   try {
-    appendLedger(dispatchedPath(home), tasks.map((t) => ({ id: t.id, title: t.title, at: t.at })), MAX_BYTES, parseTask);
+    appendLedger(dispatchedPath(home), tasks.map((t) => ({ id: t.id, title: t.title, at: t.at, ...(t.awaitsPush ? { awaitsPush: true as const } : {}) })), MAX_BYTES, parseTask);
   } catch {
     // A full disk or a lock held for too long: collect then misses only the archived ones among these.
   }
@@ -39,15 +44,16 @@ export function readDispatched(home: string): DispatchedTask[] {
 }
 
 /**
- * Keeps only the noted tasks for which `keep` holds (collect drops what it has reported or can never report). Never
- * throws: a note that stays is reported again at worst, and collect's report must not fail for its bookkeeping (a
- * folder put where the file goes is only not written to).
+ * Keeps the noted tasks as `revise` returns them, and drops those it returns null for (collect drops what it has
+ * reported or can never report, and marks what it reported that still awaits its push). Never throws: a note that
+ * stays is reported again at worst, and collect's report must not fail for its bookkeeping (a folder put where the
+ * file goes is only not written to).
  */
-export function keepDispatched(home: string, keep: (t: DispatchedTask) => boolean): void {
+export function reviseDispatched(home: string, revise: (t: DispatchedTask) => DispatchedTask | null): void {
   const file = dispatchedPath(home);
   if (!existsSync(file)) return;
   try {
-    withLocalLockSync(`${file}.lock`, () => writeLedger(file, readDispatched(home).filter(keep)));
+    withLocalLockSync(`${file}.lock`, () => writeLedger(file, readDispatched(home).flatMap((t) => revise(t) ?? [])));
   } catch {
     // As noteDispatched: bookkeeping only.
   }
@@ -56,5 +62,6 @@ export function keepDispatched(home: string, keep: (t: DispatchedTask) => boolea
 /** A line of the file, or null for one a crash cut short or a person edited into something else. */
 function parseTask(v: unknown): DispatchedTask | null {
   const t = (typeof v === 'object' && v !== null ? v : {}) as Partial<DispatchedTask>;
-  return typeof t.id === 'string' && typeof t.title === 'string' && typeof t.at === 'string' ? { id: t.id, title: t.title, at: t.at } : null;
+  if (typeof t.id !== 'string' || typeof t.title !== 'string' || typeof t.at !== 'string') return null;
+  return { id: t.id, title: t.title, at: t.at, ...(t.awaitsPush === true ? { awaitsPush: true as const } : {}) };
 }

@@ -3,15 +3,13 @@ import { join } from 'node:path';
 import type { BusContext } from '../bus/context.js';
 import { withLocalLockSync } from '../bus/lock.js';
 import { writeFileAtomicSync } from '../bus/local-io.js';
-import { findCounted } from '../bus/ops/archived-trust.js';
-import { archivedView } from '../bus/ops/archived-view.js';
 import { snapshotOrLast, type Offline } from '../bus/ops/query.js';
 import { isQueued, listQueue } from '../bus/queue.js';
-import { keepDispatched, readDispatched } from '../bus/dispatched-ledger.js';
-import { outageCode } from '../bus/remote-failure.js';
+import { readDispatched, reviseDispatched } from '../bus/dispatched-ledger.js';
+import { archivedFacts, pushesSettled } from './archived-facts.js';
 import { factOf, hasEnded, isWaiting, newlyDelivered, type TaskFact } from './hear-back.js';
 import { tell } from './hook.js';
-import { readLedger, stillNews, type LedgerTask } from './session-ledger.js';
+import { readLedger, stillNews, stopAwaitingPush, type LedgerTask } from './session-ledger.js';
 
 export interface CollectOptions {
   /** The Claude Code session whose dispatches to collect; without one, every task this node dispatched. */
@@ -56,13 +54,18 @@ export async function collect(ctx: BusContext, opts: CollectOptions): Promise<Co
       else if (isQueued(ctx.paths.home, { kind: 'dispatch', id: t.id })) facts.push(factOf(t, undefined, true));
       else missing.push(t);
     }
-    facts.push(...(await archivedFacts(ctx, missing, offline !== null)));
+    const archived = await archivedFacts(ctx, missing, offline !== null);
+    facts.push(...archived.facts);
     const told = new Map(tasks.map((t) => [t.id, t]));
     // Told of before (its branch not pushed then), and pushed since: a short word, once (keyed by the delivery).
     const landed = opts.all ? [] : facts.filter((f) => told.get(f.id)?.told !== undefined && newlyDelivered(f, told.get(f.id)?.toldDelivered));
     // A task told of before stays in the ledger only to hear of its push (awaitsPush): it has ended, but is no news.
     const ended = facts.filter((f) => hasEnded(f.state) && (opts.all || told.get(f.id)?.told === undefined) && !landed.includes(f));
-    if (!opts.peek) tell(ctx.paths.home, session, ended, landed, ledger);
+    if (!opts.peek) {
+      tell(ctx.paths.home, session, ended, landed, ledger);
+      // Archived without a delivery, or nowhere: its push will not be told, so the session stops looking for it.
+      if (ledger) stopAwaitingPush(ctx.paths.home, session, pushesSettled(ledger, new Map(facts.map((f) => [f.id, f])), archived.answered));
+    }
     return { scope: 'session', session, ended, landed, waiting: facts.filter((f) => isWaiting(f.state)), offline };
   }
   const mine: TaskFact[] = [];
@@ -74,24 +77,33 @@ export async function collect(ctx: BusContext, opts: CollectOptions): Promise<Co
   // Dispatches still in this home's queue (the remote was away): waiting, like those on main.
   for (const e of listQueue(ctx.paths.home)) if (e.kind === 'dispatch' && !snap.has(e.id)) mine.push(factOf({ id: e.id, title: e.title, at: e.queuedAt }, undefined, true));
   // What this home delivered and main no longer has: archived since (asked of the archive; found only there, each is
-  // reported once and then forgotten).
+  // reported once and then forgotten), or collected before while its push was awaited (the delivery is archived with it).
   const noted = readDispatched(ctx.paths.home);
-  const archived = await archivedFacts(ctx, noted.filter((t) => !snap.has(t.id)), offline !== null);
+  const archived = (await archivedFacts(ctx, noted.filter((t) => !snap.has(t.id)), offline !== null)).facts;
   mine.push(...archived.filter((f) => f.state !== 'gone'));
   const file = join(ctx.paths.home, 'claude', 'collected.json');
-  const { ids: seen, delivered: seenDelivered } = readCollected(file);
+  const collected = readCollected(file);
+  // Main's mark forgets what left main; a note awaiting its push remembers that its end was reported.
+  const seen = new Set([...collected.ids, ...noted.filter((t) => t.awaitsPush).map((t) => t.id)]);
+  const seenDelivered = collected.delivered;
   const ended = mine.filter((f) => hasEnded(f.state) && (opts.all || !seen.has(f.id)));
   // Collected before, while its branch was not pushed, and pushed since: said once, by the delivery's path.
   const landed = opts.all ? [] : mine.filter((f) => seen.has(f.id) && f.delivered !== undefined && !seenDelivered.has(f.delivered));
   if (!opts.peek) {
-    // Kept: what may still end (waiting on main, queued) and what the archive could not be asked about now
-    // (offline, or not found yet: the archive is written after main). A task ended on main is in main's mark.
+    // Kept: what may still end (waiting on main, queued), what the archive could not be asked about now (offline,
+    // or not found yet: the archive is written after main), and what ended on main with its branch still to be
+    // pushed (marked: a delivery archived with it is looked for there, and only its end is in main's mark). Any
+    // other task ended on main is in main's mark; one found archived has been said, and gets no delivery any more.
     const stillOpen = new Set(mine.filter((f) => isWaiting(f.state)).map((f) => f.id));
+    const awaiting = new Set(mine.filter((f) => f.archived === undefined && hasEnded(f.state) && f.awaitsPush && f.delivered === undefined).map((f) => f.id));
     const unanswered = new Set(archived.filter((f) => f.state === 'gone').map((f) => f.id));
     const looked = new Set(noted.map((t) => t.id));
     const oldest = Date.now() - FORGET_UNFOUND_MS;
-    // Noted while this collect ran: not looked at yet, so kept.
-    keepDispatched(ctx.paths.home, (t) => !looked.has(t.id) || stillOpen.has(t.id) || (unanswered.has(t.id) && !(Date.parse(t.at) < oldest)));
+    reviseDispatched(ctx.paths.home, (t) => {
+      if (awaiting.has(t.id)) return { ...t, awaitsPush: true };
+      // Noted while this collect ran: not looked at yet, so kept.
+      return !looked.has(t.id) || stillOpen.has(t.id) || (unanswered.has(t.id) && !(Date.parse(t.at) < oldest)) ? t : null;
+    });
     mkdirSync(join(ctx.paths.home, 'claude'), { recursive: true });
     withLocalLockSync(`${file}.lock`, () => {
       // Ids that left main (archived) are dropped: the mark stays as small as the live bus.
@@ -124,32 +136,4 @@ function readCollected(file: string): { ids: Set<string>; delivered: Set<string>
   } catch {
     return { ids: new Set(), delivered: new Set() };
   }
-}
-
-/**
- * Tasks that left main, from the archive branch: each with the facts a live one has (node, time, summary line,
- * result branch), read from its archived files as `gitbus show` reads them, trust included. One lookup for all of
- * them: the folders it brings are in the clone, so the views read no more of the remote.
- */
-async function archivedFacts(ctx: BusContext, tasks: readonly LedgerTask[], offline: boolean): Promise<TaskFact[]> {
-  if (tasks.length === 0) return [];
-  // As `show` reads them: a response forged in a node's name is no result (the task reads as invalid, saying why).
-  let found: Awaited<ReturnType<typeof findCounted>> = new Map();
-  if (!offline) {
-    try {
-      found = await findCounted(ctx, tasks.map((t) => t.id));
-    } catch (err) {
-      if (outageCode(err) === null) throw err;
-    }
-  }
-  const out: TaskFact[] = [];
-  for (const t of tasks) {
-    const entry = found.get(t.id)?.entry;
-    if (!entry) {
-      out.push(factOf(t, undefined, false));
-      continue;
-    }
-    out.push({ ...factOf(t, await archivedView(ctx.repo.store, t.id, entry), false), archived: entry.month });
-  }
-  return out;
 }

@@ -3,6 +3,7 @@ import { openBus, type BusContext } from '../bus/context.js';
 import { homeHasNode, homePaths } from '../bus/home.js';
 import { localSnapshot } from '../bus/ops/query.js';
 import type { TaskState } from '../bus/model/types.js';
+import { withArchivedPushes } from './archived-facts.js';
 import { endedLine, endedText, newsOf, waitingLine, waitingText, type News, type TaskFact } from './hear-back.js';
 import type { HookEvent, HookInput } from './hook-input.js';
 import { blockInstalled, busFacts, rulesText, workerFacts } from './primer.js';
@@ -38,12 +39,12 @@ export async function runHook(event: Exclude<HookEvent, 'wait'>, input: HookInpu
   const session = input.session_id;
   if (event === 'session-start') return sessionStart(input, home, env);
   const ledger = readLedger(home, session);
-  if (!ledger || !ledger.tasks.some(stillNews)) return SILENT;
+  if (!ledger || !ledger.tasks.some((t) => stillNews(t))) return SILENT;
   const news = await withClone(home, async (ctx) => {
-    const local = newsOf(ledger, await factsOf(ctx, await localSnapshot(ctx), ledger));
+    let facts = await factsOf(ctx, await localSnapshot(ctx), ledger);
     // Tasks still out there: the clone may be behind when no watcher keeps it current, so look once.
-    if (local.waiting.length === 0) return local;
-    return newsOf(ledger, await factsOf(ctx, await currentEnough(ctx, true), ledger));
+    if (newsOf(ledger, facts).waiting.length > 0) facts = await factsOf(ctx, await currentEnough(ctx, true), ledger);
+    return newsOf(ledger, await withArchivedPushes(ctx, ledger, facts));
   });
   if (!news) return SILENT;
   const told = news.ended.length + news.landed.length > 0;
@@ -70,8 +71,8 @@ async function sessionStart(input: HookInput, home: string, env: NodeJS.ProcessE
     const pid = Number(env['CLAUDE_PID']);
     if (input.source === 'clear' && Number.isSafeInteger(pid) && pid > 0) adoptFromProcess(home, session, pid);
     const ledger = readLedger(home, session);
-    const snap = await currentEnough(ctx, Boolean(ledger?.tasks.some(stillNews)));
-    const news: News = ledger ? newsOf(ledger, await factsOf(ctx, snap, ledger)) : { ended: [], landed: [], waiting: [] };
+    const snap = await currentEnough(ctx, Boolean(ledger?.tasks.some((t) => stillNews(t))));
+    const news: News = ledger ? newsOf(ledger, await withArchivedPushes(ctx, ledger, await factsOf(ctx, snap, ledger))) : { ended: [], landed: [], waiting: [] };
     return { bus: busFacts(ctx.config.node, ctx.repo.transport.display, await snap.nodes()), news, ledger };
   });
   if (!facts) return SILENT;

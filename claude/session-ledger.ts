@@ -20,7 +20,12 @@ export interface LedgerTask {
   cwd?: string;
   /** The final state the session was told of; absent until then. */
   told?: TaskState;
-  /** Told while its branch was not on the project remote yet: a delivery of it is still news (`toldDelivered`). */
+  /** When the session was told of its end (this machine's clock): the week it waits for a push counts from then. */
+  toldAt?: string;
+  /**
+   * Told while its branch was not on the project remote yet: a delivery of it is still news (`toldDelivered`), for a
+   * week after `toldAt` at most (AWAIT_PUSH_MS), or until its task is found archived.
+   */
   awaitsPush?: true;
   /**
    * The delivery (`deliveries/<id>.<attempt>.md`, docs/PROTOCOL.md §3a) the session was told of, when its task's
@@ -42,6 +47,12 @@ const SESSION_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{7,127}$/;
 const MAX_TASKS = 500;
 /** Ledgers of sessions not heard from for this long are removed when a session starts. */
 const KEEP_MS = 30 * 24 * 3600 * 1000;
+/**
+ * How long a session waits for the push of a task it was told had not reached the project remote. Such a task is
+ * normally archived within a day (archiveAfter), and then settled by one archive lookup; this bounds what a ledger
+ * costs its hooks (each one reads the bus while it waits) when it is not, or the push never lands.
+ */
+export const AWAIT_PUSH_MS = 7 * 24 * 3600 * 1000;
 
 export function validSession(id: string | undefined | null): id is string {
   return typeof id === 'string' && SESSION_RE.test(id);
@@ -112,7 +123,7 @@ export interface Told {
 }
 
 /** Marks tasks as told: their final state, and a delivery told of (then or later). */
-export function markTold(home: string, session: string, told: Map<string, Told>): void {
+export function markTold(home: string, session: string, told: Map<string, Told>, now: Date = new Date()): void {
   if (told.size === 0) return;
   updateLedger(home, session, (l) => ({
     ...l,
@@ -120,15 +131,40 @@ export function markTold(home: string, session: string, told: Map<string, Told>)
       const k = told.get(t.id);
       if (!k) return t;
       const { awaitsPush: _a, ...rest } = t;
-      const next: LedgerTask = { ...rest, told: k.state, ...(k.delivered !== undefined ? { toldDelivered: k.delivered } : {}) };
+      const next: LedgerTask = { ...rest, told: k.state, toldAt: t.toldAt ?? now.toISOString(), ...(k.delivered !== undefined ? { toldDelivered: k.delivered } : {}) };
       return k.awaitsPush && next.toldDelivered === undefined ? { ...next, awaitsPush: true } : next;
     }),
   }));
 }
 
-/** Whether a hook still has news to look for about a task: its end, or the later push of its branch. */
-export function stillNews(t: LedgerTask): boolean {
-  return t.told === undefined || (t.awaitsPush === true && t.toldDelivered === undefined);
+/**
+ * Ends the wait for the push of these tasks: each left main for the archive without a delivery (none is written once
+ * a task left main, docs/PROTOCOL.md §3a), or is neither on main nor in the archive.
+ */
+export function stopAwaitingPush(home: string, session: string, ids: readonly string[]): void {
+  if (ids.length === 0) return;
+  const settled = new Set(ids);
+  updateLedger(home, session, (l) => ({
+    ...l,
+    tasks: l.tasks.map((t) => {
+      if (!settled.has(t.id) || t.awaitsPush === undefined) return t;
+      const { awaitsPush: _a, ...rest } = t;
+      return rest;
+    }),
+  }));
+}
+
+/** Whether a hook still has news to look for about a task: its end, or the later push of its branch (for a week). */
+export function stillNews(t: LedgerTask, now: number = Date.now()): boolean {
+  return t.told === undefined || awaitsPush(t, now);
+}
+
+/** Told of its end with its branch not pushed, no delivery told since, and not longer ago than AWAIT_PUSH_MS. */
+export function awaitsPush(t: LedgerTask, now: number = Date.now()): boolean {
+  if (t.told === undefined || t.awaitsPush !== true || t.toldDelivered !== undefined) return false;
+  // A ledger written before `toldAt` was: counted from the dispatch, which is earlier, so it ends no later.
+  const since = Date.parse(t.toldAt ?? t.at);
+  return !(now - since > AWAIT_PUSH_MS);
 }
 
 /**

@@ -7,6 +7,8 @@ import { pluginSettingsState, settingsProblem, withoutPlugin, withPlugin } from 
 import { endedText, hasEnded, isWaiting, newsOf, summaryLine, type TaskFact } from '../../claude/hear-back.js';
 import { parseHookInput } from '../../claude/hook-input.js';
 import { pluginVersion, readAsset } from '../../claude/plugin-files.js';
+import { AWAIT_PUSH_MS, stillNews, type Ledger } from '../../claude/session-ledger.js';
+import { pushesSettled } from '../../claude/archived-facts.js';
 
 const blocks = (text: string): FoundBlock[] => {
   const s = scanBlocks(text);
@@ -123,5 +125,27 @@ describe('hear-back', () => {
     expect(parseHookInput(`{"session_id":"${session}","last_assistant_message":"long`)?.stop_hook_active).toBe(true);
     expect(parseHookInput(`{"prompt":"{\\"session_id\\":\\"${session}\\"}`)).toBeNull();
     expect(parseHookInput('{"session_id":"../../etc","prompt":"cut')).toBeNull();
+  });
+
+  it('waits for a push a week after the session was told at most (from the dispatch for a ledger without toldAt)', () => {
+    const now = Date.parse('2026-05-20T12:00:00Z');
+    const at = (ms: number) => new Date(now - ms).toISOString();
+    const told = { id: 't1', title: 't', at: at(AWAIT_PUSH_MS * 2), told: 'succeeded' as const, awaitsPush: true as const };
+    expect(stillNews({ ...told, toldAt: at(AWAIT_PUSH_MS - 1) }, now)).toBe(true);
+    expect(stillNews({ ...told, toldAt: at(AWAIT_PUSH_MS + 1) }, now)).toBe(false);
+    expect(stillNews(told, now), 'an older ledger counts from the dispatch').toBe(false);
+    expect(stillNews({ ...told, at: at(1) }, now)).toBe(true);
+    expect(stillNews({ ...told, toldAt: at(1), toldDelivered: 'deliveries/t1.1.md' }, now)).toBe(false);
+    expect(stillNews({ id: 't2', title: 't', at: at(AWAIT_PUSH_MS * 9) }, now), 'an end not told yet is news however old').toBe(true);
+  });
+
+  it('stops waiting for the push of a task archived without a new delivery, or missing where the archive answered', () => {
+    const now = Date.now();
+    const entry = (id: string, toldDelivered?: string) => ({ id, title: id, at: new Date(now).toISOString(), told: 'succeeded' as const, awaitsPush: true as const, ...(toldDelivered ? { toldDelivered } : {}) });
+    const ledger: Ledger = { session: 's', tasks: [entry('archived'), entry('delivered'), entry('gone'), entry('live'), { id: 'untold', title: 'u', at: new Date(now).toISOString() }] };
+    const fact = (id: string, more: Partial<TaskFact>): [string, TaskFact] => [id, { id, title: id, state: 'succeeded', node: 'w', summary: '', durationMs: null, branch: 'b', pushed: false, notPushed: 'not pushed yet', ...more }];
+    const facts = new Map([fact('archived', { archived: '2026-05' }), fact('delivered', { archived: '2026-05', delivered: 'deliveries/delivered.1.md', pushed: true }), fact('gone', { state: 'gone' }), fact('live', { awaitsPush: true }), fact('untold', { state: 'gone' })]);
+    expect(pushesSettled(ledger, facts, true, now)).toEqual(['archived', 'gone']);
+    expect(pushesSettled(ledger, facts, false, now), 'a missing task the archive was not asked about waits').toEqual(['archived']);
   });
 });
