@@ -5,7 +5,7 @@ import { deliverySchema, type Delivery } from './delivery.js';
 import { handoffRules, handoffSchema, type Handoff } from './handoff.js';
 import type { FieldViolation } from './kind-rules.js';
 import type { BusKind, BusPathOf } from './layout.js';
-import { nodeCardSchema, type NodeCard } from './node-card.js';
+import { nodeCardRules, nodeCardSchema, type NodeCard } from './node-card.js';
 import { releaseSchema, type Release } from './release.js';
 import { responseRules, responseSchema, type TaskResponse } from './response.js';
 import { settingsRules, settingsSchema, type BusSettings } from './settings.js';
@@ -49,7 +49,7 @@ export const KINDS: { readonly [K in BusKind]: KindSpec<K> } = {
   cancel: { schema: cancelSchema, rules: none, schemaName: 'cancel', title: 'gitbus cancel (cancels/<id>.md frontmatter)' },
   response: { schema: responseSchema, rules: responseRules, schemaName: 'response', title: 'gitbus response (responses/<id>.md frontmatter)' },
   delivery: { schema: deliverySchema, rules: none, schemaName: 'delivery', title: 'gitbus delivery (deliveries/<id>.<attempt>.md frontmatter)' },
-  node: { schema: nodeCardSchema, rules: none, schemaName: 'node-card', title: 'gitbus node card (nodes/<node>.md frontmatter)' },
+  node: { schema: nodeCardSchema, rules: nodeCardRules, schemaName: 'node-card', title: 'gitbus node card (nodes/<node>.md frontmatter)' },
 };
 
 export const BUS_KINDS = Object.keys(KINDS) as BusKind[];

@@ -4,6 +4,7 @@ import { timestampSchema } from './timestamp.js';
 import { positiveDurationSchema } from './duration.js';
 import { cardEnvSchema } from './env-drift.js';
 import { sshKeyLineSchema } from './ssh-key-line.js';
+import type { FieldViolation } from './kind-rules.js';
 
 const oneLine = (what: string, maxChars: number): z.ZodMiniString => text({ what, maxChars, oneLine: true });
 
@@ -56,3 +57,30 @@ export const nodeCardSchema = z.strictObject({
 export type NodeCard = z.infer<typeof nodeCardSchema>;
 export type CardPolicy = z.infer<typeof cardPolicySchema>;
 export type HostInfo = z.infer<typeof hostSchema>;
+
+/**
+ * A host name `gitbus attach` may give ssh as its destination: never one ssh could take for an option (a leading
+ * "-") or split into more than one word. The card is anyone's with push access to write.
+ */
+const SSH_HOST_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+export function isSshHostName(host: string): boolean {
+  return SSH_HOST_RE.test(host);
+}
+
+/**
+ * A warning, not an error: the rest of the card (labels, runners, policy) is still the node's word, and only
+ * `attach` uses the host name, which it refuses at use (ATTACH_HOST_REFUSED).
+ */
+export function nodeCardRules(card: NodeCard): FieldViolation[] {
+  const host = card.host?.hostname;
+  if (host === undefined || isSshHostName(host)) return [];
+  return [
+    {
+      field: 'host.hostname',
+      reason: `${JSON.stringify(host)} is not a host name (letters, digits, ".", "-" and "_", starting with a letter or digit); gitbus attach will not give it to ssh`,
+      fix: `set it to the machine's host name, or remove it: the node's watcher writes its real one as it starts (git log -- nodes/${card.node}.md shows who wrote this)`,
+      severity: 'warning',
+    },
+  ];
+}

@@ -6,11 +6,9 @@ import { resolveTaskIdBeyond } from '../../bus/model/resolve-id.js';
 import { refuseIfArchived } from '../../bus/ops/archived-refusal.js';
 import { archivedIdCheck } from '../../bus/ops/archive-lookup.js';
 import { sessionName } from '../../watcher/runners/tmux.js';
+import { isSshHostName } from '../../schemas/node-card.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { emit, note } from '../output.js';
-
-/** A host name ssh is given as its destination: never one it could take for an option (a leading "-") or more. */
-const SSH_HOST_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
 interface Opts extends CommonOptions {
   exec?: boolean;
@@ -53,7 +51,7 @@ export function register(program: Command): void {
       const socket = process.env['GITBUS_TMUX_SOCKET'];
       const tmuxArgv = ['tmux', ...(local && socket ? ['-S', socket] : []), 'attach', '-t', `=${sessionName(id)}:`];
       const host = (await snap.nodes()).find((n) => n.node === holder)?.card?.host?.hostname ?? holder;
-      if (!local && !SSH_HOST_RE.test(host)) throw new AttachHostError(id, holder, host, sessionName(id));
+      if (!local && !isSshHostName(host)) throw new AttachHostError(id, holder, host, sessionName(id));
       const argv = local ? tmuxArgv : ['ssh', '-t', host, ...tmuxArgv];
       target = { id, node: holder, local, argv, command: argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ') };
       if (!opts.exec) emit(opts, { id, node: holder, local, command: target.command }, () => target?.command ?? '');

@@ -220,6 +220,9 @@ describe('hostile input in the coordination repo', () => {
     const ran = await gitbus(['attach', 'tm1', '--exec'], { home: bus.home('alpha'), process: true, timeoutMs: 15_000 });
     expect(ran.code, ran.stderr).toBe(8);
     expect(existsSync(pwned)).toBe(false);
+    // Said before anyone attaches too: lint names the field, and the card is read all the same.
+    const linted = await gitbus(['lint', '--json'], { home: bus.home('alpha') });
+    expect(json<{ problems: { path: string; field: string; severity: string }[] }>(linted).problems.filter((p) => p.path === 'nodes/evil.md')).toEqual([expect.objectContaining({ field: 'host.hostname', severity: 'warning' })]);
   });
 
   /** gitbus.yaml replaced by `text` on the remote's main, as someone with push access would. */

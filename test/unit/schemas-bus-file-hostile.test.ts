@@ -281,6 +281,19 @@ describe('hostile files', () => {
     expect(parseHandoff('workdir: src/..app/x').ok).toBe(true);
   });
 
+  it("a card's host name ssh could read as an option is a warning on that field; the card stays readable", () => {
+    const card = (host: string): ParseResult => parseBusFile('nodes/evil.md', fm(`node: evil\nhost:\n  os: linux\n  hostname: ${JSON.stringify(host)}`));
+    for (const bad of ['-oProxyCommand=touch /tmp/x', 'box name', '.hidden']) {
+      const r = card(bad);
+      if (!r.ok) throw new Error(JSON.stringify(r.problems));
+      expect(r.warnings).toEqual([expect.objectContaining({ path: 'nodes/evil.md', field: 'host.hostname', severity: 'warning', reason: expect.stringContaining('not a host name'), fix: expect.stringContaining("the machine's host name") })]);
+    }
+    for (const good of ['gpu-box.lan', 'Build_01', '10.0.0.7']) {
+      const r = card(good);
+      expect(r.ok && r.warnings).toEqual([]);
+    }
+  });
+
   it('attempt and protocol bounds in content', () => {
     const claim = (attempt: string): ParseResult => parseBusFile(`claims/${ID}.1.md`, fm(`id: ${ID}\nattempt: ${attempt}\nnode: n\nclaimed: 2026-11-21T04:30:02Z`));
     for (const a of ['0', '-1', '1000000', '99999999999999999999']) expectProblem(claim(a), `claims/${ID}.1.md`, 'attempt', /expected an attempt number/);
