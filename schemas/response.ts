@@ -15,9 +15,15 @@ import { projectReportSchema } from './project.js';
 export const RESPONSE_STATUSES = ['succeeded', 'failed', 'cancelled', 'timed-out'] as const;
 export type ResponseStatus = (typeof RESPONSE_STATUSES)[number];
 
+/**
+ * The most one run may report it cost. A response is anyone's with push access to write, and readers add costs up
+ * (`group`, the spend ledger): a bound keeps every sum of them finite, far above any real run.
+ */
+export const MAX_COST_USD = 1_000_000;
+
 export const claudeReportSchema = z.strictObject({
   sessionId: z.optional(text({ what: 'a claude session id', maxChars: 200, oneLine: true })),
-  costUsd: z.optional(z.number().check(z.minimum(0))).register(z.globalRegistry, { description: 'the cost in US dollars, a number ≥ 0' }),
+  costUsd: z.optional(z.number().check(z.minimum(0), z.maximum(MAX_COST_USD))).register(z.globalRegistry, { description: `the cost in US dollars, a number from 0 to ${MAX_COST_USD}` }),
   turns: z.optional(z.int().check(z.minimum(0))).register(z.globalRegistry, { description: 'a whole number ≥ 0' }),
   model: z.optional(text({ what: 'a model name', maxChars: 200, oneLine: true })),
   subtype: z.optional(z.string().check(z.regex(/^[a-z][a-z0-9_]{0,99}$/))).register(z.globalRegistry, { description: 'how claude ended, as its result line says: success, error_max_turns, error_max_budget_usd, error_during_execution, ... (lower-case letters, digits and "_")' }),

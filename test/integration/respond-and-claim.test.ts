@@ -31,12 +31,16 @@ describe('answering and claiming in one commit', () => {
   it('writes the result and the claim of the next task in one commit', async () => {
     const a = await claim(ctx, { next: true });
     expect(a.id).toBe(ids['a']);
-    const r = await respondAndClaim(ctx, [{ id: a.id, status: 'succeeded', exitCode: 0 }], { target: { next: true }, limits: { max: 1 } });
+    // A cost over the schema's bound (MAX_COST_USD) is left out, not a response the writer refuses to write.
+    const r = await respondAndClaim(ctx, [{ id: a.id, status: 'succeeded', exitCode: 0, claude: { sessionId: 's-1', costUsd: 1.7e308 } }], { target: { next: true }, limits: { max: 1 } });
     expect(r.responses.map((x) => x.ok)).toEqual([true]);
     expect(r.claims.map((c) => c.id)).toEqual([ids['b']]);
     expect(r.claims[0]?.handoff.command).toBe('true');
     expect(subject()).toBe(`gitbus: respond ${ids['a']} succeeded and claim ${ids['b']} attempt 1 by alpha`);
     expect(files()).toEqual([`claims/${ids['b']}.1.md`, `responses/${ids['a']}.md`].sort());
+    const written = gitCli(['show', `main:responses/${ids['a']}.md`], bus.remote);
+    expect(written).toContain('sessionId: s-1');
+    expect(written).not.toContain('costUsd');
   });
 
   it('sends the result alone when nothing is claimable, and says nothing of why', async () => {
