@@ -91,3 +91,28 @@ export function isFileUrl(url: string): boolean {
 export function decodedFileUrl(url: string, keepEscaped = ''): string {
   return isFileUrl(url) ? `file://${decodedPathSpelling(url.slice('file://'.length), keepEscaped)}` : url;
 }
+
+/**
+ * The path text of a `file://` URL (escapes as written), or null when its host is another machine's or it has no
+ * path. The host rule is the bus transport's (bus/transport/local.ts parseLocalRemote), which reads the URL as
+ * WHATWG does: none, or `localhost` in any case or escaped, is this machine. git 2.39 ignores the host altogether;
+ * a host gitbus would refuse as the bus is not taken for a path here either, so two spellings only compare equal
+ * where both would be opened. Pure.
+ */
+export function localFileUrlPath(url: string): string | null {
+  if (!isFileUrl(url)) return null;
+  const rest = url.slice('file://'.length);
+  const slash = rest.indexOf('/');
+  if (slash === -1) return null;
+  const host = rest.slice(0, slash);
+  if (host !== '' && !isThisMachine(host)) return null;
+  return rest.slice(slash);
+}
+
+function isThisMachine(host: string): boolean {
+  try {
+    return new URL(`file://${host}/`).hostname === '';
+  } catch {
+    return false;
+  }
+}

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import { repoSchema } from '../../schemas/project.js';
 import type { Checkout } from './checkout.js';
-import { absoluteRemoteUrl, publishableRepo, sameRemote } from './remote-url.js';
+import { absoluteRemoteUrl, publishableRepo, sameBusRemote, sameRemote } from './remote-url.js';
 
 /**
  * Which code a dispatched task works on, decided from the flags and the checkout the command runs in, without
@@ -88,7 +88,7 @@ export function planProject(input: PlanInput): PlanResult {
     if (extra) throw new InputError(`${flags.base !== undefined ? '--base' : '--branch'} and --no-repo contradict each other: --no-repo makes a plain task`, 'leave out --no-repo for project work, or --base/--branch for a plain task', { flag: '--no-repo' });
     return { project: null };
   }
-  const isBus = (c: Checkout) => c.isBus || (input.busRemote !== undefined && c.remote !== null && sameRemote(c.remote.url, input.busRemote));
+  const isBus = (c: Checkout) => c.isBus || (input.busRemote !== undefined && c.remote !== null && sameBusRemote(c.remote.url, input.busRemote));
 
   let repo: string;
   let url: string;

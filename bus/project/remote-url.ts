@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { repoSchema, urlUserinfo } from '../../schemas/project.js';
-import { byteSpelling, decodedPathSpelling, isFileUrl } from '../../schemas/file-url.js';
+import { byteSpelling, decodedPathSpelling, isFileUrl, localFileUrlPath } from '../../schemas/file-url.js';
 
 /**
  * Remote URLs as git reads them (git's connect.c): `scheme://…` is a URL, `host:path` with the colon before any
@@ -42,8 +42,8 @@ export function nodeRemoteUrl(url: string, home: string, userHome: string): stri
 /**
  * The one spelling of a remote on this machine, for comparing two: the absolute path git opens, or null for a
  * remote elsewhere (or a relative path, which means something only where it was written). Each rule is what git
- * 2.39 does with the spellings (tried with `git ls-remote`): `file:///p`, `file://localhost/p` and `/p` open one
- * repository (the scheme is case-sensitive: `FILE://` is no transport), and so do percent escapes in a `file://`
+ * 2.39 does with the spellings (tried with `git ls-remote`): `file:///p`, `file://localhost/p` (in any case, as the
+ * bus's transport reads it: schemas/file-url.ts localFileUrlPath) and `/p` open one repository (the scheme is case-sensitive: `FILE://` is no transport), and so do percent escapes in a `file://`
  * URL, trailing slashes, repeated slashes and `.` parts. A `..` part stays: the system takes it after following a
  * link (`/srv/lnk/../r.git` is not `/srv/r.git` when lnk is one). A trailing `.git` is left out, as for a remote
  * elsewhere: git opens `/srv/x.git` for `/srv/x` when only the former exists, and `git clone /srv/x` records origin
@@ -51,12 +51,15 @@ export function nodeRemoteUrl(url: string, home: string, userHome: string): stri
  * apart here. It stays where the rest of the last part would be empty, `.` or `..` (`/srv/..git` is no spelling of
  * `/srv/.`); a last part `.git` is the working tree above it. The path is spelled as bytes (schemas/file-url.ts
  * byteSpelling: a `%`, and bytes that are no UTF-8, as `%XX`), so that two equal keys are one byte path: git opens
- * three paths for `file:///srv/%E0`, `file:///srv/%FF` and `/srv/\uFFFD`. Pure.
+ * three paths for `file:///srv/%E0`, `file:///srv/%FF` and `/srv/\uFFFD`. `keepGitSuffix`: the trailing `.git`
+ * stays (sameBusRemote). Pure.
  */
-export function localRemotePath(url: string): string | null {
+export function localRemotePath(url: string, keepGitSuffix = false): string | null {
   let path: string;
   if (isFileUrl(url)) {
-    path = decodedPathSpelling(url.slice('file://'.length).replace(/^localhost(?=\/)/, ''));
+    const text = localFileUrlPath(url);
+    if (text === null) return null;
+    path = decodedPathSpelling(text);
   } else if (isLocalPath(url)) {
     path = byteSpelling(new TextEncoder().encode(url));
   } else {
@@ -66,7 +69,7 @@ export function localRemotePath(url: string): string | null {
   const parts = path.split('/').filter((part) => part !== '' && part !== '.');
   const last = parts.at(-1);
   if (last === '.git') parts.pop();
-  else if (last !== undefined && last.endsWith('.git') && !['', '.', '..'].includes(last.slice(0, -'.git'.length))) parts[parts.length - 1] = last.slice(0, -'.git'.length);
+  else if (!keepGitSuffix && last !== undefined && last.endsWith('.git') && !['', '.', '..'].includes(last.slice(0, -'.git'.length))) parts[parts.length - 1] = last.slice(0, -'.git'.length);
   return `/${parts.join('/')}`;
 }
 
@@ -112,6 +115,21 @@ export function publishedRemote(repo: string, url: string): string | undefined {
 
 export function sameRemote(a: string, b: string): boolean {
   return remoteKey(a) === remoteKey(b);
+}
+
+/**
+ * Whether a checkout's remote `url` is the bus at `busRemote`: as sameRemote, but a path on this machine keeps its
+ * `.git`. The bus's transport opens the path it is configured with and looks for no `.git` twin, and git opens
+ * /srv/w.git for /srv/w only when /srv/w is no repository: a project at /srv/w beside a bus at /srv/w.git is a
+ * project, which this must not take for the bus. A checkout of that bus made by `git clone /srv/w` (origin /srv/w)
+ * is still told by its gitbus.yaml (checkout.ts isBus). A remote elsewhere is compared as a project's is
+ * (sameProjectRemote): hosts serve x and x.git alike, and credentials are not part of the address. Pure.
+ */
+export function sameBusRemote(url: string, busRemote: string): boolean {
+  const a = localRemotePath(url, true);
+  const b = localRemotePath(busRemote, true);
+  if (a !== null || b !== null) return a === b;
+  return sameProjectRemote(url, busRemote);
 }
 
 /**

@@ -68,6 +68,10 @@ describe('remote URLs', () => {
     // file:///srv/r%zz as the folder /srv/r%zz), and escapes that are no UTF-8 decode as git's bytes do.
     expect(sameRemote('FILE:///srv/r.git', '/srv/r.git')).toBe(false);
     expect(sameRemote('file:///srv/r%zz', '/srv/r%zz')).toBe(true);
+    // The host of a file:// URL is this machine's as the bus's transport takes it (WHATWG URL: localhost in any
+    // case); any other host is not read as a path here.
+    for (const local of ['file://LOCALHOST/srv/r.git', 'file://LocalHost/srv/r.git']) expect(localRemotePath(local), local).toBe('/srv/r');
+    expect(localRemotePath('file://otherhost/srv/r.git')).toBeNull();
   });
 
   it('compares a file:// URL whose percent-encoding is no UTF-8 as git reads it, without throwing', () => {
@@ -163,6 +167,16 @@ describe('planProject: which code a task works on', () => {
     expect(plan({ checkout: checkout({ head: null }) })).toEqual({ project: null, note: expect.stringContaining('has no commit yet') });
     expect(plan({ checkout: checkout({ isBus: true }) })).toEqual({ project: null, note: expect.stringContaining('checkout of the bus') });
     expect(plan({ busRemote: 'file:///srv/proj.git' })).toEqual({ project: null, note: expect.stringContaining('checkout of the bus') });
+    // The bus is at the path it is configured with (its transport looks for no ".git" twin): a project at /srv/w is
+    // not a bus at /srv/w.git. A clone of the bus made as "git clone /srv/w" is one by its gitbus.yaml (isBus).
+    const w = (url: string) => checkout({ remotes: [{ name: 'origin', url }], remote: { name: 'origin', url } });
+    expect(project({ checkout: w('/srv/w'), busRemote: '/srv/w.git' }).repo).toBe('/srv/w');
+    expect(project({ checkout: w('/srv/w.git'), busRemote: 'file:///srv/w' }).repo).toBe('/srv/w.git');
+    for (const [origin, bus] of [['/srv/w.git/', 'file:///srv/w.git'], ['file://localhost/srv/w.git', '/srv/w.git'], ['file://LOCALHOST/srv/w.git', '/srv/w.git'], ['/srv/w.git', 'file://LocalHost/srv//w.git']] as const) {
+      expect(plan({ checkout: w(origin), busRemote: bus }), `${origin} ${bus}`).toEqual({ project: null, note: expect.stringContaining('checkout of the bus') });
+    }
+    // A bus elsewhere: hosts serve x and x.git alike.
+    expect(plan({ checkout: w('https://host/o/bus'), busRemote: 'https://host/o/bus.git' })).toEqual({ project: null, note: expect.stringContaining('checkout of the bus') });
     expect(refusal({ checkout: checkout({ remotes: [], remote: null }), flags: { branch: 'x' } }).code).toBe('BAD_INPUT');
   });
 
