@@ -10,7 +10,7 @@ import { decodedPathSpelling, isFileUrl } from './file-url.js';
  */
 
 export const REPO_RULE =
-  'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport, no "." or ".." path part (in a file:// URL also once decoded), no password in it';
+  'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport, no "." or ".." path part (in a file:// URL also once decoded), no "/" or "\\" written as a percent escape in the path of another URL, no password in it';
 
 /** `ext::` runs a command and `fd::` reads a descriptor: no URL from the bus may name either. */
 const FORBIDDEN_TRANSPORT_RE = /^(ext|fd)::/i;
@@ -50,6 +50,23 @@ function hasDecodedDotSegment(repo: string): boolean {
   return decodedPathSpelling(repo.slice('file://'.length)).split('/').some((part) => part === '.' || part === '..');
 }
 
+/** The path (and what follows it) of a URL other than `file://`, after its authority; null for a path or an scp-like remote. */
+const URL_PATH_RE = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([/?#].*)?$/is;
+
+/**
+ * Whether a URL other than `file://` writes a "/" or "\\" in its path as a percent escape (`%2F`, `%5C`): git decodes
+ * an ssh:// URL before it names the path to the host (`ssh://h/allowed/x%2F..%2F..%2Fsecret.git` runs
+ * git-upload-pack on /secret.git there), and an HTTP server may decode one, so the path it leads to is not the one
+ * a policy.repos glob sees. A `file://` URL is judged by its decoded path instead (hasDotSegment, and the glob
+ * matches the decoded path); a path or an scp-like remote is opened as written. The user info is no path: a
+ * Windows domain user (`CORP%5Cada@`) stays valid. Pure.
+ */
+export function hasEscapedSeparator(repo: string): boolean {
+  if (isFileUrl(repo)) return false;
+  const path = URL_PATH_RE.exec(repo)?.[1];
+  return path !== undefined && /%(?:2f|5c)/i.test(path);
+}
+
 function repoViolation(repo: string): Violation | undefined {
   const shown = JSON.stringify(redactedRepo(repo));
   if (repo.startsWith('-')) return { reason: `${shown} starts with "-", which git would read as an option`, fix: 'write the remote URL or path itself' };
@@ -57,6 +74,7 @@ function repoViolation(repo: string): Violation | undefined {
   if (/\s/.test(repo)) return { reason: `${shown} contains white space`, fix: 'write the URL without spaces (percent-encode them in a URL)' };
   if (hasDecodedDotSegment(repo)) return { reason: `${shown} has a "." or ".." path part once its percent escapes are decoded, as git opens a file:// URL ("%2F" is a "/")`, fix: 'write the path without escaped "/" and without "." or ".." parts (the folder they lead to, as it is)' };
   if (hasDotSegment(repo)) return { reason: `${shown} has a "." or ".." path part`, fix: 'write the path without them (the folder they lead to, as it is)' };
+  if (hasEscapedSeparator(repo)) return { reason: `${shown} has a "/" or "\\" written as a percent escape (%2F, %5C) in its path: git decodes it in an ssh:// URL, and a server may in an https:// one, so the path it leads to is not the one node policies judge`, fix: 'write the path with plain "/" (the repository\'s path as its host serves it)' };
   // Everything on the bus is read by every node and kept in its history: a password or token there is published.
   if (urlUserinfo(repo)?.password !== undefined) return { reason: `${shown} carries a password or token`, fix: 'write the URL without it; each node authenticates with its own git credential helper or SSH key' };
   return undefined;

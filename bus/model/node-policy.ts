@@ -3,8 +3,8 @@ import type { NodeCard } from '../../schemas/node-card.js';
 import { COMMAND_RUNNERS, type RunnerName } from '../../schemas/fields.js';
 import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { globMatch } from './glob.js';
-import { hasDotSegment } from '../../schemas/project.js';
-import { decodedFileUrl } from '../../schemas/file-url.js';
+import { hasDotSegment, hasEscapedSeparator } from '../../schemas/project.js';
+import { byteSpelling, decodedFileUrl, decodedPathSpelling, localFileUrlPath } from '../../schemas/file-url.js';
 import { isProjectName, sameAllowedRemote, sameProjectRemote } from '../project/remote-url.js';
 
 /**
@@ -101,6 +101,8 @@ export function nodePolicyVerdict(policy: NodePolicy | undefined, task: PolicyTa
       // Globs match text: `/allowed/../other` matches `/allowed/**` and is not there. The schema refuses such a
       // repo; refused here too, whatever let it through.
       refuse('policy.repos', `node ${node} works only on ${list(policy.repos) || 'no project repositories'}, and the task's repo "${task.repo}" has a "." or ".." path part, which no pattern can judge`, 'write the repo without "." and ".." parts');
+    } else if (hasEscapedSeparator(task.repo)) {
+      refuse('policy.repos', `node ${node} works only on ${list(policy.repos) || 'no project repositories'}, and the task's repo "${task.repo}" has an escaped "/" or "\\" in its path (%2F, %5C), which git or the host may decode into parts no pattern can judge`, 'write the repo with plain "/"');
     } else if (decidable && !policy.repos.some((entry) => names.some((name) => reposEntryMatches(entry, name)))) {
       refuse('policy.repos', `node ${node} works only on ${list(policy.repos) || 'no project repositories'}, and the task's repo is "${task.repo}"`, `dispatch it to a node that works on that repository, or add a pattern for it to policy.repos in ${node}'s node.yaml`);
     }
@@ -223,8 +225,8 @@ export function namesProject(entry: string, repo: string): boolean {
 
 /**
  * Whether a `policy.repos` entry admits `name` (a task's repo, or a project name or URL it means on the node): a
- * pattern with glob characters matches as text, a trailing slash and `.git` aside, a `file://` URL with its
- * escapes decoded on both sides (as git opens it: schemas/file-url.ts); an entry without any is a project
+ * pattern with glob characters matches as text, a trailing slash and `.git` aside, a path on this machine as the
+ * path git opens, `file://` or not (globSpelling); an entry without any is a project
  * name or a remote, compared as an allow-list must (sameAllowedRemote: `file://` or a path, repeated slashes, a
  * password and an http(s) user name, `.git` aside; an SSH user name as written, since `~` is per user). The one
  * comparison for the node judging by its
@@ -233,11 +235,24 @@ export function namesProject(entry: string, repo: string): boolean {
  */
 export function reposEntryMatches(entry: string, name: string): boolean {
   if (!/[*?]/.test(entry)) return entry === name || sameAllowedRemote(entry, name);
-  // A file:// URL is matched as the path git opens: `x%2Fy` is two parts there, and one as text, so `*` would
-  // cross a "/". A pattern's escaped "*" or "?" stays a literal character, not a wildcard.
-  const pattern = decodedFileUrl(entry, '*?');
-  const spelled = decodedFileUrl(name, '*?');
+  const pattern = globSpelling(entry);
+  const spelled = globSpelling(name);
   return globMatch(pattern, spelled) || globMatch(normalRemote(pattern), normalRemote(spelled));
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A pattern or a repo as a glob judges it. A path on this machine, `file://` or not, is the path git opens, in the
+ * one spelling of schemas/file-url.ts: a `file://` URL's escapes decoded (`x%2Fy` is two parts to git, and one as
+ * text, so `*` would cross a "/"), a path's `%` as written; so `/srv/a/*` and `file:///srv/a/*` each admit both
+ * spellings of one repository. A pattern's escaped "*" or "?" stays a literal character, not a wildcard. Pure.
+ */
+function globSpelling(text: string): string {
+  const fileUrlPath = localFileUrlPath(text);
+  if (fileUrlPath !== null) return decodedPathSpelling(fileUrlPath, '*?');
+  if (text.startsWith('/')) return byteSpelling(encoder.encode(text));
+  return decodedFileUrl(text, '*?');
 }
 
 /** Two spellings of one remote compare equal: trailing slashes and `.git` do not matter. */

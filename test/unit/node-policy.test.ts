@@ -173,6 +173,39 @@ describe('nodePolicyVerdict', () => {
         expect(verdict({ repos: ['file:///srv/allowed/**'] }, { command: 'true', repo }).ok, repo).toBe(true);
       }
     });
+    it('refuses an https or ssh repo with an escaped "/" or "\\" in its path: git decodes an ssh:// URL, and a server may decode an https one', () => {
+      // git 2.39 runs git-upload-pack '/srv/allowed/x/../../secret.git' on the host for the ssh:// one.
+      for (const [glob, repo] of [
+        ['https://host/org/*', 'https://host/org/x%2F..%2F..%2Fsecret.git'],
+        ['ssh://git@host/srv/allowed/*', 'ssh://git@host/srv/allowed/x%2f..%2f..%2fsecret.git'],
+        ['https://host/org/*', 'https://host/org/x%5C..%5Csecret.git'],
+        ['git://host/org/*', 'git://host/org/a%2Fb.git'],
+      ] as const) {
+        expect(refused(verdict({ repos: [glob] }, { command: 'true', repo }))?.reason, repo).toContain('escaped "/"');
+        expect(cardRefusal({ policy: { repos: [glob] } }, { command: 'true', repo }, 'w'), repo).toMatchObject({ fields: ['policy.repos'] });
+        const parsed = handoffSchema.safeParse({ title: 't', repo });
+        expect(parsed.success, repo).toBe(false);
+        const problems = parsed.success ? [] : problemsFromIssues('handoffs/x.md', handoffSchema, parsed.error.issues);
+        expect(problems, repo).toEqual([expect.objectContaining({ field: 'repo', reason: expect.stringContaining('percent escape'), fix: expect.stringContaining('plain "/"') })]);
+      }
+      // Elsewhere an escape is no path separator: a user name (a Windows domain), a path or an scp-like remote
+      // (git opens them as written), and a file:// URL, judged by its decoded path (above).
+      for (const repo of ['https://CORP%5Cada@host/org/x.git', 'git@host:org/x%2Fy.git', '/srv/allowed/x%2Fy.git', 'https://host/org/my%20repo.git']) {
+        expect(handoffSchema.safeParse({ title: 't', repo }).success, repo).toBe(true);
+      }
+    });
+    it('a plain path pattern and a file:// pattern admit both spellings of a repo on this machine, as git opens one', () => {
+      for (const repo of ['file:///srv/allowed/x.git', 'file://localhost/srv/allowed/x.git', '/srv/allowed/x.git', 'file:///srv/allowe%64/x.git']) {
+        for (const glob of ['/srv/allowed/*', 'file:///srv/allowed/*', '/srv/allowed/**']) {
+          expect(verdict({ repos: [glob] }, { command: 'true', repo }).ok, `${glob} ${repo}`).toBe(true);
+          expect(cardRefusal({ policy: { repos: [glob] } }, { command: 'true', repo }, 'w'), `${glob} ${repo}`).toBeNull();
+        }
+      }
+      // Still a part at a time, and still only this machine's paths.
+      expect(verdict({ repos: ['/srv/*'] }, { command: 'true', repo: 'file:///srv/other%2Fx.git' }).ok).toBe(false);
+      expect(verdict({ repos: ['/srv/allowed/*'] }, { command: 'true', repo: 'file://otherhost/srv/allowed/x.git' }).ok).toBe(false);
+      expect(verdict({ repos: ['/srv/allowed/*'] }, { command: 'true', repo: 'ssh://host/srv/allowed/x.git' }).ok).toBe(false);
+    });
     it('from a node card a bare project name cannot be judged (only the node knows what it means); a URL can', () => {
       expect(verdict(policy, { command: 'true', repo: 'other' }, { projects: undefined }).ok).toBe(true);
       expect(verdict(policy, { command: 'true', repo: 'https://x/y.git' }, { projects: undefined }).ok).toBe(false);
