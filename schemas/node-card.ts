@@ -8,6 +8,15 @@ import type { FieldViolation } from './kind-rules.js';
 
 const oneLine = (what: string, maxChars: number): z.ZodMiniString => text({ what, maxChars, oneLine: true });
 
+/**
+ * At most this many entries in a card's repo lists, `policy.repos` and `projectsOnly`. A list that would be longer
+ * is left out whole, never cut: a dispatcher refuses a repo its card does not list, so a cut list would refuse what
+ * the node takes, and without the field the node decides (docs/PROTOCOL.md §6). A writer publishes one fewer
+ * (bus/model/node-policy.ts CARD_LIST_PUBLISHED): a list of exactly this many is one an earlier build cut, and a
+ * reader takes it as left out.
+ */
+export const CARD_LIST_MAX = 300;
+
 export const hostSchema = z.strictObject({
   os: z.optional(oneLine('an operating system name, such as linux', 100)),
   arch: z.optional(oneLine('a CPU architecture, such as x64', 100)),
@@ -24,7 +33,7 @@ export const hostSchema = z.strictObject({
  */
 export const cardPolicySchema = z.strictObject({
   signers: z.optional(z.array(oneLine('a principal or a key fingerprint', 500)).check(z.maxLength(100))).register(z.globalRegistry, { description: 'principals or key fingerprints whose signature a task needs' }),
-  repos: z.optional(z.array(oneLine('a repository pattern', 1000)).check(z.maxLength(300))).register(z.globalRegistry, { description: 'globs over project repositories (URLs or names) the node works on' }),
+  repos: z.optional(z.array(oneLine('a repository pattern', 1000)).check(z.maxLength(CARD_LIST_MAX))).register(z.globalRegistry, { description: 'globs over project repositories (URLs or names) the node works on' }),
   workRoots: z.optional(z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,39}$/))).check(z.maxLength(100))).register(z.globalRegistry, { description: 'named work roots a workdir may use (the default one always)' }),
   commands: z.optional(z.boolean()).register(z.globalRegistry, { description: 'whether the node limits the commands it runs (the patterns are not published)' }),
   maxTimeout: z.optional(positiveDurationSchema),
@@ -44,7 +53,7 @@ export const nodeCardSchema = z.strictObject({
    * URLs. Top-level rather than in `policy`, whose fields an older reader checks strictly: a card field it does not
    * know it ignores (PROTOCOL.md §6). Left out: the card does not limit repos beyond `policy.repos`.
    */
-  projectsOnly: z.optional(z.array(oneLine('a project name or repository URL', 1000)).check(z.maxLength(300))).register(z.globalRegistry, { description: 'the project names and repository URLs the node takes project tasks for (node.yaml projectsOnly)' }),
+  projectsOnly: z.optional(z.array(oneLine('a project name or repository URL', 1000)).check(z.maxLength(CARD_LIST_MAX))).register(z.globalRegistry, { description: 'the project names and repository URLs the node takes project tasks for (node.yaml projectsOnly)' }),
   env: z.optional(z.array(cardEnvSchema).check(z.maxLength(50))).register(z.globalRegistry, { description: 'drift of the environment profiles the node subscribes to (env/)' }),
   version: z.optional(oneLine('a gitbus version', 100)),
   host: z.optional(hostSchema),
@@ -73,14 +82,26 @@ export function isSshHostName(host: string): boolean {
  * `attach` uses the host name, which it refuses at use (ATTACH_HOST_REFUSED).
  */
 export function nodeCardRules(card: NodeCard): FieldViolation[] {
+  const out: FieldViolation[] = [];
   const host = card.host?.hostname;
-  if (host === undefined || isSshHostName(host)) return [];
-  return [
-    {
+  if (host !== undefined && !isSshHostName(host)) {
+    out.push({
       field: 'host.hostname',
       reason: `${JSON.stringify(host)} is not a host name (letters, digits, ".", "-" and "_", starting with a letter or digit); gitbus attach will not give it to ssh`,
       fix: `set it to the machine's host name, or remove it: the node's watcher writes its real one as it starts (git log -- nodes/${card.node}.md shows who wrote this)`,
       severity: 'warning',
-    },
-  ];
+    });
+  }
+  // Readers take a list this long as one an earlier build cut (CARD_LIST_MAX): said, since it limits nothing.
+  for (const [field, list] of [['policy.repos', card.policy?.repos], ['projectsOnly', card.projectsOnly]] as const) {
+    if (list?.length === CARD_LIST_MAX) {
+      out.push({
+        field,
+        reason: `a list of ${CARD_LIST_MAX} entries is taken for one an earlier gitbus cut short, so readers judge no repo by it (the node still judges every task by its node.yaml)`,
+        fix: `upgrade gitbus on ${card.node}: it leaves a list this long out of its card whole and says so as its watcher starts (event card-list-left-out)`,
+        severity: 'warning',
+      });
+    }
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
-import type { NodeCard } from '../../schemas/node-card.js';
+import { CARD_LIST_MAX, type NodeCard } from '../../schemas/node-card.js';
 import { COMMAND_RUNNERS, type RunnerName } from '../../schemas/fields.js';
 import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { globMatch } from './glob.js';
@@ -153,12 +153,7 @@ export function nodePolicyVerdict(policy: NodePolicy | undefined, task: PolicyTa
   return { ok: false, fields: refusals.map((r) => r.field), reason: refusals.map((r) => r.reason).join('; '), fix: [...new Set(refusals.map((r) => r.fix))].join('; '), each: refusals };
 }
 
-/**
- * At most this many entries in a card's repo lists, `policy.repos` and `projectsOnly` (schemas/node-card.ts). A list
- * that would be longer is left out whole, never cut: a dispatcher refuses a repo its card does not list, so a cut
- * list would refuse what the node takes, and without the field the node decides (docs/PROTOCOL.md §6).
- */
-export const CARD_LIST_MAX = 300;
+export { CARD_LIST_MAX };
 
 /**
  * The most entries a node publishes in one of those lists: one fewer than a card may hold, since a reader takes a
@@ -175,9 +170,11 @@ export function policyOfCard(card: Pick<NodeCard, 'policy' | 'projectsOnly'>): N
   if (!card.policy && !card.projectsOnly) return undefined;
   const { commands: _commands, repos, ...rest } = card.policy ?? {};
   // Earlier builds cut a longer `policy.repos` to its first 300 without a word: a list that long may be missing
-  // repos the node takes, so it limits nothing here, as a list left out does not.
+  // repos the node takes, so it limits nothing here, as a list left out does not. A `projectsOnly` that long no
+  // writer publishes (CARD_LIST_PUBLISHED): read by the same rule, so that readers and writers agree on one bound.
   const whole = repos !== undefined && repos.length < CARD_LIST_MAX ? { repos } : {};
-  return { ...rest, ...whole, ...(card.projectsOnly ? { projectsOnly: card.projectsOnly } : {}) };
+  const only = card.projectsOnly !== undefined && card.projectsOnly.length < CARD_LIST_MAX ? { projectsOnly: card.projectsOnly } : {};
+  return { ...rest, ...whole, ...only };
 }
 
 /**

@@ -4,6 +4,7 @@ import { cardListsLeftOut, cardPolicy, offeredRunners, policyJudge } from '../..
 import { nodeConfigSchema, type NodeConfig } from '../../bus/home.js';
 import { nodeCardSchema } from '../../schemas/node-card.js';
 import { nodeCard } from '../../bus/node-card.js';
+import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 
 // What a node's card says of its policy, and how a dispatcher or another node judges a task by it (split from
 // node-policy.test.ts, which judges the policy on the node itself).
@@ -152,5 +153,18 @@ describe('a repo list too long for the node card', () => {
     const listed = Array.from({ length: 300 }, (_, i) => `https://host/o/app-${i}.git`);
     expect(nodePolicyVerdict(policyOfCard({ policy: { repos: listed } }), { command: 'true', repo: 'https://host/o/app-300.git' }, { node: 'w' }).ok).toBe(true);
     expect(nodePolicyVerdict(policyOfCard({ policy: { repos: listed.slice(0, 299) } }), { command: 'true', repo: 'https://host/o/app-300.git' }, { node: 'w' })).toMatchObject({ ok: false, fields: ['policy.repos'] });
+  });
+
+  it('a card\'s projectsOnly of exactly 300, which no writer publishes, is read as left out: it refuses nothing, and lint warns', () => {
+    const listed = Array.from({ length: 300 }, (_, i) => `app-${i}`);
+    expect(nodePolicyVerdict(policyOfCard({ projectsOnly: listed }), { command: 'true', repo: 'https://host/o/other.git' }, { node: 'w' }).ok).toBe(true);
+    expect(nodePolicyVerdict(policyOfCard({ projectsOnly: listed.slice(0, 299) }), { command: 'true', repo: 'https://host/o/other.git' }, { node: 'w' })).toMatchObject({ ok: false, fields: ['projectsOnly'] });
+    for (const card of [{ projectsOnly: listed }, { policy: { repos: listed } }]) {
+      const field = 'projectsOnly' in card ? 'projectsOnly' : 'policy.repos';
+      const r = parseBusFile('nodes/w.md', renderBusFile('node', { node: 'w', ...card }));
+      expect(r.ok && r.warnings, field).toEqual([expect.objectContaining({ field, severity: 'warning', reason: expect.stringContaining('300'), fix: expect.stringContaining('upgrade gitbus on w') })]);
+    }
+    const fits = parseBusFile('nodes/w.md', renderBusFile('node', { node: 'w', projectsOnly: listed.slice(0, 299) }));
+    expect(fits.ok && fits.warnings).toEqual([]);
   });
 });
