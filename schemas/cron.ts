@@ -5,10 +5,15 @@ const NAMES = new Set(['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', '
 const ATOM = '(?:[0-9]{1,4}|[A-Za-z]{3})';
 const ITEM = `(?:\\*|${ATOM}(?:-${ATOM})?)(?:/[0-9]{1,4})?`;
 const FIELD = `${ITEM}(?:,${ITEM})*`;
-/** The shape of a cron line; cronRangeProblem checks what its values mean, as the scheduler (npm cron) does. */
-export const CRON_RE = new RegExp(`^${FIELD}(?:[ \\t]+${FIELD}){4,5}$`);
+/**
+ * The shape of a cron line; cronRangeProblem checks what its values mean, as the scheduler (npm cron) does. Five
+ * fields, minute first: the scheduler also takes a sixth, of seconds, first, but a watcher dispatches the latest
+ * due time at each wake (a poll, or any change on the bus), so a schedule due every second would dispatch at every
+ * wake, each instance waking the fleet again. A schedule is to the minute.
+ */
+export const CRON_RE = new RegExp(`^${FIELD}(?:[ \\t]+${FIELD}){4}$`);
 export const CRON_RULE =
-  'a cron expression: 5 or 6 fields separated by spaces, each made of digits, "*", ",", "-", "/" and month or day names (jan, mon), for example "0 3 * * mon-fri"';
+  'a cron expression: 5 fields (minute, hour, day of month, month, day of week; UTC) separated by spaces, each made of digits, "*", ",", "-", "/" and month or day names (jan, mon), for example "0 3 * * mon-fri"';
 const MAX_CRON_CHARS = 200;
 
 function isCron(text: string): boolean {
@@ -16,8 +21,8 @@ function isCron(text: string): boolean {
   return (text.match(/[A-Za-z]+/g) ?? []).every((name) => NAMES.has(name.toLowerCase())) && cronRangeProblem(text) === undefined;
 }
 
-/** Each field's name and bounds, with 6 fields (seconds first) and with 5; day of week 7 is Sunday, as 0 is. */
-const FIELDS_6 = [['second', 0, 59], ['minute', 0, 59], ['hour', 0, 23], ['day of month', 1, 31], ['month', 1, 12], ['day of week', 0, 7]] as const;
+/** Each field's name and bounds; day of week 7 is Sunday, as 0 is. */
+const FIELDS = [['minute', 0, 59], ['hour', 0, 23], ['day of month', 1, 31], ['month', 1, 12], ['day of week', 0, 7]] as const;
 const VALUE_OF_NAME: Readonly<Record<string, number>> = {
   jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12,
   sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6,
@@ -30,9 +35,8 @@ const VALUE_OF_NAME: Readonly<Record<string, number>> = {
  */
 export function cronRangeProblem(text: string): string | undefined {
   const fields = text.trim().split(/[ \t]+/);
-  const specs = fields.length === 6 ? FIELDS_6 : FIELDS_6.slice(1);
   for (const [i, field] of fields.entries()) {
-    const spec = specs[i];
+    const spec = FIELDS[i];
     if (spec === undefined) return undefined; // the shape check counts the fields
     const [what, low, high] = spec;
     for (const item of field.split(',')) {
@@ -53,15 +57,30 @@ export function isCronExpression(value: unknown): value is string {
   return typeof value === 'string' && isCron(value);
 }
 
+/** A line of six fields as the scheduler reads them (seconds first), as five: the seconds field left out. */
+function withoutSeconds(text: string): string | undefined {
+  const fields = text.trim().split(/[ \t]+/);
+  if (text.length > MAX_CRON_CHARS || fields.length !== 6) return undefined;
+  const five = fields.slice(1).join(' ');
+  return isCron(five) ? five : undefined;
+}
+
 export const cronSchema = withRule(z.string(), (text) => {
   if (isCron(text)) return undefined;
+  const five = withoutSeconds(text);
+  if (five !== undefined) {
+    return {
+      reason: `${JSON.stringify(text)} has 6 fields, the first of seconds: gitbus schedules to the minute, since watchers dispatch the latest due time at every wake and one due every second would dispatch at each`,
+      fix: `write 5 fields, minute first: "${five}" (its seconds field left out)`,
+    };
+  }
   const fields = text.trim().split(/[ \t]+/).filter(Boolean).length;
   const badName = (text.match(/[A-Za-z]+/g) ?? []).find((name) => !NAMES.has(name.toLowerCase()));
   const why =
     text.length > MAX_CRON_CHARS
       ? ` (longer than ${MAX_CRON_CHARS} characters)`
-      : fields !== 5 && fields !== 6
-        ? ` (it has ${fields} field${fields === 1 ? '' : 's'})`
+      : fields !== 5
+        ? ` (it has ${fields} field${fields === 1 ? '' : 's'}${fields === 6 ? ', the first of seconds: gitbus schedules to the minute' : ''})`
         : badName !== undefined
           ? ` ("${badName}" is not a month or day name)`
           : CRON_RE.test(text)

@@ -67,7 +67,7 @@ export function register(program: Command): void {
     .option('--timeout <duration>', 'stop the run after this long, e.g. 30m', durationFlag('--timeout', { positive: true }))
     .option('--workdir <dir>', 'where it runs on the worker, relative to its work root, or under a named root of its node.yaml (src/project)', schemaFlag('--workdir', handoffSchema.shape.workdir._zod.def.innerType))
     .option('--id <id>', 'choose the id instead of generating one', schemaFlag('--id', taskIdSchema))
-    .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, or 6 with seconds)', schemaFlag('--schedule', cronSchema))
+    .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, minute first)', schemaFlag('--schedule', cronSchema))
     .option('--resume <id>', "continue that claude task's session on the node that ran it, in its worktree (its repo, branch and node are used)", schemaFlag('--resume', taskIdSchema))
     .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run the task (it waits until one can)')
     .option('--no-git', "do not read the current directory's git: no git state in the body, and no project work unless --repo")

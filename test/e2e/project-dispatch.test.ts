@@ -166,14 +166,14 @@ describe('dispatch names the code of a project', () => {
   });
 
   it('a schedule keeps base as written, not its commit, and each instance gets a branch of its own', async () => {
-    const r = await dispatchIn(work, ['nightly', '--command', 'make validate', '--schedule', '* * * * * *', '--id', 'nightly']);
+    const r = await dispatchIn(work, ['nightly', '--command', 'make validate', '--schedule', '* * * * *', '--id', 'nightly']);
     const template = await handoffOf(r);
     expect(template).toMatchObject({ repo: remote, base: 'main' });
     expect(template.baseCommit).toBeUndefined();
     expect(template.branch).toBeUndefined();
     const ctx = await openBus(home);
     try {
-      const [instance] = await dispatchDue(ctx, new Date(Date.now() + 2_000));
+      const [instance] = await dispatchDue(ctx, new Date(Date.now() + 61_000));
       expect(instance).toBeDefined();
       const h = await handoffOf({ code: 0, stdout: JSON.stringify({ id: instance?.id }), stderr: '' });
       expect(h).toMatchObject({ repo: remote, base: 'main', branch: `gitbus/${instance?.id ?? ''}` });

@@ -44,9 +44,21 @@ describe('dispatch --after a short ref', () => {
     const fine = await gitbus(['dispatch', 'nightly', '--no-git', '--command', 'true', '--schedule', '0 3 * * *', '--json'], { home: bus.home('alpha') });
     expect(fine.code, fine.stderr).toBe(0);
     expect(json<{ warnings: string[] }>(fine).warnings.join('\n')).not.toContain('schedule');
-    const often = await gitbus(['dispatch', 'ticker', '--no-git', '--command', 'true', '--schedule', '*/10 * * * * *'], { home: bus.home('alpha') });
-    expect(often.code, often.stderr).toBe(0);
-    expect(often.stderr).toContain("warning: the schedule is due every 10s at times, more often than the bus's poll (30s)");
+    // A seconds field is refused (a usage error, nothing written), with the five-field line to give instead.
+    const head = gitCli(['--git-dir', bus.remote, 'rev-parse', 'main']);
+    const seconds = await gitbus(['dispatch', 'ticker', '--no-git', '--command', 'true', '--schedule', '*/10 * * * * *', '--json'], { home: bus.home('alpha') });
+    expect(seconds.code, seconds.stderr).toBe(2);
+    expect(json<{ error: { message: string; fix: string } }>(seconds).error).toMatchObject({ message: expect.stringContaining('--schedule'), fix: expect.stringContaining('"* * * * *"') });
+    expect(gitCli(['--git-dir', bus.remote, 'rev-parse', 'main'])).toBe(head);
+    // Due more often than a bus that polls every 5 minutes: said.
+    const slow = await makeBus({ node: 'alpha', initArgs: ['--poll', '5m'] });
+    try {
+      const often = await gitbus(['dispatch', 'ticker', '--no-git', '--command', 'true', '--schedule', '*/2 * * * *'], { home: slow.home('alpha') });
+      expect(often.code, often.stderr).toBe(0);
+      expect(often.stderr).toContain("warning: the schedule is due every 2m at times, more often than the bus's poll (5m)");
+    } finally {
+      await slow.cleanup();
+    }
   });
 
   it('dispatch --from resolves a line\'s short after to a sibling\'s chosen id; lint warns of a schedule never due', async () => {

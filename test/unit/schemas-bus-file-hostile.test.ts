@@ -237,12 +237,20 @@ describe('hostile files', () => {
   it.each([
     ['"* * *"', /it has 3 fields/],
     ['"* * * * * * *"', /it has 7 fields/],
+    ['"*/2 * * * * * "', /6 fields, the first of seconds: gitbus schedules to the minute/],
     ['"@daily"', /not a cron expression/],
     ['"0 3 * * funday"', /"funday" is not a month or day name/],
     ['"0 3 * * mon; rm -rf /"', /not a cron expression/],
     ['5', /got the number 5/],
   ])('bad cron %s', (c, reason) => {
     expectProblem(parseHandoff(`schedule: ${c}`), HPATH, 'schedule', reason);
+  });
+
+  it('a schedule with a seconds field is refused with the five-field line to write instead', () => {
+    // The scheduler takes six fields (seconds first), and a watcher dispatches the latest due time at every wake.
+    expectProblem(parseHandoff('schedule: "* * * * * *"'), HPATH, 'schedule', /has 6 fields, the first of seconds/, /write 5 fields, minute first: "\* \* \* \* \*"/);
+    expectProblem(parseHandoff('schedule: "0 30 3 * * mon-fri"'), HPATH, 'schedule', /the first of seconds/, /"30 3 \* \* mon-fri"/);
+    expect(parseHandoff('schedule: "30 3 * * mon-fri"').ok).toBe(true);
   });
 
   it('`to` must be a node name', () => {

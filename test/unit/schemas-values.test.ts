@@ -124,11 +124,12 @@ describe('timestamps', () => {
 });
 
 describe('cron expressions', () => {
-  it.each(['* * * * *', '0 3 * * mon-fri', '*/15 0-6,22-23 1 jan,JUL sun', '0 0 3 * * *', '30 2 1-31/2 * *'])('accepts %j', (c) => {
+  it.each(['* * * * *', '0 3 * * mon-fri', '*/15 0-6,22-23 1 jan,JUL sun', '30 2 1-31/2 * *'])('accepts %j', (c) => {
     expect(isCronExpression(c)).toBe(true);
   });
 
-  it.each(['* * *', '* * * * * * *', '@daily', '0 3 * * funday', '0 3 * * mon;rm -rf /', '0 3 * * $(id)', '', '* * * * ?', ' * * * * *', 'x'.repeat(300)])(
+  // Six fields (seconds first) the scheduler takes, and gitbus does not: a schedule is to the minute.
+  it.each(['* * *', '* * * * * *', '0 0 3 * * *', '*/2 * * * * *', '* * * * * * *', '@daily', '0 3 * * funday', '0 3 * * mon;rm -rf /', '0 3 * * $(id)', '', '* * * * ?', ' * * * * *', 'x'.repeat(300)])(
     'rejects %j',
     (c) => {
       expect(isCronExpression(c)).toBe(false);
@@ -143,7 +144,6 @@ describe('cron values', () => {
     ['0 3 0 * *', 'the day of month 0 is out of range 1-31'],
     ['0 3 * 13 *', 'the month 13 is out of range 1-12'],
     ['0 3 * * 8', 'the day of week 8 is out of range 0-7'],
-    ['61 0 3 * * *', 'the second 61 is out of range 0-59'],
     ['*/0 * * * *', 'the minute field "*/0" has a step of zero'],
     ['5-1 * * * *', 'the minute range "5-1" runs backwards'],
     ['0 3 * * fri-mon', 'the day of week range "fri-mon" runs backwards'],
@@ -168,7 +168,8 @@ describe('cron values', () => {
       } catch {
         evaluates = false;
       }
-      expect(isCronExpression(line), line).toBe(evaluates);
+      // Six fields the scheduler evaluates (seconds first), and gitbus refuses them all.
+      expect(isCronExpression(line), line).toBe(evaluates && line.trim().split(/\s+/).length === 5);
     }
   });
 });
