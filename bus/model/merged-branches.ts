@@ -1,4 +1,5 @@
 import type { ProjectReport } from '../../schemas/project.js';
+import { timestampMs } from '../../schemas/timestamp.js';
 import type { TaskState } from './types.js';
 
 /**
@@ -28,17 +29,51 @@ export function resolvesIntegration(merge: readonly string[], state: TaskState |
 /**
  * Which of the follow-ups that resolved an integration (resolvesIntegration) `gitbus group` and `gitbus resolve` both
  * name: one whose result is on the integration's branch itself before one beside it (a push that landed later may
- * have gone beside it, after a newer follow-up took the branch), and among those the newest by id (ids begin with
- * when they were dispatched). One rule for both, so that they name the same task. Pure.
+ * have gone beside it, after a newer follow-up took the branch), and among those the one dispatched last
+ * (newestDispatched). One rule for both, so that they name the same task. Pure.
  */
-export function settlingFollowUp<T extends { id: string; branch: string | null }>(integrationBranch: string | null, resolving: readonly T[]): T | undefined {
+export function settlingFollowUp<T extends Dispatched & { branch: string | null }>(integrationBranch: string | null, resolving: readonly T[]): T | undefined {
   const own = resolving.filter((t) => t.branch === integrationBranch);
-  return newestById(own.length > 0 ? own : resolving);
+  return newestDispatched(own.length > 0 ? own : resolving);
 }
 
-/** The task with the greatest id: the one dispatched last, for ids gitbus made. Pure. */
-export function newestById<T extends { id: string }>(tasks: readonly T[]): T | undefined {
+/** A task as the order of dispatch reads it: its id, and its handoff's `created` (null: the handoff does not say). */
+export interface Dispatched {
+  id: string;
+  created: string | null;
+}
+
+/** Ids gitbus makes (`20261204-183215-c2ndk6`) start with the second they were made in (UTC). */
+const TIMED_ID_RE = /^\d{8}-\d{6}-/;
+const SECOND_CHARS = 'yyyymmdd-hhmmss'.length;
+
+/** Whether the id is one gitbus made, which says when it was dispatched. Pure. */
+export function isTimedId(id: string): boolean {
+  return TIMED_ID_RE.test(id);
+}
+
+/**
+ * Whether `a` was dispatched before `b`, as far as their ids and handoffs say; null when they say nothing. Ids gitbus
+ * made name the second; within one second their random tails are no order (two follow-ups one quick run apart, as a
+ * resolve that failed at once and the resolve after it), and the handoffs' `created`, read from the same clock as
+ * the id but to the millisecond, decides. Ids given by hand say nothing. Pure.
+ */
+export function dispatchedEarlier(a: Dispatched, b: Dispatched): boolean | null {
+  if (!isTimedId(a.id) || !isTimedId(b.id)) return null;
+  const sa = a.id.slice(0, SECOND_CHARS);
+  const sb = b.id.slice(0, SECOND_CHARS);
+  if (sa !== sb) return sa < sb;
+  const ca = a.created === null ? undefined : timestampMs(a.created);
+  const cb = b.created === null ? undefined : timestampMs(b.created);
+  return ca === undefined || cb === undefined || ca === cb ? null : ca < cb;
+}
+
+/**
+ * The task dispatched last (dispatchedEarlier); where their ids and handoffs say nothing, the one with the greatest
+ * id, so that group and resolve name the same one. Pure.
+ */
+export function newestDispatched<T extends Dispatched>(tasks: readonly T[]): T | undefined {
   let newest: T | undefined;
-  for (const t of tasks) if (newest === undefined || t.id > newest.id) newest = t;
+  for (const t of tasks) if (newest === undefined || (dispatchedEarlier(newest, t) ?? t.id > newest.id)) newest = t;
   return newest;
 }

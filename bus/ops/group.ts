@@ -10,7 +10,7 @@ import { archivedRuns, archivedStates } from './archived-trust.js';
 import { resultsRemote } from './branch-remote.js';
 import { runClaim } from '../model/resume-plan.js';
 import { groupTaskIds } from './group-members.js';
-import { newestById, resolvesIntegration, settlingFollowUp, unmergedBranches } from '../model/merged-branches.js';
+import { dispatchedEarlier, isTimedId, newestDispatched, resolvesIntegration, settlingFollowUp, unmergedBranches, type Dispatched } from '../model/merged-branches.js';
 import { recordedGroup } from '../groups-ledger.js';
 import { snapshotOrLast, type Offline } from './query.js';
 
@@ -52,6 +52,8 @@ export interface GroupTask {
   archived: string | null;
   /** The task it resumes (`gitbus resume` of a workstream), for the follow-ups among `others`. */
   resumes: string | null;
+  /** When it was dispatched (the handoff's `created`), which orders follow-ups made within one second. */
+  created: string | null;
 }
 
 export interface GroupView {
@@ -107,8 +109,8 @@ export function settlement(integration: GroupTask, merge: readonly string[], oth
   // Its handoff's branch is the integration's; its response's may be beside it (`-moved-`).
   const resolving = others.filter((o) => onBranch(integration, o) && resolvesIntegration(merge, o.state, o.project));
   const resolvedBy = settlingFollowUp(integration.branch, resolving)?.id ?? null;
-  const settled = newestById([...resolving, ...(integration.state === 'succeeded' ? [integration] : [])])?.id ?? null;
-  const superseded = settled === null ? [] : others.filter((o) => o.id !== settled && o.state !== 'succeeded' && isFinalState(o.state) && onBranch(integration, o) && dispatchedBefore(o.id, settled)).map((o) => o.id);
+  const settled = newestDispatched([...resolving, ...(integration.state === 'succeeded' ? [integration] : [])]) ?? null;
+  const superseded = settled === null ? [] : others.filter((o) => o.id !== settled.id && o.state !== 'succeeded' && isFinalState(o.state) && onBranch(integration, o) && dispatchedBefore(o, settled)).map((o) => o.id);
   return { resolvedBy, superseded };
 }
 
@@ -166,6 +168,7 @@ function groupTask(p: Parts): GroupTask {
     reason: r && r.status !== 'succeeded' ? (r.reason ?? null) : null,
     archived: p.archived,
     resumes: h?.resumes ?? null,
+    created: h?.created ?? null,
   };
 }
 
@@ -259,14 +262,13 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
   };
 }
 
-/** Ids gitbus makes (`20261204-183215-c2ndk6`) start with when they were made. */
-const TIMED_ID_RE = /^\d{8}-\d{6}-/;
-
 /**
- * Whether task `a` was dispatched before task `b`, as far as their ids say: a follow-up made after the one that
- * settled the integration (a resume of it, a `resolve --force`) did not end before it and is not moot. Ids given
- * by hand say nothing: taken as before, as a failure the settle came after is the common case.
+ * Whether task `a` was dispatched before task `b`, as far as their ids and handoffs say (dispatchedEarlier): a
+ * follow-up made after the one that settled the integration (a resume of it, a `resolve --force`) did not end before
+ * it and is not moot. Ids given by hand say nothing: taken as before, as a failure the settle came after is the
+ * common case. Pure.
  */
-export function dispatchedBefore(a: string, b: string): boolean {
-  return !(TIMED_ID_RE.test(a) && TIMED_ID_RE.test(b)) || a < b;
+export function dispatchedBefore(a: Dispatched, b: Dispatched): boolean {
+  if (!isTimedId(a.id) || !isTimedId(b.id)) return true;
+  return dispatchedEarlier(a, b) ?? a.id < b.id;
 }

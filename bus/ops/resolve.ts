@@ -205,19 +205,19 @@ async function followUps(ctx: BusContext, integration: string, repo: string, bra
   // As `gitbus group` judges it: one that pushed nothing, or a branch lacking workstreams, resolved nothing.
   const resolves = (state: TaskState, p: ProjectReport | undefined) => resolvesIntegration(merge, state, p);
   let busy: { id: string; state: TaskState } | null = null;
-  const resolving: { id: string; branch: string | null; remote: string }[] = [];
+  const resolving: { id: string; branch: string | null; remote: string; created: string | null }[] = [];
   for (const id of ids) {
     if (id === integration) continue;
     const v = await snap.baseView(id, false);
     if (!v) continue;
     if (!isFinal(v.state)) busy ??= { id, state: v.state };
-    else if (resolves(v.state, v.response?.project)) resolving.push({ id, branch: v.response?.project?.branch ?? null, remote: resultsRemote(repo, v.response?.project, v.responseBody, v.delivery?.url) });
+    else if (resolves(v.state, v.response?.project)) resolving.push({ id, branch: v.response?.project?.branch ?? null, remote: resultsRemote(repo, v.response?.project, v.responseBody, v.delivery?.url), created: v.handoff?.created ?? null });
   }
   // One archived since (it ended a day ago): as this home noted the group's follow-ups (bus/groups-ledger.ts).
   if (resolving.length === 0 && group !== null) {
     for (const a of await archivedNoted(ctx, group, snap)) {
       if (a.id !== integration && a.handoff.repo === repo && a.handoff.branch === branch && resolves(a.state, a.response?.project)) {
-        resolving.push({ id: a.id, branch: a.response?.project?.branch ?? null, remote: resultsRemote(repo, a.response?.project, a.responseBody, a.deliveredUrl) });
+        resolving.push({ id: a.id, branch: a.response?.project?.branch ?? null, remote: resultsRemote(repo, a.response?.project, a.responseBody, a.deliveredUrl), created: a.handoff.created ?? null });
       }
     }
   }

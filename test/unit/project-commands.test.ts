@@ -83,7 +83,7 @@ describe('the remote the Branch section\'s commands name', () => {
     expect(projectUrlOfBody(body, { ...report, repo: 'other' })).toBeUndefined();
     expect(projectUrlOfBody(body, { ...report, pushed: false })).toBeUndefined();
     // gitbus group, from the task's own remote as groupView makes it.
-    const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch: report.branch, remote: resultsRemote('proj', report, body), node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null };
+    const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch: report.branch, remote: resultsRemote('proj', report, body), node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null, created: null };
     expect(groupText({ group: 'g', title: 't', repo: 'proj', base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], superseded: [], costUsd: 0, offline: null })).toContain(`integrated: ${fetchFrom(url)}`);
   });
 
@@ -144,7 +144,7 @@ describe('commands printed from bus fields', () => {
     expect(words(after[3]!)).toEqual(['git', '-C', '', 'push', repo, `HEAD:refs/heads/${branch}`]);
     // gitbus group
     // From the group's repo, not a remote name the person's checkout may not have.
-    const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, remote: repo, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null };
+    const integration = { id: 't2', state: 'succeeded' as const, title: 't', workstream: null, runner: 'merge', branch, remote: repo, node: 'w', attempt: 1, session: null, costUsd: null, project: report, waitingFor: [], reason: null, archived: null, resumes: null, created: null };
     const group = groupText({ group: 'g', title: 't', repo, base: 'main', baseCommit: null, workstreams: [], integration, others: [], resolvedBy: null, incomplete: [], superseded: [], costUsd: 0, offline: null });
     expect(words(group.split('\n').find((l) => l.startsWith('integrated: '))!.slice('integrated: '.length))).toEqual(fetch);
     const conflicted = { ...integration, state: 'failed' as const, project: { ...report, conflicts: [{ branch, files: ['a'] }] } };

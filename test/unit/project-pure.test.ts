@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { branchViolation, defaultBranch, projectReportSchema, pushedNothing } from '../../schemas/project.js';
 import { notPushedWords } from '../../bus/project/push-state.js';
 import { branchSection, projectFields, reasonText, responseBody } from '../../bus/ops/respond.js';
-import { resolvesIntegration, settlingFollowUp, unmergedBranches } from '../../bus/model/merged-branches.js';
+import { dispatchedEarlier, newestDispatched, resolvesIntegration, settlingFollowUp, unmergedBranches } from '../../bus/model/merged-branches.js';
 import { cancelCounts } from '../../cli/commands/cancel.js';
 import { dispatchedBefore, incompleteResolves, settlement } from '../../bus/ops/group.js';
 import { groupText } from '../../cli/commands/group.js';
@@ -252,7 +252,7 @@ describe('what git said', () => {
 describe('a resolve follow-up counts by what its branch contains', () => {
   const merge = ['g/a', 'g/b'];
   it('of several resolving follow-ups, group and resolve name the one on the branch itself, else the newest; superseded is judged against the newest', () => {
-    const base = { title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], archived: null, resumes: null, remote: '/r.git', runner: 'claude' };
+    const base = { title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], archived: null, resumes: null, created: null, remote: '/r.git', runner: 'claude' };
     const report = { repo: '/r.git', branch: 'g/integration', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true, merged: merge };
     const integration = { ...base, id: '20261204-100000-iiiiii', state: 'failed' as const, runner: 'merge', branch: 'g/integration', reason: 'conflicts', project: { ...report, pushed: false, conflicts: [{ branch: 'g/b', files: ['x'] }] } };
     // An older resolve whose push landed later, beside the branch a newer one had taken meanwhile (a delivery).
@@ -281,7 +281,7 @@ describe('a resolve follow-up counts by what its branch contains', () => {
   });
 
   it('group counts none that lacks a workstream, and says which it lacks', () => {
-    const base = { state: 'succeeded' as const, title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], reason: null, archived: null, resumes: null, remote: '/r.git' };
+    const base = { state: 'succeeded' as const, title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], reason: null, archived: null, resumes: null, created: null, remote: '/r.git' };
     const report = { repo: '/r.git', branch: 'g/integration', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
     const integration = { ...base, id: 'i', state: 'failed' as const, runner: 'merge', branch: 'g/integration', project: { ...report, pushed: false, merged: ['g/a'], conflicts: [{ branch: 'g/b', files: ['README.md'] }] } };
     const lazy = { ...base, id: 'r1', state: 'failed' as const, runner: 'claude', branch: 'g/integration', project: { ...report, merged: [] } };
@@ -307,7 +307,7 @@ describe('a resolve follow-up counts by what its branch contains', () => {
   });
 
   it('group names a resolve by hand so, and drops the reasons of failures a later resolve made moot', () => {
-    const base = { title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], archived: null, resumes: null, remote: '/r.git' };
+    const base = { title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], archived: null, resumes: null, created: null, remote: '/r.git' };
     const report = { repo: '/r.git', branch: 'g/integration', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true };
     const integration = { ...base, id: 'i', state: 'failed' as const, runner: 'merge', branch: 'g/integration', reason: 'conflicts', project: { ...report, pushed: false, merged: ['g/a'], conflicts: [{ branch: 'g/b', files: ['README.md'] }] } };
     const lazy = { ...base, id: 'r1', state: 'failed' as const, runner: 'claude', branch: 'g/integration', reason: 'g/integration does not contain g/a; resolve again (gitbus resolve i), or merge again (gitbus resolve i --runner merge)', project: { ...report, merged: [] } };
@@ -333,10 +333,41 @@ describe('cancel --group counts', () => {
 
 describe('a failed follow-up made moot by the one that settled the integration', () => {
   it('is one dispatched before it, as gitbus ids say; ids given by hand count as before', () => {
-    expect(dispatchedBefore('20261204-101500-aaaaaa', '20261204-101501-bbbbbb')).toBe(true);
+    const at = (id: string, created: string | null = null) => ({ id, created });
+    expect(dispatchedBefore(at('20261204-101500-aaaaaa'), at('20261204-101501-bbbbbb'))).toBe(true);
     // A resume of the resolve, or a resolve --force, after the settle: not moot, its failure is news.
-    expect(dispatchedBefore('20261204-101502-cccccc', '20261204-101501-bbbbbb')).toBe(false);
-    expect(dispatchedBefore('my-resolve', '20261204-101501-bbbbbb')).toBe(true);
+    expect(dispatchedBefore(at('20261204-101502-cccccc'), at('20261204-101501-bbbbbb'))).toBe(false);
+    expect(dispatchedBefore(at('my-resolve'), at('20261204-101501-bbbbbb'))).toBe(true);
+    // The second in the ids outranks `created`, which a handoff may leave out or a person may have written.
+    expect(dispatchedBefore(at('20261204-101500-zzzzzz', '2026-12-04T10:15:09.000Z'), at('20261204-101501-aaaaaa', '2026-12-04T10:15:01.000Z'))).toBe(true);
+  });
+
+  it('within one second, by the handoffs\' created: the ids\' random tails are no order', () => {
+    // A resolve that failed at once and the one dispatched after it, 0.3 s apart: the earlier one's tail sorts last.
+    const failedFirst = { id: '20261204-101500-zzzzzz', created: '2026-12-04T10:15:00.100Z' };
+    const settledAfter = { id: '20261204-101500-aaaaaa', created: '2026-12-04T10:15:00.400Z' };
+    expect(dispatchedBefore(failedFirst, settledAfter)).toBe(true);
+    expect(dispatchedBefore(settledAfter, failedFirst)).toBe(false);
+    expect(dispatchedEarlier(failedFirst, settledAfter)).toBe(true);
+    expect(newestDispatched([settledAfter, failedFirst])).toBe(settledAfter);
+    expect(newestDispatched([failedFirst, settledAfter])).toBe(settledAfter);
+    // Nothing says (no created, or the same millisecond): by id, as before, so group and resolve still agree.
+    expect(dispatchedEarlier({ ...failedFirst, created: null }, settledAfter)).toBeNull();
+    expect(dispatchedBefore({ ...failedFirst, created: null }, settledAfter)).toBe(false);
+    expect(newestDispatched([{ ...settledAfter, created: failedFirst.created }, failedFirst])?.id).toBe(failedFirst.id);
+
+    // As group judges the fan-out: the failure is moot, its reason not printed, and the later resolve is the one named.
+    const merge = ['g/a', 'g/b'];
+    const base = { title: 't', workstream: null, node: 'w', attempt: 1, session: null, costUsd: null, waitingFor: [], archived: null, resumes: null, remote: '/r.git', runner: 'claude' };
+    const report = { repo: '/r.git', branch: 'g/integration', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: true, merged: merge };
+    const integration = { ...base, id: '20261204-101400-iiiiii', created: '2026-12-04T10:14:00.000Z', state: 'failed' as const, runner: 'merge', branch: 'g/integration', reason: 'conflicts', project: { ...report, pushed: false, conflicts: [{ branch: 'g/b', files: ['x'] }] } };
+    const lazy = { ...base, ...failedFirst, state: 'failed' as const, branch: 'g/integration', reason: 'resolve again', project: { ...report, merged: [] } };
+    const done = { ...base, ...settledAfter, state: 'succeeded' as const, branch: 'g/integration', reason: null, project: report };
+    expect(settlement(integration, merge, [lazy, done])).toEqual({ resolvedBy: done.id, superseded: [lazy.id] });
+    // Two that resolved it within one second: the later one, for group as for resolve.
+    const alsoDone = { ...done, ...failedFirst };
+    expect(settlement(integration, merge, [done, alsoDone]).resolvedBy).toBe(done.id);
+    expect(settlingFollowUp('g/integration', [done, alsoDone])?.id).toBe(done.id);
   });
 });
 
