@@ -15,6 +15,7 @@ import { indexTree, type LiveTree } from './index-tree.js';
 import { DISK_MIN_NEW, handoffFactsFile, loadParsedFromDisk, readHandoffRows, rowMatches, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
 import { baseViews, cached, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
 import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
+import { taskFilesProblems } from './snapshot-problems.js';
 import { applyDependencies, baseTaskView, isDeliveryRef, refsToParse, withDependencies, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
 import { shellWord } from '../project/shell-word.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
@@ -328,7 +329,7 @@ export class Snapshot {
    * from any node that found the holder silent (bus/ops/reap.ts). Said, as a warning: without a trust root anyone
    * with push access can write any file; with one, such files are refused as forged (§12).
    */
-  private async responseByOther(files: TaskFiles): Promise<FileProblem | null> {
+  async responseByOther(files: TaskFiles): Promise<FileProblem | null> {
     const ref = files.response;
     if (!ref) return null;
     const r = cached(ref.path, ref.oid) ?? (await this.parse(ref));
@@ -353,36 +354,7 @@ export class Snapshot {
   async allProblems(): Promise<FileProblem[]> {
     const facts = this.handoffRows();
     const problems = [...this.index.problems, ...this.settingsProblems];
-    const add = async (ref: FileRef | undefined): Promise<void> => {
-      if (!ref) return;
-      // Nearly always in the parse cache already (status built every view first).
-      const p = cached(ref.path, ref.oid) ?? (await this.parse(ref));
-      const found = p.ok ? p.warnings : p.problems;
-      if (found.length > 0) problems.push(...found);
-    };
-    for (const files of this.index.tasks.values()) {
-      const h = files.handoff;
-      // A handoff's warnings (or problems) are in its facts row. Most tasks have no other file: no await for them.
-      const row = h && !cached(h.path, h.oid) ? facts?.get(h.oid) : undefined;
-      if (rowMatches(row, h)) {
-        if (row.problems.length > 0) problems.push(...row.problems);
-      } else await add(h);
-      if (files.claims.size > 0) for (const ref of files.claims.values()) await add(ref);
-      if (files.releases.size > 0) for (const ref of files.releases.values()) await add(ref);
-      if (files.cancel) await add(files.cancel);
-      if (files.response) {
-        await add(files.response);
-        const other = await this.responseByOther(files);
-        if (other) problems.push(other);
-      }
-      if (files.deliveries) {
-        for (const ref of files.deliveries.values()) await add(ref);
-        const v = await this.baseView(files.id, false);
-        // The view's problems hold the deliveries' parse problems (added above) and why one that parses does not count.
-        const paths = new Set([...files.deliveries.values()].map((r) => r.path));
-        if (v) problems.push(...v.problems.filter((p) => paths.has(p.path) && !problems.includes(p)));
-      }
-    }
+    for (const files of this.index.tasks.values()) await taskFilesProblems(this, files, facts, problems);
     for (const n of await this.nodes()) problems.push(...n.problems);
     this.saveParsed();
     return problems;

@@ -11,7 +11,7 @@ import { MAIN } from '../repo.js';
 import type { ObjectStore } from '../store/objects.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
 import { outageCode } from '../remote-failure.js';
-import { firstLine } from '../../schemas/errors.js';
+import { firstLine, type FileProblem } from '../../schemas/errors.js';
 import { liveTaskId } from './archive-lookup.js';
 import { defaultBranch, type ProjectReport } from '../../schemas/project.js';
 import { summarize, type TaskSummary } from './task-summary.js';
@@ -20,6 +20,7 @@ import { findCounted } from './archived-trust.js';
 import { fetchCommand } from '../project/fetch-command.js';
 import { resultsRemote } from './branch-remote.js';
 import { enforcedTrust } from '../trust/enforce.js';
+import { taskProblems } from '../model/snapshot-problems.js';
 import { archivedTaskHandoffVerdict, liveHandoffVerdict, type TrustVerdict } from '../trust/verify-verdicts.js';
 
 /** Reads the current state of main (fetching only if the remote moved). */
@@ -134,7 +135,9 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
     // Read only of the node the bus says holds the claim, for that attempt: another node's beat changes nothing here.
     const beat = view.state === 'claimed' && view.claim?.node && !offline ? await readBeat(ctx, view.claim.node) : null;
     const delivering = view.claim ? beat?.delivering[`${id}.${view.claim.attempt}`] : undefined;
-    return { id, state: view.state, archived: null, summary: summarize(view, snap.settings.maxAttempts), files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}), ...(verdict ? { trust: verdict } : {}), ...(delivering ? { delivering } : {}) };
+    // As lint says them: every claim and release of the task, not only the open attempt's (the view's problems).
+    const summary = { ...summarize(view, snap.settings.maxAttempts), problems: unique([...view.problems, ...(await taskProblems(snap, id))]) };
+    return { id, state: view.state, archived: null, summary, files, forged: snap.forged.filter((x) => x.id === id), offline, ...(branch ? { branch } : {}), ...(verdict ? { trust: verdict } : {}), ...(delivering ? { delivering } : {}) };
   }
   // Before the archive, which needs the remote: a dispatch queued here is what the dispatcher asks about next.
   const queued = queuedDispatch(ctx.paths.home, ref);
@@ -153,6 +156,17 @@ export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask>
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
   const verdict = trust ? await archivedTaskHandoffVerdict(ctx, snap, trust, ref, entry, new Date()) : null;
   return { id: ref, state: entry.state, archived: entry.month, summary: summarize(view, snap.settings.maxAttempts), files, forged, offline: null, ...(branch ? { branch } : {}), ...(trust && verdict ? { trust: { version: trust.accepted.version, ...verdict } } : {}) };
+}
+
+/** Each problem once, in order: the same file's problem may come from the view and from lint's look at it. */
+function unique(problems: FileProblem[]): FileProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\0${p.field}\0${p.reason}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**

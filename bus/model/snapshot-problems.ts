@@ -1,0 +1,64 @@
+import type { FileProblem } from '../../schemas/errors.js';
+import { LIVE_FOLDERS } from '../../schemas/layout.js';
+import type { CachedFacts } from '../store/parse-cache-file.js';
+import { rowMatches } from './snapshot-disk-cache.js';
+import { cached } from './snapshot-memos.js';
+import type { Snapshot } from './snapshot.js';
+import type { FileRef, TaskFiles } from './types.js';
+
+/**
+ * The problems of one task's files as `gitbus lint` finds them: each file's warnings or problems (every claim and
+ * release, not only the open attempt's), a result written in another node's name, why a delivery does not count.
+ * `facts`: the handoff rows of the parse cache, which hold a handoff's problems without parsing it again.
+ */
+export async function taskFilesProblems(snap: Snapshot, files: TaskFiles, facts: ReadonlyMap<string, CachedFacts> | null | undefined, out: FileProblem[]): Promise<void> {
+  const add = async (ref: FileRef | undefined): Promise<void> => {
+    if (!ref) return;
+    // Nearly always in the parse cache already (status built every view first).
+    const p = cached(ref.path, ref.oid) ?? (await snap.parse(ref));
+    const found = p.ok ? p.warnings : p.problems;
+    if (found.length > 0) out.push(...found);
+  };
+  const h = files.handoff;
+  // A handoff's warnings (or problems) are in its facts row. Most tasks have no other file: no await for them.
+  const row = h && !cached(h.path, h.oid) ? facts?.get(h.oid) : undefined;
+  if (rowMatches(row, h)) {
+    if (row.problems.length > 0) out.push(...row.problems);
+  } else await add(h);
+  if (files.claims.size > 0) for (const ref of files.claims.values()) await add(ref);
+  if (files.releases.size > 0) for (const ref of files.releases.values()) await add(ref);
+  if (files.cancel) await add(files.cancel);
+  if (files.response) {
+    await add(files.response);
+    const other = await snap.responseByOther(files);
+    if (other) out.push(other);
+  }
+  if (files.deliveries) {
+    for (const ref of files.deliveries.values()) await add(ref);
+    const v = await snap.baseView(files.id, false);
+    // The view's problems hold the deliveries' parse problems (added above) and why one that parses does not count.
+    const paths = new Set([...files.deliveries.values()].map((r) => r.path));
+    if (v) out.push(...v.problems.filter((p) => paths.has(p.path) && !out.includes(p)));
+  }
+}
+
+/**
+ * Everything lint says of task `id`'s own files on main, for `show`: the problems of its files (taskFilesProblems),
+ * and those of paths named for it that the index could not take as its files (`claims/<id>.01.md`, a claim without
+ * an attempt number), which lint lists among the layout's problems.
+ */
+export async function taskProblems(snap: Snapshot, id: string): Promise<FileProblem[]> {
+  const out = snap.index.problems.filter((p) => namedFor(p.path, id));
+  const files = snap.index.tasks.get(id);
+  if (files) await taskFilesProblems(snap, files, undefined, out);
+  return out;
+}
+
+/** Whether `path` is a task file's path for `id` in a live folder (`<folder>/<id>.md`, `<folder>/<id>.<anything>.md`). Pure. */
+function namedFor(path: string, id: string): boolean {
+  const slash = path.indexOf('/');
+  const folder = path.slice(0, slash);
+  if (slash < 0 || folder === 'nodes' || !(LIVE_FOLDERS as readonly string[]).includes(folder)) return false;
+  const name = path.slice(slash + 1);
+  return name === `${id}.md` || (name.startsWith(`${id}.`) && name.endsWith('.md'));
+}

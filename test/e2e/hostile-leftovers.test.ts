@@ -1,0 +1,63 @@
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
+import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { gitbus, gitCli, json } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+
+interface Problem {
+  path: string;
+  field: string;
+  reason: string;
+  fix: string;
+}
+
+/**
+ * What a hostile-repository probe left after the first round: files and refs pushed with plain git that a reader
+ * misread (a problem show did not name, a tag taken for a heartbeat, a FIFO taken for a changed file, a path in a
+ * response that made `logs` say whether a file exists on the reading machine).
+ */
+describe('hostile content pushed with plain git, second round', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let work = '';
+  let home = '';
+
+  /** Files written in the person's clone, committed and pushed to main as a person would. */
+  const push = async (files: Record<string, string>, message: string): Promise<void> => {
+    gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);
+    for (const [path, text] of Object.entries(files)) {
+      await mkdir(join(work, path, '..'), { recursive: true });
+      await writeFile(join(work, path), text);
+    }
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', message], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+  };
+  const claim = (id: string, attempt: number, extra = '') => `---\nid: ${id}\nattempt: ${attempt}\nnode: alpha\nclaimed: 2026-11-21T00:00:00Z\n${extra}---\n`;
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha', initArgs: ['--runner', 'shell'] });
+    home = bus.home('alpha');
+    work = join(bus.dir, 'person');
+    gitCli(['clone', '-q', bus.remote, work]);
+  });
+  afterAll(async () => bus?.cleanup());
+
+  it('show names the problems of every claim file of the task (each attempt, and a name lint cannot take), as lint does', async () => {
+    await bus.dispatch('alpha', ['claimed three times', '--id', 'c1']);
+    await push({
+      'claims/c1.1.md': claim('c1', 1, 'bogus: 1\n'),
+      'releases/c1.1.md': '---\nid: c1\nattempt: 1\nnode: alpha\nreleased: 2026-11-21T00:01:00Z\n---\n',
+      'claims/c1.2.md': claim('c1', 2),
+      'claims/c1.03.md': claim('c1', 3),
+    }, 'claims of c1 with problems');
+    const lint = json<{ problems: Problem[] }>(await gitbus(['lint', '--json'], { home })).problems.filter((p) => p.path.startsWith('claims/c1.'));
+    expect(lint.map((p) => p.path).sort()).toEqual(['claims/c1.03.md', 'claims/c1.1.md']);
+    const shown = await gitbus(['show', 'c1', '--json'], { home });
+    expect(shown.code, shown.stderr).toBe(0);
+    const problems = json<{ summary: { problems: Problem[] } }>(shown).summary.problems;
+    for (const p of lint) expect(problems).toContainEqual(expect.objectContaining({ path: p.path, field: p.field, reason: p.reason, fix: p.fix }));
+    const human = await gitbus(['show', 'c1'], { home });
+    expect(human.stdout).toContain('error: claims/c1.1.md (bogus): unknown field "bogus"');
+    expect(human.stdout).toContain('error: claims/c1.03.md: the attempt "03" has leading zeros\n    fix: rename it to claims/c1.3.md');
+  });
+});
