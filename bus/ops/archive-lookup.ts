@@ -181,8 +181,14 @@ async function lookUp(store: ObjectStore, head: string, ids: string[], reader: A
   // The tasks' folders with their files, in one exchange.
   await need([...folder].flatMap(([id, f]) => (known.has(id) ? [] : f.signatures ? [f.task, f.signatures] : [f.task])));
   for (const [id, f] of folder) {
-    const blobs = async (oid: string | null) => new Map(oid ? (await store.readTree(oid)).filter((e) => e.type === 'blob' && e.mode !== '120000').map((e) => [e.path, e.oid] as const) : []);
-    const files = await blobs(f.task);
+    const files = new Map<string, string>();
+    // A link, folder or submodule where a file goes is never read nor followed; only its end's is said (archivedEnd).
+    const unread = new Map<string, UnreadSidecar['is']>();
+    for (const e of await store.readTree(f.task)) {
+      const is = notAFile(e);
+      if (is) unread.set(e.path, is);
+      else files.set(e.path, e.oid);
+    }
     const sigEntries = f.signatures ? await store.readTree(f.signatures) : [];
     const signatures = new Map<string, string>();
     const unreadSignatures = new Map<string, UnreadSidecar['is']>();
@@ -191,15 +197,18 @@ async function lookUp(store: ObjectStore, head: string, ids: string[], reader: A
       if (is) unreadSignatures.set(e.path, is);
       else signatures.set(e.path, e.oid);
     }
-    out.set(id, { month: f.month, ...(await archivedEnd(store, id, f.month, files)), files, signatures, ...(unreadSignatures.size > 0 ? { unreadSignatures } : {}) });
+    out.set(id, { month: f.month, ...(await archivedEnd(store, id, f.month, files, unread)), files, signatures, ...(unreadSignatures.size > 0 ? { unreadSignatures } : {}) });
   }
   return out;
 }
 
 /** How an archived task ended, from its folder's files; `invalid`, with why, when they do not say. */
-async function archivedEnd(store: ObjectStore, id: string, month: string, files: ReadonlyMap<string, string>): Promise<Pick<ArchivedTask, 'state' | 'problems'>> {
+async function archivedEnd(store: ObjectStore, id: string, month: string, files: ReadonlyMap<string, string>, unread: ReadonlyMap<string, UnreadSidecar['is']>): Promise<Pick<ArchivedTask, 'state' | 'problems'>> {
   const folder = `${month}/${id}`;
   const resp = files.get('response.md');
+  // What holds an end's name without being a file says nothing of how the task ended: named, never read.
+  const end = resp === undefined ? ['response.md', 'cancel.md'].find((n) => unread.has(n) && (n === 'response.md' || !files.has(n))) : undefined;
+  if (end !== undefined) return { state: 'invalid', problems: [unreadEnd(folder, end, unread.get(end) ?? 'link')] };
   if (resp !== undefined) {
     const bytes = await store.readBlobUpTo(resp, MAX_FILE_BYTES);
     if (typeof bytes === 'number') return { state: 'invalid', problems: [{ ...tooLargeProblem(`archive:${folder}/response.md`, bytes), fix: `put the response back as it was: git log archive -- ${folder}/ lists the commits that changed it` }] };
@@ -210,6 +219,18 @@ async function archivedEnd(store: ObjectStore, id: string, month: string, files:
   if (files.has('cancel.md')) return { state: 'cancelled', problems: [] };
   const fix = `put the file back as it was: git log archive -- ${folder}/ ${archiveIndexPathFor(month, id)}/ lists the commits that changed it`;
   return { state: 'invalid', problems: [{ path: `archive:${folder}/`, field: '', reason: 'the archived task has neither response.md nor cancel.md, so how it ended is unknown', fix, severity: 'error' }] };
+}
+
+/** The problem of an archived task whose `name` (response.md, cancel.md) is a link, folder or submodule. Pure. */
+function unreadEnd(folder: string, name: string, is: UnreadSidecar['is']): FileProblem {
+  const what = is === 'folder' ? 'a folder' : is === 'link' ? 'a symbolic link' : 'a submodule';
+  return {
+    path: `archive:${folder}/${name}`,
+    field: '',
+    reason: `${name} is ${what}, not a file: gitbus never reads one (nor follows a link), so how the archived task ended is unknown`,
+    fix: `put ${name} back as the file it was: git log archive -- ${folder}/ lists the commits that changed it`,
+    severity: 'error',
+  };
 }
 
 /** Finds the folders of `wanted` (emptied as they are found) by reading the archive's trees level by level. */

@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveIndexProblems, archiveRootProblems } from '../../bus/ops/doctor-archive.js';
@@ -120,6 +120,8 @@ describe('an archived task whose end is damaged', () => {
     ['rewritten into what does not parse', (f) => writeFileSync(f, '---\ngarbage: [\n---\n'), (month, dep) => ({ path: `archive:${month}/${dep}/response.md`, reason: /./ })],
     ['deleted', (f) => rmSync(f), (month, dep) => ({ path: `archive:${month}/${dep}/`, reason: /neither response.md nor cancel.md/ })],
     // Read whole, a blob over the object cap made show, status, the watcher and every lookup of it fail (OBJECT_TOO_LARGE).
+    // Read through, the link would make the archive say how the task ended with the bytes of a file on the reader's machine.
+    ['linked to a file elsewhere', (f) => { rmSync(f); symlinkSync('/etc/passwd', f); }, (month, dep) => ({ path: `archive:${month}/${dep}/response.md`, reason: /^response\.md is a symbolic link, not a file: gitbus never reads one \(nor follows a link\)/ })],
     ['replaced by 65 MiB', (f) => writeFileSync(f, 'x'.repeat(65 * 1024 * 1024)), (month, dep) => ({ path: `archive:${month}/${dep}/response.md`, reason: /the file is 68157440 bytes, more than the limit/ })],
   ];
   it.each(cases)('its response %s: show says invalid and names the file; the task after it stays blocked', async (name, change, expected) => {
@@ -131,8 +133,10 @@ describe('an archived task whose end is damaged', () => {
 
     const w = await gitbus(['watch', '--once', '--json'], { home });
     expect(w.code, w.stderr).toBe(0);
-    const shown = json<{ state: string; summary: { problems: { path: string; reason: string }[] } }>(await gitbus(['show', dep, '--json'], { home }));
+    const shownText = await gitbus(['show', dep, '--json'], { home });
+    const shown = json<{ state: string; summary: { problems: { path: string; reason: string }[] } }>(shownText);
     expect(shown.state).toBe('invalid');
+    expect(shownText.stdout).not.toContain('root:x:0');
     const want = expected(month, dep);
     expect(shown.summary.problems).toContainEqual(expect.objectContaining({ path: want.path, reason: expect.stringMatching(want.reason) }));
     const t = json<{ state: string; files: { path: string }[] }>(await gitbus(['show', after, '--json'], { home }));
