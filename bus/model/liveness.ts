@@ -81,6 +81,16 @@ export function strayHeartbeatRefs(refs: ReadonlyMap<string, string>): string[] 
 }
 
 /**
+ * `obs` without `nodes`: those whose heartbeat ref holds no commit (bus/ops/heartbeat.ts readBeatRef) are judged as
+ * nodes that never beat. Pure.
+ */
+export function withoutNodes(obs: Observations, nodes: Iterable<string>): Observations {
+  const drop = new Set(nodes);
+  if (drop.size === 0) return obs;
+  return { ...obs, nodes: Object.fromEntries(Object.entries(obs.nodes).filter(([n]) => !drop.has(n))) };
+}
+
+/**
  * A pause in this observer's own listings longer than this restarts every silence clock. Half the lease: a
  * watcher lists at every poll and heartbeat (both well below that with the usual settings), and an outage shorter
  * than this plus two heartbeats stays below the lease, so it cannot expire a node that was only cut off.

@@ -7,6 +7,10 @@ import type { BusContext } from '../context.js';
 import { updateObservations } from '../liveness-store.js';
 import { heartbeatRef, type BeatFacts, type Observations } from '../model/liveness.js';
 import { buildCommit, type FileChange } from '../store/objects.js';
+import { readLoose } from '../store/loose-read.js';
+import { isoGit } from '../git/iso-git.js';
+import { fs } from '../node-fs.js';
+import type { FileProblem } from '../../schemas/errors.js';
 import { progressOf, progressText, type Progress } from '../progress.js';
 import type { NodeSpend } from '../spend-ledger.js';
 
@@ -121,9 +125,50 @@ export async function observeHeartbeats(ctx: BusContext, leaseMs: number): Promi
  * error. Call with the clone lock held.
  */
 export async function readBeat(ctx: Pick<BusContext, 'repo'>, node: string): Promise<(BeatFacts & BeatDetails) | null> {
+  return (await readBeatRef(ctx, node)).beat;
+}
+
+/**
+ * What is at `node`'s heartbeat ref: its beat as readBeat reads it, or, when the ref holds an object that is not a
+ * commit (an annotated tag, a tree, a blob pushed with plain git), that object's type: no heartbeat, which the
+ * watcher only ever writes as a commit, and so never one that counts (heartbeatRefProblem says why).
+ */
+export async function readBeatRef(ctx: Pick<BusContext, 'repo'>, node: string): Promise<{ beat: (BeatFacts & BeatDetails) | null; notACommit?: string }> {
+  let oid: string | null;
   try {
-    const oid = await ctx.repo.sync(heartbeatRef(node), { maxAgeMs: 10_000 });
-    if (!oid) return null;
+    oid = await ctx.repo.sync(heartbeatRef(node), { maxAgeMs: 10_000 });
+  } catch {
+    return { beat: null };
+  }
+  if (!oid) return { beat: null };
+  const type = await objectType(ctx.repo.gitdir, ctx.repo.store.cache, oid).catch(() => null);
+  if (type !== null && type !== 'commit') return { beat: null, notACommit: type };
+  return { beat: await beatOfCommit(ctx, oid) };
+}
+
+/** The problem of a heartbeat ref that holds no commit, naming the ref (for status and doctor). Pure. */
+export function heartbeatRefProblem(node: string, type: string): FileProblem {
+  const ref = heartbeatRef(node);
+  const what = type === 'tag' ? 'an annotated tag' : `a ${type}`;
+  return {
+    path: ref,
+    field: '',
+    reason: `it points at ${what}, not a commit: a heartbeat is a commit its node's watcher writes, so this is none and ${node} is not counted as beating`,
+    fix: `delete it from the remote ("git push <remote> --delete ${ref}"; gitbus never writes one) and find who pushed it; the node's watcher writes its heartbeat again when it next beats`,
+    severity: 'error',
+  };
+}
+
+/** The type of object `oid` in the clone: loose ones by their header, packed ones through isomorphic-git. */
+async function objectType(gitdir: string, cache: object, oid: string): Promise<string> {
+  const loose = await readLoose(gitdir, oid, 0);
+  if (loose) return loose.type;
+  return (await (await isoGit()).readObject({ fs, gitdir, oid, format: 'content', cache })).type;
+}
+
+/** A heartbeat commit's heartbeat.yaml read; null when it cannot be read (untrusted input reads as "unknown"). */
+async function beatOfCommit(ctx: Pick<BusContext, 'repo'>, oid: string): Promise<(BeatFacts & BeatDetails) | null> {
+  try {
     const tree = await ctx.repo.store.readTree(await ctx.repo.store.readCommitTree(oid));
     const entry = tree.find((e) => e.path === 'heartbeat.yaml' && e.type === 'blob');
     if (!entry) return null;

@@ -16,7 +16,7 @@ import { updateObservations } from '../liveness-store.js';
 import { heartbeatRef } from '../model/liveness.js';
 import { listFolder, type FileChange } from '../store/objects.js';
 import { claimHolders } from './claim-holders.js';
-import { readBeat } from './heartbeat.js';
+import { readBeatRef } from './heartbeat.js';
 import { nodeLiveness } from './node-liveness.js';
 import { currentSnapshot } from './query.js';
 
@@ -159,7 +159,10 @@ async function refuseLive(ctx: BusContext, node: string, refs: ReadonlyMap<strin
   const snapSettings = (await currentSnapshot(ctx)).settings;
   const at = now.getTime();
   const obs = updateObservations(ctx.paths.home, refs, at, snapSettings.leaseMs);
-  const beat = await readBeat(ctx, node);
+  const read = await readBeatRef(ctx, node);
+  // A ref that holds no commit is no heartbeat (status and doctor say so): nothing there says the node lives.
+  if (read.notACommit !== undefined) return;
+  const beat = read.beat;
   const localRemote = ctx.repo.localRemotePath() !== null;
   // Without its `time`, a beat is as old as this observer has watched its value stand still (bus/model/liveness.ts beatWrittenAt).
   const watched = nodeLiveness(obs, node, beat && { ...beat, time: null }, snapSettings, localRemote, at);

@@ -11,11 +11,11 @@ import { outageCode } from '../remote-failure.js';
 import { listQueue, type QueueEntry } from '../queue.js';
 import { archivedStates } from './archived-trust.js';
 import { readObservations, updateObservations } from '../liveness-store.js';
-import { cardlessNodes, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
+import { cardlessNodes, HEARTBEAT_PREFIX, withoutNodes, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
 import { type FleetReport } from '../model/budget.js';
 import { budgetReport, isLocalRemote } from './budget-report.js';
 import { claimHolders } from './claim-holders.js';
-import { readBeat, type BeatDelivering, type BeatDetails } from './heartbeat.js';
+import { heartbeatRefProblem, readBeatRef, type BeatDelivering, type BeatDetails } from './heartbeat.js';
 import { nodeLiveness } from './node-liveness.js';
 import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
@@ -246,9 +246,19 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
   const settings = core.settings;
   const leaseMs = settings.leaseMs;
   // While the remote cannot be reached, what this node saw last is shown as it was; nothing more is asked of it.
-  const obs = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs, core.holders);
+  const observed = offline ? readObservations(ctx.paths.home) : updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs, core.holders);
   const beats = new Map<string, (BeatFacts & Partial<BeatDetails>) | null>();
-  if (!offline) for (const n of new Set([...core.nodes.map((v) => v.node), ...Object.keys(obs.nodes)])) if (obs.nodes[n]) beats.set(n, await readBeat(ctx, n));
+  // A heartbeat ref that holds no commit (a tag pushed there) is no heartbeat: the node is shown as one that never beat.
+  const notBeats: FileProblem[] = [];
+  if (!offline) {
+    for (const n of new Set([...core.nodes.map((v) => v.node), ...Object.keys(observed.nodes)])) {
+      if (!observed.nodes[n]) continue;
+      const read = await readBeatRef(ctx, n);
+      if (read.notACommit === undefined) beats.set(n, read.beat);
+      else notBeats.push(heartbeatRefProblem(n, read.notACommit));
+    }
+  }
+  const obs = withoutNodes(observed, notBeats.map((p) => p.path.slice(HEARTBEAT_PREFIX.length)));
   const now = Date.now();
   const liveness = (node: string): NodeLiveness => {
     const { liveness: l, beatAt } = nodeLiveness(obs, node, beats.get(node) ?? null, settings, isLocalRemote(ctx), now);
@@ -290,7 +300,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     }),
     counts: core.counts,
     trust: core.trust,
-    problems: core.problems,
+    problems: notBeats.length > 0 ? [...core.problems, ...notBeats] : core.problems,
     forged: core.forged,
     offline,
     queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),

@@ -60,4 +60,27 @@ describe('hostile content pushed with plain git, second round', () => {
     expect(human.stdout).toContain('error: claims/c1.1.md (bogus): unknown field "bogus"');
     expect(human.stdout).toContain('error: claims/c1.03.md: the attempt "03" has leading zeros\n    fix: rename it to claims/c1.3.md');
   });
+
+  it('an annotated tag at a heartbeat ref is no heartbeat: the node is not counted as beating, and the ref is named', async () => {
+    gitCli(['pull', '-q', '--ff-only', 'origin', 'main'], work);
+    gitCli(['tag', '-a', '-m', 'not a heartbeat', 'beat-tag', 'HEAD'], work);
+    gitCli(['push', '-q', '-f', 'origin', 'beat-tag:refs/gitbus/heartbeats/alpha', 'beat-tag:refs/gitbus/heartbeats/ghost'], work);
+    try {
+      const s = await gitbus(['status', '--json'], { home });
+      expect(s.code, s.stderr).toBe(0);
+      const status = json<{ nodes: { node: string; liveness: string; heartbeat: unknown }[]; cardless: { node: string }[]; problems: Problem[] }>(s);
+      expect(status.nodes.find((n) => n.node === 'alpha')).toMatchObject({ liveness: 'unleased', heartbeat: null });
+      expect(status.cardless).toEqual([]);
+      for (const node of ['alpha', 'ghost']) {
+        expect(status.problems).toContainEqual(expect.objectContaining({ path: `refs/gitbus/heartbeats/${node}`, reason: expect.stringContaining('an annotated tag, not a commit'), fix: expect.stringContaining(`--delete refs/gitbus/heartbeats/${node}`) }));
+      }
+      const d = json<{ checks: { name: string; status: string; detail: string }[] }>(await gitbus(['doctor', '--json'], { home }));
+      expect(d.checks.find((c) => c.name === 'heartbeat.self')).toMatchObject({ status: 'warn', detail: expect.stringContaining('refs/gitbus/heartbeats/alpha: it points at an annotated tag') });
+      const others = d.checks.find((c) => c.name === 'heartbeat.others');
+      expect(others?.detail).toContain('0 alive');
+      expect(others?.detail).toContain('not counted as beating: refs/gitbus/heartbeats/ghost');
+    } finally {
+      gitCli(['push', '-q', 'origin', '--delete', 'refs/gitbus/heartbeats/alpha', 'refs/gitbus/heartbeats/ghost'], work);
+    }
+  });
 });
