@@ -88,8 +88,10 @@ const MAX_WALKED = 20 * ENV_MAX_FILES;
  * Every file under `<root>/env` on disk as a listing (links as links, never followed), with a reader of their
  * contents: a file larger than a profile's may be is not read, a stand-in one byte over the limit is.
  */
-export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFile[]; read: (oids: string[]) => Promise<Map<string, Uint8Array>> }> {
+export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFile[]; read: (oids: string[]) => Promise<Map<string, Uint8Array>>; special: string[] }> {
   const files: EnvListedFile[] = [];
+  /** FIFOs, devices, sockets: git stores none, and an open of a FIFO could wait for ever. Listed apart, never opened. */
+  const special: string[] = [];
   const paths = new Map<string, { abs: string; size: number; regular: boolean }>();
   const visit = async (rel: string, depth: number): Promise<void> => {
     let names: string[];
@@ -106,6 +108,10 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
       if (st.isDirectory()) {
         // readProfile refuses folders nested this deep; one level more is enough for it to say so.
         if (depth <= ENV_MAX_DEPTH + 6) await visit(child, depth + 1);
+        continue;
+      }
+      if (!st.isFile() && !st.isSymbolicLink()) {
+        special.push(child);
         continue;
       }
       const mode = st.isSymbolicLink() ? '120000' : st.mode & 0o111 ? '100755' : '100644';
@@ -129,7 +135,22 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
     }
     return out;
   };
-  return { files, read };
+  return { files, read, special };
+}
+
+/**
+ * A profile's problems with its special files (envFilesOnDisk's `special`) said as what they are: not regular files,
+ * skipped. What the profile check says of those paths (a file the manifest names is missing) is left out: the file
+ * is there, it is only not one gitbus reads.
+ */
+export function withSpecialFiles(problems: readonly FileProblem[], special: readonly string[], profiles: ReadonlySet<string>): FileProblem[] {
+  const mine = special.filter((p) => [...envFoldersOf([p])].some((f) => profiles.has(f)));
+  if (mine.length === 0) return [...problems];
+  const skipped = new Set(mine);
+  return [
+    ...problems.filter((p) => !skipped.has(p.path)),
+    ...mine.map((path): FileProblem => ({ path, field: '', reason: 'it is not a regular file (a FIFO, a device or a socket): it is skipped, never opened, and git cannot store it', fix: 'remove it, or put the regular file the profile holds there ("gitbus env capture PROFILE" writes the profile\'s files)', severity: 'error' })),
+  ];
 }
 
 /** The profile folders (and stray entries) of env/ that `paths` (repo-relative) touch. */

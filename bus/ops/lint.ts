@@ -11,7 +11,7 @@ import type { TreeEntry } from '../store/objects.js';
 import { checkoutRootOf } from '../trust/checkout-root.js';
 import { sidecarProblems } from '../trust/lint-signatures.js';
 import { signedKindOf } from '../trust/messages.js';
-import { envFilesOnDisk, envFoldersOf, envListingProblems } from '../env/lint-env-files.js';
+import { envFilesOnDisk, envFoldersOf, envListingProblems, withSpecialFiles } from '../env/lint-env-files.js';
 import { ENV_FOLDER } from '../../schemas/signature-layout.js';
 import { SETTINGS_PATH } from '../../schemas/layout.js';
 import { ARCHIVE_SHARDS_PATH, archiveShardsProblems } from '../../schemas/archive-shards.js';
@@ -42,8 +42,9 @@ export async function lintPath(path: string): Promise<LintReport> {
   const root = checkoutOf(path);
   const inCheckout = root === null ? null : relative(root, resolve(path)).split(sep).join('/');
   if (root !== null && inCheckout?.startsWith(`${ENV_FOLDER}/`)) {
-    const { files, read } = await envFilesOnDisk(root);
-    return { checked: 1, problems: await envListingProblems(files, envFoldersOf([inCheckout]), read) };
+    const { files, read, special } = await envFilesOnDisk(root);
+    const profiles = envFoldersOf([inCheckout]);
+    return { checked: 1, problems: withSpecialFiles(await envListingProblems(files, profiles, read), special, profiles) };
   }
   // A link is reported, never followed (§8); a FIFO or a device would be read for ever.
   const shown = inCheckout ?? path;
@@ -351,8 +352,8 @@ async function lintCheckout(root: string): Promise<LintReport> {
   }
   const sigs = await lintCheckoutSignatures(root);
   const env = await envFilesOnDisk(root);
-  const profiles = envFoldersOf(env.files.map((f) => f.path));
-  problems.push(...(await envListingProblems(env.files, profiles, env.read)));
+  const profiles = envFoldersOf([...env.files.map((f) => f.path), ...env.special]);
+  problems.push(...withSpecialFiles(await envListingProblems(env.files, profiles, env.read), env.special, profiles));
   return { checked: checked + sigs.checked + profiles.size, problems: [...problems, ...sigs.problems] };
 }
 

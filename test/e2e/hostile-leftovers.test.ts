@@ -1,6 +1,7 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 
@@ -81,6 +82,23 @@ describe('hostile content pushed with plain git, second round', () => {
       expect(others?.detail).toContain('not counted as beating: refs/gitbus/heartbeats/ghost');
     } finally {
       gitCli(['push', '-q', 'origin', '--delete', 'refs/gitbus/heartbeats/alpha', 'refs/gitbus/heartbeats/ghost'], work);
+    }
+  });
+
+  it('lint of a checkout with a FIFO in a profile of env/ says it is not a regular file and skipped, not that its content changed', async () => {
+    await mkdir(join(work, 'env', 'p1', 'files'), { recursive: true });
+    await writeFile(join(work, 'env', 'p1', 'manifest.yaml'), `format: 1\nentries:\n  - source: rc\n    target: ~/.zshrc\nfiles:\n  rc: {sha256: ${'a'.repeat(64)}, size: 3, executable: false}\n`);
+    execFileSync('mkfifo', [join(work, 'env', 'p1', 'files', 'rc')]);
+    try {
+      // In its own process, bounded: an open of the FIFO would never end.
+      for (const target of [work, join(work, 'env', 'p1', 'files', 'rc')]) {
+        const r = await gitbus(['lint', target, '--json'], { process: true, timeoutMs: 15_000 });
+        expect(r.code, r.stderr).toBe(8);
+        const mine = json<{ problems: Problem[] }>(r).problems.filter((p) => p.path === 'env/p1/files/rc');
+        expect(mine, target).toEqual([expect.objectContaining({ reason: expect.stringContaining('not a regular file (a FIFO, a device or a socket): it is skipped, never opened') })]);
+      }
+    } finally {
+      await rm(join(work, 'env'), { recursive: true });
     }
   });
 });
