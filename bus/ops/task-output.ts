@@ -1,5 +1,5 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
 import { heartbeatRef } from '../model/liveness.js';
@@ -158,7 +158,7 @@ async function foundOutput(ctx: BusContext, ref: string, opts: OutputOptions): P
       return { ...base, ...(own ? { delivering: own } : {}), source: 'local', ...local, progress: view.responseBody === undefined ? readProgress(ctx.paths.home, id, attempt) : null };
     }
   }
-  if (view.responseBody !== undefined) return { ...base, source: 'response', ...responseOutput(view.responseBody, node, ctx.config.node) };
+  if (view.responseBody !== undefined) return { ...base, source: 'response', ...responseOutput(view.responseBody, node, ctx.config.node, ctx.paths.logs) };
   // Claimed here but no log (a person's claim, not run by a watcher): the heartbeat is asked then.
   if (!node || attempt === null) return { ...base, source: 'none', text: '' };
   const beat = offline ? await ctx.repo.localHead(heartbeatRef(node)) : await ctx.repo.sync(heartbeatRef(node));
@@ -216,21 +216,29 @@ async function archivedOutput(ctx: BusContext, id: string, opts: OutputOptions):
   // On the node that ran it, its own log while it keeps it (a task is archived a day after it ends, its log kept 14).
   const local = r.node === ctx.config.node && r.attempt !== undefined ? (opts.logText === false ? lookAtLog(ctx, id, r.attempt) : readLog(ctx, id, r.attempt)) : null;
   if (local !== null) return { ...ended, source: 'local', ...local };
-  return { ...ended, source: 'response', ...responseOutput(parsed.file.body, r.node, ctx.config.node) };
+  return { ...ended, source: 'response', ...responseOutput(parsed.file.body, r.node, ctx.config.node, ctx.paths.logs) };
 }
 
 /**
  * A response's output, and when its Log section says that is only the end of the run's log, how much of how much.
  * `self`: this node; when it ran the task (`node`), its log would have been read first, so a path the response names
- * that is not there any more was removed (`fullLogRemoved`).
+ * that is not there any more was removed (`fullLogRemoved`). Only a path in this node's log folder (`logs`) is
+ * looked at: the body is anyone's words, and a path elsewhere would make the answer tell whether that file exists here.
  */
-function responseOutput(body: string, node: string | null, self: string): Pick<TaskOutput, 'text' | 'truncated' | 'shownBytes' | 'totalBytes' | 'fullLogPath' | 'fullLogRemoved'> {
+function responseOutput(body: string, node: string | null, self: string, logs: string): Pick<TaskOutput, 'text' | 'truncated' | 'shownBytes' | 'totalBytes' | 'fullLogPath' | 'fullLogRemoved'> {
   const output = outputOfBody(body);
   const text = output ? `${terminalText(output)}\n` : '';
   const log = logOfBody(body);
   if (!log || node === null) return { text, truncated: false };
-  const removed = node === self && log.path !== null && !existsSync(log.path);
+  const removed = node === self && log.path !== null && inLogFolder(log.path, logs) && !existsSync(log.path);
   return { text, truncated: true, shownBytes: Buffer.byteLength(text), totalBytes: log.bytes, fullLogPath: log.path === null ? null : oneLineText(log.path, 4096), ...(removed ? { fullLogRemoved: true } : {}) };
+}
+
+/** Whether `path` names a file right in the folder `logs` once normalised (no `..` out of it, no subfolder). Pure. */
+export function inLogFolder(path: string, logs: string): boolean {
+  if (!isAbsolute(path)) return false;
+  const name = relative(resolve(logs), resolve(path));
+  return name !== '' && name === basename(name) && name !== '..' && !isAbsolute(name);
 }
 
 /**

@@ -101,4 +101,30 @@ describe('hostile content pushed with plain git, second round', () => {
       await rm(join(work, 'env'), { recursive: true });
     }
   });
+
+  it('logs judges whether a response\'s full log was removed only for a path in this node\'s log folder: no look at any other path here', async () => {
+    const logTail = (path: string) => `## Summary\n\ndone\n\n## Log\n\nThe output below is only its end: all 5000 bytes of output are in \`${path}\` on the node that ran the task.\n\n## Output\n\n\`\`\`\nthe end\n\`\`\`\n`;
+    const cases = {
+      // Not there, outside the log folder: an answer would tell whether the reader's machine has that file.
+      away: join(bus.dir, 'no-such-file'),
+      // Normalised, outside it too.
+      climbs: join(home, 'logs', '..', 'no-such-file'),
+      // This node's own log of the run, which the watcher removed: that is worth saying.
+      own: join(home, 'logs', 'lg-own.1.log'),
+    };
+    const files: Record<string, string> = {};
+    for (const [name, path] of Object.entries(cases)) {
+      await bus.dispatch('alpha', [`a response naming ${name}`, '--id', `lg-${name}`]);
+      files[`claims/lg-${name}.1.md`] = claim(`lg-${name}`, 1);
+      files[`responses/lg-${name}.md`] = `---\nid: lg-${name}\nstatus: succeeded\nnode: alpha\nattempt: 1\nfinished: 2026-11-21T00:02:00Z\n---\n${logTail(path)}`;
+    }
+    await push(files, 'responses that name log paths');
+    for (const [name, path] of Object.entries(cases)) {
+      const r = await gitbus(['logs', `lg-${name}`, '--json'], { home });
+      expect(r.code, r.stderr).toBe(0);
+      const out = json<{ fullLogPath: string; fullLogRemoved?: boolean }>(r);
+      expect(out.fullLogPath, name).toBe(path);
+      expect(out.fullLogRemoved, name).toBe(name === 'own' ? true : undefined);
+    }
+  });
 });
