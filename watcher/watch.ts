@@ -18,6 +18,7 @@ import { pollCron } from './poll-schedule.js';
 import { missingRunners } from './runner-binaries.js';
 import { pruneTaskLogs } from './prune-logs.js';
 import { sweepLeftovers } from '../bus/leftovers.js';
+import { standingProblems } from './standing-problems.js';
 import { remoteHealth } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
 import { RUNNERS } from './run-task.js';
@@ -95,9 +96,12 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   const kill = new AbortController();
   const stopped = stoppedBy(opts.stop);
   let draining: Promise<void> | null = null;
+  // Something in the way of the watcher's writes is said once, not at every wake, until it changes.
+  const standing = standingProblems();
   const report = (raw: unknown) => {
     // A full disk or a failing file system is named as such (DISK_FULL, LOCAL_IO), with the path.
     const err = asLocalFailure(raw, ctx.paths.home);
+    if (standing.repeated(err)) return;
     opts.onEvent({ type: 'error', message: firstLine(err), code: (err as { code?: string }).code ?? null });
   };
   // A watcher started while the remote is down (a laptop off the VPN) starts from its clone and waits for the
@@ -154,6 +158,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       cadence.update(snap.settings, ctx.repo.lastRefs, holders.size);
       heldOnBus = (holders.get(ctx.config.node)?.length ?? 0) > 0;
       applySettings(snap.settings);
+      await standing.looked(snap);
       return snap;
     } catch (err) {
       attemptFailed(err);

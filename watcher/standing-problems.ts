@@ -1,0 +1,50 @@
+import { firstLine } from '../schemas/errors.js';
+import type { Snapshot } from '../bus/model/snapshot.js';
+import { entryKind, type TreeEntry } from '../bus/store/objects.js';
+
+/**
+ * Problems a person put in the repository that stay until a person moves them: something of another kind where the
+ * watcher writes (PATH_OCCUPIED: a file named `claims`, where claims go). Every wake that claims meets it again;
+ * it is said once, and again only once what is at its path has changed (and the problem comes back, or another one).
+ */
+export interface StandingProblems {
+  /** Whether `err` is a standing problem said before and still there: then it is not said again. Notes a new one. */
+  repeated(err: unknown): boolean;
+  /** After a look at main: a problem whose path holds something else now (or nothing) is forgotten. */
+  looked(snap: Pick<Snapshot, 'store' | 'commit'>): Promise<void>;
+}
+
+export function standingProblems(): StandingProblems {
+  /** The message said -> the path and what was at it (PathOccupiedError's data). */
+  const said = new Map<string, { path: string; what: string }>();
+  return {
+    repeated(err) {
+      const e = err as { code?: unknown; data?: { path?: unknown; what?: unknown } };
+      if (e.code !== 'PATH_OCCUPIED' || typeof e.data?.path !== 'string' || typeof e.data.what !== 'string') return false;
+      const message = firstLine(err);
+      if (said.has(message)) return true;
+      said.set(message, { path: e.data.path, what: e.data.what });
+      return false;
+    },
+    async looked(snap) {
+      if (said.size === 0) return;
+      // A tree that cannot be read here says nothing of a change: what was said stands.
+      for (const [message, at] of said) if ((await kindAt(snap, at.path).catch(() => at.what)) !== at.what) said.delete(message);
+    },
+  };
+}
+
+/** What is at `path` in the snapshot's tree, in PathOccupiedError's words ('a file', 'a folder', ...); null for nothing. */
+async function kindAt(snap: Pick<Snapshot, 'store' | 'commit'>, path: string): Promise<string | null> {
+  if (snap.commit === null) return null;
+  let tree: string | null = await snap.store.readCommitTree(snap.commit);
+  const parts = path.split('/');
+  for (const [i, name] of parts.entries()) {
+    if (tree === null) return null;
+    const entry: TreeEntry | undefined = (await snap.store.readTree(tree)).find((e) => e.path === name);
+    if (!entry) return null;
+    if (i === parts.length - 1) return entryKind(entry);
+    tree = entry.type === 'tree' ? entry.oid : null;
+  }
+  return null;
+}
