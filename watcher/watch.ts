@@ -1,6 +1,4 @@
 import { homedir } from '../bus/user-home-dir.js';
-import type { CronJob } from 'cron';
-import { cron } from '../bus/model/cron-lib.js';
 import type { BusContext } from '../bus/context.js';
 import { ResponseBatcher } from './response-batcher.js';
 import { currentSnapshot, localSnapshot } from '../bus/ops/query.js';
@@ -19,6 +17,7 @@ import { missingRunners } from './runner-binaries.js';
 import { pruneTaskLogs } from './prune-logs.js';
 import { sweepLeftovers } from '../bus/leftovers.js';
 import { standingProblems } from './standing-problems.js';
+import { pollTimer, type PollTimer } from './poll-timer.js';
 import { remoteHealth } from './remote-health.js';
 import { wakeOnChange } from './wake-on-change.js';
 import { RUNNERS } from './run-task.js';
@@ -307,10 +306,10 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
   pruneProgress(home, new Set());
   const logPruning = setInterval(pruneLogs, 24 * 3600_000);
   logPruning.unref();
-  // Not waitForCompletion: a tick during a long drain must still reach wake(), which only queues the drain.
-  // cron from bus/model/cron-lib.ts (one copy, loaded on first use): `--once` makes no timer and need not load it.
-  const pollJob = () => (opts.once ? null : cron().CronJob.from({ cronTime: pollCron(pollMs, ctx.config.node), onTick: () => void wake('tick'), start: true, errorHandler: report }));
-  let job: CronJob | null = null;
+  // Not waiting for the wake it starts: a tick during a long drain must still reach wake(), which only queues the drain.
+  // `--once` makes no timer, and need not load cron (bus/model/cron-lib.ts).
+  const pollJob = () => (opts.once ? null : pollTimer(pollCron(pollMs, ctx.config.node), () => void wake('tick'), report));
+  let job: PollTimer | null = null;
   // From here on every way out clears the timers: a start-up that fails (restart recovery, above all) must not
   // leave a retry timer behind that keeps the process alive, waking a watcher that no longer holds its lock.
   try {
@@ -336,7 +335,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
       if (poll !== pollMs) {
         pollMs = poll;
         health.pollChanged(pollMs);
-        void job?.stop();
+        job?.stop();
         job = pollJob();
       }
       opts.onEvent({ type: 'settings', pollMs: opts.once ? null : pollMs, heartbeatMs: beats.heartbeatMs });
@@ -360,7 +359,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     await stopped;
     health.cancelRetry();
     ranking.stop();
-    await job?.stop();
+    job?.stop();
     await files?.close();
     await draining;
     await ending.endRuns();
@@ -368,7 +367,7 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     return finished;
   } finally {
     beats.stop();
-    void job?.stop();
+    job?.stop();
     clearInterval(logPruning);
     health.cancelRetry();
     ranking.stop();
