@@ -181,7 +181,7 @@ export const projectReportSchema = z.strictObject({
 export type ProjectReport = z.infer<typeof projectReportSchema>;
 
 /**
- * Whether a report is of a run that pushed nothing on purpose: a failed or timed-out run that left its branch at its
+ * Whether a report is of a run that pushed nothing on purpose: a failed, timed-out or cancelled run that left its branch at its
  * base (docs/PROTOCOL.md §3a step 5), whose push would only have made a branch holding nothing on the project remote.
  * Told from the fields alone (a response's fields are fixed, §6): not pushed, with no pushError (nothing failed, and
  * nothing is retried) and no conflicts (an integration's own "nothing pushed"), at its base. Pure.

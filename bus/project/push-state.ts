@@ -1,12 +1,12 @@
 import { pushedNothing, type ProjectReport } from '../../schemas/project.js';
 
-/** A failed or timed-out run that made no commit over its base (pushedNothing): its branch was never made on the remote. */
+/** A run that did not succeed and made no commit over its base (pushedNothing): its branch was never made on the remote. */
 export const NOTHING_PUSHED = 'not pushed: the run made no commit over its base, so there was nothing to push';
 
 /**
  * Why a project task's branch is not on the project remote, in the words `show`, `collect` and Claude's hear-back
  * share. An integration that met conflicts left its branch as it was on purpose (docs/PROTOCOL.md §3a step 6):
- * nothing is coming, so no fetch is offered and the next step is named; so did a failed run that made no commit over its
+ * nothing is coming, so no fetch is offered and the next step is named; so did a run that did not succeed and made no commit over its
  * base (pushedNothing); anything else is still to be pushed. Pure.
  */
 export function notPushedWords(id: string, r: Partial<Pick<ProjectReport, 'pushError' | 'conflicts' | 'pushed' | 'baseCommit' | 'headCommit'>>): { text: string; fetchable: boolean } {

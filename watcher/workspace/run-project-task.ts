@@ -104,11 +104,11 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
       f.report.merged = check.merged;
       if (check.missing.length > 0 && outcome.status === 'succeeded') outcome = { ...outcome, status: 'failed', reason: missingReason(f.report.branch, check) };
     }
-    // A failed or timed-out run that left the branch at its base: pushing it would only put a branch holding nothing
-    // on the project remote, one per failure. Not pushed, and the response says so (pushedNothing); the worktree
-    // stays, so a resume continues there. When the remote already has the branch at that commit, the push is a
-    // no-op that says it is there.
-    if ((outcome.status === 'failed' || outcome.status === 'timed-out') && f.report.headCommit === f.report.baseCommit && (await refCommit(ws.cache.gitDir, `refs/remotes/origin/${f.report.branch}`)) !== f.report.headCommit) {
+    // A run that did not succeed (failed, timed out, or stopped by a cancel or this watcher's shutdown) and left the
+    // branch at its base: pushing it would only put a branch holding nothing on the project remote, one per
+    // failure. Not pushed, and the response says so (pushedNothing); the worktree stays, so a resume continues
+    // there. When the remote already has the branch at that commit, the push is a no-op that says it is there.
+    if (outcome.status !== 'succeeded' && f.report.headCommit === f.report.baseCommit && (await refCommit(ws.cache.gitDir, `refs/remotes/origin/${f.report.branch}`)) !== f.report.headCommit) {
       noteInLog(req.logPath, `gitbus: ${f.report.branch} not pushed: the run made no commit over its base\n`);
       return { ...outcome, project: f.report, projectStat: f.stat, ...(f.uncommitted > 0 ? { uncommitted: f.uncommitted, ...(f.uncommittedWhy ? { uncommittedWhy: f.uncommittedWhy } : {}) } : {}) };
     }
