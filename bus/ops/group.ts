@@ -1,6 +1,6 @@
 import type { Claim } from '../../schemas/claim.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
-import type { ProjectReport } from '../../schemas/project.js';
+import { pushedNothing, type ProjectReport } from '../../schemas/project.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';
 import { UnknownGroupError } from '../group-errors.js';
@@ -90,6 +90,8 @@ export interface IncompleteResolve {
   /** Where it left the integration's branch (beside it, when that had moved). */
   branch: string | null;
   pushed: boolean;
+  /** It pushed nothing on purpose (pushedNothing: it made no commit over its base), so nothing is coming. */
+  pushedNothing: boolean;
   /** The branches of the integration's `merge` the result does not contain. */
   missing: string[];
 }
@@ -120,7 +122,7 @@ export function incompleteResolves(integration: GroupTask, merge: readonly strin
   for (const o of others) {
     if (!o.project || o.project.conflicts?.length || !onBranch(integration, o)) continue;
     const missing = unmergedBranches(merge, o.project);
-    if (missing?.length) out.push({ id: o.id, branch: o.branch, pushed: o.project.pushed, missing });
+    if (missing?.length) out.push({ id: o.id, branch: o.branch, pushed: o.project.pushed, pushedNothing: pushedNothing(o.project), missing });
   }
   return out;
 }

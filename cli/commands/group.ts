@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { groupView, onBranch, type GroupTask, type GroupView } from '../../bus/ops/group.js';
+import { groupView, onBranch, type GroupTask, type GroupView, type IncompleteResolve } from '../../bus/ops/group.js';
 import { fetchCommand } from '../../bus/project/fetch-command.js';
 import { groupNameSchema, pushedNothing } from '../../schemas/project.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
@@ -52,6 +52,17 @@ function kind(t: GroupTask, g: GroupView): string {
   return 'other';
 }
 
+/**
+ * A follow-up that ended without merging every workstream. One that made no commit over its base pushed nothing on
+ * purpose, and nothing is coming (as `show` says it): not "left", which reads as a push still to land. Pure.
+ */
+function incompleteLine(x: IncompleteResolve): string {
+  const branch = x.branch ?? 'the branch';
+  const without = x.missing.join(', ');
+  if (x.pushedNothing) return `resolve ${x.id} made no commit over its base, so nothing was pushed and nothing is coming (${branch} lacks ${without}): not resolved`;
+  return `resolve ${x.id} ${x.pushed ? 'pushed' : 'left (not pushed)'} ${branch} without ${without}: not resolved`;
+}
+
 /** `gitbus group` for people. Pure. */
 export function groupText(g: GroupView): string {
   const out = [`group ${g.group}${g.title ? `: ${g.title}` : ''}`];
@@ -68,7 +79,7 @@ export function groupText(g: GroupView): string {
     if (fixed?.branch) out.push(`resolved by ${fixed.id}: ${fetchCommand(remoteOf(fixed, g), fixed.branch)}`);
     else {
       // A follow-up that ended without merging every workstream is no resolution: said, with what to do instead.
-      for (const x of g.incomplete) out.push(`resolve ${x.id} ${x.pushed ? 'pushed' : 'left (not pushed)'} ${x.branch ?? 'the branch'} without ${x.missing.join(', ')}: not resolved`);
+      for (const x of g.incomplete) out.push(incompleteLine(x));
       const id = g.integration?.id ?? 'ID';
       out.push(g.incomplete.length ? `resolve again: gitbus resolve ${id}, or merge again once the workstreams are fixed: gitbus resolve ${id} --runner merge` : `ask an agent to resolve them: gitbus resolve ${id}`);
     }

@@ -82,10 +82,11 @@ describe('resolve: resolved only when every workstream is merged', () => {
     expect(r['reason']).toContain(`gitbus resolve ${f.integration}`);
     const g = json<{ resolvedBy: string | null; incomplete: Json[] }>(await gitbus(['group', GROUP, '--json'], { home }));
     expect(g.resolvedBy).toBeNull();
-    expect(g.incomplete).toEqual([{ id: lazy, branch: `${GROUP}/integration`, pushed: false, missing: [`${GROUP}/left`, `${GROUP}/right`] }]);
+    expect(g.incomplete).toEqual([{ id: lazy, branch: `${GROUP}/integration`, pushed: false, pushedNothing: true, missing: [`${GROUP}/left`, `${GROUP}/right`] }]);
     const text = (await gitbus(['group', GROUP], { home })).stdout;
     expect(text).not.toContain('resolved by');
-    expect(text).toContain(`resolve ${lazy} left (not pushed) ${GROUP}/integration without ${GROUP}/left, ${GROUP}/right: not resolved`);
+    expect(text).toContain(`resolve ${lazy} made no commit over its base, so nothing was pushed and nothing is coming (${GROUP}/integration lacks ${GROUP}/left, ${GROUP}/right): not resolved`);
+    expect(text).not.toContain('left (not pushed)');
     expect(text).toContain(`resolve again: gitbus resolve ${f.integration}, or merge again once the workstreams are fixed: gitbus resolve ${f.integration} --runner merge`);
 
     // Someone merges both on the branch by hand; the next resolve finds them in it, and that resolves the group.

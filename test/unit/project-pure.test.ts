@@ -286,9 +286,16 @@ describe('a resolve follow-up counts by what its branch contains', () => {
     const integration = { ...base, id: 'i', state: 'failed' as const, runner: 'merge', branch: 'g/integration', project: { ...report, pushed: false, merged: ['g/a'], conflicts: [{ branch: 'g/b', files: ['README.md'] }] } };
     const lazy = { ...base, id: 'r1', state: 'failed' as const, runner: 'claude', branch: 'g/integration', project: { ...report, merged: [] } };
     const old = { ...base, id: 'r0', runner: 'claude', branch: 'g/integration', project: report };
-    expect(incompleteResolves(integration, merge, [lazy, old])).toEqual([{ id: 'r1', branch: 'g/integration', pushed: true, missing: ['g/a', 'g/b'] }]);
+    expect(incompleteResolves(integration, merge, [lazy, old])).toEqual([{ id: 'r1', branch: 'g/integration', pushed: true, pushedNothing: false, missing: ['g/a', 'g/b'] }]);
     const text = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [lazy], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [lazy]), superseded: [], costUsd: 0, offline: null });
     expect(text).toContain('resolve r1 pushed g/integration without g/a, g/b: not resolved');
+    // One that made no commit over its base pushed nothing on purpose: nothing is coming, as show says it.
+    const idle = { ...lazy, id: 'r2', project: { ...report, pushed: false, headCommit: report.baseCommit, merged: [] } };
+    const none = incompleteResolves(integration, merge, [idle]);
+    expect(none).toEqual([{ id: 'r2', branch: 'g/integration', pushed: false, pushedNothing: true, missing: ['g/a', 'g/b'] }]);
+    const said = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [idle], resolvedBy: null, incomplete: none, superseded: [], costUsd: 0, offline: null });
+    expect(said).toContain('resolve r2 made no commit over its base, so nothing was pushed and nothing is coming (g/integration lacks g/a, g/b): not resolved');
+    expect(said).not.toContain('left (not pushed)');
     expect(text).toContain('resolve again: gitbus resolve i, or merge again once the workstreams are fixed: gitbus resolve i --runner merge');
     expect(text).not.toContain('resolved by');
   });

@@ -304,6 +304,14 @@ function renderGroup(g) {
   ];
 }
 
+/** What an unfinished resolve did, as `gitbus group` words it: one that pushed nothing on purpose has nothing coming. */
+function incompleteWords(x) {
+  const branch = x.branch ? h('code', null, x.branch) : 'the branch';
+  const without = x.missing.join(', ');
+  if (x.pushedNothing) return [' made no commit over its base, so nothing was pushed and nothing is coming (', branch, ` lacks ${without}): not resolved.`];
+  return [` ${x.pushed ? 'pushed' : 'left (not pushed)'} `, branch, ` without ${without}: not resolved.`];
+}
+
 /**
  * The integration's conflicts and who resolved them, as `gitbus group` says it: the read model decides (resolvedBy,
  * incomplete); the page only words it.
@@ -319,7 +327,7 @@ function integrationOutcome(g) {
   else if (g.incomplete.length) {
     // A follow-up that ended without merging every workstream is no resolution: said, with what to do instead.
     next = [
-      h('ul', { class: 'incomplete' }, g.incomplete.map((x) => h('li', { 'data-incomplete': x.id }, 'Resolve ', taskLink(x.id, undefined, false), ` ${x.pushed ? 'pushed' : 'left (not pushed)'} `, x.branch ? h('code', null, x.branch) : 'the branch', ` without ${x.missing.join(', ')}: not resolved.`))),
+      h('ul', { class: 'incomplete' }, g.incomplete.map((x) => h('li', { 'data-incomplete': x.id }, 'Resolve ', taskLink(x.id, undefined, false), ...incompleteWords(x)))),
       h('p', null, 'Resolve again: ', h('code', null, `gitbus resolve ${id}`), ', or merge again once the workstreams are fixed: ', h('code', null, `gitbus resolve ${id} --runner merge`)),
     ];
   } else next = h('p', null, 'Ask an agent to resolve them: ', h('code', null, `gitbus resolve ${id}`));
