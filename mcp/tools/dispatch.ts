@@ -19,6 +19,7 @@ import { handoffSchema, type Handoff } from '../../schemas/handoff.js';
 import { baseSchema, branchSchema, commitSchema, defaultBranch, handoffProject, repoSchema } from '../../schemas/project.js';
 import { commandSigner } from '../../bus/trust/dispatch-signing.js';
 import { defineTool } from '../tool.js';
+import { inToolWords } from '../call.js';
 
 const h = handoffSchema.shape;
 
@@ -111,11 +112,12 @@ export const dispatchTool = defineTool({
       id: r.id,
       path: r.path,
       title: r.title,
-      warnings: [...warnings, ...r.warnings],
+      // Said by bus/ in `gitbus dispatch`'s words (`--base twin names a branch ...`): here in the tool's (`base`), as its errors are.
+      warnings: [...warnings, ...r.warnings].map(inToolWords),
       ...(r.queued ? { queued: r.queued } : {}),
       ...(resumed ? { resumes: resumed.fields.resumes, node: resumed.node, session: resumed.session } : {}),
       ...(fields ? { project: { ...fields, branch: fields.branch ?? defaultBranch(r.id) } } : {}),
-      ...(notes.length ? { notes } : {}),
+      ...(notes.length ? { notes: notes.map(inToolWords) } : {}),
     };
   },
 });

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync, renameSync } from 'node:fs';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
-import { CLI, gitbus, neutralCwd, spawnBounded, tempDir } from '../helpers/cli.js';
+import { CLI, gitCli, gitbus, neutralCwd, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeProject } from '../helpers/project.js';
 import { until } from '../helpers/wait.js';
 import { MCP_SESSION as SESSION, mcpServerEnv as serverEnv } from '../helpers/mcp-server.js';
@@ -111,6 +111,12 @@ describe('gitbus mcp over stdio, with the MCP SDK client', () => {
     const s = await ok<Json>('show', { id: d.id });
     expect(s['branch']).toMatchObject({ repo: p.remote, branch: `gitbus/${d.id}`, pushed: null });
     expect((s['handoff'] as { body: string }).body).toContain('## Git state');
+    // A base a branch and a tag share: the warning names the tool's argument, not `gitbus dispatch`'s flag.
+    gitCli(['tag', 'main'], p.checkout);
+    gitCli(['push', '-q', 'origin', 'refs/tags/main'], p.checkout);
+    const twin = await ok<{ warnings: string[] }>('dispatch', { title: 'from the branch', runner: 'manual', to: 'alpha', repo: p.remote, base: 'main' });
+    expect(twin.warnings).toEqual([expect.stringMatching(/^base main names a branch \(refs\/heads\/main, [0-9a-f]{12}\) and a tag: the branch is used, never the tag of the same name; give base refs\/tags\/main for the tag$/)]);
+    expect(twin.warnings.join('\n')).not.toContain('--base');
     expect(errorText(await call('dispatch', { title: 'x', cwd: join(dir.path, 'missing') }))).toMatch(/^BAD_INPUT: cwd: .*missing is not a directory\nfix: /);
     // A cwd that is a directory but no checkout: a plain task, as `gitbus dispatch` run there makes, and the result says so.
     const plain = await ok<Json>('dispatch', { title: 'plain', to: 'beta', command: 'true', cwd: dir.path });
