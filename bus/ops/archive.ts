@@ -55,10 +55,44 @@ export function archiveMonthAt(ms: number): string | null {
 }
 
 /** When a finished task ended: its response's time, or its cancel's. */
-export function endedAt(view: TaskView): number | null {
+export function endedAt(view: Pick<TaskView, 'response' | 'cancel'>): number | null {
   const t = view.response?.finished ?? view.cancel?.cancelled;
   const ms = t ? instantMs(t) : NaN;
   return Number.isFinite(ms) ? ms : null;
+}
+
+/** Ids gitbus makes (`20261204-183215-c2ndk6`, schemas/ids.ts newTaskId) start with when they were made, in UTC. */
+const TIMED_ID_RE = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-/;
+
+/**
+ * When a task was made: its handoff's `created`, else the time its id starts with; null for an id given by hand
+ * whose handoff says nothing. Pure.
+ */
+export function madeAt(view: Pick<TaskView, 'id' | 'handoff'>): number | null {
+  const created = view.handoff?.created;
+  const ms = created ? instantMs(created) : NaN;
+  if (Number.isFinite(ms)) return ms;
+  const m = TIMED_ID_RE.exec(view.id);
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const at = new Date(0);
+  at.setUTCFullYear(y, mo - 1, d);
+  at.setUTCHours(h, mi, s, 0);
+  // A date that does not exist (month 13) rolls over: not the time the id says, so none.
+  return at.getUTCMonth() === mo - 1 && at.getUTCDate() === d && at.getUTCHours() === h && at.getUTCMinutes() === mi && at.getUTCSeconds() === s ? at.getTime() : null;
+}
+
+/**
+ * The archive month of a finished task: that of its end, else (a response or cancel that does not parse) that of
+ * when it was made (madeAt), else that of `now`. Not `now` while anything better is known: a task copied to the
+ * archive but kept on main (removeFromMain) is copied again by the next run, which may fall in the next month, and
+ * would then be in two month folders. Null when the end is outside the years 0000-9999 (archiveMonthAt). Pure.
+ */
+export function archiveMonthOf(view: Pick<TaskView, 'id' | 'handoff' | 'response' | 'cancel'>, now: number): string | null {
+  const ended = endedAt(view);
+  if (ended !== null) return archiveMonthAt(ended);
+  const made = madeAt(view);
+  return (made !== null ? archiveMonthAt(made) : null) ?? archiveMonthAt(now);
 }
 
 /**
@@ -122,9 +156,10 @@ export async function archivable(snap: Snapshot, now: number, olderThanMs?: numb
     if (holdsNotAFile(files)) continue;
     const view = await snap.view(id);
     if (!view || !isFinal(view.state)) continue;
+    // With no end to read, its age is taken as none: only `--all` moves it, as before.
     const ended = endedAt(view) ?? now;
     if (ended > cutoff) continue;
-    const month = archiveMonthAt(ended);
+    const month = archiveMonthOf(view, now);
     if (month === null) {
       const byResponse = view.response?.finished !== undefined;
       const path = pathFor({ kind: byResponse ? 'response' : 'cancel', id });
