@@ -6,7 +6,8 @@ import type { BusContext } from '../context.js';
 import { UnknownGroupError } from '../group-errors.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isFinal, type TaskState } from '../model/types.js';
-import { archivedRuns, archivedStates } from './archived-trust.js';
+import { archivedRuns, archivedStates, type ArchivedRun } from './archived-trust.js';
+import { archivedFollowUps, liveFollowUpIds, type IntegrationRef } from './follow-ups.js';
 import { resultsRemote } from './branch-remote.js';
 import { runClaim } from '../model/resume-plan.js';
 import { groupTaskIds } from './group-members.js';
@@ -96,31 +97,36 @@ export interface IncompleteResolve {
   missing: string[];
 }
 
-/** Whether a task of the group worked on the integration's branch, or a branch beside it (`-moved-`). Pure. */
-export function onBranch(integration: GroupTask, o: GroupTask): boolean {
-  const b = integration.branch;
+/**
+ * Whether a task of the group worked on the integration's branch, or a branch beside it (`-moved-`). `asked`: the
+ * branch the integration's handoff asks for, which its follow-ups are dispatched on; by default its `branch`. Pure.
+ */
+export function onBranch(integration: GroupTask, o: GroupTask, asked: string | null = integration.branch): boolean {
+  const b = asked;
   return b !== null && (o.branch === b || o.branch?.startsWith(`${b}-moved-`) === true);
 }
 
 /**
  * The follow-up that resolved the integration (resolvesIntegration; which of several: settlingFollowUp, as `gitbus
- * resolve` picks it), and the failed tasks on its branch that the newest settling task (a resolving follow-up, or the
- * integration itself when it succeeded) came after: their reasons no longer say what to do. Pure.
+ * resolve` picks it, from the same tasks: bus/ops/follow-ups.ts), and the failed tasks on its branch that the newest
+ * settling task (a resolving follow-up, or the integration itself when it succeeded) came after: their reasons no
+ * longer say what to do. `asked`: the branch the integration's handoff asks for, as `resolve` weighs it (its
+ * response's may be beside it); by default its `branch`. Pure.
  */
-export function settlement(integration: GroupTask, merge: readonly string[], others: readonly GroupTask[]): { resolvedBy: string | null; superseded: string[] } {
-  // Its handoff's branch is the integration's; its response's may be beside it (`-moved-`).
-  const resolving = others.filter((o) => onBranch(integration, o) && resolvesIntegration(merge, o.state, o.project));
-  const resolvedBy = settlingFollowUp(integration.branch, resolving)?.id ?? null;
+export function settlement(integration: GroupTask, merge: readonly string[], others: readonly GroupTask[], asked: string | null = integration.branch): { resolvedBy: string | null; superseded: string[] } {
+  // A follow-up's handoff's branch is the integration's; its response's may be beside it (`-moved-`).
+  const resolving = others.filter((o) => onBranch(integration, o, asked) && resolvesIntegration(merge, o.state, o.project));
+  const resolvedBy = settlingFollowUp(asked, resolving)?.id ?? null;
   const settled = newestDispatched([...resolving, ...(integration.state === 'succeeded' ? [integration] : [])]) ?? null;
-  const superseded = settled === null ? [] : others.filter((o) => o.id !== settled.id && o.state !== 'succeeded' && isFinalState(o.state) && onBranch(integration, o) && dispatchedBefore(o, settled)).map((o) => o.id);
+  const superseded = settled === null ? [] : others.filter((o) => o.id !== settled.id && o.state !== 'succeeded' && isFinalState(o.state) && onBranch(integration, o, asked) && dispatchedBefore(o, settled)).map((o) => o.id);
   return { resolvedBy, superseded };
 }
 
 /** Follow-ups that ended with a result on the integration's branch lacking some of `merge`, conflicts aside. Pure. */
-export function incompleteResolves(integration: GroupTask, merge: readonly string[], others: readonly GroupTask[]): IncompleteResolve[] {
+export function incompleteResolves(integration: GroupTask, merge: readonly string[], others: readonly GroupTask[], asked: string | null = integration.branch): IncompleteResolve[] {
   const out: IncompleteResolve[] = [];
   for (const o of others) {
-    if (!o.project || o.project.conflicts?.length || !onBranch(integration, o)) continue;
+    if (!o.project || o.project.conflicts?.length || !onBranch(integration, o, asked)) continue;
     const missing = unmergedBranches(merge, o.project);
     if (missing?.length) out.push({ id: o.id, branch: o.branch, pushed: o.project.pushed, pushedNothing: pushedNothing(o.project), missing });
   }
@@ -192,23 +198,31 @@ async function liveParts(snap: Snapshot, id: string, external: (id: string) => T
 }
 
 async function archivedParts(ctx: BusContext, ids: string[]): Promise<Parts[]> {
-  const out: Parts[] = [];
   // Read as resume and resolve read it (archivedRuns): a claim or response forged in a node's name, or one that does
   // not parse, is not there. So no forged resolve resolves a group, and attempts are the claims that count.
-  for (const t of (await archivedRuns(ctx, ids)).values()) {
-    const claim = runClaim(t);
-    const attempts = Math.max(0, ...t.claims.map((c) => c.attempt));
-    out.push({ id: t.id, state: t.state, ...(t.handoff ? { handoff: t.handoff } : {}), ...(claim ? { claim } : {}), ...(t.response ? { response: t.response } : {}), ...(t.responseBody !== undefined ? { responseBody: t.responseBody } : {}), ...(t.deliveredUrl !== undefined ? { deliveredUrl: t.deliveredUrl } : {}), attempts, waitingFor: [], archived: t.month });
-  }
-  return out;
+  return [...(await archivedRuns(ctx, ids)).values()].map(archivedPart);
+}
+
+function archivedPart(t: ArchivedRun): Parts {
+  const claim = runClaim(t);
+  const attempts = Math.max(0, ...t.claims.map((c) => c.attempt));
+  return { id: t.id, state: t.state, ...(t.handoff ? { handoff: t.handoff } : {}), ...(claim ? { claim } : {}), ...(t.response ? { response: t.response } : {}), ...(t.responseBody !== undefined ? { responseBody: t.responseBody } : {}), ...(t.deliveredUrl !== undefined ? { deliveredUrl: t.deliveredUrl } : {}), attempts, waitingFor: [], archived: t.month };
 }
 
 const INTEGRATION_SUFFIX = ': integration';
+
+/** What bus/ops/follow-ups.ts finds an integration's follow-ups by: its id, and the repo and branch its handoff asks for. */
+function followUpRef(integration: Parts | null, group: string): IntegrationRef | null {
+  const h = integration?.handoff;
+  if (!integration || !h?.repo || !h.branch) return null;
+  return { id: integration.id, repo: h.repo, branch: h.branch, group: h.group ?? group };
+}
 
 export async function groupView(ctx: BusContext, group: string): Promise<GroupView> {
   const { snap, offline } = await snapshotOrLast(ctx);
   const ids = await groupTaskIds(snap, group);
   const parts: Parts[] = [];
+  let archivedState = new Map<string, TaskState>();
   if (ids.length === 0) {
     // Archived whole (the watchers archive what ended a day ago): this home's note of the fan-out names its tasks.
     // Reading them takes the remote: offline, that outage is the error (as `show` of an archived task says it).
@@ -217,7 +231,7 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
     if (parts.length === 0) throw new UnknownGroupError(group);
   } else {
     const missing = await snap.missingDependencies(ids);
-    const archivedState = offline || missing.length === 0 ? new Map<string, TaskState>() : await archivedStates(ctx, missing);
+    if (!offline && missing.length > 0) archivedState = await archivedStates(ctx, missing);
     for (const id of ids) {
       const p = await liveParts(snap, id, (d) => archivedState.get(d));
       if (p) parts.push(p);
@@ -230,6 +244,18 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
   if (integration && integration.archived === null && !offline) {
     const gone = (integration.handoff?.after ?? []).filter((d) => !snap.has(d));
     parts.push(...(await archivedParts(ctx, gone)).filter((p) => p.handoff?.group === group));
+  }
+  // Its follow-ups, as `gitbus resolve` finds them (bus/ops/follow-ups.ts), live and archived: the one that resolved it
+  // is then the same task for both, and shown here even when it is archived or names no group.
+  const asked = followUpRef(integration, group);
+  if (asked) {
+    const have = new Set(parts.map((p) => p.id));
+    for (const id of await liveFollowUpIds(snap, asked)) {
+      const p = have.has(id) ? null : await liveParts(snap, id, (d) => archivedState.get(d));
+      if (p) parts.push(p);
+    }
+    // Offline, the archive cannot be read: the live ones only, as for archived workstreams above.
+    if (!offline) parts.push(...(await archivedFollowUps(ctx, snap, asked, have)).map(archivedPart));
   }
   const order = integration?.handoff?.merge ?? [];
   const rank = (p: Parts) => {
@@ -246,7 +272,7 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
   const merge = integration?.handoff?.merge ?? [];
   const first = integration?.handoff ?? parts.find((p) => p.handoff)?.handoff;
   const title = integration?.handoff?.title;
-  const { resolvedBy, superseded } = integrationTask ? settlement(integrationTask, merge, others) : { resolvedBy: null, superseded: [] };
+  const { resolvedBy, superseded } = integrationTask ? settlement(integrationTask, merge, others, asked?.branch ?? integrationTask.branch) : { resolvedBy: null, superseded: [] };
   return {
     group,
     title: title?.endsWith(INTEGRATION_SUFFIX) ? title.slice(0, -INTEGRATION_SUFFIX.length) : null,
@@ -257,7 +283,7 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
     integration: integrationTask,
     others,
     resolvedBy,
-    incomplete: integrationTask && resolvedBy === null ? incompleteResolves(integrationTask, merge, others) : [],
+    incomplete: integrationTask && resolvedBy === null ? incompleteResolves(integrationTask, merge, others, asked?.branch ?? integrationTask.branch) : [],
     superseded,
     costUsd: Math.round(all.reduce((sum, t) => sum + (t.costUsd ?? 0), 0) * 1e6) / 1e6,
     offline,

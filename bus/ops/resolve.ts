@@ -20,6 +20,7 @@ import { resultsRemote } from './branch-remote.js';
 import { shellWord } from '../project/shell-word.js';
 import { localSnapshot } from './query.js';
 import { archivedRuns } from './archived-trust.js';
+import { archivedFollowUps, liveFollowUpIds } from './follow-ups.js';
 import { recordedGroup } from '../groups-ledger.js';
 import { mergeResults } from './merge-results.js';
 
@@ -193,33 +194,28 @@ async function workstreamClaude(ctx: BusContext, repo: string, branches: string[
 }
 
 /**
- * The live follow-ups of the integration (the other tasks on its repo and branch: a resolve, a merge dispatched
- * again): one that has not ended (`busy`), and one that succeeded (`resolved`, with the branch its response says it
- * pushed).
+ * The follow-ups of the integration (bus/ops/follow-ups.ts: the other tasks on its repo and branch, a resolve or a
+ * merge dispatched again, live and archived): one that has not ended (`busy`), and the one that resolved it
+ * (`resolved`, with the branch its response says it pushed).
  */
 async function followUps(ctx: BusContext, integration: string, repo: string, branch: string, merge: readonly string[], group: string | null): Promise<{ busy: { id: string; state: TaskState } | null; resolved: { id: string; branch: string | null; remote: string } | null }> {
   // The clone as readRanTask left it, synced a moment ago.
   const snap = await localSnapshot(ctx);
-  // A merge dispatched again (`--runner merge`) counts as a follow-up: it merges and pushes the same branch.
-  const ids = await snap.handoffIdsWhere(`resolve ${repo} ${branch}`, (f) => f.repo === repo && f.branch === branch, false);
+  const ref = { id: integration, repo, branch, group };
   // As `gitbus group` judges it: one that pushed nothing, or a branch lacking workstreams, resolved nothing.
   const resolves = (state: TaskState, p: ProjectReport | undefined) => resolvesIntegration(merge, state, p);
   let busy: { id: string; state: TaskState } | null = null;
   const resolving: { id: string; branch: string | null; remote: string; created: string | null }[] = [];
-  for (const id of ids) {
-    if (id === integration) continue;
+  for (const id of await liveFollowUpIds(snap, ref)) {
     const v = await snap.baseView(id, false);
     if (!v) continue;
     if (!isFinal(v.state)) busy ??= { id, state: v.state };
     else if (resolves(v.state, v.response?.project)) resolving.push({ id, branch: v.response?.project?.branch ?? null, remote: resultsRemote(repo, v.response?.project, v.responseBody, v.delivery?.url), created: v.handoff?.created ?? null });
   }
-  // One archived since (it ended a day ago): as this home noted the group's follow-ups (bus/groups-ledger.ts).
-  if (resolving.length === 0 && group !== null) {
-    for (const a of await archivedNoted(ctx, group, snap)) {
-      if (a.id !== integration && a.handoff.repo === repo && a.handoff.branch === branch && resolves(a.state, a.response?.project)) {
-        resolving.push({ id: a.id, branch: a.response?.project?.branch ?? null, remote: resultsRemote(repo, a.response?.project, a.responseBody, a.deliveredUrl), created: a.handoff.created ?? null });
-      }
-    }
+  // Archived ones with the live, never only when no live one resolved: `gitbus group` weighs them together, and of
+  // an archived one on the branch itself and a live one beside it, the rule names the archived one.
+  for (const a of await archivedFollowUps(ctx, snap, ref)) {
+    if (resolves(a.state, a.response?.project)) resolving.push({ id: a.id, branch: a.response?.project?.branch ?? null, remote: resultsRemote(repo, a.response?.project, a.responseBody, a.deliveredUrl), created: a.handoff.created ?? null });
   }
   // Of several, the one `gitbus group` names too.
   return { busy, resolved: settlingFollowUp(branch, resolving) ?? null };
@@ -243,10 +239,6 @@ async function archivedTasks(ctx: BusContext, ids: readonly string[], snap: Awai
   return [...runs.values()].flatMap(({ id, handoff, state, response, responseBody, deliveredUrl }) => (handoff ? [{ id, handoff, state, ...(response ? { response } : {}), ...(responseBody !== undefined ? { responseBody } : {}), ...(deliveredUrl !== undefined ? { deliveredUrl } : {}) }] : []));
 }
 
-/** The group's tasks this home noted (bus/groups-ledger.ts), archived since. */
-async function archivedNoted(ctx: BusContext, group: string, snap: Awaited<ReturnType<typeof localSnapshot>>): Promise<ArchivedFollowUp[]> {
-  return (await archivedTasks(ctx, recordedGroup(ctx.paths.home, group)?.ids ?? [], snap)).filter((a) => a.handoff.group === group);
-}
 
 /**
  * `resolve ID --runner merge`: the integration dispatched again as it was (a merge runner task on the same repo,

@@ -1,0 +1,90 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BusContext } from '../../bus/context.js';
+import { makeBus } from '../helpers/bus.js';
+import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
+import { claimInProcess, respondInProcess } from '../helpers/in-process.js';
+import { pushHandoffs } from '../helpers/project.js';
+
+/**
+ * `gitbus group` and `gitbus resolve` name the same follow-up as the one that resolved an integration when one of
+ * them has been archived (bus/ops/follow-ups.ts): both weigh the live and the archived follow-ups together, on the
+ * branch the integration's handoff asks for (model/merged-branches.ts settlingFollowUp). The integration and its
+ * follow-ups' results are written as their nodes would write them; the archive takes one follow-up alone.
+ */
+const GROUP = 'settle';
+const BRANCH = `${GROUP}/integration`;
+const MERGE = [`${GROUP}/one`, `${GROUP}/two`];
+const REPO = '/srv/settle.git';
+const INTEGRATION = 'settle-integration';
+
+let bus: Awaited<ReturnType<typeof makeBus>>;
+let home: string;
+
+beforeAll(async () => {
+  bus = await makeBus({ node: 'alpha' });
+  home = bus.home('alpha');
+}, 60_000);
+afterAll(async () => bus?.cleanup());
+
+async function resolveBy(runnerArgs: string[]): Promise<string> {
+  const r = await gitbus(['resolve', INTEGRATION, '--runner', 'manual', ...runnerArgs, '--json'], { home });
+  expect(r.code, r.stderr).toBe(0);
+  return json<{ id: string }>(r).id;
+}
+
+/** The follow-up's answer, as its node writes it: succeeded, `branch` pushed with every workstream merged. */
+async function resolvedOn(id: string, branch: string, head: string): Promise<void> {
+  await claimInProcess(home, id);
+  await respondInProcess(home, id, { status: 'succeeded', project: { repo: REPO, branch, baseCommit: 'b'.repeat(40), headCommit: head, pushed: true, merged: MERGE } });
+}
+
+async function named(): Promise<{ group: string | null; resolve: string }> {
+  const g = await gitbus(['group', GROUP, '--json'], { home });
+  expect(g.code, g.stderr).toBe(0);
+  const r = await gitbus(['resolve', INTEGRATION, '--runner', 'manual', '--json'], { home });
+  expect(r.code).toBe(5);
+  return { group: json<{ resolvedBy: string | null }>(g).resolvedBy, resolve: json<{ error: { message: string } }>(r).error.message };
+}
+
+describe('the follow-up that resolved an integration, one of them archived', () => {
+  it('is the same task for group and resolve: the archived one alone, then it before a newer live one beside the branch', async () => {
+    // The integration ended on a conflict, a moment from now by its response, so the archive leaves it on main.
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const person = join(bus.dir, 'person');
+    pushHandoffs(person, bus.remote, [{ id: INTEGRATION, frontmatter: { title: 'Settle: integration', group: GROUP, runner: 'merge', to: 'ghost', repo: REPO, base: 'main', baseCommit: 'b'.repeat(40), branch: BRANCH, merge: MERGE } }]);
+    mkdirSync(join(person, 'claims'), { recursive: true });
+    mkdirSync(join(person, 'responses'), { recursive: true });
+    writeFileSync(join(person, 'claims', `${INTEGRATION}.1.md`), `---\nid: ${INTEGRATION}\nattempt: 1\nnode: ghost\nclaimed: ${later}\n---\n`);
+    writeFileSync(join(person, 'responses', `${INTEGRATION}.md`), `---\nid: ${INTEGRATION}\nstatus: failed\nnode: ghost\nattempt: 1\nfinished: ${later}\nrunner: merge\nreason: 1 of 2 merges conflicts\nproject:\n  repo: ${REPO}\n  branch: ${BRANCH}\n  baseCommit: ${'b'.repeat(40)}\n  headCommit: ${'b'.repeat(40)}\n  pushed: false\n  merged: [${MERGE[0]}]\n  conflicts:\n    - branch: ${MERGE[1]}\n      files: [app.txt]\n---\n`);
+    gitCli(['add', '-A'], person);
+    gitCli(['commit', '-q', '-m', 'the integration conflicted'], person);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
+
+    // A follow-up resolves it on the branch itself, and the archive takes that follow-up (the integration stays).
+    const first = await resolveBy([]);
+    await resolvedOn(first, BRANCH, 'c'.repeat(40));
+    const ops = (await import(pathToFileURL(join(ROOT, 'dist', 'bus/ops/archive.js')).href)) as typeof import('../../bus/ops/archive.js');
+    const { openBus } = (await import(pathToFileURL(join(ROOT, 'dist', 'bus/context.js')).href)) as { openBus: (home: string) => Promise<BusContext> };
+    const ctx = await openBus(home);
+    try {
+      expect((await ops.archive(ctx, { olderThanMs: 1, now: new Date(Date.now() + 60_000) })).archived).toEqual([first]);
+    } finally {
+      await ctx.repo.close();
+    }
+    const alone = await named();
+    expect(alone.group).toBe(first);
+    expect(alone.resolve).toContain(`already resolved by ${first}`);
+    const text = (await gitbus(['group', GROUP], { home })).stdout;
+    expect(text).toContain(`resolved by ${first}: git fetch`);
+
+    // A newer follow-up (forced) whose push went beside the branch: the one on the branch itself is still named, by both.
+    const second = await resolveBy(['--force']);
+    await resolvedOn(second, `${BRANCH}-moved-dddddddd`, 'd'.repeat(40));
+    const both = await named();
+    expect(both.group).toBe(first);
+    expect(both.resolve).toContain(`already resolved by ${first}`);
+  }, 120_000);
+});
