@@ -181,13 +181,20 @@ export const projectReportSchema = z.strictObject({
 export type ProjectReport = z.infer<typeof projectReportSchema>;
 
 /**
- * Whether a report is of a run that pushed nothing on purpose: a failed, timed-out or cancelled run that left its branch at its
- * base (docs/PROTOCOL.md §3a step 5), whose push would only have made a branch holding nothing on the project remote.
+ * Whether a report is of a run that pushed nothing on purpose (docs/PROTOCOL.md §3a step 5): a failed, timed-out or
+ * cancelled run that left its branch at its base, whose push would only have made a branch holding nothing on the
+ * project remote; or a resolve follow-up (`merge`, reported with `merged`) that did not succeed, whose push would
+ * have put a half-done merge on the integration's branch for the next resolve or merge to build on (unfinishedResolve).
  * Told from the fields alone (a response's fields are fixed, §6): not pushed, with no pushError (nothing failed, and
- * nothing is retried) and no conflicts (an integration's own "nothing pushed"), at its base. Pure.
+ * nothing is retried) and no conflicts (an integration's own "nothing pushed"), at its base or with `merged`. Pure.
  */
-export function pushedNothing(r: Pick<ProjectReport, 'pushed' | 'baseCommit' | 'headCommit'> & Partial<Pick<ProjectReport, 'pushError' | 'conflicts'>>): boolean {
-  return !r.pushed && r.pushError === undefined && (r.conflicts?.length ?? 0) === 0 && r.headCommit === r.baseCommit;
+export function pushedNothing(r: Pick<ProjectReport, 'pushed' | 'baseCommit' | 'headCommit'> & Partial<Pick<ProjectReport, 'pushError' | 'conflicts' | 'merged'>>): boolean {
+  return !r.pushed && r.pushError === undefined && (r.conflicts?.length ?? 0) === 0 && (r.headCommit === r.baseCommit || r.merged !== undefined);
+}
+
+/** Of the reports that pushed nothing on purpose (pushedNothing), a resolve that did not succeed with commits of its own. Pure. */
+export function unfinishedResolve(r: Pick<ProjectReport, 'pushed' | 'baseCommit' | 'headCommit'> & Partial<Pick<ProjectReport, 'pushError' | 'conflicts' | 'merged'>>): boolean {
+  return pushedNothing(r) && r.headCommit !== r.baseCommit;
 }
 
 /**

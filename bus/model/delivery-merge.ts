@@ -1,6 +1,6 @@
 import type { Delivery } from '../../schemas/delivery.js';
 import type { FileProblem } from '../../schemas/errors.js';
-import { movedBranch, pushedNothing } from '../../schemas/project.js';
+import { movedBranch, pushedNothing, unfinishedResolve } from '../../schemas/project.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { Parsed } from './task-view.js';
 
@@ -65,8 +65,8 @@ export function mergeDeliveries(response: TaskResponse | undefined, files: reado
       continue;
     }
     if (pushedNothing(p)) {
-      // Nothing was left to push (a failed run at its base): no node keeps pushing it, so no push can land later.
-      bad(path, '', `the response of attempt ${d.attempt} pushed nothing on purpose (the run made no commit over its base): there is no branch to deliver, and the delivery changes nothing`, 'remove it; it is harmless meanwhile', 'warning');
+      // Nothing was left to push (a failed run at its base, a resolve that did not succeed): no node keeps pushing it, so no push can land later.
+      bad(path, '', `the response of attempt ${d.attempt} pushed nothing on purpose (${unfinishedResolve(p) ? 'a resolve that did not succeed' : 'the run made no commit over its base'}): there is no branch to deliver, and the delivery changes nothing`, 'remove it; it is harmless meanwhile', 'warning');
       continue;
     }
     if (d.headCommit !== p.headCommit) {

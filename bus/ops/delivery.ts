@@ -1,7 +1,7 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import type { Delivery } from '../../schemas/delivery.js';
 import { pathFor } from '../../schemas/layout.js';
-import { pushedNothing, type ProjectReport } from '../../schemas/project.js';
+import { pushedNothing, unfinishedResolve, type ProjectReport } from '../../schemas/project.js';
 import { publishedRemote } from '../project/remote-url.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -70,7 +70,7 @@ async function whyNot(snap: Snapshot, node: string, landed: LandedPush): Promise
   const p = r.project;
   if (!p) return { outcome: 'moot', why: `the response of ${id} reports no project work` };
   if (p.pushed) return { outcome: 'moot', why: `the response of ${id} says its branch was pushed already` };
-  if (pushedNothing(p)) return { outcome: 'moot', why: `the response of ${id} pushed nothing on purpose (no commit over its base)` };
+  if (pushedNothing(p)) return { outcome: 'moot', why: `the response of ${id} pushed nothing on purpose (${unfinishedResolve(p) ? 'a resolve that did not succeed' : 'no commit over its base'})` };
   if (p.headCommit !== landed.headCommit || (landed.branch !== p.branch && landed.branch !== besideBranch(p.branch, p.headCommit))) {
     return { outcome: 'moot', why: `the push of ${landed.branch} at ${landed.headCommit.slice(0, 12)} is not the result the response of ${id} names (${p.branch} at ${p.headCommit.slice(0, 12)})` };
   }

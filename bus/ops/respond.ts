@@ -1,7 +1,7 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import { MAX_COST_USD, type ClaudeReport, type TaskResponse as Response } from '../../schemas/response.js';
-import { branchViolation, MAX_SUBJECTS, projectReportSchema, pushedNothing, type BesideCause, type ProjectReport } from '../../schemas/project.js';
+import { branchViolation, MAX_SUBJECTS, projectReportSchema, pushedNothing, unfinishedResolve, type BesideCause, type ProjectReport } from '../../schemas/project.js';
 import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText } from '../../schemas/output-text.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -173,6 +173,7 @@ export function branchSection(p: ProjectReport, stat: string | undefined, beside
     }
   }
   // A failed run that left the branch at its base: a push would have put a branch holding nothing on the remote.
+  else if (unfinishedResolve(p)) lines.push(`Nothing was pushed: the resolve did not succeed, so \`${p.branch}\` on the project remote was left as it was, and no later resolve or merge builds on a half-done merge. The node keeps the worktree, with the run's commits, as the run left it.`, '');
   else if (pushedNothing(p)) lines.push(`Nothing was pushed: the run made no commit over its base, so \`${p.branch}\` was not made on the project remote. The node keeps the worktree as the run left it.`, '');
   else lines.push(`Not on the project remote yet: ${oneLineText(redactUrlPasswords(p.pushError ?? 'the push has not been tried'), 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');
   if (uncommitted) lines.push(`${uncommitted} changed file${uncommitted === 1 ? ' was' : 's were'} left uncommitted in the worktree: ${uncommittedWhy}.`, '');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { groupView, onBranch, type GroupTask, type GroupView, type IncompleteResolve } from '../../bus/ops/group.js';
 import { fetchCommand } from '../../bus/project/fetch-command.js';
-import { groupNameSchema, pushedNothing } from '../../schemas/project.js';
+import { groupNameSchema, pushedNothing, unfinishedResolve } from '../../schemas/project.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { schemaFlag } from '../flags.js';
 import { emit } from '../output.js';
@@ -13,7 +13,7 @@ function changes(t: GroupTask): string {
   if (p.commits !== undefined) parts.push(`${p.commits} commit${p.commits === 1 ? '' : 's'}`);
   if (p.files !== undefined) parts.push(`${p.files} file${p.files === 1 ? '' : 's'} +${p.insertions ?? 0} -${p.deletions ?? 0}`);
   if (p.merged) parts.push(`merged ${p.merged.length}`);
-  parts.push(p.pushed ? 'pushed' : pushedNothing(p) ? 'nothing pushed (no commit over the base)' : `NOT pushed${p.pushError ? ` (${p.pushError})` : ''}`);
+  parts.push(p.pushed ? 'pushed' : pushedNothing(p) ? `nothing pushed (${unfinishedResolve(p) ? 'the resolve did not succeed' : 'no commit over the base'})` : `NOT pushed${p.pushError ? ` (${p.pushError})` : ''}`);
   return parts.join(', ');
 }
 
@@ -53,13 +53,15 @@ function kind(t: GroupTask, g: GroupView): string {
 }
 
 /**
- * A follow-up that ended without merging every workstream. One that made no commit over its base pushed nothing on
- * purpose, and nothing is coming (as `show` says it): not "left", which reads as a push still to land. Pure.
+ * A follow-up that ended without merging every workstream. One that made no commit over its base, or did not succeed,
+ * pushed nothing on purpose, and nothing is coming (as `show` says it): not "left", which reads as a push still to
+ * land. Pure.
  */
-function incompleteLine(x: IncompleteResolve): string {
+function incompleteLine(x: IncompleteResolve, t: GroupTask | undefined): string {
   const branch = x.branch ?? 'the branch';
   const without = x.missing.join(', ');
-  if (x.pushedNothing) return `resolve ${x.id} made no commit over its base, so nothing was pushed and nothing is coming (${branch} lacks ${without}): not resolved`;
+  const why = t?.project && unfinishedResolve(t.project) ? 'did not succeed' : 'made no commit over its base';
+  if (x.pushedNothing) return `resolve ${x.id} ${why}, so nothing was pushed and nothing is coming (${branch} lacks ${without}): not resolved`;
   return `resolve ${x.id} ${x.pushed ? 'pushed' : 'left (not pushed)'} ${branch} without ${without}: not resolved`;
 }
 
@@ -79,7 +81,7 @@ export function groupText(g: GroupView): string {
     if (fixed?.branch) out.push(`resolved by ${fixed.id}: ${fetchCommand(remoteOf(fixed, g), fixed.branch)}`);
     else {
       // A follow-up that ended without merging every workstream is no resolution: said, with what to do instead.
-      for (const x of g.incomplete) out.push(incompleteLine(x));
+      for (const x of g.incomplete) out.push(incompleteLine(x, g.others.find((o) => o.id === x.id)));
       const id = g.integration?.id ?? 'ID';
       out.push(g.incomplete.length ? `resolve again: gitbus resolve ${id}, or merge again once the workstreams are fixed: gitbus resolve ${id} --runner merge` : `ask an agent to resolve them: gitbus resolve ${id}`);
     }

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { branchViolation, defaultBranch, projectReportSchema, pushedNothing } from '../../schemas/project.js';
-import { notPushedWords } from '../../bus/project/push-state.js';
+import { branchViolation, defaultBranch, projectReportSchema, pushedNothing, unfinishedResolve } from '../../schemas/project.js';
+import { notPushedWords, RESOLVE_NOT_PUSHED } from '../../bus/project/push-state.js';
 import { branchSection, projectFields, reasonText, responseBody } from '../../bus/ops/respond.js';
 import { dispatchedEarlier, newestDispatched, resolvesIntegration, settlingFollowUp, unmergedBranches } from '../../bus/model/merged-branches.js';
 import { cancelCounts } from '../../cli/commands/cancel.js';
@@ -387,6 +387,14 @@ describe('a failed run that made no commit over its base', () => {
     expect(pushedNothing({ ...report, conflicts: [{ branch: 'a', files: ['f'] }] })).toBe(false);
     expect(pushedNothing({ ...report, headCommit: 'b'.repeat(40) })).toBe(false);
     expect(pushedNothing({ ...report, pushed: true })).toBe(false);
+  });
+  it('so is a resolve that did not succeed (it reports merged), at its base or not; said apart from one with no commit', () => {
+    const resolve = { ...report, headCommit: 'b'.repeat(40), merged: ['g/a'] };
+    expect(pushedNothing(resolve)).toBe(true);
+    expect(unfinishedResolve(resolve)).toBe(true);
+    expect(unfinishedResolve({ ...resolve, headCommit: base })).toBe(false);
+    expect(pushedNothing({ ...resolve, pushError: 'refused' })).toBe(false);
+    expect(notPushedWords('x', resolve)).toEqual({ text: RESOLVE_NOT_PUSHED, fetchable: false });
   });
   it('is said to hold nothing to fetch, not to be pushed later', () => {
     expect(notPushedWords('x', report)).toEqual({ text: 'not pushed: the run made no commit over its base, so there was nothing to push', fetchable: false });

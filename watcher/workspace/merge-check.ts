@@ -43,7 +43,7 @@ export async function checkMerged(ctx: BusContext, task: Pick<ClaimResult, 'id' 
 export function missingReason(branch: string, c: MergeCheck): string {
   const what = c.missing.map((m) => `${m.branch} (${m.commit ? `${m.task ? `task ${m.task}'s result ` : ''}${m.commit.slice(0, 12)}` : 'not on the project remote'})`).join(', ');
   const fix = c.integration ? `resolve again (gitbus resolve ${c.integration}), or merge again (gitbus resolve ${c.integration} --runner merge)` : 'merge them and push the branch again';
-  return `${branch} does not contain ${what}: the run did not merge ${c.missing.length === 1 ? 'it' : 'them'}, and the branch was pushed as it is; ${fix}`;
+  return `${branch} does not contain ${what}: the run did not merge ${c.missing.length === 1 ? 'it' : 'them'}, so its commits were not pushed (they stay in its worktree) and ${branch} on the project remote was left as it was; ${fix}`;
 }
 
 /** A line for the task's log when the tasks' reports could not be read. Pure. */

@@ -95,9 +95,10 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
     // A follow-up that merges by hand (gitbus resolve): it resolved only if the branch holds every branch's result.
     const check = task.handoff.merge?.length ? await checkMerged(ctx, task, ws.cache.gitDir, f.report.headCommit, (line) => noteInLog(req.logPath, `${line}\n`)).catch((err: unknown) => firstLine(err)) : null;
     if (typeof check === 'string') {
-      // Not known to be merged: not counted as resolved.
+      // Not known to be merged: not counted as resolved, and said as none merged.
       const why = `could not check which branches of "merge" ${f.report.branch} contains: ${check}`;
       noteInLog(req.logPath, `gitbus: ${why}\n`);
+      f.report.merged = [];
       if (outcome.status === 'succeeded') outcome = { ...outcome, status: 'failed', reason: why };
     } else if (check) {
       noteInLog(req.logPath, `gitbus: ${f.report.branch} contains ${check.merged.length} of ${check.merged.length + check.missing.length} branches of "merge"${check.missing.length ? `; not ${check.missing.map((m) => m.branch).join(', ')}` : ''}\n`);
@@ -106,10 +107,14 @@ async function runInWorktree(ctx: BusContext, task: ClaimResult, runner: Runner,
     }
     // A run that did not succeed (failed, timed out, or stopped by a cancel or this watcher's shutdown) and left the
     // branch at its base: pushing it would only put a branch holding nothing on the project remote, one per
-    // failure. Not pushed, and the response says so (pushedNothing); the worktree stays, so a resume continues
-    // there. When the remote already has the branch at that commit, the push is a no-op that says it is there.
-    if (outcome.status !== 'succeeded' && f.report.headCommit === f.report.baseCommit && (await refCommit(ws.cache.gitDir, `refs/remotes/origin/${f.report.branch}`)) !== f.report.headCommit) {
-      noteInLog(req.logPath, `gitbus: ${f.report.branch} not pushed: the run made no commit over its base\n`);
+    // failure. Nor a resolve follow-up (`merge`) that did not succeed, commits or not: its branch is the
+    // integration's, on which the next resolve's worktree and the merge runner start when the remote has it, so a
+    // later merge that adds nothing would call its half-done merge integrated. Not pushed, and the response says so
+    // (pushedNothing: a resolve's `merged` tells it apart); the worktree stays, so a resume continues there. When the
+    // remote already has the branch at that commit, the push is a no-op that says it is there.
+    const resolve = check !== null;
+    if (outcome.status !== 'succeeded' && (f.report.headCommit === f.report.baseCommit || resolve) && (await refCommit(ws.cache.gitDir, `refs/remotes/origin/${f.report.branch}`)) !== f.report.headCommit) {
+      noteInLog(req.logPath, `gitbus: ${f.report.branch} not pushed: ${f.report.headCommit === f.report.baseCommit ? 'the run made no commit over its base' : 'the resolve did not succeed, so the integration\'s branch is left as it was'}\n`);
       return { ...outcome, project: f.report, projectStat: f.stat, ...(f.uncommitted > 0 ? { uncommitted: f.uncommitted, ...(f.uncommittedWhy ? { uncommittedWhy: f.uncommittedWhy } : {}) } : {}) };
     }
     return { ...outcome, project: f.report, push: f.push, projectStat: f.stat, ...(f.uncommitted > 0 ? { uncommitted: f.uncommitted, ...(f.uncommittedWhy ? { uncommittedWhy: f.uncommittedWhy } : {}) } : {}) };

@@ -305,10 +305,12 @@ function renderGroup(g) {
 }
 
 /** What an unfinished resolve did, as `gitbus group` words it: one that pushed nothing on purpose has nothing coming. */
-function incompleteWords(x) {
+function incompleteWords(x, task) {
   const branch = x.branch ? h('code', null, x.branch) : 'the branch';
   const without = x.missing.join(', ');
-  if (x.pushedNothing) return [' made no commit over its base, so nothing was pushed and nothing is coming (', branch, ` lacks ${without}): not resolved.`];
+  const p = task?.project;
+  const why = p && p.headCommit !== p.baseCommit ? 'did not succeed' : 'made no commit over its base';
+  if (x.pushedNothing) return [` ${why}, so nothing was pushed and nothing is coming (`, branch, ` lacks ${without}): not resolved.`];
   return [` ${x.pushed ? 'pushed' : 'left (not pushed)'} `, branch, ` without ${without}: not resolved.`];
 }
 
@@ -327,7 +329,7 @@ function integrationOutcome(g) {
   else if (g.incomplete.length) {
     // A follow-up that ended without merging every workstream is no resolution: said, with what to do instead.
     next = [
-      h('ul', { class: 'incomplete' }, g.incomplete.map((x) => h('li', { 'data-incomplete': x.id }, 'Resolve ', taskLink(x.id, undefined, false), ...incompleteWords(x)))),
+      h('ul', { class: 'incomplete' }, g.incomplete.map((x) => h('li', { 'data-incomplete': x.id }, 'Resolve ', taskLink(x.id, undefined, false), ...incompleteWords(x, g.others.find((o) => o.id === x.id))))),
       h('p', null, 'Resolve again: ', h('code', null, `gitbus resolve ${id}`), ', or merge again once the workstreams are fixed: ', h('code', null, `gitbus resolve ${id} --runner merge`)),
     ];
   } else next = h('p', null, 'Ask an agent to resolve them: ', h('code', null, `gitbus resolve ${id}`));
