@@ -296,6 +296,11 @@ describe('a resolve follow-up counts by what its branch contains', () => {
     const said = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [idle], resolvedBy: null, incomplete: none, superseded: [], costUsd: 0, offline: null });
     expect(said).toContain('resolve r2 made no commit over its base, so nothing was pushed and nothing is coming (g/integration lacks g/a, g/b): not resolved');
     expect(said).not.toContain('left (not pushed)');
+    // One that committed a half-done merge and did not succeed pushed nothing either (the worker keeps it).
+    const half = { ...lazy, id: 'r3', project: { ...report, pushed: false, merged: ['g/a'] } };
+    const halfText = groupText({ group: 'g', title: 't', repo: '/r.git', base: 'main', baseCommit: null, workstreams: [], integration, others: [half], resolvedBy: null, incomplete: incompleteResolves(integration, merge, [half]), superseded: [], costUsd: 0, offline: null });
+    expect(halfText).toContain('resolve r3 did not succeed, so nothing was pushed and nothing is coming (g/integration lacks g/b): not resolved');
+    expect(halfText).toContain('nothing pushed (the resolve did not succeed)');
     expect(text).toContain('resolve again: gitbus resolve i, or merge again once the workstreams are fixed: gitbus resolve i --runner merge');
     expect(text).not.toContain('resolved by');
   });
