@@ -43,26 +43,33 @@ interface Case {
  */
 export async function startupBench(lines: string[], runs: number): Promise<void> {
   const dir = tmp('gitbus-bench-startup-');
-  // status reads a bus with a few tasks; dispatch writes to a bus of its own, so status's stays as it is.
+  // The served rows' bus: five tasks, and the nodes whose watchers or server serve (below).
   const statusHome = join(dir, 'status-home');
-  await initBus(statusHome, { remote: join(dir, 'status.git'), node: 'bench' });
-  const ctx = await openBus(statusHome);
-  // For node bench: the watcher of the served rows (another node of the bus) claims none of them.
-  for (let i = 0; i < 5; i++) await dispatch(ctx, { handoff: { title: `start-up ${i}`, to: 'bench' }, body: '## Task\n\nbench\n' });
-  await ctx.repo.close();
-  const dispatchHome = join(dir, 'dispatch-home');
-  await initBus(dispatchHome, { remote: join(dir, 'dispatch.git'), node: 'bench' });
-  // The same bus as status's, read by a node that reaches it over smart HTTP (a git host as GitHub is one).
+  await busOfFive(statusHome, join(dir, 'status.git'));
+  // The same bus as status's is read over smart HTTP too (a git host as GitHub is one).
   const host = await serveOverHttp(dir);
-  const httpHome = join(dir, 'http-home');
-  await joinBus(httpHome, `${host.url}/status.git`, { node: 'bench-http' });
   // A bus with an archive, written by another node (so that the dispatching nodes' clones lack its objects), where
   // a dispatch asked the archive about its own new id until session 17 (bus/ops/deliver.ts `fresh`).
   await busWithArchive(dir, 'archived.git');
-  const withArchive = join(dir, 'archive-home');
-  await joinBus(withArchive, join(dir, 'archived.git'), { node: 'bench-archive' });
-  const withArchiveHttp = join(dir, 'archive-http-home');
-  await joinBus(withArchiveHttp, `${host.url}/archived.git`, { node: 'bench-archive-http' });
+  /**
+   * The homes one build's rows run in, each build's (and the ES module build's) their own: a node keeps one parse
+   * cache file per tree, of the build that wrote it last (bus/store/parse-cache.ts), so two builds taking turns on
+   * one home each parsed the bus again at every run (until session 36, the own-process `status` row did so after
+   * every ES module `status` row). status reads a bus of five tasks and one node (and the node that reads it over
+   * HTTP), as the served rows' bus was before their nodes joined it; dispatch writes to a bus of its own.
+   */
+  const homesOf = async (tag: string): Promise<BuildHomes> => {
+    const h: BuildHomes = { status: join(dir, `status-home${tag}`), dispatch: join(dir, `dispatch-home${tag}`), http: join(dir, `http-home${tag}`), archive: join(dir, `archive-home${tag}`), archiveHttp: join(dir, `archive-http-home${tag}`) };
+    await busOfFive(h.status, join(dir, `status${tag}.git`));
+    await initBus(h.dispatch, { remote: join(dir, `dispatch${tag}.git`), node: 'bench' });
+    await joinBus(h.http, `${host.url}/status${tag}.git`, { node: 'bench-http' });
+    await joinBus(h.archive, join(dir, 'archived.git'), { node: `bench-archive${tag}` });
+    await joinBus(h.archiveHttp, `${host.url}/archived.git`, { node: `bench-archive-http${tag}` });
+    return h;
+  };
+  const mine = await homesOf('-0');
+  const esm = await homesOf('-esm');
+  const dispatchHome = mine.dispatch;
 
   // The same two buses, each with a node whose watcher runs and serves short commands (cli/serve/): its status
   // and dispatch run in the watcher's standby process. It claims nothing (the tasks are for node bench).
@@ -84,24 +91,25 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   await joinBus(serverHome, join(dir, 'status.git'), { node: 'bench-server' });
   watchers.push(await serving(serverHome, join(dir, 'cache'), ['serve', '--json']));
 
-  const builds = [{ name: '', bin: BIN }];
+  const builds: { name: string; bin: string; homes: BuildHomes }[] = [{ name: '', bin: BIN, homes: mine }];
   // Several builds: separated by commas (a path with a comma in it cannot be compared).
-  for (const other of (process.env['BENCH_STARTUP_COMPARE'] ?? '').split(',').filter(Boolean)) builds.push({ name: `${other}: `, bin: resolve(other) });
+  const others = (process.env['BENCH_STARTUP_COMPARE'] ?? '').split(',').filter(Boolean);
+  for (const [k, other] of others.entries()) builds.push({ name: `${other}: `, bin: resolve(other), homes: await homesOf(`-${k + 1}`) });
   const cases: Case[] = [{ label: 'node -e 0', args: ['-e', '0'] }];
-  const status = (bin: string): string[] => [bin, 'status', '--home', statusHome];
-  const dispatchArgs = (bin: string): string[] => [bin, 'dispatch', 'start-up probe', '--home', dispatchHome];
+  const status = (bin: string, home: string): string[] => [bin, 'status', '--home', home];
+  const dispatchArgs = (bin: string, home: string): string[] => [bin, 'dispatch', 'start-up probe', '--home', home];
   for (const b of builds) {
     cases.push({ label: `${b.name}gitbus --version`, args: [b.bin, '--version'] });
-    cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks)`, args: status(b.bin) });
-    cases.push({ label: `${b.name}gitbus dispatch (local bus)`, args: dispatchArgs(b.bin) });
-    cases.push({ label: `${b.name}gitbus status (HTTP remote, 5 tasks)`, args: [b.bin, 'status', '--home', httpHome] });
-    cases.push({ label: `${b.name}gitbus dispatch (local bus with an archive)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', withArchive] });
-    cases.push({ label: `${b.name}gitbus dispatch (HTTP remote with an archive)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', withArchiveHttp] });
+    cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks)`, args: status(b.bin, b.homes.status) });
+    cases.push({ label: `${b.name}gitbus dispatch (local bus)`, args: dispatchArgs(b.bin, b.homes.dispatch) });
+    cases.push({ label: `${b.name}gitbus status (HTTP remote, 5 tasks)`, args: [b.bin, 'status', '--home', b.homes.http] });
+    cases.push({ label: `${b.name}gitbus dispatch (local bus with an archive)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', b.homes.archive] });
+    cases.push({ label: `${b.name}gitbus dispatch (HTTP remote with an archive)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', b.homes.archiveHttp] });
   }
   const noCache = { XDG_CACHE_HOME: join(dir, 'no-cache-folder', 'a-file') };
   writeFileSync(join(dir, 'no-cache-folder'), '');
-  cases.push({ label: 'gitbus status, cache folder unusable (ES modules since issue 14 round 2)', args: status(BIN), env: noCache });
-  cases.push({ label: 'gitbus dispatch, cache folder unusable', args: dispatchArgs(BIN), env: noCache });
+  cases.push({ label: 'gitbus status, cache folder unusable (ES modules since issue 14 round 2)', args: status(BIN, esm.status), env: noCache });
+  cases.push({ label: 'gitbus dispatch, cache folder unusable', args: dispatchArgs(BIN, esm.dispatch), env: noCache });
   cases.push({ label: 'gitbus status --help', args: [BIN, 'status', '--help'] });
   // The served rows apart from each other in the order (which rotates, keeping it). After each, the watcher's next
   // standby loads and warms up (~0.4 s of CPU); the next case waits for it (`settled`), since a command that runs
@@ -114,8 +122,8 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   cases.push({ label: 'gitbus dispatch --to (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome] });
   cases.push({ label: 'gitbus hook claude user-prompt-submit (Claude Code\'s hook)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', statusHome], input: hookInput });
   cases.splice(Math.ceil((cases.length * 5) / 6), 0, { label: 'gitbus hook claude user-prompt-submit, served', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', servedHookHome], env: servedReport('hook'), input: hookInput, servedBy: hookWatcher });
-  cases.push({ label: 'gitbus status, ES modules (GITBUS_CODE_CACHE=0)', args: status(BIN), env: { GITBUS_CODE_CACHE: '0' } });
-  cases.push({ label: 'gitbus dispatch, ES modules (GITBUS_CODE_CACHE=0)', args: dispatchArgs(BIN), env: { GITBUS_CODE_CACHE: '0' } });
+  cases.push({ label: 'gitbus status, ES modules (GITBUS_CODE_CACHE=0)', args: status(BIN, esm.status), env: { GITBUS_CODE_CACHE: '0' } });
+  cases.push({ label: 'gitbus dispatch, ES modules (GITBUS_CODE_CACHE=0)', args: dispatchArgs(BIN, esm.dispatch), env: { GITBUS_CODE_CACHE: '0' } });
 
   // The temp folder is in no git checkout, so dispatch makes a plain task, as it does outside a project.
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
@@ -174,6 +182,23 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   lines.push('', ...bursts);
   if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
   lines.push('');
+}
+
+/** A bus of one node, bench, with five tasks for it (the served rows' watchers, other nodes, claim none of them). */
+async function busOfFive(home: string, remote: string): Promise<void> {
+  await initBus(home, { remote, node: 'bench' });
+  const ctx = await openBus(home);
+  for (let i = 0; i < 5; i++) await dispatch(ctx, { handoff: { title: `start-up ${i}`, to: 'bench' }, body: '## Task\n\nbench\n' });
+  await ctx.repo.close();
+}
+
+/** The homes of one build's rows (startupBench's homesOf). */
+interface BuildHomes {
+  status: string;
+  dispatch: string;
+  http: string;
+  archive: string;
+  archiveHttp: string;
 }
 
 interface ServingWatcher {
