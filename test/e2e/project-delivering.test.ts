@@ -53,8 +53,10 @@ describe('a result held for the project remote', () => {
   it('is said by status, show, logs and dispatch --wait on another node (logs on the holder too), until it goes out', async () => {
     const away = `${project.remote}.away`;
     const home = bus.home('alpha');
-    // Waits on its own while the rest looks: its stderr is read once it ends.
-    const waiting = gitbus(['dispatch', 'held work', '--id', 'dl-held', '--to', 'w1', '--repo', project.remote, '--command', `echo done here && mv ${project.remote} ${away}`, '--wait'], { home, timeoutMs: 150_000, process: true });
+    // Waits on its own while the rest looks; what it said so far is read before the project remote comes back, so
+    // that the held state outlasts the waiter's look (a poll a second, slower on a loaded machine).
+    let waiterSaid = '';
+    const waiting = gitbus(['dispatch', 'held work', '--id', 'dl-held', '--to', 'w1', '--repo', project.remote, '--command', `echo done here && mv ${project.remote} ${away}`, '--wait'], { home, timeoutMs: 150_000, process: true, onStderr: (text) => (waiterSaid = text) });
     try {
       await until('status to say the result waits for the project remote', async () => (await gitbus(['status'], { home })).stdout.includes(WORDS), 60_000, () => `${watcher.events().map((e) => JSON.stringify(e)).join('\n')}\n${watcher.stderr()}`);
       const status = await gitbus(['status'], { home });
@@ -85,6 +87,7 @@ describe('a result held for the project remote', () => {
       expect(tasks.find((t) => t.id === 'dl-pending')?.delivering).toBeUndefined();
       expect(tasks.find((t) => t.id === 'dl-held')?.delivering?.reason).not.toBe('forged');
       expect((await gitbus(['show', 'dl-pending'], { home })).stdout).not.toContain('waits for the project remote');
+      await until('dispatch --wait to say the result is held', () => waiterSaid.includes(`dl-held: claimed on w1 (attempt 1); ${WORDS}`), 60_000, () => waiterSaid);
     } finally {
       if (existsSync(away) && !existsSync(project.remote)) renameSync(away, project.remote);
     }

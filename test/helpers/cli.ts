@@ -48,26 +48,30 @@ export interface RunResult {
  * served command in the test's own process when it may (test/helpers/cli-in-process.ts), else as its own OS
  * process; `process: true` asks for a process, for a test about the process itself.
  */
-export async function gitbus(args: string[], opts: { home?: string; cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; process?: true } = {}): Promise<RunResult> {
+export async function gitbus(args: string[], opts: { home?: string; cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; process?: true; onStderr?: (text: string) => void } = {}): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, ...opts.env };
   delete env['GITBUS_HOME'];
   if (opts.home) env['GITBUS_HOME'] = opts.home;
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const run = { cwd: opts.cwd ?? neutralCwd(), env, input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 };
-  if (!opts.process) {
+  const run = { cwd: opts.cwd ?? neutralCwd(), env, input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000, ...(opts.onStderr ? { onStderr: opts.onStderr } : {}) };
+  if (!opts.process && !opts.onStderr) {
     const here = await gitbusInProcess(ROOT, BIN, args, run);
     if (here) return here;
   }
   return spawnBounded(process.execPath, [BIN, ...args], run);
 }
 
-export function spawnBounded(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | undefined; timeoutMs: number }): Promise<RunResult> {
+/** `onStderr` sees the process's stderr as it comes (a test that acts on what a running command said). */
+export function spawnBounded(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | undefined; timeoutMs: number; onStderr?: (text: string) => void }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      opts.onStderr?.(stderr);
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${cmd} ${args.join(' ')} did not finish within ${opts.timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
