@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { ROOT, gitbus, gitCli, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { fanOutPlan, makeProject, showFile } from '../helpers/project.js';
+import { fanOutPlan, makeProject, README_CLASH_PLAN, responseOf, showFile, workUntilIdle, type FannedGroup } from '../helpers/project.js';
 
 /**
  * A `gitbus resolve` follow-up counts as resolving only when the branch it pushed contains every workstream's
@@ -13,44 +12,12 @@ import { fanOutPlan, makeProject, showFile } from '../helpers/project.js';
  */
 const STANDIN = join(ROOT, 'test/fixtures/claude-standin.mjs');
 const GROUP = 'readme';
-const PLAN = `---
-title: Both edit the README
-runner: shell
-to: box1
-workstreams:
-  - name: left
-    tasks: The left part.
-    command: "echo left > README.md"
-  - name: right
-    tasks: The right part.
-    command: "echo right > README.md"
----
-Two parts that clash.
-`;
-
 type Json = Record<string, unknown>;
-type Fanned = { integration: string; tasks: { id: string; workstream: string | null; branch: string }[] };
 
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let project: ReturnType<typeof makeProject>;
 let home: string;
 let claudeEnv: NodeJS.ProcessEnv;
-
-/** box1 runs what it may until nothing is left. */
-async function work(): Promise<void> {
-  for (let round = 0; round < 4; round++) {
-    const r = await gitbus(['watch', '--once', '--json'], { home: bus.home('box1'), env: claudeEnv, timeoutMs: 120_000, process: true });
-    expect(r.code, r.stderr).toBe(0);
-    if (json<{ ran: unknown[] }>(r).ran.length === 0) return;
-  }
-}
-
-async function response(id: string): Promise<Json> {
-  const shown = json<{ state: string; files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home }));
-  const file = shown.files.find((f) => f.path.startsWith('responses/'));
-  if (!file) throw new Error(`${id} has no response (state ${shown.state})`);
-  return parse(file.text.split('---\n')[1] ?? '') as Json;
-}
 
 beforeAll(async () => {
   bus = await makeBus();
@@ -63,9 +30,9 @@ afterAll(async () => bus?.cleanup());
 
 describe('resolve: resolved only when every workstream is merged', () => {
   it('an agent that merges nothing leaves the group unresolved, saying what the branch lacks; one whose branch holds both resolves it', async () => {
-    const f = await fanOutPlan<Fanned>(home, bus.dir, project.checkout, GROUP, PLAN);
-    await work();
-    const integration = await response(f.integration);
+    const f = await fanOutPlan<FannedGroup>(home, bus.dir, project.checkout, GROUP, README_CLASH_PLAN);
+    await workUntilIdle(bus.home('box1'), claudeEnv);
+    const integration = await responseOf(home, f.integration);
     expect(integration).toMatchObject({ status: 'failed', project: { conflicts: [{ branch: `${GROUP}/right`, files: ['README.md'] }] } });
     const [left, right] = f.tasks.filter((t) => t.workstream !== null);
 
@@ -73,8 +40,8 @@ describe('resolve: resolved only when every workstream is merged', () => {
     const first = await gitbus(['resolve', f.integration, '--to', 'box1', '--json'], { home });
     expect(first.code, first.stderr).toBe(0);
     const lazy = json<{ id: string }>(first).id;
-    await work();
-    const r = await response(lazy);
+    await workUntilIdle(bus.home('box1'), claudeEnv);
+    const r = await responseOf(home, lazy);
     expect(r).toMatchObject({ status: 'failed', project: { branch: `${GROUP}/integration`, pushed: false, commits: 0, merged: [] } });
     expect((r['project'] as Json)['pushError']).toBeUndefined();
     expect(gitCli(['--git-dir', project.remote, 'branch', '--list', `${GROUP}/integration`]).trim()).toBe('');
@@ -103,8 +70,8 @@ describe('resolve: resolved only when every workstream is merged', () => {
     const second = await gitbus(['resolve', f.integration, '--to', 'box1', '--json'], { home });
     expect(second.code, second.stderr).toBe(0);
     const done = json<{ id: string }>(second).id;
-    await work();
-    expect(await response(done)).toMatchObject({ status: 'succeeded', project: { pushed: true, merged: [`${GROUP}/left`, `${GROUP}/right`] } });
+    await workUntilIdle(bus.home('box1'), claudeEnv);
+    expect(await responseOf(home, done)).toMatchObject({ status: 'succeeded', project: { pushed: true, merged: [`${GROUP}/left`, `${GROUP}/right`] } });
     expect(showFile(project.remote, `${GROUP}/integration`, 'README.md')).toBe('left\nright\n');
     const after = json<{ resolvedBy: string | null; superseded: string[] }>(await gitbus(['group', GROUP, '--json'], { home }));
     expect(after.resolvedBy).toBe(done);
@@ -121,9 +88,9 @@ describe('resolve: resolved only when every workstream is merged', () => {
 
   it('a resolve by hand counts once the branch on the project remote holds every workstream: group says so, and resolve agrees', async () => {
     const group = 'readme-hand';
-    const f = await fanOutPlan<Fanned>(home, bus.dir, project.checkout, group, PLAN);
-    await work();
-    expect(await response(f.integration)).toMatchObject({ status: 'failed', project: { conflicts: [{ branch: `${group}/right` }] } });
+    const f = await fanOutPlan<FannedGroup>(home, bus.dir, project.checkout, group, README_CLASH_PLAN);
+    await workUntilIdle(bus.home('box1'), claudeEnv);
+    expect(await responseOf(home, f.integration)).toMatchObject({ status: 'failed', project: { conflicts: [{ branch: `${group}/right` }] } });
     const [left, right] = f.tasks.filter((t) => t.workstream !== null);
     const made = await gitbus(['resolve', f.integration, '--runner', 'manual', '--json'], { home });
     expect(made.code, made.stderr).toBe(0);
@@ -157,7 +124,7 @@ describe('resolve: resolved only when every workstream is merged', () => {
     gitCli(['switch', '-q', 'main'], co);
     const done = await gitbus(['respond', id, '--status', 'succeeded', '--summary', 'merged by hand', '--json'], { home });
     expect(done.code, done.stderr + done.stdout).toBe(0);
-    expect(await response(id)).toMatchObject({ status: 'succeeded', project: { branch: `${group}/integration`, pushed: true, merged: [`${group}/left`, `${group}/right`] } });
+    expect(await responseOf(home, id)).toMatchObject({ status: 'succeeded', project: { branch: `${group}/integration`, pushed: true, merged: [`${group}/left`, `${group}/right`] } });
 
     expect(json<{ resolvedBy: string | null }>(await gitbus(['group', group, '--json'], { home })).resolvedBy).toBe(id);
     const text = (await gitbus(['group', group], { home })).stdout;
@@ -171,7 +138,7 @@ describe('resolve: resolved only when every workstream is merged', () => {
 
   it('fanout --to a node without the merge runner offers the plan\'s integrate: {to} with a node that has it', async () => {
     const plan = join(bus.dir, 'specs', 'elsewhere.md');
-    writeFileSync(plan, PLAN.replace('to: box1\n', ''));
+    writeFileSync(plan, README_CLASH_PLAN.replace('to: box1\n', ''));
     const r = await gitbus(['fanout', plan, '--to', 'alpha', '--json'], { home, cwd: project.checkout });
     expect(r.code, r.stderr).toBe(8);
     const problems = json<{ error: { data: { problems: { field: string; fix: string }[] } } }>(r).error.data.problems;

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { gitbus, json } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import { branchFiles, fanOutPlan, makeProject, pushHandoffs } from '../helpers/project.js';
+import { branchFiles, fanOutPlan, makeProject, pushHandoffs, README_CLASH_PLAN, responseOf, workUntilIdle, type FannedGroup } from '../helpers/project.js';
 
 /**
  * A resolve follow-up whose run does not succeed pushes nothing (docs/PROTOCOL.md §3a step 5): its branch is the
@@ -12,43 +11,11 @@ import { branchFiles, fanOutPlan, makeProject, pushHandoffs } from '../helpers/p
  * follow-up is a shell task that merges both workstreams, commits, and fails as tests would.
  */
 const GROUP = 'halfway';
-const PLAN = `---
-title: Both edit the README
-runner: shell
-to: box1
-workstreams:
-  - name: left
-    tasks: The left part.
-    command: "echo left > README.md"
-  - name: right
-    tasks: The right part.
-    command: "echo right > README.md"
----
-Two parts that clash.
-`;
-
 type Json = Record<string, unknown>;
-type Fanned = { integration: string; tasks: { id: string; workstream: string | null; branch: string }[] };
 
 let bus: Awaited<ReturnType<typeof makeBus>>;
 let project: ReturnType<typeof makeProject>;
 let home: string;
-
-/** box1 runs what it may until nothing is left. */
-async function work(): Promise<void> {
-  for (let round = 0; round < 4; round++) {
-    const r = await gitbus(['watch', '--once', '--json'], { home: bus.home('box1'), timeoutMs: 120_000, process: true });
-    expect(r.code, r.stderr).toBe(0);
-    if (json<{ ran: unknown[] }>(r).ran.length === 0) return;
-  }
-}
-
-async function response(id: string): Promise<Json> {
-  const shown = json<{ state: string; files: { path: string; text: string }[] }>(await gitbus(['show', id, '--json'], { home }));
-  const file = shown.files.find((f) => f.path.startsWith('responses/'));
-  if (!file) throw new Error(`${id} has no response (state ${shown.state})`);
-  return parse(file.text.split('---\n')[1] ?? '') as Json;
-}
 
 beforeAll(async () => {
   bus = await makeBus();
@@ -60,16 +27,16 @@ afterAll(async () => bus?.cleanup());
 
 describe('a resolve that does not succeed', () => {
   it('leaves the integration branch as it was, says nothing is coming, and a merge again starts from the base', async () => {
-    const f = await fanOutPlan<Fanned>(home, bus.dir, project.checkout, GROUP, PLAN);
-    await work();
-    expect(await response(f.integration)).toMatchObject({ status: 'failed', project: { conflicts: [{ branch: `${GROUP}/right` }] } });
+    const f = await fanOutPlan<FannedGroup>(home, bus.dir, project.checkout, GROUP, README_CLASH_PLAN);
+    await workUntilIdle(bus.home('box1'));
+    expect(await responseOf(home, f.integration)).toMatchObject({ status: 'failed', project: { conflicts: [{ branch: `${GROUP}/right` }] } });
     const baseCommit = project.main();
 
     // The follow-up merges both, resolves the conflict, leaves more work uncommitted, and fails (its tests, say).
     const steps = [`git merge -q --no-ff origin/${GROUP}/left -m 'merge left'`, `(git merge -q --no-ff origin/${GROUP}/right -m 'merge right' || true)`, 'printf "left\\nright\\n" > README.md', 'git add README.md', 'git commit -q --no-edit', 'echo half-done > half.txt', 'exit 1'];
     pushHandoffs(join(bus.dir, 'person'), bus.remote, [{ id: 'halfway-fix', frontmatter: { title: 'Halfway: resolve', group: GROUP, to: 'box1', runner: 'shell', command: steps.join(' && '), repo: project.remote, base: 'main', baseCommit, branch: `${GROUP}/integration`, merge: [`${GROUP}/left`, `${GROUP}/right`] } }]);
-    await work();
-    const r = await response('halfway-fix');
+    await workUntilIdle(bus.home('box1'));
+    const r = await responseOf(home, 'halfway-fix');
     expect(r).toMatchObject({ status: 'failed', project: { branch: `${GROUP}/integration`, pushed: false, merged: [`${GROUP}/left`, `${GROUP}/right`] } });
     const p = r['project'] as Json;
     expect(p['pushError']).toBeUndefined();
@@ -90,8 +57,8 @@ describe('a resolve that does not succeed', () => {
     const again = await gitbus(['resolve', f.integration, '--runner', 'merge', '--json'], { home });
     expect(again.code, again.stderr).toBe(0);
     const mergeId = json<{ id: string }>(again).id;
-    await work();
-    expect(await response(mergeId)).toMatchObject({ status: 'failed', project: { conflicts: [{ branch: `${GROUP}/right` }] } });
+    await workUntilIdle(bus.home('box1'));
+    expect(await responseOf(home, mergeId)).toMatchObject({ status: 'failed', project: { conflicts: [{ branch: `${GROUP}/right` }] } });
     expect((await gitbus(['group', GROUP], { home })).stdout).not.toContain('integrated:');
   }, 300_000);
 });

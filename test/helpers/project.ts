@@ -83,3 +83,40 @@ export function pushApartBranches(dir: string, remote: string, names: string[]):
   gitCli(['push', '-q', 'origin', ...names.map((n) => `HEAD:refs/heads/${n}`)], theirs);
   return theirs;
 }
+
+/** A plan of two workstreams that both write README.md, so that merging them conflicts (resolve's tests, on node box1). */
+export const README_CLASH_PLAN = `---
+title: Both edit the README
+runner: shell
+to: box1
+workstreams:
+  - name: left
+    tasks: The left part.
+    command: "echo left > README.md"
+  - name: right
+    tasks: The right part.
+    command: "echo right > README.md"
+---
+Two parts that clash.
+`;
+
+/** What `gitbus fanout --json` says of the group it made. */
+export type FannedGroup = { integration: string; tasks: { id: string; workstream: string | null; branch: string }[] };
+
+/** `watch --once` in `home` (a worker's) until a run finds nothing to do, at most four times; fails on any other exit. */
+export async function workUntilIdle(home: string, env?: NodeJS.ProcessEnv): Promise<void> {
+  for (let round = 0; round < 4; round++) {
+    const r = await gitbus(['watch', '--once', '--json'], { home, ...(env ? { env } : {}), timeoutMs: 120_000, process: true });
+    if (r.code !== 0) throw new Error(`watch --once exited ${r.code}: ${r.stderr}`);
+    if ((JSON.parse(r.stdout) as { ran: unknown[] }).ran.length === 0) return;
+  }
+}
+
+/** The frontmatter of task `id`'s response, as `gitbus show --json` in `home` gives it; fails when it has none. */
+export async function responseOf(home: string, id: string): Promise<Record<string, unknown>> {
+  const r = await gitbus(['show', id, '--json'], { home });
+  const shown = JSON.parse(r.stdout) as { state: string; files: { path: string; text: string }[] };
+  const file = shown.files.find((f) => f.path.startsWith('responses/'));
+  if (!file) throw new Error(`${id} has no response (state ${shown.state})`);
+  return parse(file.text.split('---\n')[1] ?? '') as Record<string, unknown>;
+}
