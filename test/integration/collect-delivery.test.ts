@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBus, type BusContext } from '../../bus/context.js';
-import { publishDelivery } from '../../bus/ops/delivery.js';
 import { collect } from '../../claude/collect.js';
 import { runHook } from '../../claude/hook.js';
 import { readLedger, recordDispatch } from '../../claude/session-ledger.js';
 import { makeBus } from '../helpers/bus.js';
-import { claimInProcess, respondInProcess } from '../helpers/in-process.js';
+import { deliverRefused, refusedRun } from '../helpers/refused-push.js';
 
 /**
  * A project task reported "not pushed yet" whose branch the project remote took later (a delivery, docs/PROTOCOL.md
@@ -29,16 +28,11 @@ describe('a push that landed after its task was collected', () => {
     await bus?.cleanup();
   });
 
-  const refusedRun = async (title: string): Promise<string> => {
-    const id = await bus.dispatch('alpha', [title]);
-    await claimInProcess(home, id);
-    await respondInProcess(home, id, { status: 'succeeded', project: { repo: '/srv/app.git', branch: `feature/${id}`, baseCommit: 'b'.repeat(40), headCommit: head, pushed: false, pushError: 'pre-receive hook declined' } });
-    return id;
-  };
-  const deliver = async (id: string) => expect(await publishDelivery(ctx, { id, attempt: 1, branch: `feature/${id}`, headCommit: head })).toMatchObject({ outcome: 'written' });
+  const refused = (title: string): Promise<string> => refusedRun(bus, 'alpha', title, head);
+  const deliver = (id: string): Promise<void> => deliverRefused(ctx, id, head);
 
   it('collect --node reports it once, after the task itself', async () => {
-    const id = await refusedRun('pushes later');
+    const id = await refused('pushes later');
     const first = await collect(ctx, {});
     expect(first.ended).toEqual([expect.objectContaining({ id, pushed: false, notPushed: expect.stringContaining('not pushed yet') })]);
     expect(first.landed).toEqual([]);
@@ -51,7 +45,7 @@ describe('a push that landed after its task was collected', () => {
 
   it('a session\'s collect tells of a task not pushed yet once, not again at each collect while its push waits', async () => {
     const SOLO = '1d2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6';
-    const id = await refusedRun('waits for its push');
+    const id = await refused('waits for its push');
     recordDispatch(home, SOLO, [{ id, title: 'waits for its push' }], home);
     expect((await collect(ctx, { session: SOLO })).ended).toEqual([expect.objectContaining({ id, pushed: false })]);
     expect(readLedger(home, SOLO)?.tasks.find((t) => t.id === id)).toMatchObject({ told: 'succeeded', awaitsPush: true });
@@ -62,8 +56,8 @@ describe('a push that landed after its task was collected', () => {
   });
 
   it('a session hears it once, from its hooks or from collect', async () => {
-    const byHook = await refusedRun('the hook tells');
-    const byCollect = await refusedRun('collect tells');
+    const byHook = await refused('the hook tells');
+    const byCollect = await refused('collect tells');
     recordDispatch(home, SESSION, [{ id: byHook, title: 'the hook tells' }, { id: byCollect, title: 'collect tells' }], home);
     const told = await runHook('user-prompt-submit', { session_id: SESSION }, home);
     expect(String(told.output?.['systemMessage'])).toContain(`${byHook} succeeded`);

@@ -2,12 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBus, type BusContext } from '../../bus/context.js';
 import { readDispatched } from '../../bus/dispatched-ledger.js';
 import { archive } from '../../bus/ops/archive.js';
-import { publishDelivery } from '../../bus/ops/delivery.js';
 import { collect } from '../../claude/collect.js';
 import { runHook } from '../../claude/hook.js';
 import { readLedger, recordDispatch, stillNews, updateLedger } from '../../claude/session-ledger.js';
 import { makeBus } from '../helpers/bus.js';
-import { claimInProcess, respondInProcess } from '../helpers/in-process.js';
+import { deliverRefused, refusedRun } from '../helpers/refused-push.js';
 
 /**
  * A task reported "not pushed yet" leaves a mark that waits for its push (a session ledger's `awaitsPush`, a note of
@@ -31,18 +30,13 @@ describe('a push awaited past its task\'s archiving', () => {
     await bus?.cleanup();
   });
 
-  const refusedRun = async (title: string): Promise<string> => {
-    const id = await bus.dispatch('alpha', [title]);
-    await claimInProcess(home, id);
-    await respondInProcess(home, id, { status: 'succeeded', project: { repo: '/srv/app.git', branch: `feature/${id}`, baseCommit: 'b'.repeat(40), headCommit: head, pushed: false, pushError: 'pre-receive hook declined' } });
-    return id;
-  };
-  const deliver = async (id: string) => expect(await publishDelivery(ctx, { id, attempt: 1, branch: `feature/${id}`, headCommit: head })).toMatchObject({ outcome: 'written' });
+  const refused = (title: string): Promise<string> => refusedRun(bus, 'alpha', title, head);
+  const deliver = (id: string): Promise<void> => deliverRefused(ctx, id, head);
   const archiveAll = async (...ids: string[]) => expect((await archive(ctx, { all: true })).archived).toEqual(expect.arrayContaining(ids));
   const entry = (session: string, id: string) => readLedger(home, session)?.tasks.find((t) => t.id === id);
 
   it('collect --node reports a delivery archived with its task between two collects, once', async () => {
-    const id = await refusedRun('delivered, then archived');
+    const id = await refused('delivered, then archived');
     expect((await collect(ctx, {})).ended.map((f) => f.id)).toEqual([id]);
     await deliver(id);
     await archiveAll(id);
@@ -54,7 +48,7 @@ describe('a push awaited past its task\'s archiving', () => {
   });
 
   it('collect --node lets go of a task archived before its push landed: no delivery can come after', async () => {
-    const id = await refusedRun('archived unpushed');
+    const id = await refused('archived unpushed');
     expect((await collect(ctx, {})).ended.map((f) => f.id)).toEqual([id]);
     expect(readDispatched(home).map((t) => t.id), 'kept while its push may land').toContain(id);
     await archiveAll(id);
@@ -64,7 +58,7 @@ describe('a push awaited past its task\'s archiving', () => {
 
   it('a session\'s hooks tell of a delivery archived with its task, once', async () => {
     const SESSION = '2e3f4a5b-6c7d-4e8f-9a0b-b1c2d3e4f5a6';
-    const id = await refusedRun('told by a hook, delivered, archived');
+    const id = await refused('told by a hook, delivered, archived');
     recordDispatch(home, SESSION, [{ id, title: 'told by a hook, delivered, archived' }], home);
     expect(String((await runHook('user-prompt-submit', { session_id: SESSION }, home)).output?.['systemMessage'])).toContain(`${id} succeeded`);
     await deliver(id);
@@ -77,8 +71,8 @@ describe('a push awaited past its task\'s archiving', () => {
 
   it('a session stops waiting for the push of a task archived without a delivery (hooks and collect)', async () => {
     const SESSION = '3f4a5b6c-7d8e-4f9a-8b1c-c2d3e4f5a6b7';
-    const byHook = await refusedRun('hook: archived unpushed');
-    const byCollect = await refusedRun('collect: archived unpushed');
+    const byHook = await refused('hook: archived unpushed');
+    const byCollect = await refused('collect: archived unpushed');
     recordDispatch(home, SESSION, [{ id: byHook, title: 'hook: archived unpushed' }, { id: byCollect, title: 'collect: archived unpushed' }], home);
     expect((await collect(ctx, { session: SESSION })).ended.map((f) => f.id).sort()).toEqual([byHook, byCollect].sort());
     expect(entry(SESSION, byHook)).toMatchObject({ awaitsPush: true });
@@ -92,7 +86,7 @@ describe('a push awaited past its task\'s archiving', () => {
 
   it('a session\'s collect lets go of a task archived without a delivery', async () => {
     const SESSION = '4a5b6c7d-8e9f-4a0b-9c2d-d3e4f5a6b7c8';
-    const id = await refusedRun('collect alone: archived unpushed');
+    const id = await refused('collect alone: archived unpushed');
     recordDispatch(home, SESSION, [{ id, title: 'collect alone: archived unpushed' }], home);
     expect((await collect(ctx, { session: SESSION })).ended.map((f) => f.id)).toEqual([id]);
     await archiveAll(id);
@@ -102,7 +96,7 @@ describe('a push awaited past its task\'s archiving', () => {
 
   it('a session waits a week at most for a push: past that its ledger costs its hooks nothing', async () => {
     const SESSION = '5b6c7d8e-9f0a-4b1c-8d3e-e4f5a6b7c8d9';
-    const id = await refusedRun('a push that takes too long');
+    const id = await refused('a push that takes too long');
     recordDispatch(home, SESSION, [{ id, title: 'a push that takes too long' }], home);
     expect((await collect(ctx, { session: SESSION })).ended.map((f) => f.id)).toEqual([id]);
     const told = entry(SESSION, id);
