@@ -43,6 +43,22 @@ describe('the watcher\'s poll timer', () => {
     }
   });
 
+  it('goes on ticking when the wall clock is set back (NTP, a restored VM), not after the hour it went back', async () => {
+    let back = 0;
+    const clock = () => Date.now() - back;
+    const ticks: number[] = [];
+    const timer = pollTimer('* * * * * *', () => ticks.push(clock()), () => undefined, clock);
+    try {
+      await until('a tick', () => ticks.length >= 1, 10_000);
+      back = 3_600_000;
+      const stepped = ticks.length;
+      await until('two ticks after the clock went back an hour', () => ticks.length >= stepped + 2, 10_000);
+      expect(ticks.at(-1)).toBeLessThan(Date.now() - 3_500_000);
+    } finally {
+      timer.stop();
+    }
+  });
+
   it('no code uses the cron package\'s CronJob: it writes "Missed execution deadline" to the console, which no option turns off', () => {
     const users = ['bus', 'watcher', 'cli', 'mcp', 'web', 'claude', 'hooks', 'schemas'].flatMap((d) => sourceFiles(join(ROOT, d))).filter((f) => /\bCronJob\b/.test(readFileSync(f, 'utf8').replace(/\/\/.*|\/\*[\s\S]*?\*\//g, '')));
     expect(users).toEqual([]);
