@@ -17,13 +17,15 @@ export type ResponseStatus = (typeof RESPONSE_STATUSES)[number];
 
 /**
  * The most one run may report it cost. A response is anyone's with push access to write, and readers add costs up
- * (`group`, the spend ledger): a bound keeps every sum of them finite, far above any real run.
+ * (`group`): one above the bound is a warning on the response and counts as unknown, which keeps every sum finite.
+ * Not an error: a response an older gitbus or a person wrote with such a cost still ends its task as it says (a
+ * task waiting `after:` it still runs).
  */
 export const MAX_COST_USD = 1_000_000;
 
 export const claudeReportSchema = z.strictObject({
   sessionId: z.optional(text({ what: 'a claude session id', maxChars: 200, oneLine: true })),
-  costUsd: z.optional(z.number().check(z.minimum(0), z.maximum(MAX_COST_USD))).register(z.globalRegistry, { description: `the cost in US dollars, a number from 0 to ${MAX_COST_USD}` }),
+  costUsd: z.optional(z.number().check(z.minimum(0))).register(z.globalRegistry, { description: `the cost in US dollars, a number ≥ 0 (above ${MAX_COST_USD}: a warning, and readers count it as unknown)` }),
   turns: z.optional(z.int().check(z.minimum(0))).register(z.globalRegistry, { description: 'a whole number ≥ 0' }),
   model: z.optional(text({ what: 'a model name', maxChars: 200, oneLine: true })),
   subtype: z.optional(z.string().check(z.regex(/^[a-z][a-z0-9_]{0,99}$/))).register(z.globalRegistry, { description: 'how claude ended, as its result line says: success, error_max_turns, error_max_budget_usd, error_during_execution, ... (lower-case letters, digits and "_")' }),
@@ -50,10 +52,19 @@ export type TaskResponse = z.infer<typeof responseSchema>;
 export type ClaudeReport = z.infer<typeof claudeReportSchema>;
 
 export function responseRules(r: TaskResponse): FieldViolation[] {
+  const out: FieldViolation[] = [];
   const started = r.started === undefined ? undefined : timestampMs(r.started);
   const finished = timestampMs(r.finished);
   if (started !== undefined && finished !== undefined && started > finished) {
-    return [{ field: 'started', reason: `the run started (${r.started}) after it finished (${r.finished})`, fix: 'check both times', severity: 'warning' }];
+    out.push({ field: 'started', reason: `the run started (${r.started}) after it finished (${r.finished})`, fix: 'check both times', severity: 'warning' });
   }
-  return [];
+  if (r.claude?.costUsd !== undefined && !costCounts(r.claude.costUsd)) {
+    out.push({ field: 'claude.costUsd', reason: `${r.claude.costUsd} is above ${MAX_COST_USD}, more than any run costs: readers count it as unknown`, fix: `write the run's cost (at most ${MAX_COST_USD}), or leave claude.costUsd out`, severity: 'warning' });
+  }
+  return out;
+}
+
+/** Whether a reported cost is one readers add up (at most MAX_COST_USD). */
+export function costCounts(costUsd: number): boolean {
+  return costUsd <= MAX_COST_USD;
 }

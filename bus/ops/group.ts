@@ -1,7 +1,7 @@
 import type { Claim } from '../../schemas/claim.js';
 import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
 import { pushedNothing, type ProjectReport } from '../../schemas/project.js';
-import type { TaskResponse } from '../../schemas/response.js';
+import { costCounts, type TaskResponse } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';
 import { UnknownGroupError } from '../group-errors.js';
 import type { Snapshot } from '../model/snapshot.js';
@@ -170,7 +170,7 @@ function groupTask(p: Parts): GroupTask {
     node: p.claim?.node ?? r?.node ?? null,
     attempt: p.claim?.attempt ?? r?.attempt ?? (p.attempts || null),
     session: p.claim?.session ?? r?.claude?.sessionId ?? null,
-    costUsd: r?.claude?.costUsd ?? null,
+    costUsd: r?.claude?.costUsd !== undefined && costCounts(r.claude.costUsd) ? r.claude.costUsd : null,
     project: r?.project ?? null,
     waitingFor: p.waitingFor,
     reason: r && r.status !== 'succeeded' ? (r.reason ?? null) : null,

@@ -1,6 +1,6 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
-import { MAX_COST_USD, type ClaudeReport, type TaskResponse as Response } from '../../schemas/response.js';
+import { costCounts, type ClaudeReport, type TaskResponse as Response } from '../../schemas/response.js';
 import { branchViolation, MAX_SUBJECTS, projectReportSchema, pushedNothing, unfinishedResolve, type BesideCause, type ProjectReport } from '../../schemas/project.js';
 import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText } from '../../schemas/output-text.js';
 import { transact, type TransactStats } from '../cas.js';
@@ -391,7 +391,7 @@ function claudeFields(c: ClaudeReport): ClaudeReport {
   const model = c.model === undefined ? '' : oneLineText(c.model, 200);
   if (sessionId) out.sessionId = sessionId;
   if (model) out.model = model;
-  if (c.costUsd !== undefined && Number.isFinite(c.costUsd) && c.costUsd >= 0 && c.costUsd <= MAX_COST_USD) out.costUsd = c.costUsd;
+  if (c.costUsd !== undefined && Number.isFinite(c.costUsd) && c.costUsd >= 0 && costCounts(c.costUsd)) out.costUsd = c.costUsd;
   if (c.turns !== undefined && Number.isInteger(c.turns) && c.turns >= 0) out.turns = c.turns;
   if (c.subtype !== undefined && /^[a-z][a-z0-9_]{0,99}$/.test(c.subtype)) out.subtype = c.subtype;
   return out;

@@ -31,7 +31,7 @@ describe('answering and claiming in one commit', () => {
   it('writes the result and the claim of the next task in one commit', async () => {
     const a = await claim(ctx, { next: true });
     expect(a.id).toBe(ids['a']);
-    // A cost over the schema's bound (MAX_COST_USD) is left out, not a response the writer refuses to write.
+    // A cost over MAX_COST_USD, which readers would count as unknown, is left out by the writer.
     const r = await respondAndClaim(ctx, [{ id: a.id, status: 'succeeded', exitCode: 0, claude: { sessionId: 's-1', costUsd: 1.7e308 } }], { target: { next: true }, limits: { max: 1 } });
     expect(r.responses.map((x) => x.ok)).toEqual([true]);
     expect(r.claims.map((c) => c.id)).toEqual([ids['b']]);
