@@ -127,6 +127,35 @@ describe('parse cache', () => {
     expect(blobs.filter((oid) => existsSync(join(clone, 'objects', oid.slice(0, 2), oid.slice(2))))).toEqual([]);
   });
 
+  it('node cards come from the cache too: with many nodes, a status reads no card blob and writes no cache file anew', async () => {
+    // Twelve nodes' cards, written as join writes them, enough for a cache file of nodes/.
+    const work = join(bus.dir, 'cards');
+    gitCli(['clone', '-q', bus.remote, work]);
+    mkdirSync(join(work, 'nodes'), { recursive: true });
+    for (let i = 0; i < 12; i++) {
+      const node = `card-${String(i).padStart(2, '0')}`;
+      writeFileSync(join(work, 'nodes', `${node}.md`), `---\nnode: ${node}\nlabels: []\nrunners: [manual]\nparallel: 1\nversion: 0.1.0\njoined: 2026-12-05T00:00:00.000Z\nupdated: 2026-12-05T00:00:00.000Z\n---\n`);
+    }
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'twelve nodes'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const cold = await run(['status', '--json']);
+    const clone = join(home, 'clone.git');
+    const tree = gitCli(['--git-dir', clone, 'rev-parse', 'main:nodes']).trim();
+    const file = join(cacheDir(), `nodes-${tree}.cache`);
+    expect(existsSync(file)).toBe(true);
+    const written = readFileSync(file);
+    // With the cards' blobs gone, a status that parsed them again would have to fetch them back (until session 36
+    // every status did: the cards were parsed before the cache file was looked at, and the file written anew).
+    const blobs = gitCli(['--git-dir', clone, 'ls-tree', 'main', 'nodes/']).split('\n').filter(Boolean).map((l) => l.split(/\s+/)[2] as string);
+    expect(blobs.length).toBeGreaterThanOrEqual(13);
+    const loose = (oid: string) => join(clone, 'objects', oid.slice(0, 2), oid.slice(2));
+    for (const oid of blobs) unlinkSync(loose(oid));
+    expect(await run(['status', '--json'])).toBe(cold);
+    expect(blobs.filter((oid) => existsSync(loose(oid)))).toEqual([]);
+    expect(readFileSync(file).equals(written)).toBe(true);
+  });
+
   it('a damaged cache file is ignored: status parses again and says the same', async () => {
     const before = await run(['status', '--json']);
     for (const f of readdirSync(cacheDir())) writeFileSync(join(cacheDir(), f), 'garbage');
