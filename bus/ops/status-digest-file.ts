@@ -3,7 +3,7 @@ import type { ResolvedSettings } from '../../schemas/settings.js';
 import type { NodeView } from '../model/snapshot.js';
 import type { TaskState } from '../model/types.js';
 import type { TaskSummary } from './task-summary.js';
-import { frame, readHeaderLine, sha256 } from '../store/header-line.js';
+import { checksum, frame, readHeaderLine } from '../store/header-line.js';
 
 /**
  * The bytes of one status digest (docs/ARCHITECTURE.md "The status digest"): what `status` worked out of one commit
@@ -13,7 +13,7 @@ import { frame, readHeaderLine, sha256 } from '../store/header-line.js';
  * A file is `MAGIC`, one JSON header line, then two JSON payloads: the digest's core (settings, nodes, counts, the
  * first DIGEST_PER_STATE tasks of each state, problems, claim holders, archived dependencies) and the summaries of
  * all tasks, which only `status --json` reads. The header names the build, the format and the commit, and each
- * payload's length and sha256: a file of another build or commit, or cut short, or damaged, decodes to null.
+ * payload's length and checksum: a file of another build or commit, or cut short, or damaged, decodes to null.
  */
 export const MAGIC = 'gitbus-status-digest\n';
 
@@ -21,7 +21,7 @@ export const MAGIC = 'gitbus-status-digest\n';
  * Bump when what busStatus computes from a commit changes shape or meaning; the build id covers most changes.
  * 2: task summaries carry `repo`, which noTaker judges node cards' `policy.repos` and `projectsOnly` by.
  */
-export const STATUS_DIGEST_FORMAT = 2;
+export const STATUS_DIGEST_FORMAT = 3;
 
 /** Tasks of each state the core payload lists: `status` shows 50 a state (cli/commands/status.ts). */
 export const DIGEST_PER_STATE = 50;
@@ -49,16 +49,16 @@ interface Header {
   build: string;
   commit: string;
   coreLength: number;
-  coreSha256: string;
+  coreChecksum: string;
   allLength: number;
-  allSha256: string;
+  allChecksum: string;
   tasks: number;
 }
 
 export function encodeStatusDigest(build: string, digest: StatusDigest, all: readonly TaskSummary[]): Buffer {
   const core = Buffer.from(JSON.stringify(digest), 'utf8');
   const rest = Buffer.from(JSON.stringify(all), 'utf8');
-  const header: Header = { format: STATUS_DIGEST_FORMAT, build, commit: digest.commit, coreLength: core.length, coreSha256: sha256(core), allLength: rest.length, allSha256: sha256(rest), tasks: all.length };
+  const header: Header = { format: STATUS_DIGEST_FORMAT, build, commit: digest.commit, coreLength: core.length, coreChecksum: checksum(core), allLength: rest.length, allChecksum: checksum(rest), tasks: all.length };
   return frame(MAGIC, header, [core, rest]);
 }
 
@@ -81,12 +81,12 @@ export function decodeStatusDigest(bytes: Buffer, build: string, commit: string,
     if (!found) return null;
     const { header, at } = found;
     const core = bytes.subarray(at, at + header.coreLength);
-    if (sha256(core) !== header.coreSha256) return null;
+    if (checksum(core) !== header.coreChecksum) return null;
     const digest = JSON.parse(core.toString('utf8')) as unknown;
     if (!isDigest(digest, commit)) return null;
     if (!all) return { digest, all: null };
     const rest = bytes.subarray(at + header.coreLength);
-    if (sha256(rest) !== header.allSha256) return null;
+    if (checksum(rest) !== header.allChecksum) return null;
     const tasks = JSON.parse(rest.toString('utf8')) as unknown;
     if (!Array.isArray(tasks) || tasks.length !== header.tasks) return null;
     return { digest, all: tasks as TaskSummary[] };

@@ -1,8 +1,8 @@
-import { nodeCrypto } from '../../schemas/node-crypto.js';
+import { crc32 } from 'node:zlib';
 
 /**
  * The frame the node's cache files share (the parse cache, the status digests): a magic line, one JSON header line
- * that names the build and the payloads' lengths and sha256s, then the payloads. Pure.
+ * that names the build and the payloads' lengths and checksums, then the payloads. Pure.
  */
 
 /** A file: `magic`, the header as one JSON line, the payloads. */
@@ -20,6 +20,12 @@ export function readHeaderLine(bytes: Buffer, magic: string): { header: Record<s
   return { header: header as Record<string, unknown>, at: nl + 1 };
 }
 
-export function sha256(b: Uint8Array): string {
-  return nodeCrypto().createHash('sha256').update(b).digest('hex');
+/**
+ * A payload's checksum: its crc32, as hex. It finds a file damaged or cut short, which is all it is for: the files are
+ * the node's own and never trusted for more than speed, and anyone who could write one could write its checksum too.
+ * It was a sha256, which loaded node:crypto (~12 M instructions) into every `status` that read a cache file: every
+ * bus with eight tasks or more (issue 14, session 36). node:zlib is loaded anyway, to read the clone's objects.
+ */
+export function checksum(b: Uint8Array): string {
+  return crc32(b).toString(16).padStart(8, '0');
 }

@@ -1,7 +1,7 @@
 import type { Parsed } from '../model/task-view.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import type { FileProblem } from '../../schemas/errors.js';
-import { frame, readHeaderLine, sha256 } from './header-line.js';
+import { checksum, frame, readHeaderLine } from './header-line.js';
 
 /**
  * The bytes of one parse-cache file (docs/ARCHITECTURE.md "Snapshot and model", "The parse cache"): the parse
@@ -10,7 +10,7 @@ import { frame, readHeaderLine, sha256 } from './header-line.js';
  * A file is `MAGIC`, one JSON header line, then a JSON array of [name, oid, parsed], then a JSON array of
  * [name, oid, facts, problems, unsupportedProtocol] for the folder's handoffs: the fields that rule a task out for
  * a node, pick it for housekeeping, and show it in `status` (HandoffFacts), with the parse's warnings or problems, so that `claim --next`, a watcher's housekeeping and `status` need not deserialize every parse result. The header names the gitbus build and the format, the folder and its tree oid,
- * and each payload's length and sha256: a file of another
+ * and each payload's length and checksum: a file of another
  * build, another folder, or cut short, or bytes that merely look like one, decode to null and are rebuilt. The cache
  * is only ever a faster way to a parse result the node could compute again from the blob; it decides nothing.
  */
@@ -20,7 +20,7 @@ export const MAGIC = 'gitbus-parse-cache\n';
  * Bump when what parseBusFile returns for the same bytes changes shape or meaning (a schema, a check, a message):
  * every cache file of an older format is then ignored. The build identity in the key covers most changes anyway.
  */
-export const PARSE_CACHE_FORMAT = 3;
+export const PARSE_CACHE_FORMAT = 4;
 // Format 3 is JSON where 2 was v8.serialize: parse results are plain data (no dates, maps or undefined in arrays),
 // and V8's JSON.parse decoded 5,000 handoffs' results in about half the time of v8.deserialize (PERFORMANCE.md).
 
@@ -73,10 +73,10 @@ export function parsedOfRow(row: CachedFacts): Parsed<HandoffFacts> {
 interface Header extends CacheKey {
   format: number;
   length: number;
-  sha256: string;
+  checksum: string;
   entries: number;
   factsLength: number;
-  factsSha256: string;
+  factsChecksum: string;
   facts: number;
 }
 
@@ -87,7 +87,7 @@ const NO_PROBLEMS: FileProblem[] = [];
 export function encodeCacheFile(key: CacheKey, entries: readonly CachedEntry[], facts: readonly CachedFacts[] = []): Buffer {
   const payload = Buffer.from(JSON.stringify(entries.map((e) => [e.name, e.oid, e.parsed])), 'utf8');
   const factsPayload = Buffer.from(JSON.stringify(facts.map((f) => [f.name, f.oid, f.facts, f.problems.length ? f.problems : null, f.unsupportedProtocol ?? null])), 'utf8');
-  const header: Header = { format: PARSE_CACHE_FORMAT, ...key, length: payload.length, sha256: sha256(payload), entries: entries.length, factsLength: factsPayload.length, factsSha256: sha256(factsPayload), facts: facts.length };
+  const header: Header = { format: PARSE_CACHE_FORMAT, ...key, length: payload.length, checksum: checksum(payload), entries: entries.length, factsLength: factsPayload.length, factsChecksum: checksum(factsPayload), facts: facts.length };
   return frame(MAGIC, header, [payload, factsPayload]);
 }
 
@@ -112,7 +112,7 @@ export function decodeCacheFacts(bytes: Buffer, want: Omit<CacheKey, 'tree'> & {
     if (!found) return null;
     const { header, at } = found;
     const payload = bytes.subarray(at + header.length);
-    if (sha256(payload) !== header.factsSha256) return null;
+    if (checksum(payload) !== header.factsChecksum) return null;
     const rows: unknown = JSON.parse(payload.toString('utf8'));
     if (!Array.isArray(rows) || rows.length !== header.facts) return null;
     const out = new Map<string, CachedFacts>();
@@ -148,7 +148,7 @@ export function decodeCacheFile(bytes: Buffer, want: Omit<CacheKey, 'tree'> & { 
     const { header, at } = found;
     const payload = bytes.subarray(at, at + header.length);
     // The whole file is checked: one damaged anywhere is rebuilt by the next save, not half used.
-    if (sha256(payload) !== header.sha256 || sha256(bytes.subarray(at + header.length)) !== header.factsSha256) return null;
+    if (checksum(payload) !== header.checksum || checksum(bytes.subarray(at + header.length)) !== header.factsChecksum) return null;
     const rows: unknown = JSON.parse(payload.toString('utf8'));
     if (!Array.isArray(rows) || rows.length !== header.entries) return null;
     const out: CachedEntry[] = [];

@@ -156,6 +156,18 @@ describe('parse cache', () => {
     expect(readFileSync(file).equals(written)).toBe(true);
   });
 
+  it('a status that reads its cache files loads no node:crypto: their checksums are crc32s, by node:zlib', async () => {
+    await run(['status']);
+    expect(readdirSync(cacheDir()).some((f) => f.startsWith('handoffs-'))).toBe(true);
+    const preload = join(bus.dir, 'crypto-probe.cjs');
+    const log = join(bus.dir, 'crypto-probe.log');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(log)}, process.moduleLoadList.filter((m) => m === 'NativeModule crypto').join('\\n')));\n`);
+    const r = await gitbus(['status', '--json'], { home, env: { NODE_OPTIONS: `--require=${preload}` } });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { tasks: unknown[] }).tasks.length).toBeGreaterThanOrEqual(41);
+    expect(readFileSync(log, 'utf8')).toBe('');
+  });
+
   it('a damaged cache file is ignored: status parses again and says the same', async () => {
     const before = await run(['status', '--json']);
     for (const f of readdirSync(cacheDir())) writeFileSync(join(cacheDir(), f), 'garbage');
