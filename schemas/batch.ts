@@ -3,6 +3,7 @@ import { z } from './zod.js';
 import { isExtraKey } from './bus-file.js';
 import { GitbusError, type FileProblem } from './errors.js';
 import { problemsFromIssues, unknownFieldProblem } from './field-problems.js';
+import { alsoLines } from './problem-groups.js';
 import { text } from './fields.js';
 import { handoffRules, handoffSchema, type Handoff } from './handoff.js';
 import { duplicateJsonKey } from './json-duplicate-key.js';
@@ -77,9 +78,9 @@ export class InvalidBatchError extends GitbusError {
     const more = problems.length > 1 ? ` (+${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}; nothing was dispatched)` : ' (nothing was dispatched)';
     super(head + more, first?.fix ?? 'correct the batch file', { problems });
     this.problems = problems;
-    // A person fixing the file wants every problem at once, after the first and its fix (the first line, and
-    // `data.problems` for scripts, stay as they were).
-    for (const p of problems.slice(1)) this.message += `\nalso ${p.severity === 'error' ? 'error' : 'warning'}: ${p.path}${p.field ? ` (${p.field})` : ''}: ${p.reason}\n    fix: ${p.fix}`;
+    // A person fixing the file wants every kind of problem at once, after the first and its fix (the first line,
+    // and `data.problems` for scripts with each problem, stay as they were); the same problem on many lines is one.
+    for (const line of alsoLines(problems.slice(1))) this.message += `\n${line}`;
   }
 }
 

@@ -48,8 +48,9 @@ export function register(program: Command): void {
         '\nA running watcher serves these commands itself (gitbus watch --no-serve turns that off), and stops this\n' +
           'server when it starts. Without a watcher, gitbus starts "gitbus serve --auto" in the background by itself when\n' +
           'a second served command comes within 10 minutes of the one before (an agent, a script, Claude Code\'s hooks);\n' +
-          'GITBUS_SERVE_AUTO=0 turns that off, GITBUS_SERVE=0 turns serving off. Commands typed in a terminal are not\n' +
-          'served. --json prints one JSON event per line.',
+          'GITBUS_SERVE_AUTO=0 turns that off, GITBUS_SERVE=0 turns serving off. Commands typed in a terminal are\n' +
+          'served too (a prompt, Ctrl-C and a closed window act as in their own process). --json prints one JSON event\n' +
+          'per line.',
       ),
   ).action(async (opts: Opts) => {
     const idle = opts.idle ?? DEFAULT_IDLE;

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidBatchError } from '../../schemas/batch.js';
+import type { FileProblem } from '../../schemas/errors.js';
+import { alsoLines, MAX_PROBLEM_LINES, places } from '../../schemas/problem-groups.js';
+
+const problem = (path: string, over: Partial<FileProblem> = {}): FileProblem => ({ path, field: 'to', reason: 'no node named "nobody" is on this bus (nodes: bench)', fix: 'check the name', severity: 'error', ...over });
+
+describe('the problems of a batch file, grouped', () => {
+  it('a thousand lines with the same problem are one line naming them as a range, and a different problem among them keeps its own', () => {
+    const problems = Array.from({ length: 1001 }, (_, i) =>
+      i === 500 ? problem('tasks.jsonl:501', { field: 'priority', reason: 'expected a whole number', fix: 'write a number' }) : problem(`tasks.jsonl:${i + 1}`),
+    );
+    const err = new InvalidBatchError(problems);
+    const lines = err.message.split('\n');
+    // The first problem, then the other 999 of its kind as one line, then the one of another kind, each with its fix.
+    expect(lines[0]).toBe('tasks.jsonl:1 (field to): no node named "nobody" is on this bus (nodes: bench) (+1000 more problems; nothing was dispatched)');
+    expect(lines.slice(1)).toEqual([
+      '  fix: check the name',
+      'also error (999 times): tasks.jsonl:2-500, tasks.jsonl:502-1001 (to): no node named "nobody" is on this bus (nodes: bench)',
+      '    fix: check the name',
+      'also error: tasks.jsonl:501 (priority): expected a whole number',
+      '    fix: write a number',
+    ]);
+    // Scripts still get every problem.
+    expect(err.problems).toHaveLength(1001);
+  });
+
+  it('problems that differ in reason, field, fix or severity are not merged; past the limit the rest are counted', () => {
+    const kinds = Array.from({ length: MAX_PROBLEM_LINES + 3 }, (_, i) => problem(`f.yaml:${i}`, { reason: `reason ${i}` }));
+    const lines = alsoLines([...kinds, problem('f.yaml:99', { reason: 'reason 0', severity: 'warning' }), problem('f.yaml:98', { reason: 'reason 0' })]);
+    expect(lines).toHaveLength(MAX_PROBLEM_LINES + 1);
+    expect(lines[0]).toBe('also error (2 times): f.yaml:0, f.yaml:98 (to): reason 0\n    fix: check the name');
+    expect(lines[MAX_PROBLEM_LINES]).toBe('... and 4 more problems of 4 other kinds (--json lists every one)');
+  });
+
+  it('names places as runs of lines, paths without a line as they are, and counts what is past eight', () => {
+    expect(places(['a:1', 'a:2', 'a:3', 'a:5', 'b:6', 'b:7', 'c'])).toBe('a:1-3, a:5, b:6-7, c');
+    expect(places(['a:3', 'a:2'])).toBe('a:3, a:2');
+    expect(places(Array.from({ length: 10 }, (_, i) => `f:${i * 2}`))).toBe('f:0, f:2, f:4, f:6, f:8, f:10, f:12, f:14 and 2 more');
+    expect(places(['C:\\x:1', 'C:\\x:2'])).toBe('C:\\x:1-2');
+  });
+});
