@@ -17,6 +17,7 @@ import { projectBench } from './project.js';
 import { archiveBench } from './archive.js';
 import { bulkBench } from './bulk.js';
 import { pendingBench } from './pending.js';
+import { nodesBench } from './nodes.js';
 import { sshBench } from './ssh.js';
 import { startupBench } from './startup.js';
 import { latencyBench, watcherBench } from './watcher.js';
@@ -161,6 +162,7 @@ if (!only || only === 'ssh') await sshBench(lines, Math.min(CYCLES, 25));
 if (!only || only === 'startup') await startupBench(lines, Number(process.env['BENCH_STARTUP_RUNS'] ?? CYCLES));
 if (!only || only === 'bulk') await bulkBench(lines, Number(process.env['BENCH_BULK'] ?? 50), Number(process.env['BENCH_BULK_REPS'] ?? 3));
 if (!only || only === 'pending') await pendingBench(lines, Number(process.env['BENCH_PENDING_RUNS'] ?? 7), Number(process.env['BENCH_PENDING'] ?? 5000));
+if (!only || only === 'nodes') await nodesBench(lines, Number(process.env['BENCH_NODES'] ?? 100), Number(process.env['BENCH_NODES_RUNS'] ?? 10));
 if (!only || only === 'archive') await archiveBench(lines, Number(process.env['BENCH_ARCHIVED'] ?? 100_000), Number(process.env['BENCH_ARCHIVE_RUNS'] ?? 5));
 if (!only || only === 'project') await projectBench(lines, Math.min(CYCLES, Number(process.env['BENCH_PROJECT_CYCLES'] ?? 30)));
 // Twice BENCH_FLEET_MINUTES (20 min by default) and 100 watchers: only when asked for by name.

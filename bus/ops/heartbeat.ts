@@ -133,7 +133,7 @@ export async function readBeat(ctx: Pick<BusContext, 'repo'>, node: string): Pro
  * commit (an annotated tag, a tree, a blob pushed with plain git), that object's type: no heartbeat, which the
  * watcher only ever writes as a commit, and so never one that counts (heartbeatRefProblem says why).
  */
-export async function readBeatRef(ctx: Pick<BusContext, 'repo'>, node: string): Promise<{ beat: (BeatFacts & BeatDetails) | null; notACommit?: string }> {
+export async function readBeatRef(ctx: Pick<BusContext, 'repo'>, node: string): Promise<{ beat: (BeatFacts & BeatDetails) | null; notACommit?: string; oid?: string }> {
   let oid: string | null;
   try {
     oid = await ctx.repo.sync(heartbeatRef(node), { maxAgeMs: 10_000 });
@@ -142,8 +142,8 @@ export async function readBeatRef(ctx: Pick<BusContext, 'repo'>, node: string): 
   }
   if (!oid) return { beat: null };
   const type = await objectType(ctx.repo.gitdir, ctx.repo.store.cache, oid).catch(() => null);
-  if (type !== null && type !== 'commit') return { beat: null, notACommit: type };
-  return { beat: await beatOfCommit(ctx, oid) };
+  if (type !== null && type !== 'commit') return { beat: null, notACommit: type, oid };
+  return { beat: await beatOfCommit(ctx, oid), oid };
 }
 
 /** The problem of a heartbeat ref that holds no commit, naming the ref (for status and doctor). Pure. */
