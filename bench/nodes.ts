@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openBus } from '../bus/context.js';
@@ -7,7 +6,7 @@ import { publishHeartbeat } from '../bus/ops/heartbeat.js';
 import { initBus } from '../bus/ops/init.js';
 import { joinBus } from '../bus/ops/join.js';
 import { tmp } from './fixtures.js';
-import { fmt, row, summarize } from './stats.js';
+import { childCpuMs, fmt, row, summarize } from './stats.js';
 
 const BIN = fileURLToPath(new URL('../../bin/gitbus.js', import.meta.url));
 const TARGET = 1.3;
@@ -78,15 +77,4 @@ async function fleet(dir: string, n: number): Promise<{ home: string; beatAll: (
   };
   await beatAll();
   return { home: homes[0] as string, beatAll };
-}
-
-/** CPU time (user + system) of the children this process has waited for, in ms (Linux: /proc/self/stat). */
-function childCpuMs(): number | null {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[13]) + Number(fields[14])) * 10;
-  } catch {
-    return null;
-  }
 }

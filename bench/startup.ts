@@ -10,7 +10,7 @@ import { claim } from '../bus/ops/claim.js';
 import { respond } from '../bus/ops/respond.js';
 import { archive } from '../bus/ops/archive.js';
 import { tmp } from './fixtures.js';
-import { fmt, summarize, type Sample } from './stats.js';
+import { childCpuMs, fmt, summarize, type Sample } from './stats.js';
 
 /** The command as a person or a hook runs it: the package's bin script, which imports the bundle. */
 const BIN = fileURLToPath(new URL('../../bin/gitbus.js', import.meta.url));
@@ -302,20 +302,6 @@ async function burstRows(home: string, watcher: ServingWatcher, env: NodeJS.Proc
   return rows;
 }
 
-/**
- * CPU time (user + system) of the children this process has waited for, in ms: fields 16 and 17 of
- * /proc/self/stat, in clock ticks (100 a second on Linux). Null where there is no /proc.
- */
-function childCpuMs(): number | null {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    // The command name (field 2) may hold spaces; the fields after it start behind its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[13]) + Number(fields[14])) * 10;
-  } catch {
-    return null;
-  }
-}
 
 /** A git host over smart HTTP for `dir`'s bare repositories, in a process of its own (bench/git-host-serve.ts). */
 async function serveOverHttp(dir: string): Promise<{ url: string; stop: () => void }> {

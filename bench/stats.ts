@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Timing helpers for the benchmarks: medians and tails, printed as ratios against a baseline from the same run. */
 export interface Sample {
   median: number;
@@ -26,4 +28,19 @@ export function row(name: string, ours: Sample, base: Sample | null, target?: nu
   const ratio = base ? ours.median / base.median : NaN;
   const verdict = target === undefined || !base ? '' : ratio <= target ? `  (target <= ${target}x: met)` : `  (target <= ${target}x: MISSED)`;
   return `${name.padEnd(52)} median ${fmt(ours.median).padStart(7)} ms  p95 ${fmt(ours.p95).padStart(7)} ms${base ? `  | baseline median ${fmt(base.median).padStart(7)} ms p95 ${fmt(base.p95).padStart(7)} ms  ratio ${ratio.toFixed(2)}x${verdict}` : ''}`;
+}
+
+/**
+ * CPU time (user + system) of the children this process has waited for, in ms: fields 16 and 17 of
+ * /proc/self/stat, in clock ticks (100 a second on Linux). Null where there is no /proc.
+ */
+export function childCpuMs(): number | null {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // The command name (field 2) may hold spaces; the fields after it start behind its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return null;
+  }
 }
