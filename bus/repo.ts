@@ -272,6 +272,25 @@ export class BusRepo {
     return this.directCheck;
   }
 
+  /**
+   * Brings the objects of several listed tips into the clone in one exchange with the remote (status reading the
+   * heartbeats of the nodes that beat since it last looked: one request where each would have been one, against a
+   * host's read budget). Best effort: whatever fails here, each ref's own sync fetches what is still missing. A
+   * local remote gitbus may read directly has no exchange to save: its objects are copied one by one anyway.
+   */
+  async prefetch(oids: readonly string[]): Promise<void> {
+    const missing: string[] = [];
+    for (const oid of new Set(oids)) if (!(await this.hasObject(oid))) missing.push(oid);
+    const [first, ...rest] = missing;
+    if (first === undefined || rest.length === 0 || (await this.directRemote()) !== null) return;
+    try {
+      await fetchObjects({ fs, gitdir: this.gitdir, cache: this.store.cache, transport: this.transport, want: first, alsoWant: rest, haves: [], explodeBelow: Number.POSITIVE_INFINITY });
+    } catch {
+      // A tip that moved since the listing (a stateful SSH service refuses what it did not advertise), the remote
+      // gone: each ref is fetched on its own as before.
+    }
+  }
+
   /** Whether the clone holds `oid` (loose or packed). */
   async hasObject(oid: string): Promise<boolean> {
     if (existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) return true;

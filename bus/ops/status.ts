@@ -257,8 +257,13 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     const cached = loadBeatCache(ctx.repo.gitdir);
     const used = new Map<string, CachedBeat>();
     let fresh = false;
-    for (const n of new Set([...core.nodes.map((v) => v.node), ...Object.keys(observed.nodes)])) {
-      if (!observed.nodes[n]) continue;
+    const beating = [...new Set([...core.nodes.map((v) => v.node), ...Object.keys(observed.nodes)])].filter((n) => observed.nodes[n] !== undefined);
+    // The heartbeats this node has not read yet, fetched in one exchange rather than one each.
+    await ctx.repo.prefetch(beating.flatMap((n) => {
+      const listed = ctx.repo.lastRefs.get(heartbeatRef(n));
+      return listed !== undefined && !cached.has(listed) ? [listed] : [];
+    }));
+    for (const n of beating) {
       const listed = ctx.repo.lastRefs.get(heartbeatRef(n));
       const hit = listed === undefined ? undefined : cached.get(listed);
       let read: CachedBeat | { beat: null };

@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { openBus, type BusContext } from '../../bus/context.js';
 import { loadBeatCache, saveBeatCache, type CachedBeat } from '../../bus/ops/beat-cache.js';
 import { publishHeartbeat } from '../../bus/ops/heartbeat.js';
 import { busStatus } from '../../bus/ops/status.js';
 import { heartbeatRef } from '../../bus/model/liveness.js';
 import { makeBus } from '../helpers/bus.js';
+import { tempDir } from '../helpers/cli.js';
+import { startGitHttpServer } from '../helpers/git-http-server.js';
+import { initNode, joinNode } from '../helpers/in-process.js';
 
 /**
  * Status reads each heartbeat commit once on a node (bus/ops/beat-cache.ts, issue 14): on a bus of many live nodes
@@ -66,5 +69,43 @@ describe('heartbeats read once', () => {
     writeFileSync(file, Buffer.from([0xff, 0x00, 0x41]));
     expect(await liveness()).toMatchObject({ beta: 'alive', gamma: 'alive' });
     expect(loadBeatCache(alpha.repo.gitdir).size).toBe(2);
+  });
+});
+
+describe('heartbeats that are new to a node, over a git host', () => {
+  it('are fetched in one exchange, not one each', async () => {
+    const dir = await tempDir('gitbus-beat-batch-');
+    const remote = join(dir.path, 'srv', 'bus.git');
+    const home = (n: string) => join(dir.path, `home-${n}`);
+    await initNode(home('boss'), remote, { node: 'boss' });
+    const server = await startGitHttpServer({ projectRoot: dirname(remote) });
+    try {
+      const others = ['beta', 'gamma', 'delta'];
+      for (const n of others) await joinNode(home(n), remote, { node: n });
+      await joinNode(home('alpha'), `${server.url}/bus.git`, { node: 'alpha' });
+      const beatAll = async () => {
+        for (const n of others) {
+          const ctx = await openBus(home(n));
+          await publishHeartbeat(ctx, [], { everyMs: 30_000 }).finally(() => ctx.repo.close());
+        }
+      };
+      const alpha = await openBus(home('alpha'));
+      try {
+        await beatAll();
+        await busStatus(alpha);
+        // Every node beats again; main stays where it was, so what status fetches now is the three heartbeats.
+        await beatAll();
+        const from = server.requests.length;
+        const status = await busStatus(alpha);
+        expect(Object.fromEntries(status.nodes.filter((n) => others.includes(n.node)).map((n) => [n.node, n.liveness]))).toEqual({ beta: 'alive', gamma: 'alive', delta: 'alive' });
+        const fetches = server.requests.slice(from).filter((r) => r.method === 'POST' && r.path.endsWith('/git-upload-pack'));
+        expect(fetches).toHaveLength(1);
+      } finally {
+        await alpha.repo.close();
+      }
+    } finally {
+      await server.close();
+      await dir.cleanup();
+    }
   });
 });
