@@ -156,6 +156,25 @@ describe('parse cache', () => {
     expect(readFileSync(file).equals(written)).toBe(true);
   });
 
+  it('the ES module build and the bundle share one parse cache: a status run either way reads the file the other wrote', async () => {
+    const clone = join(home, 'clone.git');
+    const tree = gitCli(['--git-dir', clone, 'rev-parse', 'main:handoffs']).trim();
+    const file = join(cacheDir(), `handoffs-${tree}.cache`);
+    const status = async (esm: boolean) => {
+      const r = await gitbus(['status', '--json'], { home, process: true, ...(esm ? { env: { GITBUS_CODE_CACHE: '0' } } : {}) });
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.replace(/"windowMs": \d+/g, '"windowMs": 0');
+    };
+    for (const first of [true, false]) {
+      rmSync(join(clone, 'gitbus-cache'), { recursive: true, force: true });
+      const before = await status(first);
+      const written = readFileSync(file);
+      // The other way of running reads it as its own (until session 37 it parsed every handoff and wrote it anew).
+      expect(await status(!first)).toBe(before);
+      expect(readFileSync(file).equals(written), first ? 'the bundle after the ES module build' : 'the ES module build after the bundle').toBe(true);
+    }
+  });
+
   it('a status that reads its cache files loads no node:crypto: their checksums are crc32s, by node:zlib', async () => {
     await run(['status']);
     expect(readdirSync(cacheDir()).some((f) => f.startsWith('handoffs-'))).toBe(true);
