@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import type { BeatFacts } from '../model/liveness.js';
-import type { BeatDetails } from './heartbeat.js';
+import type { BusContext } from '../context.js';
+import { heartbeatRef, type BeatFacts } from '../model/liveness.js';
+import { readBeatRef, type BeatDetails } from './heartbeat.js';
 import { readCacheFile, writeCacheFile } from '../store/cache-files.js';
 import { checksum, frame, readHeaderLine } from '../store/header-line.js';
 import { BUILD_ID } from '../store/parse-cache.js';
@@ -15,6 +16,8 @@ import { BUILD_ID } from '../store/parse-cache.js';
  */
 
 export type CachedBeat = { beat: BeatFacts & BeatDetails } | { notACommit: string };
+/** A node's current heartbeat as status reads it: what its commit says (null: unreadable), or that it is no commit. */
+export type CurrentBeat = CachedBeat | { beat: null };
 
 const MAGIC = 'gitbus-beats\n';
 const FORMAT = 1;
@@ -25,6 +28,40 @@ const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 function fileOf(gitdir: string): string {
   return join(gitdir, 'gitbus-cache', NAME);
+}
+
+/**
+ * The current heartbeat of each of `nodes`, at the commits the listing just made shows: from the file when it has
+ * the commit, else read from it (the commits new to this node fetched in one exchange first: Repo.prefetch). The
+ * file is written anew with the commits used when one was read or a node is gone.
+ */
+export async function currentBeats(ctx: Pick<BusContext, 'repo'>, nodes: readonly string[]): Promise<Map<string, CurrentBeat>> {
+  const cached = loadBeatCache(ctx.repo.gitdir);
+  const listed = new Map(nodes.map((n) => [n, ctx.repo.lastRefs.get(heartbeatRef(n))]));
+  await ctx.repo.prefetch([...listed.values()].filter((oid): oid is string => oid !== undefined && !cached.has(oid)));
+  const used = new Map<string, CachedBeat>();
+  const beats = new Map<string, CurrentBeat>();
+  let fresh = false;
+  for (const n of nodes) {
+    const oid = listed.get(n);
+    const hit = oid === undefined ? undefined : cached.get(oid);
+    if (oid !== undefined && hit !== undefined) {
+      used.set(oid, hit);
+      beats.set(n, hit);
+      continue;
+    }
+    const r = await readBeatRef(ctx, n);
+    const read: CurrentBeat = r.notACommit !== undefined ? { notACommit: r.notACommit } : { beat: r.beat };
+    beats.set(n, read);
+    // What the commit says is kept; a beat that could not be read (a damaged commit, a failed read) is read again.
+    if (r.oid === undefined) continue;
+    if (r.notACommit !== undefined) used.set(r.oid, { notACommit: r.notACommit });
+    else if (r.beat !== null) used.set(r.oid, { beat: r.beat });
+    else continue;
+    fresh = true;
+  }
+  if (fresh || used.size < cached.size) saveBeatCache(ctx.repo.gitdir, used);
+  return beats;
 }
 
 /** The beats the file holds, by commit id; empty when there is none this build can use. */

@@ -11,12 +11,12 @@ import { outageCode } from '../remote-failure.js';
 import { listQueue, type QueueEntry } from '../queue.js';
 import { archivedStates } from './archived-trust.js';
 import { readObservations, updateObservations } from '../liveness-store.js';
-import { cardlessNodes, HEARTBEAT_PREFIX, heartbeatRef, withoutNodes, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
+import { cardlessNodes, HEARTBEAT_PREFIX, withoutNodes, type BeatFacts, type ShownLiveness } from '../model/liveness.js';
 import { type FleetReport } from '../model/budget.js';
 import { budgetReport, isLocalRemote } from './budget-report.js';
 import { claimHolders } from './claim-holders.js';
-import { heartbeatRefProblem, readBeatRef, type BeatDelivering, type BeatDetails } from './heartbeat.js';
-import { loadBeatCache, saveBeatCache, type CachedBeat } from './beat-cache.js';
+import { heartbeatRefProblem, type BeatDelivering, type BeatDetails } from './heartbeat.js';
+import { currentBeats } from './beat-cache.js';
 import { nodeLiveness } from './node-liveness.js';
 import { readProgress, type Progress } from '../progress.js';
 import { spendToday, type NodeSpend } from '../spend-ledger.js';
@@ -252,37 +252,11 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
   // A heartbeat ref that holds no commit (a tag pushed there) is no heartbeat: the node is shown as one that never beat.
   const notBeats: FileProblem[] = [];
   if (!offline) {
-    // Each heartbeat commit is read once on this node (beat-cache.ts): on a bus of many live nodes most have not
-    // beaten since the last status, and the listing just made says which.
-    const cached = loadBeatCache(ctx.repo.gitdir);
-    const used = new Map<string, CachedBeat>();
-    let fresh = false;
     const beating = [...new Set([...core.nodes.map((v) => v.node), ...Object.keys(observed.nodes)])].filter((n) => observed.nodes[n] !== undefined);
-    // The heartbeats this node has not read yet, fetched in one exchange rather than one each.
-    await ctx.repo.prefetch(beating.flatMap((n) => {
-      const listed = ctx.repo.lastRefs.get(heartbeatRef(n));
-      return listed !== undefined && !cached.has(listed) ? [listed] : [];
-    }));
-    for (const n of beating) {
-      const listed = ctx.repo.lastRefs.get(heartbeatRef(n));
-      const hit = listed === undefined ? undefined : cached.get(listed);
-      let read: CachedBeat | { beat: null };
-      if (hit !== undefined && listed !== undefined) {
-        read = hit;
-        used.set(listed, hit);
-      } else {
-        const r = await readBeatRef(ctx, n);
-        read = r.notACommit !== undefined ? { notACommit: r.notACommit } : { beat: r.beat };
-        // What the commit says is kept; a beat that could not be read (a damaged commit, a failed read) is read again.
-        if (r.oid !== undefined && (r.notACommit !== undefined || r.beat !== null)) {
-          used.set(r.oid, read as CachedBeat);
-          fresh = true;
-        }
-      }
+    for (const [n, read] of await currentBeats(ctx, beating)) {
       if ('notACommit' in read) notBeats.push(heartbeatRefProblem(n, read.notACommit));
       else beats.set(n, read.beat);
     }
-    if (fresh || used.size < cached.size) saveBeatCache(ctx.repo.gitdir, used);
   }
   const obs = withoutNodes(observed, notBeats.map((p) => p.path.slice(HEARTBEAT_PREFIX.length)));
   const now = Date.now();
