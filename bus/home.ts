@@ -12,6 +12,7 @@ import { nodeTrustSchema } from '../schemas/trust-root.js';
 import { ENV_PROFILE_RE } from '../schemas/env-paths.js';
 import { BadSettingsError, InputError, NoBusError } from './errors.js';
 import { writeFileAtomic } from './local-io.js';
+import { keepNodeConfigOnDisk, nodeConfigOnDisk } from './node-config-cache.js';
 
 /**
  * The bus home (default ~/.gitbus) holds one node: its settings, its clone of the bus and, for the embedded
@@ -177,6 +178,8 @@ export async function loadNodeConfig(home: string): Promise<NodeConfig> {
     if (code === 'ENOENT') throw new NoBusError(home);
     throw new BadSettingsError(paths.config, `cannot be read (${code ?? (err as Error).message})`, `check that this user may read ${paths.config} and its folder`);
   }
+  const kept = nodeConfigOnDisk(paths.clone, text);
+  if (kept) return kept;
   let raw: unknown;
   try {
     raw = parse(text, { uniqueKeys: true, maxAliasCount: 10 });
@@ -205,6 +208,7 @@ export async function loadNodeConfig(home: string): Promise<NodeConfig> {
       missing ? `add "${first.field}: ..." to ${paths.config} (node: this node's name, remote: the bus URL)` : `${first.fix}, in ${paths.config}`,
     );
   }
+  keepNodeConfigOnDisk(paths.clone, text, parsed.data);
   return parsed.data;
 }
 

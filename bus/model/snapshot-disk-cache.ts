@@ -36,20 +36,62 @@ interface DiskCache {
   generation: number;
   /** The handoff facts last read, and the handoffs tree they were read for: every key's test reads them once. */
   facts?: { tree: string; map: Map<string, CachedFacts> | null };
+  /** Folders this process has looked up on disk (or decided not to) since the in-process parse cache was last emptied. */
+  looked: Set<string>;
 }
 const diskCaches = new Map<string, DiskCache>();
-/** Fewer misses than this are parsed rather than looked up on disk, and a file is rewritten only for more new entries. */
+/**
+ * Fewer misses than this are parsed rather than looked up on disk, once a process has looked at the folder (its first
+ * look reads the file for a single miss: see worthLoading).
+ */
 export const DISK_MIN_NEW = 8;
-/** ...and for at least this share of the folder, so that a steady trickle of new tasks rewrites a big folder rarely. */
+/**
+ * A folder of at most this many files is small: a reader of a few of its files reads its whole file at the first
+ * look (Snapshot.parse), which costs less than parsing one of them in a new process (~100 parse results, ~1 ms).
+ */
+export const SMALL_FOLDER = 100;
+/** A folder's file is rewritten when at least this share of its entries (and at least one) is new since it was written. */
 const DISK_NEW_SHARE = 0.05;
+
+/**
+ * Whether a folder's file on disk is read rather than its `missing` files parsed from their blobs. A process's first
+ * look reads it for any miss: a command in a process of its own would otherwise parse a small bus's every handoff and
+ * card as YAML at every run, the first of them with the YAML parser's code cold (~5 ms on a quiet machine; `status`
+ * on a bus of five tasks spent ~15 % of its CPU so, issue 14 session 38), where the file of a small folder is one
+ * read. After that, a long-lived process (a watcher) parses the few files each new commit brings: reading the whole
+ * folder's file again would cost more. Pure.
+ */
+export function worthLoading(missing: number, firstLook: boolean): boolean {
+  return missing >= (firstLook ? 1 : DISK_MIN_NEW);
+}
+
+/**
+ * Whether a folder's file is written again, `fresh` of its `entries` being new since its last file: for at least a
+ * twentieth of them, so that a steady trickle of new tasks rewrites a big folder rarely (each entry is written about
+ * twenty times over per new one at most), and for a single one in a small folder, whose file is small. Pure.
+ */
+export function worthSaving(fresh: number, entries: number): boolean {
+  return fresh >= Math.max(1, Math.ceil(entries * DISK_NEW_SHARE));
+}
 
 function diskCacheOf(store: ObjectStore): DiskCache {
   let d = diskCaches.get(store.gitdir);
   if (!d) {
-    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map(), loaded: new Set(), generation: parseCacheGeneration() };
+    d = { dir: parseCacheDir(store.gitdir), seen: new Set(), onDisk: new Map(), checked: new Map(), loaded: new Set(), generation: parseCacheGeneration(), looked: new Set() };
     diskCaches.set(store.gitdir, d);
   }
   return d;
+}
+
+/** diskCacheOf, its memory of what was loaded forgotten when the in-process parse cache was emptied since. */
+function freshDiskCacheOf(store: ObjectStore): DiskCache {
+  const disk = diskCacheOf(store);
+  if (disk.generation !== parseCacheGeneration()) {
+    disk.loaded.clear();
+    disk.looked.clear();
+    disk.generation = parseCacheGeneration();
+  }
+  return disk;
 }
 
 /**
@@ -57,11 +99,7 @@ function diskCacheOf(store: ObjectStore): DiskCache {
  * snapshot, when the first view is built or a bulk reader starts, not when the snapshot is read.
  */
 export function loadParsedFromDisk(store: ObjectStore, folderTrees: FolderTrees, loadedFolders: Set<string>, except?: string): void {
-  const disk = diskCacheOf(store);
-  if (disk.generation !== parseCacheGeneration()) {
-    disk.loaded.clear();
-    disk.generation = parseCacheGeneration();
-  }
+  const disk = freshDiskCacheOf(store);
   for (const [folder, { tree, entries }] of folderTrees) {
     if (folder === except || loadedFolders.has(folder)) continue;
     loadedFolders.add(folder);
@@ -77,7 +115,9 @@ export function loadParsedFromDisk(store: ObjectStore, folderTrees: FolderTrees,
       blobs++;
       if (!cached(`${folder}/${e.path}`, e.oid)) missing++;
     }
-    if (missing < DISK_MIN_NEW) continue;
+    const first = !disk.looked.has(folder);
+    disk.looked.add(folder);
+    if (!worthLoading(missing, first)) continue;
     // A long-lived process reads or writes a new file every few hundred tasks; the names it remembers stay few.
     if (disk.seen.size > 1000) disk.seen.clear();
     const found = disk.dir.load(folder, tree, disk.seen);
@@ -121,7 +161,7 @@ export function saveParsedToDisk(store: ObjectStore, folderTrees: FolderTrees, l
       known.push({ name: e.path, oid: e.oid, parsed });
       if (onDisk?.get(e.oid) !== e.path) fresh++;
     }
-    if (fresh < Math.max(DISK_MIN_NEW, Math.ceil(entries.length * DISK_NEW_SHARE))) continue;
+    if (!worthSaving(fresh, entries.length)) continue;
     if (disk.dir.save(folder, tree, known, disk.seen)) disk.onDisk.set(folder, new Map(known.map((k) => [k.oid, k.name])));
   }
 }
@@ -146,7 +186,7 @@ export function readHandoffRows(store: ObjectStore, folderTrees: FolderTrees, lo
     const ref = f.handoff;
     if (ref && !rowMatches(facts?.get(ref.oid), ref) && !cached(ref.path, ref.oid) && !baseViews.has(f)) missing++;
   }
-  loadParsedFromDisk(store, folderTrees, loadedFolders, missing < DISK_MIN_NEW ? 'handoffs' : undefined);
+  loadParsedFromDisk(store, folderTrees, loadedFolders, worthLoading(missing, !freshDiskCacheOf(store).looked.has('handoffs')) ? undefined : 'handoffs');
   return facts;
 }
 

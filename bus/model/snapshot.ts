@@ -12,9 +12,10 @@ import type { Delivery } from '../../schemas/delivery.js';
 import { listFolder, type ObjectStore } from '../store/objects.js';
 import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
 import { indexTree, type LiveTree } from './index-tree.js';
-import { DISK_MIN_NEW, handoffFactsFile, loadParsedFromDisk, readHandoffRows, rowMatches, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
+import { DISK_MIN_NEW, SMALL_FOLDER, handoffFactsFile, loadParsedFromDisk, readHandoffRows, rowMatches, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
 import { baseViews, cached, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
 import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
+import { keepSettingsOnDisk, settingsOnDisk } from './settings-disk-cache.js';
 import { taskFilesProblems } from './snapshot-problems.js';
 import { applyDependencies, baseTaskView, isDeliveryRef, refsToParse, withDependencies, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
 import { shellWord } from '../project/shell-word.js';
@@ -107,10 +108,14 @@ export class Snapshot {
     }
     let r = settingsCache.get(ref.oid);
     if (!r) {
-      // Above the limit it is not read (as any bus file): a blob over the object cap pushed as gitbus.yaml would
-      // otherwise stop every read of the bus, on every node.
-      const bytes = await this.store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
-      r = typeof bytes === 'number' ? { ok: false, problems: [{ ...tooLargeProblem(ref.path, bytes), fix: 'make gitbus.yaml a few lines of settings again (docs/PROTOCOL.md §3); defaults are used until then' }] } : parseSettingsFile(bytes);
+      r = settingsOnDisk(this.store.gitdir, ref.oid);
+      if (!r) {
+        // Above the limit it is not read (as any bus file): a blob over the object cap pushed as gitbus.yaml would
+        // otherwise stop every read of the bus, on every node.
+        const bytes = await this.store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
+        r = typeof bytes === 'number' ? { ok: false, problems: [{ ...tooLargeProblem(ref.path, bytes), fix: 'make gitbus.yaml a few lines of settings again (docs/PROTOCOL.md §3); defaults are used until then' }] } : parseSettingsFile(bytes);
+        keepSettingsOnDisk(this.store.gitdir, ref.oid, r);
+      }
       // One entry per version of gitbus.yaml a long-lived process meets: few, but never more than a handful kept.
       if (settingsCache.size >= 8) settingsCache.clear();
       settingsCache.set(ref.oid, r);
@@ -131,6 +136,15 @@ export class Snapshot {
     if (ref.notAFile) return { ok: false, problems: [ref.notAFile] };
     const hit = cached(ref.path, ref.oid);
     if (hit) return hit as Parsed<T>;
+    const slash = ref.path.indexOf('/');
+    const folder = slash < 0 ? '' : ref.path.slice(0, slash);
+    // A reader of a few files (the open claims status looks at, claim --next's candidates) in a small folder not
+    // looked at yet: its file is one read, where parsing even one file as YAML in a new process warms up the parser.
+    if (!this.loadedFolders.has(folder) && (this.folderTrees.get(folder)?.entries.length ?? Infinity) <= SMALL_FOLDER) {
+      this.loadParsedFolder(folder);
+      const loaded = cached(ref.path, ref.oid);
+      if (loaded) return loaded as Parsed<T>;
+    }
     // Above the limit the file is not read at all: a handoff of 600 MB would hold the process for half a minute.
     const content = await this.store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
     const r = typeof content === 'number' ? null : parseBusFile(ref.path, content);
@@ -140,8 +154,6 @@ export class Snapshot {
       ? { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings }
       : { ok: false, problems: r.problems, ...(r.unsupportedProtocol !== undefined ? { unsupportedProtocol: r.unsupportedProtocol } : {}) };
     remember(ref.path, ref.oid, parsed);
-    const slash = ref.path.indexOf('/');
-    const folder = slash < 0 ? '' : ref.path.slice(0, slash);
     parsedFromBlobs.set(folder, parsedIn(folder) + 1);
     return parsed as Parsed<T>;
   }

@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import type { BusContext } from '../context.js';
 import { heartbeatRef, type BeatFacts } from '../model/liveness.js';
 import { readBeatRef, type BeatDetails } from './heartbeat.js';
-import { readCacheFile, writeCacheFile } from '../store/cache-files.js';
-import { checksum, frame, readHeaderLine } from '../store/header-line.js';
+import { decodeKeyed, encodeKeyed, loadKeyed, saveKeyed, type KeyedCacheKind } from '../store/keyed-cache-file.js';
 import { BUILD_ID } from '../store/parse-cache.js';
 
 /**
@@ -19,12 +18,11 @@ export type CachedBeat = { beat: BeatFacts & BeatDetails } | { notACommit: strin
 /** A node's current heartbeat as status reads it: what its commit says (null: unreadable), or that it is no commit. */
 export type CurrentBeat = CachedBeat | { beat: null };
 
-const MAGIC = 'gitbus-beats\n';
-const FORMAT = 1;
 const NAME = 'beats.cache';
 /** A file larger than this is neither written nor read: 100 nodes' beats are ~30 KB; a hostile heartbeat can be ~300 KB. */
 export const MAX_BEAT_CACHE_BYTES = 4 * 2 ** 20;
 const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+const BEATS: KeyedCacheKind = { magic: 'gitbus-beats\n', format: 1, maxBytes: MAX_BEAT_CACHE_BYTES, validKey: (k) => OID.test(k) };
 
 function fileOf(gitdir: string): string {
   return join(gitdir, 'gitbus-cache', NAME);
@@ -66,41 +64,20 @@ export async function currentBeats(ctx: Pick<BusContext, 'repo'>, nodes: readonl
 
 /** The beats the file holds, by commit id; empty when there is none this build can use. */
 export function loadBeatCache(gitdir: string, build = BUILD_ID): Map<string, CachedBeat> {
-  const bytes = readCacheFile(fileOf(gitdir));
-  return bytes ? decodeBeatCache(bytes, build) : new Map();
+  return loadKeyed(fileOf(gitdir), BEATS, build) as Map<string, CachedBeat>;
 }
 
 /** Writes the beats a status used (a reader sees a whole file or none); false when it was not written. */
 export function saveBeatCache(gitdir: string, beats: ReadonlyMap<string, CachedBeat>, build = BUILD_ID): boolean {
-  const bytes = encodeBeatCache(beats, build);
-  return bytes !== null && writeCacheFile(join(gitdir, 'gitbus-cache'), NAME, bytes);
+  return saveKeyed(join(gitdir, 'gitbus-cache'), NAME, BEATS, beats, build);
 }
 
 /** The file's bytes; null when they would be more than MAX_BEAT_CACHE_BYTES. Pure. */
 export function encodeBeatCache(beats: ReadonlyMap<string, CachedBeat>, build: string): Buffer | null {
-  const payload = Buffer.from(JSON.stringify([...beats]), 'utf8');
-  if (payload.length > MAX_BEAT_CACHE_BYTES) return null;
-  return frame(MAGIC, { format: FORMAT, build, bytes: payload.length, checksum: checksum(payload) }, [payload]);
+  return encodeKeyed(beats, BEATS, build);
 }
 
 /** The beats of a file's bytes: empty when it is another build's, another format's, cut short or damaged. Pure. */
 export function decodeBeatCache(bytes: Buffer, build: string): Map<string, CachedBeat> {
-  const none = new Map<string, CachedBeat>();
-  try {
-    if (bytes.length > MAX_BEAT_CACHE_BYTES + 4096) return none;
-    const read = readHeaderLine(bytes, MAGIC);
-    if (!read || read.header['format'] !== FORMAT || read.header['build'] !== build) return none;
-    const payload = bytes.subarray(read.at);
-    if (payload.length !== read.header['bytes'] || checksum(payload) !== read.header['checksum']) return none;
-    const entries: unknown = JSON.parse(payload.toString('utf8'));
-    if (!Array.isArray(entries)) return none;
-    const beats = new Map<string, CachedBeat>();
-    for (const e of entries) {
-      if (!Array.isArray(e) || typeof e[0] !== 'string' || !OID.test(e[0]) || !e[1] || typeof e[1] !== 'object') return none;
-      beats.set(e[0], e[1] as CachedBeat);
-    }
-    return beats;
-  } catch {
-    return none;
-  }
+  return decodeKeyed(bytes, BEATS, build) as Map<string, CachedBeat>;
 }
