@@ -36,10 +36,13 @@ export interface CollectResult {
 }
 
 /**
- * `gitbus collect`: the responses that arrived since last time. In a Claude Code session, "last time" is what the
- * session was last told (by a hook or a collect: the session ledger); elsewhere it is this node's own mark, the
- * ids already collected (`<home>/claude/collected.json`), since the responders' clocks cannot be compared with
- * ours. Reads main from the remote (fetching only if it moved), or what this node last knew when it is down.
+ * `gitbus collect`: the responses that arrived since last time, and the pushes of branches reported not pushed then.
+ * In a Claude Code session, "last time" is what the session was last told (by a hook or a collect: the session
+ * ledger); elsewhere it is this node's own mark, the ids already collected while on main
+ * (`<home>/claude/collected.json`), with the note of what this home dispatched (`<home>/dispatched.jsonl`) for
+ * the tasks that left main, since the responders' clocks cannot be compared with ours. Reads main from the remote
+ * (fetching only if it moved), or what this node last knew when it is down; a task that is neither on main nor
+ * queued here is looked up in the archive (archived since the last look, it is reported from there).
  */
 export async function collect(ctx: BusContext, opts: CollectOptions): Promise<CollectResult> {
   const { snap, offline } = await snapshotOrLast(ctx);
