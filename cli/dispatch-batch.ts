@@ -6,7 +6,7 @@ import { gitContext } from '../bus/git-context.js';
 import { dispatchBatch, type BatchResult } from '../bus/ops/dispatch-batch.js';
 import { BatchTooLargeError, InvalidBatchError, MAX_BATCH_INPUT_BYTES, parseBatch } from '../schemas/batch.js';
 import { recordForClaudeSession } from './claude-session.js';
-import { readAtMost } from './read-at-most.js';
+import { readAtMost } from '../bus/read-at-most.js';
 import { emit, note } from './output.js';
 import { projectFromFlags, reportProject, type ProjectOpts } from './project-flags.js';
 import { signerFor } from './signing.js';

@@ -1,5 +1,6 @@
 import { nodeCrypto } from '../../schemas/node-crypto.js';
-import { lstat, readdir, readFile } from '../node-fs-async.js';
+import { lstat, readdir } from '../node-fs-async.js';
+import { NotRegularFileError, readAtMost } from '../read-at-most.js';
 import { join } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES } from '../../schemas/env-paths.js';
@@ -86,13 +87,16 @@ const MAX_WALKED = 20 * ENV_MAX_FILES;
 
 /**
  * Every file under `<root>/env` on disk as a listing (links as links, never followed), with a reader of their
- * contents: a file larger than a profile's may be is not read, a stand-in one byte over the limit is.
+ * contents: a file larger than a profile's may be is not read, a stand-in one byte over the limit is. `replaced`
+ * is filled by `read`: the files that were no regular file any more when they were opened.
  */
-export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFile[]; read: (oids: string[]) => Promise<Map<string, Uint8Array>>; special: string[] }> {
+export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFile[]; read: (oids: string[]) => Promise<Map<string, Uint8Array>>; special: string[]; replaced: string[] }> {
   const files: EnvListedFile[] = [];
   /** FIFOs, devices, sockets: git stores none, and an open of a FIFO could wait for ever. Listed apart, never opened. */
   const special: string[] = [];
-  const paths = new Map<string, { abs: string; size: number; regular: boolean }>();
+  /** Regular files when walked, something else when opened: never read. */
+  const replaced: string[] = [];
+  const paths = new Map<string, { abs: string; path: string; size: number; regular: boolean }>();
   const visit = async (rel: string, depth: number): Promise<void> => {
     let names: string[];
     try {
@@ -117,7 +121,7 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
       const mode = st.isSymbolicLink() ? '120000' : st.mode & 0o111 ? '100755' : '100644';
       const oid = nodeCrypto().createHash('sha1').update(`${child}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).digest('hex');
       files.push({ path: child, mode, oid });
-      paths.set(oid, { abs, size: st.size, regular: st.isFile() });
+      paths.set(oid, { abs, path: child, size: st.size, regular: st.isFile() });
     }
   };
   const st = await lstat(join(root, ENV_FOLDER)).catch(() => null);
@@ -129,27 +133,44 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
       if (!f) continue;
       // A disk image dropped into env/ is reported too large without being read.
       if (f.size > ENV_MAX_FILE_BYTES) out.set(oid, new Uint8Array(ENV_MAX_FILE_BYTES + 1));
-      // A FIFO or a device (git stores none) is never read, which could last for ever: it holds no file's bytes.
+      // A link is never followed (the profile check refuses it by its mode): its target's bytes are not the profile's.
       else if (!f.regular) out.set(oid, new Uint8Array());
-      else out.set(oid, await readFile(f.abs).catch(() => new Uint8Array()));
+      else out.set(oid, await readRegular(f.abs, f.path));
     }
     return out;
   };
-  return { files, read, special };
+  /**
+   * The walk's lstat is only a look: a FIFO, a device or a link can take the file's place before it is read, so
+   * what is read is judged by what was opened. One swapped in is listed in `replaced`, its bytes never read.
+   */
+  const readRegular = async (abs: string, path: string): Promise<Uint8Array> => {
+    try {
+      const r = await readAtMost(abs, ENV_MAX_FILE_BYTES, { regularOnly: true });
+      return r.more ? new Uint8Array(ENV_MAX_FILE_BYTES + 1) : r.bytes;
+    } catch (err) {
+      if (err instanceof NotRegularFileError) replaced.push(path);
+      return new Uint8Array();
+    }
+  };
+  return { files, read, special, replaced };
 }
 
 /**
  * A profile's problems with its special files (envFilesOnDisk's `special`) said as what they are: not regular files,
  * skipped. What the profile check says of those paths (a file the manifest names is missing) is left out: the file
- * is there, it is only not one gitbus reads.
+ * is there, it is only not one gitbus reads. So for `replaced`, files that another process put a FIFO, a device or
+ * a link in place of while lint read them: what the check says of their (unread) bytes is not about the file.
  */
-export function withSpecialFiles(problems: readonly FileProblem[], special: readonly string[], profiles: ReadonlySet<string>): FileProblem[] {
-  const mine = special.filter((p) => [...envFoldersOf([p])].some((f) => profiles.has(f)));
-  if (mine.length === 0) return [...problems];
-  const skipped = new Set(mine);
+export function withSpecialFiles(problems: readonly FileProblem[], special: readonly string[], profiles: ReadonlySet<string>, replaced: readonly string[] = []): FileProblem[] {
+  const inProfiles = (paths: readonly string[]) => paths.filter((p) => [...envFoldersOf([p])].some((f) => profiles.has(f)));
+  const mine = inProfiles(special);
+  const swapped = inProfiles(replaced).filter((p) => !mine.includes(p));
+  if (mine.length + swapped.length === 0) return [...problems];
+  const skipped = new Set([...mine, ...swapped]);
   return [
     ...problems.filter((p) => !skipped.has(p.path)),
     ...mine.map((path): FileProblem => ({ path, field: '', reason: 'it is not a regular file (a FIFO, a device or a socket): it is skipped, never opened, and git cannot store it', fix: 'remove it, or put the regular file the profile holds there ("gitbus env capture PROFILE" writes the profile\'s files)', severity: 'error' })),
+    ...swapped.map((path): FileProblem => ({ path, field: '', reason: 'it is not a regular file any more: a FIFO, a device, a socket or a link took its place while lint read it, and it was not read', fix: 'see what put it there (ls -l), then put the regular file the profile holds back ("gitbus env capture PROFILE" writes the profile\'s files) and lint again', severity: 'error' })),
   ];
 }
 

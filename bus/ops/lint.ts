@@ -42,9 +42,9 @@ export async function lintPath(path: string): Promise<LintReport> {
   const root = checkoutOf(path);
   const inCheckout = root === null ? null : relative(root, resolve(path)).split(sep).join('/');
   if (root !== null && inCheckout?.startsWith(`${ENV_FOLDER}/`)) {
-    const { files, read, special } = await envFilesOnDisk(root);
+    const { files, read, special, replaced } = await envFilesOnDisk(root);
     const profiles = envFoldersOf([inCheckout]);
-    return { checked: 1, problems: withSpecialFiles(await envListingProblems(files, profiles, read), special, profiles) };
+    return { checked: 1, problems: withSpecialFiles(await envListingProblems(files, profiles, read), special, profiles, replaced) };
   }
   // A link is reported, never followed (§8); a FIFO or a device would be read for ever.
   const shown = inCheckout ?? path;
@@ -353,7 +353,7 @@ async function lintCheckout(root: string): Promise<LintReport> {
   const sigs = await lintCheckoutSignatures(root);
   const env = await envFilesOnDisk(root);
   const profiles = envFoldersOf([...env.files.map((f) => f.path), ...env.special]);
-  problems.push(...withSpecialFiles(await envListingProblems(env.files, profiles, env.read), env.special, profiles));
+  problems.push(...withSpecialFiles(await envListingProblems(env.files, profiles, env.read), env.special, profiles, env.replaced));
   return { checked: checked + sigs.checked + profiles.size, problems: [...problems, ...sigs.problems] };
 }
 

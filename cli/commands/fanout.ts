@@ -11,7 +11,7 @@ import { emit, note } from '../output.js';
 import { problemLine } from '../format.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { recordForClaudeSession } from '../claude-session.js';
-import { readAtMost } from '../read-at-most.js';
+import { readAtMost } from '../../bus/read-at-most.js';
 
 interface Opts extends CommonOptions {
   unsigned?: boolean;
@@ -25,7 +25,7 @@ interface Opts extends CommonOptions {
   force?: boolean;
 }
 
-/** The plan file, read only to its cap (cli/read-at-most.ts): a FIFO or a device may never end. */
+/** The plan file, read only to its cap (bus/read-at-most.ts): a FIFO or a device may never end. */
 async function readPlan(file: string): Promise<Buffer> {
   let read: Awaited<ReturnType<typeof readAtMost>>;
   try {
