@@ -6,6 +6,7 @@ import { parseFrontmatter } from './frontmatter.js';
 import { claudeRequestSchema } from './handoff.js';
 import { positiveDurationSchema } from './duration.js';
 import { GROUP_NAME_RE, GROUP_NAME_RULE, groupNameSchema } from './project.js';
+import { alsoLines } from './problem-groups.js';
 
 /**
  * A fan-out plan (docs/PROTOCOL.md "Plan files"): one feature split into workstreams that run in parallel, each on
@@ -101,6 +102,8 @@ export class InvalidPlanError extends GitbusError {
     const more = problems.length > 1 ? ` (+${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
     super(head + more, first?.fix ?? 'correct the plan', { problems });
     this.problems = problems;
+    // As a batch's error: every kind of problem after the first, the same problem on many workstreams one line.
+    for (const line of alsoLines(problems.slice(1))) this.message += `\n${line}`;
   }
 }
 

@@ -8,7 +8,6 @@ import { baseSchema, commitSchema, groupNameSchema, repoSchema } from '../../sch
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { repeatableFlag, schemaFlag } from '../flags.js';
 import { emit, note } from '../output.js';
-import { problemLine } from '../format.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { recordForClaudeSession } from '../claude-session.js';
 import { readAtMost } from '../../bus/read-at-most.js';
@@ -76,11 +75,8 @@ export function register(program: Command): void {
       opts,
       async (ctx) => {
         const parsed = parsePlan(planFile, await readPlan(planFile));
-        if (!parsed.ok) {
-          // The error names the first problem; a person fixing the plan wants them all at once.
-          if (!opts.json) for (const p of parsed.problems.slice(1)) note(`gitbus: also ${problemLine(p)}`);
-          throw new InvalidPlanError(parsed.problems);
-        }
+        // The error names every kind of problem, not only the first (InvalidPlanError).
+        if (!parsed.ok) throw new InvalidPlanError(parsed.problems);
         const { project, warnings, branches } = await fanoutProject(ctx, process.cwd(), { ...(opts.repo ? { repo: opts.repo } : {}), ...(opts.base ? { base: opts.base } : {}), ...(opts.baseCommit ? { baseCommit: opts.baseCommit } : {}) });
         if (!opts.json) for (const w of warnings) note(`gitbus: warning: ${w}`);
         const sign = opts.dryRun ? undefined : await signerFor(ctx, opts);

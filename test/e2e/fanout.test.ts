@@ -211,6 +211,30 @@ describe('fan-out: gitbus fanout, group, resolve', () => {
     expect(json<{ warnings: string[] }>(forced).warnings).toEqual(expect.arrayContaining([expect.stringContaining('nosuch')]));
   });
 
+  it('the same problem on many workstreams is one line naming their runs, in the text; --json keeps every problem', async () => {
+    const many = join(bus.dir, 'specs', 'many.md');
+    const n = 12;
+    writeFileSync(many, `---\ntitle: Many\nworkstreams:\n${Array.from({ length: n }, (_, i) => `  - name: w${i + 1}\n    tasks: t\n`).join('')}---\nbrief\n`);
+    const text = await gitbus(['fanout', many, '--group', 'many-to', '--to', 'nosuch', '--dry-run'], { home, cwd: work });
+    expect(text.code, text.stderr).toBe(8);
+    expect(text.stderr).toContain(`${many} (field workstreams.1.to): no node named "nosuch"`);
+    expect(text.stderr).toMatch(new RegExp(`also error \\(${n - 1} times\\): ${many.replace(/[/.]/g, '\\$&')} \\(workstreams\\.2-${n}\\.to\\): no node named "nosuch"`));
+    // The first, the other workstreams' line, the integration's own (its fix differs): not one line each.
+    expect(text.stderr.split('\n').filter((l) => l.includes('no node named "nosuch"'))).toHaveLength(3);
+    const all = await gitbus(['fanout', many, '--group', 'many-to', '--to', 'nosuch', '--dry-run', '--json'], { home, cwd: work });
+    expect(all.code, all.stderr).toBe(8);
+    const problems = json<{ error: { data: { problems: { field: string }[] } } }>(all).error.data.problems;
+    expect(problems.map((p) => p.field)).toEqual([...Array.from({ length: n }, (_, i) => `workstreams.${i + 1}.to`), 'integrate.to']);
+
+    // The plan's own problems too: every workstream without its tasks is one line.
+    writeFileSync(many, `---\ntitle: Many\nworkstreams:\n${Array.from({ length: n }, (_, i) => `  - name: w${i + 1}\n`).join('')}---\nbrief\n`);
+    const parsed = await gitbus(['fanout', many, '--dry-run'], { home, cwd: work });
+    expect(parsed.code, parsed.stderr).toBe(8);
+    expect(parsed.stderr).toContain(`${many} (field workstreams.1.tasks): the required field "tasks" is missing`);
+    expect(parsed.stderr).toContain(`also error (${n - 1} times): ${many} (workstreams.2-${n}.tasks): the required field "tasks" is missing`);
+    expect(parsed.stderr.split('\n').filter((l) => l.includes('the required field "tasks" is missing'))).toHaveLength(2);
+  });
+
   it('--repo with a user name over https is recorded without it, with a warning, as dispatch does, also with --base-commit given', async () => {
     type Dry = { repo: string; warnings: string[]; tasks: { text: string }[] };
     const given = ['--repo', 'https://bot@127.0.0.1:1/app.git', '--base', 'main', '--base-commit', baseCommit];
