@@ -9,7 +9,7 @@ import type { HookEvent, HookInput } from './hook-input.js';
 import { blockInstalled, busFacts, rulesText, workerFacts } from './primer.js';
 import { factsOf } from './session-facts.js';
 import { currentEnough } from './freshness.js';
-import { adoptFromProcess, markTold, pruneLedgers, readLedger, stillNews, validSession, type Ledger, type Told } from './session-ledger.js';
+import { adoptFromProcess, markTold, noteProcessSession, pruneLedgers, readLedger, stillNews, validSession, type Ledger, type Told } from './session-ledger.js';
 
 /** What one run of a hook prints: a JSON document on stdout (or nothing), and its exit code. */
 export interface HookResult {
@@ -69,7 +69,10 @@ async function sessionStart(input: HookInput, home: string, env: NodeJS.ProcessE
   const facts = await withClone(home, async (ctx) => {
     pruneLedgers(home);
     const pid = Number(env['CLAUDE_PID']);
-    if (input.source === 'clear' && Number.isSafeInteger(pid) && pid > 0) adoptFromProcess(home, session, pid);
+    if (Number.isSafeInteger(pid) && pid > 0) {
+      if (input.source === 'clear') adoptFromProcess(home, session, pid);
+      noteProcessSession(home, pid, session);
+    }
     const ledger = readLedger(home, session);
     const snap = await currentEnough(ctx, Boolean(ledger?.tasks.some((t) => stillNews(t))));
     const news: News = ledger ? newsOf(ledger, await withArchivedPushes(ctx, ledger, await factsOf(ctx, snap, ledger))) : { ended: [], landed: [], waiting: [] };

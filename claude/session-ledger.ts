@@ -36,7 +36,7 @@ export interface LedgerTask {
 
 export interface Ledger {
   session: string;
-  /** The Claude Code process that ran the session (CLAUDE_PID), so that `/clear`, which starts a new session id in the same process, keeps its tasks. */
+  /** The Claude Code process that ran the session (CLAUDE_PID): how `/clear` finds it when its process noted no session (adoptFromProcess). */
   claudePid?: number;
   tasks: LedgerTask[];
 }
@@ -167,35 +167,72 @@ export function awaitsPush(t: LedgerTask, now: number = Date.now()): boolean {
   return !(now - since > AWAIT_PUSH_MS);
 }
 
+/** The note of which session a Claude Code process runs now: `<pid>.process` beside the ledgers, the session's id. */
+function processNotePath(home: string, claudePid: number): string {
+  return join(sessionsDir(home), `${claudePid}.process`);
+}
+
 /**
- * After `/clear` Claude Code goes on in the same process under a new session id: the tasks the old session
- * dispatched and was not told of yet move to the new one, found by the Claude process id the ledgers record.
+ * Notes that the Claude Code process `claudePid` runs `session` now (every SessionStart: startup, resume, clear,
+ * compact), so that a `/clear` in it knows the one session it leaves. A process id is used again once its process
+ * is gone: the next process's own SessionStart writes over the note of the last one.
+ */
+export function noteProcessSession(home: string, claudePid: number, session: string): void {
+  if (!validSession(session)) return;
+  mkdirSync(sessionsDir(home), { recursive: true });
+  writeFileAtomicSync(processNotePath(home, claudePid), `${session}\n`);
+}
+
+/** The session the process last noted (noteProcessSession), or null when none was. */
+export function sessionOfProcess(home: string, claudePid: number): string | null {
+  try {
+    const session = readFileSync(processNotePath(home, claudePid), 'utf8').trim();
+    return validSession(session) ? session : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * After `/clear` Claude Code goes on in the same process under a new session id: what the session it left still
+ * has news of (tasks not ended or not told yet, and those told whose push it still waits for) moves to the new one,
+ * so that its hooks tell the person. The session left is the one the process last noted; only a process whose
+ * earlier SessionStart noted none (it ran before gitbus noted them) falls back to every ledger that names the
+ * process id, which may be a gone process's that had the same id.
  */
 export function adoptFromProcess(home: string, session: string, claudePid: number): string[] {
+  const left = sessionOfProcess(home, claudePid);
+  const from = left !== null ? (left === session ? [] : [left]) : sessionsOfPid(home, session, claudePid);
+  const adopted: string[] = [];
+  for (const old of from) {
+    if (!existsSync(ledgerPath(home, old))) continue;
+    // Under the old ledger's lock: a hook of the old session (its background waiter) cannot tell a task meanwhile.
+    updateLedger(home, old, (theirs) => {
+      const moving = theirs.tasks.filter((t) => stillNews(t));
+      if (moving.length === 0) return theirs;
+      updateLedger(home, session, (mine) => {
+        const have = new Set(mine.tasks.map((t) => t.id));
+        return { ...mine, claudePid, tasks: [...mine.tasks, ...moving.filter((t) => !have.has(t.id))] };
+      });
+      adopted.push(...moving.map((t) => t.id));
+      return { ...theirs, tasks: theirs.tasks.filter((t) => !stillNews(t)) };
+    });
+  }
+  return adopted;
+}
+
+/** The sessions other than `session` whose ledgers name the process id. */
+function sessionsOfPid(home: string, session: string, claudePid: number): string[] {
   let names: string[];
   try {
     names = readdirSync(sessionsDir(home)).filter((n) => n.endsWith('.json') && n !== `${session}.json`);
   } catch {
     return [];
   }
-  const adopted: string[] = [];
-  for (const name of names) {
-    const old = name.slice(0, -'.json'.length);
-    const l = readLedger(home, old);
-    if (!l || l.claudePid !== claudePid) continue;
-    const open = l.tasks.filter((t) => t.told === undefined);
-    if (open.length === 0) continue;
-    updateLedger(home, session, (mine) => {
-      const have = new Set(mine.tasks.map((t) => t.id));
-      return { ...mine, claudePid, tasks: [...mine.tasks, ...open.filter((t) => !have.has(t.id))] };
-    });
-    updateLedger(home, old, (theirs) => ({ ...theirs, tasks: theirs.tasks.filter((t) => t.told !== undefined) }));
-    adopted.push(...open.map((t) => t.id));
-  }
-  return adopted;
+  return names.map((n) => n.slice(0, -'.json'.length)).filter((old) => readLedger(home, old)?.claudePid === claudePid);
 }
 
-/** Removes ledgers (and waiter marks) of sessions untouched for a month. Cheap: one listing. */
+/** Removes ledgers (and waiter marks, process notes) untouched for a month. Cheap: one listing. */
 export function pruneLedgers(home: string, now: number = Date.now()): void {
   const dir = sessionsDir(home);
   let names: string[];
