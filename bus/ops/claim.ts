@@ -24,6 +24,7 @@ import { updateObservations } from '../liveness-store.js';
 import { claimHolders } from './claim-holders.js';
 import { livenessOf } from '../model/liveness.js';
 import { refuseIfArchived } from './archived-refusal.js';
+import { readBeatRef } from './heartbeat.js';
 
 /**
  * `answerRefusals` (the watcher): a task addressed to this node that its policy refuses is claimed, to be answered
@@ -230,15 +231,23 @@ function sessionFor(h: Handoff | undefined): string | undefined {
 
 /**
  * Nodes whose claims have expired: they published heartbeats, and this node has watched their heartbeat stand
- * still for longer than the lease, by its own clock (a gap in its own listings restarts that clock). Updates
- * what this node has observed.
+ * still for longer than the lease, by its own clock (a gap in its own listings restarts that clock). A holder whose
+ * heartbeat ref holds no commit is not among them (docs/PROTOCOL.md §5a). Updates what this node has observed.
  */
 export async function expiredHolders(ctx: BusContext, snap: Snapshot): Promise<Set<string>> {
   const leaseMs = snap.settings.leaseMs;
   // With who holds what: a claim seen after an old presence beat restarts that node's clock (liveness.ts silenceFrom).
-  const obs = updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs, await claimHolders(snap));
+  const holders = await claimHolders(snap);
+  const obs = updateObservations(ctx.paths.home, ctx.repo.lastRefs, ctx.repo.listedAt, leaseMs, holders);
   const out = new Set<string>();
-  for (const node of Object.keys(obs.nodes)) if (node !== ctx.config.node && livenessOf(obs, node, leaseMs) === 'silent') out.add(node);
+  for (const node of Object.keys(obs.nodes)) {
+    if (node === ctx.config.node || livenessOf(obs, node, leaseMs) !== 'silent') continue;
+    // The listing does not say what a ref holds. One that holds no commit (an annotated tag pushed by hand) is no
+    // heartbeat, and status shows its node as one that never beat: unleased, so nobody takes its claims over. Only
+    // a silent holder is read, so a live fleet costs no fetch here.
+    if (holders.has(node) && (await readBeatRef(ctx, node)).notACommit !== undefined) continue;
+    out.add(node);
+  }
   return out;
 }
 
