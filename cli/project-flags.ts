@@ -3,6 +3,7 @@ import type { BusContext } from '../bus/context.js';
 import { nodeProjectUrls } from '../bus/project/remote-url.js';
 import { homedir } from '../bus/user-home-dir.js';
 import { projectForTask, type ProjectOutcome } from '../bus/project/resolve.js';
+import { refuseOtherHostFileUrl } from '../bus/project/fields.js';
 import type { ProjectCommand } from '../bus/project/base-errors.js';
 import { baseSchema, branchSchema, defaultBranch, repoSchema, type ProjectSummary } from '../schemas/project.js';
 import { schemaFlag } from './flags.js';
@@ -20,12 +21,24 @@ export function withProjectFlags(cmd: Command, implicit: boolean): Command {
   cmd.option(
     '--repo <url|name>',
     `the project the task works on: a remote URL or path, a remote of this checkout, or a project name of node.yaml${implicit ? " (default inside a git checkout: its branch's upstream remote, else origin)" : ''}`,
-    schemaFlag('--repo', repoSchema),
+    repoFlag('--repo'),
   );
   if (implicit) cmd.option('--no-repo', 'a plain task, even inside a git checkout: no repo, base or branch');
   return cmd
     .option('--base <ref>', "the branch, tag or commit to start from (default: the checkout's current branch at HEAD, else the remote's default branch); refused unless its commit is on the project remote", schemaFlag('--base', baseSchema))
     .option('--branch <name>', 'the branch the results are pushed to (default gitbus/<id>)', schemaFlag('--branch', branchSchema));
+}
+
+/**
+ * `--repo`: a file:// URL on another host is refused with the code it has wherever a remote is taken
+ * (FILE_URL_OTHER_HOST), not as one more schema problem; anything else as the handoff's schema judges it.
+ */
+export function repoFlag(flag: string): (v: string) => string {
+  const bySchema = schemaFlag(flag, repoSchema);
+  return (v) => {
+    refuseOtherHostFileUrl(v);
+    return bySchema(v);
+  };
 }
 
 /** Reads the checkout and the project remote as the flags ask; what it decides goes into the handoff. */

@@ -116,3 +116,25 @@ function isThisMachine(host: string): boolean {
     return false;
   }
 }
+
+/**
+ * The host of a `file://` URL and its path (as written), when that host is not this machine by localFileUrlPath's
+ * rule; null for any other URL or path. git 2.39 ignores the host and opens the path here, so `file://nas/srv/p.git`
+ * reads this machine's /srv/p.git, not the one on nas: every reader refuses such a URL instead (otherHostFix). Pure.
+ */
+export function fileUrlOtherHost(url: string): { host: string; path: string } | null {
+  if (!isFileUrl(url)) return null;
+  const rest = url.slice('file://'.length);
+  const slash = rest.indexOf('/');
+  const host = slash === -1 ? rest : rest.slice(0, slash);
+  if (host === '' || isThisMachine(host)) return null;
+  return { host, path: slash === -1 ? '/' : rest.slice(slash) };
+}
+
+/** Why a `file://` URL on another host is refused, and what to write instead. Pure. */
+export function otherHostFileUrl(url: string, other: { host: string; path: string }): { reason: string; fix: string } {
+  return {
+    reason: `${JSON.stringify(url)} names the host ${other.host}, but git ignores the host of a file:// URL and would open ${other.path} on this machine`,
+    fix: `use the path this machine mounts it at (a shared disk), or ssh://${other.host}${other.path}`,
+  };
+}

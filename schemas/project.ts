@@ -1,7 +1,7 @@
 import { z } from './zod.js';
 import { text } from './fields.js';
 import { withRule, type Violation } from './rule.js';
-import { decodedPathSpelling, isFileUrl } from './file-url.js';
+import { decodedPathSpelling, fileUrlOtherHost, isFileUrl, otherHostFileUrl } from './file-url.js';
 
 /**
  * The fields of project work (docs/PROTOCOL.md §3a): which code a task changes and where its results go. Every
@@ -10,7 +10,7 @@ import { decodedPathSpelling, isFileUrl } from './file-url.js';
  */
 
 export const REPO_RULE =
-  'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport, no "." or ".." path part (in a file:// URL also once decoded), no "/" or "\\" written as a percent escape in the path of another URL, no password in it';
+  'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport, no "." or ".." path part (in a file:// URL also once decoded), no "/" or "\\" written as a percent escape in the path of another URL, no password in it, and no file:// URL on another host than localhost (git would open the path on the reading machine)';
 
 /** `ext::` runs a command and `fd::` reads a descriptor: no URL from the bus may name either. */
 const FORBIDDEN_TRANSPORT_RE = /^(ext|fd)::/i;
@@ -71,6 +71,9 @@ function repoViolation(repo: string): Violation | undefined {
   const shown = JSON.stringify(redactedRepo(repo));
   if (repo.startsWith('-')) return { reason: `${shown} starts with "-", which git would read as an option`, fix: 'write the remote URL or path itself' };
   if (FORBIDDEN_TRANSPORT_RE.test(repo)) return { reason: `${shown} uses a transport that runs a command`, fix: 'use a path, an SSH or an HTTPS URL' };
+  // git would open the path on the node that reads it, whatever folder is there: never the other host's repository.
+  const other = fileUrlOtherHost(redactedRepo(repo));
+  if (other) return otherHostFileUrl(redactedRepo(repo), other);
   if (/\s/.test(repo)) return { reason: `${shown} contains white space`, fix: 'write the URL without spaces (percent-encode them in a URL)' };
   if (hasDecodedDotSegment(repo)) return { reason: `${shown} has a "." or ".." path part once its percent escapes are decoded, as git opens a file:// URL ("%2F" is a "/")`, fix: 'write the path without escaped "/" and without "." or ".." parts (the folder they lead to, as it is)' };
   if (hasDotSegment(repo)) return { reason: `${shown} has a "." or ".." path part`, fix: 'write the path without them (the folder they lead to, as it is)' };

@@ -5,7 +5,7 @@ import { lsRemote, type RemoteListing } from '../project/ls-remote.js';
 import { ProjectRemoteError } from '../project/base-errors.js';
 import { homedir } from '../user-home-dir.js';
 import { projectForTask } from '../project/resolve.js';
-import { checkedRepo } from '../project/fields.js';
+import { checkedRepo, refuseOtherHostFileUrl } from '../project/fields.js';
 import { readCheckout } from '../project/checkout.js';
 import type { FanoutProject } from '../model/fanout.js';
 
@@ -39,6 +39,7 @@ export async function fanoutProject(ctx: BusContext, cwd: string, flags: FanoutP
     // A remote of the checkout by its name (`--repo origin`), as dispatch reads it, not a folder "origin" here.
     const remote = named || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(flags.repo) ? undefined : (await readCheckout(cwd))?.remotes.find((r) => r.name === flags.repo);
     const url = named ? (projects[flags.repo] ?? flags.repo) : (remote?.url ?? absoluteRemoteUrl(flags.repo, cwd));
+    if (named) refuseOtherHostFileUrl(url);
     const repo = named ? flags.repo : checkedRepo(url, '--repo', warnings);
     // The base is taken as given, but the group's branches are still asked for: they are not the script's to know.
     const branches = await listBranches(url, publishableRepo(url).repo, warnings);

@@ -1,5 +1,7 @@
 import { InputError } from '../errors.js';
 import { repoSchema } from '../../schemas/project.js';
+import { fileUrlOtherHost } from '../../schemas/file-url.js';
+import { FileUrlOtherHostError } from '../transport/errors.js';
 import type { Checkout } from './checkout.js';
 import { absoluteRemoteUrl, publishableRepo, sameBusRemote, sameRemote } from './remote-url.js';
 
@@ -65,12 +67,22 @@ function needsProject(flags: ProjectFlags, why: string): InputError {
  * dispatching node still lists the remote with the URL as written.
  */
 export function checkedRepo(url: string, flag: string, warnings: string[]): string {
+  refuseOtherHostFileUrl(url);
   const { repo, dropped } = publishableRepo(url);
   if (dropped) warnings.push(`${flag === '--repo' ? 'the --repo URL' : flag} carries credentials (a password, or a user name or token over http(s)): the task records ${repo} without them; each node authenticates with its own git credential helper or SSH key`);
   const r = repoSchema.safeParse(repo);
   if (r.success) return r.data;
   const problem = r.error.issues[0]?.message ?? 'it is not a remote gitbus can record';
   throw new InputError(`${flag}: ${JSON.stringify(repo)} cannot be a task's repo: ${problem}`, flag === '--repo' ? 'give the remote URL or path itself' : 'give --repo URL, or --no-repo for a plain task', { flag });
+}
+
+/**
+ * Throws FILE_URL_OTHER_HOST for a `file://` URL on another host: git would list and clone the path on this machine
+ * (and the schema refuses it in a handoff), so the dispatching node must not read a local folder in its place.
+ */
+export function refuseOtherHostFileUrl(url: string): void {
+  const other = fileUrlOtherHost(url);
+  if (other) throw new FileUrlOtherHostError(url, other.host, other.path);
 }
 
 /** The base of work from the checkout's HEAD: the branch as the remote calls it, or the commit when detached. Pure. */
@@ -98,6 +110,7 @@ export function planProject(input: PlanInput): PlanResult {
     const named = input.projects[flags.repo];
     const remote = checkout?.remotes.find((r) => r.name === flags.repo);
     if (named !== undefined) {
+      refuseOtherHostFileUrl(named);
       repo = flags.repo;
       url = named;
     } else if (remote) {

@@ -1,4 +1,5 @@
 import { GitbusError } from '../../schemas/errors.js';
+import { otherHostFileUrl } from '../../schemas/file-url.js';
 import { shellWord } from '../project/shell-word.js';
 import { PktLineError } from '../git/errors.js';
 
@@ -11,6 +12,18 @@ export class LocalRemoteInvalidError extends GitbusError {
       'give the remote as an absolute path to a bare repository (/srv/bus.git) or a file:///srv/bus.git URL',
       { remote, reason },
     );
+  }
+}
+
+/**
+ * A `file://` URL whose host is another machine: git ignores the host and opens the path on this one, so taking it
+ * (as the bus remote, or a task's project remote) would silently read a local folder of that name instead.
+ */
+export class FileUrlOtherHostError extends GitbusError {
+  readonly code = 'FILE_URL_OTHER_HOST';
+  constructor(url: string, host: string, path: string) {
+    const { reason, fix } = otherHostFileUrl(url, { host, path });
+    super(reason, fix, { url, host, path });
   }
 }
 

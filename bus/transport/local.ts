@@ -3,7 +3,9 @@ import type { ChildProcess } from 'node:child_process';
 import { appendFile, readFile, stat } from '../node-fs-async.js';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fileUrlOtherHost } from '../../schemas/file-url.js';
 import {
+  FileUrlOtherHostError,
   GitServiceError,
   LocalRemoteInvalidError,
   RemoteNotAGitRepositoryError,
@@ -35,7 +37,8 @@ export function parseLocalRemote(remote: string): string {
       throw new LocalRemoteInvalidError(remote, 'not a valid URL');
     }
     if (url.hostname !== '' && url.hostname !== 'localhost') {
-      throw new LocalRemoteInvalidError(remote, `file URLs on another host (${url.hostname}) are not supported`);
+      const other = fileUrlOtherHost(remote);
+      throw other ? new FileUrlOtherHostError(remote, other.host, other.path) : new LocalRemoteInvalidError(remote, `file URLs on another host (${url.hostname}) are not supported`);
     }
     url.hostname = '';
     try {

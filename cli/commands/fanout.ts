@@ -4,13 +4,14 @@ import { fanout, type FanoutResult } from '../../bus/ops/fanout.js';
 import { fanoutProject } from '../../bus/ops/fanout-project.js';
 import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
 import { InvalidPlanError, MAX_PLAN_BYTES, parsePlan, planTooLargeProblem } from '../../schemas/plan.js';
-import { baseSchema, commitSchema, groupNameSchema, repoSchema } from '../../schemas/project.js';
+import { baseSchema, commitSchema, groupNameSchema } from '../../schemas/project.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { repeatableFlag, schemaFlag } from '../flags.js';
 import { emit, note } from '../output.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { recordForClaudeSession } from '../claude-session.js';
 import { readAtMost } from '../../bus/read-at-most.js';
+import { repoFlag } from '../project-flags.js';
 
 interface Opts extends CommonOptions {
   unsigned?: boolean;
@@ -61,7 +62,7 @@ export function register(program: Command): void {
         .command('fanout')
         .argument('<plan>', 'the plan file: Markdown with frontmatter (title, workstreams, ...); the body is the brief every workstream shares')
         .description('put a fan-out on the bus in one commit: a task per workstream on branch <group>/<name>, all from one base, and an integration task that merges their branches into <group>/integration once all have ended')
-        .option('--repo <url>', "the project's remote (default: the remote of the checkout you are in)", schemaFlag('--repo', repoSchema))
+        .option('--repo <url>', "the project's remote (default: the remote of the checkout you are in)", repoFlag('--repo'))
         .option('--base <ref>', 'the branch, tag or commit to start from (default: the checkout\'s branch)', schemaFlag('--base', baseSchema))
         .option('--base-commit <sha>', 'the full commit id the base is at (default: resolved in the checkout)', schemaFlag('--base-commit', commitSchema))
         .option('--group <name>', "the fan-out's name, instead of the plan's group (or its file name); refused while live tasks have it or the project remote has branches under it", schemaFlag('--group', groupNameSchema))
