@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../bus/errors.js';
-import { claudeRequestSchema, type ClaudeRequest, type Handoff } from '../schemas/handoff.js';
+import { claudeRequestSchema, MAX_BUDGET_USD, type ClaudeRequest, type Handoff } from '../schemas/handoff.js';
 import { PERMISSION_MODES } from '../watcher/runners/claude-args.js';
 import { intFlag, oneOfFlag, repeatableFlag, schemaFlag } from './flags.js';
 
@@ -22,6 +22,8 @@ function usdFlag(flag: string): (v: string) => number {
   return (v) => {
     const n = Number(v.trim());
     if (!/^\d*\.?\d+$/.test(v.trim()) || !(n > 0)) throw new InputError(`${flag} ${JSON.stringify(v)} is not valid: it is not an amount above 0`, `give ${flag} US dollars, e.g. ${flag} 2.50`, { flag, value: v });
+    // The handoff's bound, said here with the flag rather than as a problem of the handoff dispatch would write.
+    if (n > MAX_BUDGET_USD) throw new InputError(`${flag} ${JSON.stringify(v)} is not valid: it is more than ${MAX_BUDGET_USD} US dollars, more than any run costs`, `give ${flag} an amount above 0 and at most ${MAX_BUDGET_USD}, or leave it out for the node's own cap`, { flag, value: v });
     return n;
   };
 }

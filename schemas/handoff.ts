@@ -17,6 +17,7 @@ import {
 import { withRule } from './rule.js';
 import type { FieldViolation } from './kind-rules.js';
 import { timestampSchema } from './timestamp.js';
+import { MAX_COST_USD } from './response.js';
 import { baseSchema, branchSchema, commitSchema, groupNameSchema, repoSchema } from './project.js';
 
 const WORKDIR_RULE =
@@ -34,11 +35,18 @@ const workdirSchema = withRule(text({ what: 'a relative directory', maxChars: 10
 
 const oneLine = (what: string, maxChars = 200): z.ZodMiniString => text({ what, maxChars, oneLine: true });
 
+/**
+ * The largest budget a task may ask claude for: the bound readers put on a reported cost (MAX_COST_USD), more than
+ * any run costs. Every node compares a request with its caps, its daily spend and trust rules, so a budget is a
+ * finite amount a person could mean, not 1e308 standing for "no limit".
+ */
+export const MAX_BUDGET_USD = MAX_COST_USD;
+
 export const claudeRequestSchema = z.strictObject({
   model: z.optional(oneLine('a model name, such as sonnet')),
   permissionMode: z.optional(oneLine('a permission mode, such as acceptEdits')),
   allowedTools: z.optional(z.array(oneLine('a tool pattern, such as Bash(git *)'))).register(z.globalRegistry, { description: 'a list of tool patterns' }),
-  maxBudgetUsd: z.optional(z.number().check(z.minimum(0))).register(z.globalRegistry, { description: 'a budget in US dollars, a number ≥ 0' }),
+  maxBudgetUsd: z.optional(z.number().check(z.minimum(0), z.maximum(MAX_BUDGET_USD))).register(z.globalRegistry, { description: `a budget in US dollars, a number from 0 to ${MAX_BUDGET_USD}` }),
   maxTurns: z.optional(z.int().check(z.minimum(1), z.maximum(10_000))).register(z.globalRegistry, { description: 'the most agentic turns claude may take, a whole number from 1 to 10000' }),
   resume: z.optional(oneLine('a session id to resume')),
   interactive: z.optional(z.boolean()).register(z.globalRegistry, { description: 'run claude interactively in a tmux session that a person attaches to, watches and steers (true or false)' }),
