@@ -346,11 +346,19 @@ export class NoUserHomeError extends GitbusError {
  */
 export class PathOccupiedError extends GitbusError {
   readonly code = 'PATH_OCCUPIED';
-  constructor(path: string, what: string, writing: 'a file' | 'a folder') {
+  /** `branch`: a branch other than main (the archive), which lint does not read and doctor's archive.layout does. */
+  constructor(
+    readonly path: string,
+    readonly what: string,
+    readonly writing: 'a file' | 'a folder',
+    branch?: string,
+  ) {
     super(
-      `${path} is ${what} in the repository, where gitbus writes ${writing}; writing it would delete what is there`,
-      `move or remove ${path} in the bus repository (git rm, commit, push), then run the command again; "gitbus lint" names it`,
-      { path, what },
+      `${path} is ${what} ${branch ? `on ${branch}` : 'in the repository'}, where gitbus writes ${writing}; writing it would delete what is there`,
+      branch
+        ? `move or remove ${path} on ${branch} (git rm in a clone of that branch, commit, push), then run the command again; "gitbus doctor" names every such path with the commands (archive.layout)`
+        : `move or remove ${path} in the bus repository (git rm, commit, push), then run the command again; "gitbus lint" names it`,
+      { path, what, ...(branch ? { branch } : {}) },
     );
   }
 }

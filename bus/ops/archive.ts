@@ -2,6 +2,7 @@ import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_COMPLETE_TEXT, ARCHIVE_INDEX_FOLD
 import { ARCHIVE_MONTH_RE, archivePathFor, archiveSignaturePathFor } from '../../schemas/archive-layout.js';
 import { pathFor, type BusPath } from '../../schemas/layout.js';
 import { transact } from '../cas.js';
+import { PathOccupiedError } from '../errors.js';
 import { ensureFolders } from '../archive/folders.js';
 import { openArchiveSource } from '../archive/source.js';
 import { shardsNote } from '../archive/shards-hint.js';
@@ -222,7 +223,10 @@ export async function addToArchive(ctx: BusContext, plan: ArchivePlan): Promise<
       return { result: {}, commit: { changes: [...add, ...(await indexCompleteMark(ctx.repo.store, archived.commit))], message: plan.message } };
     },
     { ref: ARCHIVE },
-  );
+  ).catch((err: unknown) => {
+    // Said of the archive branch: lint, which the plain error points to, reads main only.
+    throw err instanceof PathOccupiedError ? new PathOccupiedError(err.path, err.what, err.writing, ARCHIVE) : err;
+  });
   return a.commit;
 }
 

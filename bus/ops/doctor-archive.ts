@@ -6,7 +6,12 @@ import type { Transport } from '../transport/transport.js';
 import { fail, ok, skip, warn, type Check } from './doctor-check.js';
 import { ARCHIVE, type BusRepo } from '../repo.js';
 import { openArchiveSource } from '../archive/source.js';
-import { entryKind } from '../store/objects.js';
+import { entryKind, occupiedPaths, type OccupiedPath } from '../store/objects.js';
+import { ensureFolders } from '../archive/folders.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { taskSidecars } from '../trust/file-signatures.js';
+import { shellWord } from '../project/shell-word.js';
+import { archivable, archiveChanges, withArchiveIndex } from './archive.js';
 import { ARCHIVE_INDEX_COMPLETE, ARCHIVE_INDEX_FOLDER, ARCHIVE_SHARD_RE } from '../../schemas/archive-index.js';
 
 /**
@@ -89,17 +94,32 @@ export function archiveIndexProblems(ids: readonly { path: string; type: string;
 }
 
 /**
- * `archive.layout`: whether the archive branch's root, and its id index's folder, have the shape readers need. Two
- * exchanges at most (its tip and root, then `ids`);
+ * What `gitbus archive --all` would write for each finished task on main: its month folder's files and signatures
+ * with their id-index copies (archive.ts archiveChanges, withArchiveIndex).
+ */
+export async function archiveWrites(snap: Snapshot, now = Date.now()): Promise<{ id: string; paths: string[] }[]> {
+  const { tasks } = await archivable(snap, now, 'all');
+  if (tasks.length === 0) return [];
+  const sidecars = snap.commit ? await taskSidecars(snap.store, await snap.store.readCommitTree(snap.commit)) : undefined;
+  return tasks.map(({ view, month }) => ({ id: view.id, paths: withArchiveIndex(archiveChanges(view, month, sidecars).add).map((c) => c.path) }));
+}
+
+/**
+ * `archive.layout`: whether the archive branch's root, and its id index's folder, have the shape readers need, and
+ * (with `snap`, main) whether the paths where the finished tasks on main would be archived are free of things of
+ * another kind, which make `gitbus archive` fail with PATH_OCCUPIED and which nothing else names (lint reads main).
+ * A few exchanges (its tip and root, `ids`, then the folders on those paths, a level at a time);
  * skipped where reading it would mean fetching the archive's whole tip (`readsByPath` false: remote.archive-reads
  * found neither upload-archive nor path reads, and the remote is not a local one read directly).
  */
-export async function checkArchiveLayout(repo: BusRepo, refs: ReadonlyMap<string, string>, readsByPath: boolean): Promise<Check> {
+export async function checkArchiveLayout(repo: BusRepo, refs: ReadonlyMap<string, string>, readsByPath: boolean, snap: Snapshot | null = null): Promise<Check> {
   const name = 'archive.layout';
   const tip = refs.get(ARCHIVE);
   if (!tip) return ok(name, 'no archive yet: nothing has been archived');
   if (!readsByPath && (await repo.directRemote()) === null) return skip(name, "reading the archive's root here would fetch its whole tip (see remote.archive-reads)");
   let found: { damaged: string[]; stray: string[] };
+  let writes: { id: string; paths: string[] }[] = [];
+  let occupied: OccupiedPath[] = [];
   const source = await openArchiveSource(repo, tip);
   try {
     await source.ensure([tip], 'tree:1');
@@ -110,6 +130,13 @@ export async function checkArchiveLayout(repo: BusRepo, refs: ReadonlyMap<string
       await source.ensure([ids.oid], 'tree:0');
       const index = archiveIndexProblems(await repo.store.readTree(ids.oid));
       found = { damaged: [...found.damaged, ...index.damaged], stray: [...found.stray, ...index.stray] };
+    }
+    if (snap && found.damaged.length === 0) {
+      writes = await archiveWrites(snap);
+      const paths = writes.flatMap((w) => w.paths);
+      const rootTree = await repo.store.readCommitTree(tip);
+      await ensureFolders(repo.store, source, rootTree, paths);
+      occupied = await occupiedPaths(repo.store, rootTree, paths);
     }
   } catch (err) {
     return warn(name, `could not read the archive's tip ${tip.slice(0, 12)}: ${firstLine(err)}`, 'check that the remote is reachable (remote.reachable), then run "gitbus doctor" again');
@@ -132,6 +159,24 @@ export async function checkArchiveLayout(repo: BusRepo, refs: ReadonlyMap<string
       `find the last good commit with "git log ${ARCHIVE.replace('refs/heads/', '')}" in a clone of the bus, and put the branch back on it: "git push --force <remote> <commit>:${ARCHIVE}" (the next "gitbus archive" writes on top of what it finds)`,
     );
   }
+  if (occupied.length > 0) return occupiedCheck(name, repo.transport.display, occupied, writes);
   if (found.stray.length > 0) return warn(name, `the archive at ${tip.slice(0, 12)} holds ${list(found.stray)}, which no reader looks at (its layout: month folders yyyy-mm, ids with shards <hh> and the file complete, signatures)`, 'remove them from the archive branch with git, if nobody keeps them there on purpose');
   return ok(name, `the archive at ${tip.slice(0, 12)} has the layout readers need`);
+}
+
+/**
+ * The failed archive.layout for paths of the archive branch where archiving writes something of another kind: each
+ * path with what is there, the task whose archiving meets it, and the git commands that move them aside. git rm is
+ * safe there: what they held stays in the branch's history.
+ */
+function occupiedCheck(name: string, remote: string, occupied: readonly OccupiedPath[], writes: readonly { id: string; paths: string[] }[]): Check {
+  const taskOf = (path: string) => writes.find((w) => w.paths.some((p) => p === path || p.startsWith(`${path}/`)))?.id ?? '?';
+  const shown = occupied.slice(0, 5).map((o) => `"${o.path}" is ${o.what} on ${ARCHIVE}, where archiving ${taskOf(o.path)} writes ${o.writing}`);
+  const more = occupied.length > 5 ? `; and ${occupied.length - 5} more` : '';
+  const branch = ARCHIVE.replace('refs/heads/', '');
+  return fail(
+    name,
+    `${shown.join('; ')}${more}: "gitbus archive" fails with PATH_OCCUPIED until ${occupied.length === 1 ? 'it is' : 'they are'} moved aside (gitbus never writes over what a person put there)`,
+    `move ${occupied.length === 1 ? 'it' : 'them'} aside in a clone of the ${branch} branch (what ${occupied.length === 1 ? 'it holds' : 'they hold'} stays in its history): git clone --branch ${branch} ${shellWord(remote)} ${branch}-fix && cd ${branch}-fix && git rm -r -q -- ${occupied.map((o) => shellWord(o.path)).join(' ')} && git commit -q -m "move aside what gitbus archives over" && git push origin HEAD:${branch}; then run "gitbus archive" again`,
+  );
 }

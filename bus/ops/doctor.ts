@@ -200,7 +200,7 @@ export async function runDoctor(home: string, options: DoctorOptions = {}): Prom
     checks.push(listMs > slowListMs ? warn('remote.latency', `a ref listing took ${Math.round(listMs)} ms`, 'every claim and poll lists refs: check the network or mount to the remote') : ok('remote.latency', `a ref listing took ${listMs < 10 ? listMs.toFixed(1) : Math.round(listMs)} ms`));
     const archiveReads = await checkArchiveReads(transport);
     checks.push(archiveReads);
-    checks.push(await checkArchiveLayout(repo, refs, archiveReads.status === 'ok'));
+    checks.push(await checkArchiveLayout(repo, refs, archiveReads.status === 'ok', snap));
     if (transport instanceof SshTransport) checks.push(...(await checkSshHost(transport, maxSkewMs, options.slowCommandMs ?? 50)));
     else checks.push(await checkClock(transport, config.node, maxSkewMs));
     checks.push(...(await checkHeartbeats(repo, paths.home, config, refs, listedAt, snap)));

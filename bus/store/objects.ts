@@ -222,6 +222,40 @@ function sameContent(oid: string, content: FileChange['content']): boolean {
 }
 
 const isPlainFile = (e: TreeEntry): boolean => e.type === 'blob' && e.mode !== '120000';
+
+/** A path where a commit adding files would meet something of another kind (PathOccupiedError's case). */
+export interface OccupiedPath {
+  path: string;
+  /** What is there: entryKind. */
+  what: string;
+  /** What the commit would write there. */
+  writing: 'a file' | 'a folder';
+}
+
+/**
+ * Where adding the files `paths` to the tree `root` would be refused with PATH_OCCUPIED, by applyChanges' own rule,
+ * without writing anything: for a check that says so before a command fails on it. Each path once, in the order
+ * met. The trees on the way must be in the clone (the archive's: bus/archive/folders.ts ensureFolders).
+ */
+export async function occupiedPaths(store: ObjectStore, root: string, paths: readonly string[]): Promise<OccupiedPath[]> {
+  const found = new Map<string, OccupiedPath>();
+  for (const path of paths) {
+    const parts = path.split('/');
+    let tree = root;
+    for (let i = 0; i < parts.length; i++) {
+      const entry = (await store.readTree(tree)).find((e) => e.path === parts[i]);
+      if (!entry) break;
+      const last = i === parts.length - 1;
+      if (last ? !isPlainFile(entry) : entry.type !== 'tree') {
+        const at = parts.slice(0, i + 1).join('/');
+        if (!found.has(at)) found.set(at, { path: at, what: entryKind(entry), writing: last ? 'a file' : 'a folder' });
+        break;
+      }
+      tree = entry.oid;
+    }
+  }
+  return [...found.values()];
+}
 /** What a tree entry is, in words: a folder, a submodule, a symbolic link or a file. */
 export const entryKind = (e: { type: string; mode: string }): string => (e.type === 'tree' ? 'a folder' : e.type === 'commit' ? 'a submodule' : e.mode === '120000' ? 'a symbolic link' : 'a file');
 
