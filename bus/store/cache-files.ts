@@ -25,13 +25,15 @@ export function readCacheFile(path: string): Buffer | null {
  */
 export function writeCacheFile(dir: string, name: string, bytes: Uint8Array): boolean {
   const stem = name.replace(/\.[a-z]+$/, '');
+  const temp = join(dir, `.${stem}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   try {
     mkdirSync(dir, { recursive: true });
-    const temp = join(dir, `.${stem}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
     writeFileSync(temp, bytes, { flag: 'wx', mode: 0o600 });
     renameSync(temp, join(dir, name));
     return true;
   } catch {
+    // A write cut short (a full disk) leaves its temp file: gone now, not at the next writer's clean-up a minute on.
+    removeCacheFile(temp);
     return false;
   }
 }
