@@ -57,7 +57,7 @@ describe('mcp tool calls', () => {
     ['claim_next', { runners: [] }, 'runners: expected a list of 1 or more items, got a list of 0 items'],
     ['respond', { id: 'x', status: 'failed', exitCode: 1.5 }, 'exitCode: expected a whole number from -2147483648 to 2147483647, got the number 1.5'],
     ['dispatch', { title: 'x', resume: '..' }, 'resume: expected a task id: 1–64 characters'],
-    ['dispatch', { title: 'x', claude: { maxBudgetUsd: -1 } }, 'claude.maxBudgetUsd: expected a number of 0 or more, got the number -1'],
+    ['dispatch', { title: 'x', claude: { maxBudgetUsd: -1 } }, 'claude.maxBudgetUsd: expected a number from 0 to 1000000, got the number -1'],
     ['show', { id: 123 }, 'id: expected a task id, or a unique prefix or suffix of it, got the number 123\nfix: give it as a JSON string, for example "id": "123"'],
     ['dispatch', { title: 'x', labels: 'gpu' }, 'fix: give it as a list, for example "labels": ["gpu"]'],
   ])('a bad argument of %s says what it takes (%j), not what it is for, in JSON words', async (name, args, says) => {
