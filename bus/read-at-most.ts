@@ -10,8 +10,11 @@ const CHUNK = 1024 * 1024;
  */
 export class NotRegularFileError extends GitbusError {
   readonly code = 'NOT_REGULAR_FILE';
+  /** What was there instead ('a FIFO', 'a symbolic link', …), for a caller that reports it in its own words. */
+  readonly what: string;
   constructor(path: string, what: string) {
     super(`${path} is ${what}, not a regular file: it was not read`, `put a regular file at ${path}, or remove what is there`, { path, what });
+    this.what = what;
   }
 }
 

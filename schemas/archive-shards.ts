@@ -56,11 +56,12 @@ export function parseArchiveShards(text: string): ArchiveShards | null {
 
 /**
  * What `gitbus lint archive-shards` says of the file: nothing when it is the note `gitbus archive` writes, else a
- * warning (readers ignore it and read the archive from its root; nothing is wrong with the bus).
+ * warning (readers ignore it and read the archive from its root; nothing is wrong with the bus). `size` is the
+ * file's when only its first bytes were read: a file past the limit is judged by its size, not its content.
  */
-export function archiveShardsProblems(path: string, content: Uint8Array): FileProblem[] {
+export function archiveShardsProblems(path: string, content: Uint8Array, size = content.byteLength): FileProblem[] {
   const fix = `remove it (git rm ${ARCHIVE_SHARDS_PATH}): the next archive run writes it anew`;
-  if (content.byteLength > MAX_ARCHIVE_SHARDS_FILE) return [{ path, field: '', reason: `file is ${content.byteLength} bytes; the note gitbus archive writes is at most ${MAX_ARCHIVE_SHARDS_FILE}, and readers ignore a larger one`, fix, severity: 'warning' }];
+  if (size > MAX_ARCHIVE_SHARDS_FILE) return [{ path, field: '', reason: `file is ${size} bytes; the note gitbus archive writes is at most ${MAX_ARCHIVE_SHARDS_FILE}, and readers ignore a larger one`, fix, severity: 'warning' }];
   if (parseArchiveShards(Buffer.from(content).toString('utf8')) !== null) return [];
   return [{ path, field: '', reason: `it is not the note of where the archive's shards are that gitbus archive writes (first line "${MAGIC}", then "archive <commit>", "complete", "<hh> <tree>" lines); readers ignore it`, fix, severity: 'warning' }];
 }

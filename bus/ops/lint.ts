@@ -1,4 +1,5 @@
-import { lstat, readdir, readFile } from '../node-fs-async.js';
+import { lstat, readdir } from '../node-fs-async.js';
+import { NotRegularFileError, readAtMost } from '../read-at-most.js';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
@@ -14,11 +15,13 @@ import { signedKindOf } from '../trust/messages.js';
 import { envFilesOnDisk, envFoldersOf, envListingProblems, withSpecialFiles } from '../env/lint-env-files.js';
 import { ENV_FOLDER } from '../../schemas/signature-layout.js';
 import { SETTINGS_PATH } from '../../schemas/layout.js';
-import { ARCHIVE_SHARDS_PATH, archiveShardsProblems } from '../../schemas/archive-shards.js';
+import { ARCHIVE_SHARDS_PATH, archiveShardsProblems, MAX_ARCHIVE_SHARDS_FILE } from '../../schemas/archive-shards.js';
+import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_SIGNATURE_FILE } from '../trust/sshsig.js';
 import { handoffProblems, type LintedHandoff } from './lint-handoff.js';
 
 /** Bus files are at most this big (docs/PROTOCOL.md §2); larger ones are reported without being read. */
-const MAX_FILE = 256 * 1024;
+const MAX_FILE = MAX_FILE_BYTES;
 
 export interface LintReport {
   checked: number;
@@ -51,7 +54,11 @@ export async function lintPath(path: string): Promise<LintReport> {
   if (st.isSymbolicLink()) return { checked: 1, problems: [modeProblem(shown, `${basename(dirname(path))}/`, '120000') ?? notRegular(shown)] };
   if (!st.isFile()) return { checked: 1, problems: [notRegular(shown)] };
   // Main's note of where the archive's shards are: a file gitbus writes, checked for its own format.
-  if (inCheckout === ARCHIVE_SHARDS_PATH) return { checked: 1, problems: archiveShardsProblems(inCheckout, await readFile(path)) };
+  if (inCheckout === ARCHIVE_SHARDS_PATH) {
+    const note = await readLooked(path, MAX_ARCHIVE_SHARDS_FILE);
+    if (note instanceof NotRegularFileError) return { checked: 1, problems: [replaced(inCheckout, note)] };
+    return { checked: 1, problems: archiveShardsProblems(inCheckout, note.bytes, note.more ? Math.max(st.size, MAX_ARCHIVE_SHARDS_FILE + 1) : note.bytes.byteLength) };
+  }
   const rel = `${basename(dirname(path))}/${basename(path)}`;
   const linted = await lintFile(path, basename(path) === 'gitbus.yaml' ? 'gitbus.yaml' : rel, st.size);
   const { handoff } = linted;
@@ -81,8 +88,31 @@ function notRegular(path: string): FileProblem {
   return { path, field: '', reason: 'it is not a regular file (a FIFO, a device or a socket), which git cannot store; gitbus reads only regular files', fix: 'remove it, or put a regular file there', severity: 'error' };
 }
 
-function tooBig(rel: string, size: number): FileProblem[] {
-  return [{ path: rel, field: '', reason: `file is ${size} bytes; the limit is ${MAX_FILE}`, fix: 'shorten it; put large material in the repository the task works on', severity: 'error' }];
+/**
+ * A path that was a regular file when lint looked at it (lstat) and something else when lint opened it: another
+ * process put it there in between. Its own problem, since what the look said of it no longer holds.
+ */
+function replaced(path: string, err: NotRegularFileError): FileProblem {
+  return { path, field: '', reason: `it is not a regular file any more: ${err.what} took its place after lint looked at it, and it was not read`, fix: 'see what put it there (ls -l), then put the regular file back (git checkout restores a committed one) and lint again', severity: 'error' };
+}
+
+/**
+ * The first `limit` bytes of a file lint has looked at, judged by what its one open found there rather than by the
+ * look: a FIFO (whose open or read could wait for ever), a device or a link (leading out of the checkout) swapped
+ * in since the look is returned as the error, unread, for the caller to report with `replaced`.
+ */
+async function readLooked(path: string, limit: number): Promise<{ bytes: Uint8Array; more: boolean } | NotRegularFileError> {
+  try {
+    return await readAtMost(path, limit, { regularOnly: true });
+  } catch (err) {
+    if (err instanceof NotRegularFileError) return err;
+    throw err;
+  }
+}
+
+/** `atLeast`: the file grew past the limit after its size was looked at, and only the limit's worth was read. */
+function tooBig(rel: string, size: number, atLeast = false): FileProblem[] {
+  return [{ path: rel, field: '', reason: `file is ${atLeast ? 'at least ' : ''}${size} bytes; the limit is ${MAX_FILE}`, fix: 'shorten it; put large material in the repository the task works on', severity: 'error' }];
 }
 
 /** The problems of one bus file's content, given its repo-relative path. */
@@ -105,7 +135,10 @@ function lintParsed(rel: string, content: Uint8Array): { problems: FileProblem[]
 
 async function lintFile(abs: string, rel: string, size: number): Promise<{ problems: FileProblem[]; handoff?: LintedHandoff }> {
   if (size > MAX_FILE) return { problems: tooBig(rel, size) };
-  return lintParsed(rel, await readFile(abs));
+  const read = await readLooked(abs, MAX_FILE);
+  if (read instanceof NotRegularFileError) return { problems: [replaced(rel, read)] };
+  if (read.more) return { problems: tooBig(rel, MAX_FILE + 1, true) };
+  return lintParsed(rel, read.bytes);
 }
 
 /** One file of a tree given as a flat listing, as `git ls-files --stage` prints it. */
@@ -228,7 +261,17 @@ async function lintSidecarFile(path: string): Promise<LintReport> {
   const signed = signedRel === undefined ? undefined : await regularBytes(join(root, ...signedRel.split('/')));
   // The file it signs is a link, a FIFO or a device: that is its problem, and nothing is read through or from it.
   if (signed === null && signedRel !== undefined) return { checked: 1, problems: [notRegular(signedRel)] };
-  return { checked: 1, problems: sidecarProblems(rel, modeOf(st), st.isFile() ? await readFile(path) : null, signed ?? undefined, true) };
+  if (signed instanceof NotRegularFileError && signedRel !== undefined) return { checked: 1, problems: [replaced(signedRel, signed)] };
+  const content = st.isFile() ? await sidecarBytes(path) : null;
+  if (content instanceof NotRegularFileError) return { checked: 1, problems: [replaced(rel, content)] };
+  return { checked: 1, problems: sidecarProblems(rel, modeOf(st), content, signed instanceof Uint8Array ? signed : undefined, true) };
+}
+
+/** A sidecar's bytes; one over the limit stands for a larger one, which sidecarProblems refuses by its length alone. */
+async function sidecarBytes(path: string): Promise<Uint8Array | NotRegularFileError> {
+  const read = await readLooked(path, MAX_SIGNATURE_FILE);
+  if (read instanceof NotRegularFileError) return read;
+  return read.more ? new Uint8Array(MAX_SIGNATURE_FILE + 1) : read.bytes;
 }
 
 /** A path on disk that is neither a folder, a regular file nor a link: a FIFO, a device, a socket. */
@@ -236,11 +279,18 @@ function isSpecial(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLi
   return !st.isFile() && !st.isDirectory() && !st.isSymbolicLink();
 }
 
-/** A regular file's bytes; null for anything else there (a link is never followed, a FIFO never read); undefined when nothing is. */
-async function regularBytes(path: string): Promise<Uint8Array | null | undefined> {
+/**
+ * A regular file's bytes; null for anything else there (a link is never followed, a FIFO never read); undefined
+ * when nothing is; the error when something else took its place after the look. A signed file is checked whole
+ * whatever its size, as the look found it: bytes it gained since are not read, and its signature then fails as it
+ * would for any file changed while it was checked.
+ */
+async function regularBytes(path: string): Promise<Uint8Array | null | undefined | NotRegularFileError> {
   const st = await lstat(path).catch(() => undefined);
   if (st === undefined) return undefined;
-  return st.isFile() ? readFile(path) : null;
+  if (!st.isFile()) return null;
+  const read = await readLooked(path, Math.max(st.size, MAX_FILE));
+  return read instanceof NotRegularFileError ? read : read.bytes;
 }
 
 /** Every path under `<root>/signatures`, with its mode, walked on disk without following links. */
@@ -278,10 +328,19 @@ async function lintCheckoutSignatures(root: string): Promise<LintReport> {
     }
     const where = classifySignaturePath(rel, mode);
     const isSidecar = where !== undefined && !isFileProblem(where);
-    const content = isSidecar ? await readFile(join(root, ...rel.split('/'))) : null;
+    const content = isSidecar ? await sidecarBytes(join(root, ...rel.split('/'))) : null;
+    if (content instanceof NotRegularFileError) {
+      problems.push(replaced(rel, content));
+      continue;
+    }
     const signed = isSidecar ? await regularBytes(join(root, ...where.signed.split('/'))) : undefined;
     // A signed file that is a link or a FIFO is reported where the checkout's folders are walked, never read here.
     if (signed === null) continue;
+    // The walk found it a regular file: that it is no longer one is said here, where it was to be read.
+    if (signed instanceof NotRegularFileError) {
+      if (isSidecar) problems.push(replaced(where.signed, signed));
+      continue;
+    }
     problems.push(...sidecarProblems(rel, mode, content, signed));
   }
   return { checked, problems };

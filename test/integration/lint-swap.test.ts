@@ -1,0 +1,141 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, type PathLike, type Stats } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FileProblem } from '../../schemas/errors.js';
+import { lintPath } from '../../bus/ops/lint.js';
+
+/**
+ * `gitbus lint PATH` looks at each file (lstat) and reads it later: whatever takes a file's place in between (a
+ * FIFO, whose open would wait for ever; a device; a link to a file outside the checkout) is never read, and is
+ * reported as the file's problem while lint goes on with the rest. lint's look and read are one call apart inside
+ * lintPath, so the race is made certain by doing the swap inside the look itself: node:fs's lstat is wrapped for
+ * the test so that, once it has seen the regular file, the file is replaced before lint gets the answer.
+ */
+describe('lint reads only regular files, judged by what it opened', () => {
+  let root: string;
+  const secret = 'the secret outside the checkout\n';
+  /** A device node can be made only by root: there the device case runs too. */
+  const canMknod = process.getuid?.() === 0;
+  const sig = '-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n';
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'gitbus-lint-swap-'));
+    writeFileSync(join(root, 'gitbus.yaml'), 'protocol: 1\n');
+    mkdirSync(join(root, 'handoffs'));
+    writeFileSync(join(root, 'handoffs', 'ok.md'), '---\ntitle: a task\n---\nbody\n');
+    // A file with a problem of its own: that it is still reported shows lint went on past the swapped one.
+    writeFileSync(join(root, 'handoffs', 'bad.md'), '---\ntitle: odd\nsurprise: 1\n---\n');
+    mkdirSync(join(root, 'signatures', 'handoffs'), { recursive: true });
+    writeFileSync(join(root, 'signatures', 'handoffs', 'ok.md.sig'), sig);
+    writeFileSync(join(root, 'archive-shards'), 'gitbus archive-shards 1\n');
+    writeFileSync(join(root, 'outside.txt'), secret);
+  });
+  afterEach(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** What replaces the regular file: each a kind lint must not read. */
+  const kinds: { kind: string; make: (path: string) => void; skip?: boolean }[] = [
+    { kind: 'a FIFO', make: (p) => execFileSync('mkfifo', [p]) },
+    { kind: 'a symbolic link', make: (p) => symlinkSync(join(root, 'outside.txt'), p) },
+    // /dev/null's numbers: reading it would not hang, but it is still no file of the checkout.
+    { kind: 'a device', make: (p) => execFileSync('mknod', [p, 'c', '1', '3']), skip: !canMknod },
+  ];
+
+  /**
+   * Each place lint reads a file it looked at: `target` is what is linted, `swapped` the file replaced, `look` at
+   * which of lint's lstat calls on it (lint of one sidecar looks at it twice, a signed file is looked at by the
+   * checkout's walk and again by its sidecar's check), `whole` whether the rest of the checkout is linted too.
+   */
+  const places: { place: string; target: string; swapped: string; look: number; whole: boolean }[] = [
+    { place: 'a bus file linted alone', target: 'handoffs/ok.md', swapped: 'handoffs/ok.md', look: 1, whole: false },
+    { place: 'a bus file of a checkout', target: '.', swapped: 'handoffs/ok.md', look: 1, whole: true },
+    { place: 'gitbus.yaml of a checkout', target: '.', swapped: 'gitbus.yaml', look: 1, whole: true },
+    { place: 'a sidecar of a checkout', target: '.', swapped: 'signatures/handoffs/ok.md.sig', look: 1, whole: true },
+    { place: 'the file a sidecar of a checkout signs', target: '.', swapped: 'handoffs/ok.md', look: 2, whole: true },
+    { place: 'a sidecar linted alone', target: 'signatures/handoffs/ok.md.sig', swapped: 'signatures/handoffs/ok.md.sig', look: 2, whole: false },
+    { place: 'the file a sidecar linted alone signs', target: 'signatures/handoffs/ok.md.sig', swapped: 'handoffs/ok.md', look: 1, whole: false },
+    { place: 'archive-shards linted alone', target: 'archive-shards', swapped: 'archive-shards', look: 1, whole: false },
+  ];
+
+  for (const { kind, make, skip } of kinds) {
+    for (const { place, target, swapped, look, whole } of places) {
+      it.skipIf(skip)(`${place}, replaced by ${kind} after lint looked at it, is reported and not read`, async () => {
+        const abs = join(root, ...swapped.split('/'));
+        const { result: report, swaps } = await swapAfterLook(abs, look, make, () => within(10_000, lintPath(join(root, ...target.split('/'))), () => releaseFifo(abs)));
+        expect(swaps, 'the file was replaced in the window').toBe(1);
+        expect(report.problems.filter((p: FileProblem) => p.path === swapped)).toEqual([
+          { path: swapped, field: '', reason: expect.stringMatching(new RegExp(`^it is not a regular file any more: ${kind} took its place`)), fix: expect.stringContaining('put the regular file back'), severity: 'error' },
+        ]);
+        expect(JSON.stringify(report), 'the link was not followed').not.toContain('secret');
+        if (whole) expect(report.problems.map((p: FileProblem) => p.path)).toContain('handoffs/bad.md');
+      });
+    }
+  }
+});
+
+const nodeFs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+
+/**
+ * Runs `run` with node:fs's lstat wrapped so that the `nth` look at `path` (absolute) replaces the file with what
+ * `make` puts there after the look and before its caller is answered; how many swaps were made, so that a test
+ * whose window was never reached fails rather than passes for nothing. gitbus takes lstat from node:fs's namespace,
+ * which syncBuiltinESMExports brings in line with the module's (writable) exports, and back again.
+ */
+async function swapAfterLook<T>(path: string, nth: number, make: (path: string) => void, run: () => Promise<T>): Promise<{ result: T; swaps: number }> {
+  const real = nodeFs.lstat;
+  let looks = 0;
+  let swaps = 0;
+  const wrapped = (p: PathLike, ...rest: unknown[]): void => {
+    const done = rest.pop() as (err: NodeJS.ErrnoException | null, st?: Stats) => void;
+    const answer = (err: NodeJS.ErrnoException | null, st?: Stats): void => {
+      if (!err && resolve(String(p)) === path && ++looks === nth) {
+        rmSync(path);
+        make(path);
+        swaps++;
+      }
+      done(err, st);
+    };
+    (real as (...args: unknown[]) => void)(p, ...rest, answer);
+  };
+  nodeFs.lstat = wrapped as unknown as typeof nodeFs.lstat;
+  syncBuiltinESMExports();
+  try {
+    return { result: await run(), swaps };
+  } finally {
+    nodeFs.lstat = real;
+    syncBuiltinESMExports();
+  }
+}
+
+/**
+ * `p` settled within `ms`, or a failure; `unstick` runs either way on a timeout, so that a read a FIFO holds (the
+ * defect) ends and leaves no thread of the pool waiting behind the test.
+ */
+async function within<T>(ms: number, p: Promise<T>, unstick: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      unstick();
+      reject(new Error(`still waiting after ${ms} ms: something opened or read what it should have refused`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A reader blocked in the open of a FIFO is let through (and sees its end): a writer opens it and closes. */
+function releaseFifo(path: string): void {
+  try {
+    if (!lstatSync(path).isFIFO()) return;
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch {
+    // No reader waits (ENXIO), or it is gone: nothing to release.
+  }
+}
