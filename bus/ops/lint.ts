@@ -93,8 +93,12 @@ function notRegular(path: string): FileProblem {
  * process put it there in between. Its own problem, since what the look said of it no longer holds.
  */
 function replaced(path: string, err: NotRegularFileError): FileProblem {
+  if (err.what === GONE) return { path, field: '', reason: 'it is gone: it was removed or renamed after lint looked at it', fix: 'lint again once nothing is moving files in the checkout (a checkout, rebase or editor saving)', severity: 'error' };
   return { path, field: '', reason: `it is not a regular file any more: ${err.what} took its place after lint looked at it, and it was not read`, fix: 'see what put it there (ls -l), then put the regular file back (git checkout restores a committed one) and lint again', severity: 'error' };
 }
+
+/** What readLooked says was found where a file it looked at was removed or renamed since. */
+const GONE = 'nothing';
 
 /**
  * The first `limit` bytes of a file lint has looked at, judged by what its one open found there rather than by the
@@ -106,6 +110,9 @@ async function readLooked(path: string, limit: number): Promise<{ bytes: Uint8Ar
     return await readAtMost(path, limit, { regularOnly: true });
   } catch (err) {
     if (err instanceof NotRegularFileError) return err;
+    // Removed or renamed since the look (or a folder on its path): the file's problem, not an internal error.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return new NotRegularFileError(path, GONE);
     throw err;
   }
 }
