@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, type PathLike, type Stats } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, type PathLike, type Stats } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { lintPath } from '../../bus/ops/lint.js';
+import { releaseFifo, within } from '../helpers/fifo.js';
 
 /**
  * `gitbus lint PATH` looks at each file (lstat) and reads it later: whatever takes a file's place in between (a
@@ -110,34 +111,5 @@ async function swapAfterLook<T>(path: string, nth: number, make: (path: string) 
   } finally {
     nodeFs.lstat = real;
     syncBuiltinESMExports();
-  }
-}
-
-/**
- * `p` settled within `ms`, or a failure; `unstick` runs either way on a timeout, so that a read a FIFO holds (the
- * defect) ends and leaves no thread of the pool waiting behind the test.
- */
-async function within<T>(ms: number, p: Promise<T>, unstick: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      unstick();
-      reject(new Error(`still waiting after ${ms} ms: something opened or read what it should have refused`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A reader blocked in the open of a FIFO is let through (and sees its end): a writer opens it and closes. */
-function releaseFifo(path: string): void {
-  try {
-    if (!lstatSync(path).isFIFO()) return;
-    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
-  } catch {
-    // No reader waits (ENXIO), or it is gone: nothing to release.
   }
 }
