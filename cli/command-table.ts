@@ -21,9 +21,10 @@ export interface CommandEntry {
    * The CommonJS bundle that bin/gitbus.js runs the command from: dist/cli/gitbus-<bundle>.cjs, which holds only
    * the modules of the rows that name it, instead of gitbus.cjs, the whole CLI. A bundle of the short bus commands
    * is 1.5 MB where the whole CLI is 2.2 MB: ~500 page faults less to read, keep and run at every start
-   * (docs/ARCHITECTURE.md "How the CLI starts", docs/PERFORMANCE.md "One bundle per command").
+   * (docs/ARCHITECTURE.md "How the CLI starts", docs/PERFORMANCE.md "One bundle per command"). And one of
+   * Claude Code's hooks, which it runs at every prompt and every stop (PERFORMANCE.md "The hooks' own bundle").
    */
-  bundle?: 'bus';
+  bundle?: 'bus' | 'claude';
   /**
    * A short command that a running watcher's standby process may run for this one (cli/serve/): the client then
    * starts no more than Node and a socket (docs/ARCHITECTURE.md "Commands served by the watcher"). A function says
@@ -69,7 +70,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'collect', args: '[options]', description: 'the responses that arrived since last time: the tasks this Claude Code session (or, outside one, this node) dispatched that have ended, with status and summary', load: () => import('./commands/collect.js'), served: true },
   { name: 'prime', args: '[options]', description: 'print the guide for an AI agent working with gitbus: what the bus is, the commands, and the rules for handing work to other machines and for working inside a task', load: () => import('./commands/prime.js') },
   { name: 'setup', args: '', description: 'set up tools around gitbus: "gitbus setup claude" installs the Claude Code plugin and the CLAUDE.md block', load: () => import('./commands/setup.js') },
-  { name: 'hook', args: '', description: 'hooks of other tools that call gitbus: "gitbus hook claude EVENT" is run by the Claude Code plugin\'s hooks', load: () => import('./commands/hook.js'), served: (args) => !args.includes('wait') },
+  { name: 'hook', args: '', description: 'hooks of other tools that call gitbus: "gitbus hook claude EVENT" is run by the Claude Code plugin\'s hooks', load: () => import('./commands/hook.js'), bundle: 'claude', served: (args) => !args.includes('wait') },
   { name: 'progress', args: '[options] <text...>', description: 'inside a task: post a progress line, shown by status, logs and the dispatcher\'s dispatch --wait on any node (the watcher sends it with its next heartbeat, early when progress is posted)', load: () => import('./commands/progress.js'), served: true },
   { name: 'task', args: '[options]', description: 'inside a task: the task this process runs in (from GITBUS_TASK_ID): its handoff, attempt, node, worktree and latest progress', load: () => import('./commands/task.js') },
   // Signatures (docs/PROTOCOL.md §11).

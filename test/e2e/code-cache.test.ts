@@ -31,15 +31,15 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
   });
 
   /** Runs the CLI with its code cache in `cache` ($XDG_CACHE_HOME); returns its result and what the loader did. */
-  async function run(args: string[], cache: string, opts: { bin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ r: RunResult; report: CodeCacheReport }> {
+  async function run(args: string[], cache: string, opts: { bin?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ r: RunResult; report: CodeCacheReport }> {
     const reportFile = join(dir.path, `report-${runs++}.jsonl`);
     const env = { XDG_CACHE_HOME: cache, GITBUS_CODE_CACHE_REPORT: reportFile, ...opts.env };
-    const r = opts.bin ? await spawnBin(opts.bin, args, env) : await gitbus(args, { home: bus.home('solo'), env });
+    const r = opts.bin ? await spawnBin(opts.bin, args, env, opts.input) : await gitbus(args, { home: bus.home('solo'), env });
     const lines = readFileSync(reportFile, 'utf8').split('\n').filter(Boolean);
     expect(lines).toHaveLength(1);
     return { r, report: JSON.parse(lines[0] as string) as CodeCacheReport };
   }
-  const spawnBin = (bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> => spawnBounded(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+  const spawnBin = (bin: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> => spawnBounded(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, input, timeoutMs: 60_000 });
   /** status --json without the one field that moves with the clock. */
   const statusOf = (r: RunResult): string => {
     expect(r.code, r.stderr).toBe(0);
@@ -164,7 +164,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     const pkg = join(dir.path, name);
     mkdirSync(join(pkg, 'bin'), { recursive: true });
     mkdirSync(join(pkg, 'dist', 'cli'), { recursive: true });
-    for (const f of ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-loader.cjs', 'dist/cli/gitbus.cjs', 'dist/cli/gitbus-bus.cjs']) copyFileSync(join(ROOT, f), join(pkg, f));
+    for (const f of ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-loader.cjs', 'dist/cli/gitbus.cjs', 'dist/cli/gitbus-bus.cjs', 'dist/cli/gitbus-claude.cjs']) copyFileSync(join(ROOT, f), join(pkg, f));
     symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
     return { bin: join(pkg, 'bin', 'gitbus.js'), cli: join(pkg, 'dist', 'cli') };
   }
@@ -189,7 +189,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     }
   });
 
-  it('the short bus commands run from gitbus-bus.cjs and never run gitbus.cjs; the other commands run gitbus.cjs', async () => {
+  it('the short bus commands run from gitbus-bus.cjs and Claude Code\'s hooks from gitbus-claude.cjs, never gitbus.cjs; the other commands run gitbus.cjs', async () => {
     const { bin, cli } = packageCopy('split');
     const home = ['--home', bus.home('solo')];
     const cache = join(dir.path, 'split');
@@ -207,6 +207,11 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     const dispatched = await run(['dispatch', 'from its own bundle', '--no-git', ...home], cache, { bin });
     expect(dispatched.r.code, dispatched.r.stderr).toBe(0);
     expect(dispatched.report).toMatchObject({ command: 'dispatch', bundle: 'gitbus-bus.cjs' });
+    // The hook Claude Code runs at every prompt, fed what Claude Code sends it.
+    const prompt = `${JSON.stringify({ session_id: '9b1d6c1e-5a36-4c36-8d55-2f0b8f1c7a41', transcript_path: join(dir.path, 't.jsonl'), cwd: dir.path, hook_event_name: 'UserPromptSubmit', prompt: 'x' })}\n`;
+    const hook = await run(['hook', 'claude', 'user-prompt-submit', ...home], cache, { bin, input: prompt });
+    expect(hook.r.code, hook.r.stderr).toBe(0);
+    expect(hook.report).toMatchObject({ command: 'hook', cache: 'none', written: true, bundle: 'gitbus-claude.cjs' });
     const lint = await run(['lint', ...home], cache, { bin });
     expect(lint.r.code).not.toBe(0);
     expect(lint.r.stderr).toContain('gitbus.cjs ran');
@@ -220,13 +225,13 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(broken.r.stderr).toContain('gitbus-bus.cjs ran');
   });
 
-  it('every command of gitbus-bus.cjs is in it: its help is the same as from the ES module build', async () => {
+  it('every command of gitbus-bus.cjs and gitbus-claude.cjs is in it: its help is the same as from the ES module build', async () => {
     const cache = join(dir.path, 'bus-help');
-    const rows = COMMANDS.filter((c) => c.bundle === 'bus');
-    expect(rows.map((c) => c.name)).toEqual(expect.arrayContaining(['status', 'dispatch']));
-    for (const { name } of rows) {
+    const rows = COMMANDS.filter((c) => c.bundle !== undefined);
+    expect(rows.map((c) => c.name)).toEqual(expect.arrayContaining(['status', 'dispatch', 'hook']));
+    for (const { name, bundle } of rows) {
       const bundled = await run([name, '--help'], cache);
-      expect(bundled.report, name).toMatchObject({ command: name, bundle: 'gitbus-bus.cjs', written: false });
+      expect(bundled.report, name).toMatchObject({ command: name, bundle: `gitbus-${bundle}.cjs`, written: false });
       expect(bundled.r.code, bundled.r.stderr).toBe(0);
       const esm = await run([name, '--help'], cache, { env: { GITBUS_CODE_CACHE: '0' } });
       expect(bundled.r.stdout, name).toBe(esm.r.stdout);
