@@ -179,8 +179,13 @@ function processNotePath(home: string, claudePid: number): string {
  */
 export function noteProcessSession(home: string, claudePid: number, session: string): void {
   if (!validSession(session)) return;
-  mkdirSync(sessionsDir(home), { recursive: true });
-  writeFileAtomicSync(processNotePath(home, claudePid), `${session}\n`);
+  try {
+    mkdirSync(sessionsDir(home), { recursive: true });
+    writeFileAtomicSync(processNotePath(home, claudePid), `${session}\n`);
+  } catch {
+    // A note that cannot be written (a full disk, a read-only home, a file where the folder goes) costs only a later
+    // /clear's precision (adoptFromProcess falls back to the ledgers' pid): every session start must still answer.
+  }
 }
 
 /** The session the process last noted (noteProcessSession), or null when none was. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBus, type BusContext } from '../../bus/context.js';
 import { runHook } from '../../claude/hook.js';
@@ -62,6 +62,18 @@ describe('after /clear the new session hears what the one it left dispatched', (
     expect(String((await prompt(fresh)).output?.['systemMessage'])).toContain(`${id} branch pushed now`);
     expect((await prompt(fresh)).output, 'told once').toBeNull();
     expect((await prompt(old)).output).toBeNull();
+  });
+
+  it('a session start whose note of its process cannot be written still answers as one without a process id', async () => {
+    const beta = await bus.addNode('beta');
+    // A file where the sessions folder goes (a full disk or a read-only home fail the same write).
+    mkdirSync(join(beta, 'claude'), { recursive: true });
+    writeFileSync(join(beta, 'claude', 'sessions'), 'not a folder\n');
+    const session = 'c1c1c1c1-0000-4000-8000-000000000001';
+    const withPid = await runHook('session-start', input('SessionStart', session, { source: 'startup' }), beta, env(null, 910_003));
+    const without = await runHook('session-start', input('SessionStart', session, { source: 'startup' }), beta, {});
+    expect(withPid.exitCode).toBe(0);
+    expect(withPid).toEqual(without);
   });
 
   it('the session /clear leaves is the one the process ran last: not an earlier one of a process gone with the same id, nor one it left by /resume', async () => {
