@@ -109,7 +109,12 @@ export function localFileUrlPath(url: string): string | null {
   return rest.slice(slash);
 }
 
+/** A Windows drive where a URL's host goes (`file://C:/p`, `file://c|/p`): WHATWG reads it as a path, git as a host. */
+const DRIVE_AS_HOST = /^[A-Za-z][:|]$/;
+
 function isThisMachine(host: string): boolean {
+  // git 2.39 drops it as the host it takes it for and opens /p; the transport would open /C:/p: neither is C:/p.
+  if (DRIVE_AS_HOST.test(host)) return false;
   try {
     return new URL(`file://${host}/`).hostname === '';
   } catch {
@@ -133,6 +138,12 @@ export function fileUrlOtherHost(url: string): { host: string; path: string } | 
 
 /** Why a `file://` URL on another host is refused, and what to write instead. Pure. */
 export function otherHostFileUrl(url: string, other: { host: string; path: string }): { reason: string; fix: string } {
+  if (DRIVE_AS_HOST.test(other.host)) {
+    return {
+      reason: `${JSON.stringify(url)} puts the drive ${other.host} where a URL's host goes: git ignores it and would open ${other.path} on this machine`,
+      fix: `write the path itself (${other.host}${other.path}), or file:///${other.host}${other.path}`,
+    };
+  }
   return {
     reason: `${JSON.stringify(url)} names the host ${other.host}, but git ignores the host of a file:// URL and would open ${other.path} on this machine`,
     fix: `use the path this machine mounts it at (a shared disk), or ssh://${other.host}${other.path}`,

@@ -36,10 +36,10 @@ export function parseLocalRemote(remote: string): string {
     } catch {
       throw new LocalRemoteInvalidError(remote, 'not a valid URL');
     }
-    if (url.hostname !== '' && url.hostname !== 'localhost') {
-      const other = fileUrlOtherHost(remote);
-      throw other ? new FileUrlOtherHostError(remote, other.host, other.path) : new LocalRemoteInvalidError(remote, `file URLs on another host (${url.hostname}) are not supported`);
-    }
+    // A drive letter where the host goes (file://C:/p) has no hostname for WHATWG but is a host to git: the text decides.
+    const other = fileUrlOtherHost(remote);
+    if (other) throw new FileUrlOtherHostError(remote, other.host, other.path);
+    if (url.hostname !== '' && url.hostname !== 'localhost') throw new LocalRemoteInvalidError(remote, `file URLs on another host (${url.hostname}) are not supported`);
     url.hostname = '';
     try {
       path = fileURLToPath(url);

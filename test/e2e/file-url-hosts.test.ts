@@ -69,6 +69,14 @@ describe('file:// URLs and their host', () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 
+  it('a drive letter where the host goes (file://C:/p) is refused too: git drops it and opens /p', async () => {
+    expect(gitCli(['ls-remote', `file://C:${project}`, 'refs/heads/main'])).toMatch(/^[0-9a-f]{40}\trefs\/heads\/main\n$/);
+    const r = await gitbus(['join', `file://C:${bus}`, '--node', 'drive', '--json'], { home: home('drive') });
+    expect(json<Err>(r).error).toMatchObject({ code: 'FILE_URL_OTHER_HOST', message: expect.stringContaining('puts the drive C: where a URL\'s host goes'), fix: `write the path itself (C:${bus}), or file:///C:${bus}` });
+    const d = await gitbus(['dispatch', 'on a drive', '--command', 'true', '--repo', `file://c|${project}`, '--json'], { home: home('boss') });
+    expect(json<Err>(d).error.code).toBe('FILE_URL_OTHER_HOST');
+  });
+
   it('a node.yaml project whose URL is file://OTHERHOST/p is refused when a task names it', () => {
     const plan = () => planProject({ flags: { repo: 'app' }, implicit: true, checkout: null, projects: { app: `file://otherhost${project}` }, cwd: dir.path });
     expect(plan).toThrow(expect.objectContaining({ code: 'FILE_URL_OTHER_HOST', message: expect.stringContaining(`"file://otherhost${project}"`) }));
