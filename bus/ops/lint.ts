@@ -1,5 +1,6 @@
 import { lstat, readdir } from '../node-fs-async.js';
-import { NotRegularFileError, readAtMost } from '../read-at-most.js';
+import { NotRegularFileError } from '../read-at-most.js';
+import { isSpecial, modeOf, notRegular, readLooked, regularBytes, replaced, sidecarBytes } from './lint-disk.js';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
@@ -17,7 +18,6 @@ import { ENV_FOLDER } from '../../schemas/signature-layout.js';
 import { SETTINGS_PATH } from '../../schemas/layout.js';
 import { ARCHIVE_SHARDS_PATH, archiveShardsProblems, MAX_ARCHIVE_SHARDS_FILE } from '../../schemas/archive-shards.js';
 import { MAX_FILE_BYTES } from '../../schemas/fields.js';
-import { MAX_SIGNATURE_FILE } from '../trust/sshsig.js';
 import { handoffProblems, type LintedHandoff } from './lint-handoff.js';
 
 /** Bus files are at most this big (docs/PROTOCOL.md §2); larger ones are reported without being read. */
@@ -81,40 +81,6 @@ function checkoutOf(path: string): string | null {
 /** Whether `rel` (folder/name) is a path bus files may have, so that a problem about it names it as it is. */
 function parseBusFileKnows(rel: string): boolean {
   return rel === SETTINGS_PATH || classifyPath(rel) !== undefined;
-}
-
-/** A path on disk that is no folder, regular file or link (a FIFO, a device, a socket): git stores none, and a read of one may never end. */
-function notRegular(path: string): FileProblem {
-  return { path, field: '', reason: 'it is not a regular file (a FIFO, a device or a socket), which git cannot store; gitbus reads only regular files', fix: 'remove it, or put a regular file there', severity: 'error' };
-}
-
-/**
- * A path that was a regular file when lint looked at it (lstat) and something else when lint opened it: another
- * process put it there in between. Its own problem, since what the look said of it no longer holds.
- */
-function replaced(path: string, err: NotRegularFileError): FileProblem {
-  if (err.what === GONE) return { path, field: '', reason: 'it is gone: it was removed or renamed after lint looked at it', fix: 'lint again once nothing is moving files in the checkout (a checkout, rebase or editor saving)', severity: 'error' };
-  return { path, field: '', reason: `it is not a regular file any more: ${err.what} took its place after lint looked at it, and it was not read`, fix: 'see what put it there (ls -l), then put the regular file back (git checkout restores a committed one) and lint again', severity: 'error' };
-}
-
-/** What readLooked says was found where a file it looked at was removed or renamed since. */
-const GONE = 'nothing';
-
-/**
- * The first `limit` bytes of a file lint has looked at, judged by what its one open found there rather than by the
- * look: a FIFO (whose open or read could wait for ever), a device or a link (leading out of the checkout) swapped
- * in since the look is returned as the error, unread, for the caller to report with `replaced`.
- */
-async function readLooked(path: string, limit: number): Promise<{ bytes: Uint8Array; more: boolean } | NotRegularFileError> {
-  try {
-    return await readAtMost(path, limit, { regularOnly: true });
-  } catch (err) {
-    if (err instanceof NotRegularFileError) return err;
-    // Removed or renamed since the look (or a folder on its path): the file's problem, not an internal error.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return new NotRegularFileError(path, GONE);
-    throw err;
-  }
 }
 
 /** `atLeast`: the file grew past the limit after its size was looked at, and only the limit's worth was read. */
@@ -274,32 +240,6 @@ async function lintSidecarFile(path: string): Promise<LintReport> {
   return { checked: 1, problems: sidecarProblems(rel, modeOf(st), content, signed instanceof Uint8Array ? signed : undefined, true) };
 }
 
-/** A sidecar's bytes; one over the limit stands for a larger one, which sidecarProblems refuses by its length alone. */
-async function sidecarBytes(path: string): Promise<Uint8Array | NotRegularFileError> {
-  const read = await readLooked(path, MAX_SIGNATURE_FILE);
-  if (read instanceof NotRegularFileError) return read;
-  return read.more ? new Uint8Array(MAX_SIGNATURE_FILE + 1) : read.bytes;
-}
-
-/** A path on disk that is neither a folder, a regular file nor a link: a FIFO, a device, a socket. */
-function isSpecial(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): boolean {
-  return !st.isFile() && !st.isDirectory() && !st.isSymbolicLink();
-}
-
-/**
- * A regular file's bytes; null for anything else there (a link is never followed, a FIFO never read); undefined
- * when nothing is; the error when something else took its place after the look. A signed file is checked whole
- * whatever its size, as the look found it: bytes it gained since are not read, and its signature then fails as it
- * would for any file changed while it was checked.
- */
-async function regularBytes(path: string): Promise<Uint8Array | null | undefined | NotRegularFileError> {
-  const st = await lstat(path).catch(() => undefined);
-  if (st === undefined) return undefined;
-  if (!st.isFile()) return null;
-  const read = await readLooked(path, Math.max(st.size, MAX_FILE));
-  return read instanceof NotRegularFileError ? read : read.bytes;
-}
-
 /** Every path under `<root>/signatures`, with its mode, walked on disk without following links. */
 async function walkSignatures(root: string): Promise<{ rel: string; mode: string; special: boolean }[]> {
   const out: { rel: string; mode: string; special: boolean }[] = [];
@@ -421,10 +361,4 @@ async function lintCheckout(root: string): Promise<LintReport> {
   const profiles = envFoldersOf([...env.files.map((f) => f.path), ...env.special]);
   problems.push(...withSpecialFiles(await envListingProblems(env.files, profiles, env.read), env.special, profiles, env.replaced));
   return { checked: checked + sigs.checked + profiles.size, problems: [...problems, ...sigs.problems] };
-}
-
-function modeOf(st: { isSymbolicLink(): boolean; isDirectory(): boolean; mode: number }): string {
-  if (st.isSymbolicLink()) return '120000';
-  if (st.isDirectory()) return '040000';
-  return st.mode & 0o111 ? '100755' : '100644';
 }
