@@ -1,24 +1,36 @@
-import { z } from '../schemas/zod.js';
 import { validSession } from './session-ledger.js';
 
 /**
  * The JSON Claude Code writes to a command hook's standard input (the fields gitbus reads; Claude Code sends more,
  * and newer versions may add fields, so unknown keys are kept, not refused).
  */
-export const hookInputSchema = z.looseObject({
-  session_id: z.string(),
-  hook_event_name: z.optional(z.string()),
-  cwd: z.optional(z.string()),
-  transcript_path: z.optional(z.string()),
+export interface HookInput {
+  session_id: string;
+  hook_event_name?: string;
+  cwd?: string;
+  transcript_path?: string;
   /** SessionStart: startup, resume, clear, compact or fork. */
-  source: z.optional(z.string()),
+  source?: string;
   /** UserPromptSubmit. */
-  prompt: z.optional(z.string()),
+  prompt?: string;
   /** Stop: true when the session already goes on because a Stop hook said so; gitbus then never asks again. */
-  stop_hook_active: z.optional(z.boolean()),
-});
+  stop_hook_active?: boolean;
+  [key: string]: unknown;
+}
 
-export type HookInput = z.infer<typeof hookInputSchema>;
+/**
+ * The type of each field gitbus reads. Checked by hand, not with zod: the hooks run at every prompt and every stop,
+ * and zod (with the schemas script, cli/schemas-script.ts) is ~20 ms of a start that reads nothing else.
+ */
+const FIELD_TYPES: Record<string, 'string' | 'boolean'> = {
+  session_id: 'string',
+  hook_event_name: 'string',
+  cwd: 'string',
+  transcript_path: 'string',
+  source: 'string',
+  prompt: 'string',
+  stop_hook_active: 'boolean',
+};
 
 export const HOOK_EVENTS = ['session-start', 'user-prompt-submit', 'stop', 'wait'] as const;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
@@ -46,11 +58,10 @@ export function parseHookInput(text: string): HookInput | null {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
   const fields: Record<string, unknown> = { ...raw };
-  for (const [key, schema] of Object.entries(hookInputSchema.shape)) {
-    if (key in fields && !schema.safeParse(fields[key]).success) delete fields[key];
+  for (const [key, type] of Object.entries(FIELD_TYPES)) {
+    if (key in fields && typeof fields[key] !== type) delete fields[key];
   }
-  const r = hookInputSchema.safeParse(fields);
-  return r.success ? r.data : null;
+  return typeof fields['session_id'] === 'string' ? (fields as HookInput) : null;
 }
 
 /** Claude Code writes at most this long a session id (session-ledger.ts's rule); the pattern only bounds the match. */

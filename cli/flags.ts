@@ -3,7 +3,7 @@ import { InputError } from '../bus/errors.js';
 import { DURATION_RULE, tryParseDuration } from '../schemas/duration.js';
 import { InvalidBusFileError, type FileProblem } from '../schemas/errors.js';
 import { problemsFromIssues } from '../schemas/field-problems.js';
-import { RUNNERS } from '../schemas/fields.js';
+import { RUNNERS } from '../schemas/field-limits.js';
 
 /**
  * Parsers for flag values, run by commander while it reads the command line: a bad value is refused before

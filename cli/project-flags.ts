@@ -5,7 +5,8 @@ import { homedir } from '../bus/user-home-dir.js';
 import { projectForTask, type ProjectOutcome } from '../bus/project/resolve.js';
 import { refuseOtherHostFileUrl } from '../bus/project/fields.js';
 import type { ProjectCommand } from '../bus/project/base-errors.js';
-import { baseSchema, branchSchema, defaultBranch, repoSchema, type ProjectSummary } from '../schemas/project.js';
+import { defaultBranch, type ProjectSummary } from '../schemas/project.js';
+import { baseSchema, branchSchema, repoSchema } from '../schemas/project-schema.js';
 import { schemaFlag } from './flags.js';
 import { note } from './output.js';
 

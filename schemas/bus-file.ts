@@ -1,7 +1,7 @@
 import type { z } from 'zod/mini';
 import { InvalidBusFileError, type FileProblem } from './errors.js';
 import { capProblems, MAX_FILE_PROBLEMS, problemsFromIssues, problemsFromViolations, unknownFieldProblem } from './field-problems.js';
-import { PROTOCOL_VERSION } from './fields.js';
+import { PROTOCOL_VERSION } from './field-limits.js';
 import { parseFrontmatter, parseYamlFile, renderFrontmatter, type MappingResult } from './frontmatter.js';
 import { isAttempt, isNodeName, isTaskId } from './ids.js';
 import { KINDS, type KindData, type KindSpec } from './kinds.js';

@@ -1,6 +1,6 @@
 import { z } from './zod.js';
 import { personSchema, protocolSchema, reasonSchema, taskIdSchema } from './fields.js';
-import { timestampSchema } from './timestamp.js';
+import { timestampSchema } from './timestamp-schema.js';
 
 /** Field order here is the order gitbus writes them. */
 export const cancelSchema = z.strictObject({

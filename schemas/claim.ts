@@ -1,7 +1,7 @@
 import { z } from './zod.js';
 import { attemptSchema, nodeNameSchema, personSchema, protocolSchema, reasonSchema, taskIdSchema, text } from './fields.js';
 import type { FieldViolation } from './kind-rules.js';
-import { timestampSchema } from './timestamp.js';
+import { timestampSchema } from './timestamp-schema.js';
 
 export const reclaimSchema = z.strictObject({
   attempt: attemptSchema,

@@ -1,7 +1,7 @@
 import { z } from './zod.js';
 import { attemptSchema, nodeNameSchema, protocolSchema, taskIdSchema } from './fields.js';
-import { branchSchema, commitSchema, repoSchema } from './project.js';
-import { timestampSchema } from './timestamp.js';
+import { branchSchema, commitSchema, repoSchema } from './project-schema.js';
+import { timestampSchema } from './timestamp-schema.js';
 
 /**
  * A delivery: deliveries/<id>.<attempt>.md, "the project remote took attempt A's results after its response went

@@ -1,6 +1,7 @@
-import { z } from './zod.js';
+// Durations as bus files write them (5m, 30s): pure, without zod (the schemas are in duration-schema.ts), so that a
+// command that reads no file never loads zod (cli/schemas-script.ts).
 import { GitbusError } from './errors.js';
-import { withRule, type Violation } from './rule.js';
+import type { Violation } from './rule.js';
 
 // Digits are capped so the number part is still exact as a JS number before the unit multiplies it.
 export const DURATION_RE = /^(0|[1-9][0-9]{0,14})(ms|s|m|h|d)$/;
@@ -43,7 +44,8 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-function durationViolation(text: string, positive: boolean): Violation | undefined {
+/** Why `text` is not a duration (or not a positive one), for the schemas' rules. Pure. */
+export function durationViolation(text: string, positive: boolean): Violation | undefined {
   const ms = tryParseDuration(text);
   if (ms === undefined) {
     const why = DURATION_RE.test(text) ? ' (too long)' : /^\s|\s$/.test(text) ? ' (it has surrounding spaces)' : /[A-Z]/.test(text) ? ' (units are lower case)' : '';
@@ -52,12 +54,3 @@ function durationViolation(text: string, positive: boolean): Violation | undefin
   if (positive && ms === 0) return { reason: 'the duration must be greater than zero', fix: 'use a duration such as 30s or 5m' };
   return undefined;
 }
-
-// The pattern is metadata for the JSON Schema only: the rule gives a better message than a pattern mismatch.
-const PATTERN = { pattern: DURATION_RE.source };
-
-/** A duration as written in a file; kept as text so rendering reproduces the file exactly. */
-export const durationSchema = withRule(z.string(), (text) => durationViolation(text, false)).register(z.globalRegistry, { ...PATTERN, description: DURATION_RULE });
-
-/** For intervals a watcher sleeps or waits on, where zero would mean a busy loop or an instant expiry. */
-export const positiveDurationSchema = withRule(z.string(), (text) => durationViolation(text, true)).register(z.globalRegistry, { ...PATTERN, description: `${DURATION_RULE}; greater than zero` });

@@ -4,7 +4,7 @@ import type { FieldViolation } from './kind-rules.js';
 import { problemsFromIssues, problemsFromViolations } from './field-problems.js';
 import { nodeNameSchema, text } from './fields.js';
 import { parseYaml, renderYaml } from './safe-yaml.js';
-import { timestampSchema } from './timestamp.js';
+import { timestampSchema } from './timestamp-schema.js';
 import { withRule } from './rule.js';
 import {
   ENV_MAX_FILE_BYTES,

@@ -10,20 +10,9 @@ import {
   TASK_ID_RULE,
 } from './ids.js';
 import { withRule, type Violation } from './rule.js';
+import { charLength, MAX_NAME_CHARS, PROTOCOL_VERSION, RUNNERS, utf8Length } from './field-limits.js';
 
-/** The protocol version this code reads and writes (PROTOCOL.md §6). */
-export const PROTOCOL_VERSION = 1;
 
-export const MAX_FILE_BYTES = 256 * 1024;
-export const MAX_TITLE_CHARS = 200;
-export const MAX_COMMAND_BYTES = 16 * 1024;
-/** `from`, `by` and other short names of people or tools. */
-export const MAX_NAME_CHARS = 100;
-
-export const RUNNERS = ['shell', 'tmux', 'claude', 'icecc', 'merge', 'manual'] as const;
-export type RunnerName = (typeof RUNNERS)[number];
-/** Runners that run `command` and so cannot do without one. */
-export const COMMAND_RUNNERS: readonly RunnerName[] = ['shell', 'tmux', 'icecc'];
 
 export const protocolSchema = z.int().check(z.minimum(1), z.maximum(1_000_000)).register(z.globalRegistry, { description: `the protocol version the file was written for (this gitbus writes ${PROTOCOL_VERSION})` });
 
@@ -32,17 +21,6 @@ export const nodeNameSchema = z.string().check(z.regex(NODE_NAME_RE)).register(z
 export const labelSchema = z.string().check(z.regex(LABEL_RE)).register(z.globalRegistry, { description: LABEL_RULE });
 export const attemptSchema = z.int().check(z.minimum(1), z.maximum(MAX_ATTEMPT)).register(z.globalRegistry, { description: ATTEMPT_RULE });
 export const runnerSchema = z.enum(RUNNERS).register(z.globalRegistry, { description: `a runner: one of ${RUNNERS.join(', ')}` });
-
-export function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
-}
-
-/** Length in Unicode code points, which is what JSON Schema's maxLength counts, so both validators agree. */
-export function charLength(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
-}
 
 interface TextOptions {
   /** What the value is ("one line saying what to do"), for the fix and the JSON Schema description. */

@@ -1,5 +1,5 @@
 import type { FileProblem } from './errors.js';
-import { MAX_FILE_BYTES, utf8Length } from './fields.js';
+import { MAX_FILE_BYTES, utf8Length } from './field-limits.js';
 
 export type FileTextResult = { ok: true; text: string } | { ok: false; problem: FileProblem };
 

@@ -1,24 +1,13 @@
 import { z } from './zod.js';
 import { cronSchema } from './cron.js';
-import { positiveDurationSchema } from './duration.js';
-import {
-  COMMAND_RUNNERS,
-  MAX_COMMAND_BYTES,
-  MAX_TITLE_CHARS,
-  labelSchema,
-  nodeNameSchema,
-  personSchema,
-  protocolSchema,
-  runnerSchema,
-  taskIdSchema,
-  text,
-  type RunnerName,
-} from './fields.js';
+import { positiveDurationSchema } from './duration-schema.js';
+import { labelSchema, nodeNameSchema, personSchema, protocolSchema, runnerSchema, taskIdSchema, text } from './fields.js';
+import { COMMAND_RUNNERS, effectiveRunner, MAX_COMMAND_BYTES, MAX_TITLE_CHARS, type RunnerName } from './field-limits.js';
 import { withRule } from './rule.js';
 import type { FieldViolation } from './kind-rules.js';
-import { timestampSchema } from './timestamp.js';
+import { timestampSchema } from './timestamp-schema.js';
 import { MAX_COST_USD } from './response.js';
-import { baseSchema, branchSchema, commitSchema, groupNameSchema, repoSchema } from './project.js';
+import { baseSchema, branchSchema, commitSchema, groupNameSchema, repoSchema } from './project-schema.js';
 
 const WORKDIR_RULE =
   'a relative path inside one of the worker\'s work roots: no leading "/" or "~", no ".." part, no backslashes';
@@ -83,11 +72,6 @@ export const handoffSchema = z.strictObject({
 
 export type Handoff = z.infer<typeof handoffSchema>;
 export type ClaudeRequest = z.infer<typeof claudeRequestSchema>;
-
-/** `shell` when there is a command to run, else `manual` (PROTOCOL.md §3). */
-export function effectiveRunner(handoff: Pick<Handoff, 'runner' | 'command'>): RunnerName {
-  return handoff.runner ?? (handoff.command !== undefined ? 'shell' : 'manual');
-}
 
 /** Rules that span fields, which a per-field schema cannot express. `fileId` is the id the file name gives. */
 export function handoffRules(h: Handoff, fileId: string | undefined = h.id): FieldViolation[] {

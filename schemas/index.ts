@@ -18,28 +18,12 @@ export {
   TASK_ID_RE,
   TASK_ID_RULE,
 } from './ids.js';
-export {
-  DURATION_RE,
-  DURATION_RULE,
-  durationSchema,
-  formatDuration,
-  InvalidDurationError,
-  parseDuration,
-  positiveDurationSchema,
-  tryParseDuration,
-} from './duration.js';
-export { formatTimestamp, isTimestamp, TIMESTAMP_RULE, timestampMs, timestampSchema } from './timestamp.js';
+export { DURATION_RE, DURATION_RULE, formatDuration, InvalidDurationError, parseDuration, tryParseDuration } from './duration.js';
+export { durationSchema, positiveDurationSchema } from './duration-schema.js';
+export { formatTimestamp, isTimestamp, TIMESTAMP_RULE, timestampMs } from './timestamp.js';
+export { timestampSchema } from './timestamp-schema.js';
 export { CRON_RULE, cronSchema, isCronExpression } from './cron.js';
-export {
-  COMMAND_RUNNERS,
-  MAX_COMMAND_BYTES,
-  MAX_FILE_BYTES,
-  MAX_NAME_CHARS,
-  MAX_TITLE_CHARS,
-  PROTOCOL_VERSION,
-  RUNNERS,
-  type RunnerName,
-} from './fields.js';
+export { COMMAND_RUNNERS, MAX_COMMAND_BYTES, MAX_FILE_BYTES, MAX_NAME_CHARS, MAX_TITLE_CHARS, PROTOCOL_VERSION, RUNNERS, type RunnerName } from './field-limits.js';
 export { ARCHIVE_MONTH_RE, archiveMonthOf, archivePathFor, archiveSignaturePathFor, parseArchivePath, type ArchivedPath } from './archive-layout.js';
 export {
   classifyEntry,
@@ -61,8 +45,10 @@ export {
 export { decodeFileText, findConflictMarker } from './file-text.js';
 export { parseFrontmatter, parseYamlFile, renderFrontmatter, splitFrontmatter } from './frontmatter.js';
 export { MAX_ALIAS_COUNT, parseYaml, renderYaml } from './safe-yaml.js';
-export { DEFAULT_SETTINGS, resolveSettings, settingsSchema, type BusSettings, type ResolvedSettings } from './settings.js';
-export { effectiveRunner, handoffSchema, type ClaudeRequest, type Handoff } from './handoff.js';
+export { DEFAULT_SETTINGS, resolveSettings, type BusSettings, type ResolvedSettings } from './settings.js';
+export { settingsSchema } from './settings-schema.js';
+export { handoffSchema, type ClaudeRequest, type Handoff } from './handoff.js';
+export { effectiveRunner } from './field-limits.js';
 export { claimSchema, type Claim, type Reclaim } from './claim.js';
 export { releaseSchema, type Release } from './release.js';
 export { cancelSchema, type Cancel } from './cancel.js';

@@ -8,7 +8,8 @@ import type { BusKind, BusPathOf } from './layout.js';
 import { nodeCardRules, nodeCardSchema, type NodeCard } from './node-card.js';
 import { releaseSchema, type Release } from './release.js';
 import { responseRules, responseSchema, type TaskResponse } from './response.js';
-import { settingsRules, settingsSchema, type BusSettings } from './settings.js';
+import { settingsRules, type BusSettings } from './settings.js';
+import { settingsSchema } from './settings-schema.js';
 
 /** The data of each kind of bus file. */
 export interface KindData {

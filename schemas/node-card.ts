@@ -1,21 +1,14 @@
 import { z } from './zod.js';
 import { labelSchema, nodeNameSchema, protocolSchema, runnerSchema, text } from './fields.js';
-import { timestampSchema } from './timestamp.js';
-import { positiveDurationSchema } from './duration.js';
+import { timestampSchema } from './timestamp-schema.js';
+import { positiveDurationSchema } from './duration-schema.js';
 import { cardEnvSchema } from './env-drift.js';
-import { sshKeyLineSchema } from './ssh-key-line.js';
+import { sshKeyLineSchema } from './ssh-key-line-schema.js';
 import type { FieldViolation } from './kind-rules.js';
+import { CARD_LIST_MAX } from './field-limits.js';
 
 const oneLine = (what: string, maxChars: number): z.ZodMiniString => text({ what, maxChars, oneLine: true });
 
-/**
- * At most this many entries in a card's repo lists, `policy.repos` and `projectsOnly`. A list that would be longer
- * is left out whole, never cut: a dispatcher refuses a repo its card does not list, so a cut list would refuse what
- * the node takes, and without the field the node decides (docs/PROTOCOL.md §6). A writer publishes one fewer
- * (bus/model/node-policy.ts CARD_LIST_PUBLISHED): a list of exactly this many is one an earlier build cut, and a
- * reader takes it as left out.
- */
-export const CARD_LIST_MAX = 300;
 
 export const hostSchema = z.strictObject({
   os: z.optional(oneLine('an operating system name, such as linux', 100)),

@@ -1,11 +1,13 @@
 import { z } from './zod.js';
 import { GitbusError, type FileProblem } from './errors.js';
 import { problemsFromIssues } from './field-problems.js';
-import { COMMAND_RUNNERS, MAX_COMMAND_BYTES, MAX_FILE_BYTES, MAX_TITLE_CHARS, labelSchema, nodeNameSchema, runnerSchema, text } from './fields.js';
+import { labelSchema, nodeNameSchema, runnerSchema, text } from './fields.js';
+import { COMMAND_RUNNERS, MAX_COMMAND_BYTES, MAX_FILE_BYTES, MAX_TITLE_CHARS } from './field-limits.js';
 import { parseFrontmatter } from './frontmatter.js';
 import { claudeRequestSchema } from './handoff.js';
-import { positiveDurationSchema } from './duration.js';
-import { GROUP_NAME_RE, GROUP_NAME_RULE, groupNameSchema } from './project.js';
+import { positiveDurationSchema } from './duration-schema.js';
+import { GROUP_NAME_RE, GROUP_NAME_RULE } from './project.js';
+import { groupNameSchema } from './project-schema.js';
 import { alsoLines } from './problem-groups.js';
 
 /**

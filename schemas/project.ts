@@ -1,13 +1,15 @@
-import { z } from './zod.js';
-import { text } from './fields.js';
-import { withRule, type Violation } from './rule.js';
+import type { Violation } from './rule.js';
+import type { ProjectReport } from './project-schema.js';
 import { decodedPathSpelling, fileUrlOtherHost, isFileUrl, otherHostFileUrl } from './file-url.js';
 
 /**
  * The fields of project work (docs/PROTOCOL.md §3a): which code a task changes and where its results go. Every
  * value becomes an argument of the git CLI on a worker, and comes from the shared repository, so each is checked
- * here to be what it says and nothing a git command could read as an option or a command.
+ * here to be what it says and nothing a git command could read as an option or a command. Pure, without zod (the
+ * schemas are in project-schema.ts), so that a command that reads no file never loads zod (cli/schemas-script.ts).
  */
+
+export type { ProjectReport } from './project-schema.js';
 
 export const REPO_RULE =
   'a git remote (a path, host:path, ssh://, https://, file://) or a short name the node maps to one in node.yaml: one line, not starting with "-", no ext:: or fd:: transport, no "." or ".." path part (in a file:// URL also once decoded), no "/" or "\\" written as a percent escape in the path of another URL, no password in it, and no file:// URL on another host than localhost (git would open the path on the reading machine)';
@@ -67,7 +69,7 @@ export function hasEscapedSeparator(repo: string): boolean {
   return path !== undefined && /%(?:2f|5c)/i.test(path);
 }
 
-function repoViolation(repo: string): Violation | undefined {
+export function repoViolation(repo: string): Violation | undefined {
   const shown = JSON.stringify(redactedRepo(repo));
   if (repo.startsWith('-')) return { reason: `${shown} starts with "-", which git would read as an option`, fix: 'write the remote URL or path itself' };
   if (FORBIDDEN_TRANSPORT_RE.test(repo)) return { reason: `${shown} uses a transport that runs a command`, fix: 'use a path, an SSH or an HTTPS URL' };
@@ -82,8 +84,6 @@ function repoViolation(repo: string): Violation | undefined {
   if (urlUserinfo(repo)?.password !== undefined) return { reason: `${shown} carries a password or token`, fix: 'write the URL without it; each node authenticates with its own git credential helper or SSH key' };
   return undefined;
 }
-
-export const repoSchema = withRule(text({ what: 'a git remote or a project name', maxChars: 1000, oneLine: true }), repoViolation).register(z.globalRegistry, { description: REPO_RULE });
 
 export const BRANCH_RULE =
   'a branch name as git accepts it: parts separated by "/", none empty or starting with "." or ending with ".lock", no "..", "@{", space, "~", "^", ":", "?", "*", "[" or "\\", not starting with "-"; not "gitbus", and under "gitbus/" only one lower-case word (gitbus/<task id>)';
@@ -113,21 +113,11 @@ export function branchViolation(name: string): Violation | undefined {
   return undefined;
 }
 
-export const branchSchema = withRule(text({ what: 'a branch name', maxChars: 250, oneLine: true }), branchViolation).register(z.globalRegistry, { description: BRANCH_RULE });
-
 export const BASE_RULE = 'the ref to start from as written (a branch, a tag or a commit): one word, not starting with "-"';
 
-export const baseSchema = withRule(text({ what: 'a branch, tag or commit', maxChars: 250, oneLine: true }), (base) =>
-  base.startsWith('-') || /\s/.test(base) ? { reason: `${JSON.stringify(base)} is not a ref: it starts with "-" or contains white space`, fix: `write ${BASE_RULE}` } : undefined,
-).register(z.globalRegistry, { description: BASE_RULE });
-
 export const COMMIT_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-export const commitSchema = z.string().check(z.regex(COMMIT_RE)).register(z.globalRegistry, { description: 'a full commit id: 40 (SHA-1) or 64 (SHA-256) lower-case hex digits' });
-
 export const GROUP_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const GROUP_NAME_RULE = 'a name: 1–63 characters of lower-case letters a–z, digits, ".", "-" and "_", starting with a letter or digit';
-export const groupNameSchema = z.string().check(z.regex(GROUP_NAME_RE)).register(z.globalRegistry, { description: GROUP_NAME_RULE });
-
 /** The default result branch of a task that names none. Pure. */
 export function defaultBranch(id: string): string {
   return `gitbus/${id}`;
@@ -163,25 +153,6 @@ export function workstreamBranch(group: string, workstream: string): string {
 }
 
 export const MAX_SUBJECTS = 50;
-
-/** What a project task left on its branch, as the response records it (docs/PROTOCOL.md §3a). */
-export const projectReportSchema = z.strictObject({
-  repo: repoSchema,
-  branch: branchSchema,
-  baseCommit: commitSchema,
-  headCommit: commitSchema,
-  pushed: z.boolean().register(z.globalRegistry, { description: 'whether the branch is on the project remote (true or false)' }),
-  pushError: z.optional(text({ what: 'why the branch is not on the remote yet', maxChars: 1000, oneLine: true })),
-  commits: z.optional(z.int().check(z.minimum(0))).register(z.globalRegistry, { description: 'how many commits the branch has over the base, a whole number ≥ 0' }),
-  subjects: z.optional(z.array(text({ what: 'a commit subject', maxChars: 200, oneLine: true })).check(z.maxLength(MAX_SUBJECTS))).register(z.globalRegistry, { description: `the newest commits' subjects, at most ${MAX_SUBJECTS}` }),
-  files: z.optional(z.int().check(z.minimum(0))).register(z.globalRegistry, { description: 'files changed from the base, a whole number ≥ 0' }),
-  insertions: z.optional(z.int().check(z.minimum(0))).register(z.globalRegistry, { description: 'lines added, a whole number ≥ 0' }),
-  deletions: z.optional(z.int().check(z.minimum(0))).register(z.globalRegistry, { description: 'lines removed, a whole number ≥ 0' }),
-  merged: z.optional(z.array(branchSchema)).register(z.globalRegistry, { description: 'branches merged into the branch (the merge runner)' }),
-  conflicts: z.optional(z.array(z.strictObject({ branch: branchSchema, files: z.array(text({ what: 'a file path', maxChars: 1000, oneLine: true })).check(z.maxLength(1000)) }))).register(z.globalRegistry, { description: 'merges that conflict, by branch and file (the merge runner); the branch was left untouched' }),
-}).register(z.globalRegistry, { description: 'project work: {repo, branch, baseCommit, headCommit, pushed, commits, subjects, files, insertions, deletions}' });
-
-export type ProjectReport = z.infer<typeof projectReportSchema>;
 
 /**
  * Whether a report is of a run that pushed nothing on purpose (docs/PROTOCOL.md §3a step 5): a failed, timed-out or

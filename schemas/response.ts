@@ -9,8 +9,9 @@ import {
   text,
 } from './fields.js';
 import type { FieldViolation } from './kind-rules.js';
-import { timestampMs, timestampSchema } from './timestamp.js';
-import { projectReportSchema } from './project.js';
+import { timestampMs } from './timestamp.js';
+import { timestampSchema } from './timestamp-schema.js';
+import { projectReportSchema } from './project-schema.js';
 
 export const RESPONSE_STATUSES = ['succeeded', 'failed', 'cancelled', 'timed-out'] as const;
 export type ResponseStatus = (typeof RESPONSE_STATUSES)[number];

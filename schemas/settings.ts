@@ -1,26 +1,11 @@
-import { z } from './zod.js';
-import { durationSchema, parseDuration, positiveDurationSchema } from './duration.js';
-import { PROTOCOL_VERSION, protocolSchema, text } from './fields.js';
+// gitbus.yaml's defaults and the settings as code acts on them: pure, without zod (the schema is in
+// settings-schema.ts), so that a command that reads no file never loads zod (cli/schemas-script.ts).
+import { parseDuration } from './duration.js';
+import { PROTOCOL_VERSION } from './field-limits.js';
 import type { FieldViolation } from './kind-rules.js';
+import type { BusSettings } from './settings-schema.js';
 
-/**
- * gitbus.yaml as written. Defaults are not applied here but by `resolveSettings`, so that parsing and rendering a
- * file gives back exactly the file.
- */
-export const settingsSchema = z.strictObject({
-  protocol: protocolSchema,
-  name: z.optional(text({ what: 'a display name', maxChars: 100, oneLine: true })),
-  lease: z.optional(positiveDurationSchema),
-  heartbeat: z.optional(positiveDurationSchema),
-  poll: z.optional(positiveDurationSchema),
-  archiveAfter: z.optional(durationSchema),
-  maxAttempts: z.optional(z.int().check(z.minimum(1), z.maximum(100))).register(z.globalRegistry, { description: 'a whole number from 1 to 100' }),
-  pushBudget: z.optional(z.int().check(z.minimum(1), z.maximum(100_000))).register(z.globalRegistry, { description: 'pushes per minute for the whole fleet: a whole number from 1 to 100000' }),
-  presence: z.optional(positiveDurationSchema),
-  readBudget: z.optional(z.int().check(z.minimum(1), z.maximum(100_000))).register(z.globalRegistry, { description: 'git reads per second for the whole fleet: a whole number from 1 to 100000' }),
-}).register(z.globalRegistry, { description: 'bus settings: gitbus.yaml' });
-
-export type BusSettings = z.infer<typeof settingsSchema>;
+export type { BusSettings } from './settings-schema.js';
 
 /** What `gitbus init` writes. */
 export const DEFAULT_SETTINGS = {

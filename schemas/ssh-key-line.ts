@@ -1,10 +1,10 @@
-import { z } from './zod.js';
-import { withRule, type Violation } from './rule.js';
+import type { Violation } from './rule.js';
 
 /**
  * An SSH public key as one line, `TYPE BASE64` (no options, no comment), as a node card offers its node's key
  * (docs/PROTOCOL.md §3). Checked here without cryptography: the type is one gitbus verifies and the base64 is a
- * key blob of that type; bus/trust/ssh-key.ts parses the key itself before anything trusts it.
+ * key blob of that type; bus/trust/ssh-key.ts parses the key itself before anything trusts it. Pure, without zod (the
+ * schema is in ssh-key-line-schema.ts), so that a command that reads no file never loads zod (cli/schemas-script.ts).
  */
 
 /** The SSH public key types gitbus verifies (docs/PROTOCOL.md §11). */
@@ -12,7 +12,6 @@ export const SSH_KEY_TYPES = ['ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', '
 /** Room for an RSA key of 16384 bits (OpenSSH's largest) and then some. */
 export const MAX_KEY_LINE_BYTES = 16 * 1024;
 const LINE_RE = /^(\S+) ([A-Za-z0-9+/]+={0,2})$/;
-const JSON_PATTERN = `^(${SSH_KEY_TYPES.join('|')}) [A-Za-z0-9+/]+={0,2}$`;
 const FIX = 'write the key as its .pub file has it, without the comment: "ssh-ed25519 AAAA..." (gitbus writes this field itself)';
 
 /** The type named inside a key blob (its first SSH string), or undefined when the blob is too short for one. */
@@ -34,9 +33,3 @@ export function sshKeyLineViolation(value: string): Violation | undefined {
   if (blobType(blob) !== type) return { reason: `the key's base64 does not hold a ${type} key`, fix: FIX };
   return undefined;
 }
-
-export const sshKeyLineSchema = withRule(z.string(), sshKeyLineViolation).register(z.globalRegistry, {
-  description: `an SSH public key line "TYPE BASE64" (${SSH_KEY_TYPES.join(', ')}), at most 16 KiB`,
-  pattern: JSON_PATTERN,
-  maxLength: MAX_KEY_LINE_BYTES,
-});

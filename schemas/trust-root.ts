@@ -1,9 +1,9 @@
 import { z } from './zod.js';
-import { positiveDurationSchema } from './duration.js';
-import { RUNNERS } from './fields.js';
+import { positiveDurationSchema } from './duration-schema.js';
+import { RUNNERS } from './field-limits.js';
 import { LABEL_RE, NODE_NAME_RE } from './ids.js';
 import type { FieldViolation } from './kind-rules.js';
-import { settingsSchema } from './settings.js';
+import { settingsSchema } from './settings-schema.js';
 
 /**
  * The trust root's files (docs/PROTOCOL.md §12): `trust/policy.yaml` of each version and the chain link

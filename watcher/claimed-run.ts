@@ -2,7 +2,7 @@ import type { BusContext } from '../bus/context.js';
 import type { ClaimResult } from '../bus/ops/claim.js';
 import { release } from '../bus/ops/release.js';
 import { pruneProgress } from '../bus/progress.js';
-import { effectiveRunner } from '../schemas/handoff.js';
+import { effectiveRunner } from '../schemas/field-limits.js';
 import { dropReservation, reserveOutbox } from './outbox.js';
 import { outboxEntryFor } from './outbox-entry.js';
 import type { ResultDelivery } from './result-delivery.js';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import type { NodeConfig } from '../bus/home.js';
 import type { Check } from '../bus/ops/doctor.js';
-import { RUNNERS, type RunnerName } from '../schemas/fields.js';
+import { RUNNERS, type RunnerName } from '../schemas/field-limits.js';
 import { claudeBinary } from './runners/claude-args.js';
 import { CLAUDE_FIX, ICECC_FIX, TMUX_FIX } from './runner-binaries.js';
 import { DEFAULT_SCHEDULER_PORT, findLocalDaemon, iceccVersion, parseScheduler, probe } from './runners/icecc.js';

@@ -5,7 +5,7 @@ import { livenessOf, type Observations } from '../bus/model/liveness.js';
 import type { ClaimResult } from '../bus/ops/claim.js';
 import { HEARTBEAT_LOG_TAIL_BYTES, observeHeartbeats, publishHeartbeat, type BeatLog, type DeliveringTask } from '../bus/ops/heartbeat.js';
 import { readProgress } from '../bus/progress.js';
-import { effectiveRunner } from '../schemas/handoff.js';
+import { effectiveRunner } from '../schemas/field-limits.js';
 import { clipTail } from '../schemas/output-text.js';
 import type { BeatCadence } from './beat-cadence.js';
 import { progressBeats } from './progress-beats.js';

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { effectiveRunner } from '../schemas/handoff.js';
+import { effectiveRunner } from '../schemas/field-limits.js';
 import { formatDuration, parseDuration } from '../schemas/duration.js';
 import type { BusContext } from '../bus/context.js';
 import { namedRootsOf, workRootOf, type NodeConfig } from '../bus/home.js';

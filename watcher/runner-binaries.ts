@@ -1,5 +1,5 @@
 import type { NodeConfig } from '../bus/home.js';
-import type { RunnerName } from '../schemas/fields.js';
+import type { RunnerName } from '../schemas/field-limits.js';
 import { runnerBinary, whichOn } from './service/service-path.js';
 
 /** A runner enabled in node.yaml whose program this machine does not have. */

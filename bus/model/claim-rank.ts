@@ -1,4 +1,5 @@
-import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import type { NodeCard } from '../../schemas/node-card.js';
 import { cardRefusal, type PolicyTask } from './node-policy.js';
 import { spreadHash } from './planner.js';

@@ -1,4 +1,4 @@
-import { MAX_TITLE_CHARS } from '../../schemas/fields.js';
+import { MAX_TITLE_CHARS } from '../../schemas/field-limits.js';
 import type { ClaudeRequest, Handoff } from '../../schemas/handoff.js';
 import { INTEGRATION, type Plan, type Workstream } from '../../schemas/plan.js';
 import { workstreamBranch } from '../../schemas/project.js';

@@ -1,6 +1,8 @@
-import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
-import { CARD_LIST_MAX, type NodeCard } from '../../schemas/node-card.js';
-import { COMMAND_RUNNERS, type RunnerName } from '../../schemas/fields.js';
+import { type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
+import { type NodeCard } from '../../schemas/node-card.js';
+import { CARD_LIST_MAX } from '../../schemas/field-limits.js';
+import { COMMAND_RUNNERS, type RunnerName } from '../../schemas/field-limits.js';
 import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { globMatch } from './glob.js';
 import { hasDotSegment, hasEscapedSeparator } from '../../schemas/project.js';

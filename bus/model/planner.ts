@@ -1,5 +1,5 @@
 import type { Handoff } from '../../schemas/handoff.js';
-import { effectiveRunner } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import type { StateFields, TaskView } from './task-view.js';
 import type { NodeCard } from '../../schemas/node-card.js';
 import { cardRefusal, type PolicyTask, type PolicyVerdict } from './node-policy.js';

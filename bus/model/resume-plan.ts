@@ -1,7 +1,8 @@
 import type { Claim } from '../../schemas/claim.js';
 import type { FileProblem } from '../../schemas/errors.js';
-import { effectiveRunner, type ClaudeRequest, type Handoff } from '../../schemas/handoff.js';
-import { MAX_TITLE_CHARS } from '../../schemas/fields.js';
+import { type ClaudeRequest, type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
+import { MAX_TITLE_CHARS } from '../../schemas/field-limits.js';
 import { defaultBranch } from '../../schemas/project.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import { InvalidTaskError } from '../errors.js';

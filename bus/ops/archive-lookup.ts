@@ -1,5 +1,5 @@
 import { parseArchivedFile } from '../../schemas/bus-file.js';
-import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { tooLargeProblem } from '../../schemas/file-text.js';
 import type { TaskResponse as Response } from '../../schemas/response.js';
 import type { FileProblem } from '../../schemas/errors.js';

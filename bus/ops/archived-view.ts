@@ -1,7 +1,7 @@
 import { parseArchivedFile } from '../../schemas/bus-file.js';
 import { parseArchivePath } from '../../schemas/archive-layout.js';
 import type { Delivery } from '../../schemas/delivery.js';
-import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { tooLargeProblem } from '../../schemas/file-text.js';
 import { isFileProblem } from '../../schemas/layout.js';
 import { baseTaskView, isDeliveryRef, refsToParse, type Parsed, type ParsedTaskFiles, type TaskView } from '../model/task-view.js';

@@ -1,7 +1,8 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import type { Claim } from '../../schemas/claim.js';
-import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { InvalidTaskError, NotClaimableError, NothingClaimableError, TaskStateError } from '../errors.js';
 import { transact, type Decision, type TransactOptions, type TransactStats } from '../cas.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { isoGit } from '../git/iso-git.js';
 import { readLooseRef } from '../store/local-ref.js';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
-import { PROTOCOL_VERSION } from '../../schemas/fields.js';
+import { PROTOCOL_VERSION } from '../../schemas/field-limits.js';
 import { homePaths, loadNodeConfig, namedRootsOf, workRootOf, type NodeConfig } from '../home.js';
 import { BusRepo, MAIN } from '../repo.js';
 import { localPathOf, openTransport } from '../remote.js';

@@ -1,7 +1,8 @@
 import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import { firstLine, InvalidBusFileError, type FileProblem } from '../../schemas/errors.js';
-import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import { newTaskId } from '../../schemas/ids.js';
 import { noteGroup } from '../groups-ledger.js';
 import { pathFor } from '../../schemas/layout.js';

@@ -1,5 +1,6 @@
 import type { Claim } from '../../schemas/claim.js';
-import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import { pushedNothing, type ProjectReport } from '../../schemas/project.js';
 import { costCounts, type TaskResponse } from '../../schemas/response.js';
 import type { BusContext } from '../context.js';

@@ -6,7 +6,7 @@ import { isLabel, isNodeName, LABEL_RE, NODE_NAME_RE } from '../../schemas/ids.j
 import { jsonSchemaFiles } from '../../schemas/json-schema.js';
 import { pathFor } from '../../schemas/layout.js';
 import { DEFAULT_SETTINGS, settingsRules } from '../../schemas/settings.js';
-import { RUNNERS } from '../../schemas/fields.js';
+import { RUNNERS } from '../../schemas/field-limits.js';
 import { formatDuration, parseDuration } from '../../schemas/duration.js';
 import { PushRejectedError } from '../git/push-errors.js';
 import { BusExistsError, HomeInUseError, InputError, InvalidNameError, NotABusError } from '../errors.js';

@@ -1,7 +1,7 @@
 import { lstat } from '../node-fs-async.js';
 import { NotRegularFileError, readAtMost } from '../read-at-most.js';
 import type { FileProblem } from '../../schemas/errors.js';
-import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { MAX_SIGNATURE_FILE } from '../trust/sshsig.js';
 
 /**

@@ -17,7 +17,7 @@ import { envFilesOnDisk, envFoldersOf, envListingProblems, withSpecialFiles } fr
 import { ENV_FOLDER } from '../../schemas/signature-layout.js';
 import { SETTINGS_PATH } from '../../schemas/layout.js';
 import { ARCHIVE_SHARDS_PATH, archiveShardsProblems, MAX_ARCHIVE_SHARDS_FILE } from '../../schemas/archive-shards.js';
-import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { handoffProblems, type LintedHandoff } from './lint-handoff.js';
 
 /** Bus files are at most this big (docs/PROTOCOL.md §2); larger ones are reported without being read. */

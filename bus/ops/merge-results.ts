@@ -1,4 +1,5 @@
-import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import type { BusContext } from '../context.js';
 import type { TaskState } from '../model/types.js';
 import { dependencyResults } from './dependency-results.js';

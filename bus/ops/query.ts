@@ -9,7 +9,7 @@ import type { ForgedFile, ShownState } from '../model/types.js';
 import { queuedDispatch } from '../queue.js';
 import { MAIN } from '../repo.js';
 import type { ObjectStore } from '../store/objects.js';
-import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { outageCode } from '../remote-failure.js';
 import { firstLine, type FileProblem } from '../../schemas/errors.js';
 import { liveTaskId } from './archive-lookup.js';

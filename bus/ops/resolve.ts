@@ -1,5 +1,6 @@
-import { effectiveRunner, type ClaudeRequest, type Handoff } from '../../schemas/handoff.js';
-import type { RunnerName } from '../../schemas/fields.js';
+import { type ClaudeRequest, type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
+import type { RunnerName } from '../../schemas/field-limits.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { ProjectReport } from '../../schemas/project.js';
 import { resolvesIntegration, settlingFollowUp } from '../model/merged-branches.js';

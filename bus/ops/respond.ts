@@ -1,7 +1,8 @@
 import { renderBusFile } from '../../schemas/bus-file.js';
 import { pathFor } from '../../schemas/layout.js';
 import { costCounts, type ClaudeReport, type TaskResponse as Response } from '../../schemas/response.js';
-import { branchViolation, MAX_SUBJECTS, projectReportSchema, pushedNothing, unfinishedResolve, type BesideCause, type ProjectReport } from '../../schemas/project.js';
+import { branchViolation, MAX_SUBJECTS, pushedNothing, unfinishedResolve, type BesideCause, type ProjectReport } from '../../schemas/project.js';
+import { projectReportSchema } from '../../schemas/project-schema.js';
 import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText } from '../../schemas/output-text.js';
 import { transact, type TransactStats } from '../cas.js';
 import type { BusContext } from '../context.js';
@@ -14,7 +15,7 @@ import { fetchCommand } from '../project/fetch-command.js';
 import { projectUrlLine } from './branch-remote.js';
 import { shellWord } from '../project/shell-word.js';
 import { isProjectName } from '../project/remote-url.js';
-import { effectiveRunner } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import { redactUrlPasswords } from '../../schemas/url-redact.js';
 import { refuseIfArchived } from './archived-refusal.js';
 import { archivedIdCheck } from './archive-lookup.js';

@@ -16,7 +16,7 @@ import type { ClaudeReport, TaskResponse } from '../../schemas/response.js';
 import { parseArchivedFile } from '../../schemas/bus-file.js';
 import { liveTaskId } from './archive-lookup.js';
 import { findCounted } from './archived-trust.js';
-import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { modeProblem } from '../../schemas/layout.js';
 
 export interface TaskOutput {

@@ -1,6 +1,6 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { defaultBranch } from '../../schemas/project.js';
-import { effectiveRunner } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import type { ClaudeReport } from '../../schemas/response.js';
 import type { TaskView } from '../model/task-view.js';
 import type { TaskState } from '../model/types.js';

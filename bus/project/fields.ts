@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { repoSchema } from '../../schemas/project.js';
+import { repoSchema } from '../../schemas/project-schema.js';
 import { fileUrlOtherHost } from '../../schemas/file-url.js';
 import { FileUrlOtherHostError } from '../transport/errors.js';
 import type { Checkout } from './checkout.js';

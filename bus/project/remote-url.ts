@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
-import { repoSchema, urlUserinfo } from '../../schemas/project.js';
+import { urlUserinfo } from '../../schemas/project.js';
+import { repoSchema } from '../../schemas/project-schema.js';
 import { byteSpelling, decodedPathSpelling, isFileUrl, localFileUrlPath } from '../../schemas/file-url.js';
 
 /**

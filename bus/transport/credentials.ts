@@ -23,12 +23,17 @@ export function credentialsFilePath(home: string): string {
   return join(home, 'credentials.yaml');
 }
 
-const entrySchema = z.strictObject({
-  host: z.string().check(z.minLength(1)),
-  username: z.optional(z.string().check(z.minLength(1))),
-  token: z.string().check(z.minLength(1)),
-});
-const fileSchema = z.array(entrySchema);
+// Built on first use: zod loads with the schemas script (cli/schemas-script.ts), which a command that reads no
+// credentials file never needs.
+const credentialsSchema = () =>
+  z.array(
+    z.strictObject({
+      host: z.string().check(z.minLength(1)),
+      username: z.optional(z.string().check(z.minLength(1))),
+      token: z.string().check(z.minLength(1)),
+    }),
+  );
+let fileSchema: ReturnType<typeof credentialsSchema> | undefined;
 
 /** `host` as written in the file matches the URL's host with port (`git.example.com:8443`) or without. */
 function hostMatches(entry: string, url: URL): boolean {
@@ -63,7 +68,7 @@ export async function resolveCredential(url: URL, home: string | undefined, env:
     throw new CredentialsFileError(path, `it is not valid YAML (${(err as Error).message.split('\n')[0] ?? ''})`, 'write it as a YAML list: `- {host: git.example.com, token: <token>}`');
   }
   if (data === null || data === undefined) return undefined;
-  const parsed = fileSchema.safeParse(data);
+  const parsed = (fileSchema ??= credentialsSchema()).safeParse(data);
   if (!parsed.success) {
     // The zod message could quote a token; say only where the problem is.
     const where = parsed.error.issues.map((i) => i.path.join('.') || '(top)').join(', ');

@@ -1,5 +1,6 @@
 import { tryParseDuration } from '../../schemas/duration.js';
-import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import { nodeOfPrincipal, type NodeTrust } from '../../schemas/trust-root.js';
 import type { Signer } from '../model/node-policy.js';
 import { signAgainWords, unreadSidecarWords, type Sidecar, type UnreadSidecar } from './file-signatures.js';

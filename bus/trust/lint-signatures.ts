@@ -1,7 +1,7 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { isFileProblem } from '../../schemas/layout.js';
 import { classifySignaturePath, SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
-import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { checkFileSignatures } from './file-signatures.js';
 import { MAX_SIGNATURE_FILE } from './sshsig.js';

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { classifyPath, pathFor } from '../../schemas/layout.js';
 import { signaturePathFor } from '../../schemas/signature-layout.js';
 import type { BusContext } from '../context.js';

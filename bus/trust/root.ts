@@ -1,5 +1,5 @@
 import type { FileProblem } from '../../schemas/errors.js';
-import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import type { NodeTrust } from '../../schemas/trust-root.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { listFolder, type TreeEntry } from '../store/objects.js';

@@ -1,13 +1,14 @@
 import { parseBusFile } from '../../schemas/bus-file.js';
 import { GitbusError, firstLine } from '../../schemas/errors.js';
-import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { archivedUnreadSidecar, findArchived } from '../ops/archive-lookup.js';
 import { handoffVerdicts, replayed, trustTargetOf, trustedJudge } from './enforce.js';
 import { readSidecars, type Sidecar, type UnreadSidecar } from './file-signatures.js';
 import type { ArchivedTask } from '../ops/archive-lookup.js';
-import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { SIGNATURE_EXT, SIGNATURES_FOLDER } from '../../schemas/signature-layout.js';
 import { MAX_SIGNATURE_FILE } from './sshsig.js';
 import { handoffTrust, type EnforcedTrust, type HandoffTrust, type TrustTarget } from './handoff-trust.js';

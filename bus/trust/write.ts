@@ -1,5 +1,5 @@
 import { parseSettingsFile, renderSettings } from '../../schemas/bus-file.js';
-import { MAX_FILE_BYTES } from '../../schemas/fields.js';
+import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { SETTINGS_PATH } from '../../schemas/layout.js';
 import type { TrustSettings } from '../../schemas/trust-root.js';
 import { transact } from '../cas.js';

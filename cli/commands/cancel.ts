@@ -7,7 +7,7 @@ import { emit } from '../output.js';
 import { signerFor, withUnsignedFlag } from '../signing.js';
 import { schemaFlag } from '../flags.js';
 import { reasonSchema } from '../../schemas/fields.js';
-import { groupNameSchema } from '../../schemas/project.js';
+import { groupNameSchema } from '../../schemas/project-schema.js';
 
 type Opts = CommonOptions & { reason?: string; unsigned?: boolean; group?: string };
 

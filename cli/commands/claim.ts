@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { repeatableOneOf } from '../flags.js';
-import { RUNNERS } from '../../schemas/fields.js';
+import { RUNNERS } from '../../schemas/field-limits.js';
 import { claim } from '../../bus/ops/claim.js';
 import { InputError } from '../../bus/errors.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';

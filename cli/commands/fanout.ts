@@ -4,7 +4,7 @@ import { fanout, type FanoutResult } from '../../bus/ops/fanout.js';
 import { fanoutProject } from '../../bus/ops/fanout-project.js';
 import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
 import { InvalidPlanError, MAX_PLAN_BYTES, parsePlan, planTooLargeProblem } from '../../schemas/plan.js';
-import { baseSchema, commitSchema, groupNameSchema } from '../../schemas/project.js';
+import { baseSchema, commitSchema, groupNameSchema } from '../../schemas/project-schema.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { repeatableFlag, schemaFlag } from '../flags.js';
 import { emit, note } from '../output.js';

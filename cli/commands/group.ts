@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { groupView, onBranch, type GroupTask, type GroupView, type IncompleteResolve } from '../../bus/ops/group.js';
 import { fetchCommand } from '../../bus/project/fetch-command.js';
-import { groupNameSchema, pushedNothing, unfinishedResolve } from '../../schemas/project.js';
+import { pushedNothing, unfinishedResolve } from '../../schemas/project.js';
+import { groupNameSchema } from '../../schemas/project-schema.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
 import { schemaFlag } from '../flags.js';
 import { emit } from '../output.js';

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { RUNNER_FLAG_HELP, durationFlag, intFlag, repeatableFlag, repeatableOneOf, schemaFlag } from '../flags.js';
-import { labelSchema, nodeNameSchema, RUNNERS } from '../../schemas/fields.js';
-import { settingsSchema } from '../../schemas/settings.js';
+import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
+import { RUNNERS } from '../../schemas/field-limits.js';
+import { settingsSchema } from '../../schemas/settings-schema.js';
 
 const settingsNameSchema = settingsSchema.shape.name._zod.def.innerType;
 import { initBus } from '../../bus/ops/init.js';

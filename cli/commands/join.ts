@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { RUNNER_FLAG_HELP, intFlag, repeatableFlag, repeatableOneOf, schemaFlag } from '../flags.js';
-import { labelSchema, nodeNameSchema, RUNNERS } from '../../schemas/fields.js';
+import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
+import { RUNNERS } from '../../schemas/field-limits.js';
 
 import { joinBus } from '../../bus/ops/join.js';
 import { run, withCommon, type CommonOptions } from '../common.js';

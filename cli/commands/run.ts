@@ -5,7 +5,7 @@ import { dispatch } from '../../bus/ops/dispatch.js';
 import { handoffBody } from '../../bus/ops/handoff-body.js';
 import { currentSnapshot } from '../../bus/ops/query.js';
 import type { Handoff } from '../../schemas/handoff.js';
-import { MAX_TITLE_CHARS } from '../../schemas/fields.js';
+import { MAX_TITLE_CHARS } from '../../schemas/field-limits.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { dispatchFromFlags, durationFlag, durationMs, repeatableFlag, schemaFlag } from '../flags.js';
 import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';

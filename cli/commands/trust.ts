@@ -9,7 +9,7 @@ import { trustChange, trustSign, type TrustWriteResult } from '../../bus/trust/w
 import { initTrustRoot, ownNodeKey } from '../../bus/trust/node-listing.js';
 import { pinTrust, trustList, type TrustListView } from '../../bus/trust/view.js';
 import { LABEL_RE, NODE_NAME_RE } from '../../schemas/ids.js';
-import { RUNNERS } from '../../schemas/fields.js';
+import { RUNNERS } from '../../schemas/field-limits.js';
 import { MAX_TRUST_VERSION, PRINCIPAL_RE, PRINCIPAL_RULE, type TrustRule, type UnlistedNodes } from '../../schemas/trust-root.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { durationFlag, intFlag } from '../flags.js';

@@ -1,7 +1,7 @@
 import { z } from '../../schemas/zod.js';
 import { showTask } from '../../bus/ops/query.js';
 import { handoffSchema } from '../../schemas/handoff.js';
-import { projectReportSchema, repoSchema, branchSchema } from '../../schemas/project.js';
+import { projectReportSchema, repoSchema, branchSchema } from '../../schemas/project-schema.js';
 import { responseSchema } from '../../schemas/response.js';
 import { deliveringSchema, forgedFileSchema, offlineSchema, shownStateSchema, taskRefSchema, taskSummarySchema, trustVerdictSchema } from '../schemas.js';
 import { taskFiles } from '../task-files.js';

@@ -1,7 +1,8 @@
 import { outputView } from '../../watcher/output-view.js';
 import { z } from '../../schemas/zod.js';
 import { showTask } from '../../bus/ops/query.js';
-import { durationSchema, formatDuration, parseDuration, tryParseDuration } from '../../schemas/duration.js';
+import { formatDuration, parseDuration, tryParseDuration } from '../../schemas/duration.js';
+import { durationSchema } from '../../schemas/duration-schema.js';
 import { withRule } from '../../schemas/rule.js';
 import { deliveringSchema, maxCharsSchema, offlineSchema, tail, taskRefSchema, shownStateSchema } from '../schemas.js';
 import { bodySection, taskFiles } from '../task-files.js';

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimInProcess } from '../helpers/in-process.js';
-import { RUNNERS } from '../../schemas/fields.js';
+import { RUNNERS } from '../../schemas/field-limits.js';
 
 type Json = Record<string, unknown>;
 

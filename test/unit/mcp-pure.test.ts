@@ -5,7 +5,7 @@ import { BaseNotPushedError, ProjectRemoteError } from '../../bus/project/base-e
 import { NeverRanError, NoSessionError } from '../../bus/resume-errors.js';
 import { callTool, errorResult, inToolWords } from '../../mcp/call.js';
 import { listing } from '../../mcp/listing.js';
-import { timestampSchema } from '../../schemas/timestamp.js';
+import { timestampSchema } from '../../schemas/timestamp-schema.js';
 import { idOfDropped, LineGate, type DroppedLine } from '../../mcp/line-gate.js';
 import { tail } from '../../mcp/schemas.js';
 import { bodySection } from '../../mcp/task-files.js';

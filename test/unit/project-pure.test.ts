@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { branchViolation, defaultBranch, projectReportSchema } from '../../schemas/project.js';
+import { branchViolation, defaultBranch } from '../../schemas/project.js';
+import { projectReportSchema } from '../../schemas/project-schema.js';
 import { branchSection, projectFields, reasonText, responseBody } from '../../bus/ops/respond.js';
 import { cancelCounts } from '../../cli/commands/cancel.js';
 import { handoffRules, handoffSchema } from '../../schemas/handoff.js';

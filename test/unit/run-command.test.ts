@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { commandLine, runTitle, shellWord } from '../../cli/commands/run.js';
-import { MAX_TITLE_CHARS } from '../../schemas/fields.js';
+import { MAX_TITLE_CHARS } from '../../schemas/field-limits.js';
 
 describe('gitbus run: the command line and title', () => {
   it('quotes each argument so sh -c gets exactly the argv', () => {

@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { checkBusData, parseArchivedFile, parseBusFile, parseSettingsFile, renderBusFile, renderSettings, type Extras } from '../../schemas/bus-file.js';
 import { InvalidBusFileError } from '../../schemas/errors.js';
-import { effectiveRunner, type Handoff } from '../../schemas/handoff.js';
+import { type Handoff } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import type { KindData } from '../../schemas/kinds.js';
 import { pathFor, type BusKind, type BusPath } from '../../schemas/layout.js';
 import { archivePathFor } from '../../schemas/archive-layout.js';

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { NodeConfig } from '../../bus/home.js';
 import { fail, ok, skip, type Check } from '../../bus/ops/doctor-check.js';
 import { GitbusError } from '../../schemas/errors.js';
-import { RUNNERS, type RunnerName } from '../../schemas/fields.js';
+import { RUNNERS, type RunnerName } from '../../schemas/field-limits.js';
 import { checkRunners } from '../doctor-runners.js';
 import { shellQuote } from './manager.js';
 import { serviceEnvironment } from './read-service.js';

@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import type { NodeConfig } from '../../bus/home.js';
-import type { RunnerName } from '../../schemas/fields.js';
+import type { RunnerName } from '../../schemas/field-limits.js';
 import { claudeBinary } from '../runners/claude-args.js';
 
 /**

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import type { BusContext } from '../../bus/context.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import type { ProjectReport } from '../../schemas/project.js';
-import { effectiveRunner } from '../../schemas/handoff.js';
+import { effectiveRunner } from '../../schemas/field-limits.js';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
 import { shellWord } from '../../bus/project/shell-word.js';
 import { publishedRemote } from '../../bus/project/remote-url.js';
