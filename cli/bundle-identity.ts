@@ -1,15 +1,16 @@
 import { statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { COMMANDS, type CommandEntry } from './command-table.js';
+import { SCHEMAS_FILE } from './schemas-script-id.js';
 
 /** The file in dist/cli/ that holds the command's modules (scripts/bundle.mjs builds one per `bundle` of the table). */
 export function bundleFile(entry: Pick<CommandEntry, 'bundle'>): string {
   return entry.bundle === undefined ? 'gitbus.cjs' : `gitbus-${entry.bundle}.cjs`;
 }
 
-/** Every bundle the build makes, in a fixed order: gitbus.cjs first. */
+/** Every bundle the build makes, in a fixed order: gitbus.cjs first, the schemas script (cli/schemas-script.ts) last. */
 export function bundleFiles(): string[] {
-  return [...new Set(['gitbus.cjs', ...COMMANDS.map(bundleFile)])];
+  return [...new Set(['gitbus.cjs', ...COMMANDS.map(bundleFile), SCHEMAS_FILE])];
 }
 
 /**

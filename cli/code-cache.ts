@@ -1,4 +1,4 @@
-import { accessSync, appendFileSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -9,8 +9,10 @@ import { serveAtExit, serverWanted } from './serve/auto-start.js';
 import { STANDBY_ENV } from './serve/standby-env.js';
 export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
-import { crc32, hasCrc32, wrapCache, unwrapCache } from './code-cache-file.js';
-import { cacheFolders, cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
+import { hasCrc32 } from './code-cache-file.js';
+import { cacheFolders, readyFolders } from './code-cache-folders.js';
+import { cachePlace, readCache, writeCache } from './code-cache-store.js';
+import { schemasScript, type SchemasState } from './schemas-script.js';
 
 /**
  * What bin/gitbus.js runs (issue 14): the CLI as a CommonJS bundle, compiled with `vm.Script` and a V8 code cache,
@@ -57,17 +59,20 @@ export interface CodeCacheReport {
   file?: string;
   /** Why the cache folder cannot be used (unsafe, unavailable). */
   reason?: string;
+  /** The schemas script (cli/schemas-script.ts): "unused" when the command read none of its values, else its cache. */
+  schemas?: SchemasState;
+  /** A new cache file of the schemas script was written at exit. */
+  schemasWritten?: boolean;
+  /** The value whose read ran the schemas script ("dist/schemas/bus-file.js parseBusFile"): why the command needed it. */
+  schemasBy?: string;
 }
-
-/** Key folders of other builds or Node versions kept when a new one is made (a few installs used side by side). */
-const KEEP_OTHER_KEYS = 3;
-/** Files of one command made under different Node options (one per Yarn PnP project's --require) kept in a key folder. */
-const KEEP_VARIANTS = 4;
 
 /** What the CommonJS bundle exports to the loader (cli/main-cjs.ts). */
 interface BundleExports {
   /** True once a command's action started: a run that only printed help compiled too little to be cached. */
   commandRan?: () => boolean;
+  /** The modules the schemas script takes from the bundle (scripts/split-schemas.mjs). */
+  sharedModules?: Record<string, unknown>;
 }
 
 /** Runs the CLI: the CommonJS bundle with its code cache, or the ES module build. */
@@ -167,6 +172,8 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   });
   const cache: CodeCacheReport['cache'] = found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state;
   const module: { exports: BundleExports } = { exports: {} };
+  // The schemas script (cli/schemas-script.ts), run when the command first reads one of its values.
+  const schemas = schemasScript({ here, place: cachePlace(folders, read.identity, command, env, '.schemas'), base: createRequire(bundle), shared: () => module.exports.sharedModules, Script });
   // Where to report, as the process started: a standby's environment becomes its client's (cli/serve/standby.ts).
   const reportTo = env['GITBUS_CODE_CACHE_REPORT'];
   process.once('exit', (code) => {
@@ -191,10 +198,11 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
         // Pruned by then: written again next time.
       }
     }
-    report(reportTo, { command, cache, written, bundle: bundleFile(entry), file: place.file });
+    const schemasWritten = schemas.atExit(ran, failed);
+    report(reportTo, { command, cache, written, bundle: bundleFile(entry), file: place.file, schemas: schemas.state(), schemasWritten, ...(schemas.firstRead() !== undefined ? { schemasBy: schemas.firstRead() } : {}) });
   });
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
-  wrapper(module.exports, createRequire(bundle), module, bundle, here);
+  wrapper(module.exports, schemas.require, module, bundle, here);
 }
 
 function runEsm(here: string, env: NodeJS.ProcessEnv, command: string, cache: CodeCacheReport['cache'], reason?: string): void {
@@ -203,14 +211,6 @@ function runEsm(here: string, env: NodeJS.ProcessEnv, command: string, cache: Co
   void import(pathToFileURL(join(here, 'gitbus.mjs')).href);
 }
 
-interface CachePlace extends CacheFolders {
-  /** keys/<node>-<arch>-<the bundle's identity> */
-  dir: string;
-  file: string;
-  command: string;
-  /** The file is one of the command's files for a set of Node options (`<command>-<crc32>.bin`). */
-  variant: boolean;
-}
 
 // node:vm and node:zlib (crc32, code-cache-file.ts) are loaded when a command runs here, not for one the watcher serves
 // (cli/serve/client.ts).
@@ -235,111 +235,6 @@ export function readBundle(path: string, dir: string): { source: string; identit
     return { source, identity: buildIdentity(dir, { path, st: running }) };
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Where this bundle's cache for this command lives. */
-export function cachePlace(folders: CacheFolders, identity: string, command: string, env: NodeJS.ProcessEnv = process.env): CachePlace {
-  // The file's identity, not a hash of it: the key only has to change when the bundle does (V8 checks the source's
-  // length and its own version and flags as well).
-  const dir = join(folders.keys, `${process.version}-${process.arch}-${identity}`);
-  // V8 refuses a cache made under other V8 flags (--max-old-space-size in NODE_OPTIONS is one): a process started
-  // with options has a file of its own, so that runs with and without them do not rewrite each other's.
-  const options = [...process.execArgv, env['NODE_OPTIONS'] ?? ''].join('\0');
-  const variant = options !== '';
-  return { ...folders, dir, command, variant, file: join(dir, variant ? `${command}-${hex(crc32(options))}.bin` : `${command}.bin`) };
-}
-
-function hex(n: number): string {
-  return n.toString(16).padStart(8, '0');
-}
-
-type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; failed: boolean } | CacheProblem;
-
-function readCache(place: CachePlace): Found {
-  let file: Buffer;
-  try {
-    file = readFileSync(place.file);
-  } catch {
-    // No cache yet: the key folder is made now, so that a place where it cannot be written runs the ES module
-    // build from the first run on rather than the bundle without its cache at every run.
-    const problem = readyFolders(place, [place.dir]);
-    if (problem) return problem;
-    try {
-      accessSync(place.dir, constants.W_OK);
-    } catch (err) {
-      return cannot(place.dir, err);
-    }
-    return { state: 'none' };
-  }
-  // Read before the check, but not used unless the key folder is private too (gitbus's root and keys folders
-  // were checked before the bundle was read).
-  let st: Stats;
-  try {
-    st = lstatSync(place.dir);
-  } catch (err) {
-    return cannot(place.dir, err);
-  }
-  const problem = notPrivate(place.dir, st);
-  if (problem) return problem;
-  const unwrapped = unwrapCache(file);
-  return unwrapped ? { state: 'found', ...unwrapped } : { state: 'corrupt' };
-}
-
-/** Writes the cache file atomically; false when it could not (no space, a folder changed since the start). */
-function writeCache(place: CachePlace, data: Buffer, failed: boolean): boolean {
-  let tmp: string | undefined;
-  try {
-    tmp = `${place.file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
-    writeFileSync(tmp, wrapCache(data, failed), { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, place.file);
-    tmp = undefined;
-  } catch {
-    return false;
-  } finally {
-    if (tmp !== undefined) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // nothing was written
-      }
-    }
-  }
-  pruneKeys(place);
-  if (place.variant) pruneVariants(place);
-  return true;
-}
-
-/** Older keys' folders (other builds, other Node versions) go, but for the few written last. */
-function pruneKeys(place: CachePlace): void {
-  try {
-    const others = readdirSync(place.keys)
-      .map((name) => join(place.keys, name))
-      .filter((p) => p !== place.dir)
-      .map((p) => ({ p, mtime: lstatSync(p).mtimeMs }))
-      .sort((a, b) => b.mtime - a.mtime);
-    for (const { p } of others.slice(KEEP_OTHER_KEYS)) rmSync(p, { recursive: true, force: true });
-  } catch {
-    // Left for the next write.
-  }
-}
-
-/**
- * A command's files for other Node options (each ~1.1 MB; Yarn PnP's `--require` of each project's .pnp.cjs makes
- * one per project): the few used last stay (a run that uses one sets its time).
- */
-function pruneVariants(place: CachePlace): void {
-  try {
-    const prefix = `${place.command}-`;
-    const variants = readdirSync(place.dir)
-      .filter((name) => name.startsWith(prefix) && /^[0-9a-f]{8}\.bin$/.test(name.slice(prefix.length)))
-      .map((name) => join(place.dir, name))
-      .filter((p) => p !== place.file)
-      .map((p) => ({ p, mtime: lstatSync(p).mtimeMs }))
-      .sort((a, b) => b.mtime - a.mtime);
-    for (const { p } of variants.slice(KEEP_VARIANTS - 1)) rmSync(p, { force: true });
-  } catch {
-    // Left for the next write.
   }
 }
 

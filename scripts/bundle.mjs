@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 import ts from 'typescript';
+import { commandEntry, schemasScriptEntry, schemasScriptPlugin, splitPlan, stubPlugin } from './split-schemas.mjs';
 
 const outdir = 'dist/cli';
 // What dist/cli/gitbus.cjs starts and ends with: the loader (cli/code-cache.ts) runs a file that starts so as it is.
@@ -126,36 +127,53 @@ const onlyBundle = (bundle) => ({
     }));
   },
 });
-const cjsBuilds = [];
+// What the CommonJS bundles share: the CommonJS module wrapper (banner and footer), so that the loader hands V8
+// the file's text as it is: wrapping it at run time made a second string that V8 flattened, a 2 MB copy and ~800
+// page faults more on every start (docs/PERFORMANCE.md, issue 14 session 10). Its value is that function; run alone
+// with node it does nothing.
+const cjsCommon = {
+  ...common,
+  ...importMetaUrl,
+  ...lean,
+  format: 'cjs',
+  banner: { js: CJS_WRAPPER_START },
+  footer: { js: CJS_WRAPPER_END },
+  // Loaded from node_modules on first use, as from the ES build's lazy chunks: the packages that only some
+  // commands need, so that a command never compiles them with the bundle. Imported or import()ed, each becomes a
+  // require(), which loads the ES-only ones (chokidar) too on Node >= 20.19.
+  external: ['cron', 'isomorphic-git', 'ssh2', '@modelcontextprotocol/sdk', 'chokidar'],
+  // No import() in the bundle: in a function that V8 took from the code cache, import() fails on Node 20 (the
+  // script's host-defined options, which tell Node how to import, are not restored with the cached code:
+  // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING). gitbus's own import()s are inlined anyway (each module is
+  // initialised on first use); what is left, import('isomorphic-git'), becomes Promise.resolve().then(require).
+  supported: { 'dynamic-import': false },
+};
+
+// The schemas script (scripts/split-schemas.mjs): zod, yaml and the modules that build schemas as they load, which
+// a command runs only when it reads one of their values. Built first: its imports of the other modules of gitbus's
+// are the command bundles' (`shared`), which their entry exports.
+const plan = splitPlan();
+const shared = new Set();
+const schemasScript = await build({
+  ...cjsCommon,
+  stdin: { contents: schemasScriptEntry(plan.set, plan.libs), resolveDir: process.cwd(), sourcefile: 'schemas-script-entry.js', loader: 'js' },
+  outfile: join(outdir, 'gitbus-schemas.cjs'),
+  plugins: [schemasScriptPlugin(plan.set, shared), zodEnglishOnly, yamlAsModule],
+});
+
+const cjsBuilds = [schemasScript];
+const stubNames = new Map();
 for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? [c.bundle] : [])))]) {
   const cjs = await build({
-    ...common,
-    ...importMetaUrl,
-    ...lean,
-    entryPoints: [{ in: 'dist/cli/main-cjs.js', out: bundle ? `gitbus-${bundle}` : 'gitbus' }],
-    outdir,
-    outExtension: { '.js': '.cjs' },
-    format: 'cjs',
-    plugins: [...(bundle ? [onlyBundle(bundle)] : []), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
-    // The file is the CommonJS module wrapper with the bundle in it, as Node's own loader would make it, so that the
-    // loader hands V8 the file's text as it is: wrapping it at run time made a second string that V8 flattened, a
-    // 2 MB copy and ~800 page faults more on every start (docs/PERFORMANCE.md, issue 14 session 10). Its
-    // value is that function; run alone with node it does nothing.
-    banner: { js: CJS_WRAPPER_START },
-    footer: { js: CJS_WRAPPER_END },
-    // Loaded from node_modules on first use, as from the ES build's lazy chunks: the packages that only some
-    // commands need, so that a command never compiles them with the bundle. Imported or import()ed, each becomes a
-    // require(), which loads the ES-only ones (chokidar) too on Node >= 20.19.
-    external: ['cron', 'isomorphic-git', 'ssh2', '@modelcontextprotocol/sdk', 'chokidar'],
-    // No import() in the bundle: in a function that V8 took from the code cache, import() fails on Node 20 (the
-    // script's host-defined options, which tell Node how to import, are not restored with the cached code:
-    // ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING). gitbus's own import()s are inlined anyway (each module is
-    // initialised on first use); what is left, import('isomorphic-git'), becomes Promise.resolve().then(require).
-    supported: { 'dynamic-import': false },
+    ...cjsCommon,
+    stdin: { contents: commandEntry(shared), resolveDir: process.cwd(), sourcefile: 'command-bundle-entry.js', loader: 'js' },
+    outfile: join(outdir, bundle ? `gitbus-${bundle}.cjs` : 'gitbus.cjs'),
+    plugins: [...(bundle ? [onlyBundle(bundle)] : []), stubPlugin(plan.set, plan.libs, stubNames), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
   });
   // Checked: an import() left in the bundle would work until the cache is there.
   const dynamicImports = Object.values(cjs.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
   if (dynamicImports.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds import() of ${dynamicImports.join(', ')}, which fails in code taken from the V8 code cache (cli/code-cache.ts)`);
+  for (const f of Object.keys(cjs.metafile.inputs)) if (/[\\/]node_modules[\\/](zod|yaml)[\\/]/.test(f) || plan.set.has(f)) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds ${f}, which is the schemas script's (scripts/split-schemas.mjs)`);
   const missing = COMMANDS.filter((c) => (bundle === undefined || c.bundle === bundle) && !cjs.metafile.inputs[`dist/cli/commands/${c.name}.js`]).map((c) => c.name);
   if (missing.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} lacks the modules of ${missing.join(', ')}`);
   cjsBuilds.push(cjs);
@@ -179,7 +197,7 @@ if (loaderBytes > 45_000) throw new Error(`dist/cli/gitbus-loader.cjs is ${loade
 
 // `z.locales.fr()`, or `import { locales } from 'zod'`, anywhere in the bundle (zod's own files aside).
 const usesLocales = /\.locales\b|\{[^}]*\blocales\b[^}]*\}\s*from\s*['"]zod/;
-const localeUsers = inputsOf([result, ...cjsBuilds]).filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
+const localeUsers = inputsOf([result, ...cjsBuilds]).filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:|^schemas-stub:|^<stdin>$|-entry\.js$/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
 if (localeUsers.length) throw new Error(`${localeUsers.join(', ')} may use zod's locales, which scripts/bundle.mjs leaves out: bundle them again`);
 // zod/mini everywhere (schemas/zod.ts): classic zod in the CommonJS bundle would be read and compiled by every
 // command. (The ES build bundles the MCP SDK, which brings classic zod and zod 3 for `gitbus mcp` only.) And

@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT, gitbus, json, spawnBounded, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
+import { gitbus, json, tempDir, type RunResult, commandsAsProcesses } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
-import type { CodeCacheReport } from '../../cli/code-cache.js';
+import { codeCacheRuns } from '../helpers/code-cache-runs.js';
 import { wrapCache } from '../../cli/code-cache-file.js';
 import { COMMANDS } from '../../cli/command-table.js';
 
@@ -17,7 +17,6 @@ commandsAsProcesses();
 describe('CLI code cache (cli/code-cache.ts)', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let bus: Awaited<ReturnType<typeof makeBus>>;
-  let runs = 0;
   let taskId = '';
 
   beforeAll(async () => {
@@ -30,16 +29,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     await dir?.cleanup();
   });
 
-  /** Runs the CLI with its code cache in `cache` ($XDG_CACHE_HOME); returns its result and what the loader did. */
-  async function run(args: string[], cache: string, opts: { bin?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ r: RunResult; report: CodeCacheReport }> {
-    const reportFile = join(dir.path, `report-${runs++}.jsonl`);
-    const env = { XDG_CACHE_HOME: cache, GITBUS_CODE_CACHE_REPORT: reportFile, ...opts.env };
-    const r = opts.bin ? await spawnBin(opts.bin, args, env, opts.input) : await gitbus(args, { home: bus.home('solo'), env });
-    const lines = readFileSync(reportFile, 'utf8').split('\n').filter(Boolean);
-    expect(lines).toHaveLength(1);
-    return { r, report: JSON.parse(lines[0] as string) as CodeCacheReport };
-  }
-  const spawnBin = (bin: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> => spawnBounded(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, input, timeoutMs: 60_000 });
+  const { run, packageCopy } = codeCacheRuns(() => dir.path, () => bus.home('solo'));
   /** status --json without the one field that moves with the clock. */
   const statusOf = (r: RunResult): string => {
     expect(r.code, r.stderr).toBe(0);
@@ -54,7 +44,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(file.startsWith(join(cache, 'gitbus', 'code-cache', `${process.version}-${process.arch}-`))).toBe(true);
     expect(file.endsWith('/status.bin')).toBe(true);
     const second = await run(['status', '--json'], cache);
-    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, bundle: 'gitbus-bus.cjs', file });
+    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, bundle: 'gitbus-bus.cjs', file, schemas: 'unused', schemasWritten: false });
     expect(statusOf(second.r)).toBe(statusOf(first.r));
     const esm = await run(['status', '--json'], cache, { env: { GITBUS_CODE_CACHE: '0' } });
     expect(esm.report).toEqual({ command: 'status', cache: 'off', written: false });
@@ -159,16 +149,6 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(readdirSync(key).sort()).toEqual(names([files[2], files[4], files[5], seventh.report.file] as string[]));
   });
 
-  /** A copy of the package's runnable part, its node_modules linked; returns its bin/gitbus.js and dist/cli/. */
-  function packageCopy(name: string): { bin: string; cli: string } {
-    const pkg = join(dir.path, name);
-    mkdirSync(join(pkg, 'bin'), { recursive: true });
-    mkdirSync(join(pkg, 'dist', 'cli'), { recursive: true });
-    for (const f of ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-loader.cjs', 'dist/cli/gitbus.cjs', 'dist/cli/gitbus-bus.cjs', 'dist/cli/gitbus-claude.cjs']) copyFileSync(join(ROOT, f), join(pkg, f));
-    symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
-    return { bin: join(pkg, 'bin', 'gitbus.js'), cli: join(pkg, 'dist', 'cli') };
-  }
-
   it('the cache key changes with any of the bundles, the one that runs or another', async () => {
     const { bin, cli } = packageCopy('package');
     const cache = join(dir.path, 'rebuilt');
@@ -178,7 +158,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(json<{ node: string }>(before.r).node).toBe('solo');
     expect((await run(status, cache, { bin })).report).toMatchObject({ cache: 'accepted', bundle: 'gitbus-bus.cjs' });
     let key = dirname(before.report.file as string);
-    for (const rebuilt of ['gitbus-bus.cjs', 'gitbus.cjs']) {
+    for (const rebuilt of ['gitbus-bus.cjs', 'gitbus.cjs', 'gitbus-schemas.cjs']) {
       appendFileSync(join(cli, rebuilt), '\n// rebuilt\n');
       const after = await run(status, cache, { bin });
       expect(after.report, rebuilt).toMatchObject({ command: 'status', cache: 'none', written: true, bundle: 'gitbus-bus.cjs' });

@@ -1,0 +1,130 @@
+import { accessSync, constants, lstatSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { crc32, wrapCache, unwrapCache } from './code-cache-file.js';
+import { cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
+
+// Where the loader's code caches live and how they are read, written and pruned (cli/code-cache.ts): one file per
+// command and script in a key folder per build, `<command>.bin` for the command's bundle and `<command>.schemas.bin`
+// for the schemas script (cli/schemas-script.ts).
+
+/** Key folders of other builds or Node versions kept when a new one is made (a few installs used side by side). */
+const KEEP_OTHER_KEYS = 3;
+/** Files of one command made under different Node options (one per Yarn PnP project's --require) kept in a key folder. */
+const KEEP_VARIANTS = 4;
+
+export interface CachePlace extends CacheFolders {
+  /** keys/<node>-<arch>-<the bundle's identity> */
+  dir: string;
+  file: string;
+  command: string;
+  /** The file is one of the command's files for a set of Node options (`<command>-<crc32>.bin`). */
+  variant: boolean;
+  /** What the file's name ends with before `.bin`: "" for the command's bundle, ".schemas" for the schemas script. */
+  suffix: string;
+}
+
+/** Where this bundle's cache for this command lives (`suffix` ".schemas": the schemas script's, as it ran for it). */
+export function cachePlace(folders: CacheFolders, identity: string, command: string, env: NodeJS.ProcessEnv = process.env, suffix = ''): CachePlace {
+  // The file's identity, not a hash of it: the key only has to change when the bundle does (V8 checks the source's
+  // length and its own version and flags as well).
+  const dir = join(folders.keys, `${process.version}-${process.arch}-${identity}`);
+  // V8 refuses a cache made under other V8 flags (--max-old-space-size in NODE_OPTIONS is one): a process started
+  // with options has a file of its own, so that runs with and without them do not rewrite each other's.
+  const options = [...process.execArgv, env['NODE_OPTIONS'] ?? ''].join('\0');
+  const variant = options !== '';
+  return { ...folders, dir, command, variant, suffix, file: join(dir, variant ? `${command}-${hex(crc32(options))}${suffix}.bin` : `${command}${suffix}.bin`) };
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
+export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; failed: boolean } | CacheProblem;
+
+export function readCache(place: CachePlace): Found {
+  let file: Buffer;
+  try {
+    file = readFileSync(place.file);
+  } catch {
+    // No cache yet: the key folder is made now, so that a place where it cannot be written runs the ES module
+    // build from the first run on rather than the bundle without its cache at every run.
+    const problem = readyFolders(place, [place.dir]);
+    if (problem) return problem;
+    try {
+      accessSync(place.dir, constants.W_OK);
+    } catch (err) {
+      return cannot(place.dir, err);
+    }
+    return { state: 'none' };
+  }
+  // Read before the check, but not used unless the key folder is private too (gitbus's root and keys folders
+  // were checked before the bundle was read).
+  let st: Stats;
+  try {
+    st = lstatSync(place.dir);
+  } catch (err) {
+    return cannot(place.dir, err);
+  }
+  const problem = notPrivate(place.dir, st);
+  if (problem) return problem;
+  const unwrapped = unwrapCache(file);
+  return unwrapped ? { state: 'found', ...unwrapped } : { state: 'corrupt' };
+}
+
+/** Writes the cache file atomically; false when it could not (no space, a folder changed since the start). */
+export function writeCache(place: CachePlace, data: Buffer, failed: boolean): boolean {
+  let tmp: string | undefined;
+  try {
+    tmp = `${place.file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
+    writeFileSync(tmp, wrapCache(data, failed), { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, place.file);
+    tmp = undefined;
+  } catch {
+    return false;
+  } finally {
+    if (tmp !== undefined) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // nothing was written
+      }
+    }
+  }
+  pruneKeys(place);
+  if (place.variant) pruneVariants(place);
+  return true;
+}
+
+/** Older keys' folders (other builds, other Node versions) go, but for the few written last. */
+function pruneKeys(place: CachePlace): void {
+  try {
+    const others = readdirSync(place.keys)
+      .map((name) => join(place.keys, name))
+      .filter((p) => p !== place.dir)
+      .map((p) => ({ p, mtime: lstatSync(p).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const { p } of others.slice(KEEP_OTHER_KEYS)) rmSync(p, { recursive: true, force: true });
+  } catch {
+    // Left for the next write.
+  }
+}
+
+/**
+ * A command's files for other Node options (each ~1.1 MB; Yarn PnP's `--require` of each project's .pnp.cjs makes
+ * one per project): the few used last stay (a run that uses one sets its time).
+ */
+function pruneVariants(place: CachePlace): void {
+  try {
+    const prefix = `${place.command}-`;
+    const variants = readdirSync(place.dir)
+      .filter((name) => name.startsWith(prefix) && name.endsWith(`${place.suffix}.bin`) && /^[0-9a-f]{8}$/.test(name.slice(prefix.length, -`${place.suffix}.bin`.length)))
+      .map((name) => join(place.dir, name))
+      .filter((p) => p !== place.file)
+      .map((p) => ({ p, mtime: lstatSync(p).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const { p } of variants.slice(KEEP_VARIANTS - 1)) rmSync(p, { force: true });
+  } catch {
+    // Left for the next write.
+  }
+}
+

@@ -1,0 +1,140 @@
+import { readFileSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Script as VmScript } from 'node:vm';
+import { readCache, writeCache, type CachePlace, type Found } from './code-cache-store.js';
+import { MAIN_PREFIX, SCHEMAS_FILE, SCHEMAS_ID } from './schemas-script-id.js';
+import { EXIT } from './exit.js';
+
+/**
+ * The schemas script (issue 14): zod, yaml and the modules of schemas/ that build zod schemas as they load, which
+ * scripts/split-schemas.mjs bundles apart from the command bundles as dist/cli/gitbus-schemas.cjs. In a command
+ * bundle each import of them is a stub whose values are getters; the first read of one runs the script, with a
+ * code cache of its own per command (`<command>.schemas.bin` beside the bundle's). A command whose caches are warm
+ * (a second `status` on a small bus) parses nothing and so never pays for them: ~40 % of the bus bundle, and ~20 ms
+ * of every start spent building zod's schema objects (docs/PERFORMANCE.md "The schemas script").
+ */
+
+
+/**
+ * unused: the command never read a value of the script; the others as the bundle's cache (none, accepted,
+ * rejected, corrupt; unsafe and unavailable: its cache was not read, the script compiled from its source).
+ */
+export type SchemasState = 'unused' | 'none' | 'accepted' | 'rejected' | 'corrupt' | 'unsafe' | 'unavailable';
+
+export interface SchemasScript {
+  /** The require the command bundle runs with: the stubs' SCHEMAS_ID, else Node's. */
+  require: NodeJS.Require;
+  state(): SchemasState;
+  /** The value whose read ran the script ("dist/schemas/bus-file.js parseBusFile"), for the report. */
+  firstRead(): string | undefined;
+  /** At exit: writes the script's cache when it ran and its cache is due (`ran`: a command's action ran). */
+  atExit(ran: boolean, failed: boolean): boolean;
+}
+
+interface Options {
+  /** dist/cli/ */
+  here: string;
+  place: CachePlace;
+  /** Node's require for the bundles' folder. */
+  base: NodeJS.Require;
+  /** The command bundle's `sharedModules` (scripts/split-schemas.mjs): the script's imports of its modules. */
+  shared: () => Record<string, unknown> | undefined;
+  Script: typeof VmScript;
+}
+
+type Modules = Record<string, Record<string, unknown>>;
+
+export function schemasScript(o: Options): SchemasScript {
+  let modules: Modules | undefined;
+  let state: SchemasState = 'unused';
+  let script: VmScript | undefined;
+  let found: Found | undefined;
+  let firstRead: string | undefined;
+
+  const load = (): Modules => {
+    if (modules !== undefined) return modules;
+    const file = join(o.here, SCHEMAS_FILE);
+    let source: string;
+    try {
+      source = readFileSync(file, 'latin1');
+    } catch (err) {
+      return broken(`${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    found = readCache(o.place);
+    script = new o.Script(source, { filename: file, ...(found.state === 'found' ? { cachedData: found.data } : {}) });
+    state = found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state;
+    const shared = o.shared() ?? {};
+    const req = withBase((id: string) => {
+      if (!id.startsWith(MAIN_PREFIX)) return o.base(id);
+      const mod = shared[id.slice(MAIN_PREFIX.length)];
+      if (mod === undefined) throw new Error(`${SCHEMAS_FILE} needs ${id.slice(MAIN_PREFIX.length)}, which the command's bundle does not export`);
+      return mod;
+    }, o.base);
+    const module: { exports: { modules?: Modules } } = { exports: {} };
+    try {
+      const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
+      wrapper(module.exports, req, module, file, o.here);
+    } catch (err) {
+      return broken(`${file} failed to run (${(err as Error).message})`);
+    }
+    modules = module.exports.modules ?? {};
+    return modules;
+  };
+
+  /** A module's stand-in: one getter per name, which runs the script on the first read. */
+  const stub = (key: string, names: string[]): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const name of names) {
+      Object.defineProperty(out, name, {
+        enumerable: true,
+        get: () => {
+          firstRead ??= `${key} ${name}`;
+          const mod = load()[key];
+          return mod === undefined ? broken(`${SCHEMAS_FILE} lacks ${key}`) : mod[name];
+        },
+      });
+    }
+    return out;
+  };
+
+  return {
+    require: withBase((id: string) => (id === SCHEMAS_ID ? stub : o.base(id)), o.base),
+    state: () => state,
+    firstRead: () => firstRead,
+    atExit(ran, failed) {
+      if (script === undefined || found === undefined) return false;
+      const due = ran && (state === 'accepted' ? found.state === 'found' && found.failed && !failed : state !== 'unsafe' && state !== 'unavailable');
+      if (due) {
+        try {
+          return writeCache(o.place, script.createCachedData(), failed);
+        } catch {
+          return false;
+        }
+      }
+      if (state === 'accepted' && o.place.variant) {
+        try {
+          const now = new Date();
+          utimesSync(o.place.file, now, now);
+        } catch {
+          // Pruned by then: written again next time.
+        }
+      }
+      return false;
+    },
+  };
+}
+
+/**
+ * A schemas script that cannot be read or run is a broken install, not a problem of the command's input: the read
+ * happens inside the command's own code, often in a `try` around a parse that would report it as a bad file
+ * ("not valid YAML"). So the process ends here, saying what is wrong and what to do.
+ */
+function broken(why: string): never {
+  process.stderr.write(`gitbus: ${why}: the install is incomplete or damaged; install gitbus again (npm install -g gitbus), or run with GITBUS_CODE_CACHE=0\n`);
+  process.exit(EXIT.setup);
+}
+
+/** `fn` with Node's require's own properties (resolve, cache, main, extensions), which bundled code may use. */
+function withBase(fn: (id: string) => unknown, base: NodeJS.Require): NodeJS.Require {
+  return Object.assign(fn, { resolve: base.resolve, cache: base.cache, main: base.main, extensions: base.extensions }) as NodeJS.Require;
+}

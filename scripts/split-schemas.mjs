@@ -1,0 +1,147 @@
+// The schemas script (issue 14): zod, yaml and the modules that build zod schemas when they load, bundled apart
+// from the command bundles as dist/cli/gitbus-schemas.cjs, which cli/code-cache.ts runs the first time a command
+// reads one of its values. A `status` whose caches are warm parses no file (docs/PERFORMANCE.md "A small bus parses
+// no YAML") and so never reads, deserializes or initialises them: they were ~40 % of the bus bundle and ~20 ms of
+// every start, most of it zod building ~1,000 schema objects (docs/PERFORMANCE.md "The schemas script").
+//
+// Which modules: those that import zod (schemas/zod.js or 'zod/...') or yaml in schemas/, those of schemas/ that
+// import one of them (they build their schemas of theirs), and those elsewhere that import zod (they build schemas
+// at their top level). In a command bundle an import of one of them, or of 'yaml', becomes a stub whose values are
+// getters: the first read of one loads the schemas script. Their imports of gitbus's other modules are the command
+// bundle's own (`sharedModules`, exported by the bundle's entry), so that each module has one copy: one class of
+// each error, one of each cache.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// What a command bundle's stub requires, and what the schemas script requires for a module of the bundle's.
+import { MAIN_PREFIX, SCHEMAS_ID } from '../dist/cli/schemas-script-id.js';
+/** Packages that only the schemas script holds; their importers in a command bundle get a stub. */
+const LIBS = /^(yaml|zod)(\/|$)/;
+
+/** Every .js file under dir, relative to the working folder (dist/bus/home.js). */
+function jsFiles(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...jsFiles(p));
+    else if (name.endsWith('.js')) out.push(p);
+  }
+  return out;
+}
+
+/** The specifiers a compiled module imports at run time (tsc erases `import type`). */
+function importsOf(file) {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^(?:import|export)\s[^;]*?\sfrom\s+'([^']+)';|^import\s+'([^']+)';/gms)].map((m) => m[1] ?? m[2]);
+}
+
+/**
+ * The modules of the schemas script, as paths relative to the working folder (dist/schemas/handoff.js), and the
+ * packages (yaml) that modules outside it import, which it exports for their stubs.
+ */
+export function splitPlan(dist = 'dist') {
+  const graph = new Map();
+  for (const f of jsFiles(dist)) {
+    const specs = importsOf(f);
+    graph.set(f, { bare: specs.filter((s) => LIBS.test(s)), libs: specs.some((s) => LIBS.test(s)), deps: specs.filter((s) => s.startsWith('.')).map((s) => relative(process.cwd(), resolve(dirname(f), s))) });
+  }
+  const schemasDir = join(dist, 'schemas') + '/';
+  const set = new Set();
+  for (const [f, g] of graph) if (f.startsWith(schemasDir) && g.libs) set.add(f);
+  // A module of schemas/ that imports one of them builds its schemas from theirs when it loads.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [f, g] of graph) {
+      if (!set.has(f) && f.startsWith(schemasDir) && g.deps.some((d) => set.has(d))) {
+        set.add(f);
+        grew = true;
+      }
+    }
+  }
+  // Build scripts that no command imports.
+  set.delete(join(dist, 'schemas/generate-json-schema.js'));
+  const libs = new Set([...graph].filter(([f]) => !set.has(f)).flatMap(([, g]) => g.bare));
+  return { set, libs: [...libs].sort() };
+}
+
+/** The names a module exports, from the module itself (the stubs define one getter per name). */
+export async function exportNames(specifier) {
+  const ns = await import(specifier.startsWith('dist/') ? pathToFileURL(resolve(specifier)).href : specifier);
+  return Object.keys(ns).filter((k) => k !== 'default');
+}
+
+function inDist(importer, dist) {
+  return relative(resolve(dist), importer).split(/[\\/]/)[0] !== '..' && !/[\\/]node_modules[\\/]/.test(importer);
+}
+
+/**
+ * The plugin for the schemas script's build: every module of gitbus's outside the set is the command bundle's
+ * (`gitbus:main:<path>`); `shared` collects them, which the command bundles' entry must export.
+ */
+export function schemasScriptPlugin(set, shared, dist = 'dist') {
+  return {
+    name: 'schemas-script',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, (args) => {
+        if (!inDist(args.importer, dist)) return undefined;
+        const target = relative(process.cwd(), resolve(args.resolveDir, args.path));
+        if (set.has(target) || !target.startsWith(`${dist}/`)) return undefined;
+        shared.add(target);
+        return { path: `${MAIN_PREFIX}${target}`, external: true };
+      });
+    },
+  };
+}
+
+/** The schemas script's entry: each module's namespace by its path, and the packages' (yaml) by their name. */
+export function schemasScriptEntry(set, libs) {
+  const mods = [...set].sort();
+  const lines = mods.map((m, i) => `import * as m${i} from './${m}';`);
+  lines.push(...libs.map((l, i) => `import * as l${i} from '${l}';`));
+  lines.push(`export const modules = {${[...mods.map((m, i) => `'${m}': m${i}`), ...libs.map((l, i) => `'${l}': l${i}`)].join(', ')}};`);
+  return lines.join('\n');
+}
+
+/**
+ * The plugin for a command bundle: an import of a module of the set, or of yaml, from a module outside the set
+ * becomes a stub (a CommonJS module whose values are getters, cli/schemas-script.ts).
+ */
+export function stubPlugin(set, libs, names = new Map(), dist = 'dist') {
+  return {
+    name: 'schemas-stubs',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (args.path === SCHEMAS_ID) return { path: SCHEMAS_ID, external: true };
+        if (args.kind === 'entry-point' || args.namespace !== 'file' || !inDist(args.importer, dist)) return undefined;
+        const importer = relative(process.cwd(), args.importer);
+        if (set.has(importer)) throw new Error(`${importer} is in the schemas script and in a command bundle`);
+        let key;
+        if (args.path.startsWith('.')) {
+          const target = relative(process.cwd(), resolve(args.resolveDir, args.path));
+          if (!set.has(target)) return undefined;
+          key = target;
+        } else if (LIBS.test(args.path)) {
+          key = args.path;
+          if (!libs.includes(key)) throw new Error(`${importer} imports ${key}, which scripts/split-schemas.mjs did not find`);
+        } else return undefined;
+        return { path: key, namespace: 'schemas-stub' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'schemas-stub' }, async (args) => {
+        const list = names.get(args.path) ?? (await exportNames(args.path));
+        names.set(args.path, list);
+        return { contents: `module.exports = require(${JSON.stringify(SCHEMAS_ID)})(${JSON.stringify(args.path)}, ${JSON.stringify(list)});`, loader: 'js' };
+      });
+    },
+  };
+}
+
+/** The command bundles' entry: main-cjs.js's exports, and the modules the schemas script takes from the bundle. */
+export function commandEntry(shared) {
+  const mods = [...shared].sort();
+  return [
+    `export * from './dist/cli/main-cjs.js';`,
+    ...mods.map((m, i) => `import * as s${i} from './${m}';`),
+    `export const sharedModules = {${mods.map((m, i) => `'${m}': s${i}`).join(', ')}};`,
+  ].join('\n');
+}

@@ -1,0 +1,119 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ROOT, commandsAsProcesses, json, tempDir } from '../helpers/cli.js';
+import { makeBus } from '../helpers/bus.js';
+import { codeCacheRuns } from '../helpers/code-cache-runs.js';
+
+// Every command here runs as a process: what the loader runs, and when, is the subject.
+commandsAsProcesses();
+
+/**
+ * The schemas script (cli/schemas-script.ts, scripts/split-schemas.mjs): zod, yaml and the schemas, which a command
+ * runs only when it reads one of their values, with a code cache of its own per command.
+ */
+describe('the schemas script (cli/schemas-script.ts)', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  const runs = codeCacheRuns(() => dir.path, () => bus.home('solo'));
+  const prompt = (cwd: string): string => `${JSON.stringify({ session_id: '9b1d6c1e-5a36-4c36-8d55-2f0b8f1c7a41', transcript_path: join(cwd, 't.jsonl'), cwd, hook_event_name: 'UserPromptSubmit', prompt: 'x' })}\n`;
+
+  beforeAll(async () => {
+    dir = await tempDir('gitbus-schemas-script-');
+    bus = await makeBus({ node: 'solo' });
+    await bus.dispatch('solo', ['parsed once']);
+  });
+  afterAll(async () => {
+    await bus?.cleanup();
+    await dir?.cleanup();
+  });
+
+  it('the command bundles hold neither zod nor yaml nor a schema; the schemas script holds them', () => {
+    const cli = join(ROOT, 'dist', 'cli');
+    // zod's base schema class, yaml's composer (bundled with whitespace only minified, names kept) and the key of
+    // the handoff's schema module in the script's table of modules.
+    const zod = '$ZodType';
+    const yaml = 'Composer=class';
+    const schemas = readFileSync(join(cli, 'gitbus-schemas.cjs'), 'latin1');
+    for (const marker of [zod, yaml, '"dist/schemas/handoff.js":']) expect(schemas, marker).toContain(marker);
+    for (const name of ['gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-claude.cjs']) {
+      const text = readFileSync(join(cli, name), 'latin1');
+      for (const marker of [zod, yaml]) expect(text.includes(marker), `${name} holds ${marker}`).toBe(false);
+      // Each import of a schema module is a stub that asks the loader for it.
+      expect(text, name).toContain('require("gitbus:schemas")("dist/schemas/');
+    }
+  });
+
+  it('a status and the hook whose caches are warm never run it; a dispatch does, from a cache of its own', async () => {
+    const cache = join(dir.path, 'warm');
+    // The first status of a build parses what its caches do not hold yet (bus/model/snapshot-disk-cache.ts).
+    await runs.run(['status', '--json'], cache);
+    const status = await runs.run(['status', '--json'], cache);
+    expect(status.r.code, status.r.stderr).toBe(0);
+    expect(json<{ node: string }>(status.r).node).toBe('solo');
+    expect(status.report).toMatchObject({ command: 'status', cache: 'accepted', schemas: 'unused', schemasWritten: false });
+    expect(status.report.schemasBy).toBeUndefined();
+    await runs.run(['hook', 'claude', 'user-prompt-submit'], cache, { input: prompt(dir.path) });
+    const hook = await runs.run(['hook', 'claude', 'user-prompt-submit'], cache, { input: prompt(dir.path) });
+    expect(hook.r.code, hook.r.stderr).toBe(0);
+    expect(hook.report).toMatchObject({ command: 'hook', schemas: 'unused' });
+    // A dispatch checks and writes the handoff: it runs the script, and says what made it.
+    const first = await runs.run(['dispatch', 'needs the schemas', '--no-git', '--json'], cache);
+    expect(first.r.code, first.r.stderr).toBe(0);
+    expect(first.report).toMatchObject({ command: 'dispatch', schemas: 'none', schemasWritten: true });
+    expect(first.report.schemasBy).toMatch(/^(dist\/schemas\/[a-z-]+\.js|yaml) \w+$/);
+    const file = join(dirname(first.report.file as string), 'dispatch.schemas.bin');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const second = await runs.run(['dispatch', 'from the cache', '--no-git', '--json'], cache);
+    expect(second.r.code, second.r.stderr).toBe(0);
+    expect(second.report).toMatchObject({ command: 'dispatch', cache: 'accepted', schemas: 'accepted', schemasWritten: false });
+    expect(json<{ id: string }>(second.r).id).toMatch(/^\d{8}-/);
+  });
+
+  it('a damaged schemas cache is not given to V8 and is written again; the command does the same', async () => {
+    const cache = join(dir.path, 'damaged');
+    const dispatch = (title: string) => runs.run(['dispatch', title, '--no-git', '--json'], cache);
+    const first = await dispatch('first');
+    expect(first.r.code, first.r.stderr).toBe(0);
+    expect(first.report).toMatchObject({ schemas: 'none', schemasWritten: true });
+    const file = join(dirname(first.report.file as string), 'dispatch.schemas.bin');
+    // Bytes flipped in the middle: V8 on Node 20 does not check, and deserializing them killed the process.
+    const bytes = readFileSync(file);
+    for (let i = 0; i < 16; i++) bytes[2000 + i] = (bytes[2000 + i] as number) ^ 0x5a;
+    writeFileSync(file, bytes);
+    const damaged = await dispatch('damaged');
+    expect(damaged.r.code, damaged.r.stderr).toBe(0);
+    expect(damaged.report).toMatchObject({ cache: 'accepted', schemas: 'corrupt', schemasWritten: true });
+    expect(json<{ title: string }>(damaged.r).title).toBe('damaged');
+    expect((await dispatch('again')).report).toMatchObject({ schemas: 'accepted', schemasWritten: false });
+  });
+
+  it('with the schemas script replaced by one that fails when it runs, a warm status and the hook still work; a dispatch shows the failure', async () => {
+    const { bin, cli } = runs.packageCopy('failing-schemas');
+    const home = ['--home', bus.home('solo')];
+    const cache = join(dir.path, 'failing');
+    // This build's first runs fill its caches (parsed values, node.yaml, the code caches).
+    for (let i = 0; i < 2; i++) {
+      expect((await runs.run(['status', '--json', ...home], cache, { bin })).r.code).toBe(0);
+      expect((await runs.run(['hook', 'claude', 'user-prompt-submit', ...home], cache, { bin, input: prompt(dir.path) })).r.code).toBe(0);
+    }
+    writeFileSync(join(cli, 'gitbus-schemas.cjs'), `(function (exports, require, module, __filename, __dirname) { throw new Error('gitbus-schemas.cjs ran'); })`);
+    const status = await runs.run(['status', '--json', ...home], cache, { bin });
+    expect(status.r.code, status.r.stderr).toBe(0);
+    expect(json<{ node: string }>(status.r).node).toBe('solo');
+    expect(status.report).toMatchObject({ schemas: 'unused' });
+    const hook = await runs.run(['hook', 'claude', 'user-prompt-submit', ...home], cache, { bin, input: prompt(dir.path) });
+    expect(hook.r.code, hook.r.stderr).toBe(0);
+    expect(hook.report).toMatchObject({ schemas: 'unused' });
+    const dispatched = await runs.run(['dispatch', 'cannot be checked', '--no-git', ...home], cache, { bin });
+    expect(dispatched.r.code).not.toBe(0);
+    expect(dispatched.r.stderr).toContain('gitbus-schemas.cjs ran');
+    // An install that lost the file: the command that needs it says so and what to do; status goes on as before.
+    rmSync(join(cli, 'gitbus-schemas.cjs'));
+    const lost = await runs.run(['dispatch', 'cannot be checked', '--no-git', ...home], cache, { bin });
+    expect(lost.r.code).not.toBe(0);
+    expect(lost.r.stderr).toContain('gitbus-schemas.cjs cannot be read');
+    expect(lost.r.stderr).toContain('install gitbus again');
+    expect((await runs.run(['status', '--json', ...home], cache, { bin })).r.code).toBe(0);
+  });
+});

@@ -1,0 +1,37 @@
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { ROOT, gitbus, spawnBounded, type RunResult } from './cli.js';
+import type { CodeCacheReport } from '../../cli/code-cache.js';
+
+/** The files of the package a command runs from: the bin script, the loader, the bundles and the schemas script. */
+export const RUNNABLE_FILES = ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-loader.cjs', 'dist/cli/gitbus.cjs', 'dist/cli/gitbus-bus.cjs', 'dist/cli/gitbus-claude.cjs', 'dist/cli/gitbus-schemas.cjs'];
+
+/**
+ * Runs of the CLI as processes that report what the loader did (GITBUS_CODE_CACHE_REPORT, cli/code-cache.ts), in
+ * `dir`, with `home` as the bus home unless a package copy's bin runs.
+ */
+export function codeCacheRuns(dir: () => string, home: () => string) {
+  let runs = 0;
+  const spawnBin = (bin: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> => spawnBounded(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, input, timeoutMs: 60_000 });
+  return {
+    /** Runs the CLI with its code cache in `cache` ($XDG_CACHE_HOME); returns its result and what the loader did. */
+    async run(args: string[], cache: string, opts: { bin?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ r: RunResult; report: CodeCacheReport }> {
+      const reportFile = join(dir(), `report-${runs++}.jsonl`);
+      const env = { XDG_CACHE_HOME: cache, GITBUS_CODE_CACHE_REPORT: reportFile, ...opts.env };
+      const r = opts.bin ? await spawnBin(opts.bin, args, env, opts.input) : await gitbus(args, { home: home(), env, ...(opts.input !== undefined ? { input: opts.input } : {}) });
+      const lines = readFileSync(reportFile, 'utf8').split('\n').filter(Boolean);
+      expect(lines).toHaveLength(1);
+      return { r, report: JSON.parse(lines[0] as string) as CodeCacheReport };
+    },
+    /** A copy of the package's runnable part, its node_modules linked; returns its bin/gitbus.js and dist/cli/. */
+    packageCopy(name: string): { bin: string; cli: string } {
+      const pkg = join(dir(), name);
+      mkdirSync(join(pkg, 'bin'), { recursive: true });
+      mkdirSync(join(pkg, 'dist', 'cli'), { recursive: true });
+      for (const f of RUNNABLE_FILES) copyFileSync(join(ROOT, f), join(pkg, f));
+      symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+      return { bin: join(pkg, 'bin', 'gitbus.js'), cli: join(pkg, 'dist', 'cli') };
+    },
+  };
+}
