@@ -42,7 +42,8 @@ interface Options {
   Script: typeof VmScript;
 }
 
-type Modules = Record<string, Record<string, unknown>>;
+/** The script's table: a function per module that initialises it on its first call and returns its exports. */
+type Modules = Record<string, () => Record<string, unknown>>;
 
 export function schemasScript(o: Options): SchemasScript {
   let modules: Modules | undefined;
@@ -84,13 +85,20 @@ export function schemasScript(o: Options): SchemasScript {
   /** A module's stand-in: one getter per name, which runs the script on the first read. */
   const stub = (key: string, names: string[]): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
+    // The module, initialised on the first read of any of its values (its schemas built then).
+    let mod: Record<string, unknown> | undefined;
+    const get = (): Record<string, unknown> => {
+      if (mod !== undefined) return mod;
+      const init = load()[key];
+      mod = init === undefined ? broken(`${SCHEMAS_FILE} lacks ${key}`) : init();
+      return mod;
+    };
     for (const name of names) {
       Object.defineProperty(out, name, {
         enumerable: true,
         get: () => {
           firstRead ??= `${key} ${name}`;
-          const mod = load()[key];
-          return mod === undefined ? broken(`${SCHEMAS_FILE} lacks ${key}`) : mod[name];
+          return get()[name];
         },
       });
     }

@@ -94,13 +94,15 @@ export function schemasScriptPlugin(set, shared, dist = 'dist') {
   };
 }
 
-/** The schemas script's entry: each module's namespace by its path, and the packages' (yaml) by their name. */
+/**
+ * The schemas script's entry: a function per module, by its path (and per package, yaml, by its name), that
+ * initialises the module on its first call (esbuild wraps a module that is `require()`d in a lazy initialiser):
+ * a command builds the schemas of the modules it reads, not all of them.
+ */
 export function schemasScriptEntry(set, libs) {
   const mods = [...set].sort();
-  const lines = mods.map((m, i) => `import * as m${i} from './${m}';`);
-  lines.push(...libs.map((l, i) => `import * as l${i} from '${l}';`));
-  lines.push(`export const modules = {${[...mods.map((m, i) => `'${m}': m${i}`), ...libs.map((l, i) => `'${l}': l${i}`)].join(', ')}};`);
-  return lines.join('\n');
+  const entries = [...mods.map((m) => [m, `./${m}`]), ...libs.map((l) => [l, l])];
+  return `export const modules = {\n${entries.map(([key, spec]) => `  ${JSON.stringify(key)}: () => require(${JSON.stringify(spec)}),`).join('\n')}\n};\n`;
 }
 
 /**
