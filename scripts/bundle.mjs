@@ -161,19 +161,25 @@ const schemasScript = await build({
   plugins: [schemasScriptPlugin(plan.set, shared), zodEnglishOnly, yamlAsModule],
 });
 
+// The bundles whose commands often parse nothing (a warm `status`, the hooks): zod, yaml and the schemas stay out
+// of them, in the schemas script. The others (`bus`: dispatch and the commands that write a bus file; gitbus.cjs:
+// the watcher and everything else) use them at every run, and hold them: a second script and its cache cost a
+// `dispatch` ~4-10 % (docs/PERFORMANCE.md "The schemas script").
+const SCHEMAS_APART = new Set(['read', 'claude']);
 const cjsBuilds = [schemasScript];
 const stubNames = new Map();
 for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? [c.bundle] : [])))]) {
+  const apart = SCHEMAS_APART.has(bundle);
   const cjs = await build({
     ...cjsCommon,
-    stdin: { contents: commandEntry(shared), resolveDir: process.cwd(), sourcefile: 'command-bundle-entry.js', loader: 'js' },
+    ...(apart ? { stdin: { contents: commandEntry(shared), resolveDir: process.cwd(), sourcefile: 'command-bundle-entry.js', loader: 'js' } } : { entryPoints: ['dist/cli/main-cjs.js'] }),
     outfile: join(outdir, bundle ? `gitbus-${bundle}.cjs` : 'gitbus.cjs'),
-    plugins: [...(bundle ? [onlyBundle(bundle)] : []), stubPlugin(plan.set, plan.libs, stubNames), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
+    plugins: [...(bundle ? [onlyBundle(bundle)] : []), ...(apart ? [stubPlugin(plan.set, plan.libs, stubNames)] : []), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
   });
   // Checked: an import() left in the bundle would work until the cache is there.
   const dynamicImports = Object.values(cjs.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
   if (dynamicImports.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds import() of ${dynamicImports.join(', ')}, which fails in code taken from the V8 code cache (cli/code-cache.ts)`);
-  for (const f of Object.keys(cjs.metafile.inputs)) if (/[\\/]node_modules[\\/](zod|yaml)[\\/]/.test(f) || plan.set.has(f)) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds ${f}, which is the schemas script's (scripts/split-schemas.mjs)`);
+  if (apart) for (const f of Object.keys(cjs.metafile.inputs)) if (/[\\/]node_modules[\\/](zod|yaml)[\\/]/.test(f) || plan.set.has(f)) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds ${f}, which is the schemas script's (scripts/split-schemas.mjs)`);
   const missing = COMMANDS.filter((c) => (bundle === undefined || c.bundle === bundle) && !cjs.metafile.inputs[`dist/cli/commands/${c.name}.js`]).map((c) => c.name);
   if (missing.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} lacks the modules of ${missing.join(', ')}`);
   cjsBuilds.push(cjs);

@@ -377,13 +377,13 @@ describe('CLI start-up: what a command loads', () => {
 describe('CLI bundle', () => {
   it('holds no absolute path of the folder it was built in, so its code cache key is the same wherever it is built', () => {
     const buildDir = ROOT.replace(/\/$/, '');
-    for (const f of ['gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-claude.cjs', 'gitbus-loader.cjs', 'gitbus.mjs']) expect(readFileSync(join(dirname(CLI), f), 'utf8').includes(buildDir), f).toBe(false);
+    for (const f of ['gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-read.cjs', 'gitbus-claude.cjs', 'gitbus-schemas.cjs', 'gitbus-loader.cjs', 'gitbus.mjs']) expect(readFileSync(join(dirname(CLI), f), 'utf8').includes(buildDir), f).toBe(false);
   });
 
   it('every file of dist/cli/ is pure ASCII (V8 scans anything else as UTF-16)', () => {
     const cliDir = dirname(CLI);
     const files = readdirSync(cliDir).filter((f) => f.endsWith('.mjs') || f.endsWith('.cjs'));
-    expect(files).toEqual(expect.arrayContaining(['gitbus.mjs', 'gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-claude.cjs', 'gitbus-loader.cjs']));
+    expect(files).toEqual(expect.arrayContaining(['gitbus.mjs', 'gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-read.cjs', 'gitbus-claude.cjs', 'gitbus-schemas.cjs', 'gitbus-loader.cjs']));
     expect(files.length).toBeGreaterThan(10);
     for (const f of files) {
       const bytes = readFileSync(join(cliDir, f));

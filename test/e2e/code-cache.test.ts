@@ -44,7 +44,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(file.startsWith(join(cache, 'gitbus', 'code-cache', `${process.version}-${process.arch}-`))).toBe(true);
     expect(file.endsWith('/status.bin')).toBe(true);
     const second = await run(['status', '--json'], cache);
-    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, bundle: 'gitbus-bus.cjs', file, schemas: 'unused', schemasWritten: false });
+    expect(second.report).toEqual({ command: 'status', cache: 'accepted', written: false, bundle: 'gitbus-read.cjs', file, schemas: 'unused', schemasWritten: false });
     expect(statusOf(second.r)).toBe(statusOf(first.r));
     const esm = await run(['status', '--json'], cache, { env: { GITBUS_CODE_CACHE: '0' } });
     expect(esm.report).toEqual({ command: 'status', cache: 'off', written: false });
@@ -156,12 +156,12 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     const before = await run(status, cache, { bin });
     expect(before.r.code, before.r.stderr).toBe(0);
     expect(json<{ node: string }>(before.r).node).toBe('solo');
-    expect((await run(status, cache, { bin })).report).toMatchObject({ cache: 'accepted', bundle: 'gitbus-bus.cjs' });
+    expect((await run(status, cache, { bin })).report).toMatchObject({ cache: 'accepted', bundle: 'gitbus-read.cjs' });
     let key = dirname(before.report.file as string);
-    for (const rebuilt of ['gitbus-bus.cjs', 'gitbus.cjs', 'gitbus-schemas.cjs']) {
+    for (const rebuilt of ['gitbus-read.cjs', 'gitbus.cjs', 'gitbus-schemas.cjs']) {
       appendFileSync(join(cli, rebuilt), '\n// rebuilt\n');
       const after = await run(status, cache, { bin });
-      expect(after.report, rebuilt).toMatchObject({ command: 'status', cache: 'none', written: true, bundle: 'gitbus-bus.cjs' });
+      expect(after.report, rebuilt).toMatchObject({ command: 'status', cache: 'none', written: true, bundle: 'gitbus-read.cjs' });
       expect(dirname(after.report.file as string), rebuilt).not.toBe(key);
       key = dirname(after.report.file as string);
       expect(after.r.code, after.r.stderr).toBe(0);
@@ -169,7 +169,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     }
   });
 
-  it('the short bus commands run from gitbus-bus.cjs and Claude Code\'s hooks from gitbus-claude.cjs, never gitbus.cjs; the other commands run gitbus.cjs', async () => {
+  it('the short bus commands run from gitbus-bus.cjs or gitbus-read.cjs and Claude Code\'s hooks from gitbus-claude.cjs, never gitbus.cjs; the other commands run gitbus.cjs', async () => {
     const { bin, cli } = packageCopy('split');
     const home = ['--home', bus.home('solo')];
     const cache = join(dir.path, 'split');
@@ -178,12 +178,12 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     const whole = readFileSync(join(cli, 'gitbus.cjs'), 'latin1');
     writeFileSync(join(cli, 'gitbus.cjs'), failing('gitbus.cjs'));
     const status = await run(['status', '--json', ...home], cache, { bin });
-    expect(status.report).toMatchObject({ command: 'status', cache: 'none', written: true, bundle: 'gitbus-bus.cjs' });
+    expect(status.report).toMatchObject({ command: 'status', cache: 'none', written: true, bundle: 'gitbus-read.cjs' });
     expect(json<{ node: string }>(status.r).node).toBe('solo');
     const show = await run(['show', taskId, ...home], cache, { bin });
     expect(show.r.code, show.r.stderr).toBe(0);
     expect(show.r.stdout).toContain('cached start');
-    expect(show.report).toMatchObject({ command: 'show', bundle: 'gitbus-bus.cjs' });
+    expect(show.report).toMatchObject({ command: 'show', bundle: 'gitbus-read.cjs' });
     const dispatched = await run(['dispatch', 'from its own bundle', '--no-git', ...home], cache, { bin });
     expect(dispatched.r.code, dispatched.r.stderr).toBe(0);
     expect(dispatched.report).toMatchObject({ command: 'dispatch', bundle: 'gitbus-bus.cjs' });
@@ -198,14 +198,15 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(lint.report).toMatchObject({ command: 'lint', bundle: 'gitbus.cjs' });
     writeFileSync(join(cli, 'gitbus.cjs'), whole);
     writeFileSync(join(cli, 'gitbus-bus.cjs'), failing('gitbus-bus.cjs'));
+    writeFileSync(join(cli, 'gitbus-read.cjs'), failing('gitbus-read.cjs'));
     const linted = await run(['lint', ...home], cache, { bin });
     expect(linted.r.code, linted.r.stderr).toBe(0);
     expect(linted.report).toMatchObject({ command: 'lint', cache: 'none', written: true, bundle: 'gitbus.cjs' });
-    const broken = await run(['status', ...home], cache, { bin });
-    expect(broken.r.stderr).toContain('gitbus-bus.cjs ran');
+    expect((await run(['status', ...home], cache, { bin })).r.stderr).toContain('gitbus-read.cjs ran');
+    expect((await run(['dispatch', 'x', '--no-git', ...home], cache, { bin })).r.stderr).toContain('gitbus-bus.cjs ran');
   });
 
-  it('every command of gitbus-bus.cjs and gitbus-claude.cjs is in it: its help is the same as from the ES module build', async () => {
+  it('every command of gitbus-bus.cjs, gitbus-read.cjs and gitbus-claude.cjs is in it: its help is the same as from the ES module build', async () => {
     const cache = join(dir.path, 'bus-help');
     const rows = COMMANDS.filter((c) => c.bundle !== undefined);
     expect(rows.map((c) => c.name)).toEqual(expect.arrayContaining(['status', 'dispatch', 'hook']));

@@ -28,7 +28,7 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     await dir?.cleanup();
   });
 
-  it('the command bundles hold neither zod nor yaml nor a schema; the schemas script holds them', () => {
+  it('the bundles of status, show and the hooks hold neither zod nor yaml nor a schema; the schemas script holds them', () => {
     const cli = join(ROOT, 'dist', 'cli');
     // zod's base schema class, yaml's composer (bundled with whitespace only minified, names kept) and the key of
     // the handoff's schema module in the script's table of modules.
@@ -36,59 +36,75 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     const yaml = 'Composer=class';
     const schemas = readFileSync(join(cli, 'gitbus-schemas.cjs'), 'latin1');
     for (const marker of [zod, yaml, '"dist/schemas/handoff.js":']) expect(schemas, marker).toContain(marker);
-    for (const name of ['gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-claude.cjs']) {
+    for (const name of ['gitbus-read.cjs', 'gitbus-claude.cjs']) {
       const text = readFileSync(join(cli, name), 'latin1');
       for (const marker of [zod, yaml]) expect(text.includes(marker), `${name} holds ${marker}`).toBe(false);
       // Each import of a schema module is a stub that asks the loader for it.
       expect(text, name).toContain('require("gitbus:schemas")("dist/schemas/');
     }
+    // The commands that write bus files use them at every run: their bundles hold them.
+    for (const name of ['gitbus-bus.cjs', 'gitbus.cjs']) {
+      const text = readFileSync(join(cli, name), 'latin1');
+      expect(text, name).toContain(zod);
+      expect(text, name).not.toContain('gitbus:schemas');
+    }
   });
 
-  it('a status and the hook whose caches are warm never run it; a dispatch does, from a cache of its own', async () => {
+  /** A new task on the bus, which the next status parses (and so runs the schemas script for). */
+  const dispatchOne = async (cache: string, title: string): Promise<void> => {
+    const d = await runs.run(['dispatch', title, '--no-git', '--json'], cache);
+    expect(d.r.code, d.r.stderr).toBe(0);
+    expect(d.report).toMatchObject({ command: 'dispatch', bundle: 'gitbus-bus.cjs', schemas: 'unused' });
+  };
+
+  it('a status and the hook whose caches are warm never run it; a status with a new task to parse does, from a cache of its own', async () => {
     const cache = join(dir.path, 'warm');
-    // The first status of a build parses what its caches do not hold yet (bus/model/snapshot-disk-cache.ts).
-    await runs.run(['status', '--json'], cache);
-    const status = await runs.run(['status', '--json'], cache);
-    expect(status.r.code, status.r.stderr).toBe(0);
-    expect(json<{ node: string }>(status.r).node).toBe('solo');
-    expect(status.report).toMatchObject({ command: 'status', cache: 'accepted', schemas: 'unused', schemasWritten: false });
-    expect(status.report.schemasBy).toBeUndefined();
+    // The first status of a build parses what its caches do not hold yet (bus/model/snapshot-disk-cache.ts): it
+    // runs the script, says what made it, and writes the script's cache beside its own.
+    const first = await runs.run(['status', '--json'], cache);
+    expect(first.r.code, first.r.stderr).toBe(0);
+    expect(first.report).toMatchObject({ command: 'status', bundle: 'gitbus-read.cjs', cache: 'none', schemas: 'none', schemasWritten: true });
+    expect(first.report.schemasBy).toMatch(/^(dist\/schemas\/[a-z-]+\.js|yaml) \w+$/);
+    const file = join(dirname(first.report.file as string), 'status.schemas.bin');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const warm = await runs.run(['status', '--json'], cache);
+    expect(warm.r.code, warm.r.stderr).toBe(0);
+    expect(warm.r.stdout.replace(/"windowMs": \d+/, '')).toBe(first.r.stdout.replace(/"windowMs": \d+/, ''));
+    expect(warm.report).toMatchObject({ command: 'status', cache: 'accepted', schemas: 'unused', schemasWritten: false });
+    expect(warm.report.schemasBy).toBeUndefined();
     await runs.run(['hook', 'claude', 'user-prompt-submit'], cache, { input: prompt(dir.path) });
     const hook = await runs.run(['hook', 'claude', 'user-prompt-submit'], cache, { input: prompt(dir.path) });
     expect(hook.r.code, hook.r.stderr).toBe(0);
-    expect(hook.report).toMatchObject({ command: 'hook', schemas: 'unused' });
-    // A dispatch checks and writes the handoff: it runs the script, and says what made it.
-    const first = await runs.run(['dispatch', 'needs the schemas', '--no-git', '--json'], cache);
-    expect(first.r.code, first.r.stderr).toBe(0);
-    expect(first.report).toMatchObject({ command: 'dispatch', schemas: 'none', schemasWritten: true });
-    expect(first.report.schemasBy).toMatch(/^(dist\/schemas\/[a-z-]+\.js|yaml) \w+$/);
-    const file = join(dirname(first.report.file as string), 'dispatch.schemas.bin');
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    const second = await runs.run(['dispatch', 'from the cache', '--no-git', '--json'], cache);
-    expect(second.r.code, second.r.stderr).toBe(0);
-    expect(second.report).toMatchObject({ command: 'dispatch', cache: 'accepted', schemas: 'accepted', schemasWritten: false });
-    expect(json<{ id: string }>(second.r).id).toMatch(/^\d{8}-/);
+    expect(hook.report).toMatchObject({ command: 'hook', bundle: 'gitbus-claude.cjs', schemas: 'unused' });
+    // A task nobody parsed yet: status reads its handoff with the parser, so it runs the script, from its cache.
+    await dispatchOne(cache, 'new to parse');
+    const parsing = await runs.run(['status', '--json'], cache);
+    expect(parsing.report).toMatchObject({ command: 'status', cache: 'accepted', schemas: 'accepted', schemasWritten: false });
+    expect(json<{ tasks: { title: string }[] }>(parsing.r).tasks.map((t) => t.title)).toContain('new to parse');
+    expect((await runs.run(['status', '--json'], cache)).report).toMatchObject({ schemas: 'unused' });
   });
 
   it('a damaged schemas cache is not given to V8 and is written again; the command does the same', async () => {
     const cache = join(dir.path, 'damaged');
-    const dispatch = (title: string) => runs.run(['dispatch', title, '--no-git', '--json'], cache);
-    const first = await dispatch('first');
+    await dispatchOne(cache, 'parsed with a fresh cache');
+    const first = await runs.run(['status', '--json'], cache);
     expect(first.r.code, first.r.stderr).toBe(0);
     expect(first.report).toMatchObject({ schemas: 'none', schemasWritten: true });
-    const file = join(dirname(first.report.file as string), 'dispatch.schemas.bin');
+    const file = join(dirname(first.report.file as string), 'status.schemas.bin');
     // Bytes flipped in the middle: V8 on Node 20 does not check, and deserializing them killed the process.
     const bytes = readFileSync(file);
     for (let i = 0; i < 16; i++) bytes[2000 + i] = (bytes[2000 + i] as number) ^ 0x5a;
     writeFileSync(file, bytes);
-    const damaged = await dispatch('damaged');
+    await dispatchOne(cache, 'parsed with a damaged cache');
+    const damaged = await runs.run(['status', '--json'], cache);
     expect(damaged.r.code, damaged.r.stderr).toBe(0);
     expect(damaged.report).toMatchObject({ cache: 'accepted', schemas: 'corrupt', schemasWritten: true });
-    expect(json<{ title: string }>(damaged.r).title).toBe('damaged');
-    expect((await dispatch('again')).report).toMatchObject({ schemas: 'accepted', schemasWritten: false });
+    expect(json<{ tasks: { title: string }[] }>(damaged.r).tasks.map((t) => t.title)).toContain('parsed with a damaged cache');
+    await dispatchOne(cache, 'parsed with the cache written again');
+    expect((await runs.run(['status', '--json'], cache)).report).toMatchObject({ schemas: 'accepted', schemasWritten: false });
   });
 
-  it('with the schemas script replaced by one that fails when it runs, a warm status and the hook still work; a dispatch shows the failure', async () => {
+  it('with the schemas script replaced by one that fails when it runs, a warm status and the hook still work; one that must parse says what is wrong', async () => {
     const { bin, cli } = runs.packageCopy('failing-schemas');
     const home = ['--home', bus.home('solo')];
     const cache = join(dir.path, 'failing');
@@ -105,15 +121,16 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     const hook = await runs.run(['hook', 'claude', 'user-prompt-submit', ...home], cache, { bin, input: prompt(dir.path) });
     expect(hook.r.code, hook.r.stderr).toBe(0);
     expect(hook.report).toMatchObject({ schemas: 'unused' });
-    const dispatched = await runs.run(['dispatch', 'cannot be checked', '--no-git', ...home], cache, { bin });
-    expect(dispatched.r.code).not.toBe(0);
-    expect(dispatched.r.stderr).toContain('gitbus-schemas.cjs ran');
-    // An install that lost the file: the command that needs it says so and what to do; status goes on as before.
+    // dispatch has the schemas in its own bundle; the status after it has a handoff to parse.
+    expect((await runs.run(['dispatch', 'to parse', '--no-git', ...home], cache, { bin })).r.code).toBe(0);
+    const parsing = await runs.run(['status', '--json', ...home], cache, { bin });
+    expect(parsing.r.code).toBe(7);
+    expect(parsing.r.stderr).toContain('gitbus-schemas.cjs failed to run (gitbus-schemas.cjs ran)');
+    expect(parsing.r.stderr).toContain('install gitbus again');
+    // An install that lost the file: the same.
     rmSync(join(cli, 'gitbus-schemas.cjs'));
-    const lost = await runs.run(['dispatch', 'cannot be checked', '--no-git', ...home], cache, { bin });
-    expect(lost.r.code).not.toBe(0);
-    expect(lost.r.stderr).toContain('gitbus-schemas.cjs cannot be read');
-    expect(lost.r.stderr).toContain('install gitbus again');
-    expect((await runs.run(['status', '--json', ...home], cache, { bin })).r.code).toBe(0);
+    const lost = await runs.run(['status', '--json', ...home], cache, { bin });
+    expect(lost.r.code).toBe(7);
+    expect(lost.r.stderr).toContain('gitbus-schemas.cjs cannot be read (ENOENT)');
   });
 });

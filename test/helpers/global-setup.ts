@@ -4,7 +4,7 @@ import { TEST_CACHE_HOME } from './cli.js';
 
 // End-to-end tests run the compiled CLI as separate OS processes; `npm test` builds first.
 export default function setup(): void {
-  for (const built of ['gitbus.mjs', 'gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-claude.cjs', 'gitbus-loader.cjs']) {
+  for (const built of ['gitbus.mjs', 'gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-read.cjs', 'gitbus-claude.cjs', 'gitbus-schemas.cjs', 'gitbus-loader.cjs']) {
     const cli = fileURLToPath(new URL(`../../dist/cli/${built}`, import.meta.url));
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" (or "npm test", which builds) first`);
   }
