@@ -10,7 +10,7 @@
 // getters: the first read of one loads the schemas script. Their imports of gitbus's other modules are the command
 // bundle's own (`sharedModules`, exported by the bundle's entry), so that each module has one copy: one class of
 // each error, one of each cache.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -43,6 +43,10 @@ function importsOf(file) {
 export function splitPlan(dist = 'dist') {
   const graph = new Map();
   for (const f of jsFiles(dist)) {
+    // Only the build's own modules: tsc never removes what it wrote for a source since renamed or deleted, and such
+    // a file, unlike in a bundle that follows imports from its entry, would be in the script (which imports the
+    // whole set) or fail its build. tsconfig.json's rootDir is dist/'s parent.
+    if (!existsSync(join(dirname(dist), relative(dist, f)).replace(/\.js$/, '.ts'))) continue;
     const specs = importsOf(f);
     graph.set(f, { bare: specs.filter((s) => LIBS.test(s)), libs: specs.some((s) => LIBS.test(s)), deps: specs.filter((s) => s.startsWith('.')).map((s) => relative(process.cwd(), resolve(dirname(f), s))) });
   }
