@@ -62,7 +62,13 @@ export function schemasScript(o: Options): SchemasScript {
       return broken(`${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
     found = readCache(o.place);
-    script = new o.Script(source, { filename: file, ...(found.state === 'found' ? { cachedData: found.data } : {}) });
+    try {
+      script = new o.Script(source, { filename: file, ...(found.state === 'found' ? { cachedData: found.data } : {}) });
+    } catch (err) {
+      // A file cut short or damaged: its SyntaxError would otherwise reach the command as a problem of the file
+      // it was parsing ("node.yaml: not valid YAML").
+      return broken(`${file} cannot be compiled (${(err as Error).message})`);
+    }
     state = found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state;
     const shared = o.shared() ?? {};
     const req = withBase((id: string) => {

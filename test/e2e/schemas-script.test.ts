@@ -133,4 +133,16 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     expect(lost.r.code).toBe(7);
     expect(lost.r.stderr).toContain('gitbus-schemas.cjs cannot be read (ENOENT)');
   });
+
+  it('a schemas script cut short (a damaged install) is reported as such, not as a bad file of the home or the bus', async () => {
+    const { bin, cli } = runs.packageCopy('cut-schemas');
+    const file = join(cli, 'gitbus-schemas.cjs');
+    writeFileSync(file, readFileSync(file).subarray(0, 200_000));
+    // This build's first status parses node.yaml (its cache is per build): the first read of yaml's parse is there.
+    const status = await runs.run(['status', '--json', '--home', bus.home('solo')], join(dir.path, 'cut'), { bin });
+    expect(status.r.code).not.toBe(0);
+    expect(status.r.stderr).toContain('gitbus-schemas.cjs cannot be compiled');
+    expect(status.r.stderr).toContain('install gitbus again');
+    expect(status.r.stderr).not.toContain('not valid YAML');
+  });
 });
