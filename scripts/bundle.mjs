@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 import ts from 'typescript';
-import { commandEntry, schemasScriptEntry, schemasScriptPlugin, splitPlan, stubPlugin } from './split-schemas.mjs';
+import { commandEntry, schemasScriptEntry, schemasScriptPlugin, sharedModulesPlugin, splitPlan, stubPlugin } from './split-schemas.mjs';
 
 const outdir = 'dist/cli';
 // What dist/cli/gitbus.cjs starts and ends with: the loader (cli/code-cache.ts) runs a file that starts so as it is.
@@ -160,6 +160,11 @@ const schemasScript = await build({
   outfile: join(outdir, 'gitbus-schemas.cjs'),
   plugins: [schemasScriptPlugin(plan.set, shared), zodEnglishOnly, yamlAsModule],
 });
+// What the script takes from a command bundle is of schemas/ (which imports nothing outside it), so none of it
+// imports the script's modules back: its first read of a value can never ask for the script again.
+const outside = [...shared].filter((m) => !m.startsWith('dist/schemas/'));
+if (outside.length) throw new Error(`the schemas script imports ${outside.join(', ')}, outside schemas/: a module of schemas/ imports another layer`);
+const schemasPackages = packagesOf(schemasScript);
 
 // The bundles whose commands often parse nothing (a warm `status`, the hooks): zod, yaml and the schemas stay out
 // of them, in the schemas script. The others (`bus`: dispatch and the commands that write a bus file; gitbus.cjs:
@@ -172,14 +177,19 @@ for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? 
   const apart = SCHEMAS_APART.has(bundle);
   const cjs = await build({
     ...cjsCommon,
-    ...(apart ? { stdin: { contents: commandEntry(shared), resolveDir: process.cwd(), sourcefile: 'command-bundle-entry.js', loader: 'js' } } : { entryPoints: ['dist/cli/main-cjs.js'] }),
+    ...(apart ? { stdin: { contents: commandEntry(), resolveDir: process.cwd(), sourcefile: 'command-bundle-entry.js', loader: 'js' } } : { entryPoints: ['dist/cli/main-cjs.js'] }),
     outfile: join(outdir, bundle ? `gitbus-${bundle}.cjs` : 'gitbus.cjs'),
-    plugins: [...(bundle ? [onlyBundle(bundle)] : []), ...(apart ? [stubPlugin(plan.set, plan.libs, stubNames)] : []), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
+    plugins: [...(bundle ? [onlyBundle(bundle)] : []), ...(apart ? [stubPlugin(plan.set, plan.libs, stubNames), sharedModulesPlugin(shared)] : []), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
   });
   // Checked: an import() left in the bundle would work until the cache is there.
   const dynamicImports = Object.values(cjs.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
   if (dynamicImports.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds import() of ${dynamicImports.join(', ')}, which fails in code taken from the V8 code cache (cli/code-cache.ts)`);
-  if (apart) for (const f of Object.keys(cjs.metafile.inputs)) if (/[\\/]node_modules[\\/](zod|yaml)[\\/]/.test(f) || plan.set.has(f)) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds ${f}, which is the schemas script's (scripts/split-schemas.mjs)`);
+  if (apart) {
+    for (const f of Object.keys(cjs.metafile.inputs)) if (/[\\/]node_modules[\\/](zod|yaml)[\\/]/.test(f) || plan.set.has(f)) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds ${f}, which is the schemas script's (scripts/split-schemas.mjs)`);
+    // A package in both would be two copies, each with its own state and classes.
+    const both = packagesOf(cjs).filter((p) => schemasPackages.includes(p));
+    if (both.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} and the schemas script both hold ${both.join(', ')}`);
+  }
   const missing = COMMANDS.filter((c) => (bundle === undefined || c.bundle === bundle) && !cjs.metafile.inputs[`dist/cli/commands/${c.name}.js`]).map((c) => c.name);
   if (missing.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} lacks the modules of ${missing.join(', ')}`);
   cjsBuilds.push(cjs);
@@ -203,7 +213,7 @@ if (loaderBytes > 45_000) throw new Error(`dist/cli/gitbus-loader.cjs is ${loade
 
 // `z.locales.fr()`, or `import { locales } from 'zod'`, anywhere in the bundle (zod's own files aside).
 const usesLocales = /\.locales\b|\{[^}]*\blocales\b[^}]*\}\s*from\s*['"]zod/;
-const localeUsers = inputsOf([result, ...cjsBuilds]).filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:|^schemas-stub:|^<stdin>$|-entry\.js$/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
+const localeUsers = inputsOf([result, ...cjsBuilds]).filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:|^schemas-stub:|^shared-modules:|^<stdin>$|-entry\.js$/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
 if (localeUsers.length) throw new Error(`${localeUsers.join(', ')} may use zod's locales, which scripts/bundle.mjs leaves out: bundle them again`);
 // zod/mini everywhere (schemas/zod.ts): classic zod in the CommonJS bundle would be read and compiled by every
 // command. (The ES build bundles the MCP SDK, which brings classic zod and zod 3 for `gitbus mcp` only.) And
@@ -233,6 +243,11 @@ for (const file of outputs) {
 
 // The build folder's path in a bundle would make the bundle, and the code cache's key, differ per build folder.
 for (const file of outputs) if (readFileSync(file, 'utf8').includes(process.cwd())) throw new Error(`${file} holds the build folder's absolute path (${process.cwd()}): name the module it comes from relative to the package`);
+
+/** The packages whose files a build holds (node_modules/<name> or node_modules/@scope/<name>). */
+function packagesOf(r) {
+  return [...new Set(Object.keys(r.metafile.inputs).flatMap((f) => /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(f)?.[1] ?? []))];
+}
 
 /** The input files of these builds, each once. */
 function inputsOf(builds) {

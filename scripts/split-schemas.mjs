@@ -72,6 +72,8 @@ export function splitPlan(dist = 'dist') {
 /** The names a module exports, from the module itself (the stubs define one getter per name). */
 export async function exportNames(specifier) {
   const ns = await import(specifier.startsWith('dist/') ? pathToFileURL(resolve(specifier)).href : specifier);
+  // A default export would be the stub object itself, as esbuild reads a CommonJS module's default: not the value.
+  if (specifier.startsWith('dist/') && 'default' in ns) throw new Error(`${specifier} has a default export, which the schemas script's stubs cannot give (scripts/split-schemas.mjs): export it by name`);
   return Object.keys(ns).filter((k) => k !== 'default');
 }
 
@@ -142,12 +144,32 @@ export function stubPlugin(set, libs, names = new Map(), dist = 'dist') {
   };
 }
 
-/** The command bundles' entry: main-cjs.js's exports, and the modules the schemas script takes from the bundle. */
-export function commandEntry(shared) {
-  const mods = [...shared].sort();
-  return [
-    `export * from './dist/cli/main-cjs.js';`,
-    ...mods.map((m, i) => `import * as s${i} from './${m}';`),
-    `export const sharedModules = {${mods.map((m, i) => `'${m}': s${i}`).join(', ')}};`,
-  ].join('\n');
+/** The module that makes the command bundles' `sharedModules` (commandEntry). */
+export const SHARED_MODULES_ID = 'gitbus:shared-modules';
+
+/**
+ * The command bundles' entry: the modules the schemas script takes from the bundle, then main-cjs.js's exports. In
+ * that order: an entry's imports run in the order written, and main-cjs.js starts the command, which may read a
+ * schema (and so ask for `sharedModules`) before it returns.
+ */
+export function commandEntry() {
+  return [`export { sharedModules } from '${SHARED_MODULES_ID}';`, `export * from './dist/cli/main-cjs.js';`].join('\n');
+}
+
+/** The plugin that makes SHARED_MODULES_ID: each module the schemas script takes from the bundle, by its path. */
+export function sharedModulesPlugin(shared) {
+  return {
+    name: 'shared-modules',
+    setup(b) {
+      b.onResolve({ filter: /^gitbus:shared-modules$/ }, () => ({ path: SHARED_MODULES_ID, namespace: 'shared-modules' }));
+      b.onLoad({ filter: /.*/, namespace: 'shared-modules' }, () => {
+        const mods = [...shared].sort();
+        return {
+          contents: [...mods.map((m, i) => `import * as s${i} from './${m}';`), `export const sharedModules = {${mods.map((m, i) => `'${m}': s${i}`).join(', ')}};`].join('\n'),
+          resolveDir: process.cwd(),
+          loader: 'js',
+        };
+      });
+    },
+  };
 }
