@@ -1,6 +1,7 @@
 import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { lstat, readdir } from '../node-fs-async.js';
-import { NotRegularFileError, readAtMost } from '../read-at-most.js';
+import { NotRegularFileError } from '../read-at-most.js';
+import { readLooked, replaced as replacedProblem } from '../ops/lint-disk.js';
 import { join } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES } from '../../schemas/env-paths.js';
@@ -88,14 +89,14 @@ const MAX_WALKED = 20 * ENV_MAX_FILES;
 /**
  * Every file under `<root>/env` on disk as a listing (links as links, never followed), with a reader of their
  * contents: a file larger than a profile's may be is not read, a stand-in one byte over the limit is. `replaced`
- * is filled by `read`: the files that were no regular file any more when they were opened.
+ * is filled by `read`: the problems of the files that were gone or no regular file any more when they were opened.
  */
-export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFile[]; read: (oids: string[]) => Promise<Map<string, Uint8Array>>; special: string[]; replaced: string[] }> {
+export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFile[]; read: (oids: string[]) => Promise<Map<string, Uint8Array>>; special: string[]; replaced: FileProblem[] }> {
   const files: EnvListedFile[] = [];
   /** FIFOs, devices, sockets: git stores none, and an open of a FIFO could wait for ever. Listed apart, never opened. */
   const special: string[] = [];
-  /** Regular files when walked, something else when opened: never read. */
-  const replaced: string[] = [];
+  /** Regular files when walked, gone or something else when opened: never read, each with lint's problem for it. */
+  const replaced: FileProblem[] = [];
   const paths = new Map<string, { abs: string; path: string; size: number; regular: boolean }>();
   const visit = async (rel: string, depth: number): Promise<void> => {
     let names: string[];
@@ -140,17 +141,19 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
     return out;
   };
   /**
-   * The walk's lstat is only a look: a FIFO, a device or a link can take the file's place before it is read, so
-   * what is read is judged by what was opened. One swapped in is listed in `replaced`, its bytes never read.
+   * The walk's lstat is only a look: the file can be removed, or a FIFO, a device, a folder or a link take its
+   * place, before it is read. It is read as the rest of `gitbus lint` reads what it looked at (readLooked), so that
+   * it is reported in the same words; the empty stand-in returned then is never judged, since withSpecialFiles
+   * drops what the profile check says of its path (that its content differs from the manifest, which is not known).
+   * Any other failure (EACCES, EIO) is thrown, naming the file, as lint's other reads do: unread bytes are no content.
    */
   const readRegular = async (abs: string, path: string): Promise<Uint8Array> => {
-    try {
-      const r = await readAtMost(abs, ENV_MAX_FILE_BYTES, { regularOnly: true });
-      return r.more ? new Uint8Array(ENV_MAX_FILE_BYTES + 1) : r.bytes;
-    } catch (err) {
-      if (err instanceof NotRegularFileError) replaced.push(path);
+    const r = await readLooked(abs, ENV_MAX_FILE_BYTES);
+    if (r instanceof NotRegularFileError) {
+      replaced.push(replacedProblem(path, r));
       return new Uint8Array();
     }
+    return r.more ? new Uint8Array(ENV_MAX_FILE_BYTES + 1) : r.bytes;
   };
   return { files, read, special, replaced };
 }
@@ -158,19 +161,20 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
 /**
  * A profile's problems with its special files (envFilesOnDisk's `special`) said as what they are: not regular files,
  * skipped. What the profile check says of those paths (a file the manifest names is missing) is left out: the file
- * is there, it is only not one gitbus reads. So for `replaced`, files that another process put a FIFO, a device or
- * a link in place of while lint read them: what the check says of their (unread) bytes is not about the file.
+ * is there, it is only not one gitbus reads. So for `replaced`, files removed or swapped for a FIFO, a device, a
+ * folder or a link by another process while lint read them: what the check says of their (unread) bytes is not
+ * about the file, their own problem (envFilesOnDisk's, lint's words) is.
  */
-export function withSpecialFiles(problems: readonly FileProblem[], special: readonly string[], profiles: ReadonlySet<string>, replaced: readonly string[] = []): FileProblem[] {
-  const inProfiles = (paths: readonly string[]) => paths.filter((p) => [...envFoldersOf([p])].some((f) => profiles.has(f)));
-  const mine = inProfiles(special);
-  const swapped = inProfiles(replaced).filter((p) => !mine.includes(p));
+export function withSpecialFiles(problems: readonly FileProblem[], special: readonly string[], profiles: ReadonlySet<string>, replaced: readonly FileProblem[] = []): FileProblem[] {
+  const inProfiles = (path: string) => [...envFoldersOf([path])].some((f) => profiles.has(f));
+  const mine = special.filter(inProfiles);
+  const swapped = replaced.filter((p) => inProfiles(p.path) && !mine.includes(p.path));
   if (mine.length + swapped.length === 0) return [...problems];
-  const skipped = new Set([...mine, ...swapped]);
+  const skipped = new Set([...mine, ...swapped.map((p) => p.path)]);
   return [
     ...problems.filter((p) => !skipped.has(p.path)),
     ...mine.map((path): FileProblem => ({ path, field: '', reason: 'it is not a regular file (a FIFO, a device or a socket): it is skipped, never opened, and git cannot store it', fix: 'remove it, or put the regular file the profile holds there ("gitbus env capture PROFILE" writes the profile\'s files)', severity: 'error' })),
-    ...swapped.map((path): FileProblem => ({ path, field: '', reason: 'it is not a regular file any more: a FIFO, a device, a socket or a link took its place while lint read it, and it was not read', fix: 'see what put it there (ls -l), then put the regular file the profile holds back ("gitbus env capture PROFILE" writes the profile\'s files) and lint again', severity: 'error' })),
+    ...swapped,
   ];
 }
 

@@ -59,7 +59,7 @@ describe('env lint reads only regular files, judged by what it opened', () => {
       };
       const problems = await within(10_000, envListingProblems(env.files, profiles, read), () => releaseFifo(rc()));
       expect(seen.some((b) => Buffer.from(b).toString('utf8').includes('secret')), 'the link was not followed').toBe(false);
-      expect(env.replaced).toEqual(['env/p1/files/rc']);
+      expect(env.replaced.map((p) => p.path)).toEqual(['env/p1/files/rc']);
       const all = withSpecialFiles(problems, env.special, profiles, env.replaced);
       expect(all.filter((p) => p.path === 'env/p1/files/rc')).toEqual([expect.objectContaining({ reason: expect.stringContaining('not a regular file any more'), severity: 'error' })]);
     });

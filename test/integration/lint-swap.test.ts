@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, type PathLike, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,6 +33,9 @@ describe('lint reads only regular files, judged by what it opened', () => {
     mkdirSync(join(root, 'signatures', 'handoffs'), { recursive: true });
     writeFileSync(join(root, 'signatures', 'handoffs', 'ok.md.sig'), sig);
     writeFileSync(join(root, 'archive-shards'), 'gitbus archive-shards 1\n');
+    mkdirSync(join(root, 'env', 'p1', 'files'), { recursive: true });
+    writeFileSync(join(root, 'env', 'p1', 'manifest.yaml'), `format: 1\nentries:\n  - source: rc\n    target: ~/.zshrc\nfiles:\n  rc: {sha256: ${createHash('sha256').update('abc').digest('hex')}, size: 3, executable: false}\n`);
+    writeFileSync(join(root, 'env', 'p1', 'files', 'rc'), 'abc');
     writeFileSync(join(root, 'outside.txt'), secret);
   });
   afterEach(() => {
@@ -44,6 +48,8 @@ describe('lint reads only regular files, judged by what it opened', () => {
     { kind: 'a symbolic link', make: (p) => symlinkSync(join(root, 'outside.txt'), p) },
     // /dev/null's numbers: reading it would not hang, but it is still no file of the checkout.
     { kind: 'a device', make: (p) => execFileSync('mknod', [p, 'c', '1', '3']), skip: !canMknod },
+    // Nothing root cannot read either: what is opened is a folder, refused by what the open found.
+    { kind: 'a folder', make: (p) => mkdirSync(p) },
     // Removed (an editor saving through a rename, a checkout running): the file's problem, never an internal error.
     { kind: 'nothing', make: () => undefined, says: { reason: /^it is gone: it was removed or renamed after lint looked at it$/, fix: 'lint again' } },
   ];
@@ -62,6 +68,11 @@ describe('lint reads only regular files, judged by what it opened', () => {
     { place: 'a sidecar linted alone', target: 'signatures/handoffs/ok.md.sig', swapped: 'signatures/handoffs/ok.md.sig', look: 2, whole: false },
     { place: 'the file a sidecar linted alone signs', target: 'signatures/handoffs/ok.md.sig', swapped: 'handoffs/ok.md', look: 1, whole: false },
     { place: 'archive-shards linted alone', target: 'archive-shards', swapped: 'archive-shards', look: 1, whole: false },
+    // A profile's files are read after the walk of env/ (its one look at each), and must say no more than that: not
+    // that their content differs from the manifest, as unread bytes would.
+    { place: 'a file of a profile of a checkout', target: '.', swapped: 'env/p1/files/rc', look: 1, whole: true },
+    { place: 'a file of a profile linted alone', target: 'env/p1/files/rc', swapped: 'env/p1/files/rc', look: 2, whole: false },
+    { place: 'the manifest of a profile of a checkout', target: '.', swapped: 'env/p1/manifest.yaml', look: 1, whole: true },
   ];
 
   for (const { kind, make, skip, says } of kinds) {
