@@ -1,7 +1,7 @@
 import { nodeCrypto } from '../../schemas/node-crypto.js';
-import { lstat, readdir } from '../node-fs-async.js';
+import { lstat } from '../node-fs-async.js';
 import { NotRegularFileError } from '../read-at-most.js';
-import { readLooked, replaced as replacedProblem } from '../ops/lint-disk.js';
+import { gone, listLooked, lookListed, readLooked, replaced as replacedProblem } from '../ops/lint-disk.js';
 import { join } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES } from '../../schemas/env-paths.js';
@@ -95,21 +95,29 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
   const files: EnvListedFile[] = [];
   /** FIFOs, devices, sockets: git stores none, and an open of a FIFO could wait for ever. Listed apart, never opened. */
   const special: string[] = [];
-  /** Regular files when walked, gone or something else when opened: never read, each with lint's problem for it. */
+  /**
+   * Regular files when walked, gone or something else when opened: never read, each with lint's problem for it;
+   * and the entries and folders the walk itself found gone (listed, or looked at, and not there when it went on).
+   */
   const replaced: FileProblem[] = [];
   const paths = new Map<string, { abs: string; path: string; size: number; regular: boolean }>();
   const visit = async (rel: string, depth: number): Promise<void> => {
-    let names: string[];
-    try {
-      names = (await readdir(join(root, ...rel.split('/')))).sort();
-    } catch {
+    // A folder or an entry removed (or a folder replaced) by another process while the walk runs is reported as
+    // gone, in lint's words for a file gone before its read, and the walk goes on; other failures are thrown.
+    const listed = await listLooked(join(root, ...rel.split('/')));
+    if (listed === undefined) {
+      replaced.push(gone(rel));
       return;
     }
-    for (const name of names) {
+    for (const name of listed.sort()) {
       if (paths.size >= MAX_WALKED) return;
       const child = `${rel}/${name}`;
       const abs = join(root, ...child.split('/'));
-      const st = await lstat(abs);
+      const st = await lookListed(abs);
+      if (st === undefined) {
+        replaced.push(gone(child));
+        continue;
+      }
       if (st.isDirectory()) {
         // readProfile refuses folders nested this deep; one level more is enough for it to say so.
         if (depth <= ENV_MAX_DEPTH + 6) await visit(child, depth + 1);
@@ -163,16 +171,20 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
  * skipped. What the profile check says of those paths (a file the manifest names is missing) is left out: the file
  * is there, it is only not one gitbus reads. So for `replaced`, files removed or swapped for a FIFO, a device, a
  * folder or a link by another process while lint read them: what the check says of their (unread) bytes is not
- * about the file, their own problem (envFilesOnDisk's, lint's words) is.
+ * about the file, their own problem (envFilesOnDisk's, lint's words) is; and for the folders the walk found gone,
+ * what the check says of any path in them.
  */
 export function withSpecialFiles(problems: readonly FileProblem[], special: readonly string[], profiles: ReadonlySet<string>, replaced: readonly FileProblem[] = []): FileProblem[] {
   const inProfiles = (path: string) => [...envFoldersOf([path])].some((f) => profiles.has(f));
   const mine = special.filter(inProfiles);
-  const swapped = replaced.filter((p) => inProfiles(p.path) && !mine.includes(p.path));
+  // env/ itself gone while it was walked: what was in it is unknown, whichever profile is linted.
+  const swapped = replaced.filter((p) => (p.path === ENV_FOLDER || inProfiles(p.path)) && !mine.includes(p.path));
   if (mine.length + swapped.length === 0) return [...problems];
-  const skipped = new Set([...mine, ...swapped.map((p) => p.path)]);
+  const skipped = [...mine, ...swapped.map((p) => p.path)];
+  // A folder found gone: what the check says of the paths in it (files the manifest names missing) is not said.
+  const covered = (path: string) => skipped.some((s) => path === s || path.startsWith(`${s}/`));
   return [
-    ...problems.filter((p) => !skipped.has(p.path)),
+    ...problems.filter((p) => !covered(p.path)),
     ...mine.map((path): FileProblem => ({ path, field: '', reason: 'it is not a regular file (a FIFO, a device or a socket): it is skipped, never opened, and git cannot store it', fix: 'remove it, or put the regular file the profile holds there ("gitbus env capture PROFILE" writes the profile\'s files)', severity: 'error' })),
     ...swapped,
   ];

@@ -1,5 +1,6 @@
-import { lstat } from '../node-fs-async.js';
+import { lstat, readdir } from '../node-fs-async.js';
 import { NotRegularFileError, readAtMost } from '../read-at-most.js';
+import type { Stats } from 'node:fs';
 import type { FileProblem } from '../../schemas/errors.js';
 import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { MAX_SIGNATURE_FILE } from '../trust/sshsig.js';
@@ -23,8 +24,46 @@ const GONE = 'nothing';
  * process put it there in between. Its own problem, since what the look said of it no longer holds.
  */
 export function replaced(path: string, err: NotRegularFileError): FileProblem {
-  if (err.what === GONE) return { path, field: '', reason: 'it is gone: it was removed or renamed after lint looked at it', fix: 'lint again once nothing is moving files in the checkout (a checkout, rebase or editor saving)', severity: 'error' };
+  if (err.what === GONE) return gone(path);
   return { path, field: '', reason: `it is not a regular file any more: ${err.what} took its place after lint looked at it, and it was not read`, fix: 'see what put it there (ls -l), then put the regular file back (git checkout restores a committed one) and lint again', severity: 'error' };
+}
+
+/** A path lint found (in a folder's listing, or by a look) that was not there any more when lint went on to it. */
+export function gone(path: string): FileProblem {
+  return { path, field: '', reason: 'it is gone: it was removed or renamed after lint looked at it', fix: 'lint again once nothing is moving files in the checkout (a checkout, rebase or editor saving)', severity: 'error' };
+}
+
+/** An error that says a path is not there (any more): removed or renamed, or a folder on its path no longer one. */
+function isGoneError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * The look (lstat) of an entry a folder walk of lint listed: undefined when it is gone since the listing (another
+ * process, a checkout), for the walk to report with `gone` and go on. Any other failure (EACCES, EIO) is thrown, as
+ * lint's reads throw it (readLooked): lint does not judge what it cannot see.
+ */
+export async function lookListed(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    if (isGoneError(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The names in a folder a walk of lint looked at: undefined when it is gone since the look (removed, renamed, or
+ * something else put in its place), for the walk to report with `gone` and go on; other failures are thrown.
+ */
+export async function listLooked(path: string): Promise<string[] | undefined> {
+  try {
+    return await readdir(path);
+  } catch (err) {
+    if (isGoneError(err)) return undefined;
+    throw err;
+  }
 }
 
 /**
@@ -38,8 +77,7 @@ export async function readLooked(path: string, limit: number): Promise<{ bytes: 
   } catch (err) {
     if (err instanceof NotRegularFileError) return err;
     // Removed or renamed since the look (or a folder on its path): the file's problem, not an internal error.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return new NotRegularFileError(path, GONE);
+    if (isGoneError(err)) return new NotRegularFileError(path, GONE);
     throw err;
   }
 }

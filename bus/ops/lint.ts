@@ -1,6 +1,6 @@
-import { lstat, readdir } from '../node-fs-async.js';
+import { lstat } from '../node-fs-async.js';
 import { NotRegularFileError } from '../read-at-most.js';
-import { isSpecial, modeOf, notRegular, readLooked, regularBytes, replaced, sidecarBytes } from './lint-disk.js';
+import { gone, isSpecial, listLooked, lookListed, modeOf, notRegular, readLooked, regularBytes, replaced, sidecarBytes } from './lint-disk.js';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
@@ -227,7 +227,9 @@ async function lintListedSignatures(files: readonly ListedFile[], changed: Reado
 async function lintSidecarFile(path: string): Promise<LintReport> {
   const root = checkoutRootOf(path);
   const rel = relative(root, resolve(path)).split(sep).join('/');
-  const st = await lstat(path);
+  // Looked at once by lintPath already: removed since, it is reported as any file lint found gone.
+  const st = await lookListed(path);
+  if (st === undefined) return { checked: 1, problems: [gone(rel)] };
   if (isSpecial(st)) return { checked: 1, problems: [notRegular(rel)] };
   const where = classifySignaturePath(rel, modeOf(st));
   const signedRel = where && !isFileProblem(where) ? where.signed : undefined;
@@ -240,17 +242,27 @@ async function lintSidecarFile(path: string): Promise<LintReport> {
   return { checked: 1, problems: sidecarProblems(rel, modeOf(st), content, signed instanceof Uint8Array ? signed : undefined, true) };
 }
 
-/** Every path under `<root>/signatures`, with its mode, walked on disk without following links. */
-async function walkSignatures(root: string): Promise<{ rel: string; mode: string; special: boolean }[]> {
-  const out: { rel: string; mode: string; special: boolean }[] = [];
+/** A path under signatures/ as walkSignatures found it: its mode, or that it was gone when the walk came to it. */
+type WalkedSignaturePath = { rel: string; mode: string; special: boolean; gone?: false } | { rel: string; gone: true };
+
+/**
+ * Every path under `<root>/signatures`, with its mode, walked on disk without following links. An entry or a folder
+ * removed (or a folder replaced) by another process while the walk ran is listed as gone, and the walk goes on.
+ */
+async function walkSignatures(root: string): Promise<WalkedSignaturePath[]> {
+  const out: WalkedSignaturePath[] = [];
   const visit = async (rel: string, depth: number): Promise<void> => {
-    for (const d of await readdir(join(root, ...rel.split('/')), { withFileTypes: true })) {
-      const child = `${rel}/${d.name}`;
-      if (d.isDirectory() && depth < 6) await visit(child, depth + 1);
-      else {
-        const st = await lstat(join(root, ...child.split('/')));
-        out.push({ rel: child, mode: modeOf(st), special: isSpecial(st) });
-      }
+    const names = await listLooked(join(root, ...rel.split('/')));
+    if (names === undefined) {
+      out.push({ rel, gone: true });
+      return;
+    }
+    for (const name of names) {
+      const child = `${rel}/${name}`;
+      const st = await lookListed(join(root, ...child.split('/')));
+      if (st === undefined) out.push({ rel: child, gone: true });
+      else if (st.isDirectory() && depth < 6) await visit(child, depth + 1);
+      else out.push({ rel: child, mode: modeOf(st), special: isSpecial(st) });
     }
   };
   const st = await lstat(join(root, SIGNATURES_FOLDER)).catch(() => null);
@@ -263,8 +275,13 @@ async function walkSignatures(root: string): Promise<{ rel: string; mode: string
 async function lintCheckoutSignatures(root: string): Promise<LintReport> {
   const problems: FileProblem[] = [];
   let checked = 0;
-  for (const { rel, mode, special } of await walkSignatures(root)) {
+  for (const walked of await walkSignatures(root)) {
     checked++;
+    if (walked.gone) {
+      problems.push(gone(walked.rel));
+      continue;
+    }
+    const { rel, mode, special } = walked;
     if (special) {
       problems.push(notRegular(rel));
       continue;
@@ -304,6 +321,7 @@ export function hasSidecarIn(paths: ReadonlySet<string>, signed: string): boolea
 async function lintCheckout(root: string): Promise<LintReport> {
   const live: LiveTree = { commit: '', root: [], folders: new Map() };
   const sizes = new Map<string, number>();
+  /** Problems of what the walk found on disk, apart from indexTree's: FIFOs and devices, and paths gone while it ran. */
   const special: FileProblem[] = [];
   for (const name of ['gitbus.yaml', ...LIVE_FOLDERS]) {
     const st = await lstat(join(root, name)).catch(() => null);
@@ -317,17 +335,30 @@ async function lintCheckout(root: string): Promise<LintReport> {
   }
   if (live.root.length === 0) throw new InputError(`${root} is not a bus checkout (no gitbus.yaml or bus folders)`, 'give the root folder of a clone of the bus, or one bus file');
   for (const folder of LIVE_FOLDERS) {
-    if (!live.root.some((e) => e.path === folder && e.type === 'tree')) continue;
+    const at = live.root.findIndex((e) => e.path === folder && e.type === 'tree');
+    if (at < 0) continue;
+    // The checkout may change under lint (another process, a git checkout): a folder or an entry gone since it was
+    // looked at or listed is reported as gone, as a file gone before its read is, and the rest is linted.
+    const names = await listLooked(join(root, folder));
+    if (names === undefined) {
+      live.root.splice(at, 1);
+      special.push(gone(folder));
+      continue;
+    }
     const entries: TreeEntry[] = [];
-    for (const d of await readdir(join(root, folder), { withFileTypes: true })) {
-      const rel = `${folder}/${d.name}`;
-      const st = await lstat(join(root, rel));
+    for (const name of names) {
+      const rel = `${folder}/${name}`;
+      const st = await lookListed(join(root, rel));
+      if (st === undefined) {
+        special.push(gone(rel));
+        continue;
+      }
       if (!st.isFile() && !st.isDirectory() && !st.isSymbolicLink()) {
         special.push(notRegular(rel));
         continue;
       }
       sizes.set(rel, st.size);
-      entries.push({ path: d.name, oid: rel, mode: modeOf(st), type: st.isDirectory() ? 'tree' : 'blob' });
+      entries.push({ path: name, oid: rel, mode: modeOf(st), type: st.isDirectory() ? 'tree' : 'blob' });
     }
     live.folders.set(folder, entries);
   }
@@ -358,7 +389,8 @@ async function lintCheckout(root: string): Promise<LintReport> {
   }
   const sigs = await lintCheckoutSignatures(root);
   const env = await envFilesOnDisk(root);
-  const profiles = envFoldersOf([...env.files.map((f) => f.path), ...env.special]);
+  // A profile whose folder (or a file) the walk found gone is reported, with that problem rather than the check's.
+  const profiles = envFoldersOf([...env.files.map((f) => f.path), ...env.special, ...env.replaced.map((p) => p.path)]);
   problems.push(...withSpecialFiles(await envListingProblems(env.files, profiles, env.read), env.special, profiles, env.replaced));
   return { checked: checked + sigs.checked + profiles.size, problems: [...problems, ...sigs.problems] };
 }

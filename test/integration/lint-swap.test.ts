@@ -89,7 +89,75 @@ describe('lint reads only regular files, judged by what it opened', () => {
       });
     }
   }
+
+  /**
+   * lint's walks list a folder (readdir) and then look at each entry (lstat): an entry removed in between, or a
+   * folder removed or replaced before it is listed, is reported as gone (lint's words for a file gone before its
+   * read) while the rest is linted, never an error that ends the command. The removal is made at the call itself.
+   */
+  const goneEntries: { walk: string; path: string }[] = [
+    { walk: 'a live folder', path: 'handoffs/ok.md' },
+    { walk: 'signatures/', path: 'signatures/handoffs/ok.md.sig' },
+    { walk: 'env/', path: 'env/p1/files/rc' },
+    { walk: 'env/', path: 'env/p1/manifest.yaml' },
+  ];
+  for (const { walk, path } of goneEntries) {
+    it(`${path}, listed by the walk of ${walk} and removed before lint looked at it, is reported gone and the rest linted`, async () => {
+      const abs = join(root, ...path.split('/'));
+      const { result: report, hits } = await onCall('lstat', abs, () => void rmSync(abs), () => lintPath(root));
+      expect(hits, 'the entry was removed in the window').toBe(1);
+      expect(report.problems.filter((p: FileProblem) => p.path === path)).toEqual([isGone(path)]);
+      expect(report.problems.map((p: FileProblem) => p.path)).toContain('handoffs/bad.md');
+    });
+  }
+
+  /** `by`: what takes the folder's place (a file makes its listing fail with ENOTDIR rather than ENOENT). */
+  const goneFolders: { folder: string; target?: string; by?: 'a file' }[] = [
+    { folder: 'handoffs' },
+    { folder: 'handoffs', by: 'a file' },
+    { folder: 'signatures' },
+    { folder: 'signatures/handoffs' },
+    { folder: 'env' },
+    { folder: 'env/p1' },
+    { folder: 'env/p1/files' },
+    { folder: 'env/p1/files', by: 'a file' },
+    { folder: 'env/p1/files', target: 'env/p1/manifest.yaml' },
+  ];
+  for (const { folder, target, by } of goneFolders) {
+    it(`${folder}, ${by ? `replaced by ${by}` : 'removed'} before the walk listed it, is reported gone${target ? ` (lint of ${target})` : ' and the rest linted'}`, async () => {
+      const abs = join(root, ...folder.split('/'));
+      const swap = (): void => {
+        rmSync(abs, { recursive: true });
+        if (by) writeFileSync(abs, 'not a folder\n');
+      };
+      const { result: report, hits } = await onCall('readdir', abs, swap, () => lintPath(join(root, ...(target ?? '.').split('/'))));
+      expect(hits, 'the folder was removed in the window').toBe(1);
+      expect(report.problems.filter((p: FileProblem) => p.path === folder)).toEqual([isGone(folder)]);
+      // What was in it is not known: nothing is said of it (no file the manifest names is "missing").
+      expect(report.problems.filter((p: FileProblem) => p.path.startsWith(`${folder}/`))).toEqual([]);
+      if (!target && folder !== 'handoffs') expect(report.problems.map((p: FileProblem) => p.path)).toContain('handoffs/bad.md');
+    });
+  }
+
+  it('a sidecar linted alone, removed after lintPath looked at it and before its own look, is reported gone', async () => {
+    const path = 'signatures/handoffs/ok.md.sig';
+    const abs = join(root, ...path.split('/'));
+    const { result: report, swaps } = await swapAfterLook(abs, 1, () => undefined, () => lintPath(abs));
+    expect(swaps).toBe(1);
+    expect(report.problems).toEqual([isGone(path)]);
+  });
+
+  // Any other failure is lint's to throw, as its reads throw one (readLooked): what it cannot see is not judged.
+  for (const [call, path] of [['lstat', 'handoffs/ok.md'], ['readdir', 'handoffs'], ['lstat', 'signatures/handoffs/ok.md.sig'], ['readdir', 'env/p1/files'], ['lstat', 'env/p1/files/rc']] as const) {
+    it(`a walk's ${call} of ${path} that fails otherwise (EACCES) ends lint with that error`, async () => {
+      const abs = join(root, ...path.split('/'));
+      const denied = Object.assign(new Error(`EACCES: permission denied, ${call} '${abs}'`), { code: 'EACCES', path: abs });
+      await expect(onCall(call, abs, () => denied, () => lintPath(root))).rejects.toMatchObject({ code: 'EACCES', path: abs });
+    });
+  }
 });
+
+const isGone = (path: string) => ({ path, field: '', reason: 'it is gone: it was removed or renamed after lint looked at it', fix: expect.stringContaining('lint again'), severity: 'error' });
 
 const nodeFs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
 
@@ -121,6 +189,37 @@ async function swapAfterLook<T>(path: string, nth: number, make: (path: string) 
     return { result: await run(), swaps };
   } finally {
     nodeFs.lstat = real;
+    syncBuiltinESMExports();
+  }
+}
+
+/**
+ * Runs `run` with node:fs's `name` wrapped so that its first call on `path` (absolute) first runs `before`, the
+ * change another process would make just then; an error `before` returns is that call's answer instead. Whether
+ * that call was made (1 or 0), so that a test whose window was never reached fails. The same seam as swapAfterLook.
+ */
+async function onCall<T>(name: 'lstat' | 'readdir', path: string, before: () => NodeJS.ErrnoException | void, run: () => Promise<T>): Promise<{ result: T; hits: number }> {
+  const real = nodeFs[name];
+  let calls = 0;
+  let hits = 0;
+  const wrapped = (p: PathLike, ...rest: unknown[]): void => {
+    if (resolve(String(p)) === path && ++calls === 1) {
+      hits++;
+      const err = before();
+      if (err) {
+        const done = rest.pop() as (err: NodeJS.ErrnoException) => void;
+        process.nextTick(done, err);
+        return;
+      }
+    }
+    (real as (...args: unknown[]) => void)(p, ...rest);
+  };
+  (nodeFs as Record<typeof name, unknown>)[name] = wrapped;
+  syncBuiltinESMExports();
+  try {
+    return { result: await run(), hits };
+  } finally {
+    (nodeFs as Record<typeof name, unknown>)[name] = real;
     syncBuiltinESMExports();
   }
 }
