@@ -59,6 +59,23 @@ describe('a small bus, read by commands in processes of their own', () => {
     expect(blobs.filter((oid) => existsSync(loose(oid)))).toEqual([]);
   });
 
+  it('a second claim --next with nothing to claim reads no handoff, claim, card or settings blob either', async () => {
+    const claimNext = async () => {
+      const r = await gitbus(['claim', '--next', '--json'], { home });
+      expect(r.stderr).toMatch(/nothing this node \(alpha\) may claim/);
+      return r;
+    };
+    await claimNext();
+    const blobs = ['handoffs/', 'claims/', 'nodes/', 'gitbus.yaml'].flatMap((p) =>
+      gitCli(['--git-dir', clone, 'ls-tree', 'main', p]).split('\n').filter(Boolean).map((l) => l.split(/\s+/)[2] as string),
+    );
+    expect(blobs).toHaveLength(3 + 1 + 2 + 1);
+    const loose = (oid: string) => join(clone, 'objects', oid.slice(0, 2), oid.slice(2));
+    for (const oid of blobs) if (existsSync(loose(oid))) unlinkSync(loose(oid));
+    await claimNext();
+    expect(blobs.filter((oid) => existsSync(loose(oid)))).toEqual([]);
+  });
+
   it('gitbus.yaml is what its kept parse says, for its blob only', async () => {
     const oid = gitCli(['--git-dir', clone, 'rev-parse', 'main:gitbus.yaml']).trim();
     const build = buildOf(cache('settings.cache'));
