@@ -1,4 +1,4 @@
-import { accessSync, constants, lstatSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, wrapCache, unwrapCache } from './code-cache-file.js';
 import { cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
@@ -93,6 +93,34 @@ export function writeCache(place: CachePlace, data: Buffer, failed: boolean): bo
   pruneKeys(place);
   if (place.variant) pruneVariants(place);
   return true;
+}
+
+/**
+ * What a run does with its cache at exit (the bundle's and the schemas script's alike): writes it when there was
+ * none, it was damaged or V8 refused it, or when it was made by a run that failed and this one did not; else, for a
+ * file of a set of Node options, marks it as used (pruneVariants keeps the ones used last). `ran`: a command's
+ * action ran (a run that only printed help compiled too little to be kept). True when a file was written.
+ */
+export function settleCache(place: CachePlace, found: Found, rejected: boolean, ran: boolean, failed: boolean, data: () => Buffer): boolean {
+  const accepted = found.state === 'found' && !rejected;
+  const due = ran && (accepted ? found.failed && !failed : found.state !== 'unsafe' && found.state !== 'unavailable');
+  if (due) {
+    try {
+      return writeCache(place, data(), failed);
+    } catch {
+      // createCachedData itself failing: no cache, as for any other failure.
+      return false;
+    }
+  }
+  if (accepted && place.variant) {
+    try {
+      const now = new Date();
+      utimesSync(place.file, now, now);
+    } catch {
+      // Pruned by then: written again next time.
+    }
+  }
+  return false;
 }
 
 /** Older keys' folders (other builds, other Node versions) go, but for the few written last. */

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, utimesSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,7 +11,7 @@ export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { hasCrc32 } from './code-cache-file.js';
 import { cacheFolders, readyFolders } from './code-cache-folders.js';
-import { cachePlace, readCache, writeCache } from './code-cache-store.js';
+import { cachePlace, readCache, settleCache } from './code-cache-store.js';
 import { schemasScript, type SchemasState } from './schemas-script.js';
 
 /**
@@ -59,7 +59,10 @@ export interface CodeCacheReport {
   file?: string;
   /** Why the cache folder cannot be used (unsafe, unavailable). */
   reason?: string;
-  /** The schemas script (cli/schemas-script.ts): "unused" when the command read none of its values, else its cache. */
+  /**
+   * The schemas script (cli/schemas-script.ts): "unused" when it did not run (the command read none of its values,
+   * or its bundle holds the schemas, as gitbus-bus.cjs and gitbus.cjs do), else its cache's state.
+   */
   schemas?: SchemasState;
   /** A new cache file of the schemas script was written at exit. */
   schemasWritten?: boolean;
@@ -177,27 +180,11 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   // Where to report, as the process started: a standby's environment becomes its client's (cli/serve/standby.ts).
   const reportTo = env['GITBUS_CODE_CACHE_REPORT'];
   process.once('exit', (code) => {
-    let written = false;
     const failed = code !== 0;
     // A run that ran no command's action (`gitbus status --help`, `gitbus help status`) compiled commander and
     // little else: its cache would make the command start slower for good, so it writes none.
     const ran = module.exports.commandRan?.() === true;
-    const due = ran && (cache === 'accepted' ? found.state === 'found' && found.failed && !failed : true);
-    if (due) {
-      try {
-        written = writeCache(place, script.createCachedData(), failed);
-      } catch {
-        // createCachedData itself failing: no cache, as for any other failure.
-      }
-    } else if (cache === 'accepted' && place.variant) {
-      // The variants of a command are pruned by their time (pruneVariants): this one was just used.
-      try {
-        const now = new Date();
-        utimesSync(place.file, now, now);
-      } catch {
-        // Pruned by then: written again next time.
-      }
-    }
+    const written = settleCache(place, found, cache === 'rejected', ran, failed, () => script.createCachedData());
     const schemasWritten = schemas.atExit(ran, failed);
     report(reportTo, { command, cache, written, bundle: bundleFile(entry), file: place.file, schemas: schemas.state(), schemasWritten, ...(schemas.firstRead() !== undefined ? { schemasBy: schemas.firstRead() } : {}) });
   });
@@ -210,7 +197,6 @@ function runEsm(here: string, env: NodeJS.ProcessEnv, command: string, cache: Co
   if (to) process.once('exit', () => report(to, { command, cache, written: false, ...(reason ? { reason } : {}) }));
   void import(pathToFileURL(join(here, 'gitbus.mjs')).href);
 }
-
 
 // node:vm and node:zlib (crc32, code-cache-file.ts) are loaded when a command runs here, not for one the watcher serves
 // (cli/serve/client.ts).

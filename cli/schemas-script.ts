@@ -1,19 +1,18 @@
-import { readFileSync, utimesSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Script as VmScript } from 'node:vm';
-import { readCache, writeCache, type CachePlace, type Found } from './code-cache-store.js';
+import { readCache, settleCache, type CachePlace, type Found } from './code-cache-store.js';
 import { MAIN_PREFIX, SCHEMAS_FILE, SCHEMAS_ID } from './schemas-script-id.js';
 import { EXIT } from './exit.js';
 
 /**
  * The schemas script (issue 14): zod, yaml and the modules of schemas/ that build zod schemas as they load, which
- * scripts/split-schemas.mjs bundles apart from the command bundles as dist/cli/gitbus-schemas.cjs. In a command
- * bundle each import of them is a stub whose values are getters; the first read of one runs the script, with a
+ * scripts/split-schemas.mjs bundles apart as dist/cli/gitbus-schemas.cjs. In the bundles of status, show and the
+ * hooks (gitbus-read.cjs, gitbus-claude.cjs) each import of them is a stub whose values are getters; the first read of one runs the script, with a
  * code cache of its own per command (`<command>.schemas.bin` beside the bundle's). A command whose caches are warm
  * (a second `status` on a small bus) parses nothing and so never pays for them: ~40 % of the bus bundle, and ~20 ms
  * of every start spent building zod's schema objects (docs/PERFORMANCE.md "The schemas script").
  */
-
 
 /**
  * unused: the command never read a value of the script; the others as the bundle's cache (none, accepted,
@@ -117,23 +116,8 @@ export function schemasScript(o: Options): SchemasScript {
     firstRead: () => firstRead,
     atExit(ran, failed) {
       if (script === undefined || found === undefined) return false;
-      const due = ran && (state === 'accepted' ? found.state === 'found' && found.failed && !failed : state !== 'unsafe' && state !== 'unavailable');
-      if (due) {
-        try {
-          return writeCache(o.place, script.createCachedData(), failed);
-        } catch {
-          return false;
-        }
-      }
-      if (state === 'accepted' && o.place.variant) {
-        try {
-          const now = new Date();
-          utimesSync(o.place.file, now, now);
-        } catch {
-          // Pruned by then: written again next time.
-        }
-      }
-      return false;
+      const ranScript = script;
+      return settleCache(o.place, found, state === 'rejected', ran, failed, () => ranScript.createCachedData());
     },
   };
 }

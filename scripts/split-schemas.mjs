@@ -1,15 +1,15 @@
-// The schemas script (issue 14): zod, yaml and the modules that build zod schemas when they load, bundled apart
-// from the command bundles as dist/cli/gitbus-schemas.cjs, which cli/code-cache.ts runs the first time a command
-// reads one of its values. A `status` whose caches are warm parses no file (docs/PERFORMANCE.md "A small bus parses
-// no YAML") and so never reads, deserializes or initialises them: they were ~40 % of the bus bundle and ~20 ms of
-// every start, most of it zod building ~1,000 schema objects (docs/PERFORMANCE.md "The schemas script").
+// The schemas script (issue 14): zod, yaml and the modules that build zod schemas when they load, bundled apart as
+// dist/cli/gitbus-schemas.cjs, which cli/code-cache.ts runs the first time a command of a split bundle
+// (gitbus-read.cjs, gitbus-claude.cjs: scripts/bundle.mjs SCHEMAS_APART) reads one of its values. A `status` whose
+// caches are warm parses no file (docs/PERFORMANCE.md "A small bus parses no YAML") and so never reads,
+// deserializes or initialises them: they were ~40 % of the bus bundle and ~20 ms of every start, most of it zod
+// building ~1,000 schema objects (docs/PERFORMANCE.md "The schemas script").
 //
-// Which modules: those that import zod (schemas/zod.js or 'zod/...') or yaml in schemas/, those of schemas/ that
-// import one of them (they build their schemas of theirs), and those elsewhere that import zod (they build schemas
-// at their top level). In a command bundle an import of one of them, or of 'yaml', becomes a stub whose values are
-// getters: the first read of one loads the schemas script. Their imports of gitbus's other modules are the command
-// bundle's own (`sharedModules`, exported by the bundle's entry), so that each module has one copy: one class of
-// each error, one of each cache.
+// Which modules: those of schemas/ that import zod (schemas/zod.js or 'zod/...') or yaml, and those of schemas/
+// that import one of them (they build their schemas from theirs). In a split bundle an import of one of them, or
+// of 'yaml', becomes a stub whose values are getters: the first read of one loads the schemas script. Their
+// imports of gitbus's other modules are the bundle's own (`sharedModules`), so that each module has one copy: one
+// class of each error, one of each cache.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -48,11 +48,11 @@ export function splitPlan(dist = 'dist') {
     // whole set) or fail its build. tsconfig.json's rootDir is dist/'s parent.
     if (!existsSync(join(dirname(dist), relative(dist, f)).replace(/\.js$/, '.ts'))) continue;
     const specs = importsOf(f);
-    graph.set(f, { bare: specs.filter((s) => LIBS.test(s)), libs: specs.some((s) => LIBS.test(s)), deps: specs.filter((s) => s.startsWith('.')).map((s) => relative(process.cwd(), resolve(dirname(f), s))) });
+    graph.set(f, { bare: specs.filter((s) => LIBS.test(s)), deps: specs.filter((s) => s.startsWith('.')).map((s) => relative(process.cwd(), resolve(dirname(f), s))) });
   }
   const schemasDir = join(dist, 'schemas') + '/';
   const set = new Set();
-  for (const [f, g] of graph) if (f.startsWith(schemasDir) && g.libs) set.add(f);
+  for (const [f, g] of graph) if (f.startsWith(schemasDir) && g.bare.length > 0) set.add(f);
   // A module of schemas/ that imports one of them builds its schemas from theirs when it loads.
   for (let grew = true; grew; ) {
     grew = false;

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ROOT, gitbus, spawnBounded, type RunResult } from './cli.js';
 import type { CodeCacheReport } from '../../cli/code-cache.js';
+import { bundleFiles } from '../../cli/bundle-identity.js';
 
 /** The files of the package a command runs from: the bin script, the loader, the bundles and the schemas script. */
-export const RUNNABLE_FILES = ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-loader.cjs', 'dist/cli/gitbus.cjs', 'dist/cli/gitbus-bus.cjs', 'dist/cli/gitbus-read.cjs', 'dist/cli/gitbus-claude.cjs', 'dist/cli/gitbus-schemas.cjs'];
+export const RUNNABLE_FILES = ['package.json', 'bin/gitbus.js', 'bin/package.json', 'dist/cli/gitbus-loader.cjs', ...bundleFiles().map((f) => `dist/cli/${f}`)];
 
 /**
  * Runs of the CLI as processes that report what the loader did (GITBUS_CODE_CACHE_REPORT, cli/code-cache.ts), in

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TEST_CACHE_HOME } from './cli.js';
+import { bundleFiles } from '../../cli/bundle-identity.js';
 
 // End-to-end tests run the compiled CLI as separate OS processes; `npm test` builds first.
 export default function setup(): void {
-  for (const built of ['gitbus.mjs', 'gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-read.cjs', 'gitbus-claude.cjs', 'gitbus-schemas.cjs', 'gitbus-loader.cjs']) {
+  for (const built of ['gitbus.mjs', 'gitbus-loader.cjs', ...bundleFiles()]) {
     const cli = fileURLToPath(new URL(`../../dist/cli/${built}`, import.meta.url));
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" (or "npm test", which builds) first`);
   }
