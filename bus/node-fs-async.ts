@@ -10,7 +10,7 @@ import { fs } from './node-fs.js';
 type CallbackFunction = (...args: unknown[]) => void;
 
 /** The node:fs function `name` with a callback, as a function that returns a promise. */
-function viaCallback<F>(name: 'readFile' | 'writeFile' | 'appendFile' | 'mkdir' | 'rm' | 'rename' | 'readdir' | 'lstat' | 'stat' | 'mkdtemp' | 'link' | 'chmod'): F {
+function viaCallback<F>(name: 'readFile' | 'writeFile' | 'appendFile' | 'mkdir' | 'rm' | 'rename' | 'readdir' | 'lstat' | 'stat' | 'mkdtemp' | 'link' | 'chmod' | 'readlink'): F {
   const run = (...args: unknown[]): Promise<unknown> =>
     new Promise((resolve, reject) => {
       (fs[name] as CallbackFunction)(...args, (err: NodeJS.ErrnoException | null, value?: unknown) => (err ? reject(err) : resolve(value)));
@@ -30,6 +30,12 @@ export const stat = viaCallback<typeof fsp.stat>('stat');
 export const mkdtemp = viaCallback<typeof fsp.mkdtemp>('mkdtemp');
 export const link = viaCallback<typeof fsp.link>('link');
 export const chmod = viaCallback<typeof fsp.chmod>('chmod');
+export const readlink = viaCallback<typeof fsp.readlink>('readlink');
+/** The kernel's realpath(3), as node:fs/promises's realpath is: the path the kernel itself names a file by (/proc). */
+export const realpath = (path: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    fs.realpath.native(path, (err, value) => (err ? reject(err) : resolve(value)));
+  });
 
 const load = createRequire(import.meta.url);
 export const open: typeof fsp.open = (...args) => (load('node:fs/promises') as typeof fsp).open(...args);

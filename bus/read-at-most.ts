@@ -38,29 +38,38 @@ export interface ReadAtMostOptions {
 export async function readAtMost(path: string, limit: number, opts: ReadAtMostOptions = {}): Promise<{ bytes: Buffer; more: boolean }> {
   const fh = opts.regularOnly ? await openRegular(path) : await open(path, 'r');
   try {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    while (size <= limit) {
-      const chunk = Buffer.allocUnsafe(Math.min(CHUNK, limit + 1 - size));
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(chunk.subarray(0, bytesRead));
-      size += bytesRead;
-    }
-    return size > limit ? { bytes: Buffer.concat(chunks).subarray(0, limit), more: true } : { bytes: Buffer.concat(chunks), more: false };
+    return await readOpened(fh, limit);
   } finally {
     await fh.close();
   }
 }
 
-type Handle = Awaited<ReturnType<typeof open>>;
+/**
+ * What readAtMost reads of a file already opened, for a caller that checks what it opened before any byte of it is
+ * read (lint, which reads only files of the checkout it walks: lint-disk.ts). The handle is the caller's to close.
+ */
+export async function readOpened(fh: Handle, limit: number): Promise<{ bytes: Buffer; more: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  while (size <= limit) {
+    const chunk = Buffer.allocUnsafe(Math.min(CHUNK, limit + 1 - size));
+    const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+    if (bytesRead === 0) break;
+    chunks.push(chunk.subarray(0, bytesRead));
+    size += bytesRead;
+  }
+  return size > limit ? { bytes: Buffer.concat(chunks).subarray(0, limit), more: true } : { bytes: Buffer.concat(chunks), more: false };
+}
+
+export type Handle = Awaited<ReturnType<typeof open>>;
 
 /**
  * Opened before it is looked at, and judged by what was opened (fstat), so that no check of the path can be
  * outrun: O_NONBLOCK lets the open of a FIFO return at once instead of waiting for a writer, O_NOFOLLOW refuses a
- * link in the last part of the path (ELOOP).
+ * link in the last part of the path (ELOOP). A link in a folder of the path is followed: a caller that must stay
+ * inside a folder checks where the file it opened is (lint-disk.ts). Throws NotRegularFileError for what it refuses.
  */
-async function openRegular(path: string): Promise<Handle> {
+export async function openRegular(path: string): Promise<Handle> {
   let fh: Handle;
   try {
     fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);

@@ -57,6 +57,7 @@ const BY_CODE: Record<string, number> = {
   INVALID_BUS_FILE: EXIT.invalid,
   PATH_OCCUPIED: EXIT.invalid,
   NOT_REGULAR_FILE: EXIT.usage,
+  NOT_IN_CHECKOUT: EXIT.invalid,
   WRITTEN_ONCE: EXIT.conflict,
   MERGE_NOT_PUSHED: EXIT.conflict,
   TASK_ID_TAKEN: EXIT.conflict,

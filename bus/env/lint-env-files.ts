@@ -1,8 +1,8 @@
 import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { lstat } from '../node-fs-async.js';
-import { NotRegularFileError } from '../read-at-most.js';
-import { gone, listLooked, lookListed, readLooked, replaced as replacedProblem } from '../ops/lint-disk.js';
-import { join } from 'node:path';
+import type { Stats } from 'node:fs';
+import { gone, isUnread, listLooked, lookAtCheckout, readLooked, replaced as replacedProblem } from '../ops/lint-disk.js';
+import { pathIn, type Checkout } from '../ops/lint-place.js';
 import type { FileProblem } from '../../schemas/errors.js';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES } from '../../schemas/env-paths.js';
 import { ENV_FOLDER } from '../../schemas/signature-layout.js';
@@ -90,8 +90,10 @@ const MAX_WALKED = 20 * ENV_MAX_FILES;
  * Every file under `<root>/env` on disk as a listing (links as links, never followed), with a reader of their
  * contents: a file larger than a profile's may be is not read, a stand-in one byte over the limit is. `replaced`
  * is filled by `read`: the problems of the files that were gone or no regular file any more when they were opened.
+ * `at`: the checkout as lint found it at its start (lookAtCheckout), or its root, looked at here.
  */
-export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFile[]; read: (oids: string[]) => Promise<Map<string, Uint8Array>>; special: string[]; replaced: FileProblem[] }> {
+export async function envFilesOnDisk(at: Checkout | string): Promise<{ files: EnvListedFile[]; read: (oids: string[]) => Promise<Map<string, Uint8Array>>; special: string[]; replaced: FileProblem[] }> {
+  const co = typeof at === 'string' ? await lookAtCheckout(at) : at;
   const files: EnvListedFile[] = [];
   /** FIFOs, devices, sockets: git stores none, and an open of a FIFO could wait for ever. Listed apart, never opened. */
   const special: string[] = [];
@@ -100,27 +102,26 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
    * and the entries and folders the walk itself found gone (listed, or looked at, and not there when it went on).
    */
   const replaced: FileProblem[] = [];
-  const paths = new Map<string, { abs: string; path: string; size: number; regular: boolean }>();
-  const visit = async (rel: string, depth: number): Promise<void> => {
-    // A folder or an entry removed (or a folder replaced) by another process while the walk runs is reported as
-    // gone, in lint's words for a file gone before its read, and the walk goes on; other failures are thrown.
-    const listed = await listLooked(join(root, ...rel.split('/')));
-    if (listed === undefined) {
-      replaced.push(gone(rel));
+  const paths = new Map<string, { path: string; st: Stats; regular: boolean }>();
+  const visit = async (rel: string, looked: Stats, depth: number): Promise<void> => {
+    // A folder or an entry removed by another process while the walk runs is reported as gone, in lint's words for
+    // a file gone before its read, a folder replaced (by a link out of the checkout) as replaced, and the walk goes
+    // on; other failures are thrown.
+    const listed = await listLooked(co, rel, looked, { sorted: true, max: MAX_WALKED });
+    if (!Array.isArray(listed)) {
+      replaced.push(listed);
       return;
     }
-    for (const name of listed.sort()) {
+    for (const { name, st } of listed) {
       if (paths.size >= MAX_WALKED) return;
       const child = `${rel}/${name}`;
-      const abs = join(root, ...child.split('/'));
-      const st = await lookListed(abs);
       if (st === undefined) {
         replaced.push(gone(child));
         continue;
       }
       if (st.isDirectory()) {
         // readProfile refuses folders nested this deep; one level more is enough for it to say so.
-        if (depth <= ENV_MAX_DEPTH + 6) await visit(child, depth + 1);
+        if (depth <= ENV_MAX_DEPTH + 6) await visit(child, st, depth + 1);
         continue;
       }
       if (!st.isFile() && !st.isSymbolicLink()) {
@@ -130,21 +131,21 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
       const mode = st.isSymbolicLink() ? '120000' : st.mode & 0o111 ? '100755' : '100644';
       const oid = nodeCrypto().createHash('sha1').update(`${child}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).digest('hex');
       files.push({ path: child, mode, oid });
-      paths.set(oid, { abs, path: child, size: st.size, regular: st.isFile() });
+      paths.set(oid, { path: child, st, regular: st.isFile() });
     }
   };
-  const st = await lstat(join(root, ENV_FOLDER)).catch(() => null);
-  if (st?.isDirectory()) await visit(ENV_FOLDER, 1);
+  const st = await lstat(pathIn(co, ENV_FOLDER)).catch(() => null);
+  if (st?.isDirectory()) await visit(ENV_FOLDER, st, 1);
   const read = async (oids: string[]): Promise<Map<string, Uint8Array>> => {
     const out = new Map<string, Uint8Array>();
     for (const oid of oids) {
       const f = paths.get(oid);
       if (!f) continue;
       // A disk image dropped into env/ is reported too large without being read.
-      if (f.size > ENV_MAX_FILE_BYTES) out.set(oid, new Uint8Array(ENV_MAX_FILE_BYTES + 1));
+      if (f.st.size > ENV_MAX_FILE_BYTES) out.set(oid, new Uint8Array(ENV_MAX_FILE_BYTES + 1));
       // A link is never followed (the profile check refuses it by its mode): its target's bytes are not the profile's.
       else if (!f.regular) out.set(oid, new Uint8Array());
-      else out.set(oid, await readRegular(f.abs, f.path));
+      else out.set(oid, await readRegular(f.path, f.st));
     }
     return out;
   };
@@ -155,9 +156,9 @@ export async function envFilesOnDisk(root: string): Promise<{ files: EnvListedFi
    * drops what the profile check says of its path (that its content differs from the manifest, which is not known).
    * Any other failure (EACCES, EIO) is thrown, naming the file, as lint's other reads do: unread bytes are no content.
    */
-  const readRegular = async (abs: string, path: string): Promise<Uint8Array> => {
-    const r = await readLooked(abs, ENV_MAX_FILE_BYTES);
-    if (r instanceof NotRegularFileError) {
+  const readRegular = async (path: string, looked: Stats): Promise<Uint8Array> => {
+    const r = await readLooked(co, path, looked, ENV_MAX_FILE_BYTES);
+    if (isUnread(r)) {
       replaced.push(replacedProblem(path, r));
       return new Uint8Array();
     }

@@ -1,15 +1,23 @@
-import { lstat, readdir } from '../node-fs-async.js';
-import { NotRegularFileError, readAtMost } from '../read-at-most.js';
+import { lstat, readdir, readlink, realpath, stat } from '../node-fs-async.js';
+import { NotRegularFileError, openRegular, readOpened } from '../read-at-most.js';
 import type { Stats } from 'node:fs';
 import type { FileProblem } from '../../schemas/errors.js';
 import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { MAX_SIGNATURE_FILE } from '../trust/sshsig.js';
+import { foldersAbove, foldersHeld, judgeListed, judgeOpened, NotInCheckoutError, pathIn, sameIdentity, type Checkout, type Identity, type Look } from './lint-place.js';
 
 /**
  * How `gitbus lint PATH` reads what it looked at on disk (lint.ts): every file through one open judged by what it
  * found (readLooked), so that nothing put in a file's place after the look (a FIFO, a device, a link) is read or
- * waited on, and the problems of paths that are no regular file or not one any more.
+ * waited on, and only where the checkout holds it (a folder on its path swapped for a link out of the checkout
+ * after the look is not followed into: lint-place.ts); every folder listed only while it is the checkout's
+ * (listLooked); and the problems of paths that are no regular file or not one any more.
  */
+
+/** What lint found in a file's place instead of the file it looked at: never read, each the file's own problem. */
+export type Unread = NotRegularFileError | NotInCheckoutError;
+
+export const isUnread = (x: unknown): x is Unread => x instanceof NotRegularFileError || x instanceof NotInCheckoutError;
 
 /** A path on disk that is no folder, regular file or link (a FIFO, a device, a socket): git stores none, and a read of one may never end. */
 export function notRegular(path: string): FileProblem {
@@ -23,9 +31,23 @@ const GONE = 'nothing';
  * A path that was a regular file when lint looked at it (lstat) and something else when lint opened it: another
  * process put it there in between. Its own problem, since what the look said of it no longer holds.
  */
-export function replaced(path: string, err: NotRegularFileError): FileProblem {
+export function replaced(path: string, err: Unread): FileProblem {
+  if (err instanceof NotInCheckoutError) return moved(path);
   if (err.what === GONE) return gone(path);
   return { path, field: '', reason: `it is not a regular file any more: ${err.what} took its place after lint looked at it, and it was not read`, fix: 'see what put it there (ls -l), then put the regular file back (git checkout restores a committed one) and lint again', severity: 'error' };
+}
+
+/**
+ * A file lint opened somewhere other than where it looked at it: a folder on its path was replaced since (a link
+ * there leads out of the checkout, whose files are all untrusted, and lint reads nothing outside it).
+ */
+function moved(path: string): FileProblem {
+  return { path, field: '', reason: 'it is not where lint looked at it in the checkout any more: a folder on its path, or the file, was replaced after lint looked at it (a symbolic link there would lead out of the checkout), and it was not read', fix: 'see what is on its path (ls -ld each folder of it), put the checkout\'s folders back (git checkout restores committed ones) and lint again', severity: 'error' };
+}
+
+/** A folder that was something else (a link, another folder) at one of lint's looks around its listing: nothing listed is used. */
+export function folderReplaced(path: string): FileProblem {
+  return { path, field: '', reason: 'it is not the folder lint looked at any more: a symbolic link or another folder took its place while lint listed it, and nothing in it was read', fix: 'see what put it there (ls -ld), put the folder back (git checkout restores a committed one) and lint again', severity: 'error' };
 }
 
 /** A path lint found (in a folder's listing, or by a look) that was not there any more when lint went on to it. */
@@ -53,27 +75,98 @@ export async function lookListed(path: string): Promise<Stats | undefined> {
   }
 }
 
-/**
- * The names in a folder a walk of lint looked at: undefined when it is gone since the look (removed, renamed, or
- * something else put in its place), for the walk to report with `gone` and go on; other failures are thrown.
- */
-export async function listLooked(path: string): Promise<string[] | undefined> {
-  try {
-    return await readdir(path);
-  } catch (err) {
-    if (isGoneError(err)) return undefined;
-    throw err;
-  }
+/** The checkout at `root` as lint finds it at its start: the place every file it reads must be in (lint-place.ts). */
+export async function lookAtCheckout(root: string): Promise<Checkout> {
+  const real = await realpath(root);
+  const st = await stat(real);
+  return { root, real, id: { dev: st.dev, ino: st.ino } };
+}
+
+/** An entry of a folder lint listed, with its look: undefined when it was gone before lint looked at it. */
+export interface ListedEntry {
+  name: string;
+  st: Stats | undefined;
 }
 
 /**
- * The first `limit` bytes of a file lint has looked at, judged by what its one open found there rather than by the
- * look: a FIFO (whose open or read could wait for ever), a device or a link (leading out of the checkout) swapped
- * in since the look is returned as the error, unread, for the caller to report with `replaced`.
+ * The entries of a folder a walk of lint looked at (`looked`), each looked at in turn, or the folder's problem: gone
+ * when it is gone since the look (removed, renamed, a file in its place), replaced when a link or another folder was
+ * there at a look just before the listing or at one after the looks at its entries (a listing, and looks, through a
+ * link would be of a folder outside the checkout). Other failures are thrown. `max`: how many entries are looked at,
+ * `sorted` taking them in name order.
  */
-export async function readLooked(path: string, limit: number): Promise<{ bytes: Uint8Array; more: boolean } | NotRegularFileError> {
+export async function listLooked(co: Checkout, rel: string, looked: Look | undefined, opts: { max?: number; sorted?: boolean } = {}): Promise<ListedEntry[] | FileProblem> {
+  const path = pathIn(co, rel);
+  const unlike = (verdict: ReturnType<typeof judgeListed>): FileProblem | undefined => (verdict === 'gone' ? gone(rel) : verdict === 'replaced' ? folderReplaced(rel) : undefined);
+  const before = await lookListed(path);
+  // Never listed through a link: what is outside the checkout is not even named.
+  const early = unlike(judgeListed(looked, before, before));
+  if (early) return early;
+  let names: string[];
   try {
-    return await readAtMost(path, limit, { regularOnly: true });
+    names = await readdir(path);
+  } catch (err) {
+    if (isGoneError(err)) return gone(rel);
+    throw err;
+  }
+  if (opts.sorted) names.sort();
+  const entries: ListedEntry[] = [];
+  for (const name of names.slice(0, opts.max)) entries.push({ name, st: await lookListed(pathIn(co, `${rel}/${name}`)) });
+  return unlike(judgeListed(looked, before, await lookListed(path))) ?? entries;
+}
+
+/** Where the real path of an opened descriptor is read (Linux); elsewhere lint compares identities instead. */
+export const PROC_FD = '/proc/self/fd';
+
+const procAnswers = new Map<string, Promise<boolean>>();
+
+/** Whether `procFd` names opened descriptors here: asked once a process, as /proc does not come and go. */
+function hasProcFd(procFd: string): Promise<boolean> {
+  let answer = procAnswers.get(procFd);
+  if (!answer) procAnswers.set(procFd, (answer = stat(procFd).then((st) => st.isDirectory(), () => false)));
+  return answer;
+}
+
+/** The looks at the checkout's root (stat: it may be given through a link) and each folder above `rel` (lstat). */
+async function looksAbove(co: Checkout, rel: string): Promise<(Stats | undefined)[]> {
+  const looks = [await stat(co.root).catch(ifGone)];
+  for (const folder of foldersAbove(rel)) looks.push(await lstat(pathIn(co, folder)).catch(ifGone));
+  return looks;
+}
+
+const ifGone = (err: unknown): undefined => {
+  if (isGoneError(err)) return undefined;
+  throw err;
+};
+
+/**
+ * The first `limit` bytes of a file lint has looked at (`rel` in the checkout, `looked` its look), judged by what its
+ * one open found there rather than by the look: a FIFO (whose open or read could wait for ever), a device or a link
+ * swapped in since the look is returned as the error, unread, for the caller to report with `replaced`; so is a file
+ * reached through a folder of its path swapped for a link (O_NOFOLLOW guards only the last part). With /proc
+ * (`procFd`, which a test may point where there is none), what was opened is judged by its real path before a byte
+ * of it is read, whatever was swapped when; without, by its identity against the look and the folders above it
+ * looked at before the open and after the read (lint-place.ts foldersHeld), its bytes dropped when they changed.
+ */
+export async function readLooked(co: Checkout, rel: string, looked: Identity, limit: number, procFd = PROC_FD): Promise<{ bytes: Uint8Array; more: boolean } | Unread> {
+  const path = pathIn(co, rel);
+  try {
+    const proc = await hasProcFd(procFd);
+    const before = proc ? [] : await looksAbove(co, rel);
+    const fh = await openRegular(path);
+    try {
+      if (proc) {
+        const opened = await readlink(`${procFd}/${fh.fd}`).catch(() => undefined);
+        const where = opened === undefined ? 'elsewhere' : judgeOpened(co, rel, opened);
+        if (where === 'gone') return new NotRegularFileError(path, GONE);
+        return where === 'here' ? await readOpened(fh, limit) : new NotInCheckoutError(path);
+      }
+      if (!sameIdentity(await fh.stat(), looked)) return new NotInCheckoutError(path);
+      const read = await readOpened(fh, limit);
+      return foldersHeld(co, before, await looksAbove(co, rel)) ? read : new NotInCheckoutError(path);
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
     if (err instanceof NotRegularFileError) return err;
     // Removed or renamed since the look (or a folder on its path): the file's problem, not an internal error.
@@ -83,9 +176,9 @@ export async function readLooked(path: string, limit: number): Promise<{ bytes: 
 }
 
 /** A sidecar's bytes; one over the limit stands for a larger one, which sidecarProblems refuses by its length alone. */
-export async function sidecarBytes(path: string): Promise<Uint8Array | NotRegularFileError> {
-  const read = await readLooked(path, MAX_SIGNATURE_FILE);
-  if (read instanceof NotRegularFileError) return read;
+export async function sidecarBytes(co: Checkout, rel: string, looked: Identity): Promise<Uint8Array | Unread> {
+  const read = await readLooked(co, rel, looked, MAX_SIGNATURE_FILE);
+  if (isUnread(read)) return read;
   return read.more ? new Uint8Array(MAX_SIGNATURE_FILE + 1) : read.bytes;
 }
 
@@ -100,12 +193,12 @@ export function isSpecial(st: { isFile(): boolean; isDirectory(): boolean; isSym
  * whatever its size, as the look found it: bytes it gained since are not read, and its signature then fails as it
  * would for any file changed while it was checked.
  */
-export async function regularBytes(path: string): Promise<Uint8Array | null | undefined | NotRegularFileError> {
-  const st = await lstat(path).catch(() => undefined);
+export async function regularBytes(co: Checkout, rel: string): Promise<Uint8Array | null | undefined | Unread> {
+  const st = await lstat(pathIn(co, rel)).catch(() => undefined);
   if (st === undefined) return undefined;
   if (!st.isFile()) return null;
-  const read = await readLooked(path, Math.max(st.size, MAX_FILE_BYTES));
-  return read instanceof NotRegularFileError ? read : read.bytes;
+  const read = await readLooked(co, rel, st, Math.max(st.size, MAX_FILE_BYTES));
+  return isUnread(read) ? read : read.bytes;
 }
 
 export function modeOf(st: { isSymbolicLink(): boolean; isDirectory(): boolean; mode: number }): string {

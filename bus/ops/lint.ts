@@ -1,6 +1,7 @@
 import { lstat } from '../node-fs-async.js';
-import { NotRegularFileError } from '../read-at-most.js';
-import { gone, isSpecial, listLooked, lookListed, modeOf, notRegular, readLooked, regularBytes, replaced, sidecarBytes } from './lint-disk.js';
+import type { Stats } from 'node:fs';
+import { gone, isSpecial, isUnread, listLooked, lookAtCheckout, lookListed, modeOf, notRegular, readLooked, regularBytes, replaced, sidecarBytes } from './lint-disk.js';
+import { pathIn, type Checkout, type Identity } from './lint-place.js';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
@@ -39,13 +40,16 @@ export async function lintPath(path: string): Promise<LintReport> {
   } catch {
     throw new InputError(`${path} does not exist`, 'give a bus file or the folder of a bus checkout');
   }
-  if (st.isDirectory()) return lintCheckout(path);
+  if (st.isDirectory()) return lintCheckout(await lookAtCheckout(path));
   if (path.endsWith('.sig') && /(^|[\\/])signatures[\\/]/.test(path)) return lintSidecarFile(path);
   // Its path in the checkout, when it is in one: a file of a profile is judged with the rest of its profile.
   const root = checkoutOf(path);
   const inCheckout = root === null ? null : relative(root, resolve(path)).split(sep).join('/');
+  // Read only where it was looked at: in its checkout, or (in none) in its folder (lint-place.ts).
+  const co = await lookAtCheckout(root ?? dirname(resolve(path)));
+  const at = inCheckout ?? basename(path);
   if (root !== null && inCheckout?.startsWith(`${ENV_FOLDER}/`)) {
-    const { files, read, special, replaced } = await envFilesOnDisk(root);
+    const { files, read, special, replaced } = await envFilesOnDisk(co);
     const profiles = envFoldersOf([inCheckout]);
     return { checked: 1, problems: withSpecialFiles(await envListingProblems(files, profiles, read), special, profiles, replaced) };
   }
@@ -55,12 +59,12 @@ export async function lintPath(path: string): Promise<LintReport> {
   if (!st.isFile()) return { checked: 1, problems: [notRegular(shown)] };
   // Main's note of where the archive's shards are: a file gitbus writes, checked for its own format.
   if (inCheckout === ARCHIVE_SHARDS_PATH) {
-    const note = await readLooked(path, MAX_ARCHIVE_SHARDS_FILE);
-    if (note instanceof NotRegularFileError) return { checked: 1, problems: [replaced(inCheckout, note)] };
+    const note = await readLooked(co, at, st, MAX_ARCHIVE_SHARDS_FILE);
+    if (isUnread(note)) return { checked: 1, problems: [replaced(inCheckout, note)] };
     return { checked: 1, problems: archiveShardsProblems(inCheckout, note.bytes, note.more ? Math.max(st.size, MAX_ARCHIVE_SHARDS_FILE + 1) : note.bytes.byteLength) };
   }
   const rel = `${basename(dirname(path))}/${basename(path)}`;
-  const linted = await lintFile(path, basename(path) === 'gitbus.yaml' ? 'gitbus.yaml' : rel, st.size);
+  const linted = await lintFile({ co, rel: at, st }, basename(path) === 'gitbus.yaml' ? 'gitbus.yaml' : rel);
   const { handoff } = linted;
   // A file that is no bus file is named by its whole path (its folder's name is what made it none).
   const problems = parseBusFileKnows(rel) ? linted.problems : linted.problems.map((p) => (p.path === rel ? { ...p, path: inCheckout ?? path } : p));
@@ -106,10 +110,18 @@ function lintParsed(rel: string, content: Uint8Array): { problems: FileProblem[]
   return { problems: [...r.warnings], handoff: { id: r.location.id, path: rel, handoff: r.file.data, body: r.file.body } };
 }
 
-async function lintFile(abs: string, rel: string, size: number): Promise<{ problems: FileProblem[]; handoff?: LintedHandoff }> {
-  if (size > MAX_FILE) return { problems: tooBig(rel, size) };
-  const read = await readLooked(abs, MAX_FILE);
-  if (read instanceof NotRegularFileError) return { problems: [replaced(rel, read)] };
+/** A file lint looked at: `rel` in the checkout `co`, and its look. */
+interface LookedFile {
+  co: Checkout;
+  rel: string;
+  st: Identity & { size: number };
+}
+
+/** `rel`: the file's path as problems name it. */
+async function lintFile(file: LookedFile, rel: string): Promise<{ problems: FileProblem[]; handoff?: LintedHandoff }> {
+  if (file.st.size > MAX_FILE) return { problems: tooBig(rel, file.st.size) };
+  const read = await readLooked(file.co, file.rel, file.st, MAX_FILE);
+  if (isUnread(read)) return { problems: [replaced(rel, read)] };
   if (read.more) return { problems: tooBig(rel, MAX_FILE + 1, true) };
   return lintParsed(rel, read.bytes);
 }
@@ -227,61 +239,64 @@ async function lintListedSignatures(files: readonly ListedFile[], changed: Reado
 async function lintSidecarFile(path: string): Promise<LintReport> {
   const root = checkoutRootOf(path);
   const rel = relative(root, resolve(path)).split(sep).join('/');
+  const co = await lookAtCheckout(root);
   // Looked at once by lintPath already: removed since, it is reported as any file lint found gone.
   const st = await lookListed(path);
   if (st === undefined) return { checked: 1, problems: [gone(rel)] };
   if (isSpecial(st)) return { checked: 1, problems: [notRegular(rel)] };
   const where = classifySignaturePath(rel, modeOf(st));
   const signedRel = where && !isFileProblem(where) ? where.signed : undefined;
-  const signed = signedRel === undefined ? undefined : await regularBytes(join(root, ...signedRel.split('/')));
+  const signed = signedRel === undefined ? undefined : await regularBytes(co, signedRel);
   // The file it signs is a link, a FIFO or a device: that is its problem, and nothing is read through or from it.
   if (signed === null && signedRel !== undefined) return { checked: 1, problems: [notRegular(signedRel)] };
-  if (signed instanceof NotRegularFileError && signedRel !== undefined) return { checked: 1, problems: [replaced(signedRel, signed)] };
-  const content = st.isFile() ? await sidecarBytes(path) : null;
-  if (content instanceof NotRegularFileError) return { checked: 1, problems: [replaced(rel, content)] };
+  if (isUnread(signed) && signedRel !== undefined) return { checked: 1, problems: [replaced(signedRel, signed)] };
+  const content = st.isFile() ? await sidecarBytes(co, rel, st) : null;
+  if (isUnread(content)) return { checked: 1, problems: [replaced(rel, content)] };
   return { checked: 1, problems: sidecarProblems(rel, modeOf(st), content, signed instanceof Uint8Array ? signed : undefined, true) };
 }
 
-/** A path under signatures/ as walkSignatures found it: its mode, or that it was gone when the walk came to it. */
-type WalkedSignaturePath = { rel: string; mode: string; special: boolean; gone?: false } | { rel: string; gone: true };
+/**
+ * A path under signatures/ as walkSignatures found it: its mode and look, or the problem it had when the walk came to
+ * it (gone, or a folder replaced while it was listed).
+ */
+type WalkedSignaturePath = { rel: string; mode: string; special: boolean; st: Stats; problem?: undefined } | { rel: string; problem: FileProblem };
 
 /**
  * Every path under `<root>/signatures`, with its mode, walked on disk without following links. An entry or a folder
- * removed (or a folder replaced) by another process while the walk ran is listed as gone, and the walk goes on.
+ * removed (or a folder replaced) by another process while the walk ran is listed with its problem, and the walk goes on.
  */
-async function walkSignatures(root: string): Promise<WalkedSignaturePath[]> {
+async function walkSignatures(co: Checkout): Promise<WalkedSignaturePath[]> {
   const out: WalkedSignaturePath[] = [];
-  const visit = async (rel: string, depth: number): Promise<void> => {
-    const names = await listLooked(join(root, ...rel.split('/')));
-    if (names === undefined) {
-      out.push({ rel, gone: true });
+  const visit = async (rel: string, looked: Stats, depth: number): Promise<void> => {
+    const entries = await listLooked(co, rel, looked);
+    if (!Array.isArray(entries)) {
+      out.push({ rel, problem: entries });
       return;
     }
-    for (const name of names) {
+    for (const { name, st } of entries) {
       const child = `${rel}/${name}`;
-      const st = await lookListed(join(root, ...child.split('/')));
-      if (st === undefined) out.push({ rel: child, gone: true });
-      else if (st.isDirectory() && depth < 6) await visit(child, depth + 1);
-      else out.push({ rel: child, mode: modeOf(st), special: isSpecial(st) });
+      if (st === undefined) out.push({ rel: child, problem: gone(child) });
+      else if (st.isDirectory() && depth < 6) await visit(child, st, depth + 1);
+      else out.push({ rel: child, mode: modeOf(st), special: isSpecial(st), st });
     }
   };
-  const st = await lstat(join(root, SIGNATURES_FOLDER)).catch(() => null);
-  if (st?.isDirectory()) await visit(SIGNATURES_FOLDER, 1);
-  else if (st) out.push({ rel: SIGNATURES_FOLDER, mode: modeOf(st), special: isSpecial(st) });
+  const st = await lstat(pathIn(co, SIGNATURES_FOLDER)).catch(() => null);
+  if (st?.isDirectory()) await visit(SIGNATURES_FOLDER, st, 1);
+  else if (st) out.push({ rel: SIGNATURES_FOLDER, mode: modeOf(st), special: isSpecial(st), st });
   return out;
 }
 
 /** The sidecars of a checkout: names, and each against the file it signs. */
-async function lintCheckoutSignatures(root: string): Promise<LintReport> {
+async function lintCheckoutSignatures(co: Checkout): Promise<LintReport> {
   const problems: FileProblem[] = [];
   let checked = 0;
-  for (const walked of await walkSignatures(root)) {
+  for (const walked of await walkSignatures(co)) {
     checked++;
-    if (walked.gone) {
-      problems.push(gone(walked.rel));
+    if (walked.problem) {
+      problems.push(walked.problem);
       continue;
     }
-    const { rel, mode, special } = walked;
+    const { rel, mode, special, st } = walked;
     if (special) {
       problems.push(notRegular(rel));
       continue;
@@ -292,16 +307,16 @@ async function lintCheckoutSignatures(root: string): Promise<LintReport> {
     }
     const where = classifySignaturePath(rel, mode);
     const isSidecar = where !== undefined && !isFileProblem(where);
-    const content = isSidecar ? await sidecarBytes(join(root, ...rel.split('/'))) : null;
-    if (content instanceof NotRegularFileError) {
+    const content = isSidecar ? await sidecarBytes(co, rel, st) : null;
+    if (isUnread(content)) {
       problems.push(replaced(rel, content));
       continue;
     }
-    const signed = isSidecar ? await regularBytes(join(root, ...where.signed.split('/'))) : undefined;
+    const signed = isSidecar ? await regularBytes(co, where.signed) : undefined;
     // A signed file that is a link or a FIFO is reported where the checkout's folders are walked, never read here.
     if (signed === null) continue;
     // The walk found it a regular file: that it is no longer one is said here, where it was to be read.
-    if (signed instanceof NotRegularFileError) {
+    if (isUnread(signed)) {
       if (isSidecar) problems.push(replaced(where.signed, signed));
       continue;
     }
@@ -318,9 +333,11 @@ export function hasSidecarIn(paths: ReadonlySet<string>, signed: string): boolea
   return [...paths].some((p) => p.startsWith(prefix) && p.endsWith('.sig'));
 }
 
-async function lintCheckout(root: string): Promise<LintReport> {
+async function lintCheckout(co: Checkout): Promise<LintReport> {
+  const { root } = co;
   const live: LiveTree = { commit: '', root: [], folders: new Map() };
-  const sizes = new Map<string, number>();
+  /** Each path's look, by which its read is judged (readLooked). */
+  const looks = new Map<string, Stats>();
   /** Problems of what the walk found on disk, apart from indexTree's: FIFOs and devices, and paths gone while it ran. */
   const special: FileProblem[] = [];
   for (const name of ['gitbus.yaml', ...LIVE_FOLDERS]) {
@@ -331,24 +348,24 @@ async function lintCheckout(root: string): Promise<LintReport> {
       continue;
     }
     live.root.push({ path: name, oid: name, mode: modeOf(st), type: st.isDirectory() ? 'tree' : 'blob' });
-    sizes.set(name, st.size);
+    looks.set(name, st);
   }
   if (live.root.length === 0) throw new InputError(`${root} is not a bus checkout (no gitbus.yaml or bus folders)`, 'give the root folder of a clone of the bus, or one bus file');
   for (const folder of LIVE_FOLDERS) {
     const at = live.root.findIndex((e) => e.path === folder && e.type === 'tree');
     if (at < 0) continue;
     // The checkout may change under lint (another process, a git checkout): a folder or an entry gone since it was
-    // looked at or listed is reported as gone, as a file gone before its read is, and the rest is linted.
-    const names = await listLooked(join(root, folder));
-    if (names === undefined) {
+    // looked at or listed is reported as gone, as a file gone before its read is, a folder replaced (by a link out
+    // of the checkout) as replaced, and the rest is linted.
+    const listed = await listLooked(co, folder, looks.get(folder));
+    if (!Array.isArray(listed)) {
       live.root.splice(at, 1);
-      special.push(gone(folder));
+      special.push(listed);
       continue;
     }
     const entries: TreeEntry[] = [];
-    for (const name of names) {
+    for (const { name, st } of listed) {
       const rel = `${folder}/${name}`;
-      const st = await lookListed(join(root, rel));
       if (st === undefined) {
         special.push(gone(rel));
         continue;
@@ -357,7 +374,7 @@ async function lintCheckout(root: string): Promise<LintReport> {
         special.push(notRegular(rel));
         continue;
       }
-      sizes.set(rel, st.size);
+      looks.set(rel, st);
       entries.push({ path: name, oid: rel, mode: modeOf(st), type: st.isDirectory() ? 'tree' : 'blob' });
     }
     live.folders.set(folder, entries);
@@ -377,7 +394,10 @@ async function lintCheckout(root: string): Promise<LintReport> {
   const handoffs: LintedHandoff[] = [];
   for (const rel of files) {
     checked++;
-    const r = await lintFile(join(root, rel), rel, sizes.get(rel) ?? 0);
+    // Every file the index lists is one the walk looked at; its read is judged by that look.
+    const st = looks.get(rel);
+    if (!st) continue;
+    const r = await lintFile({ co, rel, st }, rel);
     problems.push(...r.problems);
     if (r.handoff) handoffs.push(r.handoff);
   }
@@ -387,10 +407,12 @@ async function lintCheckout(root: string): Promise<LintReport> {
     const files = index.tasks.get(h.id);
     if (!files?.response && !files?.cancel) problems.push(...handoffProblems(h, (d) => templates.has(d)));
   }
-  const sigs = await lintCheckoutSignatures(root);
-  const env = await envFilesOnDisk(root);
+  const sigs = await lintCheckoutSignatures(co);
+  const env = await envFilesOnDisk(co);
   // A profile whose folder (or a file) the walk found gone is reported, with that problem rather than the check's.
   const profiles = envFoldersOf([...env.files.map((f) => f.path), ...env.special, ...env.replaced.map((p) => p.path)]);
   problems.push(...withSpecialFiles(await envListingProblems(env.files, profiles, env.read), env.special, profiles, env.replaced));
-  return { checked: checked + sigs.checked + profiles.size, problems: [...problems, ...sigs.problems] };
+  // A signed file found moved by the walk's read is found so again by its sidecar's check: said once.
+  const said = new Set(problems.map(problemKey));
+  return { checked: checked + sigs.checked + profiles.size, problems: [...problems, ...sigs.problems.filter((p) => !said.has(problemKey(p)))] };
 }

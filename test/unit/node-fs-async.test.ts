@@ -45,6 +45,9 @@ describe('bus/node-fs-async', () => {
         seen.push(await outcome(impl.rename(join(at, 'a', 'g'), join(at, 'a', 'h'))));
         seen.push(await outcome(impl.rename(join(at, 'a', 'g'), join(at, 'a', 'h'))));
         seen.push(await outcome(impl.mkdtemp(join(at, 'tmp-')).then((p) => p.startsWith(join(at, 'tmp-')))));
+        seen.push(await outcome(impl.readlink(join(at, 'a', 'f'))));
+        seen.push(await outcome(impl.realpath(join(at, 'a', '..', 'a', 'f'))));
+        seen.push(await outcome(impl.realpath(join(at, 'missing'))));
         seen.push(await outcome(impl.rm(join(at, 'a'))));
         seen.push(await outcome(impl.rm(join(at, 'a'), { recursive: true, force: true })));
         seen.push(await outcome(impl.rm(join(at, 'a'), { force: true })));
