@@ -77,6 +77,8 @@ const BY_CODE: Record<string, number> = {
   PROJECT_REMOTE_AWAY: EXIT.remote,
   DISK_FULL: EXIT.local,
   LOCAL_IO: EXIT.local,
+  // A path of a checkout that `lint PATH` may not look at: this machine's permissions, as LOCAL_IO.
+  LINT_UNREADABLE: EXIT.local,
   CLONE_DAMAGED: EXIT.local,
   OBJECT_TOO_LARGE: EXIT.invalid,
   NEVER_RAN: EXIT.conflict,

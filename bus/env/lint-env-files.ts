@@ -1,7 +1,6 @@
 import { nodeCrypto } from '../../schemas/node-crypto.js';
-import { lstat } from '../node-fs-async.js';
 import type { Stats } from 'node:fs';
-import { gone, isUnread, listLooked, lookAtCheckout, readLooked, replaced as replacedProblem } from '../ops/lint-disk.js';
+import { gone, isUnread, listLooked, lookAt, lookAtCheckout, readLooked, replaced as replacedProblem } from '../ops/lint-disk.js';
 import { pathIn, type Checkout } from '../ops/lint-place.js';
 import type { FileProblem } from '../../schemas/errors.js';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, ENV_MAX_FILES } from '../../schemas/env-paths.js';
@@ -106,7 +105,7 @@ export async function envFilesOnDisk(at: Checkout | string): Promise<{ files: En
   const visit = async (rel: string, looked: Stats, depth: number): Promise<void> => {
     // A folder or an entry removed by another process while the walk runs is reported as gone, in lint's words for
     // a file gone before its read, a folder replaced (by a link out of the checkout) as replaced, and the walk goes
-    // on; other failures are thrown.
+    // on; other failures are thrown (LintUnreadableError), env/ itself included.
     const listed = await listLooked(co, rel, looked, { sorted: true, max: MAX_WALKED });
     if (!Array.isArray(listed)) {
       replaced.push(listed);
@@ -134,7 +133,7 @@ export async function envFilesOnDisk(at: Checkout | string): Promise<{ files: En
       paths.set(oid, { path: child, st, regular: st.isFile() });
     }
   };
-  const st = await lstat(pathIn(co, ENV_FOLDER)).catch(() => null);
+  const st = await lookAt(pathIn(co, ENV_FOLDER));
   if (st?.isDirectory()) await visit(ENV_FOLDER, st, 1);
   const read = async (oids: string[]): Promise<Map<string, Uint8Array>> => {
     const out = new Map<string, Uint8Array>();
@@ -154,7 +153,8 @@ export async function envFilesOnDisk(at: Checkout | string): Promise<{ files: En
    * place, before it is read. It is read as the rest of `gitbus lint` reads what it looked at (readLooked), so that
    * it is reported in the same words; the empty stand-in returned then is never judged, since withSpecialFiles
    * drops what the profile check says of its path (that its content differs from the manifest, which is not known).
-   * Any other failure (EACCES, EIO) is thrown, naming the file, as lint's other reads do: unread bytes are no content.
+   * Any other failure (EACCES, EIO) is thrown as LintUnreadableError, naming the file, as lint's other reads do:
+   * unread bytes are no content.
    */
   const readRegular = async (path: string, looked: Stats): Promise<Uint8Array> => {
     const r = await readLooked(co, path, looked, ENV_MAX_FILE_BYTES);

@@ -1,7 +1,7 @@
 import { lstat, readdir, readlink, realpath, stat } from '../node-fs-async.js';
 import { NotRegularFileError, openRegular, readOpened } from '../read-at-most.js';
 import type { Stats } from 'node:fs';
-import type { FileProblem } from '../../schemas/errors.js';
+import { GitbusError, type FileProblem } from '../../schemas/errors.js';
 import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { MAX_SIGNATURE_FILE } from '../trust/sshsig.js';
 import { foldersAbove, foldersHeld, judgeListed, judgeOpened, NotInCheckoutError, pathIn, sameIdentity, type Checkout, type Identity, type Look } from './lint-place.js';
@@ -61,25 +61,85 @@ function isGoneError(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+/** What lint was doing when a path failed it, by the system call that failed. */
+const DOING: Record<string, string> = { lstat: 'look at', stat: 'look at', realpath: 'look at', scandir: 'list', open: 'read', read: 'read', fstat: 'read' };
+
 /**
- * The look (lstat) of an entry a folder walk of lint listed: undefined when it is gone since the listing (another
- * process, a checkout), for the walk to report with `gone` and go on. Any other failure (EACCES, EIO) is thrown, as
- * lint's reads throw it (readLooked): lint does not judge what it cannot see.
+ * A path of the checkout lint must look at, list or read and cannot, for a reason other than its not being there:
+ * lint judges nothing it has not seen, so it stops rather than report the checkout clean (or a file missing) with
+ * a folder or a file left out. Its own class, not LOCAL_IO, whose fix speaks of the bus home and write access.
  */
-export async function lookListed(path: string): Promise<Stats | undefined> {
+export class LintUnreadableError extends GitbusError {
+  readonly code = 'LINT_UNREADABLE';
+  constructor(path: string, err: unknown) {
+    const e = (typeof err === 'object' && err !== null ? err : {}) as NodeJS.ErrnoException;
+    const errno = typeof e.code === 'string' ? e.code : 'EIO';
+    const syscall = typeof e.syscall === 'string' ? e.syscall : 'lstat';
+    const { cause, fix } = unreadable(errno, typeof e.message === 'string' ? e.message : '', path);
+    super(`lint cannot ${DOING[syscall] ?? 'read'} ${path}: ${cause} (${errno}); it stops rather than leave that path out`, fix, { path, syscall, errno });
+  }
+}
+
+/** The cause of a failed look in words, and its fix: permission is the one a person meets, the rest are rare. */
+function unreadable(errno: string, message: string, path: string): { cause: string; fix: string } {
+  const again = 'then lint again';
+  switch (errno) {
+    case 'EACCES':
+    case 'EPERM':
+      return { cause: 'permission denied', fix: `give the user running lint read access to it and to the folders above it (ls -ld ${path}), ${again}` };
+    case 'ELOOP':
+      return { cause: 'a symbolic link on its path leads back to itself', fix: `remove or repair the looping link among the folders of ${path} (ls -l each), ${again}` };
+    case 'ENAMETOOLONG':
+      return { cause: 'its path is longer than this system takes', fix: `lint a checkout at a shorter path (move or clone it nearer /), ${again}` };
+    case 'EMFILE':
+    case 'ENFILE':
+      return { cause: 'too many files are open', fix: `raise the open-file limit (ulimit -n) or close programs holding many files, ${again}` };
+    default: {
+      // Node's message starts `EIO: i/o error, lstat '…'`: the words between the code and the call are the cause.
+      const words = /^[A-Z0-9]+: ([^,]+),/.exec(message)?.[1];
+      return { cause: words ?? 'it could not be read', fix: `check the disk and file system holding ${path} (dmesg may say more), ${again}` };
+    }
+  }
+}
+
+/** `err` as lint's error for `path`, unless it says the path is not there (then undefined, for the caller to say so). */
+function unlessGone(path: string, err: unknown): undefined {
+  if (isGoneError(err)) return undefined;
+  throw asUnreadable(path, err);
+}
+
+/**
+ * A system call's failure as LintUnreadableError; anything else is left as it is: lint's own error (a look at a
+ * folder above a file it reads, which names that folder), or no errno at all (a bug, to show as one).
+ */
+function asUnreadable(path: string, err: unknown): unknown {
+  if (err instanceof GitbusError) return err;
+  return typeof (err as NodeJS.ErrnoException | null)?.code === 'string' ? new LintUnreadableError(path, err) : err;
+}
+
+/**
+ * The look (lstat) of a path lint must judge, found by a walk's listing or named by the checkout's layout
+ * (gitbus.yaml, a live folder, signatures/, env/): undefined when it is not there (or gone since a listing: another
+ * process, a checkout), for the caller to skip or report with `gone` and go on. Any other failure (EACCES, EIO) is
+ * thrown as LintUnreadableError, as lint's reads throw it (readLooked): lint does not judge what it cannot see.
+ */
+export async function lookAt(path: string): Promise<Stats | undefined> {
   try {
     return await lstat(path);
   } catch (err) {
-    if (isGoneError(err)) return undefined;
-    throw err;
+    return unlessGone(path, err);
   }
 }
 
 /** The checkout at `root` as lint finds it at its start: the place every file it reads must be in (lint-place.ts). */
 export async function lookAtCheckout(root: string): Promise<Checkout> {
-  const real = await realpath(root);
-  const st = await stat(real);
-  return { root, real, id: { dev: st.dev, ino: st.ino } };
+  try {
+    const real = await realpath(root);
+    const st = await stat(real);
+    return { root, real, id: { dev: st.dev, ino: st.ino } };
+  } catch (err) {
+    throw isGoneError(err) ? err : asUnreadable(root, err);
+  }
 }
 
 /** An entry of a folder lint listed, with its look: undefined when it was gone before lint looked at it. */
@@ -92,27 +152,44 @@ export interface ListedEntry {
  * The entries of a folder a walk of lint looked at (`looked`), each looked at in turn, or the folder's problem: gone
  * when it is gone since the look (removed, renamed, a file in its place), replaced when a link or another folder was
  * there at a look just before the listing or at one after the looks at its entries (a listing, and looks, through a
- * link would be of a folder outside the checkout). Other failures are thrown. `max`: how many entries are looked at,
- * `sorted` taking them in name order.
+ * link would be of a folder outside the checkout). Other failures of the listing or of a look are thrown as
+ * LintUnreadableError while the folder is still the one looked at; once it is not, they are of whatever took its
+ * place, and the folder's problem is returned instead. `max`: how many entries are looked at, `sorted` taking them
+ * in name order.
  */
 export async function listLooked(co: Checkout, rel: string, looked: Look | undefined, opts: { max?: number; sorted?: boolean } = {}): Promise<ListedEntry[] | FileProblem> {
   const path = pathIn(co, rel);
   const unlike = (verdict: ReturnType<typeof judgeListed>): FileProblem | undefined => (verdict === 'gone' ? gone(rel) : verdict === 'replaced' ? folderReplaced(rel) : undefined);
-  const before = await lookListed(path);
+  const before = await lookAt(path);
   // Never listed through a link: what is outside the checkout is not even named.
   const early = unlike(judgeListed(looked, before, before));
   if (early) return early;
+  // A link swapped in may lead where lint may not read (EACCES): that is the swap, the folder's problem, and lint
+  // goes on; only a failure in the folder still looked at stops it.
+  const failed = async (err: unknown): Promise<FileProblem> => {
+    const swapped = unlike(judgeListed(looked, before, await lookAt(path)));
+    if (swapped) return swapped;
+    throw err;
+  };
   let names: string[];
   try {
     names = await readdir(path);
   } catch (err) {
     if (isGoneError(err)) return gone(rel);
-    throw err;
+    return failed(asUnreadable(path, err));
   }
   if (opts.sorted) names.sort();
   const entries: ListedEntry[] = [];
-  for (const name of names.slice(0, opts.max)) entries.push({ name, st: await lookListed(pathIn(co, `${rel}/${name}`)) });
-  return unlike(judgeListed(looked, before, await lookListed(path))) ?? entries;
+  for (const name of names.slice(0, opts.max)) {
+    let st: Stats | undefined;
+    try {
+      st = await lookAt(pathIn(co, `${rel}/${name}`));
+    } catch (err) {
+      return failed(err);
+    }
+    entries.push({ name, st });
+  }
+  return unlike(judgeListed(looked, before, await lookAt(path))) ?? entries;
 }
 
 /** Where the real path of an opened descriptor is read (Linux); elsewhere lint compares identities instead. */
@@ -129,15 +206,16 @@ function hasProcFd(procFd: string): Promise<boolean> {
 
 /** The looks at the checkout's root (stat: it may be given through a link) and each folder above `rel` (lstat). */
 async function looksAbove(co: Checkout, rel: string): Promise<(Stats | undefined)[]> {
-  const looks = [await stat(co.root).catch(ifGone)];
-  for (const folder of foldersAbove(rel)) looks.push(await lstat(pathIn(co, folder)).catch(ifGone));
+  const looks = [await stat(co.root).catch((err: unknown) => unlessGone(co.root, err))];
+  for (const folder of foldersAbove(rel)) looks.push(await lookAt(pathIn(co, folder)));
   return looks;
 }
 
-const ifGone = (err: unknown): undefined => {
-  if (isGoneError(err)) return undefined;
-  throw err;
-};
+/** Whether the checkout's root and every folder above `rel` are, now, the checkout's folders (none a link). */
+async function foldersStillHeld(co: Checkout, rel: string): Promise<boolean> {
+  const now = await looksAbove(co, rel);
+  return foldersHeld(co, now, now);
+}
 
 /**
  * The first `limit` bytes of a file lint has looked at (`rel` in the checkout, `looked` its look), judged by what its
@@ -171,7 +249,10 @@ export async function readLooked(co: Checkout, rel: string, looked: Identity, li
     if (err instanceof NotRegularFileError) return err;
     // Removed or renamed since the look (or a folder on its path): the file's problem, not an internal error.
     if (isGoneError(err)) return new NotRegularFileError(path, GONE);
-    throw err;
+    // Opened through a folder swapped for a link, a failure (EACCES) is of what the link leads to: the swap is the
+    // file's problem. Only a file still where lint looked at it stops lint (LintUnreadableError).
+    if (!(err instanceof GitbusError) && !(await foldersStillHeld(co, rel))) return new NotInCheckoutError(path);
+    throw asUnreadable(path, err);
   }
 }
 
@@ -191,10 +272,18 @@ export function isSpecial(st: { isFile(): boolean; isDirectory(): boolean; isSym
  * A regular file's bytes; null for anything else there (a link is never followed, a FIFO never read); undefined
  * when nothing is; the error when something else took its place after the look. A signed file is checked whole
  * whatever its size, as the look found it: bytes it gained since are not read, and its signature then fails as it
- * would for any file changed while it was checked.
+ * would for any file changed while it was checked. A path lint cannot look at is thrown (lookAt): taken for no
+ * file, its sidecar would go unchecked and the checkout be reported clean.
  */
 export async function regularBytes(co: Checkout, rel: string): Promise<Uint8Array | null | undefined | Unread> {
-  const st = await lstat(pathIn(co, rel)).catch(() => undefined);
+  let st: Stats | undefined;
+  try {
+    st = await lookAt(pathIn(co, rel));
+  } catch (err) {
+    // A folder on its path that is a link leading to itself: a link, which lint reports and never follows.
+    if (err instanceof LintUnreadableError && err.data['errno'] === 'ELOOP') return null;
+    throw err;
+  }
   if (st === undefined) return undefined;
   if (!st.isFile()) return null;
   const read = await readLooked(co, rel, st, Math.max(st.size, MAX_FILE_BYTES));

@@ -1,6 +1,5 @@
-import { lstat } from '../node-fs-async.js';
 import type { Stats } from 'node:fs';
-import { gone, isSpecial, isUnread, listLooked, lookAtCheckout, lookListed, modeOf, notRegular, readLooked, regularBytes, replaced, sidecarBytes } from './lint-disk.js';
+import { gone, isSpecial, isUnread, listLooked, lookAt, lookAtCheckout, modeOf, notRegular, readLooked, regularBytes, replaced, sidecarBytes } from './lint-disk.js';
 import { pathIn, type Checkout, type Identity } from './lint-place.js';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
@@ -34,12 +33,9 @@ export interface LintReport {
  * checkout of a bus (every live folder, gitbus.yaml and env/). Used by `gitbus lint PATH`.
  */
 export async function lintPath(path: string): Promise<LintReport> {
-  let st;
-  try {
-    st = await lstat(path);
-  } catch {
-    throw new InputError(`${path} does not exist`, 'give a bus file or the folder of a bus checkout');
-  }
+  // Only a path that is not there is a wrong argument: one lint may not look at is said as that (lookAt).
+  const st = await lookAt(path);
+  if (st === undefined) throw new InputError(`${path} does not exist`, 'give a bus file or the folder of a bus checkout');
   if (st.isDirectory()) return lintCheckout(await lookAtCheckout(path));
   if (path.endsWith('.sig') && /(^|[\\/])signatures[\\/]/.test(path)) return lintSidecarFile(path);
   // Its path in the checkout, when it is in one: a file of a profile is judged with the rest of its profile.
@@ -241,7 +237,7 @@ async function lintSidecarFile(path: string): Promise<LintReport> {
   const rel = relative(root, resolve(path)).split(sep).join('/');
   const co = await lookAtCheckout(root);
   // Looked at once by lintPath already: removed since, it is reported as any file lint found gone.
-  const st = await lookListed(path);
+  const st = await lookAt(path);
   if (st === undefined) return { checked: 1, problems: [gone(rel)] };
   if (isSpecial(st)) return { checked: 1, problems: [notRegular(rel)] };
   const where = classifySignaturePath(rel, modeOf(st));
@@ -280,7 +276,7 @@ async function walkSignatures(co: Checkout): Promise<WalkedSignaturePath[]> {
       else out.push({ rel: child, mode: modeOf(st), special: isSpecial(st), st });
     }
   };
-  const st = await lstat(pathIn(co, SIGNATURES_FOLDER)).catch(() => null);
+  const st = await lookAt(pathIn(co, SIGNATURES_FOLDER));
   if (st?.isDirectory()) await visit(SIGNATURES_FOLDER, st, 1);
   else if (st) out.push({ rel: SIGNATURES_FOLDER, mode: modeOf(st), special: isSpecial(st), st });
   return out;
@@ -341,7 +337,9 @@ async function lintCheckout(co: Checkout): Promise<LintReport> {
   /** Problems of what the walk found on disk, apart from indexTree's: FIFOs and devices, and paths gone while it ran. */
   const special: FileProblem[] = [];
   for (const name of ['gitbus.yaml', ...LIVE_FOLDERS]) {
-    const st = await lstat(join(root, name)).catch(() => null);
+    // Taken for absent, a folder lint may not look at would be left out of a report that then says the checkout is
+    // clean (or, for gitbus.yaml, that it is missing): lookAt throws for it instead.
+    const st = await lookAt(join(root, name));
     if (!st) continue;
     if (!st.isFile() && !st.isDirectory() && !st.isSymbolicLink()) {
       special.push(notRegular(name));

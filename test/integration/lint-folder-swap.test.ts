@@ -146,4 +146,37 @@ describe('lint reads and lists nothing through a folder swapped for a link out o
     expect(read).toBeInstanceOf(NotInCheckoutError);
     expect(lstatSync(join(root, 'handoffs')).isDirectory()).toBe(true);
   });
+
+  /**
+   * A link swapped in may lead where lint may not look (EACCES): that failure is of whatever the link leads to, so it
+   * is the swap, the path's problem, and lint goes on; the same failure where the checkout's folders are still in
+   * place ends lint with LINT_UNREADABLE (lint-unreadable.test.ts makes that one with real permissions).
+   */
+  const denied = (call: string, path: string): NodeJS.ErrnoException => Object.assign(new Error(`EACCES: permission denied, ${call} '${path}'`), { code: 'EACCES', path, syscall: call });
+  const failures: { call: 'readdir' | 'lstat' | 'open'; path: string; folder: string; says: 'folder' | 'file' }[] = [
+    { call: 'readdir', path: 'handoffs', folder: 'handoffs', says: 'folder' },
+    { call: 'lstat', path: 'env/p1/files/rc', folder: 'env/p1/files', says: 'folder' },
+    { call: 'open', path: 'handoffs/ok.md', folder: 'handoffs', says: 'file' },
+    { call: 'open', path: 'env/p1/files/rc', folder: 'env/p1', says: 'file' },
+  ];
+  for (const { call, path, folder, says } of failures) {
+    const abs = (): string => join(root, ...path.split('/'));
+    const fail = (swap: boolean) => (): NodeJS.ErrnoException => {
+      if (swap) swapFor(folder)();
+      return denied(call === 'readdir' ? 'scandir' : call, abs());
+    };
+    const lintWith = (swap: boolean) => (call === 'open' ? onOpen(abs(), fail(swap), () => lintPath(root)) : onCall(call, abs(), fail(swap), () => lintPath(root)));
+
+    it(`the ${call} of ${path} failing (EACCES) through ${folder} swapped for a link is the swap's problem, not LINT_UNREADABLE`, async () => {
+      const { result: report, hits } = await lintWith(true);
+      expect(hits).toBe(1);
+      expect(says === 'folder' ? mine(report, folder) : mine(report, path)).toEqual([says === 'folder' ? folderReplaced(folder) : moved(path)]);
+      expect(JSON.stringify(report)).not.toContain(secret);
+      wentOn(report, folder);
+    });
+
+    it(`the ${call} of ${path} failing (EACCES) with ${folder} still in place ends lint with LINT_UNREADABLE naming it`, async () => {
+      await expect(lintWith(false)).rejects.toMatchObject({ code: 'LINT_UNREADABLE', data: { path: abs(), errno: 'EACCES' } });
+    });
+  }
 });

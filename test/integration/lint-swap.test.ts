@@ -147,12 +147,27 @@ describe('lint reads only regular files, judged by what it opened', () => {
     expect(report.problems).toEqual([isGone(path)]);
   });
 
-  // Any other failure is lint's to throw, as its reads throw one (readLooked): what it cannot see is not judged.
-  for (const [call, path] of [['lstat', 'handoffs/ok.md'], ['readdir', 'handoffs'], ['lstat', 'signatures/handoffs/ok.md.sig'], ['readdir', 'env/p1/files'], ['lstat', 'env/p1/files/rc']] as const) {
-    it(`a walk's ${call} of ${path} that fails otherwise (EACCES) ends lint with that error`, async () => {
+  // Any other failure is lint's to throw, as its reads throw one (readLooked): what it cannot see is not judged. The
+  // top-level looks (gitbus.yaml, a live folder, signatures/, env/) too: taken for absent, the folder was left out
+  // of a report that then said the checkout was clean, or gitbus.yaml missing.
+  const failing: { call: 'lstat' | 'readdir'; path: string; errno: 'EACCES' | 'EIO' }[] = [
+    ...(['handoffs/ok.md', 'signatures/handoffs/ok.md.sig', 'env/p1/files/rc'] as const).map((path) => ({ call: 'lstat' as const, path, errno: 'EACCES' as const })),
+    ...(['handoffs', 'env/p1/files'] as const).map((path) => ({ call: 'readdir' as const, path, errno: 'EACCES' as const })),
+    ...(['gitbus.yaml', 'handoffs', 'signatures', 'env'] as const).flatMap((path) => (['EACCES', 'EIO'] as const).map((errno) => ({ call: 'lstat' as const, path, errno }))),
+  ];
+  for (const { call, path, errno } of failing) {
+    it(`a ${call} of ${path} that fails otherwise (${errno}) ends lint with LINT_UNREADABLE naming it`, async () => {
       const abs = join(root, ...path.split('/'));
-      const denied = Object.assign(new Error(`EACCES: permission denied, ${call} '${abs}'`), { code: 'EACCES', path: abs });
-      await expect(onCall(call, abs, () => denied, () => lintPath(root))).rejects.toMatchObject({ code: 'EACCES', path: abs });
+      const denied = Object.assign(new Error(`${errno}: ${errno === 'EIO' ? 'i/o error' : 'permission denied'}, ${call} '${abs}'`), { code: errno, path: abs, syscall: call === 'readdir' ? 'scandir' : call });
+      const err = await onCall(call, abs, () => denied, () => lintPath(root)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'LINT_UNREADABLE', data: { path: abs, errno } });
+      expect((err as Error).message).toContain(errno === 'EIO' ? 'i/o error' : 'permission denied');
+      const { fix } = err as { fix: string };
+      if (errno === 'EIO') expect(fix).toMatch(/^check the disk .*then lint again$/);
+      else expect(fix).toContain(`read access to it and to the folders above it (ls -ld ${abs}), then lint again`);
     });
   }
 });
