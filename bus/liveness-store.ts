@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isDiskFull, writeFileAtomicSync } from './local-io.js';
 import { withLocalLockSync } from './lock.js';
 import { join } from 'node:path';
-import { NO_OBSERVATIONS, observe, type Observations } from './model/liveness.js';
+import { listingLagMs, NO_OBSERVATIONS, observe, type Observations } from './model/liveness.js';
 
 /**
  * What this node has observed of others' heartbeats, kept in its home so that the lease clock survives between
@@ -13,13 +13,18 @@ import { NO_OBSERVATIONS, observe, type Observations } from './model/liveness.js
  */
 export function updateObservations(home: string, refs: ReadonlyMap<string, string>, listedAt: number, leaseMs: number, holding?: ReadonlyMap<string, readonly string[]>): Observations {
   const path = join(home, 'liveness.json');
+  if (listedAt <= 0) return readObservations(home); // nothing listed yet
+  // Most calls fold in what the file holds already: a watcher's wake asks with one listing for its reaping, its
+  // claims and its ranking. That is decided from a read without the lock (the file is replaced whole, so the read
+  // is of one version), and nothing is written: a lock and a write per ask were most of an idle watcher's wake on a
+  // busy bus (issue 14).
+  const seen = foldInto(readObservationsText(home), refs, listedAt, leaseMs, holding);
+  if (seen.text === null) return seen.next;
   return withLocalLockSync(`${path}.lock`, () => {
-    const prev = readObservations(home);
-    if (listedAt <= 0) return prev; // nothing listed yet
-    const next = observe(prev, refs, listedAt, leaseMs, holding);
-    if (next === prev) return prev;
+    const { next, text } = foldInto(readObservationsText(home), refs, listedAt, leaseMs, holding);
+    if (text === null) return next;
     try {
-      writeFileAtomicSync(path, JSON.stringify(next));
+      writeFileAtomicSync(path, text);
     } catch (err) {
       // A full disk must not stop a node from reading the bus; unsaved first sightings are simply made again
       // later, which only delays an expiry (the safe direction).
@@ -29,12 +34,39 @@ export function updateObservations(home: string, refs: ReadonlyMap<string, strin
   });
 }
 
+/**
+ * The observations with one listing folded in, and their text to write: null when the file holds them already, or
+ * differs only by a listing time a moment older (listingLag): the caller decides from `next` all the same.
+ */
+function foldInto(file: string | null, refs: ReadonlyMap<string, string>, listedAt: number, leaseMs: number, holding?: ReadonlyMap<string, readonly string[]>): { next: Observations; text: string | null } {
+  const prev = parseObservations(file);
+  const next = observe(prev, refs, listedAt, leaseMs, holding);
+  if (next === prev) return { next, text: null };
+  const text = JSON.stringify(next);
+  if (text === file) return { next, text: null };
+  const lag = prev.listedAt === null || next.listedAt === null ? Number.POSITIVE_INFINITY : next.listedAt - prev.listedAt;
+  if (lag >= 0 && lag < listingLagMs(leaseMs) && JSON.stringify({ ...next, listedAt: prev.listedAt }) === file) return { next, text: null };
+  return { next, text };
+}
+
 export function readObservations(home: string): Observations {
+  return parseObservations(readObservationsText(home));
+}
+
+function readObservationsText(home: string): string | null {
   try {
-    const parsed: unknown = JSON.parse(readFileSync(join(home, 'liveness.json'), 'utf8'));
+    return readFileSync(join(home, 'liveness.json'), 'utf8');
+  } catch {
+    return null; // first observation, or an unreadable file
+  }
+}
+
+function parseObservations(text: string | null): Observations {
+  try {
+    const parsed: unknown = text === null ? null : JSON.parse(text);
     if (parsed && typeof parsed === 'object' && 'nodes' in parsed && 'listedAt' in parsed) return parsed as Observations;
   } catch {
-    // First observation, or an unreadable file.
+    // An unreadable file.
   }
   // Nothing usable (or the file of an older gitbus, without listing times): every clock starts at the next
   // listing, the safe direction (later expiry).

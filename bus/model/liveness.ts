@@ -100,6 +100,17 @@ export function observationGapMs(leaseMs: number): number {
 }
 
 /**
+ * How far behind this observer's latest listing the listing time in its file may be, when nothing else changed: a
+ * watcher lists the remote several times a wake on a busy bus, and writing the file for each listing was most of a
+ * wake that had nothing to do (issue 14). Far inside the gap (observationGapMs): a later listing is taken for a gap
+ * at most this much sooner than it would be, which only restarts clocks (a later expiry, the safe direction), and a
+ * reader of the file judges a silence at most this much later. Pure.
+ */
+export function listingLagMs(leaseMs: number): number {
+  return Math.min(observationGapMs(leaseMs) / 8, 5_000);
+}
+
+/**
  * Folds one listing of the remote's refs, made at `listedAt` (observer's clock), into what this observer has
  * seen. A listing older than the last one folded in (another process of this node listed meanwhile) changes
  * nothing: it would make values that moved seem to move back.

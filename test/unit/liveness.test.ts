@@ -1,10 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readObservations, updateObservations } from '../../bus/liveness-store.js';
 import { beatFacts } from '../../bus/ops/heartbeat.js';
-import { cardlessNodes, strayHeartbeatRefs, heartbeatRef, livenessOf, NO_OBSERVATIONS, observe, observationGapMs, observedPushes, shownLiveness, type Observations } from '../../bus/model/liveness.js';
+import { cardlessNodes, strayHeartbeatRefs, heartbeatRef, listingLagMs, livenessOf, NO_OBSERVATIONS, observe, observationGapMs, observedPushes, shownLiveness, type Observations } from '../../bus/model/liveness.js';
 
 const refs = (entries: Record<string, string>) => new Map(Object.entries(entries).map(([n, oid]) => [heartbeatRef(n), oid]));
 const LEASE = 6_000;
@@ -81,6 +81,44 @@ describe('an outage is not a death', () => {
       expect(updateObservations(home, new Map(), 0, LEASE)).toEqual(obs);
     } finally {
       rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('liveness.json is written only when a listing changes what it holds beyond a moment of its listing time', () => {
+    const home = mkdtempSync(join(tmpdir(), 'gitbus-liveness-'));
+    const file = join(home, 'liveness.json');
+    const stamp = () => statSync(file, { bigint: true }).ino;
+    const withMain = (beats: Record<string, string>, main: string) => new Map([...refs(beats), ['refs/heads/main', main]]);
+    try {
+      const first = updateObservations(home, withMain({ a: 'x1' }, 'm1'), 50_000, LEASE);
+      const written = stamp();
+      // The same listing again (a wake's reaping, claims and ranking each ask): nothing is written, the same answer.
+      expect(updateObservations(home, withMain({ a: 'x1' }, 'm1'), 50_000, LEASE)).toEqual(first);
+      expect(stamp()).toBe(written);
+      // A later listing that changes nothing else: the caller gets it, the file keeps the older time, no lock is left.
+      const soon = updateObservations(home, withMain({ a: 'x1' }, 'm1'), 50_000 + listingLagMs(LEASE) - 1, LEASE);
+      expect(soon.listedAt).toBe(50_000 + listingLagMs(LEASE) - 1);
+      expect(stamp()).toBe(written);
+      expect(readObservations(home).listedAt).toBe(50_000);
+      expect(existsSync(`${file}.lock`)).toBe(false);
+      // main moved (a push to count against the budget), a heartbeat moved, or the time drifted as far as the lag: written.
+      const moved = updateObservations(home, withMain({ a: 'x1' }, 'm2'), 51_000, LEASE);
+      expect(readObservations(home)).toEqual(moved);
+      expect(moved.main?.changes).toEqual([51_000]);
+      const beat = updateObservations(home, withMain({ a: 'x2' }, 'm2'), 52_000, LEASE);
+      expect(readObservations(home)).toEqual(beat);
+      const late = updateObservations(home, withMain({ a: 'x2' }, 'm2'), 52_000 + listingLagMs(LEASE), LEASE);
+      expect(readObservations(home)).toEqual(late);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('the listing time in liveness.json lags by far less than the gap that restarts the clocks', () => {
+    for (const lease of [3_000, 60_000, 300_000, 3_600_000]) {
+      expect(listingLagMs(lease)).toBeLessThanOrEqual(observationGapMs(lease) / 8);
+      expect(listingLagMs(lease)).toBeLessThanOrEqual(5_000);
+      expect(listingLagMs(lease)).toBeGreaterThan(0);
     }
   });
 
