@@ -121,7 +121,10 @@ export class BusRepo {
       }
     } else if (!(await this.hasObject(remote))) {
       const direct = await this.directRemote();
-      const copied = direct !== null && (await whileRemoteExists(direct, () => directFetch(direct, this.gitdir, remote, (oid) => this.hasObject(oid))));
+      // Whether the clone may hold packs is asked once per fetch, not for each of its new objects.
+      let packed: boolean | undefined;
+      const has = async (oid: string): Promise<boolean> => existsSync(loosePath(this.gitdir, oid)) || ((packed ??= mayHavePackedObjects(this.gitdir)) && (await this.hasObject(oid)));
+      const copied = direct !== null && (await whileRemoteExists(direct, () => directFetch(direct, this.gitdir, remote, has)));
       if (!copied) {
         // Not the archive: this clone holds only the parts of it it read (bus/archive/source.ts).
         const haves = [await this.localHead(MAIN)].filter((o): o is string => o !== null);
@@ -293,7 +296,7 @@ export class BusRepo {
 
   /** Whether the clone holds `oid` (loose or packed). */
   async hasObject(oid: string): Promise<boolean> {
-    if (existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) return true;
+    if (existsSync(loosePath(this.gitdir, oid))) return true;
     // Not loose: it can only be in a pack. gitbus's clones keep none (fetched packs are exploded), so the usual
     // answer needs no isomorphic-git (issue 14: a `status` after another node's push would load it for nothing).
     if (!mayHavePackedObjects(this.gitdir)) return false;
@@ -308,6 +311,10 @@ export class BusRepo {
   async close(): Promise<void> {
     await this.transport.close();
   }
+}
+
+function loosePath(gitdir: string, oid: string): string {
+  return join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
 }
 
 /** Whether a clone may hold objects other than loose ones: a pack, or alternates (a clone made by hand). */

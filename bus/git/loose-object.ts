@@ -19,8 +19,11 @@ export async function writeLooseObject(fs: typeof NodeFs, gitdir: string, type: 
   return (await writeLooseObjectIfNew(fs, gitdir, type, content)).oid;
 }
 
-/** writeLooseObject, saying whether the object was new (`created`) or already in the clone. */
-export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, type: GitObjectType, content: Uint8Array): Promise<{ oid: string; created: boolean }> {
+/**
+ * writeLooseObject, saying whether the object was new (`created`) or already in the clone, and when new the file's
+ * bytes (`deflated`): a push to a local remote copies them rather than deflate the object a second time.
+ */
+export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, type: GitObjectType, content: Uint8Array): Promise<{ oid: string; created: boolean; deflated?: Buffer }> {
   const header = Buffer.from(`${type} ${content.length}\0`, 'latin1');
   const oid = gitObjectId(type, content);
   const dir = join(gitdir, 'objects', oid.slice(0, 2));
@@ -49,7 +52,7 @@ export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, t
     }
     throw err;
   }
-  return { oid, created: true };
+  return { oid, created: true, deflated: bytes };
 }
 
 /**

@@ -7,6 +7,11 @@ import type { TreeEntry } from './objects.js';
 export interface GitObject {
   type: 'blob' | 'tree' | 'commit';
   content: Uint8Array;
+  /**
+   * Its id and its loose file's bytes, when a commit of this node wrote it (bus/store/objects.ts): a push to a
+   * local remote copies the file as it is, rather than deflate the object again.
+   */
+  loose?: { oid: string; deflated: Uint8Array };
 }
 
 /** Git sorts tree entries by name, comparing a subtree's name as if it ended in "/". */

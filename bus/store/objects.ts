@@ -1,6 +1,6 @@
 import { PathOccupiedError, WrittenOnceError } from '../errors.js';
 import { fs } from '../node-fs.js';
-import { gitObjectId, writeLooseObject } from '../git/loose-object.js';
+import { gitObjectId, writeLooseObjectIfNew } from '../git/loose-object.js';
 import { decodeTree, encodeCommit, encodeTree, type GitObject } from './encode.js';
 import { readLoose, readLooseUpTo } from './loose-read.js';
 import { CloneDamagedError } from '../local-io.js';
@@ -137,9 +137,9 @@ class Writer {
   readonly objects: GitObject[] = [];
   constructor(private readonly gitdir: string) {}
   async write(obj: GitObject): Promise<string> {
-    const oid = await writeLooseObject(fs, this.gitdir, obj.type, obj.content);
+    const { oid, deflated } = await writeLooseObjectIfNew(fs, this.gitdir, obj.type, obj.content);
     this.oids.push(oid);
-    this.objects.push(obj);
+    this.objects.push(deflated ? { ...obj, loose: { oid, deflated } } : obj);
     return oid;
   }
 }

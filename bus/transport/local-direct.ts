@@ -6,9 +6,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { PushRejectedError } from '../git/push-errors.js';
-import { makeFanOutDir, writeLooseObject, type GitObjectType } from '../git/loose-object.js';
+import { gitObjectId, makeFanOutDir, writeLooseObject, type GitObjectType } from '../git/loose-object.js';
 import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
-import { readRefsFromDisk } from './read-refs.js';
+import { readRefFromDisk } from './read-refs.js';
 import { RemoteNotFoundError } from './errors.js';
 import { StaleLockJudge } from '../stale-lock.js';
 import { ObjectTooLargeError } from '../local-io.js';
@@ -73,7 +73,7 @@ const staleLocks = new StaleLockJudge(STALE_LOCK_MS);
 
 export async function directPush(
   remote: string,
-  args: { ref: string; oldOid: string; newOid: string; objects: readonly { type: GitObjectType; content: Uint8Array }[] },
+  args: { ref: string; oldOid: string; newOid: string; objects: readonly { type: GitObjectType; content: Uint8Array; loose?: { oid: string; deflated: Uint8Array } }[] },
   judge: StaleLockJudge = staleLocks,
 ): Promise<void> {
   const { ref, oldOid, newOid } = args;
@@ -90,7 +90,10 @@ export async function directPush(
 async function pushNow(remote: string, args: Parameters<typeof directPush>[1], judge: StaleLockJudge): Promise<void> {
   const { ref, oldOid, newOid } = args;
   // Objects first: once the ref moves, everything it names must already be there.
-  for (const o of args.objects) await writeLooseObject(fs, remote, o.type, o.content);
+  for (const o of args.objects) {
+    if (o.loose) copyRawObject(remote, o.loose.oid, o.loose.deflated);
+    else await writeLooseObject(fs, remote, o.type, o.content);
+  }
   const refPath = join(remote, ...ref.split('/'));
   const lockPath = `${refPath}.lock`;
   // Synchronous: the lock is held for a few file operations, and sync calls are several times faster here.
@@ -104,7 +107,7 @@ async function pushNow(remote: string, args: Parameters<typeof directPush>[1], j
   }
   let renamed = false;
   try {
-    const current = (await readRefsFromDisk(remote)).get(ref) ?? ZERO_OID;
+    const current = (await readRefFromDisk(remote, ref)) ?? ZERO_OID;
     if (current !== oldOid) throw stale(ref, remote, `${ref} is at ${current} but expected ${oldOid}`);
     fs.renameSync(lockPath, refPath);
     renamed = true;
@@ -233,7 +236,7 @@ function stale(ref: string, remote: string, reason: string): PushRejectedError {
 export async function directFetch(remote: string, local: string, want: string, has: (oid: string) => Promise<boolean>): Promise<boolean> {
   // The new commits, found newest first by following parents until known ones; written oldest first, so a
   // commit is only ever present together with its history.
-  const chain: { oid: string; type: GitObjectType; content: Buffer; tree: string }[] = [];
+  const chain: { oid: string; raw: Buffer; tree: string }[] = [];
   const seen = new Set<string>();
   const stack = [want];
   while (stack.length > 0) {
@@ -245,7 +248,7 @@ export async function directFetch(remote: string, local: string, want: string, h
     const head = obj.content.toString('latin1', 0, Math.min(obj.content.length, 4096));
     const tree = /^tree ([0-9a-f]{40})/m.exec(head)?.[1];
     if (!tree) return false;
-    chain.push({ oid, type: 'commit', content: obj.content, tree });
+    chain.push({ oid, raw: obj.raw, tree });
     for (const m of head.matchAll(/^parent ([0-9a-f]{40})/gm)) if (m[1]) stack.push(m[1]);
   }
   const done = new Set<string>();
@@ -272,18 +275,24 @@ export async function directFetch(remote: string, local: string, want: string, h
         i = nulAt + 21;
       }
     }
-    await writeLooseObject(fs, local, obj.type, obj.content);
+    copyRawObject(local, oid, obj.raw);
     done.add(oid);
     return true;
   };
   for (const commit of chain.reverse()) {
     if (!(await copyTree(commit.tree))) return false;
-    await writeLooseObject(fs, local, 'commit', commit.content);
+    copyRawObject(local, commit.oid, commit.raw);
   }
   return true;
 }
 
-function readObject(gitdir: string, oid: string): { type: GitObjectType; content: Buffer } | null {
+/**
+ * A commit or tree of the remote, inflated to be walked, with the file's bytes as the remote stores them: those are
+ * what the clone gets (deflating them again cost a watcher woken by every push of a busy bus a third of its CPU,
+ * issue 14). Null, as for an object that is not loose there, when its content is not what its name says: the
+ * caller then fetches through git, which says what is wrong, rather than a damaged object entering the clone.
+ */
+function readObject(gitdir: string, oid: string): { type: GitObjectType; content: Buffer; raw: Buffer } | null {
   const raw = readRaw(gitdir, oid);
   if (!raw) return null;
   // A commit or tree is small; one that claims more is refused by name before anything is inflated.
@@ -292,11 +301,14 @@ function readObject(gitdir: string, oid: string): { type: GitObjectType; content
   if (h.size > MAX_OBJECT_BYTES) throw new ObjectTooLargeError(gitdir, oid, h.size, MAX_OBJECT_BYTES);
   const data = inflateSync(raw, { maxOutputLength: h.size + h.headerBytes });
   const nul = data.indexOf(0);
-  return { type: data.toString('latin1', 0, data.indexOf(0x20)) as GitObjectType, content: data.subarray(nul + 1) };
+  const type = data.toString('latin1', 0, data.indexOf(0x20)) as GitObjectType;
+  const content = data.subarray(nul + 1);
+  if (gitObjectId(type, content) !== oid) return null;
+  return { type, content, raw };
 }
 
 /** Writes a loose object's file as it is (temp file, then rename, as writeLooseObject does). */
-function copyRawObject(local: string, oid: string, raw: Buffer): void {
+function copyRawObject(local: string, oid: string, raw: Uint8Array): void {
   const dir = join(local, 'objects', oid.slice(0, 2));
   const path = join(dir, oid.slice(2));
   if (fs.existsSync(path)) return;

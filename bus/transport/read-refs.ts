@@ -30,6 +30,19 @@ export async function readRefsFromDisk(gitdir: string): Promise<Map<string, stri
   return out;
 }
 
+/**
+ * One ref's commit as readRefsFromDisk would give it, without listing every ref: a push's compare-and-swap reads
+ * only the ref it moves (a bus's heartbeat refs made that listing most of a direct push, issue 14). Its loose file
+ * first, then packed-refs, in the order and for the reason above; a loose value that is not an oid (a symbolic ref,
+ * junk) is left to the full read.
+ */
+export async function readRefFromDisk(gitdir: string, ref: string): Promise<string | undefined> {
+  const loose = await readRefFile(join(gitdir, ...ref.split('/')));
+  if (loose === undefined) return (await readPackedRefs(gitdir)).get(ref);
+  if (OID_RE.test(loose)) return loose;
+  return (await readRefsFromDisk(gitdir)).get(ref);
+}
+
 function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -52,7 +65,8 @@ async function readRefFile(path: string): Promise<string | undefined> {
     return readFileSync(path, 'utf8').trim();
   } catch (err) {
     // Deleted between readdir and read (a ref being removed or packed): it is simply not there.
-    if (isCode(err, 'ENOENT') || isCode(err, 'EISDIR')) return undefined;
+    // ENOTDIR: a folder of the ref's path is a file (readRefFromDisk's path, which no listing gave).
+    if (isCode(err, 'ENOENT') || isCode(err, 'EISDIR') || isCode(err, 'ENOTDIR')) return undefined;
     throw err;
   }
 }

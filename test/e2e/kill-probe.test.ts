@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, execFile, execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, rmSync, utimesSync, watch as fsWatch, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, rmSync, utimesSync, watch as fsWatch, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, gitbus, gitCli, json, ROOT, TEST_CACHE_HOME, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -131,14 +131,19 @@ interface Status {
 }
 
 /**
- * Makes the remote's packed-refs a FIFO (main stays a loose ref, so an empty packed-refs is the truth) and starts a
- * CLI process that reads it at every listing of the remote and under the ref lock. The returned `feed` lets it read
- * (an empty file) until `until` holds; the process then blocks at its next read and is killed.
+ * Makes the remote's packed-refs a FIFO and starts a CLI process that reads it at every listing of the remote. It is
+ * fed (an empty file: main stays a loose ref) until `until` holds; the process then blocks at its next read and is
+ * killed. With `packedMain`, main is packed-refs' only line (its loose file moved there, and put back after): a push
+ * under the ref lock reads packed-refs then too, where a loose main would be all it reads.
  */
-async function killAtRead(remote: string, home: string, args: string[], until_: () => boolean): Promise<void> {
+async function killAtRead(remote: string, home: string, args: string[], until_: () => boolean, packedMain = false): Promise<void> {
   const fifo = join(remote, 'packed-refs');
+  const mainFile = join(remote, 'refs', 'heads', 'main');
+  const main = packedMain ? gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim() : '';
   rmSync(fifo, { force: true });
   execFileSync('mkfifo', [fifo]);
+  if (packedMain) rmSync(mainFile);
+  const feed = Buffer.from(packedMain ? `${main} refs/heads/main\n` : '');
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, GITBUS_HOME: home, XDG_CACHE_HOME: TEST_CACHE_HOME }, stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.on('close', () => r()));
   try {
@@ -147,7 +152,12 @@ async function killAtRead(remote: string, home: string, args: string[], until_: 
       // empty file.
       for (let i = 0; i < 20 && !until_(); i++) {
         try {
-          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+          const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+          try {
+            if (feed.length > 0) writeSync(fd, feed);
+          } finally {
+            closeSync(fd);
+          }
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
         }
@@ -159,6 +169,7 @@ async function killAtRead(remote: string, home: string, args: string[], until_: 
     child.kill('SIGKILL');
     await exited;
     rmSync(fifo, { force: true });
+    if (packedMain && !existsSync(mainFile)) writeFileSync(mainFile, `${main}\n`);
   }
 }
 
@@ -315,13 +326,13 @@ describe('kill -9 probe', () => {
   }, 300_000);
 
   it('a dispatch killed while it holds the remote\'s ref lock does not hold up the next push', async () => {
-    // The lock of a direct push is held for a few file operations: to kill a process exactly there, it is fed
-    // the remote's packed-refs until it has taken refs/heads/main.lock and reads packed-refs under it.
+    // The lock of a direct push is held for a few file operations: to kill a process exactly there, main is
+    // packed and it is fed the remote's packed-refs until it has taken refs/heads/main.lock and reads them under it.
     const bus = await makeBus({ node: 'boss' });
     cleanups.push(bus.cleanup);
     const boss = bus.home('boss');
     const lock = join(bus.remote, 'refs', 'heads', 'main.lock');
-    await killAtRead(bus.remote, boss, ['dispatch', 'held the lock', '--json', '--no-git'], () => existsSync(lock));
+    await killAtRead(bus.remote, boss, ['dispatch', 'held the lock', '--json', '--no-git'], () => existsSync(lock), true);
     expect(existsSync(lock), 'the killed dispatch left the lock').toBe(true);
     const marks = () => readdirSync(bus.remote).filter((n) => n.startsWith('gitbus-reflock.'));
     // The lock's other name says whose it was (bus/transport/local-direct.ts).

@@ -175,6 +175,59 @@ describe('direct access to a local bare remote (no git process)', () => {
     expect(await directFetch(remote, local, packed, has)).toBe(false);
   });
 
+  it('copies commits and trees as the remote stores them, after checking each is what its name says', async () => {
+    const { dir, remote, local } = await setup();
+    // Not the compression node:zlib uses: a copy is told from an object deflated again.
+    gitCli(['--git-dir', remote, 'config', 'core.looseCompression', '1']);
+    const work = join(dir, 'work');
+    gitCli(['clone', '-q', remote, work]);
+    mkdirSync(join(work, 'handoffs'));
+    writeFileSync(join(work, 'handoffs', 'a.md'), 'a');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'one'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const tip = gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim();
+    const objectFile = (gitdir: string, oid: string) => join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+    const has = async (oid: string) => existsSync(objectFile(local, oid));
+    expect(await directFetch(remote, local, tip, has)).toBe(true);
+    for (const rev of ['main', 'main^{tree}', 'main:handoffs', 'main:handoffs/a.md']) {
+      const oid = gitCli(['--git-dir', remote, 'rev-parse', rev]).trim();
+      expect(fs.readFileSync(objectFile(local, oid))).toEqual(fs.readFileSync(objectFile(remote, oid)));
+    }
+
+    // A tree whose file holds another tree (the remote's disk, or someone with write access to it): not copied under
+    // the name it does not have; the fetch declines, for git's upload-pack to say what is wrong.
+    writeFileSync(join(work, 'handoffs', 'b.md'), 'b');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'two'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const two = gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim();
+    const folder = gitCli(['--git-dir', remote, 'rev-parse', 'main:handoffs']).trim();
+    const other = gitCli(['--git-dir', remote, 'rev-parse', 'main~1:handoffs']).trim();
+    fs.chmodSync(objectFile(remote, folder), 0o644);
+    fs.copyFileSync(objectFile(remote, other), objectFile(remote, folder));
+    expect(await directFetch(remote, local, two, has)).toBe(false);
+    expect(existsSync(objectFile(local, folder))).toBe(false);
+    expect(existsSync(objectFile(local, two))).toBe(false);
+  });
+
+  it("a push writes each object's file as the clone stores it, and moves one ref among many without listing them", async () => {
+    const { remote, local, store } = await setup();
+    for (let i = 0; i < 50; i++) gitCli(['--git-dir', remote, 'update-ref', `refs/gitbus/heartbeats/n${i}`, gitCli(['--git-dir', remote, 'hash-object', '-w', '-t', 'blob', '--stdin'], undefined, `${i}`).trim()]);
+    const c1 = await buildCommit(store, { parent: null, changes: [{ path: 'handoffs/a.md', content: 'a' }], message: 'one', author });
+    await directPush(remote, { ref: 'refs/heads/main', oldOid: ZERO, newOid: c1.oid, objects: c1.objects });
+    expect(c1.objects.every((o) => o.loose !== undefined)).toBe(true);
+    for (const oid of c1.newOids) expect(fs.readFileSync(join(remote, 'objects', oid.slice(0, 2), oid.slice(2)))).toEqual(fs.readFileSync(join(local, 'objects', oid.slice(0, 2), oid.slice(2))));
+    // An object the clone had already (no file bytes of this commit's) is deflated for the remote as before.
+    const c2 = await buildCommit(store, { parent: c1.oid, changes: [{ path: 'handoffs/b.md', content: 'a' }], message: 'two', author });
+    expect(c2.objects.filter((o) => o.loose === undefined).length).toBe(1);
+    await directPush(remote, { ref: 'refs/heads/main', oldOid: c1.oid, newOid: c2.oid, objects: c2.objects });
+    const stale = await directPush(remote, { ref: 'refs/heads/main', oldOid: c1.oid, newOid: c2.oid, objects: [] }).catch((e: unknown) => e);
+    expect(stale).toBeInstanceOf(PushRejectedError);
+    expect(gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim()).toBe(c2.oid);
+    expect(() => gitCli(['--git-dir', remote, 'fsck', '--strict', '--no-progress'])).not.toThrow();
+  });
+
   it('a remote that vanishes after first use is an error, never an empty repository, and is never recreated', async () => {
     const { remote, store } = await setup();
     const { LocalTransport } = await import('../../bus/transport/local.js');
