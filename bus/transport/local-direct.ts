@@ -289,8 +289,10 @@ export async function directFetch(remote: string, local: string, want: string, h
 /**
  * A commit or tree of the remote, inflated to be walked, with the file's bytes as the remote stores them: those are
  * what the clone gets (deflating them again cost a watcher woken by every push of a busy bus a third of its CPU,
- * issue 14). Null, as for an object that is not loose there, when its content is not what its name says: the
- * caller then fetches through git, which says what is wrong, rather than a damaged object entering the clone.
+ * issue 14). Null, as for an object that is not loose there, when the file is not git's encoding of what its name
+ * says: the caller then fetches through git, which says what is wrong, rather than a damaged object entering the
+ * clone. The content's hash alone does not show that: the bytes copied are the file's, so a header that misstates
+ * the size (the clone's reader calls that damaged) or bytes after the stream (git does) would be copied with it.
  */
 function readObject(gitdir: string, oid: string): { type: GitObjectType; content: Buffer; raw: Buffer } | null {
   const raw = readRaw(gitdir, oid);
@@ -299,10 +301,20 @@ function readObject(gitdir: string, oid: string): { type: GitObjectType; content
   const h = looseHeader(raw);
   if (!h) return null;
   if (h.size > MAX_OBJECT_BYTES) throw new ObjectTooLargeError(gitdir, oid, h.size, MAX_OBJECT_BYTES);
-  const data = inflateSync(raw, { maxOutputLength: h.size + h.headerBytes });
-  const nul = data.indexOf(0);
-  const type = data.toString('latin1', 0, data.indexOf(0x20)) as GitObjectType;
-  const content = data.subarray(nul + 1);
+  let data: Buffer;
+  let consumed: number;
+  try {
+    // `info`: how much of the file the stream took, to tell bytes after it.
+    const out = inflateSync(raw, { maxOutputLength: h.size + h.headerBytes, info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    data = out.buffer;
+    consumed = out.engine.bytesWritten;
+  } catch {
+    return null; // cut short, or more content than its header says
+  }
+  if (consumed !== raw.length || data.length !== h.size + h.headerBytes) return null;
+  const type = h.type as GitObjectType;
+  const content = data.subarray(h.headerBytes);
+  if (!data.subarray(0, h.headerBytes).equals(Buffer.from(`${type} ${content.length}\0`, 'latin1'))) return null; // "tree 012": not git's
   if (gitObjectId(type, content) !== oid) return null;
   return { type, content, raw };
 }

@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { createHash } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { directAccessBlocker, directFetch, directPush, sweepRefLockMarks, whileRemoteExists } from '../../bus/transport/local-direct.js';
 import { PushRejectedError } from '../../bus/git/push-errors.js';
@@ -209,6 +211,39 @@ describe('direct access to a local bare remote (no git process)', () => {
     expect(await directFetch(remote, local, two, has)).toBe(false);
     expect(existsSync(objectFile(local, folder))).toBe(false);
     expect(existsSync(objectFile(local, two))).toBe(false);
+  });
+
+  it("a commit or tree whose file is not git's encoding of what its name says is not copied, however its content hashes", async () => {
+    const { remote, local } = await setup();
+    const sha = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+    const objectFile = (gitdir: string, oid: string) => join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+    const has = async (oid: string) => existsSync(objectFile(local, oid));
+    const entry = Buffer.concat([Buffer.from('100644 a.md\0', 'latin1'), Buffer.from(gitCli(['--git-dir', remote, 'hash-object', '-w', '-t', 'blob', '--stdin'], undefined, 'a').trim(), 'hex')]);
+    const treeOid = sha(Buffer.concat([Buffer.from(`tree ${entry.length}\0`), entry]));
+    const commit = Buffer.from(`tree ${treeOid}\nauthor a <a@x> 0 +0000\ncommitter a <a@x> 0 +0000\n\none\n`);
+    const commitOid = sha(Buffer.concat([Buffer.from(`commit ${commit.length}\0`), commit]));
+    fs.mkdirSync(join(remote, 'objects', commitOid.slice(0, 2)), { recursive: true });
+    writeFileSync(objectFile(remote, commitOid), deflateSync(Buffer.concat([Buffer.from(`commit ${commit.length}\0`), commit])));
+    fs.mkdirSync(join(remote, 'objects', treeOid.slice(0, 2)), { recursive: true });
+    const damaged: Record<string, Buffer> = {
+      // Its content hashes to its name, but its header says more: the clone's own reader calls it damaged.
+      'a header that overstates the size': deflateSync(Buffer.concat([Buffer.from(`tree ${entry.length + 10}\0`), entry])),
+      // Bytes after the stream: git calls the object corrupt ("garbage at end of loose object").
+      'bytes after the stream': Buffer.concat([deflateSync(Buffer.concat([Buffer.from(`tree ${entry.length}\0`), entry])), Buffer.from('junk')]),
+      // Cut short, and a header that understates the size: zlib's own errors, never reported as what they are.
+      'a stream cut short': deflateSync(Buffer.concat([Buffer.from(`tree ${entry.length}\0`), entry])).subarray(0, 12),
+      'a header that understates the size': deflateSync(Buffer.concat([Buffer.from(`tree ${entry.length - 5}\0`), entry])),
+    };
+    for (const [what, bytes] of Object.entries(damaged)) {
+      writeFileSync(objectFile(remote, treeOid), bytes);
+      expect(await directFetch(remote, local, commitOid, has), what).toBe(false);
+      expect(await has(treeOid), what).toBe(false);
+      expect(await has(commitOid), what).toBe(false);
+    }
+    writeFileSync(objectFile(remote, treeOid), deflateSync(Buffer.concat([Buffer.from(`tree ${entry.length}\0`), entry])));
+    expect(await directFetch(remote, local, commitOid, has)).toBe(true);
+    gitCli(['--git-dir', local, 'update-ref', 'refs/heads/main', commitOid]);
+    expect(() => gitCli(['--git-dir', local, 'fsck', '--strict', '--no-progress'])).not.toThrow();
   });
 
   it("a push writes each object's file as the clone stores it, and moves one ref among many without listing them", async () => {
