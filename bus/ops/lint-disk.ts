@@ -167,7 +167,12 @@ function hasProcFd(procFd: string): Promise<boolean> {
 /** The looks at the checkout's root (stat: it may be given through a link) and each folder above `rel` (lstat). */
 async function looksAbove(co: Checkout, rel: string): Promise<(Stats | undefined)[]> {
   const looks = [await stat(co.root).catch((err: unknown) => unlessGone(co.root, err))];
-  for (const folder of foldersAbove(rel)) looks.push(await lookAt(pathIn(co, folder)));
+  for (const folder of foldersAbove(rel)) {
+    const last = looks[looks.length - 1];
+    // Past a link (or what is no folder) a look would be of what it leads to, outside the checkout: whether that may
+    // be looked at (EACCES) is no failure of the checkout's. No look stands for it, which no folder is (foldersHeld).
+    looks.push(last && last.isDirectory() && !last.isSymbolicLink() ? await lookAt(pathIn(co, folder)) : undefined);
+  }
   return looks;
 }
 
@@ -236,12 +241,21 @@ export function isSpecial(st: { isFile(): boolean; isDirectory(): boolean; isSym
  * file, its sidecar would go unchecked and the checkout be reported clean.
  */
 export async function regularBytes(co: Checkout, rel: string): Promise<Uint8Array | null | undefined | Unread> {
+  const path = pathIn(co, rel);
+  // A folder of its path that is a link is not looked through: whether anything is where it leads, and whether lint
+  // may look there, would be said of a place outside the checkout (a file there, or an EACCES ending lint). The
+  // file is reported as one a link took the place of a folder of, whatever is there; lintCheckout's walk reports
+  // the link itself. A folder missing, or a file in its place, leaves nothing there.
+  // A folder of the checkout lint may not look into: the look at the file fails too, and names the file.
+  const above = await looksAbove(co, rel).catch((err: unknown) => (err instanceof LintUnreadableError ? null : Promise.reject(err)));
+  if (above?.some((st) => st?.isSymbolicLink()) || (above?.[0] !== undefined && !sameIdentity(above[0], co.id))) return new NotInCheckoutError(path);
+  if (above?.some((st) => st === undefined || !st.isDirectory())) return undefined;
   let st: Stats | undefined;
   try {
-    st = await lookAt(pathIn(co, rel));
+    st = await lookAt(path);
   } catch (err) {
-    // A folder on its path that is a link leading to itself: a link, which lint reports and never follows.
-    if (err instanceof LintUnreadableError && err.data['errno'] === 'ELOOP') return null;
+    // A folder of its path swapped for a link since (one leading to itself: ELOOP): the failure is of what it leads to.
+    if (above && err instanceof LintUnreadableError && !(await foldersStillHeld(co, rel))) return new NotInCheckoutError(path);
     throw err;
   }
   if (st === undefined) return undefined;

@@ -126,4 +126,28 @@ describe('gitbus lint PATH on paths it may not look at', () => {
     expect(r.code, r.stderr).toBe(8);
     expect(json<Report>(r).problems.map((p) => p.path)).toContain('handoffs');
   });
+
+  it.skipIf(!canDeny)(`a live folder that is a link out of the checkout says the same of a sidecar's file whatever is there, and never ends lint${unless}`, async () => {
+    rmSync(join(co, 'handoffs'), { recursive: true });
+    const outside = join(dir.path, `outside-${Math.random().toString(36).slice(2, 8)}`);
+    mkdirSync(outside);
+    symlinkSync(outside, join(co, 'handoffs'));
+    mkdirSync(join(co, 'signatures', 'handoffs'));
+    writeFileSync(join(co, 'signatures', 'handoffs', 'ok.md.sig'), SIG);
+    const said = async (): Promise<Report['problems']> => {
+      const r = await lint([co]);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(8);
+      return json<Report>(r).problems;
+    };
+    // Nothing outside, a file, a folder, and a folder lint may not look into: what is outside is not lint's to say.
+    const nothing = await said();
+    expect(nothing.map((p) => p.path)).toContain('handoffs');
+    writeFileSync(join(outside, 'ok.md'), 'x\n');
+    expect(await said()).toEqual(nothing);
+    rmSync(join(outside, 'ok.md'));
+    mkdirSync(join(outside, 'ok.md'));
+    expect(await said()).toEqual(nothing);
+    deny(outside, 0o700);
+    expect(await said()).toEqual(nothing);
+  });
 });
