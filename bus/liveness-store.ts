@@ -7,8 +7,9 @@ import { listingLagMs, NO_OBSERVATIONS, observe, type Observations } from './mod
 /**
  * What this node has observed of others' heartbeats, kept in its home so that the lease clock survives between
  * CLI invocations and watcher restarts. `listedAt` is when `refs` were listed (this node's clock). Several
- * processes of a node update it: the read-modify-write runs under a short lock of its own (never held across
- * network I/O), and the file is replaced atomically. `holding`: the open claims of each node in the main this
+ * processes of a node update it: a write's read-modify-write runs under a short lock of its own (never held across
+ * network I/O), and the file is replaced atomically, so a fold that turns out to change nothing to write is decided
+ * from a read without the lock. `holding`: the open claims of each node in the main this
  * listing goes with (bus/ops/claim-holders.ts), when the caller read it.
  */
 export function updateObservations(home: string, refs: ReadonlyMap<string, string>, listedAt: number, leaseMs: number, holding?: ReadonlyMap<string, readonly string[]>): Observations {

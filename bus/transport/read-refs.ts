@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OID_RE = /^[0-9a-f]{40}$/;
@@ -37,10 +37,30 @@ export async function readRefsFromDisk(gitdir: string): Promise<Map<string, stri
  * junk) is left to the full read.
  */
 export async function readRefFromDisk(gitdir: string, ref: string): Promise<string | undefined> {
-  const loose = await readRefFile(join(gitdir, ...ref.split('/')));
-  if (loose === undefined) return (await readPackedRefs(gitdir)).get(ref);
-  if (OID_RE.test(loose)) return loose;
+  const path = join(gitdir, ...ref.split('/'));
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if (!isCode(err, 'ENOENT') && !isCode(err, 'ENOTDIR')) throw err;
+    return (await readPackedRefs(gitdir)).get(ref);
+  }
+  // A link (to the ref file or among its folders, which the listing's walk does not follow) or a folder: the
+  // listing decides, as for any other odd loose ref.
+  const loose = st.isFile() && realLeaf(gitdir, ref) ? await readRefFile(path) : undefined;
+  if (loose !== undefined && OID_RE.test(loose)) return loose;
   return (await readRefsFromDisk(gitdir)).get(ref);
+}
+
+/** Whether every folder of `ref` below the repository is a folder, not a link to one (the listing walks folders only). */
+function realLeaf(gitdir: string, ref: string): boolean {
+  const parts = ref.split('/');
+  let dir = gitdir;
+  for (const part of parts.slice(0, -1)) {
+    dir = join(dir, part);
+    if (!lstatSync(dir).isDirectory()) return false;
+  }
+  return true;
 }
 
 function byteOrder(a: string, b: string): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRefFromDisk, readRefsFromDisk } from '../../bus/transport/read-refs.js';
@@ -39,6 +39,22 @@ describe('one ref read from a repository\'s files, as the listing of all of them
     try {
       expect(await readRefFromDisk(r.gitdir, 'refs/heads/main')).toBe(A);
       expect(await readRefFromDisk(r.gitdir, 'refs/heads/junk')).toBe(B);
+    } finally {
+      r.done();
+    }
+  });
+
+  it('a ref that is a link, or under a folder that is one, is what the listing (which follows no link) says', async () => {
+    const r = repo({ 'refs/heads/real': A, 'elsewhere/heads/main': C }, { 'refs/heads/main': B, 'refs/linked/x': B });
+    try {
+      symlinkSync(join(r.gitdir, 'refs', 'heads', 'real'), join(r.gitdir, 'refs', 'heads', 'main'));
+      symlinkSync(join(r.gitdir, 'elsewhere', 'heads'), join(r.gitdir, 'refs', 'linked'));
+      writeFileSync(join(r.gitdir, 'elsewhere', 'heads', 'x'), `${C}\n`);
+      const all = await readRefsFromDisk(r.gitdir);
+      expect(await readRefFromDisk(r.gitdir, 'refs/heads/main')).toBe(all.get('refs/heads/main'));
+      expect(await readRefFromDisk(r.gitdir, 'refs/heads/main')).toBe(B);
+      expect(await readRefFromDisk(r.gitdir, 'refs/linked/x')).toBe(all.get('refs/linked/x'));
+      expect(await readRefFromDisk(r.gitdir, 'refs/linked/x')).toBe(B);
     } finally {
       r.done();
     }
