@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import type { FileProblem } from '../../schemas/errors.js';
 import { lintPath } from '../../bus/ops/lint.js';
 import { releaseFifo, within } from '../helpers/fifo.js';
+import { onCall } from '../helpers/fs-seam.js';
 
 /**
  * `gitbus lint PATH` looks at each file (lstat) and reads it later: whatever takes a file's place in between (a
@@ -208,33 +209,3 @@ async function swapAfterLook<T>(path: string, nth: number, make: (path: string) 
   }
 }
 
-/**
- * Runs `run` with node:fs's `name` wrapped so that its first call on `path` (absolute) first runs `before`, the
- * change another process would make just then; an error `before` returns is that call's answer instead. Whether
- * that call was made (1 or 0), so that a test whose window was never reached fails. The same seam as swapAfterLook.
- */
-async function onCall<T>(name: 'lstat' | 'readdir', path: string, before: () => NodeJS.ErrnoException | void, run: () => Promise<T>): Promise<{ result: T; hits: number }> {
-  const real = nodeFs[name];
-  let calls = 0;
-  let hits = 0;
-  const wrapped = (p: PathLike, ...rest: unknown[]): void => {
-    if (resolve(String(p)) === path && ++calls === 1) {
-      hits++;
-      const err = before();
-      if (err) {
-        const done = rest.pop() as (err: NodeJS.ErrnoException) => void;
-        process.nextTick(done, err);
-        return;
-      }
-    }
-    (real as (...args: unknown[]) => void)(p, ...rest);
-  };
-  (nodeFs as Record<typeof name, unknown>)[name] = wrapped;
-  syncBuiltinESMExports();
-  try {
-    return { result: await run(), hits };
-  } finally {
-    (nodeFs as Record<typeof name, unknown>)[name] = real;
-    syncBuiltinESMExports();
-  }
-}
