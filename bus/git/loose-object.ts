@@ -31,8 +31,24 @@ export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, t
   // Synchronous calls on purpose: each is tens of microseconds, and going through the libuv thread pool cost
   // ~6x more per call on our machines (docs/PERFORMANCE.md).
   if (fs.existsSync(path)) return { oid, created: false }; // objects are immutable: same name, same content
-  const tmp = join(dir, `tmp_obj_gitbus_${process.pid}_${Math.random().toString(36).slice(2)}`);
   const bytes = deflateSync(Buffer.concat([header, content]));
+  putObjectFile(fs, dir, path, bytes);
+  return { oid, created: true, deflated: bytes };
+}
+
+/**
+ * Writes the file of the loose object `oid` as `bytes` (its deflated form, as made here or copied as another repository
+ * stores it), unless it is there already: objects are immutable, same name, same content.
+ */
+export function writeObjectFile(fs: typeof NodeFs, gitdir: string, oid: string, bytes: Uint8Array): void {
+  const dir = join(gitdir, 'objects', oid.slice(0, 2));
+  const path = join(dir, oid.slice(2));
+  if (!fs.existsSync(path)) putObjectFile(fs, dir, path, bytes);
+}
+
+/** The file at `path` in the fan-out folder `dir`: a temp file renamed into place, so a crash never leaves half an object. */
+function putObjectFile(fs: typeof NodeFs, dir: string, path: string, bytes: Uint8Array): void {
+  const tmp = join(dir, `tmp_obj_gitbus_${process.pid}_${Math.random().toString(36).slice(2)}`);
   try {
     try {
       fs.writeFileSync(tmp, bytes, { mode: 0o444 });
@@ -52,7 +68,6 @@ export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, t
     }
     throw err;
   }
-  return { oid, created: true, deflated: bytes };
 }
 
 /**

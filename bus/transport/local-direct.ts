@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { PushRejectedError } from '../git/push-errors.js';
-import { gitObjectId, makeFanOutDir, writeLooseObject, type GitObjectType } from '../git/loose-object.js';
+import { gitObjectId, writeLooseObject, writeObjectFile, type GitObjectType } from '../git/loose-object.js';
 import { assertFullRef, assertOid, ZERO_OID } from '../git/oid.js';
 import { readRefFromDisk } from './read-refs.js';
 import { RemoteNotFoundError } from './errors.js';
@@ -91,7 +91,7 @@ async function pushNow(remote: string, args: Parameters<typeof directPush>[1], j
   const { ref, oldOid, newOid } = args;
   // Objects first: once the ref moves, everything it names must already be there.
   for (const o of args.objects) {
-    if (o.loose) copyRawObject(remote, o.loose.oid, o.loose.deflated);
+    if (o.loose) writeObjectFile(fs, remote, o.loose.oid, o.loose.deflated);
     else await writeLooseObject(fs, remote, o.type, o.content);
   }
   const refPath = join(remote, ...ref.split('/'));
@@ -259,7 +259,7 @@ export async function directFetch(remote: string, local: string, want: string, h
       // whoever reads it later reads it with a cap (bus/store/loose-read.ts).
       const raw = readRaw(remote, oid);
       if (!raw) return false;
-      copyRawObject(local, oid, raw);
+      writeObjectFile(fs, local, oid, raw);
       done.add(oid);
       return true;
     }
@@ -275,13 +275,13 @@ export async function directFetch(remote: string, local: string, want: string, h
         i = nulAt + 21;
       }
     }
-    copyRawObject(local, oid, obj.raw);
+    writeObjectFile(fs, local, oid, obj.raw);
     done.add(oid);
     return true;
   };
   for (const commit of chain.reverse()) {
     if (!(await copyTree(commit.tree))) return false;
-    copyRawObject(local, commit.oid, commit.raw);
+    writeObjectFile(fs, local, commit.oid, commit.raw);
   }
   return true;
 }
@@ -319,22 +319,6 @@ function readObject(gitdir: string, oid: string): { type: GitObjectType; content
   return { type, content, raw };
 }
 
-/** Writes a loose object's file as it is (temp file, then rename, as writeLooseObject does). */
-function copyRawObject(local: string, oid: string, raw: Uint8Array): void {
-  const dir = join(local, 'objects', oid.slice(0, 2));
-  const path = join(dir, oid.slice(2));
-  if (fs.existsSync(path)) return;
-  // Not recursive: objects/ is there, and on a read-only home a recursive mkdir says ENOENT instead of EROFS.
-  makeFanOutDir(fs, dir);
-  const tmp = join(dir, `tmp_obj_gitbus_${process.pid}_${nodeCrypto().randomBytes(4).toString('hex')}`);
-  try {
-    fs.writeFileSync(tmp, raw, { mode: 0o444 });
-    fs.renameSync(tmp, path);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-}
 
 function readRaw(gitdir: string, oid: string): Buffer | null {
   try {
