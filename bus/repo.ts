@@ -123,7 +123,7 @@ export class BusRepo {
       const direct = await this.directRemote();
       // Whether the clone may hold packs is asked once per fetch, not for each of its new objects.
       let packed: boolean | undefined;
-      const has = async (oid: string): Promise<boolean> => existsSync(loosePath(this.gitdir, oid)) || ((packed ??= mayHavePackedObjects(this.gitdir)) && (await this.hasObject(oid)));
+      const has = async (oid: string): Promise<boolean> => existsSync(loosePath(this.gitdir, oid)) || ((packed ??= mayHavePackedObjects(this.gitdir)) && (await this.hasPacked(oid)));
       const copied = direct !== null && (await whileRemoteExists(direct, () => directFetch(direct, this.gitdir, remote, has)));
       if (!copied) {
         // Not the archive: this clone holds only the parts of it it read (bus/archive/source.ts).
@@ -299,7 +299,11 @@ export class BusRepo {
     if (existsSync(loosePath(this.gitdir, oid))) return true;
     // Not loose: it can only be in a pack. gitbus's clones keep none (fetched packs are exploded), so the usual
     // answer needs no isomorphic-git (issue 14: a `status` after another node's push would load it for nothing).
-    if (!mayHavePackedObjects(this.gitdir)) return false;
+    return mayHavePackedObjects(this.gitdir) && this.hasPacked(oid);
+  }
+
+  /** Whether a pack of the clone (or its alternates) holds `oid`. */
+  private async hasPacked(oid: string): Promise<boolean> {
     try {
       await (await isoGit()).readObject({ fs, gitdir: this.gitdir, oid, cache: this.store.cache, format: 'deflated' });
       return true;
