@@ -2,25 +2,17 @@ import { z } from './zod.js';
 import { cronSchema } from './cron.js';
 import { positiveDurationSchema } from './duration-schema.js';
 import { labelSchema, nodeNameSchema, personSchema, protocolSchema, runnerSchema, taskIdSchema, text } from './fields.js';
-import { COMMAND_RUNNERS, effectiveRunner, MAX_COMMAND_BYTES, MAX_TITLE_CHARS, type RunnerName } from './field-limits.js';
 import { withRule } from './rule.js';
-import type { FieldViolation } from './kind-rules.js';
+import { COMMAND_TEXT, TITLE_TEXT, WORKDIR_RULE, WORKDIR_TEXT, workdirViolation } from './handoff-fields.js';
 import { timestampSchema } from './timestamp-schema.js';
 import { MAX_COST_USD } from './response.js';
 import { baseSchema, branchSchema, commitSchema, groupNameSchema, repoSchema } from './project-schema.js';
-
-const WORKDIR_RULE =
-  'a relative path inside one of the worker\'s work roots: no leading "/" or "~", no ".." part, no backslashes';
 
 /**
  * `workdir` becomes a path on the worker, so it is checked here like an id: content from the repository must never
  * name a place outside the work roots (PROTOCOL.md §8).
  */
-const workdirSchema = withRule(text({ what: 'a relative directory', maxChars: 1000, oneLine: true }), (dir) => {
-  const escapes =
-    dir.startsWith('/') || dir.startsWith('~') || dir.includes('\\') || /^[A-Za-z]:/.test(dir) || dir.split('/').includes('..');
-  return escapes ? { reason: `${JSON.stringify(dir)} leaves the work root`, fix: `write ${WORKDIR_RULE}` } : undefined;
-}).register(z.globalRegistry, { description: WORKDIR_RULE });
+const workdirSchema = withRule(text(WORKDIR_TEXT), workdirViolation).register(z.globalRegistry, { description: WORKDIR_RULE });
 
 const oneLine = (what: string, maxChars = 200): z.ZodMiniString => text({ what, maxChars, oneLine: true });
 
@@ -45,13 +37,13 @@ export const claudeRequestSchema = z.strictObject({
 export const handoffSchema = z.strictObject({
   protocol: z.optional(protocolSchema),
   id: z.optional(taskIdSchema),
-  title: text({ what: 'one line saying what to do', maxChars: MAX_TITLE_CHARS, oneLine: true }),
+  title: text(TITLE_TEXT),
   from: z.optional(personSchema),
   created: z.optional(timestampSchema),
   to: z.optional(nodeNameSchema),
   labels: z.optional(z.array(labelSchema)).register(z.globalRegistry, { description: 'a list of labels' }),
   runner: z.optional(runnerSchema),
-  command: z.optional(text({ what: 'a command line for sh -c', maxBytes: MAX_COMMAND_BYTES })),
+  command: z.optional(text(COMMAND_TEXT)),
   workdir: z.optional(workdirSchema),
   repo: z.optional(repoSchema),
   base: z.optional(baseSchema),
@@ -73,55 +65,4 @@ export const handoffSchema = z.strictObject({
 export type Handoff = z.infer<typeof handoffSchema>;
 export type ClaudeRequest = z.infer<typeof claudeRequestSchema>;
 
-/** Rules that span fields, which a per-field schema cannot express. `fileId` is the id the file name gives. */
-export function handoffRules(h: Handoff, fileId: string | undefined = h.id): FieldViolation[] {
-  const out: FieldViolation[] = [];
-  const runner = effectiveRunner(h);
-  if (COMMAND_RUNNERS.includes(runner) && h.command === undefined) {
-    out.push({
-      field: 'command',
-      reason: `the ${runner} runner needs a command, and there is none`,
-      fix: `add "command: <command line>", or set "runner: manual" for a task people or agents claim by hand`,
-      severity: 'error',
-    });
-  }
-  if (h.keep !== undefined && runner !== 'tmux') {
-    out.push({ field: 'keep', reason: `"keep" only matters for the tmux runner, and this task runs with ${runner}`, fix: 'remove "keep", or set "runner: tmux"', severity: 'warning' });
-  }
-  if (h.claude !== undefined && runner !== 'claude') {
-    out.push({ field: 'claude', reason: `"claude" only matters for the claude runner, and this task runs with ${runner}`, fix: 'remove "claude", or set "runner: claude"', severity: 'warning' });
-  }
-  out.push(...projectRules(h, runner));
-  const seen = new Set<string>();
-  h.after?.forEach((dep, i) => {
-    if (dep === fileId) {
-      out.push({ field: `after.${i}`, reason: 'the task waits for itself, so it could never run', fix: `remove "${dep}" from "after"`, severity: 'error' });
-    } else if (seen.has(dep)) {
-      out.push({ field: `after.${i}`, reason: `"${dep}" is listed twice`, fix: 'remove the repeated id', severity: 'warning' });
-    }
-    seen.add(dep);
-  });
-  return out;
-}
-
-const PROJECT_ONLY = ['base', 'baseCommit', 'branch', 'autoCommit', 'merge'] as const;
-
-/** Project work's fields need a `repo`, and the merge runner needs branches to merge (PROTOCOL.md §3a). Pure. */
-function projectRules(h: Handoff, runner: RunnerName): FieldViolation[] {
-  const out: FieldViolation[] = [];
-  if (h.repo === undefined) {
-    for (const f of PROJECT_ONLY) {
-      if (h[f] !== undefined) out.push({ field: f, reason: `"${f}" only matters for project work, and the task names no "repo"`, fix: 'add "repo: <the project\'s remote>", or remove the field', severity: 'error' });
-    }
-  }
-  if (runner === 'merge') {
-    if (h.repo === undefined) out.push({ field: 'repo', reason: 'the merge runner merges branches of a project, and the task names no "repo"', fix: 'add "repo: <the project\'s remote>"', severity: 'error' });
-    if (!h.merge?.length) out.push({ field: 'merge', reason: 'the merge runner needs the branches to merge, and there are none', fix: 'add "merge: [branch, ...]"', severity: 'error' });
-    if (h.command !== undefined) out.push({ field: 'command', reason: 'the merge runner runs no command', fix: 'remove "command"', severity: 'warning' });
-  }
-  if (h.workstream !== undefined && h.group === undefined) out.push({ field: 'workstream', reason: '"workstream" names a part of a fan-out, and the task names no "group"', fix: 'add "group: <the fan-out\'s name>", or remove "workstream"', severity: 'warning' });
-  if (h.resumes !== undefined && h.repo === undefined && runner !== 'claude') {
-    out.push({ field: 'resumes', reason: '"resumes" continues a project task\'s worktree or a claude session, and this task has neither "repo" nor runner claude', fix: 'add the "repo" of the task it resumes, or remove "resumes"', severity: 'error' });
-  }
-  return out;
-}
+export { handoffRules } from './handoff-fields.js';

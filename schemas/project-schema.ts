@@ -1,15 +1,13 @@
 import { z } from './zod.js';
 import { text } from './fields.js';
 import { withRule } from './rule.js';
-import { BASE_RULE, BRANCH_RULE, branchViolation, COMMIT_RE, GROUP_NAME_RE, GROUP_NAME_RULE, MAX_SUBJECTS, REPO_RULE, repoViolation } from './project.js';
+import { BASE_RULE, BASE_TEXT, baseViolation, BRANCH_RULE, BRANCH_TEXT, branchViolation, COMMIT_RE, GROUP_NAME_RE, GROUP_NAME_RULE, MAX_SUBJECTS, REPO_RULE, REPO_TEXT, repoViolation } from './project.js';
 
-export const repoSchema = withRule(text({ what: 'a git remote or a project name', maxChars: 1000, oneLine: true }), repoViolation).register(z.globalRegistry, { description: REPO_RULE });
+export const repoSchema = withRule(text(REPO_TEXT), repoViolation).register(z.globalRegistry, { description: REPO_RULE });
 
-export const branchSchema = withRule(text({ what: 'a branch name', maxChars: 250, oneLine: true }), branchViolation).register(z.globalRegistry, { description: BRANCH_RULE });
+export const branchSchema = withRule(text(BRANCH_TEXT), branchViolation).register(z.globalRegistry, { description: BRANCH_RULE });
 
-export const baseSchema = withRule(text({ what: 'a branch, tag or commit', maxChars: 250, oneLine: true }), (base) =>
-  base.startsWith('-') || /\s/.test(base) ? { reason: `${JSON.stringify(base)} is not a ref: it starts with "-" or contains white space`, fix: `write ${BASE_RULE}` } : undefined,
-).register(z.globalRegistry, { description: BASE_RULE });
+export const baseSchema = withRule(text(BASE_TEXT), baseViolation).register(z.globalRegistry, { description: BASE_RULE });
 
 export const commitSchema = z.string().check(z.regex(COMMIT_RE)).register(z.globalRegistry, { description: 'a full commit id: 40 (SHA-1) or 64 (SHA-256) lower-case hex digits' });
 

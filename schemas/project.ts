@@ -1,4 +1,5 @@
 import type { Violation } from './rule.js';
+import type { TextOptions } from './text-rule.js';
 import type { ProjectReport } from './project-schema.js';
 import { decodedPathSpelling, fileUrlOtherHost, isFileUrl, otherHostFileUrl } from './file-url.js';
 
@@ -114,6 +115,15 @@ export function branchViolation(name: string): Violation | undefined {
 }
 
 export const BASE_RULE = 'the ref to start from as written (a branch, a tag or a commit): one word, not starting with "-"';
+
+/** The text rules of `repo`, `branch` and `base` (project-schema.ts builds their schemas from them). */
+export const REPO_TEXT: TextOptions = { what: 'a git remote or a project name', maxChars: 1000, oneLine: true };
+export const BRANCH_TEXT: TextOptions = { what: 'a branch name', maxChars: 250, oneLine: true };
+export const BASE_TEXT: TextOptions = { what: 'a branch, tag or commit', maxChars: 250, oneLine: true };
+
+export function baseViolation(base: string): Violation | undefined {
+  return base.startsWith('-') || /\s/.test(base) ? { reason: `${JSON.stringify(base)} is not a ref: it starts with "-" or contains white space`, fix: `write ${BASE_RULE}` } : undefined;
+}
 
 export const COMMIT_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 export const GROUP_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
