@@ -15,7 +15,8 @@ export interface ClaudeOpts {
   resumeSession?: string;
 }
 
-const shape = claudeRequestSchema.shape;
+/** Read when a flag is given: the flags are declared at every start (cli/flags.ts FlagSchema). */
+const shape = () => claudeRequestSchema.shape;
 
 /** A dollar amount above zero. */
 function usdFlag(flag: string): (v: string) => number {
@@ -31,15 +32,15 @@ function usdFlag(flag: string): (v: string) => number {
 /** `resumeSession: false`: without --resume-session, for a command whose task starts a new session (resolve). */
 export function withClaudeFlags(cmd: Command, opts: { resumeSession?: false } = {}): Command {
   const withFlags = cmd
-    .option('--model <model>', 'claude: the model, e.g. sonnet or opus (the node may run another; implies --runner claude)', schemaFlag('--model', shape.model._zod.def.innerType))
+    .option('--model <model>', 'claude: the model, e.g. sonnet or opus (the node may run another; implies --runner claude)', schemaFlag('--model', () => shape().model._zod.def.innerType))
     .option('--max-budget-usd <usd>', "claude: the most the run may spend, in US dollars (the node's caps bound it)", usdFlag('--max-budget-usd'))
     .option('--max-turns <n>', "claude: the most agentic turns the run may take (headless runs; the node's cap bounds it)", intFlag('--max-turns', 1, 10_000))
     .option('--permission-mode <mode>', `claude: ${[...PERMISSION_MODES, 'manual'].join(', ')} (the node may grant a stricter one)`, oneOfFlag('--permission-mode', [...PERMISSION_MODES, 'manual']))
-    .option('--allowed-tools <pattern>', 'claude: a tool it may use without asking, e.g. "Bash(git *)" (repeatable; the node grants these at most)', repeatableFlag('--allowed-tools', shape.allowedTools._zod.def.innerType._zod.def.element))
+    .option('--allowed-tools <pattern>', 'claude: a tool it may use without asking, e.g. "Bash(git *)" (repeatable; the node grants these at most)', repeatableFlag('--allowed-tools', () => shape().allowedTools._zod.def.innerType._zod.def.element))
     .option('--interactive', 'claude: run it in a tmux session a person attaches to and steers, instead of headless');
   if (opts.resumeSession === false) return withFlags;
   return withFlags
-    .option('--resume-session <session>', "claude: continue this claude session id (it must live on the node that runs the task, in the same folder: --resume TASK finds both for a task's session)", schemaFlag('--resume-session', shape.resume._zod.def.innerType));
+    .option('--resume-session <session>', "claude: continue this claude session id (it must live on the node that runs the task, in the same folder: --resume TASK finds both for a task's session)", schemaFlag('--resume-session', () => shape().resume._zod.def.innerType));
 }
 
 /** The `claude:` requests the flags give, or null when none is given. Pure. */

@@ -23,11 +23,12 @@ export interface CommandEntry {
    * is 1.5 MB where the whole CLI is 2.2 MB: ~500 page faults less to read, keep and run at every start
    * (docs/ARCHITECTURE.md "How the CLI starts", docs/PERFORMANCE.md "One bundle per command"). And one of
    * Claude Code's hooks, which it runs at every prompt and every stop (PERFORMANCE.md "The hooks' own bundle").
-   * `read` (status, show) and `claude` hold no zod, yaml or schemas: those commands often parse nothing (their
-   * caches are warm), and run the schemas script only when they do (cli/schemas-script.ts); the commands that
-   * write a bus file need it at every run and have it in their bundle.
+   * `read` (status, show), `dispatch` and `claude` hold no zod, yaml or schemas: those commands often parse nothing
+   * (their caches are warm; a plain handoff is written and checked by schemas/handoff-fast.ts), and run the schemas
+   * script only when they do (cli/schemas-script.ts); the other commands that write a bus file need it at every run
+   * and have it in their bundle. `dispatch` has a bundle of its own so that `status` does not read its modules.
    */
-  bundle?: 'bus' | 'read' | 'claude';
+  bundle?: 'bus' | 'read' | 'dispatch' | 'claude';
   /**
    * A short command that a running watcher's standby process may run for this one (cli/serve/): the client then
    * starts no more than Node and a socket (docs/ARCHITECTURE.md "Commands served by the watcher"). A function says
@@ -44,7 +45,7 @@ export function servedFor(entry: CommandEntry, args: readonly string[]): boolean
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'init', args: '[options]', description: 'create a new bus and make this machine its first node', load: () => import('./commands/init.js') },
   { name: 'join', args: '[options] <url>', description: 'add this machine to an existing bus as a new node', load: () => import('./commands/join.js') },
-  { name: 'dispatch', args: '[options] [title]', description: 'put a new task (a handoff) on the bus; prints its id. --from FILE: many tasks in one commit', load: () => import('./commands/dispatch.js'), bundle: 'bus', served: true },
+  { name: 'dispatch', args: '[options] [title]', description: 'put a new task (a handoff) on the bus; prints its id. --from FILE: many tasks in one commit', load: () => import('./commands/dispatch.js'), bundle: 'dispatch', served: true },
   { name: 'status', args: '[options]', description: 'nodes, tasks by state, and problems in the bus', load: () => import('./commands/status.js'), bundle: 'read', served: true },
   { name: 'show', args: '[options] <id>', description: 'the handoff, claims and response of one task', load: () => import('./commands/show.js'), bundle: 'read', served: true },
   { name: 'claim', args: '[options] [id]', description: 'claim a task for this node (for a person, or an agent working without the daemon)', load: () => import('./commands/claim.js'), bundle: 'bus', served: true },

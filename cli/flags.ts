@@ -23,14 +23,29 @@ export function checkFlag<T>(flag: string, schema: z.ZodMiniType<T>, value: unkn
   throw bad(flag, String(value), p?.reason ?? 'it breaks the rule for this flag', p ? `${flag}: ${p.fix}` : `give ${flag} a valid value`);
 }
 
+/**
+ * A flag's schema, or a function that gives it. Commands declare their flags at every start, and where the schemas
+ * are a script of their own (cli/schemas-script.ts) reading one there would run it even for a flag not given.
+ */
+export type FlagSchema = z.ZodMiniType<string> | (() => z.ZodMiniType<string>);
+
+/**
+ * `quick`: a value it accepts is valid without asking the schema (the same rule, without zod: schemas/handoff-fast.ts),
+ * so that a `dispatch` with valid flags loads no schemas; any other value is checked, and refused, by the schema.
+ */
+function flagCheck(flag: string, schema: FlagSchema, quick: ((v: string) => boolean) | undefined): (v: string) => string {
+  return (v) => (quick?.(v) === true ? v : checkFlag(flag, typeof schema === 'function' ? schema() : schema, v));
+}
+
 /** A commander parser checking one value against a schema. */
-export function schemaFlag(flag: string, schema: z.ZodMiniType<string>): (v: string) => string {
-  return (v) => checkFlag(flag, schema, v);
+export function schemaFlag(flag: string, schema: FlagSchema, quick?: (v: string) => boolean): (v: string) => string {
+  return flagCheck(flag, schema, quick);
 }
 
 /** A repeatable flag whose every value must pass the schema. */
-export function repeatableFlag(flag: string, schema: z.ZodMiniType<string>): (v: string, previous?: string[]) => string[] {
-  return (v, previous = []) => [...previous, checkFlag(flag, schema, v)];
+export function repeatableFlag(flag: string, schema: FlagSchema, quick?: (v: string) => boolean): (v: string, previous?: string[]) => string[] {
+  const check = flagCheck(flag, schema, quick);
+  return (v, previous = []) => [...previous, check(v)];
 }
 
 /** A whole number from `min` to `max`. */

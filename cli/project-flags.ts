@@ -7,6 +7,7 @@ import { refuseOtherHostFileUrl } from '../bus/project/fields.js';
 import type { ProjectCommand } from '../bus/project/base-errors.js';
 import { defaultBranch, type ProjectSummary } from '../schemas/project.js';
 import { baseSchema, branchSchema, repoSchema } from '../schemas/project-schema.js';
+import { handoffFieldOk } from '../schemas/handoff-fast.js';
 import { schemaFlag } from './flags.js';
 import { note } from './output.js';
 
@@ -26,8 +27,8 @@ export function withProjectFlags(cmd: Command, implicit: boolean): Command {
   );
   if (implicit) cmd.option('--no-repo', 'a plain task, even inside a git checkout: no repo, base or branch');
   return cmd
-    .option('--base <ref>', "the branch, tag or commit to start from (default: the checkout's current branch at HEAD, else the remote's default branch); refused unless its commit is on the project remote", schemaFlag('--base', baseSchema))
-    .option('--branch <name>', 'the branch the results are pushed to (default gitbus/<id>)', schemaFlag('--branch', branchSchema));
+    .option('--base <ref>', "the branch, tag or commit to start from (default: the checkout's current branch at HEAD, else the remote's default branch); refused unless its commit is on the project remote", schemaFlag('--base', () => baseSchema, (v) => handoffFieldOk('base', v)))
+    .option('--branch <name>', 'the branch the results are pushed to (default gitbus/<id>)', schemaFlag('--branch', () => branchSchema, (v) => handoffFieldOk('branch', v)));
 }
 
 /**
@@ -35,7 +36,7 @@ export function withProjectFlags(cmd: Command, implicit: boolean): Command {
  * (FILE_URL_OTHER_HOST), not as one more schema problem; anything else as the handoff's schema judges it.
  */
 export function repoFlag(flag: string): (v: string) => string {
-  const bySchema = schemaFlag(flag, repoSchema);
+  const bySchema = schemaFlag(flag, () => repoSchema, (v) => handoffFieldOk('repo', v));
   return (v) => {
     refuseOtherHostFileUrl(v);
     return bySchema(v);

@@ -166,11 +166,12 @@ const outside = [...shared].filter((m) => !m.startsWith('dist/schemas/'));
 if (outside.length) throw new Error(`the schemas script imports ${outside.join(', ')}, outside schemas/: a module of schemas/ imports another layer`);
 const schemasPackages = packagesOf(schemasScript);
 
-// The bundles whose commands often parse nothing (a warm `status`, the hooks): zod, yaml and the schemas stay out
-// of them, in the schemas script. The others (`bus`: dispatch and the commands that write a bus file; gitbus.cjs:
-// the watcher and everything else) use them at every run, and hold them: a second script and its cache cost a
-// `dispatch` ~4-10 % (docs/PERFORMANCE.md "The schemas script").
-const SCHEMAS_APART = new Set(['read', 'claude']);
+// The bundles whose commands often parse nothing (a warm `status`, the hooks, a `dispatch` of a plain handoff, which
+// schemas/handoff-fast.ts writes and checks): zod, yaml and the schemas stay out of them, in the schemas script. The
+// others (`bus`: the other commands that write a bus file; gitbus.cjs: the watcher and everything else) use them at
+// every run, and hold them: a second script and its cache would cost them ~4-10 % (docs/PERFORMANCE.md "The schemas
+// script", "A dispatch without zod or yaml").
+const SCHEMAS_APART = new Set(['read', 'dispatch', 'claude']);
 const cjsBuilds = [schemasScript];
 const stubNames = new Map();
 for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? [c.bundle] : [])))]) {

@@ -2,6 +2,7 @@ import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { newTaskId } from '../../schemas/ids.js';
 import { noteGroup } from '../groups-ledger.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
+import { fastHandoffText } from '../../schemas/handoff-fast.js';
 import { pathFor } from '../../schemas/layout.js';
 import { InvalidBusFileError } from '../../schemas/errors.js';
 import { type Handoff } from '../../schemas/handoff.js';
@@ -118,10 +119,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   const rewritten = (resolved ?? []).filter((r) => r.id !== r.dep).map((r) => `--after ${r.dep} is taken as ${r.id}, the task it names`);
   const data = { id, ...input.handoff, ...after, ...branch, from: ctx.config.node, created: now.toISOString() } as Handoff;
   const path = pathFor({ kind: 'handoff', id });
-  const text = renderBusFile('handoff', data, input.body);
-  // Validate exactly what will be committed, with the same parser every reader uses.
-  const check = parseBusFile(path, text);
-  if (!check.ok) throw new InvalidBusFileError(check.problems);
+  const text = fastHandoffText(data, input.body) ?? checkedHandoffText(path, data, input.body);
   // A template whose instance would not be a valid handoff (a body near the size limit) would dispatch nothing, ever.
   const unrenderable = data.schedule !== undefined ? instanceProblem({ id, handoff: data, body: input.body }, now) : undefined;
   if (unrenderable) throw new InvalidBusFileError([{ path, field: '', reason: `the schedule would dispatch nothing: ${unrenderable}`, fix: `shorten the body: ${INSTANCE_FIX}`, severity: 'error' }]);
@@ -182,6 +180,17 @@ export async function archivedAmong(ctx: BusContext, ids: readonly string[]): Pr
     if (outageCode(err) === null) throw err;
     return new Set();
   }
+}
+
+/**
+ * The handoff's file by the schemas: rendered, then checked exactly as it will be committed with the parser every
+ * reader uses, which words any problem. What fastHandoffText (schemas/handoff-fast.ts) cannot vouch for.
+ */
+function checkedHandoffText(path: string, data: Handoff, body: string): string {
+  const text = renderBusFile('handoff', data, body);
+  const check = parseBusFile(path, text);
+  if (!check.ok) throw new InvalidBusFileError(check.problems);
+  return text;
 }
 
 export function neverDueError(schedule: string): InputError {

@@ -12,6 +12,8 @@ import { dispatchFromFlags, durationFlag, durationMs, intFlag, oneOfFlag, repeat
 import { handoffSchema } from '../../schemas/handoff.js';
 import { labelSchema, nodeNameSchema, taskIdSchema } from '../../schemas/fields.js';
 import { RUNNERS } from '../../schemas/field-limits.js';
+import { handoffFieldOk } from '../../schemas/handoff-fast.js';
+import { isLabel, isNodeName, isTaskId } from '../../schemas/ids.js';
 import { cronSchema } from '../../schemas/cron.js';
 import { handoffProject } from '../../schemas/project.js';
 import { groupNameSchema } from '../../schemas/project-schema.js';
@@ -54,23 +56,23 @@ interface Opts extends CommonOptions, ProjectOpts, ClaudeOpts {
 export function register(program: Command): void {
   const cmd = program
     .command('dispatch')
-    .argument('[title]', 'one line saying what to do (not with --from)', schemaFlag('TITLE', handoffSchema.shape.title))
+    .argument('[title]', 'one line saying what to do (not with --from)', schemaFlag('TITLE', () => handoffSchema.shape.title, (v) => handoffFieldOk('title', v)))
     .description('put a new task (a handoff) on the bus; prints its id. --from FILE: many tasks in one commit')
-    .option('--to <node>', 'only this node may claim it', schemaFlag('--to', nodeNameSchema))
-    .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', labelSchema))
+    .option('--to <node>', 'only this node may claim it', schemaFlag('--to', () => nodeNameSchema, isNodeName))
+    .option('--label <label>', 'a label the claiming node must have (repeatable)', repeatableFlag('--label', () => labelSchema, isLabel))
     .option('--runner <runner>', `how to run it: ${RUNNERS.join(', ')} (default: shell with --command, else manual)`, oneOfFlag('--runner', RUNNERS))
-    .option('--command <cmd>', 'the command line to run', schemaFlag('--command', handoffSchema.shape.command._zod.def.innerType))
+    .option('--command <cmd>', 'the command line to run', schemaFlag('--command', () => handoffSchema.shape.command._zod.def.innerType, (v) => handoffFieldOk('command', v)))
     .option('--body-file <file>', 'the task description (Markdown); - reads standard input')
     .option('--context <text>', 'background the worker needs')
     .option('--instructions <text>', 'how to do it and how to report back')
-    .option('--after <id>', 'run only after this task succeeded (repeatable)', repeatableFlag('--after', taskIdSchema))
+    .option('--after <id>', 'run only after this task succeeded (repeatable)', repeatableFlag('--after', () => taskIdSchema, isTaskId))
     .option('--priority <n>', 'higher runs first (-1000..1000, default 0)', intFlag('--priority', -1000, 1000))
-    .option('--group <name>', "join a fan-out's group: gitbus group lists the task and cancel --group stops it; with --repo and --branch GROUP/WORKSTREAM, a rework of that workstream's branch, which resolve --runner merge then merges", schemaFlag('--group', groupNameSchema))
+    .option('--group <name>', "join a fan-out's group: gitbus group lists the task and cancel --group stops it; with --repo and --branch GROUP/WORKSTREAM, a rework of that workstream's branch, which resolve --runner merge then merges", schemaFlag('--group', () => groupNameSchema, (v) => handoffFieldOk('group', v)))
     .option('--timeout <duration>', 'stop the run after this long, e.g. 30m', durationFlag('--timeout', { positive: true }))
-    .option('--workdir <dir>', 'where it runs on the worker, relative to its work root, or under a named root of its node.yaml (src/project)', schemaFlag('--workdir', handoffSchema.shape.workdir._zod.def.innerType))
-    .option('--id <id>', 'choose the id instead of generating one', schemaFlag('--id', taskIdSchema))
-    .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, minute first)', schemaFlag('--schedule', cronSchema))
-    .option('--resume <id>', "continue that claude task's session on the node that ran it, in its worktree (its repo, branch and node are used)", schemaFlag('--resume', taskIdSchema))
+    .option('--workdir <dir>', 'where it runs on the worker, relative to its work root, or under a named root of its node.yaml (src/project)', schemaFlag('--workdir', () => handoffSchema.shape.workdir._zod.def.innerType, (v) => handoffFieldOk('workdir', v)))
+    .option('--id <id>', 'choose the id instead of generating one', schemaFlag('--id', () => taskIdSchema, isTaskId))
+    .option('--schedule <cron>', 'make it recurring: watchers dispatch one instance per due time (cron, UTC; 5 fields, minute first)', schemaFlag('--schedule', () => cronSchema))
+    .option('--resume <id>', "continue that claude task's session on the node that ran it, in its worktree (its repo, branch and node are used)", schemaFlag('--resume', () => taskIdSchema, isTaskId))
     .option('--force', 'dispatch even when --to names a node that is not on the bus or cannot run the task (it waits until one can)')
     .option('--no-git', "do not read the current directory's git: no git state in the body, and no project work unless --repo")
     .option('--wait', 'wait for the response, showing progress; exit 0 if the task succeeded, 9 if it ended otherwise')

@@ -352,8 +352,9 @@ describe('CLI start-up: what a command loads', () => {
       for (const args of [['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json']]) {
         const { r, settings } = await zodSettings(args, build);
         expect(r.code, r.stderr).toBe(0);
-        // The English locale (schemas/zod.ts), and nothing classic zod sets.
-        expect(settings, `${build}: ${args.join(' ')}`).toEqual(['localeError']);
+        // The English locale (schemas/zod.ts), and nothing classic zod sets; a dispatch of a plain handoff from the
+        // bundle loads no zod at all (schemas/handoff-fast.ts).
+        expect(settings, `${build}: ${args.join(' ')}`).toEqual(build === 'default' && args[0] === 'dispatch' ? [] : ['localeError']);
       }
     }
     // The preload sees classic zod: the MCP SDK's own schemas are built with it (the server then reads the empty
@@ -377,13 +378,13 @@ describe('CLI start-up: what a command loads', () => {
 describe('CLI bundle', () => {
   it('holds no absolute path of the folder it was built in, so its code cache key is the same wherever it is built', () => {
     const buildDir = ROOT.replace(/\/$/, '');
-    for (const f of ['gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-read.cjs', 'gitbus-claude.cjs', 'gitbus-schemas.cjs', 'gitbus-loader.cjs', 'gitbus.mjs']) expect(readFileSync(join(dirname(CLI), f), 'utf8').includes(buildDir), f).toBe(false);
+    for (const f of ['gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-read.cjs', 'gitbus-dispatch.cjs', 'gitbus-claude.cjs', 'gitbus-schemas.cjs', 'gitbus-loader.cjs', 'gitbus.mjs']) expect(readFileSync(join(dirname(CLI), f), 'utf8').includes(buildDir), f).toBe(false);
   });
 
   it('every file of dist/cli/ is pure ASCII (V8 scans anything else as UTF-16)', () => {
     const cliDir = dirname(CLI);
     const files = readdirSync(cliDir).filter((f) => f.endsWith('.mjs') || f.endsWith('.cjs'));
-    expect(files).toEqual(expect.arrayContaining(['gitbus.mjs', 'gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-read.cjs', 'gitbus-claude.cjs', 'gitbus-schemas.cjs', 'gitbus-loader.cjs']));
+    expect(files).toEqual(expect.arrayContaining(['gitbus.mjs', 'gitbus.cjs', 'gitbus-bus.cjs', 'gitbus-read.cjs', 'gitbus-dispatch.cjs', 'gitbus-claude.cjs', 'gitbus-schemas.cjs', 'gitbus-loader.cjs']));
     expect(files.length).toBeGreaterThan(10);
     for (const f of files) {
       const bytes = readFileSync(join(cliDir, f));

@@ -169,7 +169,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     }
   });
 
-  it('the short bus commands run from gitbus-bus.cjs or gitbus-read.cjs and Claude Code\'s hooks from gitbus-claude.cjs, never gitbus.cjs; the other commands run gitbus.cjs', async () => {
+  it('the short bus commands run from gitbus-bus.cjs, gitbus-read.cjs or gitbus-dispatch.cjs and Claude Code\'s hooks from gitbus-claude.cjs, never gitbus.cjs; the other commands run gitbus.cjs', async () => {
     const { bin, cli } = packageCopy('split');
     const home = ['--home', bus.home('solo')];
     const cache = join(dir.path, 'split');
@@ -186,7 +186,7 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(show.report).toMatchObject({ command: 'show', bundle: 'gitbus-read.cjs' });
     const dispatched = await run(['dispatch', 'from its own bundle', '--no-git', ...home], cache, { bin });
     expect(dispatched.r.code, dispatched.r.stderr).toBe(0);
-    expect(dispatched.report).toMatchObject({ command: 'dispatch', bundle: 'gitbus-bus.cjs' });
+    expect(dispatched.report).toMatchObject({ command: 'dispatch', bundle: 'gitbus-dispatch.cjs' });
     // The hook Claude Code runs at every prompt, fed what Claude Code sends it.
     const prompt = `${JSON.stringify({ session_id: '9b1d6c1e-5a36-4c36-8d55-2f0b8f1c7a41', transcript_path: join(dir.path, 't.jsonl'), cwd: dir.path, hook_event_name: 'UserPromptSubmit', prompt: 'x' })}\n`;
     const hook = await run(['hook', 'claude', 'user-prompt-submit', ...home], cache, { bin, input: prompt });
@@ -199,14 +199,16 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     writeFileSync(join(cli, 'gitbus.cjs'), whole);
     writeFileSync(join(cli, 'gitbus-bus.cjs'), failing('gitbus-bus.cjs'));
     writeFileSync(join(cli, 'gitbus-read.cjs'), failing('gitbus-read.cjs'));
+    writeFileSync(join(cli, 'gitbus-dispatch.cjs'), failing('gitbus-dispatch.cjs'));
     const linted = await run(['lint', ...home], cache, { bin });
     expect(linted.r.code, linted.r.stderr).toBe(0);
     expect(linted.report).toMatchObject({ command: 'lint', cache: 'none', written: true, bundle: 'gitbus.cjs' });
     expect((await run(['status', ...home], cache, { bin })).r.stderr).toContain('gitbus-read.cjs ran');
-    expect((await run(['dispatch', 'x', '--no-git', ...home], cache, { bin })).r.stderr).toContain('gitbus-bus.cjs ran');
+    expect((await run(['dispatch', 'x', '--no-git', ...home], cache, { bin })).r.stderr).toContain('gitbus-dispatch.cjs ran');
+    expect((await run(['claim', ...home], cache, { bin })).r.stderr).toContain('gitbus-bus.cjs ran');
   });
 
-  it('every command of gitbus-bus.cjs, gitbus-read.cjs and gitbus-claude.cjs is in it: its help is the same as from the ES module build', async () => {
+  it('every command of gitbus-bus.cjs, gitbus-read.cjs, gitbus-dispatch.cjs and gitbus-claude.cjs is in it: its help is the same as from the ES module build', async () => {
     const cache = join(dir.path, 'bus-help');
     const rows = COMMANDS.filter((c) => c.bundle !== undefined);
     expect(rows.map((c) => c.name)).toEqual(expect.arrayContaining(['status', 'dispatch', 'hook']));

@@ -28,7 +28,7 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     await dir?.cleanup();
   });
 
-  it('the bundles of status, show and the hooks hold neither zod nor yaml nor a schema; the schemas script holds them', () => {
+  it('the bundles of status, show, dispatch and the hooks hold neither zod nor yaml nor a schema; the schemas script holds them', () => {
     const cli = join(ROOT, 'dist', 'cli');
     // zod's base schema class, yaml's composer (bundled with whitespace only minified, names kept) and the key of
     // the handoff's schema module in the script's table of modules.
@@ -36,7 +36,7 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     const yaml = 'Composer=class';
     const schemas = readFileSync(join(cli, 'gitbus-schemas.cjs'), 'latin1');
     for (const marker of [zod, yaml, '"dist/schemas/handoff.js":']) expect(schemas, marker).toContain(marker);
-    for (const name of ['gitbus-read.cjs', 'gitbus-claude.cjs']) {
+    for (const name of ['gitbus-read.cjs', 'gitbus-dispatch.cjs', 'gitbus-claude.cjs']) {
       const text = readFileSync(join(cli, name), 'latin1');
       for (const marker of [zod, yaml]) expect(text.includes(marker), `${name} holds ${marker}`).toBe(false);
       // Each import of a schema module is a stub that asks the loader for it.
@@ -54,7 +54,7 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
   const dispatchOne = async (cache: string, title: string): Promise<void> => {
     const d = await runs.run(['dispatch', title, '--no-git', '--json'], cache);
     expect(d.r.code, d.r.stderr).toBe(0);
-    expect(d.report).toMatchObject({ command: 'dispatch', bundle: 'gitbus-bus.cjs', schemas: 'unused' });
+    expect(d.report).toMatchObject({ command: 'dispatch', bundle: 'gitbus-dispatch.cjs', schemas: 'unused' });
   };
 
   it('a status and the hook whose caches are warm never run it; a status with a new task to parse does, from a cache of its own', async () => {
@@ -82,6 +82,28 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     expect(parsing.report).toMatchObject({ command: 'status', cache: 'accepted', schemas: 'accepted', schemasWritten: false });
     expect(json<{ tasks: { title: string }[] }>(parsing.r).tasks.map((t) => t.title)).toContain('new to parse');
     expect((await runs.run(['status', '--json'], cache)).report).toMatchObject({ schemas: 'unused' });
+  });
+
+  it('a dispatch runs it only for what it does not check itself, and words a bad value as the schemas do', async () => {
+    const cache = join(dir.path, 'dispatch');
+    // Flags as people give them: written and checked without the script (project fields: test/unit/handoff-fast.test.ts).
+    // This build's first command in this home reads node.yaml and the settings with the parser (their caches are per build).
+    expect((await runs.run(['dispatch', 'warm-up', '--no-git'], cache)).r.code).toBe(0);
+    const plain = await runs.run(['dispatch', 'fix: the "auth" test', '--command', 'npm test -- auth', '--to', 'solo', '--label', 'linux', '--force', '--priority', '5', '--timeout', '30m', '--workdir', 'app', '--no-git', '--json'], cache);
+    expect(plain.r.code, plain.r.stderr).toBe(0);
+    expect(plain.report, JSON.stringify(plain.report)).toMatchObject({ command: 'dispatch', bundle: 'gitbus-dispatch.cjs', schemas: 'unused' });
+    // A schedule's cron is checked by its schema: the script runs, from a cache of its own.
+    const scheduled = await runs.run(['dispatch', 'nightly', '--command', 'make', '--schedule', '0 3 * * *', '--no-git', '--json'], cache);
+    expect(scheduled.r.code, scheduled.r.stderr).toBe(0);
+    expect(scheduled.report).toMatchObject({ command: 'dispatch', schemas: 'none', schemasWritten: true, schemasBy: 'dist/schemas/cron.js cronSchema' });
+    // A value the quick check does not take is judged, and refused, by the schema, in its words.
+    const bad = await runs.run(['dispatch', 'x'.repeat(201), '--no-git'], cache);
+    expect(bad.r.code).toBe(2);
+    expect(bad.r.stderr).toContain('the text is 201 characters long, more than 200');
+    expect(bad.report).toMatchObject({ schemas: 'accepted' });
+    const shell = await runs.run(['dispatch', 'no command', '--runner', 'shell', '--no-git'], cache);
+    expect(shell.r.code).not.toBe(0);
+    expect(shell.r.stderr).toContain('the shell runner needs a command, and there is none');
   });
 
   it('a damaged schemas cache is not given to V8 and is written again; the command does the same', async () => {
@@ -121,7 +143,8 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     const hook = await runs.run(['hook', 'claude', 'user-prompt-submit', ...home], cache, { bin, input: prompt(dir.path) });
     expect(hook.r.code, hook.r.stderr).toBe(0);
     expect(hook.report).toMatchObject({ schemas: 'unused' });
-    // dispatch has the schemas in its own bundle; the status after it has a handoff to parse.
+    // dispatch writes and checks a plain handoff without them (schemas/handoff-fast.ts); the status after it has a
+    // handoff to parse.
     expect((await runs.run(['dispatch', 'to parse', '--no-git', ...home], cache, { bin })).r.code).toBe(0);
     const parsing = await runs.run(['status', '--json', ...home], cache, { bin });
     expect(parsing.r.code).toBe(7);
