@@ -1,5 +1,5 @@
-import { mkdir, readFile } from './node-fs-async.js';
-import { existsSync, statSync } from 'node:fs';
+import { mkdir } from './node-fs-async.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from './user-home-dir.js';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -48,7 +48,9 @@ export async function loadNodeConfig(home: string): Promise<NodeConfig> {
   const paths = homePaths(home);
   let text: string;
   try {
-    text = await readFile(paths.config, 'utf8');
+    // Read at once, not on libuv's thread pool: a short command that reads its few small files this way never starts
+    // the pool's threads (issue 14; docs/PERFORMANCE.md "A dispatch without zod or yaml").
+    text = readFileSync(paths.config, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new NoBusError(home);

@@ -1,6 +1,5 @@
 import { fs } from '../node-fs.js';
 import { isAlive } from '../lock.js';
-import { readFile } from '../node-fs-async.js';
 import { nodeCrypto } from '../../schemas/node-crypto.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +33,8 @@ export async function directAccessBlocker(remote: string): Promise<string | null
   }
   let config: string;
   try {
-    config = (await readFile(join(remote, 'config'), 'utf8')).toLowerCase();
+    // At once, not on libuv's thread pool (see checkBareRepo in local.ts).
+    config = fs.readFileSync(join(remote, 'config'), 'utf8').toLowerCase();
   } catch {
     return 'the remote has no readable config';
   }

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { appendFile, readFile, stat } from '../node-fs-async.js';
+import { appendFile } from '../node-fs-async.js';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileUrlOtherHost } from '../../schemas/file-url.js';
@@ -57,32 +57,25 @@ export function parseLocalRemote(remote: string): string {
   return path.length > 1 ? path.replace(/\/+$/, '') : path;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Throws one of the transport errors unless `path` looks like a bare repository to git. */
-async function checkBareRepo(path: string): Promise<void> {
+// Synchronous: a few looks at a local folder, which on libuv's thread pool would start its threads for nothing in a
+// short command (issue 14; docs/PERFORMANCE.md "A dispatch without zod or yaml").
+function checkBareRepo(path: string): void {
   let st;
   try {
-    st = await stat(path);
+    st = statSync(path);
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ENOENT') throw new RemoteNotFoundError(path);
     throw err;
   }
   if (!st.isDirectory()) throw new RemoteNotAGitRepositoryError(path, 'not a directory');
-  if (await exists(join(path, '.git'))) throw new RemoteNotBareError(path);
+  if (existsSync(join(path, '.git'))) throw new RemoteNotBareError(path);
   for (const required of ['HEAD', 'objects', 'refs']) {
-    if (!(await exists(join(path, required)))) throw new RemoteNotAGitRepositoryError(path, `no ${required}`);
+    if (!existsSync(join(path, required))) throw new RemoteNotAGitRepositoryError(path, `no ${required}`);
   }
   let config = '';
   try {
-    config = await readFile(join(path, 'config'), 'utf8');
+    config = readFileSync(join(path, 'config'), 'utf8');
   } catch {
     // git tolerates a missing config; so do we.
   }
@@ -125,11 +118,13 @@ export class LocalTransport implements Transport {
   ready(): Promise<void> {
     this.assertOpen();
     if (!this.checked) {
-      const p = checkBareRepo(this.path);
-      this.checked = p;
-      p.catch(() => {
-        if (this.checked === p) this.checked = undefined;
-      });
+      // A failed check is made again at the next call: the remote may be mounted by then.
+      try {
+        checkBareRepo(this.path);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      this.checked = Promise.resolve();
     }
     return this.checked;
   }

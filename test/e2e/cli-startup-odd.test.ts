@@ -162,23 +162,24 @@ describe('CLI start-up in odd places', () => {
   });
 
   it('a command that can no longer finish (nothing left to wait for) exits 13, not 0, with either build', async () => {
-    // A preload that makes the read of node.yaml one that never ends: its callback is never called (gitbus reads
-    // files through node:fs's callbacks, bus/node-fs-async.ts), nor its promise settled.
+    // A preload that makes the making of a new home's folder one that never ends: its callback is never called
+    // (init makes it through node:fs's callbacks, bus/node-fs-async.ts), nor its promise settled. (status and the
+    // other short commands read their few files at once since session 41: nothing of theirs is left to stall.)
     const hang = join(dir.path, 'hang.cjs');
     writeFileSync(
       hang,
       `const fs = require('node:fs');
 const fsp = require('node:fs/promises');
-const real = fs.readFile;
-const realP = fsp.readFile;
-fs.readFile = (p, ...rest) => (String(p).endsWith('node.yaml') ? undefined : real(p, ...rest));
-fsp.readFile = (p, ...rest) => (String(p).endsWith('node.yaml') ? new Promise(() => {}) : realP(p, ...rest));
+const real = fs.mkdir;
+const realP = fsp.mkdir;
+fs.mkdir = (p, ...rest) => (String(p).includes('never-made') ? undefined : real(p, ...rest));
+fsp.mkdir = (p, ...rest) => (String(p).includes('never-made') ? new Promise(() => {}) : realP(p, ...rest));
 require('node:module').syncBuiltinESMExports();
 `,
     );
     for (const env of [{ GITBUS_CODE_CACHE: '0' }, {}]) {
-      const r = await gitbus(['status', '--json'], { home: bus.home('solo'), env: { ...env, NODE_OPTIONS: `--require=${hang}` } });
-      expect(r.code, JSON.stringify(env)).toBe(13);
+      const r = await gitbus(['init', '--node', 'stalled', '--json'], { home: join(dir.path, `never-made-${env.GITBUS_CODE_CACHE ?? 'bundle'}`), env: { ...env, NODE_OPTIONS: `--require=${hang}` } });
+      expect(r.code, JSON.stringify(env) + r.stderr).toBe(13);
       expect(r.stderr).toContain('the command stopped before it finished');
     }
   });

@@ -236,6 +236,25 @@ describe('CLI start-up: what a command loads', () => {
     expect(readFileSync(log, 'utf8')).toContain('process.stdin');
   });
 
+  // Linux's /proc/self/task lists the process's threads.
+  it.skipIf(process.platform !== 'linux')('status and dispatch on a local bus start no thread beyond Node\'s own: their few file reads are synchronous, so libuv\'s thread pool never starts', async () => {
+    const preload = join(dir.path, 'threads.cjs');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').appendFileSync(process.env.GITBUS_TEST_THREADS_LOG, require('node:fs').readdirSync('/proc/self/task').length + '\\n'));\n`);
+    const threads = (log: string): number => Number(readFileSync(log, 'utf8').trim());
+    const nodeLog = join(dir.path, `threads-${runs++}.log`);
+    execFileSync(process.execPath, ['--require', preload, '-e', '0'], { env: { ...process.env, GITBUS_TEST_THREADS_LOG: nodeLog } });
+    // A read on the pool starts its threads: the preload sees them.
+    const poolLog = join(dir.path, `threads-${runs++}.log`);
+    execFileSync(process.execPath, ['--require', preload, '-e', 'require("node:fs").readFile(process.execPath, () => {})'], { env: { ...process.env, GITBUS_TEST_THREADS_LOG: poolLog } });
+    expect(threads(poolLog)).toBeGreaterThan(threads(nodeLog));
+    for (const args of [['status', '--json'], ['dispatch', 'start-up probe', '--no-git', '--json'], ['status', '--json']]) {
+      const log = join(dir.path, `threads-${runs++}.log`);
+      const r = await gitbus(args, { home: bus.home('solo'), env: { NODE_OPTIONS: `--require=${preload}`, GITBUS_TEST_THREADS_LOG: log } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(threads(log), args.join(' ')).toBe(threads(nodeLog));
+    }
+  });
+
   it('dispatch outside a checkout, on a bus with an archive and without a pinned trust root, starts no git process', async () => {
     // With an archive on the bus, a new dispatch still asks it nothing: its own handoff, queued just now, cannot
     // have been sent and archived before (bus/ops/deliver.ts `fresh`); asking would be a git cat-file here.
