@@ -1,4 +1,4 @@
-import { nodeCrypto } from '../schemas/node-crypto.js';
+import { mathRandomHex } from '../schemas/math-random.js';
 
 /**
  * JSON read and written again without changing its numbers (pure). gitbus rewrites files that are not its own — a
@@ -78,7 +78,7 @@ function mapNumbers(text: string, fn: (token: string) => string): string {
  */
 function numberMark(text: string): { id: string; value: string; escaped: string } {
   let id: string;
-  do id = nodeCrypto().randomBytes(6).toString('hex');
+  do id = mathRandomHex(6);
   while (text.includes(id));
   return { id, value: `\u0000${id}:`, escaped: `\\u0000${id}:` };
 }

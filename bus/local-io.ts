@@ -1,4 +1,4 @@
-import { nodeCrypto } from '../schemas/node-crypto.js';
+import { mathRandomHex } from '../schemas/math-random.js';
 import { renameSync, rmSync, writeFileSync, type WriteFileOptions } from 'node:fs';
 import { rename, rm, writeFile } from './node-fs-async.js';
 import { dirname } from 'node:path';
@@ -122,7 +122,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, tmp
   }
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, tmp = `${path}.${nodeCrypto().randomBytes(4).toString('hex')}.${process.pid}.tmp`): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, tmp = `${path}.${mathRandomHex(4)}.${process.pid}.tmp`): Promise<void> {
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);

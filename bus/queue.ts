@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeCrypto } from '../schemas/node-crypto.js';
+import { mathRandomHex } from '../schemas/math-random.js';
 import { UnknownTaskError } from './errors.js';
 import { resolveTaskId } from './model/resolve-id.js';
 
@@ -44,7 +44,7 @@ export function putQueue(home: string, entry: QueueEntry): void {
 }
 
 function writeEntry(path: string, entry: QueueEntry): void {
-  const tmp = `${path}.${process.pid}-${nodeCrypto().randomBytes(3).toString('hex')}.tmp`;
+  const tmp = `${path}.${process.pid}-${mathRandomHex(3)}.tmp`;
   try {
     writeFileSync(tmp, JSON.stringify(entry, null, 2));
     renameSync(tmp, path);

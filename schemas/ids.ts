@@ -55,8 +55,9 @@ export function parseAttempt(text: string): number | undefined {
 }
 
 /**
- * A fresh task id `YYYYMMDD-HHMMSS-rrrrrr`: UTC dispatch time, then 30 random bits. The random source is a
- * parameter so this module stays free of I/O; callers pass `crypto.randomBytes`.
+ * A fresh task id `YYYYMMDD-HHMMSS-rrrrrr`: UTC dispatch time, then 30 random bits, which only have to differ from
+ * another node's in the same second. The random source is a parameter (tests pass a fixed one); gitbus passes
+ * mathRandomBytes (schemas/math-random.ts says why not node:crypto).
  */
 export function newTaskId(now: Date = new Date(), randomBytes: (n: number) => Uint8Array): string {
   const year = now.getUTCFullYear();

@@ -1,4 +1,4 @@
-import { nodeCrypto } from '../../schemas/node-crypto.js';
+import { mathRandomHex } from '../../schemas/math-random.js';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ENV_MAX_DEPTH, ENV_MAX_FILE_BYTES, isGitDirName, whyNotSegment } from '../../schemas/env-paths.js';
@@ -298,7 +298,7 @@ export const OLD_STAGED_RE = /^\..+\.gitbus-([1-9][0-9]{0,9})-[0-9a-f]{6}\.tmp$/
 
 /** A name of its own, not the file's with more around it: a file's name may be 255 bytes, the most a name can be. */
 function stagedName(): string {
-  return `.gitbus-tmp-${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}`;
+  return `.gitbus-tmp-${process.pid}-${mathRandomHex(6)}`;
 }
 
 /**

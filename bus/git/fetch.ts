@@ -1,3 +1,4 @@
+import { mathRandomHex } from '../../schemas/math-random.js';
 import { nodeCrypto } from '../../schemas/node-crypto.js';
 import type * as NodeFs from 'node:fs';
 import { basename, join } from 'node:path';
@@ -247,7 +248,7 @@ export async function fetchObjects(opts: FetchObjectsOptions): Promise<FetchObje
     // Indexed in a folder of this fetch's own: other processes of the node fetch into the same clone at the same
     // time (nothing holds a lock across network I/O), and must never see a half-written pack or have one deleted
     // under them. The pack is self-contained (no thin-pack asked for), so it indexes on its own.
-    const incoming = join(gitdir, 'gitbus-incoming', `${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}`);
+    const incoming = join(gitdir, 'gitbus-incoming', `${process.pid}-${mathRandomHex(4)}`);
     try {
       makeDirsBelow(fs, gitdir, 'gitbus-incoming', basename(incoming), 'objects', 'pack');
       const tmpPack = `objects/pack/${packName}.pack`;

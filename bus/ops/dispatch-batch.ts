@@ -1,4 +1,4 @@
-import { nodeCrypto } from '../../schemas/node-crypto.js';
+import { mathRandomBytes } from '../../schemas/math-random.js';
 import { checkBatchBytes, inFileOrder, InvalidBatchError, type BatchTask } from '../../schemas/batch.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import { firstLine, InvalidBusFileError, type FileProblem } from '../../schemas/errors.js';
@@ -158,7 +158,7 @@ export function ringProblems(built: readonly { task: BatchTask; id: string; data
 
 function freshId(now: Date, taken: (id: string) => boolean): string {
   for (;;) {
-    const id = newTaskId(now, nodeCrypto().randomBytes);
+    const id = newTaskId(now, mathRandomBytes);
     if (!taken(id)) return id;
   }
 }

@@ -1,4 +1,4 @@
-import { nodeCrypto } from '../../schemas/node-crypto.js';
+import { mathRandomBytes } from '../../schemas/math-random.js';
 import { newTaskId } from '../../schemas/ids.js';
 import { noteGroup } from '../groups-ledger.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
@@ -98,9 +98,11 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   if (input.id && known.has(input.id)) throw idTaken(input.id);
   // Queued here already (the remote was away): a second one would replace the first in the queue.
   if (input.id && isQueued(ctx.paths.home, { kind: 'dispatch', id: input.id })) throw idTaken(input.id, `a dispatch with id ${input.id} is already queued on this node (the remote was away); it is sent at the next contact`);
-  let id = input.id ?? newTaskId(now, nodeCrypto().randomBytes);
+  // The random part from Math.random, not node:crypto: it only has to differ from another node's in the same second,
+  // and loading node:crypto was ~4-5 ms of every dispatch's start (schemas/math-random.ts).
+  let id = input.id ?? newTaskId(now, mathRandomBytes);
   // Two generated ids colliding (30 random bits within one second) with a task this node knows: draw again.
-  while (!input.id && (known.has(id) || isQueued(ctx.paths.home, { kind: 'dispatch', id }))) id = newTaskId(now, nodeCrypto().randomBytes);
+  while (!input.id && (known.has(id) || isQueued(ctx.paths.home, { kind: 'dispatch', id }))) id = newTaskId(now, mathRandomBytes);
   // Project work names where its results go; the default names the task, so it is known only now (PROTOCOL.md §3a).
   // A schedule's template gets none: each instance is a task of its own, with a branch of its own.
   const branch = input.handoff.repo !== undefined && input.handoff.branch === undefined && input.handoff.schedule === undefined ? { branch: defaultBranch(id) } : {};

@@ -1,4 +1,4 @@
-import { nodeCrypto } from '../../schemas/node-crypto.js';
+import { mathRandomBytes } from '../../schemas/math-random.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 import { firstLine, InvalidBusFileError, type FileProblem } from '../../schemas/errors.js';
 import { type Handoff } from '../../schemas/handoff.js';
@@ -148,7 +148,7 @@ async function fanoutWarnings(snap: Snapshot, handoffs: Handoff[]): Promise<stri
 function freshIds(n: number, now: Date, taken: (id: string) => boolean): string[] {
   const ids: string[] = [];
   while (ids.length < n) {
-    const id = newTaskId(now, nodeCrypto().randomBytes);
+    const id = newTaskId(now, mathRandomBytes);
     if (!taken(id) && !ids.includes(id)) ids.push(id);
   }
   return ids;

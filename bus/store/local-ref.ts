@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeCrypto } from '../../schemas/node-crypto.js';
+import { mathRandomHex } from '../../schemas/math-random.js';
 import { assertFullRef, assertOid } from '../git/oid.js';
 
 /**
@@ -14,7 +14,7 @@ export function writeLocalRef(gitdir: string, ref: string, oid: string): void {
   assertOid(oid, 'ref value');
   const path = join(gitdir, ...ref.split('/'));
   // The temp file lives outside refs/, so a crash never leaves something that looks like a branch.
-  const tmp = join(gitdir, `gitbus-ref-${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(gitdir, `gitbus-ref-${process.pid}-${mathRandomHex(4)}.tmp`);
   writeFileSync(tmp, `${oid}\n`);
   try {
     renameSync(tmp, path);

@@ -1,6 +1,6 @@
 import { fs } from '../node-fs.js';
 import { isAlive } from '../lock.js';
-import { nodeCrypto } from '../../schemas/node-crypto.js';
+import { mathRandomHex } from '../../schemas/math-random.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -143,7 +143,7 @@ function makeRefFolders(remote: string, ref: string): void {
  * a plain exclusive create was used, or null when the lock is held.
  */
 function takeRefLock(remote: string, lockPath: string, content: string): string | null {
-  const mark = join(remote, `${MARK_PREFIX}${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.${HOST_HEX}`);
+  const mark = join(remote, `${MARK_PREFIX}${process.pid}.${mathRandomHex(4)}.${HOST_HEX}`);
   try {
     fs.writeFileSync(mark, content, { mode: 0o644 });
     fs.linkSync(mark, lockPath);

@@ -10,6 +10,7 @@ import {
   newTaskId,
   parseAttempt,
 } from '../../schemas/ids.js';
+import { mathRandomBytes, mathRandomHex } from '../../schemas/math-random.js';
 
 /** A deterministic random source: byte i of every call is `start + i`. */
 const counting =
@@ -66,6 +67,29 @@ describe('task ids', () => {
     const id = newTaskId(undefined, counting());
     const stamp = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
     expect(id.slice(0, 15) >= stamp(before)).toBe(true);
+  });
+
+  it("with gitbus's random source (Math.random), spread over the whole alphabet and all distinct", () => {
+    const now = new Date('2026-11-21T04:29:33Z');
+    const ids = Array.from({ length: 4000 }, () => newTaskId(now, mathRandomBytes));
+    for (const id of ids) expect(isTaskId(id) && id.startsWith('20261121-042933-')).toBe(true);
+    // 100 draws of 30 bits: a repeat has odds of ~1 in 200,000.
+    expect(new Set(ids.slice(0, 100)).size).toBe(100);
+    const counts = new Map<string, number>();
+    for (const id of ids) for (const ch of id.slice(-6)) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    // 24,000 symbols, 750 of each expected: every one is drawn, none far from its share.
+    expect(counts.size).toBe(32);
+    for (const n of counts.values()) expect(n > 600 && n < 900).toBe(true);
+  });
+});
+
+describe('Math.random for names (schemas/math-random.ts)', () => {
+  it('gives bytes and lowercase hex of the length asked', () => {
+    expect(mathRandomBytes(0)).toEqual(new Uint8Array(0));
+    expect(mathRandomBytes(6)).toHaveLength(6);
+    for (let i = 0; i < 100; i++) expect(mathRandomHex(4)).toMatch(/^[0-9a-f]{8}$/);
+    expect(mathRandomHex(6)).toMatch(/^[0-9a-f]{12}$/);
+    expect(new Set(Array.from({ length: 100 }, () => mathRandomHex(4))).size).toBe(100);
   });
 });
 
