@@ -1,7 +1,8 @@
-import { nodeCrypto } from '../../schemas/node-crypto.js';
+import { nodeCrypto, nodeCryptoIfLoaded } from '../../schemas/node-crypto.js';
 import type * as NodeFs from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { coldSha1Hex } from './sha1.js';
 
 export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag';
 
@@ -83,7 +84,13 @@ export function makeFanOutDir(fs: typeof NodeFs, dir: string): void {
   }
 }
 
-/** The id git gives an object of `type` with `content`: the sha1 of "<type> <size>\0<content>". */
+/**
+ * The id git gives an object of `type` with `content`: the sha1 of "<type> <size>\0<content>". In JavaScript
+ * (bus/git/sha1.ts) for a process's first 4 KiB while node:crypto is not loaded, so that a `dispatch` on a local
+ * bus (~1.5 KB hashed) does not load it; with node:crypto for the rest.
+ */
 export function gitObjectId(type: GitObjectType, content: Uint8Array): string {
-  return nodeCrypto().createHash('sha1').update(`${type} ${content.length}\0`, 'latin1').update(content).digest('hex');
+  const header = `${type} ${content.length}\0`;
+  const js = nodeCryptoIfLoaded() ? undefined : coldSha1Hex(Buffer.from(header, 'latin1'), content);
+  return js ?? nodeCrypto().createHash('sha1').update(header, 'latin1').update(content).digest('hex');
 }
