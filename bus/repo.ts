@@ -17,6 +17,7 @@ import { isoGit } from './git/iso-git.js';
 import { reaches } from './store/ancestry.js';
 import { PushRejectedError } from './git/push-errors.js';
 import { markPushFailure } from './remote-failure.js';
+import { objectFile } from './git/object-path.js';
 
 export const MAIN = 'refs/heads/main';
 export const ARCHIVE = 'refs/heads/archive';
@@ -318,7 +319,7 @@ export class BusRepo {
 }
 
 function loosePath(gitdir: string, oid: string): string {
-  return join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+  return objectFile(gitdir, oid);
 }
 
 /** Whether a clone may hold objects other than loose ones: a pack, or alternates (a clone made by hand). */

@@ -1,5 +1,5 @@
 import { accessSync, constants, lstatSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { crc32, wrapCache, unwrapCache } from './code-cache-file.js';
 import { cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
 
@@ -27,12 +27,14 @@ export interface CachePlace extends CacheFolders {
 export function cachePlace(folders: CacheFolders, identity: string, command: string, env: NodeJS.ProcessEnv = process.env, suffix = ''): CachePlace {
   // The file's identity, not a hash of it: the key only has to change when the bundle does (V8 checks the source's
   // length and its own version and flags as well).
-  const dir = join(folders.keys, `${process.version}-${process.arch}-${identity}`);
+  // Strings joined, not path.join: the identity is ~250 characters, and path.join's pass over each is a start's
+  // largest share of the work that made V8 optimise Node's normalizeString (bus/git/object-path.ts).
+  const dir = `${folders.keys}${sep}${process.version}-${process.arch}-${identity}`;
   // V8 refuses a cache made under other V8 flags (--max-old-space-size in NODE_OPTIONS is one): a process started
   // with options has a file of its own, so that runs with and without them do not rewrite each other's.
   const options = [...process.execArgv, env['NODE_OPTIONS'] ?? ''].join('\0');
   const variant = options !== '';
-  return { ...folders, dir, command, variant, suffix, file: join(dir, variant ? `${command}-${hex(crc32(options))}${suffix}.bin` : `${command}${suffix}.bin`) };
+  return { ...folders, dir, command, variant, suffix, file: `${dir}${sep}${variant ? `${command}-${hex(crc32(options))}${suffix}.bin` : `${command}${suffix}.bin`}` };
 }
 
 function hex(n: number): string {

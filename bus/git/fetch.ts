@@ -17,6 +17,7 @@ import { FLUSH_PKT, PktLineReader, concatBytes, encodePktLine, pktText } from '.
 import { readShallow, writeShallow } from './shallow.js';
 import { withLock } from '../lock.js';
 import { rename, rm, writeFile } from '../node-fs-async.js';
+import { objectFile } from './object-path.js';
 
 export interface FetchObjectsOptions {
   fs: typeof NodeFs;
@@ -136,7 +137,7 @@ async function hasAllParents(fs: typeof NodeFs, gitdir: string, cache: object, o
     const header = content.toString('utf8', 0, headerEnd < 0 ? content.length : headerEnd);
     let packs: boolean | undefined;
     for (const [, p = ''] of header.matchAll(/^parent ([0-9a-f]{40})$/gm)) {
-      if (fs.existsSync(join(gitdir, 'objects', p.slice(0, 2), p.slice(2)))) continue;
+      if (fs.existsSync(objectFile(gitdir, p))) continue;
       // A shallow clone lacks the parents of its tips: without a pack there is nowhere else to look.
       packs ??= fs.readdirSync(join(gitdir, 'objects', 'pack')).some((f) => f.endsWith('.pack'));
       if (!packs) return false;

@@ -1,8 +1,8 @@
 import { nodeCrypto, nodeCryptoIfLoaded } from '../../schemas/node-crypto.js';
 import type * as NodeFs from 'node:fs';
-import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { coldSha1Hex } from './sha1.js';
+import { inFolder, objectDir, objectFile } from './object-path.js';
 
 export type GitObjectType = 'blob' | 'tree' | 'commit' | 'tag';
 
@@ -27,8 +27,8 @@ export async function writeLooseObject(fs: typeof NodeFs, gitdir: string, type: 
 export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, type: GitObjectType, content: Uint8Array): Promise<{ oid: string; created: boolean; deflated?: Buffer }> {
   const header = Buffer.from(`${type} ${content.length}\0`, 'latin1');
   const oid = gitObjectId(type, content);
-  const dir = join(gitdir, 'objects', oid.slice(0, 2));
-  const path = join(dir, oid.slice(2));
+  const dir = objectDir(gitdir, oid);
+  const path = objectFile(gitdir, oid);
   // Synchronous calls on purpose: each is tens of microseconds, and going through the libuv thread pool cost
   // ~6x more per call on our machines (docs/PERFORMANCE.md).
   if (fs.existsSync(path)) return { oid, created: false }; // objects are immutable: same name, same content
@@ -42,14 +42,14 @@ export async function writeLooseObjectIfNew(fs: typeof NodeFs, gitdir: string, t
  * stores it), unless it is there already: objects are immutable, same name, same content.
  */
 export function writeObjectFile(fs: typeof NodeFs, gitdir: string, oid: string, bytes: Uint8Array): void {
-  const dir = join(gitdir, 'objects', oid.slice(0, 2));
-  const path = join(dir, oid.slice(2));
+  const dir = objectDir(gitdir, oid);
+  const path = objectFile(gitdir, oid);
   if (!fs.existsSync(path)) putObjectFile(fs, dir, path, bytes);
 }
 
 /** The file at `path` in the fan-out folder `dir`: a temp file renamed into place, so a crash never leaves half an object. */
 function putObjectFile(fs: typeof NodeFs, dir: string, path: string, bytes: Uint8Array): void {
-  const tmp = join(dir, `tmp_obj_gitbus_${process.pid}_${Math.random().toString(36).slice(2)}`);
+  const tmp = inFolder(dir, `tmp_obj_gitbus_${process.pid}_${Math.random().toString(36).slice(2)}`);
   try {
     try {
       fs.writeFileSync(tmp, bytes, { mode: 0o444 });

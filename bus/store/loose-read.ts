@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { constants, inflateSync } from 'node:zlib';
 import { CloneDamagedError, ObjectTooLargeError } from '../local-io.js';
+import { objectFile } from '../git/object-path.js';
 
 /**
  * The largest object gitbus inflates whole. Bus files are small (lint: 256 KiB), so anything near this is an attack
@@ -17,7 +17,7 @@ function looseFile(gitdir: string, oid: string): Buffer | null {
   try {
     // Synchronous on purpose: a loose object is a few hundred bytes, read in microseconds; an async read per
     // object (hundreds per snapshot) spent most of its time waiting for the thread pool.
-    return readFileSync(join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
+    return readFileSync(objectFile(gitdir, oid));
   } catch {
     return null;
   }

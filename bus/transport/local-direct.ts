@@ -12,6 +12,7 @@ import { RemoteNotFoundError } from './errors.js';
 import { StaleLockJudge } from '../stale-lock.js';
 import { ObjectTooLargeError } from '../local-io.js';
 import { looseHeader, MAX_OBJECT_BYTES } from '../store/loose-read.js';
+import { objectFile } from '../git/object-path.js';
 
 /**
  * The spawn-free path for a bare remote on a local or shared file system: objects are copied as loose files and
@@ -322,7 +323,7 @@ function readObject(gitdir: string, oid: string): { type: GitObjectType; content
 
 function readRaw(gitdir: string, oid: string): Buffer | null {
   try {
-    return fs.readFileSync(join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
+    return fs.readFileSync(objectFile(gitdir, oid));
   } catch {
     return null;
   }
