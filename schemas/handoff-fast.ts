@@ -31,7 +31,12 @@ type Check = (value: unknown) => boolean;
 const ruled = (text: TextOptions, rule?: (s: string) => Violation | undefined): Check => (v) =>
   typeof v === 'string' && textViolation(v, text) === undefined && (rule === undefined || rule(v) === undefined);
 const matches = (re: RegExp): Check => (v) => typeof v === 'string' && re.test(v);
-const listOf = (item: Check): Check => (v) => Array.isArray(v) && v.every(item);
+// Every index, holes too: `every` skips a hole, which the schema reads as undefined and refuses.
+const listOf = (item: Check): Check => (v) => {
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (!item(v[i])) return false;
+  return true;
+};
 const isBoolean: Check = (v) => typeof v === 'boolean';
 
 /** The fields checked here, each by its schema's rule (handoff.ts); the others are left to the schemas. */

@@ -135,6 +135,17 @@ describe('fastHandoffText (a dispatch\'s handoff without zod or yaml)', () => {
     expect(taken).toBeGreaterThan(1500);
   });
 
+  it('takes no list with a hole, which the schema refuses (an every() skips holes)', () => {
+    const after: string[] = [];
+    after[1] = OTHER;
+    const labels: string[] = [];
+    labels[2] = 'gpu';
+    expect(handoffSchema.shape.after.safeParse(after).success).toBe(false);
+    expect(handoffFieldOk('after', after)).toBe(false);
+    expect(handoffSchema.shape.labels.safeParse(labels).success).toBe(false);
+    expect(handoffFieldOk('labels', labels)).toBe(false);
+  });
+
   it('knows the handoff\'s fields in the schema\'s order, and its schema\'s place', () => {
     expect([...HANDOFF_FIELDS]).toEqual(knownKeysAt(handoffSchema, []));
     expect(HANDOFF_SCHEMA_REF).toBe(schemaRefFor('handoff'));
