@@ -76,9 +76,13 @@ export function handoffFieldOk(key: (typeof HANDOFF_FIELDS)[number], value: unkn
 
 /** The text of `handoffs/<data.id>.md` with `body`, or undefined: render and check it with the schemas. */
 export function fastHandoffText(data: Handoff, body: string): string | undefined {
+  // renderBusFile's own terms for the data: a plain mapping (its fields are read below, and a prototype's would be
+  // too), and no unknown key, even one whose value is undefined (the strict schema refuses it).
+  const proto = Object.getPrototypeOf(data) as unknown;
+  if (proto !== Object.prototype && proto !== null) return undefined;
   if (!isTaskId(data.id)) return undefined;
   const fields = data as Readonly<Record<string, unknown>>;
-  for (const key of Object.keys(fields)) if (fields[key] !== undefined && !KNOWN.has(key)) return undefined;
+  for (const key of Object.keys(fields)) if (!KNOWN.has(key)) return undefined;
   if (fields['title'] === undefined) return undefined;
   let yaml = '';
   for (const key of HANDOFF_FIELDS) {

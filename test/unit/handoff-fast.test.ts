@@ -146,6 +146,19 @@ describe('fastHandoffText (a dispatch\'s handoff without zod or yaml)', () => {
     expect(handoffFieldOk('labels', labels)).toBe(false);
   });
 
+  it('leaves to the schemas data renderBusFile refuses for its shape: an unknown key even when undefined, fields from a prototype', () => {
+    const base = { id: ID, title: 'Run the tests', from: 'bench', created: '2026-12-05T10:15:00.853Z' };
+    const inherited = Object.assign(Object.create({ to: 'gpu-box' }) as object, base) as Handoff;
+    const cases: Handoff[] = [{ ...base, ['unknown' as 'to']: undefined }, { ...base, ['x-note' as 'to']: undefined }, inherited];
+    for (const h of cases) {
+      expect(() => renderBusFile('handoff', h, 'x'), JSON.stringify(h)).toThrow();
+      expect(fastHandoffText(h, 'x'), JSON.stringify(h)).toBeUndefined();
+    }
+    // A mapping without a prototype is plain data to renderBusFile, and taken here too.
+    const bare = Object.assign(Object.create(null) as object, base) as Handoff;
+    expect(fastHandoffText(bare, 'x')).toBe(renderBusFile('handoff', bare, 'x'));
+  });
+
   it('knows the handoff\'s fields in the schema\'s order, and its schema\'s place', () => {
     expect([...HANDOFF_FIELDS]).toEqual(knownKeysAt(handoffSchema, []));
     expect(HANDOFF_SCHEMA_REF).toBe(schemaRefFor('handoff'));
