@@ -33,7 +33,7 @@ function field(rand: () => number, key: (typeof HANDOFF_FIELDS)[number]): unknow
     case 'from': return pick(rand, ['bench', 'ada@laptop', s(), 'x'.repeat(101)]);
     case 'created': return pick(rand, ['2026-12-05T10:15:00.853Z', '2026-12-05T10:15:00+01:00', '2026-13-01T00:00:00Z', 'now', 42]);
     case 'to': return pick(rand, ['node-1', 'gpu.box', 'Bad Name', 'x'.repeat(41), s()]);
-    case 'labels': return pick(rand, [['gpu'], ['a:b', 'c.d'], [], ['BAD'], [''], [s()], 'gpu']);
+    case 'labels': return pick(rand, [['gpu'], ['a:b', 'c.d'], [], ['BAD'], [''], [s()], 'gpu', ['1e3', 'true', '0x1f', 'null', '0o17', '1.5', '42']]);
     case 'runner': return pick(rand, ['manual', 'claude', 'shell', 'tmux', 'icecc', 'merge', 'nope']);
     case 'command': return pick(rand, ['make test', 'echo "a: b" # c', 'a\nb', 'x'.repeat(16 * 1024 + 1), '', s(), s()]);
     case 'workdir': return pick(rand, ['src', 'src/project', '../up', '/abs', '~/x', 'a\\b', 'C:x', s()]);
@@ -41,9 +41,9 @@ function field(rand: () => number, key: (typeof HANDOFF_FIELDS)[number]): unknow
     case 'base': return pick(rand, ['main', COMMIT, 'v1.2', '-x', 'a b', s()]);
     case 'baseCommit': return pick(rand, [COMMIT, 'b'.repeat(64), 'xyz', s()]);
     case 'branch': return pick(rand, ['gitbus/' + ID, 'feature/x', 'a..b', 'gitbus/A/B', '-x', 'x.lock', s()]);
-    case 'group': case 'workstream': return pick(rand, ['g1', 'fan.out-2', 'Bad', '', s()]);
-    case 'resumes': return pick(rand, [OTHER, OTHER, 'Bad id', s()]);
-    case 'after': return pick(rand, [[OTHER], [], [OTHER, OTHER], [ID], ['Bad'], [s()]]);
+    case 'group': case 'workstream': return pick(rand, ['g1', 'fan.out-2', 'Bad', '', s(), '123', '1e3', 'null', '1.5']);
+    case 'resumes': return pick(rand, [OTHER, OTHER, 'Bad id', s(), '1e3', 'true', '0o17']);
+    case 'after': return pick(rand, [[OTHER], [], [OTHER, OTHER], [ID], ['Bad'], [s()], ['123', 'null', '0x1f']]);
     case 'priority': return pick(rand, [5, -1000, 1000, 0, 1001, 1.5, '3', -0]);
     case 'timeout': return pick(rand, ['30m', '1h30m', '0s', '10', 'x', s()]);
     case 'autoCommit': case 'keep': return pick(rand, [true, false, 'yes']);
@@ -80,6 +80,10 @@ describe('fastHandoffText (a dispatch\'s handoff without zod or yaml)', () => {
       fast++;
       expect(theirs.ok, JSON.stringify(h)).toBe(true);
       expect(mine, JSON.stringify(h)).toBe(theirs.text);
+      // And read back, it is the same handoff and body (core-schema look-alikes such as an id "1e3" stay text).
+      const back = parseBusFile(pathFor({ kind: 'handoff', id: h.id as string }), mine);
+      expect(back.ok && back.file.body, JSON.stringify(h)).toBe(body);
+      expect(back.ok && back.file.data, JSON.stringify(h)).toEqual(Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)));
     }
     // The comparison covers both halves: many handoffs are valid, and most valid ones are taken here.
     expect(valid).toBeGreaterThan(600);
