@@ -1,4 +1,5 @@
 import { z } from './zod.js';
+import { decodeUtf8Strict } from './utf8.js';
 import type { FileProblem } from './errors.js';
 import type { FieldViolation } from './kind-rules.js';
 import { problemsFromIssues, problemsFromViolations } from './field-problems.js';
@@ -116,13 +117,12 @@ export function manifestRules(m: EnvManifest): FieldViolation[] {
 
 export type ManifestParse = { ok: true; manifest: EnvManifest; warnings: FileProblem[] } | { ok: false; problems: FileProblem[] };
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Parses a manifest's bytes (untrusted): safe YAML, the strict schema, then the rules across entries. */
 export function parseEnvManifest(path: string, bytes: Uint8Array): ManifestParse {
   let textValue: string;
   try {
-    textValue = utf8.decode(bytes);
+    textValue = decodeUtf8Strict(bytes);
   } catch {
     return { ok: false, problems: [{ path, field: '', reason: 'the manifest is not valid UTF-8', fix: 'capture the profile again ("gitbus env capture PROFILE")', severity: 'error' }] };
   }

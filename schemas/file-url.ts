@@ -1,3 +1,4 @@
+import { decodeUtf8Strict, encodeUtf8 } from './utf8.js';
 /**
  * The path of a `file://` URL as git opens it: git decodes each `%XX` to one byte (a `%` without two hex digits
  * stays as written) and opens those bytes. Comparing or pattern-matching the URL as text is not comparing what git
@@ -5,8 +6,6 @@
  * here: the bytes, written as text such that equal spellings mean equal bytes.
  */
 
-const fatal = new TextDecoder('utf-8', { fatal: true });
-const encoder = new TextEncoder();
 
 /** How many bytes the UTF-8 sequence led by `b` has, 0 when `b` leads none. */
 function sequenceLength(b: number): number {
@@ -42,7 +41,7 @@ export function byteSpelling(bytes: Uint8Array, keep: readonly boolean[] = []): 
     let text: string | null = null;
     if (seq) {
       try {
-        text = fatal.decode(seq);
+        text = decodeUtf8Strict(seq);
       } catch {
         text = null;
       }
@@ -66,14 +65,14 @@ export function byteSpelling(bytes: Uint8Array, keep: readonly boolean[] = []): 
 export function decodedPathSpelling(text: string, keepEscaped = ''): string {
   const bytes: number[] = [];
   const keep: boolean[] = [];
-  const kept = new Set([...encoder.encode(keepEscaped)]);
+  const kept = new Set([...encodeUtf8(keepEscaped)]);
   for (const [i, part] of text.split(/(%[0-9a-fA-F]{2})/).entries()) {
     if (i % 2 === 1) {
       const b = Number.parseInt(part.slice(1), 16);
       bytes.push(b);
       keep.push(kept.has(b));
     } else {
-      for (const b of encoder.encode(part)) {
+      for (const b of encodeUtf8(part)) {
         bytes.push(b);
         keep.push(false);
       }

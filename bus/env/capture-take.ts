@@ -7,6 +7,7 @@ import { localKind, reachesOwnHome, readLocal, walkLocalDir, type OwnHome } from
 import { fileMerge, type Skipped } from './resolve.js';
 import { scanSecrets } from './secrets.js';
 import type { SyncedFile } from './state-store.js';
+import { decodeUtf8 } from '../../schemas/utf8.js';
 
 /**
  * What `gitbus env capture` reads of this machine for one entry (bus/env/capture.ts): a file, or a folder's files
@@ -28,7 +29,7 @@ export interface Taken {
   synced: Omit<SyncedFile, 'at'>;
 }
 
-export const utf8 = new TextDecoder('utf-8', { fatal: false });
+export const utf8 = { decode: decodeUtf8 };
 
 /**
  * Reads one entry's files from this machine; secrets found are collected in `hits`. `busKeys` gives the keys the

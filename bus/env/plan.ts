@@ -6,6 +6,7 @@ import type { EnvProfile } from './profile.js';
 import { resolveProfile, type NodeFacts, type Skipped } from './resolve.js';
 import { decide, fileState, type EnvAction } from './states.js';
 import { laterUpdated, type EnvStateFile, type SyncedFile } from './state-store.js';
+import { decodeUtf8 } from '../../schemas/utf8.js';
 
 /**
  * Each file of a profile on this node: its state (states.ts) from the bus's content, the node's file and the
@@ -46,7 +47,6 @@ export interface ProfilePlan {
   notHere: Skipped[];
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
 /** What never equals a content hash: a file that is not there as a regular file, or JSON that does not parse. */
 const UNREADABLE = 'unreadable';
 
@@ -70,7 +70,7 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
     /** Why the node's own file merged by keys cannot be read as JSON: it cannot be merged, only replaced whole. */
     let badJson: string | undefined;
     if (item.merge === 'json') {
-      const profileJson = parseJsonObject(utf8.decode(busBytes));
+      const profileJson = parseJsonObject(decodeUtf8(busBytes));
       if (!profileJson.ok) {
         skipped.push({ target: item.target, reason: `the profile's file is ${profileJson.reason}` });
         continue;
@@ -79,7 +79,7 @@ export function planProfile(profile: EnvProfile, userHome: string, state: EnvSta
       bus = keysHash(profileJson.value, keys);
       let localObj: JsonObject | null = null;
       if (local.kind === 'file') {
-        const r = parseJsonObject(utf8.decode(local.bytes));
+        const r = parseJsonObject(decodeUtf8(local.bytes));
         if (r.ok) localObj = r.value;
         else badJson = r.reason;
       }

@@ -6,8 +6,8 @@ import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { sha256Hex } from './hash.js';
 import { parseJsonObject } from './json-merge.js';
 import { fileMerge } from './resolve.js';
+import { decodeUtf8 } from '../../schemas/utf8.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /**
  * A profile read from one commit of main and checked as untrusted input: the manifest's schema and rules, every
@@ -170,7 +170,7 @@ async function readProfileTree(snap: EnvTrees, name: string, treeOid: string): P
     for (const [source, bytes] of contents) {
       const rest = source === e.source && !dir ? '' : dir && source.startsWith(`${e.source}/`) ? source.slice(e.source.length + 1) : undefined;
       if (rest === undefined || fileMerge(e, targetRel(rest === '' ? e.target : `${e.target}/${rest}`)) !== 'json') continue;
-      const parsed = parseJsonObject(utf8.decode(bytes));
+      const parsed = parseJsonObject(decodeUtf8(bytes));
       if (!parsed.ok) problems.push({ path: `${at}/${source}`, field: dir ? `entries.${i}` : `entries.${i}.merge`, reason: `${dir ? 'a folder entry merges Claude Code\'s settings.json by JSON keys' : 'the entry merges it by JSON keys'}, but it is ${parsed.reason}`, fix: dir ? 'capture it again from a valid settings file' : 'capture it again from a valid settings file, or remove merge: json from the entry', severity: 'error' });
     }
   }

@@ -1,4 +1,5 @@
 import { PktLineError } from './errors.js';
+import { decodeUtf8, encodeUtf8 } from '../../schemas/utf8.js';
 
 /**
  * git's pkt-line framing (gitprotocol-common): 4 hex digits giving the length of the whole packet including
@@ -20,12 +21,10 @@ export type Pkt =
   | { readonly type: 'delim' }
   | { readonly type: 'response-end' };
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** One data packet. Strings are sent as UTF-8; add the trailing "\n" yourself where the protocol wants one. */
 export function encodePktLine(payload: string | Uint8Array): Uint8Array {
-  const data = typeof payload === 'string' ? encoder.encode(payload) : payload;
+  const data = typeof payload === 'string' ? encodeUtf8(payload) : payload;
   if (data.length === 0) {
     // An empty data packet ("0004") is legal but git treats it as a flush in places; never send one.
     throw new RangeError('pkt-line payload must not be empty');
@@ -34,7 +33,7 @@ export function encodePktLine(payload: string | Uint8Array): Uint8Array {
     throw new RangeError(`pkt-line payload of ${data.length} bytes exceeds the maximum of ${MAX_PKT_PAYLOAD}`);
   }
   const out = new Uint8Array(data.length + 4);
-  out.set(encoder.encode((data.length + 4).toString(16).padStart(4, '0')), 0);
+  out.set(encodeUtf8((data.length + 4).toString(16).padStart(4, '0')), 0);
   out.set(data, 4);
   return out;
 }
@@ -54,7 +53,7 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
 
 /** A data packet's payload as text, without the optional trailing LF (clients must ignore it). */
 export function pktText(data: Uint8Array): string {
-  const text = decoder.decode(data);
+  const text = decodeUtf8(data);
   return text.endsWith('\n') ? text.slice(0, -1) : text;
 }
 
@@ -95,7 +94,7 @@ export class PktLineReader {
 
   /** Whether the unread bytes start with `prefix` (e.g. "PACK"), without consuming anything. */
   startsWith(prefix: string): boolean {
-    const p = encoder.encode(prefix);
+    const p = encodeUtf8(prefix);
     if (this.buf.length - this.pos < p.length) return false;
     for (let i = 0; i < p.length; i++) if (this.buf[this.pos + i] !== p[i]) return false;
     return true;
@@ -114,7 +113,7 @@ export class PktLineReader {
     for (let i = 0; i < 4; i++) {
       const d = hexDigit(this.buf[start + i] ?? -1);
       if (d < 0) {
-        const shown = decoder.decode(this.buf.subarray(start, start + 4));
+        const shown = decodeUtf8(this.buf.subarray(start, start + 4));
         throw new PktLineError(`invalid pkt-line length ${JSON.stringify(shown)}`, start);
       }
       len = len * 16 + d;

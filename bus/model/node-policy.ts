@@ -239,8 +239,6 @@ export function reposEntryMatches(entry: string, name: string): boolean {
   return globMatch(pattern, spelled) || globMatch(normalRemote(pattern), normalRemote(spelled));
 }
 
-const encoder = new TextEncoder();
-
 /**
  * A pattern or a repo as a glob judges it. A path on this machine, `file://` or not, is the path git opens, in the
  * one spelling of schemas/file-url.ts: a `file://` URL's escapes decoded (`x%2Fy` is two parts to git, and one as
@@ -250,7 +248,9 @@ const encoder = new TextEncoder();
 function globSpelling(text: string): string {
   const fileUrlPath = localFileUrlPath(text);
   if (fileUrlPath !== null) return decodedPathSpelling(fileUrlPath, '*?');
-  if (text.startsWith('/')) return byteSpelling(encoder.encode(text));
+  // Buffer.from, not a TextEncoder: the same UTF-8 bytes, and making a TextEncoder when this module loaded was ~3 ms
+  // of every short command's start (issue 14, docs/PERFORMANCE.md "A dispatch without zod or yaml").
+  if (text.startsWith('/')) return byteSpelling(Buffer.from(text, 'utf8'));
   return decodedFileUrl(text, '*?');
 }
 

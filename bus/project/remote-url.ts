@@ -62,7 +62,7 @@ export function localRemotePath(url: string, keepGitSuffix = false): string | nu
     if (text === null) return null;
     path = decodedPathSpelling(text);
   } else if (isLocalPath(url)) {
-    path = byteSpelling(new TextEncoder().encode(url));
+    path = byteSpelling(Buffer.from(url, 'utf8'));
   } else {
     return null;
   }

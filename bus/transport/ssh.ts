@@ -17,7 +17,7 @@ export interface SshTransportOptions extends SshOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
-const FLUSH = new TextEncoder().encode('0000');
+const FLUSH = Buffer.from('0000', 'latin1');
 
 interface Session {
   reader: ChannelReader;

@@ -4,6 +4,7 @@ import { parseYaml, renderYaml } from '../../schemas/safe-yaml.js';
 import { isTrustPrincipal, PRINCIPAL_RULE, policyRules, trustPolicySchema, type TrustPolicy } from '../../schemas/trust-root.js';
 import { allowedSignersPath, contentDigest, policyPath } from './chain-files.js';
 import { parseAllowedSigners, type AllowedSigners } from './allowed-signers.js';
+import { decodeUtf8Strict } from '../../schemas/utf8.js';
 
 /** One version of the trust root, read and checked: who may sign, and what they may do. */
 export interface TrustVersion {
@@ -16,11 +17,10 @@ export interface TrustVersion {
   signers: AllowedSigners;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function text(path: string, bytes: Uint8Array, problems: FileProblem[]): string | undefined {
   try {
-    return utf8.decode(bytes);
+    return decodeUtf8Strict(bytes);
   } catch {
     problems.push({ path, field: '', reason: 'the file is not valid UTF-8', fix: 'write the trust files with "gitbus trust"', severity: 'error' });
     return undefined;

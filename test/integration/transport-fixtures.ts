@@ -149,7 +149,7 @@ export function packFiles(gitdir: string): string[] {
 
 /**
  * Plain-JS copies of bus/git, bus/transport, bus/child-process.ts, bus/node-fs.ts, bus/project/shell-word.ts, schemas/errors.ts,
- * schemas/node-crypto.ts and schemas/file-url.ts (with what they import) in a temp dir, so that child `node`
+ * schemas/node-crypto.ts, schemas/file-url.ts, schemas/utf8.ts and schemas/math-random.ts (with what they import) in a temp dir, so that child `node`
  * processes can run the real pushRef (vitest transforms TS only inside its own process).
  */
 export async function transpileTransportForChildren(dirs: TempDirs): Promise<string> {
@@ -158,7 +158,7 @@ export async function transpileTransportForChildren(dirs: TempDirs): Promise<str
   const out = await dirs.make('gitbus-js-');
   const sources = ['bus/git', 'bus/transport']
     .flatMap((d) => fs.readdirSync(join(root, d)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`))
-    .concat('bus/child-process.ts', 'bus/monotonic.ts', 'bus/node-fs.ts', 'bus/node-fs-async.ts', 'bus/project/shell-word.ts', 'schemas/errors.ts', 'schemas/node-crypto.ts', 'schemas/url-redact.ts', 'schemas/file-url.ts');
+    .concat('bus/child-process.ts', 'bus/monotonic.ts', 'bus/node-fs.ts', 'bus/node-fs-async.ts', 'bus/project/shell-word.ts', 'schemas/errors.ts', 'schemas/node-crypto.ts', 'schemas/url-redact.ts', 'schemas/file-url.ts', 'schemas/utf8.ts', 'schemas/math-random.ts');
   for (const rel of sources) {
     const js = ts.transpileModule(fs.readFileSync(join(root, rel), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
