@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { BIN, gitbus, gitCli, json, ROOT, TEST_CACHE_HOME, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { until } from '../helpers/wait.js';
+import { prng } from '../helpers/seeded-random.js';
 
 /**
  * Kill -9 probe (issue #8 point 10): `gitbus dispatch`, `claim --next` and `respond`, each its own OS process, are
@@ -31,18 +32,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-/** mulberry32: small, good enough to spread kill points, and replayable from one number. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Killed extends RunResult {
   killed: boolean;
