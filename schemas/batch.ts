@@ -5,7 +5,8 @@ import { GitbusError, type FileProblem } from './errors.js';
 import { problemsFromIssues, unknownFieldProblem } from './field-problems.js';
 import { alsoLines } from './problem-groups.js';
 import { text } from './fields.js';
-import { handoffRules, handoffSchema, type Handoff } from './handoff.js';
+import { handoffSchema, type Handoff } from './handoff.js';
+import { handoffRules } from './handoff-fields.js';
 import { duplicateJsonKey } from './json-duplicate-key.js';
 import { duplicateKey, parseYaml } from './safe-yaml.js';
 

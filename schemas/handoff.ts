@@ -65,4 +65,3 @@ export const handoffSchema = z.strictObject({
 export type Handoff = z.infer<typeof handoffSchema>;
 export type ClaudeRequest = z.infer<typeof claudeRequestSchema>;
 
-export { handoffRules } from './handoff-fields.js';
