@@ -6,7 +6,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import git from 'isomorphic-git';
 
 export const GIT_ENV: NodeJS.ProcessEnv = {
@@ -148,17 +148,20 @@ export function packFiles(gitdir: string): string[] {
 }
 
 /**
- * Plain-JS copies of bus/git, bus/transport, bus/child-process.ts, bus/node-fs.ts, bus/project/shell-word.ts, schemas/errors.ts,
- * schemas/node-crypto.ts, schemas/file-url.ts, schemas/utf8.ts and schemas/math-random.ts (with what they import) in a temp dir, so that child `node`
- * processes can run the real pushRef (vitest transforms TS only inside its own process).
+ * Plain-JS copies of bus/git and bus/transport, with every module they import (followed from their relative imports,
+ * so that a new import is copied too), in a temp dir, so that child `node` processes can run the real pushRef
+ * (vitest transforms TS only inside its own process).
  */
 export async function transpileTransportForChildren(dirs: TempDirs): Promise<string> {
   const ts = (await import('typescript')).default;
   const root = join(import.meta.dirname, '..', '..');
   const out = await dirs.make('gitbus-js-');
-  const sources = ['bus/git', 'bus/transport']
-    .flatMap((d) => fs.readdirSync(join(root, d)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`))
-    .concat('bus/child-process.ts', 'bus/monotonic.ts', 'bus/node-fs.ts', 'bus/node-fs-async.ts', 'bus/project/shell-word.ts', 'schemas/errors.ts', 'schemas/node-crypto.ts', 'schemas/url-redact.ts', 'schemas/file-url.ts', 'schemas/utf8.ts', 'schemas/math-random.ts');
+  const sources = new Set(['bus/git', 'bus/transport'].flatMap((d) => fs.readdirSync(join(root, d)).filter((f) => f.endsWith('.ts')).map((f) => `${d}/${f}`)));
+  for (const rel of sources) {
+    // A Set grows while it is walked: each module's imports are visited in turn. `import type` is erased, so not followed.
+    const text = fs.readFileSync(join(root, rel), 'utf8');
+    for (const m of text.matchAll(/^(?:import|export)\s+(?!type\s)[^;]*?\s+from\s+'(\.{1,2}\/[^']+)\.js';/gm)) sources.add(posix.join(posix.dirname(rel), `${m[1]}.ts`));
+  }
   for (const rel of sources) {
     const js = ts.transpileModule(fs.readFileSync(join(root, rel), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
