@@ -32,7 +32,7 @@ describe('yamlValue (one line of YAML without the yaml package)', () => {
       expect(yamlValue(s), s).toBe(byYaml(s));
       expect(yamlValue(s), s).not.toBe(s);
     }
-    for (const s of ['Run the tests', 'fix: the build'.replace(': ', ' - '), 'a:b', 'a#b', 'yes', 'no', '1_000', '0xg', 'x-1', "it's", 'é日本', '\u00a0x']) expect(yamlValue(s), s).toBe(s);
+    for (const s of ['Run the tests', 'fix - the build', 'a:b', 'a#b', 'yes', 'no', '1_000', '0xg', 'x-1', "it's", 'é日本', '\u00a0x']) expect(yamlValue(s), s).toBe(s);
     expect(yamlValue(['gpu', 'a,b', '[x]'])).toBe(byYaml(['gpu', 'a,b', '[x]']));
     expect(yamlValue([])).toBe('[]');
   });
