@@ -1,4 +1,4 @@
-import { accessSync, constants, lstatSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { crc32, wrapCache, unwrapCache } from './code-cache-file.js';
 import { cannot, notPrivate, readyFolders, type CacheFolders, type CacheProblem } from './code-cache-folders.js';
@@ -43,10 +43,14 @@ function hex(n: number): string {
 
 export type Found = { state: 'none' } | { state: 'corrupt' } | { state: 'found'; data: Buffer; failed: boolean } | CacheProblem;
 
-export function readCache(place: CachePlace): Found {
+/**
+ * The cache file of `place`: read into `room` when it fits there (memory the bundle's read touched already, see
+ * readBundle in cli/code-cache.ts), else into a buffer of its own.
+ */
+export function readCache(place: CachePlace, room?: Buffer): Found {
   let file: Buffer;
   try {
-    file = readFileSync(place.file);
+    file = readFileIn(place.file, room);
   } catch {
     // No cache yet: the key folder is made now, so that a place where it cannot be written runs the ES module
     // build from the first run on rather than the bundle without its cache at every run.
@@ -71,6 +75,29 @@ export function readCache(place: CachePlace): Found {
   if (problem) return problem;
   const unwrapped = unwrapCache(file);
   return unwrapped ? { state: 'found', ...unwrapped } : { state: 'corrupt' };
+}
+
+/** The file's bytes: in `room` when they fit (a view of it), else in a buffer of their own. */
+function readFileIn(path: string, room: Buffer | undefined): Buffer {
+  if (room === undefined) return readFileSync(path);
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    return size <= room.length ? room.subarray(0, readInto(fd, room, size)) : readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads up to `size` bytes of `fd` into the start of `into`; how many it read (fewer when the file shrank). */
+export function readInto(fd: number, into: Buffer, size: number): number {
+  let at = 0;
+  while (at < size) {
+    const n = readSync(fd, into, at, size - at, at);
+    if (n === 0) break;
+    at += n;
+  }
+  return at;
 }
 
 /** Writes the cache file atomically; false when it could not (no space, a folder changed since the start). */

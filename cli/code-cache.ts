@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,7 +11,7 @@ export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { hasCrc32 } from './code-cache-file.js';
 import { cacheFolders, readyFolders } from './code-cache-folders.js';
-import { cachePlace, readCache, settleCache } from './code-cache-store.js';
+import { cachePlace, readCache, readInto, settleCache } from './code-cache-store.js';
 import { schemasScript, type SchemasState } from './schemas-script.js';
 
 /**
@@ -151,7 +151,7 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   const unusable = readyFolders(folders, [folders.root, folders.keys]);
   if (unusable) return runEsm(here, env, command, unusable.state, unusable.reason);
   const bundle = join(here, bundleFile(entry));
-  let read: { source: string; identity: string };
+  let read: { source: string; identity: string; room: Buffer };
   try {
     read = readBundle(bundle, here);
   } catch {
@@ -159,7 +159,7 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
     return runEsm(here, env, command, 'off');
   }
   const place = cachePlace(folders, read.identity, command, env);
-  const found = readCache(place);
+  const found = readCache(place, read.room);
   if (found.state === 'unsafe' || found.state === 'unavailable') return runEsm(here, env, command, found.state, found.reason);
   // The bundle is written inside the CommonJS module wrapper (scripts/bundle.mjs), so V8 gets the file's text as
   // it is: wrapping it here made a second 2 MB string that V8 flattened, a copy and ~800 page faults per start. A
@@ -213,16 +213,25 @@ export const CJS_WRAPPER_START = '(function (exports, require, module, __filenam
  * per start to say the same. The other bundles are in it (one `stat` each) so that a build has one key folder,
  * which the pruning of other builds' folders counts on.
  */
-export function readBundle(path: string, dir: string): { source: string; identity: string } {
+export function readBundle(path: string, dir: string): { source: string; identity: string; room: Buffer } {
   const fd = openSync(path, 'r');
   try {
     const running = fstatSync(fd, { bigint: true });
-    const source = readFileSync(fd, 'latin1');
-    return { source, identity: buildIdentity(dir, { path, st: running }) };
+    const size = Number(running.size);
+    // Room for the code cache too (cli/code-cache-store.ts readCache), which is read into the same memory once the
+    // text is a string: memory a start touches first costs a page fault per 4 KiB (~14 us each on the development
+    // machine), and reading the ~0.65 MB cache into memory of its own was ~165 of them (docs/PERFORMANCE.md "Fewer
+    // scavenges and page faults"). Pages of it that no read reaches are never touched.
+    const room = Buffer.allocUnsafeSlow(Math.max(size, CACHE_ROOM));
+    const read = readInto(fd, room, size);
+    return { source: room.toString('latin1', 0, read), identity: buildIdentity(dir, { path, st: running }), room };
   } finally {
     closeSync(fd);
   }
 }
+
+/** The least room readBundle makes: the largest code cache a command writes is ~1.2 MB (gitbus-bus.cjs's `init`). */
+const CACHE_ROOM = 2 * 1024 * 1024;
 
 /** Appends one report line to `to` (GITBUS_CODE_CACHE_REPORT, GITBUS_SERVE_REPORT), when it is set. */
 function report(to: string | undefined, r: CodeCacheReport | ServeReport): void {

@@ -1,0 +1,79 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cacheFolders, readyFolders, type CacheFolders } from '../../cli/code-cache-folders.js';
+import { cachePlace, readCache, readInto, writeCache } from '../../cli/code-cache-store.js';
+
+/** Where the loader reads a command's code cache from (cli/code-cache-store.ts). */
+describe('code cache store', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gitbus-cache-store-'));
+  chmodSync(dir, 0o700);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { XDG_CACHE_HOME: dir };
+
+  const placeFor = (command: string) => {
+    const folders = cacheFolders(env) as CacheFolders;
+    expect(readyFolders(folders, [folders.root, folders.keys])).toBeUndefined();
+    return cachePlace(folders, 'build-1', command, env);
+  };
+
+  it('reads the cache into the room the bundle was read into when it fits there, else into a buffer of its own', () => {
+    const place = placeFor('dispatch');
+    expect(readCache(place).state).toBe('none');
+    const data = Buffer.alloc(100_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31) % 256;
+    expect(writeCache(place, data, false)).toBe(true);
+
+    // The room: memory that the bundle's read touched already (cli/code-cache.ts readBundle).
+    const room = Buffer.allocUnsafeSlow(200_000).fill(1);
+    const inRoom = readCache(place, room);
+    expect(inRoom.state).toBe('found');
+    if (inRoom.state !== 'found') return;
+    expect(inRoom.data.equals(data)).toBe(true);
+    expect(inRoom.data.buffer).toBe(room.buffer);
+    // Where V8 takes it without a copy (cli/code-cache-file.ts).
+    expect(inRoom.data.byteOffset % 8).toBe(0);
+
+    const small = Buffer.allocUnsafeSlow(50_000);
+    const own = readCache(place, small);
+    expect(own.state).toBe('found');
+    if (own.state !== 'found') return;
+    expect(own.data.equals(data)).toBe(true);
+    expect(own.data.buffer).not.toBe(small.buffer);
+
+    // Without a room, as the schemas script reads its own.
+    const alone = readCache(place);
+    expect(alone.state === 'found' && alone.data.equals(data)).toBe(true);
+  });
+
+  it('a damaged file read into the room is refused as before', () => {
+    const place = placeFor('status');
+    readCache(place);
+    expect(writeCache(place, Buffer.alloc(4_000, 9), false)).toBe(true);
+    const fd = openSync(place.file, 'r+');
+    try {
+      writeFileSync(fd, Buffer.from([0, 0, 0, 0]));
+    } finally {
+      closeSync(fd);
+    }
+    expect(readCache(place, Buffer.allocUnsafeSlow(1 << 20)).state).toBe('corrupt');
+  });
+
+  it('readInto reads the whole file in as many reads as it takes, and no more than it holds', () => {
+    const file = join(dir, 'some.bin');
+    const bytes = Buffer.alloc(70_000, 3);
+    writeFileSync(file, bytes);
+    const into = Buffer.alloc(100_000, 0);
+    const fd = openSync(file, 'r');
+    try {
+      expect(readInto(fd, into, 70_000)).toBe(70_000);
+      expect(into.subarray(0, 70_000).equals(bytes)).toBe(true);
+      expect(into[70_000]).toBe(0);
+      // A file that shrank since its size was taken: what is there.
+      expect(readInto(fd, into, 90_000)).toBe(70_000);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
