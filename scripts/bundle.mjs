@@ -119,10 +119,12 @@ const onlyBundle = (bundle) => ({
     b.onResolve({ filter: /^\.\/commands\/[a-z-]+\.js$/ }, (args) => {
       if (!/[\\/]cli[\\/]command-table\.js$/.test(args.importer)) return undefined;
       const row = COMMANDS.find((c) => `./commands/${c.name}.js` === args.path);
-      return row?.bundle === bundle ? undefined : { path: args.path, namespace: 'other-bundle' };
+      // One module for all of them (the same path): a module per command was 35 namespaces, lazy initialisers and
+      // functions that every start of the bundle made (docs/PERFORMANCE.md "Fewer scavenges and page faults").
+      return row?.bundle === bundle ? undefined : { path: 'commands-not-here', namespace: 'other-bundle' };
     });
-    b.onLoad({ filter: /.*/, namespace: 'other-bundle' }, (args) => ({
-      contents: `export function register() { throw new Error('gitbus: ${args.path} is not in dist/cli/gitbus-${bundle}.cjs, which cli/code-cache.ts ran for it; this is a bug in gitbus'); }`,
+    b.onLoad({ filter: /.*/, namespace: 'other-bundle' }, () => ({
+      contents: `export function register() { throw new Error(\`gitbus: the command of "gitbus \${process.argv.slice(2).join(' ')}" is not in dist/cli/gitbus-${bundle}.cjs, which cli/code-cache.ts ran for it; this is a bug in gitbus\`); }`,
       loader: 'js',
     }));
   },
@@ -214,7 +216,7 @@ if (loaderBytes > 45_000) throw new Error(`dist/cli/gitbus-loader.cjs is ${loade
 
 // `z.locales.fr()`, or `import { locales } from 'zod'`, anywhere in the bundle (zod's own files aside).
 const usesLocales = /\.locales\b|\{[^}]*\blocales\b[^}]*\}\s*from\s*['"]zod/;
-const localeUsers = inputsOf([result, ...cjsBuilds]).filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:|^schemas-stub:|^shared-modules:|^<stdin>$|-entry\.js$/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
+const localeUsers = inputsOf([result, ...cjsBuilds]).filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:|^schemas-stub:|^schemas-stub-cjs:|^shared-modules:|^<stdin>$|-entry\.js$/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
 if (localeUsers.length) throw new Error(`${localeUsers.join(', ')} may use zod's locales, which scripts/bundle.mjs leaves out: bundle them again`);
 // zod/mini everywhere (schemas/zod.ts): classic zod in the CommonJS bundle would be read and compiled by every
 // command. (The ES build bundles the MCP SDK, which brings classic zod and zod 3 for `gitbus mcp` only.) And

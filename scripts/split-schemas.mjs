@@ -135,9 +135,14 @@ export function stubPlugin(set, libs, names = new Map(), dist = 'dist') {
         } else return undefined;
         return { path: key, namespace: 'schemas-stub' };
       });
+      b.onResolve({ filter: /^schemas-stub-cjs:/ }, (args) => ({ path: args.path.slice('schemas-stub-cjs:'.length), namespace: 'schemas-stub-cjs' }));
       b.onLoad({ filter: /.*/, namespace: 'schemas-stub' }, async (args) => {
         const list = names.get(args.path) ?? (await exportNames(args.path));
         names.set(args.path, list);
+        return { contents: `export { ${list.join(', ')} } from ${JSON.stringify(`schemas-stub-cjs:${args.path}`)};`, loader: 'js' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'schemas-stub-cjs' }, (args) => {
+        const list = names.get(args.path);
         return { contents: `module.exports = require(${JSON.stringify(SCHEMAS_ID)})(${JSON.stringify(args.path)}, ${JSON.stringify(list)});`, loader: 'js' };
       });
     },

@@ -1,4 +1,4 @@
-import Module, { createRequire } from 'node:module';
+import { Module, createRequire } from 'node:module';
 import type * as IsoGit from 'isomorphic-git';
 import { nodeCrypto } from '../../schemas/node-crypto.js';
 import type { Hash } from 'node:crypto';

@@ -1,4 +1,5 @@
 import { fs } from '../node-fs.js';
+import type { Stats } from 'node:fs';
 import { dispatchedPath } from '../dispatched-ledger.js';
 import { ledgerPath } from '../spend-ledger.js';
 import { groupsPath } from '../groups-ledger.js';
@@ -19,7 +20,7 @@ export function ledgersCheck(home: string): Check {
   ];
   const problems: { what: string; cost: string; file: string }[] = [];
   for (const l of ledgers) {
-    let st: fs.Stats | undefined;
+    let st: Stats | undefined;
     try {
       st = fs.statSync(l.file, { throwIfNoEntry: false });
     } catch (err) {

@@ -1,4 +1,5 @@
 import { fs } from '../node-fs.js';
+import type { Stats } from 'node:fs';
 import { isAlive } from '../lock.js';
 import { mathRandomHex } from '../../schemas/math-random.js';
 import { hostname } from 'node:os';
@@ -182,7 +183,7 @@ const HOST_HEX = Buffer.from(hostname()).toString('hex');
  * writing its mark and removing it leaves one behind.
  */
 function deadHolder(remote: string, lockPath: string): boolean {
-  let lock: fs.Stats;
+  let lock: Stats;
   try {
     lock = fs.statSync(lockPath);
   } catch {

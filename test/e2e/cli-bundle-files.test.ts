@@ -21,4 +21,21 @@ describe('CLI bundle', () => {
       expect(at, `${f}: byte ${at} is not ASCII: ${bytes.subarray(Math.max(0, at - 40), at + 10).toString('utf8')}`).toBe(-1);
     }
   });
+
+  it('a bundle copies each module it takes as CommonJS once, not once per module that imports it, and holds one stand-in for the commands it does not hold', () => {
+    // esbuild's __toESM copies a CommonJS module's values, as getters, into a new object: for the schemas stubs of
+    // the split bundles it did so for each importer (ten copies of the bus-file stub in gitbus-dispatch.cjs), and for
+    // `import * as fs from 'node:fs'` once per importer; each copy is allocated at every start (docs/PERFORMANCE.md
+    // "Fewer scavenges and page faults").
+    const cliDir = dirname(CLI);
+    for (const f of ['gitbus-bus.cjs', 'gitbus-read.cjs', 'gitbus-dispatch.cjs', 'gitbus-claude.cjs']) {
+      const text = readFileSync(join(cliDir, f), 'latin1');
+      const copies = new Map<string, number>();
+      for (const m of text.matchAll(/__toESM\((require_[A-Za-z0-9_$]+\(\)|require\("[^"]+"\))/g)) copies.set(m[1] as string, (copies.get(m[1] as string) ?? 0) + 1);
+      expect(copies.size, f).toBeGreaterThan(0);
+      for (const [what, n] of copies) expect(n, `${f}: __toESM(${what}) ${n} times`).toBe(1);
+      expect(copies.has('require("node:fs")'), `${f} copies node:fs`).toBe(false);
+      expect([...text.matchAll(/"other-bundle:[^"]*"/g)].length, `${f}: stand-ins for other bundles' commands`).toBe(1);
+    }
+  });
 });
