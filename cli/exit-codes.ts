@@ -3,7 +3,11 @@ import { EXIT } from './exit.js';
 
 export { EXIT };
 
-const BY_CODE: Record<string, number> = {
+// Made on the first error, not when the module loads: a table of ~140 codes is ~28 KB of the young generation a
+// command's start fills, which a command that succeeds never reads (docs/PERFORMANCE.md "Fewer scavenges and page
+// faults").
+let byCodeTable: Record<string, number> | undefined;
+const byCode = (): Record<string, number> => (byCodeTable ??= {
   NOTHING_CLAIMABLE: EXIT.nothing,
   UNKNOWN_TASK: EXIT.notFound,
   TASK_STATE: EXIT.conflict,
@@ -134,11 +138,11 @@ const BY_CODE: Record<string, number> = {
   UI_PORT_IN_USE: EXIT.conflict,
   UI_LISTEN_FAILED: EXIT.setup,
   UI_ASSETS_MISSING: EXIT.setup,
-};
+});
 
 export function exitCodeFor(err: unknown): number {
   if (!(err instanceof GitbusError)) return EXIT.error;
-  const direct = BY_CODE[err.code];
+  const direct = byCode()[err.code];
   if (direct !== undefined) return direct;
   // Transport and remote failures share prefixes; see bus/transport/errors.ts and bus/git/errors.ts.
   if (/^(REMOTE|TRANSPORT|PUSH|FETCH|GIT|LOCAL|PKT|PACK|SSH)_/.test(err.code)) return EXIT.remote;
