@@ -127,10 +127,11 @@ async function planDelivery(snap: Snapshot, entries: QueueEntry[], archived: (id
     if (batchOf(entry)) continue;
     if (entry.kind === 'dispatch') {
       const there = snap.index.tasks.get(entry.id)?.handoff;
-      const mine = gitObjectId('blob', Buffer.from(entry.text, 'utf8'));
       const inArchive = archived(entry.id);
+      // Hashed only when there is a file of that id to compare it with: a new task's id is free, the usual case.
+      const mine = there !== undefined || inArchive !== undefined ? gitObjectId('blob', Buffer.from(entry.text, 'utf8')) : undefined;
       // This very handoff, archived since (sent by a process killed before it emptied the queue): delivered.
-      if (there?.oid === mine || inArchive === mine) plan.present.push(entry);
+      if (mine !== undefined && (there?.oid === mine || inArchive === mine)) plan.present.push(entry);
       else if (snap.has(entry.id)) plan.refused.push({ entry, reason: `a different task with id ${entry.id} reached the bus first` });
       // Ids are never reused: an archived task keeps its id, so a new one with it would be lost behind it.
       else if (inArchive !== undefined) plan.refused.push({ entry, reason: `a task with id ${entry.id} is in the archive` });
