@@ -1,14 +1,20 @@
 import { Command, Help } from 'commander';
 import { GITBUS_VERSION } from './version.js';
 import { COMMANDS, type CommandEntry } from './command-table.js';
+import { writeErr, writeOut } from './output.js';
 
 /** The top-level program, before any command is registered. */
 export function newProgram(): Command {
-  return new Command('gitbus')
-    .description('a message bus for a fleet of machines, on one shared git repository')
-    .version(GITBUS_VERSION)
-    .showHelpAfterError()
-    .exitOverride();
+  return (
+    new Command('gitbus')
+      .description('a message bus for a fleet of machines, on one shared git repository')
+      .version(GITBUS_VERSION)
+      .showHelpAfterError()
+      .exitOverride()
+      // Help, the version and usage errors as every command's output (cli/std-write.ts): commander's own writes go
+      // through process.stdout's stream. Its commands inherit this.
+      .configureOutput({ writeOut, writeErr })
+  );
 }
 
 /** The command's own module registers it, as it always did; the SSH passphrase prompt is set for any command. */

@@ -17,7 +17,7 @@ import { isLabel, isNodeName, isTaskId } from '../../schemas/ids.js';
 import { cronSchema } from '../../schemas/cron.js';
 import { handoffProject } from '../../schemas/project.js';
 import { groupNameSchema } from '../../schemas/project-schema.js';
-import { emit, note } from '../output.js';
+import { emit, note, writeOut } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { endFields, projectEnd, projectOutcome, refuseLoneWaitTimeout, reportEnd, timedOut, waitForEnd } from '../wait.js';
 import { projectFieldsFor, projectFromFlags, projectLine, projectSummary, reportProject, withProjectFlags, type ProjectOpts } from '../project-flags.js';
@@ -139,7 +139,7 @@ export function register(program: Command): void {
         return;
       }
       note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
-      const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
+      const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => writeOut(text), durationMs(opts.waitTimeout));
       const done = waited.out;
       const end = await projectEnd(ctx, r.id, waited);
       const outcome = projectOutcome(summary, end);

@@ -7,7 +7,7 @@ import { resolveHome } from '../../bus/home.js';
 import { tryParseDuration } from '../../schemas/duration.js';
 import type { CommonOptions } from '../common.js';
 import { withCommon } from '../common.js';
-import { writeErr } from '../output.js';
+import { writeErr, writeOut } from '../output.js';
 import { intFlag } from '../flags.js';
 
 /** The most a hook reads from standard input: Claude Code's input is a few KiB, but holds the prompt; past this, parseHookInput reads it leniently. */
@@ -65,7 +65,7 @@ export function register(program: Command): void {
         event === 'wait'
           ? await waitForNews(input, home, { attended: process.env['CLAUDE_CODE_SESSION_ATTENDED'] !== '0', maxMs: tryParseDuration(process.env['GITBUS_CLAUDE_WAIT'] ?? '') ?? WAIT_MAX_MS, ...(Number.isSafeInteger(pid) && pid > 0 ? { claudePid: pid } : {}) })
           : await runHook(event, input, home);
-      if (r.output) process.stdout.write(`${JSON.stringify(r.output)}\n`);
+      if (r.output) writeOut(`${JSON.stringify(r.output)}\n`);
       if (r.stderr) writeErr(`${r.stderr}\n`);
       process.exitCode = r.exitCode === 2 && event === 'wait' && opts.wakeExit !== undefined ? opts.wakeExit : r.exitCode;
     } catch (err) {

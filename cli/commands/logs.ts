@@ -3,7 +3,7 @@ import { taskOutput, type TaskOutput } from '../../bus/ops/task-output.js';
 import { deliveringText } from '../../bus/ops/heartbeat.js';
 import { isFinal } from '../../bus/model/types.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
-import { emit, note } from '../output.js';
+import { emit, note, writeOut } from '../output.js';
 import { truncationNote } from '../output-note.js';
 import { outputView } from '../../watcher/output-view.js';
 import { followOn, OutputFollower } from '../../watcher/output-follow.js';
@@ -43,14 +43,14 @@ export function register(program: Command): void {
       const said = truncationNote(out, follower.logNotShown);
       if (said) note(said);
       let held = deliveringNote(out);
-      process.stdout.write(step.printed);
+      writeOut(step.printed);
       // An archived task does not change any more: one whose end is damaged or forged (`invalid`) would be followed in vain.
       while (!isFinal(out.state) && !out.archived) {
         await new Promise((r) => setTimeout(r, 1000));
         ({ out, step } = await followOn(ctx, await taskOutput(ctx, out.id, { raw, logText: false }), follower, { raw }));
         // Where bytes were left out: said on stderr, so that stdout stays what the task wrote.
         if (step.note) note(step.note.trimEnd());
-        if (step.printed) process.stdout.write(step.printed);
+        if (step.printed) writeOut(step.printed);
         // Said once when the holder starts to hold the result, on stderr with the other notes.
         if (out.delivering && !held) held = deliveringNote(out);
         else if (!out.delivering) held = false;

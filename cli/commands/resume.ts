@@ -2,7 +2,7 @@ import { isFinal } from '../../bus/model/types.js';
 import type { Command } from 'commander';
 import { resume } from '../../bus/ops/resume.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
-import { emit, note } from '../output.js';
+import { emit, note, writeOut } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { endFields, projectEnd, projectOutcome, refuseLoneWaitTimeout, reportEnd, timedOut, waitForEnd } from '../wait.js';
 import { handoffProject } from '../../schemas/project.js';
@@ -48,7 +48,7 @@ export function register(program: Command): void {
         return;
       }
       note(`dispatched ${r.id}, resuming ${r.resumes} (session ${r.session}) on ${r.node}; waiting for its response (Ctrl-C stops waiting, not the task)`);
-      const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
+      const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => writeOut(text), durationMs(opts.waitTimeout));
       const done = waited.out;
       const end = await projectEnd(ctx, r.id, waited);
       const outcome = projectOutcome(project, end);

@@ -10,7 +10,7 @@ import { withBus, withCommon, type CommonOptions } from '../common.js';
 import { dispatchFromFlags, durationFlag, durationMs, repeatableFlag, schemaFlag } from '../flags.js';
 import { labelSchema, nodeNameSchema } from '../../schemas/fields.js';
 import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
-import { emit, note } from '../output.js';
+import { emit, note, writeOut } from '../output.js';
 import { EXIT } from '../exit-codes.js';
 import { projectEnd, projectOutcome, timedOut, waitForEnd, warnProjectEnd } from '../wait.js';
 import { truncationFields, truncationNote } from '../output-note.js';
@@ -82,7 +82,7 @@ export function register(program: Command): void {
         return;
       }
       note(`dispatched ${r.id}; waiting for its response (Ctrl-C stops waiting, not the task)`);
-      const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => process.stdout.write(text), durationMs(opts.waitTimeout));
+      const waited = await waitForEnd(ctx, r.id, (line) => note(line), opts.json ? undefined : (text) => writeOut(text), durationMs(opts.waitTimeout));
       const done = waited.out;
       if (!waited.ended) {
         emit(opts, { id: r.id, node: done.node, status: done.state, exitCode: null, reason: null, output: done.text, ...truncationFields(done), claude: done.claude, ended: false, ...(done.offline ? { offline: done.offline } : {}), ...(summary ? { project: summary } : {}) }, () => '');

@@ -4,6 +4,7 @@ import { run, withCommon, type CommonOptions } from '../common.js';
 import { durationFlag, durationMs } from '../flags.js';
 import { span } from '../format.js';
 import { EXIT } from '../exit.js';
+import { writeOut } from '../output.js';
 import { serveUntilIdle, type StandaloneEvent } from '../serve/standalone.js';
 
 interface Opts extends CommonOptions {
@@ -70,7 +71,7 @@ export function register(program: Command): void {
           onEvent: (e) => {
             if (quiet) return;
             const text = opts.json ? JSON.stringify(e) : line(e, span(idleMs));
-            if (text !== null) process.stdout.write(`${text}\n`);
+            if (text !== null) writeOut(`${text}\n`);
           },
         });
         // Said above (the serve-off event, with its fix): this machine's socket could not be made.

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { durationFlag, durationMs, WATCH_POLL_RANGE } from '../flags.js';
 import { watch, WATCHER_ACTOR, type WatchEvent } from '../../watcher/watch.js';
 import { withBus, withCommon, type CommonOptions } from '../common.js';
-import { emit } from '../output.js';
+import { emit, writeOut } from '../output.js';
 import { span } from '../format.js';
 import { preloadBusModules } from '../../bus/preload.js';
 import { serveCommands, type ServeEvent } from '../serve/server.js';
@@ -144,7 +144,7 @@ export function register(program: Command): void {
           if (opts.json && opts.once) return;
           // A human line quotes bus content (a title, a reason): shown as every human output shows it (cli/output.ts).
           const line = opts.json ? JSON.stringify(e) : humanLine(eventLine(e));
-          if (line !== null) process.stdout.write(`${line}\n`);
+          if (line !== null) writeOut(`${line}\n`);
         };
         const ran = await watch(ctx, {
           once: Boolean(opts.once),
@@ -161,7 +161,7 @@ export function register(program: Command): void {
             stopStandaloneServer(ctx.paths.home);
             return serveCommands(ctx.paths.home, (e) => {
               const line = opts.json ? JSON.stringify(e) : humanLine(serveLine(e));
-              if (line !== null) process.stdout.write(`${line}\n`);
+              if (line !== null) writeOut(`${line}\n`);
             }).close;
           } }),
           onEvent,

@@ -9,6 +9,7 @@ import { socketPath } from './socket-path.js';
 import { ServedCommandLostError } from './served-errors.js';
 import { firstLine } from '../../schemas/errors.js';
 import { EXIT } from '../exit.js';
+import { writeStd } from '../std-write.js';
 
 // node:tty (and node:net, which it loads) only once a command is served: a command that runs in its own process
 // with its output in a file or a pipe needs neither (issue 14).
@@ -232,11 +233,8 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
         state = 'running';
         clearTimeout(timer);
         for (const s of signals) process.on(s, onSignal);
-        // A reader that stops early (`gitbus status | head -1`) ends this process quietly, as start.ts does.
-        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-          if (err.code !== 'EPIPE') throw err;
-          process.exit();
-        });
+        // A reader that stops early (`gitbus status | head -1`) ends this process quietly, as a command run here
+        // does (cli/std-write.ts).
         // The go-ahead: the standby runs nothing until it has it, so a client that gave up waiting (and runs the
         // command itself) can never have it run twice.
         socket.write(encodeFrame(FRAME.go, Buffer.alloc(0)));
@@ -246,7 +244,7 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
       }
       if (f.kind === FRAME.stdout) {
         printed = true;
-        process.stdout.write(f.data);
+        writeStd('stdout', f.data);
       }
       else if (f.kind === FRAME.stderr) writeErr(f.data);
       else if (f.kind === FRAME.wantInput) relayInput(socket, () => onSignal('SIGHUP'));
@@ -276,7 +274,7 @@ export function serveOrRun(sock: string, args: string[], build: string, runHere:
     const lost = new ServedCommandLostError();
     // A script reads the outcome from standard output under --json, as from any failed command (cli/output.ts);
     // after what the command printed there, a second document would only break its reader.
-    if (args.includes('--json') && !printed) process.stdout.write(`${JSON.stringify({ error: { code: lost.code, message: firstLine(lost), fix: lost.fix, data: lost.data } }, null, 2)}\n`);
+    if (args.includes('--json') && !printed) writeStd('stdout', `${JSON.stringify({ error: { code: lost.code, message: firstLine(lost), fix: lost.fix, data: lost.data } }, null, 2)}\n`);
     writeErr(Buffer.from(`gitbus: ${lost.message}\n`));
     process.exitCode = EXIT.local;
   });
@@ -346,13 +344,8 @@ function rawMode(on: boolean): void {
   }
 }
 
-let stderrGuarded = false;
 function writeErr(data: Buffer): void {
-  if (!stderrGuarded) {
-    stderrGuarded = true;
-    process.stderr.on('error', () => undefined);
-  }
-  process.stderr.write(data);
+  writeStd('stderr', data);
 }
 
 function json(data: Buffer): Record<string, unknown> {

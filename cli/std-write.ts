@@ -1,0 +1,72 @@
+import { writeSync } from 'node:fs';
+
+/**
+ * Writes to standard output or error with a write to the file descriptor, not through process.stdout's or stderr's
+ * stream, while they are Node's own (issue 14, session 42). Making the stream is most of what printing costs a
+ * short command: for a pipe (an agent, Claude Code or `$(...)` reading the output) it is a net.Socket, which loads
+ * node:net and its modules (~6 ms of CPU in a script that loads nothing else, ~3 ms in a `dispatch`, which has
+ * loaded the stream modules for node:zlib); for a file or /dev/null a SyncWriteStream (~1.5 ms); for a terminal a
+ * tty.WriteStream, node:net and node:tty (docs/PERFORMANCE.md "Fewer scavenges and page faults").
+ *
+ * It writes what the stream would, in the same order and as synchronously: Node's streams for files, pipes and
+ * terminals write synchronously on Linux (and for files everywhere); on Windows the stream is kept (its console
+ * writes are the stream's own). A descriptor that cannot take the bytes now (EAGAIN: a pipe a parent process made
+ * non-blocking) or refuses them for another reason hands the rest, and all later output, to the stream, which
+ * waits or fails as it always did. A reader that went away (EPIPE) ends the command quietly for standard output
+ * (as a command killed by SIGPIPE would: Node ignores the signal) and drops what is left for standard error.
+ *
+ * A process.stdout someone defined (a watcher's standby relays a served command's output over its socket,
+ * cli/serve/standby.ts; the tests capture it) is written through as before: Node defines its own as a getter named
+ * getStdout (getStderr), and any other is someone else's.
+ */
+export function writeStd(name: StdName, data: string | Uint8Array): void {
+  if (streamed[name] || process.platform === 'win32' || !nodesOwn(name)) return viaStream(name, data);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const r = writeAll(FD[name], bytes);
+  if (r.error === undefined) return;
+  if (r.error === 'EPIPE') return readerGone(name);
+  streamed[name] = true;
+  viaStream(name, bytes.subarray(r.written));
+}
+
+/** Writes `bytes` to `fd` whole, or up to the error that stopped it (its code, and how much went before it). */
+export function writeAll(fd: number, bytes: Uint8Array): { written: number; error?: string } {
+  let at = 0;
+  try {
+    while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+    return { written: at };
+  } catch (err) {
+    return { written: at, error: (err as NodeJS.ErrnoException).code ?? String(err) };
+  }
+}
+
+export type StdName = 'stdout' | 'stderr';
+
+const FD: Record<StdName, number> = { stdout: 1, stderr: 2 };
+const NODE_GETTER: Record<StdName, string> = { stdout: 'getStdout', stderr: 'getStderr' };
+
+/** Output went to the stream once: the rest follows it there, so that nothing overtakes what it has not written. */
+const streamed: Record<StdName, boolean> = { stdout: false, stderr: false };
+
+function nodesOwn(name: StdName): boolean {
+  return Object.getOwnPropertyDescriptor(process, name)?.get?.name === NODE_GETTER[name];
+}
+
+function readerGone(name: StdName): void {
+  if (name === 'stdout') process.exit();
+}
+
+/** The streams the EPIPE handler was added to: a served command's standby gets new ones for each command. */
+const guarded: Record<StdName, unknown> = { stdout: undefined, stderr: undefined };
+
+function viaStream(name: StdName, data: string | Uint8Array): void {
+  const stream = process[name];
+  if (guarded[name] !== stream) {
+    guarded[name] = stream;
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      readerGone(name);
+    });
+  }
+  stream.write(data);
+}
