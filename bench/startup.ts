@@ -25,6 +25,8 @@ interface Case {
   input?: string;
   /** The watcher or server that serves this case: the next case waits until its next standby is ready. */
   servedBy?: ServingWatcher;
+  /** Standard output is a pipe this process reads, as an agent, Claude Code or `$(...)` has it (else /dev/null). */
+  piped?: boolean;
 }
 
 /**
@@ -102,6 +104,10 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     cases.push({ label: `${b.name}gitbus --version`, args: [b.bin, '--version'] });
     cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks)`, args: status(b.bin, b.homes.status) });
     cases.push({ label: `${b.name}gitbus dispatch (local bus)`, args: dispatchArgs(b.bin, b.homes.dispatch) });
+    // What an agent pays: its output read through a pipe (Node's process.stdout for a pipe is a net.Socket; gitbus
+    // writes to the descriptor, cli/std-write.ts). The other rows write to /dev/null.
+    cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks), output to a pipe`, args: status(b.bin, b.homes.status), piped: true });
+    cases.push({ label: `${b.name}gitbus dispatch (local bus), output to a pipe`, args: dispatchArgs(b.bin, b.homes.dispatch), piped: true });
     cases.push({ label: `${b.name}gitbus status (HTTP remote, 5 tasks)`, args: [b.bin, 'status', '--home', b.homes.http] });
     cases.push({ label: `${b.name}gitbus dispatch (local bus with an archive)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', b.homes.archive] });
     cases.push({ label: `${b.name}gitbus dispatch (HTTP remote with an archive)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', b.homes.archiveHttp] });
@@ -120,6 +126,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   cases.splice(Math.ceil(cases.length / 3) + 1, 0, { label: 'gitbus status, served by gitbus serve, no watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', serverHome], env: servedReport('server'), servedBy: server });
   cases.splice(Math.ceil(cases.length / 2) + 1, 0, { label: 'gitbus dispatch --to, served by the watcher (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', servedDispatchHome], env: servedReport('dispatch'), servedBy: dispatchWatcher });
   cases.push({ label: 'gitbus dispatch --to (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome] });
+
   cases.push({ label: 'gitbus hook claude user-prompt-submit (Claude Code\'s hook)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', statusHome], input: hookInput });
   cases.splice(Math.ceil((cases.length * 5) / 6), 0, { label: 'gitbus hook claude user-prompt-submit, served', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', servedHookHome], env: servedReport('hook'), input: hookInput, servedBy: hookWatcher });
   cases.push({ label: 'gitbus status, ES modules (GITBUS_CODE_CACHE=0)', args: status(BIN, esm.status), env: { GITBUS_CODE_CACHE: '0' } });
@@ -133,7 +140,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   const once = (c: Case, i?: number): number => {
     const before = childCpuMs();
     const t = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, c.args, { cwd: dir, env: { ...env, ...c.env }, stdio: [c.input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'], ...(c.input === undefined ? {} : { input: c.input }) });
+    const r = spawnSync(process.execPath, c.args, { cwd: dir, env: { ...env, ...c.env }, stdio: [c.input === undefined ? 'ignore' : 'pipe', c.piped === true ? 'pipe' : 'ignore', 'pipe'], ...(c.input === undefined ? {} : { input: c.input }) });
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     const after = childCpuMs();
     if (i !== undefined && before !== null && after !== null) cpu[i] = (cpu[i] ?? 0) + after - before;
