@@ -21,10 +21,14 @@ import { writeSync } from 'node:fs';
  */
 export function writeStd(name: StdName, data: string | Uint8Array): void {
   if (streamed[name] || process.platform === 'win32' || !nodesOwn(name)) return viaStream(name, data);
+  if (gone[name]) return;
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const r = writeAll(FD[name], bytes);
   if (r.error === undefined) return;
-  if (r.error === 'EPIPE') return readerGone(name);
+  if (r.error === 'EPIPE') {
+    gone[name] = true;
+    return readerGone(name);
+  }
   streamed[name] = true;
   viaStream(name, bytes.subarray(r.written));
 }
@@ -52,14 +56,27 @@ function nodesOwn(name: StdName): boolean {
   return Object.getOwnPropertyDescriptor(process, name)?.get?.name === NODE_GETTER[name];
 }
 
+/** The descriptor's reader went away (EPIPE): what is left for it is dropped. */
+const gone: Record<StdName, boolean> = { stdout: false, stderr: false };
+let exiting = false;
+
 function readerGone(name: StdName): void {
-  if (name === 'stdout') process.exit();
+  if (name !== 'stdout' || exiting) return;
+  exiting = true;
+  // On the next tick, as when the stream reported it: the write is often an error's --json document, and what the
+  // command does after it (its line on standard error, setting its exit code: `process.exitCode =
+  // reportError(...)`) must still happen, or a failed command would end silently with 0.
+  process.nextTick(() => process.exit());
 }
 
 /** The streams the EPIPE handler was added to: a served command's standby gets new ones for each command. */
 const guarded: Record<StdName, unknown> = { stdout: undefined, stderr: undefined };
 
 function viaStream(name: StdName, data: string | Uint8Array): void {
+  guardedStream(name).write(data);
+}
+
+function guardedStream(name: StdName): NodeJS.WriteStream {
   const stream = process[name];
   if (guarded[name] !== stream) {
     guarded[name] = stream;
@@ -68,5 +85,5 @@ function viaStream(name: StdName, data: string | Uint8Array): void {
       readerGone(name);
     });
   }
-  stream.write(data);
+  return stream;
 }

@@ -161,6 +161,17 @@ describe('CLI start-up in odd places', () => {
     }
   });
 
+  it('a command whose output has no reader still says its error on standard error and exits with its own code, with either build', async () => {
+    // The reader's going is seen at the first write to standard output, which --json makes before the error line
+    // and before the command's exit code is set (cli/output.ts reportError).
+    for (const env of [{ GITBUS_CODE_CACHE: '0' }, {}]) {
+      const open = await gitbus(['show', 'no-such-task', '--json'], { home: bus.home('solo'), env });
+      expect(open.code).not.toBe(0);
+      const r = await closedStdout(['show', 'no-such-task', '--json'], { ...env, GITBUS_HOME: bus.home('solo') });
+      expect({ env, code: r.code, stderr: r.stderr }).toEqual({ env, code: open.code, stderr: open.stderr });
+    }
+  });
+
   it('a command that can no longer finish (nothing left to wait for) exits 13, not 0, with either build', async () => {
     // A preload that makes the making of a new home's folder one that never ends: its callback is never called
     // (init makes it through node:fs's callbacks, bus/node-fs-async.ts), nor its promise settled. (status and the
