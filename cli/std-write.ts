@@ -33,6 +33,16 @@ export function writeStd(name: StdName, data: string | Uint8Array): void {
   viaStream(name, bytes.subarray(r.written));
 }
 
+/**
+ * process.stdout or stderr for code that writes through the stream itself (the MCP SDK's transport, `gitbus mcp`):
+ * a reader that went away ends the command as it does for writeStd's own writes, not with an unhandled 'error'
+ * event. writeStd writes through the stream from then on, so that it never overtakes what the stream has queued.
+ */
+export function stdStream(name: StdName): NodeJS.WriteStream {
+  streamed[name] = true;
+  return guardedStream(name);
+}
+
 /** Writes `bytes` to `fd` whole, or up to the error that stopped it (its code, and how much went before it). */
 export function writeAll(fd: number, bytes: Uint8Array): { written: number; error?: string } {
   let at = 0;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { run, type CommonOptions } from '../common.js';
 import { note } from '../output.js';
+import { stdStream } from '../std-write.js';
 import { preloadBusModules } from '../../bus/preload.js';
 import { InputError } from '../../bus/errors.js';
 import { DURATION_RULE, tryParseDuration } from '../../schemas/duration.js';
@@ -20,6 +21,9 @@ export function register(program: Command): void {
         const progressEveryMs = progressEvery(process.env[PROGRESS_ENV]);
         // Loaded only here: the MCP SDK is a large part of the bundle that no other command needs.
         const [{ serveMcp }] = await Promise.all([import('../../mcp/server.js'), preloadBusModules()]);
+        // The protocol goes through process.stdout's stream (the SDK's transport): a client that went away ends the
+        // server quietly, as a reader that went away ends any command (cli/std-write.ts).
+        stdStream('stdout');
         await serveMcp({ home, log: note, ...(progressEveryMs === undefined ? {} : { progressEveryMs }) });
       }),
     );

@@ -172,6 +172,32 @@ describe('CLI start-up in odd places', () => {
     }
   });
 
+  it('gitbus mcp whose client stopped reading ends quietly, as a command does, with either build', async () => {
+    // Its answers go through process.stdout's stream (the MCP SDK's transport), not cli/std-write.ts.
+    const initialize = `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'test', version: '1' } } })}\n`;
+    for (const env of [{ GITBUS_CODE_CACHE: '0' }, {}]) {
+      const r = await new Promise<RunResult>((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, 'mcp'], { cwd: dir.path, env: { ...process.env, ...env, GITBUS_HOME: bus.home('solo') }, stdio: ['pipe', 'pipe', 'pipe'] });
+        child.stdout.destroy();
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          // Serving: the client asks, and its answer finds no reader.
+          if (stderr.includes('gitbus mcp: serving')) child.stdin.write(initialize);
+        });
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`gitbus mcp did not end within 30 s: ${stderr}`));
+        }, 30_000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code: code ?? -1, stdout: '', stderr });
+        });
+      });
+      expect({ env, code: r.code, unhandled: r.stderr.includes('Unhandled'), epipe: r.stderr.includes('EPIPE') }).toEqual({ env, code: 0, unhandled: false, epipe: false });
+    }
+  });
+
   it('a command that can no longer finish (nothing left to wait for) exits 13, not 0, with either build', async () => {
     // A preload that makes the making of a new home's folder one that never ends: its callback is never called
     // (init makes it through node:fs's callbacks, bus/node-fs-async.ts), nor its promise settled. (status and the
