@@ -163,7 +163,10 @@ describe('status tells the truth', () => {
     expect(b.files.find((f) => f.path === `cancels/${idB}.md`)?.text).toContain(`reason: dependency ${idA} failed`);
     const c = await show(bus.home('boss'), idC);
     expect(c.files.find((f) => f.path === `cancels/${idC}.md`)?.text).toContain(`reason: "dependency ${idB} was cancelled: dependency ${idA} failed"`);
-    // Exactly one cancel each: one commit ever wrote each file, and one watcher reported each.
+    // Exactly one cancel each: one commit ever wrote each file, and one watcher reported each. A watcher reports a
+    // cancel after its push, so the remote can show it before the report is read (seen in CI, the machine busy).
+    const reported = (id: string) => watchers.flatMap((w) => w.events()).some((e) => e.type === 'cancelled' && e.id === id);
+    await until('the watchers to report both cancels', () => [idB, idC].every(reported), 30_000, explain);
     for (const id of [idB, idC]) {
       expect(gitCli(['--git-dir', bus.remote, 'log', '--format=%H', 'main', '--', `cancels/${id}.md`]).trim().split('\n')).toHaveLength(1);
       expect(watchers.flatMap((w) => w.events()).filter((e) => e.type === 'cancelled' && e.id === id)).toHaveLength(1);
