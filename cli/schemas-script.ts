@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Script as VmScript } from 'node:vm';
 import { readCache, settleCache, type CachePlace, type Found } from './code-cache-store.js';
-import { MAIN_PREFIX, SCHEMAS_FILE, SCHEMAS_ID } from './schemas-script-id.js';
+import { MAIN_PREFIX, SCHEMAS_FILE, STUB_PREFIX } from './schemas-script-id.js';
 import { EXIT } from './exit.js';
 
 /**
  * The schemas script (issue 14): zod, yaml and the modules of schemas/ that build zod schemas as they load, which
  * scripts/split-schemas.mjs bundles apart as dist/cli/gitbus-schemas.cjs. In the bundles of status, show and the
- * hooks (gitbus-read.cjs, gitbus-claude.cjs) each import of them is a stub whose values are getters; the first read of one runs the script, with a
+ * hooks (gitbus-read.cjs, gitbus-claude.cjs) each import of them is a stub (a Proxy); the first read of a value runs the script, with a
  * code cache of its own per command (`<command>.schemas.bin` beside the bundle's). A command whose caches are warm
  * (a second `status` on a small bus) parses nothing and so never pays for them: ~40 % of the bus bundle, and ~20 ms
  * of every start spent building zod's schema objects (docs/PERFORMANCE.md "The schemas script").
@@ -21,7 +21,7 @@ import { EXIT } from './exit.js';
 export type SchemasState = 'unused' | 'none' | 'accepted' | 'rejected' | 'corrupt' | 'unsafe' | 'unavailable';
 
 export interface SchemasScript {
-  /** The require the command bundle runs with: the stubs' SCHEMAS_ID, else Node's. */
+  /** The require the command bundle runs with: the stubs (STUB_PREFIX), else Node's. */
   require: NodeJS.Require;
   state(): SchemasState;
   /** The value whose read ran the script ("dist/schemas/bus-file.js parseBusFile"), for the report. */
@@ -87,10 +87,15 @@ export function schemasScript(o: Options): SchemasScript {
     return modules;
   };
 
-  /** A module's stand-in: one getter per name, which runs the script on the first read. */
-  const stub = (key: string, names: string[]): Record<string, unknown> => {
-    const out: Record<string, unknown> = {};
-    // The module, initialised on the first read of any of its values (its schemas built then).
+  /**
+   * A module's stand-in, one per module: a Proxy whose first read of a value runs the script and initialises the
+   * module (its schemas built then). The bundle requires it as an external module (`gitbus:schemas:<key>`,
+   * scripts/split-schemas.mjs) and reads its values by name, as it reads any module's: no copy of them is made.
+   */
+  const stubs = new Map<string, Record<string, unknown>>();
+  const stub = (key: string): Record<string, unknown> => {
+    const made = stubs.get(key);
+    if (made !== undefined) return made;
     let mod: Record<string, unknown> | undefined;
     const get = (): Record<string, unknown> => {
       if (mod !== undefined) return mod;
@@ -98,20 +103,19 @@ export function schemasScript(o: Options): SchemasScript {
       mod = init === undefined ? broken(`${SCHEMAS_FILE} lacks ${key}`) : init();
       return mod;
     };
-    for (const name of names) {
-      Object.defineProperty(out, name, {
-        enumerable: true,
-        get: () => {
-          firstRead ??= `${key} ${name}`;
-          return get()[name];
-        },
-      });
-    }
-    return out;
+    const proxy = new Proxy(Object.create(null) as Record<string, unknown>, {
+      get: (_target, name) => {
+        if (typeof name !== 'string') return undefined;
+        firstRead ??= `${key} ${name}`;
+        return get()[name];
+      },
+    });
+    stubs.set(key, proxy);
+    return proxy;
   };
 
   return {
-    require: withBase((id: string) => (id === SCHEMAS_ID ? stub : o.base(id)), o.base),
+    require: withBase((id: string) => (id.startsWith(STUB_PREFIX) ? stub(id.slice(STUB_PREFIX.length)) : o.base(id)), o.base),
     state: () => state,
     firstRead: () => firstRead,
     atExit(ran, failed) {

@@ -175,19 +175,23 @@ const schemasPackages = packagesOf(schemasScript);
 // script", "A dispatch without zod or yaml").
 const SCHEMAS_APART = new Set(['read', 'dispatch', 'claude']);
 const cjsBuilds = [schemasScript];
-const stubNames = new Map();
 for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? [c.bundle] : [])))]) {
   const apart = SCHEMAS_APART.has(bundle);
   const cjs = await build({
     ...cjsCommon,
     ...(apart ? { stdin: { contents: commandEntry(), resolveDir: process.cwd(), sourcefile: 'command-bundle-entry.js', loader: 'js' } } : { entryPoints: ['dist/cli/main-cjs.js'] }),
     outfile: join(outdir, bundle ? `gitbus-${bundle}.cjs` : 'gitbus.cjs'),
-    plugins: [...(bundle ? [onlyBundle(bundle)] : []), ...(apart ? [stubPlugin(plan.set, plan.libs, stubNames), sharedModulesPlugin(shared)] : []), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
+    plugins: [...(bundle ? [onlyBundle(bundle)] : []), ...(apart ? [stubPlugin(plan.set, plan.libs), sharedModulesPlugin(shared)] : []), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
   });
   // Checked: an import() left in the bundle would work until the cache is there.
   const dynamicImports = Object.values(cjs.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
   if (dynamicImports.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds import() of ${dynamicImports.join(', ')}, which fails in code taken from the V8 code cache (cli/code-cache.ts)`);
   if (apart) {
+    // A stub is a Proxy with no keys of its own (cli/schemas-script.ts): a namespace import or `export * from` of one
+    // would copy none of its values.
+    const text = readFileSync(Object.keys(cjs.metafile.outputs)[0], 'latin1');
+    const copied = /(__toESM|__reExport)\([^()]*require\("gitbus:schemas:[^"]*"\)/.exec(text);
+    if (copied) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')}: ${copied[0]}: import a module of the schemas script by name (import { x } from ...), not as a namespace, a default or export *`);
     for (const f of Object.keys(cjs.metafile.inputs)) if (/[\\/]node_modules[\\/](zod|yaml)[\\/]/.test(f) || plan.set.has(f)) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds ${f}, which is the schemas script's (scripts/split-schemas.mjs)`);
     // A package in both would be two copies, each with its own state and classes.
     const both = packagesOf(cjs).filter((p) => schemasPackages.includes(p));
@@ -216,7 +220,7 @@ if (loaderBytes > 45_000) throw new Error(`dist/cli/gitbus-loader.cjs is ${loade
 
 // `z.locales.fr()`, or `import { locales } from 'zod'`, anywhere in the bundle (zod's own files aside).
 const usesLocales = /\.locales\b|\{[^}]*\blocales\b[^}]*\}\s*from\s*['"]zod/;
-const localeUsers = inputsOf([result, ...cjsBuilds]).filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:|^schemas-stub:|^schemas-stub-cjs:|^shared-modules:|^<stdin>$|-entry\.js$/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
+const localeUsers = inputsOf([result, ...cjsBuilds]).filter((f) => !/node_modules[\\/]zod[\\/]|^zod-locales:|^lazy-child-process:|^other-bundle:|^shared-modules:|^<stdin>$|-entry\.js$/.test(f) && usesLocales.test(readFileSync(f, 'utf8')));
 if (localeUsers.length) throw new Error(`${localeUsers.join(', ')} may use zod's locales, which scripts/bundle.mjs leaves out: bundle them again`);
 // zod/mini everywhere (schemas/zod.ts): classic zod in the CommonJS bundle would be read and compiled by every
 // command. (The ES build bundles the MCP SDK, which brings classic zod and zod 3 for `gitbus mcp` only.) And

@@ -15,7 +15,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 // What a command bundle's stub requires, and what the schemas script requires for a module of the bundle's.
-import { MAIN_PREFIX, SCHEMAS_ID } from '../dist/cli/schemas-script-id.js';
+import { MAIN_PREFIX, STUB_PREFIX } from '../dist/cli/schemas-script-id.js';
 /** Packages that only the schemas script holds; their importers in a command bundle get a stub. */
 const LIBS = /^(yaml|zod)(\/|$)/;
 
@@ -72,7 +72,7 @@ export function splitPlan(dist = 'dist') {
 /** The names a module exports, from the module itself (the stubs define one getter per name). */
 export async function exportNames(specifier) {
   const ns = await import(specifier.startsWith('dist/') ? pathToFileURL(resolve(specifier)).href : specifier);
-  // A default export would be the stub object itself, as esbuild reads a CommonJS module's default: not the value.
+  // A default export would be the stub itself, as esbuild reads an external module's default: not the value.
   if (specifier.startsWith('dist/') && 'default' in ns) throw new Error(`${specifier} has a default export, which the schemas script's stubs cannot give (scripts/split-schemas.mjs): export it by name`);
   return Object.keys(ns).filter((k) => k !== 'default');
 }
@@ -113,14 +113,18 @@ export function schemasScriptEntry(set, libs) {
 
 /**
  * The plugin for a command bundle: an import of a module of the set, or of yaml, from a module outside the set
- * becomes a stub (a CommonJS module whose values are getters, cli/schemas-script.ts).
+ * becomes an external module, `gitbus:schemas:<key>`, which the loader's `require` answers with the module's stub (a
+ * Proxy whose first read of a value runs the script, cli/schemas-script.ts). esbuild makes a named import of an
+ * external a plain `require()`: no copy of the stub's values per importing module (its `__toESM` for a bundled
+ * CommonJS stub), no stub module in the bundle. A re-export of all of a stub (`export * from`) would copy its own
+ * keys, which a Proxy has none of: the build refuses it (scripts/bundle.mjs).
  */
-export function stubPlugin(set, libs, names = new Map(), dist = 'dist') {
+export function stubPlugin(set, libs, dist = 'dist') {
+  const checked = new Map();
   return {
     name: 'schemas-stubs',
     setup(b) {
-      b.onResolve({ filter: /.*/ }, (args) => {
-        if (args.path === SCHEMAS_ID) return { path: SCHEMAS_ID, external: true };
+      b.onResolve({ filter: /.*/ }, async (args) => {
         if (args.kind === 'entry-point' || args.namespace !== 'file' || !inDist(args.importer, dist)) return undefined;
         const importer = relative(process.cwd(), args.importer);
         if (set.has(importer)) throw new Error(`${importer} is in the schemas script and in a command bundle`);
@@ -133,17 +137,10 @@ export function stubPlugin(set, libs, names = new Map(), dist = 'dist') {
           key = args.path;
           if (!libs.includes(key)) throw new Error(`${importer} imports ${key}, which scripts/split-schemas.mjs did not find`);
         } else return undefined;
-        return { path: key, namespace: 'schemas-stub' };
-      });
-      b.onResolve({ filter: /^schemas-stub-cjs:/ }, (args) => ({ path: args.path.slice('schemas-stub-cjs:'.length), namespace: 'schemas-stub-cjs' }));
-      b.onLoad({ filter: /.*/, namespace: 'schemas-stub' }, async (args) => {
-        const list = names.get(args.path) ?? (await exportNames(args.path));
-        names.set(args.path, list);
-        return { contents: `export { ${list.join(', ')} } from ${JSON.stringify(`schemas-stub-cjs:${args.path}`)};`, loader: 'js' };
-      });
-      b.onLoad({ filter: /.*/, namespace: 'schemas-stub-cjs' }, (args) => {
-        const list = names.get(args.path);
-        return { contents: `module.exports = require(${JSON.stringify(SCHEMAS_ID)})(${JSON.stringify(args.path)}, ${JSON.stringify(list)});`, loader: 'js' };
+        // A default export would be the stub itself as esbuild reads an external's default: refused (exportNames).
+        if (!checked.has(key)) checked.set(key, exportNames(key));
+        await checked.get(key);
+        return { path: `${STUB_PREFIX}${key}`, external: true };
       });
     },
   };
