@@ -12,7 +12,6 @@
 // class of each error, one of each cache.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 // What a command bundle's stub requires, and what the schemas script requires for a module of the bundle's.
 import { MAIN_PREFIX, STUB_PREFIX } from '../dist/cli/schemas-script-id.js';
@@ -69,14 +68,6 @@ export function splitPlan(dist = 'dist') {
   return { set, libs: [...libs].sort() };
 }
 
-/** The names a module exports, from the module itself (the stubs define one getter per name). */
-export async function exportNames(specifier) {
-  const ns = await import(specifier.startsWith('dist/') ? pathToFileURL(resolve(specifier)).href : specifier);
-  // A default export would be the stub itself, as esbuild reads an external module's default: not the value.
-  if (specifier.startsWith('dist/') && 'default' in ns) throw new Error(`${specifier} has a default export, which the schemas script's stubs cannot give (scripts/split-schemas.mjs): export it by name`);
-  return Object.keys(ns).filter((k) => k !== 'default');
-}
-
 function inDist(importer, dist) {
   return relative(resolve(dist), importer).split(/[\\/]/)[0] !== '..' && !/[\\/]node_modules[\\/]/.test(importer);
 }
@@ -116,15 +107,14 @@ export function schemasScriptEntry(set, libs) {
  * becomes an external module, `gitbus:schemas:<key>`, which the loader's `require` answers with the module's stub (a
  * Proxy whose first read of a value runs the script, cli/schemas-script.ts). esbuild makes a named import of an
  * external a plain `require()`: no copy of the stub's values per importing module (its `__toESM` for a bundled
- * CommonJS stub), no stub module in the bundle. A re-export of all of a stub (`export * from`) would copy its own
- * keys, which a Proxy has none of: the build refuses it (scripts/bundle.mjs).
+ * CommonJS stub), no stub module in the bundle. A namespace or default import, or a re-export of all of a stub
+ * (`export * from`), would copy its own keys, which a Proxy has none of: the build refuses them (scripts/bundle.mjs).
  */
 export function stubPlugin(set, libs, dist = 'dist') {
-  const checked = new Map();
   return {
     name: 'schemas-stubs',
     setup(b) {
-      b.onResolve({ filter: /.*/ }, async (args) => {
+      b.onResolve({ filter: /.*/ }, (args) => {
         if (args.kind === 'entry-point' || args.namespace !== 'file' || !inDist(args.importer, dist)) return undefined;
         const importer = relative(process.cwd(), args.importer);
         if (set.has(importer)) throw new Error(`${importer} is in the schemas script and in a command bundle`);
@@ -137,9 +127,6 @@ export function stubPlugin(set, libs, dist = 'dist') {
           key = args.path;
           if (!libs.includes(key)) throw new Error(`${importer} imports ${key}, which scripts/split-schemas.mjs did not find`);
         } else return undefined;
-        // A default export would be the stub itself as esbuild reads an external's default: refused (exportNames).
-        if (!checked.has(key)) checked.set(key, exportNames(key));
-        await checked.get(key);
         return { path: `${STUB_PREFIX}${key}`, external: true };
       });
     },
