@@ -180,10 +180,14 @@ describe('CLI start-up in odd places', () => {
         const child = spawn(process.execPath, [BIN, 'mcp'], { cwd: dir.path, env: { ...process.env, ...env, GITBUS_HOME: bus.home('solo') }, stdio: ['pipe', 'pipe', 'pipe'] });
         child.stdout.destroy();
         let stderr = '';
+        let asked = false;
         child.stderr.on('data', (d: Buffer) => {
           stderr += d.toString();
-          // Serving: the client asks, and its answer finds no reader.
-          if (stderr.includes('gitbus mcp: serving')) child.stdin.write(initialize);
+          // Serving: the client asks, once, and its answer finds no reader.
+          if (!asked && stderr.includes('gitbus mcp: serving')) {
+            asked = true;
+            child.stdin.write(initialize);
+          }
         });
         const timer = setTimeout(() => {
           child.kill('SIGKILL');
