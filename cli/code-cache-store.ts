@@ -25,17 +25,30 @@ export interface CachePlace extends CacheFolders {
 
 /** Where this bundle's cache for this command lives (`suffix` ".schemas": the schemas script's, as it ran for it). */
 export function cachePlace(folders: CacheFolders, identity: string, command: string, env: NodeJS.ProcessEnv = process.env, suffix = ''): CachePlace {
-  // The file's identity, not a hash of it: the key only has to change when the bundle does (V8 checks the source's
-  // length and its own version and flags as well).
   // Strings joined, not path.join: the identity is ~250 characters, and path.join's pass over each is a start's
   // largest share of the work that made V8 optimise Node's normalizeString (bus/git/object-path.ts).
-  const dir = `${folders.keys}${sep}${process.version}-${process.arch}-${identity}`;
+  const dir = `${folders.keys}${sep}${keyName(identity)}`;
   // V8 refuses a cache made under other V8 flags (--max-old-space-size in NODE_OPTIONS is one): a process started
   // with options has a file of its own, so that runs with and without them do not rewrite each other's.
   const options = [...process.execArgv, env['NODE_OPTIONS'] ?? ''].join('\0');
   const variant = options !== '';
   return { ...folders, dir, command, variant, suffix, file: `${dir}${sep}${variant ? `${command}-${hex(crc32(options))}${suffix}.bin` : `${command}${suffix}.bin`}` };
 }
+
+/**
+ * The key folder's name: Node's version and arch and the build's identity as it is (the key only has to change when
+ * a bundle does; V8 checks the source's length and its own version and flags as well). The identity names each of
+ * the build's files (~40 characters a file), and a file name may have 255 bytes: past KEY_NAME_MAX characters it is
+ * the crc32s of the identity and of its bytes backwards (64 bits) and its length, which a build of more files needs.
+ * Not a second crc32 from another starting value: for identities of one length that is the first one XOR a constant,
+ * 32 bits in all, and two builds whose first ones matched would share a key folder and so each other's caches.
+ */
+export function keyName(identity: string): string {
+  const name = `${process.version}-${process.arch}-${identity}`;
+  if (name.length <= KEY_NAME_MAX) return name;
+  return `${process.version}-${process.arch}-${hex(crc32(identity))}${hex(crc32(Buffer.from(identity).reverse()))}-${identity.length}`;
+}
+const KEY_NAME_MAX = 200;
 
 function hex(n: number): string {
   return n.toString(16).padStart(8, '0');

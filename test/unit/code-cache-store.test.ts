@@ -3,7 +3,8 @@ import { chmodSync, closeSync, mkdtempSync, openSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheFolders, readyFolders, type CacheFolders } from '../../cli/code-cache-folders.js';
-import { cachePlace, readCache, readInto, writeCache } from '../../cli/code-cache-store.js';
+import { cachePlace, keyName, readCache, readInto, writeCache } from '../../cli/code-cache-store.js';
+import { crc32 } from '../../cli/code-cache-file.js';
 
 /** Where the loader reads a command's code cache from (cli/code-cache-store.ts). */
 describe('code cache store', () => {
@@ -17,6 +18,33 @@ describe('code cache store', () => {
     expect(readyFolders(folders, [folders.root, folders.keys])).toBeUndefined();
     return cachePlace(folders, 'build-1', command, env);
   };
+
+  it("names a key folder by the build's identity, and by a 64-bit checksum of it and its length when that is too long for a file name", () => {
+    const short = '659714-dncvbndx6ecq-dncvbndx6ecq-2kebb+537862-dncvbne9wcdd-dncvbne9wcdd-2ken7';
+    expect(keyName(short)).toBe(`${process.version}-${process.arch}-${short}`);
+    // Eight bundles of ~40 characters each: 330 characters, more than a file name may have.
+    const long = Array.from({ length: 8 }, (_, i) => `${659714 + i}-dncvbndx6ecq-dncvbndx6ecq-2keb${i}`).join('+');
+    const name = keyName(long);
+    expect(name).toMatch(new RegExp(`^${process.version.replace(/\./g, '\\.')}-${process.arch}-[0-9a-f]{16}-${long.length}$`));
+    expect(name.length).toBeLessThanOrEqual(200);
+    // Any change of a file's identity is another key.
+    expect(keyName(long.replace('2keb3', '2keb4'))).not.toBe(name);
+    expect(keyName(long)).toBe(name);
+    // Two identities of one length whose crc32s are the same (crc32 is linear: the second was solved for) are two keys.
+    const head = 'dist/cli/gitbus.cjs:1234-1700000000000000000-1700000000000000000-12345;'.repeat(2);
+    const one = `${head}${'0'.repeat(64)}`;
+    const other = `${head}0010100110100000001000000000111000000100000000000000000100000000`;
+    expect(crc32(one)).toBe(crc32(other));
+    expect(keyName(one)).not.toBe(keyName(other));
+    // And a place there can be made and written.
+    const folders = cacheFolders(env) as CacheFolders;
+    expect(readyFolders(folders, [folders.root, folders.keys])).toBeUndefined();
+    const place = cachePlace(folders, long, 'dispatch', env);
+    expect(place.dir.endsWith(name)).toBe(true);
+    expect(readCache(place).state).toBe('none');
+    expect(writeCache(place, Buffer.alloc(64, 7), false)).toBe(true);
+    expect(readCache(place).state).toBe('found');
+  });
 
   it('reads the cache into the room the bundle was read into when it fits there, else into a buffer of its own', () => {
     const place = placeFor('dispatch');
