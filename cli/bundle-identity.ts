@@ -2,15 +2,19 @@ import { statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { COMMANDS, type CommandEntry } from './command-table.js';
 import { SCHEMAS_FILE } from './schemas-script-id.js';
+import { COLD_BUNDLES, coldFile } from './cold-script-id.js';
 
 /** The file in dist/cli/ that holds the command's modules (scripts/bundle.mjs builds one per `bundle` of the table). */
 export function bundleFile(entry: Pick<CommandEntry, 'bundle'>): string {
   return entry.bundle === undefined ? 'gitbus.cjs' : `gitbus-${entry.bundle}.cjs`;
 }
 
-/** Every bundle the build makes, in a fixed order: gitbus.cjs first, the schemas script (cli/schemas-script.ts) last. */
+/**
+ * Every bundle the build makes, in a fixed order: gitbus.cjs first, then the commands' bundles, their cold scripts and
+ * the schemas script (cli/schemas-script.ts).
+ */
 export function bundleFiles(): string[] {
-  return [...new Set(['gitbus.cjs', ...COMMANDS.map(bundleFile), SCHEMAS_FILE])];
+  return [...new Set(['gitbus.cjs', ...COMMANDS.map(bundleFile), ...COLD_BUNDLES.map(coldFile), SCHEMAS_FILE])];
 }
 
 /**

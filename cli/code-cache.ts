@@ -13,6 +13,7 @@ import { hasCrc32 } from './code-cache-file.js';
 import { cacheFolders, readyFolders } from './code-cache-folders.js';
 import { cachePlace, readCache, readInto, settleCache } from './code-cache-store.js';
 import { schemasScript, type SchemasState } from './schemas-script.js';
+import { COLD_BUNDLES, COLD_PREFIX, coldFile } from './cold-script-id.js';
 
 /**
  * What bin/gitbus.js runs (issue 14): the CLI as a CommonJS bundle, compiled with `vm.Script` and a V8 code cache,
@@ -68,14 +69,19 @@ export interface CodeCacheReport {
   schemasWritten?: boolean;
   /** The value whose read ran the schemas script ("dist/schemas/bus-file.js parseBusFile"): why the command needed it. */
   schemasBy?: string;
+  /** The bundle's cold script (cli/cold-script-id.ts), when it has one: its state as `schemas`'s. */
+  cold?: SchemasState;
+  coldWritten?: boolean;
+  /** The modules of the cold script whose values the command read, in that order: why it ran. */
+  coldReads?: string[];
 }
 
 /** What the CommonJS bundle exports to the loader (cli/main-cjs.ts). */
 interface BundleExports {
   /** True once a command's action started: a run that only printed help compiled too little to be cached. */
   commandRan?: () => boolean;
-  /** The modules the schemas script takes from the bundle (scripts/split-schemas.mjs). */
-  sharedModules?: Record<string, unknown>;
+  /** The modules the schemas script and the cold script take from the bundle (scripts/split-schemas.mjs). */
+  sharedModules?: Record<string, () => unknown>;
 }
 
 /** Runs the CLI: the CommonJS bundle with its code cache, or the ES module build. */
@@ -177,6 +183,12 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   const module: { exports: BundleExports } = { exports: {} };
   // The schemas script (cli/schemas-script.ts), run when the command first reads one of its values.
   const schemas = schemasScript({ here, place: cachePlace(folders, read.identity, command, env, '.schemas'), base: createRequire(bundle), shared: () => module.exports.sharedModules, Script });
+  // The bundle's cold script, run the same way: the modules a plain run of the command never calls.
+  const coldOf = entry.bundle !== undefined && COLD_BUNDLES.includes(entry.bundle) ? entry.bundle : undefined;
+  const cold =
+    coldOf === undefined
+      ? undefined
+      : schemasScript({ here, place: cachePlace(folders, read.identity, command, env, '.cold'), base: schemas.require, shared: () => module.exports.sharedModules, Script, file: coldFile(coldOf), prefix: COLD_PREFIX });
   // Where to report, as the process started: a standby's environment becomes its client's (cli/serve/standby.ts).
   const reportTo = env['GITBUS_CODE_CACHE_REPORT'];
   process.once('exit', (code) => {
@@ -186,10 +198,21 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
     const ran = module.exports.commandRan?.() === true;
     const written = settleCache(place, found, cache === 'rejected', ran, failed, () => script.createCachedData());
     const schemasWritten = schemas.atExit(ran, failed);
-    report(reportTo, { command, cache, written, bundle: bundleFile(entry), file: place.file, schemas: schemas.state(), schemasWritten, ...(schemas.firstRead() !== undefined ? { schemasBy: schemas.firstRead() } : {}) });
+    const coldWritten = cold?.atExit(ran, failed);
+    report(reportTo, {
+      command,
+      cache,
+      written,
+      bundle: bundleFile(entry),
+      file: place.file,
+      schemas: schemas.state(),
+      schemasWritten,
+      ...(schemas.firstRead() !== undefined ? { schemasBy: schemas.firstRead() } : {}),
+      ...(cold !== undefined ? { cold: cold.state(), coldWritten, ...(cold.reads().length > 0 ? { coldReads: cold.reads() } : {}) } : {}),
+    });
   });
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
-  wrapper(module.exports, schemas.require, module, bundle, here);
+  wrapper(module.exports, (cold ?? schemas).require, module, bundle, here);
 }
 
 function runEsm(here: string, env: NodeJS.ProcessEnv, command: string, cache: CodeCacheReport['cache'], reason?: string): void {

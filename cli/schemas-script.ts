@@ -7,11 +7,15 @@ import { EXIT } from './exit.js';
 
 /**
  * The schemas script (issue 14): zod, yaml and the modules of schemas/ that build zod schemas as they load, which
- * scripts/split-schemas.mjs bundles apart as dist/cli/gitbus-schemas.cjs. In the bundles of status, show and the
- * hooks (gitbus-read.cjs, gitbus-claude.cjs) each import of them is a stub (a Proxy); the first read of a value runs the script, with a
- * code cache of its own per command (`<command>.schemas.bin` beside the bundle's). A command whose caches are warm
- * (a second `status` on a small bus) parses nothing and so never pays for them: ~40 % of the bus bundle, and ~20 ms
- * of every start spent building zod's schema objects (docs/PERFORMANCE.md "The schemas script").
+ * scripts/split-schemas.mjs bundles apart as dist/cli/gitbus-schemas.cjs. In the bundles of status, show, dispatch
+ * and the hooks (gitbus-read.cjs, gitbus-dispatch.cjs, gitbus-claude.cjs) each import of them is a stub (a Proxy); the
+ * first read of a value runs the script, with a code cache of its own per command (`<command>.schemas.bin` beside
+ * the bundle's). A command whose caches are warm (a second `status` on a small bus) parses nothing and so never pays
+ * for them: ~40 % of the bus bundle, and ~20 ms of every start spent building zod's schema objects
+ * (docs/PERFORMANCE.md "The schemas script").
+ *
+ * A bundle's cold script (cli/cold-script-id.ts, scripts/split-cold.mjs) is run the same way, with `file` and
+ * `prefix` of its own: the modules a plain run of the bundle's command never calls (`<command>.cold.bin`).
  */
 
 /**
@@ -21,11 +25,13 @@ import { EXIT } from './exit.js';
 export type SchemasState = 'unused' | 'none' | 'accepted' | 'rejected' | 'corrupt' | 'unsafe' | 'unavailable';
 
 export interface SchemasScript {
-  /** The require the command bundle runs with: the stubs (STUB_PREFIX), else Node's. */
+  /** The require the command bundle runs with: the stubs (STUB_PREFIX, or `prefix`), else `base`. */
   require: NodeJS.Require;
   state(): SchemasState;
   /** The value whose read ran the script ("dist/schemas/bus-file.js parseBusFile"), for the report. */
   firstRead(): string | undefined;
+  /** The modules whose values the command read, in the order of their first read (scripts/cold-modules.mjs). */
+  reads(): string[];
   /** At exit: writes the script's cache when it ran and its cache is due (`ran`: a command's action ran). */
   atExit(ran: boolean, failed: boolean): boolean;
 }
@@ -34,11 +40,17 @@ interface Options {
   /** dist/cli/ */
   here: string;
   place: CachePlace;
-  /** Node's require for the bundles' folder. */
+  /** What the script's other requires go to: Node's require for the bundles' folder (a cold script: the schemas script's). */
   base: NodeJS.Require;
-  /** The command bundle's `sharedModules` (scripts/split-schemas.mjs): the script's imports of its modules. */
-  shared: () => Record<string, unknown> | undefined;
+  /**
+   * The command bundle's `sharedModules` (scripts/split-schemas.mjs): for each module of the bundle's that the
+   * script imports, a function that makes an object of its exports.
+   */
+  shared: () => Record<string, () => unknown> | undefined;
   Script: typeof VmScript;
+  /** The script's file in dist/cli/ and what the bundle requires for its modules; the schemas script's by default. */
+  file?: string;
+  prefix?: string;
 }
 
 /** The script's table: a function per module that initialises it on its first call and returns its exports. */
@@ -50,10 +62,13 @@ export function schemasScript(o: Options): SchemasScript {
   let script: VmScript | undefined;
   let found: Found | undefined;
   let firstRead: string | undefined;
+  const reads: string[] = [];
+  const name = o.file ?? SCHEMAS_FILE;
+  const prefix = o.prefix ?? STUB_PREFIX;
 
   const load = (): Modules => {
     if (modules !== undefined) return modules;
-    const file = join(o.here, SCHEMAS_FILE);
+    const file = join(o.here, name);
     let source: string;
     try {
       source = readFileSync(file, 'latin1');
@@ -70,10 +85,15 @@ export function schemasScript(o: Options): SchemasScript {
     }
     state = found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state;
     const shared = o.shared() ?? {};
+    const made = new Map<string, unknown>();
     const req = withBase((id: string) => {
       if (!id.startsWith(MAIN_PREFIX)) return o.base(id);
-      const mod = shared[id.slice(MAIN_PREFIX.length)];
-      if (mod === undefined) throw new Error(`${SCHEMAS_FILE} needs ${id.slice(MAIN_PREFIX.length)}, which the command's bundle does not export`);
+      const key = id.slice(MAIN_PREFIX.length);
+      if (made.has(key)) return made.get(key);
+      const make = shared[key];
+      if (make === undefined) throw new Error(`${name} needs ${key}, which the command's bundle does not export`);
+      const mod = make();
+      made.set(key, mod);
       return mod;
     }, o.base);
     const module: { exports: { modules?: Modules } } = { exports: {} };
@@ -99,15 +119,27 @@ export function schemasScript(o: Options): SchemasScript {
     let mod: Record<string, unknown> | undefined;
     const get = (): Record<string, unknown> => {
       if (mod !== undefined) return mod;
+      reads.push(key);
       const init = load()[key];
-      mod = init === undefined ? broken(`${SCHEMAS_FILE} lacks ${key}`) : init();
+      mod = init === undefined ? broken(`${name} lacks ${key}`) : init();
       return mod;
     };
+    const read = (prop: string): Record<string, unknown> => {
+      firstRead ??= `${key} ${prop}`;
+      return get();
+    };
+    // The module's keys as well, for what copies them: an import() of the module (esbuild's __toESM of the stub,
+    // when the import() runs) gets its values. A namespace import or `export *` would do so at the bundle's start,
+    // which the build refuses (scripts/bundle.mjs).
     const proxy = new Proxy(Object.create(null) as Record<string, unknown>, {
-      get: (_target, name) => {
-        if (typeof name !== 'string') return undefined;
-        firstRead ??= `${key} ${name}`;
-        return get()[name];
+      get: (_target, prop) => (typeof prop === 'string' ? read(prop)[prop] : undefined),
+      has: (_target, prop) => typeof prop === 'string' && prop in read(prop),
+      ownKeys: () => Reflect.ownKeys(read('(its keys)')),
+      getOwnPropertyDescriptor: (_target, prop) => {
+        if (typeof prop !== 'string') return undefined;
+        const mod = read(prop);
+        // Configurable: a proxy may report a property its target lacks only so.
+        return Object.prototype.hasOwnProperty.call(mod, prop) ? { value: mod[prop], writable: false, enumerable: true, configurable: true } : undefined;
       },
     });
     stubs.set(key, proxy);
@@ -115,9 +147,10 @@ export function schemasScript(o: Options): SchemasScript {
   };
 
   return {
-    require: withBase((id: string) => (id.startsWith(STUB_PREFIX) ? stub(id.slice(STUB_PREFIX.length)) : o.base(id)), o.base),
+    require: withBase((id: string) => (id.startsWith(prefix) ? stub(id.slice(prefix.length)) : o.base(id)), o.base),
     state: () => state,
     firstRead: () => firstRead,
+    reads: () => reads,
     atExit(ran, failed) {
       if (script === undefined || found === undefined) return false;
       const ranScript = script;

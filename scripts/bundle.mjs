@@ -13,7 +13,9 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 import ts from 'typescript';
-import { commandEntry, schemasScriptEntry, schemasScriptPlugin, sharedModulesPlugin, splitPlan, stubPlugin } from './split-schemas.mjs';
+import { commandEntry, exportNames, schemasScriptEntry, schemasScriptPlugin, sharedModulesPlugin, splitPlan, stubPlugin } from './split-schemas.mjs';
+import { coldModules, coldScriptPlugin } from './split-cold.mjs';
+import { COLD_BUNDLES, coldFile } from '../dist/cli/cold-script-id.js';
 
 const outdir = 'dist/cli';
 // What dist/cli/gitbus.cjs starts and ends with: the loader (cli/code-cache.ts) runs a file that starts so as it is.
@@ -174,28 +176,47 @@ const schemasPackages = packagesOf(schemasScript);
 // every run, and hold them: a second script and its cache would cost them ~4-10 % (docs/PERFORMANCE.md "The schemas
 // script", "A dispatch without zod or yaml").
 const SCHEMAS_APART = new Set(['read', 'dispatch', 'claude']);
+// A cold script takes modules from its bundle as the schemas script does, through the bundle's `sharedModules`.
+for (const b of COLD_BUNDLES) if (!SCHEMAS_APART.has(b)) throw new Error(`cli/cold-script-id.ts: the bundle ${b} has a cold script and holds the schemas: only a bundle in SCHEMAS_APART can have one`);
 const cjsBuilds = [schemasScript];
 for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? [c.bundle] : [])))]) {
   const apart = SCHEMAS_APART.has(bundle);
+  // The bundle's cold script (scripts/split-cold.mjs), built first: the modules it takes from the bundle are the
+  // bundle's `sharedModules` as well.
+  const cold = COLD_BUNDLES.includes(bundle) ? coldModules(bundle, plan.set, shared) : new Set();
+  const coldShared = new Set();
+  if (cold.size > 0) {
+    const coldScript = await build({
+      ...cjsCommon,
+      stdin: { contents: schemasScriptEntry(cold, []), resolveDir: process.cwd(), sourcefile: 'cold-script-entry.js', loader: 'js' },
+      outfile: join(outdir, coldFile(bundle)),
+      plugins: [coldScriptPlugin(cold, plan.set, coldShared), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
+    });
+    noImportCalls(coldScript);
+    const both = packagesOf(coldScript).filter((p) => schemasPackages.includes(p));
+    if (both.length) throw new Error(`${coldFile(bundle)} and the schemas script both hold ${both.join(', ')}`);
+    cjsBuilds.push(coldScript);
+  }
+  const sharedHere = new Set([...shared, ...coldShared]);
   const cjs = await build({
     ...cjsCommon,
     ...(apart ? { stdin: { contents: commandEntry(), resolveDir: process.cwd(), sourcefile: 'command-bundle-entry.js', loader: 'js' } } : { entryPoints: ['dist/cli/main-cjs.js'] }),
     outfile: join(outdir, bundle ? `gitbus-${bundle}.cjs` : 'gitbus.cjs'),
-    plugins: [...(bundle ? [onlyBundle(bundle)] : []), ...(apart ? [stubPlugin(plan.set, plan.libs), sharedModulesPlugin(shared)] : []), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
+    plugins: [...(bundle ? [onlyBundle(bundle)] : []), ...(apart ? [stubPlugin(plan.set, plan.libs, cold), sharedModulesPlugin(sharedHere, await exportNames([...sharedHere], build))] : []), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
   });
-  // Checked: an import() left in the bundle would work until the cache is there.
-  const dynamicImports = Object.values(cjs.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
-  if (dynamicImports.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds import() of ${dynamicImports.join(', ')}, which fails in code taken from the V8 code cache (cli/code-cache.ts)`);
+  noImportCalls(cjs);
   if (apart) {
-    // A stub is a Proxy with no keys of its own (cli/schemas-script.ts): a namespace import or `export * from` of one
-    // would copy none of its values.
+    // A stub (cli/schemas-script.ts) runs its script when its keys are copied: a namespace import or `export * from`
+    // of one would do so as the bundle starts. An import() of one (`Promise.resolve().then(() => __toESM(require(..)))`
+    // in the bundle) copies them when it runs, and may.
     const text = readFileSync(Object.keys(cjs.metafile.outputs)[0], 'latin1');
-    const copied = /(__toESM|__reExport)\([^()]*require\("gitbus:schemas:[^"]*"\)/.exec(text);
-    if (copied) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')}: ${copied[0]}: import a module of the schemas script by name (import { x } from ...), not as a namespace, a default or export *`);
+    const copied = /(?<!Promise\.resolve\(\)\.then\(\(\)=>)(__toESM|__reExport)\([^()]*require\("gitbus:(schemas|cold):[^"]*"\)/.exec(text);
+    if (copied) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')}: ${copied[0]}: import a module of the ${copied[2]} script by name (import { x } from ...), not as a namespace, a default or export *`);
     for (const f of Object.keys(cjs.metafile.inputs)) if (/[\\/]node_modules[\\/](zod|yaml)[\\/]/.test(f) || plan.set.has(f)) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds ${f}, which is the schemas script's (scripts/split-schemas.mjs)`);
+    for (const f of Object.keys(cjs.metafile.inputs)) if (cold.has(f)) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds ${f}, which is its cold script's (scripts/split-cold.mjs)`);
     // A package in both would be two copies, each with its own state and classes.
-    const both = packagesOf(cjs).filter((p) => schemasPackages.includes(p));
-    if (both.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} and the schemas script both hold ${both.join(', ')}`);
+    const both = packagesOf(cjs).filter((p) => schemasPackages.includes(p) || cjsBuilds.some((r) => r !== schemasScript && Object.keys(r.metafile.outputs)[0] === join(outdir, coldFile(bundle)) && packagesOf(r).includes(p)));
+    if (both.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} and the schemas or its cold script both hold ${both.join(', ')}`);
   }
   const missing = COMMANDS.filter((c) => (bundle === undefined || c.bundle === bundle) && !cjs.metafile.inputs[`dist/cli/commands/${c.name}.js`]).map((c) => c.name);
   if (missing.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} lacks the modules of ${missing.join(', ')}`);
@@ -215,6 +236,8 @@ const loader = await build({
   plugins: [{ name: 'commands-outside', setup: (b) => b.onResolve({ filter: /^\.\/commands\// }, (args) => ({ path: args.path, external: true })) }],
 });
 const outputs = [result, ...cjsBuilds, loader].flatMap((r) => Object.keys(r.metafile.outputs));
+// The modules each CommonJS bundle holds, for scripts/cold-modules.mjs.
+if (process.env.GITBUS_BUILD_INPUTS) writeFileSync(process.env.GITBUS_BUILD_INPUTS, JSON.stringify(Object.fromEntries(cjsBuilds.map((r) => [Object.keys(r.metafile.outputs)[0], Object.keys(r.metafile.inputs)]))));
 const loaderBytes = outputBytes(loader);
 if (loaderBytes > 45_000) throw new Error(`dist/cli/gitbus-loader.cjs is ${loaderBytes} bytes: it should hold the loader and the command table only`);
 
@@ -250,6 +273,12 @@ for (const file of outputs) {
 
 // The build folder's path in a bundle would make the bundle, and the code cache's key, differ per build folder.
 for (const file of outputs) if (readFileSync(file, 'utf8').includes(process.cwd())) throw new Error(`${file} holds the build folder's absolute path (${process.cwd()}): name the module it comes from relative to the package`);
+
+/** Checked: an import() left in a bundle would work until the cache is there. */
+function noImportCalls(r) {
+  const dynamicImports = Object.values(r.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
+  if (dynamicImports.length) throw new Error(`${Object.keys(r.metafile.outputs).join(', ')} holds import() of ${dynamicImports.join(', ')}, which fails in code taken from the V8 code cache (cli/code-cache.ts)`);
+}
 
 /** The packages whose files a build holds (node_modules/<name> or node_modules/@scope/<name>). */
 function packagesOf(r) {

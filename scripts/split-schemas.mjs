@@ -15,6 +15,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 // What a command bundle's stub requires, and what the schemas script requires for a module of the bundle's.
 import { MAIN_PREFIX, STUB_PREFIX } from '../dist/cli/schemas-script-id.js';
+import { COLD_PREFIX } from '../dist/cli/cold-script-id.js';
 /** Packages that only the schemas script holds; their importers in a command bundle get a stub. */
 const LIBS = /^(yaml|zod)(\/|$)/;
 
@@ -110,7 +111,7 @@ export function schemasScriptEntry(set, libs) {
  * CommonJS stub), no stub module in the bundle. A namespace or default import, or a re-export of all of a stub
  * (`export * from`), would copy its own keys, which a Proxy has none of: the build refuses them (scripts/bundle.mjs).
  */
-export function stubPlugin(set, libs, dist = 'dist') {
+export function stubPlugin(set, libs, cold = new Set(), dist = 'dist') {
   return {
     name: 'schemas-stubs',
     setup(b) {
@@ -121,6 +122,8 @@ export function stubPlugin(set, libs, dist = 'dist') {
         let key;
         if (args.path.startsWith('.')) {
           const target = relative(process.cwd(), resolve(args.resolveDir, args.path));
+          // A module of the bundle's cold script (scripts/split-cold.mjs): its stub, as a schema module's.
+          if (cold.has(target)) return { path: `${COLD_PREFIX}${target}`, external: true };
           if (!set.has(target)) return undefined;
           key = target;
         } else if (LIBS.test(args.path)) {
@@ -145,20 +148,41 @@ export function commandEntry() {
   return [`export { sharedModules } from '${SHARED_MODULES_ID}';`, `export * from './dist/cli/main-cjs.js';`].join('\n');
 }
 
-/** The plugin that makes SHARED_MODULES_ID: each module the schemas script takes from the bundle, by its path. */
-export function sharedModulesPlugin(shared) {
+/**
+ * The plugin that makes SHARED_MODULES_ID: for each module the scripts take from the bundle, by its path, a function
+ * that makes an object of getters of its exports (`names`) when a script first asks for it. Not the module's
+ * namespace (`import * as`): esbuild makes a namespace object, with a getter a name, when the bundle starts, and the
+ * ~70 modules a cold script takes made ~100 KB of allocations at every start (issue 14, session 43).
+ */
+export function sharedModulesPlugin(shared, names) {
   return {
     name: 'shared-modules',
     setup(b) {
       b.onResolve({ filter: /^gitbus:shared-modules$/ }, () => ({ path: SHARED_MODULES_ID, namespace: 'shared-modules' }));
       b.onLoad({ filter: /.*/, namespace: 'shared-modules' }, () => {
-        const mods = [...shared].sort();
-        return {
-          contents: [...mods.map((m, i) => `import * as s${i} from './${m}';`), `export const sharedModules = {${mods.map((m, i) => `'${m}': s${i}`).join(', ')}};`].join('\n'),
-          resolveDir: process.cwd(),
-          loader: 'js',
-        };
+        const imports = [];
+        const entries = [];
+        [...shared].sort().forEach((m, i) => {
+          const own = names.get(m);
+          if (own === undefined) throw new Error(`the export names of ${m} are not known`);
+          const odd = own.find((n) => !/^[A-Za-z_$][\w$]*$/.test(n));
+          if (odd !== undefined) throw new Error(`${m} exports "${odd}", which is not a name: export it by a name`);
+          if (own.length > 0) imports.push(`import { ${own.map((n, j) => `${n} as s${i}_${j}`).join(', ')} } from './${m}';`);
+          entries.push(`  ${JSON.stringify(m)}: () => ({ ${own.map((n, j) => `get ${n}() { return s${i}_${j}; }`).join(', ')} }),`);
+        });
+        return { contents: [...imports, 'export const sharedModules = {', ...entries, '};'].join('\n'), resolveDir: process.cwd(), loader: 'js' };
       });
     },
   };
+}
+
+/** The names each of `files` exports (with those of its `export *`), by esbuild's reading of them: none is run. */
+export async function exportNames(files, build) {
+  if (files.length === 0) return new Map();
+  const r = await build({ entryPoints: files, bundle: true, write: false, metafile: true, format: 'esm', outdir: 'export-names', platform: 'node', packages: 'external', splitting: true, logLevel: 'silent' });
+  const out = new Map();
+  for (const o of Object.values(r.metafile.outputs)) if (o.entryPoint !== undefined) out.set(o.entryPoint, o.exports);
+  const missing = files.filter((f) => !out.has(f));
+  if (missing.length) throw new Error(`esbuild found no exports for ${missing.join(', ')}`);
+  return out;
 }

@@ -17,10 +17,10 @@ export function codeCacheRuns(dir: () => string, home: () => string) {
   const spawnBin = (bin: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> => spawnBounded(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, input, timeoutMs: 60_000 });
   return {
     /** Runs the CLI with its code cache in `cache` ($XDG_CACHE_HOME); returns its result and what the loader did. */
-    async run(args: string[], cache: string, opts: { bin?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ r: RunResult; report: CodeCacheReport }> {
+    async run(args: string[], cache: string, opts: { bin?: string; env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<{ r: RunResult; report: CodeCacheReport }> {
       const reportFile = join(dir(), `report-${runs++}.jsonl`);
       const env = { XDG_CACHE_HOME: cache, GITBUS_CODE_CACHE_REPORT: reportFile, ...opts.env };
-      const r = opts.bin ? await spawnBin(opts.bin, args, env, opts.input) : await gitbus(args, { home: home(), env, ...(opts.input !== undefined ? { input: opts.input } : {}) });
+      const r = opts.bin ? await spawnBin(opts.bin, args, env, opts.input) : await gitbus(args, { home: home(), env, ...(opts.input !== undefined ? { input: opts.input } : {}), ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}) });
       const lines = readFileSync(reportFile, 'utf8').split('\n').filter(Boolean);
       expect(lines).toHaveLength(1);
       return { r, report: JSON.parse(lines[0] as string) as CodeCacheReport };

@@ -1,0 +1,99 @@
+// npm run cold-modules [-- BUNDLE]: lists again the modules of a command bundle that its plain runs never read
+// (scripts/cold/<bundle>.txt, scripts/split-cold.mjs). Starting from every module of the bundle outside schemas/,
+// it builds with them all cold, runs the commands a person and an agent run most (below) on a new bus, and keeps
+// cold only what none of them read, until a build's runs read none (each module found read makes the modules it
+// reads at its start hot too, so it takes a few rounds; ~20 s a round). Run it after a change that moves code
+// between what a plain dispatch does and what it does not, then build and run the tests: test/e2e/cold-script.test.ts
+// runs the same commands and asks that they leave the cold script unused.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { coldListFile } from './split-cold.mjs';
+
+const bundle = process.argv[2] ?? 'dispatch';
+const listFile = coldListFile(bundle);
+const before = readFileSync(listFile, 'utf8');
+const header = before.split('\n').filter((l) => l.startsWith('#'));
+const tmp = mkdtempSync(join(tmpdir(), 'gitbus-cold-modules-'));
+const bin = join(process.cwd(), 'bin', 'gitbus.js');
+
+/** The command lines whose reads keep a module in the bundle; `cwd`: in a git repository (project work). */
+const RUNS = {
+  dispatch: [
+    { args: ['dispatch', 'plain'] },
+    { args: ['dispatch', 'to a node', '--to', 'cold', '--json'] },
+    { args: ['dispatch', 'with fields', '--command', 'make test', '--label', 'linux', '--priority', '5', '--timeout', '30m', '--force'] },
+    { args: ['dispatch', 'project work'], cwd: 'project' },
+    { args: ['dispatch', 'project work beside changes of its own'], cwd: 'dirty' },
+  ],
+}[bundle];
+if (RUNS === undefined) throw new Error(`no runs for the bundle ${bundle}: add them to scripts/cold-modules.mjs`);
+
+const run = (cmd, args, opts = {}) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+  return r;
+};
+const write = (mods) => writeFileSync(listFile, [...header, ...[...mods].sort(), ''].join('\n'));
+
+try {
+  write([]);
+  const inputsFile = join(tmp, 'inputs.json');
+  run(process.execPath, ['scripts/bundle.mjs'], { env: { ...process.env, GITBUS_BUILD_INPUTS: inputsFile } });
+  const inputs = JSON.parse(readFileSync(inputsFile, 'utf8'))[`dist/cli/gitbus-${bundle}.cjs`];
+  // The entry, the command table and the command's own module stay: the bundle starts there and must hold the
+  // command (the table's other rows are a stand-in, scripts/bundle.mjs). So do the modules that import a package the
+  // bundle holds (commander): the cold script would hold a second copy of it.
+  const bundled = (f) => [...readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s[^;]*?\sfrom\s+'([^'.][^']*)';/gms)].some((m) => !/^(node:|yaml|zod|cron|isomorphic-git|ssh2|@modelcontextprotocol\/sdk|chokidar)/.test(m[1]));
+  const cold = new Set(inputs.filter((f) => /^dist\/.+\.js$/.test(f) && !f.startsWith('dist/schemas/') && f !== 'dist/cli/main-cjs.js' && f !== 'dist/cli/command-table.js' && !f.startsWith('dist/cli/commands/') && !bundled(f)));
+  for (let round = 1; ; round++) {
+    if (round > 12) throw new Error('the list did not settle in 12 rounds');
+    write(cold);
+    const built = spawnSync(process.execPath, ['scripts/bundle.mjs'], { encoding: 'utf8' });
+    // A module imported as a namespace at its importer's start cannot be cold (scripts/bundle.mjs says which).
+    const refused = /require\("gitbus:cold:([^"]+)"\)/.exec(built.stderr);
+    if (built.status !== 0 && refused) {
+      cold.delete(refused[1]);
+      console.log(`round ${round}: ${refused[1]} is imported whole at a start; kept in the bundle`);
+      continue;
+    }
+    if (built.status !== 0) throw new Error(`the build failed:\n${built.stderr}`);
+    const dir = join(tmp, `round-${round}`);
+    mkdirSync(dir);
+
+    const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), GITBUS_HOME: join(dir, 'home'), GITBUS_SERVE_AUTO: '0', GITBUS_CODE_CACHE_REPORT: join(dir, 'report.jsonl') };
+    run(process.execPath, [bin, 'init', '--remote', join(dir, 'remote.git'), '--node', 'cold'], { env, cwd: dir });
+    // A clone of the person's repository (its remote the other nodes fetch from), as committed, and one with a change
+    // not committed yet.
+    const origin = join(dir, 'origin.git');
+    run('git', ['init', '-q', '--bare', '-b', 'main', origin]);
+    const seed = join(dir, 'seed');
+    run('git', ['clone', '-q', origin, seed], { stdio: 'ignore' });
+    writeFileSync(join(seed, 'README'), 'x\n');
+    run('git', ['add', 'README'], { cwd: seed });
+    run('git', ['-c', 'user.name=cold', '-c', 'user.email=cold@example.invalid', 'commit', '-q', '-m', 'x'], { cwd: seed });
+    run('git', ['push', '-q', 'origin', 'main'], { cwd: seed });
+    for (const p of ['project', 'dirty']) run('git', ['clone', '-q', origin, join(dir, p)]);
+    writeFileSync(join(dir, 'dirty', 'README'), 'changed\n');
+    // Each twice: a build's first run in a home fills caches the later ones read. A run may fail while the list
+    // holds modules that others read as they start (the cold script then runs before the bundle has made what it
+    // takes from it); the report still says what it read.
+    const failed = [];
+    for (const r of [...RUNS, ...RUNS]) {
+      const done = spawnSync(process.execPath, [bin, ...r.args], { encoding: 'utf8', env, cwd: join(dir, r.cwd ?? '') });
+      if (done.status !== 0) failed.push(`${r.args.join(" ")}: ${done.stderr.trim().split("\n").filter((l) => /Error/.test(l)).join(" | ")}`);
+    }
+    const reads = new Set(readFileSync(env.GITBUS_CODE_CACHE_REPORT, 'utf8').split('\n').filter(Boolean).flatMap((l) => JSON.parse(l).coldReads ?? []));
+    if (failed.length > 0 && reads.size === 0) throw new Error(`runs failed with nothing read from the cold script:\n${failed.join('\n')}`);
+    console.log(`round ${round}: ${cold.size} cold, ${reads.size} read${reads.size ? `: ${[...reads].join(', ')}` : ''}`);
+    if (reads.size === 0) break;
+    for (const m of reads) cold.delete(m);
+  }
+  console.log(`${listFile}: ${cold.size} modules; now npm run build`);
+} catch (err) {
+  writeFileSync(listFile, before);
+  throw err;
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
