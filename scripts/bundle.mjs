@@ -236,8 +236,12 @@ const loader = await build({
   plugins: [{ name: 'commands-outside', setup: (b) => b.onResolve({ filter: /^\.\/commands\// }, (args) => ({ path: args.path, external: true })) }],
 });
 const outputs = [result, ...cjsBuilds, loader].flatMap((r) => Object.keys(r.metafile.outputs));
-// The modules each CommonJS bundle holds, for scripts/cold-modules.mjs.
-if (process.env.GITBUS_BUILD_INPUTS) writeFileSync(process.env.GITBUS_BUILD_INPUTS, JSON.stringify(Object.fromEntries(cjsBuilds.map((r) => [Object.keys(r.metafile.outputs)[0], Object.keys(r.metafile.inputs)]))));
+// The modules each CommonJS bundle holds and those of the schemas script's or that it takes from a bundle, which stay
+// where they are: for scripts/cold-modules.mjs.
+if (process.env.GITBUS_BUILD_INPUTS) {
+  const bundles = Object.fromEntries(cjsBuilds.map((r) => [Object.keys(r.metafile.outputs)[0], Object.keys(r.metafile.inputs)]));
+  writeFileSync(process.env.GITBUS_BUILD_INPUTS, JSON.stringify({ bundles, schemas: [...plan.set, ...shared] }));
+}
 const loaderBytes = outputBytes(loader);
 if (loaderBytes > 45_000) throw new Error(`dist/cli/gitbus-loader.cjs is ${loaderBytes} bytes: it should hold the loader and the command table only`);
 

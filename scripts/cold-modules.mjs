@@ -1,5 +1,5 @@
 // npm run cold-modules [-- BUNDLE]: lists again the modules of a command bundle that its plain runs never read
-// (scripts/cold/<bundle>.txt, scripts/split-cold.mjs). Starting from every module of the bundle outside schemas/,
+// (scripts/cold/<bundle>.txt, scripts/split-cold.mjs). Starting from every module of the bundle that may be cold,
 // it builds with them all cold, runs the commands a person and an agent run most (below) on a new bus, and keeps
 // cold only what none of them read, until a build's runs read none (each module found read makes the modules it
 // reads at its start hot too, so it takes a few rounds; ~20 s a round). Run it after a change that moves code
@@ -41,12 +41,14 @@ try {
   write([]);
   const inputsFile = join(tmp, 'inputs.json');
   run(process.execPath, ['scripts/bundle.mjs'], { env: { ...process.env, GITBUS_BUILD_INPUTS: inputsFile } });
-  const inputs = JSON.parse(readFileSync(inputsFile, 'utf8'))[`dist/cli/gitbus-${bundle}.cjs`];
+  const { bundles, schemas } = JSON.parse(readFileSync(inputsFile, 'utf8'));
+  const inputs = bundles[`dist/cli/gitbus-${bundle}.cjs`];
   // The entry, the command table and the command's own module stay: the bundle starts there and must hold the
   // command (the table's other rows are a stand-in, scripts/bundle.mjs). So do the modules that import a package the
   // bundle holds (commander): the cold script would hold a second copy of it.
   const bundled = (f) => [...readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s[^;]*?\sfrom\s+'([^'.][^']*)';/gms)].some((m) => !/^(node:|yaml|zod|cron|isomorphic-git|ssh2|@modelcontextprotocol\/sdk|chokidar)/.test(m[1]));
-  const cold = new Set(inputs.filter((f) => /^dist\/.+\.js$/.test(f) && !f.startsWith('dist/schemas/') && f !== 'dist/cli/main-cjs.js' && f !== 'dist/cli/command-table.js' && !f.startsWith('dist/cli/commands/') && !bundled(f)));
+  // And the schemas script's modules and those it takes from the bundle (scripts/split-cold.mjs coldModules).
+  const cold = new Set(inputs.filter((f) => /^dist\/.+\.js$/.test(f) && !schemas.includes(f) && f !== 'dist/cli/main-cjs.js' && f !== 'dist/cli/command-table.js' && !f.startsWith('dist/cli/commands/') && !bundled(f)));
   for (let round = 1; ; round++) {
     if (round > 12) throw new Error('the list did not settle in 12 rounds');
     write(cold);
