@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { coldListFile } from './split-cold.mjs';
+import { coldListFile, coldReadsOf } from './split-cold.mjs';
 
 const bundle = process.argv[2] ?? 'dispatch';
 const listFile = coldListFile(bundle);
@@ -32,10 +32,18 @@ if (RUNS === undefined) throw new Error(`no runs for the bundle ${bundle}: add t
 
 const run = (cmd, args, opts = {}) => {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  notStopped(r);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
   return r;
 };
 const write = (mods) => writeFileSync(listFile, [...header, ...[...mods].sort(), ''].join('\n'));
+// Ctrl-C while the list is a round's: it reaches the child that runs as well (one process group), whose end says
+// so, and the list is put back (below). This process does not end at once: its handler would run only once the
+// script's synchronous work is done, so the child's signal is what stops it.
+process.on('SIGINT', () => {});
+const notStopped = (r) => {
+  if (r.signal === 'SIGINT' || r.signal === 'SIGTERM') throw new Error(`stopped (${r.signal})`);
+};
 
 try {
   write([]);
@@ -53,6 +61,7 @@ try {
     if (round > 12) throw new Error('the list did not settle in 12 rounds');
     write(cold);
     const built = spawnSync(process.execPath, ['scripts/bundle.mjs'], { encoding: 'utf8' });
+    notStopped(built);
     // A module imported as a namespace at its importer's start cannot be cold (scripts/bundle.mjs says which).
     const refused = /require\("gitbus:cold:([^"]+)"\)/.exec(built.stderr);
     if (built.status !== 0 && refused) {
@@ -64,7 +73,9 @@ try {
     const dir = join(tmp, `round-${round}`);
     mkdirSync(dir);
 
-    const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), GITBUS_HOME: join(dir, 'home'), GITBUS_SERVE_AUTO: '0', GITBUS_CODE_CACHE_REPORT: join(dir, 'report.jsonl') };
+    // The bundle with its cold script, whatever this shell says: GITBUS_CODE_CACHE=0 would run the ES module build.
+    const { GITBUS_CODE_CACHE: _off, ...inherited } = process.env;
+    const env = { ...inherited, XDG_CACHE_HOME: join(dir, 'cache'), GITBUS_HOME: join(dir, 'home'), GITBUS_SERVE_AUTO: '0', GITBUS_CODE_CACHE_REPORT: join(dir, 'report.jsonl') };
     run(process.execPath, [bin, 'init', '--remote', join(dir, 'remote.git'), '--node', 'cold'], { env, cwd: dir });
     // A clone of the person's repository (its remote the other nodes fetch from), as committed, and one with a change
     // not committed yet.
@@ -84,9 +95,10 @@ try {
     const failed = [];
     for (const r of [...RUNS, ...RUNS]) {
       const done = spawnSync(process.execPath, [bin, ...r.args], { encoding: 'utf8', env, cwd: join(dir, r.cwd ?? '') });
+      notStopped(done);
       if (done.status !== 0) failed.push(`${r.args.join(" ")}: ${done.stderr.trim().split("\n").filter((l) => /Error/.test(l)).join(" | ")}`);
     }
-    const reads = new Set(readFileSync(env.GITBUS_CODE_CACHE_REPORT, 'utf8').split('\n').filter(Boolean).flatMap((l) => JSON.parse(l).coldReads ?? []));
+    const reads = coldReadsOf(readFileSync(env.GITBUS_CODE_CACHE_REPORT, 'utf8').split('\n').filter(Boolean), bundle, [...new Set(RUNS.map((r) => r.args[0]))]);
     if (failed.length > 0 && reads.size === 0) throw new Error(`runs failed with nothing read from the cold script:\n${failed.join('\n')}`);
     console.log(`round ${round}: ${cold.size} cold, ${reads.size} read${reads.size ? `: ${[...reads].join(', ')}` : ''}`);
     if (reads.size === 0) break;
@@ -95,6 +107,10 @@ try {
   console.log(`${listFile}: ${cold.size} modules; now npm run build`);
 } catch (err) {
   writeFileSync(listFile, before);
+  // dist/ holds the build of a round's list, whose dispatch may read the cold script at every start or fail: build
+  // it again from the list as it was.
+  const again = spawnSync(process.execPath, ['scripts/bundle.mjs'], { encoding: 'utf8' });
+  if (again.status !== 0) console.error(`the build of ${listFile} as it was failed too; run npm run build:\n${again.stderr}`);
   throw err;
 } finally {
   rmSync(tmp, { recursive: true, force: true });

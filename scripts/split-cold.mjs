@@ -34,6 +34,28 @@ export function coldModules(bundle, set, shared) {
   return new Set(lines);
 }
 
+/**
+ * The modules of `bundle`'s cold script that the runs of `commands` read, from their GITBUS_CODE_CACHE_REPORT lines
+ * (scripts/cold-modules.mjs). Each of their lines must be a run of the bundle with its cold script: a run of the ES
+ * module build (GITBUS_CODE_CACHE=0, a Node without zlib.crc32, a cache folder it cannot use) reads no cold script,
+ * and counting it would keep cold what a plain run reads at every start.
+ */
+export function coldReadsOf(lines, bundle, commands) {
+  const reads = new Set();
+  let runs = 0;
+  for (const line of lines) {
+    const r = JSON.parse(line);
+    if (!commands.includes(r.command)) continue;
+    runs++;
+    if (r.bundle !== `gitbus-${bundle}.cjs` || r.cold === undefined) {
+      throw new Error(`a run did not run dist/cli/gitbus-${bundle}.cjs with its cold script, so it says nothing of what it reads: ${line}`);
+    }
+    for (const m of r.coldReads ?? []) reads.add(m);
+  }
+  if (runs === 0) throw new Error(`no run of ${commands.join(', ')} reported what it did`);
+  return reads;
+}
+
 function inDist(importer, dist) {
   return relative(resolve(dist), importer).split(/[\\/]/)[0] !== '..' && !/[\\/]node_modules[\\/]/.test(importer);
 }
