@@ -84,13 +84,14 @@ export function schemasScript(o: Options): SchemasScript {
       return broken(`${file} cannot be compiled (${(err as Error).message})`);
     }
     state = found.state === 'found' ? (script.cachedDataRejected === true ? 'rejected' : 'accepted') : found.state;
-    const shared = o.shared() ?? {};
     const made = new Map<string, unknown>();
     const req = withBase((id: string) => {
       if (!id.startsWith(MAIN_PREFIX)) return o.base(id);
       const key = id.slice(MAIN_PREFIX.length);
       if (made.has(key)) return made.get(key);
-      const make = shared[key];
+      // Looked up at each first require, not when the script loads: a script that ran while the bundle was still
+      // starting (before its entry exported them) gets them for its later modules.
+      const make = o.shared()?.[key];
       if (make === undefined) throw new Error(`${name} needs ${key}, which the command's bundle does not export`);
       const mod = make();
       made.set(key, mod);
