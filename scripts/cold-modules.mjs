@@ -89,14 +89,21 @@ try {
     run('git', ['push', '-q', 'origin', 'main'], { cwd: seed });
     for (const p of ['project', 'dirty']) run('git', ['clone', '-q', origin, join(dir, p)]);
     writeFileSync(join(dir, 'dirty', 'README'), 'changed\n');
-    // Each twice: a build's first run in a home fills caches the later ones read. A run may fail while the list
-    // holds modules that others read as they start (the cold script then runs before the bundle has made what it
-    // takes from it); the report still says what it read.
+    // Another node of the bus, whose dispatches move the remote between this node's (a watcher's pushes, or other
+    // machines': the common case on a fleet). It runs the ES module build, which a round's list does not change, and
+    // reports nothing.
+    const { GITBUS_CODE_CACHE_REPORT: _report, ...otherEnv } = { ...env, GITBUS_HOME: join(dir, 'other'), GITBUS_CODE_CACHE: '0' };
+    run(process.execPath, [bin, 'join', join(dir, 'remote.git'), '--node', 'other'], { env: otherEnv, cwd: dir });
+    // Each twice with the remote as this node left it (a build's first run in a home fills caches the later ones
+    // read), then once after the other node's dispatch. A run may fail while the list holds modules that others
+    // read as they start (the cold script then runs before the bundle has made what it takes from it); the report
+    // still says what it read.
     const failed = [];
-    for (const r of [...RUNS, ...RUNS]) {
+    for (const [i, r] of [...RUNS, ...RUNS, ...RUNS].entries()) {
+      if (i >= 2 * RUNS.length) run(process.execPath, [bin, 'dispatch', `moves the remote ${i}`, '--no-git'], { env: otherEnv, cwd: dir });
       const done = spawnSync(process.execPath, [bin, ...r.args], { encoding: 'utf8', env, cwd: join(dir, r.cwd ?? '') });
       notStopped(done);
-      if (done.status !== 0) failed.push(`${r.args.join(" ")}: ${done.stderr.trim().split("\n").filter((l) => /Error/.test(l)).join(" | ")}`);
+      if (done.status !== 0) failed.push(`${r.args.join(' ')}: ${done.stderr.trim().split('\n').filter((l) => /Error/.test(l)).join(' | ')}`);
     }
     const reads = coldReadsOf(readFileSync(env.GITBUS_CODE_CACHE_REPORT, 'utf8').split('\n').filter(Boolean), bundle, [...new Set(RUNS.map((r) => r.args[0]))]);
     if (failed.length > 0 && reads.size === 0) throw new Error(`runs failed with nothing read from the cold script:\n${failed.join('\n')}`);

@@ -66,7 +66,7 @@ describe("the dispatch bundle's cold script (scripts/split-cold.mjs)", () => {
     return clone;
   };
 
-  it('the dispatches its list was made from never run it: plain, --to, with fields, project work with and without changes of its own', async () => {
+  it('the dispatches its list was made from never run it: plain, --to, with fields, project work with and without changes of its own, and each after another node moved the remote', async () => {
     const cache = join(dir.path, 'plain');
     const clean = project('clean');
     const dirty = project('dirty');
@@ -88,8 +88,16 @@ describe("the dispatch bundle's cold script (scripts/split-cold.mjs)", () => {
         if (round === 2) expect(d.report.cache).toBe('accepted');
       }
     }
+    // And each after another node's dispatch moved the remote (the common case on a fleet: this node syncs first).
+    await bus.addNode('other');
+    for (const line of lines) {
+      await bus.dispatch('other', [`moves the remote before ${line.args[1] as string}`]);
+      const d = await runs.run(line.args, cache, line.cwd !== undefined ? { cwd: line.cwd } : {});
+      expect(d.r.code, d.r.stderr).toBe(0);
+      expect(d.report, `${line.args.join(' ')} (the remote moved): ${JSON.stringify(d.report)}`).toMatchObject({ cache: 'accepted', cold: 'unused' });
+    }
     const status = json<{ tasks: { title: string }[] }>((await runs.run(['status', '--json'], cache)).r);
-    expect(status.tasks.map((t) => t.title)).toEqual(expect.arrayContaining(['plain', 'to a node', 'with fields', 'project work', 'project work beside changes of its own']));
+    expect(status.tasks.map((t) => t.title)).toEqual(expect.arrayContaining(['plain', 'to a node', 'with fields', 'project work', 'project work beside changes of its own', 'moves the remote before plain']));
   });
 
   it('a dispatch that reads one of its modules runs it from a cache of its own, and does the same as before', async () => {
