@@ -5,7 +5,7 @@
 // reads at its start hot too, so it takes a few rounds; ~20 s a round). Run it after a change that moves code
 // between what a plain dispatch does and what it does not, then build and run the tests: test/e2e/cold-script.test.ts
 // runs the same commands and asks that they leave the cold script unused.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,11 @@ const header = before.split('\n').filter((l) => l.startsWith('#'));
 const tmp = mkdtempSync(join(tmpdir(), 'gitbus-cold-modules-'));
 const bin = join(process.cwd(), 'bin', 'gitbus.js');
 
-/** The command lines whose reads keep a module in the bundle; `cwd`: in a git repository (project work). */
+/**
+ * The command lines whose reads keep a module in the bundle; `cwd`: in a git repository (project work); `home`
+ * "web": a node of the same bus joined over HTTP (a git host: GitHub's buses are reached so, or over SSH, which is
+ * left cold: it loads ssh2 from node_modules anyway).
+ */
 const RUNS = {
   dispatch: [
     { args: ['dispatch', 'plain'] },
@@ -26,6 +30,7 @@ const RUNS = {
     { args: ['dispatch', 'with fields', '--command', 'make test', '--label', 'linux', '--priority', '5', '--timeout', '30m', '--force'] },
     { args: ['dispatch', 'project work'], cwd: 'project' },
     { args: ['dispatch', 'project work beside changes of its own'], cwd: 'dirty' },
+    { args: ['dispatch', 'over http'], home: 'web' },
   ],
 }[bundle];
 if (RUNS === undefined) throw new Error(`no runs for the bundle ${bundle}: add them to scripts/cold-modules.mjs`);
@@ -36,6 +41,19 @@ const run = (cmd, args, opts = {}) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
   return r;
 };
+/** bench/git-host-serve.ts serving `root`'s bare repositories over HTTP until stopped. */
+let host;
+function gitHost(root) {
+  const child = spawn(process.execPath, ['dist/bench/git-host-serve.js', root], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolveUrl, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolveUrl({ url: out.trim(), stop: () => child.stdin.end() });
+    });
+    child.once('exit', (code) => reject(new Error(`the git host exited (${code}) before serving`)));
+  });
+}
 const write = (mods) => writeFileSync(listFile, [...header, ...[...mods].sort(), ''].join('\n'));
 // Ctrl-C while the list is a round's: it reaches the child that runs as well (one process group), whose end says
 // so, and the list is put back (below). This process does not end at once: its handler would run only once the
@@ -77,6 +95,9 @@ try {
     const { GITBUS_CODE_CACHE: _off, ...inherited } = process.env;
     const env = { ...inherited, XDG_CACHE_HOME: join(dir, 'cache'), GITBUS_HOME: join(dir, 'home'), GITBUS_SERVE_AUTO: '0', GITBUS_CODE_CACHE_REPORT: join(dir, 'report.jsonl') };
     run(process.execPath, [bin, 'init', '--remote', join(dir, 'remote.git'), '--node', 'cold'], { env, cwd: dir });
+    // The same bus served over HTTP by git http-backend, from a process of its own (these runs block this one).
+    host = await gitHost(dir);
+    run(process.execPath, [bin, 'join', `${host.url}/remote.git`, '--node', 'web'], { env: { ...env, GITBUS_HOME: join(dir, 'web') }, cwd: dir });
     // A clone of the person's repository (its remote the other nodes fetch from), as committed, and one with a change
     // not committed yet.
     const origin = join(dir, 'origin.git');
@@ -101,12 +122,14 @@ try {
     const failed = [];
     for (const [i, r] of [...RUNS, ...RUNS, ...RUNS].entries()) {
       if (i >= 2 * RUNS.length) run(process.execPath, [bin, 'dispatch', `moves the remote ${i}`, '--no-git'], { env: otherEnv, cwd: dir });
-      const done = spawnSync(process.execPath, [bin, ...r.args], { encoding: 'utf8', env, cwd: join(dir, r.cwd ?? '') });
+      const done = spawnSync(process.execPath, [bin, ...r.args], { encoding: 'utf8', env: r.home === undefined ? env : { ...env, GITBUS_HOME: join(dir, r.home) }, cwd: join(dir, r.cwd ?? '') });
       notStopped(done);
       if (done.status !== 0) failed.push(`${r.args.join(' ')}: ${done.stderr.trim().split('\n').filter((l) => /Error/.test(l)).join(' | ')}`);
     }
     const reads = coldReadsOf(readFileSync(env.GITBUS_CODE_CACHE_REPORT, 'utf8').split('\n').filter(Boolean), bundle, [...new Set(RUNS.map((r) => r.args[0]))]);
     if (failed.length > 0 && reads.size === 0) throw new Error(`runs failed with nothing read from the cold script:\n${failed.join('\n')}`);
+    host.stop();
+    host = undefined;
     console.log(`round ${round}: ${cold.size} cold, ${reads.size} read${reads.size ? `: ${[...reads].join(', ')}` : ''}`);
     if (reads.size === 0) break;
     for (const m of reads) cold.delete(m);
@@ -120,5 +143,6 @@ try {
   if (again.status !== 0) console.error(`the build of ${listFile} as it was failed too; run npm run build:\n${again.stderr}`);
   throw err;
 } finally {
+  host?.stop();
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT, commandsAsProcesses, gitCli, json, tempDir } from '../helpers/cli.js';
+import { ROOT, commandsAsProcesses, gitCli, gitbus, json, tempDir } from '../helpers/cli.js';
+import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { makeBus } from '../helpers/bus.js';
 import { codeCacheRuns } from '../helpers/code-cache-runs.js';
 
@@ -16,6 +17,7 @@ commandsAsProcesses();
 describe("the dispatch bundle's cold script (scripts/split-cold.mjs)", () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let bus: Awaited<ReturnType<typeof makeBus>>;
+  let server: GitHttpServer | undefined;
   const runs = codeCacheRuns(() => dir.path, () => bus.home('solo'));
   const cli = join(ROOT, 'dist', 'cli');
   const listed = readFileSync(join(ROOT, 'scripts', 'cold', 'dispatch.txt'), 'utf8')
@@ -28,6 +30,7 @@ describe("the dispatch bundle's cold script (scripts/split-cold.mjs)", () => {
     bus = await makeBus({ node: 'solo' });
   });
   afterAll(async () => {
+    await server?.close();
     await bus?.cleanup();
     await dir?.cleanup();
   });
@@ -66,12 +69,18 @@ describe("the dispatch bundle's cold script (scripts/split-cold.mjs)", () => {
     return clone;
   };
 
-  it('the dispatches its list was made from never run it: plain, --to, with fields, project work with and without changes of its own, and each after another node moved the remote', async () => {
+  it('the dispatches its list was made from never run it: over HTTP, plain, --to, with fields, project work with and without changes of its own, and each after another node moved the remote', async () => {
     const cache = join(dir.path, 'plain');
     const clean = project('clean');
     const dirty = project('dirty');
     writeFileSync(join(dirty, 'README'), 'changed\n');
+    // A node of the same bus reached over HTTP, as a git host serves it (git http-backend).
+    server = await startGitHttpServer({ projectRoot: bus.dir });
+    const web = join(dir.path, 'home-web');
+    const joined = await gitbus(['join', `${server.url}/remote.git`, '--node', 'web', '--json'], { home: web });
+    expect(joined.code, joined.stderr).toBe(0);
     const lines: { args: string[]; cwd?: string }[] = [
+      { args: ['dispatch', 'over http', '--home', web] },
       { args: ['dispatch', 'plain'] },
       { args: ['dispatch', 'to a node', '--to', 'solo', '--json'] },
       { args: ['dispatch', 'with fields', '--command', 'make test', '--label', 'linux', '--priority', '5', '--timeout', '30m', '--force'] },
@@ -97,7 +106,7 @@ describe("the dispatch bundle's cold script (scripts/split-cold.mjs)", () => {
       expect(d.report, `${line.args.join(' ')} (the remote moved): ${JSON.stringify(d.report)}`).toMatchObject({ cache: 'accepted', cold: 'unused' });
     }
     const status = json<{ tasks: { title: string }[] }>((await runs.run(['status', '--json'], cache)).r);
-    expect(status.tasks.map((t) => t.title)).toEqual(expect.arrayContaining(['plain', 'to a node', 'with fields', 'project work', 'project work beside changes of its own', 'moves the remote before plain']));
+    expect(status.tasks.map((t) => t.title)).toEqual(expect.arrayContaining(['over http', 'plain', 'to a node', 'with fields', 'project work', 'project work beside changes of its own', 'moves the remote before plain']));
   });
 
   it('a dispatch that reads one of its modules runs it from a cache of its own, and does the same as before', async () => {
