@@ -183,7 +183,7 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   const module: { exports: BundleExports } = { exports: {} };
   // The schemas script (cli/schemas-script.ts), run when the command first reads one of its values.
   const schemas = schemasScript({ here, place: cachePlace(folders, read.identity, command, env, '.schemas'), base: createRequire(bundle), shared: () => module.exports.sharedModules, Script });
-  // The bundle's cold script, run the same way: the modules a plain run of the command never calls.
+  // The bundle's cold script, run the same way: the modules a plain run of the command never reads.
   const coldOf = entry.bundle !== undefined && COLD_BUNDLES.includes(entry.bundle) ? entry.bundle : undefined;
   const cold =
     coldOf === undefined

@@ -2,7 +2,7 @@
 // apart so that the build and the bundle identity read them without the loader's code.
 
 /**
- * The bundles with a cold script: the modules of the bundle that a plain run of its commands never calls
+ * The bundles with a cold script: the modules of the bundle that a plain run of its commands never reads
  * (scripts/cold/<bundle>.txt), bundled apart as dist/cli/gitbus-<bundle>-cold.cjs and run on the first read of one
  * of their values (issue 14, session 43).
  */

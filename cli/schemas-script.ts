@@ -15,7 +15,7 @@ import { EXIT } from './exit.js';
  * (docs/PERFORMANCE.md "The schemas script").
  *
  * A bundle's cold script (cli/cold-script-id.ts, scripts/split-cold.mjs) is run the same way, with `file` and
- * `prefix` of its own: the modules a plain run of the bundle's command never calls (`<command>.cold.bin`).
+ * `prefix` of its own: the modules a plain run of the bundle's command never reads (`<command>.cold.bin`).
  */
 
 /**

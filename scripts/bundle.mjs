@@ -185,6 +185,7 @@ for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? 
   // bundle's `sharedModules` as well.
   const cold = COLD_BUNDLES.includes(bundle) ? coldModules(bundle, plan.set, shared) : new Set();
   const coldShared = new Set();
+  let coldPackages = [];
   if (cold.size > 0) {
     const coldScript = await build({
       ...cjsCommon,
@@ -193,7 +194,8 @@ for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? 
       plugins: [coldScriptPlugin(cold, plan.set, coldShared), zodEnglishOnly, yamlAsModule, commanderLazyChildProcess],
     });
     noImportCalls(coldScript);
-    const both = packagesOf(coldScript).filter((p) => schemasPackages.includes(p));
+    coldPackages = packagesOf(coldScript);
+    const both = coldPackages.filter((p) => schemasPackages.includes(p));
     if (both.length) throw new Error(`${coldFile(bundle)} and the schemas script both hold ${both.join(', ')}`);
     cjsBuilds.push(coldScript);
   }
@@ -215,7 +217,7 @@ for (const bundle of [undefined, ...new Set(COMMANDS.flatMap((c) => (c.bundle ? 
     for (const f of Object.keys(cjs.metafile.inputs)) if (/[\\/]node_modules[\\/](zod|yaml)[\\/]/.test(f) || plan.set.has(f)) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds ${f}, which is the schemas script's (scripts/split-schemas.mjs)`);
     for (const f of Object.keys(cjs.metafile.inputs)) if (cold.has(f)) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} holds ${f}, which is its cold script's (scripts/split-cold.mjs)`);
     // A package in both would be two copies, each with its own state and classes.
-    const both = packagesOf(cjs).filter((p) => schemasPackages.includes(p) || cjsBuilds.some((r) => r !== schemasScript && Object.keys(r.metafile.outputs)[0] === join(outdir, coldFile(bundle)) && packagesOf(r).includes(p)));
+    const both = packagesOf(cjs).filter((p) => schemasPackages.includes(p) || coldPackages.includes(p));
     if (both.length) throw new Error(`${Object.keys(cjs.metafile.outputs).join(', ')} and the schemas or its cold script both hold ${both.join(', ')}`);
   }
   const missing = COMMANDS.filter((c) => (bundle === undefined || c.bundle === bundle) && !cjs.metafile.inputs[`dist/cli/commands/${c.name}.js`]).map((c) => c.name);

@@ -1,5 +1,5 @@
 // A command bundle's cold script (cli/cold-script-id.ts, docs/ARCHITECTURE.md "How the CLI starts"): the modules of
-// the bundle that a plain run of its command never calls, listed in scripts/cold/<bundle>.txt, bundled apart as
+// the bundle that a plain run of its command never reads, listed in scripts/cold/<bundle>.txt, bundled apart as
 // dist/cli/gitbus-<bundle>-cold.cjs. In the bundle each import of one is an external module, `gitbus:cold:<path>`,
 // whose stub the loader makes (cli/schemas-script.ts): the script runs on the first read of one of their values.
 // A plain `dispatch` initialised 228 of its bundle's 276 modules and called functions of fewer than half of them:

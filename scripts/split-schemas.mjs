@@ -109,7 +109,8 @@ export function schemasScriptEntry(set, libs) {
  * Proxy whose first read of a value runs the script, cli/schemas-script.ts). esbuild makes a named import of an
  * external a plain `require()`: no copy of the stub's values per importing module (its `__toESM` for a bundled
  * CommonJS stub), no stub module in the bundle. A namespace or default import, or a re-export of all of a stub
- * (`export * from`), would copy its own keys, which a Proxy has none of: the build refuses them (scripts/bundle.mjs).
+ * (`export * from`), would copy its keys as the bundle starts, and so run the script: the build refuses them
+ * (scripts/bundle.mjs).
  */
 export function stubPlugin(set, libs, cold = new Set(), dist = 'dist') {
   return {
