@@ -10,6 +10,7 @@ import { claim } from '../bus/ops/claim.js';
 import { respond } from '../bus/ops/respond.js';
 import { archive } from '../bus/ops/archive.js';
 import { tmp } from './fixtures.js';
+import { serveOverHttp } from './git-host-process.js';
 import { childCpuMs, fmt, summarize, type Sample } from './stats.js';
 
 /** The command as a person or a hook runs it: the package's bin script, which imports the bundle. */
@@ -307,21 +308,6 @@ async function burstRows(home: string, watcher: ServingWatcher, env: NodeJS.Proc
   const second = burst();
   rows.push(`- second burst (${readyAtSecond} ready at its start): ${second.served} of ${BURST} served, median ${fmt(second.wall.median)} ms a command`);
   return rows;
-}
-
-
-/** A git host over smart HTTP for `dir`'s bare repositories, in a process of its own (bench/git-host-serve.ts). */
-async function serveOverHttp(dir: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./git-host-serve.js', import.meta.url)), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolveUrl(out.trim());
-    });
-    child.once('exit', (code) => reject(new Error(`the git host exited (${code}) before serving`)));
-  });
-  return { url, stop: () => child.stdin.end() };
 }
 
 /** A bus (`name` in `dir`) whose archive holds a few finished tasks, made by a node of its own. */

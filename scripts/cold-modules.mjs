@@ -5,11 +5,13 @@
 // reads at its start hot too, so it takes a few rounds; ~20 s a round). Run it after a change that moves code
 // between what a plain dispatch does and what it does not, then build and run the tests: test/e2e/cold-script.test.ts
 // runs the same commands and asks that they leave the cold script unused.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coldListFile, coldReadsOf } from './split-cold.mjs';
+import { importsOf } from './split-schemas.mjs';
+import { serveOverHttp } from '../dist/bench/git-host-process.js';
 
 const bundle = process.argv[2] ?? 'dispatch';
 const listFile = coldListFile(bundle);
@@ -41,19 +43,8 @@ const run = (cmd, args, opts = {}) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
   return r;
 };
-/** bench/git-host-serve.ts serving `root`'s bare repositories over HTTP until stopped. */
+/** The round's git host over HTTP (bench/git-host-process.ts), stopped at its end. */
 let host;
-function gitHost(root) {
-  const child = spawn(process.execPath, ['dist/bench/git-host-serve.js', root], { stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((resolveUrl, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolveUrl({ url: out.trim(), stop: () => child.stdin.end() });
-    });
-    child.once('exit', (code) => reject(new Error(`the git host exited (${code}) before serving`)));
-  });
-}
 const write = (mods) => writeFileSync(listFile, [...header, ...[...mods].sort(), ''].join('\n'));
 // Ctrl-C while the list is a round's: it reaches the child that runs as well (one process group), whose end says
 // so, and the list is put back (below). This process does not end at once: its handler would run only once the
@@ -72,7 +63,9 @@ try {
   // The entry, the command table and the command's own module stay: the bundle starts there and must hold the
   // command (the table's other rows are a stand-in, scripts/bundle.mjs). So do the modules that import a package the
   // bundle holds (commander): the cold script would hold a second copy of it.
-  const bundled = (f) => [...readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s[^;]*?\sfrom\s+'([^'.][^']*)';/gms)].some((m) => !/^(node:|yaml|zod|cron|isomorphic-git|ssh2|@modelcontextprotocol\/sdk|chokidar)/.test(m[1]));
+  const held = new Set(inputs.flatMap((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)?.[1] ?? []));
+  const packageOf = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+  const bundled = (f) => importsOf(f).some((spec) => !spec.startsWith('.') && held.has(packageOf(spec)));
   // And the schemas script's modules and those it takes from the bundle (scripts/split-cold.mjs coldModules).
   const cold = new Set(inputs.filter((f) => /^dist\/.+\.js$/.test(f) && !schemas.includes(f) && f !== 'dist/cli/main-cjs.js' && f !== 'dist/cli/command-table.js' && !f.startsWith('dist/cli/commands/') && !bundled(f)));
   for (let round = 1; ; round++) {
@@ -96,7 +89,7 @@ try {
     const env = { ...inherited, XDG_CACHE_HOME: join(dir, 'cache'), GITBUS_HOME: join(dir, 'home'), GITBUS_SERVE_AUTO: '0', GITBUS_CODE_CACHE_REPORT: join(dir, 'report.jsonl') };
     run(process.execPath, [bin, 'init', '--remote', join(dir, 'remote.git'), '--node', 'cold'], { env, cwd: dir });
     // The same bus served over HTTP by git http-backend, from a process of its own (these runs block this one).
-    host = await gitHost(dir);
+    host = await serveOverHttp(dir);
     run(process.execPath, [bin, 'join', `${host.url}/remote.git`, '--node', 'web'], { env: { ...env, GITBUS_HOME: join(dir, 'web') }, cwd: dir });
     // A clone of the person's repository (its remote the other nodes fetch from), as committed, and one with a change
     // not committed yet.

@@ -7,9 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { MAIN_PREFIX, STUB_PREFIX } from '../dist/cli/schemas-script-id.js';
-
-/** Packages that only the schemas script holds (as in split-schemas.mjs). */
-const LIBS = /^(yaml|zod)(\/|$)/;
+import { LIBS, inDist } from './split-schemas.mjs';
 
 /** The list of a bundle's cold modules: one path relative to the package a line (dist/bus/trust/chain.js); `#` comments. */
 export function coldListFile(bundle) {
@@ -54,10 +52,6 @@ export function coldReadsOf(lines, bundle, commands) {
   }
   if (runs === 0) throw new Error(`no run of ${commands.join(', ')} reported what it did`);
   return reads;
-}
-
-function inDist(importer, dist) {
-  return relative(resolve(dist), importer).split(/[\\/]/)[0] !== '..' && !/[\\/]node_modules[\\/]/.test(importer);
 }
 
 /**

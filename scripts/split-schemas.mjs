@@ -17,7 +17,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { MAIN_PREFIX, STUB_PREFIX } from '../dist/cli/schemas-script-id.js';
 import { COLD_PREFIX } from '../dist/cli/cold-script-id.js';
 /** Packages that only the schemas script holds; their importers in a command bundle get a stub. */
-const LIBS = /^(yaml|zod)(\/|$)/;
+export const LIBS = /^(yaml|zod)(\/|$)/;
 
 /** Every .js file under dir, relative to the working folder (dist/bus/home.js). */
 function jsFiles(dir) {
@@ -31,7 +31,7 @@ function jsFiles(dir) {
 }
 
 /** The specifiers a compiled module imports at run time (tsc erases `import type`). */
-function importsOf(file) {
+export function importsOf(file) {
   const text = readFileSync(file, 'utf8');
   return [...text.matchAll(/^(?:import|export)\s[^;]*?\sfrom\s+'([^']+)';|^import\s+'([^']+)';/gms)].map((m) => m[1] ?? m[2]);
 }
@@ -69,7 +69,8 @@ export function splitPlan(dist = 'dist') {
   return { set, libs: [...libs].sort() };
 }
 
-function inDist(importer, dist) {
+/** Whether `importer` is one of gitbus's own compiled modules (under `dist`, not a package's). */
+export function inDist(importer, dist) {
   return relative(resolve(dist), importer).split(/[\\/]/)[0] !== '..' && !/[\\/]node_modules[\\/]/.test(importer);
 }
 

@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT, commandsAsProcesses, gitCli, gitbus, json, tempDir } from '../helpers/cli.js';
+import { ROOT, commandsAsProcesses, gitbus, json, tempDir } from '../helpers/cli.js';
+import { makeProject } from '../helpers/project.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { makeBus } from '../helpers/bus.js';
 import { codeCacheRuns } from '../helpers/code-cache-runs.js';
@@ -54,26 +55,12 @@ describe("the dispatch bundle's cold script (scripts/split-cold.mjs)", () => {
     expect(cold).toContain('require("gitbus:main:dist/');
   });
 
-  /** A clone of a repository with a remote: `gitbus dispatch` there is project work (PROTOCOL.md §3a). */
-  const project = (name: string): string => {
-    const origin = join(dir.path, `${name}-origin.git`);
-    const seed = join(dir.path, `${name}-seed`);
-    gitCli(['init', '-q', '--bare', '-b', 'main', origin]);
-    gitCli(['clone', '-q', origin, seed]);
-    writeFileSync(join(seed, 'README'), 'x\n');
-    gitCli(['add', 'README'], seed);
-    gitCli(['commit', '-q', '-m', 'x'], seed);
-    gitCli(['push', '-q', 'origin', 'main'], seed);
-    const clone = join(dir.path, name);
-    gitCli(['clone', '-q', origin, clone]);
-    return clone;
-  };
-
   it('the dispatches its list was made from never run it: over HTTP, plain, --to, with fields, project work with and without changes of its own, and each after another node moved the remote', async () => {
     const cache = join(dir.path, 'plain');
-    const clean = project('clean');
-    const dirty = project('dirty');
-    writeFileSync(join(dirty, 'README'), 'changed\n');
+    // Checkouts of a repository with a remote: `gitbus dispatch` there is project work (PROTOCOL.md §3a).
+    const clean = makeProject(dir.path, 'clean').checkout;
+    const dirty = makeProject(dir.path, 'dirty').checkout;
+    writeFileSync(join(dirty, 'README.md'), 'changed\n');
     // A node of the same bus reached over HTTP, as a git host serves it (git http-backend).
     server = await startGitHttpServer({ projectRoot: bus.dir });
     const web = join(dir.path, 'home-web');
