@@ -12,7 +12,7 @@ import { readRefFromDisk } from './read-refs.js';
 import { RemoteNotFoundError } from './errors.js';
 import { StaleLockJudge } from '../stale-lock.js';
 import { ObjectTooLargeError } from '../local-io.js';
-import { looseHeader, MAX_OBJECT_BYTES } from '../store/loose-read.js';
+import { looseHeader, MAX_OBJECT_BYTES, readLoose } from '../store/loose-read.js';
 import { objectFile } from '../git/object-path.js';
 
 /**
@@ -234,11 +234,17 @@ function stale(ref: string, remote: string, reason: string): PushRejectedError {
  * Copies the objects of `want` and its new ancestors from the remote's loose objects. Returns false, having
  * changed nothing that matters, when an object is not loose there (the remote was repacked): the caller then
  * fetches through upload-pack. Objects are written children first, so an object present locally is complete.
+ *
+ * Each new tree is compared with the same folder in the commit before it (its first parent), when the clone holds
+ * that folder as a loose object: an entry with the same id there is in the clone already, complete, and is not
+ * asked about. A bus keeps its live tasks side by side in one folder, so asking about every entry of a changed
+ * folder cost a file system check per live task for every commit fetched (issue 14: "no command may cost more as
+ * the bus grows").
  */
 export async function directFetch(remote: string, local: string, want: string, has: (oid: string) => Promise<boolean>): Promise<boolean> {
   // The new commits, found newest first by following parents until known ones; written oldest first, so a
   // commit is only ever present together with its history.
-  const chain: { oid: string; raw: Buffer; tree: string }[] = [];
+  const chain: { oid: string; raw: Buffer; tree: string; parent: string | null }[] = [];
   const seen = new Set<string>();
   const stack = [want];
   while (stack.length > 0) {
@@ -250,12 +256,20 @@ export async function directFetch(remote: string, local: string, want: string, h
     const head = obj.content.toString('latin1', 0, Math.min(obj.content.length, 4096));
     const tree = /^tree ([0-9a-f]{40})/m.exec(head)?.[1];
     if (!tree) return false;
-    chain.push({ oid, raw: obj.raw, tree });
-    for (const m of head.matchAll(/^parent ([0-9a-f]{40})/gm)) if (m[1]) stack.push(m[1]);
+    const parents = [...head.matchAll(/^parent ([0-9a-f]{40})/gm)].map((m) => m[1] as string);
+    chain.push({ oid, raw: obj.raw, tree, parent: parents[0] ?? null });
+    for (const p of parents) stack.push(p);
   }
   const done = new Set<string>();
-  const copyTree = async (oid: string, blob = false): Promise<boolean> => {
-    if (done.has(oid) || (await has(oid))) return true;
+  /** Trees copied here, by id: the base of the next commit's folders. */
+  const trees = new Map<string, Buffer>();
+  const copyTree = async (oid: string, blob = false, base: string | null = null): Promise<boolean> => {
+    if (done.has(oid)) return true;
+    if (await has(oid)) {
+      // Asked once: the next commit's tree names most of the same objects.
+      done.add(oid);
+      return true;
+    }
     if (blob) {
       // Copied as the remote stores it, never inflated: a blob of gigabytes of zeros is a few megabytes on disk, and
       // whoever reads it later reads it with a cap (bus/store/loose-read.ts).
@@ -269,23 +283,72 @@ export async function directFetch(remote: string, local: string, want: string, h
     if (!obj) return false;
     if (obj.type === 'tree') {
       const c = obj.content;
+      const before = base === null ? null : treeEntries(trees.get(base) ?? (await localTree(local, base)));
       for (let i = 0; i < c.length; ) {
         const nulAt = c.indexOf(0, i);
-        const mode = c.toString('latin1', i, c.indexOf(0x20, i));
-        // Submodule entries name commits of other repositories; there is nothing to copy.
-        if (mode !== '160000' && !(await copyTree(c.toString('hex', nulAt + 1, nulAt + 21), mode !== '40000'))) return false;
+        const space = c.indexOf(0x20, i);
+        const mode = c.toString('latin1', i, space);
+        const entry = c.toString('hex', nulAt + 1, nulAt + 21);
         i = nulAt + 21;
+        // Submodule entries name commits of other repositories; there is nothing to copy.
+        if (mode === '160000') continue;
+        const was = before?.get(c.toString('latin1', space + 1, nulAt));
+        // Only an object the base holds is in the clone: a submodule entry's id is not, whatever it names, and an
+        // entry of another kind (a folder where a file was) is not what the base's completeness speaks for.
+        const tree = mode === '40000';
+        const same = was !== undefined && was.mode !== '160000' && (was.mode === '40000') === tree;
+        if (same && was.oid === entry) continue;
+        if (!(await copyTree(entry, !tree, tree && same ? was.oid : null))) return false;
       }
+      trees.set(oid, c);
     }
     writeObjectFile(fs, local, oid, obj.raw);
     done.add(oid);
     return true;
   };
+  const treeOf = new Map(chain.map((c) => [c.oid, c.tree]));
   for (const commit of chain.reverse()) {
-    if (!(await copyTree(commit.tree))) return false;
+    const parentTree = commit.parent === null ? null : (treeOf.get(commit.parent) ?? (await localCommitTree(local, commit.parent)));
+    if (!(await copyTree(commit.tree, false, parentTree))) return false;
     writeObjectFile(fs, local, commit.oid, commit.raw);
   }
   return true;
+}
+
+/** A tree's entries by name (their modes, and ids in hex); null when there is no tree to read. */
+function treeEntries(content: Buffer | null): Map<string, { mode: string; oid: string }> | null {
+  if (content === null) return null;
+  const out = new Map<string, { mode: string; oid: string }>();
+  for (let i = 0; i < content.length; ) {
+    const nulAt = content.indexOf(0, i);
+    const space = content.indexOf(0x20, i);
+    if (nulAt < 0 || nulAt + 21 > content.length || space < 0 || space > nulAt) return null; // not a tree: no base, every entry is asked about
+    out.set(content.toString('latin1', space + 1, nulAt), { mode: content.toString('latin1', i, space), oid: content.toString('hex', nulAt + 1, nulAt + 21) });
+    i = nulAt + 21;
+  }
+  return out;
+}
+
+/** A tree of the clone, when it is a loose object there (a clone's first pack, from join, is not read here). */
+async function localTree(local: string, oid: string): Promise<Buffer | null> {
+  const obj = await readLocal(local, oid);
+  return obj?.type === 'tree' ? obj.content : null;
+}
+
+/** The tree of a commit of the clone, when the commit is a loose object there. */
+async function localCommitTree(local: string, oid: string): Promise<string | null> {
+  const obj = await readLocal(local, oid);
+  if (obj?.type !== 'commit') return null;
+  return /^tree ([0-9a-f]{40})/.exec(obj.content.toString('latin1', 0, 46))?.[1] ?? null;
+}
+
+/** An object of the clone, read as the clone's readers read it (its name is not hashed again: the clone wrote it). */
+async function readLocal(local: string, oid: string): Promise<{ type: string; content: Buffer } | null> {
+  try {
+    return await readLoose(local, oid);
+  } catch {
+    return null; // damaged or too large: no base, which only costs the checks the base would have saved
+  }
 }
 
 /**

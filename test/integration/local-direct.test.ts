@@ -177,6 +177,83 @@ describe('direct access to a local bare remote (no git process)', () => {
     expect(await directFetch(remote, local, packed, has)).toBe(false);
   });
 
+  it("asks the clone only about the entries a commit changed, against the folder in the commit before it, however many there are", async () => {
+    const { dir, remote, local } = await setup();
+    // Objects stay loose however many one push brings (git keeps a pack of 100 or more by default).
+    gitCli(['--git-dir', remote, 'config', 'receive.unpackLimit', '100000']);
+    const work = join(dir, 'work');
+    gitCli(['clone', '-q', remote, work]);
+    const commit = (message: string) => {
+      gitCli(['add', '-A'], work);
+      gitCli(['commit', '-q', '-m', message], work);
+      gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+      return gitCli(['--git-dir', remote, 'rev-parse', 'main']).trim();
+    };
+    // A bus's live tasks side by side in one folder, and a folder below it.
+    mkdirSync(join(work, 'handoffs', 'deep'), { recursive: true });
+    for (let i = 0; i < 300; i++) writeFileSync(join(work, 'handoffs', `t${i}.md`), `task ${i}`);
+    writeFileSync(join(work, 'handoffs', 'deep', 'x.md'), 'x');
+    writeFileSync(join(work, 'README.md'), 'r');
+    const first = commit('many');
+    const asked: string[] = [];
+    const has = async (oid: string) => {
+      asked.push(oid);
+      return existsSync(join(local, 'objects', oid.slice(0, 2), oid.slice(2)));
+    };
+    expect(await directFetch(remote, local, first, has)).toBe(true);
+    // The first fetch has no commit before it in the clone: every entry is new, and asked about once.
+    expect(asked.length).toBeGreaterThan(300);
+    // Three commits at once: one adds a task, one changes a task and the folder below, one removes a task.
+    writeFileSync(join(work, 'handoffs', 'new.md'), 'new');
+    commit('add');
+    writeFileSync(join(work, 'handoffs', 't7.md'), 'changed');
+    writeFileSync(join(work, 'handoffs', 'deep', 'y.md'), 'y');
+    commit('change');
+    rmSync(join(work, 'handoffs', 't9.md'));
+    const tip = commit('remove');
+    asked.length = 0;
+    expect(await directFetch(remote, local, tip, has)).toBe(true);
+    // The three commits and whatever each changed, not the 300 entries of each new handoffs folder.
+    expect(asked.length).toBeLessThan(20);
+    gitCli(['--git-dir', local, 'update-ref', 'refs/heads/main', tip]);
+    expect(() => gitCli(['--git-dir', local, 'fsck', '--strict', '--no-progress'])).not.toThrow();
+    expect(gitCli(['--git-dir', local, 'cat-file', '-p', `${tip}:handoffs/t7.md`])).toBe('changed');
+    expect(gitCli(['--git-dir', local, 'cat-file', '-p', `${tip}:handoffs/deep/y.md`])).toBe('y');
+    // A commit before it that the clone does not hold loose (a clone's first pack, from join): every entry is asked
+    // about again, and nothing is missed.
+    const packedClone = join(dir, 'packed.git');
+    gitCli(['clone', '-q', '--bare', '--depth', '1', `file://${remote}`, packedClone]);
+    writeFileSync(join(work, 'handoffs', 'after.md'), 'after');
+    const later = commit('after the clone');
+    const inPack = new Set(gitCli(['--git-dir', packedClone, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname)']).split('\n'));
+    const hasPacked = async (oid: string) => {
+      asked.push(oid);
+      return inPack.has(oid) || existsSync(join(packedClone, 'objects', oid.slice(0, 2), oid.slice(2)));
+    };
+    asked.length = 0;
+    expect(await directFetch(remote, packedClone, later, hasPacked)).toBe(true);
+    expect(asked.length).toBeGreaterThan(300);
+    gitCli(['--git-dir', packedClone, 'update-ref', 'refs/heads/main', later]);
+    expect(() => gitCli(['--git-dir', packedClone, 'fsck', '--strict', '--no-progress'])).not.toThrow();
+  });
+
+  it('a base folder speaks only for entries of the same kind: an id it held as a submodule entry is still copied', async () => {
+    const { remote, local } = await setup();
+    const g = (gitdir: string, args: string[], input?: string) => gitCli(['--git-dir', gitdir, ...args], undefined, input).trim();
+    // Raw trees (git mktree refuses a submodule entry naming a blob), entries in git's order.
+    const mktree = (entries: [string, string, string][]) =>
+      execFileSync('git', ['--git-dir', remote, 'hash-object', '-t', 'tree', '-w', '--stdin'], { input: Buffer.concat(entries.flatMap(([mode, oid, name]) => [Buffer.from(`${mode} ${name}\0`), Buffer.from(oid, 'hex')])), encoding: 'utf8' }).trim();
+    const has = async (oid: string) => existsSync(join(local, 'objects', oid.slice(0, 2), oid.slice(2)));
+    const blob = g(remote, ['hash-object', '-w', '--stdin'], 'payload');
+    const folder = mktree([['100644', blob, 'f']]);
+    // First x and y are submodule entries naming the blob and the folder (never copied), then a file and a folder.
+    const c1 = g(remote, ['commit-tree', mktree([['160000', blob, 'x'], ['160000', folder, 'y']]), '-m', 'one']);
+    expect(await directFetch(remote, local, c1, has)).toBe(true);
+    const c2 = g(remote, ['commit-tree', mktree([['100644', blob, 'x'], ['40000', folder, 'y']]), '-p', c1, '-m', 'two']);
+    expect(await directFetch(remote, local, c2, has)).toBe(true);
+    expect(g(local, ['rev-list', '--objects', '--missing=print', c2]).split('\n').filter((l) => l.startsWith('?'))).toEqual([]);
+  });
+
   it('copies commits and trees as the remote stores them, after checking each is what its name says', async () => {
     const { dir, remote, local } = await setup();
     // Not the compression node:zlib uses: a copy is told from an object deflated again.
