@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBus } from '../bus/ops/init.js';
 import { joinBus } from '../bus/ops/join.js';
-import { noOpCeiling } from './ceiling.js';
+import { addedWatcherCost, noOpCeiling } from './ceiling.js';
 import { git, tmp } from './fixtures.js';
 
 // BENCH_CLI: another build's CLI, for a before/after of a watcher change (its rows against this build's).
@@ -119,6 +119,7 @@ export async function throughputBench(lines: string[]): Promise<void> {
   lines.push(line('1 watcher, parallel 8', await throughput(n, 1, { parallel: 8 }), one));
   lines.push(`  8 watchers against 4: ${(eight.perSecond / four.perSecond).toFixed(2)}x (target >= 1: ${eight.perSecond >= four.perSecond ? 'met' : 'MISSED'})`);
   lines.push(`  ${noOpCeiling(one)}`);
+  lines.push(`  ${addedWatcherCost(four, eight)}`);
   // Tasks that take real time, so that the work and not the ref is what watchers share; enough for ~10-20 s a row.
   const per = Number(process.env['BENCH_WORK_TASKS'] ?? 24);
   const command = process.env['BENCH_WORK_COMMAND'] ?? 'sleep 0.5';
