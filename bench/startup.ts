@@ -52,7 +52,9 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   // The same bus as status's is read over smart HTTP too (a git host as GitHub is one).
   const host = await serveOverHttp(dir);
   // A bus with an archive, written by another node (so that the dispatching nodes' clones lack its objects), where
-  // a dispatch asked the archive about its own new id until session 17 (bus/ops/deliver.ts `fresh`).
+  // a dispatch asked the archive about its own new id until session 17 (bus/ops/deliver.ts `fresh`). Every build's
+  // local and HTTP rows dispatch to it, so each run finds main moved by the others' runs: these rows also measure a
+  // dispatch that fetches first (docs/PERFORMANCE.md "A fetch that asks only about what changed").
   await busWithArchive(dir, 'archived.git');
   /**
    * The homes one build's rows run in, each build's (and the ES module build's) their own: a node keeps one parse
@@ -110,8 +112,8 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks), output to a pipe`, args: status(b.bin, b.homes.status), piped: true });
     cases.push({ label: `${b.name}gitbus dispatch (local bus), output to a pipe`, args: dispatchArgs(b.bin, b.homes.dispatch), piped: true });
     cases.push({ label: `${b.name}gitbus status (HTTP remote, 5 tasks)`, args: [b.bin, 'status', '--home', b.homes.http] });
-    cases.push({ label: `${b.name}gitbus dispatch (local bus with an archive)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', b.homes.archive] });
-    cases.push({ label: `${b.name}gitbus dispatch (HTTP remote with an archive)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', b.homes.archiveHttp] });
+    cases.push({ label: `${b.name}gitbus dispatch (local bus with an archive, main moved by other nodes)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', b.homes.archive] });
+    cases.push({ label: `${b.name}gitbus dispatch (HTTP remote with an archive, main moved by other nodes)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', b.homes.archiveHttp] });
   }
   const noCache = { XDG_CACHE_HOME: join(dir, 'no-cache-folder', 'a-file') };
   writeFileSync(join(dir, 'no-cache-folder'), '');
