@@ -22,8 +22,9 @@ const PARTS = new Set((process.env['BENCH_PENDING_PARTS'] ?? 'join,processes,wak
  * 5,000; BENCH_PENDING; all but one for nodes with a label this node lacks) against a small bus (BASELINE tasks, enough to claim one per sample), side by side, each
  * as a whole process: cold (the node's parse cache removed, as on the first command after `join`) and warm (the
  * cache written by an earlier command). Commands that write (claim, watch --once) put the remote's and the node's
- * main back afterwards, so every sample decides from the same state. Plus a long-lived watcher's wake in-process,
- * and `join` against `git clone --depth 1`.
+ * main back afterwards, so every sample decides from the same state. The rows "main moved by another node" push a
+ * new handoff first (git, untimed), as a busy fleet's nodes find main at nearly every command: those fetch and read a
+ * new tree. Plus a long-lived watcher's wake in-process, and `join` against `git clone --depth 1`.
  */
 export async function pendingBench(lines: string[], samples: number, pending: number, parts = PARTS): Promise<void> {
   const BASELINE = samples + 5;
@@ -47,18 +48,22 @@ export async function pendingBench(lines: string[], samples: number, pending: nu
     firstSmall.push(run(['status', '--home', atSmall]));
   }
 
-  type Case = { label: string; args: (home: string) => string[]; writes: boolean };
+  /** moved: another node pushes a new handoff first, as on a busy fleet, so the command fetches and reads a new tree. */
+  type Case = { label: string; args: (home: string) => string[]; writes: boolean; moved?: boolean };
   const cases: Case[] = [
     { label: 'status', args: (h) => ['status', '--home', h], writes: false },
     { label: 'status --json', args: (h) => ['status', '--json', '--home', h], writes: false },
     { label: 'show <id>', args: (h) => ['show', ELIGIBLE, '--home', h], writes: false },
     { label: 'claim --next', args: (h) => ['claim', '--next', '--json', '--home', h], writes: true },
     { label: 'watch --once (claim, run, respond)', args: (h) => ['watch', '--once', '--json', '--home', h], writes: true },
+    { label: 'status, main moved by another node', args: (h) => ['status', '--home', h], writes: true, moved: true },
+    { label: 'claim --next, main moved by another node', args: (h) => ['claim', '--next', '--json', '--home', h], writes: true, moved: true },
   ];
   const buses = [big, small];
   const results = new Map<string, number[]>();
   const sample = (bus: Bus, c: Case, cold: boolean): void => {
     if (cold) rmSync(join(bus.home, 'clone.git', 'gitbus-cache'), { recursive: true, force: true });
+    if (c.moved) bus.moveMain();
     const ms = run(c.args(bus.home));
     if (c.writes) bus.reset();
     const key = `${bus.name}|${c.label}|${cold ? 'cold' : 'warm'}`;
@@ -140,6 +145,8 @@ interface Bus {
   home: string;
   /** Puts the remote's and the node's main back where the bench started. */
   reset(): void;
+  /** Another node's push: a new handoff (for GPU nodes) on top of where the bench started. */
+  moveMain(): void;
 }
 
 /** A bus whose main holds `tasks` pending no-op handoffs, pushed in one commit, and a node joined to it. */
@@ -163,6 +170,7 @@ async function makeBus(dir: string, name: string, tasks: number): Promise<Bus> {
   const home = join(dir, `${name}-node`);
   await joinBus(home, remote, { node: 'w', runners: ['shell'] });
   const head = git(['--git-dir', remote, 'rev-parse', 'main']).trim();
+  let moves = 0;
   return {
     name,
     remote,
@@ -170,6 +178,17 @@ async function makeBus(dir: string, name: string, tasks: number): Promise<Bus> {
     reset() {
       git(['--git-dir', remote, 'update-ref', 'refs/heads/main', head]);
       git(['--git-dir', join(home, 'clone.git'), 'update-ref', 'refs/heads/main', head]);
+    },
+    moveMain() {
+      // head is the join's commit (the node's card), which this checkout has not seen until it fetches.
+      if (moves === 0) git(['fetch', '-q', 'origin'], work);
+      git(['reset', '-q', '--hard', head], work);
+      const id = `moved-${String(++moves).padStart(5, '0')}`;
+      const handoff = { id, title: `another node's task ${moves}`, from: 'boss', created: new Date(created + (tasks + moves) * 1000).toISOString(), command: 'true', labels: ['gpu'] };
+      writeFileSync(join(work, 'handoffs', `${id}.md`), renderBusFile('handoff', handoff, '## Task\n\nNothing to do: a benchmark task.\n'));
+      git(['add', '-A'], work);
+      git(['commit', '-q', '-m', `dispatch ${id}`], work);
+      git(['push', '-q', '-f', 'origin', 'HEAD:main'], work);
     },
   };
 }
