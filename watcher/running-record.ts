@@ -1,6 +1,7 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../bus/lock.js';
+import { writeFileAtomicSync } from '../bus/local-io.js';
 
 /**
  * A file per running task in `<home>/running/`, naming its process group: what a watcher restarted after a
@@ -19,9 +20,8 @@ export function recordRunning(home: string, r: RunningRecord): void {
   // Written aside and renamed: a watcher killed mid-write must not leave a record its successor cannot read, which
   // would leave the run it names going.
   const name = `${r.id}.${r.attempt}.json`;
-  const aside = join(dirOf(home), `.${name}.${process.pid}.tmp`);
-  writeFileSync(aside, JSON.stringify(r));
-  renameSync(aside, join(dirOf(home), name));
+  // A write that fails (a run filling the disk as it starts) takes its temp file with it.
+  writeFileAtomicSync(join(dirOf(home), name), JSON.stringify(r), join(dirOf(home), `.${name}.${process.pid}.tmp`));
 }
 
 export function forgetRunning(home: string, id: string, attempt: number): void {

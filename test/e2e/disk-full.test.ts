@@ -2,9 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, gitbus, json } from '../helpers/cli.js';
+import { BIN, gitbus, json, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { bounded, until } from '../helpers/wait.js';
+import { recordRunning } from '../../watcher/running-record.js';
 
 type Shown = { state: string; files: { path: string; text: string }[] };
 type ErrorJson = { error: { code: string; message: string; fix: string } };
@@ -76,6 +77,19 @@ function leftovers(dir: string): string[] {
 }
 
 describe.skipIf(!canMount)('a full disk under the home', () => {
+  it("a run's record that cannot be written (the run filled the disk as it started) leaves no temp file", async () => {
+    const dir = await tempDir();
+    cleanups.push(dir.cleanup);
+    const home = join(dir.path, 'home');
+    mkdirSync(home);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', home], { timeout: 10_000 });
+    mounts.push(home);
+    mkdirSync(join(home, 'running'));
+    spawnSync('sh', ['-c', `head -c 100000000 /dev/zero > '${join(home, 'filler')}'`], { timeout: 30_000 });
+    expect(() => recordRunning(home, { id: '20261205-181027-t205tz', attempt: 1, pid: process.pid })).toThrow(/ENOSPC/);
+    expect(readdirSync(join(home, 'running'))).toEqual([]);
+  });
+
   it('dispatch fails with DISK_FULL (exit 10) naming the path, leaves no temp files, and works once space is freed', async () => {
     const { home, fill, free } = await smallDiskBus();
     fill();
