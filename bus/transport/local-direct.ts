@@ -13,6 +13,8 @@ import { RemoteNotFoundError } from './errors.js';
 import { StaleLockJudge } from '../stale-lock.js';
 import { ObjectTooLargeError } from '../local-io.js';
 import { looseHeader, MAX_OBJECT_BYTES, readLoose } from '../store/loose-read.js';
+import { decodeTree } from '../store/encode.js';
+import type { TreeEntry } from '../store/objects.js';
 import { objectFile } from '../git/object-path.js';
 
 /**
@@ -282,25 +284,24 @@ export async function directFetch(remote: string, local: string, want: string, h
     const obj = readObject(remote, oid);
     if (!obj) return false;
     if (obj.type === 'tree') {
-      const c = obj.content;
-      const before = base === null ? null : treeEntries(trees.get(base) ?? (await localTree(local, base)));
-      for (let i = 0; i < c.length; ) {
-        const nulAt = c.indexOf(0, i);
-        const space = c.indexOf(0x20, i);
-        const mode = c.toString('latin1', i, space);
-        const entry = c.toString('hex', nulAt + 1, nulAt + 21);
-        i = nulAt + 21;
+      let entries: TreeEntry[];
+      try {
+        entries = decodeTree(obj.content);
+      } catch {
+        return false; // not a tree's encoding, though it hashes to its name: upload-pack says what is wrong
+      }
+      const before = base === null ? null : baseEntries(trees.get(base) ?? (await localTree(local, base)));
+      for (const e of entries) {
         // Submodule entries name commits of other repositories; there is nothing to copy.
-        if (mode === '160000') continue;
-        const was = before?.get(c.toString('latin1', space + 1, nulAt));
+        if (e.type === 'commit') continue;
         // Only an object the base holds is in the clone: a submodule entry's id is not, whatever it names, and an
         // entry of another kind (a folder where a file was) is not what the base's completeness speaks for.
-        const tree = mode === '40000';
-        const same = was !== undefined && was.mode !== '160000' && (was.mode === '40000') === tree;
-        if (same && was.oid === entry) continue;
-        if (!(await copyTree(entry, !tree, tree && same ? was.oid : null))) return false;
+        const was = before?.get(e.path);
+        const same = was !== undefined && was.type === e.type;
+        if (same && was.oid === e.oid) continue;
+        if (!(await copyTree(e.oid, e.type === 'blob', e.type === 'tree' && same ? was.oid : null))) return false;
       }
-      trees.set(oid, c);
+      trees.set(oid, obj.content);
     }
     writeObjectFile(fs, local, oid, obj.raw);
     done.add(oid);
@@ -315,18 +316,18 @@ export async function directFetch(remote: string, local: string, want: string, h
   return true;
 }
 
-/** A tree's entries by name (their modes, and ids in hex); null when there is no tree to read. */
-function treeEntries(content: Buffer | null): Map<string, { mode: string; oid: string }> | null {
+/**
+ * A base tree's entries by name; null when there is no tree to read or it is not a tree's encoding. Two names that
+ * decode alike (invalid UTF-8) share a key: harmless, since an entry is skipped only for an id of the same kind the
+ * base holds, which the clone holds whatever its name.
+ */
+function baseEntries(content: Buffer | null): Map<string, TreeEntry> | null {
   if (content === null) return null;
-  const out = new Map<string, { mode: string; oid: string }>();
-  for (let i = 0; i < content.length; ) {
-    const nulAt = content.indexOf(0, i);
-    const space = content.indexOf(0x20, i);
-    if (nulAt < 0 || nulAt + 21 > content.length || space < 0 || space > nulAt) return null; // not a tree: no base, every entry is asked about
-    out.set(content.toString('latin1', space + 1, nulAt), { mode: content.toString('latin1', i, space), oid: content.toString('hex', nulAt + 1, nulAt + 21) });
-    i = nulAt + 21;
+  try {
+    return new Map(decodeTree(content).map((e) => [e.path, e]));
+  } catch {
+    return null;
   }
-  return out;
 }
 
 /** A tree of the clone, when it is a loose object there (a clone's first pack, from join, is not read here). */
