@@ -34,6 +34,8 @@ export interface ObjectStore {
    */
   readBlobUpTo(oid: string, max: number): Promise<Uint8Array | number>;
   readCommitTree(oid: string): Promise<string>;
+  /** Remembers a tree's entries read elsewhere (a fetch decodes the trees it copies): readTree then reads it no more. */
+  rememberTree?(oid: string, entries: TreeEntry[]): void;
   /**
    * Called when an object is damaged or missing: fetch it again (bus/clone-repair.ts, set by whoever holds the
    * transport), after which the read is tried once more. Throws when it cannot.
@@ -80,6 +82,9 @@ export function openStore(gitdir: string): ObjectStore {
       if (loose !== null) return loose;
       const blob = await store.readBlob(oid);
       return blob.length > max ? blob.length : blob;
+    },
+    rememberTree(oid, entries) {
+      if (!trees.has(oid)) trees.set(oid, entries);
     },
     async readCommitTree(oid) {
       const hit = commitTrees.get(oid);

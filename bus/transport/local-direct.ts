@@ -241,9 +241,10 @@ function stale(ref: string, remote: string, reason: string): PushRejectedError {
  * that folder as a loose object: an entry with the same id there is in the clone already, complete, and is not
  * asked about. A bus keeps its live tasks side by side in one folder, so asking about every entry of a changed
  * folder cost a file system check per live task for every commit fetched (issue 14: "no command may cost more as
- * the bus grows").
+ * the bus grows"). `decoded` is told each tree read on the way, new or base, with its entries: the caller's reads
+ * of the same trees next (the snapshot of the new commit, a status derived from the old) need not decode them again.
  */
-export async function directFetch(remote: string, local: string, want: string, has: (oid: string) => Promise<boolean>): Promise<boolean> {
+export async function directFetch(remote: string, local: string, want: string, has: (oid: string) => Promise<boolean>, decoded?: (oid: string, entries: TreeEntry[]) => void): Promise<boolean> {
   // The new commits, found newest first by following parents until known ones; written oldest first, so a
   // commit is only ever present together with its history.
   const chain: { oid: string; raw: Buffer; tree: string; parent: string | null }[] = [];
@@ -290,7 +291,8 @@ export async function directFetch(remote: string, local: string, want: string, h
       } catch {
         return false; // not a tree's encoding, though it hashes to its name: upload-pack says what is wrong
       }
-      const before = base === null ? null : baseEntries(trees.get(base) ?? (await localTree(local, base)));
+      decoded?.(oid, entries);
+      const before = base === null ? null : baseEntries(base, trees.get(base) ?? (await localTree(local, base)), decoded);
       for (const e of entries) {
         // Submodule entries name commits of other repositories; there is nothing to copy.
         if (e.type === 'commit') continue;
@@ -321,10 +323,12 @@ export async function directFetch(remote: string, local: string, want: string, h
  * decode alike (invalid UTF-8) share a key: harmless, since an entry is skipped only for an id of the same kind the
  * base holds, which the clone holds whatever its name.
  */
-function baseEntries(content: Buffer | null): Map<string, TreeEntry> | null {
+function baseEntries(oid: string, content: Buffer | null, decoded?: (oid: string, entries: TreeEntry[]) => void): Map<string, TreeEntry> | null {
   if (content === null) return null;
   try {
-    return new Map(decodeTree(content).map((e) => [e.path, e]));
+    const entries = decodeTree(content);
+    decoded?.(oid, entries);
+    return new Map(entries.map((e) => [e.path, e]));
   } catch {
     return null;
   }
