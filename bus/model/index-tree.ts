@@ -124,6 +124,33 @@ function changedIds(before: FolderIndex, after: FolderIndex, into: Set<string>):
 }
 
 /**
+ * The task ids whose files in live folder `folder` differ between two listings of it (added, removed, changed in
+ * id or mode), each entry classified as the index classifies it: what a status derived from an earlier commit's
+ * (bus/ops/status-derive.ts) works out again. Entries that belong to no task (layout problems) are left out: the
+ * index reports those afresh. Null when a listing names one path twice (a hand-made tree), which a comparison by
+ * name cannot speak for. Pure.
+ */
+export function changedTaskIds(folder: string, before: readonly TreeEntry[], after: readonly TreeEntry[]): Set<string> | null {
+  const was = new Map<string, TreeEntry>();
+  for (const e of before) was.set(e.path, e);
+  if (was.size !== before.length) return null;
+  const seen = new Set<string>();
+  const differ: TreeEntry[] = [];
+  for (const e of after) {
+    if (seen.has(e.path)) return null;
+    seen.add(e.path);
+    const b = was.get(e.path);
+    if (b !== undefined && b.oid === e.oid && b.mode === e.mode) was.delete(e.path);
+    else differ.push(e);
+  }
+  // What is left of `before` was removed or changed: its old entry names its task as the new one does.
+  differ.push(...was.values());
+  const out = new Set<string>();
+  for (const id of indexFolder(folder, differ).byId.keys()) out.add(id);
+  return out;
+}
+
+/**
  * Groups live files by task id using their names only. Pure: reading file contents is left to the caller,
  * so that deciding what is claimable needs to parse only the handoffs of candidate tasks. With a memo (and
  * `live.trees`), only the folders and tasks that changed since the memo's last index are worked out again; the

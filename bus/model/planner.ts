@@ -88,7 +88,7 @@ export function notForThisNode(h: Pick<Handoff, 'to' | 'labels' | 'runner' | 'co
 }
 
 /** What queue order compares of a task: its priority, its creation time (unknown last) and its id. */
-interface QueueKey {
+export interface QueueKey {
   p: number;
   c: number;
   id: string;
@@ -98,11 +98,17 @@ interface QueueKey {
 type Queued = Pick<TaskView<Pick<Handoff, 'priority' | 'created'> & StateFields>, 'id' | 'handoff'>;
 
 function queueKey(v: Queued): QueueKey {
-  const t = v.handoff?.created ? instantMs(v.handoff.created) : NaN;
-  return { p: v.handoff?.priority ?? 0, c: Number.isFinite(t) ? t : Number.MAX_SAFE_INTEGER, id: v.id };
+  return queueKeyOf(v.handoff?.priority ?? 0, v.handoff?.created, v.id);
 }
 
-function compareKeys(a: QueueKey, b: QueueKey): number {
+/** The queue key of a task with this priority, creation time (as written) and id; a summary's too. Pure. */
+export function queueKeyOf(priority: number, created: string | null | undefined, id: string): QueueKey {
+  const t = created ? instantMs(created) : NaN;
+  return { p: priority, c: Number.isFinite(t) ? t : Number.MAX_SAFE_INTEGER, id };
+}
+
+/** Queue order over keys (compareQueue). Pure. */
+export function compareKeys(a: QueueKey, b: QueueKey): number {
   if (a.p !== b.p) return b.p - a.p;
   if (a.c !== b.c) return a.c - b.c;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;

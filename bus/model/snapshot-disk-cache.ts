@@ -177,7 +177,7 @@ export function handoffFactsFile(store: ObjectStore, folderTrees: FolderTrees): 
 /**
  * The disk cache's handoff facts for this snapshot's handoffs tree (null: no file), with the other folders' parse
  * results loaded, and the handoffs' too when the facts miss more than a few live handoffs not in memory (then
- * saveParsed writes a file for this tree): what rowViews and allProblems read instead of every handoff's parse.
+ * saveParsed writes a file for this tree): what rowViews and problemParts read instead of every handoff's parse.
  */
 export function readHandoffRows(store: ObjectStore, folderTrees: FolderTrees, loadedFolders: Set<string>, tasks: ReadonlyMap<string, TaskFiles>): Map<string, CachedFacts> | null {
   const facts = handoffFactsFile(store, folderTrees);

@@ -43,6 +43,38 @@ export async function taskFilesProblems(snap: Snapshot, files: TaskFiles, facts:
 }
 
 /**
+ * Every problem of one commit as `gitbus lint` finds them, by where each comes from: the names and settings (the
+ * index's layout rules, gitbus.yaml), each live task's files, the node cards. `flatProblems` gives lint's order.
+ */
+export interface ProblemParts {
+  layout: FileProblem[];
+  /** Per live task that has some, in the index's order. */
+  tasks: [string, FileProblem[]][];
+  nodes: FileProblem[];
+}
+
+/** Snapshot.problemParts: the problems of `snap`, its handoffs' from `facts` rows where they have them. */
+export async function problemPartsOf(snap: Snapshot, facts: ReadonlyMap<string, CachedFacts> | null): Promise<ProblemParts> {
+  const tasks: [string, FileProblem[]][] = [];
+  for (const files of snap.index.tasks.values()) {
+    const out: FileProblem[] = [];
+    await taskFilesProblems(snap, files, facts, out);
+    if (out.length > 0) tasks.push([files.id, out]);
+  }
+  const nodes: FileProblem[] = [];
+  for (const n of await snap.nodes()) nodes.push(...n.problems);
+  return { layout: [...snap.index.problems, ...snap.settingsProblems], tasks, nodes };
+}
+
+/** The problems of ProblemParts as one list, in lint's order. Pure. */
+export function flatProblems(parts: ProblemParts): FileProblem[] {
+  const out = [...parts.layout];
+  for (const [, found] of parts.tasks) out.push(...found);
+  out.push(...parts.nodes);
+  return out;
+}
+
+/**
  * Everything lint says of task `id`'s own files on main, for `show`: the problems of its files (taskFilesProblems),
  * and those of paths named for it that the index could not take as its files (`claims/<id>.01.md`, a claim without
  * an attempt number), which lint lists among the layout's problems.

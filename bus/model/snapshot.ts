@@ -2,21 +2,21 @@ import type { FileProblem } from '../../schemas/errors.js';
 import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
 import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { tooLargeProblem } from '../../schemas/file-text.js';
-import { LIVE_FOLDERS } from '../../schemas/layout.js';
 import { DEFAULT_SETTINGS, resolveSettings, type BusSettings, type ResolvedSettings } from '../../schemas/settings.js';
 import type { NodeCard } from '../../schemas/node-card.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import type { Claim } from '../../schemas/claim.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { Delivery } from '../../schemas/delivery.js';
-import { listFolder, type ObjectStore } from '../store/objects.js';
+import type { ObjectStore } from '../store/objects.js';
+import { liveFoldersOf } from './live-folders.js';
 import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
 import { indexTree, type LiveTree } from './index-tree.js';
 import { DISK_MIN_NEW, SMALL_FOLDER, handoffFactsFile, loadParsedFromDisk, readHandoffRows, rowMatches, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
 import { baseViews, cached, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
 import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
 import { keepSettingsOnDisk, settingsOnDisk } from './settings-disk-cache.js';
-import { taskFilesProblems } from './snapshot-problems.js';
+import { problemPartsOf, type ProblemParts } from './snapshot-problems.js';
 import { applyDependencies, baseTaskView, isDeliveryRef, refsToParse, withDependencies, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
 import { shellWord } from '../project/shell-word.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
@@ -61,21 +61,17 @@ export class Snapshot {
 
   static async read(store: ObjectStore, commit: string | null): Promise<Snapshot> {
     const live: LiveTree = { commit: commit ?? '', root: [], folders: new Map(), trees: new Map() };
+    let folders = new Map<string, FolderTree>();
     if (commit) {
-      const tree = await store.readCommitTree(commit);
-      live.root = await store.readTree(tree);
-      for (const folder of LIVE_FOLDERS) {
-        const e = live.root.find((r) => r.path === folder && r.type === 'tree');
-        if (!e) continue;
-        live.folders.set(folder, await listFolder(store, tree, folder));
-        live.trees?.set(folder, e.oid);
+      live.root = await store.readTree(await store.readCommitTree(commit));
+      folders = await liveFoldersOf((oid) => store.readTree(oid), live.root);
+      for (const [folder, f] of folders) {
+        live.folders.set(folder, f.entries);
+        live.trees?.set(folder, f.tree);
       }
     }
     const snap = new Snapshot(store, commit, indexTree(live, indexMemo));
-    for (const e of live.root) {
-      const entries = live.folders.get(e.path);
-      if (e.type === 'tree' && entries) snap.folderTrees.set(e.path, { tree: e.oid, entries });
-    }
+    snap.folderTrees = folders;
     await snap.loadSettings();
     return snap;
   }
@@ -207,8 +203,9 @@ export class Snapshot {
    * than its parse results, a third of the bytes and of the objects to decode with 5,000 pending tasks. State,
    * attempts, waiting and problems are the full view's: baseTaskView reads no more of a handoff than its facts.
    */
-  async rowViews(ids: Iterable<string>, external?: (missing: string[]) => Promise<Map<string, TaskState>>): Promise<TaskView<HandoffFacts>[]> {
-    const facts = this.handoffRows();
+  async rowViews(ids: Iterable<string>, external?: (missing: string[]) => Promise<Map<string, TaskState>>, few = false): Promise<TaskView<HandoffFacts>[]> {
+    // `few`: the views of a few tasks (a status derived from an earlier commit's), parsed from their blobs.
+    const facts = few ? null : this.handoffRows();
     const source: RowViewSource = {
       index: this.index,
       parse: (ref) => this.parse<Handoff>(ref),
@@ -346,7 +343,6 @@ export class Snapshot {
     return out.sort((a, b) => (a.node < b.node ? -1 : 1));
   }
 
-  /** Every problem in this commit: names, settings, and the contents of every live file. */
   /**
    * A result written in the name of a node other than the one whose claim it answers (untrusted-input finding F12):
    * only the holder runs a task, so its `succeeded` or `timed-out` comes from it; a `failed` or `cancelled` may come
@@ -375,13 +371,16 @@ export class Snapshot {
     };
   }
 
-  async allProblems(): Promise<FileProblem[]> {
-    const facts = this.handoffRows();
-    const problems = [...this.index.problems, ...this.settingsProblems];
-    for (const files of this.index.tasks.values()) await taskFilesProblems(this, files, facts, problems);
-    for (const n of await this.nodes()) problems.push(...n.problems);
+  /** Every problem in this commit (names, settings, every live file), by where it comes from (snapshot-problems.ts ProblemParts). */
+  async problemParts(): Promise<ProblemParts> {
+    const parts = await problemPartsOf(this, this.handoffRows());
     this.saveParsed();
-    return problems;
+    return parts;
+  }
+
+  /** A live folder's tree oid and listing in this commit (undefined: main has no such folder). */
+  liveFolder(folder: string): FolderTree | undefined {
+    return this.folderTrees.get(folder);
   }
 }
 

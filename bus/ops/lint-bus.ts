@@ -1,5 +1,6 @@
 import type { BusContext } from '../context.js';
 import type { Snapshot } from '../model/snapshot.js';
+import { flatProblems } from '../model/snapshot-problems.js';
 import { signatureProblemsInTree } from '../trust/lint-signatures.js';
 import { untrustedProblems } from '../trust/enforce.js';
 import { trustRootProblems } from '../trust/lint-trust-root.js';
@@ -16,7 +17,7 @@ import type { LintReport } from './lint.js';
  * would get wrong on the bus (lint-handoff.ts), and the environment profiles that cannot be applied (§13).
  */
 export async function busProblems(ctx: BusContext, snap: Snapshot): Promise<LintReport> {
-  const report: LintReport = { checked: snap.ids().length, problems: await snap.allProblems() };
+  const report: LintReport = { checked: snap.ids().length, problems: flatProblems(await snap.problemParts()) };
   if (snap.commit) report.problems.push(...(await signatureProblemsInTree(snap.store, await snap.store.readCommitTree(snap.commit))));
   // A trust root a joining machine cannot accept refuses every join (§12): named here, not only to the joiner.
   report.problems.push(...(await trustRootProblems(snap)));

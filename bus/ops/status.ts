@@ -30,7 +30,10 @@ import type { HandoffFacts } from '../store/parse-cache-file.js';
 import { markEndsRemoved } from '../trust/seen-ended.js';
 import { localSnapshot, offlineFrom, snapshotOrLast, type Offline } from './query.js';
 import { DIGEST_MIN_TASKS, loadStatusDigest, saveStatusDigest } from './status-digest.js';
-import { DIGEST_PER_STATE } from './status-digest-file.js';
+import { archiveAsker, countStates, firstPerState, type StatusCore, type StatusTask } from './status-core.js';
+import { derivedCore } from './status-derive.js';
+import { flatProblems } from '../model/snapshot-problems.js';
+import { DIGEST_PER_STATE, orderRow, summaryLine } from './status-digest-file.js';
 import { summarize, type TaskSummary } from './task-summary.js';
 
 /*
@@ -66,7 +69,7 @@ export interface BusStatus {
    * `delivering`: a claimed task whose run ended on its holder, and whose result waits there for the project remote
    * (the holder's heartbeat says so, docs/PROTOCOL.md §5a): since when and why. It stays `claimed`.
    */
-  tasks: (TaskSummary & { refusedHere?: string; untrusted?: string; trustVerdict?: ShownTrust; noTaker?: string; delivering?: BeatDelivering })[];
+  tasks: StatusTask[];
   /** The first tasks of each state only (StatusOptions.perState), when set: `counts` has how many there are. */
   perState?: number;
   /** The trust version this node enforces on handoffs (it pinned the bus's trust root), or null: it acts on any handoff. */
@@ -113,7 +116,14 @@ export async function busStatus(ctx: BusContext, options: StatusOptions = {}): P
   const looked = !pre.offline && pre.head !== null ? await coreOfDigest(ctx, pre.head, per) : undefined;
   if (looked?.core) return statusOf(ctx, { core: looked.core, offline: null });
   const at = pre.offline ? { snap: await localSnapshot(ctx), offline: pre.offline } : await snapshotOrLast(ctx, pre.head);
-  return statusOf(ctx, await coreOfSnapshot(ctx, options, at, true, looked?.known));
+  // No digest of this commit: one derived from an earlier commit's works out only the tasks that changed since.
+  let known = looked?.known;
+  if (!looked && !at.offline) {
+    const derived = await derivedCore(ctx, at.snap, per);
+    if (derived && 'core' in derived) return statusOf(ctx, { core: derived.core, offline: null });
+    known = derived?.known;
+  }
+  return statusOf(ctx, await coreOfSnapshot(ctx, options, at, true, known));
 }
 
 /**
@@ -123,22 +133,6 @@ export async function busStatus(ctx: BusContext, options: StatusOptions = {}): P
 export async function warmStatusDigest(ctx: BusContext): Promise<void> {
   if (judgesTasks(ctx.config) || pinsTrust(ctx.paths.home)) return;
   await coreOfSnapshot(ctx, { perState: DIGEST_PER_STATE }, { snap: await localSnapshot(ctx), offline: null }, true);
-}
-
-/** What status shows of one commit, before the clock, heartbeats and this node's own files are added. */
-interface StatusCore {
-  head: string | null;
-  settings: ResolvedSettings;
-  settingsOverridden: SettingOverride[];
-  nodes: NodeView[];
-  /** The tasks listed, in queue order (progress not filled in yet). */
-  tasks: BusStatus['tasks'];
-  perState?: number;
-  counts: Partial<Record<TaskState, number>>;
-  trust: BusStatus['trust'];
-  problems: FileProblem[];
-  forged: ForgedFile[];
-  holders: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -153,17 +147,6 @@ async function headOrLast(ctx: BusContext): Promise<{ head: string | null; offli
     if (code === null) throw err;
     return { head: await ctx.repo.localHead(MAIN), offline: offlineFrom(ctx, code, err) };
   }
-}
-
-/** The first `per` tasks of each state of `tasks` (in their order); all of them when `per` is undefined. */
-function firstPerState<T extends { state: TaskState }>(tasks: readonly T[], per: number | undefined): T[] {
-  if (per === undefined) return [...tasks];
-  const shown = new Map<TaskState, number>();
-  return tasks.filter((t) => {
-    const n = (shown.get(t.state) ?? 0) + 1;
-    shown.set(t.state, n);
-    return n <= per;
-  });
 }
 
 /**
@@ -195,21 +178,8 @@ async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { sna
   const nodes = await snap.nodes();
   const holders = await claimHolders(snap);
   // Dependencies that left main count with their archived state, as they do for claims.
-  const asked: string[] = [];
-  const found: [string, TaskState][] = [];
-  const external = offline
-    ? undefined
-    : async (missing: string[]): Promise<Map<string, TaskState>> => {
-        const ask = missing.filter((id) => !known.has(id));
-        const states = ask.length > 0 ? await archivedStates(ctx, ask) : new Map<string, TaskState>();
-        for (const id of missing) {
-          const k = known.get(id);
-          if (k !== undefined) states.set(id, k);
-        }
-        asked.push(...missing);
-        found.push(...states);
-        return states;
-      };
+  const archive = offline ? undefined : archiveAsker(ctx, known);
+  const external = archive?.external;
   // On a bus whose trust root this node pinned: which live tasks it would refuse as untrusted, and why.
   const trust = await enforcedTrust(snap, ctx.paths.home, ctx.config);
   // Trust verdicts and a node policy judge whole handoffs; without either, the tasks are listed from their
@@ -226,17 +196,18 @@ async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { sna
     views = sortQueue(await snap.rowViews(snap.ids(), external));
     snap.saveParsed();
   }
-  const counts: Partial<Record<TaskState, number>> = {};
-  for (const v of views) counts[v.state] = (counts[v.state] ?? 0) + 1;
+  const counts = countStates(views);
   const per = options.perState;
   const tasks = firstPerState(views, per).map((v) => {
     const j = judged.get(v.id);
     return { ...summarize(v, snap.settings.maxAttempts), ...(j?.refusedHere ? { refusedHere: j.refusedHere } : {}), ...(j?.untrusted ? { untrusted: j.untrusted, ...(j.trustVerdict ? { trustVerdict: j.trustVerdict } : {}) } : {}) };
   });
-  const problems = await snap.allProblems();
-  if (digest && !whole && !offline && snap.commit !== null && views.length >= DIGEST_MIN_TASKS) {
+  const parts = await snap.problemParts();
+  const problems = flatProblems(parts);
+  if (digest && !whole && archive && snap.commit !== null && views.length >= DIGEST_MIN_TASKS) {
     const all = per === undefined ? tasks : views.map((v) => summarize(v, snap.settings.maxAttempts));
-    saveStatusDigest(ctx.repo.gitdir, { commit: snap.commit, settings: snap.settings, nodes, counts, top: firstPerState(all, DIGEST_PER_STATE), problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external: { asked, found } }, all);
+    const deps = views.flatMap((v): [string, string[]][] => (v.handoff?.after?.length ? [[v.id, [...v.handoff.after]]] : []));
+    saveStatusDigest(ctx.repo.gitdir, { commit: snap.commit, settings: snap.settings, nodes, counts, top: firstPerState(all, DIGEST_PER_STATE), problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external: { asked: archive.asked, found: archive.found } }, all.map(summaryLine), { remote: ctx.repo.transport.display, order: all.map(orderRow), deps, taskProblems: parts.tasks });
   }
   const core: StatusCore = { head: snap.commit, settings: snap.settings, settingsOverridden: snap.settingsOverridden, nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts, trust: trust ? { version: trust.accepted.version } : null, problems, forged: snap.forged, holders };
   return { core, offline };

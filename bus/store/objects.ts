@@ -37,6 +37,14 @@ export interface ObjectStore {
   /** Remembers a tree's entries read elsewhere (a fetch decodes the trees it copies): readTree then reads it no more. */
   rememberTree?(oid: string, entries: TreeEntry[]): void;
   /**
+   * readTree of a tree the clone holds, without repairing: null when it is not here or cannot be read. For a reader
+   * that only saves work with an older tree (a derived answer) and has another way when it is gone: a repair walks
+   * the clone and asks the remote.
+   */
+  readTreeHere?(oid: string): Promise<TreeEntry[] | null>;
+  /** readCommitTree the same way: null when the commit is not here or cannot be read. */
+  readCommitTreeHere?(oid: string): Promise<string | null>;
+  /**
    * Called when an object is damaged or missing: fetch it again (bus/clone-repair.ts, set by whoever holds the
    * transport), after which the read is tried once more. Throws when it cannot.
    */
@@ -61,12 +69,20 @@ export function openStore(gitdir: string): ObjectStore {
     async readTree(oid) {
       const hit = trees.get(oid);
       if (hit) return hit;
-      const entries = await repairing(oid, async () => {
-        const loose = await readLoose(gitdir, oid);
-        return loose ? decodeTree(loose.content) : ((await (await isoGit()).readTree({ fs, gitdir, oid, cache })).tree as TreeEntry[]);
-      });
+      const entries = await repairing(oid, () => treeOf(oid));
       trees.set(oid, entries);
       return entries;
+    },
+    async readTreeHere(oid) {
+      const hit = trees.get(oid);
+      if (hit) return hit;
+      try {
+        const entries = await treeOf(oid);
+        trees.set(oid, entries);
+        return entries;
+      } catch {
+        return null;
+      }
     },
     async readBlob(oid, maxBytes) {
       return repairing(oid, async () => {
@@ -89,15 +105,29 @@ export function openStore(gitdir: string): ObjectStore {
     async readCommitTree(oid) {
       const hit = commitTrees.get(oid);
       if (hit) return hit;
-      const tree = await repairing(oid, async () => {
-        const loose = await readLoose(gitdir, oid);
-        return loose ? /^tree ([0-9a-f]{40})/.exec(loose.content.toString('latin1', 0, 46))?.[1] : (await (await isoGit()).readCommit({ fs, gitdir, oid, cache })).commit.tree;
-      });
+      const tree = await repairing(oid, () => commitTreeOf(oid));
       if (!tree) throw new Error(`commit ${oid} has no tree line`);
       commitTrees.set(oid, tree);
       return tree;
     },
+    async readCommitTreeHere(oid) {
+      const hit = commitTrees.get(oid);
+      if (hit) return hit;
+      try {
+        return (await commitTreeOf(oid)) ?? null;
+      } catch {
+        return null;
+      }
+    },
   };
+  async function commitTreeOf(oid: string): Promise<string | undefined> {
+    const loose = await readLoose(gitdir, oid);
+    return loose ? /^tree ([0-9a-f]{40})/.exec(loose.content.toString('latin1', 0, 46))?.[1] : (await (await isoGit()).readCommit({ fs, gitdir, oid, cache })).commit.tree;
+  }
+  async function treeOf(oid: string): Promise<TreeEntry[]> {
+    const loose = await readLoose(gitdir, oid);
+    return loose ? decodeTree(loose.content) : ((await (await isoGit()).readTree({ fs, gitdir, oid, cache })).tree as TreeEntry[]);
+  }
   /** One read; a damaged object is repaired (when the store can) and read once more. */
   const repairing = async <T>(oid: string, read: () => Promise<T>): Promise<T> => {
     try {

@@ -82,7 +82,7 @@ describe('status digest', () => {
     expect(status.problems.map((p) => p.path)).toEqual(expect.arrayContaining(['handoffs/bad-yaml.md', 'handoffs/bad-field.md']));
   });
 
-  it('a new commit is worked out in full and gets its own digest; two are kept', async () => {
+  it('a new commit gets its own digest, derived from the last one; two are kept', async () => {
     const before = head();
     await run(['status']);
     const id = await bus.dispatch('alpha', ['one more', '--command', 'true']);
@@ -95,6 +95,34 @@ describe('status digest', () => {
     await bus.dispatch('alpha', ['and another', '--command', 'true']);
     await run(['status']);
     expect(readdirSync(digestDir()).sort()).toEqual([`${head()}.digest`, `${after}.digest`].sort());
+  });
+
+  it('the status of a commit another node pushed reads only the tasks that changed, and says what one worked out in full says', async () => {
+    // Processes of their own: the test's process remembers parse results the command would otherwise have read (and
+    // its modules are another build than the bundle's, whose digests they do not read).
+    expect((await gitbus(['status'], { home, process: true })).code).toBe(0);
+    // Every handoff the node holds gone, with the parse cache: a status that read an unchanged one would fetch it back.
+    rmSync(join(clone(), 'gitbus-cache', 'parsed'), { recursive: true, force: true });
+    const blobs = gitCli(['--git-dir', clone(), 'ls-tree', 'main', 'handoffs/']).split('\n').filter(Boolean).map((l) => l.split(/\s+/)[2] as string);
+    expect(blobs.length).toBeGreaterThan(69);
+    const loose = (oid: string) => join(clone(), 'objects', oid.slice(0, 2), oid.slice(2));
+    // (The first test's status left those it removed absent: it read none of them either.)
+    for (const oid of blobs) if (existsSync(loose(oid))) unlinkSync(loose(oid));
+    gitCli(['pull', '-q', 'origin', 'main'], work);
+    writeFileSync(join(work, 'handoffs', 'pushed-elsewhere.md'), '---\ntitle: pushed by another node\npriority: 5\ncommand: "true"\n---\n');
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '-m', 'another node'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+    const r = await gitbus(['status', '--json'], { home, process: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(blobs.filter((oid) => existsSync(loose(oid)))).toEqual([]);
+    const derived = JSON.parse(r.stdout) as { head: string; tasks: { id: string; state: string }[] };
+    expect(derived.head).toBe(head());
+    expect(derived.tasks[0]).toMatchObject({ id: 'pushed-elsewhere', state: 'pending' });
+    const derivedText = await run(['status']);
+    fresh();
+    expect(await run(['status'])).toBe(derivedText);
+    expect(JSON.parse(await run(['status', '--json']))).toEqual(JSON.parse(r.stdout.replace(/"windowMs": \d+/g, '"windowMs": 0').replace(/"ageMs": \d+/g, '"ageMs": 0').replace(/"observedPerMin": [\d.]+/g, '"observedPerMin": 0')));
   });
 
   it('a damaged digest is ignored and written again: status says the same', async () => {

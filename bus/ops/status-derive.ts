@@ -1,0 +1,145 @@
+import type { FileProblem } from '../../schemas/errors.js';
+import { LIVE_FOLDERS } from '../../schemas/layout.js';
+import type { BusContext } from '../context.js';
+import { changedTaskIds } from '../model/index-tree.js';
+import { queueKeyOf, sortQueue } from '../model/planner.js';
+import type { FolderTree } from '../model/snapshot-disk-cache.js';
+import { liveFoldersOf } from '../model/live-folders.js';
+import { flatProblems, taskFilesProblems } from '../model/snapshot-problems.js';
+import type { Snapshot } from '../model/snapshot.js';
+import type { TaskState } from '../model/types.js';
+import type { ObjectStore } from '../store/objects.js';
+import { archivedStates } from './archived-trust.js';
+import { claimHolders } from './claim-holders.js';
+import { archiveAsker, countStates, firstPerState, type StatusCore } from './status-core.js';
+import { DIGEST_MIN_TASKS, loadNewestStatusDigest, saveStatusDigest } from './status-digest.js';
+import { DIGEST_PER_STATE, orderRow, summaryLine, type OrderRow, type SummaryLine } from './status-digest-file.js';
+import { dependentsOf, mergeByTask, mergeQueue } from './status-merge.js';
+import { summarize, type TaskSummary } from './task-summary.js';
+
+/**
+ * A status of a commit that has no digest, derived from the newest digest of another commit this node has
+ * (docs/ARCHITECTURE.md "The status digest"): the live folders of both commits compared by name, and only the tasks
+ * whose files differ, and those that name one of them as a dependency, worked out again; every other task's
+ * summary, place in the queue and problems are the earlier digest's. On a busy fleet `main` moves at nearly every
+ * command, a task or two at a time: with 2,000 live tasks a status worked out in full read and summarized all of
+ * them after every push of another node (issue 14).
+ *
+ * What the derivation relies on: a task's view is worked out from its own files and its dependencies' states
+ * alone, and its problems from its own files; the settings (compared), the names outside tasks, the cards and the
+ * claim holders are worked out afresh. Null (status works it out in full) when there is no earlier digest of this
+ * remote, the settings differ, a listing cannot be compared by name, or too much changed for a derivation to pay;
+ * `known` when a dependency the archive did not know then is archived now (the full status reuses what it asked).
+ */
+export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number | undefined): Promise<{ core: StatusCore } | { known: ReadonlyMap<string, TaskState> } | null> {
+  if (snap.commit === null) return null;
+  const base = loadNewestStatusDigest(ctx.repo.gitdir, snap.commit);
+  const remote = ctx.repo.transport.display;
+  if (!base || base.derive.remote !== remote || JSON.stringify(base.digest.settings) !== JSON.stringify(snap.settings)) return null;
+  const before = await liveFolders(snap.store, base.digest.commit);
+  if (!before) return null;
+  const changed = new Set<string>();
+  for (const folder of LIVE_FOLDERS) {
+    // Cards are read afresh; they decide nothing of a task's view.
+    if (folder === 'nodes') continue;
+    const now = snap.liveFolder(folder);
+    const was = before.get(folder);
+    if (now?.tree === was?.tree) continue;
+    const ids = changedTaskIds(folder, was?.entries ?? [], now?.entries ?? []);
+    if (!ids) return null;
+    for (const id of ids) changed.add(id);
+  }
+  const drop = new Set([...changed, ...dependentsOf(base.derive.deps, changed)]);
+  const redo = [...drop].filter((id) => snap.has(id));
+  // A change of a good part of the bus (a bulk dispatch, an archive run) is read in bulk, as status always did.
+  if (redo.length > Math.max(MAX_FEW, snap.index.tasks.size / 4)) return null;
+
+  // A dependency the archive did not know then may have been archived since: asked again, as coreOfDigest asks.
+  const baseFound = new Map(base.digest.external.found);
+  const unknown = base.digest.external.asked.filter((id) => !baseFound.has(id) && !snap.has(id));
+  if (unknown.length > 0) {
+    const known = await archivedStates(ctx, unknown);
+    if (known.size > 0) return { known };
+  }
+  const archive = archiveAsker(ctx, baseFound);
+  const few = redo.length <= MAX_FEW;
+  const views = sortQueue(await snap.rowViews(redo, archive.external, few));
+  // Many read through the parse cache's files: what they parsed anew is written back, as a full status does.
+  if (!few) snap.saveParsed();
+  const maxAttempts = snap.settings.maxAttempts;
+  // The earlier tasks as their order rows and bytes; the summaries of those listed are parsed, no other.
+  const earlier = base.derive.order.map((row, i): Entry => ({ row, line: base.lines[i] as SummaryLine }));
+  const fresh = views.map((v): Entry => {
+    const summary = summarize(v, maxAttempts);
+    return { row: orderRow(summary), summary };
+  });
+  const merged = mergeQueue(earlier, drop, fresh, (e) => queueKeyOf(e.row[2], e.row[3], e.row[0]), (e) => e.row[0]);
+  // Every live task has a view, and only those: anything else means the two digests do not describe what the
+  // comparison thought (worked out in full rather than shown wrong).
+  if (merged.length !== snap.index.tasks.size) return null;
+  const earlierTop = new Map(base.digest.top.map((t) => [t.id, t]));
+  const summaryOf = (e: Entry): TaskSummary => (e.summary ??= earlierTop.get(e.row[0]) ?? (JSON.parse(e.line?.toString('utf8') ?? 'null') as TaskSummary));
+  const rows = merged.map((e) => ({ state: e.row[1], e }));
+
+  const redone = new Set(redo);
+  const freshDeps = new Map<string, string[]>();
+  for (const v of views) if (v.handoff?.after?.length) freshDeps.set(v.id, [...v.handoff.after]);
+  const deps = mergeByTask(snap.index.tasks.keys(), new Map(base.derive.deps), redone, freshDeps);
+  const freshProblems = new Map<string, FileProblem[]>();
+  for (const id of changed) {
+    const files = snap.index.tasks.get(id);
+    if (!files) continue;
+    const out: FileProblem[] = [];
+    await taskFilesProblems(snap, files, undefined, out);
+    if (out.length > 0) freshProblems.set(id, out);
+  }
+  // A dependent's own files did not change: its problems are the earlier digest's.
+  const taskProblems = mergeByTask(snap.index.tasks.keys(), new Map(base.derive.taskProblems), changed, freshProblems);
+  const nodes = await snap.nodes();
+  const problems = flatProblems({ layout: [...snap.index.problems, ...snap.settingsProblems], tasks: taskProblems, nodes: nodes.flatMap((n) => n.problems) });
+  const holders = await claimHolders(snap);
+  const counts = countStates(rows);
+
+  // The dependencies not live now, with what the archive said of them then or now: the digest a full status writes.
+  const missing = new Set<string>();
+  for (const [, after] of deps) for (const d of after) if (!snap.has(d)) missing.add(d);
+  const foundNow = new Map([...baseFound, ...archive.found]);
+  const external = { asked: [...missing], found: [...missing].flatMap((id): [string, TaskState][] => (foundNow.has(id) ? [[id, foundNow.get(id) as TaskState]] : [])) };
+  if (merged.length >= DIGEST_MIN_TASKS) {
+    const top = firstPerState(rows, DIGEST_PER_STATE).map((r) => summaryOf(r.e));
+    const lines = merged.map((e) => e.line ?? summaryLine(e.summary as TaskSummary));
+    saveStatusDigest(ctx.repo.gitdir, { commit: snap.commit, settings: snap.settings, nodes, counts, top, problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external }, lines, { remote, order: merged.map((e) => e.row), deps, taskProblems });
+  }
+  const tasks = firstPerState(rows, per).map((r) => summaryOf(r.e));
+  return { core: { head: snap.commit, settings: snap.settings, settingsOverridden: [], nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts, trust: null, problems, forged: [], holders } };
+}
+
+/** A task of the merged queue: its order row, and its summary's bytes (an earlier task) or its summary (a fresh one). */
+interface Entry {
+  row: OrderRow;
+  line?: SummaryLine;
+  summary?: TaskSummary;
+}
+
+/** At most this many tasks worked out again are parsed from their blobs; more read the parse cache's facts. */
+const MAX_FEW = 32;
+
+/**
+ * The live folders of `commit` in the clone, read by the rule a snapshot reads them by (live-folders.ts); null when
+ * they are not all here or cannot be read (then status works it out in full: nothing is fetched to compare with).
+ */
+async function liveFolders(store: ObjectStore, commit: string): Promise<Map<string, FolderTree> | null> {
+  if (!store.readTreeHere || !store.readCommitTreeHere) return null;
+  const readTree = store.readTreeHere.bind(store);
+  const here = async (oid: string) => {
+    const entries = await readTree(oid);
+    if (!entries) throw new Error(`tree ${oid} is not in the clone`);
+    return entries;
+  };
+  try {
+    const root = await store.readCommitTreeHere(commit);
+    return root === null ? null : await liveFoldersOf(here, await here(root));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,233 @@
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBus } from '../../bus/context.js';
+import { snapshotOrLast } from '../../bus/ops/query.js';
+import { busStatus } from '../../bus/ops/status.js';
+import { derivedCore } from '../../bus/ops/status-derive.js';
+import { decodeStatusDigest, encodeStatusDigest, type DeriveFacts } from '../../bus/ops/status-digest-file.js';
+import { BUILD_ID } from '../../bus/store/parse-cache.js';
+import { MAIN } from '../../bus/repo.js';
+import { makeBus } from '../helpers/bus.js';
+import { gitbus, gitCli } from '../helpers/cli.js';
+import { cancelInProcess, claimAndRespond, claimInProcess, dispatchTask, respondInProcess } from '../helpers/in-process.js';
+
+/**
+ * A status of a commit with no digest derives its own from an earlier commit's (bus/ops/status-derive.ts): only the
+ * tasks whose files changed, and those waiting on them, are worked out again. What it writes must be what a status
+ * worked out in full writes, after every kind of change a bus sees, each derivation starting from the last.
+ */
+describe('status derived from an earlier commit', () => {
+  let bus: Awaited<ReturnType<typeof makeBus>>;
+  let work: string;
+  let ops: string;
+  const alpha = () => bus.home('alpha');
+  const beta = () => bus.home('beta');
+
+  beforeAll(async () => {
+    bus = await makeBus({ node: 'alpha' });
+    await bus.addNode('beta');
+    ops = await bus.addNode('gamma');
+    work = join(bus.dir, 'work');
+    gitCli(['clone', '-q', bus.remote, work]);
+    mkdirSync(join(work, 'handoffs'), { recursive: true });
+    // More than DIGEST_MIN_TASKS, of every state and with problems, some waiting on others.
+    for (let i = 0; i < 60; i++) writeFileSync(join(work, 'handoffs', `p-${String(i).padStart(2, '0')}.md`), `---\ntitle: pool ${i}\npriority: ${i % 3}\ncommand: "true"\n---\n## Task\n\nwork ${i}\n`);
+    const more: Record<string, string> = {
+      'bad-yaml': 'title: [unclosed',
+      'bad-field': 'title: odd\npriority: high\nsurprise: 1',
+      'newer-protocol': 'protocol: 9\ntitle: from the future',
+      scheduled: 'title: nightly\nschedule: "0 3 * * *"\ncommand: make nightly',
+      'after-01': 'title: after p-01\nafter: [p-01]\ncommand: "true"',
+      'after-02': 'title: after p-02 and p-01\nafter: [p-02, p-01]\ncommand: "true"',
+      'after-gone': 'title: after a task never seen\nafter: [never-seen]\ncommand: "true"',
+      'after-archived': 'title: after p-05, archived later\nafter: [p-05]\ncommand: "true"',
+      project: 'title: in a repo\nrepo: /srv/app.git\nbranch: feature/x\ngroup: g-1\ncommand: make test',
+      warned: 'title: warned\ncommand: "true"\nsurprise: 1',
+    };
+    for (const [id, front] of Object.entries(more)) writeFileSync(join(work, 'handoffs', `${id}.md`), `---\n${front}\n---\n## Task\n\n${id}\n`);
+    commitWork('pool');
+    await claimAndRespond(ops, 'p-05', { status: 'succeeded' });
+    // The first digest, worked out in full: every later one on alpha is derived from the one before.
+    await fullStatus(alpha());
+  });
+  afterAll(async () => bus?.cleanup());
+
+  function commitWork(message: string): void {
+    gitCli(['add', '-A'], work);
+    gitCli(['commit', '-q', '--allow-empty', '-m', message], work);
+    gitCli(['pull', '-q', '--rebase', 'origin', 'main'], work);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
+  }
+
+  async function busStatusOf(home: string) {
+    rmSync(join(home, 'clone.git', 'gitbus-cache', 'status'), { recursive: true, force: true });
+    const ctx = await openBus(home);
+    try {
+      return await busStatus(ctx, {});
+    } finally {
+      await ctx.repo.close();
+    }
+  }
+
+  async function fullStatus(home: string): Promise<string> {
+    rmSync(join(home, 'clone.git', 'gitbus-cache', 'status'), { recursive: true, force: true });
+    const ctx = await openBus(home);
+    try {
+      const s = await busStatus(ctx, { perState: 50 });
+      return s.head as string;
+    } finally {
+      await ctx.repo.close();
+    }
+  }
+
+  /** The digest `home` wrote for `commit`, in a form two nodes' digests of one commit compare in. */
+  function digestOf(home: string, commit: string) {
+    const d = decodeStatusDigest(readFileSync(join(home, 'clone.git', 'gitbus-cache', 'status', `${commit}.digest`)), BUILD_ID, commit, true, true);
+    expect(d, `${home}: digest of ${commit}`).not.toBeNull();
+    const { digest, all, derive } = d as NonNullable<typeof d>;
+    const byId = <T extends [string, ...unknown[]]>(list: T[]) => [...list].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    return { ...digest, holders: byId(digest.holders), external: { asked: [...digest.external.asked].sort(), found: byId(digest.external.found) }, all, order: derive?.order, deps: byId(derive?.deps ?? []), taskProblems: derive?.taskProblems };
+  }
+
+  /** alpha derives the status of main after `change` (or, `derives` false, finds it cannot); beta works it out in full. */
+  async function after(change: () => Promise<unknown>, derives = true) {
+    await change();
+    const ctx = await openBus(alpha());
+    let head: string;
+    let core;
+    try {
+      head = (await ctx.repo.sync(MAIN)) as string;
+      const { snap } = await snapshotOrLast(ctx, head);
+      const derived = await derivedCore(ctx, snap, undefined);
+      if (derives) {
+        expect(derived && 'core' in derived, 'derived').toBe(true);
+        core = derived && 'core' in derived ? derived.core : undefined;
+      } else {
+        expect(derived).toBeNull();
+        await busStatus(ctx, { perState: 50 });
+      }
+    } finally {
+      await ctx.repo.close();
+    }
+    expect(await fullStatus(beta())).toBe(head);
+    const full = digestOf(beta(), head);
+    expect(digestOf(alpha(), head)).toEqual(full);
+    if (core) {
+      expect(core.tasks).toEqual(full.all);
+      expect(core.problems).toEqual(full.problems);
+    }
+    return full;
+  }
+
+  it('says what a full status says after dispatches, claims, results, cancels and dependencies met or doomed', async () => {
+    await after(() => dispatchTask(ops, { title: 'one more', command: 'true' }));
+    const waits = await after(() => dispatchTask(ops, { id: 'waits-on-03', title: 'after p-03', command: 'true', after: ['p-03'] }));
+    expect(waits.all?.find((t) => t.id === 'waits-on-03')).toMatchObject({ state: 'blocked' });
+    await after(() => claimInProcess(ops, 'p-01'));
+    const met = await after(() => respondInProcess(ops, 'p-01', { status: 'succeeded' }));
+    expect(met.all?.find((t) => t.id === 'after-01')).toMatchObject({ state: 'pending', waitingFor: [] });
+    const doomed = await after(() => claimAndRespond(ops, 'p-02', { status: 'failed', reason: 'no' }));
+    expect(doomed.all?.find((t) => t.id === 'after-02')?.waitingOn).toEqual(expect.arrayContaining([{ id: 'p-02', state: 'failed' }]));
+    await after(() => cancelInProcess(ops, 'p-03'));
+    await after(async () => undefined);
+  });
+
+  it('says what a full status says after hand-written changes: a bad file, a stray name, an edit that moves a task in the queue, a handoff removed under its claim', async () => {
+    await after(async () => {
+      writeFileSync(join(work, 'handoffs', 'new-bad.md'), '---\ntitle: [unclosed\n---\n');
+      writeFileSync(join(work, 'handoffs', 'notes.txt'), 'not a bus file\n');
+      commitWork('bad files');
+    });
+    const moved = await after(async () => {
+      writeFileSync(join(work, 'handoffs', 'p-59.md'), '---\ntitle: pool 59, now urgent\npriority: 9\ncommand: "true"\n---\n');
+      commitWork('edit');
+    });
+    expect(moved.all?.[0]).toMatchObject({ id: 'p-59', priority: 9 });
+    await after(() => claimInProcess(ops, 'p-10'));
+    await after(async () => {
+      unlinkSync(join(work, 'handoffs', 'p-10.md'));
+      commitWork('remove a claimed handoff');
+    });
+  });
+
+  it('says what a full status says after an archive run and a new node; works it out in full when the settings change or much changed', async () => {
+    const archived = await after(() => gitbus(['archive', '--all'], { home: ops }));
+    expect(archived.all?.find((t) => t.id === 'p-05')).toBeUndefined();
+    expect(archived.all?.find((t) => t.id === 'after-archived')).toMatchObject({ state: 'pending', waitingFor: [] });
+    expect(archived.external.found).toEqual(expect.arrayContaining([['p-05', 'succeeded']]));
+    await after(() => bus.addNode('delta'));
+    await after(async () => {
+      // maxAttempts decides which pending tasks are exhausted: every summary may change.
+      writeFileSync(join(work, 'gitbus.yaml'), readFileSync(join(work, 'gitbus.yaml'), 'utf8').replace(/^maxAttempts: .*$/m, 'maxAttempts: 7'));
+      commitWork('settings');
+    }, false);
+    await after(async () => {
+      for (let i = 0; i < 40; i++) writeFileSync(join(work, 'handoffs', `bulk-${i}.md`), `---\ntitle: bulk ${i}\ncommand: "true"\n---\n`);
+      commitWork('bulk');
+    }, false);
+    await after(() => dispatchTask(ops, { title: 'and one after', command: 'true' }));
+  });
+
+  it('works the status out in full, fetching nothing, when the digest it would derive from is of a commit the clone lacks', async () => {
+    const ctx = await openBus(alpha());
+    try {
+      const head = (await busStatus(ctx, {})).head as string;
+      const dir = join(alpha(), 'clone.git', 'gitbus-cache', 'status');
+      const d = decodeStatusDigest(readFileSync(join(dir, `${head}.digest`)), BUILD_ID, head, false, true);
+      expect(d?.lines && d.derive).toBeTruthy();
+      const gone = 'e'.repeat(40);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${gone}.digest`), encodeStatusDigest(BUILD_ID, { ...(d as NonNullable<typeof d>).digest, commit: gone }, d?.lines ?? [], d?.derive as DeriveFacts));
+      await dispatchTask(ops, { title: 'after a digest of a commit nobody has', command: 'true' });
+      const { snap } = await snapshotOrLast(ctx, (await ctx.repo.sync(MAIN)) as string);
+      // Counted, not replaced: a repair walks the clone and asks the remote.
+      let repairs = 0;
+      const repair = ctx.repo.store.repair;
+      ctx.repo.store.repair = async (oid, damage) => {
+        repairs++;
+        await repair?.(oid, damage);
+      };
+      expect(await derivedCore(ctx, snap, undefined)).toBeNull();
+      expect(repairs).toBe(0);
+    } finally {
+      await ctx.repo.close();
+    }
+  });
+
+  it('says what a full status says of a hand-made root that names a live folder twice, or a file where it is', async () => {
+    /** A commit whose root is main's with `extra` entries first (git mktree keeps a name twice, in the order given). */
+    const pushRootWith = (extra: string[]) => {
+      gitCli(['pull', '-q', '--rebase', 'origin', 'main'], work);
+      const lines = gitCli(['ls-tree', 'HEAD'], work).trim().split('\n');
+      const tree = gitCli(['mktree'], work, `${[...extra, ...lines].join('\n')}\n`).trim();
+      const commit = gitCli(['commit-tree', tree, '-p', 'HEAD', '-m', 'hand-made'], work).trim();
+      gitCli(['push', '-q', 'origin', `${commit}:refs/heads/main`], work);
+    };
+    const ctx = await openBus(alpha());
+    try {
+      // The earlier digest is of a commit whose handoffs folder is the one the next commits keep, second.
+      await busStatus(ctx, {});
+      const derivedAndFull = async () => {
+        const { snap } = await snapshotOrLast(ctx, (await ctx.repo.sync(MAIN)) as string);
+        const derived = await derivedCore(ctx, snap, undefined);
+        const full = await busStatusOf(beta());
+        expect(derived && 'core' in derived ? { tasks: derived.core.tasks, counts: derived.core.counts, problems: derived.core.problems } : derived).toEqual({ tasks: full.tasks, counts: full.counts, problems: full.problems });
+        return full;
+      };
+      // A file named handoffs before the folder: a snapshot reads the first entry of a name, so no task is live.
+      const blob = gitCli(['hash-object', '-w', '--stdin'], work, 'not a folder\n').trim();
+      pushRootWith([`100644 blob ${blob}\thandoffs`]);
+      expect((await derivedAndFull()).tasks).toEqual([]);
+      // Another folder named handoffs before it: its entries are what is live (here the claims folder's).
+      const claims = gitCli(['rev-parse', 'HEAD:claims'], work).trim();
+      pushRootWith([`040000 tree ${claims}\thandoffs`]);
+      const other = await derivedAndFull();
+      expect(other.problems.length).toBeGreaterThan(0);
+      expect(other.tasks.length).toBeLessThan(10);
+    } finally {
+      await ctx.repo.close();
+    }
+  });
+});
