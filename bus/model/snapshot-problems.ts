@@ -37,8 +37,11 @@ export async function taskFilesProblems(snap: Snapshot, files: TaskFiles, facts:
     for (const ref of files.deliveries.values()) await add(ref);
     const v = await snap.baseView(files.id, false);
     // The view's problems hold the deliveries' parse problems (added above) and why one that parses does not count.
+    // Told apart by what they say, not by identity: a long-lived process's view may hold an earlier parse of the
+    // same bytes (two paths with one blob share a parse-cache entry), which said the same.
     const paths = new Set([...files.deliveries.values()].map((r) => r.path));
-    if (v) out.push(...v.problems.filter((p) => paths.has(p.path) && !out.includes(p)));
+    const said = new Set(out.map(problemKey));
+    if (v) out.push(...v.problems.filter((p) => paths.has(p.path) && !said.has(problemKey(p))));
   }
 }
 
@@ -72,6 +75,11 @@ export function flatProblems(parts: ProblemParts): FileProblem[] {
   for (const [, found] of parts.tasks) out.push(...found);
   out.push(...parts.nodes);
   return out;
+}
+
+/** What a problem says, for telling two apart by it. Pure. */
+function problemKey(p: FileProblem): string {
+  return JSON.stringify([p.path, p.field, p.reason, p.fix, p.severity]);
 }
 
 /**

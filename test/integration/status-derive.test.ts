@@ -151,6 +151,22 @@ describe('status derived from an earlier commit', () => {
     });
   });
 
+  it('says a problem of a file once, in a process that parsed the same bytes under another name before', async () => {
+    // Two paths with one blob share an entry of the parse cache in memory: a task's view kept from an earlier
+    // commit held the other parse, and its delivery's problem was said twice (problems were told apart by identity).
+    const deliveryProblems = (d: { problems: { path: string }[] }) => d.problems.filter((p) => p.path === 'deliveries/p-11.1.md').length;
+    const first = await after(async () => {
+      mkdirSync(join(work, 'deliveries'), { recursive: true });
+      mkdirSync(join(work, 'cancels'), { recursive: true });
+      writeFileSync(join(work, 'deliveries', 'p-11.1.md'), '---\nbad: [\n---\n');
+      writeFileSync(join(work, 'cancels', 'p-12.md'), '---\nbad: [\n---\n');
+      commitWork('the same bad bytes under two names');
+    });
+    expect(deliveryProblems(first)).toBe(1);
+    const later = await after(() => dispatchTask(ops, { title: 'unrelated', command: 'true' }));
+    expect(deliveryProblems(later)).toBe(1);
+  });
+
   it('says what a full status says after an archive run and a new node; works it out in full when the settings change or much changed', async () => {
     const archived = await after(() => gitbus(['archive', '--all'], { home: ops }));
     expect(archived.all?.find((t) => t.id === 'p-05')).toBeUndefined();
