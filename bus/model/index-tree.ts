@@ -115,7 +115,8 @@ function buildFiles(id: string, folders: FolderIndex[]): TaskFiles {
   return t;
 }
 
-const sameParts = (a: TaskPart[] | undefined, b: TaskPart[]): boolean => a !== undefined && a.length === b.length && a.every((p, i) => p.ref.path === b[i]?.ref.path && p.ref.oid === b[i]?.ref.oid);
+// A file that became a link (or back) with the same blob is another file: its ref says it is not one to read.
+const sameParts = (a: TaskPart[] | undefined, b: TaskPart[]): boolean => a !== undefined && a.length === b.length && a.every((p, i) => p.ref.path === b[i]?.ref.path && p.ref.oid === b[i]?.ref.oid && p.ref.notAFile?.reason === b[i]?.ref.notAFile?.reason);
 
 /** Ids whose files in this folder differ between two indexes of it. */
 function changedIds(before: FolderIndex, after: FolderIndex, into: Set<string>): void {

@@ -1,3 +1,4 @@
+import { isFileMode } from '../../schemas/layout.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { parseCacheDir, type ParseCacheDir } from '../store/parse-cache.js';
 import type { CachedEntry, CachedFacts } from '../store/parse-cache-file.js';
@@ -155,7 +156,8 @@ export function saveParsedToDisk(store: ObjectStore, folderTrees: FolderTrees, l
     const known: CachedEntry[] = [];
     let fresh = 0;
     for (const e of entries) {
-      if (e.type !== 'blob') continue;
+      // A link's blob may be the bytes a file of that name held: never kept as that file's parse.
+      if (e.type !== 'blob' || !isFileMode(e.mode)) continue;
       const parsed = cached(`${folder}/${e.path}`, e.oid);
       if (!parsed) continue;
       known.push({ name: e.path, oid: e.oid, parsed });
@@ -192,5 +194,5 @@ export function readHandoffRows(store: ObjectStore, folderTrees: FolderTrees, lo
 
 /** Whether a facts row is of the handoff at `ref` (a row is keyed by blob oid; the same bytes under another name are another file). */
 export function rowMatches(row: CachedFacts | undefined, ref: FileRef | undefined): row is CachedFacts {
-  return row !== undefined && ref !== undefined && ref.path.length === row.name.length + 9 && ref.path.endsWith(row.name) && ref.path.startsWith('handoffs/');
+  return row !== undefined && ref !== undefined && !ref.notAFile && ref.path.length === row.name.length + 9 && ref.path.endsWith(row.name) && ref.path.startsWith('handoffs/');
 }

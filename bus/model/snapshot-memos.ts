@@ -3,7 +3,7 @@ import type { Handoff } from '../../schemas/handoff.js';
 import type { HandoffFacts } from '../store/parse-cache-file.js';
 import { IndexMemo } from './index-tree.js';
 import type { Parsed, TaskView } from './task-view.js';
-import type { TaskFiles } from './types.js';
+import type { FileRef, TaskFiles } from './types.js';
 
 /*
  * What Snapshot (snapshot.ts) keeps in this process across snapshots: module-level, so that every snapshot a
@@ -22,6 +22,12 @@ export const cached = (path: string, oid: string): Parsed<unknown> | undefined =
   return e && e.path === path ? e.parsed : undefined;
 };
 const PARSE_CACHE_LIMIT = 50_000;
+
+/**
+ * `cached` for a file of a snapshot: nothing for an entry that is not a regular file (a link, whose blob may be the
+ * very bytes a file of that name held before: it is never read as one).
+ */
+export const cachedRef = (ref: FileRef): Parsed<unknown> | undefined => (ref.notAFile ? undefined : cached(ref.path, ref.oid));
 
 let generation = 0;
 /** How many times the parse cache was emptied: what was marked as loaded into it before then is not there any more. */

@@ -2,7 +2,7 @@ import type { FileProblem } from '../../schemas/errors.js';
 import { LIVE_FOLDERS } from '../../schemas/layout.js';
 import type { CachedFacts } from '../store/parse-cache-file.js';
 import { rowMatches } from './snapshot-disk-cache.js';
-import { cached } from './snapshot-memos.js';
+import { cachedRef } from './snapshot-memos.js';
 import type { Snapshot } from './snapshot.js';
 import type { FileRef, TaskFiles } from './types.js';
 
@@ -15,13 +15,13 @@ export async function taskFilesProblems(snap: Snapshot, files: TaskFiles, facts:
   const add = async (ref: FileRef | undefined): Promise<void> => {
     if (!ref) return;
     // Nearly always in the parse cache already (status built every view first).
-    const p = cached(ref.path, ref.oid) ?? (await snap.parse(ref));
+    const p = cachedRef(ref) ?? (await snap.parse(ref));
     const found = p.ok ? p.warnings : p.problems;
     if (found.length > 0) out.push(...found);
   };
   const h = files.handoff;
   // A handoff's warnings (or problems) are in its facts row. Most tasks have no other file: no await for them.
-  const row = h && !cached(h.path, h.oid) ? facts?.get(h.oid) : undefined;
+  const row = h && !cachedRef(h) ? facts?.get(h.oid) : undefined;
   if (rowMatches(row, h)) {
     if (row.problems.length > 0) out.push(...row.problems);
   } else await add(h);

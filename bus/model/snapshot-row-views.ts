@@ -1,7 +1,7 @@
 import type { Handoff } from '../../schemas/handoff.js';
 import { parsedOfRow, type CachedFacts, type HandoffFacts } from '../store/parse-cache-file.js';
 import { rowMatches } from './snapshot-disk-cache.js';
-import { baseViews, cached, rowViewsMemo } from './snapshot-memos.js';
+import { baseViews, cachedRef, rowViewsMemo } from './snapshot-memos.js';
 import { baseTaskView, withDependencies, type Parsed, type ParsedTaskFiles, type TaskView } from './task-view.js';
 import type { FileRef, TaskFiles, TaskState, TreeIndex } from './types.js';
 
@@ -40,7 +40,7 @@ function rowViewNow(index: TreeIndex, id: string, facts: Map<string, CachedFacts
   if (known) return known;
   if (files.claims.size > 0 || files.releases.size > 0 || files.cancel || files.response || files.deliveries) return undefined;
   const ref = files.handoff;
-  const inMemory = cached(ref.path, ref.oid) as Parsed<Handoff> | undefined;
+  const inMemory = cachedRef(ref) as Parsed<Handoff> | undefined;
   const row = inMemory ? undefined : facts?.get(ref.oid);
   const handoff = inMemory ?? (rowMatches(row, ref) ? parsedOfRow(row) : undefined);
   if (!handoff) return undefined;
@@ -56,7 +56,7 @@ async function rowView(source: RowViewSource, id: string, facts: Map<string, Cac
   const known = rowViewsMemo.get(files) ?? baseViews.get(files);
   if (known) return known;
   const ref = files.handoff;
-  const row = cached(ref.path, ref.oid) ? undefined : facts?.get(ref.oid);
+  const row = cachedRef(ref) ? undefined : facts?.get(ref.oid);
   const handoff: Parsed<HandoffFacts> = rowMatches(row, ref) ? parsedOfRow(row) : await source.parse(ref);
   const view = baseTaskView<HandoffFacts>(files, await source.parseTaskFiles(files, handoff));
   rowViewsMemo.set(files, view);

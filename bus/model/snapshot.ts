@@ -13,7 +13,7 @@ import { liveFoldersOf } from './live-folders.js';
 import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
 import { indexTree, type LiveTree } from './index-tree.js';
 import { DISK_MIN_NEW, SMALL_FOLDER, handoffFactsFile, loadParsedFromDisk, readHandoffRows, rowMatches, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
-import { baseViews, cached, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
+import { baseViews, cached, cachedRef, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
 import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
 import { keepSettingsOnDisk, settingsOnDisk } from './settings-disk-cache.js';
 import { problemPartsOf, type ProblemParts } from './snapshot-problems.js';
@@ -250,7 +250,7 @@ export class Snapshot {
       if (!ref) continue;
       let h: HandoffFacts | null | undefined = handoffs.get(f) ?? baseViews.get(f)?.handoff;
       if (h === undefined) {
-        const hit = cached(ref.path, ref.oid);
+        const hit = cachedRef(ref);
         if (hit) h = hit.ok ? (hit.data as Handoff) : null;
       }
       if (h === undefined) {
@@ -352,13 +352,13 @@ export class Snapshot {
   async responseByOther(files: TaskFiles): Promise<FileProblem | null> {
     const ref = files.response;
     if (!ref) return null;
-    const r = cached(ref.path, ref.oid) ?? (await this.parse(ref));
+    const r = cachedRef(ref) ?? (await this.parse(ref));
     if (!r.ok) return null;
     const resp = r.data as TaskResponse;
     if ((resp.status !== 'succeeded' && resp.status !== 'timed-out') || resp.attempt === undefined) return null;
     const claimRef = files.claims.get(resp.attempt);
     if (!claimRef) return null;
-    const c = cached(claimRef.path, claimRef.oid) ?? (await this.parse(claimRef));
+    const c = cachedRef(claimRef) ?? (await this.parse(claimRef));
     if (!c.ok) return null;
     const holder = (c.data as Claim).node;
     if (holder === resp.node) return null;
