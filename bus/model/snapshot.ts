@@ -10,10 +10,11 @@ import type { TaskResponse } from '../../schemas/response.js';
 import type { Delivery } from '../../schemas/delivery.js';
 import type { ObjectStore } from '../store/objects.js';
 import { liveFoldersOf } from './live-folders.js';
+import { handoffIdsWhere } from './handoff-tests.js';
 import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
 import { indexTree, type LiveTree } from './index-tree.js';
-import { DISK_MIN_NEW, SMALL_FOLDER, handoffFactsFile, loadParsedFromDisk, readHandoffRows, rowMatches, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
-import { baseViews, cached, cachedRef, handoffTests, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
+import { DISK_MIN_NEW, SMALL_FOLDER, handoffFactsFile, loadParsedFromDisk, readHandoffRows, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
+import { baseViews, cached, cachedRef, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
 import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
 import { keepSettingsOnDisk, settingsOnDisk } from './settings-disk-cache.js';
 import { problemPartsOf, type ProblemParts } from './snapshot-problems.js';
@@ -233,40 +234,27 @@ export class Snapshot {
    * The live tasks whose handoff passes `test` (a handoff that does not parse passes when `unparsed`), in index
    * order: what claim --next and housekeeping rule most tasks out with before building views. Remembered per tree
    * of the handoffs folder and `key` (which must name everything `test` depends on), since a handoff never changes
-   * under its name: a long-lived watcher pays for the handoffs a commit added, not for all that are pending. The
+   * under its name: a long-lived watcher pays for the handoffs a commit added, not for all that are pending, and a
+   * command in a process of its own for those added since the answer kept on disk (handoff-tests.ts). The
    * ids are a superset of the index's (files a trusting node took out as forged are filtered by its callers' state
    * checks, which read the index).
    */
   async handoffIdsWhere(key: string, test: (h: HandoffFacts) => boolean, unparsed: boolean): Promise<string[]> {
-    const tree = this.folderTrees.get('handoffs')?.tree ?? '';
-    const memoKey = `${unparsed ? 1 : 0} ${key}`;
-    const memo = handoffTests.get(memoKey);
-    if (memo && memo.tree === tree) return memo.ids;
-    const ids: string[] = [];
-    // The disk cache's handoff facts, read at the first handoff not already in memory (null: no such file).
-    let facts: Map<string, CachedFacts> | null | undefined;
-    for (const [id, f] of this.index.tasks) {
-      const ref = f.handoff;
-      if (!ref) continue;
-      let h: HandoffFacts | null | undefined = handoffs.get(f) ?? baseViews.get(f)?.handoff;
-      if (h === undefined) {
-        const hit = cachedRef(ref);
-        if (hit) h = hit.ok ? (hit.data as Handoff) : null;
-      }
-      if (h === undefined) {
-        if (facts === undefined) facts = handoffFactsFile(this.store, this.folderTrees);
-        const known = facts?.get(ref.oid);
-        if (rowMatches(known, ref)) h = known.facts;
-        // Not in the facts (added since): parsed from its blob, without loading the disk cache's parse results.
-        else if (facts) h = await this.parseHandoff(f);
-        else h = (await this.handoffOf(id)) ?? null;
-      }
-      if (h === null ? unparsed : test(h)) ids.push(id);
-    }
-    // Keys are few (the housekeeping tests, one per set of node facts a claim was judged for); bounded anyway.
-    if (handoffTests.size >= 32) handoffTests.clear();
-    handoffTests.set(memoKey, { tree, ids });
-    return ids;
+    const folder = this.folderTrees.get('handoffs');
+    return handoffIdsWhere(
+      {
+        store: this.store,
+        tree: folder?.tree ?? '',
+        entries: folder?.entries ?? [],
+        tasks: this.index.tasks,
+        facts: () => handoffFactsFile(this.store, this.folderTrees),
+        parseHandoff: (f) => this.parseHandoff(f),
+        handoffOf: (id) => this.handoffOf(id),
+      },
+      key,
+      test,
+      unparsed,
+    );
   }
 
   /** A task's handoff parsed from its blob (or the parse cache in memory), kept by its TaskFiles; null: it does not parse. */

@@ -31,7 +31,8 @@ export function saveKeyed(dir: string, name: string, kind: KeyedCacheKind, entri
 
 /** The file's bytes; null when they would be more than the kind's cap. Pure. */
 export function encodeKeyed(entries: ReadonlyMap<string, unknown>, kind: KeyedCacheKind, build: string): Buffer | null {
-  const payload = Buffer.from(JSON.stringify([...entries]), 'utf8');
+  // A key the kind would refuse on reading is not written: it would make the whole file read as empty.
+  const payload = Buffer.from(JSON.stringify([...entries].filter(([k]) => kind.validKey(k))), 'utf8');
   if (payload.length > kind.maxBytes) return null;
   return frame(kind.magic, { format: kind.format, build, bytes: payload.length, checksum: checksum(payload) }, [payload]);
 }

@@ -42,7 +42,7 @@ describe('handoff tests remembered per handoffs tree', () => {
     expect(second.commit).not.toBe(first.commit);
     expect(await second.handoffIdsWhere('gpu', gpu, false)).toEqual([ids['gpu']]);
     expect(judged).toBe(3);
-    // A new handoff: judged again, and found.
+    // A new handoff: judged again, and found (a process's later answers come from memory, not from the disk).
     ids['gpu2'] = await bus.dispatch('alpha', ['another gpu task', '--command', 'true', '--label', 'gpu']);
     const third = await currentSnapshot(ctx);
     expect((await third.handoffIdsWhere('gpu', gpu, false)).sort()).toEqual([ids['gpu'], ids['gpu2']].sort());
