@@ -207,7 +207,11 @@ describe('a project remote out of reach at a task\'s start', () => {
     const b = startWatcher(w2, flags, children);
     const both = () => `w1:\n${explain(a)()}\nw2:\n${explain(b)()}`;
     try {
-      await until('both watchers to start', () => a.events().some((e) => e.type === 'started') && b.events().some((e) => e.type === 'started'), 30_000, both);
+      // Each holding its home's lock, its first look next (`serving`, or `serve-off` where it may not serve): a w1
+      // still starting when the task lands is rightly overtaken by w2 (a fresh-clone run on a busy machine saw w1
+      // lock its home 3 s after it started, and w2 take the task at attempt 1).
+      const ready = (w: typeof a) => w.events().some((e) => e.type === 'serving' || e.type === 'serve-off');
+      await until('both watchers to hold their homes', () => ready(a) && ready(b), 30_000, both);
       pushHandoffs(join(bus.dir, 'person'), bus.remote, [{ id: 'rl-a', frontmatter: { repo: 'proj', base: 'main', command: 'echo hi > out.txt' } }]);
       let shown: Shown = { state: '', files: [] };
       await until('the task to end', async () => ['succeeded', 'failed'].includes((shown = await showInProcess<Shown>(bus.home('alpha'), 'rl-a')).state), 90_000, both);
