@@ -56,11 +56,27 @@ function asDamage(gitdir: string, oid: string, err: unknown): unknown {
   return (err as { code?: unknown }).code === 'NotFoundError' ? new CloneDamagedError(gitdir, oid, 'missing') : err;
 }
 
+/**
+ * Trees a store keeps decoded, the oldest read first out: a snapshot reads about eight (the root and its live
+ * folders), and a watcher's wake compares two commits. Unbounded, a watcher kept every tree it ever read for its
+ * whole life: on a bus of 2,000 live tasks each push's `handoffs/` tree is ~2,000 entries.
+ */
+export const STORE_TREES = 64;
+/** Commits' tree ids kept (strings: cheap, but a watcher meets a new commit at every push). */
+const STORE_COMMITS = 1024;
+
+/** `map.set(key, value)`, the oldest entry dropped first when it holds `max`. */
+function keepBounded<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  if (map.size >= max) map.delete(map.keys().next().value as string);
+  map.set(key, value);
+}
+
 export function openStore(gitdir: string): ObjectStore {
   const cache = {};
   // Trees and commits are immutable; memoising them by oid makes repeated snapshots of an unchanged repo cheap.
   const trees = new Map<string, TreeEntry[]>();
   const commitTrees = new Map<string, string>();
+  const keepTree = (oid: string, entries: TreeEntry[]) => keepBounded(trees, oid, entries, STORE_TREES);
   const store: ObjectStore = {
     gitdir,
     cache,
@@ -70,7 +86,7 @@ export function openStore(gitdir: string): ObjectStore {
       const hit = trees.get(oid);
       if (hit) return hit;
       const entries = await repairing(oid, () => treeOf(oid));
-      trees.set(oid, entries);
+      keepTree(oid, entries);
       return entries;
     },
     async readTreeHere(oid) {
@@ -78,7 +94,7 @@ export function openStore(gitdir: string): ObjectStore {
       if (hit) return hit;
       try {
         const entries = await treeOf(oid);
-        trees.set(oid, entries);
+        keepTree(oid, entries);
         return entries;
       } catch {
         return null;
@@ -100,14 +116,14 @@ export function openStore(gitdir: string): ObjectStore {
       return blob.length > max ? blob.length : blob;
     },
     rememberTree(oid, entries) {
-      if (!trees.has(oid)) trees.set(oid, entries);
+      if (!trees.has(oid)) keepTree(oid, entries);
     },
     async readCommitTree(oid) {
       const hit = commitTrees.get(oid);
       if (hit) return hit;
       const tree = await repairing(oid, () => commitTreeOf(oid));
       if (!tree) throw new Error(`commit ${oid} has no tree line`);
-      commitTrees.set(oid, tree);
+      keepBounded(commitTrees, oid, tree, STORE_COMMITS);
       return tree;
     },
     async readCommitTreeHere(oid) {
