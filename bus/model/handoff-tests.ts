@@ -69,13 +69,14 @@ export async function handoffIdsWhere(source: HandoffTestSource, key: string, te
   // The disk is for a process's first answer of a key. A long-lived one (a watcher) asks again at each new tree with
   // most handoffs in memory already, and reading and writing the file at every push would cost it more than it saves.
   const kept = memo === undefined && tree !== '' ? loadKeyed(join(dir, name), KIND, BUILD_ID) : null;
-  const before = kept?.get(memoKey);
+  const found = kept?.get(memoKey);
+  const before = isAnswer(found) ? found : undefined;
   if (!kept) ids = await scan(source, test, unparsed, null);
-  else if (isAnswer(before) && before.tree === tree) ids = before.ids;
+  else if (before?.tree === tree) ids = before.ids;
   else {
     // Another tree's answer: only the handoffs that differ from that tree's are read (null: every one is).
-    const changed = isAnswer(before) ? await changedSince(source, before.tree) : null;
-    ids = await scan(source, test, unparsed, changed && isAnswer(before) ? { changed, passed: new Set(before.ids) } : null);
+    const changed = before ? await changedSince(source, before.tree) : null;
+    ids = await scan(source, test, unparsed, changed && before ? { changed, passed: new Set(before.ids) } : null);
     if (saveKeyed(dir, name, KIND, new Map([[memoKey, { tree, ids }]]), BUILD_ID)) prune(dir, name);
   }
   // Keys are few (the housekeeping tests, one per set of node facts a claim was judged for); bounded anyway.
