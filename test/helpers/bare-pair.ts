@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { openStore } from '../../bus/store/objects.js';
 import { gitCli, tempDir } from './cli.js';
 
@@ -13,4 +14,18 @@ export async function barePair() {
   gitCli(['init', '-q', '--bare', '-b', 'main', remote]);
   gitCli(['init', '-q', '--bare', '-b', 'main', local]);
   return { dir: dir.path, remote, local, store: openStore(local), cleanup: dir.cleanup };
+}
+
+/** barePair for the tests of a describe block: a new pair per call, removed after the test that made it. */
+export function barePairPerTest(): () => ReturnType<typeof barePair> {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+  return async () => {
+    const pair = await barePair();
+    cleanup = pair.cleanup;
+    return pair;
+  };
 }

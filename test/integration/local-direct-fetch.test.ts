@@ -1,4 +1,4 @@
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,17 +7,10 @@ import { deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { directFetch } from '../../bus/transport/local-direct.js';
 import { gitCli } from '../helpers/cli.js';
-import { barePair } from '../helpers/bare-pair.js';
+import { barePairPerTest } from '../helpers/bare-pair.js';
 
 describe('a direct fetch from a local bare remote (no git process)', () => {
-  let cleanup: (() => Promise<void>) | undefined;
-  afterEach(async () => cleanup?.());
-
-  async function setup() {
-    const pair = await barePair();
-    cleanup = pair.cleanup;
-    return pair;
-  }
+  const setup = barePairPerTest();
 
   it('copies commits pushed by git, and declines (for upload-pack to take over) once the remote is repacked', async () => {
     const { dir, remote, local } = await setup();

@@ -1,4 +1,4 @@
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { directAccessBlocker, directPush, sweepRefLockMarks, whileRemoteExists }
 import { PushRejectedError } from '../../bus/git/push-errors.js';
 import { buildCommit } from '../../bus/store/objects.js';
 import { gitCli } from '../helpers/cli.js';
-import { barePair } from '../helpers/bare-pair.js';
+import { barePairPerTest } from '../helpers/bare-pair.js';
 import { until } from '../helpers/wait.js';
 import { StaleLockJudge } from '../../bus/stale-lock.js';
 
@@ -16,14 +16,7 @@ const ZERO = '0'.repeat(40);
 const author = { name: 't', email: 't@x.invalid' };
 
 describe('direct access to a local bare remote (no git process)', () => {
-  let cleanup: (() => Promise<void>) | undefined;
-  afterEach(async () => cleanup?.());
-
-  async function setup() {
-    const pair = await barePair();
-    cleanup = pair.cleanup;
-    return pair;
-  }
+  const setup = barePairPerTest();
 
   it('is used only when nothing would be skipped: hooks, receive policy or a switch turn it off', async () => {
     const { remote } = await setup();
