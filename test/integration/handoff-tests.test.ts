@@ -12,6 +12,7 @@ import { checksum } from '../../bus/store/header-line.js';
 import type { HandoffFacts } from '../../bus/store/parse-cache-file.js';
 import { makeBus } from '../helpers/bus.js';
 import { gitCli } from '../helpers/cli.js';
+import { commitAndPush } from '../helpers/work-clone.js';
 
 /**
  * Snapshot.handoffIdsWhere's answers kept on disk (bus/model/handoff-tests.ts): a command in a process of its own
@@ -44,12 +45,7 @@ describe('handoff tests kept on disk', () => {
   });
   afterAll(async () => bus?.cleanup());
 
-  function push(message: string): void {
-    gitCli(['add', '-A'], work);
-    gitCli(['commit', '-q', '--allow-empty', '-m', message], work);
-    gitCli(['pull', '-q', '--rebase', 'origin', 'main'], work);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
-  }
+  const push = (message: string) => commitAndPush(work, message);
 
   /** The answer a command in a process of its own gets (no answer in memory), and what testing every handoff gives. */
   async function answer(unparsed = true, key = KEY): Promise<{ got: string[]; expected: string[]; tree: string; linked: string | undefined; repairs: number }> {

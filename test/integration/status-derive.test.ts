@@ -10,6 +10,7 @@ import { BUILD_ID } from '../../bus/store/parse-cache.js';
 import { MAIN } from '../../bus/repo.js';
 import { makeBus } from '../helpers/bus.js';
 import { gitbus, gitCli } from '../helpers/cli.js';
+import { commitAndPush } from '../helpers/work-clone.js';
 import { cancelInProcess, claimAndRespond, claimInProcess, dispatchTask, respondInProcess } from '../helpers/in-process.js';
 
 /**
@@ -53,12 +54,7 @@ describe('status derived from an earlier commit', () => {
   });
   afterAll(async () => bus?.cleanup());
 
-  function commitWork(message: string): void {
-    gitCli(['add', '-A'], work);
-    gitCli(['commit', '-q', '--allow-empty', '-m', message], work);
-    gitCli(['pull', '-q', '--rebase', 'origin', 'main'], work);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], work);
-  }
+  const commitWork = (message: string) => commitAndPush(work, message);
 
   async function busStatusOf(home: string) {
     rmSync(join(home, 'clone.git', 'gitbus-cache', 'status'), { recursive: true, force: true });
