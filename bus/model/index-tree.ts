@@ -132,6 +132,46 @@ function changedIds(before: FolderIndex, after: FolderIndex, into: Set<string>):
  * name cannot speak for. Pure.
  */
 export function changedTaskIds(folder: string, before: readonly TreeEntry[], after: readonly TreeEntry[]): Set<string> | null {
+  const differ = increasing(before) && increasing(after) ? walkedApart(before, after) : keyedApart(before, after);
+  if (!differ) return null;
+  const out = new Set<string>();
+  for (const id of indexFolder(folder, differ).byId.keys()) out.add(id);
+  return out;
+}
+
+/** Whether each name sorts after the one before it: no name twice, and two listings can be walked side by side. */
+function increasing(entries: readonly TreeEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (!((entries[i - 1] as TreeEntry).path < (entries[i] as TreeEntry).path)) return false;
+  return true;
+}
+
+const sameEntry = (a: TreeEntry, b: TreeEntry): boolean => a.oid === b.oid && a.mode === b.mode;
+
+/** The entries of either listing that the other does not have as they are, for two listings in name order. */
+function walkedApart(before: readonly TreeEntry[], after: readonly TreeEntry[]): TreeEntry[] {
+  const differ: TreeEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    const b = before[i];
+    const a = after[j];
+    if (a === undefined || (b !== undefined && b.path < a.path)) {
+      differ.push(b as TreeEntry);
+      i++;
+    } else if (b === undefined || a.path < b.path) {
+      differ.push(a);
+      j++;
+    } else {
+      if (!sameEntry(b, a)) differ.push(a, b);
+      i++;
+      j++;
+    }
+  }
+  return differ;
+}
+
+/** walkedApart for listings in any order (git's puts a folder as if its name ended in "/"); null on a name twice. */
+function keyedApart(before: readonly TreeEntry[], after: readonly TreeEntry[]): TreeEntry[] | null {
   const was = new Map<string, TreeEntry>();
   for (const e of before) was.set(e.path, e);
   if (was.size !== before.length) return null;
@@ -141,14 +181,12 @@ export function changedTaskIds(folder: string, before: readonly TreeEntry[], aft
     if (seen.has(e.path)) return null;
     seen.add(e.path);
     const b = was.get(e.path);
-    if (b !== undefined && b.oid === e.oid && b.mode === e.mode) was.delete(e.path);
+    if (b !== undefined && sameEntry(b, e)) was.delete(e.path);
     else differ.push(e);
   }
   // What is left of `before` was removed or changed: its old entry names its task as the new one does.
   differ.push(...was.values());
-  const out = new Set<string>();
-  for (const id of indexFolder(folder, differ).byId.keys()) out.add(id);
-  return out;
+  return differ;
 }
 
 /**

@@ -50,8 +50,7 @@ export function decodeTree(content: Uint8Array): TreeEntry[] {
     const space = text.indexOf(' ', i);
     const nul = space < 0 ? -1 : text.indexOf('\0', space);
     if (space < 0 || nul < 0 || nul + 21 > n) throw new Error('corrupt tree object');
-    const rawMode = text.slice(i, space);
-    const mode = rawMode.length === 6 ? rawMode : rawMode.padStart(6, '0');
+    const mode = modeAt(text, i, space);
     let path = text.slice(space + 1, nul);
     if (NON_ASCII.test(path)) path = buf.toString('utf8', space + 1, nul);
     const oid = hex.slice(2 * (nul + 1), 2 * (nul + 21));
@@ -63,6 +62,17 @@ export function decodeTree(content: Uint8Array): TreeEntry[] {
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * An entry's mode: the common ones as the one string each, not a new one per entry (a folder of 5,000 live tasks
+ * listed at every command is 5,000 strings fewer for the young generation to copy).
+ */
+function modeAt(text: string, start: number, end: number): string {
+  if (end - start === 6 && text.startsWith('100644', start)) return '100644';
+  if (end - start === 5 && text.startsWith('40000', start)) return '040000';
+  const raw = text.slice(start, end);
+  return raw.length === 6 ? raw : raw.padStart(6, '0');
+}
 
 export interface Signature {
   name: string;

@@ -293,12 +293,15 @@ export async function directFetch(remote: string, local: string, want: string, h
       }
       decoded?.(oid, entries);
       const before = base === null ? null : baseEntries(base, trees.get(base) ?? (await localTree(local, base)), decoded);
+      // Both listings are in git's order: the base's entry of a name is found by walking it alongside.
+      let at = 0;
       for (const e of entries) {
         // Submodule entries name commits of other repositories; there is nothing to copy.
         if (e.type === 'commit') continue;
         // Only an object the base holds is in the clone: a submodule entry's id is not, whatever it names, and an
         // entry of another kind (a folder where a file was) is not what the base's completeness speaks for.
-        const was = before?.get(e.path);
+        if (before) while (at < before.length && (before[at] as TreeEntry).path < e.path) at++;
+        const was = before?.[at]?.path === e.path ? before[at] : undefined;
         const same = was !== undefined && was.type === e.type;
         if (same && was.oid === e.oid) continue;
         if (!(await copyTree(e.oid, e.type === 'blob', e.type === 'tree' && same ? was.oid : null))) return false;
@@ -319,16 +322,17 @@ export async function directFetch(remote: string, local: string, want: string, h
 }
 
 /**
- * A base tree's entries by name; null when there is no tree to read or it is not a tree's encoding. Two names that
- * decode alike (invalid UTF-8) share a key: harmless, since an entry is skipped only for an id of the same kind the
- * base holds, which the clone holds whatever its name.
+ * A base tree's entries, as listed; null when there is no tree to read or it is not a tree's encoding. A base found
+ * wrong by the walk above costs only checks, never an object: an entry is skipped only for an id of the same kind the
+ * base holds, which the clone holds whatever its name (two names that decode alike from invalid UTF-8, a listing out
+ * of git's order, a folder sorted among files by its name with a slash).
  */
-function baseEntries(oid: string, content: Buffer | null, decoded?: (oid: string, entries: TreeEntry[]) => void): Map<string, TreeEntry> | null {
+function baseEntries(oid: string, content: Buffer | null, decoded?: (oid: string, entries: TreeEntry[]) => void): TreeEntry[] | null {
   if (content === null) return null;
   try {
     const entries = decodeTree(content);
     decoded?.(oid, entries);
-    return new Map(entries.map((e) => [e.path, e]));
+    return entries;
   } catch {
     return null;
   }

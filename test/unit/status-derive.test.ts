@@ -26,6 +26,20 @@ describe('changedTaskIds (pure)', () => {
     expect([...(changedTaskIds('handoffs', [], after) ?? [])]).toEqual(['g']);
   });
 
+  it('says the same of two listings in name order, walked side by side, as of the same listings in any other order', () => {
+    const rand = prng(14);
+    for (let round = 0; round < 200; round++) {
+      const names = Array.from({ length: 1 + Math.floor(rand() * 30) }, (_, i) => `t-${String(i).padStart(2, '0')}.md`);
+      const listing = () => names.filter(() => rand() < 0.7).map((n) => (rand() < 0.2 ? file(n, `oid-${n}-${round}`) : rand() < 0.1 ? file(n, `oid-${n}`, '100755') : file(n)));
+      const before = listing();
+      const after = listing();
+      const shuffled = (list: TreeEntry[]) => [...list].sort(() => rand() - 0.5).reverse();
+      const walked = changedTaskIds('handoffs', before, after);
+      expect(walked).not.toBeNull();
+      expect([...(walked ?? [])].sort()).toEqual([...(changedTaskIds('handoffs', shuffled(before), shuffled(after)) ?? [])].sort());
+    }
+  });
+
   it('is null for a listing that names one path twice, which a comparison by name cannot speak for', () => {
     expect(changedTaskIds('handoffs', [file('a.md'), file('a.md', 'other')], [file('a.md')])).toBeNull();
     expect(changedTaskIds('handoffs', [file('a.md')], [file('a.md'), file('a.md', 'other')])).toBeNull();
