@@ -6,6 +6,7 @@ import type { ForgedFile, SettingOverride, TaskState } from '../model/types.js';
 import { archivedStates } from './archived-trust.js';
 import type { BeatDelivering } from './heartbeat.js';
 import type { ShownTrust } from './query.js';
+import { DIGEST_PER_STATE, DIGEST_SPARE_PER_STATE } from './status-digest-file.js';
 import type { TaskSummary } from './task-summary.js';
 
 /*
@@ -40,6 +41,19 @@ export function firstPerState<T extends { state: TaskState }>(tasks: readonly T[
     const n = (shown.get(t.state) ?? 0) + 1;
     shown.set(t.state, n);
     return n <= per;
+  });
+}
+
+/**
+ * The tasks of `tasks` (in their order) ranked after the first DIGEST_PER_STATE of their state, up to
+ * DIGEST_SPARE_PER_STATE more: a full digest's spare summaries (status-digest-file.ts). Pure.
+ */
+export function sparePerState<T extends { state: TaskState }>(tasks: readonly T[]): T[] {
+  const seen = new Map<TaskState, number>();
+  return tasks.filter((t) => {
+    const n = (seen.get(t.state) ?? 0) + 1;
+    seen.set(t.state, n);
+    return n > DIGEST_PER_STATE && n <= DIGEST_PER_STATE + DIGEST_SPARE_PER_STATE;
   });
 }
 

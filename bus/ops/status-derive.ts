@@ -11,9 +11,9 @@ import type { TaskState } from '../model/types.js';
 import type { ObjectStore } from '../store/objects.js';
 import { archivedStates } from './archived-trust.js';
 import { claimHolders } from './claim-holders.js';
-import { archiveAsker, countStates, firstPerState, type StatusCore } from './status-core.js';
-import { DIGEST_MIN_TASKS, loadNewestStatusDigest, saveStatusDigest } from './status-digest.js';
-import { DIGEST_PER_STATE, orderRow, summaryLine, type OrderRow, type SummaryLine } from './status-digest-file.js';
+import { archiveAsker, countStates, firstPerState, sparePerState, type StatusCore } from './status-core.js';
+import { DIGEST_MIN_TASKS, loadNewestStatusDigest, saveStatusDelta, saveStatusDigest, type BaseEntry, type DigestBase } from './status-digest.js';
+import { DIGEST_PER_STATE, orderRow, summaryLine, type DeriveFacts, type StatusDigest, type SummaryLine } from './status-digest-file.js';
 import { dependentsOf, mergeByTask, mergeQueue } from './status-merge.js';
 import { summarize, type TaskSummary } from './task-summary.js';
 
@@ -35,7 +35,7 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   if (snap.commit === null) return null;
   const base = loadNewestStatusDigest(ctx.repo.gitdir, snap.commit);
   const remote = ctx.repo.transport.display;
-  if (!base || base.derive.remote !== remote || JSON.stringify(base.digest.settings) !== JSON.stringify(snap.settings)) return null;
+  if (!base || base.remote !== remote || JSON.stringify(base.digest.settings) !== JSON.stringify(snap.settings)) return null;
   const before = await liveFolders(snap.store, base.digest.commit);
   if (!before) return null;
   const changed = new Set<string>();
@@ -49,7 +49,7 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
     if (!ids) return null;
     for (const id of ids) changed.add(id);
   }
-  const drop = new Set([...changed, ...dependentsOf(base.derive.deps, changed)]);
+  const drop = new Set([...changed, ...dependentsOf(base.deps, changed)]);
   const redo = [...drop].filter((id) => snap.has(id));
   // A change of a good part of the bus (a bulk dispatch, an archive run) is read in bulk, as status always did.
   if (redo.length > Math.max(MAX_FEW, snap.index.tasks.size / 4)) return null;
@@ -67,8 +67,8 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   // Many read through the parse cache's files: what they parsed anew is written back, as a full status does.
   if (!few) snap.saveParsed();
   const maxAttempts = snap.settings.maxAttempts;
-  // The earlier tasks as their order rows and bytes; the summaries of those listed are parsed, no other.
-  const earlier = base.derive.order.map((row, i): Entry => ({ row, line: base.lines[i] as SummaryLine }));
+  // The earlier tasks as their order rows and where their summaries are; those listed are parsed, no other.
+  const earlier: Entry[] = base.entries;
   const fresh = views.map((v): Entry => {
     const summary = summarize(v, maxAttempts);
     return { row: orderRow(summary), summary };
@@ -77,14 +77,31 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   // Every live task has a view, and only those: anything else means the two digests do not describe what the
   // comparison thought (worked out in full rather than shown wrong).
   if (merged.length !== snap.index.tasks.size) return null;
-  const earlierTop = new Map(base.digest.top.map((t) => [t.id, t]));
-  const summaryOf = (e: Entry): TaskSummary => (e.summary ??= earlierTop.get(e.row[0]) ?? (JSON.parse(e.line?.toString('utf8') ?? 'null') as TaskSummary));
+  // A task that is the full digest's may have its summary at hand; any other's is a line of the delta's own.
+  const summaryOf = (e: Entry): TaskSummary | null => {
+    if (e.summary) return e.summary;
+    const known = e.root === undefined ? undefined : base.known.get(e.row[0]);
+    if (known) return (e.summary = known);
+    const line = e.line ?? (e.root === undefined ? undefined : base.rootLines()?.[e.root]);
+    return line ? (e.summary = JSON.parse(line.toString('utf8')) as TaskSummary) : null;
+  };
   const rows = merged.map((e) => ({ state: e.row[1], e }));
+  const listed = (per: number | undefined): TaskSummary[] | null => {
+    const out: TaskSummary[] = [];
+    for (const r of firstPerState(rows, per)) {
+      const t = summaryOf(r.e);
+      if (!t) return null;
+      out.push(t);
+    }
+    return out;
+  };
+  const tasks = listed(per);
+  if (!tasks) return null;
 
   const redone = new Set(redo);
   const freshDeps = new Map<string, string[]>();
   for (const v of views) if (v.handoff?.after?.length) freshDeps.set(v.id, [...v.handoff.after]);
-  const deps = mergeByTask(snap.index.tasks.keys(), new Map(base.derive.deps), redone, freshDeps);
+  const deps = mergeByTask(snap.index.tasks.keys(), new Map(base.deps), redone, freshDeps);
   const freshProblems = new Map<string, FileProblem[]>();
   for (const id of changed) {
     const files = snap.index.tasks.get(id);
@@ -94,7 +111,7 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
     if (out.length > 0) freshProblems.set(id, out);
   }
   // A dependent's own files did not change: its problems are the earlier digest's.
-  const taskProblems = mergeByTask(snap.index.tasks.keys(), new Map(base.derive.taskProblems), changed, freshProblems);
+  const taskProblems = mergeByTask(snap.index.tasks.keys(), new Map(base.taskProblems), changed, freshProblems);
   const nodes = await snap.nodes();
   const problems = flatProblems({ layout: [...snap.index.problems, ...snap.settingsProblems], tasks: taskProblems, nodes: nodes.flatMap((n) => n.problems) });
   const holders = await claimHolders(snap);
@@ -105,24 +122,58 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   for (const [, after] of deps) for (const d of after) if (!snap.has(d)) missing.add(d);
   const foundNow = new Map([...baseFound, ...archive.found]);
   const external = { asked: [...missing], found: [...missing].flatMap((id): [string, TaskState][] => (foundNow.has(id) ? [[id, foundNow.get(id) as TaskState]] : [])) };
-  if (merged.length >= DIGEST_MIN_TASKS) {
-    const top = firstPerState(rows, DIGEST_PER_STATE).map((r) => summaryOf(r.e));
-    const lines = merged.map((e) => e.line ?? summaryLine(e.summary as TaskSummary));
-    saveStatusDigest(ctx.repo.gitdir, { commit: snap.commit, settings: snap.settings, nodes, counts, top, problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external }, lines, { remote, order: merged.map((e) => e.row), deps, taskProblems });
+  const top = listed(DIGEST_PER_STATE);
+  if (top && merged.length >= DIGEST_MIN_TASKS) {
+    const digest: StatusDigest = { commit: snap.commit, settings: snap.settings, nodes, counts, top, problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external };
+    saveDerived(ctx.repo.gitdir, base, digest, merged, summaryOf, { remote, deps, taskProblems });
   }
-  const tasks = firstPerState(rows, per).map((r) => summaryOf(r.e));
   return { core: { head: snap.commit, settings: snap.settings, settingsOverridden: [], nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts, trust: null, problems, forged: [], holders } };
 }
 
-/** A task of the merged queue: its order row, and its summary's bytes (an earlier task) or its summary (a fresh one). */
-interface Entry {
-  row: OrderRow;
-  line?: SummaryLine;
+/**
+ * Writes the derived digest: as a delta on the earlier one's full digest while the tasks whose summaries are not
+ * that digest's stay few (a few hundred bytes a task), else in full, which the deltas after it are written on.
+ */
+function saveDerived(gitdir: string, base: DigestBase, digest: StatusDigest, merged: readonly Entry[], summaryOf: (e: Entry) => TaskSummary | null, facts: Pick<DeriveFacts, 'remote' | 'deps' | 'taskProblems'>): void {
+  const own = merged.filter((e) => e.root === undefined);
+  if (own.length <= Math.max(MAX_DELTA, merged.length / 16)) {
+    const kept = new Uint8Array(base.rootOrder.length);
+    for (const e of merged) if (e.root !== undefined) kept[e.root] = 1;
+    const drop = base.rootOrder.flatMap((row, i) => (kept[i] ? [] : [row[0]]));
+    saveStatusDelta(gitdir, digest, base.root, merged.length, { ...facts, drop, fresh: own.map((e) => e.row) }, own.map((e) => e.line ?? summaryLine(e.summary as TaskSummary)));
+    return;
+  }
+  const rootLines = base.rootLines();
+  const lines: SummaryLine[] = [];
+  for (const e of merged) {
+    const line = e.line ?? (e.root !== undefined ? rootLines?.[e.root] : summaryLine(e.summary as TaskSummary));
+    // The earlier summaries cannot be read (a damaged file): nothing is written, and the next status works it out.
+    if (!line) return;
+    lines.push(line);
+  }
+  const spare: TaskSummary[] = [];
+  for (const r of sparePerState(merged.map((e) => ({ state: e.row[1], e })))) {
+    const t = summaryOf(r.e);
+    if (!t) return;
+    spare.push(t);
+  }
+  saveStatusDigest(gitdir, digest, lines, { ...facts, order: merged.map((e) => e.row), spare });
+}
+
+/** A task of the merged queue: its order row, and where its summary is (an earlier digest's, or worked out now). */
+interface Entry extends BaseEntry {
   summary?: TaskSummary;
 }
 
 /** At most this many tasks worked out again are parsed from their blobs; more read the parse cache's facts. */
 const MAX_FEW = 32;
+
+/**
+ * A derived digest is written as a delta while at most this many tasks, or a sixteenth of them, are not its base's
+ * (each delta holds all those, a full digest every task): at 5,000 tasks a full digest is written about once per 300
+ * tasks changed.
+ */
+const MAX_DELTA = 8;
 
 /**
  * The live folders of `commit` in the clone, read by the rule a snapshot reads them by (live-folders.ts); null when

@@ -8,13 +8,20 @@ import { checksum, frame, readHeaderLine } from '../store/header-line.js';
 /**
  * The bytes of one status digest (docs/ARCHITECTURE.md "The status digest"): what `status` worked out of one commit
  * of main that depends on nothing but that commit, so that the next `status` of the same commit on this node reads
- * it instead of listing, indexing and summarizing every live task again. Pure: encode and decode, no I/O.
+ * it instead of listing, indexing and summarizing every live task again. Pure: encode and decode, no I/O but through
+ * the DigestBytes a caller gives.
  *
- * A file is `MAGIC`, one JSON header line, then three JSON payloads: the digest's core (settings, nodes, counts, the
- * first DIGEST_PER_STATE tasks of each state, problems, claim holders, archived dependencies), the summaries of
- * all tasks, which only `status --json` reads, and what a status of a later commit derives its own from
- * (DeriveFacts, bus/ops/status-derive.ts). The header names the build, the format and the commit, and each payload's
- * length and checksum: a file of another build or commit, or cut short, or damaged, decodes to null.
+ * A file is `MAGIC`, one JSON header line, then three payloads, each read only by the readers that need it:
+ * - the core (settings, nodes, counts, the first DIGEST_PER_STATE tasks of each state, problems, claim holders,
+ *   archived dependencies): all a plain `status` reads;
+ * - the facts a status of a later commit derives its own from: in a full digest DeriveFacts, in a delta the
+ *   DeltaChanges from its base (bus/ops/status-derive.ts);
+ * - task summaries, one per line: in a full digest every task's (what `status --json` lists), in a delta those of
+ *   the tasks that differ from its base.
+ * A delta is a digest written as its differences from a full digest of an earlier commit (its base): with 5,000 live
+ * tasks a full one is 2 MB, and a status right after another node's push read one and wrote another (issue 14). The
+ * header names the build, the format, the commit, the kind (and a delta's base), and each payload's length and
+ * checksum: a file of another build or commit, or cut short, or damaged, decodes to null.
  */
 export const MAGIC = 'gitbus-status-digest\n';
 
@@ -22,11 +29,18 @@ export const MAGIC = 'gitbus-status-digest\n';
  * Bump when what busStatus computes from a commit changes shape or meaning; the build id covers most changes.
  * 2: task summaries carry `repo`, which noTaker judges node cards' `policy.repos` and `projectsOnly` by.
  * 4: a third payload, DeriveFacts.
+ * 5: deltas; the payloads in the order core, facts, lines; DeriveFacts.spare.
  */
-export const STATUS_DIGEST_FORMAT = 4;
+export const STATUS_DIGEST_FORMAT = 5;
 
 /** Tasks of each state the core payload lists: `status` shows 50 a state (cli/commands/status.ts). */
 export const DIGEST_PER_STATE = 50;
+
+/**
+ * Tasks of each state after the first DIGEST_PER_STATE whose summaries a full digest keeps in its facts: when tasks
+ * of the first leave or change, a status derived from it lists those that move up without reading every summary.
+ */
+export const DIGEST_SPARE_PER_STATE = 50;
 
 /** What busStatus computed from one commit of main alone (no clock, no other node's heartbeat, no local file). */
 export interface StatusDigest {
@@ -66,6 +80,22 @@ export interface DeriveFacts {
   /** `after` of each live task that names dependencies. */
   deps: [string, string[]][];
   /** The problems of each live task's files that has some, as `gitbus lint` finds them. */
+  taskProblems: [string, FileProblem[]][];
+  /** In queue order, the tasks ranked after the first DIGEST_PER_STATE of their state, DIGEST_SPARE_PER_STATE a state. */
+  spare: TaskSummary[];
+}
+
+/**
+ * A delta's facts: its commit's tasks as its base's without `drop`, with `fresh` (in queue order, their summaries the
+ * delta's lines) put in their places by queue order; its commit's deps and task problems whole (a task names few).
+ */
+export interface DeltaChanges {
+  remote: string;
+  /** Tasks of the base's order that are not the base's at this commit (gone, or changed: then also in fresh). */
+  drop: string[];
+  /** The order rows of the tasks whose summaries are the delta's own, in queue order. */
+  fresh: OrderRow[];
+  deps: [string, string[]][];
   taskProblems: [string, FileProblem[]][];
 }
 
@@ -139,90 +169,166 @@ function summaryLines(payload: Buffer, count: number): SummaryLine[] | null {
   return out.length === count ? out : null;
 }
 
+/** Where a digest file's bytes come from, a range at a time: a plain `status` reads its core and nothing else. */
+export interface DigestBytes {
+  size: number;
+  /** Exactly `length` bytes from `start`; null when they cannot be read. */
+  read(start: number, length: number): Buffer | null;
+}
+
+/** DigestBytes over bytes in memory. */
+export function bytesOf(b: Buffer): DigestBytes {
+  return { size: b.length, read: (start, length) => (start >= 0 && start + length <= b.length ? b.subarray(start, start + length) : null) };
+}
+
 interface Header {
   format: number;
   build: string;
   commit: string;
-  coreLength: number;
-  coreChecksum: string;
-  allLength: number;
-  allChecksum: string;
-  deriveLength: number;
-  deriveChecksum: string;
+  kind: 'full' | 'delta';
+  /** A delta's base commit; null for a full digest. */
+  base: string | null;
+  /** Live tasks at the commit. */
   tasks: number;
+  /** Summaries in the lines payload. */
+  lines: number;
+  /** Core, facts, lines. */
+  lengths: [number, number, number];
+  checksums: [string, string, string];
 }
 
-/** A digest file; `all` as its summaries' lines (summaryLine, or an earlier digest's), in queue order. */
-export function encodeStatusDigest(build: string, digest: StatusDigest, all: readonly SummaryLine[], derive: DeriveFacts): Buffer {
-  const core = Buffer.from(JSON.stringify(digest), 'utf8');
-  const rest = allPayload(all);
-  const facts = Buffer.from(JSON.stringify(derive), 'utf8');
-  const header: Header = { format: STATUS_DIGEST_FORMAT, build, commit: digest.commit, coreLength: core.length, coreChecksum: checksum(core), allLength: rest.length, allChecksum: checksum(rest), deriveLength: facts.length, deriveChecksum: checksum(facts), tasks: all.length };
-  return frame(MAGIC, header, [core, rest, facts]);
+/** The longest header line a reader looks at (a few hundred bytes are written). */
+const HEADER_MAX = 4096;
+
+function encode(build: string, commit: string, kind: Header['kind'], base: string | null, tasks: number, core: Buffer, facts: Buffer, lines: readonly SummaryLine[]): Buffer {
+  const rest = allPayload(lines);
+  const header: Header = { format: STATUS_DIGEST_FORMAT, build, commit, kind, base, tasks, lines: lines.length, lengths: [core.length, facts.length, rest.length], checksums: [checksum(core), checksum(facts), checksum(rest)] };
+  return frame(MAGIC, header, [core, facts, rest]);
 }
 
-function headerOf(bytes: Buffer, build: string, commit: string): { header: Header; at: number } | null {
-  const line = readHeaderLine(bytes, MAGIC);
-  if (!line) return null;
-  const header = line.header as Partial<Header>;
-  if (header.format !== STATUS_DIGEST_FORMAT || header.build !== build || header.commit !== commit) return null;
-  if (typeof header.coreLength !== 'number' || typeof header.allLength !== 'number' || typeof header.deriveLength !== 'number') return null;
-  if (bytes.length !== line.at + header.coreLength + header.allLength + header.deriveLength) return null;
-  return { header: header as Header, at: line.at };
+/** A full digest file; `all` as its summaries' lines (summaryLine, or an earlier digest's), in queue order. */
+export function encodeStatusDigest(build: string, digest: StatusDigest, all: readonly SummaryLine[], facts: DeriveFacts): Buffer {
+  return encode(build, digest.commit, 'full', null, all.length, Buffer.from(JSON.stringify(digest), 'utf8'), Buffer.from(JSON.stringify(facts), 'utf8'), all);
 }
 
-/** A digest file decoded (decodeStatusDigest): the payloads asked for, null for the others. */
-export interface DecodedDigest {
-  digest: StatusDigest;
-  /** The summaries of all tasks, in queue order. */
-  all: TaskSummary[] | null;
-  /** With `derive`: the summaries' lines (their bytes, unparsed) and the DeriveFacts. */
-  lines: SummaryLine[] | null;
-  derive: DeriveFacts | null;
+/** A delta file: `digest` as the full digest of `base` with `changes`; `fresh` the lines of changes.fresh. */
+export function encodeStatusDelta(build: string, digest: StatusDigest, base: string, tasks: number, changes: DeltaChanges, fresh: readonly SummaryLine[]): Buffer {
+  return encode(build, digest.commit, 'delta', base, tasks, Buffer.from(JSON.stringify(digest), 'utf8'), Buffer.from(JSON.stringify(changes), 'utf8'), fresh);
 }
+
+interface DigestFileCommon {
+  commit: string;
+  /** Live tasks at the commit. */
+  tasks: number;
+  core(): StatusDigest | null;
+  /** The lines payload's summaries (a full digest's every task, a delta's fresh ones), unparsed. */
+  lines(): SummaryLine[] | null;
+}
+
+/** A full digest file opened (openStatusDigest). */
+export interface FullDigestFile extends DigestFileCommon {
+  kind: 'full';
+  facts(): DeriveFacts | null;
+  /** Every task's summary, in queue order. */
+  all(): TaskSummary[] | null;
+}
+
+/** A delta file opened (openStatusDigest). */
+export interface DeltaDigestFile extends DigestFileCommon {
+  kind: 'delta';
+  base: string;
+  changes(): DeltaChanges | null;
+}
+
+export type DigestFile = FullDigestFile | DeltaDigestFile;
 
 /**
- * The digest of `commit` in a file this build wrote, and with `all` the summaries of all its tasks in queue order,
- * with `derive` their lines and the DeriveFacts; null for any other file. Only the payloads asked for are checked
- * and parsed.
+ * The digest of `commit` in a file this build wrote, its header checked; null for any other file. Each payload is read
+ * and checked when first asked for (null when it fails its checksum or shape), and only then.
  */
-export function decodeStatusDigest(bytes: Buffer, build: string, commit: string, all: boolean, derive = false): DecodedDigest | null {
+export function openStatusDigest(bytes: DigestBytes, build: string, commit: string): DigestFile | null {
   try {
-    const found = headerOf(bytes, build, commit);
-    if (!found) return null;
-    const { header, at } = found;
-    const core = bytes.subarray(at, at + header.coreLength);
-    if (checksum(core) !== header.coreChecksum) return null;
-    const digest = JSON.parse(core.toString('utf8')) as unknown;
-    if (!isDigest(digest, commit)) return null;
-    const out: DecodedDigest = { digest, all: null, lines: null, derive: null };
-    const rest = bytes.subarray(at + header.coreLength, at + header.coreLength + header.allLength);
-    if ((all || derive) && checksum(rest) !== header.allChecksum) return null;
-    if (all) {
-      const list = JSON.parse(rest.toString('utf8')) as unknown;
-      if (!Array.isArray(list) || list.length !== header.tasks) return null;
-      out.all = list as TaskSummary[];
+    const head = bytes.read(0, Math.min(bytes.size, MAGIC.length + HEADER_MAX + 1));
+    const line = head ? readHeaderLine(head, MAGIC) : null;
+    if (!line) return null;
+    const h = line.header as Partial<Header>;
+    if (h.format !== STATUS_DIGEST_FORMAT || h.build !== build || h.commit !== commit || typeof h.tasks !== 'number' || typeof h.lines !== 'number') return null;
+    if (!Array.isArray(h.lengths) || h.lengths.length !== 3 || !h.lengths.every((n) => Number.isSafeInteger(n) && n >= 0)) return null;
+    if (!Array.isArray(h.checksums) || h.checksums.length !== 3 || !h.checksums.every((c) => typeof c === 'string')) return null;
+    const [coreLength, factsLength, linesLength] = h.lengths;
+    if (bytes.size !== line.at + coreLength + factsLength + linesLength) return null;
+    const part = (i: 0 | 1 | 2, start: number, length: number): Buffer | null => {
+      const b = bytes.read(start, length);
+      return b && checksum(b) === h.checksums?.[i] ? b : null;
+    };
+    const json = (i: 0 | 1, start: number, length: number): unknown => {
+      const b = part(i, start, length);
+      return b ? (JSON.parse(b.toString('utf8')) as unknown) : null;
+    };
+    const linesAt = line.at + coreLength + factsLength;
+    const tasks = h.tasks;
+    const count = h.lines;
+    const core = once(() => {
+      const d = json(0, line.at, coreLength);
+      return isDigest(d, commit) ? d : null;
+    });
+    const lines = once(() => {
+      const b = part(2, linesAt, linesLength);
+      return b ? summaryLines(b, count) : null;
+    });
+    if (h.kind === 'full' && h.base === null && count === tasks) {
+      const facts = once(() => {
+        const d = json(1, line.at + coreLength, factsLength);
+        return isDeriveFacts(d) && d.order.length === tasks ? d : null;
+      });
+      const all = once(() => {
+        const b = part(2, linesAt, linesLength);
+        const list = b ? (JSON.parse(b.toString('utf8')) as unknown) : null;
+        return Array.isArray(list) && list.length === tasks ? (list as TaskSummary[]) : null;
+      });
+      return { kind: 'full', commit, tasks, core, lines, facts, all };
     }
-    if (derive) {
-      const facts = bytes.subarray(at + header.coreLength + header.allLength);
-      if (checksum(facts) !== header.deriveChecksum) return null;
-      const d = JSON.parse(facts.toString('utf8')) as unknown;
-      if (!isDeriveFacts(d) || d.order.length !== header.tasks) return null;
-      out.lines = summaryLines(rest, header.tasks);
-      if (!out.lines) return null;
-      out.derive = d;
+    if (h.kind === 'delta' && typeof h.base === 'string' && /^[0-9a-f]{40}$/.test(h.base) && h.base !== commit) {
+      const changes = once(() => {
+        const d = json(1, line.at + coreLength, factsLength);
+        return isDeltaChanges(d) && d.fresh.length === count ? d : null;
+      });
+      return { kind: 'delta', commit, tasks, base: h.base, core, lines, changes };
     }
-    return out;
+    return null;
   } catch {
     // Not JSON: a foreign or damaged file, which the next status writes again.
     return null;
   }
 }
 
+/** `f`'s value, worked out at the first call; a throw (JSON that does not parse) is null. */
+function once<T>(f: () => T | null): () => T | null {
+  let done = false;
+  let value: T | null = null;
+  return () => {
+    if (!done) {
+      done = true;
+      try {
+        value = f();
+      } catch {
+        value = null;
+      }
+    }
+    return value;
+  };
+}
+
 function isDeriveFacts(d: unknown): d is DeriveFacts {
   if (!d || typeof d !== 'object') return false;
   const o = d as Record<string, unknown>;
-  return typeof o['remote'] === 'string' && Array.isArray(o['order']) && Array.isArray(o['deps']) && Array.isArray(o['taskProblems']);
+  return typeof o['remote'] === 'string' && Array.isArray(o['order']) && Array.isArray(o['deps']) && Array.isArray(o['taskProblems']) && Array.isArray(o['spare']);
+}
+
+function isDeltaChanges(d: unknown): d is DeltaChanges {
+  if (!d || typeof d !== 'object') return false;
+  const o = d as Record<string, unknown>;
+  return typeof o['remote'] === 'string' && Array.isArray(o['drop']) && o['drop'].every((id) => typeof id === 'string') && Array.isArray(o['fresh']) && Array.isArray(o['deps']) && Array.isArray(o['taskProblems']);
 }
 
 /** The shape of a core payload, as far as busStatus relies on it (its bytes passed their checksum). */

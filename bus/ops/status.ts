@@ -30,7 +30,7 @@ import type { HandoffFacts } from '../store/parse-cache-file.js';
 import { markEndsRemoved } from '../trust/seen-ended.js';
 import { localSnapshot, offlineFrom, snapshotOrLast, type Offline } from './query.js';
 import { DIGEST_MIN_TASKS, loadStatusDigest, saveStatusDigest } from './status-digest.js';
-import { archiveAsker, countStates, firstPerState, type StatusCore, type StatusTask } from './status-core.js';
+import { archiveAsker, countStates, firstPerState, sparePerState, type StatusCore, type StatusTask } from './status-core.js';
 import { derivedCore } from './status-derive.js';
 import { flatProblems } from '../model/snapshot-problems.js';
 import { DIGEST_PER_STATE, orderRow, summaryLine } from './status-digest-file.js';
@@ -207,7 +207,7 @@ async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { sna
   if (digest && !whole && archive && snap.commit !== null && views.length >= DIGEST_MIN_TASKS) {
     const all = per === undefined ? tasks : views.map((v) => summarize(v, snap.settings.maxAttempts));
     const deps = views.flatMap((v): [string, string[]][] => (v.handoff?.after?.length ? [[v.id, [...v.handoff.after]]] : []));
-    saveStatusDigest(ctx.repo.gitdir, { commit: snap.commit, settings: snap.settings, nodes, counts, top: firstPerState(all, DIGEST_PER_STATE), problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external: { asked: archive.asked, found: archive.found } }, all.map(summaryLine), { remote: ctx.repo.transport.display, order: all.map(orderRow), deps, taskProblems: parts.tasks });
+    saveStatusDigest(ctx.repo.gitdir, { commit: snap.commit, settings: snap.settings, nodes, counts, top: firstPerState(all, DIGEST_PER_STATE), problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external: { asked: archive.asked, found: archive.found } }, all.map(summaryLine), { remote: ctx.repo.transport.display, order: all.map(orderRow), deps, taskProblems: parts.tasks, spare: sparePerState(all) });
   }
   const core: StatusCore = { head: snap.commit, settings: snap.settings, settingsOverridden: snap.settingsOverridden, nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts, trust: trust ? { version: trust.accepted.version } : null, problems, forged: snap.forged, holders };
   return { core, offline };

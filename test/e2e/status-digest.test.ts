@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,19 +82,32 @@ describe('status digest', () => {
     expect(status.problems.map((p) => p.path)).toEqual(expect.arrayContaining(['handoffs/bad-yaml.md', 'handoffs/bad-field.md']));
   });
 
-  it('a new commit gets its own digest, derived from the last one; two are kept', async () => {
+  it('a new commit gets its own digest, written as its changes from the last full one; two are kept, and the full one they name', async () => {
     const before = head();
     await run(['status']);
+    expect(readdirSync(digestDir())).toContain(`${before}.digest`);
     const id = await bus.dispatch('alpha', ['one more', '--command', 'true']);
     const after = head();
     expect(after).not.toBe(before);
     const s = JSON.parse(await run(['status', '--json'])) as { head: string; tasks: { id: string; state: string }[] };
     expect(s.head).toBe(after);
     expect(s.tasks.find((t) => t.id === id)?.state).toBe('pending');
-    expect(readdirSync(digestDir()).sort()).toEqual([`${after}.digest`, `${before}.digest`].sort());
-    await bus.dispatch('alpha', ['and another', '--command', 'true']);
-    await run(['status']);
-    expect(readdirSync(digestDir()).sort()).toEqual([`${head()}.digest`, `${after}.digest`].sort());
+    expect(readdirSync(digestDir()).sort()).toEqual([`${after}.${before}.digest`, `${before}.digest`].sort());
+    // A delta is its changes: a few hundred bytes a task, not every task's summary again.
+    expect(statSync(join(digestDir(), `${after}.${before}.digest`)).size).toBeLessThan(statSync(join(digestDir(), `${before}.digest`)).size / 2);
+    const second = await bus.dispatch('alpha', ['and another', '--command', 'true']);
+    const text = await run(['status']);
+    expect(readdirSync(digestDir()).sort()).toEqual([`${head()}.${before}.digest`, `${after}.${before}.digest`, `${before}.digest`].sort());
+    // Read again, the delta says what was worked out; its lines are the two new tasks'.
+    const json = await run(['status', '--json']);
+    expect((JSON.parse(json) as { tasks: { id: string }[] }).tasks.filter((t) => t.id === id || t.id === second)).toHaveLength(2);
+    expect(await run(['status'])).toBe(text);
+    // The full digest a delta is written on, damaged: the delta is no digest, and status works it out again.
+    const base = join(digestDir(), `${before}.digest`);
+    const bytes = readFileSync(base);
+    bytes[bytes.length - 5] = (bytes[bytes.length - 5] as number) ^ 0x01;
+    writeFileSync(base, bytes);
+    expect(await run(['status', '--json'])).toBe(json);
   });
 
   it('the status of a commit another node pushed reads only the tasks that changed, and says what one worked out in full says', async () => {

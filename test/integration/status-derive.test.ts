@@ -1,11 +1,13 @@
-import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBus } from '../../bus/context.js';
 import { snapshotOrLast } from '../../bus/ops/query.js';
 import { busStatus } from '../../bus/ops/status.js';
 import { derivedCore } from '../../bus/ops/status-derive.js';
-import { decodeStatusDigest, encodeStatusDigest, type DeriveFacts } from '../../bus/ops/status-digest-file.js';
+import { firstPerState } from '../../bus/ops/status-core.js';
+import { bytesOf, encodeStatusDigest, openStatusDigest, type SummaryLine } from '../../bus/ops/status-digest-file.js';
+import { loadDigestBase, loadStatusDigest } from '../../bus/ops/status-digest.js';
 import { BUILD_ID } from '../../bus/store/parse-cache.js';
 import { MAIN } from '../../bus/repo.js';
 import { makeBus } from '../helpers/bus.js';
@@ -55,6 +57,8 @@ describe('status derived from an earlier commit', () => {
   afterAll(async () => bus?.cleanup());
 
   const commitWork = (message: string) => commitAndPush(work, message);
+  /** Derivations that wrote a full digest: deltas are written until too many tasks are not their base's. */
+  let fullDigests = 0;
 
   async function busStatusOf(home: string) {
     rmSync(join(home, 'clone.git', 'gitbus-cache', 'status'), { recursive: true, force: true });
@@ -77,13 +81,16 @@ describe('status derived from an earlier commit', () => {
     }
   }
 
-  /** The digest `home` wrote for `commit`, in a form two nodes' digests of one commit compare in. */
+  /** The digest `home` wrote for `commit` (full, or a delta on an earlier one), in a form two nodes' digests of one commit compare in. */
   function digestOf(home: string, commit: string) {
-    const d = decodeStatusDigest(readFileSync(join(home, 'clone.git', 'gitbus-cache', 'status', `${commit}.digest`)), BUILD_ID, commit, true, true);
-    expect(d, `${home}: digest of ${commit}`).not.toBeNull();
-    const { digest, all, derive } = d as NonNullable<typeof d>;
+    const gitdir = join(home, 'clone.git');
+    const loaded = loadStatusDigest(gitdir, commit, true);
+    const base = loadDigestBase(gitdir, commit);
+    expect(loaded && base, `${home}: digest of ${commit}`).toBeTruthy();
+    const { digest, all } = loaded as NonNullable<typeof loaded>;
+    const { entries, deps, taskProblems } = base as NonNullable<typeof base>;
     const byId = <T extends [string, ...unknown[]]>(list: T[]) => [...list].sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    return { ...digest, holders: byId(digest.holders), external: { asked: [...digest.external.asked].sort(), found: byId(digest.external.found) }, all, order: derive?.order, deps: byId(derive?.deps ?? []), taskProblems: derive?.taskProblems };
+    return { ...digest, holders: byId(digest.holders), external: { asked: [...digest.external.asked].sort(), found: byId(digest.external.found) }, all, order: entries.map((e) => e.row), deps: byId(deps), taskProblems };
   }
 
   /** alpha derives the status of main after `change` (or, `derives` false, finds it cannot); beta works it out in full. */
@@ -95,7 +102,7 @@ describe('status derived from an earlier commit', () => {
     try {
       head = (await ctx.repo.sync(MAIN)) as string;
       const { snap } = await snapshotOrLast(ctx, head);
-      const derived = await derivedCore(ctx, snap, undefined);
+      const derived = await derivedCore(ctx, snap, 50);
       if (derives) {
         expect(derived && 'core' in derived, 'derived').toBe(true);
         core = derived && 'core' in derived ? derived.core : undefined;
@@ -110,8 +117,19 @@ describe('status derived from an earlier commit', () => {
     const full = digestOf(beta(), head);
     expect(digestOf(alpha(), head)).toEqual(full);
     if (core) {
-      expect(core.tasks).toEqual(full.all);
+      // What status lists: the first 50 of each state, some of them moved up from beyond an earlier digest's first 50.
+      expect(core.tasks).toEqual(firstPerState(full.all ?? [], 50));
       expect(core.problems).toEqual(full.problems);
+    }
+    // A derivation that wrote a full digest (too many tasks not its base's for a delta) wrote what beta wrote.
+    const spare = (home: string) => {
+      const path = join(home, 'clone.git', 'gitbus-cache', 'status', `${head}.digest`);
+      const f = existsSync(path) ? openStatusDigest(bytesOf(readFileSync(path)), BUILD_ID, head) : null;
+      return f?.kind === 'full' ? f.facts()?.spare : undefined;
+    };
+    if (spare(alpha())) {
+      fullDigests++;
+      expect(spare(alpha())).toEqual(spare(beta()));
     }
     return full;
   }
@@ -179,6 +197,7 @@ describe('status derived from an earlier commit', () => {
       commitWork('bulk');
     }, false);
     await after(() => dispatchTask(ops, { title: 'and one after', command: 'true' }));
+    expect(fullDigests).toBeGreaterThan(0);
   });
 
   it('works the status out in full, fetching nothing, when the digest it would derive from is of a commit the clone lacks', async () => {
@@ -186,12 +205,14 @@ describe('status derived from an earlier commit', () => {
     try {
       const head = (await busStatus(ctx, {})).head as string;
       const dir = join(alpha(), 'clone.git', 'gitbus-cache', 'status');
-      const d = decodeStatusDigest(readFileSync(join(dir, `${head}.digest`)), BUILD_ID, head, false, true);
-      expect(d?.lines && d.derive).toBeTruthy();
+      const base = loadDigestBase(join(alpha(), 'clone.git'), head);
+      const lines = base?.entries.map((e) => e.line ?? base.rootLines()?.[e.root as number]) as SummaryLine[];
+      expect(base && lines.every((l) => l !== undefined)).toBe(true);
+      const { digest, remote, entries, deps, taskProblems } = base as NonNullable<typeof base>;
       const gone = 'e'.repeat(40);
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `${gone}.digest`), encodeStatusDigest(BUILD_ID, { ...(d as NonNullable<typeof d>).digest, commit: gone }, d?.lines ?? [], d?.derive as DeriveFacts));
+      writeFileSync(join(dir, `${gone}.digest`), encodeStatusDigest(BUILD_ID, { ...digest, commit: gone }, lines, { remote, order: entries.map((e) => e.row), deps, taskProblems, spare: [] }));
       await dispatchTask(ops, { title: 'after a digest of a commit nobody has', command: 'true' });
       const { snap } = await snapshotOrLast(ctx, (await ctx.repo.sync(MAIN)) as string);
       // Counted, not replaced: a repair walks the clone and asks the remote.
