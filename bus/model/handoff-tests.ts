@@ -6,7 +6,7 @@ import { loadKeyed, saveKeyed, type KeyedCacheKind } from '../store/keyed-cache-
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { BUILD_ID } from '../store/parse-cache.js';
 import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
-import { changedTaskIds } from './index-tree.js';
+import { changedIdsBetween } from './changed-ids.js';
 import { DISK_MIN_NEW, rowMatches } from './snapshot-disk-cache.js';
 import { baseViews, cachedRef, handoffs, handoffTests } from './snapshot-memos.js';
 import type { TaskFiles } from './types.js';
@@ -90,8 +90,7 @@ export async function handoffIdsWhere(source: HandoffTestSource, key: string, te
  * fetched again: every handoff is read, as without an answer) or the listings cannot be compared by name.
  */
 async function changedSince(source: HandoffTestSource, was: string): Promise<Set<string> | null> {
-  const before = source.store.readTreeHere ? await source.store.readTreeHere(was) : null;
-  return before ? changedTaskIds('handoffs', before, source.entries) : null;
+  return changedIdsBetween(source.store, 'handoffs', was, { entries: source.entries });
 }
 
 /** The KEEP newest files of the folder (`written` among them), and no temp file of a writer that died. */

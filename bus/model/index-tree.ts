@@ -1,5 +1,6 @@
 import type { FileProblem } from '../../schemas/errors.js';
-import { classifyEntry, isFileMode, LIVE_FOLDERS } from '../../schemas/layout.js';
+import { TASK_ID_RE } from '../../schemas/ids.js';
+import { classifyEntry, FOLDER_KIND, isFileMode, LIVE_FOLDERS, type LiveFolder } from '../../schemas/layout.js';
 import type { TreeEntry } from '../store/objects.js';
 import type { FileRef, TaskFiles, TreeIndex } from './types.js';
 
@@ -57,7 +58,21 @@ export class IndexMemo {
 
 function indexFolder(folder: string, entries: TreeEntry[]): FolderIndex {
   const out: FolderIndex = { problems: [], nodes: [], byId: new Map() };
+  const kind = FOLDER_KIND[folder as LiveFolder] as TaskFileKind | 'node' | undefined;
+  const byIdAlone = kind === 'handoff' || kind === 'cancel' || kind === 'response';
   for (const entry of entries) {
+    // A regular file named `<id>.md` in a folder whose names are ids alone: what classifyEntry says of it, said
+    // without its checks for every other name (a 5,000-task folder is listed at every command).
+    if (byIdAlone && entry.path.endsWith('.md') && isFileMode(entry.mode)) {
+      const id = entry.path.slice(0, -3);
+      if (TASK_ID_RE.test(id)) {
+        const part: TaskPart = { kind, attempt: 0, ref: { path: `${folder}/${entry.path}`, oid: entry.oid } };
+        const list = out.byId.get(id);
+        if (list) list.push(part);
+        else out.byId.set(id, [part]);
+        continue;
+      }
+    }
     let c = classifyEntry(folder, entry.path, entry.mode);
     let notAFile: FileProblem | undefined;
     if (!('kind' in c)) {
@@ -133,10 +148,12 @@ function changedIds(before: FolderIndex, after: FolderIndex, into: Set<string>):
  */
 export function changedTaskIds(folder: string, before: readonly TreeEntry[], after: readonly TreeEntry[]): Set<string> | null {
   const differ = increasing(before) && increasing(after) ? walkedApart(before, after) : keyedApart(before, after);
-  if (!differ) return null;
-  const out = new Set<string>();
-  for (const id of indexFolder(folder, differ).byId.keys()) out.add(id);
-  return out;
+  return differ && taskIdsOf(folder, differ);
+}
+
+/** The ids of the tasks whose files `entries` of live folder `folder` are, classified as the index classifies them. Pure. */
+export function taskIdsOf(folder: string, entries: TreeEntry[]): Set<string> {
+  return new Set(indexFolder(folder, entries).byId.keys());
 }
 
 /** Whether each name sorts after the one before it: no name twice, and two listings can be walked side by side. */

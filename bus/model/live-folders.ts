@@ -10,9 +10,16 @@ import type { FolderTree } from './snapshot-disk-cache.js';
  */
 export async function liveFoldersOf(readTree: (oid: string) => Promise<TreeEntry[]>, root: readonly TreeEntry[]): Promise<Map<string, FolderTree>> {
   const out = new Map<string, FolderTree>();
+  for (const [folder, tree] of liveFolderTrees(root)) out.set(folder, { tree, entries: await readTree(tree) });
+  return out;
+}
+
+/** liveFoldersOf without the listings: each live folder's tree oid. */
+export function liveFolderTrees(root: readonly TreeEntry[]): Map<string, string> {
+  const out = new Map<string, string>();
   for (const folder of LIVE_FOLDERS) {
     const e = root.find((r) => r.path === folder);
-    if (e?.type === 'tree') out.set(folder, { tree: e.oid, entries: await readTree(e.oid) });
+    if (e?.type === 'tree') out.set(folder, e.oid);
   }
   return out;
 }

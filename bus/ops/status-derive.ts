@@ -1,10 +1,9 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { LIVE_FOLDERS } from '../../schemas/layout.js';
 import type { BusContext } from '../context.js';
-import { changedTaskIds } from '../model/index-tree.js';
+import { changedIdsBetween } from '../model/changed-ids.js';
 import { queueKeyOf, sortQueue } from '../model/planner.js';
-import type { FolderTree } from '../model/snapshot-disk-cache.js';
-import { liveFoldersOf } from '../model/live-folders.js';
+import { liveFolderTrees } from '../model/live-folders.js';
 import { flatProblems, taskFilesProblems } from '../model/snapshot-problems.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { TaskState } from '../model/types.js';
@@ -43,9 +42,9 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
     // Cards are read afresh; they decide nothing of a task's view.
     if (folder === 'nodes') continue;
     const now = snap.liveFolder(folder);
-    const was = before.get(folder);
-    if (now?.tree === was?.tree) continue;
-    const ids = changedTaskIds(folder, was?.entries ?? [], now?.entries ?? []);
+    const was = before.get(folder) ?? null;
+    if (now?.tree === (was ?? undefined)) continue;
+    const ids = await changedIdsBetween(snap.store, folder, was, now);
     if (!ids) return null;
     for (const id of ids) changed.add(id);
   }
@@ -176,21 +175,12 @@ const MAX_FEW = 32;
 const MAX_DELTA = 8;
 
 /**
- * The live folders of `commit` in the clone, read by the rule a snapshot reads them by (live-folders.ts); null when
- * they are not all here or cannot be read (then status works it out in full: nothing is fetched to compare with).
+ * The live folders' tree oids of `commit` in the clone, by the rule a snapshot reads them by (live-folders.ts); null
+ * when its root is not here or cannot be read (then status works it out in full: nothing is fetched to compare with).
  */
-async function liveFolders(store: ObjectStore, commit: string): Promise<Map<string, FolderTree> | null> {
+async function liveFolders(store: ObjectStore, commit: string): Promise<Map<string, string> | null> {
   if (!store.readTreeHere || !store.readCommitTreeHere) return null;
-  const readTree = store.readTreeHere.bind(store);
-  const here = async (oid: string) => {
-    const entries = await readTree(oid);
-    if (!entries) throw new Error(`tree ${oid} is not in the clone`);
-    return entries;
-  };
-  try {
-    const root = await store.readCommitTreeHere(commit);
-    return root === null ? null : await liveFoldersOf(here, await here(root));
-  } catch {
-    return null;
-  }
+  const root = await store.readCommitTreeHere(commit);
+  const entries = root === null ? null : await store.readTreeHere(root);
+  return entries ? liveFolderTrees(entries) : null;
 }

@@ -58,7 +58,16 @@ export function decodeTree(content: Uint8Array): TreeEntry[] {
     out.push({ mode, path, oid, type });
     i = nul + 21;
   }
+  decodedFrom.set(out, buf);
   return out;
+}
+
+/** Each listing decodeTree made, with the bytes it was decoded from (held as long as the listing is). */
+const decodedFrom = new WeakMap<readonly TreeEntry[], Buffer>();
+
+/** The bytes a listing was decoded from, when decodeTree made it (tree-diff.ts compares trees by their bytes). */
+export function treeBytesOf(entries: readonly TreeEntry[]): Buffer | undefined {
+  return decodedFrom.get(entries);
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;

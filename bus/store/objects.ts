@@ -1,7 +1,7 @@
 import { PathOccupiedError, WrittenOnceError } from '../errors.js';
 import { fs } from '../node-fs.js';
 import { gitObjectId, writeLooseObjectIfNew } from '../git/loose-object.js';
-import { decodeTree, encodeCommit, encodeTree, type GitObject } from './encode.js';
+import { decodeTree, encodeCommit, encodeTree, treeBytesOf, type GitObject } from './encode.js';
 import { readLoose, readLooseUpTo } from './loose-read.js';
 import { CloneDamagedError } from '../local-io.js';
 import { isoGit } from '../git/iso-git.js';
@@ -44,6 +44,8 @@ export interface ObjectStore {
   readTreeHere?(oid: string): Promise<TreeEntry[] | null>;
   /** readCommitTree the same way: null when the commit is not here or cannot be read. */
   readCommitTreeHere?(oid: string): Promise<string | null>;
+  /** A tree's bytes, when it is in the clone as a loose object (or kept decoded from them); null otherwise, never repaired. */
+  readTreeBytesHere?(oid: string): Promise<Buffer | null>;
   /**
    * Called when an object is damaged or missing: fetch it again (bus/clone-repair.ts, set by whoever holds the
    * transport), after which the read is tried once more. Throws when it cannot.
@@ -125,6 +127,17 @@ export function openStore(gitdir: string): ObjectStore {
       if (!tree) throw new Error(`commit ${oid} has no tree line`);
       keepBounded(commitTrees, oid, tree, STORE_COMMITS);
       return tree;
+    },
+    async readTreeBytesHere(oid) {
+      const hit = trees.get(oid);
+      const kept = hit && treeBytesOf(hit);
+      if (kept) return kept;
+      try {
+        const loose = await readLoose(gitdir, oid);
+        return loose?.type === 'tree' ? loose.content : null;
+      } catch {
+        return null;
+      }
     },
     async readCommitTreeHere(oid) {
       const hit = commitTrees.get(oid);

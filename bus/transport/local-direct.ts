@@ -14,6 +14,7 @@ import { StaleLockJudge } from '../stale-lock.js';
 import { ObjectTooLargeError } from '../local-io.js';
 import { looseHeader, MAX_OBJECT_BYTES, readLoose } from '../store/loose-read.js';
 import { decodeTree } from '../store/encode.js';
+import { treeDiff } from '../store/tree-diff.js';
 import type { TreeEntry } from '../store/objects.js';
 import { objectFile } from '../git/object-path.js';
 
@@ -292,19 +293,18 @@ export async function directFetch(remote: string, local: string, want: string, h
         return false; // not a tree's encoding, though it hashes to its name: upload-pack says what is wrong
       }
       decoded?.(oid, entries);
-      const before = base === null ? null : baseEntries(base, trees.get(base) ?? (await localTree(local, base)), decoded);
-      // Both listings are in git's order: the base's entry of a name is found by walking it alongside.
-      let at = 0;
-      for (const e of entries) {
+      // Only what the base does not hold as it is: the trees' bytes compared (tree-diff.ts), or, when they cannot be
+      // walked by name, every entry asked about.
+      const baseBytes = base === null ? null : (trees.get(base) ?? (await localTree(local, base)));
+      const differ = baseBytes === null ? null : treeDiff(baseBytes, obj.content);
+      for (const e of differ?.after ?? entries) {
         // Submodule entries name commits of other repositories; there is nothing to copy.
         if (e.type === 'commit') continue;
-        // Only an object the base holds is in the clone: a submodule entry's id is not, whatever it names, and an
-        // entry of another kind (a folder where a file was) is not what the base's completeness speaks for.
-        if (before) while (at < before.length && (before[at] as TreeEntry).path < e.path) at++;
-        const was = before?.[at]?.path === e.path ? before[at] : undefined;
-        const same = was !== undefined && was.type === e.type;
-        if (same && was.oid === e.oid) continue;
-        if (!(await copyTree(e.oid, e.type === 'blob', e.type === 'tree' && same ? was.oid : null))) return false;
+        // A folder changed in place is compared with its earlier self. Only an object the base holds is in the
+        // clone: a submodule entry's id is not, whatever it names, and an entry of another kind (a folder where a
+        // file was) is not what the base's completeness speaks for.
+        const was = e.type === 'tree' ? differ?.before.find((b) => b.path === e.path && b.type === 'tree') : undefined;
+        if (!(await copyTree(e.oid, e.type === 'blob', was ? was.oid : null))) return false;
       }
       trees.set(oid, obj.content);
     }
@@ -319,23 +319,6 @@ export async function directFetch(remote: string, local: string, want: string, h
     writeObjectFile(fs, local, commit.oid, commit.raw);
   }
   return true;
-}
-
-/**
- * A base tree's entries, as listed; null when there is no tree to read or it is not a tree's encoding. A base found
- * wrong by the walk above costs only checks, never an object: an entry is skipped only for an id of the same kind the
- * base holds, which the clone holds whatever its name (two names that decode alike from invalid UTF-8, a listing out
- * of git's order, a folder sorted among files by its name with a slash).
- */
-function baseEntries(oid: string, content: Buffer | null, decoded?: (oid: string, entries: TreeEntry[]) => void): TreeEntry[] | null {
-  if (content === null) return null;
-  try {
-    const entries = decodeTree(content);
-    decoded?.(oid, entries);
-    return entries;
-  } catch {
-    return null;
-  }
 }
 
 /** A tree of the clone, when it is a loose object there (a clone's first pack, from join, is not read here). */
