@@ -2,34 +2,96 @@ import type { TreeEntry } from './objects.js';
 
 /**
  * The entries of two trees that the other does not hold as they are (the same name, mode and id), from the trees'
- * bytes, walked side by side: only those entries are decoded. A bus keeps its live tasks side by side in one folder,
- * and a fetch, a derived status and a claim's kept answer each compare the folder of two commits that differ by a
- * task or two: decoding both listings made and dropped two objects and three strings per live task (issue 14). The
- * walk reads bytes in plain loops, with no call out of JavaScript per entry. Pure.
+ * bytes: only those entries are decoded. A bus keeps its live tasks side by side in one folder, and a fetch, a
+ * derived status and a claim's kept answer each compare the folder of two commits that differ by a task or two:
+ * decoding both listings made and dropped two objects and three strings per live task (issue 14). The bytes both
+ * trees begin and end with are found by comparing ranges (memcmp), their entries' bounds by a scan for each name's
+ * end; the entries between are walked side by side. Pure.
  *
- * Null when either is not a tree's encoding, or its names are not in strictly increasing byte order (git's order
- * sorts a folder as if its name ended in "/", and a hand-made tree may be in any): the caller compares decoded
- * listings instead.
+ * Null when either is not a tree's encoding, or the entries between are not in strictly increasing byte order of
+ * their names (git's order sorts a folder as if its name ended in "/", and a hand-made tree may be in any): the caller
+ * compares decoded listings instead. Entries both trees hold alike at the same place are alike whatever their order.
  */
 export function treeDiff(before: Uint8Array, after: Uint8Array): { before: TreeEntry[]; after: TreeEntry[] } | null {
+  const a = asBuffer(before);
+  const b = asBuffer(after);
+  const shorter = Math.min(a.length, b.length);
+  const head = alikeFor(shorter, (n) => a.compare(b, 0, n, 0, n) === 0);
+  const tail = alikeFor(shorter - head, (n) => a.compare(b, b.length - n, b.length, a.length - n, a.length) === 0);
+  // The entries wholly inside the common head, and those wholly inside the common tail (where both trees' entries
+  // start at the same distance from their ends), are alike.
+  const from = lastStartWithin(a, 0, head);
+  if (from === null) return null;
+  const toA = firstStartFrom(a, from, a.length - tail);
+  const toB = firstStartFrom(b, from, b.length - tail);
+  if (toA === null || toB === null) return null;
+  const alikeEnd = a.length - toA === b.length - toB;
+  return walk(a.subarray(from, alikeEnd ? toA : a.length), b.subarray(from, alikeEnd ? toB : b.length));
+}
+
+/** The largest n <= max for which `alike(n)` holds, `alike` holding for every smaller n too. */
+function alikeFor(max: number, alike: (n: number) => boolean): number {
+  if (max <= 0 || alike(max)) return Math.max(max, 0);
+  let lo = 0;
+  let hi = max - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (alike(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** The start of the last entry that begins at or after `at` and ends by `limit` (`at` when none does); null on a cut entry. */
+function lastStartWithin(buf: Buffer, at: number, limit: number): number | null {
+  let start = at;
+  for (;;) {
+    const end = entryEnd(buf, start);
+    if (end === null) return start === buf.length ? start : null;
+    if (end > limit) return start;
+    start = end;
+  }
+}
+
+/** The start of the first entry at or after `limit`, scanning from the entry at `at` (the end when none); null on a cut entry. */
+function firstStartFrom(buf: Buffer, at: number, limit: number): number | null {
+  let start = at;
+  while (start < limit) {
+    const end = entryEnd(buf, start);
+    if (end === null) return null;
+    start = end;
+  }
+  return start;
+}
+
+/** Where the entry at `start` ends (after its name's NUL and 20-byte id); null at the end, or for bytes that end first. */
+function entryEnd(buf: Buffer, start: number): number | null {
+  if (start >= buf.length) return null;
+  let nul = start;
+  while (nul < buf.length && buf[nul] !== 0) nul++;
+  return nul + 21 <= buf.length ? nul + 21 : null;
+}
+
+/** The entries of two runs of entries that differ, walked side by side by name. */
+function walk(a: Buffer, b: Buffer): { before: TreeEntry[]; after: TreeEntry[] } | null {
   const out: { before: TreeEntry[]; after: TreeEntry[] } = { before: [], after: [] };
-  const a = new Walk(before);
-  const b = new Walk(after);
-  if (!a.next() || !b.next()) return null;
-  while (!a.done || !b.done) {
-    const order = a.done ? 1 : b.done ? -1 : compareNames(before, a, after, b);
+  const x = new Walk(a);
+  const y = new Walk(b);
+  if (!x.next() || !y.next()) return null;
+  while (!x.done || !y.done) {
+    const order = x.done ? 1 : y.done ? -1 : compareBytes(a, x.name, x.nul, b, y.name, y.nul);
     if (order < 0) {
-      out.before.push(a.entry());
-      if (!a.next()) return null;
+      out.before.push(x.entry());
+      if (!x.next()) return null;
     } else if (order > 0) {
-      out.after.push(b.entry());
-      if (!b.next()) return null;
+      out.after.push(y.entry());
+      if (!y.next()) return null;
     } else {
-      if (!sameBytes(before, a.start, a.nul, after, b.start, b.nul) || !sameBytes(before, a.nul, a.end, after, b.nul, b.end)) {
-        out.before.push(a.entry());
-        out.after.push(b.entry());
+      if (!sameBytes(a, x.start, x.nul, b, y.start, y.nul) || !sameBytes(a, x.nul, x.end, b, y.nul, y.end)) {
+        out.before.push(x.entry());
+        out.after.push(y.entry());
       }
-      if (!a.next() || !b.next()) return null;
+      if (!x.next() || !y.next()) return null;
     }
   }
   return out;
@@ -45,7 +107,7 @@ class Walk {
   private prevName = -1;
   private prevNul = -1;
 
-  constructor(private readonly buf: Uint8Array) {}
+  constructor(private readonly buf: Buffer) {}
 
   /** Moves to the next entry; false when the bytes there are not an entry, or its name is not after the last one's. */
   next(): boolean {
@@ -73,7 +135,7 @@ class Walk {
 
   /** The current entry as decodeTree (encode.ts) decodes it. */
   entry(): TreeEntry {
-    const buf = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    const buf = this.buf;
     const raw = buf.toString('latin1', this.start, this.name - 1);
     const mode = raw.length === 6 ? raw : raw.padStart(6, '0');
     let path = buf.toString('latin1', this.name, this.nul);
@@ -84,8 +146,8 @@ class Walk {
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
-function compareNames(x: Uint8Array, a: Walk, y: Uint8Array, b: Walk): number {
-  return compareBytes(x, a.name, a.nul, y, b.name, b.nul);
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
 /** Byte order of x[xs, xe) and y[ys, ye). */

@@ -39,17 +39,25 @@ describe('treeDiff (pure)', () => {
     expect(treeDiff(encodeTree(before), new Uint8Array(0))).toEqual({ before: d, after: [] });
   });
 
-  it('is null for bytes that are not a tree, or names out of byte order (a hand-made tree, or git putting a folder after "x.md")', () => {
+  it('is null for bytes that are not a tree, or differing entries out of byte order (a hand-made tree, or git putting a folder after "x.md")', () => {
     const good = Buffer.from(encodeTree([blob('a.md', 1), blob('b.md', 2)]));
     const swapped = Buffer.concat([Buffer.from(encodeTree([blob('b.md', 2)])), Buffer.from(encodeTree([blob('a.md', 1)]))]);
-    const twice = Buffer.concat([Buffer.from(encodeTree([blob('a.md', 1)])), Buffer.from(encodeTree([blob('a.md', 1)]))]);
     expect(treeDiff(good, swapped)).toBeNull();
-    expect(treeDiff(twice, good)).toBeNull();
     expect(treeDiff(good, good.subarray(0, good.length - 3))).toBeNull();
     expect(treeDiff(Buffer.from('100644 no-nul'), good)).toBeNull();
     // git's own order: the folder "x" sorts as "x/", after "x.md"; by bytes "x" comes first.
     const gitOrder = encodeTree([blob('x.md', 1), { path: 'x', oid: oid(2), mode: '040000', type: 'tree' }]);
     expect(treeDiff(gitOrder, good)).toBeNull();
     expect(treeDiff(good, good)).toEqual({ before: [], after: [] });
+  });
+
+  it('counts entries both trees hold alike at the same place as alike, a name twice among them too; any other is told', () => {
+    // "a.md" twice in the first: the first of them is the other's first entry, the second differs from "b.md".
+    const twice = Buffer.concat([Buffer.from(encodeTree([blob('a.md', 1)])), Buffer.from(encodeTree([blob('a.md', 1)]))]);
+    const good = Buffer.from(encodeTree([blob('a.md', 1), blob('b.md', 2)]));
+    expect(treeDiff(twice, good)).toEqual({ before: [blob('a.md', 1)], after: [blob('b.md', 2)] });
+    // Many alike before and after a change in the middle: only the change is told.
+    const many = (changed: number) => encodeTree(Array.from({ length: 500 }, (_, i) => blob(`t-${String(i).padStart(3, '0')}.md`, i === 250 ? changed : i)));
+    expect(treeDiff(many(250), many(9999))).toEqual({ before: [blob('t-250.md', 250)], after: [blob('t-250.md', 9999)] });
   });
 });
