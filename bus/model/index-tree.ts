@@ -26,8 +26,8 @@ interface TaskPart {
 interface FolderIndex {
   problems: FileProblem[];
   nodes: [string, FileRef][];
-  /** Task files by task id, in listing order. */
-  byId: Map<string, TaskPart[]>;
+  /** Task files by task id, in listing order: one part alone (most tasks have one file a folder), else a list. */
+  byId: Map<string, TaskPart | TaskPart[]>;
 }
 
 const EMPTY_FOLDER: FolderIndex = { problems: [], nodes: [], byId: new Map() };
@@ -66,10 +66,7 @@ function indexFolder(folder: string, entries: TreeEntry[]): FolderIndex {
     if (byIdAlone && entry.path.endsWith('.md') && isFileMode(entry.mode)) {
       const id = entry.path.slice(0, -3);
       if (TASK_ID_RE.test(id)) {
-        const part: TaskPart = { kind, attempt: 0, ref: { path: `${folder}/${entry.path}`, oid: entry.oid } };
-        const list = out.byId.get(id);
-        if (list) list.push(part);
-        else out.byId.set(id, [part]);
+        addPart(out.byId, id, { kind, attempt: 0, ref: { path: `${folder}/${entry.path}`, oid: entry.oid } });
         continue;
       }
     }
@@ -90,14 +87,21 @@ function indexFolder(folder: string, entries: TreeEntry[]): FolderIndex {
     const ref: FileRef = notAFile ? { path: `${folder}/${entry.path}`, oid: entry.oid, notAFile } : { path: `${folder}/${entry.path}`, oid: entry.oid };
     if (c.kind === 'node') out.nodes.push([c.node, ref]);
     else if (c.kind !== 'settings') {
-      const part: TaskPart = { kind: c.kind, attempt: 'attempt' in c ? c.attempt : 0, ref };
-      const list = out.byId.get(c.id);
-      if (list) list.push(part);
-      else out.byId.set(c.id, [part]);
+      addPart(out.byId, c.id, { kind: c.kind, attempt: 'attempt' in c ? c.attempt : 0, ref });
     }
   }
   return out;
 }
+
+function addPart(byId: FolderIndex['byId'], id: string, part: TaskPart): void {
+  const had = byId.get(id);
+  if (had === undefined) byId.set(id, part);
+  else if (Array.isArray(had)) had.push(part);
+  else byId.set(id, [had, part]);
+}
+
+/** A task's parts in a folder, as a list. */
+const partsOf = (p: TaskPart | TaskPart[] | undefined): readonly TaskPart[] | undefined => (p === undefined || Array.isArray(p) ? p : [p]);
 
 /**
  * The claims or releases of a task that has none: one shared map, since most live tasks (all pending ones) have
@@ -116,26 +120,29 @@ function buildFiles(id: string, folders: FolderIndex[]): TaskFiles {
   for (const f of folders) {
     // Most folders hold nothing of a task (5,000 pending: no claims, no responses): no empty list made per miss.
     if (f.byId.size === 0) continue;
-    const parts = f.byId.get(id);
-    if (parts === undefined) continue;
-    for (const p of parts) {
-      if (p.kind === 'handoff') t.handoff = p.ref;
-      else if (p.kind === 'claim') (t.claims === NONE ? (t.claims = new Map()) : t.claims).set(p.attempt, p.ref);
-      else if (p.kind === 'release') (t.releases === NONE ? (t.releases = new Map()) : t.releases).set(p.attempt, p.ref);
-      else if (p.kind === 'delivery') (t.deliveries ??= new Map()).set(p.attempt, p.ref);
-      else if (p.kind === 'cancel') t.cancel = p.ref;
-      else t.response = p.ref;
-    }
+    const found = f.byId.get(id);
+    if (found === undefined) continue;
+    if (Array.isArray(found)) for (const p of found) addFile(t, p);
+    else addFile(t, found);
   }
   return t;
 }
 
+function addFile(t: TaskFiles, p: TaskPart): void {
+  if (p.kind === 'handoff') t.handoff = p.ref;
+  else if (p.kind === 'claim') (t.claims === NONE ? (t.claims = new Map()) : t.claims).set(p.attempt, p.ref);
+  else if (p.kind === 'release') (t.releases === NONE ? (t.releases = new Map()) : t.releases).set(p.attempt, p.ref);
+  else if (p.kind === 'delivery') (t.deliveries ??= new Map()).set(p.attempt, p.ref);
+  else if (p.kind === 'cancel') t.cancel = p.ref;
+  else t.response = p.ref;
+}
+
 // A file that became a link (or back) with the same blob is another file: its ref says it is not one to read.
-const sameParts = (a: TaskPart[] | undefined, b: TaskPart[]): boolean => a !== undefined && a.length === b.length && a.every((p, i) => p.ref.path === b[i]?.ref.path && p.ref.oid === b[i]?.ref.oid && p.ref.notAFile?.reason === b[i]?.ref.notAFile?.reason);
+const sameParts = (a: readonly TaskPart[] | undefined, b: readonly TaskPart[]): boolean => a !== undefined && a.length === b.length && a.every((p, i) => p.ref.path === b[i]?.ref.path && p.ref.oid === b[i]?.ref.oid && p.ref.notAFile?.reason === b[i]?.ref.notAFile?.reason);
 
 /** Ids whose files in this folder differ between two indexes of it. */
 function changedIds(before: FolderIndex, after: FolderIndex, into: Set<string>): void {
-  for (const [id, parts] of after.byId) if (!sameParts(before.byId.get(id), parts)) into.add(id);
+  for (const [id, parts] of after.byId) if (!sameParts(partsOf(before.byId.get(id)), partsOf(parts) as readonly TaskPart[])) into.add(id);
   for (const id of before.byId.keys()) if (!after.byId.has(id)) into.add(id);
 }
 
