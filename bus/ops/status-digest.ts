@@ -147,28 +147,35 @@ function baseOf(dir: string, file: DigestFile, build: string): DigestBase | null
   const digest = file.core();
   if (!digest) return null;
   if (file.kind === 'full') {
-    const root = rootOf(file);
+    const root = rootOf(dir, file);
     return root && { digest, remote: root.facts.remote, root: file.commit, rootOrder: root.facts.order, entries: root.facts.order.map((row, i) => ({ row, root: i })), deps: root.facts.deps, taskProblems: root.facts.taskProblems, known: root.known, rootLines: root.lines };
   }
   const changes = file.changes();
   const lines = file.lines();
   const full = fileBytes(join(dir, `${file.base}.digest`));
   const opened = full ? openStatusDigest(full, build, file.base) : null;
-  const root = opened?.kind === 'full' ? rootOf(opened) : null;
+  const root = opened?.kind === 'full' ? rootOf(dir, opened) : null;
   if (!changes || !lines || !root || changes.remote !== root.facts.remote) return null;
   const entries = applyDelta(root.facts.order, changes, lines);
   if (entries.length !== file.tasks) return null;
   return { digest, remote: changes.remote, root: file.base, rootOrder: root.facts.order, entries, deps: changes.deps, taskProblems: changes.taskProblems, known: root.known, rootLines: root.lines };
 }
 
-function rootOf(file: FullDigestFile): { facts: DeriveFacts; known: Map<string, TaskSummary>; lines: () => SummaryLine[] | null } | null {
+function rootOf(dir: string, file: FullDigestFile): { facts: DeriveFacts; known: Map<string, TaskSummary>; lines: () => SummaryLine[] | null } | null {
   const core = file.core();
   const facts = file.facts();
   if (!core || !facts) return null;
   const known = new Map<string, TaskSummary>();
   for (const t of core.top) known.set(t.id, t);
   for (const t of facts.spare) known.set(t.id, t);
-  return { facts, known, lines: () => file.lines() };
+  const lines = () => {
+    const read = file.lines();
+    // Damaged summaries: the deltas on it could be listed from its top and spare, but never written again in full
+    // nor read whole. Removed, it is worked out and written again by the next status.
+    if (!read) removeCacheFile(join(dir, `${file.commit}.digest`));
+    return read;
+  };
+  return { facts, known, lines };
 }
 
 /** A delta's tasks: its base's order without `drop`, with its fresh rows merged in by queue order. Pure. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -229,6 +229,16 @@ describe('status digest files on disk', () => {
     const summaries = base?.entries.map((e) => JSON.parse((e.line ?? (base.rootLines()?.[e.root as number] as Buffer)).toString('utf8')) as TaskSummary);
     expect(summaries).toEqual(want);
     expect(base?.entries.filter((e) => e.line).map((e) => e.row[0])).toEqual(fresh.map((x) => x.id));
+    // A base whose summaries are damaged is no base: removed, so that the next status writes one again.
+    const copy = readFileSync(join(dir, `${root}.digest`));
+    const damaged = Buffer.from(copy);
+    damaged[damaged.length - 5] = (damaged[damaged.length - 5] as number) ^ 0x01;
+    writeFileSync(join(dir, `${root}.digest`), damaged);
+    expect(loadStatusDigest(gitdir, deltas[1] as string, true, BUILD)).toBeNull();
+    expect(readdirSync(dir)).not.toContain(`${root}.digest`);
+    writeFileSync(join(dir, `${root}.digest`), copy);
+    stamp(`${root}.digest`);
+    stamp(`${deltas[1]}.${root}.digest`);
     // A delta whose base is gone is no digest; a full digest no kept delta names is pruned.
     const other = '4'.repeat(40);
     saveStatusDigest(gitdir, { ...d, commit: other }, all.map(summaryLine), deriveFacts(all), BUILD);
