@@ -35,13 +35,7 @@ export interface StatusCore {
 
 /** The first `per` tasks of each state of `tasks` (in their order); all of them when `per` is undefined. Pure. */
 export function firstPerState<T extends { state: TaskState }>(tasks: readonly T[], per: number | undefined): T[] {
-  if (per === undefined) return [...tasks];
-  const shown = new Map<TaskState, number>();
-  return tasks.filter((t) => {
-    const n = (shown.get(t.state) ?? 0) + 1;
-    shown.set(t.state, n);
-    return n <= per;
-  });
+  return per === undefined ? [...tasks] : rankedWithin(tasks, 0, per);
 }
 
 /**
@@ -49,11 +43,16 @@ export function firstPerState<T extends { state: TaskState }>(tasks: readonly T[
  * DIGEST_SPARE_PER_STATE more: a full digest's spare summaries (status-digest-file.ts). Pure.
  */
 export function sparePerState<T extends { state: TaskState }>(tasks: readonly T[]): T[] {
+  return rankedWithin(tasks, DIGEST_PER_STATE, DIGEST_PER_STATE + DIGEST_SPARE_PER_STATE);
+}
+
+/** The tasks of `tasks` (in their order) ranked after the first `after` of their state and among the first `upTo`. */
+function rankedWithin<T extends { state: TaskState }>(tasks: readonly T[], after: number, upTo: number): T[] {
   const seen = new Map<TaskState, number>();
   return tasks.filter((t) => {
     const n = (seen.get(t.state) ?? 0) + 1;
     seen.set(t.state, n);
-    return n > DIGEST_PER_STATE && n <= DIGEST_PER_STATE + DIGEST_SPARE_PER_STATE;
+    return n > after && n <= upTo;
   });
 }
 

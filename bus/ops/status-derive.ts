@@ -42,9 +42,9 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
     // Cards are read afresh; they decide nothing of a task's view.
     if (folder === 'nodes') continue;
     const now = snap.liveFolder(folder);
-    const was = before.get(folder) ?? null;
-    if (now?.tree === (was ?? undefined)) continue;
-    const ids = await changedIdsBetween(snap.store, folder, was, now);
+    const was = before.get(folder);
+    if (now?.tree === was) continue;
+    const ids = await changedIdsBetween(snap.store, folder, was ?? null, now);
     if (!ids) return null;
     for (const id of ids) changed.add(id);
   }

@@ -150,6 +150,11 @@ const OPEN = Buffer.from('[\n', 'utf8');
 const SEP = Buffer.from(',\n', 'utf8');
 const CLOSE = Buffer.from('\n]', 'utf8');
 
+/** The summaries whose lines these are, in their order (lines of any digests, as allPayload joins them). Pure. */
+export function summariesOf(lines: readonly SummaryLine[]): TaskSummary[] {
+  return JSON.parse(allPayload(lines).toString('utf8')) as TaskSummary[];
+}
+
 /** The summaries' lines of an `all` payload (views of its bytes); null when it is not one allPayload wrote. Pure. */
 function summaryLines(payload: Buffer, count: number): SummaryLine[] | null {
   if (count === 0) return payload.toString('utf8') === '[]' ? [] : null;

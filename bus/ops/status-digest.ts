@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { queueKeyOf } from '../model/planner.js';
 import { BUILD_ID } from '../store/parse-cache.js';
 import { cacheNames, newestFirst, removeCacheFile, removeDeadTemps, writeCacheFile } from '../store/cache-files.js';
-import { encodeStatusDelta, encodeStatusDigest, openStatusDigest, type DeltaChanges, type DeriveFacts, type DigestBytes, type DigestFile, type FullDigestFile, type OrderRow, type StatusDigest, type SummaryLine } from './status-digest-file.js';
+import { encodeStatusDelta, encodeStatusDigest, openStatusDigest, summariesOf, type DeltaChanges, type DeriveFacts, type DigestBytes, type DigestFile, type FullDigestFile, type OrderRow, type StatusDigest, type SummaryLine } from './status-digest-file.js';
 import { mergeQueue } from './status-merge.js';
 import type { TaskSummary } from './task-summary.js';
 
@@ -87,12 +87,15 @@ export function loadStatusDigest(gitdir: string, commit: string, all: boolean, b
     return list ? { digest, all: list } : null;
   }
   const base = baseOf(dir, file, build);
-  const lines = base?.entries.map((e) => e.line ?? base.rootLines()?.[e.root as number]);
-  if (!lines || lines.some((l) => l === undefined)) return null;
-  const list = JSON.parse(`[${Buffer.concat((lines as SummaryLine[]).flatMap((l, i) => (i === 0 ? [l] : [COMMA, l]))).toString('utf8')}]`) as TaskSummary[];
-  return { digest, all: list };
+  const rootLines = base?.rootLines();
+  const lines: SummaryLine[] = [];
+  for (const e of base?.entries ?? []) {
+    const line = e.line ?? (e.root === undefined ? undefined : rootLines?.[e.root]);
+    if (!line) return null;
+    lines.push(line);
+  }
+  return base ? { digest, all: summariesOf(lines) } : null;
 }
-const COMMA = Buffer.from(',', 'utf8');
 
 /** A task of an earlier digest: its order row, and where its summary is (its base's lines, or the delta's own). */
 export interface BaseEntry {

@@ -239,11 +239,11 @@ function stale(ref: string, remote: string, reason: string): PushRejectedError {
  * fetches through upload-pack. Objects are written children first, so an object present locally is complete.
  *
  * Each new tree is compared with the same folder in the commit before it (its first parent), when the clone holds
- * that folder as a loose object: an entry with the same id there is in the clone already, complete, and is not
- * asked about. A bus keeps its live tasks side by side in one folder, so asking about every entry of a changed
- * folder cost a file system check per live task for every commit fetched (issue 14: "no command may cost more as
- * the bus grows"). `decoded` is told each tree read on the way, new or base, with its entries: the caller's reads
- * of the same trees next (the snapshot of the new commit, a status derived from the old) need not decode them again.
+ * that folder as a loose object, by their bytes (store/tree-diff.ts): an entry alike there is in the clone already,
+ * complete, and is not asked about. A bus keeps its live tasks side by side in one folder, so asking about every
+ * entry of a changed folder cost a file system check per live task for every commit fetched (issue 14: "no command
+ * may cost more as the bus grows"). `decoded` is told each new tree with its entries: the snapshot of the new commit
+ * need not decode them again.
  */
 export async function directFetch(remote: string, local: string, want: string, has: (oid: string) => Promise<boolean>, decoded?: (oid: string, entries: TreeEntry[]) => void): Promise<boolean> {
   // The new commits, found newest first by following parents until known ones; written oldest first, so a
