@@ -125,7 +125,7 @@ export class BusRepo {
       // Whether the clone may hold packs is asked once per fetch, not for each of its new objects.
       let packed: boolean | undefined;
       const has = async (oid: string): Promise<boolean> => existsSync(loosePath(this.gitdir, oid)) || ((packed ??= mayHavePackedObjects(this.gitdir)) && (await this.hasPacked(oid)));
-      const copied = direct !== null && (await whileRemoteExists(direct, () => directFetch(direct, this.gitdir, remote, has, (oid, entries) => this.store.rememberTree?.(oid, entries))));
+      const copied = direct !== null && (await whileRemoteExists(direct, () => directFetch(direct, this.gitdir, remote, has, (oid, bytes) => this.store.rememberTreeBytes?.(oid, bytes))));
       if (!copied) {
         // Not the archive: this clone holds only the parts of it it read (bus/archive/source.ts).
         const haves = [await this.localHead(MAIN)].filter((o): o is string => o !== null);

@@ -9,9 +9,10 @@ import { changedTaskIds, taskIdsOf } from './index-tree.js';
  * entries that differ decoded: bus/store/tree-diff.ts), else as decoded listings (changedTaskIds). Null when `was`
  * is not in the clone (nothing is fetched, or repaired, to compare with) or the listings cannot be compared by name.
  */
-export async function changedIdsBetween(store: ObjectStore, folder: string, was: string | null, now: { entries: readonly TreeEntry[] } | undefined): Promise<Set<string> | null> {
+export async function changedIdsBetween(store: ObjectStore, folder: string, was: string | null, now: { readonly entries: readonly TreeEntry[]; readonly bytes?: Buffer } | undefined): Promise<Set<string> | null> {
   const before = was === null ? NONE : await store.readTreeBytesHere?.(was);
-  const after = now ? treeBytesOf(now.entries) : NONE;
+  // `now.bytes` first: reading `entries` may decode them (live-folders.ts folderTreeOf).
+  const after = now ? (now.bytes ?? treeBytesOf(now.entries)) : NONE;
   const diff = before && after ? treeDiff(before, after) : null;
   if (diff) return taskIdsOf(folder, [...diff.after, ...diff.before]);
   const listed = was === null ? [] : await store.readTreeHere?.(was);

@@ -16,7 +16,7 @@ export interface LiveTree {
 type TaskFileKind = 'handoff' | 'claim' | 'release' | 'cancel' | 'response' | 'delivery';
 
 /** One task file as its name classifies it. */
-interface TaskPart {
+export interface TaskPart {
   kind: TaskFileKind;
   attempt: number;
   ref: FileRef;
@@ -28,6 +28,14 @@ interface FolderIndex {
   nodes: [string, FileRef][];
   /** Task files by task id, in listing order: one part alone (most tasks have one file a folder), else a list. */
   byId: Map<string, TaskPart | TaskPart[]>;
+}
+
+/** A folder's task files by id, as a task's files are put together from them (a Map, or a lookup in a tree's bytes). */
+export interface PartsById {
+  readonly size: number;
+  get(id: string): TaskPart | TaskPart[] | undefined;
+  has(id: string): boolean;
+  keys(): Iterable<string>;
 }
 
 const EMPTY_FOLDER: FolderIndex = { problems: [], nodes: [], byId: new Map() };
@@ -115,7 +123,7 @@ class NoFiles extends Map<number, FileRef> {
 }
 const NONE: ReadonlyMap<number, FileRef> = new NoFiles();
 
-function buildFiles(id: string, folders: FolderIndex[]): TaskFiles {
+export function buildFiles(id: string, folders: readonly { byId: PartsById }[]): TaskFiles {
   const t: TaskFiles = { id, claims: NONE as Map<number, FileRef>, releases: NONE as Map<number, FileRef> };
   for (const f of folders) {
     // Most folders hold nothing of a task (5,000 pending: no claims, no responses): no empty list made per miss.
@@ -220,27 +228,9 @@ function keyedApart(before: readonly TreeEntry[], after: readonly TreeEntry[]): 
  * result is the same.
  */
 export function indexTree(live: LiveTree, memo?: IndexMemo): TreeIndex {
-  const problems: FileProblem[] = [];
-  let settings: { path: string; oid: string } | undefined;
-  for (const entry of live.root) {
-    if (entry.path === 'gitbus.yaml') {
-      if (entry.type === 'blob' && entry.mode !== '120000') settings = { path: 'gitbus.yaml', oid: entry.oid };
-      else problems.push({ path: 'gitbus.yaml', field: '', reason: 'gitbus.yaml must be a regular file', fix: 'replace it with a regular file', severity: 'error' });
-    } else if ((LIVE_FOLDERS as readonly string[]).includes(entry.path) && entry.type !== 'tree') {
-      problems.push({ path: entry.path, field: '', reason: `${entry.path} must be a folder`, fix: `remove the file ${entry.path}`, severity: 'error' });
-    }
-  }
-  const folders = new Map<string, FolderIndex>();
-  for (const folder of LIVE_FOLDERS) {
-    const entries = live.folders.get(folder);
-    const tree = live.trees?.get(folder);
-    const f = !entries || entries.length === 0 ? EMPTY_FOLDER : memo && tree !== undefined ? memo.folder(folder, tree, entries) : indexFolder(folder, entries);
-    folders.set(folder, f);
-    problems.push(...f.problems);
-  }
+  const { folders, problems, nodes, settings } = indexFolders(live, memo);
   const all = [...folders.values()];
   const handoffs = folders.get('handoffs') ?? EMPTY_FOLDER;
-  const nodes = new Map<string, FileRef>((folders.get('nodes') ?? EMPTY_FOLDER).nodes);
 
   // A task is live when its handoff is, in the handoffs folder's order; its other folders only change its files.
   let tasks: Map<string, TaskFiles>;
@@ -264,8 +254,44 @@ export function indexTree(live: LiveTree, memo?: IndexMemo): TreeIndex {
     for (const id of handoffs.byId.keys()) tasks.set(id, buildFiles(id, all));
   }
   if (memo) memo.last = { folders, tasks };
+  orphanProblems(all, handoffs, problems);
+  const index: TreeIndex = { commit: live.commit, tasks, nodes, problems };
+  if (settings) index.settings = settings;
+  return index;
+}
 
-  // Files of a task that has no handoff, in the order the folders list them.
+/** The root's and each live folder's names indexed (what indexTree works out before it puts tasks' files together). */
+export function indexFolders(live: LiveTree, memo?: IndexMemo): { folders: Map<string, FolderIndex>; nodes: Map<string, FileRef>; settings?: FileRef; problems: FileProblem[] } {
+  const { settings, problems } = rootFacts(live.root);
+  const folders = new Map<string, FolderIndex>();
+  for (const folder of LIVE_FOLDERS) {
+    const entries = live.folders.get(folder);
+    const tree = live.trees?.get(folder);
+    const f = !entries || entries.length === 0 ? EMPTY_FOLDER : memo && tree !== undefined ? memo.folder(folder, tree, entries) : indexFolder(folder, entries);
+    folders.set(folder, f);
+    problems.push(...f.problems);
+  }
+  const nodes = new Map<string, FileRef>((folders.get('nodes') ?? EMPTY_FOLDER).nodes);
+  return settings ? { folders, nodes, settings, problems } : { folders, nodes, problems };
+}
+
+/** What the root's names say: gitbus.yaml's file, and the problems of names the layout gives a kind they do not have. Pure. */
+export function rootFacts(root: readonly TreeEntry[]): { settings?: FileRef; problems: FileProblem[] } {
+  const problems: FileProblem[] = [];
+  let settings: FileRef | undefined;
+  for (const entry of root) {
+    if (entry.path === 'gitbus.yaml') {
+      if (entry.type === 'blob' && entry.mode !== '120000') settings = { path: 'gitbus.yaml', oid: entry.oid };
+      else problems.push({ path: 'gitbus.yaml', field: '', reason: 'gitbus.yaml must be a regular file', fix: 'replace it with a regular file', severity: 'error' });
+    } else if ((LIVE_FOLDERS as readonly string[]).includes(entry.path) && entry.type !== 'tree') {
+      problems.push({ path: entry.path, field: '', reason: `${entry.path} must be a folder`, fix: `remove the file ${entry.path}`, severity: 'error' });
+    }
+  }
+  return settings ? { settings, problems } : { problems };
+}
+
+/** Adds to `problems` the files of tasks that have no handoff, in the order the folders list them. */
+export function orphanProblems(all: readonly { byId: PartsById }[], handoffs: { byId: PartsById }, problems: FileProblem[]): void {
   const orphans = new Set<string>();
   for (const f of all) {
     if (f === handoffs) continue;
@@ -278,9 +304,6 @@ export function indexTree(live: LiveTree, memo?: IndexMemo): TreeIndex {
       }
     }
   }
-  const index: TreeIndex = { commit: live.commit, tasks, nodes, problems };
-  if (settings) index.settings = settings;
-  return index;
 }
 
 /** The attempt a task's open claim holds: the highest claimed attempt that was not released. */

@@ -14,7 +14,12 @@ import type { FileRef, TaskFiles } from './types.js';
 /** A live folder's tree oid and listing (Snapshot.read lists them). */
 export interface FolderTree {
   tree: string;
-  entries: TreeEntry[];
+  /** Its listing; one made from the tree's bytes (live-folders.ts folderTreeOf) is decoded when first read. */
+  readonly entries: TreeEntry[];
+  /** How many entries it lists, counted without decoding them. */
+  readonly count: number;
+  /** The tree's bytes, when it was read as bytes: what a reader of a few entries looks them up in. */
+  readonly bytes?: Buffer;
 }
 /** Each live folder's FolderTree, by folder. */
 type FolderTrees = ReadonlyMap<string, FolderTree>;
@@ -101,14 +106,16 @@ function freshDiskCacheOf(store: ObjectStore): DiskCache {
  */
 export function loadParsedFromDisk(store: ObjectStore, folderTrees: FolderTrees, loadedFolders: Set<string>, except?: string): void {
   const disk = freshDiskCacheOf(store);
-  for (const [folder, { tree, entries }] of folderTrees) {
+  for (const [folder, listing] of folderTrees) {
     if (folder === except || loadedFolders.has(folder)) continue;
     loadedFolders.add(folder);
+    const tree = listing.tree;
     // A tree met before was looked up (or parsed) then: a long-lived process does not count its files again.
     const seenTree = `${folder} ${tree}`;
     if (disk.loaded.has(seenTree)) continue;
     if (disk.loaded.size > 1000) disk.loaded.clear();
     disk.loaded.add(seenTree);
+    const entries = listing.entries;
     let missing = 0;
     let blobs = 0;
     for (const e of entries) {
@@ -145,13 +152,14 @@ export function loadParsedFromDisk(store: ObjectStore, folderTrees: FolderTrees,
  */
 export function saveParsedToDisk(store: ObjectStore, folderTrees: FolderTrees, loadedFolders: Set<string>): void {
   const disk = diskCacheOf(store);
-  for (const [folder, { tree, entries }] of folderTrees) {
+  for (const [folder, listing] of folderTrees) {
     // Only a folder whose disk cache was loaded holds what its files hold: one whose few views were parsed from
     // their blobs, or whose handoffs were read as facts (rowViews), would write a file missing the rest.
     if (!loadedFolders.has(folder)) continue;
-    const at = `${tree} ${parsedIn(folder)}`;
+    const at = `${listing.tree} ${parsedIn(folder)}`;
     if (disk.checked.get(folder) === at) continue;
     disk.checked.set(folder, at);
+    const { tree, entries } = listing;
     const onDisk = disk.onDisk.get(folder);
     const known: CachedEntry[] = [];
     let fresh = 0;

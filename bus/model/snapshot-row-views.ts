@@ -3,16 +3,17 @@ import { parsedOfRow, type CachedFacts, type HandoffFacts } from '../store/parse
 import { rowMatches } from './snapshot-disk-cache.js';
 import { baseViews, cachedRef, rowViewsMemo } from './snapshot-memos.js';
 import { baseTaskView, withDependencies, type Parsed, type ParsedTaskFiles, type TaskView } from './task-view.js';
-import type { FileRef, TaskFiles, TaskState, TreeIndex } from './types.js';
+import type { FileRef, TaskFiles, TaskState } from './types.js';
 
 /*
  * The views status lists (Snapshot.rowViews): each holding of its handoff only its facts, from the disk cache's
  * handoff facts where it has them (snapshot-disk-cache.ts), else parsed through the snapshot.
  */
 
-/** What the row views read of their snapshot: its index (read at each use) and its parser. */
+/** What the row views read of their snapshot: a task's files (Snapshot.filesOf), whether it is live, and its parser. */
 export interface RowViewSource {
-  readonly index: TreeIndex;
+  files(id: string): TaskFiles | undefined;
+  has(id: string): boolean;
   /** Snapshot.parse of a handoff. */
   parse(ref: FileRef): Promise<Parsed<Handoff>>;
   /** Snapshot.parseTaskFiles: the task's other files a view needs, with its handoff as given. */
@@ -26,15 +27,15 @@ export async function rowViewsOf(
   ids: Iterable<string>,
   external?: (missing: string[]) => Promise<Map<string, TaskState>>,
 ): Promise<TaskView<HandoffFacts>[]> {
-  return withDependencies(ids, (id) => rowViewNow(source.index, id, facts) ?? rowView(source, id, facts), (id) => source.index.tasks.has(id), external);
+  return withDependencies(ids, (id) => rowViewNow(source, id, facts) ?? rowView(source, id, facts), (id) => source.has(id), external);
 }
 
 /**
  * rowView without an await, for the common case (a task whose only file is its handoff, known from memory or a
  * facts row): with 5,000 pending tasks, an await each was a good part of the loop. undefined: ask rowView.
  */
-function rowViewNow(index: TreeIndex, id: string, facts: Map<string, CachedFacts> | null): TaskView<HandoffFacts> | undefined {
-  const files = index.tasks.get(id);
+function rowViewNow(source: RowViewSource, id: string, facts: Map<string, CachedFacts> | null): TaskView<HandoffFacts> | undefined {
+  const files = source.files(id);
   if (!files?.handoff) return undefined;
   const known = rowViewsMemo.get(files) ?? baseViews.get(files);
   if (known) return known;
@@ -51,7 +52,7 @@ function rowViewNow(index: TreeIndex, id: string, facts: Map<string, CachedFacts
 
 /** A task's base view with its handoff's facts (rowViews): its full view when one is in memory already. */
 async function rowView(source: RowViewSource, id: string, facts: Map<string, CachedFacts> | null): Promise<TaskView<HandoffFacts> | undefined> {
-  const files = source.index.tasks.get(id);
+  const files = source.files(id);
   if (!files?.handoff) return undefined;
   const known = rowViewsMemo.get(files) ?? baseViews.get(files);
   if (known) return known;

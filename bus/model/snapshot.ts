@@ -8,11 +8,12 @@ import type { Handoff } from '../../schemas/handoff.js';
 import type { Claim } from '../../schemas/claim.js';
 import type { TaskResponse } from '../../schemas/response.js';
 import type { Delivery } from '../../schemas/delivery.js';
-import type { ObjectStore } from '../store/objects.js';
+import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { liveFoldersOf } from './live-folders.js';
 import { handoffIdsWhere } from './handoff-tests.js';
 import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
-import { indexTree, type LiveTree } from './index-tree.js';
+import { indexTree, rootFacts, type LiveTree } from './index-tree.js';
+import { leanIndex, type LeanIndex } from './lean-index.js';
 import { DISK_MIN_NEW, SMALL_FOLDER, handoffFactsFile, loadParsedFromDisk, readHandoffRows, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
 import { baseViews, cached, cachedRef, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
 import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
@@ -54,27 +55,89 @@ export class Snapshot {
   /** Each live folder's tree oid and listing, for the parse cache on disk. */
   private folderTrees = new Map<string, FolderTree>();
 
+  /** The index, once built (`index`); a reader of a few tasks may do with the lean one (useLean). */
+  private built: TreeIndex | undefined;
+  /** The lean index (lean-index.ts), when useLean made one and nothing built the whole index since. */
+  private lean: LeanIndex | null | undefined;
+
   private constructor(
     readonly store: ObjectStore,
     readonly commit: string | null,
-    readonly index: TreeIndex,
+    private readonly root: TreeEntry[],
   ) {}
 
   static async read(store: ObjectStore, commit: string | null): Promise<Snapshot> {
-    const live: LiveTree = { commit: commit ?? '', root: [], folders: new Map(), trees: new Map() };
-    let folders = new Map<string, FolderTree>();
-    if (commit) {
-      live.root = await store.readTree(await store.readCommitTree(commit));
-      folders = await liveFoldersOf((oid) => store.readTree(oid), live.root);
-      for (const [folder, f] of folders) {
+    const root = commit ? await store.readTree(await store.readCommitTree(commit)) : [];
+    const snap = new Snapshot(store, commit, root);
+    if (commit) snap.folderTrees = await liveFoldersOf(store, root);
+    await snap.loadSettings();
+    return snap;
+  }
+
+  /**
+   * Every live task's files by id, from the names alone: built when first asked for (a derived status asks only
+   * about a few tasks, through useLean). Whoever changes it (bus/trust/node-files.ts) changes this object.
+   */
+  get index(): TreeIndex {
+    if (!this.built) {
+      const live: LiveTree = { commit: this.commit ?? '', root: this.root, folders: new Map(), trees: new Map() };
+      for (const [folder, f] of this.folderTrees) {
         live.folders.set(folder, f.entries);
         live.trees?.set(folder, f.tree);
       }
+      this.built = indexTree(live, indexMemo);
+      this.lean = null;
     }
-    const snap = new Snapshot(store, commit, indexTree(live, indexMemo));
-    snap.folderTrees = folders;
-    await snap.loadSettings();
-    return snap;
+    return this.built;
+  }
+
+  /**
+   * Answers has, filesOf, taskCount, layoutProblems, nodeRefs and claimedFiles from the lean index (lean-index.ts)
+   * until something reads `index`: for a reader of a few tasks of a big bus. False when there is none to be had.
+   */
+  useLean(): boolean {
+    if (this.lean === undefined) this.lean = this.built ? null : leanIndex({ commit: this.commit ?? '', root: this.root }, this.folderTrees, indexMemo);
+    return this.lean !== null;
+  }
+
+  /** A live task's files (undefined: the id is not live). */
+  filesOf(id: string): TaskFiles | undefined {
+    return this.lean ? this.lean.files(id) : this.index.tasks.get(id);
+  }
+
+  /** How many tasks are live. */
+  taskCount(): number {
+    return this.lean ? this.lean.count : this.index.tasks.size;
+  }
+
+  /** The names that break the layout rules (the index's problems). */
+  layoutProblems(): FileProblem[] {
+    return this.lean ? this.lean.problems : this.index.problems;
+  }
+
+  /** The live node cards' files by node. */
+  nodeRefs(): ReadonlyMap<string, FileRef> {
+    return this.lean ? this.lean.nodes : this.index.nodes;
+  }
+
+  /** Those of `ids` that are live, each once, in the index's order (the handoffs folder's). */
+  inIndexOrder(ids: Iterable<string>): string[] {
+    const wanted = new Set(ids);
+    if (this.lean) {
+      // A lean index's handoffs folder holds only `<id>.md` files, in byte order of those names.
+      const name = (id: string): string => `${id}.md`;
+      return [...wanted].filter((id) => this.lean?.has(id)).sort((a, b) => (name(a) < name(b) ? -1 : 1));
+    }
+    if (wanted.size === 0) return [];
+    return [...this.index.tasks.keys()].filter((id) => wanted.has(id));
+  }
+
+  /** The files of the live tasks that have a claim file, in the index's order. */
+  claimedFiles(): TaskFiles[] {
+    if (this.lean) return this.lean.claimed().flatMap((id) => this.lean?.files(id) ?? []);
+    const out: TaskFiles[] = [];
+    for (const f of this.index.tasks.values()) if (f.claims.size > 0) out.push(f);
+    return out;
   }
 
   /** Fills the in-process parse cache from the disk cache where it pays (snapshot-disk-cache.ts loadParsedFromDisk). */
@@ -97,10 +160,10 @@ export class Snapshot {
   }
 
   private async loadSettings(): Promise<void> {
-    const ref = this.index.settings;
+    const { settings: ref, problems } = rootFacts(this.root);
     if (!ref) {
       // One that is there but not a regular file is reported already, by the index, as what it is.
-      if (this.commit && !this.index.problems.some((p) => p.path === 'gitbus.yaml')) this.settingsProblems.push({ path: 'gitbus.yaml', field: '', reason: 'missing', fix: 'restore gitbus.yaml (see docs/PROTOCOL.md §3); defaults are used until then', severity: 'error' });
+      if (this.commit && !problems.some((p) => p.path === 'gitbus.yaml')) this.settingsProblems.push({ path: 'gitbus.yaml', field: '', reason: 'missing', fix: 'restore gitbus.yaml (see docs/PROTOCOL.md §3); defaults are used until then', severity: 'error' });
       return;
     }
     let r = settingsCache.get(ref.oid);
@@ -137,7 +200,7 @@ export class Snapshot {
     const folder = slash < 0 ? '' : ref.path.slice(0, slash);
     // A reader of a few files (the open claims status looks at, claim --next's candidates) in a small folder not
     // looked at yet: its file is one read, where parsing even one file as YAML in a new process warms up the parser.
-    if (!this.loadedFolders.has(folder) && (this.folderTrees.get(folder)?.entries.length ?? Infinity) <= SMALL_FOLDER) {
+    if (!this.loadedFolders.has(folder) && (this.folderTrees.get(folder)?.count ?? Infinity) <= SMALL_FOLDER) {
       this.loadParsedFolder(folder);
       const loaded = cached(ref.path, ref.oid);
       if (loaded) return loaded as Parsed<T>;
@@ -160,12 +223,12 @@ export class Snapshot {
   }
 
   has(id: string): boolean {
-    return this.index.tasks.has(id);
+    return this.lean ? this.lean.has(id) : this.index.tasks.has(id);
   }
 
   /** The task's state before dependencies are applied; undefined when the id is not live. */
   async baseView(id: string, bulk = true): Promise<TaskView | undefined> {
-    const files = this.index.tasks.get(id);
+    const files = this.filesOf(id);
     if (!files?.handoff) return undefined;
     const cached = baseViews.get(files);
     if (cached) return cached;
@@ -208,7 +271,8 @@ export class Snapshot {
     // `few`: the views of a few tasks (a status derived from an earlier commit's), parsed from their blobs.
     const facts = few ? null : this.handoffRows();
     const source: RowViewSource = {
-      index: this.index,
+      files: (id) => this.filesOf(id),
+      has: (id) => this.has(id),
       parse: (ref) => this.parse<Handoff>(ref),
       parseTaskFiles: (files, handoff) => this.parseTaskFiles(files, handoff),
     };
@@ -220,7 +284,7 @@ export class Snapshot {
    * does not parse): what claim --next rules most tasks out with before it reads them in full.
    */
   async handoffOf(id: string): Promise<Handoff | undefined> {
-    const files = this.index.tasks.get(id);
+    const files = this.filesOf(id);
     if (!files?.handoff) return undefined;
     const known = handoffs.get(files);
     if (known !== undefined) return known ?? undefined;
@@ -291,7 +355,7 @@ export class Snapshot {
     const list = [...ids];
     const bulk = list.length >= DISK_MIN_NEW;
     if (bulk) this.loadParsed();
-    return withDependencies(list, (id) => this.baseView(id, bulk), (id) => this.index.tasks.has(id), external);
+    return withDependencies(list, (id) => this.baseView(id, bulk), (id) => this.has(id), external);
   }
 
   async allViews(external?: (id: string) => TaskState | undefined): Promise<TaskView[]> {
@@ -323,7 +387,7 @@ export class Snapshot {
     // (issue 14, session 36: "no command may cost more as the bus grows").
     this.loadParsedFolder('nodes');
     const out: NodeView[] = [];
-    for (const [node, ref] of this.index.nodes) {
+    for (const [node, ref] of this.nodeRefs()) {
       const p = await this.parse<NodeCard>(ref);
       out.push(p.ok ? { node, card: p.data, problems: p.warnings } : { node, problems: p.problems });
     }

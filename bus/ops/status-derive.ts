@@ -37,6 +37,8 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   if (!base || base.remote !== remote || JSON.stringify(base.digest.settings) !== JSON.stringify(snap.settings)) return null;
   const before = await liveFolders(snap.store, base.digest.commit);
   if (!before) return null;
+  // Only the tasks that changed are read: the handoffs folder is looked up in its bytes, not indexed whole.
+  snap.useLean();
   const changed = new Set<string>();
   for (const folder of LIVE_FOLDERS) {
     // Cards are read afresh; they decide nothing of a task's view.
@@ -51,7 +53,7 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   const drop = new Set([...changed, ...dependentsOf(base.deps, changed)]);
   const redo = [...drop].filter((id) => snap.has(id));
   // A change of a good part of the bus (a bulk dispatch, an archive run) is read in bulk, as status always did.
-  if (redo.length > Math.max(MAX_FEW, snap.index.tasks.size / 4)) return null;
+  if (redo.length > Math.max(MAX_FEW, snap.taskCount() / 4)) return null;
 
   // A dependency the archive did not know then may have been archived since: asked again, as coreOfDigest asks.
   const baseFound = new Map(base.digest.external.found);
@@ -75,7 +77,7 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   const merged = mergeQueue(earlier, drop, fresh, (e) => queueKeyOf(e.row[2], e.row[3], e.row[0]), (e) => e.row[0]);
   // Every live task has a view, and only those: anything else means the two digests do not describe what the
   // comparison thought (worked out in full rather than shown wrong).
-  if (merged.length !== snap.index.tasks.size) return null;
+  if (merged.length !== snap.taskCount()) return null;
   // A task that is the full digest's may have its summary at hand; any other's is a line of the delta's own.
   const summaryOf = (e: Entry): TaskSummary | null => {
     if (e.summary) return e.summary;
@@ -100,19 +102,21 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   const redone = new Set(redo);
   const freshDeps = new Map<string, string[]>();
   for (const v of views) if (v.handoff?.after?.length) freshDeps.set(v.id, [...v.handoff.after]);
-  const deps = mergeByTask(snap.index.tasks.keys(), new Map(base.deps), redone, freshDeps);
+  const baseDeps = new Map(base.deps);
+  const deps = mergeByTask(snap.inIndexOrder([...baseDeps.keys(), ...freshDeps.keys()]), baseDeps, redone, freshDeps);
   const freshProblems = new Map<string, FileProblem[]>();
   for (const id of changed) {
-    const files = snap.index.tasks.get(id);
+    const files = snap.filesOf(id);
     if (!files) continue;
     const out: FileProblem[] = [];
     await taskFilesProblems(snap, files, undefined, out);
     if (out.length > 0) freshProblems.set(id, out);
   }
   // A dependent's own files did not change: its problems are the earlier digest's.
-  const taskProblems = mergeByTask(snap.index.tasks.keys(), new Map(base.taskProblems), changed, freshProblems);
+  const baseProblems = new Map(base.taskProblems);
+  const taskProblems = mergeByTask(snap.inIndexOrder([...baseProblems.keys(), ...freshProblems.keys()]), baseProblems, changed, freshProblems);
   const nodes = await snap.nodes();
-  const problems = flatProblems({ layout: [...snap.index.problems, ...snap.settingsProblems], tasks: taskProblems, nodes: nodes.flatMap((n) => n.problems) });
+  const problems = flatProblems({ layout: [...snap.layoutProblems(), ...snap.settingsProblems], tasks: taskProblems, nodes: nodes.flatMap((n) => n.problems) });
   const holders = await claimHolders(snap);
   const counts = countStates(rows);
 

@@ -34,8 +34,21 @@ export interface ObjectStore {
    */
   readBlobUpTo(oid: string, max: number): Promise<Uint8Array | number>;
   readCommitTree(oid: string): Promise<string>;
-  /** Remembers a tree's entries read elsewhere (a fetch decodes the trees it copies): readTree then reads it no more. */
+  /** Remembers a tree's entries read elsewhere: readTree then reads it no more. */
   rememberTree?(oid: string, entries: TreeEntry[]): void;
+  /**
+   * Remembers a tree's bytes read elsewhere (a fetch reads the trees it copies, and decodes only what changed):
+   * readTree decodes them when first asked, readTreeBytes hands them over as they are.
+   */
+  rememberTreeBytes?(oid: string, bytes: Buffer): void;
+  /** A tree's entries when this store holds them decoded already (no read, no decode). */
+  keptTree?(oid: string): TreeEntry[] | undefined;
+  /**
+   * A tree's bytes, repaired as readTree repairs: those remembered, or the clone's loose object; null when it is
+   * packed (then readTree reads it). For a reader that may need only a few of a big folder's entries (a derived
+   * status): decoding every entry of a folder of 5,000 live tasks is most of what reading it costs.
+   */
+  readTreeBytes?(oid: string): Promise<Buffer | null>;
   /**
    * readTree of a tree the clone holds, without repairing: null when it is not here or cannot be read. For a reader
    * that only saves work with an older tree (a derived answer) and has another way when it is gone: a repair walks
@@ -77,24 +90,35 @@ export function openStore(gitdir: string): ObjectStore {
   const cache = {};
   // Trees and commits are immutable; memoising them by oid makes repeated snapshots of an unchanged repo cheap.
   const trees = new Map<string, TreeEntry[]>();
+  /** Trees' bytes not decoded yet (rememberTreeBytes): decoded, a tree moves to `trees`. */
+  const treeBytes = new Map<string, Buffer>();
   const commitTrees = new Map<string, string>();
   const keepTree = (oid: string, entries: TreeEntry[]) => keepBounded(trees, oid, entries, STORE_TREES);
+  /** A tree's entries from its remembered bytes, when it has them. */
+  const fromBytes = (oid: string): TreeEntry[] | undefined => {
+    const bytes = treeBytes.get(oid);
+    if (!bytes) return undefined;
+    const entries = decodeTree(bytes);
+    treeBytes.delete(oid);
+    keepTree(oid, entries);
+    return entries;
+  };
   const store: ObjectStore = {
     gitdir,
     cache,
     // Loose objects (everything a node writes or fetches in small packs) are read with node:zlib; packed ones
     // (a clone's pack) through isomorphic-git.
     async readTree(oid) {
-      const hit = trees.get(oid);
+      const hit = trees.get(oid) ?? fromBytes(oid);
       if (hit) return hit;
       const entries = await repairing(oid, () => treeOf(oid));
       keepTree(oid, entries);
       return entries;
     },
     async readTreeHere(oid) {
-      const hit = trees.get(oid);
-      if (hit) return hit;
       try {
+        const hit = trees.get(oid) ?? fromBytes(oid);
+        if (hit) return hit;
         const entries = await treeOf(oid);
         keepTree(oid, entries);
         return entries;
@@ -120,6 +144,21 @@ export function openStore(gitdir: string): ObjectStore {
     rememberTree(oid, entries) {
       if (!trees.has(oid)) keepTree(oid, entries);
     },
+    rememberTreeBytes(oid, bytes) {
+      if (!trees.has(oid)) keepBounded(treeBytes, oid, bytes, STORE_TREES);
+    },
+    keptTree(oid) {
+      return trees.get(oid);
+    },
+    async readTreeBytes(oid) {
+      const hit = trees.get(oid);
+      const kept = (hit && treeBytesOf(hit)) ?? treeBytes.get(oid);
+      if (kept) return kept;
+      return repairing(oid, async () => {
+        const loose = await readLoose(gitdir, oid);
+        return loose?.type === 'tree' ? loose.content : null;
+      });
+    },
     async readCommitTree(oid) {
       const hit = commitTrees.get(oid);
       if (hit) return hit;
@@ -130,7 +169,7 @@ export function openStore(gitdir: string): ObjectStore {
     },
     async readTreeBytesHere(oid) {
       const hit = trees.get(oid);
-      const kept = hit && treeBytesOf(hit);
+      const kept = (hit && treeBytesOf(hit)) ?? treeBytes.get(oid);
       if (kept) return kept;
       try {
         const loose = await readLoose(gitdir, oid);

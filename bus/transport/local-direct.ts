@@ -242,10 +242,10 @@ function stale(ref: string, remote: string, reason: string): PushRejectedError {
  * that folder as a loose object, by their bytes (store/tree-diff.ts): an entry alike there is in the clone already,
  * complete, and is not asked about. A bus keeps its live tasks side by side in one folder, so asking about every
  * entry of a changed folder cost a file system check per live task for every commit fetched (issue 14: "no command
- * may cost more as the bus grows"). `decoded` is told each new tree with its entries: the snapshot of the new commit
- * need not decode them again.
+ * may cost more as the bus grows"). `kept` is told each new tree with its bytes: the snapshot of the new commit
+ * need not read them again, and decodes only what it reads (a derived status: the entries of a few tasks).
  */
-export async function directFetch(remote: string, local: string, want: string, has: (oid: string) => Promise<boolean>, decoded?: (oid: string, entries: TreeEntry[]) => void): Promise<boolean> {
+export async function directFetch(remote: string, local: string, want: string, has: (oid: string) => Promise<boolean>, kept?: (oid: string, bytes: Buffer) => void): Promise<boolean> {
   // The new commits, found newest first by following parents until known ones; written oldest first, so a
   // commit is only ever present together with its history.
   const chain: { oid: string; raw: Buffer; tree: string; parent: string | null }[] = [];
@@ -286,18 +286,20 @@ export async function directFetch(remote: string, local: string, want: string, h
     const obj = readObject(remote, oid);
     if (!obj) return false;
     if (obj.type === 'tree') {
-      let entries: TreeEntry[];
-      try {
-        entries = decodeTree(obj.content);
-      } catch {
-        return false; // not a tree's encoding, though it hashes to its name: upload-pack says what is wrong
-      }
-      decoded?.(oid, entries);
       // Only what the base does not hold as it is: the trees' bytes compared (tree-diff.ts), or, when they cannot be
-      // walked by name, every entry asked about.
+      // walked by name, every entry asked about. Only then is the whole tree decoded.
       const baseBytes = base === null ? null : (trees.get(base) ?? (await localTree(local, base)));
       const differ = baseBytes === null ? null : treeDiff(baseBytes, obj.content);
-      for (const e of differ?.after ?? entries) {
+      let entries: TreeEntry[] | undefined = differ?.after;
+      if (!entries) {
+        try {
+          entries = decodeTree(obj.content);
+        } catch {
+          return false; // not a tree's encoding, though it hashes to its name: upload-pack says what is wrong
+        }
+      }
+      kept?.(oid, obj.content);
+      for (const e of entries) {
         // Submodule entries name commits of other repositories; there is nothing to copy.
         if (e.type === 'commit') continue;
         // A folder changed in place is compared with its earlier self. Only an object the base holds is in the

@@ -59,6 +59,8 @@ describe('status derived from an earlier commit', () => {
   const commitWork = (message: string) => commitAndPush(work, message);
   /** Derivations that wrote a full digest: deltas are written until too many tasks are not their base's. */
   let fullDigests = 0;
+  /** Derivations that never built the whole index (the lean one answered: bus/model/lean-index.ts). */
+  let lean = 0;
 
   async function busStatusOf(home: string) {
     rmSync(join(home, 'clone.git', 'gitbus-cache', 'status'), { recursive: true, force: true });
@@ -103,6 +105,8 @@ describe('status derived from an earlier commit', () => {
       head = (await ctx.repo.sync(MAIN)) as string;
       const { snap } = await snapshotOrLast(ctx, head);
       const derived = await derivedCore(ctx, snap, 50);
+      // Still lean after the derivation: nothing in it read every task's files.
+      if (derived && snap.useLean()) lean++;
       if (derives) {
         expect(derived && 'core' in derived, 'derived').toBe(true);
         core = derived && 'core' in derived ? derived.core : undefined;
@@ -145,6 +149,8 @@ describe('status derived from an earlier commit', () => {
     expect(doomed.all?.find((t) => t.id === 'after-02')?.waitingOn).toEqual(expect.arrayContaining([{ id: 'p-02', state: 'failed' }]));
     await after(() => cancelInProcess(ops, 'p-03'));
     await after(async () => undefined);
+    // Every one of these clones' folders is a loose tree read by its bytes, and every handoff name is an id's.
+    expect(lean).toBe(7);
   });
 
   it('says what a full status says after hand-written changes: a bad file, a stray name, an edit that moves a task in the queue, a handoff removed under its claim', async () => {
