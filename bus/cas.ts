@@ -127,11 +127,13 @@ function checkProtocol(ctx: BusContext, ref: string, snap: Snapshot): void {
  * by other history): nothing is written on top of it, and nothing on it is run, as join already refuses it.
  */
 export function checkIsBus(ctx: BusContext, snap: Snapshot): void {
-  if (!snap.commit || snap.index.settings) return;
+  // The root's names say it: no folder is indexed for it (a claim of the next task looks up only a few).
+  const root = snap.rootFacts();
+  if (!snap.commit || root.settings) return;
   const main = `${MAIN} at ${snap.commit.slice(0, 12)}`;
   // One that is there but is no file was put there by someone who can push: said so, rather than sending the person
   // to check node.yaml's remote, which is right.
-  if (snap.index.problems.some((p) => p.path === 'gitbus.yaml')) {
+  if (root.problems.some((p) => p.path === 'gitbus.yaml')) {
     throw new NotABusError(
       ctx.repo.transport.display,
       `${main} has a gitbus.yaml that is not a regular file (a folder, a link or a submodule)`,

@@ -24,6 +24,8 @@ export interface LeanIndex {
   files(id: string): TaskFiles | undefined;
   /** The live tasks that have a claim file, in the index's order. */
   claimed(): string[];
+  /** Those of `ids` that are live, each once, in the index's order. */
+  inIndexOrder(ids: Iterable<string>): string[];
 }
 
 /**
@@ -63,6 +65,10 @@ export function leanIndex(live: Pick<LiveTree, 'commit' | 'root'>, folders: Read
     return f;
   };
   const claims = indexed.folders.get('claims');
+  // The index's order is the handoffs folder's: byte order of `<id>.md` (checked by the scan). Another folder's order
+  // may be anything in a hand-made tree, and even in git's, "a.1.md" and "a-b.1.md" are not "a.md" and "a-b.md".
+  const name = (id: string): string => `${id}.md`;
+  const inIndexOrder = (ids: Iterable<string>): string[] => [...new Set(ids)].filter((id) => handoffs.byId.has(id)).sort((a, b) => (name(a) < name(b) ? -1 : 1));
   return {
     problems,
     nodes: indexed.nodes,
@@ -70,7 +76,8 @@ export function leanIndex(live: Pick<LiveTree, 'commit' | 'root'>, folders: Read
     count: handoffs.byId.size,
     has: (id) => handoffs.byId.has(id),
     files,
-    claimed: () => (claims ? [...claims.byId.keys()].filter((id) => handoffs.byId.has(id)) : []),
+    claimed: () => (claims ? inIndexOrder(claims.byId.keys()) : []),
+    inIndexOrder,
   };
 }
 

@@ -92,12 +92,20 @@ export class Snapshot {
   }
 
   /**
-   * Answers has, filesOf, taskCount, layoutProblems, nodeRefs and claimedFiles from the lean index (lean-index.ts)
-   * until something reads `index`: for a reader of a few tasks of a big bus. False when there is none to be had.
+   * Answers has, filesOf, taskCount, layoutProblems, nodeRefs, claimedFiles and inIndexOrder from the lean index
+   * (lean-index.ts) until something reads `index`: for a reader of a few tasks of a big bus. False when there is none
+   * to be had.
    */
-  useLean(): boolean {
-    if (this.lean === undefined) this.lean = this.built ? null : leanIndex({ commit: this.commit ?? '', root: this.root }, this.folderTrees, indexMemo);
-    return this.lean !== null;
+  useLean(firstIndex = false): boolean {
+    // `firstIndex`: only in a process that has indexed no commit yet. A long-lived one (a watcher) builds each index
+    // from the last (IndexMemo), handing back the TaskFiles that its kept views are found by, and reads it whole anyway.
+    if (this.lean === undefined && !(firstIndex && indexMemo.last)) this.lean = this.built ? null : leanIndex({ commit: this.commit ?? '', root: this.root }, this.folderTrees, indexMemo);
+    return !!this.lean;
+  }
+
+  /** What the root's names say (index-tree.ts rootFacts): gitbus.yaml's file, and the problems of the root's names. */
+  rootFacts(): { settings?: FileRef; problems: FileProblem[] } {
+    return rootFacts(this.root);
   }
 
   /** A live task's files (undefined: the id is not live). */
@@ -122,12 +130,8 @@ export class Snapshot {
 
   /** Those of `ids` that are live, each once, in the index's order (the handoffs folder's). */
   inIndexOrder(ids: Iterable<string>): string[] {
+    if (this.lean) return this.lean.inIndexOrder(ids);
     const wanted = new Set(ids);
-    if (this.lean) {
-      // A lean index's handoffs folder holds only `<id>.md` files, in byte order of those names.
-      const name = (id: string): string => `${id}.md`;
-      return [...wanted].filter((id) => this.lean?.has(id)).sort((a, b) => (name(a) < name(b) ? -1 : 1));
-    }
     if (wanted.size === 0) return [];
     return [...this.index.tasks.keys()].filter((id) => wanted.has(id));
   }
@@ -160,7 +164,7 @@ export class Snapshot {
   }
 
   private async loadSettings(): Promise<void> {
-    const { settings: ref, problems } = rootFacts(this.root);
+    const { settings: ref, problems } = this.rootFacts();
     if (!ref) {
       // One that is there but not a regular file is reported already, by the index, as what it is.
       if (this.commit && !problems.some((p) => p.path === 'gitbus.yaml')) this.settingsProblems.push({ path: 'gitbus.yaml', field: '', reason: 'missing', fix: 'restore gitbus.yaml (see docs/PROTOCOL.md §3); defaults are used until then', severity: 'error' });
@@ -309,8 +313,10 @@ export class Snapshot {
       {
         store: this.store,
         tree: folder?.tree ?? '',
-        entries: folder?.entries ?? [],
-        tasks: this.index.tasks,
+        listing: folder,
+        tasks: () => this.index.tasks,
+        files: (id) => this.filesOf(id),
+        inIndexOrder: (ids) => this.inIndexOrder(ids),
         facts: () => handoffFactsFile(this.store, this.folderTrees),
         parseHandoff: (f) => this.parseHandoff(f),
         handoffOf: (id) => this.handoffOf(id),

@@ -142,6 +142,9 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       return trustedJudge(ctx.paths.home, ctx.config, verdicts);
     };
     let judge = untrustedJudge;
+    // The next task: those the kept answer names and those changed since are looked up, not every live task indexed
+    // (a command in a process of its own, right after another node's push: issue 14).
+    if (!('id' in target)) snap.useLean(true);
     const expired = holdersToTakeOver(trust, ctx.config.node, await expiredHolders(ctx, snap));
     let picked: TaskView[];
     if ('id' in target) {
@@ -163,7 +166,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       const self = { node: ctx.config.node, labels: ctx.config.labels, ...(target.runners ? { runners: target.runners } : {}) };
       const forThisNode = await snap.handoffIdsWhere(`claim ${JSON.stringify([self.node, self.labels, self.runners ?? null])}`, (h) => mayEverClaim(h, self), true);
       const open = (f: TaskFiles | undefined) => f !== undefined && !f.response && !f.cancel && (openAttempt(f) === null || expired.size > 0);
-      const possible = forThisNode.filter((id) => open(snap.index.tasks.get(id)));
+      const possible = forThisNode.filter((id) => open(snap.filesOf(id)));
       const views = (await snap.viewsOf(possible, (missing) => archivedStates(ctx, missing))).map((v) => reclaimable(v, expired));
       snap.saveParsed();
       judge = await judgeFor(views.map((v) => v.id));

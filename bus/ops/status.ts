@@ -253,6 +253,15 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
   const cards: CardFacts[] = core.nodes.map((n) => (n.card ? { node: n.node, ...(n.card.labels ? { labels: n.card.labels } : {}), ...(n.card.runners ? { runners: n.card.runners } : {}), ...(n.card.policy ? { policy: n.card.policy } : {}), ...(n.card.projectsOnly ? { projectsOnly: n.card.projectsOnly } : {}) } : { node: n.node, readable: false }));
   // A card taken out as forged (a node that rotated its key, not listed yet): the node is there, but not trusted here.
   for (const f of core.forged) if (f.kind === 'node' && f.node !== null && !cards.some((c) => c.node === f.node)) cards.push({ node: f.node, untrusted: f.reason });
+  // Asked once per address, labels, runner and repo: `status --json` lists every task, and 5,000 pending tasks
+  // share a handful of those (issue 14).
+  const noTakers = new Map<string, string | null>();
+  const whyNoTaker = (t: TaskSummary): string | null => {
+    const key = JSON.stringify([t.to, t.runner, t.repo, t.labels]);
+    let why = noTakers.get(key);
+    if (why === undefined) noTakers.set(key, (why = noTaker({ ...(t.to ? { to: t.to } : {}), labels: t.labels, ...(t.runner ? { runner: t.runner as Handoff['runner'] } : {}), ...(t.repo !== null ? { repo: t.repo } : {}) }, cards)));
+    return why;
+  };
   return {
     node: ctx.config.node,
     remote: ctx.repo.transport.display,
@@ -265,7 +274,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     cardless: (offline ? [] : cardlessNodes(ctx.repo.lastRefs, core.nodes.map((n) => n.node), core.forged).filter((n) => beats.get(n))).map((node) => ({ node, ...liveness(node) })),
     ...(core.perState !== undefined ? { perState: core.perState } : {}),
     tasks: core.tasks.map((t) => {
-      const nobody = t.state === 'pending' ? noTaker({ ...(t.to ? { to: t.to } : {}), labels: t.labels, ...(t.runner ? { runner: t.runner as Handoff['runner'] } : {}), ...(t.repo !== null ? { repo: t.repo } : {}) }, cards) : null;
+      const nobody = t.state === 'pending' ? whyNoTaker(t) : null;
       const held = deliveringOf(t);
       return { ...t, progress: progressOf(t), ...(nobody ? { noTaker: nobody } : {}), ...(held ? { delivering: held } : {}) };
     }),

@@ -20,9 +20,15 @@ function rng(seed: number): () => number {
 const oidOf = (n: number): string => n.toString(16).padStart(40, '0');
 const file = (path: string, n: number, mode = '100644'): TreeEntry => ({ path, oid: oidOf(n), mode, type: mode === '040000' ? 'tree' : 'blob' });
 
-/** A folder as a snapshot holds one read from its tree's bytes (live-folders.ts folderTreeOf), in git's order. */
-function folderTree(name: string, entries: TreeEntry[]): FolderTree {
-  const bytes = Buffer.from(encodeTree(entries));
+/** A tree's bytes with its entries in the order given (a hand-made tree), not git's. */
+const rawTree = (entries: readonly TreeEntry[]): Buffer => Buffer.concat(entries.flatMap((e) => [Buffer.from(`${e.mode.replace(/^0+/, '')} ${e.path}\0`), Buffer.from(e.oid, 'hex')]));
+
+/**
+ * A folder as a snapshot holds one read from its tree's bytes (live-folders.ts folderTreeOf), in git's order, or
+ * with `shuffle` in another (a hand-made tree).
+ */
+function folderTree(name: string, entries: TreeEntry[], shuffle?: () => number): FolderTree {
+  const bytes = shuffle ? rawTree([...entries].sort(() => shuffle() - 0.5)) : Buffer.from(encodeTree(entries));
   const decoded = decodeTree(bytes);
   return { tree: `${name}-tree`, entries: decoded, count: decoded.length, bytes };
 }
@@ -38,13 +44,15 @@ function randomFolders(next: () => number, dirty: boolean): Map<string, FolderTr
   const handoffs = some(0.6).map((id) => file(`${id}.md`, n++, pick(['100644', '100755', '100664'])));
   if (dirty) handoffs.push(pick([file('Bad.md', n++), file('notes.txt', n++), file('README.md', n++), file('x.md', n++, '120000'), file('y.md', n++, '040000'), file('a.1.md', n++)]));
   const folders = new Map<string, FolderTree>([['handoffs', folderTree('handoffs', handoffs)]]);
+  // The other folders are not checked for order: a hand-made one may list its files in any.
+  const other = (name: string, entries: TreeEntry[]) => folderTree(name, entries, next() < 0.3 ? next : undefined);
   const attempts = (ids: string[]) => ids.flatMap((id) => (next() < 0.3 ? [file(`${id}.1.md`, n++), file(`${id}.2.md`, n++)] : [file(`${id}.1.md`, n++)]));
-  if (next() < 0.7) folders.set('claims', folderTree('claims', attempts(some(0.3))));
-  if (next() < 0.4) folders.set('releases', folderTree('releases', attempts(some(0.15))));
-  if (next() < 0.4) folders.set('responses', folderTree('responses', some(0.2).map((id) => file(`${id}.md`, n++))));
-  if (next() < 0.3) folders.set('cancels', folderTree('cancels', [...some(0.1).map((id) => file(`${id}.md`, n++)), ...(next() < 0.3 ? [file('Nope.md', n++)] : [])]));
-  if (next() < 0.3) folders.set('deliveries', folderTree('deliveries', attempts(some(0.1))));
-  if (next() < 0.5) folders.set('nodes', folderTree('nodes', [file('alpha.md', n++), file('beta.md', n++)]));
+  if (next() < 0.7) folders.set('claims', other('claims', attempts(some(0.3))));
+  if (next() < 0.4) folders.set('releases', other('releases', attempts(some(0.15))));
+  if (next() < 0.4) folders.set('responses', other('responses', some(0.2).map((id) => file(`${id}.md`, n++))));
+  if (next() < 0.3) folders.set('cancels', other('cancels', [...some(0.1).map((id) => file(`${id}.md`, n++)), ...(next() < 0.3 ? [file('Nope.md', n++)] : [])]));
+  if (next() < 0.3) folders.set('deliveries', other('deliveries', attempts(some(0.1))));
+  if (next() < 0.5) folders.set('nodes', other('nodes', [file('alpha.md', n++), file('beta.md', n++)]));
   return folders;
 }
 
