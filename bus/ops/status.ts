@@ -274,9 +274,15 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     cardless: (offline ? [] : cardlessNodes(ctx.repo.lastRefs, core.nodes.map((n) => n.node), core.forged).filter((n) => beats.get(n))).map((node) => ({ node, ...liveness(node) })),
     ...(core.perState !== undefined ? { perState: core.perState } : {}),
     tasks: core.tasks.map((t) => {
+      // The core's tasks are this status's own (read or worked out for it, and written to its digest before now), so
+      // they are filled in as they are: a copy of each cost `status --json` ~20 ms and 3,000 page faults with 5,000
+      // pending (issue 14). The fields end up where a copy put them.
+      t.progress = progressOf(t);
       const nobody = t.state === 'pending' ? whyNoTaker(t) : null;
+      if (nobody) t.noTaker = nobody;
       const held = deliveringOf(t);
-      return { ...t, progress: progressOf(t), ...(nobody ? { noTaker: nobody } : {}), ...(held ? { delivering: held } : {}) };
+      if (held) t.delivering = held;
+      return t;
     }),
     counts: core.counts,
     trust: core.trust,
