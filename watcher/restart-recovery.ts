@@ -27,8 +27,11 @@ export function stopLeftovers(ctx: BusContext): void {
  */
 export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promise<void> {
   const snap = await currentSnapshot(ctx);
+  // Only the tasks with claims are read: the rest need not be indexed (a watcher's first look, or `watch --once`).
+  snap.useLean(true);
   const kept = keptResultIds(ctx.paths.home);
-  for (const [id, f] of snap.index.tasks) {
+  for (const f of snap.claimedFiles()) {
+    const id = f.id;
     // Names alone rule out a task without an open claim, or with a response: only the rest can be claimed (or
     // cancelling), so only their views are built (with 5,000 pending tasks, one instead of 5,000 at every start).
     if (f.response || openAttempt(f) === null) continue;
@@ -53,8 +56,9 @@ export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promis
 export async function orphanedClaims(ctx: BusContext, snap: Snapshot, mine: (id: string) => boolean): Promise<{ id: string; attempt: number }[]> {
   const kept = keptResultIds(ctx.paths.home);
   const out: { id: string; attempt: number }[] = [];
-  for (const [id, f] of snap.index.tasks) {
-    if (f.response || f.claims.size === 0 || mine(id) || kept.has(id)) continue;
+  for (const f of snap.claimedFiles()) {
+    const id = f.id;
+    if (f.response || mine(id) || kept.has(id)) continue;
     const v = await snap.view(id);
     if ((v?.state !== 'claimed' && v?.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
     out.push({ id, attempt: v.claim.attempt });

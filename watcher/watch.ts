@@ -147,6 +147,8 @@ async function watchLocked(ctx: BusContext, opts: WatchOptions, runners: NodeCon
     try {
       const started = Date.now();
       const snap = await currentSnapshot(ctx);
+      // A first look (`watch --once`, a watcher's start) reads a few tasks: the claim holders, those it may take.
+      snap.useLean(true);
       // Nothing on a main that is not a bus is run (bus/cas.ts refuses to write on it as well).
       checkIsBus(ctx, snap);
       ranking.looked(Date.now() - started);

@@ -271,8 +271,13 @@ export function indexFolders(live: LiveTree, memo?: IndexMemo): { folders: Map<s
     folders.set(folder, f);
     problems.push(...f.problems);
   }
-  const nodes = new Map<string, FileRef>((folders.get('nodes') ?? EMPTY_FOLDER).nodes);
+  const nodes = nodeFiles(folders.get('nodes'));
   return settings ? { folders, nodes, settings, problems } : { folders, nodes, problems };
+}
+
+/** The node cards' files by node, from the nodes folder's index (the index's `nodes`: a map of its own, which trust edits). */
+export function nodeFiles(folder: FolderIndex | undefined): Map<string, FileRef> {
+  return new Map<string, FileRef>((folder ?? EMPTY_FOLDER).nodes);
 }
 
 /** What the root's names say: gitbus.yaml's file, and the problems of names the layout gives a kind they do not have. Pure. */

@@ -22,8 +22,8 @@ export interface LeanIndex {
   has(id: string): boolean;
   /** A live task's files (the same object for the same id), as indexTree puts them together. */
   files(id: string): TaskFiles | undefined;
-  /** The live tasks that have a claim file, in the index's order. */
-  claimed(): string[];
+  /** The live tasks that have a file in any of `folders`, each once, in the index's order. */
+  withFiles(folders: readonly TaskFolder[]): string[];
   /** Those of `ids` that are live, each once, in the index's order. */
   inIndexOrder(ids: Iterable<string>): string[];
 }
@@ -42,7 +42,7 @@ export const LEAN_OTHER_MAX = 1000;
  */
 export function leanIndex(live: Pick<LiveTree, 'commit' | 'root'>, folders: ReadonlyMap<string, FolderTree>, memo?: IndexMemo): LeanIndex | null {
   const listed = folders.get('handoffs');
-  const handoffs = listed ? (listed.bytes ? IdNamedParts.scan('handoffs', 'handoff', listed.bytes, listed.count) : null) : EMPTY;
+  const handoffs = listed ? (listed.bytes ? scanned(listed.tree, listed.bytes, listed.count) : null) : EMPTY;
   if (!handoffs) return null;
   const others = new Map<string, TreeEntryList>();
   const trees = new Map<string, string>();
@@ -64,7 +64,6 @@ export function leanIndex(live: Pick<LiveTree, 'commit' | 'root'>, folders: Read
     if (!f) made.set(id, (f = buildFiles(id, all)));
     return f;
   };
-  const claims = indexed.folders.get('claims');
   // The index's order is the handoffs folder's: byte order of `<id>.md` (checked by the scan). Another folder's order
   // may be anything in a hand-made tree, and even in git's, "a.1.md" and "a-b.1.md" are not "a.md" and "a-b.md".
   const name = (id: string): string => `${id}.md`;
@@ -76,12 +75,15 @@ export function leanIndex(live: Pick<LiveTree, 'commit' | 'root'>, folders: Read
     count: handoffs.byId.size,
     has: (id) => handoffs.byId.has(id),
     files,
-    claimed: () => (claims ? inIndexOrder(claims.byId.keys()) : []),
+    withFiles: (with_) => inIndexOrder(with_.flatMap((f) => [...(indexed.folders.get(f)?.byId.keys() ?? [])])),
     inIndexOrder,
   };
 }
 
 type TreeEntryList = FolderTree['entries'];
+
+/** A live folder of task files other than handoffs. */
+export type TaskFolder = 'claims' | 'releases' | 'cancels' | 'responses' | 'deliveries';
 
 /**
  * A folder of `<id>.md` regular files read from its tree's bytes: the index's fast path (index-tree.ts indexFolder)
@@ -166,3 +168,17 @@ class IdNamedParts implements PartsById {
 const ID_NAMED_ENTRY = new RegExp(`10(?:0644|0755|0664) ${TASK_ID_RE.source.slice(1, -1)}\\.md\\0[\\s\\S]{20}`, 'y');
 
 const EMPTY: { byId: PartsById } = { byId: new Map() };
+
+/**
+ * The handoffs folder's scan by tree oid (trees are immutable): a command reads one commit in several snapshots (a
+ * watcher's wake: its recovery, its reap, its look, its answer and its claim). The last two kept.
+ */
+const scans = new Map<string, { byId: IdNamedParts } | null>();
+
+function scanned(tree: string, bytes: Buffer, count: number): { byId: IdNamedParts } | null {
+  if (scans.has(tree)) return scans.get(tree) ?? null;
+  const scan = IdNamedParts.scan('handoffs', 'handoff', bytes, count);
+  if (scans.size >= 2) scans.delete(scans.keys().next().value as string);
+  scans.set(tree, scan);
+  return scan;
+}

@@ -12,8 +12,8 @@ import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { liveFoldersOf } from './live-folders.js';
 import { handoffIdsWhere } from './handoff-tests.js';
 import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
-import { indexTree, rootFacts, type LiveTree } from './index-tree.js';
-import { leanIndex, type LeanIndex } from './lean-index.js';
+import { indexTree, nodeFiles, rootFacts, type LiveTree } from './index-tree.js';
+import { leanIndex, type LeanIndex, type TaskFolder } from './lean-index.js';
 import { DISK_MIN_NEW, SMALL_FOLDER, handoffFactsFile, loadParsedFromDisk, readHandoffRows, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
 import { baseViews, cached, cachedRef, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
 import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
@@ -123,9 +123,12 @@ export class Snapshot {
     return this.lean ? this.lean.problems : this.index.problems;
   }
 
-  /** The live node cards' files by node. */
+  /** The live node cards' files by node: the index's, else the nodes folder's names alone (no task is indexed for them). */
   nodeRefs(): ReadonlyMap<string, FileRef> {
-    return this.lean ? this.lean.nodes : this.index.nodes;
+    if (this.built) return this.built.nodes;
+    if (this.lean) return this.lean.nodes;
+    const f = this.folderTrees.get('nodes');
+    return nodeFiles(f && f.count > 0 ? indexMemo.folder('nodes', f.tree, f.entries) : undefined);
   }
 
   /** Those of `ids` that are live, each once, in the index's order (the handoffs folder's). */
@@ -138,9 +141,25 @@ export class Snapshot {
 
   /** The files of the live tasks that have a claim file, in the index's order. */
   claimedFiles(): TaskFiles[] {
-    if (this.lean) return this.lean.claimed().flatMap((id) => this.lean?.files(id) ?? []);
+    return this.filesWith(['claims']);
+  }
+
+  /**
+   * The files of the live tasks that have a file in any of `folders`, in the index's order: what a reader of the
+   * claimed, released or ended tasks walks (on a bus of 5,000 pending tasks, a few).
+   */
+  filesWith(folders: readonly TaskFolder[]): TaskFiles[] {
+    if (this.lean) return this.lean.withFiles(folders).flatMap((id) => this.lean?.files(id) ?? []);
+    const has: Record<TaskFolder, (f: TaskFiles) => boolean> = {
+      claims: (f) => f.claims.size > 0,
+      releases: (f) => f.releases.size > 0,
+      cancels: (f) => f.cancel !== undefined,
+      responses: (f) => f.response !== undefined,
+      deliveries: (f) => (f.deliveries?.size ?? 0) > 0,
+    };
+    const tests = folders.map((folder) => has[folder]);
     const out: TaskFiles[] = [];
-    for (const f of this.index.tasks.values()) if (f.claims.size > 0) out.push(f);
+    for (const f of this.index.tasks.values()) if (tests.some((t) => t(f))) out.push(f);
     return out;
   }
 

@@ -150,8 +150,10 @@ export async function archivable(snap: Snapshot, now: number, olderThanMs?: numb
   const cutoff = olderThanMs === 'all' ? Infinity : now - (olderThanMs ?? snap.settings.archiveAfterMs);
   const chosen: { view: TaskView; month: string }[] = [];
   const skipped: ArchiveSkip[] = [];
-  for (const [id, files] of snap.index.tasks) {
-    if (!files.response && !files.cancel) continue;
+  // Only an ended task can be archived: those with a response or a cancel are read, not every live task indexed.
+  snap.useLean(true);
+  for (const files of snap.filesWith(['responses', 'cancels'])) {
+    const id = files.id;
     // A folder, link or submodule where a file of the task belongs stays on main until a person removes it (lint
     // names it): the archive holds files only, and removing the entry from main would delete what it holds.
     if (holdsNotAFile(files)) continue;

@@ -142,13 +142,14 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
       return trustedJudge(ctx.paths.home, ctx.config, verdicts);
     };
     let judge = untrustedJudge;
-    // The next task: those the kept answer names and those changed since are looked up, not every live task indexed
-    // (a command in a process of its own, right after another node's push: issue 14).
-    if (!('id' in target)) snap.useLean(true);
+    // The task named, or those the kept answer names and those changed since, are looked up, not every live task
+    // indexed (a command in a process of its own, right after another node's push: issue 14).
+    snap.useLean(true);
     const expired = holdersToTakeOver(trust, ctx.config.node, await expiredHolders(ctx, snap));
     let picked: TaskView[];
     if ('id' in target) {
-      const id = await resolveTaskIdBeyond(snap.ids(), target.id, archivedIdCheck(ctx));
+      // A live task's full id is itself: only a short or archived one needs every live id to resolve.
+      const id = snap.has(target.id) ? target.id : await resolveTaskIdBeyond(snap.ids(), target.id, archivedIdCheck(ctx));
       judge = await judgeFor([id]);
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
       const view = reclaimable(await viewWithDeps(ctx, snap, id), expired);
@@ -182,9 +183,10 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
           const e = eligibility(v, facts, snap.settings.maxAttempts);
           return e.refusedByPolicy ? [{ id: v.id, reason: e.reason, fix: e.fix }] : [];
         }) : [];
-        // Every live candidate is counted, including those ruled out by their handoff (only on this path).
-        let candidates = 0;
-        for (const f of snap.index.tasks.values()) if (open(f)) candidates++;
+        // Every live candidate is counted, including those ruled out by their handoff (only on this path): all live
+        // tasks but those a response, a cancel or an open claim closes, which only tasks with such files can be.
+        let candidates = snap.taskCount();
+        for (const f of snap.filesWith(['responses', 'cancels', 'claims'])) if (!open(f)) candidates--;
         throw new NothingClaimableError(ctx.config.node, candidates, refused);
       }
     }
@@ -262,8 +264,8 @@ function reclaimable(view: TaskView, expired: ReadonlySet<string>): TaskView {
 }
 
 async function viewWithDeps(ctx: BusContext, snap: Snapshot, id: string): Promise<TaskView> {
-  const external = await archivedStates(ctx, await snap.missingDependencies([id]));
-  const v = await snap.view(id, (d) => external.get(d));
+  // As a few views are read: its files parsed from their blobs, not the parse cache of every live task loaded.
+  const [v] = await snap.viewsOf([id], (missing) => archivedStates(ctx, missing));
   if (!v) throw new Error(`unreachable: ${id} resolved but has no view`);
   return v;
 }

@@ -22,6 +22,8 @@ export interface Reaped {
  */
 export async function reapExpired(ctx: BusContext, now = () => new Date(), opts: Pick<TransactOptions, 'peek'> = {}): Promise<Reaped[]> {
   const r = await transact(ctx, 'reap', async (snap) => {
+    // A reap reads the tasks with claims and releases only: no index of every task (a watcher's first wake).
+    snap.useLean(true);
     const trust = trustOf(snap);
     // What this node writes would count as forged everywhere (its key is not the one listed, or unlisted nodes are
     // refused): an end it wrote would only be written again at every look.
@@ -36,14 +38,16 @@ export async function reapExpired(ctx: BusContext, now = () => new Date(), opts:
     };
     // Given back at its last attempt (a watcher stopped during the run, a person's claim and release): nobody may
     // claim it again, so it fails rather than stay pending for ever. Only tasks with a release can be such.
-    for (const [id, files] of snap.index.tasks) {
-      if (files.releases.size === 0 || files.response || files.cancel) continue;
+    for (const files of snap.filesWith(['releases'])) {
+      const id = files.id;
+      if (files.response || files.cancel) continue;
       const view = await snap.view(id);
       if (view?.state !== 'pending' || view.claim || view.attempts < snap.settings.maxAttempts) continue;
       end(id, 'failed', view.attempts, `given back at attempt ${view.attempts}, the last of ${snap.settings.maxAttempts} attempts, so no node may claim it again`);
     }
     if (expired.size === 0 && changes.length === 0) return { result: { reaped } };
-    for (const id of expired.size === 0 ? [] : snap.ids()) {
+    // Only a task with a claim has a holder.
+    for (const { id } of expired.size === 0 ? [] : snap.claimedFiles()) {
       const view = await snap.view(id);
       const holder = view?.claim?.node;
       if (!view || !holder || !expired.has(holder) || (view.state !== 'claimed' && view.state !== 'cancelling')) continue;

@@ -308,6 +308,8 @@ export async function decideResponses(ctx: BusContext, snap: Snapshot, inputs: r
    * as it judges one already on the bus.
    */
   const written = new Map<string, { result: RespondResult; input: string }>();
+  // Each result reads its own task (and a watcher's batch a few): in a process of its own, no index of every task.
+  snap.useLean(true);
   for (const input of inputs) {
     try {
       const same = written.get(taskIdOf(snap, input.id));
@@ -333,7 +335,7 @@ export async function decideResponses(ctx: BusContext, snap: Snapshot, inputs: r
 /** The full id `ref` names on `snap`, or `ref` itself when it names none (responseOf then says why). */
 function taskIdOf(snap: Snapshot, ref: string): string {
   try {
-    return resolveTaskId(snap.ids(), ref);
+    return snap.has(ref) ? ref : resolveTaskId(snap.ids(), ref);
   } catch {
     return ref;
   }

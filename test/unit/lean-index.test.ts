@@ -86,7 +86,11 @@ describe('the lean index', () => {
         expect(l.files(id), `seed ${seed} ${id}`).toEqual(full.tasks.get(id));
       }
       expect(l.files('a')).toBe(l.files('a'));
-      expect(l.claimed(), `seed ${seed}`).toEqual([...full.tasks.values()].filter((t) => t.claims.size > 0).map((t) => t.id));
+      const tasks = [...full.tasks.values()];
+      expect(l.withFiles(['claims']), `seed ${seed}`).toEqual(tasks.filter((t) => t.claims.size > 0).map((t) => t.id));
+      expect(l.withFiles(['releases']), `seed ${seed}`).toEqual(tasks.filter((t) => t.releases.size > 0).map((t) => t.id));
+      expect(l.withFiles(['responses', 'cancels']), `seed ${seed}`).toEqual(tasks.filter((t) => t.response || t.cancel).map((t) => t.id));
+      expect(l.withFiles(['deliveries']), `seed ${seed}`).toEqual(tasks.filter((t) => t.deliveries?.size).map((t) => t.id));
     }
     expect(lean).toBeGreaterThan(250);
   });
