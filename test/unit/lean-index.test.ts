@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
 import { indexTree } from '../../bus/model/index-tree.js';
 import { LEAN_OTHER_MAX, leanIndex } from '../../bus/model/lean-index.js';
@@ -30,8 +31,11 @@ const rawTree = (entries: readonly TreeEntry[]): Buffer => Buffer.concat(entries
 function folderTree(name: string, entries: TreeEntry[], shuffle?: () => number): FolderTree {
   const bytes = shuffle ? rawTree([...entries].sort(() => shuffle() - 0.5)) : Buffer.from(encodeTree(entries));
   const decoded = decodeTree(bytes);
-  return { tree: `${name}-tree`, entries: decoded, count: decoded.length, bytes };
+  return { tree: treeId(bytes), entries: decoded, count: decoded.length, bytes };
 }
+
+/** A tree's id as git names it: what is known of a tree by its id never changes (lean-index.ts keeps scans by it). */
+const treeId = (bytes: Buffer): string => createHash('sha1').update(`tree ${bytes.length}\0`).update(bytes).digest('hex');
 
 /** Ids with the characters that sort around ".": "a-b" sorts before "a.md" and "a0" after it. */
 const IDS = ['a', 'a-b', 'a0', 'a_c', 'b', 'b-1', 'c', 'c9', 'd', 'task-00001', 'task-00002', 'zz', '0', '9-x'];
@@ -102,11 +106,11 @@ describe('the lean index', () => {
     const raw = (names: string[]) => Buffer.concat(names.map((n, i) => Buffer.concat([Buffer.from(`100644 ${n}\0`), Buffer.from(oidOf(i + 1), 'hex')])));
     for (const names of [['b.md', 'a.md'], ['a.md', 'a.md']]) {
       const bytes = raw(names);
-      const t: FolderTree = { tree: 't', entries: decodeTree(bytes), count: names.length, bytes };
+      const t: FolderTree = { tree: treeId(bytes), entries: decodeTree(bytes), count: names.length, bytes };
       expect(leanIndex({ commit: 'c', root: ROOT }, new Map([['handoffs', t]])), names.join(' ')).toBeNull();
     }
     // Listed without its bytes (a packed tree): the whole index is built.
-    expect(leanIndex({ commit: 'c', root: ROOT }, new Map([['handoffs', { tree: 't', entries: sorted.entries, count: 2 }]]))).toBeNull();
+    expect(leanIndex({ commit: 'c', root: ROOT }, new Map([['handoffs', { tree: sorted.tree, entries: sorted.entries, count: 2 }]]))).toBeNull();
     const many = Array.from({ length: LEAN_OTHER_MAX + 1 }, (_, i) => file(`t${i}.1.md`, i + 10));
     expect(leanIndex({ commit: 'c', root: ROOT }, new Map([['handoffs', sorted], ['claims', folderTree('claims', many)]]))).toBeNull();
   });
