@@ -88,8 +88,8 @@ function problemKey(p: FileProblem): string {
  * an attempt number), which lint lists among the layout's problems.
  */
 export async function taskProblems(snap: Snapshot, id: string): Promise<FileProblem[]> {
-  const out = snap.index.problems.filter((p) => namedFor(p.path, id));
-  const files = snap.index.tasks.get(id);
+  const out = snap.layoutProblems().filter((p) => namedFor(p.path, id));
+  const files = snap.filesOf(id);
   if (files) await taskFilesProblems(snap, files, undefined, out);
   return out;
 }

@@ -122,9 +122,12 @@ export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response' |
 /** One task's handoff, claims, releases, cancel and response, live or archived. */
 export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask> {
   const { snap, offline } = await snapshotOrLast(ctx);
-  const id = await liveTaskId(ctx, snap.ids(), ref, offline !== null);
+  // One task is shown: looked up, not every live task indexed, and its files parsed from their blobs, not the parse
+  // cache of every live task loaded (issue 14). A live task's full id is itself.
+  snap.useLean(true);
+  const id = snap.has(ref) ? ref : await liveTaskId(ctx, snap.ids(), ref, offline !== null);
   if (id) {
-    const view = await snap.view(id);
+    const [view] = await snap.viewsOf([id]);
     if (!view) throw new UnknownTaskError(ref);
     const files: ShownTask['files'] = [];
     // An entry that is not a file is shown by what it is, never read.
