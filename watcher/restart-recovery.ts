@@ -30,13 +30,13 @@ export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promis
   // Only the tasks with claims are read: the rest need not be indexed (a watcher's first look, or `watch --once`).
   snap.useLean(true);
   const kept = keptResultIds(ctx.paths.home);
-  for (const f of snap.claimedFiles()) {
-    const id = f.id;
-    // Names alone rule out a task without an open claim, or with a response: only the rest can be claimed (or
-    // cancelling), so only their views are built (with 5,000 pending tasks, one instead of 5,000 at every start).
-    if (f.response || openAttempt(f) === null) continue;
-    const v = await snap.view(id);
-    if ((v?.state !== 'claimed' && v?.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
+  // Names alone rule out a task without an open claim, or with a response: only the rest can be claimed (or
+  // cancelling), so only their views are built (with 5,000 pending tasks, one instead of 5,000 at every start), as a
+  // few views are: the parse cache of every task is loaded only for many.
+  const open = snap.claimedFiles().filter((f) => !f.response && openAttempt(f) !== null);
+  for (const v of await snap.viewsOf(open.map((f) => f.id))) {
+    const id = v.id;
+    if ((v.state !== 'claimed' && v.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
     if (kept.has(id)) continue;
     try {
       await release(ctx, id, 'the watcher restarted; the earlier run was lost');
@@ -56,12 +56,10 @@ export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promis
 export async function orphanedClaims(ctx: BusContext, snap: Snapshot, mine: (id: string) => boolean): Promise<{ id: string; attempt: number }[]> {
   const kept = keptResultIds(ctx.paths.home);
   const out: { id: string; attempt: number }[] = [];
-  for (const f of snap.claimedFiles()) {
-    const id = f.id;
-    if (f.response || mine(id) || kept.has(id)) continue;
-    const v = await snap.view(id);
-    if ((v?.state !== 'claimed' && v?.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
-    out.push({ id, attempt: v.claim.attempt });
+  const maybe = snap.claimedFiles().filter((f) => !f.response && !mine(f.id) && !kept.has(f.id));
+  for (const v of await snap.viewsOf(maybe.map((f) => f.id))) {
+    if ((v.state !== 'claimed' && v.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
+    out.push({ id: v.id, attempt: v.claim.attempt });
   }
   return out;
 }

@@ -152,13 +152,12 @@ export async function archivable(snap: Snapshot, now: number, olderThanMs?: numb
   const skipped: ArchiveSkip[] = [];
   // Only an ended task can be archived: those with a response or a cancel are read, not every live task indexed.
   snap.useLean(true);
-  for (const files of snap.filesWith(['responses', 'cancels'])) {
-    const id = files.id;
-    // A folder, link or submodule where a file of the task belongs stays on main until a person removes it (lint
-    // names it): the archive holds files only, and removing the entry from main would delete what it holds.
-    if (holdsNotAFile(files)) continue;
-    const view = await snap.view(id);
-    if (!view || !isFinal(view.state)) continue;
+  // A folder, link or submodule where a file of the task belongs stays on main until a person removes it (lint
+  // names it): the archive holds files only, and removing the entry from main would delete what it holds.
+  const closed = snap.filesWith(['responses', 'cancels']).filter((f) => !holdsNotAFile(f));
+  for (const view of await snap.viewsOf(closed.map((f) => f.id))) {
+    const id = view.id;
+    if (!isFinal(view.state)) continue;
     // With no end to read, its age is taken as none: only `--all` moves it, as before.
     const ended = endedAt(view) ?? now;
     if (ended > cutoff) continue;

@@ -38,19 +38,17 @@ export async function reapExpired(ctx: BusContext, now = () => new Date(), opts:
     };
     // Given back at its last attempt (a watcher stopped during the run, a person's claim and release): nobody may
     // claim it again, so it fails rather than stay pending for ever. Only tasks with a release can be such.
-    for (const files of snap.filesWith(['releases'])) {
-      const id = files.id;
-      if (files.response || files.cancel) continue;
-      const view = await snap.view(id);
-      if (view?.state !== 'pending' || view.claim || view.attempts < snap.settings.maxAttempts) continue;
-      end(id, 'failed', view.attempts, `given back at attempt ${view.attempts}, the last of ${snap.settings.maxAttempts} attempts, so no node may claim it again`);
+    const given = snap.filesWith(['releases']).filter((f) => !f.response && !f.cancel);
+    for (const view of await snap.viewsOf(given.map((f) => f.id))) {
+      if (view.state !== 'pending' || view.claim || view.attempts < snap.settings.maxAttempts) continue;
+      end(view.id, 'failed', view.attempts, `given back at attempt ${view.attempts}, the last of ${snap.settings.maxAttempts} attempts, so no node may claim it again`);
     }
     if (expired.size === 0 && changes.length === 0) return { result: { reaped } };
     // Only a task with a claim has a holder.
-    for (const { id } of expired.size === 0 ? [] : snap.claimedFiles()) {
-      const view = await snap.view(id);
-      const holder = view?.claim?.node;
-      if (!view || !holder || !expired.has(holder) || (view.state !== 'claimed' && view.state !== 'cancelling')) continue;
+    for (const view of expired.size === 0 ? [] : await snap.viewsOf(snap.claimedFiles().map((f) => f.id))) {
+      const id = view.id;
+      const holder = view.claim?.node;
+      if (!holder || !expired.has(holder) || (view.state !== 'claimed' && view.state !== 'cancelling')) continue;
       const silent = `node ${holder} went silent for longer than the lease (${snap.settings.leaseMs / 1000}s) during attempt ${view.claim?.attempt}`;
       let status: Reaped['status'];
       let reason: string;
