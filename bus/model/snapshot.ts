@@ -150,16 +150,16 @@ export class Snapshot {
    */
   filesWith(folders: readonly TaskFolder[]): TaskFiles[] {
     if (this.lean) return this.lean.withFiles(folders).flatMap((id) => this.lean?.files(id) ?? []);
-    const has: Record<TaskFolder, (f: TaskFiles) => boolean> = {
-      claims: (f) => f.claims.size > 0,
-      releases: (f) => f.releases.size > 0,
-      cancels: (f) => f.cancel !== undefined,
-      responses: (f) => f.response !== undefined,
-      deliveries: (f) => (f.deliveries?.size ?? 0) > 0,
-    };
-    const tests = folders.map((folder) => has[folder]);
+    // A long-lived watcher walks its index so at every wake: plain tests, no function a task.
+    const claims = folders.includes('claims');
+    const releases = folders.includes('releases');
+    const cancels = folders.includes('cancels');
+    const responses = folders.includes('responses');
+    const deliveries = folders.includes('deliveries');
     const out: TaskFiles[] = [];
-    for (const f of this.index.tasks.values()) if (tests.some((t) => t(f))) out.push(f);
+    for (const f of this.index.tasks.values()) {
+      if ((claims && f.claims.size > 0) || (releases && f.releases.size > 0) || (cancels && f.cancel) || (responses && f.response) || (deliveries && f.deliveries?.size)) out.push(f);
+    }
     return out;
   }
 
