@@ -1,6 +1,7 @@
 import { PushRejectedError } from './git/push-errors.js';
 import type { RefUpdate } from './git/push.js';
 import { ContentionError, NotABusError, UnsupportedProtocolError } from './errors.js';
+import { rootFacts } from './model/index-tree.js';
 import { Snapshot } from './model/snapshot.js';
 import { noteOwnClaims, readTrustedSnapshot, signNodeChanges } from './trust/node-files.js';
 import { KNOWN_PROTOCOL } from './model/task-view.js';
@@ -128,7 +129,7 @@ function checkProtocol(ctx: BusContext, ref: string, snap: Snapshot): void {
  */
 export function checkIsBus(ctx: BusContext, snap: Snapshot): void {
   // The root's names say it: no folder is indexed for it (a claim of the next task looks up only a few).
-  const root = snap.rootFacts();
+  const root = rootFacts(snap.root);
   if (!snap.commit || root.settings) return;
   const main = `${MAIN} at ${snap.commit.slice(0, 12)}`;
   // One that is there but is no file was put there by someone who can push: said so, rather than sending the person

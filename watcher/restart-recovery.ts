@@ -33,7 +33,7 @@ export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promis
   // Names alone rule out a task without an open claim, or with a response: only the rest can be claimed (or
   // cancelling), so only their views are built (with 5,000 pending tasks, one instead of 5,000 at every start), as a
   // few views are: the parse cache of every task is loaded only for many.
-  const open = snap.claimedFiles().filter((f) => !f.response && openAttempt(f) !== null);
+  const open = snap.filesWith(['claims']).filter((f) => !f.response && openAttempt(f) !== null);
   for (const v of await snap.viewsOf(open.map((f) => f.id))) {
     const id = v.id;
     if ((v.state !== 'claimed' && v.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
@@ -56,7 +56,7 @@ export async function recoverClaims(ctx: BusContext, opts: WatchOptions): Promis
 export async function orphanedClaims(ctx: BusContext, snap: Snapshot, mine: (id: string) => boolean): Promise<{ id: string; attempt: number }[]> {
   const kept = keptResultIds(ctx.paths.home);
   const out: { id: string; attempt: number }[] = [];
-  const maybe = snap.claimedFiles().filter((f) => !f.response && !mine(f.id) && !kept.has(f.id));
+  const maybe = snap.filesWith(['claims']).filter((f) => !f.response && !mine(f.id) && !kept.has(f.id));
   for (const v of await snap.viewsOf(maybe.map((f) => f.id))) {
     if ((v.state !== 'claimed' && v.state !== 'cancelling') || v.claim?.node !== ctx.config.node || v.claim.data?.by !== WATCHER_ACTOR) continue;
     out.push({ id: v.id, attempt: v.claim.attempt });

@@ -324,3 +324,18 @@ export function highestAttempt(files: TaskFiles): number {
   for (const a of files.claims.keys()) if (a > max) max = a;
   return max;
 }
+
+/** Those of `tasks` that have a file in any of `folders` (Snapshot.filesWith over a whole index). Pure. */
+export function tasksWithFiles(tasks: Iterable<TaskFiles>, folders: readonly string[]): TaskFiles[] {
+  // A long-lived watcher walks its index so at every wake: plain tests, no function a task.
+  const claims = folders.includes('claims');
+  const releases = folders.includes('releases');
+  const cancels = folders.includes('cancels');
+  const responses = folders.includes('responses');
+  const deliveries = folders.includes('deliveries');
+  const out: TaskFiles[] = [];
+  for (const f of tasks) {
+    if ((claims && f.claims.size > 0) || (releases && f.releases.size > 0) || (cancels && f.cancel) || (responses && f.response) || (deliveries && f.deliveries?.size)) out.push(f);
+  }
+  return out;
+}

@@ -3,6 +3,7 @@ import { LIVE_FOLDERS } from '../../schemas/layout.js';
 import type { CachedFacts } from '../store/parse-cache-file.js';
 import { rowMatches } from './snapshot-disk-cache.js';
 import { cachedRef } from './snapshot-memos.js';
+import { responseByOther } from './response-by-other.js';
 import type { Snapshot } from './snapshot.js';
 import type { FileRef, TaskFiles } from './types.js';
 
@@ -30,7 +31,7 @@ export async function taskFilesProblems(snap: Snapshot, files: TaskFiles, facts:
   if (files.cancel) await add(files.cancel);
   if (files.response) {
     await add(files.response);
-    const other = await snap.responseByOther(files);
+    const other = await responseByOther(snap, files);
     if (other) out.push(other);
   }
   if (files.deliveries) {

@@ -1,26 +1,23 @@
 import type { FileProblem } from '../../schemas/errors.js';
-import { parseBusFile, parseSettingsFile } from '../../schemas/bus-file.js';
+import { parseBusFile } from '../../schemas/bus-file.js';
 import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { tooLargeProblem } from '../../schemas/file-text.js';
 import { DEFAULT_SETTINGS, resolveSettings, type BusSettings, type ResolvedSettings } from '../../schemas/settings.js';
 import type { NodeCard } from '../../schemas/node-card.js';
 import type { Handoff } from '../../schemas/handoff.js';
-import type { Claim } from '../../schemas/claim.js';
-import type { TaskResponse } from '../../schemas/response.js';
 import type { Delivery } from '../../schemas/delivery.js';
 import type { ObjectStore, TreeEntry } from '../store/objects.js';
 import { liveFoldersOf } from './live-folders.js';
 import { handoffIdsWhere } from './handoff-tests.js';
 import type { CachedFacts, HandoffFacts } from '../store/parse-cache-file.js';
-import { indexTree, nodeFiles, rootFacts, type LiveTree } from './index-tree.js';
+import { indexTree, nodeFiles, rootFacts, tasksWithFiles, type LiveTree } from './index-tree.js';
 import { leanIndex, type LeanIndex, type TaskFolder } from './lean-index.js';
 import { DISK_MIN_NEW, SMALL_FOLDER, handoffFactsFile, loadParsedFromDisk, readHandoffRows, saveParsedToDisk, type FolderTree } from './snapshot-disk-cache.js';
-import { baseViews, cached, cachedRef, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember, settingsCache } from './snapshot-memos.js';
+import { baseViews, cached, handoffs, indexMemo, parsedFromBlobs, parsedIn, remember } from './snapshot-memos.js';
 import { rowViewsOf, type RowViewSource } from './snapshot-row-views.js';
-import { keepSettingsOnDisk, settingsOnDisk } from './settings-disk-cache.js';
+import { settingsFileAt } from './snapshot-settings.js';
 import { problemPartsOf, type ProblemParts } from './snapshot-problems.js';
 import { applyDependencies, baseTaskView, isDeliveryRef, refsToParse, withDependencies, type Parsed, type ParsedTaskFiles, type StateFields, type TaskView } from './task-view.js';
-import { shellWord } from '../project/shell-word.js';
 import type { FileRef, ForgedFile, SettingOverride, TaskFiles, TaskState, TreeIndex } from './types.js';
 
 export interface NodeView {
@@ -63,7 +60,8 @@ export class Snapshot {
   private constructor(
     readonly store: ObjectStore,
     readonly commit: string | null,
-    private readonly root: TreeEntry[],
+    /** The commit's root listing (index-tree.ts rootFacts says what its names mean). */
+    readonly root: TreeEntry[],
   ) {}
 
   static async read(store: ObjectStore, commit: string | null): Promise<Snapshot> {
@@ -92,7 +90,7 @@ export class Snapshot {
   }
 
   /**
-   * Answers has, filesOf, taskCount, layoutProblems, nodeRefs, claimedFiles and inIndexOrder from the lean index
+   * Answers has, filesOf, taskCount, layoutProblems, nodeRefs, filesWith and inIndexOrder from the lean index
    * (lean-index.ts) until something reads `index`: for a reader of a few tasks of a big bus. False when there is none
    * to be had.
    */
@@ -101,11 +99,6 @@ export class Snapshot {
     // from the last (IndexMemo), handing back the TaskFiles that its kept views are found by, and reads it whole anyway.
     if (this.lean === undefined && !(firstIndex && indexMemo.last)) this.lean = this.built ? null : leanIndex({ commit: this.commit ?? '', root: this.root }, this.folderTrees, indexMemo);
     return !!this.lean;
-  }
-
-  /** What the root's names say (index-tree.ts rootFacts): gitbus.yaml's file, and the problems of the root's names. */
-  rootFacts(): { settings?: FileRef; problems: FileProblem[] } {
-    return rootFacts(this.root);
   }
 
   /** A live task's files (undefined: the id is not live). */
@@ -135,13 +128,7 @@ export class Snapshot {
   inIndexOrder(ids: Iterable<string>): string[] {
     if (this.lean) return this.lean.inIndexOrder(ids);
     const wanted = new Set(ids);
-    if (wanted.size === 0) return [];
-    return [...this.index.tasks.keys()].filter((id) => wanted.has(id));
-  }
-
-  /** The files of the live tasks that have a claim file, in the index's order. */
-  claimedFiles(): TaskFiles[] {
-    return this.filesWith(['claims']);
+    return wanted.size === 0 ? [] : [...this.index.tasks.keys()].filter((id) => wanted.has(id));
   }
 
   /**
@@ -150,17 +137,7 @@ export class Snapshot {
    */
   filesWith(folders: readonly TaskFolder[]): TaskFiles[] {
     if (this.lean) return this.lean.withFiles(folders).flatMap((id) => this.lean?.files(id) ?? []);
-    // A long-lived watcher walks its index so at every wake: plain tests, no function a task.
-    const claims = folders.includes('claims');
-    const releases = folders.includes('releases');
-    const cancels = folders.includes('cancels');
-    const responses = folders.includes('responses');
-    const deliveries = folders.includes('deliveries');
-    const out: TaskFiles[] = [];
-    for (const f of this.index.tasks.values()) {
-      if ((claims && f.claims.size > 0) || (releases && f.releases.size > 0) || (cancels && f.cancel) || (responses && f.response) || (deliveries && f.deliveries?.size)) out.push(f);
-    }
-    return out;
+    return tasksWithFiles(this.index.tasks.values(), folders);
   }
 
   /** Fills the in-process parse cache from the disk cache where it pays (snapshot-disk-cache.ts loadParsedFromDisk). */
@@ -183,26 +160,13 @@ export class Snapshot {
   }
 
   private async loadSettings(): Promise<void> {
-    const { settings: ref, problems } = this.rootFacts();
+    const { settings: ref, problems } = rootFacts(this.root);
     if (!ref) {
       // One that is there but not a regular file is reported already, by the index, as what it is.
       if (this.commit && !problems.some((p) => p.path === 'gitbus.yaml')) this.settingsProblems.push({ path: 'gitbus.yaml', field: '', reason: 'missing', fix: 'restore gitbus.yaml (see docs/PROTOCOL.md §3); defaults are used until then', severity: 'error' });
       return;
     }
-    let r = settingsCache.get(ref.oid);
-    if (!r) {
-      r = settingsOnDisk(this.store.gitdir, ref.oid);
-      if (!r) {
-        // Above the limit it is not read (as any bus file): a blob over the object cap pushed as gitbus.yaml would
-        // otherwise stop every read of the bus, on every node.
-        const bytes = await this.store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
-        r = typeof bytes === 'number' ? { ok: false, problems: [{ ...tooLargeProblem(ref.path, bytes), fix: 'make gitbus.yaml a few lines of settings again (docs/PROTOCOL.md §3); defaults are used until then' }] } : parseSettingsFile(bytes);
-        keepSettingsOnDisk(this.store.gitdir, ref.oid, r);
-      }
-      // One entry per version of gitbus.yaml a long-lived process meets: few, but never more than a handful kept.
-      if (settingsCache.size >= 8) settingsCache.clear();
-      settingsCache.set(ref.oid, r);
-    }
+    const r = await settingsFileAt(this.store, ref);
     if (r.ok) {
       this.settings = r.settings;
       this.settingsFile = r.file.data;
@@ -420,34 +384,6 @@ export class Snapshot {
     return out.sort((a, b) => (a.node < b.node ? -1 : 1));
   }
 
-  /**
-   * A result written in the name of a node other than the one whose claim it answers (untrusted-input finding F12):
-   * only the holder runs a task, so its `succeeded` or `timed-out` comes from it; a `failed` or `cancelled` may come
-   * from any node that found the holder silent (bus/ops/reap.ts). Said, as a warning: without a trust root anyone
-   * with push access can write any file; with one, such files are refused as forged (§12).
-   */
-  async responseByOther(files: TaskFiles): Promise<FileProblem | null> {
-    const ref = files.response;
-    if (!ref) return null;
-    const r = cachedRef(ref) ?? (await this.parse(ref));
-    if (!r.ok) return null;
-    const resp = r.data as TaskResponse;
-    if ((resp.status !== 'succeeded' && resp.status !== 'timed-out') || resp.attempt === undefined) return null;
-    const claimRef = files.claims.get(resp.attempt);
-    if (!claimRef) return null;
-    const c = cachedRef(claimRef) ?? (await this.parse(claimRef));
-    if (!c.ok) return null;
-    const holder = (c.data as Claim).node;
-    if (holder === resp.node) return null;
-    return {
-      path: ref.path,
-      field: 'node',
-      reason: `the result says node ${resp.node} wrote it, but attempt ${resp.attempt} was claimed by ${holder}, the only node that runs it`,
-      fix: whoWroteFix(ref.path),
-      severity: 'warning',
-    };
-  }
-
   /** Every problem in this commit (names, settings, every live file), by where it comes from (snapshot-problems.ts ProblemParts). */
   async problemParts(): Promise<ProblemParts> {
     const parts = await problemPartsOf(this, this.handoffRows());
@@ -459,12 +395,4 @@ export class Snapshot {
   liveFolder(folder: string): FolderTree | undefined {
     return this.folderTrees.get(folder);
   }
-}
-
-/**
- * The fix of a result written in another node's name: the `git log` to find its writer. The path is a layout-checked
- * bus path today, but a command people copy gets every value quoted all the same (shellWord). Pure.
- */
-export function whoWroteFix(path: string): string {
-  return `find out who wrote ${path} (git log -- ${shellWord(path)}); anyone who can push can write any file: "gitbus trust init" makes nodes refuse files written in another node's name`;
 }

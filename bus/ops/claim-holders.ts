@@ -25,7 +25,7 @@ const bySnapshot = new WeakMap<Snapshot, Promise<ReadonlyMap<string, readonly st
 
 async function holdersOf(snap: Snapshot): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
-  for (const files of snap.claimedFiles()) {
+  for (const files of snap.filesWith(['claims'])) {
     if (files.response) continue;
     const attempt = openAttempt(files);
     const ref = attempt === null ? undefined : files.claims.get(attempt);

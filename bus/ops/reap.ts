@@ -45,7 +45,7 @@ export async function reapExpired(ctx: BusContext, now = () => new Date(), opts:
     }
     if (expired.size === 0 && changes.length === 0) return { result: { reaped } };
     // Only a task with a claim has a holder.
-    for (const view of expired.size === 0 ? [] : await snap.viewsOf(snap.claimedFiles().map((f) => f.id))) {
+    for (const view of expired.size === 0 ? [] : await snap.viewsOf(snap.filesWith(['claims']).map((f) => f.id))) {
       const id = view.id;
       const holder = view.claim?.node;
       if (!holder || !expired.has(holder) || (view.state !== 'claimed' && view.state !== 'cancelling')) continue;

@@ -15,7 +15,7 @@ import { keepLocalFix } from '../../watcher/workspace/worktree.js';
 import { groupText } from '../../cli/commands/group.js';
 import { resumePlan } from '../../bus/model/resume-plan.js';
 import type { NoSessionError } from '../../bus/resume-errors.js';
-import { whoWroteFix } from '../../bus/model/snapshot.js';
+import { whoWroteFix } from '../../bus/model/response-by-other.js';
 import { handoffSchema } from '../../schemas/handoff.js';
 import { publishedRemote } from '../../bus/project/remote-url.js';
 
