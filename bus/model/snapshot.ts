@@ -73,8 +73,8 @@ export class Snapshot {
   }
 
   /**
-   * Every live task's files by id, from the names alone: built when first asked for (a derived status asks only
-   * about a few tasks, through useLean). Whoever changes it (bus/trust/node-files.ts) changes this object.
+   * Every live task's files by id, from the names alone: built when first asked for (a reader of a few tasks asks
+   * through useLean instead). Whoever changes it (bus/trust/node-files.ts) changes this object.
    */
   get index(): TreeIndex {
     if (!this.built) {
@@ -95,8 +95,9 @@ export class Snapshot {
    * to be had.
    */
   useLean(firstIndex = false): boolean {
-    // `firstIndex`: only in a process that has indexed no commit yet. A long-lived one (a watcher) builds each index
-    // from the last (IndexMemo), handing back the TaskFiles that its kept views are found by, and reads it whole anyway.
+    // `firstIndex`: only in a process that has built no index yet. A long-lived one (a watcher, whose housekeeping
+    // reads every task) builds each index from the last (IndexMemo), handing back the TaskFiles its kept views are
+    // found by.
     if (this.lean === undefined && !(firstIndex && indexMemo.last)) this.lean = this.built ? null : leanIndex({ commit: this.commit ?? '', root: this.root }, this.folderTrees, indexMemo);
     return !!this.lean;
   }

@@ -5,18 +5,7 @@ import { LEAN_OTHER_MAX, leanIndex } from '../../bus/model/lean-index.js';
 import type { FolderTree } from '../../bus/model/snapshot-disk-cache.js';
 import { decodeTree, encodeTree } from '../../bus/store/encode.js';
 import type { TreeEntry } from '../../bus/store/objects.js';
-
-/** A deterministic generator (mulberry32): a failing seed can be run again. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../helpers/seeded-random.js';
 
 const oidOf = (n: number): string => n.toString(16).padStart(40, '0');
 const file = (path: string, n: number, mode = '100644'): TreeEntry => ({ path, oid: oidOf(n), mode, type: mode === '040000' ? 'tree' : 'blob' });
