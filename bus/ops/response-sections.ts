@@ -3,7 +3,8 @@ import { oneLineText } from '../../schemas/output-text.js';
 /**
  * The one reader of a response body's `## Name` sections (the body responseBody in bus/ops/respond.ts writes): the
  * hear-back's summary line, a failed task's reason and MCP's `wait` all read them alike, so a body one face reads
- * right no other reads wrong. The output's section is read from the end instead (outputOfBody): it may hold any line.
+ * right no other reads wrong. The output's section is read from the end instead (outputOfBody, below): it may hold any
+ * line; the Log section before it is read with it (logOfBody).
  */
 
 /**
@@ -56,4 +57,47 @@ export function sectionHeadline(text: string, maxChars: number): string {
   if (more === 0) return oneLineText(first, maxChars);
   const marker = ` (+${more} more line${more === 1 ? '' : 's'})`;
   return `${oneLineText(first, Math.max(1, maxChars - marker.length))}${marker}`;
+}
+
+/** The Log section as respond.ts logSection writes it, right before the output. */
+const LOG_SECTION_RE = /(?:^|\n)## Log\n\nThe output below is only its end: all (\d{1,16}) bytes of output are in (?:`([^`\n]+)`|the log) on the node that ran the task[^\n]*\n\n?$/;
+
+/**
+ * What a response body's Log section says (logSection): the size of the run's whole log and its path on the node
+ * that ran it (null when the section does not name one), or undefined when the body has no such section (the
+ * output is all of it, or an older gitbus wrote it). Only a section before the output counts. Pure.
+ */
+export function logOfBody(body: string): { bytes: number; path: string | null } | undefined {
+  const output = outputSection(body);
+  if (!output) return undefined;
+  // The section right before the output's heading, one line: text of the output or the results is never taken for it.
+  const m = LOG_SECTION_RE.exec(body.slice(0, output.heading));
+  if (!m) return undefined;
+  const bytes = Number(m[1]);
+  return Number.isSafeInteger(bytes) ? { bytes, path: m[2] ?? null } : undefined;
+}
+
+/**
+ * The output section of a response body (as responseBody writes it, with any fence length), or undefined. The
+ * output itself may hold a `## Output` heading, even one with a fence after it, so the section is found from its
+ * end: the closing fence that ends the body gives the fence's length, and the section is the last heading followed
+ * by an opening fence of exactly that length, which no line of the output can hold (its fence is longer). Pure.
+ */
+export function outputOfBody(body: string): string | undefined {
+  const section = outputSection(body);
+  return section === undefined ? undefined : body.trimEnd().slice(section.from, section.to).replace(/\n$/, '');
+}
+
+/** Where the output section's heading starts, and its text's start and end, as outputOfBody finds them. Pure. */
+function outputSection(body: string): { heading: number; from: number; to: number } | undefined {
+  const end = body.trimEnd();
+  const fence = /(?:^|\n)(`{3,})$/.exec(end.slice(end.lastIndexOf('\n')))?.[1];
+  if (fence === undefined) return undefined;
+  const open = `## Output\n\n${fence}\n`;
+  const at = end.lastIndexOf(`\n${open}`);
+  const heading = at >= 0 ? at + 1 : end.startsWith(open) ? 0 : -1;
+  const from = heading + open.length;
+  const to = end.length - fence.length;
+  if (heading < 0 || from > to) return undefined;
+  return { heading, from, to };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bodySafeText, clipHead, clipTail, fenceFor, oneLineText, terminalText, visibleText } from '../../schemas/output-text.js';
-import { logOfBody, outputOfBody, reasonText, responseBody } from '../../bus/ops/respond.js';
+import { reasonText, responseBody } from '../../bus/ops/respond.js';
+import { logOfBody, outputOfBody } from '../../bus/ops/response-sections.js';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
 
 const CONTROL_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;

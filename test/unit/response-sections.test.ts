@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { outputOfBody, responseBody } from '../../bus/ops/respond.js';
-import { escapeSectionHeadings, responseSection, sectionHeadline } from '../../bus/ops/response-sections.js';
+import { responseBody } from '../../bus/ops/respond.js';
+import { escapeSectionHeadings, outputOfBody, responseSection, sectionHeadline } from '../../bus/ops/response-sections.js';
 import { reasonOf } from '../../bus/ops/task-output.js';
 import { summaryLine } from '../../claude/hear-back.js';
 
