@@ -6,8 +6,9 @@ import { UnknownTaskError } from '../errors.js';
  * prefix or suffix match (an archived `job1` is not the live `job1-b`); such a ref is refused as no live task
  * (UnknownTaskError without candidates), which every caller answers from the archive, as for any full id not live.
  */
-export function resolveTaskId(ids: Iterable<string>, ref: string, archived?: ReadonlySet<string>): string {
-  const all = [...ids];
+export function resolveTaskId(live: LiveIds, ref: string, archived?: ReadonlySet<string>): string {
+  if (isLookup(live) && live.has(ref)) return ref;
+  const all = idsOf(live);
   if (all.includes(ref)) return ref;
   if (ref.length < 4 || archived?.has(ref)) throw new UnknownTaskError(ref);
   const matches = all.filter((id) => id.startsWith(ref) || id.endsWith(ref));
@@ -33,8 +34,23 @@ export function looseRef(ids: Iterable<string>, ref: string): boolean {
  * resolveTaskId, asking `isArchived` (one archive lookup) only when the ref would be taken by prefix or suffix: the
  * common case, a live full id or a ref matching nothing live, costs nothing more.
  */
-export async function resolveTaskIdBeyond(ids: Iterable<string>, ref: string, isArchived: (id: string) => Promise<boolean>): Promise<string> {
-  const all = [...ids];
+export async function resolveTaskIdBeyond(live: LiveIds, ref: string, isArchived: (id: string) => Promise<boolean>): Promise<string> {
+  if (isLookup(live) && live.has(ref)) return ref;
+  const all = idsOf(live);
   const archived = looseRef(all, ref) && (await isArchived(ref)) ? new Set([ref]) : undefined;
   return resolveTaskId(all, ref, archived);
 }
+
+/**
+ * The live ids a ref is resolved among: a list, or what can look one up before listing them all (a Snapshot, whose
+ * lean index finds a full id without indexing every task: bus/model/lean-index.ts). A live full id is itself either
+ * way; only a short or archived ref needs every live id.
+ */
+export type LiveIds = Iterable<string> | { has(id: string): boolean; ids(): Iterable<string> };
+
+function isLookup(live: LiveIds): live is { has(id: string): boolean; ids(): Iterable<string> } {
+  const l = live as { has?: unknown; ids?: unknown };
+  return typeof l.has === 'function' && typeof l.ids === 'function';
+}
+
+const idsOf = (live: LiveIds): string[] => [...(isLookup(live) ? live.ids() : live)];

@@ -6,7 +6,7 @@ import type { FileProblem } from '../../schemas/errors.js';
 import type { BusContext } from '../context.js';
 import { UnknownTaskError } from '../errors.js';
 import { archivedName } from './archived-view.js';
-import { resolveTaskIdBeyond } from '../model/resolve-id.js';
+import { resolveTaskIdBeyond, type LiveIds } from '../model/resolve-id.js';
 import type { TaskState } from '../model/types.js';
 import { ARCHIVE, MAIN } from '../repo.js';
 import { existsSync } from 'node:fs';
@@ -131,7 +131,7 @@ export function archivedIdCheck(ctx: BusContext, opts: FindArchivedOptions = {})
  * its own queue: the reading commands' first step. Offline the archive cannot be asked, and the live tasks decide; a
  * ref that matches several live tasks throws (UnknownTaskError with its candidates).
  */
-export async function liveTaskId(ctx: BusContext, ids: Iterable<string>, ref: string, offline: boolean): Promise<string | null> {
+export async function liveTaskId(ctx: BusContext, ids: LiveIds, ref: string, offline: boolean): Promise<string | null> {
   try {
     return await resolveTaskIdBeyond(ids, ref, offline ? async () => false : archivedIdCheck(ctx, { thorough: true }));
   } catch (err) {

@@ -35,7 +35,7 @@ export interface CancelResult {
  * (left out where the remote is away, or for a queued cancel, which holds a full id).
  */
 export async function decideCancel(snap: Snapshot, ref: string, data: Omit<Cancel, 'id'>, sign?: BusFileSigner, isArchived: (id: string) => Promise<boolean> = async () => false): Promise<Decision<CancelResult>> {
-  const id = await resolveTaskIdBeyond(snap.ids(), ref, isArchived);
+  const id = await resolveTaskIdBeyond(snap, ref, isArchived);
   const view = await snap.view(id);
   if (!view) throw new Error(`unreachable: ${id} resolved but has no view`);
   if (view.state === 'cancelled' || view.state === 'cancelling') return { result: { id, state: view.state, changed: false } };
@@ -109,7 +109,7 @@ function queuedCancel(id: string, d: Omit<Cancel, 'id'>, signature: { path: stri
  */
 function queuedDispatch(home: string, ref: string, known: Snapshot): Extract<QueueEntry, { kind: 'dispatch' }> | undefined {
   try {
-    resolveTaskId(known.ids(), ref);
+    resolveTaskId(known, ref);
     return undefined;
   } catch (err) {
     if (!(err instanceof UnknownTaskError) || (err.data['candidates'] as string[]).length > 0) return undefined;

@@ -148,8 +148,7 @@ export function claimDecider(ctx: BusContext, target: ClaimTarget, limits: Batch
     const expired = holdersToTakeOver(trust, ctx.config.node, await expiredHolders(ctx, snap));
     let picked: TaskView[];
     if ('id' in target) {
-      // A live task's full id is itself: only a short or archived one needs every live id to resolve.
-      const id = snap.has(target.id) ? target.id : await resolveTaskIdBeyond(snap.ids(), target.id, archivedIdCheck(ctx));
+      const id = await resolveTaskIdBeyond(snap, target.id, archivedIdCheck(ctx));
       judge = await judgeFor([id]);
       const who: NodeFacts = { node: ctx.config.node, labels: ctx.config.labels, ...(judge ? { policy: judge } : {}) };
       const view = reclaimable(await viewWithDeps(ctx, snap, id), expired);

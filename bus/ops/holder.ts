@@ -9,8 +9,7 @@ import { holderText, unreadableHolder, unreadableHolderFix } from '../model/plan
  * `isArchived`: the archive lookup, so that an archived task's full id is not taken for a live task it starts or ends.
  */
 export async function heldTask(snap: Snapshot, ref: string, node: string, wanted: string, isArchived: (id: string) => Promise<boolean>): Promise<TaskView & { claim: NonNullable<TaskView['claim']> }> {
-  // A live task's full id is itself: only a short or archived one needs every live id to resolve.
-  const id = snap.has(ref) ? ref : await resolveTaskIdBeyond(snap.ids(), ref, isArchived);
+  const id = await resolveTaskIdBeyond(snap, ref, isArchived);
   const [view] = await snap.viewsOf([id]);
   if (!view) throw new Error(`unreachable: ${id} resolved but has no view`);
   if (view.state !== 'claimed' && view.state !== 'cancelling') {

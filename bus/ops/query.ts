@@ -123,9 +123,9 @@ export function shownBranch(view: Pick<TaskView, 'id' | 'handoff' | 'response' |
 export async function showTask(ctx: BusContext, ref: string): Promise<ShownTask> {
   const { snap, offline } = await snapshotOrLast(ctx);
   // One task is shown: looked up, not every live task indexed, and its files parsed from their blobs, not the parse
-  // cache of every live task loaded (issue 14). A live task's full id is itself.
+  // cache of every live task loaded (issue 14).
   snap.useLean(true);
-  const id = snap.has(ref) ? ref : await liveTaskId(ctx, snap.ids(), ref, offline !== null);
+  const id = await liveTaskId(ctx, snap, ref, offline !== null);
   if (id) {
     const [view] = await snap.viewsOf([id]);
     if (!view) throw new UnknownTaskError(ref);

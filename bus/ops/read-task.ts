@@ -13,7 +13,7 @@ import { snapshotOrLast } from './query.js';
  */
 export async function readRanTask(ctx: BusContext, ref: string): Promise<RanTask> {
   const { snap, offline } = await snapshotOrLast(ctx);
-  const id = await liveTaskId(ctx, snap.ids(), ref, offline !== null);
+  const id = await liveTaskId(ctx, snap, ref, offline !== null);
   if (id !== null) {
     const view = await snap.view(id);
     if (!view) throw new UnknownTaskError(ref);

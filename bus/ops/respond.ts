@@ -294,7 +294,7 @@ export async function decideResponses(ctx: BusContext, snap: Snapshot, inputs: r
 /** The full id `ref` names on `snap`, or `ref` itself when it names none (responseOf then says why). */
 function taskIdOf(snap: Snapshot, ref: string): string {
   try {
-    return snap.has(ref) ? ref : resolveTaskId(snap.ids(), ref);
+    return resolveTaskId(snap, ref);
   } catch {
     return ref;
   }

@@ -130,7 +130,7 @@ type Found = Omit<TaskOutput, 'truncated' | 'reason'> & Partial<Pick<TaskOutput,
 
 async function foundOutput(ctx: BusContext, ref: string, opts: OutputOptions): Promise<Found> {
   const { snap, offline } = await snapshotOrLast(ctx);
-  const id = await liveTaskId(ctx, snap.ids(), ref, offline !== null);
+  const id = await liveTaskId(ctx, snap, ref, offline !== null);
   // Not live: an archived task's output is its response's, as `show` finds it (by its full id).
   if (id === null) {
     // Dispatched here while the remote was away: it exists, waiting in this node's queue, with no output yet.

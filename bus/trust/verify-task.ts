@@ -93,7 +93,7 @@ export async function verifyTask(ctx: BusContext, ref: string, opts: { now?: Dat
     return { ...file, verdict: handoff ? await handoff(bytes, sidecars, sidecars.length > 0 ? [] : found.unread) : nodeFileStanding(path, bytes, sidecars, trust, now, archived?.at, found.unread[0]), ...notRead };
   };
   const allowedSigners = !allowed ? null : accepted ? { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'accepted' as const, version: accepted.version } : { path: 'trust/allowed_signers', entries: allowed.entries.length, problems: allowed.problems, source: 'bus-copy' as const };
-  const id = await liveTaskId(ctx, snap.ids(), ref, offline !== null);
+  const id = await liveTaskId(ctx, snap, ref, offline !== null);
   if (id) {
     const f = snap.index.tasks.get(id);
     if (!f) throw new UnknownTaskError(ref);

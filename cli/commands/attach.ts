@@ -36,7 +36,7 @@ export function register(program: Command): void {
       const snap = await currentSnapshot(ctx);
       let id: string;
       try {
-        id = await resolveTaskIdBeyond(snap.ids(), ref, archivedIdCheck(ctx));
+        id = await resolveTaskIdBeyond(snap, ref, archivedIdCheck(ctx));
       } catch (err) {
         return refuseIfArchived(ctx, ref, err, 'attach to it');
       }

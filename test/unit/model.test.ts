@@ -142,6 +142,14 @@ describe('resolveTaskId', () => {
   it('refuses ambiguous and too-short references', () => {
     expect(() => resolveTaskId(ids, '20261121')).toThrow(/matches 2 tasks/);
     expect(() => resolveTaskId(ids, 'k3')).toThrow(/no task/);
+  });  it('asks a lookup (a snapshot) for a full id before listing every live id, and lists them for a short ref', () => {
+    let listed = 0;
+    const live = { has: (id: string) => ids.includes(id), ids: () => (listed++, ids) };
+    expect(resolveTaskId(live, 'hand-written')).toBe('hand-written');
+    expect(listed).toBe(0);
+    expect(resolveTaskId(live, 'k3f9qx')).toBe('20261121-042933-k3f9qx');
+    expect(() => resolveTaskId(live, '20261121')).toThrow(/matches 2 tasks/);
+    expect(listed).toBe(2);
   });
 });
 

@@ -100,7 +100,7 @@ export async function manualMergeFields(ctx: BusContext, ref: string, status: Re
   const snap = await localSnapshot(ctx);
   let id: string;
   try {
-    id = resolveTaskId(snap.ids(), ref);
+    id = resolveTaskId(snap, ref);
   } catch {
     return {};
   }
