@@ -10,9 +10,10 @@ import type { TaskState } from '../model/types.js';
 import type { ObjectStore } from '../store/objects.js';
 import { archivedStates } from './archived-trust.js';
 import { claimHolders } from './claim-holders.js';
-import { archiveAsker, countStates, firstPerState, sparePerState, type StatusCore } from './status-core.js';
+import { archiveAsker, countStates, firstPerState, sparePerState, type StatusCore, type StatusTask } from './status-core.js';
+import { noTakerOf, setNoTakers, takerCards } from './status-no-taker.js';
 import { DIGEST_MIN_TASKS, loadNewestStatusDigest, saveStatusDelta, saveStatusDigest, type BaseEntry, type DigestBase } from './status-digest.js';
-import { DIGEST_PER_STATE, orderRow, summaryLine, type DeriveFacts, type StatusDigest, type SummaryLine } from './status-digest-file.js';
+import { DIGEST_PER_STATE, orderRow, summaryLine, summaryPayload, type DeriveFacts, type StatusDigest, type SummaryLine } from './status-digest-file.js';
 import { dependentsOf, mergeByTask, mergeQueue } from './status-merge.js';
 import { summarize, type TaskSummary } from './task-summary.js';
 
@@ -26,11 +27,12 @@ import { summarize, type TaskSummary } from './task-summary.js';
  *
  * What the derivation relies on: a task's view is worked out from its own files and its dependencies' states
  * alone, and its problems from its own files; the settings (compared), the names outside tasks, the cards and the
- * claim holders are worked out afresh. Null (status works it out in full) when there is no earlier digest of this
+ * claim holders are worked out afresh. A summary also says why no node can take a pending task (`noTaker`), which
+ * the cards decide: when they judge otherwise than the earlier digest's, every summary is judged again. Null (status works it out in full) when there is no earlier digest of this
  * remote, the settings differ, a listing cannot be compared by name, or too much changed for a derivation to pay;
  * `known` when a dependency the archive did not know then is archived now (the full status reuses what it asked).
  */
-export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number | undefined): Promise<{ core: StatusCore } | { known: ReadonlyMap<string, TaskState> } | null> {
+export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number | undefined, payload = false): Promise<{ core: StatusCore } | { known: ReadonlyMap<string, TaskState> } | null> {
   if (snap.commit === null) return null;
   const base = loadNewestStatusDigest(ctx.repo.gitdir, snap.commit);
   const remote = ctx.repo.transport.display;
@@ -39,6 +41,11 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   if (!before) return null;
   // Only the tasks that changed are read: the handoffs folder is looked up in its bytes, not indexed whole.
   snap.useLean();
+  // The earlier summaries say which pending tasks no node can take by the earlier cards: judged again, every one, when
+  // the cards judge otherwise now (a node joined, left, or changed its labels, runners or policy).
+  const nodes = await snap.nodes();
+  const cards = takerCards(nodes, snap.forged);
+  const rejudge = JSON.stringify(cards) !== JSON.stringify(takerCards(base.digest.nodes, []));
   const changed = new Set<string>();
   for (const folder of LIVE_FOLDERS) {
     // Cards are read afresh; they decide nothing of a task's view.
@@ -70,8 +77,10 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   const maxAttempts = snap.settings.maxAttempts;
   // The earlier tasks as their order rows and where their summaries are; those listed are parsed, no other.
   const earlier: Entry[] = base.entries;
+  const why = noTakerOf(cards);
   const fresh = views.map((v): Entry => {
-    const summary = summarize(v, maxAttempts);
+    const summary: StatusTask = summarize(v, maxAttempts);
+    setNoTakers([summary], why);
     return { row: orderRow(summary), summary };
   });
   const merged = mergeQueue(earlier, drop, fresh, (e) => queueKeyOf(e.row[2], e.row[3], e.row[0]), (e) => e.row[0]);
@@ -86,6 +95,16 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
     const line = e.line ?? (e.root === undefined ? undefined : base.rootLines()?.[e.root]);
     return line ? (e.summary = JSON.parse(line.toString('utf8')) as TaskSummary) : null;
   };
+  if (rejudge) {
+    // Every summary parsed and made this digest's own: it is written in full (saveDerived), a rare cost.
+    for (const e of merged) {
+      const t = summaryOf(e);
+      if (!t) return null;
+      setNoTakers([t], why);
+      delete e.root;
+      delete e.line;
+    }
+  }
   const rows = merged.map((e) => ({ state: e.row[1], e }));
   const listed = (per: number | undefined): TaskSummary[] | null => {
     const out: TaskSummary[] = [];
@@ -96,8 +115,10 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
     }
     return out;
   };
-  const tasks = listed(per);
-  if (!tasks) return null;
+  // `status --json` writes every task's line as it is (status-task-lines.ts): none is parsed.
+  const asLines = payload && per === undefined ? linesOf(base, merged) : null;
+  const tasks = asLines ? [] : listed(per);
+  if (!tasks || (payload && per === undefined && !asLines)) return null;
 
   const redone = new Set(redo);
   const freshDeps = new Map<string, string[]>();
@@ -115,7 +136,6 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   // A dependent's own files did not change: its problems are the earlier digest's.
   const baseProblems = new Map(base.taskProblems);
   const taskProblems = mergeByTask(snap.inIndexOrder([...baseProblems.keys(), ...freshProblems.keys()]), baseProblems, changed, freshProblems);
-  const nodes = await snap.nodes();
   const problems = flatProblems({ layout: [...snap.layoutProblems(), ...snap.settingsProblems], tasks: taskProblems, nodes: nodes.flatMap((n) => n.problems) });
   const holders = await claimHolders(snap);
   const counts = countStates(rows);
@@ -130,7 +150,7 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
     const digest: StatusDigest = { commit: snap.commit, settings: snap.settings, nodes, counts, top, problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external };
     saveDerived(ctx.repo.gitdir, base, digest, merged, summaryOf, { remote, deps, taskProblems });
   }
-  return { core: { head: snap.commit, settings: snap.settings, settingsOverridden: [], nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts, trust: null, problems, forged: [], holders } };
+  return { core: { head: snap.commit, settings: snap.settings, settingsOverridden: [], nodes, tasks, ...(asLines ? { payload: summaryPayload(asLines) } : {}), ...(per !== undefined ? { perState: per } : {}), counts, trust: null, problems, forged: [], holders } };
 }
 
 /**
@@ -146,14 +166,9 @@ function saveDerived(gitdir: string, base: DigestBase, digest: StatusDigest, mer
     saveStatusDelta(gitdir, digest, base.root, merged.length, { ...facts, drop, fresh: own.map((e) => e.row) }, own.map((e) => e.line ?? summaryLine(e.summary as TaskSummary)));
     return;
   }
-  const rootLines = base.rootLines();
-  const lines: SummaryLine[] = [];
-  for (const e of merged) {
-    const line = e.line ?? (e.root !== undefined ? rootLines?.[e.root] : summaryLine(e.summary as TaskSummary));
-    // The earlier summaries cannot be read (a damaged file): nothing is written, and the next status works it out.
-    if (!line) return;
-    lines.push(line);
-  }
+  const lines = linesOf(base, merged);
+  // The earlier summaries cannot be read (a damaged file): nothing is written, and the next status works it out.
+  if (!lines) return;
   const spare: TaskSummary[] = [];
   for (const r of sparePerState(merged.map((e) => ({ state: e.row[1], e })))) {
     const t = summaryOf(r.e);
@@ -161,6 +176,18 @@ function saveDerived(gitdir: string, base: DigestBase, digest: StatusDigest, mer
     spare.push(t);
   }
   saveStatusDigest(gitdir, digest, lines, { ...facts, order: merged.map((e) => e.row), spare });
+}
+
+/** Every merged task's summary line: its base's, a delta's own, or its new summary's; null when a base's cannot be read. */
+function linesOf(base: DigestBase, merged: readonly Entry[]): SummaryLine[] | null {
+  const rootLines = base.rootLines();
+  const lines: SummaryLine[] = [];
+  for (const e of merged) {
+    const line = e.line ?? (e.root !== undefined ? rootLines?.[e.root] : summaryLine(e.summary as TaskSummary));
+    if (!line) return null;
+    lines.push(line);
+  }
+  return lines;
 }
 
 /** A task of the merged queue: its order row, and where its summary is (an earlier digest's, or worked out now). */

@@ -30,8 +30,10 @@ export const MAGIC = 'gitbus-status-digest\n';
  * 2: task summaries carry `repo`, which noTaker judges node cards' `policy.repos` and `projectsOnly` by.
  * 4: a third payload, DeriveFacts.
  * 5: deltas; the payloads in the order core, facts, lines; DeriveFacts.spare.
+ * 6: a pending task's summary carries `noTaker` (the commit's cards decide it), and the lines are laid out as `status
+ *    --json` lists tasks, which writes them as they are.
  */
-export const STATUS_DIGEST_FORMAT = 5;
+export const STATUS_DIGEST_FORMAT = 6;
 
 /** Tasks of each state the core payload lists: `status` shows 50 a state (cli/commands/status.ts). */
 export const DIGEST_PER_STATE = 50;
@@ -116,10 +118,14 @@ export function summaryLine(s: TaskSummary): SummaryLine {
 }
 
 /**
- * The `all` payload: a JSON array (what `status --json` parses whole) with one summary per line, so that a status
- * of a later commit finds each summary's bytes without parsing them (JSON.stringify writes no line break inside a
- * value). Pure.
+ * The `all` payload: a JSON array with one summary per line, so that a status of a later commit finds each summary's
+ * bytes without parsing them (JSON.stringify writes no line break inside a value); laid out as `status --json` lists
+ * its tasks (indented as the array's place there), which writes it as it is (bus/ops/status-tasks-json.ts). Pure.
  */
+export function summaryPayload(lines: readonly SummaryLine[]): Buffer {
+  return allPayload(lines);
+}
+
 function allPayload(lines: readonly SummaryLine[]): Buffer {
   if (lines.length === 0) return Buffer.from('[]', 'utf8');
   // Lines that lie side by side in one earlier payload (summaryLines), separators included, are copied as one
@@ -134,7 +140,7 @@ function allPayload(lines: readonly SummaryLine[]): Buffer {
   };
   for (const l of lines) {
     if (whole.buffer !== l.buffer) whole = Buffer.from(l.buffer);
-    if (run && l.buffer === run.buffer && l.byteOffset === runEnd + SEP.length && whole[runEnd] === 0x2c && whole[runEnd + 1] === 0x0a) runEnd = l.byteOffset + l.length;
+    if (run && l.buffer === run.buffer && l.byteOffset === runEnd + SEP.length && sepAt(whole, runEnd)) runEnd = l.byteOffset + l.length;
     else {
       flush();
       run = l;
@@ -146,13 +152,26 @@ function allPayload(lines: readonly SummaryLine[]): Buffer {
   return Buffer.concat(parts);
 }
 const EMPTY = Buffer.alloc(0);
-const OPEN = Buffer.from('[\n', 'utf8');
-const SEP = Buffer.from(',\n', 'utf8');
-const CLOSE = Buffer.from('\n]', 'utf8');
+/** The array sits at the second level of `status --json`'s object: its items are indented by four spaces. */
+const OPEN = Buffer.from('[\n    ', 'utf8');
+const SEP = Buffer.from(',\n    ', 'utf8');
+const CLOSE = Buffer.from('\n  ]', 'utf8');
+
+/** Whether SEP lies in `b` at `at` (byte by byte: Buffer.compare with offsets costs more, once per line). */
+function sepAt(b: Buffer, at: number): boolean {
+  for (let i = 0; i < SEP.length; i++) if (b[at + i] !== SEP[i]) return false;
+  return true;
+}
 
 /** The summaries whose lines these are, in their order (lines of any digests, as allPayload joins them). Pure. */
 export function summariesOf(lines: readonly SummaryLine[]): TaskSummary[] {
   return JSON.parse(allPayload(lines).toString('utf8')) as TaskSummary[];
+}
+
+/** Whether the bytes (that passed their checksum) are laid out as allPayload lays out `count` summaries. Pure. */
+function isPayload(payload: Buffer, count: number): boolean {
+  if (count === 0) return payload.toString('utf8') === '[]';
+  return payload.length >= OPEN.length + CLOSE.length && payload.subarray(0, OPEN.length).equals(OPEN) && payload.subarray(payload.length - CLOSE.length).equals(CLOSE);
 }
 
 /** The summaries' lines of an `all` payload (views of its bytes); null when it is not one allPayload wrote. Pure. */
@@ -167,9 +186,9 @@ function summaryLines(payload: Buffer, count: number): SummaryLine[] | null {
       out.push(payload.subarray(at, end));
       break;
     }
-    if (nl < 0 || payload[nl - 1] !== 0x2c) return null;
+    if (nl < 0 || !sepAt(payload, nl - 1)) return null;
     out.push(payload.subarray(at, nl - 1));
-    at = nl + 1;
+    at = nl - 1 + SEP.length;
   }
   return out.length === count ? out : null;
 }
@@ -236,6 +255,8 @@ export interface FullDigestFile extends DigestFileCommon {
   facts(): DeriveFacts | null;
   /** Every task's summary, in queue order. */
   all(): TaskSummary[] | null;
+  /** The summaries payload's bytes (summaryPayload), checked but not parsed: what `status --json` writes. */
+  payload(): Buffer | null;
 }
 
 /** A delta file opened (openStatusDigest). */
@@ -291,7 +312,11 @@ export function openStatusDigest(bytes: DigestBytes, build: string, commit: stri
         const list = b ? (JSON.parse(b.toString('utf8')) as unknown) : null;
         return Array.isArray(list) && list.length === tasks ? (list as TaskSummary[]) : null;
       });
-      return { kind: 'full', commit, tasks, core, lines, facts, all };
+      const payload = once(() => {
+        const b = part(2, linesAt, linesLength);
+        return b && isPayload(b, tasks) ? b : null;
+      });
+      return { kind: 'full', commit, tasks, core, lines, facts, all, payload };
     }
     if (h.kind === 'delta' && typeof h.base === 'string' && /^[0-9a-f]{40}$/.test(h.base) && h.base !== commit) {
       const changes = once(() => {

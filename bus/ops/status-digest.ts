@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { queueKeyOf } from '../model/planner.js';
 import { BUILD_ID } from '../store/parse-cache.js';
 import { cacheNames, newestFirst, removeCacheFile, removeDeadTemps, writeCacheFile } from '../store/cache-files.js';
-import { encodeStatusDelta, encodeStatusDigest, openStatusDigest, summariesOf, type DeltaChanges, type DeriveFacts, type DigestBytes, type DigestFile, type FullDigestFile, type OrderRow, type StatusDigest, type SummaryLine } from './status-digest-file.js';
+import { encodeStatusDelta, encodeStatusDigest, openStatusDigest, summariesOf, summaryPayload, type DeltaChanges, type DeriveFacts, type DigestBytes, type DigestFile, type FullDigestFile, type OrderRow, type StatusDigest, type SummaryLine } from './status-digest-file.js';
 import { mergeQueue } from './status-merge.js';
 import type { TaskSummary } from './task-summary.js';
 
@@ -86,6 +86,26 @@ export function loadStatusDigest(gitdir: string, commit: string, all: boolean, b
     const list = file.all();
     return list ? { digest, all: list } : null;
   }
+  const lines = deltaLines(dir, file, build);
+  return lines ? { digest, all: summariesOf(lines) } : null;
+}
+
+/**
+ * The digest of `commit` with every task's summary in a summaries payload, unparsed (what `status --json` writes as
+ * it is: bus/ops/status-tasks-json.ts); null when there is none this build can use.
+ */
+export function loadStatusPayload(gitdir: string, commit: string, build = BUILD_ID): { digest: StatusDigest; payload: Buffer } | null {
+  const dir = dirOf(gitdir);
+  const file = openDigest(dir, null, commit, build);
+  const digest = file?.core();
+  if (!file || !digest) return null;
+  const lines = file.kind === 'full' ? null : deltaLines(dir, file, build);
+  const payload = file.kind === 'full' ? file.payload() : lines && summaryPayload(lines);
+  return payload ? { digest, payload } : null;
+}
+
+/** Every task's summary line of a delta: its base's, and its own where it has them, in queue order. */
+function deltaLines(dir: string, file: DigestFile, build: string): SummaryLine[] | null {
   const base = baseOf(dir, file, build);
   const rootLines = base?.rootLines();
   const lines: SummaryLine[] = [];
@@ -94,7 +114,7 @@ export function loadStatusDigest(gitdir: string, commit: string, all: boolean, b
     if (!line) return null;
     lines.push(line);
   }
-  return base ? { digest, all: summariesOf(lines) } : null;
+  return base ? lines : null;
 }
 
 /** A task of an earlier digest: its order row, and where its summary is (its base's lines, or the delta's own). */

@@ -2,8 +2,7 @@ import type { FileProblem } from '../../schemas/errors.js';
 import type { ResolvedSettings } from '../../schemas/settings.js';
 import type { BusContext } from '../context.js';
 import type { Snapshot, NodeView } from '../model/snapshot.js';
-import { eligibility, noTaker, sortQueue, type CardFacts } from '../model/planner.js';
-import type { Handoff } from '../../schemas/handoff.js';
+import { eligibility, sortQueue } from '../model/planner.js';
 import type { TaskView } from '../model/task-view.js';
 import { isFinal, type ForgedFile, type SettingOverride, type TaskState } from '../model/types.js';
 import { MAIN } from '../repo.js';
@@ -29,7 +28,9 @@ import type { EnforcedTrust } from '../trust/handoff-trust.js';
 import type { HandoffFacts } from '../store/parse-cache-file.js';
 import { markEndsRemoved } from '../trust/seen-ended.js';
 import { localSnapshot, offlineFrom, snapshotOrLast, type Offline } from './query.js';
-import { DIGEST_MIN_TASKS, loadStatusDigest, saveStatusDigest } from './status-digest.js';
+import { DIGEST_MIN_TASKS, loadStatusDigest, loadStatusPayload, saveStatusDigest } from './status-digest.js';
+import { tasksJsonOf, tasksJsonOfPayload } from './status-tasks-json.js';
+import { noTakerOf, setNoTakers, takerCards } from './status-no-taker.js';
 import { archiveAsker, countStates, firstPerState, sparePerState, type StatusCore, type StatusTask } from './status-core.js';
 import { derivedCore } from './status-derive.js';
 import { flatProblems } from '../model/snapshot-problems.js';
@@ -107,23 +108,52 @@ export interface StatusOptions {
 }
 
 export async function busStatus(ctx: BusContext, options: StatusOptions = {}): Promise<BusStatus> {
+  const at = await statusCore(ctx, options, false);
+  const { status, fill } = await statusOf(ctx, at);
+  status.tasks = at.core.tasks.map(fill);
+  return status;
+}
+
+/** `status --json`'s status: `tasks` left empty, and every task in queue order as the JSON text of that array. */
+export interface BusStatusJson {
+  status: BusStatus;
+  /** One task a line, indented as the array's place in `status --json` (status-digest-file.ts summaryPayload). */
+  tasksJson: Buffer;
+}
+
+/**
+ * The status with every task as JSON text: from a digest, its summaries payload as it is, with the tasks of the
+ * moment (claimed, cancelling) filled in (status-tasks-json.ts); else each task as busStatus lists it.
+ */
+export async function busStatusJson(ctx: BusContext): Promise<BusStatusJson> {
+  const at = await statusCore(ctx, {}, true);
+  const { status, fill } = await statusOf(ctx, at);
+  const payload = at.core.payload;
+  return { status, tasksJson: payload ? tasksJsonOfPayload(payload, fill) : tasksJsonOf(at.core.tasks.map(fill)) };
+}
+
+/**
+ * The core of this node's status: from the digest of main's commit, derived from an earlier commit's, or worked
+ * out in full. `payload`: every task's summary in a digest's payload rather than parsed, where a digest has them.
+ */
+async function statusCore(ctx: BusContext, options: StatusOptions, payload: boolean): Promise<{ core: StatusCore; offline: Offline | null }> {
   const per = options.perState;
   // A node that judges handoffs (a pinned trust root, a policy) decides with its own files and clock: it works its
   // status out in full every time. Any other reads the digest of the commit it was last worked out for.
   const digestible = !judgesTasks(ctx.config) && !pinsTrust(ctx.paths.home) && (per === undefined || per <= DIGEST_PER_STATE);
-  if (!digestible) return statusOf(ctx, await coreOfSnapshot(ctx, options, await snapshotOrLast(ctx)));
+  if (!digestible) return coreOfSnapshot(ctx, options, await snapshotOrLast(ctx));
   const pre = await headOrLast(ctx);
-  const looked = !pre.offline && pre.head !== null ? await coreOfDigest(ctx, pre.head, per) : undefined;
-  if (looked?.core) return statusOf(ctx, { core: looked.core, offline: null });
+  const looked = !pre.offline && pre.head !== null ? await coreOfDigest(ctx, pre.head, per, payload) : undefined;
+  if (looked?.core) return { core: looked.core, offline: null };
   const at = pre.offline ? { snap: await localSnapshot(ctx), offline: pre.offline } : await snapshotOrLast(ctx, pre.head);
   // No digest of this commit: one derived from an earlier commit's works out only the tasks that changed since.
   let known = looked?.known;
   if (!looked && !at.offline) {
-    const derived = await derivedCore(ctx, at.snap, per);
-    if (derived && 'core' in derived) return statusOf(ctx, { core: derived.core, offline: null });
+    const derived = await derivedCore(ctx, at.snap, per, payload);
+    if (derived && 'core' in derived) return { core: derived.core, offline: null };
     known = derived?.known;
   }
-  return statusOf(ctx, await coreOfSnapshot(ctx, options, at, true, known));
+  return coreOfSnapshot(ctx, options, at, true, known);
 }
 
 /**
@@ -153,11 +183,12 @@ async function headOrLast(ctx: BusContext): Promise<{ head: string | null; offli
  * The core from the digest of `head` (status-digest.ts); or, when there is none this status can use, what it
  * learnt of the archive on the way (dependencies archived since the digest was written), for the full path to reuse.
  */
-async function coreOfDigest(ctx: BusContext, head: string, per: number | undefined): Promise<{ core: StatusCore } | { core?: undefined; known: ReadonlyMap<string, TaskState> } | undefined> {
-  const loaded = loadStatusDigest(ctx.repo.gitdir, head, per === undefined);
+async function coreOfDigest(ctx: BusContext, head: string, per: number | undefined, payload: boolean): Promise<{ core: StatusCore } | { core?: undefined; known: ReadonlyMap<string, TaskState> } | undefined> {
+  const whole = payload && per === undefined ? loadStatusPayload(ctx.repo.gitdir, head) : null;
+  const loaded = whole ?? loadStatusDigest(ctx.repo.gitdir, head, per === undefined);
   if (!loaded) return undefined;
   const d = loaded.digest;
-  const tasks = per === undefined ? loaded.all : firstPerState(d.top, per);
+  const tasks = whole ? [] : per === undefined ? ('all' in loaded ? loaded.all : null) : firstPerState(d.top, per);
   if (!tasks) return undefined;
   // A dependency the archive did not know then may have been archived since: asked again, as a full status would.
   const found = new Set(d.external.found.map(([id]) => id));
@@ -166,7 +197,7 @@ async function coreOfDigest(ctx: BusContext, head: string, per: number | undefin
     const known = await archivedStates(ctx, unknown);
     if (known.size > 0) return { known };
   }
-  return { core: { head, settings: d.settings, settingsOverridden: [], nodes: d.nodes, tasks, ...(per !== undefined ? { perState: per } : {}), counts: d.counts, trust: null, problems: d.problems, forged: [], holders: new Map(d.holders) } };
+  return { core: { head, settings: d.settings, settingsOverridden: [], nodes: d.nodes, tasks, ...(whole ? { payload: whole.payload } : {}), ...(per !== undefined ? { perState: per } : {}), counts: d.counts, trust: null, problems: d.problems, forged: [], holders: new Map(d.holders) } };
 }
 
 /**
@@ -206,6 +237,8 @@ async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { sna
   const problems = flatProblems(parts);
   if (digest && !whole && archive && snap.commit !== null && views.length >= DIGEST_MIN_TASKS) {
     const all = per === undefined ? tasks : views.map((v) => summarize(v, snap.settings.maxAttempts));
+    // A digest's summaries carry what its commit decides of them, so that `status --json` writes them as they are.
+    setNoTakers(all, noTakerOf(takerCards(nodes, snap.forged)));
     const deps = views.flatMap((v): [string, string[]][] => (v.handoff?.after?.length ? [[v.id, [...v.handoff.after]]] : []));
     saveStatusDigest(ctx.repo.gitdir, { commit: snap.commit, settings: snap.settings, nodes, counts, top: firstPerState(all, DIGEST_PER_STATE), problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external: { asked: archive.asked, found: archive.found } }, all.map(summaryLine), { remote: ctx.repo.transport.display, order: all.map(orderRow), deps, taskProblems: parts.tasks, spare: sparePerState(all) });
   }
@@ -213,8 +246,11 @@ async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { sna
   return { core, offline };
 }
 
-/** A status from its core: liveness, progress, spend, the queue and the budget, as of now. */
-async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; offline: Offline | null }): Promise<BusStatus> {
+/**
+ * A status from its core: liveness, spend, the queue and the budget, as of now; its `tasks` left empty, for the
+ * caller to list with `fill` (each task's progress, delivering and no-taker, as of now) or as their JSON text.
+ */
+async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; offline: Offline | null }): Promise<{ status: BusStatus; fill: (t: StatusTask) => StatusTask }> {
   const settings = core.settings;
   const leaseMs = settings.leaseMs;
   // While the remote cannot be reached, what this node saw last is shown as it was; nothing more is asked of it.
@@ -250,19 +286,18 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
   };
   /** A claimed task's result held by its holder for the project remote, as the holder's own heartbeat says: only its own claims. */
   const deliveringOf = (t: TaskSummary): BeatDelivering | undefined => (t.state === 'claimed' && t.claim?.node ? beats.get(t.claim.node)?.delivering?.[`${t.id}.${t.claim.attempt}`] : undefined);
-  const cards: CardFacts[] = core.nodes.map((n) => (n.card ? { node: n.node, ...(n.card.labels ? { labels: n.card.labels } : {}), ...(n.card.runners ? { runners: n.card.runners } : {}), ...(n.card.policy ? { policy: n.card.policy } : {}), ...(n.card.projectsOnly ? { projectsOnly: n.card.projectsOnly } : {}) } : { node: n.node, readable: false }));
-  // A card taken out as forged (a node that rotated its key, not listed yet): the node is there, but not trusted here.
-  for (const f of core.forged) if (f.kind === 'node' && f.node !== null && !cards.some((c) => c.node === f.node)) cards.push({ node: f.node, untrusted: f.reason });
-  // Asked once per address, labels, runner and repo: `status --json` lists every task, and 5,000 pending tasks
-  // share a handful of those (issue 14).
-  const noTakers = new Map<string, string | null>();
-  const whyNoTaker = (t: TaskSummary): string | null => {
-    const key = JSON.stringify([t.to, t.runner, t.repo, t.labels]);
-    let why = noTakers.get(key);
-    if (why === undefined) noTakers.set(key, (why = noTaker({ ...(t.to ? { to: t.to } : {}), labels: t.labels, ...(t.runner ? { runner: t.runner as Handoff['runner'] } : {}), ...(t.repo !== null ? { repo: t.repo } : {}) }, cards)));
-    return why;
+  const whyNoTaker = noTakerOf(takerCards(core.nodes, core.forged));
+  // The core's tasks are this status's own (read or worked out for it, and written to its digest before now), so
+  // they are filled in as they are: a copy of each cost `status --json` ~20 ms and 3,000 page faults with 5,000
+  // pending (issue 14). The fields end up where a copy put them.
+  const fill = (t: StatusTask): StatusTask => {
+    t.progress = progressOf(t);
+    setNoTakers([t], whyNoTaker);
+    const held = deliveringOf(t);
+    if (held) t.delivering = held;
+    return t;
   };
-  return {
+  const status: BusStatus = {
     node: ctx.config.node,
     remote: ctx.repo.transport.display,
     head: core.head,
@@ -273,17 +308,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     // Only a ref that holds a heartbeat (a commit with a heartbeat.yaml) is a node beating; one at a blob is not.
     cardless: (offline ? [] : cardlessNodes(ctx.repo.lastRefs, core.nodes.map((n) => n.node), core.forged).filter((n) => beats.get(n))).map((node) => ({ node, ...liveness(node) })),
     ...(core.perState !== undefined ? { perState: core.perState } : {}),
-    tasks: core.tasks.map((t) => {
-      // The core's tasks are this status's own (read or worked out for it, and written to its digest before now), so
-      // they are filled in as they are: a copy of each cost `status --json` ~20 ms and 3,000 page faults with 5,000
-      // pending (issue 14). The fields end up where a copy put them.
-      t.progress = progressOf(t);
-      const nobody = t.state === 'pending' ? whyNoTaker(t) : null;
-      if (nobody) t.noTaker = nobody;
-      const held = deliveringOf(t);
-      if (held) t.delivering = held;
-      return t;
-    }),
+    tasks: [],
     counts: core.counts,
     trust: core.trust,
     problems: notBeats.length > 0 ? [...core.problems, ...notBeats] : core.problems,
@@ -292,6 +317,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
     queued: listQueue(ctx.paths.home).map((e) => ({ kind: e.kind, id: e.id, ...(e.kind === 'dispatch' ? { title: e.title } : {}), queuedAt: e.queuedAt })),
     budget: budgetReport(settings, isLocalRemote(ctx), obs, offline ? null : beats, now),
   };
+  return { status, fill };
 }
 
 /** Why this node would not take a task it could otherwise: a trust verdict, or its policy (node.yaml `policy:`). */

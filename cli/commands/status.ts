@@ -1,9 +1,10 @@
 import { budgetLine } from '../../bus/ops/budget-report.js';
 import { deliveringText } from '../../bus/ops/heartbeat.js';
 import type { Command } from 'commander';
-import { busStatus, type BusStatus } from '../../bus/ops/status.js';
+import { busStatus, busStatusJson, type BusStatus } from '../../bus/ops/status.js';
+import { jsonWithRaw } from '../json-raw.js';
 import { offlineNote, withBus, withCommon, type CommonOptions } from '../common.js';
-import { emit } from '../output.js';
+import { emit, writeOut } from '../output.js';
 import { MIN_RUN_BUDGET_USD } from '../../watcher/runners/claude-args.js';
 import { ago, problemLine, taskLine } from '../format.js';
 import { countsText } from '../../bus/env/states.js';
@@ -11,14 +12,20 @@ import type { CardEnv } from '../../schemas/env-drift.js';
 
 /** Tasks listed per state; the rest are counted ("... and N more"). */
 const SHOWN_PER_STATE = 50;
+const NEWLINE = Buffer.from('\n', 'utf8');
 const ORDER = ['claimed', 'cancelling', 'pending', 'blocked', 'scheduled', 'invalid', 'unsupported', 'succeeded', 'failed', 'timed-out', 'cancelled'] as const;
 
 export function register(program: Command): void {
   withCommon(program.command('status').description('nodes, tasks by state, and problems in the bus')).action(async (opts: CommonOptions) =>
     withBus(opts, async (ctx) => {
-      // A person reads the first tasks of each state; a script (--json) gets them all.
-      const s = await busStatus(ctx, opts.json ? {} : { perState: SHOWN_PER_STATE });
-      if (!opts.json) offlineNote(s.offline);
+      // A script (--json) gets every task, one a line; a person reads the first tasks of each state.
+      if (opts.json) {
+        const { status, tasksJson } = await busStatusJson(ctx);
+        writeOut(Buffer.concat([jsonWithRaw(status, 'tasks', tasksJson), NEWLINE]));
+        return;
+      }
+      const s = await busStatus(ctx, { perState: SHOWN_PER_STATE });
+      offlineNote(s.offline);
       emit(opts, s, () => {
         const lines = [`bus ${s.remote}${s.settings.name ? ` (${s.settings.name})` : ''}, this node: ${s.node}`, '', `nodes (${s.nodes.length}):`];
         for (const n of s.nodes) {

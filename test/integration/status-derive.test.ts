@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBus } from '../../bus/context.js';
 import { snapshotOrLast } from '../../bus/ops/query.js';
-import { busStatus } from '../../bus/ops/status.js';
+import { busStatus, busStatusJson } from '../../bus/ops/status.js';
+import type { StatusTask } from '../../bus/ops/status-core.js';
 import { derivedCore } from '../../bus/ops/status-derive.js';
 import { firstPerState } from '../../bus/ops/status-core.js';
 import { bytesOf, encodeStatusDigest, openStatusDigest, type SummaryLine } from '../../bus/ops/status-digest-file.js';
-import { loadDigestBase, loadStatusDigest } from '../../bus/ops/status-digest.js';
+import { loadDigestBase, loadStatusDigest, loadStatusPayload } from '../../bus/ops/status-digest.js';
 import { BUILD_ID } from '../../bus/store/parse-cache.js';
 import { MAIN } from '../../bus/repo.js';
 import { makeBus } from '../helpers/bus.js';
@@ -47,6 +48,9 @@ describe('status derived from an earlier commit', () => {
       'after-archived': 'title: after p-05, archived later\nafter: [p-05]\ncommand: "true"',
       project: 'title: in a repo\nrepo: /srv/app.git\nbranch: feature/x\ngroup: g-1\ncommand: make test',
       warned: 'title: warned\ncommand: "true"\nsurprise: 1',
+      // No node can take these: each summary says why (noTaker), which the cards decide.
+      'needs-gpu': 'title: needs a gpu\nlabels: [gpu]\ncommand: "true"',
+      'to-ghost': 'title: for a node not on the bus\nto: ghost\ncommand: "true"',
     };
     for (const [id, front] of Object.entries(more)) writeFileSync(join(work, 'handoffs', `${id}.md`), `---\n${front}\n---\n## Task\n\n${id}\n`);
     commitWork('pool');
@@ -61,6 +65,8 @@ describe('status derived from an earlier commit', () => {
   let fullDigests = 0;
   /** Derivations that never built the whole index (the lean one answered: bus/model/lean-index.ts). */
   let lean = 0;
+  /** `status --json` runs that wrote a digest's summaries payload (bus/ops/status-tasks-json.ts). */
+  let fromPayload = 0;
 
   async function busStatusOf(home: string) {
     rmSync(join(home, 'clone.git', 'gitbus-cache', 'status'), { recursive: true, force: true });
@@ -120,6 +126,20 @@ describe('status derived from an earlier commit', () => {
     expect(await fullStatus(beta())).toBe(head);
     const full = digestOf(beta(), head);
     expect(digestOf(alpha(), head)).toEqual(full);
+    // `status --json` on alpha writes the summaries of the digest it derived as they are: every task as beta lists
+    // it, worked out in full.
+    const gitdir = join(alpha(), 'clone.git');
+    if (loadStatusPayload(gitdir, head)) fromPayload++;
+    const ctxA = await openBus(alpha());
+    let tasksJson: Buffer;
+    try {
+      tasksJson = (await busStatusJson(ctxA)).tasksJson;
+    } finally {
+      await ctxA.repo.close();
+    }
+    const listed = JSON.parse(tasksJson.toString('utf8')) as StatusTask[];
+    expect(listed).toEqual((await busStatusOf(beta())).tasks);
+    expect(listed.filter((t) => t.noTaker).map((t) => t.id)).toEqual(expect.arrayContaining(['needs-gpu', 'to-ghost']));
     if (core) {
       // What status lists: the first 50 of each state, some of them moved up from beyond an earlier digest's first 50.
       expect(core.tasks).toEqual(firstPerState(full.all ?? [], 50));
@@ -151,6 +171,7 @@ describe('status derived from an earlier commit', () => {
     await after(async () => undefined);
     // Every one of these clones' folders is a loose tree read by its bytes, and every handoff name is an id's.
     expect(lean).toBe(7);
+    expect(fromPayload).toBe(7);
   });
 
   it('says what a full status says after hand-written changes: a bad file, a stray name, an edit that moves a task in the queue, a handoff removed under its claim', async () => {

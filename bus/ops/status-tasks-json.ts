@@ -1,0 +1,61 @@
+import type { StatusTask } from './status-core.js';
+import { summaryLine, summaryPayload } from './status-digest-file.js';
+
+/*
+ * `status --json` lists every task. With 5,000 pending, parsing a digest's 2 MB of summaries and writing 3 MB of JSON
+ * again was most of what the command cost (issue 14). A digest's summaries payload is laid out as `status --json`
+ * lists tasks, one per line, and its summaries carry all a status adds to a task of its commit (a pending task's
+ * `noTaker`), so it is written as it is. Only what is of the moment is not in it: a claimed or cancelling task's
+ * progress and delivering, so those lines alone are parsed, filled in and written anew.
+ */
+
+/** `"state":"claimed"` as only a summary's own state or a `waitingOn` entry's can hold it (a `"` in a string is `\"`). */
+const OF_THE_MOMENT = ['claimed', 'cancelling'].map((s) => Buffer.from(`","state":"${s}"`, 'utf8'));
+const OPEN_ID = Buffer.from('{"id":"', 'utf8');
+const QUOTE = 0x22;
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+
+/**
+ * The tasks of a digest's summaries payload (status-digest-file.ts summaryPayload) as `status --json` lists them:
+ * the payload's bytes, with each claimed or cancelling task's line replaced by its summary filled in. Pure but for
+ * `fill`.
+ */
+export function tasksJsonOfPayload(payload: Buffer, fill: (t: StatusTask) => StatusTask): Buffer {
+  const lines: [number, number][] = [];
+  for (const needle of OF_THE_MOMENT) {
+    for (let hit = payload.indexOf(needle); hit >= 0; hit = payload.indexOf(needle, hit + needle.length)) {
+      const line = ownStateLine(payload, hit);
+      if (line) lines.push(line);
+    }
+  }
+  if (lines.length === 0) return payload;
+  lines.sort((a, b) => a[0] - b[0]);
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (const [start, end] of lines) {
+    parts.push(payload.subarray(at, start), Buffer.from(JSON.stringify(fill(JSON.parse(payload.toString('utf8', start, end)) as StatusTask)), 'utf8'));
+    at = end;
+  }
+  parts.push(payload.subarray(at));
+  return Buffer.concat(parts);
+}
+
+/**
+ * The line (start and end, its separator left out) whose summary's own state the match at `hit` is; null when the
+ * match is a dependency's state in its `waitingOn`. A line starts `{"id":"<id>`, and an id holds no quote.
+ */
+function ownStateLine(payload: Buffer, hit: number): [number, number] | null {
+  const start = payload.lastIndexOf(NEWLINE, hit) + 1;
+  let first = start;
+  while (payload[first] === 0x20) first++;
+  if (payload.indexOf(OPEN_ID, first) !== first || payload.indexOf(QUOTE, first + OPEN_ID.length) !== hit) return null;
+  const nl = payload.indexOf(NEWLINE, hit);
+  if (nl < 0) return null;
+  return [first, payload[nl - 1] === COMMA ? nl - 1 : nl];
+}
+
+/** Tasks in hand as `status --json` lists them, laid out as a digest's payload is. */
+export function tasksJsonOf(tasks: readonly StatusTask[]): Buffer {
+  return summaryPayload(tasks.map(summaryLine));
+}
