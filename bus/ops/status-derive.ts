@@ -28,8 +28,9 @@ import { summarize, type TaskSummary } from './task-summary.js';
  * What the derivation relies on: a task's view is worked out from its own files and its dependencies' states
  * alone, and its problems from its own files; the settings (compared), the names outside tasks, the cards and the
  * claim holders are worked out afresh. A summary also says why no node can take a pending task (`noTaker`), which
- * the cards decide: when they judge otherwise than the earlier digest's, every summary is judged again. Null (status works it out in full) when there is no earlier digest of this
- * remote, the settings differ, a listing cannot be compared by name, or too much changed for a derivation to pay;
+ * the cards decide: when they judge otherwise than the earlier digest's, every summary is judged again. Null (status
+ * works it out in full) when there is no earlier digest of this remote, the settings differ, a listing cannot be
+ * compared by name, or too much changed for a derivation to pay;
  * `known` when a dependency the archive did not know then is archived now (the full status reuses what it asked).
  */
 export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number | undefined, payload = false): Promise<{ core: StatusCore } | { known: ReadonlyMap<string, TaskState> } | null> {
@@ -115,7 +116,7 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
     }
     return out;
   };
-  // `status --json` writes every task's line as it is (status-task-lines.ts): none is parsed.
+  // `status --json` writes every task's summary as its digest line is (status-tasks-json.ts): none is parsed.
   const asLines = payload && per === undefined ? linesOf(base, merged) : null;
   const tasks = asLines ? [] : listed(per);
   if (!tasks || (payload && per === undefined && !asLines)) return null;

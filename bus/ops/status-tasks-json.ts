@@ -49,7 +49,7 @@ function ownStateLine(payload: Buffer, hit: number): [number, number] | null {
   const start = payload.lastIndexOf(NEWLINE, hit) + 1;
   let first = start;
   while (payload[first] === 0x20) first++;
-  if (payload.indexOf(OPEN_ID, first) !== first || payload.indexOf(QUOTE, first + OPEN_ID.length) !== hit) return null;
+  if (!OPEN_ID.every((b, i) => payload[first + i] === b) || payload.indexOf(QUOTE, first + OPEN_ID.length) !== hit) return null;
   const nl = payload.indexOf(NEWLINE, hit);
   if (nl < 0) return null;
   return [first, payload[nl - 1] === COMMA ? nl - 1 : nl];
