@@ -26,10 +26,10 @@ export interface StatusCore {
   /** The tasks listed, in queue order (progress not filled in yet). */
   tasks: StatusTask[];
   /**
-   * Every task's summary in a digest's summaries payload (status-digest-file.ts summaryPayload), in place of `tasks`
-   * (left empty): what `status --json` writes (status-tasks-json.ts).
+   * Every task's summary in a digest's summaries payload, in pieces (status-digest-file.ts summaryPieces), in place
+   * of `tasks` (left empty): what `status --json` writes (status-tasks-json.ts).
    */
-  payload?: Buffer;
+  payload?: Buffer[];
   perState?: number;
   counts: Partial<Record<TaskState, number>>;
   trust: { version: number } | null;

@@ -13,7 +13,7 @@ import { claimHolders } from './claim-holders.js';
 import { archiveAsker, countStates, firstPerState, sparePerState, type StatusCore, type StatusTask } from './status-core.js';
 import { noTakerOf, setNoTakers, takerCards } from './status-no-taker.js';
 import { DIGEST_MIN_TASKS, loadNewestStatusDigest, saveStatusDelta, saveStatusDigest, type BaseEntry, type DigestBase } from './status-digest.js';
-import { DIGEST_PER_STATE, orderRow, summaryLine, summaryPayload, type DeriveFacts, type StatusDigest, type SummaryLine } from './status-digest-file.js';
+import { DIGEST_PER_STATE, orderRow, summaryLine, summaryPieces, type DeriveFacts, type StatusDigest, type SummaryLine } from './status-digest-file.js';
 import { dependentsOf, mergeByTask, mergeQueue } from './status-merge.js';
 import { summarize, type TaskSummary } from './task-summary.js';
 
@@ -151,7 +151,7 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
     const digest: StatusDigest = { commit: snap.commit, settings: snap.settings, nodes, counts, top, problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external };
     saveDerived(ctx.repo.gitdir, base, digest, merged, summaryOf, { remote, deps, taskProblems });
   }
-  return { core: { head: snap.commit, settings: snap.settings, settingsOverridden: [], nodes, tasks, ...(asLines ? { payload: summaryPayload(asLines) } : {}), ...(per !== undefined ? { perState: per } : {}), counts, trust: null, problems, forged: [], holders } };
+  return { core: { head: snap.commit, settings: snap.settings, settingsOverridden: [], nodes, tasks, ...(asLines ? { payload: summaryPieces(asLines) } : {}), ...(per !== undefined ? { perState: per } : {}), counts, trust: null, problems, forged: [], holders } };
 }
 
 /**

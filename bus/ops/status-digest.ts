@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { queueKeyOf } from '../model/planner.js';
 import { BUILD_ID } from '../store/parse-cache.js';
 import { cacheNames, newestFirst, removeCacheFile, removeDeadTemps, writeCacheFile } from '../store/cache-files.js';
-import { encodeStatusDelta, encodeStatusDigest, openStatusDigest, summariesOf, summaryPayload, type DeltaChanges, type DeriveFacts, type DigestBytes, type DigestFile, type FullDigestFile, type OrderRow, type StatusDigest, type SummaryLine } from './status-digest-file.js';
+import { encodeStatusDelta, encodeStatusDigest, openStatusDigest, summariesOf, summaryPieces, type DeltaChanges, type DeriveFacts, type DigestBytes, type DigestFile, type FullDigestFile, type OrderRow, type StatusDigest, type SummaryLine } from './status-digest-file.js';
 import { mergeQueue } from './status-merge.js';
 import type { TaskSummary } from './task-summary.js';
 
@@ -91,16 +91,17 @@ export function loadStatusDigest(gitdir: string, commit: string, all: boolean, b
 }
 
 /**
- * The digest of `commit` with every task's summary in a summaries payload, unparsed (what `status --json` writes as
- * it is: bus/ops/status-tasks-json.ts); null when there is none this build can use.
+ * The digest of `commit` with every task's summary in a summaries payload, unparsed and in pieces (summaryPieces: what
+ * `status --json` writes as it is, bus/ops/status-tasks-json.ts); null when there is none this build can use.
  */
-export function loadStatusPayload(gitdir: string, commit: string, build = BUILD_ID): { digest: StatusDigest; payload: Buffer } | null {
+export function loadStatusPayload(gitdir: string, commit: string, build = BUILD_ID): { digest: StatusDigest; payload: Buffer[] } | null {
   const dir = dirOf(gitdir);
   const file = openDigest(dir, null, commit, build);
   const digest = file?.core();
   if (!file || !digest) return null;
+  const whole = file.kind === 'full' ? file.payload() : null;
   const lines = file.kind === 'full' ? null : deltaLines(dir, file, build);
-  const payload = file.kind === 'full' ? file.payload() : lines && summaryPayload(lines);
+  const payload = whole ? [whole] : lines && summaryPieces(lines);
   return payload ? { digest, payload } : null;
 }
 

@@ -1,5 +1,5 @@
 import type { StatusTask } from './status-core.js';
-import { summaryLine, summaryPayload } from './status-digest-file.js';
+import { summaryLine, summaryPieces } from './status-digest-file.js';
 
 /*
  * `status --json` lists every task. With 5,000 pending, parsing a digest's 2 MB of summaries and writing 3 MB of JSON
@@ -15,47 +15,52 @@ const OPEN_ID = Buffer.from('{"id":"', 'utf8');
 const QUOTE = 0x22;
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
+const SPACE = 0x20;
 
 /**
- * The tasks of a digest's summaries payload (status-digest-file.ts summaryPayload) as `status --json` lists them:
- * the payload's bytes, with each claimed or cancelling task's line replaced by its summary filled in. Pure but for
- * `fill`.
+ * The tasks of a digest's summaries payload, in its pieces (status-digest-file.ts summaryPieces: each holds whole
+ * lines, or separators), as `status --json` lists them: the pieces as they are, with each claimed or cancelling task's
+ * line replaced by its summary filled in. Pure but for `fill`.
  */
-export function tasksJsonOfPayload(payload: Buffer, fill: (t: StatusTask) => StatusTask): Buffer {
+export function tasksJsonOfPayload(pieces: readonly Buffer[], fill: (t: StatusTask) => StatusTask): Buffer[] {
+  return pieces.flatMap((piece) => filledPiece(piece, fill));
+}
+
+function filledPiece(piece: Buffer, fill: (t: StatusTask) => StatusTask): Buffer[] {
   const lines: [number, number][] = [];
   for (const needle of OF_THE_MOMENT) {
-    for (let hit = payload.indexOf(needle); hit >= 0; hit = payload.indexOf(needle, hit + needle.length)) {
-      const line = ownStateLine(payload, hit);
+    for (let hit = piece.indexOf(needle); hit >= 0; hit = piece.indexOf(needle, hit + needle.length)) {
+      const line = ownStateLine(piece, hit);
       if (line) lines.push(line);
     }
   }
-  if (lines.length === 0) return payload;
+  if (lines.length === 0) return [piece];
   lines.sort((a, b) => a[0] - b[0]);
-  const parts: Buffer[] = [];
+  const out: Buffer[] = [];
   let at = 0;
   for (const [start, end] of lines) {
-    parts.push(payload.subarray(at, start), Buffer.from(JSON.stringify(fill(JSON.parse(payload.toString('utf8', start, end)) as StatusTask)), 'utf8'));
+    out.push(piece.subarray(at, start), Buffer.from(JSON.stringify(fill(JSON.parse(piece.toString('utf8', start, end)) as StatusTask)), 'utf8'));
     at = end;
   }
-  parts.push(payload.subarray(at));
-  return Buffer.concat(parts);
+  out.push(piece.subarray(at));
+  return out;
 }
 
 /**
  * The line (start and end, its separator left out) whose summary's own state the match at `hit` is; null when the
- * match is a dependency's state in its `waitingOn`. A line starts `{"id":"<id>`, and an id holds no quote.
+ * match is a dependency's state in its `waitingOn`. A line starts `{"id":"<id>` (after the indent, or at the start of
+ * a piece), and an id holds no quote; it ends at a line break (a `,` before it is the separator's), or its piece's end.
  */
-function ownStateLine(payload: Buffer, hit: number): [number, number] | null {
-  const start = payload.lastIndexOf(NEWLINE, hit) + 1;
-  let first = start;
-  while (payload[first] === 0x20) first++;
-  if (!OPEN_ID.every((b, i) => payload[first + i] === b) || payload.indexOf(QUOTE, first + OPEN_ID.length) !== hit) return null;
-  const nl = payload.indexOf(NEWLINE, hit);
-  if (nl < 0) return null;
-  return [first, payload[nl - 1] === COMMA ? nl - 1 : nl];
+function ownStateLine(piece: Buffer, hit: number): [number, number] | null {
+  let first = piece.lastIndexOf(NEWLINE, hit) + 1;
+  while (piece[first] === SPACE) first++;
+  if (!OPEN_ID.every((b, i) => piece[first + i] === b) || piece.indexOf(QUOTE, first + OPEN_ID.length) !== hit) return null;
+  const nl = piece.indexOf(NEWLINE, hit);
+  if (nl < 0) return [first, piece.length];
+  return [first, piece[nl - 1] === COMMA ? nl - 1 : nl];
 }
 
 /** Tasks in hand as `status --json` lists them, laid out as a digest's payload is. */
-export function tasksJsonOf(tasks: readonly StatusTask[]): Buffer {
-  return summaryPayload(tasks.map(summaryLine));
+export function tasksJsonOf(tasks: readonly StatusTask[]): Buffer[] {
+  return summaryPieces(tasks.map(summaryLine));
 }

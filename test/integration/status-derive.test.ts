@@ -133,7 +133,7 @@ describe('status derived from an earlier commit', () => {
     const ctxA = await openBus(alpha());
     let tasksJson: Buffer;
     try {
-      tasksJson = (await busStatusJson(ctxA)).tasksJson;
+      tasksJson = Buffer.concat((await busStatusJson(ctxA)).tasksJson);
     } finally {
       await ctxA.repo.close();
     }

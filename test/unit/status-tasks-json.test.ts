@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StatusTask } from '../../bus/ops/status-core.js';
-import { summaryLine, summaryPayload } from '../../bus/ops/status-digest-file.js';
+import { summaryLine, summaryPayload, summaryPieces } from '../../bus/ops/status-digest-file.js';
 import { tasksJsonOf, tasksJsonOfPayload } from '../../bus/ops/status-tasks-json.js';
 import type { TaskState } from '../../bus/model/types.js';
 import { jsonWithRaw } from '../../cli/json-raw.js';
@@ -50,6 +50,19 @@ function task(rand: () => number, i: number): StatusTask {
   };
 }
 
+/** The lines of a payload as views of its bytes, as a digest file's reader finds them. */
+function viewsOf(payload: Buffer): Buffer[] {
+  const body = payload.subarray('[\n    '.length, payload.length - '\n  ]'.length);
+  const out: Buffer[] = [];
+  for (let at = 0; at <= body.length; ) {
+    const nl = body.indexOf('\n', at);
+    const end = nl < 0 ? body.length : nl - 1;
+    out.push(body.subarray(at, end));
+    at = nl < 0 ? body.length + 1 : nl + '\n    '.length;
+  }
+  return out;
+}
+
 /** What status fills in: progress and, on a claimed task, delivering (changed in place, as status changes them). */
 function fill(t: StatusTask): StatusTask {
   t.progress = { text: `working on ${t.id}`, at: '2026-11-30T00:00:00.000Z' };
@@ -62,14 +75,20 @@ describe('status --json from a digest payload', () => {
     const rand = prng(4242);
     let filled = 0;
     let kept = 0;
+    let pieces = 0;
     for (let round = 0; round < 300; round++) {
       const tasks = Array.from({ length: 1 + Math.floor(rand() * 12) }, (_, i) => task(rand, i));
-      const lines = tasks.map(summaryLine);
-      const payload = summaryPayload(lines);
-      const out = tasksJsonOfPayload(payload, (t) => {
-        filled++;
-        return fill(t);
-      });
+      // As a derived status has them: runs of an earlier payload's lines (views of its bytes) and lines of its own.
+      const earlier = viewsOf(summaryPayload(tasks.map(summaryLine)));
+      const lines = earlier.map((l) => (rand() < 0.3 ? Buffer.from(l) : l));
+      const payload = summaryPieces(lines);
+      pieces += payload.length;
+      const out = Buffer.concat(
+        tasksJsonOfPayload(payload, (t) => {
+          filled++;
+          return fill(t);
+        }),
+      );
       const want = tasks.map((t) => (t.state === 'claimed' || t.state === 'cancelling' ? fill(structuredClone(t)) : t));
       expect(JSON.parse(out.toString('utf8'))).toEqual(want);
       // Laid out as the payload is, and the lines of every other task are the payload's own bytes.
@@ -83,15 +102,19 @@ describe('status --json from a digest payload', () => {
     }
     expect(filled).toBeGreaterThan(100);
     expect(kept).toBeGreaterThan(100);
+    // Many payloads came in several pieces: a line at a piece's start or end is found as one in the middle is.
+    expect(pieces).toBeGreaterThan(300 * 3);
   });
 
   it('hands back the payload itself when no task is of the moment, and an empty list as []', () => {
     const rand = prng(7);
     const tasks = Array.from({ length: 20 }, (_, i) => ({ ...task(rand, i), state: 'pending' as const, claim: null, waitingOn: [{ id: 'd', state: 'claimed' }] }));
     const payload = summaryPayload(tasks.map(summaryLine));
-    expect(tasksJsonOfPayload(payload, () => expect.unreachable('nothing to fill'))).toBe(payload);
-    expect(tasksJsonOf([]).toString('utf8')).toBe('[]');
-    expect(tasksJsonOfPayload(Buffer.from('[]'), fill).toString('utf8')).toBe('[]');
+    const [out, ...more] = tasksJsonOfPayload([payload], () => expect.unreachable('nothing to fill'));
+    expect(out).toBe(payload);
+    expect(more).toEqual([]);
+    expect(Buffer.concat(tasksJsonOf([])).toString('utf8')).toBe('[]');
+    expect(Buffer.concat(tasksJsonOfPayload([Buffer.from('[]')], fill)).toString('utf8')).toBe('[]');
   });
 
   it('is written inside the status as JSON.stringify would write it, the tasks one a line', () => {
@@ -99,11 +122,12 @@ describe('status --json from a digest payload', () => {
     const tasks = Array.from({ length: 5 }, (_, i) => task(rand, i));
     const status = { node: 'alpha', head: null, nested: { a: [1, { b: 'two\nlines' }], none: undefined }, tasks: [] as StatusTask[], empty: {}, list: [], last: 'x\u2028y' };
     const raw = tasksJsonOf(tasks);
-    const out = jsonWithRaw(status, 'tasks', raw).toString('utf8');
+    const text = (parts: Uint8Array[]) => Buffer.concat(parts).toString('utf8');
+    const out = text(jsonWithRaw(status, 'tasks', raw));
     expect(JSON.parse(out)).toEqual({ ...status, tasks });
     // Around the tasks, byte for byte what --json writes; each task on a line of its own.
-    expect(jsonWithRaw(status, 'tasks', Buffer.from('[]')).toString('utf8')).toBe(JSON.stringify(status, null, 2));
+    expect(text(jsonWithRaw(status, 'tasks', [Buffer.from('[]')]))).toBe(JSON.stringify(status, null, 2));
     expect(out.split('\n').filter((l) => l.startsWith('    {"id":'))).toHaveLength(tasks.length);
-    expect(jsonWithRaw({}, 'tasks', raw).toString('utf8')).toBe('{}');
+    expect(text(jsonWithRaw({}, 'tasks', raw))).toBe('{}');
   });
 });
