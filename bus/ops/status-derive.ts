@@ -33,7 +33,7 @@ import { summarize, type TaskSummary } from './task-summary.js';
  * compared by name, or too much changed for a derivation to pay;
  * `known` when a dependency the archive did not know then is archived now (the full status reuses what it asked).
  */
-export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number | undefined, payload = false): Promise<{ core: StatusCore } | { known: ReadonlyMap<string, TaskState> } | null> {
+export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number | undefined, asPayload = false): Promise<{ core: StatusCore } | { known: ReadonlyMap<string, TaskState> } | null> {
   if (snap.commit === null) return null;
   const base = loadNewestStatusDigest(ctx.repo.gitdir, snap.commit);
   const remote = ctx.repo.transport.display;
@@ -117,9 +117,9 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
     return out;
   };
   // `status --json` writes every task's summary as its digest line is (status-tasks-json.ts): none is parsed.
-  const asLines = payload && per === undefined ? linesOf(base, merged) : null;
+  const asLines = asPayload && per === undefined ? linesOf(base, merged) : null;
   const tasks = asLines ? [] : listed(per);
-  if (!tasks || (payload && per === undefined && !asLines)) return null;
+  if (!tasks || (asPayload && per === undefined && !asLines)) return null;
 
   const redone = new Set(redo);
   const freshDeps = new Map<string, string[]>();

@@ -137,22 +137,22 @@ export async function busStatusJson(ctx: BusContext): Promise<BusStatusJson> {
 
 /**
  * The core of this node's status: from the digest of main's commit, derived from an earlier commit's, or worked
- * out in full. `payload`: every task's summary in a digest's payload rather than parsed, where a digest has them.
+ * out in full. `asPayload`: every task's summary in a digest's payload rather than parsed, where a digest has them.
  */
-async function statusCore(ctx: BusContext, options: StatusOptions, payload: boolean): Promise<{ core: StatusCore; offline: Offline | null }> {
+async function statusCore(ctx: BusContext, options: StatusOptions, asPayload: boolean): Promise<{ core: StatusCore; offline: Offline | null }> {
   const per = options.perState;
   // A node that judges handoffs (a pinned trust root, a policy) decides with its own files and clock: it works its
   // status out in full every time. Any other reads the digest of the commit it was last worked out for.
   const digestible = !judgesTasks(ctx.config) && !pinsTrust(ctx.paths.home) && (per === undefined || per <= DIGEST_PER_STATE);
   if (!digestible) return coreOfSnapshot(ctx, options, await snapshotOrLast(ctx));
   const pre = await headOrLast(ctx);
-  const looked = !pre.offline && pre.head !== null ? await coreOfDigest(ctx, pre.head, per, payload) : undefined;
+  const looked = !pre.offline && pre.head !== null ? await coreOfDigest(ctx, pre.head, per, asPayload) : undefined;
   if (looked?.core) return { core: looked.core, offline: null };
   const at = pre.offline ? { snap: await localSnapshot(ctx), offline: pre.offline } : await snapshotOrLast(ctx, pre.head);
   // No digest of this commit: one derived from an earlier commit's works out only the tasks that changed since.
   let known = looked?.known;
   if (!looked && !at.offline) {
-    const derived = await derivedCore(ctx, at.snap, per, payload);
+    const derived = await derivedCore(ctx, at.snap, per, asPayload);
     if (derived && 'core' in derived) return { core: derived.core, offline: null };
     known = derived?.known;
   }
@@ -186,8 +186,8 @@ async function headOrLast(ctx: BusContext): Promise<{ head: string | null; offli
  * The core from the digest of `head` (status-digest.ts); or, when there is none this status can use, what it
  * learnt of the archive on the way (dependencies archived since the digest was written), for the full path to reuse.
  */
-async function coreOfDigest(ctx: BusContext, head: string, per: number | undefined, payload: boolean): Promise<{ core: StatusCore } | { core?: undefined; known: ReadonlyMap<string, TaskState> } | undefined> {
-  const whole = payload && per === undefined ? loadStatusPayload(ctx.repo.gitdir, head) : null;
+async function coreOfDigest(ctx: BusContext, head: string, per: number | undefined, asPayload: boolean): Promise<{ core: StatusCore } | { core?: undefined; known: ReadonlyMap<string, TaskState> } | undefined> {
+  const whole = asPayload && per === undefined ? loadStatusPayload(ctx.repo.gitdir, head) : null;
   const loaded = whole ?? loadStatusDigest(ctx.repo.gitdir, head, per === undefined);
   if (!loaded) return undefined;
   const d = loaded.digest;
