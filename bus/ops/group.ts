@@ -212,6 +212,11 @@ function archivedPart(t: ArchivedRun): Parts {
 
 const INTEGRATION_SUFFIX = ': integration';
 
+/** A group's integration task: the merge runner's. */
+function isIntegration(p: Parts): boolean {
+  return p.handoff !== undefined && effectiveRunner(p.handoff) === 'merge';
+}
+
 /** What bus/ops/follow-ups.ts finds an integration's follow-ups by: its id, and the repo and branch its handoff asks for. */
 function followUpRef(integration: Parts | null, group: string): IntegrationRef | null {
   const h = integration?.handoff;
@@ -238,8 +243,15 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
       if (p) parts.push(p);
     }
   }
+  // The integration archived while a task of the group (a follow-up) is live: this home's note of the fan-out names
+  // it, as it names every task when the whole group is archived.
+  if (ids.length > 0 && !offline && !parts.some(isIntegration)) {
+    const have = new Set(parts.map((p) => p.id));
+    const gone = (recordedGroup(ctx.paths.home, group)?.ids ?? []).filter((id) => !have.has(id) && !snap.has(id));
+    if (gone.length > 0) parts.push(...(await archivedParts(ctx, gone)).filter((p) => p.handoff?.group === group));
+  }
   // The integration task: the merge runner's; the newest when there are several.
-  const merges = parts.filter((p) => p.handoff && effectiveRunner(p.handoff) === 'merge').sort((a, b) => ((a.handoff?.created ?? '') < (b.handoff?.created ?? '') ? 1 : -1));
+  const merges = parts.filter(isIntegration).sort((a, b) => ((a.handoff?.created ?? '') < (b.handoff?.created ?? '') ? 1 : -1));
   const integration = merges[0] ?? null;
   // Workstreams already archived: the integration task still names them.
   if (integration && integration.archived === null && !offline) {

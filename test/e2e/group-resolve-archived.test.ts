@@ -88,3 +88,47 @@ describe('the follow-up that resolved an integration, one of them archived', () 
     expect(both.resolve).toContain(`already resolved by ${first}`);
   }, 120_000);
 });
+
+describe('the follow-up that resolved an integration, the integration archived', () => {
+  it('is named by group while the follow-up is live and the integration is in the archive, by this home\'s note of the fan-out', async () => {
+    const group = 'gone';
+    const integration = 'gone-integration';
+    const branch = `${group}/integration`;
+    const merge = [`${group}/one`, `${group}/two`];
+    const earlier = new Date(Date.now() - 7_200_000).toISOString();
+    const person = join(bus.dir, 'person-gone');
+    pushHandoffs(person, bus.remote, [{ id: integration, frontmatter: { title: 'Gone: integration', group, runner: 'merge', to: 'ghost', repo: REPO, base: 'main', baseCommit: 'b'.repeat(40), branch, merge } }]);
+    mkdirSync(join(person, 'claims'), { recursive: true });
+    mkdirSync(join(person, 'responses'), { recursive: true });
+    writeFileSync(join(person, 'claims', `${integration}.1.md`), `---\nid: ${integration}\nattempt: 1\nnode: ghost\nclaimed: ${earlier}\n---\n`);
+    writeFileSync(join(person, 'responses', `${integration}.md`), `---\nid: ${integration}\nstatus: failed\nnode: ghost\nattempt: 1\nfinished: ${earlier}\nrunner: merge\nreason: 1 of 2 merges conflicts\nproject:\n  repo: ${REPO}\n  branch: ${branch}\n  baseCommit: ${'b'.repeat(40)}\n  headCommit: ${'b'.repeat(40)}\n  pushed: false\n  merged: [${merge[0]}]\n  conflicts:\n    - branch: ${merge[1]}\n      files: [app.txt]\n---\n`);
+    gitCli(['add', '-A'], person);
+    gitCli(['commit', '-q', '-m', 'the integration conflicted two hours ago'], person);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
+    // What `gitbus fanout` notes in the home that fanned out (bus/groups-ledger.ts).
+    const ledger = (await import(pathToFileURL(join(ROOT, 'dist', 'bus/groups-ledger.js')).href)) as typeof import('../../bus/groups-ledger.js');
+    ledger.noteGroup(home, { kind: 'fanout', group, integration, ids: [integration], at: earlier });
+
+    const r = await gitbus(['resolve', integration, '--runner', 'manual', '--json'], { home });
+    expect(r.code, r.stderr).toBe(0);
+    const followUp = json<{ id: string }>(r).id;
+    await claimInProcess(home, followUp);
+    await respondInProcess(home, followUp, { status: 'succeeded', project: { repo: REPO, branch, baseCommit: 'b'.repeat(40), headCommit: 'e'.repeat(40), pushed: true, merged: merge } });
+    // The archive takes the integration, which ended two hours ago, and leaves the follow-up that just ended.
+    const ops = (await import(pathToFileURL(join(ROOT, 'dist', 'bus/ops/archive.js')).href)) as typeof import('../../bus/ops/archive.js');
+    const { openBus } = (await import(pathToFileURL(join(ROOT, 'dist', 'bus/context.js')).href)) as { openBus: (home: string) => Promise<BusContext> };
+    const ctx = await openBus(home);
+    try {
+      expect((await ops.archive(ctx, { olderThanMs: 3_600_000 })).archived).toEqual([integration]);
+    } finally {
+      await ctx.repo.close();
+    }
+    const g = await gitbus(['group', group, '--json'], { home });
+    expect(g.code, g.stderr).toBe(0);
+    const view = json<{ integration: { id: string } | null; resolvedBy: string | null; others: { id: string }[] }>(g);
+    expect(view.integration?.id).toBe(integration);
+    expect(view.others.map((o) => o.id)).toEqual([followUp]);
+    expect(view.resolvedBy).toBe(followUp);
+    expect((await gitbus(['group', group], { home })).stdout).toContain(`resolved by ${followUp}`);
+  }, 120_000);
+});
