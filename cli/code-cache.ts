@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fstatSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -10,6 +10,7 @@ import { STANDBY_ENV } from './serve/standby-env.js';
 export { bundleFile } from './bundle-identity.js';
 import { hoistGlobalOptions, invokedCommand } from './invoked-command.js';
 import { hasCrc32 } from './code-cache-file.js';
+import { EXIT } from './exit.js';
 import { cacheFolders, readyFolders } from './code-cache-folders.js';
 import { cachePlace, readCache, readInto, settleCache } from './code-cache-store.js';
 import { schemasScript, type SchemasState } from './schemas-script.js';
@@ -213,6 +214,12 @@ function runEntry(here: string, env: NodeJS.ProcessEnv, entry: Pick<CommandEntry
   });
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
   wrapper(module.exports, (cold ?? schemas).require, module, bundle, here);
+  // A bundle cut short or emptied by hand compiles and runs, and starts nothing: without this the command would end
+  // at once, saying nothing, with exit 0, as if it had done its work.
+  if (typeof module.exports.commandRan !== 'function') {
+    writeSync(2, `gitbus: ${bundle} is damaged: it ran and started no command, so ${command} did nothing\n  fix: install gitbus again (or run "npm run build" in its folder)\n`);
+    process.exitCode = EXIT.setup;
+  }
 }
 
 function runEsm(here: string, env: NodeJS.ProcessEnv, command: string, cache: CodeCacheReport['cache'], reason?: string): void {

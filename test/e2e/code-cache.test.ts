@@ -149,6 +149,18 @@ describe('CLI code cache (cli/code-cache.ts)', () => {
     expect(readdirSync(key).sort()).toEqual(names([files[2], files[4], files[5], seventh.report.file] as string[]));
   });
 
+  it('a bundle emptied by hand says the installation is damaged and exits 7, not 0 with nothing said', async () => {
+    const { bin, cli } = packageCopy('emptied');
+    const cache = join(dir.path, 'emptied-cache');
+    writeFileSync(join(cli, 'gitbus-read.cjs'), '');
+    const { r, report } = await run(['status', '--json', '--home', bus.home('solo')], cache, { bin });
+    expect(report).toMatchObject({ command: 'status', bundle: 'gitbus-read.cjs' });
+    expect(r.code).toBe(7);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('gitbus-read.cjs is damaged: it ran and started no command, so status did nothing');
+    expect(r.stderr).toContain('fix: install gitbus again');
+  });
+
   it('the cache key changes with any of the bundles, the one that runs or another', async () => {
     const { bin, cli } = packageCopy('package');
     const cache = join(dir.path, 'rebuilt');
