@@ -35,6 +35,22 @@ async function resolveBy(runnerArgs: string[]): Promise<string> {
   return json<{ id: string }>(r).id;
 }
 
+/**
+ * An integration task pushed with its claim and its answer as the merge runner writes them: failed at `finished`, the
+ * first branch merged and the second conflicting (so `resolve` takes it).
+ */
+function conflicted(t: { id: string; title: string; group: string; branch: string; merge: string[]; finished: string }, folder: string): void {
+  const person = join(bus.dir, folder);
+  pushHandoffs(person, bus.remote, [{ id: t.id, frontmatter: { title: `${t.title}: integration`, group: t.group, runner: 'merge', to: 'ghost', repo: REPO, base: 'main', baseCommit: 'b'.repeat(40), branch: t.branch, merge: t.merge } }]);
+  mkdirSync(join(person, 'claims'), { recursive: true });
+  mkdirSync(join(person, 'responses'), { recursive: true });
+  writeFileSync(join(person, 'claims', `${t.id}.1.md`), `---\nid: ${t.id}\nattempt: 1\nnode: ghost\nclaimed: ${t.finished}\n---\n`);
+  writeFileSync(join(person, 'responses', `${t.id}.md`), `---\nid: ${t.id}\nstatus: failed\nnode: ghost\nattempt: 1\nfinished: ${t.finished}\nrunner: merge\nreason: 1 of 2 merges conflicts\nproject:\n  repo: ${REPO}\n  branch: ${t.branch}\n  baseCommit: ${'b'.repeat(40)}\n  headCommit: ${'b'.repeat(40)}\n  pushed: false\n  merged: [${t.merge[0]}]\n  conflicts:\n    - branch: ${t.merge[1]}\n      files: [app.txt]\n---\n`);
+  gitCli(['add', '-A'], person);
+  gitCli(['commit', '-q', '-m', 'the integration conflicted'], person);
+  gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
+}
+
 /** The follow-up's answer, as its node writes it: succeeded, `branch` pushed with every workstream merged. */
 async function resolvedOn(id: string, branch: string, head: string): Promise<void> {
   await claimInProcess(home, id);
@@ -52,16 +68,7 @@ async function named(): Promise<{ group: string | null; resolve: string }> {
 describe('the follow-up that resolved an integration, one of them archived', () => {
   it('is the same task for group and resolve: the archived one alone, then it before a newer live one beside the branch', async () => {
     // The integration ended on a conflict, a moment from now by its response, so the archive leaves it on main.
-    const later = new Date(Date.now() + 3_600_000).toISOString();
-    const person = join(bus.dir, 'person');
-    pushHandoffs(person, bus.remote, [{ id: INTEGRATION, frontmatter: { title: 'Settle: integration', group: GROUP, runner: 'merge', to: 'ghost', repo: REPO, base: 'main', baseCommit: 'b'.repeat(40), branch: BRANCH, merge: MERGE } }]);
-    mkdirSync(join(person, 'claims'), { recursive: true });
-    mkdirSync(join(person, 'responses'), { recursive: true });
-    writeFileSync(join(person, 'claims', `${INTEGRATION}.1.md`), `---\nid: ${INTEGRATION}\nattempt: 1\nnode: ghost\nclaimed: ${later}\n---\n`);
-    writeFileSync(join(person, 'responses', `${INTEGRATION}.md`), `---\nid: ${INTEGRATION}\nstatus: failed\nnode: ghost\nattempt: 1\nfinished: ${later}\nrunner: merge\nreason: 1 of 2 merges conflicts\nproject:\n  repo: ${REPO}\n  branch: ${BRANCH}\n  baseCommit: ${'b'.repeat(40)}\n  headCommit: ${'b'.repeat(40)}\n  pushed: false\n  merged: [${MERGE[0]}]\n  conflicts:\n    - branch: ${MERGE[1]}\n      files: [app.txt]\n---\n`);
-    gitCli(['add', '-A'], person);
-    gitCli(['commit', '-q', '-m', 'the integration conflicted'], person);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
+    conflicted({ id: INTEGRATION, title: 'Settle', group: GROUP, branch: BRANCH, merge: MERGE, finished: new Date(Date.now() + 3_600_000).toISOString() }, 'person');
 
     // A follow-up resolves it on the branch itself, and the archive takes that follow-up (the integration stays).
     const first = await resolveBy([]);
@@ -95,16 +102,9 @@ describe('the follow-up that resolved an integration, the integration archived',
     const integration = 'gone-integration';
     const branch = `${group}/integration`;
     const merge = [`${group}/one`, `${group}/two`];
+    // The integration conflicted two hours ago.
     const earlier = new Date(Date.now() - 7_200_000).toISOString();
-    const person = join(bus.dir, 'person-gone');
-    pushHandoffs(person, bus.remote, [{ id: integration, frontmatter: { title: 'Gone: integration', group, runner: 'merge', to: 'ghost', repo: REPO, base: 'main', baseCommit: 'b'.repeat(40), branch, merge } }]);
-    mkdirSync(join(person, 'claims'), { recursive: true });
-    mkdirSync(join(person, 'responses'), { recursive: true });
-    writeFileSync(join(person, 'claims', `${integration}.1.md`), `---\nid: ${integration}\nattempt: 1\nnode: ghost\nclaimed: ${earlier}\n---\n`);
-    writeFileSync(join(person, 'responses', `${integration}.md`), `---\nid: ${integration}\nstatus: failed\nnode: ghost\nattempt: 1\nfinished: ${earlier}\nrunner: merge\nreason: 1 of 2 merges conflicts\nproject:\n  repo: ${REPO}\n  branch: ${branch}\n  baseCommit: ${'b'.repeat(40)}\n  headCommit: ${'b'.repeat(40)}\n  pushed: false\n  merged: [${merge[0]}]\n  conflicts:\n    - branch: ${merge[1]}\n      files: [app.txt]\n---\n`);
-    gitCli(['add', '-A'], person);
-    gitCli(['commit', '-q', '-m', 'the integration conflicted two hours ago'], person);
-    gitCli(['push', '-q', 'origin', 'HEAD:main'], person);
+    conflicted({ id: integration, title: 'Gone', group, branch, merge, finished: earlier }, 'person-gone');
     // What `gitbus fanout` notes in the home that fanned out (bus/groups-ledger.ts).
     const ledger = (await import(pathToFileURL(join(ROOT, 'dist', 'bus/groups-ledger.js')).href)) as typeof import('../../bus/groups-ledger.js');
     ledger.noteGroup(home, { kind: 'fanout', group, integration, ids: [integration], at: earlier });
