@@ -229,13 +229,7 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
   const ids = await groupTaskIds(snap, group);
   const parts: Parts[] = [];
   let archivedState = new Map<string, TaskState>();
-  if (ids.length === 0) {
-    // Archived whole (the watchers archive what ended a day ago): this home's note of the fan-out names its tasks.
-    // Reading them takes the remote: offline, that outage is the error (as `show` of an archived task says it).
-    const noted = recordedGroup(ctx.paths.home, group);
-    if (noted) parts.push(...(await archivedParts(ctx, noted.ids)).filter((p) => p.handoff?.group === group));
-    if (parts.length === 0) throw new UnknownGroupError(group);
-  } else {
+  if (ids.length > 0) {
     const missing = await snap.missingDependencies(ids);
     if (!offline && missing.length > 0) archivedState = await archivedStates(ctx, missing);
     for (const id of ids) {
@@ -243,13 +237,16 @@ export async function groupView(ctx: BusContext, group: string): Promise<GroupVi
       if (p) parts.push(p);
     }
   }
-  // The integration archived while a task of the group (a follow-up) is live: this home's note of the fan-out names
-  // it, as it names every task when the whole group is archived.
-  if (ids.length > 0 && !offline && !parts.some(isIntegration)) {
+  // No live task of the group is its integration: the group was archived whole (the watchers archive what ended a day
+  // ago), or its integration was while a follow-up is live. This home's note of the fan-out names the archived ones.
+  // Reading them takes the remote: offline, with no live task, that outage is the error (as `show` of an archived task
+  // says it); beside live tasks the live ones are shown.
+  if (!parts.some(isIntegration) && (ids.length === 0 || !offline)) {
     const have = new Set(parts.map((p) => p.id));
     const gone = (recordedGroup(ctx.paths.home, group)?.ids ?? []).filter((id) => !have.has(id) && !snap.has(id));
     if (gone.length > 0) parts.push(...(await archivedParts(ctx, gone)).filter((p) => p.handoff?.group === group));
   }
+  if (ids.length === 0 && parts.length === 0) throw new UnknownGroupError(group);
   // The integration task: the merge runner's; the newest when there are several.
   const merges = parts.filter(isIntegration).sort((a, b) => ((a.handoff?.created ?? '') < (b.handoff?.created ?? '') ? 1 : -1));
   const integration = merges[0] ?? null;
