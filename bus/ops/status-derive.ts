@@ -11,7 +11,7 @@ import type { ObjectStore } from '../store/objects.js';
 import { archivedStates } from './archived-trust.js';
 import { claimHolders } from './claim-holders.js';
 import { archiveAsker, countStates, firstPerState, sparePerState, type StatusCore, type StatusTask } from './status-core.js';
-import { noTakerOf, setNoTakers, takerCards } from './status-no-taker.js';
+import { noTakerOf, setNoTaker, takerCards } from './status-no-taker.js';
 import { DIGEST_MIN_TASKS, loadNewestStatusDigest, saveStatusDelta, saveStatusDigest, type BaseEntry, type DigestBase } from './status-digest.js';
 import { DIGEST_PER_STATE, orderRow, summaryLine, summaryPieces, type DeriveFacts, type StatusDigest, type SummaryLine } from './status-digest-file.js';
 import { dependentsOf, mergeByTask, mergeQueue } from './status-merge.js';
@@ -81,7 +81,7 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
   const why = noTakerOf(cards);
   const fresh = views.map((v): Entry => {
     const summary: StatusTask = summarize(v, maxAttempts);
-    setNoTakers([summary], why);
+    setNoTaker(summary, why);
     return { row: orderRow(summary), summary };
   });
   const merged = mergeQueue(earlier, drop, fresh, (e) => queueKeyOf(e.row[2], e.row[3], e.row[0]), (e) => e.row[0]);
@@ -101,7 +101,7 @@ export async function derivedCore(ctx: BusContext, snap: Snapshot, per: number |
     for (const e of merged) {
       const t = summaryOf(e);
       if (!t) return null;
-      setNoTakers([t], why);
+      setNoTaker(t, why);
       delete e.root;
       delete e.line;
     }

@@ -33,13 +33,11 @@ export function noTakerOf(cards: readonly CardFacts[]): (t: TakerFacts) => strin
 }
 
 /**
- * Sets `noTaker` on the pending tasks no node can take, and takes it off any other (tasks changed in place). What a
+ * Sets `noTaker` on a pending task no node can take, and takes it off any other (the task changed in place). What a
  * status digest's summaries carry: a function of the commit, since its cards are.
  */
-export function setNoTakers(tasks: readonly StatusTask[], why: (t: TakerFacts) => string | null): void {
-  for (const t of tasks) {
-    const nobody = t.state === 'pending' ? why(t) : null;
-    if (nobody) t.noTaker = nobody;
-    else delete t.noTaker;
-  }
+export function setNoTaker(t: StatusTask, why: (t: TakerFacts) => string | null): void {
+  const nobody = t.state === 'pending' ? why(t) : null;
+  if (nobody) t.noTaker = nobody;
+  else delete t.noTaker;
 }

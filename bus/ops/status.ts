@@ -30,7 +30,7 @@ import { markEndsRemoved } from '../trust/seen-ended.js';
 import { localSnapshot, offlineFrom, snapshotOrLast, type Offline } from './query.js';
 import { DIGEST_MIN_TASKS, loadStatusDigest, loadStatusPayload, saveStatusDigest } from './status-digest.js';
 import { tasksJsonOf, tasksJsonOfPayload } from './status-tasks-json.js';
-import { noTakerOf, setNoTakers, takerCards } from './status-no-taker.js';
+import { noTakerOf, setNoTaker, takerCards } from './status-no-taker.js';
 import { archiveAsker, countStates, firstPerState, sparePerState, type StatusCore, type StatusTask } from './status-core.js';
 import { derivedCore } from './status-derive.js';
 import { flatProblems } from '../model/snapshot-problems.js';
@@ -241,7 +241,8 @@ async function coreOfSnapshot(ctx: BusContext, options: StatusOptions, at: { sna
   if (digest && !whole && archive && snap.commit !== null && views.length >= DIGEST_MIN_TASKS) {
     const all = per === undefined ? tasks : views.map((v) => summarize(v, snap.settings.maxAttempts));
     // A digest's summaries carry what its commit decides of them, so that `status --json` writes them as they are.
-    setNoTakers(all, noTakerOf(takerCards(nodes, snap.forged)));
+    const why = noTakerOf(takerCards(nodes, snap.forged));
+    for (const t of all) setNoTaker(t, why);
     const deps = views.flatMap((v): [string, string[]][] => (v.handoff?.after?.length ? [[v.id, [...v.handoff.after]]] : []));
     saveStatusDigest(ctx.repo.gitdir, { commit: snap.commit, settings: snap.settings, nodes, counts, top: firstPerState(all, DIGEST_PER_STATE), problems, holders: [...holders].map(([n, ids]) => [n, [...ids]]), external: { asked: archive.asked, found: archive.found } }, all.map(summaryLine), { remote: ctx.repo.transport.display, order: all.map(orderRow), deps, taskProblems: parts.tasks, spare: sparePerState(all) });
   }
@@ -295,7 +296,7 @@ async function statusOf(ctx: BusContext, { core, offline }: { core: StatusCore; 
   // pending (issue 14). The fields end up where a copy put them.
   const fill = (t: StatusTask): StatusTask => {
     t.progress = progressOf(t);
-    setNoTakers([t], whyNoTaker);
+    setNoTaker(t, whyNoTaker);
     const held = deliveringOf(t);
     if (held) t.delivering = held;
     return t;
