@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT, commandsAsProcesses, json, tempDir } from '../helpers/cli.js';
+import { ROOT, commandsAsProcesses, gitCli, json, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { codeCacheRuns } from '../helpers/code-cache-runs.js';
 
@@ -50,14 +50,29 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     }
   });
 
-  /** A new task on the bus, which the next status parses (and so runs the schemas script for). */
+  /** A new task on the bus as dispatch writes it, which the next status reads without the script (handoff-fast-read.ts). */
   const dispatchOne = async (cache: string, title: string): Promise<void> => {
     const d = await runs.run(['dispatch', title, '--no-git', '--json'], cache);
     expect(d.r.code, d.r.stderr).toBe(0);
     expect(d.report).toMatchObject({ command: 'dispatch', bundle: 'gitbus-dispatch.cjs', schemas: 'unused' });
   };
 
-  it('a status and the hook whose caches are warm never run it; a status with a new task to parse does, from a cache of its own', async () => {
+  let written = 0;
+  /**
+   * A new task written by hand in a person's clone (a comment in its frontmatter, as an editor's template leaves),
+   * committed and pushed with git: the next status parses it with the parser, so runs the script.
+   */
+  const handWritten = (title: string): void => {
+    const clone = join(dir.path, `person-${++written}`);
+    gitCli(['clone', '-q', bus.remote, clone]);
+    const id = `20261206-0400${String(written).padStart(2, '0')}-byhand`;
+    writeFileSync(join(clone, 'handoffs', `${id}.md`), `---\n# written by hand\nid: ${id}\ntitle: ${title}\nfrom: person\ncreated: 2026-12-06T04:00:00.000Z\nrunner: manual\n---\n## Task\n\n${title}\n`);
+    gitCli(['add', '-A'], clone);
+    gitCli(['commit', '-q', '-m', `dispatch ${id}`], clone);
+    gitCli(['push', '-q', 'origin', 'HEAD:main'], clone);
+  };
+
+  it('a status and the hook whose caches are warm never run it, nor a status reading the task a dispatch wrote; a status with a task written by hand to parse does, from a cache of its own', async () => {
     const cache = join(dir.path, 'warm');
     // The first status of a build parses what its caches do not hold yet (bus/model/snapshot-disk-cache.ts): it
     // runs the script, says what made it, and writes the script's cache beside its own.
@@ -76,8 +91,13 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     const hook = await runs.run(['hook', 'claude', 'user-prompt-submit'], cache, { input: prompt(dir.path) });
     expect(hook.r.code, hook.r.stderr).toBe(0);
     expect(hook.report).toMatchObject({ command: 'hook', bundle: 'gitbus-claude.cjs', schemas: 'unused' });
-    // A task nobody parsed yet: status reads its handoff with the parser, so it runs the script, from its cache.
-    await dispatchOne(cache, 'new to parse');
+    // A task dispatch wrote, nobody parsed yet: status reads its handoff without the script (handoff-fast-read.ts).
+    await dispatchOne(cache, 'new to read');
+    const reading = await runs.run(['status', '--json'], cache);
+    expect(reading.report).toMatchObject({ command: 'status', cache: 'accepted', schemas: 'unused' });
+    expect(json<{ tasks: { title: string }[] }>(reading.r).tasks.map((t) => t.title)).toContain('new to read');
+    // One written by hand: status reads its handoff with the parser, so it runs the script, from its cache.
+    handWritten('new to parse');
     const parsing = await runs.run(['status', '--json'], cache);
     expect(parsing.report).toMatchObject({ command: 'status', cache: 'accepted', schemas: 'accepted', schemasWritten: false });
     expect(json<{ tasks: { title: string }[] }>(parsing.r).tasks.map((t) => t.title)).toContain('new to parse');
@@ -108,7 +128,7 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
 
   it('a damaged schemas cache is not given to V8 and is written again; the command does the same', async () => {
     const cache = join(dir.path, 'damaged');
-    await dispatchOne(cache, 'parsed with a fresh cache');
+    handWritten('parsed with a fresh cache');
     const first = await runs.run(['status', '--json'], cache);
     expect(first.r.code, first.r.stderr).toBe(0);
     expect(first.report).toMatchObject({ schemas: 'none', schemasWritten: true });
@@ -117,12 +137,12 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     const bytes = readFileSync(file);
     for (let i = 0; i < 16; i++) bytes[2000 + i] = (bytes[2000 + i] as number) ^ 0x5a;
     writeFileSync(file, bytes);
-    await dispatchOne(cache, 'parsed with a damaged cache');
+    handWritten('parsed with a damaged cache');
     const damaged = await runs.run(['status', '--json'], cache);
     expect(damaged.r.code, damaged.r.stderr).toBe(0);
     expect(damaged.report).toMatchObject({ cache: 'accepted', schemas: 'corrupt', schemasWritten: true });
     expect(json<{ tasks: { title: string }[] }>(damaged.r).tasks.map((t) => t.title)).toContain('parsed with a damaged cache');
-    await dispatchOne(cache, 'parsed with the cache written again');
+    handWritten('parsed with the cache written again');
     expect((await runs.run(['status', '--json'], cache)).report).toMatchObject({ schemas: 'accepted', schemasWritten: false });
   });
 
@@ -143,9 +163,13 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     const hook = await runs.run(['hook', 'claude', 'user-prompt-submit', ...home], cache, { bin, input: prompt(dir.path) });
     expect(hook.r.code, hook.r.stderr).toBe(0);
     expect(hook.report).toMatchObject({ schemas: 'unused' });
-    // dispatch writes and checks a plain handoff without them (schemas/handoff-fast.ts); the status after it has a
-    // handoff to parse.
-    expect((await runs.run(['dispatch', 'to parse', '--no-git', ...home], cache, { bin })).r.code).toBe(0);
+    // dispatch writes and checks a plain handoff without them (schemas/handoff-fast.ts), and status reads it back
+    // without them (handoff-fast-read.ts); one written by hand is parsed.
+    expect((await runs.run(['dispatch', 'to read', '--no-git', ...home], cache, { bin })).r.code).toBe(0);
+    const reading = await runs.run(['status', '--json', ...home], cache, { bin });
+    expect(reading.r.code, reading.r.stderr).toBe(0);
+    expect(json<{ tasks: { title: string }[] }>(reading.r).tasks.map((t) => t.title)).toContain('to read');
+    handWritten('to parse');
     const parsing = await runs.run(['status', '--json', ...home], cache, { bin });
     expect(parsing.r.code).toBe(7);
     expect(parsing.r.stderr).toContain('gitbus-schemas.cjs failed to run (gitbus-schemas.cjs ran)');

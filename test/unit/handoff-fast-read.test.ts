@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
+import { fastHandoffRead } from '../../schemas/handoff-fast-read.js';
+import { fastHandoffText } from '../../schemas/handoff-fast.js';
+import type { Handoff } from '../../schemas/handoff.js';
+import { pathFor } from '../../schemas/layout.js';
+import { pick, prng, yamlishString } from '../helpers/seeded-random.js';
+import { BODIES, drawHandoff, ID, OTHER } from '../helpers/handoff-draws.js';
+
+const PATH = pathFor({ kind: 'handoff', id: ID });
+
+/** parseBusFile's reading, in the terms fastHandoffRead answers with (the key order of data included). */
+function bySchemas(path: string, content: string | Uint8Array): { data: string; body: string; warnings: number } | null {
+  const r = parseBusFile(path, content);
+  return r.ok ? { data: JSON.stringify(r.file.data), body: r.file.body, warnings: r.warnings.length } : null;
+}
+
+/** The one property: a reading the fast reader gives is parseBusFile's, with no warning. */
+function expectSame(path: string, content: string | Uint8Array): boolean {
+  const fast = fastHandoffRead(path, content);
+  if (fast === undefined) return false;
+  const theirs = bySchemas(path, content);
+  const shown = typeof content === 'string' ? content.slice(0, 300) : `${content.length} bytes`;
+  expect(theirs, shown).not.toBeNull();
+  expect(JSON.stringify(fast.data), shown).toBe(theirs?.data);
+  expect(fast.body, shown).toBe(theirs?.body);
+  expect(theirs?.warnings, shown).toBe(0);
+  return true;
+}
+
+/** Edits a person's editor, another tool or a hand would make to a file dispatch wrote. */
+const EDITS: ((text: string, rand: () => number) => string)[] = [
+  (t) => t.replace('\n---\n', '\n# a comment\n---\n'),
+  (t) => t.replace(/\n(title|from): /, '\n$1:  '),
+  (t) => t.replace(/\n(title: )(.*)\n/, (_m, k: string, v: string) => `\n${k}"${v.replace(/"/g, '\\"')}"\n`),
+  (t) => t.replace(/\n(title: )(.*)\n/, (_m, k: string, v: string) => `\n${k}'${v.replace(/'/g, "''")}'\n`),
+  (t) => t.replace(/\n(from: .*)\n/, '\n$1 \n'),
+  (t) => t.replace(/\n/g, '\r\n'),
+  (t) => `\ufeff${t}`,
+  (t) => t.replace('\n', '\n\n'),
+  (t) => t.replace(/\n(from: .*)\n(created: .*)\n/, '\n$2\n$1\n'),
+  (t) => t.replace(/\n(from: .*)\n/, '\n$1\n$1\n'),
+  (t) => t.replace(/\nid: .*\n/, `\nid: ${OTHER}\n`),
+  (t) => t.replace(/\nid: .*\n/, '\n'),
+  (t) => t.replace('\n---\n', '\nunknown: x\n---\n'),
+  (t) => t.replace('\n---\n', '\nx-note: x\n---\n'),
+  (t) => t.replace('\n---\n', '\nprotocol: 1\n---\n'),
+  (t) => t.replace(/\npriority: (\d+)/, '\npriority: +$1'),
+  (t) => t.replace(/\npriority: (\d+)/, '\npriority: $1.0'),
+  (t) => t.replace(/\nlabels: \[(.*)\]/, '\nlabels: [$1,]'),
+  (t) => t.replace(/\nlabels: \[(.*)\]/, '\nlabels:\n  - $1'),
+  (t) => t.replace(/, /g, ','),
+  (t) => t.replace('# yaml-language-server', '#yaml-language-server'),
+  (t) => t.replace(/---\n/, '--- \n'),
+  (t) => t.replace(/\n---\n([^]*)$/, '\n---'),
+  (t, r) => {
+    // A character changed somewhere, as bit rot or a careless hand would.
+    const i = Math.floor(r() * t.length);
+    return t.slice(0, i) + yamlishString(r, 1) + t.slice(i + 1);
+  },
+  (t, r) => {
+    const i = Math.floor(r() * t.length);
+    return t.slice(0, i) + t.slice(i + 1);
+  },
+];
+
+describe('fastHandoffRead (a handoff dispatch wrote, read without zod or yaml)', () => {
+  it('reads every handoff fastHandoffText writes as parseBusFile does, key order and body included', () => {
+    const rand = prng(49);
+    let written = 0;
+    let read = 0;
+    for (let i = 0; i < 6000; i++) {
+      const h = drawHandoff(rand);
+      const body = pick(rand, BODIES);
+      const text = fastHandoffText(h, body);
+      if (text === undefined) continue;
+      written++;
+      if (expectSame(PATH, text)) read++;
+      // The same bytes from the object store.
+      expectSame(PATH, Buffer.from(text, 'utf8'));
+    }
+    // Only the handoffs whose rules warn (a claude task without a repo, say) are left to the schemas.
+    expect(written).toBeGreaterThan(1000);
+    expect(read).toBeGreaterThan(written * 0.75);
+  });
+
+  it('never reads a file otherwise than parseBusFile, whatever was edited in it', () => {
+    const rand = prng(4949);
+    let edited = 0;
+    let taken = 0;
+    for (let i = 0; i < 8000; i++) {
+      const h = drawHandoff(rand);
+      const text = fastHandoffText(h, pick(rand, BODIES));
+      if (text === undefined) continue;
+      const changed = pick(rand, EDITS)(text, rand);
+      if (changed === text) continue;
+      edited++;
+      if (expectSame(PATH, changed)) taken++;
+    }
+    expect(edited).toBeGreaterThan(1000);
+    // Most edits send the file to the schemas; those taken are edits that changed a value in the writer's own form.
+    expect(taken).toBeLessThan(edited * 0.5);
+  });
+
+  it('leaves to the schemas a file renderBusFile writes with what the fast writer leaves to yaml', () => {
+    const base: Handoff = { id: ID, title: 'Run the tests', from: 'bench', created: '2026-12-05T10:15:00.853Z', runner: 'manual' };
+    const cases: Handoff[] = [
+      { ...base, title: '%x' },
+      { ...base, title: '--- a rule' },
+      { ...base, schedule: '0 3 * * *' },
+      { ...base, runner: 'claude', claude: { model: 'sonnet' } },
+      { ...base, protocol: 1 },
+    ];
+    for (const h of cases) {
+      const text = renderBusFile('handoff', h, '## Task\n\nx\n');
+      expect(parseBusFile(PATH, text).ok, JSON.stringify(h)).toBe(true);
+      expect(fastHandoffRead(PATH, text), JSON.stringify(h)).toBeUndefined();
+    }
+  });
+
+  it('reads a file only at its own path: another id in the name is the schemas\' to word', () => {
+    const text = fastHandoffText({ id: ID, title: 'x', from: 'bench', created: '2026-12-05T10:15:00.853Z', runner: 'manual' }, 'x');
+    expect(text).toBeDefined();
+    expect(fastHandoffRead(PATH, text as string)?.data.id).toBe(ID);
+    expect(fastHandoffRead(pathFor({ kind: 'handoff', id: OTHER }), text as string)).toBeUndefined();
+    expect(parseBusFile(pathFor({ kind: 'handoff', id: OTHER }), text as string).ok).toBe(false);
+  });
+});
