@@ -20,6 +20,11 @@ export interface Delivery {
   rejected: { entry: QueueEntry; reason: string; path: string }[];
   /** The commit that carried them, or null when nothing needed writing. */
   commit: string | null;
+  /**
+   * The snapshot of main the last round decided from: with the commit, main as the remote took it (null when no
+   * round ran). What a dispatch warns about (nodes, dependencies) reads it instead of the main just written.
+   */
+  decidedFrom: Snapshot | null;
 }
 
 /**
@@ -30,8 +35,10 @@ export interface Delivery {
  */
 export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet<string> } = {}): Promise<Delivery> {
   pruneDequeued(ctx.paths.home);
-  if (listQueue(ctx.paths.home).length === 0) return { delivered: [], rejected: [], commit: null };
+  if (listQueue(ctx.paths.home).length === 0) return { delivered: [], rejected: [], commit: null, decidedFrom: null };
+  let decidedFrom: Snapshot | null = null;
   const r = await transact(ctx, 'deliver', async (snap) => {
+    decidedFrom = snap;
     const entries = listQueue(ctx.paths.home);
     // A handoff sent by a process killed before it could remove its queue entry, and archived since, is not on
     // main any more: it must not come back as a new task; and a chosen id an archived task has is refused. Asked
@@ -70,7 +77,7 @@ export async function deliverQueued(ctx: BusContext, opts: { fresh?: ReadonlySet
       // What this delivery was asked for reached the bus; the cancel stays queued for the next contact.
     }
   }
-  return { delivered, rejected, commit: r.commit };
+  return { delivered, rejected, commit: r.commit, decidedFrom };
 }
 
 interface Plan {

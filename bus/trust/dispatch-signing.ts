@@ -42,7 +42,7 @@ export async function commandSigner(ctx: BusContext, opts: { unsigned?: boolean 
   // looked up, which saves every dispatch a git process (issue 14) and a failure over a key git keeps for commits.
   const git = existsSync(pinPath(ctx.paths.home));
   try {
-    key = await resolveSigningKey({ home: ctx.paths.home, git, keyFlag: false });
+    key = await resolveSigningKey({ home: ctx.paths.home, config: ctx.config, git, keyFlag: false });
   } catch (err) {
     if (!(err instanceof SigningKeyMissingError)) throw err;
     const trust = await enforcedTrust(await localSnapshot(ctx), ctx.paths.home, ctx.config);

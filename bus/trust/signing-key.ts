@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from '../node-fs-async.js';
 import { homedir } from '../user-home-dir.js';
 import { isAbsolute, join, resolve } from 'node:path';
-import { homePaths, loadNodeConfig } from '../home.js';
+import { homePaths, loadNodeConfig, type NodeConfig } from '../home.js';
 import { git } from '../project/git.js';
 import { SigningKeyInvalidError, SigningKeyMissingError } from './errors.js';
 import { readKeyFile, type KeyFile } from './key-file.js';
@@ -27,6 +27,8 @@ export interface SigningKeyOptions {
   key?: string;
   /** The bus home, when there is one: its node.yaml may set `signingKey`. */
   home?: string;
+  /** The home's node.yaml as the command read it already (BusContext.config): not read again. */
+  config?: NodeConfig;
   /** Where git config is read (a checkout of the bus); default: the process's working directory. */
   cwd?: string;
   /** false: not git's user.signingkey (no git process is started); only `--key` and node.yaml count. */
@@ -83,8 +85,8 @@ export async function resolveSigningKey(opts: SigningKeyOptions = {}): Promise<S
   if (opts.key !== undefined) return loadSigningKey(expandKeyPath(opts.key, process.cwd()), '--key');
   const keyFlag = opts.keyFlag !== false;
   const looked: string[] = keyFlag ? ['--key'] : [];
-  if (opts.home !== undefined && existsSync(homePaths(opts.home).config)) {
-    const config = await loadNodeConfig(opts.home);
+  if (opts.home !== undefined && (opts.config !== undefined || existsSync(homePaths(opts.home).config))) {
+    const config = opts.config ?? (await loadNodeConfig(opts.home));
     if (config.signingKey !== undefined) return loadSigningKey(expandKeyPath(config.signingKey, opts.home), `node.yaml signingKey (${homePaths(opts.home).config})`);
     looked.push(`signingKey in ${homePaths(opts.home).config}`);
   }
