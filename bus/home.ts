@@ -8,6 +8,7 @@ import { nodeConfigSchema, type NodeConfig } from '../schemas/node-config.js';
 import { BadSettingsError, InputError, NoBusError } from './errors.js';
 import { writeFileAtomic } from './local-io.js';
 import { keepNodeConfigOnDisk, nodeConfigOnDisk } from './node-config-cache.js';
+import { joinOnce } from './join-once.js';
 
 /**
  * The bus home (default ~/.gitbus) holds one node: its settings, its clone of the bus and, for the embedded
@@ -35,10 +36,10 @@ export function resolveHome(explicit?: string, env: NodeJS.ProcessEnv = process.
 export function homePaths(home: string): HomePaths {
   return {
     home,
-    config: join(home, 'node.yaml'),
-    clone: join(home, 'clone.git'),
-    embeddedRemote: join(home, 'remote.git'),
-    logs: join(home, 'logs'),
+    config: joinOnce(home, 'node.yaml'),
+    clone: joinOnce(home, 'clone.git'),
+    embeddedRemote: joinOnce(home, 'remote.git'),
+    logs: joinOnce(home, 'logs'),
   };
 }
 

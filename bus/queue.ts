@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { mathRandomHex } from '../schemas/math-random.js';
 import { UnknownTaskError } from './errors.js';
 import { resolveTaskId } from './model/resolve-id.js';
+import { joinOnce } from './join-once.js';
 
 /**
  * Changes made on this node that the remote has not accepted yet: a dispatch or a cancel given while the remote
@@ -35,7 +36,7 @@ export interface QueueBatch {
   group?: string;
 }
 
-export const queueDir = (home: string) => join(home, 'queue');
+export const queueDir = (home: string) => joinOnce(home, 'queue');
 const fileOf = (home: string, e: Pick<QueueEntry, 'kind' | 'id'>) => join(queueDir(home), `${e.id}.${e.kind}.json`);
 
 export function putQueue(home: string, entry: QueueEntry): void {
@@ -103,7 +104,7 @@ export function rejectQueue(home: string, e: QueueEntry, reason: string): string
  * node may have been sending the dispatch at that moment (it read the queue before): it looks here after its push
  * and queues that cancel (requeueIfDequeued), so a task cancelled while queued never runs.
  */
-const dequeuedDir = (home: string) => join(queueDir(home), 'dequeued');
+const dequeuedDir = (home: string) => joinOnce(queueDir(home), 'dequeued');
 const dequeuedOf = (home: string, id: string, kind: QueueEntry['kind']) => join(dequeuedDir(home), `${id}.${kind}.json`);
 
 /** How long a dequeued dispatch is kept: longer than any delivery that read it before it was taken out runs. */

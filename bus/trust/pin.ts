@@ -1,15 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { trustPinSchema, type TrustPin } from '../../schemas/trust-pin.js';
 import { writeFileAtomicSync } from '../local-io.js';
 import { withLocalLockSync } from '../lock.js';
 import { TrustPinInvalidError } from './root-errors.js';
 import { adminKeysOf, parseVersion, type TrustVersion } from './version-content.js';
+import { joinOnce } from '../join-once.js';
 
 export type { TrustPin } from '../../schemas/trust-pin.js';
 
 export function pinPath(home: string): string {
-  return join(home, 'trust-pin.json');
+  return joinOnce(home, 'trust-pin.json');
 }
 
 export function loadPin(home: string): TrustPin | null {
