@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 
-// node:zlib is loaded when a cache is read or written, not by a command the watcher serves (cli/serve/client.ts).
-const zlib = (): typeof import('node:zlib') => createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib');
+// node:zlib is loaded when a cache is read or written, not by a command the watcher serves (cli/serve/client.ts). Once:
+// each createRequire() makes a module and works out its node_modules folders, and a start asked ten times.
+let zlibModule: typeof import('node:zlib') | undefined;
+const zlib = (): typeof import('node:zlib') => (zlibModule ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib'));
 export const crc32 = (data: string | Buffer): number => zlib().crc32(data);
 /** Node 20.15+ and 22.2+ have zlib.crc32; an older Node runs the ES module build. */
 export const hasCrc32 = (): boolean => typeof (zlib() as { crc32?: unknown }).crc32 === 'function';
