@@ -2,6 +2,7 @@ import { z } from './zod.js';
 import { attemptSchema, nodeNameSchema, personSchema, protocolSchema, reasonSchema, taskIdSchema, text } from './fields.js';
 import type { FieldViolation } from './kind-rules.js';
 import { timestampSchema } from './timestamp-schema.js';
+import { SESSION_TEXT } from './claim-fields.js';
 
 export const reclaimSchema = z.strictObject({
   attempt: attemptSchema,
@@ -18,7 +19,7 @@ export const claimSchema = z.strictObject({
   claimed: timestampSchema,
   by: z.optional(personSchema),
   reclaims: z.optional(reclaimSchema),
-  session: z.optional(text({ what: 'the claude session id this attempt runs in', maxChars: 200, oneLine: true })),
+  session: z.optional(text(SESSION_TEXT)),
 }).register(z.globalRegistry, { description: 'a claim: claims/<id>.<attempt>.md, "node N runs attempt A"' });
 
 export type Claim = z.infer<typeof claimSchema>;

@@ -10,7 +10,7 @@ import {
   TASK_ID_RULE,
 } from './ids.js';
 import { withRule } from './rule.js';
-import { PERSON_TEXT, textViolation, type TextOptions } from './text-rule.js';
+import { PERSON_TEXT, REASON_TEXT, textViolation, type TextOptions } from './text-rule.js';
 import { PROTOCOL_VERSION, RUNNERS } from './field-limits.js';
 
 
@@ -38,4 +38,4 @@ export function text(o: TextOptions): z.ZodMiniString {
 export const personSchema = text(PERSON_TEXT);
 
 /** Free text such as a `reason`: any length the file allows, line breaks allowed. */
-export const reasonSchema = text({ what: 'free text', minChars: 0 });
+export const reasonSchema = text(REASON_TEXT);

@@ -1,16 +1,13 @@
-import { decodeFileText, findConflictMarker } from './file-text.js';
+import { fastFields, fastFileText, isBoolean, listOf, matches, ruled, type Check, type FastKind } from './fast-file.js';
 import { RUNNERS } from './field-limits.js';
-import { splitFrontmatter } from './frontmatter-split.js';
 import { COMMAND_TEXT, HANDOFF_FIELDS, handoffRules, TITLE_TEXT, WORKDIR_TEXT, workdirViolation } from './handoff-fields.js';
 import type { Handoff } from './handoff.js';
 import { isLabel, isNodeName, isTaskId } from './ids.js';
 import { durationViolation } from './duration.js';
 import { pathFor } from './layout.js';
 import { BASE_TEXT, baseViolation, BRANCH_TEXT, branchViolation, COMMIT_RE, GROUP_NAME_RE, REPO_TEXT, repoViolation } from './project.js';
-import type { Violation } from './rule.js';
-import { PERSON_TEXT, textViolation, type TextOptions } from './text-rule.js';
+import { PERSON_TEXT } from './text-rule.js';
 import { timestampMs } from './timestamp.js';
-import { yamlValue } from './yaml-line.js';
 
 /**
  * The file of a handoff that `dispatch` writes, made and checked without zod or yaml (issue 14: in a process of its
@@ -25,19 +22,6 @@ import { yamlValue } from './yaml-line.js';
 
 /** Where editors find the handoff's JSON Schema: `schemaRefFor('handoff')` (the unit test keeps them equal). */
 export const HANDOFF_SCHEMA_REF = '../schemas/handoff.schema.json';
-
-type Check = (value: unknown) => boolean;
-
-const ruled = (text: TextOptions, rule?: (s: string) => Violation | undefined): Check => (v) =>
-  typeof v === 'string' && textViolation(v, text) === undefined && (rule === undefined || rule(v) === undefined);
-const matches = (re: RegExp): Check => (v) => typeof v === 'string' && re.test(v);
-// Every index, holes too: `every` skips a hole, which the schema reads as undefined and refuses.
-const listOf = (item: Check): Check => (v) => {
-  if (!Array.isArray(v)) return false;
-  for (let i = 0; i < v.length; i++) if (!item(v[i])) return false;
-  return true;
-};
-const isBoolean: Check = (v) => typeof v === 'boolean';
 
 /** The fields checked here, each by its schema's rule (handoff.ts); the others are left to the schemas. */
 const CHECKS: { readonly [K in (typeof HANDOFF_FIELDS)[number]]?: Check } = {
@@ -64,7 +48,7 @@ const CHECKS: { readonly [K in (typeof HANDOFF_FIELDS)[number]]?: Check } = {
   keep: isBoolean,
 };
 
-const KNOWN: ReadonlySet<string> = new Set(HANDOFF_FIELDS);
+const HANDOFF: FastKind = { schemaRef: HANDOFF_SCHEMA_REF, fields: HANDOFF_FIELDS, checks: CHECKS };
 
 /**
  * True when `value` is certainly valid as the handoff's field `key` (false: not checked here, or not valid): what
@@ -76,29 +60,10 @@ export function handoffFieldOk(key: (typeof HANDOFF_FIELDS)[number], value: unkn
 
 /** The text of `handoffs/<data.id>.md` with `body`, or undefined: render and check it with the schemas. */
 export function fastHandoffText(data: Handoff, body: string): string | undefined {
-  // renderBusFile's own terms for the data: a plain mapping (its fields are read below, and a prototype's would be
-  // too), and no unknown key, even one whose value is undefined (the strict schema refuses it).
-  const proto = Object.getPrototypeOf(data) as unknown;
-  if (proto !== Object.prototype && proto !== null) return undefined;
-  if (!isTaskId(data.id)) return undefined;
-  const fields = data as Readonly<Record<string, unknown>>;
-  for (const key of Object.keys(fields)) if (!KNOWN.has(key)) return undefined;
-  if (fields['title'] === undefined) return undefined;
-  let yaml = '';
-  for (const key of HANDOFF_FIELDS) {
-    const value = fields[key];
-    if (value === undefined) continue;
-    const check = CHECKS[key];
-    const line = check?.(value) === true ? yamlValue(value) : undefined;
-    if (line === undefined) return undefined;
-    yaml += `${key}: ${line}\n`;
-  }
+  if (!isTaskId(data.id) || data.title === undefined) return undefined;
+  const yaml = fastFields(HANDOFF, data);
+  if (yaml === undefined) return undefined;
   // Its own id is the file's (the path is made from it), so the rules judge the handoff as a reader of the file would.
   if (handoffRules(data, data.id).some((v) => v.severity === 'error')) return undefined;
-  const text = `---\n# yaml-language-server: $schema=${HANDOFF_SCHEMA_REF}\n${yaml}---\n${body}`;
-  const path = pathFor({ kind: 'handoff', id: data.id });
-  if (!decodeFileText(path, text).ok) return undefined;
-  const split = splitFrontmatter(text);
-  if (!split.ok || split.body !== body || findConflictMarker(text, split.frontmatterLines) !== undefined) return undefined;
-  return text;
+  return fastFileText(HANDOFF, pathFor({ kind: 'handoff', id: data.id }), yaml, body);
 }

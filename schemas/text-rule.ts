@@ -17,6 +17,8 @@ export interface TextOptions {
 
 /** Short one-line names of people, agents or tools (`from`, `by`): personSchema in fields.ts. */
 export const PERSON_TEXT: TextOptions = { what: 'a name of at most 100 characters', maxChars: MAX_NAME_CHARS, oneLine: true };
+/** Free text such as a `reason`: any length the file allows, line breaks allowed. */
+export const REASON_TEXT: TextOptions = { what: 'free text', minChars: 0 };
 
 // C0 controls except tab and line breaks, DEL, and C1 controls: invisible, and NUL cannot even reach `sh -c`.
 const CONTROL_RE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;

@@ -1,6 +1,6 @@
 import type { FileProblem } from '../../schemas/errors.js';
 import { parseBusFile } from '../../schemas/bus-file.js';
-import { fastHandoffRead } from '../../schemas/handoff-fast-read.js';
+import { fastBusFileRead } from '../../schemas/bus-file-fast-read.js';
 import { MAX_FILE_BYTES } from '../../schemas/field-limits.js';
 import { tooLargeProblem } from '../../schemas/file-text.js';
 import { DEFAULT_SETTINGS, resolveSettings, type BusSettings, type ResolvedSettings } from '../../schemas/settings.js';
@@ -196,8 +196,8 @@ export class Snapshot {
     }
     // Above the limit the file is not read at all: a handoff of 600 MB would hold the process for half a minute.
     const content = await this.store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
-    // A handoff as dispatch writes it is read without the schemas script (schemas/handoff-fast-read.ts).
-    const fast = typeof content !== 'number' && folder === 'handoffs' ? fastHandoffRead(ref.path, content) : undefined;
+    // A handoff, claim or response as gitbus writes it is read without the schemas script (schemas/bus-file-fast-read.ts).
+    const fast = typeof content !== 'number' ? fastBusFileRead(ref.path, content) : undefined;
     const r = typeof content === 'number' || fast !== undefined ? null : parseBusFile(ref.path, content);
     const parsed: Parsed<unknown> = fast !== undefined
       ? { ok: true, data: fast.data, body: fast.body, warnings: [] }

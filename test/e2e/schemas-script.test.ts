@@ -72,7 +72,7 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     gitCli(['push', '-q', 'origin', 'HEAD:main'], clone);
   };
 
-  it('a status and the hook whose caches are warm never run it, nor a status reading the task a dispatch wrote; a status with a task written by hand to parse does, from a cache of its own', async () => {
+  it('a status and the hook whose caches are warm never run it, nor a status reading the task a dispatch wrote, its claim or its response; a status with a task written by hand to parse does, from a cache of its own', async () => {
     const cache = join(dir.path, 'warm');
     // The first status of a build parses what its caches do not hold yet (bus/model/snapshot-disk-cache.ts): it
     // runs the script, says what made it, and writes the script's cache beside its own.
@@ -91,11 +91,19 @@ describe('the schemas script (cli/schemas-script.ts)', () => {
     const hook = await runs.run(['hook', 'claude', 'user-prompt-submit'], cache, { input: prompt(dir.path) });
     expect(hook.r.code, hook.r.stderr).toBe(0);
     expect(hook.report).toMatchObject({ command: 'hook', bundle: 'gitbus-claude.cjs', schemas: 'unused' });
-    // A task dispatch wrote, nobody parsed yet: status reads its handoff without the script (handoff-fast-read.ts).
+    // A task dispatch wrote, nobody parsed yet: status reads its handoff without the script (bus-file-fast-read.ts);
+    // and its claim and response as gitbus writes them too.
     await dispatchOne(cache, 'new to read');
     const reading = await runs.run(['status', '--json'], cache);
     expect(reading.report).toMatchObject({ command: 'status', cache: 'accepted', schemas: 'unused' });
-    expect(json<{ tasks: { title: string }[] }>(reading.r).tasks.map((t) => t.title)).toContain('new to read');
+    const task = json<{ tasks: { id: string; title: string }[] }>(reading.r).tasks.find((t) => t.title === 'new to read');
+    expect(task).toBeDefined();
+    for (const step of [['claim', task?.id as string], ['respond', task?.id as string, '--status', 'succeeded', '--summary', 'done', '--exit-code', '0']]) {
+      expect((await runs.run([...step, '--json'], cache)).r.code).toBe(0);
+      const after = await runs.run(['status', '--json'], cache);
+      expect(after.report, step[0]).toMatchObject({ command: 'status', schemas: 'unused' });
+      expect(json<{ tasks: { id: string; state: string }[] }>(after.r).tasks.find((t) => t.id === task?.id)?.state).toBe(step[0] === 'claim' ? 'claimed' : 'succeeded');
+    }
     // One written by hand: status reads its handoff with the parser, so it runs the script, from its cache.
     handWritten('new to parse');
     const parsing = await runs.run(['status', '--json'], cache);

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
-import { fastHandoffRead } from '../../schemas/handoff-fast-read.js';
+import { fastHandoffRead } from '../../schemas/bus-file-fast-read.js';
 import { fastHandoffText } from '../../schemas/handoff-fast.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { pathFor } from '../../schemas/layout.js';
-import { pick, prng, yamlishString } from '../helpers/seeded-random.js';
+import { pick, prng } from '../helpers/seeded-random.js';
 import { BODIES, drawHandoff, ID, OTHER } from '../helpers/handoff-draws.js';
+import { EDITS } from '../helpers/bus-file-edits.js';
 
 const PATH = pathFor({ kind: 'handoff', id: ID });
 
@@ -27,42 +28,6 @@ function expectSame(path: string, content: string | Uint8Array): boolean {
   expect(theirs?.warnings, shown).toBe(0);
   return true;
 }
-
-/** Edits a person's editor, another tool or a hand would make to a file dispatch wrote. */
-const EDITS: ((text: string, rand: () => number) => string)[] = [
-  (t) => t.replace('\n---\n', '\n# a comment\n---\n'),
-  (t) => t.replace(/\n(title|from): /, '\n$1:  '),
-  (t) => t.replace(/\n(title: )(.*)\n/, (_m, k: string, v: string) => `\n${k}"${v.replace(/"/g, '\\"')}"\n`),
-  (t) => t.replace(/\n(title: )(.*)\n/, (_m, k: string, v: string) => `\n${k}'${v.replace(/'/g, "''")}'\n`),
-  (t) => t.replace(/\n(from: .*)\n/, '\n$1 \n'),
-  (t) => t.replace(/\n/g, '\r\n'),
-  (t) => `\ufeff${t}`,
-  (t) => t.replace('\n', '\n\n'),
-  (t) => t.replace(/\n(from: .*)\n(created: .*)\n/, '\n$2\n$1\n'),
-  (t) => t.replace(/\n(from: .*)\n/, '\n$1\n$1\n'),
-  (t) => t.replace(/\nid: .*\n/, `\nid: ${OTHER}\n`),
-  (t) => t.replace(/\nid: .*\n/, '\n'),
-  (t) => t.replace('\n---\n', '\nunknown: x\n---\n'),
-  (t) => t.replace('\n---\n', '\nx-note: x\n---\n'),
-  (t) => t.replace('\n---\n', '\nprotocol: 1\n---\n'),
-  (t) => t.replace(/\npriority: (\d+)/, '\npriority: +$1'),
-  (t) => t.replace(/\npriority: (\d+)/, '\npriority: $1.0'),
-  (t) => t.replace(/\nlabels: \[(.*)\]/, '\nlabels: [$1,]'),
-  (t) => t.replace(/\nlabels: \[(.*)\]/, '\nlabels:\n  - $1'),
-  (t) => t.replace(/, /g, ','),
-  (t) => t.replace('# yaml-language-server', '#yaml-language-server'),
-  (t) => t.replace(/---\n/, '--- \n'),
-  (t) => t.replace(/\n---\n([^]*)$/, '\n---'),
-  (t, r) => {
-    // A character changed somewhere, as bit rot or a careless hand would.
-    const i = Math.floor(r() * t.length);
-    return t.slice(0, i) + yamlishString(r, 1) + t.slice(i + 1);
-  },
-  (t, r) => {
-    const i = Math.floor(r() * t.length);
-    return t.slice(0, i) + t.slice(i + 1);
-  },
-];
 
 describe('fastHandoffRead (a handoff dispatch wrote, read without zod or yaml)', () => {
   it('reads every handoff fastHandoffText writes as parseBusFile does, key order and body included', () => {
