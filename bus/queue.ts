@@ -37,7 +37,7 @@ export interface QueueBatch {
 }
 
 export const queueDir = (home: string) => joinOnce(home, 'queue');
-const fileOf = (home: string, e: Pick<QueueEntry, 'kind' | 'id'>) => join(queueDir(home), `${e.id}.${e.kind}.json`);
+const fileOf = (home: string, e: Pick<QueueEntry, 'kind' | 'id'>) => joinOnce(queueDir(home), `${e.id}.${e.kind}.json`);
 
 export function putQueue(home: string, entry: QueueEntry): void {
   mkdirSync(queueDir(home), { recursive: true });
@@ -66,7 +66,7 @@ export function listQueue(home: string): QueueEntry[] {
   const out: QueueEntry[] = [];
   for (const name of names) {
     try {
-      const e = JSON.parse(readFileSync(join(queueDir(home), name), 'utf8')) as QueueEntry;
+      const e = JSON.parse(readFileSync(joinOnce(queueDir(home), name), 'utf8')) as QueueEntry;
       if ((e.kind === 'dispatch' || e.kind === 'cancel') && typeof e.id === 'string') out.push(e);
     } catch {
       // Removed by another process between the listing and the read.
@@ -105,7 +105,7 @@ export function rejectQueue(home: string, e: QueueEntry, reason: string): string
  * and queues that cancel (requeueIfDequeued), so a task cancelled while queued never runs.
  */
 const dequeuedDir = (home: string) => joinOnce(queueDir(home), 'dequeued');
-const dequeuedOf = (home: string, id: string, kind: QueueEntry['kind']) => join(dequeuedDir(home), `${id}.${kind}.json`);
+const dequeuedOf = (home: string, id: string, kind: QueueEntry['kind']) => joinOnce(dequeuedDir(home), `${id}.${kind}.json`);
 
 /** How long a dequeued dispatch is kept: longer than any delivery that read it before it was taken out runs. */
 export const DEQUEUED_KEPT_MS = 24 * 3600_000;

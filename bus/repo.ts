@@ -18,6 +18,7 @@ import { reaches } from './store/ancestry.js';
 import { PushRejectedError } from './git/push-errors.js';
 import { markPushFailure } from './remote-failure.js';
 import { objectFile } from './git/object-path.js';
+import { joinOnce } from './join-once.js';
 
 export const MAIN = 'refs/heads/main';
 export const ARCHIVE = 'refs/heads/archive';
@@ -240,14 +241,14 @@ export class BusRepo {
    */
   lastContact(): Date | null {
     try {
-      return fs.statSync(join(this.gitdir, CONTACT_FILE)).mtime;
+      return fs.statSync(joinOnce(this.gitdir, CONTACT_FILE)).mtime;
     } catch {
       return null;
     }
   }
 
   private recordContact(): void {
-    const path = join(this.gitdir, CONTACT_FILE);
+    const path = joinOnce(this.gitdir, CONTACT_FILE);
     const now = new Date();
     try {
       fs.utimesSync(path, now, now);

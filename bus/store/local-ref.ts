@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { mathRandomHex } from '../../schemas/math-random.js';
 import { assertFullRef, assertOid } from '../git/oid.js';
+import { joinOnce } from '../join-once.js';
 
 /**
  * Replaces one ref of a node's clone by an atomic rename, so that several processes of one node may update it
@@ -12,7 +13,7 @@ import { assertFullRef, assertOid } from '../git/oid.js';
 export function writeLocalRef(gitdir: string, ref: string, oid: string): void {
   assertFullRef(ref);
   assertOid(oid, 'ref value');
-  const path = join(gitdir, ...ref.split('/'));
+  const path = joinOnce(gitdir, ref);
   // The temp file lives outside refs/, so a crash never leaves something that looks like a branch.
   const tmp = join(gitdir, `gitbus-ref-${process.pid}-${mathRandomHex(4)}.tmp`);
   writeFileSync(tmp, `${oid}\n`);
@@ -30,7 +31,7 @@ export function writeLocalRef(gitdir: string, ref: string, oid: string): void {
 
 export function deleteLocalRef(gitdir: string, ref: string): void {
   assertFullRef(ref);
-  rmSync(join(gitdir, ...ref.split('/')), { force: true });
+  rmSync(joinOnce(gitdir, ref), { force: true });
 }
 
 /**
@@ -42,11 +43,11 @@ export function deleteLocalRef(gitdir: string, ref: string): void {
 export function readLooseRef(gitdir: string, ref: string): string | null | undefined {
   assertFullRef(ref);
   try {
-    const text = readFileSync(join(gitdir, ...ref.split('/')), 'latin1');
+    const text = readFileSync(joinOnce(gitdir, ref), 'latin1');
     return /^[0-9a-f]{40}\n?$/.test(text) ? text.slice(0, 40) : undefined;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined;
   }
-  return existsSync(join(gitdir, 'packed-refs')) ? undefined : null;
+  return existsSync(joinOnce(gitdir, 'packed-refs')) ? undefined : null;
 }
