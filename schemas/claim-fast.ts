@@ -1,5 +1,5 @@
 import type { Claim } from './claim.js';
-import { CLAIM_FIELDS, SESSION_TEXT } from './claim-fields.js';
+import { CLAIM_FIELDS, claimRules, SESSION_TEXT } from './claim-fields.js';
 import { fastFields, fastFileText, ruled, type FastKind } from './fast-file.js';
 import { isAttempt, isNodeName, isTaskId } from './ids.js';
 import { pathFor } from './layout.js';
@@ -15,7 +15,8 @@ import { isTimestamp } from './timestamp.js';
 /** Where editors find the claim's JSON Schema: `schemaRefFor('claim')` (the unit test keeps them equal). */
 export const CLAIM_SCHEMA_REF = '../schemas/claim.schema.json';
 
-const CLAIM: FastKind = {
+/** The claim's fields as written here, each by its schema's rule (exported for the test that holds them to the schema). */
+export const CLAIM: FastKind = {
   schemaRef: CLAIM_SCHEMA_REF,
   fields: CLAIM_FIELDS,
   checks: { id: isTaskId, attempt: isAttempt, node: isNodeName, claimed: isTimestamp, by: ruled(PERSON_TEXT), session: ruled(SESSION_TEXT) },
@@ -23,8 +24,10 @@ const CLAIM: FastKind = {
 
 /** The text of `claims/<id>.<attempt>.md` with `body`, or undefined: render and check it with the schemas. */
 export function fastClaimText(data: Claim, body: string): string | undefined {
-  // Required by the schema; a reclaim's rule (claimRules) is the only one across fields, and reclaims are not taken.
+  // Required by the schema.
   if (!isTaskId(data.id) || !isAttempt(data.attempt) || data.node === undefined || data.claimed === undefined) return undefined;
   const yaml = fastFields(CLAIM, data);
-  return yaml === undefined ? undefined : fastFileText(CLAIM, pathFor({ kind: 'claim', id: data.id, attempt: data.attempt }), yaml, body);
+  // The rules across fields run on data checked field by field; any rule's word, a warning too, is the schemas' to give.
+  if (yaml === undefined || claimRules(data).length > 0) return undefined;
+  return fastFileText(CLAIM, pathFor({ kind: 'claim', id: data.id, attempt: data.attempt }), yaml, body);
 }

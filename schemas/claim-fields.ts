@@ -1,3 +1,5 @@
+import type { Claim } from './claim.js';
+import type { FieldViolation } from './kind-rules.js';
 import type { TextOptions } from './text-rule.js';
 
 /**
@@ -10,3 +12,18 @@ export const SESSION_TEXT: TextOptions = { what: 'the claude session id this att
 
 /** The fields in the order gitbus writes them (claimSchema's; test/unit/fast-files.test.ts holds them equal). */
 export const CLAIM_FIELDS = ['protocol', 'id', 'attempt', 'node', 'claimed', 'by', 'reclaims', 'session'] as const;
+
+/** The rules across a claim's fields (a reclaim takes over an earlier attempt only). */
+export function claimRules(c: Claim): FieldViolation[] {
+  if (c.reclaims !== undefined && c.reclaims.attempt >= c.attempt) {
+    return [
+      {
+        field: 'reclaims.attempt',
+        reason: `attempt ${c.attempt} cannot take over attempt ${c.reclaims.attempt}: only an earlier attempt can be reclaimed`,
+        fix: `set reclaims.attempt to the expired attempt, which is below ${c.attempt}`,
+        severity: 'error',
+      },
+    ];
+  }
+  return [];
+}

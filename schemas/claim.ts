@@ -1,6 +1,5 @@
 import { z } from './zod.js';
 import { attemptSchema, nodeNameSchema, personSchema, protocolSchema, reasonSchema, taskIdSchema, text } from './fields.js';
-import type { FieldViolation } from './kind-rules.js';
 import { timestampSchema } from './timestamp-schema.js';
 import { SESSION_TEXT } from './claim-fields.js';
 
@@ -25,16 +24,4 @@ export const claimSchema = z.strictObject({
 export type Claim = z.infer<typeof claimSchema>;
 export type Reclaim = z.infer<typeof reclaimSchema>;
 
-export function claimRules(c: Claim): FieldViolation[] {
-  if (c.reclaims !== undefined && c.reclaims.attempt >= c.attempt) {
-    return [
-      {
-        field: 'reclaims.attempt',
-        reason: `attempt ${c.attempt} cannot take over attempt ${c.reclaims.attempt}: only an earlier attempt can be reclaimed`,
-        fix: `set reclaims.attempt to the expired attempt, which is below ${c.attempt}`,
-        severity: 'error',
-      },
-    ];
-  }
-  return [];
-}
+export { claimRules } from './claim-fields.js';

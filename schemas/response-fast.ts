@@ -17,7 +17,8 @@ import { isTimestamp } from './timestamp.js';
 /** Where editors find the response's JSON Schema: `schemaRefFor('response')` (the unit test keeps them equal). */
 export const RESPONSE_SCHEMA_REF = '../schemas/response.schema.json';
 
-const RESPONSE: FastKind = {
+/** The response's fields as written here, each by its schema's rule (exported for the test that holds them to the schema). */
+export const RESPONSE: FastKind = {
   schemaRef: RESPONSE_SCHEMA_REF,
   fields: RESPONSE_FIELDS,
   checks: {

@@ -196,16 +196,7 @@ export class Snapshot {
     }
     // Above the limit the file is not read at all: a handoff of 600 MB would hold the process for half a minute.
     const content = await this.store.readBlobUpTo(ref.oid, MAX_FILE_BYTES);
-    // A handoff, claim or response as gitbus writes it is read without the schemas script (schemas/bus-file-fast-read.ts).
-    const fast = typeof content !== 'number' ? fastBusFileRead(ref.path, content) : undefined;
-    const r = typeof content === 'number' || fast !== undefined ? null : parseBusFile(ref.path, content);
-    const parsed: Parsed<unknown> = fast !== undefined
-      ? { ok: true, data: fast.data, body: fast.body, warnings: [] }
-      : r === null
-      ? { ok: false, problems: [tooLargeProblem(ref.path, content as number)] }
-      : r.ok
-      ? { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings }
-      : { ok: false, problems: r.problems, ...(r.unsupportedProtocol !== undefined ? { unsupportedProtocol: r.unsupportedProtocol } : {}) };
+    const parsed = parsedContent(ref.path, content);
     remember(ref.path, ref.oid, parsed);
     parsedFromBlobs.set(folder, parsedIn(folder) + 1);
     return parsed as Parsed<T>;
@@ -401,4 +392,15 @@ export class Snapshot {
   liveFolder(folder: string): FolderTree | undefined {
     return this.folderTrees.get(folder);
   }
+}
+
+/** A file's bytes (or its size, above the limit) as a snapshot keeps them parsed. */
+function parsedContent(path: string, content: string | Uint8Array | number): Parsed<unknown> {
+  if (typeof content === 'number') return { ok: false, problems: [tooLargeProblem(path, content)] };
+  // A handoff, claim or response as gitbus writes it is read without the schemas script (schemas/bus-file-fast-read.ts).
+  const fast = fastBusFileRead(path, content);
+  if (fast !== undefined) return { ok: true, data: fast.data, body: fast.body, warnings: [] };
+  const r = parseBusFile(path, content);
+  if (r.ok) return { ok: true, data: r.file.data, body: r.file.body, warnings: r.warnings };
+  return { ok: false, problems: r.problems, ...(r.unsupportedProtocol !== undefined ? { unsupportedProtocol: r.unsupportedProtocol } : {}) };
 }

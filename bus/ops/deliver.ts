@@ -21,8 +21,8 @@ export interface Delivery {
   /** The commit that carried them, or null when nothing needed writing. */
   commit: string | null;
   /**
-   * The snapshot of main the last round decided from: with the commit, main as the remote took it (null when no
-   * round ran). What a dispatch warns about (nodes, dependencies) reads it instead of the main just written.
+   * The snapshot of main the last round decided from (null when no round ran): with the commit's changes, main as the
+   * remote took it. A dispatch whose handoff went alone warns from it instead of reading the main just written.
    */
   decidedFrom: Snapshot | null;
 }

@@ -149,9 +149,11 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   const mine = delivery.delivered.some((e) => e.kind === 'dispatch' && e.id === id);
   // Not in this delivery: another process of this node sent it between our queueing and our look.
   const commit = mine ? delivery.commit : null;
-  // Main as the delivery decided from is main as the remote took it but for this handoff, which no warning is about:
-  // reading the commit just written again cost a dispatch ~1 ms (issue 14).
-  const landed = delivery.decidedFrom ?? (await localSnapshot(ctx));
+  // A delivery that carried this handoff alone leaves main as it decided from but for the handoff, which no warning
+  // is about: that snapshot saves reading the commit just written again (~1 ms, issue 14). One that carried other
+  // queued changes too (a cancel of a task this one waits for) is read after them.
+  const alone = mine && delivery.delivered.length === 1 && delivery.rejected.length === 0;
+  const landed = alone && delivery.decidedFrom !== null ? delivery.decidedFrom : await localSnapshot(ctx);
   return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(landed, data, new Set(namable), input.targetJudged === true))], attempts: 1, commit };
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBus } from '../../bus/context.js';
 import { dispatchDue, type UnrenderableSchedule } from '../../bus/ops/schedule.js';
@@ -38,6 +38,22 @@ describe('dispatch --after a short ref', () => {
     const out = json<{ id: string; warnings: string[] }>(later);
     expect(afterOf(out.id)).toBe('after: [gone-long-ago]');
     expect(out.warnings.join('\n')).toContain('dependency gone-long-ago is not a live task');
+  });
+
+  it('warns about a dependency cancelled by a change queued here and delivered in the same commit', async () => {
+    const first = await bus.dispatch('alpha', ['to be cancelled', '--command', 'true']);
+    // The cancel asked while the remote was away waits in this home's queue; the next dispatch delivers both.
+    const away = `${bus.remote}.away`;
+    renameSync(bus.remote, away);
+    try {
+      const cancelled = await gitbus(['cancel', first, '--json'], { home: bus.home('alpha') });
+      expect(json<{ queued?: unknown }>(cancelled).queued, cancelled.stderr).toBeDefined();
+    } finally {
+      renameSync(away, bus.remote);
+    }
+    const next = await gitbus(['dispatch', 'after it', '--no-git', '--command', 'true', '--after', first, '--json'], { home: bus.home('alpha') });
+    expect(next.code, next.stderr).toBe(0);
+    expect(json<{ warnings: string[] }>(next).warnings.join('\n')).toContain(`${first} was cancelled, so the task can never run`);
   });
 
   it('warns when a schedule is due more often than the bus polls, and not for a daily one', async () => {

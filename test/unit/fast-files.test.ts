@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseBusFile, renderBusFile, schemaRefFor } from '../../schemas/bus-file.js';
 import { fastBusFileRead } from '../../schemas/bus-file-fast-read.js';
-import { CLAIM_SCHEMA_REF, fastClaimText } from '../../schemas/claim-fast.js';
+import { CLAIM, CLAIM_SCHEMA_REF, fastClaimText } from '../../schemas/claim-fast.js';
 import { CLAIM_FIELDS } from '../../schemas/claim-fields.js';
 import { claimSchema, type Claim } from '../../schemas/claim.js';
 import { RUNNERS } from '../../schemas/field-limits.js';
 import { isAttempt, isTaskId } from '../../schemas/ids.js';
 import { pathFor } from '../../schemas/layout.js';
-import { fastResponseText, RESPONSE_SCHEMA_REF } from '../../schemas/response-fast.js';
+import { fastResponseText, RESPONSE, RESPONSE_SCHEMA_REF } from '../../schemas/response-fast.js';
 import { RESPONSE_FIELDS, RESPONSE_STATUSES } from '../../schemas/response-fields.js';
 import { responseSchema, type TaskResponse } from '../../schemas/response.js';
 import { knownKeysAt } from '../../schemas/schema-walk.js';
@@ -150,6 +150,25 @@ describe('the fast kinds and their schemas', () => {
     expect([...RESPONSE_FIELDS]).toEqual(knownKeysAt(responseSchema, []));
     expect(CLAIM_SCHEMA_REF).toBe(schemaRefFor('claim'));
     expect(RESPONSE_SCHEMA_REF).toBe(schemaRefFor('response'));
+  });
+
+  it('take a field\'s value only when the field\'s schema does', () => {
+    const rand = prng(4911);
+    const values = (): unknown => pickOne(rand, [yamlishString(rand, 4), ID, 'w', TIME, 0, 1, -1, 999_999, 1_000_000, 2 ** 53, -(2 ** 53), 1.5, -0, NaN, Infinity, null, true, '1', ...RESPONSE_STATUSES, ...RUNNERS, 'x'.repeat(201), 'a\nb', '']);
+    let taken = 0;
+    for (const [kind, schema] of [[CLAIM, claimSchema], [RESPONSE, responseSchema]] as const) {
+      for (const [key, check] of Object.entries(kind.checks)) {
+        const field = (schema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>)[key];
+        expect(field, key).toBeDefined();
+        for (let i = 0; i < 400; i++) {
+          const value = values();
+          if (check?.(value) !== true) continue;
+          taken++;
+          expect(field?.safeParse(value).success, `${key}: ${JSON.stringify(value)}`).toBe(true);
+        }
+      }
+    }
+    expect(taken).toBeGreaterThan(1000);
   });
 
   it('read a claim or response only at its own path', () => {
