@@ -28,6 +28,8 @@ interface Case {
   servedBy?: ServingWatcher;
   /** Standard output is a pipe this process reads, as an agent, Claude Code or `$(...)` has it (else /dev/null). */
   piped?: boolean;
+  /** Done before each run, untimed: what the command comes after. */
+  before?: () => Promise<void>;
 }
 
 /**
@@ -64,8 +66,9 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
    * HTTP), as the served rows' bus was before their nodes joined it; dispatch writes to a bus of its own.
    */
   const homesOf = async (tag: string): Promise<BuildHomes> => {
-    const h: BuildHomes = { status: join(dir, `status-home${tag}`), dispatch: join(dir, `dispatch-home${tag}`), http: join(dir, `http-home${tag}`), archive: join(dir, `archive-home${tag}`), archiveHttp: join(dir, `archive-http-home${tag}`) };
+    const h: BuildHomes = { status: join(dir, `status-home${tag}`), dispatch: join(dir, `dispatch-home${tag}`), http: join(dir, `http-home${tag}`), archive: join(dir, `archive-home${tag}`), archiveHttp: join(dir, `archive-http-home${tag}`), afterDispatch: join(dir, `after-dispatch-home${tag}`) };
     await busOfFive(h.status, join(dir, `status${tag}.git`));
+    await busOfFive(h.afterDispatch, join(dir, `after-dispatch${tag}.git`));
     await initBus(h.dispatch, { remote: join(dir, `dispatch${tag}.git`), node: 'bench' });
     await joinBus(h.http, `${host.url}/status${tag}.git`, { node: 'bench-http' });
     await joinBus(h.archive, join(dir, 'archived.git'), { node: `bench-archive${tag}` });
@@ -111,6 +114,11 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     // writes to the descriptor, cli/std-write.ts). The other rows write to /dev/null.
     cases.push({ label: `${b.name}gitbus status (local bus, 5 tasks), output to a pipe`, args: status(b.bin, b.homes.status), piped: true });
     cases.push({ label: `${b.name}gitbus dispatch (local bus), output to a pipe`, args: dispatchArgs(b.bin, b.homes.dispatch), piped: true });
+    // What comes after a dispatch, and after a claim or a response, every time: a status with a file in no parse
+    // cache, which gitbus wrote. The dispatch is the same build's CLI, untimed: a process of another build (this
+    // one) would leave the home's caches in its own name (bus/store/parse-cache.ts BUILD_ID).
+    const afterDispatch = [b.bin, 'dispatch', 'dispatched before a status', '--home', b.homes.afterDispatch];
+    cases.push({ label: `${b.name}gitbus status after a dispatch (local bus, 5 tasks and more)`, args: status(b.bin, b.homes.afterDispatch), before: async () => void spawnSync(process.execPath, afterDispatch, { cwd: dir, env, stdio: 'ignore' }) });
     cases.push({ label: `${b.name}gitbus status (HTTP remote, 5 tasks)`, args: [b.bin, 'status', '--home', b.homes.http] });
     cases.push({ label: `${b.name}gitbus dispatch (local bus with an archive, main moved by other nodes)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', b.homes.archive] });
     cases.push({ label: `${b.name}gitbus dispatch (HTTP remote with an archive, main moved by other nodes)`, args: [b.bin, 'dispatch', 'start-up probe', '--home', b.homes.archiveHttp] });
@@ -151,6 +159,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
     return ms;
   };
   const timed = async (c: Case, i?: number): Promise<number> => {
+    await c.before?.();
     const seen = c.servedBy?.events() ?? 0;
     const ms = once(c, i);
     if (c.servedBy !== undefined) notReady += (await settled(c.servedBy, seen)) ? 0 : 1;
@@ -205,6 +214,7 @@ async function busOfFive(home: string, remote: string): Promise<void> {
 /** The homes of one build's rows (startupBench's homesOf). */
 interface BuildHomes {
   status: string;
+  afterDispatch: string;
   dispatch: string;
   http: string;
   archive: string;
