@@ -57,11 +57,6 @@ const RESPONSE = reader<TaskResponse>(RESPONSE_SCHEMA_REF, RESPONSE_FIELDS, (dat
   isTaskId(data.id) && path === pathFor({ kind: 'response', id: data.id }) ? fastResponseText(data, body) : undefined,
 );
 
-/** The handoff in `content`, the file at `path`, as parseBusFile reads it; undefined: parse it with the schemas. */
-export function fastHandoffRead(path: string, content: string | Uint8Array): FastRead<Handoff> | undefined {
-  return fastRead(HANDOFF, path, content);
-}
-
 /**
  * The file at `path` (`handoffs/<id>.md`, `claims/<id>.<attempt>.md`, `responses/<id>.md`) as parseBusFile reads
  * it; undefined for another kind of file, or one to parse with the schemas.
@@ -131,7 +126,7 @@ function flowList(s: string): string[] | undefined {
 /**
  * One string from `at`: double-quoted (the JSON string yaml writes then), single-quoted (`''` for a quote), or plain
  * (to the end, or in a list to the next `, ` or the closing `]`). Whether it is the writer's form is decided by
- * writing it again (fastHandoffRead): here only where it ends and what it says.
+ * writing it again (fastRead): here only where it ends and what it says.
  */
 function scalar(s: string, at: number, inFlow: boolean): { value: string; end: number } | undefined {
   const first = s[at];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBusFile, renderBusFile } from '../../schemas/bus-file.js';
-import { fastHandoffRead } from '../../schemas/bus-file-fast-read.js';
+import { fastBusFileRead } from '../../schemas/bus-file-fast-read.js';
 import { fastHandoffText } from '../../schemas/handoff-fast.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { pathFor } from '../../schemas/layout.js';
@@ -10,7 +10,7 @@ import { EDITS } from '../helpers/bus-file-edits.js';
 
 const PATH = pathFor({ kind: 'handoff', id: ID });
 
-/** parseBusFile's reading, in the terms fastHandoffRead answers with (the key order of data included). */
+/** parseBusFile's reading, in the terms fastBusFileRead answers with (the key order of data included). */
 function bySchemas(path: string, content: string | Uint8Array): { data: string; body: string; warnings: number } | null {
   const r = parseBusFile(path, content);
   return r.ok ? { data: JSON.stringify(r.file.data), body: r.file.body, warnings: r.warnings.length } : null;
@@ -18,7 +18,7 @@ function bySchemas(path: string, content: string | Uint8Array): { data: string; 
 
 /** The one property: a reading the fast reader gives is parseBusFile's, with no warning. */
 function expectSame(path: string, content: string | Uint8Array): boolean {
-  const fast = fastHandoffRead(path, content);
+  const fast = fastBusFileRead(path, content);
   if (fast === undefined) return false;
   const theirs = bySchemas(path, content);
   const shown = typeof content === 'string' ? content.slice(0, 300) : `${content.length} bytes`;
@@ -29,7 +29,7 @@ function expectSame(path: string, content: string | Uint8Array): boolean {
   return true;
 }
 
-describe('fastHandoffRead (a handoff dispatch wrote, read without zod or yaml)', () => {
+describe('fastBusFileRead on a handoff (one dispatch wrote, read without zod or yaml)', () => {
   it('reads every handoff fastHandoffText writes as parseBusFile does, key order and body included', () => {
     const rand = prng(49);
     let written = 0;
@@ -79,15 +79,15 @@ describe('fastHandoffRead (a handoff dispatch wrote, read without zod or yaml)',
     for (const h of cases) {
       const text = renderBusFile('handoff', h, '## Task\n\nx\n');
       expect(parseBusFile(PATH, text).ok, JSON.stringify(h)).toBe(true);
-      expect(fastHandoffRead(PATH, text), JSON.stringify(h)).toBeUndefined();
+      expect(fastBusFileRead(PATH, text), JSON.stringify(h)).toBeUndefined();
     }
   });
 
   it('reads a file only at its own path: another id in the name is the schemas\' to word', () => {
     const text = fastHandoffText({ id: ID, title: 'x', from: 'bench', created: '2026-12-05T10:15:00.853Z', runner: 'manual' }, 'x');
     expect(text).toBeDefined();
-    expect(fastHandoffRead(PATH, text as string)?.data.id).toBe(ID);
-    expect(fastHandoffRead(pathFor({ kind: 'handoff', id: OTHER }), text as string)).toBeUndefined();
+    expect(fastBusFileRead(PATH, text as string)?.data.id).toBe(ID);
+    expect(fastBusFileRead(pathFor({ kind: 'handoff', id: OTHER }), text as string)).toBeUndefined();
     expect(parseBusFile(pathFor({ kind: 'handoff', id: OTHER }), text as string).ok).toBe(false);
   });
 });
