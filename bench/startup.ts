@@ -30,6 +30,8 @@ interface Case {
   piped?: boolean;
   /** Done before each run, untimed: what the command comes after. */
   before?: () => Promise<void>;
+  /** The folder it runs in (else the bench's temp folder, in no git checkout). */
+  cwd?: string;
 }
 
 /**
@@ -137,6 +139,9 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   cases.splice(Math.ceil(cases.length / 3) + 1, 0, { label: 'gitbus status, served by gitbus serve, no watcher (local bus, 5 tasks)', args: [BIN, 'status', '--home', serverHome], env: servedReport('server'), servedBy: server });
   cases.splice(Math.ceil(cases.length / 2) + 1, 0, { label: 'gitbus dispatch --to, served by the watcher (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', servedDispatchHome], env: servedReport('dispatch'), servedBy: dispatchWatcher });
   cases.push({ label: 'gitbus dispatch --to (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--to', 'bench', '--home', dispatchHome] });
+  // As an agent dispatches code work: from a checkout of a project with its remote, so the task is project work (the
+  // git state in the body, the checkout's remote, branch and base read, the base looked for on the remote).
+  cases.push({ label: 'gitbus dispatch from a project checkout (local bus)', args: [BIN, 'dispatch', 'start-up probe', '--home', dispatchHome], cwd: projectCheckout(dir) });
 
   cases.push({ label: 'gitbus hook claude user-prompt-submit (Claude Code\'s hook)', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', statusHome], input: hookInput });
   cases.splice(Math.ceil((cases.length * 5) / 6), 0, { label: 'gitbus hook claude user-prompt-submit, served', args: [BIN, 'hook', 'claude', 'user-prompt-submit', '--home', servedHookHome], env: servedReport('hook'), input: hookInput, servedBy: hookWatcher });
@@ -151,7 +156,7 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   const once = (c: Case, i?: number): number => {
     const before = childCpuMs();
     const t = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, c.args, { cwd: dir, env: { ...env, ...c.env }, stdio: [c.input === undefined ? 'ignore' : 'pipe', c.piped === true ? 'pipe' : 'ignore', 'pipe'], ...(c.input === undefined ? {} : { input: c.input }) });
+    const r = spawnSync(process.execPath, c.args, { cwd: c.cwd ?? dir, env: { ...env, ...c.env }, stdio: [c.input === undefined ? 'ignore' : 'pipe', c.piped === true ? 'pipe' : 'ignore', 'pipe'], ...(c.input === undefined ? {} : { input: c.input }) });
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     const after = childCpuMs();
     if (i !== undefined && before !== null && after !== null) cpu[i] = (cpu[i] ?? 0) + after - before;
@@ -201,6 +206,24 @@ export async function startupBench(lines: string[], runs: number): Promise<void>
   lines.push('', ...bursts);
   if (hasCpu) lines.push('', 'CPU/run: user + system time of the process and what it waited for (git), the mean over the runs, from /proc/self/stat (clock ticks); less sensitive to a busy machine than wall time.');
   lines.push('');
+}
+
+/** A checkout of a project of one commit, pushed to a bare remote it tracks: what an agent dispatches code work from. */
+function projectCheckout(dir: string): string {
+  const origin = join(dir, 'project.git');
+  const work = join(dir, 'project');
+  const git = (args: string[], cwd?: string) => {
+    const r = spawnSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid' } });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  };
+  git(['init', '-q', '--bare', origin]);
+  git(['init', '-q', '-b', 'main', work]);
+  writeFileSync(join(work, 'README.md'), '# project\n');
+  git(['add', 'README.md'], work);
+  git(['commit', '-q', '-m', 'start'], work);
+  git(['remote', 'add', 'origin', origin], work);
+  git(['push', '-q', '-u', 'origin', 'main'], work);
+  return work;
 }
 
 /** A bus of one node, bench, with five tasks for it (the served rows' watchers, other nodes, claim none of them). */
