@@ -8,7 +8,7 @@ import type { BusRepo } from './repo.js';
 import { decodeTree } from './store/encode.js';
 import { readLoose } from './store/loose-read.js';
 import { reclone } from './shallow-clone.js';
-import { joinOnce } from './join-once.js';
+import { joinPlain } from './join-plain.js';
 
 export interface Damage {
   oid: string;
@@ -117,7 +117,7 @@ export async function repairClone(repo: BusRepo, oid: string | null, damage?: Cl
  * any command uses it; node.yaml, logs and the outbox are left as they are.
  */
 export async function ensureClone(gitdir: string, transport: BusRepo['transport']): Promise<void> {
-  if (fs.existsSync(joinOnce(gitdir, 'HEAD')) && fs.existsSync(joinOnce(gitdir, 'objects'))) return;
+  if (fs.existsSync(joinPlain(gitdir, 'HEAD')) && fs.existsSync(joinPlain(gitdir, 'objects'))) return;
   try {
     await reclone(gitdir, transport);
   } catch (err) {

@@ -8,7 +8,7 @@ import { nodeConfigSchema, type NodeConfig } from '../schemas/node-config.js';
 import { BadSettingsError, InputError, NoBusError } from './errors.js';
 import { writeFileAtomic } from './local-io.js';
 import { keepNodeConfigOnDisk, nodeConfigOnDisk } from './node-config-cache.js';
-import { joinOnce } from './join-once.js';
+import { joinPlain } from './join-plain.js';
 
 /**
  * The bus home (default ~/.gitbus) holds one node: its settings, its clone of the bus and, for the embedded
@@ -36,10 +36,10 @@ export function resolveHome(explicit?: string, env: NodeJS.ProcessEnv = process.
 export function homePaths(home: string): HomePaths {
   return {
     home,
-    config: joinOnce(home, 'node.yaml'),
-    clone: joinOnce(home, 'clone.git'),
-    embeddedRemote: joinOnce(home, 'remote.git'),
-    logs: joinOnce(home, 'logs'),
+    config: joinPlain(home, 'node.yaml'),
+    clone: joinPlain(home, 'clone.git'),
+    embeddedRemote: joinPlain(home, 'remote.git'),
+    logs: joinPlain(home, 'logs'),
   };
 }
 

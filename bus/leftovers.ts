@@ -2,7 +2,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HomePaths } from './home.js';
 import { CLONE_LOCK_STALE_MS, isAlive } from './lock.js';
-import { joinOnce } from './join-once.js';
+import { joinPlain } from './join-plain.js';
 
 /**
  * Files a process killed mid-write (kill -9, OOM, power cut) leaves in a node's home: every write here goes to a
@@ -28,7 +28,7 @@ export function sweepLeftovers(paths: Pick<HomePaths, 'home' | 'clone'>, opts: {
       const m = owner.exec(name);
       const pid = m?.slice(1).find((g) => g !== undefined);
       if (pid === undefined || isAlive(Number(pid))) continue;
-      const path = joinOnce(dir, name);
+      const path = joinPlain(dir, name);
       try {
         if (statSync(path).mtimeMs >= before) continue;
         rmSync(path, { recursive: true, force: true });
@@ -42,12 +42,12 @@ export function sweepLeftovers(paths: Pick<HomePaths, 'home' | 'clone'>, opts: {
   // bus/git/loose-object.ts make them.
   sweep(paths.clone, /^(?:gitbus-ref-(\d+)-[0-9a-f]+\.tmp|shallow\.gitbus-(\d+)-[0-9a-z]+)$/);
   sweep(paths.home, /\.(\d+)\.tmp$/);
-  sweep(joinOnce(paths.clone, 'gitbus-incoming'), /^(\d+)-[0-9a-f]+$/);
-  sweep(joinOnce(paths.home, 'queue'), /\.(\d+)-[0-9a-f]+\.tmp$/);
+  sweep(joinPlain(paths.clone, 'gitbus-incoming'), /^(\d+)-[0-9a-f]+$/);
+  sweep(joinPlain(paths.home, 'queue'), /\.(\d+)-[0-9a-f]+\.tmp$/);
   // A lock file is created empty and its owner written just after: one killed in between stays empty, names no
   // one to ask, and (liveness.json.lock) costs every later command a wait. Held for microseconds, so an empty one
   // that old was left by a crash.
-  for (const lock of [joinOnce(paths.home, 'liveness.json.lock'), joinOnce(paths.clone, 'shallow.lock')]) {
+  for (const lock of [joinPlain(paths.home, 'liveness.json.lock'), joinPlain(paths.clone, 'shallow.lock')]) {
     try {
       const st = statSync(lock);
       if (st.size === 0 && st.mtimeMs < (opts.now ?? Date.now()) - CLONE_LOCK_STALE_MS) {
@@ -59,7 +59,7 @@ export function sweepLeftovers(paths: Pick<HomePaths, 'home' | 'clone'>, opts: {
     }
   }
   if (opts.objects) {
-    const objects = joinOnce(paths.clone, 'objects');
+    const objects = joinPlain(paths.clone, 'objects');
     for (const fan of list(objects)) if (/^[0-9a-f]{2}$/.test(fan)) sweep(join(objects, fan), /^tmp_obj_gitbus_(\d+)_/);
   }
   return removed;

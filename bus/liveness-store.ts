@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isDiskFull, writeFileAtomicSync } from './local-io.js';
 import { withLocalLockSync } from './lock.js';
 import { listingLagMs, NO_OBSERVATIONS, observe, type Observations } from './model/liveness.js';
-import { joinOnce } from './join-once.js';
+import { joinPlain } from './join-plain.js';
 
 /**
  * What this node has observed of others' heartbeats, kept in its home so that the lease clock survives between
@@ -13,7 +13,7 @@ import { joinOnce } from './join-once.js';
  * listing goes with (bus/ops/claim-holders.ts), when the caller read it.
  */
 export function updateObservations(home: string, refs: ReadonlyMap<string, string>, listedAt: number, leaseMs: number, holding?: ReadonlyMap<string, readonly string[]>): Observations {
-  const path = joinOnce(home, 'liveness.json');
+  const path = joinPlain(home, 'liveness.json');
   if (listedAt <= 0) return readObservations(home); // nothing listed yet
   // Most calls fold in what the file holds already: a watcher's wake asks with one listing for its reaping, its
   // claims and its ranking. That is decided from a read without the lock (the file is replaced whole, so the read
@@ -56,7 +56,7 @@ export function readObservations(home: string): Observations {
 
 function readObservationsText(home: string): string | null {
   try {
-    return readFileSync(joinOnce(home, 'liveness.json'), 'utf8');
+    return readFileSync(joinPlain(home, 'liveness.json'), 'utf8');
   } catch {
     return null; // first observation, or an unreadable file
   }

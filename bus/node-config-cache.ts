@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { NodeConfig } from './home.js';
 import { jsonExact, loadKeyed, saveKeyed, type KeyedCacheKind } from './store/keyed-cache-file.js';
 import { BUILD_ID } from './store/parse-cache.js';
-import { joinOnce } from './join-once.js';
+import { joinPlain } from './join-plain.js';
 
 /**
  * node.yaml as the node parsed it, with the text it was parsed from: `<clone>/gitbus-cache/node-config.cache`. Every
@@ -21,12 +21,12 @@ interface Entry {
 }
 
 function dirOf(clone: string): string {
-  return joinOnce(clone, 'gitbus-cache');
+  return joinPlain(clone, 'gitbus-cache');
 }
 
 /** The settings parsed from exactly `text` as kept, if they are. */
 export function nodeConfigOnDisk(clone: string, text: string, build = BUILD_ID): NodeConfig | undefined {
-  const e = loadKeyed(joinOnce(dirOf(clone), NAME), KIND, build).get(KEY) as Partial<Entry> | undefined;
+  const e = loadKeyed(joinPlain(dirOf(clone), NAME), KIND, build).get(KEY) as Partial<Entry> | undefined;
   return e?.text === text && e.config && typeof e.config === 'object' ? e.config : undefined;
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { mathRandomHex } from '../schemas/math-random.js';
 import { UnknownTaskError } from './errors.js';
 import { resolveTaskId } from './model/resolve-id.js';
-import { joinOnce } from './join-once.js';
+import { joinPlain } from './join-plain.js';
 
 /**
  * Changes made on this node that the remote has not accepted yet: a dispatch or a cancel given while the remote
@@ -36,8 +36,8 @@ export interface QueueBatch {
   group?: string;
 }
 
-export const queueDir = (home: string) => joinOnce(home, 'queue');
-const fileOf = (home: string, e: Pick<QueueEntry, 'kind' | 'id'>) => joinOnce(queueDir(home), `${e.id}.${e.kind}.json`);
+export const queueDir = (home: string) => joinPlain(home, 'queue');
+const fileOf = (home: string, e: Pick<QueueEntry, 'kind' | 'id'>) => joinPlain(queueDir(home), `${e.id}.${e.kind}.json`);
 
 export function putQueue(home: string, entry: QueueEntry): void {
   mkdirSync(queueDir(home), { recursive: true });
@@ -66,7 +66,7 @@ export function listQueue(home: string): QueueEntry[] {
   const out: QueueEntry[] = [];
   for (const name of names) {
     try {
-      const e = JSON.parse(readFileSync(joinOnce(queueDir(home), name), 'utf8')) as QueueEntry;
+      const e = JSON.parse(readFileSync(joinPlain(queueDir(home), name), 'utf8')) as QueueEntry;
       if ((e.kind === 'dispatch' || e.kind === 'cancel') && typeof e.id === 'string') out.push(e);
     } catch {
       // Removed by another process between the listing and the read.
@@ -104,8 +104,8 @@ export function rejectQueue(home: string, e: QueueEntry, reason: string): string
  * node may have been sending the dispatch at that moment (it read the queue before): it looks here after its push
  * and queues that cancel (requeueIfDequeued), so a task cancelled while queued never runs.
  */
-const dequeuedDir = (home: string) => joinOnce(queueDir(home), 'dequeued');
-const dequeuedOf = (home: string, id: string, kind: QueueEntry['kind']) => joinOnce(dequeuedDir(home), `${id}.${kind}.json`);
+const dequeuedDir = (home: string) => joinPlain(queueDir(home), 'dequeued');
+const dequeuedOf = (home: string, id: string, kind: QueueEntry['kind']) => joinPlain(dequeuedDir(home), `${id}.${kind}.json`);
 
 /** How long a dequeued dispatch is kept: longer than any delivery that read it before it was taken out runs. */
 export const DEQUEUED_KEPT_MS = 24 * 3600_000;

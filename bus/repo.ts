@@ -18,7 +18,7 @@ import { reaches } from './store/ancestry.js';
 import { PushRejectedError } from './git/push-errors.js';
 import { markPushFailure } from './remote-failure.js';
 import { objectFile } from './git/object-path.js';
-import { joinOnce } from './join-once.js';
+import { joinPlain } from './join-plain.js';
 
 export const MAIN = 'refs/heads/main';
 export const ARCHIVE = 'refs/heads/archive';
@@ -241,14 +241,14 @@ export class BusRepo {
    */
   lastContact(): Date | null {
     try {
-      return fs.statSync(joinOnce(this.gitdir, CONTACT_FILE)).mtime;
+      return fs.statSync(joinPlain(this.gitdir, CONTACT_FILE)).mtime;
     } catch {
       return null;
     }
   }
 
   private recordContact(): void {
-    const path = joinOnce(this.gitdir, CONTACT_FILE);
+    const path = joinPlain(this.gitdir, CONTACT_FILE);
     const now = new Date();
     try {
       fs.utimesSync(path, now, now);

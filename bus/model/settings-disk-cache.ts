@@ -1,7 +1,7 @@
 import type { parseSettingsFile } from '../../schemas/bus-file.js';
 import { jsonExact, loadKeyed, saveKeyed, type KeyedCacheKind } from '../store/keyed-cache-file.js';
 import { BUILD_ID } from '../store/parse-cache.js';
-import { joinOnce } from '../join-once.js';
+import { joinPlain } from '../join-plain.js';
 
 /**
  * gitbus.yaml as the node parsed it, by blob id: `<clone>/gitbus-cache/settings.cache`. Every snapshot reads the
@@ -19,18 +19,18 @@ const OID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const KIND: KeyedCacheKind = { magic: 'gitbus-settings\n', format: 1, maxBytes: 256 * 1024, validKey: (k) => OID.test(k) };
 
 function dirOf(gitdir: string): string {
-  return joinOnce(gitdir, 'gitbus-cache');
+  return joinPlain(gitdir, 'gitbus-cache');
 }
 
 /** The parse of gitbus.yaml's blob `oid` as kept, if it is. */
 export function settingsOnDisk(gitdir: string, oid: string, build = BUILD_ID): SettingsResult | undefined {
-  return loadKeyed(joinOnce(dirOf(gitdir), NAME), KIND, build).get(oid) as SettingsResult | undefined;
+  return loadKeyed(joinPlain(dirOf(gitdir), NAME), KIND, build).get(oid) as SettingsResult | undefined;
 }
 
 /** Keeps the parse of blob `oid` first, with the few kept before it; one JSON would not give back as it is stays out. */
 export function keepSettingsOnDisk(gitdir: string, oid: string, result: SettingsResult, build = BUILD_ID): boolean {
   if (!jsonExact(result)) return false;
-  const kept = loadKeyed(joinOnce(dirOf(gitdir), NAME), KIND, build);
+  const kept = loadKeyed(joinPlain(dirOf(gitdir), NAME), KIND, build);
   const entries = new Map<string, unknown>([[oid, result], ...[...kept].filter(([k]) => k !== oid).slice(0, KEEP - 1)]);
   return saveKeyed(dirOf(gitdir), NAME, KIND, entries, build);
 }

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { joinOnce } from '../join-once.js';
+import { joinPlain } from '../join-plain.js';
 
 /**
  * The file handling the node's own caches share (the parse cache, the status digests): each is only ever a faster
@@ -30,7 +30,7 @@ export function writeCacheFile(dir: string, name: string, bytes: Uint8Array): bo
   try {
     mkdirSync(dir, { recursive: true });
     writeFileSync(temp, bytes, { flag: 'wx', mode: 0o600 });
-    renameSync(temp, joinOnce(dir, name));
+    renameSync(temp, joinPlain(dir, name));
     return true;
   } catch {
     // A write cut short (a full disk) leaves its temp file: gone now, not at the next writer's clean-up a minute on.
@@ -54,7 +54,7 @@ export function newestFirst(dir: string, names: readonly string[], pick: (name: 
   for (const name of names) {
     if (!pick(name)) continue;
     try {
-      out.push({ name, mtime: statSync(joinOnce(dir, name)).mtimeMs });
+      out.push({ name, mtime: statSync(joinPlain(dir, name)).mtimeMs });
     } catch {
       // Pruned by another process meanwhile.
     }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { mathRandomHex } from '../../schemas/math-random.js';
 import { assertFullRef, assertOid } from '../git/oid.js';
-import { joinOnce } from '../join-once.js';
+import { joinPlain } from '../join-plain.js';
 
 /**
  * Replaces one ref of a node's clone by an atomic rename, so that several processes of one node may update it
@@ -13,7 +13,7 @@ import { joinOnce } from '../join-once.js';
 export function writeLocalRef(gitdir: string, ref: string, oid: string): void {
   assertFullRef(ref);
   assertOid(oid, 'ref value');
-  const path = joinOnce(gitdir, ref);
+  const path = joinPlain(gitdir, ref);
   // The temp file lives outside refs/, so a crash never leaves something that looks like a branch.
   const tmp = join(gitdir, `gitbus-ref-${process.pid}-${mathRandomHex(4)}.tmp`);
   writeFileSync(tmp, `${oid}\n`);
@@ -31,7 +31,7 @@ export function writeLocalRef(gitdir: string, ref: string, oid: string): void {
 
 export function deleteLocalRef(gitdir: string, ref: string): void {
   assertFullRef(ref);
-  rmSync(joinOnce(gitdir, ref), { force: true });
+  rmSync(joinPlain(gitdir, ref), { force: true });
 }
 
 /**
@@ -43,11 +43,11 @@ export function deleteLocalRef(gitdir: string, ref: string): void {
 export function readLooseRef(gitdir: string, ref: string): string | null | undefined {
   assertFullRef(ref);
   try {
-    const text = readFileSync(joinOnce(gitdir, ref), 'latin1');
+    const text = readFileSync(joinPlain(gitdir, ref), 'latin1');
     return /^[0-9a-f]{40}\n?$/.test(text) ? text.slice(0, 40) : undefined;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined;
   }
-  return existsSync(joinOnce(gitdir, 'packed-refs')) ? undefined : null;
+  return existsSync(joinPlain(gitdir, 'packed-refs')) ? undefined : null;
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { GITBUS_VERSION } from '../version.js';
 import { cacheNames, newestFirst, readCacheFile, removeCacheFile, removeDeadTemps, writeCacheFile } from './cache-files.js';
 import { decodeCacheFacts, decodeCacheFile, encodeCacheFile, factsOf, PARSE_CACHE_FORMAT, type CachedEntry, type CachedFacts } from './parse-cache-file.js';
-import { joinOnce } from '../join-once.js';
+import { joinPlain } from '../join-plain.js';
 
 /**
  * The node's parse cache on disk (docs/ARCHITECTURE.md "The parse cache"): `<clone>/gitbus-cache/parsed/`, one file
@@ -68,7 +68,7 @@ export const BUILD_ID: string = (() => {
 })();
 
 export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCacheLimits = { keep: KEEP_PER_FOLDER, maxFileBytes: MAX_FILE_BYTES, maxBodyChars: MAX_BODY_CHARS }): ParseCacheDir {
-  const dir = joinOnce(joinOnce(gitdir, 'gitbus-cache'), 'parsed');
+  const dir = joinPlain(joinPlain(gitdir, 'gitbus-cache'), 'parsed');
   const read = readCacheFile;
   /** The folder's files, newest first (mtime, then name, so that the order is the same for everyone). */
   const filesOf = (folder: string) => newestFirst(dir, cacheNames(dir), (name) => NAME.exec(name)?.[1] === folder);
@@ -77,7 +77,7 @@ export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCac
     load(folder, tree, seen = new Set()) {
       const exactName = `${folder}-${tree}.cache`;
       if (!seen.has(exactName)) {
-        const exact = read(joinOnce(dir, exactName));
+        const exact = read(joinPlain(dir, exactName));
         if (exact) seen.add(exactName);
         const entries = exact ? decodeCacheFile(exact, { build, folder, tree }) : null;
         if (entries) return { entries, exact: true };
@@ -86,12 +86,12 @@ export function parseCacheDir(gitdir: string, build = BUILD_ID, limits: ParseCac
       const newest = filesOf(folder).find((f) => f.name !== exactName);
       if (!newest || seen.has(newest.name)) return null;
       seen.add(newest.name);
-      const bytes = read(joinOnce(dir, newest.name));
+      const bytes = read(joinPlain(dir, newest.name));
       const older = bytes ? decodeCacheFile(bytes, { build, folder }) : null;
       return older ? { entries: older, exact: false } : null;
     },
     loadFacts(folder, tree) {
-      const exact = read(joinOnce(dir, `${folder}-${tree}.cache`));
+      const exact = read(joinPlain(dir, `${folder}-${tree}.cache`));
       const fromExact = exact ? decodeCacheFacts(exact, { build, folder, tree }) : null;
       if (fromExact) return fromExact;
       const newest = filesOf(folder).find((f) => f.name !== `${folder}-${tree}.cache`);

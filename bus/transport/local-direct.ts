@@ -17,7 +17,7 @@ import { decodeTree } from '../store/encode.js';
 import { treeDiff } from '../store/tree-diff.js';
 import type { TreeEntry } from '../store/objects.js';
 import { objectFile } from '../git/object-path.js';
-import { joinOnce } from '../join-once.js';
+import { joinPlain } from '../join-plain.js';
 
 /**
  * The spawn-free path for a bare remote on a local or shared file system: objects are copied as loose files and
@@ -35,20 +35,20 @@ const HOOKS = ['pre-receive', 'update', 'post-receive', 'post-update', 'referenc
 export async function directAccessBlocker(remote: string): Promise<string | null> {
   if (process.env['GITBUS_DIRECT'] === '0') return 'disabled by GITBUS_DIRECT=0';
   for (const hook of HOOKS) {
-    if (fs.existsSync(joinOnce(joinOnce(remote, 'hooks'), hook))) return `the remote has a ${hook} hook`;
+    if (fs.existsSync(joinPlain(joinPlain(remote, 'hooks'), hook))) return `the remote has a ${hook} hook`;
   }
   let config: string;
   try {
     // At once, not on libuv's thread pool (see checkBareRepo in local.ts).
-    config = fs.readFileSync(joinOnce(remote, 'config'), 'utf8').toLowerCase();
+    config = fs.readFileSync(joinPlain(remote, 'config'), 'utf8').toLowerCase();
   } catch {
     return 'the remote has no readable config';
   }
   if (/^\s*\[(receive|extensions)\b/m.test(config)) return 'the remote sets receive.* or extensions.* options';
   if (/^\s*(sharedrepository|hookspath|fsckobjects)\s*=/m.test(config)) return 'the remote sets sharedRepository, hooksPath or fsckObjects';
   try {
-    fs.accessSync(joinOnce(remote, 'objects'), fs.constants.W_OK);
-    fs.accessSync(joinOnce(joinOnce(remote, 'refs'), 'heads'), fs.constants.W_OK);
+    fs.accessSync(joinPlain(remote, 'objects'), fs.constants.W_OK);
+    fs.accessSync(joinPlain(joinPlain(remote, 'refs'), 'heads'), fs.constants.W_OK);
   } catch {
     return 'the remote is not writable by this user';
   }
@@ -89,7 +89,7 @@ export async function directPush(
   // Never create a repository by accident: a remote that vanished (unmounted, renamed) is an error. Below, only
   // folders whose parent must already be there are made, so one that vanishes after this check is an ENOENT, which
   // whileRemoteExists reports as the remote being gone.
-  if (!fs.existsSync(joinOnce(remote, 'objects')) || !fs.existsSync(joinOnce(remote, 'HEAD'))) throw new RemoteNotFoundError(remote);
+  if (!fs.existsSync(joinPlain(remote, 'objects')) || !fs.existsSync(joinPlain(remote, 'HEAD'))) throw new RemoteNotFoundError(remote);
   await whileRemoteExists(remote, () => pushNow(remote, args, judge));
 }
 

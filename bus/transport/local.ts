@@ -16,7 +16,7 @@ import {
 import { readRefsFromDisk } from './read-refs.js';
 import { runGit } from './run-git.js';
 import type { GitService, Transport } from './transport.js';
-import { joinOnce } from '../join-once.js';
+import { joinPlain } from '../join-plain.js';
 
 export interface LocalTransportOptions {
   /** The git executable; default `git` from PATH. */
@@ -70,13 +70,13 @@ function checkBareRepo(path: string): void {
     throw err;
   }
   if (!st.isDirectory()) throw new RemoteNotAGitRepositoryError(path, 'not a directory');
-  if (existsSync(joinOnce(path, '.git'))) throw new RemoteNotBareError(path);
+  if (existsSync(joinPlain(path, '.git'))) throw new RemoteNotBareError(path);
   for (const required of ['HEAD', 'objects', 'refs']) {
-    if (!existsSync(joinOnce(path, required))) throw new RemoteNotAGitRepositoryError(path, `no ${required}`);
+    if (!existsSync(joinPlain(path, required))) throw new RemoteNotAGitRepositoryError(path, `no ${required}`);
   }
   let config = '';
   try {
-    config = readFileSync(joinOnce(path, 'config'), 'utf8');
+    config = readFileSync(joinPlain(path, 'config'), 'utf8');
   } catch {
     // git tolerates a missing config; so do we.
   }

@@ -1,6 +1,6 @@
 import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { joinOnce } from '../join-once.js';
+import { joinPlain } from '../join-plain.js';
 
 const OID_RE = /^[0-9a-f]{40}$/;
 const MAX_SYMREF_DEPTH = 5;
@@ -19,7 +19,7 @@ export async function readRefsFromDisk(gitdir: string): Promise<Map<string, stri
   for (const [name, oid] of packed) if (!values.has(name)) values.set(name, oid);
 
   const out = new Map<string, string>();
-  const head = await readRefFile(joinOnce(gitdir, 'HEAD'));
+  const head = await readRefFile(joinPlain(gitdir, 'HEAD'));
   if (head !== undefined) {
     const oid = resolve(head, values);
     if (oid) out.set('HEAD', oid);
@@ -38,7 +38,7 @@ export async function readRefsFromDisk(gitdir: string): Promise<Map<string, stri
  * junk) is left to the full read.
  */
 export async function readRefFromDisk(gitdir: string, ref: string): Promise<string | undefined> {
-  const path = joinOnce(gitdir, ref);
+  const path = joinPlain(gitdir, ref);
   let st;
   try {
     st = lstatSync(path);
@@ -106,7 +106,7 @@ async function walkLooseRefs(gitdir: string, rel: string, into: Map<string, stri
       if (e.isDirectory()) return walkLooseRefs(gitdir, name, into);
       // `.lock` files are updates in progress; the ref's current value is still in the file without the suffix.
       if (!e.isFile() || e.name.endsWith('.lock')) return;
-      const value = await readRefFile(joinOnce(gitdir, name));
+      const value = await readRefFile(joinPlain(gitdir, name));
       if (value !== undefined && (OID_RE.test(value) || value.startsWith('ref: '))) into.set(name, value);
     }),
   );
@@ -114,7 +114,7 @@ async function walkLooseRefs(gitdir: string, rel: string, into: Map<string, stri
 
 async function readPackedRefs(gitdir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const text = await readRefFile(joinOnce(gitdir, 'packed-refs'));
+  const text = await readRefFile(joinPlain(gitdir, 'packed-refs'));
   if (!text) return out;
   for (const line of text.split('\n')) {
     // '#' is the header with traits, '^' the peeled value of the tag above.

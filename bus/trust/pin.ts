@@ -4,12 +4,12 @@ import { writeFileAtomicSync } from '../local-io.js';
 import { withLocalLockSync } from '../lock.js';
 import { TrustPinInvalidError } from './root-errors.js';
 import { adminKeysOf, parseVersion, type TrustVersion } from './version-content.js';
-import { joinOnce } from '../join-once.js';
+import { joinPlain } from '../join-plain.js';
 
 export type { TrustPin } from '../../schemas/trust-pin.js';
 
 export function pinPath(home: string): string {
-  return joinOnce(home, 'trust-pin.json');
+  return joinPlain(home, 'trust-pin.json');
 }
 
 export function loadPin(home: string): TrustPin | null {
