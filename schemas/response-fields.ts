@@ -1,4 +1,5 @@
 import type { FieldViolation } from './kind-rules.js';
+import type { TaskResponse } from './response.js';
 import { timestampMs } from './timestamp.js';
 
 /**
@@ -20,14 +21,7 @@ export const RESPONSE_FIELDS = ['protocol', 'id', 'status', 'node', 'attempt', '
  */
 export const MAX_COST_USD = 1_000_000;
 
-/** What the rules across a response's fields look at. */
-export interface ResponseTimes {
-  finished: string;
-  started?: string | undefined;
-  claude?: { costUsd?: number | undefined } | undefined;
-}
-
-export function responseRules(r: ResponseTimes): FieldViolation[] {
+export function responseRules(r: TaskResponse): FieldViolation[] {
   const out: FieldViolation[] = [];
   const started = r.started === undefined ? undefined : timestampMs(r.started);
   const finished = timestampMs(r.finished);

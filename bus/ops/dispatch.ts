@@ -152,7 +152,7 @@ export async function dispatch(ctx: BusContext, input: DispatchInput): Promise<D
   // A delivery that carried this handoff alone leaves main as it decided from but for the handoff, which no warning
   // is about: that snapshot saves reading the commit just written again (~1 ms, issue 14). One that carried other
   // queued changes too (a cancel of a task this one waits for) is read after them.
-  const alone = mine && delivery.delivered.length === 1 && delivery.rejected.length === 0;
+  const alone = mine && delivery.delivered.length === 1;
   const landed = alone && delivery.decidedFrom !== null ? delivery.decidedFrom : await localSnapshot(ctx);
   return { id, path, title: data.title, warnings: [...rewritten, ...(await dispatchWarnings(landed, data, new Set(namable), input.targetJudged === true))], attempts: 1, commit };
 }
