@@ -1,3 +1,6 @@
+import { expect } from 'vitest';
+import { parseBusFile } from '../../schemas/bus-file.js';
+import { fastBusFileRead } from '../../schemas/bus-file-fast-read.js';
 import { yamlishString } from './seeded-random.js';
 import { OTHER } from './handoff-draws.js';
 
@@ -60,4 +63,21 @@ function onField(text: string, rand: () => number, edit: (key: string, value: st
   const colon = line.indexOf(': ');
   lines[i] = edit(line.slice(0, colon), line.slice(colon + 2));
   return lines.join('\n') + text.slice(end);
+}
+
+/**
+ * The fast reader's one property (schemas/bus-file-fast-read.ts): a reading it gives is parseBusFile's, key order
+ * included, with no warning. True when it gave one.
+ */
+export function expectParserReading(path: string, content: string | Uint8Array): boolean {
+  const fast = fastBusFileRead(path, content);
+  if (fast === undefined) return false;
+  const theirs = parseBusFile(path, content);
+  const shown = typeof content === 'string' ? content.slice(0, 300) : `${content.length} bytes`;
+  expect(theirs.ok, shown).toBe(true);
+  if (!theirs.ok) return true;
+  expect(JSON.stringify(fast.data), shown).toBe(JSON.stringify(theirs.file.data));
+  expect(fast.body, shown).toBe(theirs.file.body);
+  expect(theirs.warnings, shown).toEqual([]);
+  return true;
 }

@@ -11,7 +11,7 @@ import { fastResponseText, RESPONSE, RESPONSE_SCHEMA_REF } from '../../schemas/r
 import { RESPONSE_FIELDS, RESPONSE_STATUSES } from '../../schemas/response-fields.js';
 import { responseSchema, type TaskResponse } from '../../schemas/response.js';
 import { knownKeysAt } from '../../schemas/schema-walk.js';
-import { EDITS } from '../helpers/bus-file-edits.js';
+import { EDITS, expectParserReading } from '../helpers/bus-file-edits.js';
 import { BODIES, ID } from '../helpers/handoff-draws.js';
 import { pick as pickOne, prng, yamlishString } from '../helpers/seeded-random.js';
 
@@ -78,20 +78,6 @@ const CLAIMS: Kind<Claim> = {
 };
 const RESPONSES: Kind<TaskResponse> = { name: 'response', draw: drawResponse, fast: fastResponseText, path: (r) => pathFor({ kind: 'response', id: isTaskId(r.id) ? r.id : ID }), bodies: RESPONSE_BODIES };
 
-/** The one property of the reader: a reading it gives is parseBusFile's, key order included, with no warning. */
-function expectSame(path: string, content: string | Uint8Array): boolean {
-  const fast = fastBusFileRead(path, content);
-  if (fast === undefined) return false;
-  const theirs = parseBusFile(path, content);
-  const shown = typeof content === 'string' ? content.slice(0, 300) : `${content.length} bytes`;
-  expect(theirs.ok, shown).toBe(true);
-  if (!theirs.ok) return true;
-  expect(JSON.stringify(fast.data), shown).toBe(JSON.stringify(theirs.file.data));
-  expect(fast.body, shown).toBe(theirs.file.body);
-  expect(theirs.warnings, shown).toEqual([]);
-  return true;
-}
-
 describe.each([CLAIMS, RESPONSES] as Kind<Claim | TaskResponse>[])('the $name gitbus writes, without zod or yaml', (kind) => {
   it('is written exactly as renderBusFile writes it, only when parseBusFile takes it back unchanged, and read back as parseBusFile reads it', () => {
     const rand = prng(kind.name === 'claim' ? 17 : 23);
@@ -119,8 +105,8 @@ describe.each([CLAIMS, RESPONSES] as Kind<Claim | TaskResponse>[])('the $name gi
         expect(back.file.body).toBe(body);
         expect(back.file.data, JSON.stringify(data)).toEqual(Object.fromEntries(Object.entries(data).filter(([, x]) => x !== undefined)));
       }
-      if (expectSame(path, mine)) read++;
-      expectSame(path, Buffer.from(mine, 'utf8'));
+      if (expectParserReading(path, mine)) read++;
+      expectParserReading(path, Buffer.from(mine, 'utf8'));
     }
     expect(valid).toBeGreaterThan(800);
     expect(written).toBeGreaterThan(valid * 0.6);
@@ -138,7 +124,7 @@ describe.each([CLAIMS, RESPONSES] as Kind<Claim | TaskResponse>[])('the $name gi
       const changed = pickOne(rand, EDITS)(text, rand);
       if (changed === text) continue;
       edited++;
-      expectSame(kind.path(data), changed);
+      expectParserReading(kind.path(data), changed);
     }
     expect(edited).toBeGreaterThan(800);
   });

@@ -6,28 +6,9 @@ import type { Handoff } from '../../schemas/handoff.js';
 import { pathFor } from '../../schemas/layout.js';
 import { pick, prng } from '../helpers/seeded-random.js';
 import { BODIES, drawHandoff, ID, OTHER } from '../helpers/handoff-draws.js';
-import { EDITS } from '../helpers/bus-file-edits.js';
+import { EDITS, expectParserReading } from '../helpers/bus-file-edits.js';
 
 const PATH = pathFor({ kind: 'handoff', id: ID });
-
-/** parseBusFile's reading, in the terms fastBusFileRead answers with (the key order of data included). */
-function bySchemas(path: string, content: string | Uint8Array): { data: string; body: string; warnings: number } | null {
-  const r = parseBusFile(path, content);
-  return r.ok ? { data: JSON.stringify(r.file.data), body: r.file.body, warnings: r.warnings.length } : null;
-}
-
-/** The one property: a reading the fast reader gives is parseBusFile's, with no warning. */
-function expectSame(path: string, content: string | Uint8Array): boolean {
-  const fast = fastBusFileRead(path, content);
-  if (fast === undefined) return false;
-  const theirs = bySchemas(path, content);
-  const shown = typeof content === 'string' ? content.slice(0, 300) : `${content.length} bytes`;
-  expect(theirs, shown).not.toBeNull();
-  expect(JSON.stringify(fast.data), shown).toBe(theirs?.data);
-  expect(fast.body, shown).toBe(theirs?.body);
-  expect(theirs?.warnings, shown).toBe(0);
-  return true;
-}
 
 describe('fastBusFileRead on a handoff (one dispatch wrote, read without zod or yaml)', () => {
   it('reads every handoff fastHandoffText writes as parseBusFile does, key order and body included', () => {
@@ -40,9 +21,9 @@ describe('fastBusFileRead on a handoff (one dispatch wrote, read without zod or 
       const text = fastHandoffText(h, body);
       if (text === undefined) continue;
       written++;
-      if (expectSame(PATH, text)) read++;
+      if (expectParserReading(PATH, text)) read++;
       // The same bytes from the object store.
-      expectSame(PATH, Buffer.from(text, 'utf8'));
+      expectParserReading(PATH, Buffer.from(text, 'utf8'));
     }
     // Only the handoffs whose rules warn (a claude task without a repo, say) are left to the schemas.
     expect(written).toBeGreaterThan(1000);
@@ -60,7 +41,7 @@ describe('fastBusFileRead on a handoff (one dispatch wrote, read without zod or 
       const changed = pick(rand, EDITS)(text, rand);
       if (changed === text) continue;
       edited++;
-      if (expectSame(PATH, changed)) taken++;
+      if (expectParserReading(PATH, changed)) taken++;
     }
     expect(edited).toBeGreaterThan(1000);
     // Most edits send the file to the schemas; those taken are edits that changed a value in the writer's own form.
