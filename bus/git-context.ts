@@ -1,34 +1,38 @@
-import { promisify } from 'node:util';
-import { childProcess } from './child-process.js';
-import { mayBeInWorkTree } from './project/work-tree-probe.js';
+import { lookAtCheckout, type Answer, type CheckoutLook } from './project/checkout-look.js';
+import { publishableRepo } from './project/remote-url.js';
+import { parseRemotes } from './project/checkout.js';
+import { parseStatusV2 } from './project/status-v2.js';
 
 /** The git state of the directory a task is dispatched from, as the seed's tw-handoff records it. */
 export interface GitContext {
   root: string;
   branch: string;
+  /** The first 20 changes, as `git status --short` prints them (unmerged paths after the others). */
   status: string;
   recent: string;
+  /** origin's URL without the credentials it may carry (the body goes to every node of the bus), or null. */
   remote: string | null;
-}
-
-async function git(cwd: string, args: string[]): Promise<string> {
-  const { stdout } = await promisify(childProcess().execFile)('git', args, { cwd, timeout: 10_000, maxBuffer: 4 * 1024 * 1024 });
-  return stdout.trimEnd();
 }
 
 /** Null when `cwd` is not inside a git work tree (or git is missing): the context is a courtesy, never an error. */
 export async function gitContext(cwd: string): Promise<GitContext | null> {
-  if (!mayBeInWorkTree(cwd)) return null;
-  try {
-    const root = await git(cwd, ['rev-parse', '--show-toplevel']);
-    const [branch, status, recent, remote] = await Promise.all([
-      git(cwd, ['branch', '--show-current']).catch(() => ''),
-      git(cwd, ['status', '--short']).catch(() => ''),
-      git(cwd, ['log', '--oneline', '-5']).catch(() => ''),
-      git(cwd, ['remote', 'get-url', 'origin']).catch(() => null),
-    ]);
-    return { root, branch, status: status.split('\n').slice(0, 20).join('\n'), recent, remote };
-  } catch {
-    return null;
-  }
+  return gitContextOf(await lookAtCheckout(cwd, { recent: true }));
+}
+
+/** The git state a look saw; what git could not answer is left empty, as it is a courtesy. Pure. */
+export function gitContextOf(look: CheckoutLook | null): GitContext | null {
+  if (look === null) return null;
+  const status = parseStatusV2(out(look.status));
+  const origin = parseRemotes(out(look.remotes), look.top).find((r) => r.name === 'origin');
+  return {
+    root: look.top,
+    branch: status.branch ?? '',
+    status: status.short.slice(0, 20).join('\n'),
+    recent: look.recent !== undefined ? out(look.recent).trimEnd() : '',
+    remote: origin !== undefined ? publishableRepo(origin.url).repo : null,
+  };
+}
+
+function out(a: Answer): string {
+  return 'out' in a ? a.out : '';
 }

@@ -2,7 +2,8 @@ import { stat } from '../bus/node-fs-async.js';
 import type { BusContext } from '../bus/context.js';
 import { InputError } from '../bus/errors.js';
 import { readFailure } from './read-failure.js';
-import { gitContext } from '../bus/git-context.js';
+import { gitContextOf } from '../bus/git-context.js';
+import { lookAtCheckout } from '../bus/project/checkout-look.js';
 import { dispatchBatch, type BatchResult } from '../bus/ops/dispatch-batch.js';
 import { BatchTooLargeError, InvalidBatchError, MAX_BATCH_INPUT_BYTES, parseBatch } from '../schemas/batch.js';
 import { recordForClaudeSession } from './claude-session.js';
@@ -108,9 +109,11 @@ export async function dispatchFromFile(ctx: BusContext, file: string, opts: Batc
     throw err;
   };
   // Once for the batch: one look at the checkout, one check that the base is on the project remote.
-  const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git, by: 'dispatch' }).catch(fileProblemsFirst);
+  // One look at the checkout for the project fields and the bodies' git state.
+  const look = opts.git ? await lookAtCheckout(process.cwd(), { recent: true }) : null;
+  const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git, by: 'dispatch', look }).catch(fileProblemsFirst);
   if (fileProblems.length === 0) reportProject(project, json);
-  const git = opts.git ? await gitContext(process.cwd()) : null;
+  const git = gitContextOf(look);
   // Nothing is signed for a batch that is refused anyway (a key may ask for its passphrase).
   const sign = opts.dryRun || fileProblems.length > 0 ? undefined : await signerFor(ctx, opts);
   const result = await dispatchBatch(ctx, {

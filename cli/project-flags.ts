@@ -5,6 +5,7 @@ import { homedir } from '../bus/user-home-dir.js';
 import { projectForTask, type ProjectOutcome } from '../bus/project/resolve.js';
 import { refuseOtherHostFileUrl } from '../bus/project/fields.js';
 import type { ProjectCommand } from '../bus/project/base-errors.js';
+import type { CheckoutLook } from '../bus/project/checkout-look.js';
 import { defaultBranch, type ProjectSummary } from '../schemas/project.js';
 import { baseSchema, branchSchema, repoSchema } from '../schemas/project-schema.js';
 import { handoffFieldOk } from '../schemas/handoff-fast.js';
@@ -44,7 +45,7 @@ export function repoFlag(flag: string): (v: string) => string {
 }
 
 /** Reads the checkout and the project remote as the flags ask; what it decides goes into the handoff. */
-export function projectFromFlags(ctx: BusContext, opts: ProjectOpts, o: { implicit: boolean; readCheckout: boolean; by: ProjectCommand }): Promise<ProjectOutcome> {
+export function projectFromFlags(ctx: BusContext, opts: ProjectOpts, o: { implicit: boolean; readCheckout: boolean; by: ProjectCommand; look?: CheckoutLook | null }): Promise<ProjectOutcome> {
   // node.yaml's URLs are this node's; a relative path there is relative to the home, like its other paths.
   const projects = nodeProjectUrls(ctx.config.projects, ctx.paths.home, homedir());
   return projectForTask({
@@ -55,6 +56,7 @@ export function projectFromFlags(ctx: BusContext, opts: ProjectOpts, o: { implic
     projects,
     busRemote: ctx.config.remote,
     by: o.by,
+    ...(o.look !== undefined ? { look: o.look } : {}),
   });
 }
 

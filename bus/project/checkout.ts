@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { git } from './git.js';
+import { branchUpstream, lookAtCheckout, type Answer, type CheckoutLook } from './checkout-look.js';
 import { absoluteRemoteUrl } from './remote-url.js';
-import { mayBeInWorkTree } from './work-tree-probe.js';
+import { parseStatusV2 } from './status-v2.js';
 
 /** What `gitbus dispatch` learns from the checkout it runs in (docs/PROTOCOL.md §3a). */
 export interface Checkout {
@@ -21,7 +21,7 @@ export interface Checkout {
   upstream: { remote: string; branch: string } | null;
   /** HEAD's commit (full id); null in a repository without commits yet. */
   head: string | null;
-  /** Lines of `git status --porcelain`: changes, staged or not, and untracked files. */
+  /** The changes `git status` lists, staged or not, and untracked files. */
   changes: number;
 }
 
@@ -48,37 +48,14 @@ export function parseRemotes(out: string, top: string): Checkout['remotes'] {
   return [...seen].map(([name, url]) => ({ name, url }));
 }
 
-async function optional(args: string[], cwd: string): Promise<string | null> {
-  const r = await git(args, { cwd, okCodes: [1] });
-  const out = r.stdout.trim();
-  return r.code === 0 && out !== '' ? out : null;
-}
-
-/**
- * The checkout `dir` is in, or null when it is in none (or git is missing, or it is a bare repository): reading
- * the checkout is a convenience of dispatch, so its absence is an answer, not an error.
- */
-export async function readCheckout(dir: string): Promise<Checkout | null> {
-  if (!mayBeInWorkTree(dir)) return null;
-  let top: string;
-  try {
-    top = (await git(['rev-parse', '--show-toplevel'], { cwd: dir })).stdout.trim();
-  } catch {
-    return null;
-  }
-  if (top === '') return null;
-  // git runs its commands at the top of the work tree, so a relative remote URL is relative to it.
-  const [branch, head, remotesOut, status] = await Promise.all([
-    optional(['symbolic-ref', '-q', '--short', 'HEAD'], top),
-    optional(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], top),
-    git(['remote', '-v'], { cwd: top }).then((r) => r.stdout),
-    git(['status', '--porcelain'], { cwd: top }).then((r) => r.stdout),
-  ]);
-  const [upRemote, upMerge] = branch
-    ? await Promise.all([optional(['config', '--get', `branch.${branch}.remote`], top), optional(['config', '--get', `branch.${branch}.merge`], top)])
-    : [null, null];
-  const upstream = upRemote && upRemote !== '.' && upMerge?.startsWith('refs/heads/') ? { remote: upRemote, branch: upMerge.slice('refs/heads/'.length) } : null;
-  const remotes = parseRemotes(remotesOut, top);
+/** The checkout a look saw; null for none. A failure of `git status` or `git remote -v` is the error it was. */
+export function checkoutOf(look: CheckoutLook | null): Checkout | null {
+  if (look === null) return null;
+  const { top } = look;
+  const status = parseStatusV2(answered(look.status));
+  const remotes = parseRemotes(answered(look.remotes), top);
+  const up = status.branch !== null ? branchUpstream(answered(look.upstreams), status.branch) : { remote: null, merge: null };
+  const upstream = up.remote !== null && up.remote !== '.' && up.merge?.startsWith('refs/heads/') ? { remote: up.remote, branch: up.merge.slice('refs/heads/'.length) } : null;
   const chosen = chooseRemote(remotes, upstream);
   return {
     top,
@@ -86,9 +63,22 @@ export async function readCheckout(dir: string): Promise<Checkout | null> {
     remotes,
     remote: chosen.remote,
     ...(chosen.why !== undefined ? { remoteWhy: chosen.why } : {}),
-    branch,
+    branch: status.branch,
     upstream,
-    head,
-    changes: status.split('\n').filter((l) => l.trim() !== '').length,
+    head: status.head,
+    changes: status.short.length,
   };
+}
+
+function answered(a: Answer): string {
+  if ('failed' in a) throw a.failed;
+  return a.out;
+}
+
+/**
+ * The checkout `dir` is in, or null when it is in none (or git is missing, or it is a bare repository): reading
+ * the checkout is a convenience of dispatch, so its absence is an answer, not an error.
+ */
+export async function readCheckout(dir: string): Promise<Checkout | null> {
+  return checkoutOf(await lookAtCheckout(dir, { recent: false }));
 }

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { urlUserinfo } from '../../schemas/project.js';
-import { repoSchema } from '../../schemas/project-schema.js';
+import { handoffFieldOk } from '../../schemas/handoff-fast.js';
 import { byteSpelling, decodedPathSpelling, isFileUrl, localFileUrlPath } from '../../schemas/file-url.js';
 
 /**
@@ -111,7 +111,7 @@ export function isProjectName(repo: string): boolean {
 export function publishedRemote(repo: string, url: string): string | undefined {
   if (!isProjectName(repo) || isLocalPath(url)) return undefined;
   const shown = publishableRepo(url).repo;
-  return repoSchema.safeParse(shown).success ? shown : undefined;
+  return handoffFieldOk('repo', shown) ? shown : undefined;
 }
 
 export function sameRemote(a: string, b: string): boolean {

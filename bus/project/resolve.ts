@@ -1,7 +1,8 @@
 import { COMMIT_RE } from '../../schemas/project.js';
 import { BaseNotFoundError, BaseNotPushedError, ProjectRemoteError, type ProjectCommand } from './base-errors.js';
 import { fullRefName, localBranch, onRemote, pushCommand, reachableFrom, resolveLocally, tagTooWarning, trackingTips, type BaseSource } from './base-check.js';
-import { readCheckout } from './checkout.js';
+import { checkoutOf, readCheckout } from './checkout.js';
+import type { CheckoutLook } from './checkout-look.js';
 import { publishableRepo } from './remote-url.js';
 import { shellWord } from './shell-word.js';
 import { planProject, type PlanInput, type ProjectFlags, type ProjectPlan } from './fields.js';
@@ -135,14 +136,15 @@ async function notPushed(plan: ProjectPlan, base: string, commit: string, remote
 
 /**
  * The project fields of a task dispatched from `cwd`: reads the checkout (unless `readCheckout` is false, or the
- * flags make reading it pointless), plans (fields.ts) and resolves. Errors: BAD_INPUT, BASE_NOT_PUSHED,
+ * flags make reading it pointless; `look` is the look taken at `cwd` when the caller has one), plans (fields.ts) and resolves. Errors: BAD_INPUT, BASE_NOT_PUSHED,
  * BASE_NOT_FOUND, PROJECT_REMOTE_UNREACHABLE.
  */
-export async function projectForTask(o: Omit<PlanInput, 'checkout'> & { readCheckout: boolean; by: ProjectCommand }): Promise<ProjectOutcome> {
+export async function projectForTask(o: Omit<PlanInput, 'checkout'> & { readCheckout: boolean; by: ProjectCommand; look?: CheckoutLook | null }): Promise<ProjectOutcome> {
   const f: ProjectFlags = o.flags;
   const wanted = f.repo !== false && (o.implicit || f.repo !== undefined || f.base !== undefined || f.branch !== undefined);
-  const checkout = o.readCheckout && wanted ? await readCheckout(o.cwd) : null;
-  const { readCheckout: read, by, ...input } = o;
+  const { readCheckout: read, by, look, ...input } = o;
+  // A look the caller took at `cwd` already (for the handoff body) is read again, not git.
+  const checkout = read && wanted ? (look !== undefined ? checkoutOf(look) : await readCheckout(o.cwd)) : null;
   // Why no checkout gives the project, in the caller's words (the MCP server's are its arguments), else the CLI's.
   const plan = planProject({ ...input, checkout, noCheckout: o.noCheckout ?? (read ? 'this directory is not inside a git checkout' : '--no-git leaves the checkout unread') });
   if (plan.project === null) return { fields: null, warnings: [], notes: plan.note !== undefined ? [plan.note] : [] };

@@ -5,7 +5,8 @@ import { firstLine } from '../../schemas/errors.js';
 import { dispatch } from '../../bus/ops/dispatch.js';
 import { handoffBody } from '../../bus/ops/handoff-body.js';
 import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
-import { gitContext } from '../../bus/git-context.js';
+import { gitContextOf } from '../../bus/git-context.js';
+import { lookAtCheckout } from '../../bus/project/checkout-look.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
 import { dispatchFromFlags, durationFlag, durationMs, intFlag, oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
@@ -92,7 +93,9 @@ export function register(program: Command): void {
       if (opts.wait && opts.schedule) throw new InputError('--wait cannot wait for a schedule: the template never ends, each due time dispatches an instance of its own', 'leave out --wait; follow an instance with "gitbus logs ID --follow" once "gitbus status" lists it', { flag: '--wait' });
       if (title === undefined) throw new InputError('dispatch needs a TITLE, or --from FILE for many tasks', 'gitbus dispatch "Run the tests" --command "make test"', { flag: 'TITLE' });
       const task = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : title;
-      const git = opts.git ? await gitContext(process.cwd()) : null;
+      // One look at the checkout for the body's git state and the project fields.
+      const look = opts.git ? await lookAtCheckout(process.cwd(), { recent: true }) : null;
+      const git = gitContextOf(look);
       const body = handoffBody({ task, ...(opts.context ? { context: opts.context } : {}), ...(opts.instructions ? { instructions: opts.instructions } : {}), git });
       const handoff: Omit<Handoff, 'id' | 'from' | 'created'> = { title };
       if (opts.to) handoff.to = opts.to;
@@ -109,7 +112,7 @@ export function register(program: Command): void {
         throw new InputError('--resume takes the project, base and branch of the task it resumes', 'leave out --repo, --base and --branch', { flag: '--resume' });
       }
       // Before anything is queued: a base that is not on the project remote refuses the dispatch.
-      const project = opts.resume ? { fields: null, warnings: [], notes: [] } : await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git, by: 'dispatch' });
+      const project = opts.resume ? { fields: null, warnings: [], notes: [] } : await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git, by: 'dispatch', look });
       const fields = projectFieldsFor(project, opts.schedule !== undefined);
       if (fields) Object.assign(handoff, fields);
       reportProject(project, Boolean(opts.json));

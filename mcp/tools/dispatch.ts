@@ -3,7 +3,8 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from '../../schemas/zod.js';
 import { InputError, NodeCannotRunError } from '../../bus/errors.js';
-import { gitContext } from '../../bus/git-context.js';
+import { gitContextOf } from '../../bus/git-context.js';
+import { lookAtCheckout, type CheckoutLook } from '../../bus/project/checkout-look.js';
 import { dispatch } from '../../bus/ops/dispatch.js';
 import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { handoffBody } from '../../bus/ops/handoff-body.js';
@@ -77,14 +78,16 @@ export const dispatchTool = defineTool({
     }
     const cwd = a.cwd === undefined ? null : resolve(env.cwd, a.cwd);
     if (cwd !== null && !isDirectory(cwd)) throw new InputError(`cwd: ${cwd} is not a directory`, 'give a directory inside a git checkout of the project, or leave cwd out for a plain task', { field: 'cwd', value: cwd });
-    const git = cwd === null ? null : await gitContext(cwd);
+    // One look at the checkout for the body's git state and the project fields.
+    const look = cwd === null ? null : await lookAtCheckout(cwd, { recent: true });
+    const git = gitContextOf(look);
     const body = handoffBody({ task: a.body ?? a.title, ...(a.context ? { context: a.context } : {}), ...(a.instructions ? { instructions: a.instructions } : {}), git });
     const handoff: Omit<Handoff, 'id' | 'from' | 'created'> = { title: a.title };
     for (const k of ['to', 'labels', 'runner', 'command', 'workdir', 'after', 'priority', 'timeout', 'claude'] as const) {
       if (a[k] !== undefined) Object.assign(handoff, { [k]: a[k] });
     }
     // Before anything is queued: a base that is not on the project remote refuses the dispatch.
-    const project = a.resume === undefined ? await projectFor(ctx, a, cwd ?? env.cwd, cwd !== null) : null;
+    const project = a.resume === undefined ? await projectFor(ctx, a, cwd ?? env.cwd, cwd !== null, look) : null;
     if (project?.fields) Object.assign(handoff, project.fields);
     const resumed = a.resume !== undefined ? await resumeInto(ctx, a.resume, handoff) : null;
     const target = handoff.to ? await dispatchTargetProblem(ctx, handoff.to, handoff) : null;
@@ -124,12 +127,12 @@ export const dispatchTool = defineTool({
 });
 
 /** The project fields, as cli/project-flags.ts decides them for `dispatch`: from the arguments, and the checkout when `cwd` is given. */
-function projectFor(ctx: BusContext, a: { repo?: string; base?: string; branch?: string }, cwd: string, fromCheckout: boolean) {
+function projectFor(ctx: BusContext, a: { repo?: string; base?: string; branch?: string }, cwd: string, fromCheckout: boolean, look: CheckoutLook | null) {
   // node.yaml's URLs are this node's: `~/…` in the user's home, a relative path relative to the bus home, as for the CLI.
   const projects = nodeProjectUrls(ctx.config.projects, ctx.paths.home, homedir());
   const flags = { ...(a.repo !== undefined ? { repo: a.repo } : {}), ...(a.base !== undefined ? { base: a.base } : {}), ...(a.branch !== undefined ? { branch: a.branch } : {}) };
   const noCheckout = fromCheckout ? `cwd ${cwd} is not inside a git checkout` : 'no cwd names a checkout of the project';
-  return projectForTask({ flags, implicit: fromCheckout, readCheckout: fromCheckout, cwd, projects, busRemote: ctx.config.remote, noCheckout, by: 'dispatch' });
+  return projectForTask({ flags, implicit: fromCheckout, readCheckout: fromCheckout, cwd, projects, busRemote: ctx.config.remote, noCheckout, by: 'dispatch', look });
 }
 
 function isDirectory(path: string): boolean {

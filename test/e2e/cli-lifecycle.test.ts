@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { BIN, gitbus, gitCli, json, spawnBounded, tempDir } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
 import { claimInProcess } from '../helpers/in-process.js';
@@ -215,6 +215,22 @@ describe.concurrent('CLI lifecycle on a local bus', () => {
     expect(text).toContain('## Git state');
     expect(text).toContain('**Branch:** feature-x');
     expect(text).toContain('initial work');
+  });
+
+  it("the git state names the checkout's remote without the credentials in its URL, and its changes as git status --short", async () => {
+    const repo = join(bus.dir, 'project-with-token');
+    gitCli(['init', '-q', '-b', 'main', repo]);
+    gitCli(['commit', '-q', '--allow-empty', '-m', 'token work'], repo);
+    gitCli(['remote', 'add', 'origin', 'https://alice:ghp_s3cretT0ken@example.invalid/p.git'], repo);
+    const sub = join(repo, 'src');
+    await mkdir(sub);
+    await writeFile(join(sub, 'new file.txt'), 'x\n');
+    const d = await gitbus(['dispatch', 'with a token in the remote', '--no-repo', '--json'], { home: a, cwd: sub });
+    expect(d.code, d.stderr).toBe(0);
+    const text = json<{ files: { text: string }[] }>(await gitbus(['show', json<{ id: string }>(d).id, '--json'], { home: a })).files[0]?.text ?? '';
+    expect(text).toContain('**Repository:** https://example.invalid/p.git');
+    expect(text).not.toContain('s3cret');
+    expect(text).toContain(`**Changes:**\n\`\`\`\n${gitCli(['status', '--short'], sub).trimEnd()}\n\`\`\``);
   });
 
   it('two commands at once on one node never corrupt its clone', async () => {

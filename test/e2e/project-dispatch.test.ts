@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitbus, gitCli, json, neutralCwd, tempDir, type RunResult } from '../helpers/cli.js';
 import { makeBus } from '../helpers/bus.js';
@@ -30,14 +30,18 @@ describe('dispatch names the code of a project', () => {
   const dispatchIn = (cwd: string, args: string[]): Promise<RunResult> => gitbus(['dispatch', ...args, '--json'], { home, cwd });
 
   async function handoffOf(r: RunResult): Promise<Handoff> {
-    expect(r.code, r.stderr + r.stdout).toBe(0);
-    const id = json<{ id: string }>(r).id;
-    // The handoff the dispatch wrote, read back in the test's process (test/helpers/in-process.ts): the dispatches are what these tests are about.
-    const shown = await showInProcess<{ files: { path: string; text: string }[] }>(home, id);
-    const file = shown.files.find((f) => f.path === `handoffs/${id}.md`);
-    const parsed = parseBusFile(file?.path ?? '', file?.text ?? '');
+    const file = await handoffFile(r);
+    const parsed = parseBusFile(file.path, file.text);
     if (!parsed.ok) throw new Error(`the handoff does not parse: ${JSON.stringify(parsed.problems)}`);
     return parsed.file.data as Handoff;
+  }
+
+  /** The handoff file the dispatch wrote, read back in the test's process (test/helpers/in-process.ts): the dispatches are what these tests are about. */
+  async function handoffFile(r: RunResult): Promise<{ path: string; text: string }> {
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const id = json<{ id: string }>(r).id;
+    const shown = await showInProcess<{ files: { path: string; text: string }[] }>(home, id);
+    return shown.files.find((f) => f.path === `handoffs/${id}.md`) ?? { path: `handoffs/${id}.md`, text: '' };
   }
 
   beforeAll(async () => {
@@ -65,6 +69,23 @@ describe('dispatch names the code of a project', () => {
     // Said on stderr in human mode.
     const human = await gitbus(['dispatch', 'again'], { home, cwd: work });
     expect(human.stderr).toContain(`gitbus: project work on ${remote} from main (${head(work).slice(0, 12)}); results go to branch gitbus/${human.stdout.trim()}`);
+  });
+
+  it('looks at the checkout once: five git commands read it for the body and the project fields, one lists the remote', async () => {
+    // A git in front of the real one, noting each command line: the dispatch runs in a process of its own, with it on PATH.
+    const shim = join(dir, 'git-shim');
+    mkdirSync(shim, { recursive: true });
+    const log = join(shim, 'calls.log');
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(shim, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    const r = await gitbus(['dispatch', 'counted', '--json'], { home, cwd: join(work, 'sub'), process: true, env: { PATH: `${shim}:${process.env['PATH'] ?? ''}` } });
+    expect((await handoffOf(r)).baseCommit).toBe(head(work));
+    const calls = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      // The settings every gitbus git run starts with (bus/project/git.ts SAFE_CONFIG).
+      .map((l) => l.replace(/^(-c \S+ )+/, ''));
+    expect(calls.sort()).toEqual(['config -z --get-regexp ^branch\\..*\\.(remote|merge)$', 'log --oneline -5', `ls-remote --symref ${remote}`, 'remote -v', 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch']);
   });
 
   it('--repo, --base and --branch override the checkout; outside one, --repo alone starts from the remote default branch', async () => {
@@ -237,6 +258,10 @@ describe('dispatch names the code of a project', () => {
     const r = await dispatchIn(secret, ['with a token']);
     expect((await handoffOf(r)).repo).toBe('http://127.0.0.1:1/app.git');
     expect(r.stdout + r.stderr).not.toContain('s3cretTOKEN');
+    // Nor the body's git state, which names the remote too.
+    const { text } = await handoffFile(r);
+    expect(text).toContain('**Repository:** http://127.0.0.1:1/app.git');
+    expect(text).not.toContain('s3cretTOKEN');
     expect(json<{ warnings: string[] }>(r).warnings).toEqual(expect.arrayContaining([expect.stringContaining('carries credentials')]));
     // Over SSH the user name is part of the address: only the password goes.
     gitCli(['remote', 'set-url', 'origin', 'ssh://git:s3cretTOKEN@127.0.0.1:1/app.git'], secret);

@@ -1,0 +1,63 @@
+import { git, type GitRun } from './git.js';
+import { mayBeInWorkTree } from './work-tree-probe.js';
+
+/** What one git command answered, or how it failed: each reader of a look decides what a failure means to it. */
+export type Answer = { out: string } | { failed: unknown };
+
+/**
+ * One look at the checkout a command runs in, shared by what reads it: the git state in a handoff's body
+ * (bus/git-context.ts, a courtesy that never fails a dispatch) and the project fields (checkout.ts, whose git
+ * failures are errors). Five git processes, started together; it was twelve, each reader asking on its own
+ * (issue 14: a dispatch from a checkout took 4.1x Node's start).
+ */
+export interface CheckoutLook {
+  /** The top of the work tree. */
+  top: string;
+  /** `git status --porcelain=v2 --branch`, run in the folder looked from (status-v2.ts). */
+  status: Answer;
+  /** `git remote -v`. */
+  remotes: Answer;
+  /** `git config -z --get-regexp` of the branches' `remote` and `merge`: empty when none is set. */
+  upstreams: Answer;
+  /** `git log --oneline -5`, when asked for. */
+  recent?: Answer;
+}
+
+/**
+ * Looks at the checkout `dir` is in; null when it is in none (or git is missing, or it is a bare repository). All
+ * five commands start at once: outside a work tree the first says so and the others' failures are not read.
+ */
+export async function lookAtCheckout(dir: string, o: { recent: boolean }): Promise<CheckoutLook | null> {
+  if (!mayBeInWorkTree(dir)) return null;
+  const run = (args: string[], okCodes: number[] = []): Promise<Answer> =>
+    git(args, { cwd: dir, okCodes }).then(
+      (r: GitRun) => ({ out: r.code === 0 ? r.stdout : '' }),
+      (failed: unknown) => ({ failed }),
+    );
+  const [top, status, remotes, upstreams, recent] = await Promise.all([
+    run(['rev-parse', '--show-toplevel']),
+    run(['status', '--porcelain=v2', '--branch']),
+    run(['remote', '-v']),
+    // Exit 1: no branch has an upstream.
+    run(['config', '-z', '--get-regexp', '^branch\\..*\\.(remote|merge)$'], [1]),
+    o.recent ? run(['log', '--oneline', '-5']) : undefined,
+  ]);
+  const root = 'out' in top ? top.out.trim() : '';
+  if (root === '') return null;
+  return { top: root, status, remotes, upstreams, ...(recent !== undefined ? { recent } : {}) };
+}
+
+/** The remote and merge ref set for `branch` (`branch.<name>.remote`, `.merge`), the last value of each as `git config --get` gives it. Pure. */
+export function branchUpstream(configOut: string, branch: string): { remote: string | null; merge: string | null } {
+  let remote: string | null = null;
+  let merge: string | null = null;
+  for (const entry of configOut.split('\0')) {
+    const nl = entry.indexOf('\n');
+    // An entry without a value (`[branch "x"] remote` alone) has no newline: git --get prints it as empty.
+    const key = nl < 0 ? entry : entry.slice(0, nl);
+    const value = nl < 0 ? '' : entry.slice(nl + 1);
+    if (key === `branch.${branch}.remote`) remote = value.trim();
+    else if (key === `branch.${branch}.merge`) merge = value.trim();
+  }
+  return { remote: remote === '' ? null : remote, merge: merge === '' ? null : merge };
+}

@@ -1,0 +1,150 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitCli, tempDirs } from '../helpers/cli.js';
+import { parseStatusV2 } from '../../bus/project/status-v2.js';
+import { branchUpstream, lookAtCheckout } from '../../bus/project/checkout-look.js';
+import { checkoutOf } from '../../bus/project/checkout.js';
+import { gitContextOf } from '../../bus/git-context.js';
+
+// One `git status --porcelain=v2 --branch` stands for `git status --short`, `git branch --show-current`,
+// `git rev-parse HEAD` and `git status --porcelain` (issue 14): each reading is held to what those print, on the
+// same checkout, by the real git.
+const dirs = tempDirs();
+afterAll(dirs.cleanup);
+
+const lines = (out: string) => out.split('\n').filter((l) => l !== '');
+
+/**
+ * `git status --short`'s lines in the order v2 lists them: v2 puts the unmerged paths after the other changes (git's
+ * wt_porcelain_v2_print), short sorts them in among them; both end with the untracked files.
+ */
+function inV2Order(short: string[]): string[] {
+  const unmerged = (l: string) => ['DD', 'AU', 'UD', 'UA', 'DU', 'AA', 'UU'].includes(l.slice(0, 2));
+  const untracked = (l: string) => l.startsWith('??');
+  return [...short.filter((l) => !unmerged(l) && !untracked(l)), ...short.filter(unmerged), ...short.filter(untracked)];
+}
+
+/** A checkout with every kind of change `git status` lists, in paths that need quoting in one format or both. */
+async function messyCheckout(): Promise<string> {
+  const repo = await dirs.temp('gitbus-look-');
+  gitCli(['init', '-q', '-b', 'main', repo]);
+  mkdirSync(join(repo, 'sub', 'deep'), { recursive: true });
+  for (const f of ['top.txt', 'sub/a', 'gone.txt', 'two words.txt', 'conflict.txt', 'staged del.txt']) writeFileSync(join(repo, f), `${f}\n`);
+  gitCli(['add', '.'], repo);
+  gitCli(['commit', '-q', '-m', 'start'], repo);
+  gitCli(['checkout', '-q', '-b', 'other'], repo);
+  writeFileSync(join(repo, 'conflict.txt'), 'theirs\n');
+  gitCli(['commit', '-q', '-am', 'theirs'], repo);
+  gitCli(['checkout', '-q', 'main'], repo);
+  writeFileSync(join(repo, 'conflict.txt'), 'ours\n');
+  gitCli(['commit', '-q', '-am', 'ours'], repo);
+  try {
+    gitCli(['merge', '-q', 'other'], repo);
+  } catch {
+    // The conflict is the point: an unmerged entry.
+  }
+  gitCli(['mv', 'top.txt', 'sub/re named.txt'], repo);
+  gitCli(['mv', 'two words.txt', 'tab\there.txt'], repo);
+  gitCli(['rm', '-q', 'staged del.txt'], repo);
+  writeFileSync(join(repo, 'sub', 'a'), 'changed\n');
+  gitCli(['rm', '-q', '--cached', 'gone.txt'], repo);
+  writeFileSync(join(repo, 'new "quoted" file'), 'x\n');
+  writeFileSync(join(repo, 'sub', 'deep', 'ünïcode space.txt'), 'x\n');
+  writeFileSync(join(repo, 'plain space.txt'), 'x\n');
+  gitCli(['add', 'plain space.txt'], repo);
+  writeFileSync(join(repo, 'plain space.txt'), 'changed\n');
+  return repo;
+}
+
+describe('a checkout read with one git status', () => {
+  it('lists the changes as git status --short prints them, from the top and from a subdirectory, quoting as git does', async () => {
+    const repo = await messyCheckout();
+    for (const quotePath of ['true', 'false']) {
+      gitCli(['config', 'core.quotePath', quotePath], repo);
+      for (const dir of [repo, join(repo, 'sub'), join(repo, 'sub', 'deep')]) {
+        const read = parseStatusV2(gitCli(['status', '--porcelain=v2', '--branch'], dir));
+        const short = lines(gitCli(['-c', 'color.status=never', '-c', 'status.branch=false', 'status', '--short'], dir));
+        // The kinds the checkout was made to hold, so that a reading that drops a kind cannot pass.
+        expect(short.map((l) => l.slice(0, 2)).sort()).toEqual(expect.arrayContaining(['R ', 'UU', 'D ', ' M', '??', 'AM']));
+        expect(read.short, `from ${dir}, core.quotePath=${quotePath}`).toEqual(inV2Order(short));
+        expect(read.short.length).toBe(lines(gitCli(['status', '--porcelain'], dir)).length);
+      }
+    }
+  });
+
+  it('names the branch and HEAD as git does, and neither when HEAD is detached or the branch has no commit', async () => {
+    const repo = await dirs.temp('gitbus-look-');
+    gitCli(['init', '-q', '-b', 'feature/x.y', repo]);
+    expect(parseStatusV2(gitCli(['status', '--porcelain=v2', '--branch'], repo))).toEqual({ branch: 'feature/x.y', head: null, short: [] });
+    gitCli(['commit', '-q', '--allow-empty', '-m', 'one'], repo);
+    const head = gitCli(['rev-parse', 'HEAD'], repo).trim();
+    expect(parseStatusV2(gitCli(['status', '--porcelain=v2', '--branch'], repo))).toEqual({ branch: gitCli(['branch', '--show-current'], repo).trim(), head, short: [] });
+    gitCli(['checkout', '-q', '--detach'], repo);
+    expect(parseStatusV2(gitCli(['status', '--porcelain=v2', '--branch'], repo))).toEqual({ branch: null, head, short: [] });
+  });
+
+  it("reads a branch's upstream as git config --get does: the last value, the branch's name exactly", async () => {
+    const repo = await dirs.temp('gitbus-look-');
+    gitCli(['init', '-q', '-b', 'main', repo]);
+    gitCli(['config', 'branch.Feat.ure.remote', 'up'], repo);
+    gitCli(['config', '--add', 'branch.Feat.ure.merge', 'refs/heads/first'], repo);
+    gitCli(['config', '--add', 'branch.Feat.ure.merge', 'refs/heads/second'], repo);
+    gitCli(['config', 'branch.feat.ure.remote', 'lower'], repo);
+    gitCli(['config', 'branch.main.remote', '.'], repo);
+    const out = gitCli(['config', '-z', '--get-regexp', '^branch\\..*\\.(remote|merge)$'], repo);
+    for (const branch of ['Feat.ure', 'feat.ure', 'main', 'none']) {
+      const get = (key: string) => {
+        try {
+          return gitCli(['config', '--get', `branch.${branch}.${key}`], repo).trim();
+        } catch {
+          return null;
+        }
+      };
+      expect(branchUpstream(out, branch), branch).toEqual({ remote: get('remote'), merge: get('merge') });
+    }
+  });
+
+  it('one look gives the project fields and the body, with the remote in the body without its credentials', async () => {
+    const repo = await messyCheckout();
+    gitCli(['remote', 'add', 'origin', 'https://alice:s3cret@example.invalid/p.git'], repo);
+    gitCli(['remote', 'add', 'mirror', '../mirror.git'], repo);
+    gitCli(['config', 'branch.main.remote', 'mirror'], repo);
+    gitCli(['config', 'branch.main.merge', 'refs/heads/trunk'], repo);
+    const sub = join(repo, 'sub');
+    const look = await lookAtCheckout(sub, { recent: true });
+    const checkout = checkoutOf(look);
+    expect(checkout).toMatchObject({
+      top: repo,
+      branch: 'main',
+      head: gitCli(['rev-parse', 'HEAD'], repo).trim(),
+      upstream: { remote: 'mirror', branch: 'trunk' },
+      remote: { name: 'mirror', url: join(repo, '..', 'mirror.git') },
+      changes: lines(gitCli(['status', '--porcelain'], repo)).length,
+    });
+    const context = gitContextOf(look);
+    expect(context).toEqual({
+      root: repo,
+      branch: 'main',
+      status: inV2Order(lines(gitCli(['status', '--short'], sub))).slice(0, 20).join('\n'),
+      recent: gitCli(['log', '--oneline', '-5'], sub).trimEnd(),
+      remote: 'https://example.invalid/p.git',
+    });
+    expect(JSON.stringify(context)).not.toContain('s3cret');
+  });
+
+  it('outside a checkout there is no look; a checkout whose git status fails is a courtesy left empty in the body and an error for the project', async () => {
+    const plain = await dirs.temp('gitbus-look-');
+    expect(await lookAtCheckout(plain, { recent: true })).toBeNull();
+    const repo = await dirs.temp('gitbus-look-');
+    gitCli(['init', '-q', '-b', 'main', repo]);
+    gitCli(['commit', '-q', '--allow-empty', '-m', 'one'], repo);
+    // An index git cannot read: status fails, the other commands answer.
+    writeFileSync(join(repo, '.git', 'index'), 'not an index');
+    const look = await lookAtCheckout(repo, { recent: true });
+    expect(look).not.toBeNull();
+    expect(gitContextOf(look)).toMatchObject({ root: repo, branch: '', status: '' });
+    expect(gitContextOf(look)?.recent).toContain('one');
+    expect(() => checkoutOf(look)).toThrow(/git status --porcelain=v2 --branch/);
+  });
+});
