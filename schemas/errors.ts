@@ -1,4 +1,4 @@
-import { redactDeep, redactUrlPasswords } from './url-redact.js';
+import { redactDeep, redactUrlCredentials } from './url-redact.js';
 
 /**
  * Every failure gitbus reports is a GitbusError subclass with a stable `code` (also its `name`), a `data`
@@ -13,8 +13,8 @@ export abstract class GitbusError extends Error {
   constructor(message: string, fix: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     // An error may quote a remote URL as typed or configured (a refused --repo, a node.yaml project URL with a
     // token): wherever it is shown or published, the password is not (schemas/url-redact.ts).
-    const shown = redactUrlPasswords(message);
-    const fixShown = redactUrlPasswords(fix);
+    const shown = redactUrlCredentials(message);
+    const fixShown = redactUrlCredentials(fix);
     super(fixShown ? `${shown}\n  fix: ${fixShown}` : shown, options);
     this.fix = fixShown;
     this.data = redactDeep(data) as Record<string, unknown>;

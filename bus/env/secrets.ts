@@ -26,14 +26,18 @@ const TOKENS: readonly (readonly [RegExp, string])[] = [
   [/:\/\/[^\s/:@]+:[^\s/@]+@/, 'a password in a URL (scheme://user:password@host)'],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}/i, 'an HTTP Authorization credential (Bearer/Basic …)'],
   [/_authToken\s*=\s*["']?[^\s"'$]/, 'an npm registry token (_authToken=…)'],
+  [/(?:^|[\s/:])_auth\s*=\s*["']?[^\s"'$]/, 'an npm registry credential (_auth=…)'],
 ];
+
+/** A user name in an http(s) URL: where a token goes over http(s) (`https://TOKEN@host/`, in a git `url.….insteadOf`). */
+const HTTP_USER = /\bhttps?:\/\/([^\s/?#@:'"`]+)@/gi;
 
 /**
  * `NAME=value`, `NAME: value`, `"NAME": "value"`, with an optional `export`; the name's end says it is secret. A name
  * may follow ":" or "/" too (`//registry.example.com/:_password=…` in an .npmrc).
  */
 const ASSIGNMENT = /(?:^|[\s{,;(:/])(?:export\s+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*[:=]\s*["']?([^\s"'`,;})]+)/g;
-const SECRET_NAME = /(token|secret|passw(or)?d|api_?key|_key|access_?key|auth_?key|credentials?)$/i;
+const SECRET_NAME = /(token|secret|passw(or)?d|api_?key|_key|access_?key|auth_?key|credentials?|_pat)$/i;
 
 /** Bits per character of a value: random tokens score high, words and placeholders low. */
 export function entropy(value: string): number {
@@ -52,7 +56,7 @@ function looksRandom(value: string): boolean {
   return /[0-9]/.test(value) && /[A-Za-z]/.test(value) && entropy(value) >= 3.5;
 }
 
-/** Every line of `text` that looks like it holds a secret: known token formats, private keys, and high-entropy `*_TOKEN=`/`*_KEY=` assignments. */
+/** Every line of `text` that looks like it holds a secret: known token formats, private keys, a random-looking user name in an http(s) URL, and high-entropy `*_TOKEN=`/`*_KEY=` assignments. */
 export function scanSecrets(text: string): SecretFinding[] {
   const out: SecretFinding[] = [];
   const lines = text.split('\n');
@@ -61,6 +65,10 @@ export function scanSecrets(text: string): SecretFinding[] {
     const token = TOKENS.find(([re]) => re.test(line));
     if (token) {
       out.push({ line: i + 1, what: token[1] });
+      continue;
+    }
+    if ([...line.matchAll(HTTP_USER)].some((m) => looksRandom(m[1] ?? ''))) {
+      out.push({ line: i + 1, what: 'a token as the user name of an http(s) URL (https://TOKEN@host)' });
       continue;
     }
     for (const m of line.matchAll(ASSIGNMENT)) {

@@ -1,5 +1,5 @@
 import { parse, stringify } from 'yaml';
-import { redactUrlPasswords } from '../../schemas/url-redact.js';
+import { redactUrlCredentials } from '../../schemas/url-redact.js';
 import { clipTail, oneLineText, terminalText } from '../../schemas/output-text.js';
 import { formatDuration, tryParseDuration } from '../../schemas/duration.js';
 import { PushRejectedError } from '../git/push-errors.js';
@@ -90,13 +90,13 @@ export async function publishHeartbeat(ctx: BusContext, running: RunningTask[], 
   // that a slow poll is not taken for a gap (bus/model/liveness.ts).
   if (opts.leaseMs !== undefined) updateObservations(ctx.paths.home, refs, Date.now(), opts.leaseMs);
   const current = refs.get(ref) ?? null;
-  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), ...(opts.everyMs !== undefined && !opts.stopped ? { every: formatDuration(Math.max(1, Math.round(opts.everyMs / 1000)) * 1000) } : {}), running: running.map(({ id, attempt, progress, log }) => ({ id, attempt, ...(progress ? { progress: { text: redactUrlPasswords(progressText(progress.text)), at: progress.at } } : {}), ...(log ? { log: { bytes: log.bytes, path: log.path } } : {}) })), ...(opts.delivering?.length ? { delivering: opts.delivering.slice(0, MAX_BEAT_DELIVERING).map((d) => ({ id: d.id, attempt: d.attempt, since: d.since, reason: oneLineText(redactUrlPasswords(d.reason), MAX_DELIVERING_REASON) })) } : {}), ...(opts.claude ? { claude: opts.claude } : {}) };
+  const state = { node: ctx.config.node, time: now.toISOString(), pid: process.pid, ...(opts.stopped ? { stopped: true } : {}), ...(opts.everyMs !== undefined && !opts.stopped ? { every: formatDuration(Math.max(1, Math.round(opts.everyMs / 1000)) * 1000) } : {}), running: running.map(({ id, attempt, progress, log }) => ({ id, attempt, ...(progress ? { progress: { text: redactUrlCredentials(progressText(progress.text)), at: progress.at } } : {}), ...(log ? { log: { bytes: log.bytes, path: log.path } } : {}) })), ...(opts.delivering?.length ? { delivering: opts.delivering.slice(0, MAX_BEAT_DELIVERING).map((d) => ({ id: d.id, attempt: d.attempt, since: d.since, reason: oneLineText(redactUrlCredentials(d.reason), MAX_DELIVERING_REASON) })) } : {}), ...(opts.claude ? { claude: opts.claude } : {}) };
   const changes: FileChange[] = [{ path: 'heartbeat.yaml', content: `# gitbus heartbeat: rewritten by its node every beat\n${stringify(state)}` }];
   // Every node reads the heartbeat: a URL's password in a task's output (git printing this node's project URL) is not published.
-  for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: redactUrlPasswords(terminalText(t.tail)) });
+  for (const t of running) changes.push({ path: `logs/${t.id}.${t.attempt}.log`, content: redactUrlCredentials(terminalText(t.tail)) });
   for (const d of opts.delivering?.slice(0, MAX_BEAT_DELIVERING) ?? []) {
     const path = `logs/${d.id}.${d.attempt}.log`;
-    if (d.tail !== undefined && !changes.some((c) => c.path === path)) changes.push({ path, content: redactUrlPasswords(terminalText(clipTail(d.tail, HEARTBEAT_LOG_TAIL_BYTES))) });
+    if (d.tail !== undefined && !changes.some((c) => c.path === path)) changes.push({ path, content: redactUrlCredentials(terminalText(clipTail(d.tail, HEARTBEAT_LOG_TAIL_BYTES))) });
   }
   const built = await buildCommit(ctx.repo.store, { parent: null, changes, message: `gitbus: heartbeat ${ctx.config.node}`, author: { name: ctx.config.node, email: `${ctx.config.node}@gitbus.invalid` }, now });
   try {

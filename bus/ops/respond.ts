@@ -16,7 +16,7 @@ import { projectUrlLine } from './branch-remote.js';
 import { shellWord } from '../project/shell-word.js';
 import { isProjectName } from '../project/remote-url.js';
 import { effectiveRunner } from '../../schemas/field-limits.js';
-import { redactUrlPasswords } from '../../schemas/url-redact.js';
+import { redactUrlCredentials } from '../../schemas/url-redact.js';
 import { refuseIfArchived } from './archived-refusal.js';
 import { archivedIdCheck } from './archive-lookup.js';
 import { escapeSectionHeadings } from './response-sections.js';
@@ -89,13 +89,13 @@ export function responseBody(input: Partial<Pick<RespondInput, 'id' | 'log'>> & 
   // A summary or results written by the run (a claude run's final text) cannot end its section early or make a Log
   // section of its own: a line reading as one of gitbus's headings is escaped, as Markdown shows it, so that neither
   // responseSection nor logOfBody ever takes the run's words for gitbus's.
-  const clean = (text: string, max: number) => escapeSectionHeadings(bodySafeText(clipHead(redactUrlPasswords(terminalText(text)), max))).trim();
+  const clean = (text: string, max: number) => escapeSectionHeadings(bodySafeText(clipHead(redactUrlCredentials(terminalText(text)), max))).trim();
   const rawResults = input.icecc ? [input.results?.trim(), iceccLine(input.icecc)].filter(Boolean).join('\n\n') : input.results;
   if (input.summary !== undefined) parts.push(`## Summary\n\n${clean(input.summary, BODY_LIMITS.summary)}\n`);
   if (rawResults !== undefined) parts.push(`## Results\n\n${clean(rawResults, BODY_LIMITS.results)}\n`);
   if (input.project) parts.push(branchSection(input.project, input.projectStat, { moved: input.branchMoved, rewritten: input.branchRewritten, apart: input.branchApart }, { uncommitted: input.uncommitted, id: input.id, uncommittedWhy: input.uncommittedWhy, runner: input.runner, url: input.projectUrl }));
   if (input.output !== undefined) {
-    const readable = redactUrlPasswords(terminalText(input.output));
+    const readable = redactUrlCredentials(terminalText(input.output));
     const clipped = clipTail(readable, BODY_LIMITS.output);
     const output = bodySafeText(clipped).replace(/^\n+/, '').trimEnd();
     if (input.log && (input.log.cut || clipped.length < readable.length)) parts.push(logSection(input.log, input.id));
@@ -131,7 +131,7 @@ export function branchSection(p: ProjectReport, stat: string | undefined, beside
   const { uncommitted, id = 'ID', uncommittedWhy = 'autoCommit is off', runner } = run;
   // Where the commands fetch from and push to: a project name means something to git only as a remote's name.
   // Never a password: the response goes to every node (the URL is published without one; this is the second guard).
-  const repo = isProjectName(p.repo) && run.url !== undefined ? redactUrlPasswords(run.url) : p.repo;
+  const repo = isProjectName(p.repo) && run.url !== undefined ? redactUrlCredentials(run.url) : p.repo;
   const counts = `${p.commits ?? 0} commit${p.commits === 1 ? '' : 's'} over ${p.baseCommit.slice(0, 12)}, ${p.files ?? 0} file${p.files === 1 ? '' : 's'} changed, +${p.insertions ?? 0} -${p.deletions ?? 0}`;
   const lines = [`## Branch`, '', `\`${p.branch}\` of ${p.repo} at ${p.headCommit.slice(0, 12)}: ${counts}.`, ''];
   if (moved && rewritten) lines.push(`The run rewrote the history of ${moved} (a rebase or an amend): ${rewritten.slice(0, 12)}, the commit of ${moved} on the remote that this worktree built on, is not part of the results, so they were not a fast-forward of ${moved} and went beside it, to ${p.branch}. ${moved} itself was left as it was: gitbus never forces a push.`, '');
@@ -160,7 +160,7 @@ export function branchSection(p: ProjectReport, stat: string | undefined, beside
   // A failed run that left the branch at its base: a push would have put a branch holding nothing on the remote.
   else if (unfinishedResolve(p)) lines.push(`Nothing was pushed: the resolve did not succeed, so \`${p.branch}\` on the project remote was left as it was, and no later resolve or merge builds on a half-done merge. The node keeps the worktree, with the run's commits, as the run left it.`, '');
   else if (pushedNothing(p)) lines.push(`Nothing was pushed: the run made no commit over its base, so \`${p.branch}\` was not made on the project remote. The node keeps the worktree as the run left it.`, '');
-  else lines.push(`Not on the project remote yet: ${oneLineText(redactUrlPasswords(p.pushError ?? 'the push has not been tried'), 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');
+  else lines.push(`Not on the project remote yet: ${oneLineText(redactUrlCredentials(p.pushError ?? 'the push has not been tried'), 1000)}. The node keeps the worktree and pushes again until the remote takes it.`, '');
   if (uncommitted) lines.push(`${uncommitted} changed file${uncommitted === 1 ? ' was' : 's were'} left uncommitted in the worktree: ${uncommittedWhy}.`, '');
   if (p.subjects?.length) lines.push('Commits:', '', ...p.subjects.map((s) => `- ${s}`), '');
   const cleanStat = stat === undefined ? '' : bodySafeText(clipTail(terminalText(stat), 16 * 1024)).trimEnd();
@@ -216,7 +216,7 @@ function mergeIntoBranch(p: ProjectReport, repo: string, branch: string, unrelat
 
 /** The reason field: terminal text, capped; undefined when nothing readable is left. Pure. */
 export function reasonText(reason: string): string | undefined {
-  const text = clipHead(redactUrlPasswords(terminalText(reason)), BODY_LIMITS.reason).trim();
+  const text = clipHead(redactUrlCredentials(terminalText(reason)), BODY_LIMITS.reason).trim();
   return text === '' ? undefined : text;
 }
 
@@ -337,7 +337,8 @@ async function responseOf(ctx: BusContext, snap: Snapshot, input: RespondInput):
  */
 export function projectFields(p: ProjectReport): ProjectReport | undefined {
   const out: ProjectReport = { ...p };
-  if (p.pushError !== undefined) out.pushError = oneLineText(p.pushError, 1000) || 'the push failed';
+  // git's messages and gitbus's quote the remote, whose URL on this node may carry a token.
+  if (p.pushError !== undefined) out.pushError = oneLineText(redactUrlCredentials(p.pushError), 1000) || 'the push failed';
   if (p.subjects !== undefined) out.subjects = p.subjects.map((s) => oneLineText(s, 200)).filter((s) => s !== '').slice(0, MAX_SUBJECTS);
   if (p.merged !== undefined) out.merged = p.merged.filter((b) => branchViolation(b) === undefined);
   if (p.conflicts !== undefined) {

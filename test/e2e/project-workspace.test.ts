@@ -6,6 +6,7 @@ import type { NodeConfig } from '../../bus/home.js';
 import { handoffSchema } from '../../schemas/handoff.js';
 import { finishWorktree } from '../../watcher/workspace/results.js';
 import { pushResult } from '../../watcher/workspace/push.js';
+import { projectFields } from '../../bus/ops/respond.js';
 import { prepareWorktree, type PreparedWorkspace } from '../../watcher/workspace/worktree.js';
 import { gitCli, tempDir } from '../helpers/cli.js';
 import { makeProject } from '../helpers/project.js';
@@ -180,5 +181,25 @@ describe('project workspace steps', () => {
     await expect(prepare('ws-feat-sub', { branch: 'feat/sub' })).rejects.toThrow(/the branch feat\/sub cannot be made in this node's clone of .*: it has a branch feat, and git cannot have a branch both as a name and as a folder of branches/);
     const pushed = await pushResult({ ...f.push, branch: 'feat/other' });
     expect(pushed).toMatchObject({ kind: 'refused', reason: expect.stringContaining('cannot take feat/other: it has a branch feat, and git cannot have a branch both as a name and as a folder') });
+  });
+
+  it("a push the remote refuses names the node's remote without the credentials in its URL, in the reason and in the response's report", async () => {
+    const ws = await prepare('ws-refused-secret');
+    writeFileSync(join(ws.cwd, 'app.txt'), 'refused\n');
+    const f = await finish(ws, 'ws-refused-secret');
+    // The remote refuses every push (a pre-receive hook), as a host closed for pushes does.
+    const hook = join(project.remote, 'hooks', 'pre-receive');
+    writeFileSync(hook, '#!/bin/sh\necho "pushes are closed" >&2\nexit 1\n', { mode: 0o755 });
+    try {
+      for (const url of ['https://bob:s3cretPass@git.example.com/org/app.git', 'https://ghp_s3cretT0ken@git.example.com/org/app.git']) {
+        const r = await pushResult({ ...f.push, url });
+        expect(r).toMatchObject({ kind: 'refused', reason: expect.stringContaining('the project remote https://git.example.com/org/app.git refused the push') });
+        // What the response records (bus/ops/respond.ts): the reason, and a pushError written with a URL in it.
+        const report = projectFields({ ...f.report, pushed: false, pushError: r.kind === 'refused' ? `${r.reason} (pushing to ${url})` : '' });
+        expect(JSON.stringify([r, report])).not.toContain('s3cret');
+      }
+    } finally {
+      rmSync(hook);
+    }
   });
 });

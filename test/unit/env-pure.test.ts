@@ -299,6 +299,19 @@ describe('secret scan', () => {
     expect(scanSecrets(text).map((f) => f.line)).toEqual([2, 3, 4, 5, 6]);
   });
 
+  it('finds a token given as the user name of an http(s) URL, npm\'s _auth and a *_PAT value; a plain user name is no secret', () => {
+    const text = [
+      '[url "https://glDeployTok3nXyZ0123456789abcd@gitlab.example.com/"]',
+      '\tinsteadOf = https://gitlab.example.com/',
+      '//registry.npmjs.org/:_auth=Ym9iOnMzY3JldFBhc3N3b3JkMTIz',
+      'export GH_PAT=Zq8xP2mK9vL4nR7tW1yB',
+      '[url "https://alice@git.example.com/"]',
+      'export PATH=/usr/local/bin:$PATH',
+    ].join('\n');
+    expect(scanSecrets(text).map((f) => f.line)).toEqual([1, 3, 4]);
+    expect(JSON.stringify(scanSecrets(text))).not.toMatch(/glDeployTok3n|Ym9iOnMz|Zq8xP2/);
+  });
+
   it('leaves references and placeholders alone', () => {
     const text = ['export GITHUB_TOKEN=$(cat ~/.config/tokens/github)', 'export API_KEY="${API_KEY_FROM_KEYCHAIN}"', 'OPENAI_API_KEY=your-key-here', 'export EDITOR=vim', 'PASSWORD_STORE_DIR=/home/me/.password-store'].join('\n');
     expect(scanSecrets(text)).toEqual([]);

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { GitbusError } from '../../schemas/errors.js';
-import { redactUrlPasswords } from '../../schemas/url-redact.js';
+import { redactUrlCredentials } from '../../schemas/url-redact.js';
 import { fail, ok } from '../../bus/ops/doctor-check.js';
 import * as busErrors from '../../bus/errors.js';
 import * as localErrors from '../../bus/local-io.js';
@@ -103,12 +103,21 @@ describe('URL passwords in errors', () => {
     expect(JSON.stringify(c)).not.toContain('s3cret');
     expect(c.detail).toBe('https://me:***@h/app.git cannot be listed');
     expect(ok('project.app', 'https://me:s3cret@h/app.git answers').detail).toBe('https://me:***@h/app.git answers');
+    expect(ok('project.hp', 'http://ghp_s3cret@127.0.0.1:8080/app.git answers').detail).toBe('http://***@127.0.0.1:8080/app.git answers');
   });
-  it('leaves URLs without a password as they are', () => {
-    for (const url of ['ssh://git@host/x.git', 'https://me@host/x.git', 'http://127.0.0.1:8080/x.git', 'http://[::1]:80/x', 'git@host:x.git']) {
-      expect(redactUrlPasswords(`remote ${url} failed`), url).toBe(`remote ${url} failed`);
+  it('leaves URLs without credentials as they are; an SSH user name is part of the address', () => {
+    for (const url of ['ssh://git@host/x.git', 'http://127.0.0.1:8080/x.git', 'http://[::1]:80/x', 'git@host:x.git', 'file:///srv/x.git']) {
+      expect(redactUrlCredentials(`remote ${url} failed`), url).toBe(`remote ${url} failed`);
     }
-    expect(redactUrlPasswords('ssh://git:tok@h/x and https://:tok@h/y')).toBe('ssh://git:***@h/x and https://:***@h/y');
+    expect(redactUrlCredentials('ssh://git:tok@h/x and https://:tok@h/y')).toBe('ssh://git:***@h/x and https://:***@h/y');
+  });
+  it('over http(s) a user name without a password is where a token goes: shown as ***, once redacted always the same', () => {
+    const text = 'could not fetch https://ghp_T0ken123@github.com/o/p.git nor HTTP://tok@h:8080/x, nor https://alice:pw@h/y';
+    const shown = redactUrlCredentials(text);
+    expect(shown).toBe('could not fetch https://***@github.com/o/p.git nor HTTP://***@h:8080/x, nor https://alice:***@h/y');
+    expect(redactUrlCredentials(shown)).toBe(shown);
+    const e = new busErrors.InputError(`the project remote https://ghp_T0ken123@github.com/o/p.git cannot be reached`, 'retry', { url: 'https://ghp_T0ken123@github.com/o/p.git' });
+    expect(JSON.stringify({ message: e.message, data: e.data })).not.toContain('ghp_T0ken123');
   });
 });
 

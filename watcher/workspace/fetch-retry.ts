@@ -2,7 +2,7 @@ import { outageOf } from '../../bus/project/git.js';
 import { formatDuration } from '../../schemas/duration.js';
 import { firstLine, GitbusError } from '../../schemas/errors.js';
 import type { RunOutcome } from '../runners/runner.js';
-import { redactUrlPasswords } from '../../schemas/url-redact.js';
+import { redactUrlCredentials } from '../../schemas/url-redact.js';
 import { retryDelay, type RetryPolicy } from '../backoff.js';
 import { abortableSleep } from '../abortable-sleep.js';
 import { isProjectOutage } from './cache.js';
@@ -42,7 +42,7 @@ export function outageHold(url: string, wait: FetchWait, abort: AbortSignal | un
       for (let waited = false; ; ) {
         try {
           const r = await step();
-          if (waited && since !== null) note(`gitbus: the project remote ${redactUrlPasswords(url)} answered after ${seconds(Date.now() - since)}`);
+          if (waited && since !== null) note(`gitbus: the project remote ${redactUrlCredentials(url)} answered after ${seconds(Date.now() - since)}`);
           return r;
         } catch (err) {
           if (!isProjectOutage(err) || abort?.aborted) throw err;
@@ -52,7 +52,7 @@ export function outageHold(url: string, wait: FetchWait, abort: AbortSignal | un
           if (left <= 0) throw new ProjectRemoteAwayError(url, outageReason(err), Date.now() - since);
           const waitMs = Math.min(left, retryDelay(wait.policy, failures));
           // The whole line: git's may quote the URL too, and a node.yaml project URL may hold a password.
-          note(redactUrlPasswords(`gitbus: the project remote ${url} cannot be reached (${outageReason(err)}); trying again in ${seconds(waitMs)}, for up to ${seconds(left)} more before the task is given back`));
+          note(redactUrlCredentials(`gitbus: the project remote ${url} cannot be reached (${outageReason(err)}); trying again in ${seconds(waitMs)}, for up to ${seconds(left)} more before the task is given back`));
           await abortableSleep(waitMs, abort);
           waited = true;
           // Cancelled or shut down while it waited: no try more (it could take a fetch's whole time-out).
@@ -77,8 +77,8 @@ export class ProjectRemoteAwayError extends GitbusError {
   readonly code = 'PROJECT_REMOTE_AWAY';
   constructor(url: string, reason: string, heldMs: number) {
     super(
-      redactUrlPasswords(`the project remote ${url} could not be reached for ${seconds(heldMs)} (${reason})`),
-      `check that this node reaches it (git ls-remote ${redactUrlPasswords(url)} works there); the task is given back and tried again, here or on another node, until its last allowed attempt`,
+      redactUrlCredentials(`the project remote ${url} could not be reached for ${seconds(heldMs)} (${reason})`),
+      `check that this node reaches it (git ls-remote ${redactUrlCredentials(url)} works there); the task is given back and tried again, here or on another node, until its last allowed attempt`,
       { url, reason, heldMs },
     );
   }

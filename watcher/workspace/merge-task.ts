@@ -15,7 +15,7 @@ import { branchFacts } from './results.js';
 import { startFacts } from './start-facts.js';
 import { dependencyResults, type DependencyResult } from '../../bus/ops/dependency-results.js';
 import { git } from '../../bus/project/git.js';
-import { redactUrlPasswords } from '../../schemas/url-redact.js';
+import { redactUrlCredentials } from '../../schemas/url-redact.js';
 
 /** Why the integration stopped: each conflicting branch with its files, on one line. Pure. */
 export function conflictReason(conflicts: { branch: string; files: string[] }[], total: number): string {
@@ -52,7 +52,7 @@ export async function mergeTask(ctx: BusContext, task: ClaimResult, logPath: str
   mkdirSync(dirname(logPath), { recursive: true });
   // The task's log stays in the node's home and `gitbus logs` shows it: a node.yaml project URL may carry a
   // password, which it does not get (what is published from it is redacted again on the way out).
-  const log = (line: string) => appendFileSync(logPath, `${redactUrlPasswords(line)}\n`);
+  const log = (line: string) => appendFileSync(logPath, `${redactUrlCredentials(line)}\n`);
   const end = async (o: Omit<RunOutcome, 'started' | 'finished' | 'outputTail' | 'exitCode'> & { exitCode?: number | null }): Promise<RunOutcome> => ({ exitCode: null, started, finished: new Date(), outputTail: await readTail(logPath), ...o });
   if (!h.repo || !h.merge?.length) return end({ status: 'failed', reason: 'the merge runner needs "repo" and "merge"' });
   const project = resolveProject(ctx.config, h.repo, { home: ctx.paths.home, userHome: homedir() });

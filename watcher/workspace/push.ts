@@ -1,7 +1,11 @@
 import { git, lastLines, NETWORK_GIT_MS, outageOf, ProjectGitError, refClash } from '../../bus/project/git.js';
 import { parseLsRemote } from '../../bus/project/ls-remote.js';
 import { isAncestor } from './cache.js';
+import { publishableRepo } from '../../bus/project/remote-url.js';
 import { movedBranch, type BesideCause } from '../../schemas/project.js';
+
+/** The remote as a reason names it: its URL on this node without credentials, since the reason is published (a response's pushError, a heartbeat). */
+const shown = (url: string): string => publishableRepo(url).repo;
 
 /** A result branch waiting to be pushed: kept in the outbox entry (and in `<home>/pushes/` once the response went out) until the remote has it. */
 export interface PendingPush {
@@ -124,10 +128,10 @@ async function pushOnce(p: PendingPush, branch: string, timeoutMs: number): Prom
     if (!(err instanceof ProjectGitError)) return { kind: 'refused', reason: (err as Error).message.split('\n')[0] ?? 'push failed' };
     if (isMoved(err.stderr)) return { kind: 'moved' };
     const outage = outageOf(err.stderr);
-    if (outage !== null) return { kind: 'outage', reason: `the project remote ${p.url} cannot be reached (${outage})` };
+    if (outage !== null) return { kind: 'outage', reason: `the project remote ${shown(p.url)} cannot be reached (${outage})` };
     const clash = refClash(err.stderr);
-    if (clash) return { kind: 'refused', reason: `the project remote ${p.url} cannot take ${branch}: it has a branch ${clash.existing}, and git cannot have a branch both as a name and as a folder of branches (delete or rename ${clash.existing} there, and the push is tried again)` };
-    return { kind: 'refused', reason: `the project remote ${p.url} refused the push of ${branch}: ${refusalText(err.stderr) || `exit code ${err.exitCode ?? '?'}`}` };
+    if (clash) return { kind: 'refused', reason: `the project remote ${shown(p.url)} cannot take ${branch}: it has a branch ${clash.existing}, and git cannot have a branch both as a name and as a folder of branches (delete or rename ${clash.existing} there, and the push is tried again)` };
+    return { kind: 'refused', reason: `the project remote ${shown(p.url)} refused the push of ${branch}: ${refusalText(err.stderr) || `exit code ${err.exitCode ?? '?'}`}` };
   }
 }
 
@@ -142,7 +146,7 @@ export async function pushResult(p: PendingPush, timeoutMs = NETWORK_GIT_MS): Pr
   if (first.kind !== 'moved') return first;
   const beside = movedBranch(p.branch, p.commit);
   const second = await pushOnce(p, beside, timeoutMs);
-  if (second.kind === 'moved') return { kind: 'refused', reason: `both ${p.branch} and ${beside} moved on ${p.url}` };
+  if (second.kind === 'moved') return { kind: 'refused', reason: `both ${p.branch} and ${beside} moved on ${shown(p.url)}` };
   if (second.kind !== 'pushed') return second;
   // Asked only when the worktree built on the branch's commit, or started beside it: one more round trip, on a push
   // that was refused anyway.
