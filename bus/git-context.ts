@@ -1,4 +1,4 @@
-import { lookAtCheckout, type Answer, type CheckoutLook } from './project/checkout-look.js';
+import { lookAtWorkTree, type Answer, type CheckoutLook } from './project/checkout-look.js';
 import { publishableRepo } from './project/remote-url.js';
 import { parseRemotes } from './project/checkout.js';
 import { parseStatusV2 } from './project/status-v2.js';
@@ -16,7 +16,7 @@ export interface GitContext {
 
 /** Null when `cwd` is not inside a git work tree (or git is missing): the context is a courtesy, never an error. */
 export async function gitContext(cwd: string): Promise<GitContext | null> {
-  return gitContextOf(await lookAtCheckout(cwd, { recent: true }));
+  return gitContextOf(await lookAtWorkTree(cwd, { recent: true }));
 }
 
 /** The git state a look saw; what git could not answer is left empty, as it is a courtesy. Pure. */

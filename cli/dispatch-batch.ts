@@ -3,7 +3,7 @@ import type { BusContext } from '../bus/context.js';
 import { InputError } from '../bus/errors.js';
 import { readFailure } from './read-failure.js';
 import { gitContextOf } from '../bus/git-context.js';
-import { lookAtCheckout } from '../bus/project/checkout-look.js';
+import { lookAtWorkTree } from '../bus/project/checkout-look.js';
 import { dispatchBatch, type BatchResult } from '../bus/ops/dispatch-batch.js';
 import { BatchTooLargeError, InvalidBatchError, MAX_BATCH_INPUT_BYTES, parseBatch } from '../schemas/batch.js';
 import { recordForClaudeSession } from './claude-session.js';
@@ -110,7 +110,7 @@ export async function dispatchFromFile(ctx: BusContext, file: string, opts: Batc
   };
   // Once for the batch: one look at the checkout, one check that the base is on the project remote.
   // One look at the checkout for the project fields and the bodies' git state.
-  const look = opts.git ? await lookAtCheckout(process.cwd(), { recent: true }) : null;
+  const look = opts.git ? await lookAtWorkTree(process.cwd(), { recent: true }) : null;
   const project = await projectFromFlags(ctx, opts, { implicit: opts.git, readCheckout: opts.git, by: 'dispatch', look }).catch(fileProblemsFirst);
   if (fileProblems.length === 0) reportProject(project, json);
   const git = gitContextOf(look);

@@ -27,7 +27,7 @@ export interface CheckoutLook {
  * Looks at the checkout `dir` is in; null when it is in none (or git is missing, or it is a bare repository). All
  * five commands start at once: outside a work tree the first says so and the others' failures are not read.
  */
-export async function lookAtCheckout(dir: string, o: { recent: boolean }): Promise<CheckoutLook | null> {
+export async function lookAtWorkTree(dir: string, o: { recent: boolean }): Promise<CheckoutLook | null> {
   if (!mayBeInWorkTree(dir)) return null;
   const run = (args: string[], okCodes: number[] = []): Promise<Answer> =>
     git(args, { cwd: dir, okCodes }).then(

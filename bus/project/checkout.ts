@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { branchUpstream, lookAtCheckout, type Answer, type CheckoutLook } from './checkout-look.js';
+import { branchUpstream, lookAtWorkTree, type Answer, type CheckoutLook } from './checkout-look.js';
 import { absoluteRemoteUrl } from './remote-url.js';
 import { parseStatusV2 } from './status-v2.js';
 
@@ -80,5 +80,5 @@ function answered(a: Answer): string {
  * the checkout is a convenience of dispatch, so its absence is an answer, not an error.
  */
 export async function readCheckout(dir: string): Promise<Checkout | null> {
-  return checkoutOf(await lookAtCheckout(dir, { recent: false }));
+  return checkoutOf(await lookAtWorkTree(dir, { recent: false }));
 }

@@ -6,7 +6,7 @@ import { dispatch } from '../../bus/ops/dispatch.js';
 import { handoffBody } from '../../bus/ops/handoff-body.js';
 import { dispatchTargetProblem } from '../../bus/ops/dispatch-target.js';
 import { gitContextOf } from '../../bus/git-context.js';
-import { lookAtCheckout } from '../../bus/project/checkout-look.js';
+import { lookAtWorkTree } from '../../bus/project/checkout-look.js';
 import type { Handoff } from '../../schemas/handoff.js';
 import { readBodyFile, withBus, withCommon, type CommonOptions } from '../common.js';
 import { dispatchFromFlags, durationFlag, durationMs, intFlag, oneOfFlag, repeatableFlag, schemaFlag } from '../flags.js';
@@ -94,7 +94,7 @@ export function register(program: Command): void {
       if (title === undefined) throw new InputError('dispatch needs a TITLE, or --from FILE for many tasks', 'gitbus dispatch "Run the tests" --command "make test"', { flag: 'TITLE' });
       const task = opts.bodyFile !== undefined ? readBodyFile(opts.bodyFile) : title;
       // One look at the checkout for the body's git state and the project fields.
-      const look = opts.git ? await lookAtCheckout(process.cwd(), { recent: true }) : null;
+      const look = opts.git ? await lookAtWorkTree(process.cwd(), { recent: true }) : null;
       const git = gitContextOf(look);
       const body = handoffBody({ task, ...(opts.context ? { context: opts.context } : {}), ...(opts.instructions ? { instructions: opts.instructions } : {}), git });
       const handoff: Omit<Handoff, 'id' | 'from' | 'created'> = { title };

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitCli, tempDirs } from '../helpers/cli.js';
 import { parseStatusV2 } from '../../bus/project/status-v2.js';
-import { branchUpstream, lookAtCheckout } from '../../bus/project/checkout-look.js';
+import { branchUpstream, lookAtWorkTree } from '../../bus/project/checkout-look.js';
 import { checkoutOf } from '../../bus/project/checkout.js';
 import { gitContextOf } from '../../bus/git-context.js';
 
@@ -112,7 +112,7 @@ describe('a checkout read with one git status', () => {
     gitCli(['config', 'branch.main.remote', 'mirror'], repo);
     gitCli(['config', 'branch.main.merge', 'refs/heads/trunk'], repo);
     const sub = join(repo, 'sub');
-    const look = await lookAtCheckout(sub, { recent: true });
+    const look = await lookAtWorkTree(sub, { recent: true });
     const checkout = checkoutOf(look);
     expect(checkout).toMatchObject({
       top: repo,
@@ -135,13 +135,13 @@ describe('a checkout read with one git status', () => {
 
   it('outside a checkout there is no look; a checkout whose git status fails is a courtesy left empty in the body and an error for the project', async () => {
     const plain = await dirs.temp('gitbus-look-');
-    expect(await lookAtCheckout(plain, { recent: true })).toBeNull();
+    expect(await lookAtWorkTree(plain, { recent: true })).toBeNull();
     const repo = await dirs.temp('gitbus-look-');
     gitCli(['init', '-q', '-b', 'main', repo]);
     gitCli(['commit', '-q', '--allow-empty', '-m', 'one'], repo);
     // An index git cannot read: status fails, the other commands answer.
     writeFileSync(join(repo, '.git', 'index'), 'not an index');
-    const look = await lookAtCheckout(repo, { recent: true });
+    const look = await lookAtWorkTree(repo, { recent: true });
     expect(look).not.toBeNull();
     expect(gitContextOf(look)).toMatchObject({ root: repo, branch: '', status: '' });
     expect(gitContextOf(look)?.recent).toContain('one');
