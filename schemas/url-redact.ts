@@ -1,17 +1,19 @@
 /**
  * URL credentials out of text gitbus shows or publishes. A remote URL may carry `user:password@` (a token in a
- * node.yaml project URL, a refused `--repo`), or over http(s) a token as the user name (`https://TOKEN@host`, as
- * GitHub and others take one): an error quoting it goes to a terminal, a --json document, an MCP client or, as a
- * task's failure reason, to every node's copy of the bus. In such text `scheme://user:secret@` is shown as
- * `scheme://user:***@` (the user name says which account), and `http(s)://user@` as `http(s)://***@`: over http(s) the
- * user name is where a token goes, which is why a handoff's `repo` leaves it out (publishableRepo). An SSH user name
- * stays: it is part of the address. Pure.
+ * node.yaml project URL, a refused `--repo`), and over http(s) a token goes in the user name as often as in the
+ * password (`https://TOKEN@host`, GitHub's `https://TOKEN:x-oauth-basic@host`): an error quoting it goes to a
+ * terminal, a --json document, an MCP client or, as a task's failure reason, to every node's copy of the bus. In such
+ * text the whole user part of an http(s) URL is shown as `***` (`https://***@host`), as a handoff's `repo` leaves it
+ * out (publishableRepo), and another scheme's password is (`ssh://user:***@host`: there the user name is part of the
+ * address). A user part has no white space, quotes, brackets, `,;|` or `/?#@`, so that text around a URL is not
+ * taken for one (`see https://a.org, bob@b.org`). Pure.
  */
+const HTTP_USERINFO_RE = /\b(https?:\/\/)[^\s/?#@'"`,;|()<>[\]{}]+@/gi;
 const URL_PASSWORD_RE = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:'"`]*):([^\s/?#'"`]+)@/gi;
-const HTTP_USER_RE = /\b(https?:\/\/)[^\s/?#@:'"`]+@/gi;
 
 export function redactUrlCredentials(text: string): string {
-  return text.includes('://') ? text.replace(URL_PASSWORD_RE, (_m, head: string) => `${head}:***@`).replace(HTTP_USER_RE, (_m, scheme: string) => `${scheme}***@`) : text;
+  if (!text.includes('://')) return text;
+  return text.replace(HTTP_USERINFO_RE, (_m, scheme: string) => `${scheme}***@`).replace(URL_PASSWORD_RE, (_m, head: string) => `${head}:***@`);
 }
 
 /** `value` with redactUrlCredentials applied to every string in it (plain objects and arrays, as errors' data). Pure. */

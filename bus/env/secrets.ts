@@ -26,7 +26,8 @@ const TOKENS: readonly (readonly [RegExp, string])[] = [
   [/:\/\/[^\s/:@]+:[^\s/@]+@/, 'a password in a URL (scheme://user:password@host)'],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{16,}/i, 'an HTTP Authorization credential (Bearer/Basic …)'],
   [/_authToken\s*=\s*["']?[^\s"'$]/, 'an npm registry token (_authToken=…)'],
-  [/(?:^|[\s/:])_auth\s*=\s*["']?[^\s"'$]/, 'an npm registry credential (_auth=…)'],
+  // base64 of user:password, as an .npmrc holds it: not `_auth = requests.auth.HTTPBasicAuth(...)` in a Python file.
+  [/(?:^|[\s/:])_auth\s*=\s*["']?[A-Za-z0-9+/]{8,}={0,2}["']?\s*$/, 'an npm registry credential (_auth=…)'],
 ];
 
 /** A user name in an http(s) URL: where a token goes over http(s) (`https://TOKEN@host/`, in a git `url.….insteadOf`). */

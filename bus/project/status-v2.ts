@@ -9,7 +9,7 @@ export interface StatusV2 {
   branch: string | null;
   /** HEAD's commit; null before the first commit. */
   head: string | null;
-  /** The changes, one line each as `git status --short` run in the same folder prints them. */
+  /** The changes, one line each as `git status --short` run in the same folder prints them, unmerged paths first. */
   short: string[];
 }
 
@@ -18,6 +18,9 @@ export function parseStatusV2(out: string): StatusV2 {
   let branch: string | null = null;
   let head: string | null = null;
   const short: string[] = [];
+  // git lists unmerged paths after the other changes in v2 and sorts them in among them in short: first here, so
+  // that a body's first 20 lines show a conflict.
+  const unmerged: string[] = [];
   for (const line of out.split('\n')) {
     if (line.startsWith('# ')) {
       const [key, ...rest] = line.slice(2).split(' ');
@@ -27,9 +30,9 @@ export function parseStatusV2(out: string): StatusV2 {
       continue;
     }
     const entry = shortLine(line);
-    if (entry !== null) short.push(entry);
+    if (entry !== null) (line.startsWith('u ') ? unmerged : short).push(entry);
   }
-  return { branch, head, short };
+  return { branch, head, short: [...unmerged, ...short] };
 }
 
 /**
@@ -45,11 +48,22 @@ function shortLine(line: string): string | null {
   if (fields === 0) return null;
   const parts = line.split(' ');
   if (parts.length <= fields) return null;
-  const xy = (parts[1] ?? '').replace(/\./g, ' ');
+  const xy = shortXY(parts[1] ?? '', kind === 'u' ? '' : (parts[2] ?? ''));
   const rest = parts.slice(fields).join(' ');
   if (kind !== '2') return `${xy} ${spaced(rest)}`;
   const tab = rest.indexOf('\t');
   return tab < 0 ? `${xy} ${spaced(rest)}` : `${xy} ${spaced(rest.slice(tab + 1))} -> ${spaced(rest.slice(0, tab))}`;
+}
+
+/**
+ * The two status letters as short prints them: a space for v2's `.`, and for a submodule whose own commit did not
+ * change (`S.MU`, `S..U`) `m` for changes inside it and `?` for untracked files in it, where v2 says `M` (git's
+ * wt_status_collect_changed_cb). Pure.
+ */
+function shortXY(xy: string, sub: string): string {
+  const [x = ' ', y = ' '] = [...xy.replace(/\./g, ' ')];
+  if (y !== 'M' || !sub.startsWith('S') || sub[1] === 'C') return `${x}${y}`;
+  return `${x}${sub[2] === 'M' ? 'm' : sub[3] === 'U' ? '?' : 'M'}`;
 }
 
 /** A path as short prints it: quoted when it has a space (v2 leaves such a path bare), else as v2 wrote it. Pure. */

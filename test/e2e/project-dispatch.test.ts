@@ -85,7 +85,7 @@ describe('dispatch names the code of a project', () => {
       .filter((l) => l !== '')
       // The settings every gitbus git run starts with (bus/project/git.ts SAFE_CONFIG).
       .map((l) => l.replace(/^(-c \S+ )+/, ''));
-    expect(calls.sort()).toEqual(['config -z --get-regexp ^branch\\..*\\.(remote|merge)$', 'log --oneline -5', `ls-remote --symref ${remote}`, 'remote -v', 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch']);
+    expect(calls.sort()).toEqual(['config -z --get-regexp ^branch\\..*\\.(remote|merge)$', 'log --oneline -5', `ls-remote --symref ${remote}`, 'remote -v', 'rev-parse --show-toplevel', 'status --porcelain=v2 --branch --no-ahead-behind']);
   });
 
   it('--repo, --base and --branch override the checkout; outside one, --repo alone starts from the remote default branch', async () => {
@@ -282,7 +282,7 @@ describe('dispatch names the code of a project', () => {
     for (const refused of refusals) {
       expect(refused.code).toBe(2);
       expect(refused.stdout + refused.stderr).not.toContain('s3cretTOKEN');
-      expect(refused.stdout + refused.stderr).toContain('http://alice:***@127.0.0.1:1/app.git');
+      expect(refused.stdout + refused.stderr).toContain('http://***@127.0.0.1:1/app.git');
     }
   });
 

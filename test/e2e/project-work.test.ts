@@ -379,8 +379,8 @@ describe('project tasks', () => {
       const path = join(home, 'logs', 'pw-mergesecret.1.log');
       await until('two fetches that found the remote out of reach', () => existsSync(path) && readFileSync(path, 'utf8').split('cannot be reached').length > 2, 60_000, w.stderr);
       const log = readFileSync(path, 'utf8');
-      expect(log).toContain('gitbus: fetching http://someone:***@127.0.0.1:9/p.git');
-      expect(log).toContain('gitbus: the project remote http://someone:***@127.0.0.1:9/p.git cannot be reached (');
+      expect(log).toContain('gitbus: fetching http://***@127.0.0.1:9/p.git');
+      expect(log).toContain('gitbus: the project remote http://***@127.0.0.1:9/p.git cannot be reached (');
       expect(log).not.toContain('s3cret-token');
     } finally {
       w.child.kill('SIGTERM');

@@ -16,13 +16,12 @@ afterAll(dirs.cleanup);
 const lines = (out: string) => out.split('\n').filter((l) => l !== '');
 
 /**
- * `git status --short`'s lines in the order v2 lists them: v2 puts the unmerged paths after the other changes (git's
- * wt_porcelain_v2_print), short sorts them in among them; both end with the untracked files.
+ * `git status --short`'s lines in the order parseStatusV2 gives them: the unmerged paths first (short sorts them in
+ * among the other changes, v2 lists them after those), then the others, in both ending with the untracked files.
  */
-function inV2Order(short: string[]): string[] {
+function unmergedFirst(short: string[]): string[] {
   const unmerged = (l: string) => ['DD', 'AU', 'UD', 'UA', 'DU', 'AA', 'UU'].includes(l.slice(0, 2));
-  const untracked = (l: string) => l.startsWith('??');
-  return [...short.filter((l) => !unmerged(l) && !untracked(l)), ...short.filter(unmerged), ...short.filter(untracked)];
+  return [...short.filter(unmerged), ...short.filter((l) => !unmerged(l))];
 }
 
 /** A checkout with every kind of change `git status` lists, in paths that need quoting in one format or both. */
@@ -67,10 +66,30 @@ describe('a checkout read with one git status', () => {
         const short = lines(gitCli(['-c', 'color.status=never', '-c', 'status.branch=false', 'status', '--short'], dir));
         // The kinds the checkout was made to hold, so that a reading that drops a kind cannot pass.
         expect(short.map((l) => l.slice(0, 2)).sort()).toEqual(expect.arrayContaining(['R ', 'UU', 'D ', ' M', '??', 'AM']));
-        expect(read.short, `from ${dir}, core.quotePath=${quotePath}`).toEqual(inV2Order(short));
+        expect(read.short, `from ${dir}, core.quotePath=${quotePath}`).toEqual(unmergedFirst(short));
         expect(read.short.length).toBe(lines(gitCli(['status', '--porcelain'], dir)).length);
       }
     }
+  });
+
+  it('shows a submodule with changes inside it as git status --short does: m for changed files, ? for untracked ones, M for a new commit', async () => {
+    const sub = await dirs.temp('gitbus-look-sub-');
+    gitCli(['init', '-q', '-b', 'main', sub]);
+    writeFileSync(join(sub, 'f.txt'), 'one\n');
+    gitCli(['add', '.'], sub);
+    gitCli(['commit', '-q', '-m', 'one'], sub);
+    const repo = await dirs.temp('gitbus-look-');
+    gitCli(['init', '-q', '-b', 'main', repo]);
+    for (const name of ['changed', 'untracked', 'moved', 'clean']) gitCli(['-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', sub, name], repo);
+    gitCli(['commit', '-q', '-m', 'submodules'], repo);
+    writeFileSync(join(repo, 'changed', 'f.txt'), 'two\n');
+    writeFileSync(join(repo, 'untracked', 'new.txt'), 'new\n');
+    writeFileSync(join(repo, 'moved', 'f.txt'), 'moved\n');
+    gitCli(['commit', '-q', '-am', 'a commit of its own'], join(repo, 'moved'));
+    const read = parseStatusV2(gitCli(['status', '--porcelain=v2', '--branch', '--no-ahead-behind'], repo));
+    const short = lines(gitCli(['status', '--short'], repo));
+    expect(short).toEqual([' m changed', ' M moved', ' ? untracked']);
+    expect(read.short).toEqual(short);
   });
 
   it('names the branch and HEAD as git does, and neither when HEAD is detached or the branch has no commit', async () => {
@@ -126,7 +145,7 @@ describe('a checkout read with one git status', () => {
     expect(context).toEqual({
       root: repo,
       branch: 'main',
-      status: inV2Order(lines(gitCli(['status', '--short'], sub))).slice(0, 20).join('\n'),
+      status: unmergedFirst(lines(gitCli(['status', '--short'], sub))).slice(0, 20).join('\n'),
       recent: gitCli(['log', '--oneline', '-5'], sub).trimEnd(),
       remote: 'https://example.invalid/p.git',
     });

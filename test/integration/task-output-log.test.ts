@@ -78,7 +78,7 @@ describe('a long log', () => {
     const log = show(`logs/${id}.1.log`);
     const beat = show('heartbeat.yaml');
     expect(log + beat).not.toContain('s3cretTOKEN');
-    expect(log).toContain('https://me:***@git.example/app.git');
-    expect(beat).toContain('fetching https://me:***@git.example/app.git');
+    expect(log).toContain('https://***@git.example/app.git');
+    expect(beat).toContain('fetching https://***@git.example/app.git');
   });
 });

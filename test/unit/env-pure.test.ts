@@ -313,7 +313,7 @@ describe('secret scan', () => {
   });
 
   it('leaves references and placeholders alone', () => {
-    const text = ['export GITHUB_TOKEN=$(cat ~/.config/tokens/github)', 'export API_KEY="${API_KEY_FROM_KEYCHAIN}"', 'OPENAI_API_KEY=your-key-here', 'export EDITOR=vim', 'PASSWORD_STORE_DIR=/home/me/.password-store'].join('\n');
+    const text = ['export GITHUB_TOKEN=$(cat ~/.config/tokens/github)', 'export API_KEY="${API_KEY_FROM_KEYCHAIN}"', 'OPENAI_API_KEY=your-key-here', 'export EDITOR=vim', 'PASSWORD_STORE_DIR=/home/me/.password-store', '    _auth = requests.auth.HTTPBasicAuth(user, pw)'].join('\n');
     expect(scanSecrets(text)).toEqual([]);
   });
 });

@@ -90,34 +90,39 @@ describe('error classes', () => {
 });
 
 describe('URL passwords in errors', () => {
-  it('every error shows a URL with its password as ***, in the message, the fix and the data; the user name stays', () => {
+  it('every error shows an http(s) URL with its user part as ***, in the message, the fix and the data', () => {
     const url = 'https://alice:s3cret@host.example/x.git';
     const e = new busErrors.InputError(`--repo ${JSON.stringify(url)} is not valid`, `check git ls-remote ${url}`, { value: url, nested: { urls: [url] } });
     expect(JSON.stringify({ message: e.message, fix: e.fix, data: e.data })).not.toContain('s3cret');
-    expect(e.message).toContain('"https://alice:***@host.example/x.git"');
-    expect(e.fix).toBe('check git ls-remote https://alice:***@host.example/x.git');
-    expect(e.data).toEqual({ value: 'https://alice:***@host.example/x.git', nested: { urls: ['https://alice:***@host.example/x.git'] } });
+    expect(e.message).toContain('"https://***@host.example/x.git"');
+    expect(e.fix).toBe('check git ls-remote https://***@host.example/x.git');
+    expect(e.data).toEqual({ value: 'https://***@host.example/x.git', nested: { urls: ['https://***@host.example/x.git'] } });
   });
   it('doctor\'s checks show a node.yaml URL with its password as *** too', () => {
     const c = fail('project.app', 'https://me:s3cret@h/app.git cannot be listed', 'check that "git ls-remote https://me:s3cret@h/app.git" works');
     expect(JSON.stringify(c)).not.toContain('s3cret');
-    expect(c.detail).toBe('https://me:***@h/app.git cannot be listed');
-    expect(ok('project.app', 'https://me:s3cret@h/app.git answers').detail).toBe('https://me:***@h/app.git answers');
+    expect(c.detail).toBe('https://***@h/app.git cannot be listed');
+    expect(ok('project.app', 'https://me:s3cret@h/app.git answers').detail).toBe('https://***@h/app.git answers');
     expect(ok('project.hp', 'http://ghp_s3cret@127.0.0.1:8080/app.git answers').detail).toBe('http://***@127.0.0.1:8080/app.git answers');
   });
   it('leaves URLs without credentials as they are; an SSH user name is part of the address', () => {
     for (const url of ['ssh://git@host/x.git', 'http://127.0.0.1:8080/x.git', 'http://[::1]:80/x', 'git@host:x.git', 'file:///srv/x.git']) {
       expect(redactUrlCredentials(`remote ${url} failed`), url).toBe(`remote ${url} failed`);
     }
-    expect(redactUrlCredentials('ssh://git:tok@h/x and https://:tok@h/y')).toBe('ssh://git:***@h/x and https://:***@h/y');
+    expect(redactUrlCredentials('ssh://git:tok@h/x and https://:tok@h/y')).toBe('ssh://git:***@h/x and https://***@h/y');
   });
-  it('over http(s) a user name without a password is where a token goes: shown as ***, once redacted always the same', () => {
-    const text = 'could not fetch https://ghp_T0ken123@github.com/o/p.git nor HTTP://tok@h:8080/x, nor https://alice:pw@h/y';
+  it('over http(s) a token goes in the user name as often as in the password: the whole user part is shown as ***, once redacted always the same', () => {
+    const text = 'could not fetch https://ghp_T0ken123@github.com/o/p.git nor HTTP://tok@h:8080/x, nor https://alice:pw@h/y, nor https://ghp_T0ken456:x-oauth-basic@github.com/o/q.git, nor https://ghp_T0ken789:@h/z';
     const shown = redactUrlCredentials(text);
-    expect(shown).toBe('could not fetch https://***@github.com/o/p.git nor HTTP://***@h:8080/x, nor https://alice:***@h/y');
+    expect(shown).toBe('could not fetch https://***@github.com/o/p.git nor HTTP://***@h:8080/x, nor https://***@h/y, nor https://***@github.com/o/q.git, nor https://***@h/z');
     expect(redactUrlCredentials(shown)).toBe(shown);
     const e = new busErrors.InputError(`the project remote https://ghp_T0ken123@github.com/o/p.git cannot be reached`, 'retry', { url: 'https://ghp_T0ken123@github.com/o/p.git' });
     expect(JSON.stringify({ message: e.message, data: e.data })).not.toContain('ghp_T0ken123');
+  });
+  it('leaves text around a URL alone: an address after it, a bracket before an @, a path with an @', () => {
+    for (const text of ['see https://example.com,bob@example.org', '(https://github.com)@alice', 'https://x.org/a@b', 'https://@host/x', 'mail bob@example.org', '[https://h/x]@y', 'https://h|z@w']) {
+      expect(redactUrlCredentials(text), text).toBe(text);
+    }
   });
 });
 

@@ -90,7 +90,7 @@ describe('mcp tool calls', () => {
     // A tool error built by hand (not a GitbusError, which redacts itself) shows no URL password either.
     const leaky = errorResult({ code: 'X', message: 'cannot list https://me:s3cret@h/x.git', fix: 'fix https://me:s3cret@h/x.git', data: { url: 'https://me:s3cret@h/x.git' } });
     expect(JSON.stringify(leaky)).not.toContain('s3cret');
-    expect(leaky.content[0]?.text).toBe('X: cannot list https://me:***@h/x.git\nfix: fix https://me:***@h/x.git');
+    expect(leaky.content[0]?.text).toBe('X: cannot list https://***@h/x.git\nfix: fix https://***@h/x.git');
     expect(inToolWords('give --repo URL, or --no-repo for a plain task')).toBe('give repo (a URL or path), or leave out repo and cwd for a plain task');
     expect(inToolWords('claim it first: gitbus claim t-1')).toBe('claim it first with claim_next');
     expect(inToolWords('--base needs project work')).toBe('base needs project work');

@@ -47,11 +47,11 @@ describe('project fields', () => {
 
   it('a response publishes no URL password: not in its reason, summary, output or push error', () => {
     const url = 'https://alice:s3cret@host.example/x.git';
-    expect(reasonText(`the project remote ${url} refused the push`)).toBe('the project remote https://alice:***@host.example/x.git refused the push');
+    expect(reasonText(`the project remote ${url} refused the push`)).toBe('the project remote https://***@host.example/x.git refused the push');
     const report = { repo: 'p', branch: 'b', baseCommit: 'a'.repeat(40), headCommit: 'b'.repeat(40), pushed: false, pushError: `could not push to ${url}` };
     const body = responseBody({ summary: `cloned ${url}`, output: `origin\t${url} (fetch)\n`, project: report });
     expect(body).not.toContain('s3cret');
-    expect(body).toContain('https://alice:***@host.example/x.git');
+    expect(body).toContain('https://***@host.example/x.git');
   });
 
   it('needs a repo for project fields, and branches to merge for the merge runner', () => {
