@@ -117,6 +117,31 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     await shot('tasks');
   });
 
+  it('a change the server saw before the page\'s event stream connected is shown once it connects', async () => {
+    // The stream held back: the page reads its data, then the bus moves and the server tells its open streams, none
+    // of them this page's; then the stream connects. (A task dispatched just as the page opened stayed missing.)
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    await page.route('**/api/events', async (route) => {
+      await held;
+      await route.continue();
+    });
+    try {
+      await page.goto(`${ui.url}tasks`);
+      await page.locator('table.list').waitFor({ timeout: 15_000 });
+      const id = await bus.dispatch('alpha', ['seen when the stream connects', '--to', 'beta']);
+      // The server has seen the move: its own answer lists the task, while the page heard nothing.
+      await expect.poll(async () => JSON.stringify(await (await fetch(new URL('/api/tasks', ui.url))).json()), { timeout: 15_000 }).toContain(id);
+      const row = page.locator('table.list tr', { has: page.locator(`a[href="/task/${id}"]`) });
+      expect(await row.count()).toBe(0);
+      release();
+      await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+    } finally {
+      release();
+      await page.unroute('**/api/events');
+    }
+  });
+
   it('a handoff whose title is a script payload renders as text, and nothing runs', async () => {
     await page.goto(`${ui.url}task/${xssId}`);
     const h1 = page.locator('main h1');

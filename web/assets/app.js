@@ -98,15 +98,15 @@ function setLive(text, tone) {
 
 // One stream of the bus's changes for the whole page; the browser reconnects it by itself when it drops.
 function connect() {
-  let reconnected = false;
   const events = new EventSource('/api/events');
   events.addEventListener('hello', (e) => {
     setLive('live', 'ok');
     const { version } = JSON.parse(e.data);
     document.getElementById('foot').textContent = `gitbus ${version} · read-only view`;
-    // Anything may have moved while the stream was down (the first hello comes as the page loads its data).
-    if (reconnected) current?.refresh();
-    reconnected = true;
+    // Anything may have moved while the stream was not connected: while it was down, and before its first hello, as
+    // the page loaded its data. A change the server saw in between was told to no one here (a task dispatched just
+    // before the page opened stayed missing until the next change). The loader runs one read after another.
+    current?.refresh();
   });
   // Heartbeats move every few seconds; only the fleet shows them. Every page reads again when main moved.
   events.addEventListener('change', (e) => {
