@@ -7,7 +7,7 @@ import { parseStatusV2 } from './project/status-v2.js';
 export interface GitContext {
   root: string;
   branch: string;
-  /** The first 20 changes, as `git status --short` prints them (unmerged paths after the others). */
+  /** The first 20 changes, as `git status --short` prints them (unmerged paths first). */
   status: string;
   recent: string;
   /** origin's URL without the credentials it may carry (the body goes to every node of the bus), or null. */
