@@ -1,4 +1,4 @@
-import { lookAtWorkTree, type Answer, type CheckoutLook } from './project/checkout-look.js';
+import type { Answer, CheckoutLook } from './project/checkout-look.js';
 import { publishableRepo } from './project/remote-url.js';
 import { parseRemotes } from './project/checkout.js';
 import { parseStatusV2 } from './project/status-v2.js';
@@ -14,12 +14,10 @@ export interface GitContext {
   remote: string | null;
 }
 
-/** Null when `cwd` is not inside a git work tree (or git is missing): the context is a courtesy, never an error. */
-export async function gitContext(cwd: string): Promise<GitContext | null> {
-  return gitContextOf(await lookAtWorkTree(cwd, { recent: true }));
-}
-
-/** The git state a look saw; what git could not answer is left empty, as it is a courtesy. Pure. */
+/**
+ * The git state a look at the dispatching folder saw (`lookAtWorkTree(cwd, { recent: true })`); null for no work tree
+ * there. What git could not answer is left empty: the context is a courtesy, never an error. Pure.
+ */
 export function gitContextOf(look: CheckoutLook | null): GitContext | null {
   if (look === null) return null;
   const status = parseStatusV2(out(look.status));
