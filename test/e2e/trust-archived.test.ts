@@ -34,7 +34,7 @@ afterAll(fleet.tearDown);
 type Fact = { id: string; state: string; node: string | null; summary: string; archived?: string };
 type Shown = { state: string; archived: string | null; files: { path: string; text: string }[]; forged: (Forged & { fix: string })[] };
 
-// The browser is Debian's chromium, driven by playwright-core, as in web-ui-browser.test.ts (which CI requires).
+// The browser is Debian's chromium, driven by playwright-core, as in test/helpers/web-ui-browser.ts (which CI requires).
 const CHROMIUM = '/usr/bin/chromium';
 let tampered = '';
 let month = '';

@@ -1,78 +1,30 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { describe, it, expect } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { LOG_TAIL_BYTES } from '../../bus/ops/task-output.js';
-import { ROOT, gitbus, gitCli } from '../helpers/cli.js';
-import { PAYLOAD, makeUiBus, resolveFiles, spawnUi, type UiBus, type UiProcess } from '../helpers/web-ui.js';
-import { startWatcher } from '../helpers/watcher-process.js';
+import type { Page } from 'playwright-core';
+import { gitbus, gitCli } from '../helpers/cli.js';
+import { PAYLOAD, resolveFiles, type UiBus, type UiProcess } from '../helpers/web-ui.js';
+import { hasChromium, shot as shotOf, uiInBrowser } from '../helpers/web-ui-browser.js';
 
 /**
  * The web view's pages in a real browser: `gitbus ui` as a process over a bus of three nodes, gamma's watcher
  * running tasks, and the pages' own fixtures (a fan-out, an invalid handoff, beta's environment drift; see
- * test/helpers/web-ui.ts). What the server answers to plain HTTP is in web-ui-http.test.ts.
+ * test/helpers/web-ui.ts and web-ui-browser.ts). What the server answers to plain HTTP is in web-ui-http.test.ts; a
+ * task's output as its page follows it, in web-ui-output-browser.test.ts.
  */
 
-// The browser is Debian's chromium, driven by playwright-core (which downloads nothing); scripts/check.sh installs it.
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && process.env['CI'] === 'true') throw new Error(`${CHROMIUM} is missing, and CI must run the web view's browser tests: "bash scripts/check.sh" installs it`);
-if (!hasChromium) console.warn(`web-ui browser tests skipped: ${CHROMIUM} is not installed (apt-get install chromium)`);
-
-const ARTIFACTS = join(ROOT, 'test-artifacts', 'web-ui');
-
-const children: ChildProcess[] = [];
 let bus: UiBus;
 let ui: UiProcess;
 let beta: string;
 let xssId: string;
+let page: Page;
 
 describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
-  let browser: Browser;
-  let page: Page;
   const dialogs: string[] = [];
   const refused: string[] = [];
-
-  // Inside the describe: without chromium the file builds nothing.
-  beforeAll(async () => {
-    let gamma: string;
-    ({ bus, beta, gamma, xssId } = await makeUiBus({ pages: true }));
-    startWatcher(gamma, [], children);
-    ui = await spawnUi(bus.home('alpha'), children);
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const c of children) c.kill('SIGKILL');
-    await bus?.cleanup();
-  });
-
-  beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
-    page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    // A CSP violation is logged as a console error: nothing the page does may need one.
-    page.on('console', (m) => {
-      if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) refused.push(m.text());
-    });
-    page.on('pageerror', (e) => refused.push(`page error: ${e.message}`));
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  const shot = async (name: string) => {
-    const path = join(ARTIFACTS, `${name}.png`);
-    await page.screenshot({ path, fullPage: true });
-    console.log(`screenshot: ${path}`);
-  };
+  uiInBrowser({ dialogs, refused }, (made) => ({ bus, ui, beta, xssId, page } = made));
+  const shot = (name: string) => shotOf(page, name);
 
   it('the fleet page renders every node of the test bus with its state, version, system, labels and environment drift', async () => {
     await page.goto(ui.url);
@@ -212,99 +164,6 @@ describe.skipIf(!hasChromium)('gitbus ui in a real browser', () => {
     const ids = await page.locator('table.list a[data-nav]').evaluateAll((els) => els.map((e) => e.textContent ?? ''));
     expect(ids).toEqual([...ids].sort());
     expect(page.url()).toContain('sort=id');
-  });
-
-  it('a running task’s output streams into its page as it is written, and the fleet shows it under its node', async () => {
-    // The task prints a line, then waits for the test to let it go on: no timing to guess.
-    const go = join(bus.dir, 'go');
-    const id = await bus.dispatch('alpha', ['count slowly', '--to', 'gamma', '--command', `echo first-line; while [ ! -e '${go}' ]; do sleep 0.1; done; echo second-line`]);
-    await page.goto(`${ui.url}task/${id}`);
-    const out = page.locator('pre.output');
-    await expect.poll(() => out.textContent(), { timeout: 20_000 }).toContain('first-line');
-    expect(await out.textContent()).not.toContain('second-line');
-    const fleet = await browser.newPage({ viewport: { width: 1100, height: 700 } });
-    try {
-      await fleet.goto(ui.url);
-      const gamma = fleet.locator('article[data-node="gamma"] .running');
-      await expect.poll(() => gamma.textContent(), { timeout: 15_000 }).toContain('count slowly');
-      await expect.poll(() => fleet.locator('article[data-node="gamma"] .badge').first().textContent(), { timeout: 15_000 }).toBe('live');
-      const path = join(ARTIFACTS, 'fleet-running.png');
-      await fleet.screenshot({ path });
-      console.log(`screenshot: ${path}`);
-      // README's picture (docs/web-ui.png): GITBUS_DOCS_SCREENSHOT=1 npx vitest run test/e2e/web-ui-browser.test.ts
-      if (process.env['GITBUS_DOCS_SCREENSHOT'] === '1') copyFileSync(path, join(ROOT, 'docs', 'web-ui.png'));
-    } finally {
-      await fleet.close();
-    }
-    writeFileSync(go, '');
-    await expect.poll(() => out.textContent(), { timeout: 20_000 }).toContain('second-line');
-    await expect.poll(() => page.locator('.sub .badge').textContent(), { timeout: 20_000 }).toBe('succeeded');
-    expect((await out.textContent())?.match(/first-line/g)?.length).toBe(1);
-  });
-
-  it('a progress bar redrawn in place replaces the last line of the output, and nothing is shown twice', async () => {
-    const [go1, go2] = [join(bus.dir, 'go1'), join(bus.dir, 'go2')];
-    // A gate the test opens, bounded (60 s) so that a failed test leaves no task waiting for ever.
-    const wait = (f: string) => `i=0; while [ ! -e '${f}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done`;
-    const id = await bus.dispatch('alpha', ['redraw', '--to', 'gamma', '--command', `echo line one; echo line two; printf 'progress 1%%'; ${wait(go1)}; printf '\\rprogress 2%%'; ${wait(go2)}; printf '\\rprogress 3%%\\n'; echo finished`]);
-    await page.goto(`${ui.url}task/${id}`);
-    const out = page.locator('pre.output');
-    await expect.poll(() => out.textContent(), { timeout: 20_000 }).toContain('progress 1%');
-    writeFileSync(go1, '');
-    await expect.poll(() => out.textContent(), { timeout: 20_000 }).toBe('line one\nline two\nprogress 2%');
-    writeFileSync(go2, '');
-    await expect.poll(() => page.locator('.sub .badge').textContent(), { timeout: 20_000 }).toBe('succeeded');
-    await expect.poll(() => out.textContent(), { timeout: 20_000 }).toBe('line one\nline two\nprogress 3%\nfinished\n');
-  });
-
-  it('a log that repeats itself exactly at the window size is followed by position: the repeat shown once more, nothing dropped or doubled', async () => {
-    // A window (LOG_TAIL_BYTES) of numbered lines, written twice: the window read after the second write is the
-    // first one, character for character, which text matching took for nothing new.
-    const id = await bus.dispatch('alpha', ['repeats at the window size', '--to', 'alpha']);
-    expect((await gitbus(['claim', id, '--json'], { home: bus.home('alpha') })).code).toBe(0);
-    const logs = join(bus.home('alpha'), 'logs');
-    mkdirSync(logs, { recursive: true });
-    const log = join(logs, `${id}.1.log`);
-    const width = 64;
-    const n = LOG_TAIL_BYTES / width;
-    const block = Buffer.alloc(LOG_TAIL_BYTES);
-    for (let i = 0; i < n; i++) block.write(`${String(i).padStart(7, '0')} ${'.'.repeat(width - 9)}\n`, i * width);
-    writeFileSync(log, block);
-    // Read in the page: the text is 16 MB by the end. `bad`: the first line that is not the next number.
-    const lines = () =>
-      page.evaluate<{ lines: number; bad: number; last: string }>(`(() => {
-        const all = document.querySelector('pre.output')?.textContent?.split('\\n') ?? [];
-        let bad = -1;
-        for (let k = 0; k < all.length - 1; k++) if (Number(all[k].slice(0, 7)) !== k % ${n}) { bad = k; break; }
-        return { lines: all.length - 1, bad, last: all[all.length - 1] ?? '' };
-      })()`);
-    await page.goto(`${ui.url}task/${id}`);
-    await expect.poll(lines, { timeout: 30_000 }).toEqual({ lines: n, bad: -1, last: '' });
-    appendFileSync(log, block);
-    const r = await gitbus(['respond', id, '--status', 'succeeded', '--summary', 'repeated'], { home: bus.home('alpha') });
-    expect(r.code, r.stderr).toBe(0);
-    await expect.poll(() => page.locator('.sub .badge').textContent(), { timeout: 20_000 }).toBe('succeeded');
-    await expect.poll(lines, { timeout: 30_000 }).toEqual({ lines: 2 * n, bad: -1, last: '' });
-    expect(refused).toEqual([]);
-  });
-
-  it('says above a log longer than the window how much of it is not shown and where all of it is', async () => {
-    const id = await bus.dispatch('alpha', ['longer than the window', '--to', 'alpha']);
-    expect((await gitbus(['claim', id, '--json'], { home: bus.home('alpha') })).code).toBe(0);
-    const logs = join(bus.home('alpha'), 'logs');
-    mkdirSync(logs, { recursive: true });
-    const log = join(logs, `${id}.1.log`);
-    const line = `${'.'.repeat(63)}\n`;
-    writeFileSync(log, line.repeat(LOG_TAIL_BYTES / line.length + 16));
-    await page.goto(`${ui.url}task/${id}`);
-    const note = page.locator('#output-h + p');
-    await expect.poll(() => note.textContent(), { timeout: 30_000 }).toBe(`Not shown here: the first 1024 bytes of the run's log. All of it is in ${log} on the machine serving this page.`);
-    expect(await note.isVisible()).toBe(true);
-    // Written anew, shorter: all of it is shown, and the note goes.
-    writeFileSync(log, 'short now\n');
-    await expect.poll(() => page.locator('pre.output').textContent(), { timeout: 30_000 }).toBe('short now\n');
-    expect(await note.isVisible()).toBe(false);
-    expect(refused).toEqual([]);
   });
 
   it('a bad address shows a page saying so: a sort key that is no column, an id that is no task id', async () => {

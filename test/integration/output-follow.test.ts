@@ -14,7 +14,7 @@ import { until } from '../helpers/wait.js';
  * The follower of a task's output (watcher/output-follow.ts) on this node's own log, which it reads on from where it
  * left off: what the web view's pages are sent (web/output-follow.ts) and what a terminal prints (`logs --follow`,
  * `dispatch --wait`) as the log grows, a line being redrawn, the log written anew, and a claude run's lines made
- * readable across reads. A page's view of repeated output at the window size is in web-ui-browser.test.ts, the
+ * readable across reads. A page's view of repeated output at the window size is in web-ui-output-browser.test.ts, the
  * CLI's in e2e/logs-follow.test.ts.
  */
 describe("following this node's log of a run by position", () => {
