@@ -22,6 +22,15 @@ describe.skipIf(!hasChromium)("a task's output in a real browser", () => {
   const refused: string[] = [];
   uiInBrowser({ dialogs: [], refused }, (made) => ({ bus, ui, browser, page } = made));
 
+  /** A task alpha dispatched to itself and claimed, and the path of its run's log, which the test writes as a run would. */
+  const claimedHere = async (title: string): Promise<{ id: string; log: string }> => {
+    const id = await bus.dispatch('alpha', [title, '--to', 'alpha']);
+    expect((await gitbus(['claim', id, '--json'], { home: bus.home('alpha') })).code).toBe(0);
+    const logs = join(bus.home('alpha'), 'logs');
+    mkdirSync(logs, { recursive: true });
+    return { id, log: join(logs, `${id}.1.log`) };
+  };
+
   it('a running task’s output streams into its page as it is written, and the fleet shows it under its node', async () => {
     // The task prints a line, then waits for the test to let it go on: no timing to guess.
     const go = join(bus.dir, 'go');
@@ -68,11 +77,7 @@ describe.skipIf(!hasChromium)("a task's output in a real browser", () => {
   it('a log that repeats itself exactly at the window size is followed by position: the repeat shown once more, nothing dropped or doubled', async () => {
     // A window (LOG_TAIL_BYTES) of numbered lines, written twice: the window read after the second write is the
     // first one, character for character, which text matching took for nothing new.
-    const id = await bus.dispatch('alpha', ['repeats at the window size', '--to', 'alpha']);
-    expect((await gitbus(['claim', id, '--json'], { home: bus.home('alpha') })).code).toBe(0);
-    const logs = join(bus.home('alpha'), 'logs');
-    mkdirSync(logs, { recursive: true });
-    const log = join(logs, `${id}.1.log`);
+    const { id, log } = await claimedHere('repeats at the window size');
     const width = 64;
     const n = LOG_TAIL_BYTES / width;
     const block = Buffer.alloc(LOG_TAIL_BYTES);
@@ -97,11 +102,7 @@ describe.skipIf(!hasChromium)("a task's output in a real browser", () => {
   });
 
   it('says above a log longer than the window how much of it is not shown and where all of it is', async () => {
-    const id = await bus.dispatch('alpha', ['longer than the window', '--to', 'alpha']);
-    expect((await gitbus(['claim', id, '--json'], { home: bus.home('alpha') })).code).toBe(0);
-    const logs = join(bus.home('alpha'), 'logs');
-    mkdirSync(logs, { recursive: true });
-    const log = join(logs, `${id}.1.log`);
+    const { id, log } = await claimedHere('longer than the window');
     const line = `${'.'.repeat(63)}\n`;
     writeFileSync(log, line.repeat(LOG_TAIL_BYTES / line.length + 16));
     await page.goto(`${ui.url}task/${id}`);
